@@ -1,0 +1,74 @@
+"""The command line every FastStream service offers: serve, migrate, health."""
+
+import argparse
+import asyncio
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.config import ServiceSettings
+from shared.logs import configure_logging
+from shared.runtime import migrate
+
+ExtraCommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+
+def run_service_cli(
+    *,
+    name: str,
+    app_path: str,
+    settings_factory: Callable[[], ServiceSettings],
+    service_dir: Path,
+    extra: Sequence[ExtraCommand] = (),
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parse argv and run one of the service's commands; return the exit code."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the service (consumers, relay, /health, /asyncapi)")
+    commands.add_parser("migrate", help="apply pending SQL migrations to the service's schema")
+    commands.add_parser("health", help="ask the running service whether it is healthy (exit 1 if not)")
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {}
+    for command, help_text, configure, handler in extra:
+        configure(commands.add_parser(command, help=help_text))
+        handlers[command] = handler
+    args = parser.parse_args(argv)
+    settings = settings_factory()
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(
+            app_path,
+            factory=True,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            timeout_graceful_shutdown=int(settings.graceful_timeout),
+        )
+        return 0
+    if args.command == "migrate":
+        configure_logging(service=name, level=settings.log_level, json=settings.log_json)
+        applied = asyncio.run(migrate(settings, schema=name, service_dir=service_dir))
+        print(json.dumps({"service": name, "applied": applied}))
+        return 0
+    if args.command == "health":
+        return _print_health(f"http://{settings.http_host}:{settings.http_port}/health")
+    return handlers[args.command](args)
+
+
+def _print_health(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body: Any = json.loads(response.read())
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        body, status = json.loads(exc.read() or b"{}"), exc.code
+    except OSError as exc:
+        print(json.dumps({"status": "down", "error": str(exc)}))
+        return 1
+    print(json.dumps(body, ensure_ascii=False))
+    return 0 if status == 200 else 1

@@ -1,0 +1,25 @@
+"""Typed settings shared by every service; each service's config.py extends these."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Connection and runtime settings common to all services, read from CHIBO_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CHIBO_", env_file=".env", extra="ignore")
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/chibo"
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    prefetch: int = 32
+    delivery_limit: int = 5
+    graceful_timeout: float = 15.0
+    rpc_timeout: float = 5.0
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 2.0
+    outbox_retention_days: int = 7
+    http_host: str = "127.0.0.1"
+    http_port: int = 8100

@@ -1,0 +1,70 @@
+"""Event types owned by the evaluation service: meeting scores and period ratings."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from shared.contracts.base import EventData
+from shared.envelope import Identifier
+
+
+class Rating(StrEnum):
+    GOOD = "good"
+    FAIR = "fair"
+    AVERAGE = "average"
+    POOR = "poor"
+
+
+class PointsSource(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class FrameworkRef(EventData):
+    id: str
+    version: str
+
+
+class CriterionLine(EventData):
+    code: str
+    points: float | None
+    max: float
+    applicable: bool
+    source: PointsSource
+    reason: str
+
+
+Score = Annotated[float, Field(ge=0, le=100)]
+
+
+class MeetingScoreUpdated(EventData):
+    """score.meeting.updated.v1: a meeting's score changed."""
+
+    meeting_id: Identifier
+    cell_id: Identifier
+    framework: FrameworkRef
+    score: Score
+    rating: Rating
+    provisional: bool
+    criteria: list[CriterionLine]
+
+
+class CellScoreUpdated(EventData):
+    """score.cell.updated.v1: a cell's rating for a month, quarter or year changed."""
+
+    cell_id: Identifier
+    period: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}|-Q[1-4])?$")]
+    rating: Rating
+    score: Score
+    regular_held: int
+    thematic_held: int
+    attendance_rate: Annotated[float, Field(ge=0, le=1)] | None
+    speaking_rate: Annotated[float, Field(ge=0, le=1)] | None
+    flags: list[str] = Field(default_factory=list)
+
+
+TYPES: dict[str, type[EventData]] = {
+    "score.meeting.updated.v1": MeetingScoreUpdated,
+    "score.cell.updated.v1": CellScoreUpdated,
+}

@@ -1,0 +1,345 @@
+"""Event types owned by the meetings service: the facts of CONTRACT.md's "types in"."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+
+from shared.contracts.base import EventData
+from shared.envelope import Identifier, NonEmpty
+
+
+class UnitKind(StrEnum):
+    COMMITTEE = "committee"
+    CELL = "cell"
+
+
+class CellCategory(StrEnum):
+    RESIDENTIAL = "residential"
+    AGENCY = "agency"
+    PUBLIC_SERVICE = "public_service"
+    STATE_ENTERPRISE = "state_enterprise"
+    PRIVATE_ENTERPRISE = "private_enterprise"
+    SCHOOL = "school"
+    MILITARY = "military"
+    POLICE = "police"
+    OTHER = "other"
+
+
+class MemberStatus(StrEnum):
+    OFFICIAL = "official"
+    PROBATIONARY = "probationary"
+
+
+class MemberRole(StrEnum):
+    SECRETARY = "secretary"
+    DEPUTY_SECRETARY = "deputy_secretary"
+    COMMITTEE_MEMBER = "committee_member"
+    MEMBER = "member"
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class RemovalReason(StrEnum):
+    TRANSFERRED = "transferred"
+    DECEASED = "deceased"
+    REMOVED = "removed"
+    EXPELLED = "expelled"
+    OTHER = "other"
+
+
+class MeetingKind(StrEnum):
+    REGULAR = "regular"
+    THEMATIC = "thematic"
+    COMBINED = "combined"
+    EXTRAORDINARY = "extraordinary"
+
+
+class DocumentKind(StrEnum):
+    CONTENT = "content"
+    DRAFT_RESOLUTION = "draft_resolution"
+    MINUTES = "minutes"
+    RESOLUTION = "resolution"
+    OTHER = "other"
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"
+    EXCUSED = "excused"
+    ABSENT = "absent"
+    EXEMPT = "exempt"
+    TRANSFERRED = "transferred"
+
+
+class AssessorRole(StrEnum):
+    CELL_COMMITTEE = "cell_committee"
+    MEMBERS_VOTE = "members_vote"
+    UPPER_MONITOR = "upper_monitor"
+
+
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class OrgUnitUpserted(EventData):
+    """org.unit.upserted.v1: a snapshot of one committee or cell."""
+
+    id: Identifier
+    name: NonEmpty
+    kind: UnitKind
+    parent_id: Identifier | None
+    category: CellCategory | None = None
+    contact_emails: list[Email] = Field(default_factory=list)
+    active: bool = True
+
+    @field_validator("parent_id")
+    @classmethod
+    def _not_own_parent(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value == info.data.get("id"):
+            raise ValueError("a unit cannot be its own parent")
+        return value
+
+
+class MemberUpserted(EventData):
+    """member.upserted.v1: a snapshot of one party member."""
+
+    id: Identifier
+    full_name: NonEmpty
+    cell_id: Identifier
+    status: MemberStatus
+    role: MemberRole = MemberRole.MEMBER
+    gender: Gender | None = None
+    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    admitted_on: date | None = None
+    exempt: bool = False
+    email: Email | None = None
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 .-]{6,20}$")] | None = None
+
+
+class MemberRemoved(EventData):
+    """member.removed.v1: a member leaves the cell's roll."""
+
+    id: Identifier
+    reason: RemovalReason
+    effective_on: date
+
+
+class MonitorAssigned(EventData):
+    """monitor.assigned.v1: an upper-level committee member follows a cell."""
+
+    person_id: Identifier
+    full_name: NonEmpty
+    committee_id: Identifier
+    cell_id: Identifier
+    email: Email | None = None
+    yearly_quota: Annotated[int, Field(ge=0, le=366)] | None = None
+
+
+class MeetingScheduled(EventData):
+    """meeting.scheduled.v1: a cell schedules a meeting."""
+
+    meeting_id: Identifier
+    cell_id: Identifier
+    kind: MeetingKind
+    topic: NonEmpty | None = Field(default=None, validate_default=True)
+    starts_at: AwareDatetime
+    location: NonEmpty
+    agenda: list[NonEmpty]
+    notified_at: AwareDatetime | None = None
+    committee_prepared: bool | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_for_thematic(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if value is None and kind in (MeetingKind.THEMATIC, MeetingKind.COMBINED):
+            raise ValueError(f"a {kind.value} meeting needs a topic")
+        return value
+
+
+class MeetingRescheduled(EventData):
+    """meeting.rescheduled.v1: a new start (and maybe place) for a scheduled meeting."""
+
+    meeting_id: Identifier
+    starts_at: AwareDatetime
+    location: NonEmpty | None = None
+    reason: str | None = None
+
+
+class MeetingCancelled(EventData):
+    """meeting.cancelled.v1: a scheduled meeting will not take place."""
+
+    meeting_id: Identifier
+    reason: NonEmpty
+
+
+class DocumentItem(EventData):
+    title: NonEmpty
+    kind: DocumentKind
+    url: str | None = None
+
+
+class DocumentsPublished(EventData):
+    """documents.published.v1: documents of a meeting made available to members."""
+
+    meeting_id: Identifier
+    published_at: AwareDatetime
+    items: Annotated[list[DocumentItem], Field(min_length=1)]
+
+
+class AttendanceRecord(EventData):
+    member_id: Identifier
+    status: AttendanceStatus
+    reason: str | None = None
+
+
+class Guest(EventData):
+    name: NonEmpty
+    person_id: Identifier | None = None
+    committee_id: Identifier | None = None
+
+
+class AttendanceRecorded(EventData):
+    """attendance.recorded.v1: the full roster of one meeting; a later one replaces it."""
+
+    meeting_id: Identifier
+    records: list[AttendanceRecord]
+    guests: list[Guest] = Field(default_factory=list)
+
+    @field_validator("records")
+    @classmethod
+    def _unique_members(cls, value: list[AttendanceRecord]) -> list[AttendanceRecord]:
+        seen: set[str] = set()
+        for record in value:
+            if record.member_id in seen:
+                raise ValueError(f"member {record.member_id} is listed twice")
+            seen.add(record.member_id)
+        return value
+
+
+class Resolution(EventData):
+    text: NonEmpty
+    votes_for: Count
+    votes_against: Count
+    abstentions: Count
+
+
+class Task(EventData):
+    task_id: Identifier
+    assignee_id: Identifier
+    description: NonEmpty
+    due_on: date
+
+
+class MinutesSubmitted(EventData):
+    """minutes.submitted.v1: the minutes of a held meeting."""
+
+    meeting_id: Identifier
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    chair_id: Identifier
+    recorder_id: Identifier
+    speakers: list[Identifier]
+    self_criticism_minutes: Annotated[int, Field(ge=0, le=600)] | None = None
+    content: str | None = None
+    conclusions: str | None = None
+    resolutions: list[Resolution]
+    tasks: list[Task]
+
+    @field_validator("ended_at")
+    @classmethod
+    def _ends_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        started = info.data.get("started_at")
+        if started is not None and value <= started:
+            raise ValueError("the meeting must end after it starts")
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_tasks(cls, value: list[Task]) -> list[Task]:
+        if len({task.task_id for task in value}) != len(value):
+            raise ValueError("task ids must be unique")
+        return value
+
+
+class MinutesApproved(EventData):
+    """minutes.approved.v1: the cell adopted the minutes."""
+
+    meeting_id: Identifier
+    approved_at: AwareDatetime
+    votes_for: Count | None = None
+    votes_against: Count | None = None
+
+
+class Assessor(EventData):
+    role: AssessorRole
+    person_id: Identifier | None = None
+
+
+class MeetingAssessed(EventData):
+    """meeting.assessed.v1: manual points for items of the framework in force."""
+
+    meeting_id: Identifier
+    assessor: Assessor
+    points: dict[Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")], Annotated[float, Field(ge=0)]]
+    comment: str | None = None
+
+    @field_validator("points")
+    @classmethod
+    def _some_points(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("at least one item must be scored")
+        return value
+
+
+class TaskCompleted(EventData):
+    """task.completed.v1: an assigned task is done."""
+
+    task_id: Identifier
+    meeting_id: Identifier
+    completed_on: date
+
+
+class MemberAttendanceUpdated(EventData):
+    """member.attendance.updated.v1: a member's attendance history after a roster changed."""
+
+    member_id: Identifier
+    cell_id: Identifier
+    meeting_id: Identifier
+    full_name: str
+    consecutive_absences: Count
+    """Meetings in a row, up to the latest held one, the member missed (excused or not)."""
+    consecutive_excused_absences: Count
+    unexcused_months_last_year: Count
+    """Distinct months of the last 12 with an unexcused absence."""
+    probation_ends_on: date | None = None
+
+
+TYPES: dict[str, type[EventData]] = {
+    "org.unit.upserted.v1": OrgUnitUpserted,
+    "member.upserted.v1": MemberUpserted,
+    "member.removed.v1": MemberRemoved,
+    "monitor.assigned.v1": MonitorAssigned,
+    "meeting.scheduled.v1": MeetingScheduled,
+    "meeting.rescheduled.v1": MeetingRescheduled,
+    "meeting.cancelled.v1": MeetingCancelled,
+    "documents.published.v1": DocumentsPublished,
+    "attendance.recorded.v1": AttendanceRecorded,
+    "minutes.submitted.v1": MinutesSubmitted,
+    "minutes.approved.v1": MinutesApproved,
+    "meeting.assessed.v1": MeetingAssessed,
+    "task.completed.v1": TaskCompleted,
+}
+"""The public "types in" of CONTRACT.md; meetings re-publishes each in validated form."""
+
+INGEST_TYPES = frozenset(TYPES)
+
+TYPES_OUT: dict[str, type[EventData]] = {
+    **TYPES,
+    "member.attendance.updated.v1": MemberAttendanceUpdated,
+}
+"""Everything meetings publishes on chibo.events (besides ingest.rejected.v1)."""

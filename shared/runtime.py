@@ -1,0 +1,164 @@
+"""What every FastStream service's bootstrap needs: pool, migrations, topology, relay, health.
+
+A service's bootstrap.py calls `build_service_app` with its own router, queues and the
+context it wants its consumers to see; nothing here is created at import time.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream import ContextRepo
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi.response import JSONResponse
+from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
+from faststream.specification import AsyncAPI
+
+from shared.config import ServiceSettings
+from shared.db import apply_migrations, create_pool, ensure_database, migration_files
+from shared.logs import configure_logging, get_logger
+from shared.outbox import OutboxRelay
+from shared.topology import ConsumerQueue, declare_topology, queue_depths
+
+log = get_logger(__name__)
+
+ContextBuilder = Callable[[asyncpg.Pool, RabbitBroker], Awaitable[dict[str, Any]] | dict[str, Any]]
+BackgroundTask = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What distinguishes one service's runtime from another's."""
+
+    name: str
+    service_dir: Path
+    router: RabbitRouter
+    consumer_queues: Sequence[ConsumerQueue]
+    rpc_queue: str | None
+    build_context: ContextBuilder
+    background: Sequence[BackgroundTask] = ()
+    description: str = ""
+
+
+def create_broker(settings: ServiceSettings, *, service: str) -> RabbitBroker:
+    """A broker with bounded prefetch, publisher confirms and a graceful shutdown timeout."""
+    return RabbitBroker(
+        settings.amqp_url,
+        default_channel=Channel(prefetch_count=settings.prefetch, publisher_confirms=True),
+        graceful_timeout=settings.graceful_timeout,
+        app_id=f"chibo-{service}",
+        logger=logging.getLogger(f"faststream.{service}"),
+    )
+
+
+async def migrate(settings: ServiceSettings, *, schema: str, service_dir: Path) -> list[str]:
+    """Create the database if needed and apply the service's migrations."""
+    await ensure_database(settings.database_url)
+    return await apply_migrations(settings.database_url, schema=schema, files=migration_files(service_dir))
+
+
+async def check_health(
+    *, pool: asyncpg.Pool | None, broker: RabbitBroker, queues: Sequence[str]
+) -> tuple[bool, dict[str, Any]]:
+    """Database reachable, broker reachable, and a consumer attached to every queue we read."""
+    report: dict[str, Any] = {}
+    healthy = True
+    try:
+        if pool is None:
+            raise RuntimeError("no pool")
+        async with pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+        report["database"] = "ok"
+    except Exception as exc:
+        healthy = False
+        report["database"] = f"down: {exc!r}"
+    try:
+        if not await broker.ping(timeout=2):
+            raise RuntimeError("ping failed")
+        report["broker"] = "ok"
+        connection = broker._connection  # the broker's own connection: no second login per probe
+        if connection is None:
+            raise RuntimeError("not connected")
+        channel = await connection.channel()
+        try:
+            depths = await queue_depths(channel, queues)
+        finally:
+            await channel.close()
+        report["queues"] = depths
+        missing = [name for name, depth in depths.items() if depth["consumers"] < 1]
+        if missing:
+            healthy = False
+            report["consumers"] = f"no consumer on {', '.join(missing)}"
+        else:
+            report["consumers"] = "ok"
+    except Exception as exc:
+        healthy = False
+        report.setdefault("broker", f"down: {exc!r}")
+    return healthy, report
+
+
+def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastStream:
+    """The ASGI FastStream app of a service: consumers, relay, /health and /asyncapi."""
+    configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
+    broker = create_broker(settings, service=spec.name)
+    broker.include_router(spec.router)
+    state: dict[str, Any] = {"pool": None}
+    read_queues = [queue.name for queue in spec.consumer_queues] + ([spec.rpc_queue] if spec.rpc_queue else [])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
+        applied = await migrate(settings, schema=spec.name, service_dir=spec.service_dir)
+        log.info("service_starting", migrations_applied=len(applied))
+        await declare_topology(settings.amqp_url, spec.consumer_queues)
+        pool = await create_pool(
+            settings.database_url, schema=spec.name, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        state["pool"] = pool
+        built = spec.build_context(pool, broker)
+        values = await built if asyncio.iscoroutine(built) else built
+        assert isinstance(values, dict)
+        context.set_global("pool", pool)
+        context.set_global("settings", settings)
+        for key, value in values.items():
+            context.set_global(key, value)
+        relay = OutboxRelay(
+            pool=pool,
+            schema=spec.name,
+            amqp_url=settings.amqp_url,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+            retention=timedelta(days=settings.outbox_retention_days),
+        )
+        tasks = [asyncio.create_task(relay.run(), name=f"{spec.name}-relay")]
+        tasks += [asyncio.create_task(job({"pool": pool, "broker": broker, **values})) for job in spec.background]
+        try:
+            yield
+        finally:
+            relay.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pool.close()
+            log.info("service_stopped")
+
+    @get
+    async def health(scope: Any) -> AsgiResponse:
+        healthy, report = await check_health(pool=state["pool"], broker=broker, queues=read_queues)
+        return JSONResponse(
+            {"service": spec.name, "status": "ok" if healthy else "degraded", **report}, 200 if healthy else 503
+        )
+
+    return AsgiFastStream(
+        broker,
+        lifespan=lifespan,
+        logger=logging.getLogger(f"faststream.app.{spec.name}"),
+        asgi_routes=[("/health", health)],
+        asyncapi_path="/asyncapi",
+        specification=AsyncAPI(broker, title=f"chibo {spec.name}", version="1.0.0", description=spec.description),
+    )

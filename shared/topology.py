@@ -1,0 +1,183 @@
+"""The broker topology, declared in one place: exchanges, consumer queues, dead letters.
+
+Every consumer queue is a durable quorum queue named `<service>.<consumer>` with an explicit
+delivery limit and a dead-letter route to `<service>.<consumer>.dlq`, so a message that keeps
+failing ends where an operator sees it instead of looping or vanishing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractRobustChannel
+from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
+
+INGEST_EXCHANGE = "chibo.ingest"
+EVENTS_EXCHANGE = "chibo.events"
+DEAD_LETTER_EXCHANGE = "chibo.dead-letter"
+UNROUTED_EXCHANGE = "chibo.unrouted"
+UNROUTED_QUEUE = "chibo.unrouted"
+RPC_MESSAGE_TTL_MS = 30_000
+
+
+@dataclass(frozen=True)
+class ConsumerQueue:
+    """One consumer's queue: where it reads from and which routing keys it wants."""
+
+    service: str
+    consumer: str
+    exchange: str
+    routing_keys: Sequence[str]
+    delivery_limit: int = 5
+
+    @property
+    def name(self) -> str:
+        """`<service>.<consumer>`."""
+        return f"{self.service}.{self.consumer}"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        """Where this queue's failed messages end."""
+        return f"{self.name}.dlq"
+
+    def arguments(self) -> dict[str, Any]:
+        """Declaration arguments: quorum, delivery limit, dead-letter route."""
+        return {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": self.delivery_limit,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": self.name,
+        }
+
+    def rabbit_queue(self) -> RabbitQueue:
+        """The FastStream description of the queue, matching what declare_topology creates."""
+        return RabbitQueue(
+            self.name,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments={
+                "x-delivery-limit": self.delivery_limit,
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-dead-letter-routing-key": self.name,
+            },
+            routing_key=self.routing_keys[0] if self.routing_keys else self.name,
+        )
+
+    def rabbit_exchange(self) -> RabbitExchange:
+        """The FastStream description of the exchange the queue is bound to."""
+        return RabbitExchange(self.exchange, type=ExchangeType.TOPIC, durable=True, arguments=_exchange_args())
+
+
+@dataclass(frozen=True)
+class RpcQueue:
+    """A service's request/reply queue: requests expire if nobody answers within the TTL."""
+
+    service: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """`<service>.rpc`."""
+        return f"{self.service}.rpc"
+
+    def rabbit_queue(self) -> RabbitQueue:
+        """The FastStream description of the classic, durable RPC queue."""
+        return RabbitQueue(self.name, durable=True, arguments={"x-message-ttl": RPC_MESSAGE_TTL_MS})
+
+
+def _exchange_args() -> dict[str, Any]:
+    return {"alternate-exchange": UNROUTED_EXCHANGE}
+
+
+def events_exchange() -> RabbitExchange:
+    """`chibo.events`, for publishers that go through FastStream."""
+    return RabbitExchange(EVENTS_EXCHANGE, type=ExchangeType.TOPIC, durable=True, arguments=_exchange_args())
+
+
+def ingest_exchange() -> RabbitExchange:
+    """`chibo.ingest`, for publishers that go through FastStream."""
+    return RabbitExchange(INGEST_EXCHANGE, type=ExchangeType.TOPIC, durable=True, arguments=_exchange_args())
+
+
+async def declare_exchanges(channel: AbstractChannel) -> None:
+    """Declare the shared exchanges, the unrouted catch-all and the dead-letter exchange."""
+    unrouted = await channel.declare_exchange(UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
+    unrouted_queue = await channel.declare_queue(
+        UNROUTED_QUEUE, durable=True, arguments={"x-max-length": 100_000, "x-overflow": "drop-head"}
+    )
+    await unrouted_queue.bind(unrouted)
+    for name in (INGEST_EXCHANGE, EVENTS_EXCHANGE):
+        await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True, arguments=_exchange_args())
+    await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
+
+
+async def declare_consumer_queues(channel: AbstractChannel, queues: Sequence[ConsumerQueue]) -> None:
+    """Declare each consumer queue with its dead-letter queue and bind all its routing keys."""
+    dlx = await channel.get_exchange(DEAD_LETTER_EXCHANGE)
+    for spec in queues:
+        exchange = await channel.get_exchange(spec.exchange)
+        queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
+        for key in spec.routing_keys:
+            await queue.bind(exchange, routing_key=key)
+        dead = await channel.declare_queue(spec.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
+        await dead.bind(dlx, routing_key=spec.name)
+
+
+async def declare_topology(amqp_url: str, queues: Sequence[ConsumerQueue] = ()) -> None:
+    """Declare the exchanges and the given consumer queues on a short-lived connection."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        await declare_exchanges(channel)
+        await declare_consumer_queues(channel, queues)
+    finally:
+        await connection.close()
+
+
+async def queue_depths(
+    channel: AbstractRobustChannel | AbstractChannel, names: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Messages waiting and consumers attached for each named queue (passive declares)."""
+    depths: dict[str, dict[str, int]] = {}
+    for name in names:
+        queue = await channel.declare_queue(name, passive=True)
+        result = queue.declaration_result
+        depths[name] = {"messages": result.message_count or 0, "consumers": result.consumer_count or 0}
+    return depths
+
+
+# Every consumer queue of the system, in one place. A service declares the ones it reads.
+MEETINGS_INGEST = ConsumerQueue("meetings", "ingest", INGEST_EXCHANGE, ["#"])
+"""All external facts: every routing key on chibo.ingest, including `batch`."""
+
+_FACT_TYPES = [
+    "org.unit.upserted.v1",
+    "member.upserted.v1",
+    "member.removed.v1",
+    "monitor.assigned.v1",
+    "meeting.scheduled.v1",
+    "meeting.rescheduled.v1",
+    "meeting.cancelled.v1",
+    "documents.published.v1",
+    "attendance.recorded.v1",
+    "minutes.submitted.v1",
+    "minutes.approved.v1",
+    "meeting.assessed.v1",
+    "task.completed.v1",
+]
+
+EVALUATION_FACTS = ConsumerQueue("evaluation", "facts", EVENTS_EXCHANGE, _FACT_TYPES)
+"""The validated facts meetings publishes, from which evaluation computes scores."""
+
+NOTIFICATIONS_EVENTS = ConsumerQueue(
+    "notifications",
+    "events",
+    EVENTS_EXCHANGE,
+    [*_FACT_TYPES, "member.attendance.updated.v1", "score.meeting.updated.v1", "score.cell.updated.v1"],
+)
+"""Facts and scores that may trigger an alert."""
+
+CONSUMER_QUEUES = [MEETINGS_INGEST, EVALUATION_FACTS, NOTIFICATIONS_EVENTS]
+SERVICES = ("meetings", "evaluation", "notifications", "gateway")
+RPC_SERVICES = ("meetings", "evaluation", "notifications")

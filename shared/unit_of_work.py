@@ -1,0 +1,81 @@
+"""The unit of work every service's own unit_of_work.py builds on.
+
+One connection, one transaction: state changes, the inbox record of the message being handled,
+and the outbox rows of the events it causes commit together or not at all. Leaving the block
+without commit() rolls everything back.
+"""
+
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from shared.envelope import CloudEvent
+from shared.outbox import add_to_outbox
+from shared.topology import EVENTS_EXCHANGE
+
+
+class PgUnitOfWork:
+    """A transaction on one pooled connection, with inbox and outbox bookkeeping."""
+
+    def __init__(self, pool: asyncpg.Pool, *, schema: str) -> None:
+        self._pool = pool
+        self.schema = schema
+        self._events: list[tuple[str, CloudEvent]] = []
+        self._committed = False
+
+    async def __aenter__(self) -> Self:
+        self.connection: asyncpg.Connection = await self._pool.acquire()
+        self._transaction = self.connection.transaction()
+        await self._transaction.start()
+        self._events = []
+        self._committed = False
+        self.start_repositories(self.connection)
+        return self
+
+    def start_repositories(self, connection: asyncpg.Connection) -> None:
+        """Hook for subclasses: build repositories on the transaction's connection."""
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self._committed:
+                await self._transaction.rollback()
+        finally:
+            await self._pool.release(self.connection)
+
+    def emit(self, event: CloudEvent, *, exchange: str = EVENTS_EXCHANGE) -> None:
+        """Queue an event to be written to the outbox when the unit of work commits."""
+        self._events.append((exchange, event))
+
+    @property
+    def emitted(self) -> list[CloudEvent]:
+        """The events emitted so far in this unit of work."""
+        return [event for _, event in self._events]
+
+    async def already_processed(self, *, consumer: str, source: str, event_id: str) -> bool:
+        """Record the message in the inbox; True when it had been processed before."""
+        inserted = await self.connection.fetchval(
+            "INSERT INTO processed_message (consumer, source, event_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            consumer,
+            source,
+            event_id,
+        )
+        return inserted is None
+
+    async def commit(self) -> None:
+        """Write the outbox rows and commit the transaction."""
+        by_exchange: dict[str, list[CloudEvent]] = {}
+        for exchange, event in self._events:
+            by_exchange.setdefault(exchange, []).append(event)
+        for exchange, events in by_exchange.items():
+            await add_to_outbox(self.connection, events, schema=self.schema, exchange=exchange)
+        await self._transaction.commit()
+        self._committed = True
+
+    async def rollback(self) -> None:
+        """Abandon the transaction explicitly."""
+        await self._transaction.rollback()
+        self._committed = True

@@ -1,0 +1,39 @@
+"""Session-wide fixtures: the real broker and database every integration test uses."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from shared.db import ensure_database
+from tests.support.env import broker_and_database
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[tuple[str, str]]:
+    """(amqp_url, database_url) of the real services."""
+    with broker_and_database() as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def amqp_url(infra: tuple[str, str]) -> str:
+    """The RabbitMQ URL tests use."""
+    return infra[0]
+
+
+@pytest.fixture(scope="session")
+async def database_url(infra: tuple[str, str]) -> str:
+    """The PostgreSQL URL tests use (the database is created when missing)."""
+    await ensure_database(infra[1])
+    return infra[1]
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain connection to the test database."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -1,0 +1,60 @@
+"""Run a service's ASGI app inside the test process, on a free port, against the real broker."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def running_app(app: Any, *, port: int | None = None, ready_path: str = "/health") -> AsyncIterator[str]:
+    """Serve `app` with uvicorn until the block ends; yield its base URL once it answers healthy."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            for _ in range(200):
+                if task.done():
+                    task.result()
+                    raise RuntimeError("server stopped during start-up")
+                try:
+                    response = await client.get(base + ready_path)
+                    if response.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise TimeoutError(f"{base}{ready_path} never answered 200")
+        yield base
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
+
+
+async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.1) -> Any:
+    """Call `check` (sync or async) until it returns a truthy value or raise after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Any = None
+    while True:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value {last!r})")
+        await asyncio.sleep(interval)
