@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 
 from shared.db import ensure_database
-from tests.support.env import broker_and_database
+from tests.support.env import broker_and_database, isolated_vhost
 
 
 @pytest.fixture(scope="session")
@@ -16,10 +16,11 @@ def infra() -> Iterator[tuple[str, str]]:
         yield urls
 
 
-@pytest.fixture(scope="session")
-def amqp_url(infra: tuple[str, str]) -> str:
-    """The RabbitMQ URL tests use."""
-    return infra[0]
+@pytest.fixture(scope="package")
+def amqp_url(infra: tuple[str, str]) -> Iterator[str]:
+    """The RabbitMQ URL tests use: a fresh virtual host for each test package."""
+    with isolated_vhost(infra[0]) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ answers and CHIBO_TEST_CONTAINERS=1, testcontainers starts throwaway ones instea
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,3 +39,29 @@ def broker_and_database() -> Iterator[tuple[str, str]]:
         os.environ.get("CHIBO_TEST_AMQP_URL", DEFAULT_AMQP_URL),
         os.environ.get("CHIBO_TEST_DATABASE_URL", DEFAULT_DATABASE_URL),
     )
+
+
+@contextmanager
+def isolated_vhost(base_url: str) -> Iterator[str]:
+    """A fresh RabbitMQ virtual host for one test package, removed afterwards.
+
+    Each package then sees only its own queues and messages: no backlog left by another
+    package's publishes, no RPC cross-talk with another test run on the same broker. Without
+    a local rabbitmqctl (a remote or containerised broker) the base URL is used as it is.
+    """
+    if shutil.which("rabbitmqctl") is None or os.environ.get("CHIBO_TEST_SHARED_VHOST") == "1":
+        yield base_url
+        return
+    name = f"chibo-test-{uuid.uuid4().hex[:10]}"
+    user = base_url.split("://", 1)[1].split(":", 1)[0] or "guest"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", name, user, ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    try:
+        yield base_url.rstrip("/").rsplit("/", 1)[0] + "/" + name if base_url.count("/") > 2 else base_url + "/" + name
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True, timeout=60)

@@ -1,0 +1,108 @@
+"""The envelope and the contract models: what is accepted and how rejections name the field."""
+
+import json
+
+import pytest
+
+from shared.contracts.registry import read_event
+from shared.envelope import InvalidEvent, parse_batch, parse_envelope
+
+
+def envelope(event_type: str, data: dict, **overrides: object) -> dict:
+    """A well-formed CloudEvent around `data`."""
+    return {
+        "specversion": "1.0",
+        "id": "evt-1",
+        "source": "urn:test",
+        "type": event_type,
+        "time": "2026-11-03T19:00:00+07:00",
+        "data": data,
+        **overrides,
+    }
+
+
+def test_accepts_a_well_formed_meeting_scheduled() -> None:
+    raw = envelope(
+        "meeting.scheduled.v1",
+        {
+            "meeting_id": "m1",
+            "cell_id": "c1",
+            "kind": "regular",
+            "starts_at": "2026-11-03T19:00:00+07:00",
+            "location": "Nhà văn hóa thôn 1",
+            "agenda": ["Kiểm điểm nghị quyết tháng trước"],
+        },
+    )
+    event = read_event(parse_envelope(json.dumps(raw)))
+    assert event.data.meeting_id == "m1"
+    assert event.data.committee_prepared is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b"{not json", "body"),
+        (
+            envelope("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "mưa bão"}, time="2026-11-03T19:00:00"),
+            "time",
+        ),
+        (envelope("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "x"}, specversion="0.3"), "specversion"),
+    ],
+)
+def test_rejects_a_bad_envelope_naming_the_field(raw: object, field: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_envelope(raw if isinstance(raw, bytes) else json.dumps(raw))
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "field"),
+    [
+        (
+            "meeting.scheduled.v1",
+            {
+                "meeting_id": "m1",
+                "cell_id": "c1",
+                "kind": "thematic",
+                "starts_at": "2026-11-03T19:00:00+07:00",
+                "location": "x",
+                "agenda": [],
+            },
+            "data.topic",
+        ),
+        (
+            "minutes.submitted.v1",
+            {
+                "meeting_id": "m1",
+                "started_at": "2026-11-03T19:00:00+07:00",
+                "ended_at": "2026-11-03T18:00:00+07:00",
+                "chair_id": "a",
+                "recorder_id": "b",
+                "speakers": [],
+                "resolutions": [],
+                "tasks": [],
+            },
+            "data.ended_at",
+        ),
+        (
+            "attendance.recorded.v1",
+            {"meeting_id": "m1", "records": [{"member_id": "a", "status": "late"}]},
+            "data.records.0.status",
+        ),
+        ("meeting.cancelled.v1", {"meeting_id": "bad id!", "reason": "x"}, "data.meeting_id"),
+        ("no.such.type.v1", {}, "type"),
+    ],
+)
+def test_rejects_invalid_data_naming_the_field(event_type: str, data: dict, field: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(envelope(event_type, data))))
+    assert caught.value.field == field
+    assert field in caught.value.reason
+
+
+def test_batch_must_be_an_array_of_at_most_1000() -> None:
+    assert len(parse_batch(json.dumps([{}] * 1000))) == 1000
+    with pytest.raises(InvalidEvent):
+        parse_batch(json.dumps([{}] * 1001))
+    with pytest.raises(InvalidEvent):
+        parse_batch(json.dumps({"not": "a list"}))
