@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import uuid
+from urllib.parse import quote, urlsplit, urlunsplit
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -62,6 +63,6 @@ def isolated_vhost(base_url: str) -> Iterator[str]:
         timeout=60,
     )
     try:
-        yield base_url.rstrip("/").rsplit("/", 1)[0] + "/" + name if base_url.count("/") > 2 else base_url + "/" + name
+        yield urlunsplit(urlsplit(base_url)._replace(path="/" + quote(name, safe="")))
     finally:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True, timeout=60)
