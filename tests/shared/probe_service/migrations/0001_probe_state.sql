@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS probe_state (id text PRIMARY KEY, value integer NOT NULL);

@@ -1,0 +1,253 @@
+"""Outbox, inbox and dead letters against the real RabbitMQ and PostgreSQL."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import pytest
+from faststream import Context
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
+
+from shared.consuming import consume_event
+from shared.contracts.meetings import MeetingCancelled
+from shared.db import apply_migrations, create_pool, migration_files
+from shared.envelope import new_event
+from shared.outbox import OutboxRelay
+from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
+from shared.unit_of_work import PgUnitOfWork
+from tests.support.ids import random_id
+from tests.support.running import eventually
+
+SCHEMA = "probe"
+PROBE_DIR = Path(__file__).parent / "probe_service"
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the probe schema with the shared messaging tables and one state table."""
+    await apply_migrations(database_url, schema=SCHEMA, files=migration_files(PROBE_DIR))
+    pool = await create_pool(database_url, schema=SCHEMA)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def channel(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
+    """A channel on the test vhost, with the shared exchanges declared."""
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    yield await connection.channel()
+    await connection.close()
+
+
+async def bound_queue(channel: aio_pika.abc.AbstractChannel, routing_key: str) -> aio_pika.abc.AbstractQueue:
+    """An exclusive queue that sees what is published on chibo.events with the key."""
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(EVENTS_EXCHANGE, routing_key=routing_key)
+    return queue
+
+
+async def drain(queue: aio_pika.abc.AbstractQueue, *, seconds: float = 3.0) -> list[dict]:
+    """Every message that arrives on the queue within the time, parsed."""
+    found: list[dict] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(fail=False, no_ack=True)
+        if message is None:
+            await asyncio.sleep(0.05)
+            continue
+        found.append(json.loads(message.body))
+    return found
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from shared.contracts.meetings import MeetingCancelled
+    from shared.db import create_pool
+    from shared.envelope import new_event
+    from shared.unit_of_work import PgUnitOfWork
+
+    async def main(dsn, meeting_id, commit):
+        pool = await create_pool(dsn, schema="probe")
+        uow = PgUnitOfWork(pool, schema="probe")
+        async with uow:
+            await uow.connection.execute("INSERT INTO probe_state (id, value) VALUES ($1, 1)", meeting_id)
+            uow.emit(new_event(type="meeting.cancelled.v1", source="urn:test:killed", event_id=meeting_id,
+                               data=MeetingCancelled(meeting_id=meeting_id, reason="Mưa bão")))
+            if commit == "commit":
+                await uow.commit()
+            # the process dies here: after the commit (or before it), and before any relay publishes
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+def run_killed_writer(database_url: str, meeting_id: str, mode: str) -> int:
+    """Run the writer in its own process, which SIGKILLs itself; return its exit code."""
+    result = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, database_url, meeting_id, mode],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    return result.returncode
+
+
+async def test_process_killed_after_commit_loses_no_event(
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, database_url: str, amqp_url: str
+) -> None:
+    meeting_id = random_id("killed")
+    queue = await bound_queue(channel, "meeting.cancelled.v1")
+
+    assert run_killed_writer(database_url, meeting_id, "commit") == -signal.SIGKILL
+
+    assert await pool.fetchval("SELECT value FROM probe_state WHERE id = $1", meeting_id) == 1
+    assert await pool.fetchval("SELECT published_at FROM outbox WHERE event_id = $1", meeting_id) is None
+    relay = OutboxRelay(pool=pool, schema=SCHEMA, amqp_url=amqp_url)
+    task = asyncio.create_task(relay.run())
+    try:
+        received = await eventually(lambda: _matching(queue, meeting_id), timeout=10)
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=10)
+    assert received["data"] == {"meeting_id": meeting_id, "reason": "Mưa bão"}
+    assert await pool.fetchval("SELECT published_at IS NOT NULL FROM outbox WHERE event_id = $1", meeting_id)
+
+
+async def test_process_killed_before_commit_leaves_neither_state_nor_event(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    meeting_id = random_id("uncommitted")
+
+    assert run_killed_writer(database_url, meeting_id, "no-commit") == -signal.SIGKILL
+
+    assert await pool.fetchval("SELECT count(*) FROM probe_state WHERE id = $1", meeting_id) == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", meeting_id) == 0
+
+
+async def _matching(queue: aio_pika.abc.AbstractQueue, event_id: str) -> dict | None:
+    for message in await drain(queue, seconds=0.3):
+        if message["id"] == event_id:
+            return message
+    return None
+
+
+async def test_unrouted_event_is_kept_for_operators(channel: aio_pika.abc.AbstractChannel) -> None:
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    marker = random_id("unrouted").encode()
+    unrouted = await channel.declare_queue(UNROUTED_QUEUE, passive=True)
+    await unrouted.purge()
+
+    await exchange.publish(aio_pika.Message(marker), routing_key="nobody.listens.v1", mandatory=True)
+
+    message = await eventually(lambda: unrouted.get(fail=False, no_ack=True), timeout=5)
+    assert message.body == marker
+
+
+class ProbeConsumer:
+    """A consumer of meeting.cancelled.v1 whose handler counts applications and can be told to fail."""
+
+    def __init__(self, pool: asyncpg.Pool, queue: ConsumerQueue) -> None:
+        self.pool = pool
+        self.queue = queue
+        self.router = RabbitRouter()
+        self.calls: list[str] = []
+
+        @self.router.subscriber(queue.rabbit_queue(), queue.rabbit_exchange(), ack_policy=AckPolicy.MANUAL)
+        async def on_probe(message: RabbitMessage, uow_factory=Context("probe_uow")) -> None:  # noqa: B008
+            await consume_event(
+                message, consumer=queue.name, handlers={"meeting.cancelled.v1": self.apply}, uow_factory=uow_factory
+            )
+
+    async def apply(self, event, uow: PgUnitOfWork) -> None:  # noqa: ANN001
+        """Count the cancellation in probe_state; fail when the reason says so."""
+        self.calls.append(event.data.meeting_id)
+        await uow.connection.execute(
+            "INSERT INTO probe_state (id, value) VALUES ($1, 1)"
+            " ON CONFLICT (id) DO UPDATE SET value = probe_state.value + 1",
+            event.data.meeting_id,
+        )
+        if event.data.reason == "fail":
+            raise RuntimeError("the handler keeps failing")
+
+
+@pytest.fixture
+async def probe(pool: asyncpg.Pool, amqp_url: str) -> AsyncIterator[ProbeConsumer]:
+    """The probe consumer running on its own queue with a delivery limit of 2."""
+    queue = ConsumerQueue("probe", random_id("consumer"), EVENTS_EXCHANGE, ["meeting.cancelled.v1"], delivery_limit=2)
+    await declare_topology(amqp_url, [queue])
+    consumer = ProbeConsumer(pool, queue)
+    broker = RabbitBroker(amqp_url)
+    broker.include_router(consumer.router)
+    broker.context.set_global("probe_uow", lambda: PgUnitOfWork(pool, schema=SCHEMA))
+    await broker.start()
+    yield consumer
+    await broker.stop()
+
+
+async def test_duplicate_delivery_changes_nothing(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    meeting_id = random_id("dup")
+    event = new_event(
+        type="meeting.cancelled.v1",
+        source="urn:test:dup",
+        data=MeetingCancelled(meeting_id=meeting_id, reason="Trùng lịch"),
+    )
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+
+    for _ in range(3):
+        await exchange.publish(aio_pika.Message(event.to_json()), routing_key=event.type)
+
+    await eventually(lambda: pool.fetchval("SELECT value FROM probe_state WHERE id = $1", meeting_id))
+    await asyncio.sleep(1.0)
+    assert await pool.fetchval("SELECT value FROM probe_state WHERE id = $1", meeting_id) == 1
+    assert probe.calls.count(meeting_id) == 1
+
+
+async def test_failing_message_ends_in_dead_letters_after_the_delivery_limit(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    meeting_id = random_id("poison")
+    event = new_event(
+        type="meeting.cancelled.v1",
+        source="urn:test:poison",
+        data=MeetingCancelled(meeting_id=meeting_id, reason="fail"),
+    )
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+
+    await exchange.publish(aio_pika.Message(event.to_json()), routing_key=event.type)
+
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30)
+    assert json.loads(message.body)["id"] == event.id
+    assert 2 <= probe.calls.count(meeting_id) <= 3
+    assert await pool.fetchval("SELECT count(*) FROM probe_state WHERE id = $1", meeting_id) == 0
+
+
+async def test_malformed_message_is_dead_lettered_at_once(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    body = b"{this is not json" + random_id("x").encode()
+
+    await exchange.publish(aio_pika.Message(body), routing_key="meeting.cancelled.v1")
+
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=10)
+    assert message.body == body
+    assert probe.calls == []
