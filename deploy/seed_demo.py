@@ -1,0 +1,385 @@
+"""Seed a small demo province through the public ingest route (AMQP batches on chibo.ingest).
+
+Two communes/wards under a province committee, six cells with members, monitors, and three
+months of meeting history (held, thematic, weak, one missed month) plus next month's notices,
+so every screen and most alerts have something to show. Ids are stable, so seeding twice
+changes nothing (the second run's events are duplicates by (source, id)).
+"""
+
+import argparse
+import asyncio
+import json
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import aio_pika
+
+from shared.envelope import BATCH_CONTENT_TYPE, VIETNAM_TZ
+from shared.topology import INGEST_EXCHANGE, declare_topology
+
+SOURCE = "urn:chibo:demo-seed"
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
+MIDDLE_MALE = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Thành"]
+MIDDLE_FEMALE = ["Thị", "Thu", "Ngọc", "Thanh", "Kim", "Mỹ"]
+GIVEN_MALE = ["An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Long", "Nam", "Phúc", "Quang", "Sơn", "Trung", "Tuấn"]
+GIVEN_FEMALE = ["Hà", "Hạnh", "Hoa", "Lan", "Mai", "Nga", "Tâm", "Thảo", "Vân", "Yến", "Hương", "Linh"]
+
+PROVINCE = ("demo-tinh-uy", "Tỉnh ủy Demo")
+COMMUNES = [("demo-xa-hoa-binh", "Đảng ủy xã Hòa Bình"), ("demo-phuong-an-phu", "Đảng ủy phường An Phú")]
+CELLS = [
+    ("demo-cb-thon-1", "Chi bộ thôn 1", "residential", "demo-xa-hoa-binh", 14, "good"),
+    ("demo-cb-thon-2", "Chi bộ thôn 2", "residential", "demo-xa-hoa-binh", 11, "weak"),
+    ("demo-cb-truong-th", "Chi bộ Trường Tiểu học Hòa Bình", "school", "demo-xa-hoa-binh", 9, "good"),
+    ("demo-cb-kp-3", "Chi bộ khu phố 3", "residential", "demo-phuong-an-phu", 16, "fair"),
+    ("demo-cb-tram-yte", "Chi bộ Trạm Y tế phường", "public_service", "demo-phuong-an-phu", 7, "missed"),
+    ("demo-cb-cong-an", "Chi bộ Công an phường", "police", "demo-phuong-an-phu", 12, "good"),
+]
+
+
+class Seed:
+    """Builds the demo's CloudEvents in an order a real feed might use."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.random = random.Random(2026)
+        self.events: list[dict[str, Any]] = []
+        self.counter = 0
+
+    def emit(self, event_type: str, data: dict[str, Any], *, at: datetime) -> None:
+        """Add one event with a stable id."""
+        self.counter += 1
+        self.events.append(
+            {
+                "specversion": "1.0",
+                "id": f"seed-{self.counter:05d}",
+                "source": SOURCE,
+                "type": event_type,
+                "time": at.isoformat(),
+                "datacontenttype": "application/json",
+                "data": data,
+            }
+        )
+
+    def name(self) -> tuple[str, str]:
+        """A Vietnamese full name and its gender."""
+        gender = self.random.choice(["male", "female"])
+        middle = MIDDLE_MALE if gender == "male" else MIDDLE_FEMALE
+        given = GIVEN_MALE if gender == "male" else GIVEN_FEMALE
+        return f"{self.random.choice(FAMILY)} {self.random.choice(middle)} {self.random.choice(given)}", gender
+
+    def build(self) -> list[dict[str, Any]]:
+        """All events of the demo province."""
+        setup = datetime(2026, 8, 1, 8, 0, tzinfo=VIETNAM_TZ)
+        self.emit(
+            "org.unit.upserted.v1",
+            {
+                "id": PROVINCE[0],
+                "name": PROVINCE[1],
+                "kind": "committee",
+                "parent_id": None,
+                "contact_emails": ["vanphong@tinhuy-demo.vn"],
+            },
+            at=setup,
+        )
+        for unit_id, name in COMMUNES:
+            self.emit(
+                "org.unit.upserted.v1",
+                {
+                    "id": unit_id,
+                    "name": name,
+                    "kind": "committee",
+                    "parent_id": PROVINCE[0],
+                    "contact_emails": [f"{unit_id}@demo.vn"],
+                },
+                at=setup,
+            )
+        for cell_id, name, category, parent, size, quality in CELLS:
+            self.emit(
+                "org.unit.upserted.v1",
+                {
+                    "id": cell_id,
+                    "name": name,
+                    "kind": "cell",
+                    "parent_id": parent,
+                    "category": category,
+                    "contact_emails": [f"{cell_id}@demo.vn"],
+                },
+                at=setup,
+            )
+            members = self.members(cell_id, size, setup)
+            self.emit(
+                "monitor.assigned.v1",
+                {
+                    "person_id": f"{parent}-uv1",
+                    "full_name": self.name()[0],
+                    "committee_id": parent,
+                    "cell_id": cell_id,
+                    "email": f"{parent}-uv1@demo.vn",
+                    "yearly_quota": 6,
+                },
+                at=setup,
+            )
+            self.history(cell_id, members, quality, parent)
+        return self.events
+
+    def members(self, cell_id: str, size: int, at: datetime) -> list[str]:
+        """Upsert the cell's members; return their ids."""
+        ids = []
+        for index in range(size):
+            member_id = f"{cell_id}-dv{index + 1:02d}"
+            full_name, gender = self.name()
+            role = (
+                "secretary"
+                if index == 0
+                else "deputy_secretary"
+                if index == 1
+                else ("committee_member" if size >= 9 and index == 2 else "member")
+            )
+            probationary = index == size - 1
+            admitted = date(2026, 1, 6) if probationary else date(2000 + index % 20, 3, 1)
+            self.emit(
+                "member.upserted.v1",
+                {
+                    "id": member_id,
+                    "full_name": full_name,
+                    "cell_id": cell_id,
+                    "status": "probationary" if probationary else "official",
+                    "role": role,
+                    "gender": gender,
+                    "birth_year": 1950 + (index * 3) % 50,
+                    "admitted_on": admitted.isoformat(),
+                    "exempt": index == size - 2 and size > 10,
+                    "email": f"{member_id}@demo.vn",
+                },
+                at=at,
+            )
+            ids.append(member_id)
+        return ids
+
+    def history(self, cell_id: str, members: list[str], quality: str, committee_id: str) -> None:
+        """Meetings of September to November, and December's notice."""
+        previous_tasks: list[dict[str, Any]] = []
+        for month in (9, 10, 11):
+            if quality == "missed" and month == 10:
+                continue
+            kind = "combined" if month == 9 else "regular"
+            start = datetime(2026, month, 4, 19, 30, tzinfo=VIETNAM_TZ)
+            meeting_id = f"{cell_id}-2026-{month:02d}"
+            self.meeting(cell_id, meeting_id, kind, start, members, quality, previous_tasks, committee_id)
+            previous_tasks = [
+                {
+                    "task_id": f"{meeting_id}-t{n}",
+                    "meeting_id": meeting_id,
+                    "due_on": (start + timedelta(days=20)).date().isoformat(),
+                }
+                for n in range(2)
+            ]
+        december = datetime(2026, 12, 4, 19, 30, tzinfo=VIETNAM_TZ)
+        self.emit(
+            "meeting.scheduled.v1",
+            {
+                "meeting_id": f"{cell_id}-2026-12",
+                "cell_id": cell_id,
+                "kind": "regular",
+                "starts_at": december.isoformat(),
+                "location": "Hội trường nhà văn hóa",
+                "agenda": ["Kiểm điểm nghị quyết tháng 11", "Phương hướng nhiệm vụ tháng 12"],
+                "committee_prepared": True,
+            },
+            at=datetime(2026, 11, 25, 8, 0, tzinfo=VIETNAM_TZ),
+        )
+
+    def meeting(
+        self,
+        cell_id: str,
+        meeting_id: str,
+        kind: str,
+        start: datetime,
+        members: list[str],
+        quality: str,
+        previous_tasks: list[dict[str, Any]],
+        committee_id: str,
+    ) -> None:
+        """One held meeting with its documents, roster, minutes, approval and assessments."""
+        scheduled_at = start - timedelta(days=5)
+        data: dict[str, Any] = {
+            "meeting_id": meeting_id,
+            "cell_id": cell_id,
+            "kind": kind,
+            "starts_at": start.isoformat(),
+            "location": "Hội trường nhà văn hóa",
+            "committee_prepared": quality != "weak",
+            "agenda": ["Kiểm điểm việc thực hiện nghị quyết tháng trước", "Thảo luận nhiệm vụ tháng tới"],
+        }
+        if kind == "combined":
+            data["topic"] = "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh"
+        self.emit("meeting.scheduled.v1", data, at=scheduled_at)
+        if quality != "weak":
+            self.emit(
+                "documents.published.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "published_at": (start - timedelta(days=2)).isoformat(),
+                    "items": [
+                        {"title": "Dự thảo nghị quyết", "kind": "draft_resolution"},
+                        {"title": "Nội dung sinh hoạt", "kind": "content"},
+                    ],
+                },
+                at=start - timedelta(days=2),
+            )
+        absent_share = {"good": 0.0, "fair": 0.15, "weak": 0.35, "missed": 0.1}[quality]
+        records = []
+        for index, member_id in enumerate(members):
+            if index == len(members) - 2 and len(members) > 10:
+                status, reason = "exempt", "Tuổi cao, sức yếu"
+            elif index > 1 and self.random.random() < absent_share:
+                status, reason = ("excused", "Đi công tác") if self.random.random() < 0.6 else ("absent", None)
+            else:
+                status, reason = "present", None
+            record = {"member_id": member_id, "status": status}
+            if reason:
+                record["reason"] = reason
+            records.append(record)
+        guests = (
+            [
+                {
+                    "name": "Đồng chí cấp ủy viên phụ trách",
+                    "person_id": f"{committee_id}-uv1",
+                    "committee_id": committee_id,
+                }
+            ]
+            if quality != "weak"
+            else []
+        )
+        self.emit(
+            "attendance.recorded.v1",
+            {"meeting_id": meeting_id, "records": records, "guests": guests},
+            at=start + timedelta(minutes=10),
+        )
+        present = [r["member_id"] for r in records if r["status"] == "present"]
+        minutes = 125 if kind == "combined" else (95 if quality != "weak" else 60)
+        speakers = present[: max(1, int(len(present) * (0.6 if quality in ("good", "fair") else 0.2)))]
+        self.emit(
+            "minutes.submitted.v1",
+            {
+                "meeting_id": meeting_id,
+                "started_at": start.isoformat(),
+                "ended_at": (start + timedelta(minutes=minutes)).isoformat(),
+                "chair_id": members[0],
+                "recorder_id": members[1],
+                "speakers": speakers,
+                "self_criticism_minutes": 20 if quality != "weak" else 5,
+                "content": "Đánh giá kết quả thực hiện nhiệm vụ tháng; thảo luận phương hướng tháng tới.",
+                "conclusions": "Chi bộ thống nhất các chỉ tiêu nhiệm vụ tháng tới.",
+                "resolutions": [
+                    {"text": "Nghị quyết chi bộ tháng", "votes_for": len(present), "votes_against": 0, "abstentions": 0}
+                ],
+                "tasks": [
+                    {
+                        "task_id": f"{meeting_id}-t{n}",
+                        "assignee_id": members[n % len(members)],
+                        "description": description,
+                        "due_on": (start + timedelta(days=20)).date().isoformat(),
+                    }
+                    for n, description in enumerate(
+                        ["Vận động hội viên tham gia vệ sinh môi trường", "Rà soát hộ nghèo trên địa bàn"]
+                    )
+                ],
+            },
+            at=start + timedelta(minutes=minutes + 5),
+        )
+        if quality != "weak":
+            self.emit(
+                "minutes.approved.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "approved_at": (start + timedelta(minutes=minutes)).isoformat(),
+                    "votes_for": len(present),
+                    "votes_against": 0,
+                },
+                at=start + timedelta(minutes=minutes + 6),
+            )
+            self.emit(
+                "documents.published.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "published_at": (start + timedelta(days=1)).isoformat(),
+                    "items": [
+                        {"title": "Biên bản sinh hoạt chi bộ", "kind": "minutes"},
+                        {"title": "Nghị quyết chi bộ", "kind": "resolution"},
+                    ],
+                },
+                at=start + timedelta(days=1),
+            )
+        for task in previous_tasks:
+            done = self.random.random() < {"good": 0.95, "fair": 0.75, "weak": 0.4, "missed": 0.6}[quality]
+            if done:
+                self.emit(
+                    "task.completed.v1",
+                    {"task_id": task["task_id"], "meeting_id": task["meeting_id"], "completed_on": task["due_on"]},
+                    at=start - timedelta(days=1),
+                )
+        manual = {"good": 1.0, "fair": 0.8, "weak": 0.5, "missed": 0.7}[quality]
+        self.emit(
+            "meeting.assessed.v1",
+            {
+                "meeting_id": meeting_id,
+                "assessor": {"role": "cell_committee", "person_id": members[0]},
+                "points": {
+                    code: round(top * manual)
+                    for code, top in MANUAL_ITEMS.items()
+                    if not (code == "conduct.thematic_content" and data["kind"] == "regular")
+                },
+                "comment": "Chi ủy đề xuất",
+            },
+            at=start + timedelta(minutes=minutes + 7),
+        )
+
+
+MANUAL_ITEMS = {
+    "preparation.content": 3,
+    "conduct.procedure": 5,
+    "conduct.regular_content": 10,
+    "conduct.thematic_content": 5,
+    "conduct.praise_criticism": 2,
+    "chairing.flexible": 2,
+    "chairing.orientation": 4,
+    "chairing.atmosphere": 3,
+    "chairing.synthesis": 1,
+    "principles.democratic_centralism": 1,
+    "principles.self_criticism": 2,
+    "principles.leadership": 1,
+    "principles.informing": 1,
+}
+
+
+async def publish(amqp_url: str, events: list[dict[str, Any]], *, batch_size: int = 200) -> None:
+    """Publish the events in batches, persistent, with publisher confirms."""
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        for start in range(0, len(events), batch_size):
+            body = json.dumps(events[start : start + batch_size], ensure_ascii=False).encode()
+            await exchange.publish(
+                aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key="batch",
+            )
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    """Publish the demo province to chibo.ingest."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
+    args = parser.parse_args()
+    events = Seed(date(2026, 11, 25)).build()
+    asyncio.run(publish(args.amqp_url, events))
+    print(json.dumps({"seeded_events": len(events), "source": SOURCE}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Bring the whole system up on this machine: environment, broker and database, migrations,
+# the demo mail sink, the four services, and a seeded demo province. Prints where to go.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+deploy/bootstrap.sh
+deploy/infra.sh
+
+mkdir -p var/log var/run var/mail
+# shellcheck source=deploy/env.sh
+source deploy/env.sh
+
+echo "up: applying migrations to ${CHIBO_DATABASE_URL}"
+for svc in meetings evaluation notifications gateway; do
+  uv run --frozen python -m "services.$svc" migrate >/dev/null
+done
+
+running() { [ -f "var/run/$1.pid" ] && kill -0 "$(cat "var/run/$1.pid")" 2>/dev/null; }
+
+start() {
+  local name=$1 port=$2; shift 2
+  if running "$name"; then
+    echo "up: $name already running (pid $(cat "var/run/$name.pid"))"
+    return
+  fi
+  CHIBO_HTTP_PORT=$port nohup uv run --frozen "$@" >>"var/log/$name.log" 2>&1 &
+  echo $! >"var/run/$name.pid"
+  echo "up: started $name (pid $!, log var/log/$name.log)"
+}
+
+start mailsink 0 python -m deploy.mailsink --port "${CHIBO_SMTP_PORT}" --dir "$root/var/mail"
+start meetings 8101 python -m services.meetings serve
+start evaluation 8102 python -m services.evaluation serve
+start notifications 8103 python -m services.notifications serve
+start gateway "${CHIBO_GATEWAY_PORT}" python -m services.gateway serve
+
+wait_healthy() {
+  local name=$1 url=$2
+  for _ in $(seq 1 90); do
+    if curl -fsS "$url" >/dev/null 2>&1; then echo "up: $name healthy"; return 0; fi
+    if ! running "$name"; then echo "up: $name exited; see var/log/$name.log" >&2; tail -n 30 "var/log/$name.log" >&2; return 1; fi
+    sleep 1
+  done
+  echo "up: $name did not become healthy at $url; see var/log/$name.log" >&2
+  return 1
+}
+wait_healthy meetings http://127.0.0.1:8101/health
+wait_healthy evaluation http://127.0.0.1:8102/health
+wait_healthy notifications http://127.0.0.1:8103/health
+wait_healthy gateway "http://127.0.0.1:${CHIBO_GATEWAY_PORT}/health"
+
+echo "up: seeding the demo province"
+uv run --frozen python -m deploy.seed_demo --amqp-url "${CHIBO_AMQP_URL}"
+
+officer=$(uv run --frozen python -m services.gateway issue-token --role committee_officer --unit demo-tinh-uy --sub demo-officer)
+secretary=$(uv run --frozen python -m services.gateway issue-token --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --sub demo-secretary)
+integration=$(uv run --frozen python -m services.gateway issue-token --role integration --unit demo-tinh-uy --sub demo-integration)
+operator=$(uv run --frozen python -m services.gateway issue-token --role operator --unit demo-tinh-uy --sub demo-operator)
+cat >var/demo-tokens.env <<TOKENS
+OFFICER_TOKEN=$officer
+SECRETARY_TOKEN=$secretary
+INTEGRATION_TOKEN=$integration
+OPERATOR_TOKEN=$operator
+TOKENS
+
+cat <<DONE
+
+chibo is up.
+  gateway:        http://127.0.0.1:${CHIBO_GATEWAY_PORT}   (OpenAPI: /docs, /openapi.json)
+  services:       meetings :8101, evaluation :8102, notifications :8103  (/health, /asyncapi)
+  demo mail:      $root/var/mail   (every e-mail the system sends, as .eml files)
+  demo tokens:    var/demo-tokens.env   (source it; e.g. curl -H "Authorization: Bearer \$OFFICER_TOKEN" ...)
+  logs:           var/log/<service>.log    stop with: make down
+Try:  source var/demo-tokens.env && curl -s -H "Authorization: Bearer \$OFFICER_TOKEN" http://127.0.0.1:${CHIBO_GATEWAY_PORT}/v1/committees/demo-tinh-uy/rollup?period=2026-11
+DONE
