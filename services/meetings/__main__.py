@@ -1,0 +1,5 @@
+"""`python -m services.meetings ...`."""
+
+from services.meetings.main import cli
+
+cli()

@@ -1,0 +1,64 @@
+"""Wires the meetings service: its spec (router, queues, context, background jobs) and the app."""
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream.asgi import AsgiFastStream
+from faststream.rabbit import RabbitBroker
+
+from services.meetings.config import Settings
+from services.meetings.consumers import RPC_QUEUE, router, rpc_methods
+from services.meetings.handlers import expire_holds
+from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.logs import get_logger
+from shared.runtime import ServiceSpec, build_service_app
+from shared.topology import MEETINGS_INGEST
+
+log = get_logger(__name__)
+SERVICE_DIR = Path(__file__).parent
+
+
+async def expire_held_events(context: dict[str, Any]) -> None:
+    """Background job: reject held events that waited longer than the configured hold timeout."""
+    settings: Settings = context["meetings_settings"]
+    pool: asyncpg.Pool = context["pool"]
+    timeout = timedelta(seconds=settings.hold_timeout_seconds)
+    while True:
+        try:
+            async with MeetingsUnitOfWork(pool) as uow:
+                expired = await expire_holds(uow, timeout=timeout)
+                await uow.commit()
+            if expired:
+                log.info("held_events_expired", count=expired)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("hold_sweep_failed", error=repr(exc))
+        await asyncio.sleep(settings.hold_sweep_seconds)
+
+
+def build_spec(settings: Settings) -> ServiceSpec:
+    """The meetings service's runtime description."""
+
+    def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> dict[str, Any]:
+        return {"meetings_settings": settings, "meetings_rpc": rpc_methods(pool)}
+
+    return ServiceSpec(
+        name="meetings",
+        service_dir=SERVICE_DIR,
+        router=router,
+        consumer_queues=[MEETINGS_INGEST],
+        rpc_queue=RPC_QUEUE.name,
+        build_context=build_context,
+        background=[expire_held_events],
+        description="Units, members and meetings: the only door for facts into chibo.",
+    )
+
+
+def create_app(settings: Settings | None = None) -> AsgiFastStream:
+    """The meetings ASGI app (consumers, relay, hold expiry, /health, /asyncapi)."""
+    settings = settings or Settings()
+    return build_service_app(build_spec(settings), settings)

@@ -1,0 +1,1 @@
+"""Bulk generation and loading of a whole province (units, members, monitors)."""

@@ -1,0 +1,3 @@
+"""CLI commands of the bulk path."""
+
+BULK_COMMANDS: list = []

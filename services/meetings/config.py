@@ -1,0 +1,13 @@
+"""Settings of the meetings service; the only module that reads the environment."""
+
+from shared.config import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Meetings settings: CHIBO_* variables on top of the shared ones."""
+
+    http_port: int = 8101
+    hold_timeout_seconds: float = 86400.0
+    """How long an event waits for its referent before it is rejected."""
+    hold_sweep_seconds: float = 60.0
+    """How often the background task looks for expired held events."""

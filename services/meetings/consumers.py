@@ -1,0 +1,187 @@
+"""FastStream subscribers of the meetings service: ingestion on `meetings.ingest`, RPC on `meetings.rpc`."""
+
+import asyncio
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import asyncpg
+from faststream import AckPolicy, Context
+from faststream.message import StreamMessage
+from faststream.rabbit import RabbitRouter
+from faststream.rabbit.annotations import RabbitMessage
+
+from services.meetings import handlers, queries
+from services.meetings.handlers.ingest import reject
+from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.consuming import retry_delay
+from shared.envelope import BATCH_CONTENT_TYPE, BATCH_ROUTING_KEY, InvalidEvent, now, parse_batch
+from shared.logs import get_logger
+from shared.rpc import RpcError, RpcMethod, RpcRequest, answer
+from shared.topology import MEETINGS_INGEST, RpcQueue
+
+log = get_logger(__name__)
+router = RabbitRouter()
+RPC_QUEUE = RpcQueue("meetings")
+
+
+async def keep_raw_body(message: StreamMessage[Any]) -> bytes:
+    """Hand the body over undecoded: a malformed one must become a rejection, not a decoding error."""
+    return bytes(message.body)
+
+
+@router.subscriber(
+    MEETINGS_INGEST.rabbit_queue(),
+    MEETINGS_INGEST.rabbit_exchange(),
+    ack_policy=AckPolicy.MANUAL,
+    decoder=keep_raw_body,
+    title="meetings.ingest",
+    description="External facts (one CloudEvent, or a batch of up to 1,000) to validate, apply and re-publish.",
+)
+async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg.Pool, Context("pool")]) -> None:
+    """Judge every event of the delivery; requeue with backoff only when the infrastructure fails."""
+    raw = message.raw_message
+    try:
+        await ingest_delivery(
+            body,
+            pool=pool,
+            batch=raw.routing_key == BATCH_ROUTING_KEY or (raw.content_type or "").startswith(BATCH_CONTENT_TYPE),
+        )
+    except Exception as exc:
+        deliveries = int((raw.headers or {}).get("x-delivery-count", 0) or 0)
+        log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
+        await asyncio.sleep(retry_delay(deliveries))
+        await message.reject(requeue=True)
+        return
+    await message.ack()
+
+
+async def ingest_delivery(body: bytes, *, pool: asyncpg.Pool, batch: bool) -> list[handlers.IngestResult]:
+    """Each event of the body in its own transaction, so a redelivered batch finds the done ones duplicate."""
+    items: list[Any] = [body]
+    if batch:
+        try:
+            items = parse_batch(body)
+        except InvalidEvent as exc:
+            async with MeetingsUnitOfWork(pool) as uow:
+                await uow.ingest.lock()
+                await reject(
+                    uow,
+                    source="",
+                    event_id="",
+                    event_type="batch",
+                    reason=exc.reason,
+                    field=exc.field,
+                    raw=body.decode("utf-8", errors="replace"),
+                    route="amqp",
+                    received_at=now(),
+                    correlation_id=None,
+                )
+                await uow.commit()
+            return []
+    results = []
+    for item in items:
+        async with MeetingsUnitOfWork(pool) as uow:
+            results.append(await handlers.ingest_event(item, uow, route="amqp"))
+            await uow.commit()
+    return results
+
+
+def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
+    """The meetings.rpc catalog of docs/architecture.md."""
+
+    async def ingest(events: list[Any], route: str = "http", account: str = "") -> dict[str, Any]:
+        if not isinstance(events, list):
+            raise RpcError("invalid", "events must be a list", field="events")
+        results = []
+        for index, raw in enumerate(events):
+            async with MeetingsUnitOfWork(pool) as uow:
+                result = await handlers.ingest_event(raw, uow, route=route or "http")
+                await uow.commit()
+            results.append(result.as_dict(index))
+        log.info("rpc_ingest", account=account, events=len(events))
+        return {"results": results}
+
+    async def replay_rejection(rejection_id: str, event: Any | None = None) -> dict[str, Any]:
+        try:
+            async with MeetingsUnitOfWork(pool) as uow:
+                result = await handlers.replay_rejection(rejection_id, uow, event=event)
+                await uow.commit()
+        except handlers.RejectionNotFound:
+            raise RpcError("not_found", f"no rejection {rejection_id}", field="rejection_id") from None
+        return result.as_dict(0)
+
+    async def get_unit(unit_id: str) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return _found(await queries.get_unit(conn, unit_id), f"no unit {unit_id}", "unit_id")
+
+    async def list_units(parent_id: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return await queries.list_units(conn, parent_id=parent_id, **_paging(limit, offset))
+
+    async def list_members(cell_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return await queries.list_members(conn, cell_id=cell_id, **_paging(limit, offset))
+
+    async def list_meetings(
+        cell_id: str, period: str | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        try:
+            async with pool.acquire() as conn:
+                return await queries.list_meetings(conn, cell_id=cell_id, period=period, **_paging(limit, offset))
+        except InvalidEvent as exc:
+            raise RpcError("invalid", exc.reason, field=exc.field) from None
+
+    async def get_meeting(meeting_id: str) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return _found(await queries.get_meeting(conn, meeting_id), f"no meeting {meeting_id}", "meeting_id")
+
+    async def list_tasks(cell_id: str, open_only: bool = False, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return await queries.list_tasks(conn, cell_id=cell_id, open_only=open_only, **_paging(limit, offset))
+
+    async def member_history(member_id: str) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return _found(await queries.member_history(conn, member_id), f"no member {member_id}", "member_id")
+
+    async def list_rejections(
+        limit: int = 50, offset: int = 0, type: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        if status not in (None, "open", "replayed"):
+            raise RpcError("invalid", "status must be open or replayed", field="status")
+        async with pool.acquire() as conn:
+            return await queries.list_rejections(conn, type=type, status=status, **_paging(limit, offset))
+
+    return {
+        "ingest": ingest,
+        "replay_rejection": replay_rejection,
+        "get_unit": get_unit,
+        "list_units": list_units,
+        "list_members": list_members,
+        "list_meetings": list_meetings,
+        "get_meeting": get_meeting,
+        "list_tasks": list_tasks,
+        "member_history": member_history,
+        "list_rejections": list_rejections,
+    }
+
+
+def _found(value: dict[str, Any] | None, message: str, field: str) -> dict[str, Any]:
+    if value is None:
+        raise RpcError("not_found", message, field=field)
+    return value
+
+
+def _paging(limit: int, offset: int) -> dict[str, int]:
+    if not 1 <= limit <= 1000:
+        raise RpcError("invalid", "limit must be between 1 and 1000", field="limit")
+    if offset < 0:
+        raise RpcError("invalid", "offset must not be negative", field="offset")
+    return {"limit": limit, "offset": offset}
+
+
+@router.subscriber(RPC_QUEUE.rabbit_queue(), title="meetings.rpc", description="Requests from the gateway.")
+async def on_rpc(
+    request: RpcRequest, methods: Annotated[Mapping[str, RpcMethod], Context("meetings_rpc")]
+) -> dict[str, Any]:
+    """Answer one request of the meetings.rpc catalog."""
+    return await answer(request, methods)

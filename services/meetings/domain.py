@@ -1,0 +1,286 @@
+"""The meetings domain: ordering of snapshots, membership on a date, lifecycle rules, attendance history.
+
+Pure: the standard library and the contract's value types only. Rules raise InvalidEvent (the event
+is rejected, the field named) or Held (the event waits for something it refers to).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from shared.envelope import VIETNAM_TZ, InvalidEvent
+
+Version = tuple[datetime, str]
+"""(event time, event id): snapshots resolve by time, ties by id."""
+
+ABSENT_STATUSES = frozenset({"excused", "absent"})
+COUNTED_STATUSES = frozenset({"present", "excused", "absent"})
+
+
+class Held(Exception):
+    """The event refers to something not known yet; it waits for `waiting_for`."""
+
+    def __init__(self, *, waiting_for: str, reason: str, field: str | None) -> None:
+        super().__init__(reason)
+        self.waiting_for = waiting_for
+        self.reason = reason
+        self.field = field
+
+
+def is_newer(candidate: Version, stored: Version | None) -> bool:
+    """True when a snapshot with `candidate` version replaces one with `stored`."""
+    return stored is None or candidate > stored
+
+
+def probation_ends_on(*, status: str, admitted_on: date | None) -> date | None:
+    """Twelve months after admission while the member is probationary."""
+    if status != "probationary" or admitted_on is None:
+        return None
+    try:
+        return admitted_on.replace(year=admitted_on.year + 1)
+    except ValueError:  # admitted on 29 February
+        return admitted_on.replace(year=admitted_on.year + 1, day=28)
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight in Vietnam at the start of `day`: when a removal takes effect."""
+    return datetime.combine(day, time.min, tzinfo=VIETNAM_TZ)
+
+
+@dataclass(frozen=True)
+class MemberVersion:
+    """One snapshot (or removal) of a member, placed on the timeline at `effective_at`."""
+
+    effective_at: datetime
+    version_id: str
+    removed: bool
+    cell_id: str | None
+
+
+@dataclass(frozen=True)
+class CellOnDate:
+    """Where a member was at some moment, and whether a version at or before it says so."""
+
+    cell_id: str | None
+    certain: bool
+
+
+def cell_on(versions: Sequence[MemberVersion], at: datetime) -> CellOnDate | None:
+    """The member's cell at `at`: the latest version not after it, else the earliest snapshot (assumed)."""
+    if not versions:
+        return None
+    ordered = sorted(versions, key=lambda v: (v.effective_at, v.version_id))
+    before = [v for v in ordered if v.effective_at <= at]
+    if before:
+        latest = before[-1]
+        return CellOnDate(cell_id=None if latest.removed else latest.cell_id, certain=True)
+    # Feeds often load members today for meetings held long ago: the first snapshot is assumed
+    # to have held before it, but only tentatively (an earlier snapshot may still arrive).
+    first = next((v for v in ordered if not v.removed), None)
+    return CellOnDate(cell_id=first.cell_id if first else None, certain=False)
+
+
+def check_members_in_cell(
+    *,
+    cell_id: str,
+    at: datetime,
+    references: Iterable[tuple[str, str]],
+    histories: dict[str, Sequence[MemberVersion]],
+) -> None:
+    """Every (field, member id) must be in `cell_id` at `at`: reject when known otherwise, hold when unsure."""
+    for field, member_id in references:
+        where = cell_on(histories.get(member_id, ()), at)
+        if where is None:
+            raise Held(waiting_for=f"member:{member_id}", reason=f"{field}: member {member_id} is unknown", field=field)
+        if where.cell_id == cell_id:
+            continue
+        if where.certain:
+            raise InvalidEvent(
+                f"{field}: member {member_id} is not in cell {cell_id} on {at.astimezone(VIETNAM_TZ).date()}",
+                field=field,
+            )
+        raise Held(
+            waiting_for=f"member:{member_id}",
+            reason=f"{field}: no record puts member {member_id} in cell {cell_id} on the meeting's date",
+            field=field,
+        )
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    """What the rules need to know about an existing org unit."""
+
+    id: str
+    kind: str
+    parent_id: str | None
+
+
+def check_unit_placement(
+    *, unit_id: str, parent_id: str | None, parent: UnitRef | None, ancestors: Sequence[str]
+) -> None:
+    """A unit hangs under a known committee, never under itself or its own descendant."""
+    if parent_id is None:
+        return
+    if parent is None:
+        raise Held(
+            waiting_for=f"unit:{parent_id}",
+            reason=f"data.parent_id: unit {parent_id} is unknown",
+            field="data.parent_id",
+        )
+    if parent.kind != "committee":
+        raise InvalidEvent(
+            f"data.parent_id: unit {parent_id} is a cell and cannot contain units", field="data.parent_id"
+        )
+    if unit_id in ancestors:
+        raise InvalidEvent(
+            f"data.parent_id: unit {parent_id} lies under {unit_id}, which would make a cycle", field="data.parent_id"
+        )
+
+
+def require_unit(unit: UnitRef | None, *, unit_id: str, kind: str, field: str) -> None:
+    """The referred unit must exist (else hold) and be of `kind` (else reject)."""
+    if unit is None:
+        raise Held(waiting_for=f"unit:{unit_id}", reason=f"{field}: unit {unit_id} is unknown", field=field)
+    if unit.kind != kind:
+        raise InvalidEvent(f"{field}: unit {unit_id} is a {unit.kind}, not a {kind}", field=field)
+
+
+@dataclass(frozen=True)
+class MeetingState:
+    """What the lifecycle rules need to know about a stored meeting."""
+
+    meeting_id: str
+    cell_id: str
+    kind: str
+    starts_at: datetime
+    cancel_version: Version | None
+    has_roster: bool
+    has_minutes: bool
+
+
+def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:
+    """The meeting must be scheduled already, else the event waits for it."""
+    if meeting is None:
+        raise Held(
+            waiting_for=f"meeting:{meeting_id}",
+            reason=f"data.meeting_id: meeting {meeting_id} is not scheduled",
+            field="data.meeting_id",
+        )
+    return meeting
+
+
+def require_not_cancelled(meeting: MeetingState, *, what: str) -> None:
+    """Nothing is recorded for a cancelled meeting."""
+    if meeting.cancel_version is not None:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting.meeting_id} is cancelled; {what} is impossible", field="data.meeting_id"
+        )
+
+
+def check_cancel(meeting: MeetingState) -> None:
+    """A meeting that was held (roster or minutes recorded) cannot be cancelled."""
+    if meeting.has_roster or meeting.has_minutes:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be cancelled",
+            field="data.meeting_id",
+        )
+
+
+def check_reschedule(meeting: MeetingState, *, version: Version) -> None:
+    """A reschedule issued after the cancellation is impossible; an earlier one only merges."""
+    if meeting.cancel_version is not None and version > meeting.cancel_version:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
+            field="data.meeting_id",
+        )
+    if meeting.has_minutes:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be rescheduled",
+            field="data.meeting_id",
+        )
+
+
+def meeting_status(*, cancelled: bool, has_roster: bool, has_minutes: bool, approved: bool) -> str:
+    """scheduled | cancelled | held | minutes_submitted | minutes_approved."""
+    if cancelled:
+        return "cancelled"
+    if has_minutes and approved:
+        return "minutes_approved"
+    if has_minutes:
+        return "minutes_submitted"
+    if has_roster:
+        return "held"
+    return "scheduled"
+
+
+@dataclass(frozen=True)
+class AttendanceEntry:
+    """One member's status on one held meeting's roster."""
+
+    meeting_id: str
+    starts_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class AttendanceHistory:
+    """Runs and counts derived from a member's rosters."""
+
+    consecutive_absences: int
+    consecutive_excused_absences: int
+    unexcused_months_last_year: int
+
+
+def month_of(moment: datetime) -> tuple[int, int]:
+    """The local (+07:00) month of a moment."""
+    local = moment.astimezone(VIETNAM_TZ)
+    return (local.year, local.month)
+
+
+def attendance_history(entries: Iterable[AttendanceEntry]) -> AttendanceHistory:
+    """Absence runs up to the latest meeting and unexcused months in the 12 months before it."""
+    counted = sorted((e for e in entries if e.status in COUNTED_STATUSES), key=lambda e: (e.starts_at, e.meeting_id))
+    absences = 0
+    for entry in reversed(counted):
+        if entry.status not in ABSENT_STATUSES:
+            break
+        absences += 1
+    excused = 0
+    for entry in reversed(counted):
+        if entry.status != "excused":
+            break
+        excused += 1
+    months: set[tuple[int, int]] = set()
+    if counted:
+        latest = counted[-1].starts_at
+        since = latest - timedelta(days=365)
+        months = {month_of(e.starts_at) for e in counted if e.status == "absent" and e.starts_at > since}
+    return AttendanceHistory(
+        consecutive_absences=absences,
+        consecutive_excused_absences=excused,
+        unexcused_months_last_year=len(months),
+    )
+
+
+def parse_period(period: str) -> tuple[datetime, datetime]:
+    """`YYYY-MM`, `YYYY-Qn` or `YYYY` → [start, end) in Vietnam time; InvalidEvent naming `period` otherwise."""
+    try:
+        if "-Q" in period:
+            year_text, quarter_text = period.split("-Q")
+            year, quarter = int(year_text), int(quarter_text)
+            if not 1 <= quarter <= 4:
+                raise ValueError(period)
+            first, months = (quarter - 1) * 3 + 1, 3
+        elif "-" in period:
+            year_text, month_text = period.split("-")
+            year, first, months = int(year_text), int(month_text), 1
+            if not 1 <= first <= 12:
+                raise ValueError(period)
+        else:
+            year, first, months = int(period), 1, 12
+    except ValueError:
+        raise InvalidEvent(f"period: {period!r} is not YYYY-MM, YYYY-Qn or YYYY", field="period") from None
+    start = datetime(year, first, 1, tzinfo=VIETNAM_TZ)
+    end_month = first + months
+    end = datetime(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1, tzinfo=VIETNAM_TZ)
+    return start, end

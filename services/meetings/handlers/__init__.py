@@ -1,0 +1,21 @@
+"""Use cases of the meetings service: ingest, holds, rejections and replays."""
+
+from services.meetings.handlers.ingest import (
+    INBOX,
+    SOURCE,
+    IngestResult,
+    RejectionNotFound,
+    expire_holds,
+    ingest_event,
+    replay_rejection,
+)
+
+__all__ = [
+    "INBOX",
+    "SOURCE",
+    "IngestResult",
+    "RejectionNotFound",
+    "expire_holds",
+    "ingest_event",
+    "replay_rejection",
+]

@@ -1,0 +1,232 @@
+"""How each accepted type changes the state: validate against what is stored, then write.
+
+Each applier raises InvalidEvent (reject) or Held (wait) before writing anything, and returns
+what the event changed, which keys it provides to held events, and the events it causes.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.meetings import domain
+from services.meetings.domain import Held, Version, is_newer
+from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.contracts import meetings as contract
+from shared.envelope import Event, InvalidEvent
+
+
+@dataclass
+class Applied:
+    """The effect of one applied event."""
+
+    subject: str
+    changed: bool
+    provides: list[str] = field(default_factory=list)
+    data: dict[str, Any] | None = None
+    """The validated data to re-publish when it differs from the event's (defaults filled in)."""
+    attendance_changed_for: list[str] = field(default_factory=list)
+
+
+def version_of(event: Event[Any]) -> Version:
+    """(time, id): the order of snapshots."""
+    return (event.time, event.id)
+
+
+async def apply_unit(event: Event[contract.OrgUnitUpserted], uow: MeetingsUnitOfWork) -> Applied:
+    """A committee or cell snapshot; its parent must be a known committee."""
+    data = event.data
+    parent = await uow.org.get_unit(data.parent_id) if data.parent_id else None
+    ancestors = await uow.org.ancestors(data.parent_id) if parent and data.parent_id else []
+    domain.check_unit_placement(unit_id=data.id, parent_id=data.parent_id, parent=parent, ancestors=ancestors)
+    changed = await uow.org.upsert_unit(data.model_dump(mode="json"), version=version_of(event))
+    return Applied(subject=data.id, changed=changed, provides=[f"unit:{data.id}"])
+
+
+async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnitOfWork) -> Applied:
+    """A member snapshot in a known cell; every snapshot is kept as history."""
+    data = event.data
+    domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
+    current = await uow.org.member_version(data.id)
+    await uow.org.add_member_version(
+        member_id=data.id,
+        effective_at=event.time,
+        version_id=event.id,
+        removed=False,
+        cell_id=data.cell_id,
+        data=data.model_dump(mode="json"),
+    )
+    await uow.org.refresh_member(data.id)
+    return Applied(subject=data.id, changed=is_newer(version_of(event), current), provides=[f"member:{data.id}"])
+
+
+async def apply_member_removed(event: Event[contract.MemberRemoved], uow: MeetingsUnitOfWork) -> Applied:
+    """A member leaves the roll from `effective_on`; earlier meetings still count them."""
+    data = event.data
+    if not await uow.org.histories([data.id]):
+        raise Held(waiting_for=f"member:{data.id}", reason=f"data.id: member {data.id} is unknown", field="data.id")
+    await uow.org.add_member_version(
+        member_id=data.id,
+        effective_at=domain.start_of_day(data.effective_on),
+        version_id=event.id,
+        removed=True,
+        cell_id=None,
+        data=data.model_dump(mode="json"),
+    )
+    await uow.org.refresh_member(data.id)
+    return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"])
+
+
+async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUnitOfWork) -> Applied:
+    """An upper-level committee member follows a cell."""
+    data = event.data
+    domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
+    domain.require_unit(
+        await uow.org.get_unit(data.committee_id),
+        unit_id=data.committee_id,
+        kind="committee",
+        field="data.committee_id",
+    )
+    changed = await uow.org.upsert_monitor(data.model_dump(mode="json"), version=version_of(event))
+    return Applied(subject=data.cell_id, changed=changed)
+
+
+async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: MeetingsUnitOfWork) -> Applied:
+    """A meeting of a known cell; members count as notified at the event's time unless told otherwise."""
+    data = event.data
+    domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
+    existing = await uow.meetings.get_state(data.meeting_id)
+    if existing is not None and existing.cell_id != data.cell_id and (existing.has_roster or existing.has_minutes):
+        raise InvalidEvent(
+            f"data.cell_id: meeting {data.meeting_id} was held by cell {existing.cell_id}", field="data.cell_id"
+        )
+    notified_at = data.notified_at or event.time
+    changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)
+    validated = data.model_dump(mode="json", exclude_none=True) | {"notified_at": notified_at.isoformat()}
+    return Applied(subject=data.meeting_id, changed=changed, provides=[f"meeting:{data.meeting_id}"], data=validated)
+
+
+async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: MeetingsUnitOfWork) -> Applied:
+    """A new start (and place) for a scheduled meeting."""
+    data = event.data
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.check_reschedule(meeting, version=version_of(event))
+    changed = await uow.meetings.reschedule(data, version=version_of(event))
+    return Applied(subject=data.meeting_id, changed=changed)
+
+
+async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnitOfWork) -> Applied:
+    """A meeting that was not held is called off."""
+    data = event.data
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.check_cancel(meeting)
+    changed = await uow.meetings.cancel(data, version=version_of(event))
+    return Applied(subject=data.meeting_id, changed=changed)
+
+
+async def apply_documents(event: Event[contract.DocumentsPublished], uow: MeetingsUnitOfWork) -> Applied:
+    """Documents published for a meeting."""
+    data = event.data
+    domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    await uow.meetings.add_documents(data, source=event.source, event_id=event.id)
+    return Applied(subject=data.meeting_id, changed=True)
+
+
+async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: MeetingsUnitOfWork) -> Applied:
+    """A full roster; every listed member (but the transferred) belongs to the cell on the meeting's date."""
+    data = event.data
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.require_not_cancelled(meeting, what="recording attendance")
+    references = list(
+        (f"data.records.{i}.member_id", record.member_id)
+        for i, record in enumerate(data.records)
+        if record.status != contract.AttendanceStatus.TRANSFERRED
+    )
+    await _check_members(uow, meeting=meeting, references=references)
+    if not is_newer(version_of(event), await uow.meetings.roster_version(data.meeting_id)):
+        return Applied(subject=data.meeting_id, changed=False)
+    previous = await uow.meetings.replace_roster(data, version=version_of(event))
+    affected = sorted({record.member_id for record in data.records} | set(previous))
+    return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=affected)
+
+
+async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUnitOfWork) -> Applied:
+    """Minutes of a meeting that was not cancelled; chair, recorder, speakers and assignees are its cell's members."""
+    data = event.data
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.require_not_cancelled(meeting, what="submitting minutes")
+    references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
+    references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
+    references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
+    await _check_members(uow, meeting=meeting, references=references)
+    provides = [f"minutes:{data.meeting_id}"] + [f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks]
+    if not is_newer(version_of(event), await uow.meetings.minutes_version(data.meeting_id)):
+        return Applied(subject=data.meeting_id, changed=False)
+    await uow.meetings.replace_minutes(data, version=version_of(event))
+    return Applied(subject=data.meeting_id, changed=True, provides=provides)
+
+
+async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnitOfWork) -> Applied:
+    """The cell adopted the minutes: the meeting must not be cancelled and its minutes must be known."""
+    data = event.data
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.require_not_cancelled(meeting, what="approving minutes")
+    if not meeting.has_minutes:
+        raise Held(
+            waiting_for=f"minutes:{data.meeting_id}",
+            reason=f"data.meeting_id: meeting {data.meeting_id} has no minutes yet",
+            field="data.meeting_id",
+        )
+    changed = await uow.meetings.approve(data, version=version_of(event))
+    return Applied(subject=data.meeting_id, changed=changed)
+
+
+async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnitOfWork) -> Applied:
+    """Manual points for a meeting that was not cancelled."""
+    data = event.data
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.require_not_cancelled(meeting, what="assessing it")
+    await uow.meetings.add_assessment(data, source=event.source, event_id=event.id, assessed_time=event.time)
+    return Applied(subject=data.meeting_id, changed=True)
+
+
+async def apply_task_completed(event: Event[contract.TaskCompleted], uow: MeetingsUnitOfWork) -> Applied:
+    """A task assigned in the meeting's minutes is done."""
+    data = event.data
+    domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    if not await uow.meetings.task_exists(meeting_id=data.meeting_id, task_id=data.task_id):
+        raise Held(
+            waiting_for=f"task:{data.meeting_id}:{data.task_id}",
+            reason=f"data.task_id: task {data.task_id} is not in the minutes of meeting {data.meeting_id}",
+            field="data.task_id",
+        )
+    changed = await uow.meetings.complete_task(data, version=version_of(event))
+    return Applied(subject=data.task_id, changed=changed)
+
+
+async def _check_members(
+    uow: MeetingsUnitOfWork, *, meeting: domain.MeetingState, references: list[tuple[str, str]]
+) -> None:
+    histories = await uow.org.histories(sorted({member_id for _, member_id in references}))
+    domain.check_members_in_cell(
+        cell_id=meeting.cell_id, at=meeting.starts_at, references=references, histories=histories
+    )
+
+
+Applier = Callable[[Event[Any], MeetingsUnitOfWork], Awaitable[Applied]]
+
+APPLIERS: dict[str, Applier] = {
+    "org.unit.upserted.v1": apply_unit,
+    "member.upserted.v1": apply_member,
+    "member.removed.v1": apply_member_removed,
+    "monitor.assigned.v1": apply_monitor,
+    "meeting.scheduled.v1": apply_scheduled,
+    "meeting.rescheduled.v1": apply_rescheduled,
+    "meeting.cancelled.v1": apply_cancelled,
+    "documents.published.v1": apply_documents,
+    "attendance.recorded.v1": apply_attendance,
+    "minutes.submitted.v1": apply_minutes,
+    "minutes.approved.v1": apply_approved,
+    "meeting.assessed.v1": apply_assessed,
+    "task.completed.v1": apply_task_completed,
+}
+"""One applier per accepted type (CONTRACT.md "types in")."""

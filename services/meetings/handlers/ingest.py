@@ -1,0 +1,293 @@
+"""The ingest use case: judge one raw event (parse, type, validate, dedupe, apply) and settle holds.
+
+The same path serves AMQP deliveries, the gateway's HTTP route, the secretary's commands and replays.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.meetings import domain
+from services.meetings.handlers.apply import APPLIERS, Applied
+from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.contracts.ingest import IngestRejected
+from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
+from shared.contracts.registry import read_event
+from shared.envelope import CloudEvent, Event, InvalidEvent, new_event, now, parse_envelope, peek_identity
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+SOURCE = "urn:chibo:meetings"
+INBOX = "meetings.ingest"
+"""The inbox consumer name shared by every route, so a duplicate is one whichever way it came."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome of one raw event."""
+
+    id: str
+    source: str
+    type: str
+    outcome: str
+    reason: str | None = None
+    field: str | None = None
+
+    def as_dict(self, index: int) -> dict[str, Any]:
+        """The RPC answer's form of the result."""
+        result: dict[str, Any] = {
+            "index": index,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "outcome": self.outcome,
+        }
+        if self.reason is not None:
+            result["reason"] = self.reason
+        if self.field is not None:
+            result["field"] = self.field
+        return result
+
+
+def raw_text(raw: Any) -> str:
+    """The raw event as text, for storing with its rejection."""
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", errors="replace")
+    if isinstance(raw, str):
+        return raw
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
+async def ingest_event(
+    raw: Any, uow: MeetingsUnitOfWork, *, route: str, received_at: datetime | None = None
+) -> IngestResult:
+    """Judge one raw event inside the unit of work (the caller commits) and return its outcome."""
+    received_at = received_at or now()
+    await uow.ingest.lock()
+    source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
+    try:
+        envelope = parse_envelope(raw)
+        source, event_id, event_type = envelope.source, envelope.id, envelope.type
+        if envelope.type not in INGEST_TYPES:
+            raise InvalidEvent(f"type: {envelope.type!r} is not an event this system accepts", field="type")
+        event = read_event(envelope)
+    except InvalidEvent as exc:
+        await reject(
+            uow,
+            source=source,
+            event_id=event_id,
+            event_type=event_type,
+            reason=exc.reason,
+            field=exc.field,
+            raw=raw_text(raw),
+            route=route,
+            received_at=received_at,
+            correlation_id=None,
+        )
+        return IngestResult(event_id, source, event_type, "rejected", exc.reason, exc.field)
+    if await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
+        log.info("event_duplicate", event_id=event_id, source=source)
+        return IngestResult(event_id, source, event_type, "duplicate")
+    return await settle(event, uow, route=route, received_at=received_at, retrying=False)
+
+
+def _loads_or_none(raw: Any) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+
+
+async def settle(
+    event: Event[Any], uow: MeetingsUnitOfWork, *, route: str, received_at: datetime, retrying: bool
+) -> IngestResult:
+    """Apply, hold or reject one validated event; applying it releases the events that waited for it."""
+    identity = (event.id, event.source, event.type)
+    try:
+        async with uow.connection.transaction():  # a savepoint: a late rejection undoes partial writes
+            applied = await APPLIERS[event.type](event, uow)
+    except domain.Held as held:
+        await uow.ingest.hold(
+            source=event.source,
+            event_id=event.id,
+            event_type=event.type,
+            raw=event.envelope.model_dump(mode="json", exclude_none=True),
+            waiting_for=held.waiting_for,
+            reason=held.reason,
+            field=held.field,
+            route=route,
+        )
+        log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
+        return IngestResult(*identity, "held", held.reason, held.field)
+    except InvalidEvent as exc:
+        if retrying:
+            await uow.ingest.release(source=event.source, event_id=event.id)
+        await reject(
+            uow,
+            source=event.source,
+            event_id=event.id,
+            event_type=event.type,
+            reason=exc.reason,
+            field=exc.field,
+            raw=event.envelope.to_json().decode(),
+            route=route,
+            received_at=received_at,
+            correlation_id=event.correlation_id,
+        )
+        return IngestResult(*identity, "rejected", exc.reason, exc.field)
+    if retrying:
+        await uow.ingest.release(source=event.source, event_id=event.id)
+    await publish_applied(event, applied, uow)
+    log.info("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
+    await release_waiting(applied.provides, uow)
+    return IngestResult(*identity, "accepted")
+
+
+async def release_waiting(keys: list[str], uow: MeetingsUnitOfWork) -> None:
+    """Retry the held events waiting for the given keys; each one applied releases its own waiters in turn."""
+    if not keys:
+        return
+    for row in await uow.ingest.waiting_for(keys):
+        event = read_event(parse_envelope(row["raw"]))
+        await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True)
+
+
+async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnitOfWork) -> None:
+    """Re-publish a fact that changed the state, and the attendance histories it changed."""
+    if applied.changed:
+        data = applied.data or event.data.model_dump(mode="json", exclude_none=True)
+        uow.emit(
+            CloudEvent(
+                specversion="1.0",
+                id=str(uuid.uuid4()),
+                source=SOURCE,
+                type=event.type,
+                time=event.time,
+                subject=applied.subject,
+                data=data,
+                correlationid=event.correlation_id,
+                causationid=event.id,
+                originsource=event.source,
+                originid=event.id,
+            )
+        )
+    if applied.attendance_changed_for:
+        await publish_attendance_histories(
+            applied.attendance_changed_for, meeting_id=applied.subject, event=event, uow=uow
+        )
+
+
+async def publish_attendance_histories(
+    member_ids: list[str], *, meeting_id: str, event: Event[Any], uow: MeetingsUnitOfWork
+) -> None:
+    """member.attendance.updated.v1 for each member whose rosters changed."""
+    entries = await uow.meetings.attendance_entries(member_ids)
+    members = await uow.org.members_brief(member_ids)
+    for member_id in member_ids:
+        member = members.get(member_id)
+        if member is None:
+            continue
+        history = domain.attendance_history(entries.get(member_id, []))
+        data = MemberAttendanceUpdated(
+            member_id=member_id,
+            cell_id=member["cell_id"],
+            meeting_id=meeting_id,
+            full_name=member["full_name"],
+            consecutive_absences=history.consecutive_absences,
+            consecutive_excused_absences=history.consecutive_excused_absences,
+            unexcused_months_last_year=history.unexcused_months_last_year,
+            probation_ends_on=member["probation_ends_on"],
+        )
+        uow.emit(
+            new_event(
+                type="member.attendance.updated.v1",
+                source=SOURCE,
+                data=data,
+                subject=member_id,
+                time=event.time,
+                correlation_id=event.correlation_id,
+                causation_id=event.id,
+            )
+        )
+
+
+async def reject(
+    uow: MeetingsUnitOfWork,
+    *,
+    source: str,
+    event_id: str,
+    event_type: str,
+    reason: str,
+    field: str | None,
+    raw: str,
+    route: str,
+    received_at: datetime,
+    correlation_id: str | None,
+) -> str:
+    """Store a rejection, publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
+    rejection_id = await uow.ingest.reject(
+        source=source,
+        event_id=event_id,
+        event_type=event_type,
+        reason=reason,
+        field=field,
+        raw=raw,
+        route=route,
+        received_at=received_at,
+    )
+    if event_id:
+        await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
+    uow.emit(
+        new_event(
+            type="ingest.rejected.v1",
+            source=SOURCE,
+            subject=event_id or rejection_id,
+            data=IngestRejected(
+                source=source, event_id=event_id, type=event_type, reason=reason, field=field, received_at=received_at
+            ),
+            correlation_id=correlation_id or event_id or rejection_id,
+        )
+    )
+    log.warning("event_rejected", event_id=event_id, source=source, event_type=event_type, reason=reason, field=field)
+    return rejection_id
+
+
+async def expire_holds(uow: MeetingsUnitOfWork, *, timeout: timedelta, limit: int = 500) -> int:
+    """Reject the held events that waited longer than `timeout`; return how many."""
+    rows = await uow.ingest.expired(older_than=now() - timeout, limit=limit)
+    for row in rows:
+        await uow.ingest.release(source=row["source"], event_id=row["event_id"])
+        envelope = json.loads(row["raw"])
+        await reject(
+            uow,
+            source=row["source"],
+            event_id=row["event_id"],
+            event_type=row["type"],
+            reason=f"{row['reason']} (still unresolved after {int(timeout.total_seconds())} s)",
+            field=row["field"],
+            raw=row["raw"],
+            route=row["route"],
+            received_at=row["held_at"],
+            correlation_id=envelope.get("correlationid"),
+        )
+    return len(rows)
+
+
+class RejectionNotFound(LookupError):
+    """No stored rejection has that id."""
+
+
+async def replay_rejection(rejection_id: str, uow: MeetingsUnitOfWork, *, event: Any | None = None) -> IngestResult:
+    """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
+    await uow.ingest.lock()
+    stored = await uow.ingest.get_rejection(rejection_id)
+    if stored is None:
+        raise RejectionNotFound(rejection_id)
+    raw = event if event is not None else _loads_or_none(stored["raw"]) or stored["raw"]
+    result = await ingest_event(raw, uow, route="replay")
+    if result.outcome != "rejected":
+        await uow.ingest.mark_replayed(rejection_id, at=now())
+    return result

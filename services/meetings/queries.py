@@ -1,0 +1,225 @@
+"""Read side: SQL over the meetings schema returning the read models of the RPC catalog."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.meetings import domain
+
+
+def page(items: list[dict[str, Any]], *, total: int, limit: int, offset: int) -> dict[str, Any]:
+    """The catalog's page shape."""
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def _unit(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "parent_id": row["parent_id"],
+        "category": row["category"],
+        "active": row["active"],
+        "contact_emails": json.loads(row["contact_emails"]),
+    }
+
+
+async def get_unit(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any] | None:
+    """One unit with the ids of its ancestors, root first, ending with itself."""
+    row = await conn.fetchrow("SELECT * FROM org_unit WHERE id = $1", unit_id)
+    if row is None:
+        return None
+    ancestors = await conn.fetch(
+        "WITH RECURSIVE up(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM org_unit WHERE id = $1"
+        " UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM org_unit u JOIN up ON u.id = up.parent_id"
+        " WHERE up.depth < 64) SELECT id FROM up ORDER BY depth DESC",
+        unit_id,
+    )
+    return _unit(row) | {"ancestors": [a["id"] for a in ancestors]}
+
+
+async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: int, offset: int) -> dict[str, Any]:
+    """The children of a unit (the roots when `parent_id` is None)."""
+    where = "parent_id IS NOT DISTINCT FROM $1"
+    rows = await conn.fetch(
+        f"SELECT * FROM org_unit WHERE {where} ORDER BY id LIMIT $2 OFFSET $3", parent_id, limit, offset
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM org_unit WHERE {where}", parent_id)
+    return page([_unit(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def list_members(conn: asyncpg.Connection, *, cell_id: str, limit: int, offset: int) -> dict[str, Any]:
+    """The current (not removed) members of a cell."""
+    rows = await conn.fetch(
+        "SELECT id, full_name, status, role, exempt, email, admitted_on, probation_ends_on FROM member"
+        " WHERE cell_id = $1 AND removed_on IS NULL ORDER BY full_name, id LIMIT $2 OFFSET $3",
+        cell_id,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM member WHERE cell_id = $1 AND removed_on IS NULL", cell_id)
+    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+_SUMMARY = (
+    "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
+    " m.cancel_time IS NOT NULL AS cancelled, m.approved_at,"
+    " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
+    " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes FROM meeting m"
+)
+
+
+def _status(row: asyncpg.Record) -> str:
+    return domain.meeting_status(
+        cancelled=row["cancelled"],
+        has_roster=row["has_roster"],
+        has_minutes=row["has_minutes"],
+        approved=row["approved_at"] is not None,
+    )
+
+
+def _summary(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "meeting_id": row["meeting_id"],
+        "cell_id": row["cell_id"],
+        "kind": row["kind"],
+        "topic": row["topic"],
+        "status": _status(row),
+        "starts_at": row["starts_at"],
+        "location": row["location"],
+    }
+
+
+async def list_meetings(
+    conn: asyncpg.Connection, *, cell_id: str, period: str | None, limit: int, offset: int
+) -> dict[str, Any]:
+    """A cell's meetings, by start, optionally within a period."""
+    start, end = domain.parse_period(period) if period else (datetime.min.replace(tzinfo=domain.VIETNAM_TZ), None)
+    where = " WHERE m.cell_id = $1 AND m.starts_at >= $2 AND ($3::timestamptz IS NULL OR m.starts_at < $3)"
+    rows = await conn.fetch(
+        _SUMMARY + where + " ORDER BY m.starts_at, m.meeting_id LIMIT $4 OFFSET $5", cell_id, start, end, limit, offset
+    )
+    total = await conn.fetchval("SELECT count(*) FROM meeting m" + where, cell_id, start, end)
+    return page([_summary(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def get_meeting(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:
+    """Everything recorded about one meeting."""
+    row = await conn.fetchrow(_SUMMARY.replace("SELECT ", "SELECT m.*, ", 1) + " WHERE m.meeting_id = $1", meeting_id)
+    if row is None:
+        return None
+    roster = await conn.fetchrow("SELECT guests FROM roster WHERE meeting_id = $1", meeting_id)
+    attendance = None
+    if roster is not None:
+        records = await conn.fetch(
+            "SELECT member_id, status, reason FROM attendance WHERE meeting_id = $1 ORDER BY member_id", meeting_id
+        )
+        attendance = {"records": [dict(r) for r in records], "guests": json.loads(roster["guests"])}
+    minutes_row = await conn.fetchrow("SELECT * FROM minutes WHERE meeting_id = $1", meeting_id)
+    minutes = None
+    if minutes_row is not None:
+        minutes = {
+            "started_at": minutes_row["started_at"],
+            "ended_at": minutes_row["ended_at"],
+            "chair_id": minutes_row["chair_id"],
+            "recorder_id": minutes_row["recorder_id"],
+            "speakers": json.loads(minutes_row["speakers"]),
+            "self_criticism_minutes": minutes_row["self_criticism_minutes"],
+            "content": minutes_row["content"],
+            "conclusions": minutes_row["conclusions"],
+            "resolutions": json.loads(minutes_row["resolutions"]),
+        }
+    documents = await conn.fetch(
+        "SELECT title, kind, url, published_at FROM document WHERE meeting_id = $1 ORDER BY"
+        " published_at, origin_id, position",
+        meeting_id,
+    )
+    assessments = await conn.fetch(
+        "SELECT role, person_id, points, comment, assessed_time AS assessed_at FROM assessment WHERE meeting_id = $1"
+        " ORDER BY assessed_time, origin_id",
+        meeting_id,
+    )
+    tasks = await _tasks(conn, "t.meeting_id = $1", meeting_id)
+    return _summary(row) | {
+        "agenda": json.loads(row["agenda"]),
+        "notified_at": row["notified_at"],
+        "committee_prepared": row["committee_prepared"],
+        "cancel_reason": row["cancel_reason"],
+        "attendance": attendance,
+        "minutes": minutes,
+        "approved_at": row["approved_at"],
+        "documents": [dict(d) for d in documents],
+        "assessments": [dict(a) | {"points": json.loads(a["points"])} for a in assessments],
+        "tasks": tasks,
+    }
+
+
+async def _tasks(conn: asyncpg.Connection, where: str, *args: Any, suffix: str = "") -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT t.task_id, t.meeting_id, t.assignee_id, t.description, t.due_on, c.completed_on"
+        " FROM task t JOIN meeting m ON m.meeting_id = t.meeting_id"
+        " LEFT JOIN task_completion c ON c.meeting_id = t.meeting_id AND c.task_id = t.task_id"
+        f" WHERE {where} ORDER BY t.due_on, t.meeting_id, t.task_id{suffix}",
+        *args,
+    )
+    return [dict(r) for r in rows]
+
+
+async def list_tasks(
+    conn: asyncpg.Connection, *, cell_id: str, open_only: bool, limit: int, offset: int
+) -> dict[str, Any]:
+    """A cell's tasks, optionally only those not completed."""
+    where = "m.cell_id = $1 AND (NOT $2 OR c.completed_on IS NULL)"
+    items = await _tasks(conn, where, cell_id, open_only, limit, offset, suffix=" LIMIT $3 OFFSET $4")
+    total = await conn.fetchval(
+        "SELECT count(*) FROM task t JOIN meeting m ON m.meeting_id = t.meeting_id"
+        " LEFT JOIN task_completion c ON c.meeting_id = t.meeting_id AND c.task_id = t.task_id WHERE " + where,
+        cell_id,
+        open_only,
+    )
+    return page(items, total=total, limit=limit, offset=offset)
+
+
+async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, Any] | None:
+    """A member's attendance on every roster, with the derived runs and counts."""
+    member = await conn.fetchrow("SELECT id, cell_id, probation_ends_on FROM member WHERE id = $1", member_id)
+    if member is None:
+        return None
+    rows = await conn.fetch(
+        "SELECT a.meeting_id, m.cell_id, m.kind, m.starts_at, a.status, a.reason FROM attendance a"
+        " JOIN meeting m ON m.meeting_id = a.meeting_id WHERE a.member_id = $1 AND m.cancel_time IS NULL"
+        " ORDER BY m.starts_at, a.meeting_id",
+        member_id,
+    )
+    history = domain.attendance_history(
+        domain.AttendanceEntry(meeting_id=r["meeting_id"], starts_at=r["starts_at"], status=r["status"]) for r in rows
+    )
+    return {
+        "member_id": member_id,
+        "cell_id": member["cell_id"],
+        "consecutive_absences": history.consecutive_absences,
+        "consecutive_excused_absences": history.consecutive_excused_absences,
+        "unexcused_months_last_year": history.unexcused_months_last_year,
+        "probation_ends_on": member["probation_ends_on"],
+        "records": [dict(r) for r in rows],
+    }
+
+
+async def list_rejections(
+    conn: asyncpg.Connection, *, limit: int, offset: int, type: str | None, status: str | None
+) -> dict[str, Any]:
+    """Stored rejections, newest first."""
+    where = " WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR status = $2)"
+    rows = await conn.fetch(
+        "SELECT rejection_id, source, event_id, type, reason, field, received_at, status FROM rejection"
+        + where
+        + " ORDER BY received_at DESC, rejection_id LIMIT $3 OFFSET $4",
+        type,
+        status,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM rejection" + where, type, status)
+    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)

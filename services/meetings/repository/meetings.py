@@ -1,0 +1,284 @@
+"""Meetings and what is recorded about them: schedule, roster, minutes, tasks, documents, assessments."""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import asyncpg
+
+from services.meetings.domain import AttendanceEntry, MeetingState, Version
+from shared.contracts import meetings as contract
+
+
+def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
+    if row is None or row[f"{prefix}_time"] is None:
+        return None
+    return (row[f"{prefix}_time"], row[f"{prefix}_id"])
+
+
+class MeetingRepository(Protocol):
+    """Meetings and their records."""
+
+    async def get_state(self, meeting_id: str) -> MeetingState | None: ...
+    async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool: ...
+    async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool: ...
+    async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool: ...
+    async def roster_version(self, meeting_id: str) -> Version | None: ...
+    async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]: ...
+    async def minutes_version(self, meeting_id: str) -> Version | None: ...
+    async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
+    async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
+    async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
+    async def add_assessment(
+        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime
+    ) -> None: ...
+    async def task_exists(self, *, meeting_id: str, task_id: str) -> bool: ...
+    async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool: ...
+    async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]: ...
+
+
+class PgMeetingRepository:
+    """MeetingRepository over the meetings schema."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+
+    async def get_state(self, meeting_id: str) -> MeetingState | None:
+        """The lifecycle facts of a meeting, or None when it is not scheduled."""
+        row = await self._conn.fetchrow(
+            "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_id,"
+            " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
+            " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes"
+            " FROM meeting m WHERE m.meeting_id = $1",
+            meeting_id,
+        )
+        if row is None:
+            return None
+        return MeetingState(
+            meeting_id=row["meeting_id"],
+            cell_id=row["cell_id"],
+            kind=row["kind"],
+            starts_at=row["starts_at"],
+            cancel_version=_version(row, "cancel"),
+            has_roster=row["has_roster"],
+            has_minutes=row["has_minutes"],
+        )
+
+    async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
+        """Create the meeting or merge a newer schedule snapshot; True when anything was written."""
+        written = await self._conn.fetchval(
+            "INSERT INTO meeting (meeting_id, cell_id, kind, topic, agenda, notified_at, committee_prepared,"
+            " schedule_time, schedule_id, starts_at, start_time, start_id, location, location_time, location_id)"
+            " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $8, $9, $11, $8, $9)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET"
+            " cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind, topic = EXCLUDED.topic, agenda = EXCLUDED.agenda,"
+            " notified_at = EXCLUDED.notified_at, committee_prepared = EXCLUDED.committee_prepared,"
+            " schedule_time = EXCLUDED.schedule_time, schedule_id = EXCLUDED.schedule_id,"
+            " starts_at = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
+            "   THEN EXCLUDED.starts_at ELSE meeting.starts_at END,"
+            " start_id = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
+            "   THEN EXCLUDED.start_id ELSE meeting.start_id END,"
+            " start_time = GREATEST(meeting.start_time, EXCLUDED.start_time),"
+            " location = CASE WHEN (meeting.location_time, meeting.location_id) < (EXCLUDED.location_time,"
+            " EXCLUDED.location_id)"
+            "   THEN EXCLUDED.location ELSE meeting.location END,"
+            " location_id = CASE WHEN (meeting.location_time, meeting.location_id)"
+            "   < (EXCLUDED.location_time, EXCLUDED.location_id) THEN EXCLUDED.location_id ELSE"
+            " meeting.location_id END,"
+            " location_time = GREATEST(meeting.location_time, EXCLUDED.location_time)"
+            " WHERE (meeting.schedule_time, meeting.schedule_id) < (EXCLUDED.schedule_time, EXCLUDED.schedule_id)"
+            " RETURNING 1",
+            data.meeting_id,
+            data.cell_id,
+            data.kind.value,
+            data.topic,
+            json.dumps(data.agenda, ensure_ascii=False),
+            notified_at,
+            data.committee_prepared,
+            version[0],
+            version[1],
+            data.starts_at,
+            data.location,
+        )
+        return written is not None
+
+    async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool:
+        """Move the start (and place) when this is the latest word on them; True when anything changed."""
+        moved = await self._conn.fetchval(
+            "UPDATE meeting SET starts_at = $2, start_time = $3, start_id = $4, reschedule_reason = $5"
+            " WHERE meeting_id = $1 AND (start_time, start_id) < ($3, $4) RETURNING 1",
+            data.meeting_id,
+            data.starts_at,
+            version[0],
+            version[1],
+            data.reason,
+        )
+        relocated = None
+        if data.location is not None:
+            relocated = await self._conn.fetchval(
+                "UPDATE meeting SET location = $2, location_time = $3, location_id = $4"
+                " WHERE meeting_id = $1 AND (location_time, location_id) < ($3, $4) RETURNING 1",
+                data.meeting_id,
+                data.location,
+                version[0],
+                version[1],
+            )
+        return moved is not None or relocated is not None
+
+    async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
+        """Mark the meeting cancelled (the latest cancellation's reason wins)."""
+        written = await self._conn.fetchval(
+            "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_id = $4 WHERE meeting_id = $1"
+            " AND (cancel_time IS NULL OR (cancel_time, cancel_id) < ($3, $4)) RETURNING 1",
+            data.meeting_id,
+            data.reason,
+            version[0],
+            version[1],
+        )
+        return written is not None
+
+    async def roster_version(self, meeting_id: str) -> Version | None:
+        """The version of the stored roster."""
+        row = await self._conn.fetchrow("SELECT version_time, version_id FROM roster WHERE meeting_id = $1", meeting_id)
+        return _version(row, "version")
+
+    async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
+        """Replace the roster; return the members of the previous one."""
+        previous = await self._conn.fetch("SELECT member_id FROM attendance WHERE meeting_id = $1", data.meeting_id)
+        await self._conn.execute("DELETE FROM attendance WHERE meeting_id = $1", data.meeting_id)
+        await self._conn.executemany(
+            "INSERT INTO attendance (meeting_id, member_id, status, reason) VALUES ($1, $2, $3, $4)",
+            [(data.meeting_id, r.member_id, r.status.value, r.reason) for r in data.records],
+        )
+        await self._conn.execute(
+            "INSERT INTO roster (meeting_id, guests, version_time, version_id) VALUES ($1, $2::jsonb, $3, $4)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
+            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id",
+            data.meeting_id,
+            json.dumps([g.model_dump(mode="json", exclude_none=True) for g in data.guests], ensure_ascii=False),
+            version[0],
+            version[1],
+        )
+        return [row["member_id"] for row in previous]
+
+    async def minutes_version(self, meeting_id: str) -> Version | None:
+        """The version of the stored minutes."""
+        row = await self._conn.fetchrow(
+            "SELECT version_time, version_id FROM minutes WHERE meeting_id = $1", meeting_id
+        )
+        return _version(row, "version")
+
+    async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
+        """Store the minutes and their tasks, replacing earlier ones."""
+        await self._conn.execute(
+            "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers,"
+            " self_criticism_minutes, content, conclusions, resolutions, version_time, version_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11, $12)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,"
+            " chair_id = EXCLUDED.chair_id, recorder_id = EXCLUDED.recorder_id, speakers = EXCLUDED.speakers,"
+            " self_criticism_minutes = EXCLUDED.self_criticism_minutes, content = EXCLUDED.content,"
+            " conclusions = EXCLUDED.conclusions, resolutions = EXCLUDED.resolutions,"
+            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id",
+            data.meeting_id,
+            data.started_at,
+            data.ended_at,
+            data.chair_id,
+            data.recorder_id,
+            json.dumps(data.speakers),
+            data.self_criticism_minutes,
+            data.content,
+            data.conclusions,
+            json.dumps([r.model_dump(mode="json") for r in data.resolutions], ensure_ascii=False),
+            version[0],
+            version[1],
+        )
+        await self._conn.execute("DELETE FROM task WHERE meeting_id = $1", data.meeting_id)
+        await self._conn.executemany(
+            "INSERT INTO task (meeting_id, task_id, assignee_id, description, due_on) VALUES ($1, $2, $3, $4, $5)",
+            [(data.meeting_id, t.task_id, t.assignee_id, t.description, t.due_on) for t in data.tasks],
+        )
+
+    async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
+        """Record the approval unless a later one is stored."""
+        written = await self._conn.fetchval(
+            "UPDATE meeting SET approved_at = $2, approval_votes_for = $3, approval_votes_against = $4,"
+            " approval_time = $5, approval_id = $6 WHERE meeting_id = $1"
+            " AND (approval_time IS NULL OR (approval_time, approval_id) < ($5, $6)) RETURNING 1",
+            data.meeting_id,
+            data.approved_at,
+            data.votes_for,
+            data.votes_against,
+            version[0],
+            version[1],
+        )
+        return written is not None
+
+    async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None:
+        """Keep the published items (each publication is its own fact)."""
+        await self._conn.executemany(
+            "INSERT INTO document (meeting_id, origin_source, origin_id, position, published_at, title, kind, url)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            [
+                (data.meeting_id, source, event_id, i, data.published_at, item.title, item.kind.value, item.url)
+                for i, item in enumerate(data.items)
+            ],
+        )
+
+    async def add_assessment(
+        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime
+    ) -> None:
+        """Keep one assessment; evaluation decides which one wins per item."""
+        await self._conn.execute(
+            "INSERT INTO assessment (meeting_id, origin_source, origin_id, assessed_time, role, person_id,"
+            " points, comment)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) ON CONFLICT DO NOTHING",
+            data.meeting_id,
+            source,
+            event_id,
+            assessed_time,
+            data.assessor.role.value,
+            data.assessor.person_id,
+            json.dumps(data.points),
+            data.comment,
+        )
+
+    async def task_exists(self, *, meeting_id: str, task_id: str) -> bool:
+        """True when the meeting's minutes assign the task."""
+        found = await self._conn.fetchval(
+            "SELECT 1 FROM task WHERE meeting_id = $1 AND task_id = $2", meeting_id, task_id
+        )
+        return found is not None
+
+    async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool:
+        """Record the completion unless a later report is stored."""
+        written = await self._conn.fetchval(
+            "INSERT INTO task_completion (meeting_id, task_id, completed_on, version_time, version_id)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
+            " completed_on = EXCLUDED.completed_on, version_time = EXCLUDED.version_time, version_id ="
+            " EXCLUDED.version_id"
+            " WHERE (task_completion.version_time, task_completion.version_id) < (EXCLUDED.version_time,"
+            " EXCLUDED.version_id)"
+            " RETURNING 1",
+            data.meeting_id,
+            data.task_id,
+            data.completed_on,
+            version[0],
+            version[1],
+        )
+        return written is not None
+
+    async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]:
+        """Each member's status on every roster of a meeting that is not cancelled."""
+        rows = await self._conn.fetch(
+            "SELECT a.member_id, a.meeting_id, a.status, m.starts_at FROM attendance a"
+            " JOIN meeting m ON m.meeting_id = a.meeting_id"
+            " WHERE a.member_id = ANY($1::text[]) AND m.cancel_time IS NULL",
+            list(member_ids),
+        )
+        found: dict[str, list[AttendanceEntry]] = {member_id: [] for member_id in member_ids}
+        for row in rows:
+            found[row["member_id"]].append(
+                AttendanceEntry(meeting_id=row["meeting_id"], starts_at=row["starts_at"], status=row["status"])
+            )
+        return found
