@@ -1,0 +1,7 @@
+"""`python -m services.gateway ...`."""
+
+import sys
+
+from services.gateway.main import cli
+
+sys.exit(cli())

@@ -1,0 +1,41 @@
+"""Settings of the gateway; the only gateway module that reads the environment."""
+
+from pydantic import Field
+
+from shared.config import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """HTTP front door: authentication, limits and where the services' health pages are."""
+
+    http_port: int = 8000
+    jwt_secret: str | None = None
+    """HS256 secret of local accounts; when unset a random one is kept in the gateway schema."""
+    jwt_issuer: str = "urn:chibo:gateway"
+    jwks_url: str | None = None
+    """JWKS of an external identity provider whose RS256 tokens are accepted."""
+    jwks_file: str | None = None
+    jwks_cache_seconds: int = 300
+    external_issuer: str | None = None
+    external_audience: str | None = None
+    ingest_timeout: float = 25.0
+    """Bound on one ingest call (a batch of 1,000 takes longer than a query); below the RPC queue's TTL."""
+    token_days: int = 30
+    account_cache_seconds: float = 30.0
+    unit_cache_seconds: float = 30.0
+    max_body_bytes: int = 8 * 1024 * 1024
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 120
+    health_timeout: float = 2.0
+    service_health_urls: dict[str, str] = Field(
+        default_factory=lambda: {
+            "meetings": "http://127.0.0.1:8101/health",
+            "evaluation": "http://127.0.0.1:8102/health",
+            "notifications": "http://127.0.0.1:8103/health",
+        }
+    )
+
+
+def load_settings() -> GatewaySettings:
+    """Read the gateway's settings from CHIBO_* variables."""
+    return GatewaySettings()

@@ -1,0 +1,287 @@
+"""Use cases of the gateway: ingest, the secretary's commands, scoping by the org tree, accounts."""
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from services.gateway.auth import Principal, Role, issue_token
+from services.gateway.repository import AccountRepository, AccountRow
+from shared.contracts.base import EventData
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, new_event
+from shared.rpc import RpcError
+
+GATEWAY_SOURCE = "urn:chibo:gateway"
+SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+
+
+class Rpc(Protocol):
+    """What the gateway needs of shared.rpc.RpcClient."""
+
+    async def call(self, service: str, method: str, **params: Any) -> Any: ...
+
+
+class BodyError(Exception):
+    """An ingest body the gateway cannot even split into events."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(kind: str, identifier: str) -> RpcError:
+    """The one answer for both "does not exist" and "not yours", so neither leaks the other."""
+    return RpcError("not_found", f"{kind} {identifier} not found")
+
+
+def forbidden(role: Role, action: str) -> RpcError:
+    """A role that may never do this, whatever the target."""
+    return RpcError("forbidden", f"the role {role.value} may not {action}")
+
+
+def require_role(principal: Principal, roles: frozenset[Role] | set[Role], action: str) -> None:
+    """Refuse the call unless the principal has one of `roles`."""
+    if principal.role not in roles:
+        raise forbidden(principal.role, action)
+
+
+class TtlCache:
+    """A small time-bounded cache; cleared whole when it grows past its bound."""
+
+    def __init__(self, *, seconds: float, max_entries: int = 50_000, clock: Callable[[], float] = time.monotonic):
+        self._seconds = seconds
+        self._max = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        """(hit, value) for a key still fresh."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < self._clock():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: str, value: Any) -> None:
+        """Remember `value` for the configured time."""
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[key] = (self._clock() + self._seconds, value)
+
+    def drop(self, key: str) -> None:
+        """Forget one key."""
+        self._entries.pop(key, None)
+
+
+class UnitDirectory:
+    """Units and their ancestors from meetings' `get_unit`, cached briefly."""
+
+    def __init__(self, rpc: Rpc, cache: TtlCache) -> None:
+        self._rpc = rpc
+        self._cache = cache
+
+    async def get(self, unit_id: str) -> dict[str, Any] | None:
+        """The unit with its `ancestors`, or None when meetings does not know it."""
+        hit, unit = self._cache.get(unit_id)
+        if hit:
+            return unit  # type: ignore[no-any-return]
+        try:
+            unit = await self._rpc.call("meetings", "get_unit", unit_id=unit_id)
+        except RpcError as exc:
+            if exc.code != "not_found":
+                raise
+            unit = None
+        self._cache.put(unit_id, unit)
+        return unit  # type: ignore[no-any-return]
+
+
+def in_subtree(principal: Principal, unit: dict[str, Any]) -> bool:
+    """Members and secretaries see their own cell; officers see their committee's subtree."""
+    if principal.role in (Role.MEMBER, Role.SECRETARY):
+        return unit.get("id") == principal.unit_id
+    if principal.role is Role.COMMITTEE_OFFICER:
+        return principal.unit_id in (unit.get("ancestors") or [unit.get("id")])
+    return False
+
+
+async def authorize_unit(
+    principal: Principal,
+    unit_id: str,
+    *,
+    directory: UnitDirectory,
+    kind: str,
+    roles: frozenset[Role] = SUBTREE_READERS,
+) -> dict[str, Any]:
+    """The unit, when the principal may see it; otherwise the same 404 as for a unit that does not exist."""
+    require_role(principal, roles, f"read {kind}s")
+    if principal.role in (Role.MEMBER, Role.SECRETARY) and unit_id != principal.unit_id:
+        raise not_found(kind, unit_id)
+    unit = await directory.get(unit_id)
+    if unit is None or unit.get("kind") != kind or not in_subtree(principal, unit):
+        raise not_found(kind, unit_id)
+    return unit
+
+
+async def authorize_meeting(
+    principal: Principal,
+    meeting_id: str,
+    *,
+    rpc: Rpc,
+    directory: UnitDirectory,
+    roles: frozenset[Role] = SUBTREE_READERS,
+) -> dict[str, Any]:
+    """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing."""
+    require_role(principal, roles, "read meetings")
+    try:
+        meeting: dict[str, Any] = await rpc.call("meetings", "get_meeting", meeting_id=meeting_id)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("meeting", meeting_id) from None
+        raise
+    cell_id = str(meeting.get("cell_id"))
+    if principal.role in (Role.MEMBER, Role.SECRETARY):
+        allowed = cell_id == principal.unit_id
+    else:
+        unit = await directory.get(cell_id)
+        allowed = unit is not None and in_subtree(principal, unit)
+    if not allowed:
+        raise not_found("meeting", meeting_id)
+    return meeting
+
+
+def split_ingest_body(body: bytes, content_type: str | None) -> list[Any]:
+    """The raw events of a POST /v1/events body: one event or a batch, each judged later on its own."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE, "application/json"):
+        raise BodyError(
+            415,
+            "unsupported_media_type",
+            f"send {CLOUDEVENT_CONTENT_TYPE} (one event) or {BATCH_CONTENT_TYPE} (a JSON array), not {media!r}",
+        )
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BodyError(400, "bad_request", f"body: not valid JSON ({exc})") from exc
+    if media == BATCH_CONTENT_TYPE or (media == "application/json" and isinstance(value, list)):
+        if not isinstance(value, list):
+            raise BodyError(422, "invalid", "body: a batch must be a JSON array of events")
+        if not value:
+            raise BodyError(422, "invalid", "body: a batch holds at least one event")
+        if len(value) > MAX_BATCH_SIZE:
+            raise BodyError(413, "payload_too_large", f"body: a batch holds at most {MAX_BATCH_SIZE} events")
+        return value
+    if not isinstance(value, dict):
+        raise BodyError(422, "invalid", "body: an event must be a JSON object")
+    return [value]
+
+
+async def ingest_events(
+    events: list[Any], *, principal: Principal, rpc: Rpc, timeout: float | None = None
+) -> list[dict[str, Any]]:
+    """Forward raw events to meetings, which judges each as if it came on chibo.ingest."""
+    require_role(principal, {Role.INTEGRATION}, "ingest events")
+    reply = await rpc.call("meetings", "ingest", events=events, route="http", account=principal.sub, timeout=timeout)
+    return list(reply["results"])
+
+
+def build_command_event(
+    *, event_type: str, model: type[EventData], data: dict[str, Any], subject: str, correlation_id: str | None
+) -> dict[str, Any]:
+    """A CloudEvent from the gateway whose data passed the shared contract model."""
+    try:
+        validated = model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first.get("loc", ())) or None
+        message = f"{field}: {first.get('msg', 'invalid')}" if field else "invalid"
+        raise RpcError("invalid", message, field=field) from None
+    event = new_event(
+        type=event_type, source=GATEWAY_SOURCE, data=validated, subject=subject, correlation_id=correlation_id
+    )
+    return event.model_dump(mode="json", exclude_none=True)
+
+
+async def send_command(
+    *,
+    rpc: Rpc,
+    principal: Principal,
+    event_type: str,
+    model: type[EventData],
+    data: dict[str, Any],
+    subject: str,
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    """Send one command as an ingested event; a rejection becomes an `invalid` error naming the field."""
+    event = build_command_event(
+        event_type=event_type, model=model, data=data, subject=subject, correlation_id=correlation_id
+    )
+    reply = await rpc.call("meetings", "ingest", events=[event], route="http", account=principal.sub)
+    result: dict[str, Any] = reply["results"][0]
+    if result.get("outcome") == "rejected":
+        raise RpcError("invalid", str(result.get("reason") or "rejected"), field=result.get("field"))
+    return {
+        "event_id": event["id"],
+        "type": event_type,
+        "subject": subject,
+        "outcome": result.get("outcome"),
+        "reason": result.get("reason"),
+    }
+
+
+def command_data(body: BaseModel, **fixed: Any) -> dict[str, Any]:
+    """The event data of a command: the body's fields plus those taken from the path."""
+    return {**body.model_dump(mode="json", exclude_none=True), **fixed}
+
+
+async def create_account(
+    accounts: AccountRepository,
+    *,
+    secret: str,
+    issuer: str,
+    sub: str,
+    role: Role,
+    unit_id: str | None,
+    person_id: str | None,
+    days: int,
+) -> tuple[AccountRow, str]:
+    """Record a local account and issue its token."""
+    if role in (Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER) and not unit_id:
+        raise RpcError("invalid", f"a {role.value} account needs a unit_id", field="unit_id")
+    account = await accounts.save(sub=sub, role=role.value, unit_id=unit_id, person_id=person_id)
+    token = issue_token(
+        secret=secret, issuer=issuer, sub=sub, role=role, unit_id=unit_id, person_id=person_id, days=days
+    )
+    return account, token
+
+
+class AccountGate:
+    """Whether a local token's account still exists and is active (cached briefly)."""
+
+    def __init__(self, accounts: AccountRepository, cache: TtlCache) -> None:
+        self._accounts = accounts
+        self._cache = cache
+
+    async def is_active(self, sub: str) -> bool:
+        """True for a recorded, active account."""
+        hit, active = self._cache.get(sub)
+        if not hit:
+            account = await self._accounts.get(sub)
+            active = account is not None and account.active
+            self._cache.put(sub, active)
+        return bool(active)
+
+    def forget(self, sub: str) -> None:
+        """Drop the cached state after the account changed."""
+        self._cache.drop(sub)
+
+
+def period_contains(outer: str, inner: str) -> bool:
+    """Whether period `inner` ("2026-11", "2026-Q4", "2026") lies within `outer`."""
+    if outer == inner or outer == inner[:4]:
+        return True
+    if len(outer) == 7 and outer[5] == "Q" and len(inner) == 7 and inner[5] != "Q":
+        return inner[:4] == outer[:4] and (int(inner[5:7]) - 1) // 3 + 1 == int(outer[6])
+    return False

@@ -1,0 +1,13 @@
+"""The gateway's HTTP surface: every router under /v1, plus /health."""
+
+from fastapi import APIRouter
+
+from services.gateway.http import commands, health, ingest, operations, reads
+
+
+def build_router() -> APIRouter:
+    """All routes of the gateway."""
+    router = APIRouter()
+    for module in (health, ingest, commands, reads, operations):
+        router.include_router(module.router)
+    return router

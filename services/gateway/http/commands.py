@@ -1,0 +1,210 @@
+"""The secretary's commands: each becomes one CloudEvent sent through meetings' `ingest`."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, status
+
+from services.gateway.auth import Principal, Role
+from services.gateway.handlers import (
+    authorize_meeting,
+    command_data,
+    forbidden,
+    not_found,
+    require_role,
+    send_command,
+)
+from services.gateway.http.deps import Caller, State
+from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
+from services.gateway.schemas import (
+    AssessmentCreate,
+    AttendanceCreate,
+    CommandRead,
+    DocumentsCreate,
+    MeetingCancelCreate,
+    MeetingRescheduleCreate,
+    MeetingScheduleCreate,
+    MinutesApprovalCreate,
+    MinutesCreate,
+    TaskCompletionCreate,
+)
+from shared.contracts import meetings as contract
+from shared.contracts.base import EventData
+from shared.contracts.meetings import AssessorRole
+from shared.envelope import now
+
+router = APIRouter(prefix="/v1", tags=["commands"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
+
+IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+SECRETARY = frozenset({Role.SECRETARY})
+ACCEPTED = status.HTTP_202_ACCEPTED
+
+
+async def _send(
+    request: Request,
+    state: State,
+    caller: Principal,
+    *,
+    event_type: str,
+    model: type[EventData],
+    data: dict[str, Any],
+    subject: str | None = None,
+) -> CommandRead:
+    subject = subject or str(data["meeting_id"])
+    result = await send_command(
+        rpc=state.rpc,
+        principal=caller,
+        event_type=event_type,
+        model=model,
+        data=data,
+        subject=subject,
+        correlation_id=request.headers.get("x-correlation-id"),
+    )
+    request.state.audit_detail = {"event_id": result["event_id"], "type": event_type, "subject": subject}
+    return CommandRead.model_validate(result)
+
+
+async def _own_meeting(state: State, caller: Principal, meeting_id: str, roles: frozenset[Role] = SECRETARY) -> None:
+    await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=roles)
+
+
+@router.post("/cells/{cell_id}/meetings", status_code=ACCEPTED, response_model=CommandRead, summary="Schedule")
+async def schedule_meeting(
+    cell_id: IdPath, body: MeetingScheduleCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Schedule a meeting of the secretary's own cell (meeting.scheduled.v1)."""
+    require_role(caller, SECRETARY, "schedule meetings")
+    if cell_id != caller.unit_id:
+        raise not_found("cell", cell_id)
+    data = command_data(body, cell_id=cell_id, meeting_id=body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}")
+    return await _send(
+        request, state, caller, event_type="meeting.scheduled.v1", model=contract.MeetingScheduled, data=data
+    )
+
+
+@router.post("/meetings/{meeting_id}/reschedule", status_code=ACCEPTED, response_model=CommandRead)
+async def reschedule_meeting(
+    meeting_id: IdPath, body: MeetingRescheduleCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Move a meeting (meeting.rescheduled.v1)."""
+    await _own_meeting(state, caller, meeting_id)
+    return await _send(
+        request,
+        state,
+        caller,
+        event_type="meeting.rescheduled.v1",
+        model=contract.MeetingRescheduled,
+        data=command_data(body, meeting_id=meeting_id),
+    )
+
+
+@router.post("/meetings/{meeting_id}/cancel", status_code=ACCEPTED, response_model=CommandRead)
+async def cancel_meeting(
+    meeting_id: IdPath, body: MeetingCancelCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Cancel a meeting (meeting.cancelled.v1)."""
+    await _own_meeting(state, caller, meeting_id)
+    return await _send(
+        request,
+        state,
+        caller,
+        event_type="meeting.cancelled.v1",
+        model=contract.MeetingCancelled,
+        data=command_data(body, meeting_id=meeting_id),
+    )
+
+
+@router.post("/meetings/{meeting_id}/documents", status_code=ACCEPTED, response_model=CommandRead)
+async def publish_documents(
+    meeting_id: IdPath, body: DocumentsCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Publish documents to the members (documents.published.v1)."""
+    await _own_meeting(state, caller, meeting_id)
+    data = command_data(body, meeting_id=meeting_id, published_at=(body.published_at or now()).isoformat())
+    return await _send(
+        request, state, caller, event_type="documents.published.v1", model=contract.DocumentsPublished, data=data
+    )
+
+
+@router.put("/meetings/{meeting_id}/attendance", status_code=ACCEPTED, response_model=CommandRead)
+async def record_attendance(
+    meeting_id: IdPath, body: AttendanceCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Record the full roster (attendance.recorded.v1); a later roster replaces this one."""
+    await _own_meeting(state, caller, meeting_id)
+    return await _send(
+        request,
+        state,
+        caller,
+        event_type="attendance.recorded.v1",
+        model=contract.AttendanceRecorded,
+        data=command_data(body, meeting_id=meeting_id),
+    )
+
+
+@router.put("/meetings/{meeting_id}/minutes", status_code=ACCEPTED, response_model=CommandRead)
+async def submit_minutes(
+    meeting_id: IdPath, body: MinutesCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Submit the minutes (minutes.submitted.v1)."""
+    await _own_meeting(state, caller, meeting_id)
+    return await _send(
+        request,
+        state,
+        caller,
+        event_type="minutes.submitted.v1",
+        model=contract.MinutesSubmitted,
+        data=command_data(body, meeting_id=meeting_id),
+    )
+
+
+@router.post("/meetings/{meeting_id}/minutes/approval", status_code=ACCEPTED, response_model=CommandRead)
+async def approve_minutes(
+    meeting_id: IdPath, body: MinutesApprovalCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Record that the cell adopted the minutes (minutes.approved.v1)."""
+    await _own_meeting(state, caller, meeting_id)
+    data = command_data(body, meeting_id=meeting_id, approved_at=(body.approved_at or now()).isoformat())
+    return await _send(
+        request, state, caller, event_type="minutes.approved.v1", model=contract.MinutesApproved, data=data
+    )
+
+
+@router.post("/meetings/{meeting_id}/assessments", status_code=ACCEPTED, response_model=CommandRead)
+async def assess_meeting(
+    meeting_id: IdPath, body: AssessmentCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Score manual items (meeting.assessed.v1): the secretary for the cell, an officer as upper-level monitor."""
+    allowed = {
+        Role.SECRETARY: {AssessorRole.CELL_COMMITTEE, AssessorRole.MEMBERS_VOTE},
+        Role.COMMITTEE_OFFICER: {AssessorRole.UPPER_MONITOR},
+    }
+    require_role(caller, frozenset(allowed), "assess meetings")
+    if body.role not in allowed[caller.role]:
+        raise forbidden(caller.role, f"assess as {body.role.value}")
+    await _own_meeting(state, caller, meeting_id, roles=frozenset(allowed))
+    data = {
+        "meeting_id": meeting_id,
+        "assessor": {"role": body.role.value, **({"person_id": caller.person_id} if caller.person_id else {})},
+        "points": body.points,
+        **({"comment": body.comment} if body.comment else {}),
+    }
+    return await _send(
+        request, state, caller, event_type="meeting.assessed.v1", model=contract.MeetingAssessed, data=data
+    )
+
+
+@router.post("/meetings/{meeting_id}/tasks/{task_id}/completion", status_code=ACCEPTED, response_model=CommandRead)
+async def complete_task(
+    meeting_id: IdPath, task_id: IdPath, body: TaskCompletionCreate, request: Request, caller: Caller, state: State
+) -> CommandRead:
+    """Mark a task of the meeting done (task.completed.v1)."""
+    await _own_meeting(state, caller, meeting_id)
+    data = {
+        "task_id": task_id,
+        "meeting_id": meeting_id,
+        "completed_on": (body.completed_on or now().date()).isoformat(),
+    }
+    return await _send(
+        request, state, caller, event_type="task.completed.v1", model=contract.TaskCompleted, data=data, subject=task_id
+    )

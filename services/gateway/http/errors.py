@@ -1,0 +1,119 @@
+"""One error shape for every failure, and how service errors become HTTP statuses."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.gateway.handlers import BodyError
+from services.gateway.schemas import ErrorRead
+from shared.logs import get_logger
+from shared.rpc import RpcError, ServiceUnavailable
+
+log = get_logger(__name__)
+
+RPC_STATUS = {"not_found": 404, "invalid": 422, "conflict": 409, "forbidden": 403, "unavailable": 503, "internal": 502}
+
+
+class ApiError(Exception):
+    """An error the gateway itself answers (authentication, rate limit)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+
+
+def _describe(description: str) -> dict[str, Any]:
+    return {"model": ErrorRead, "description": description}
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _describe("Malformed request"),
+    401: _describe("Missing, invalid or expired bearer token"),
+    403: _describe("The role may not do this"),
+    404: _describe("Not found, or outside the caller's part of the tree (the same answer)"),
+    422: _describe("A parameter or field is invalid; `field` names it"),
+    429: _describe("Too many requests for this token; see Retry-After"),
+    502: _describe("A service failed while answering"),
+    503: _describe("A service did not answer in time; `service` names it"),
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: _describe("Conflicts with the current state"),
+    413: _describe("Body or batch too large"),
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    service: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The JSON error answer."""
+    body = ErrorRead(code=code, message=message, field=field, service=service)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RpcError)
+    if isinstance(exc, ServiceUnavailable):
+        log.warning("service_unavailable", service=exc.service, path=request.url.path)
+        return error_response(503, "unavailable", exc.message, service=exc.service, headers={"Retry-After": "5"})
+    status = RPC_STATUS.get(exc.code, 502)
+    if exc.code == "internal":
+        log.error("service_internal_error", path=request.url.path, message=exc.message)
+    return error_response(status, exc.code, exc.message, field=exc.field)
+
+
+async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers)
+
+
+async def _on_body_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyError)
+    return error_response(exc.status, exc.code, exc.message, field="body")
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    field = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
+    message = first.get("msg", "invalid request")
+    if first.get("type") == "json_invalid":
+        return error_response(400, "bad_request", f"body: not valid JSON ({message})", field="body")
+    return error_response(422, "invalid", f"{field}: {message}", field=field)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    return error_response(
+        exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers=getattr(exc, "headers", None)
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("gateway_error", path=request.url.path, error=repr(exc))
+    return error_response(500, "internal", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure through the one error shape."""
+    app.add_exception_handler(RpcError, _on_rpc_error)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(BodyError, _on_body_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,43 @@
+"""GET /health: the gateway's liveness and which services have a consumer on their RPC queue."""
+
+import aio_pika
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from services.gateway.http.deps import State
+from services.gateway.schemas import HealthRead
+from shared.topology import RPC_SERVICES
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthRead, responses={503: {"model": HealthRead}})
+async def health(state: State) -> JSONResponse:
+    """200 when the gateway reaches its database and the broker; `services` says who answers RPC."""
+    report = {"service": "gateway", "database": "ok", "broker": "ok", "services": {}}
+    try:
+        async with state.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+    except Exception as exc:
+        report["database"] = f"down: {exc.__class__.__name__}"
+    connection = state.broker._connection  # the broker's own connection: no second login per probe
+    if connection is None or not await state.broker.ping(timeout=2):
+        report["broker"] = "down"
+    else:
+        services: dict[str, str] = {}
+        for service in RPC_SERVICES:
+            channel = await connection.channel()
+            try:
+                declared = await channel.declare_queue(f"{service}.rpc", passive=True)
+                consumers = declared.declaration_result.consumer_count or 0
+                services[service] = "answering" if consumers else "no consumer"
+            except aio_pika.exceptions.ChannelClosed:
+                services[service] = "no queue"
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+        report["services"] = services
+    healthy = report["database"] == "ok" and report["broker"] == "ok"
+    report["status"] = "ok" if healthy else "degraded"
+    body = HealthRead.model_validate(report)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

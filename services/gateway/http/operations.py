@@ -1,0 +1,265 @@
+"""Operators (rejections, dead letters, health, failed deliveries) and administrators (frameworks, accounts)."""
+
+import asyncio
+import uuid
+from typing import Annotated, Any, Literal
+
+import aio_pika
+import httpx
+from fastapi import APIRouter, Path, Query, Request, status
+
+from services.gateway.auth import Role
+from services.gateway.handlers import create_account, not_found, require_role
+from services.gateway.http.deps import Caller, Limit, Offset, State
+from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
+from services.gateway.queries import list_accounts, list_audit
+from services.gateway.schemas import (
+    AccountCreate,
+    AccountRead,
+    AccountTokenRead,
+    AuditEntryRead,
+    DeadLetterQueueRead,
+    DeadLettersRead,
+    FailedDeliveryRead,
+    FrameworkCreate,
+    FrameworkListRead,
+    FrameworkRead,
+    IngestOutcomeRead,
+    Page,
+    RejectionRead,
+    ReplayCreate,
+    RescoreCreate,
+    RescoreRead,
+    ServiceHealthRead,
+    SystemHealthRead,
+)
+from shared.rpc import RpcError
+from shared.topology import CONSUMER_QUEUES
+
+router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS})
+
+IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+OPERATORS = frozenset({Role.OPERATOR})
+ADMINS = frozenset({Role.ADMIN})
+
+
+# ---- operators ---------------------------------------------------------------------------------
+
+
+@router.get("/rejections", response_model=Page[RejectionRead], tags=["operations"])
+async def list_rejections(
+    caller: Caller,
+    state: State,
+    type: Annotated[str | None, Query(max_length=128)] = None,
+    status: Literal["open", "replayed"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """Events meetings rejected, newest first."""
+    require_role(caller, OPERATORS, "list rejections")
+    return await state.rpc.call("meetings", "list_rejections", type=type, status=status, limit=limit, offset=offset)
+
+
+@router.post("/rejections/{rejection_id}/replay", response_model=IngestOutcomeRead, tags=["operations"])
+async def replay_rejection(
+    rejection_id: IdPath, body: ReplayCreate, request: Request, caller: Caller, state: State
+) -> Any:
+    """Judge a rejected event again, as it was or corrected."""
+    require_role(caller, OPERATORS, "replay rejections")
+    event = body.event.model_dump(mode="json", exclude_none=True) if body.event else None
+    request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None}
+    try:
+        reply = await state.rpc.call("meetings", "replay_rejection", rejection_id=rejection_id, event=event)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("rejection", rejection_id) from None
+        raise
+    # the catalog's "ingest result" may come as the ingest reply or as its one item
+    return reply["results"][0] if isinstance(reply, dict) and "results" in reply else reply
+
+
+@router.get("/dead-letters", response_model=DeadLettersRead, tags=["operations"])
+async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
+    """How many messages wait in each consumer queue's dead letters (passive declares)."""
+    require_role(caller, OPERATORS, "read dead letters")
+    connection = state.broker._connection  # the broker's own connection: no second login per probe
+    if connection is None:
+        raise RpcError("unavailable", "the gateway is not connected to the broker")
+    queues: list[DeadLetterQueueRead] = []
+    for spec in CONSUMER_QUEUES:
+        # a passive declare of a missing queue closes its channel: one channel per queue
+        channel = await connection.channel()
+        try:
+            declared = await channel.declare_queue(spec.dead_letter_queue, passive=True)
+            result = declared.declaration_result
+            queues.append(
+                DeadLetterQueueRead(
+                    queue=spec.name,
+                    dead_letter_queue=spec.dead_letter_queue,
+                    messages=result.message_count or 0,
+                    consumers=result.consumer_count or 0,
+                )
+            )
+        except aio_pika.exceptions.ChannelClosed as exc:
+            queues.append(
+                DeadLetterQueueRead(
+                    queue=spec.name,
+                    dead_letter_queue=spec.dead_letter_queue,
+                    messages=None,
+                    consumers=None,
+                    error=f"not declared yet ({exc.__class__.__name__})",
+                )
+            )
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+    return DeadLettersRead(queues=queues, total=sum(queue.messages or 0 for queue in queues))
+
+
+@router.get("/system/health", response_model=SystemHealthRead, tags=["operations"])
+async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
+    """Each service's own /health page, and the broker."""
+    require_role(caller, OPERATORS, "read the system's health")
+    urls = state.settings.service_health_urls
+
+    async def probe(client: httpx.AsyncClient, url: str) -> ServiceHealthRead:
+        try:
+            response = await client.get(url)
+        except httpx.HTTPError as exc:
+            return ServiceHealthRead(status="down", detail=f"{exc.__class__.__name__}: {exc}")
+        try:
+            detail = response.json()
+        except ValueError:
+            detail = response.text[:500]
+        return ServiceHealthRead(status="ok" if response.status_code == 200 else "degraded", detail=detail)
+
+    async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
+        reports = await asyncio.gather(*(probe(client, url) for url in urls.values()))
+    broker = "ok" if await state.broker.ping(timeout=2) else "down"
+    services = dict(zip(urls, reports, strict=True))
+    healthy = broker == "ok" and all(report.status == "ok" for report in reports)
+    return SystemHealthRead(status="ok" if healthy else "degraded", broker=broker, services=services)
+
+
+@router.get("/deliveries/failed", response_model=Page[FailedDeliveryRead], tags=["operations"])
+async def list_failed_deliveries(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
+    """Notifications that could not be delivered."""
+    require_role(caller, OPERATORS, "list failed deliveries")
+    return await state.rpc.call("notifications", "list_failed", limit=limit, offset=offset)
+
+
+@router.post("/deliveries/{delivery_id}/retry", response_model=FailedDeliveryRead, tags=["operations"])
+async def retry_delivery(delivery_id: IdPath, request: Request, caller: Caller, state: State) -> Any:
+    """Try a failed delivery again."""
+    require_role(caller, OPERATORS, "retry deliveries")
+    request.state.audit_detail = {"delivery_id": delivery_id}
+    try:
+        return await state.rpc.call("notifications", "retry_delivery", delivery_id=delivery_id)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("delivery", delivery_id) from None
+        raise
+
+
+# ---- administrators ----------------------------------------------------------------------------
+
+
+def _frameworks(reply: Any) -> list[Any]:
+    return list(reply["items"]) if isinstance(reply, dict) else list(reply)
+
+
+@router.get("/frameworks", response_model=FrameworkListRead, tags=["administration"])
+async def list_frameworks(caller: Caller, state: State) -> dict[str, Any]:
+    """Every scoring framework evaluation knows."""
+    require_role(caller, ADMINS, "manage frameworks")
+    return {"items": _frameworks(await state.rpc.call("evaluation", "list_frameworks"))}
+
+
+@router.get("/frameworks/{framework_id}", response_model=FrameworkRead, tags=["administration"])
+async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> Any:
+    """One framework with its criteria, bands and rules."""
+    require_role(caller, ADMINS, "manage frameworks")
+    try:
+        return await state.rpc.call("evaluation", "get_framework", framework_id=framework_id)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("framework", framework_id) from None
+        raise
+
+
+@router.post("/frameworks", status_code=status.HTTP_201_CREATED, response_model=FrameworkRead, tags=["administration"])
+async def adopt_framework(body: FrameworkCreate, request: Request, caller: Caller, state: State) -> Any:
+    """Adopt a framework; it applies to meetings from its effective date on."""
+    require_role(caller, ADMINS, "manage frameworks")
+    stored = await state.rpc.call(
+        "evaluation", "adopt_framework", document=body.document, committee_id=body.committee_id
+    )
+    request.state.audit_detail = {"framework_id": stored.get("id"), "committee_id": body.committee_id}
+    return stored
+
+
+@router.post("/rescore", response_model=RescoreRead, tags=["administration"])
+async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: State) -> Any:
+    """Re-score history under the frameworks now in force (an explicit job)."""
+    require_role(caller, ADMINS, "re-score history")
+    request.state.audit_detail = body.model_dump(exclude_none=True)
+    return await state.rpc.call(
+        "evaluation",
+        "rescore",
+        unit_id=body.unit_id,
+        period_from=body.period_from,
+        period_to=body.period_to,
+        timeout=state.settings.ingest_timeout,
+    )
+
+
+@router.get("/accounts", response_model=Page[AccountRead], tags=["administration"])
+async def get_accounts(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
+    """Local accounts."""
+    require_role(caller, ADMINS, "manage accounts")
+    return await list_accounts(state.pool, limit=limit, offset=offset)
+
+
+@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountTokenRead, tags=["administration"])
+async def post_account(body: AccountCreate, request: Request, caller: Caller, state: State) -> AccountTokenRead:
+    """Create (or update) a local account and return its token once."""
+    require_role(caller, ADMINS, "manage accounts")
+    sub = body.sub or f"{body.role.value}-{uuid.uuid4().hex[:12]}"
+    account, token = await create_account(
+        state.accounts,
+        secret=state.secret,
+        issuer=state.settings.jwt_issuer,
+        sub=sub,
+        role=body.role,
+        unit_id=body.unit_id,
+        person_id=body.person_id,
+        days=body.days or state.settings.token_days,
+    )
+    state.account_gate.forget(sub)
+    request.state.audit_detail = {"account": sub, "role": body.role.value, "unit_id": body.unit_id}
+    return AccountTokenRead(account=AccountRead.model_validate(account, from_attributes=True), token=token)
+
+
+@router.delete("/accounts/{sub}", response_model=AccountRead, tags=["administration"])
+async def disable_account(sub: IdPath, request: Request, caller: Caller, state: State) -> AccountRead:
+    """Disable a local account: its tokens stop working."""
+    require_role(caller, ADMINS, "manage accounts")
+    account = await state.accounts.set_active(sub, active=False)
+    if account is None:
+        raise not_found("account", sub)
+    state.account_gate.forget(sub)
+    request.state.audit_detail = {"account": sub}
+    return AccountRead.model_validate(account, from_attributes=True)
+
+
+@router.get("/audit", response_model=Page[AuditEntryRead], tags=["administration"])
+async def get_audit(
+    caller: Caller,
+    state: State,
+    sub: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """The audit log of state-changing calls, newest first."""
+    require_role(caller, ADMINS, "read the audit log")
+    return await list_audit(state.pool, sub=sub, limit=limit, offset=offset)

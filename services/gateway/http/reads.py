@@ -1,0 +1,295 @@
+"""Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from services.gateway.auth import Role
+from services.gateway.handlers import (
+    authorize_meeting,
+    authorize_unit,
+    forbidden,
+    not_found,
+    period_contains,
+    require_role,
+)
+from services.gateway.http.deps import Caller, Limit, Offset, State
+from services.gateway.http.errors import COMMON_ERRORS
+from services.gateway.schemas import (
+    CellPeriodRead,
+    CellRankRead,
+    CommitteeRollupRead,
+    MeetingAttendanceRead,
+    MeetingMinutesRead,
+    MeetingRead,
+    MeetingScoreRead,
+    MeetingSummaryRead,
+    MemberRead,
+    MeRead,
+    NotificationRead,
+    Page,
+    Period,
+    TaskRead,
+    UnitRead,
+    WeakestRead,
+)
+from shared.rpc import RpcError
+
+router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
+
+IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+PeriodFilter = Annotated[Period | None, Query(description='"2026-11", "2026-Q4" or "2026"')]
+RequiredPeriod = Annotated[Period, Query(description='"2026-11", "2026-Q4" or "2026"')]
+OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
+ROSTER_READERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
+INBOX_OWNERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+
+
+@router.get("/me", response_model=MeRead, tags=["me"])
+async def get_me(caller: Caller) -> MeRead:
+    """The caller as the token describes them."""
+    return MeRead(sub=caller.sub, role=caller.role, unit_id=caller.unit_id, person_id=caller.person_id)
+
+
+# ---- cells -------------------------------------------------------------------------------------
+
+
+@router.get("/cells/{cell_id}", response_model=UnitRead, tags=["cells"])
+async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+    """A cell in the caller's subtree."""
+    return await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
+
+
+@router.get("/cells/{cell_id}/members", response_model=Page[MemberRead], tags=["cells"])
+async def list_cell_members(
+    cell_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
+) -> Any:
+    """The cell's members (secretaries and officers)."""
+    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    return await state.rpc.call("meetings", "list_members", cell_id=cell_id, limit=limit, offset=offset)
+
+
+@router.get("/cells/{cell_id}/meetings", response_model=Page[MeetingSummaryRead], tags=["cells"])
+async def list_cell_meetings(
+    cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
+) -> Any:
+    """The cell's meetings, optionally those of one month, quarter or year."""
+    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
+    return await state.rpc.call("meetings", "list_meetings", cell_id=cell_id, period=period, limit=limit, offset=offset)
+
+
+@router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead], tags=["cells"])
+async def list_cell_tasks(
+    cell_id: IdPath,
+    caller: Caller,
+    state: State,
+    open_only: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """Tasks assigned at the cell's meetings."""
+    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
+    return await state.rpc.call(
+        "meetings", "list_tasks", cell_id=cell_id, open_only=open_only, limit=limit, offset=offset
+    )
+
+
+@router.get("/cells/{cell_id}/ratings", response_model=Page[CellPeriodRead], tags=["cells"])
+async def list_cell_ratings(
+    cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
+) -> dict[str, Any]:
+    """The cell's ratings per month, quarter and year; `period` keeps those inside it."""
+    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
+    year = int(period[:4]) if period else None
+    reply = await state.rpc.call("evaluation", "cell_periods", cell_id=cell_id, year=year)
+    periods = [item for item in reply.get("periods", []) if not period or period_contains(period, item["period"])]
+    return {"items": periods[offset : offset + limit], "total": len(periods), "limit": limit, "offset": offset}
+
+
+# ---- meetings ----------------------------------------------------------------------------------
+
+
+@router.get("/meetings/{meeting_id}", response_model=MeetingRead, tags=["meetings"])
+async def get_meeting(meeting_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+    """A meeting with its attendance, minutes, documents, assessments and tasks."""
+    return await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
+
+
+@router.get("/meetings/{meeting_id}/attendance", response_model=MeetingAttendanceRead, tags=["meetings"])
+async def get_meeting_attendance(meeting_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+    """The meeting's roster."""
+    meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
+    return {"meeting_id": meeting_id, "cell_id": meeting["cell_id"], "attendance": meeting.get("attendance")}
+
+
+@router.get("/meetings/{meeting_id}/minutes", response_model=MeetingMinutesRead, tags=["meetings"])
+async def get_meeting_minutes(meeting_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+    """The meeting's minutes, approval and documents."""
+    meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
+    return {
+        "meeting_id": meeting_id,
+        "cell_id": meeting["cell_id"],
+        "minutes": meeting.get("minutes"),
+        "approved_at": meeting.get("approved_at"),
+        "documents": meeting.get("documents") or [],
+    }
+
+
+@router.get("/meetings/{meeting_id}/score", response_model=MeetingScoreRead, tags=["meetings"])
+async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) -> Any:
+    """The meeting's score, rating and the explanation of every item."""
+    await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
+    try:
+        return await state.rpc.call("evaluation", "meeting_score", meeting_id=meeting_id)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
+        raise
+
+
+@router.get("/members/{member_id}/history", tags=["cells"], response_model=dict[str, Any])
+async def get_member_history(member_id: IdPath, caller: Caller, state: State) -> Any:
+    """A member's attendance history: the member themself, their secretary, or an officer above."""
+    require_role(caller, INBOX_OWNERS, "read attendance histories")
+    try:
+        history: dict[str, Any] = await state.rpc.call("meetings", "member_history", member_id=member_id)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("member", member_id) from None
+        raise
+    if caller.role is Role.MEMBER and caller.person_id != member_id:
+        raise not_found("member", member_id)
+    try:
+        await authorize_unit(caller, str(history.get("cell_id")), directory=state.directory, kind="cell")
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("member", member_id) from None
+        raise
+    return history
+
+
+# ---- committees --------------------------------------------------------------------------------
+
+
+@router.get("/committees/{committee_id}", response_model=UnitRead, tags=["committees"])
+async def get_committee(committee_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+    """A committee in the officer's subtree."""
+    return await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+
+
+@router.get("/committees/{committee_id}/units", response_model=Page[UnitRead], tags=["committees"])
+async def list_committee_units(
+    committee_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
+) -> Any:
+    """The committee's direct children (committees and cells)."""
+    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    return await state.rpc.call("meetings", "list_units", parent_id=committee_id, limit=limit, offset=offset)
+
+
+@router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
+async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
+    """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree."""
+    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    return await state.rpc.call("evaluation", "committee_rollup", committee_id=committee_id, period=period)
+
+
+@router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
+async def get_committee_ranking(
+    committee_id: IdPath,
+    period: RequiredPeriod,
+    caller: Caller,
+    state: State,
+    order: Literal["asc", "desc"] = "desc",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """The subtree's cells ranked by score for the period."""
+    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    return await state.rpc.call(
+        "evaluation",
+        "committee_ranking",
+        committee_id=committee_id,
+        period=period,
+        order=order,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/committees/{committee_id}/weakest", response_model=WeakestRead, tags=["committees"])
+async def get_committee_weakest(
+    committee_id: IdPath,
+    period: RequiredPeriod,
+    caller: Caller,
+    state: State,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
+    """The lowest-scoring cells of the subtree for the period."""
+    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    page = await state.rpc.call(
+        "evaluation", "committee_ranking", committee_id=committee_id, period=period, order="asc", limit=limit, offset=0
+    )
+    return {"committee_id": committee_id, "period": period, "items": page["items"]}
+
+
+# ---- inboxes -----------------------------------------------------------------------------------
+
+
+def _person(caller: Caller) -> str:
+    require_role(caller, INBOX_OWNERS, "read an inbox")
+    if not caller.person_id:
+        raise forbidden(caller.role, "read a personal inbox without a person_id in the token")
+    return caller.person_id
+
+
+@router.get("/me/inbox", response_model=Page[NotificationRead], tags=["inbox"])
+async def get_my_inbox(
+    caller: Caller, state: State, unread_only: bool = False, limit: Limit = 50, offset: Offset = 0
+) -> Any:
+    """The caller's own notifications."""
+    return await state.rpc.call(
+        "notifications", "inbox", recipient_id=_person(caller), unread_only=unread_only, limit=limit, offset=offset
+    )
+
+
+@router.post("/me/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
+async def mark_my_notification_read(notification_id: IdPath, caller: Caller, state: State) -> Any:
+    """Mark one of the caller's notifications read."""
+    recipient = _person(caller)
+    return await _mark_read(state, recipient, notification_id)
+
+
+@router.get("/committees/{committee_id}/inbox", response_model=Page[NotificationRead], tags=["inbox"])
+async def get_committee_inbox(
+    committee_id: IdPath,
+    caller: Caller,
+    state: State,
+    unread_only: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """Alerts addressed to a committee in the officer's subtree."""
+    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    return await state.rpc.call(
+        "notifications", "inbox", recipient_id=committee_id, unread_only=unread_only, limit=limit, offset=offset
+    )
+
+
+@router.post("/committees/{committee_id}/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
+async def mark_committee_notification_read(
+    committee_id: IdPath, notification_id: IdPath, caller: Caller, state: State
+) -> Any:
+    """Mark one of the committee's notifications read."""
+    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    return await _mark_read(state, committee_id, notification_id)
+
+
+async def _mark_read(state: State, recipient_id: str, notification_id: str) -> Any:
+    try:
+        return await state.rpc.call(
+            "notifications", "mark_read", recipient_id=recipient_id, notification_id=notification_id
+        )
+    except RpcError as exc:
+        if exc.code in ("not_found", "forbidden"):
+            raise not_found("notification", notification_id) from None
+        raise

@@ -1,0 +1,98 @@
+"""The gateway process: `create_app()` for uvicorn, and the command line."""
+
+import argparse
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.gateway.auth import Role
+from services.gateway.bootstrap import SERVICE, SERVICE_DIR, gateway_lifespan
+from services.gateway.config import GatewaySettings, load_settings
+from services.gateway.handlers import create_account
+from services.gateway.http import build_router
+from services.gateway.http.errors import install_error_handlers
+from services.gateway.limits import AuditTrail, BodySizeLimit
+from services.gateway.repository import PgAccountRepository, signing_secret
+from shared.cli import run_service_cli
+from shared.db import create_pool
+from shared.runtime import migrate
+
+DESCRIPTION = (
+    "The front door of chibo: ingestion of CloudEvents from other systems, the cell secretary's commands, "
+    "and scoped reads for members, secretaries, committee officers, operators and administrators. "
+    "Every call needs a bearer token; errors share one shape (`code`, `message`, `field`, `service`)."
+)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """The FastAPI application; connections are made in its lifespan, not here."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with gateway_lifespan(app, settings):
+            yield
+
+    app = FastAPI(title="chibo gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.include_router(build_router())
+    install_error_handlers(app)
+
+    def audit_log(scope: dict) -> object | None:
+        state = getattr(scope["app"].state, "gateway", None)
+        return state.audit if state is not None else None
+
+    app.add_middleware(AuditTrail, audit_log=audit_log)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+async def _issue_token(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, object]:
+    await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
+    pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
+    try:
+        secret = settings.jwt_secret or await signing_secret(pool)
+        role = Role(args.role)
+        sub = args.sub or (f"{role.value}-{args.person or args.unit or 'local'}")
+        account, token = await create_account(
+            PgAccountRepository(pool),
+            secret=secret,
+            issuer=settings.jwt_issuer,
+            sub=sub,
+            role=role,
+            unit_id=args.unit,
+            person_id=args.person,
+            days=args.days or settings.token_days,
+        )
+    finally:
+        await pool.close()
+    return {"sub": account.sub, "role": account.role, "unit_id": account.unit_id, "token": token}
+
+
+def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--role", required=True, choices=[role.value for role in Role])
+    parser.add_argument("--unit", help="the cell (member, secretary) or committee (officer)")
+    parser.add_argument("--person", help="the member id, for the inbox")
+    parser.add_argument("--sub", help="the account's subject (default: role and person or unit)")
+    parser.add_argument("--days", type=int, help="validity in days")
+    parser.add_argument("--json", action="store_true", help="print the account and token as JSON")
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    """`python -m services.gateway serve | migrate | health | issue-token ...`."""
+
+    def issue(args: argparse.Namespace) -> int:
+        result = asyncio.run(_issue_token(load_settings(), args))
+        print(json.dumps(result) if args.json else result["token"])
+        return 0
+
+    return run_service_cli(
+        name=SERVICE,
+        app_path="services.gateway.main:create_app",
+        settings_factory=load_settings,
+        service_dir=SERVICE_DIR,
+        extra=[("issue-token", "record a local account and print its bearer token", _configure_issue_token, issue)],
+        argv=argv,
+    )

@@ -1,0 +1,97 @@
+"""Fixtures of the gateway tests: the fake services on the real broker, the app in its lifespan, tokens."""
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from services.gateway.auth import Role
+from services.gateway.bootstrap import GatewayState
+from services.gateway.config import GatewaySettings
+from services.gateway.handlers import create_account
+from services.gateway.main import create_app
+from tests.gateway.fakes import FakeServices, World
+from tests.support.ids import random_id
+
+TokenFactory = Callable[..., Awaitable[dict[str, str]]]
+
+
+def gateway_settings(amqp_url: str, database_url: str, **overrides: object) -> GatewaySettings:
+    """Settings for a gateway under test: short RPC timeouts, generous limits unless a test lowers them."""
+    values: dict[str, object] = {
+        "amqp_url": amqp_url,
+        "database_url": database_url,
+        "jwt_secret": secrets.token_urlsafe(32),
+        "rpc_timeout": 1.0,
+        "ingest_timeout": 2.0,
+        "rate_limit_per_minute": 100_000,
+        "rate_limit_burst": 10_000,
+        "log_json": True,
+        "service_health_urls": {},
+        **overrides,
+    }
+    return GatewaySettings(**values)
+
+
+@pytest.fixture(scope="package")
+async def fakes(amqp_url: str) -> AsyncIterator[FakeServices]:
+    """meetings, evaluation and notifications, answering from memory."""
+    services = FakeServices(amqp_url)
+    await services.start()
+    try:
+        yield services
+    finally:
+        await services.stop()
+
+
+@pytest.fixture(scope="package")
+def world(fakes: FakeServices) -> World:
+    """The fake province."""
+    return fakes.world
+
+
+@pytest.fixture(scope="package")
+async def app_and_state(
+    amqp_url: str, database_url: str, fakes: FakeServices
+) -> AsyncIterator[tuple[object, GatewayState]]:
+    """The gateway app inside its lifespan."""
+    app = create_app(gateway_settings(amqp_url, database_url))
+    async with app.router.lifespan_context(app):
+        yield app, app.state.gateway
+
+
+@pytest.fixture(scope="package")
+async def client(app_and_state: tuple[object, GatewayState]) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client driving the app in-process."""
+    app, _ = app_and_state
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4711))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as http:
+        yield http
+
+
+@pytest.fixture(scope="package")
+def state(app_and_state: tuple[object, GatewayState]) -> GatewayState:
+    """The gateway's state (pool, accounts, secret)."""
+    return app_and_state[1]
+
+
+@pytest.fixture(scope="package")
+def token_for(state: GatewayState) -> TokenFactory:
+    """Record a local account and return the Authorization header of its token."""
+
+    async def make(role: Role | str, unit: str | None = None, person: str | None = None) -> dict[str, str]:
+        role = Role(role)
+        _, token = await create_account(
+            state.accounts,
+            secret=state.secret,
+            issuer=state.settings.jwt_issuer,
+            sub=random_id(role.value),
+            role=role,
+            unit_id=unit,
+            person_id=person,
+            days=1,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

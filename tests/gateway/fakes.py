@@ -1,0 +1,425 @@
+"""Stand-ins for meetings, evaluation and notifications: FastStream RPC responders over in-memory data.
+
+They answer the RPC catalog of docs/architecture.md on the real broker, so the gateway under test
+talks to them exactly as it talks to the real services.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.rabbit import RabbitBroker
+
+from shared.contracts.registry import read_event
+from shared.envelope import InvalidEvent, parse_envelope, peek_identity
+from shared.rpc import RpcError, RpcRequest, answer
+from shared.topology import RpcQueue
+from tests.support.ids import random_id
+
+Method = Callable[..., Awaitable[Any]]
+
+
+def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """A catalog page."""
+    return {"items": items[offset : offset + limit], "total": len(items), "limit": limit, "offset": offset}
+
+
+@dataclass
+class World:
+    """A small province: root committee, two ward committees, three cells, their meetings and scores."""
+
+    root: str = field(default_factory=lambda: random_id("prov"))
+    ward_a: str = field(default_factory=lambda: random_id("ward"))
+    ward_b: str = field(default_factory=lambda: random_id("ward"))
+    cell_a1: str = field(default_factory=lambda: random_id("cell"))
+    cell_a2: str = field(default_factory=lambda: random_id("cell"))
+    cell_b1: str = field(default_factory=lambda: random_id("cell"))
+    member_a1: str = field(default_factory=lambda: random_id("mem"))
+    member_b1: str = field(default_factory=lambda: random_id("mem"))
+    meeting_a1: str = field(default_factory=lambda: random_id("mtg"))
+    meeting_b1: str = field(default_factory=lambda: random_id("mtg"))
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    ingested: list[dict[str, Any]] = field(default_factory=list)
+    rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._unit(self.root, "Tỉnh ủy Thử nghiệm", "committee", None)
+        self._unit(self.ward_a, "Đảng ủy phường A", "committee", self.root)
+        self._unit(self.ward_b, "Đảng ủy phường B", "committee", self.root)
+        self._unit(self.cell_a1, "Chi bộ khu phố 1", "cell", self.ward_a)
+        self._unit(self.cell_a2, "Chi bộ khu phố 2", "cell", self.ward_a)
+        self._unit(self.cell_b1, "Chi bộ khu phố 3", "cell", self.ward_b)
+        self.meetings[self.meeting_a1] = self._meeting(self.meeting_a1, self.cell_a1)
+        self.meetings[self.meeting_b1] = self._meeting(self.meeting_b1, self.cell_b1)
+        for recipient in (self.member_a1, self.member_b1, self.ward_a, self.ward_b):
+            self.notifications[recipient] = [
+                {
+                    "notification_id": random_id("ntf"),
+                    "rule": "meeting_scheduled",
+                    "subject_id": self.meeting_a1,
+                    "title": "Lịch sinh hoạt chi bộ",
+                    "body": "Chi bộ sinh hoạt thường kỳ lúc 19:00.",
+                    "created_at": "2026-11-01T08:00:00+07:00",
+                    "read_at": None,
+                }
+            ]
+        rejection_id = random_id("rej")
+        self.rejections[rejection_id] = {
+            "rejection_id": rejection_id,
+            "source": "urn:test",
+            "event_id": "evt-bad",
+            "type": "meeting.scheduled.v1",
+            "reason": "data.starts_at: Field required",
+            "field": "data.starts_at",
+            "received_at": "2026-11-02T10:00:00+07:00",
+            "status": "open",
+        }
+        self.frameworks["hd42-2025"] = {"id": "hd42-2025", "version": "1", "issuer": "Phường A", "criteria": []}
+
+    def _unit(self, unit_id: str, name: str, kind: str, parent: str | None) -> None:
+        ancestors = [*self.units[parent]["ancestors"], unit_id] if parent else [unit_id]
+        self.units[unit_id] = {
+            "id": unit_id,
+            "name": name,
+            "kind": kind,
+            "parent_id": parent,
+            "category": "residential" if kind == "cell" else None,
+            "active": True,
+            "contact_emails": [],
+            "ancestors": ancestors,
+        }
+
+    @staticmethod
+    def _meeting(meeting_id: str, cell_id: str) -> dict[str, Any]:
+        return {
+            "meeting_id": meeting_id,
+            "cell_id": cell_id,
+            "kind": "regular",
+            "topic": None,
+            "status": "minutes_approved",
+            "starts_at": "2026-11-03T19:00:00+07:00",
+            "location": "Nhà văn hóa",
+            "agenda": ["Kiểm điểm nghị quyết tháng trước"],
+            "notified_at": "2026-11-01T08:00:00+07:00",
+            "committee_prepared": True,
+            "cancel_reason": None,
+            "attendance": {"records": [{"member_id": "m1", "status": "present", "reason": None}], "guests": []},
+            "minutes": {"started_at": "2026-11-03T19:00:00+07:00", "ended_at": "2026-11-03T20:40:00+07:00"},
+            "approved_at": "2026-11-04T08:00:00+07:00",
+            "documents": [],
+            "assessments": [],
+            "tasks": [
+                {
+                    "task_id": f"{meeting_id}-t1",
+                    "meeting_id": meeting_id,
+                    "assignee_id": "m1",
+                    "description": "Vận động hội viên",
+                    "due_on": "2026-11-30",
+                    "completed_on": None,
+                }
+            ],
+        }
+
+    def cell_of(self, unit_id: str) -> dict[str, Any]:
+        unit = self.units.get(unit_id)
+        if unit is None:
+            raise RpcError("not_found", f"unit {unit_id} not found")
+        return unit
+
+    # ---- meetings --------------------------------------------------------------------------------
+
+    def judge(self, index: int, raw: Any) -> dict[str, Any]:
+        source, event_id, event_type = peek_identity(raw)
+        result: dict[str, Any] = {"index": index, "id": event_id, "source": source, "type": event_type}
+        try:
+            event = read_event(parse_envelope(raw))
+        except InvalidEvent as exc:
+            return {**result, "outcome": "rejected", "reason": exc.reason, "field": exc.field}
+        if (event.source, event.id) in self.seen:
+            return {**result, "outcome": "duplicate"}
+        self.seen.add((event.source, event.id))
+        self.ingested.append(raw)
+        data = event.envelope.data
+        if event.type == "meeting.scheduled.v1":
+            self.meetings[data["meeting_id"]] = {
+                **self._meeting(data["meeting_id"], data["cell_id"]),
+                "status": "scheduled",
+            }
+        elif event.type == "attendance.recorded.v1" and data["meeting_id"] not in self.meetings:
+            return {**result, "outcome": "held"}
+        return {**result, "outcome": "accepted"}
+
+    def meetings_methods(self) -> dict[str, Method]:
+        async def ingest(events: list[Any], route: str, account: str) -> dict[str, Any]:
+            assert route == "http" and account
+            return {"results": [self.judge(index, raw) for index, raw in enumerate(events)]}
+
+        async def get_unit(unit_id: str) -> dict[str, Any]:
+            return self.cell_of(unit_id)
+
+        async def list_units(parent_id: str | None, limit: int, offset: int) -> dict[str, Any]:
+            items = [unit for unit in self.units.values() if unit["parent_id"] == parent_id]
+            return page(items, limit, offset)
+
+        async def list_members(cell_id: str, limit: int, offset: int) -> dict[str, Any]:
+            member = self.member_a1 if cell_id == self.cell_a1 else self.member_b1
+            item = {
+                "id": member,
+                "full_name": "Nguyễn Văn An",
+                "status": "official",
+                "role": "member",
+                "exempt": False,
+                "email": "an@example.vn",
+                "admitted_on": "2010-05-19",
+                "probation_ends_on": None,
+            }
+            return page([item], limit, offset)
+
+        async def list_meetings(cell_id: str, period: str | None, limit: int, offset: int) -> dict[str, Any]:
+            items = [
+                {key: meeting[key] for key in ("meeting_id", "cell_id", "kind", "status", "starts_at", "location")}
+                for meeting in self.meetings.values()
+                if meeting["cell_id"] == cell_id and (period is None or meeting["starts_at"].startswith(period[:4]))
+            ]
+            return page(items, limit, offset)
+
+        async def get_meeting(meeting_id: str) -> dict[str, Any]:
+            if meeting_id not in self.meetings:
+                raise RpcError("not_found", f"meeting {meeting_id} not found")
+            return self.meetings[meeting_id]
+
+        async def list_tasks(cell_id: str, open_only: bool, limit: int, offset: int) -> dict[str, Any]:
+            items = [task for m in self.meetings.values() if m["cell_id"] == cell_id for task in m["tasks"]]
+            return page(items, limit, offset)
+
+        async def member_history(member_id: str) -> dict[str, Any]:
+            cells = {self.member_a1: self.cell_a1, self.member_b1: self.cell_b1}
+            if member_id not in cells:
+                raise RpcError("not_found", f"member {member_id} not found")
+            return {
+                "member_id": member_id,
+                "cell_id": cells[member_id],
+                "consecutive_absences": 0,
+                "unexcused_months_last_year": 0,
+                "records": [],
+            }
+
+        async def list_rejections(limit: int, offset: int, type: str | None, status: str | None) -> dict[str, Any]:
+            items = [
+                item
+                for item in self.rejections.values()
+                if (type is None or item["type"] == type) and (status is None or item["status"] == status)
+            ]
+            return page(items, limit, offset)
+
+        async def replay_rejection(rejection_id: str, event: dict[str, Any] | None) -> dict[str, Any]:
+            if rejection_id not in self.rejections:
+                raise RpcError("not_found", f"rejection {rejection_id} not found")
+            if event is None:
+                return {
+                    "index": 0,
+                    "id": "evt-bad",
+                    "source": "urn:test",
+                    "type": "meeting.scheduled.v1",
+                    "outcome": "rejected",
+                    "reason": "data.starts_at: Field required",
+                    "field": "data.starts_at",
+                }
+            self.rejections[rejection_id]["status"] = "replayed"
+            return self.judge(0, event)
+
+        return {
+            "ingest": ingest,
+            "get_unit": get_unit,
+            "list_units": list_units,
+            "list_members": list_members,
+            "list_meetings": list_meetings,
+            "get_meeting": get_meeting,
+            "list_tasks": list_tasks,
+            "member_history": member_history,
+            "list_rejections": list_rejections,
+            "replay_rejection": replay_rejection,
+        }
+
+    # ---- evaluation ------------------------------------------------------------------------------
+
+    def evaluation_methods(self) -> dict[str, Method]:
+        async def meeting_score(meeting_id: str) -> dict[str, Any]:
+            meeting = self.meetings.get(meeting_id)
+            if meeting is None:
+                raise RpcError("not_found", f"no score for {meeting_id}")
+            return {
+                "meeting_id": meeting_id,
+                "cell_id": meeting["cell_id"],
+                "framework": {"id": "hd42-2025", "version": "1"},
+                "score": 92.0,
+                "rating": "good",
+                "provisional": False,
+                "criteria": [
+                    {
+                        "code": "duration",
+                        "points": 5,
+                        "max": 5,
+                        "applicable": True,
+                        "source": "auto",
+                        "reason": "100 phút, đủ 90 phút",
+                    },
+                    {
+                        "code": "conduct.procedure",
+                        "points": None,
+                        "max": 5,
+                        "applicable": True,
+                        "source": "manual",
+                        "reason": "chưa chấm",
+                    },
+                ],
+                "computed_at": "2026-11-04T09:00:00+07:00",
+            }
+
+        def period_row(cell_id: str, period: str) -> dict[str, Any]:
+            return {
+                "cell_id": cell_id,
+                "period": period,
+                "rating": "fair",
+                "score": 80.5,
+                "regular_held": 1,
+                "thematic_held": 0,
+                "attendance_rate": 0.9,
+                "speaking_rate": 0.5,
+                "flags": [],
+            }
+
+        async def cell_periods(cell_id: str, year: int | None) -> dict[str, Any]:
+            year = year or 2026
+            periods = [f"{year}-10", f"{year}-11", f"{year}-Q4", str(year)]
+            return {"cell_id": cell_id, "periods": [period_row(cell_id, p) for p in periods]}
+
+        def cells_under(committee_id: str) -> list[str]:
+            return [u["id"] for u in self.units.values() if u["kind"] == "cell" and committee_id in u["ancestors"]]
+
+        async def committee_rollup(committee_id: str, period: str) -> dict[str, Any]:
+            cells = cells_under(committee_id)
+            return {
+                "committee_id": committee_id,
+                "period": period,
+                "cells": len(cells),
+                "by_rating": {"good": 0, "fair": len(cells), "average": 0, "poor": 0},
+                "regularity": 1.0,
+                "attendance_rate": 0.9,
+                "speaking_rate": 0.5,
+                "thematic_coverage": 0.5,
+                "score": 80.5,
+                "trend": {"previous_period": None, "score_delta": None},
+                "weakest": [{"cell_id": cell, "score": 80.5, "rating": "fair"} for cell in cells[:3]],
+            }
+
+        async def committee_ranking(committee_id: str, period: str, order: str, limit: int, offset: int) -> dict:
+            items = [
+                {"cell_id": c, "name": self.units[c]["name"], "score": 80.5, "rating": "fair"}
+                for c in cells_under(committee_id)
+            ]
+            return page(items, limit, offset)
+
+        async def list_frameworks() -> list[dict[str, Any]]:
+            return list(self.frameworks.values())
+
+        async def get_framework(framework_id: str) -> dict[str, Any]:
+            if framework_id not in self.frameworks:
+                raise RpcError("not_found", f"framework {framework_id} not found")
+            return self.frameworks[framework_id]
+
+        async def adopt_framework(document: dict[str, Any], committee_id: str | None) -> dict[str, Any]:
+            framework_id = str(document.get("id") or random_id("fw"))
+            stored = {**document, "id": framework_id, "committee_id": committee_id}
+            self.frameworks[framework_id] = stored
+            return stored
+
+        async def rescore(unit_id: str | None, period_from: str | None, period_to: str | None) -> dict[str, Any]:
+            return {"meetings_rescored": len(self.meetings), "changed": 0}
+
+        return {
+            "meeting_score": meeting_score,
+            "cell_periods": cell_periods,
+            "committee_rollup": committee_rollup,
+            "committee_ranking": committee_ranking,
+            "list_frameworks": list_frameworks,
+            "get_framework": get_framework,
+            "adopt_framework": adopt_framework,
+            "rescore": rescore,
+        }
+
+    # ---- notifications ---------------------------------------------------------------------------
+
+    def notifications_methods(self) -> dict[str, Method]:
+        async def inbox(recipient_id: str, unread_only: bool, limit: int, offset: int) -> dict[str, Any]:
+            items = [n for n in self.notifications.get(recipient_id, []) if not unread_only or n["read_at"] is None]
+            return page(items, limit, offset)
+
+        async def mark_read(recipient_id: str, notification_id: str) -> dict[str, Any]:
+            for item in self.notifications.get(recipient_id, []):
+                if item["notification_id"] == notification_id:
+                    item["read_at"] = "2026-11-05T08:00:00+07:00"
+                    return item
+            raise RpcError("not_found", f"notification {notification_id} not found")
+
+        async def list_failed(limit: int, offset: int) -> dict[str, Any]:
+            return page([{"delivery_id": "dlv-1", "channel": "email", "error": "550"}], limit, offset)
+
+        async def retry_delivery(delivery_id: str) -> dict[str, Any]:
+            if delivery_id != "dlv-1":
+                raise RpcError("not_found", f"delivery {delivery_id} not found")
+            return {"delivery_id": delivery_id, "channel": "email", "status": "pending"}
+
+        return {"inbox": inbox, "mark_read": mark_read, "list_failed": list_failed, "retry_delivery": retry_delivery}
+
+
+class FakeService:
+    """One fake service: its own broker with one subscriber on `<service>.rpc`."""
+
+    def __init__(self, name: str, amqp_url: str, methods: dict[str, Method]) -> None:
+        self.name = name
+        self._amqp_url = amqp_url
+        self._methods = methods
+        self._broker: RabbitBroker | None = None
+
+    async def start(self) -> None:
+        """Connect and answer requests."""
+        broker = RabbitBroker(self._amqp_url)
+        methods = self._methods
+
+        @broker.subscriber(RpcQueue(self.name).rabbit_queue())
+        async def on_rpc(request: RpcRequest) -> dict[str, Any]:
+            return await answer(request, methods)
+
+        await broker.start()
+        self._broker = broker
+
+    async def stop(self) -> None:
+        """Stop answering (the queue stays, with nobody reading it)."""
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+
+
+class FakeServices:
+    """The three fakes over one World."""
+
+    def __init__(self, amqp_url: str) -> None:
+        self.world = World()
+        self.meetings = FakeService("meetings", amqp_url, self.world.meetings_methods())
+        self.evaluation = FakeService("evaluation", amqp_url, self.world.evaluation_methods())
+        self.notifications = FakeService("notifications", amqp_url, self.world.notifications_methods())
+
+    async def start(self) -> None:
+        """Start all three."""
+        for service in (self.meetings, self.evaluation, self.notifications):
+            await service.start()
+
+    async def stop(self) -> None:
+        """Stop all three."""
+        for service in (self.meetings, self.evaluation, self.notifications):
+            await service.stop()
