@@ -114,7 +114,8 @@ class RpcClient:
                 timeout=timeout or self._timeout,
                 correlation_id=correlation_id,
                 content_type="application/json",
-                expiration=int((timeout or self._timeout) * 1000),
+                # FastStream/aio-pika take the expiration in seconds: the request expires with the wait
+                expiration=timeout or self._timeout,
             )
         except TimeoutError as exc:
             raise ServiceUnavailable(service) from exc
