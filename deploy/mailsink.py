@@ -1,0 +1,87 @@
+"""The demo mail sink: an SMTP server that keeps every mail as a UTF-8 .eml file a person can read.
+
+    python -m deploy.mailsink [--host 127.0.0.1] [--port 8025] [--dir var/mail]
+"""
+
+import argparse
+import asyncio
+import logging
+import re
+import signal
+import uuid
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+log = logging.getLogger("mailsink")
+
+
+class MailDirectory:
+    """aiosmtpd handler: write each message into the directory as `<time>-<id>.eml`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        """Store one message and log who it was for."""
+        content: bytes = envelope.original_content or envelope.content
+        parsed = message_from_bytes(content, policy=policy.default)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        # .eml stays the raw RFC 5322 bytes; a decoded .txt beside it is readable without a mail client
+        path.write_bytes(content)
+        body = parsed.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        readable = (
+            f"From: {parsed['From']}\nTo: {', '.join(envelope.rcpt_tos)}\nSubject: {parsed['Subject']}\n\n{text}"
+        )
+        path.with_suffix(".txt").write_text(readable, encoding="utf-8")
+        log.info(
+            "mail_received from=%s to=%s subject=%s file=%s",
+            envelope.mail_from,
+            ",".join(envelope.rcpt_tos),
+            re.sub(r"\s+", " ", str(parsed["Subject"])),
+            path,
+        )
+        return "250 Message accepted for delivery"
+
+
+def start_sink(*, host: str, port: int, directory: Path) -> Controller:
+    """Start the SMTP sink in a background thread; stop it with `.stop()`."""
+    controller = Controller(MailDirectory(directory), hostname=host, port=port)
+    controller.start()
+    return controller
+
+
+async def _serve(host: str, port: int, directory: Path) -> None:
+    controller = start_sink(host=host, port=port, directory=directory)
+    log.info("mailsink_listening host=%s port=%s dir=%s", host, port, directory)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        controller.stop()
+        log.info("mailsink_stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sink until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m deploy.mailsink")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--dir", default="var/mail", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(_serve(args.host, args.port, args.dir))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

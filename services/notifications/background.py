@@ -1,0 +1,93 @@
+"""The service's background tasks: the durable schedule's runner and the delivery sender.
+
+Neither holds state in memory: the schedule and the deliveries are rows, claimed with
+FOR UPDATE SKIP LOCKED (or a lease), so restarts and several processes are safe.
+"""
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from services.notifications.channels import Sender
+from services.notifications.handlers.deliveries import deliver_due
+from services.notifications.handlers.jobs import plan_daily_jobs, run_job
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+UowFactory = Callable[[], NotificationsUnitOfWork]
+
+
+async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
+    """Plan missing daily jobs, then fire up to `limit` due jobs, each in its own transaction."""
+    async with uow_factory() as uow:
+        await plan_daily_jobs(uow)
+        await uow.commit()
+    fired = 0
+    while fired < limit:
+        async with uow_factory() as uow:
+            job = await uow.outgoing.claim_due_job(uow.now())
+            if job is None:
+                return fired
+            try:
+                created = await run_job(job, uow)
+            except Exception as exc:
+                log.exception("schedule_job_failed", kind=job.kind, subject_id=job.subject_id, error=repr(exc))
+                failed = (job, repr(exc))
+            else:
+                await uow.outgoing.finish_job(job.id, now=uow.now())
+                await uow.commit()
+                log.info("schedule_job_fired", kind=job.kind, subject_id=job.subject_id, created=created)
+                failed = None
+        if failed is not None:
+            # the failed run rolled back; record it in a fresh transaction and retry later
+            async with uow_factory() as uow:
+                retry_at = uow.now() + timedelta(seconds=min(30 * 2 ** failed[0].attempts, 3600))
+                await uow.outgoing.postpone_job(failed[0].id, error=failed[1], retry_at=retry_at)
+                await uow.commit()
+        fired += 1
+    return fired
+
+
+async def schedule_loop(uow_factory: UowFactory, *, poll_seconds: float, batch: int) -> None:
+    """Fire due jobs until cancelled, surviving database hiccups."""
+    while True:
+        try:
+            fired = await run_due_jobs(uow_factory, limit=batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("schedule_loop_error", error=repr(exc))
+            fired = 0
+        if fired < batch:
+            await asyncio.sleep(poll_seconds)
+
+
+async def delivery_loop(uow_factory: UowFactory, senders: Mapping[str, Sender], *, poll_seconds: float) -> None:
+    """Send due deliveries until cancelled, surviving database and channel hiccups."""
+    while True:
+        try:
+            sent = await deliver_due(uow_factory, senders)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("delivery_loop_error", error=repr(exc))
+            sent = 0
+        if sent == 0:
+            await asyncio.sleep(poll_seconds)
+
+
+async def run_schedule(context: dict[str, Any]) -> None:
+    """Background task of the ServiceSpec: the schedule runner."""
+    settings = context["settings_obj"]
+    await schedule_loop(
+        context["uow_factory"], poll_seconds=settings.schedule_poll_seconds, batch=settings.schedule_batch_size
+    )
+
+
+async def run_deliveries(context: dict[str, Any]) -> None:
+    """Background task of the ServiceSpec: the delivery sender."""
+    settings = context["settings_obj"]
+    await delivery_loop(context["uow_factory"], context["senders"], poll_seconds=settings.delivery_poll_seconds)

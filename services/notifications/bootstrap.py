@@ -1,0 +1,54 @@
+"""Wiring: the ServiceSpec and the app of the notifications service (nothing runs at import)."""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream.asgi import AsgiFastStream
+from faststream.rabbit import RabbitBroker
+
+from services.notifications.background import run_deliveries, run_schedule
+from services.notifications.channels import Sender, default_senders
+from services.notifications.config import Settings
+from services.notifications.consumers import RPC_QUEUE, router
+from services.notifications.handlers.commands import Commands
+from services.notifications.unit_of_work import SCHEMA, Clock, uow_factory
+from shared.envelope import now as wall_clock
+from shared.runtime import ServiceSpec, build_service_app
+from shared.topology import NOTIFICATIONS_EVENTS
+
+SERVICE_DIR = Path(__file__).parent
+
+
+def build_spec(
+    settings: Settings, *, senders: Mapping[str, Sender] | None = None, clock: Clock = wall_clock
+) -> ServiceSpec:
+    """The notifications ServiceSpec: its queues, context and background tasks."""
+
+    def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> dict[str, Any]:
+        factory = uow_factory(pool, settings=settings, clock=clock)
+        return {
+            "uow_factory": factory,
+            "commands": Commands(factory),
+            "senders": dict(senders) if senders is not None else default_senders(settings),
+            "settings_obj": settings,
+        }
+
+    return ServiceSpec(
+        name=SCHEMA,
+        service_dir=SERVICE_DIR,
+        router=router,
+        consumer_queues=[NOTIFICATIONS_EVENTS],
+        rpc_queue=RPC_QUEUE.name,
+        build_context=build_context,
+        background=(run_schedule, run_deliveries),
+        description="Alerts of party cell meetings, once per recipient, by e-mail, webhook and in-app inbox.",
+    )
+
+
+def build_app(
+    settings: Settings, *, senders: Mapping[str, Sender] | None = None, clock: Clock = wall_clock
+) -> AsgiFastStream:
+    """The ASGI FastStream app of the notifications service."""
+    return build_service_app(build_spec(settings, senders=senders, clock=clock), settings)

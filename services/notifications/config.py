@@ -1,0 +1,40 @@
+"""Settings of the notifications service; the only module that reads the environment."""
+
+from shared.config import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Notifications: SMTP, webhook, schedule and delivery settings (CHIBO_* variables)."""
+
+    http_port: int = 8103
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = 10.0
+    mail_from: str = "Chibo <thongbao@chibo.local>"
+
+    webhook_url: str | None = None
+    webhook_secret: str = ""
+    webhook_timeout: float = 10.0
+    webhook_signature_header: str = "X-Chibo-Signature"
+
+    default_person_channels: list[str] = ["email", "webhook", "inbox"]
+    default_committee_channels: list[str] = ["email", "webhook", "inbox"]
+
+    delivery_max_attempts: int = 5
+    delivery_backoff_seconds: float = 30.0
+    delivery_backoff_max_seconds: float = 3600.0
+    delivery_poll_seconds: float = 1.0
+    delivery_batch_size: int = 20
+    delivery_lease_seconds: float = 120.0
+
+    schedule_poll_seconds: float = 1.0
+    schedule_batch_size: int = 50
+    daily_sweep_hour: int = 8
+    digest_hour: int = 17
+    history_cutoff_days: int = 14
+    """Facts about meetings older than this trigger no alert (bulk imports of history stay silent)."""

@@ -1,0 +1,32 @@
+"""FastStream subscribers: the events queue (through consume_event) and the RPC queue."""
+
+from typing import Annotated, Any
+
+from faststream import AckPolicy, Context
+from faststream.rabbit import RabbitMessage, RabbitRouter
+
+from services.notifications.handlers import HANDLERS
+from shared.consuming import consume_event
+from shared.rpc import RpcRequest, answer
+from shared.topology import NOTIFICATIONS_EVENTS, RpcQueue
+
+router = RabbitRouter()
+RPC_QUEUE = RpcQueue("notifications")
+
+
+@router.subscriber(
+    NOTIFICATIONS_EVENTS.rabbit_queue(),
+    NOTIFICATIONS_EVENTS.rabbit_exchange(),
+    ack_policy=AckPolicy.MANUAL,
+    title="notifications.events",
+    description="Facts, attendance histories and scores that may trigger an alert.",
+)
+async def on_event(message: RabbitMessage, uow_factory: Annotated[Any, Context("uow_factory")]) -> None:
+    """Apply one event exactly once (inbox) and settle it."""
+    await consume_event(message, consumer=NOTIFICATIONS_EVENTS.name, handlers=HANDLERS, uow_factory=uow_factory)
+
+
+@router.subscriber(RPC_QUEUE.rabbit_queue(), title="notifications.rpc", ack_policy=AckPolicy.ACK)
+async def on_rpc(request: RpcRequest, commands: Annotated[Any, Context("commands")]) -> dict[str, Any]:
+    """Answer one request of the gateway."""
+    return await answer(request, commands.methods())

@@ -1,0 +1,198 @@
+"""Entities of the notifications projection, recipients and alerts; pure values, no I/O."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+OFFICIAL = "official"
+PROBATIONARY = "probationary"
+SECRETARY = "secretary"
+DEPUTY_SECRETARY = "deputy_secretary"
+COMMITTEE_MEMBER = "committee_member"
+CELL_COMMITTEE_ROLES = (SECRETARY, DEPUTY_SECRETARY, COMMITTEE_MEMBER)
+REGULAR_KINDS = ("regular", "combined")
+THEMATIC_KINDS = ("thematic", "combined")
+PERSON = "person"
+COMMITTEE = "committee"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A committee or cell of the organization tree, with the addresses committees read."""
+
+    id: str
+    name: str
+    kind: str
+    parent_id: str | None
+    contact_emails: tuple[str, ...] = ()
+    active: bool = True
+    known_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A party member as far as addressing and the membership rules need."""
+
+    id: str
+    full_name: str
+    cell_id: str
+    status: str
+    role: str
+    email: str | None = None
+    phone: str | None = None
+    exempt: bool = False
+    admitted_on: date | None = None
+    removed: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Still on the cell's roll."""
+        return not self.removed
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """An upper-level committee member assigned to follow a cell."""
+
+    person_id: str
+    cell_id: str
+    committee_id: str
+    full_name: str
+    email: str | None = None
+    yearly_quota: int | None = None
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A meeting with its effective start and place after any rescheduling."""
+
+    meeting_id: str
+    cell_id: str | None
+    kind: str | None
+    topic: str | None
+    starts_at: datetime | None
+    location: str | None
+    cancelled: bool = False
+    cancel_reason: str | None = None
+    minutes_submitted_at: datetime | None = None
+    documents: dict[str, datetime] = field(default_factory=dict)
+    """First publication time per document kind."""
+
+    @property
+    def known(self) -> bool:
+        """Scheduled facts have arrived (cell, kind and start are known)."""
+        return self.cell_id is not None and self.kind is not None and self.starts_at is not None
+
+    def took_place_by(self, moment: datetime) -> bool:
+        """Not cancelled and started at or before `moment`."""
+        return not self.cancelled and self.starts_at is not None and self.starts_at <= moment
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone an alert is addressed to: a person or a committee (its inbox and contact e-mails)."""
+
+    id: str
+    kind: str
+    name: str
+    emails: tuple[str, ...] = ()
+    phone: str | None = None
+
+
+def person_recipient(member: Member) -> Recipient:
+    """A member as a recipient."""
+    return Recipient(
+        id=member.id,
+        kind=PERSON,
+        name=member.full_name,
+        emails=(member.email,) if member.email else (),
+        phone=member.phone,
+    )
+
+
+def monitor_recipient(monitor: Monitor) -> Recipient:
+    """An upper-level monitor as a recipient."""
+    return Recipient(
+        id=monitor.person_id,
+        kind=PERSON,
+        name=monitor.full_name,
+        emails=(monitor.email,) if monitor.email else (),
+    )
+
+
+def committee_recipient(unit: Unit) -> Recipient:
+    """A committee as a recipient: its inbox and its contact e-mails."""
+    return Recipient(id=unit.id, kind=COMMITTEE, name=unit.name, emails=tuple(unit.contact_emails))
+
+
+@dataclass(frozen=True)
+class CellContext:
+    """Everything about one cell that decides who hears what."""
+
+    cell: Unit | None
+    superior: Unit | None
+    members: tuple[Member, ...] = ()
+    monitors: tuple[Monitor, ...] = ()
+
+    @property
+    def cell_name(self) -> str:
+        """The cell's name, or its id while the unit is unknown."""
+        return self.cell.name if self.cell else ""
+
+    def active_members(self) -> list[Member]:
+        """Members still on the roll."""
+        return [member for member in self.members if member.active]
+
+    def expected_members(self) -> list[Recipient]:
+        """Members summoned to meetings: on the roll and not exempt."""
+        return [person_recipient(member) for member in self.active_members() if not member.exempt]
+
+    def monitor_recipients(self) -> list[Recipient]:
+        """The upper-level monitors following the cell."""
+        return [monitor_recipient(monitor) for monitor in self.monitors]
+
+    def secretary(self) -> list[Recipient]:
+        """The cell secretary (the deputy while no secretary is known)."""
+        for role in (SECRETARY, DEPUTY_SECRETARY):
+            found = [person_recipient(m) for m in self.active_members() if m.role == role]
+            if found:
+                return found
+        return []
+
+    def cell_committee(self) -> list[Recipient]:
+        """Secretary, deputy and committee members."""
+        return [person_recipient(m) for m in self.active_members() if m.role in CELL_COMMITTEE_ROLES]
+
+    def superior_committee(self) -> list[Recipient]:
+        """The cell's parent unit, addressed by its inbox and contact e-mails."""
+        return [committee_recipient(self.superior)] if self.superior else []
+
+    def official_count(self) -> int:
+        """Official members on the roll."""
+        return sum(1 for m in self.active_members() if m.status == OFFICIAL)
+
+    def has_committee(self) -> bool:
+        """At least one member holds the role committee_member."""
+        return any(m.role == COMMITTEE_MEMBER for m in self.active_members())
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One rule firing about one subject for one period, to its recipients."""
+
+    rule: str
+    subject_id: str
+    period: str
+    recipients: tuple[Recipient, ...]
+    cell_id: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+    """What the template names: cell, meeting, member, dates, counts."""
+
+
+def unique_recipients(*groups: list[Recipient]) -> tuple[Recipient, ...]:
+    """Recipients of several groups, each once, in first-seen order."""
+    seen: dict[str, Recipient] = {}
+    for group in groups:
+        for recipient in group:
+            seen.setdefault(recipient.id, recipient)
+    return tuple(seen.values())

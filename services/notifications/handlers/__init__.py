@@ -1,0 +1,23 @@
+"""Use cases of the notifications service, and the event handlers by type."""
+
+from typing import Any
+
+from services.notifications.handlers import facts
+from shared.consuming import EventHandler
+
+HANDLERS: dict[str, EventHandler[Any]] = {
+    "org.unit.upserted.v1": facts.on_unit_upserted,
+    "member.upserted.v1": facts.on_member_upserted,
+    "member.removed.v1": facts.on_member_removed,
+    "monitor.assigned.v1": facts.on_monitor_assigned,
+    "meeting.scheduled.v1": facts.on_meeting_scheduled,
+    "meeting.rescheduled.v1": facts.on_meeting_rescheduled,
+    "meeting.cancelled.v1": facts.on_meeting_cancelled,
+    "documents.published.v1": facts.on_documents_published,
+    "attendance.recorded.v1": facts.on_attendance_recorded,
+    "minutes.submitted.v1": facts.on_minutes_submitted,
+    "member.attendance.updated.v1": facts.on_member_attendance_updated,
+    "score.meeting.updated.v1": facts.on_meeting_score,
+    "score.cell.updated.v1": facts.on_cell_score,
+}
+"""The types this service reacts to; others on its queue are acknowledged and ignored."""

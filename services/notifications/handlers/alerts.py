@@ -1,0 +1,126 @@
+"""Turning alerts into notifications: one per (rule, subject, recipient, period), then deliveries."""
+
+from collections.abc import Sequence
+
+from services.notifications.domain.model import COMMITTEE, Alert, Recipient
+from services.notifications.domain.settings import RuleConfig, resolve_config
+from services.notifications.repository.outgoing import NewNotification, Preference
+from services.notifications.templates import render
+from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
+from shared.contracts.notifications import Channel, NotificationDelivered
+from shared.envelope import new_event
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+EXTERNAL_CHANNELS = (Channel.EMAIL.value, Channel.WEBHOOK.value)
+
+
+async def config_for(cell_id: str | None, uow: NotificationsUnitOfWork) -> RuleConfig:
+    """The effective rule settings of a cell: defaults, then its ancestors' overrides (nearest wins)."""
+    ancestors = await uow.projection.ancestors(cell_id) if cell_id else []
+    overrides = await uow.projection.rule_overrides(ancestors) if ancestors else []
+    return resolve_config(ancestors, overrides)
+
+
+def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnitOfWork) -> Preference:
+    """The stored preference, or the default channels of the recipient's kind."""
+    if stored is not None:
+        return stored
+    defaults = (
+        uow.settings.default_committee_channels if recipient.kind == COMMITTEE else uow.settings.default_person_channels
+    )
+    return Preference(recipient_id=recipient.id, channels=tuple(defaults), digest=False)
+
+
+async def plan_external_deliveries(
+    *, notification_id: str, recipient: Recipient, preference: Preference, uow: NotificationsUnitOfWork
+) -> list[str]:
+    """Pending e-mail and webhook deliveries the recipient can receive; the channels planned."""
+    planned: list[str] = []
+    for channel in preference.channels:
+        if channel == Channel.EMAIL.value and recipient.emails:
+            addresses: Sequence[str] = recipient.emails
+        elif channel == Channel.WEBHOOK.value and (preference.webhook_url or uow.settings.webhook_url):
+            addresses = [preference.webhook_url or uow.settings.webhook_url or ""]
+        else:
+            continue
+        await uow.outgoing.add_delivery(
+            notification_id=notification_id, channel=channel, addresses=addresses, delivered_at=None
+        )
+        planned.append(channel)
+    return planned
+
+
+def delivered_event(
+    *, notification_id: str, rule: str, recipient_id: str, channel: str, subject_id: str
+) -> NotificationDelivered:
+    """The data of notification.delivered.v1."""
+    return NotificationDelivered(
+        notification_id=notification_id,
+        rule=rule,
+        recipient=recipient_id,
+        channel=Channel(channel),
+        subject_id=subject_id,
+    )
+
+
+async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnitOfWork) -> int:
+    """Store each alert once per recipient and plan its deliveries; return how many were new."""
+    created = 0
+    now = uow.now()
+    for alert in alerts:
+        for recipient in alert.recipients:
+            preference = effective_preference(recipient, await uow.outgoing.preference(recipient.id), uow)
+            external = [c for c in preference.channels if c in EXTERNAL_CHANNELS]
+            title, body = render(alert, recipient)
+            notification_id = await uow.outgoing.insert_notification(
+                NewNotification(
+                    rule=alert.rule,
+                    subject_id=alert.subject_id,
+                    period=alert.period,
+                    recipient=recipient,
+                    cell_id=alert.cell_id,
+                    title=title,
+                    body=body,
+                    created_at=now,
+                    digest_pending=preference.digest and bool(external),
+                )
+            )
+            if notification_id is None:
+                continue
+            created += 1
+            log.info(
+                "notification_created",
+                rule=alert.rule,
+                subject_id=alert.subject_id,
+                recipient_id=recipient.id,
+                period=alert.period,
+                notification_id=notification_id,
+            )
+            if Channel.INBOX.value in preference.channels:
+                await uow.outgoing.add_delivery(
+                    notification_id=notification_id,
+                    channel=Channel.INBOX.value,
+                    addresses=[recipient.id],
+                    delivered_at=now,
+                )
+                uow.emit(
+                    new_event(
+                        type="notification.delivered.v1",
+                        source=SOURCE,
+                        subject=notification_id,
+                        time=now,
+                        data=delivered_event(
+                            notification_id=notification_id,
+                            rule=alert.rule,
+                            recipient_id=recipient.id,
+                            channel=Channel.INBOX.value,
+                            subject_id=alert.subject_id,
+                        ),
+                    )
+                )
+            if not preference.digest:
+                await plan_external_deliveries(
+                    notification_id=notification_id, recipient=recipient, preference=preference, uow=uow
+                )
+    return created

@@ -1,0 +1,174 @@
+"""RPC use cases: the inbox, failed deliveries, preferences and rule settings."""
+
+from collections.abc import Callable
+from typing import Any
+
+from services.notifications import queries
+from services.notifications.domain.settings import RuleOverride, UnknownSetting, validate_override
+from services.notifications.handlers.alerts import config_for
+from services.notifications.repository.outgoing import Preference
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.contracts.notifications import Channel
+from shared.rpc import RpcError
+
+UowFactory = Callable[[], NotificationsUnitOfWork]
+MAX_PAGE = 500
+
+
+def _bounds(limit: int, offset: int) -> tuple[int, int]:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise RpcError("invalid", f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if not isinstance(offset, int) or offset < 0:
+        raise RpcError("invalid", "offset must be 0 or more", field="offset")
+    return limit, offset
+
+
+def _uuid_like(value: str, field: str) -> str:
+    if not isinstance(value, str) or len(value) != 36:
+        raise RpcError("not_found", f"no such notification {value!r}", field=field)
+    return value
+
+
+class Commands:
+    """The methods of notifications.rpc, each in its own unit of work."""
+
+    def __init__(self, uow_factory: UowFactory) -> None:
+        self._uow = uow_factory
+
+    def methods(self) -> dict[str, Callable[..., Any]]:
+        """The RPC method table."""
+        return {
+            "inbox": self.inbox,
+            "mark_read": self.mark_read,
+            "list_failed": self.list_failed,
+            "retry_delivery": self.retry_delivery,
+            "get_delivery": self.get_delivery,
+            "get_preferences": self.get_preferences,
+            "set_preferences": self.set_preferences,
+            "get_rules": self.get_rules,
+            "set_rule": self.set_rule,
+        }
+
+    async def inbox(self, recipient_id: str, unread_only: bool = False, limit: int = 50, offset: int = 0) -> Any:
+        """A page of a person's or committee's in-app notifications."""
+        limit, offset = _bounds(limit, offset)
+        async with self._uow() as uow:
+            return await queries.inbox(
+                uow.connection, recipient_id=recipient_id, unread_only=bool(unread_only), limit=limit, offset=offset
+            )
+
+    async def mark_read(self, recipient_id: str, notification_id: str) -> Any:
+        """Mark one inbox item read; the item."""
+        _uuid_like(notification_id, "notification_id")
+        async with self._uow() as uow:
+            if not await uow.outgoing.mark_read(
+                recipient_id=recipient_id, notification_id=notification_id, now=uow.now()
+            ):
+                raise RpcError("not_found", "no such notification for this recipient", field="notification_id")
+            item = await queries.inbox_entry(uow.connection, notification_id=notification_id)
+            await uow.commit()
+            return item
+
+    async def list_failed(self, limit: int = 50, offset: int = 0) -> Any:
+        """A page of deliveries that gave up."""
+        limit, offset = _bounds(limit, offset)
+        async with self._uow() as uow:
+            return await queries.failed_deliveries(uow.connection, limit=limit, offset=offset)
+
+    async def get_delivery(self, delivery_id: int) -> Any:
+        """One delivery with its attempt log."""
+        async with self._uow() as uow:
+            found = await queries.delivery(uow.connection, delivery_id=int(delivery_id))
+        if found is None:
+            raise RpcError("not_found", f"no delivery {delivery_id}", field="delivery_id")
+        return found
+
+    async def retry_delivery(self, delivery_id: int) -> Any:
+        """Put a failed delivery back in line with a fresh set of attempts; the delivery."""
+        async with self._uow() as uow:
+            found = await queries.delivery(uow.connection, delivery_id=int(delivery_id))
+            if found is None:
+                raise RpcError("not_found", f"no delivery {delivery_id}", field="delivery_id")
+            if not await uow.outgoing.requeue_failed(int(delivery_id), now=uow.now()):
+                raise RpcError(
+                    "conflict", f"delivery {delivery_id} is {found['status']}, not failed", field="delivery_id"
+                )
+            await uow.outgoing.log_attempt(int(delivery_id), attempt=0, outcome="retry_requested", error=None)
+            result = await queries.delivery(uow.connection, delivery_id=int(delivery_id))
+            await uow.commit()
+            return result
+
+    async def get_preferences(self, recipient_id: str) -> Any:
+        """The recipient's channels and digest choice (defaults when none are stored)."""
+        async with self._uow() as uow:
+            stored = await uow.outgoing.preference(recipient_id)
+            unit = await uow.projection.get_unit(recipient_id)
+        if stored is None:
+            channels = uow.settings.default_committee_channels if unit else uow.settings.default_person_channels
+            return {
+                "recipient_id": recipient_id,
+                "channels": list(channels),
+                "digest": False,
+                "webhook_url": None,
+                "stored": False,
+            }
+        return {
+            "recipient_id": recipient_id,
+            "channels": list(stored.channels),
+            "digest": stored.digest,
+            "webhook_url": stored.webhook_url,
+            "stored": True,
+        }
+
+    async def set_preferences(
+        self,
+        recipient_id: str,
+        channels: list[str],
+        digest: bool = False,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> Any:
+        """Store which channels reach the recipient and whether they want a daily digest."""
+        known = {channel.value for channel in Channel}
+        if not isinstance(channels, list) or any(channel not in known for channel in channels):
+            raise RpcError("invalid", f"channels must be a list of {sorted(known)}", field="channels")
+        if webhook_url is not None and not str(webhook_url).startswith(("http://", "https://")):
+            raise RpcError("invalid", "webhook_url must be an http(s) URL", field="webhook_url")
+        preference = Preference(
+            recipient_id=recipient_id,
+            channels=tuple(dict.fromkeys(channels)),
+            digest=bool(digest),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+        )
+        async with self._uow() as uow:
+            await uow.outgoing.set_preference(preference)
+            await uow.commit()
+        return await self.get_preferences(recipient_id)
+
+    async def get_rules(self, unit_id: str) -> Any:
+        """The effective rule settings for a unit (defaults, then its ancestors' overrides)."""
+        async with self._uow() as uow:
+            config = await config_for(unit_id, uow)
+        return {
+            "unit_id": unit_id,
+            "rules": {
+                rule: {"enabled": config.is_enabled(rule), "params": dict(config.params[rule])}
+                for rule in config.params
+            },
+        }
+
+    async def set_rule(
+        self, unit_id: str, rule: str, params: dict[str, Any] | None = None, enabled: bool | None = None
+    ) -> Any:
+        """Set a rule's thresholds or lead times (or switch it off) for a committee's whole subtree."""
+        try:
+            cleaned = validate_override(rule, params or {})
+        except UnknownSetting as exc:
+            raise RpcError("invalid", str(exc), field=exc.field) from exc
+        async with self._uow() as uow:
+            await uow.projection.set_rule_override(
+                RuleOverride(unit_id=unit_id, rule=rule, enabled=enabled, params=cleaned)
+            )
+            await uow.commit()
+        return await self.get_rules(unit_id)

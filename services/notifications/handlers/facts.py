@@ -1,0 +1,261 @@
+"""Use cases for the facts and scores on chibo.events: update the projection, raise or plan alerts."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.notifications.domain import rules
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import Meeting, Member, Monitor, Unit
+from services.notifications.domain.periods import at_local_hour
+from services.notifications.handlers.alerts import config_for, raise_alerts
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.envelope import Event
+
+MEETING_JOBS = ("meeting.documents", "meeting.reminder", "meeting.minutes", "meeting.minutes_superior")
+
+
+def is_recent(meeting: Meeting | None, *, now: datetime, cutoff_days: int) -> bool:
+    """Whether a meeting is recent enough to alert about (imported history stays silent)."""
+    if meeting is None or meeting.starts_at is None:
+        return True
+    return meeting.starts_at >= now - timedelta(days=cutoff_days)
+
+
+async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnitOfWork) -> None:
+    """(Re)plan the time-based rules of a meeting from its effective start and its cell's settings."""
+    if (
+        not meeting.known
+        or meeting.cancelled
+        or not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days)
+    ):
+        return
+    assert meeting.starts_at is not None
+    config = await config_for(meeting.cell_id, uow)
+    days = config.param(r.MINUTES_LATE, "days_after")
+    due = {
+        "meeting.documents": meeting.starts_at - timedelta(hours=config.param(r.DOCUMENTS_MISSING, "hours_before")),
+        "meeting.reminder": meeting.starts_at - timedelta(hours=config.param(r.MEETING_REMINDER, "hours_before")),
+        "meeting.minutes": meeting.starts_at + timedelta(days=days),
+        "meeting.minutes_superior": meeting.starts_at
+        + timedelta(days=days + config.param(r.MINUTES_LATE_SUPERIOR, "more_days")),
+    }
+    for kind, due_at in due.items():
+        await uow.outgoing.schedule(kind=kind, subject_id=meeting.meeting_id, due_at=due_at, rearm=True)
+
+
+async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnitOfWork) -> None:
+    if meeting is None or not meeting.known:
+        return
+    ctx = await uow.projection.cell_context(meeting.cell_id)
+    config = await config_for(meeting.cell_id, uow)
+    await raise_alerts(rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=uow.now()), uow)
+
+
+async def _roster_alerts(meeting: Meeting, uow: NotificationsUnitOfWork) -> None:
+    if not meeting.known or not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
+        return
+    absent_ids = await uow.projection.absent_members(meeting.meeting_id)
+    if not absent_ids:
+        return
+    known = await uow.projection.members_by_id(absent_ids)
+    absent = [
+        known.get(member_id)
+        or Member(id=member_id, full_name=member_id, cell_id=meeting.cell_id or "", status="official", role="member")
+        for member_id in absent_ids
+    ]
+    ctx = await uow.projection.cell_context(meeting.cell_id)
+    config = await config_for(meeting.cell_id, uow)
+    await raise_alerts(rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config), uow)
+
+
+async def on_unit_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Store the unit snapshot (names, tree, contact e-mails) when newer."""
+    data = event.data
+    unit = Unit(
+        id=data.id,
+        name=data.name,
+        kind=data.kind.value,
+        parent_id=data.parent_id,
+        contact_emails=tuple(data.contact_emails),
+        active=data.active,
+    )
+    await uow.projection.upsert_unit(unit, time=event.time, event_id=event.id)
+
+
+async def on_member_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Store the member snapshot; plan the probation check and tell a newcomer of upcoming meetings."""
+    data = event.data
+    member = Member(
+        id=data.id,
+        full_name=data.full_name,
+        cell_id=data.cell_id,
+        status=data.status.value,
+        role=data.role.value,
+        email=data.email,
+        phone=data.phone,
+        exempt=data.exempt,
+        admitted_on=data.admitted_on,
+    )
+    if not await uow.projection.upsert_member(member, time=event.time, event_id=event.id):
+        return
+    await plan_probation(member, uow)
+    for meeting in await uow.projection.upcoming_meetings(member.cell_id, now=uow.now()):
+        await _notice(r.MEETING_SCHEDULED, meeting, uow)
+
+
+async def plan_probation(member: Member, uow: NotificationsUnitOfWork) -> None:
+    """Plan the probation-ending check at the lead time before the 12 months end."""
+    ends_on = rules.probation_ends_on(member)
+    if ends_on is None:
+        return
+    config = await config_for(member.cell_id, uow)
+    due_day = ends_on - timedelta(days=config.param(r.PROBATION_ENDING, "days_before"))
+    await uow.outgoing.schedule(
+        kind="member.probation",
+        subject_id=member.id,
+        due_at=at_local_hour(due_day, uow.settings.daily_sweep_hour),
+        rearm=True,
+    )
+
+
+async def on_member_removed(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Take the member off the roll when the removal is newer than the snapshot."""
+    await uow.projection.remove_member(event.data.id, time=event.time, event_id=event.id)
+
+
+async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Store the assignment and tell the monitor of the cell's upcoming meetings."""
+    data = event.data
+    monitor = Monitor(
+        person_id=data.person_id,
+        cell_id=data.cell_id,
+        committee_id=data.committee_id,
+        full_name=data.full_name,
+        email=data.email,
+        yearly_quota=data.yearly_quota,
+    )
+    if not await uow.projection.upsert_monitor(monitor, time=event.time, event_id=event.id):
+        return
+    for meeting in await uow.projection.upcoming_meetings(monitor.cell_id, now=uow.now()):
+        await _notice(r.MEETING_SCHEDULED, meeting, uow)
+
+
+async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Store the meeting, notify members and monitors, plan its time-based rules."""
+    if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.id):
+        return
+    meeting = await uow.projection.get_meeting(event.data.meeting_id)
+    assert meeting is not None
+    await _notice(r.MEETING_SCHEDULED, meeting, uow)
+    await _notice(r.MEETING_CANCELLED, meeting, uow)
+    await plan_meeting_jobs(meeting, uow)
+    await _roster_alerts(meeting, uow)
+
+
+async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Store the new start, notify of the move, re-plan the meeting's time-based rules."""
+    if not await uow.projection.apply_rescheduled(event.data, time=event.time, event_id=event.id):
+        return
+    meeting = await uow.projection.get_meeting(event.data.meeting_id)
+    assert meeting is not None
+    await _notice(r.MEETING_RESCHEDULED, meeting, uow)
+    await plan_meeting_jobs(meeting, uow)
+
+
+async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Mark the meeting cancelled and notify members and monitors."""
+    if not await uow.projection.apply_cancelled(event.data.meeting_id, reason=event.data.reason, time=event.time):
+        return
+    await _notice(r.MEETING_CANCELLED, await uow.projection.get_meeting(event.data.meeting_id), uow)
+
+
+async def on_documents_published(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Remember which document kinds are out, for the documents and final-documents rules."""
+    await uow.projection.add_documents(
+        event.data.meeting_id,
+        kinds=[item.kind.value for item in event.data.items],
+        published_at=event.data.published_at,
+    )
+
+
+async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Remember that the minutes arrived."""
+    await uow.projection.minutes_submitted(event.data.meeting_id, time=event.time, ended_at=event.data.ended_at)
+
+
+async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Store the roster when newer and alert the cell committee of each unexcused absence."""
+    data = event.data
+    applied = await uow.projection.replace_roster(
+        data.meeting_id,
+        records=[(record.member_id, record.status.value) for record in data.records],
+        guests=[guest.person_id for guest in data.guests if guest.person_id],
+        time=event.time,
+        event_id=event.id,
+    )
+    meeting = await uow.projection.get_meeting(data.meeting_id)
+    if applied and meeting is not None:
+        await _roster_alerts(meeting, uow)
+
+
+async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Absent too many meetings in a row or unexcused in too many months: cell and superior committees."""
+    data = event.data
+    now = uow.now()
+    meeting = await uow.projection.get_meeting(data.meeting_id)
+    if not is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days):
+        return
+    ctx = await uow.projection.cell_context(data.cell_id)
+    config = await config_for(data.cell_id, uow)
+    alerts = rules.absence_history(
+        member_id=data.member_id,
+        full_name=data.full_name,
+        meeting_id=data.meeting_id,
+        consecutive_absences=data.consecutive_absences,
+        unexcused_months=data.unexcused_months_last_year,
+        ctx=ctx,
+        config=config,
+        now=now,
+    )
+    await raise_alerts(alerts, uow)
+
+
+async def on_meeting_score(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """A meeting rated Average or Poor: the superior committee."""
+    data = event.data
+    meeting = await uow.projection.get_meeting(data.meeting_id)
+    if not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
+        return
+    ctx = await uow.projection.cell_context(data.cell_id)
+    config = await config_for(data.cell_id, uow)
+    alerts = rules.meeting_rated_low(
+        meeting_id=data.meeting_id,
+        rating=data.rating.value,
+        score=data.score,
+        provisional=data.provisional,
+        meeting=meeting,
+        ctx=ctx,
+        config=config,
+    )
+    await raise_alerts(alerts, uow)
+
+
+async def on_cell_score(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+    """Store the period rating and plan its check once the period is over (plus a grace)."""
+    data = event.data
+    if not await uow.projection.upsert_cell_score(
+        cell_id=data.cell_id,
+        period=data.period,
+        rating=data.rating.value,
+        score=data.score,
+        time=event.time,
+        event_id=event.id,
+    ):
+        return
+    config = await config_for(data.cell_id, uow)
+    due = rules.period_due(data.period, grace_days=config.param(r.PERIOD_RATED_LOW, "grace_days"))
+    if due < uow.now() - timedelta(days=uow.settings.history_cutoff_days):
+        return
+    await uow.outgoing.schedule(
+        kind="cell.period", subject_id=f"{data.cell_id}|{data.period}", due_at=max(due, uow.now()), rearm=True
+    )

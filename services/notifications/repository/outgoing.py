@@ -1,0 +1,319 @@
+"""The outgoing side: the durable schedule, preferences, notifications, deliveries and their log."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+import asyncpg
+
+from services.notifications.domain.model import Recipient
+
+
+@dataclass(frozen=True)
+class Job:
+    """A due row of the schedule."""
+
+    id: int
+    kind: str
+    subject_id: str
+    due_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Preference:
+    """How one recipient wants to be reached."""
+
+    recipient_id: str
+    channels: tuple[str, ...]
+    digest: bool
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    """A notification about to be stored under its unique (rule, subject, recipient, period) key."""
+
+    rule: str
+    subject_id: str
+    period: str
+    recipient: Recipient
+    cell_id: str | None
+    title: str
+    body: str
+    created_at: datetime
+    digest_pending: bool
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery leased for one attempt, with what the channel needs to send it."""
+
+    id: int
+    notification_id: str
+    channel: str
+    addresses: tuple[str, ...]
+    attempts: int
+    rule: str
+    subject_id: str
+    recipient_id: str
+    recipient_kind: str
+    recipient_name: str
+    recipient_phone: str | None
+    cell_id: str | None
+    title: str
+    body: str
+    created_at: datetime
+    webhook_secret: str | None
+
+
+class OutgoingRepository(Protocol):
+    """What handlers need of the outgoing tables."""
+
+    async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None: ...
+    async def insert_notification(self, new: NewNotification) -> str | None: ...
+    async def add_delivery(
+        self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
+    ) -> int: ...
+    async def preference(self, recipient_id: str) -> Preference | None: ...
+
+
+class PgOutgoingRepository:
+    """The outgoing tables on the unit of work's connection."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+    async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
+        """Plan a job; `rearm` moves an existing one to the new time and makes it fire again."""
+        if rearm:
+            await self._db.execute(
+                "INSERT INTO schedule (kind, subject_id, due_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = EXCLUDED.due_at, done_at = NULL,"
+                " attempts = 0, last_error = NULL",
+                kind,
+                subject_id,
+                due_at,
+            )
+        else:
+            await self._db.execute(
+                "INSERT INTO schedule (kind, subject_id, due_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT (kind, subject_id) DO NOTHING",
+                kind,
+                subject_id,
+                due_at,
+            )
+
+    async def claim_due_job(self, now: datetime) -> Job | None:
+        """Lock the earliest due job for this transaction, skipping those other workers hold."""
+        row = await self._db.fetchrow(
+            "SELECT id, kind, subject_id, due_at, attempts FROM schedule WHERE done_at IS NULL AND due_at <= $1"
+            " ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            now,
+        )
+        return Job(**dict(row)) if row else None
+
+    async def finish_job(self, job_id: int, *, now: datetime) -> None:
+        """Mark a job fired."""
+        await self._db.execute("UPDATE schedule SET done_at = $2 WHERE id = $1", job_id, now)
+
+    async def postpone_job(self, job_id: int, *, error: str, retry_at: datetime) -> None:
+        """Record a failed run and try again later."""
+        await self._db.execute(
+            "UPDATE schedule SET attempts = attempts + 1, last_error = $2, due_at = $3 WHERE id = $1",
+            job_id,
+            error,
+            retry_at,
+        )
+
+    async def last_daily(self, kind: str) -> date | None:
+        """The latest day a daily job was planned for."""
+        value = await self._db.fetchval("SELECT max(subject_id) FROM schedule WHERE kind = $1", kind)
+        return date.fromisoformat(value) if value else None
+
+    async def preference(self, recipient_id: str) -> Preference | None:
+        """The recipient's stored preferences, if any."""
+        row = await self._db.fetchrow("SELECT * FROM preference WHERE recipient_id = $1", recipient_id)
+        if row is None:
+            return None
+        return Preference(
+            recipient_id=row["recipient_id"],
+            channels=tuple(row["channels"]),
+            digest=row["digest"],
+            webhook_url=row["webhook_url"],
+            webhook_secret=row["webhook_secret"],
+        )
+
+    async def set_preference(self, preference: Preference) -> None:
+        """Store a recipient's preferences."""
+        await self._db.execute(
+            "INSERT INTO preference (recipient_id, channels, digest, webhook_url, webhook_secret)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (recipient_id) DO UPDATE SET channels = EXCLUDED.channels,"
+            " digest = EXCLUDED.digest, webhook_url = EXCLUDED.webhook_url,"
+            " webhook_secret = EXCLUDED.webhook_secret, updated_at = now()",
+            preference.recipient_id,
+            list(preference.channels),
+            preference.digest,
+            preference.webhook_url,
+            preference.webhook_secret,
+        )
+
+    async def insert_notification(self, new: NewNotification) -> str | None:
+        """Store a notification unless its key exists; its id, or None when it was raised before."""
+        value = await self._db.fetchval(
+            "INSERT INTO notification (id, rule, subject_id, recipient_id, recipient_kind, recipient_name,"
+            " recipient_emails, recipient_phone, period, cell_id, title, body, created_at, digest_pending)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            " ON CONFLICT (rule, subject_id, recipient_id, period) DO NOTHING RETURNING id",
+            uuid.uuid4(),
+            new.rule,
+            new.subject_id,
+            new.recipient.id,
+            new.recipient.kind,
+            new.recipient.name,
+            list(new.recipient.emails),
+            new.recipient.phone,
+            new.period,
+            new.cell_id,
+            new.title,
+            new.body,
+            new.created_at,
+            new.digest_pending,
+        )
+        return str(value) if value is not None else None
+
+    async def add_delivery(
+        self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
+    ) -> int:
+        """Plan a delivery on one channel (already done when `delivered_at` is given, as for the inbox)."""
+        status = "delivered" if delivered_at else "pending"
+        delivery_id = await self._db.fetchval(
+            "INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at)"
+            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            uuid.UUID(notification_id),
+            channel,
+            list(addresses),
+            status,
+            delivered_at,
+        )
+        if delivered_at:
+            await self.log_attempt(int(delivery_id), attempt=1, outcome="delivered", error=None)
+        return int(delivery_id)
+
+    async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
+        """Lease due pending deliveries for one attempt each (a crashed sender's lease runs out)."""
+        rows = await self._db.fetch(
+            "WITH due AS (SELECT id FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1"
+            " AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at, id LIMIT $2"
+            " FOR UPDATE SKIP LOCKED)"
+            " UPDATE delivery d SET locked_until = $3 FROM due WHERE d.id = due.id"
+            " RETURNING d.id, d.notification_id, d.channel, d.addresses, d.attempts",
+            now,
+            limit,
+            now + lease,
+        )
+        if not rows:
+            return []
+        details = await self._db.fetch(
+            "SELECT n.*, p.webhook_secret FROM notification n LEFT JOIN preference p ON p.recipient_id = n.recipient_id"
+            " WHERE n.id = ANY($1::uuid[])",
+            [row["notification_id"] for row in rows],
+        )
+        by_id = {row["id"]: row for row in details}
+        claimed = []
+        for row in rows:
+            n = by_id[row["notification_id"]]
+            claimed.append(
+                ClaimedDelivery(
+                    id=row["id"],
+                    notification_id=str(row["notification_id"]),
+                    channel=row["channel"],
+                    addresses=tuple(row["addresses"]),
+                    attempts=row["attempts"],
+                    rule=n["rule"],
+                    subject_id=n["subject_id"],
+                    recipient_id=n["recipient_id"],
+                    recipient_kind=n["recipient_kind"],
+                    recipient_name=n["recipient_name"],
+                    recipient_phone=n["recipient_phone"],
+                    cell_id=n["cell_id"],
+                    title=n["title"],
+                    body=n["body"],
+                    created_at=n["created_at"],
+                    webhook_secret=n["webhook_secret"],
+                )
+            )
+        return claimed
+
+    async def record_outcome(
+        self, delivery_id: int, *, status: str, error: str | None, next_attempt_at: datetime | None, now: datetime
+    ) -> int | None:
+        """Store one attempt's outcome on a pending delivery; the attempt number, or None if it was settled."""
+        attempt = await self._db.fetchval(
+            "UPDATE delivery SET attempts = attempts + 1, status = $2, last_error = $3,"
+            " next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL,"
+            " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END"
+            " WHERE id = $1 AND status = 'pending' RETURNING attempts",
+            delivery_id,
+            status,
+            error,
+            next_attempt_at,
+            now,
+        )
+        if attempt is None:
+            return None
+        await self.log_attempt(delivery_id, attempt=int(attempt), outcome=status, error=error)
+        return int(attempt)
+
+    async def log_attempt(self, delivery_id: int, *, attempt: int, outcome: str, error: str | None) -> None:
+        """Append to the delivery log."""
+        await self._db.execute(
+            "INSERT INTO delivery_log (delivery_id, attempt, outcome, error) VALUES ($1, $2, $3, $4)",
+            delivery_id,
+            attempt,
+            outcome,
+            error,
+        )
+
+    async def requeue_failed(self, delivery_id: int, *, now: datetime) -> bool:
+        """Make a failed delivery pending again with a fresh set of attempts."""
+        done = await self._db.fetchval(
+            "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $2, locked_until = NULL"
+            " WHERE id = $1 AND status = 'failed' RETURNING 1",
+            delivery_id,
+            now,
+        )
+        return done is not None
+
+    async def mark_read(self, *, recipient_id: str, notification_id: str, now: datetime) -> bool:
+        """Mark an inbox item read (the first time counts); False when it is not this recipient's."""
+        found = await self._db.fetchval(
+            "UPDATE notification SET read_at = COALESCE(read_at, $3) WHERE id = $1 AND recipient_id = $2 RETURNING 1",
+            uuid.UUID(notification_id),
+            recipient_id,
+            now,
+        )
+        return found is not None
+
+    async def digest_pending(self, *, until: datetime) -> dict[str, list[asyncpg.Record]]:
+        """Notifications waiting for their recipient's digest, per recipient, oldest first."""
+        rows = await self._db.fetch(
+            "SELECT * FROM notification WHERE digest_pending AND created_at <= $1 ORDER BY recipient_id, created_at"
+            " FOR UPDATE",
+            until,
+        )
+        grouped: dict[str, list[asyncpg.Record]] = {}
+        for row in rows:
+            grouped.setdefault(row["recipient_id"], []).append(row)
+        return grouped
+
+    async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
+        """Mark notifications as carried by a digest."""
+        await self._db.execute(
+            "UPDATE notification SET digest_pending = false, digest_id = $2 WHERE id = ANY($1::uuid[])",
+            [uuid.UUID(value) for value in notification_ids],
+            uuid.UUID(digest_id) if digest_id else None,
+        )

@@ -1,0 +1,205 @@
+"""Vietnamese texts of every alert, from string templates; dates in Vietnamese format."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from string import Template
+from typing import Any
+
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import COMMITTEE, Alert, Recipient
+from services.notifications.domain.periods import local
+
+WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+MEETING_KINDS = {
+    "regular": "sinh hoạt thường kỳ",
+    "thematic": "sinh hoạt chuyên đề",
+    "combined": "sinh hoạt thường kỳ kết hợp chuyên đề",
+    "extraordinary": "sinh hoạt bất thường",
+}
+RATINGS = {"good": "Tốt", "fair": "Khá", "average": "Trung bình", "poor": "Kém"}
+QUARTERS = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def format_when(moment: datetime) -> str:
+    """ "19:30 thứ Ba, ngày 03/11/2026" in Vietnam's local time."""
+    value = local(moment)
+    return f"{value:%H:%M} {WEEKDAYS[value.weekday()]}, ngày {value:%d/%m/%Y}"
+
+
+def format_date(day: date) -> str:
+    """ "ngày 03/11/2026"."""
+    return f"ngày {day:%d/%m/%Y}"
+
+
+def format_period(period: str) -> str:
+    """ "tháng 11/2026", "quý IV/2026" or "năm 2026"."""
+    if "-Q" in period:
+        return f"quý {QUARTERS[period[-1]]}/{period[:4]}"
+    if "-" in period:
+        return f"tháng {period[5:7]}/{period[:4]}"
+    return f"năm {period}"
+
+
+_MEETING_LINE = "$meeting_kind$topic_part của $cell vào lúc $when tại $location"
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    r.MEETING_SCHEDULED: (
+        "Thông báo lịch sinh hoạt: $cell, $when",
+        "$greeting\n\nXin thông báo buổi " + _MEETING_LINE + ".\n\n"
+        "Đề nghị đồng chí sắp xếp thời gian tham dự đầy đủ, đúng giờ; nếu không thể dự, "
+        "báo cáo lý do với bí thư chi bộ trước buổi sinh hoạt.",
+    ),
+    r.MEETING_RESCHEDULED: (
+        "Thay đổi lịch sinh hoạt: $cell, nay vào $when",
+        "$greeting\n\nBuổi $meeting_kind$topic_part của $cell được chuyển sang lúc $when tại $location.\n\n"
+        "Đề nghị đồng chí lưu ý thời gian, địa điểm mới và tham dự đầy đủ.",
+    ),
+    r.MEETING_CANCELLED: (
+        "Hủy buổi sinh hoạt: $cell, $when",
+        "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location đã bị hủy."
+        "\nLý do: $reason.\n\nĐồng chí vui lòng chờ thông báo lịch sinh hoạt mới của chi bộ.",
+    ),
+    r.DOCUMENTS_MISSING: (
+        "Chưa đăng tài liệu sinh hoạt: $cell, $when",
+        "$greeting\n\nĐến nay chưa có nội dung hoặc dự thảo nghị quyết nào được đăng cho buổi "
+        + _MEETING_LINE
+        + ".\n\nĐề nghị đồng chí đăng tài liệu cho đảng viên ngay, để đảm bảo tài liệu "
+        "đến tay đảng viên ít nhất 24 giờ trước buổi sinh hoạt.",
+    ),
+    r.MEETING_REMINDER: (
+        "Nhắc lịch sinh hoạt: $cell, $when",
+        "$greeting\n\nXin nhắc đồng chí buổi " + _MEETING_LINE + ".\n\n"
+        "Đề nghị đồng chí đến đúng giờ và đọc trước tài liệu của buổi sinh hoạt.",
+    ),
+    r.MINUTES_LATE: (
+        "Chưa có biên bản, nghị quyết: $cell, buổi $when",
+        "$greeting\n\nĐã quá $days ngày kể từ buổi " + _MEETING_LINE + " mà biên bản hoặc nghị quyết "
+        "chưa được nộp và công bố.\n\nĐề nghị đồng chí hoàn thiện, nộp biên bản và công bố nghị quyết ngay.",
+    ),
+    r.MINUTES_LATE_SUPERIOR: (
+        "Chi bộ chậm nộp biên bản: $cell, buổi $when",
+        "$greeting\n\n$cell chưa nộp biên bản hoặc công bố nghị quyết của buổi $meeting_kind$topic_part "
+        "lúc $when, đã quá $days ngày.\n\nĐề nghị cấp ủy đôn đốc chi bộ hoàn thiện hồ sơ buổi sinh hoạt.",
+    ),
+    r.NO_REGULAR_MEETING: (
+        "Chưa sinh hoạt thường kỳ $month_label: $cell",
+        "$greeting\n\nĐến ngày $day $month_label, $cell chưa tổ chức buổi sinh hoạt thường kỳ nào.\n\n"
+        "Đề nghị đồng chí khẩn trương tổ chức sinh hoạt thường kỳ trước khi hết tháng.",
+    ),
+    r.MONTH_WITHOUT_MEETING: (
+        "Chi bộ không sinh hoạt thường kỳ $month_label: $cell",
+        "$greeting\n\n$cell đã kết thúc $month_label mà không tổ chức buổi sinh hoạt thường kỳ nào.\n\n"
+        "Đề nghị cấp ủy kiểm tra, nhắc nhở chi bộ và xem xét khi đánh giá chất lượng sinh hoạt.",
+    ),
+    r.QUARTER_WITHOUT_THEMATIC: (
+        "Chưa sinh hoạt chuyên đề $quarter_label: $cell",
+        "$greeting\n\nĐã đến tháng cuối của $quarter_label mà $cell chưa tổ chức hoặc lên lịch "
+        "buổi sinh hoạt chuyên đề nào.\n\nĐề nghị chi bộ xây dựng chuyên đề và tổ chức sinh hoạt trong tháng này.",
+    ),
+    r.UNEXCUSED_ABSENCE: (
+        "Đảng viên vắng mặt không lý do: $member, $cell",
+        "$greeting\n\nĐồng chí $member vắng mặt không có lý do trong buổi " + _MEETING_LINE + ".\n\n"
+        "Đề nghị chi ủy gặp gỡ, nhắc nhở đảng viên và ghi nhận lý do.",
+    ),
+    r.CONSECUTIVE_ABSENCES: (
+        "Đảng viên vắng $count buổi liên tiếp: $member, $cell",
+        "$greeting\n\nĐồng chí $member ($cell) đã vắng mặt $count buổi sinh hoạt liên tiếp.\n\n"
+        "Đề nghị chi ủy và cấp ủy cấp trên làm rõ nguyên nhân và có biện pháp xử lý theo Điều lệ Đảng.",
+    ),
+    r.UNEXCUSED_MONTHS: (
+        "Đảng viên vắng không lý do $count tháng trong năm: $member, $cell",
+        "$greeting\n\nĐồng chí $member ($cell) đã vắng sinh hoạt không có lý do chính đáng trong $count tháng "
+        "của 12 tháng qua, thuộc trường hợp phải xem xét xóa tên khỏi danh sách đảng viên.\n\n"
+        "Đề nghị chi bộ và cấp ủy cấp trên xem xét, xử lý theo quy định.",
+    ),
+    r.MEETING_RATED_LOW: (
+        "Buổi sinh hoạt xếp loại $rating_label: $cell",
+        "$greeting\n\nBuổi $meeting_kind$topic_part của $cell lúc $when được đánh giá $score_text điểm, "
+        "xếp loại $rating_label.\n\nĐề nghị cấp ủy theo dõi, hướng dẫn chi bộ nâng cao chất lượng sinh hoạt.",
+    ),
+    r.PERIOD_RATED_LOW: (
+        "Chất lượng sinh hoạt $period_text xếp loại $rating_label: $cell",
+        "$greeting\n\nChất lượng sinh hoạt $period_text của $cell đạt $score_text điểm, xếp loại $rating_label."
+        "\n\nĐề nghị cấp ủy kiểm tra, chỉ đạo chi bộ khắc phục.",
+    ),
+    r.PROBATION_ENDING: (
+        "Sắp hết thời gian dự bị: $member, $cell",
+        "$greeting\n\nĐồng chí $member ($cell) hết thời gian dự bị vào $ends_on_text.\n\n"
+        "Đề nghị chi bộ họp, xét và biểu quyết công nhận đảng viên chính thức, hoàn thiện hồ sơ "
+        "trình cấp ủy cấp trên.",
+    ),
+    r.CELL_WITHOUT_COMMITTEE: (
+        "Chi bộ có $count đảng viên chính thức chưa có chi ủy: $cell",
+        "$greeting\n\n$cell có $count đảng viên chính thức nhưng chưa bầu chi ủy.\n\n"
+        "Theo Điều lệ Đảng, chi bộ có từ 9 đảng viên chính thức trở lên phải bầu chi ủy; "
+        "đề nghị chi bộ và cấp ủy cấp trên tiến hành bầu chi ủy.",
+    ),
+    r.MONITOR_BEHIND_QUOTA: (
+        "Chưa đủ số buổi dự sinh hoạt: $monitor, $cell",
+        "$greeting\n\nĐồng chí $monitor mới dự $attended buổi sinh hoạt của $cell trong năm, "
+        "ít hơn mức $expected buổi cần đạt đến nay (chỉ tiêu $quota buổi/năm).\n\n"
+        "Đề nghị đồng chí bố trí dự sinh hoạt với chi bộ trong thời gian tới.",
+    ),
+}
+
+DIGEST_TITLE = "Tổng hợp cảnh báo $day_text: $count nội dung"
+DIGEST_BODY = (
+    "$greeting\n\nTrong $day_text có $count cảnh báo mới:\n\n$items\n\nChi tiết xem trong hộp thư của hệ thống."
+)
+
+
+def greeting(recipient: Recipient) -> str:
+    """ "Kính gửi đồng chí X" for a person, "Kính gửi X" for a committee."""
+    if recipient.kind == COMMITTEE:
+        return f"Kính gửi {recipient.name},"
+    return f"Kính gửi đồng chí {recipient.name},"
+
+
+def _text_values(values: dict[str, Any]) -> dict[str, str]:
+    text: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, datetime):
+            text[key] = format_when(value)
+        elif isinstance(value, date):
+            text[key] = format_date(value)
+        elif value is None:
+            text[key] = ""
+        else:
+            text[key] = str(value)
+    starts_at = values.get("starts_at")
+    text["when"] = format_when(starts_at) if isinstance(starts_at, datetime) else "(chưa rõ thời gian)"
+    text["meeting_kind"] = MEETING_KINDS.get(str(values.get("meeting_kind")), "sinh hoạt")
+    text["topic_part"] = f" chuyên đề “{values['topic']}”" if values.get("topic") else ""
+    text["location"] = str(values.get("location") or "(chưa rõ địa điểm)")
+    text["reason"] = str(values.get("reason") or "không nêu")
+    if "month" in values:
+        text["month_label"] = format_period(str(values["month"]))
+    if "quarter" in values:
+        text["quarter_label"] = format_period(str(values["quarter"]))
+    if "period_label" in values:
+        text["period_text"] = format_period(str(values["period_label"]))
+    if "rating" in values:
+        text["rating_label"] = RATINGS.get(str(values["rating"]), str(values["rating"]))
+    if "score" in values:
+        text["score_text"] = f"{float(values['score']):.1f}".replace(".", ",")
+    if isinstance(values.get("ends_on"), date):
+        text["ends_on_text"] = format_date(values["ends_on"])
+    return text
+
+
+def render(alert: Alert, recipient: Recipient) -> tuple[str, str]:
+    """The (title, body) of one alert for one recipient."""
+    title, body = TEMPLATES[alert.rule]
+    values = _text_values(dict(alert.values)) | {"greeting": greeting(recipient)}
+    return Template(title).safe_substitute(values), Template(body).safe_substitute(values)
+
+
+def render_digest(*, recipient: Recipient, day: date, titles: Sequence[str]) -> tuple[str, str]:
+    """One message collecting a day's alerts for a recipient who chose the daily digest."""
+    values = {
+        "greeting": greeting(recipient),
+        "day_text": format_date(day),
+        "count": str(len(titles)),
+        "items": "\n".join(f"{index}. {title}" for index, title in enumerate(titles, start=1)),
+    }
+    return Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values)

@@ -1,0 +1,44 @@
+"""The notifications unit of work: one transaction, the repositories, the settings and the clock."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+
+from services.notifications.config import Settings
+from services.notifications.repository import PgOutgoingRepository, PgProjectionRepository
+from shared.envelope import now as wall_clock
+from shared.unit_of_work import PgUnitOfWork
+
+SCHEMA = "notifications"
+SOURCE = "urn:chibo:notifications"
+
+Clock = Callable[[], datetime]
+
+
+class NotificationsUnitOfWork(PgUnitOfWork):
+    """A transaction over the notifications schema with its projection and outgoing repositories."""
+
+    projection: PgProjectionRepository
+    outgoing: PgOutgoingRepository
+
+    def __init__(self, pool: asyncpg.Pool, *, settings: Settings, clock: Clock = wall_clock) -> None:
+        super().__init__(pool, schema=SCHEMA)
+        self.settings = settings
+        self._clock = clock
+
+    def start_repositories(self, connection: asyncpg.Connection) -> None:
+        """Build the repositories on the transaction's connection."""
+        self.projection = PgProjectionRepository(connection)
+        self.outgoing = PgOutgoingRepository(connection)
+
+    def now(self) -> datetime:
+        """The current time from the unit's clock (tests pass a controllable one)."""
+        return self._clock()
+
+
+def uow_factory(
+    pool: asyncpg.Pool, *, settings: Settings, clock: Clock = wall_clock
+) -> Callable[[], NotificationsUnitOfWork]:
+    """A factory of units of work bound to a pool, settings and clock."""
+    return lambda: NotificationsUnitOfWork(pool, settings=settings, clock=clock)
