@@ -10,14 +10,16 @@ BASE_TIME = datetime(2026, 1, 1, 8, 0, tzinfo=VIETNAM_TZ)
 SOURCE = "urn:test:feed"
 
 
-def raw_event(event_type: str, data: dict[str, Any], *, time: datetime | None = None, **extra: Any) -> dict[str, Any]:
+def raw_event(
+    event_type: str, data: dict[str, Any], *, time: datetime | str | None = None, **extra: Any
+) -> dict[str, Any]:
     """A well-formed CloudEvent with a fresh id."""
     return {
         "specversion": "1.0",
         "id": extra.pop("id", None) or f"evt-{uuid.uuid4().hex[:16]}",
         "source": extra.pop("source", SOURCE),
         "type": event_type,
-        "time": (time or BASE_TIME).isoformat(),
+        "time": time if isinstance(time, str) else (time or BASE_TIME).isoformat(),
         "datacontenttype": "application/json",
         "data": data,
         **extra,

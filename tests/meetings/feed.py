@@ -1,0 +1,67 @@
+"""A test's view of the broker: publish to chibo.ingest, collect what arrives on chibo.events."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aio_pika
+
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
+from shared.topology import EVENTS_EXCHANGE, INGEST_EXCHANGE, declare_exchanges
+
+
+class Feed:
+    """Publishes raw bodies and keeps every event seen on chibo.events."""
+
+    def __init__(self, channel: aio_pika.abc.AbstractChannel) -> None:
+        self._channel = channel
+        self.seen: list[dict[str, Any]] = []
+
+    async def publish(self, body: bytes | dict[str, Any] | list[Any], *, routing_key: str | None = None) -> None:
+        """Publish persistently to chibo.ingest (routing key = type, or `batch` for a list)."""
+        batch = isinstance(body, list)
+        if not isinstance(body, bytes):
+            routing_key = routing_key or ("batch" if batch else body["type"])
+            body = json.dumps(body, ensure_ascii=False).encode()
+        exchange = await self._channel.get_exchange(INGEST_EXCHANGE)
+        await exchange.publish(
+            aio_pika.Message(
+                body,
+                content_type=BATCH_CONTENT_TYPE if batch else CLOUDEVENT_CONTENT_TYPE,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=routing_key or "unknown",
+        )
+
+    def find(self, event_type: str, **match: Any) -> dict[str, Any] | None:
+        """The first seen event of the type whose data (or `subject`) has the given values."""
+        for event in self.seen:
+            if event["type"] != event_type:
+                continue
+            fields = event["data"] | {"subject": event.get("subject"), "originid": event.get("originid")}
+            if all(fields.get(key) == value for key, value in match.items()):
+                return event
+        return None
+
+
+@asynccontextmanager
+async def feed(amqp_url: str) -> AsyncIterator[Feed]:
+    """A connection with a private queue bound to every routing key of chibo.events."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await declare_exchanges(channel)
+        queue = await channel.declare_queue(f"test.meetings.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True)
+        await queue.bind(EVENTS_EXCHANGE, routing_key="#")
+        result = Feed(channel)
+
+        async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                result.seen.append(json.loads(message.body))
+
+        await queue.consume(keep)
+        yield result
+    finally:
+        await connection.close()

@@ -1,0 +1,152 @@
+"""Each rejection reason, end to end through the real broker and database.
+
+Events are published to chibo.ingest; the stored rejection is read from the database and the
+ingest.rejected.v1 from a queue bound to chibo.events.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.meetings import events as ev
+from tests.meetings.feed import Feed, feed
+from tests.support.ids import random_id
+from tests.support.running import eventually
+
+START = ev.BASE_TIME + timedelta(days=10)
+
+
+@pytest.fixture(scope="module")
+async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Feed, dict[str, str]]]:
+    """A committee, two cells with a member each, a scheduled meeting and a cancelled one."""
+    ids = {name: random_id(name) for name in ("committee", "cell", "other", "mem", "stranger", "mtg", "cancelled")}
+    async with feed(amqp_url) as bus:
+        for raw in [
+            ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
+            ev.unit(ids["cell"], parent_id=ids["committee"]),
+            ev.unit(ids["other"], parent_id=ids["committee"]),
+            ev.member(ids["mem"], ids["cell"]),
+            ev.member(ids["stranger"], ids["other"]),
+            ev.scheduled(ids["mtg"], ids["cell"], starts_at=START),
+            ev.scheduled(ids["cancelled"], ids["cell"], starts_at=START),
+            ev.raw_event(
+                "meeting.cancelled.v1", {"meeting_id": ids["cancelled"], "reason": "Mưa bão"}, time=ev.BASE_TIME
+            ),
+        ]:
+            await bus.publish(raw)
+        await eventually(lambda: bus.find("meeting.cancelled.v1", meeting_id=ids["cancelled"]), timeout=20)
+        yield bus, ids
+
+
+async def expect_rejection(bus: Feed, db: asyncpg.Connection, *, event_id: str, field: str) -> dict[str, Any]:
+    """Wait for the stored rejection and its ingest.rejected.v1; both name `field`."""
+    published = await eventually(lambda: bus.find("ingest.rejected.v1", event_id=event_id), timeout=20)
+    row = await db.fetchrow("SELECT * FROM meetings.rejection WHERE event_id = $1", event_id)
+    assert row is not None and row["field"] == field and row["status"] == "open"
+    assert published["data"]["field"] == field and published["data"]["reason"] == row["reason"]
+    assert published["source"] == "urn:chibo:meetings"
+    return dict(row)
+
+
+def cases(ids: dict[str, str]) -> dict[str, tuple[dict[str, Any], str]]:
+    """name → (raw event, field the rejection names)."""
+    approved = {"meeting_id": ids["cancelled"], "approved_at": START.isoformat()}
+    bad_minutes = ev.minutes(ids["mtg"], chair_id=ids["mem"], started_at=START)
+    bad_minutes["data"]["ended_at"] = (START - timedelta(minutes=5)).isoformat()
+    return {
+        "unknown type": (ev.raw_event("meeting.teleported.v1", {"meeting_id": ids["mtg"]}), "type"),
+        "missing field": (
+            ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["mtg"]}),
+            "data.reason",
+        ),
+        "bad time": (
+            ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["mtg"], "reason": "x"}, time="hôm nay"),
+            "time",
+        ),
+        "thematic without topic": (
+            ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START, kind="thematic", data={"topic": None}),
+            "data.topic",
+        ),
+        "end before start": (bad_minutes, "data.ended_at"),
+        "approval of a cancelled meeting": (ev.raw_event("minutes.approved.v1", approved), "data.meeting_id"),
+        "attendance of a member of another cell": (
+            ev.attendance(ids["mtg"], {ids["mem"]: "present", ids["stranger"]: "present"}),
+            "data.records.1.member_id",
+        ),
+        "minutes chaired by someone outside the cell": (
+            ev.minutes(ids["mtg"], chair_id=ids["stranger"], started_at=START),
+            "data.chair_id",
+        ),
+        "member of a committee": (ev.member(random_id("mem"), ids["committee"]), "data.cell_id"),
+        "meeting of a committee": (ev.scheduled(random_id("mtg"), ids["committee"], starts_at=START), "data.cell_id"),
+        "unit under a cell": (ev.unit(random_id("cell"), parent_id=ids["cell"]), "data.parent_id"),
+        "reschedule after the cancellation": (
+            ev.raw_event(
+                "meeting.rescheduled.v1",
+                {"meeting_id": ids["cancelled"], "starts_at": START.isoformat()},
+                time=ev.BASE_TIME + timedelta(days=1),
+            ),
+            "data.meeting_id",
+        ),
+        "attendance of a cancelled meeting": (
+            ev.attendance(ids["cancelled"], {ids["mem"]: "present"}),
+            "data.meeting_id",
+        ),
+        "unknown attendance status": (ev.attendance(ids["mtg"], {ids["mem"]: "asleep"}), "data.records.0.status"),
+    }
+
+
+CASE_NAMES = list(cases({key: "x" for key in ("committee", "cell", "other", "mem", "stranger", "mtg", "cancelled")}))
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+async def test_rejects_with_a_reason_naming_the_field(world, db: asyncpg.Connection, case: str) -> None:  # type: ignore[no-untyped-def]
+    bus, ids = world
+    raw, field = cases(ids)[case]
+    await bus.publish(raw)
+    row = await expect_rejection(bus, db, event_id=raw["id"], field=field)
+    assert json.loads(row["raw"])["id"] == raw["id"]
+
+
+async def test_cancelling_a_held_meeting_is_rejected(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+    bus, ids = world
+    mtg = random_id("mtg")
+    await bus.publish(ev.scheduled(mtg, ids["cell"], starts_at=START))
+    await bus.publish(ev.attendance(mtg, {ids["mem"]: "present"}))
+    await eventually(lambda: bus.find("attendance.recorded.v1", meeting_id=mtg), timeout=20)
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    await bus.publish(cancel)
+    await expect_rejection(bus, db, event_id=cancel["id"], field="data.meeting_id")
+
+
+async def test_malformed_bodies_end_as_stored_rejections_and_the_queue_goes_on(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+    bus, ids = world
+    marker = random_id("garbage")
+    await bus.publish(f'{{"not json": "{marker}"'.encode(), routing_key="meeting.scheduled.v1")
+    await bus.publish(f"[1, 2, {{}} {marker}".encode(), routing_key="batch")
+
+    async def both_stored() -> list[asyncpg.Record] | None:
+        rows = await db.fetch("SELECT * FROM meetings.rejection WHERE raw LIKE $1", f"%{marker}%")
+        return rows if len(rows) == 2 else None
+
+    rows = await eventually(both_stored, timeout=20)
+    assert {r["field"] for r in rows} == {"body"}
+    for stored in rows:
+        await eventually(lambda s=stored: bus.find("ingest.rejected.v1", subject=s["rejection_id"]), timeout=20)
+    after = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
+    await bus.publish(after)
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=after["id"]), timeout=20)
+
+
+async def test_a_batch_judges_each_event_alone(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+    bus, ids = world
+    good = [ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START) for _ in range(3)]
+    bad = ev.raw_event("meeting.cancelled.v1", {"meeting_id": good[0]["data"]["meeting_id"]})
+    await bus.publish([good[0], bad, good[1], "not an event", good[2]])
+    await expect_rejection(bus, db, event_id=bad["id"], field="data.reason")
+    for raw in good:
+        await eventually(lambda r=raw: bus.find("meeting.scheduled.v1", originid=r["id"]), timeout=20)
