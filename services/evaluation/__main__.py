@@ -1,0 +1,5 @@
+"""`python -m services.evaluation`: the service's command line."""
+
+from services.evaluation.main import cli
+
+raise SystemExit(cli())

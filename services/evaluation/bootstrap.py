@@ -1,0 +1,68 @@
+"""Wires the evaluation service: the spec (router, queues, context), the shipped frameworks, the app."""
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream.asgi import AsgiFastStream
+from faststream.rabbit import RabbitBroker
+
+from services.evaluation.config import Settings
+from services.evaluation.consumers import RPC_QUEUE, router
+from services.evaluation.domain.framework import Framework
+from services.evaluation.handlers import register_shipped, shipped_frameworks
+from services.evaluation.rpc import rpc_methods
+from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
+from shared.runtime import ServiceSpec, build_service_app
+from shared.topology import EVALUATION_FACTS
+
+SERVICE_DIR = Path(__file__).parent
+
+
+def uow_factory_for(
+    pool: asyncpg.Pool, *, today: Callable[[], date] = today_in_vietnam
+) -> Callable[[], EvaluationUnitOfWork]:
+    """A factory of units of work sharing one parsed-framework cache."""
+    cache: dict[tuple[str, str], Framework] = {}
+    return lambda: EvaluationUnitOfWork(pool, framework_cache=cache, today=today)
+
+
+async def prepare(
+    pool: asyncpg.Pool, *, today: Callable[[], date] = today_in_vietnam
+) -> Callable[[], EvaluationUnitOfWork]:
+    """Validate and register the shipped frameworks; return the unit-of-work factory."""
+    factory = uow_factory_for(pool, today=today)
+    frameworks = shipped_frameworks()
+    async with factory() as uow:
+        await register_shipped(uow, frameworks)
+        await uow.commit()
+    return factory
+
+
+def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietnam) -> ServiceSpec:
+    """The evaluation service's runtime description."""
+
+    async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> dict[str, Any]:
+        factory = await prepare(pool, today=today)
+        methods = rpc_methods(
+            pool, uow_factory=factory, weakest=settings.rollup_weakest, max_limit=settings.ranking_max_limit
+        )
+        return {"evaluation_uow_factory": factory, "evaluation_rpc": methods}
+
+    return ServiceSpec(
+        name="evaluation",
+        service_dir=SERVICE_DIR,
+        router=router,
+        consumer_queues=[EVALUATION_FACTS],
+        rpc_queue=RPC_QUEUE.name,
+        build_context=build_context,
+        description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
+    )
+
+
+def create_app(settings: Settings | None = None, *, today: Callable[[], date] = today_in_vietnam) -> AsgiFastStream:
+    """The evaluation ASGI app (consumers, relay, /health, /asyncapi)."""
+    settings = settings or Settings()
+    return build_service_app(build_spec(settings, today=today), settings)

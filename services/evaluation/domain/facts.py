@@ -1,0 +1,144 @@
+"""The stored facts one meeting's score is computed from, as plain immutable values."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+VIETNAM = timezone(timedelta(hours=7))
+ASSESSOR_RANK = {"cell_committee": 0, "members_vote": 1, "upper_monitor": 2}
+"""Higher wins: the upper-level monitor's confirmation over the members' vote over the committee's proposal."""
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class Resolution:
+    votes_for: int
+    votes_against: int
+    abstentions: int
+
+
+@dataclass(frozen=True)
+class Minutes:
+    started_at: datetime
+    ended_at: datetime
+    speakers: frozenset[str]
+    resolutions: tuple[Resolution, ...]
+    task_count: int
+    self_criticism_minutes: int | None = None
+    content: str | None = None
+    conclusions: str | None = None
+
+    @property
+    def duration_minutes(self) -> float:
+        """The minutes' end minus their start, in minutes."""
+        return (self.ended_at - self.started_at).total_seconds() / 60
+
+
+@dataclass(frozen=True)
+class Assessment:
+    role: str
+    time: datetime
+    event_id: str
+    points: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    due_on: date
+    completed_on: date | None
+
+    @property
+    def on_time(self) -> bool:
+        """Done no later than its due date."""
+        return self.completed_on is not None and self.completed_on <= self.due_on
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    """Everything a meeting's score depends on, gathered from the projection."""
+
+    meeting_id: str
+    cell_id: str
+    kind: str
+    starts_at: datetime
+    notified_at: datetime | None = None
+    committee_prepared: bool | None = None
+    cancelled: bool = False
+    cell_has_committee: bool = False
+    documents: tuple[Document, ...] = ()
+    roster: Mapping[str, str] | None = None
+    """member id → present | excused | absent | exempt | transferred, or None before any roster."""
+    minutes: Minutes | None = None
+    approved_at: datetime | None = None
+    assessments: tuple[Assessment, ...] = ()
+    previous_tasks: tuple[TaskOutcome, ...] | None = None
+    """Tasks of the previous held regular/combined meeting; None when there is no such meeting."""
+    excused_runs: Mapping[str, int] = field(default_factory=dict)
+    """Per member on the roster: excused absences in a row ending at this meeting."""
+    absence_runs: Mapping[str, int] = field(default_factory=dict)
+    """Per member on the roster: absences (excused or not) in a row ending at this meeting."""
+
+    @property
+    def held(self) -> bool:
+        """A meeting is held when it has minutes and is not cancelled."""
+        return self.minutes is not None and not self.cancelled
+
+    @property
+    def local_date(self) -> date:
+        """The meeting's date in Vietnam (+07:00)."""
+        return self.starts_at.astimezone(VIETNAM).date()
+
+    def count(self, status: str) -> int:
+        """How many roster records have this status."""
+        return sum(1 for value in (self.roster or {}).values() if value == status)
+
+    @property
+    def attendance_counted(self) -> int:
+        """present + excused + absent: exempt and transferred members are out of the rate."""
+        return self.count("present") + self.count("excused") + self.count("absent")
+
+    @property
+    def speakers_present(self) -> int:
+        """Speakers in the minutes who were present on the roster."""
+        if self.minutes is None or self.roster is None:
+            return 0
+        return sum(1 for member in self.minutes.speakers if self.roster.get(member) == "present")
+
+
+def month_of(moment: datetime) -> str:
+    """The local (+07:00) month of an instant, as YYYY-MM."""
+    return moment.astimezone(VIETNAM).strftime("%Y-%m")
+
+
+def attendance_runs(rosters: Sequence[Mapping[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
+    """Excused and any-absence runs ending at the last roster, per member on it, over rosters oldest first.
+
+    A meeting where a member is not listed, exempt or transferred neither breaks nor extends a run.
+    """
+    if not rosters:
+        return {}, {}
+    excused: dict[str, int] = {}
+    absent: dict[str, int] = {}
+    for member in rosters[-1]:
+        excused_run = absence_run = 0
+        excused_open = absence_open = True
+        for roster in reversed(rosters):
+            status = roster.get(member)
+            if status == "excused":
+                excused_run += excused_open
+                absence_run += absence_open
+            elif status == "absent":
+                excused_open = False
+                absence_run += absence_open
+            elif status == "present":
+                break
+            if not excused_open and not absence_open:
+                break
+        excused[member] = excused_run
+        absent[member] = absence_run
+    return excused, absent

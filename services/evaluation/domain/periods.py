@@ -1,0 +1,182 @@
+"""Month, quarter and year ratings of a cell from its meetings' scores (DOMAIN.md, "Periods")."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.evaluation.domain.facts import month_of
+from services.evaluation.domain.framework import RATING_ORDER, PeriodRule, PeriodRules
+
+REGULAR_KINDS = ("regular", "combined")
+THEMATIC_KINDS = ("thematic", "combined")
+
+
+@dataclass(frozen=True)
+class MeetingSummary:
+    """What a period needs from one meeting of the cell."""
+
+    meeting_id: str
+    kind: str
+    starts_at: datetime
+    held: bool
+    score: float
+    rating: str
+    provisional: bool
+    present: int
+    counted: int
+    speakers_present: int
+
+    @property
+    def month(self) -> str:
+        """The local month of the start."""
+        return month_of(self.starts_at)
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """A cell's result for a month ("2026-11"), a quarter ("2026-Q4") or a year ("2026")."""
+
+    cell_id: str
+    period: str
+    rating: str
+    score: float
+    regular_held: int
+    thematic_held: int
+    present: int
+    counted: int
+    speakers_present: int
+    months_counted: int
+    months_with_regular: int
+    flags: tuple[str, ...]
+
+    @property
+    def attendance_rate(self) -> float | None:
+        """Pooled over every held meeting of the period."""
+        return self.present / self.counted if self.counted else None
+
+    @property
+    def speaking_rate(self) -> float | None:
+        """Present speakers over present members, pooled over every held meeting."""
+        return self.speakers_present / self.present if self.present else None
+
+    def published_data(self) -> dict[str, Any]:
+        """The `score.cell.updated.v1` data."""
+        return {
+            "cell_id": self.cell_id,
+            "period": self.period,
+            "rating": self.rating,
+            "score": round(self.score, 2),
+            "regular_held": self.regular_held,
+            "thematic_held": self.thematic_held,
+            "attendance_rate": None if self.attendance_rate is None else round(self.attendance_rate, 4),
+            "speaking_rate": None if self.speaking_rate is None else round(self.speaking_rate, 4),
+            "flags": list(self.flags),
+        }
+
+
+def period_months(period: str) -> list[str]:
+    """The months of a period in order."""
+    if len(period) == 7 and period[4] == "-" and period[5] != "Q":
+        return [period]
+    year = int(period[:4])
+    if "-Q" in period:
+        quarter = int(period[-1])
+        return [f"{year}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1)]
+    return [f"{year}-{month:02d}" for month in range(1, 13)]
+
+
+def periods_of_month(month: str) -> list[str]:
+    """The month itself, its quarter and its year."""
+    year, number = month.split("-")
+    return [month, f"{year}-Q{(int(number) - 1) // 3 + 1}", year]
+
+
+def previous_period(period: str) -> str:
+    """The period just before, of the same length."""
+    year = int(period[:4])
+    if "-Q" in period:
+        quarter = int(period[-1])
+        return f"{year - 1}-Q4" if quarter == 1 else f"{year}-Q{quarter - 1}"
+    if len(period) == 7:
+        month = int(period[5:])
+        return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    return str(year - 1)
+
+
+def _at_least(rating: str, floor: str) -> bool:
+    return RATING_ORDER.index(rating) >= RATING_ORDER.index(floor)  # type: ignore[arg-type]
+
+
+def rate_months(ratings: Sequence[str], rule: PeriodRule) -> str:
+    """The first tier whose conditions all hold, else poor."""
+    for tier in rule.tiers:
+        if tier.all_at_least and not all(_at_least(rating, tier.all_at_least) for rating in ratings):
+            continue
+        if tier.count_at_least:
+            floor, needed = tier.count_at_least
+            if sum(1 for rating in ratings if _at_least(rating, floor)) < needed:
+                continue
+        if tier.max_poor is not None and sum(1 for rating in ratings if rating == "poor") > tier.max_poor:
+            continue
+        return tier.rating
+    return "poor"
+
+
+def evaluate_period(
+    *, cell_id: str, period: str, meetings: Sequence[MeetingSummary], rules: PeriodRules, through_month: str
+) -> PeriodResult | None:
+    """A cell's result for a period over its months up to `through_month`; None if none has begun."""
+    months = [month for month in period_months(period) if month <= through_month]
+    if not months:
+        return None
+    in_period = [meeting for meeting in meetings if meeting.month in months]
+    held = [meeting for meeting in in_period if meeting.held]
+    month_scores: list[float] = []
+    month_ratings: list[str] = []
+    provisional = False
+    for month in months:
+        regular = [m for m in held if m.month == month and m.kind in REGULAR_KINDS]
+        if regular:
+            latest = max(regular, key=lambda m: (m.starts_at, m.meeting_id))
+            month_scores.append(latest.score)
+            month_ratings.append(latest.rating)
+            provisional = provisional or latest.provisional
+        else:
+            month_scores.append(0.0)
+            month_ratings.append("poor")
+    regular_held = sum(1 for m in held if m.kind in REGULAR_KINDS)
+    thematic_held = sum(1 for m in held if m.kind in THEMATIC_KINDS)
+    months_with_regular = len({m.month for m in held if m.kind in REGULAR_KINDS})
+    flags: list[str] = []
+    if months_with_regular < len(months):
+        flags.append("no_regular_meeting" if len(months) == 1 else "months_without_regular_meeting")
+    if len(months) == 1:
+        rating = month_ratings[0]
+    elif "-Q" in period:
+        rule = rules.quarter
+        if rule.requires_thematic and thematic_held == 0:
+            rating = "poor"
+            flags.append("no_thematic_meeting")
+        else:
+            rating = rate_months(month_ratings, rule)
+    else:
+        rating = rate_months(month_ratings, rules.year)
+    if provisional:
+        flags.append("provisional")
+    if months[-1] == through_month or len(months) < len(period_months(period)):
+        flags.append("in_progress")
+    return PeriodResult(
+        cell_id=cell_id,
+        period=period,
+        rating=rating,
+        score=sum(month_scores) / len(months),
+        regular_held=regular_held,
+        thematic_held=thematic_held,
+        present=sum(m.present for m in held),
+        counted=sum(m.counted for m in held),
+        speakers_present=sum(m.speakers_present for m in held),
+        months_counted=len(months),
+        months_with_regular=months_with_regular,
+        flags=tuple(flags),
+    )

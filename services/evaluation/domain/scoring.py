@@ -1,0 +1,130 @@
+"""A meeting's score under a framework: a pure function of the meeting's facts."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
+from services.evaluation.domain.framework import Framework, Item
+from services.evaluation.domain.rules import evaluate_automatic
+
+ROLE_LABEL = {
+    "cell_committee": "cell committee",
+    "members_vote": "members' vote",
+    "upper_monitor": "upper-level monitor",
+}
+
+
+@dataclass(frozen=True)
+class CriterionLine:
+    """One item's result: points (None when not applicable or not yet assessed) and why."""
+
+    code: str
+    points: float | None
+    max: float
+    applicable: bool
+    source: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The line as the contract's criteria entry."""
+        return {
+            "code": self.code,
+            "points": self.points,
+            "max": self.max,
+            "applicable": self.applicable,
+            "source": self.source,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class MeetingScore:
+    """The score of one meeting and the facts the periods need from it."""
+
+    meeting_id: str
+    cell_id: str
+    framework_id: str
+    framework_version: str
+    score: float
+    """Unrounded; bands were applied to this value."""
+    rating: str
+    provisional: bool
+    criteria: tuple[CriterionLine, ...]
+
+    def published_data(self) -> dict[str, Any]:
+        """The `score.meeting.updated.v1` data."""
+        return {
+            "meeting_id": self.meeting_id,
+            "cell_id": self.cell_id,
+            "framework": {"id": self.framework_id, "version": self.framework_version},
+            "score": round(self.score, 2),
+            "rating": self.rating,
+            "provisional": self.provisional,
+            "criteria": [line.as_dict() for line in self.criteria],
+        }
+
+
+def manual_points(item: Item, assessments: tuple[Assessment, ...]) -> tuple[float | None, str]:
+    """The winning assessment's points for an item: highest role first, then the latest within it."""
+    candidates = [assessment for assessment in assessments if item.code in assessment.points]
+    if not candidates:
+        return None, "awaiting assessment"
+    winner = max(candidates, key=lambda a: (ASSESSOR_RANK.get(a.role, -1), a.time, a.event_id))
+    given = float(winner.points[item.code])
+    label = ROLE_LABEL.get(winner.role, winner.role)
+    if given > item.max:
+        return item.max, f"assessed {given:g} by the {label}, capped at {item.max:g}"
+    return given, f"assessed by the {label}"
+
+
+def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
+    """Every item's line, the score over the applicable maximum, the band and the gates."""
+    lines: list[CriterionLine] = []
+    for item in framework.items:
+        source = "manual" if item.manual else "auto"
+        if facts.kind not in item.applies_to:
+            lines.append(
+                CriterionLine(item.code, None, item.max, False, source, f"not applicable to a {facts.kind} meeting")
+            )
+            continue
+        if item.rule.kind == "previous_tasks_on_time" and not facts.previous_tasks:
+            reason = (
+                "no previous held regular or combined meeting"
+                if facts.previous_tasks is None
+                else "the previous meeting assigned no tasks"
+            )
+            lines.append(CriterionLine(item.code, None, item.max, False, source, reason))
+            continue
+        if item.manual:
+            points, reason = manual_points(item, facts.assessments)
+        else:
+            points, reason = evaluate_automatic(item, facts)
+        lines.append(CriterionLine(item.code, points, item.max, True, source, reason))
+    applicable = [line for line in lines if line.applicable]
+    provisional = any(line.points is None for line in applicable)
+    counted = [line for line in applicable if line.source == "auto"] if provisional else applicable
+    maximum = sum(line.max for line in counted)
+    earned = sum(line.points or 0.0 for line in counted)
+    score = 100 * earned / maximum if maximum else 0.0
+    rating = framework.rating_for(score)
+    by_code = {line.code: line for line in lines}
+    for gate in framework.gates:
+        if rating != gate.rating:
+            continue
+        short = [
+            code
+            for code in gate.items
+            if by_code[code].applicable and (by_code[code].points or 0.0) < by_code[code].max
+        ]
+        if short:
+            rating = gate.demote_to
+    return MeetingScore(
+        meeting_id=facts.meeting_id,
+        cell_id=facts.cell_id,
+        framework_id=framework.id,
+        framework_version=framework.version,
+        score=score,
+        rating=rating,
+        provisional=provisional,
+        criteria=tuple(lines),
+    )

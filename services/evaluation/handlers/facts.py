@@ -1,0 +1,181 @@
+"""Use cases for each fact evaluation consumes: store it in the projection, then rescore what it affects.
+
+Nothing assumes a referent arrived first: a fact about an unknown meeting is stored and takes
+effect when the meeting is scheduled, because scoring always reads every stored fact.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from services.evaluation.handlers.scores import ScoringUnitOfWork, rescore_and_refresh
+from services.evaluation.repository import FactStamp
+from shared.contracts import meetings as contract
+from shared.envelope import Event
+
+
+def stamp_of(event: Event[Any]) -> FactStamp:
+    """The (time, id) that orders snapshots."""
+    return FactStamp(time=event.time, event_id=event.id)
+
+
+async def _rescore_meeting(
+    uow: ScoringUnitOfWork,
+    event: Event[Any],
+    meeting_id: str,
+    *,
+    following: bool,
+    before: tuple[str, datetime] | None = None,
+) -> None:
+    """Rescore one meeting, and with `following` every later meeting of its cell (runs, previous tasks)."""
+    after = await uow.facts.meeting_position(meeting_id)
+    positions = {position for position in (before, after) if position is not None}
+    cells: dict[str, datetime] = {}
+    for cell_id, starts_at in positions:
+        cells[cell_id] = min(starts_at, cells.get(cell_id, starts_at))
+    for cell_id, since in sorted(cells.items()):
+        await rescore_and_refresh(
+            uow, cell_id, since=since if following else None, only={meeting_id}, correlation_id=event.correlation_id
+        )
+
+
+async def _rescore_whole_cells(uow: ScoringUnitOfWork, event: Event[Any], cells: set[str]) -> None:
+    for cell_id in sorted(cells):
+        await rescore_and_refresh(
+            uow, cell_id, since=datetime.min.replace(tzinfo=event.time.tzinfo), correlation_id=event.correlation_id
+        )
+
+
+async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnitOfWork) -> None:
+    """Store a unit snapshot; a move in the tree can change which committee's framework applies below it."""
+    data = event.data
+    changed, old_parent = await uow.facts.upsert_unit(unit=data.model_dump(mode="json"), stamp=stamp_of(event))
+    if not changed or old_parent == data.parent_id:
+        return
+    if any(adoption.committee_id is not None for adoption in await uow.frameworks.adoptions()):
+        await _rescore_whole_cells(uow, event, set(await uow.facts.subtree_cells(data.id)))
+
+
+async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUnitOfWork) -> None:
+    """Store a member snapshot; rescore a cell whose having a committee changed."""
+    data = event.data
+    old_cell = await uow.facts.member_cell(data.id)
+    cells = {cell for cell in (old_cell, data.cell_id) if cell}
+    before = {cell: await uow.facts.cell_has_committee(cell) for cell in cells}
+    member = {
+        "id": data.id,
+        "cell_id": data.cell_id,
+        "role": data.role.value,
+        "status": data.status.value,
+        "exempt": data.exempt,
+    }
+    if await uow.facts.upsert_member(member=member, stamp=stamp_of(event)):
+        await _rescore_whole_cells(
+            uow, event, {cell for cell in cells if await uow.facts.cell_has_committee(cell) != before[cell]}
+        )
+
+
+async def member_removed(event: Event[contract.MemberRemoved], uow: ScoringUnitOfWork) -> None:
+    """Store a removal; a committee member leaving may leave the cell without a committee."""
+    data = event.data
+    cell = await uow.facts.member_cell(data.id)
+    before = await uow.facts.cell_has_committee(cell) if cell else None
+    changed = await uow.facts.remove_member(member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event))
+    if changed and cell and await uow.facts.cell_has_committee(cell) != before:
+        await _rescore_whole_cells(uow, event, {cell})
+
+
+async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: ScoringUnitOfWork) -> None:
+    """Store the schedule snapshot (notified_at defaults to the event's time) and score the meeting."""
+    data = event.data
+    before = await uow.facts.meeting_position(data.meeting_id)
+    meeting = {
+        "meeting_id": data.meeting_id,
+        "cell_id": data.cell_id,
+        "kind": data.kind.value,
+        "starts_at": data.starts_at,
+        "notified_at": data.notified_at or event.time,
+        "committee_prepared": data.committee_prepared,
+    }
+    if await uow.facts.upsert_meeting(meeting=meeting, stamp=stamp_of(event)):
+        await _rescore_meeting(uow, event, data.meeting_id, following=True, before=before)
+
+
+async def meeting_rescheduled(event: Event[contract.MeetingRescheduled], uow: ScoringUnitOfWork) -> None:
+    """Store the new start; the meeting and every later one of the cell may change order."""
+    data = event.data
+    before = await uow.facts.meeting_position(data.meeting_id)
+    if await uow.facts.reschedule_meeting(meeting_id=data.meeting_id, starts_at=data.starts_at, stamp=stamp_of(event)):
+        await _rescore_meeting(uow, event, data.meeting_id, following=True, before=before)
+
+
+async def meeting_cancelled(event: Event[contract.MeetingCancelled], uow: ScoringUnitOfWork) -> None:
+    """A cancelled meeting is not held: later meetings' runs and previous tasks may change."""
+    if await uow.facts.cancel_meeting(meeting_id=event.data.meeting_id, stamp=stamp_of(event)):
+        await _rescore_meeting(uow, event, event.data.meeting_id, following=True)
+
+
+async def documents_published(event: Event[contract.DocumentsPublished], uow: ScoringUnitOfWork) -> None:
+    """Add the published documents and rescore the meeting."""
+    data = event.data
+    items = [(item.kind.value, data.published_at) for item in data.items]
+    await uow.facts.add_documents(meeting_id=data.meeting_id, items=items, stamp=stamp_of(event))
+    await _rescore_meeting(uow, event, data.meeting_id, following=False)
+
+
+async def attendance_recorded(event: Event[contract.AttendanceRecorded], uow: ScoringUnitOfWork) -> None:
+    """Store the roster if newest; later meetings' absence runs depend on it."""
+    data = event.data
+    roster = {record.member_id: record.status.value for record in data.records}
+    if await uow.facts.record_attendance(meeting_id=data.meeting_id, roster=roster, stamp=stamp_of(event)):
+        await _rescore_meeting(uow, event, data.meeting_id, following=True)
+
+
+async def minutes_submitted(event: Event[contract.MinutesSubmitted], uow: ScoringUnitOfWork) -> None:
+    """Store the minutes if newest; the meeting becomes held, which changes later meetings too."""
+    data = event.data
+    if await uow.facts.submit_minutes(
+        meeting_id=data.meeting_id, minutes=data.model_dump(mode="json"), stamp=stamp_of(event)
+    ):
+        await _rescore_meeting(uow, event, data.meeting_id, following=True)
+
+
+async def minutes_approved(event: Event[contract.MinutesApproved], uow: ScoringUnitOfWork) -> None:
+    """Store the approval if newest and rescore the meeting."""
+    data = event.data
+    if await uow.facts.approve_minutes(meeting_id=data.meeting_id, approved_at=data.approved_at, stamp=stamp_of(event)):
+        await _rescore_meeting(uow, event, data.meeting_id, following=False)
+
+
+async def meeting_assessed(event: Event[contract.MeetingAssessed], uow: ScoringUnitOfWork) -> None:
+    """Keep the assessment (precedence is applied when scoring) and rescore the meeting."""
+    data = event.data
+    if await uow.facts.add_assessment(
+        meeting_id=data.meeting_id, role=data.assessor.role.value, points=dict(data.points), stamp=stamp_of(event)
+    ):
+        await _rescore_meeting(uow, event, data.meeting_id, following=False)
+
+
+async def task_completed(event: Event[contract.TaskCompleted], uow: ScoringUnitOfWork) -> None:
+    """Store the completion; the next held regular/combined meeting's results depend on it."""
+    data = event.data
+    if await uow.facts.complete_task(
+        task_id=data.task_id, meeting_id=data.meeting_id, completed_on=data.completed_on, stamp=stamp_of(event)
+    ):
+        await _rescore_meeting(uow, event, data.meeting_id, following=True)
+
+
+FACT_HANDLERS = {
+    "org.unit.upserted.v1": unit_upserted,
+    "member.upserted.v1": member_upserted,
+    "member.removed.v1": member_removed,
+    "meeting.scheduled.v1": meeting_scheduled,
+    "meeting.rescheduled.v1": meeting_rescheduled,
+    "meeting.cancelled.v1": meeting_cancelled,
+    "documents.published.v1": documents_published,
+    "attendance.recorded.v1": attendance_recorded,
+    "minutes.submitted.v1": minutes_submitted,
+    "minutes.approved.v1": minutes_approved,
+    "meeting.assessed.v1": meeting_assessed,
+    "task.completed.v1": task_completed,
+}
+"""The facts evaluation applies, by event type (monitor.assigned.v1 is not needed for scores)."""

@@ -1,0 +1,332 @@
+"""Recomputing meeting scores and cell periods from the stored facts, publishing only changes."""
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from services.evaluation.domain.facts import (
+    Assessment,
+    Document,
+    MeetingFacts,
+    Minutes,
+    Resolution,
+    TaskOutcome,
+    attendance_runs,
+    month_of,
+)
+from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
+from services.evaluation.domain.periods import REGULAR_KINDS, evaluate_period, periods_of_month
+from services.evaluation.domain.scoring import MeetingScore, score_meeting
+from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository
+from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated
+from shared.envelope import CloudEvent, new_event
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+SOURCE = "urn:chibo:evaluation"
+
+
+class ScoringUnitOfWork(Protocol):
+    """What recomputation needs from a unit of work (the Pg one and the tests' fake both fit)."""
+
+    facts: FactRepository
+    results: ResultRepository
+    frameworks: FrameworkRepository
+    framework_cache: dict[tuple[str, str], Framework]
+    today: Callable[[], Any]
+
+    def emit(self, event: CloudEvent) -> None: ...
+
+
+@dataclass
+class Rescored:
+    """How many meetings were scored, how many changed, and which cell-months need their periods."""
+
+    meetings: int = 0
+    changed: int = 0
+    months: dict[str, set[str]] = field(default_factory=dict)
+
+
+async def framework_for(uow: ScoringUnitOfWork, adoption: Adoption) -> Framework:
+    """The parsed framework of an adoption, cached per process ((id, version) documents never change)."""
+    key = (adoption.framework_id, adoption.version)
+    if key not in uow.framework_cache:
+        document = await uow.frameworks.document(*key)
+        if document is None:
+            raise LookupError(f"framework {key} is adopted but not stored")
+        uow.framework_cache[key] = parse_framework(document)
+    return uow.framework_cache[key]
+
+
+async def framework_in_force(
+    uow: ScoringUnitOfWork, *, on: Any, ancestors: list[str], adoptions: list[Adoption]
+) -> Framework:
+    """The framework in force for a cell (given its ancestors) on a date."""
+    adoption = choose_framework(on=on, ancestors=ancestors, adoptions=adoptions)
+    if adoption is None:
+        raise LookupError("no framework is registered")
+    return await framework_for(uow, adoption)
+
+
+def _minutes(raw: dict[str, Any]) -> Minutes:
+    return Minutes(
+        started_at=datetime.fromisoformat(raw["started_at"]),
+        ended_at=datetime.fromisoformat(raw["ended_at"]),
+        speakers=frozenset(raw.get("speakers", [])),
+        resolutions=tuple(
+            Resolution(r["votes_for"], r["votes_against"], r["abstentions"]) for r in raw.get("resolutions", [])
+        ),
+        task_count=len(raw.get("tasks", [])),
+        self_criticism_minutes=raw.get("self_criticism_minutes"),
+        content=raw.get("content"),
+        conclusions=raw.get("conclusions"),
+    )
+
+
+def _held(meeting: MeetingRow) -> bool:
+    return meeting.minutes is not None and not meeting.cancelled
+
+
+def _stored_published(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "meeting_id": row["meeting_id"],
+        "cell_id": row["cell_id"],
+        "framework": {"id": row["framework_id"], "version": row["framework_version"]},
+        "score": round(row["score"], 2),
+        "rating": row["rating"],
+        "provisional": row["provisional"],
+        "criteria": row["criteria"],
+    }
+
+
+async def rescore_cell(
+    uow: ScoringUnitOfWork,
+    cell_id: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    only: Collection[str] = (),
+    correlation_id: str | None = None,
+    outcome: Rescored | None = None,
+) -> Rescored:
+    """Score the cell's meetings in `only` or starting in [since, until), from the stored facts."""
+    outcome = outcome or Rescored()
+    await uow.facts.lock_cell(cell_id)
+    meetings = await uow.facts.cell_meetings(cell_id)
+
+    def wanted(meeting: MeetingRow) -> bool:
+        if meeting.meeting_id in only:
+            return True
+        if since is None:
+            return False
+        return meeting.starts_at >= since and (until is None or meeting.starts_at < until)
+
+    targets = [meeting for meeting in meetings if wanted(meeting)]
+    if not targets:
+        return outcome
+    ids = [meeting.meeting_id for meeting in targets]
+    stored = await uow.results.stored_scores(ids)
+    documents = await uow.facts.documents(ids)
+    assessments = await uow.facts.assessments(ids)
+    all_tasks = [task["task_id"] for m in meetings if m.minutes for task in m.minutes.get("tasks", [])]
+    completions = await uow.facts.completions(all_tasks)
+    has_committee = await uow.facts.cell_has_committee(cell_id)
+    ancestors = await uow.facts.ancestors(cell_id)
+    adoptions = await uow.frameworks.adoptions()
+
+    rosters: list[dict[str, str]] = []
+    previous_regular: MeetingRow | None = None
+    target_ids = set(ids)
+    for meeting in meetings:
+        if meeting.meeting_id in target_ids:
+            history = rosters + ([meeting.roster] if meeting.roster is not None else [])
+            excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
+            previous_tasks = None
+            if previous_regular is not None and previous_regular.minutes is not None:
+                previous_tasks = tuple(
+                    TaskOutcome(
+                        due_on=date.fromisoformat(task["due_on"]),
+                        completed_on=completions.get(task["task_id"]),
+                    )
+                    for task in previous_regular.minutes.get("tasks", [])
+                )
+            facts = MeetingFacts(
+                meeting_id=meeting.meeting_id,
+                cell_id=cell_id,
+                kind=meeting.kind,
+                starts_at=meeting.starts_at,
+                notified_at=meeting.notified_at,
+                committee_prepared=meeting.committee_prepared,
+                cancelled=meeting.cancelled,
+                cell_has_committee=has_committee,
+                documents=tuple(Document(kind, at) for kind, at in documents.get(meeting.meeting_id, [])),
+                roster=meeting.roster,
+                minutes=_minutes(meeting.minutes) if meeting.minutes else None,
+                approved_at=meeting.approved_at,
+                assessments=tuple(
+                    Assessment(role=role, time=time, event_id=event_id, points=points)
+                    for role, time, event_id, points in assessments.get(meeting.meeting_id, [])
+                ),
+                previous_tasks=previous_tasks,
+                excused_runs=excused,
+                absence_runs=absent,
+            )
+            framework = await framework_in_force(uow, on=facts.local_date, ancestors=ancestors, adoptions=adoptions)
+            result = score_meeting(framework, facts)
+            await _store_score(uow, result, facts, stored.get(meeting.meeting_id), outcome, correlation_id)
+        if _held(meeting) and meeting.roster is not None:
+            rosters.append(meeting.roster)
+        if _held(meeting) and meeting.kind in REGULAR_KINDS:
+            previous_regular = meeting
+    return outcome
+
+
+async def _store_score(
+    uow: ScoringUnitOfWork,
+    result: MeetingScore,
+    facts: MeetingFacts,
+    previous: dict[str, Any] | None,
+    outcome: Rescored,
+    correlation_id: str | None,
+) -> None:
+    outcome.meetings += 1
+    present, counted, speakers = facts.count("present"), facts.attendance_counted, facts.speakers_present
+    if not facts.held:
+        present = counted = speakers = 0
+    columns = (facts.cell_id, facts.kind, facts.starts_at, facts.held, result.score, present, counted, speakers)
+    month = month_of(facts.starts_at)
+    outcome.months.setdefault(facts.cell_id, set()).add(month)
+    published = result.published_data()
+    if previous is not None:
+        outcome.months.setdefault(previous["cell_id"], set()).add(month_of(previous["starts_at"]))
+        before = (
+            previous["cell_id"],
+            previous["kind"],
+            previous["starts_at"],
+            previous["held"],
+            previous["score"],
+            previous["present"],
+            previous["counted"],
+            previous["speakers_present"],
+        )
+        if before == columns and _stored_published(previous) == published:
+            return
+    await uow.results.save_score(
+        result=result,
+        kind=facts.kind,
+        starts_at=facts.starts_at,
+        held=facts.held,
+        present=present,
+        counted=counted,
+        speakers_present=speakers,
+    )
+    if previous is not None and _stored_published(previous) == published:
+        return
+    outcome.changed += 1
+    data = MeetingScoreUpdated.model_validate(published)
+    uow.emit(
+        new_event(
+            type="score.meeting.updated.v1",
+            source=SOURCE,
+            data=data,
+            subject=result.meeting_id,
+            correlation_id=correlation_id,
+        )
+    )
+    log.info(
+        "meeting_score_updated",
+        meeting_id=result.meeting_id,
+        score=published["score"],
+        rating=result.rating,
+        provisional=result.provisional,
+    )
+
+
+async def refresh_periods(
+    uow: ScoringUnitOfWork, cell_id: str, months: Iterable[str], *, correlation_id: str | None = None
+) -> int:
+    """Recompute the month, quarter and year of each given month for a cell; return how many changed."""
+    periods = sorted({period for month in months for period in periods_of_month(month)})
+    if not periods:
+        return 0
+    through = f"{uow.today():%Y-%m}"
+    years = [int(period[:4]) for period in periods]
+    summaries = await uow.results.cell_summaries(cell_id, year_from=min(years), year_to=max(years))
+    stored = await uow.results.stored_periods(cell_id, periods)
+    ancestors = await uow.facts.ancestors(cell_id)
+    adoptions = await uow.frameworks.adoptions()
+    changed = 0
+    for period in periods:
+        last_month = min(f"{period[:4]}-12" if len(period) == 4 else _last_month(period), through)
+        on = datetime.strptime(last_month + "-01", "%Y-%m-%d").date()
+        framework = await framework_in_force(uow, on=on, ancestors=ancestors, adoptions=adoptions)
+        result = evaluate_period(
+            cell_id=cell_id, period=period, meetings=summaries, rules=framework.period_rules, through_month=through
+        )
+        if result is None:
+            continue
+        row = stored.get(period)
+        if row is not None and _same_period(row, result):
+            continue
+        await uow.results.save_period(result)
+        changed += 1
+        uow.emit(
+            new_event(
+                type="score.cell.updated.v1",
+                source=SOURCE,
+                subject=cell_id,
+                correlation_id=correlation_id,
+                data=CellScoreUpdated.model_validate(result.published_data()),
+            )
+        )
+        log.info("cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score)
+    return changed
+
+
+def _last_month(period: str) -> str:
+    if "-Q" in period:
+        return f"{period[:4]}-{int(period[-1]) * 3:02d}"
+    return period
+
+
+def _same_period(row: dict[str, Any], result: Any) -> bool:
+    return (
+        row["rating"],
+        row["score"],
+        row["regular_held"],
+        row["thematic_held"],
+        row["present"],
+        row["counted"],
+        row["speakers_present"],
+        row["months_counted"],
+        row["months_with_regular"],
+        tuple(row["flags"]),
+    ) == (
+        result.rating,
+        result.score,
+        result.regular_held,
+        result.thematic_held,
+        result.present,
+        result.counted,
+        result.speakers_present,
+        result.months_counted,
+        result.months_with_regular,
+        result.flags,
+    )
+
+
+async def rescore_and_refresh(
+    uow: ScoringUnitOfWork,
+    cell_id: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    only: Collection[str] = (),
+    correlation_id: str | None = None,
+) -> Rescored:
+    """Rescore a cell's meetings, then refresh the periods of every cell-month they touched."""
+    outcome = await rescore_cell(uow, cell_id, since=since, until=until, only=only, correlation_id=correlation_id)
+    for cell, months in sorted(outcome.months.items()):
+        await refresh_periods(uow, cell, months, correlation_id=correlation_id)
+    return outcome

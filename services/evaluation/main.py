@@ -1,0 +1,81 @@
+"""The process entry points: the app factory uvicorn runs, and the command line."""
+
+import argparse
+import asyncio
+import json
+import sys
+
+from faststream.asgi import AsgiFastStream
+
+from services.evaluation import bootstrap
+from services.evaluation.config import Settings
+from services.evaluation.handlers import rescore
+from shared.db import create_pool
+from shared.logs import configure_logging
+from shared.runtime import migrate
+
+
+def create_app() -> AsgiFastStream:
+    """The evaluation app, configured from the environment."""
+    return bootstrap.create_app()
+
+
+def _configure_rescore(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit", default=None, help="a committee or cell id: rescore its whole subtree")
+    parser.add_argument("--from", dest="period_from", default=None, help="first period, e.g. 2026-01")
+    parser.add_argument("--to", dest="period_to", default=None, help="last period, e.g. 2026-12")
+
+
+async def run_rescore(settings: Settings, *, unit: str | None, period_from: str | None, period_to: str | None) -> dict:
+    """Migrate, register the shipped frameworks and rescore with a progress bar on stderr."""
+    from tqdm import tqdm
+
+    await migrate(settings, schema="evaluation", service_dir=bootstrap.SERVICE_DIR)
+    pool = await create_pool(settings.database_url, schema="evaluation", min_size=1, max_size=2)
+    try:
+        factory = await bootstrap.prepare(pool)
+        with tqdm(unit="cell", desc="rescore", file=sys.stderr) as bar:
+            return await rescore(
+                uow_factory=factory,
+                unit_id=unit,
+                period_from=period_from,
+                period_to=period_to,
+                on_total=lambda total: setattr(bar, "total", total) or bar.refresh(),
+                on_cell=lambda: bar.update(1),
+            )
+    finally:
+        await pool.close()
+
+
+def _rescore_command(args: argparse.Namespace) -> int:
+    settings = Settings()
+    configure_logging(service="evaluation", level=settings.log_level, json=settings.log_json)
+    result = asyncio.run(run_rescore(settings, unit=args.unit, period_from=args.period_from, period_to=args.period_to))
+    print(json.dumps(result))
+    return 0
+
+
+def cli() -> None:
+    """`python -m services.evaluation serve|migrate|health|rescore`."""
+    sys.exit(bootstrap_cli())
+
+
+def bootstrap_cli(argv: list[str] | None = None) -> int:
+    """Run the command line with the rescore command added."""
+    from shared.cli import run_service_cli
+
+    return run_service_cli(
+        name="evaluation",
+        app_path="services.evaluation.main:create_app",
+        settings_factory=Settings,
+        service_dir=bootstrap.SERVICE_DIR,
+        extra=[
+            (
+                "rescore",
+                "recompute scores and periods of a subtree and span of months",
+                _configure_rescore,
+                _rescore_command,
+            )
+        ],
+        argv=argv,
+    )

@@ -1,0 +1,16 @@
+"""The evaluation service's repositories: facts, results, frameworks."""
+
+from services.evaluation.repository.facts import FactRepository, FactStamp, MeetingRow, PgFactRepository
+from services.evaluation.repository.frameworks import FrameworkRepository, PgFrameworkRepository
+from services.evaluation.repository.results import PgResultRepository, ResultRepository
+
+__all__ = [
+    "FactRepository",
+    "FactStamp",
+    "FrameworkRepository",
+    "MeetingRow",
+    "PgFactRepository",
+    "PgFrameworkRepository",
+    "PgResultRepository",
+    "ResultRepository",
+]

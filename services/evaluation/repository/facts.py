@@ -1,0 +1,357 @@
+"""The projection of facts: snapshots by (time, id), accumulating documents and assessments."""
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+NEWER = "({t}.fact_time, {t}.fact_id) < (EXCLUDED.fact_time, EXCLUDED.fact_id)"
+"""Snapshot rule: a row is replaced only by a later event (time, then id)."""
+
+
+@dataclass(frozen=True)
+class FactStamp:
+    """When and by which event a fact was stated."""
+
+    time: datetime
+    event_id: str
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    """A meeting of the projection with its snapshot facts (documents and assessments load apart)."""
+
+    meeting_id: str
+    cell_id: str
+    kind: str
+    starts_at: datetime
+    notified_at: datetime | None
+    committee_prepared: bool | None
+    cancelled: bool
+    roster: dict[str, str] | None
+    minutes: dict[str, Any] | None
+    approved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FactRepository(Protocol):
+    """The projection of facts, as evaluation needs them."""
+
+    async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]: ...
+    async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
+    async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
+    async def member_cell(self, member_id: str) -> str | None: ...
+    async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool: ...
+    async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool: ...
+    async def cancel_meeting(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
+    async def add_documents(self, *, meeting_id: str, items: list[tuple[str, datetime]], stamp: FactStamp) -> bool: ...
+    async def record_attendance(self, *, meeting_id: str, roster: dict[str, str], stamp: FactStamp) -> bool: ...
+    async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool: ...
+    async def approve_minutes(self, *, meeting_id: str, approved_at: datetime, stamp: FactStamp) -> bool: ...
+    async def add_assessment(
+        self, *, meeting_id: str, role: str, points: dict[str, float], stamp: FactStamp
+    ) -> bool: ...
+    async def complete_task(self, *, task_id: str, meeting_id: str, completed_on: date, stamp: FactStamp) -> bool: ...
+    async def meeting_position(self, meeting_id: str) -> tuple[str, datetime] | None: ...
+    async def cell_meetings(self, cell_id: str) -> list[MeetingRow]: ...
+    async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]: ...
+    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]: ...
+    async def completions(self, task_ids: list[str]) -> dict[str, date]: ...
+    async def cell_has_committee(self, cell_id: str) -> bool: ...
+    async def ancestors(self, unit_id: str) -> list[str]: ...
+    async def subtree_cells(self, unit_id: str) -> list[str]: ...
+    async def cells_with_meetings(self) -> list[str]: ...
+    async def lock_cell(self, cell_id: str) -> None: ...
+
+
+class PgFactRepository:
+    """FactRepository on the evaluation schema."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+
+    async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]:
+        """Store a unit snapshot if newer; return (changed, previous parent) ."""
+        previous = await self._conn.fetchrow("SELECT parent_id FROM unit WHERE id = $1", unit["id"])
+        changed = await self._conn.fetchval(
+            "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+            " parent_id = EXCLUDED.parent_id, active = EXCLUDED.active,"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='unit')} RETURNING 1",
+            unit["id"],
+            unit["name"],
+            unit["kind"],
+            unit.get("parent_id"),
+            unit.get("active", True),
+            stamp.time,
+            stamp.event_id,
+        )
+        return changed is not None, previous["parent_id"] if previous else None
+
+    async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool:
+        """Store a member snapshot if newer."""
+        changed = await self._conn.fetchval(
+            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
+            " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='member')} RETURNING 1",
+            member["id"],
+            member["cell_id"],
+            member["role"],
+            member["status"],
+            member["exempt"],
+            stamp.time,
+            stamp.event_id,
+        )
+        return changed is not None
+
+    async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool:
+        """Store a removal if newer than a previous one."""
+        changed = await self._conn.fetchval(
+            "INSERT INTO member_removal (member_id, effective_on, fact_time, fact_id) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (member_id) DO UPDATE SET effective_on = EXCLUDED.effective_on,"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='member_removal')} RETURNING 1",
+            member_id,
+            effective_on,
+            stamp.time,
+            stamp.event_id,
+        )
+        return changed is not None
+
+    async def member_cell(self, member_id: str) -> str | None:
+        """The cell of a known member."""
+        return await self._conn.fetchval("SELECT cell_id FROM member WHERE id = $1", member_id)
+
+    async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool:
+        """Store a meeting.scheduled snapshot if newer."""
+        changed = await self._conn.fetchval(
+            "INSERT INTO meeting (meeting_id, cell_id, kind, starts_at, notified_at, committee_prepared,"
+            " fact_time, fact_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
+            " starts_at = EXCLUDED.starts_at, notified_at = EXCLUDED.notified_at,"
+            " committee_prepared = EXCLUDED.committee_prepared,"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='meeting')} RETURNING 1",
+            meeting["meeting_id"],
+            meeting["cell_id"],
+            meeting["kind"],
+            meeting["starts_at"],
+            meeting["notified_at"],
+            meeting.get("committee_prepared"),
+            stamp.time,
+            stamp.event_id,
+        )
+        return changed is not None
+
+    async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool:
+        """Store the latest reschedule of a meeting."""
+        return await self._snapshot(
+            "meeting_reschedule", "starts_at", meeting_id=meeting_id, value=starts_at, stamp=stamp
+        )
+
+    async def cancel_meeting(self, *, meeting_id: str, stamp: FactStamp) -> bool:
+        """Mark a meeting cancelled (the first cancellation stays; cancelling is final)."""
+        changed = await self._conn.fetchval(
+            "INSERT INTO meeting_cancellation (meeting_id, fact_time, fact_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (meeting_id) DO NOTHING RETURNING 1",
+            meeting_id,
+            stamp.time,
+            stamp.event_id,
+        )
+        return changed is not None
+
+    async def add_documents(self, *, meeting_id: str, items: list[tuple[str, datetime]], stamp: FactStamp) -> bool:
+        """Add the documents of one publication (publications accumulate)."""
+        await self._conn.executemany(
+            "INSERT INTO document (meeting_id, fact_id, position, kind, published_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT DO NOTHING",
+            [(meeting_id, stamp.event_id, index, kind, at) for index, (kind, at) in enumerate(items)],
+        )
+        return True
+
+    async def record_attendance(self, *, meeting_id: str, roster: dict[str, str], stamp: FactStamp) -> bool:
+        """Store a roster if newer than the stored one."""
+        return await self._snapshot(
+            "attendance", "records", meeting_id=meeting_id, value=json.dumps(roster), stamp=stamp, cast="::jsonb"
+        )
+
+    async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool:
+        """Store minutes if newer than the stored ones."""
+        return await self._snapshot(
+            "minutes", "data", meeting_id=meeting_id, value=json.dumps(minutes), stamp=stamp, cast="::jsonb"
+        )
+
+    async def approve_minutes(self, *, meeting_id: str, approved_at: datetime, stamp: FactStamp) -> bool:
+        """Store an approval if newer than the stored one."""
+        return await self._snapshot("approval", "approved_at", meeting_id=meeting_id, value=approved_at, stamp=stamp)
+
+    async def _snapshot(
+        self, table: str, column: str, *, meeting_id: str, value: Any, stamp: FactStamp, cast: str = ""
+    ) -> bool:
+        changed = await self._conn.fetchval(
+            f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id) VALUES ($1, $2{cast}, $3, $4)"
+            f" ON CONFLICT (meeting_id) DO UPDATE SET {column} = EXCLUDED.{column},"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t=table)} RETURNING 1",
+            meeting_id,
+            value,
+            stamp.time,
+            stamp.event_id,
+        )
+        return changed is not None
+
+    async def add_assessment(self, *, meeting_id: str, role: str, points: dict[str, float], stamp: FactStamp) -> bool:
+        """Keep every assessment; precedence is decided when scoring."""
+        changed = await self._conn.fetchval(
+            "INSERT INTO assessment (meeting_id, fact_id, role, points, fact_time) VALUES ($1, $2, $3, $4::jsonb, $5)"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            meeting_id,
+            stamp.event_id,
+            role,
+            json.dumps(points),
+            stamp.time,
+        )
+        return changed is not None
+
+    async def complete_task(self, *, task_id: str, meeting_id: str, completed_on: date, stamp: FactStamp) -> bool:
+        """Store a task completion if newer than the stored one."""
+        changed = await self._conn.fetchval(
+            "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id)"
+            " VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (task_id) DO UPDATE SET meeting_id = EXCLUDED.meeting_id,"
+            " completed_on = EXCLUDED.completed_on, fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='task_completion')} RETURNING 1",
+            task_id,
+            meeting_id,
+            completed_on,
+            stamp.time,
+            stamp.event_id,
+        )
+        return changed is not None
+
+    async def meeting_position(self, meeting_id: str) -> tuple[str, datetime] | None:
+        """The cell and effective start of a scheduled meeting, or None before it is scheduled."""
+        row = await self._conn.fetchrow(
+            "SELECT m.cell_id, CASE WHEN r.meeting_id IS NOT NULL"
+            " AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+            " THEN r.starts_at ELSE m.starts_at END AS starts_at"
+            " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.meeting_id = $1",
+            meeting_id,
+        )
+        return (row["cell_id"], row["starts_at"]) if row else None
+
+    async def cell_meetings(self, cell_id: str) -> list[MeetingRow]:
+        """Every scheduled meeting of a cell with its snapshots, by effective start then id."""
+        rows = await self._conn.fetch(
+            "SELECT m.meeting_id, m.cell_id, m.kind, m.notified_at, m.committee_prepared,"
+            " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+            "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
+            " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
+            " p.approved_at"
+            " FROM meeting m"
+            " LEFT JOIN meeting_reschedule r USING (meeting_id)"
+            " LEFT JOIN meeting_cancellation c USING (meeting_id)"
+            " LEFT JOIN attendance a USING (meeting_id)"
+            " LEFT JOIN minutes n USING (meeting_id)"
+            " LEFT JOIN approval p USING (meeting_id)"
+            " WHERE m.cell_id = $1",
+            cell_id,
+        )
+        meetings = [
+            MeetingRow(
+                meeting_id=row["meeting_id"],
+                cell_id=row["cell_id"],
+                kind=row["kind"],
+                starts_at=row["starts_at"],
+                notified_at=row["notified_at"],
+                committee_prepared=row["committee_prepared"],
+                cancelled=row["cancelled"],
+                roster=json.loads(row["roster"]) if row["roster"] else None,
+                minutes=json.loads(row["minutes"]) if row["minutes"] else None,
+                approved_at=row["approved_at"],
+            )
+            for row in rows
+        ]
+        return sorted(meetings, key=lambda m: (m.starts_at, m.meeting_id))
+
+    async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]:
+        """Published documents (kind, published_at) per meeting."""
+        found: dict[str, list[tuple[str, datetime]]] = {}
+        for row in await self._conn.fetch(
+            "SELECT meeting_id, kind, published_at FROM document WHERE meeting_id = ANY($1::text[])"
+            " ORDER BY published_at, fact_id, position",
+            meeting_ids,
+        ):
+            found.setdefault(row["meeting_id"], []).append((row["kind"], row["published_at"]))
+        return found
+
+    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]:
+        """Assessments (role, time, event id, points) per meeting."""
+        found: dict[str, list[tuple[str, datetime, str, dict]]] = {}
+        for row in await self._conn.fetch(
+            "SELECT meeting_id, role, fact_time, fact_id, points::text AS points FROM assessment"
+            " WHERE meeting_id = ANY($1::text[]) ORDER BY fact_time, fact_id",
+            meeting_ids,
+        ):
+            found.setdefault(row["meeting_id"], []).append(
+                (row["role"], row["fact_time"], row["fact_id"], json.loads(row["points"]))
+            )
+        return found
+
+    async def completions(self, task_ids: list[str]) -> dict[str, date]:
+        """Completion dates of the given tasks that are done."""
+        rows = await self._conn.fetch(
+            "SELECT task_id, completed_on FROM task_completion WHERE task_id = ANY($1::text[])", task_ids
+        )
+        return {row["task_id"]: row["completed_on"] for row in rows}
+
+    async def cell_has_committee(self, cell_id: str) -> bool:
+        """Whether a current member of the cell holds the role committee_member."""
+        return bool(
+            await self._conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM member m LEFT JOIN member_removal r ON r.member_id = m.id"
+                " WHERE m.cell_id = $1 AND m.role = 'committee_member'"
+                " AND (r.member_id IS NULL OR (r.fact_time, r.fact_id) < (m.fact_time, m.fact_id)))",
+                cell_id,
+            )
+        )
+
+    async def ancestors(self, unit_id: str) -> list[str]:
+        """The units above a unit, nearest first (cycles in bad data stop the walk)."""
+        rows = await self._conn.fetch(
+            "WITH RECURSIVE up(id, depth, path) AS ("
+            " SELECT parent_id, 1, ARRAY[id] FROM unit WHERE id = $1 AND parent_id IS NOT NULL"
+            " UNION ALL SELECT u.parent_id, up.depth + 1, up.path || u.id FROM up JOIN unit u ON u.id = up.id"
+            "  WHERE u.parent_id IS NOT NULL AND NOT u.id = ANY(up.path) AND up.depth < 64)"
+            " SELECT id FROM up ORDER BY depth",
+            unit_id,
+        )
+        return [row["id"] for row in rows]
+
+    async def subtree_cells(self, unit_id: str) -> list[str]:
+        """Every cell at any depth under a unit (the unit itself if it is a cell)."""
+        rows = await self._conn.fetch(
+            "WITH RECURSIVE down(id, kind) AS (SELECT id, kind FROM unit WHERE id = $1"
+            " UNION SELECT u.id, u.kind FROM unit u JOIN down d ON u.parent_id = d.id)"
+            " SELECT id FROM down WHERE kind = 'cell' ORDER BY id",
+            unit_id,
+        )
+        cells = [row["id"] for row in rows]
+        if not cells and await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM meeting WHERE cell_id = $1)", unit_id):
+            cells = [unit_id]
+        return cells
+
+    async def cells_with_meetings(self) -> list[str]:
+        """Every cell that has a scheduled meeting."""
+        return [row["cell_id"] for row in await self._conn.fetch("SELECT DISTINCT cell_id FROM meeting ORDER BY 1")]
+
+    async def lock_cell(self, cell_id: str) -> None:
+        """Serialize recomputation of one cell across consumers until the transaction ends."""
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || $1, 0))", cell_id)

@@ -1,0 +1,39 @@
+"""The evaluation unit of work: one transaction with the fact, result and framework repositories."""
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+import asyncpg
+
+from services.evaluation.domain.facts import VIETNAM
+from services.evaluation.domain.framework import Framework
+from services.evaluation.repository import PgFactRepository, PgFrameworkRepository, PgResultRepository
+from shared.unit_of_work import PgUnitOfWork
+
+SCHEMA = "evaluation"
+
+
+def today_in_vietnam() -> date:
+    """Today's date in Vietnam (+07:00): the month periods are assessed through."""
+    return datetime.now(VIETNAM).date()
+
+
+class EvaluationUnitOfWork(PgUnitOfWork):
+    """A transaction on the evaluation schema; `today` and the parsed-framework cache are shared."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        framework_cache: dict[tuple[str, str], Framework],
+        today: Callable[[], date] = today_in_vietnam,
+    ) -> None:
+        super().__init__(pool, schema=SCHEMA)
+        self.framework_cache = framework_cache
+        self.today = today
+
+    def start_repositories(self, connection: asyncpg.Connection) -> None:
+        """Build the repositories on the transaction's connection."""
+        self.facts = PgFactRepository(connection)
+        self.results = PgResultRepository(connection)
+        self.frameworks = PgFrameworkRepository(connection)
