@@ -95,3 +95,17 @@ def token_for(state: GatewayState) -> TokenFactory:
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@pytest.fixture(scope="package")
+async def headers(token_for: TokenFactory, world: World) -> dict[str, dict[str, str]]:
+    """One token per kind of caller, placed in the fake province."""
+    return {
+        "member": await token_for("member", world.cell_a1, world.member_a1),
+        "secretary": await token_for("secretary", world.cell_a1, random_id("mem")),
+        "ward_officer": await token_for("committee_officer", world.ward_a, random_id("per")),
+        "province_officer": await token_for("committee_officer", world.root, random_id("per")),
+        "integration": await token_for("integration"),
+        "operator": await token_for("operator"),
+        "admin": await token_for("admin"),
+    }

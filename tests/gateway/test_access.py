@@ -1,0 +1,156 @@
+"""Every role against every read family, inside and outside its subtree."""
+
+import pytest
+
+from tests.gateway.fakes import World
+
+ROLES = ["member", "secretary", "ward_officer", "province_officer", "integration", "operator", "admin"]
+CELL_READERS = {"member", "secretary", "ward_officer", "province_officer"}
+OFFICERS = {"ward_officer", "province_officer"}
+OPERATOR = {"operator"}
+ADMIN = {"admin"}
+
+# (path template over the World's ids, the roles that get 200; every other role gets 403 or 404)
+OWN_SUBTREE = [
+    ("/v1/cells/{cell_a1}", CELL_READERS),
+    ("/v1/cells/{cell_a1}/meetings?period=2026-11", CELL_READERS),
+    ("/v1/cells/{cell_a1}/tasks?open_only=true", CELL_READERS),
+    ("/v1/cells/{cell_a1}/ratings?period=2026-Q4", CELL_READERS),
+    ("/v1/cells/{cell_a1}/members", {"secretary", "ward_officer", "province_officer"}),
+    ("/v1/meetings/{meeting_a1}", CELL_READERS),
+    ("/v1/meetings/{meeting_a1}/attendance", CELL_READERS),
+    ("/v1/meetings/{meeting_a1}/minutes", CELL_READERS),
+    ("/v1/meetings/{meeting_a1}/score", CELL_READERS),
+    ("/v1/members/{member_a1}/history", CELL_READERS),
+    ("/v1/committees/{ward_a}", OFFICERS),
+    ("/v1/committees/{ward_a}/units", OFFICERS),
+    ("/v1/committees/{ward_a}/rollup?period=2026-11", OFFICERS),
+    ("/v1/committees/{ward_a}/ranking?period=2026&order=asc", OFFICERS),
+    ("/v1/committees/{ward_a}/weakest?period=2026-Q4&limit=2", OFFICERS),
+    ("/v1/committees/{ward_a}/inbox", OFFICERS),
+    ("/v1/me/inbox", CELL_READERS),
+    ("/v1/rejections?status=open", OPERATOR),
+    ("/v1/dead-letters", OPERATOR),
+    ("/v1/deliveries/failed", OPERATOR),
+    ("/v1/frameworks", ADMIN),
+    ("/v1/frameworks/hd42-2025", ADMIN),
+    ("/v1/accounts?limit=5", ADMIN),
+    ("/v1/audit?limit=5", ADMIN),
+    ("/v1/me", set(ROLES)),
+]
+
+# Paths in another ward's subtree: (template, roles that may see it anyway)
+OTHER_SUBTREE = [
+    ("/v1/cells/{cell_b1}", {"province_officer"}),
+    ("/v1/cells/{cell_b1}/meetings", {"province_officer"}),
+    ("/v1/cells/{cell_b1}/tasks", {"province_officer"}),
+    ("/v1/cells/{cell_b1}/ratings", {"province_officer"}),
+    ("/v1/meetings/{meeting_b1}", {"province_officer"}),
+    ("/v1/meetings/{meeting_b1}/attendance", {"province_officer"}),
+    ("/v1/meetings/{meeting_b1}/minutes", {"province_officer"}),
+    ("/v1/meetings/{meeting_b1}/score", {"province_officer"}),
+    ("/v1/members/{member_b1}/history", {"province_officer"}),
+    ("/v1/committees/{ward_b}/rollup?period=2026-11", {"province_officer"}),
+    ("/v1/committees/{ward_b}/ranking?period=2026-11", {"province_officer"}),
+    ("/v1/committees/{ward_b}/inbox", {"province_officer"}),
+    ("/v1/committees/{root}", {"province_officer"}),
+]
+
+# The same paths with an id nobody knows, and the kind of thing named in the 404 message
+MISSING = {
+    "cell_b1": ("cell", "cell-does-not-exist"),
+    "meeting_b1": ("meeting", "mtg-does-not-exist"),
+    "member_b1": ("member", "mem-does-not-exist"),
+    "ward_b": ("committee", "ward-does-not-exist"),
+    "root": ("committee", "ward-does-not-exist"),
+}
+
+
+def ids(world: World) -> dict[str, str]:
+    return {key: value for key, value in vars(world).items() if isinstance(value, str)}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("template", "allowed"), OWN_SUBTREE, ids=[t for t, _ in OWN_SUBTREE])
+async def test_each_role_reads_only_what_its_role_allows(client, headers, world, role, template, allowed) -> None:
+    response = await client.get(template.format(**ids(world)), headers=headers[role])
+    if role in allowed:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code in (403, 404), response.text
+        assert response.json()["code"] in ("forbidden", "not_found")
+
+
+@pytest.mark.parametrize("role", ["member", "secretary", "ward_officer", "province_officer"])
+@pytest.mark.parametrize(("template", "allowed"), OTHER_SUBTREE, ids=[t for t, _ in OTHER_SUBTREE])
+async def test_outside_the_subtree_is_refused_like_a_missing_thing(
+    client, headers, world, role, template, allowed
+) -> None:
+    values = ids(world)
+    foreign = await client.get(template.format(**values), headers=headers[role])
+    key = next(name for name in MISSING if "{" + name + "}" in template)
+    kind, missing_id = MISSING[key]
+    missing = await client.get(template.format(**{**values, key: missing_id}), headers=headers[role])
+    if role in allowed:
+        assert foreign.status_code == 200, foreign.text
+        return
+    if foreign.status_code == 403:  # the role may never read this family: no existence question arises
+        assert missing.status_code == 403
+        assert foreign.json() == missing.json()
+        return
+    assert foreign.status_code == 404, foreign.text
+    assert missing.status_code == 404, missing.text
+    assert foreign.json() == {
+        "code": "not_found",
+        "message": f"{kind} {values[key]} not found",
+        "field": None,
+        "service": None,
+    }
+    assert missing.json() == {**foreign.json(), "message": f"{kind} {missing_id} not found"}
+
+
+async def test_a_member_sees_only_their_own_inbox(client, headers, world) -> None:
+    response = await client.get("/v1/me/inbox?unread_only=true", headers=headers["member"])
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [item["notification_id"] for item in items] == [
+        item["notification_id"] for item in world.notifications[world.member_a1]
+    ]
+    other = world.notifications[world.member_b1][0]["notification_id"]
+    refused = await client.post(f"/v1/me/inbox/{other}/read", headers=headers["member"])
+    assert refused.status_code == 404
+    own = items[0]["notification_id"]
+    marked = await client.post(f"/v1/me/inbox/{own}/read", headers=headers["member"])
+    assert marked.status_code == 200 and marked.json()["read_at"] is not None
+
+
+async def test_ratings_are_filtered_by_period_and_paginated(client, headers, world) -> None:
+    quarter = await client.get(f"/v1/cells/{world.cell_a1}/ratings?period=2026-Q4", headers=headers["member"])
+    assert [row["period"] for row in quarter.json()["items"]] == ["2026-10", "2026-11", "2026-Q4"]
+    month = await client.get(
+        f"/v1/cells/{world.cell_a1}/ratings?period=2026&limit=2&offset=1", headers=headers["member"]
+    )
+    assert month.json()["total"] == 4 and [row["period"] for row in month.json()["items"]] == ["2026-11", "2026-Q4"]
+
+
+async def test_a_committee_officer_reads_the_rollup_of_their_subtree(client, headers, world) -> None:
+    response = await client.get(
+        f"/v1/committees/{world.root}/rollup?period=2026-11", headers=headers["province_officer"]
+    )
+    assert response.status_code == 200
+    assert response.json()["cells"] == 3
+    weakest = await client.get(f"/v1/committees/{world.ward_a}/weakest?period=2026-11", headers=headers["ward_officer"])
+    assert {item["cell_id"] for item in weakest.json()["items"]} == {world.cell_a1, world.cell_a2}
+
+
+async def test_requests_without_a_valid_token_are_unauthorized(client, world) -> None:
+    missing = await client.get(f"/v1/cells/{world.cell_a1}")
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    forged = await client.get(f"/v1/cells/{world.cell_a1}", headers={"Authorization": "Bearer not.a.jwt"})
+    assert forged.status_code == 401 and forged.json()["code"] == "unauthorized"
+
+
+async def test_bad_query_parameters_name_the_field(client, headers, world) -> None:
+    response = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period=2026-13", headers=headers["member"])
+    assert response.status_code == 422
+    assert response.json()["field"] == "query.period"

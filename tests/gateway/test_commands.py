@@ -1,0 +1,177 @@
+"""The secretary's commands become CloudEvents from urn:chibo:gateway, sent through meetings' ingest."""
+
+from datetime import datetime
+
+from tests.gateway.fakes import World
+from tests.support.ids import random_id
+
+
+def schedule_body(**overrides: object) -> dict:
+    return {
+        "kind": "regular",
+        "starts_at": "2026-12-03T19:00:00+07:00",
+        "location": "Nhà văn hóa khu phố 1",
+        "agenda": ["Kiểm điểm nghị quyết tháng trước", "Phương hướng tháng tới"],
+        **overrides,
+    }
+
+
+def last_event(world: World, event_id: str) -> dict:
+    return next(event for event in world.ingested if event["id"] == event_id)
+
+
+async def test_a_secretary_schedules_a_meeting_of_their_cell(client, headers, world) -> None:
+    meeting_id = random_id("mtg")
+    response = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=meeting_id), headers=headers["secretary"]
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["outcome"] == "accepted" and body["subject"] == meeting_id and body["type"] == "meeting.scheduled.v1"
+    event = last_event(world, body["event_id"])
+    assert event["source"] == "urn:chibo:gateway"
+    assert datetime.fromisoformat(event["time"]).utcoffset().total_seconds() == 7 * 3600
+    assert event["data"]["cell_id"] == world.cell_a1 and event["data"]["meeting_id"] == meeting_id
+
+
+async def test_scheduling_in_another_cell_is_refused_like_a_missing_cell(client, headers, world) -> None:
+    foreign = await client.post(
+        f"/v1/cells/{world.cell_b1}/meetings", json=schedule_body(), headers=headers["secretary"]
+    )
+    missing = await client.post("/v1/cells/cell-nowhere/meetings", json=schedule_body(), headers=headers["secretary"])
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json()["message"] == f"cell {world.cell_b1} not found"
+    assert missing.json()["message"] == "cell cell-nowhere not found"
+
+
+async def test_only_secretaries_schedule(client, headers, world) -> None:
+    for role in ("member", "ward_officer", "integration", "operator", "admin"):
+        response = await client.post(f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(), headers=headers[role])
+        assert response.status_code == 403, role
+
+
+async def test_a_thematic_meeting_without_topic_is_a_422_naming_the_field(client, headers, world) -> None:
+    response = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(kind="thematic"), headers=headers["secretary"]
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "topic"
+
+
+async def test_an_unknown_body_field_is_a_422_naming_it(client, headers, world) -> None:
+    response = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(colour="red"), headers=headers["secretary"]
+    )
+    assert response.status_code == 422 and response.json()["field"] == "colour"
+
+
+async def test_the_meeting_lifecycle_commands_reach_meetings(client, headers, world) -> None:
+    mid = world.meeting_a1
+    secretary = headers["secretary"]
+    calls = [
+        (
+            "post",
+            f"/v1/meetings/{mid}/reschedule",
+            {"starts_at": "2026-11-04T19:00:00+07:00", "reason": "Trùng lịch"},
+            "meeting.rescheduled.v1",
+        ),
+        (
+            "post",
+            f"/v1/meetings/{mid}/documents",
+            {"items": [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}]},
+            "documents.published.v1",
+        ),
+        (
+            "put",
+            f"/v1/meetings/{mid}/attendance",
+            {
+                "records": [
+                    {"member_id": world.member_a1, "status": "present"},
+                    {"member_id": "m2", "status": "excused", "reason": "Ốm"},
+                ]
+            },
+            "attendance.recorded.v1",
+        ),
+        (
+            "put",
+            f"/v1/meetings/{mid}/minutes",
+            {
+                "started_at": "2026-11-04T19:00:00+07:00",
+                "ended_at": "2026-11-04T20:45:00+07:00",
+                "chair_id": "m1",
+                "recorder_id": "m2",
+                "speakers": ["m1"],
+                "resolutions": [{"text": "Thông qua", "votes_for": 10, "votes_against": 0, "abstentions": 0}],
+                "tasks": [
+                    {"task_id": "t-9", "assignee_id": "m1", "description": "Thu đảng phí", "due_on": "2026-11-30"}
+                ],
+            },
+            "minutes.submitted.v1",
+        ),
+        ("post", f"/v1/meetings/{mid}/minutes/approval", {"votes_for": 10}, "minutes.approved.v1"),
+        (
+            "post",
+            f"/v1/meetings/{mid}/assessments",
+            {"role": "cell_committee", "points": {"conduct.procedure": 5}},
+            "meeting.assessed.v1",
+        ),
+        ("post", f"/v1/meetings/{mid}/tasks/t-9/completion", {"completed_on": "2026-11-20"}, "task.completed.v1"),
+        ("post", f"/v1/meetings/{mid}/cancel", {"reason": "Bão lớn"}, "meeting.cancelled.v1"),
+    ]
+    for method, path, body, event_type in calls:
+        response = await client.request(method.upper(), path, json=body, headers=secretary)
+        assert response.status_code == 202, (path, response.text)
+        event = last_event(world, response.json()["event_id"])
+        assert event["type"] == event_type and event["data"]["meeting_id"] == mid
+
+
+async def test_minutes_ending_before_they_start_are_a_422_naming_ended_at(client, headers, world) -> None:
+    body = {
+        "started_at": "2026-11-04T19:00:00+07:00",
+        "ended_at": "2026-11-04T18:00:00+07:00",
+        "chair_id": "m1",
+        "recorder_id": "m2",
+        "speakers": [],
+        "resolutions": [],
+        "tasks": [],
+    }
+    response = await client.put(f"/v1/meetings/{world.meeting_a1}/minutes", json=body, headers=headers["secretary"])
+    assert response.status_code == 422 and response.json()["field"] == "ended_at"
+
+
+async def test_commands_on_another_cells_meeting_are_refused_like_a_missing_meeting(client, headers, world) -> None:
+    foreign = await client.post(
+        f"/v1/meetings/{world.meeting_b1}/cancel", json={"reason": "x"}, headers=headers["secretary"]
+    )
+    missing = await client.post("/v1/meetings/mtg-nowhere/cancel", json={"reason": "x"}, headers=headers["secretary"])
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json() == {**missing.json(), "message": f"meeting {world.meeting_b1} not found"}
+
+
+async def test_an_officer_assesses_as_upper_monitor_and_a_secretary_may_not(client, headers, world) -> None:
+    body = {"role": "upper_monitor", "points": {"chairing.flexible": 2}, "comment": "Điều hành tốt"}
+    officer = await client.post(
+        f"/v1/meetings/{world.meeting_a1}/assessments", json=body, headers=headers["ward_officer"]
+    )
+    assert officer.status_code == 202, officer.text
+    event = last_event(world, officer.json()["event_id"])
+    assert event["data"]["assessor"]["role"] == "upper_monitor" and event["data"]["assessor"]["person_id"]
+    secretary = await client.post(
+        f"/v1/meetings/{world.meeting_a1}/assessments", json=body, headers=headers["secretary"]
+    )
+    assert secretary.status_code == 403
+    outside = await client.post(
+        f"/v1/meetings/{world.meeting_b1}/assessments", json=body, headers=headers["ward_officer"]
+    )
+    assert outside.status_code == 404
+
+
+async def test_commands_are_audited(client, headers, world, state) -> None:
+    response = await client.post(
+        f"/v1/meetings/{world.meeting_a1}/cancel", json={"reason": "Mất điện"}, headers=headers["secretary"]
+    )
+    row = await state.pool.fetchrow(
+        "SELECT * FROM audit_log WHERE detail->>'event_id' = $1", response.json()["event_id"]
+    )
+    assert row["role"] == "secretary" and row["path"] == f"/v1/meetings/{world.meeting_a1}/cancel"
+    assert row["status"] == 202 and row["client_ip"] == "203.0.113.7"

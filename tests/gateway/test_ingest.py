@@ -1,0 +1,121 @@
+"""POST /v1/events: one event or a batch forwarded to meetings, each event's outcome answered."""
+
+import json
+
+from tests.gateway.fakes import World
+from tests.support.ids import random_id
+
+SINGLE = {"Content-Type": "application/cloudevents+json"}
+BATCH = {"Content-Type": "application/cloudevents-batch+json"}
+
+
+def unit_event(world: World, **overrides: object) -> dict:
+    return {
+        "specversion": "1.0",
+        "id": random_id("evt"),
+        "source": "urn:test:member-db",
+        "type": "org.unit.upserted.v1",
+        "time": "2026-11-01T08:00:00+07:00",
+        "data": {"id": random_id("cell"), "name": "Chi bộ thôn 4", "kind": "cell", "parent_id": world.ward_a},
+        **overrides,
+    }
+
+
+async def test_an_integration_posts_one_event_and_it_is_accepted_then_duplicate(client, headers, world) -> None:
+    event = unit_event(world)
+    first = await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})
+    assert first.status_code == 200, first.text
+    assert first.json()["results"] == [
+        {
+            "index": 0,
+            "id": event["id"],
+            "source": event["source"],
+            "type": event["type"],
+            "outcome": "accepted",
+            "reason": None,
+            "field": None,
+        }
+    ]
+    again = await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})
+    assert again.json()["results"][0]["outcome"] == "duplicate"
+    assert again.json()["duplicate"] == 1
+    assert event in world.ingested
+
+
+async def test_a_batch_answers_each_event_and_one_bad_event_rejects_only_itself(client, headers, world) -> None:
+    good = unit_event(world)
+    bad = unit_event(world, data={"id": random_id("cell"), "kind": "cell", "parent_id": None})
+    held = {
+        **unit_event(world),
+        "type": "attendance.recorded.v1",
+        "data": {"meeting_id": random_id("mtg"), "records": []},
+    }
+    response = await client.post(
+        "/v1/events", content=json.dumps([good, bad, held]), headers={**headers["integration"], **BATCH}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [item["outcome"] for item in body["results"]] == ["accepted", "rejected", "held"]
+    assert body["results"][1]["field"] == "data.name"
+    assert (body["accepted"], body["rejected"], body["held"], body["duplicate"]) == (1, 1, 1, 0)
+
+
+async def test_a_body_that_is_not_json_is_a_400_naming_the_body(client, headers) -> None:
+    response = await client.post("/v1/events", content=b"{not json", headers={**headers["integration"], **SINGLE})
+    assert response.status_code == 400
+    assert response.json()["field"] == "body" and "JSON" in response.json()["message"]
+
+
+async def test_a_batch_that_is_not_an_array_is_a_422(client, headers, world) -> None:
+    response = await client.post(
+        "/v1/events", content=json.dumps(unit_event(world)), headers={**headers["integration"], **BATCH}
+    )
+    assert response.status_code == 422
+    assert "array" in response.json()["message"]
+
+
+async def test_a_single_event_that_is_not_an_object_is_a_422(client, headers) -> None:
+    response = await client.post("/v1/events", content=b'"hello"', headers={**headers["integration"], **SINGLE})
+    assert response.status_code == 422 and response.json()["field"] == "body"
+
+
+async def test_a_batch_over_1000_events_is_refused_with_413(client, headers, world) -> None:
+    events = [unit_event(world) for _ in range(1001)]
+    response = await client.post("/v1/events", content=json.dumps(events), headers={**headers["integration"], **BATCH})
+    assert response.status_code == 413
+    assert "1000" in response.json()["message"]
+
+
+async def test_a_batch_of_exactly_1000_events_is_forwarded(client, headers, world) -> None:
+    events = [unit_event(world) for _ in range(1000)]
+    response = await client.post("/v1/events", content=json.dumps(events), headers={**headers["integration"], **BATCH})
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1000
+
+
+async def test_an_unknown_content_type_is_a_415(client, headers, world) -> None:
+    response = await client.post(
+        "/v1/events",
+        content=json.dumps(unit_event(world)),
+        headers={**headers["integration"], "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+
+
+async def test_only_integration_accounts_may_ingest(client, headers, world) -> None:
+    for role in ("member", "secretary", "ward_officer", "operator", "admin"):
+        response = await client.post(
+            "/v1/events", content=json.dumps(unit_event(world)), headers={**headers[role], **SINGLE}
+        )
+        assert response.status_code == 403, role
+        assert response.json()["code"] == "forbidden"
+
+
+async def test_every_ingest_call_is_audited_with_who_and_where(client, headers, world, state) -> None:
+    event = unit_event(world)
+    await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})
+    row = await state.pool.fetchrow(
+        "SELECT * FROM audit_log WHERE path = '/v1/events' AND detail->>'accepted' = '1' ORDER BY id DESC LIMIT 1"
+    )
+    assert row["role"] == "integration" and row["sub"].startswith("integration-")
+    assert row["client_ip"] == "203.0.113.7" and row["status"] == 200 and row["method"] == "POST"
