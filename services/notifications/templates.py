@@ -169,7 +169,12 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     starts_at = values.get("starts_at")
     text["when"] = format_when(starts_at) if isinstance(starts_at, datetime) else "(chưa rõ thời gian)"
     text["meeting_kind"] = MEETING_KINDS.get(str(values.get("meeting_kind")), "sinh hoạt")
-    text["topic_part"] = f" chuyên đề “{values['topic']}”" if values.get("topic") else ""
+    topic = values.get("topic")
+    if topic:
+        thematic = values.get("meeting_kind") in ("thematic", "combined")
+        text["topic_part"] = f" “{topic}”" if thematic else f" với nội dung “{topic}”"
+    else:
+        text["topic_part"] = ""
     text["location"] = str(values.get("location") or "(chưa rõ địa điểm)")
     text["reason"] = str(values.get("reason") or "không nêu")
     if "month" in values:

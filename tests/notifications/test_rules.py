@@ -1,0 +1,247 @@
+"""Every alert rule fires for its case and stays silent just inside its threshold (pure, controllable clock)."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from services.notifications.domain import rules
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import CellContext, Meeting, Member, Monitor, Unit
+from services.notifications.domain.periods import LOCAL_TZ
+from services.notifications.domain.settings import DEFAULT_CONFIG, RuleOverride, resolve_config
+
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ)
+COMMITTEE = Unit(
+    id="ward", name="Đảng ủy phường An Hòa", kind="committee", parent_id=None, contact_emails=("dangu@anhoa.vn",)
+)
+CELL = Unit(
+    id="cell", name="Chi bộ khu phố 3", kind="cell", parent_id="ward", known_since=datetime(2026, 1, 1, tzinfo=LOCAL_TZ)
+)
+
+
+def member(member_id: str, role: str = "member", **extra: object) -> Member:
+    """A member of the test cell."""
+    return Member(
+        id=member_id,
+        full_name=f"Nguyễn Văn {member_id}",
+        cell_id="cell",
+        status=str(extra.pop("status", "official")),
+        role=role,
+        email=f"{member_id}@x.vn",
+        **extra,
+    )  # type: ignore[arg-type]
+
+
+MEMBERS = (
+    member("bt", "secretary"),
+    member("pbt", "deputy_secretary"),
+    member("a"),
+    member("b", exempt=True),
+    member("c", removed=True),
+)
+MONITOR = Monitor(
+    person_id="mon", cell_id="cell", committee_id="ward", full_name="Trần Thị Mai", email="mai@x.vn", yearly_quota=6
+)
+CTX = CellContext(cell=CELL, superior=COMMITTEE, members=MEMBERS, monitors=(MONITOR,))
+
+
+def meeting(starts_at: datetime = NOW + timedelta(days=2), **extra: object) -> Meeting:
+    """A regular meeting of the test cell."""
+    fields: dict = {"kind": "regular", "topic": None, "location": "Nhà văn hóa khu phố 3"} | extra
+    return Meeting(meeting_id="m1", cell_id="cell", starts_at=starts_at, **fields)
+
+
+def recipients(alerts: list) -> dict[str, list[str]]:
+    """Rule name → recipient ids."""
+    return {alert.rule: [recipient.id for recipient in alert.recipients] for alert in alerts}
+
+
+def test_notices_go_to_expected_members_and_the_monitor_only_for_meetings_ahead() -> None:
+    alerts = rules.meeting_notice(r.MEETING_SCHEDULED, meeting=meeting(), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert recipients(alerts) == {r.MEETING_SCHEDULED: ["bt", "pbt", "a", "mon"]}
+    past = meeting(starts_at=NOW - timedelta(minutes=1))
+    assert rules.meeting_notice(r.MEETING_SCHEDULED, meeting=past, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+    moved = rules.meeting_notice(r.MEETING_RESCHEDULED, meeting=meeting(), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert moved[0].period == (NOW + timedelta(days=2)).isoformat()
+    cancelled = meeting(cancelled=True, cancel_reason="mưa bão")
+    assert recipients(
+        rules.meeting_notice(r.MEETING_CANCELLED, meeting=cancelled, ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    )[r.MEETING_CANCELLED] == ["bt", "pbt", "a", "mon"]
+    assert rules.meeting_notice(r.MEETING_SCHEDULED, meeting=cancelled, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_documents_missing_fires_24_hours_before_and_not_earlier_or_when_published() -> None:
+    start = NOW + timedelta(hours=24)
+    fired = rules.documents_missing(meeting=meeting(start), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert recipients(fired) == {r.DOCUMENTS_MISSING: ["bt"]}
+    early = rules.documents_missing(
+        meeting=meeting(start + timedelta(minutes=1)), ctx=CTX, config=DEFAULT_CONFIG, now=NOW
+    )
+    assert early == []
+    published = meeting(start, documents={"content": NOW - timedelta(hours=1)})
+    assert rules.documents_missing(meeting=published, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_reminder_fires_at_the_lead_time_and_is_configurable_per_subtree() -> None:
+    start = NOW + timedelta(hours=3)
+    assert recipients(rules.meeting_reminder(meeting=meeting(start), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)) == {
+        r.MEETING_REMINDER: ["bt", "pbt", "a", "mon"]
+    }
+    later = meeting(start + timedelta(seconds=1))
+    assert rules.meeting_reminder(meeting=later, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+    config = resolve_config(
+        ["root", "ward", "cell"], [RuleOverride("ward", r.MEETING_REMINDER, params={"hours_before": 5})]
+    )
+    assert rules.meeting_reminder(meeting=later, ctx=CTX, config=config, now=NOW) != []
+
+
+def test_minutes_late_goes_to_the_secretary_after_2_days_then_to_the_superior() -> None:
+    start = NOW - timedelta(days=2)
+    fired = rules.minutes_late(meeting=meeting(start), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert recipients(fired) == {r.MINUTES_LATE: ["bt"]}
+    inside = rules.minutes_late(meeting=meeting(start + timedelta(minutes=1)), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert inside == []
+    escalated = rules.minutes_late(meeting=meeting(NOW - timedelta(days=5)), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert recipients(escalated) == {r.MINUTES_LATE: ["bt"], r.MINUTES_LATE_SUPERIOR: ["ward"]}
+    done = meeting(start, minutes_submitted_at=start, documents={"minutes": start, "resolution": start})
+    assert rules.minutes_late(meeting=done, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_no_regular_meeting_by_day_25() -> None:
+    day25 = datetime(2026, 11, 25, 8, 0, tzinfo=LOCAL_TZ)
+    assert recipients(rules.no_regular_meeting(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=day25)) == {
+        r.NO_REGULAR_MEETING: ["bt"]
+    }
+    day24 = day25 - timedelta(days=1)
+    assert rules.no_regular_meeting(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=day24) == []
+    held = [meeting(datetime(2026, 11, 4, 19, 30, tzinfo=LOCAL_TZ))]
+    assert rules.no_regular_meeting(ctx=CTX, meetings=held, config=DEFAULT_CONFIG, now=day25) == []
+
+
+def test_month_closed_without_a_regular_meeting_goes_to_the_superior() -> None:
+    december = datetime(2026, 12, 1, 8, 0, tzinfo=LOCAL_TZ)
+    fired = rules.month_without_meeting(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=december)
+    assert recipients(fired) == {r.MONTH_WITHOUT_MEETING: ["ward"]} and fired[0].period == "2026-11"
+    last_evening = [meeting(datetime(2026, 11, 30, 23, 0, tzinfo=LOCAL_TZ))]
+    assert rules.month_without_meeting(ctx=CTX, meetings=last_evening, config=DEFAULT_CONFIG, now=december) == []
+    thematic_only = [meeting(datetime(2026, 11, 5, 19, 0, tzinfo=LOCAL_TZ), kind="thematic", topic="Chỉ thị 50")]
+    assert rules.month_without_meeting(ctx=CTX, meetings=thematic_only, config=DEFAULT_CONFIG, now=december) != []
+
+
+def test_quarter_last_month_without_thematic() -> None:
+    december = datetime(2026, 12, 1, 8, 0, tzinfo=LOCAL_TZ)
+    fired = rules.quarter_without_thematic(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=december)
+    assert recipients(fired) == {r.QUARTER_WITHOUT_THEMATIC: ["bt", "ward"]} and fired[0].period == "2026-Q4"
+    november = datetime(2026, 11, 30, 23, 0, tzinfo=LOCAL_TZ)
+    assert rules.quarter_without_thematic(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=november) == []
+    planned = [meeting(datetime(2026, 12, 20, 19, 0, tzinfo=LOCAL_TZ), kind="combined", topic="Học tập Nghị quyết")]
+    assert rules.quarter_without_thematic(ctx=CTX, meetings=planned, config=DEFAULT_CONFIG, now=december) == []
+
+
+def test_unexcused_absence_goes_to_the_cell_committee() -> None:
+    fired = rules.unexcused_absences(meeting=meeting(), absent=[MEMBERS[2]], ctx=CTX, config=DEFAULT_CONFIG)
+    assert recipients(fired) == {r.UNEXCUSED_ABSENCE: ["bt", "pbt"]}
+    assert rules.unexcused_absences(meeting=meeting(), absent=[], ctx=CTX, config=DEFAULT_CONFIG) == []
+
+
+@pytest.mark.parametrize(
+    ("consecutive", "months", "expected"),
+    [
+        (4, 0, {r.CONSECUTIVE_ABSENCES}),
+        (3, 2, set()),
+        (0, 3, {r.UNEXCUSED_MONTHS}),
+    ],
+)
+def test_absence_history_thresholds(consecutive: int, months: int, expected: set[str]) -> None:
+    fired = rules.absence_history(
+        member_id="a",
+        full_name="Nguyễn Văn a",
+        meeting_id="m1",
+        consecutive_absences=consecutive,
+        unexcused_months=months,
+        ctx=CTX,
+        config=DEFAULT_CONFIG,
+        now=NOW,
+    )
+    assert {alert.rule for alert in fired} == expected
+    for alert in fired:
+        assert [recipient.id for recipient in alert.recipients] == ["bt", "pbt", "ward"]
+
+
+def test_meeting_rated_average_or_poor_goes_to_the_superior_unless_provisional() -> None:
+    def rate(rating: str, provisional: bool = False) -> list:
+        return rules.meeting_rated_low(
+            meeting_id="m1",
+            rating=rating,
+            score=55.0,
+            provisional=provisional,
+            meeting=meeting(),
+            ctx=CTX,
+            config=DEFAULT_CONFIG,
+        )
+
+    assert recipients(rate("average")) == {r.MEETING_RATED_LOW: ["ward"]}
+    assert recipients(rate("poor")) == {r.MEETING_RATED_LOW: ["ward"]}
+    assert rate("fair") == [] and rate("poor", provisional=True) == []
+
+
+def test_period_rated_low_waits_for_the_period_end_and_grace() -> None:
+    due = datetime(2026, 12, 4, 0, 0, tzinfo=LOCAL_TZ)
+    fired = rules.period_rated_low(period="2026-11", rating="poor", score=30.0, ctx=CTX, config=DEFAULT_CONFIG, now=due)
+    assert recipients(fired) == {r.PERIOD_RATED_LOW: ["ward"]}
+    early = due - timedelta(seconds=1)
+    assert (
+        rules.period_rated_low(period="2026-11", rating="poor", score=30.0, ctx=CTX, config=DEFAULT_CONFIG, now=early)
+        == []
+    )
+    assert (
+        rules.period_rated_low(period="2026-11", rating="fair", score=75.0, ctx=CTX, config=DEFAULT_CONFIG, now=due)
+        == []
+    )
+
+
+def test_probation_ending_within_30_days() -> None:
+    probationer = member("dv", status="probationary", admitted_on=date(2025, 12, 10))
+    fired = rules.probation_ending(member=probationer, ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert recipients(fired) == {r.PROBATION_ENDING: ["bt"]} and fired[0].period == "2026-12-10"
+    later = member("dv", status="probationary", admitted_on=date(2025, 12, 11))
+    assert rules.probation_ending(member=later, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_cell_with_9_official_members_and_no_committee() -> None:
+    nine = tuple(member(f"m{i}", "secretary" if i == 0 else "member") for i in range(9))
+    ctx = CellContext(cell=CELL, superior=COMMITTEE, members=nine)
+    assert recipients(rules.cell_without_committee(ctx=ctx, config=DEFAULT_CONFIG, now=NOW)) == {
+        r.CELL_WITHOUT_COMMITTEE: ["m0", "ward"]
+    }
+    eight = CellContext(cell=CELL, superior=COMMITTEE, members=nine[:8])
+    assert rules.cell_without_committee(ctx=eight, config=DEFAULT_CONFIG, now=NOW) == []
+    with_committee = CellContext(cell=CELL, superior=COMMITTEE, members=(*nine, member("cu", "committee_member")))
+    assert rules.cell_without_committee(ctx=with_committee, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_monitor_behind_quota() -> None:
+    # 1 November: 10 months passed, a quota of 6 a year expects 5 meetings attended
+    first = datetime(2026, 11, 1, 8, 0, tzinfo=LOCAL_TZ)
+    fired = rules.monitor_behind_quota(
+        monitor=MONITOR, attended=4, committee=COMMITTEE, cell_name=CELL.name, config=DEFAULT_CONFIG, now=first
+    )
+    assert recipients(fired) == {r.MONITOR_BEHIND_QUOTA: ["mon", "ward"]}
+    assert (
+        rules.monitor_behind_quota(
+            monitor=MONITOR, attended=5, committee=COMMITTEE, cell_name=CELL.name, config=DEFAULT_CONFIG, now=first
+        )
+        == []
+    )
+
+
+def test_a_subtree_can_switch_a_rule_off_and_the_nearest_setting_wins() -> None:
+    overrides = [
+        RuleOverride("province", r.UNEXCUSED_ABSENCE, enabled=False),
+        RuleOverride("ward", r.UNEXCUSED_ABSENCE, enabled=True),
+        RuleOverride("province", r.CONSECUTIVE_ABSENCES, params={"more_than": 5}),
+    ]
+    config = resolve_config(["province", "ward", "cell"], overrides)
+    assert config.is_enabled(r.UNEXCUSED_ABSENCE) and config.param(r.CONSECUTIVE_ABSENCES, "more_than") == 5
+    other = resolve_config(["province", "other-ward", "cell2"], overrides)
+    assert not other.is_enabled(r.UNEXCUSED_ABSENCE)

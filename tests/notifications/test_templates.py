@@ -1,0 +1,72 @@
+"""Texts are Vietnamese with diacritics, naming the cell, the meeting, the date and what to do."""
+
+from datetime import datetime
+
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import Alert, Recipient
+from services.notifications.domain.periods import LOCAL_TZ
+from services.notifications.templates import TEMPLATES, format_period, format_when, render
+
+PERSON = Recipient(id="a", kind="person", name="Lê Thị Hồng")
+COMMITTEE = Recipient(id="ward", kind="committee", name="Đảng ủy phường An Hòa")
+
+
+def test_formats_dates_the_vietnamese_way() -> None:
+    assert format_when(datetime(2026, 11, 3, 19, 30, tzinfo=LOCAL_TZ)) == "19:30 thứ Ba, ngày 03/11/2026"
+    assert format_when(datetime(2026, 11, 8, 1, 0, tzinfo=LOCAL_TZ)) == "01:00 Chủ nhật, ngày 08/11/2026"
+    assert format_period("2026-Q4") == "quý IV/2026" and format_period("2026-11") == "tháng 11/2026"
+
+
+def test_a_meeting_notice_names_cell_meeting_time_place_and_what_to_do() -> None:
+    alert = Alert(
+        rule=r.MEETING_SCHEDULED,
+        subject_id="m1",
+        period="scheduled",
+        recipients=(PERSON,),
+        cell_id="c",
+        values={
+            "cell": "Chi bộ khu phố 3",
+            "meeting_kind": "thematic",
+            "topic": "Học tập Chỉ thị 50",
+            "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=LOCAL_TZ),
+            "location": "Nhà văn hóa",
+        },
+    )
+    title, body = render(alert, PERSON)
+    assert title == "Thông báo lịch sinh hoạt: Chi bộ khu phố 3, 19:30 thứ Ba, ngày 03/11/2026"
+    assert body.startswith("Kính gửi đồng chí Lê Thị Hồng,")
+    assert "sinh hoạt chuyên đề chuyên đề “Học tập Chỉ thị 50” của Chi bộ khu phố 3" not in body
+    assert "buổi sinh hoạt chuyên đề “Học tập Chỉ thị 50” của Chi bộ khu phố 3 vào lúc 19:30 thứ Ba" in body
+    assert "Đề nghị đồng chí sắp xếp thời gian tham dự" in body
+
+
+def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
+    values = {
+        "cell": "Chi bộ thôn Đông",
+        "meeting_kind": "regular",
+        "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=LOCAL_TZ),
+        "location": "Hội trường",
+        "member": "Phạm Văn Đức",
+        "days": 2,
+        "count": 4,
+        "month": "2026-11",
+        "quarter": "2026-Q4",
+        "period_label": "2026-11",
+        "rating": "poor",
+        "score": 42.5,
+        "ends_on": datetime(2026, 12, 10).date(),
+        "monitor": "Trần Thị Mai",
+        "attended": 1,
+        "expected": 5,
+        "quota": 6,
+        "day": 25,
+        "reason": "mưa bão",
+    }
+    for rule in r.RULES:
+        title, body = render(
+            Alert(rule=rule, subject_id="s", period="p", recipients=(COMMITTEE,), cell_id="c", values=values), COMMITTEE
+        )
+        assert "$" not in title + body, rule
+        assert body.startswith("Kính gửi Đảng ủy phường An Hòa,")
+        assert "đề nghị" in body.lower() or "vui lòng" in body
+    assert set(TEMPLATES) == set(r.RULES)
