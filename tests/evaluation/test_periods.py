@@ -1,0 +1,164 @@
+"""Month, quarter and year ratings of a cell (pure domain)."""
+
+from datetime import datetime
+
+import pytest
+
+from services.evaluation.domain.facts import VIETNAM
+from services.evaluation.domain.periods import (
+    MeetingSummary,
+    evaluate_period,
+    period_months,
+    periods_of_month,
+    previous_period,
+)
+from tests.evaluation.builders import framework
+
+SCORE = {"good": 95.0, "fair": 80.0, "average": 60.0, "poor": 30.0}
+
+
+def meeting(
+    month: int,
+    rating: str,
+    *,
+    kind: str = "regular",
+    day: int = 5,
+    held: bool = True,
+    year: int = 2026,
+    present: int = 9,
+    counted: int = 10,
+    speakers: int = 5,
+) -> MeetingSummary:
+    """A scored meeting of the cell."""
+    return MeetingSummary(
+        meeting_id=f"m-{year}-{month}-{day}-{kind}",
+        kind=kind,
+        starts_at=datetime(year, month, day, 19, tzinfo=VIETNAM),
+        held=held,
+        score=SCORE[rating],
+        rating=rating,
+        provisional=False,
+        present=present,
+        counted=counted,
+        speakers_present=speakers,
+    )
+
+
+def evaluate(period: str, meetings: list[MeetingSummary], through: str = "2026-12"):
+    """The period result under the default framework's rules."""
+    result = evaluate_period(
+        cell_id="c1", period=period, meetings=meetings, rules=framework().period_rules, through_month=through
+    )
+    assert result is not None
+    return result
+
+
+def year_of(ratings: list[str], *, thematic_each_quarter: bool = True) -> list[MeetingSummary]:
+    """Twelve monthly meetings with these ratings ('none' for a month without one)."""
+    meetings = [meeting(month, rating) for month, rating in enumerate(ratings, start=1) if rating != "none"]
+    if thematic_each_quarter:
+        meetings += [meeting(month, "good", kind="thematic", day=20) for month in (2, 5, 8, 11)]
+    return meetings
+
+
+def test_a_month_is_its_latest_held_regular_meeting() -> None:
+    result = evaluate(
+        "2026-03", [meeting(3, "poor", day=2), meeting(3, "good", day=20), meeting(3, "fair", day=25, held=False)]
+    )
+    assert (result.rating, result.score, result.regular_held) == ("good", 95.0, 2)
+
+
+def test_a_combined_meeting_counts_as_regular_and_thematic() -> None:
+    result = evaluate("2026-03", [meeting(3, "fair", kind="combined")])
+    assert (result.rating, result.regular_held, result.thematic_held) == ("fair", 1, 1)
+
+
+def test_a_month_without_a_held_regular_meeting_is_poor_with_score_zero() -> None:
+    result = evaluate("2026-03", [meeting(3, "good", kind="thematic"), meeting(3, "good", held=False)])
+    assert (result.rating, result.score) == ("poor", 0.0)
+    assert "no_regular_meeting" in result.flags
+
+
+def test_rates_are_pooled_over_every_held_meeting() -> None:
+    result = evaluate(
+        "2026-03",
+        [
+            meeting(3, "good", present=9, counted=10, speakers=3),
+            meeting(3, "good", kind="thematic", day=9, present=1, counted=10, speakers=1),
+        ],
+    )
+    assert result.attendance_rate == pytest.approx(10 / 20)
+    assert result.speaking_rate == pytest.approx(4 / 10)
+
+
+@pytest.mark.parametrize(
+    ("ratings", "expected"),
+    [
+        (["good"] * 7 + ["fair"] * 5, "good"),
+        (["good"] * 6 + ["fair"] * 6, "fair"),
+        (["good"] * 11 + ["average"], "fair"),
+        (["fair"] * 7 + ["average"] * 5, "fair"),
+        (["fair"] * 6 + ["average"] * 6, "average"),
+        (["good"] * 10 + ["poor"] * 2, "average"),
+        (["good"] * 10 + ["poor", "none"], "average"),
+        (["good"] * 9 + ["poor"] * 3, "poor"),
+        (["good"] * 9 + ["none"] * 3, "poor"),
+    ],
+)
+def test_year_rules(ratings: list[str], expected: str) -> None:
+    assert evaluate("2026", year_of(ratings)).rating == expected
+
+
+def test_a_year_score_is_the_mean_of_its_months_with_missing_months_zero() -> None:
+    result = evaluate("2026", year_of(["good"] * 6 + ["none"] * 6))
+    assert result.score == pytest.approx(95 * 6 / 12)
+    assert result.months_with_regular == 6
+
+
+@pytest.mark.parametrize(
+    ("ratings", "expected"),
+    [
+        (["good", "good", "fair"], "good"),
+        (["good", "good", "average"], "fair"),
+        (["good", "fair", "fair"], "fair"),
+        (["fair", "fair", "average"], "fair"),
+        (["fair", "average", "average"], "average"),
+        (["good", "good", "poor"], "poor"),
+        (["good", "good", "none"], "poor"),
+    ],
+)
+def test_quarter_rules_scaled_to_three_months(ratings: list[str], expected: str) -> None:
+    meetings = [meeting(month, rating) for month, rating in zip((4, 5, 6), ratings, strict=True) if rating != "none"]
+    meetings.append(meeting(5, "good", kind="thematic", day=20))
+    assert evaluate("2026-Q2", meetings).rating == expected
+
+
+def test_a_quarter_without_a_held_thematic_meeting_is_poor() -> None:
+    meetings = [meeting(month, "good") for month in (4, 5, 6)] + [meeting(6, "good", kind="thematic", held=False)]
+    result = evaluate("2026-Q2", meetings)
+    assert result.rating == "poor"
+    assert "no_thematic_meeting" in result.flags
+    assert result.score == 95.0
+
+
+def test_a_period_is_assessed_through_the_current_month() -> None:
+    result = evaluate("2026-Q4", [meeting(10, "good"), meeting(11, "good", kind="combined")], through="2026-11")
+    assert result.months_counted == 2
+    assert result.rating == "good"
+    assert "in_progress" in result.flags
+    future = evaluate_period(
+        cell_id="c1", period="2027", meetings=[], rules=framework().period_rules, through_month="2026-11"
+    )
+    assert future is None
+
+
+def test_period_arithmetic() -> None:
+    assert period_months("2026-Q4") == ["2026-10", "2026-11", "2026-12"]
+    assert len(period_months("2026")) == 12
+    assert periods_of_month("2026-11") == ["2026-11", "2026-Q4", "2026"]
+    assert [previous_period(p) for p in ("2026-01", "2026-Q1", "2026", "2026-07")] == [
+        "2025-12",
+        "2025-Q4",
+        "2025",
+        "2026-06",
+    ]
