@@ -156,6 +156,7 @@ class MeetingState:
     cancel_version: Version | None
     has_roster: bool
     has_minutes: bool
+    minutes_version: Version | None = None
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:
@@ -187,13 +188,13 @@ def check_cancel(meeting: MeetingState) -> None:
 
 
 def check_reschedule(meeting: MeetingState, *, version: Version) -> None:
-    """A reschedule issued after the cancellation is impossible; an earlier one only merges."""
+    """A reschedule issued after the cancellation or the minutes is impossible; an earlier one only merges."""
     if meeting.cancel_version is not None and version > meeting.cancel_version:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
             field="data.meeting_id",
         )
-    if meeting.has_minutes:
+    if meeting.minutes_version is not None and version > meeting.minutes_version:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be rescheduled",
             field="data.meeting_id",

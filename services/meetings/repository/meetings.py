@@ -49,8 +49,8 @@ class PgMeetingRepository:
         row = await self._conn.fetchrow(
             "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_id,"
             " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
-            " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes"
-            " FROM meeting m WHERE m.meeting_id = $1",
+            " n.version_time AS minutes_time, n.version_id AS minutes_id"
+            " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id WHERE m.meeting_id = $1",
             meeting_id,
         )
         if row is None:
@@ -62,7 +62,8 @@ class PgMeetingRepository:
             starts_at=row["starts_at"],
             cancel_version=_version(row, "cancel"),
             has_roster=row["has_roster"],
-            has_minutes=row["has_minutes"],
+            has_minutes=row["minutes_time"] is not None,
+            minutes_version=_version(row, "minutes"),
         )
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
