@@ -1,0 +1,236 @@
+"""CloudEvents as meetings republishes them on chibo.events, for one cell's history."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.evaluation.domain.facts import VIETNAM
+
+SOURCE = "urn:chibo:meetings"
+
+
+def fact(event_type: str, data: dict[str, Any], *, time: datetime, event_id: str | None = None) -> dict[str, Any]:
+    """One validated fact in its envelope."""
+    return {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": SOURCE,
+        "type": event_type,
+        "time": time.isoformat(),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def at(month: int, day: int, hour: int = 19, minute: int = 0) -> datetime:
+    """A local instant in 2026."""
+    return datetime(2026, month, day, hour, minute, tzinfo=VIETNAM)
+
+
+def cell_history(*, committee_id: str, cell_id: str, prefix: str) -> list[dict[str, Any]]:
+    """A committee, a cell of 6 members, and four months of meetings with every kind of fact."""
+    t0 = at(1, 1, 8)
+    events = [
+        fact(
+            "org.unit.upserted.v1",
+            {"id": committee_id, "name": "Đảng ủy phường", "kind": "committee", "parent_id": None},
+            time=t0,
+        ),
+        fact(
+            "org.unit.upserted.v1",
+            {
+                "id": cell_id,
+                "name": "Chi bộ khu phố 1",
+                "kind": "cell",
+                "parent_id": committee_id,
+                "category": "residential",
+            },
+            time=t0,
+        ),
+    ]
+    members = [f"{prefix}-m{i}" for i in range(1, 7)]
+    for index, member in enumerate(members):
+        role = "secretary" if index == 0 else "committee_member" if index == 1 else "member"
+        events.append(
+            fact(
+                "member.upserted.v1",
+                {
+                    "id": member,
+                    "full_name": f"Đảng viên {index + 1}",
+                    "cell_id": cell_id,
+                    "status": "official",
+                    "role": role,
+                },
+                time=t0,
+            )
+        )
+    previous_tasks: list[str] = []
+    for month, kind in ((3, "regular"), (4, "regular"), (5, "combined"), (6, "regular")):
+        meeting_id = f"{prefix}-mt{month}"
+        start = at(month, 5)
+        scheduled = {
+            "meeting_id": meeting_id,
+            "cell_id": cell_id,
+            "kind": kind,
+            "starts_at": start.isoformat(),
+            "location": "Nhà văn hóa",
+            "agenda": ["Kiểm điểm"],
+            "committee_prepared": month != 4,
+        }
+        if kind == "combined":
+            scheduled["topic"] = "Học tập chuyên đề"
+        events.append(fact("meeting.scheduled.v1", scheduled, time=start - timedelta(days=6)))
+        if month == 4:
+            start = start + timedelta(days=1)
+            events.append(
+                fact(
+                    "meeting.rescheduled.v1",
+                    {"meeting_id": meeting_id, "starts_at": start.isoformat(), "reason": "mưa"},
+                    time=start - timedelta(days=3),
+                )
+            )
+        events.append(
+            fact(
+                "documents.published.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "published_at": (start - timedelta(days=2)).isoformat(),
+                    "items": [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}],
+                },
+                time=start - timedelta(days=2),
+            )
+        )
+        statuses = ["present"] * 4 + (["excused", "present"] if month != 5 else ["excused", "absent"])
+        stale = [{"member_id": m, "status": "absent"} for m in members]
+        events.append(
+            fact(
+                "attendance.recorded.v1",
+                {"meeting_id": meeting_id, "records": stale},
+                time=start + timedelta(minutes=5),
+            )
+        )
+        events.append(
+            fact(
+                "attendance.recorded.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "records": [{"member_id": m, "status": s} for m, s in zip(members, statuses, strict=True)],
+                },
+                time=start + timedelta(minutes=30),
+            )
+        )
+        end = start + timedelta(minutes=95 if month != 6 else 70)
+        tasks = [
+            {
+                "task_id": f"{meeting_id}-t{n}",
+                "assignee_id": members[n],
+                "description": "Việc",
+                "due_on": (start + timedelta(days=20)).date().isoformat(),
+            }
+            for n in range(3)
+        ]
+        events.append(
+            fact(
+                "minutes.submitted.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "started_at": start.isoformat(),
+                    "ended_at": end.isoformat(),
+                    "chair_id": members[0],
+                    "recorder_id": members[1],
+                    "speakers": members[:3],
+                    "self_criticism_minutes": 20,
+                    "content": "Nội dung",
+                    "conclusions": "Kết luận",
+                    "resolutions": [{"text": "Nghị quyết", "votes_for": 5, "votes_against": 0, "abstentions": 0}],
+                    "tasks": tasks,
+                },
+                time=end + timedelta(minutes=10),
+            )
+        )
+        events.append(
+            fact(
+                "minutes.approved.v1",
+                {"meeting_id": meeting_id, "approved_at": end.isoformat()},
+                time=end + timedelta(minutes=11),
+            )
+        )
+        events.append(
+            fact(
+                "documents.published.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "published_at": (end + timedelta(hours=30)).isoformat(),
+                    "items": [{"title": "Biên bản", "kind": "minutes"}, {"title": "Nghị quyết", "kind": "resolution"}],
+                },
+                time=end + timedelta(hours=30),
+            )
+        )
+        events.append(
+            fact(
+                "meeting.assessed.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "assessor": {"role": "cell_committee"},
+                    "points": {"conduct.procedure": 4, "chairing.orientation": 3},
+                },
+                time=end + timedelta(hours=1),
+            )
+        )
+        if month != 6:
+            events.append(
+                fact(
+                    "meeting.assessed.v1",
+                    {
+                        "meeting_id": meeting_id,
+                        "assessor": {"role": "upper_monitor"},
+                        "points": {
+                            "preparation.content": 3,
+                            "conduct.procedure": 5,
+                            "conduct.regular_content": 9,
+                            "conduct.thematic_content": 4,
+                            "conduct.praise_criticism": 2,
+                            "chairing.flexible": 2,
+                            "chairing.orientation": 4,
+                            "chairing.atmosphere": 3,
+                            "chairing.synthesis": 1,
+                            "principles.democratic_centralism": 1,
+                            "principles.self_criticism": 2,
+                            "principles.leadership": 1,
+                            "principles.informing": 1,
+                        },
+                    },
+                    time=end + timedelta(days=3),
+                )
+            )
+        for n, task_id in enumerate(previous_tasks):
+            done = at(month - 1, 5) + timedelta(days=19 if n else 25)
+            events.append(
+                fact(
+                    "task.completed.v1",
+                    {
+                        "meeting_id": f"{prefix}-mt{month - 1}",
+                        "task_id": task_id,
+                        "completed_on": done.date().isoformat(),
+                    },
+                    time=done,
+                )
+            )
+        previous_tasks = [task["task_id"] for task in tasks]
+    cancelled = f"{prefix}-mt-cancel"
+    events.append(
+        fact(
+            "meeting.scheduled.v1",
+            {
+                "meeting_id": cancelled,
+                "cell_id": cell_id,
+                "kind": "extraordinary",
+                "starts_at": at(5, 15).isoformat(),
+                "location": "Hội trường",
+                "agenda": ["Việc đột xuất"],
+            },
+            time=at(5, 10),
+        )
+    )
+    events.append(fact("meeting.cancelled.v1", {"meeting_id": cancelled, "reason": "hoãn"}, time=at(5, 12)))
+    return events

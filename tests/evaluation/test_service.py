@@ -1,0 +1,156 @@
+"""The service in-process against the real broker and database: facts in on chibo.events, scores out."""
+
+import json
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import asyncpg
+import pytest
+
+from services.evaluation.bootstrap import create_app, uow_factory_for
+from services.evaluation.config import Settings
+from services.evaluation.handlers import rescore
+from shared.db import create_pool
+from shared.topology import EVENTS_EXCHANGE, declare_topology
+from tests.evaluation.stream import at, cell_history, fact
+from tests.support.ids import random_id
+from tests.support.running import eventually, free_port, running_app
+
+
+@pytest.fixture(scope="module")
+async def service(amqp_url: str, database_url: str) -> AsyncIterator[str]:
+    """The evaluation app serving in this process."""
+    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
+    async with running_app(create_app(settings)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+async def scores_seen(service: str, amqp_url: str) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every score event published on chibo.events, gathered by a test queue."""
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(EVENTS_EXCHANGE, routing_key="score.#")
+    seen: list[dict[str, Any]] = []
+
+    async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        async with message.process():
+            seen.append(json.loads(message.body))
+
+    await queue.consume(collect)
+    yield seen
+    await connection.close()
+
+
+async def publish(amqp_url: str, events: list[dict[str, Any]]) -> None:
+    """Publish facts on chibo.events as meetings' relay does."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        for event in events:
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(event).encode(),
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=event["type"],
+            )
+    finally:
+        await connection.close()
+
+
+async def test_a_freshly_scheduled_meeting_gets_a_provisional_score(
+    service: str, scores_seen: list[dict[str, Any]], amqp_url: str
+) -> None:
+    meeting_id, cell_id = random_id("mtg"), random_id("cell")
+    scheduled = fact(
+        "meeting.scheduled.v1",
+        {
+            "meeting_id": meeting_id,
+            "cell_id": cell_id,
+            "kind": "regular",
+            "starts_at": at(12, 3).isoformat(),
+            "location": "Nhà văn hóa thôn 1",
+            "agenda": ["Sinh hoạt thường kỳ"],
+        },
+        time=at(11, 25, 9),
+    )
+    await publish(amqp_url, [scheduled])
+
+    def published() -> dict[str, Any] | None:
+        return next(
+            (
+                e
+                for e in scores_seen
+                if e["type"] == "score.meeting.updated.v1" and e["data"]["meeting_id"] == meeting_id
+            ),
+            None,
+        )
+
+    event = await eventually(published, timeout=20)
+    assert event["source"] == "urn:chibo:evaluation"
+    assert event["data"]["provisional"] is True
+    assert event["data"]["cell_id"] == cell_id
+    assert event["data"]["framework"] == {"id": "hd42-2025", "version": "1"}
+    notified = next(line for line in event["data"]["criteria"] if line["code"] == "preparation.notified")
+    assert notified["points"] == 1
+
+
+def _rows(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in dict(r).items() if k != "computed_at"} for r in records]
+
+
+async def _stored(db: asyncpg.Connection, cell_id: str) -> tuple[list[dict], list[dict]]:
+    scores = await db.fetch("SELECT * FROM evaluation.meeting_score WHERE cell_id = $1 ORDER BY meeting_id", cell_id)
+    periods = await db.fetch("SELECT * FROM evaluation.cell_period WHERE cell_id = $1 ORDER BY period", cell_id)
+    return _rows(scores), _rows(periods)
+
+
+async def test_a_shuffled_duplicated_stream_equals_recomputing_from_the_stored_facts(
+    service: str, amqp_url: str, database_url: str, db: asyncpg.Connection
+) -> None:
+    committee_id, cell_id = random_id("ward"), random_id("cell")
+    events = cell_history(committee_id=committee_id, cell_id=cell_id, prefix=random_id("h"))
+    rng = random.Random(20261125)
+    stream = events + rng.sample(events, len(events) // 3)
+    rng.shuffle(stream)
+    await publish(amqp_url, stream)
+    ids = [event["id"] for event in events]
+
+    async def all_processed() -> bool:
+        done = await db.fetchval(
+            "SELECT count(*) FROM evaluation.processed_message WHERE consumer = 'evaluation.facts'"
+            " AND event_id = ANY($1::text[])",
+            ids,
+        )
+        return done == len(ids)
+
+    await eventually(all_processed, timeout=60, interval=0.3)
+    incremental = await _stored(db, cell_id)
+    assert len(incremental[0]) == 5
+    pool = await create_pool(database_url, schema="evaluation", min_size=1, max_size=2)
+    try:
+        outcome = await rescore(
+            uow_factory=uow_factory_for(pool), unit_id=committee_id, period_from=None, period_to=None
+        )
+    finally:
+        await pool.close()
+    assert outcome["meetings_rescored"] == 5
+    assert outcome["changed"] == 0
+    assert await _stored(db, cell_id) == incremental
+    scores = {row["meeting_id"].rsplit("-", 1)[-1]: row for row in incremental[0]}
+    assert scores["mt4"]["starts_at"] == at(4, 6)
+    assert scores["mt5"]["provisional"] is False
+    assert scores["mt6"]["provisional"] is True
+    assert scores["cancel"]["held"] is False
+    results_line = next(line for line in json.loads(scores["mt4"]["criteria"]) if line["code"] == "results")
+    assert results_line["points"] == 20
+    periods = {row["period"]: row for row in incremental[1]}
+    assert periods["2026-03"]["rating"] in ("good", "fair")
+    assert periods["2026-Q2"]["thematic_held"] == 1
