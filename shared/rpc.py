@@ -5,15 +5,21 @@ code the gateway maps to HTTP (not_found 404, invalid 422, conflict 409, forbidd
 Requests travel to the `<service>.rpc` queue with direct reply-to and always carry a timeout.
 """
 
+import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.logs import get_logger
 
 log = get_logger(__name__)
+
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 ErrorCode = Literal["not_found", "invalid", "conflict", "forbidden", "unavailable", "internal"]
 
@@ -90,11 +96,22 @@ async def answer(request: RpcRequest, methods: Mapping[str, RpcMethod]) -> dict[
 
 
 class RpcClient:
-    """Calls service methods over the broker, with a timeout on every call."""
+    """Calls service methods over the broker, with a timeout on every call.
+
+    Requests share one channel consuming RabbitMQ's direct reply-to and are matched to their
+    replies by correlation id, so many calls are in flight at once: a service that does not
+    answer delays only the calls made to it, each by at most its timeout. (FastStream's own
+    `broker.request` serialises every request behind one lock, and cancelling one mid-way can
+    close the shared channel.) Without a live connection (TestRabbitBroker) it falls back to
+    `broker.request`.
+    """
 
     def __init__(self, broker: RabbitBroker, *, timeout: float = 5.0) -> None:
         self._broker = broker
         self._timeout = timeout
+        self._channel: AbstractChannel | None = None
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._opening: asyncio.Lock | None = None
 
     async def call(
         self,
@@ -107,20 +124,70 @@ class RpcClient:
     ) -> Any:
         """Call `service.method(**params)`; raise RpcError on an error reply, ServiceUnavailable on silence."""
         request = RpcRequest(method=method, params=params, correlation_id=correlation_id)
-        try:
-            response = await self._broker.request(
-                request.model_dump_json(),
-                queue=f"{service}.rpc",
-                timeout=timeout or self._timeout,
-                correlation_id=correlation_id,
-                content_type="application/json",
-                # FastStream/aio-pika take the expiration in seconds: the request expires with the wait
-                expiration=timeout or self._timeout,
-            )
-        except TimeoutError as exc:
-            raise ServiceUnavailable(service) from exc
-        reply = RpcReply.model_validate_json(response.body)
+        limit = timeout or self._timeout
+        if getattr(self._broker, "_connection", None) is None:
+            body = await self._call_through_broker(service, request, limit)
+        else:
+            body = await self._call_concurrently(service, request, limit)
+        reply = RpcReply.model_validate_json(body)
         if not reply.ok:
             error = reply.error or RpcErrorBody(code="internal", message="empty error")
             raise RpcError(error.code, error.message, field=error.field)
         return reply.result
+
+    async def _call_concurrently(self, service: str, request: RpcRequest, limit: float) -> bytes:
+        key = uuid.uuid4().hex
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            async with asyncio.timeout(limit):
+                channel = await self._reply_channel()
+                await channel.default_exchange.publish(
+                    aio_pika.Message(
+                        request.model_dump_json().encode(),
+                        content_type="application/json",
+                        correlation_id=key,
+                        reply_to=DIRECT_REPLY_TO,
+                        expiration=limit,  # seconds: a request nobody took in time is dropped, not run late
+                    ),
+                    routing_key=f"{service}.rpc",
+                    mandatory=False,
+                )
+                return await future
+        except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError) as exc:
+            raise ServiceUnavailable(service) from exc
+        finally:
+            self._pending.pop(key, None)
+
+    async def _reply_channel(self) -> AbstractChannel:
+        if self._channel is not None and not self._channel.is_closed:
+            return self._channel
+        self._opening = self._opening or asyncio.Lock()
+        async with self._opening:
+            if self._channel is None or self._channel.is_closed:
+                connection = self._broker._connection  # the broker's own connection: no second login
+                assert connection is not None
+                channel = await connection.channel(publisher_confirms=False)
+                queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+                await queue.consume(self._on_reply, no_ack=True)
+                self._channel = channel
+        return self._channel
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is not None and not future.done():
+            future.set_result(message.body)
+
+    async def _call_through_broker(self, service: str, request: RpcRequest, limit: float) -> bytes:
+        try:
+            response = await self._broker.request(
+                request.model_dump_json(),
+                queue=f"{service}.rpc",
+                timeout=limit,
+                correlation_id=request.correlation_id,
+                content_type="application/json",
+                expiration=limit,
+            )
+        except TimeoutError as exc:
+            raise ServiceUnavailable(service) from exc
+        return bytes(response.body)
