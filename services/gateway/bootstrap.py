@@ -1,11 +1,9 @@
 """Wiring of the gateway: broker client, pool, migrations, token verifier, caches, all in the lifespan."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
@@ -18,30 +16,12 @@ from services.gateway.limits import RateLimiter
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.db import create_pool
 from shared.logs import configure_logging, get_logger
-from shared.rpc import RpcClient, ServiceUnavailable
+from shared.rpc import RpcClient
 from shared.runtime import create_broker, migrate
 
 SERVICE = "gateway"
 SERVICE_DIR = Path(__file__).parent
 log = get_logger(__name__)
-
-
-class BoundedRpc:
-    """RpcClient with one deadline per call that also covers waiting for the client's reply channel."""
-
-    def __init__(self, client: RpcClient, *, timeout: float) -> None:
-        self._client = client
-        self._timeout = timeout
-
-    async def call(self, service: str, method: str, *, timeout: float | None = None, **params: Any) -> Any:
-        """Call a service method; ServiceUnavailable naming the service when no answer comes in time."""
-        limit = timeout or self._timeout
-        try:
-            # FastStream serialises requests on one reply channel: bound the whole wait, not just the reply
-            async with asyncio.timeout(limit + 1.0):
-                return await self._client.call(service, method, timeout=limit, **params)
-        except TimeoutError as exc:
-            raise ServiceUnavailable(service) from exc
 
 
 @dataclass
@@ -51,7 +31,7 @@ class GatewayState:
     settings: GatewaySettings
     pool: asyncpg.Pool
     broker: RabbitBroker
-    rpc: BoundedRpc
+    rpc: RpcClient
     verifier: TokenVerifier
     secret: str
     directory: UnitDirectory
@@ -73,7 +53,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
     try:
         await broker.start()
         secret = settings.jwt_secret or await signing_secret(pool)
-        rpc = BoundedRpc(RpcClient(broker, timeout=settings.rpc_timeout), timeout=settings.rpc_timeout)
+        rpc = RpcClient(broker, timeout=settings.rpc_timeout)
         accounts = PgAccountRepository(pool)
         app.state.gateway = GatewayState(
             settings=settings,

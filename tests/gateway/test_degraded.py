@@ -1,0 +1,72 @@
+"""With one service stopped the gateway answers what it can and names the missing service."""
+
+import asyncio
+import time
+
+from tests.gateway.fakes import FakeServices
+
+
+async def test_with_evaluation_stopped_meetings_still_answer_and_scores_are_503(
+    client, headers, world, fakes: FakeServices
+) -> None:
+    await fakes.evaluation.stop()
+    try:
+        meeting = await client.get(f"/v1/meetings/{world.meeting_a1}", headers=headers["member"])
+        assert meeting.status_code == 200
+        started = time.monotonic()
+        score = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers["member"])
+        assert time.monotonic() - started < 5
+        assert score.status_code == 503
+        assert score.json() == {
+            "code": "unavailable",
+            "message": "the evaluation service did not answer",
+            "field": None,
+            "service": "evaluation",
+        }
+        assert score.headers["retry-after"]
+        inbox = await client.get("/v1/me/inbox", headers=headers["member"])
+        assert inbox.status_code == 200
+        health = await client.get("/health")
+        assert health.status_code == 200
+        assert health.json()["services"]["evaluation"] == "no consumer"
+        assert health.json()["services"]["meetings"] == "answering"
+    finally:
+        await fakes.evaluation.start()
+    recovered = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers["member"])
+    assert recovered.status_code == 200
+
+
+async def test_with_meetings_stopped_ingest_is_503_naming_meetings(client, headers, fakes: FakeServices) -> None:
+    await fakes.meetings.stop()
+    try:
+        response = await client.post(
+            "/v1/events",
+            content=b'{"specversion": "1.0"}',
+            headers={**headers["integration"], "Content-Type": "application/cloudevents+json"},
+        )
+        assert response.status_code == 503
+        assert response.json()["service"] == "meetings"
+    finally:
+        await fakes.meetings.start()
+
+
+async def test_calls_to_live_services_are_not_queued_behind_a_silent_one(
+    client, headers, world, fakes: FakeServices
+) -> None:
+    await fakes.notifications.stop()
+    try:
+
+        async def timed(path: str) -> tuple[int, float]:
+            started = time.monotonic()
+            response = await client.get(path, headers=headers["member"])
+            return response.status_code, time.monotonic() - started
+
+        silent = [timed("/v1/me/inbox") for _ in range(5)]
+        live = [timed(f"/v1/meetings/{world.meeting_a1}") for _ in range(5)]
+        results = await asyncio.gather(*silent, *live)
+    finally:
+        await fakes.notifications.start()
+    assert [status for status, _ in results[:5]] == [503] * 5
+    assert all(elapsed < 2.0 for _, elapsed in results[:5])  # each ends with its own 1 s timeout
+    assert [status for status, _ in results[5:]] == [200] * 5
+    assert all(elapsed < 0.9 for _, elapsed in results[5:])  # none waited for the silent service

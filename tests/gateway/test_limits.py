@@ -1,0 +1,63 @@
+"""Body size, batch size and per-token rate limits, each with its own small gateway."""
+
+import json
+
+import httpx
+
+from services.gateway.auth import Role
+from services.gateway.handlers import create_account
+from services.gateway.limits import RateLimiter
+from services.gateway.main import create_app
+from tests.gateway.conftest import gateway_settings
+
+
+def test_the_rate_limiter_refills_over_time() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, burst=2, clock=lambda: now[0])
+    assert limiter.take("a") == 0 and limiter.take("a") == 0
+    wait = limiter.take("a")
+    assert 0.9 < wait <= 1.0 and RateLimiter.retry_after(wait) == "1"
+    assert limiter.take("b") == 0  # buckets are per token
+    now[0] += 1.0
+    assert limiter.take("a") == 0
+
+
+async def test_a_token_over_its_rate_gets_429_with_retry_after_and_large_bodies_413(
+    amqp_url, database_url, fakes
+) -> None:
+    app = create_app(
+        gateway_settings(amqp_url, database_url, rate_limit_per_minute=6, rate_limit_burst=3, max_body_bytes=2048)
+    )
+    async with app.router.lifespan_context(app):
+        state = app.state.gateway
+        _, token = await create_account(
+            state.accounts,
+            secret=state.secret,
+            issuer=state.settings.jwt_issuer,
+            sub="int-limits",
+            role=Role.INTEGRATION,
+            unit_id=None,
+            person_id=None,
+            days=1,
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+            big = json.dumps([{"specversion": "1.0", "padding": "x" * 100}] * 40)
+            too_large = await client.post(
+                "/v1/events", content=big, headers={**auth, "Content-Type": "application/cloudevents-batch+json"}
+            )
+            assert too_large.status_code == 413 and too_large.json()["code"] == "payload_too_large"
+
+            async def chunks():
+                for _ in range(10):
+                    yield b" " * 500
+
+            streamed = await client.post(
+                "/v1/events", content=chunks(), headers={**auth, "Content-Type": "application/cloudevents+json"}
+            )
+            assert streamed.status_code == 413
+            statuses = [(await client.get("/v1/me", headers=auth)).status_code for _ in range(3)]
+            assert statuses == [200, 200, 429]
+            limited = await client.get("/v1/me", headers=auth)
+            assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+            assert limited.json()["code"] == "rate_limited"

@@ -1,0 +1,129 @@
+"""Operators (rejections, dead letters, health) and administrators (frameworks, accounts, audit)."""
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from shared.topology import CONSUMER_QUEUES, declare_topology
+from tests.support.running import running_app
+
+
+async def test_an_operator_lists_and_replays_rejections(client, headers, world) -> None:
+    listed = await client.get("/v1/rejections?status=open&type=meeting.scheduled.v1", headers=headers["operator"])
+    assert listed.status_code == 200
+    rejection = next(iter(world.rejections.values()))
+    assert rejection["rejection_id"] in [item["rejection_id"] for item in listed.json()["items"]]
+    as_is = await client.post(
+        f"/v1/rejections/{rejection['rejection_id']}/replay", json={}, headers=headers["operator"]
+    )
+    assert as_is.status_code == 200 and as_is.json()["outcome"] == "rejected"
+    corrected = {
+        "specversion": "1.0",
+        "id": "evt-fixed-" + rejection["rejection_id"],
+        "source": "urn:test",
+        "type": "meeting.cancelled.v1",
+        "time": "2026-11-02T10:00:00+07:00",
+        "data": {"meeting_id": world.meeting_a1, "reason": "Sửa lỗi"},
+    }
+    replayed = await client.post(
+        f"/v1/rejections/{rejection['rejection_id']}/replay", json={"event": corrected}, headers=headers["operator"]
+    )
+    assert replayed.status_code == 200 and replayed.json()["outcome"] == "accepted"
+    missing = await client.post("/v1/rejections/rej-nowhere/replay", json={}, headers=headers["operator"])
+    assert missing.status_code == 404 and missing.json()["message"] == "rejection rej-nowhere not found"
+
+
+async def test_an_operator_sees_the_depth_of_every_dead_letter_queue(client, headers, amqp_url) -> None:
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    response = await client.get("/v1/dead-letters", headers=headers["operator"])
+    assert response.status_code == 200
+    body = response.json()
+    assert [item["dead_letter_queue"] for item in body["queues"]] == [q.dead_letter_queue for q in CONSUMER_QUEUES]
+    assert all(item["messages"] == 0 and item["error"] is None for item in body["queues"])
+    assert body["total"] == 0
+
+
+async def test_an_operator_sees_each_services_health(client, headers, state) -> None:
+    async def healthy(request: Any) -> JSONResponse:
+        return JSONResponse({"service": "meetings", "status": "ok"})
+
+    async def degraded(request: Any) -> JSONResponse:
+        return JSONResponse({"service": "evaluation", "status": "degraded"}, status_code=503)
+
+    fake = Starlette(routes=[Route("/health", healthy), Route("/evaluation/health", degraded)])
+    async with running_app(fake) as base:
+        state.settings.service_health_urls = {
+            "meetings": f"{base}/health",
+            "evaluation": f"{base}/evaluation/health",
+            "notifications": "http://127.0.0.1:9/health",
+        }
+        try:
+            response = await client.get("/v1/system/health", headers=headers["operator"])
+        finally:
+            state.settings.service_health_urls = {}
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["broker"] == "ok"
+    assert body["services"]["meetings"]["status"] == "ok"
+    assert body["services"]["evaluation"]["status"] == "degraded"
+    assert body["services"]["notifications"]["status"] == "down"
+
+
+async def test_an_operator_retries_a_failed_delivery(client, headers) -> None:
+    failed = await client.get("/v1/deliveries/failed", headers=headers["operator"])
+    assert failed.json()["items"][0]["delivery_id"] == "dlv-1"
+    retried = await client.post("/v1/deliveries/dlv-1/retry", headers=headers["operator"])
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    assert (await client.post("/v1/deliveries/dlv-1/retry", headers=headers["admin"])).status_code == 403
+
+
+async def test_an_administrator_manages_frameworks_and_rescores(client, headers, world) -> None:
+    document = {"id": "qn-15-2018", "version": "1", "issuer": "Tỉnh ủy Quảng Nam", "criteria": []}
+    adopted = await client.post(
+        "/v1/frameworks", json={"document": document, "committee_id": world.root}, headers=headers["admin"]
+    )
+    assert adopted.status_code == 201 and adopted.json()["id"] == "qn-15-2018"
+    listed = await client.get("/v1/frameworks", headers=headers["admin"])
+    assert "qn-15-2018" in [item["id"] for item in listed.json()["items"]]
+    rescored = await client.post("/v1/rescore", json={"period_from": "2025-01"}, headers=headers["admin"])
+    assert rescored.status_code == 200 and rescored.json()["changed"] == 0
+    assert (await client.get("/v1/frameworks/nope", headers=headers["admin"])).status_code == 404
+    for role in ("member", "secretary", "ward_officer", "operator", "integration"):
+        refused = await client.post("/v1/frameworks", json={"document": document}, headers=headers[role])
+        assert refused.status_code == 403, role
+
+
+async def test_an_administrator_creates_and_disables_accounts(client, headers, world) -> None:
+    created = await client.post(
+        "/v1/accounts",
+        json={"role": "member", "unit_id": world.cell_a1, "person_id": world.member_a1},
+        headers=headers["admin"],
+    )
+    assert created.status_code == 201, created.text
+    token = {"Authorization": f"Bearer {created.json()['token']}"}
+    sub = created.json()["account"]["sub"]
+    assert (await client.get("/v1/me", headers=token)).json()["person_id"] == world.member_a1
+    disabled = await client.delete(f"/v1/accounts/{sub}", headers=headers["admin"])
+    assert disabled.status_code == 200 and disabled.json()["active"] is False
+    assert (await client.get("/v1/me", headers=token)).status_code == 401
+    no_unit = await client.post("/v1/accounts", json={"role": "secretary"}, headers=headers["admin"])
+    assert no_unit.status_code == 422 and no_unit.json()["field"] == "unit_id"
+
+
+async def test_refused_state_changes_are_audited_too(client, headers, state) -> None:
+    await client.post("/v1/rescore", json={}, headers=headers["member"])
+    audit = await client.get("/v1/audit?limit=200", headers=headers["admin"])
+    entries = [entry for entry in audit.json()["items"] if entry["path"] == "/v1/rescore" and entry["status"] == 403]
+    assert entries and entries[0]["role"] == "member" and entries[0]["client_ip"] == "203.0.113.7"
+
+
+async def test_health_reports_which_services_answer(client) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["services"] == {
+        "meetings": "answering",
+        "evaluation": "answering",
+        "notifications": "answering",
+    }
