@@ -1,0 +1,108 @@
+"""Benchmark: a province-size committee roll-up (35,000 cells) in a throwaway schema.
+
+Run with `uv run python -m tests.evaluation.bench_rollup`; prints the figures, leaves nothing behind.
+"""
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+
+import asyncpg
+
+from services.evaluation.bootstrap import SERVICE_DIR
+from services.evaluation.queries import committee_ranking, committee_rollup
+from shared.db import apply_migrations, create_pool, ensure_database, migration_files
+from tests.support.env import DEFAULT_DATABASE_URL
+
+COMMUNES = 100
+GRASSROOTS_PER_COMMUNE = 10
+CELLS_PER_GRASSROOTS = 35
+
+
+async def seed(conn: asyncpg.Connection) -> int:
+    """A province, its communes, grassroots committees and cells, with two months of cell results."""
+    stamp = "now(), 'bench'"
+    await conn.execute(f"INSERT INTO unit VALUES ('prov', 'Tỉnh ủy', 'committee', NULL, true, {stamp})")
+    await conn.execute(
+        f"INSERT INTO unit SELECT 'c' || i, 'Đảng ủy xã ' || i, 'committee', 'prov', true, {stamp}"
+        " FROM generate_series(1, $1) i",
+        COMMUNES,
+    )
+    await conn.execute(
+        f"INSERT INTO unit SELECT 'g' || c || '.' || g, 'Đảng bộ ' || g, 'committee', 'c' || c, true, {stamp}"
+        " FROM generate_series(1, $1) c, generate_series(1, $2) g",
+        COMMUNES,
+        GRASSROOTS_PER_COMMUNE,
+    )
+    await conn.execute(
+        f"INSERT INTO unit SELECT 'k' || c || '.' || g || '.' || k, 'Chi bộ ' || k, 'cell', 'g' || c || '.' || g,"
+        f" true, {stamp}"
+        " FROM generate_series(1, $1) c, generate_series(1, $2) g, generate_series(1, $3) k",
+        COMMUNES,
+        GRASSROOTS_PER_COMMUNE,
+        CELLS_PER_GRASSROOTS,
+    )
+    for period in ("2026-09", "2026-10"):
+        await conn.execute(
+            "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
+            " speakers_present, months_counted, months_with_regular, flags)"
+            " SELECT id, $1, CASE WHEN s >= 90 THEN 'good' WHEN s >= 70 THEN 'fair' WHEN s >= 50 THEN 'average'"
+            "  ELSE 'poor' END, s, (s > 20)::int, (s > 60)::int, 15, 18, 7, 1, (s > 20)::int, '{}'"
+            " FROM (SELECT id, (random() * 100)::float8 AS s FROM unit WHERE kind = 'cell') cells"
+            " WHERE random() < 0.95",
+            period,
+        )
+    await conn.execute("ANALYZE unit; ANALYZE cell_period")
+    return await conn.fetchval("SELECT count(*) FROM unit WHERE kind = 'cell'")
+
+
+async def timed(label: str, runs: int, call) -> None:
+    """Run `call` several times and print median and worst milliseconds."""
+    spent = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        spent.append((time.perf_counter() - started) * 1000)
+    print(f"{label:<38} median {statistics.median(spent):8.1f} ms   worst {max(spent):8.1f} ms   ({runs} runs)")
+
+
+async def main() -> None:
+    """Seed a throwaway schema, time the roll-up queries, drop the schema."""
+    dsn = os.environ.get("CHIBO_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+    schema = f"evaluation_bench_{uuid.uuid4().hex[:8]}"
+    await ensure_database(dsn)
+    await apply_migrations(dsn, schema=schema, files=migration_files(SERVICE_DIR))
+    pool = await create_pool(dsn, schema=schema, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            started = time.perf_counter()
+            cells = await seed(conn)
+            print(
+                f"seeded {cells} cells under 1 province ({COMMUNES} communes, "
+                f"{COMMUNES * GRASSROOTS_PER_COMMUNE} grassroots committees) in {time.perf_counter() - started:.1f} s"
+            )
+            rollup = await committee_rollup(conn, "prov", "2026-10")
+            print(
+                f"province 2026-10: cells={rollup['cells']} by_rating={rollup['by_rating']} "
+                f"score={rollup['score']} trend={rollup['trend']['score_delta']}"
+            )
+            await timed("committee_rollup(province, month)", 10, lambda: committee_rollup(conn, "prov", "2026-10"))
+            await timed("committee_rollup(commune, month)", 10, lambda: committee_rollup(conn, "c7", "2026-10"))
+            await timed(
+                "committee_ranking(province, page 1)",
+                10,
+                lambda: committee_ranking(conn, "prov", "2026-10", order="asc", limit=50, offset=0),
+            )
+    finally:
+        await pool.close()
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
