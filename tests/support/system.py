@@ -1,0 +1,141 @@
+"""The whole system as real processes: the four services and the demo mail sink.
+
+End-to-end tests start it once per package against the package's own RabbitMQ vhost and the
+test database, and drive it from outside: the gateway's HTTP API and the broker.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.running import free_port
+
+ROOT = Path(__file__).parents[2]
+
+
+@dataclass
+class RunningSystem:
+    """Where the running processes answer."""
+
+    gateway_url: str
+    service_urls: dict[str, str]
+    mail_dir: Path
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    logs: dict[str, Path] = field(default_factory=dict)
+
+    def stop(self, name: str) -> None:
+        """Stop one process gracefully (SIGTERM, then SIGKILL)."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def start(self, name: str) -> None:
+        """(Re)start one process and wait until it is healthy."""
+        self.processes[name] = _spawn(name, self.env, self.logs[name], self._port(name))
+        if name in self.service_urls:
+            _wait_healthy(name, self.service_urls[name] + "/health", self.processes[name], self.logs[name])
+
+    def _port(self, name: str) -> int:
+        url = self.service_urls.get(name) or ""
+        return int(url.rsplit(":", 1)[1]) if url else 0
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        """The last lines of a process's log, for assertion messages."""
+        return "\n".join(self.logs[name].read_text(errors="replace").splitlines()[-lines:])
+
+
+COMMANDS = {
+    "mailsink": ["-m", "deploy.mailsink"],
+    "meetings": ["-m", "services.meetings", "serve"],
+    "evaluation": ["-m", "services.evaluation", "serve"],
+    "notifications": ["-m", "services.notifications", "serve"],
+    "gateway": ["-m", "services.gateway", "serve"],
+}
+
+
+def _spawn(name: str, env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
+    args = [sys.executable, *COMMANDS[name]]
+    if name == "mailsink":
+        args += ["--port", env["CHIBO_SMTP_PORT"], "--dir", env["CHIBO_TEST_MAIL_DIR"]]
+    handle = log.open("ab")
+    return subprocess.Popen(
+        args, cwd=ROOT, env={**env, "CHIBO_HTTP_PORT": str(port)}, stdout=handle, stderr=subprocess.STDOUT
+    )
+
+
+def _wait_healthy(name: str, url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{name} not healthy at {url}:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@contextmanager
+def running_system(
+    *, amqp_url: str, database_url: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningSystem]:
+    """Start mail sink, meetings, evaluation, notifications and gateway; stop them all afterwards."""
+    ports = {name: free_port() for name in ("meetings", "evaluation", "notifications", "gateway")}
+    mail_dir = workdir / "mail"
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CHIBO_AMQP_URL": amqp_url,
+        "CHIBO_DATABASE_URL": database_url,
+        "CHIBO_LOG_JSON": "true",
+        "CHIBO_SMTP_HOST": "127.0.0.1",
+        "CHIBO_SMTP_PORT": str(free_port()),
+        "CHIBO_TEST_MAIL_DIR": str(mail_dir),
+        "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
+        "CHIBO_MEETINGS_URL": f"http://127.0.0.1:{ports['meetings']}",
+        "CHIBO_EVALUATION_URL": f"http://127.0.0.1:{ports['evaluation']}",
+        "CHIBO_NOTIFICATIONS_URL": f"http://127.0.0.1:{ports['notifications']}",
+        **(extra_env or {}),
+    }
+    system = RunningSystem(
+        gateway_url=f"http://127.0.0.1:{ports['gateway']}",
+        service_urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+        mail_dir=mail_dir,
+        env=env,
+        logs={name: workdir / f"{name}.log" for name in COMMANDS},
+    )
+    try:
+        for name in COMMANDS:
+            system.processes[name] = _spawn(name, env, system.logs[name], ports.get(name, 0))
+        for name in ("meetings", "evaluation", "notifications", "gateway"):
+            _wait_healthy(name, system.service_urls[name] + "/health", system.processes[name], system.logs[name])
+        yield system
+    finally:
+        for name in reversed(list(system.processes)):
+            system.stop(name)
+
+
+def issue_token(system: RunningSystem, *, role: str, unit: str, person: str | None = None, sub: str) -> str:
+    """A token from the gateway's own command, as an administrator would issue it."""
+    args = [sys.executable, "-m", "services.gateway", "issue-token", "--role", role, "--unit", unit, "--sub", sub]
+    if person:
+        args += ["--person", person]
+    result = subprocess.run(args, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip().splitlines()[-1]
