@@ -1,0 +1,102 @@
+"""The service running in-process: AMQP ingest to chibo.events, and the meetings.rpc catalog."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from shared.rpc import RpcClient, RpcError
+from tests.meetings import events as ev
+from tests.meetings.feed import feed
+from tests.support.ids import random_id
+from tests.support.running import eventually
+
+START = ev.BASE_TIME + timedelta(days=5)
+
+
+@pytest.fixture(scope="module")
+async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
+    """An RPC client on the test vhost."""
+    broker = RabbitBroker(amqp_url)
+    await broker.start()
+    try:
+        yield RpcClient(broker, timeout=10)
+    finally:
+        await broker.stop()
+
+
+async def test_an_event_published_to_ingest_comes_out_validated_on_events(meetings_service: str, amqp_url: str) -> None:
+    cell, mem, mtg = random_id("cell"), random_id("mem"), random_id("mtg")
+    async with feed(amqp_url) as bus:
+        schedule = ev.scheduled(mtg, cell, starts_at=START, correlationid="corr-42")
+        for raw in (schedule, ev.member(mem, cell), ev.unit(cell)):  # worst order: the meeting waits for the cell
+            await bus.publish(raw)
+        out = await eventually(lambda: bus.find("meeting.scheduled.v1", originid=schedule["id"]), timeout=20)
+    assert out["source"] == "urn:chibo:meetings" and out["originsource"] == ev.SOURCE
+    assert out["time"] == schedule["time"] and out["correlationid"] == "corr-42" and out["subject"] == mtg
+    assert out["data"]["meeting_id"] == mtg and out["data"]["notified_at"] == schedule["time"]
+    async with httpx.AsyncClient() as client:
+        health = (await client.get(meetings_service + "/health")).json()
+    assert health["status"] == "ok" and health["consumers"] == "ok"
+
+
+async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None:
+    root, commune, cell = random_id("prov"), random_id("xa"), random_id("cell")
+    secretary, newcomer, mtg = random_id("mem"), random_id("mem"), random_id("mtg")
+    task = {"task_id": "t1", "assignee_id": newcomer, "description": "Thu đảng phí", "due_on": "2026-02-01"}
+    events = [
+        ev.unit(root, kind="committee", name="Tỉnh ủy"),
+        ev.unit(commune, kind="committee", parent_id=root, name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune),
+        ev.member(secretary, cell, role="secretary"),
+        ev.member(newcomer, cell, status="probationary", data={"admitted_on": "2025-09-15"}),
+        ev.scheduled(mtg, cell, starts_at=START, kind="combined"),
+        ev.attendance(mtg, {secretary: "present", newcomer: "absent"}),
+        ev.minutes(mtg, chair_id=secretary, started_at=START, tasks=[task]),
+        ev.raw_event(
+            "minutes.approved.v1", {"meeting_id": mtg, "approved_at": (START + timedelta(hours=2)).isoformat()}
+        ),
+        ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg}),
+    ]
+    answer = await rpc.call("meetings", "ingest", events=events, route="http", account="feed-test")
+    outcomes = [r["outcome"] for r in answer["results"]]
+    assert outcomes == ["accepted"] * 9 + ["rejected"]
+    assert answer["results"][-1]["field"] == "data.reason" and answer["results"][-1]["index"] == 9
+    again = await rpc.call("meetings", "ingest", events=events[:1], route="http", account="feed-test")
+    assert again["results"][0]["outcome"] == "duplicate"
+
+    unit = await rpc.call("meetings", "get_unit", unit_id=cell)
+    assert unit["ancestors"] == [root, commune, cell] and unit["kind"] == "cell"
+    children = await rpc.call("meetings", "list_units", parent_id=commune, limit=10, offset=0)
+    assert [u["id"] for u in children["items"]] == [cell] and children["total"] == 1
+    members = await rpc.call("meetings", "list_members", cell_id=cell, limit=10, offset=0)
+    probation = {m["id"]: m["probation_ends_on"] for m in members["items"]}
+    assert probation == {secretary: None, newcomer: "2026-09-15"}
+    meeting = await rpc.call("meetings", "get_meeting", meeting_id=mtg)
+    assert meeting["status"] == "minutes_approved" and meeting["kind"] == "combined"
+    assert {r["member_id"]: r["status"] for r in meeting["attendance"]["records"]} == {
+        secretary: "present",
+        newcomer: "absent",
+    }
+    assert meeting["minutes"]["chair_id"] == secretary and meeting["tasks"][0]["task_id"] == "t1"
+    listed = await rpc.call("meetings", "list_meetings", cell_id=cell, period="2026-01", limit=10, offset=0)
+    assert [m["meeting_id"] for m in listed["items"]] == [mtg]
+    tasks = await rpc.call("meetings", "list_tasks", cell_id=cell, open_only=True, limit=10, offset=0)
+    assert tasks["total"] == 1
+    history = await rpc.call("meetings", "member_history", member_id=newcomer)
+    assert history["consecutive_absences"] == 1 and history["unexcused_months_last_year"] == 1
+
+    rejections = await rpc.call("meetings", "list_rejections", limit=1000, offset=0, status="open")
+    [rejected] = [r for r in rejections["items"] if r["event_id"] == events[-1]["id"]]
+    fixed = events[-1] | {"data": {"meeting_id": mtg, "reason": "Trùng lịch"}}
+    replay = await rpc.call("meetings", "replay_rejection", rejection_id=rejected["rejection_id"], event=fixed)
+    assert replay["outcome"] == "rejected" and "already held" in replay["reason"]
+
+    with pytest.raises(RpcError) as missing:
+        await rpc.call("meetings", "get_meeting", meeting_id=random_id("mtg"))
+    assert missing.value.code == "not_found"
+    with pytest.raises(RpcError) as bad_period:
+        await rpc.call("meetings", "list_meetings", cell_id=cell, period="2026-13", limit=10, offset=0)
+    assert bad_period.value.field == "period"
