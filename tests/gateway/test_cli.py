@@ -1,0 +1,60 @@
+"""`python -m services.gateway issue-token` records the account and prints a token that works."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+
+from tests.support.ids import random_id
+
+ROOT = Path(__file__).parents[2]
+
+
+async def test_issue_token_records_the_account_and_prints_a_token(database_url, db) -> None:
+    sub = random_id("sec")
+    # no CHIBO_JWT_SECRET: the secret kept in the gateway schema signs the token
+    env = {key: value for key, value in os.environ.items() if key != "CHIBO_JWT_SECRET"}
+    env.update(CHIBO_DATABASE_URL=database_url, CHIBO_LOG_JSON="true")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "services.gateway",
+            "issue-token",
+            "--role",
+            "secretary",
+            "--unit",
+            "cell-9",
+            "--person",
+            "mem-9",
+            "--sub",
+            sub,
+            "--days",
+            "2",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    secret = await db.fetchval("SELECT secret FROM gateway.signing_secret WHERE id = 1")
+    claims = jwt.decode(printed["token"], secret, algorithms=["HS256"], issuer="urn:chibo:gateway")
+    assert (claims["sub"], claims["role"], claims["unit_id"], claims["person_id"]) == (
+        sub,
+        "secretary",
+        "cell-9",
+        "mem-9",
+    )
+    assert 1.9 * 86400 < claims["exp"] - claims["iat"] <= 2 * 86400
+    row = await db.fetchrow("SELECT role, unit_id, person_id, active FROM gateway.account WHERE sub = $1", sub)
+    assert dict(row) == {"role": "secretary", "unit_id": "cell-9", "person_id": "mem-9", "active": True}
