@@ -51,6 +51,13 @@ async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
     return fired
 
 
+def _reraise_if_cancelling() -> None:
+    """A cancel that hit a query mid-flight can surface as the rollback's error: honour the cancel."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def schedule_loop(uow_factory: UowFactory, *, poll_seconds: float, batch: int) -> None:
     """Fire due jobs until cancelled, surviving database hiccups."""
     while True:
@@ -59,6 +66,7 @@ async def schedule_loop(uow_factory: UowFactory, *, poll_seconds: float, batch: 
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            _reraise_if_cancelling()
             log.error("schedule_loop_error", error=repr(exc))
             fired = 0
         if fired < batch:
@@ -73,6 +81,7 @@ async def delivery_loop(uow_factory: UowFactory, senders: Mapping[str, Sender], 
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            _reraise_if_cancelling()
             log.error("delivery_loop_error", error=repr(exc))
             sent = 0
         if sent == 0:

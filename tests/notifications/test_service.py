@@ -1,0 +1,260 @@
+"""The running service against the real broker, database, SMTP server and webhook receiver."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import asyncpg
+from faststream.rabbit import RabbitBroker
+
+from services.notifications.bootstrap import build_app
+from services.notifications.config import Settings
+from shared.envelope import now
+from shared.rpc import RpcClient
+from tests.notifications.conftest import SmtpInbox, WebhookReceiver
+from tests.notifications.events import Province, event, publish
+from tests.support.ids import random_id
+from tests.support.running import eventually, running_app
+
+
+@asynccontextmanager
+async def rpc(amqp_url: str) -> AsyncIterator[RpcClient]:
+    """An RPC client on its own broker connection."""
+    broker = RabbitBroker(amqp_url)
+    await broker.connect()
+    try:
+        yield RpcClient(broker, timeout=10)
+    finally:
+        await broker.stop()
+
+
+def rules_by_recipient(inbox: SmtpInbox, addresses: list[str]) -> Counter[tuple[str, str, str]]:
+    """(address, rule, title) of every mail to the given addresses, counted."""
+    return Counter(
+        (address, str(m["X-Chibo-Rule"]), str(m["Subject"])) for address in addresses for m in inbox.to(address)
+    )
+
+
+async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_vietnamese(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str
+) -> None:
+    inbox, _ = smtp
+    p = Province()
+    meeting_id = random_id("mtg")
+    async with running_app(build_app(settings)):
+        await publish(amqp_url, p.setup())
+        await asyncio.sleep(0.5)
+        await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(days=2))])
+        expected = [p.secretary, p.deputy, p.member, p.monitor]
+        await eventually(lambda: all(inbox.to(p.email(x)) for x in expected), timeout=20)
+        mail = inbox.to(p.email(p.member))[0]
+        assert str(mail["X-Chibo-Rule"]) == "meeting_scheduled"
+        assert str(mail["Subject"]).startswith("Thông báo lịch sinh hoạt: Chi bộ khu phố Đông, ")
+        body = mail.get_body(preferencelist=("plain",)).get_content()
+        assert "Kính gửi đồng chí Lê Văn Đức," in body and "tại Nhà văn hóa khu phố Đông" in body
+        assert ", ngày " in body and "thứ " in body or "Chủ nhật" in body
+        assert inbox.to(p.email(p.exempt)) == []
+
+        async with rpc(amqp_url) as client:
+            page = await client.call("notifications", "inbox", recipient_id=p.member, unread_only=True)
+            assert page["total"] == 1 and page["items"][0]["rule"] == "meeting_scheduled"
+            item = await client.call(
+                "notifications", "mark_read", recipient_id=p.member, notification_id=page["items"][0]["notification_id"]
+            )
+            assert item["read_at"] is not None
+            unread = await client.call("notifications", "inbox", recipient_id=p.member, unread_only=True)
+            assert unread["total"] == 0
+
+
+async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recipient_once(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    inbox, _ = smtp
+    p = Province()
+    future, past = random_id("mtg"), random_id("mtg")
+    first = [*p.setup(), p.scheduled(future, now() + timedelta(days=2))]
+    second = [
+        p.scheduled(past, now() - timedelta(hours=2)),
+        event(
+            "attendance.recorded.v1",
+            {
+                "meeting_id": past,
+                "records": [
+                    {"member_id": p.secretary, "status": "present"},
+                    {"member_id": p.deputy, "status": "present"},
+                    {"member_id": p.member, "status": "absent"},
+                    {"member_id": p.exempt, "status": "exempt"},
+                ],
+            },
+        ),
+        event(
+            "member.attendance.updated.v1",
+            {
+                "member_id": p.member,
+                "cell_id": p.cell,
+                "meeting_id": past,
+                "full_name": "Lê Văn Đức",
+                "consecutive_absences": 4,
+                "consecutive_excused_absences": 0,
+                "unexcused_months_last_year": 1,
+            },
+        ),
+        event(
+            "score.meeting.updated.v1",
+            {
+                "meeting_id": past,
+                "cell_id": p.cell,
+                "framework": {"id": "f", "version": "1"},
+                "score": 45.0,
+                "rating": "poor",
+                "provisional": False,
+                "criteria": [],
+            },
+            source="urn:chibo:evaluation",
+        ),
+    ]
+    async with running_app(build_app(settings)):
+        await publish(amqp_url, first)
+        await eventually(lambda: inbox.to(p.email(p.monitor)), timeout=20)
+        await publish(amqp_url, second[:2])
+    # restart: the second half and every duplicate arrive at a new process
+    async with running_app(build_app(settings)):
+        await publish(amqp_url, second[2:])
+        await publish(amqp_url, first + second)
+        expected = {
+            (p.email(p.secretary), "meeting_scheduled"),
+            (p.email(p.deputy), "meeting_scheduled"),
+            (p.email(p.member), "meeting_scheduled"),
+            (p.email(p.monitor), "meeting_scheduled"),
+            (p.email(p.secretary), "unexcused_absence"),
+            (p.email(p.deputy), "unexcused_absence"),
+            (p.email(p.secretary), "consecutive_absences"),
+            (p.email(p.deputy), "consecutive_absences"),
+            (p.email(p.committee), "consecutive_absences"),
+            (p.email(p.committee), "meeting_rated_low"),
+        }
+        addresses = [p.email(x) for x in (p.secretary, p.deputy, p.member, p.exempt, p.monitor, p.committee)]
+
+        def received() -> set[tuple[str, str]]:
+            return {(address, rule) for address, rule, _ in rules_by_recipient(inbox, addresses)}
+
+        await eventually(lambda: expected <= received(), timeout=30)
+        await asyncio.sleep(1.5)
+        counts = rules_by_recipient(inbox, addresses)
+        assert all(count == 1 for count in counts.values()), counts
+        assert (p.email(p.member), "unexcused_absence") not in received()
+        rows = await db.fetch(
+            "SELECT rule, subject_id, recipient_id, period, count(*) AS n FROM notifications.notification"
+            " WHERE cell_id = $1 GROUP BY 1, 2, 3, 4",
+            p.cell,
+        )
+        assert rows and all(row["n"] == 1 for row in rows)
+        body = next(m for m in inbox.to(p.email(p.committee)) if str(m["X-Chibo-Rule"]) == "meeting_rated_low")
+        assert "xếp loại Kém" in body.get_body(preferencelist=("plain",)).get_content()
+
+
+async def test_a_reminder_due_while_the_service_is_down_fires_once_when_it_returns(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    inbox, _ = smtp
+    p = Province()
+    meeting_id = random_id("mtg")
+    starts_at = now() + timedelta(hours=3, seconds=5)
+    async with running_app(build_app(settings)):
+        await publish(amqp_url, [*p.setup(), p.scheduled(meeting_id, starts_at)])
+        await eventually(
+            lambda: db.fetchval(
+                "SELECT due_at FROM notifications.schedule WHERE kind = 'meeting.reminder' AND subject_id = $1",
+                meeting_id,
+            )
+        )
+    due = await db.fetchval(
+        "SELECT due_at FROM notifications.schedule WHERE kind = 'meeting.reminder' AND subject_id = $1", meeting_id
+    )
+    assert due > now()
+    await asyncio.sleep((due - now()).total_seconds() + 1)
+    reminders = [m for m in inbox.to(p.email(p.member)) if str(m["X-Chibo-Rule"]) == "meeting_reminder"]
+    assert reminders == []
+    async with running_app(build_app(settings)):
+        await eventually(
+            lambda: [m for m in inbox.to(p.email(p.member)) if str(m["X-Chibo-Rule"]) == "meeting_reminder"], timeout=20
+        )
+        await asyncio.sleep(1.5)
+    for person in (p.secretary, p.deputy, p.member, p.monitor):
+        mails = [m for m in inbox.to(p.email(person)) if str(m["X-Chibo-Rule"]) == "meeting_reminder"]
+        assert len(mails) == 1, person
+    assert "Nhắc lịch sinh hoạt: Chi bộ khu phố Đông" in str(mails[0]["Subject"])
+    assert await db.fetchval(
+        "SELECT done_at IS NOT NULL FROM notifications.schedule WHERE kind = 'meeting.reminder' AND subject_id = $1",
+        meeting_id,
+    )
+
+
+async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_retryable(
+    settings: Settings, webhook: WebhookReceiver, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    settings = settings.model_copy(update={"delivery_max_attempts": 2})
+    p = Province()
+    meeting_id = random_id("mtg")
+    webhook.status = 500
+    async with running_app(build_app(settings)), rpc(amqp_url) as client:
+        await publish(amqp_url, p.setup())
+        prefs = await client.call(
+            "notifications",
+            "set_preferences",
+            recipient_id=p.member,
+            channels=["webhook", "inbox"],
+            digest=False,
+            webhook_url=webhook.url,
+            webhook_secret="khóa-bí-mật",
+        )
+        assert prefs["channels"] == ["webhook", "inbox"]
+        await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(days=3))])
+
+        async def failed() -> dict | None:
+            page = await client.call("notifications", "list_failed", limit=100, offset=0)
+            return next((d for d in page["items"] if d["recipient_id"] == p.member), None)
+
+        delivery = await eventually(failed, timeout=20)
+        assert delivery["channel"] == "webhook" and delivery["attempts"] == 2 and "HTTP 500" in delivery["last_error"]
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM notifications.outbox WHERE type = 'notification.failed.v1'"
+                " AND payload->'data'->>'notification_id' = $1",
+                delivery["notification_id"],
+            )
+            == 1
+        )
+
+        webhook.status = 200
+        retried = await client.call("notifications", "retry_delivery", delivery_id=delivery["delivery_id"])
+        assert retried["status"] == "pending"
+
+        async def delivered() -> dict | None:
+            found = await client.call("notifications", "get_delivery", delivery_id=delivery["delivery_id"])
+            return found if found["status"] == "delivered" else None
+
+        done = await eventually(delivered, timeout=20)
+        assert [entry["outcome"] for entry in done["log"]] == ["pending", "failed", "retry_requested", "delivered"]
+        headers, body = next(
+            (h, b)
+            for h, b in reversed(webhook.requests)
+            if h.get("x-chibo-notification") == delivery["notification_id"]
+        )
+        expected = "sha256=" + hmac.new("khóa-bí-mật".encode(), body, hashlib.sha256).hexdigest()
+        assert headers["x-chibo-signature"] == expected
+        payload = json.loads(body)
+        assert payload["recipient"]["id"] == p.member and payload["title"].startswith("Thông báo lịch sinh hoạt")
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM notifications.outbox WHERE type = 'notification.delivered.v1'"
+                " AND payload->'data'->>'notification_id' = $1 AND payload->'data'->>'channel' = 'webhook'",
+                delivery["notification_id"],
+            )
+            == 1
+        )
