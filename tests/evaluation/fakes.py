@@ -1,0 +1,245 @@
+"""In-memory doubles of the evaluation repositories and unit of work, for handler tests."""
+
+from datetime import date, datetime
+from typing import Any
+
+from services.evaluation.domain.framework import Adoption, Framework
+from services.evaluation.domain.periods import MeetingSummary, PeriodResult
+from services.evaluation.domain.scoring import MeetingScore
+from services.evaluation.repository import FactStamp, MeetingRow
+from shared.envelope import CloudEvent
+
+
+def _newer(old: tuple | None, stamp: FactStamp) -> bool:
+    return old is None or (old[0], old[1]) < (stamp.time, stamp.event_id)
+
+
+class FakeFacts:
+    """FactRepository in memory: snapshots keyed by id with their (time, id) stamp."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, tuple] = {}
+        self.members: dict[str, tuple] = {}
+        self.meetings: dict[str, tuple] = {}
+        self.reschedules: dict[str, tuple] = {}
+        self.cancelled: set[str] = set()
+        self.docs: dict[str, list] = {}
+        self.rosters: dict[str, tuple] = {}
+        self.minutes: dict[str, tuple] = {}
+        self.approvals: dict[str, tuple] = {}
+        self.assessed: dict[str, list] = {}
+        self.done: dict[str, tuple] = {}
+
+    def _put(self, table: dict, key: str, stamp: FactStamp, value: Any) -> bool:
+        if _newer(table.get(key), stamp):
+            table[key] = (stamp.time, stamp.event_id, value)
+            return True
+        return False
+
+    async def upsert_unit(self, *, unit, stamp):
+        old = self.units.get(unit["id"])
+        return self._put(self.units, unit["id"], stamp, unit), old[2].get("parent_id") if old else None
+
+    async def upsert_member(self, *, member, stamp):
+        return self._put(self.members, member["id"], stamp, member)
+
+    async def remove_member(self, *, member_id, effective_on, stamp):
+        self.members.pop(member_id, None)
+        return True
+
+    async def member_cell(self, member_id):
+        return self.members[member_id][2]["cell_id"] if member_id in self.members else None
+
+    async def upsert_meeting(self, *, meeting, stamp):
+        return self._put(self.meetings, meeting["meeting_id"], stamp, meeting)
+
+    async def reschedule_meeting(self, *, meeting_id, starts_at, stamp):
+        return self._put(self.reschedules, meeting_id, stamp, starts_at)
+
+    async def cancel_meeting(self, *, meeting_id, stamp):
+        self.cancelled.add(meeting_id)
+        return True
+
+    async def add_documents(self, *, meeting_id, items, stamp):
+        self.docs.setdefault(meeting_id, []).extend(items)
+        return True
+
+    async def record_attendance(self, *, meeting_id, roster, stamp):
+        return self._put(self.rosters, meeting_id, stamp, roster)
+
+    async def submit_minutes(self, *, meeting_id, minutes, stamp):
+        return self._put(self.minutes, meeting_id, stamp, minutes)
+
+    async def approve_minutes(self, *, meeting_id, approved_at, stamp):
+        return self._put(self.approvals, meeting_id, stamp, approved_at)
+
+    async def add_assessment(self, *, meeting_id, role, points, stamp):
+        self.assessed.setdefault(meeting_id, []).append((role, stamp.time, stamp.event_id, points))
+        return True
+
+    async def complete_task(self, *, task_id, meeting_id, completed_on, stamp):
+        return self._put(self.done, task_id, stamp, completed_on)
+
+    def _start(self, meeting_id: str) -> datetime:
+        scheduled = self.meetings[meeting_id]
+        moved = self.reschedules.get(meeting_id)
+        return moved[2] if moved and moved[:2] > scheduled[:2] else scheduled[2]["starts_at"]
+
+    async def meeting_position(self, meeting_id):
+        if meeting_id not in self.meetings:
+            return None
+        return self.meetings[meeting_id][2]["cell_id"], self._start(meeting_id)
+
+    async def cell_meetings(self, cell_id):
+        rows = [
+            MeetingRow(
+                meeting_id=mid,
+                cell_id=m["cell_id"],
+                kind=m["kind"],
+                starts_at=self._start(mid),
+                notified_at=m["notified_at"],
+                committee_prepared=m.get("committee_prepared"),
+                cancelled=mid in self.cancelled,
+                roster=self.rosters[mid][2] if mid in self.rosters else None,
+                minutes=self.minutes[mid][2] if mid in self.minutes else None,
+                approved_at=self.approvals[mid][2] if mid in self.approvals else None,
+            )
+            for mid, (_, _, m) in self.meetings.items()
+            if m["cell_id"] == cell_id
+        ]
+        return sorted(rows, key=lambda r: (r.starts_at, r.meeting_id))
+
+    async def documents(self, meeting_ids):
+        return {mid: self.docs[mid] for mid in meeting_ids if mid in self.docs}
+
+    async def assessments(self, meeting_ids):
+        return {mid: self.assessed[mid] for mid in meeting_ids if mid in self.assessed}
+
+    async def completions(self, task_ids):
+        return {tid: self.done[tid][2] for tid in task_ids if tid in self.done}
+
+    async def cell_has_committee(self, cell_id):
+        return any(m[2]["cell_id"] == cell_id and m[2]["role"] == "committee_member" for m in self.members.values())
+
+    async def ancestors(self, unit_id):
+        chain, current = [], self.units.get(unit_id)
+        while current and current[2].get("parent_id"):
+            chain.append(current[2]["parent_id"])
+            current = self.units.get(current[2]["parent_id"])
+        return chain
+
+    async def subtree_cells(self, unit_id):
+        return sorted({m[2]["cell_id"] for m in self.meetings.values()})
+
+    async def cells_with_meetings(self):
+        return sorted({m[2]["cell_id"] for m in self.meetings.values()})
+
+    async def lock_cell(self, cell_id):
+        return None
+
+
+class FakeResults:
+    """ResultRepository in memory."""
+
+    def __init__(self) -> None:
+        self.scores: dict[str, dict[str, Any]] = {}
+        self.periods: dict[tuple[str, str], PeriodResult] = {}
+
+    async def stored_scores(self, meeting_ids):
+        return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
+
+    async def save_score(self, *, result: MeetingScore, kind, starts_at, held, present, counted, speakers_present):
+        self.scores[result.meeting_id] = {
+            "meeting_id": result.meeting_id,
+            "cell_id": result.cell_id,
+            "kind": kind,
+            "starts_at": starts_at,
+            "held": held,
+            "framework_id": result.framework_id,
+            "framework_version": result.framework_version,
+            "score": result.score,
+            "rating": result.rating,
+            "provisional": result.provisional,
+            "criteria": [line.as_dict() for line in result.criteria],
+            "present": present,
+            "counted": counted,
+            "speakers_present": speakers_present,
+        }
+
+    async def cell_summaries(self, cell_id, *, year_from, year_to):
+        return [
+            MeetingSummary(
+                **{
+                    k: row[k]
+                    for k in (
+                        "meeting_id",
+                        "kind",
+                        "starts_at",
+                        "held",
+                        "score",
+                        "rating",
+                        "provisional",
+                        "present",
+                        "counted",
+                        "speakers_present",
+                    )
+                }
+            )
+            for row in self.scores.values()
+            if row["cell_id"] == cell_id
+        ]
+
+    async def stored_periods(self, cell_id, periods):
+        found = {}
+        for period in periods:
+            result = self.periods.get((cell_id, period))
+            if result:
+                found[period] = {**result.__dict__, "flags": list(result.flags)}
+        return found
+
+    async def save_period(self, result: PeriodResult):
+        self.periods[(result.cell_id, result.period)] = result
+
+
+class FakeFrameworks:
+    """FrameworkRepository in memory."""
+
+    def __init__(self) -> None:
+        self.documents: dict[tuple[str, str], dict] = {}
+        self.adopted: list[Adoption] = []
+
+    async def document(self, framework_id, version):
+        return self.documents.get((framework_id, version))
+
+    async def store(self, *, framework_id, version, document):
+        self.documents.setdefault((framework_id, version), document)
+
+    async def adopt(self, *, committee_id, framework_id, version, effective_from):
+        self.adopted.append(
+            Adoption(
+                committee_id=committee_id,
+                framework_id=framework_id,
+                version=version,
+                effective_from=effective_from,
+                sequence=len(self.adopted) + 1,
+            )
+        )
+
+    async def adoptions(self):
+        return list(self.adopted)
+
+
+class FakeUnitOfWork:
+    """The handlers' unit of work in memory; `emitted` collects the outbox."""
+
+    def __init__(self, today: date = date(2026, 11, 25)) -> None:
+        self.facts = FakeFacts()
+        self.results = FakeResults()
+        self.frameworks = FakeFrameworks()
+        self.framework_cache: dict[tuple[str, str], Framework] = {}
+        self.today = lambda: today
+        self.emitted: list[CloudEvent] = []
+
+    def emit(self, event: CloudEvent) -> None:
+        """Collect an outgoing event."""
+        self.emitted.append(event)

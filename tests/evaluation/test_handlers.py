@@ -1,0 +1,159 @@
+"""Handlers with in-memory fakes: what each fact changes and what is published."""
+
+import json
+
+import pytest
+
+from services.evaluation.handlers import FACT_HANDLERS, adopt_framework, register_shipped, shipped_frameworks
+from services.evaluation.handlers.frameworks import FrameworkConflict
+from shared.contracts.registry import read_event
+from shared.envelope import parse_envelope
+from tests.evaluation.fakes import FakeUnitOfWork
+from tests.evaluation.stream import at, cell_history, fact
+
+
+@pytest.fixture
+async def uow() -> FakeUnitOfWork:
+    """A fake unit of work with the shipped frameworks registered."""
+    unit = FakeUnitOfWork()
+    await register_shipped(unit, shipped_frameworks())
+    return unit
+
+
+async def apply(uow: FakeUnitOfWork, raw: dict) -> None:
+    """Handle one fact as the consumer would."""
+    event = read_event(parse_envelope(json.dumps(raw)))
+    await FACT_HANDLERS[event.type](event, uow)
+
+
+def scheduled(meeting_id: str = "m1", **changes) -> dict:
+    data = {
+        "meeting_id": meeting_id,
+        "cell_id": "c1",
+        "kind": "regular",
+        "starts_at": at(3, 5).isoformat(),
+        "location": "Nhà văn hóa",
+        "agenda": ["Thường kỳ"],
+    } | changes
+    return fact("meeting.scheduled.v1", data, time=at(3, 1))
+
+
+async def test_scheduling_publishes_a_provisional_score_and_the_periods(uow: FakeUnitOfWork) -> None:
+    await apply(uow, scheduled())
+    types = [event.type for event in uow.emitted]
+    assert types.count("score.meeting.updated.v1") == 1
+    score = next(event for event in uow.emitted if event.type == "score.meeting.updated.v1")
+    assert score.data["provisional"] is True
+    assert {e.data["period"] for e in uow.emitted if e.type == "score.cell.updated.v1"} == {
+        "2026-03",
+        "2026-Q1",
+        "2026",
+    }
+
+
+async def test_a_fact_that_changes_nothing_publishes_nothing(uow: FakeUnitOfWork) -> None:
+    await apply(uow, scheduled())
+    uow.emitted.clear()
+    await apply(
+        uow,
+        fact(
+            "meeting.assessed.v1",
+            {"meeting_id": "m1", "assessor": {"role": "cell_committee"}, "points": {"not.an_item": 3}},
+            time=at(3, 6),
+        ),
+    )
+    assert uow.emitted == []
+
+
+async def test_an_older_roster_does_not_replace_a_newer_one(uow: FakeUnitOfWork) -> None:
+    await apply(uow, scheduled())
+    newer = fact(
+        "attendance.recorded.v1",
+        {"meeting_id": "m1", "records": [{"member_id": "a", "status": "present"}]},
+        time=at(3, 5, 20),
+    )
+    older = fact(
+        "attendance.recorded.v1",
+        {"meeting_id": "m1", "records": [{"member_id": "a", "status": "absent"}]},
+        time=at(3, 5, 19),
+    )
+    await apply(uow, newer)
+    await apply(uow, older)
+    assert uow.facts.rosters["m1"][2] == {"a": "present"}
+
+
+async def test_facts_before_the_schedule_take_effect_when_it_arrives(uow: FakeUnitOfWork) -> None:
+    await apply(
+        uow,
+        fact(
+            "attendance.recorded.v1",
+            {"meeting_id": "m1", "records": [{"member_id": "a", "status": "present"}]},
+            time=at(3, 5, 20),
+        ),
+    )
+    assert uow.emitted == []
+    await apply(uow, scheduled())
+    line = next(x for x in uow.results.scores["m1"]["criteria"] if x["code"] == "attendance")
+    assert line["points"] == 5
+
+
+async def test_a_task_completion_rescores_the_next_regular_meeting(uow: FakeUnitOfWork) -> None:
+    for raw in cell_history(committee_id="w1", cell_id="c9", prefix="h"):
+        if raw["type"] != "task.completed.v1":
+            await apply(uow, raw)
+    before = next(x for x in uow.results.scores["h-mt4"]["criteria"] if x["code"] == "results")
+    assert before["points"] == 10
+    uow.emitted.clear()
+    for n in range(3):
+        await apply(
+            uow,
+            fact(
+                "task.completed.v1",
+                {"task_id": f"h-mt3-t{n}", "meeting_id": "h-mt3", "completed_on": "2026-03-10"},
+                time=at(3, 10),
+            ),
+        )
+    after = next(x for x in uow.results.scores["h-mt4"]["criteria"] if x["code"] == "results")
+    assert after["points"] == 30
+    assert {e.subject for e in uow.emitted if e.type == "score.meeting.updated.v1"} == {"h-mt4"}
+
+
+async def test_a_member_becoming_committee_member_rescores_the_cell(uow: FakeUnitOfWork) -> None:
+    await apply(uow, scheduled())
+    line = next(x for x in uow.results.scores["m1"]["criteria"] if x["code"] == "preparation.committee_met")
+    assert line["points"] == 2
+    await apply(
+        uow,
+        fact(
+            "member.upserted.v1",
+            {"id": "x", "full_name": "Nguyễn Văn X", "cell_id": "c1", "status": "official", "role": "committee_member"},
+            time=at(3, 2),
+        ),
+    )
+    line = next(x for x in uow.results.scores["m1"]["criteria"] if x["code"] == "preparation.committee_met")
+    assert line["points"] == 0
+
+
+async def test_a_committee_framework_applies_to_its_subtree_from_its_date(uow: FakeUnitOfWork) -> None:
+    document = shipped_frameworks()[1].model_dump(mode="json") | {"id": "ward-2026", "effective_from": "2026-03-01"}
+    await apply(
+        uow,
+        fact(
+            "org.unit.upserted.v1",
+            {"id": "w1", "name": "Phường 1", "kind": "committee", "parent_id": None},
+            time=at(1, 1),
+        ),
+    )
+    await apply(
+        uow,
+        fact(
+            "org.unit.upserted.v1", {"id": "c1", "name": "Chi bộ 1", "kind": "cell", "parent_id": "w1"}, time=at(1, 1)
+        ),
+    )
+    await adopt_framework(uow, document=document, committee_id="w1")
+    await apply(uow, scheduled())
+    await apply(uow, scheduled("m0", starts_at=at(2, 5).isoformat()))
+    assert uow.results.scores["m1"]["framework_id"] == "ward-2026"
+    assert uow.results.scores["m0"]["framework_id"] == "hd42-2025"
+    with pytest.raises(FrameworkConflict):
+        await adopt_framework(uow, document=document | {"name": "khác"}, committee_id="w1")
