@@ -113,7 +113,7 @@ def new_event(
         type=type,
         time=time or now(),
         subject=subject,
-        data=data.model_dump(mode="json", exclude_none=True),
+        data=data.model_dump(mode="json"),
         correlationid=correlation_id,
         causationid=causation_id,
     )

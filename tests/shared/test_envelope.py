@@ -106,3 +106,14 @@ def test_batch_must_be_an_array_of_at_most_1000() -> None:
         parse_batch(json.dumps([{}] * 1001))
     with pytest.raises(InvalidEvent):
         parse_batch(json.dumps({"not": "a list"}))
+
+
+def test_new_event_keeps_required_fields_whose_value_is_null() -> None:
+    from shared.contracts.meetings import OrgUnitUpserted
+    from shared.envelope import new_event
+
+    unit = OrgUnitUpserted(id="root", name="Tỉnh ủy", kind="committee", parent_id=None)
+    event = new_event(type="org.unit.upserted.v1", source="urn:test", data=unit)
+
+    assert event.data["parent_id"] is None
+    assert read_event(parse_envelope(event.to_json())).data == unit

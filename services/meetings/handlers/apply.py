@@ -101,7 +101,7 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
         )
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)
-    validated = data.model_dump(mode="json", exclude_none=True) | {"notified_at": notified_at.isoformat()}
+    validated = data.model_dump(mode="json") | {"notified_at": notified_at.isoformat()}
     return Applied(subject=data.meeting_id, changed=changed, provides=[f"meeting:{data.meeting_id}"], data=validated)
 
 

@@ -158,7 +158,7 @@ async def release_waiting(keys: list[str], uow: MeetingsUnitOfWork) -> None:
 async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnitOfWork) -> None:
     """Re-publish a fact that changed the state, and the attendance histories it changed."""
     if applied.changed:
-        data = applied.data or event.data.model_dump(mode="json", exclude_none=True)
+        data = applied.data or event.data.model_dump(mode="json")
         uow.emit(
             CloudEvent(
                 specversion="1.0",
