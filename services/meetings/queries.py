@@ -1,7 +1,6 @@
 """Read side: SQL over the meetings schema returning the read models of the RPC catalog."""
 
 import json
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -96,8 +95,11 @@ async def list_meetings(
     conn: asyncpg.Connection, *, cell_id: str, period: str | None, limit: int, offset: int
 ) -> dict[str, Any]:
     """A cell's meetings, by start, optionally within a period."""
-    start, end = domain.parse_period(period) if period else (datetime.min.replace(tzinfo=domain.VIETNAM_TZ), None)
-    where = " WHERE m.cell_id = $1 AND m.starts_at >= $2 AND ($3::timestamptz IS NULL OR m.starts_at < $3)"
+    start, end = domain.parse_period(period) if period else (None, None)
+    where = (
+        " WHERE m.cell_id = $1 AND ($2::timestamptz IS NULL OR m.starts_at >= $2)"
+        " AND ($3::timestamptz IS NULL OR m.starts_at < $3)"
+    )
     rows = await conn.fetch(
         _SUMMARY + where + " ORDER BY m.starts_at, m.meeting_id LIMIT $4 OFFSET $5", cell_id, start, end, limit, offset
     )
