@@ -44,8 +44,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         state = getattr(scope["app"].state, "gateway", None)
         return state.audit if state is not None else None
 
-    app.add_middleware(AuditTrail, audit_log=audit_log)
+    # the audit trail is outermost, so it records the status the client really got (413 included)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuditTrail, audit_log=audit_log)
     return app
 
 

@@ -1,6 +1,7 @@
 """Body size, batch size and per-token rate limits, each with its own small gateway."""
 
 import json
+import secrets
 
 import httpx
 
@@ -41,7 +42,10 @@ async def test_a_token_over_its_rate_gets_429_with_retry_after_and_large_bodies_
             days=1,
         )
         auth = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+        client_ip = f"198.51.100.{secrets.randbelow(250) + 1}"
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=(client_ip, 1)), base_url="http://gw"
+        ) as client:
             big = json.dumps([{"specversion": "1.0", "padding": "x" * 100}] * 40)
             too_large = await client.post(
                 "/v1/events", content=big, headers={**auth, "Content-Type": "application/cloudevents-batch+json"}
@@ -56,6 +60,11 @@ async def test_a_token_over_its_rate_gets_429_with_retry_after_and_large_bodies_
                 "/v1/events", content=chunks(), headers={**auth, "Content-Type": "application/cloudevents+json"}
             )
             assert streamed.status_code == 413
+            audited = await state.pool.fetch(
+                "SELECT status FROM audit_log WHERE path = '/v1/events' AND client_ip = $1 ORDER BY id DESC LIMIT 2",
+                client_ip,
+            )
+            assert [row["status"] for row in audited] == [413, 413]
             statuses = [(await client.get("/v1/me", headers=auth)).status_code for _ in range(3)]
             assert statuses == [200, 200, 429]
             limited = await client.get("/v1/me", headers=auth)
