@@ -257,6 +257,7 @@ async def reject(
 
 async def expire_holds(uow: MeetingsUnitOfWork, *, timeout: timedelta, limit: int = 500) -> int:
     """Reject the held events that waited longer than `timeout`; return how many."""
+    await uow.ingest.lock()  # never race an ingest that is applying the same held event
     rows = await uow.ingest.expired(older_than=now() - timeout, limit=limit)
     for row in rows:
         await uow.ingest.release(source=row["source"], event_id=row["event_id"])
