@@ -478,7 +478,7 @@ class HealthRead(BaseModel):
 class FailedDeliveryRead(ReadModel):
     """A notification that could not be delivered."""
 
-    delivery_id: str
+    delivery_id: int
 
 
 # ---- administration --------------------------------------------------------------------------

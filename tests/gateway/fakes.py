@@ -367,10 +367,10 @@ class World:
             raise RpcError("not_found", f"notification {notification_id} not found")
 
         async def list_failed(limit: int, offset: int) -> dict[str, Any]:
-            return page([{"delivery_id": "dlv-1", "channel": "email", "error": "550"}], limit, offset)
+            return page([{"delivery_id": 1, "channel": "email", "error": "550"}], limit, offset)
 
-        async def retry_delivery(delivery_id: str) -> dict[str, Any]:
-            if delivery_id != "dlv-1":
+        async def retry_delivery(delivery_id: int) -> dict[str, Any]:
+            if delivery_id != 1:
                 raise RpcError("not_found", f"delivery {delivery_id} not found")
             return {"delivery_id": delivery_id, "channel": "email", "status": "pending"}
 

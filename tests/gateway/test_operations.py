@@ -73,10 +73,10 @@ async def test_an_operator_sees_each_services_health(client, headers, state) -> 
 
 async def test_an_operator_retries_a_failed_delivery(client, headers) -> None:
     failed = await client.get("/v1/deliveries/failed", headers=headers["operator"])
-    assert failed.json()["items"][0]["delivery_id"] == "dlv-1"
-    retried = await client.post("/v1/deliveries/dlv-1/retry", headers=headers["operator"])
+    assert failed.json()["items"][0]["delivery_id"] == 1
+    retried = await client.post("/v1/deliveries/1/retry", headers=headers["operator"])
     assert retried.status_code == 200 and retried.json()["status"] == "pending"
-    assert (await client.post("/v1/deliveries/dlv-1/retry", headers=headers["admin"])).status_code == 403
+    assert (await client.post("/v1/deliveries/1/retry", headers=headers["admin"])).status_code == 403
 
 
 async def test_an_administrator_manages_frameworks_and_rescores(client, headers, world) -> None:

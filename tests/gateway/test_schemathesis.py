@@ -50,7 +50,7 @@ def known_ids(world: World, path: str) -> dict[str, str]:
         "framework_id": "hd42-2025",
         "rejection_id": next(iter(world.rejections)),
         "notification_id": world.notifications[recipient][0]["notification_id"],
-        "delivery_id": "dlv-1",
+        "delivery_id": "1",
         "task_id": f"{world.meeting_a1}-t1",
     }
 

@@ -39,6 +39,7 @@ from shared.topology import CONSUMER_QUEUES
 router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS})
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+DeliveryPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 OPERATORS = frozenset({Role.OPERATOR})
 ADMINS = frozenset({Role.ADMIN})
 
@@ -149,7 +150,7 @@ async def list_failed_deliveries(caller: Caller, state: State, limit: Limit = 50
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=FailedDeliveryRead, tags=["operations"])
-async def retry_delivery(delivery_id: IdPath, request: Request, caller: Caller, state: State) -> Any:
+async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Caller, state: State) -> Any:
     """Try a failed delivery again."""
     require_role(caller, OPERATORS, "retry deliveries")
     request.state.audit_detail = {"delivery_id": delivery_id}
