@@ -66,3 +66,32 @@ def isolated_vhost(base_url: str) -> Iterator[str]:
         yield urlunsplit(urlsplit(base_url)._replace(path="/" + quote(name, safe="")))
     finally:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True, timeout=60)
+
+
+@contextmanager
+def fresh_database(base_url: str) -> Iterator[str]:
+    """A new, empty database on the same server for one test package, dropped afterwards.
+
+    Services that sweep whole tables (durable schedules, pending deliveries, held events) must
+    not pick up what another package left in the shared test database.
+    """
+    import asyncio
+
+    import asyncpg
+
+    name = f"chibo_test_{uuid.uuid4().hex[:10]}"
+    parts = urlsplit(base_url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

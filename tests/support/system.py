@@ -4,6 +4,7 @@ End-to-end tests start it once per package against the package's own RabbitMQ vh
 test database, and drive it from outside: the gateway's HTTP API and the broker.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -109,9 +110,9 @@ def running_system(
         "CHIBO_SMTP_PORT": str(free_port()),
         "CHIBO_TEST_MAIL_DIR": str(mail_dir),
         "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
-        "CHIBO_MEETINGS_URL": f"http://127.0.0.1:{ports['meetings']}",
-        "CHIBO_EVALUATION_URL": f"http://127.0.0.1:{ports['evaluation']}",
-        "CHIBO_NOTIFICATIONS_URL": f"http://127.0.0.1:{ports['notifications']}",
+        "CHIBO_SERVICE_HEALTH_URLS": json.dumps(
+            {name: f"http://127.0.0.1:{ports[name]}/health" for name in ("meetings", "evaluation", "notifications")}
+        ),
         **(extra_env or {}),
     }
     system = RunningSystem(

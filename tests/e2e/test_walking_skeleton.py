@@ -1,0 +1,341 @@
+"""The whole system as real processes, driven from outside like a client and an external system.
+
+An integration account creates a province, a cell and its members through the gateway; a
+meeting is scheduled over HTTP and another over AMQP; meetings stores and republishes them,
+evaluation scores them provisionally, notifications e-mails every expected member and the
+monitor through the SMTP sink, and the gateway answers the meeting and its score.
+"""
+
+import asyncio
+import email
+import email.header
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aio_pika
+import httpx
+import pytest
+
+from shared.envelope import VIETNAM_TZ
+from shared.topology import INGEST_EXCHANGE, declare_topology
+from tests.support.env import fresh_database
+from tests.support.ids import random_id
+from tests.support.running import eventually
+from tests.support.system import RunningSystem, issue_token, running_system
+
+pytestmark = pytest.mark.e2e
+SOURCE = "urn:test:member-database"
+
+
+@pytest.fixture(scope="module")
+def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """The four services and the mail sink, started once for this module."""
+    with (
+        fresh_database(database_url) as own_database,
+        running_system(amqp_url=amqp_url, database_url=own_database, workdir=tmp_path_factory.mktemp("system")) as s,
+    ):
+        yield s
+
+
+def cloudevent(event_type: str, data: dict, *, at: datetime | None = None, event_id: str | None = None) -> dict:
+    """One CloudEvent as an external system would send it."""
+    return {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": SOURCE,
+        "type": event_type,
+        "time": (at or datetime.now(VIETNAM_TZ)).isoformat(),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+class Province:
+    """A committee, a cell with three members and a monitor, all with fresh ids."""
+
+    def __init__(self) -> None:
+        self.committee = random_id("ward")
+        self.cell = random_id("cell")
+        self.members = [random_id("mem") for _ in range(3)]
+        self.monitor = random_id("monitor")
+        self.cell_name = f"Chi bộ khu phố {self.cell[-4:]}"
+
+    def events(self) -> list[dict]:
+        """The facts the member database would send."""
+        at = datetime.now(VIETNAM_TZ) - timedelta(days=30)
+        events = [
+            cloudevent(
+                "org.unit.upserted.v1",
+                {
+                    "id": self.committee,
+                    "name": "Đảng ủy phường Hòa Thuận",
+                    "kind": "committee",
+                    "parent_id": None,
+                    "contact_emails": [f"{self.committee}@example.vn"],
+                },
+                at=at,
+            ),
+            cloudevent(
+                "org.unit.upserted.v1",
+                {
+                    "id": self.cell,
+                    "name": self.cell_name,
+                    "kind": "cell",
+                    "parent_id": self.committee,
+                    "category": "residential",
+                },
+                at=at,
+            ),
+        ]
+        roles = ["secretary", "deputy_secretary", "member"]
+        names = ["Nguyễn Văn Hùng", "Trần Thị Lan", "Lê Hữu Phúc"]
+        for member_id, role, name in zip(self.members, roles, names, strict=True):
+            events.append(
+                cloudevent(
+                    "member.upserted.v1",
+                    {
+                        "id": member_id,
+                        "full_name": name,
+                        "cell_id": self.cell,
+                        "status": "official",
+                        "role": role,
+                        "email": f"{member_id}@example.vn",
+                    },
+                    at=at,
+                )
+            )
+        events.append(
+            cloudevent(
+                "monitor.assigned.v1",
+                {
+                    "person_id": self.monitor,
+                    "full_name": "Phạm Quốc Sơn",
+                    "committee_id": self.committee,
+                    "cell_id": self.cell,
+                    "email": f"{self.monitor}@example.vn",
+                    "yearly_quota": 6,
+                },
+                at=at,
+            )
+        )
+        return events
+
+    def scheduled(self, meeting_id: str, *, days_ahead: int = 7) -> dict:
+        """A regular meeting of the cell, a week ahead."""
+        starts = (datetime.now(VIETNAM_TZ) + timedelta(days=days_ahead)).replace(
+            hour=19, minute=30, second=0, microsecond=0
+        )
+        return cloudevent(
+            "meeting.scheduled.v1",
+            {
+                "meeting_id": meeting_id,
+                "cell_id": self.cell,
+                "kind": "regular",
+                "starts_at": starts.isoformat(),
+                "location": "Nhà văn hóa khu phố",
+                "agenda": ["Kiểm điểm nghị quyết tháng trước"],
+                "committee_prepared": True,
+            },
+        )
+
+
+@pytest.fixture(scope="module")
+def tokens(system: RunningSystem) -> dict[str, str]:
+    """Tokens issued with the gateway's own command."""
+    return {
+        "integration": issue_token(system, role="integration", unit="root", sub=random_id("integration")),
+        "operator": issue_token(system, role="operator", unit="root", sub=random_id("operator")),
+    }
+
+
+@pytest.fixture(scope="module")
+async def province(system: RunningSystem, tokens: dict[str, str]) -> Province:
+    """The province, fed in through POST /v1/events as one batch."""
+    province = Province()
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/events",
+            content=json.dumps(province.events(), ensure_ascii=False).encode(),
+            headers={
+                "Authorization": f"Bearer {tokens['integration']}",
+                "Content-Type": "application/cloudevents-batch+json",
+            },
+        )
+    assert response.status_code == 200, response.text
+    assert [r["outcome"] for r in response.json()["results"]] == ["accepted"] * 6
+    return province
+
+
+@pytest.fixture
+async def officer(system: RunningSystem, province: Province) -> AsyncIterator[httpx.AsyncClient]:
+    """A client holding a token of an officer of the province's committee."""
+    token = issue_token(system, role="committee_officer", unit=province.committee, sub=random_id("officer"))
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        yield client
+
+
+def mails_to(mail_dir: Path, address: str) -> list[email.message.Message]:
+    """Every mail the sink kept for the address."""
+    found = []
+    for path in mail_dir.glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes())
+        if address in (message.get("To") or ""):
+            found.append(message)
+    return found
+
+
+def subject_of(message: email.message.Message) -> str:
+    """The decoded subject."""
+    return str(email.header.make_header(email.header.decode_header(message["Subject"])))
+
+
+async def test_a_meeting_scheduled_over_http_is_stored_scored_and_announced(
+    system: RunningSystem, tokens: dict[str, str], province: Province, officer: httpx.AsyncClient
+) -> None:
+    meeting_id = random_id("mtg")
+    event = province.scheduled(meeting_id)
+
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/events",
+            content=json.dumps(event, ensure_ascii=False).encode(),
+            headers={
+                "Authorization": f"Bearer {tokens['integration']}",
+                "Content-Type": "application/cloudevents+json",
+            },
+        )
+        again = await client.post(
+            "/v1/events",
+            content=json.dumps(event, ensure_ascii=False).encode(),
+            headers={
+                "Authorization": f"Bearer {tokens['integration']}",
+                "Content-Type": "application/cloudevents+json",
+            },
+        )
+    assert response.json()["results"][0]["outcome"] == "accepted"
+    assert again.json()["results"][0]["outcome"] == "duplicate"
+
+    meeting = (await officer.get(f"/v1/meetings/{meeting_id}")).json()
+    assert meeting["status"] == "scheduled"
+    assert meeting["cell_id"] == province.cell
+
+    async def provisional_score() -> dict | None:
+        answer = await officer.get(f"/v1/meetings/{meeting_id}/score")
+        return answer.json() if answer.status_code == 200 else None
+
+    score = await eventually(provisional_score, timeout=30)
+    assert score["provisional"] is True
+    assert score["framework"]["id"]
+    assert {line["code"] for line in score["criteria"]} >= {"duration", "attendance", "preparation.notified"}
+
+    for address in [f"{member}@example.vn" for member in province.members] + [f"{province.monitor}@example.vn"]:
+        mails = await eventually(lambda a=address: mails_to(system.mail_dir, a), timeout=30)
+        assert len(mails) == 1, f"{address} got {len(mails)} notices"
+        assert province.cell_name in subject_of(mails[0])
+        assert "Thông báo" in subject_of(mails[0])
+
+
+async def test_a_meeting_published_on_the_broker_reaches_the_gateway(
+    system: RunningSystem, province: Province, officer: httpx.AsyncClient
+) -> None:
+    meeting_id = random_id("mtg")
+    event = province.scheduled(meeting_id, days_ahead=10)
+    connection = await aio_pika.connect(system.env["CHIBO_AMQP_URL"])
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        await exchange.publish(
+            aio_pika.Message(
+                json.dumps(event).encode(),
+                content_type="application/cloudevents+json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=event["type"],
+            mandatory=True,
+        )
+    finally:
+        await connection.close()
+
+    async def stored() -> dict | None:
+        answer = await officer.get(f"/v1/meetings/{meeting_id}")
+        return answer.json() if answer.status_code == 200 else None
+
+    meeting = await eventually(stored, timeout=30)
+    assert meeting["status"] == "scheduled"
+    listed = (await officer.get(f"/v1/cells/{province.cell}/meetings")).json()
+    assert meeting_id in [item["meeting_id"] for item in listed["items"]]
+
+
+async def test_a_malformed_message_on_the_broker_becomes_a_visible_rejection(
+    system: RunningSystem, tokens: dict[str, str], province: Province
+) -> None:
+    await declare_topology(system.env["CHIBO_AMQP_URL"])
+    bad_id = random_id("bad")
+    broken = cloudevent(
+        "meeting.scheduled.v1",
+        {
+            "meeting_id": random_id("mtg"),
+            "cell_id": province.cell,
+            "kind": "thematic",
+            "starts_at": "2026-12-04T19:30:00+07:00",
+            "location": "x",
+            "agenda": [],
+        },
+        event_id=bad_id,
+    )
+    connection = await aio_pika.connect(system.env["CHIBO_AMQP_URL"])
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        await exchange.publish(aio_pika.Message(b"{definitely not json"), routing_key="meeting.scheduled.v1")
+        await exchange.publish(aio_pika.Message(json.dumps(broken).encode()), routing_key="meeting.scheduled.v1")
+    finally:
+        await connection.close()
+
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {tokens['operator']}"}
+    ) as operator:
+
+        async def rejected() -> dict | None:
+            items = (await operator.get("/v1/rejections", params={"limit": 200})).json()["items"]
+            return next((item for item in items if item["event_id"] == bad_id), None)
+
+        rejection = await eventually(rejected, timeout=30)
+        assert rejection["field"] == "data.topic"
+        health = (await operator.get("/v1/system/health")).json()
+    assert system.processes["meetings"].poll() is None, "meetings must not crash on bad input"
+    assert "meetings" in json.dumps(health)
+
+
+async def test_with_evaluation_stopped_the_gateway_answers_what_it_can(
+    system: RunningSystem, tokens: dict[str, str], province: Province, officer: httpx.AsyncClient
+) -> None:
+    meeting_id = random_id("mtg")
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        await client.post(
+            "/v1/events",
+            content=json.dumps(province.scheduled(meeting_id)).encode(),
+            headers={
+                "Authorization": f"Bearer {tokens['integration']}",
+                "Content-Type": "application/cloudevents+json",
+            },
+        )
+    await asyncio.to_thread(system.stop, "evaluation")
+    try:
+        meeting = await officer.get(f"/v1/meetings/{meeting_id}")
+        score = await officer.get(f"/v1/meetings/{meeting_id}/score")
+        assert meeting.status_code == 200
+        assert score.status_code == 503
+        assert score.json()["service"] == "evaluation"
+    finally:
+        await asyncio.to_thread(system.start, "evaluation")
+
+    async def scored() -> bool:
+        return (await officer.get(f"/v1/meetings/{meeting_id}/score")).status_code == 200
+
+    assert await eventually(scored, timeout=30)
