@@ -8,9 +8,9 @@ import os
 import shutil
 import subprocess
 import uuid
-from urllib.parse import quote, urlsplit, urlunsplit
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote, urlsplit, urlunsplit
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
