@@ -68,9 +68,15 @@ async def _roster_alerts(meeting: Meeting, uow: NotificationsUnitOfWork) -> None
     await raise_alerts(rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config), uow)
 
 
+async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnitOfWork) -> None:
+    known = await uow.projection.get_meeting(meeting_id)
+    await uow.projection.lock_cell(known.cell_id if known and known.cell_id else meeting_id)
+
+
 async def on_unit_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
     """Store the unit snapshot (names, tree, contact e-mails) when newer."""
     data = event.data
+    await uow.projection.lock_cell(data.id)
     unit = Unit(
         id=data.id,
         name=data.name,
@@ -85,6 +91,7 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> N
 async def on_member_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
     """Store the member snapshot; plan the probation check and tell a newcomer of upcoming meetings."""
     data = event.data
+    await uow.projection.lock_cell(data.cell_id)
     member = Member(
         id=data.id,
         full_name=data.full_name,
@@ -126,6 +133,7 @@ async def on_member_removed(event: Event[Any], uow: NotificationsUnitOfWork) -> 
 async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
     """Store the assignment and tell the monitor of the cell's upcoming meetings."""
     data = event.data
+    await uow.projection.lock_cell(data.cell_id)
     monitor = Monitor(
         person_id=data.person_id,
         cell_id=data.cell_id,
@@ -142,6 +150,7 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnitOfWork) -
 
 async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
     """Store the meeting, notify members and monitors, plan its time-based rules."""
+    await uow.projection.lock_cell(event.data.cell_id)
     if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.id):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
@@ -154,6 +163,7 @@ async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnitOfWork) 
 
 async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
     """Store the new start, notify of the move, re-plan the meeting's time-based rules."""
+    await _lock_meeting_cell(event.data.meeting_id, uow)
     if not await uow.projection.apply_rescheduled(event.data, time=event.time, event_id=event.id):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
@@ -164,6 +174,7 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnitOfWork
 
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
     """Mark the meeting cancelled and notify members and monitors."""
+    await _lock_meeting_cell(event.data.meeting_id, uow)
     if not await uow.projection.apply_cancelled(event.data.meeting_id, reason=event.data.reason, time=event.time):
         return
     await _notice(r.MEETING_CANCELLED, await uow.projection.get_meeting(event.data.meeting_id), uow)
@@ -186,6 +197,7 @@ async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnitOfWork) 
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
     """Store the roster when newer and alert the cell committee of each unexcused absence."""
     data = event.data
+    await _lock_meeting_cell(data.meeting_id, uow)
     applied = await uow.projection.replace_roster(
         data.meeting_id,
         records=[(record.member_id, record.status.value) for record in data.records],

@@ -100,6 +100,14 @@ class PgProjectionRepository:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._db = connection
 
+    async def lock_cell(self, cell_id: str) -> None:
+        """Serialize this transaction with others about the same cell until it ends.
+
+        Facts about one cell are handled concurrently (prefetch); without this, a member and a
+        meeting committed side by side would each miss the other and the member its notice.
+        """
+        await self._db.execute("SELECT pg_advisory_xact_lock(hashtextextended('cell:' || $1, 0))", cell_id)
+
     async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
         """Store a unit snapshot if newer; True when it was applied."""
         applied = await self._db.fetchval(

@@ -1,0 +1,176 @@
+"""Handlers and scheduled jobs against the real database, with a controllable clock."""
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+
+import asyncpg
+import pytest
+
+from services.notifications.bootstrap import SERVICE_DIR
+from services.notifications.config import Settings
+from services.notifications.domain.periods import LOCAL_TZ
+from services.notifications.handlers import HANDLERS
+from services.notifications.handlers.jobs import run_job, send_digests
+from services.notifications.repository.outgoing import Job, Preference
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.contracts.registry import read_event
+from shared.db import create_pool
+from shared.runtime import migrate
+from tests.notifications.events import Province, event
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, value: datetime) -> None:
+        self.value = value
+
+    def __call__(self) -> datetime:
+        return self.value
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the migrated notifications schema."""
+    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
+    pool = await create_pool(settings.database_url, schema="notifications")
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def handle(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events) -> None:
+    """Apply events through their handlers, each in its own committed unit of work."""
+    for item in events:
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            await HANDLERS[item.type](read_event(item), uow)
+            await uow.commit()
+
+
+async def fire(pool: asyncpg.Pool, settings: Settings, clock: Clock, kind: str, subject_id: str) -> int:
+    """Run one planned job now (as the schedule runner would when it is due)."""
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        row = await uow.connection.fetchrow(
+            "SELECT id, kind, subject_id, due_at, attempts FROM schedule WHERE kind = $1 AND subject_id = $2",
+            kind,
+            subject_id,
+        )
+        created = await run_job(Job(**dict(row)), uow)
+        await uow.commit()
+    return created
+
+
+async def test_probation_ending_is_planned_30_days_ahead_and_fires_once_inside_the_window(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p = Province()
+    clock = Clock(datetime(2026, 11, 1, 9, 0, tzinfo=LOCAL_TZ))
+    probationer = p.member
+    await handle(pool, settings, clock, *p.setup())
+    await handle(
+        pool,
+        settings,
+        clock,
+        event(
+            "member.upserted.v1",
+            {
+                "id": probationer,
+                "full_name": "Lê Văn Đức",
+                "cell_id": p.cell,
+                "status": "probationary",
+                "admitted_on": "2025-12-20",
+                "email": p.email(probationer),
+            },
+        ),
+    )
+    async with pool.acquire() as conn:
+        due = await conn.fetchval(
+            "SELECT due_at FROM schedule WHERE kind = 'member.probation' AND subject_id = $1", probationer
+        )
+    assert due == datetime(2026, 11, 20, 8, 0, tzinfo=LOCAL_TZ)
+    clock.value = datetime(2026, 11, 19, 23, 59, tzinfo=LOCAL_TZ)
+    assert await fire(pool, settings, clock, "member.probation", probationer) == 0
+    clock.value = datetime(2026, 11, 20, 8, 0, tzinfo=LOCAL_TZ)
+    assert await fire(pool, settings, clock, "member.probation", probationer) == 1
+    assert await fire(pool, settings, clock, "member.probation", probationer) == 0
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT recipient_id, title, body FROM notification WHERE rule = 'probation_ending' AND subject_id = $1",
+            probationer,
+        )
+    assert row["recipient_id"] == p.secretary
+    assert "hết thời gian dự bị vào ngày 20/12/2026" in row["body"]
+
+
+async def test_a_committee_that_chose_the_digest_gets_one_message_a_day(pool: asyncpg.Pool, settings: Settings) -> None:
+    p = Province()
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
+    await handle(pool, settings, clock, *p.setup())
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        await uow.outgoing.set_preference(
+            Preference(recipient_id=p.committee, channels=("email", "inbox"), digest=True)
+        )
+        await uow.commit()
+    for member_id, count in ((p.member, 4), (p.deputy, 5)):
+        await handle(
+            pool,
+            settings,
+            clock,
+            event(
+                "member.attendance.updated.v1",
+                {
+                    "member_id": member_id,
+                    "cell_id": p.cell,
+                    "meeting_id": "m-x",
+                    "full_name": "Đồng chí A",
+                    "consecutive_absences": count,
+                    "consecutive_excused_absences": 0,
+                    "unexcused_months_last_year": 0,
+                },
+            ),
+        )
+    async with pool.acquire() as conn:
+        pending = await conn.fetch(
+            "SELECT n.id, array_agg(d.channel) AS channels FROM notification n"
+            " JOIN delivery d ON d.notification_id = n.id"
+            " WHERE n.recipient_id = $1 AND n.digest_pending GROUP BY n.id",
+            p.committee,
+        )
+    assert len(pending) == 2 and all(row["channels"] == ["inbox"] for row in pending)
+    clock.value = datetime(2026, 11, 10, 17, 0, tzinfo=LOCAL_TZ)
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        assert await send_digests(uow, day=date(2026, 11, 10), until=clock.value) >= 1
+        await uow.commit()
+    async with pool.acquire() as conn:
+        digest = await conn.fetchrow(
+            "SELECT n.title, n.body, array_agg(d.channel) AS channels FROM notification n"
+            " JOIN delivery d ON d.notification_id = n.id"
+            " WHERE n.rule = 'daily_digest' AND n.recipient_id = $1 GROUP BY n.id",
+            p.committee,
+        )
+        left = await conn.fetchval(
+            "SELECT count(*) FROM notification WHERE recipient_id = $1 AND digest_pending", p.committee
+        )
+    assert digest["channels"] == ["email"] and left == 0
+    assert digest["title"] == "Tổng hợp cảnh báo ngày 10/11/2026: 2 nội dung"
+    assert "Kính gửi Đảng ủy phường Hòa Bình," in digest["body"] and "vắng 4 buổi liên tiếp" in digest["body"]
+
+
+async def test_a_stale_snapshot_does_not_overwrite_a_newer_one(pool: asyncpg.Pool, settings: Settings) -> None:
+    p = Province()
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
+    newer = event(
+        "member.upserted.v1",
+        {"id": p.member, "full_name": "Tên mới", "cell_id": p.cell, "status": "official", "email": "moi@x.vn"},
+        time=datetime(2026, 11, 2, tzinfo=LOCAL_TZ),
+    )
+    older = event(
+        "member.upserted.v1",
+        {"id": p.member, "full_name": "Tên cũ", "cell_id": p.cell, "status": "official", "email": "cu@x.vn"},
+        time=datetime(2026, 11, 1, tzinfo=LOCAL_TZ),
+    )
+    await handle(pool, settings, clock, newer, older)
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        stored = await uow.projection.get_member(p.member)
+    assert stored is not None and stored.full_name == "Tên mới" and stored.email == "moi@x.vn"
