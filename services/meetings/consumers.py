@@ -47,7 +47,7 @@ async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg
             batch=raw.routing_key == BATCH_ROUTING_KEY or (raw.content_type or "").startswith(BATCH_CONTENT_TYPE),
         )
     except Exception as exc:
-        deliveries = int((raw.headers or {}).get("x-delivery-count", 0) or 0)
+        deliveries = int(str((raw.headers or {}).get("x-delivery-count", 0) or 0))
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
         await asyncio.sleep(retry_delay(deliveries))
         await message.reject(requeue=True)

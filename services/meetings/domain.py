@@ -4,7 +4,7 @@ Pure: the standard library and the contract's value types only. Rules raise Inva
 is rejected, the field named) or Held (the event waits for something it refers to).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -85,7 +85,7 @@ def check_members_in_cell(
     cell_id: str,
     at: datetime,
     references: Iterable[tuple[str, str]],
-    histories: dict[str, Sequence[MemberVersion]],
+    histories: Mapping[str, Sequence[MemberVersion]],
 ) -> None:
     """Every (field, member id) must be in `cell_id` at `at`: reject when known otherwise, hold when unsure."""
     for field, member_id in references:

@@ -39,6 +39,8 @@ async def test_an_event_published_to_ingest_comes_out_validated_on_events(meetin
     assert out["data"]["meeting_id"] == mtg and out["data"]["notified_at"] == schedule["time"]
     async with httpx.AsyncClient() as client:
         health = (await client.get(meetings_service + "/health")).json()
+        asyncapi = await client.get(meetings_service + "/asyncapi")
+    assert asyncapi.status_code == 200 and "meetings.ingest" in asyncapi.text
     assert health["status"] == "ok" and health["consumers"] == "ok"
 
 

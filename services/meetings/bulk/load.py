@@ -188,8 +188,8 @@ async def load_chunk(lines: list[str], pool: asyncpg.Pool, report: LoadReport) -
             await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
         for seq in unit_rejected + member_rejected + monitor_rejected:
             event = fresh[seq]
-            exc = _rejection_reason(event)
-            await _reject(uow, event.source, event.id, event.type, exc, lines[seq], received_at, event.correlation_id)
+            why = _rejection_reason(event)
+            await _reject(uow, event.source, event.id, event.type, why, lines[seq], received_at, event.correlation_id)
         held = len(unit_held) + len(member_held) + len(monitor_held)
         rejected = len(unit_rejected) + len(member_rejected) + len(monitor_rejected)
         report.outcomes["held"] += held

@@ -160,18 +160,20 @@ async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit
     if applied.changed:
         data = applied.data or event.data.model_dump(mode="json")
         uow.emit(
-            CloudEvent(
-                specversion="1.0",
-                id=str(uuid.uuid4()),
-                source=SOURCE,
-                type=event.type,
-                time=event.time,
-                subject=applied.subject,
-                data=data,
-                correlationid=event.correlation_id,
-                causationid=event.id,
-                originsource=event.source,
-                originid=event.id,
+            CloudEvent.model_validate(
+                {
+                    "specversion": "1.0",
+                    "id": str(uuid.uuid4()),
+                    "source": SOURCE,
+                    "type": event.type,
+                    "time": event.time,
+                    "subject": applied.subject,
+                    "data": data,
+                    "correlationid": event.correlation_id,
+                    "causationid": event.id,
+                    "originsource": event.source,  # extension attributes naming the original event
+                    "originid": event.id,
+                }
             )
         )
     if applied.attendance_changed_for:

@@ -1,0 +1,94 @@
+"""The pure rules: membership on a date, lifecycle checks, attendance history, probation, periods."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from services.meetings import domain
+from shared.envelope import VIETNAM_TZ, InvalidEvent
+
+T0 = datetime(2026, 1, 1, tzinfo=VIETNAM_TZ)
+
+
+def version(days: int, cell: str | None, *, removed: bool = False) -> domain.MemberVersion:
+    return domain.MemberVersion(
+        effective_at=T0 + timedelta(days=days), version_id=f"v{days}", removed=removed, cell_id=cell
+    )
+
+
+def test_a_member_is_in_the_cell_of_the_latest_version_not_after_the_moment() -> None:
+    history = [version(0, "a"), version(30, "b"), version(60, None, removed=True)]
+    assert domain.cell_on(history, T0 + timedelta(days=10)) == domain.CellOnDate("a", certain=True)
+    assert domain.cell_on(history, T0 + timedelta(days=45)) == domain.CellOnDate("b", certain=True)
+    assert domain.cell_on(history, T0 + timedelta(days=90)) == domain.CellOnDate(None, certain=True)
+    assert domain.cell_on(history, T0 - timedelta(days=1)) == domain.CellOnDate("a", certain=False)
+    assert domain.cell_on([], T0) is None
+
+
+def test_membership_rejects_known_strangers_and_holds_the_unsure() -> None:
+    histories = {"m1": [version(0, "a")], "m2": [version(0, "b")], "m3": [version(10, "b")]}
+    check = dict(cell_id="a", at=T0 + timedelta(days=5), histories=histories)
+    domain.check_members_in_cell(references=[("data.chair_id", "m1")], **check)  # type: ignore[arg-type]
+    with pytest.raises(InvalidEvent) as stranger:
+        domain.check_members_in_cell(references=[("data.chair_id", "m2")], **check)  # type: ignore[arg-type]
+    assert stranger.value.field == "data.chair_id"
+    with pytest.raises(domain.Held) as unsure:
+        domain.check_members_in_cell(references=[("data.speakers.0", "m3")], **check)  # type: ignore[arg-type]
+    assert unsure.value.waiting_for == "member:m3"
+    with pytest.raises(domain.Held):
+        domain.check_members_in_cell(references=[("data.speakers.0", "nobody")], **check)  # type: ignore[arg-type]
+
+
+def test_units_hang_under_known_committees_without_cycles() -> None:
+    committee = domain.UnitRef(id="k", kind="committee", parent_id=None)
+    domain.check_unit_placement(unit_id="c", parent_id="k", parent=committee, ancestors=["k"])
+    with pytest.raises(domain.Held):
+        domain.check_unit_placement(unit_id="c", parent_id="k", parent=None, ancestors=[])
+    with pytest.raises(InvalidEvent):
+        domain.check_unit_placement(unit_id="c", parent_id="x", parent=domain.UnitRef("x", "cell", "k"), ancestors=[])
+    with pytest.raises(InvalidEvent, match="cycle"):
+        domain.check_unit_placement(
+            unit_id="k", parent_id="d", parent=domain.UnitRef("d", "committee", "k"), ancestors=["k", "d"]
+        )
+
+
+def test_reschedules_are_judged_by_their_time_against_cancellation_and_minutes() -> None:
+    meeting = domain.MeetingState(
+        "m", "c", "regular", T0, cancel_version=(T0, "x"), has_roster=False, has_minutes=False
+    )
+    domain.check_reschedule(meeting, version=(T0 - timedelta(hours=1), "r"))
+    with pytest.raises(InvalidEvent):
+        domain.check_reschedule(meeting, version=(T0 + timedelta(hours=1), "r"))
+    held = domain.MeetingState("m", "c", "regular", T0, None, True, True, minutes_version=(T0, "n"))
+    with pytest.raises(InvalidEvent):
+        domain.check_cancel(held)
+    with pytest.raises(InvalidEvent):
+        domain.check_reschedule(held, version=(T0 + timedelta(days=1), "r"))
+
+
+def test_attendance_history_counts_runs_and_unexcused_months() -> None:
+    statuses = ["absent", "present", "absent", "exempt", "excused", "excused"]
+    entries = [domain.AttendanceEntry(f"m{i}", T0 + timedelta(days=31 * i), s) for i, s in enumerate(statuses)]
+    history = domain.attendance_history(entries)
+    assert history == domain.AttendanceHistory(
+        consecutive_absences=3, consecutive_excused_absences=2, unexcused_months_last_year=2
+    )
+    assert domain.attendance_history([]).consecutive_absences == 0
+
+
+def test_probation_lasts_twelve_months_for_probationary_members_only() -> None:
+    assert domain.probation_ends_on(status="probationary", admitted_on=date(2024, 2, 29)) == date(2025, 2, 28)
+    assert domain.probation_ends_on(status="official", admitted_on=date(2024, 2, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end"),
+    [("2026-11", (2026, 11), (2026, 12)), ("2026-Q4", (2026, 10), (2027, 1)), ("2026", (2026, 1), (2027, 1))],
+)
+def test_periods_are_local_months_quarters_and_years(period: str, start: tuple[int, int], end: tuple[int, int]) -> None:
+    assert domain.parse_period(period) == (
+        datetime(*start, 1, tzinfo=VIETNAM_TZ),
+        datetime(*end, 1, tzinfo=VIETNAM_TZ),
+    )
+    with pytest.raises(InvalidEvent):
+        domain.parse_period("2026-Q5")
