@@ -15,6 +15,8 @@ EXTERNAL_ALGORITHM = "RS256"
 
 
 class Role(StrEnum):
+    """What a caller may do; the `role` claim."""
+
     MEMBER = "member"
     SECRETARY = "secretary"
     COMMITTEE_OFFICER = "committee_officer"

@@ -20,7 +20,9 @@ SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER
 class Rpc(Protocol):
     """What the gateway needs of shared.rpc.RpcClient."""
 
-    async def call(self, service: str, method: str, **params: Any) -> Any: ...
+    async def call(self, service: str, method: str, **params: Any) -> Any:
+        """Call `service.method(**params)`; RpcError or ServiceUnavailable when it fails."""
+        ...
 
 
 class BodyError(Exception):

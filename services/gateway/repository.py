@@ -38,17 +38,25 @@ class AuditEntry:
 class AccountRepository(Protocol):
     """Stores local accounts."""
 
-    async def save(self, *, sub: str, role: str, unit_id: str | None, person_id: str | None) -> AccountRow: ...
+    async def save(self, *, sub: str, role: str, unit_id: str | None, person_id: str | None) -> AccountRow:
+        """Create or update an account."""
+        ...
 
-    async def get(self, sub: str) -> AccountRow | None: ...
+    async def get(self, sub: str) -> AccountRow | None:
+        """The account with this subject, if any."""
+        ...
 
-    async def set_active(self, sub: str, *, active: bool) -> AccountRow | None: ...
+    async def set_active(self, sub: str, *, active: bool) -> AccountRow | None:
+        """Enable or disable an account."""
+        ...
 
 
 class AuditLog(Protocol):
     """Appends audit entries."""
 
-    async def record(self, entry: AuditEntry) -> None: ...
+    async def record(self, entry: AuditEntry) -> None:
+        """Append one entry."""
+        ...
 
 
 def _account(row: asyncpg.Record) -> AccountRow:

@@ -1,0 +1,41 @@
+"""Shared pieces of the API models: identifiers, periods, the error shape, pages."""
+
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+Period = Annotated[str, Field(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2026-11", "2026-Q4", "2026"])]
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+
+T = TypeVar("T")
+
+
+class ReadModel(BaseModel):
+    """Answers forwarded from a service: the known fields typed, further ones passed through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CreateModel(BaseModel):
+    """Bodies clients send: unknown fields are refused, so a typo is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorRead(BaseModel):
+    """Every error answer: a code, a message a person can act on, and the field or service at fault."""
+
+    code: str
+    message: str
+    field: str | None = None
+    service: str | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

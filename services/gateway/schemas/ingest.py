@@ -1,0 +1,44 @@
+"""API models of POST /v1/events."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.gateway.schemas.common import ReadModel
+
+
+class IngestOutcomeRead(ReadModel):
+    """What happened to one event of the body."""
+
+    index: int
+    id: str | None = None
+    source: str | None = None
+    type: str | None = None
+    outcome: Literal["accepted", "duplicate", "held", "rejected"]
+    reason: str | None = None
+    field: str | None = None
+
+
+class IngestRead(BaseModel):
+    """Each event's outcome, in the body's order, and the counts."""
+
+    results: list[IngestOutcomeRead]
+    accepted: int
+    duplicate: int
+    held: int
+    rejected: int
+
+
+class CloudEventCreate(BaseModel):
+    """A structured-mode CloudEvent (CONTRACT.md); `data` is checked against the type's model by meetings."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    source: Annotated[str, Field(min_length=1, max_length=512)]
+    type: Annotated[str, Field(min_length=1, max_length=128)]
+    time: AwareDatetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    subject: str | None = None
+    data: dict[str, Any]

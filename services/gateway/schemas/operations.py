@@ -1,0 +1,154 @@
+"""API models of the operators' and administrators' endpoints."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from services.gateway.auth import Role
+from services.gateway.schemas.common import CreateModel, Id, Period, ReadModel
+from services.gateway.schemas.ingest import CloudEventCreate
+
+
+class RejectionRead(ReadModel):
+    """An event meetings refused, with the reason and the field at fault."""
+
+    rejection_id: str
+    source: str | None = None
+    event_id: str | None = None
+    type: str | None = None
+    reason: str
+    field: str | None = None
+    received_at: datetime | None = None
+    status: Literal["open", "replayed"] | None = None
+
+
+class ReplayCreate(CreateModel):
+    """Replay a rejection as it was, or with a corrected event."""
+
+    event: CloudEventCreate | None = None
+
+
+class DeadLetterQueueRead(BaseModel):
+    """One consumer queue's dead letters."""
+
+    queue: str
+    dead_letter_queue: str
+    messages: int | None
+    consumers: int | None
+    error: str | None = None
+
+
+class DeadLettersRead(BaseModel):
+    """Depth of every consumer queue's dead letters."""
+
+    queues: list[DeadLetterQueueRead]
+    total: int
+
+
+class ServiceHealthRead(BaseModel):
+    """One service's health as its own /health page reports it."""
+
+    status: Literal["ok", "degraded", "down"]
+    detail: dict[str, Any] | str | None = None
+
+
+class SystemHealthRead(BaseModel):
+    """Each service's own health page, and the broker as the gateway sees it."""
+
+    status: Literal["ok", "degraded"]
+    broker: str
+    services: dict[str, ServiceHealthRead]
+
+
+class HealthRead(BaseModel):
+    """The gateway's liveness, and which services have a consumer on their RPC queue."""
+
+    service: Literal["gateway"]
+    status: Literal["ok", "degraded"]
+    database: str
+    broker: str
+    services: dict[str, str]
+
+
+class FailedDeliveryRead(ReadModel):
+    """A notification that could not be delivered."""
+
+    delivery_id: int
+
+
+class FrameworkRead(ReadModel):
+    """A scoring framework (criteria, bands, gates, period rules) as evaluation stores it."""
+
+    id: str
+
+
+class FrameworkListRead(BaseModel):
+    """Every framework evaluation knows."""
+
+    items: list[FrameworkRead]
+
+
+class FrameworkCreate(CreateModel):
+    """Adopt a framework document, for the whole province or one committee's subtree."""
+
+    document: dict[str, Any]
+    committee_id: Id | None = None
+
+
+class RescoreCreate(CreateModel):
+    """Re-score history under the frameworks now in force."""
+
+    unit_id: Id | None = None
+    period_from: Period | None = None
+    period_to: Period | None = None
+
+
+class RescoreRead(ReadModel):
+    """How many meetings were re-scored and how many scores changed."""
+
+    meetings_rescored: int
+    changed: int
+
+
+class AccountCreate(CreateModel):
+    """A local account; its token is returned once."""
+
+    sub: Id | None = None
+    role: Role
+    unit_id: Id | None = None
+    person_id: Id | None = None
+    days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class AccountRead(BaseModel):
+    """A local account."""
+
+    sub: str
+    role: Role
+    unit_id: str | None
+    person_id: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountTokenRead(BaseModel):
+    """A local account and its token (shown once)."""
+
+    account: AccountRead
+    token: str
+
+
+class AuditEntryRead(BaseModel):
+    """One state-changing call: who, what, when, from where, and its status."""
+
+    id: int
+    at: datetime
+    sub: str | None
+    role: str | None
+    method: str
+    path: str
+    status: int
+    client_ip: str | None
+    detail: dict[str, Any] | None
