@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import SERVICE, SERVICE_DIR, gateway_lifespan
@@ -15,7 +16,7 @@ from services.gateway.handlers import create_account
 from services.gateway.http import build_router
 from services.gateway.http.errors import install_error_handlers
 from services.gateway.limits import AuditTrail, BodySizeLimit
-from services.gateway.repository import PgAccountRepository, signing_secret
+from services.gateway.repository import AuditLog, PgAccountRepository, signing_secret
 from shared.cli import run_service_cli
 from shared.db import create_pool
 from shared.runtime import migrate
@@ -40,7 +41,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(build_router())
     install_error_handlers(app)
 
-    def audit_log(scope: dict) -> object | None:
+    def audit_log(scope: Scope) -> AuditLog | None:
         state = getattr(scope["app"].state, "gateway", None)
         return state.audit if state is not None else None
 

@@ -158,7 +158,7 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
         return await state.rpc.call("notifications", "retry_delivery", delivery_id=delivery_id)
     except RpcError as exc:
         if exc.code == "not_found":
-            raise not_found("delivery", delivery_id) from None
+            raise not_found("delivery", str(delivery_id)) from None
         raise
 
 
