@@ -85,6 +85,8 @@ async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None
     assert meeting["minutes"]["chair_id"] == secretary and meeting["tasks"][0]["task_id"] == "t1"
     listed = await rpc.call("meetings", "list_meetings", cell_id=cell, period="2026-01", limit=10, offset=0)
     assert [m["meeting_id"] for m in listed["items"]] == [mtg]
+    everything = await rpc.call("meetings", "list_meetings", cell_id=cell, period=None, limit=10, offset=0)
+    assert everything["total"] == 1 and everything["items"][0]["status"] == "minutes_approved"
     tasks = await rpc.call("meetings", "list_tasks", cell_id=cell, open_only=True, limit=10, offset=0)
     assert tasks["total"] == 1
     history = await rpc.call("meetings", "member_history", member_id=newcomer)
