@@ -9,6 +9,7 @@ import asyncpg
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
+from services.evaluation.background import period_close_loop
 from services.evaluation.config import Settings
 from services.evaluation.consumers import RPC_QUEUE, router
 from services.evaluation.domain.framework import Framework
@@ -58,6 +59,9 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         consumer_queues=[EVALUATION_FACTS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
+        background=[
+            period_close_loop(poll_seconds=settings.period_close_poll_seconds, batch_size=settings.period_close_batch)
+        ],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
     )
 

@@ -4,9 +4,13 @@ from shared.config import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    """Evaluation: port and roll-up sizes (CHIBO_* variables)."""
+    """Evaluation: port, roll-up sizes and background jobs (CHIBO_* variables)."""
 
     http_port: int = 8102
     rollup_weakest: int = 5
     """How many weakest cells a committee roll-up lists."""
     ranking_max_limit: int = 500
+    period_close_poll_seconds: float = 300.0
+    """How often the month-close job looks for a month that ended (Vietnam time)."""
+    period_close_batch: int = 200
+    """Cells recomputed per transaction by the month-close job."""

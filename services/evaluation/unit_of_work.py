@@ -1,4 +1,4 @@
-"""The evaluation unit of work: one transaction with the fact, result and framework repositories."""
+"""The evaluation unit of work: one transaction with the fact, result, framework and job repositories."""
 
 from collections.abc import Callable
 from datetime import date, datetime
@@ -7,7 +7,7 @@ import asyncpg
 
 from services.evaluation.domain.facts import VIETNAM
 from services.evaluation.domain.framework import Framework
-from services.evaluation.repository import PgFactRepository, PgFrameworkRepository, PgResultRepository
+from services.evaluation.repository import PgFactRepository, PgFrameworkRepository, PgJobRepository, PgResultRepository
 from shared.unit_of_work import PgUnitOfWork
 
 SCHEMA = "evaluation"
@@ -37,3 +37,4 @@ class EvaluationUnitOfWork(PgUnitOfWork):
         self.facts = PgFactRepository(connection)
         self.results = PgResultRepository(connection)
         self.frameworks = PgFrameworkRepository(connection)
+        self.jobs = PgJobRepository(connection)

@@ -2,15 +2,19 @@
 
 from services.evaluation.repository.facts import FactRepository, FactStamp, MeetingRow, PgFactRepository
 from services.evaluation.repository.frameworks import FrameworkRepository, PgFrameworkRepository
+from services.evaluation.repository.jobs import JobRepository, PeriodClose, PgJobRepository
 from services.evaluation.repository.results import PgResultRepository, ResultRepository
 
 __all__ = [
     "FactRepository",
     "FactStamp",
     "FrameworkRepository",
+    "JobRepository",
     "MeetingRow",
     "PgFactRepository",
+    "PeriodClose",
     "PgFrameworkRepository",
+    "PgJobRepository",
     "PgResultRepository",
     "ResultRepository",
 ]

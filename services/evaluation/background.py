@@ -1,0 +1,30 @@
+"""The service's background loops, started by the runtime (`ServiceSpec.background`)."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from services.evaluation.handlers.closing import close_periods
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def period_close_loop(*, poll_seconds: float, batch_size: int) -> Callable[[dict[str, Any]], Any]:
+    """A loop that closes due months every `poll_seconds` (and right at the start, to catch up after downtime)."""
+
+    async def run(context: dict[str, Any]) -> None:
+        factory = context["evaluation_uow_factory"]
+        while True:
+            try:
+                done = await close_periods(uow_factory=factory, batch_size=batch_size)
+                if done["batches"]:
+                    log.info("period_close_progress", **done)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The close is durable: the next round resumes at the committed cursor.
+                log.exception("period_close_failed", error=repr(exc))
+            await asyncio.sleep(poll_seconds)
+
+    return run

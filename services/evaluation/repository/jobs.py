@@ -1,0 +1,148 @@
+"""Durable state of the background jobs: month closes and rescoring jobs."""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class PeriodClose:
+    """A month being closed: the months its run refreshes start at `first_month`; `cursor` is the last cell done."""
+
+    month: str
+    first_month: str
+    cursor: str | None
+
+
+class JobRepository(Protocol):
+    """Month closes and rescoring jobs as stored."""
+
+    async def last_closed_month(self) -> str | None: ...
+    async def open_period_close(self, *, month: str, first_month: str) -> bool: ...
+    async def claim_period_close(self) -> PeriodClose | None: ...
+    async def advance_period_close(self, *, month: str, cursor: str, cells: int, changed: int) -> None: ...
+    async def finish_period_close(self, month: str) -> None: ...
+    async def cells_after(self, cursor: str | None, *, limit: int) -> list[str]: ...
+    async def stale_periods(self, cell_ids: list[str]) -> dict[str, list[str]]: ...
+    async def create_rescore_job(
+        self, *, job_id: str, unit_id: str | None, period_from: str | None, period_to: str | None
+    ) -> None: ...
+    async def claim_rescore_job(self, *, stale_after_seconds: float) -> dict[str, Any] | None: ...
+    async def rescore_job(self, job_id: str) -> dict[str, Any] | None: ...
+    async def record_rescore_progress(self, *, job_id: str, values: dict[str, Any]) -> None: ...
+
+
+RESCORE_JOB_COLUMNS = (
+    "job_id, unit_id, period_from, period_to, status, cells_total, cells_done, meetings_rescored, changed, cursor,"
+    " error, attempts, created_at, started_at, heartbeat_at, finished_at"
+)
+PROGRESS_COLUMNS = frozenset(
+    {"status", "cells_total", "cells_done", "meetings_rescored", "changed", "cursor", "error", "finished_at"}
+)
+
+
+class PgJobRepository:
+    """JobRepository on the evaluation schema."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+
+    async def last_closed_month(self) -> str | None:
+        """The latest month a close was opened for."""
+        return await self._conn.fetchval("SELECT max(month) FROM period_close")
+
+    async def open_period_close(self, *, month: str, first_month: str) -> bool:
+        """Record that a month is to be closed (once: a second instance's insert changes nothing)."""
+        inserted = await self._conn.fetchval(
+            "INSERT INTO period_close (month, first_month) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+            month,
+            first_month,
+        )
+        return inserted is not None
+
+    async def claim_period_close(self) -> PeriodClose | None:
+        """The earliest unfinished close nobody else is working on, locked until the transaction ends."""
+        row = await self._conn.fetchrow(
+            "SELECT month, first_month, cursor FROM period_close WHERE finished_at IS NULL"
+            " ORDER BY month LIMIT 1 FOR UPDATE SKIP LOCKED"
+        )
+        return PeriodClose(**dict(row)) if row else None
+
+    async def advance_period_close(self, *, month: str, cursor: str, cells: int, changed: int) -> None:
+        """Commit a batch's progress with its results."""
+        await self._conn.execute(
+            "UPDATE period_close SET cursor = $2, cells_done = cells_done + $3, changed = changed + $4"
+            " WHERE month = $1",
+            month,
+            cursor,
+            cells,
+            changed,
+        )
+
+    async def finish_period_close(self, month: str) -> None:
+        """Mark a month closed."""
+        await self._conn.execute("UPDATE period_close SET finished_at = now() WHERE month = $1", month)
+
+    async def cells_after(self, cursor: str | None, *, limit: int) -> list[str]:
+        """The next cells by id: every unit of kind cell and every cell a meeting names."""
+        rows = await self._conn.fetch(
+            "SELECT id FROM (SELECT id FROM unit WHERE kind = 'cell' UNION SELECT cell_id FROM meeting) AS cells"
+            " WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2",
+            cursor,
+            limit,
+        )
+        return [row["id"] for row in rows]
+
+    async def stale_periods(self, cell_ids: list[str]) -> dict[str, list[str]]:
+        """Per cell, the stored periods still flagged in progress (they may have ended since)."""
+        found: dict[str, list[str]] = {}
+        for row in await self._conn.fetch(
+            "SELECT cell_id, period FROM cell_period WHERE cell_id = ANY($1::text[]) AND 'in_progress' = ANY(flags)",
+            cell_ids,
+        ):
+            found.setdefault(row["cell_id"], []).append(row["period"])
+        return found
+
+    async def create_rescore_job(
+        self, *, job_id: str, unit_id: str | None, period_from: str | None, period_to: str | None
+    ) -> None:
+        """Queue a rescoring job."""
+        await self._conn.execute(
+            "INSERT INTO rescore_job (job_id, unit_id, period_from, period_to) VALUES ($1, $2, $3, $4)",
+            job_id,
+            unit_id,
+            period_from,
+            period_to,
+        )
+
+    async def claim_rescore_job(self, *, stale_after_seconds: float) -> dict[str, Any] | None:
+        """Take the oldest queued job, or a running one whose worker stopped beating (it resumes at its cursor)."""
+        row = await self._conn.fetchrow(
+            "UPDATE rescore_job SET status = 'running', started_at = coalesce(started_at, now()),"
+            " heartbeat_at = now(), attempts = attempts + 1"
+            " WHERE job_id = (SELECT job_id FROM rescore_job WHERE status = 'queued'"
+            "  OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $1))"
+            "  ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            f" RETURNING {RESCORE_JOB_COLUMNS}",
+            stale_after_seconds,
+        )
+        return dict(row) if row else None
+
+    async def rescore_job(self, job_id: str) -> dict[str, Any] | None:
+        """A job's state."""
+        row = await self._conn.fetchrow(f"SELECT {RESCORE_JOB_COLUMNS} FROM rescore_job WHERE job_id = $1", job_id)
+        return dict(row) if row else None
+
+    async def record_rescore_progress(self, *, job_id: str, values: dict[str, Any]) -> None:
+        """Store progress (and beat the heartbeat) of a running job."""
+        unknown = set(values) - PROGRESS_COLUMNS
+        if unknown:
+            raise ValueError(f"not progress columns: {sorted(unknown)}")
+        names = sorted(values)
+        assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(names, start=2))
+        await self._conn.execute(
+            f"UPDATE rescore_job SET {assignments}, heartbeat_at = now() WHERE job_id = $1",
+            job_id,
+            *(values[name] for name in names),
+        )
