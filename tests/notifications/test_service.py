@@ -164,9 +164,11 @@ async def test_a_reminder_due_while_the_service_is_down_fires_once_when_it_retur
     inbox, _ = smtp
     p = Province()
     meeting_id = random_id("mtg")
-    starts_at = now() + timedelta(hours=3, seconds=5)
     async with running_app(build_app(settings)):
-        await publish(amqp_url, [*p.setup(), p.scheduled(meeting_id, starts_at)])
+        await publish(amqp_url, p.setup())
+        await eventually(lambda: db.fetchval("SELECT 1 FROM notifications.monitor WHERE person_id = $1", p.monitor))
+        # the reminder (3 h before) falls due a few seconds from now, while the service is down
+        await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(hours=3, seconds=6))])
         await eventually(
             lambda: db.fetchval(
                 "SELECT due_at FROM notifications.schedule WHERE kind = 'meeting.reminder' AND subject_id = $1",
