@@ -49,7 +49,11 @@ FROM scored
 """
 )
 
-WEAKEST = PERIOD_OF_CELLS + "SELECT cell_id, score, rating FROM scored ORDER BY score, cell_id LIMIT $3"
+WEAKEST = (
+    PERIOD_OF_CELLS
+    + "SELECT s.cell_id, u.name, s.score, s.rating FROM scored s JOIN unit u ON u.id = s.cell_id"
+    + " ORDER BY s.score, s.cell_id LIMIT $3"
+)
 
 
 def _share(part: int | None, whole: int | None) -> float | None:
@@ -139,7 +143,10 @@ async def committee_rollup(
         "period": period,
         **figures,
         "trend": {"previous_period": before, "previous_score": previous["score"], "score_delta": delta},
-        "weakest": [{"cell_id": r["cell_id"], "score": round(r["score"], 2), "rating": r["rating"]} for r in rows],
+        "weakest": [
+            {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]}
+            for r in rows
+        ],
     }
 
 

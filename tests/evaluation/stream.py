@@ -1,10 +1,14 @@
 """CloudEvents as meetings republishes them on chibo.events, for one cell's history."""
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import aio_pika
+
 from services.evaluation.domain.facts import VIETNAM
+from shared.topology import EVENTS_EXCHANGE
 
 SOURCE = "urn:chibo:meetings"
 
@@ -234,3 +238,22 @@ def cell_history(*, committee_id: str, cell_id: str, prefix: str) -> list[dict[s
     )
     events.append(fact("meeting.cancelled.v1", {"meeting_id": cancelled, "reason": "hoãn"}, time=at(5, 12)))
     return events
+
+
+async def publish(amqp_url: str, events: list[dict[str, Any]]) -> None:
+    """Publish facts on chibo.events as meetings' relay does."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        for event in events:
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(event).encode(),
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=event["type"],
+            )
+    finally:
+        await connection.close()

@@ -14,7 +14,7 @@ from services.evaluation.config import Settings
 from services.evaluation.handlers import rescore
 from shared.db import create_pool
 from shared.topology import EVENTS_EXCHANGE, declare_topology
-from tests.evaluation.stream import at, cell_history, fact
+from tests.evaluation.stream import at, cell_history, fact, publish
 from tests.support.ids import random_id
 from tests.support.running import eventually, free_port, running_app
 
@@ -44,25 +44,6 @@ async def scores_seen(service: str, amqp_url: str) -> AsyncIterator[list[dict[st
     await queue.consume(collect)
     yield seen
     await connection.close()
-
-
-async def publish(amqp_url: str, events: list[dict[str, Any]]) -> None:
-    """Publish facts on chibo.events as meetings' relay does."""
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
-        for event in events:
-            await exchange.publish(
-                aio_pika.Message(
-                    json.dumps(event).encode(),
-                    content_type="application/cloudevents+json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=event["type"],
-            )
-    finally:
-        await connection.close()
 
 
 async def test_a_freshly_scheduled_meeting_gets_a_provisional_score(

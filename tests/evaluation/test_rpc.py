@@ -1,0 +1,187 @@
+"""The evaluation.rpc catalog end to end: the service in-process, facts in on chibo.events, calls over RpcClient."""
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from services.evaluation.bootstrap import create_app
+from services.evaluation.config import Settings
+from services.evaluation.domain.framework import parse_framework
+from services.evaluation.handlers.frameworks import FRAMEWORKS_DIR
+from shared.rpc import RpcClient, RpcError
+from tests.evaluation.stream import at, cell_history, fact, publish
+from tests.support.ids import random_id
+from tests.support.running import eventually, free_port, running_app
+
+
+@pytest.fixture(scope="module")
+async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
+    """An RpcClient on the test vhost, with the evaluation service serving in this process."""
+    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
+    async with running_app(create_app(settings)):
+        broker = RabbitBroker(amqp_url)
+        await broker.connect()
+        try:
+            yield RpcClient(broker, timeout=20)
+        finally:
+            await broker.stop()
+
+
+@pytest.fixture(scope="module")
+async def ward(rpc: RpcClient, amqp_url: str, database_url: str) -> dict[str, str]:
+    """A committee with a cell holding four months of meetings and a cell that never met, all applied."""
+    committee_id, cell_a, cell_b, prefix = random_id("ward"), random_id("cell"), random_id("cell"), random_id("h")
+    events = cell_history(committee_id=committee_id, cell_id=cell_a, prefix=prefix)
+    events.append(
+        fact(
+            "org.unit.upserted.v1",
+            {"id": cell_b, "name": "Chi bộ thôn Đông", "kind": "cell", "parent_id": committee_id},
+            time=at(1, 1, 9),
+        )
+    )
+    await publish(amqp_url, events)
+    ids = [event["id"] for event in events]
+    conn = await asyncpg.connect(database_url)
+    try:
+
+        async def applied() -> bool:
+            done = await conn.fetchval(
+                "SELECT count(*) FROM evaluation.processed_message WHERE consumer = 'evaluation.facts'"
+                " AND event_id = ANY($1::text[])",
+                ids,
+            )
+            return done == len(ids)
+
+        await eventually(applied, timeout=60, interval=0.3)
+    finally:
+        await conn.close()
+    return {"committee": committee_id, "cell_a": cell_a, "cell_b": cell_b, "prefix": prefix}
+
+
+async def rpc_error(call: Any) -> RpcError:
+    """The error an RPC call answers with."""
+    with pytest.raises(RpcError) as caught:
+        await call
+    return caught.value
+
+
+async def test_meeting_score_answers_the_published_score_with_its_explanation(
+    rpc: RpcClient, ward: dict[str, str]
+) -> None:
+    score = await rpc.call("evaluation", "meeting_score", meeting_id=f"{ward['prefix']}-mt4")
+    assert score["meeting_id"] == f"{ward['prefix']}-mt4" and score["cell_id"] == ward["cell_a"]
+    assert score["framework"] == {"id": "hd42-2025", "version": "1"}
+    assert len(score["criteria"]) == 27
+    lines = {line["code"]: line for line in score["criteria"]}
+    assert lines["results"]["points"] == 20
+    assert lines["preparation.committee_met"]["points"] == 0  # April's meeting: the committee did not meet
+    assert lines["conduct.thematic_content"]["applicable"] is False
+    assert score["rating"] in ("good", "fair", "average", "poor") and 0 <= score["score"] <= 100
+    assert score["computed_at"]
+    missing = await rpc_error(rpc.call("evaluation", "meeting_score", meeting_id=random_id("mtg")))
+    assert (missing.code, missing.field) == ("not_found", "meeting_id")
+
+
+async def test_cell_periods_lists_months_quarters_and_the_year(rpc: RpcClient, ward: dict[str, str]) -> None:
+    answer = await rpc.call("evaluation", "cell_periods", cell_id=ward["cell_a"], year=2026)
+    assert answer["cell_id"] == ward["cell_a"]
+    periods = {period["period"]: period for period in answer["periods"]}
+    assert {"2026-03", "2026-04", "2026-05", "2026-06", "2026-Q1", "2026-Q2", "2026"} <= set(periods)
+    assert periods["2026-Q2"]["thematic_held"] == 1 and periods["2026-Q2"]["regular_held"] == 3
+    assert periods["2026-Q1"]["rating"] == "poor" and "no_thematic_meeting" in periods["2026-Q1"]["flags"]
+    assert periods["2026-05"]["attendance_rate"] == round(4 / 6, 4)
+    assert periods["2026-03"]["speaking_rate"] == round(3 / 5, 4)
+    assert [p["period"] for p in answer["periods"]][-1] == "2026"
+    none = await rpc.call("evaluation", "cell_periods", cell_id=ward["cell_a"], year=2019)
+    assert none == {"cell_id": ward["cell_a"], "periods": []}
+
+
+async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, ward: dict[str, str]) -> None:
+    march = {p["period"]: p for p in (await rpc.call("evaluation", "cell_periods", cell_id=ward["cell_a"]))["periods"]}[
+        "2026-03"
+    ]
+    rollup = await rpc.call("evaluation", "committee_rollup", committee_id=ward["committee"], period="2026-03")
+    assert rollup["committee_id"] == ward["committee"] and rollup["period"] == "2026-03"
+    assert rollup["cells"] == 2
+    expected = {"good": 0, "fair": 0, "average": 0, "poor": 1}
+    expected[march["rating"]] += 1
+    assert rollup["by_rating"] == expected
+    assert rollup["regularity"] == 0.5
+    assert rollup["attendance_rate"] == march["attendance_rate"]
+    assert rollup["score"] == round(march["score"] / 2, 2)
+    assert rollup["trend"] == {"previous_period": "2026-02", "previous_score": 0.0, "score_delta": rollup["score"]}
+    assert rollup["weakest"][0] == {
+        "cell_id": ward["cell_b"],
+        "name": "Chi bộ thôn Đông",
+        "score": 0.0,
+        "rating": "poor",
+    }
+    assert rollup["weakest"][1]["name"] == "Chi bộ khu phố 1"
+
+    ranking = await rpc.call(
+        "evaluation", "committee_ranking", committee_id=ward["committee"], period="2026-03", order="desc", limit=10
+    )
+    assert ranking["total"] == 2 and ranking["limit"] == 10 and ranking["offset"] == 0
+    assert [(item["cell_id"], item["name"]) for item in ranking["items"]] == [
+        (ward["cell_a"], "Chi bộ khu phố 1"),
+        (ward["cell_b"], "Chi bộ thôn Đông"),
+    ]
+    assert ranking["items"][0]["score"] == march["score"]
+    ascending = await rpc.call(
+        "evaluation", "committee_ranking", committee_id=ward["committee"], period="2026-03", order="asc", limit=1
+    )
+    assert [item["cell_id"] for item in ascending["items"]] == [ward["cell_b"]] and ascending["total"] == 2
+
+    bad_order = await rpc_error(
+        rpc.call("evaluation", "committee_ranking", committee_id=ward["committee"], period="2026-03", order="up")
+    )
+    assert (bad_order.code, bad_order.field) == ("invalid", "order")
+    bad_period = await rpc_error(
+        rpc.call("evaluation", "committee_rollup", committee_id=ward["committee"], period="2026-13")
+    )
+    assert (bad_period.code, bad_period.field) == ("invalid", "period")
+    unknown = await rpc_error(rpc.call("evaluation", "committee_rollup", committee_id=random_id("x"), period="2026"))
+    assert (unknown.code, unknown.field) == ("not_found", "committee_id")
+
+
+async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict[str, str]) -> None:
+    listed = await rpc.call("evaluation", "list_frameworks")
+    by_id = {(item["id"], item["version"]): item for item in listed["items"]}
+    assert listed["total"] == len(listed["items"])
+    default = by_id[("hd42-2025", "1")]
+    assert default["document_number"] == "42-HD/BTCTW" and default["effective_from"] == "2025-10-28"
+    assert {"committee_id": None, "effective_from": "2025-10-28"} in default["adoptions"]
+    assert ("hd12-2018", "1") in by_id
+
+    document = await rpc.call("evaluation", "get_framework", framework_id="hd42-2025")
+    shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
+    assert document["versions"] == ["1"]
+    stored = {key: value for key, value in document.items() if key != "versions"}
+    assert stored == parse_framework(shipped).model_dump(mode="json")
+    missing = await rpc_error(rpc.call("evaluation", "get_framework", framework_id=random_id("fw")))
+    assert (missing.code, missing.field) == ("not_found", "framework_id")
+
+    own = copy.deepcopy(shipped) | {
+        "id": random_id("fw"),
+        "name": "Khung tiêu chí của phường",
+        "effective_from": "2026-01-01",
+    }
+    adopted = await rpc.call("evaluation", "adopt_framework", document=own, committee_id=ward["committee"])
+    assert adopted["adopted_by"] == ward["committee"] and adopted["id"] == own["id"]
+    listed = await rpc.call("evaluation", "list_frameworks")
+    mine = next(item for item in listed["items"] if item["id"] == own["id"])
+    assert mine["adoptions"] == [{"committee_id": ward["committee"], "effective_from": "2026-01-01"}]
+
+    broken = copy.deepcopy(own)
+    broken["groups"][0]["items"][0]["max"] = "năm"
+    invalid = await rpc_error(rpc.call("evaluation", "adopt_framework", document=broken))
+    assert invalid.code == "invalid" and invalid.field == "document.groups.0.items.0.max"
+    conflict = await rpc_error(rpc.call("evaluation", "adopt_framework", document=own | {"name": "Khác"}))
+    assert (conflict.code, conflict.field) == ("conflict", "document.version")
+    nobody = await rpc_error(rpc.call("evaluation", "adopt_framework", document=own, committee_id=random_id("ward")))
+    assert (nobody.code, nobody.field) == ("not_found", "committee_id")
