@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
+from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
 from services.evaluation.domain.framework import Adoption, Framework
 from services.evaluation.domain.periods import MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
@@ -29,6 +30,8 @@ class FakeFacts:
         self.approvals: dict[str, tuple] = {}
         self.assessed: dict[str, list] = {}
         self.done: dict[str, tuple] = {}
+        self.snapshots: dict[tuple[str, datetime, str], MemberSnapshot] = {}
+        self.removals: dict[str, MemberRemoval] = {}
 
     def _put(self, table: dict, key: str, stamp: FactStamp, value: Any) -> bool:
         if _newer(table.get(key), stamp):
@@ -41,14 +44,24 @@ class FakeFacts:
         return self._put(self.units, unit["id"], stamp, unit), old[2].get("parent_id") if old else None
 
     async def upsert_member(self, *, member, stamp):
-        return self._put(self.members, member["id"], stamp, member)
-
-    async def remove_member(self, *, member_id, effective_on, stamp):
-        self.members.pop(member_id, None)
+        self._put(self.members, member["id"], stamp, member)
+        key = (member["id"], stamp.time, stamp.event_id)
+        if key in self.snapshots:
+            return False
+        self.snapshots[key] = MemberSnapshot(
+            member["id"], stamp.time, stamp.event_id, member["cell_id"], member["role"]
+        )
         return True
 
-    async def member_cell(self, member_id):
-        return self.members[member_id][2]["cell_id"] if member_id in self.members else None
+    async def remove_member(self, *, member_id, effective_on, stamp):
+        old = self.removals.get(member_id)
+        if old is not None and (old.time, old.event_id) >= (stamp.time, stamp.event_id):
+            return False
+        self.removals[member_id] = MemberRemoval(member_id, effective_on, stamp.time, stamp.event_id)
+        return True
+
+    async def member_cells(self, member_id):
+        return {s.cell_id for s in self.snapshots.values() if s.member_id == member_id}
 
     async def upsert_meeting(self, *, meeting, stamp):
         return self._put(self.meetings, meeting["meeting_id"], stamp, meeting)
@@ -118,8 +131,13 @@ class FakeFacts:
     async def completions(self, task_ids):
         return {tid: self.done[tid][2] for tid in task_ids if tid in self.done}
 
-    async def cell_has_committee(self, cell_id):
-        return any(m[2]["cell_id"] == cell_id and m[2]["role"] == "committee_member" for m in self.members.values())
+    async def committee_history(self, cell_id):
+        members = {s.member_id for s in self.snapshots.values() if s.cell_id == cell_id and s.role == COMMITTEE_ROLE}
+        snapshots = [s for s in self.snapshots.values() if s.member_id in members]
+        return snapshots, {m: r for m, r in self.removals.items() if m in members}
+
+    async def meeting_starts(self, cell_id):
+        return [(mid, self._start(mid)) for mid, (_, _, m) in self.meetings.items() if m["cell_id"] == cell_id]
 
     async def ancestors(self, unit_id):
         chain, current = [], self.units.get(unit_id)
@@ -135,6 +153,9 @@ class FakeFacts:
         return sorted({m[2]["cell_id"] for m in self.meetings.values()})
 
     async def lock_cell(self, cell_id):
+        return None
+
+    async def lock_fact_subject(self, key):
         return None
 
 

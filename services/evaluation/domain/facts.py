@@ -70,6 +70,7 @@ class MeetingFacts:
     committee_prepared: bool | None = None
     cancelled: bool = False
     cell_has_committee: bool = False
+    """Whether a member held the role committee_member in the cell at the meeting's start."""
     documents: tuple[Document, ...] = ()
     roster: Mapping[str, str] | None = None
     """member id → present | excused | absent | exempt | transferred, or None before any roster."""
@@ -142,3 +143,63 @@ def attendance_runs(rosters: Sequence[Mapping[str, str]]) -> tuple[dict[str, int
         excused[member] = excused_run
         absent[member] = absence_run
     return excused, absent
+
+
+COMMITTEE_ROLE = "committee_member"
+
+
+@dataclass(frozen=True)
+class MemberSnapshot:
+    """One member.upserted.v1 fact as stored: where the member was and in which role, from its time on."""
+
+    member_id: str
+    time: datetime
+    event_id: str
+    cell_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class MemberRemoval:
+    """The latest member.removed.v1 fact of a member."""
+
+    member_id: str
+    effective_on: date
+    time: datetime
+    event_id: str
+
+
+def snapshot_at(snapshots: Sequence[MemberSnapshot], moment: datetime) -> MemberSnapshot | None:
+    """The latest snapshot not after `moment`; when none is that early, the earliest (feeds load members late)."""
+    if not snapshots:
+        return None
+    ordered = sorted(snapshots, key=lambda s: (s.time, s.event_id))
+    earlier = [snapshot for snapshot in ordered if snapshot.time <= moment]
+    return earlier[-1] if earlier else ordered[0]
+
+
+def has_committee_at(
+    *,
+    cell_id: str,
+    moment: datetime,
+    snapshots: Sequence[MemberSnapshot],
+    removals: Mapping[str, MemberRemoval],
+) -> bool:
+    """Whether some member was a committee_member of the cell at `moment` (and not removed by then)."""
+    by_member: dict[str, list[MemberSnapshot]] = {}
+    for snapshot in snapshots:
+        by_member.setdefault(snapshot.member_id, []).append(snapshot)
+    local_day = moment.astimezone(VIETNAM).date()
+    for member_id, history in by_member.items():
+        current = snapshot_at(history, moment)
+        if current is None or current.cell_id != cell_id or current.role != COMMITTEE_ROLE:
+            continue
+        removal = removals.get(member_id)
+        if (
+            removal is not None
+            and removal.effective_on <= local_day
+            and (removal.time, removal.event_id) > (current.time, current.event_id)
+        ):
+            continue
+        return True
+    return False

@@ -7,6 +7,7 @@ effect when the meeting is scheduled, because scoring always reads every stored 
 from datetime import datetime
 from typing import Any
 
+from services.evaluation.domain.facts import has_committee_at
 from services.evaluation.handlers.scores import ScoringUnitOfWork, rescore_and_refresh
 from services.evaluation.repository import FactStamp
 from shared.contracts import meetings as contract
@@ -55,12 +56,34 @@ async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnit
         await _rescore_whole_cells(uow, event, set(await uow.facts.subtree_cells(data.id)))
 
 
+async def committee_by_meeting(uow: ScoringUnitOfWork, cell_id: str) -> dict[str, bool]:
+    """Per meeting of the cell, whether the cell had a committee at its start (from the member history)."""
+    snapshots, removals = await uow.facts.committee_history(cell_id)
+    return {
+        meeting_id: has_committee_at(cell_id=cell_id, moment=starts_at, snapshots=snapshots, removals=removals)
+        for meeting_id, starts_at in await uow.facts.meeting_starts(cell_id)
+    }
+
+
+async def _rescore_committee_changes(
+    uow: ScoringUnitOfWork, event: Event[Any], before: dict[str, dict[str, bool]]
+) -> None:
+    """Rescore the meetings whose "has a committee" changed (it matters to that meeting alone)."""
+    for cell_id in sorted(before):
+        after = await committee_by_meeting(uow, cell_id)
+        changed = {meeting_id for meeting_id, has in after.items() if before[cell_id].get(meeting_id) != has}
+        if changed:
+            await rescore_and_refresh(uow, cell_id, only=changed, correlation_id=event.correlation_id)
+
+
 async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUnitOfWork) -> None:
-    """Store a member snapshot; rescore a cell whose having a committee changed."""
+    """Keep a member snapshot; rescore the meetings whose cell had or lacked a committee because of it."""
     data = event.data
-    old_cell = await uow.facts.member_cell(data.id)
-    cells = {cell for cell in (old_cell, data.cell_id) if cell}
-    before = {cell: await uow.facts.cell_has_committee(cell) for cell in cells}
+    await uow.facts.lock_fact_subject(f"member:{data.id}")
+    cells = await uow.facts.member_cells(data.id) | {data.cell_id}
+    for cell in sorted(cells):
+        await uow.facts.lock_cell(cell)
+    before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
     member = {
         "id": data.id,
         "cell_id": data.cell_id,
@@ -69,23 +92,24 @@ async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUni
         "exempt": data.exempt,
     }
     if await uow.facts.upsert_member(member=member, stamp=stamp_of(event)):
-        await _rescore_whole_cells(
-            uow, event, {cell for cell in cells if await uow.facts.cell_has_committee(cell) != before[cell]}
-        )
+        await _rescore_committee_changes(uow, event, before)
 
 
 async def member_removed(event: Event[contract.MemberRemoved], uow: ScoringUnitOfWork) -> None:
-    """Store a removal; a committee member leaving may leave the cell without a committee."""
+    """Store a removal; a committee member leaving may leave the cell without a committee from that date."""
     data = event.data
-    cell = await uow.facts.member_cell(data.id)
-    before = await uow.facts.cell_has_committee(cell) if cell else None
-    changed = await uow.facts.remove_member(member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event))
-    if changed and cell and await uow.facts.cell_has_committee(cell) != before:
-        await _rescore_whole_cells(uow, event, {cell})
+    await uow.facts.lock_fact_subject(f"member:{data.id}")
+    cells = await uow.facts.member_cells(data.id)
+    for cell in sorted(cells):
+        await uow.facts.lock_cell(cell)
+    before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
+    if await uow.facts.remove_member(member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event)):
+        await _rescore_committee_changes(uow, event, before)
 
 
 async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: ScoringUnitOfWork) -> None:
     """Store the schedule snapshot (notified_at defaults to the event's time) and score the meeting."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     before = await uow.facts.meeting_position(data.meeting_id)
     meeting = {
@@ -102,6 +126,7 @@ async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: Scorin
 
 async def meeting_rescheduled(event: Event[contract.MeetingRescheduled], uow: ScoringUnitOfWork) -> None:
     """Store the new start; the meeting and every later one of the cell may change order."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     before = await uow.facts.meeting_position(data.meeting_id)
     if await uow.facts.reschedule_meeting(meeting_id=data.meeting_id, starts_at=data.starts_at, stamp=stamp_of(event)):
@@ -110,12 +135,14 @@ async def meeting_rescheduled(event: Event[contract.MeetingRescheduled], uow: Sc
 
 async def meeting_cancelled(event: Event[contract.MeetingCancelled], uow: ScoringUnitOfWork) -> None:
     """A cancelled meeting is not held: later meetings' runs and previous tasks may change."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     if await uow.facts.cancel_meeting(meeting_id=event.data.meeting_id, stamp=stamp_of(event)):
         await _rescore_meeting(uow, event, event.data.meeting_id, following=True)
 
 
 async def documents_published(event: Event[contract.DocumentsPublished], uow: ScoringUnitOfWork) -> None:
     """Add the published documents and rescore the meeting."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     items = [(item.kind.value, data.published_at) for item in data.items]
     await uow.facts.add_documents(meeting_id=data.meeting_id, items=items, stamp=stamp_of(event))
@@ -124,6 +151,7 @@ async def documents_published(event: Event[contract.DocumentsPublished], uow: Sc
 
 async def attendance_recorded(event: Event[contract.AttendanceRecorded], uow: ScoringUnitOfWork) -> None:
     """Store the roster if newest; later meetings' absence runs depend on it."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     roster = {record.member_id: record.status.value for record in data.records}
     if await uow.facts.record_attendance(meeting_id=data.meeting_id, roster=roster, stamp=stamp_of(event)):
@@ -132,6 +160,7 @@ async def attendance_recorded(event: Event[contract.AttendanceRecorded], uow: Sc
 
 async def minutes_submitted(event: Event[contract.MinutesSubmitted], uow: ScoringUnitOfWork) -> None:
     """Store the minutes if newest; the meeting becomes held, which changes later meetings too."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     if await uow.facts.submit_minutes(
         meeting_id=data.meeting_id, minutes=data.model_dump(mode="json"), stamp=stamp_of(event)
@@ -141,6 +170,7 @@ async def minutes_submitted(event: Event[contract.MinutesSubmitted], uow: Scorin
 
 async def minutes_approved(event: Event[contract.MinutesApproved], uow: ScoringUnitOfWork) -> None:
     """Store the approval if newest and rescore the meeting."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     if await uow.facts.approve_minutes(meeting_id=data.meeting_id, approved_at=data.approved_at, stamp=stamp_of(event)):
         await _rescore_meeting(uow, event, data.meeting_id, following=False)
@@ -148,6 +178,7 @@ async def minutes_approved(event: Event[contract.MinutesApproved], uow: ScoringU
 
 async def meeting_assessed(event: Event[contract.MeetingAssessed], uow: ScoringUnitOfWork) -> None:
     """Keep the assessment (precedence is applied when scoring) and rescore the meeting."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     if await uow.facts.add_assessment(
         meeting_id=data.meeting_id, role=data.assessor.role.value, points=dict(data.points), stamp=stamp_of(event)
@@ -157,6 +188,7 @@ async def meeting_assessed(event: Event[contract.MeetingAssessed], uow: ScoringU
 
 async def task_completed(event: Event[contract.TaskCompleted], uow: ScoringUnitOfWork) -> None:
     """Store the completion; the next held regular/combined meeting's results depend on it."""
+    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     if await uow.facts.complete_task(
         task_id=data.task_id, meeting_id=data.meeting_id, completed_on=data.completed_on, stamp=stamp_of(event)

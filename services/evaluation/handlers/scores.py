@@ -13,6 +13,7 @@ from services.evaluation.domain.facts import (
     Resolution,
     TaskOutcome,
     attendance_runs,
+    has_committee_at,
     month_of,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
@@ -131,7 +132,7 @@ async def rescore_cell(
     assessments = await uow.facts.assessments(ids)
     all_tasks = [task["task_id"] for m in meetings if m.minutes for task in m.minutes.get("tasks", [])]
     completions = await uow.facts.completions(all_tasks)
-    has_committee = await uow.facts.cell_has_committee(cell_id)
+    committee_snapshots, removals = await uow.facts.committee_history(cell_id)
     ancestors = await uow.facts.ancestors(cell_id)
     adoptions = await uow.frameworks.adoptions()
 
@@ -159,7 +160,9 @@ async def rescore_cell(
                 notified_at=meeting.notified_at,
                 committee_prepared=meeting.committee_prepared,
                 cancelled=meeting.cancelled,
-                cell_has_committee=has_committee,
+                cell_has_committee=has_committee_at(
+                    cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
+                ),
                 documents=tuple(Document(kind, at) for kind, at in documents.get(meeting.meeting_id, [])),
                 roster=meeting.roster,
                 minutes=_minutes(meeting.minutes) if meeting.minutes else None,

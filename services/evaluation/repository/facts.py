@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
+
 NEWER = "({t}.fact_time, {t}.fact_id) < (EXCLUDED.fact_time, EXCLUDED.fact_id)"
 """Snapshot rule: a row is replaced only by a later event (time, then id)."""
 
@@ -42,7 +44,7 @@ class FactRepository(Protocol):
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]: ...
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
-    async def member_cell(self, member_id: str) -> str | None: ...
+    async def member_cells(self, member_id: str) -> set[str]: ...
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool: ...
     async def cancel_meeting(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
@@ -59,11 +61,13 @@ class FactRepository(Protocol):
     async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]: ...
     async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]: ...
     async def completions(self, task_ids: list[str]) -> dict[str, date]: ...
-    async def cell_has_committee(self, cell_id: str) -> bool: ...
+    async def committee_history(self, cell_id: str) -> tuple[list[MemberSnapshot], dict[str, MemberRemoval]]: ...
+    async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]: ...
     async def ancestors(self, unit_id: str) -> list[str]: ...
     async def subtree_cells(self, unit_id: str) -> list[str]: ...
     async def cells_with_meetings(self) -> list[str]: ...
     async def lock_cell(self, cell_id: str) -> None: ...
+    async def lock_fact_subject(self, key: str) -> None: ...
 
 
 class PgFactRepository:
@@ -93,8 +97,17 @@ class PgFactRepository:
         return changed is not None, previous["parent_id"] if previous else None
 
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool:
-        """Store a member snapshot if newer."""
-        changed = await self._conn.fetchval(
+        """Keep the snapshot in the member's history, and as the current one if newer; True when it is new."""
+        added = await self._conn.fetchval(
+            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            member["id"],
+            stamp.time,
+            stamp.event_id,
+            member["cell_id"],
+            member["role"],
+        )
+        await self._conn.execute(
             "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7)"
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
@@ -109,7 +122,7 @@ class PgFactRepository:
             stamp.time,
             stamp.event_id,
         )
-        return changed is not None
+        return added is not None
 
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool:
         """Store a removal if newer than a previous one."""
@@ -125,9 +138,10 @@ class PgFactRepository:
         )
         return changed is not None
 
-    async def member_cell(self, member_id: str) -> str | None:
-        """The cell of a known member."""
-        return await self._conn.fetchval("SELECT cell_id FROM member WHERE id = $1", member_id)
+    async def member_cells(self, member_id: str) -> set[str]:
+        """Every cell a member's snapshots name."""
+        rows = await self._conn.fetch("SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = $1", member_id)
+        return {row["cell_id"] for row in rows}
 
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool:
         """Store a meeting.scheduled snapshot if newer."""
@@ -312,16 +326,48 @@ class PgFactRepository:
         )
         return {row["task_id"]: row["completed_on"] for row in rows}
 
-    async def cell_has_committee(self, cell_id: str) -> bool:
-        """Whether a current member of the cell holds the role committee_member."""
-        return bool(
-            await self._conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM member m LEFT JOIN member_removal r ON r.member_id = m.id"
-                " WHERE m.cell_id = $1 AND m.role = 'committee_member'"
-                " AND (r.member_id IS NULL OR (r.fact_time, r.fact_id) < (m.fact_time, m.fact_id)))",
-                cell_id,
-            )
+    async def committee_history(self, cell_id: str) -> tuple[list[MemberSnapshot], dict[str, MemberRemoval]]:
+        """Every snapshot and the removal of each member ever a committee_member of the cell."""
+        rows = await self._conn.fetch(
+            "SELECT member_id, fact_time, fact_id, cell_id, role FROM member_snapshot WHERE member_id IN"
+            " (SELECT member_id FROM member_snapshot WHERE cell_id = $1 AND role = $2)",
+            cell_id,
+            COMMITTEE_ROLE,
         )
+        snapshots = [
+            MemberSnapshot(
+                member_id=row["member_id"],
+                time=row["fact_time"],
+                event_id=row["fact_id"],
+                cell_id=row["cell_id"],
+                role=row["role"],
+            )
+            for row in rows
+        ]
+        removals = await self._conn.fetch(
+            "SELECT member_id, effective_on, fact_time, fact_id FROM member_removal WHERE member_id = ANY($1::text[])",
+            sorted({snapshot.member_id for snapshot in snapshots}),
+        )
+        return snapshots, {
+            row["member_id"]: MemberRemoval(
+                member_id=row["member_id"],
+                effective_on=row["effective_on"],
+                time=row["fact_time"],
+                event_id=row["fact_id"],
+            )
+            for row in removals
+        }
+
+    async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]:
+        """(meeting id, effective start) of every scheduled meeting of a cell."""
+        rows = await self._conn.fetch(
+            "SELECT m.meeting_id, CASE WHEN r.meeting_id IS NOT NULL"
+            " AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+            " THEN r.starts_at ELSE m.starts_at END AS starts_at"
+            " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.cell_id = $1",
+            cell_id,
+        )
+        return [(row["meeting_id"], row["starts_at"]) for row in rows]
 
     async def ancestors(self, unit_id: str) -> list[str]:
         """The units above a unit, nearest first (cycles in bad data stop the walk)."""
@@ -355,3 +401,12 @@ class PgFactRepository:
     async def lock_cell(self, cell_id: str) -> None:
         """Serialize recomputation of one cell across consumers until the transaction ends."""
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || $1, 0))", cell_id)
+
+    async def lock_fact_subject(self, key: str) -> None:
+        """Serialize facts about one meeting or member until the transaction ends.
+
+        A handler decides which cell to rescore from data it reads before holding the cell's lock
+        (a meeting's position, a member's cells); without this, a meeting's schedule and its minutes
+        handled at the same moment could each miss the other's uncommitted row and neither rescore.
+        """
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.subject:' || $1, 0))", key)
