@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.evaluation.handlers.closing import close_periods
+from services.evaluation.handlers.rescoring import run_rescore_job
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -26,5 +27,30 @@ def period_close_loop(*, poll_seconds: float, batch_size: int) -> Callable[[dict
                 # The close is durable: the next round resumes at the committed cursor.
                 log.exception("period_close_failed", error=repr(exc))
             await asyncio.sleep(poll_seconds)
+
+    return run
+
+
+def rescore_worker(
+    *, wake: asyncio.Event, poll_seconds: float, stale_after_seconds: float
+) -> Callable[[dict[str, Any]], Any]:
+    """A loop running queued rescoring jobs one by one, woken by the RPC or every `poll_seconds`."""
+
+    async def run(context: dict[str, Any]) -> None:
+        factory = context["evaluation_uow_factory"]
+        while True:
+            wake.clear()
+            try:
+                while await run_rescore_job(uow_factory=factory, stale_after_seconds=stale_after_seconds):
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # A job left running is claimed again once its heartbeat is stale.
+                log.exception("rescore_worker_failed", error=repr(exc))
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=poll_seconds)
+            except TimeoutError:
+                pass
 
     return run

@@ -1,5 +1,6 @@
 """Wires the evaluation service: the spec (router, queues, context), the shipped frameworks, the app."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,7 @@ import asyncpg
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
-from services.evaluation.background import period_close_loop
+from services.evaluation.background import period_close_loop, rescore_worker
 from services.evaluation.config import Settings
 from services.evaluation.consumers import RPC_QUEUE, router
 from services.evaluation.domain.framework import Framework
@@ -44,11 +45,16 @@ async def prepare(
 
 def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietnam) -> ServiceSpec:
     """The evaluation service's runtime description."""
+    wake_rescore = asyncio.Event()
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> dict[str, Any]:
         factory = await prepare(pool, today=today)
         methods = rpc_methods(
-            pool, uow_factory=factory, weakest=settings.rollup_weakest, max_limit=settings.ranking_max_limit
+            pool,
+            uow_factory=factory,
+            weakest=settings.rollup_weakest,
+            max_limit=settings.ranking_max_limit,
+            wake_rescore=wake_rescore.set,
         )
         return {"evaluation_uow_factory": factory, "evaluation_rpc": methods}
 
@@ -60,7 +66,12 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
         background=[
-            period_close_loop(poll_seconds=settings.period_close_poll_seconds, batch_size=settings.period_close_batch)
+            period_close_loop(poll_seconds=settings.period_close_poll_seconds, batch_size=settings.period_close_batch),
+            rescore_worker(
+                wake=wake_rescore,
+                poll_seconds=settings.rescore_poll_seconds,
+                stale_after_seconds=settings.rescore_stale_seconds,
+            ),
         ],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
     )

@@ -14,3 +14,7 @@ class Settings(ServiceSettings):
     """How often the month-close job looks for a month that ended (Vietnam time)."""
     period_close_batch: int = 200
     """Cells recomputed per transaction by the month-close job."""
+    rescore_poll_seconds: float = 10.0
+    """How often the rescoring worker looks for queued jobs (the RPC also wakes it)."""
+    rescore_stale_seconds: float = 300.0
+    """A running job whose progress has not moved for this long is taken over (its worker stopped)."""

@@ -216,3 +216,18 @@ async def get_framework(conn: asyncpg.Connection, framework_id: str, version: st
     if not chosen:
         return None
     return {**json.loads(chosen[0]["document"]), "versions": [r["version"] for r in rows]}
+
+
+async def rescore_job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] | None:
+    """A rescoring job's state and progress."""
+    row = await conn.fetchrow(
+        "SELECT job_id, status, unit_id, period_from, period_to, cells_total, cells_done, meetings_rescored, changed,"
+        " error, created_at, started_at, finished_at FROM rescore_job WHERE job_id = $1",
+        job_id,
+    )
+    if row is None:
+        return None
+    found = dict(row)
+    for moment in ("created_at", "started_at", "finished_at"):
+        found[moment] = found[moment].isoformat() if found[moment] else None
+    return found

@@ -1,6 +1,7 @@
 """The evaluation.rpc catalog of docs/architecture.md, over the read side and the use cases."""
 
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,8 +11,8 @@ from services.evaluation import queries
 from services.evaluation.domain.framework import FrameworkError
 from services.evaluation.domain.periods import period_months
 from services.evaluation.handlers import adopt_framework as adopt_framework_use_case
-from services.evaluation.handlers import rescore as rescore_use_case
 from services.evaluation.handlers.frameworks import FrameworkConflict
+from services.evaluation.handlers.rescoring import start_rescore_job
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
 from shared.rpc import RpcError, RpcMethod
 
@@ -25,9 +26,14 @@ def check_period(period: str, *, field: str = "period") -> str:
 
 
 def rpc_methods(
-    pool: asyncpg.Pool, *, uow_factory: Callable[[], EvaluationUnitOfWork], weakest: int = 5, max_limit: int = 500
+    pool: asyncpg.Pool,
+    *,
+    uow_factory: Callable[[], EvaluationUnitOfWork],
+    weakest: int = 5,
+    max_limit: int = 500,
+    wake_rescore: Callable[[], None] = lambda: None,
 ) -> Mapping[str, RpcMethod]:
-    """Build the methods, bound to the pool and the unit-of-work factory."""
+    """Build the methods, bound to the pool, the unit-of-work factory and the rescoring worker's wake-up."""
 
     async def meeting_score(meeting_id: str) -> dict[str, Any]:
         async with pool.acquire() as conn:
@@ -103,9 +109,20 @@ def rpc_methods(
         for value, field in ((period_from, "period_from"), (period_to, "period_to")):
             if value is not None:
                 check_period(value, field=field)
-        return await rescore_use_case(
-            uow_factory=uow_factory, unit_id=unit_id, period_from=period_from, period_to=period_to
-        )
+        async with uow_factory() as uow:
+            started = await start_rescore_job(
+                uow, job_id=uuid.uuid4().hex, unit_id=unit_id, period_from=period_from, period_to=period_to
+            )
+            await uow.commit()
+        wake_rescore()
+        return started
+
+    async def rescore_status(job_id: str) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            found = await queries.rescore_job(conn, job_id)
+        if found is None:
+            raise RpcError("not_found", f"no rescoring job {job_id}", field="job_id")
+        return found
 
     return {
         "meeting_score": meeting_score,
@@ -116,4 +133,5 @@ def rpc_methods(
         "get_framework": get_framework,
         "adopt_framework": adopt_framework,
         "rescore": rescore,
+        "rescore_status": rescore_status,
     }

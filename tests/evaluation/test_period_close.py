@@ -12,6 +12,7 @@ import pytest
 from services.evaluation.bootstrap import prepare
 from services.evaluation.handlers import FACT_HANDLERS
 from services.evaluation.handlers.closing import close_periods
+from services.evaluation.handlers.rescoring import run_rescore_job, start_rescore_job
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.evaluation.private_db import private_pool
@@ -138,3 +139,20 @@ async def test_months_close_once_catch_up_after_downtime_and_resume_after_a_rest
     assert after["2026"]["months_counted"] == 12
     assert after["2027-01"]["rating"] == "poor"
     assert await pool.fetchval("SELECT first_month FROM period_close WHERE month = '2026-12'") == "2026-10"
+
+
+async def test_a_rescoring_job_abandoned_mid_way_is_resumed_at_its_cursor(world: dict[str, Any]) -> None:
+    pool, factory = world["pool"], world["factory"]
+    async with factory() as uow:
+        await start_rescore_job(uow, job_id="job-1", unit_id="ward", period_from=None, period_to=None)
+        await uow.commit()
+    # A worker took it, finished cell-a and stopped: its heartbeat is old.
+    await pool.execute(
+        "UPDATE rescore_job SET status = 'running', cursor = 'cell-a', cells_done = 1, meetings_rescored = 5,"
+        " cells_total = 2, heartbeat_at = now() - interval '1 hour', attempts = 1 WHERE job_id = 'job-1'"
+    )
+    assert await run_rescore_job(uow_factory=factory, stale_after_seconds=600) == "job-1"
+    job = await pool.fetchrow("SELECT * FROM rescore_job WHERE job_id = 'job-1'")
+    assert (job["status"], job["cells_done"], job["cells_total"], job["meetings_rescored"]) == ("done", 2, 2, 5)
+    assert job["cursor"] == "cell-b" and job["attempts"] == 2 and job["finished_at"] is not None
+    assert await run_rescore_job(uow_factory=factory, stale_after_seconds=600) is None

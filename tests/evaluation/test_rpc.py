@@ -185,3 +185,30 @@ async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict
     assert (conflict.code, conflict.field) == ("conflict", "document.version")
     nobody = await rpc_error(rpc.call("evaluation", "adopt_framework", document=own, committee_id=random_id("ward")))
     assert (nobody.code, nobody.field) == ("not_found", "committee_id")
+
+
+async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, ward: dict[str, str]) -> None:
+    shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
+    corrected = shipped | {"id": random_id("fw"), "name": "Khung đã sửa", "effective_from": "2026-01-01"}
+    await rpc.call("evaluation", "adopt_framework", document=corrected, committee_id=ward["committee"])
+
+    started = await rpc.call("evaluation", "rescore", unit_id=ward["committee"], period_from="2026-01")
+    assert started["status"] == "queued" and started["job_id"]
+
+    async def finished() -> dict[str, Any] | None:
+        status = await rpc.call("evaluation", "rescore_status", job_id=started["job_id"])
+        return status if status["status"] in ("done", "failed") else None
+
+    status = await eventually(finished, timeout=30, interval=0.2)
+    assert status["status"] == "done" and status["error"] is None
+    assert (status["cells_total"], status["cells_done"]) == (2, 2)
+    assert status["meetings_rescored"] == 5 and status["changed"] == 5
+    assert status["unit_id"] == ward["committee"] and status["period_from"] == "2026-01"
+    assert status["started_at"] and status["finished_at"]
+    score = await rpc.call("evaluation", "meeting_score", meeting_id=f"{ward['prefix']}-mt4")
+    assert score["framework"] == {"id": corrected["id"], "version": "1"}
+
+    bad = await rpc_error(rpc.call("evaluation", "rescore", period_from="2026-13"))
+    assert (bad.code, bad.field) == ("invalid", "period_from")
+    unknown = await rpc_error(rpc.call("evaluation", "rescore_status", job_id="nope"))
+    assert (unknown.code, unknown.field) == ("not_found", "job_id")

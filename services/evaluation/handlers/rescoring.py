@@ -1,8 +1,13 @@
-"""The explicit re-scoring job: a subtree and a span of months, one transaction per cell."""
+"""The explicit re-scoring job: a subtree and a span of months, one transaction per cell.
 
-from collections.abc import Callable
+The command line runs it synchronously; the `rescore` RPC queues a job (`rescore_job`) that a
+background worker claims, runs with its progress committed with each cell, and resumes at its
+cursor when a worker stopped mid-way.
+"""
+
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.evaluation.domain.facts import VIETNAM
@@ -34,16 +39,25 @@ def months_between(first: str, last: str) -> list[str]:
     return months
 
 
+InTransaction = Callable[[Any, str, dict[str, int]], Awaitable[None]]
+
+
 async def rescore(
     *,
     uow_factory: Callable[[], AbstractAsyncContextManager[Any]],
     unit_id: str | None,
     period_from: str | None,
     period_to: str | None,
+    start_after: str | None = None,
     on_total: Callable[[int], None] = lambda total: None,
     on_cell: Callable[[], None] = lambda: None,
+    in_transaction: InTransaction | None = None,
 ) -> dict[str, int]:
-    """Rescore the meetings of a subtree (or every cell) starting in the periods' months; refresh their periods."""
+    """Rescore the meetings of a subtree (or every cell) starting in the periods' months; refresh their periods.
+
+    Cells go in id order; `start_after` skips those up to a cursor. `in_transaction` runs in each
+    cell's transaction with the running totals (cells, meetings_rescored, changed) of this call.
+    """
     first = period_months(period_from)[0] if period_from else None
     last = period_months(period_to)[-1] if period_to else None
     since = month_start(first) if first else datetime(1900, 1, 1, tzinfo=VIETNAM)
@@ -53,8 +67,10 @@ async def rescore(
         through = f"{uow.today():%Y-%m}"
     span = months_between(first, min(last or through, through)) if first else []
     on_total(len(cells))
-    meetings = changed = 0
-    for cell_id in cells:
+    meetings = changed = done = 0
+    for cell_id in sorted(cells):
+        if start_after is not None and cell_id <= start_after:
+            continue
         async with uow_factory() as uow:
             outcome = await rescore_cell(uow, cell_id, since=since, until=until)
             months = {*span, *outcome.months.get(cell_id, set())}
@@ -62,9 +78,78 @@ async def rescore(
                 await refresh_periods(uow, cell, touched | (months if cell == cell_id else set()))
             if cell_id not in outcome.months and months:
                 await refresh_periods(uow, cell_id, months)
+            totals = {
+                "cells": done + 1,
+                "meetings_rescored": meetings + outcome.meetings,
+                "changed": changed + outcome.changed,
+            }
+            if in_transaction is not None:
+                await in_transaction(uow, cell_id, totals)
             await uow.commit()
-        meetings += outcome.meetings
-        changed += outcome.changed
+        done, meetings, changed = totals["cells"], totals["meetings_rescored"], totals["changed"]
         on_cell()
     log.info("rescore_done", unit_id=unit_id, cells=len(cells), meetings=meetings, changed=changed)
     return {"cells": len(cells), "meetings_rescored": meetings, "changed": changed}
+
+
+async def start_rescore_job(
+    uow: Any, *, job_id: str, unit_id: str | None, period_from: str | None, period_to: str | None
+) -> dict[str, Any]:
+    """Queue a rescoring job; a background worker runs it."""
+    await uow.jobs.create_rescore_job(job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to)
+    log.info("rescore_job_queued", job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to)
+    return {"job_id": job_id, "status": "queued"}
+
+
+async def run_rescore_job(
+    *, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], stale_after_seconds: float
+) -> str | None:
+    """Claim one queued (or abandoned) job and run it to the end; return its id, None when there was none."""
+    async with uow_factory() as uow:
+        job = await uow.jobs.claim_rescore_job(stale_after_seconds=stale_after_seconds)
+        await uow.commit()
+    if job is None:
+        return None
+    job_id = job["job_id"]
+    before = {
+        key: job[column]
+        for key, column in (("cells", "cells_done"), ("meetings_rescored", "meetings_rescored"), ("changed", "changed"))
+    }
+    total: list[int] = []
+
+    async def record(uow: Any, cell_id: str, totals: dict[str, int]) -> None:
+        await uow.jobs.record_rescore_progress(
+            job_id=job_id,
+            values={
+                "cursor": cell_id,
+                "cells_total": total[0],
+                "cells_done": before["cells"] + totals["cells"],
+                "meetings_rescored": before["meetings_rescored"] + totals["meetings_rescored"],
+                "changed": before["changed"] + totals["changed"],
+            },
+        )
+
+    log.info("rescore_job_started", job_id=job_id, resumed_after=job["cursor"], attempt=job["attempts"])
+    try:
+        await rescore(
+            uow_factory=uow_factory,
+            unit_id=job["unit_id"],
+            period_from=job["period_from"],
+            period_to=job["period_to"],
+            start_after=job["cursor"],
+            on_total=total.append,
+            in_transaction=record,
+        )
+    except Exception as exc:
+        log.exception("rescore_job_failed", job_id=job_id, error=repr(exc))
+        async with uow_factory() as uow:
+            values = {"status": "failed", "error": repr(exc), "finished_at": datetime.now(UTC)}
+            await uow.jobs.record_rescore_progress(job_id=job_id, values=values)
+            await uow.commit()
+        return job_id
+    async with uow_factory() as uow:
+        values = {"status": "done", "cells_total": total[0], "finished_at": datetime.now(UTC)}
+        await uow.jobs.record_rescore_progress(job_id=job_id, values=values)
+        await uow.commit()
+    log.info("rescore_job_done", job_id=job_id)
+    return job_id
