@@ -45,6 +45,7 @@ class World:
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rescore_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._unit(self.root, "Tỉnh ủy Thử nghiệm", "committee", None)
@@ -339,7 +340,21 @@ class World:
             return stored
 
         async def rescore(unit_id: str | None, period_from: str | None, period_to: str | None) -> dict[str, Any]:
-            return {"meetings_rescored": len(self.meetings), "changed": 0}
+            job_id = random_id("job")
+            self.rescore_jobs[job_id] = {
+                "job_id": job_id,
+                "status": "done",
+                "cells_total": 1,
+                "cells_done": 1,
+                "meetings_rescored": len(self.meetings),
+                "changed": 0,
+            }
+            return {"job_id": job_id, "status": "queued"}
+
+        async def rescore_status(job_id: str) -> dict[str, Any]:
+            if job_id not in self.rescore_jobs:
+                raise RpcError("not_found", f"no rescoring job {job_id}", field="job_id")
+            return self.rescore_jobs[job_id]
 
         return {
             "meeting_score": meeting_score,
@@ -350,6 +365,7 @@ class World:
             "get_framework": get_framework,
             "adopt_framework": adopt_framework,
             "rescore": rescore,
+            "rescore_status": rescore_status,
         }
 
     # ---- notifications ---------------------------------------------------------------------------

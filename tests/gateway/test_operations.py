@@ -88,7 +88,12 @@ async def test_an_administrator_manages_frameworks_and_rescores(client, headers,
     listed = await client.get("/v1/frameworks", headers=headers["admin"])
     assert "qn-15-2018" in [item["id"] for item in listed.json()["items"]]
     rescored = await client.post("/v1/rescore", json={"period_from": "2025-01"}, headers=headers["admin"])
-    assert rescored.status_code == 200 and rescored.json()["changed"] == 0
+    assert rescored.status_code == 202 and rescored.json()["status"] == "queued"
+    progress = await client.get(f"/v1/rescore/{rescored.json()['job_id']}", headers=headers["admin"])
+    assert progress.status_code == 200 and progress.json()["status"] == "done"
+    assert progress.json()["changed"] == 0
+    missing = await client.get("/v1/rescore/no-such-job", headers=headers["admin"])
+    assert missing.status_code == 404
     assert (await client.get("/v1/frameworks/nope", headers=headers["admin"])).status_code == 404
     for role in ("member", "secretary", "ward_officer", "operator", "integration"):
         refused = await client.post("/v1/frameworks", json={"document": document}, headers=headers[role])

@@ -199,19 +199,21 @@ async def adopt_framework(body: FrameworkCreate, request: Request, caller: Calle
     return stored
 
 
-@router.post("/rescore", response_model=RescoreRead, tags=["administration"])
+@router.post("/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=RescoreRead, tags=["administration"])
 async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: State) -> Any:
-    """Re-score history under the frameworks now in force (an explicit job)."""
+    """Start re-scoring history under the frameworks now in force; follow it at /v1/rescore/{job_id}."""
     require_role(caller, ADMINS, "re-score history")
     request.state.audit_detail = body.model_dump(exclude_none=True)
     return await state.rpc.call(
-        "evaluation",
-        "rescore",
-        unit_id=body.unit_id,
-        period_from=body.period_from,
-        period_to=body.period_to,
-        timeout=state.settings.ingest_timeout,
+        "evaluation", "rescore", unit_id=body.unit_id, period_from=body.period_from, period_to=body.period_to
     )
+
+
+@router.get("/rescore/{job_id}", response_model=RescoreRead, tags=["administration"])
+async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Caller, state: State) -> Any:
+    """Progress of a rescoring job."""
+    require_role(caller, ADMINS, "re-score history")
+    return await state.rpc.call("evaluation", "rescore_status", job_id=job_id)
 
 
 @router.get("/accounts", response_model=Page[AccountRead], tags=["administration"])

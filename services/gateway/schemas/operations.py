@@ -105,10 +105,15 @@ class RescoreCreate(CreateModel):
 
 
 class RescoreRead(ReadModel):
-    """How many meetings were re-scored and how many scores changed."""
+    """A rescoring job: queued at once, its progress readable until it is done."""
 
-    meetings_rescored: int
-    changed: int
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    cells_total: int | None = None
+    cells_done: int | None = None
+    meetings_rescored: int | None = None
+    changed: int | None = None
+    error: str | None = None
 
 
 class AccountCreate(CreateModel):
