@@ -21,7 +21,7 @@ UowFactory = Callable[[], NotificationsUnitOfWork]
 
 
 async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
-    """Plan missing daily jobs, then fire up to `limit` due jobs, each in its own transaction."""
+    """Plan missing daily jobs, then fire up to `limit` due jobs (or batches of one), each in its own transaction."""
     async with uow_factory() as uow:
         await plan_daily_jobs(uow)
         await uow.commit()
@@ -32,14 +32,24 @@ async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
             if job is None:
                 return fired
             try:
-                created = await run_job(job, uow)
+                run = await run_job(job, uow)
             except Exception as exc:
                 log.exception("schedule_job_failed", kind=job.kind, subject_id=job.subject_id, error=repr(exc))
                 failed = (job, repr(exc))
             else:
-                await uow.outgoing.finish_job(job.id, now=uow.now())
+                if run.resume_after is not None:
+                    # a batch of a long job: its cursor commits with the batch, the job stays due
+                    await uow.outgoing.advance_job(job.id, cursor=run.resume_after)
+                else:
+                    await uow.outgoing.finish_job(job.id, now=uow.now())
                 await uow.commit()
-                log.info("schedule_job_fired", kind=job.kind, subject_id=job.subject_id, created=created)
+                log.info(
+                    "schedule_job_fired",
+                    kind=job.kind,
+                    subject_id=job.subject_id,
+                    created=run.created,
+                    resume_after=run.resume_after,
+                )
                 failed = None
         if failed is not None:
             # the failed run rolled back; record it in a fresh transaction and retry later

@@ -35,6 +35,8 @@ class Settings(ServiceSettings):
     schedule_poll_seconds: float = 1.0
     schedule_batch_size: int = 50
     daily_sweep_hour: int = 8
+    sweep_batch_size: int = 500
+    """Cells judged per transaction by the daily sweep (its cursor commits with each batch)."""
     digest_hour: int = 17
     history_cutoff_days: int = 14
     """Facts about meetings older than this trigger no alert (bulk imports of history stay silent)."""

@@ -56,7 +56,7 @@ async def fire(pool: asyncpg.Pool, settings: Settings, clock: Clock, kind: str, 
             kind,
             subject_id,
         )
-        created = await run_job(Job(**dict(row)), uow)
+        created = (await run_job(Job(**dict(row)), uow)).created
         await uow.commit()
     return created
 

@@ -22,6 +22,22 @@ async def config_for(cell_id: str | None, uow: NotificationsUnitOfWork) -> RuleC
     return resolve_config(ancestors, overrides)
 
 
+async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnitOfWork) -> dict[str, RuleConfig]:
+    """The effective rule settings of many cells in two queries (the sweep's batches)."""
+    chains = await uow.projection.ancestors_of(cell_ids)
+    overrides = await uow.projection.rule_overrides(sorted({unit for chain in chains.values() for unit in chain}))
+    overridden = {override.unit_id for override in overrides}
+    resolved: dict[tuple[str, ...], RuleConfig] = {}
+    configs = {}
+    for cell_id, chain in chains.items():
+        # only the units with settings matter: cells under the same ones share one resolved configuration
+        key = tuple(unit for unit in chain if unit in overridden)
+        if key not in resolved:
+            resolved[key] = resolve_config(list(key), overrides)
+        configs[cell_id] = resolved[key]
+    return configs
+
+
 def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnitOfWork) -> Preference:
     """The stored preference, or the default channels of the recipient's kind."""
     if stored is not None:

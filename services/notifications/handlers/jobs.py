@@ -1,5 +1,6 @@
 """Time-based rules fired from the durable schedule: meeting deadlines, probation, periods, sweeps, digests."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from services.notifications.domain import rules
@@ -7,6 +8,7 @@ from services.notifications.domain.model import Alert, Recipient
 from services.notifications.domain.periods import at_local_hour, local, month_start, previous_month, quarter_bounds
 from services.notifications.handlers.alerts import (
     config_for,
+    configs_for,
     effective_preference,
     plan_external_deliveries,
     raise_alerts,
@@ -21,7 +23,15 @@ log = get_logger(__name__)
 
 DAILY_SWEEP = "daily.sweep"
 DAILY_DIGEST = "daily.digest"
-SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """What one run of a job did: notifications created, and where to resume when it has more to do."""
+
+    created: int
+    resume_after: str | None = None
+    """Set by a job done in batches that is not finished: the runner stores it and leaves the job due."""
 
 
 async def plan_daily_jobs(uow: NotificationsUnitOfWork) -> int:
@@ -40,8 +50,17 @@ async def plan_daily_jobs(uow: NotificationsUnitOfWork) -> int:
     return planned
 
 
-async def run_job(job: Job, uow: NotificationsUnitOfWork) -> int:
-    """Fire one due job inside the caller's transaction; return how many notifications it created."""
+async def run_job(job: Job, uow: NotificationsUnitOfWork) -> JobRun:
+    """Fire one due job (or the next batch of a long one) inside the caller's transaction."""
+    if job.kind == DAILY_SWEEP:
+        day = date.fromisoformat(job.subject_id)
+        # judged as of the day's sweep hour, whenever the batch runs (catch-up, retries, restarts)
+        as_of = min(at_local_hour(day, uow.settings.daily_sweep_hour), uow.now())
+        return await sweep_batch(uow, as_of=as_of, after=job.cursor or "", limit=uow.settings.sweep_batch_size)
+    return JobRun(created=await _fire_job(job, uow))
+
+
+async def _fire_job(job: Job, uow: NotificationsUnitOfWork) -> int:
     now = uow.now()
     if job.kind.startswith("meeting."):
         return await _meeting_job(job, uow, now=now)
@@ -63,8 +82,6 @@ async def run_job(job: Job, uow: NotificationsUnitOfWork) -> int:
             period=period, rating=stored[0], score=stored[1], ctx=ctx, config=config, now=now
         )
         return await raise_alerts(alerts, uow)
-    if job.kind == DAILY_SWEEP:
-        return await sweep_cells(uow, as_of=min(job.due_at, now))
     if job.kind == DAILY_DIGEST:
         return await send_digests(uow, day=date.fromisoformat(job.subject_id), until=now)
     log.warning("schedule_unknown_kind", kind=job.kind, subject_id=job.subject_id)
@@ -89,46 +106,48 @@ async def _meeting_job(job: Job, uow: NotificationsUnitOfWork, *, now: datetime)
     return await raise_alerts(alerts, uow)
 
 
-async def sweep_cells(uow: NotificationsUnitOfWork, *, as_of: datetime) -> int:
-    """Judge every active cell's period rules as of the sweep's moment (regularity, thematic, committee, quota)."""
+async def sweep_batch(uow: NotificationsUnitOfWork, *, as_of: datetime, after: str, limit: int) -> JobRun:
+    """Judge the period rules of the next `limit` active cells after `after` (regularity, thematic, committee, quota).
+
+    The province's 35,000 cells go in batches, each in the job's own transaction with its cursor,
+    so no transaction holds locks for the whole sweep and a restart resumes at the last batch.
+    """
+    cells = await uow.projection.active_cells(after_id=after, limit=limit)
+    if not cells:
+        return JobRun(created=0)
     today = local(as_of)
     quarter_start, _ = quarter_bounds(as_of)
-    previous_start = month_start(*previous_month(today.year, today.month))
-    window_start = min(quarter_start, previous_start)
-    window_end = as_of + timedelta(days=62)
-    year_start = month_start(today.year, 1)
-    this_month = month_start(today.year, today.month)
-    created = 0
-    after = ""
-    while True:
-        cells = await uow.projection.active_cells(after_id=after, limit=SWEEP_BATCH)
-        if not cells:
-            return created
-        for cell_id in cells:
-            ctx = await uow.projection.cell_context(cell_id)
-            config = await config_for(cell_id, uow)
-            meetings = await uow.projection.cell_meetings(cell_id, start=window_start, end=window_end)
-            alerts = [
-                *rules.no_regular_meeting(ctx=ctx, meetings=meetings, config=config, now=as_of),
-                *rules.month_without_meeting(ctx=ctx, meetings=meetings, config=config, now=as_of),
-                *rules.quarter_without_thematic(ctx=ctx, meetings=meetings, config=config, now=as_of),
-                *rules.cell_without_committee(ctx=ctx, config=config, now=as_of),
-            ]
-            for monitor in await uow.projection.monitors_with_quota(cell_id):
-                attended = await uow.projection.monitor_attended(
-                    person_id=monitor.person_id, cell_id=cell_id, start=year_start, end=this_month
-                )
-                committee = await uow.projection.get_unit(monitor.committee_id)
-                alerts += rules.monitor_behind_quota(
-                    monitor=monitor,
-                    attended=attended,
-                    committee=committee,
-                    cell_name=ctx.cell_name,
-                    config=config,
-                    now=as_of,
-                )
-            created += await raise_alerts(alerts, uow)
-        after = cells[-1]
+    window_start = min(quarter_start, month_start(*previous_month(today.year, today.month)))
+    contexts = await uow.projection.cell_contexts(cells)
+    meetings = await uow.projection.meetings_of_cells(cells, start=window_start, end=as_of + timedelta(days=62))
+    configs = await configs_for(cells, uow)
+    attended = await uow.projection.monitor_attendance(
+        cells, start=month_start(today.year, 1), end=month_start(today.year, today.month)
+    )
+    committees = await uow.projection.units_by_id(
+        sorted({monitor.committee_id for ctx in contexts.values() for monitor in ctx.monitors})
+    )
+    alerts: list[Alert] = []
+    for cell_id in cells:
+        ctx, config, held = contexts[cell_id], configs[cell_id], meetings.get(cell_id, [])
+        alerts += rules.no_regular_meeting(ctx=ctx, meetings=held, config=config, now=as_of)
+        alerts += rules.month_without_meeting(ctx=ctx, meetings=held, config=config, now=as_of)
+        alerts += rules.quarter_without_thematic(ctx=ctx, meetings=held, config=config, now=as_of)
+        alerts += rules.cell_without_committee(ctx=ctx, config=config, now=as_of)
+        for monitor in ctx.monitors:
+            if not monitor.yearly_quota:
+                continue
+            alerts += rules.monitor_behind_quota(
+                monitor=monitor,
+                attended=attended.get((monitor.person_id, cell_id), 0),
+                committee=committees.get(monitor.committee_id),
+                cell_name=ctx.cell_name,
+                config=config,
+                now=as_of,
+            )
+    created = await raise_alerts(alerts, uow)
+    log.info("sweep_batch_done", after=after, cells=len(cells), last=cells[-1], created=created)
+    return JobRun(created=created, resume_after=cells[-1] if len(cells) == limit else None)
 
 
 async def send_digests(uow: NotificationsUnitOfWork, *, day: date, until: datetime) -> int:

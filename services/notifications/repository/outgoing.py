@@ -20,6 +20,8 @@ class Job:
     subject_id: str
     due_at: datetime
     attempts: int
+    cursor: str | None = None
+    """Where a job done in batches resumes (None before its first batch)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class PgOutgoingRepository:
             await self._db.execute(
                 "INSERT INTO schedule (kind, subject_id, due_at) VALUES ($1, $2, $3)"
                 " ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = EXCLUDED.due_at, done_at = NULL,"
-                " attempts = 0, last_error = NULL",
+                " attempts = 0, last_error = NULL, cursor = NULL",
                 kind,
                 subject_id,
                 due_at,
@@ -110,7 +112,7 @@ class PgOutgoingRepository:
     async def claim_due_job(self, now: datetime) -> Job | None:
         """Lock the earliest due job for this transaction, skipping those other workers hold."""
         row = await self._db.fetchrow(
-            "SELECT id, kind, subject_id, due_at, attempts FROM schedule WHERE done_at IS NULL AND due_at <= $1"
+            "SELECT id, kind, subject_id, due_at, attempts, cursor FROM schedule WHERE done_at IS NULL AND due_at <= $1"
             " ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
             now,
         )
@@ -119,6 +121,12 @@ class PgOutgoingRepository:
     async def finish_job(self, job_id: int, *, now: datetime) -> None:
         """Mark a job fired."""
         await self._db.execute("UPDATE schedule SET done_at = $2 WHERE id = $1", job_id, now)
+
+    async def advance_job(self, job_id: int, *, cursor: str) -> None:
+        """Record a batch done: the job stays due and its next run starts after `cursor`."""
+        await self._db.execute(
+            "UPDATE schedule SET cursor = $2, attempts = 0, last_error = NULL WHERE id = $1", job_id, cursor
+        )
 
     async def postpone_job(self, job_id: int, *, error: str, retry_at: datetime) -> None:
         """Record a failed run and try again later."""

@@ -1,0 +1,21 @@
+"""The projection of units, members, monitors, meetings and scores that addressing needs.
+
+Snapshots apply only when newer than what is stored, by event `time` then `id`, so any order
+of arrival converges to the same rows.
+"""
+
+import asyncpg
+
+from services.notifications.repository.projection.directory import PgDirectory
+from services.notifications.repository.projection.meetings import PgMeetings
+from services.notifications.repository.projection.protocol import ProjectionRepository
+
+
+class PgProjectionRepository(PgDirectory, PgMeetings):
+    """The projection tables on the unit of work's connection (directory and meetings parts)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+
+__all__ = ["PgProjectionRepository", "ProjectionRepository"]

@@ -1,0 +1,231 @@
+"""The directory part of the projection: units, members, monitors, cell contexts and rule settings."""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from services.notifications.domain.model import CellContext, Member, Monitor, Unit
+from services.notifications.domain.settings import RuleOverride
+from services.notifications.repository.projection.rows import NEWER, to_member, to_monitor, to_unit
+
+
+class PgDirectory:
+    """Units, members, monitors and rule settings on the unit of work's connection."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+    async def lock_cell(self, cell_id: str) -> None:
+        """Serialize this transaction with others about the same cell until it ends.
+
+        Facts about one cell are handled concurrently (prefetch); without this, a member and a
+        meeting committed side by side would each miss the other and the member its notice.
+        """
+        await self._db.execute("SELECT pg_advisory_xact_lock(hashtextextended('cell:' || $1, 0))", cell_id)
+
+    async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
+        """Store a unit snapshot if newer; True when it was applied."""
+        applied = await self._db.fetchval(
+            "INSERT INTO unit AS u (id, name, kind, parent_id, contact_emails, active, known_since,"
+            " version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)"
+            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
+            " parent_id = EXCLUDED.parent_id, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
+            " known_since = LEAST(u.known_since, EXCLUDED.known_since),"
+            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+            f" WHERE {NEWER.format(t='u')} RETURNING 1",
+            unit.id,
+            unit.name,
+            unit.kind,
+            unit.parent_id,
+            list(unit.contact_emails),
+            unit.active,
+            time,
+            event_id,
+        )
+        if applied is None:
+            await self._db.execute("UPDATE unit SET known_since = LEAST(known_since, $2) WHERE id = $1", unit.id, time)
+        return applied is not None
+
+    async def get_unit(self, unit_id: str) -> Unit | None:
+        """One unit, or None while unknown."""
+        row = await self._db.fetchrow("SELECT * FROM unit WHERE id = $1", unit_id)
+        return to_unit(row) if row else None
+
+    async def ancestors(self, unit_id: str) -> list[str]:
+        """Unit ids from the root down to `unit_id` (as far as the tree is known)."""
+        rows = await self._db.fetch(
+            "WITH RECURSIVE up(id, parent_id, depth) AS ("
+            " SELECT id, parent_id, 0 FROM unit WHERE id = $1"
+            " UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM unit u JOIN up ON u.id = up.parent_id"
+            " WHERE up.depth < 50)"
+            " SELECT id FROM up ORDER BY depth DESC",
+            unit_id,
+        )
+        return [row["id"] for row in rows] or [unit_id]
+
+    async def upsert_member(self, member: Member, *, time: datetime, event_id: str) -> bool:
+        """Store a member snapshot if newer; True when applied."""
+        applied = await self._db.fetchval(
+            "INSERT INTO member AS m (id, full_name, cell_id, status, role, email, phone, exempt, admitted_on,"
+            " removed, version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11)"
+            " ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, cell_id = EXCLUDED.cell_id,"
+            " status = EXCLUDED.status, role = EXCLUDED.role, email = EXCLUDED.email, phone = EXCLUDED.phone,"
+            " exempt = EXCLUDED.exempt, admitted_on = EXCLUDED.admitted_on, removed = false,"
+            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+            f" WHERE {NEWER.format(t='m')} RETURNING 1",
+            member.id,
+            member.full_name,
+            member.cell_id,
+            member.status,
+            member.role,
+            member.email,
+            member.phone,
+            member.exempt,
+            member.admitted_on,
+            time,
+            event_id,
+        )
+        return applied is not None
+
+    async def remove_member(self, member_id: str, *, time: datetime, event_id: str) -> bool:
+        """Mark a member removed if the removal is newer than the stored snapshot."""
+        applied = await self._db.fetchval(
+            "UPDATE member SET removed = true, version_time = $2, version_id = $3"
+            " WHERE id = $1 AND ($2::timestamptz, $3::text) > (version_time, version_id) RETURNING 1",
+            member_id,
+            time,
+            event_id,
+        )
+        return applied is not None
+
+    async def get_member(self, member_id: str) -> Member | None:
+        """One member, or None while unknown."""
+        row = await self._db.fetchrow("SELECT * FROM member WHERE id = $1", member_id)
+        return to_member(row) if row else None
+
+    async def members_by_id(self, member_ids: Sequence[str]) -> dict[str, Member]:
+        """Known members among the given ids."""
+        rows = await self._db.fetch("SELECT * FROM member WHERE id = ANY($1::text[])", list(member_ids))
+        return {row["id"]: to_member(row) for row in rows}
+
+    async def upsert_monitor(self, monitor: Monitor, *, time: datetime, event_id: str) -> bool:
+        """Store a monitor assignment if newer; True when applied."""
+        applied = await self._db.fetchval(
+            "INSERT INTO monitor AS m (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
+            " version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
+            " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
+            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+            f" WHERE {NEWER.format(t='m')} RETURNING 1",
+            monitor.person_id,
+            monitor.cell_id,
+            monitor.committee_id,
+            monitor.full_name,
+            monitor.email,
+            monitor.yearly_quota,
+            time,
+            event_id,
+        )
+        return applied is not None
+
+    async def cell_context(self, cell_id: str | None) -> CellContext:
+        """The cell, its superior, its members and monitors."""
+        if cell_id is None:
+            return CellContext(cell=None, superior=None)
+        cell = await self.get_unit(cell_id)
+        superior = await self.get_unit(cell.parent_id) if cell and cell.parent_id else None
+        members = await self._db.fetch("SELECT * FROM member WHERE cell_id = $1 ORDER BY id", cell_id)
+        monitors = await self._db.fetch("SELECT * FROM monitor WHERE cell_id = $1 ORDER BY person_id", cell_id)
+        return CellContext(
+            cell=cell,
+            superior=superior,
+            members=tuple(to_member(row) for row in members),
+            monitors=tuple(to_monitor(row) for row in monitors),
+        )
+
+    async def active_cells(self, *, after_id: str, limit: int) -> list[str]:
+        """Ids of active cells in id order, for sweeps in batches."""
+        rows = await self._db.fetch(
+            "SELECT id FROM unit WHERE kind = 'cell' AND active AND id > $1 ORDER BY id LIMIT $2", after_id, limit
+        )
+        return [row["id"] for row in rows]
+
+    async def rule_overrides(self, unit_ids: Sequence[str]) -> list[RuleOverride]:
+        """Rule settings stored for any of the units."""
+        rows = await self._db.fetch(
+            "SELECT unit_id, rule, enabled, params::text AS params FROM rule_setting WHERE unit_id = ANY($1::text[])",
+            list(unit_ids),
+        )
+        return [
+            RuleOverride(
+                unit_id=row["unit_id"], rule=row["rule"], enabled=row["enabled"], params=json.loads(row["params"])
+            )
+            for row in rows
+        ]
+
+    async def set_rule_override(self, override: RuleOverride) -> None:
+        """Store one unit's setting of one rule (replacing its previous one)."""
+        await self._db.execute(
+            "INSERT INTO rule_setting (unit_id, rule, enabled, params) VALUES ($1, $2, $3, $4::jsonb)"
+            " ON CONFLICT (unit_id, rule) DO UPDATE SET enabled = EXCLUDED.enabled, params = EXCLUDED.params,"
+            " updated_at = now()",
+            override.unit_id,
+            override.rule,
+            override.enabled,
+            json.dumps(dict(override.params)),
+        )
+
+    async def units_by_id(self, unit_ids: Sequence[str]) -> dict[str, Unit]:
+        """Known units among the given ids."""
+        rows = await self._db.fetch("SELECT * FROM unit WHERE id = ANY($1::text[])", list(unit_ids))
+        return {row["id"]: to_unit(row) for row in rows}
+
+    async def cell_contexts(self, cell_ids: Sequence[str]) -> dict[str, CellContext]:
+        """The context of many cells in four queries (the sweep's batches)."""
+        ids = list(cell_ids)
+        cells = await self.units_by_id(ids)
+        superiors = await self.units_by_id(sorted({c.parent_id for c in cells.values() if c.parent_id}))
+        members: dict[str, list[Member]] = {}
+        for row in await self._db.fetch("SELECT * FROM member WHERE cell_id = ANY($1::text[]) ORDER BY id", ids):
+            members.setdefault(row["cell_id"], []).append(to_member(row))
+        monitors: dict[str, list[Monitor]] = {}
+        for row in await self._db.fetch(
+            "SELECT * FROM monitor WHERE cell_id = ANY($1::text[]) ORDER BY person_id", ids
+        ):
+            monitors.setdefault(row["cell_id"], []).append(to_monitor(row))
+        contexts = {}
+        for cell_id in ids:
+            cell = cells.get(cell_id)
+            contexts[cell_id] = CellContext(
+                cell=cell,
+                superior=superiors.get(cell.parent_id) if cell and cell.parent_id else None,
+                members=tuple(members.get(cell_id, ())),
+                monitors=tuple(monitors.get(cell_id, ())),
+            )
+        return contexts
+
+    async def ancestors_of(self, unit_ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each unit, the unit ids from the root down to it (as far as the tree is known)."""
+        rows = await self._db.fetch(
+            "WITH RECURSIVE up(start_id, id, parent_id, depth) AS ("
+            " SELECT id, id, parent_id, 0 FROM unit WHERE id = ANY($1::text[])"
+            " UNION ALL SELECT up.start_id, u.id, u.parent_id, up.depth + 1 FROM unit u JOIN up ON u.id = up.parent_id"
+            " WHERE up.depth < 50)"
+            " SELECT start_id, array_agg(id ORDER BY depth DESC) AS chain FROM up GROUP BY start_id",
+            list(unit_ids),
+        )
+        found = {row["start_id"]: list(row["chain"]) for row in rows}
+        return {unit_id: found.get(unit_id, [unit_id]) for unit_id in unit_ids}
+
+    async def subtree_cells(self, unit_id: str) -> list[str]:
+        """Ids of the cells at or under a unit (the reach of a rule set on it)."""
+        rows = await self._db.fetch(
+            "WITH RECURSIVE down(id, kind, depth) AS (SELECT id, kind, 0 FROM unit WHERE id = $1"
+            " UNION ALL SELECT u.id, u.kind, down.depth + 1 FROM unit u JOIN down ON u.parent_id = down.id"
+            " WHERE down.depth < 50)"
+            " SELECT id FROM down WHERE kind = 'cell' ORDER BY id",
+            unit_id,
+        )
+        return [row["id"] for row in rows]

@@ -1,0 +1,212 @@
+"""The meetings part of the projection: schedules, documents, minutes, rosters and scores."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.notifications.domain.model import Meeting
+from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
+
+
+class PgMeetings:
+    """Meetings, rosters and period scores on the unit of work's connection."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+    async def apply_scheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
+        """Store a meeting's scheduled facts if newer than the stored ones."""
+        applied = await self._db.fetchval(
+            "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
+            " scheduled_time) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
+            " topic = EXCLUDED.topic, scheduled_starts_at = EXCLUDED.scheduled_starts_at,"
+            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time"
+            " WHERE m.scheduled_time IS NULL OR EXCLUDED.scheduled_time > m.scheduled_time RETURNING 1",
+            data.meeting_id,
+            data.cell_id,
+            data.kind.value,
+            data.topic,
+            data.starts_at,
+            data.location,
+            time,
+        )
+        return applied is not None
+
+    async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
+        """Store a new start (and place) if this rescheduling is the latest one."""
+        applied = await self._db.fetchval(
+            "INSERT INTO meeting AS m (meeting_id, rescheduled_starts_at, rescheduled_location, rescheduled_time,"
+            " rescheduled_id) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET rescheduled_starts_at = EXCLUDED.rescheduled_starts_at,"
+            " rescheduled_location = COALESCE(EXCLUDED.rescheduled_location, m.rescheduled_location),"
+            " rescheduled_time = EXCLUDED.rescheduled_time, rescheduled_id = EXCLUDED.rescheduled_id"
+            " WHERE m.rescheduled_time IS NULL"
+            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id) > (m.rescheduled_time, m.rescheduled_id)"
+            " RETURNING 1",
+            data.meeting_id,
+            data.starts_at,
+            data.location,
+            time,
+            event_id,
+        )
+        return applied is not None
+
+    async def apply_cancelled(self, meeting_id: str, *, reason: str, time: datetime) -> bool:
+        """Mark a meeting cancelled (a final state); True the first time."""
+        applied = await self._db.fetchval(
+            "INSERT INTO meeting AS m (meeting_id, cancelled_time, cancel_reason) VALUES ($1, $2, $3)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET cancelled_time = EXCLUDED.cancelled_time,"
+            " cancel_reason = EXCLUDED.cancel_reason WHERE m.cancelled_time IS NULL RETURNING 1",
+            meeting_id,
+            time,
+            reason,
+        )
+        return applied is not None
+
+    async def add_documents(self, meeting_id: str, *, kinds: Sequence[str], published_at: datetime) -> None:
+        """Remember the earliest publication of each document kind."""
+        await self._db.executemany(
+            "INSERT INTO meeting_document AS d (meeting_id, kind, published_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (meeting_id, kind) DO UPDATE SET published_at = LEAST(d.published_at, EXCLUDED.published_at)",
+            [(meeting_id, kind, published_at) for kind in set(kinds)],
+        )
+
+    async def minutes_submitted(self, meeting_id: str, *, time: datetime, ended_at: datetime) -> None:
+        """Remember that minutes arrived (the earliest submission counts)."""
+        await self._db.execute(
+            "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, ended_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET minutes_submitted_at ="
+            " LEAST(COALESCE(m.minutes_submitted_at, EXCLUDED.minutes_submitted_at), EXCLUDED.minutes_submitted_at),"
+            " ended_at = EXCLUDED.ended_at",
+            meeting_id,
+            time,
+            ended_at,
+        )
+
+    async def replace_roster(
+        self,
+        meeting_id: str,
+        *,
+        records: Sequence[tuple[str, str]],
+        guests: Sequence[str],
+        time: datetime,
+        event_id: str,
+    ) -> bool:
+        """Replace the meeting's roster and guests if this one is newer; True when applied."""
+        applied = await self._db.fetchval(
+            "INSERT INTO meeting AS m (meeting_id, roster_time, roster_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET roster_time = EXCLUDED.roster_time, roster_id = EXCLUDED.roster_id"
+            " WHERE m.roster_time IS NULL OR (EXCLUDED.roster_time, EXCLUDED.roster_id) > (m.roster_time, m.roster_id)"
+            " RETURNING 1",
+            meeting_id,
+            time,
+            event_id,
+        )
+        if applied is None:
+            return False
+        await self._db.execute("DELETE FROM meeting_attendance WHERE meeting_id = $1", meeting_id)
+        await self._db.execute("DELETE FROM meeting_guest WHERE meeting_id = $1", meeting_id)
+        await self._db.executemany(
+            "INSERT INTO meeting_attendance (meeting_id, member_id, status) VALUES ($1, $2, $3)",
+            [(meeting_id, member_id, status) for member_id, status in records],
+        )
+        await self._db.executemany(
+            "INSERT INTO meeting_guest (meeting_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [(meeting_id, person_id) for person_id in guests],
+        )
+        return True
+
+    async def absent_members(self, meeting_id: str) -> list[str]:
+        """Members marked absent without valid reason on the stored roster."""
+        rows = await self._db.fetch(
+            "SELECT member_id FROM meeting_attendance WHERE meeting_id = $1 AND status = 'absent' ORDER BY member_id",
+            meeting_id,
+        )
+        return [row["member_id"] for row in rows]
+
+    async def get_meeting(self, meeting_id: str) -> Meeting | None:
+        """One meeting with its effective start, or None while unknown."""
+        row = await self._db.fetchrow(MEETING_SELECT + " WHERE m.meeting_id = $1", meeting_id)
+        return to_meeting(row) if row else None
+
+    async def upcoming_meetings(self, cell_id: str, *, now: datetime) -> list[Meeting]:
+        """Meetings of a cell that have not started and are not cancelled."""
+        rows = await self._db.fetch(
+            f"SELECT * FROM ({MEETING_SELECT} WHERE m.cell_id = $1 AND m.cancelled_time IS NULL) x"
+            " WHERE starts_at > $2",
+            cell_id,
+            now,
+        )
+        return [to_meeting(row) for row in rows]
+
+    async def upsert_cell_score(
+        self, *, cell_id: str, period: str, rating: str, score: float, time: datetime, event_id: str
+    ) -> bool:
+        """Store a period rating if newer; True when applied."""
+        applied = await self._db.fetchval(
+            "INSERT INTO cell_score AS c (cell_id, period, rating, score, version_time, version_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating,"
+            " score = EXCLUDED.score, version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+            f" WHERE {NEWER.format(t='c')} RETURNING 1",
+            cell_id,
+            period,
+            rating,
+            score,
+            time,
+            event_id,
+        )
+        return applied is not None
+
+    async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None:
+        """(rating, score) of a cell's period, if known."""
+        row = await self._db.fetchrow(
+            "SELECT rating, score FROM cell_score WHERE cell_id = $1 AND period = $2", cell_id, period
+        )
+        return (row["rating"], row["score"]) if row else None
+
+    async def meetings_of_cells(
+        self, cell_ids: Sequence[str], *, start: datetime, end: datetime
+    ) -> dict[str, list[Meeting]]:
+        """Meetings of many cells starting in [start, end), by cell."""
+        rows = await self._db.fetch(
+            f"SELECT * FROM ({MEETING_SELECT} WHERE m.cell_id = ANY($1::text[])) x"
+            " WHERE starts_at >= $2 AND starts_at < $3 ORDER BY starts_at",
+            list(cell_ids),
+            start,
+            end,
+        )
+        found: dict[str, list[Meeting]] = {}
+        for row in rows:
+            found.setdefault(row["cell_id"], []).append(to_meeting(row))
+        return found
+
+    async def monitor_attendance(
+        self, cell_ids: Sequence[str], *, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Meetings in [start, end) each monitor attended as a guest, by (person, cell), for many cells."""
+        rows = await self._db.fetch(
+            "SELECT g.person_id, m.cell_id, count(*) AS attended FROM meeting_guest g"
+            " JOIN meeting m ON m.meeting_id = g.meeting_id"
+            " JOIN monitor o ON o.person_id = g.person_id AND o.cell_id = m.cell_id"
+            " WHERE m.cell_id = ANY($1::text[]) AND m.cancelled_time IS NULL"
+            " AND COALESCE(m.rescheduled_starts_at, m.scheduled_starts_at) >= $2"
+            " AND COALESCE(m.rescheduled_starts_at, m.scheduled_starts_at) < $3"
+            " GROUP BY g.person_id, m.cell_id",
+            list(cell_ids),
+            start,
+            end,
+        )
+        return {(row["person_id"], row["cell_id"]): int(row["attended"]) for row in rows}
+
+    async def pending_meeting_jobs(self, cell_ids: Sequence[str]) -> list[Meeting]:
+        """Meetings of the cells that still have a time-based rule waiting in the schedule."""
+        rows = await self._db.fetch(
+            f"{MEETING_SELECT} WHERE m.cell_id = ANY($1::text[]) AND EXISTS (SELECT 1 FROM schedule s"
+            " WHERE s.subject_id = m.meeting_id AND s.kind LIKE 'meeting.%' AND s.done_at IS NULL)"
+            " ORDER BY m.meeting_id",
+            list(cell_ids),
+        )
+        return [to_meeting(row) for row in rows]
