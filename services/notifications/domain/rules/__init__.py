@@ -1,0 +1,61 @@
+"""The alert rules of DOMAIN.md as pure functions of the projection, the settings and the clock.
+
+Each returns the alerts to raise now (possibly none). Whether an alert was raised before is not
+their concern: the (rule, subject, recipient, period) key makes a repeated evaluation harmless.
+"""
+
+from services.notifications.domain.rules.cells import (
+    cell_without_committee,
+    monitor_behind_quota,
+    month_without_meeting,
+    no_regular_meeting,
+    quarter_without_thematic,
+)
+from services.notifications.domain.rules.common import (
+    EARLY_DOCUMENT_KINDS,
+    FINAL_DOCUMENT_KINDS,
+    NOTICE_RULES,
+    build_alerts,
+    meeting_values,
+)
+from services.notifications.domain.rules.meetings import (
+    documents_missing,
+    meeting_due_times,
+    meeting_notice,
+    meeting_reminder,
+    minutes_late,
+    unexcused_absences,
+)
+from services.notifications.domain.rules.members import (
+    absence_history,
+    probation_check_day,
+    probation_ending,
+    probation_ends_on,
+)
+from services.notifications.domain.rules.scores import meeting_rated_low, period_due, period_rated_low
+
+__all__ = [
+    "EARLY_DOCUMENT_KINDS",
+    "FINAL_DOCUMENT_KINDS",
+    "NOTICE_RULES",
+    "absence_history",
+    "build_alerts",
+    "cell_without_committee",
+    "documents_missing",
+    "meeting_due_times",
+    "meeting_notice",
+    "meeting_rated_low",
+    "meeting_reminder",
+    "meeting_values",
+    "minutes_late",
+    "month_without_meeting",
+    "monitor_behind_quota",
+    "no_regular_meeting",
+    "period_due",
+    "period_rated_low",
+    "probation_check_day",
+    "probation_ending",
+    "probation_ends_on",
+    "quarter_without_thematic",
+    "unexcused_absences",
+]

@@ -1,0 +1,142 @@
+"""Rules about one meeting: notices, documents, reminders, late minutes, unexcused absences; when to check them."""
+
+from datetime import datetime, timedelta
+
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import Alert, CellContext, Meeting, Member, unique_recipients
+from services.notifications.domain.rules.common import (
+    EARLY_DOCUMENT_KINDS,
+    FINAL_DOCUMENT_KINDS,
+    NOTICE_RULES,
+    build_alerts,
+    meeting_values,
+)
+from services.notifications.domain.settings import RuleConfig
+
+
+def meeting_notice(rule: str, *, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
+    """Scheduled, moved or cancelled: every expected member and the monitors, for meetings still ahead."""
+    if rule not in NOTICE_RULES or not config.is_enabled(rule) or not meeting.known:
+        return []
+    assert meeting.starts_at is not None
+    if meeting.starts_at <= now:
+        return []
+    if rule == r.MEETING_CANCELLED and not meeting.cancelled:
+        return []
+    if rule != r.MEETING_CANCELLED and meeting.cancelled:
+        return []
+    period = {r.MEETING_SCHEDULED: "scheduled", r.MEETING_CANCELLED: "cancelled"}.get(
+        rule, meeting.starts_at.isoformat()
+    )
+    recipients = unique_recipients(ctx.expected_members(), ctx.monitor_recipients())
+    values = meeting_values(meeting, ctx) | {"reason": meeting.cancel_reason}
+    return build_alerts(
+        rule, subject_id=meeting.meeting_id, period=period, recipients=recipients, cell_id=meeting.cell_id, **values
+    )
+
+
+def documents_missing(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
+    """No content or draft resolution published once the lead time before the start is reached: the secretary."""
+    rule = r.DOCUMENTS_MISSING
+    if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
+        return []
+    assert meeting.starts_at is not None
+    due = meeting.starts_at - timedelta(hours=config.param(rule, "hours_before"))
+    if now < due or now >= meeting.starts_at:
+        return []
+    if any(kind in meeting.documents and meeting.documents[kind] <= now for kind in EARLY_DOCUMENT_KINDS):
+        return []
+    return build_alerts(
+        rule,
+        subject_id=meeting.meeting_id,
+        period=meeting.starts_at.isoformat(),
+        recipients=tuple(ctx.secretary()),
+        cell_id=meeting.cell_id,
+        **meeting_values(meeting, ctx),
+    )
+
+
+def meeting_reminder(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
+    """Within the lead time before the start: every expected member and the monitors."""
+    rule = r.MEETING_REMINDER
+    if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
+        return []
+    assert meeting.starts_at is not None
+    due = meeting.starts_at - timedelta(hours=config.param(rule, "hours_before"))
+    if now < due or now >= meeting.starts_at:
+        return []
+    recipients = unique_recipients(ctx.expected_members(), ctx.monitor_recipients())
+    return build_alerts(
+        rule,
+        subject_id=meeting.meeting_id,
+        period=meeting.starts_at.isoformat(),
+        recipients=recipients,
+        cell_id=meeting.cell_id,
+        **meeting_values(meeting, ctx),
+    )
+
+
+def _final_documents_done(meeting: Meeting) -> bool:
+    return meeting.minutes_submitted_at is not None and all(kind in meeting.documents for kind in FINAL_DOCUMENT_KINDS)
+
+
+def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
+    """Minutes or final documents missing after the set days: the secretary, later the superior committee."""
+    if not meeting.known or meeting.cancelled or _final_documents_done(meeting):
+        return []
+    assert meeting.starts_at is not None
+    alerts: list[Alert] = []
+    days = config.param(r.MINUTES_LATE, "days_after")
+    values = meeting_values(meeting, ctx) | {"days": days}
+    if config.is_enabled(r.MINUTES_LATE) and now >= meeting.starts_at + timedelta(days=days):
+        alerts += build_alerts(
+            r.MINUTES_LATE,
+            subject_id=meeting.meeting_id,
+            period="late",
+            recipients=tuple(ctx.secretary()),
+            cell_id=meeting.cell_id,
+            **values,
+        )
+    more = config.param(r.MINUTES_LATE_SUPERIOR, "more_days")
+    if config.is_enabled(r.MINUTES_LATE_SUPERIOR) and now >= meeting.starts_at + timedelta(days=days + more):
+        alerts += build_alerts(
+            r.MINUTES_LATE_SUPERIOR,
+            subject_id=meeting.meeting_id,
+            period="late",
+            recipients=tuple(ctx.superior_committee()),
+            cell_id=meeting.cell_id,
+            **(values | {"days": days + more}),
+        )
+    return alerts
+
+
+def unexcused_absences(*, meeting: Meeting, absent: list[Member], ctx: CellContext, config: RuleConfig) -> list[Alert]:
+    """Each member absent without valid reason: the cell committee."""
+    rule = r.UNEXCUSED_ABSENCE
+    if not config.is_enabled(rule) or not meeting.known:
+        return []
+    alerts: list[Alert] = []
+    for member in absent:
+        alerts += build_alerts(
+            rule,
+            subject_id=member.id,
+            period=meeting.meeting_id,
+            recipients=tuple(ctx.cell_committee()),
+            cell_id=meeting.cell_id,
+            member=member.full_name,
+            **meeting_values(meeting, ctx),
+        )
+    return alerts
+
+
+def meeting_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetime]:
+    """When each time-based rule of a meeting is checked, from its effective start and the cell's lead times."""
+    assert meeting.starts_at is not None
+    days = config.param(r.MINUTES_LATE, "days_after")
+    return {
+        "meeting.documents": meeting.starts_at - timedelta(hours=config.param(r.DOCUMENTS_MISSING, "hours_before")),
+        "meeting.reminder": meeting.starts_at - timedelta(hours=config.param(r.MEETING_REMINDER, "hours_before")),
+        "meeting.minutes": meeting.starts_at + timedelta(days=days),
+        "meeting.minutes_superior": meeting.starts_at
+        + timedelta(days=days + config.param(r.MINUTES_LATE_SUPERIOR, "more_days")),
+    }

@@ -1,0 +1,65 @@
+"""Rules about ratings: a meeting or a closed period rated Average or Poor."""
+
+from datetime import datetime, timedelta
+
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import Alert, CellContext, Meeting
+from services.notifications.domain.periods import period_bounds
+from services.notifications.domain.rules.common import build_alerts, meeting_values
+from services.notifications.domain.settings import RuleConfig
+
+
+def meeting_rated_low(
+    *,
+    meeting_id: str,
+    rating: str,
+    score: float,
+    provisional: bool,
+    meeting: Meeting | None,
+    ctx: CellContext,
+    config: RuleConfig,
+) -> list[Alert]:
+    """A meeting rated Average or Poor: the superior committee."""
+    rule = r.MEETING_RATED_LOW
+    if not config.is_enabled(rule) or rating not in config.param(rule, "ratings"):
+        return []
+    if provisional and not config.param(rule, "include_provisional"):
+        return []
+    values = meeting_values(meeting, ctx) if meeting else {"cell": ctx.cell_name, "meeting_id": meeting_id}
+    return build_alerts(
+        rule,
+        subject_id=meeting_id,
+        period=rating,
+        recipients=tuple(ctx.superior_committee()),
+        cell_id=ctx.cell.id if ctx.cell else None,
+        rating=rating,
+        score=score,
+        **values,
+    )
+
+
+def period_rated_low(
+    *, period: str, rating: str, score: float, ctx: CellContext, config: RuleConfig, now: datetime
+) -> list[Alert]:
+    """A closed period rated Average or Poor (after a grace for late minutes): the superior committee."""
+    rule = r.PERIOD_RATED_LOW
+    if not config.is_enabled(rule) or rating not in config.param(rule, "ratings") or ctx.cell is None:
+        return []
+    if now < period_due(period, grace_days=config.param(rule, "grace_days")):
+        return []
+    return build_alerts(
+        rule,
+        subject_id=ctx.cell.id,
+        period=f"{period}/{rating}",
+        recipients=tuple(ctx.superior_committee()),
+        cell_id=ctx.cell.id,
+        cell=ctx.cell.name,
+        period_label=period,
+        rating=rating,
+        score=score,
+    )
+
+
+def period_due(period: str, *, grace_days: int) -> datetime:
+    """When a period's rating is final enough to judge: its end plus the grace days."""
+    return period_bounds(period)[1] + timedelta(days=grace_days)
