@@ -10,6 +10,7 @@ from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.domain.periods import LOCAL_TZ
 from services.notifications.handlers import HANDLERS
+from services.notifications.handlers.commands import Commands
 from services.notifications.handlers.jobs import run_job, send_digests
 from services.notifications.repository.outgoing import Job, Preference
 from services.notifications.unit_of_work import NotificationsUnitOfWork
@@ -17,6 +18,7 @@ from shared.contracts.registry import read_event
 from shared.db import create_pool
 from shared.runtime import migrate
 from tests.notifications.events import Province, event
+from tests.support.ids import random_id
 
 
 class Clock:
@@ -174,3 +176,78 @@ async def test_a_stale_snapshot_does_not_overwrite_a_newer_one(pool: asyncpg.Poo
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         stored = await uow.projection.get_member(p.member)
     assert stored is not None and stored.full_name == "Tên mới" and stored.email == "moi@x.vn"
+
+
+async def due_times(pool: asyncpg.Pool, meeting_id: str) -> dict[str, tuple[datetime, bool]]:
+    """Each meeting job's (due time, fired)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT kind, due_at, done_at IS NOT NULL AS fired FROM schedule WHERE subject_id = $1", meeting_id
+        )
+    return {row["kind"]: (row["due_at"], row["fired"]) for row in rows}
+
+
+async def test_setting_a_rule_moves_the_pending_jobs_of_the_subtree_and_leaves_fired_ones(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p, elsewhere = Province(), Province()
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
+    starts = datetime(2026, 11, 13, 19, 30, tzinfo=LOCAL_TZ)
+    meeting_id, other_id = random_id("mtg"), random_id("mtg")
+    await handle(pool, settings, clock, *p.setup(), *elsewhere.setup())
+    await handle(pool, settings, clock, p.scheduled(meeting_id, starts), elsewhere.scheduled(other_id, starts))
+    clock.value = datetime(2026, 11, 12, 19, 30, tzinfo=LOCAL_TZ)
+    await fire(pool, settings, clock, "meeting.documents", meeting_id)
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        await uow.connection.execute(
+            "UPDATE schedule SET done_at = $2 WHERE kind = 'meeting.documents' AND subject_id = $1",
+            meeting_id,
+            clock.value,
+        )
+        await uow.commit()
+    before = await due_times(pool, meeting_id)
+
+    commands = Commands(lambda: NotificationsUnitOfWork(pool, settings=settings, clock=clock))
+    answer = await commands.set_rule(p.committee, "meeting_reminder", {"hours_before": 24})
+    assert answer["rules"]["meeting_reminder"]["params"]["hours_before"] == 24
+    await commands.set_rule(p.committee, "documents_missing", {"hours_before": 48})
+    await commands.set_rule(p.committee, "minutes_late", {"days_after": 5})
+
+    after = await due_times(pool, meeting_id)
+    assert after["meeting.reminder"] == (datetime(2026, 11, 12, 19, 30, tzinfo=LOCAL_TZ), False)
+    assert after["meeting.documents"] == before["meeting.documents"] and after["meeting.documents"][1]
+    assert after["meeting.minutes"] == (datetime(2026, 11, 18, 19, 30, tzinfo=LOCAL_TZ), False)
+    assert after["meeting.minutes_superior"] == (datetime(2026, 11, 21, 19, 30, tzinfo=LOCAL_TZ), False)
+    untouched = await due_times(pool, other_id)
+    assert untouched["meeting.reminder"] == (datetime(2026, 11, 13, 16, 30, tzinfo=LOCAL_TZ), False)
+    assert untouched["meeting.minutes"] == (datetime(2026, 11, 15, 19, 30, tzinfo=LOCAL_TZ), False)
+
+
+async def test_setting_the_probation_lead_time_moves_a_pending_probation_check(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p = Province()
+    clock = Clock(datetime(2026, 11, 1, 9, 0, tzinfo=LOCAL_TZ))
+    await handle(pool, settings, clock, *p.setup())
+    await handle(
+        pool,
+        settings,
+        clock,
+        event(
+            "member.upserted.v1",
+            {
+                "id": p.member,
+                "full_name": "Lê Văn Đức",
+                "cell_id": p.cell,
+                "status": "probationary",
+                "admitted_on": "2025-12-20",
+            },
+        ),
+    )
+    commands = Commands(lambda: NotificationsUnitOfWork(pool, settings=settings, clock=clock))
+    await commands.set_rule(p.committee, "probation_ending", {"days_before": 10})
+    async with pool.acquire() as conn:
+        due = await conn.fetchval(
+            "SELECT due_at FROM schedule WHERE kind = 'member.probation' AND subject_id = $1", p.member
+        )
+    assert due == datetime(2026, 12, 10, 8, 0, tzinfo=LOCAL_TZ)

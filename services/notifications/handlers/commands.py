@@ -6,6 +6,7 @@ from typing import Any
 from services.notifications import queries
 from services.notifications.domain.settings import RuleOverride, UnknownSetting, validate_override
 from services.notifications.handlers.alerts import config_for
+from services.notifications.handlers.replan import replan_subtree
 from services.notifications.repository.outgoing import Preference
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.notifications import Channel
@@ -161,7 +162,7 @@ class Commands:
     async def set_rule(
         self, unit_id: str, rule: str, params: dict[str, Any] | None = None, enabled: bool | None = None
     ) -> Any:
-        """Set a rule's thresholds or lead times (or switch it off) for a committee's whole subtree."""
+        """Set a rule's thresholds or lead times (or switch it off) for a subtree; re-plan its pending jobs."""
         try:
             cleaned = validate_override(rule, params or {})
         except UnknownSetting as exc:
@@ -170,5 +171,7 @@ class Commands:
             await uow.projection.set_rule_override(
                 RuleOverride(unit_id=unit_id, rule=rule, enabled=enabled, params=cleaned)
             )
+            # lead times are fixed when a job is planned: move the subtree's pending ones to the new settings
+            await replan_subtree(unit_id, uow)
             await uow.commit()
         return await self.get_rules(unit_id)

@@ -29,17 +29,8 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnitOfWork) -> N
         or not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days)
     ):
         return
-    assert meeting.starts_at is not None
     config = await config_for(meeting.cell_id, uow)
-    days = config.param(r.MINUTES_LATE, "days_after")
-    due = {
-        "meeting.documents": meeting.starts_at - timedelta(hours=config.param(r.DOCUMENTS_MISSING, "hours_before")),
-        "meeting.reminder": meeting.starts_at - timedelta(hours=config.param(r.MEETING_REMINDER, "hours_before")),
-        "meeting.minutes": meeting.starts_at + timedelta(days=days),
-        "meeting.minutes_superior": meeting.starts_at
-        + timedelta(days=days + config.param(r.MINUTES_LATE_SUPERIOR, "more_days")),
-    }
-    for kind, due_at in due.items():
+    for kind, due_at in rules.meeting_due_times(meeting, config).items():
         await uow.outgoing.schedule(kind=kind, subject_id=meeting.meeting_id, due_at=due_at, rearm=True)
 
 
@@ -112,11 +103,9 @@ async def on_member_upserted(event: Event[Any], uow: NotificationsUnitOfWork) ->
 
 async def plan_probation(member: Member, uow: NotificationsUnitOfWork) -> None:
     """Plan the probation-ending check at the lead time before the 12 months end."""
-    ends_on = rules.probation_ends_on(member)
-    if ends_on is None:
+    due_day = rules.probation_check_day(member, await config_for(member.cell_id, uow))
+    if due_day is None:
         return
-    config = await config_for(member.cell_id, uow)
-    due_day = ends_on - timedelta(days=config.param(r.PROBATION_ENDING, "days_before"))
     await uow.outgoing.schedule(
         kind="member.probation",
         subject_id=member.id,

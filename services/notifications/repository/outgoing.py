@@ -76,6 +76,8 @@ class OutgoingRepository(Protocol):
     """What handlers need of the outgoing tables."""
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None: ...
+    async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None: ...
+    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]: ...
     async def insert_notification(self, new: NewNotification) -> str | None: ...
     async def add_delivery(
         self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
@@ -108,6 +110,22 @@ class PgOutgoingRepository:
                 subject_id,
                 due_at,
             )
+
+    async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None:
+        """Move jobs (kind, subject, due) that have not fired yet; fired ones stay as they are."""
+        await self._db.executemany(
+            "UPDATE schedule SET due_at = $3 WHERE kind = $1 AND subject_id = $2 AND done_at IS NULL", jobs
+        )
+
+    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(cell, period) of the period-rating checks of the cells that have not fired yet."""
+        rows = await self._db.fetch(
+            "SELECT split_part(subject_id, '|', 1) AS cell_id, split_part(subject_id, '|', 2) AS period"
+            " FROM schedule WHERE kind = 'cell.period' AND done_at IS NULL"
+            " AND split_part(subject_id, '|', 1) = ANY($1::text[])",
+            list(cell_ids),
+        )
+        return [(row["cell_id"], row["period"]) for row in rows]
 
     async def claim_due_job(self, now: datetime) -> Job | None:
         """Lock the earliest due job for this transaction, skipping those other workers hold."""

@@ -229,3 +229,12 @@ class PgDirectory:
             unit_id,
         )
         return [row["id"] for row in rows]
+
+    async def pending_probations(self, cell_ids: Sequence[str]) -> list[Member]:
+        """Members of the cells whose probation-ending check has not fired yet."""
+        rows = await self._db.fetch(
+            "SELECT m.* FROM member m JOIN schedule s ON s.kind = 'member.probation' AND s.subject_id = m.id"
+            " WHERE s.done_at IS NULL AND m.cell_id = ANY($1::text[]) ORDER BY m.id",
+            list(cell_ids),
+        )
+        return [to_member(row) for row in rows]
