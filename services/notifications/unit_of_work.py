@@ -2,11 +2,18 @@
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 import asyncpg
 
 from services.notifications.config import Settings
-from services.notifications.repository import PgOutgoingRepository, PgProjectionRepository
+from services.notifications.repository import (
+    OutgoingRepository,
+    PgOutgoingRepository,
+    PgProjectionRepository,
+    ProjectionRepository,
+)
+from shared.envelope import CloudEvent
 from shared.envelope import now as wall_clock
 from shared.unit_of_work import PgUnitOfWork
 
@@ -14,6 +21,22 @@ SCHEMA = "notifications"
 SOURCE = "urn:chibo:notifications"
 
 Clock = Callable[[], datetime]
+
+
+class NotificationsUnit(Protocol):
+    """What the use cases need of a unit of work: the repositories, the settings, the clock and the outbox."""
+
+    projection: ProjectionRepository
+    outgoing: OutgoingRepository
+    settings: Settings
+
+    def now(self) -> datetime:
+        """The current time."""
+        ...
+
+    def emit(self, event: CloudEvent, *, exchange: str = ...) -> None:
+        """Queue an event for the outbox of this transaction."""
+        ...
 
 
 class NotificationsUnitOfWork(PgUnitOfWork):

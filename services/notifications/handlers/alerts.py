@@ -6,7 +6,7 @@ from services.notifications.domain.model import COMMITTEE, Alert, Recipient
 from services.notifications.domain.settings import RuleConfig, resolve_config
 from services.notifications.repository.outgoing import NewNotification, Preference
 from services.notifications.templates import render
-from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
+from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered
 from shared.envelope import new_event
 from shared.logs import get_logger
@@ -15,14 +15,14 @@ log = get_logger(__name__)
 EXTERNAL_CHANNELS = (Channel.EMAIL.value, Channel.WEBHOOK.value)
 
 
-async def config_for(cell_id: str | None, uow: NotificationsUnitOfWork) -> RuleConfig:
+async def config_for(cell_id: str | None, uow: NotificationsUnit) -> RuleConfig:
     """The effective rule settings of a cell: defaults, then its ancestors' overrides (nearest wins)."""
     ancestors = await uow.projection.ancestors(cell_id) if cell_id else []
     overrides = await uow.projection.rule_overrides(ancestors) if ancestors else []
     return resolve_config(ancestors, overrides)
 
 
-async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnitOfWork) -> dict[str, RuleConfig]:
+async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnit) -> dict[str, RuleConfig]:
     """The effective rule settings of many cells in two queries (the sweep's batches)."""
     chains = await uow.projection.ancestors_of(cell_ids)
     overrides = await uow.projection.rule_overrides(sorted({unit for chain in chains.values() for unit in chain}))
@@ -38,7 +38,7 @@ async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnitOfWork) -> 
     return configs
 
 
-def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnitOfWork) -> Preference:
+def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnit) -> Preference:
     """The stored preference, or the default channels of the recipient's kind."""
     if stored is not None:
         return stored
@@ -49,7 +49,7 @@ def effective_preference(recipient: Recipient, stored: Preference | None, uow: N
 
 
 async def plan_external_deliveries(
-    *, notification_id: str, recipient: Recipient, preference: Preference, uow: NotificationsUnitOfWork
+    *, notification_id: str, recipient: Recipient, preference: Preference, uow: NotificationsUnit
 ) -> list[str]:
     """Pending e-mail and webhook deliveries the recipient can receive; the channels planned."""
     planned: list[str] = []
@@ -80,7 +80,7 @@ def delivered_event(
     )
 
 
-async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnitOfWork) -> int:
+async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
     """Store each alert once per recipient and plan its deliveries; return how many were new."""
     created = 0
     now = uow.now()

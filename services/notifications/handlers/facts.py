@@ -8,7 +8,7 @@ from services.notifications.domain import settings as r
 from services.notifications.domain.model import Meeting, Member, Monitor, Unit
 from services.notifications.domain.periods import at_local_hour
 from services.notifications.handlers.alerts import config_for, raise_alerts
-from services.notifications.unit_of_work import NotificationsUnitOfWork
+from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 
 MEETING_JOBS = ("meeting.documents", "meeting.reminder", "meeting.minutes", "meeting.minutes_superior")
@@ -21,7 +21,7 @@ def is_recent(meeting: Meeting | None, *, now: datetime, cutoff_days: int) -> bo
     return meeting.starts_at >= now - timedelta(days=cutoff_days)
 
 
-async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnitOfWork) -> None:
+async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit) -> None:
     """(Re)plan the time-based rules of a meeting from its effective start and its cell's settings."""
     if (
         not meeting.known
@@ -34,7 +34,7 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnitOfWork) -> N
         await uow.outgoing.schedule(kind=kind, subject_id=meeting.meeting_id, due_at=due_at, rearm=True)
 
 
-async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnitOfWork) -> None:
+async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnit) -> None:
     if meeting is None or not meeting.known:
         return
     ctx = await uow.projection.cell_context(meeting.cell_id)
@@ -42,7 +42,7 @@ async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnitOfWo
     await raise_alerts(rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=uow.now()), uow)
 
 
-async def _roster_alerts(meeting: Meeting, uow: NotificationsUnitOfWork) -> None:
+async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
     if not meeting.known or not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
         return
     absent_ids = await uow.projection.absent_members(meeting.meeting_id)
@@ -59,12 +59,12 @@ async def _roster_alerts(meeting: Meeting, uow: NotificationsUnitOfWork) -> None
     await raise_alerts(rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config), uow)
 
 
-async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnitOfWork) -> None:
+async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnit) -> None:
     known = await uow.projection.get_meeting(meeting_id)
     await uow.projection.lock_cell(known.cell_id if known and known.cell_id else meeting_id)
 
 
-async def on_unit_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the unit snapshot (names, tree, contact e-mails) when newer."""
     data = event.data
     await uow.projection.lock_cell(data.id)
@@ -79,7 +79,7 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> N
     await uow.projection.upsert_unit(unit, time=event.time, event_id=event.id)
 
 
-async def on_member_upserted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the member snapshot; plan the probation check and tell a newcomer of upcoming meetings."""
     data = event.data
     await uow.projection.lock_cell(data.cell_id)
@@ -101,7 +101,7 @@ async def on_member_upserted(event: Event[Any], uow: NotificationsUnitOfWork) ->
         await _notice(r.MEETING_SCHEDULED, meeting, uow)
 
 
-async def plan_probation(member: Member, uow: NotificationsUnitOfWork) -> None:
+async def plan_probation(member: Member, uow: NotificationsUnit) -> None:
     """Plan the probation-ending check at the lead time before the 12 months end."""
     due_day = rules.probation_check_day(member, await config_for(member.cell_id, uow))
     if due_day is None:
@@ -114,12 +114,12 @@ async def plan_probation(member: Member, uow: NotificationsUnitOfWork) -> None:
     )
 
 
-async def on_member_removed(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_member_removed(event: Event[Any], uow: NotificationsUnit) -> None:
     """Take the member off the roll when the removal is newer than the snapshot."""
     await uow.projection.remove_member(event.data.id, time=event.time, event_id=event.id)
 
 
-async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the assignment and tell the monitor of the cell's upcoming meetings."""
     data = event.data
     await uow.projection.lock_cell(data.cell_id)
@@ -137,7 +137,7 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnitOfWork) -
         await _notice(r.MEETING_SCHEDULED, meeting, uow)
 
 
-async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the meeting, notify members and monitors, plan its time-based rules."""
     await uow.projection.lock_cell(event.data.cell_id)
     if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.id):
@@ -150,7 +150,7 @@ async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnitOfWork) 
     await _roster_alerts(meeting, uow)
 
 
-async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the new start, notify of the move, re-plan the meeting's time-based rules."""
     await _lock_meeting_cell(event.data.meeting_id, uow)
     if not await uow.projection.apply_rescheduled(event.data, time=event.time, event_id=event.id):
@@ -161,7 +161,7 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnitOfWork
     await plan_meeting_jobs(meeting, uow)
 
 
-async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Mark the meeting cancelled and notify members and monitors."""
     await _lock_meeting_cell(event.data.meeting_id, uow)
     if not await uow.projection.apply_cancelled(event.data.meeting_id, reason=event.data.reason, time=event.time):
@@ -169,7 +169,7 @@ async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnitOfWork) 
     await _notice(r.MEETING_CANCELLED, await uow.projection.get_meeting(event.data.meeting_id), uow)
 
 
-async def on_documents_published(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_documents_published(event: Event[Any], uow: NotificationsUnit) -> None:
     """Remember which document kinds are out, for the documents and final-documents rules."""
     await uow.projection.add_documents(
         event.data.meeting_id,
@@ -178,12 +178,12 @@ async def on_documents_published(event: Event[Any], uow: NotificationsUnitOfWork
     )
 
 
-async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Remember that the minutes arrived."""
     await uow.projection.minutes_submitted(event.data.meeting_id, time=event.time, ended_at=event.data.ended_at)
 
 
-async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the roster when newer and alert the cell committee of each unexcused absence."""
     data = event.data
     await _lock_meeting_cell(data.meeting_id, uow)
@@ -199,7 +199,7 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnitOfWork
         await _roster_alerts(meeting, uow)
 
 
-async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit) -> None:
     """Absent too many meetings in a row or unexcused in too many months: cell and superior committees."""
     data = event.data
     now = uow.now()
@@ -221,7 +221,7 @@ async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit
     await raise_alerts(alerts, uow)
 
 
-async def on_meeting_score(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_meeting_score(event: Event[Any], uow: NotificationsUnit) -> None:
     """A meeting rated Average or Poor: the superior committee."""
     data = event.data
     meeting = await uow.projection.get_meeting(data.meeting_id)
@@ -241,7 +241,7 @@ async def on_meeting_score(event: Event[Any], uow: NotificationsUnitOfWork) -> N
     await raise_alerts(alerts, uow)
 
 
-async def on_cell_score(event: Event[Any], uow: NotificationsUnitOfWork) -> None:
+async def on_cell_score(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the period rating and plan its check once the period is over (plus a grace)."""
     data = event.data
     if not await uow.projection.upsert_cell_score(

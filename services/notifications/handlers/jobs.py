@@ -16,7 +16,7 @@ from services.notifications.handlers.alerts import (
 from services.notifications.handlers.facts import is_recent
 from services.notifications.repository.outgoing import Job, NewNotification
 from services.notifications.templates import render_digest
-from services.notifications.unit_of_work import NotificationsUnitOfWork
+from services.notifications.unit_of_work import NotificationsUnit
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -34,7 +34,7 @@ class JobRun:
     """Set by a job done in batches that is not finished: the runner stores it and leaves the job due."""
 
 
-async def plan_daily_jobs(uow: NotificationsUnitOfWork) -> int:
+async def plan_daily_jobs(uow: NotificationsUnit) -> int:
     """Plan the sweep and the digest of every day since the last planned one up to today (catch-up)."""
     today = local(uow.now()).date()
     planned = 0
@@ -50,7 +50,7 @@ async def plan_daily_jobs(uow: NotificationsUnitOfWork) -> int:
     return planned
 
 
-async def run_job(job: Job, uow: NotificationsUnitOfWork) -> JobRun:
+async def run_job(job: Job, uow: NotificationsUnit) -> JobRun:
     """Fire one due job (or the next batch of a long one) inside the caller's transaction."""
     if job.kind == DAILY_SWEEP:
         day = date.fromisoformat(job.subject_id)
@@ -60,7 +60,7 @@ async def run_job(job: Job, uow: NotificationsUnitOfWork) -> JobRun:
     return JobRun(created=await _fire_job(job, uow))
 
 
-async def _fire_job(job: Job, uow: NotificationsUnitOfWork) -> int:
+async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
     now = uow.now()
     if job.kind.startswith("meeting."):
         return await _meeting_job(job, uow, now=now)
@@ -88,7 +88,7 @@ async def _fire_job(job: Job, uow: NotificationsUnitOfWork) -> int:
     return 0
 
 
-async def _meeting_job(job: Job, uow: NotificationsUnitOfWork, *, now: datetime) -> int:
+async def _meeting_job(job: Job, uow: NotificationsUnit, *, now: datetime) -> int:
     meeting = await uow.projection.get_meeting(job.subject_id)
     if meeting is None or not meeting.known:
         return 0
@@ -106,7 +106,7 @@ async def _meeting_job(job: Job, uow: NotificationsUnitOfWork, *, now: datetime)
     return await raise_alerts(alerts, uow)
 
 
-async def sweep_batch(uow: NotificationsUnitOfWork, *, as_of: datetime, after: str, limit: int) -> JobRun:
+async def sweep_batch(uow: NotificationsUnit, *, as_of: datetime, after: str, limit: int) -> JobRun:
     """Judge the period rules of the next `limit` active cells after `after` (regularity, thematic, committee, quota).
 
     The province's 35,000 cells go in batches, each in the job's own transaction with its cursor,
@@ -150,7 +150,7 @@ async def sweep_batch(uow: NotificationsUnitOfWork, *, as_of: datetime, after: s
     return JobRun(created=created, resume_after=cells[-1] if len(cells) == limit else None)
 
 
-async def send_digests(uow: NotificationsUnitOfWork, *, day: date, until: datetime) -> int:
+async def send_digests(uow: NotificationsUnit, *, day: date, until: datetime) -> int:
     """One message per recipient who chose the digest, collecting the alerts waiting for it."""
     created = 0
     for recipient_id, rows in (await uow.outgoing.digest_pending(until=until)).items():

@@ -6,13 +6,13 @@ from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.periods import at_local_hour
 from services.notifications.handlers.alerts import configs_for
-from services.notifications.unit_of_work import NotificationsUnitOfWork
+from services.notifications.unit_of_work import NotificationsUnit
 from shared.logs import get_logger
 
 log = get_logger(__name__)
 
 
-async def replan_subtree(unit_id: str, uow: NotificationsUnitOfWork) -> int:
+async def replan_subtree(unit_id: str, uow: NotificationsUnit) -> int:
     """Move the pending (not yet fired) jobs of every cell under `unit_id` to the lead times now in force.
 
     Jobs that fired keep their history: a lead time made longer does not fire a reminder twice,

@@ -1,10 +1,10 @@
 """The outgoing side: the durable schedule, preferences, notifications, deliveries and their log."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -73,16 +73,19 @@ class ClaimedDelivery:
 
 
 class OutgoingRepository(Protocol):
-    """What handlers need of the outgoing tables."""
+    """What the use cases need of the outgoing tables (the Pg repository and the test fakes)."""
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None: ...
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None: ...
     async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]: ...
+    async def last_daily(self, kind: str) -> date | None: ...
+    async def preference(self, recipient_id: str) -> Preference | None: ...
     async def insert_notification(self, new: NewNotification) -> str | None: ...
     async def add_delivery(
         self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
     ) -> int: ...
-    async def preference(self, recipient_id: str) -> Preference | None: ...
+    async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
+    async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
 
 
 class PgOutgoingRepository:
@@ -324,14 +327,14 @@ class PgOutgoingRepository:
         )
         return found is not None
 
-    async def digest_pending(self, *, until: datetime) -> dict[str, list[asyncpg.Record]]:
+    async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]:
         """Notifications waiting for their recipient's digest, per recipient, oldest first."""
         rows = await self._db.fetch(
             "SELECT * FROM notification WHERE digest_pending AND created_at <= $1 ORDER BY recipient_id, created_at"
             " FOR UPDATE",
             until,
         )
-        grouped: dict[str, list[asyncpg.Record]] = {}
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
         for row in rows:
             grouped.setdefault(row["recipient_id"], []).append(row)
         return grouped

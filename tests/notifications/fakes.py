@@ -1,0 +1,421 @@
+"""In-memory doubles of the notifications repositories and unit of work, for unit tests of the handlers.
+
+They implement the same Protocols as the Pg ones (`ProjectionRepository`, `OutgoingRepository`,
+`NotificationsUnit`); snapshots win by (time, id) as in SQL, and the notification key is unique.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from services.notifications.config import Settings
+from services.notifications.domain.model import CellContext, Meeting, Member, Monitor, Unit
+from services.notifications.domain.settings import RuleOverride
+from services.notifications.repository import OutgoingRepository, ProjectionRepository
+from services.notifications.repository.outgoing import NewNotification, Preference
+from services.notifications.unit_of_work import NotificationsUnit
+from shared.envelope import CloudEvent
+
+
+@dataclass
+class FakeJob:
+    """One row of the fake schedule."""
+
+    kind: str
+    subject_id: str
+    due_at: datetime
+    done_at: datetime | None = None
+
+
+@dataclass
+class FakeDelivery:
+    """One planned or done delivery."""
+
+    id: int
+    notification_id: str
+    channel: str
+    addresses: tuple[str, ...]
+    delivered_at: datetime | None
+
+
+class FakeOutgoing:
+    """The schedule, preferences, notifications and deliveries in dictionaries."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[tuple[str, str], FakeJob] = {}
+        self.preferences: dict[str, Preference] = {}
+        self.notifications: dict[str, NewNotification] = {}
+        self.keys: dict[tuple[str, str, str, str], str] = {}
+        self.deliveries: list[FakeDelivery] = []
+        self.digest_ids: dict[str, str] = {}
+
+    async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
+        """Plan a job; `rearm` moves an existing one and makes it fire again."""
+        job = self.jobs.get((kind, subject_id))
+        if job is None:
+            self.jobs[(kind, subject_id)] = FakeJob(kind, subject_id, due_at)
+        elif rearm:
+            job.due_at, job.done_at = due_at, None
+
+    async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None:
+        """Move jobs that have not fired."""
+        for kind, subject_id, due_at in jobs:
+            job = self.jobs.get((kind, subject_id))
+            if job is not None and job.done_at is None:
+                job.due_at = due_at
+
+    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(cell, period) of pending period checks of the cells."""
+        found = []
+        for (kind, subject_id), job in self.jobs.items():
+            cell_id, _, period = subject_id.partition("|")
+            if kind == "cell.period" and job.done_at is None and cell_id in cell_ids:
+                found.append((cell_id, period))
+        return found
+
+    async def last_daily(self, kind: str) -> date | None:
+        """The latest day a daily job was planned for."""
+        days = [date.fromisoformat(subject) for k, subject in self.jobs if k == kind]
+        return max(days) if days else None
+
+    async def preference(self, recipient_id: str) -> Preference | None:
+        """The stored preference, if any."""
+        return self.preferences.get(recipient_id)
+
+    async def insert_notification(self, new: NewNotification) -> str | None:
+        """Store a notification unless its key exists."""
+        key = (new.rule, new.subject_id, new.recipient.id, new.period)
+        if key in self.keys:
+            return None
+        notification_id = str(uuid.uuid4())
+        self.keys[key] = notification_id
+        self.notifications[notification_id] = new
+        return notification_id
+
+    async def add_delivery(
+        self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
+    ) -> int:
+        """Plan a delivery on one channel."""
+        self.deliveries.append(
+            FakeDelivery(len(self.deliveries) + 1, notification_id, channel, tuple(addresses), delivered_at)
+        )
+        return len(self.deliveries)
+
+    async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]:
+        """Notifications waiting for a digest, per recipient."""
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
+        for notification_id, n in self.notifications.items():
+            if n.digest_pending and notification_id not in self.digest_ids and n.created_at <= until:
+                grouped.setdefault(n.recipient.id, []).append(
+                    {
+                        "id": notification_id,
+                        "title": n.title,
+                        "recipient_kind": n.recipient.kind,
+                        "recipient_name": n.recipient.name,
+                        "recipient_emails": list(n.recipient.emails),
+                        "recipient_phone": n.recipient.phone,
+                    }
+                )
+        return grouped
+
+    async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
+        """Mark notifications as carried by a digest."""
+        for notification_id in notification_ids:
+            self.digest_ids[notification_id] = digest_id or ""
+
+    def sent(self, rule: str) -> list[tuple[str, str, str]]:
+        """(recipient, subject, period) of each notification of a rule, sorted."""
+        return sorted((n.recipient.id, n.subject_id, n.period) for n in self.notifications.values() if n.rule == rule)
+
+
+@dataclass
+class _StoredMeeting:
+    meeting: Meeting
+    roster: list[tuple[str, str]] = field(default_factory=list)
+    guests: list[str] = field(default_factory=list)
+    roster_version: tuple[datetime, str] | None = None
+
+
+class FakeProjection:
+    """Units, members, monitors, meetings and settings in dictionaries; the schedule is the outgoing fake's."""
+
+    def __init__(self, outgoing: FakeOutgoing) -> None:
+        self._outgoing = outgoing
+        self.units: dict[str, Unit] = {}
+        self.members: dict[str, Member] = {}
+        self.monitors: dict[tuple[str, str], Monitor] = {}
+        self.meetings: dict[str, _StoredMeeting] = {}
+        self.scores: dict[tuple[str, str], tuple[str, float]] = {}
+        self.overrides: dict[tuple[str, str], RuleOverride] = {}
+        self._versions: dict[tuple[str, str], tuple[datetime, str]] = {}
+        self.locked: list[str] = []
+
+    def _newer(self, key: tuple[str, str], time: datetime, event_id: str) -> bool:
+        if key in self._versions and self._versions[key] >= (time, event_id):
+            return False
+        self._versions[key] = (time, event_id)
+        return True
+
+    async def lock_cell(self, cell_id: str) -> None:
+        """Remember the lock (one process, nothing to serialize)."""
+        self.locked.append(cell_id)
+
+    async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
+        """Store a unit if newer."""
+        if not self._newer(("unit", unit.id), time, event_id):
+            return False
+        self.units[unit.id] = replace(unit, known_since=unit.known_since or time)
+        return True
+
+    async def get_unit(self, unit_id: str) -> Unit | None:
+        """One unit."""
+        return self.units.get(unit_id)
+
+    async def units_by_id(self, unit_ids: Sequence[str]) -> dict[str, Unit]:
+        """Known units among the ids."""
+        return {i: self.units[i] for i in unit_ids if i in self.units}
+
+    async def ancestors(self, unit_id: str) -> list[str]:
+        """Root-first chain down to the unit."""
+        chain = [unit_id]
+        while (unit := self.units.get(chain[0])) is not None and unit.parent_id and len(chain) < 50:
+            chain.insert(0, unit.parent_id)
+        return chain
+
+    async def ancestors_of(self, unit_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The chain of each unit."""
+        return {unit_id: await self.ancestors(unit_id) for unit_id in unit_ids}
+
+    async def subtree_cells(self, unit_id: str) -> list[str]:
+        """Cells at or under the unit."""
+        return sorted(u.id for u in self.units.values() if u.kind == "cell" and unit_id in await self.ancestors(u.id))
+
+    async def active_cells(self, *, after_id: str, limit: int) -> list[str]:
+        """Active cells after an id, in id order."""
+        return sorted(u.id for u in self.units.values() if u.kind == "cell" and u.active and u.id > after_id)[:limit]
+
+    async def upsert_member(self, member: Member, *, time: datetime, event_id: str) -> bool:
+        """Store a member if newer."""
+        if not self._newer(("member", member.id), time, event_id):
+            return False
+        self.members[member.id] = replace(member, removed=False)
+        return True
+
+    async def remove_member(self, member_id: str, *, time: datetime, event_id: str) -> bool:
+        """Mark a member removed if newer."""
+        if member_id not in self.members or not self._newer(("member", member_id), time, event_id):
+            return False
+        self.members[member_id] = replace(self.members[member_id], removed=True)
+        return True
+
+    async def get_member(self, member_id: str) -> Member | None:
+        """One member."""
+        return self.members.get(member_id)
+
+    async def members_by_id(self, member_ids: Sequence[str]) -> dict[str, Member]:
+        """Known members among the ids."""
+        return {i: self.members[i] for i in member_ids if i in self.members}
+
+    async def upsert_monitor(self, monitor: Monitor, *, time: datetime, event_id: str) -> bool:
+        """Store a monitor assignment if newer."""
+        if not self._newer(("monitor", f"{monitor.person_id}:{monitor.cell_id}"), time, event_id):
+            return False
+        self.monitors[(monitor.person_id, monitor.cell_id)] = monitor
+        return True
+
+    async def pending_probations(self, cell_ids: Sequence[str]) -> list[Member]:
+        """Members of the cells with a pending probation check."""
+        return [
+            m
+            for m in self.members.values()
+            if m.cell_id in cell_ids
+            and (job := self._outgoing.jobs.get(("member.probation", m.id))) is not None
+            and job.done_at is None
+        ]
+
+    async def cell_context(self, cell_id: str | None) -> CellContext:
+        """The cell, its superior, members and monitors."""
+        if cell_id is None:
+            return CellContext(cell=None, superior=None)
+        cell = self.units.get(cell_id)
+        return CellContext(
+            cell=cell,
+            superior=self.units.get(cell.parent_id) if cell and cell.parent_id else None,
+            members=tuple(sorted((m for m in self.members.values() if m.cell_id == cell_id), key=lambda m: m.id)),
+            monitors=tuple(m for (_, c), m in sorted(self.monitors.items()) if c == cell_id),
+        )
+
+    async def cell_contexts(self, cell_ids: Sequence[str]) -> dict[str, CellContext]:
+        """The context of each cell."""
+        return {cell_id: await self.cell_context(cell_id) for cell_id in cell_ids}
+
+    async def rule_overrides(self, unit_ids: Sequence[str]) -> list[RuleOverride]:
+        """Settings stored for any of the units."""
+        return [o for (unit_id, _), o in self.overrides.items() if unit_id in unit_ids]
+
+    async def set_rule_override(self, override: RuleOverride) -> None:
+        """Store one unit's setting of one rule."""
+        self.overrides[(override.unit_id, override.rule)] = override
+
+    def _meeting(self, meeting_id: str) -> _StoredMeeting:
+        stored = self.meetings.get(meeting_id)
+        if stored is None:
+            stored = self.meetings[meeting_id] = _StoredMeeting(Meeting(meeting_id, None, None, None, None, None))
+        return stored
+
+    async def apply_scheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
+        """Store the scheduled facts if newer."""
+        if not self._newer(("scheduled", data.meeting_id), time, event_id):
+            return False
+        stored = self._meeting(data.meeting_id)
+        stored.meeting = replace(
+            stored.meeting,
+            cell_id=data.cell_id,
+            kind=data.kind.value,
+            topic=data.topic,
+            starts_at=data.starts_at,
+            location=data.location,
+        )
+        return True
+
+    async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
+        """Store the new start if newer."""
+        if not self._newer(("rescheduled", data.meeting_id), time, event_id):
+            return False
+        stored = self._meeting(data.meeting_id)
+        stored.meeting = replace(
+            stored.meeting, starts_at=data.starts_at, location=data.location or stored.meeting.location
+        )
+        return True
+
+    async def apply_cancelled(self, meeting_id: str, *, reason: str, time: datetime) -> bool:
+        """Cancel once."""
+        stored = self._meeting(meeting_id)
+        if stored.meeting.cancelled:
+            return False
+        stored.meeting = replace(stored.meeting, cancelled=True, cancel_reason=reason)
+        return True
+
+    async def add_documents(self, meeting_id: str, *, kinds: Sequence[str], published_at: datetime) -> None:
+        """Remember the earliest publication of each kind."""
+        stored = self._meeting(meeting_id)
+        documents = dict(stored.meeting.documents)
+        for kind in kinds:
+            documents[kind] = min(documents.get(kind, published_at), published_at)
+        stored.meeting = replace(stored.meeting, documents=documents)
+
+    async def minutes_submitted(self, meeting_id: str, *, time: datetime, ended_at: datetime) -> None:
+        """Remember the earliest submission."""
+        stored = self._meeting(meeting_id)
+        earliest = min(stored.meeting.minutes_submitted_at or time, time)
+        stored.meeting = replace(stored.meeting, minutes_submitted_at=earliest)
+
+    async def replace_roster(
+        self,
+        meeting_id: str,
+        *,
+        records: Sequence[tuple[str, str]],
+        guests: Sequence[str],
+        time: datetime,
+        event_id: str,
+    ) -> bool:
+        """Replace the roster if newer."""
+        stored = self._meeting(meeting_id)
+        if stored.roster_version is not None and stored.roster_version >= (time, event_id):
+            return False
+        stored.roster, stored.guests, stored.roster_version = list(records), list(guests), (time, event_id)
+        return True
+
+    async def absent_members(self, meeting_id: str) -> list[str]:
+        """Members absent without valid reason."""
+        return sorted(member for member, status in self._meeting(meeting_id).roster if status == "absent")
+
+    async def get_meeting(self, meeting_id: str) -> Meeting | None:
+        """One meeting."""
+        stored = self.meetings.get(meeting_id)
+        return stored.meeting if stored else None
+
+    async def upcoming_meetings(self, cell_id: str, *, now: datetime) -> list[Meeting]:
+        """Meetings of the cell ahead and not cancelled."""
+        return [
+            s.meeting
+            for s in self.meetings.values()
+            if s.meeting.cell_id == cell_id
+            and not s.meeting.cancelled
+            and s.meeting.starts_at
+            and s.meeting.starts_at > now
+        ]
+
+    async def meetings_of_cells(
+        self, cell_ids: Sequence[str], *, start: datetime, end: datetime
+    ) -> dict[str, list[Meeting]]:
+        """Meetings of the cells starting in [start, end)."""
+        found: dict[str, list[Meeting]] = {}
+        for s in self.meetings.values():
+            m = s.meeting
+            if m.cell_id in cell_ids and m.starts_at is not None and start <= m.starts_at < end:
+                found.setdefault(m.cell_id, []).append(m)
+        return found
+
+    async def monitor_attendance(
+        self, cell_ids: Sequence[str], *, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Meetings each monitor attended as a guest."""
+        counts: dict[tuple[str, str], int] = {}
+        for s in self.meetings.values():
+            m = s.meeting
+            if m.cell_id not in cell_ids or m.cancelled or m.starts_at is None or not start <= m.starts_at < end:
+                continue
+            for person_id in s.guests:
+                if (person_id, m.cell_id) in self.monitors:
+                    counts[(person_id, m.cell_id)] = counts.get((person_id, m.cell_id), 0) + 1
+        return counts
+
+    async def pending_meeting_jobs(self, cell_ids: Sequence[str]) -> list[Meeting]:
+        """Meetings of the cells with a pending job."""
+        pending = {s for (k, s), job in self._outgoing.jobs.items() if k.startswith("meeting.") and job.done_at is None}
+        return [s.meeting for i, s in sorted(self.meetings.items()) if i in pending and s.meeting.cell_id in cell_ids]
+
+    async def upsert_cell_score(
+        self, *, cell_id: str, period: str, rating: str, score: float, time: datetime, event_id: str
+    ) -> bool:
+        """Store a period rating if newer."""
+        if not self._newer(("score", f"{cell_id}|{period}"), time, event_id):
+            return False
+        self.scores[(cell_id, period)] = (rating, score)
+        return True
+
+    async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None:
+        """(rating, score) of a cell's period."""
+        return self.scores.get((cell_id, period))
+
+
+class FakeUnitOfWork:
+    """A unit of work over the fakes: commit is a flag, emitted events are kept in a list."""
+
+    def __init__(self, settings: Settings, *, now: datetime) -> None:
+        self.outgoing = FakeOutgoing()
+        self.projection = FakeProjection(self.outgoing)
+        self.settings = settings
+        self.clock = now
+        self.events: list[CloudEvent] = []
+        self.committed = False
+
+    def now(self) -> datetime:
+        """The test's clock."""
+        return self.clock
+
+    def emit(self, event: CloudEvent, *, exchange: str = "chibo.events") -> None:
+        """Keep the event."""
+        self.events.append(event)
+
+    async def commit(self) -> None:
+        """Mark committed."""
+        self.committed = True
+
+
+def _conforms(uow: FakeUnitOfWork) -> tuple[ProjectionRepository, OutgoingRepository, NotificationsUnit]:
+    """Type-checked proof that the fakes satisfy the Protocols the handlers are written against."""
+    return uow.projection, uow.outgoing, uow
