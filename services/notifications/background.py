@@ -106,7 +106,23 @@ async def run_schedule(context: dict[str, Any]) -> None:
     )
 
 
+async def seal_plain_secrets(uow_factory: UowFactory) -> int:
+    """Seal webhook secrets stored in plain text before they were sealed at rest; how many."""
+    async with uow_factory() as uow:
+        sealed = await uow.outgoing.seal_plain_secrets()
+        await uow.commit()
+    if sealed:
+        log.info("webhook_secrets_sealed", count=sealed)
+    return sealed
+
+
 async def run_deliveries(context: dict[str, Any]) -> None:
-    """Background task of the ServiceSpec: the delivery sender."""
+    """Background task of the ServiceSpec: the delivery sender (after sealing any plain-text secrets)."""
     settings = context["settings_obj"]
+    try:
+        await seal_plain_secrets(context["uow_factory"])
+    except Exception as exc:
+        _reraise_if_cancelling()
+        # deliveries must not wait on this: the plain secrets are simply not used until a later start seals them
+        log.error("webhook_secrets_seal_failed", error=repr(exc))
     await delivery_loop(context["uow_factory"], context["senders"], poll_seconds=settings.delivery_poll_seconds)

@@ -21,6 +21,8 @@ class Settings(ServiceSettings):
     webhook_secret: str = ""
     webhook_timeout: float = 10.0
     webhook_signature_header: str = "X-Chibo-Signature"
+    secret_key: str = ""
+    """CHIBO_SECRET_KEY: seals per-recipient webhook secrets at rest; without it they cannot be stored."""
 
     default_person_channels: list[str] = ["email", "webhook", "inbox"]
     default_committee_channels: list[str] = ["email", "webhook", "inbox"]

@@ -13,6 +13,7 @@ from services.notifications.repository import (
     PgProjectionRepository,
     ProjectionRepository,
 )
+from services.notifications.secrets import secret_box
 from shared.envelope import CloudEvent
 from shared.envelope import now as wall_clock
 from shared.unit_of_work import PgUnitOfWork
@@ -49,11 +50,12 @@ class NotificationsUnitOfWork(PgUnitOfWork):
         super().__init__(pool, schema=SCHEMA)
         self.settings = settings
         self._clock = clock
+        self._secrets = secret_box(settings.secret_key)
 
     def start_repositories(self, connection: asyncpg.Connection) -> None:
         """Build the repositories on the transaction's connection."""
         self.projection = PgProjectionRepository(connection)
-        self.outgoing = PgOutgoingRepository(connection)
+        self.outgoing = PgOutgoingRepository(connection, secrets=self._secrets)
 
     def now(self) -> datetime:
         """The current time from the unit's clock (tests pass a controllable one)."""

@@ -99,6 +99,7 @@ def settings(amqp_url: str, database_url: str, smtp: tuple[SmtpInbox, int], webh
         database_url=database_url,
         smtp_port=smtp[1],
         webhook_secret="bí-mật",
+        secret_key="khóa-niêm-phong-của-bài-kiểm-thử",
         default_person_channels=["email", "inbox"],
         default_committee_channels=["email", "inbox"],
         delivery_backoff_seconds=0.2,

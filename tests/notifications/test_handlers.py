@@ -1,21 +1,26 @@
 """Handlers and scheduled jobs against the real database, with a controllable clock."""
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 import pytest
 
+from services.notifications.background import seal_plain_secrets
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
+from services.notifications.domain.model import Recipient
 from services.notifications.domain.periods import LOCAL_TZ
 from services.notifications.handlers import HANDLERS
 from services.notifications.handlers.commands import Commands
 from services.notifications.handlers.jobs import run_job, send_digests
-from services.notifications.repository.outgoing import Job, Preference
-from services.notifications.unit_of_work import NotificationsUnitOfWork
+from services.notifications.repository.outgoing import Job, NewNotification, Preference
+from services.notifications.secrets import SecretBox
+from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.contracts.registry import read_event
 from shared.db import create_pool
+from shared.envelope import now as wall_clock
+from shared.rpc import RpcError
 from shared.runtime import migrate
 from tests.notifications.events import Province, event
 from tests.support.ids import random_id
@@ -251,3 +256,74 @@ async def test_setting_the_probation_lead_time_moves_a_pending_probation_check(
             "SELECT due_at FROM schedule WHERE kind = 'member.probation' AND subject_id = $1", p.member
         )
     assert due == datetime(2026, 12, 10, 8, 0, tzinfo=LOCAL_TZ)
+
+
+async def test_webhook_secrets_are_sealed_at_rest_opened_for_delivery_and_plain_ones_sealed_at_start(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p = Province()
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
+    legacy = random_id("dv")
+    factory = uow_factory(pool, settings=settings, clock=clock)
+    commands = Commands(factory)
+    answer = await commands.set_preferences(
+        p.member, ["webhook"], webhook_url="http://127.0.0.1:9/hook", webhook_secret="khóa-riêng"
+    )
+    assert answer["webhook_secret_set"] is True and "khóa-riêng" not in repr(answer)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO preference (recipient_id, channels, webhook_url, webhook_secret) VALUES ($1, $2, $3, $4)",
+            legacy,
+            ["webhook"],
+            "http://127.0.0.1:9/hook",
+            "khóa-cũ",
+        )
+    assert await seal_plain_secrets(factory) >= 1
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT recipient_id, webhook_secret, webhook_secret_sealed FROM preference WHERE recipient_id = ANY($1)",
+            [p.member, legacy],
+        )
+    assert all(row["webhook_secret"] is None for row in rows)
+    assert {row["recipient_id"]: SecretBox(settings.secret_key).open(row["webhook_secret_sealed"]) for row in rows} == {
+        p.member: "khóa-riêng",
+        legacy: "khóa-cũ",
+    }
+
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        notification_id = await uow.outgoing.insert_notification(
+            NewNotification(
+                rule="meeting_reminder",
+                subject_id=random_id("mtg"),
+                period="p",
+                recipient=Recipient(id=p.member, kind="person", name="Lê Văn Đức"),
+                cell_id=p.cell,
+                title="t",
+                body="b",
+                created_at=clock.value,
+                digest_pending=False,
+            )
+        )
+        assert notification_id is not None
+        delivery_id = await uow.outgoing.add_delivery(
+            notification_id=notification_id, channel="webhook", addresses=["http://127.0.0.1:9/hook"], delivered_at=None
+        )
+        await uow.commit()
+    opened = {}
+    for key in (settings.secret_key, "một-khóa-khác"):
+        keyed = settings.model_copy(update={"secret_key": key})
+        async with NotificationsUnitOfWork(pool, settings=keyed, clock=clock) as uow:
+            claimed = await uow.outgoing.claim_deliveries(
+                now=wall_clock() + timedelta(minutes=1), limit=10_000, lease=timedelta(minutes=1)
+            )
+            opened[key] = next(d for d in claimed if d.id == delivery_id).webhook_secret
+            await uow.rollback()
+    # another key opens nothing: the delivery is not signed with a secret it cannot vouch for
+    assert opened == {settings.secret_key: "khóa-riêng", "một-khóa-khác": None}
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE delivery SET status = 'delivered' WHERE id = $1", delivery_id)
+
+    no_key = Commands(uow_factory(pool, settings=settings.model_copy(update={"secret_key": ""}), clock=clock))
+    with pytest.raises(RpcError) as refused:
+        await no_key.set_preferences(p.deputy, ["webhook"], webhook_url="http://127.0.0.1:9/h", webhook_secret="x")
+    assert refused.value.code == "invalid"

@@ -215,7 +215,13 @@ async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_re
             webhook_url=webhook.url,
             webhook_secret="khóa-bí-mật",
         )
-        assert prefs["channels"] == ["webhook", "inbox"]
+        assert prefs["channels"] == ["webhook", "inbox"] and prefs["webhook_secret_set"] is True
+        assert "khóa-bí-mật" not in json.dumps(prefs, ensure_ascii=False)
+        stored = await db.fetchrow(
+            "SELECT webhook_secret, webhook_secret_sealed FROM notifications.preference WHERE recipient_id = $1",
+            p.member,
+        )
+        assert stored["webhook_secret"] is None and "khóa-bí-mật" not in stored["webhook_secret_sealed"]
         await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(days=3))])
 
         async def failed() -> dict | None:

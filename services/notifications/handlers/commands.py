@@ -111,6 +111,7 @@ class Commands:
                 "channels": list(channels),
                 "digest": False,
                 "webhook_url": None,
+                "webhook_secret_set": False,
                 "stored": False,
             }
         return {
@@ -118,6 +119,7 @@ class Commands:
             "channels": list(stored.channels),
             "digest": stored.digest,
             "webhook_url": stored.webhook_url,
+            "webhook_secret_set": stored.has_webhook_secret,
             "stored": True,
         }
 
@@ -135,6 +137,8 @@ class Commands:
             raise RpcError("invalid", f"channels must be a list of {sorted(known)}", field="channels")
         if webhook_url is not None and not str(webhook_url).startswith(("http://", "https://")):
             raise RpcError("invalid", "webhook_url must be an http(s) URL", field="webhook_url")
+        if webhook_secret is not None and not isinstance(webhook_secret, str):
+            raise RpcError("invalid", "webhook_secret must be a string", field="webhook_secret")
         preference = Preference(
             recipient_id=recipient_id,
             channels=tuple(dict.fromkeys(channels)),
@@ -143,6 +147,8 @@ class Commands:
             webhook_secret=webhook_secret,
         )
         async with self._uow() as uow:
+            if webhook_secret and not uow.settings.secret_key:
+                raise RpcError("invalid", "no CHIBO_SECRET_KEY to store a webhook secret with", field="webhook_secret")
             await uow.outgoing.set_preference(preference)
             await uow.commit()
         return await self.get_preferences(recipient_id)

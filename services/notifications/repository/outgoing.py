@@ -9,6 +9,10 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.notifications.domain.model import Recipient
+from services.notifications.secrets import SecretBox, UnreadableSecret
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Preference:
     digest: bool
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    """Only on the way in (set_preference seals it); read back, a preference says `has_webhook_secret`."""
+    has_webhook_secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,10 +95,11 @@ class OutgoingRepository(Protocol):
 
 
 class PgOutgoingRepository:
-    """The outgoing tables on the unit of work's connection."""
+    """The outgoing tables on the unit of work's connection; webhook secrets sealed with the box."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, *, secrets: SecretBox | None = None) -> None:
         self._db = connection
+        self._secrets = secrets
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one to the new time and makes it fire again."""
@@ -173,22 +180,50 @@ class PgOutgoingRepository:
             channels=tuple(row["channels"]),
             digest=row["digest"],
             webhook_url=row["webhook_url"],
-            webhook_secret=row["webhook_secret"],
+            has_webhook_secret=row["webhook_secret_sealed"] is not None,
         )
 
     async def set_preference(self, preference: Preference) -> None:
-        """Store a recipient's preferences."""
+        """Store a recipient's preferences, the webhook secret sealed (ValueError without a key to seal it)."""
+        sealed = None
+        if preference.webhook_secret:
+            if self._secrets is None:
+                raise ValueError("no CHIBO_SECRET_KEY to seal the webhook secret with")
+            sealed = self._secrets.seal(preference.webhook_secret)
         await self._db.execute(
-            "INSERT INTO preference (recipient_id, channels, digest, webhook_url, webhook_secret)"
+            "INSERT INTO preference (recipient_id, channels, digest, webhook_url, webhook_secret_sealed)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (recipient_id) DO UPDATE SET channels = EXCLUDED.channels,"
-            " digest = EXCLUDED.digest, webhook_url = EXCLUDED.webhook_url,"
-            " webhook_secret = EXCLUDED.webhook_secret, updated_at = now()",
+            " digest = EXCLUDED.digest, webhook_url = EXCLUDED.webhook_url, webhook_secret = NULL,"
+            " webhook_secret_sealed = EXCLUDED.webhook_secret_sealed, updated_at = now()",
             preference.recipient_id,
             list(preference.channels),
             preference.digest,
             preference.webhook_url,
-            preference.webhook_secret,
+            sealed,
         )
+
+    async def seal_plain_secrets(self) -> int:
+        """Seal the webhook secrets stored in plain text before they were sealed; how many."""
+        if self._secrets is None:
+            return 0
+        rows = await self._db.fetch(
+            "SELECT recipient_id, webhook_secret FROM preference WHERE webhook_secret IS NOT NULL FOR UPDATE"
+        )
+        await self._db.executemany(
+            "UPDATE preference SET webhook_secret_sealed = $2, webhook_secret = NULL WHERE recipient_id = $1",
+            [(row["recipient_id"], self._secrets.seal(row["webhook_secret"])) for row in rows],
+        )
+        return len(rows)
+
+    def _open(self, sealed: str | None, *, recipient_id: str) -> str | None:
+        if sealed is None or self._secrets is None:
+            return None
+        try:
+            return self._secrets.open(sealed)
+        except UnreadableSecret:
+            # signing with the shared secret instead would look valid to nobody: the receiver rejects it
+            log.error("webhook_secret_unreadable", recipient_id=recipient_id)
+            return None
 
     async def insert_notification(self, new: NewNotification) -> str | None:
         """Store a notification unless its key exists; its id, or None when it was raised before."""
@@ -247,7 +282,8 @@ class PgOutgoingRepository:
         if not rows:
             return []
         details = await self._db.fetch(
-            "SELECT n.*, p.webhook_secret FROM notification n LEFT JOIN preference p ON p.recipient_id = n.recipient_id"
+            "SELECT n.*, p.webhook_secret_sealed FROM notification n"
+            " LEFT JOIN preference p ON p.recipient_id = n.recipient_id"
             " WHERE n.id = ANY($1::uuid[])",
             [row["notification_id"] for row in rows],
         )
@@ -272,7 +308,7 @@ class PgOutgoingRepository:
                     title=n["title"],
                     body=n["body"],
                     created_at=n["created_at"],
-                    webhook_secret=n["webhook_secret"],
+                    webhook_secret=self._open(n["webhook_secret_sealed"], recipient_id=n["recipient_id"]),
                 )
             )
         return claimed
