@@ -11,3 +11,9 @@ if [ -z "${CHIBO_JWT_SECRET:-}" ]; then
   CHIBO_JWT_SECRET=$(cat var/jwt-secret)
 fi
 export CHIBO_JWT_SECRET
+if [ -z "${CHIBO_SECRET_KEY:-}" ]; then
+  mkdir -p var
+  [ -f var/secret-key ] || python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >var/secret-key
+  CHIBO_SECRET_KEY=$(cat var/secret-key)
+fi
+export CHIBO_SECRET_KEY
