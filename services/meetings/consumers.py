@@ -56,7 +56,7 @@ async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg
 
 
 async def ingest_delivery(body: bytes, *, pool: asyncpg.Pool, batch: bool) -> list[handlers.IngestResult]:
-    """Each event of the body in its own transaction, so a redelivered batch finds the done ones duplicate."""
+    """Judge the body's events, a chunk per transaction, so a redelivered batch finds the done ones duplicate."""
     items: list[Any] = [body]
     if batch:
         try:
@@ -78,12 +78,7 @@ async def ingest_delivery(body: bytes, *, pool: asyncpg.Pool, batch: bool) -> li
                 )
                 await uow.commit()
             return []
-    results = []
-    for item in items:
-        async with MeetingsUnitOfWork(pool) as uow:
-            results.append(await handlers.ingest_event(item, uow, route="amqp"))
-            await uow.commit()
-    return results
+    return await handlers.ingest_batch(items, lambda: MeetingsUnitOfWork(pool), route="amqp")
 
 
 def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
@@ -92,14 +87,9 @@ def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
     async def ingest(events: list[Any], route: str = "http", account: str = "") -> dict[str, Any]:
         if not isinstance(events, list):
             raise RpcError("invalid", "events must be a list", field="events")
-        results = []
-        for index, raw in enumerate(events):
-            async with MeetingsUnitOfWork(pool) as uow:
-                result = await handlers.ingest_event(raw, uow, route=route or "http")
-                await uow.commit()
-            results.append(result.as_dict(index))
+        outcomes = await handlers.ingest_batch(events, lambda: MeetingsUnitOfWork(pool), route=route or "http")
         log.info("rpc_ingest", account=account, events=len(events))
-        return {"results": results}
+        return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
 
     async def replay_rejection(rejection_id: str, event: Any | None = None) -> dict[str, Any]:
         try:

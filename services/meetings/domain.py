@@ -157,6 +157,7 @@ class MeetingState:
     has_roster: bool
     has_minutes: bool
     minutes_version: Version | None = None
+    roster_version: Version | None = None
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:

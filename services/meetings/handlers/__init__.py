@@ -6,6 +6,7 @@ from services.meetings.handlers.ingest import (
     IngestResult,
     RejectionNotFound,
     expire_holds,
+    ingest_batch,
     ingest_event,
     replay_rejection,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "IngestResult",
     "RejectionNotFound",
     "expire_holds",
+    "ingest_batch",
     "ingest_event",
     "replay_rejection",
 ]

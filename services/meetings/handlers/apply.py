@@ -142,7 +142,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
         if record.status != contract.AttendanceStatus.TRANSFERRED
     )
     await _check_members(uow, meeting=meeting, references=references)
-    if not is_newer(version_of(event), await uow.meetings.roster_version(data.meeting_id)):
+    if not is_newer(version_of(event), meeting.roster_version):
         return Applied(subject=data.meeting_id, changed=False)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
     affected = sorted({record.member_id for record in data.records} | set(previous))
@@ -159,7 +159,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
     await _check_members(uow, meeting=meeting, references=references)
     provides = [f"minutes:{data.meeting_id}"] + [f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks]
-    if not is_newer(version_of(event), await uow.meetings.minutes_version(data.meeting_id)):
+    if not is_newer(version_of(event), meeting.minutes_version):
         return Applied(subject=data.meeting_id, changed=False)
     await uow.meetings.replace_minutes(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=True, provides=provides)

@@ -5,6 +5,7 @@ The same path serves AMQP deliveries, the gateway's HTTP route, the secretary's 
 
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,9 @@ log = get_logger(__name__)
 SOURCE = "urn:chibo:meetings"
 INBOX = "meetings.ingest"
 """The inbox consumer name shared by every route, so a duplicate is one whichever way it came."""
+EVENTS_PER_TRANSACTION = 250
+"""How many events of a batch share one transaction: one commit (and outbox write) instead of one per event,
+while the ingest lock is held for a bounded time (a secretary's command waits for at most one chunk)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,36 @@ async def ingest_event(
         log.info("event_duplicate", event_id=event_id, source=source)
         return IngestResult(event_id, source, event_type, "duplicate")
     return await settle(event, uow, route=route, received_at=received_at, retrying=False)
+
+
+async def ingest_batch(
+    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnitOfWork], *, route: str
+) -> list[IngestResult]:
+    """Judge many raw events in order, committing them a chunk per transaction; return their outcomes.
+
+    Rejections and holds are outcomes, not failures, so they share the chunk's transaction. An unexpected
+    failure (a database error, a bug) rolls the chunk back and judges it again one event per transaction,
+    so the events before the failing one are kept exactly as if each had come alone, and the failure
+    propagates for the caller to retry or dead-letter.
+    """
+    results: list[IngestResult] = []
+    for start in range(0, len(raws), EVENTS_PER_TRANSACTION):
+        chunk = raws[start : start + EVENTS_PER_TRANSACTION]
+        try:
+            async with uow_factory() as uow:
+                chunk_results = [await ingest_event(raw, uow, route=route) for raw in chunk]
+                await uow.commit()
+        except Exception as exc:
+            if len(chunk) == 1:
+                raise
+            log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
+            chunk_results = []
+            for raw in chunk:
+                async with uow_factory() as uow:
+                    chunk_results.append(await ingest_event(raw, uow, route=route))
+                    await uow.commit()
+        results.extend(chunk_results)
+    return results
 
 
 def _loads_or_none(raw: Any) -> Any:

@@ -52,6 +52,10 @@ class PgIngestRepository:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
+        self._locked = False
+        self._any_held: bool | None = None
+        """Whether any event is held; learnt once per transaction. Only holders of the ingest lock add held
+        events, so under the lock it stays true to the table (a hold made here sets it)."""
 
     async def hold(
         self,
@@ -66,6 +70,7 @@ class PgIngestRepository:
         route: str,
     ) -> None:
         """Park the event until `waiting_for` arrives (keeping its first hold time)."""
+        self._any_held = True
         await self._conn.execute(
             "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route)"
             " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) ON CONFLICT (source, event_id) DO UPDATE SET"
@@ -81,7 +86,11 @@ class PgIngestRepository:
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
-        """Held events waiting for any of the keys, oldest first."""
+        """Held events waiting for any of the keys, oldest first (call it under the ingest lock)."""
+        if self._any_held is None:
+            self._any_held = bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM held_event)"))
+        if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
+            return []
         return await self._conn.fetch(
             "SELECT source, event_id, type, raw::text AS raw, route, held_at FROM held_event"
             " WHERE waiting_for = ANY($1::text[]) ORDER BY held_at, source, event_id",
@@ -166,4 +175,7 @@ class PgIngestRepository:
 
     async def lock(self) -> None:
         """Serialize ingestion for the rest of the transaction (one writer decides holds and versions)."""
+        if self._locked:  # a transaction-level lock lasts until the end: the events of a chunk take it once
+            return
         await self._conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK_KEY)
+        self._locked = True

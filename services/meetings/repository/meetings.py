@@ -24,9 +24,7 @@ class MeetingRepository(Protocol):
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool: ...
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool: ...
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool: ...
-    async def roster_version(self, meeting_id: str) -> Version | None: ...
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]: ...
-    async def minutes_version(self, meeting_id: str) -> Version | None: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
@@ -48,9 +46,10 @@ class PgMeetingRepository:
         """The lifecycle facts of a meeting, or None when it is not scheduled."""
         row = await self._conn.fetchrow(
             "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_id,"
-            " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
+            " r.version_time AS roster_time, r.version_id AS roster_id,"
             " n.version_time AS minutes_time, n.version_id AS minutes_id"
-            " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id WHERE m.meeting_id = $1",
+            " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
+            " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = $1",
             meeting_id,
         )
         if row is None:
@@ -61,9 +60,10 @@ class PgMeetingRepository:
             kind=row["kind"],
             starts_at=row["starts_at"],
             cancel_version=_version(row, "cancel"),
-            has_roster=row["has_roster"],
+            has_roster=row["roster_time"] is not None,
             has_minutes=row["minutes_time"] is not None,
             minutes_version=_version(row, "minutes"),
+            roster_version=_version(row, "roster"),
         )
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
@@ -139,15 +139,11 @@ class PgMeetingRepository:
         )
         return written is not None
 
-    async def roster_version(self, meeting_id: str) -> Version | None:
-        """The version of the stored roster."""
-        row = await self._conn.fetchrow("SELECT version_time, version_id FROM roster WHERE meeting_id = $1", meeting_id)
-        return _version(row, "version")
-
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
         """Replace the roster; return the members of the previous one."""
-        previous = await self._conn.fetch("SELECT member_id FROM attendance WHERE meeting_id = $1", data.meeting_id)
-        await self._conn.execute("DELETE FROM attendance WHERE meeting_id = $1", data.meeting_id)
+        previous = await self._conn.fetch(
+            "DELETE FROM attendance WHERE meeting_id = $1 RETURNING member_id", data.meeting_id
+        )
         await self._conn.executemany(
             "INSERT INTO attendance (meeting_id, member_id, status, reason) VALUES ($1, $2, $3, $4)",
             [(data.meeting_id, r.member_id, r.status.value, r.reason) for r in data.records],
@@ -162,13 +158,6 @@ class PgMeetingRepository:
             version[1],
         )
         return [row["member_id"] for row in previous]
-
-    async def minutes_version(self, meeting_id: str) -> Version | None:
-        """The version of the stored minutes."""
-        row = await self._conn.fetchrow(
-            "SELECT version_time, version_id FROM minutes WHERE meeting_id = $1", meeting_id
-        )
-        return _version(row, "version")
 
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
         """Store the minutes and their tasks, replacing earlier ones."""
