@@ -1,9 +1,11 @@
 """The bulk path on a small generated province: same validation, set-based apply, outbox, holds, duplicates."""
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -102,3 +104,70 @@ def test_the_commands_generate_and_load_a_province(database_url: str, tmp_path: 
     )
     summary = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert summary["events"] > 0 and {"elapsed_seconds", "events_per_second", "peak_rss_mb"} <= set(summary)
+
+
+def run_load(database_url: str, *args: str) -> tuple[int, dict[str, Any]]:
+    """`python -m services.meetings bulk-load ARGS`: exit code and the JSON summary it printed last."""
+    env = {"CHIBO_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.meetings", "bulk-load", *args], capture_output=True, text=True, env=env
+    )
+    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def test_bulk_load_reads_csv_tables_through_the_same_validation(database_url: str, db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    prefix = random_id("csv") + "-"
+    committee, cell = prefix + "xa", prefix + "cb1"
+    units = tmp_path / "units.csv"
+    units.write_text(
+        "id,name,kind,parent_id,category,contact_emails\n"
+        f"{cell},Chi bộ thôn Đông,cell,{committee},residential,bithu@example.vn; vanphong@example.vn\n"
+        f"{committee},Đảng ủy xã Tân Lập,committee,,,\n",
+        encoding="utf-8",
+    )
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "id,full_name,cell_id,status,role,admitted_on,exempt,birth_year\n"
+        f"{prefix}m1,Nguyễn Thị Hoa,{cell},official,secretary,2010-03-02,false,1975\n"
+        f"{prefix}m2,Trần Văn Bình,{cell},probationary,,2026-05-19,,\n"
+        f"{prefix}m3,Lê Văn Sai,{cell},chairman,member,,,\n"
+        f"{prefix}m4,Phạm Văn Xa,{committee},official,,,,\n",
+        encoding="utf-8",
+    )
+    tables = ("--units", str(units), "--members", str(members), "--as-of", "2026-11-01T08:00:00+07:00")
+    code, summary = await asyncio.to_thread(run_load, database_url, *tables)
+    assert code == 0 and summary["events"] == 6
+    # the cell's row comes before its committee's: the set-based step places units of one chunk together
+    assert summary["outcomes"] == {"accepted": 4, "duplicate": 0, "held": 0, "rejected": 2}
+    units_found = await db.fetch(
+        "SELECT id, kind, parent_id, contact_emails::text AS emails, version_time FROM meetings.org_unit"
+        " WHERE id LIKE $1",
+        prefix + "%",
+    )
+    assert {(r["id"], r["kind"], r["parent_id"], r["emails"]) for r in units_found} == {
+        (committee, "committee", None, "[]"),
+        (cell, "cell", committee, '["bithu@example.vn", "vanphong@example.vn"]'),
+    }
+    assert all(r["version_time"].isoformat() == "2026-11-01T01:00:00+00:00" for r in units_found)
+    members_found = await db.fetch(
+        "SELECT id, role, status, admitted_on::text AS admitted, probation_ends_on::text AS ends, birth_year"
+        " FROM meetings.member WHERE id LIKE $1",
+        prefix + "%",
+    )
+    assert {tuple(r.values()) for r in members_found} == {
+        (f"{prefix}m1", "secretary", "official", "2010-03-02", None, 1975),
+        (f"{prefix}m2", "member", "probationary", "2026-05-19", "2027-05-19", None),
+    }
+    rejected = await db.fetch(
+        "SELECT raw::jsonb->'data'->>'id' AS member, field FROM meetings.rejection WHERE raw LIKE $1",
+        f"%{prefix}m%",
+    )
+    assert {(r["member"], r["field"]) for r in rejected} == {
+        (f"{prefix}m3", "data.status"),
+        (f"{prefix}m4", "data.cell_id"),
+    }
+    code, again = await asyncio.to_thread(run_load, database_url, *tables)
+    assert code == 0 and again["outcomes"]["duplicate"] == 4 and again["outcomes"]["accepted"] == 0
+    members.write_text("id,full_name,cell_id,status,nickname\n", encoding="utf-8")
+    code, refused = await asyncio.to_thread(run_load, database_url, "--members", str(members))
+    assert code == 2 and "nickname" in refused["error"]

@@ -2,18 +2,23 @@
 
 import argparse
 import asyncio
+import itertools
 import json
 import resource
 import time
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from services.meetings.bootstrap import SERVICE_DIR
+from services.meetings.bulk.csv_input import CSV_SOURCE, TABLES, CsvFormatError, count_rows, csv_events
 from services.meetings.bulk.generate import generate_province
-from services.meetings.bulk.load import bulk_load
+from services.meetings.bulk.load import bulk_load_lines, count_lines, read_lines
 from services.meetings.config import Settings
 from services.meetings.unit_of_work import SCHEMA
 from shared.cli import ExtraCommand
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
+from shared.envelope import now
 from shared.logs import configure_logging
 
 
@@ -39,20 +44,45 @@ def _run_generate(args: argparse.Namespace) -> int:
 
 
 def _configure_load(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path)
+    parser.add_argument("file", type=Path, nargs="?", help="JSON lines of CloudEvents")
+    for table in TABLES:
+        parser.add_argument(f"--{table}", type=Path, help=f"a CSV table of {table} (headers: the contract's fields)")
+    parser.add_argument("--as-of", type=datetime.fromisoformat, help="the time of the CSV rows' snapshots (now)")
+    parser.add_argument("--source", default=CSV_SOURCE, help="the source of the CSV rows' events")
     parser.add_argument("--chunk-size", type=int, default=20_000)
+
+
+def _load_input(args: argparse.Namespace) -> tuple[Iterable[str], int] | str:
+    """The lines to load and their count, or why the arguments cannot be loaded."""
+    tables = [(table, getattr(args, table)) for table in TABLES if getattr(args, table) is not None]
+    if (args.file is None) == (not tables):
+        return "give either a JSON-lines FILE or CSV tables (--units, --members, --monitors)"
+    if args.file is not None:
+        return read_lines(args.file), count_lines(args.file)
+    at = args.as_of or now()
+    if at.tzinfo is None:
+        return "--as-of needs a UTC offset, e.g. 2026-11-01T08:00:00+07:00"
+    lines = itertools.chain.from_iterable(
+        csv_events(path, table=table, source=args.source, at=at) for table, path in tables
+    )
+    return lines, sum(count_rows(path) for _, path in tables)
 
 
 def _run_load(args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(service="meetings", level="WARNING", json=settings.log_json)
+    loadable = _load_input(args)
+    if isinstance(loadable, str):
+        print(json.dumps({"error": loadable}))
+        return 2
+    lines, total = loadable
 
     async def run() -> dict[str, object]:
         await ensure_database(settings.database_url)
         await apply_migrations(settings.database_url, schema=SCHEMA, files=migration_files(SERVICE_DIR))
         pool = await create_pool(settings.database_url, schema=SCHEMA, min_size=1, max_size=2)
         try:
-            report = await bulk_load(args.file, pool, chunk_size=args.chunk_size)
+            report = await bulk_load_lines(lines, pool, total=total, chunk_size=args.chunk_size)
         finally:
             await pool.close()
         return {
@@ -63,7 +93,11 @@ def _run_load(args: argparse.Namespace) -> int:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
 
-    print(json.dumps(asyncio.run(run())))
+    try:
+        print(json.dumps(asyncio.run(run())))
+    except (CsvFormatError, OSError) as exc:  # rows before the fault are loaded; loading again finds them duplicate
+        print(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        return 2
     return 0
 
 
@@ -76,7 +110,7 @@ BULK_COMMANDS: list[ExtraCommand] = [
     ),
     (
         "bulk-load",
-        "load JSON lines of CloudEvents with set-based SQL (progress, time, events/s, peak RSS)",
+        "load JSON lines of CloudEvents or CSV tables with set-based SQL (progress, time, events/s, peak RSS)",
         _configure_load,
         _run_load,
     ),

@@ -9,7 +9,7 @@ import json
 import resource
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,16 +44,20 @@ class LoadReport:
         return self.events / self.elapsed_seconds if self.elapsed_seconds else 0.0
 
 
-def read_chunks(path: Path, size: int) -> Iterator[list[str]]:
-    """The file's non-empty lines, `size` at a time."""
-    chunk: list[str] = []
+def read_lines(path: Path) -> Iterator[str]:
+    """The file's non-empty lines."""
     with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                chunk.append(line)
-                if len(chunk) >= size:
-                    yield chunk
-                    chunk = []
+        yield from (line for line in lines if line.strip())
+
+
+def chunked(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    """The lines, `size` at a time."""
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
     if chunk:
         yield chunk
 
@@ -258,11 +262,20 @@ async def _reject(
 
 
 async def bulk_load(path: Path, pool: asyncpg.Pool, *, chunk_size: int = 20_000, progress: bool = True) -> LoadReport:
-    """Load the whole file chunk by chunk; return counts, elapsed time and peak memory."""
+    """Load a JSON-lines file chunk by chunk; return counts, elapsed time and peak memory."""
+    return await bulk_load_lines(
+        read_lines(path), pool, total=count_lines(path), chunk_size=chunk_size, progress=progress
+    )
+
+
+async def bulk_load_lines(
+    lines: Iterable[str], pool: asyncpg.Pool, *, total: int, chunk_size: int = 20_000, progress: bool = True
+) -> LoadReport:
+    """Load CloudEvent JSON lines chunk by chunk (a file's, or a CSV table's rows); return the report."""
     report = LoadReport()
     started = time.perf_counter()
-    with tqdm(total=count_lines(path), unit="ev", unit_scale=True, disable=not progress, desc="bulk-load") as bar:
-        for chunk in read_chunks(path, chunk_size):
+    with tqdm(total=total, unit="ev", unit_scale=True, disable=not progress, desc="bulk-load") as bar:
+        for chunk in chunked(lines, chunk_size):
             await load_chunk(chunk, pool, report)
             bar.update(len(chunk))
     report.elapsed_seconds = time.perf_counter() - started
