@@ -26,3 +26,21 @@ async def test_accepts_a_cell_member_and_meeting_and_republishes_them(uow_factor
     assert out.model_extra == {"originsource": ev.SOURCE, "originid": raw["id"]}
     assert out.time.isoformat() == raw["time"] and out.id != raw["id"] and out.subject == mtg
     assert out.data["notified_at"] == raw["time"]
+
+
+async def test_a_batch_shares_a_transaction_yet_each_event_keeps_its_own_outcome(uow_factory, db) -> None:  # type: ignore[no-untyped-def]
+    cell, mem, stranger = random_id("cell"), random_id("mem"), random_id("mem")
+    first = ev.unit(cell)
+    bad = ev.member(random_id("mem"), cell, data={"status": "chairman"})
+    batch = [first, ev.member(mem, cell), bad, first, ev.member(stranger, random_id("cell"))]
+    results = await handlers.ingest_batch(batch, uow_factory, route="test")
+    assert [r.outcome for r in results] == ["accepted", "accepted", "rejected", "duplicate", "held"]
+    assert results[2].field == "data.status"
+    assert await db.fetchval("SELECT cell_id FROM meetings.member WHERE id = $1", mem) == cell
+    assert await db.fetchval("SELECT field FROM meetings.rejection WHERE event_id = $1", bad["id"]) == "data.status"
+    assert await db.fetchval("SELECT count(*) FROM meetings.held_event WHERE event_id = $1", batch[4]["id"]) == 1
+    republished = await db.fetchval(
+        "SELECT count(*) FROM meetings.outbox WHERE payload->>'originid' = ANY($1::text[])",
+        [first["id"], batch[1]["id"]],
+    )
+    assert republished == 2
