@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import asyncpg
 from faststream import AckPolicy, Context
 from faststream.message import StreamMessage
-from faststream.rabbit import RabbitRouter
+from faststream.rabbit import Channel, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
 from services.meetings import handlers, queries
@@ -22,6 +22,10 @@ from shared.topology import MEETINGS_INGEST, RpcQueue
 log = get_logger(__name__)
 router = RabbitRouter()
 RPC_QUEUE = RpcQueue("meetings")
+INGEST_PREFETCH = 1
+"""Deliveries of meetings.ingest in flight at once. Every delivery runs as its own task, and ingestion is
+serialized by one lock anyway: more would only wait on the lock holding pooled connections (starving the
+RPC queries) and apply batches out of their publishing order (needless holds)."""
 
 
 async def keep_raw_body(message: StreamMessage[Any]) -> bytes:
@@ -33,6 +37,7 @@ async def keep_raw_body(message: StreamMessage[Any]) -> bytes:
     MEETINGS_INGEST.rabbit_queue(),
     MEETINGS_INGEST.rabbit_exchange(),
     ack_policy=AckPolicy.MANUAL,
+    channel=Channel(prefetch_count=INGEST_PREFETCH),
     decoder=keep_raw_body,
     title="meetings.ingest",
     description="External facts (one CloudEvent, or a batch of up to 1,000) to validate, apply and re-publish.",
