@@ -46,8 +46,7 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnitO
     """A member snapshot in a known cell; every snapshot is kept as history."""
     data = event.data
     domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
-    current = await uow.org.member_version(data.id)
-    await uow.org.add_member_version(
+    current = await uow.org.add_member_version(
         member_id=data.id,
         effective_at=event.time,
         version_id=event.id,

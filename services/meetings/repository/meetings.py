@@ -260,10 +260,15 @@ class PgMeetingRepository:
 
     async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]:
         """Each member's status on every roster of a meeting that is not cancelled."""
+        # Driven member by member through attendance_member, then meeting by key: a plain join let a planner
+        # without statistics yet (a new province at its first month start) walk every meeting for each roster.
         rows = await self._conn.fetch(
-            "SELECT a.member_id, a.meeting_id, a.status, m.starts_at FROM attendance a"
-            " JOIN meeting m ON m.meeting_id = a.meeting_id"
-            " WHERE a.member_id = ANY($1::text[]) AND m.cancel_time IS NULL",
+            "SELECT wanted.member_id, a.meeting_id, a.status, m.starts_at"
+            " FROM (SELECT DISTINCT unnest($1::text[]) AS member_id) AS wanted"
+            " CROSS JOIN LATERAL (SELECT meeting_id, status FROM attendance"
+            "   WHERE attendance.member_id = wanted.member_id OFFSET 0) AS a"
+            " CROSS JOIN LATERAL (SELECT starts_at FROM meeting"
+            "   WHERE meeting.meeting_id = a.meeting_id AND meeting.cancel_time IS NULL OFFSET 0) AS m",
             list(member_ids),
         )
         found: dict[str, list[AttendanceEntry]] = {member_id: [] for member_id in member_ids}

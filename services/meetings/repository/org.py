@@ -17,7 +17,6 @@ class OrgRepository(Protocol):
     async def ancestors(self, unit_id: str) -> list[str]: ...
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]: ...
-    async def member_version(self, member_id: str) -> Version | None: ...
     async def add_member_version(
         self,
         *,
@@ -27,7 +26,7 @@ class OrgRepository(Protocol):
         removed: bool,
         cell_id: str | None,
         data: dict[str, Any],
-    ) -> None: ...
+    ) -> Version | None: ...
     async def refresh_member(self, member_id: str) -> None: ...
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def members_brief(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]: ...
@@ -99,11 +98,6 @@ class PgOrgRepository:
             )
         return found
 
-    async def member_version(self, member_id: str) -> Version | None:
-        """The version of the current member row."""
-        row = await self._conn.fetchrow("SELECT version_time, version_id FROM member WHERE id = $1", member_id)
-        return (row["version_time"], row["version_id"]) if row else None
-
     async def add_member_version(
         self,
         *,
@@ -113,11 +107,13 @@ class PgOrgRepository:
         removed: bool,
         cell_id: str | None,
         data: dict[str, Any],
-    ) -> None:
-        """Keep one snapshot or removal in the member's history."""
-        await self._conn.execute(
-            "INSERT INTO member_version (member_id, effective_at, version_id, removed, cell_id, data)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
+    ) -> Version | None:
+        """Keep one snapshot or removal in the member's history; return the current member row's version before it."""
+        # one round trip: the SELECT sees the member row as it was when the statement started
+        row = await self._conn.fetchrow(
+            "WITH added AS (INSERT INTO member_version (member_id, effective_at, version_id, removed, cell_id, data)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING)"
+            " SELECT version_time, version_id FROM member WHERE id = $1",
             member_id,
             effective_at,
             version_id,
@@ -125,6 +121,7 @@ class PgOrgRepository:
             cell_id,
             json.dumps(data),
         )
+        return (row["version_time"], row["version_id"]) if row else None
 
     async def refresh_member(self, member_id: str) -> None:
         """Rebuild the current member row from its history: latest snapshot's data, latest removal state."""
