@@ -15,7 +15,7 @@ from faststream.rabbit import RabbitMessage
 
 from shared.contracts.registry import read_event
 from shared.envelope import Event, InvalidEvent, parse_envelope
-from shared.logs import bind_message_context, clear_message_context, get_logger
+from shared.logs import get_logger, message_context
 from shared.unit_of_work import PgUnitOfWork
 
 log = get_logger(__name__)
@@ -49,13 +49,12 @@ async def consume_event(
         log.error("event_unreadable", consumer=consumer, reason=exc.reason, field=exc.field)
         await message.reject(requeue=False)
         return "dead_lettered"
-    bind_message_context(
+    with message_context(
         event_id=envelope.id,
         event_type=envelope.type,
         correlation_id=envelope.correlationid or envelope.id,
         source=envelope.source,
-    )
-    try:
+    ):
         handler = handlers.get(envelope.type)
         if handler is None:
             await message.ack()
@@ -83,5 +82,3 @@ async def consume_event(
         await message.ack()
         log.debug("event_handled", consumer=consumer)
         return "handled"
-    finally:
-        clear_message_context()

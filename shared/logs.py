@@ -2,7 +2,8 @@
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -63,15 +64,12 @@ def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
 
 
-def bind_message_context(
+@contextmanager
+def message_context(
     *, event_id: str, event_type: str, correlation_id: str | None, source: str | None = None
-) -> Mapping[str, Any]:
-    """Bind the message's identity to every log line written while handling it."""
-    return structlog.contextvars.bind_contextvars(
+) -> Iterator[None]:
+    """Bind the message's identity for the block, restoring what was bound before (nesting is safe)."""
+    with structlog.contextvars.bound_contextvars(
         event_id=event_id, event_type=event_type, correlation_id=correlation_id, event_source=source
-    )
-
-
-def clear_message_context() -> None:
-    """Forget the message identity bound by bind_message_context."""
-    structlog.contextvars.unbind_contextvars("event_id", "event_type", "correlation_id", "event_source")
+    ):
+        yield

@@ -17,7 +17,7 @@ from shared.contracts.ingest import IngestRejected
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, Event, InvalidEvent, new_event, now, parse_envelope, peek_identity
-from shared.logs import get_logger
+from shared.logs import get_logger, message_context
 
 log = get_logger(__name__)
 
@@ -139,6 +139,15 @@ async def settle(
     event: Event[Any], uow: MeetingsUnitOfWork, *, route: str, received_at: datetime, retrying: bool
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it."""
+    with message_context(
+        event_id=event.id, event_type=event.type, correlation_id=event.correlation_id, source=event.source
+    ):
+        return await _settle(event, uow, route=route, received_at=received_at, retrying=retrying)
+
+
+async def _settle(
+    event: Event[Any], uow: MeetingsUnitOfWork, *, route: str, received_at: datetime, retrying: bool
+) -> IngestResult:
     identity = (event.id, event.source, event.type)
     try:
         async with uow.connection.transaction():  # a savepoint: a late rejection undoes partial writes
