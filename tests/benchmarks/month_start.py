@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import asyncpg
 
-from shared.envelope import BATCH_CONTENT_TYPE, VIETNAM_TZ
-from shared.topology import INGEST_EXCHANGE, declare_topology
+from deploy.seed_demo import publish as publish_batches
+from shared.envelope import VIETNAM_TZ
+from shared.topology import declare_topology
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
 from tests.support.system import running_system
 
@@ -183,21 +183,10 @@ def month_start(cells: int, *, first_seq: int) -> list[dict[str, Any]]:
     return events
 
 
-async def publish(amqp_url: str, events: list[dict[str, Any]], *, batch: int = 500) -> float:
-    """Publish in batches with confirms; return the seconds it took."""
+async def publish(amqp_url: str, events: list[dict[str, Any]]) -> float:
+    """Publish in batches of 500 with confirms, as the demo seed does; return the seconds it took."""
     started = time.perf_counter()
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(INGEST_EXCHANGE)
-        for offset in range(0, len(events), batch):
-            body = json.dumps(events[offset : offset + batch], ensure_ascii=False).encode()
-            await exchange.publish(
-                aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key="batch",
-            )
-    finally:
-        await connection.close()
+    await publish_batches(amqp_url, events, batch_size=500)
     return time.perf_counter() - started
 
 
