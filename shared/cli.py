@@ -3,7 +3,6 @@
 import argparse
 import asyncio
 import json
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
