@@ -218,8 +218,9 @@ class FakeResults:
                 found[period] = {**result.__dict__, "flags": list(result.flags)}
         return found
 
-    async def save_period(self, result: PeriodResult):
-        self.periods[(result.cell_id, result.period)] = result
+    async def save_periods(self, results: list[PeriodResult]):
+        for result in results:
+            self.periods[(result.cell_id, result.period)] = result
 
 
 class FakeFrameworks:

@@ -131,7 +131,7 @@ async def rescore_cell(
     documents = await uow.facts.documents(ids)
     assessments = await uow.facts.assessments(ids)
     all_tasks = [task["task_id"] for m in meetings if m.minutes for task in m.minutes.get("tasks", [])]
-    completions = await uow.facts.completions(all_tasks)
+    completions = await uow.facts.completions(all_tasks) if all_tasks else {}
     committee_snapshots, removals = await uow.facts.committee_history(cell_id)
     ancestors = await uow.facts.ancestors(cell_id)
     adoptions = await uow.frameworks.adoptions()
@@ -259,7 +259,7 @@ async def refresh_periods(
     stored = await uow.results.stored_periods(cell_id, periods)
     ancestors = await uow.facts.ancestors(cell_id)
     adoptions = await uow.frameworks.adoptions()
-    changed = 0
+    changed: list[Any] = []
     for period in periods:
         last_month = min(f"{period[:4]}-12" if len(period) == 4 else _last_month(period), through)
         on = datetime.strptime(last_month + "-01", "%Y-%m-%d").date()
@@ -272,8 +272,7 @@ async def refresh_periods(
         row = stored.get(period)
         if row is not None and _same_period(row, result):
             continue
-        await uow.results.save_period(result)
-        changed += 1
+        changed.append(result)
         uow.emit(
             new_event(
                 type="score.cell.updated.v1",
@@ -284,7 +283,8 @@ async def refresh_periods(
             )
         )
         log.info("cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score)
-    return changed
+    await uow.results.save_periods(changed)
+    return len(changed)
 
 
 def _last_month(period: str) -> str:

@@ -75,9 +75,12 @@ class PgFactRepository:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
+        # Per unit of work: a fact reads a cell's ancestors for its meeting and again for its periods.
+        self._ancestors: dict[str, list[str]] = {}
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]:
         """Store a unit snapshot if newer; return (changed, previous parent) ."""
+        self._ancestors.clear()
         previous = await self._conn.fetchrow("SELECT parent_id FROM unit WHERE id = $1", unit["id"])
         changed = await self._conn.fetchval(
             "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id)"
@@ -329,7 +332,9 @@ class PgFactRepository:
     async def committee_history(self, cell_id: str) -> tuple[list[MemberSnapshot], dict[str, MemberRemoval]]:
         """Every snapshot and the removal of each member ever a committee_member of the cell."""
         rows = await self._conn.fetch(
-            "SELECT member_id, fact_time, fact_id, cell_id, role FROM member_snapshot WHERE member_id IN"
+            "SELECT s.member_id, s.fact_time, s.fact_id, s.cell_id, s.role, r.effective_on,"
+            " r.fact_time AS removal_time, r.fact_id AS removal_id"
+            " FROM member_snapshot s LEFT JOIN member_removal r USING (member_id) WHERE s.member_id IN"
             " (SELECT member_id FROM member_snapshot WHERE cell_id = $1 AND role = $2)",
             cell_id,
             COMMITTEE_ROLE,
@@ -344,18 +349,15 @@ class PgFactRepository:
             )
             for row in rows
         ]
-        removals = await self._conn.fetch(
-            "SELECT member_id, effective_on, fact_time, fact_id FROM member_removal WHERE member_id = ANY($1::text[])",
-            sorted({snapshot.member_id for snapshot in snapshots}),
-        )
         return snapshots, {
             row["member_id"]: MemberRemoval(
                 member_id=row["member_id"],
                 effective_on=row["effective_on"],
-                time=row["fact_time"],
-                event_id=row["fact_id"],
+                time=row["removal_time"],
+                event_id=row["removal_id"],
             )
-            for row in removals
+            for row in rows
+            if row["effective_on"] is not None
         }
 
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]:
@@ -371,6 +373,8 @@ class PgFactRepository:
 
     async def ancestors(self, unit_id: str) -> list[str]:
         """The units above a unit, nearest first (cycles in bad data stop the walk)."""
+        if unit_id in self._ancestors:
+            return list(self._ancestors[unit_id])
         rows = await self._conn.fetch(
             "WITH RECURSIVE up(id, depth, path) AS ("
             " SELECT parent_id, 1, ARRAY[id] FROM unit WHERE id = $1 AND parent_id IS NOT NULL"
@@ -379,7 +383,8 @@ class PgFactRepository:
             " SELECT id FROM up ORDER BY depth",
             unit_id,
         )
-        return [row["id"] for row in rows]
+        self._ancestors[unit_id] = [row["id"] for row in rows]
+        return list(self._ancestors[unit_id])
 
     async def subtree_cells(self, unit_id: str) -> list[str]:
         """Every cell at any depth under a unit (the unit itself if it is a cell)."""

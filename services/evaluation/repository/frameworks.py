@@ -25,6 +25,8 @@ class PgFrameworkRepository:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
+        # Read once per unit of work: a fact rescores a meeting and refreshes its periods with the same list.
+        self._adoptions: list[Adoption] | None = None
 
     async def document(self, framework_id: str, version: str) -> dict[str, Any] | None:
         """A stored framework document."""
@@ -52,11 +54,14 @@ class PgFrameworkRepository:
             version,
             effective_from,
         )
+        self._adoptions = None
 
     async def adoptions(self) -> list[Adoption]:
         """Every adoption, in adoption order."""
-        rows = await self._conn.fetch(
-            "SELECT sequence, committee_id, framework_id, version, effective_from FROM framework_adoption"
-            " ORDER BY sequence"
-        )
-        return [Adoption(**dict(row)) for row in rows]
+        if self._adoptions is None:
+            rows = await self._conn.fetch(
+                "SELECT sequence, committee_id, framework_id, version, effective_from FROM framework_adoption"
+                " ORDER BY sequence"
+            )
+            self._adoptions = [Adoption(**dict(row)) for row in rows]
+        return list(self._adoptions)

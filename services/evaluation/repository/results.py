@@ -27,7 +27,7 @@ class ResultRepository(Protocol):
     ) -> None: ...
     async def cell_summaries(self, cell_id: str, *, year_from: int, year_to: int) -> list[MeetingSummary]: ...
     async def stored_periods(self, cell_id: str, periods: list[str]) -> dict[str, dict[str, Any]]: ...
-    async def save_period(self, result: PeriodResult) -> None: ...
+    async def save_periods(self, results: list[PeriodResult]) -> None: ...
 
 
 class PgResultRepository:
@@ -103,9 +103,11 @@ class PgResultRepository:
         )
         return {row["period"]: dict(row) for row in rows}
 
-    async def save_period(self, result: PeriodResult) -> None:
-        """Insert or replace a cell's period row."""
-        await self._conn.execute(
+    async def save_periods(self, results: list[PeriodResult]) -> None:
+        """Insert or replace period rows (one pipelined round trip for a cell's month, quarter and year)."""
+        if not results:
+            return
+        await self._conn.executemany(
             "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
             " speakers_present, months_counted, months_with_regular, flags, computed_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())"
@@ -114,16 +116,21 @@ class PgResultRepository:
             " present = EXCLUDED.present, counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present,"
             " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular,"
             " flags = EXCLUDED.flags, computed_at = now()",
-            result.cell_id,
-            result.period,
-            result.rating,
-            result.score,
-            result.regular_held,
-            result.thematic_held,
-            result.present,
-            result.counted,
-            result.speakers_present,
-            result.months_counted,
-            result.months_with_regular,
-            list(result.flags),
+            [
+                (
+                    result.cell_id,
+                    result.period,
+                    result.rating,
+                    result.score,
+                    result.regular_held,
+                    result.thematic_held,
+                    result.present,
+                    result.counted,
+                    result.speakers_present,
+                    result.months_counted,
+                    result.months_with_regular,
+                    list(result.flags),
+                )
+                for result in results
+            ],
         )
