@@ -6,6 +6,7 @@ from typing import Any
 import asyncpg
 
 from services.meetings import domain
+from shared.tree import fetch_ancestors
 
 
 def page(items: list[dict[str, Any]], *, total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -30,13 +31,7 @@ async def get_unit(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any] | N
     row = await conn.fetchrow("SELECT * FROM org_unit WHERE id = $1", unit_id)
     if row is None:
         return None
-    ancestors = await conn.fetch(
-        "WITH RECURSIVE up(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM org_unit WHERE id = $1"
-        " UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM org_unit u JOIN up ON u.id = up.parent_id"
-        " WHERE up.depth < 64) SELECT id FROM up ORDER BY depth DESC",
-        unit_id,
-    )
-    return _unit(row) | {"ancestors": [a["id"] for a in ancestors]}
+    return _unit(row) | {"ancestors": await fetch_ancestors(conn, table="org_unit", unit_id=unit_id)}
 
 
 async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: int, offset: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
+from shared.tree import fetch_ancestors, fetch_subtree_cells
 
 NEWER = "({t}.fact_time, {t}.fact_id) < (EXCLUDED.fact_time, EXCLUDED.fact_id)"
 """Snapshot rule: a row is replaced only by a later event (time, then id)."""
@@ -375,26 +376,13 @@ class PgFactRepository:
         """The units above a unit, nearest first (cycles in bad data stop the walk)."""
         if unit_id in self._ancestors:
             return list(self._ancestors[unit_id])
-        rows = await self._conn.fetch(
-            "WITH RECURSIVE up(id, depth, path) AS ("
-            " SELECT parent_id, 1, ARRAY[id] FROM unit WHERE id = $1 AND parent_id IS NOT NULL"
-            " UNION ALL SELECT u.parent_id, up.depth + 1, up.path || u.id FROM up JOIN unit u ON u.id = up.id"
-            "  WHERE u.parent_id IS NOT NULL AND NOT u.id = ANY(up.path) AND up.depth < 64)"
-            " SELECT id FROM up ORDER BY depth",
-            unit_id,
-        )
-        self._ancestors[unit_id] = [row["id"] for row in rows]
+        path = await fetch_ancestors(self._conn, table="unit", unit_id=unit_id)
+        self._ancestors[unit_id] = path[-2::-1]  # nearest first, without the unit itself
         return list(self._ancestors[unit_id])
 
     async def subtree_cells(self, unit_id: str) -> list[str]:
         """Every cell at any depth under a unit (the unit itself if it is a cell)."""
-        rows = await self._conn.fetch(
-            "WITH RECURSIVE down(id, kind) AS (SELECT id, kind FROM unit WHERE id = $1"
-            " UNION SELECT u.id, u.kind FROM unit u JOIN down d ON u.parent_id = d.id)"
-            " SELECT id FROM down WHERE kind = 'cell' ORDER BY id",
-            unit_id,
-        )
-        cells = [row["id"] for row in rows]
+        cells = await fetch_subtree_cells(self._conn, table="unit", unit_id=unit_id)
         if not cells and await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM meeting WHERE cell_id = $1)", unit_id):
             cells = [unit_id]
         return cells

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import MemberVersion, UnitRef, Version, probation_ends_on
+from shared.tree import fetch_ancestors
 
 
 class OrgRepository(Protocol):
@@ -45,15 +46,7 @@ class PgOrgRepository:
 
     async def ancestors(self, unit_id: str) -> list[str]:
         """The path from the root down to `unit_id` (inclusive), as far as it is known."""
-        rows = await self._conn.fetch(
-            "WITH RECURSIVE up(id, parent_id, depth) AS ("
-            " SELECT id, parent_id, 0 FROM org_unit WHERE id = $1"
-            " UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM org_unit u JOIN up ON u.id = up.parent_id"
-            " WHERE up.depth < 64)"
-            " SELECT id FROM up ORDER BY depth DESC",
-            unit_id,
-        )
-        return [row["id"] for row in rows]
+        return await fetch_ancestors(self._conn, table="org_unit", unit_id=unit_id)
 
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool:
         """Store the snapshot unless a newer one is stored; True when it was written."""

@@ -9,6 +9,7 @@ import asyncpg
 from services.notifications.domain.model import CellContext, Member, Monitor, Unit
 from services.notifications.domain.settings import RuleOverride
 from services.notifications.repository.projection.rows import NEWER, to_member, to_monitor, to_unit
+from shared.tree import fetch_ancestors, fetch_subtree_cells
 
 
 class PgDirectory:
@@ -55,15 +56,7 @@ class PgDirectory:
 
     async def ancestors(self, unit_id: str) -> list[str]:
         """Unit ids from the root down to `unit_id` (as far as the tree is known)."""
-        rows = await self._db.fetch(
-            "WITH RECURSIVE up(id, parent_id, depth) AS ("
-            " SELECT id, parent_id, 0 FROM unit WHERE id = $1"
-            " UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM unit u JOIN up ON u.id = up.parent_id"
-            " WHERE up.depth < 50)"
-            " SELECT id FROM up ORDER BY depth DESC",
-            unit_id,
-        )
-        return [row["id"] for row in rows] or [unit_id]
+        return await fetch_ancestors(self._db, table="unit", unit_id=unit_id) or [unit_id]
 
     async def upsert_member(self, member: Member, *, time: datetime, event_id: str) -> bool:
         """Store a member snapshot if newer; True when applied."""
@@ -221,14 +214,7 @@ class PgDirectory:
 
     async def subtree_cells(self, unit_id: str) -> list[str]:
         """Ids of the cells at or under a unit (the reach of a rule set on it)."""
-        rows = await self._db.fetch(
-            "WITH RECURSIVE down(id, kind, depth) AS (SELECT id, kind, 0 FROM unit WHERE id = $1"
-            " UNION ALL SELECT u.id, u.kind, down.depth + 1 FROM unit u JOIN down ON u.parent_id = down.id"
-            " WHERE down.depth < 50)"
-            " SELECT id FROM down WHERE kind = 'cell' ORDER BY id",
-            unit_id,
-        )
-        return [row["id"] for row in rows]
+        return await fetch_subtree_cells(self._db, table="unit", unit_id=unit_id)
 
     async def pending_probations(self, cell_ids: Sequence[str]) -> list[Member]:
         """Members of the cells whose probation-ending check has not fired yet."""
