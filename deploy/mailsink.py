@@ -1,6 +1,6 @@
 """The demo mail sink: an SMTP server that keeps every mail as a UTF-8 .eml file a person can read.
 
-    python -m deploy.mailsink [--host 127.0.0.1] [--port 8025] [--dir var/mail]
+python -m deploy.mailsink [--host 127.0.0.1] [--port 8025] [--dir var/mail]
 """
 
 import argparse
@@ -36,9 +36,7 @@ class MailDirectory:
         path.write_bytes(content)
         body = parsed.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        readable = (
-            f"From: {parsed['From']}\nTo: {', '.join(envelope.rcpt_tos)}\nSubject: {parsed['Subject']}\n\n{text}"
-        )
+        readable = f"From: {parsed['From']}\nTo: {', '.join(envelope.rcpt_tos)}\nSubject: {parsed['Subject']}\n\n{text}"
         path.with_suffix(".txt").write_text(readable, encoding="utf-8")
         log.info(
             "mail_received from=%s to=%s subject=%s file=%s",
