@@ -64,7 +64,20 @@ class CellScoreUpdated(EventData):
     flags: list[str] = Field(default_factory=list)
 
 
+class WithdrawalReason(StrEnum):
+    CANCELLED = "cancelled"
+
+
+class MeetingScoreWithdrawn(EventData):
+    """score.meeting.withdrawn.v1: a meeting is no longer scored (its earlier score no longer stands)."""
+
+    meeting_id: Identifier
+    cell_id: Identifier
+    reason: WithdrawalReason
+
+
 TYPES: dict[str, type[EventData]] = {
     "score.meeting.updated.v1": MeetingScoreUpdated,
     "score.cell.updated.v1": CellScoreUpdated,
+    "score.meeting.withdrawn.v1": MeetingScoreWithdrawn,
 }

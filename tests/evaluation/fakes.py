@@ -187,6 +187,9 @@ class FakeResults:
             "speakers_present": speakers_present,
         }
 
+    async def delete_score(self, meeting_id):
+        self.scores.pop(meeting_id, None)
+
     async def cell_summaries(self, cell_id, *, year_from, year_to):
         return [
             MeetingSummary(

@@ -44,25 +44,50 @@ async def test_scheduling_publishes_a_provisional_score_and_the_periods(uow: Fak
     assert types.count("score.meeting.updated.v1") == 1
     score = next(event for event in uow.emitted if event.type == "score.meeting.updated.v1")
     assert score.data["provisional"] is True
+    # Every begun period of the year is published once (today is 2026-11-25), not only the meeting's month.
     assert {e.data["period"] for e in uow.emitted if e.type == "score.cell.updated.v1"} == {
-        "2026-03",
-        "2026-Q1",
+        *(f"2026-{month:02d}" for month in range(1, 12)),
+        *(f"2026-Q{quarter}" for quarter in range(1, 5)),
         "2026",
     }
 
 
-async def test_a_fact_that_changes_nothing_publishes_nothing(uow: FakeUnitOfWork) -> None:
-    await apply(uow, scheduled())
+async def test_a_backfill_publishes_a_month_without_any_meeting_as_poor(uow: FakeUnitOfWork) -> None:
+    await apply(uow, scheduled("m1", starts_at=at(1, 5).isoformat()))
+    await apply(uow, scheduled("m3", starts_at=at(3, 5).isoformat()))
+    months = {e.data["period"]: e.data for e in uow.emitted if e.type == "score.cell.updated.v1"}
+    assert months["2026-02"]["rating"] == "poor"
+    assert months["2026-02"]["score"] == 0
+    assert months["2026-02"]["regular_held"] == 0
+    assert "no_regular_meeting" in months["2026-02"]["flags"]
+    assert "in_progress" not in months["2026-02"]["flags"]
+    # published once: a later fact about March does not re-publish the unchanged February
     uow.emitted.clear()
-    await apply(
-        uow,
-        fact(
-            "meeting.assessed.v1",
-            {"meeting_id": "m1", "assessor": {"role": "cell_committee"}, "points": {"not.an_item": 3}},
-            time=at(3, 6),
-        ),
-    )
-    assert uow.emitted == []
+    await apply(uow, scheduled("m3", starts_at=at(3, 6).isoformat()))
+    assert "2026-02" not in {e.data["period"] for e in uow.emitted if e.type == "score.cell.updated.v1"}
+
+
+async def test_a_cancelled_meeting_is_withdrawn_and_never_counted(uow: FakeUnitOfWork) -> None:
+    for raw in cell_history(committee_id="w1", cell_id="c9", prefix="h"):
+        await apply(uow, raw)
+    assert "h-mt-cancel" not in uow.results.scores  # cancelled before anything scored it: no score at all
+    await apply(uow, scheduled("h-mt7", cell_id="c9", starts_at=at(7, 5).isoformat()))
+    assert uow.results.scores["h-mt7"]["score"] > 0  # provisional, carried by the previous meeting's tasks
+    uow.emitted.clear()
+    await apply(uow, fact("meeting.cancelled.v1", {"meeting_id": "h-mt7", "reason": "hoãn"}, time=at(7, 1)))
+    withdrawn = [e for e in uow.emitted if e.type == "score.meeting.withdrawn.v1"]
+    assert [(e.subject, e.data) for e in withdrawn] == [
+        ("h-mt7", {"meeting_id": "h-mt7", "cell_id": "c9", "reason": "cancelled"})
+    ]
+    assert not [e for e in uow.emitted if e.type == "score.meeting.updated.v1" and e.subject == "h-mt7"]
+    assert "h-mt7" not in uow.results.scores
+    summaries = await uow.results.cell_summaries("c9", year_from=2026, year_to=2026)
+    assert "h-mt7" not in {row.meeting_id for row in summaries}
+    july = uow.results.periods[("c9", "2026-07")]
+    assert (july.rating, july.score, july.regular_held) == ("poor", 0.0, 0)
+    uow.emitted.clear()
+    await apply(uow, fact("meeting.cancelled.v1", {"meeting_id": "h-mt7", "reason": "hoãn"}, time=at(7, 2)))
+    assert [e.type for e in uow.emitted] == []
 
 
 async def test_an_older_roster_does_not_replace_a_newer_one(uow: FakeUnitOfWork) -> None:

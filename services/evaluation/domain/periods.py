@@ -92,6 +92,11 @@ def periods_of_month(month: str) -> list[str]:
     return [month, f"{year}-Q{(int(number) - 1) // 3 + 1}", year]
 
 
+def periods_of_year(year: int) -> list[str]:
+    """Every period of a year: its twelve months, four quarters and the year itself."""
+    return [f"{year}-{month:02d}" for month in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)] + [str(year)]
+
+
 def previous_period(period: str) -> str:
     """The period just before, of the same length."""
     year = int(period[:4])

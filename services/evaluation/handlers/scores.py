@@ -17,10 +17,16 @@ from services.evaluation.domain.facts import (
     month_of,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
-from services.evaluation.domain.periods import REGULAR_KINDS, evaluate_period, periods_of_month
+from services.evaluation.domain.periods import (
+    REGULAR_KINDS,
+    evaluate_period,
+    period_months,
+    periods_of_month,
+    periods_of_year,
+)
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository
-from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated
+from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
 from shared.envelope import CloudEvent, new_event
 from shared.logs import get_logger
 
@@ -140,7 +146,9 @@ async def rescore_cell(
     previous_regular: MeetingRow | None = None
     target_ids = set(ids)
     for meeting in meetings:
-        if meeting.meeting_id in target_ids:
+        if meeting.meeting_id in target_ids and meeting.cancelled:
+            await _withdraw(uow, meeting, stored.get(meeting.meeting_id), outcome, correlation_id)
+        elif meeting.meeting_id in target_ids:
             history = rosters + ([meeting.roster] if meeting.roster is not None else [])
             excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
             previous_tasks = None
@@ -183,6 +191,35 @@ async def rescore_cell(
         if _held(meeting) and meeting.kind in REGULAR_KINDS:
             previous_regular = meeting
     return outcome
+
+
+async def _withdraw(
+    uow: ScoringUnitOfWork,
+    meeting: MeetingRow,
+    previous: dict[str, Any] | None,
+    outcome: Rescored,
+    correlation_id: str | None,
+) -> None:
+    """A cancelled meeting is not scored (DOMAIN.md): drop its stored score and withdraw the published one."""
+    outcome.meetings += 1
+    if previous is None:
+        return
+    outcome.months.setdefault(previous["cell_id"], set()).add(month_of(previous["starts_at"]))
+    outcome.months.setdefault(meeting.cell_id, set()).add(month_of(meeting.starts_at))
+    await uow.results.delete_score(meeting.meeting_id)
+    outcome.changed += 1
+    uow.emit(
+        new_event(
+            type="score.meeting.withdrawn.v1",
+            source=SOURCE,
+            data=MeetingScoreWithdrawn(
+                meeting_id=meeting.meeting_id, cell_id=meeting.cell_id, reason=WithdrawalReason.CANCELLED
+            ),
+            subject=meeting.meeting_id,
+            correlation_id=correlation_id,
+        )
+    )
+    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason="cancelled")
 
 
 async def _store_score(
@@ -250,13 +287,17 @@ async def refresh_periods(
     uow: ScoringUnitOfWork, cell_id: str, months: Iterable[str], *, correlation_id: str | None = None
 ) -> int:
     """Recompute the month, quarter and year of each given month for a cell; return how many changed."""
-    periods = sorted({period for month in months for period in periods_of_month(month)})
-    if not periods:
+    touched = {period for month in months for period in periods_of_month(month)}
+    if not touched:
         return 0
     through = f"{uow.today():%Y-%m}"
-    years = [int(period[:4]) for period in periods]
-    summaries = await uow.results.cell_summaries(cell_id, year_from=min(years), year_to=max(years))
-    stored = await uow.results.stored_periods(cell_id, periods)
+    years = sorted({int(period[:4]) for period in touched})
+    begun = [period for year in years for period in periods_of_year(year) if period_months(period)[0] <= through]
+    stored = await uow.results.stored_periods(cell_id, begun)
+    # Every begun period of a touched year is published once, a month without any meeting included (Poor):
+    # a backfill that skips a month must still publish it (DOMAIN.md "Periods", CONTRACT.md).
+    periods = sorted(touched | {period for period in begun if period not in stored})
+    summaries = await uow.results.cell_summaries(cell_id, year_from=years[0], year_to=years[-1])
     ancestors = await uow.facts.ancestors(cell_id)
     adoptions = await uow.frameworks.adoptions()
     changed: list[Any] = []

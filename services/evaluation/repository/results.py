@@ -25,6 +25,7 @@ class ResultRepository(Protocol):
         counted: int,
         speakers_present: int,
     ) -> None: ...
+    async def delete_score(self, meeting_id: str) -> None: ...
     async def cell_summaries(self, cell_id: str, *, year_from: int, year_to: int) -> list[MeetingSummary]: ...
     async def stored_periods(self, cell_id: str, periods: list[str]) -> dict[str, dict[str, Any]]: ...
     async def save_periods(self, results: list[PeriodResult]) -> None: ...
@@ -82,6 +83,10 @@ class PgResultRepository:
             counted,
             speakers_present,
         )
+
+    async def delete_score(self, meeting_id: str) -> None:
+        """Drop a meeting's score row (a cancelled meeting is not scored)."""
+        await self._conn.execute("DELETE FROM meeting_score WHERE meeting_id = $1", meeting_id)
 
     async def cell_summaries(self, cell_id: str, *, year_from: int, year_to: int) -> list[MeetingSummary]:
         """The cell's scored meetings starting in the given years (local time), for its periods."""
