@@ -18,6 +18,7 @@ test:
 lint:
 	uv run ruff check .
 	uv run ruff format --check .
+	uv run mypy shared services tests deploy
 
 bench:
 	@deploy/bootstrap.sh

@@ -231,6 +231,7 @@ class Seed:
         absent_share = {"good": 0.0, "fair": 0.15, "weak": 0.35, "missed": 0.1}[quality]
         records = []
         for index, member_id in enumerate(members):
+            reason: str | None
             if index == len(members) - 2 and len(members) > 10:
                 status, reason = "exempt", "Tuổi cao, sức yếu"
             elif index > 1 and self.random.random() < absent_share:

@@ -74,7 +74,8 @@ async def consume_event(
                 await handler(event, uow)
                 await uow.commit()
         except Exception as exc:
-            deliveries = int((raw.headers or {}).get("x-delivery-count", 0) or 0)
+            count = (raw.headers or {}).get("x-delivery-count")
+            deliveries = int(count) if isinstance(count, int | str) else 0
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
             await asyncio.sleep(retry_delay(deliveries))
             await message.reject(requeue=True)

@@ -7,7 +7,7 @@ context it wants its consumers to see; nothing here is created at import time.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from shared.topology import ConsumerQueue, declare_topology, queue_depths
 log = get_logger(__name__)
 
 ContextBuilder = Callable[[asyncpg.Pool, RabbitBroker], Awaitable[dict[str, Any]] | dict[str, Any]]
-BackgroundTask = Callable[[dict[str, Any]], Awaitable[None]]
+BackgroundTask = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)

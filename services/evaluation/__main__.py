@@ -2,4 +2,4 @@
 
 from services.evaluation.main import cli
 
-raise SystemExit(cli())
+cli()

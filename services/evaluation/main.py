@@ -35,12 +35,17 @@ async def run_rescore(settings: Settings, *, unit: str | None, period_from: str 
     try:
         factory = await bootstrap.prepare(pool)
         with tqdm(unit="cell", desc="rescore", file=sys.stderr) as bar:
+
+            def on_total(total: int) -> None:
+                bar.total = total
+                bar.refresh()
+
             return await rescore(
                 uow_factory=factory,
                 unit_id=unit,
                 period_from=period_from,
                 period_to=period_to,
-                on_total=lambda total: setattr(bar, "total", total) or bar.refresh(),
+                on_total=on_total,
                 on_cell=lambda: bar.update(1),
             )
     finally:

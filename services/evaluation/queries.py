@@ -57,7 +57,7 @@ WEAKEST = (
 
 
 def _share(part: int | None, whole: int | None) -> float | None:
-    return round(part / whole, 4) if whole else None
+    return round((part or 0) / whole, 4) if whole else None
 
 
 async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:

@@ -70,9 +70,9 @@ def rpc_methods(
                 conn,
                 committee_id,
                 period,
-                order=order,
+                order="asc" if order == "asc" else "desc",
                 limit=limit,
-                offset=offset,  # type: ignore[arg-type]
+                offset=offset,
             )
 
     async def list_frameworks() -> dict[str, Any]:

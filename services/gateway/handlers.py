@@ -89,7 +89,7 @@ class UnitDirectory:
         """The unit with its `ancestors`, or None when meetings does not know it."""
         hit, unit = self._cache.get(unit_id)
         if hit:
-            return unit  # type: ignore[no-any-return]
+            return unit
         try:
             unit = await self._rpc.call("meetings", "get_unit", unit_id=unit_id)
         except RpcError as exc:
@@ -97,7 +97,7 @@ class UnitDirectory:
                 raise
             unit = None
         self._cache.put(unit_id, unit)
-        return unit  # type: ignore[no-any-return]
+        return unit
 
 
 def in_subtree(principal: Principal, unit: dict[str, Any]) -> bool:

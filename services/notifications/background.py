@@ -12,6 +12,7 @@ from typing import Any
 from services.notifications.channels import Sender
 from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.handlers.jobs import plan_daily_jobs, run_job
+from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.logs import get_logger
 
@@ -35,7 +36,7 @@ async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
                 run = await run_job(job, uow)
             except Exception as exc:
                 log.exception("schedule_job_failed", kind=job.kind, subject_id=job.subject_id, error=repr(exc))
-                failed = (job, repr(exc))
+                failed: tuple[Job, str] | None = (job, repr(exc))
             else:
                 if run.resume_after is not None:
                     # a batch of a long job: its cursor commits with the batch, the job stays due

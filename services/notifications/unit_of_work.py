@@ -27,9 +27,12 @@ Clock = Callable[[], datetime]
 class NotificationsUnit(Protocol):
     """What the use cases need of a unit of work: the repositories, the settings, the clock and the outbox."""
 
-    projection: ProjectionRepository
-    outgoing: OutgoingRepository
-    settings: Settings
+    @property
+    def projection(self) -> ProjectionRepository: ...
+    @property
+    def outgoing(self) -> OutgoingRepository: ...
+    @property
+    def settings(self) -> Settings: ...
 
     def now(self) -> datetime:
         """The current time."""

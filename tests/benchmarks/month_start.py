@@ -15,7 +15,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -178,7 +178,7 @@ def month_start(cells: int, *, first_seq: int) -> list[dict[str, Any]]:
                 start + timedelta(minutes=111),
             ),
         ]:
-            events.append(event(event_type, data, seq=seq, at=at))
+            events.append(event(event_type, cast(dict[str, Any], data), seq=seq, at=at))
             seq += 1
     return events
 

@@ -8,6 +8,7 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -58,7 +59,7 @@ async def seed(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM unit WHERE kind = 'cell'")
 
 
-async def timed(label: str, runs: int, call) -> None:
+async def timed(label: str, runs: int, call: Callable[[], Awaitable[object]]) -> None:
     """Run `call` several times and print median and worst milliseconds."""
     spent = []
     for _ in range(runs):

@@ -169,7 +169,17 @@ class FakeResults:
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
 
-    async def save_score(self, *, result: MeetingScore, kind, starts_at, held, present, counted, speakers_present):
+    async def save_score(
+        self,
+        *,
+        result: MeetingScore,
+        kind: str,
+        starts_at: datetime,
+        held: bool,
+        present: int,
+        counted: int,
+        speakers_present: int,
+    ) -> None:
         self.scores[result.meeting_id] = {
             "meeting_id": result.meeting_id,
             "cell_id": result.cell_id,
@@ -221,7 +231,7 @@ class FakeResults:
                 found[period] = {**result.__dict__, "flags": list(result.flags)}
         return found
 
-    async def save_periods(self, results: list[PeriodResult]):
+    async def save_periods(self, results: list[PeriodResult]) -> None:
         for result in results:
             self.periods[(result.cell_id, result.period)] = result
 

@@ -1,7 +1,7 @@
 """'Has a committee' is judged as of each meeting's start, from the member snapshots' times."""
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from tests.evaluation.fakes import FakeUnitOfWork
 from tests.evaluation.stream import at, fact
 
 
-def snapshot(time, role: str, cell: str = "c1", member: str = "k1", event_id: str = "e") -> MemberSnapshot:
+def snapshot(time: datetime, role: str, cell: str = "c1", member: str = "k1", event_id: str = "e") -> MemberSnapshot:
     return MemberSnapshot(member_id=member, time=time, event_id=event_id, cell_id=cell, role=role)
 
 
@@ -62,7 +62,7 @@ async def apply(uow: FakeUnitOfWork, raw: dict) -> None:
     await FACT_HANDLERS[event.type](event, uow)
 
 
-def member(role: str, *, time, member_id: str = "k1") -> dict:
+def member(role: str, *, time: datetime, member_id: str = "k1") -> dict:
     data = {"id": member_id, "full_name": "Nguyễn Văn Kiên", "cell_id": "c1", "status": "official", "role": role}
     return fact("member.upserted.v1", data, time=time)
 

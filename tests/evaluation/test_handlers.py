@@ -1,6 +1,7 @@
 """Handlers with in-memory fakes: what each fact changes and what is published."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ async def apply(uow: FakeUnitOfWork, raw: dict) -> None:
     await FACT_HANDLERS[event.type](event, uow)
 
 
-def scheduled(meeting_id: str = "m1", **changes) -> dict:
+def scheduled(meeting_id: str = "m1", **changes: Any) -> dict:
     data = {
         "meeting_id": meeting_id,
         "cell_id": "c1",

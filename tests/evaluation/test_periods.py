@@ -7,6 +7,7 @@ import pytest
 from services.evaluation.domain.facts import VIETNAM
 from services.evaluation.domain.periods import (
     MeetingSummary,
+    PeriodResult,
     evaluate_period,
     period_months,
     periods_of_month,
@@ -44,7 +45,7 @@ def meeting(
     )
 
 
-def evaluate(period: str, meetings: list[MeetingSummary], through: str = "2026-12"):
+def evaluate(period: str, meetings: list[MeetingSummary], through: str = "2026-12") -> PeriodResult:
     """The period result under the default framework's rules."""
     result = evaluate_period(
         cell_id="c1", period=period, meetings=meetings, rules=framework().period_rules, through_month=through

@@ -1,7 +1,8 @@
 """Each automatic rule of the default framework, at and around every threshold (pure domain)."""
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_attendance_without_roster_is_zero() -> None:
     assert points(perfect(roster=None), "attendance") == 0
 
 
-def _docs(kind: str, at):
+def _docs(kind: str, at: datetime) -> tuple[Document, ...]:
     return (Document(kind, at), Document("minutes", END), Document("resolution", END))
 
 
@@ -222,12 +223,12 @@ def test_documents_published_before_the_start(offset: timedelta, kind: str, expe
         (tasks(0, 3, 3), 10),
     ],
 )
-def test_results_share_of_previous_tasks_done_on_time(outcomes, expected: int) -> None:
+def test_results_share_of_previous_tasks_done_on_time(outcomes: Any, expected: int) -> None:
     assert points(perfect(previous_tasks=outcomes), "results") == expected
 
 
 @pytest.mark.parametrize("previous", [None, ()])
-def test_results_not_applicable_without_previous_tasks(previous) -> None:
+def test_results_not_applicable_without_previous_tasks(previous: Any) -> None:
     entry = line(perfect(previous_tasks=previous), "results")
     assert (entry.applicable, entry.points) == (False, None)
 
@@ -248,7 +249,7 @@ def test_results_only_for_regular_and_combined_meetings(kind: str, applicable: b
         ((), 0),
     ],
 )
-def test_resolution_adopted_by_more_than_half_of_votes_cast(resolutions, expected: int) -> None:
+def test_resolution_adopted_by_more_than_half_of_votes_cast(resolutions: tuple[Resolution, ...], expected: int) -> None:
     assert points(with_minutes(perfect(), resolutions=resolutions), "closing.resolution_adopted") == expected
 
 
@@ -267,7 +268,9 @@ def test_minutes_approved_and_tasks_assigned(approved: bool, task_count: int, ex
         (timedelta(hours=-1), timedelta(0), 1),
     ],
 )
-def test_final_documents_within_48_hours_of_the_end(minutes_after, resolution_after, expected: int) -> None:
+def test_final_documents_within_48_hours_of_the_end(
+    minutes_after: timedelta, resolution_after: timedelta, expected: int
+) -> None:
     documents = (Document("minutes", END + minutes_after), Document("resolution", END + resolution_after))
     assert points(perfect(documents=documents), "closing.final_documents") == expected
 

@@ -1,8 +1,11 @@
 """Manual items, applicability, provisional scores, gates, bands, runs and the older checklist (pure domain)."""
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,7 +201,9 @@ def _document() -> dict:
         (lambda d: d.update(bands=[{"rating": "good", "min": 90}]), None, "cover 0"),
     ],
 )
-def test_framework_validation_names_what_is_wrong(change, field: str | None, words: str) -> None:
+def test_framework_validation_names_what_is_wrong(
+    change: Callable[[dict[str, Any]], object], field: str | None, words: str
+) -> None:
     document = _document()
     change(document)
     with pytest.raises(FrameworkError) as caught:
@@ -208,7 +213,7 @@ def test_framework_validation_names_what_is_wrong(change, field: str | None, wor
         assert caught.value.field is not None and caught.value.field.startswith(field)
 
 
-def test_a_bad_framework_file_names_the_file(tmp_path) -> None:
+def test_a_bad_framework_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text("{", encoding="utf-8")
     with pytest.raises(FrameworkError, match="broken.json"):
@@ -225,7 +230,7 @@ def test_the_framework_in_force_is_the_nearest_committees_else_the_default_by_da
     ]
     chain = ["ward", "province"]
 
-    def chosen(day: date, ancestors=chain) -> tuple[str, str]:
+    def chosen(day: date, ancestors: list[str] = chain) -> tuple[str, str]:
         found = choose_framework(on=day, ancestors=ancestors, adoptions=adoptions)
         assert found is not None
         return found.framework_id, found.version

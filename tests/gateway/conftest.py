@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -17,9 +18,9 @@ from tests.support.ids import random_id
 TokenFactory = Callable[..., Awaitable[dict[str, str]]]
 
 
-def gateway_settings(amqp_url: str, database_url: str, **overrides: object) -> GatewaySettings:
+def gateway_settings(amqp_url: str, database_url: str, **overrides: Any) -> GatewaySettings:
     """Settings for a gateway under test: short RPC timeouts, generous limits unless a test lowers them."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "amqp_url": amqp_url,
         "database_url": database_url,
         "jwt_secret": secrets.token_urlsafe(32),

@@ -1,5 +1,6 @@
 """Every role against every read family, inside and outside its subtree."""
 
+import httpx
 import pytest
 
 from tests.gateway.fakes import World
@@ -72,7 +73,14 @@ def ids(world: World) -> dict[str, str]:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("template", "allowed"), OWN_SUBTREE, ids=[t for t, _ in OWN_SUBTREE])
-async def test_each_role_reads_only_what_its_role_allows(client, headers, world, role, template, allowed) -> None:
+async def test_each_role_reads_only_what_its_role_allows(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    world: World,
+    role: str,
+    template: str,
+    allowed: set[str],
+) -> None:
     response = await client.get(template.format(**ids(world)), headers=headers[role])
     if role in allowed:
         assert response.status_code == 200, response.text
@@ -84,7 +92,12 @@ async def test_each_role_reads_only_what_its_role_allows(client, headers, world,
 @pytest.mark.parametrize("role", ["member", "secretary", "ward_officer", "province_officer"])
 @pytest.mark.parametrize(("template", "allowed"), OTHER_SUBTREE, ids=[t for t, _ in OTHER_SUBTREE])
 async def test_outside_the_subtree_is_refused_like_a_missing_thing(
-    client, headers, world, role, template, allowed
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    world: World,
+    role: str,
+    template: str,
+    allowed: set[str],
 ) -> None:
     values = ids(world)
     foreign = await client.get(template.format(**values), headers=headers[role])
@@ -109,7 +122,9 @@ async def test_outside_the_subtree_is_refused_like_a_missing_thing(
     assert missing.json() == {**foreign.json(), "message": f"{kind} {missing_id} not found"}
 
 
-async def test_a_member_sees_only_their_own_inbox(client, headers, world) -> None:
+async def test_a_member_sees_only_their_own_inbox(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     response = await client.get("/v1/me/inbox?unread_only=true", headers=headers["member"])
     assert response.status_code == 200
     items = response.json()["items"]
@@ -124,7 +139,9 @@ async def test_a_member_sees_only_their_own_inbox(client, headers, world) -> Non
     assert marked.status_code == 200 and marked.json()["read_at"] is not None
 
 
-async def test_ratings_are_filtered_by_period_and_paginated(client, headers, world) -> None:
+async def test_ratings_are_filtered_by_period_and_paginated(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     quarter = await client.get(f"/v1/cells/{world.cell_a1}/ratings?period=2026-Q4", headers=headers["member"])
     assert [row["period"] for row in quarter.json()["items"]] == ["2026-10", "2026-11", "2026-Q4"]
     month = await client.get(
@@ -133,7 +150,9 @@ async def test_ratings_are_filtered_by_period_and_paginated(client, headers, wor
     assert month.json()["total"] == 4 and [row["period"] for row in month.json()["items"]] == ["2026-11", "2026-Q4"]
 
 
-async def test_a_committee_officer_reads_the_rollup_of_their_subtree(client, headers, world) -> None:
+async def test_a_committee_officer_reads_the_rollup_of_their_subtree(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     response = await client.get(
         f"/v1/committees/{world.root}/rollup?period=2026-11", headers=headers["province_officer"]
     )
@@ -143,14 +162,16 @@ async def test_a_committee_officer_reads_the_rollup_of_their_subtree(client, hea
     assert {item["cell_id"] for item in weakest.json()["items"]} == {world.cell_a1, world.cell_a2}
 
 
-async def test_requests_without_a_valid_token_are_unauthorized(client, world) -> None:
+async def test_requests_without_a_valid_token_are_unauthorized(client: httpx.AsyncClient, world: World) -> None:
     missing = await client.get(f"/v1/cells/{world.cell_a1}")
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
     forged = await client.get(f"/v1/cells/{world.cell_a1}", headers={"Authorization": "Bearer not.a.jwt"})
     assert forged.status_code == 401 and forged.json()["code"] == "unauthorized"
 
 
-async def test_bad_query_parameters_name_the_field(client, headers, world) -> None:
+async def test_bad_query_parameters_name_the_field(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     response = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period=2026-13", headers=headers["member"])
     assert response.status_code == 422
     assert response.json()["field"] == "query.period"

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from services.gateway.auth import JwksKeys, Role, TokenError, TokenVerifier, issue_token
 from services.gateway.main import create_app
 from tests.gateway.conftest import gateway_settings
+from tests.gateway.fakes import FakeServices
 from tests.support.running import running_app
 
 SECRET = "test-secret-with-enough-length-for-hs256"
@@ -68,7 +69,7 @@ async def test_a_local_token_carries_role_unit_and_person() -> None:
         jwt.encode({"iss": ISSUER, "sub": "x", "role": "king", "exp": 9999999999}, SECRET, algorithm="HS256"),
         jwt.encode({"iss": ISSUER, "sub": "x", "role": "member", "exp": 9999999999}, SECRET, algorithm="HS256"),
         jwt.encode({"iss": ISSUER, "sub": "x", "role": "admin"}, SECRET, algorithm="HS256"),
-        jwt.encode({"iss": ISSUER, "sub": "x", "role": "admin", "exp": 9999999999}, None, algorithm="none"),
+        jwt.encode({"iss": ISSUER, "sub": "x", "role": "admin", "exp": 9999999999}, "", algorithm="none"),
         "garbage",
     ],
     ids=[
@@ -121,7 +122,7 @@ async def test_an_external_token_is_checked_against_a_jwks_url_and_keys_are_cach
 
 
 async def test_the_gateway_accepts_identity_provider_tokens_without_a_local_account(
-    amqp_url, database_url, fakes, tmp_path: Path
+    amqp_url: str, database_url: str, fakes: FakeServices, tmp_path: Path
 ) -> None:
     key = rsa_key()
     path = tmp_path / "jwks.json"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import jwt
 
 from tests.support.ids import random_id
@@ -14,7 +15,7 @@ from tests.support.ids import random_id
 ROOT = Path(__file__).parents[2]
 
 
-async def test_issue_token_records_the_account_and_prints_a_token(database_url, db) -> None:
+async def test_issue_token_records_the_account_and_prints_a_token(database_url: str, db: asyncpg.Connection) -> None:
     sub = random_id("sec")
     # no CHIBO_JWT_SECRET: the secret kept in the gateway schema signs the token
     env = {key: value for key, value in os.environ.items() if key != "CHIBO_JWT_SECRET"}

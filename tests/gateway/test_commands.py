@@ -2,6 +2,9 @@
 
 from datetime import datetime
 
+import httpx
+
+from services.gateway.bootstrap import GatewayState
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
@@ -20,7 +23,9 @@ def last_event(world: World, event_id: str) -> dict:
     return next(event for event in world.ingested if event["id"] == event_id)
 
 
-async def test_a_secretary_schedules_a_meeting_of_their_cell(client, headers, world) -> None:
+async def test_a_secretary_schedules_a_meeting_of_their_cell(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     meeting_id = random_id("mtg")
     response = await client.post(
         f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=meeting_id), headers=headers["secretary"]
@@ -30,11 +35,14 @@ async def test_a_secretary_schedules_a_meeting_of_their_cell(client, headers, wo
     assert body["outcome"] == "accepted" and body["subject"] == meeting_id and body["type"] == "meeting.scheduled.v1"
     event = last_event(world, body["event_id"])
     assert event["source"] == "urn:chibo:gateway"
-    assert datetime.fromisoformat(event["time"]).utcoffset().total_seconds() == 7 * 3600
+    offset = datetime.fromisoformat(event["time"]).utcoffset()
+    assert offset is not None and offset.total_seconds() == 7 * 3600
     assert event["data"]["cell_id"] == world.cell_a1 and event["data"]["meeting_id"] == meeting_id
 
 
-async def test_scheduling_in_another_cell_is_refused_like_a_missing_cell(client, headers, world) -> None:
+async def test_scheduling_in_another_cell_is_refused_like_a_missing_cell(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     foreign = await client.post(
         f"/v1/cells/{world.cell_b1}/meetings", json=schedule_body(), headers=headers["secretary"]
     )
@@ -44,13 +52,17 @@ async def test_scheduling_in_another_cell_is_refused_like_a_missing_cell(client,
     assert missing.json()["message"] == "cell cell-nowhere not found"
 
 
-async def test_only_secretaries_schedule(client, headers, world) -> None:
+async def test_only_secretaries_schedule(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     for role in ("member", "ward_officer", "integration", "operator", "admin"):
         response = await client.post(f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(), headers=headers[role])
         assert response.status_code == 403, role
 
 
-async def test_a_thematic_meeting_without_topic_is_a_422_naming_the_field(client, headers, world) -> None:
+async def test_a_thematic_meeting_without_topic_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     response = await client.post(
         f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(kind="thematic"), headers=headers["secretary"]
     )
@@ -58,14 +70,18 @@ async def test_a_thematic_meeting_without_topic_is_a_422_naming_the_field(client
     assert response.json()["field"] == "topic"
 
 
-async def test_an_unknown_body_field_is_a_422_naming_it(client, headers, world) -> None:
+async def test_an_unknown_body_field_is_a_422_naming_it(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     response = await client.post(
         f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(colour="red"), headers=headers["secretary"]
     )
     assert response.status_code == 422 and response.json()["field"] == "colour"
 
 
-async def test_the_meeting_lifecycle_commands_reach_meetings(client, headers, world) -> None:
+async def test_the_meeting_lifecycle_commands_reach_meetings(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     mid = world.meeting_a1
     secretary = headers["secretary"]
     calls = [
@@ -125,7 +141,9 @@ async def test_the_meeting_lifecycle_commands_reach_meetings(client, headers, wo
         assert event["type"] == event_type and event["data"]["meeting_id"] == mid
 
 
-async def test_minutes_ending_before_they_start_are_a_422_naming_ended_at(client, headers, world) -> None:
+async def test_minutes_ending_before_they_start_are_a_422_naming_ended_at(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     body = {
         "started_at": "2026-11-04T19:00:00+07:00",
         "ended_at": "2026-11-04T18:00:00+07:00",
@@ -139,7 +157,9 @@ async def test_minutes_ending_before_they_start_are_a_422_naming_ended_at(client
     assert response.status_code == 422 and response.json()["field"] == "ended_at"
 
 
-async def test_commands_on_another_cells_meeting_are_refused_like_a_missing_meeting(client, headers, world) -> None:
+async def test_commands_on_another_cells_meeting_are_refused_like_a_missing_meeting(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     foreign = await client.post(
         f"/v1/meetings/{world.meeting_b1}/cancel", json={"reason": "x"}, headers=headers["secretary"]
     )
@@ -148,7 +168,9 @@ async def test_commands_on_another_cells_meeting_are_refused_like_a_missing_meet
     assert foreign.json() == {**missing.json(), "message": f"meeting {world.meeting_b1} not found"}
 
 
-async def test_an_officer_assesses_as_upper_monitor_and_a_secretary_may_not(client, headers, world) -> None:
+async def test_an_officer_assesses_as_upper_monitor_and_a_secretary_may_not(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     body = {"role": "upper_monitor", "points": {"chairing.flexible": 2}, "comment": "Điều hành tốt"}
     officer = await client.post(
         f"/v1/meetings/{world.meeting_a1}/assessments", json=body, headers=headers["ward_officer"]
@@ -166,7 +188,9 @@ async def test_an_officer_assesses_as_upper_monitor_and_a_secretary_may_not(clie
     assert outside.status_code == 404
 
 
-async def test_commands_are_audited(client, headers, world, state) -> None:
+async def test_commands_are_audited(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, state: GatewayState
+) -> None:
     response = await client.post(
         f"/v1/meetings/{world.meeting_a1}/cancel", json={"reason": "Mất điện"}, headers=headers["secretary"]
     )

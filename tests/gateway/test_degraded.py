@@ -3,11 +3,13 @@
 import asyncio
 import time
 
-from tests.gateway.fakes import FakeServices
+import httpx
+
+from tests.gateway.fakes import FakeServices, World
 
 
 async def test_with_evaluation_stopped_meetings_still_answer_and_scores_are_503(
-    client, headers, world, fakes: FakeServices
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, fakes: FakeServices
 ) -> None:
     await fakes.evaluation.stop()
     try:
@@ -36,7 +38,9 @@ async def test_with_evaluation_stopped_meetings_still_answer_and_scores_are_503(
     assert recovered.status_code == 200
 
 
-async def test_with_meetings_stopped_ingest_is_503_naming_meetings(client, headers, fakes: FakeServices) -> None:
+async def test_with_meetings_stopped_ingest_is_503_naming_meetings(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], fakes: FakeServices
+) -> None:
     await fakes.meetings.stop()
     try:
         response = await client.post(
@@ -51,7 +55,7 @@ async def test_with_meetings_stopped_ingest_is_503_naming_meetings(client, heade
 
 
 async def test_calls_to_live_services_are_not_queued_behind_a_silent_one(
-    client, headers, world, fakes: FakeServices
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, fakes: FakeServices
 ) -> None:
     await fakes.notifications.stop()
     try:

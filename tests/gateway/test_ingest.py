@@ -2,6 +2,9 @@
 
 import json
 
+import httpx
+
+from services.gateway.bootstrap import GatewayState
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
@@ -21,7 +24,9 @@ def unit_event(world: World, **overrides: object) -> dict:
     }
 
 
-async def test_an_integration_posts_one_event_and_it_is_accepted_then_duplicate(client, headers, world) -> None:
+async def test_an_integration_posts_one_event_and_it_is_accepted_then_duplicate(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     event = unit_event(world)
     first = await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})
     assert first.status_code == 200, first.text
@@ -42,7 +47,9 @@ async def test_an_integration_posts_one_event_and_it_is_accepted_then_duplicate(
     assert event in world.ingested
 
 
-async def test_a_batch_answers_each_event_and_one_bad_event_rejects_only_itself(client, headers, world) -> None:
+async def test_a_batch_answers_each_event_and_one_bad_event_rejects_only_itself(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     good = unit_event(world)
     bad = unit_event(world, data={"id": random_id("cell"), "kind": "cell", "parent_id": None})
     held = {
@@ -60,13 +67,17 @@ async def test_a_batch_answers_each_event_and_one_bad_event_rejects_only_itself(
     assert (body["accepted"], body["rejected"], body["held"], body["duplicate"]) == (1, 1, 1, 0)
 
 
-async def test_a_body_that_is_not_json_is_a_400_naming_the_body(client, headers) -> None:
+async def test_a_body_that_is_not_json_is_a_400_naming_the_body(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]]
+) -> None:
     response = await client.post("/v1/events", content=b"{not json", headers={**headers["integration"], **SINGLE})
     assert response.status_code == 400
     assert response.json()["field"] == "body" and "JSON" in response.json()["message"]
 
 
-async def test_a_batch_that_is_not_an_array_is_a_422(client, headers, world) -> None:
+async def test_a_batch_that_is_not_an_array_is_a_422(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     response = await client.post(
         "/v1/events", content=json.dumps(unit_event(world)), headers={**headers["integration"], **BATCH}
     )
@@ -74,26 +85,34 @@ async def test_a_batch_that_is_not_an_array_is_a_422(client, headers, world) -> 
     assert "array" in response.json()["message"]
 
 
-async def test_a_single_event_that_is_not_an_object_is_a_422(client, headers) -> None:
+async def test_a_single_event_that_is_not_an_object_is_a_422(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]]
+) -> None:
     response = await client.post("/v1/events", content=b'"hello"', headers={**headers["integration"], **SINGLE})
     assert response.status_code == 422 and response.json()["field"] == "body"
 
 
-async def test_a_batch_over_1000_events_is_refused_with_413(client, headers, world) -> None:
+async def test_a_batch_over_1000_events_is_refused_with_413(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     events = [unit_event(world) for _ in range(1001)]
     response = await client.post("/v1/events", content=json.dumps(events), headers={**headers["integration"], **BATCH})
     assert response.status_code == 413
     assert "1000" in response.json()["message"]
 
 
-async def test_a_batch_of_exactly_1000_events_is_forwarded(client, headers, world) -> None:
+async def test_a_batch_of_exactly_1000_events_is_forwarded(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     events = [unit_event(world) for _ in range(1000)]
     response = await client.post("/v1/events", content=json.dumps(events), headers={**headers["integration"], **BATCH})
     assert response.status_code == 200
     assert response.json()["accepted"] == 1000
 
 
-async def test_an_unknown_content_type_is_a_415(client, headers, world) -> None:
+async def test_an_unknown_content_type_is_a_415(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     response = await client.post(
         "/v1/events",
         content=json.dumps(unit_event(world)),
@@ -102,7 +121,9 @@ async def test_an_unknown_content_type_is_a_415(client, headers, world) -> None:
     assert response.status_code == 415
 
 
-async def test_only_integration_accounts_may_ingest(client, headers, world) -> None:
+async def test_only_integration_accounts_may_ingest(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     for role in ("member", "secretary", "ward_officer", "operator", "admin"):
         response = await client.post(
             "/v1/events", content=json.dumps(unit_event(world)), headers={**headers[role], **SINGLE}
@@ -111,7 +132,9 @@ async def test_only_integration_accounts_may_ingest(client, headers, world) -> N
         assert response.json()["code"] == "forbidden"
 
 
-async def test_every_ingest_call_is_audited_with_who_and_where(client, headers, world, state) -> None:
+async def test_every_ingest_call_is_audited_with_who_and_where(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, state: GatewayState
+) -> None:
     event = unit_event(world)
     await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})
     row = await state.pool.fetchrow(

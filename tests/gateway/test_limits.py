@@ -10,6 +10,7 @@ from services.gateway.handlers import create_account
 from services.gateway.limits import RateLimiter
 from services.gateway.main import create_app
 from tests.gateway.conftest import gateway_settings
+from tests.gateway.fakes import FakeServices
 
 
 def test_the_rate_limiter_refills_over_time() -> None:
@@ -24,7 +25,7 @@ def test_the_rate_limiter_refills_over_time() -> None:
 
 
 async def test_a_token_over_its_rate_gets_429_with_retry_after_and_large_bodies_413(
-    amqp_url, database_url, fakes
+    amqp_url: str, database_url: str, fakes: FakeServices
 ) -> None:
     app = create_app(
         gateway_settings(amqp_url, database_url, rate_limit_per_minute=6, rate_limit_burst=3, max_body_bytes=2048)

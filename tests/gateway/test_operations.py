@@ -2,15 +2,20 @@
 
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from services.gateway.bootstrap import GatewayState
 from shared.topology import CONSUMER_QUEUES, declare_topology
+from tests.gateway.fakes import World
 from tests.support.running import running_app
 
 
-async def test_an_operator_lists_and_replays_rejections(client, headers, world) -> None:
+async def test_an_operator_lists_and_replays_rejections(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     listed = await client.get("/v1/rejections?status=open&type=meeting.scheduled.v1", headers=headers["operator"])
     assert listed.status_code == 200
     rejection = next(iter(world.rejections.values()))
@@ -35,7 +40,9 @@ async def test_an_operator_lists_and_replays_rejections(client, headers, world) 
     assert missing.status_code == 404 and missing.json()["message"] == "rejection rej-nowhere not found"
 
 
-async def test_an_operator_sees_the_depth_of_every_dead_letter_queue(client, headers, amqp_url) -> None:
+async def test_an_operator_sees_the_depth_of_every_dead_letter_queue(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], amqp_url: str
+) -> None:
     await declare_topology(amqp_url, CONSUMER_QUEUES)
     response = await client.get("/v1/dead-letters", headers=headers["operator"])
     assert response.status_code == 200
@@ -45,7 +52,9 @@ async def test_an_operator_sees_the_depth_of_every_dead_letter_queue(client, hea
     assert body["total"] == 0
 
 
-async def test_an_operator_sees_each_services_health(client, headers, state) -> None:
+async def test_an_operator_sees_each_services_health(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], state: GatewayState
+) -> None:
     async def healthy(request: Any) -> JSONResponse:
         return JSONResponse({"service": "meetings", "status": "ok"})
 
@@ -71,7 +80,9 @@ async def test_an_operator_sees_each_services_health(client, headers, state) -> 
     assert body["services"]["notifications"]["status"] == "down"
 
 
-async def test_an_operator_retries_a_failed_delivery(client, headers) -> None:
+async def test_an_operator_retries_a_failed_delivery(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]]
+) -> None:
     failed = await client.get("/v1/deliveries/failed", headers=headers["operator"])
     assert failed.json()["items"][0]["delivery_id"] == 1
     retried = await client.post("/v1/deliveries/1/retry", headers=headers["operator"])
@@ -79,7 +90,9 @@ async def test_an_operator_retries_a_failed_delivery(client, headers) -> None:
     assert (await client.post("/v1/deliveries/1/retry", headers=headers["admin"])).status_code == 403
 
 
-async def test_an_administrator_manages_frameworks_and_rescores(client, headers, world) -> None:
+async def test_an_administrator_manages_frameworks_and_rescores(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     document = {"id": "qn-15-2018", "version": "1", "issuer": "Tỉnh ủy Quảng Nam", "criteria": []}
     adopted = await client.post(
         "/v1/frameworks", json={"document": document, "committee_id": world.root}, headers=headers["admin"]
@@ -100,7 +113,9 @@ async def test_an_administrator_manages_frameworks_and_rescores(client, headers,
         assert refused.status_code == 403, role
 
 
-async def test_an_administrator_creates_and_disables_accounts(client, headers, world) -> None:
+async def test_an_administrator_creates_and_disables_accounts(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     created = await client.post(
         "/v1/accounts",
         json={"role": "member", "unit_id": world.cell_a1, "person_id": world.member_a1},
@@ -117,14 +132,16 @@ async def test_an_administrator_creates_and_disables_accounts(client, headers, w
     assert no_unit.status_code == 422 and no_unit.json()["field"] == "unit_id"
 
 
-async def test_refused_state_changes_are_audited_too(client, headers, state) -> None:
+async def test_refused_state_changes_are_audited_too(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], state: GatewayState
+) -> None:
     await client.post("/v1/rescore", json={}, headers=headers["member"])
     audit = await client.get("/v1/audit?limit=200", headers=headers["admin"])
     entries = [entry for entry in audit.json()["items"] if entry["path"] == "/v1/rescore" and entry["status"] == 403]
     assert entries and entries[0]["role"] == "member" and entries[0]["client_ip"] == "203.0.113.7"
 
 
-async def test_health_reports_which_services_answer(client) -> None:
+async def test_health_reports_which_services_answer(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json()["services"] == {

@@ -22,8 +22,11 @@ class Feed:
     async def publish(self, body: bytes | dict[str, Any] | list[Any], *, routing_key: str | None = None) -> None:
         """Publish persistently to chibo.ingest (routing key = type, or `batch` for a list)."""
         batch = isinstance(body, list)
+        if isinstance(body, list):
+            routing_key = routing_key or "batch"
+        elif isinstance(body, dict):
+            routing_key = routing_key or body["type"]
         if not isinstance(body, bytes):
-            routing_key = routing_key or ("batch" if batch else body["type"])
             body = json.dumps(body, ensure_ascii=False).encode()
         exchange = await self._channel.get_exchange(INGEST_EXCHANGE)
         await exchange.publish(

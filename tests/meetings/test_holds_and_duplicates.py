@@ -11,7 +11,7 @@ from tests.support.ids import random_id
 START = ev.BASE_TIME + timedelta(days=3)
 
 
-async def ingest(uow_factory, raw):  # type: ignore[no-untyped-def]
+async def ingest(uow_factory, raw):
     async with uow_factory() as uow:
         result = await handlers.ingest_event(raw, uow, route="test")
         await uow.commit()

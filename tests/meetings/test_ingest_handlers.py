@@ -7,7 +7,7 @@ from tests.meetings import events as ev
 from tests.support.ids import random_id
 
 
-async def ingest(uow_factory, raw):  # type: ignore[no-untyped-def]
+async def ingest(uow_factory, raw):
     async with uow_factory() as uow:
         result = await handlers.ingest_event(raw, uow, route="test")
         await uow.commit()

@@ -190,7 +190,7 @@ class FakeProjection:
 
     async def subtree_cells(self, unit_id: str) -> list[str]:
         """Cells at or under the unit."""
-        return sorted(u.id for u in self.units.values() if u.kind == "cell" and unit_id in await self.ancestors(u.id))
+        return sorted([u.id for u in self.units.values() if u.kind == "cell" and unit_id in await self.ancestors(u.id)])
 
     async def active_cells(self, *, after_id: str, limit: int) -> list[str]:
         """Active cells after an id, in id order."""
@@ -355,7 +355,12 @@ class FakeProjection:
         found: dict[str, list[Meeting]] = {}
         for s in self.meetings.values():
             m = s.meeting
-            if m.cell_id in cell_ids and m.starts_at is not None and start <= m.starts_at < end:
+            if (
+                m.cell_id is not None
+                and m.cell_id in cell_ids
+                and m.starts_at is not None
+                and start <= m.starts_at < end
+            ):
                 found.setdefault(m.cell_id, []).append(m)
         return found
 
@@ -366,7 +371,9 @@ class FakeProjection:
         counts: dict[tuple[str, str], int] = {}
         for s in self.meetings.values():
             m = s.meeting
-            if m.cell_id not in cell_ids or m.cancelled or m.starts_at is None or not start <= m.starts_at < end:
+            if m.cell_id is None or m.cell_id not in cell_ids or m.cancelled or m.starts_at is None:
+                continue
+            if not start <= m.starts_at < end:
                 continue
             for person_id in s.guests:
                 if (person_id, m.cell_id) in self.monitors:

@@ -19,6 +19,7 @@ from services.notifications.secrets import SecretBox
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.contracts.registry import read_event
 from shared.db import create_pool
+from shared.envelope import CloudEvent
 from shared.envelope import now as wall_clock
 from shared.rpc import RpcError
 from shared.runtime import migrate
@@ -47,7 +48,7 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-async def handle(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events) -> None:
+async def handle(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events: CloudEvent) -> None:
     """Apply events through their handlers, each in its own committed unit of work."""
     for item in events:
         async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:

@@ -1,6 +1,7 @@
 """Every alert rule fires for its case and stays silent just inside its threshold (pure, controllable clock)."""
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ CELL = Unit(
 )
 
 
-def member(member_id: str, role: str = "member", **extra: object) -> Member:
+def member(member_id: str, role: str = "member", **extra: Any) -> Member:
     """A member of the test cell."""
     return Member(
         id=member_id,
@@ -29,7 +30,7 @@ def member(member_id: str, role: str = "member", **extra: object) -> Member:
         role=role,
         email=f"{member_id}@x.vn",
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
 MEMBERS = (

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from email.message import EmailMessage
 
 import asyncpg
 from faststream.rabbit import RabbitBroker
@@ -20,6 +21,13 @@ from tests.notifications.conftest import SmtpInbox, WebhookReceiver
 from tests.notifications.events import Province, event, publish
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
+
+
+def plain_text(mail: EmailMessage) -> str:
+    """The plain-text body of a mail (the test fails when it has none)."""
+    part = mail.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 @asynccontextmanager
@@ -55,7 +63,7 @@ async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_v
         mail = inbox.to(p.email(p.member))[0]
         assert str(mail["X-Chibo-Rule"]) == "meeting_scheduled"
         assert str(mail["Subject"]).startswith("Thông báo lịch sinh hoạt: Chi bộ khu phố Đông, ")
-        body = mail.get_body(preferencelist=("plain",)).get_content()
+        body = plain_text(mail)
         assert "Kính gửi đồng chí Lê Văn Đức," in body and "tại Nhà văn hóa khu phố Đông" in body
         assert ", ngày " in body and "thứ " in body or "Chủ nhật" in body
         assert inbox.to(p.email(p.exempt)) == []
@@ -155,7 +163,7 @@ async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recip
         )
         assert rows and all(row["n"] == 1 for row in rows)
         body = next(m for m in inbox.to(p.email(p.committee)) if str(m["X-Chibo-Rule"]) == "meeting_rated_low")
-        assert "xếp loại Kém" in body.get_body(preferencelist=("plain",)).get_content()
+        assert "xếp loại Kém" in plain_text(body)
 
 
 async def test_a_reminder_due_while_the_service_is_down_fires_once_when_it_returns(

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from shared.contracts.meetings import MeetingScheduled
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, parse_batch, parse_envelope
 
@@ -34,6 +35,7 @@ def test_accepts_a_well_formed_meeting_scheduled() -> None:
         },
     )
     event = read_event(parse_envelope(json.dumps(raw)))
+    assert isinstance(event.data, MeetingScheduled)
     assert event.data.meeting_id == "m1"
     assert event.data.committee_prepared is None
 

@@ -7,8 +7,9 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -20,7 +21,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from shared.consuming import consume_event
 from shared.contracts.meetings import MeetingCancelled
 from shared.db import apply_migrations, create_pool, migration_files
-from shared.envelope import new_event
+from shared.envelope import Event, new_event
 from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
 from shared.unit_of_work import PgUnitOfWork
@@ -168,12 +169,15 @@ class ProbeConsumer:
         self.calls: list[str] = []
 
         @self.router.subscriber(queue.rabbit_queue(), queue.rabbit_exchange(), ack_policy=AckPolicy.MANUAL)
-        async def on_probe(message: RabbitMessage, uow_factory=Context("probe_uow")) -> None:  # noqa: B008
+        async def on_probe(
+            message: RabbitMessage,
+            uow_factory: Callable[[], PgUnitOfWork] = Context("probe_uow"),  # noqa: B008
+        ) -> None:
             await consume_event(
                 message, consumer=queue.name, handlers={"meeting.cancelled.v1": self.apply}, uow_factory=uow_factory
             )
 
-    async def apply(self, event, uow: PgUnitOfWork) -> None:  # noqa: ANN001
+    async def apply(self, event: Event[Any], uow: PgUnitOfWork) -> None:
         """Count the cancellation in probe_state; fail when the reason says so."""
         self.calls.append(event.data.meeting_id)
         await uow.connection.execute(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 MeetingKindName = Literal["regular", "thematic", "combined", "extraordinary"]
+ALL_MEETING_KINDS: tuple[MeetingKindName, ...] = ("regular", "thematic", "combined", "extraordinary")
 RatingName = Literal["good", "fair", "average", "poor"]
 RATING_ORDER: tuple[RatingName, ...] = ("poor", "average", "fair", "good")
 
@@ -166,9 +167,7 @@ class Item(_Strict):
     name: str
     max: float = Field(gt=0)
     rule: Rule
-    applies_to: list[MeetingKindName] = Field(
-        default_factory=lambda: ["regular", "thematic", "combined", "extraordinary"]
-    )
+    applies_to: list[MeetingKindName] = Field(default_factory=lambda: list(ALL_MEETING_KINDS))
 
     @property
     def manual(self) -> bool:

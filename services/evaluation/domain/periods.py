@@ -110,7 +110,7 @@ def previous_period(period: str) -> str:
 
 
 def _at_least(rating: str, floor: str) -> bool:
-    return RATING_ORDER.index(rating) >= RATING_ORDER.index(floor)  # type: ignore[arg-type]
+    return RATING_ORDER.index(rating) >= RATING_ORDER.index(floor)
 
 
 def rate_months(ratings: Sequence[str], rule: PeriodRule) -> str:

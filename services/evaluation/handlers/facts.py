@@ -10,6 +10,7 @@ from typing import Any
 from services.evaluation.domain.facts import has_committee_at
 from services.evaluation.handlers.scores import ScoringUnitOfWork, rescore_and_refresh
 from services.evaluation.repository import FactStamp
+from shared.consuming import EventHandler
 from shared.contracts import meetings as contract
 from shared.envelope import Event
 
@@ -196,7 +197,7 @@ async def task_completed(event: Event[contract.TaskCompleted], uow: ScoringUnitO
         await _rescore_meeting(uow, event, data.meeting_id, following=True)
 
 
-FACT_HANDLERS = {
+FACT_HANDLERS: dict[str, EventHandler[Any]] = {
     "org.unit.upserted.v1": unit_upserted,
     "member.upserted.v1": member_upserted,
     "member.removed.v1": member_removed,

@@ -37,11 +37,16 @@ SOURCE = "urn:chibo:evaluation"
 class ScoringUnitOfWork(Protocol):
     """What recomputation needs from a unit of work (the Pg one and the tests' fake both fit)."""
 
-    facts: FactRepository
-    results: ResultRepository
-    frameworks: FrameworkRepository
-    framework_cache: dict[tuple[str, str], Framework]
-    today: Callable[[], Any]
+    @property
+    def facts(self) -> FactRepository: ...
+    @property
+    def results(self) -> ResultRepository: ...
+    @property
+    def frameworks(self) -> FrameworkRepository: ...
+    @property
+    def framework_cache(self) -> dict[tuple[str, str], Framework]: ...
+    @property
+    def today(self) -> Callable[[], date]: ...
 
     def emit(self, event: CloudEvent) -> None: ...
 

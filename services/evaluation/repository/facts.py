@@ -38,7 +38,6 @@ class MeetingRow:
     approved_at: datetime | None
 
 
-@dataclass(frozen=True)
 class FactRepository(Protocol):
     """The projection of facts, as evaluation needs them."""
 
