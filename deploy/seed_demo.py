@@ -15,7 +15,8 @@ from typing import Any
 
 import aio_pika
 
-from shared.envelope import BATCH_CONTENT_TYPE, VIETNAM_TZ
+from shared.envelope import BATCH_CONTENT_TYPE
+from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
 
 SOURCE = "urn:chibo:demo-seed"

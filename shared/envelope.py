@@ -3,7 +3,7 @@
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -14,11 +14,12 @@ from pydantic import (
     ValidationError,
 )
 
+from shared.periods import VIETNAM_TZ
+
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 BATCH_ROUTING_KEY = "batch"
 MAX_BATCH_SIZE = 1000
-VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]

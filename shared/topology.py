@@ -13,6 +13,8 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustChannel
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
+from shared.contracts import meetings as meetings_contract
+
 INGEST_EXCHANGE = "chibo.ingest"
 EVENTS_EXCHANGE = "chibo.events"
 DEAD_LETTER_EXCHANGE = "chibo.dead-letter"
@@ -151,30 +153,14 @@ async def queue_depths(
 MEETINGS_INGEST = ConsumerQueue("meetings", "ingest", INGEST_EXCHANGE, ["#"])
 """All external facts: every routing key on chibo.ingest, including `batch`."""
 
-_FACT_TYPES = [
-    "org.unit.upserted.v1",
-    "member.upserted.v1",
-    "member.removed.v1",
-    "monitor.assigned.v1",
-    "meeting.scheduled.v1",
-    "meeting.rescheduled.v1",
-    "meeting.cancelled.v1",
-    "documents.published.v1",
-    "attendance.recorded.v1",
-    "minutes.submitted.v1",
-    "minutes.approved.v1",
-    "meeting.assessed.v1",
-    "task.completed.v1",
-]
-
-EVALUATION_FACTS = ConsumerQueue("evaluation", "facts", EVENTS_EXCHANGE, _FACT_TYPES)
+EVALUATION_FACTS = ConsumerQueue("evaluation", "facts", EVENTS_EXCHANGE, list(meetings_contract.TYPES))
 """The validated facts meetings publishes, from which evaluation computes scores."""
 
 NOTIFICATIONS_EVENTS = ConsumerQueue(
     "notifications",
     "events",
     EVENTS_EXCHANGE,
-    [*_FACT_TYPES, "member.attendance.updated.v1", "score.meeting.updated.v1", "score.cell.updated.v1"],
+    [*meetings_contract.TYPES_OUT, "score.meeting.updated.v1", "score.cell.updated.v1"],
 )
 """Facts and scores that may trigger an alert."""
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services.evaluation.domain.periods import previous_period
+from shared.periods import previous_period
 
 SUBTREE_CELLS = """
 WITH RECURSIVE tree(id, kind) AS (

@@ -1,6 +1,5 @@
 """The evaluation.rpc catalog of docs/architecture.md, over the read side and the use cases."""
 
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -9,19 +8,18 @@ import asyncpg
 
 from services.evaluation import queries
 from services.evaluation.domain.framework import FrameworkError
-from services.evaluation.domain.periods import period_months
 from services.evaluation.handlers import adopt_framework as adopt_framework_use_case
 from services.evaluation.handlers.frameworks import FrameworkConflict
 from services.evaluation.handlers.rescoring import start_rescore_job
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
+from shared.periods import is_period
 from shared.rpc import RpcError, RpcMethod
 
 
 def check_period(period: str, *, field: str = "period") -> str:
     """A period like 2026-11, 2026-Q4 or 2026, else an `invalid` error naming the field."""
-    if not isinstance(period, str) or not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?", period):
+    if not is_period(period):
         raise RpcError("invalid", "period must look like 2026-11, 2026-Q4 or 2026", field=field)
-    period_months(period)
     return period
 
 

@@ -5,9 +5,9 @@ from datetime import date, datetime
 
 import asyncpg
 
-from services.evaluation.domain.facts import VIETNAM
 from services.evaluation.domain.framework import Framework
 from services.evaluation.repository import PgFactRepository, PgFrameworkRepository, PgJobRepository, PgResultRepository
+from shared.periods import VIETNAM_TZ
 from shared.unit_of_work import PgUnitOfWork
 
 SCHEMA = "evaluation"
@@ -15,7 +15,7 @@ SCHEMA = "evaluation"
 
 def today_in_vietnam() -> date:
     """Today's date in Vietnam (+07:00): the month periods are assessed through."""
-    return datetime.now(VIETNAM).date()
+    return datetime.now(VIETNAM_TZ).date()
 
 
 class EvaluationUnitOfWork(PgUnitOfWork):

@@ -6,9 +6,11 @@ is rejected, the field named) or Held (the event waits for something it refers t
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from shared.envelope import VIETNAM_TZ, InvalidEvent
+from shared.envelope import InvalidEvent
+from shared.membership import MemberVersion, cell_on
+from shared.periods import add_years, local_date, month_of, period_bounds
 
 Version = tuple[datetime, str]
 """(event time, event id): snapshots resolve by time, ties by id."""
@@ -36,48 +38,7 @@ def probation_ends_on(*, status: str, admitted_on: date | None) -> date | None:
     """Twelve months after admission while the member is probationary."""
     if status != "probationary" or admitted_on is None:
         return None
-    try:
-        return admitted_on.replace(year=admitted_on.year + 1)
-    except ValueError:  # admitted on 29 February
-        return admitted_on.replace(year=admitted_on.year + 1, day=28)
-
-
-def start_of_day(day: date) -> datetime:
-    """Midnight in Vietnam at the start of `day`: when a removal takes effect."""
-    return datetime.combine(day, time.min, tzinfo=VIETNAM_TZ)
-
-
-@dataclass(frozen=True)
-class MemberVersion:
-    """One snapshot (or removal) of a member, placed on the timeline at `effective_at`."""
-
-    effective_at: datetime
-    version_id: str
-    removed: bool
-    cell_id: str | None
-
-
-@dataclass(frozen=True)
-class CellOnDate:
-    """Where a member was at some moment, and whether a version at or before it says so."""
-
-    cell_id: str | None
-    certain: bool
-
-
-def cell_on(versions: Sequence[MemberVersion], at: datetime) -> CellOnDate | None:
-    """The member's cell at `at`: the latest version not after it, else the earliest snapshot (assumed)."""
-    if not versions:
-        return None
-    ordered = sorted(versions, key=lambda v: (v.effective_at, v.version_id))
-    before = [v for v in ordered if v.effective_at <= at]
-    if before:
-        latest = before[-1]
-        return CellOnDate(cell_id=None if latest.removed else latest.cell_id, certain=True)
-    # Feeds often load members today for meetings held long ago: the first snapshot is assumed
-    # to have held before it, but only tentatively (an earlier snapshot may still arrive).
-    first = next((v for v in ordered if not v.removed), None)
-    return CellOnDate(cell_id=first.cell_id if first else None, certain=False)
+    return add_years(admitted_on, 1)
 
 
 def check_members_in_cell(
@@ -96,7 +57,7 @@ def check_members_in_cell(
             continue
         if where.certain:
             raise InvalidEvent(
-                f"{field}: member {member_id} is not in cell {cell_id} on {at.astimezone(VIETNAM_TZ).date()}",
+                f"{field}: member {member_id} is not in cell {cell_id} on {local_date(at)}",
                 field=field,
             )
         raise Held(
@@ -233,12 +194,6 @@ class AttendanceHistory:
     unexcused_months_last_year: int
 
 
-def month_of(moment: datetime) -> tuple[int, int]:
-    """The local (+07:00) month of a moment."""
-    local = moment.astimezone(VIETNAM_TZ)
-    return (local.year, local.month)
-
-
 def attendance_history(entries: Iterable[AttendanceEntry]) -> AttendanceHistory:
     """Absence runs up to the latest meeting and unexcused months in the 12 months before it."""
     counted = sorted((e for e in entries if e.status in COUNTED_STATUSES), key=lambda e: (e.starts_at, e.meeting_id))
@@ -252,7 +207,7 @@ def attendance_history(entries: Iterable[AttendanceEntry]) -> AttendanceHistory:
         if entry.status != "excused":
             break
         excused += 1
-    months: set[tuple[int, int]] = set()
+    months: set[str] = set()
     if counted:
         latest = counted[-1].starts_at
         since = latest - timedelta(days=365)
@@ -267,22 +222,6 @@ def attendance_history(entries: Iterable[AttendanceEntry]) -> AttendanceHistory:
 def parse_period(period: str) -> tuple[datetime, datetime]:
     """`YYYY-MM`, `YYYY-Qn` or `YYYY` → [start, end) in Vietnam time; InvalidEvent naming `period` otherwise."""
     try:
-        if "-Q" in period:
-            year_text, quarter_text = period.split("-Q")
-            year, quarter = int(year_text), int(quarter_text)
-            if not 1 <= quarter <= 4:
-                raise ValueError(period)
-            first, months = (quarter - 1) * 3 + 1, 3
-        elif "-" in period:
-            year_text, month_text = period.split("-")
-            year, first, months = int(year_text), int(month_text), 1
-            if not 1 <= first <= 12:
-                raise ValueError(period)
-        else:
-            year, first, months = int(period), 1, 12
+        return period_bounds(period)
     except ValueError:
         raise InvalidEvent(f"period: {period!r} is not YYYY-MM, YYYY-Qn or YYYY", field="period") from None
-    start = datetime(year, first, 1, tzinfo=VIETNAM_TZ)
-    end_month = first + months
-    end = datetime(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1, tzinfo=VIETNAM_TZ)
-    return start, end

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
-from services.notifications.domain.periods import local
+from shared.periods import local
 
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 MEETING_KINDS = {

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from shared.contracts.base import EventData
 from shared.envelope import Identifier
+from shared.periods import Period
 
 
 class Rating(StrEnum):
@@ -54,7 +55,7 @@ class CellScoreUpdated(EventData):
     """score.cell.updated.v1: a cell's rating for a month, quarter or year changed."""
 
     cell_id: Identifier
-    period: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}|-Q[1-4])?$")]
+    period: Period
     rating: Rating
     score: Score
     regular_held: int

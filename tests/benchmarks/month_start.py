@@ -20,7 +20,7 @@ from typing import Any, cast
 import asyncpg
 
 from deploy.seed_demo import publish as publish_batches
-from shared.envelope import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ
 from shared.topology import declare_topology
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
 from tests.support.system import running_system

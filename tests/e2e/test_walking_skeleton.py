@@ -19,7 +19,7 @@ import aio_pika
 import httpx
 import pytest
 
-from shared.envelope import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
 from tests.support.env import fresh_database
 from tests.support.ids import random_id

@@ -6,7 +6,6 @@ from functools import cache
 from typing import Any
 
 from services.evaluation.domain.facts import (
-    VIETNAM,
     Assessment,
     Document,
     MeetingFacts,
@@ -16,8 +15,9 @@ from services.evaluation.domain.facts import (
 )
 from services.evaluation.domain.framework import Framework
 from services.evaluation.handlers import shipped_frameworks
+from shared.periods import VIETNAM_TZ
 
-START = datetime(2026, 3, 5, 19, 0, tzinfo=VIETNAM)
+START = datetime(2026, 3, 5, 19, 0, tzinfo=VIETNAM_TZ)
 END = START + timedelta(minutes=90)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import aio_pika
 
-from services.evaluation.domain.facts import VIETNAM
+from shared.periods import VIETNAM_TZ
 from shared.topology import EVENTS_EXCHANGE
 
 SOURCE = "urn:chibo:meetings"
@@ -28,7 +28,7 @@ def fact(event_type: str, data: dict[str, Any], *, time: datetime, event_id: str
 
 def at(month: int, day: int, hour: int = 19, minute: int = 0) -> datetime:
     """A local instant in 2026."""
-    return datetime(2026, month, day, hour, minute, tzinfo=VIETNAM)
+    return datetime(2026, month, day, hour, minute, tzinfo=VIETNAM_TZ)
 
 
 def cell_history(*, committee_id: str, cell_id: str, prefix: str) -> list[dict[str, Any]]:

@@ -4,15 +4,12 @@ from datetime import datetime
 
 import pytest
 
-from services.evaluation.domain.facts import VIETNAM
 from services.evaluation.domain.periods import (
     MeetingSummary,
     PeriodResult,
     evaluate_period,
-    period_months,
-    periods_of_month,
-    previous_period,
 )
+from shared.periods import VIETNAM_TZ, period_months, periods_of_month, previous_period
 from tests.evaluation.builders import framework
 
 SCORE = {"good": 95.0, "fair": 80.0, "average": 60.0, "poor": 30.0}
@@ -34,7 +31,7 @@ def meeting(
     return MeetingSummary(
         meeting_id=f"m-{year}-{month}-{day}-{kind}",
         kind=kind,
-        starts_at=datetime(year, month, day, 19, tzinfo=VIETNAM),
+        starts_at=datetime(year, month, day, 19, tzinfo=VIETNAM_TZ),
         held=held,
         score=SCORE[rating],
         rating=rating,

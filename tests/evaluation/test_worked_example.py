@@ -3,7 +3,6 @@
 from datetime import date, datetime, timedelta
 
 from services.evaluation.domain.facts import (
-    VIETNAM,
     Assessment,
     Document,
     MeetingFacts,
@@ -12,10 +11,11 @@ from services.evaluation.domain.facts import (
     TaskOutcome,
 )
 from services.evaluation.domain.scoring import score_meeting
+from shared.periods import VIETNAM_TZ
 from tests.evaluation.builders import framework
 
-START = datetime(2026, 3, 5, 19, 0, tzinfo=VIETNAM)
-END = datetime(2026, 3, 5, 20, 20, tzinfo=VIETNAM)
+START = datetime(2026, 3, 5, 19, 0, tzinfo=VIETNAM_TZ)
+END = datetime(2026, 3, 5, 20, 20, tzinfo=VIETNAM_TZ)
 MONITOR_POINTS = {
     "preparation.content": 3,
     "conduct.procedure": 4,
@@ -41,13 +41,13 @@ def example() -> MeetingFacts:
         cell_id="kp3",
         kind="regular",
         starts_at=START,
-        notified_at=datetime(2026, 3, 1, 8, 0, tzinfo=VIETNAM),
+        notified_at=datetime(2026, 3, 1, 8, 0, tzinfo=VIETNAM_TZ),
         committee_prepared=True,
         cell_has_committee=True,
         documents=(
-            Document("draft_resolution", datetime(2026, 3, 4, 20, 0, tzinfo=VIETNAM)),
-            Document("minutes", datetime(2026, 3, 6, 9, 0, tzinfo=VIETNAM)),
-            Document("resolution", datetime(2026, 3, 6, 9, 0, tzinfo=VIETNAM)),
+            Document("draft_resolution", datetime(2026, 3, 4, 20, 0, tzinfo=VIETNAM_TZ)),
+            Document("minutes", datetime(2026, 3, 6, 9, 0, tzinfo=VIETNAM_TZ)),
+            Document("resolution", datetime(2026, 3, 6, 9, 0, tzinfo=VIETNAM_TZ)),
         ),
         roster=roster,
         minutes=Minutes(
@@ -62,8 +62,8 @@ def example() -> MeetingFacts:
         ),
         approved_at=END,
         assessments=(
-            Assessment("cell_committee", datetime(2026, 3, 6, tzinfo=VIETNAM), "a1", {"conduct.procedure": 5}),
-            Assessment("upper_monitor", datetime(2026, 3, 8, tzinfo=VIETNAM), "a2", MONITOR_POINTS),
+            Assessment("cell_committee", datetime(2026, 3, 6, tzinfo=VIETNAM_TZ), "a1", {"conduct.procedure": 5}),
+            Assessment("upper_monitor", datetime(2026, 3, 8, tzinfo=VIETNAM_TZ), "a2", MONITOR_POINTS),
         ),
         previous_tasks=(TaskOutcome(due, due - timedelta(days=1)),) * 4 + (TaskOutcome(due, None),),
         excused_runs={"e1": 1},

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.envelope import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ
 
 BASE_TIME = datetime(2026, 1, 1, 8, 0, tzinfo=VIETNAM_TZ)
 SOURCE = "urn:test:feed"

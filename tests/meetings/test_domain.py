@@ -5,24 +5,24 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from services.meetings import domain
-from shared.envelope import VIETNAM_TZ, InvalidEvent
+from shared.envelope import InvalidEvent
+from shared.membership import CellOnDate, MemberVersion, cell_on
+from shared.periods import VIETNAM_TZ
 
 T0 = datetime(2026, 1, 1, tzinfo=VIETNAM_TZ)
 
 
-def version(days: int, cell: str | None, *, removed: bool = False) -> domain.MemberVersion:
-    return domain.MemberVersion(
-        effective_at=T0 + timedelta(days=days), version_id=f"v{days}", removed=removed, cell_id=cell
-    )
+def version(days: int, cell: str | None, *, removed: bool = False) -> MemberVersion:
+    return MemberVersion(effective_at=T0 + timedelta(days=days), version_id=f"v{days}", removed=removed, cell_id=cell)
 
 
 def test_a_member_is_in_the_cell_of_the_latest_version_not_after_the_moment() -> None:
     history = [version(0, "a"), version(30, "b"), version(60, None, removed=True)]
-    assert domain.cell_on(history, T0 + timedelta(days=10)) == domain.CellOnDate("a", certain=True)
-    assert domain.cell_on(history, T0 + timedelta(days=45)) == domain.CellOnDate("b", certain=True)
-    assert domain.cell_on(history, T0 + timedelta(days=90)) == domain.CellOnDate(None, certain=True)
-    assert domain.cell_on(history, T0 - timedelta(days=1)) == domain.CellOnDate("a", certain=False)
-    assert domain.cell_on([], T0) is None
+    assert cell_on(history, T0 + timedelta(days=10)) == CellOnDate("a", certain=True)
+    assert cell_on(history, T0 + timedelta(days=45)) == CellOnDate("b", certain=True)
+    assert cell_on(history, T0 + timedelta(days=90)) == CellOnDate(None, certain=True)
+    assert cell_on(history, T0 - timedelta(days=1)) == CellOnDate("a", certain=False)
+    assert cell_on([], T0) is None
 
 
 def test_membership_rejects_known_strangers_and_holds_the_unsure() -> None:

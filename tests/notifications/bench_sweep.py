@@ -15,10 +15,10 @@ from datetime import date, datetime
 from services.notifications.background import run_due_jobs
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
-from services.notifications.domain.periods import LOCAL_TZ
 from services.notifications.handlers.jobs import DAILY_SWEEP
 from services.notifications.unit_of_work import uow_factory
 from shared.db import create_pool
+from shared.periods import VIETNAM_TZ
 from shared.runtime import migrate
 from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
 
@@ -93,7 +93,7 @@ async def project(settings: Settings, *, cells: int, members: int) -> float:
 
 async def sweep_day(settings: Settings, *, day: date) -> tuple[float, int, int]:
     """Run one day's sweep to the end through the schedule runner: (seconds, batches, notifications created)."""
-    clock_value = datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_TZ).replace(hour=settings.daily_sweep_hour)
+    clock_value = datetime.combine(day, datetime.min.time(), tzinfo=VIETNAM_TZ).replace(hour=settings.daily_sweep_hour)
     pool = await create_pool(settings.database_url, schema="notifications")
     try:
         factory = uow_factory(pool, settings=settings, clock=lambda: clock_value)

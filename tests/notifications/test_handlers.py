@@ -10,7 +10,6 @@ from services.notifications.background import seal_plain_secrets
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
-from services.notifications.domain.periods import LOCAL_TZ
 from services.notifications.handlers import HANDLERS
 from services.notifications.handlers.commands import Commands
 from services.notifications.handlers.jobs import run_job, send_digests
@@ -21,6 +20,7 @@ from shared.contracts.registry import read_event
 from shared.db import create_pool
 from shared.envelope import CloudEvent
 from shared.envelope import now as wall_clock
+from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
 from shared.runtime import migrate
 from tests.notifications.events import Province, event
@@ -73,7 +73,7 @@ async def test_probation_ending_is_planned_30_days_ahead_and_fires_once_inside_t
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
     p = Province()
-    clock = Clock(datetime(2026, 11, 1, 9, 0, tzinfo=LOCAL_TZ))
+    clock = Clock(datetime(2026, 11, 1, 9, 0, tzinfo=VIETNAM_TZ))
     probationer = p.member
     await handle(pool, settings, clock, *p.setup())
     await handle(
@@ -96,10 +96,10 @@ async def test_probation_ending_is_planned_30_days_ahead_and_fires_once_inside_t
         due = await conn.fetchval(
             "SELECT due_at FROM schedule WHERE kind = 'member.probation' AND subject_id = $1", probationer
         )
-    assert due == datetime(2026, 11, 20, 8, 0, tzinfo=LOCAL_TZ)
-    clock.value = datetime(2026, 11, 19, 23, 59, tzinfo=LOCAL_TZ)
+    assert due == datetime(2026, 11, 20, 8, 0, tzinfo=VIETNAM_TZ)
+    clock.value = datetime(2026, 11, 19, 23, 59, tzinfo=VIETNAM_TZ)
     assert await fire(pool, settings, clock, "member.probation", probationer) == 0
-    clock.value = datetime(2026, 11, 20, 8, 0, tzinfo=LOCAL_TZ)
+    clock.value = datetime(2026, 11, 20, 8, 0, tzinfo=VIETNAM_TZ)
     assert await fire(pool, settings, clock, "member.probation", probationer) == 1
     assert await fire(pool, settings, clock, "member.probation", probationer) == 0
     async with pool.acquire() as conn:
@@ -113,7 +113,7 @@ async def test_probation_ending_is_planned_30_days_ahead_and_fires_once_inside_t
 
 async def test_a_committee_that_chose_the_digest_gets_one_message_a_day(pool: asyncpg.Pool, settings: Settings) -> None:
     p = Province()
-    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ))
     await handle(pool, settings, clock, *p.setup())
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         await uow.outgoing.set_preference(
@@ -146,7 +146,7 @@ async def test_a_committee_that_chose_the_digest_gets_one_message_a_day(pool: as
             p.committee,
         )
     assert len(pending) == 2 and all(row["channels"] == ["inbox"] for row in pending)
-    clock.value = datetime(2026, 11, 10, 17, 0, tzinfo=LOCAL_TZ)
+    clock.value = datetime(2026, 11, 10, 17, 0, tzinfo=VIETNAM_TZ)
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         assert await send_digests(uow, day=date(2026, 11, 10), until=clock.value) >= 1
         await uow.commit()
@@ -167,16 +167,16 @@ async def test_a_committee_that_chose_the_digest_gets_one_message_a_day(pool: as
 
 async def test_a_stale_snapshot_does_not_overwrite_a_newer_one(pool: asyncpg.Pool, settings: Settings) -> None:
     p = Province()
-    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ))
     newer = event(
         "member.upserted.v1",
         {"id": p.member, "full_name": "Tên mới", "cell_id": p.cell, "status": "official", "email": "moi@x.vn"},
-        time=datetime(2026, 11, 2, tzinfo=LOCAL_TZ),
+        time=datetime(2026, 11, 2, tzinfo=VIETNAM_TZ),
     )
     older = event(
         "member.upserted.v1",
         {"id": p.member, "full_name": "Tên cũ", "cell_id": p.cell, "status": "official", "email": "cu@x.vn"},
-        time=datetime(2026, 11, 1, tzinfo=LOCAL_TZ),
+        time=datetime(2026, 11, 1, tzinfo=VIETNAM_TZ),
     )
     await handle(pool, settings, clock, newer, older)
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
@@ -197,12 +197,12 @@ async def test_setting_a_rule_moves_the_pending_jobs_of_the_subtree_and_leaves_f
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
     p, elsewhere = Province(), Province()
-    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
-    starts = datetime(2026, 11, 13, 19, 30, tzinfo=LOCAL_TZ)
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ))
+    starts = datetime(2026, 11, 13, 19, 30, tzinfo=VIETNAM_TZ)
     meeting_id, other_id = random_id("mtg"), random_id("mtg")
     await handle(pool, settings, clock, *p.setup(), *elsewhere.setup())
     await handle(pool, settings, clock, p.scheduled(meeting_id, starts), elsewhere.scheduled(other_id, starts))
-    clock.value = datetime(2026, 11, 12, 19, 30, tzinfo=LOCAL_TZ)
+    clock.value = datetime(2026, 11, 12, 19, 30, tzinfo=VIETNAM_TZ)
     await fire(pool, settings, clock, "meeting.documents", meeting_id)
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         await uow.connection.execute(
@@ -220,20 +220,20 @@ async def test_setting_a_rule_moves_the_pending_jobs_of_the_subtree_and_leaves_f
     await commands.set_rule(p.committee, "minutes_late", {"days_after": 5})
 
     after = await due_times(pool, meeting_id)
-    assert after["meeting.reminder"] == (datetime(2026, 11, 12, 19, 30, tzinfo=LOCAL_TZ), False)
+    assert after["meeting.reminder"] == (datetime(2026, 11, 12, 19, 30, tzinfo=VIETNAM_TZ), False)
     assert after["meeting.documents"] == before["meeting.documents"] and after["meeting.documents"][1]
-    assert after["meeting.minutes"] == (datetime(2026, 11, 18, 19, 30, tzinfo=LOCAL_TZ), False)
-    assert after["meeting.minutes_superior"] == (datetime(2026, 11, 21, 19, 30, tzinfo=LOCAL_TZ), False)
+    assert after["meeting.minutes"] == (datetime(2026, 11, 18, 19, 30, tzinfo=VIETNAM_TZ), False)
+    assert after["meeting.minutes_superior"] == (datetime(2026, 11, 21, 19, 30, tzinfo=VIETNAM_TZ), False)
     untouched = await due_times(pool, other_id)
-    assert untouched["meeting.reminder"] == (datetime(2026, 11, 13, 16, 30, tzinfo=LOCAL_TZ), False)
-    assert untouched["meeting.minutes"] == (datetime(2026, 11, 15, 19, 30, tzinfo=LOCAL_TZ), False)
+    assert untouched["meeting.reminder"] == (datetime(2026, 11, 13, 16, 30, tzinfo=VIETNAM_TZ), False)
+    assert untouched["meeting.minutes"] == (datetime(2026, 11, 15, 19, 30, tzinfo=VIETNAM_TZ), False)
 
 
 async def test_setting_the_probation_lead_time_moves_a_pending_probation_check(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
     p = Province()
-    clock = Clock(datetime(2026, 11, 1, 9, 0, tzinfo=LOCAL_TZ))
+    clock = Clock(datetime(2026, 11, 1, 9, 0, tzinfo=VIETNAM_TZ))
     await handle(pool, settings, clock, *p.setup())
     await handle(
         pool,
@@ -256,14 +256,14 @@ async def test_setting_the_probation_lead_time_moves_a_pending_probation_check(
         due = await conn.fetchval(
             "SELECT due_at FROM schedule WHERE kind = 'member.probation' AND subject_id = $1", p.member
         )
-    assert due == datetime(2026, 12, 10, 8, 0, tzinfo=LOCAL_TZ)
+    assert due == datetime(2026, 12, 10, 8, 0, tzinfo=VIETNAM_TZ)
 
 
 async def test_webhook_secrets_are_sealed_at_rest_opened_for_delivery_and_plain_ones_sealed_at_start(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
     p = Province()
-    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ))
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ))
     legacy = random_id("dv")
     factory = uow_factory(pool, settings=settings, clock=clock)
     commands = Commands(factory)

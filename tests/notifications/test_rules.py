@@ -8,15 +8,19 @@ import pytest
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import CellContext, Meeting, Member, Monitor, Unit
-from services.notifications.domain.periods import LOCAL_TZ
 from services.notifications.domain.settings import DEFAULT_CONFIG, RuleOverride, resolve_config
+from shared.periods import VIETNAM_TZ
 
-NOW = datetime(2026, 11, 10, 9, 0, tzinfo=LOCAL_TZ)
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)
 COMMITTEE = Unit(
     id="ward", name="Đảng ủy phường An Hòa", kind="committee", parent_id=None, contact_emails=("dangu@anhoa.vn",)
 )
 CELL = Unit(
-    id="cell", name="Chi bộ khu phố 3", kind="cell", parent_id="ward", known_since=datetime(2026, 1, 1, tzinfo=LOCAL_TZ)
+    id="cell",
+    name="Chi bộ khu phố 3",
+    kind="cell",
+    parent_id="ward",
+    known_since=datetime(2026, 1, 1, tzinfo=VIETNAM_TZ),
 )
 
 
@@ -109,33 +113,33 @@ def test_minutes_late_goes_to_the_secretary_after_2_days_then_to_the_superior() 
 
 
 def test_no_regular_meeting_by_day_25() -> None:
-    day25 = datetime(2026, 11, 25, 8, 0, tzinfo=LOCAL_TZ)
+    day25 = datetime(2026, 11, 25, 8, 0, tzinfo=VIETNAM_TZ)
     assert recipients(rules.no_regular_meeting(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=day25)) == {
         r.NO_REGULAR_MEETING: ["bt"]
     }
     day24 = day25 - timedelta(days=1)
     assert rules.no_regular_meeting(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=day24) == []
-    held = [meeting(datetime(2026, 11, 4, 19, 30, tzinfo=LOCAL_TZ))]
+    held = [meeting(datetime(2026, 11, 4, 19, 30, tzinfo=VIETNAM_TZ))]
     assert rules.no_regular_meeting(ctx=CTX, meetings=held, config=DEFAULT_CONFIG, now=day25) == []
 
 
 def test_month_closed_without_a_regular_meeting_goes_to_the_superior() -> None:
-    december = datetime(2026, 12, 1, 8, 0, tzinfo=LOCAL_TZ)
+    december = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM_TZ)
     fired = rules.month_without_meeting(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=december)
     assert recipients(fired) == {r.MONTH_WITHOUT_MEETING: ["ward"]} and fired[0].period == "2026-11"
-    last_evening = [meeting(datetime(2026, 11, 30, 23, 0, tzinfo=LOCAL_TZ))]
+    last_evening = [meeting(datetime(2026, 11, 30, 23, 0, tzinfo=VIETNAM_TZ))]
     assert rules.month_without_meeting(ctx=CTX, meetings=last_evening, config=DEFAULT_CONFIG, now=december) == []
-    thematic_only = [meeting(datetime(2026, 11, 5, 19, 0, tzinfo=LOCAL_TZ), kind="thematic", topic="Chỉ thị 50")]
+    thematic_only = [meeting(datetime(2026, 11, 5, 19, 0, tzinfo=VIETNAM_TZ), kind="thematic", topic="Chỉ thị 50")]
     assert rules.month_without_meeting(ctx=CTX, meetings=thematic_only, config=DEFAULT_CONFIG, now=december) != []
 
 
 def test_quarter_last_month_without_thematic() -> None:
-    december = datetime(2026, 12, 1, 8, 0, tzinfo=LOCAL_TZ)
+    december = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM_TZ)
     fired = rules.quarter_without_thematic(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=december)
     assert recipients(fired) == {r.QUARTER_WITHOUT_THEMATIC: ["bt", "ward"]} and fired[0].period == "2026-Q4"
-    november = datetime(2026, 11, 30, 23, 0, tzinfo=LOCAL_TZ)
+    november = datetime(2026, 11, 30, 23, 0, tzinfo=VIETNAM_TZ)
     assert rules.quarter_without_thematic(ctx=CTX, meetings=[], config=DEFAULT_CONFIG, now=november) == []
-    planned = [meeting(datetime(2026, 12, 20, 19, 0, tzinfo=LOCAL_TZ), kind="combined", topic="Học tập Nghị quyết")]
+    planned = [meeting(datetime(2026, 12, 20, 19, 0, tzinfo=VIETNAM_TZ), kind="combined", topic="Học tập Nghị quyết")]
     assert rules.quarter_without_thematic(ctx=CTX, meetings=planned, config=DEFAULT_CONFIG, now=december) == []
 
 
@@ -187,7 +191,7 @@ def test_meeting_rated_average_or_poor_goes_to_the_superior_unless_provisional()
 
 
 def test_period_rated_low_waits_for_the_period_end_and_grace() -> None:
-    due = datetime(2026, 12, 4, 0, 0, tzinfo=LOCAL_TZ)
+    due = datetime(2026, 12, 4, 0, 0, tzinfo=VIETNAM_TZ)
     fired = rules.period_rated_low(period="2026-11", rating="poor", score=30.0, ctx=CTX, config=DEFAULT_CONFIG, now=due)
     assert recipients(fired) == {r.PERIOD_RATED_LOW: ["ward"]}
     early = due - timedelta(seconds=1)
@@ -223,7 +227,7 @@ def test_cell_with_9_official_members_and_no_committee() -> None:
 
 def test_monitor_behind_quota() -> None:
     # 1 November: 10 months passed, a quota of 6 a year expects 5 meetings attended
-    first = datetime(2026, 11, 1, 8, 0, tzinfo=LOCAL_TZ)
+    first = datetime(2026, 11, 1, 8, 0, tzinfo=VIETNAM_TZ)
     fired = rules.monitor_behind_quota(
         monitor=MONITOR, attended=4, committee=COMMITTEE, cell_name=CELL.name, config=DEFAULT_CONFIG, now=first
     )

@@ -9,15 +9,15 @@ import pytest
 from services.notifications.background import run_due_jobs
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
-from services.notifications.domain.periods import LOCAL_TZ
 from services.notifications.handlers.jobs import DAILY_SWEEP
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.db import create_pool
+from shared.periods import VIETNAM_TZ
 from shared.runtime import migrate
 from tests.notifications.bench_sweep import SWEEP_DAY, project
 from tests.support.env import fresh_database
 
-SWEEP_AT = datetime(SWEEP_DAY.year, SWEEP_DAY.month, SWEEP_DAY.day, 8, 0, tzinfo=LOCAL_TZ)
+SWEEP_AT = datetime(SWEEP_DAY.year, SWEEP_DAY.month, SWEEP_DAY.day, 8, 0, tzinfo=VIETNAM_TZ)
 
 
 @pytest.fixture(scope="module")

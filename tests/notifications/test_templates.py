@@ -4,16 +4,16 @@ from datetime import datetime
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
-from services.notifications.domain.periods import LOCAL_TZ
 from services.notifications.templates import TEMPLATES, format_period, format_when, render
+from shared.periods import VIETNAM_TZ
 
 PERSON = Recipient(id="a", kind="person", name="Lê Thị Hồng")
 COMMITTEE = Recipient(id="ward", kind="committee", name="Đảng ủy phường An Hòa")
 
 
 def test_formats_dates_the_vietnamese_way() -> None:
-    assert format_when(datetime(2026, 11, 3, 19, 30, tzinfo=LOCAL_TZ)) == "19:30 thứ Ba, ngày 03/11/2026"
-    assert format_when(datetime(2026, 11, 8, 1, 0, tzinfo=LOCAL_TZ)) == "01:00 Chủ nhật, ngày 08/11/2026"
+    assert format_when(datetime(2026, 11, 3, 19, 30, tzinfo=VIETNAM_TZ)) == "19:30 thứ Ba, ngày 03/11/2026"
+    assert format_when(datetime(2026, 11, 8, 1, 0, tzinfo=VIETNAM_TZ)) == "01:00 Chủ nhật, ngày 08/11/2026"
     assert format_period("2026-Q4") == "quý IV/2026" and format_period("2026-11") == "tháng 11/2026"
 
 
@@ -28,7 +28,7 @@ def test_a_meeting_notice_names_cell_meeting_time_place_and_what_to_do() -> None
             "cell": "Chi bộ khu phố 3",
             "meeting_kind": "thematic",
             "topic": "Học tập Chỉ thị 50",
-            "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=LOCAL_TZ),
+            "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=VIETNAM_TZ),
             "location": "Nhà văn hóa",
         },
     )
@@ -44,7 +44,7 @@ def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
     values = {
         "cell": "Chi bộ thôn Đông",
         "meeting_kind": "regular",
-        "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=LOCAL_TZ),
+        "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=VIETNAM_TZ),
         "location": "Hội trường",
         "member": "Phạm Văn Đức",
         "days": 2,

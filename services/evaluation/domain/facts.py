@@ -2,9 +2,11 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
-VIETNAM = timezone(timedelta(hours=7))
+from shared.membership import version_in_force
+from shared.periods import local_date
+
 ASSESSOR_RANK = {"cell_committee": 0, "members_vote": 1, "upper_monitor": 2}
 """Higher wins: the upper-level monitor's confirmation over the members' vote over the committee's proposal."""
 
@@ -92,7 +94,7 @@ class MeetingFacts:
     @property
     def local_date(self) -> date:
         """The meeting's date in Vietnam (+07:00)."""
-        return self.starts_at.astimezone(VIETNAM).date()
+        return local_date(self.starts_at)
 
     def count(self, status: str) -> int:
         """How many roster records have this status."""
@@ -109,11 +111,6 @@ class MeetingFacts:
         if self.minutes is None or self.roster is None:
             return 0
         return sum(1 for member in self.minutes.speakers if self.roster.get(member) == "present")
-
-
-def month_of(moment: datetime) -> str:
-    """The local (+07:00) month of an instant, as YYYY-MM."""
-    return moment.astimezone(VIETNAM).strftime("%Y-%m")
 
 
 def attendance_runs(rosters: Sequence[Mapping[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
@@ -169,13 +166,14 @@ class MemberRemoval:
     event_id: str
 
 
+def _snapshot_order(snapshot: MemberSnapshot) -> tuple[datetime, str]:
+    return (snapshot.time, snapshot.event_id)
+
+
 def snapshot_at(snapshots: Sequence[MemberSnapshot], moment: datetime) -> MemberSnapshot | None:
     """The latest snapshot not after `moment`; when none is that early, the earliest (feeds load members late)."""
-    if not snapshots:
-        return None
-    ordered = sorted(snapshots, key=lambda s: (s.time, s.event_id))
-    earlier = [snapshot for snapshot in ordered if snapshot.time <= moment]
-    return earlier[-1] if earlier else ordered[0]
+    found = version_in_force(snapshots, moment, order=_snapshot_order)
+    return found[0] if found else None
 
 
 def has_committee_at(
@@ -189,7 +187,7 @@ def has_committee_at(
     by_member: dict[str, list[MemberSnapshot]] = {}
     for snapshot in snapshots:
         by_member.setdefault(snapshot.member_id, []).append(snapshot)
-    local_day = moment.astimezone(VIETNAM).date()
+    local_day = local_date(moment)
     for member_id, history in by_member.items():
         current = snapshot_at(history, moment)
         if current is None or current.cell_id != cell_id or current.role != COMMITTEE_ROLE:

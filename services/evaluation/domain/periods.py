@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.evaluation.domain.facts import month_of
 from services.evaluation.domain.framework import RATING_ORDER, PeriodRule, PeriodRules
+from shared.periods import month_of, period_months
 
 REGULAR_KINDS = ("regular", "combined")
 THEMATIC_KINDS = ("thematic", "combined")
@@ -73,40 +73,6 @@ class PeriodResult:
             "speaking_rate": None if self.speaking_rate is None else round(self.speaking_rate, 4),
             "flags": list(self.flags),
         }
-
-
-def period_months(period: str) -> list[str]:
-    """The months of a period in order."""
-    if len(period) == 7 and period[4] == "-" and period[5] != "Q":
-        return [period]
-    year = int(period[:4])
-    if "-Q" in period:
-        quarter = int(period[-1])
-        return [f"{year}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1)]
-    return [f"{year}-{month:02d}" for month in range(1, 13)]
-
-
-def periods_of_month(month: str) -> list[str]:
-    """The month itself, its quarter and its year."""
-    year, number = month.split("-")
-    return [month, f"{year}-Q{(int(number) - 1) // 3 + 1}", year]
-
-
-def periods_of_year(year: int) -> list[str]:
-    """Every period of a year: its twelve months, four quarters and the year itself."""
-    return [f"{year}-{month:02d}" for month in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)] + [str(year)]
-
-
-def previous_period(period: str) -> str:
-    """The period just before, of the same length."""
-    year = int(period[:4])
-    if "-Q" in period:
-        quarter = int(period[-1])
-        return f"{year - 1}-Q4" if quarter == 1 else f"{year}-Q{quarter - 1}"
-    if len(period) == 7:
-        month = int(period[5:])
-        return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
-    return str(year - 1)
 
 
 def _at_least(rating: str, floor: str) -> bool:

@@ -11,10 +11,9 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from services.evaluation.domain.periods import period_months, previous_period
-from services.evaluation.handlers.rescoring import months_between, next_month
 from services.evaluation.handlers.scores import refresh_periods
 from shared.logs import get_logger
+from shared.periods import months_between, next_period, period_months, previous_period
 
 log = get_logger(__name__)
 
@@ -26,7 +25,7 @@ async def open_month_close(uow: Any) -> str | None:
     last = await uow.jobs.last_closed_month()
     if last is not None and last >= month:
         return None
-    first_month = next_month(last) if last is not None else month
+    first_month = next_period(last) if last is not None else month
     if await uow.jobs.open_period_close(month=month, first_month=first_month):
         log.info("month_close_opened", month=month, first_month=first_month)
         return month

@@ -10,33 +10,11 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from services.evaluation.domain.facts import VIETNAM
-from services.evaluation.domain.periods import period_months
 from services.evaluation.handlers.scores import refresh_periods, rescore_cell
 from shared.logs import get_logger
+from shared.periods import VIETNAM_TZ, months_between, period_bounds, period_months
 
 log = get_logger(__name__)
-
-
-def month_start(month: str) -> datetime:
-    """Midnight of the first day of a month, Vietnam time."""
-    year, number = (int(part) for part in month.split("-"))
-    return datetime(year, number, 1, tzinfo=VIETNAM)
-
-
-def next_month(month: str) -> str:
-    """The month after."""
-    year, number = (int(part) for part in month.split("-"))
-    return f"{year + 1}-01" if number == 12 else f"{year}-{number + 1:02d}"
-
-
-def months_between(first: str, last: str) -> list[str]:
-    """Every month from first to last inclusive."""
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 InTransaction = Callable[[Any, str, dict[str, int]], Awaitable[None]]
@@ -60,8 +38,8 @@ async def rescore(
     """
     first = period_months(period_from)[0] if period_from else None
     last = period_months(period_to)[-1] if period_to else None
-    since = month_start(first) if first else datetime(1900, 1, 1, tzinfo=VIETNAM)
-    until = month_start(next_month(last)) if last else None
+    since = period_bounds(first)[0] if first else datetime(1900, 1, 1, tzinfo=VIETNAM_TZ)
+    until = period_bounds(last)[1] if last else None
     async with uow_factory() as uow:
         cells = await uow.facts.subtree_cells(unit_id) if unit_id else await uow.facts.cells_with_meetings()
         through = f"{uow.today():%Y-%m}"

@@ -14,21 +14,15 @@ from services.evaluation.domain.facts import (
     TaskOutcome,
     attendance_runs,
     has_committee_at,
-    month_of,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
-from services.evaluation.domain.periods import (
-    REGULAR_KINDS,
-    evaluate_period,
-    period_months,
-    periods_of_month,
-    periods_of_year,
-)
+from services.evaluation.domain.periods import REGULAR_KINDS, evaluate_period
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository
 from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
 from shared.envelope import CloudEvent, new_event
 from shared.logs import get_logger
+from shared.periods import month_of, period_months, periods_of_month, periods_of_year
 
 log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"

@@ -28,11 +28,11 @@ from services.gateway.schemas import (
     MeRead,
     NotificationRead,
     Page,
-    Period,
     TaskRead,
     UnitRead,
     WeakestRead,
 )
+from shared.periods import Period
 from shared.rpc import RpcError
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)

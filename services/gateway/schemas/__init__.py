@@ -22,7 +22,6 @@ from services.gateway.schemas.common import (
     ErrorRead,
     Id,
     Page,
-    Period,
     ReadModel,
     Text,
 )
@@ -71,6 +70,7 @@ from services.gateway.schemas.reads import (
     UnitRead,
     WeakestRead,
 )
+from shared.periods import Period
 
 __all__ = [
     "AccountCreate",

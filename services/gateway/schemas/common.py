@@ -5,7 +5,6 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
-Period = Annotated[str, Field(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2026-11", "2026-Q4", "2026"])]
 Text = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 T = TypeVar("T")

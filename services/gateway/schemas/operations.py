@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from services.gateway.auth import Role
-from services.gateway.schemas.common import CreateModel, Id, Period, ReadModel
+from services.gateway.schemas.common import CreateModel, Id, ReadModel
 from services.gateway.schemas.ingest import CloudEventCreate
+from shared.periods import Period
 
 
 class RejectionRead(ReadModel):

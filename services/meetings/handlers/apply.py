@@ -13,6 +13,7 @@ from services.meetings.domain import Held, Version, is_newer
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts import meetings as contract
 from shared.envelope import Event, InvalidEvent
+from shared.periods import local_midnight
 
 
 @dataclass
@@ -65,7 +66,7 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
         raise Held(waiting_for=f"member:{data.id}", reason=f"data.id: member {data.id} is unknown", field="data.id")
     await uow.org.add_member_version(
         member_id=data.id,
-        effective_at=domain.start_of_day(data.effective_on),
+        effective_at=local_midnight(data.effective_on),
         version_id=event.id,
         removed=True,
         cell_id=None,

@@ -7,7 +7,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.meetings.domain import MemberVersion, UnitRef, Version, probation_ends_on
+from services.meetings.domain import UnitRef, Version, probation_ends_on
+from shared.membership import MemberVersion
 from shared.tree import fetch_ancestors
 
 

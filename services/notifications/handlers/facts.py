@@ -6,10 +6,10 @@ from typing import Any
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Meeting, Member, Monitor, Unit
-from services.notifications.domain.periods import at_local_hour
 from services.notifications.handlers.alerts import config_for, raise_alerts
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
+from shared.periods import at_local_hour
 
 MEETING_JOBS = ("meeting.documents", "meeting.reminder", "meeting.minutes", "meeting.minutes_superior")
 

@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 
 from services.notifications.domain import rules
 from services.notifications.domain.model import Alert, Recipient
-from services.notifications.domain.periods import at_local_hour, local, month_start, previous_month, quarter_bounds
 from services.notifications.handlers.alerts import (
     config_for,
     configs_for,
@@ -18,6 +17,7 @@ from services.notifications.repository.outgoing import Job, NewNotification
 from services.notifications.templates import render_digest
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.logs import get_logger
+from shared.periods import at_local_hour, local, month_start, previous_month, quarter_bounds
 
 log = get_logger(__name__)
 

@@ -4,10 +4,10 @@ from datetime import datetime
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.periods import at_local_hour
 from services.notifications.handlers.alerts import configs_for
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.logs import get_logger
+from shared.periods import at_local_hour
 
 log = get_logger(__name__)
 

@@ -15,7 +15,9 @@ from services.notifications.domain.model import (
     monitor_recipient,
     unique_recipients,
 )
-from services.notifications.domain.periods import (
+from services.notifications.domain.rules.common import build_alerts
+from services.notifications.domain.settings import RuleConfig
+from shared.periods import (
     local,
     month_of,
     month_start,
@@ -24,8 +26,6 @@ from services.notifications.domain.periods import (
     quarter_bounds,
     quarter_of,
 )
-from services.notifications.domain.rules.common import build_alerts
-from services.notifications.domain.settings import RuleConfig
 
 
 def _regular_taken_place(meetings: list[Meeting], start: datetime, end: datetime, moment: datetime) -> bool:

@@ -4,9 +4,9 @@ from datetime import date, datetime, timedelta
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import PROBATIONARY, Alert, CellContext, Member, unique_recipients
-from services.notifications.domain.periods import add_years, local
 from services.notifications.domain.rules.common import build_alerts
 from services.notifications.domain.settings import RuleConfig
+from shared.periods import add_years, local
 
 
 def absence_history(

@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, CellContext, Meeting
-from services.notifications.domain.periods import period_bounds
 from services.notifications.domain.rules.common import build_alerts, meeting_values
 from services.notifications.domain.settings import RuleConfig
+from shared.periods import period_bounds
 
 
 def meeting_rated_low(

@@ -1,0 +1,68 @@
+"""A member's cell at a moment, from the member's versions (snapshots and removals), for every service.
+
+DOMAIN.md: facts about members are judged from the snapshots in force at the moment asked about.
+The version in force is the latest one not after the moment (ordered by time, then id). When none
+is that early the earliest snapshot is assumed to have held before it, because feeds often load
+members today for meetings held long ago; such an answer is marked not certain, since an earlier
+snapshot may still arrive.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class MemberVersion:
+    """One snapshot (or removal) of a member, placed on the timeline at `effective_at`."""
+
+    effective_at: datetime
+    version_id: str
+    removed: bool
+    cell_id: str | None
+
+
+@dataclass(frozen=True)
+class CellOnDate:
+    """Where a member was at some moment, and whether a version at or before it says so."""
+
+    cell_id: str | None
+    certain: bool
+
+
+def version_in_force(
+    versions: Sequence[V],
+    at: datetime,
+    *,
+    order: Callable[[V], tuple[datetime, str]],
+    assumable: Callable[[V], bool] = lambda version: True,
+) -> tuple[V, bool] | None:
+    """(version in force at `at`, certain): the latest not after it, else the earliest assumable; None if none."""
+    ordered = sorted(versions, key=order)
+    before = [version for version in ordered if order(version)[0] <= at]
+    if before:
+        return before[-1], True
+    assumed = [version for version in ordered if assumable(version)]
+    return (assumed[0], False) if assumed else None
+
+
+def _timeline_order(version: MemberVersion) -> tuple[datetime, str]:
+    return (version.effective_at, version.version_id)
+
+
+def _is_snapshot(version: MemberVersion) -> bool:
+    return not version.removed
+
+
+def cell_on(versions: Sequence[MemberVersion], at: datetime) -> CellOnDate | None:
+    """The member's cell at `at` (None inside when removed by then); None when the member has no version."""
+    if not versions:
+        return None
+    found = version_in_force(versions, at, order=_timeline_order, assumable=_is_snapshot)
+    if found is None:  # only removals, none of them by `at`
+        return CellOnDate(cell_id=None, certain=False)
+    version, certain = found
+    return CellOnDate(cell_id=None if version.removed else version.cell_id, certain=certain)

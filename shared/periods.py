@@ -1,0 +1,165 @@
+"""Local time and periods of the contract, defined once for every service.
+
+Vietnam's clocks read +07:00 all year (no daylight saving): a meeting's date, its month and the
+months of a period are all judged in that zone. A period is a month `YYYY-MM`, a quarter `YYYY-Qn`
+or a year `YYYY` (CONTRACT.md); its bounds are [start, end) local midnights.
+"""
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated
+
+from pydantic import Field
+
+VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
+"""The local time zone of every rule and of the times the services write (+07:00)."""
+
+PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+"""A month `2026-11`, a quarter `2026-Q4` or a year `2026`."""
+
+Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2026-11", "2026-Q4", "2026"])]
+"""The period as a pydantic field type: a value of another shape fails validation naming the field."""
+
+_PERIOD = re.compile(PERIOD_PATTERN)
+
+
+def is_period(text: object) -> bool:
+    """Whether `text` is a period string (`YYYY-MM`, `YYYY-Qn` or `YYYY`)."""
+    return isinstance(text, str) and _PERIOD.fullmatch(text) is not None
+
+
+def check_period(text: str) -> str:
+    """The period itself; ValueError naming the accepted shapes when it is none."""
+    if not is_period(text):
+        raise ValueError(f"{text!r} is not a period like 2026-11, 2026-Q4 or 2026")
+    return text
+
+
+def local(moment: datetime) -> datetime:
+    """The moment on Vietnam's clock (+07:00)."""
+    return moment.astimezone(VIETNAM_TZ)
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date of a moment in Vietnam."""
+    return local(moment).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """00:00 in Vietnam at the start of `day` (an aware datetime)."""
+    return datetime.combine(day, time.min, tzinfo=VIETNAM_TZ)
+
+
+def at_local_hour(day: date, hour: int) -> datetime:
+    """`hour`:00 in Vietnam on `day`."""
+    return datetime.combine(day, time(hour, 0), tzinfo=VIETNAM_TZ)
+
+
+def month_of(moment: datetime) -> str:
+    """The local month of a moment, `YYYY-MM`."""
+    value = local(moment)
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def quarter_of(moment: datetime) -> str:
+    """The local quarter of a moment, `YYYY-Qn`."""
+    value = local(moment)
+    return f"{value.year:04d}-Q{(value.month - 1) // 3 + 1}"
+
+
+def month_start(year: int, month: int) -> datetime:
+    """The first instant of a local month."""
+    return local_midnight(date(year, month, 1))
+
+
+def next_month(year: int, month: int) -> tuple[int, int]:
+    """The (year, month) after the given one."""
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    """The (year, month) before the given one."""
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def _parts(period: str) -> tuple[int, str, int]:
+    """(year, kind "M"|"Q"|"Y", number) of a valid period; ValueError otherwise."""
+    check_period(period)
+    year = int(period[:4])
+    if "-Q" in period:
+        return year, "Q", int(period[-1])
+    if len(period) == 7:
+        return year, "M", int(period[5:7])
+    return year, "Y", 0
+
+
+def period_months(period: str) -> list[str]:
+    """The months of a period, in order (`2026-Q4` → 2026-10, 2026-11, 2026-12)."""
+    year, kind, number = _parts(period)
+    if kind == "M":
+        return [period]
+    months = range(3 * number - 2, 3 * number + 1) if kind == "Q" else range(1, 13)
+    return [f"{year}-{month:02d}" for month in months]
+
+
+def periods_of_month(month: str) -> list[str]:
+    """The month itself, its quarter and its year."""
+    year, _, number = _parts(month)
+    return [month, f"{year}-Q{(number - 1) // 3 + 1}", str(year)]
+
+
+def periods_of_year(year: int) -> list[str]:
+    """Every period of a year: its twelve months, four quarters and the year itself."""
+    return [f"{year}-{month:02d}" for month in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)] + [str(year)]
+
+
+def previous_period(period: str) -> str:
+    """The period just before, of the same length."""
+    year, kind, number = _parts(period)
+    if kind == "Q":
+        return f"{year - 1}-Q4" if number == 1 else f"{year}-Q{number - 1}"
+    if kind == "M":
+        before_year, before = previous_month(year, number)
+        return f"{before_year}-{before:02d}"
+    return str(year - 1)
+
+
+def next_period(period: str) -> str:
+    """The period just after, of the same length."""
+    year, kind, number = _parts(period)
+    if kind == "Q":
+        return f"{year + 1}-Q1" if number == 4 else f"{year}-Q{number + 1}"
+    if kind == "M":
+        after_year, after = next_month(year, number)
+        return f"{after_year}-{after:02d}"
+    return str(year + 1)
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last` inclusive (both `YYYY-MM`)."""
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = next_period(month)
+    return months
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """[start, end) of a period in Vietnam time; ValueError when it is not a period."""
+    months = period_months(period)
+    first_year, first_month = (int(part) for part in months[0].split("-"))
+    last_year, last_month = (int(part) for part in months[-1].split("-"))
+    return month_start(first_year, first_month), month_start(*next_month(last_year, last_month))
+
+
+def add_years(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def quarter_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the local quarter holding `moment`."""
+    return period_bounds(quarter_of(moment))
