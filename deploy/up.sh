@@ -58,6 +58,13 @@ officer=$(uv run --frozen python -m services.gateway issue-token --role committe
 secretary=$(uv run --frozen python -m services.gateway issue-token --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --sub demo-secretary)
 integration=$(uv run --frozen python -m services.gateway issue-token --role integration --unit demo-tinh-uy --sub demo-integration)
 operator=$(uv run --frozen python -m services.gateway issue-token --role operator --unit demo-tinh-uy --sub demo-operator)
+# people's sign-ins for the web app (demo passwords; change them anywhere real)
+web_password=chibo-demo-2026
+uv run --frozen python -m services.gateway web-account --sub can-bo-tinh --role committee_officer --unit demo-tinh-uy --password "$web_password" >/dev/null
+uv run --frozen python -m services.gateway web-account --sub can-bo-xa --role committee_officer --unit demo-xa-hoa-binh --password "$web_password" >/dev/null
+uv run --frozen python -m services.gateway web-account --sub bi-thu-thon-1 --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --password "$web_password" >/dev/null
+uv run --frozen python -m services.gateway web-account --sub dang-vien-thon-1 --role member --unit demo-cb-thon-1 --person demo-cb-thon-1-dv05 --password "$web_password" >/dev/null
+
 cat >var/demo-tokens.env <<TOKENS
 OFFICER_TOKEN=$officer
 SECRETARY_TOKEN=$secretary
@@ -68,6 +75,11 @@ TOKENS
 cat <<DONE
 
 chibo is up.
+  web app:        http://127.0.0.1:${CHIBO_GATEWAY_PORT}/app/   (password for every demo person: $web_password)
+                    can-bo-tinh       officer of Tỉnh ủy Demo
+                    can-bo-xa         officer of Đảng ủy xã Hòa Bình
+                    bi-thu-thon-1     secretary of Chi bộ thôn 1
+                    dang-vien-thon-1  member of Chi bộ thôn 1
   gateway:        http://127.0.0.1:${CHIBO_GATEWAY_PORT}   (OpenAPI: /docs, /openapi.json)
   services:       meetings :8101, evaluation :8102, notifications :8103  (/health, /asyncapi)
   demo mail:      $root/var/mail   (every e-mail the system sends, as .eml files)

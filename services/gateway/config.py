@@ -27,6 +27,8 @@ class GatewaySettings(ServiceSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
     health_timeout: float = 2.0
+    web_session_hours: float = 12.0
+    """Lifetime of a web sign-in session."""
     service_health_urls: dict[str, str] = Field(
         default_factory=lambda: {
             "meetings": "http://127.0.0.1:8101/health",

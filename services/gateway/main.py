@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,8 @@ from services.gateway.http import build_router
 from services.gateway.http.errors import install_error_handlers
 from services.gateway.limits import AuditTrail, BodySizeLimit
 from services.gateway.repository import AuditLog, PgAccountRepository, signing_secret
+from services.gateway.web import cli as web_cli
+from services.gateway.web import install_web
 from shared.cli import run_service_cli
 from shared.db import create_pool
 from shared.runtime import migrate
@@ -37,8 +40,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         async with gateway_lifespan(app, settings):
             yield
 
-    app = FastAPI(title="chibo gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="chibo gateway",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by the web app from local files, no CDN
+        redoc_url=None,
+    )
     app.include_router(build_router())
+    install_web(app)
     install_error_handlers(app)
 
     def audit_log(scope: Scope) -> AuditLog | None:
@@ -90,11 +101,23 @@ def cli(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(result) if args.json else result["token"])
         return 0
 
+    def web_account(args: argparse.Namespace) -> int:
+        try:
+            result = asyncio.run(web_cli.create_web_account(load_settings(), args))
+        except ValueError as exc:
+            print(f"web-account: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(result))
+        return 0
+
     return run_service_cli(
         name=SERVICE,
         app_path="services.gateway.main:create_app",
         settings_factory=load_settings,
         service_dir=SERVICE_DIR,
-        extra=[("issue-token", "record a local account and print its bearer token", _configure_issue_token, issue)],
+        extra=[
+            ("issue-token", "record a local account and print its bearer token", _configure_issue_token, issue),
+            ("web-account", "record a person's account and set their web password", web_cli.configure, web_account),
+        ],
         argv=argv,
     )

@@ -1,0 +1,41 @@
+"""`python -m services.gateway web-account`: record a person's local account and set their password."""
+
+import argparse
+import sys
+
+from services.gateway.auth import Role
+from services.gateway.bootstrap import SERVICE, SERVICE_DIR
+from services.gateway.config import GatewaySettings
+from services.gateway.repository import PgAccountRepository
+from services.gateway.web.sessions import WebAccounts
+from shared.db import create_pool
+from shared.runtime import migrate
+
+PEOPLE_ROLES = (Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER)
+MIN_PASSWORD = 8
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The command's arguments."""
+    parser.add_argument("--sub", required=True, help="the username")
+    parser.add_argument("--role", required=True, choices=[role.value for role in PEOPLE_ROLES])
+    parser.add_argument("--unit", required=True, help="the cell (member, secretary) or committee (officer)")
+    parser.add_argument("--person", help="the member id (inbox, preferences, history)")
+    parser.add_argument("--password", help="the password (default: read one line from standard input)")
+
+
+async def create_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
+    """Save the account and the argon2 hash of its password; ValueError for a too short password."""
+    password = args.password if args.password is not None else sys.stdin.readline().rstrip("\n")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"password: at least {MIN_PASSWORD} characters")
+    await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
+    pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
+    try:
+        account = await PgAccountRepository(pool).save(
+            sub=args.sub, role=Role(args.role).value, unit_id=args.unit, person_id=args.person
+        )
+        await WebAccounts(pool).set_password(account.sub, password)
+    finally:
+        await pool.close()
+    return {"sub": account.sub, "role": account.role, "unit_id": account.unit_id, "person_id": account.person_id}

@@ -1,0 +1,167 @@
+"""What every page shares: templates, the signed-in viewer, CSRF, and errors answered as Vietnamese pages."""
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+from services.gateway.auth import Principal, Role
+from services.gateway.http.deps import State
+from services.gateway.repository import AccountRow
+from services.gateway.web.i18n import _, filters, globals_, translations
+from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
+from shared.logs import get_logger
+from shared.rpc import RpcError, ServiceUnavailable
+
+log = get_logger(__name__)
+WEB_DIR = Path(__file__).parent
+PREFIX = "/app"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The Jinja environment: autoescaped templates, the catalog's gettext, the Vietnamese formats."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(filters())
+    env.globals["prefix"] = PREFIX
+    env.globals.update(globals_())
+    return env
+
+
+class SignInRequired(Exception):
+    """No live session: the browser is sent to the sign-in page."""
+
+
+class PageNotFound(Exception):
+    """A page that does not exist or is outside the viewer's part of the tree (the same answer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in person: their stored account as a principal, and their session's CSRF token."""
+
+    principal: Principal
+    account: AccountRow
+    csrf: str
+
+    @property
+    def role(self) -> Role:
+        """The account's role."""
+        return self.principal.role
+
+
+def render(
+    request: Request, template: str, *, status: int = 200, viewer: Viewer | None = None, **context: Any
+) -> HTMLResponse:
+    """A page from a template, with the security headers."""
+    html = environment().get_template(template).render(request=request, viewer=viewer, **context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+async def current_viewer(request: Request, state: State) -> Viewer:
+    """The viewer of the session cookie, read from the stored account on every request."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise SignInRequired
+    session = await WebAccounts(state.pool).session(cookie)
+    if session is None:
+        raise SignInRequired
+    account = await state.accounts.get(session.sub)
+    if account is None or not account.active:
+        raise SignInRequired
+    principal = principal_of(account)
+    request.state.principal = principal
+    return Viewer(principal=principal, account=account, csrf=session.csrf)
+
+
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
+
+
+async def check_csrf(request: Request, viewer: CurrentViewer) -> Viewer:
+    """The viewer, once the form's `csrf` field matches their session's token; otherwise 403."""
+    form = await request.form()
+    if not same_token(str(form.get("csrf") or ""), viewer.csrf):
+        raise CsrfRefused
+    return viewer
+
+
+FormViewer = Annotated[Viewer, Depends(check_csrf)]
+
+
+class CsrfRefused(Exception):
+    """A form without the session's CSRF token."""
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    """An error as a Vietnamese page."""
+    return render(request, "error.html", status=status, title=title, message=message)
+
+
+class WebRoute(APIRoute):
+    """A page route: sign-in redirects, and 404/403/503 answered as pages rather than JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap the handler so failures become pages."""
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except SignInRequired:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
+            except CsrfRefused:
+                return error_page(
+                    request, 403, _("Form expired"), _("The form has expired. Go back, reload the page and try again.")
+                )
+            except (PageNotFound, RequestValidationError):
+                return not_found_page(request)
+            except ServiceUnavailable as exc:
+                log.warning("web_service_unavailable", service=exc.service, path=request.url.path)
+                return error_page(
+                    request, 503, _("Service busy"), _("The system is busy. Please try again in a moment.")
+                )
+            except RpcError as exc:
+                if exc.code in ("not_found", "forbidden"):
+                    return not_found_page(request)
+                log.error("web_rpc_error", path=request.url.path, code=exc.code, message=exc.message)
+                return error_page(
+                    request, 502, _("Something went wrong"), _("The system could not answer. Please try again.")
+                )
+
+        return handler
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """The one answer for a page that does not exist and one that is not the viewer's."""
+    return error_page(request, 404, _("Page not found"), _("This page does not exist, or it is not within your unit."))
+
+
+def safe_next(target: str | None) -> str:
+    """A redirect target inside the app only (no open redirect)."""
+    if target and target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return PREFIX + "/"

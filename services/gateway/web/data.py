@@ -1,0 +1,183 @@
+"""What the pages read, through the API's own read functions (same scoping checks, same figures)."""
+
+import asyncio
+import json
+from typing import Any
+
+from services.gateway.auth import Principal, Role
+from services.gateway.bootstrap import GatewayState
+from services.gateway.http import reads
+from services.gateway.web.i18n import _, format_number, format_period, format_rating
+from shared.rpc import RpcError
+
+RATING_ORDER = ("good", "fair", "average", "poor")
+RATING_COLOURS = {"good": "#1b7f3b", "fair": "#2f6fb3", "average": "#c98a00", "poor": "#b3261e"}
+
+
+async def breadcrumb(state: GatewayState, principal: Principal, unit: dict[str, Any]) -> list[dict[str, str]]:
+    """The path from the viewer's own unit down to this one, with names."""
+    ancestors = list(unit.get("ancestors") or [unit["id"]])
+    start = ancestors.index(principal.unit_id) if principal.unit_id in ancestors else len(ancestors) - 1
+    crumbs = []
+    for unit_id in ancestors[start:]:
+        found = unit if unit_id == unit["id"] else await state.directory.get(unit_id)
+        if found:
+            crumbs.append({"id": unit_id, "name": str(found.get("name") or unit_id), "kind": str(found.get("kind"))})
+    return crumbs
+
+
+async def committee_overview(
+    state: GatewayState, principal: Principal, committee_id: str, period: str
+) -> dict[str, Any]:
+    """Roll-up, children with their figures, weakest cells and inbox of a committee for a period."""
+    rollup, units, ranking, inbox = await asyncio.gather(
+        reads.get_committee_rollup(committee_id, period, principal, state),
+        reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
+        reads.get_committee_ranking(committee_id, period, principal, state, order="asc", limit=200, offset=0),
+        reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
+    )
+    ranks = {item["cell_id"]: item for item in ranking["items"]}
+    children = []
+    sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
+    sub_rollups = await asyncio.gather(
+        *(reads.get_committee_rollup(unit["id"], period, principal, state) for unit in sub_committees)
+    )
+    by_id = {unit["id"]: rollup_of for unit, rollup_of in zip(sub_committees, sub_rollups, strict=True)}
+    for unit in units["items"]:
+        if unit["kind"] == "committee":
+            child = by_id[unit["id"]]
+            children.append({**unit, "score": child.get("score"), "cells": child.get("cells"), "rollup": child})
+        else:
+            rank = ranks.get(unit["id"], {})
+            children.append({**unit, "score": rank.get("score"), "rating": rank.get("rating")})
+    late = [item for item in inbox["items"] if str(item.get("rule") or "").startswith("minutes_late")]
+    return {"rollup": rollup, "children": children, "inbox": inbox["items"], "late_minutes": late}
+
+
+async def committee_trend(
+    state: GatewayState, principal: Principal, committee_id: str, months: list[str]
+) -> list[dict[str, Any]]:
+    """The committee's roll-up for each month (oldest first)."""
+    rollups = await asyncio.gather(
+        *(reads.get_committee_rollup(committee_id, month, principal, state) for month in months)
+    )
+    return list(rollups)
+
+
+def ratings_chart(by_rating: dict[str, int]) -> str:
+    """The ECharts option of the cells-by-rating bar chart, as JSON for the page."""
+    option = {
+        "aria": {"enabled": True},
+        "grid": {"left": 40, "right": 16, "top": 16, "bottom": 32},
+        "xAxis": {"type": "category", "data": [format_rating(rating) for rating in RATING_ORDER]},
+        "yAxis": {"type": "value", "minInterval": 1},
+        "series": [
+            {
+                "type": "bar",
+                "name": _("Cells"),
+                "label": {"show": True, "position": "top"},
+                "data": [
+                    {"value": int(by_rating.get(rating, 0)), "itemStyle": {"color": RATING_COLOURS[rating]}}
+                    for rating in RATING_ORDER
+                ],
+            }
+        ],
+    }
+    return json.dumps(option, ensure_ascii=False)
+
+
+def trend_chart(rollups: list[dict[str, Any]]) -> str:
+    """The ECharts option of the 12-month trend: score and attendance rate per month."""
+    option = {
+        "aria": {"enabled": True},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0},
+        "grid": {"left": 40, "right": 16, "top": 16, "bottom": 56},
+        "xAxis": {"type": "category", "data": [format_period(item["period"]) for item in rollups]},
+        "yAxis": {"type": "value", "min": 0, "max": 100},
+        "series": [
+            {
+                "type": "line",
+                "name": _("Average score"),
+                "data": [_round(item.get("score")) for item in rollups],
+            },
+            {
+                "type": "line",
+                "name": _("Attendance rate (%)"),
+                "data": [_round(_percent(item.get("attendance_rate"))) for item in rollups],
+            },
+            {
+                "type": "line",
+                "name": _("Regularity (%)"),
+                "data": [_round(_percent(item.get("regularity"))) for item in rollups],
+            },
+        ],
+    }
+    return json.dumps(option, ensure_ascii=False)
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else value * 100
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
+    """A cell's ratings (months as a strip, quarters, the year) and meetings of one year."""
+    ratings, meetings = await asyncio.gather(
+        reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0),
+        reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+    )
+    by_period = {item["period"]: item for item in ratings["items"]}
+    strip = [{"period": f"{year}-{month:02d}", **by_period.get(f"{year}-{month:02d}", {})} for month in range(1, 13)]
+    quarters = [by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"} for quarter in range(1, 5)]
+    items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
+    return {"strip": strip, "quarters": quarters, "year_row": by_period.get(year), "meetings": items}
+
+
+async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:
+    """The cell's members by id, for those who may read the roster; empty for a member."""
+    if principal.role not in (Role.SECRETARY, Role.COMMITTEE_OFFICER):
+        return {}
+    members: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        page = await reads.list_cell_members(cell_id, principal, state, limit=200, offset=offset)
+        members.update({item["id"]: item for item in page["items"]})
+        offset += len(page["items"])
+        if not page["items"] or offset >= page["total"]:
+            return members
+
+
+async def meeting_score(state: GatewayState, principal: Principal, meeting_id: str) -> dict[str, Any] | None:
+    """The meeting's score, or None while it has none."""
+    try:
+        score: dict[str, Any] = await reads.get_meeting_score(meeting_id, principal, state)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            return None
+        raise
+    return score
+
+
+_frameworks: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+async def framework(state: GatewayState, framework_id: str, version: str) -> dict[str, Any] | None:
+    """A framework document (its Vietnamese criterion names), kept once read."""
+    key = (framework_id, version)
+    if key not in _frameworks:
+        try:
+            _frameworks[key] = await state.rpc.call(
+                "evaluation", "get_framework", framework_id=framework_id, version=version
+            )
+        except RpcError:
+            return None
+    return _frameworks[key]
+
+
+def score_text(value: float | None) -> str:
+    """A score as `72,5`."""
+    return format_number(value)

@@ -1,0 +1,202 @@
+"""The Vietnamese message catalog (gettext, compiled from messages.po at start) and the formats of dates,
+numbers, shares and periods a person reads."""
+
+import io
+import re
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from shared.envelope import VIETNAM_TZ
+
+CATALOG = Path(__file__).parent / "locale" / "vi" / "LC_MESSAGES" / "messages.po"
+LOCALE = "vi"
+
+
+@cache
+def translations() -> Translations:
+    """The catalog, compiled in memory from the .po file (so the reviewed text is what runs)."""
+    with CATALOG.open("rb") as handle:
+        catalog = read_po(handle, locale=LOCALE)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def N_(message: str) -> str:
+    """Marks a constant for the catalog (extracted like `_`), translated where it is shown."""
+    return message
+
+
+def _(message: str, **values: Any) -> str:
+    """The Vietnamese text of `message`, with %(name)s placeholders filled from `values`."""
+    text = translations().gettext(message)
+    return text % values if values else text
+
+
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+
+
+def local(moment: datetime) -> datetime:
+    """The moment in Vietnam's time zone (+07:00)."""
+    return moment.astimezone(VIETNAM_TZ)
+
+
+def parse_moment(value: Any) -> datetime | None:
+    """A datetime from an ISO string or a datetime; None for nothing."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def format_day(value: date | datetime | str | None) -> str:
+    """`thứ Sáu, ngày 04/12/2026`."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10]) if len(value) <= 10 else local(parse_moment(value))  # type: ignore[arg-type]
+    if isinstance(value, datetime):
+        value = local(value).date()
+    weekday = _(WEEKDAYS[value.weekday()])
+    return _("%(weekday)s, day %(date)s", weekday=weekday, date=value.strftime("%d/%m/%Y"))
+
+
+def format_moment(value: datetime | str | None) -> str:
+    """`19:30 thứ Sáu, ngày 04/12/2026` (Vietnam time)."""
+    moment = parse_moment(value)
+    if moment is None:
+        return ""
+    moment = local(moment)
+    return f"{moment:%H:%M} {format_day(moment)}"
+
+
+def format_short_date(value: date | datetime | str | None) -> str:
+    """`04/12/2026`."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = parse_moment(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = local(value)
+    assert value is not None
+    return value.strftime("%d/%m/%Y")
+
+
+def format_number(value: float | int | None, digits: int = 1) -> str:
+    """`72,5` (Vietnamese decimal comma, at most `digits` decimals); an em dash for no value."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return str(format_decimal(round(float(value), digits), format=pattern, locale=LOCALE))
+
+
+def format_share(value: float | None) -> str:
+    """A share 0..1 as `72,5%`; an em dash for no value."""
+    if value is None:
+        return "—"
+    return format_number(value * 100) + "%"
+
+
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
+
+
+def format_period(period: str) -> str:
+    """`Tháng 11/2026`, `Quý IV/2026`, `Năm 2026`."""
+    match = PERIOD.match(period)
+    if not match:
+        return period
+    year, month, quarter = match.groups()
+    if month:
+        return _("Month %(month)s/%(year)s", month=int(month), year=year)
+    if quarter:
+        return _("Quarter %(quarter)s/%(year)s", quarter=ROMAN[int(quarter)], year=year)
+    return _("Year %(year)s", year=year)
+
+
+RATINGS = {"good": N_("Good"), "fair": N_("Fair"), "average": N_("Average"), "poor": N_("Poor")}
+
+
+def format_rating(rating: str | None) -> str:
+    """`Tốt`, `Khá`, `Trung bình`, `Kém`; an em dash for none."""
+    if not rating:
+        return "—"
+    return _(RATINGS.get(rating, rating))
+
+
+LABELS = {
+    "kind": {
+        "regular": N_("Regular meeting"),
+        "thematic": N_("Thematic meeting"),
+        "combined": N_("Regular and thematic meeting"),
+        "extraordinary": N_("Extraordinary meeting"),
+    },
+    "status": {
+        "scheduled": N_("Scheduled"),
+        "cancelled": N_("Cancelled"),
+        "held": N_("Held"),
+        "minutes_submitted": N_("Minutes submitted"),
+        "minutes_approved": N_("Minutes adopted"),
+    },
+    "attendance": {
+        "present": N_("Present"),
+        "excused": N_("Absent with leave"),
+        "absent": N_("Absent without leave"),
+        "exempt": N_("Exempt from meetings"),
+        "transferred": N_("Temporarily elsewhere"),
+    },
+    "document": {
+        "content": N_("Meeting content"),
+        "draft_resolution": N_("Draft resolution"),
+        "minutes": N_("Minutes"),
+        "resolution": N_("Resolution"),
+        "other": N_("Other document"),
+    },
+}
+
+
+def label(kind: str, value: str | None) -> str:
+    """The Vietnamese word for a code of the contract (meeting kind, status, attendance, document kind)."""
+    if not value:
+        return ""
+    return _(LABELS[kind].get(value, value))
+
+
+def globals_() -> dict[str, Any]:
+    """Label helpers for templates."""
+    return {
+        "kind_label": lambda value: label("kind", value),
+        "status_label": lambda value: label("status", value),
+        "attendance_label": lambda value: label("attendance", value),
+        "document_label": lambda value: label("document", value),
+    }
+
+
+def filters() -> dict[str, Any]:
+    """The formats as Jinja filters."""
+    return {
+        "moment": format_moment,
+        "day": format_day,
+        "short_date": format_short_date,
+        "number": format_number,
+        "share": format_share,
+        "period": format_period,
+        "rating": format_rating,
+    }

@@ -1,0 +1,117 @@
+"""Sign-in with a local account's password, sign-out, and the landing page of each role."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.gateway.auth import Role
+from services.gateway.http.deps import State
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, render, safe_next
+from services.gateway.web.i18n import _
+from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=PREFIX,
+    )
+
+
+def _sign_in_form(
+    request: Request, *, next_url: str, error: str | None = None, username: str = "", status: int = 200
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    response = render(
+        request, "sign_in.html", status=status, csrf=token, next_url=next_url, error=error, username=username
+    )
+    _cookie(response, request, SIGN_IN_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
+    """The sign-in form."""
+    return _sign_in_form(request, next_url=safe_next(next))
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    state: State,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",  # noqa: A002
+) -> Response:
+    """Check the password of an active account allowed on the web, open a session, go on."""
+    next_url = safe_next(next)
+    if not same_token(csrf, request.cookies.get(SIGN_IN_COOKIE)):
+        return _sign_in_form(
+            request,
+            next_url=next_url,
+            username=username,
+            status=403,
+            error=_("The form has expired. Please sign in again."),
+        )
+    if not username.strip() or not password:
+        field = _("Username") if not username.strip() else _("Password")
+        return _sign_in_form(
+            request,
+            next_url=next_url,
+            username=username,
+            status=422,
+            error=_("%(field)s: please fill in this field.", field=field),
+        )
+    sub = username.strip()
+    accounts = WebAccounts(state.pool, session_hours=state.settings.web_session_hours)
+    account = await state.accounts.get(sub)
+    password_ok = await accounts.check_password(sub, password)
+    if not password_ok or account is None or not account.active or Role(account.role) not in PEOPLE:
+        log.info("web_sign_in_refused", sub=sub)
+        return _sign_in_form(
+            request,
+            next_url=next_url,
+            username=username,
+            status=401,
+            error=_("Wrong username or password."),
+        )
+    session_id, _session = await accounts.open_session(sub)
+    log.info("web_signed_in", sub=sub, role=account.role)
+    response = RedirectResponse(next_url, status_code=303)
+    _cookie(response, request, SESSION_COOKIE, session_id, max_age=int(state.settings.web_session_hours * 3600))
+    response.delete_cookie(SIGN_IN_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, state: State, viewer: FormViewer) -> Response:
+    """End the session (server side too) and go back to the sign-in page."""
+    await WebAccounts(state.pool).close_session(request.cookies.get(SESSION_COOKIE, ""))
+    log.info("web_signed_out", sub=viewer.principal.sub)
+    response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+@router.get("/")
+async def home(viewer: CurrentViewer) -> Response:
+    """Each role's first page."""
+    principal = viewer.principal
+    if principal.role is Role.COMMITTEE_OFFICER:
+        return RedirectResponse(f"{PREFIX}/committees/{principal.unit_id}", status_code=303)
+    if principal.role is Role.SECRETARY:
+        return RedirectResponse(f"{PREFIX}/cells/{principal.unit_id}", status_code=303)
+    return RedirectResponse(f"{PREFIX}/me", status_code=303)

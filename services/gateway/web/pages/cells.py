@@ -1,0 +1,61 @@
+"""A cell's year (ratings as a strip, meetings) and a meeting with its score explained item by item."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from services.gateway.handlers import authorize_meeting, authorize_unit
+from services.gateway.http.deps import State
+from services.gateway.web import data, periods
+from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
+from services.gateway.web.explain import explained_lines
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/cells/{cell_id}")
+async def cell_page(
+    cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
+) -> HTMLResponse:
+    """The cell's months as a rating strip, its quarters and year, and its meetings of the year."""
+    year = year or periods.this_month()[:4]
+    if not (len(year) == 4 and year.isdigit()):
+        raise PageNotFound
+    principal = viewer.principal
+    unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
+    return render(
+        request,
+        "cell.html",
+        viewer=viewer,
+        unit=unit,
+        year=year,
+        years=[str(int(periods.this_month()[:4]) - offset) for offset in range(3)],
+        crumbs=await data.breadcrumb(state, principal, unit),
+        **await data.cell_year(state, principal, cell_id, year),
+    )
+
+
+@router.get("/meetings/{meeting_id}")
+async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """The meeting: schedule, roster, minutes, resolutions, tasks, and its score criterion by criterion."""
+    principal = viewer.principal
+    meeting = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory)
+    unit = await state.directory.get(meeting["cell_id"])
+    if unit is None:
+        raise PageNotFound
+    score = await data.meeting_score(state, principal, meeting_id)
+    lines = []
+    if score:
+        reference = score.get("framework") or {}
+        framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
+        lines = explained_lines(score, framework)
+    return render(
+        request,
+        "meeting.html",
+        viewer=viewer,
+        unit=unit,
+        meeting=meeting,
+        score=score,
+        lines=lines,
+        members=await data.members_by_id(state, principal, meeting["cell_id"]),
+        crumbs=await data.breadcrumb(state, principal, unit),
+    )

@@ -1,0 +1,38 @@
+"""The committee officer's pages: a committee's overview for a period, with its children to drill into."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from services.gateway.handlers import authorize_unit
+from services.gateway.http.deps import State
+from services.gateway.http.reads import OFFICERS
+from services.gateway.web import data, periods
+from services.gateway.web.core import PREFIX, CurrentViewer, WebRoute, render
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/committees/{committee_id}")
+async def committee_page(
+    committee_id: str, request: Request, viewer: CurrentViewer, state: State, period: str | None = None
+) -> HTMLResponse:
+    """Cells by rating, regularity, rates, thematic coverage, 12-month trend, weakest cells, late minutes,
+    the committee's inbox, and its sub-committees and cells for the period."""
+    period = periods.checked(period)
+    principal = viewer.principal
+    unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    overview = await data.committee_overview(state, principal, committee_id, period)
+    trend = await data.committee_trend(state, principal, committee_id, periods.months_ending(period))
+    return render(
+        request,
+        "committee.html",
+        viewer=viewer,
+        unit=unit,
+        period=period,
+        choices=periods.choices(period),
+        crumbs=await data.breadcrumb(state, principal, unit),
+        ratings_chart=data.ratings_chart(overview["rollup"].get("by_rating") or {}),
+        trend_chart=data.trend_chart(trend),
+        trend=trend,
+        **overview,
+    )

@@ -1,0 +1,64 @@
+"""The periods a page offers and reads: months, quarters and years in Vietnam's time."""
+
+import re
+from datetime import datetime
+
+from services.gateway.web.core import PageNotFound
+from shared.envelope import VIETNAM_TZ
+
+PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
+
+
+def this_month() -> str:
+    """The month in progress, `2026-11`."""
+    return datetime.now(VIETNAM_TZ).strftime("%Y-%m")
+
+
+def checked(period: str | None) -> str:
+    """The period asked for, or the month in progress; a malformed one is a page that does not exist."""
+    if not period:
+        return this_month()
+    if not PERIOD.match(period):
+        raise PageNotFound
+    return period
+
+
+def last_month_of(period: str) -> tuple[int, int]:
+    """(year, month) of the period's last month."""
+    year = int(period[:4])
+    if len(period) == 4:
+        return year, 12
+    if period[5] == "Q":
+        return year, int(period[6]) * 3
+    return year, int(period[5:7])
+
+
+def months_ending(period: str, count: int = 12) -> list[str]:
+    """The `count` months up to the period's last month, oldest first."""
+    year, month = last_month_of(period)
+    months = []
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return months[::-1]
+
+
+def choices(around: str | None = None) -> list[str]:
+    """The periods offered: the last 12 months, the last 4 quarters, this year and the one before."""
+    current = this_month()
+    months = months_ending(current)[::-1]
+    year, month = int(current[:4]), int(current[5:7])
+    quarter = (month - 1) // 3 + 1
+    quarters = []
+    for _ in range(4):
+        quarters.append(f"{year}-Q{quarter}")
+        quarter -= 1
+        if quarter == 0:
+            year, quarter = year - 1, 4
+    years = [current[:4], str(int(current[:4]) - 1)]
+    offered = months + quarters + years
+    if around and around not in offered:
+        offered.insert(0, around)
+    return offered

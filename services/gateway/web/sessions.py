@@ -1,0 +1,109 @@
+"""People's sign-in: argon2 password hashes, server-side sessions behind an HttpOnly cookie, CSRF tokens."""
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.gateway.auth import Principal, Role
+from services.gateway.repository import AccountRow
+
+SESSION_COOKIE = "chibo_session"
+SIGN_IN_COOKIE = "chibo_sign_in"
+"""Holds the CSRF token of the sign-in form before any session exists (double submit)."""
+
+_hasher = PasswordHasher()
+# verified against when the account has no password, so a wrong name costs as long as a wrong password
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A signed-in browser: whose it is and the token every form must carry."""
+
+    sub: str
+    csrf: str
+    expires_at: datetime
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+class WebAccounts:
+    """Passwords and sessions in the gateway schema (`web_password`, `web_session`)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, session_hours: float = 12.0) -> None:
+        self._pool = pool
+        self._lifetime = timedelta(hours=session_hours)
+
+    async def set_password(self, sub: str, password: str) -> None:
+        """Store the hash of the account's new password; the account must exist."""
+        digest = await asyncio.to_thread(hash_password, password)
+        await self._pool.execute(
+            "INSERT INTO web_password (sub, hash) VALUES ($1, $2)"
+            " ON CONFLICT (sub) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()",
+            sub,
+            digest,
+        )
+
+    async def check_password(self, sub: str, password: str) -> bool:
+        """Whether the password is the account's (constant work whether or not the account has one)."""
+        stored = await self._pool.fetchval("SELECT hash FROM web_password WHERE sub = $1", sub)
+
+        def verify() -> bool:
+            try:
+                return bool(_hasher.verify(stored or _DUMMY_HASH, password)) and stored is not None
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(verify)
+
+    async def open_session(self, sub: str) -> tuple[str, WebSession]:
+        """A new session for the account: the cookie value (kept only hashed) and the session."""
+        session_id = secrets.token_urlsafe(32)
+        session = WebSession(sub=sub, csrf=secrets.token_urlsafe(32), expires_at=datetime.now(UTC) + self._lifetime)
+        await self._pool.execute(
+            "INSERT INTO web_session (id_hash, sub, csrf, expires_at) VALUES ($1, $2, $3, $4)",
+            _digest(session_id),
+            session.sub,
+            session.csrf,
+            session.expires_at,
+        )
+        return session_id, session
+
+    async def session(self, session_id: str) -> WebSession | None:
+        """The live session behind a cookie value, or None when unknown or expired."""
+        row = await self._pool.fetchrow(
+            "SELECT sub, csrf, expires_at FROM web_session WHERE id_hash = $1 AND expires_at > now()",
+            _digest(session_id),
+        )
+        return WebSession(sub=row["sub"], csrf=row["csrf"], expires_at=row["expires_at"]) if row else None
+
+    async def close_session(self, session_id: str) -> None:
+        """Sign out: the session is gone, the cookie worthless; expired sessions are swept on the way."""
+        await self._pool.execute(
+            "DELETE FROM web_session WHERE id_hash = $1 OR expires_at < now()", _digest(session_id)
+        )
+
+
+def principal_of(account: AccountRow) -> Principal:
+    """The principal of a stored account, checked like a local token's claims."""
+    return Principal(
+        sub=account.sub, role=Role(account.role), unit_id=account.unit_id, person_id=account.person_id, local=True
+    )
+
+
+def same_token(sent: str | None, expected: str | None) -> bool:
+    """Constant-time comparison of a submitted CSRF token with the expected one."""
+    return bool(sent) and bool(expected) and secrets.compare_digest(str(sent), str(expected))

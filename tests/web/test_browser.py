@@ -1,0 +1,98 @@
+"""In Debian's Chromium: an officer signs in, drills down province → commune → cell → meeting, sees the API's
+figures, and the charts render; the keyboard alone reaches the content."""
+
+import shutil
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from services.gateway.web.i18n import format_number, format_share
+from tests.support.system import RunningSystem
+from tests.web.conftest import PASSWORD, PERIOD
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (deploy/bootstrap.sh installs it)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def sign_in(browser: Browser, system: RunningSystem, who: str, *, width: int = 1280) -> Page:
+    """A new page signed in through the form."""
+    context = await browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
+    page = await context.new_page()
+    await page.goto(system.gateway_url + "/app/")
+    await page.get_by_label("Tên đăng nhập").fill(who)
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    return page
+
+
+async def test_an_officer_drills_down_and_sees_the_apis_figures(
+    browser: Browser, system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    page = await sign_in(browser, system, "officer")
+    await page.wait_for_url("**/app/committees/demo-tinh-uy")
+    await page.get_by_label("Kỳ", exact=True).select_option(PERIOD)
+    await page.get_by_role("button", name="Xem").click()
+    await page.wait_for_url(f"**period={PERIOD}")
+
+    province = (await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={PERIOD}")).json()
+    assert await page.locator('[data-figure="score"]').inner_text() == format_number(province["score"])
+    assert await page.locator('[data-figure="attendance_rate"]').inner_text() == format_share(
+        province["attendance_rate"]
+    )
+    for chart in ("#chart-ratings", "#chart-trend"):
+        await page.wait_for_selector(f'{chart}[data-rendered="true"] svg')
+    bars = await page.locator("#chart-ratings svg path").count()
+    assert bars >= 4
+
+    await page.get_by_role("link", name="Đảng ủy xã Hòa Bình").click()
+    await page.wait_for_url("**/app/committees/demo-xa-hoa-binh?period=*")
+    commune = (await api.get(f"/v1/committees/demo-xa-hoa-binh/rollup?period={PERIOD}")).json()
+    assert await page.locator('[data-figure="cells"]').inner_text() == str(commune["cells"])
+    assert await page.locator('[data-figure="regularity"]').inner_text() == format_share(commune["regularity"])
+    ranking = (await api.get(f"/v1/committees/demo-xa-hoa-binh/ranking?period={PERIOD}")).json()
+    thon_2 = next(item for item in ranking["items"] if item["cell_id"] == "demo-cb-thon-2")
+    row = page.locator('#children tr[data-unit="demo-cb-thon-2"]')
+    assert await row.locator("[data-score]").inner_text() == format_number(thon_2["score"])
+
+    await row.get_by_role("link").click()
+    await page.wait_for_url("**/app/cells/demo-cb-thon-2?year=2026")
+    ratings = (await api.get("/v1/cells/demo-cb-thon-2/ratings?period=2026-11")).json()
+    november = page.locator('#rating-strip li[data-period="2026-11"]')
+    assert format_number(ratings["items"][0]["score"]) in await november.inner_text()
+
+    await page.get_by_role("link", name="19:30 thứ Tư, ngày 04/11/2026").click()
+    await page.wait_for_url("**/app/meetings/demo-cb-thon-2-2026-11")
+    score = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11/score")).json()
+    assert await page.locator("#meeting-score").inner_text() == format_number(score["score"])
+    assert await page.locator("#criteria tbody tr").count() == len(score["criteria"])
+    crumbs = await page.get_by_role("navigation", name="Vị trí hiện tại").inner_text()
+    assert "Tỉnh ủy Demo" in crumbs and "Đảng ủy xã Hòa Bình" in crumbs and "Chi bộ thôn 2" in crumbs
+    await page.context.close()
+
+
+async def test_the_keyboard_reaches_the_content_and_the_page_says_vietnamese(
+    browser: Browser, system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    page = await sign_in(browser, system, "officer", width=390)
+    await page.wait_for_url("**/app/committees/demo-tinh-uy")
+    assert await page.get_attribute("html", "lang") == "vi"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Chuyển đến nội dung chính"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "main"
+    # the phone-width page does not scroll sideways
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await page.context.close()

@@ -1,0 +1,78 @@
+"""The Vietnamese formats, the completeness of the message catalog, and score reasons said in Vietnamese."""
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from services.gateway.web import i18n
+from services.gateway.web.explain import explain_reason
+
+WEB = Path(i18n.__file__).parent
+
+
+def test_a_moment_reads_hour_weekday_and_date_in_vietnam_time() -> None:
+    assert i18n.format_moment(datetime(2026, 12, 4, 12, 30, tzinfo=UTC)) == "19:30 thứ Sáu, ngày 04/12/2026"
+    assert i18n.format_moment("2026-12-06T19:30:00+07:00") == "19:30 Chủ nhật, ngày 06/12/2026"
+    assert i18n.format_day(date(2026, 12, 5)) == "thứ Bảy, ngày 05/12/2026"
+
+
+def test_numbers_use_the_decimal_comma() -> None:
+    assert i18n.format_number(72.5) == "72,5"
+    assert i18n.format_number(72.46) == "72,5"
+    assert i18n.format_number(100.0) == "100"
+    assert i18n.format_number(1234.5) == "1.234,5"
+    assert i18n.format_share(0.923) == "92,3%"
+    assert i18n.format_number(None) == "—"
+
+
+def test_periods_and_ratings_read_in_vietnamese() -> None:
+    assert i18n.format_period("2026-11") == "Tháng 11/2026"
+    assert i18n.format_period("2026-Q4") == "Quý IV/2026"
+    assert i18n.format_period("2026") == "Năm 2026"
+    assert [i18n.format_rating(r) for r in ("good", "fair", "average", "poor")] == ["Tốt", "Khá", "Trung bình", "Kém"]
+
+
+def test_every_text_of_the_web_app_is_in_the_catalog_with_a_translation() -> None:
+    with i18n.CATALOG.open("rb") as handle:
+        catalog = read_po(handle, locale="vi")
+    translated = {message.id: message.string for message in catalog if message.id}
+    used = {
+        message
+        for _, _, message, _, _ in extract_from_dir(
+            str(WEB),
+            method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
+            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+            keywords={"_": None, "N_": None},
+        )
+        if message
+    }
+    assert used, "nothing extracted"
+    missing = sorted(message for message in used if not translated.get(message))  # type: ignore[call-overload]
+    assert missing == []
+    unused = sorted(message for message in translated if message not in used)
+    assert unused == []
+
+
+@pytest.mark.parametrize(
+    ("reason", "vietnamese"),
+    [
+        ("lasted 60 min of 90 required (30 min short)", "Sinh hoạt 60 phút so với 90 phút quy định (thiếu 30 phút)"),
+        (
+            "8/10 present (80.0%); 1 absent without excuse; no bonus: an excused-absence run of 4 meetings",
+            "8/10 đảng viên có mặt (80%); 1 đảng viên vắng không có lý do; "
+            "không được cộng điểm: có đảng viên vắng có lý do 4 buổi liên tiếp",
+        ),
+        ("3 of 8 present members spoke (37.5%)", "3/8 đảng viên có mặt phát biểu (37,5%)"),
+        ("no content/draft_resolution published", "Chưa đăng tải nội dung sinh hoạt hoặc dự thảo nghị quyết"),
+        ("minutes lack content, speakers", "Biên bản thiếu nội dung sinh hoạt, người phát biểu"),
+        ("not applicable to a thematic meeting", "Không áp dụng cho buổi sinh hoạt chuyên đề"),
+        ("assessed by the upper-level monitor", "Do cấp ủy viên cấp trên phụ trách chấm"),
+        ("minutes not approved; no task assigned", "Biên bản chưa được thông qua; chưa giao nhiệm vụ"),
+        ("something evaluation says one day", "Xem các dữ liệu đã ghi nhận của buổi sinh hoạt"),
+    ],
+)
+def test_a_reason_is_said_in_vietnamese(reason: str, vietnamese: str) -> None:
+    assert explain_reason(reason) == vietnamese

@@ -1,0 +1,88 @@
+"""Sign-in with a password, the session cookie, CSRF on every form, sign-out, and pages behind sign-in."""
+
+import httpx
+import pytest
+
+from services.gateway.web.sessions import SESSION_COOKIE
+from tests.support.system import RunningSystem
+from tests.web.conftest import PASSWORD, csrf_of, signed_in
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_page_without_a_session_sends_the_browser_to_sign_in(system: RunningSystem, province: dict) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        response = await client.get("/app/committees/demo-tinh-uy?period=2026-11")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/app/sign-in?next=/app/committees/demo-tinh-uy%3Fperiod%3D2026-11"
+
+
+async def test_the_session_cookie_is_httponly_and_samesite(system: RunningSystem, province: dict) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        csrf = csrf_of((await client.get("/app/sign-in")).text)
+        response = await client.post(
+            "/app/sign-in", data={"username": "officer", "password": PASSWORD, "csrf": csrf, "next": "/app/"}
+        )
+    assert response.status_code == 303
+    cookie = next(value for key, value in response.headers.multi_items() if value.startswith(SESSION_COOKIE + "="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Path=/app" in cookie
+
+
+async def test_a_wrong_password_is_refused_in_vietnamese(system: RunningSystem, province: dict) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        csrf = csrf_of((await client.get("/app/sign-in")).text)
+        response = await client.post(
+            "/app/sign-in", data={"username": "officer", "password": "sai-mật-khẩu", "csrf": csrf}
+        )
+        unknown = await client.post(
+            "/app/sign-in", data={"username": "không-có-ai", "password": PASSWORD, "csrf": csrf_of(response.text)}
+        )
+    assert response.status_code == 401
+    assert "Tên đăng nhập hoặc mật khẩu không đúng." in response.text
+    assert SESSION_COOKIE not in response.cookies
+    assert unknown.status_code == 401
+
+
+async def test_an_empty_field_is_named(system: RunningSystem, province: dict) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        csrf = csrf_of((await client.get("/app/sign-in")).text)
+        response = await client.post("/app/sign-in", data={"username": "officer", "password": "", "csrf": csrf})
+    assert response.status_code == 422
+    assert "Mật khẩu: vui lòng nhập trường này." in response.text
+
+
+async def test_sign_in_without_the_form_token_is_refused(system: RunningSystem, province: dict) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        await client.get("/app/sign-in")
+        response = await client.post(
+            "/app/sign-in", data={"username": "officer", "password": PASSWORD, "csrf": "forged"}
+        )
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in response.cookies
+
+
+async def test_sign_out_needs_the_form_token_and_ends_the_session(system: RunningSystem, province: dict) -> None:
+    async with signed_in(system, "officer") as client:
+        page = await client.get("/app/committees/demo-tinh-uy")
+        assert page.status_code == 200
+        forged = await client.post("/app/sign-out", data={"csrf": "forged"})
+        assert forged.status_code == 403
+        assert (await client.get("/app/committees/demo-tinh-uy")).status_code == 200
+        cookie = client.cookies[SESSION_COOKIE]
+        response = await client.post("/app/sign-out", data={"csrf": csrf_of(page.text)})
+        assert response.status_code == 303
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, cookies={SESSION_COOKIE: cookie}) as old:
+        # the old cookie is worthless: the session is gone on the server too
+        assert (await old.get("/app/committees/demo-tinh-uy")).status_code == 303
+
+
+async def test_an_open_redirect_is_not_followed(system: RunningSystem, province: dict) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        csrf = csrf_of((await client.get("/app/sign-in")).text)
+        response = await client.post(
+            "/app/sign-in",
+            data={"username": "officer", "password": PASSWORD, "csrf": csrf, "next": "//evil.example/app/"},
+        )
+    assert response.headers["location"] == "/app/"
