@@ -50,7 +50,7 @@ def test_every_text_of_the_web_app_is_in_the_catalog_with_a_translation() -> Non
         if message
     }
     assert used, "nothing extracted"
-    missing = sorted(message for message in used if not translated.get(message))  # type: ignore[call-overload]
+    missing = sorted(message for message in used if not translated.get(message))
     assert missing == []
     unused = sorted(message for message in translated if message not in used)
     assert unused == []

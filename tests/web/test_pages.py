@@ -26,7 +26,9 @@ async def test_the_overview_shows_the_rollup_of_the_api(system: RunningSystem, a
         assert f'data-cell="{cell["cell_id"]}"' in page
 
 
-async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(system: RunningSystem, api) -> None:
+async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
     async with signed_in(system, "officer") as client:
         pages = [
             (await client.get(path)).text
@@ -63,14 +65,18 @@ async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(s
         ("officer", "/app/committees/demo-tinh-uy?period=2026-13"),
     ],
 )
-async def test_a_page_outside_the_viewers_subtree_answers_404(system: RunningSystem, api, who: str, path: str) -> None:
+async def test_a_page_outside_the_viewers_subtree_answers_404(
+    system: RunningSystem, api: httpx.AsyncClient, who: str, path: str
+) -> None:
     async with signed_in(system, who) as client:
         response = await client.get(path)
     assert response.status_code == 404
     assert "Không tìm thấy trang" in response.text
 
 
-async def test_the_meeting_page_explains_every_criterion_in_vietnamese(system: RunningSystem, api) -> None:
+async def test_the_meeting_page_explains_every_criterion_in_vietnamese(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
     score = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11/score")).json()
     async with signed_in(system, "commune-officer") as client:
         page = (await client.get("/app/meetings/demo-cb-thon-2-2026-11")).text
