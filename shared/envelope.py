@@ -1,30 +1,71 @@
 """The CloudEvents 1.0 structured-mode envelope every message travels in (CONTRACT.md)."""
 
-import json
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     StringConstraints,
     ValidationError,
+    field_validator,
+    model_validator,
 )
 
 from shared.periods import VIETNAM_TZ
+from shared.reading import EXTENSION_VALUE, ReadError, bounded, check_tree, field_name, loads
 
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 BATCH_ROUTING_KEY = "batch"
 MAX_BATCH_SIZE = 1000
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+ExtensionValue = Annotated[str, StringConstraints(pattern=EXTENSION_VALUE.pattern)]
+"""An extension attribute's value: at most 128 characters of `A-Za-z0-9._:-` (CONTRACT.md)."""
+Uri = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _rfc3339(value: Any) -> Any:
+    """A time is RFC 3339 text with seconds and an offset; a datetime built in code passes as it is."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00")
+    if not _RFC3339.match(value):
+        raise ValueError("a time must be RFC 3339 with seconds and an offset (Z or ±hh:mm)")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    """A date is YYYY-MM-DD text; a date built in code passes as it is."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError("a date must be YYYY-MM-DD text")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""RFC 3339 with seconds and an offset; never a number or a number in text."""
+Day = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date written YYYY-MM-DD."""
 
 DataT = TypeVar("DataT", bound=BaseModel)
+
+_REQUIRED = frozenset({"specversion", "id", "source", "type", "time", "data"})
+_EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_MEDIA_TYPE = re.compile(r"^application/json\s*(;.*)?$", re.IGNORECASE)
 
 
 class CloudEvent(BaseModel):
@@ -33,15 +74,48 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     specversion: Literal["1.0"]
-    id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    source: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    id: Identifier
+    source: Uri
     type: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    time: AwareDatetime
-    datacontenttype: Literal["application/json"] = "application/json"
-    subject: str | None = None
+    time: Timestamp
+    datacontenttype: str = "application/json"
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     data: dict[str, Any]
-    correlationid: str | None = None
-    causationid: str | None = None
+    correlationid: ExtensionValue | None = None
+    causationid: ExtensionValue | None = None
+    originid: Identifier | None = None
+    originsource: Uri | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, value: Any) -> Any:
+        """An optional attribute given as JSON null is the same as absent (CONTRACT.md)."""
+        if isinstance(value, dict):
+            return {key: item for key, item in value.items() if item is not None or key in _REQUIRED}
+        return value
+
+    @field_validator("datacontenttype")
+    @classmethod
+    def _json_media_type(cls, value: str) -> str:
+        if not _MEDIA_TYPE.match(value):
+            raise ValueError("must be application/json (media-type parameters allowed)")
+        return value
+
+    @model_validator(mode="after")
+    def _bounded_extensions(self) -> "CloudEvent":
+        for name, value in (self.model_extra or {}).items():
+            if not _EXTENSION_NAME.match(name):
+                raise InvalidEvent(
+                    f"{bounded(name, limit=40)}: an extension attribute name is 1-20 of a-z0-9",
+                    field=bounded(name, limit=40),
+                )
+            if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**31):
+                continue
+            if not isinstance(value, str) or not EXTENSION_VALUE.match(value):
+                raise InvalidEvent(
+                    f"{name}: an extension attribute is at most 128 characters of A-Za-z0-9._:-", field=name
+                )
+        return self
 
     def to_json(self) -> bytes:
         """Serialize in structured mode, dropping unset optional attributes."""
@@ -84,10 +158,13 @@ class Event(Generic[DataT]):
 class InvalidEvent(Exception):
     """An event that cannot be accepted, with the reason and the field that is wrong."""
 
-    def __init__(self, reason: str, *, field: str | None = None) -> None:
+    def __init__(self, reason: str, *, field: str | None = None, problem: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        self.problem = problem
+        """For a body that is not an event at all: `syntax` (not JSON), `shape` (not an object or array),
+        `too_large`; None for an event whose content breaks a rule."""
 
 
 def now() -> datetime:
@@ -121,44 +198,85 @@ def new_event(
 
 
 def describe_validation_error(error: ValidationError, *, prefix: str = "") -> InvalidEvent:
-    """Turn the first pydantic error into a reason that names the offending field."""
+    """Turn the first pydantic error into a reason that names the offending field (bounded)."""
     first = error.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first.get("loc", ()))
-    field = f"{prefix}{location}" if location else prefix.rstrip(".") or None
+    location = tuple(part for part in first.get("loc", ()) if isinstance(part, str | int))
+    field = field_name(location, prefix=prefix) if location else prefix.rstrip(".") or None
     message = first.get("msg", "invalid value")
+    pattern = (first.get("ctx") or {}).get("pattern")
+    if pattern == ID_PATTERN:
+        message = "an id is 1-64 characters of A-Za-z0-9._:-"
+    elif pattern == EXTENSION_VALUE.pattern:
+        message = "at most 128 characters of A-Za-z0-9._:-"
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
     return InvalidEvent(f"{field}: {message}" if field else message, field=field)
 
 
-def parse_envelope(raw: bytes | str | dict[str, Any]) -> CloudEvent:
-    """Parse one structured-mode CloudEvent, raising InvalidEvent that names the field."""
-    if isinstance(raw, bytes | str):
-        try:
-            raw = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidEvent(f"body is not valid JSON: {exc}", field="body") from exc
-    if not isinstance(raw, dict):
-        raise InvalidEvent("an event must be a JSON object", field="body")
+def read_json(raw: bytes | str) -> Any:
+    """Strictly parse one event's JSON text (see shared.reading); InvalidEvent naming `body` or the field."""
     try:
-        return CloudEvent.model_validate(raw)
+        return check_tree(loads(raw))
+    except ReadError as exc:
+        raise InvalidEvent(exc.reason, field=exc.field, problem=exc.problem) from None
+
+
+def parse_envelope(raw: bytes | str | dict[str, Any]) -> CloudEvent:
+    """Read one structured-mode CloudEvent strictly and bounded, raising InvalidEvent that names the field.
+
+    Every door (AMQP, the HTTP route through meetings, replay, bulk load, consumers of chibo.events)
+    reads through here: text is parsed by `shared.reading.loads`, and every value, parsed here or by
+    someone else, is walked by `check_tree` (depth, U+0000, surrogates, non-finite numbers, NFC).
+    """
+    try:
+        value = loads(raw) if isinstance(raw, bytes | str) else raw
+        if not isinstance(value, dict):
+            raise InvalidEvent("body: an event must be a JSON object", field="body", problem="shape")
+        value = check_tree(value)
+    except ReadError as exc:
+        raise InvalidEvent(exc.reason, field=exc.field, problem=exc.problem) from None
+    try:
+        return CloudEvent.model_validate(value)
     except ValidationError as exc:
         raise describe_validation_error(exc) from exc
 
 
 def parse_batch(raw: bytes | str) -> list[Any]:
-    """Parse a batch body into its raw items (each is parsed and judged on its own)."""
+    """Parse a batch body into its raw items (each is checked and judged on its own by parse_envelope)."""
     try:
-        items = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEvent(f"batch body is not valid JSON: {exc}", field="body") from exc
+        items = loads(raw, limit=None)
+    except ReadError as exc:
+        raise InvalidEvent(exc.reason, field="body", problem=exc.problem) from None
     if not isinstance(items, list):
-        raise InvalidEvent("a batch must be a JSON array of events", field="body")
+        raise InvalidEvent("body: a batch must be a JSON array of events", field="body", problem="shape")
+    if not items:
+        raise InvalidEvent("body: a batch holds at least one event", field="body", problem="shape")
     if len(items) > MAX_BATCH_SIZE:
-        raise InvalidEvent(f"a batch holds at most {MAX_BATCH_SIZE} events, got {len(items)}", field="body")
+        raise InvalidEvent(
+            f"body: a batch holds at most {MAX_BATCH_SIZE} events, got {len(items)}", field="body", problem="too_large"
+        )
     return items
 
 
+def is_batch(content_type: str | None, routing_key: str | None = None, body: bytes = b"") -> bool:
+    """Whether a body is a batch: the batch content type, the `batch` routing key, or a JSON array sent as
+    plain `application/json`."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == BATCH_CONTENT_TYPE or routing_key == BATCH_ROUTING_KEY:
+        return True
+    return media == "application/json" and body.lstrip()[:1] == b"["
+
+
 def peek_identity(raw: Any) -> tuple[str, str, str]:
-    """Best-effort (source, id, type) of a raw event, for rejections of unparseable input."""
+    """Best-effort, bounded (source, id, type) of a raw event, for rejections of unreadable input."""
     if isinstance(raw, dict):
-        return (str(raw.get("source") or ""), str(raw.get("id") or ""), str(raw.get("type") or ""))
+        return (bounded(raw.get("source")), bounded(raw.get("id")), bounded(raw.get("type"), limit=128))
     return ("", "", "")
+
+
+def is_identifier(value: Any) -> bool:
+    """Whether a value follows the id syntax (1-64 of A-Za-z0-9._:-), so it may travel in a short property."""
+    return isinstance(value, str) and _ID.match(value) is not None
+
+
+_ID = re.compile(ID_PATTERN)

@@ -1,6 +1,6 @@
 """Use cases of the gateway: ingest, the secretary's commands, scoping by the org tree, accounts."""
 
-import json
+import base64
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from services.gateway.auth import Principal, Role, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.contracts.base import EventData
-from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, new_event
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
 from shared.rpc import RpcError
 
 GATEWAY_SOURCE = "urn:chibo:gateway"
@@ -154,39 +154,50 @@ async def authorize_meeting(
     return meeting
 
 
-def split_ingest_body(body: bytes, content_type: str | None) -> list[Any]:
-    """The raw events of a POST /v1/events body: one event or a batch, each judged later on its own."""
+INGEST_MEDIA_TYPES = (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE, "application/json")
+BODY_PROBLEM_STATUS = {
+    "syntax": (400, "bad_request"),
+    "shape": (422, "invalid"),
+    "too_large": (413, "payload_too_large"),
+}
+"""The HTTP answer to a body meetings could not read as an event or a batch (stored and published all the same)."""
+
+
+def check_ingest_media_type(content_type: str | None) -> None:
+    """415 unless the body is declared as one CloudEvent or a batch (the reading itself is meetings')."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE, "application/json"):
+    if media not in INGEST_MEDIA_TYPES:
         raise BodyError(
             415,
             "unsupported_media_type",
             f"send {CLOUDEVENT_CONTENT_TYPE} (one event) or {BATCH_CONTENT_TYPE} (a JSON array), not {media!r}",
         )
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BodyError(400, "bad_request", f"body: not valid JSON ({exc})") from exc
-    if media == BATCH_CONTENT_TYPE or (media == "application/json" and isinstance(value, list)):
-        if not isinstance(value, list):
-            raise BodyError(422, "invalid", "body: a batch must be a JSON array of events")
-        if not value:
-            raise BodyError(422, "invalid", "body: a batch holds at least one event")
-        if len(value) > MAX_BATCH_SIZE:
-            raise BodyError(413, "payload_too_large", f"body: a batch holds at most {MAX_BATCH_SIZE} events")
-        return value
-    if not isinstance(value, dict):
-        raise BodyError(422, "invalid", "body: an event must be a JSON object")
-    return [value]
 
 
 async def ingest_events(
-    events: list[Any], *, principal: Principal, rpc: Rpc, timeout: float | None = None
+    body: bytes, content_type: str | None, *, principal: Principal, rpc: Rpc, timeout: float | None = None
 ) -> list[dict[str, Any]]:
-    """Forward raw events to meetings, which judges each as if it came on chibo.ingest."""
+    """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest.
+
+    A body that is not an event or a batch at all is stored and published as a rejection by meetings,
+    and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events).
+    """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
-    reply = await rpc.call("meetings", "ingest", events=events, route="http", account=principal.sub, timeout=timeout)
-    return list(reply["results"])
+    check_ingest_media_type(content_type)
+    reply = await rpc.call(
+        "meetings",
+        "ingest_body",
+        body_base64=base64.b64encode(body).decode("ascii"),
+        content_type=content_type,
+        route="http",
+        account=principal.sub,
+        timeout=timeout,
+    )
+    results = list(reply["results"])
+    if len(results) == 1 and results[0].get("problem") in BODY_PROBLEM_STATUS:
+        status, code = BODY_PROBLEM_STATUS[results[0]["problem"]]
+        raise BodyError(status, code, str(results[0].get("reason") or "body: not an event"))
+    return results
 
 
 def build_command_event(

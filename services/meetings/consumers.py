@@ -1,6 +1,7 @@
 """FastStream subscribers of the meetings service: ingestion on `meetings.ingest`, RPC on `meetings.rpc`."""
 
 import asyncio
+import base64
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from services.meetings import handlers, queries
 from services.meetings.handlers.ingest import reject
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.consuming import retry_delay
-from shared.envelope import BATCH_CONTENT_TYPE, BATCH_ROUTING_KEY, InvalidEvent, now, parse_batch
+from shared.envelope import InvalidEvent, is_batch, now, parse_batch
 from shared.logs import get_logger
 from shared.rpc import RpcError, RpcMethod, RpcRequest, answer
 from shared.topology import MEETINGS_INGEST, RpcQueue
@@ -46,11 +47,7 @@ async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg
     """Judge every event of the delivery; requeue with backoff only when the infrastructure fails."""
     raw = message.raw_message
     try:
-        await ingest_delivery(
-            body,
-            pool=pool,
-            batch=raw.routing_key == BATCH_ROUTING_KEY or (raw.content_type or "").startswith(BATCH_CONTENT_TYPE),
-        )
+        await ingest_delivery(body, pool=pool, batch=is_batch(raw.content_type, raw.routing_key), route="amqp")
     except Exception as exc:
         deliveries = int(str((raw.headers or {}).get("x-delivery-count", 0) or 0))
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
@@ -60,8 +57,14 @@ async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg
     await message.ack()
 
 
-async def ingest_delivery(body: bytes, *, pool: asyncpg.Pool, batch: bool) -> list[handlers.IngestResult]:
-    """Judge the body's events, a chunk per transaction, so a redelivered batch finds the done ones duplicate."""
+async def ingest_delivery(
+    body: bytes, *, pool: asyncpg.Pool, batch: bool, route: str = "amqp"
+) -> list[handlers.IngestResult]:
+    """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
+    duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
+
+    The AMQP consumer and the HTTP route (`ingest_body`) both come here: one reading of the bytes for both.
+    """
     items: list[Any] = [body]
     if batch:
         try:
@@ -76,14 +79,14 @@ async def ingest_delivery(body: bytes, *, pool: asyncpg.Pool, batch: bool) -> li
                     event_type="batch",
                     reason=exc.reason,
                     field=exc.field,
-                    raw=body.decode("utf-8", errors="replace"),
-                    route="amqp",
+                    raw=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+                    route=route,
                     received_at=now(),
                     correlation_id=None,
                 )
                 await uow.commit()
-            return []
-    return await handlers.ingest_batch(items, lambda: MeetingsUnitOfWork(pool), route="amqp")
+            return [handlers.IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
+    return await handlers.ingest_batch(items, lambda: MeetingsUnitOfWork(pool), route=route)
 
 
 def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
@@ -94,6 +97,19 @@ def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
             raise RpcError("invalid", "events must be a list", field="events")
         outcomes = await handlers.ingest_batch(events, lambda: MeetingsUnitOfWork(pool), route=route or "http")
         log.info("rpc_ingest", account=account, events=len(events))
+        return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
+
+    async def ingest_body(
+        body_base64: str, content_type: str | None = None, route: str = "http", account: str = ""
+    ) -> dict[str, Any]:
+        try:
+            body = base64.b64decode(body_base64, validate=True)
+        except ValueError:
+            raise RpcError("invalid", "body_base64 is not base64", field="body_base64") from None
+        outcomes = await ingest_delivery(
+            body, pool=pool, batch=is_batch(content_type, body=body), route=route or "http"
+        )
+        log.info("rpc_ingest_body", account=account, events=len(outcomes))
         return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
 
     async def replay_rejection(rejection_id: str, event: Any | None = None) -> dict[str, Any]:
@@ -148,6 +164,7 @@ def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
 
     return {
         "ingest": ingest,
+        "ingest_body": ingest_body,
         "replay_rejection": replay_rejection,
         "get_unit": get_unit,
         "list_units": list_units,

@@ -1,13 +1,12 @@
 """Event types owned by the meetings service: the facts of CONTRACT.md's "types in"."""
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from shared.contracts.base import EventData
-from shared.envelope import Identifier, NonEmpty
+from shared.contracts.base import Count, Day, EventData, Flag, Identifier, Items, Name, Text, Timestamp, Whole
 
 
 class UnitKind(StrEnum):
@@ -82,19 +81,18 @@ class AssessorRole(StrEnum):
 
 
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-Count = Annotated[int, Field(ge=0)]
 
 
 class OrgUnitUpserted(EventData):
     """org.unit.upserted.v1: a snapshot of one committee or cell."""
 
     id: Identifier
-    name: NonEmpty
+    name: Name
     kind: UnitKind
     parent_id: Identifier | None
     category: CellCategory | None = None
-    contact_emails: list[Email] = Field(default_factory=list)
-    active: bool = True
+    contact_emails: Annotated[list[Email], Items] = Field(default_factory=list)
+    active: Flag = True
 
     @field_validator("parent_id")
     @classmethod
@@ -108,14 +106,14 @@ class MemberUpserted(EventData):
     """member.upserted.v1: a snapshot of one party member."""
 
     id: Identifier
-    full_name: NonEmpty
+    full_name: Name
     cell_id: Identifier
     status: MemberStatus
     role: MemberRole = MemberRole.MEMBER
     gender: Gender | None = None
-    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
-    admitted_on: date | None = None
-    exempt: bool = False
+    birth_year: Annotated[Whole, Field(ge=1900, le=2100)] | None = None
+    admitted_on: Day | None = None
+    exempt: Flag = False
     email: Email | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 .-]{6,20}$")] | None = None
 
@@ -125,18 +123,18 @@ class MemberRemoved(EventData):
 
     id: Identifier
     reason: RemovalReason
-    effective_on: date
+    effective_on: Day
 
 
 class MonitorAssigned(EventData):
     """monitor.assigned.v1: an upper-level committee member follows a cell."""
 
     person_id: Identifier
-    full_name: NonEmpty
+    full_name: Name
     committee_id: Identifier
     cell_id: Identifier
     email: Email | None = None
-    yearly_quota: Annotated[int, Field(ge=0, le=366)] | None = None
+    yearly_quota: Annotated[Count, Field(le=366)] | None = None
 
 
 class MeetingScheduled(EventData):
@@ -145,12 +143,12 @@ class MeetingScheduled(EventData):
     meeting_id: Identifier
     cell_id: Identifier
     kind: MeetingKind
-    topic: NonEmpty | None = Field(default=None, validate_default=True)
-    starts_at: AwareDatetime
-    location: NonEmpty
-    agenda: list[NonEmpty]
-    notified_at: AwareDatetime | None = None
-    committee_prepared: bool | None = None
+    topic: Name | None = Field(default=None, validate_default=True)
+    starts_at: Timestamp
+    location: Name
+    agenda: Annotated[list[Annotated[Text, Field(min_length=1)]], Items]
+    notified_at: Timestamp | None = None
+    committee_prepared: Flag | None = None
 
     @field_validator("topic")
     @classmethod
@@ -165,40 +163,40 @@ class MeetingRescheduled(EventData):
     """meeting.rescheduled.v1: a new start (and maybe place) for a scheduled meeting."""
 
     meeting_id: Identifier
-    starts_at: AwareDatetime
-    location: NonEmpty | None = None
-    reason: str | None = None
+    starts_at: Timestamp
+    location: Name | None = None
+    reason: Text | None = None
 
 
 class MeetingCancelled(EventData):
     """meeting.cancelled.v1: a scheduled meeting will not take place."""
 
     meeting_id: Identifier
-    reason: NonEmpty
+    reason: Annotated[Text, Field(min_length=1)]
 
 
 class DocumentItem(EventData):
-    title: NonEmpty
+    title: Name
     kind: DocumentKind
-    url: str | None = None
+    url: Annotated[str, Field(max_length=2048)] | None = None
 
 
 class DocumentsPublished(EventData):
     """documents.published.v1: documents of a meeting made available to members."""
 
     meeting_id: Identifier
-    published_at: AwareDatetime
-    items: Annotated[list[DocumentItem], Field(min_length=1)]
+    published_at: Timestamp
+    items: Annotated[list[DocumentItem], Field(min_length=1), Items]
 
 
 class AttendanceRecord(EventData):
     member_id: Identifier
     status: AttendanceStatus
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class Guest(EventData):
-    name: NonEmpty
+    name: Name
     person_id: Identifier | None = None
     committee_id: Identifier | None = None
 
@@ -207,8 +205,8 @@ class AttendanceRecorded(EventData):
     """attendance.recorded.v1: the full roster of one meeting; a later one replaces it."""
 
     meeting_id: Identifier
-    records: list[AttendanceRecord]
-    guests: list[Guest] = Field(default_factory=list)
+    records: Annotated[list[AttendanceRecord], Items]
+    guests: Annotated[list[Guest], Items] = Field(default_factory=list)
 
     @field_validator("records")
     @classmethod
@@ -222,7 +220,7 @@ class AttendanceRecorded(EventData):
 
 
 class Resolution(EventData):
-    text: NonEmpty
+    text: Annotated[Text, Field(min_length=1)]
     votes_for: Count
     votes_against: Count
     abstentions: Count
@@ -231,24 +229,24 @@ class Resolution(EventData):
 class Task(EventData):
     task_id: Identifier
     assignee_id: Identifier
-    description: NonEmpty
-    due_on: date
+    description: Annotated[Text, Field(min_length=1)]
+    due_on: Day
 
 
 class MinutesSubmitted(EventData):
     """minutes.submitted.v1: the minutes of a held meeting."""
 
     meeting_id: Identifier
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Timestamp
+    ended_at: Timestamp
     chair_id: Identifier
     recorder_id: Identifier
-    speakers: list[Identifier]
-    self_criticism_minutes: Annotated[int, Field(ge=0, le=600)] | None = None
-    content: str | None = None
-    conclusions: str | None = None
-    resolutions: list[Resolution]
-    tasks: list[Task]
+    speakers: Annotated[list[Identifier], Items]
+    self_criticism_minutes: Annotated[Count, Field(le=600)] | None = None
+    content: Text | None = None
+    conclusions: Text | None = None
+    resolutions: Annotated[list[Resolution], Items]
+    tasks: Annotated[list[Task], Items]
 
     @field_validator("ended_at")
     @classmethod
@@ -270,7 +268,7 @@ class MinutesApproved(EventData):
     """minutes.approved.v1: the cell adopted the minutes."""
 
     meeting_id: Identifier
-    approved_at: AwareDatetime
+    approved_at: Timestamp
     votes_for: Count | None = None
     votes_against: Count | None = None
 
@@ -285,8 +283,14 @@ class MeetingAssessed(EventData):
 
     meeting_id: Identifier
     assessor: Assessor
-    points: dict[Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")], Annotated[float, Field(ge=0)]]
-    comment: str | None = None
+    points: Annotated[
+        dict[
+            Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)],
+            Annotated[float, Field(strict=True, ge=0, le=100_000, allow_inf_nan=False)],
+        ],
+        Field(max_length=200),
+    ]
+    comment: Text | None = None
 
     @field_validator("points")
     @classmethod
@@ -301,7 +305,7 @@ class TaskCompleted(EventData):
 
     task_id: Identifier
     meeting_id: Identifier
-    completed_on: date
+    completed_on: Day
 
 
 class MemberAttendanceUpdated(EventData):
@@ -310,13 +314,13 @@ class MemberAttendanceUpdated(EventData):
     member_id: Identifier
     cell_id: Identifier
     meeting_id: Identifier
-    full_name: str
+    full_name: Name
     consecutive_absences: Count
     """Meetings in a row, up to the latest held one, the member missed (excused or not)."""
     consecutive_excused_absences: Count
     unexcused_months_last_year: Count
     """Distinct months of the last 12 with an unexcused absence."""
-    probation_ends_on: date | None = None
+    probation_ends_on: Day | None = None
 
 
 TYPES: dict[str, type[EventData]] = {

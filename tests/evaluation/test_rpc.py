@@ -12,7 +12,7 @@ from faststream.rabbit import RabbitBroker
 from services.evaluation.bootstrap import create_app
 from services.evaluation.config import Settings
 from services.evaluation.domain.framework import parse_framework
-from services.evaluation.handlers.frameworks import FRAMEWORKS_DIR
+from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import at, cell_history, fact, publish
 from tests.support.ids import random_id

@@ -4,6 +4,8 @@ They answer the RPC catalog of docs/architecture.md on the real broker, so the g
 talks to them exactly as it talks to the real services.
 """
 
+import base64
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 from faststream.rabbit import RabbitBroker
 
 from shared.contracts.registry import read_event
-from shared.envelope import InvalidEvent, parse_envelope, peek_identity
+from shared.envelope import InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
 from shared.rpc import RpcError, RpcRequest, answer
 from shared.topology import RpcQueue
 from tests.support.ids import random_id
@@ -42,6 +44,8 @@ class World:
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
     ingested: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    """What meetings would store and publish as ingest.rejected.v1 (body-level rejections too)."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -134,16 +138,22 @@ class World:
     # ---- meetings --------------------------------------------------------------------------------
 
     def judge(self, index: int, raw: Any) -> dict[str, Any]:
-        source, event_id, event_type = peek_identity(raw)
+        try:
+            peeked = json.loads(raw) if isinstance(raw, bytes) else raw
+        except ValueError:
+            peeked = None
+        source, event_id, event_type = peek_identity(peeked)
         result: dict[str, Any] = {"index": index, "id": event_id, "source": source, "type": event_type}
         try:
             event = read_event(parse_envelope(raw))
         except InvalidEvent as exc:
-            return {**result, "outcome": "rejected", "reason": exc.reason, "field": exc.field}
+            self.rejected.append(result | {"reason": exc.reason, "field": exc.field})
+            problem = {"problem": exc.problem} if exc.problem else {}
+            return {**result, "outcome": "rejected", "reason": exc.reason, "field": exc.field, **problem}
         if (event.source, event.id) in self.seen:
             return {**result, "outcome": "duplicate"}
         self.seen.add((event.source, event.id))
-        self.ingested.append(raw)
+        self.ingested.append(json.loads(raw) if isinstance(raw, bytes) else raw)
         data = event.envelope.data
         if event.type == "meeting.scheduled.v1":
             self.meetings[data["meeting_id"]] = {
@@ -158,6 +168,23 @@ class World:
         async def ingest(events: list[Any], route: str, account: str) -> dict[str, Any]:
             assert route == "http" and account
             return {"results": [self.judge(index, raw) for index, raw in enumerate(events)]}
+
+        async def ingest_body(body_base64: str, content_type: str | None, route: str, account: str) -> dict[str, Any]:
+            assert route == "http" and account
+            body = base64.b64decode(body_base64)
+            items: list[Any] = [body]
+            if is_batch(content_type, body=body):
+                try:
+                    items = parse_batch(body)
+                except InvalidEvent as exc:
+                    self.rejected.append({"type": "batch", "reason": exc.reason, "field": exc.field})
+                    rejection = {"id": "", "source": "", "type": "batch", "outcome": "rejected"}
+                    return {
+                        "results": [
+                            rejection | {"index": 0, "reason": exc.reason, "field": "body", "problem": exc.problem}
+                        ]
+                    }
+            return {"results": [self.judge(index, raw) for index, raw in enumerate(items)]}
 
         async def get_unit(unit_id: str) -> dict[str, Any]:
             return self.cell_of(unit_id)
@@ -235,6 +262,7 @@ class World:
 
         return {
             "ingest": ingest,
+            "ingest_body": ingest_body,
             "get_unit": get_unit,
             "list_units": list_units,
             "list_members": list_members,

@@ -199,3 +199,21 @@ async def test_commands_are_audited(
     )
     assert row["role"] == "secretary" and row["path"] == f"/v1/meetings/{world.meeting_a1}/cancel"
     assert row["status"] == 202 and row["client_ip"] == "203.0.113.7"
+
+
+async def test_an_overlong_or_malformed_correlation_header_is_a_400_naming_the_header(client, headers, world) -> None:
+    """Issue 10 fault 1: an 8,000-character X-Correlation-Id never reaches an event (nor an AMQP property)."""
+    for value in ("c" * 8000, "a b", "c" * 129):
+        response = await client.post(
+            f"/v1/cells/{world.cell_a1}/meetings",
+            json=schedule_body(),
+            headers={**headers["secretary"], "X-Correlation-Id": value},
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["field"] == "X-Correlation-Id"
+    fine = await client.post(
+        f"/v1/cells/{world.cell_a1}/meetings",
+        json=schedule_body(),
+        headers={**headers["secretary"], "X-Correlation-Id": "req-42:a.b_c"},
+    )
+    assert fine.status_code == 202, fine.text

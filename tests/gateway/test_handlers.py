@@ -3,7 +3,7 @@
 import pytest
 
 from services.gateway.auth import Principal, Role
-from services.gateway.handlers import BodyError, TtlCache, in_subtree, period_contains, split_ingest_body
+from services.gateway.handlers import BodyError, TtlCache, check_ingest_media_type, in_subtree, period_contains
 
 
 @pytest.mark.parametrize(
@@ -23,16 +23,16 @@ def test_a_period_contains_its_months_and_quarters(outer: str, inner: str, insid
     assert period_contains(outer, inner) is inside
 
 
-def test_the_ingest_body_splits_by_content_type() -> None:
-    assert split_ingest_body(b'{"id": 1}', "application/cloudevents+json; charset=utf-8") == [{"id": 1}]
-    assert split_ingest_body(b'[{"id": 1}, 2]', "application/cloudevents-batch+json") == [{"id": 1}, 2]
-    assert split_ingest_body(b'[{"id": 1}]', "application/json") == [{"id": 1}]
-    with pytest.raises(BodyError) as empty:
-        split_ingest_body(b"[]", "application/cloudevents-batch+json")
-    assert empty.value.status == 422
-    with pytest.raises(BodyError) as array_as_single:
-        split_ingest_body(b"[{}]", "application/cloudevents+json")
-    assert array_as_single.value.status == 422
+def test_the_ingest_route_takes_cloudevent_batch_and_json_media_types_only() -> None:
+    for media in (
+        "application/cloudevents+json; charset=utf-8",
+        "application/cloudevents-batch+json",
+        "application/json",
+    ):
+        check_ingest_media_type(media)
+    with pytest.raises(BodyError) as refused:
+        check_ingest_media_type("text/plain")
+    assert refused.value.status == 415
 
 
 def test_officers_see_the_subtree_and_members_only_their_cell() -> None:

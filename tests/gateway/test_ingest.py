@@ -142,3 +142,40 @@ async def test_every_ingest_call_is_audited_with_who_and_where(
     )
     assert row["role"] == "integration" and row["sub"].startswith("integration-")
     assert row["client_ip"] == "203.0.113.7" and row["status"] == 200 and row["method"] == "POST"
+
+
+async def test_body_level_rejections_are_answered_and_recorded_as_rejections(client, headers, world) -> None:
+    """Issue 10 fault 9: bad JSON, an empty body, null, a bare number: 400/422 naming the body, and meetings
+    stores and publishes each (the stand-in records what it would)."""
+    for body, status in [(b"{not json", 400), (b"", 400), (b"null", 422), (b"12345", 422)]:
+        before = len(world.rejected)
+        response = await client.post("/v1/events", content=body, headers={**headers["integration"], **SINGLE})
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["field"] == "body"
+        assert len(world.rejected) == before + 1 and world.rejected[-1]["field"] == "body"
+
+
+async def test_non_finite_numbers_and_deep_nesting_are_rejections_naming_the_field_not_500s(
+    client, headers, world
+) -> None:
+    """Issue 10 faults 2 and 4 on the HTTP route: NaN is not read as null; 260 nested arrays name the field."""
+    event = unit_event(world)
+    event["data"]["active"] = "@NAN@"
+    nan = json.dumps(event).replace('"@NAN@"', "NaN")
+    deep = unit_event(world)
+    deep["data"]["contact_emails"] = "@DEEP@"
+    nested = json.dumps(deep).replace('"@DEEP@"', "[" * 260 + "]" * 260)
+    for body, field in [(nan, "data.active"), (nested, "data.contact_emails")]:
+        response = await client.post("/v1/events", content=body, headers={**headers["integration"], **SINGLE})
+        assert response.status_code == 200, response.text
+        [result] = response.json()["results"]
+        assert (result["outcome"], result["field"]) == ("rejected", field)
+
+
+async def test_a_content_type_with_parameters_or_null_is_accepted(client, headers, world) -> None:
+    for content_type in ("application/json; charset=utf-8", None):
+        event = unit_event(world, datacontenttype=content_type)
+        response = await client.post(
+            "/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE}
+        )
+        assert response.json()["results"][0]["outcome"] == "accepted", response.text

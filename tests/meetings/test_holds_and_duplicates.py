@@ -60,7 +60,7 @@ async def test_events_wait_for_their_referents_and_are_applied_when_they_arrive(
     assert await db.fetchval("SELECT count(*) FROM meetings.meeting WHERE meeting_id = $1", mtg) == 0
     result, emitted = await ingest(uow_factory, ev.unit(committee, kind="committee"))
     assert result.outcome == "accepted"
-    republished = {event.model_extra["originid"] for event in emitted if event.model_extra}
+    republished = {event.originid for event in emitted if event.originid}
     assert {raw["id"] for raw in waiting} - {approval["id"]} <= republished
     assert await db.fetchval("SELECT count(*) FROM meetings.attendance WHERE meeting_id = $1", mtg) == 1
     assert any(e.type == "member.attendance.updated.v1" and e.data["member_id"] == mem for e in emitted)
@@ -68,8 +68,8 @@ async def test_events_wait_for_their_referents_and_are_applied_when_they_arrive(
         f"minutes:{mtg}"
     )
     result, emitted = await ingest(uow_factory, ev.minutes(mtg, chair_id=mem, started_at=START))
-    assert [e.model_extra["originid"] for e in emitted if e.model_extra] == [
-        emitted[0].model_extra["originid"],
+    assert [e.originid for e in emitted if e.originid] == [
+        emitted[0].originid,
         approval["id"],
     ]
     assert await db.fetchval("SELECT approved_at FROM meetings.meeting WHERE meeting_id = $1", mtg) == START

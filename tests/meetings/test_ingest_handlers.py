@@ -23,7 +23,7 @@ async def test_accepts_a_cell_member_and_meeting_and_republishes_them(uow_factor
     assert result.outcome == "accepted"
     [out] = emitted
     assert out.type == "meeting.scheduled.v1" and out.source == "urn:chibo:meetings"
-    assert out.model_extra == {"originsource": ev.SOURCE, "originid": raw["id"]}
+    assert (out.originsource, out.originid) == (ev.SOURCE, raw["id"])
     assert out.time.isoformat() == raw["time"] and out.id != raw["id"] and out.subject == mtg
     assert out.data["notified_at"] == raw["time"]
 

@@ -42,6 +42,7 @@ async def test_an_event_published_to_ingest_comes_out_validated_on_events(meetin
         asyncapi = await client.get(meetings_service + "/asyncapi")
     assert asyncapi.status_code == 200 and "meetings.ingest" in asyncapi.text
     assert health["status"] == "ok" and health["consumers"] == "ok"
+    assert health["outbox"]["parked"] == 0 and "meetings.ingest.dlq" in health["dead_letters"]
 
 
 async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None:

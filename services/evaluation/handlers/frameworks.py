@@ -5,10 +5,10 @@ from typing import Any
 
 from services.evaluation.domain.framework import Framework, load_framework_file, parse_framework
 from services.evaluation.handlers.scores import ScoringUnitOfWork
+from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.logs import get_logger
 
 log = get_logger(__name__)
-FRAMEWORKS_DIR = Path(__file__).resolve().parents[1] / "frameworks"
 
 
 class FrameworkConflict(Exception):

@@ -15,7 +15,7 @@ from services.gateway.handlers import (
     send_command,
 )
 from services.gateway.http.deps import Caller, State
-from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
+from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, ApiError
 from services.gateway.schemas import (
     AssessmentCreate,
     AttendanceCreate,
@@ -32,12 +32,14 @@ from shared.contracts import meetings as contract
 from shared.contracts.base import EventData
 from shared.contracts.meetings import AssessorRole
 from shared.envelope import now
+from shared.reading import EXTENSION_VALUE
 
 router = APIRouter(prefix="/v1", tags=["commands"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 SECRETARY = frozenset({Role.SECRETARY})
 ACCEPTED = status.HTTP_202_ACCEPTED
+CORRELATION_HEADER = "X-Correlation-Id"
 
 
 async def _send(
@@ -58,10 +60,25 @@ async def _send(
         model=model,
         data=data,
         subject=subject,
-        correlation_id=request.headers.get("x-correlation-id"),
+        correlation_id=correlation_header(request),
     )
     request.state.audit_detail = {"event_id": result["event_id"], "type": event_type, "subject": subject}
     return CommandRead.model_validate(result)
+
+
+def correlation_header(request: Request) -> str | None:
+    """The caller's X-Correlation-Id, when it follows the extension syntax; 400 naming the header otherwise."""
+    value = request.headers.get(CORRELATION_HEADER)
+    if value is None:
+        return None
+    if not EXTENSION_VALUE.match(value):
+        raise ApiError(
+            400,
+            "bad_request",
+            f"{CORRELATION_HEADER}: at most 128 characters of A-Za-z0-9._:- (got {min(len(value), 10**6)} characters)",
+            field=CORRELATION_HEADER,
+        )
+    return value
 
 
 async def _own_meeting(state: State, caller: Principal, meeting_id: str, roles: frozenset[Role] = SECRETARY) -> None:

@@ -5,7 +5,7 @@ from collections import Counter
 from fastapi import APIRouter, Request
 
 from services.gateway.auth import Role
-from services.gateway.handlers import ingest_events, require_role, split_ingest_body
+from services.gateway.handlers import ingest_events, require_role
 from services.gateway.http.deps import Caller, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
 from services.gateway.schemas import CloudEventCreate, IngestOutcomeRead, IngestRead
@@ -38,11 +38,16 @@ _BODY = {
 async def post_events(request: Request, caller: Caller, state: State) -> IngestRead:
     """Forward the events to meetings; answer each one's outcome (accepted, duplicate, held, rejected)."""
     require_role(caller, {Role.INTEGRATION}, "ingest events")
-    events = split_ingest_body(await request.body(), request.headers.get("content-type"))
-    results = await ingest_events(events, principal=caller, rpc=state.rpc, timeout=state.settings.ingest_timeout)
+    results = await ingest_events(
+        await request.body(),
+        request.headers.get("content-type"),
+        principal=caller,
+        rpc=state.rpc,
+        timeout=state.settings.ingest_timeout,
+    )
     outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
     counts = Counter(outcome.outcome for outcome in outcomes)
-    request.state.audit_detail = {"events": len(events), **counts}
+    request.state.audit_detail = {"events": len(outcomes), **counts}
     return IngestRead(
         results=outcomes,
         accepted=counts["accepted"],

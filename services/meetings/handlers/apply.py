@@ -12,8 +12,9 @@ from services.meetings import domain
 from services.meetings.domain import Held, Version, is_newer
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts import meetings as contract
+from shared.contracts.frameworks import check_points
 from shared.envelope import Event, InvalidEvent
-from shared.periods import local_midnight
+from shared.periods import local_date, local_midnight
 
 
 @dataclass
@@ -185,6 +186,7 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, what="assessing it")
+    check_points(data.points, on=local_date(meeting.starts_at))
     await uow.meetings.add_assessment(data, source=event.source, event_id=event.id, assessed_time=event.time)
     return Applied(subject=data.meeting_id, changed=True)
 

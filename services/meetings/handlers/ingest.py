@@ -16,8 +16,18 @@ from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.registry import read_event
-from shared.envelope import CloudEvent, Event, InvalidEvent, new_event, now, parse_envelope, peek_identity
+from shared.envelope import (
+    CloudEvent,
+    Event,
+    InvalidEvent,
+    is_identifier,
+    new_event,
+    now,
+    parse_envelope,
+    peek_identity,
+)
 from shared.logs import get_logger, message_context
+from shared.reading import ReadError, loads
 
 log = get_logger(__name__)
 
@@ -39,6 +49,8 @@ class IngestResult:
     outcome: str
     reason: str | None = None
     field: str | None = None
+    problem: str | None = None
+    """For a body that is not an event at all (`syntax`, `shape`, `too_large`), so HTTP can answer 400/422/413."""
 
     def as_dict(self, index: int) -> dict[str, Any]:
         """The RPC answer's form of the result."""
@@ -53,16 +65,20 @@ class IngestResult:
             result["reason"] = self.reason
         if self.field is not None:
             result["field"] = self.field
+        if self.problem is not None:
+            result["problem"] = self.problem
         return result
 
 
 def raw_text(raw: Any) -> str:
-    """The raw event as text, for storing with its rejection."""
+    """The raw event as text PostgreSQL can store with its rejection (U+0000 and unpaired surrogates replaced)."""
     if isinstance(raw, bytes):
-        return raw.decode("utf-8", errors="replace")
-    if isinstance(raw, str):
-        return raw
-    return json.dumps(raw, ensure_ascii=False, default=str)
+        text = raw.decode("utf-8", errors="replace")
+    elif isinstance(raw, str):
+        text = raw
+    else:
+        text = json.dumps(raw, ensure_ascii=False, default=str)
+    return text.replace("\x00", "\ufffd").encode("utf-8", errors="replace").decode("utf-8")
 
 
 async def ingest_event(
@@ -91,7 +107,7 @@ async def ingest_event(
             received_at=received_at,
             correlation_id=None,
         )
-        return IngestResult(event_id, source, event_type, "rejected", exc.reason, exc.field)
+        return IngestResult(event_id, source, event_type, "rejected", exc.reason, exc.field, exc.problem)
     if await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
         log.info("event_duplicate", event_id=event_id, source=source)
         return IngestResult(event_id, source, event_type, "duplicate")
@@ -130,8 +146,8 @@ async def ingest_batch(
 
 def _loads_or_none(raw: Any) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, TypeError):
+        return loads(raw)
+    except (ReadError, TypeError):
         return None
 
 
@@ -289,11 +305,12 @@ async def reject(
         new_event(
             type="ingest.rejected.v1",
             source=SOURCE,
-            subject=event_id or rejection_id,
+            subject=event_id if is_identifier(event_id) else rejection_id,
             data=IngestRejected(
                 source=source, event_id=event_id, type=event_type, reason=reason, field=field, received_at=received_at
             ),
-            correlation_id=correlation_id or event_id or rejection_id,
+            # never an unjudged value: a correlation id travels in a short AMQP property
+            correlation_id=correlation_id or (event_id if is_identifier(event_id) else rejection_id),
         )
     )
     log.warning("event_rejected", event_id=event_id, source=source, event_type=event_type, reason=reason, field=field)

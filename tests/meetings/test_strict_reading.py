@@ -1,0 +1,266 @@
+"""Issue 10, faults 1-9: every bad input gets the same answer on both routes, stored and published.
+
+Each case is sent as bytes over AMQP (chibo.ingest) and over the HTTP route's door into meetings
+(`ingest_body`, exactly the call the gateway makes with the POST /v1/events body); both must end in a
+stored rejection naming the field and an ingest.rejected.v1, never a 500, a retry loop or a dead letter.
+The gateway's own answers (status codes) are in tests/gateway/test_ingest.py.
+"""
+
+import base64
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from shared.rpc import RpcClient
+from tests.meetings import events as ev
+from tests.meetings.feed import Feed, feed
+from tests.support.ids import random_id
+from tests.support.running import eventually
+
+START = ev.BASE_TIME + timedelta(days=10)
+SINGLE = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+
+
+@pytest.fixture(scope="module")
+async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Feed, dict[str, str]]]:
+    """A committee, a cell with a member and a scheduled meeting."""
+    ids = {name: random_id(name) for name in ("committee", "cell", "mem", "mtg")}
+    async with feed(amqp_url) as bus:
+        for raw in [
+            ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
+            ev.unit(ids["cell"], parent_id=ids["committee"]),
+            ev.member(ids["mem"], ids["cell"]),
+            ev.scheduled(ids["mtg"], ids["cell"], starts_at=START),
+        ]:
+            await bus.publish(raw)
+        await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=20)
+        yield bus, ids
+
+
+@pytest.fixture(scope="module")
+async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
+    async with RabbitBroker(amqp_url) as broker:
+        yield RpcClient(broker, timeout=20)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+Case = Callable[[dict[str, str], str], tuple[bytes, str]]
+"""(ids, marker) -> (body, the field the rejection names); the marker is somewhere in the body."""
+
+
+def _member(ids: dict[str, str], marker: str, **data: Any) -> dict[str, Any]:
+    raw = ev.member(random_id("mem"), ids["cell"], data=data)
+    raw["subject"] = marker
+    return raw
+
+
+def _scheduled(ids: dict[str, str], marker: str, **data: Any) -> dict[str, Any]:
+    raw = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START, data=data)
+    raw["subject"] = marker
+    return raw
+
+
+def _assessed(ids: dict[str, str], marker: str, points: str) -> bytes:
+    raw = ev.raw_event(
+        "meeting.assessed.v1",
+        {"meeting_id": ids["mtg"], "assessor": {"role": "cell_committee"}, "points": {}, "comment": marker},
+    )
+    return _dumps(raw).replace(b'"points": {}', b'"points": ' + points.encode())
+
+
+def _minutes_nan(ids: dict[str, str], marker: str) -> bytes:
+    raw = ev.minutes(ids["mtg"], chair_id=ids["mem"], started_at=START)
+    raw["data"]["self_criticism_minutes"] = "@NAN@"
+    raw["subject"] = marker
+    return _dumps(raw).replace(b'"@NAN@"', b"NaN")
+
+
+def _event_with(marker: str, **envelope: Any) -> dict[str, Any]:
+    raw = ev.unit(random_id("cell"), kind="committee", name=f"Đảng ủy {marker}")
+    raw.update(envelope)
+    return raw
+
+
+CASES: dict[str, Case] = {
+    # 1. unbounded ids and extension attributes
+    "correlationid of 300": lambda ids, m: (_dumps(_event_with(m, correlationid="c" * 300)), "correlationid"),
+    "id of 300": lambda ids, m: (_dumps(_event_with(m, id=m + "e" * 300)), "id"),
+    "source of 300": lambda ids, m: (_dumps(_event_with(m, source="urn:" + "s" * 300)), "source"),
+    "subject of 300": lambda ids, m: (_dumps(_event_with(m, subject="s" * 300)), "subject"),
+    "extension with a space": lambda ids, m: (_dumps(_event_with(m, traceparent="a b")), "traceparent"),
+    "data id with a slash": lambda ids, m: (_dumps(_member(ids, m, id="mem/1")), "data.id"),
+    "name of 201": lambda ids, m: (_dumps(_member(ids, m, full_name="N" * 201)), "data.full_name"),
+    "agenda of 1001": lambda ids, m: (_dumps(_scheduled(ids, m, agenda=["Mục"] * 1001)), "data.agenda"),
+    # 2. deep nesting
+    "agenda nested 260 deep": lambda ids, m: (
+        _dumps(_scheduled(ids, m, agenda="@DEEP@")).replace(b'"@DEEP@"', nested(260).encode()),
+        "data.agenda",
+    ),
+    "body nested 100000 deep": lambda ids, m: (f'{{"id": "{m}", "data": {nested(100_000)}}}'.encode(), "body"),
+    # 3. U+0000
+    "NUL in a name": lambda ids, m: (_dumps(_member(ids, m, full_name="Lê\u0000Văn Bảy")), "data.full_name"),
+    # 4. non-finite numbers
+    "points 1e999": lambda ids, m: (_assessed(ids, m, '{"chairing.flexible": 1e999}'), "data.points.chairing.flexible"),
+    "minutes NaN": lambda ids, m: (_minutes_nan(ids, m), "data.self_criticism_minutes"),
+    "Infinity": lambda ids, m: (_assessed(ids, m, '{"chairing.flexible": -Infinity}'), "data.points.chairing.flexible"),
+    # 5. a lone surrogate
+    "lone surrogate": lambda ids, m: (json.dumps(_scheduled(ids, m, location="Nhà \udc00")).encode(), "data.location"),
+    "surrogate bytes": lambda ids, m: (_dumps(_scheduled(ids, m, location="Nhà \udc00")), "body"),
+    # 6. coercion
+    "time as a number": lambda ids, m: (_dumps(_event_with(m, time=1767229200)), "time"),
+    "time as digits": lambda ids, m: (_dumps(_event_with(m, time="1767229200")), "time"),
+    "time +0700": lambda ids, m: (_dumps(_event_with(m, time="2026-01-01T08:00:00+0700")), "time"),
+    "time without seconds": lambda ids, m: (_dumps(_event_with(m, time="2026-01-01T08:00+07:00")), "time"),
+    "starts_at as digits": lambda ids, m: (_dumps(_scheduled(ids, m, starts_at="1796736600")), "data.starts_at"),
+    "active no": lambda ids, m: (
+        _dumps(_event_with(m) | {"data": {**_event_with(m)["data"], "active": "no"}}),
+        "data.active",
+    ),
+    "exempt yes": lambda ids, m: (_dumps(_member(ids, m, exempt="yes")), "data.exempt"),
+    "committee_prepared yes": lambda ids, m: (
+        _dumps(_scheduled(ids, m, committee_prepared="yes")),
+        "data.committee_prepared",
+    ),
+    "birth_year as text": lambda ids, m: (_dumps(_member(ids, m, birth_year="1970")), "data.birth_year"),
+    "admitted_on 0": lambda ids, m: (_dumps(_member(ids, m, admitted_on=0)), "data.admitted_on"),
+    "admitted_on with a time": lambda ids, m: (
+        _dumps(_member(ids, m, admitted_on="2020-01-01T00:00:00+07:00")),
+        "data.admitted_on",
+    ),
+    # 8. impossible assessments
+    "points above the item's maximum": lambda ids, m: (
+        _assessed(ids, m, '{"conduct.praise_criticism": 1000}'),
+        "data.points.conduct.praise_criticism",
+    ),
+    "unknown item code": lambda ids, m: (_assessed(ids, m, '{"conduct.bribery": 1}'), "data.points.conduct.bribery"),
+    "points as text": lambda ids, m: (_assessed(ids, m, '{"conduct.procedure": "4"}'), "data.points.conduct.procedure"),
+    # 9. bodies that are not events
+    "bad JSON": lambda ids, m: (f'{{"id": "{m}", '.encode(), "body"),
+    "bare number": lambda ids, m: (str(int(m[4:], 16)).encode(), "body"),
+    "bare string": lambda ids, m: (f'"{m}"'.encode(), "body"),
+    "invalid UTF-8": lambda ids, m: (b'{"id": "' + m.encode() + b'\xff"}', "body"),
+}
+
+
+def new_marker() -> str:
+    return "mark" + uuid.uuid4().hex
+
+
+async def send(route: str, body: bytes, *, bus: Feed, rpc: RpcClient) -> dict[str, Any] | None:
+    """Send the body by one route; the HTTP door answers its outcome, AMQP answers nothing."""
+    if route == "amqp":
+        await bus.publish(body, routing_key="meeting.scheduled.v1")
+        return None
+    reply = await rpc.call(
+        "meetings", "ingest_body", body_base64=base64.b64encode(body).decode(), content_type=SINGLE, account="test"
+    )
+    [result] = reply["results"]
+    return dict(result)
+
+
+async def stored_rejection(db: asyncpg.Connection, marker: str) -> asyncpg.Record:
+    async def find() -> asyncpg.Record | None:
+        return await db.fetchrow("SELECT * FROM meetings.rejection WHERE raw LIKE $1", f"%{marker}%")
+
+    row = await eventually(find, timeout=20)
+    assert row is not None
+    return row
+
+
+@pytest.mark.parametrize("route", ["amqp", "http"])
+@pytest.mark.parametrize("case", list(CASES))
+async def test_each_bad_input_is_a_stored_published_rejection_naming_the_field(  # type: ignore[no-untyped-def]
+    world, rpc: RpcClient, db: asyncpg.Connection, case: str, route: str
+) -> None:
+    bus, ids = world
+    marker = new_marker()
+    body, field = CASES[case](ids, marker)
+    answer = await send(route, body, bus=bus, rpc=rpc)
+    row = await stored_rejection(db, marker if marker.encode() in body else body.decode())
+    assert row["field"] == field, row["reason"]
+    assert row["route"] == route and row["status"] == "open"
+    if answer is not None:
+        assert answer["outcome"] == "rejected" and answer["field"] == field
+    subject = row["event_id"] if row["event_id"] and len(row["event_id"]) <= 64 else row["rejection_id"]
+    published = await eventually(
+        lambda: next(
+            (e for e in bus.seen if e["type"] == "ingest.rejected.v1" and e["subject"] == subject),
+            None,
+        ),
+        timeout=20,
+    )
+    assert published["data"]["field"] == field and published["data"]["reason"] == row["reason"]
+    assert len(published.get("correlationid", "")) <= 128
+
+
+@pytest.mark.parametrize("route", ["amqp", "http"])
+@pytest.mark.parametrize("body", [b"", b"   ", b"null"])
+async def test_empty_and_null_bodies_are_stored_and_published_too(  # type: ignore[no-untyped-def]
+    world, rpc: RpcClient, db: asyncpg.Connection, body: bytes, route: str
+) -> None:
+    bus, _ = world
+    query = "SELECT count(*) FROM meetings.rejection WHERE raw = $1 AND field = 'body' AND route = $2"
+    before = await db.fetchval(query, body.decode(), route)
+    answer = await send(route, body, bus=bus, rpc=rpc)
+    await eventually(lambda: _count_above(db, query, body.decode(), route, before), timeout=20)
+    if answer is not None:
+        assert answer["outcome"] == "rejected" and answer["field"] == "body" and answer["problem"]
+
+
+async def _count_above(db: asyncpg.Connection, query: str, raw: str, route: str, before: int) -> bool:
+    return bool(await db.fetchval(query, raw, route) > before)
+
+
+@pytest.mark.parametrize("route", ["amqp", "http"])
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", None])
+async def test_json_content_types_with_parameters_or_null_are_accepted(  # type: ignore[no-untyped-def]
+    world, rpc: RpcClient, content_type: str | None, route: str
+) -> None:
+    bus, ids = world
+    raw = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
+    raw["datacontenttype"] = content_type
+    answer = await send(route, _dumps(raw), bus=bus, rpc=rpc)
+    assert answer is None or answer["outcome"] == "accepted", answer
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=raw["id"]), timeout=20)
+
+
+async def test_a_batch_with_a_nan_or_a_deep_item_rejects_only_that_item(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+    bus, ids = world
+    good = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
+    bad = ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["mtg"], "reason": "@NAN@"})
+    deep = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START, data={"agenda": "@DEEP@"})
+    body = _dumps([bad, deep, good]).replace(b'"@NAN@"', b"NaN").replace(b'"@DEEP@"', nested(40).encode())
+    await bus.publish(body, routing_key="batch")
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=good["id"]), timeout=20)
+    rows = await db.fetch(
+        "SELECT event_id, field FROM meetings.rejection WHERE event_id = ANY($1::text[])", [bad["id"], deep["id"]]
+    )
+    assert {row["event_id"]: row["field"] for row in rows} == {bad["id"]: "data.reason", deep["id"]: "data.agenda"}
+
+
+async def test_text_is_stored_in_nfc_so_another_normalization_form_is_no_change(  # type: ignore[no-untyped-def]
+    world, db: asyncpg.Connection
+) -> None:
+    bus, ids = world
+    member_id = random_id("mem")
+    nfd = "Nguye\u0302\u0303n Thi\u0323 Hoa"  # "Nguyễn Thị Hoa" decomposed
+    first = ev.member(member_id, ids["cell"], data={"full_name": nfd})
+    await bus.publish(first)
+    out = await eventually(lambda: bus.find("member.upserted.v1", originid=first["id"]), timeout=20)
+    assert out["data"]["full_name"] == "Nguyễn Thị Hoa"
+    stored = await db.fetchval("SELECT full_name FROM meetings.member WHERE id = $1", member_id)
+    assert stored == "Nguyễn Thị Hoa"
