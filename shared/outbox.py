@@ -7,16 +7,21 @@ consumers deduplicate by (source, id)).
 """
 
 import asyncio
+import contextlib
 import json
+import struct
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import aio_pika
+import aiormq
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, CloudEvent
 from shared.logs import get_logger
+from shared.reading import EXTENSION_VALUE
 from shared.topology import EVENTS_EXCHANGE
 
 log = get_logger(__name__)
@@ -48,8 +53,43 @@ async def add_to_outbox(
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
 
 
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,  # includes struct.error's cousins raised while encoding a property, UnicodeEncodeError
+    TypeError,
+    struct.error,
+    aiormq.exceptions.ChannelNotFoundEntity,  # the row names an exchange that does not exist
+    aiormq.exceptions.ChannelAccessRefused,
+)
+"""Publish failures that will happen again however often the row is tried: the row is parked at once."""
+
+
+def short_property(value: Any) -> str | None:
+    """A value fit for a short AMQP property (at most 255 bytes), else None: never copy an unbounded value."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return value if len(value.encode("utf-8")) <= 255 else None
+    except UnicodeEncodeError:
+        return None
+
+
+def correlation_property(correlation_id: Any, event_id: Any) -> str | None:
+    """The AMQP correlation_id: the row's correlation id when it follows the extension syntax, else its event id."""
+    if isinstance(correlation_id, str) and EXTENSION_VALUE.match(correlation_id):
+        return correlation_id
+    return short_property(event_id)
+
+
 class OutboxRelay:
-    """Publishes a schema's pending outbox rows, retrying until the broker confirms them."""
+    """Publishes a schema's pending outbox rows, retrying until the broker confirms them.
+
+    A row that fails while others get through is deferred (`next_attempt_at`, doubling up to
+    `max_delay`) and, after `max_attempts` or at once for a permanent reason, parked: it stays in the
+    table for an operator (`shared.ops outbox`) and never again holds up a batch. A batch in which
+    nothing got through is an outage (the broker, the connection): the relay backs off as a whole,
+    then tries the rows one by one, so a row that breaks the channel shows itself. Any success resets
+    the backoff.
+    """
 
     def __init__(
         self,
@@ -60,6 +100,8 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 2.0,
         retention: timedelta = timedelta(days=7),
+        max_attempts: int = 8,
+        max_delay: float = 300.0,
     ) -> None:
         self._pool = pool
         self._schema = schema
@@ -67,10 +109,16 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._retention = retention
+        self._max_attempts = max_attempts
+        self._max_delay = max_delay
         self._wakeup = asyncio.Event()
         self._connection: AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._stopping = False
+        self._isolate = False
         self.published_total = 0
+        self.parked_total = 0
 
     async def run(self) -> None:
         """Relay until cancelled, reconnecting and backing off on errors."""
@@ -88,14 +136,17 @@ class OutboxRelay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    log.error("outbox_relay_error", schema=self._schema, error=repr(exc))
+                    log.error("outbox_relay_error", schema=self._schema, error=repr(exc), backoff=backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
         finally:
-            await listener.remove_listener(notify_channel(self._schema), self._on_notify)
-            await self._pool.release(listener)
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(notify_channel(self._schema), self._on_notify)
+            with contextlib.suppress(Exception):
+                await self._pool.release(listener)
             if self._connection is not None:
-                await self._connection.close()
+                with contextlib.suppress(Exception):
+                    await self._connection.close()
 
     def stop(self) -> None:
         """Ask the loop to finish after the current batch."""
@@ -115,41 +166,119 @@ class OutboxRelay:
     async def _ensure_connection(self) -> None:
         if self._connection is None or self._connection.is_closed:
             self._connection = await aio_pika.connect_robust(self._amqp_url)
+            self._channel = None
+        if self._channel is None or self._channel.is_closed:
             self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-            self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+            self._exchanges = {}
 
     async def _exchange(self, name: str) -> aio_pika.abc.AbstractExchange:
         if name not in self._exchanges:
+            assert self._channel is not None
             self._exchanges[name] = await self._channel.get_exchange(name)
         return self._exchanges[name]
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows in id order; return how many were confirmed."""
+        """Publish one batch of due rows in id order; return how many were confirmed.
+
+        Raises when nothing of a non-empty batch got through for a transient reason (an outage)."""
         await self._ensure_connection()
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, event_id, type, exchange, routing_key, payload::text AS payload, correlation_id"
-                " FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self._batch_size,
+                "SELECT id, event_id, type, exchange, routing_key, payload::text AS payload, correlation_id, attempts"
+                " FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
+                " AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                1 if self._isolate else self._batch_size,
             )
             if not rows:
                 return 0
-            results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+            if self._isolate:
+                results: list[BaseException | None] = [await self._try_publish(rows[0])]
+            else:
+                results = list(await asyncio.gather(*(self._try_publish(row) for row in rows)))
             done = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
-            failed = [
-                (row["id"], repr(result)) for row, result in zip(rows, results, strict=True) if result is not None
-            ]
+            failed = [(row, result) for row, result in zip(rows, results, strict=True) if result is not None]
             if done:
                 await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done)
+            outage = not done and all(not isinstance(error, PERMANENT_ERRORS) for _, error in failed)
+            if outage and not self._isolate and len(rows) > 1:
+                # nothing got through: the broker is away, or one row breaks the channel for all of them
+                self._isolate = True
+                await self._count_attempts(conn, failed)
+                raise RuntimeError(f"no outbox row of {len(rows)} was confirmed: {failed[0][1]!r}")
+            if outage and await self._broker_away():
+                await self._count_attempts(conn, failed)
+                raise RuntimeError(f"the broker is unreachable: {failed[0][1]!r}")
             if failed:
-                await conn.executemany(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed
-                )
-                log.warning("outbox_publish_failed", schema=self._schema, failed=len(failed), error=failed[0][1])
+                await self._defer_or_park(conn, failed)
+        if done:
+            self._isolate = False
         self.published_total += len(done)
-        if failed:
-            raise RuntimeError(f"{len(failed)} outbox rows were not confirmed")
         return len(done)
+
+    async def _broker_away(self) -> bool:
+        """Whether the connection itself is gone (an outage), as opposed to one row closing the channel."""
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            return True
+        try:
+            await self._ensure_connection()
+            return False
+        except Exception:
+            return True
+
+    async def _count_attempts(
+        self, conn: asyncpg.Connection, failed: list[tuple[asyncpg.Record, BaseException]]
+    ) -> None:
+        await conn.executemany(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+            [(row["id"], repr(error)[:2000]) for row, error in failed],
+        )
+
+    async def _defer_or_park(
+        self, conn: asyncpg.Connection, failed: list[tuple[asyncpg.Record, BaseException]]
+    ) -> None:
+        """Rows that failed while the broker works: park the hopeless ones, try the others later."""
+        park, defer = [], []
+        for row, error in failed:
+            attempts = row["attempts"] + 1
+            reason = repr(error)[:2000]
+            if isinstance(error, PERMANENT_ERRORS) or attempts >= self._max_attempts:
+                park.append((row["id"], reason))
+            else:
+                defer.append((row["id"], reason, min(2.0**attempts, self._max_delay)))
+        if defer:
+            await conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2,"
+                " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+                defer,
+            )
+        if park:
+            await conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, parked_at = now(), parked_reason = $2"
+                " WHERE id = $1",
+                park,
+            )
+            self.parked_total += len(park)
+        log.warning(
+            "outbox_rows_failed",
+            schema=self._schema,
+            deferred=len(defer),
+            parked=len(park),
+            event_ids=[row["event_id"] for row, _ in failed[:5]],
+            error=repr(failed[0][1])[:500],
+        )
+        if any(isinstance(error, aiormq.exceptions.AMQPChannelError) for _, error in failed):
+            self._channel = None  # the broker closed it: a fresh one for the next batch
+
+    async def _try_publish(self, row: asyncpg.Record) -> BaseException | None:
+        try:
+            await self._publish(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return exc
+        return None
 
     async def _publish(self, row: asyncpg.Record) -> None:
         exchange = await self._exchange(row["exchange"])
@@ -158,10 +287,10 @@ class OutboxRelay:
             body=body,
             content_type=CLOUDEVENT_CONTENT_TYPE,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=row["event_id"],
-            correlation_id=row["correlation_id"] or row["event_id"],
-            type=row["type"],
-            headers={"ce-type": row["type"]},
+            message_id=short_property(row["event_id"]),
+            correlation_id=correlation_property(row["correlation_id"], row["event_id"]),
+            type=short_property(row["type"]),
+            headers={"ce-type": short_property(row["type"]) or ""},
         )
         await exchange.publish(message, routing_key=row["routing_key"], mandatory=True, timeout=30)
 

@@ -23,6 +23,8 @@ from faststream.specification import AsyncAPI
 from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.logs import configure_logging, get_logger
+from shared.ops.dead_letters import dead_letter_counts
+from shared.ops.outbox import outbox_health
 from shared.outbox import OutboxRelay
 from shared.topology import ConsumerQueue, declare_topology, queue_depths
 
@@ -63,18 +65,36 @@ async def migrate(settings: ServiceSettings, *, schema: str, service_dir: Path) 
     return await apply_migrations(settings.database_url, schema=schema, files=migration_files(service_dir))
 
 
+OUTBOX_LAG_ALERT_SECONDS = 60.0
+"""An outbox row waiting longer than this makes the service `degraded` (so does any parked row)."""
+
+
 async def check_health(
-    *, pool: asyncpg.Pool | None, broker: RabbitBroker, queues: Sequence[str]
+    *,
+    pool: asyncpg.Pool | None,
+    broker: RabbitBroker,
+    queues: Sequence[str],
+    dead_letter_queues: Sequence[str] = (),
+    attention: list[str] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    """Database reachable, broker reachable, and a consumer attached to every queue we read."""
+    """Database reachable, broker reachable, and a consumer attached to every queue we read; also the outbox
+    (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
+    (a parked row, a lagging outbox) is appended to `attention`."""
     report: dict[str, Any] = {}
     healthy = True
+    attention = attention if attention is not None else []
     try:
         if pool is None:
             raise RuntimeError("no pool")
         async with pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
+            outbox = await outbox_health(conn)
         report["database"] = "ok"
+        report["outbox"] = outbox
+        if outbox["parked"]:
+            attention.append(f"{outbox['parked']} outbox rows parked")
+        if outbox["oldest_pending_seconds"] > OUTBOX_LAG_ALERT_SECONDS:
+            attention.append(f"outbox lag {outbox['oldest_pending_seconds']:g} s")
     except Exception as exc:
         healthy = False
         report["database"] = f"down: {exc!r}"
@@ -91,6 +111,8 @@ async def check_health(
         finally:
             await channel.close()
         report["queues"] = depths
+        if dead_letter_queues:
+            report["dead_letters"] = await dead_letter_counts(connection, dead_letter_queues)
         missing = [name for name, depth in depths.items() if depth["consumers"] < 1]
         if missing:
             healthy = False
@@ -147,12 +169,21 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastS
             await pool.close()
             log.info("service_stopped")
 
+    dead_letter_queues = [queue.dead_letter_queue for queue in spec.consumer_queues]
+
     @get
     async def health(scope: Any) -> AsgiResponse:
-        healthy, report = await check_health(pool=state["pool"], broker=broker, queues=read_queues)
-        return JSONResponse(
-            {"service": spec.name, "status": "ok" if healthy else "degraded", **report}, 200 if healthy else 503
+        attention: list[str] = []
+        healthy, report = await check_health(
+            pool=state["pool"],
+            broker=broker,
+            queues=read_queues,
+            dead_letter_queues=dead_letter_queues,
+            attention=attention,
         )
+        status = "ok" if healthy and not attention else "degraded"
+        body = {"service": spec.name, "status": status, **report, "attention": attention}
+        return JSONResponse(body, 200 if healthy else 503)
 
     return AsgiFastStream(
         broker,

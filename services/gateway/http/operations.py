@@ -132,7 +132,9 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
             detail = response.json()
         except ValueError:
             detail = response.text[:500]
-        return ServiceHealthRead(status="ok" if response.status_code == 200 else "degraded", detail=detail)
+        reported = detail.get("status") if isinstance(detail, dict) else None
+        healthy = response.status_code == 200 and reported in (None, "ok")
+        return ServiceHealthRead(status="ok" if healthy else "degraded", detail=detail)
 
     async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
         reports = await asyncio.gather(*(probe(client, url) for url in urls.values()))

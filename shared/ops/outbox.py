@@ -1,0 +1,52 @@
+"""A schema's outbox seen by an operator: lag and parked rows in health, the parked list, their replay."""
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.outbox import notify_channel
+
+
+async def outbox_health(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Rows waiting to be published, how old the oldest is (seconds), and parked rows."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,"
+        " coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0) AS lag,"
+        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked"
+        " FROM outbox WHERE published_at IS NULL"
+    )
+    return {"pending": row["pending"], "oldest_pending_seconds": round(float(row["lag"]), 1), "parked": row["parked"]}
+
+
+def _parked_item(row: asyncpg.Record) -> dict[str, Any]:
+    item = dict(row)
+    for key, value in item.items():
+        if isinstance(value, datetime):
+            item[key] = value.isoformat()
+    return item
+
+
+async def list_parked(conn: asyncpg.Connection, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """A page of parked rows, oldest first: id, event id, type, exchange, attempts, why, when."""
+    rows = await conn.fetch(
+        "SELECT id, event_id, type, exchange, routing_key, attempts, parked_reason, created_at, parked_at,"
+        " left(payload::text, 500) AS payload_preview"
+        " FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL ORDER BY id LIMIT $1 OFFSET $2",
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL")
+    return {"items": [_parked_item(row) for row in rows], "total": total, "limit": limit, "offset": offset}
+
+
+async def replay_parked(conn: asyncpg.Connection, *, schema: str, ids: list[int] | None = None) -> int:
+    """Put parked rows (the given ids, or all) back in line with fresh attempts; return how many; wakes the relay."""
+    replayed = await conn.fetchval(
+        "WITH replayed AS (UPDATE outbox SET parked_at = NULL, parked_reason = NULL, attempts = 0,"
+        " next_attempt_at = NULL WHERE parked_at IS NOT NULL AND published_at IS NULL"
+        " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) RETURNING 1) SELECT count(*) FROM replayed",
+        ids,
+    )
+    await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+    return int(replayed)

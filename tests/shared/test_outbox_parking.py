@@ -1,0 +1,125 @@
+"""Issue 10, fault 1: a poison outbox row is parked, the relay goes on, and an operator sees and replays it.
+
+Real RabbitMQ and PostgreSQL (the probe schema of test_messaging).
+"""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+import aio_pika
+import asyncpg
+import pytest
+
+from shared.contracts.meetings import MeetingCancelled
+from shared.db import apply_migrations, create_pool, migration_files
+from shared.envelope import CloudEvent, new_event
+from shared.ops.outbox import list_parked, outbox_health, replay_parked
+from shared.outbox import OutboxRelay, add_to_outbox
+from shared.topology import declare_topology
+from tests.shared.test_messaging import PROBE_DIR, SCHEMA, bound_queue
+from tests.support.ids import random_id
+from tests.support.running import eventually
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await apply_migrations(database_url, schema=SCHEMA, files=migration_files(PROBE_DIR))
+    pool = await create_pool(database_url, schema=SCHEMA)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def channel(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    yield await connection.channel()
+    await connection.close()
+
+
+@pytest.fixture
+async def relay(pool: asyncpg.Pool, amqp_url: str) -> AsyncIterator[OutboxRelay]:
+    relay = OutboxRelay(pool=pool, schema=SCHEMA, amqp_url=amqp_url, poll_seconds=0.2, max_attempts=3)
+    task = asyncio.create_task(relay.run())
+    yield relay
+    relay.stop()
+    await asyncio.wait_for(task, timeout=15)
+
+
+def cancelled(meeting_id: str) -> CloudEvent:
+    return new_event(
+        type="meeting.cancelled.v1",
+        source="urn:test:relay",
+        event_id=meeting_id,
+        data=MeetingCancelled(meeting_id=meeting_id, reason="Mưa bão"),
+    )
+
+
+async def _found(queue: aio_pika.abc.AbstractQueue, meeting_id: str, seen: list[dict]) -> dict | None:
+    while (message := await queue.get(fail=False, no_ack=True)) is not None:
+        seen.append({"body": json.loads(message.body), "correlation_id": message.correlation_id})
+    return next((item for item in seen if item["body"]["data"]["meeting_id"] == meeting_id), None)
+
+
+async def test_a_poison_row_is_parked_and_the_next_event_goes_out_within_seconds(  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
+) -> None:
+    queue = await bound_queue(channel, "meeting.cancelled.v1")
+    poison_id, after_id = random_id("poison"), random_id("after")
+    async with pool.acquire() as conn, conn.transaction():
+        # a row no broker will take: its exchange does not exist (a permanent failure)
+        await add_to_outbox(conn, [cancelled(poison_id)], schema=SCHEMA, exchange="chibo.missing-" + poison_id)
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, [cancelled(after_id)], schema=SCHEMA)
+    started = time.monotonic()
+    seen: list[dict] = []
+    await eventually(lambda: _found(queue, after_id, seen), timeout=10)
+    assert time.monotonic() - started < 10
+    parked = await eventually(
+        lambda: pool.fetchrow("SELECT * FROM outbox WHERE event_id = $1 AND parked_at IS NOT NULL", poison_id),
+        timeout=10,
+    )
+    assert "NOT_FOUND" in parked["parked_reason"] or "not found" in parked["parked_reason"].lower()
+    async with pool.acquire() as conn:
+        health = await outbox_health(conn)
+        page = await list_parked(conn, limit=200)
+    assert health["parked"] >= 1
+    assert poison_id in [item["event_id"] for item in page["items"]]
+
+
+async def test_an_overlong_correlation_id_in_a_row_never_reaches_the_amqp_property(  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
+) -> None:
+    """Rows written before ids were bounded (or by a bug) still go out: the property is bounded, not the row."""
+    queue = await bound_queue(channel, "meeting.cancelled.v1")
+    meeting_id = random_id("long")
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, [cancelled(meeting_id)], schema=SCHEMA)
+        await conn.execute("UPDATE outbox SET correlation_id = $2 WHERE event_id = $1", meeting_id, "c" * 300)
+        await conn.execute("SELECT pg_notify($1, '')", f"{SCHEMA}_outbox")
+    seen: list[dict] = []
+    found = await eventually(lambda: _found(queue, meeting_id, seen), timeout=10)
+    assert found["correlation_id"] == meeting_id
+
+
+async def test_a_parked_row_is_replayed_by_an_operator_once_the_cause_is_fixed(  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
+) -> None:
+    meeting_id = random_id("replayed")
+    exchange_name = "chibo.later-" + meeting_id
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, [cancelled(meeting_id)], schema=SCHEMA, exchange=exchange_name)
+    await eventually(
+        lambda: pool.fetchval("SELECT parked_at IS NOT NULL FROM outbox WHERE event_id = $1", meeting_id), timeout=10
+    )
+    exchange = await channel.declare_exchange(exchange_name, aio_pika.ExchangeType.TOPIC, auto_delete=True)
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(exchange, routing_key="#")
+    async with pool.acquire() as conn:
+        row_id = await conn.fetchval("SELECT id FROM outbox WHERE event_id = $1", meeting_id)
+        assert await replay_parked(conn, schema=SCHEMA, ids=[row_id]) == 1
+    seen: list[dict] = []
+    await eventually(lambda: _found(queue, meeting_id, seen), timeout=10)
+    assert await pool.fetchval("SELECT published_at IS NOT NULL FROM outbox WHERE event_id = $1", meeting_id)
