@@ -50,13 +50,13 @@ async def dead_letter_counts(connection: AbstractConnection, names: Sequence[str
 
 
 def _death(message: AbstractIncomingMessage) -> dict[str, Any]:
-    headers = message.headers or {}
-    deaths = headers.get("x-death") or []
-    first = deaths[0] if deaths and isinstance(deaths[0], dict) else {}
+    headers: dict[str, Any] = dict(message.headers or {})
+    deaths = headers.get("x-death")
+    first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
     return {
         "queue": str(headers.get("x-first-death-queue") or first.get("queue") or ""),
         "reason": str(headers.get("x-first-death-reason") or first.get("reason") or ""),
-        "death_count": int(first.get("count") or 0) if first else 0,
+        "death_count": int(str(first.get("count") or 0)),
         "delivery_count": int(str(headers.get("x-delivery-count") or 0)),
     }
 

@@ -201,7 +201,9 @@ async def test_commands_are_audited(
     assert row["status"] == 202 and row["client_ip"] == "203.0.113.7"
 
 
-async def test_an_overlong_or_malformed_correlation_header_is_a_400_naming_the_header(client, headers, world) -> None:
+async def test_an_overlong_or_malformed_correlation_header_is_a_400_naming_the_header(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     """Issue 10 fault 1: an 8,000-character X-Correlation-Id never reaches an event (nor an AMQP property)."""
     for value in ("c" * 8000, "a b", "c" * 129):
         response = await client.post(

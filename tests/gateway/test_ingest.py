@@ -144,7 +144,9 @@ async def test_every_ingest_call_is_audited_with_who_and_where(
     assert row["client_ip"] == "203.0.113.7" and row["status"] == 200 and row["method"] == "POST"
 
 
-async def test_body_level_rejections_are_answered_and_recorded_as_rejections(client, headers, world) -> None:
+async def test_body_level_rejections_are_answered_and_recorded_as_rejections(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     """Issue 10 fault 9: bad JSON, an empty body, null, a bare number: 400/422 naming the body, and meetings
     stores and publishes each (the stand-in records what it would)."""
     for body, status in [(b"{not json", 400), (b"", 400), (b"null", 422), (b"12345", 422)]:
@@ -156,7 +158,7 @@ async def test_body_level_rejections_are_answered_and_recorded_as_rejections(cli
 
 
 async def test_non_finite_numbers_and_deep_nesting_are_rejections_naming_the_field_not_500s(
-    client, headers, world
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:
     """Issue 10 faults 2 and 4 on the HTTP route: NaN is not read as null; 260 nested arrays name the field."""
     event = unit_event(world)
@@ -172,7 +174,9 @@ async def test_non_finite_numbers_and_deep_nesting_are_rejections_naming_the_fie
         assert (result["outcome"], result["field"]) == ("rejected", field)
 
 
-async def test_a_content_type_with_parameters_or_null_is_accepted(client, headers, world) -> None:
+async def test_a_content_type_with_parameters_or_null_is_accepted(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
     for content_type in ("application/json; charset=utf-8", None):
         event = unit_event(world, datacontenttype=content_type)
         response = await client.post(

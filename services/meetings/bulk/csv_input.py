@@ -109,7 +109,7 @@ def _scalar_of(annotation: Any) -> type | None:
     for candidate in (annotation, *typing.get_args(annotation)):
         base = typing.get_args(candidate)[0] if typing.get_origin(candidate) is typing.Annotated else candidate
         if base is bool or base is int:
-            return base  # type: ignore[no-any-return]
+            return bool if base is bool else int
     return None
 
 
