@@ -16,6 +16,7 @@ from faststream.rabbit import RabbitMessage
 from shared.contracts.registry import read_event
 from shared.envelope import Event, InvalidEvent, parse_envelope
 from shared.logs import get_logger, message_context
+from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.unit_of_work import PgUnitOfWork
 
 log = get_logger(__name__)
@@ -41,7 +42,19 @@ async def consume_event(
     handlers: Mapping[str, EventHandler[Any]],
     uow_factory: Callable[[], PgUnitOfWork],
 ) -> str:
-    """Apply one delivered event exactly once and settle the delivery; return the outcome."""
+    """Apply one delivered event exactly once and settle the delivery; return the outcome (also counted)."""
+    outcome = await _consume_event(message, consumer=consumer, handlers=handlers, uow_factory=uow_factory)
+    EVENTS_CONSUMED.labels(consumer, type_label(message.raw_message.routing_key), outcome).inc()
+    return outcome
+
+
+async def _consume_event(
+    message: RabbitMessage,
+    *,
+    consumer: str,
+    handlers: Mapping[str, EventHandler[Any]],
+    uow_factory: Callable[[], PgUnitOfWork],
+) -> str:
     raw = message.raw_message
     try:
         envelope = parse_envelope(raw.body)

@@ -22,6 +22,8 @@ from aio_pika.abc import AbstractRobustConnection
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, CloudEvent
 from shared.logs import get_logger
 from shared.reading import EXTENSION_VALUE
+from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, type_label
+from shared.telemetry import current_trace_context
 from shared.topology import EVENTS_EXCHANGE
 
 log = get_logger(__name__)
@@ -42,11 +44,13 @@ async def add_to_outbox(
     """Write events to the outbox inside the caller's transaction and wake the relay on commit."""
     if not events:
         return
+    trace_context = current_trace_context()
+    trace_json = json.dumps(trace_context) if trace_context else None
     await conn.executemany(
-        "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, correlation_id)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+        "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, correlation_id, trace_context)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)",
         [
-            (event.id, event.type, exchange, event.type, event.to_json().decode(), event.correlationid)
+            (event.id, event.type, exchange, event.type, event.to_json().decode(), event.correlationid, trace_json)
             for event in events
         ],
     )
@@ -184,7 +188,8 @@ class OutboxRelay:
         await self._ensure_connection()
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, event_id, type, exchange, routing_key, payload::text AS payload, correlation_id, attempts"
+                "SELECT id, event_id, type, exchange, routing_key, payload::text AS payload, correlation_id, attempts,"
+                " trace_context::text AS trace_context"
                 " FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
                 " AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
                 " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -198,6 +203,8 @@ class OutboxRelay:
                 results = list(await asyncio.gather(*(self._try_publish(row) for row in rows)))
             done = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
             failed = [(row, result) for row, result in zip(rows, results, strict=True) if result is not None]
+            if failed:
+                OUTBOX_PUBLISH_FAILURES.labels(self._schema).inc(len(failed))
             if done:
                 await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done)
             outage = not done and all(not isinstance(error, PERMANENT_ERRORS) for _, error in failed)
@@ -214,6 +221,9 @@ class OutboxRelay:
         if done:
             self._isolate = False
         self.published_total += len(done)
+        for row, result in zip(rows, results, strict=True):
+            if result is None:
+                OUTBOX_PUBLISHED.labels(self._schema, type_label(row["type"])).inc()
         return len(done)
 
     async def _broker_away(self) -> bool:
@@ -283,6 +293,9 @@ class OutboxRelay:
     async def _publish(self, row: asyncpg.Record) -> None:
         exchange = await self._exchange(row["exchange"])
         body = row["payload"].encode()
+        headers: dict[str, Any] = {"ce-type": short_property(row["type"]) or ""}
+        if row["trace_context"]:
+            headers.update(json.loads(row["trace_context"]))  # traceparent/tracestate of the writing transaction
         message = aio_pika.Message(
             body=body,
             content_type=CLOUDEVENT_CONTENT_TYPE,
@@ -290,7 +303,7 @@ class OutboxRelay:
             message_id=short_property(row["event_id"]),
             correlation_id=correlation_property(row["correlation_id"], row["event_id"]),
             type=short_property(row["type"]),
-            headers={"ce-type": short_property(row["type"]) or ""},
+            headers=headers,
         )
         await exchange.publish(message, routing_key=row["routing_key"], mandatory=True, timeout=30)
 

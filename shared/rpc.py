@@ -6,6 +6,7 @@ Requests travel to the `<service>.rpc` queue with direct reply-to and always car
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
@@ -13,11 +14,15 @@ from typing import Any, Literal
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from faststream.rabbit import RabbitBroker
+from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.logs import get_logger
+from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
+from shared.telemetry import inject_trace_headers
 
 log = get_logger(__name__)
+_TRACER = trace.get_tracer("chibo.rpc")
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
@@ -72,7 +77,16 @@ RpcMethod = Callable[..., Awaitable[Any]]
 
 
 async def answer(request: RpcRequest, methods: Mapping[str, RpcMethod]) -> dict[str, Any]:
-    """Run the requested method and wrap its result or error in a reply."""
+    """Run the requested method and wrap its result or error in a reply (timed by method and outcome)."""
+    started = time.perf_counter()
+    reply = await _answer(request, methods)
+    label = request.method if request.method in methods else "unknown"
+    outcome = "ok" if reply.get("ok") else str((reply.get("error") or {}).get("code", "internal"))
+    RPC_SERVER_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
+    return reply
+
+
+async def _answer(request: RpcRequest, methods: Mapping[str, RpcMethod]) -> dict[str, Any]:
     method = methods.get(request.method)
     if method is None:
         reply = RpcReply(ok=False, error=RpcErrorBody(code="invalid", message=f"unknown method {request.method!r}"))
@@ -125,15 +139,27 @@ class RpcClient:
         """Call `service.method(**params)`; raise RpcError on an error reply, ServiceUnavailable on silence."""
         request = RpcRequest(method=method, params=params, correlation_id=correlation_id)
         limit = timeout or self._timeout
-        if getattr(self._broker, "_connection", None) is None:
-            body = await self._call_through_broker(service, request, limit)
-        else:
-            body = await self._call_concurrently(service, request, limit)
-        reply = RpcReply.model_validate_json(body)
-        if not reply.ok:
-            error = reply.error or RpcErrorBody(code="internal", message="empty error")
-            raise RpcError(error.code, error.message, field=error.field)
-        return reply.result
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            with _TRACER.start_as_current_span(f"{service}.rpc {method}", kind=trace.SpanKind.CLIENT) as span:
+                span.set_attribute("rpc.service", service)
+                span.set_attribute("rpc.method", method)
+                if getattr(self._broker, "_connection", None) is None:
+                    body = await self._call_through_broker(service, request, limit)
+                else:
+                    body = await self._call_concurrently(service, request, limit)
+                reply = RpcReply.model_validate_json(body)
+                if not reply.ok:
+                    error = reply.error or RpcErrorBody(code="internal", message="empty error")
+                    outcome = error.code
+                    raise RpcError(error.code, error.message, field=error.field)
+                return reply.result
+        except ServiceUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            RPC_CLIENT_SECONDS.labels(service, method, outcome).observe(time.perf_counter() - started)
 
     async def _call_concurrently(self, service: str, request: RpcRequest, limit: float) -> bytes:
         key = uuid.uuid4().hex
@@ -147,6 +173,7 @@ class RpcClient:
                         request.model_dump_json().encode(),
                         content_type="application/json",
                         correlation_id=key,
+                        headers=inject_trace_headers({}),
                         reply_to=DIRECT_REPLY_TO,
                         expiration=limit,  # seconds: a request nobody took in time is dropped, not run late
                     ),
@@ -185,6 +212,7 @@ class RpcClient:
                 queue=f"{service}.rpc",
                 timeout=limit,
                 correlation_id=request.correlation_id,
+                headers=inject_trace_headers({}),
                 content_type="application/json",
                 expiration=limit,
             )

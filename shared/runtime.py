@@ -25,7 +25,9 @@ from shared.db import apply_migrations, create_pool, ensure_database, migration_
 from shared.logs import configure_logging, get_logger
 from shared.ops.dead_letters import dead_letter_counts
 from shared.ops.outbox import outbox_health
+from shared.metrics import GaugeReader, render_metrics
 from shared.outbox import OutboxRelay
+from shared.telemetry import broker_middlewares, configure_tracing
 from shared.topology import ConsumerQueue, declare_topology, queue_depths
 
 log = get_logger(__name__)
@@ -46,16 +48,21 @@ class ServiceSpec:
     build_context: ContextBuilder
     background: Sequence[BackgroundTask] = ()
     description: str = ""
+    gauges: Sequence[GaugeReader] = ()
+    """Readers of the service's own state gauges (held events, jobs), run on each /metrics scrape."""
 
 
-def create_broker(settings: ServiceSettings, *, service: str) -> RabbitBroker:
-    """A broker with bounded prefetch, publisher confirms and a graceful shutdown timeout."""
+def create_broker(
+    settings: ServiceSettings, *, service: str, consumer_queues: Sequence[ConsumerQueue] = ()
+) -> RabbitBroker:
+    """A broker with bounded prefetch, publisher confirms, a graceful shutdown timeout, traces and metrics."""
     return RabbitBroker(
         settings.amqp_url,
         default_channel=Channel(prefetch_count=settings.prefetch, publisher_confirms=True),
         graceful_timeout=settings.graceful_timeout,
         app_id=f"chibo-{service}",
         logger=logging.getLogger(f"faststream.{service}"),
+        middlewares=broker_middlewares(service, {queue.exchange: queue.name for queue in consumer_queues}),
     )
 
 
@@ -126,12 +133,14 @@ async def check_health(
 
 
 def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastStream:
-    """The ASGI FastStream app of a service: consumers, relay, /health and /asyncapi."""
+    """The ASGI FastStream app of a service: consumers, relay, /health, /metrics and /asyncapi."""
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
-    broker = create_broker(settings, service=spec.name)
+    configure_tracing(spec.name)
+    broker = create_broker(settings, service=spec.name, consumer_queues=spec.consumer_queues)
     broker.include_router(spec.router)
     state: dict[str, Any] = {"pool": None}
     read_queues = [queue.name for queue in spec.consumer_queues] + ([spec.rpc_queue] if spec.rpc_queue else [])
+    metric_queues = read_queues + [queue.dead_letter_queue for queue in spec.consumer_queues]
 
     @contextlib.asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
@@ -185,11 +194,22 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastS
         body = {"service": spec.name, "status": status, **report, "attention": attention}
         return JSONResponse(body, 200 if healthy else 503)
 
+    @get
+    async def metrics(scope: Any) -> AsgiResponse:
+        body, content_type = await render_metrics(
+            service=spec.name,
+            pool=state["pool"],
+            broker_connection=broker._connection,
+            queues=metric_queues,
+            readers=spec.gauges,
+        )
+        return AsgiResponse(body, 200, headers={"content-type": content_type})
+
     return AsgiFastStream(
         broker,
         lifespan=lifespan,
         logger=logging.getLogger(f"faststream.app.{spec.name}"),
-        asgi_routes=[("/health", health)],
+        asgi_routes=[("/health", health), ("/metrics", metrics)],
         asyncapi_path="/asyncapi",
         specification=AsyncAPI(broker, title=f"chibo {spec.name}", version="1.0.0", description=spec.description),
     )

@@ -17,6 +17,7 @@ from services.evaluation.domain.framework import Framework
 from services.evaluation.handlers import register_shipped, shipped_frameworks
 from services.evaluation.rpc import rpc_methods
 from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
+from shared.metrics import JOB_PROGRESS, JOBS
 from shared.runtime import ServiceSpec, build_service_app
 from shared.topology import EVALUATION_FACTS
 
@@ -41,6 +42,25 @@ async def prepare(
         await register_shipped(uow, frameworks)
         await uow.commit()
     return factory
+
+
+async def read_gauges(conn: asyncpg.Connection) -> None:
+    """Set the job gauges (rescore jobs by status, progress of the running rescore and month close)."""
+    for status in ("queued", "running", "done", "failed"):
+        JOBS.labels("rescore", status).set(0)
+    for row in await conn.fetch("SELECT status, count(*) AS n FROM rescore_job GROUP BY status"):
+        JOBS.labels("rescore", row["status"]).set(row["n"])
+    running = await conn.fetchrow(
+        "SELECT cells_done, cells_total FROM rescore_job WHERE status = 'running' ORDER BY created_at LIMIT 1"
+    )
+    JOB_PROGRESS.labels("rescore").set(_ratio(running["cells_done"], running["cells_total"]) if running else 1.0)
+    open_closes = await conn.fetchval("SELECT count(*) FROM period_close WHERE finished_at IS NULL")
+    JOBS.labels("period_close", "running").set(open_closes)
+    JOB_PROGRESS.labels("period_close").set(0.0 if open_closes else 1.0)
+
+
+def _ratio(done: int | None, total: int | None) -> float:
+    return min(1.0, (done or 0) / total) if total else 0.0
 
 
 def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietnam) -> ServiceSpec:
@@ -74,6 +94,7 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
             ),
         ],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
+        gauges=[read_gauges],
     )
 
 

@@ -16,6 +16,7 @@ from services.gateway.config import GatewaySettings, load_settings
 from services.gateway.handlers import create_account
 from services.gateway.http import build_router
 from services.gateway.http.errors import install_error_handlers
+from services.gateway.http.observability import instrument
 from services.gateway.limits import AuditTrail, BodySizeLimit
 from services.gateway.repository import AuditLog, PgAccountRepository, signing_secret
 from services.gateway.web import cli as web_cli
@@ -23,6 +24,7 @@ from services.gateway.web import install_web
 from shared.cli import run_service_cli
 from shared.db import create_pool
 from shared.runtime import migrate
+from shared.telemetry import configure_tracing
 
 DESCRIPTION = (
     "The front door of chibo: ingestion of CloudEvents from other systems, the cell secretary's commands, "
@@ -34,6 +36,7 @@ DESCRIPTION = (
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """The FastAPI application; connections are made in its lifespan, not here."""
     settings = settings or load_settings()
+    configure_tracing(SERVICE)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +62,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # the audit trail is outermost, so it records the status the client really got (413 included)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditTrail, audit_log=audit_log)
+    instrument(app)  # outermost: metrics and logs see the status the client got, with its correlation id
     return app
 
 

@@ -14,6 +14,7 @@ from services.meetings.consumers import RPC_QUEUE, router, rpc_methods
 from services.meetings.handlers import expire_holds
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.logs import get_logger
+from shared.metrics import HELD_EVENTS, HELD_OLDEST_AGE, REJECTIONS_OPEN
 from shared.runtime import ServiceSpec, build_service_app
 from shared.topology import MEETINGS_INGEST
 
@@ -40,6 +41,18 @@ async def expire_held_events(context: dict[str, Any]) -> None:
         await asyncio.sleep(settings.hold_sweep_seconds)
 
 
+async def read_gauges(conn: asyncpg.Connection) -> None:
+    """Set the held-event and open-rejection gauges from the meetings schema (each /metrics scrape)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS held, coalesce(extract(epoch FROM now() - min(held_at)), 0)::float8 AS oldest"
+        " FROM held_event"
+    )
+    assert row is not None
+    HELD_EVENTS.set(row["held"])
+    HELD_OLDEST_AGE.set(row["oldest"])
+    REJECTIONS_OPEN.set(await conn.fetchval("SELECT count(*) FROM rejection WHERE status = 'open'"))
+
+
 def build_spec(settings: Settings) -> ServiceSpec:
     """The meetings service's runtime description."""
 
@@ -54,6 +67,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
         background=[expire_held_events],
+        gauges=[read_gauges],
         description="Units, members and meetings: the only door for facts into chibo.",
     )
 

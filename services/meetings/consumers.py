@@ -17,6 +17,7 @@ from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.consuming import retry_delay
 from shared.envelope import InvalidEvent, is_batch, now, parse_batch
 from shared.logs import get_logger
+from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.rpc import RpcError, RpcMethod, RpcRequest, answer
 from shared.topology import MEETINGS_INGEST, RpcQueue
 
@@ -46,6 +47,7 @@ async def keep_raw_body(message: StreamMessage[Any]) -> bytes:
 async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg.Pool, Context("pool")]) -> None:
     """Judge every event of the delivery; requeue with backoff only when the infrastructure fails."""
     raw = message.raw_message
+    kind = type_label(raw.routing_key)
     try:
         await ingest_delivery(body, pool=pool, batch=is_batch(raw.content_type, raw.routing_key), route="amqp")
     except Exception as exc:
@@ -53,8 +55,10 @@ async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
         await asyncio.sleep(retry_delay(deliveries))
         await message.reject(requeue=True)
+        EVENTS_CONSUMED.labels(MEETINGS_INGEST.name, kind, "retried").inc()
         return
     await message.ack()
+    EVENTS_CONSUMED.labels(MEETINGS_INGEST.name, kind, "handled").inc()
 
 
 async def ingest_delivery(

@@ -22,6 +22,7 @@ from services.evaluation.repository import FactRepository, FrameworkRepository, 
 from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
 from shared.envelope import CloudEvent, new_event
 from shared.logs import get_logger
+from shared.metrics import SCORING_SECONDS
 from shared.periods import month_of, period_months, periods_of_month, periods_of_year
 
 log = get_logger(__name__)
@@ -368,8 +369,9 @@ async def rescore_and_refresh(
     only: Collection[str] = (),
     correlation_id: str | None = None,
 ) -> Rescored:
-    """Rescore a cell's meetings, then refresh the periods of every cell-month they touched."""
-    outcome = await rescore_cell(uow, cell_id, since=since, until=until, only=only, correlation_id=correlation_id)
-    for cell, months in sorted(outcome.months.items()):
-        await refresh_periods(uow, cell, months, correlation_id=correlation_id)
+    """Rescore a cell's meetings, then refresh the periods of every cell-month they touched (timed)."""
+    with SCORING_SECONDS.time():
+        outcome = await rescore_cell(uow, cell_id, since=since, until=until, only=only, correlation_id=correlation_id)
+        for cell, months in sorted(outcome.months.items()):
+            await refresh_periods(uow, cell, months, correlation_id=correlation_id)
     return outcome

@@ -16,6 +16,7 @@ from services.gateway.handlers import (
 )
 from services.gateway.http.deps import Caller, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, ApiError
+from services.gateway.http.observability import correlation_id_of
 from services.gateway.schemas import (
     AssessmentCreate,
     AttendanceCreate,
@@ -32,8 +33,10 @@ from shared.contracts import meetings as contract
 from shared.contracts.base import EventData
 from shared.contracts.meetings import AssessorRole
 from shared.envelope import now
+from shared.logs import get_logger
 from shared.reading import EXTENSION_VALUE
 
+log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["commands"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
@@ -60,9 +63,10 @@ async def _send(
         model=model,
         data=data,
         subject=subject,
-        correlation_id=correlation_header(request),
+        correlation_id=correlation_header(request) or correlation_id_of(request),
     )
     request.state.audit_detail = {"event_id": result["event_id"], "type": event_type, "subject": subject}
+    log.info("command_sent", event_id=result["event_id"], event_type=event_type, subject=subject)
     return CommandRead.model_validate(result)
 
 

@@ -10,6 +10,9 @@ from services.gateway.http.deps import Caller, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
 from services.gateway.schemas import CloudEventCreate, IngestOutcomeRead, IngestRead
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["ingestion"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
 
@@ -48,6 +51,12 @@ async def post_events(request: Request, caller: Caller, state: State) -> IngestR
     outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
     counts = Counter(outcome.outcome for outcome in outcomes)
     request.state.audit_detail = {"events": len(outcomes), **counts}
+    log.info(
+        "events_forwarded",
+        events=len(outcomes),
+        event_ids=[outcome.id for outcome in outcomes],
+        outcomes=dict(counts),
+    )
     return IngestRead(
         results=outcomes,
         accepted=counts["accepted"],
@@ -55,3 +64,4 @@ async def post_events(request: Request, caller: Caller, state: State) -> IngestR
         held=counts["held"],
         rejected=counts["rejected"],
     )
+

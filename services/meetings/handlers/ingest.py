@@ -27,6 +27,7 @@ from shared.envelope import (
     peek_identity,
 )
 from shared.logs import get_logger, message_context
+from shared.metrics import INGEST_EVENTS, type_label
 from shared.reading import ReadError, loads
 
 log = get_logger(__name__)
@@ -141,6 +142,8 @@ async def ingest_batch(
                     chunk_results.append(await ingest_event(raw, uow, route=route))
                     await uow.commit()
         results.extend(chunk_results)
+        for result in chunk_results:
+            INGEST_EVENTS.labels(route, type_label(result.type), result.outcome).inc()
     return results
 
 

@@ -10,6 +10,7 @@ from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
 from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from shared.envelope import new_event
 from shared.logs import get_logger
+from shared.metrics import NOTIFICATION_DELIVERIES
 
 log = get_logger(__name__)
 
@@ -46,6 +47,7 @@ async def record_attempt(delivery: ClaimedDelivery, *, error: str | None, uow: N
     )
     if recorded is None:
         return None
+    NOTIFICATION_DELIVERIES.labels(delivery.rule, delivery.channel, "retrying" if status == "pending" else status).inc()
     fields = dict(
         notification_id=delivery.notification_id,
         rule=delivery.rule,

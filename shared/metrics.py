@@ -1,0 +1,167 @@
+"""Prometheus metrics of every chibo process, on the process's default registry.
+
+Names follow the Prometheus conventions (`chibo_` prefix, `_total` counters, `_seconds` in base
+units) and every label takes a bounded set of values: event types outside the contract become
+`other`, RPC methods outside a service's catalog `unknown`, HTTP paths their route template.
+Counters and histograms move where the work happens; gauges that describe stored state (outbox
+lag, parked rows, held events, queue depths, job progress) are read when /metrics is scraped.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+OTHER = "other"
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+EVENTS_CONSUMED = Counter(
+    "chibo_events_consumed_total",
+    "Deliveries a consumer settled, by queue, event type and outcome "
+    "(handled, duplicate, ignored, retried, dead_lettered).",
+    ["queue", "type", "outcome"],
+)
+INGEST_EVENTS = Counter(
+    "chibo_ingest_events_total",
+    "Events meetings judged, by route (amqp, http, replay), type and outcome (accepted, duplicate, held, rejected).",
+    ["route", "type", "outcome"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "chibo_outbox_published_total", "Outbox rows the relay published with a broker confirm.", ["service", "type"]
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "chibo_outbox_publish_failures_total", "Outbox rows the broker did not confirm (retried later).", ["service"]
+)
+OUTBOX_PENDING = Gauge("chibo_outbox_pending_rows", "Outbox rows waiting to be published (not parked).", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "chibo_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row (0 when none).", ["service"]
+)
+OUTBOX_FAILING = Gauge(
+    "chibo_outbox_failing_rows", "Unpublished outbox rows whose publication failed at least once.", ["service"]
+)
+OUTBOX_PARKED = Gauge(
+    "chibo_outbox_parked_rows", "Outbox rows set aside as unpublishable, waiting for an operator.", ["service"]
+)
+QUEUE_MESSAGES = Gauge("chibo_queue_messages", "Messages ready in a queue the service reads (and its .dlq).", ["queue"])
+QUEUE_CONSUMERS = Gauge("chibo_queue_consumers", "Consumers attached to a queue the service reads.", ["queue"])
+HELD_EVENTS = Gauge("chibo_held_events", "Events meetings holds until what they refer to arrives.")
+HELD_OLDEST_AGE = Gauge("chibo_held_oldest_age_seconds", "Age of the oldest held event (0 when none).")
+REJECTIONS_OPEN = Gauge("chibo_rejections_open", "Stored rejections not replayed yet.")
+RPC_CLIENT_SECONDS = Histogram(
+    "chibo_rpc_client_duration_seconds",
+    "RPC calls the gateway made, by service, method and outcome (ok, error code, unavailable).",
+    ["service", "method", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+)
+RPC_SERVER_SECONDS = Histogram(
+    "chibo_rpc_server_duration_seconds",
+    "RPC requests a service answered, by method and outcome (ok or the error code).",
+    ["method", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+)
+HTTP_REQUESTS = Counter(
+    "chibo_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "chibo_http_request_duration_seconds",
+    "HTTP request latency by method and route template.",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+)
+NOTIFICATION_DELIVERIES = Counter(
+    "chibo_notification_deliveries_total",
+    "Delivery attempts, by rule, channel and outcome (delivered, retrying, failed).",
+    ["rule", "channel", "outcome"],
+)
+SCORING_SECONDS = Histogram(
+    "chibo_scoring_duration_seconds",
+    "Rescoring one cell's meetings and refreshing its periods.",
+    buckets=_LATENCY_BUCKETS,
+)
+JOBS = Gauge("chibo_jobs", "Background jobs by kind and status.", ["job", "status"])
+JOB_PROGRESS = Gauge(
+    "chibo_job_progress_ratio", "Progress of the running job of a kind, 0 to 1 (1 when none is running).", ["job"]
+)
+
+_known_types: frozenset[str] | None = None
+
+
+def type_label(event_type: object) -> str:
+    """A bounded `type` label: a contract type, `batch`, `rpc`, or `other`."""
+    global _known_types
+    if _known_types is None:
+        from shared.contracts.registry import REGISTRY as EVENT_TYPES
+
+        _known_types = frozenset(EVENT_TYPES) | {"batch", "rpc"}
+    return event_type if isinstance(event_type, str) and event_type in _known_types else OTHER
+
+
+GaugeReader = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+async def read_outbox_gauges(conn: asyncpg.Connection, service: str) -> None:
+    """Set the outbox gauges (pending, lag, failing, parked) of the schema on the connection's search path."""
+    from shared.ops.outbox import outbox_health
+
+    health = await outbox_health(conn)
+    failing = await conn.fetchval(
+        "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL AND attempts > 0"
+    )
+    OUTBOX_PENDING.labels(service).set(health["pending"])
+    OUTBOX_OLDEST_AGE.labels(service).set(health["oldest_pending_seconds"])
+    OUTBOX_FAILING.labels(service).set(failing)
+    OUTBOX_PARKED.labels(service).set(health["parked"])
+
+
+async def read_queue_gauges(channel: Any, queues: Sequence[str]) -> None:
+    """Set depth and consumer gauges of the named queues (passive declares; a missing queue is skipped)."""
+    from shared.topology import queue_depths
+
+    for name in queues:
+        try:
+            depth = (await queue_depths(channel, [name]))[name]
+        except Exception as exc:  # a queue not declared yet closes the channel: stop here, next scrape retries
+            log.warning("metrics_queue_unavailable", queue=name, error=repr(exc))
+            return
+        QUEUE_MESSAGES.labels(name).set(depth["messages"])
+        QUEUE_CONSUMERS.labels(name).set(depth["consumers"])
+
+
+async def render_metrics(
+    *,
+    service: str,
+    pool: asyncpg.Pool | None,
+    broker_connection: Any,
+    queues: Sequence[str],
+    readers: Sequence[GaugeReader] = (),
+    registry: CollectorRegistry = REGISTRY,
+    timeout: float = 5.0,
+) -> tuple[bytes, str]:
+    """Refresh the state gauges (bounded by `timeout`), then the exposition text and its content type."""
+    try:
+        async with asyncio.timeout(timeout):
+            if pool is not None:
+                async with pool.acquire() as conn:
+                    await read_outbox_gauges(conn, service)
+                    for reader in readers:
+                        await reader(conn)
+            if broker_connection is not None and queues:
+                channel = await broker_connection.channel()
+                try:
+                    await read_queue_gauges(channel, queues)
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
+    except Exception as exc:  # stale gauges beat no metrics at all: the counters still answer
+        log.warning("metrics_refresh_failed", service=service, error=repr(exc))
+    return generate_latest(registry), CONTENT_TYPE_LATEST

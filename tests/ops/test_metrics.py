@@ -1,0 +1,151 @@
+"""Every service answers /metrics, and feeding events moves the counters operators watch.
+
+The four services run as processes (as after `make up`) on a fresh database and vhost; events
+arrive over AMQP and over the gateway's HTTP route, and each service's exposition is read
+before and after.
+"""
+
+import json
+from collections.abc import Iterator
+
+import aio_pika
+import httpx
+import pytest
+
+from shared.topology import INGEST_EXCHANGE, declare_topology
+from tests.ops.feed import Province
+from tests.ops.scrape import names, sample_sum
+from tests.support.env import fresh_database
+from tests.support.running import eventually
+from tests.support.system import RunningSystem, issue_token, running_system
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """The four services and the mail sink, started once for this module."""
+    with (
+        fresh_database(database_url) as own_database,
+        running_system(
+            amqp_url=amqp_url,
+            database_url=own_database,
+            workdir=tmp_path_factory.mktemp("ops"),
+            extra_env={"CHIBO_RELAY_POLL_SECONDS": "0.2", "CHIBO_DELIVERY_POLL_SECONDS": "0.2"},
+        ) as s,
+    ):
+        yield s
+
+
+async def scrape(client: httpx.AsyncClient, base: str) -> str:
+    """One scrape of a service's /metrics, checked to be the Prometheus text format."""
+    response = await client.get(base + "/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+async def publish(amqp_url: str, events: list[dict]) -> None:
+    """Publish raw events to chibo.ingest as an external system does (routing key = type)."""
+    await declare_topology(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        for event in events:
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(event).encode(),
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=event["type"],
+            )
+    finally:
+        await connection.close()
+
+
+async def test_feeding_events_moves_every_services_counters(system: RunningSystem, amqp_url: str) -> None:
+    province = Province()
+    urls = system.service_urls
+    async with httpx.AsyncClient(timeout=15) as client:
+        before = {name: await scrape(client, url) for name, url in urls.items()}
+
+        await publish(amqp_url, [*province.facts(), province.invalid()])
+        token = issue_token(system, role="integration", unit=province.committee, sub="ops-metrics-feed")
+        answer = await client.post(
+            system.gateway_url + "/v1/events",
+            content=json.dumps(province.meeting_scheduled()),
+            headers={"authorization": f"Bearer {token}", "content-type": "application/cloudevents+json"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"][0]["outcome"] == "accepted"
+
+        async def delivered() -> str | None:
+            text = await scrape(client, urls["notifications"])
+            moved = sample_sum(
+                text,
+                "chibo_notification_deliveries_total",
+                rule="meeting_scheduled",
+                channel="email",
+                outcome="delivered",
+            )
+            return text if moved >= 2 else None
+
+        notifications = await eventually(delivered, timeout=90, interval=0.5)
+        meetings = await scrape(client, urls["meetings"])
+        evaluation = await eventually(
+            lambda: _when(scrape(client, urls["evaluation"]), "chibo_scoring_duration_seconds_count"),
+            timeout=60,
+            interval=0.5,
+        )
+        gateway = await scrape(client, urls["gateway"])
+
+    def moved(process: str, text: str, metric: str, **labels: str) -> float:
+        return sample_sum(text, metric, **labels) - sample_sum(before[process], metric, **labels)
+
+    # meetings: per-queue and per-type reception, judged outcomes, outbox, RPC, held events
+    assert moved("meetings", meetings, "chibo_received_messages_total", handler="meetings.ingest") >= 5
+    assert moved("meetings", meetings, "chibo_received_processed_messages_duration_seconds_count",
+                 handler="meetings.ingest", type="member.upserted.v1") >= 2  # fmt: skip
+    assert moved("meetings", meetings, "chibo_events_consumed_total", queue="meetings.ingest", outcome="handled") >= 5
+    assert moved("meetings", meetings, "chibo_ingest_events_total", route="amqp", outcome="accepted") >= 4
+    assert (
+        moved("meetings", meetings, "chibo_ingest_events_total", type="meeting.scheduled.v1", outcome="rejected") == 1
+    )
+    assert moved("meetings", meetings, "chibo_ingest_events_total", route="http", outcome="accepted") == 1
+    assert moved("meetings", meetings, "chibo_outbox_published_total", service="meetings") >= 5
+    assert moved("meetings", meetings, "chibo_rpc_server_duration_seconds_count", method="ingest", outcome="ok") >= 1
+    gauges = {"chibo_outbox_pending_rows", "chibo_outbox_oldest_pending_age_seconds", "chibo_outbox_parked_rows"}
+    gauges |= {"chibo_held_events", "chibo_rejections_open", "chibo_queue_messages", "chibo_queue_consumers"}
+    assert gauges <= names(meetings)
+    assert sample_sum(meetings, "chibo_queue_consumers", queue="meetings.ingest") >= 1
+    assert sample_sum(meetings, "chibo_queue_messages", queue="meetings.ingest.dlq") == 0
+    assert sample_sum(meetings, "chibo_rejections_open") >= 1
+
+    # evaluation: facts consumed per type, scoring timed, jobs reported
+    assert (
+        moved("evaluation", evaluation, "chibo_events_consumed_total", queue="evaluation.facts", outcome="handled") >= 5
+    )
+    assert moved("evaluation", evaluation, "chibo_scoring_duration_seconds_count") >= 1
+    assert "chibo_job_progress_ratio" in names(evaluation) and "chibo_outbox_pending_rows" in names(evaluation)
+
+    # notifications: events consumed, deliveries by rule, channel and outcome
+    assert (
+        moved("notifications", notifications, "chibo_events_consumed_total", queue="notifications.events",
+              type="meeting.scheduled.v1", outcome="handled") == 1
+    )  # fmt: skip
+    assert sample_sum(notifications, "chibo_queue_consumers", queue="notifications.events") >= 1
+
+    # gateway: requests by route template and status, RPC latency by service and method
+    assert moved("gateway", gateway, "chibo_http_requests_total", method="POST", route="/v1/events", status="200") == 1
+    assert (
+        moved("gateway", gateway, "chibo_rpc_client_duration_seconds_count", service="meetings", method="ingest",
+              outcome="ok") == 1
+    )  # fmt: skip
+    assert not any('route="/v1/events/' in line for line in gateway.splitlines())
+
+
+async def _when(pending, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    text = await pending
+    return text if sample_sum(text, name) > 0 else None
