@@ -21,8 +21,8 @@ from aio_pika.abc import AbstractRobustConnection
 
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, CloudEvent
 from shared.logs import get_logger
-from shared.reading import EXTENSION_VALUE
 from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, type_label
+from shared.reading import EXTENSION_VALUE
 from shared.telemetry import current_trace_context
 from shared.topology import EVENTS_EXCHANGE
 

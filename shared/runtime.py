@@ -23,9 +23,9 @@ from faststream.specification import AsyncAPI
 from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.logs import configure_logging, get_logger
+from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_counts
 from shared.ops.outbox import outbox_health
-from shared.metrics import GaugeReader, render_metrics
 from shared.outbox import OutboxRelay
 from shared.telemetry import broker_middlewares, configure_tracing
 from shared.topology import ConsumerQueue, declare_topology, queue_depths

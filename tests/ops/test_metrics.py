@@ -115,7 +115,9 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
     )
     assert moved("meetings", meetings, "chibo_ingest_events_total", route="http", outcome="accepted") == 1
     assert moved("meetings", meetings, "chibo_outbox_published_total", service="meetings") >= 5
-    assert moved("meetings", meetings, "chibo_rpc_server_duration_seconds_count", method="ingest", outcome="ok") >= 1
+    assert (
+        moved("meetings", meetings, "chibo_rpc_server_duration_seconds_count", method="ingest_body", outcome="ok") >= 1
+    )
     gauges = {"chibo_outbox_pending_rows", "chibo_outbox_oldest_pending_age_seconds", "chibo_outbox_parked_rows"}
     gauges |= {"chibo_held_events", "chibo_rejections_open", "chibo_queue_messages", "chibo_queue_consumers"}
     assert gauges <= names(meetings)
@@ -140,7 +142,7 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
     # gateway: requests by route template and status, RPC latency by service and method
     assert moved("gateway", gateway, "chibo_http_requests_total", method="POST", route="/v1/events", status="200") == 1
     assert (
-        moved("gateway", gateway, "chibo_rpc_client_duration_seconds_count", service="meetings", method="ingest",
+        moved("gateway", gateway, "chibo_rpc_client_duration_seconds_count", service="meetings", method="ingest_body",
               outcome="ok") == 1
     )  # fmt: skip
     assert not any('route="/v1/events/' in line for line in gateway.splitlines())

@@ -64,4 +64,3 @@ async def post_events(request: Request, caller: Caller, state: State) -> IngestR
         held=counts["held"],
         rejected=counts["rejected"],
     )
-
