@@ -48,18 +48,33 @@ def rules_by_recipient(inbox: SmtpInbox, addresses: list[str]) -> Counter[tuple[
     )
 
 
+async def setup_projected(db: asyncpg.Connection, p: Province) -> None:
+    """Wait until the service has projected the province's members and monitor (condition, not a sleep)."""
+    people = [p.secretary, p.deputy, p.member, p.exempt]
+    await eventually(
+        lambda: db.fetchval(
+            "SELECT (SELECT count(*) FROM notifications.member WHERE id = ANY($1::text[])) = $2"
+            " AND EXISTS (SELECT 1 FROM notifications.monitor WHERE person_id = $3)",
+            people,
+            len(people),
+            p.monitor,
+        ),
+        timeout=60,
+    )
+
+
 async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_vietnamese(
-    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
 ) -> None:
     inbox, _ = smtp
     p = Province()
     meeting_id = random_id("mtg")
     async with running_app(build_app(settings)):
         await publish(amqp_url, p.setup())
-        await asyncio.sleep(0.5)
+        await setup_projected(db, p)
         await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(days=2))])
         expected = [p.secretary, p.deputy, p.member, p.monitor]
-        await eventually(lambda: all(inbox.to(p.email(x)) for x in expected), timeout=20)
+        await eventually(lambda: all(inbox.to(p.email(x)) for x in expected), timeout=60)
         mail = inbox.to(p.email(p.member))[0]
         assert str(mail["X-Chibo-Rule"]) == "meeting_scheduled"
         assert str(mail["Subject"]).startswith("Thông báo lịch sinh hoạt: Chi bộ khu phố Đông, ")
@@ -174,7 +189,7 @@ async def test_a_reminder_due_while_the_service_is_down_fires_once_when_it_retur
     meeting_id = random_id("mtg")
     async with running_app(build_app(settings)):
         await publish(amqp_url, p.setup())
-        await eventually(lambda: db.fetchval("SELECT 1 FROM notifications.monitor WHERE person_id = $1", p.monitor))
+        await setup_projected(db, p)
         # the reminder (3 h before) falls due a few seconds from now, while the service is down
         await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(hours=3, seconds=6))])
         await eventually(
