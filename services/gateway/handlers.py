@@ -2,13 +2,14 @@
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
+from shared.bindings import HTTP_PREFIXES, media_type, neither_mode
 from shared.contracts.base import EventData
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
 from shared.rpc import RpcError
@@ -28,11 +29,12 @@ class Rpc(Protocol):
 class BodyError(Exception):
     """An ingest body the gateway cannot even split into events."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str = "body") -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.field = field
 
 
 def not_found(kind: str, identifier: str) -> RpcError:
@@ -159,31 +161,42 @@ BODY_PROBLEM_STATUS = {
     "syntax": (400, "bad_request"),
     "shape": (422, "invalid"),
     "too_large": (413, "payload_too_large"),
+    "neither_mode": (415, "unsupported_media_type"),
 }
 """The HTTP answer to a body meetings could not read as an event or a batch (stored and published all the same)."""
 
 
 def check_ingest_media_type(content_type: str | None) -> None:
-    """415 unless the body is declared as one CloudEvent or a batch (the reading itself is meetings')."""
+    """415 unless the body is declared as one CloudEvent or a batch (the reading itself is meetings'), with the
+    reason of a message in neither content mode: the attributes missing and where they were looked for."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in INGEST_MEDIA_TYPES:
-        raise BodyError(
-            415,
-            "unsupported_media_type",
-            f"send {CLOUDEVENT_CONTENT_TYPE} (one event) or {BATCH_CONTENT_TYPE} (a JSON array), not {media!r}",
-        )
+        refusal = neither_mode(route="http", content_type=content_type)
+        raise BodyError(415, "unsupported_media_type", refusal.reason, field=refusal.field or "body")
 
 
 async def ingest_events(
-    body: bytes, content_type: str | None, *, principal: Principal, rpc: Rpc, timeout: float | None = None
+    body: bytes,
+    content_type: str | None,
+    *,
+    principal: Principal,
+    rpc: Rpc,
+    timeout: float | None = None,
+    headers: Iterable[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest.
 
     A body that is not an event or a batch at all is stored and published as a rejection by meetings,
-    and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events).
+    and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events). With `ce-`
+    headers the request is in binary content mode: they go along and meetings translates them (shared.bindings).
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
-    check_ingest_media_type(content_type)
+    attributes = {name.lower(): value for name, value in headers if name.lower().startswith(HTTP_PREFIXES)}
+    params: dict[str, Any] = {}
+    if attributes and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE):
+        params["headers"] = attributes
+    else:
+        check_ingest_media_type(content_type)
     reply = await rpc.call(
         "meetings",
         "ingest_body",
@@ -192,11 +205,14 @@ async def ingest_events(
         route="http",
         account=principal.sub,
         timeout=timeout,
+        **params,
     )
     results = list(reply["results"])
     if len(results) == 1 and results[0].get("problem") in BODY_PROBLEM_STATUS:
         status, code = BODY_PROBLEM_STATUS[results[0]["problem"]]
-        raise BodyError(status, code, str(results[0].get("reason") or "body: not an event"))
+        raise BodyError(
+            status, code, str(results[0].get("reason") or "body: not an event"), field=results[0].get("field") or "body"
+        )
     return results
 
 

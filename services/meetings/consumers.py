@@ -14,8 +14,9 @@ from faststream.rabbit.annotations import RabbitMessage
 from services.meetings import handlers, queries
 from services.meetings.handlers.ingest import reject
 from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.bindings import Mode, read_message
 from shared.consuming import retry_delay
-from shared.envelope import InvalidEvent, is_batch, now, parse_batch
+from shared.envelope import CLOUDEVENT_CONTENT_TYPE, InvalidEvent, is_batch, now, parse_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.rpc import RpcError, RpcMethod, RpcRequest, answer
@@ -49,7 +50,14 @@ async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg
     raw = message.raw_message
     kind = type_label(raw.routing_key)
     try:
-        await ingest_delivery(body, pool=pool, batch=is_batch(raw.content_type, raw.routing_key), route="amqp")
+        await ingest_delivery(
+            body,
+            pool=pool,
+            batch=is_batch(raw.content_type, raw.routing_key),
+            route="amqp",
+            headers=raw.headers or {},
+            content_type=raw.content_type,
+        )
     except Exception as exc:
         deliveries = int(str((raw.headers or {}).get("x-delivery-count", 0) or 0))
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
@@ -62,35 +70,58 @@ async def on_ingest(body: bytes, message: RabbitMessage, pool: Annotated[asyncpg
 
 
 async def ingest_delivery(
-    body: bytes, *, pool: asyncpg.Pool, batch: bool, route: str = "amqp"
+    body: bytes,
+    *,
+    pool: asyncpg.Pool,
+    batch: bool,
+    route: str = "amqp",
+    headers: Mapping[str, Any] | None = None,
+    content_type: str | None = CLOUDEVENT_CONTENT_TYPE,
 ) -> list[handlers.IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
 
-    The AMQP consumer and the HTTP route (`ingest_body`) both come here: one reading of the bytes for both.
+    The AMQP consumer and the HTTP route (`ingest_body`) both come here: one reading of the bytes for both. A
+    message in binary content mode (attributes in headers, shared.bindings) is translated into the structured
+    event it stands for; one in neither mode is a stored and published rejection naming what is missing.
     """
     items: list[Any] = [body]
+    if not batch:
+        try:
+            incoming = read_message(headers or {}, content_type, body, route=route)
+        except InvalidEvent as exc:
+            await _reject_body(pool, body, reason=exc.reason, field=exc.field, route=route, event_type="")
+            return [handlers.IngestResult("", "", "", "rejected", exc.reason, exc.field, "neither_mode")]
+        if incoming.mode is Mode.BINARY:
+            items = [incoming.event]
     if batch:
         try:
             items = parse_batch(body)
         except InvalidEvent as exc:
-            async with MeetingsUnitOfWork(pool) as uow:
-                await uow.ingest.lock()
-                await reject(
-                    uow,
-                    source="",
-                    event_id="",
-                    event_type="batch",
-                    reason=exc.reason,
-                    field=exc.field,
-                    raw=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
-                    route=route,
-                    received_at=now(),
-                    correlation_id=None,
-                )
-                await uow.commit()
+            await _reject_body(pool, body, reason=exc.reason, field=exc.field, route=route, event_type="batch")
             return [handlers.IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
     return await handlers.ingest_batch(items, lambda: MeetingsUnitOfWork(pool), route=route)
+
+
+async def _reject_body(
+    pool: asyncpg.Pool, body: bytes, *, reason: str, field: str | None, route: str, event_type: str
+) -> None:
+    """Store and publish the rejection of a whole body that holds no event to judge."""
+    async with MeetingsUnitOfWork(pool) as uow:
+        await uow.ingest.lock()
+        await reject(
+            uow,
+            source="",
+            event_id="",
+            event_type=event_type,
+            reason=reason,
+            field=field,
+            raw=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+            route=route,
+            received_at=now(),
+            correlation_id=None,
+        )
+        await uow.commit()
 
 
 def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
@@ -104,14 +135,25 @@ def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
         return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
 
     async def ingest_body(
-        body_base64: str, content_type: str | None = None, route: str = "http", account: str = ""
+        body_base64: str,
+        content_type: str | None = None,
+        route: str = "http",
+        account: str = "",
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         try:
             body = base64.b64decode(body_base64, validate=True)
         except ValueError:
             raise RpcError("invalid", "body_base64 is not base64", field="body_base64") from None
+        if headers is not None and not isinstance(headers, dict):
+            raise RpcError("invalid", "headers must be an object", field="headers")
         outcomes = await ingest_delivery(
-            body, pool=pool, batch=is_batch(content_type, body=body), route=route or "http"
+            body,
+            pool=pool,
+            batch=is_batch(content_type, body=body),
+            route=route or "http",
+            headers=headers,
+            content_type=content_type,
         )
         log.info("rpc_ingest_body", account=account, events=len(outcomes))
         return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}

@@ -83,7 +83,7 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_body_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BodyError)
-    return error_response(exc.status, exc.code, exc.message, field="body")
+    return error_response(exc.status, exc.code, exc.message, field=exc.field)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -47,6 +47,7 @@ async def post_events(request: Request, caller: Caller, state: State) -> IngestR
         principal=caller,
         rpc=state.rpc,
         timeout=state.settings.ingest_timeout,
+        headers=request.headers.items(),
     )
     outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
     counts = Counter(outcome.outcome for outcome in outcomes)

@@ -1,0 +1,169 @@
+"""The CloudEvents content modes of both routes in (CONTRACT.md "Routes in"): which mode a message is in, and
+binary mode translated into the structured event dict that the one shared validation then judges.
+
+Structured mode carries the whole event in the body (`application/cloudevents+json`, or a batch as
+`application/cloudevents-batch+json`). Binary mode carries the attributes as headers (`ce-` prefixed by the HTTP
+and RabbitMQ bindings, `cloudEvents:` / `cloudEvents_` by the AMQP binding) and `data` as the body, whose content
+type is `datacontenttype`. Nothing here validates an attribute: a translated event is judged exactly like a
+structured one, so both modes are deduplicated, held and rejected alike.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import unquote
+
+from shared.envelope import (
+    BATCH_CONTENT_TYPE,
+    BATCH_ROUTING_KEY,
+    CLOUDEVENT_CONTENT_TYPE,
+    VIETNAM_TZ,
+    InvalidEvent,
+)
+
+HTTP_PREFIXES = ("ce-",)
+"""Header prefixes of binary mode on HTTP (the HTTP binding)."""
+AMQP_PREFIXES = ("ce-", "cloudEvents:", "cloudEvents_")
+"""Header prefixes of binary mode on chibo.ingest: the RabbitMQ binding's, then the AMQP binding's two."""
+AMQP_TIMESTAMP_PREFIXES = ("cloudevents:", "cloudevents_")
+"""The AMQP binding may send `time` as a native timestamp (milliseconds since the epoch)."""
+REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time")
+"""The attributes every event in needs (CloudEvents' four plus the contract's `time`)."""
+
+
+class Mode(StrEnum):
+    """The content mode a message arrived in."""
+
+    STRUCTURED = "structured"
+    BATCH = "batch"
+    BINARY = "binary"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message told apart by mode: the raw body for structured and batch, the translated event for binary."""
+
+    mode: Mode
+    body: bytes
+    event: dict[str, Any] | None = None
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a content type, lower case and without its parameters ('' when absent)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_json_media(content_type: str | None) -> bool:
+    """Whether a body of this content type is JSON (`application/json`, `*/*+json`, or no content type)."""
+    media = media_type(content_type)
+    return media in ("", "application/json", "text/json") or media.endswith("+json")
+
+
+def binary_attributes(
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]], *, prefixes: tuple[str, ...], percent_encoded: bool
+) -> dict[str, Any]:
+    """The CloudEvents attributes among the headers: prefix (any case) stripped, name lower case, value text.
+
+    HTTP header values are percent-encoded by the HTTP binding (`percent_encoded`); AMQP values may be typed
+    (bytes, a timestamp), so they are turned into the text the structured form would carry.
+    """
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    lowered = tuple(prefix.lower() for prefix in prefixes)
+    attributes: dict[str, Any] = {}
+    for name, value in items:
+        key = str(name).lower()
+        prefix = next((p for p in lowered if key.startswith(p)), None)
+        if prefix is None or len(key) == len(prefix):
+            continue
+        attribute = key[len(prefix) :]
+        if attribute == "datacontenttype":
+            continue  # the content type is the message's own content-type
+        if attribute == "time" and prefix in AMQP_TIMESTAMP_PREFIXES and _is_integer(value):
+            value = datetime.fromtimestamp(value / 1000, VIETNAM_TZ)  # the AMQP binding's timestamp: ms since the epoch
+        attributes.setdefault(attribute, _header_text(value, percent_encoded=percent_encoded))
+    return attributes
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _header_text(value: Any, *, percent_encoded: bool) -> Any:
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
+    if isinstance(value, str) and percent_encoded:
+        return unquote(value)
+    return value
+
+
+def structured_from_binary(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> dict[str, Any]:
+    """The structured form of a binary-mode event: its attributes, `datacontenttype` and `data` from the body.
+
+    A JSON content type (or none) has its body read as JSON; a body that is not JSON, or of another content type,
+    is kept as text, so the shared validation rejects it naming `data` or `datacontenttype`.
+    """
+    event: dict[str, Any] = dict(attributes)
+    if content_type:
+        event["datacontenttype"] = content_type
+    if body:
+        text = body.decode("utf-8", errors="replace")
+        if is_json_media(content_type):
+            try:
+                event["data"] = json.loads(body)
+            except ValueError:
+                event["data"] = text
+        else:
+            event["data"] = text
+    return event
+
+
+def neither_mode(*, route: str, content_type: str | None, found: Mapping[str, Any] | None = None) -> InvalidEvent:
+    """The rejection of a message in neither content mode, naming the missing attributes and where they were sought."""
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in (found or {})]
+    prefixes = HTTP_PREFIXES if route == "http" else AMQP_PREFIXES
+    headers = ", ".join(f"{prefix}{name}" for prefix in prefixes for name in missing)
+    reason = (
+        f"not a CloudEvent: {', '.join(missing)} missing; looked for in the headers {headers} (binary mode) and "
+        f"in the body of a {CLOUDEVENT_CONTENT_TYPE} or {BATCH_CONTENT_TYPE} message (structured mode), "
+        f"but the content type is {media_type(content_type) or 'absent'!r} and no such header was sent"
+    )
+    return InvalidEvent(reason, field=missing[0] if missing else "body")
+
+
+def _looks_structured(body: bytes) -> bool:
+    """A JSON object or array body without a CloudEvents content type: read as structured (lenient legacy)."""
+    stripped = body.lstrip()
+    return stripped.startswith((b"{", b"["))
+
+
+def read_message(
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]],
+    content_type: str | None,
+    body: bytes,
+    *,
+    route: str,
+    routing_key: str | None = None,
+) -> Incoming:
+    """Tell a message's mode apart (`route` is "http" or "amqp"); InvalidEvent when it is in neither mode.
+
+    A CloudEvents content type is structured mode (or a batch); else any attribute header is binary mode; else an
+    `application/json` body, or a JSON-looking one without a content type, is still read as structured, as always.
+    """
+    media = media_type(content_type)
+    if media == BATCH_CONTENT_TYPE or (route == "amqp" and routing_key == BATCH_ROUTING_KEY):
+        return Incoming(Mode.BATCH, body)
+    if media == CLOUDEVENT_CONTENT_TYPE:
+        return Incoming(Mode.STRUCTURED, body)
+    http = route == "http"
+    attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+    if attributes:
+        return Incoming(Mode.BINARY, body, structured_from_binary(attributes, content_type, body))
+    if media == "application/json" or (media == "" and _looks_structured(body)):
+        return Incoming(Mode.STRUCTURED, body)
+    raise neither_mode(route=route, content_type=content_type)

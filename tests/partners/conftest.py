@@ -1,0 +1,62 @@
+"""The whole system as real processes, fed the way a partner's feeder would: the official SDKs over both routes."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.partners.wire import Tap, tap
+from tests.support.env import fresh_database
+from tests.support.ids import random_id
+from tests.support.system import RunningSystem, issue_token, running_system
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="package")
+def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """The four services and the mail sink, started once for the package on its own database."""
+    with (
+        fresh_database(database_url) as own_database,
+        running_system(amqp_url=amqp_url, database_url=own_database, workdir=tmp_path_factory.mktemp("system")) as s,
+    ):
+        yield s
+
+
+@pytest.fixture(scope="package")
+def integration_token(system: RunningSystem) -> str:
+    """A token of an integration account, issued with the gateway's own command."""
+    return issue_token(system, role="integration", unit="root", sub=random_id("partner"))
+
+
+@pytest.fixture(scope="package")
+def operator_token(system: RunningSystem) -> str:
+    """A token of an operator."""
+    return issue_token(system, role="operator", unit="root", sub=random_id("operator"))
+
+
+@pytest.fixture
+async def gateway(system: RunningSystem, integration_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the gateway holding the integration token."""
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=60, headers={"Authorization": f"Bearer {integration_token}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def events_out(system: RunningSystem) -> AsyncIterator[Tap]:
+    """Every message published on chibo.events while the test runs, as it came off the wire."""
+    async with tap(system.env["CHIBO_AMQP_URL"]) as seen:
+        yield seen
+
+
+@pytest.fixture
+async def meetings_db(system: RunningSystem) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the system's database, on the meetings schema."""
+    conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"], server_settings={"search_path": "meetings"})
+    try:
+        yield conn
+    finally:
+        await conn.close()

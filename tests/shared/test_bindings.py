@@ -1,0 +1,61 @@
+"""shared.bindings: which content mode a message is in, and binary mode as the structured event it stands for."""
+
+import pytest
+
+from shared.bindings import Mode, read_message
+from shared.envelope import InvalidEvent
+
+
+def test_http_binary_headers_are_percent_decoded_and_the_body_becomes_data() -> None:
+    headers = [
+        ("Ce-Id", "evt-1"),
+        ("ce-specversion", "1.0"),
+        ("ce-source", "urn:test:a%20b"),
+        ("ce-type", "member.upserted.v1"),
+        ("ce-time", "2026-11-01T08:00:00+07:00"),
+        ("authorization", "Bearer x"),
+    ]
+    incoming = read_message(headers, "application/json; charset=utf-8", b'{"id": "m1"}', route="http")
+    assert incoming.mode is Mode.BINARY
+    assert incoming.event == {
+        "id": "evt-1",
+        "specversion": "1.0",
+        "source": "urn:test:a b",
+        "type": "member.upserted.v1",
+        "time": "2026-11-01T08:00:00+07:00",
+        "datacontenttype": "application/json; charset=utf-8",
+        "data": {"id": "m1"},
+    }
+
+
+def test_amqp_binding_prefixes_and_a_native_timestamp_are_read() -> None:
+    headers = {"cloudEvents_id": b"e1", "cloudEvents:type": "t", "cloudEvents_time": 1_764_547_200_000}
+    incoming = read_message(headers, "application/json", b"{}", route="amqp")
+    assert incoming.event is not None
+    assert incoming.event["id"] == "e1" and incoming.event["type"] == "t"
+    assert incoming.event["time"] == "2025-12-01T07:00:00+07:00"
+
+
+def test_the_content_type_decides_before_the_headers() -> None:
+    assert read_message({"ce-id": "x"}, "application/cloudevents+json", b"{}", route="amqp").mode is Mode.STRUCTURED
+    batch = read_message({}, "application/json", b"[]", route="amqp", routing_key="batch")
+    assert batch.mode is Mode.BATCH
+    assert read_message({}, None, b'{"specversion": "1.0"}', route="amqp").mode is Mode.STRUCTURED
+
+
+def test_a_body_that_is_not_json_stays_text_for_the_validation_to_reject() -> None:
+    incoming = read_message({"ce-id": "x"}, "application/json", b"{oops", route="http")
+    assert incoming.event is not None and incoming.event["data"] == "{oops"
+    xml = read_message({"ce-id": "x"}, "application/xml", b"<a/>", route="http")
+    assert xml.event is not None and xml.event["datacontenttype"] == "application/xml"
+
+
+@pytest.mark.parametrize(("route", "prefixes"), [("http", ["ce-"]), ("amqp", ["ce-", "cloudEvents:", "cloudEvents_"])])
+def test_neither_mode_names_the_missing_attributes_and_where_they_were_looked_for(route: str, prefixes: list) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        read_message({"x-other": "1"}, "text/plain", b"hello", route=route)
+    assert caught.value.field == "specversion"
+    assert "specversion, id, source, type, time missing" in caught.value.reason
+    for prefix in prefixes:
+        assert f"{prefix}specversion" in caught.value.reason
+    assert "application/cloudevents+json" in caught.value.reason and "'text/plain'" in caught.value.reason
