@@ -6,6 +6,8 @@ from typing import Any
 from cloudevents.core.bindings import amqp as ce_amqp
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.bindings import rabbitmq as ce_rabbitmq
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 
@@ -44,8 +46,8 @@ def amqp_binary(structured: dict[str, Any]) -> tuple[dict[str, Any], str | None,
     return dict(message.application_properties), message.properties.get("content-type"), message.application_data
 
 
-def read_rabbitmq(headers: dict[str, Any], content_type: str | None, body: bytes) -> CloudEvent:
+def read_rabbitmq(headers: dict[str, Any], content_type: str | None, body: bytes) -> BaseCloudEvent:
     """Read one message off chibo.events with the SDK's automatic mode detection."""
     text_headers = {key: value if isinstance(value, str) else str(value) for key, value in headers.items()}
     message = ce_rabbitmq.RabbitMQMessage(headers=text_headers, content_type=content_type, body=body)
-    return ce_rabbitmq.from_rabbitmq(message, ce_rabbitmq.JSONFormat())  # type: ignore[attr-defined,no-any-return]
+    return ce_rabbitmq.from_rabbitmq(message, JSONFormat())
