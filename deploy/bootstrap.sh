@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install uv if it is missing and sync the locked environment; install the web app's browser assets
-# (chart library, Swagger UI) from npm, and Debian's Chromium and fonts for the browser tests and PDFs.
+# (chart library, Swagger UI) and the partner examples' CloudEvents SDK from npm, and Debian's Chromium and fonts for the browser tests and PDFs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v uv >/dev/null 2>&1; then
@@ -14,6 +14,12 @@ if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json"
     apt-get install -y -qq npm >/dev/null
   fi
   npm ci --prefix "$web" --no-audit --no-fund --silent
+fi
+
+# The CloudEvents SDK for JavaScript (and amqplib) of the partner examples and the SDK contract tests.
+examples=docs/examples
+if [ ! -f "$examples/node_modules/.package-lock.json" ] || [ "$examples/package-lock.json" -nt "$examples/node_modules/.package-lock.json" ]; then
+  npm ci --prefix "$examples" --no-audit --no-fund --silent
 fi
 
 # Chromium drives the browser tests; DejaVu fonts carry the Vietnamese glyphs embedded in PDFs.

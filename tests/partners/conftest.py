@@ -9,9 +9,15 @@ import pytest
 from tests.partners.wire import Tap, tap
 from tests.support.env import fresh_database
 from tests.support.ids import random_id
+from tests.support.running import free_port
 from tests.support.system import RunningSystem, issue_token, running_system
 
 pytestmark = pytest.mark.e2e
+FAILING_WEBHOOK = {
+    "CHIBO_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nobody-listens",
+    "CHIBO_DELIVERY_MAX_ATTEMPTS": "1",
+}
+"""Webhook deliveries fail at once, so notification.failed.v1 goes out too (every type out is read by the SDKs)."""
 
 
 @pytest.fixture(scope="package")
@@ -19,7 +25,12 @@ def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFa
     """The four services and the mail sink, started once for the package on its own database."""
     with (
         fresh_database(database_url) as own_database,
-        running_system(amqp_url=amqp_url, database_url=own_database, workdir=tmp_path_factory.mktemp("system")) as s,
+        running_system(
+            amqp_url=amqp_url,
+            database_url=own_database,
+            workdir=tmp_path_factory.mktemp("system"),
+            extra_env=FAILING_WEBHOOK,
+        ) as s,
     ):
         yield s
 

@@ -79,6 +79,7 @@ class Scenario:
                         "cell_id": self.cell,
                         "status": "official",
                         "role": roles[m],
+                        "email": f"{m}@example.vn",
                         "admitted_on": "2010-05-19",
                     },
                 )

@@ -1,0 +1,70 @@
+// A minimal chibo feeder with the official CloudEvents SDK for JavaScript (npm install cloudevents amqplib).
+//
+// It sends a cell and its secretary over HTTP (POST /v1/events, binary content mode), then the cell's next
+// meeting over RabbitMQ (exchange chibo.ingest, binary mode with ce- headers, publisher confirms), and prints
+// what chibo answered. Run it against your test system (Node.js 18 or later):
+//
+//   CHIBO_GATEWAY_URL=https://chibo.example.vn CHIBO_TOKEN=... CHIBO_AMQP_URL=amqp://partner:secret@broker/ \
+//   CHIBO_COMMITTEE=<your committee id> node docs/examples/feeder.js
+"use strict";
+const { randomUUID } = require("node:crypto");
+const { CloudEvent, HTTP } = require("cloudevents");
+const amqp = require("amqplib");
+
+const SOURCE = "urn:example:handbook"; // names your system; (source, id) identifies an event for ever
+const { CHIBO_GATEWAY_URL, CHIBO_TOKEN, CHIBO_AMQP_URL, CHIBO_COMMITTEE } = process.env;
+
+function event(type, data) {
+  // a fresh id; keep it if you must resend (a resend is then a harmless duplicate)
+  return new CloudEvent({ id: randomUUID(), source: SOURCE, type, datacontenttype: "application/json", data });
+}
+
+async function main() {
+  const suffix = randomUUID().slice(0, 6);
+  const cell = `cell-${suffix}`;
+  const sent = [
+    event("org.unit.upserted.v1", {
+      id: cell, name: "Chi bộ tổ dân phố 9", kind: "cell", parent_id: CHIBO_COMMITTEE, category: "residential",
+    }),
+    event("member.upserted.v1", {
+      id: `member-${suffix}`, full_name: "Trần Văn Bình", cell_id: cell, status: "official", role: "secretary",
+    }),
+  ];
+  for (const ce of sent) {
+    const { headers, body } = HTTP.binary(ce); // ce-* headers, the data as the JSON body
+    const response = await fetch(`${CHIBO_GATEWAY_URL}/v1/events`, {
+      method: "POST",
+      headers: { ...headers, authorization: `Bearer ${CHIBO_TOKEN}` },
+      body,
+    });
+    if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
+    const [result] = (await response.json()).results;
+    console.log(`http ${ce.type} ${ce.id}: ${result.outcome} ${result.reason || ""}`.trim());
+  }
+
+  const starts = new Date(Date.now() + 7 * 24 * 3600 * 1000);
+  starts.setUTCHours(12, 30, 0, 0); // 19:30 in Vietnam (+07:00)
+  const meeting = event("meeting.scheduled.v1", {
+    meeting_id: `meeting-${suffix}`, cell_id: cell, kind: "regular", starts_at: starts.toISOString(),
+    location: "Nhà văn hóa tổ dân phố 9", agenda: ["Sinh hoạt chi bộ thường kỳ"],
+  });
+  const { headers, body } = HTTP.binary(meeting);
+  const { "content-type": contentType, ...attributes } = headers; // RabbitMQ binding: ce-* headers
+  const connection = await amqp.connect(CHIBO_AMQP_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    channel.publish("chibo.ingest", meeting.type, Buffer.from(body, "utf8"), {
+      persistent: true, contentType, headers: attributes,
+    }); // the routing key is the event's type
+    await channel.waitForConfirms();
+    console.log(`amqp ${meeting.type} ${meeting.id}: published`);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

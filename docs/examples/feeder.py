@@ -1,0 +1,113 @@
+"""A minimal chibo feeder with the official CloudEvents SDK for Python (`pip install cloudevents httpx aio-pika`).
+
+It sends a cell and its secretary over HTTP (POST /v1/events, binary content mode), then the cell's next meeting
+over RabbitMQ (exchange chibo.ingest, binary mode with `ce-` headers, publisher confirms), and prints what chibo
+answered. Run it against your test system:
+
+    python docs/examples/feeder.py --gateway https://chibo.example.vn --token "$TOKEN" \
+        --amqp amqp://partner:secret@broker.example.vn/ --committee <your committee id>
+"""
+
+import argparse
+import asyncio
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import aio_pika
+import httpx
+from cloudevents.core.bindings import http, rabbitmq
+from cloudevents.core.v1.event import CloudEvent
+
+SOURCE = "urn:example:member-database"  # names your system; (source, id) identifies an event for ever
+VIETNAM = timezone(timedelta(hours=7))
+
+
+def event(event_type: str, data: dict) -> CloudEvent:
+    """One event: a fresh id (keep it if you must resend: a resend is then a harmless duplicate)."""
+    return CloudEvent(
+        attributes={
+            "id": str(uuid.uuid4()),
+            "source": SOURCE,
+            "type": event_type,
+            "time": datetime.now(VIETNAM).replace(microsecond=0),
+            "datacontenttype": "application/json",
+        },
+        data=data,
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gateway", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--amqp", required=True)
+    parser.add_argument("--committee", required=True, help="the committee (đảng ủy) the new cell belongs to")
+    args = parser.parse_args()
+    suffix = uuid.uuid4().hex[:6]
+    cell, secretary = f"cell-{suffix}", f"member-{suffix}"
+
+    async with httpx.AsyncClient(base_url=args.gateway, timeout=30) as client:
+        for sent in (
+            event(
+                "org.unit.upserted.v1",
+                {
+                    "id": cell,
+                    "name": "Chi bộ khu phố 7",
+                    "kind": "cell",
+                    "parent_id": args.committee,
+                    "category": "residential",
+                },
+            ),
+            event(
+                "member.upserted.v1",
+                {
+                    "id": secretary,
+                    "full_name": "Nguyễn Thị Hoa",
+                    "cell_id": cell,
+                    "status": "official",
+                    "role": "secretary",
+                },
+            ),
+        ):
+            message = http.to_binary_event(sent)  # ce-* headers, the data as the JSON body
+            response = await client.post(
+                "/v1/events",
+                content=message.body,
+                headers={**message.headers, "Authorization": f"Bearer {args.token}"},
+            )
+            response.raise_for_status()
+            result = response.json()["results"][0]
+            print(f"http {sent.get_type()} {sent.get_id()}: {result['outcome']} {result.get('reason') or ''}".strip())
+
+    starts = (datetime.now(VIETNAM) + timedelta(days=7)).replace(hour=19, minute=30, second=0, microsecond=0)
+    meeting = event(
+        "meeting.scheduled.v1",
+        {
+            "meeting_id": f"meeting-{suffix}",
+            "cell_id": cell,
+            "kind": "regular",
+            "starts_at": starts.isoformat(),
+            "location": "Nhà văn hóa khu phố 7",
+            "agenda": ["Sinh hoạt chi bộ thường kỳ"],
+        },
+    )
+    message = rabbitmq.to_binary_event(meeting)  # ce-* headers, content type application/json
+    connection = await aio_pika.connect(args.amqp)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("chibo.ingest")
+        await exchange.publish(
+            aio_pika.Message(
+                message.body,
+                headers=message.headers,
+                content_type=message.content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=meeting.get_type(),  # the routing key is the event's type
+            mandatory=True,
+        )
+    print(f"amqp {meeting.get_type()} {meeting.get_id()}: published")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
