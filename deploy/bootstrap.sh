@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install uv if it is missing and sync the locked environment; install the web app's browser assets
-# (chart library, Swagger UI) and the partner examples' CloudEvents SDK from npm, and Debian's Chromium and fonts for the browser tests and PDFs.
+# (chart library, Swagger UI) and the partner examples' CloudEvents SDK from npm, and Debian's Chromium
+# and fonts for the browser tests and PDFs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v uv >/dev/null 2>&1; then

@@ -183,16 +183,18 @@ async def ingest_events(
     rpc: Rpc,
     timeout: float | None = None,
     headers: Iterable[tuple[str, str]] = (),
+    dry_run: bool = False,
 ) -> list[dict[str, Any]]:
     """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest.
 
     A body that is not an event or a batch at all is stored and published as a rejection by meetings,
     and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events). With `ce-`
     headers the request is in binary content mode: they go along and meetings translates them (shared.bindings).
+    A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     attributes = {name.lower(): value for name, value in headers if name.lower().startswith(HTTP_PREFIXES)}
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"dry_run": True} if dry_run else {}
     if attributes and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE):
         params["headers"] = attributes
     else:

@@ -15,6 +15,7 @@ from services.gateway.bootstrap import SERVICE, SERVICE_DIR, gateway_lifespan
 from services.gateway.config import GatewaySettings, load_settings
 from services.gateway.handlers import create_account
 from services.gateway.http import build_router
+from services.gateway.http.contract import install_event_schemas
 from services.gateway.http.errors import install_error_handlers
 from services.gateway.http.observability import instrument
 from services.gateway.limits import AuditTrail, BodySizeLimit
@@ -54,6 +55,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(build_router())
     install_web(app)
     install_error_handlers(app)
+    install_event_schemas(app)
 
     def audit_log(scope: Scope) -> AuditLog | None:
         state = getattr(scope["app"].state, "gateway", None)

@@ -77,6 +77,7 @@ async def ingest_delivery(
     route: str = "amqp",
     headers: Mapping[str, Any] | None = None,
     content_type: str | None = CLOUDEVENT_CONTENT_TYPE,
+    dry_run: bool = False,
 ) -> list[handlers.IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -84,13 +85,15 @@ async def ingest_delivery(
     The AMQP consumer and the HTTP route (`ingest_body`) both come here: one reading of the bytes for both. A
     message in binary content mode (attributes in headers, shared.bindings) is translated into the structured
     event it stands for; one in neither mode is a stored and published rejection naming what is missing.
+    A dry run answers the same outcomes and keeps nothing (handlers.dry_run).
     """
     items: list[Any] = [body]
     if not batch:
         try:
             incoming = read_message(headers or {}, content_type, body, route=route)
         except InvalidEvent as exc:
-            await _reject_body(pool, body, reason=exc.reason, field=exc.field, route=route, event_type="")
+            if not dry_run:
+                await _reject_body(pool, body, reason=exc.reason, field=exc.field, route=route, event_type="")
             return [handlers.IngestResult("", "", "", "rejected", exc.reason, exc.field, "neither_mode")]
         if incoming.mode is Mode.BINARY:
             items = [incoming.event]
@@ -98,9 +101,11 @@ async def ingest_delivery(
         try:
             items = parse_batch(body)
         except InvalidEvent as exc:
-            await _reject_body(pool, body, reason=exc.reason, field=exc.field, route=route, event_type="batch")
+            if not dry_run:
+                await _reject_body(pool, body, reason=exc.reason, field=exc.field, route=route, event_type="batch")
             return [handlers.IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
-    return await handlers.ingest_batch(items, lambda: MeetingsUnitOfWork(pool), route=route)
+    judge = handlers.dry_run if dry_run else handlers.ingest_batch
+    return await judge(items, lambda: MeetingsUnitOfWork(pool), route=route)
 
 
 async def _reject_body(
@@ -127,11 +132,14 @@ async def _reject_body(
 def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
     """The meetings.rpc catalog of docs/architecture.md."""
 
-    async def ingest(events: list[Any], route: str = "http", account: str = "") -> dict[str, Any]:
+    async def ingest(
+        events: list[Any], route: str = "http", account: str = "", dry_run: bool = False
+    ) -> dict[str, Any]:
         if not isinstance(events, list):
             raise RpcError("invalid", "events must be a list", field="events")
-        outcomes = await handlers.ingest_batch(events, lambda: MeetingsUnitOfWork(pool), route=route or "http")
-        log.info("rpc_ingest", account=account, events=len(events))
+        judge = handlers.dry_run if dry_run is True else handlers.ingest_batch
+        outcomes = await judge(events, lambda: MeetingsUnitOfWork(pool), route=route or "http")
+        log.info("rpc_ingest", account=account, events=len(events), dry_run=dry_run is True)
         return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
 
     async def ingest_body(
@@ -140,6 +148,7 @@ def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
         route: str = "http",
         account: str = "",
         headers: dict[str, str] | None = None,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         try:
             body = base64.b64decode(body_base64, validate=True)
@@ -154,8 +163,9 @@ def rpc_methods(pool: asyncpg.Pool) -> Mapping[str, RpcMethod]:
             route=route or "http",
             headers=headers,
             content_type=content_type,
+            dry_run=dry_run is True,
         )
-        log.info("rpc_ingest_body", account=account, events=len(outcomes))
+        log.info("rpc_ingest_body", account=account, events=len(outcomes), dry_run=dry_run is True)
         return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
 
     async def replay_rejection(rejection_id: str, event: Any | None = None) -> dict[str, Any]:

@@ -39,6 +39,7 @@ async def test_an_integration_posts_one_event_and_it_is_accepted_then_duplicate(
             "outcome": "accepted",
             "reason": None,
             "field": None,
+            "waiting_for": None,
         }
     ]
     again = await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})

@@ -1,14 +1,16 @@
 """POST /v1/events: the HTTP route in of CONTRACT.md."""
 
 from collections import Counter
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from services.gateway.auth import Role
 from services.gateway.handlers import ingest_events, require_role
 from services.gateway.http.deps import Caller, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
-from services.gateway.schemas import CloudEventCreate, IngestOutcomeRead, IngestRead
+from services.gateway.schemas import IngestOutcomeRead, IngestRead
+from shared.contracts.schemas import ingest_types
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
 from shared.logs import get_logger
 
@@ -16,11 +18,17 @@ log = get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["ingestion"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
 
-_event_schema = CloudEventCreate.model_json_schema()
+_event_schema = {"oneOf": [{"$ref": f"#/components/schemas/Event.{event_type}"} for event_type in ingest_types()]}
 _BODY = {
     "requestBody": {
         "required": True,
-        "description": "One CloudEvent, or a batch of up to 1,000 as a JSON array",
+        "description": (
+            "Structured mode: one CloudEvent, or a batch of up to 1,000 as a JSON array (each event one of the "
+            "`Event.<type>` schemas, also at /v1/schemas/{type}). Binary mode: the event's attributes as `ce-` "
+            "headers (`ce-specversion`, `ce-id`, `ce-source`, `ce-type`, `ce-time`, optional `ce-subject` and "
+            "extensions, values percent-encoded as the HTTP binding writes them), the body its `data` and "
+            "`Content-Type` its `datacontenttype` (`application/json`)."
+        ),
         "content": {
             CLOUDEVENT_CONTENT_TYPE: {"schema": _event_schema},
             BATCH_CONTENT_TYPE: {
@@ -36,9 +44,22 @@ _BODY = {
     response_model=IngestRead,
     summary="Ingest one event or a batch",
     openapi_extra=_BODY,
-    responses={415: _describe("Neither a CloudEvent nor a batch content type")},
+    responses={415: _describe("Neither mode: no CloudEvents content type and no ce- attribute header")},
 )
-async def post_events(request: Request, caller: Caller, state: State) -> IngestRead:
+async def post_events(
+    request: Request,
+    caller: Caller,
+    state: State,
+    dry_run: Annotated[
+        bool,
+        Query(
+            description=(
+                "Judge the events exactly as they would be judged now (each seeing the ones before it) and answer "
+                "their outcomes, but keep nothing: no state, no duplicate record, nothing held, stored or published"
+            )
+        ),
+    ] = False,
+) -> IngestRead:
     """Forward the events to meetings; answer each one's outcome (accepted, duplicate, held, rejected)."""
     require_role(caller, {Role.INTEGRATION}, "ingest events")
     results = await ingest_events(
@@ -48,17 +69,20 @@ async def post_events(request: Request, caller: Caller, state: State) -> IngestR
         rpc=state.rpc,
         timeout=state.settings.ingest_timeout,
         headers=request.headers.items(),
+        dry_run=dry_run,
     )
     outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
     counts = Counter(outcome.outcome for outcome in outcomes)
-    request.state.audit_detail = {"events": len(outcomes), **counts}
+    request.state.audit_detail = {"events": len(outcomes), "dry_run": dry_run, **counts}
     log.info(
         "events_forwarded",
         events=len(outcomes),
         event_ids=[outcome.id for outcome in outcomes],
         outcomes=dict(counts),
+        dry_run=dry_run,
     )
     return IngestRead(
+        dry_run=dry_run,
         results=outcomes,
         accepted=counts["accepted"],
         duplicate=counts["duplicate"],

@@ -27,6 +27,8 @@ from services.gateway.schemas.common import (
 )
 from services.gateway.schemas.ingest import (
     CloudEventCreate,
+    EventSchemaIndexRead,
+    EventSchemaRead,
     IngestOutcomeRead,
     IngestRead,
 )
@@ -76,6 +78,8 @@ __all__ = [
     "AccountCreate",
     "AccountRead",
     "AccountTokenRead",
+    "EventSchemaIndexRead",
+    "EventSchemaRead",
     "AssessmentCreate",
     "AttendanceCreate",
     "AttendanceRead",

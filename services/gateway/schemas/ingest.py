@@ -17,6 +17,8 @@ class IngestOutcomeRead(ReadModel):
     outcome: Literal["accepted", "duplicate", "held", "rejected"]
     reason: str | None = None
     field: str | None = None
+    waiting_for: str | None = None
+    """For a held event, what it waits for (`unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>`, ...)."""
 
 
 class IngestRead(BaseModel):
@@ -27,6 +29,8 @@ class IngestRead(BaseModel):
     duplicate: int
     held: int
     rejected: int
+    dry_run: bool = False
+    """True when nothing was kept (POST /v1/events?dry_run=true)."""
 
 
 class CloudEventCreate(BaseModel):
@@ -42,3 +46,18 @@ class CloudEventCreate(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     subject: str | None = None
     data: dict[str, Any]
+
+
+class EventSchemaRead(BaseModel):
+    """Where the JSON Schema of one event type in is."""
+
+    type: str
+    description: str
+    url: str
+    component: str
+
+
+class EventSchemaIndexRead(BaseModel):
+    """Every event type in, in type order."""
+
+    items: list[EventSchemaRead]

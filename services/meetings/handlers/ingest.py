@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+
 from services.meetings import domain
 from services.meetings.handlers.apply import APPLIERS, Applied
 from services.meetings.unit_of_work import MeetingsUnitOfWork
@@ -52,6 +54,8 @@ class IngestResult:
     field: str | None = None
     problem: str | None = None
     """For a body that is not an event at all (`syntax`, `shape`, `too_large`), so HTTP can answer 400/422/413."""
+    waiting_for: str | None = None
+    """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
 
     def as_dict(self, index: int) -> dict[str, Any]:
         """The RPC answer's form of the result."""
@@ -68,6 +72,8 @@ class IngestResult:
             result["field"] = self.field
         if self.problem is not None:
             result["problem"] = self.problem
+        if self.waiting_for is not None:
+            result["waiting_for"] = self.waiting_for
         return result
 
 
@@ -147,6 +153,19 @@ async def ingest_batch(
     return results
 
 
+async def dry_run(
+    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnitOfWork], *, route: str
+) -> list[IngestResult]:
+    """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
+    then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
+    with structlog.contextvars.bound_contextvars(dry_run=True):
+        async with uow_factory() as uow:
+            results = [await ingest_event(raw, uow, route=route) for raw in raws]
+            await uow.rollback()
+        log.info("ingest_dry_run", events=len(raws), outcomes=[result.outcome for result in results])
+    return results
+
+
 def _loads_or_none(raw: Any) -> Any:
     try:
         return loads(raw)
@@ -183,7 +202,7 @@ async def _settle(
             route=route,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
-        return IngestResult(*identity, "held", held.reason, held.field)
+        return IngestResult(*identity, "held", held.reason, held.field, waiting_for=held.waiting_for)
     except InvalidEvent as exc:
         if retrying:
             await uow.ingest.release(source=event.source, event_id=event.id)
