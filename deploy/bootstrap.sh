@@ -16,6 +16,11 @@ if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json"
   fi
   npm ci --prefix "$web" --no-audit --no-fund --silent
 fi
+# the AsyncAPI React component every service serves at /asyncapi (rendered offline)
+ui=shared/asyncapi_ui
+if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+  npm ci --prefix "$ui" --no-audit --no-fund --silent
+fi
 
 # The CloudEvents SDK for JavaScript (and amqplib) of the partner examples and the SDK contract tests.
 examples=docs/examples

@@ -18,8 +18,8 @@ from faststream import ContextRepo
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.response import JSONResponse
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
-from faststream.specification import AsyncAPI
 
+from shared.asyncapi import ASSET_FILES, render_page, service_document
 from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.logs import configure_logging, get_logger
@@ -49,6 +49,8 @@ class ServiceSpec:
     background: Sequence[BackgroundTask] = ()
     description: str = ""
     gauges: Sequence[GaugeReader] = ()
+    publishes: Sequence[str] = ()
+    """The event types the service publishes on chibo.events (its AsyncAPI document's send operations)."""
     """Readers of the service's own state gauges (held events, jobs), run on each /metrics scrape."""
 
 
@@ -209,7 +211,42 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastS
         broker,
         lifespan=lifespan,
         logger=logging.getLogger(f"faststream.app.{spec.name}"),
-        asgi_routes=[("/health", health), ("/metrics", metrics)],
-        asyncapi_path="/asyncapi",
-        specification=AsyncAPI(broker, title=f"chibo {spec.name}", version="1.0.0", description=spec.description),
+        asgi_routes=[("/health", health), ("/metrics", metrics), *asyncapi_routes(spec)],
     )
+
+
+def asyncapi_routes(spec: ServiceSpec) -> list[tuple[str, Any]]:
+    """/asyncapi.json (the service's AsyncAPI document), /asyncapi (rendered offline) and the page's assets."""
+    document = service_document(
+        service=spec.name,
+        description=spec.description,
+        consumer_queues=spec.consumer_queues,
+        rpc_queue=spec.rpc_queue,
+        publishes=spec.publishes,
+    )
+
+    @get
+    async def asyncapi_json(scope: Any) -> AsgiResponse:
+        return JSONResponse(document, 200)
+
+    @get
+    async def asyncapi_page(scope: Any) -> AsgiResponse:
+        page = render_page(f"chibo {spec.name}", document, assets_path="/asyncapi/assets")
+        return AsgiResponse(page, 200, headers={"content-type": "text/html; charset=utf-8"})
+
+    routes: list[tuple[str, Any]] = [("/asyncapi.json", asyncapi_json), ("/asyncapi", asyncapi_page)]
+    for name, (path, media_type) in ASSET_FILES.items():
+        routes.append((f"/asyncapi/assets/{name}", _file_route(path, media_type)))
+    return routes
+
+
+def _file_route(path: Path, media_type: str) -> Any:
+    content = path.read_bytes() if path.is_file() else None  # read once, at start-up
+
+    @get
+    async def asset(scope: Any) -> AsgiResponse:
+        if content is None:
+            return AsgiResponse(b"not installed: run deploy/bootstrap.sh", 404)
+        return AsgiResponse(content, 200, headers={"content-type": media_type})
+
+    return asset

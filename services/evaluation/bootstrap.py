@@ -17,6 +17,7 @@ from services.evaluation.domain.framework import Framework
 from services.evaluation.handlers import register_shipped, shipped_frameworks
 from services.evaluation.rpc import rpc_methods
 from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
+from shared.contracts import evaluation as evaluation_contract
 from shared.metrics import JOB_PROGRESS, JOBS
 from shared.runtime import ServiceSpec, build_service_app
 from shared.topology import EVALUATION_FACTS
@@ -95,6 +96,7 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         ],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
         gauges=[read_gauges],
+        publishes=sorted(evaluation_contract.TYPES),
     )
 
 

@@ -13,6 +13,8 @@ from services.meetings.config import Settings
 from services.meetings.consumers import RPC_QUEUE, router, rpc_methods
 from services.meetings.handlers import expire_holds
 from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.contracts import ingest as ingest_contract
+from shared.contracts import meetings as meetings_contract
 from shared.logs import get_logger
 from shared.metrics import HELD_EVENTS, HELD_OLDEST_AGE, REJECTIONS_OPEN
 from shared.runtime import ServiceSpec, build_service_app
@@ -68,6 +70,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         build_context=build_context,
         background=[expire_held_events],
         gauges=[read_gauges],
+        publishes=sorted({*meetings_contract.TYPES_OUT, *ingest_contract.TYPES}),
         description="Units, members and meetings: the only door for facts into chibo.",
     )
 

@@ -14,6 +14,7 @@ from services.notifications.config import Settings
 from services.notifications.consumers import RPC_QUEUE, router
 from services.notifications.handlers.commands import Commands
 from services.notifications.unit_of_work import SCHEMA, Clock, uow_factory
+from shared.contracts import notifications as notifications_contract
 from shared.envelope import now as wall_clock
 from shared.runtime import ServiceSpec, build_service_app
 from shared.topology import NOTIFICATIONS_EVENTS
@@ -44,6 +45,7 @@ def build_spec(
         build_context=build_context,
         background=(run_schedule, run_deliveries),
         description="Alerts of party cell meetings, once per recipient, by e-mail, webhook and in-app inbox.",
+        publishes=sorted(notifications_contract.TYPES),
     )
 
 
