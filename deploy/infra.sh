@@ -25,7 +25,8 @@ if ! port_open "$pg_host" "$pg_port"; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
   elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
     echo "infra: starting PostgreSQL with docker compose"
-    docker compose -f "$(dirname "$0")/compose.yaml" up -d postgres
+    POSTGRES_USER=postgres POSTGRES_HOST_AUTH_METHOD=trust \
+      docker compose -f "$(dirname "$0")/compose.yaml" up -d postgres
   else
     echo "infra: PostgreSQL is not reachable at $pg_host:$pg_port and not installed here" >&2
     exit 1
@@ -38,7 +39,7 @@ if ! port_open "$amqp_host" "$amqp_port"; then
     rabbitmq-server -detached || true
   elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
     echo "infra: starting RabbitMQ with docker compose"
-    docker compose -f "$(dirname "$0")/compose.yaml" up -d rabbitmq
+    RABBITMQ_USER=guest RABBITMQ_PASSWORD=guest docker compose -f "$(dirname "$0")/compose.yaml" up -d rabbitmq
   else
     echo "infra: RabbitMQ is not reachable at $amqp_host:$amqp_port and not installed here" >&2
     exit 1
