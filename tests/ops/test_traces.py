@@ -1,4 +1,4 @@
-"""One ingested event is one trace through meetings, evaluation and notifications.
+"""One ingested event, or one HTTP request, is one trace through meetings, evaluation and notifications.
 
 The three services run in this process with an in-memory span exporter; an external system
 publishes one event to chibo.ingest without any trace context. Meetings opens the trace, the
@@ -6,9 +6,11 @@ outbox row keeps its context, and evaluation's and notifications' consumer spans
 """
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Iterator
 
 import aio_pika
+import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -17,6 +19,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from services.evaluation.bootstrap import create_app as evaluation_app
 from services.evaluation.config import Settings as EvaluationSettings
+from services.gateway.auth import Role
+from services.gateway.config import GatewaySettings
+from services.gateway.handlers import create_account
+from services.gateway.main import create_app
 from services.meetings.bootstrap import create_app as meetings_app
 from services.meetings.config import Settings as MeetingsSettings
 from services.notifications.bootstrap import build_app as notifications_app
@@ -124,3 +130,57 @@ async def test_one_ingested_event_is_one_trace_with_a_span_per_service(
     for name in (SERVICE_SPANS["evaluation"], SERVICE_SPANS["notifications"]):
         parent = consumers[name].parent
         assert parent is not None and parent.trace_id == trace_id
+
+
+@pytest.fixture(scope="module")
+async def gateway(own_infra: tuple[str, str], services: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """The gateway app in its lifespan on the module's vhost; yields a client and an integration token."""
+    amqp, database = own_infra
+    settings = GatewaySettings(
+        amqp_url=amqp, database_url=database, jwt_secret=secrets.token_urlsafe(32), service_health_urls={}
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        state = app.state.gateway
+        _, token = await create_account(
+            state.accounts,
+            secret=state.secret,
+            issuer=settings.jwt_issuer,
+            sub="trace-feed",
+            role=Role.INTEGRATION,
+            unit_id=None,
+            person_id=None,
+            days=1,
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client:
+            yield client, token
+
+
+async def test_one_http_request_is_one_trace_through_the_gateway_and_every_service(
+    gateway: tuple[httpx.AsyncClient, str], exporter: InMemorySpanExporter
+) -> None:
+    client, token = gateway
+    unit = Province().facts()[0]
+    answer = await client.post(
+        "/v1/events",
+        content=json.dumps(unit),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/cloudevents+json"},
+    )
+    assert answer.status_code == 200 and answer.json()["results"][0]["outcome"] == "accepted", answer.text
+
+    def server_span() -> ReadableSpan | None:
+        spans = [s for s in exporter.get_finished_spans() if s.kind == trace.SpanKind.SERVER and s.parent is None]
+        return next((s for s in reversed(spans) if "/v1/events" in s.name), None)
+
+    root = await eventually(server_span, timeout=30)
+    assert root.context is not None
+    trace_id = root.context.trace_id
+    expected = ["meetings.rpc process", SERVICE_SPANS["evaluation"], SERVICE_SPANS["notifications"]]
+
+    def joined() -> list[int] | None:
+        names = [span.name for span in _spans_of_trace(exporter, trace_id)]
+        counts = [names.count(name) for name in expected]
+        return counts if all(counts) else None
+
+    assert await eventually(joined, timeout=30) == [1, 1, 1]
