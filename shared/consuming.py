@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from aio_pika.abc import AbstractIncomingMessage
 from faststream.rabbit import RabbitMessage
 
 from shared.contracts.registry import read_event
@@ -28,6 +29,12 @@ class EventHandler(Protocol[UowT]):
     """A use case that applies one event inside a unit of work (it does not commit)."""
 
     def __call__(self, event: Event[Any], uow: UowT) -> Awaitable[None]: ...
+
+
+def delivery_count(raw: AbstractIncomingMessage) -> int:
+    """How often the broker delivered this message before (`x-delivery-count` of quorum queues; 0 when absent)."""
+    count = (raw.headers or {}).get("x-delivery-count")
+    return int(count) if isinstance(count, int | str) else 0
 
 
 def retry_delay(delivery_count: int) -> float:
@@ -87,8 +94,7 @@ async def _consume_event(
                 await handler(event, uow)
                 await uow.commit()
         except Exception as exc:
-            count = (raw.headers or {}).get("x-delivery-count")
-            deliveries = int(count) if isinstance(count, int | str) else 0
+            deliveries = delivery_count(raw)
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
             await asyncio.sleep(retry_delay(deliveries))
             await message.reject(requeue=True)

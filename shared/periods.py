@@ -135,6 +135,11 @@ def next_period(period: str) -> str:
     return str(year + 1)
 
 
+def period_contains(outer: str, inner: str) -> bool:
+    """Whether period `inner` lies within `outer` (`2026-11` within `2026-Q4` and `2026`)."""
+    return set(period_months(inner)) <= set(period_months(outer))
+
+
 def months_between(first: str, last: str) -> list[str]:
     """Every month from `first` to `last` inclusive (both `YYYY-MM`)."""
     months, month = [], first

@@ -1,15 +1,20 @@
-"""Request/reply over RabbitMQ between the gateway and the services.
+"""Request/reply over RabbitMQ between the gateway and the services, typed end to end.
 
-A request names a method and its parameters; the reply is either a result or an error with a
-code the gateway maps to HTTP (not_found 404, invalid 422, conflict 409, forbidden 403).
-Requests travel to the `<service>.rpc` queue with direct reply-to and always carry a timeout.
+Every method is a pydantic request model in `shared/contracts/<service>_rpc.py` naming its service,
+its method and (as its type parameter) its reply model: `await rpc.call(GetMeetingScore(meeting_id=m))`
+returns a `MeetingScoreReply`. On the wire a request is `{"method", "params", "correlation_id"}` and a
+reply `{"ok": true, "result"}` or `{"ok": false, "error": {"code", "message", "field"}}`; codes map to
+HTTP in the gateway (not_found 404, invalid 422, conflict 409, forbidden 403, unavailable 503,
+internal 500). Only a request failing its model is `invalid` (naming the field); a method that
+raises anything but RpcError is `internal`, logged with its traceback. Requests travel to the
+`<service>.rpc` queue with direct reply-to and always carry a timeout.
 """
 
 import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
@@ -30,7 +35,7 @@ ErrorCode = Literal["not_found", "invalid", "conflict", "forbidden", "unavailabl
 
 
 class RpcRequest(BaseModel):
-    """A call to one method of a service."""
+    """A call to one method of a service, as it travels."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -48,11 +53,53 @@ class RpcErrorBody(BaseModel):
 
 
 class RpcReply(BaseModel):
-    """A result or an error."""
+    """A result or an error, as it travels."""
 
     ok: bool
     result: Any = None
     error: RpcErrorBody | None = None
+
+
+class Reply(BaseModel):
+    """A method's answer: the known fields typed, further ones kept (readers are tolerant)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
+ItemT = TypeVar("ItemT")
+
+
+class Page(Reply, Generic[ItemT]):
+    """One page of a list: `items`, the `total` count, and the `limit`/`offset` asked for."""
+
+    items: list[ItemT]
+    total: int
+    limit: int
+    offset: int
+
+
+class Request(BaseModel, Generic[ReplyT]):
+    """A request of one RPC method; subclasses set `service` and `method`, and parametrize the reply model.
+
+    `class GetMeetingScore(Request[MeetingScoreReply])` declares that the method answers a
+    MeetingScoreReply; `reply_model()` returns it at run time and `RpcClient.call` is typed by it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    service: ClassVar[str]
+    method: ClassVar[str]
+
+    @classmethod
+    def reply_model(cls) -> type[BaseModel]:
+        """The reply model this request's method answers with (the type parameter of `Request`)."""
+        for klass in cls.__mro__:
+            metadata = getattr(klass, "__pydantic_generic_metadata__", None) or {}
+            origin, args = metadata.get("origin"), metadata.get("args", ())
+            if origin is not None and issubclass(origin, Request) and args and isinstance(args[0], type):
+                return cast(type[BaseModel], args[0])
+        raise TypeError(f"{cls.__name__} does not name its reply model: subclass Request[SomeReply]")
 
 
 class RpcError(Exception):
@@ -73,40 +120,74 @@ class ServiceUnavailable(RpcError):
         self.service = service
 
 
-RpcMethod = Callable[..., Awaitable[Any]]
+Handler = Callable[[Any], Awaitable[BaseModel | Mapping[str, Any]]]
+"""A method's implementation: takes its request model, returns its reply (a model, or a mapping that fits it)."""
 
 
-async def answer(request: RpcRequest, methods: Mapping[str, RpcMethod]) -> dict[str, Any]:
-    """Run the requested method and wrap its result or error in a reply (timed by method and outcome)."""
+class RpcMethods:
+    """The methods one service answers: request model → handler, looked up by the model's method name."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._handlers: dict[str, tuple[type[Request[Any]], Handler]] = {}
+
+    def add(self, request_type: type[Request[Any]], handler: Handler) -> None:
+        """Answer `request_type` with `handler` (each method once, of this service)."""
+        if request_type.service != self.service:
+            raise ValueError(f"{request_type.__name__} belongs to {request_type.service}, not {self.service}")
+        if request_type.method in self._handlers:
+            raise ValueError(f"method {request_type.method!r} is answered twice")
+        self._handlers[request_type.method] = (request_type, handler)
+
+    def names(self) -> list[str]:
+        """The method names answered, in the order they were added."""
+        return list(self._handlers)
+
+    def lookup(self, method: str) -> tuple[type[Request[Any]], Handler] | None:
+        """The request model and handler of a method name, or None."""
+        return self._handlers.get(method)
+
+
+def _invalid(exc: ValidationError) -> RpcErrorBody:
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or None
+    message = first.get("msg", "invalid")
+    return RpcErrorBody(code="invalid", message=f"{field}: {message}" if field else message, field=field)
+
+
+async def answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
+    """Validate the request against its model, run the method, and wrap its reply or error (timed by outcome)."""
     started = time.perf_counter()
     reply = await _answer(request, methods)
-    label = request.method if request.method in methods else "unknown"
+    label = request.method if methods.lookup(request.method) is not None else "unknown"
     outcome = "ok" if reply.get("ok") else str((reply.get("error") or {}).get("code", "internal"))
     RPC_SERVER_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
     return reply
 
 
-async def _answer(request: RpcRequest, methods: Mapping[str, RpcMethod]) -> dict[str, Any]:
-    method = methods.get(request.method)
-    if method is None:
-        reply = RpcReply(ok=False, error=RpcErrorBody(code="invalid", message=f"unknown method {request.method!r}"))
-        return reply.model_dump(mode="json")
+async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
+    found = methods.lookup(request.method)
+    if found is None:
+        error = RpcErrorBody(code="invalid", message=f"unknown method {request.method!r}", field="method")
+        return RpcReply(ok=False, error=error).model_dump(mode="json")
+    request_type, handler = found
     try:
-        result = await method(**request.params)
-    except RpcError as exc:
-        reply = RpcReply(ok=False, error=RpcErrorBody(code=exc.code, message=exc.message, field=exc.field))
+        params = request_type.model_validate(request.params)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = ".".join(str(part) for part in first.get("loc", ())) or None
-        reply = RpcReply(ok=False, error=RpcErrorBody(code="invalid", message=first.get("msg", "invalid"), field=field))
-    except TypeError as exc:
-        reply = RpcReply(ok=False, error=RpcErrorBody(code="invalid", message=f"bad parameters: {exc}"))
+        return RpcReply(ok=False, error=_invalid(exc)).model_dump(mode="json")
+    try:
+        result = await handler(params)
+        reply_model = request_type.reply_model()
+        reply = result if isinstance(result, reply_model) else reply_model.model_validate(result)
+    except RpcError as exc:
+        body = RpcErrorBody(code=exc.code, message=exc.message, field=exc.field)
+        return RpcReply(ok=False, error=body).model_dump(mode="json")
     except Exception as exc:
-        log.exception("rpc_method_failed", method=request.method, error=repr(exc))
-        reply = RpcReply(ok=False, error=RpcErrorBody(code="internal", message="internal error"))
-    else:
-        reply = RpcReply(ok=True, result=result)
-    return reply.model_dump(mode="json")
+        # a bug (or a reply not fitting its model) is the service's fault, never the caller's
+        log.exception("rpc_method_failed", service=methods.service, method=request.method, error=repr(exc))
+        body = RpcErrorBody(code="internal", message="internal error")
+        return RpcReply(ok=False, error=body).model_dump(mode="json")
+    return RpcReply(ok=True, result=reply.model_dump(mode="json")).model_dump(mode="json")
 
 
 class RpcClient:
@@ -116,8 +197,7 @@ class RpcClient:
     replies by correlation id, so many calls are in flight at once: a service that does not
     answer delays only the calls made to it, each by at most its timeout. (FastStream's own
     `broker.request` serialises every request behind one lock, and cancelling one mid-way can
-    close the shared channel.) Without a live connection (TestRabbitBroker) it falls back to
-    `broker.request`.
+    close the shared channel.) The channel is opened on the broker's own connection.
     """
 
     def __init__(self, broker: RabbitBroker, *, timeout: float = 5.0) -> None:
@@ -128,33 +208,29 @@ class RpcClient:
         self._opening: asyncio.Lock | None = None
 
     async def call(
-        self,
-        service: str,
-        method: str,
-        *,
-        correlation_id: str | None = None,
-        timeout: float | None = None,
-        **params: Any,
-    ) -> Any:
-        """Call `service.method(**params)`; raise RpcError on an error reply, ServiceUnavailable on silence."""
-        request = RpcRequest(method=method, params=params, correlation_id=correlation_id)
-        limit = timeout or self._timeout
+        self, request: Request[ReplyT], *, correlation_id: str | None = None, timeout: float | None = None
+    ) -> ReplyT:
+        """Call the request's method; its reply model, RpcError on an error reply, ServiceUnavailable on silence."""
+        service, method = request.service, request.method
+        wire = RpcRequest(method=method, params=request.model_dump(mode="json"), correlation_id=correlation_id)
         started = time.perf_counter()
         outcome = "ok"
         try:
             with _TRACER.start_as_current_span(f"{service}.rpc {method}", kind=trace.SpanKind.CLIENT) as span:
                 span.set_attribute("rpc.service", service)
                 span.set_attribute("rpc.method", method)
-                if getattr(self._broker, "_connection", None) is None:
-                    body = await self._call_through_broker(service, request, limit)
-                else:
-                    body = await self._call_concurrently(service, request, limit)
+                body = await self._call_concurrently(service, wire, timeout or self._timeout)
                 reply = RpcReply.model_validate_json(body)
                 if not reply.ok:
                     error = reply.error or RpcErrorBody(code="internal", message="empty error")
                     outcome = error.code
                     raise RpcError(error.code, error.message, field=error.field)
-                return reply.result
+                try:
+                    return cast(ReplyT, request.reply_model().model_validate(reply.result))
+                except ValidationError as exc:
+                    outcome = "internal"
+                    log.error("rpc_reply_invalid", service=service, method=method, error=str(exc))
+                    raise RpcError("internal", f"the {service} service answered {method} out of contract") from exc
         except ServiceUnavailable:
             outcome = "unavailable"
             raise
@@ -192,8 +268,7 @@ class RpcClient:
         self._opening = self._opening or asyncio.Lock()
         async with self._opening:
             if self._channel is None or self._channel.is_closed:
-                connection = self._broker._connection  # the broker's own connection: no second login
-                assert connection is not None
+                connection = await self._broker.connect()  # the broker's own connection: no second login
                 channel = await connection.channel(publisher_confirms=False)
                 queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
                 await queue.consume(self._on_reply, no_ack=True)
@@ -204,18 +279,3 @@ class RpcClient:
         future = self._pending.get(message.correlation_id or "")
         if future is not None and not future.done():
             future.set_result(message.body)
-
-    async def _call_through_broker(self, service: str, request: RpcRequest, limit: float) -> bytes:
-        try:
-            response = await self._broker.request(
-                request.model_dump_json(),
-                queue=f"{service}.rpc",
-                timeout=limit,
-                correlation_id=request.correlation_id,
-                headers=inject_trace_headers({}),
-                content_type="application/json",
-                expiration=limit,
-            )
-        except TimeoutError as exc:
-            raise ServiceUnavailable(service) from exc
-        return bytes(response.body)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from faststream import ContextRepo
@@ -32,21 +32,25 @@ from shared.topology import ConsumerQueue, declare_topology, queue_depths
 
 log = get_logger(__name__)
 
-ContextBuilder = Callable[[asyncpg.Pool, RabbitBroker], Awaitable[dict[str, Any]] | dict[str, Any]]
-BackgroundTask = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+AppT = TypeVar("AppT")
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
-    """What distinguishes one service's runtime from another's."""
+class ServiceSpec(Generic[AppT]):
+    """What distinguishes one service's runtime from another's.
+
+    `build_context` makes the service's one typed context object (settings, pool, unit-of-work
+    factory, ...) once the pool exists; it is put into FastStream's context under the service's
+    name for the subscribers, and handed to each background job.
+    """
 
     name: str
     service_dir: Path
     router: RabbitRouter
     consumer_queues: Sequence[ConsumerQueue]
     rpc_queue: str | None
-    build_context: ContextBuilder
-    background: Sequence[BackgroundTask] = ()
+    build_context: Callable[[asyncpg.Pool, RabbitBroker], Awaitable[AppT]]
+    background: Sequence[Callable[[AppT], Coroutine[Any, Any, None]]] = ()
     description: str = ""
     gauges: Sequence[GaugeReader] = ()
     publishes: Sequence[str] = ()
@@ -111,9 +115,7 @@ async def check_health(
         if not await broker.ping(timeout=2):
             raise RuntimeError("ping failed")
         report["broker"] = "ok"
-        connection = broker._connection  # the broker's own connection: no second login per probe
-        if connection is None:
-            raise RuntimeError("not connected")
+        connection = await broker.connect()  # the broker's own connection: no second login per probe
         channel = await connection.channel()
         try:
             depths = await queue_depths(channel, queues)
@@ -134,7 +136,7 @@ async def check_health(
     return healthy, report
 
 
-def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastStream:
+def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> AsgiFastStream:
     """The ASGI FastStream app of a service: consumers, relay, /health, /metrics and /asyncapi."""
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
     configure_tracing(spec.name)
@@ -153,13 +155,8 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastS
             settings.database_url, schema=spec.name, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
         state["pool"] = pool
-        built = spec.build_context(pool, broker)
-        values = await built if asyncio.iscoroutine(built) else built
-        assert isinstance(values, dict)
-        context.set_global("pool", pool)
-        context.set_global("settings", settings)
-        for key, value in values.items():
-            context.set_global(key, value)
+        app_context = await spec.build_context(pool, broker)
+        context.set_global(spec.name, app_context)
         relay = OutboxRelay(
             pool=pool,
             schema=spec.name,
@@ -169,7 +166,8 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastS
             retention=timedelta(days=settings.outbox_retention_days),
         )
         tasks = [asyncio.create_task(relay.run(), name=f"{spec.name}-relay")]
-        tasks += [asyncio.create_task(job({"pool": pool, "broker": broker, **values})) for job in spec.background]
+        for job in spec.background:
+            tasks.append(asyncio.create_task(job(app_context), name=f"{spec.name}-{getattr(job, '__name__', 'job')}"))
         try:
             yield
         finally:
@@ -198,10 +196,14 @@ def build_service_app(spec: ServiceSpec, settings: ServiceSettings) -> AsgiFastS
 
     @get
     async def metrics(scope: Any) -> AsgiResponse:
+        try:
+            connection = await broker.connect()  # the broker's own connection: no second login per scrape
+        except Exception:
+            connection = None
         body, content_type = await render_metrics(
             service=spec.name,
             pool=state["pool"],
-            broker_connection=broker._connection,
+            broker_connection=connection,
             queues=metric_queues,
             readers=spec.gauges,
         )

@@ -1,10 +1,8 @@
 """Wires the evaluation service: the spec (router, queues, context), the shipped frameworks, the app."""
 
-import asyncio
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from faststream.asgi import AsgiFastStream
@@ -13,9 +11,9 @@ from faststream.rabbit import RabbitBroker
 from services.evaluation.background import period_close_loop, rescore_worker
 from services.evaluation.config import Settings
 from services.evaluation.consumers import RPC_QUEUE, router
+from services.evaluation.context import EvaluationContext
 from services.evaluation.domain.framework import Framework
 from services.evaluation.handlers import register_shipped, shipped_frameworks
-from services.evaluation.rpc import rpc_methods
 from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
 from shared.contracts import evaluation as evaluation_contract
 from shared.metrics import JOB_PROGRESS, JOBS
@@ -64,20 +62,11 @@ def _ratio(done: int | None, total: int | None) -> float:
     return min(1.0, (done or 0) / total) if total else 0.0
 
 
-def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietnam) -> ServiceSpec:
+def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietnam) -> ServiceSpec[EvaluationContext]:
     """The evaluation service's runtime description."""
-    wake_rescore = asyncio.Event()
 
-    async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> dict[str, Any]:
-        factory = await prepare(pool, today=today)
-        methods = rpc_methods(
-            pool,
-            uow_factory=factory,
-            weakest=settings.rollup_weakest,
-            max_limit=settings.ranking_max_limit,
-            wake_rescore=wake_rescore.set,
-        )
-        return {"evaluation_uow_factory": factory, "evaluation_rpc": methods}
+    async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> EvaluationContext:
+        return EvaluationContext(settings=settings, pool=pool, uow_factory=await prepare(pool, today=today))
 
     return ServiceSpec(
         name="evaluation",
@@ -86,14 +75,7 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         consumer_queues=[EVALUATION_FACTS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
-        background=[
-            period_close_loop(poll_seconds=settings.period_close_poll_seconds, batch_size=settings.period_close_batch),
-            rescore_worker(
-                wake=wake_rescore,
-                poll_seconds=settings.rescore_poll_seconds,
-                stale_after_seconds=settings.rescore_stale_seconds,
-            ),
-        ],
+        background=[period_close_loop, rescore_worker],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
         gauges=[read_gauges],
         publishes=sorted(evaluation_contract.TYPES),

@@ -3,7 +3,7 @@
 import base64
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -11,8 +11,9 @@ from services.gateway.auth import Principal, Role, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import HTTP_PREFIXES, media_type, neither_mode
 from shared.contracts.base import EventData
+from shared.contracts.meetings_rpc import GetMeeting, GetUnit, Ingest, IngestBody, MeetingReply, UnitReply
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
-from shared.rpc import RpcError
+from shared.rpc import ReplyT, Request, RpcError
 
 GATEWAY_SOURCE = "urn:chibo:gateway"
 SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
@@ -21,8 +22,10 @@ SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER
 class Rpc(Protocol):
     """What the gateway needs of shared.rpc.RpcClient."""
 
-    async def call(self, service: str, method: str, **params: Any) -> Any:
-        """Call `service.method(**params)`; RpcError or ServiceUnavailable when it fails."""
+    async def call(
+        self, request: Request[ReplyT], *, correlation_id: str | None = None, timeout: float | None = None
+    ) -> ReplyT:
+        """Call the request's method; its reply, RpcError or ServiceUnavailable when it fails."""
         ...
 
 
@@ -87,13 +90,14 @@ class UnitDirectory:
         self._rpc = rpc
         self._cache = cache
 
-    async def get(self, unit_id: str) -> dict[str, Any] | None:
+    async def get(self, unit_id: str) -> UnitReply | None:
         """The unit with its `ancestors`, or None when meetings does not know it."""
-        hit, unit = self._cache.get(unit_id)
+        hit, cached = self._cache.get(unit_id)
         if hit:
-            return unit
+            return cast(UnitReply | None, cached)
+        unit: UnitReply | None
         try:
-            unit = await self._rpc.call("meetings", "get_unit", unit_id=unit_id)
+            unit = await self._rpc.call(GetUnit(unit_id=unit_id))
         except RpcError as exc:
             if exc.code != "not_found":
                 raise
@@ -102,12 +106,12 @@ class UnitDirectory:
         return unit
 
 
-def in_subtree(principal: Principal, unit: dict[str, Any]) -> bool:
+def in_subtree(principal: Principal, unit: UnitReply) -> bool:
     """Members and secretaries see their own cell; officers see their committee's subtree."""
     if principal.role in (Role.MEMBER, Role.SECRETARY):
-        return unit.get("id") == principal.unit_id
+        return unit.id == principal.unit_id
     if principal.role is Role.COMMITTEE_OFFICER:
-        return principal.unit_id in (unit.get("ancestors") or [unit.get("id")])
+        return principal.unit_id in (unit.ancestors or [unit.id])
     return False
 
 
@@ -118,13 +122,13 @@ async def authorize_unit(
     directory: UnitDirectory,
     kind: str,
     roles: frozenset[Role] = SUBTREE_READERS,
-) -> dict[str, Any]:
+) -> UnitReply:
     """The unit, when the principal may see it; otherwise the same 404 as for a unit that does not exist."""
     require_role(principal, roles, f"read {kind}s")
     if principal.role in (Role.MEMBER, Role.SECRETARY) and unit_id != principal.unit_id:
         raise not_found(kind, unit_id)
     unit = await directory.get(unit_id)
-    if unit is None or unit.get("kind") != kind or not in_subtree(principal, unit):
+    if unit is None or unit.kind != kind or not in_subtree(principal, unit):
         raise not_found(kind, unit_id)
     return unit
 
@@ -136,16 +140,16 @@ async def authorize_meeting(
     rpc: Rpc,
     directory: UnitDirectory,
     roles: frozenset[Role] = SUBTREE_READERS,
-) -> dict[str, Any]:
+) -> MeetingReply:
     """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing."""
     require_role(principal, roles, "read meetings")
     try:
-        meeting: dict[str, Any] = await rpc.call("meetings", "get_meeting", meeting_id=meeting_id)
+        meeting = await rpc.call(GetMeeting(meeting_id=meeting_id))
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("meeting", meeting_id) from None
         raise
-    cell_id = str(meeting.get("cell_id"))
+    cell_id = meeting.cell_id
     if principal.role in (Role.MEMBER, Role.SECRETARY):
         allowed = cell_id == principal.unit_id
     else:
@@ -194,28 +198,25 @@ async def ingest_events(
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     attributes = {name.lower(): value for name, value in headers if name.lower().startswith(HTTP_PREFIXES)}
-    params: dict[str, Any] = {"dry_run": True} if dry_run else {}
-    if attributes and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE):
-        params["headers"] = attributes
-    else:
+    binary = bool(attributes) and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE)
+    if not binary:
         check_ingest_media_type(content_type)
     reply = await rpc.call(
-        "meetings",
-        "ingest_body",
-        body_base64=base64.b64encode(body).decode("ascii"),
-        content_type=content_type,
-        route="http",
-        account=principal.sub,
+        IngestBody(
+            body_base64=base64.b64encode(body).decode("ascii"),
+            content_type=content_type,
+            route="http",
+            account=principal.sub,
+            headers=attributes if binary else None,
+            dry_run=dry_run,
+        ),
         timeout=timeout,
-        **params,
     )
-    results = list(reply["results"])
-    if len(results) == 1 and results[0].get("problem") in BODY_PROBLEM_STATUS:
-        status, code = BODY_PROBLEM_STATUS[results[0]["problem"]]
-        raise BodyError(
-            status, code, str(results[0].get("reason") or "body: not an event"), field=results[0].get("field") or "body"
-        )
-    return results
+    results = reply.results
+    if len(results) == 1 and results[0].problem in BODY_PROBLEM_STATUS:
+        status, code = BODY_PROBLEM_STATUS[results[0].problem]
+        raise BodyError(status, code, results[0].reason or "body: not an event", field=results[0].field or "body")
+    return [result.model_dump(mode="json") for result in results]
 
 
 def build_command_event(
@@ -249,16 +250,16 @@ async def send_command(
     event = build_command_event(
         event_type=event_type, model=model, data=data, subject=subject, correlation_id=correlation_id
     )
-    reply = await rpc.call("meetings", "ingest", events=[event], route="http", account=principal.sub)
-    result: dict[str, Any] = reply["results"][0]
-    if result.get("outcome") == "rejected":
-        raise RpcError("invalid", str(result.get("reason") or "rejected"), field=result.get("field"))
+    reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub))
+    result = reply.results[0]
+    if result.outcome == "rejected":
+        raise RpcError("invalid", result.reason or "rejected", field=result.field)
     return {
         "event_id": event["id"],
         "type": event_type,
         "subject": subject,
-        "outcome": result.get("outcome"),
-        "reason": result.get("reason"),
+        "outcome": result.outcome,
+        "reason": result.reason,
     }
 
 
@@ -307,12 +308,3 @@ class AccountGate:
     def forget(self, sub: str) -> None:
         """Drop the cached state after the account changed."""
         self._cache.drop(sub)
-
-
-def period_contains(outer: str, inner: str) -> bool:
-    """Whether period `inner` ("2026-11", "2026-Q4", "2026") lies within `outer`."""
-    if outer == inner or outer == inner[:4]:
-        return True
-    if len(outer) == 7 and outer[5] == "Q" and len(inner) == 7 and inner[5] != "Q":
-        return inner[:4] == outer[:4] and (int(inner[5:7]) - 1) // 3 + 1 == int(outer[6])
-    return False

@@ -3,16 +3,15 @@
 import asyncio
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
 from services.meetings.config import Settings
-from services.meetings.consumers import RPC_QUEUE, router, rpc_methods
+from services.meetings.consumers import RPC_QUEUE, router
+from services.meetings.context import MeetingsContext, meetings_context
 from services.meetings.handlers import expire_holds
-from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.contracts import ingest as ingest_contract
 from shared.contracts import meetings as meetings_contract
 from shared.logs import get_logger
@@ -24,14 +23,13 @@ log = get_logger(__name__)
 SERVICE_DIR = Path(__file__).parent
 
 
-async def expire_held_events(context: dict[str, Any]) -> None:
+async def expire_held_events(app: MeetingsContext) -> None:
     """Background job: reject held events that waited longer than the configured hold timeout."""
-    settings: Settings = context["meetings_settings"]
-    pool: asyncpg.Pool = context["pool"]
+    settings = app.settings
     timeout = timedelta(seconds=settings.hold_timeout_seconds)
     while True:
         try:
-            async with MeetingsUnitOfWork(pool) as uow:
+            async with app.uow_factory() as uow:
                 expired = await expire_holds(uow, timeout=timeout)
                 await uow.commit()
             if expired:
@@ -55,11 +53,11 @@ async def read_gauges(conn: asyncpg.Connection) -> None:
     REJECTIONS_OPEN.set(await conn.fetchval("SELECT count(*) FROM rejection WHERE status = 'open'"))
 
 
-def build_spec(settings: Settings) -> ServiceSpec:
+def build_spec(settings: Settings) -> ServiceSpec[MeetingsContext]:
     """The meetings service's runtime description."""
 
-    def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> dict[str, Any]:
-        return {"meetings_settings": settings, "meetings_rpc": rpc_methods(pool)}
+    async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> MeetingsContext:
+        return meetings_context(settings, pool)
 
     return ServiceSpec(
         name="meetings",

@@ -7,9 +7,9 @@ FOR UPDATE SKIP LOCKED (or a lease), so restarts and several processes are safe.
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
 
 from services.notifications.channels import Sender
+from services.notifications.context import NotificationsContext
 from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.handlers.jobs import plan_daily_jobs, run_job
 from services.notifications.repository.outgoing import Job
@@ -99,11 +99,11 @@ async def delivery_loop(uow_factory: UowFactory, senders: Mapping[str, Sender], 
             await asyncio.sleep(poll_seconds)
 
 
-async def run_schedule(context: dict[str, Any]) -> None:
+async def run_schedule(app: NotificationsContext) -> None:
     """Background task of the ServiceSpec: the schedule runner."""
-    settings = context["settings_obj"]
+    settings = app.settings
     await schedule_loop(
-        context["uow_factory"], poll_seconds=settings.schedule_poll_seconds, batch=settings.schedule_batch_size
+        app.uow_factory, poll_seconds=settings.schedule_poll_seconds, batch=settings.schedule_batch_size
     )
 
 
@@ -117,13 +117,13 @@ async def seal_plain_secrets(uow_factory: UowFactory) -> int:
     return sealed
 
 
-async def run_deliveries(context: dict[str, Any]) -> None:
+async def run_deliveries(app: NotificationsContext) -> None:
     """Background task of the ServiceSpec: the delivery sender (after sealing any plain-text secrets)."""
-    settings = context["settings_obj"]
+    settings = app.settings
     try:
-        await seal_plain_secrets(context["uow_factory"])
+        await seal_plain_secrets(app.uow_factory)
     except Exception as exc:
         _reraise_if_cancelling()
         # deliveries must not wait on this: the plain secrets are simply not used until a later start seals them
         log.error("webhook_secrets_seal_failed", error=repr(exc))
-    await delivery_loop(context["uow_factory"], context["senders"], poll_seconds=settings.delivery_poll_seconds)
+    await delivery_loop(app.uow_factory, app.senders, poll_seconds=settings.delivery_poll_seconds)

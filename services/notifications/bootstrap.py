@@ -2,7 +2,6 @@
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from faststream.asgi import AsgiFastStream
@@ -12,7 +11,7 @@ from services.notifications.background import run_deliveries, run_schedule
 from services.notifications.channels import Sender, default_senders
 from services.notifications.config import Settings
 from services.notifications.consumers import RPC_QUEUE, router
-from services.notifications.handlers.commands import Commands
+from services.notifications.context import NotificationsContext
 from services.notifications.unit_of_work import SCHEMA, Clock, uow_factory
 from shared.contracts import notifications as notifications_contract
 from shared.envelope import now as wall_clock
@@ -24,17 +23,16 @@ SERVICE_DIR = Path(__file__).parent
 
 def build_spec(
     settings: Settings, *, senders: Mapping[str, Sender] | None = None, clock: Clock = wall_clock
-) -> ServiceSpec:
+) -> ServiceSpec[NotificationsContext]:
     """The notifications ServiceSpec: its queues, context and background tasks."""
 
-    def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> dict[str, Any]:
-        factory = uow_factory(pool, settings=settings, clock=clock)
-        return {
-            "uow_factory": factory,
-            "commands": Commands(factory),
-            "senders": dict(senders) if senders is not None else default_senders(settings),
-            "settings_obj": settings,
-        }
+    async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> NotificationsContext:
+        return NotificationsContext(
+            settings=settings,
+            pool=pool,
+            uow_factory=uow_factory(pool, settings=settings, clock=clock),
+            senders=dict(senders) if senders is not None else default_senders(settings),
+        )
 
     return ServiceSpec(
         name=SCHEMA,

@@ -2,11 +2,14 @@
 
 from typing import Annotated, Any
 
-from faststream import AckPolicy, Context
+from faststream import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitRouter
 
+from services.notifications.context import NotificationsContext
 from services.notifications.handlers import HANDLERS
+from services.notifications.rpc import rpc_methods
 from shared.consuming import consume_event
+from shared.context import ServiceContext
 from shared.rpc import RpcRequest, answer
 from shared.topology import NOTIFICATIONS_EVENTS, RpcQueue
 
@@ -21,12 +24,16 @@ RPC_QUEUE = RpcQueue("notifications")
     title="notifications.events",
     description="Facts, attendance histories and scores that may trigger an alert.",
 )
-async def on_event(message: RabbitMessage, uow_factory: Annotated[Any, Context("uow_factory")]) -> None:
+async def on_event(
+    message: RabbitMessage, app: Annotated[NotificationsContext, ServiceContext("notifications")]
+) -> None:
     """Apply one event exactly once (inbox) and settle it."""
-    await consume_event(message, consumer=NOTIFICATIONS_EVENTS.name, handlers=HANDLERS, uow_factory=uow_factory)
+    await consume_event(message, consumer=NOTIFICATIONS_EVENTS.name, handlers=HANDLERS, uow_factory=app.uow_factory)
 
 
 @router.subscriber(RPC_QUEUE.rabbit_queue(), title="notifications.rpc", ack_policy=AckPolicy.ACK)
-async def on_rpc(request: RpcRequest, commands: Annotated[Any, Context("commands")]) -> dict[str, Any]:
+async def on_rpc(
+    request: RpcRequest, app: Annotated[NotificationsContext, ServiceContext("notifications")]
+) -> dict[str, Any]:
     """Answer one request of the gateway."""
-    return await answer(request, commands.methods())
+    return await answer(request, rpc_methods(app))

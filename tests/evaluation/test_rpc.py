@@ -3,7 +3,7 @@
 import copy
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -12,10 +12,12 @@ from faststream.rabbit import RabbitBroker
 from services.evaluation.bootstrap import create_app
 from services.evaluation.config import Settings
 from services.evaluation.domain.framework import parse_framework
+from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import at, cell_history, fact, publish
 from tests.support.ids import random_id
+from tests.support.rpc import ask
 from tests.support.running import eventually, free_port, running_app
 
 
@@ -73,7 +75,7 @@ async def rpc_error(call: Any) -> RpcError:
 async def test_meeting_score_answers_the_published_score_with_its_explanation(
     rpc: RpcClient, ward: dict[str, str]
 ) -> None:
-    score = await rpc.call("evaluation", "meeting_score", meeting_id=f"{ward['prefix']}-mt4")
+    score = await ask(rpc, evaluation.GetMeetingScore(meeting_id=f"{ward['prefix']}-mt4"))
     assert score["meeting_id"] == f"{ward['prefix']}-mt4" and score["cell_id"] == ward["cell_a"]
     assert score["framework"] == {"id": "hd42-2025", "version": "1"}
     assert len(score["criteria"]) == 27
@@ -83,12 +85,12 @@ async def test_meeting_score_answers_the_published_score_with_its_explanation(
     assert lines["conduct.thematic_content"]["applicable"] is False
     assert score["rating"] in ("good", "fair", "average", "poor") and 0 <= score["score"] <= 100
     assert score["computed_at"]
-    missing = await rpc_error(rpc.call("evaluation", "meeting_score", meeting_id=random_id("mtg")))
+    missing = await rpc_error(ask(rpc, evaluation.GetMeetingScore.model_construct(meeting_id=random_id("mtg"))))
     assert (missing.code, missing.field) == ("not_found", "meeting_id")
 
 
 async def test_cell_periods_lists_months_quarters_and_the_year(rpc: RpcClient, ward: dict[str, str]) -> None:
-    answer = await rpc.call("evaluation", "cell_periods", cell_id=ward["cell_a"], year=2026)
+    answer = await ask(rpc, evaluation.GetCellPeriods(cell_id=ward["cell_a"], year=2026))
     assert answer["cell_id"] == ward["cell_a"]
     periods = {period["period"]: period for period in answer["periods"]}
     assert {"2026-03", "2026-04", "2026-05", "2026-06", "2026-Q1", "2026-Q2", "2026"} <= set(periods)
@@ -97,15 +99,15 @@ async def test_cell_periods_lists_months_quarters_and_the_year(rpc: RpcClient, w
     assert periods["2026-05"]["attendance_rate"] == round(4 / 6, 4)
     assert periods["2026-03"]["speaking_rate"] == round(3 / 5, 4)
     assert [p["period"] for p in answer["periods"]][-1] == "2026"
-    none = await rpc.call("evaluation", "cell_periods", cell_id=ward["cell_a"], year=2019)
+    none = await ask(rpc, evaluation.GetCellPeriods(cell_id=ward["cell_a"], year=2019))
     assert none == {"cell_id": ward["cell_a"], "periods": []}
 
 
 async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, ward: dict[str, str]) -> None:
-    march = {p["period"]: p for p in (await rpc.call("evaluation", "cell_periods", cell_id=ward["cell_a"]))["periods"]}[
+    march = {p["period"]: p for p in (await ask(rpc, evaluation.GetCellPeriods(cell_id=ward["cell_a"])))["periods"]}[
         "2026-03"
     ]
-    rollup = await rpc.call("evaluation", "committee_rollup", committee_id=ward["committee"], period="2026-03")
+    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period="2026-03"))
     assert rollup["committee_id"] == ward["committee"] and rollup["period"] == "2026-03"
     assert rollup["cells"] == 2
     expected = {"good": 0, "fair": 0, "average": 0, "poor": 1}
@@ -123,8 +125,8 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
     }
     assert rollup["weakest"][1]["name"] == "Chi bộ khu phố 1"
 
-    ranking = await rpc.call(
-        "evaluation", "committee_ranking", committee_id=ward["committee"], period="2026-03", order="desc", limit=10
+    ranking = await ask(
+        rpc, evaluation.GetCommitteeRanking(committee_id=ward["committee"], period="2026-03", order="desc", limit=10)
     )
     assert ranking["total"] == 2 and ranking["limit"] == 10 and ranking["offset"] == 0
     assert [(item["cell_id"], item["name"]) for item in ranking["items"]] == [
@@ -132,25 +134,33 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         (ward["cell_b"], "Chi bộ thôn Đông"),
     ]
     assert ranking["items"][0]["score"] == march["score"]
-    ascending = await rpc.call(
-        "evaluation", "committee_ranking", committee_id=ward["committee"], period="2026-03", order="asc", limit=1
+    ascending = await ask(
+        rpc, evaluation.GetCommitteeRanking(committee_id=ward["committee"], period="2026-03", order="asc", limit=1)
     )
     assert [item["cell_id"] for item in ascending["items"]] == [ward["cell_b"]] and ascending["total"] == 2
 
     bad_order = await rpc_error(
-        rpc.call("evaluation", "committee_ranking", committee_id=ward["committee"], period="2026-03", order="up")
+        ask(
+            rpc,
+            # built without validation, so that the service is the one to refuse it
+            evaluation.GetCommitteeRanking.model_construct(
+                committee_id=ward["committee"], period="2026-03", order=cast(Any, "up")
+            ),
+        )
     )
     assert (bad_order.code, bad_order.field) == ("invalid", "order")
     bad_period = await rpc_error(
-        rpc.call("evaluation", "committee_rollup", committee_id=ward["committee"], period="2026-13")
+        ask(rpc, evaluation.GetCommitteeRollup.model_construct(committee_id=ward["committee"], period="2026-13"))
     )
     assert (bad_period.code, bad_period.field) == ("invalid", "period")
-    unknown = await rpc_error(rpc.call("evaluation", "committee_rollup", committee_id=random_id("x"), period="2026"))
+    unknown = await rpc_error(
+        ask(rpc, evaluation.GetCommitteeRollup.model_construct(committee_id=random_id("x"), period="2026"))
+    )
     assert (unknown.code, unknown.field) == ("not_found", "committee_id")
 
 
 async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict[str, str]) -> None:
-    listed = await rpc.call("evaluation", "list_frameworks")
+    listed = await ask(rpc, evaluation.ListFrameworks())
     by_id = {(item["id"], item["version"]): item for item in listed["items"]}
     assert listed["total"] == len(listed["items"])
     default = by_id[("hd42-2025", "1")]
@@ -158,12 +168,12 @@ async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict
     assert {"committee_id": None, "effective_from": "2025-10-28"} in default["adoptions"]
     assert ("hd12-2018", "1") in by_id
 
-    document = await rpc.call("evaluation", "get_framework", framework_id="hd42-2025")
+    document = await ask(rpc, evaluation.GetFramework(framework_id="hd42-2025"))
     shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
     assert document["versions"] == ["1"]
     stored = {key: value for key, value in document.items() if key != "versions"}
     assert stored == parse_framework(shipped).model_dump(mode="json")
-    missing = await rpc_error(rpc.call("evaluation", "get_framework", framework_id=random_id("fw")))
+    missing = await rpc_error(ask(rpc, evaluation.GetFramework.model_construct(framework_id=random_id("fw"))))
     assert (missing.code, missing.field) == ("not_found", "framework_id")
 
     own = copy.deepcopy(shipped) | {
@@ -171,32 +181,34 @@ async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict
         "name": "Khung tiêu chí của phường",
         "effective_from": "2026-01-01",
     }
-    adopted = await rpc.call("evaluation", "adopt_framework", document=own, committee_id=ward["committee"])
+    adopted = await ask(rpc, evaluation.AdoptFramework(document=own, committee_id=ward["committee"]))
     assert adopted["adopted_by"] == ward["committee"] and adopted["id"] == own["id"]
-    listed = await rpc.call("evaluation", "list_frameworks")
+    listed = await ask(rpc, evaluation.ListFrameworks())
     mine = next(item for item in listed["items"] if item["id"] == own["id"])
     assert mine["adoptions"] == [{"committee_id": ward["committee"], "effective_from": "2026-01-01"}]
 
     broken = copy.deepcopy(own)
     broken["groups"][0]["items"][0]["max"] = "năm"
-    invalid = await rpc_error(rpc.call("evaluation", "adopt_framework", document=broken))
+    invalid = await rpc_error(ask(rpc, evaluation.AdoptFramework.model_construct(document=broken)))
     assert invalid.code == "invalid" and invalid.field == "document.groups.0.items.0.max"
-    conflict = await rpc_error(rpc.call("evaluation", "adopt_framework", document=own | {"name": "Khác"}))
+    conflict = await rpc_error(ask(rpc, evaluation.AdoptFramework.model_construct(document=own | {"name": "Khác"})))
     assert (conflict.code, conflict.field) == ("conflict", "document.version")
-    nobody = await rpc_error(rpc.call("evaluation", "adopt_framework", document=own, committee_id=random_id("ward")))
+    nobody = await rpc_error(
+        ask(rpc, evaluation.AdoptFramework.model_construct(document=own, committee_id=random_id("ward")))
+    )
     assert (nobody.code, nobody.field) == ("not_found", "committee_id")
 
 
 async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, ward: dict[str, str]) -> None:
     shipped = json.loads((FRAMEWORKS_DIR / "hd42-2025.v1.json").read_text(encoding="utf-8"))
     corrected = shipped | {"id": random_id("fw"), "name": "Khung đã sửa", "effective_from": "2026-01-01"}
-    await rpc.call("evaluation", "adopt_framework", document=corrected, committee_id=ward["committee"])
+    await ask(rpc, evaluation.AdoptFramework(document=corrected, committee_id=ward["committee"]))
 
-    started = await rpc.call("evaluation", "rescore", unit_id=ward["committee"], period_from="2026-01")
+    started = await ask(rpc, evaluation.Rescore(unit_id=ward["committee"], period_from="2026-01"))
     assert started["status"] == "queued" and started["job_id"]
 
     async def finished() -> dict[str, Any] | None:
-        status = await rpc.call("evaluation", "rescore_status", job_id=started["job_id"])
+        status = await ask(rpc, evaluation.GetRescoreStatus(job_id=started["job_id"]))
         return status if status["status"] in ("done", "failed") else None
 
     status = await eventually(finished, timeout=30, interval=0.2)
@@ -206,10 +218,10 @@ async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, w
     assert status["meetings_rescored"] == 5 and status["changed"] == 4
     assert status["unit_id"] == ward["committee"] and status["period_from"] == "2026-01"
     assert status["started_at"] and status["finished_at"]
-    score = await rpc.call("evaluation", "meeting_score", meeting_id=f"{ward['prefix']}-mt4")
+    score = await ask(rpc, evaluation.GetMeetingScore(meeting_id=f"{ward['prefix']}-mt4"))
     assert score["framework"] == {"id": corrected["id"], "version": "1"}
 
-    bad = await rpc_error(rpc.call("evaluation", "rescore", period_from="2026-13"))
+    bad = await rpc_error(ask(rpc, evaluation.Rescore.model_construct(period_from="2026-13")))
     assert (bad.code, bad.field) == ("invalid", "period_from")
-    unknown = await rpc_error(rpc.call("evaluation", "rescore_status", job_id="nope"))
+    unknown = await rpc_error(ask(rpc, evaluation.GetRescoreStatus.model_construct(job_id="nope")))
     assert (unknown.code, unknown.field) == ("not_found", "job_id")

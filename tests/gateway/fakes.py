@@ -1,24 +1,25 @@
 """Stand-ins for meetings, evaluation and notifications: FastStream RPC responders over in-memory data.
 
-They answer the RPC catalog of docs/architecture.md on the real broker, so the gateway under test
-talks to them exactly as it talks to the real services.
+They answer the typed RPC catalog of shared/contracts/*_rpc.py on the real broker (the request models
+validate what arrives, the reply models what goes back), so the gateway under test talks to them
+exactly as it talks to the real services.
 """
 
 import base64
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.rabbit import RabbitBroker
 
+from shared.contracts import evaluation_rpc as evaluation
+from shared.contracts import meetings_rpc as meetings
+from shared.contracts import notifications_rpc as notifications
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
-from shared.rpc import RpcError, RpcRequest, answer
+from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
 from tests.support.ids import random_id
-
-Method = Callable[..., Awaitable[Any]]
 
 
 def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
@@ -50,6 +51,8 @@ class World:
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rescore_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buggy_framework: str = field(default_factory=lambda: random_id("fw-bug"))
+    """A framework id whose lookup hits a bug in the fake evaluation (a KeyError), as a real bug would."""
 
     def __post_init__(self) -> None:
         self._unit(self.root, "Tỉnh ủy Thử nghiệm", "committee", None)
@@ -164,16 +167,18 @@ class World:
             return {**result, "outcome": "held"}
         return {**result, "outcome": "accepted"}
 
-    def meetings_methods(self) -> dict[str, Method]:
-        async def ingest(events: list[Any], route: str, account: str) -> dict[str, Any]:
-            assert route == "http" and account
-            return {"results": [self.judge(index, raw) for index, raw in enumerate(events)]}
+    def meetings_methods(self) -> RpcMethods:
+        async def ingest(r: meetings.Ingest) -> meetings.IngestReply:
+            assert r.route == "http" and r.account
+            return meetings.IngestReply.model_validate(
+                {"results": [self.judge(index, raw) for index, raw in enumerate(r.events)]}
+            )
 
-        async def ingest_body(body_base64: str, content_type: str | None, route: str, account: str) -> dict[str, Any]:
-            assert route == "http" and account
-            body = base64.b64decode(body_base64)
+        async def ingest_body(r: meetings.IngestBody) -> dict[str, Any]:
+            assert r.route == "http" and r.account
+            body = base64.b64decode(r.body_base64)
             items: list[Any] = [body]
-            if is_batch(content_type, body=body):
+            if is_batch(r.content_type, body=body):
                 try:
                     items = parse_batch(body)
                 except InvalidEvent as exc:
@@ -186,15 +191,15 @@ class World:
                     }
             return {"results": [self.judge(index, raw) for index, raw in enumerate(items)]}
 
-        async def get_unit(unit_id: str) -> dict[str, Any]:
-            return self.cell_of(unit_id)
+        async def get_unit(r: meetings.GetUnit) -> dict[str, Any]:
+            return self.cell_of(r.unit_id)
 
-        async def list_units(parent_id: str | None, limit: int, offset: int) -> dict[str, Any]:
-            items = [unit for unit in self.units.values() if unit["parent_id"] == parent_id]
-            return page(items, limit, offset)
+        async def list_units(r: meetings.ListUnits) -> dict[str, Any]:
+            items = [unit for unit in self.units.values() if unit["parent_id"] == r.parent_id]
+            return page(items, r.limit, r.offset)
 
-        async def list_members(cell_id: str, limit: int, offset: int) -> dict[str, Any]:
-            member = self.member_a1 if cell_id == self.cell_a1 else self.member_b1
+        async def list_members(r: meetings.ListMembers) -> dict[str, Any]:
+            member = self.member_a1 if r.cell_id == self.cell_a1 else self.member_b1
             item = {
                 "id": member,
                 "full_name": "Nguyễn Văn An",
@@ -205,49 +210,50 @@ class World:
                 "admitted_on": "2010-05-19",
                 "probation_ends_on": None,
             }
-            return page([item], limit, offset)
+            return page([item], r.limit, r.offset)
 
-        async def list_meetings(cell_id: str, period: str | None, limit: int, offset: int) -> dict[str, Any]:
+        async def list_meetings(r: meetings.ListMeetings) -> dict[str, Any]:
+            period = r.period
             items = [
                 {key: meeting[key] for key in ("meeting_id", "cell_id", "kind", "status", "starts_at", "location")}
                 for meeting in self.meetings.values()
-                if meeting["cell_id"] == cell_id and (period is None or meeting["starts_at"].startswith(period[:4]))
+                if meeting["cell_id"] == r.cell_id and (period is None or meeting["starts_at"].startswith(period[:4]))
             ]
-            return page(items, limit, offset)
+            return page(items, r.limit, r.offset)
 
-        async def get_meeting(meeting_id: str) -> dict[str, Any]:
-            if meeting_id not in self.meetings:
-                raise RpcError("not_found", f"meeting {meeting_id} not found")
-            return self.meetings[meeting_id]
+        async def get_meeting(r: meetings.GetMeeting) -> dict[str, Any]:
+            if r.meeting_id not in self.meetings:
+                raise RpcError("not_found", f"meeting {r.meeting_id} not found")
+            return self.meetings[r.meeting_id]
 
-        async def list_tasks(cell_id: str, open_only: bool, limit: int, offset: int) -> dict[str, Any]:
-            items = [task for m in self.meetings.values() if m["cell_id"] == cell_id for task in m["tasks"]]
-            return page(items, limit, offset)
+        async def list_tasks(r: meetings.ListTasks) -> dict[str, Any]:
+            items = [task for m in self.meetings.values() if m["cell_id"] == r.cell_id for task in m["tasks"]]
+            return page(items, r.limit, r.offset)
 
-        async def member_history(member_id: str) -> dict[str, Any]:
+        async def member_history(r: meetings.GetMemberHistory) -> dict[str, Any]:
             cells = {self.member_a1: self.cell_a1, self.member_b1: self.cell_b1}
-            if member_id not in cells:
-                raise RpcError("not_found", f"member {member_id} not found")
+            if r.member_id not in cells:
+                raise RpcError("not_found", f"member {r.member_id} not found")
             return {
-                "member_id": member_id,
-                "cell_id": cells[member_id],
+                "member_id": r.member_id,
+                "cell_id": cells[r.member_id],
                 "consecutive_absences": 0,
                 "unexcused_months_last_year": 0,
                 "records": [],
             }
 
-        async def list_rejections(limit: int, offset: int, type: str | None, status: str | None) -> dict[str, Any]:
+        async def list_rejections(r: meetings.ListRejections) -> dict[str, Any]:
             items = [
                 item
                 for item in self.rejections.values()
-                if (type is None or item["type"] == type) and (status is None or item["status"] == status)
+                if (r.type is None or item["type"] == r.type) and (r.status is None or item["status"] == r.status)
             ]
-            return page(items, limit, offset)
+            return page(items, r.limit, r.offset)
 
-        async def replay_rejection(rejection_id: str, event: dict[str, Any] | None) -> dict[str, Any]:
-            if rejection_id not in self.rejections:
-                raise RpcError("not_found", f"rejection {rejection_id} not found")
-            if event is None:
+        async def replay_rejection(r: meetings.ReplayRejection) -> dict[str, Any]:
+            if r.rejection_id not in self.rejections:
+                raise RpcError("not_found", f"rejection {r.rejection_id} not found")
+            if r.event is None:
                 return {
                     "index": 0,
                     "id": "evt-bad",
@@ -257,57 +263,59 @@ class World:
                     "reason": "data.starts_at: Field required",
                     "field": "data.starts_at",
                 }
-            self.rejections[rejection_id]["status"] = "replayed"
-            return self.judge(0, event)
+            self.rejections[r.rejection_id]["status"] = "replayed"
+            return self.judge(0, r.event)
 
-        return {
-            "ingest": ingest,
-            "ingest_body": ingest_body,
-            "get_unit": get_unit,
-            "list_units": list_units,
-            "list_members": list_members,
-            "list_meetings": list_meetings,
-            "get_meeting": get_meeting,
-            "list_tasks": list_tasks,
-            "member_history": member_history,
-            "list_rejections": list_rejections,
-            "replay_rejection": replay_rejection,
-        }
+        methods = RpcMethods("meetings")
+        methods.add(meetings.Ingest, ingest)
+        methods.add(meetings.IngestBody, ingest_body)
+        methods.add(meetings.GetUnit, get_unit)
+        methods.add(meetings.ListUnits, list_units)
+        methods.add(meetings.ListMembers, list_members)
+        methods.add(meetings.ListMeetings, list_meetings)
+        methods.add(meetings.GetMeeting, get_meeting)
+        methods.add(meetings.ListTasks, list_tasks)
+        methods.add(meetings.GetMemberHistory, member_history)
+        methods.add(meetings.ListRejections, list_rejections)
+        methods.add(meetings.ReplayRejection, replay_rejection)
+        return methods
 
     # ---- evaluation ------------------------------------------------------------------------------
 
-    def evaluation_methods(self) -> dict[str, Method]:
-        async def meeting_score(meeting_id: str) -> dict[str, Any]:
-            meeting = self.meetings.get(meeting_id)
+    def evaluation_methods(self) -> RpcMethods:
+        async def meeting_score(r: evaluation.GetMeetingScore) -> evaluation.MeetingScoreReply:
+            meeting = self.meetings.get(r.meeting_id)
             if meeting is None:
-                raise RpcError("not_found", f"no score for {meeting_id}")
-            return {
-                "meeting_id": meeting_id,
-                "cell_id": meeting["cell_id"],
-                "framework": {"id": "hd42-2025", "version": "1"},
-                "score": 92.0,
-                "rating": "good",
-                "provisional": False,
-                "criteria": [
-                    {
-                        "code": "duration",
-                        "points": 5,
-                        "max": 5,
-                        "applicable": True,
-                        "source": "auto",
-                        "reason": "100 phút, đủ 90 phút",
-                    },
-                    {
-                        "code": "conduct.procedure",
-                        "points": None,
-                        "max": 5,
-                        "applicable": True,
-                        "source": "manual",
-                        "reason": "chưa chấm",
-                    },
-                ],
-                "computed_at": "2026-11-04T09:00:00+07:00",
-            }
+                raise RpcError("not_found", f"no score for {r.meeting_id}")
+            return evaluation.MeetingScoreReply.model_validate(
+                {
+                    "meeting_id": r.meeting_id,
+                    "cell_id": meeting["cell_id"],
+                    "framework": {"id": "hd42-2025", "version": "1"},
+                    "score": 92.0,
+                    "rating": "good",
+                    "provisional": False,
+                    "criteria": [
+                        {
+                            "code": "duration",
+                            "points": 5,
+                            "max": 5,
+                            "applicable": True,
+                            "source": "auto",
+                            "reason": "100 phút, đủ 90 phút",
+                        },
+                        {
+                            "code": "conduct.procedure",
+                            "points": None,
+                            "max": 5,
+                            "applicable": True,
+                            "source": "manual",
+                            "reason": "chưa chấm",
+                        },
+                    ],
+                    "computed_at": "2026-11-04T09:00:00+07:00",
+                }
+            )
 
         def period_row(cell_id: str, period: str) -> dict[str, Any]:
             return {
@@ -322,19 +330,19 @@ class World:
                 "flags": [],
             }
 
-        async def cell_periods(cell_id: str, year: int | None) -> dict[str, Any]:
-            year = year or 2026
+        async def cell_periods(r: evaluation.GetCellPeriods) -> dict[str, Any]:
+            year = r.year or 2026
             periods = [f"{year}-10", f"{year}-11", f"{year}-Q4", str(year)]
-            return {"cell_id": cell_id, "periods": [period_row(cell_id, p) for p in periods]}
+            return {"cell_id": r.cell_id, "periods": [period_row(r.cell_id, p) for p in periods]}
 
         def cells_under(committee_id: str) -> list[str]:
             return [u["id"] for u in self.units.values() if u["kind"] == "cell" and committee_id in u["ancestors"]]
 
-        async def committee_rollup(committee_id: str, period: str) -> dict[str, Any]:
-            cells = cells_under(committee_id)
+        async def committee_rollup(r: evaluation.GetCommitteeRollup) -> dict[str, Any]:
+            cells = cells_under(r.committee_id)
             return {
-                "committee_id": committee_id,
-                "period": period,
+                "committee_id": r.committee_id,
+                "period": r.period,
                 "cells": len(cells),
                 "by_rating": {"good": 0, "fair": len(cells), "average": 0, "poor": 0},
                 "regularity": 1.0,
@@ -346,28 +354,31 @@ class World:
                 "weakest": [{"cell_id": cell, "score": 80.5, "rating": "fair"} for cell in cells[:3]],
             }
 
-        async def committee_ranking(committee_id: str, period: str, order: str, limit: int, offset: int) -> dict:
+        async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
             items = [
                 {"cell_id": c, "name": self.units[c]["name"], "score": 80.5, "rating": "fair"}
-                for c in cells_under(committee_id)
+                for c in cells_under(r.committee_id)
             ]
-            return page(items, limit, offset)
+            return page(items, r.limit, r.offset)
 
-        async def list_frameworks() -> list[dict[str, Any]]:
-            return list(self.frameworks.values())
+        async def list_frameworks(r: evaluation.ListFrameworks) -> dict[str, Any]:
+            items = list(self.frameworks.values())
+            return page(items, len(items), 0)
 
-        async def get_framework(framework_id: str) -> dict[str, Any]:
-            if framework_id not in self.frameworks:
-                raise RpcError("not_found", f"framework {framework_id} not found")
-            return self.frameworks[framework_id]
+        async def get_framework(r: evaluation.GetFramework) -> dict[str, Any]:
+            if r.framework_id == self.buggy_framework:
+                return {"id": r.framework_id, **self.frameworks[r.framework_id]}  # KeyError: the injected bug
+            if r.framework_id not in self.frameworks:
+                raise RpcError("not_found", f"framework {r.framework_id} not found")
+            return self.frameworks[r.framework_id]
 
-        async def adopt_framework(document: dict[str, Any], committee_id: str | None) -> dict[str, Any]:
-            framework_id = str(document.get("id") or random_id("fw"))
-            stored = {**document, "id": framework_id, "committee_id": committee_id}
+        async def adopt_framework(r: evaluation.AdoptFramework) -> dict[str, Any]:
+            framework_id = str(r.document.get("id") or random_id("fw"))
+            stored = {**r.document, "id": framework_id, "committee_id": r.committee_id}
             self.frameworks[framework_id] = stored
             return stored
 
-        async def rescore(unit_id: str | None, period_from: str | None, period_to: str | None) -> dict[str, Any]:
+        async def rescore(r: evaluation.Rescore) -> dict[str, Any]:
             job_id = random_id("job")
             self.rescore_jobs[job_id] = {
                 "job_id": job_id,
@@ -379,52 +390,57 @@ class World:
             }
             return {"job_id": job_id, "status": "queued"}
 
-        async def rescore_status(job_id: str) -> dict[str, Any]:
-            if job_id not in self.rescore_jobs:
-                raise RpcError("not_found", f"no rescoring job {job_id}", field="job_id")
-            return self.rescore_jobs[job_id]
+        async def rescore_status(r: evaluation.GetRescoreStatus) -> dict[str, Any]:
+            if r.job_id not in self.rescore_jobs:
+                raise RpcError("not_found", f"no rescoring job {r.job_id}", field="job_id")
+            return self.rescore_jobs[r.job_id]
 
-        return {
-            "meeting_score": meeting_score,
-            "cell_periods": cell_periods,
-            "committee_rollup": committee_rollup,
-            "committee_ranking": committee_ranking,
-            "list_frameworks": list_frameworks,
-            "get_framework": get_framework,
-            "adopt_framework": adopt_framework,
-            "rescore": rescore,
-            "rescore_status": rescore_status,
-        }
+        methods = RpcMethods("evaluation")
+        methods.add(evaluation.GetMeetingScore, meeting_score)
+        methods.add(evaluation.GetCellPeriods, cell_periods)
+        methods.add(evaluation.GetCommitteeRollup, committee_rollup)
+        methods.add(evaluation.GetCommitteeRanking, committee_ranking)
+        methods.add(evaluation.ListFrameworks, list_frameworks)
+        methods.add(evaluation.GetFramework, get_framework)
+        methods.add(evaluation.AdoptFramework, adopt_framework)
+        methods.add(evaluation.Rescore, rescore)
+        methods.add(evaluation.GetRescoreStatus, rescore_status)
+        return methods
 
     # ---- notifications ---------------------------------------------------------------------------
 
-    def notifications_methods(self) -> dict[str, Method]:
-        async def inbox(recipient_id: str, unread_only: bool, limit: int, offset: int) -> dict[str, Any]:
-            items = [n for n in self.notifications.get(recipient_id, []) if not unread_only or n["read_at"] is None]
-            return page(items, limit, offset)
+    def notifications_methods(self) -> RpcMethods:
+        async def inbox(r: notifications.GetInbox) -> dict[str, Any]:
+            items = [n for n in self.notifications.get(r.recipient_id, []) if not r.unread_only or n["read_at"] is None]
+            return page(items, r.limit, r.offset)
 
-        async def mark_read(recipient_id: str, notification_id: str) -> dict[str, Any]:
-            for item in self.notifications.get(recipient_id, []):
-                if item["notification_id"] == notification_id:
+        async def mark_read(r: notifications.MarkRead) -> dict[str, Any]:
+            for item in self.notifications.get(r.recipient_id, []):
+                if item["notification_id"] == r.notification_id:
                     item["read_at"] = "2026-11-05T08:00:00+07:00"
                     return item
-            raise RpcError("not_found", f"notification {notification_id} not found")
+            raise RpcError("not_found", f"notification {r.notification_id} not found")
 
-        async def list_failed(limit: int, offset: int) -> dict[str, Any]:
-            return page([{"delivery_id": 1, "channel": "email", "error": "550"}], limit, offset)
+        async def list_failed(r: notifications.ListFailedDeliveries) -> dict[str, Any]:
+            return page([{"delivery_id": 1, "channel": "email", "error": "550"}], r.limit, r.offset)
 
-        async def retry_delivery(delivery_id: int) -> dict[str, Any]:
-            if delivery_id != 1:
-                raise RpcError("not_found", f"delivery {delivery_id} not found")
-            return {"delivery_id": delivery_id, "channel": "email", "status": "pending"}
+        async def retry_delivery(r: notifications.RetryDelivery) -> dict[str, Any]:
+            if r.delivery_id != 1:
+                raise RpcError("not_found", f"delivery {r.delivery_id} not found")
+            return {"delivery_id": r.delivery_id, "channel": "email", "status": "pending"}
 
-        return {"inbox": inbox, "mark_read": mark_read, "list_failed": list_failed, "retry_delivery": retry_delivery}
+        methods = RpcMethods("notifications")
+        methods.add(notifications.GetInbox, inbox)
+        methods.add(notifications.MarkRead, mark_read)
+        methods.add(notifications.ListFailedDeliveries, list_failed)
+        methods.add(notifications.RetryDelivery, retry_delivery)
+        return methods
 
 
 class FakeService:
     """One fake service: its own broker with one subscriber on `<service>.rpc`."""
 
-    def __init__(self, name: str, amqp_url: str, methods: dict[str, Method]) -> None:
+    def __init__(self, name: str, amqp_url: str, methods: RpcMethods) -> None:
         self.name = name
         self._amqp_url = amqp_url
         self._methods = methods

@@ -3,7 +3,9 @@
 import pytest
 
 from services.gateway.auth import Principal, Role
-from services.gateway.handlers import BodyError, TtlCache, check_ingest_media_type, in_subtree, period_contains
+from services.gateway.handlers import BodyError, TtlCache, check_ingest_media_type, in_subtree
+from shared.contracts.meetings_rpc import UnitReply
+from shared.periods import period_contains
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,7 @@ def test_the_ingest_route_takes_cloudevent_batch_and_json_media_types_only() -> 
 
 
 def test_officers_see_the_subtree_and_members_only_their_cell() -> None:
-    cell = {"id": "c1", "kind": "cell", "ancestors": ["root", "ward", "c1"]}
+    cell = UnitReply(id="c1", name="Chi bộ 1", kind="cell", ancestors=["root", "ward", "c1"])
     officer = Principal(sub="o", role=Role.COMMITTEE_OFFICER, unit_id="ward", person_id=None, local=True)
     other_officer = Principal(sub="o2", role=Role.COMMITTEE_OFFICER, unit_id="ward-2", person_id=None, local=True)
     member = Principal(sub="m", role=Role.MEMBER, unit_id="c1", person_id="m1", local=True)

@@ -7,10 +7,12 @@ import httpx
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from shared.contracts import meetings_rpc as meetings
 from shared.rpc import RpcClient, RpcError
 from tests.meetings import events as ev
 from tests.meetings.feed import feed
 from tests.support.ids import random_id
+from tests.support.rpc import ask
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=5)
@@ -63,45 +65,45 @@ async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None
         ),
         ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg}),
     ]
-    answer = await rpc.call("meetings", "ingest", events=events, route="http", account="feed-test")
+    answer = await ask(rpc, meetings.Ingest(events=events, route="http", account="feed-test"))
     outcomes = [r["outcome"] for r in answer["results"]]
     assert outcomes == ["accepted"] * 9 + ["rejected"]
     assert answer["results"][-1]["field"] == "data.reason" and answer["results"][-1]["index"] == 9
-    again = await rpc.call("meetings", "ingest", events=events[:1], route="http", account="feed-test")
+    again = await ask(rpc, meetings.Ingest(events=events[:1], route="http", account="feed-test"))
     assert again["results"][0]["outcome"] == "duplicate"
 
-    unit = await rpc.call("meetings", "get_unit", unit_id=cell)
+    unit = await ask(rpc, meetings.GetUnit(unit_id=cell))
     assert unit["ancestors"] == [root, commune, cell] and unit["kind"] == "cell"
-    children = await rpc.call("meetings", "list_units", parent_id=commune, limit=10, offset=0)
+    children = await ask(rpc, meetings.ListUnits(parent_id=commune, limit=10, offset=0))
     assert [u["id"] for u in children["items"]] == [cell] and children["total"] == 1
-    members = await rpc.call("meetings", "list_members", cell_id=cell, limit=10, offset=0)
+    members = await ask(rpc, meetings.ListMembers(cell_id=cell, limit=10, offset=0))
     probation = {m["id"]: m["probation_ends_on"] for m in members["items"]}
     assert probation == {secretary: None, newcomer: "2026-09-15"}
-    meeting = await rpc.call("meetings", "get_meeting", meeting_id=mtg)
+    meeting = await ask(rpc, meetings.GetMeeting(meeting_id=mtg))
     assert meeting["status"] == "minutes_approved" and meeting["kind"] == "combined"
     assert {r["member_id"]: r["status"] for r in meeting["attendance"]["records"]} == {
         secretary: "present",
         newcomer: "absent",
     }
     assert meeting["minutes"]["chair_id"] == secretary and meeting["tasks"][0]["task_id"] == "t1"
-    listed = await rpc.call("meetings", "list_meetings", cell_id=cell, period="2026-01", limit=10, offset=0)
+    listed = await ask(rpc, meetings.ListMeetings(cell_id=cell, period="2026-01", limit=10, offset=0))
     assert [m["meeting_id"] for m in listed["items"]] == [mtg]
-    everything = await rpc.call("meetings", "list_meetings", cell_id=cell, period=None, limit=10, offset=0)
+    everything = await ask(rpc, meetings.ListMeetings(cell_id=cell, period=None, limit=10, offset=0))
     assert everything["total"] == 1 and everything["items"][0]["status"] == "minutes_approved"
-    tasks = await rpc.call("meetings", "list_tasks", cell_id=cell, open_only=True, limit=10, offset=0)
+    tasks = await ask(rpc, meetings.ListTasks(cell_id=cell, open_only=True, limit=10, offset=0))
     assert tasks["total"] == 1
-    history = await rpc.call("meetings", "member_history", member_id=newcomer)
+    history = await ask(rpc, meetings.GetMemberHistory(member_id=newcomer))
     assert history["consecutive_absences"] == 1 and history["unexcused_months_last_year"] == 1
 
-    rejections = await rpc.call("meetings", "list_rejections", limit=1000, offset=0, status="open")
+    rejections = await ask(rpc, meetings.ListRejections(limit=1000, offset=0, status="open"))
     [rejected] = [r for r in rejections["items"] if r["event_id"] == events[-1]["id"]]
     fixed = events[-1] | {"data": {"meeting_id": mtg, "reason": "Trùng lịch"}}
-    replay = await rpc.call("meetings", "replay_rejection", rejection_id=rejected["rejection_id"], event=fixed)
+    replay = await ask(rpc, meetings.ReplayRejection(rejection_id=rejected["rejection_id"], event=fixed))
     assert replay["outcome"] == "rejected" and "already held" in replay["reason"]
 
     with pytest.raises(RpcError) as missing:
-        await rpc.call("meetings", "get_meeting", meeting_id=random_id("mtg"))
+        await ask(rpc, meetings.GetMeeting(meeting_id=random_id("mtg")))
     assert missing.value.code == "not_found"
     with pytest.raises(RpcError) as bad_period:
-        await rpc.call("meetings", "list_meetings", cell_id=cell, period="2026-13", limit=10, offset=0)
+        await ask(rpc, meetings.ListMeetings.model_construct(cell_id=cell, period="2026-13", limit=10, offset=0))
     assert bad_period.value.field == "period"

@@ -17,10 +17,12 @@ import asyncpg
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from shared.contracts import meetings_rpc as meetings
 from shared.rpc import RpcClient
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
 from tests.support.ids import random_id
+from tests.support.rpc import ask
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=10)
@@ -165,8 +167,8 @@ async def send(route: str, body: bytes, *, bus: Feed, rpc: RpcClient) -> dict[st
     if route == "amqp":
         await bus.publish(body, routing_key="meeting.scheduled.v1")
         return None
-    reply = await rpc.call(
-        "meetings", "ingest_body", body_base64=base64.b64encode(body).decode(), content_type=SINGLE, account="test"
+    reply = await ask(
+        rpc, meetings.IngestBody(body_base64=base64.b64encode(body).decode(), content_type=SINGLE, account="test")
     )
     [result] = reply["results"]
     return dict(result)

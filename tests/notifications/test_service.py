@@ -15,11 +15,13 @@ from faststream.rabbit import RabbitBroker
 
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
+from shared.contracts import notifications_rpc as notifications
 from shared.envelope import now
 from shared.rpc import RpcClient
 from tests.notifications.conftest import SmtpInbox, WebhookReceiver
 from tests.notifications.events import Province, event, publish
 from tests.support.ids import random_id
+from tests.support.rpc import ask
 from tests.support.running import eventually, running_app
 
 
@@ -84,13 +86,14 @@ async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_v
         assert inbox.to(p.email(p.exempt)) == []
 
         async with rpc(amqp_url) as client:
-            page = await client.call("notifications", "inbox", recipient_id=p.member, unread_only=True)
+            page = await ask(client, notifications.GetInbox(recipient_id=p.member, unread_only=True))
             assert page["total"] == 1 and page["items"][0]["rule"] == "meeting_scheduled"
-            item = await client.call(
-                "notifications", "mark_read", recipient_id=p.member, notification_id=page["items"][0]["notification_id"]
+            item = await ask(
+                client,
+                notifications.MarkRead(recipient_id=p.member, notification_id=page["items"][0]["notification_id"]),
             )
             assert item["read_at"] is not None
-            unread = await client.call("notifications", "inbox", recipient_id=p.member, unread_only=True)
+            unread = await ask(client, notifications.GetInbox(recipient_id=p.member, unread_only=True))
             assert unread["total"] == 0
 
 
@@ -229,14 +232,15 @@ async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_re
     webhook.status = 500
     async with running_app(build_app(settings)), rpc(amqp_url) as client:
         await publish(amqp_url, p.setup())
-        prefs = await client.call(
-            "notifications",
-            "set_preferences",
-            recipient_id=p.member,
-            channels=["webhook", "inbox"],
-            digest=False,
-            webhook_url=webhook.url,
-            webhook_secret="khóa-bí-mật",
+        prefs = await ask(
+            client,
+            notifications.SetPreferences(
+                recipient_id=p.member,
+                channels=["webhook", "inbox"],
+                digest=False,
+                webhook_url=webhook.url,
+                webhook_secret="khóa-bí-mật",
+            ),
         )
         assert prefs["channels"] == ["webhook", "inbox"] and prefs["webhook_secret_set"] is True
         assert "khóa-bí-mật" not in json.dumps(prefs, ensure_ascii=False)
@@ -248,7 +252,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_re
         await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(days=3))])
 
         async def failed() -> dict | None:
-            page = await client.call("notifications", "list_failed", limit=100, offset=0)
+            page = await ask(client, notifications.ListFailedDeliveries(limit=100, offset=0))
             return next((d for d in page["items"] if d["recipient_id"] == p.member), None)
 
         delivery = await eventually(failed, timeout=20)
@@ -263,11 +267,11 @@ async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_re
         )
 
         webhook.status = 200
-        retried = await client.call("notifications", "retry_delivery", delivery_id=delivery["delivery_id"])
+        retried = await ask(client, notifications.RetryDelivery(delivery_id=delivery["delivery_id"]))
         assert retried["status"] == "pending"
 
         async def delivered() -> dict | None:
-            found = await client.call("notifications", "get_delivery", delivery_id=delivery["delivery_id"])
+            found = await ask(client, notifications.GetDelivery(delivery_id=delivery["delivery_id"]))
             return found if found["status"] == "delivered" else None
 
         done = await eventually(delivered, timeout=20)

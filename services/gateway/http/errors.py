@@ -14,7 +14,7 @@ from shared.rpc import RpcError, ServiceUnavailable
 
 log = get_logger(__name__)
 
-RPC_STATUS = {"not_found": 404, "invalid": 422, "conflict": 409, "forbidden": 403, "unavailable": 503, "internal": 502}
+RPC_STATUS = {"not_found": 404, "invalid": 422, "conflict": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
 
 
 class ApiError(Exception):
@@ -42,7 +42,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     404: _describe("Not found, or outside the caller's part of the tree (the same answer)"),
     422: _describe("A parameter or field is invalid; `field` names it"),
     429: _describe("Too many requests for this token; see Retry-After"),
-    502: _describe("A service failed while answering"),
+    500: _describe("A bug in the gateway or in the service answering (its log has the traceback)"),
     503: _describe("A service did not answer in time; `service` names it"),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -70,7 +70,7 @@ async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ServiceUnavailable):
         log.warning("service_unavailable", service=exc.service, path=request.url.path)
         return error_response(503, "unavailable", exc.message, service=exc.service, headers={"Retry-After": "5"})
-    status = RPC_STATUS.get(exc.code, 502)
+    status = RPC_STATUS.get(exc.code, 500)
     if exc.code == "internal":
         log.error("service_internal_error", path=request.url.path, message=exc.message)
     return error_response(status, exc.code, exc.message, field=exc.field)

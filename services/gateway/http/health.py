@@ -20,10 +20,10 @@ async def health(state: State) -> JSONResponse:
             await conn.fetchval("SELECT 1")
     except Exception as exc:
         report["database"] = f"down: {exc.__class__.__name__}"
-    connection = state.broker._connection  # the broker's own connection: no second login per probe
-    if connection is None or not await state.broker.ping(timeout=2):
+    if not await state.broker.ping(timeout=2):
         report["broker"] = "down"
     else:
+        connection = await state.broker.connect()  # the broker's own connection: no second login per probe
         services: dict[str, str] = {}
         for service in RPC_SERVICES:
             channel = await connection.channel()

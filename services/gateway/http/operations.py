@@ -33,6 +33,9 @@ from services.gateway.schemas import (
     ServiceHealthRead,
     SystemHealthRead,
 )
+from shared.contracts import evaluation_rpc as evaluation
+from shared.contracts import meetings_rpc as meetings
+from shared.contracts import notifications_rpc as notifications
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES
 
@@ -58,7 +61,9 @@ async def list_rejections(
 ) -> Any:
     """Events meetings rejected, newest first."""
     require_role(caller, OPERATORS, "list rejections")
-    return await state.rpc.call("meetings", "list_rejections", type=type, status=status, limit=limit, offset=offset)
+    return (
+        await state.rpc.call(meetings.ListRejections(type=type, status=status, limit=limit, offset=offset))
+    ).model_dump()
 
 
 @router.post("/rejections/{rejection_id}/replay", response_model=IngestOutcomeRead, tags=["operations"])
@@ -70,22 +75,21 @@ async def replay_rejection(
     event = body.event.model_dump(mode="json", exclude_none=True) if body.event else None
     request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None}
     try:
-        reply = await state.rpc.call("meetings", "replay_rejection", rejection_id=rejection_id, event=event)
+        return (await state.rpc.call(meetings.ReplayRejection(rejection_id=rejection_id, event=event))).model_dump()
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("rejection", rejection_id) from None
         raise
-    # the catalog's "ingest result" may come as the ingest reply or as its one item
-    return reply["results"][0] if isinstance(reply, dict) and "results" in reply else reply
 
 
 @router.get("/dead-letters", response_model=DeadLettersRead, tags=["operations"])
 async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
     """How many messages wait in each consumer queue's dead letters (passive declares)."""
     require_role(caller, OPERATORS, "read dead letters")
-    connection = state.broker._connection  # the broker's own connection: no second login per probe
-    if connection is None:
-        raise RpcError("unavailable", "the gateway is not connected to the broker")
+    try:
+        connection = await state.broker.connect()  # the broker's own connection: no second login per probe
+    except Exception as exc:
+        raise RpcError("unavailable", "the gateway is not connected to the broker") from exc
     queues: list[DeadLetterQueueRead] = []
     for spec in CONSUMER_QUEUES:
         # a passive declare of a missing queue closes its channel: one channel per queue
@@ -148,7 +152,7 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
 async def list_failed_deliveries(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Notifications that could not be delivered."""
     require_role(caller, OPERATORS, "list failed deliveries")
-    return await state.rpc.call("notifications", "list_failed", limit=limit, offset=offset)
+    return (await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, offset=offset))).model_dump()
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=FailedDeliveryRead, tags=["operations"])
@@ -157,7 +161,7 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
     require_role(caller, OPERATORS, "retry deliveries")
     request.state.audit_detail = {"delivery_id": delivery_id}
     try:
-        return await state.rpc.call("notifications", "retry_delivery", delivery_id=delivery_id)
+        return (await state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id))).model_dump()
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("delivery", str(delivery_id)) from None
@@ -167,15 +171,12 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
 # ---- administrators ----------------------------------------------------------------------------
 
 
-def _frameworks(reply: Any) -> list[Any]:
-    return list(reply["items"]) if isinstance(reply, dict) else list(reply)
-
-
 @router.get("/frameworks", response_model=FrameworkListRead, tags=["administration"])
 async def list_frameworks(caller: Caller, state: State) -> dict[str, Any]:
     """Every scoring framework evaluation knows."""
     require_role(caller, ADMINS, "manage frameworks")
-    return {"items": _frameworks(await state.rpc.call("evaluation", "list_frameworks"))}
+    page = await state.rpc.call(evaluation.ListFrameworks())
+    return {"items": [item.model_dump() for item in page.items]}
 
 
 @router.get("/frameworks/{framework_id}", response_model=FrameworkRead, tags=["administration"])
@@ -183,7 +184,7 @@ async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> A
     """One framework with its criteria, bands and rules."""
     require_role(caller, ADMINS, "manage frameworks")
     try:
-        return await state.rpc.call("evaluation", "get_framework", framework_id=framework_id)
+        return (await state.rpc.call(evaluation.GetFramework(framework_id=framework_id))).model_dump()
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("framework", framework_id) from None
@@ -194,11 +195,9 @@ async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> A
 async def adopt_framework(body: FrameworkCreate, request: Request, caller: Caller, state: State) -> Any:
     """Adopt a framework; it applies to meetings from its effective date on."""
     require_role(caller, ADMINS, "manage frameworks")
-    stored = await state.rpc.call(
-        "evaluation", "adopt_framework", document=body.document, committee_id=body.committee_id
-    )
-    request.state.audit_detail = {"framework_id": stored.get("id"), "committee_id": body.committee_id}
-    return stored
+    stored = await state.rpc.call(evaluation.AdoptFramework(document=body.document, committee_id=body.committee_id))
+    request.state.audit_detail = {"framework_id": stored.id, "committee_id": body.committee_id}
+    return stored.model_dump()
 
 
 @router.post("/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=RescoreRead, tags=["administration"])
@@ -206,16 +205,18 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
     """Start re-scoring history under the frameworks now in force; follow it at /v1/rescore/{job_id}."""
     require_role(caller, ADMINS, "re-score history")
     request.state.audit_detail = body.model_dump(exclude_none=True)
-    return await state.rpc.call(
-        "evaluation", "rescore", unit_id=body.unit_id, period_from=body.period_from, period_to=body.period_to
-    )
+    return (
+        await state.rpc.call(
+            evaluation.Rescore(unit_id=body.unit_id, period_from=body.period_from, period_to=body.period_to)
+        )
+    ).model_dump()
 
 
 @router.get("/rescore/{job_id}", response_model=RescoreRead, tags=["administration"])
 async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Caller, state: State) -> Any:
     """Progress of a rescoring job."""
     require_role(caller, ADMINS, "re-score history")
-    return await state.rpc.call("evaluation", "rescore_status", job_id=job_id)
+    return (await state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id))).model_dump()
 
 
 @router.get("/accounts", response_model=Page[AccountRead], tags=["administration"])

@@ -10,7 +10,6 @@ from services.gateway.handlers import (
     authorize_unit,
     forbidden,
     not_found,
-    period_contains,
     require_role,
 )
 from services.gateway.http.deps import Caller, Limit, Offset, State
@@ -32,7 +31,10 @@ from services.gateway.schemas import (
     UnitRead,
     WeakestRead,
 )
-from shared.periods import Period
+from shared.contracts import evaluation_rpc as evaluation
+from shared.contracts import meetings_rpc as meetings
+from shared.contracts import notifications_rpc as notifications
+from shared.periods import Period, period_contains
 from shared.rpc import RpcError
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
@@ -55,9 +57,9 @@ async def get_me(caller: Caller) -> MeRead:
 
 
 @router.get("/cells/{cell_id}", response_model=UnitRead, tags=["cells"])
-async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> Any:
     """A cell in the caller's subtree."""
-    return await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
+    return (await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")).model_dump()
 
 
 @router.get("/cells/{cell_id}/members", response_model=Page[MemberRead], tags=["cells"])
@@ -66,7 +68,7 @@ async def list_cell_members(
 ) -> Any:
     """The cell's members (secretaries and officers)."""
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    return await state.rpc.call("meetings", "list_members", cell_id=cell_id, limit=limit, offset=offset)
+    return (await state.rpc.call(meetings.ListMembers(cell_id=cell_id, limit=limit, offset=offset))).model_dump()
 
 
 @router.get("/cells/{cell_id}/meetings", response_model=Page[MeetingSummaryRead], tags=["cells"])
@@ -75,7 +77,9 @@ async def list_cell_meetings(
 ) -> Any:
     """The cell's meetings, optionally those of one month, quarter or year."""
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
-    return await state.rpc.call("meetings", "list_meetings", cell_id=cell_id, period=period, limit=limit, offset=offset)
+    return (
+        await state.rpc.call(meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
+    ).model_dump()
 
 
 @router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead], tags=["cells"])
@@ -89,9 +93,9 @@ async def list_cell_tasks(
 ) -> Any:
     """Tasks assigned at the cell's meetings."""
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
-    return await state.rpc.call(
-        "meetings", "list_tasks", cell_id=cell_id, open_only=open_only, limit=limit, offset=offset
-    )
+    return (
+        await state.rpc.call(meetings.ListTasks(cell_id=cell_id, open_only=open_only, limit=limit, offset=offset))
+    ).model_dump()
 
 
 @router.get("/cells/{cell_id}/ratings", response_model=Page[CellPeriodRead], tags=["cells"])
@@ -101,8 +105,8 @@ async def list_cell_ratings(
     """The cell's ratings per month, quarter and year; `period` keeps those inside it."""
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
     year = int(period[:4]) if period else None
-    reply = await state.rpc.call("evaluation", "cell_periods", cell_id=cell_id, year=year)
-    periods = [item for item in reply.get("periods", []) if not period or period_contains(period, item["period"])]
+    reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=year))
+    periods = [item.model_dump() for item in reply.periods if not period or period_contains(period, item.period)]
     return {"items": periods[offset : offset + limit], "total": len(periods), "limit": limit, "offset": offset}
 
 
@@ -110,16 +114,17 @@ async def list_cell_ratings(
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingRead, tags=["meetings"])
-async def get_meeting(meeting_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+async def get_meeting(meeting_id: IdPath, caller: Caller, state: State) -> Any:
     """A meeting with its attendance, minutes, documents, assessments and tasks."""
-    return await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
+    return (await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)).model_dump()
 
 
 @router.get("/meetings/{meeting_id}/attendance", response_model=MeetingAttendanceRead, tags=["meetings"])
 async def get_meeting_attendance(meeting_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
     """The meeting's roster."""
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
-    return {"meeting_id": meeting_id, "cell_id": meeting["cell_id"], "attendance": meeting.get("attendance")}
+    attendance = meeting.attendance.model_dump() if meeting.attendance else None
+    return {"meeting_id": meeting_id, "cell_id": meeting.cell_id, "attendance": attendance}
 
 
 @router.get("/meetings/{meeting_id}/minutes", response_model=MeetingMinutesRead, tags=["meetings"])
@@ -128,10 +133,10 @@ async def get_meeting_minutes(meeting_id: IdPath, caller: Caller, state: State) 
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     return {
         "meeting_id": meeting_id,
-        "cell_id": meeting["cell_id"],
-        "minutes": meeting.get("minutes"),
-        "approved_at": meeting.get("approved_at"),
-        "documents": meeting.get("documents") or [],
+        "cell_id": meeting.cell_id,
+        "minutes": meeting.minutes,
+        "approved_at": meeting.approved_at,
+        "documents": meeting.documents,
     }
 
 
@@ -140,7 +145,7 @@ async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) ->
     """The meeting's score, rating and the explanation of every item."""
     await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     try:
-        return await state.rpc.call("evaluation", "meeting_score", meeting_id=meeting_id)
+        return (await state.rpc.call(evaluation.GetMeetingScore(meeting_id=meeting_id))).model_dump()
     except RpcError as exc:
         if exc.code == "not_found":
             raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
@@ -152,7 +157,7 @@ async def get_member_history(member_id: IdPath, caller: Caller, state: State) ->
     """A member's attendance history: the member themself, their secretary, or an officer above."""
     require_role(caller, INBOX_OWNERS, "read attendance histories")
     try:
-        history: dict[str, Any] = await state.rpc.call("meetings", "member_history", member_id=member_id)
+        history = await state.rpc.call(meetings.GetMemberHistory(member_id=member_id))
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("member", member_id) from None
@@ -160,21 +165,22 @@ async def get_member_history(member_id: IdPath, caller: Caller, state: State) ->
     if caller.role is Role.MEMBER and caller.person_id != member_id:
         raise not_found("member", member_id)
     try:
-        await authorize_unit(caller, str(history.get("cell_id")), directory=state.directory, kind="cell")
+        await authorize_unit(caller, str(history.cell_id), directory=state.directory, kind="cell")
     except RpcError as exc:
         if exc.code == "not_found":
             raise not_found("member", member_id) from None
         raise
-    return history
+    return history.model_dump()
 
 
 # ---- committees --------------------------------------------------------------------------------
 
 
 @router.get("/committees/{committee_id}", response_model=UnitRead, tags=["committees"])
-async def get_committee(committee_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
+async def get_committee(committee_id: IdPath, caller: Caller, state: State) -> Any:
     """A committee in the officer's subtree."""
-    return await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    unit = await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    return unit.model_dump()
 
 
 @router.get("/committees/{committee_id}/units", response_model=Page[UnitRead], tags=["committees"])
@@ -183,14 +189,14 @@ async def list_committee_units(
 ) -> Any:
     """The committee's direct children (committees and cells)."""
     await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return await state.rpc.call("meetings", "list_units", parent_id=committee_id, limit=limit, offset=offset)
+    return (await state.rpc.call(meetings.ListUnits(parent_id=committee_id, limit=limit, offset=offset))).model_dump()
 
 
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
 async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
     """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree."""
     await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return await state.rpc.call("evaluation", "committee_rollup", committee_id=committee_id, period=period)
+    return (await state.rpc.call(evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))).model_dump()
 
 
 @router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
@@ -205,15 +211,13 @@ async def get_committee_ranking(
 ) -> Any:
     """The subtree's cells ranked by score for the period."""
     await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return await state.rpc.call(
-        "evaluation",
-        "committee_ranking",
-        committee_id=committee_id,
-        period=period,
-        order=order,
-        limit=limit,
-        offset=offset,
-    )
+    return (
+        await state.rpc.call(
+            evaluation.GetCommitteeRanking(
+                committee_id=committee_id, period=period, order=order, limit=limit, offset=offset
+            )
+        )
+    ).model_dump()
 
 
 @router.get("/committees/{committee_id}/weakest", response_model=WeakestRead, tags=["committees"])
@@ -227,9 +231,9 @@ async def get_committee_weakest(
     """The lowest-scoring cells of the subtree for the period."""
     await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
     page = await state.rpc.call(
-        "evaluation", "committee_ranking", committee_id=committee_id, period=period, order="asc", limit=limit, offset=0
+        evaluation.GetCommitteeRanking(committee_id=committee_id, period=period, order="asc", limit=limit, offset=0)
     )
-    return {"committee_id": committee_id, "period": period, "items": page["items"]}
+    return {"committee_id": committee_id, "period": period, "items": [item.model_dump() for item in page.items]}
 
 
 # ---- inboxes -----------------------------------------------------------------------------------
@@ -247,9 +251,11 @@ async def get_my_inbox(
     caller: Caller, state: State, unread_only: bool = False, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
     """The caller's own notifications."""
-    return await state.rpc.call(
-        "notifications", "inbox", recipient_id=_person(caller), unread_only=unread_only, limit=limit, offset=offset
-    )
+    return (
+        await state.rpc.call(
+            notifications.GetInbox(recipient_id=_person(caller), unread_only=unread_only, limit=limit, offset=offset)
+        )
+    ).model_dump()
 
 
 @router.post("/me/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
@@ -270,9 +276,11 @@ async def get_committee_inbox(
 ) -> Any:
     """Alerts addressed to a committee in the officer's subtree."""
     await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return await state.rpc.call(
-        "notifications", "inbox", recipient_id=committee_id, unread_only=unread_only, limit=limit, offset=offset
-    )
+    return (
+        await state.rpc.call(
+            notifications.GetInbox(recipient_id=committee_id, unread_only=unread_only, limit=limit, offset=offset)
+        )
+    ).model_dump()
 
 
 @router.post("/committees/{committee_id}/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
@@ -286,9 +294,9 @@ async def mark_committee_notification_read(
 
 async def _mark_read(state: State, recipient_id: str, notification_id: str) -> Any:
     try:
-        return await state.rpc.call(
-            "notifications", "mark_read", recipient_id=recipient_id, notification_id=notification_id
-        )
+        return (
+            await state.rpc.call(notifications.MarkRead(recipient_id=recipient_id, notification_id=notification_id))
+        ).model_dump()
     except RpcError as exc:
         if exc.code in ("not_found", "forbidden"):
             raise not_found("notification", notification_id) from None

@@ -8,21 +8,23 @@ from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web.i18n import _, format_number, format_period, format_rating
+from shared.contracts.evaluation_rpc import GetFramework
+from shared.contracts.meetings_rpc import UnitReply
 from shared.rpc import RpcError
 
 RATING_ORDER = ("good", "fair", "average", "poor")
 RATING_COLOURS = {"good": "#1b7f3b", "fair": "#2f6fb3", "average": "#c98a00", "poor": "#b3261e"}
 
 
-async def breadcrumb(state: GatewayState, principal: Principal, unit: dict[str, Any]) -> list[dict[str, str]]:
+async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply) -> list[dict[str, str]]:
     """The path from the viewer's own unit down to this one, with names."""
-    ancestors = list(unit.get("ancestors") or [unit["id"]])
+    ancestors = list(unit.ancestors or [unit.id])
     start = ancestors.index(principal.unit_id) if principal.unit_id in ancestors else len(ancestors) - 1
     crumbs = []
     for unit_id in ancestors[start:]:
-        found = unit if unit_id == unit["id"] else await state.directory.get(unit_id)
+        found = unit if unit_id == unit.id else await state.directory.get(unit_id)
         if found:
-            crumbs.append({"id": unit_id, "name": str(found.get("name") or unit_id), "kind": str(found.get("kind"))})
+            crumbs.append({"id": unit_id, "name": found.name or unit_id, "kind": found.kind})
     return crumbs
 
 
@@ -170,9 +172,8 @@ async def framework(state: GatewayState, framework_id: str, version: str) -> dic
     key = (framework_id, version)
     if key not in _frameworks:
         try:
-            _frameworks[key] = await state.rpc.call(
-                "evaluation", "get_framework", framework_id=framework_id, version=version
-            )
+            found = await state.rpc.call(GetFramework(framework_id=framework_id, version=version))
+            _frameworks[key] = found.model_dump()
         except RpcError:
             return None
     return _frameworks[key]

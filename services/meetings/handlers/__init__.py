@@ -8,6 +8,7 @@ from services.meetings.handlers.ingest import (
     dry_run,
     expire_holds,
     ingest_batch,
+    ingest_delivery,
     ingest_event,
     replay_rejection,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "dry_run",
     "expire_holds",
     "ingest_batch",
+    "ingest_delivery",
     "ingest_event",
     "replay_rejection",
 ]

@@ -5,7 +5,7 @@ The same path serves AMQP deliveries, the gateway's HTTP route, the secretary's 
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,16 +15,19 @@ import structlog
 from services.meetings import domain
 from services.meetings.handlers.apply import APPLIERS, Applied
 from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.bindings import Mode, read_message
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.registry import read_event
 from shared.envelope import (
+    CLOUDEVENT_CONTENT_TYPE,
     CloudEvent,
     Event,
     InvalidEvent,
     is_identifier,
     new_event,
     now,
+    parse_batch,
     parse_envelope,
     peek_identity,
 )
@@ -164,6 +167,78 @@ async def dry_run(
             await uow.rollback()
         log.info("ingest_dry_run", events=len(raws), outcomes=[result.outcome for result in results])
     return results
+
+
+judge_without_keeping = dry_run
+"""dry_run under a name that ingest_delivery's `dry_run` flag does not hide."""
+
+
+async def ingest_delivery(
+    body: bytes,
+    uow_factory: Callable[[], MeetingsUnitOfWork],
+    *,
+    batch: bool,
+    route: str = "amqp",
+    headers: Mapping[str, Any] | None = None,
+    content_type: str | None = CLOUDEVENT_CONTENT_TYPE,
+    dry_run: bool = False,
+) -> list[IngestResult]:
+    """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
+    duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
+
+    The AMQP consumer and the HTTP route (`ingest_body`) both come here: one reading of the bytes for both. A
+    message in binary content mode (attributes in headers, shared.bindings) is translated into the structured
+    event it stands for; one in neither mode is a stored and published rejection naming what is missing.
+    A dry run answers the same outcomes and keeps nothing.
+    """
+    items: list[Any] = [body]
+    if not batch:
+        try:
+            incoming = read_message(headers or {}, content_type, body, route=route)
+        except InvalidEvent as exc:
+            if not dry_run:
+                await _reject_body(uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="")
+            return [IngestResult("", "", "", "rejected", exc.reason, exc.field, "neither_mode")]
+        if incoming.mode is Mode.BINARY:
+            items = [incoming.event]
+    if batch:
+        try:
+            items = parse_batch(body)
+        except InvalidEvent as exc:
+            if not dry_run:
+                await _reject_body(
+                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="batch"
+                )
+            return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
+    judge = judge_without_keeping if dry_run else ingest_batch
+    return await judge(items, uow_factory, route=route)
+
+
+async def _reject_body(
+    uow_factory: Callable[[], MeetingsUnitOfWork],
+    body: bytes,
+    *,
+    reason: str,
+    field: str | None,
+    route: str,
+    event_type: str,
+) -> None:
+    """Store and publish the rejection of a whole body that holds no event to judge."""
+    async with uow_factory() as uow:
+        await uow.ingest.lock()
+        await reject(
+            uow,
+            source="",
+            event_id="",
+            event_type=event_type,
+            reason=reason,
+            field=field,
+            raw=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+            route=route,
+            received_at=now(),
+            correlation_id=None,
+        )
+        await uow.commit()
 
 
 def _loads_or_none(raw: Any) -> Any:

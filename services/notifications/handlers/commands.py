@@ -31,24 +31,10 @@ def _uuid_like(value: str, field: str) -> str:
 
 
 class Commands:
-    """The methods of notifications.rpc, each in its own unit of work."""
+    """The use cases behind notifications.rpc (services/notifications/rpc.py), each in its own unit of work."""
 
     def __init__(self, uow_factory: UowFactory) -> None:
         self._uow = uow_factory
-
-    def methods(self) -> dict[str, Callable[..., Any]]:
-        """The RPC method table."""
-        return {
-            "inbox": self.inbox,
-            "mark_read": self.mark_read,
-            "list_failed": self.list_failed,
-            "retry_delivery": self.retry_delivery,
-            "get_delivery": self.get_delivery,
-            "get_preferences": self.get_preferences,
-            "set_preferences": self.set_preferences,
-            "get_rules": self.get_rules,
-            "set_rule": self.set_rule,
-        }
 
     async def inbox(self, recipient_id: str, unread_only: bool = False, limit: int = 50, offset: int = 0) -> Any:
         """A page of a person's or committee's in-app notifications."""

@@ -39,7 +39,7 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
     """The meeting: schedule, roster, minutes, resolutions, tasks, and its score criterion by criterion."""
     principal = viewer.principal
     meeting = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory)
-    unit = await state.directory.get(meeting["cell_id"])
+    unit = await state.directory.get(meeting.cell_id)
     if unit is None:
         raise PageNotFound
     score = await data.meeting_score(state, principal, meeting_id)
@@ -56,6 +56,6 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         meeting=meeting,
         score=score,
         lines=lines,
-        members=await data.members_by_id(state, principal, meeting["cell_id"]),
+        members=await data.members_by_id(state, principal, meeting.cell_id),
         crumbs=await data.breadcrumb(state, principal, unit),
     )

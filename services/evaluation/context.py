@@ -1,0 +1,21 @@
+"""The evaluation service's one context object: what its consumers, RPC methods and background jobs share."""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from services.evaluation.config import Settings
+from services.evaluation.unit_of_work import EvaluationUnitOfWork
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationContext:
+    """Settings, the pool, the unit-of-work factory (sharing one framework cache) and the rescore wake-up."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    uow_factory: Callable[[], EvaluationUnitOfWork]
+    rescore_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set by the `rescore` method so the worker starts at once instead of at its next poll."""

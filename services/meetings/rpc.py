@@ -1,0 +1,134 @@
+"""The meetings.rpc methods (shared/contracts/meetings_rpc.py), each calling one handler or query."""
+
+import base64
+from functools import partial
+from typing import Any
+
+from services.meetings import handlers, queries
+from services.meetings.context import MeetingsContext
+from shared.contracts import meetings_rpc as rpc
+from shared.envelope import InvalidEvent, is_batch
+from shared.logs import get_logger
+from shared.rpc import RpcError, RpcMethods
+
+log = get_logger(__name__)
+
+
+async def ingest(request: rpc.Ingest, app: MeetingsContext) -> rpc.IngestReply:
+    """Judge the raw events exactly as if they had arrived on chibo.ingest."""
+    judge = handlers.dry_run if request.dry_run else handlers.ingest_batch
+    outcomes = await judge(request.events, app.uow_factory, route=request.route or "http")
+    log.info("rpc_ingest", account=request.account, events=len(request.events), dry_run=request.dry_run)
+    return rpc.IngestReply.model_validate({"results": [result.as_dict(index) for index, result in enumerate(outcomes)]})
+
+
+async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str, Any]:
+    """Read and judge a body's bytes exactly as a chibo.ingest delivery (the gateway's POST /v1/events)."""
+    try:
+        body = base64.b64decode(request.body_base64, validate=True)
+    except ValueError:
+        raise RpcError("invalid", "body_base64 is not base64", field="body_base64") from None
+    outcomes = await handlers.ingest_delivery(
+        body,
+        app.uow_factory,
+        batch=is_batch(request.content_type, body=body),
+        route=request.route or "http",
+        headers=request.headers,
+        content_type=request.content_type,
+        dry_run=request.dry_run,
+    )
+    log.info("rpc_ingest_body", account=request.account, events=len(outcomes), dry_run=request.dry_run)
+    return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
+
+
+async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -> dict[str, Any]:
+    """Judge a stored rejection again; not_found when there is none."""
+    try:
+        async with app.uow_factory() as uow:
+            result = await handlers.replay_rejection(request.rejection_id, uow, event=request.event)
+            await uow.commit()
+    except handlers.RejectionNotFound:
+        raise RpcError("not_found", f"no rejection {request.rejection_id}", field="rejection_id") from None
+    return result.as_dict(0)
+
+
+async def get_unit(request: rpc.GetUnit, app: MeetingsContext) -> dict[str, Any]:
+    """One unit with its ancestors."""
+    async with app.pool.acquire() as conn:
+        return _found(await queries.get_unit(conn, request.unit_id), f"no unit {request.unit_id}", "unit_id")
+
+
+async def list_units(request: rpc.ListUnits, app: MeetingsContext) -> dict[str, Any]:
+    """The children of a committee."""
+    async with app.pool.acquire() as conn:
+        return await queries.list_units(conn, parent_id=request.parent_id, limit=request.limit, offset=request.offset)
+
+
+async def list_members(request: rpc.ListMembers, app: MeetingsContext) -> dict[str, Any]:
+    """The members of a cell."""
+    async with app.pool.acquire() as conn:
+        return await queries.list_members(conn, cell_id=request.cell_id, limit=request.limit, offset=request.offset)
+
+
+async def list_meetings(request: rpc.ListMeetings, app: MeetingsContext) -> dict[str, Any]:
+    """The meetings of a cell, optionally of one period."""
+    try:
+        async with app.pool.acquire() as conn:
+            return await queries.list_meetings(
+                conn, cell_id=request.cell_id, period=request.period, limit=request.limit, offset=request.offset
+            )
+    except InvalidEvent as exc:
+        raise RpcError("invalid", exc.reason, field=exc.field) from None
+
+
+async def get_meeting(request: rpc.GetMeeting, app: MeetingsContext) -> dict[str, Any]:
+    """One meeting with everything recorded about it."""
+    async with app.pool.acquire() as conn:
+        found = await queries.get_meeting(conn, request.meeting_id)
+    return _found(found, f"no meeting {request.meeting_id}", "meeting_id")
+
+
+async def list_tasks(request: rpc.ListTasks, app: MeetingsContext) -> dict[str, Any]:
+    """Tasks assigned at a cell's meetings."""
+    async with app.pool.acquire() as conn:
+        return await queries.list_tasks(
+            conn, cell_id=request.cell_id, open_only=request.open_only, limit=request.limit, offset=request.offset
+        )
+
+
+async def member_history(request: rpc.GetMemberHistory, app: MeetingsContext) -> dict[str, Any]:
+    """A member's attendance history."""
+    async with app.pool.acquire() as conn:
+        found = await queries.member_history(conn, request.member_id)
+    return _found(found, f"no member {request.member_id}", "member_id")
+
+
+async def list_rejections(request: rpc.ListRejections, app: MeetingsContext) -> dict[str, Any]:
+    """Stored rejections, newest first."""
+    async with app.pool.acquire() as conn:
+        return await queries.list_rejections(
+            conn, type=request.type, status=request.status, limit=request.limit, offset=request.offset
+        )
+
+
+def _found(value: dict[str, Any] | None, message: str, field: str) -> dict[str, Any]:
+    if value is None:
+        raise RpcError("not_found", message, field=field)
+    return value
+
+
+def rpc_methods(app: MeetingsContext) -> RpcMethods:
+    """The meetings.rpc catalog bound to the service's context."""
+    methods = RpcMethods("meetings")
+    methods.add(rpc.Ingest, partial(ingest, app=app))
+    methods.add(rpc.IngestBody, partial(ingest_body, app=app))
+    methods.add(rpc.ReplayRejection, partial(replay_rejection, app=app))
+    methods.add(rpc.GetUnit, partial(get_unit, app=app))
+    methods.add(rpc.ListUnits, partial(list_units, app=app))
+    methods.add(rpc.ListMembers, partial(list_members, app=app))
+    methods.add(rpc.ListMeetings, partial(list_meetings, app=app))
+    methods.add(rpc.GetMeeting, partial(get_meeting, app=app))
+    methods.add(rpc.ListTasks, partial(list_tasks, app=app))
+    methods.add(rpc.GetMemberHistory, partial(member_history, app=app))
+    methods.add(rpc.ListRejections, partial(list_rejections, app=app))
+    return methods

@@ -1,0 +1,193 @@
+"""The evaluation.rpc catalog: one request model per method (service, method, reply) and the reply models."""
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import Field
+
+from shared.contracts.evaluation import Rating
+from shared.periods import Period
+from shared.rpc import Page, Reply, Request
+
+ReplyT = TypeVar("ReplyT", bound=Reply)
+
+Offset = Annotated[int, Field(ge=0)]
+
+
+class EvaluationRequest(Request[ReplyT], Generic[ReplyT]):
+    """A request answered by the evaluation service."""
+
+    service = "evaluation"
+
+
+# ---- replies -----------------------------------------------------------------------------------
+
+
+class FrameworkRef(Reply):
+    """Which framework version scored a meeting."""
+
+    id: str
+    version: str
+
+
+class CriterionReply(Reply):
+    """One item of a score and why it got its points."""
+
+    code: str
+    points: float | None = None
+    max: float
+    applicable: bool
+    source: Literal["auto", "manual"]
+    reason: str
+
+
+class MeetingScoreReply(Reply):
+    """A meeting's score under the framework in force, with its explanation per item."""
+
+    meeting_id: str
+    cell_id: str
+    framework: FrameworkRef
+    score: float
+    rating: Rating
+    provisional: bool
+    criteria: list[CriterionReply]
+    computed_at: datetime | None = None
+
+
+class CellPeriodReply(Reply):
+    """A cell's rating for a month, quarter or year."""
+
+    cell_id: str
+    period: str
+    rating: Rating
+    score: float
+    regular_held: int
+    thematic_held: int
+    attendance_rate: float | None = None
+    speaking_rate: float | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
+class CellPeriodsReply(Reply):
+    """Every stored period of a cell (of one year when asked)."""
+
+    cell_id: str
+    periods: list[CellPeriodReply]
+
+
+class CellRankReply(Reply):
+    """A cell with its score and rating for a period."""
+
+    cell_id: str
+    name: str | None = None
+    score: float | None = None
+    rating: Rating | None = None
+
+
+class CommitteeRollupReply(Reply):
+    """A committee's subtree for one period (by_rating, rates, trend and the weakest cells)."""
+
+    committee_id: str
+    period: str
+    cells: int
+    by_rating: dict[str, int]
+    regularity: float | None = None
+    attendance_rate: float | None = None
+    speaking_rate: float | None = None
+    thematic_coverage: float | None = None
+    score: float | None = None
+    trend: dict[str, Any] | None = None
+    weakest: list[CellRankReply] = Field(default_factory=list)
+
+
+class FrameworkReply(Reply):
+    """A framework: in lists its id, version and adoptions; alone the whole document and its versions."""
+
+    id: str
+
+
+class RescoreJobReply(Reply):
+    """A rescoring job: queued at once, its progress readable until it is done."""
+
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    cells_total: int | None = None
+    cells_done: int | None = None
+    meetings_rescored: int | None = None
+    changed: int | None = None
+    error: str | None = None
+
+
+# ---- requests ----------------------------------------------------------------------------------
+
+
+class GetMeetingScore(EvaluationRequest[MeetingScoreReply]):
+    """A meeting's score with its explanation."""
+
+    method = "meeting_score"
+    meeting_id: str
+
+
+class GetCellPeriods(EvaluationRequest[CellPeriodsReply]):
+    """A cell's month, quarter and year ratings (one year's when `year` is given)."""
+
+    method = "cell_periods"
+    cell_id: str
+    year: int | None = None
+
+
+class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
+    """A committee's subtree for one period."""
+
+    method = "committee_rollup"
+    committee_id: str
+    period: Period
+
+
+class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
+    """The subtree's cells ranked by score for the period (`limit` at most the service's configured maximum)."""
+
+    method = "committee_ranking"
+    committee_id: str
+    period: Period
+    order: Literal["asc", "desc"] = "desc"
+    limit: Annotated[int, Field(ge=1)] = 50
+    offset: Offset = 0
+
+
+class ListFrameworks(EvaluationRequest[Page[FrameworkReply]]):
+    """Every stored framework version with where and from when it is in force."""
+
+    method = "list_frameworks"
+
+
+class GetFramework(EvaluationRequest[FrameworkReply]):
+    """A framework document (the latest stored version unless one is named)."""
+
+    method = "get_framework"
+    framework_id: str
+    version: str | None = None
+
+
+class AdoptFramework(EvaluationRequest[FrameworkReply]):
+    """Store and adopt a framework document, for the province or one committee's subtree."""
+
+    method = "adopt_framework"
+    document: Any
+    committee_id: str | None = None
+
+
+class Rescore(EvaluationRequest[RescoreJobReply]):
+    """Queue a rescoring job over a subtree (or everything) and a span of periods."""
+
+    method = "rescore"
+    unit_id: str | None = None
+    period_from: Period | None = None
+    period_to: Period | None = None
+
+
+class GetRescoreStatus(EvaluationRequest[RescoreJobReply]):
+    """A rescoring job's state and progress."""
+
+    method = "rescore_status"
+    job_id: str

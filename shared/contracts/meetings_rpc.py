@@ -1,0 +1,249 @@
+"""The meetings.rpc catalog: one request model per method (service, method, reply) and the reply models.
+
+Requests validate what the service needs (a failure answers `invalid` naming the field); replies
+type the fields callers use and keep any further ones (tolerant readers).
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import Field
+
+from shared.periods import Period
+from shared.rpc import Page, Reply, Request
+
+ReplyT = TypeVar("ReplyT", bound=Reply)
+
+Limit = Annotated[int, Field(ge=1, le=1000)]
+Offset = Annotated[int, Field(ge=0)]
+Outcome = Literal["accepted", "duplicate", "held", "rejected"]
+
+
+class MeetingsRequest(Request[ReplyT], Generic[ReplyT]):
+    """A request answered by the meetings service."""
+
+    service = "meetings"
+
+
+# ---- replies -----------------------------------------------------------------------------------
+
+
+class IngestResultReply(Reply):
+    """How one raw event was judged (`index` in the batch sent)."""
+
+    index: int
+    id: str | None = None
+    source: str | None = None
+    type: str | None = None
+    outcome: Outcome
+    reason: str | None = None
+    field: str | None = None
+    problem: Literal["syntax", "shape", "too_large", "neither_mode"] | None = None
+    """For a body that is not an event or a batch at all, so HTTP can answer 400, 422, 413 or 415."""
+    waiting_for: str | None = None
+    """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
+
+
+class IngestReply(Reply):
+    """Every event's outcome, in the order sent."""
+
+    results: list[IngestResultReply]
+
+
+class UnitReply(Reply):
+    """A committee or a cell, with the path from the root (`ancestors`, root first, ending with itself)."""
+
+    id: str
+    name: str
+    kind: Literal["committee", "cell"]
+    parent_id: str | None = None
+    category: str | None = None
+    active: bool = True
+    contact_emails: list[str] = Field(default_factory=list)
+    ancestors: list[str] = Field(default_factory=list)
+
+
+class MemberReply(Reply):
+    """A member of a cell."""
+
+    id: str
+    full_name: str
+    status: str
+    role: str | None = None
+    exempt: bool = False
+    email: str | None = None
+    admitted_on: date | None = None
+    probation_ends_on: date | None = None
+
+
+class MeetingSummaryReply(Reply):
+    """A meeting in a list."""
+
+    meeting_id: str
+    cell_id: str
+    kind: str | None = None
+    status: str | None = None
+    starts_at: datetime | None = None
+    topic: str | None = None
+    location: str | None = None
+
+
+class AttendanceReply(Reply):
+    """A roster: its records and guests."""
+
+    records: list[dict[str, Any]] = Field(default_factory=list)
+    guests: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class MeetingReply(MeetingSummaryReply):
+    """A meeting with everything recorded about it."""
+
+    agenda: list[str] = Field(default_factory=list)
+    notified_at: datetime | None = None
+    committee_prepared: bool | None = None
+    cancel_reason: str | None = None
+    attendance: AttendanceReply | None = None
+    minutes: dict[str, Any] | None = None
+    approved_at: datetime | None = None
+    documents: list[dict[str, Any]] = Field(default_factory=list)
+    assessments: list[dict[str, Any]] = Field(default_factory=list)
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TaskReply(Reply):
+    """A task assigned at a meeting."""
+
+    task_id: str
+    meeting_id: str | None = None
+    assignee_id: str | None = None
+    description: str | None = None
+    due_on: date | None = None
+    completed_on: date | None = None
+
+
+class MemberHistoryReply(Reply):
+    """A member's attendance records with the derived runs and counts."""
+
+    member_id: str
+    cell_id: str | None = None
+    consecutive_absences: int = 0
+    unexcused_months_last_year: int = 0
+    records: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RejectionReply(Reply):
+    """A stored rejection."""
+
+    rejection_id: str
+    source: str | None = None
+    event_id: str | None = None
+    type: str | None = None
+    reason: str
+    field: str | None = None
+    received_at: datetime | None = None
+    status: Literal["open", "replayed"] | None = None
+
+
+# ---- requests ----------------------------------------------------------------------------------
+
+
+class Ingest(MeetingsRequest[IngestReply]):
+    """Judge raw events exactly as if they had arrived on chibo.ingest."""
+
+    method = "ingest"
+    events: list[Any]
+    route: str = "http"
+    account: str = ""
+    dry_run: bool = False
+    """Judge exactly as for real and keep nothing."""
+
+
+class IngestBody(MeetingsRequest[IngestReply]):
+    """Read and judge a body's bytes (one CloudEvent or a batch) exactly as a chibo.ingest delivery."""
+
+    method = "ingest_body"
+    body_base64: str
+    content_type: str | None = None
+    route: str = "http"
+    account: str = ""
+    headers: dict[str, str] | None = None
+    """`ce-` attributes of a message in binary content mode (shared.bindings)."""
+    dry_run: bool = False
+    """Judge exactly as for real and keep nothing, not even the rejection of an unreadable body."""
+
+
+class ReplayRejection(MeetingsRequest[IngestResultReply]):
+    """Judge a stored rejection again, as it was or as the corrected `event`."""
+
+    method = "replay_rejection"
+    rejection_id: str
+    event: Any | None = None
+
+
+class GetUnit(MeetingsRequest[UnitReply]):
+    """One unit with its ancestors."""
+
+    method = "get_unit"
+    unit_id: str
+
+
+class ListUnits(MeetingsRequest[Page[UnitReply]]):
+    """The children of a committee (the roots when `parent_id` is None)."""
+
+    method = "list_units"
+    parent_id: str | None = None
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class ListMembers(MeetingsRequest[Page[MemberReply]]):
+    """The members of a cell."""
+
+    method = "list_members"
+    cell_id: str
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class ListMeetings(MeetingsRequest[Page[MeetingSummaryReply]]):
+    """The meetings of a cell, optionally those starting in one period (+07:00)."""
+
+    method = "list_meetings"
+    cell_id: str
+    period: Period | None = None
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class GetMeeting(MeetingsRequest[MeetingReply]):
+    """One meeting with everything recorded about it."""
+
+    method = "get_meeting"
+    meeting_id: str
+
+
+class ListTasks(MeetingsRequest[Page[TaskReply]]):
+    """Tasks assigned at a cell's meetings."""
+
+    method = "list_tasks"
+    cell_id: str
+    open_only: bool = False
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class GetMemberHistory(MeetingsRequest[MemberHistoryReply]):
+    """A member's attendance history."""
+
+    method = "member_history"
+    member_id: str
+
+
+class ListRejections(MeetingsRequest[Page[RejectionReply]]):
+    """Stored rejections, newest first."""
+
+    method = "list_rejections"
+    limit: Limit = 50
+    offset: Offset = 0
+    type: str | None = None
+    status: Literal["open", "replayed"] | None = None

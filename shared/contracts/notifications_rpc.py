@@ -1,0 +1,130 @@
+"""The notifications.rpc catalog: one request model per method (service, method, reply) and the reply models."""
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import Field
+
+from shared.contracts.notifications import Channel
+from shared.rpc import Page, Reply, Request
+
+ReplyT = TypeVar("ReplyT", bound=Reply)
+
+Limit = Annotated[int, Field(ge=1, le=500)]
+Offset = Annotated[int, Field(ge=0)]
+
+
+class NotificationsRequest(Request[ReplyT], Generic[ReplyT]):
+    """A request answered by the notifications service."""
+
+    service = "notifications"
+
+
+# ---- replies -----------------------------------------------------------------------------------
+
+
+class NotificationReply(Reply):
+    """One inbox item (title, body, rule, subject, created_at, read_at, ...)."""
+
+    notification_id: str
+
+
+class DeliveryReply(Reply):
+    """One delivery of a notification on one channel, with its status (and attempt log when asked alone)."""
+
+    delivery_id: int
+
+
+class PreferencesReply(Reply):
+    """A recipient's channels and digest choice (`stored` false when these are the defaults)."""
+
+    recipient_id: str
+    channels: list[str]
+    digest: bool = False
+    webhook_url: str | None = None
+    webhook_secret_set: bool = False
+    stored: bool = False
+
+
+class RulesReply(Reply):
+    """The effective rule settings for a unit: rule → {enabled, params}."""
+
+    unit_id: str
+    rules: dict[str, dict[str, Any]]
+
+
+# ---- requests ----------------------------------------------------------------------------------
+
+
+class GetInbox(NotificationsRequest[Page[NotificationReply]]):
+    """A page of a person's or committee's in-app notifications."""
+
+    method = "inbox"
+    recipient_id: str
+    unread_only: bool = False
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class MarkRead(NotificationsRequest[NotificationReply]):
+    """Mark one inbox item read; the item."""
+
+    method = "mark_read"
+    recipient_id: str
+    notification_id: str
+
+
+class ListFailedDeliveries(NotificationsRequest[Page[DeliveryReply]]):
+    """A page of deliveries that gave up."""
+
+    method = "list_failed"
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class GetDelivery(NotificationsRequest[DeliveryReply]):
+    """One delivery with its attempt log."""
+
+    method = "get_delivery"
+    delivery_id: int
+
+
+class RetryDelivery(NotificationsRequest[DeliveryReply]):
+    """Put a failed delivery back in line with a fresh set of attempts."""
+
+    method = "retry_delivery"
+    delivery_id: int
+
+
+class GetPreferences(NotificationsRequest[PreferencesReply]):
+    """A recipient's channels and digest choice."""
+
+    method = "get_preferences"
+    recipient_id: str
+
+
+class SetPreferences(NotificationsRequest[PreferencesReply]):
+    """Store which channels reach a recipient and whether they want a daily digest."""
+
+    method = "set_preferences"
+    recipient_id: str
+    channels: list[Channel]
+    digest: bool = False
+    webhook_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    webhook_secret: str | None = None
+
+
+class GetRules(NotificationsRequest[RulesReply]):
+    """The effective rule settings for a unit (defaults, then its ancestors' overrides)."""
+
+    method = "get_rules"
+    unit_id: str
+
+
+class SetRule(NotificationsRequest[RulesReply]):
+    """Set a rule's thresholds or lead times (or switch it off) for a subtree."""
+
+    method = "set_rule"
+    unit_id: str
+    rule: str
+    params: dict[str, Any] | None = None
+    enabled: bool | None = None

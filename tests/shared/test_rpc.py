@@ -1,0 +1,119 @@
+"""The typed RPC: requests checked against their model, bugs answered as `internal` with a logged traceback."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import pytest
+from faststream.rabbit import RabbitBroker
+from pydantic import Field
+from structlog.testing import capture_logs
+
+from shared.contracts.evaluation_rpc import GetMeetingScore, MeetingScoreReply
+from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer
+from shared.topology import RpcQueue
+
+
+class CountReply(Reply):
+    """How many members a cell has."""
+
+    cell_id: str
+    members: int
+
+
+class CountMembers(Request[CountReply]):
+    """A probe method: count a cell's members."""
+
+    service = "rpcprobe"
+    method = "count_members"
+    cell_id: Annotated[str, Field(min_length=1)]
+    limit: Annotated[int, Field(ge=1, le=10)] = 5
+
+
+CELLS = {"c1": ["m1", "m2"]}
+
+
+async def count_members(request: CountMembers) -> CountReply:
+    """Answers from CELLS; an unknown cell is a KeyError: a bug, not a bad request."""
+    return CountReply(cell_id=request.cell_id, members=len(CELLS[request.cell_id]))
+
+
+def probe_methods() -> RpcMethods:
+    """The probe service's catalog."""
+    methods = RpcMethods("rpcprobe")
+    methods.add(CountMembers, count_members)
+    return methods
+
+
+async def test_a_request_names_its_service_method_and_reply_model() -> None:
+    assert (GetMeetingScore.service, GetMeetingScore.method) == ("evaluation", "meeting_score")
+    assert GetMeetingScore.reply_model() is MeetingScoreReply
+    assert CountMembers(cell_id="c1").model_dump() == {"cell_id": "c1", "limit": 5}
+
+
+async def test_a_request_failing_its_model_is_invalid_naming_the_field() -> None:
+    reply = await answer(RpcRequest(method="count_members", params={"cell_id": "c1", "limit": 50}), probe_methods())
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "invalid" and reply["error"]["field"] == "limit"
+    missing = await answer(RpcRequest(method="count_members", params={}), probe_methods())
+    assert (missing["error"]["code"], missing["error"]["field"]) == ("invalid", "cell_id")
+
+
+async def test_an_unknown_method_is_invalid_naming_the_method() -> None:
+    reply = await answer(RpcRequest(method="drop_everything"), probe_methods())
+    assert (reply["error"]["code"], reply["error"]["field"]) == ("invalid", "method")
+
+
+async def test_a_bug_inside_a_method_is_internal_and_its_traceback_is_logged() -> None:
+    with capture_logs() as lines:
+        reply = await answer(RpcRequest(method="count_members", params={"cell_id": "c9"}), probe_methods())
+    assert reply == {
+        "ok": False,
+        "result": None,
+        "error": {"code": "internal", "message": "internal error", "field": None},
+    }
+    [failed] = [line for line in lines if line["event"] == "rpc_method_failed"]
+    assert failed["log_level"] == "error" and failed["exc_info"] is True
+    assert failed["method"] == "count_members" and "KeyError" in failed["error"]
+
+
+async def test_a_method_answering_out_of_its_reply_model_is_internal() -> None:
+    async def wrong(request: CountMembers) -> dict[str, Any]:
+        return {"cell_id": request.cell_id}  # no `members`
+
+    methods = RpcMethods("rpcprobe")
+    methods.add(CountMembers, wrong)
+    reply = await answer(RpcRequest(method="count_members", params={"cell_id": "c1"}), methods)
+    assert reply["error"]["code"] == "internal"
+
+
+@pytest.fixture
+async def probe(amqp_url: str) -> AsyncIterator[RpcClient]:
+    """The probe service answering on the real broker, and a client."""
+    server = RabbitBroker(amqp_url)
+
+    @server.subscriber(RpcQueue("rpcprobe").rabbit_queue())
+    async def on_rpc(request: RpcRequest) -> dict[str, Any]:
+        return await answer(request, probe_methods())
+
+    await server.start()
+    client_broker = RabbitBroker(amqp_url)
+    await client_broker.connect()
+    try:
+        yield RpcClient(client_broker, timeout=10)
+    finally:
+        await client_broker.stop()
+        await server.stop()
+
+
+async def test_the_typed_client_gets_the_reply_model_over_the_broker(probe: RpcClient) -> None:
+    reply = await probe.call(CountMembers(cell_id="c1"))
+    assert isinstance(reply, CountReply) and reply.members == 2
+
+
+async def test_over_the_broker_a_bad_request_and_a_bug_come_back_as_their_codes(probe: RpcClient) -> None:
+    with pytest.raises(RpcError) as invalid:
+        await probe.call(CountMembers.model_construct(cell_id="c1", limit=0))  # unvalidated: the service judges it
+    assert (invalid.value.code, invalid.value.field) == ("invalid", "limit")
+    with pytest.raises(RpcError) as bug:
+        await probe.call(CountMembers(cell_id="unknown-cell"))
+    assert bug.value.code == "internal"
