@@ -3,14 +3,15 @@
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from structlog.testing import capture_logs
 
 from services.gateway.bootstrap import GatewayState
 from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.gateway.fakes import World
+from tests.support.logs import structured_logs
 from tests.support.running import running_app
 
 
@@ -153,13 +154,13 @@ async def test_health_reports_which_services_answer(client: httpx.AsyncClient) -
 
 
 async def test_a_bug_inside_a_service_method_is_a_500_not_a_422(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with capture_logs() as lines:
-        response = await client.get(f"/v1/frameworks/{world.buggy_framework}", headers=headers["admin"])
+    response = await client.get(f"/v1/frameworks/{world.buggy_framework}", headers=headers["admin"])
     assert response.status_code == 500
     assert response.json()["code"] == "internal" and response.json()["field"] is None
-    # the fake service logged the traceback where it failed; the gateway logged the internal answer
+    # the (fake) service logged the traceback where the bug hit; the gateway logged the internal answer
+    lines = structured_logs(caplog)
     [failed] = [line for line in lines if line["event"] == "rpc_method_failed"]
     assert failed["exc_info"] is True and "KeyError" in failed["error"]
     assert any(line["event"] == "service_internal_error" for line in lines)

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 import pytest
 from faststream.rabbit import RabbitBroker
 from pydantic import Field
-from structlog.testing import capture_logs
 
 from shared.contracts.evaluation_rpc import GetMeetingScore, MeetingScoreReply
 from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
+from tests.support.logs import route_logs_to_stdlib, structured_logs
 
 
 class CountReply(Reply):
@@ -63,16 +63,18 @@ async def test_an_unknown_method_is_invalid_naming_the_method() -> None:
     assert (reply["error"]["code"], reply["error"]["field"]) == ("invalid", "method")
 
 
-async def test_a_bug_inside_a_method_is_internal_and_its_traceback_is_logged() -> None:
-    with capture_logs() as lines:
-        reply = await answer(RpcRequest(method="count_members", params={"cell_id": "c9"}), probe_methods())
+async def test_a_bug_inside_a_method_is_internal_and_its_traceback_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    route_logs_to_stdlib(caplog)
+    reply = await answer(RpcRequest(method="count_members", params={"cell_id": "c9"}), probe_methods())
     assert reply == {
         "ok": False,
         "result": None,
         "error": {"code": "internal", "message": "internal error", "field": None},
     }
-    [failed] = [line for line in lines if line["event"] == "rpc_method_failed"]
-    assert failed["log_level"] == "error" and failed["exc_info"] is True
+    [failed] = [line for line in structured_logs(caplog) if line["event"] == "rpc_method_failed"]
+    assert failed["level"] == "error" and failed["exc_info"] is True
     assert failed["method"] == "count_members" and "KeyError" in failed["error"]
 
 
