@@ -1,17 +1,15 @@
 """Wires the meetings service: its spec (router, queues, context, background jobs) and the app."""
 
-import asyncio
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
+from services.meetings.background import expire_held_events
 from services.meetings.config import Settings
 from services.meetings.consumers import RPC_QUEUE, router
 from services.meetings.context import MeetingsContext, meetings_context
-from services.meetings.handlers import expire_holds
 from shared.contracts import ingest as ingest_contract
 from shared.contracts import meetings as meetings_contract
 from shared.logs import get_logger
@@ -21,24 +19,6 @@ from shared.topology import MEETINGS_INGEST
 
 log = get_logger(__name__)
 SERVICE_DIR = Path(__file__).parent
-
-
-async def expire_held_events(app: MeetingsContext) -> None:
-    """Background job: reject held events that waited longer than the configured hold timeout."""
-    settings = app.settings
-    timeout = timedelta(seconds=settings.hold_timeout_seconds)
-    while True:
-        try:
-            async with app.uow_factory() as uow:
-                expired = await expire_holds(uow, timeout=timeout)
-                await uow.commit()
-            if expired:
-                log.info("held_events_expired", count=expired)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("hold_sweep_failed", error=repr(exc))
-        await asyncio.sleep(settings.hold_sweep_seconds)
 
 
 async def read_gauges(conn: asyncpg.Connection) -> None:

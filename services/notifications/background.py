@@ -4,16 +4,15 @@ Neither holds state in memory: the schedule and the deliveries are rows, claimed
 FOR UPDATE SKIP LOCKED (or a lease), so restarts and several processes are safe.
 """
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import timedelta
 
-from services.notifications.channels import Sender
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.handlers.jobs import plan_daily_jobs, run_job
 from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.background import poll, raise_if_cancelling
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -62,49 +61,15 @@ async def run_due_jobs(uow_factory: UowFactory, *, limit: int) -> int:
     return fired
 
 
-def _reraise_if_cancelling() -> None:
-    """A cancel that hit a query mid-flight can surface as the rollback's error: honour the cancel."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-async def schedule_loop(uow_factory: UowFactory, *, poll_seconds: float, batch: int) -> None:
-    """Fire due jobs until cancelled, surviving database hiccups."""
-    while True:
-        try:
-            fired = await run_due_jobs(uow_factory, limit=batch)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            _reraise_if_cancelling()
-            log.error("schedule_loop_error", error=repr(exc))
-            fired = 0
-        if fired < batch:
-            await asyncio.sleep(poll_seconds)
-
-
-async def delivery_loop(uow_factory: UowFactory, senders: Mapping[str, Sender], *, poll_seconds: float) -> None:
-    """Send due deliveries until cancelled, surviving database and channel hiccups."""
-    while True:
-        try:
-            sent = await deliver_due(uow_factory, senders)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            _reraise_if_cancelling()
-            log.error("delivery_loop_error", error=repr(exc))
-            sent = 0
-        if sent == 0:
-            await asyncio.sleep(poll_seconds)
-
-
 async def run_schedule(app: NotificationsContext) -> None:
-    """Background task of the ServiceSpec: the schedule runner."""
+    """Background job: fire due schedule rows (claimed FOR UPDATE SKIP LOCKED) until shutdown."""
     settings = app.settings
-    await schedule_loop(
-        app.uow_factory, poll_seconds=settings.schedule_poll_seconds, batch=settings.schedule_batch_size
-    )
+    batch = settings.schedule_batch_size
+
+    async def step() -> bool:
+        return await run_due_jobs(app.uow_factory, limit=batch) >= batch
+
+    await poll("notifications.schedule", step, poll_seconds=settings.schedule_poll_seconds)
 
 
 async def seal_plain_secrets(uow_factory: UowFactory) -> int:
@@ -118,12 +83,15 @@ async def seal_plain_secrets(uow_factory: UowFactory) -> int:
 
 
 async def run_deliveries(app: NotificationsContext) -> None:
-    """Background task of the ServiceSpec: the delivery sender (after sealing any plain-text secrets)."""
-    settings = app.settings
+    """Background job: seal any plain-text webhook secrets, then send due deliveries (leased rows) until shutdown."""
     try:
         await seal_plain_secrets(app.uow_factory)
     except Exception as exc:
-        _reraise_if_cancelling()
+        raise_if_cancelling()
         # deliveries must not wait on this: the plain secrets are simply not used until a later start seals them
         log.error("webhook_secrets_seal_failed", error=repr(exc))
-    await delivery_loop(app.uow_factory, app.senders, poll_seconds=settings.delivery_poll_seconds)
+
+    async def step() -> bool:
+        return await deliver_due(app.uow_factory, app.senders) > 0
+
+    await poll("notifications.deliveries", step, poll_seconds=app.settings.delivery_poll_seconds)

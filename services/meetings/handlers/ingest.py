@@ -14,6 +14,7 @@ import structlog
 
 from services.meetings import domain
 from services.meetings.handlers.apply import APPLIERS, Applied
+from services.meetings.repository.ingest import INBOX
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from shared.bindings import Mode, read_message
 from shared.contracts.ingest import IngestRejected
@@ -38,8 +39,6 @@ from shared.reading import ReadError, loads
 log = get_logger(__name__)
 
 SOURCE = "urn:chibo:meetings"
-INBOX = "meetings.ingest"
-"""The inbox consumer name shared by every route, so a duplicate is one whichever way it came."""
 EVENTS_PER_TRANSACTION = 250
 """How many events of a batch share one transaction: one commit (and outbox write) instead of one per event,
 while the ingest lock is held for a bounded time (a secretary's command waits for at most one chunk)."""

@@ -5,7 +5,7 @@ from typing import Any
 
 import asyncpg
 
-from services.meetings.handlers.ingest import INBOX
+from services.meetings.repository.ingest import INBOX
 from shared.outbox import notify_channel
 
 UNIT_COLUMNS = [

@@ -8,7 +8,11 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from shared.topology import MEETINGS_INGEST
+
 INGEST_LOCK_KEY = 0x6D656574696E67  # 'meeting' in ASCII: any constant unique to this service
+INBOX = MEETINGS_INGEST.name
+"""The inbox consumer name shared by every route, so a duplicate is one whichever way it came."""
 
 
 class IngestRepository(Protocol):

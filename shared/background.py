@@ -1,0 +1,73 @@
+"""The one way a service runs its periodic and durable jobs.
+
+Every background job (meetings' hold sweep, evaluation's period close and rescoring worker,
+notifications' schedule and delivery sender) is a *step* over a durable table: claim the due rows
+with `FOR UPDATE SKIP LOCKED` (so several instances never take the same row), do the work and commit
+in the step's own unit of work. `poll` runs such a step until the service shuts down:
+
+- again at once while the step reports that more may be due (a full batch);
+- otherwise after `poll_seconds`, or as soon as `wake` is set;
+- after a failure (logged with its traceback) it backs off, doubling the wait up to `max_backoff`,
+  and carries on: the rows stay due, so nothing is lost, and a database outage does not kill the job;
+- cancellation (shutdown) is honoured at once, also when it surfaced as a rollback's error.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+Step = Callable[[], Awaitable[bool]]
+"""One round of a job: True when it did a full batch and more may be due right away."""
+
+
+def raise_if_cancelling() -> None:
+    """A cancel that hit a query mid-flight can surface as the rollback's error: honour the cancel."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def poll(
+    job: str,
+    step: Step,
+    *,
+    poll_seconds: float,
+    wake: asyncio.Event | None = None,
+    max_backoff: float = 60.0,
+) -> None:
+    """Run `step` until cancelled: again at once while it has more, else after `poll_seconds` or on `wake`."""
+    failures = 0
+    while True:
+        if wake is not None:
+            wake.clear()
+        try:
+            more = await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise_if_cancelling()
+            failures += 1
+            delay = min(poll_seconds * 2 ** (failures - 1), max(max_backoff, poll_seconds))
+            log.exception("background_step_failed", job=job, failures=failures, retry_in=delay, error=repr(exc))
+            await asyncio.sleep(delay)
+            continue
+        if failures:
+            log.info("background_step_recovered", job=job, failures=failures)
+            failures = 0
+        if more:
+            await asyncio.sleep(0)  # let the loop breathe between full batches
+            continue
+        await _idle(poll_seconds, wake)
+
+
+async def _idle(seconds: float, wake: asyncio.Event | None) -> None:
+    if wake is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        await asyncio.wait_for(wake.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,74 @@
+"""shared.background.poll: the one loop every service's periodic and durable jobs run in."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from shared.background import poll
+from tests.support.logs import route_logs_to_stdlib, structured_logs
+from tests.support.running import eventually
+
+
+@asynccontextmanager
+async def running(job: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterator[asyncio.Task[None]]:
+    """Run a job as a task; cancel it (as the runtime does at shutdown) on the way out."""
+    task = asyncio.create_task(job())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_full_batch_runs_again_at_once_and_an_empty_one_waits_for_the_poll_or_a_wake() -> None:
+    due = [5]  # rows due; the step claims at most 2 per round
+    rounds: list[int] = []
+    wake = asyncio.Event()
+
+    async def step() -> bool:
+        taken = min(due[0], 2)
+        due[0] -= taken
+        rounds.append(taken)
+        return taken == 2
+
+    async with running(lambda: poll("test.batches", step, poll_seconds=3600, wake=wake)):
+        await eventually(lambda: rounds == [2, 2, 1])  # no poll wait between full batches
+        due[0] = 1
+        wake.set()  # instead of the hour-long poll
+        await eventually(lambda: rounds == [2, 2, 1, 1])
+
+
+async def test_a_failing_step_is_logged_backs_off_and_the_job_carries_on(caplog: pytest.LogCaptureFixture) -> None:
+    route_logs_to_stdlib(caplog)
+    calls: list[float] = []
+
+    async def step() -> bool:
+        calls.append(asyncio.get_running_loop().time())
+        if len(calls) <= 3:
+            raise ConnectionError("database down")
+        return False
+
+    async with running(lambda: poll("test.flaky", step, poll_seconds=0.05, max_backoff=0.2)) as task:
+        await eventually(lambda: len(calls) >= 5, timeout=10)
+        assert not task.done()
+    failed = [line for line in structured_logs(caplog) if line["event"] == "background_step_failed"]
+    assert [line["failures"] for line in failed] == [1, 2, 3]
+    assert [line["retry_in"] for line in failed] == [0.05, 0.1, 0.2]  # doubling, capped at max_backoff
+    assert all(line["exc_info"] is True and line["job"] == "test.flaky" for line in failed)
+    assert any(line["event"] == "background_step_recovered" for line in structured_logs(caplog))
+
+
+async def test_shutdown_stops_the_job_even_mid_step() -> None:
+    started = asyncio.Event()
+
+    async def step() -> bool:
+        started.set()
+        await asyncio.Event().wait()  # a step that would never end by itself
+        return False
+
+    async with running(lambda: poll("test.stuck", step, poll_seconds=0.01)) as task:
+        await started.wait()
+    assert task.cancelled()
