@@ -26,11 +26,17 @@ class PgUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.connection: asyncpg.Connection = await self._pool.acquire()
-        self._transaction = self.connection.transaction()
-        await self._transaction.start()
-        self._events = []
-        self._committed = False
-        self.start_repositories(self.connection)
+        try:
+            self._transaction = self.connection.transaction()
+            await self._transaction.start()
+            self._events = []
+            self._committed = False
+            self.start_repositories(self.connection)
+        except BaseException:
+            # __aexit__ does not run when entering fails (a cancel at shutdown lands here too):
+            # hand the connection back, or the pool never closes
+            await self._pool.release(self.connection)
+            raise
         return self
 
     def start_repositories(self, connection: asyncpg.Connection) -> None:
