@@ -187,7 +187,8 @@ async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
         log.exception("rpc_method_failed", service=methods.service, method=request.method, error=repr(exc))
         body = RpcErrorBody(code="internal", message="internal error")
         return RpcReply(ok=False, error=body).model_dump(mode="json")
-    return RpcReply(ok=True, result=reply.model_dump(mode="json")).model_dump(mode="json")
+    # fields the method left unset stay off the wire, as they did when methods answered plain dicts
+    return RpcReply(ok=True, result=reply.model_dump(mode="json", exclude_unset=True)).model_dump(mode="json")
 
 
 class RpcClient:

@@ -216,7 +216,7 @@ async def ingest_events(
     if len(results) == 1 and results[0].problem in BODY_PROBLEM_STATUS:
         status, code = BODY_PROBLEM_STATUS[results[0].problem]
         raise BodyError(status, code, results[0].reason or "body: not an event", field=results[0].field or "body")
-    return [result.model_dump(mode="json") for result in results]
+    return [result.model_dump(mode="json", exclude_unset=True) for result in results]
 
 
 def build_command_event(
