@@ -5,8 +5,9 @@ and the outbox rows of the events it causes commit together or not at all. Leavi
 without commit() rolls everything back.
 """
 
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, cast
 
 import asyncpg
 
@@ -59,6 +60,10 @@ class PgUnitOfWork:
     def emitted(self) -> list[CloudEvent]:
         """The events emitted so far in this unit of work."""
         return [event for _, event in self._events]
+
+    def savepoint(self) -> AbstractAsyncContextManager[Any]:
+        """A savepoint in the transaction: leaving it by an exception undoes only what was done inside it."""
+        return cast(AbstractAsyncContextManager[Any], self.connection.transaction())
 
     async def already_processed(self, *, consumer: str, source: str, event_id: str) -> bool:
         """Record the message in the inbox; True when it had been processed before."""

@@ -1,15 +1,73 @@
-"""The meetings unit of work: one transaction with the org, meeting and ingest repositories."""
+"""The meetings unit of work: one transaction with the org, meeting and ingest repositories.
+
+Handlers are written against `MeetingsUnit`, which the Postgres unit below and the tests' FakeUnitOfWork
+(tests/meetings/fakes.py) both satisfy.
+"""
+
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 import asyncpg
 
-from services.meetings.repository import PgIngestRepository, PgMeetingRepository, PgOrgRepository
+from services.meetings.repository import (
+    IngestRepository,
+    MeetingRepository,
+    OrgRepository,
+    PgIngestRepository,
+    PgMeetingRepository,
+    PgOrgRepository,
+)
+from shared.envelope import CloudEvent
 from shared.unit_of_work import PgUnitOfWork
 
 SCHEMA = "meetings"
 
 
+class MeetingsUnit(Protocol):
+    """What the meetings use cases need of a unit of work: repositories, inbox, outbox, savepoints, commit."""
+
+    @property
+    def org(self) -> OrgRepository: ...
+    @property
+    def meetings(self) -> MeetingRepository: ...
+    @property
+    def ingest(self) -> IngestRepository: ...
+    @property
+    def emitted(self) -> list[CloudEvent]: ...
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def emit(self, event: CloudEvent) -> None:
+        """Queue an event for the outbox of this transaction."""
+        ...
+
+    async def already_processed(self, *, consumer: str, source: str, event_id: str) -> bool:
+        """Record the message in the inbox; True when it had been processed before."""
+        ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[Any]:
+        """A savepoint: leaving it by an exception undoes only what was done inside it."""
+        ...
+
+    async def commit(self) -> None:
+        """Write the outbox and commit."""
+        ...
+
+    async def rollback(self) -> None:
+        """Abandon the transaction explicitly."""
+        ...
+
+
 class MeetingsUnitOfWork(PgUnitOfWork):
     """PgUnitOfWork on the meetings schema."""
+
+    org: PgOrgRepository
+    meetings: PgMeetingRepository
+    ingest: PgIngestRepository
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool, schema=SCHEMA)

@@ -1,37 +1,43 @@
-"""Duplicates, stale snapshots, holds (applied later or expired) and replays, on the real database."""
+"""Duplicates, stale snapshots, holds (applied later or expired) and replays: the ingest use case on fakes."""
 
 from datetime import date, timedelta
-
-import asyncpg
+from typing import Any
 
 from services.meetings import handlers
+from shared.envelope import CloudEvent
 from tests.meetings import events as ev
+from tests.meetings.fakes import FakeStore, UowFactory
 from tests.support.ids import random_id
 
 START = ev.BASE_TIME + timedelta(days=3)
 
 
-async def ingest(uow_factory, raw):
+async def ingest(uow_factory: UowFactory, raw: dict[str, Any]) -> tuple[handlers.IngestResult, list[CloudEvent]]:
+    """Ingest one raw event in its own unit of work; its result and the events it emitted."""
     async with uow_factory() as uow:
         result = await handlers.ingest_event(raw, uow, route="test")
         await uow.commit()
         return result, uow.emitted
 
 
-async def test_a_duplicate_changes_nothing_and_is_not_republished(uow_factory, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_a_duplicate_changes_nothing_and_is_not_republished() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     cell, mem = random_id("cell"), random_id("mem")
     await ingest(uow_factory, ev.unit(cell))
     raw = ev.member(mem, cell)
     first, _ = await ingest(uow_factory, raw)
-    before = await db.fetchrow("SELECT * FROM meetings.member WHERE id = $1", mem)
+    before = dict(store.state.members[mem])
     again, emitted = await ingest(uow_factory, raw)
     assert (first.outcome, again.outcome) == ("accepted", "duplicate")
     assert emitted == []
-    assert await db.fetchrow("SELECT * FROM meetings.member WHERE id = $1", mem) == before
-    assert await db.fetchval("SELECT count(*) FROM meetings.member_version WHERE member_id = $1", mem) == 1
+    assert store.state.members[mem] == before
+    assert len(store.state.member_versions[mem]) == 1
 
 
-async def test_an_older_snapshot_does_not_replace_a_newer_one(uow_factory, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_an_older_snapshot_does_not_replace_a_newer_one() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     cell, mem = random_id("cell"), random_id("mem")
     await ingest(uow_factory, ev.unit(cell))
     newer = ev.member(mem, cell, status="official", time=ev.BASE_TIME + timedelta(days=2))
@@ -39,17 +45,21 @@ async def test_an_older_snapshot_does_not_replace_a_newer_one(uow_factory, db: a
     await ingest(uow_factory, newer)
     result, emitted = await ingest(uow_factory, older)
     assert result.outcome == "accepted" and emitted == []
-    assert await db.fetchval("SELECT status FROM meetings.member WHERE id = $1", mem) == "official"
+    assert store.state.members[mem]["status"] == "official"
 
 
-async def test_probation_ends_twelve_months_after_admission(uow_factory, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_probation_ends_twelve_months_after_admission() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     cell, mem = random_id("cell"), random_id("mem")
     await ingest(uow_factory, ev.unit(cell))
     await ingest(uow_factory, ev.member(mem, cell, status="probationary", data={"admitted_on": "2025-06-01"}))
-    assert await db.fetchval("SELECT probation_ends_on FROM meetings.member WHERE id = $1", mem) == date(2026, 6, 1)
+    assert store.state.members[mem]["probation_ends_on"] == date(2026, 6, 1)
 
 
-async def test_events_wait_for_their_referents_and_are_applied_when_they_arrive(uow_factory, db) -> None:  # type: ignore[no-untyped-def]
+async def test_events_wait_for_their_referents_and_are_applied_when_they_arrive() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     committee, cell, mem, mtg = random_id("cmt"), random_id("cell"), random_id("mem"), random_id("mtg")
     roster = ev.attendance(mtg, {mem: "present"})
     approval = ev.raw_event("minutes.approved.v1", {"meeting_id": mtg, "approved_at": START.isoformat()})
@@ -57,25 +67,26 @@ async def test_events_wait_for_their_referents_and_are_applied_when_they_arrive(
     waiting = [roster, approval, schedule, ev.member(mem, cell), ev.unit(cell, parent_id=committee)]
     for raw in waiting:
         assert (await ingest(uow_factory, raw))[0].outcome == "held"
-    assert await db.fetchval("SELECT count(*) FROM meetings.meeting WHERE meeting_id = $1", mtg) == 0
+    assert mtg not in store.state.meetings
     result, emitted = await ingest(uow_factory, ev.unit(committee, kind="committee"))
     assert result.outcome == "accepted"
     republished = {event.originid for event in emitted if event.originid}
     assert {raw["id"] for raw in waiting} - {approval["id"]} <= republished
-    assert await db.fetchval("SELECT count(*) FROM meetings.attendance WHERE meeting_id = $1", mtg) == 1
+    assert len(store.state.rosters[mtg]["records"]) == 1
     assert any(e.type == "member.attendance.updated.v1" and e.data["member_id"] == mem for e in emitted)
-    assert await db.fetchval("SELECT waiting_for FROM meetings.held_event WHERE event_id = $1", approval["id"]) == (
-        f"minutes:{mtg}"
-    )
+    held = store.held_event(approval["id"])
+    assert held is not None and held["waiting_for"] == f"minutes:{mtg}"
     result, emitted = await ingest(uow_factory, ev.minutes(mtg, chair_id=mem, started_at=START))
     assert [e.originid for e in emitted if e.originid] == [
         emitted[0].originid,
         approval["id"],
     ]
-    assert await db.fetchval("SELECT approved_at FROM meetings.meeting WHERE meeting_id = $1", mtg) == START
+    assert store.state.meetings[mtg]["approved_at"] == START
 
 
-async def test_a_held_event_is_rejected_after_the_hold_timeout(uow_factory, db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_held_event_is_rejected_after_the_hold_timeout() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     cell, mem = random_id("cell"), random_id("mem")
     raw = ev.member(mem, cell)
     assert (await ingest(uow_factory, raw))[0].outcome == "held"
@@ -84,18 +95,24 @@ async def test_a_held_event_is_rejected_after_the_hold_timeout(uow_factory, db) 
         await uow.commit()
         emitted = uow.emitted
     assert expired >= 1
-    row = await db.fetchrow("SELECT * FROM meetings.rejection WHERE event_id = $1", raw["id"])
-    assert row["field"] == "data.cell_id" and cell in row["reason"] and "unresolved" in row["reason"]
+    row = store.rejection_of(raw["id"])
+    assert (
+        row is not None and row["field"] == "data.cell_id" and cell in row["reason"] and "unresolved" in row["reason"]
+    )
     assert any(e.type == "ingest.rejected.v1" and e.data["event_id"] == raw["id"] for e in emitted)
-    assert await db.fetchval("SELECT count(*) FROM meetings.held_event WHERE event_id = $1", raw["id"]) == 0
+    assert store.held_event(raw["id"]) is None
 
 
-async def test_a_rejection_is_replayed_with_a_corrected_event(uow_factory, db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rejection_is_replayed_with_a_corrected_event() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     cell = random_id("cell")
     await ingest(uow_factory, ev.unit(cell))
     raw = ev.scheduled(random_id("mtg"), cell, starts_at=START, kind="thematic", data={"topic": None})
     assert (await ingest(uow_factory, raw))[0].outcome == "rejected"
-    rejection_id = await db.fetchval("SELECT rejection_id FROM meetings.rejection WHERE event_id = $1", raw["id"])
+    stored = store.rejection_of(raw["id"])
+    assert stored is not None
+    rejection_id = stored["rejection_id"]
     async with uow_factory() as uow:
         again = await handlers.replay_rejection(rejection_id, uow)
         await uow.commit()
@@ -105,7 +122,5 @@ async def test_a_rejection_is_replayed_with_a_corrected_event(uow_factory, db) -
         fixed = await handlers.replay_rejection(rejection_id, uow, event=corrected)
         await uow.commit()
     assert fixed.outcome == "accepted"
-    assert (
-        await db.fetchval("SELECT status FROM meetings.rejection WHERE rejection_id = $1", rejection_id) == "replayed"
-    )
-    assert await db.fetchval("SELECT topic FROM meetings.meeting WHERE meeting_id = $1", raw["data"]["meeting_id"])
+    assert store.state.rejections[rejection_id]["status"] == "replayed"
+    assert store.state.meetings[raw["data"]["meeting_id"]]["topic"]

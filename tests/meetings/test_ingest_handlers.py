@@ -1,20 +1,26 @@
-"""The ingest use case against the real database: outcomes, duplicates, holds, replays."""
+"""The ingest use case on fakes: outcomes, republished facts, a batch sharing one transaction."""
 
 from datetime import timedelta
+from typing import Any
 
 from services.meetings import handlers
+from shared.envelope import CloudEvent
 from tests.meetings import events as ev
+from tests.meetings.fakes import FakeStore, UowFactory
 from tests.support.ids import random_id
 
 
-async def ingest(uow_factory, raw):
+async def ingest(uow_factory: UowFactory, raw: dict[str, Any]) -> tuple[handlers.IngestResult, list[CloudEvent]]:
+    """Ingest one raw event in its own unit of work; its result and the events it emitted."""
     async with uow_factory() as uow:
         result = await handlers.ingest_event(raw, uow, route="test")
         await uow.commit()
         return result, uow.emitted
 
 
-async def test_accepts_a_cell_member_and_meeting_and_republishes_them(uow_factory, db) -> None:  # type: ignore[no-untyped-def]
+async def test_accepts_a_cell_member_and_meeting_and_republishes_them() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     cell, mem, mtg = random_id("cell"), random_id("mem"), random_id("mtg")
     assert (await ingest(uow_factory, ev.unit(cell)))[0].outcome == "accepted"
     assert (await ingest(uow_factory, ev.member(mem, cell)))[0].outcome == "accepted"
@@ -28,7 +34,9 @@ async def test_accepts_a_cell_member_and_meeting_and_republishes_them(uow_factor
     assert out.data["notified_at"] == raw["time"]
 
 
-async def test_a_batch_shares_a_transaction_yet_each_event_keeps_its_own_outcome(uow_factory, db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_batch_shares_a_transaction_yet_each_event_keeps_its_own_outcome() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
     cell, mem, stranger = random_id("cell"), random_id("mem"), random_id("mem")
     first = ev.unit(cell)
     bad = ev.member(random_id("mem"), cell, data={"status": "chairman"})
@@ -36,11 +44,9 @@ async def test_a_batch_shares_a_transaction_yet_each_event_keeps_its_own_outcome
     results = await handlers.ingest_batch(batch, uow_factory, route="test")
     assert [r.outcome for r in results] == ["accepted", "accepted", "rejected", "duplicate", "held"]
     assert results[2].field == "data.status"
-    assert await db.fetchval("SELECT cell_id FROM meetings.member WHERE id = $1", mem) == cell
-    assert await db.fetchval("SELECT field FROM meetings.rejection WHERE event_id = $1", bad["id"]) == "data.status"
-    assert await db.fetchval("SELECT count(*) FROM meetings.held_event WHERE event_id = $1", batch[4]["id"]) == 1
-    republished = await db.fetchval(
-        "SELECT count(*) FROM meetings.outbox WHERE payload->>'originid' = ANY($1::text[])",
-        [first["id"], batch[1]["id"]],
-    )
-    assert republished == 2
+    assert store.state.members[mem]["cell_id"] == cell
+    rejection = store.rejection_of(bad["id"])
+    assert rejection is not None and rejection["field"] == "data.status"
+    assert store.held_event(batch[4]["id"]) is not None
+    origins = [getattr(event, "originid", None) for event in store.published()]
+    assert sum(origin in (first["id"], batch[1]["id"]) for origin in origins) == 2

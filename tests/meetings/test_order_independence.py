@@ -13,6 +13,7 @@ from services.meetings import handlers
 from services.meetings.bootstrap import SERVICE_DIR
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.db import apply_migrations, create_pool, migration_files
+from tests.meetings.fakes import FakeStore
 from tests.meetings.history import HistoryPlan, history_plans, materialize
 
 # (table, column holding an id that starts with the run's prefix)
@@ -79,3 +80,38 @@ def test_any_order_and_duplication_converges_to_the_in_order_state(database_url:
             check()
         finally:
             runner.run(pool.close())
+
+
+def fake_state(store: FakeStore, prefix: str) -> dict[str, list[str]]:
+    """The fake store's tables with the prefix replaced, as sorted JSON lines (the outbox's fresh ids left out)."""
+    state: dict[str, list[str]] = {}
+    for name, table in vars(store.state).items():
+        if name == "outbox":
+            continue
+        items = table.items() if isinstance(table, dict) else [(item, None) for item in table]
+        lines = []
+        for key, value in items:
+            if isinstance(value, list):
+                value = sorted(json.dumps(item, default=str, sort_keys=True) for item in value)
+            lines.append(json.dumps([key, value], default=str, sort_keys=True).replace(prefix, "P"))
+        state[name] = sorted(lines)
+    return state
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=history_plans(), data=st.data())
+def test_on_fakes_any_order_and_duplication_converges_to_the_in_order_state(
+    plan: HistoryPlan, data: st.DataObject
+) -> None:
+    ordered_prefix, shuffled_prefix = (f"p{uuid.uuid4().hex[:10]}" for _ in range(2))
+    ordered_store, shuffled_store = FakeStore(), FakeStore()
+    ordered = materialize(plan, ordered_prefix)
+    outcomes = asyncio.run(handlers.ingest_batch(ordered, ordered_store.uow, route="test"))
+    assert {result.outcome for result in outcomes} == {"accepted"}, outcomes
+    events = materialize(plan, shuffled_prefix)
+    duplicates = data.draw(st.lists(st.sampled_from(events), max_size=len(events)))
+    delivery = data.draw(st.permutations(events + duplicates))
+    asyncio.run(handlers.ingest_batch(delivery, shuffled_store.uow, route="test"))
+    expected = fake_state(ordered_store, ordered_prefix)
+    assert expected["meetings"] and not expected["held"] and not expected["rejections"]
+    assert fake_state(shuffled_store, shuffled_prefix) == expected

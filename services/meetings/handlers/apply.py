@@ -10,7 +10,7 @@ from typing import Any
 
 from services.meetings import domain
 from services.meetings.domain import Held, Version, is_newer
-from services.meetings.unit_of_work import MeetingsUnitOfWork
+from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points
 from shared.envelope import Event, InvalidEvent
@@ -34,7 +34,7 @@ def version_of(event: Event[Any]) -> Version:
     return (event.time, event.id)
 
 
-async def apply_unit(event: Event[contract.OrgUnitUpserted], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_unit(event: Event[contract.OrgUnitUpserted], uow: MeetingsUnit) -> Applied:
     """A committee or cell snapshot; its parent must be a known committee."""
     data = event.data
     parent = await uow.org.get_unit(data.parent_id) if data.parent_id else None
@@ -44,7 +44,7 @@ async def apply_unit(event: Event[contract.OrgUnitUpserted], uow: MeetingsUnitOf
     return Applied(subject=data.id, changed=changed, provides=[f"unit:{data.id}"])
 
 
-async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit) -> Applied:
     """A member snapshot in a known cell; every snapshot is kept as history."""
     data = event.data
     domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
@@ -60,7 +60,7 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnitO
     return Applied(subject=data.id, changed=is_newer(version_of(event), current), provides=[f"member:{data.id}"])
 
 
-async def apply_member_removed(event: Event[contract.MemberRemoved], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_member_removed(event: Event[contract.MemberRemoved], uow: MeetingsUnit) -> Applied:
     """A member leaves the roll from `effective_on`; earlier meetings still count them."""
     data = event.data
     if not await uow.org.histories([data.id]):
@@ -77,7 +77,7 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
     return Applied(subject=data.id, changed=True, provides=[f"member:{data.id}"])
 
 
-async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUnit) -> Applied:
     """An upper-level committee member follows a cell."""
     data = event.data
     domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
@@ -91,7 +91,7 @@ async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUni
     return Applied(subject=data.cell_id, changed=changed)
 
 
-async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: MeetingsUnit) -> Applied:
     """A meeting of a known cell; members count as notified at the event's time unless told otherwise."""
     data = event.data
     domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
@@ -106,7 +106,7 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
     return Applied(subject=data.meeting_id, changed=changed, provides=[f"meeting:{data.meeting_id}"], data=validated)
 
 
-async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: MeetingsUnit) -> Applied:
     """A new start (and place) for a scheduled meeting."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -115,7 +115,7 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     return Applied(subject=data.meeting_id, changed=changed)
 
 
-async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnit) -> Applied:
     """A meeting that was not held is called off."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -124,7 +124,7 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
     return Applied(subject=data.meeting_id, changed=changed)
 
 
-async def apply_documents(event: Event[contract.DocumentsPublished], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_documents(event: Event[contract.DocumentsPublished], uow: MeetingsUnit) -> Applied:
     """Documents published for a meeting."""
     data = event.data
     domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -132,7 +132,7 @@ async def apply_documents(event: Event[contract.DocumentsPublished], uow: Meetin
     return Applied(subject=data.meeting_id, changed=True)
 
 
-async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: MeetingsUnit) -> Applied:
     """A full roster; every listed member (but the transferred) belongs to the cell on the meeting's date."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -150,7 +150,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=affected)
 
 
-async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUnit) -> Applied:
     """Minutes of a meeting that was not cancelled; chair, recorder, speakers and assignees are its cell's members."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -166,7 +166,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     return Applied(subject=data.meeting_id, changed=True, provides=provides)
 
 
-async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnit) -> Applied:
     """The cell adopted the minutes: the meeting must not be cancelled and its minutes must be known."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -181,7 +181,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
     return Applied(subject=data.meeting_id, changed=changed)
 
 
-async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnit) -> Applied:
     """Manual points for a meeting that was not cancelled."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -191,7 +191,7 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     return Applied(subject=data.meeting_id, changed=True)
 
 
-async def apply_task_completed(event: Event[contract.TaskCompleted], uow: MeetingsUnitOfWork) -> Applied:
+async def apply_task_completed(event: Event[contract.TaskCompleted], uow: MeetingsUnit) -> Applied:
     """A task assigned in the meeting's minutes is done."""
     data = event.data
     domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
@@ -205,16 +205,14 @@ async def apply_task_completed(event: Event[contract.TaskCompleted], uow: Meetin
     return Applied(subject=data.task_id, changed=changed)
 
 
-async def _check_members(
-    uow: MeetingsUnitOfWork, *, meeting: domain.MeetingState, references: list[tuple[str, str]]
-) -> None:
+async def _check_members(uow: MeetingsUnit, *, meeting: domain.MeetingState, references: list[tuple[str, str]]) -> None:
     histories = await uow.org.histories(sorted({member_id for _, member_id in references}))
     domain.check_members_in_cell(
         cell_id=meeting.cell_id, at=meeting.starts_at, references=references, histories=histories
     )
 
 
-Applier = Callable[[Event[Any], MeetingsUnitOfWork], Awaitable[Applied]]
+Applier = Callable[[Event[Any], MeetingsUnit], Awaitable[Applied]]
 
 APPLIERS: dict[str, Applier] = {
     "org.unit.upserted.v1": apply_unit,

@@ -15,7 +15,7 @@ import structlog
 from services.meetings import domain
 from services.meetings.handlers.apply import APPLIERS, Applied
 from services.meetings.repository.ingest import INBOX
-from services.meetings.unit_of_work import MeetingsUnitOfWork
+from services.meetings.unit_of_work import MeetingsUnit
 from shared.bindings import Mode, read_message
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
@@ -90,9 +90,7 @@ def raw_text(raw: Any) -> str:
     return text.replace("\x00", "\ufffd").encode("utf-8", errors="replace").decode("utf-8")
 
 
-async def ingest_event(
-    raw: Any, uow: MeetingsUnitOfWork, *, route: str, received_at: datetime | None = None
-) -> IngestResult:
+async def ingest_event(raw: Any, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None) -> IngestResult:
     """Judge one raw event inside the unit of work (the caller commits) and return its outcome."""
     received_at = received_at or now()
     await uow.ingest.lock()
@@ -124,7 +122,7 @@ async def ingest_event(
 
 
 async def ingest_batch(
-    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnitOfWork], *, route: str
+    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str
 ) -> list[IngestResult]:
     """Judge many raw events in order, committing them a chunk per transaction; return their outcomes.
 
@@ -155,9 +153,7 @@ async def ingest_batch(
     return results
 
 
-async def dry_run(
-    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnitOfWork], *, route: str
-) -> list[IngestResult]:
+async def dry_run(raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str) -> list[IngestResult]:
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
     then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
     with structlog.contextvars.bound_contextvars(dry_run=True):
@@ -174,7 +170,7 @@ judge_without_keeping = dry_run
 
 async def ingest_delivery(
     body: bytes,
-    uow_factory: Callable[[], MeetingsUnitOfWork],
+    uow_factory: Callable[[], MeetingsUnit],
     *,
     batch: bool,
     route: str = "amqp",
@@ -214,7 +210,7 @@ async def ingest_delivery(
 
 
 async def _reject_body(
-    uow_factory: Callable[[], MeetingsUnitOfWork],
+    uow_factory: Callable[[], MeetingsUnit],
     body: bytes,
     *,
     reason: str,
@@ -248,7 +244,7 @@ def _loads_or_none(raw: Any) -> Any:
 
 
 async def settle(
-    event: Event[Any], uow: MeetingsUnitOfWork, *, route: str, received_at: datetime, retrying: bool
+    event: Event[Any], uow: MeetingsUnit, *, route: str, received_at: datetime, retrying: bool
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it."""
     with message_context(
@@ -258,11 +254,11 @@ async def settle(
 
 
 async def _settle(
-    event: Event[Any], uow: MeetingsUnitOfWork, *, route: str, received_at: datetime, retrying: bool
+    event: Event[Any], uow: MeetingsUnit, *, route: str, received_at: datetime, retrying: bool
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
     try:
-        async with uow.connection.transaction():  # a savepoint: a late rejection undoes partial writes
+        async with uow.savepoint():  # a savepoint: a late rejection undoes partial writes
             applied = await APPLIERS[event.type](event, uow)
     except domain.Held as held:
         await uow.ingest.hold(
@@ -301,7 +297,7 @@ async def _settle(
     return IngestResult(*identity, "accepted")
 
 
-async def release_waiting(keys: list[str], uow: MeetingsUnitOfWork) -> None:
+async def release_waiting(keys: list[str], uow: MeetingsUnit) -> None:
     """Retry the held events waiting for the given keys; each one applied releases its own waiters in turn."""
     if not keys:
         return
@@ -310,7 +306,7 @@ async def release_waiting(keys: list[str], uow: MeetingsUnitOfWork) -> None:
         await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True)
 
 
-async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnitOfWork) -> None:
+async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit) -> None:
     """Re-publish a fact that changed the state, and the attendance histories it changed."""
     if applied.changed:
         data = applied.data or event.data.model_dump(mode="json")
@@ -338,7 +334,7 @@ async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit
 
 
 async def publish_attendance_histories(
-    member_ids: list[str], *, meeting_id: str, event: Event[Any], uow: MeetingsUnitOfWork
+    member_ids: list[str], *, meeting_id: str, event: Event[Any], uow: MeetingsUnit
 ) -> None:
     """member.attendance.updated.v1 for each member whose rosters changed."""
     entries = await uow.meetings.attendance_entries(member_ids)
@@ -372,7 +368,7 @@ async def publish_attendance_histories(
 
 
 async def reject(
-    uow: MeetingsUnitOfWork,
+    uow: MeetingsUnit,
     *,
     source: str,
     event_id: str,
@@ -413,7 +409,7 @@ async def reject(
     return rejection_id
 
 
-async def expire_holds(uow: MeetingsUnitOfWork, *, timeout: timedelta, limit: int = 500) -> int:
+async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 500) -> int:
     """Reject the held events that waited longer than `timeout`; return how many."""
     await uow.ingest.lock()  # never race an ingest that is applying the same held event
     rows = await uow.ingest.expired(older_than=now() - timeout, limit=limit)
@@ -439,7 +435,7 @@ class RejectionNotFound(LookupError):
     """No stored rejection has that id."""
 
 
-async def replay_rejection(rejection_id: str, uow: MeetingsUnitOfWork, *, event: Any | None = None) -> IngestResult:
+async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
     await uow.ingest.lock()
     stored = await uow.ingest.get_rejection(rejection_id)

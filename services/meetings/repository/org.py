@@ -1,7 +1,7 @@
 """Org units, members (every version kept) and monitors."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ class OrgRepository(Protocol):
     ) -> Version | None: ...
     async def refresh_member(self, member_id: str) -> None: ...
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool: ...
-    async def members_brief(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]: ...
+    async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
 
 
 class PgOrgRepository:

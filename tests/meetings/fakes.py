@@ -1,0 +1,469 @@
+"""In-memory doubles of the meetings unit of work and its repositories, for the rule tests.
+
+`FakeStore` is the "database"; a `FakeUnitOfWork` works on a copy of it and writes the copy back on
+commit only (leaving without commit rolls back, a failing savepoint restores what was before it), so
+handlers meet the same transaction semantics as with PostgreSQL. The repositories follow the snapshot
+rules of their Pg counterparts: a write is kept only when its (time, id) version is newer.
+"""
+
+import copy
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from services.meetings.domain import AttendanceEntry, MeetingState, UnitRef, Version, probation_ends_on
+from shared.contracts import meetings as contract
+from shared.envelope import CloudEvent, now
+from shared.membership import MemberVersion
+
+
+def newer(candidate: Version, stored: Version | None) -> bool:
+    """True when a write at `candidate` replaces what was stored at `stored`."""
+    return stored is None or stored < candidate
+
+
+@dataclass
+class FakeState:
+    """Everything the meetings schema holds, as plain values."""
+
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    member_versions: dict[str, list[tuple[MemberVersion, dict[str, Any]]]] = field(default_factory=dict)
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    monitors: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rosters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    minutes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    completions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    documents: set[tuple[str, str, str, int]] = field(default_factory=set)
+    assessments: set[tuple[str, str, str]] = field(default_factory=set)
+    held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    processed: set[tuple[str, str, str]] = field(default_factory=set)
+    outbox: list[CloudEvent] = field(default_factory=list)
+
+
+class FakeStore:
+    """The committed state, shared by every unit of work of a test."""
+
+    def __init__(self) -> None:
+        self.state = FakeState()
+
+    def uow(self) -> "FakeUnitOfWork":
+        """A new unit of work on this store (use as the handlers' unit-of-work factory)."""
+        return FakeUnitOfWork(self)
+
+    def rejection_of(self, event_id: str) -> dict[str, Any] | None:
+        """The stored rejection of an event, if any."""
+        return next((r for r in self.state.rejections.values() if r["event_id"] == event_id), None)
+
+    def held_event(self, event_id: str) -> dict[str, Any] | None:
+        """The held event with this id, if any."""
+        return next((h for (_, held_id), h in self.state.held.items() if held_id == event_id), None)
+
+    def published(self, event_type: str | None = None) -> list[CloudEvent]:
+        """The committed outbox, optionally of one type."""
+        return [e for e in self.state.outbox if event_type is None or e.type == event_type]
+
+
+class FakeOrg:
+    """OrgRepository in memory."""
+
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    @property
+    def _s(self) -> FakeState:
+        return self._uow.state
+
+    async def get_unit(self, unit_id: str) -> UnitRef | None:
+        """The unit's kind and parent."""
+        unit = self._s.units.get(unit_id)
+        return UnitRef(id=unit_id, kind=unit["kind"], parent_id=unit.get("parent_id")) if unit else None
+
+    async def ancestors(self, unit_id: str) -> list[str]:
+        """Root first, down to the unit, as far as known."""
+        chain: list[str] = []
+        current: str | None = unit_id
+        while current is not None and current in self._s.units and current not in chain:
+            chain.insert(0, current)
+            current = self._s.units[current].get("parent_id")
+        return chain
+
+    async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool:
+        """Keep the snapshot when newer."""
+        stored = self._s.units.get(data["id"])
+        if stored is not None and not newer(version, stored["version"]):
+            return False
+        self._s.units[data["id"]] = {**data, "version": version}
+        return True
+
+    async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]:
+        """Every version of the members."""
+        return {
+            member_id: [version for version, _ in self._s.member_versions[member_id]]
+            for member_id in member_ids
+            if member_id in self._s.member_versions
+        }
+
+    async def add_member_version(
+        self,
+        *,
+        member_id: str,
+        effective_at: datetime,
+        version_id: str,
+        removed: bool,
+        cell_id: str | None,
+        data: dict[str, Any],
+    ) -> Version | None:
+        """Keep a snapshot or removal (once per version); the current member row's version before it."""
+        current = self._s.members.get(member_id)
+        before = current["version"] if current else None
+        versions = self._s.member_versions.setdefault(member_id, [])
+        if not any(
+            (v.effective_at, v.version_id, v.removed) == (effective_at, version_id, removed) for v, _ in versions
+        ):
+            versions.append((MemberVersion(effective_at, version_id, removed, cell_id), json.loads(json.dumps(data))))
+        return before
+
+    async def refresh_member(self, member_id: str) -> None:
+        """Rebuild the current member from its history: the latest snapshot's data, the latest removal."""
+        ordered = sorted(self._s.member_versions.get(member_id, []), key=lambda v: (v[0].effective_at, v[0].version_id))
+        snapshots = [(v, d) for v, d in ordered if not v.removed]
+        if not snapshots:
+            return
+        version, data = snapshots[-1]
+        latest, latest_data = ordered[-1]
+        admitted_on = date.fromisoformat(data["admitted_on"]) if data.get("admitted_on") else None
+        self._s.members[member_id] = {
+            **data,
+            "id": member_id,
+            "role": data.get("role", "member"),
+            "admitted_on": admitted_on,
+            "probation_ends_on": probation_ends_on(status=data["status"], admitted_on=admitted_on),
+            "removed_on": date.fromisoformat(latest_data["effective_on"]) if latest.removed else None,
+            "version": (version.effective_at, version.version_id),
+        }
+
+    async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool:
+        """Keep the assignment when newer."""
+        key = (data["person_id"], data["cell_id"])
+        stored = self._s.monitors.get(key)
+        if stored is not None and not newer(version, stored["version"]):
+            return False
+        self._s.monitors[key] = {**data, "version": version}
+        return True
+
+    async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+        """Name, cell and probation end of the current members."""
+        return {
+            member_id: {key: member[key] for key in ("id", "full_name", "cell_id", "probation_ends_on")}
+            for member_id in member_ids
+            if (member := self._s.members.get(member_id)) is not None
+        }
+
+
+class FakeMeetings:
+    """MeetingRepository in memory."""
+
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    @property
+    def _s(self) -> FakeState:
+        return self._uow.state
+
+    async def get_state(self, meeting_id: str) -> MeetingState | None:
+        """The lifecycle facts of a meeting."""
+        meeting = self._s.meetings.get(meeting_id)
+        if meeting is None:
+            return None
+        roster, minutes = self._s.rosters.get(meeting_id), self._s.minutes.get(meeting_id)
+        return MeetingState(
+            meeting_id=meeting_id,
+            cell_id=meeting["cell_id"],
+            kind=meeting["kind"],
+            starts_at=meeting["starts_at"],
+            cancel_version=meeting.get("cancel_version"),
+            has_roster=roster is not None,
+            has_minutes=minutes is not None,
+            minutes_version=minutes["version"] if minutes else None,
+            roster_version=roster["version"] if roster else None,
+        )
+
+    async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
+        """Create the meeting or merge a newer schedule; start and place only when newer than their own versions."""
+        stored = self._s.meetings.get(data.meeting_id)
+        if stored is not None and not newer(version, stored["schedule_version"]):
+            return False
+        meeting = dict(stored or {})
+        meeting.update(
+            meeting_id=data.meeting_id,
+            cell_id=data.cell_id,
+            kind=data.kind.value,
+            topic=data.topic,
+            agenda=list(data.agenda),
+            notified_at=notified_at,
+            committee_prepared=data.committee_prepared,
+            schedule_version=version,
+        )
+        if newer(version, meeting.get("start_version")):
+            meeting.update(starts_at=data.starts_at, start_version=version)
+        if newer(version, meeting.get("location_version")):
+            meeting.update(location=data.location, location_version=version)
+        self._s.meetings[data.meeting_id] = meeting
+        return True
+
+    async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool:
+        """Move the start (and place) when this is the latest word on them."""
+        meeting = self._s.meetings.get(data.meeting_id)
+        if meeting is None:
+            return False
+        moved = relocated = False
+        if newer(version, meeting.get("start_version")):
+            meeting.update(starts_at=data.starts_at, start_version=version, reschedule_reason=data.reason)
+            moved = True
+        if data.location is not None and newer(version, meeting.get("location_version")):
+            meeting.update(location=data.location, location_version=version)
+            relocated = True
+        return moved or relocated
+
+    async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
+        """Mark the meeting cancelled (the latest cancellation wins)."""
+        meeting = self._s.meetings.get(data.meeting_id)
+        if meeting is None or not newer(version, meeting.get("cancel_version")):
+            return False
+        meeting.update(cancel_reason=data.reason, cancel_version=version)
+        return True
+
+    async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
+        """Replace the roster; the members of the previous one."""
+        previous = self._s.rosters.get(data.meeting_id)
+        self._s.rosters[data.meeting_id] = {
+            "records": [r.model_dump(mode="json") for r in data.records],
+            "guests": [g.model_dump(mode="json", exclude_none=True) for g in data.guests],
+            "version": version,
+        }
+        return [record["member_id"] for record in previous["records"]] if previous else []
+
+    async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
+        """Store the minutes and their tasks, replacing earlier ones."""
+        self._s.minutes[data.meeting_id] = {**data.model_dump(mode="json", exclude={"tasks"}), "version": version}
+        self._s.tasks[data.meeting_id] = [t.model_dump(mode="json") for t in data.tasks]
+
+    async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
+        """Record the approval unless a later one is stored."""
+        meeting = self._s.meetings.get(data.meeting_id)
+        if meeting is None or not newer(version, meeting.get("approval_version")):
+            return False
+        meeting.update(approved_at=data.approved_at, approval_version=version)
+        return True
+
+    async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None:
+        """Keep the published items."""
+        self._s.documents.update((data.meeting_id, source, event_id, i) for i in range(len(data.items)))
+
+    async def add_assessment(
+        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime
+    ) -> None:
+        """Keep one assessment."""
+        self._s.assessments.add((data.meeting_id, source, event_id))
+
+    async def task_exists(self, *, meeting_id: str, task_id: str) -> bool:
+        """True when the meeting's minutes assign the task."""
+        return any(task["task_id"] == task_id for task in self._s.tasks.get(meeting_id, []))
+
+    async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool:
+        """Record the completion unless a later report is stored."""
+        key = (data.meeting_id, data.task_id)
+        stored = self._s.completions.get(key)
+        if stored is not None and not newer(version, stored["version"]):
+            return False
+        self._s.completions[key] = {"completed_on": data.completed_on, "version": version}
+        return True
+
+    async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]:
+        """Each member's status on every roster of a meeting that is not cancelled."""
+        found: dict[str, list[AttendanceEntry]] = {member_id: [] for member_id in member_ids}
+        for meeting_id, roster in self._s.rosters.items():
+            meeting = self._s.meetings[meeting_id]
+            if meeting.get("cancel_version") is not None:
+                continue
+            for record in roster["records"]:
+                if record["member_id"] in found:
+                    found[record["member_id"]].append(
+                        AttendanceEntry(meeting_id=meeting_id, starts_at=meeting["starts_at"], status=record["status"])
+                    )
+        return found
+
+
+class FakeIngest:
+    """IngestRepository in memory."""
+
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    @property
+    def _s(self) -> FakeState:
+        return self._uow.state
+
+    async def hold(
+        self,
+        *,
+        source: str,
+        event_id: str,
+        event_type: str,
+        raw: dict[str, Any],
+        waiting_for: str,
+        reason: str,
+        field: str | None,
+        route: str,
+    ) -> None:
+        """Park the event (keeping its first hold time)."""
+        key = (source, event_id)
+        first = self._s.held.get(key, {}).get("held_at", now())
+        self._s.held[key] = {
+            "source": source,
+            "event_id": event_id,
+            "type": event_type,
+            "raw": json.dumps(raw, ensure_ascii=False),
+            "waiting_for": waiting_for,
+            "reason": reason,
+            "field": field,
+            "route": route,
+            "held_at": first,
+        }
+
+    async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]:
+        """Held events waiting for any of the keys, oldest first."""
+        found = [h for h in self._s.held.values() if h["waiting_for"] in keys]
+        return sorted(found, key=lambda h: (h["held_at"], h["source"], h["event_id"]))
+
+    async def release(self, *, source: str, event_id: str) -> None:
+        """Forget a held event."""
+        self._s.held.pop((source, event_id), None)
+
+    async def expired(self, *, older_than: datetime, limit: int) -> Sequence[Mapping[str, Any]]:
+        """Held events that waited since before `older_than`."""
+        found = sorted((h for h in self._s.held.values() if h["held_at"] < older_than), key=lambda h: h["held_at"])
+        return found[:limit]
+
+    async def reject(
+        self,
+        *,
+        source: str,
+        event_id: str,
+        event_type: str,
+        reason: str,
+        field: str | None,
+        raw: str,
+        route: str,
+        received_at: datetime,
+    ) -> str:
+        """Store a rejection (an open one for the same event is refreshed); its id."""
+        values = {"type": event_type, "reason": reason, "field": field, "raw": raw, "received_at": received_at}
+        if event_id:
+            for rejection in self._s.rejections.values():
+                if (rejection["source"], rejection["event_id"], rejection["status"]) == (source, event_id, "open"):
+                    rejection.update(values)
+                    return str(rejection["rejection_id"])
+        rejection_id = str(uuid.uuid4())
+        self._s.rejections[rejection_id] = {
+            "rejection_id": rejection_id,
+            "source": source,
+            "event_id": event_id,
+            "route": route,
+            "status": "open",
+            **values,
+        }
+        return rejection_id
+
+    async def get_rejection(self, rejection_id: str) -> Mapping[str, Any] | None:
+        """One stored rejection."""
+        return self._s.rejections.get(rejection_id)
+
+    async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None:
+        """Close a rejection."""
+        self._s.rejections[rejection_id].update(status="replayed", replayed_at=at)
+
+    async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
+        """Drop the inbox record of a rejected event."""
+        self._s.processed.discard((consumer, source, event_id))
+
+    async def lock(self) -> None:
+        """Ingestion is serialized: one test task at a time, nothing to take."""
+
+
+class FakeUnitOfWork:
+    """MeetingsUnit over a FakeStore: works on a copy, writes it back on commit."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+        self.state = FakeState()
+        self.org = FakeOrg(self)
+        self.meetings = FakeMeetings(self)
+        self.ingest = FakeIngest(self)
+        self._events: list[CloudEvent] = []
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self.state = copy.deepcopy(self._store.state)
+        self._events = []
+        self.committed = False
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None  # without commit the copy is simply dropped
+
+    @property
+    def emitted(self) -> list[CloudEvent]:
+        """The events emitted so far in this unit of work."""
+        return list(self._events)
+
+    def emit(self, event: CloudEvent) -> None:
+        """Queue an event for the outbox."""
+        self._events.append(event)
+
+    async def already_processed(self, *, consumer: str, source: str, event_id: str) -> bool:
+        """Record the message in the inbox; True when it was there."""
+        key = (consumer, source, event_id)
+        if key in self.state.processed:
+            return True
+        self.state.processed.add(key)
+        return False
+
+    @asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        before = copy.deepcopy(self.state)
+        events = list(self._events)
+        try:
+            yield
+        except BaseException:
+            self.state.__dict__.update(before.__dict__)
+            self._events = events
+            raise
+
+    def savepoint(self) -> Any:
+        """A savepoint: an exception inside restores the state as it was."""
+        return self._savepoint()
+
+    async def rollback(self) -> None:
+        """Drop the copy: nothing of this unit of work reaches the store."""
+        self.state = copy.deepcopy(self._store.state)
+        self._events = []
+
+    async def commit(self) -> None:
+        """Write the copy back, with the emitted events in the outbox."""
+        self.state.outbox.extend(self._events)
+        self._store.state = self.state
+        self.committed = True
+
+
+UowFactory = Callable[[], FakeUnitOfWork]

@@ -1,0 +1,74 @@
+"""Every rejection reason of the ingest rules, as (raw event, field named): shared by the fake and end-to-end tests."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+
+WORLD_IDS = ("committee", "cell", "other", "mem", "stranger", "mtg", "cancelled")
+
+
+def world_events(ids: dict[str, str], *, start: datetime) -> list[dict[str, Any]]:
+    """A committee, two cells with a member each, a scheduled meeting and a cancelled one."""
+    return [
+        ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
+        ev.unit(ids["cell"], parent_id=ids["committee"]),
+        ev.unit(ids["other"], parent_id=ids["committee"]),
+        ev.member(ids["mem"], ids["cell"]),
+        ev.member(ids["stranger"], ids["other"]),
+        ev.scheduled(ids["mtg"], ids["cell"], starts_at=start),
+        ev.scheduled(ids["cancelled"], ids["cell"], starts_at=start),
+        ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["cancelled"], "reason": "Mưa bão"}, time=ev.BASE_TIME),
+    ]
+
+
+def cases(ids: dict[str, str], *, start: datetime) -> dict[str, tuple[dict[str, Any], str]]:
+    """name → (raw event, field the rejection names)."""
+    approved = {"meeting_id": ids["cancelled"], "approved_at": start.isoformat()}
+    bad_minutes = ev.minutes(ids["mtg"], chair_id=ids["mem"], started_at=start)
+    bad_minutes["data"]["ended_at"] = (start - timedelta(minutes=5)).isoformat()
+    return {
+        "unknown type": (ev.raw_event("meeting.teleported.v1", {"meeting_id": ids["mtg"]}), "type"),
+        "missing field": (
+            ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["mtg"]}),
+            "data.reason",
+        ),
+        "bad time": (
+            ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["mtg"], "reason": "x"}, time="hôm nay"),
+            "time",
+        ),
+        "thematic without topic": (
+            ev.scheduled(random_id("mtg"), ids["cell"], starts_at=start, kind="thematic", data={"topic": None}),
+            "data.topic",
+        ),
+        "end before start": (bad_minutes, "data.ended_at"),
+        "approval of a cancelled meeting": (ev.raw_event("minutes.approved.v1", approved), "data.meeting_id"),
+        "attendance of a member of another cell": (
+            ev.attendance(ids["mtg"], {ids["mem"]: "present", ids["stranger"]: "present"}),
+            "data.records.1.member_id",
+        ),
+        "minutes chaired by someone outside the cell": (
+            ev.minutes(ids["mtg"], chair_id=ids["stranger"], started_at=start),
+            "data.chair_id",
+        ),
+        "member of a committee": (ev.member(random_id("mem"), ids["committee"]), "data.cell_id"),
+        "meeting of a committee": (ev.scheduled(random_id("mtg"), ids["committee"], starts_at=start), "data.cell_id"),
+        "unit under a cell": (ev.unit(random_id("cell"), parent_id=ids["cell"]), "data.parent_id"),
+        "reschedule after the cancellation": (
+            ev.raw_event(
+                "meeting.rescheduled.v1",
+                {"meeting_id": ids["cancelled"], "starts_at": start.isoformat()},
+                time=ev.BASE_TIME + timedelta(days=1),
+            ),
+            "data.meeting_id",
+        ),
+        "attendance of a cancelled meeting": (
+            ev.attendance(ids["cancelled"], {ids["mem"]: "present"}),
+            "data.meeting_id",
+        ),
+        "unknown attendance status": (ev.attendance(ids["mtg"], {ids["mem"]: "asleep"}), "data.records.0.status"),
+    }
+
+
+CASE_NAMES = list(cases({key: "x" for key in WORLD_IDS}, start=ev.BASE_TIME))

@@ -1,0 +1,92 @@
+"""The ingest rules on fakes (tests/meetings/fakes.py): every rejection reason, holds, cancellation rules.
+
+The same handlers as in production run against FakeUnitOfWork, so these need no PostgreSQL; the
+repositories' SQL is covered by the integration tests (order independence, bulk load, end to end).
+"""
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from services.meetings import handlers
+from services.meetings.domain import Version
+from shared.contracts import meetings as contract
+from tests.meetings import events as ev
+from tests.meetings.fakes import FakeStore, FakeUnitOfWork
+from tests.meetings.rejection_cases import CASE_NAMES, WORLD_IDS, cases, world_events
+from tests.support.ids import random_id
+
+START = ev.BASE_TIME + timedelta(days=10)
+
+
+async def world() -> tuple[FakeStore, dict[str, str]]:
+    """A fresh store holding the rejection cases' world, every event of it accepted."""
+    store, ids = FakeStore(), {name: random_id(name) for name in WORLD_IDS}
+    results = await handlers.ingest_batch(world_events(ids, start=START), store.uow, route="test")
+    assert {result.outcome for result in results} == {"accepted"}
+    return store, ids
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+async def test_rejects_with_a_reason_naming_the_field(case: str) -> None:
+    store, ids = await world()
+    raw, field = cases(ids, start=START)[case]
+    [result] = await handlers.ingest_batch([raw], store.uow, route="test")
+    assert (result.outcome, result.field) == ("rejected", field)
+    stored = store.rejection_of(raw["id"])
+    assert stored is not None and stored["field"] == field and stored["status"] == "open"
+    assert json.loads(stored["raw"])["id"] == raw["id"]
+    [published] = [e for e in store.published("ingest.rejected.v1") if e.data["event_id"] == raw["id"]]
+    assert published.data["field"] == field and published.data["reason"] == stored["reason"]
+    assert published.source == "urn:chibo:meetings"
+
+
+async def test_cancelling_a_held_meeting_is_rejected() -> None:
+    store, ids = await world()
+    mtg = random_id("mtg")
+    await handlers.ingest_batch(
+        [ev.scheduled(mtg, ids["cell"], starts_at=START), ev.attendance(mtg, {ids["mem"]: "present"})],
+        store.uow,
+        route="test",
+    )
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    [result] = await handlers.ingest_batch([cancel], store.uow, route="test")
+    assert (result.outcome, result.field) == ("rejected", "data.meeting_id")
+
+
+async def test_a_rejected_event_leaves_the_inbox_so_a_corrected_copy_is_judged_again() -> None:
+    store, ids = await world()
+    raw = ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["mtg"]})
+    [first] = await handlers.ingest_batch([raw], store.uow, route="test")
+    corrected = raw | {"data": {"meeting_id": ids["mtg"], "reason": "Trùng lịch"}}
+    [second] = await handlers.ingest_batch([corrected], store.uow, route="test")
+    assert (first.outcome, second.outcome) == ("rejected", "accepted")
+    assert store.state.meetings[ids["mtg"]]["cancel_reason"] == "Trùng lịch"
+
+
+async def test_a_failing_event_rolls_its_chunk_back_and_the_events_before_it_are_kept() -> None:
+    store, ids = await world()
+    good = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
+    broken = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
+    calls = {"n": 0}
+    original = store.uow
+
+    def flaky_uow() -> FakeUnitOfWork:
+        uow = original()
+        schedule = uow.meetings.schedule
+
+        async def failing_schedule(data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
+            if data.meeting_id == broken["data"]["meeting_id"]:
+                calls["n"] += 1
+                raise ConnectionError("database went away")
+            return await schedule(data, version=version, notified_at=notified_at)
+
+        uow.meetings.schedule = failing_schedule  # type: ignore[method-assign]
+        return uow
+
+    with pytest.raises(ConnectionError):
+        await handlers.ingest_batch([good, broken], flaky_uow, route="test")
+    assert good["data"]["meeting_id"] in store.state.meetings  # judged again alone and committed
+    assert broken["data"]["meeting_id"] not in store.state.meetings
+    assert calls["n"] == 2  # once in the chunk, once alone
