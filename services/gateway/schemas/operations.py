@@ -158,3 +158,25 @@ class AuditEntryRead(BaseModel):
     status: int
     client_ip: str | None
     detail: dict[str, Any] | None
+
+
+class ServiceOverviewRead(BaseModel):
+    """One service as an operator's overview shows it, read from its own /health page."""
+
+    status: Literal["ok", "degraded", "down"]
+    queues: dict[str, dict[str, int]] = Field(default_factory=dict)
+    outbox: dict[str, float] | None = None
+    dead_letters: dict[str, int | None] | None = None
+    attention: list[str] = Field(default_factory=list)
+
+
+class OperationsOverviewRead(BaseModel):
+    """Everything an operator's page shows at once: services, queues, outboxes, dead letters, rejections."""
+
+    status: Literal["ok", "degraded"]
+    broker: str
+    services: dict[str, ServiceOverviewRead]
+    dead_letters_total: int
+    parked_rows_total: int
+    open_rejections: int | None
+    failed_deliveries: int | None
