@@ -12,6 +12,7 @@ from typing import Any
 
 from faststream.rabbit import RabbitBroker
 
+from shared.bindings import read_message
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
@@ -178,6 +179,17 @@ class World:
             assert r.route == "http" and r.account
             body = base64.b64decode(r.body_base64)
             items: list[Any] = [body]
+            if not is_batch(r.content_type, body=body):
+                try:
+                    incoming = read_message(r.headers or {}, r.content_type, body, route="http")
+                except InvalidEvent as exc:
+                    self.rejected.append({"type": "", "reason": exc.reason, "field": exc.field})
+                    rejection = {"id": "", "source": "", "type": "", "outcome": "rejected", "index": 0}
+                    return {
+                        "results": [rejection | {"reason": exc.reason, "field": exc.field, "problem": "neither_mode"}]
+                    }
+                if incoming.event is not None:
+                    items = [incoming.event]
             if is_batch(r.content_type, body=body):
                 try:
                     items = parse_batch(body)

@@ -3,7 +3,7 @@
 import pytest
 
 from services.gateway.auth import Principal, Role
-from services.gateway.handlers import BodyError, TtlCache, check_ingest_media_type, in_subtree
+from services.gateway.handlers import TtlCache, in_subtree
 from shared.contracts.meetings_rpc import UnitReply
 from shared.periods import period_contains
 
@@ -23,18 +23,6 @@ from shared.periods import period_contains
 )
 def test_a_period_contains_its_months_and_quarters(outer: str, inner: str, inside: bool) -> None:
     assert period_contains(outer, inner) is inside
-
-
-def test_the_ingest_route_takes_cloudevent_batch_and_json_media_types_only() -> None:
-    for media in (
-        "application/cloudevents+json; charset=utf-8",
-        "application/cloudevents-batch+json",
-        "application/json",
-    ):
-        check_ingest_media_type(media)
-    with pytest.raises(BodyError) as refused:
-        check_ingest_media_type("text/plain")
-    assert refused.value.status == 415
 
 
 def test_officers_see_the_subtree_and_members_only_their_cell() -> None:

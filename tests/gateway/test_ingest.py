@@ -120,6 +120,22 @@ async def test_an_unknown_content_type_is_a_415(
         headers={**headers["integration"], "Content-Type": "text/plain"},
     )
     assert response.status_code == 415
+    assert response.json()["field"] == "specversion" and "ce-specversion" in response.json()["message"]
+    assert world.rejected[-1]["field"] == "specversion"  # stored by meetings like any rejection
+
+
+async def test_ce_headers_make_a_binary_mode_event_of_the_body(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    event = unit_event(world)
+    attributes = {f"ce-{name}": str(value) for name, value in event.items() if name not in ("data", "datacontenttype")}
+    response = await client.post(
+        "/v1/events",
+        content=json.dumps(event["data"]),
+        headers={**headers["integration"], **attributes, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["outcome"] == "accepted" and response.json()["results"][0]["id"] == event["id"]
 
 
 async def test_only_integration_accounts_may_ingest(

@@ -173,7 +173,8 @@ async def test_an_invalid_binary_event_is_rejected_naming_the_field_like_its_str
 async def test_a_message_in_neither_mode_is_rejected_saying_what_is_missing_and_where_it_was_looked_for(
     system: RunningSystem, gateway: httpx.AsyncClient, events_out: Tap
 ) -> None:
-    response = await gateway.post("/v1/events", content=b"hello", headers={"Content-Type": "text/plain"})
+    plain = f"text/x-partner-{uuid.uuid4().hex[:8]}"
+    response = await gateway.post("/v1/events", content=b"hello", headers={"Content-Type": plain})
     assert response.status_code == 415
     error = response.json()
     assert error["field"] == "specversion"
@@ -181,9 +182,19 @@ async def test_a_message_in_neither_mode_is_rejected_saying_what_is_missing_and_
         "specversion, id, source, type, time missing",
         "ce-specversion",
         CLOUDEVENT_CONTENT_TYPE,
-        "'text/plain'",
+        f"'{plain}'",
     ):
         assert words in error["message"], error["message"]
+    assert "cloudEvents_" not in error["message"]  # HTTP has only the ce- prefix
+
+    def rejected_over_http() -> dict[str, Any] | None:
+        return next(
+            (e for e in events_out.events() if e["type"] == "ingest.rejected.v1" and plain in e["data"]["reason"]),
+            None,
+        )
+
+    stored = await eventually(rejected_over_http, timeout=30)  # never silent: stored and published on both routes
+    assert stored["data"]["field"] == "specversion" and stored["data"]["reason"] == error["message"]
 
     marker = f"plain-{uuid.uuid4().hex[:8]}"
     await publish(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
-from shared.bindings import HTTP_PREFIXES, media_type, neither_mode
+from shared.bindings import HTTP_PREFIXES, media_type
 from shared.contracts.base import EventData
 from shared.contracts.meetings_rpc import GetMeeting, GetUnit, Ingest, IngestBody, MeetingReply, UnitReply
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
@@ -160,7 +160,6 @@ async def authorize_meeting(
     return meeting
 
 
-INGEST_MEDIA_TYPES = (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE, "application/json")
 BODY_PROBLEM_STATUS = {
     "syntax": (400, "bad_request"),
     "shape": (422, "invalid"),
@@ -168,15 +167,6 @@ BODY_PROBLEM_STATUS = {
     "neither_mode": (415, "unsupported_media_type"),
 }
 """The HTTP answer to a body meetings could not read as an event or a batch (stored and published all the same)."""
-
-
-def check_ingest_media_type(content_type: str | None) -> None:
-    """415 unless the body is declared as one CloudEvent or a batch (the reading itself is meetings'), with the
-    reason of a message in neither content mode: the attributes missing and where they were looked for."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media not in INGEST_MEDIA_TYPES:
-        refusal = neither_mode(route="http", content_type=content_type)
-        raise BodyError(415, "unsupported_media_type", refusal.reason, field=refusal.field or "body")
 
 
 async def ingest_events(
@@ -192,15 +182,14 @@ async def ingest_events(
     """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest.
 
     A body that is not an event or a batch at all is stored and published as a rejection by meetings,
-    and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events). With `ce-`
-    headers the request is in binary content mode: they go along and meetings translates them (shared.bindings).
+    and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events, 415 in neither
+    content mode). With `ce-` headers the request is in binary content mode: they go along and meetings translates
+    them (shared.bindings).
     A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     attributes = {name.lower(): value for name, value in headers if name.lower().startswith(HTTP_PREFIXES)}
     binary = bool(attributes) and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE)
-    if not binary:
-        check_ingest_media_type(content_type)
     reply = await rpc.call(
         IngestBody(
             body_base64=base64.b64encode(body).decode("ascii"),
