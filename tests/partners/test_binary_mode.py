@@ -69,8 +69,8 @@ async def test_the_issues_binary_request_is_accepted_and_applied_as_its_structur
     assert len(rows) == 2
     assert {k: v for k, v in rows[0].items() if k != "id"} == {k: v for k, v in rows[1].items() if k != "id"}
 
-    from_binary = await eventually(lambda: events_out.originating(SOURCE, binary["id"]), timeout=30)
-    from_twin = await eventually(lambda: events_out.originating(SOURCE, twin["id"]), timeout=30)
+    from_binary = await eventually(lambda: events_out.originating(SOURCE, binary["id"]), timeout=90)
+    from_twin = await eventually(lambda: events_out.originating(SOURCE, twin["id"]), timeout=90)
     assert same_apart_from_ids(from_binary[0], from_twin[0])
 
     # (source, id) is one event whichever mode carries it.
@@ -112,11 +112,11 @@ async def test_binary_messages_on_chibo_ingest_are_applied_with_every_binding_pr
         rows = await meetings_db.fetch(f"SELECT id, {MEMBER_COLUMNS} FROM member WHERE id = ANY($1::text[])", ids)
         return rows if len(rows) == 4 else None
 
-    rows = {row["id"]: {k: v for k, v in row.items() if k != "id"} for row in await eventually(stored, timeout=30)}
+    rows = {row["id"]: {k: v for k, v in row.items() if k != "id"} for row in await eventually(stored, timeout=90)}
     assert rows[ids[0]] == rows[ids[1]] == rows[ids[2]] == rows[ids[3]]
     for event in (rabbit, underscore, colon):
-        copies = await eventually(lambda e=event: events_out.originating(SOURCE, e["id"]), timeout=30)
-        twins = await eventually(lambda: events_out.originating(SOURCE, twin["id"]), timeout=30)
+        copies = await eventually(lambda e=event: events_out.originating(SOURCE, e["id"]), timeout=90)
+        twins = await eventually(lambda: events_out.originating(SOURCE, twin["id"]), timeout=90)
         assert same_apart_from_ids(copies[0], twins[0])
 
     # The same (source, id) in the other mode over HTTP is a duplicate.
@@ -161,7 +161,7 @@ async def test_an_invalid_binary_event_is_rejected_naming_the_field_like_its_str
         content_type=message.content_type,
         headers=message.headers,
     )
-    rejection = await eventually(lambda: events_out.rejection_of(over_amqp["id"]), timeout=30)
+    rejection = await eventually(lambda: events_out.rejection_of(over_amqp["id"]), timeout=90)
     assert rejection["data"]["field"] == "data.status" and rejection["data"]["source"] == SOURCE
 
     not_json = member_event(scenario, "mem-notjson-" + scenario.tag)
@@ -193,7 +193,7 @@ async def test_a_message_in_neither_mode_is_rejected_saying_what_is_missing_and_
             None,
         )
 
-    stored = await eventually(rejected_over_http, timeout=30)  # never silent: stored and published on both routes
+    stored = await eventually(rejected_over_http, timeout=90)  # never silent: stored and published on both routes
     assert stored["data"]["field"] == "specversion" and stored["data"]["reason"] == error["message"]
 
     marker = f"plain-{uuid.uuid4().hex[:8]}"
@@ -211,6 +211,6 @@ async def test_a_message_in_neither_mode_is_rejected_saying_what_is_missing_and_
             None,
         )
 
-    rejection = await eventually(rejected, timeout=30)
+    rejection = await eventually(rejected, timeout=90)
     assert rejection["data"]["field"] == "specversion"
     assert "ce-specversion" in rejection["data"]["reason"] and "cloudEvents:specversion" in rejection["data"]["reason"]

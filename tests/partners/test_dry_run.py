@@ -83,7 +83,7 @@ async def test_a_dry_run_answers_every_outcome_as_a_real_send_and_leaves_no_trac
     sentinel = renamed({**ward, "time": later}, name="Đảng ủy phường Hòa Thuận (mới)")
     sent = await gateway.post("/v1/events", json=sentinel, headers={"Content-Type": "application/cloudevents+json"})
     assert sent.json()["results"][0]["outcome"] == "accepted"
-    await eventually(lambda: events_out.originating(SOURCE, sentinel["id"]), timeout=30)
+    await eventually(lambda: events_out.originating(SOURCE, sentinel["id"]), timeout=90)
     dry_ids = {event["id"] for event in batch} - {cell["id"]}  # the cell alone had been sent for real
     assert not [e for e in events_out.events() if e.get("originid") in dry_ids]
     assert not [

@@ -38,7 +38,7 @@ async def check_feeder_output(output: str, meetings_db: asyncpg.Connection) -> N
             lines[1].split()[2].rstrip(":"),
         )
 
-    await eventually(meeting, timeout=30)
+    await eventually(meeting, timeout=90)
 
 
 async def test_the_python_example_feeder_works_against_the_system(

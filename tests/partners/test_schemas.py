@@ -18,7 +18,7 @@ def validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 async def test_every_type_in_has_a_schema_that_the_events_the_system_accepts_satisfy(system: RunningSystem) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as anonymous:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=90) as anonymous:
         index = await anonymous.get("/v1/schemas")
         assert index.status_code == 200, index.text
         items = index.json()["items"]
@@ -49,7 +49,7 @@ async def test_every_type_in_has_a_schema_that_the_events_the_system_accepts_sat
 
 
 async def test_the_schemas_are_listed_in_the_openapi_document(system: RunningSystem) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as anonymous:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=90) as anonymous:
         document = (await anonymous.get("/openapi.json")).json()
     assert {"/v1/schemas", "/v1/schemas/{event_type}"} <= set(document["paths"])
     components = document["components"]["schemas"]

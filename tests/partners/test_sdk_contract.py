@@ -39,7 +39,7 @@ async def feed_with_python(
     """Send the events one by one with the Python SDK; the HTTP outcomes (AMQP: 'published')."""
     outcomes = []
     if route == "http":
-        async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=system.gateway_url, timeout=90) as client:
             for event in events:
                 headers, body = (sdk.http_binary if mode == "binary" else sdk.http_structured)(event)
                 response = await client.post(
@@ -90,7 +90,7 @@ async def test_every_type_in_fed_with_the_sdk_is_accepted_as_sent(
     if route == "http":
         assert outcomes == ["accepted"] * len(events), list(zip([e["type"] for e in events], outcomes, strict=True))
     for event in events:
-        copies = await eventually(lambda e=event: events_out.originating(SOURCE, e["id"]), timeout=60)
+        copies = await eventually(lambda e=event: events_out.originating(SOURCE, e["id"]), timeout=90)
         assert copies[0]["type"] == event["type"]
         assert equivalent(event["data"], copies[0]["data"]), (event, copies[0])
         assert datetime.fromisoformat(copies[0]["time"]) == datetime.fromisoformat(event["time"])
