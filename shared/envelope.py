@@ -150,6 +150,12 @@ class Event(Generic[DataT]):
         return self.envelope.time
 
     @property
+    def order_id(self) -> str:
+        """The id that orders snapshots of equal `time`: the incoming event's own id (`originid` when meetings
+        re-published it), never an id assigned on the way (CONTRACT.md)."""
+        return self.envelope.originid or self.envelope.id
+
+    @property
     def correlation_id(self) -> str:
         """The correlation id, falling back to the event's own id."""
         return self.envelope.correlationid or self.envelope.id

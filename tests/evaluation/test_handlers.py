@@ -183,3 +183,37 @@ async def test_a_committee_framework_applies_to_its_subtree_from_its_date(uow: F
     assert uow.results.scores["m0"]["framework_id"] == "hd42-2025"
     with pytest.raises(FrameworkConflict):
         await adopt_framework(uow, document=document | {"name": "khác"}, committee_id="w1")
+
+
+def minutes_fact(self_criticism: int, *, origin_id: str, republished_id: str) -> dict:
+    """Minutes as meetings re-publishes them: a fresh id of its own, the incoming id in `originid`."""
+    data = {
+        "meeting_id": "m1",
+        "started_at": at(3, 5).isoformat(),
+        "ended_at": at(3, 5, 21).isoformat(),
+        "chair_id": "p1",
+        "recorder_id": "p2",
+        "speakers": [],
+        "self_criticism_minutes": self_criticism,
+        "resolutions": [],
+        "tasks": [],
+    }
+    raw = fact("minutes.submitted.v1", data, time=at(3, 6), event_id=republished_id)
+    return raw | {"source": "urn:chibo:meetings", "originsource": "urn:test:handbook", "originid": origin_id}
+
+
+async def test_equal_time_snapshots_are_ordered_by_the_incoming_id_not_the_republished_one(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Issue 10 fault 10: the re-sent minutes (same time, greater incoming id) win in evaluation as in meetings,
+    though meetings gave them a smaller id of its own."""
+    await apply(uow, scheduled())
+    await apply(uow, minutes_fact(20, origin_id="evt-1", republished_id="rep-9"))
+    await apply(uow, minutes_fact(5, origin_id="evt-2", republished_id="rep-1"))
+    assert uow.facts.minutes["m1"][2]["self_criticism_minutes"] == 5
+    # and the other way round: the earlier incoming id never replaces the later one
+    await apply(uow, minutes_fact(30, origin_id="evt-0", republished_id="rep-z"))
+    assert uow.facts.minutes["m1"][2]["self_criticism_minutes"] == 5
+    score = [e for e in uow.emitted if e.type == "score.meeting.updated.v1"][-1]
+    line = next(c for c in score.data["criteria"] if c["code"] == "conduct.self_criticism")
+    assert line["points"] == 0, line

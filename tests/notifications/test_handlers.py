@@ -328,3 +328,27 @@ async def test_webhook_secrets_are_sealed_at_rest_opened_for_delivery_and_plain_
     with pytest.raises(RpcError) as refused:
         await no_key.set_preferences(p.deputy, ["webhook"], webhook_url="http://127.0.0.1:9/h", webhook_secret="x")
     assert refused.value.code == "invalid"
+
+
+async def test_equal_time_snapshots_are_ordered_by_the_incoming_id_not_the_republished_one(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Issue 10 fault 10: notifications orders a member's snapshots by the incoming (time, originid), as meetings
+    does, not by the id meetings gave the re-published event."""
+    p = Province()
+    clock = Clock(datetime(2026, 11, 1, 9, 0, tzinfo=VIETNAM_TZ))
+    await handle(pool, settings, clock, *p.setup())
+    at = datetime(2026, 11, 1, 8, 0, tzinfo=VIETNAM_TZ)
+
+    def snapshot(name: str, *, origin_id: str, republished_id: str) -> CloudEvent:
+        data = {"id": p.member, "full_name": name, "cell_id": p.cell, "status": "official"}
+        base = event("member.upserted.v1", data, time=at, event_id=republished_id)
+        return CloudEvent.model_validate(
+            base.model_dump() | {"originid": origin_id, "originsource": "urn:test:member-db"}
+        )
+
+    later, earlier = random_id("evt-2"), random_id("evt-1")
+    await handle(pool, settings, clock, snapshot("Tên cũ", origin_id=earlier, republished_id="rep-z" + later))
+    await handle(pool, settings, clock, snapshot("Tên mới", origin_id=later, republished_id="rep-a" + earlier))
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT full_name FROM member WHERE id = $1", p.member) == "Tên mới"

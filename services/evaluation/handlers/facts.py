@@ -17,7 +17,7 @@ from shared.envelope import Event
 
 def stamp_of(event: Event[Any]) -> FactStamp:
     """The (time, id) that orders snapshots."""
-    return FactStamp(time=event.time, event_id=event.id)
+    return FactStamp(time=event.time, event_id=event.order_id)
 
 
 async def _rescore_meeting(

@@ -76,7 +76,7 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
         contact_emails=tuple(data.contact_emails),
         active=data.active,
     )
-    await uow.projection.upsert_unit(unit, time=event.time, event_id=event.id)
+    await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id)
 
 
 async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -94,7 +94,7 @@ async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
         exempt=data.exempt,
         admitted_on=data.admitted_on,
     )
-    if not await uow.projection.upsert_member(member, time=event.time, event_id=event.id):
+    if not await uow.projection.upsert_member(member, time=event.time, event_id=event.order_id):
         return
     await plan_probation(member, uow)
     for meeting in await uow.projection.upcoming_meetings(member.cell_id, now=uow.now()):
@@ -116,7 +116,7 @@ async def plan_probation(member: Member, uow: NotificationsUnit) -> None:
 
 async def on_member_removed(event: Event[Any], uow: NotificationsUnit) -> None:
     """Take the member off the roll when the removal is newer than the snapshot."""
-    await uow.projection.remove_member(event.data.id, time=event.time, event_id=event.id)
+    await uow.projection.remove_member(event.data.id, time=event.time, event_id=event.order_id)
 
 
 async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -131,7 +131,7 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None
         email=data.email,
         yearly_quota=data.yearly_quota,
     )
-    if not await uow.projection.upsert_monitor(monitor, time=event.time, event_id=event.id):
+    if not await uow.projection.upsert_monitor(monitor, time=event.time, event_id=event.order_id):
         return
     for meeting in await uow.projection.upcoming_meetings(monitor.cell_id, now=uow.now()):
         await _notice(r.MEETING_SCHEDULED, meeting, uow)
@@ -140,7 +140,7 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None
 async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the meeting, notify members and monitors, plan its time-based rules."""
     await uow.projection.lock_cell(event.data.cell_id)
-    if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.id):
+    if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.order_id):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     assert meeting is not None
@@ -153,7 +153,7 @@ async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> Non
 async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the new start, notify of the move, re-plan the meeting's time-based rules."""
     await _lock_meeting_cell(event.data.meeting_id, uow)
-    if not await uow.projection.apply_rescheduled(event.data, time=event.time, event_id=event.id):
+    if not await uow.projection.apply_rescheduled(event.data, time=event.time, event_id=event.order_id):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     assert meeting is not None
@@ -192,7 +192,7 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
         records=[(record.member_id, record.status.value) for record in data.records],
         guests=[guest.person_id for guest in data.guests if guest.person_id],
         time=event.time,
-        event_id=event.id,
+        event_id=event.order_id,
     )
     meeting = await uow.projection.get_meeting(data.meeting_id)
     if applied and meeting is not None:
@@ -250,7 +250,7 @@ async def on_cell_score(event: Event[Any], uow: NotificationsUnit) -> None:
         rating=data.rating.value,
         score=data.score,
         time=event.time,
-        event_id=event.id,
+        event_id=event.order_id,
     ):
         return
     config = await config_for(data.cell_id, uow)
