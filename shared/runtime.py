@@ -136,6 +136,27 @@ async def check_health(
     return healthy, report
 
 
+async def stop_background(
+    tasks: Sequence[asyncio.Task[Any]], *, relay: OutboxRelay, pool: asyncpg.Pool, timeout: float
+) -> None:
+    """Cancel every background task and await it, then close the pool; each step bounded by `timeout` seconds.
+
+    A task that ignores its cancellation, or a connection never given back, is logged and the pool is
+    terminated, so a stopping service never waits on a connection for ever (issue 10, fault 11)."""
+    relay.stop()
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        if pending:
+            log.error("background_tasks_not_stopped", tasks=sorted(task.get_name() for task in pending))
+    try:
+        await asyncio.wait_for(pool.close(), timeout=timeout)
+    except TimeoutError:
+        log.error("pool_close_timed_out", timeout=timeout)
+        pool.terminate()
+
+
 def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> AsgiFastStream:
     """The ASGI FastStream app of a service: consumers, relay, /health, /metrics and /asyncapi."""
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
@@ -171,11 +192,9 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
         try:
             yield
         finally:
-            relay.stop()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await pool.close()
+            # FastStream has stopped the broker (its handlers finished or were cancelled within the graceful
+            # timeout) before this runs; now every background task, then the pool, each within the timeout
+            await stop_background(tasks, relay=relay, pool=pool, timeout=settings.graceful_timeout)
             log.info("service_stopped")
 
     dead_letter_queues = [queue.dead_letter_queue for queue in spec.consumer_queues]
