@@ -57,12 +57,15 @@ async def add_to_outbox(
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
 
 
+class UnusableExchange(Exception):
+    """The row's exchange does not exist or may not be used (the broker refused its passive declare)."""
+
+
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError,  # includes struct.error's cousins raised while encoding a property, UnicodeEncodeError
+    ValueError,  # includes UnicodeEncodeError, raised while encoding a property
     TypeError,
     struct.error,
-    aiormq.exceptions.ChannelNotFoundEntity,  # the row names an exchange that does not exist
-    aiormq.exceptions.ChannelAccessRefused,
+    UnusableExchange,
 )
 """Publish failures that will happen again however often the row is tried: the row is parked at once."""
 
@@ -175,6 +178,22 @@ class OutboxRelay:
             self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
             self._exchanges = {}
 
+    async def _resolve_exchanges(self, names: set[str]) -> dict[str, UnusableExchange]:
+        """Passively declare each exchange not yet known, one at a time; those the broker refuses, with why.
+
+        A refused declare closes the channel, so it is done here, before any publish shares that channel:
+        only the rows naming that exchange fail, never the batch around them."""
+        unusable: dict[str, UnusableExchange] = {}
+        for name in sorted(names - set(self._exchanges)):
+            assert self._channel is not None
+            try:
+                self._exchanges[name] = await self._channel.get_exchange(name)
+            except (aiormq.exceptions.ChannelNotFoundEntity, aiormq.exceptions.ChannelAccessRefused) as exc:
+                unusable[name] = UnusableExchange(f"exchange {name!r}: {exc!r}")
+                self._channel = None
+                await self._ensure_connection()
+        return unusable
+
     async def _exchange(self, name: str) -> aio_pika.abc.AbstractExchange:
         if name not in self._exchanges:
             assert self._channel is not None
@@ -197,10 +216,17 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
+            unusable = await self._resolve_exchanges({row["exchange"] for row in rows})
+            usable = [row for row in rows if row["exchange"] not in unusable]
             if self._isolate:
-                results: list[BaseException | None] = [await self._try_publish(rows[0])]
+                published = [await self._try_publish(row) for row in usable[:1]]
             else:
-                results = list(await asyncio.gather(*(self._try_publish(row) for row in rows)))
+                published = list(await asyncio.gather(*(self._try_publish(row) for row in usable)))
+            outcome = {row["id"]: error for row, error in zip(usable, published, strict=False)}
+            rows = [row for row in rows if row["exchange"] in unusable or row["id"] in outcome]
+            results: list[BaseException | None] = [
+                unusable[row["exchange"]] if row["exchange"] in unusable else outcome[row["id"]] for row in rows
+            ]
             done = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
             failed = [(row, result) for row, result in zip(rows, results, strict=True) if result is not None]
             if failed:
@@ -211,10 +237,10 @@ class OutboxRelay:
             if outage and not self._isolate and len(rows) > 1:
                 # nothing got through: the broker is away, or one row breaks the channel for all of them
                 self._isolate = True
-                await self._count_attempts(conn, failed)
+                await self._note_outage(conn, failed)
                 raise RuntimeError(f"no outbox row of {len(rows)} was confirmed: {failed[0][1]!r}")
             if outage and await self._broker_away():
-                await self._count_attempts(conn, failed)
+                await self._note_outage(conn, failed)
                 raise RuntimeError(f"the broker is unreachable: {failed[0][1]!r}")
             if failed:
                 await self._defer_or_park(conn, failed)
@@ -237,11 +263,9 @@ class OutboxRelay:
         except Exception:
             return True
 
-    async def _count_attempts(
-        self, conn: asyncpg.Connection, failed: list[tuple[asyncpg.Record, BaseException]]
-    ) -> None:
+    async def _note_outage(self, conn: asyncpg.Connection, failed: list[tuple[asyncpg.Record, BaseException]]) -> None:
         await conn.executemany(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+            "UPDATE outbox SET last_error = $2 WHERE id = $1",  # an outage is not the row's fault: no attempt counted
             [(row["id"], repr(error)[:2000]) for row, error in failed],
         )
 
