@@ -1,5 +1,5 @@
 # The two commands of the README: `make up` runs the whole system, `make test` runs every test.
-.PHONY: up down test lint bench status logs
+.PHONY: up down test lint bench status logs chaos
 
 up:
 	@deploy/up.sh
@@ -24,3 +24,10 @@ bench:
 	@deploy/bootstrap.sh
 	@deploy/infra.sh
 	uv run python -m tests.benchmarks $(BENCH_ARGS)
+
+# The fault suite of issue 10: the same backfill quietly and under faults (kill -9 each service, a private
+# RabbitMQ node's app restarted, PostgreSQL connections cut, bad inputs); CHAOS_ARGS="--cells 12" is the short form.
+chaos:
+	@deploy/bootstrap.sh
+	@deploy/infra.sh
+	uv run python -m tests.chaos $(CHAOS_ARGS)

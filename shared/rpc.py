@@ -207,6 +207,7 @@ class RpcClient:
         self._channel: AbstractChannel | None = None
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._opening: asyncio.Lock | None = None
+        self._watched: object | None = None
 
     async def call(
         self, request: Request[ReplyT], *, correlation_id: str | None = None, timeout: float | None = None
@@ -270,11 +271,25 @@ class RpcClient:
         async with self._opening:
             if self._channel is None or self._channel.is_closed:
                 connection = await self._broker.connect()  # the broker's own connection: no second login
+                if connection is not self._watched:
+                    # after a broker restart the robust connection comes back, but the direct reply-to
+                    # consumer does not: the next call opens a fresh reply channel
+                    callbacks = getattr(connection, "reconnect_callbacks", None)
+                    if callbacks is not None:
+                        callbacks.add(self._forget_reply_channel)
+                    self._watched = connection
                 channel = await connection.channel(publisher_confirms=False)
                 queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
                 await queue.consume(self._on_reply, no_ack=True)
                 self._channel = channel
         return self._channel
+
+    def _forget_reply_channel(self, *_: Any) -> None:
+        """The connection was re-established: replies to the old reply channel will never come."""
+        self._channel = None
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the broker connection was re-established"))
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")
