@@ -339,3 +339,54 @@ async def test_with_evaluation_stopped_the_gateway_answers_what_it_can(
         return (await officer.get(f"/v1/meetings/{meeting_id}/score")).status_code == 200
 
     assert await eventually(scored, timeout=30)
+
+
+async def test_a_valid_event_sent_right_after_poison_ones_is_scored_within_seconds(
+    system: RunningSystem, tokens: dict[str, str], province: Province, officer: httpx.AsyncClient
+) -> None:
+    """Issue 10: an over-long correlation id, an over-long id, deep nesting and a NUL, by both routes, then a valid
+    meeting: the poison is rejected (stored, visible to operators) and the meeting is scored within seconds."""
+    poison = [
+        province.scheduled(random_id("mtg")) | {"correlationid": "c" * 300},
+        province.scheduled(random_id("mtg")) | {"id": "e" * 300},
+    ]
+    bodies = [json.dumps(event).encode() for event in poison]
+    bodies.append(
+        json.dumps(province.scheduled(random_id("mtg"))).replace('"agenda": [', '"agenda": [' + "[" * 300, 1).encode()
+        + b"]" * 300
+    )
+    bodies.append(json.dumps(province.scheduled(random_id("mtg")) | {"subject": "Lê\u0000Văn"}).encode())
+    headers = {"Authorization": f"Bearer {tokens['integration']}", "Content-Type": "application/cloudevents+json"}
+    connection = await aio_pika.connect(system.env["CHIBO_AMQP_URL"])
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+            for body in bodies:
+                await exchange.publish(
+                    aio_pika.Message(body, content_type="application/cloudevents+json"),
+                    routing_key="meeting.scheduled.v1",
+                )
+                answer = await client.post("/v1/events", content=body, headers=headers)
+                assert answer.status_code in (200, 400, 422), answer.text
+                if answer.status_code == 200:
+                    assert answer.json()["results"][0]["outcome"] == "rejected"
+            meeting_id = random_id("mtg")
+            sent = asyncio.get_running_loop().time()
+            response = await client.post(
+                "/v1/events", content=json.dumps(province.scheduled(meeting_id)), headers=headers
+            )
+            assert response.json()["results"][0]["outcome"] == "accepted", response.text
+    finally:
+        await connection.close()
+
+    async def scored() -> dict | None:
+        answer = await officer.get(f"/v1/meetings/{meeting_id}/score")
+        return answer.json() if answer.status_code == 200 else None
+
+    await eventually(scored, timeout=30)
+    assert asyncio.get_running_loop().time() - sent < 15
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        health = await client.get("/v1/system/health", headers={"Authorization": f"Bearer {tokens['operator']}"})
+    meetings_health = health.json()["services"]["meetings"]["detail"]
+    assert meetings_health["outbox"]["parked"] == 0, meetings_health
