@@ -7,8 +7,8 @@ context it wants its consumers to see; nothing here is created at import time.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -56,6 +56,8 @@ class ServiceSpec(Generic[AppT]):
     publishes: Sequence[str] = ()
     """The event types the service publishes on chibo.events (its AsyncAPI document's send operations)."""
     """Readers of the service's own state gauges (held events, jobs), run on each /metrics scrape."""
+    health_counts: Mapping[str, str] = field(default_factory=dict)
+    """Extra figures for /health: name -> a `SELECT count(*)` over the service's schema (e.g. held events)."""
 
 
 def create_broker(
@@ -89,6 +91,7 @@ async def check_health(
     queues: Sequence[str],
     dead_letter_queues: Sequence[str] = (),
     attention: list[str] | None = None,
+    counts: Mapping[str, str] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
@@ -102,6 +105,8 @@ async def check_health(
         async with pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
             outbox = await outbox_health(conn)
+            for name, sql in (counts or {}).items():
+                report[name] = await conn.fetchval(sql)
         report["database"] = "ok"
         report["outbox"] = outbox
         if outbox["parked"]:
@@ -208,6 +213,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             queues=read_queues,
             dead_letter_queues=dead_letter_queues,
             attention=attention,
+            counts=spec.health_counts,
         )
         status = "ok" if healthy and not attention else "degraded"
         body = {"service": spec.name, "status": status, **report, "attention": attention}

@@ -49,6 +49,7 @@ def build_spec(settings: Settings) -> ServiceSpec[MeetingsContext]:
         background=[expire_held_events],
         gauges=[read_gauges],
         publishes=sorted({*meetings_contract.TYPES_OUT, *ingest_contract.TYPES}),
+        health_counts={"held_events": "SELECT count(*) FROM held_event"},
         description="Units, members and meetings: the only door for facts into chibo.",
     )
 

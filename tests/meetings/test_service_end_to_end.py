@@ -45,6 +45,7 @@ async def test_an_event_published_to_ingest_comes_out_validated_on_events(meetin
     assert asyncapi.status_code == 200 and "meetings.ingest" in asyncapi.text
     assert health["status"] == "ok" and health["consumers"] == "ok"
     assert health["outbox"]["parked"] == 0 and "meetings.ingest.dlq" in health["dead_letters"]
+    assert isinstance(health["held_events"], int)
 
 
 async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None:
