@@ -292,6 +292,9 @@ async def state_of(dsn: str, mail_dir: Path) -> dict[str, Any]:
             (row["rule"], row["subject_id"], row["recipient_id"])
             for row in await db.fetch("SELECT rule, subject_id, recipient_id FROM notifications.notification")
         )
+        parked = [
+            await db.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE parked_at IS NOT NULL") for schema in SCHEMAS
+        ]
         members = await db.fetchval("SELECT count(*) FROM meetings.member")
         meetings = await db.fetchval("SELECT count(*) FROM meetings.meeting")
     finally:
@@ -302,6 +305,7 @@ async def state_of(dsn: str, mail_dir: Path) -> dict[str, Any]:
         "periods": periods,
         "alerts": alerts,
         "members": members,
+        "parked outbox rows": sum(parked),
         "meetings": meetings,
         "mails": mails,
     }
