@@ -209,7 +209,7 @@ def bad_inputs(marker: str) -> list[bytes]:
 
     return [
         dumps(event("org.unit.upserted.v1", unit, correlationid="c" * 300)),
-        dumps(event("org.unit.upserted.v1", unit, id=marker + "e" * 300)),
+        dumps(event("org.unit.upserted.v1", unit, id=f"{marker}-{random.randrange(10**9)}" + "e" * 300)),
         dumps(event("meeting.scheduled.v1", meeting | {"agenda": "@"})).replace(b'"@"', b"[" * 260 + b"]" * 260),
         dumps(event("member.upserted.v1", member | {"full_name": "Lê\u0000Văn Bảy"})),
         dumps(event("meeting.assessed.v1", assessed)).replace(
