@@ -253,6 +253,7 @@ async def wait_quiet(amqp_url: str, dsn: str, *, timeout: float, settle: int = 3
                     for schema in SCHEMAS
                 ]
             )
+            pending.append(await db.fetchval("SELECT count(*) FROM notifications.delivery WHERE status = 'pending'"))
             if not any(depths) and not any(pending) and counts == previous:
                 steady += 1
                 if steady >= settle:
@@ -261,7 +262,7 @@ async def wait_quiet(amqp_url: str, dsn: str, *, timeout: float, settle: int = 3
                 steady = 0
             previous = counts
             await asyncio.sleep(2)
-        raise TimeoutError(f"not quiet after {timeout} s: queues {depths}, outbox {pending}")
+        raise TimeoutError(f"not quiet after {timeout} s: queues {depths}, outbox and deliveries {pending}")
     finally:
         await db.close()
         await connection.close()
