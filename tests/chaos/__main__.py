@@ -64,7 +64,10 @@ def main() -> int:
     )
     for difference in differences:
         print("  " + difference)
-    return 1 if differences or bad or dead else 0
+    checks = len(lines) + 2  # every fault's line, the final state, the dead letters
+    failed = len(bad) + bool(differences) + bool(dead)
+    print(f"chaos: {checks - failed} passed, {failed} failed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
