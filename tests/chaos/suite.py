@@ -113,7 +113,7 @@ class Feeder:
             batch = events[start : start + BATCH]
             self._counter += 1
             route = self.amqp if self._counter % 2 else self.http
-            for attempt in range(600):
+            for attempt in range(240):
                 try:
                     await route(batch)
                     break
@@ -121,7 +121,7 @@ class Feeder:
                     self.resent += 1
                     await asyncio.sleep(min(0.5 * (attempt + 1), 3.0))
             else:
-                raise RuntimeError("a batch could not be sent for 10 minutes")
+                raise RuntimeError("a batch could not be sent for about 10 minutes")
 
     async def amqp(self, batch: list[dict[str, Any]]) -> None:
         """One batch message on chibo.ingest, persistent, with a publisher confirm."""
@@ -458,10 +458,11 @@ async def run_faulty(
         for index, chunk in enumerate(slices):
             name, action = plan[index] if index < len(plan) else ("no fault", None)
             outcome = Outcome(name, len(chunk))
-            fault_task = asyncio.create_task(action()) if action else None
-            await feeder.send(chunk)
+            async with asyncio.TaskGroup() as group:  # a fault that fails (a service that cannot restart) stops the run
+                group.create_task(feeder.send(chunk))
+                fault_task = group.create_task(action()) if action else None
             if fault_task is not None:
-                outcome.note = await fault_task
+                outcome.note = fault_task.result()
             if index == len(slices) // 2:
                 for route, bodies in bad.items():
                     for body in bodies:
