@@ -53,9 +53,9 @@ class ServiceSpec(Generic[AppT]):
     background: Sequence[Callable[[AppT], Coroutine[Any, Any, None]]] = ()
     description: str = ""
     gauges: Sequence[GaugeReader] = ()
+    """Readers of the service's own state gauges (held events, jobs), run on each /metrics scrape."""
     publishes: Sequence[str] = ()
     """The event types the service publishes on chibo.events (its AsyncAPI document's send operations)."""
-    """Readers of the service's own state gauges (held events, jobs), run on each /metrics scrape."""
     health_counts: Mapping[str, str] = field(default_factory=dict)
     """Extra figures for /health: name -> a `SELECT count(*)` over the service's schema (e.g. held events)."""
 
