@@ -99,13 +99,13 @@ class Feeder:
     gateway_url: str
     token: str
     resent: int = 0
-    _connection: Any = None
+    _amqp: Any = None
     _counter: int = field(default=0)
 
     async def close(self) -> None:
         """Close the AMQP connection."""
-        if self._connection is not None and not self._connection.is_closed:
-            await self._connection.close()
+        if self._amqp is not None and not self._amqp.is_closed:
+            await self._amqp.close()
 
     async def send(self, events: list[dict[str, Any]]) -> None:
         """Every event, in batches alternating between AMQP and HTTP."""
@@ -125,9 +125,9 @@ class Feeder:
 
     async def amqp(self, batch: list[dict[str, Any]]) -> None:
         """One batch message on chibo.ingest, persistent, with a publisher confirm."""
-        if self._connection is None or self._connection.is_closed:
-            self._connection = await aio_pika.connect(self.amqp_url, timeout=10)
-            self._channel = await self._connection.channel(publisher_confirms=True)
+        if self._amqp is None or self._amqp.is_closed:
+            self._amqp = await aio_pika.connect(self.amqp_url, timeout=10)
+            self._channel = await self._amqp.channel(publisher_confirms=True)
         try:
             exchange = await self._channel.get_exchange(INGEST_EXCHANGE)
             await exchange.publish(
@@ -141,7 +141,7 @@ class Feeder:
             )
         except Exception:
             await self.close()
-            self._connection = None
+            self._amqp = None
             raise
 
     async def http(self, batch: list[dict[str, Any]]) -> None:
@@ -158,9 +158,9 @@ class Feeder:
     async def raw(self, body: bytes, *, route: str) -> None:
         """One bad body by one route (HTTP answers 200 or a 4xx naming the body; both are fine)."""
         if route == "amqp":
-            if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect(self.amqp_url, timeout=10)
-                self._channel = await self._connection.channel(publisher_confirms=True)
+            if self._amqp is None or self._amqp.is_closed:
+                self._amqp = await aio_pika.connect(self.amqp_url, timeout=10)
+                self._channel = await self._amqp.channel(publisher_confirms=True)
             exchange = await self._channel.get_exchange(INGEST_EXCHANGE)
             message = aio_pika.Message(
                 body, content_type=CLOUDEVENT_CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
