@@ -6,6 +6,9 @@ import hmac
 import json
 import smtplib
 import ssl
+from email import policy
+from email.contentmanager import raw_data_manager
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
@@ -27,16 +30,19 @@ class Sender(Protocol):
 
 
 def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
-    """The UTF-8 e-mail of a delivery."""
-    message = EmailMessage()
+    """The UTF-8 e-mail of a delivery; its Subject decodes to exactly the title, however it is folded."""
+    # The default policy folds a long non-ASCII subject between RFC 2047 encoded words at a space it
+    # leaves outside them, and decoders drop whitespace between encoded words ("HuỳnhĐức Bình").
+    # email.header.Header keeps every space inside an encoded word, so folding loses none.
+    message = EmailMessage(policy=policy.compat32)
     message["From"] = sender
     message["To"] = ", ".join(delivery.addresses)
-    message["Subject"] = delivery.title
+    message["Subject"] = Header(delivery.title, "utf-8", header_name="Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=delivery.notification_id.replace("-", ""))
     message["X-Chibo-Notification"] = delivery.notification_id
     message["X-Chibo-Rule"] = delivery.rule
-    message.set_content(delivery.body, charset="utf-8")
+    message.set_content(delivery.body, charset="utf-8", cte="base64", content_manager=raw_data_manager)
     return message
 
 

@@ -1,0 +1,120 @@
+"""Every template's mail Subject decodes to exactly its title, long Vietnamese names included.
+
+185 of 3,001 mails once lost a space where the Subject was folded ("Chibộ thôn Tây", "HuỳnhĐức Bình",
+"thứBảy", "Tiểuhọc"): the fold fell between two RFC 2047 encoded words, where decoders drop whitespace.
+"""
+
+import email
+import email.header
+from datetime import date, datetime
+from email import policy
+
+import pytest
+
+from services.notifications.channels import build_email
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import Alert, Recipient
+from services.notifications.repository.outgoing import ClaimedDelivery
+from services.notifications.templates import render, render_digest
+from shared.envelope import VIETNAM_TZ
+
+CELLS = [
+    "Chi bộ thôn Tây Hòa Bình Thượng",
+    "Chi bộ Trường Tiểu học Nguyễn Văn Trỗi xã Điện Bàn Đông",
+    "Chi bộ khu phố Tây Lộc Hưng Thạnh Mỹ",
+    "Chi bộ Trạm Y tế phường Hưng Đông",
+]
+PEOPLE = ["Huỳnh Đức Bình", "Tôn Nữ Thị Hoàng Phương Thảo", "Nguyễn Phước Bảo Long", "Lê Thị Ánh Tuyết"]
+COMMITTEE = Recipient(id="ward", kind="committee", name="Đảng ủy phường Điện Bàn Đông Hưng Thạnh")
+DAYS = [datetime(2026, 12, day, 19, 30, tzinfo=VIETNAM_TZ) for day in range(1, 8)]
+
+
+def delivery(title: str) -> ClaimedDelivery:
+    """A mail delivery of the title."""
+    return ClaimedDelivery(
+        id=1,
+        notification_id="n-1",
+        channel="email",
+        addresses=("bithu@example.vn",),
+        attempts=0,
+        rule="meeting_scheduled",
+        subject_id="s",
+        recipient_id="r",
+        recipient_kind="person",
+        recipient_name="Huỳnh Đức Bình",
+        recipient_phone=None,
+        cell_id="c",
+        title=title,
+        body="Kính gửi đồng chí Huỳnh Đức Bình,\n\nNội dung thư.",
+        created_at=datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM_TZ),
+        webhook_secret=None,
+    )
+
+
+def decoded_subjects(title: str) -> tuple[str, str]:
+    """The Subject as a mail client reads it, two ways, from the bytes sent over SMTP."""
+    message = build_email(delivery(title), sender="chibo@example.vn")
+    raw = message.as_bytes()
+    assert all(len(line) <= 78 for line in raw.split(b"\n")), "a header line longer than RFC 5322 recommends"
+    modern = email.message_from_bytes(raw, policy=policy.default)
+    legacy = email.message_from_bytes(raw)
+    return str(modern["Subject"]), str(email.header.make_header(email.header.decode_header(legacy["Subject"])))
+
+
+def titles() -> list[str]:
+    """Every template's title with long names, every weekday, every cell."""
+    found = []
+    for index, rule in enumerate(r.RULES):
+        for shift in range(len(DAYS)):
+            values = {
+                "cell": CELLS[(index + shift) % len(CELLS)],
+                "meeting_kind": "combined",
+                "topic": "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
+                "starts_at": DAYS[shift],
+                "location": "Nhà văn hóa thôn Tây",
+                "member": PEOPLE[(index + shift) % len(PEOPLE)],
+                "monitor": PEOPLE[(index + shift + 1) % len(PEOPLE)],
+                "days": 2,
+                "count": 4,
+                "month": "2026-11",
+                "quarter": "2026-Q4",
+                "period_label": "2026-11",
+                "rating": "average",
+                "score": 62.5,
+                "ends_on": date(2026, 12, 10),
+                "attended": 1,
+                "expected": 6,
+                "quota": 6,
+                "day": 25,
+                "reason": "mưa bão",
+            }
+            recipient = Recipient(kind="person", id="p", name=PEOPLE[shift % len(PEOPLE)])
+            alert = Alert(rule=rule, subject_id="s", period="p", recipients=(COMMITTEE,), cell_id="c", values=values)
+            found.append(render(alert, recipient)[0])
+    found.append(render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), titles=found[:3])[0])
+    return found
+
+
+@pytest.mark.parametrize("title", titles())
+def test_the_subject_decodes_to_exactly_the_title(title: str) -> None:
+    assert decoded_subjects(title) == (title, title)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Thông báo lịch sinh hoạt: Chi bộ thôn Tây Hòa Bình Thượng, 19:30 thứ Bảy, ngày 05/12/2026",
+        "Đảng viên Huỳnh Đức Bình vắng sinh hoạt không có lý do 3 tháng trong năm — Chi bộ Trường Tiểu học",
+        "Chi bộ " * 40,
+        "a " * 200 + "Đức",
+    ],
+)
+def test_the_spaces_of_the_reported_subjects_survive_folding(title: str) -> None:
+    assert decoded_subjects(title) == (title, title)
+
+
+def test_the_body_stays_utf8_text() -> None:
+    message = build_email(delivery("Tiêu đề"), sender="chibo@example.vn")
+    parsed = email.message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert parsed.get_content_type() == "text/plain"
+    assert parsed.get_content() == "Kính gửi đồng chí Huỳnh Đức Bình,\n\nNội dung thư.\n"
