@@ -1,7 +1,8 @@
 """Seed a small demo province through the public ingest route (AMQP batches on chibo.ingest).
 
-Two communes/wards under a province committee, six cells with members, monitors, and three
-months of meeting history (held, thematic, weak, one missed month) plus next month's notices,
+Two communes/wards under a province committee, six cells with members, monitors, and a year of
+meeting history (December 2025 to November 2026: held, thematic every quarter, a weak cell, missed
+months) plus next month's notices,
 so every screen and most alerts have something to show. Ids are stable, so seeding twice
 changes nothing (the second run's events are duplicates by (source, id)).
 """
@@ -71,7 +72,7 @@ class Seed:
 
     def build(self) -> list[dict[str, Any]]:
         """All events of the demo province."""
-        setup = datetime(2026, 8, 1, 8, 0, tzinfo=VIETNAM_TZ)
+        setup = datetime(2025, 11, 1, 8, 0, tzinfo=VIETNAM_TZ)
         self.emit(
             "org.unit.upserted.v1",
             {
@@ -159,14 +160,15 @@ class Seed:
         return ids
 
     def history(self, cell_id: str, members: list[str], quality: str, committee_id: str) -> None:
-        """Meetings of September to November, and December's notice."""
+        """A year of meetings (December 2025 to November 2026), and December's notice."""
         previous_tasks: list[dict[str, Any]] = []
-        for month in (9, 10, 11):
-            if quality == "missed" and month == 10:
+        thematic = (3, 9) if quality == "weak" else (3, 6, 9, 11)
+        for year, month in [(2025, 12), *((2026, month) for month in range(1, 12))]:
+            if quality == "missed" and month in (4, 10):
                 continue
-            kind = "combined" if month == 9 else "regular"
-            start = datetime(2026, month, 4, 19, 30, tzinfo=VIETNAM_TZ)
-            meeting_id = f"{cell_id}-2026-{month:02d}"
+            kind = "combined" if month in thematic else "regular"
+            start = datetime(year, month, 4, 19, 30, tzinfo=VIETNAM_TZ)
+            meeting_id = f"{cell_id}-{year}-{month:02d}"
             self.meeting(cell_id, meeting_id, kind, start, members, quality, previous_tasks, committee_id)
             previous_tasks = [
                 {

@@ -1,5 +1,6 @@
 """The whole system started once for the web tests, seeded with the demo province, with people's sign-ins."""
 
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -8,6 +9,7 @@ from datetime import date
 
 import httpx
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 
 from deploy.seed_demo import Seed, publish
 from tests.support.env import fresh_database
@@ -103,3 +105,28 @@ def figure(html: str, name: str) -> str:
     marker = f'data-figure="{name}">'
     start = html.index(marker) + len(marker)
     return html[start : html.index("<", start)]
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="package")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (deploy/bootstrap.sh installs it)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def sign_in(browser: Browser, system: RunningSystem, who: str, *, width: int = 1280) -> Page:
+    """A new page signed in through the form."""
+    context = await browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
+    page = await context.new_page()
+    await page.goto(system.gateway_url + "/app/")
+    await page.get_by_label("Tên đăng nhập").fill(who)
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    return page

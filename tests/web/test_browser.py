@@ -1,41 +1,15 @@
 """In Debian's Chromium: an officer signs in, drills down province → commune → cell → meeting, sees the API's
 figures, and the charts render; the keyboard alone reaches the content."""
 
-import shutil
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser
 
 from services.gateway.web.i18n import format_number, format_share
 from tests.support.system import RunningSystem
-from tests.web.conftest import PASSWORD, PERIOD
+from tests.web.conftest import PERIOD, sign_in
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless (deploy/bootstrap.sh installs it)."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-async def sign_in(browser: Browser, system: RunningSystem, who: str, *, width: int = 1280) -> Page:
-    """A new page signed in through the form."""
-    context = await browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
-    page = await context.new_page()
-    await page.goto(system.gateway_url + "/app/")
-    await page.get_by_label("Tên đăng nhập").fill(who)
-    await page.get_by_label("Mật khẩu").fill(PASSWORD)
-    await page.get_by_role("button", name="Đăng nhập").click()
-    return page
 
 
 async def test_an_officer_drills_down_and_sees_the_apis_figures(

@@ -186,6 +186,8 @@ def globals_() -> dict[str, Any]:
         "status_label": lambda value: label("status", value),
         "attendance_label": lambda value: label("attendance", value),
         "document_label": lambda value: label("document", value),
+        "local_date": lambda value: f"{local(parse_moment(value)):%Y-%m-%d}" if value else "",  # type: ignore[arg-type]
+        "local_time": lambda value: f"{local(parse_moment(value)):%H:%M}" if value else "",  # type: ignore[arg-type]
     }
 
 

@@ -1,0 +1,56 @@
+"""A person's notification preferences (channels, daily digest), through the API as well as the web app."""
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from services.gateway.auth import Role
+from services.gateway.handlers import forbidden, require_role
+from services.gateway.http.deps import Caller, State
+from services.gateway.http.errors import COMMON_ERRORS
+from services.gateway.schemas.common import CreateModel, ReadModel
+
+router = APIRouter(prefix="/v1", tags=["inbox"], responses=COMMON_ERRORS)
+PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+Channel = Literal["email", "webhook", "inbox"]
+
+
+class PreferencesRead(ReadModel):
+    """Which channels reach the person and whether they get one daily digest instead of single alerts."""
+
+    recipient_id: str
+    channels: list[str]
+    digest: bool
+    stored: bool = False
+
+
+class PreferencesUpdate(CreateModel):
+    """The person's choice: channels (e-mail, webhook for SMS/messaging gateways, in-app inbox) and digest."""
+
+    channels: list[Channel] = Field(max_length=3)
+    digest: bool = False
+
+
+def person_of(caller: Caller) -> str:
+    """The caller's member id; 403 for roles without one, 404-free (it is always their own)."""
+    require_role(caller, PEOPLE, "keep notification preferences")
+    if not caller.person_id:
+        raise forbidden(caller.role, "keep notification preferences without a person_id")
+    return caller.person_id
+
+
+@router.get("/me/preferences", response_model=PreferencesRead)
+async def get_my_preferences(caller: Caller, state: State) -> Any:
+    """The caller's notification preferences (the defaults until they choose)."""
+    return await state.rpc.call("notifications", "get_preferences", recipient_id=person_of(caller))
+
+
+@router.put("/me/preferences", response_model=PreferencesRead)
+async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
+    """Choose the channels and whether alerts come as one daily digest."""
+    person = person_of(caller)
+    await state.rpc.call(
+        "notifications", "set_preferences", recipient_id=person, channels=list(body.channels), digest=body.digest
+    )
+    return await state.rpc.call("notifications", "get_preferences", recipient_id=person)

@@ -1,0 +1,322 @@
+"""Exports a committee hands on: its report for a period (CSV with a BOM, PDF), a meeting's minutes as PDF,
+and the meeting evidence for the yearly grading (Quy định 366-QĐ/TW) per member and per cell."""
+
+import asyncio
+import csv
+import io
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from services.gateway.auth import Principal
+from services.gateway.bootstrap import GatewayState
+from services.gateway.http import reads
+from services.gateway.web import pdf
+from services.gateway.web.i18n import (
+    _,
+    format_moment,
+    format_number,
+    format_period,
+    format_rating,
+    format_share,
+    format_short_date,
+    label,
+    local,
+    parse_moment,
+)
+
+PAGE = 200
+
+
+async def all_ranked(state: GatewayState, principal: Principal, committee_id: str, period: str) -> list[dict[str, Any]]:
+    """Every cell of the subtree with its score and rating for the period, best first."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = await reads.get_committee_ranking(
+            committee_id, period, principal, state, order="desc", limit=PAGE, offset=len(items)
+        )
+        items += page["items"]
+        if not page["items"] or len(items) >= page["total"]:
+            return items
+
+
+async def report(state: GatewayState, principal: Principal, committee_id: str, period: str) -> dict[str, Any]:
+    """The committee's roll-up and one row per cell (its period figures from the API)."""
+    rollup = await reads.get_committee_rollup(committee_id, period, principal, state)
+    ranked = await all_ranked(state, principal, committee_id, period)
+    gate = asyncio.Semaphore(8)
+
+    async def figures(cell_id: str) -> dict[str, Any]:
+        async with gate:
+            page = await reads.list_cell_ratings(cell_id, principal, state, period=period, limit=50, offset=0)
+        return next((item for item in page["items"] if item["period"] == period), {})
+
+    details = await asyncio.gather(*(figures(item["cell_id"]) for item in ranked))
+    rows = [{**item, **detail} for item, detail in zip(ranked, details, strict=True)]
+    return {"rollup": rollup, "rows": rows}
+
+
+def report_header() -> list[str]:
+    """The columns of the report, in Vietnamese."""
+    return [
+        _("Cell code"),
+        _("Cell"),
+        _("Score"),
+        _("Rating"),
+        _("Regular meetings held"),
+        _("Thematic meetings held"),
+        _("Attendance rate (%)"),
+        _("Speaking rate (%)"),
+    ]
+
+
+def report_row(row: dict[str, Any]) -> list[str]:
+    """One cell's figures as a person reads them (`72,5`)."""
+    rates = [
+        format_number(row[key] * 100) if row.get(key) is not None else ""
+        for key in ("attendance_rate", "speaking_rate")
+    ]
+    return [
+        str(row["cell_id"]),
+        str(row.get("name") or row["cell_id"]),
+        format_number(row.get("score")) if row.get("score") is not None else "",
+        format_rating(row.get("rating")) if row.get("rating") else "",
+        str(row.get("regular_held", "")),
+        str(row.get("thematic_held", "")),
+        *rates,
+    ]
+
+
+def report_csv(rows: list[dict[str, Any]]) -> bytes:
+    """UTF-8 with a BOM (so spreadsheet programs show the diacritics), `;` between fields, decimal commas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(report_header())
+    for row in rows:
+        writer.writerow(report_row(row))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:
+    """The report as PDF."""
+    rollup = data["rollup"]
+    by_rating = rollup.get("by_rating") or {}
+    figures = [
+        (_("Cells"), str(rollup.get("cells", ""))),
+        (_("Average score"), format_number(rollup.get("score"))),
+        (_("Regularity"), format_share(rollup.get("regularity"))),
+        (_("Attendance rate"), format_share(rollup.get("attendance_rate"))),
+        (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
+        (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
+        *((format_rating(key), str(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
+    ]
+    return pdf.report_pdf(
+        title=_("Report on party cell meetings"),
+        subtitle=f"{unit['name']} — {format_period(period)}",
+        figures=figures,
+        header=report_header()[1:],
+        rows=[report_row(row)[1:] for row in data["rows"]],
+    )
+
+
+def minutes_document(
+    meeting: dict[str, Any], unit: dict[str, Any], superior: dict[str, Any] | None, members: dict[str, Any]
+) -> bytes:
+    """The minutes (biên bản) of a meeting as PDF, in the customary layout."""
+
+    def name(member_id: str | None) -> str:
+        return str(members.get(member_id or "", {}).get("full_name") or member_id or "")
+
+    starts = local(parse_moment(meeting.get("starts_at")) or parse_moment("2000-01-01T00:00:00+07:00"))  # type: ignore[arg-type]
+    minutes = meeting.get("minutes") or {}
+    records = (meeting.get("attendance") or {}).get("records") or []
+    counts = Counter(record["status"] for record in records)
+    absent_lines = [
+        f"- {name(record['member_id'])}: {label('attendance', record['status'])}"
+        + (f" ({record['reason']})" if record.get("reason") else "")
+        for record in records
+        if record["status"] in ("excused", "absent")
+    ]
+    guests = ", ".join(guest.get("name", "") for guest in (meeting.get("attendance") or {}).get("guests") or [])
+    resolutions = [
+        f"{index}. {item['text']} — "
+        + _(
+            "%(yes)s in favour, %(no)s against, %(abstain)s abstaining",
+            yes=item["votes_for"],
+            no=item["votes_against"],
+            abstain=item["abstentions"],
+        )
+        for index, item in enumerate(minutes.get("resolutions") or [], start=1)
+    ]
+    sections = [
+        (
+            "",
+            _(
+                "Time: from %(start)s to %(end)s.",
+                start=format_moment(minutes.get("started_at") or meeting.get("starts_at")),
+                end=format_moment(minutes.get("ended_at")),
+            ),
+        ),
+        ("", _("Place: %(place)s.", place=meeting.get("location") or "")),
+        (
+            _("I. Attendance"),
+            _(
+                "Members summoned: %(total)s; present: %(present)s; absent with leave: %(excused)s; "  # noqa: E501
+                "absent without leave: %(absent)s; exempt: %(exempt)s.",
+                total=len(records),
+                present=counts["present"],
+                excused=counts["excused"],
+                absent=counts["absent"],
+                exempt=counts["exempt"] + counts["transferred"],
+            )
+            + ("\n" + "\n".join(absent_lines) if absent_lines else "")
+            + (("\n" + _("Guests: %(names)s.", names=guests)) if guests else ""),
+        ),
+        (
+            "",
+            _(
+                "Chair: %(chair)s. Recorder: %(recorder)s.",
+                chair=name(minutes.get("chair_id")),
+                recorder=name(minutes.get("recorder_id")),
+            ),
+        ),
+        (_("II. Content"), str(minutes.get("content") or "")),
+        (_("Members who spoke"), ", ".join(name(speaker) for speaker in minutes.get("speakers") or []) or _("Nobody.")),
+        (_("III. Conclusions"), str(minutes.get("conclusions") or "")),
+        (_("IV. Resolutions"), "\n".join(resolutions) or _("None.")),
+        (_("V. Tasks"), "" if meeting.get("tasks") else _("None.")),
+    ]
+    tasks = [
+        [str(task.get("description") or ""), name(task.get("assignee_id")), format_short_date(task.get("due_on"))]
+        for task in meeting.get("tasks") or []
+    ]
+    end = format_moment(minutes.get("ended_at")) if minutes.get("ended_at") else ""
+    closing = _("The meeting ended at %(end)s. The minutes were read to the meeting.", end=end) if end else ""
+    sections_after = [("", closing)] if closing else []
+    kind = label("kind", meeting.get("kind"))
+    return pdf.minutes_pdf(
+        superior=str((superior or {}).get("name") or ""),
+        cell=str(unit.get("name") or ""),
+        place_and_date=pdf.place_and_date(locality(superior, unit), starts),
+        title=_("MINUTES"),
+        subtitle=_("%(kind)s, %(period)s", kind=kind, period=format_period(f"{starts:%Y-%m}")),
+        sections=[*sections, *sections_after],
+        tasks_header=[_("Task"), _("Assignee"), _("Due")],
+        tasks=tasks,
+        signatures=((_("RECORDER"), name(minutes.get("recorder_id"))), (_("CHAIR"), name(minutes.get("chair_id")))),
+    )
+
+
+LOCALITY_PREFIXES = ("Đảng ủy xã ", "Đảng ủy phường ", "Đảng ủy đặc khu ", "Đảng ủy thị trấn ", "Đảng ủy ", "Tỉnh ủy ")
+
+
+def locality(superior: dict[str, Any] | None, unit: dict[str, Any]) -> str:
+    """The place written before the date: the commune or ward of the superior committee ("Hòa Bình")."""
+    name = str((superior or unit).get("name") or "")
+    for prefix in LOCALITY_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+async def evidence(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
+    """Per member and per cell, the year's meeting evidence for the yearly grading (the product gives the
+    evidence; the committee grades): meetings expected, attended, excused, unexcused, the longest excused run,
+    times spoken, tasks assigned and done on time; the cell's months, regularity, thematic coverage and rates."""
+    ratings, meetings, members = await asyncio.gather(
+        reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0),
+        reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
+        _members(state, principal, cell_id),
+    )
+    held_ids = [
+        item["meeting_id"] for item in meetings["items"] if item.get("status") not in ("scheduled", "cancelled")
+    ]
+    gate = asyncio.Semaphore(8)
+
+    async def meeting(meeting_id: str) -> dict[str, Any]:
+        async with gate:
+            found: dict[str, Any] = await reads.get_meeting(meeting_id, principal, state)
+            return found
+
+    held = sorted(await asyncio.gather(*(meeting(m) for m in held_ids)), key=lambda m: str(m.get("starts_at")))
+    people: dict[str, dict[str, Any]] = {
+        member_id: {
+            "member_id": member_id,
+            "name": member["full_name"],
+            "expected": 0,
+            "present": 0,
+            "excused": 0,
+            "absent": 0,
+            "longest_excused_run": 0,
+            "run": 0,
+            "spoke": 0,
+            "tasks": 0,
+            "tasks_on_time": 0,
+        }
+        for member_id, member in members.items()
+    }
+    for item in held:
+        speakers = set((item.get("minutes") or {}).get("speakers") or [])
+        for record in (item.get("attendance") or {}).get("records") or []:
+            person = people.get(record["member_id"])
+            if person is None:
+                continue
+            status = record["status"]
+            if status in ("exempt", "transferred"):
+                continue
+            person["expected"] += 1
+            person[status] = person.get(status, 0) + 1
+            person["run"] = person["run"] + 1 if status == "excused" else 0
+            person["longest_excused_run"] = max(person["longest_excused_run"], person["run"])
+            if record["member_id"] in speakers and status == "present":
+                person["spoke"] += 1
+        for task in item.get("tasks") or []:
+            person = people.get(task.get("assignee_id"))
+            if person is None:
+                continue
+            person["tasks"] += 1
+            if task.get("completed_on") and task.get("due_on") and str(task["completed_on"]) <= str(task["due_on"]):
+                person["tasks_on_time"] += 1
+    by_period = {item["period"]: item for item in ratings["items"]}
+    months = [by_period.get(f"{year}-{month:02d}") or {"period": f"{year}-{month:02d}"} for month in range(1, 13)]
+    rated = [month for month in months if month.get("rating")]
+    return {
+        "people": sorted(people.values(), key=lambda p: p["name"]),
+        "months": months,
+        "year_row": by_period.get(year),
+        "quarters": [by_period.get(f"{year}-Q{q}") or {"period": f"{year}-Q{q}"} for q in range(1, 5)],
+        "months_with_meeting": sum(1 for month in rated if month.get("regular_held")),
+        "months_rated": len(rated),
+        "quarters_with_thematic": sum(
+            1 for q in range(1, 5) if (by_period.get(f"{year}-Q{q}") or {}).get("thematic_held")
+        ),
+        "today": date.today(),
+    }
+
+
+async def _members(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, Any]:
+    from services.gateway.web.data import members_by_id
+
+    return await members_by_id(state, principal, cell_id)
+
+
+def evidence_header() -> list[str]:
+    """The columns of the per-member evidence."""
+    return [
+        _("Member code"),
+        _("Member"),
+        _("Meetings expected"),
+        _("Attended"),
+        _("Absent with leave"),
+        _("Absent without leave"),
+        _("Longest run of absences with leave"),
+        _("Times spoken"),
+        _("Tasks assigned"),
+        _("Tasks done on time"),
+    ]
+
+
+def evidence_row(person: dict[str, Any]) -> list[str]:
+    """One member's evidence."""
+    keys = ("expected", "present", "excused", "absent", "longest_excused_run", "spoke", "tasks", "tasks_on_time")
+    return [str(person["member_id"]), str(person["name"]), *(str(person.get(key, 0)) for key in keys)]

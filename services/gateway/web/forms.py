@@ -1,0 +1,147 @@
+"""Forms of the web app: reading fields, Vietnamese messages that name the field, and sending commands."""
+
+from datetime import date, datetime, time
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from services.gateway.web.i18n import N_, _
+from shared.logs import get_logger
+from shared.periods import VIETNAM_TZ
+from shared.rpc import RpcError
+
+log = get_logger(__name__)
+
+FIELD_LABELS = {
+    "kind": N_("Kind of meeting"),
+    "topic": N_("Topic"),
+    "starts_at": N_("Date and time"),
+    "start_date": N_("Date"),
+    "start_time": N_("Time"),
+    "location": N_("Place"),
+    "agenda": N_("Agenda"),
+    "reason": N_("Reason"),
+    "items": N_("Documents"),
+    "title": N_("Document title"),
+    "url": N_("Link"),
+    "records": N_("Attendance"),
+    "started_at": N_("Start time"),
+    "ended_at": N_("End time"),
+    "chair_id": N_("Chair"),
+    "recorder_id": N_("Recorder"),
+    "speakers": N_("Speakers"),
+    "self_criticism_minutes": N_("Minutes of self-criticism"),
+    "content": N_("Content"),
+    "conclusions": N_("Conclusions"),
+    "resolutions": N_("Resolutions"),
+    "tasks": N_("Tasks"),
+    "points": N_("Points"),
+    "completed_on": N_("Completion date"),
+    "channels": N_("Channels"),
+    "meeting_id": N_("Meeting"),
+}
+
+
+class FormErrors(Exception):
+    """Fields the person must correct, each with a Vietnamese message naming it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def label(field: str) -> str:
+    """The Vietnamese name of a form field (the first known part of a dotted path)."""
+    for part in field.split("."):
+        if part in FIELD_LABELS:
+            return _(FIELD_LABELS[part])
+    return field
+
+
+def required(field: str) -> str:
+    """`<Trường>: vui lòng nhập trường này.`"""
+    return _("%(field)s: please fill in this field.", field=label(field))
+
+
+def invalid(field: str) -> str:
+    """`<Trường>: giá trị không hợp lệ.`"""
+    return _("%(field)s: the value is not valid.", field=label(field))
+
+
+def text(form: Any, name: str) -> str:
+    """A trimmed text field."""
+    return str(form.get(name) or "").strip()
+
+
+def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = 100_000) -> int | None:
+    """A whole number in [low, high]; an error naming the field otherwise; None when empty."""
+    raw = text(form, name)
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        errors[name] = _("%(field)s: enter a whole number.", field=label(name))
+        return None
+    if not low <= value <= high:
+        errors[name] = _("%(field)s: between %(low)s and %(high)s.", field=label(name), low=low, high=high)
+        return None
+    return value
+
+
+def moment(form: Any, date_name: str, time_name: str, errors: dict[str, str], *, field: str) -> datetime | None:
+    """A local (+07:00) moment from a date and a time input."""
+    day, clock = text(form, date_name), text(form, time_name)
+    if not day or not clock:
+        errors[field] = required(date_name if not day else time_name)
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=VIETNAM_TZ)
+    except ValueError:
+        errors[field] = invalid(field)
+        return None
+
+
+def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = None) -> date | None:
+    """A date input."""
+    raw = text(form, name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field or name] = invalid(field or name)
+        return None
+
+
+def build(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """The API body model from the form's data; FormErrors naming each refused field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            path = ".".join(str(part) for part in error.get("loc", ()))
+            if error.get("type") in ("missing", "string_too_short", "too_short"):
+                errors.setdefault(path, required(path))
+            else:
+                errors.setdefault(path, invalid(path))
+        raise FormErrors(errors) from None
+
+
+async def send(call: Any) -> None:
+    """Await a command; a refusal naming a field becomes FormErrors in Vietnamese."""
+    try:
+        await call
+    except RpcError as exc:
+        if exc.code != "invalid":
+            raise
+        log.info("web_command_refused", field=exc.field, message=exc.message)
+        field = exc.field or "form"
+        raise FormErrors({field: _("%(field)s: not accepted by the system.", field=label(field))}) from None
+
+
+async def form_of(request: Request) -> Any:
+    """The submitted form (already parsed once for the CSRF check; Starlette caches it)."""
+    return await request.form()

@@ -1,0 +1,112 @@
+"""Downloads: a committee's report (CSV, PDF), a meeting's minutes (PDF); the yearly grading evidence page."""
+
+import csv
+import io
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.gateway.handlers import authorize_meeting, authorize_unit
+from services.gateway.http.deps import State
+from services.gateway.http.reads import OFFICERS, ROSTER_READERS
+from services.gateway.web import data, exports, periods
+from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
+from services.gateway.web.i18n import _
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/committees/{committee_id}/report.csv")
+async def report_csv(committee_id: str, viewer: CurrentViewer, state: State, period: str | None = None) -> Response:
+    """The committee's cells for the period as CSV (UTF-8 with BOM)."""
+    period = periods.checked(period)
+    await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    report = await exports.report(state, viewer.principal, committee_id, period)
+    return _download(
+        exports.report_csv(report["rows"]), "text/csv; charset=utf-8", f"bao-cao-{committee_id}-{period}.csv"
+    )
+
+
+@router.get("/committees/{committee_id}/report.pdf")
+async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, period: str | None = None) -> Response:
+    """The committee's report for the period as PDF."""
+    period = periods.checked(period)
+    unit = await authorize_unit(
+        viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
+    )
+    report = await exports.report(state, viewer.principal, committee_id, period)
+    return _download(
+        exports.report_document(unit, period, report), "application/pdf", f"bao-cao-{committee_id}-{period}.pdf"
+    )
+
+
+@router.get("/meetings/{meeting_id}/minutes.pdf")
+async def minutes_pdf(meeting_id: str, viewer: CurrentViewer, state: State) -> Response:
+    """The meeting's minutes (biên bản) as PDF."""
+    meeting = await authorize_meeting(viewer.principal, meeting_id, rpc=state.rpc, directory=state.directory)
+    if not meeting.get("minutes"):
+        raise PageNotFound
+    unit = await state.directory.get(meeting["cell_id"])
+    if unit is None:
+        raise PageNotFound
+    superior = await state.directory.get(str(unit.get("parent_id"))) if unit.get("parent_id") else None
+    members = await data.members_by_id(state, viewer.principal, meeting["cell_id"])
+    document = exports.minutes_document(meeting, unit, superior, members)
+    return _download(document, "application/pdf", f"bien-ban-{meeting_id}.pdf")
+
+
+@router.get("/cells/{cell_id}/evidence")
+async def evidence_page(
+    cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
+) -> HTMLResponse:
+    """The year's meeting evidence per member and for the cell (for the committee's yearly grading)."""
+    year = _year(year)
+    unit = await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    found = await exports.evidence(state, viewer.principal, cell_id, year)
+    return render(
+        request,
+        "evidence.html",
+        viewer=viewer,
+        unit=unit,
+        year=year,
+        crumbs=await data.breadcrumb(state, viewer.principal, unit),
+        **found,
+    )
+
+
+@router.get("/cells/{cell_id}/evidence.csv")
+async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: str | None = None) -> Response:
+    """The per-member evidence of the year as CSV (UTF-8 with BOM)."""
+    year = _year(year)
+    await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    found = await exports.evidence(state, viewer.principal, cell_id, year)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(exports.evidence_header())
+    for person in found["people"]:
+        writer.writerow(exports.evidence_row(person))
+    return _download(
+        buffer.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{year}.csv"
+    )
+
+
+def _year(year: str | None) -> str:
+    year = year or periods.this_month()[:4]
+    if not (len(year) == 4 and year.isdigit()):
+        raise PageNotFound
+    return year
+
+
+__all__ = ["router", "_"]

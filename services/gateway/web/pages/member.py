@@ -1,0 +1,80 @@
+"""A member's own page: next meetings, attendance history, inbox, and notification preferences."""
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.gateway.http import preferences, reads
+from services.gateway.http.deps import State
+from services.gateway.web import forms
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.forms import FormErrors
+from services.gateway.web.i18n import N_, parse_moment
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+CHANNELS = {"email": N_("E-mail"), "webhook": N_("Text message (SMS gateway)"), "inbox": N_("In-app inbox")}
+
+
+async def _page(
+    request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    principal = viewer.principal
+    if not principal.person_id or not principal.unit_id:
+        raise PageNotFound
+    meetings, history, inbox, prefs = await asyncio.gather(
+        reads.list_cell_meetings(principal.unit_id, principal, state, period=None, limit=200, offset=0),
+        reads.get_member_history(principal.person_id, principal, state),
+        reads.get_my_inbox(principal, state, unread_only=False, limit=20, offset=0),
+        preferences.get_my_preferences(principal, state),
+    )
+    now = datetime.now().astimezone()
+    upcoming = sorted(
+        (
+            item
+            for item in meetings["items"]
+            if item.get("status") == "scheduled" and (parse_moment(item.get("starts_at")) or now) >= now
+        ),
+        key=lambda item: str(item.get("starts_at")),
+    )
+    records: list[dict[str, Any]] = sorted(
+        history.get("records") or [], key=lambda r: str(r["starts_at"]), reverse=True
+    )
+    return render(
+        request,
+        "member.html",
+        status=422 if errors else 200,
+        viewer=viewer,
+        upcoming=upcoming,
+        history=history,
+        records=records,
+        inbox=inbox["items"],
+        preferences=prefs,
+        channels=CHANNELS,
+        errors=errors or {},
+        notice=request.query_params.get("notice"),
+        unit=await state.directory.get(principal.unit_id),
+    )
+
+
+@router.get("/me")
+async def member_page(request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """My next meetings, my attendance history, my inbox and my notification preferences."""
+    return await _page(request, viewer, state)
+
+
+@router.post("/me/preferences")
+async def save_preferences(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Save the channels and the digest choice."""
+    form = await forms.form_of(request)
+    chosen = [channel for channel in form.getlist("channels") if channel in CHANNELS]
+    try:
+        if not chosen:
+            raise FormErrors({"channels": forms.required("channels")})
+        body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
+        await forms.send(preferences.set_my_preferences(body, viewer.principal, state))
+    except FormErrors as exc:
+        return await _page(request, viewer, state, errors=exc.errors)
+    return RedirectResponse(f"{PREFIX}/me?notice=saved", status_code=303)

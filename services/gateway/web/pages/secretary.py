@@ -1,0 +1,351 @@
+"""The cell secretary's forms (schedule, reschedule, cancel, documents, roster, minutes, adoption, the cell
+committee's self-assessment, tasks done) and the upper-level monitor's confirmation of an assessment.
+
+Each form becomes the API's own command (same checks, same events); refusals come back in Vietnamese,
+naming the field."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.gateway.auth import Role
+from services.gateway.handlers import authorize_meeting, not_found
+from services.gateway.http import commands
+from services.gateway.http.deps import State
+from services.gateway.schemas import (
+    AssessmentCreate,
+    AttendanceCreate,
+    DocumentsCreate,
+    MeetingCancelCreate,
+    MeetingRescheduleCreate,
+    MeetingScheduleCreate,
+    MinutesApprovalCreate,
+    MinutesCreate,
+    TaskCompletionCreate,
+)
+from services.gateway.web import data, forms
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, Viewer, WebRoute, render
+from services.gateway.web.forms import FormErrors
+from services.gateway.web.i18n import LABELS, _
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+RECORDERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
+ROWS = 3
+
+
+def _done(meeting_id: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice={notice}", status_code=303)
+
+
+# ---- scheduling ---------------------------------------------------------------------------------
+
+
+@router.get("/cells/{cell_id}/meetings/new")
+async def schedule_form(cell_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """The form to schedule a meeting of the secretary's own cell."""
+    if viewer.role is not Role.SECRETARY or cell_id != viewer.principal.unit_id:
+        raise not_found("cell", cell_id)
+    unit = await state.directory.get(cell_id)
+    return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, values={}, kinds=LABELS["kind"])
+
+
+@router.post("/cells/{cell_id}/meetings")
+async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused."""
+    form = await forms.form_of(request)
+    errors: dict[str, str] = {}
+    starts = forms.moment(form, "start_date", "start_time", errors, field="starts_at")
+    meeting_id = f"{cell_id}-{uuid.uuid4().hex[:10]}"[-64:]
+    body = {
+        "meeting_id": meeting_id,
+        "kind": forms.text(form, "kind"),
+        "topic": forms.text(form, "topic") or None,
+        "starts_at": starts.isoformat() if starts else None,
+        "location": forms.text(form, "location"),
+        "agenda": [line.strip() for line in forms.text(form, "agenda").splitlines() if line.strip()],
+        "committee_prepared": form.get("committee_prepared") == "on",
+    }
+    try:
+        if errors:
+            raise FormErrors(errors)
+        model = forms.build(MeetingScheduleCreate, {key: value for key, value in body.items() if value is not None})
+        await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
+    except FormErrors as exc:
+        unit = await state.directory.get(cell_id)
+        return render(
+            request,
+            "schedule.html",
+            status=422,
+            viewer=viewer,
+            unit=unit,
+            errors={**errors, **exc.errors},
+            values=dict(form),
+            kinds=LABELS["kind"],
+        )
+    return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=scheduled", status_code=303)
+
+
+# ---- the record page ----------------------------------------------------------------------------
+
+
+async def _record_page(
+    request: Request, viewer: Viewer, state: State, meeting_id: str, *, errors: dict[str, dict[str, str]] | None = None
+) -> HTMLResponse:
+    principal = viewer.principal
+    meeting = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory, roles=RECORDERS)
+    unit = await state.directory.get(meeting["cell_id"])
+    members = await data.members_by_id(state, principal, meeting["cell_id"])
+    score = await data.meeting_score(state, principal, meeting_id)
+    manual = [
+        line for line in (score or {}).get("criteria", []) if line.get("source") == "manual" and line["applicable"]
+    ]
+    names = {}
+    if score:
+        reference = score.get("framework") or {}
+        from services.gateway.web.explain import item_names
+
+        names = item_names(await data.framework(state, str(reference.get("id")), str(reference.get("version"))))
+    roster = {record["member_id"]: record for record in ((meeting.get("attendance") or {}).get("records") or [])}
+    return render(
+        request,
+        "record.html",
+        status=422 if errors else 200,
+        viewer=viewer,
+        unit=unit,
+        meeting=meeting,
+        members=members,
+        roster=roster,
+        score=score,
+        manual=[{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in manual],
+        errors=errors or {},
+        notice=request.query_params.get("notice"),
+        statuses=LABELS["attendance"],
+        document_kinds=LABELS["document"],
+        rows=range(1, ROWS + 1),
+    )
+
+
+@router.get("/meetings/{meeting_id}/record")
+async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """Every form of a meeting for its secretary; the monitor's confirmation for an officer above."""
+    return await _record_page(request, viewer, state, meeting_id)
+
+
+async def _submit(
+    request: Request, viewer: Viewer, state: State, meeting_id: str, section: str, action: Any, notice: str
+) -> Response:
+    try:
+        await action()
+    except FormErrors as exc:
+        return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors})
+    return _done(meeting_id, notice)
+
+
+@router.post("/meetings/{meeting_id}/reschedule")
+async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Move the meeting."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        errors: dict[str, str] = {}
+        starts = forms.moment(form, "start_date", "start_time", errors, field="starts_at")
+        if errors:
+            raise FormErrors(errors)
+        assert starts is not None
+        body = {"starts_at": starts.isoformat(), "location": forms.text(form, "location") or None}
+        body["reason"] = forms.text(form, "reason") or None
+        model = forms.build(MeetingRescheduleCreate, {k: v for k, v in body.items() if v is not None})
+        await forms.send(commands.reschedule_meeting(meeting_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "reschedule", action, "rescheduled")
+
+
+@router.post("/meetings/{meeting_id}/cancel")
+async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Cancel the meeting, with the reason."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        model = forms.build(MeetingCancelCreate, {"reason": forms.text(form, "reason")})
+        await forms.send(commands.cancel_meeting(meeting_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "cancel", action, "cancelled")
+
+
+@router.post("/meetings/{meeting_id}/documents")
+async def documents(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Publish a document to the members."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        item = {"title": forms.text(form, "title"), "kind": forms.text(form, "kind")}
+        if forms.text(form, "url"):
+            item["url"] = forms.text(form, "url")
+        model = forms.build(DocumentsCreate, {"items": [item]})
+        await forms.send(commands.publish_documents(meeting_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "documents", action, "documents")
+
+
+@router.post("/meetings/{meeting_id}/attendance")
+async def attendance(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Record the roster: present, excused with a reason, absent, exempt."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        records = []
+        errors: dict[str, str] = {}
+        for member_id in form.getlist("member"):
+            status = forms.text(form, f"status-{member_id}")
+            reason = forms.text(form, f"reason-{member_id}")
+            if status == "excused" and not reason:
+                errors[f"reason-{member_id}"] = _(
+                    "Reason for the absence of %(name)s: please fill in this field.",
+                    name=forms.text(form, f"name-{member_id}") or member_id,
+                )
+            records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
+        if not records:
+            errors["records"] = forms.required("records")
+        if errors:
+            raise FormErrors(errors)
+        model = forms.build(AttendanceCreate, {"records": records})
+        await forms.send(commands.record_attendance(meeting_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
+
+
+def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    started = forms.moment(form, "day", "started", errors, field="started_at")
+    ended = forms.moment(form, "day", "ended", errors, field="ended_at")
+    if started and ended and ended <= started:
+        errors["ended_at"] = _("%(field)s: must be after the start time.", field=forms.label("ended_at"))
+    resolutions = []
+    for row in range(1, ROWS + 1):
+        text = forms.text(form, f"resolution-{row}")
+        if not text:
+            continue
+        votes = {
+            key: forms.whole_number(form, f"{key}-{row}", errors) or 0
+            for key in ("votes_for", "votes_against", "abstentions")
+        }
+        resolutions.append({"text": text, **votes})
+    tasks = []
+    for row in range(1, ROWS + 1):
+        description = forms.text(form, f"task-{row}")
+        if not description:
+            continue
+        due = forms.day(form, f"due-{row}", errors, field=f"tasks.{row}.due_on")
+        if due is None:
+            errors.setdefault(f"due-{row}", _("Due date of task %(row)s: please fill in this field.", row=row))
+        tasks.append(
+            {
+                "task_id": f"t-{uuid.uuid4().hex[:20]}",
+                "assignee_id": forms.text(form, f"assignee-{row}"),
+                "description": description,
+                "due_on": due.isoformat() if due else None,
+            }
+        )
+    minutes = forms.whole_number(form, "self_criticism_minutes", errors, high=600)
+    if errors:
+        raise FormErrors(errors)
+    assert started is not None and ended is not None
+    body = {
+        "started_at": started.isoformat(),
+        "ended_at": ended.isoformat(),
+        "chair_id": forms.text(form, "chair_id"),
+        "recorder_id": forms.text(form, "recorder_id"),
+        "speakers": form.getlist("speakers"),
+        "content": forms.text(form, "content") or None,
+        "conclusions": forms.text(form, "conclusions") or None,
+        "self_criticism_minutes": minutes,
+        "resolutions": resolutions,
+        "tasks": tasks,
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+@router.post("/meetings/{meeting_id}/minutes")
+async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Submit the minutes: times, chair, recorder, speakers, content, resolutions with votes, tasks."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        model = forms.build(MinutesCreate, _minutes_body(form, meeting_id))
+        await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "minutes", action, "minutes")
+
+
+@router.post("/meetings/{meeting_id}/approval")
+async def approval(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Record that the cell adopted the minutes."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        errors: dict[str, str] = {}
+        votes = {key: forms.whole_number(form, key, errors) for key in ("votes_for", "votes_against")}
+        if errors:
+            raise FormErrors(errors)
+        model = forms.build(MinutesApprovalCreate, {k: v for k, v in votes.items() if v is not None})
+        await forms.send(commands.approve_minutes(meeting_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "approval", action, "approved")
+
+
+@router.post("/meetings/{meeting_id}/assessment")
+async def assessment(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """The cell committee's self-assessment (secretary) or the upper-level monitor's confirmation (officer)."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        errors: dict[str, str] = {}
+        points: dict[str, float] = {}
+        for key in form:
+            if not key.startswith("point-"):
+                continue
+            raw = forms.text(form, key).replace(",", ".")
+            if not raw:
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                errors[key] = _("%(field)s: enter a number.", field=forms.text(form, f"name-{key[6:]}") or key[6:])
+                continue
+            top = float(forms.text(form, f"max-{key[6:]}") or 100)
+            if not 0 <= value <= top:
+                errors[key] = _(
+                    "%(field)s: between 0 and %(max)s points.",
+                    field=forms.text(form, f"name-{key[6:]}") or key[6:],
+                    max=forms.text(form, f"max-{key[6:]}"),
+                )
+            points[key[6:]] = value
+        if not points and not errors:
+            errors["points"] = forms.required("points")
+        if errors:
+            raise FormErrors(errors)
+        role = "upper_monitor" if viewer.role is Role.COMMITTEE_OFFICER else "cell_committee"
+        model = forms.build(
+            AssessmentCreate, {"role": role, "points": points, "comment": forms.text(form, "comment") or None}
+        )
+        await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "assessment", action, "assessed")
+
+
+@router.post("/meetings/{meeting_id}/tasks/{task_id}/done")
+async def task_done(meeting_id: str, task_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Mark a task done (today, or the date given)."""
+    form = await forms.form_of(request)
+
+    async def action() -> None:
+        errors: dict[str, str] = {}
+        completed = forms.day(form, "completed_on", errors)
+        if errors:
+            raise FormErrors(errors)
+        model = TaskCompletionCreate(completed_on=completed)
+        await forms.send(commands.complete_task(meeting_id, task_id, model, request, viewer.principal, state))
+
+    return await _submit(request, viewer, state, meeting_id, "tasks", action, "task")

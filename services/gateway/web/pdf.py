@@ -1,0 +1,179 @@
+"""PDF documents with ReportLab, Vietnamese glyphs from the DejaVu fonts embedded (Debian's fonts-dejavu-core,
+installed by deploy/bootstrap.sh): a committee's report and a meeting's minutes (biên bản) in the customary layout."""
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from services.gateway.web.i18n import _
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONTS = {
+    "Serif": "DejaVuSerif.ttf",
+    "Serif-Bold": "DejaVuSerif-Bold.ttf",
+    "Serif-Italic": "DejaVuSerif-Italic.ttf",
+    "Sans": "DejaVuSans.ttf",
+    "Sans-Bold": "DejaVuSans-Bold.ttf",
+}
+
+
+@cache
+def fonts() -> None:
+    """Register the TrueType fonts once (embedded as subsets in every PDF)."""
+    for name, file in FONTS.items():
+        path = FONT_DIR / file
+        if not path.exists():
+            raise RuntimeError(f"font {path} missing: install fonts-dejavu-core (deploy/bootstrap.sh)")
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    pdfmetrics.registerFontFamily("Serif", normal="Serif", bold="Serif-Bold", italic="Serif-Italic")
+
+
+def _styles(serif: bool) -> dict[str, ParagraphStyle]:
+    font = "Serif" if serif else "Sans"
+    bold = f"{font}-Bold"
+    return {
+        "body": ParagraphStyle("body", fontName=font, fontSize=11 if serif else 9.5, leading=15 if serif else 13),
+        "head": ParagraphStyle("head", fontName=bold, fontSize=11, leading=14, alignment=TA_CENTER),
+        "head-left": ParagraphStyle("head-left", fontName=font, fontSize=11, leading=14, alignment=TA_CENTER),
+        "place": ParagraphStyle("place", fontName="Serif-Italic", fontSize=11, leading=14, alignment=TA_CENTER),
+        "title": ParagraphStyle("title", fontName=bold, fontSize=15, leading=20, alignment=TA_CENTER, spaceBefore=8),
+        "subtitle": ParagraphStyle("subtitle", fontName=bold, fontSize=12, leading=16, alignment=TA_CENTER),
+        "h2": ParagraphStyle("h2", fontName=bold, fontSize=11, leading=15, spaceBefore=8, alignment=TA_LEFT),
+        "cell": ParagraphStyle("cell", fontName=font, fontSize=9, leading=11),
+        "cell-bold": ParagraphStyle("cell-bold", fontName=bold, fontSize=9, leading=11),
+    }
+
+
+def para(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text (escaped; line breaks kept)."""
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def _build(story: list[Flowable], *, title: str) -> bytes:
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=25 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=title,
+        author="chibo",
+        lang="vi",
+    )
+    document.build(story)
+    return buffer.getvalue()
+
+
+def report_pdf(
+    *,
+    title: str,
+    subtitle: str,
+    figures: Sequence[tuple[str, str]],
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+) -> bytes:
+    """A committee's report: title, key figures, and a table of its cells."""
+    fonts()
+    style = _styles(serif=False)
+    story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
+    story.append(
+        _table(
+            [[para(name, style["cell"]), para(value, style["cell-bold"])] for name, value in figures],
+            [70 * mm, 40 * mm],
+        )
+    )
+    story.append(Spacer(1, 6 * mm))
+    data = [[para(text, style["cell-bold"]) for text in header]]
+    data += [[para(text, style["cell"]) for text in row] for row in rows]
+    widths = [52 * mm] + [(167 - 52) * mm / (len(header) - 1)] * (len(header) - 1)
+    story.append(_table(data, widths, header=True))
+    return _build(story, title=f"{title} — {subtitle}")
+
+
+def _table(data: list[list[Any]], widths: Sequence[float], *, header: bool = False) -> Table:
+    table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0)
+    commands: list[Any] = [
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f1f3f4")))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def minutes_pdf(
+    *,
+    superior: str,
+    cell: str,
+    place_and_date: str,
+    title: str,
+    subtitle: str,
+    sections: Sequence[tuple[str, str]],
+    tasks_header: Sequence[str],
+    tasks: Sequence[Sequence[str]],
+    signatures: tuple[tuple[str, str], tuple[str, str]],
+) -> bytes:
+    """A meeting's minutes: the committee's name top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, place and date,
+    the title, then the body and the signatures of chair and recorder."""
+    fonts()
+    style = _styles(serif=True)
+    left = [para(superior.upper(), style["head-left"]), para(cell.upper(), style["head"]), para("*", style["head"])]
+    party = _("COMMUNIST PARTY OF VIET NAM")
+    right = [
+        Paragraph(f"<u>{escape(party)}</u>", style["head"]),
+        Spacer(1, 3 * mm),
+        para(place_and_date, style["place"]),
+    ]
+    header = Table([[left, right]], colWidths=[75 * mm, 92 * mm])
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story: list[Flowable] = [header, Spacer(1, 8 * mm), para(title, style["title"]), para(subtitle, style["subtitle"])]
+    story.append(Spacer(1, 5 * mm))
+    for heading, text in sections:
+        if heading:
+            story.append(para(heading, style["h2"]))
+        if text:
+            story.append(para(text, style["body"]))
+    if tasks:
+        data = [[para(text, style["cell-bold"]) for text in tasks_header]]
+        data += [[para(text, style["cell"]) for text in row] for row in tasks]
+        story.append(Spacer(1, 2 * mm))
+        story.append(_table(data, [80 * mm, 50 * mm, 37 * mm], header=True))
+    story.append(Spacer(1, 10 * mm))
+    (left_role, left_name), (right_role, right_name) = signatures
+    signs = Table(
+        [
+            [para(left_role, style["head"]), para(right_role, style["head"])],
+            [Spacer(1, 18 * mm), Spacer(1, 18 * mm)],
+            [para(left_name, style["head"]), para(right_name, style["head"])],
+        ],
+        colWidths=[83 * mm, 84 * mm],
+    )
+    story.append(signs)
+    return _build(story, title=f"{title} {subtitle}")
+
+
+def place_and_date(place: str, moment: datetime) -> str:
+    """`Hòa Bình, ngày 04 tháng 11 năm 2026` (the customary line under the party's name)."""
+    return _(
+        "%(place)s, day %(day)s month %(month)s year %(year)s",
+        place=place,
+        day=f"{moment:%d}",
+        month=f"{moment:%m}",
+        year=f"{moment:%Y}",
+    )

@@ -1,0 +1,107 @@
+"""The committee's report as CSV (UTF-8 with BOM) and PDF, a meeting's minutes as PDF, and the yearly evidence."""
+
+import csv
+import io
+from typing import Any
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from services.gateway.web.i18n import format_number, format_rating
+from tests.support.system import RunningSystem
+from tests.web.conftest import PERIOD, signed_in
+
+pytestmark = pytest.mark.e2e
+
+
+def pdf_text(content: bytes) -> str:
+    """The extracted text of every page."""
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def embedded_fonts(content: bytes) -> set[str]:
+    """Names of the fonts whose program is embedded in the PDF."""
+    names = set()
+    for page in PdfReader(io.BytesIO(content)).pages:
+        resources: Any = page["/Resources"]
+        for font in (resources.get("/Font") or {}).values():
+            descriptor = font.get_object().get("/FontDescriptor")
+            if descriptor is not None and "/FontFile2" in descriptor.get_object():
+                names.add(str(font.get_object()["/BaseFont"]))
+    return names
+
+
+async def test_the_report_csv_parses_to_the_apis_figures(system: RunningSystem, api: httpx.AsyncClient) -> None:
+    ranking = (await api.get(f"/v1/committees/demo-tinh-uy/ranking?period={PERIOD}&limit=200")).json()
+    async with signed_in(system, "officer") as client:
+        response = await client.get(f"/app/committees/demo-tinh-uy/report.csv?period={PERIOD}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["Mã chi bộ", "Chi bộ", "Điểm", "Xếp loại"]
+    by_id = {row[0]: row for row in rows[1:]}
+    assert set(by_id) == {item["cell_id"] for item in ranking["items"]}
+    for item in ranking["items"]:
+        row = by_id[item["cell_id"]]
+        assert row[1] == item["name"]
+        assert row[2] == format_number(item["score"])
+        assert row[3] == format_rating(item["rating"])
+        ratings = (await api.get(f"/v1/cells/{item['cell_id']}/ratings?period={PERIOD}")).json()["items"][0]
+        assert row[4] == str(ratings["regular_held"])
+        assert float(row[6].replace(",", ".")) == pytest.approx(ratings["attendance_rate"] * 100, abs=0.05)
+
+
+async def test_the_report_pdf_holds_the_cells_names_with_diacritics(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    async with signed_in(system, "officer") as client:
+        response = await client.get(f"/app/committees/demo-tinh-uy/report.pdf?period={PERIOD}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    text = " ".join(pdf_text(response.content).split())  # a long name wraps inside its table cell
+    for name in ("Chi bộ Trạm Y tế phường", "Chi bộ Trường Tiểu học Hòa Bình", "Chi bộ Công an phường"):
+        assert name in text
+    assert "Tháng 11/2026" in text
+    assert any("DejaVu" in font for font in embedded_fonts(response.content))
+
+
+async def test_the_minutes_pdf_has_the_customary_layout(system: RunningSystem, api: httpx.AsyncClient) -> None:
+    meeting = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11")).json()
+    async with signed_in(system, "commune-officer") as client:
+        response = await client.get("/app/meetings/demo-cb-thon-2-2026-11/minutes.pdf")
+        not_held = await client.get("/app/meetings/no-such-meeting/minutes.pdf")
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert "ĐẢNG ỦY XÃ HÒA BÌNH" in lines[0]
+    assert "ĐẢNG CỘNG SẢN VIỆT NAM" in text
+    assert "CHI BỘ THÔN 2" in text
+    assert "Hòa Bình, ngày 04 tháng 11 năm 2026" in " ".join(text.split())
+    assert "BIÊN BẢN" in text
+    for resolution in meeting["minutes"]["resolutions"]:
+        assert resolution["text"] in " ".join(text.split())
+    assert "CHỦ TRÌ" in text and "THƯ KÝ" in text
+    assert any("DejaVu" in font for font in embedded_fonts(response.content))
+    assert not_held.status_code == 404
+
+
+async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    member = "demo-cb-thon-2-dv04"
+    history = (await api.get(f"/v1/members/{member}/history")).json()
+    records = [r for r in history["records"] if str(r["starts_at"]).startswith("2026")]
+    counted = [r for r in records if r["status"] not in ("exempt", "transferred")]
+    async with signed_in(system, "commune-officer") as client:
+        page = (await client.get("/app/cells/demo-cb-thon-2/evidence?year=2026")).text
+        csv_text = (await client.get("/app/cells/demo-cb-thon-2/evidence.csv?year=2026")).content.decode("utf-8-sig")
+    row = next(r for r in csv.reader(io.StringIO(csv_text), delimiter=";") if r[0] == member)
+    assert row[2:6] == [
+        str(len(counted)),
+        str(sum(r["status"] == "present" for r in counted)),
+        str(sum(r["status"] == "excused" for r in counted)),
+        str(sum(r["status"] == "absent" for r in counted)),
+    ]
+    assert f'data-member="{member}"' in page

@@ -1,0 +1,136 @@
+"""The secretary's forms in Chromium: schedule, roster, minutes, and the provisional score; Vietnamese
+validation naming the field; a member changes their notification preferences (also through the API)."""
+
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from playwright.async_api import Browser
+
+from services.gateway.web.i18n import format_number
+from shared.periods import VIETNAM_TZ
+from tests.support.running import eventually
+from tests.support.system import RunningSystem, issue_token
+from tests.web.conftest import csrf_of, sign_in, signed_in
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
+    browser: Browser,
+    system: RunningSystem,
+    province: dict[str, str],
+) -> None:
+    page = await sign_in(browser, system, "secretary")
+    await page.wait_for_url("**/app/cells/demo-cb-thon-1")
+    await page.get_by_role("link", name="Lên lịch sinh hoạt").click()
+    starts = datetime.now(VIETNAM_TZ) - timedelta(hours=3)
+    await page.get_by_label("Ngày", exact=True).fill(starts.strftime("%Y-%m-%d"))
+    await page.get_by_label("Giờ", exact=True).fill(starts.strftime("%H:%M"))
+    await page.get_by_label("Chương trình").fill("Kiểm điểm nghị quyết tháng trước\nTriển khai nhiệm vụ tháng tới")
+    await page.get_by_role("button", name="Lên lịch và thông báo cho đảng viên").click()
+    # the place was left empty: the form comes back naming it
+    assert "Địa điểm: vui lòng nhập trường này." in await page.locator("#schedule-errors").inner_text()
+    await page.get_by_label("Địa điểm").fill("Nhà văn hóa thôn 1")
+    await page.get_by_role("button", name="Lên lịch và thông báo cho đảng viên").click()
+    await page.wait_for_url("**/record?notice=scheduled")
+    meeting_id = page.url.split("/meetings/")[1].split("/")[0]
+
+    roster = page.locator("#roster-form tbody tr")
+    assert await roster.count() == 14
+    await roster.nth(3).locator("select").select_option("excused")
+    await page.get_by_role("button", name="Lưu điểm danh").click()
+    errors = await page.locator("#attendance-errors").inner_text()
+    assert "Lý do vắng của" in errors and "vui lòng nhập trường này" in errors
+    await page.locator("#roster-form tbody tr").nth(3).locator("select").select_option("excused")
+    await page.locator("#roster-form tbody tr").nth(3).locator("input[name^=reason]").fill("Đi công tác")
+    await page.get_by_role("button", name="Lưu điểm danh").click()
+    await page.wait_for_url("**notice=attendance")
+
+    ends = starts + timedelta(minutes=100)
+    await page.get_by_label("Giờ kết thúc").fill(ends.strftime("%H:%M"))
+    speakers = page.locator('input[name="speakers"]')
+    for index in range(8):
+        await speakers.nth(index).check()
+    await page.get_by_label("Số phút tự phê bình và phê bình").fill("20")
+    await page.get_by_label("Nội dung", exact=True).fill("Đánh giá kết quả tháng; triển khai nhiệm vụ tháng tới.")
+    await page.get_by_label("Kết luận", exact=True).fill("Chi bộ thống nhất các chỉ tiêu tháng tới.")
+    await page.get_by_label("Nghị quyết 1").fill("Nghị quyết chi bộ tháng này")
+    await page.locator("#votes_for-1").fill("13")
+    await page.locator("#votes_against-1").fill("0")
+    await page.locator("#abstentions-1").fill("0")
+    await page.get_by_label("Nhiệm vụ 1").fill("Vận động hội viên tham gia vệ sinh môi trường")
+    await page.locator("#due-1").fill((starts + timedelta(days=20)).strftime("%Y-%m-%d"))
+    await page.get_by_role("button", name="Lưu biên bản").click()
+    await page.wait_for_url("**notice=minutes")
+
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
+    ) as api:
+
+        async def scored() -> dict | None:
+            response = await api.get(f"/v1/meetings/{meeting_id}/score")
+            body = response.json() if response.status_code == 200 else None
+            return body if body and body["criteria"] and _has_minutes(body) else None
+
+        score = await eventually(scored, timeout=60, interval=0.5)
+    assert score["provisional"] is True
+    await page.reload()
+    assert await page.locator("#provisional").is_visible()
+    assert await page.locator("#record-score").inner_text() == format_number(score["score"])
+    await page.context.close()
+
+
+def _has_minutes(score: dict) -> bool:
+    return any(line["code"] == "duration" and (line["points"] or 0) > 0 for line in score["criteria"])
+
+
+async def test_a_form_without_its_token_is_refused(system: RunningSystem, province: dict[str, str]) -> None:
+    async with signed_in(system, "secretary") as client:
+        page = await client.get("/app/cells/demo-cb-thon-1/meetings/new")
+        assert page.status_code == 200
+        forged = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings", data={"csrf": "forged", "kind": "regular", "location": "x"}
+        )
+        assert forged.status_code == 403
+        wrong_cell = await client.post(
+            "/app/cells/demo-cb-thon-2/meetings",
+            data={
+                "csrf": csrf_of(page.text),
+                "kind": "regular",
+                "start_date": "2026-12-04",
+                "start_time": "19:30",
+                "location": "x",
+                "agenda": "a",
+            },
+        )
+        assert wrong_cell.status_code == 404
+
+
+async def test_a_member_changes_preferences_and_the_api_agrees(
+    browser: Browser,
+    system: RunningSystem,
+    province: dict[str, str],
+) -> None:
+    page = await sign_in(browser, system, "member")
+    await page.wait_for_url("**/app/me")
+    await page.get_by_label("Thư điện tử").uncheck()
+    await page.get_by_label("Tin nhắn (cổng SMS)").uncheck()
+    await page.get_by_label("Hộp thư trong ứng dụng").check()
+    await page.get_by_label("Nhận một bản tổng hợp mỗi ngày thay cho từng thông báo").check()
+    await page.get_by_role("button", name="Lưu", exact=True).click()
+    await page.wait_for_url("**/app/me?notice=saved")
+    token = issue_token(system, role="member", unit="demo-cb-thon-1", person="demo-cb-thon-1-dv05", sub="api-member")
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        preferences = (await api.get("/v1/me/preferences")).json()
+        assert preferences["channels"] == ["inbox"] and preferences["digest"] is True
+        changed = await api.put("/v1/me/preferences", json={"channels": ["email", "inbox"], "digest": False})
+        assert changed.status_code == 200 and changed.json()["channels"] == ["email", "inbox"]
+        refused = await api.put("/v1/me/preferences", json={"channels": ["pigeon"]})
+        assert refused.status_code == 422 and refused.json()["field"] == "channels.0"
+    await page.reload()
+    assert await page.get_by_label("Thư điện tử").is_checked()
+    assert not await page.get_by_label("Nhận một bản tổng hợp mỗi ngày thay cho từng thông báo").is_checked()
+    await page.context.close()
