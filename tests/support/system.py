@@ -97,7 +97,14 @@ def running_system(
     *, amqp_url: str, database_url: str, workdir: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[RunningSystem]:
     """Start mail sink, meetings, evaluation, notifications and gateway; stop them all afterwards."""
-    ports = {name: free_port() for name in ("meetings", "evaluation", "notifications", "gateway")}
+    # distinct ports: free_port() releases its socket, so two calls may name the same port
+    chosen: list[int] = []
+    while len(chosen) < 5:
+        port = free_port()
+        if port not in chosen:
+            chosen.append(port)
+    ports = dict(zip(("meetings", "evaluation", "notifications", "gateway"), chosen[:4], strict=True))
+    smtp_port = chosen[4]
     mail_dir = workdir / "mail"
     mail_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -107,7 +114,7 @@ def running_system(
         "CHIBO_DATABASE_URL": database_url,
         "CHIBO_LOG_JSON": "true",
         "CHIBO_SMTP_HOST": "127.0.0.1",
-        "CHIBO_SMTP_PORT": str(free_port()),
+        "CHIBO_SMTP_PORT": str(smtp_port),
         "CHIBO_TEST_MAIL_DIR": str(mail_dir),
         "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
         "CHIBO_SERVICE_HEALTH_URLS": json.dumps(

@@ -57,6 +57,9 @@ async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
         "secretary": issue_token(
             system, role="secretary", unit="demo-cb-thon-1", person="demo-cb-thon-1-dv01", sub="api-secretary"
         ),
+        "member": issue_token(
+            system, role="member", unit="demo-cb-thon-1", person="demo-cb-thon-1-dv05", sub="api-member"
+        ),
     }
     async with httpx.AsyncClient(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {tokens['officer']}"}

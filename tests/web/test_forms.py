@@ -10,7 +10,7 @@ from playwright.async_api import Browser
 from services.gateway.web.i18n import format_number
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
-from tests.support.system import RunningSystem, issue_token
+from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
@@ -120,7 +120,7 @@ async def test_a_member_changes_preferences_and_the_api_agrees(
     await page.get_by_label("Nhận một bản tổng hợp mỗi ngày thay cho từng thông báo").check()
     await page.get_by_role("button", name="Lưu", exact=True).click()
     await page.wait_for_url("**/app/me?notice=saved")
-    token = issue_token(system, role="member", unit="demo-cb-thon-1", person="demo-cb-thon-1-dv05", sub="api-member")
+    token = province["member"]
     async with httpx.AsyncClient(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
     ) as api:

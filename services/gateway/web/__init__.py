@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.web.core import PREFIX
-from services.gateway.web.pages import auth, cells, exports, member, officer, secretary
+from services.gateway.web.pages import asyncapi, auth, cells, exports, member, officer, secretary
 
 WEB_DIR = Path(__file__).parent
 VENDOR = WEB_DIR / "node_modules"
@@ -16,13 +16,18 @@ VENDOR = WEB_DIR / "node_modules"
 
 def install_web(app: FastAPI) -> None:
     """Mount the pages, the app's own static files, the npm-installed vendor files and an offline /docs."""
-    for module in (auth, officer, cells, secretary, member, exports):
+    for module in (auth, officer, cells, secretary, member, exports, asyncapi):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
     if not (VENDOR / "echarts" / "dist" / "echarts.min.js").exists():
         raise RuntimeError(f"web assets missing in {VENDOR}: run deploy/bootstrap.sh (npm ci)")
     app.mount(f"{PREFIX}/vendor/echarts", StaticFiles(directory=VENDOR / "echarts" / "dist"), name="echarts")
     app.mount(f"{PREFIX}/vendor/swagger-ui", StaticFiles(directory=VENDOR / "swagger-ui-dist"), name="swagger-ui")
+    app.mount(
+        f"{PREFIX}/vendor/asyncapi",
+        StaticFiles(directory=VENDOR / "@asyncapi" / "react-component"),
+        name="asyncapi-component",
+    )
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:

@@ -45,6 +45,12 @@ def months_ending(period: str, count: int = 12) -> list[str]:
     return months[::-1]
 
 
+def capped_end(period: str) -> str:
+    """The period's last month, or the month in progress when the period has not ended yet."""
+    year, month = last_month_of(period)
+    return min(f"{year:04d}-{month:02d}", this_month())
+
+
 def choices(around: str | None = None) -> list[str]:
     """The periods offered: the last 12 months, the last 4 quarters, this year and the one before."""
     current = this_month()

@@ -22,7 +22,9 @@ async def committee_page(
     principal = viewer.principal
     unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
     overview = await data.committee_overview(state, principal, committee_id, period)
-    trend = await data.committee_trend(state, principal, committee_id, periods.months_ending(period))
+    trend = await data.committee_trend(
+        state, principal, committee_id, periods.months_ending(periods.capped_end(period))
+    )
     return render(
         request,
         "committee.html",
