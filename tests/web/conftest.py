@@ -71,7 +71,7 @@ async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
             score = await api.get("/v1/meetings/demo-cb-thon-2-2026-11/score")
             return rollup.get("cells") == 6 and rated == 6 and score.status_code == 200
 
-        await eventually(scored, timeout=120, interval=1)
+        await eventually(scored, timeout=300, interval=1)
     return tokens
 
 
@@ -127,6 +127,7 @@ async def browser() -> AsyncIterator[Browser]:
 async def sign_in(browser: Browser, system: RunningSystem, who: str, *, width: int = 1280) -> Page:
     """A new page signed in through the form."""
     context = await browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
+    context.set_default_timeout(90_000)  # a loaded shared machine
     page = await context.new_page()
     await page.goto(system.gateway_url + "/app/")
     await page.get_by_label("Tên đăng nhập").fill(who)

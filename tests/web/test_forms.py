@@ -73,7 +73,7 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
             body = response.json() if response.status_code == 200 else None
             return body if body and body["criteria"] and _has_minutes(body) else None
 
-        score = await eventually(scored, timeout=60, interval=0.5)
+        score = await eventually(scored, timeout=180, interval=0.5)
     assert score["provisional"] is True
     await page.reload()
     assert await page.locator("#provisional").is_visible()

@@ -31,6 +31,7 @@ async def test_the_asyncapi_document_renders_in_chromium(
     browser: Browser, system: RunningSystem, province: dict[str, str]
 ) -> None:
     context = await browser.new_context()
+    context.set_default_timeout(90_000)
     page = await context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
