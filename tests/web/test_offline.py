@@ -4,7 +4,6 @@ import re
 
 import httpx
 import pytest
-from playwright.async_api import Browser
 
 from tests.support.system import RunningSystem
 
@@ -25,17 +24,3 @@ async def test_each_services_asyncapi_page_loads_only_local_assets(
                 assert (await client.get(asset)).status_code == 200, asset
         assert f"chibo {service}" in page.text
         assert (await client.get("/asyncapi/nothing")).status_code == 404
-
-
-async def test_the_asyncapi_document_renders_in_chromium(
-    browser: Browser, system: RunningSystem, province: dict[str, str]
-) -> None:
-    context = await browser.new_context()
-    context.set_default_timeout(90_000)
-    page = await context.new_page()
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    await page.goto(system.gateway_url + "/asyncapi/meetings")
-    await page.wait_for_function("document.getElementById('asyncapi').innerText.includes('Requests from the gateway.')")
-    assert all(url.startswith(system.gateway_url) for url in requested), requested
-    await context.close()

@@ -10,6 +10,7 @@ from services.gateway.handlers import forbidden, require_role
 from services.gateway.http.deps import Caller, State
 from services.gateway.http.errors import COMMON_ERRORS
 from services.gateway.schemas.common import CreateModel, ReadModel
+from shared.contracts import notifications_rpc as notifications
 
 router = APIRouter(prefix="/v1", tags=["inbox"], responses=COMMON_ERRORS)
 PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
@@ -43,7 +44,7 @@ def person_of(caller: Caller) -> str:
 @router.get("/me/preferences", response_model=PreferencesRead)
 async def get_my_preferences(caller: Caller, state: State) -> Any:
     """The caller's notification preferences (the defaults until they choose)."""
-    return await state.rpc.call("notifications", "get_preferences", recipient_id=person_of(caller))
+    return (await state.rpc.call(notifications.GetPreferences(recipient_id=person_of(caller)))).model_dump()
 
 
 @router.put("/me/preferences", response_model=PreferencesRead)
@@ -51,6 +52,6 @@ async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: Sta
     """Choose the channels and whether alerts come as one daily digest."""
     person = person_of(caller)
     await state.rpc.call(
-        "notifications", "set_preferences", recipient_id=person, channels=list(body.channels), digest=body.digest
+        notifications.SetPreferences(recipient_id=person, channels=list(body.channels), digest=body.digest)
     )
-    return await state.rpc.call("notifications", "get_preferences", recipient_id=person)
+    return (await state.rpc.call(notifications.GetPreferences(recipient_id=person))).model_dump()

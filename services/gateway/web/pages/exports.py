@@ -48,20 +48,26 @@ async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, per
     )
     report = await exports.report(state, viewer.principal, committee_id, period)
     return _download(
-        exports.report_document(unit, period, report), "application/pdf", f"bao-cao-{committee_id}-{period}.pdf"
+        exports.report_document(unit.model_dump(), period, report),
+        "application/pdf",
+        f"bao-cao-{committee_id}-{period}.pdf",
     )
 
 
 @router.get("/meetings/{meeting_id}/minutes.pdf")
 async def minutes_pdf(meeting_id: str, viewer: CurrentViewer, state: State) -> Response:
     """The meeting's minutes (biên bản) as PDF."""
-    meeting = await authorize_meeting(viewer.principal, meeting_id, rpc=state.rpc, directory=state.directory)
+    meeting = (
+        await authorize_meeting(viewer.principal, meeting_id, rpc=state.rpc, directory=state.directory)
+    ).model_dump()
     if not meeting.get("minutes"):
         raise PageNotFound
-    unit = await state.directory.get(meeting["cell_id"])
-    if unit is None:
+    found = await state.directory.get(meeting["cell_id"])
+    if found is None:
         raise PageNotFound
-    superior = await state.directory.get(str(unit.get("parent_id"))) if unit.get("parent_id") else None
+    unit = found.model_dump()
+    parent = await state.directory.get(str(unit["parent_id"])) if unit.get("parent_id") else None
+    superior = parent.model_dump() if parent else None
     members = await data.members_by_id(state, viewer.principal, meeting["cell_id"])
     document = exports.minutes_document(meeting, unit, superior, members)
     return _download(document, "application/pdf", f"bien-ban-{meeting_id}.pdf")

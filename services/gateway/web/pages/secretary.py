@@ -94,7 +94,8 @@ async def _record_page(
     request: Request, viewer: Viewer, state: State, meeting_id: str, *, errors: dict[str, dict[str, str]] | None = None
 ) -> HTMLResponse:
     principal = viewer.principal
-    meeting = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory, roles=RECORDERS)
+    found = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory, roles=RECORDERS)
+    meeting = found.model_dump()
     unit = await state.directory.get(meeting["cell_id"])
     members = await data.members_by_id(state, principal, meeting["cell_id"])
     score = await data.meeting_score(state, principal, meeting_id)
