@@ -138,7 +138,7 @@ class OutboxRelay:
                     await self._ensure_connection()
                     sent = await self.publish_pending()
                     backoff = 0.5
-                    if sent < self._batch_size:
+                    if sent < self._batch_size and not self._isolate:
                         await self._wait_for_work()
                 except asyncio.CancelledError:
                     raise
@@ -215,6 +215,7 @@ class OutboxRelay:
                 1 if self._isolate else self._batch_size,
             )
             if not rows:
+                self._isolate = False
                 return 0
             unusable = await self._resolve_exchanges({row["exchange"] for row in rows})
             usable = [row for row in rows if row["exchange"] not in unusable]
@@ -242,6 +243,20 @@ class OutboxRelay:
             if outage and await self._broker_away():
                 await self._note_outage(conn, failed)
                 raise RuntimeError(f"the broker is unreachable: {failed[0][1]!r}")
+            if not self._isolate and len(failed) > 1 and _channel_broken(failed):
+                # one row closed the channel under the others, which then fail with its error (a missing
+                # exchange's NOT_FOUND): their errors say nothing about them, so none is parked for it;
+                # the rows are tried one by one and only the guilty one is parked
+                self._isolate = True
+                self._channel = None
+                await self._count_attempts(conn, failed)
+                log.warning(
+                    "outbox_channel_broken_isolating",
+                    schema=self._schema,
+                    failed=len(failed),
+                    error=repr(failed[0][1])[:500],
+                )
+                return len(done)
             if failed:
                 await self._defer_or_park(conn, failed)
         if done:
@@ -302,7 +317,7 @@ class OutboxRelay:
             event_ids=[row["event_id"] for row, _ in failed[:5]],
             error=repr(failed[0][1])[:500],
         )
-        if any(isinstance(error, aiormq.exceptions.AMQPChannelError) for _, error in failed):
+        if _channel_broken(failed):
             self._channel = None  # the broker closed it: a fresh one for the next batch
 
     async def _try_publish(self, row: asyncpg.Record) -> BaseException | None:
@@ -337,6 +352,10 @@ class OutboxRelay:
                 "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - $1::interval",
                 self._retention,
             )
+
+
+def _channel_broken(failed: list[tuple[asyncpg.Record, BaseException]]) -> bool:
+    return any(isinstance(error, aiormq.exceptions.AMQPChannelError) for _, error in failed)
 
 
 def payload_of(row_payload: str) -> CloudEvent:

@@ -89,6 +89,29 @@ async def test_a_poison_row_is_parked_and_the_next_event_goes_out_within_seconds
     assert poison_id in [item["event_id"] for item in page["items"]]
 
 
+async def test_rows_sharing_a_batch_with_a_poison_row_go_out_and_only_the_poison_is_parked(  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
+) -> None:
+    """The poison row closes the channel under its batch-mates; their borrowed NOT_FOUND must not park them."""
+    queue = await bound_queue(channel, "meeting.cancelled.v1")
+    poison_id = random_id("poison")
+    others = [random_id("mate") for _ in range(20)]
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, [cancelled(poison_id)], schema=SCHEMA, exchange="chibo.missing-" + poison_id)
+        await add_to_outbox(conn, [cancelled(other) for other in others], schema=SCHEMA)
+    seen: list[dict] = []
+
+    async def all_out() -> bool:
+        await _found(queue, poison_id, seen)
+        return set(others) <= {item["body"]["data"]["meeting_id"] for item in seen}
+
+    await eventually(all_out, timeout=30)
+    parked = await pool.fetch(
+        "SELECT event_id FROM outbox WHERE event_id = ANY($1::text[]) AND parked_at IS NOT NULL", [poison_id, *others]
+    )
+    assert [row["event_id"] for row in parked] == [poison_id]
+
+
 async def test_an_overlong_correlation_id_in_a_row_never_reaches_the_amqp_property(  # type: ignore[no-untyped-def]
     pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
 ) -> None:
