@@ -61,16 +61,22 @@ async def test_calls_to_live_services_are_not_queued_behind_a_silent_one(
     try:
 
         async def timed(path: str) -> tuple[int, float]:
-            started = time.monotonic()
             response = await client.get(path, headers=headers["member"])
-            return response.status_code, time.monotonic() - started
+            return response.status_code, time.monotonic()
 
+        started = time.monotonic()
         silent = [timed("/v1/me/inbox") for _ in range(5)]
         live = [timed(f"/v1/meetings/{world.meeting_a1}") for _ in range(5)]
         results = await asyncio.gather(*silent, *live)
     finally:
         await fakes.notifications.start()
+    # Compared with each other, not with the wall clock: on a loaded machine the gateway's own work before the
+    # RPC can take a second, but it delays every call alike.
+    silent_ends = [ended for _, ended in results[:5]]
+    live_ends = [ended for _, ended in results[5:]]
     assert [status for status, _ in results[:5]] == [503] * 5
-    assert all(elapsed < 2.0 for _, elapsed in results[:5])  # each ends with its own 1 s timeout
+    # each ends with its own 1 s timeout; queued one behind the other they would end a second or more apart
+    assert max(silent_ends) - min(silent_ends) < 1.0
+    assert max(silent_ends) - started < 10
     assert [status for status, _ in results[5:]] == [200] * 5
-    assert all(elapsed < 0.9 for _, elapsed in results[5:])  # none waited for the silent service
+    assert max(live_ends) < min(silent_ends)  # none waited for the silent service
