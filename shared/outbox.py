@@ -131,8 +131,9 @@ class OutboxRelay:
         """Relay until cancelled, reconnecting and backing off on errors."""
         backoff = 0.5
         listener = await self._pool.acquire()
-        await listener.add_listener(notify_channel(self._schema), self._on_notify)
         try:
+            # inside the try: a shutdown cancelling this right after start-up still hands the connection back
+            await listener.add_listener(notify_channel(self._schema), self._on_notify)
             while not self._stopping:
                 try:
                     await self._ensure_connection()

@@ -1,6 +1,8 @@
 """Run a service's ASGI app inside the test process, on a free port, against the real broker."""
 
 import asyncio
+import contextlib
+import io
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,6 +10,11 @@ from typing import Any
 
 import httpx
 import uvicorn
+
+START_SECONDS = 60.0
+"""How long an app may take to answer healthy on a loaded machine (migrations, broker, pool)."""
+STOP_SECONDS = 30.0
+"""How long an app may take to stop; a longer shutdown is a bug the failure describes."""
 
 
 def free_port() -> int:
@@ -25,8 +32,9 @@ async def running_app(app: Any, *, port: int | None = None, ready_path: str = "/
     task = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"
     try:
+        deadline = asyncio.get_running_loop().time() + START_SECONDS
         async with httpx.AsyncClient(timeout=5) as client:
-            for _ in range(200):
+            while True:
                 if task.done():
                     task.result()
                     raise RuntimeError("server stopped during start-up")
@@ -36,13 +44,30 @@ async def running_app(app: Any, *, port: int | None = None, ready_path: str = "/
                         break
                 except httpx.TransportError:
                     pass
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"{base}{ready_path} never answered 200 within {START_SECONDS} s")
                 await asyncio.sleep(0.1)
-            else:
-                raise TimeoutError(f"{base}{ready_path} never answered 200")
         yield base
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
+        done, _ = await asyncio.wait({task}, timeout=STOP_SECONDS)
+        if not done:
+            # say what the shutdown waits on (a task that ignores its cancel, a connection never given back)
+            stacks = _task_stacks()
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            raise TimeoutError(f"the app did not stop within {STOP_SECONDS} s; the tasks still running:\n{stacks}")
+        task.result()
+
+
+def _task_stacks() -> str:
+    out = io.StringIO()
+    for other in asyncio.all_tasks():
+        if other is not asyncio.current_task():
+            print(f"--- {other.get_name()}: {other.get_coro()!r}", file=out)
+            other.print_stack(limit=12, file=out)
+    return out.getvalue()
 
 
 async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.1) -> Any:
