@@ -15,7 +15,7 @@ import pytest
 from shared.topology import INGEST_EXCHANGE, declare_topology
 from tests.ops.feed import Province
 from tests.ops.scrape import names, sample_sum
-from tests.support.env import fresh_database
+from tests.support.env import fresh_database, isolated_vhost
 from tests.support.running import eventually
 from tests.support.system import RunningSystem, issue_token, running_system
 
@@ -23,9 +23,15 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """The four services and the mail sink, started once for this module."""
+def system(
+    infra: tuple[str, str], database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSystem]:
+    """The four services and the mail sink, started once for this module on a vhost and database of its own.
+
+    Not the package's vhost: other modules' services leave messages there (a relay publishing rows of the
+    shared database's outbox), and the overview test counts every dead letter in the vhost."""
     with (
+        isolated_vhost(infra[0]) as amqp_url,
         fresh_database(database_url) as own_database,
         running_system(
             amqp_url=amqp_url,
@@ -65,7 +71,8 @@ async def publish(amqp_url: str, events: list[dict]) -> None:
         await connection.close()
 
 
-async def test_feeding_events_moves_every_services_counters(system: RunningSystem, amqp_url: str) -> None:
+async def test_feeding_events_moves_every_services_counters(system: RunningSystem) -> None:
+    amqp_url = system.env["CHIBO_AMQP_URL"]
     province = Province()
     urls = system.service_urls
     async with httpx.AsyncClient(timeout=15) as client:
