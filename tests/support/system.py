@@ -145,5 +145,7 @@ def issue_token(system: RunningSystem, *, role: str, unit: str, person: str | No
     args = [sys.executable, "-m", "services.gateway", "issue-token", "--role", role, "--unit", unit, "--sub", sub]
     if person:
         args += ["--person", person]
-    result = subprocess.run(args, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(args, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=60)
+    # a failure says why (its stderr), not only the exit status
+    assert result.returncode == 0, f"issue-token exited {result.returncode}: {result.stderr[-3000:]}"
     return result.stdout.strip().splitlines()[-1]
