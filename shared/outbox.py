@@ -250,7 +250,10 @@ class OutboxRelay:
                 # the rows are tried one by one and only the guilty one is parked
                 self._isolate = True
                 self._channel = None
-                await self._count_attempts(conn, failed)
+                await conn.executemany(  # not the rows' own fault: no attempt counted
+                    "UPDATE outbox SET last_error = $2 WHERE id = $1",
+                    [(row["id"], repr(error)[:2000]) for row, error in failed],
+                )
                 log.warning(
                     "outbox_channel_broken_isolating",
                     schema=self._schema,
