@@ -11,6 +11,8 @@ import asyncpg
 
 from services.meetings.bulk.generate import generate_province
 from services.meetings.bulk.load import bulk_load
+from shared.contracts.registry import read_event
+from shared.envelope import parse_envelope
 from tests.support.ids import random_id
 
 
@@ -171,3 +173,19 @@ async def test_bulk_load_reads_csv_tables_through_the_same_validation(database_u
     members.write_text("id,full_name,cell_id,status,nickname\n", encoding="utf-8")
     code, refused = await asyncio.to_thread(run_load, database_url, "--members", str(members))
     assert code == 2 and "nickname" in refused["error"]
+
+
+async def test_every_fact_a_bulk_load_republishes_reads_back_through_the_contract(
+    meetings_pool: asyncpg.Pool, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    prefix = random_id("bulkread") + "-"
+    province(tmp_path / "province.jsonl", prefix, cells=5, members=60)
+    await bulk_load(tmp_path / "province.jsonl", meetings_pool, chunk_size=250, progress=False)
+    rows = await db.fetch("SELECT payload FROM meetings.outbox WHERE payload->>'originid' LIKE $1", prefix + "%")
+    assert rows
+    types = set()
+    for row in rows:
+        payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+        event = read_event(parse_envelope(payload))  # raises InvalidEvent naming the field
+        types.add(event.type)
+    assert "org.unit.upserted.v1" in types  # the root unit (parent_id null) included

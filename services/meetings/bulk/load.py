@@ -79,7 +79,7 @@ def republished(event: Event[Any], subject: str) -> tuple[str, str, str, str, st
         "time": event.time.isoformat(),
         "datacontenttype": "application/json",
         "subject": subject,
-        "data": event.data.model_dump(mode="json", exclude_none=True),
+        "data": event.data.model_dump(mode="json"),
         "correlationid": event.correlation_id,
         "causationid": event.id,
         "originsource": event.source,
