@@ -5,15 +5,16 @@ export CHIBO_LOG_JSON=${CHIBO_LOG_JSON:-true}
 export CHIBO_SMTP_HOST=${CHIBO_SMTP_HOST:-127.0.0.1}
 export CHIBO_SMTP_PORT=${CHIBO_SMTP_PORT:-8025}
 export CHIBO_GATEWAY_PORT=${CHIBO_GATEWAY_PORT:-8000}
-if [ -z "${CHIBO_JWT_SECRET:-}" ]; then
-  mkdir -p var
-  [ -f var/jwt-secret ] || python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >var/jwt-secret
-  CHIBO_JWT_SECRET=$(cat var/jwt-secret)
-fi
-export CHIBO_JWT_SECRET
+# The token signing key has one source: the gateway keeps it in its schema (gateway.signing_secret), so
+# `python -m services.gateway issue-token` signs with the gateway's key whether or not this file was sourced.
+# Secret files are readable by their owner only.
+mkdir -p var
+chmod 700 var
+for secret_file in var/jwt-secret var/secret-key var/demo-tokens.env var/broker-credentials.env; do
+  [ -f "$secret_file" ] && chmod 600 "$secret_file"
+done
 if [ -z "${CHIBO_SECRET_KEY:-}" ]; then
-  mkdir -p var
-  [ -f var/secret-key ] || python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >var/secret-key
+  [ -f var/secret-key ] || (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' >var/secret-key)
   CHIBO_SECRET_KEY=$(cat var/secret-key)
 fi
 export CHIBO_SECRET_KEY

@@ -12,6 +12,19 @@ mkdir -p var/log var/run var/mail
 # shellcheck source=deploy/env.sh
 source deploy/env.sh
 
+# one broker user per process, each allowed only its own queues and the exchanges it needs (docs/security.md);
+# without rabbitmqctl here (a remote or containerised broker) every process keeps CHIBO_AMQP_URL
+amqp_url_of() { echo "$CHIBO_AMQP_URL"; }
+if command -v rabbitmqctl >/dev/null 2>&1 && [ -z "${CHIBO_SHARED_BROKER_USER:-}" ]; then
+  deploy/broker_users.sh --vhost "${CHIBO_AMQP_VHOST:-/}" --out var/broker-credentials.env
+  # shellcheck source=/dev/null
+  source var/broker-credentials.env
+  amqp_url_of() { local key="CHIBO_AMQP_URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; echo "${!key:-$CHIBO_AMQP_URL}"; }
+  export CHIBO_RPC_CALLERS="[\"$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).username)' "$CHIBO_AMQP_URL_GATEWAY")\"]"
+else
+  echo "up: rabbitmqctl not available: every process uses CHIBO_AMQP_URL" >&2
+fi
+
 echo "up: applying migrations to ${CHIBO_DATABASE_URL}"
 for svc in meetings evaluation notifications gateway; do
   uv run --frozen python -m "services.$svc" migrate >/dev/null
@@ -25,7 +38,7 @@ start() {
     echo "up: $name already running (pid $(cat "var/run/$name.pid"))"
     return
   fi
-  CHIBO_HTTP_PORT=$port nohup uv run --frozen "$@" >>"var/log/$name.log" 2>&1 &
+  CHIBO_AMQP_URL=$(amqp_url_of "$name") CHIBO_HTTP_PORT=$port nohup uv run --frozen "$@" >>"var/log/$name.log" 2>&1 &
   echo $! >"var/run/$name.pid"
   echo "up: started $name (pid $!, log var/log/$name.log)"
 }
@@ -52,7 +65,7 @@ wait_healthy notifications http://127.0.0.1:8103/health
 wait_healthy gateway "http://127.0.0.1:${CHIBO_GATEWAY_PORT}/health"
 
 echo "up: seeding the demo province"
-uv run --frozen python -m deploy.seed_demo --amqp-url "${CHIBO_AMQP_URL}"
+uv run --frozen python -m deploy.seed_demo --amqp-url "$(amqp_url_of feed)"
 
 officer=$(uv run --frozen python -m services.gateway issue-token --role committee_officer --unit demo-tinh-uy --sub demo-officer)
 secretary=$(uv run --frozen python -m services.gateway issue-token --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --sub demo-secretary)
@@ -65,12 +78,13 @@ uv run --frozen python -m services.gateway web-account --sub can-bo-xa --role co
 uv run --frozen python -m services.gateway web-account --sub bi-thu-thon-1 --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --password "$web_password" >/dev/null
 uv run --frozen python -m services.gateway web-account --sub dang-vien-thon-1 --role member --unit demo-cb-thon-1 --person demo-cb-thon-1-dv05 --password "$web_password" >/dev/null
 
-cat >var/demo-tokens.env <<TOKENS
+(umask 077 && cat >var/demo-tokens.env) <<TOKENS
 OFFICER_TOKEN=$officer
 SECRETARY_TOKEN=$secretary
 INTEGRATION_TOKEN=$integration
 OPERATOR_TOKEN=$operator
 TOKENS
+chmod 600 var/demo-tokens.env
 
 cat <<DONE
 

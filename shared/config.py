@@ -18,6 +18,9 @@ class ServiceSettings(BaseSettings):
     delivery_limit: int = 5
     graceful_timeout: float = 15.0
     rpc_timeout: float = 5.0
+    rpc_callers: list[str] = []
+    """AMQP users whose requests on this service's RPC queue are answered, judged by the message's `user_id`, which
+    RabbitMQ checks against the publisher's login (issue 11); empty answers any user allowed on the queue."""
     relay_batch_size: int = 500
     relay_poll_seconds: float = 2.0
     outbox_retention_days: int = 7

@@ -1,6 +1,7 @@
 """structlog set-up: JSON lines off a terminal, every line carrying the service name."""
 
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,38 @@ from typing import Any
 import structlog
 
 _configured_service: str | None = None
+
+MAX_VALUE_CHARS = 512
+"""Longest text value of a field written to a log line (a header, an id, a path); longer ones are cut and marked."""
+MAX_MESSAGE_CHARS = 8192
+"""Longest message (`event`) or traceback (`exception`): long enough for an operator's traceback, still bounded."""
+SECRET_KEYS = frozenset({"authorization", "token", "access_token", "id_token", "cookie", "password", "secret", "jwt"})
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_SECRET_PARAM = re.compile(
+    r"(?i)\b(token|access_token|id_token|jwt|api_key|apikey|key|secret|password|session|authorization|code)=[^&\s\"']*"
+)
+
+
+def redact(text: str, *, limit: int = MAX_VALUE_CHARS) -> str:
+    """`text` without bearer tokens (JWTs anywhere, secret-looking query parameters) and cut to `limit` chars."""
+    text = _SECRET_PARAM.sub(lambda match: f"{match.group(1)}=[redacted]", _JWT.sub("[redacted-token]", text))
+    if len(text) > limit:
+        return f"{text[:limit]}…[{len(text) - limit} more chars]"
+    return text
+
+
+def sanitize(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: no token in any log line, every text value bounded (issue 11, fault 8)."""
+    for key, value in event_dict.items():
+        if key.startswith("_"):
+            continue
+        if key.lower() in SECRET_KEYS and value is not None:
+            event_dict[key] = "[redacted]"
+        elif isinstance(value, str):
+            event_dict[key] = redact(
+                value, limit=MAX_MESSAGE_CHARS if key in ("event", "exception") else MAX_VALUE_CHARS
+            )
+    return event_dict
 
 
 def configure_logging(*, service: str, level: str = "INFO", json: bool | None = None) -> None:
@@ -27,6 +60,7 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool | None = 
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        sanitize,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if render_json else structlog.dev.ConsoleRenderer()

@@ -13,7 +13,7 @@ raises anything but RpcError is `internal`, logged with its traceback. Requests 
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import aio_pika
@@ -155,10 +155,26 @@ def _invalid(exc: ValidationError) -> RpcErrorBody:
     return RpcErrorBody(code="invalid", message=f"{field}: {message}" if field else message, field=field)
 
 
-async def answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
-    """Validate the request against its model, run the method, and wrap its reply or error (timed by outcome)."""
+async def answer(
+    request: RpcRequest,
+    methods: RpcMethods,
+    *,
+    caller: str | None = None,
+    allowed_callers: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Validate the request against its model, run the method, and wrap its reply or error (timed by outcome).
+
+    With `allowed_callers`, only a request whose `user_id` (`caller`; RabbitMQ refuses a publish whose user_id is not
+    the publisher's own login) names one of them is run; any other is answered `forbidden` and logged (issue 11)."""
     started = time.perf_counter()
-    reply = await _answer(request, methods)
+    if allowed_callers and caller not in allowed_callers:
+        log.warning("rpc_caller_refused", method=request.method, caller=caller)
+        refused = RpcReply(
+            ok=False, error=RpcErrorBody(code="forbidden", message="this caller may not use this service")
+        )
+        reply = refused.model_dump(mode="json")
+    else:
+        reply = await _answer(request, methods)
     label = request.method if methods.lookup(request.method) is not None else "unknown"
     outcome = "ok" if reply.get("ok") else str((reply.get("error") or {}).get("code", "internal"))
     RPC_SERVER_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
@@ -201,9 +217,11 @@ class RpcClient:
     close the shared channel.) The channel is opened on the broker's own connection.
     """
 
-    def __init__(self, broker: RabbitBroker, *, timeout: float = 5.0) -> None:
+    def __init__(self, broker: RabbitBroker, *, timeout: float = 5.0, user_id: str | None = None) -> None:
         self._broker = broker
         self._timeout = timeout
+        self._user_id = user_id
+        """Stamped on every request: RabbitMQ checks it is this connection's login, the services check the caller."""
         self._channel: AbstractChannel | None = None
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._opening: asyncio.Lock | None = None
@@ -253,6 +271,7 @@ class RpcClient:
                         correlation_id=key,
                         headers=inject_trace_headers({}),
                         reply_to=DIRECT_REPLY_TO,
+                        user_id=self._user_id,
                         expiration=limit,  # seconds: a request nobody took in time is dropped, not run late
                     ),
                     routing_key=f"{service}.rpc",

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from faststream import AckPolicy
+from faststream import AckPolicy, Context
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.message import RabbitMessage
 
@@ -40,7 +40,10 @@ async def on_fact(
     description="Requests from the gateway: scores, periods, roll-ups, frameworks, rescoring.",
 )
 async def on_rpc(
-    request: RpcRequest, app: Annotated[EvaluationContext, ServiceContext("evaluation")]
+    request: RpcRequest,
+    message: Annotated[RabbitMessage, Context("message")],
+    app: Annotated[EvaluationContext, ServiceContext("evaluation")],
 ) -> dict[str, Any]:
-    """Answer one request of the evaluation.rpc catalog."""
-    return await answer(request, rpc_methods(app))
+    """Answer one request of the evaluation.rpc catalog, from the allowed callers only (CHIBO_RPC_CALLERS)."""
+    caller = message.raw_message.user_id
+    return await answer(request, rpc_methods(app), caller=caller, allowed_callers=app.settings.rpc_callers)

@@ -28,15 +28,24 @@ class Role(StrEnum):
 ROLES_WITH_UNIT = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
 
 
+DEFAULT_MAX_LIFETIME = timedelta(days=30)
+CLOCK_SKEW = timedelta(seconds=60)
+"""How far an `iat` may lie in the future (another host's clock) before the token is refused."""
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the token's subject, role and place in the tree."""
+    """Who is calling: subject, role and place in the tree (a local account's come from the stored account)."""
 
     sub: str
     role: Role
     unit_id: str | None
     person_id: str | None
     local: bool
+    issued_at: datetime | None = None
+    """When the credential (token or session) was issued; None when the token does not say."""
+    province_wide: bool = False
+    """An integration account allowed to write anywhere in the tree (otherwise only within `unit_id`)."""
 
 
 class TokenError(Exception):
@@ -79,7 +88,9 @@ class TokenVerifier:
         jwks: JwksKeys | None,
         external_issuer: str | None = None,
         external_audience: str | None = None,
+        max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
     ) -> None:
+        self._max_lifetime = max_lifetime
         self._secret = secret
         self._issuer = issuer
         self._jwks = jwks
@@ -100,8 +111,9 @@ class TokenVerifier:
                     self._secret,
                     algorithms=[LOCAL_ALGORITHM],
                     issuer=self._issuer,
-                    options={"require": ["exp", "sub", "role"]},
+                    options={"require": ["exp", "iat", "sub", "role"]},
                 )
+                check_lifetime(claims, self._max_lifetime)
                 return principal_from_claims(claims, local=True)
             if algorithm == EXTERNAL_ALGORITHM and self._jwks is not None:
                 key = await self._jwks.key_for(token)
@@ -113,10 +125,23 @@ class TokenVerifier:
                     audience=self._external_audience,
                     options={"require": ["exp", "sub", "role"], "verify_aud": self._external_audience is not None},
                 )
+                check_lifetime(claims, self._max_lifetime)
                 return principal_from_claims(claims, local=False)
         except jwt.InvalidTokenError as exc:
             raise TokenError(f"invalid token: {exc}") from exc
         raise TokenError(f"tokens signed with {algorithm!r} are not accepted")
+
+
+def check_lifetime(claims: dict[str, Any], max_lifetime: timedelta) -> None:
+    """Refuse a token living longer than `max_lifetime` (from its `iat`, or from now without one), or issued
+    in the future; raise TokenError."""
+    now = datetime.now(UTC).timestamp()
+    expires = float(claims["exp"])
+    issued = float(claims["iat"]) if claims.get("iat") is not None else now
+    if issued > now + CLOCK_SKEW.total_seconds():
+        raise TokenError("invalid token: issued in the future")
+    if expires - issued > max_lifetime.total_seconds() + 1:
+        raise TokenError(f"invalid token: lives longer than the maximum of {max_lifetime.days} days")
 
 
 def principal_from_claims(claims: dict[str, Any], *, local: bool) -> Principal:
@@ -129,12 +154,14 @@ def principal_from_claims(claims: dict[str, Any], *, local: bool) -> Principal:
     if role in ROLES_WITH_UNIT and not unit_id:
         raise TokenError(f"a {role.value} token needs a unit_id")
     person_id = claims.get("person_id")
+    issued = claims.get("iat")
     return Principal(
         sub=str(claims["sub"]),
         role=role,
         unit_id=str(unit_id) if unit_id else None,
         person_id=str(person_id) if person_id else None,
         local=local,
+        issued_at=datetime.fromtimestamp(float(issued), UTC) if issued is not None else None,
     )
 
 
@@ -147,15 +174,17 @@ def issue_token(
     unit_id: str | None,
     person_id: str | None,
     days: int,
+    issued_at: datetime | None = None,
 ) -> str:
-    """An HS256 token for a local account, valid for `days`."""
-    issued = datetime.now(UTC)
+    """An HS256 token for a local account, valid for `days` from `issued_at` (default now, kept to the
+    millisecond so it compares exactly with the account's `changed_at`)."""
+    issued = issued_at or issue_instant()
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": sub,
         "role": role.value,
-        "iat": issued,
-        "exp": issued + timedelta(days=days),
+        "iat": issued.timestamp(),
+        "exp": int((issued + timedelta(days=days)).timestamp()),
         "jti": uuid.uuid4().hex,
     }
     if unit_id:
@@ -163,6 +192,12 @@ def issue_token(
     if person_id:
         claims["person_id"] = person_id
     return jwt.encode(claims, secret, algorithm=LOCAL_ALGORITHM)
+
+
+def issue_instant() -> datetime:
+    """Now, truncated to the millisecond: the `iat` of a token and the `changed_at` of an account compare exactly."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def load_jwks(*, url: str | None, file: str | None, cache_seconds: int) -> JwksKeys | None:

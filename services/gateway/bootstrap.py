@@ -1,9 +1,12 @@
 """Wiring of the gateway: broker client, pool, migrations, token verifier, caches, all in the lifespan."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 from fastapi import FastAPI
@@ -11,8 +14,8 @@ from faststream.rabbit import RabbitBroker
 
 from services.gateway.auth import TokenVerifier, load_jwks
 from services.gateway.config import GatewaySettings
-from services.gateway.handlers import AccountGate, TtlCache, UnitDirectory
-from services.gateway.limits import RateLimiter
+from services.gateway.handlers import TtlCache, UnitDirectory
+from services.gateway.limits import AnonymousGuard, RateLimiter
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.db import create_pool
 from shared.logs import configure_logging, get_logger
@@ -36,7 +39,7 @@ class GatewayState:
     secret: str
     directory: UnitDirectory
     accounts: PgAccountRepository
-    account_gate: AccountGate
+    anonymous: AnonymousGuard
     audit: PgAuditLog
     limiter: RateLimiter
 
@@ -52,8 +55,8 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
     broker = create_broker(settings, service=SERVICE)
     try:
         await broker.start()
-        secret = settings.jwt_secret or await signing_secret(pool)
-        rpc = RpcClient(broker, timeout=settings.rpc_timeout)
+        secret = await signing_secret(pool, settings.jwt_secret, pin=True)
+        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
         accounts = PgAccountRepository(pool)
         app.state.gateway = GatewayState(
             settings=settings,
@@ -68,16 +71,24 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 ),
                 external_issuer=settings.external_issuer,
                 external_audience=settings.external_audience,
+                max_lifetime=timedelta(days=settings.token_max_days),
             ),
             secret=secret,
             directory=UnitDirectory(rpc, TtlCache(seconds=settings.unit_cache_seconds)),
             accounts=accounts,
-            account_gate=AccountGate(accounts, TtlCache(seconds=settings.account_cache_seconds)),
+            anonymous=AnonymousGuard(limit=settings.anonymous_limit),
             audit=PgAuditLog(pool),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
         )
+        flusher = asyncio.create_task(
+            app.state.gateway.anonymous.run_flusher(pool, every=settings.anonymous_flush_seconds)
+        )
         log.info("gateway_started", migrations_applied=len(applied), port=settings.http_port)
-        yield
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
     finally:
         await broker.stop()
         await pool.close()

@@ -21,7 +21,15 @@ class GatewaySettings(ServiceSettings):
     ingest_timeout: float = 25.0
     """Bound on one ingest call (a batch of 1,000 takes longer than a query); below the RPC queue's TTL."""
     token_days: int = 30
-    account_cache_seconds: float = 30.0
+    """Lifetime of a token issued without `--days`."""
+    token_max_days: int = 30
+    """No token is accepted whose `exp` lies more than this after its `iat` (or after now, without `iat`)."""
+    anonymous_limit: str = "30/minute"
+    """Requests without a valid token allowed per client address (`limits` notation), checked before the token."""
+    anonymous_flush_seconds: float = 10.0
+    """How often the counts of refused anonymous requests are written to `gateway.anonymous_refusal`."""
+    max_json_depth: int = 64
+    """Deepest nesting of arrays and objects accepted in a JSON body (400 naming `body` beyond it)."""
     unit_cache_seconds: float = 30.0
     max_body_bytes: int = 8 * 1024 * 1024
     rate_limit_per_minute: int = 600

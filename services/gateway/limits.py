@@ -1,11 +1,19 @@
-"""Limits and the audit trail around every request: body size, per-token rate, audit rows."""
+"""Limits and the audit trail around every request: body size, JSON depth, per-token and per-address rates,
+audit rows, and the counts of refused anonymous requests."""
 
+import asyncio
 import json
 import math
+import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.repository import AuditEntry, AuditLog
@@ -42,25 +50,125 @@ class RateLimiter:
         return str(max(1, math.ceil(wait)))
 
 
+class AnonymousGuard:
+    """Throttle requests without a valid token by client address, before their token is even looked at
+    (issue 11, fault 6), and count the refusals instead of auditing each one."""
+
+    def __init__(self, *, limit: str) -> None:
+        self._item = parse_limit(limit)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._refused: Counter[str] = Counter()
+        self._throttled: Counter[str] = Counter()
+        self._last_path: dict[str, str] = {}
+
+    def allows(self, client_ip: str) -> bool:
+        """Whether this address may still try a credential (spends nothing)."""
+        return bool(self._limiter.test(self._item, client_ip))
+
+    def failed(self, client_ip: str) -> None:
+        """Spend one of the address's attempts on a request whose credential was refused."""
+        self._limiter.hit(self._item, client_ip)
+
+    def retry_after(self, client_ip: str) -> str:
+        """Seconds until the address may try again (Retry-After)."""
+        stats = self._limiter.get_window_stats(self._item, client_ip)
+        return str(max(1, math.ceil(stats.reset_time - time.time())))
+
+    def count(self, client_ip: str, *, status: int, path: str) -> None:
+        """Count one refused anonymous request (429 as throttled, anything else as refused)."""
+        (self._throttled if status == 429 else self._refused)[client_ip] += 1
+        self._last_path[client_ip] = path[:200]
+
+    def pending(self) -> int:
+        """Refusals counted but not written yet."""
+        return sum(self._refused.values()) + sum(self._throttled.values())
+
+    async def flush(self, pool: asyncpg.Pool) -> int:
+        """Add the counts to `anonymous_refusal` (one row per address and minute); return how many were written."""
+        refused, throttled, paths = self._refused, self._throttled, self._last_path
+        self._refused, self._throttled, self._last_path = Counter(), Counter(), {}
+        addresses = sorted(set(refused) | set(throttled))
+        if not addresses:
+            return 0
+        rows = [(ip, refused[ip], throttled[ip], paths.get(ip)) for ip in addresses]
+        await pool.executemany(
+            "INSERT INTO anonymous_refusal (client_ip, window_start, refused, throttled, last_path)"
+            " VALUES ($1, date_trunc('minute', now()), $2, $3, $4)"
+            " ON CONFLICT (client_ip, window_start) DO UPDATE SET"
+            " refused = anonymous_refusal.refused + EXCLUDED.refused,"
+            " throttled = anonymous_refusal.throttled + EXCLUDED.throttled, last_path = EXCLUDED.last_path",
+            rows,
+        )
+        total = sum(row[1] + row[2] for row in rows)
+        log.warning("anonymous_requests_refused", addresses=len(rows), requests=total)
+        return total
+
+    async def run_flusher(self, pool: asyncpg.Pool, *, every: float) -> None:
+        """Write the counts every `every` seconds until cancelled (then once more)."""
+        try:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.flush(pool)
+                except Exception as exc:  # the counts stay in memory lost only with the process: say so
+                    log.error("anonymous_count_write_failed", error=repr(exc))
+        finally:
+            if self.pending():
+                await self.flush(pool)
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address as uvicorn saw it (X-Forwarded-For applied from trusted proxies only)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (strings skipped; valid or not)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub(b'""', body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def _error_body(code: str, message: str) -> bytes:
     return json.dumps({"code": code, "message": message, "field": "body", "service": None}).encode()
 
 
 class BodySizeLimit:
-    """Answer 413 to a body larger than the limit, by its Content-Length or while it streams in."""
+    """Answer 413 to a body larger than the limit (by its Content-Length or while it streams in) and 400 to a
+    JSON body nested deeper than `max_depth` (issue 11, fault 7: deep nesting crashed parsers and serializers)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, max_depth: int = 64, depth_checked_by_route: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_depth = max_depth
+        self.depth_checked_by_route = depth_checked_by_route
+        """Paths whose handler reads the body with its own bounded reader (POST /v1/events: shared.reading judges
+        each event alone, naming the field that is too deep)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+            await self._refuse(send, 413, "payload_too_large", f"body: larger than {self.max_bytes} bytes")
+            return
+        if b"json" in headers.get(b"content-type", b"").lower() and scope["path"] not in self.depth_checked_by_route:
+            await self._judge_json(scope, receive, send)
             return
         received = 0
         started = False
@@ -84,14 +192,45 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._too_large(send)
+                await self._refuse(send, 413, "payload_too_large", f"body: larger than {self.max_bytes} bytes")
 
-    async def _too_large(self, send: Send) -> None:
-        body = _error_body("payload_too_large", f"body: larger than {self.max_bytes} bytes")
+    async def _judge_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the whole (bounded) JSON body, judge its depth, then hand it to the app as one message."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send, 413, "payload_too_large", f"body: larger than {self.max_bytes} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if json_depth(body) > self.max_depth:
+            await self._refuse(send, 400, "bad_request", f"body: nested deeper than {self.max_depth} levels")
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send, status: int, code: str, message: str) -> None:
+        body = _error_body(code, message)
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
             }
         )
@@ -103,17 +242,26 @@ class _TooLarge(Exception):
 
 
 class AuditTrail:
-    """Write one audit row for every state-changing call, whatever its outcome."""
+    """Write one audit row for every state-changing call, whatever its outcome, and for every read a handler marked
+    as a read of members' personal data (`request.state.personal_data`, see `audit_personal_read`)."""
 
-    def __init__(self, app: ASGIApp, *, audit_log: Callable[[Scope], AuditLog | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        audit_log: Callable[[Scope], AuditLog | None],
+        anonymous: Callable[[Scope], AnonymousGuard | None] = lambda scope: None,
+    ) -> None:
         self.app = app
         self.audit_log = audit_log
+        self.anonymous = anonymous
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
-        if scope["type"] != "http" or scope["method"] not in STATE_CHANGING:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        changing = scope["method"] in STATE_CHANGING
         status = 500
 
         async def tracking_send(message: Message) -> None:
@@ -125,14 +273,19 @@ class AuditTrail:
         try:
             await self.app(scope, receive, tracking_send)
         finally:
-            await self._record(scope, status)
+            if changing or (scope.get("state") or {}).get("personal_data"):
+                await self._record(scope, status)
 
     async def _record(self, scope: Scope, status: int) -> None:
         state: dict[str, Any] = scope.get("state") or {}
         principal = state.get("principal")
-        client = scope.get("client")
         # uvicorn already applies X-Forwarded-For from trusted proxies only; a client cannot spoof this
-        client_ip = client[0] if client else None
+        client_ip = client_address(scope)
+        guard = self.anonymous(scope)
+        if principal is None and status >= 400 and guard is not None:
+            # nobody authenticated: a flood of these must not cost one row each (issue 11, fault 6)
+            guard.count(client_ip, status=status, path=scope["path"])
+            return
         entry = AuditEntry(
             sub=principal.sub if principal else None,
             role=principal.role.value if principal else None,
@@ -140,7 +293,7 @@ class AuditTrail:
             path=scope["path"],
             status=status,
             client_ip=client_ip,
-            detail=state.get("audit_detail"),
+            detail=state.get("audit_detail") or state.get("personal_data"),
         )
         audit_log = self.audit_log(scope)
         if audit_log is None:

@@ -18,12 +18,13 @@ from services.gateway.http import build_router
 from services.gateway.http.contract import install_event_schemas
 from services.gateway.http.errors import install_error_handlers
 from services.gateway.http.observability import instrument
-from services.gateway.limits import AuditTrail, BodySizeLimit
-from services.gateway.repository import AuditLog, PgAccountRepository, signing_secret
+from services.gateway.limits import AnonymousGuard, AuditTrail, BodySizeLimit
+from services.gateway.repository import AuditLog, PgAccountRepository, SigningKeyMismatch, signing_secret
 from services.gateway.web import cli as web_cli
 from services.gateway.web import install_web
 from shared.cli import run_service_cli
 from shared.db import create_pool
+from shared.rpc import RpcError
 from shared.runtime import migrate
 from shared.telemetry import configure_tracing
 
@@ -61,9 +62,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         state = getattr(scope["app"].state, "gateway", None)
         return state.audit if state is not None else None
 
+    def anonymous(scope: Scope) -> AnonymousGuard | None:
+        state = getattr(scope["app"].state, "gateway", None)
+        return state.anonymous if state is not None else None
+
     # the audit trail is outermost, so it records the status the client really got (413 included)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AuditTrail, audit_log=audit_log)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+        depth_checked_by_route=frozenset({"/v1/events"}),
+    )
+    app.add_middleware(AuditTrail, audit_log=audit_log, anonymous=anonymous)
     instrument(app)  # outermost: metrics and logs see the status the client got, with its correlation id
     return app
 
@@ -72,7 +82,7 @@ async def _issue_token(settings: GatewaySettings, args: argparse.Namespace) -> d
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
     try:
-        secret = settings.jwt_secret or await signing_secret(pool)
+        secret = await signing_secret(pool, settings.jwt_secret)
         role = Role(args.role)
         sub = args.sub or (f"{role.value}-{args.person or args.unit or 'local'}")
         account, token = await create_account(
@@ -84,6 +94,8 @@ async def _issue_token(settings: GatewaySettings, args: argparse.Namespace) -> d
             unit_id=args.unit,
             person_id=args.person,
             days=args.days or settings.token_days,
+            max_days=settings.token_max_days,
+            province_wide=args.province_wide,
         )
     finally:
         await pool.close()
@@ -95,7 +107,10 @@ def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unit", help="the cell (member, secretary) or committee (officer)")
     parser.add_argument("--person", help="the member id, for the inbox")
     parser.add_argument("--sub", help="the account's subject (default: role and person or unit)")
-    parser.add_argument("--days", type=int, help="validity in days")
+    parser.add_argument("--days", type=int, help="validity in days (at most CHIBO_TOKEN_MAX_DAYS, 30)")
+    parser.add_argument(
+        "--province-wide", action="store_true", help="an integration account that may write anywhere in the tree"
+    )
     parser.add_argument("--json", action="store_true", help="print the account and token as JSON")
 
 
@@ -103,7 +118,11 @@ def cli(argv: Sequence[str] | None = None) -> int:
     """`python -m services.gateway serve | migrate | health | issue-token ...`."""
 
     def issue(args: argparse.Namespace) -> int:
-        result = asyncio.run(_issue_token(load_settings(), args))
+        try:
+            result = asyncio.run(_issue_token(load_settings(), args))
+        except (SigningKeyMismatch, RpcError) as exc:
+            print(f"issue-token: {exc}", file=sys.stderr)
+            return 2
         print(json.dumps(result) if args.json else result["token"])
         return 0
 

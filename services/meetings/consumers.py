@@ -69,6 +69,11 @@ async def on_ingest(
 
 
 @router.subscriber(RPC_QUEUE.rabbit_queue(), title="meetings.rpc", description="Requests from the gateway.")
-async def on_rpc(request: RpcRequest, app: Annotated[MeetingsContext, ServiceContext("meetings")]) -> dict[str, Any]:
-    """Answer one request of the meetings.rpc catalog."""
-    return await answer(request, rpc_methods(app))
+async def on_rpc(
+    request: RpcRequest,
+    message: RabbitMessage,
+    app: Annotated[MeetingsContext, ServiceContext("meetings")],
+) -> dict[str, Any]:
+    """Answer one request of the meetings.rpc catalog, from the allowed callers only (CHIBO_RPC_CALLERS)."""
+    caller = message.raw_message.user_id
+    return await answer(request, rpc_methods(app), caller=caller, allowed_callers=app.settings.rpc_callers)

@@ -17,8 +17,10 @@ log = get_logger(__name__)
 async def ingest(request: rpc.Ingest, app: MeetingsContext) -> rpc.IngestReply:
     """Judge the raw events exactly as if they had arrived on chibo.ingest."""
     judge = handlers.dry_run if request.dry_run else handlers.ingest_batch
-    outcomes = await judge(request.events, app.uow_factory, route=request.route or "http")
-    log.info("rpc_ingest", account=request.account, events=len(request.events), dry_run=request.dry_run)
+    outcomes = await judge(request.events, app.uow_factory, route=request.route or "http", scope=request.scope)
+    log.info(
+        "rpc_ingest", account=request.account, scope=request.scope, events=len(request.events), dry_run=request.dry_run
+    )
     return rpc.IngestReply.model_validate({"results": [result.as_dict(index) for index, result in enumerate(outcomes)]})
 
 
@@ -36,8 +38,9 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
         headers=request.headers,
         content_type=request.content_type,
         dry_run=request.dry_run,
+        scope=request.scope,
     )
-    log.info("rpc_ingest_body", account=request.account, events=len(outcomes), dry_run=request.dry_run)
+    log.info("rpc_ingest_body", account=request.account, scope=request.scope, events=len(outcomes))
     return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}
 
 
@@ -49,6 +52,8 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
             await uow.commit()
     except handlers.RejectionNotFound:
         raise RpcError("not_found", f"no rejection {request.rejection_id}", field="rejection_id") from None
+    except InvalidEvent as exc:  # a correction that changes the rejected event's identity (issue 11)
+        raise RpcError("invalid", exc.reason, field=exc.field) from None
     return result.as_dict(0)
 
 

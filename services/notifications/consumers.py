@@ -33,7 +33,10 @@ async def on_event(
 
 @router.subscriber(RPC_QUEUE.rabbit_queue(), title="notifications.rpc", ack_policy=AckPolicy.ACK)
 async def on_rpc(
-    request: RpcRequest, app: Annotated[NotificationsContext, ServiceContext("notifications")]
+    request: RpcRequest,
+    message: RabbitMessage,
+    app: Annotated[NotificationsContext, ServiceContext("notifications")],
 ) -> dict[str, Any]:
-    """Answer one request of the gateway."""
-    return await answer(request, rpc_methods(app))
+    """Answer one request of the notifications.rpc catalog, from the allowed callers only (CHIBO_RPC_CALLERS)."""
+    caller = message.raw_message.user_id
+    return await answer(request, rpc_methods(app), caller=caller, allowed_callers=app.settings.rpc_callers)

@@ -156,6 +156,8 @@ class Ingest(MeetingsRequest[IngestReply]):
     account: str = ""
     dry_run: bool = False
     """Judge exactly as for real and keep nothing."""
+    scope: str | None = None
+    """The unit whose subtree the sender may write (issue 11); None: anywhere (a province-wide account)."""
 
 
 class IngestBody(MeetingsRequest[IngestReply]):
@@ -170,6 +172,8 @@ class IngestBody(MeetingsRequest[IngestReply]):
     """`ce-` attributes of a message in binary content mode (shared.bindings)."""
     dry_run: bool = False
     """Judge exactly as for real and keep nothing, not even the rejection of an unreadable body."""
+    scope: str | None = None
+    """The unit whose subtree the sender may write (issue 11); None: anywhere (a province-wide account)."""
 
 
 class ReplayRejection(MeetingsRequest[IngestResultReply]):

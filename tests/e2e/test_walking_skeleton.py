@@ -146,7 +146,10 @@ class Province:
 def tokens(system: RunningSystem) -> dict[str, str]:
     """Tokens issued with the gateway's own command."""
     return {
-        "integration": issue_token(system, role="integration", unit="root", sub=random_id("integration")),
+        # it feeds the whole province, root committee included: explicitly province-wide
+        "integration": issue_token(
+            system, role="integration", unit=None, sub=random_id("integration"), province_wide=True
+        ),
         "operator": issue_token(system, role="operator", unit="root", sub=random_id("operator")),
     }
 

@@ -28,6 +28,7 @@ def gateway_settings(amqp_url: str, database_url: str, **overrides: Any) -> Gate
         "ingest_timeout": 2.0,
         "rate_limit_per_minute": 100_000,
         "rate_limit_burst": 10_000,
+        "anonymous_limit": "100000/minute",
         "log_json": True,
         "service_health_urls": {},
         **overrides,
@@ -81,8 +82,12 @@ def state(app_and_state: tuple[object, GatewayState]) -> GatewayState:
 def token_for(state: GatewayState) -> TokenFactory:
     """Record a local account and return the Authorization header of its token."""
 
-    async def make(role: Role | str, unit: str | None = None, person: str | None = None) -> dict[str, str]:
+    async def make(
+        role: Role | str, unit: str | None = None, person: str | None = None, *, province_wide: bool | None = None
+    ) -> dict[str, str]:
         role = Role(role)
+        if province_wide is None:
+            province_wide = role is Role.INTEGRATION and unit is None
         _, token = await create_account(
             state.accounts,
             secret=state.secret,
@@ -92,6 +97,8 @@ def token_for(state: GatewayState) -> TokenFactory:
             unit_id=unit,
             person_id=person,
             days=1,
+            max_days=state.settings.token_max_days,
+            province_wide=province_wide,
         )
         return {"Authorization": f"Bearer {token}"}
 

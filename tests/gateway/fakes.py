@@ -7,6 +7,7 @@ exactly as it talks to the real services.
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,8 @@ class World:
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
     ingested: list[dict[str, Any]] = field(default_factory=list)
+    scopes: list[str | None] = field(default_factory=list)
+    """The write scope the gateway sent with each ingest call (None: province-wide)."""
     rejected: list[dict[str, Any]] = field(default_factory=list)
     """What meetings would store and publish as ingest.rejected.v1 (body-level rejections too)."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -67,7 +70,7 @@ class World:
         for recipient in (self.member_a1, self.member_b1, self.ward_a, self.ward_b):
             self.notifications[recipient] = [
                 {
-                    "notification_id": random_id("ntf"),
+                    "notification_id": str(uuid.uuid4()),
                     "rule": "meeting_scheduled",
                     "subject_id": self.meeting_a1,
                     "title": "Lịch sinh hoạt chi bộ",
@@ -141,10 +144,23 @@ class World:
 
     # ---- meetings --------------------------------------------------------------------------------
 
-    def judge(self, index: int, raw: Any) -> dict[str, Any]:
+    def outside(self, data: dict[str, Any], scope: str | None) -> str | None:
+        """The field of `data` naming an object outside `scope`'s subtree, as meetings' write-scope check finds it."""
+        if scope is None:
+            return None
+        for name in ("cell_id", "parent_id", "meeting_id"):
+            value = data.get(name)
+            if value is None:
+                continue
+            unit_id = self.meetings[value]["cell_id"] if name == "meeting_id" and value in self.meetings else value
+            if unit_id in self.units and scope not in self.units[unit_id]["ancestors"]:
+                return f"data.{name}"
+        return None
+
+    def judge(self, index: int, raw: Any, scope: str | None = None) -> dict[str, Any]:
         try:
             peeked = json.loads(raw) if isinstance(raw, bytes) else raw
-        except ValueError:
+        except (ValueError, RecursionError):  # meetings peeks through shared.reading, which never crashes
             peeked = None
         source, event_id, event_type = peek_identity(peeked)
         result: dict[str, Any] = {"index": index, "id": event_id, "source": source, "type": event_type}
@@ -156,6 +172,11 @@ class World:
             return {**result, "outcome": "rejected", "reason": exc.reason, "field": exc.field, **problem}
         if (event.source, event.id) in self.seen:
             return {**result, "outcome": "duplicate"}
+        outside = self.outside(event.envelope.data, scope)
+        if outside is not None:
+            reason = f"{outside}: outside {scope}, the only subtree this account may write"
+            self.rejected.append(result | {"reason": reason, "field": outside})
+            return {**result, "outcome": "rejected", "reason": reason, "field": outside}
         self.seen.add((event.source, event.id))
         self.ingested.append(json.loads(raw) if isinstance(raw, bytes) else raw)
         data = event.envelope.data
@@ -171,12 +192,14 @@ class World:
     def meetings_methods(self) -> RpcMethods:
         async def ingest(r: meetings.Ingest) -> meetings.IngestReply:
             assert r.route == "http" and r.account
+            self.scopes.append(r.scope)
             return meetings.IngestReply.model_validate(
-                {"results": [self.judge(index, raw) for index, raw in enumerate(r.events)]}
+                {"results": [self.judge(index, raw, r.scope) for index, raw in enumerate(r.events)]}
             )
 
         async def ingest_body(r: meetings.IngestBody) -> dict[str, Any]:
             assert r.route == "http" and r.account
+            self.scopes.append(r.scope)
             body = base64.b64decode(r.body_base64)
             items: list[Any] = [body]
             if not is_batch(r.content_type, body=body):
@@ -201,7 +224,7 @@ class World:
                             rejection | {"index": 0, "reason": exc.reason, "field": "body", "problem": exc.problem}
                         ]
                     }
-            return {"results": [self.judge(index, raw) for index, raw in enumerate(items)]}
+            return {"results": [self.judge(index, raw, r.scope) for index, raw in enumerate(items)]}
 
         async def get_unit(r: meetings.GetUnit) -> dict[str, Any]:
             return self.cell_of(r.unit_id)

@@ -323,8 +323,9 @@ class FakeIngest:
         reason: str,
         field: str | None,
         route: str,
+        scope: str | None = None,
     ) -> None:
-        """Park the event (keeping its first hold time)."""
+        """Park the event (keeping its first hold time and its write scope)."""
         key = (source, event_id)
         first = self._s.held.get(key, {}).get("held_at", now())
         self._s.held[key] = {
@@ -336,6 +337,7 @@ class FakeIngest:
             "reason": reason,
             "field": field,
             "route": route,
+            "scope": scope,
             "held_at": first,
         }
 
@@ -364,9 +366,17 @@ class FakeIngest:
         raw: str,
         route: str,
         received_at: datetime,
+        scope: str | None = None,
     ) -> str:
-        """Store a rejection (an open one for the same event is refreshed); its id."""
-        values = {"type": event_type, "reason": reason, "field": field, "raw": raw, "received_at": received_at}
+        """Store a rejection (an open one for the same event is refreshed) with its write scope; its id."""
+        values = {
+            "type": event_type,
+            "reason": reason,
+            "field": field,
+            "raw": raw,
+            "received_at": received_at,
+            "scope": scope,
+        }
         if event_id:
             for rejection in self._s.rejections.values():
                 if (rejection["source"], rejection["event_id"], rejection["status"]) == (source, event_id, "open"):
@@ -378,6 +388,7 @@ class FakeIngest:
             "source": source,
             "event_id": event_id,
             "route": route,
+            "scope": scope,
             "status": "open",
             **values,
         }

@@ -151,6 +151,8 @@ async def gateway(own_infra: tuple[str, str], services: str) -> AsyncIterator[tu
             unit_id=None,
             person_id=None,
             days=1,
+            max_days=30,
+            province_wide=True,
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as client:

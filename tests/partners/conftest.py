@@ -38,7 +38,8 @@ def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="package")
 def integration_token(system: RunningSystem) -> str:
     """A token of an integration account, issued with the gateway's own command."""
-    return issue_token(system, role="integration", unit="root", sub=random_id("partner"))
+    # a partner feeding the whole province (root committee included) is explicitly province-wide
+    return issue_token(system, role="integration", unit=None, sub=random_id("partner"), province_wide=True)
 
 
 @pytest.fixture(scope="package")

@@ -140,11 +140,23 @@ def running_system(
             system.stop(name)
 
 
-def issue_token(system: RunningSystem, *, role: str, unit: str, person: str | None = None, sub: str) -> str:
+def issue_token(
+    system: RunningSystem,
+    *,
+    role: str,
+    unit: str | None,
+    person: str | None = None,
+    sub: str,
+    province_wide: bool = False,
+) -> str:
     """A token from the gateway's own command, as an administrator would issue it."""
-    args = [sys.executable, "-m", "services.gateway", "issue-token", "--role", role, "--unit", unit, "--sub", sub]
+    args = [sys.executable, "-m", "services.gateway", "issue-token", "--role", role, "--sub", sub]
+    if unit:
+        args += ["--unit", unit]
     if person:
         args += ["--person", person]
+    if province_wide:
+        args.append("--province-wide")
     result = subprocess.run(args, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=60)
     # a failure says why (its stderr), not only the exit status
     assert result.returncode == 0, f"issue-token exited {result.returncode}: {result.stderr[-3000:]}"

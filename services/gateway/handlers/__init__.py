@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ValidationError
 
-from services.gateway.auth import Principal, Role, issue_token
+from services.gateway.auth import Principal, Role, issue_instant, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import HTTP_PREFIXES, media_type
 from shared.contracts.base import EventData
@@ -48,6 +48,17 @@ def not_found(kind: str, identifier: str) -> RpcError:
 def forbidden(role: Role, action: str) -> RpcError:
     """A role that may never do this, whatever the target."""
     return RpcError("forbidden", f"the role {role.value} may not {action}")
+
+
+def write_scope(principal: Principal) -> str | None:
+    """The unit whose subtree the caller's writes must stay within (meetings judges every event against it), or None
+    for an integration account that is explicitly province-wide (issue 11, fault 5); a caller with no unit and no
+    province-wide grant may write nowhere (forbidden)."""
+    if principal.role is Role.INTEGRATION and principal.province_wide:
+        return None
+    if principal.unit_id:
+        return principal.unit_id
+    raise forbidden(principal.role, "write without a unit (give the account a unit_id, or province_wide: true)")
 
 
 def require_role(principal: Principal, roles: frozenset[Role] | set[Role], action: str) -> None:
@@ -198,6 +209,7 @@ async def ingest_events(
             account=principal.sub,
             headers=attributes if binary else None,
             dry_run=dry_run,
+            scope=write_scope(principal),
         ),
         timeout=timeout,
     )
@@ -239,7 +251,7 @@ async def send_command(
     event = build_command_event(
         event_type=event_type, model=model, data=data, subject=subject, correlation_id=correlation_id
     )
-    reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub))
+    reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub, scope=write_scope(principal)))
     result = reply.results[0]
     if result.outcome == "rejected":
         raise RpcError("invalid", result.reason or "rejected", field=result.field)
@@ -267,33 +279,37 @@ async def create_account(
     unit_id: str | None,
     person_id: str | None,
     days: int,
+    max_days: int,
+    province_wide: bool = False,
 ) -> tuple[AccountRow, str]:
-    """Record a local account and issue its token."""
+    """Record a local account and issue its token (`days` ≤ `max_days`); `invalid` naming the field otherwise.
+
+    Officers, secretaries and members need their unit; an integration account needs a unit (it writes only in that
+    subtree) unless it is explicitly `province_wide`."""
     if role in (Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER) and not unit_id:
-        raise RpcError("invalid", f"a {role.value} account needs a unit_id", field="unit_id")
-    account = await accounts.save(sub=sub, role=role.value, unit_id=unit_id, person_id=person_id)
+        raise RpcError("invalid", f"unit_id: a {role.value} account needs a unit_id", field="unit_id")
+    if role is Role.INTEGRATION and not unit_id and not province_wide:
+        raise RpcError(
+            "invalid",
+            "unit_id: an integration account needs the unit whose subtree it feeds, or province_wide: true",
+            field="unit_id",
+        )
+    if province_wide and role is not Role.INTEGRATION:
+        raise RpcError("invalid", "province_wide: only integration accounts have a scope", field="province_wide")
+    if not 1 <= days <= max_days:
+        raise RpcError("invalid", f"days: a token lives 1 to {max_days} days", field="days")
+    at = issue_instant()
+    account = await accounts.save(
+        sub=sub, role=role.value, unit_id=unit_id, person_id=person_id, province_wide=province_wide, at=at
+    )
     token = issue_token(
-        secret=secret, issuer=issuer, sub=sub, role=role, unit_id=unit_id, person_id=person_id, days=days
+        secret=secret,
+        issuer=issuer,
+        sub=sub,
+        role=role,
+        unit_id=unit_id,
+        person_id=person_id,
+        days=days,
+        issued_at=at,
     )
     return account, token
-
-
-class AccountGate:
-    """Whether a local token's account still exists and is active (cached briefly)."""
-
-    def __init__(self, accounts: AccountRepository, cache: TtlCache) -> None:
-        self._accounts = accounts
-        self._cache = cache
-
-    async def is_active(self, sub: str) -> bool:
-        """True for a recorded, active account."""
-        hit, active = self._cache.get(sub)
-        if not hit:
-            account = await self._accounts.get(sub)
-            active = account is not None and account.active
-            self._cache.put(sub, active)
-        return bool(active)
-
-    def forget(self, sub: str) -> None:
-        """Drop the cached state after the account changed."""
-        self._cache.drop(sub)

@@ -32,9 +32,11 @@ from services.gateway.schemas import (
 from shared.contracts import meetings as contract
 from shared.contracts.base import EventData
 from shared.contracts.meetings import AssessorRole
+from shared.contracts.meetings_rpc import GetMeeting
 from shared.envelope import now
 from shared.logs import get_logger
 from shared.reading import EXTENSION_VALUE
+from shared.rpc import RpcError
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["commands"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
@@ -89,6 +91,19 @@ async def _own_meeting(state: State, caller: Principal, meeting_id: str, roles: 
     await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=roles)
 
 
+async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str) -> None:
+    """A meeting id named in the body must be new or the cell's own: another cell's meeting is 404, as if it did not
+    exist (issue 11, fault 1; meetings also refuses a meeting.scheduled.v1 that would move a meeting)."""
+    try:
+        existing = (await state.rpc.call(GetMeeting(meeting_id=meeting_id))).model_dump()
+    except RpcError as exc:
+        if exc.code == "not_found":
+            return
+        raise
+    if existing.get("cell_id") != cell_id:
+        raise RpcError("not_found", f"meeting_id: meeting {meeting_id} not found", field="meeting_id")
+
+
 @router.post("/cells/{cell_id}/meetings", status_code=ACCEPTED, response_model=CommandRead, summary="Schedule")
 async def schedule_meeting(
     cell_id: IdPath, body: MeetingScheduleCreate, request: Request, caller: Caller, state: State
@@ -97,6 +112,8 @@ async def schedule_meeting(
     require_role(caller, SECRETARY, "schedule meetings")
     if cell_id != caller.unit_id:
         raise not_found("cell", cell_id)
+    if body.meeting_id:
+        await _not_another_cells_meeting(state, cell_id, body.meeting_id)
     data = command_data(body, cell_id=cell_id, meeting_id=body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}")
     return await _send(
         request, state, caller, event_type="meeting.scheduled.v1", model=contract.MeetingScheduled, data=data

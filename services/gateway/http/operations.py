@@ -33,7 +33,6 @@ from services.gateway.schemas import (
     ServiceHealthRead,
     SystemHealthRead,
 )
-from services.gateway.schemas.operations import OperationsOverviewRead, ServiceOverviewRead
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
@@ -149,44 +148,6 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     return SystemHealthRead(status="ok" if healthy else "degraded", broker=broker, services=services)
 
 
-@router.get("/operations/overview", response_model=OperationsOverviewRead, tags=["operations"])
-async def get_operations_overview(caller: Caller, state: State) -> OperationsOverviewRead:
-    """One call for the operator page: each service's queues, outbox and dead letters, open rejections, failures."""
-    require_role(caller, OPERATORS, "read the operations overview")
-    health = await get_system_health(caller, state)
-    services: dict[str, ServiceOverviewRead] = {}
-    for name, report in health.services.items():
-        detail = report.detail if isinstance(report.detail, dict) else {}
-        services[name] = ServiceOverviewRead(
-            status=report.status,
-            queues=detail.get("queues") or {},
-            outbox=detail.get("outbox"),
-            dead_letters=detail.get("dead_letters"),
-            attention=detail.get("attention") or ([str(report.detail)] if report.status == "down" else []),
-        )
-
-    async def total(request: Any) -> int | None:
-        try:
-            page = await state.rpc.call(request)
-        except RpcError:
-            return None  # that service is down: its status above says so
-        return int(page.total)
-
-    rejections, failed = await asyncio.gather(
-        total(meetings.ListRejections(status="open", limit=1, offset=0)),
-        total(notifications.ListFailedDeliveries(limit=1, offset=0)),
-    )
-    return OperationsOverviewRead(
-        status=health.status,
-        broker=health.broker,
-        services=services,
-        dead_letters_total=sum(n or 0 for s in services.values() for n in (s.dead_letters or {}).values()),
-        parked_rows_total=sum(int((s.outbox or {}).get("parked", 0)) for s in services.values()),
-        open_rejections=rejections,
-        failed_deliveries=failed,
-    )
-
-
 @router.get("/deliveries/failed", response_model=Page[FailedDeliveryRead], tags=["operations"])
 async def list_failed_deliveries(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Notifications that could not be delivered."""
@@ -279,9 +240,15 @@ async def post_account(body: AccountCreate, request: Request, caller: Caller, st
         unit_id=body.unit_id,
         person_id=body.person_id,
         days=body.days or state.settings.token_days,
+        max_days=state.settings.token_max_days,
+        province_wide=body.province_wide,
     )
-    state.account_gate.forget(sub)
-    request.state.audit_detail = {"account": sub, "role": body.role.value, "unit_id": body.unit_id}
+    request.state.audit_detail = {
+        "account": sub,
+        "role": body.role.value,
+        "unit_id": body.unit_id,
+        "province_wide": body.province_wide,
+    }
     return AccountTokenRead(account=AccountRead.model_validate(account, from_attributes=True), token=token)
 
 
@@ -292,7 +259,6 @@ async def disable_account(sub: IdPath, request: Request, caller: Caller, state: 
     account = await state.accounts.set_active(sub, active=False)
     if account is None:
         raise not_found("account", sub)
-    state.account_gate.forget(sub)
     request.state.audit_detail = {"account": sub}
     return AccountRead.model_validate(account, from_attributes=True)
 

@@ -1,5 +1,6 @@
 """Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
 
+import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -12,7 +13,7 @@ from services.gateway.handlers import (
     not_found,
     require_role,
 )
-from services.gateway.http.deps import Caller, Limit, Offset, State
+from services.gateway.http.deps import Caller, Limit, Offset, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
 from services.gateway.schemas import (
     CellPeriodRead,
@@ -62,7 +63,12 @@ async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> Any:
     return (await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")).model_dump()
 
 
-@router.get("/cells/{cell_id}/members", response_model=Page[MemberRead], tags=["cells"])
+@router.get(
+    "/cells/{cell_id}/members",
+    response_model=Page[MemberRead],
+    tags=["cells"],
+    dependencies=[personal_read("members", subject_param="cell_id")],
+)
 async def list_cell_members(
     cell_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
@@ -113,13 +119,23 @@ async def list_cell_ratings(
 # ---- meetings ----------------------------------------------------------------------------------
 
 
-@router.get("/meetings/{meeting_id}", response_model=MeetingRead, tags=["meetings"])
+@router.get(
+    "/meetings/{meeting_id}",
+    response_model=MeetingRead,
+    tags=["meetings"],
+    dependencies=[personal_read("meeting", subject_param="meeting_id")],
+)
 async def get_meeting(meeting_id: IdPath, caller: Caller, state: State) -> Any:
     """A meeting with its attendance, minutes, documents, assessments and tasks."""
     return (await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)).model_dump()
 
 
-@router.get("/meetings/{meeting_id}/attendance", response_model=MeetingAttendanceRead, tags=["meetings"])
+@router.get(
+    "/meetings/{meeting_id}/attendance",
+    response_model=MeetingAttendanceRead,
+    tags=["meetings"],
+    dependencies=[personal_read("attendance", subject_param="meeting_id")],
+)
 async def get_meeting_attendance(meeting_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
     """The meeting's roster."""
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
@@ -127,7 +143,12 @@ async def get_meeting_attendance(meeting_id: IdPath, caller: Caller, state: Stat
     return {"meeting_id": meeting_id, "cell_id": meeting.cell_id, "attendance": attendance}
 
 
-@router.get("/meetings/{meeting_id}/minutes", response_model=MeetingMinutesRead, tags=["meetings"])
+@router.get(
+    "/meetings/{meeting_id}/minutes",
+    response_model=MeetingMinutesRead,
+    tags=["meetings"],
+    dependencies=[personal_read("minutes", subject_param="meeting_id")],
+)
 async def get_meeting_minutes(meeting_id: IdPath, caller: Caller, state: State) -> dict[str, Any]:
     """The meeting's minutes, approval and documents."""
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
@@ -152,7 +173,12 @@ async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) ->
         raise
 
 
-@router.get("/members/{member_id}/history", tags=["cells"], response_model=dict[str, Any])
+@router.get(
+    "/members/{member_id}/history",
+    tags=["cells"],
+    response_model=dict[str, Any],
+    dependencies=[personal_read("member_history", subject_param="member_id")],
+)
 async def get_member_history(member_id: IdPath, caller: Caller, state: State) -> Any:
     """A member's attendance history: the member themself, their secretary, or an officer above."""
     require_role(caller, INBOX_OWNERS, "read attendance histories")
@@ -293,6 +319,11 @@ async def mark_committee_notification_read(
 
 
 async def _mark_read(state: State, recipient_id: str, notification_id: str) -> Any:
+    try:
+        uuid.UUID(notification_id)
+    except ValueError:
+        # notification ids are UUIDs: any other text names nothing (404, not the service's failure)
+        raise not_found("notification", notification_id) from None
     try:
         return (
             await state.rpc.call(notifications.MarkRead(recipient_id=recipient_id, notification_id=notification_id))

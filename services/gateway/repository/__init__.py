@@ -20,6 +20,10 @@ class AccountRow:
     active: bool
     created_at: datetime
     updated_at: datetime
+    changed_at: datetime
+    """The last change of role, unit, person, scope or active: credentials issued before it are refused."""
+    province_wide: bool = False
+    """An integration account that may write anywhere in the tree."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +42,25 @@ class AuditEntry:
 class AccountRepository(Protocol):
     """Stores local accounts."""
 
-    async def save(self, *, sub: str, role: str, unit_id: str | None, person_id: str | None) -> AccountRow:
-        """Create or update an account."""
+    async def save(
+        self,
+        *,
+        sub: str,
+        role: str,
+        unit_id: str | None,
+        person_id: str | None,
+        province_wide: bool = False,
+        at: datetime | None = None,
+    ) -> AccountRow:
+        """Create or update an account; a change of role, place, scope or active moves `changed_at` to `at`."""
         ...
 
     async def get(self, sub: str) -> AccountRow | None:
         """The account with this subject, if any."""
         ...
 
-    async def set_active(self, sub: str, *, active: bool) -> AccountRow | None:
-        """Enable or disable an account."""
+    async def set_active(self, sub: str, *, active: bool, at: datetime | None = None) -> AccountRow | None:
+        """Enable or disable an account (a change moves `changed_at`)."""
         ...
 
 
@@ -68,6 +81,8 @@ def _account(row: asyncpg.Record) -> AccountRow:
         active=row["active"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        changed_at=row["changed_at"],
+        province_wide=row["province_wide"],
     )
 
 
@@ -77,21 +92,38 @@ class PgAccountRepository:
     def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
         self._conn = conn
 
-    async def save(self, *, sub: str, role: str, unit_id: str | None, person_id: str | None) -> AccountRow:
-        """Create the account or update its role and place; an update re-activates it."""
+    async def save(
+        self,
+        *,
+        sub: str,
+        role: str,
+        unit_id: str | None,
+        person_id: str | None,
+        province_wide: bool = False,
+        at: datetime | None = None,
+    ) -> AccountRow:
+        """Create the account or update its role and place; an update re-activates it. A change of role, unit,
+        person, scope or active moves `changed_at` to `at` (default now), revoking credentials issued before."""
         row = await self._conn.fetchrow(
             """
-            INSERT INTO account (sub, role, unit_id, person_id)
-            VALUES ($1, $2, $3, $4)
+            INSERT INTO account (sub, role, unit_id, person_id, province_wide, changed_at)
+            VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))
             ON CONFLICT (sub) DO UPDATE
                SET role = EXCLUDED.role, unit_id = EXCLUDED.unit_id, person_id = EXCLUDED.person_id,
-                   active = true, updated_at = now()
+                   province_wide = EXCLUDED.province_wide, active = true, updated_at = now(),
+                   changed_at = CASE
+                       WHEN (account.role, account.unit_id, account.person_id, account.province_wide, account.active)
+                            IS DISTINCT FROM (EXCLUDED.role, EXCLUDED.unit_id, EXCLUDED.person_id,
+                                              EXCLUDED.province_wide, true)
+                       THEN EXCLUDED.changed_at ELSE account.changed_at END
             RETURNING *
             """,
             sub,
             role,
             unit_id,
             person_id,
+            province_wide,
+            at,
         )
         assert row is not None
         return _account(row)
@@ -101,10 +133,15 @@ class PgAccountRepository:
         row = await self._conn.fetchrow("SELECT * FROM account WHERE sub = $1", sub)
         return _account(row) if row else None
 
-    async def set_active(self, sub: str, *, active: bool) -> AccountRow | None:
-        """Enable or disable an account; None when it does not exist."""
+    async def set_active(self, sub: str, *, active: bool, at: datetime | None = None) -> AccountRow | None:
+        """Enable or disable an account (a change moves `changed_at`); None when it does not exist."""
         row = await self._conn.fetchrow(
-            "UPDATE account SET active = $2, updated_at = now() WHERE sub = $1 RETURNING *", sub, active
+            "UPDATE account SET active = $2, updated_at = now(),"
+            " changed_at = CASE WHEN active IS DISTINCT FROM $2 THEN coalesce($3, now()) ELSE changed_at END"
+            " WHERE sub = $1 RETURNING *",
+            sub,
+            active,
+            at,
         )
         return _account(row) if row else None
 
@@ -130,12 +167,29 @@ class PgAuditLog:
         )
 
 
-async def signing_secret(conn: asyncpg.Connection | asyncpg.Pool) -> str:
-    """The HS256 secret kept in the schema, created on first use by whichever process comes first."""
+class SigningKeyMismatch(Exception):
+    """CHIBO_JWT_SECRET differs from the key the gateway signs and verifies with (`gateway.signing_secret`)."""
+
+
+async def signing_secret(
+    conn: asyncpg.Connection | asyncpg.Pool, configured: str | None = None, *, pin: bool = False
+) -> str:
+    """The HS256 key: one source, the row in `gateway.signing_secret`, whichever process asks (issue 11, fault 9).
+
+    Created on first use (random, or `configured`). The gateway pins a configured key into the row (`pin`), so a
+    token command run without the same environment still signs with it; a command given a *different* configured
+    key raises SigningKeyMismatch instead of minting tokens the gateway would refuse."""
     await conn.execute(
         "INSERT INTO signing_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-        secrets.token_urlsafe(48),
+        configured or secrets.token_urlsafe(48),
     )
+    if configured and pin:
+        await conn.execute("UPDATE signing_secret SET secret = $1, created_at = now() WHERE id = 1", configured)
     secret = await conn.fetchval("SELECT secret FROM signing_secret WHERE id = 1")
     assert isinstance(secret, str)
+    if configured and not secrets.compare_digest(secret, configured):
+        raise SigningKeyMismatch(
+            "CHIBO_JWT_SECRET differs from the key the gateway uses (gateway.signing_secret): unset it, or restart"
+            " the gateway with the same value"
+        )
     return secret

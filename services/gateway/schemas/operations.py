@@ -125,6 +125,9 @@ class AccountCreate(CreateModel):
     unit_id: Id | None = None
     person_id: Id | None = None
     days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    """At most the gateway's CHIBO_TOKEN_MAX_DAYS (30 by default): more is refused naming `days`."""
+    province_wide: bool = False
+    """Integration accounts only: write anywhere in the tree instead of within `unit_id`'s subtree."""
 
 
 class AccountRead(BaseModel):
@@ -135,8 +138,11 @@ class AccountRead(BaseModel):
     unit_id: str | None
     person_id: str | None
     active: bool
+    province_wide: bool = False
     created_at: datetime
     updated_at: datetime
+    changed_at: datetime | None = None
+    """The last change of role, unit, person, scope or active: tokens issued before it no longer work."""
 
 
 class AccountTokenRead(BaseModel):
@@ -158,25 +164,3 @@ class AuditEntryRead(BaseModel):
     status: int
     client_ip: str | None
     detail: dict[str, Any] | None
-
-
-class ServiceOverviewRead(BaseModel):
-    """One service as an operator's overview shows it, read from its own /health page."""
-
-    status: Literal["ok", "degraded", "down"]
-    queues: dict[str, dict[str, int]] = Field(default_factory=dict)
-    outbox: dict[str, float] | None = None
-    dead_letters: dict[str, int | None] | None = None
-    attention: list[str] = Field(default_factory=list)
-
-
-class OperationsOverviewRead(BaseModel):
-    """Everything an operator's page shows at once: services, queues, outboxes, dead letters, rejections."""
-
-    status: Literal["ok", "degraded"]
-    broker: str
-    services: dict[str, ServiceOverviewRead]
-    dead_letters_total: int
-    parked_rows_total: int
-    open_rejections: int | None
-    failed_deliveries: int | None

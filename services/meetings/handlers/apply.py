@@ -96,9 +96,11 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
     data = event.data
     domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
     existing = await uow.meetings.get_state(data.meeting_id)
-    if existing is not None and existing.cell_id != data.cell_id and (existing.has_roster or existing.has_minutes):
+    if existing is not None and existing.cell_id != data.cell_id:
+        # a meeting never changes cell, whatever the route (issue 11: a body-named id took over another cell's meeting)
         raise InvalidEvent(
-            f"data.cell_id: meeting {data.meeting_id} was held by cell {existing.cell_id}", field="data.cell_id"
+            f"data.cell_id: meeting {data.meeting_id} belongs to another cell; a meeting never changes cell",
+            field="data.cell_id",
         )
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)

@@ -14,6 +14,7 @@ import structlog
 
 from services.meetings import domain
 from services.meetings.handlers.apply import APPLIERS, Applied
+from services.meetings.handlers.scope import check_write_scope
 from services.meetings.repository.ingest import INBOX
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.bindings import Mode, read_message
@@ -90,8 +91,12 @@ def raw_text(raw: Any) -> str:
     return text.replace("\x00", "\ufffd").encode("utf-8", errors="replace").decode("utf-8")
 
 
-async def ingest_event(raw: Any, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None) -> IngestResult:
-    """Judge one raw event inside the unit of work (the caller commits) and return its outcome."""
+async def ingest_event(
+    raw: Any, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None, scope: str | None = None
+) -> IngestResult:
+    """Judge one raw event inside the unit of work (the caller commits) and return its outcome.
+
+    `scope`: the unit whose subtree the sender may write (an integration account's), None for anywhere."""
     received_at = received_at or now()
     await uow.ingest.lock()
     source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
@@ -113,16 +118,17 @@ async def ingest_event(raw: Any, uow: MeetingsUnit, *, route: str, received_at: 
             route=route,
             received_at=received_at,
             correlation_id=None,
+            scope=scope,
         )
         return IngestResult(event_id, source, event_type, "rejected", exc.reason, exc.field, exc.problem)
     if await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
         log.info("event_duplicate", event_id=event_id, source=source)
         return IngestResult(event_id, source, event_type, "duplicate")
-    return await settle(event, uow, route=route, received_at=received_at, retrying=False)
+    return await settle(event, uow, route=route, received_at=received_at, retrying=False, scope=scope)
 
 
 async def ingest_batch(
-    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str
+    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
 ) -> list[IngestResult]:
     """Judge many raw events in order, committing them a chunk per transaction; return their outcomes.
 
@@ -136,7 +142,7 @@ async def ingest_batch(
         chunk = raws[start : start + EVENTS_PER_TRANSACTION]
         try:
             async with uow_factory() as uow:
-                chunk_results = [await ingest_event(raw, uow, route=route) for raw in chunk]
+                chunk_results = [await ingest_event(raw, uow, route=route, scope=scope) for raw in chunk]
                 await uow.commit()
         except Exception as exc:
             if len(chunk) == 1:
@@ -145,7 +151,7 @@ async def ingest_batch(
             chunk_results = []
             for raw in chunk:
                 async with uow_factory() as uow:
-                    chunk_results.append(await ingest_event(raw, uow, route=route))
+                    chunk_results.append(await ingest_event(raw, uow, route=route, scope=scope))
                     await uow.commit()
         results.extend(chunk_results)
         for result in chunk_results:
@@ -153,12 +159,14 @@ async def ingest_batch(
     return results
 
 
-async def dry_run(raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str) -> list[IngestResult]:
+async def dry_run(
+    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
+) -> list[IngestResult]:
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
     then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
     with structlog.contextvars.bound_contextvars(dry_run=True):
         async with uow_factory() as uow:
-            results = [await ingest_event(raw, uow, route=route) for raw in raws]
+            results = [await ingest_event(raw, uow, route=route, scope=scope) for raw in raws]
             await uow.rollback()
         log.info("ingest_dry_run", events=len(raws), outcomes=[result.outcome for result in results])
     return results
@@ -177,6 +185,7 @@ async def ingest_delivery(
     headers: Mapping[str, Any] | None = None,
     content_type: str | None = CLOUDEVENT_CONTENT_TYPE,
     dry_run: bool = False,
+    scope: str | None = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -192,7 +201,9 @@ async def ingest_delivery(
             incoming = read_message(headers or {}, content_type, body, route=route)
         except InvalidEvent as exc:
             if not dry_run:
-                await _reject_body(uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="")
+                await _reject_body(
+                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="", scope=scope
+                )
             return [IngestResult("", "", "", "rejected", exc.reason, exc.field, "neither_mode")]
         if incoming.mode is Mode.BINARY:
             items = [incoming.event]
@@ -202,11 +213,11 @@ async def ingest_delivery(
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
-                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="batch"
+                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="batch", scope=scope
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
     judge = judge_without_keeping if dry_run else ingest_batch
-    return await judge(items, uow_factory, route=route)
+    return await judge(items, uow_factory, route=route, scope=scope)
 
 
 async def _reject_body(
@@ -217,6 +228,7 @@ async def _reject_body(
     field: str | None,
     route: str,
     event_type: str,
+    scope: str | None = None,
 ) -> None:
     """Store and publish the rejection of a whole body that holds no event to judge."""
     async with uow_factory() as uow:
@@ -232,6 +244,7 @@ async def _reject_body(
             route=route,
             received_at=now(),
             correlation_id=None,
+            scope=scope,
         )
         await uow.commit()
 
@@ -244,21 +257,34 @@ def _loads_or_none(raw: Any) -> Any:
 
 
 async def settle(
-    event: Event[Any], uow: MeetingsUnit, *, route: str, received_at: datetime, retrying: bool
+    event: Event[Any],
+    uow: MeetingsUnit,
+    *,
+    route: str,
+    received_at: datetime,
+    retrying: bool,
+    scope: str | None = None,
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it."""
     with message_context(
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id, source=event.source
     ):
-        return await _settle(event, uow, route=route, received_at=received_at, retrying=retrying)
+        return await _settle(event, uow, route=route, received_at=received_at, retrying=retrying, scope=scope)
 
 
 async def _settle(
-    event: Event[Any], uow: MeetingsUnit, *, route: str, received_at: datetime, retrying: bool
+    event: Event[Any],
+    uow: MeetingsUnit,
+    *,
+    route: str,
+    received_at: datetime,
+    retrying: bool,
+    scope: str | None,
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
     try:
         async with uow.savepoint():  # a savepoint: a late rejection undoes partial writes
+            await check_write_scope(event, uow, scope)
             applied = await APPLIERS[event.type](event, uow)
     except domain.Held as held:
         await uow.ingest.hold(
@@ -270,6 +296,7 @@ async def _settle(
             reason=held.reason,
             field=held.field,
             route=route,
+            scope=scope,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
         return IngestResult(*identity, "held", held.reason, held.field, waiting_for=held.waiting_for)
@@ -287,6 +314,7 @@ async def _settle(
             route=route,
             received_at=received_at,
             correlation_id=event.correlation_id,
+            scope=scope,
         )
         return IngestResult(*identity, "rejected", exc.reason, exc.field)
     if retrying:
@@ -303,7 +331,7 @@ async def release_waiting(keys: list[str], uow: MeetingsUnit) -> None:
         return
     for row in await uow.ingest.waiting_for(keys):
         event = read_event(parse_envelope(row["raw"]))
-        await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True)
+        await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
 
 
 async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit) -> None:
@@ -379,6 +407,7 @@ async def reject(
     route: str,
     received_at: datetime,
     correlation_id: str | None,
+    scope: str | None = None,
 ) -> str:
     """Store a rejection, publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
     rejection_id = await uow.ingest.reject(
@@ -390,6 +419,7 @@ async def reject(
         raw=raw,
         route=route,
         received_at=received_at,
+        scope=scope,
     )
     if event_id:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
@@ -427,6 +457,7 @@ async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 50
             route=row["route"],
             received_at=row["held_at"],
             correlation_id=envelope.get("correlationid"),
+            scope=row["scope"],
         )
     return len(rows)
 
@@ -435,14 +466,31 @@ class RejectionNotFound(LookupError):
     """No stored rejection has that id."""
 
 
+def check_correction_identity(stored: Any, event: Any) -> None:
+    """A correction fixes the data of the event its source sent: it keeps the rejected event's `source`, `id` and
+    `type` (issue 11, fault 2: a replay wrote any fact); InvalidEvent naming `event.<attribute>` otherwise."""
+    if not isinstance(event, dict):
+        raise InvalidEvent("event: a correction is a CloudEvent object", field="event")
+    for attribute, column in (("source", "source"), ("id", "event_id"), ("type", "type")):
+        if not stored[column] or event.get(attribute) != stored[column]:
+            raise InvalidEvent(
+                f"event.{attribute}: a correction keeps the rejected event's {attribute} "
+                f"({stored[column] or 'unknown: the source must send the event again'!s})",
+                field=f"event.{attribute}",
+            )
+
+
 async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
     await uow.ingest.lock()
     stored = await uow.ingest.get_rejection(rejection_id)
     if stored is None:
         raise RejectionNotFound(rejection_id)
+    if event is not None:
+        check_correction_identity(stored, event)
     raw = event if event is not None else _loads_or_none(stored["raw"]) or stored["raw"]
-    result = await ingest_event(raw, uow, route="replay")
+    # the replay is judged within the scope the event first came with: an operator cannot widen it
+    result = await ingest_event(raw, uow, route="replay", scope=stored["scope"])
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now())
     return result

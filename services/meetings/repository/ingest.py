@@ -29,6 +29,7 @@ class IngestRepository(Protocol):
         reason: str,
         field: str | None,
         route: str,
+        scope: str | None = None,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -44,6 +45,7 @@ class IngestRepository(Protocol):
         raw: str,
         route: str,
         received_at: datetime,
+        scope: str | None = None,
     ) -> str: ...
     async def get_rejection(self, rejection_id: str) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None: ...
@@ -72,12 +74,13 @@ class PgIngestRepository:
         reason: str,
         field: str | None,
         route: str,
+        scope: str | None = None,
     ) -> None:
-        """Park the event until `waiting_for` arrives (keeping its first hold time)."""
+        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with)."""
         self._any_held = True
         await self._conn.execute(
-            "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) ON CONFLICT (source, event_id) DO UPDATE SET"
+            "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) ON CONFLICT (source, event_id) DO UPDATE SET"
             " waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field",
             source,
             event_id,
@@ -87,6 +90,7 @@ class PgIngestRepository:
             reason,
             field,
             route,
+            scope,
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
@@ -96,7 +100,7 @@ class PgIngestRepository:
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
             return []
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, route, held_at FROM held_event"
+            "SELECT source, event_id, type, raw::text AS raw, route, scope, held_at FROM held_event"
             " WHERE waiting_for = ANY($1::text[]) ORDER BY held_at, source, event_id",
             list(keys),
         )
@@ -108,7 +112,7 @@ class PgIngestRepository:
     async def expired(self, *, older_than: datetime, limit: int) -> list[asyncpg.Record]:
         """Held events that waited since before `older_than`, locked for this transaction."""
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, held_at"
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at"
             " FROM held_event"
             " WHERE held_at < $1 ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
@@ -126,11 +130,13 @@ class PgIngestRepository:
         raw: str,
         route: str,
         received_at: datetime,
+        scope: str | None = None,
     ) -> str:
-        """Store a rejection (an open one for the same event is refreshed); return its id."""
+        """Store a rejection (an open one for the same event is refreshed) with the write scope it came with; return
+        its id."""
         if event_id:
             existing = await self._conn.fetchval(
-                "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7"
+                "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8"
                 " WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
                 source,
                 event_id,
@@ -139,13 +145,15 @@ class PgIngestRepository:
                 raw,
                 received_at,
                 event_type,
+                scope,
             )
             if existing is not None:
                 return str(existing)
         rejection_id = str(uuid.uuid4())
         await self._conn.execute(
-            "INSERT INTO rejection (rejection_id, source, event_id, type, reason, field, raw, route, received_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO rejection"
+            " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             rejection_id,
             source,
             event_id,
@@ -155,6 +163,7 @@ class PgIngestRepository:
             raw,
             route,
             received_at,
+            scope,
         )
         return rejection_id
 

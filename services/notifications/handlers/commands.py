@@ -1,5 +1,6 @@
 """RPC use cases: the inbox, failed deliveries, preferences and rule settings."""
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +26,13 @@ def _bounds(limit: int, offset: int) -> tuple[int, int]:
 
 
 def _uuid_like(value: str, field: str) -> str:
-    if not isinstance(value, str) or len(value) != 36:
-        raise RpcError("not_found", f"no such notification {value!r}", field=field)
+    """A notification id is a UUID: anything else names no notification (not_found, never a crash)."""
+    try:
+        parsed = uuid.UUID(value) if isinstance(value, str) and len(value) == 36 else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise RpcError("not_found", "no such notification", field=field)
     return value
 
 

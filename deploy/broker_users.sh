@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One RabbitMQ user per process, each allowed only its own queues and the exchanges it needs (issue 11).
+#
+#   deploy/broker_users.sh [--vhost VHOST] [--prefix PREFIX] [--out FILE] [--host HOST] [--port PORT]
+#
+# Creates (or re-keys) PREFIX{meetings,evaluation,notifications,gateway,feed} in VHOST with the permissions below,
+# and writes their AMQP URLs to FILE (mode 600; default var/broker-credentials.env) as
+# CHIBO_AMQP_URL_<NAME>=amqp://user:password@host:port/vhost. Passwords are kept in FILE and reused on a re-run.
+# Needs rabbitmqctl on this host (the broker's own node). Never touches other users or vhosts.
+#
+# What each may do (regular expressions over exchange and queue names; see docs/security.md):
+#   meetings / evaluation / notifications (S):
+#     configure  its queues (S.*) and the shared exchanges it declares (chibo.ingest, chibo.events,
+#                chibo.dead-letter, chibo.unrouted and the chibo.unrouted catch-all queue)
+#     write      its queues (bindings), chibo.events (its outbox), chibo.dead-letter / chibo.unrouted (declared as
+#                dead-letter and alternate exchanges), amq.default (RPC replies go to RabbitMQ's direct reply-to)
+#     read       its queues (consuming) and the exchanges its queues are bound to
+#   gateway: writes amq.default only (requests to <service>.rpc; replies come on direct reply-to); no queue of its
+#            own, so it can neither consume another service's queue nor publish a fact on chibo.events / chibo.ingest
+#   feed:    the external feeds and the demo seed: declare the shared exchanges, publish on chibo.ingest, nothing else
+# Topic permissions on chibo.events: meetings may publish only the fact types it validates (org.unit.*, member.*,
+# meeting.*, ..., ingest.rejected.v1), evaluation only score.*, notifications only notification.*.
+set -euo pipefail
+umask 077
+cd "$(dirname "$0")/.."
+
+vhost=/
+prefix=chibo-
+out=var/broker-credentials.env
+host=${CHIBO_AMQP_HOST:-127.0.0.1}
+port=${CHIBO_AMQP_PORT:-5672}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --vhost) vhost=$2; shift 2 ;;
+    --prefix) prefix=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --host) host=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    *) echo "broker_users: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+command -v rabbitmqctl >/dev/null 2>&1 || { echo "broker_users: rabbitmqctl not found" >&2; exit 1; }
+rabbitmqctl -q list_vhosts | grep -qxF "$vhost" || { echo "broker_users: no vhost $vhost" >&2; exit 1; }
+
+shared='chibo\.(ingest|events|dead-letter|unrouted)'
+perm_configure() { case $1 in gateway) echo '^$' ;; feed) echo "^${shared}\$" ;; *) echo "^($1\\..+|${shared})\$" ;; esac; }
+perm_write() {
+  case $1 in
+    gateway) echo '^amq\.default$' ;;
+    feed) echo '^chibo\.(ingest|unrouted)$' ;;
+    *) echo "^($1\\..+|chibo\\.(events|dead-letter|unrouted)|amq\\.default)\$" ;;
+  esac
+}
+perm_read() { case $1 in gateway) echo '^$' ;; feed) echo '^chibo\.(ingest|events|unrouted)$' ;; *) echo "^($1\\..+|${shared})\$" ;; esac; }
+
+mkdir -p "$(dirname "$out")"
+touch "$out"
+chmod 600 "$out"
+encoded_vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$vhost")
+for name in meetings evaluation notifications gateway feed; do
+  user="${prefix}${name}"
+  key="CHIBO_AMQP_URL_$(echo "$name" | tr '[:lower:]' '[:upper:]')"
+  password=$(sed -n "s|^${key}=amqp://[^:]*:\([^@]*\)@.*|\1|p" "$out" | head -n 1)
+  [ -n "$password" ] || password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+  if rabbitmqctl -q list_users | awk '{print $1}' | grep -qxF "$user"; then
+    printf '%s' "$password" | rabbitmqctl -q change_password "$user" >/dev/null
+  else
+    printf '%s' "$password" | rabbitmqctl -q add_user "$user" >/dev/null
+  fi
+  rabbitmqctl -q set_permissions -p "$vhost" "$user" "$(perm_configure "$name")" "$(perm_write "$name")" "$(perm_read "$name")"
+  # on chibo.events each service may publish only the types it owns (routing key = type); binding keys are free
+  case $name in
+    meetings) types='(org\.unit|member|monitor|meeting|documents|attendance|minutes|task|ingest)\..+' ;;
+    evaluation) types='score\..+' ;;
+    notifications) types='notification\..+' ;;
+    *) types= ;;
+  esac
+  if [ -n "$types" ]; then
+    rabbitmqctl -q set_topic_permissions -p "$vhost" "$user" chibo.events "^${types}\$" '.*'
+  fi
+  line="${key}=amqp://${user}:${password}@${host}:${port}/${encoded_vhost}"
+  grep -v "^${key}=" "$out" >"$out.tmp" || true
+  echo "$line" >>"$out.tmp"
+  mv "$out.tmp" "$out"
+  chmod 600 "$out"
+  echo "broker_users: $user in vhost $vhost"
+done

@@ -1,0 +1,181 @@
+"""Issue 11: each process has its own RabbitMQ user, allowed only its own queues and the exchanges it needs.
+
+deploy/broker_users.sh (what `make up` runs) is applied to a vhost of this test's own with users of its own prefix;
+then a process holding the gateway's or evaluation's credentials tries to consume meetings' RPC queue and to
+publish facts where only meetings and the feeds may. Everything created here is deleted afterwards.
+"""
+
+import shutil
+import stat
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aio_pika
+import aiormq
+import pytest
+
+from shared.contracts.meetings_rpc import GetUnit
+from shared.rpc import RpcMethods, RpcRequest, answer
+from shared.topology import (
+    EVALUATION_FACTS,
+    EVENTS_EXCHANGE,
+    INGEST_EXCHANGE,
+    MEETINGS_INGEST,
+    RPC_MESSAGE_TTL_MS,
+    declare_topology,
+)
+
+ROOT = Path(__file__).parents[2]
+NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
+
+pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def credentials(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[dict[str, str]]:
+    """The script run against a fresh vhost: {process: its AMQP URL}; vhost and users removed afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    vhost, prefix = f"chibo-sec-{tag}", f"chibo-sec-{tag}-"
+    out = tmp_path_factory.mktemp("broker") / "credentials.env"
+    address = urlsplit(amqp_url)
+    rabbitmqctl("add_vhost", vhost)
+    guest = address.username or "guest"
+    rabbitmqctl("set_permissions", "-p", vhost, guest, ".*", ".*", ".*")  # to declare the topology as `make up` does
+    try:
+        command = [str(ROOT / "deploy" / "broker_users.sh"), "--vhost", vhost, "--prefix", prefix, "--out", str(out)]
+        command += ["--host", address.hostname or "127.0.0.1", "--port", str(address.port or 5672)]
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        urls = dict(line.split("=", 1) for line in out.read_text().splitlines() if line)
+        yield {name: urls[f"CHIBO_AMQP_URL_{name.upper()}"] for name in NAMES}
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True, timeout=60)
+        for name in NAMES:
+            subprocess.run(
+                ["rabbitmqctl", "-q", "delete_user", f"{prefix}{name}"], check=False, capture_output=True, timeout=60
+            )
+
+
+@pytest.fixture(scope="module")
+async def topology(credentials: dict[str, str]) -> AsyncIterator[dict[str, str]]:
+    """Each service declares what it declares at start, with its own credentials (this is their positive check)."""
+    await declare_topology(credentials["meetings"], [MEETINGS_INGEST])
+    await declare_topology(credentials["evaluation"], [EVALUATION_FACTS])
+    await declare_topology(credentials["feed"])
+    for service in ("meetings", "evaluation"):
+        connection = await aio_pika.connect(credentials[service])
+        channel = await connection.channel()
+        await channel.declare_queue(f"{service}.rpc", durable=True, arguments={"x-message-ttl": RPC_MESSAGE_TTL_MS})
+        await connection.close()
+    yield credentials
+
+
+async def refused(url: str, action: str, target: str, routing_key: str = "meeting.scheduled.v1") -> bool:
+    """Whether the broker refuses `action` (consume | publish | declare) on `target` for the user of `url`."""
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        try:
+            if action == "consume":
+                queue = await channel.get_queue(target, ensure=False)
+                await queue.consume(lambda message: None)  # type: ignore[arg-type, return-value]
+            elif action == "publish":
+                exchange = await channel.get_exchange(target, ensure=False)
+                await exchange.publish(aio_pika.Message(b"{}"), routing_key=routing_key)
+            else:
+                await channel.declare_queue(target, durable=True, arguments={"x-message-ttl": RPC_MESSAGE_TTL_MS})
+        except aiormq.exceptions.ChannelAccessRefused:
+            return True
+        return False
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "target"),
+    [
+        ("gateway", "consume", "meetings.rpc"),
+        ("evaluation", "consume", "meetings.rpc"),
+        ("notifications", "consume", "meetings.rpc"),
+        ("gateway", "consume", "meetings.ingest"),
+        ("evaluation", "consume", "meetings.ingest"),
+        ("gateway", "declare", "meetings.rpc"),
+        ("evaluation", "declare", "meetings.rpc"),
+        ("gateway", "publish", EVENTS_EXCHANGE),
+        ("gateway", "publish", INGEST_EXCHANGE),
+        ("evaluation", "publish", INGEST_EXCHANGE),
+        ("feed", "publish", EVENTS_EXCHANGE),
+        ("feed", "consume", "meetings.rpc"),
+        ("evaluation", "publish", EVENTS_EXCHANGE),  # a meetings fact on chibo.events: not evaluation's type
+        ("notifications", "publish", EVENTS_EXCHANGE),
+    ],
+)
+async def test_another_processs_credentials_are_refused(
+    topology: dict[str, str], who: str, action: str, target: str
+) -> None:
+    assert await refused(topology[who], action, target)
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "target"),
+    [
+        ("meetings", "consume", "meetings.rpc"),
+        ("meetings", "consume", "meetings.ingest"),
+        ("meetings", "publish", EVENTS_EXCHANGE),
+        ("evaluation", "consume", "evaluation.rpc"),
+        ("feed", "publish", INGEST_EXCHANGE),
+        ("gateway", "publish", ""),  # the default exchange: its RPC requests
+    ],
+)
+async def test_each_process_may_do_its_own_work(topology: dict[str, str], who: str, action: str, target: str) -> None:
+    assert not await refused(topology[who], action, target)
+
+
+async def test_each_service_publishes_only_its_own_types_on_the_events_exchange(topology: dict[str, str]) -> None:
+    assert not await refused(topology["evaluation"], "publish", EVENTS_EXCHANGE, "score.meeting.updated.v1")
+    assert not await refused(topology["notifications"], "publish", EVENTS_EXCHANGE, "notification.delivered.v1")
+    assert not await refused(topology["meetings"], "publish", EVENTS_EXCHANGE, "ingest.rejected.v1")
+    assert await refused(topology["meetings"], "publish", EVENTS_EXCHANGE, "score.meeting.updated.v1")
+
+
+async def test_a_request_cannot_claim_another_users_identity(topology: dict[str, str]) -> None:
+    """evaluation may reach amq.default (for its RPC replies), so it can drop a message into meetings.rpc; meetings
+    answers only requests whose user_id is the gateway's, and the broker refuses a user_id that is not the login."""
+    gateway_user = urlsplit(topology["gateway"]).username
+    connection = await aio_pika.connect(topology["evaluation"])
+    try:
+        channel = await connection.channel()
+        with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+            message = aio_pika.Message(b'{"method": "get_unit", "params": {}}', user_id=gateway_user)
+            await channel.default_exchange.publish(message, routing_key="meetings.rpc")
+    finally:
+        await connection.close()
+    connection = await aio_pika.connect(topology["gateway"])
+    try:
+        channel = await connection.channel()
+        message = aio_pika.Message(b'{"method": "get_unit", "params": {}}', user_id=gateway_user)
+        await channel.default_exchange.publish(message, routing_key="meetings.rpc")
+    finally:
+        await connection.close()
+
+
+async def test_a_service_answers_only_the_allowed_callers() -> None:
+    async def get_unit(request: GetUnit) -> dict[str, Any]:
+        return {"id": request.unit_id, "name": "Chi bộ", "kind": "cell", "ancestors": [request.unit_id]}
+
+    methods = RpcMethods("meetings")
+    methods.add(GetUnit, get_unit)
+    request = RpcRequest(method="get_unit", params={"unit_id": "u1"})
+    allowed = ["chibo-gateway"]
+    assert (await answer(request, methods, caller="chibo-gateway", allowed_callers=allowed))["ok"]
+    for caller in ("chibo-evaluation", None):
+        reply = await answer(request, methods, caller=caller, allowed_callers=allowed)
+        assert reply["ok"] is False and reply["error"]["code"] == "forbidden"
