@@ -464,7 +464,21 @@ class World:
                 raise RpcError("not_found", f"delivery {r.delivery_id} not found")
             return {"delivery_id": r.delivery_id, "channel": "email", "status": "pending"}
 
+        chosen: dict[str, dict[str, Any]] = {}
+
+        async def get_preferences(r: notifications.GetPreferences) -> dict[str, Any]:
+            stored = chosen.get(r.recipient_id)
+            if stored is None:
+                return {"recipient_id": r.recipient_id, "channels": ["email", "inbox"], "digest": False}
+            return {"recipient_id": r.recipient_id, **stored, "stored": True}
+
+        async def set_preferences(r: notifications.SetPreferences) -> dict[str, Any]:
+            chosen[r.recipient_id] = {"channels": list(r.channels), "digest": r.digest}
+            return {"recipient_id": r.recipient_id, **chosen[r.recipient_id], "stored": True}
+
         methods = RpcMethods("notifications")
+        methods.add(notifications.GetPreferences, get_preferences)
+        methods.add(notifications.SetPreferences, set_preferences)
         methods.add(notifications.GetInbox, inbox)
         methods.add(notifications.MarkRead, mark_read)
         methods.add(notifications.ListFailedDeliveries, list_failed)

@@ -257,6 +257,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         PROVINCE,
     ),
     ("GET", "/v1/me/inbox"): Row(call("/v1/me/inbox"), CELL),
+    ("GET", "/v1/me/preferences"): Row(call("/v1/me/preferences"), CELL),
+    ("PUT", "/v1/me/preferences"): Row(call("/v1/me/preferences", {"channels": ["email"], "digest": True}), CELL),
     # the member's own notification; outside: another member's notification through one's own inbox
     ("POST", "/v1/me/inbox/{notification_id}/read"): Row(
         inbox_read("me", "member_a1"), frozenset({"member"}), inbox_read("me", "member_b1")
