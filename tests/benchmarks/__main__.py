@@ -1,72 +1,118 @@
-"""`make bench`: every benchmark, each printing its own figures.
+"""`make bench`: the presets of issue 12, each printing its figures and, in the same run, a raw baseline.
 
-    uv run python -m tests.benchmarks [bulk] [rollup] [month-start] [sweep] [--cells N]
+    uv run python -m tests.benchmarks [PRESET ...] [--scale S] [--json FILE] [--profile DIR]
 
-Without names it runs them all. Each one works in a throwaway database (and vhost) of its own.
+Presets (default: all, full size; `--scale 0.01` runs each at a hundredth, a quick form in minutes):
+- province-year  a generated 10,000-cell province and a year of meetings through the AMQP batch route
+- single         the same events, one per message
+- month-start    35,000 cells holding their meeting at once; until every meeting is scored and notice mailed
+- latency        a steady 200 events/s for 60 s; p50/p95/p99 event → score and event → notice
+- bulk           a 35,000-cell, 600,000-member tree through `bulk-load`
+- rollup         the province-root, commune and ranking queries over 35,000 cells
+- sweep          the notifications' daily sweep over a province (kept from before; no baseline)
+
+The service presets run all four services as OS processes against a throwaway database and vhost, and
+the baseline (tests/benchmarks/baseline.py: bare aio-pika and asyncpg, same messages) in another pair.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
+from typing import Any
 
 ROOT = Path(__file__).parents[2]
-BENCHMARKS = ("bulk", "rollup", "sweep", "month-start")
+PRESETS = ("province-year", "single", "month-start", "bulk", "rollup", "sweep")
 
 
-def run(args: list[str], *, env: dict[str, str] | None = None) -> None:
-    """Run one benchmark command, its output going straight to ours."""
+def run_module(args: list[str], *, env: dict[str, str] | None = None) -> None:
+    """Run one benchmark module, its output going straight to ours."""
     print(f"\n$ {' '.join(args)}", flush=True)
     subprocess.run([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})}, check=True)
 
 
 def bench_bulk(cells: int, members: int) -> None:
     """Generate a province and bulk-load it into a fresh database (time, events/s, peak RSS)."""
+    from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
+
     with tempfile.TemporaryDirectory() as workdir, fresh_database(DEFAULT_DATABASE_URL) as dsn:
         events = Path(workdir) / "province.jsonl"
-        run(
-            [
-                "-m",
-                "services.meetings",
-                "generate-province",
-                "--cells",
-                str(cells),
-                "--members",
-                str(members),
-                "--out",
-                str(events),
-            ]
+        run_module(
+            ["-m", "services.meetings", "generate-province", "--cells", str(cells), "--members", str(members)]
+            + ["--out", str(events)]
         )
         started = time.perf_counter()
-        run(["-m", "services.meetings", "bulk-load", str(events)], env={"CHIBO_DATABASE_URL": dsn})
+        run_module(["-m", "services.meetings", "bulk-load", str(events)], env={"CHIBO_DATABASE_URL": dsn})
         print(f"bulk-load wall time: {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def show(result: dict[str, Any]) -> None:
+    """Print a preset's figures: the JSON, then one line per ratio."""
+    print(json.dumps(result, indent=2, ensure_ascii=False), flush=True)
+    for name, value in (result.get("ratio") or {}).items():
+        print(f"{result['preset']}: chibo/baseline {name} = {value}", flush=True)
+
+
 def main() -> None:
-    """Run the chosen benchmarks."""
+    """Run the chosen presets."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
-    parser.add_argument("--cells", type=int, default=35_000, help="cells of the bulk-loaded province")
-    parser.add_argument("--members", type=int, default=600_000, help="members of the bulk-loaded province")
-    parser.add_argument("--spike-cells", type=int, default=2_000, help="cells meeting at once in month-start")
+    parser.add_argument("presets", nargs="*", help=f"any of {', '.join(PRESETS)} (default: all)")
+    parser.add_argument("--scale", type=float, default=1.0, help="size relative to the full preset (0 < S ≤ 1)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for a preset's results")
+    parser.add_argument("--quiet", type=float, default=10.0, help="seconds without results that mean settled")
+    parser.add_argument("--rate", type=float, default=200.0, help="latency: events a second")
+    parser.add_argument("--duration", type=float, default=60.0, help="latency: seconds of steady feed")
+    parser.add_argument("--profile", type=Path, help="py-spy each service during the service presets into DIR")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the raw baselines")
+    parser.add_argument("--json", type=Path, help="also write every preset's figures to FILE (a JSON list)")
     args = parser.parse_args()
-    names = args.names or list(BENCHMARKS)
-    unknown = sorted(set(names) - set(BENCHMARKS))
+    presets = args.presets or list(PRESETS)
+    unknown = sorted(set(presets) - set(PRESETS))
     if unknown:
-        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    if "bulk" in names:
-        bench_bulk(args.cells, args.members)
-    if "rollup" in names:
-        run(["-m", "tests.evaluation.bench_rollup"])
-    if "sweep" in names and (ROOT / "tests" / "notifications" / "bench_sweep.py").exists():
-        run(["-m", "tests.notifications.bench_sweep"])
-    if "month-start" in names:
-        run(["-m", "tests.benchmarks.month_start", "--cells", str(args.spike_cells)])
+        parser.error(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
+    if not 0 < args.scale <= 1:
+        parser.error(f"--scale must be in (0, 1], got {args.scale}")
+    timeout = args.timeout or max(300.0, 36_000 * args.scale)
+    results: list[dict[str, Any]] = []
+    baseline = not args.no_baseline
+
+    def profile(preset: str) -> Path | None:
+        return args.profile / preset if args.profile else None
+
+    for preset in presets:
+        started = time.perf_counter()
+        print(f"\n=== {preset} (scale {args.scale}) ===", flush=True)
+        result: dict[str, Any] | None = None
+        if preset in ("province-year", "single"):
+            from tests.benchmarks import province_year
+
+            result = province_year.run(
+                scale=args.scale,
+                single=preset == "single",
+                timeout=timeout,
+                quiet=args.quiet,
+                profile_dir=profile(preset),
+                baseline=baseline,
+            )
+        elif preset == "month-start":
+            run_module(["-m", "tests.benchmarks.month_start", "--cells", str(max(1, round(35_000 * args.scale)))])
+        elif preset == "bulk":
+            bench_bulk(max(1, round(35_000 * args.scale)), max(1, round(600_000 * args.scale)))
+        elif preset == "rollup":
+            run_module(["-m", "tests.evaluation.bench_rollup"])
+        elif preset == "sweep":
+            cells = max(10, round(35_000 * args.scale))
+            run_module(["-m", "tests.notifications.bench_sweep", "--cells", str(cells)])
+        if result is not None:
+            result["wall_s"] = round(time.perf_counter() - started, 1)
+            show(result)
+            results.append(result)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

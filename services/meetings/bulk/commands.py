@@ -12,7 +12,7 @@ from pathlib import Path
 
 from services.meetings.bootstrap import SERVICE_DIR
 from services.meetings.bulk.csv_input import CSV_SOURCE, TABLES, CsvFormatError, count_rows, csv_events
-from services.meetings.bulk.generate import generate_province
+from services.meetings.bulk.generate import generate_province, months_back
 from services.meetings.bulk.load import bulk_load_lines, count_lines, read_lines
 from services.meetings.config import Settings
 from services.meetings.unit_of_work import SCHEMA
@@ -27,6 +27,8 @@ def _configure_generate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", type=int, default=600_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--prefix", default="", help="prepended to every id (units, members, events)")
+    parser.add_argument("--months", type=int, default=0, help="months of meetings per cell after the tree (0: none)")
+    parser.add_argument("--through", help="the last month of meetings, YYYY-MM (default: the last closed month)")
     parser.add_argument("--out", type=Path, required=True)
 
 
@@ -34,9 +36,26 @@ def _run_generate(args: argparse.Namespace) -> int:
     if args.cells < 1 or args.members < args.cells:
         print(json.dumps({"error": "need at least one cell and at least one member per cell"}))
         return 2
+    if args.months < 0:
+        print(json.dumps({"error": "months: give 0 or more"}))
+        return 2
+    if args.through is not None:
+        try:
+            months_back(args.through, 0)
+        except ValueError as exc:
+            print(json.dumps({"error": str(exc)}))
+            return 2
     started = time.perf_counter()
     with args.out.open("w", encoding="utf-8") as out:
-        count = generate_province(out, cells=args.cells, members=args.members, seed=args.seed, prefix=args.prefix)
+        count = generate_province(
+            out,
+            cells=args.cells,
+            members=args.members,
+            seed=args.seed,
+            prefix=args.prefix,
+            months=args.months,
+            through=args.through,
+        )
     print(
         json.dumps({"events": count, "out": str(args.out), "elapsed_seconds": round(time.perf_counter() - started, 1)})
     )

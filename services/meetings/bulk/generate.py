@@ -3,9 +3,10 @@
 import json
 import random
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
+from services.meetings.bulk.history import CellPlan, write_history
 from shared.envelope import now
 
 SOURCE = "urn:chibo:generator"
@@ -43,21 +44,21 @@ COMMUNE_CATEGORIES = ["residential", "residential", "residential", "school", "pu
 class ProvinceWriter:
     """Writes one CloudEvent per line, with sequential ids and one shared time."""
 
-    def __init__(self, out: TextIO, *, prefix: str) -> None:
+    def __init__(self, out: TextIO, *, prefix: str, at: datetime | None = None) -> None:
         self._out = out
         self._prefix = prefix
-        self._time = now().isoformat()
+        self._time = (at or now()).isoformat()
         self.count = 0
 
-    def write(self, event_type: str, data: dict[str, Any]) -> None:
-        """One event line."""
+    def write(self, event_type: str, data: dict[str, Any], *, at: datetime | None = None) -> None:
+        """One event line, at the writer's shared time unless `at` is given."""
         self.count += 1
         envelope = {
             "specversion": "1.0",
             "id": f"{self._prefix}gen-{self.count}",
             "source": SOURCE,
             "type": event_type,
-            "time": self._time,
+            "time": at.isoformat() if at is not None else self._time,
             "datacontenttype": "application/json",
             "data": data,
         }
@@ -88,10 +89,27 @@ def _cell_slots(cells: int, rng: random.Random) -> Iterator[tuple[str, str | Non
             yield ("committee", None, size)
 
 
-def generate_province(out: TextIO, *, cells: int, members: int, seed: int = 2026, prefix: str = "") -> int:
-    """Write the province's units, members and monitors (every id starting with `prefix`); return the event count."""
+def generate_province(
+    out: TextIO,
+    *,
+    cells: int,
+    members: int,
+    seed: int = 2026,
+    prefix: str = "",
+    months: int = 0,
+    through: str | None = None,
+) -> int:
+    """Write the province's units, members and monitors (every id starting with `prefix`), then, when
+    `months` > 0, every cell's meetings of the `months` months ending with `through` (`YYYY-MM`, default the
+    last closed month in Vietnam); return the event count."""
     rng = random.Random(seed)
-    writer = ProvinceWriter(out, prefix=prefix)
+    first_month = None
+    if months > 0:
+        through = through or last_closed_month()
+        first_month = months_back(through, months - 1)
+    # with a history the tree is dated before its first meeting, so member snapshots are in force at every start
+    start = datetime.fromisoformat(f"{first_month}-01T08:00:00+07:00") - timedelta(days=30) if first_month else None
+    writer = ProvinceWriter(out, prefix=prefix, at=start)
     province = f"{prefix}prov"
     writer.write("org.unit.upserted.v1", {"id": province, "name": "Tỉnh ủy", "kind": "committee", "parent_id": None})
     communes = max(1, min(100, cells // 40))
@@ -147,7 +165,10 @@ def generate_province(out: TextIO, *, cells: int, members: int, seed: int = 2026
             cell_ids.append((cell_id, top))
     today = date.today()
     member_number = 0
-    for (cell_id, _), size in zip(cell_ids, _split(members, len(cell_ids), rng), strict=True):
+    plans: list[CellPlan] = []
+    for (cell_id, top), size in zip(cell_ids, _split(members, len(cell_ids), rng), strict=True):
+        plan = CellPlan(cell_id=cell_id, monitor_id=f"{top}-uv{len(plans) % 12:02d}", committee_id=top)
+        plans.append(plan)
         for position in range(size):
             member_number += 1
             probationary = rng.random() < 0.08
@@ -167,16 +188,36 @@ def generate_province(out: TextIO, *, cells: int, members: int, seed: int = 2026
                 "exempt": rng.random() < 0.03,
             }
             writer.write("member.upserted.v1", data)
-    for index, (cell_id, top) in enumerate(cell_ids):
-        person = f"{top}-uv{index % 12:02d}"
+            plan.members.append((str(data["id"]), bool(data["exempt"])))
+    for plan in plans:
         writer.write(
             "monitor.assigned.v1",
             {
-                "person_id": person,
-                "full_name": f"Ủy viên {person}",
-                "committee_id": top,
-                "cell_id": cell_id,
+                "person_id": plan.monitor_id,
+                "full_name": f"Ủy viên {plan.monitor_id}",
+                "committee_id": plan.committee_id,
+                "cell_id": plan.cell_id,
                 "yearly_quota": 6,
             },
         )
+    if first_month is not None:
+        write_history(writer.write, plans, first_month=first_month, months=months, rng=rng)
     return writer.count
+
+
+def last_closed_month() -> str:
+    """The month before the current one in Vietnam, `YYYY-MM`."""
+    today = now().date().replace(day=1) - timedelta(days=1)
+    return f"{today:%Y-%m}"
+
+
+def months_back(month: str, count: int) -> str:
+    """The month `count` months before `month` (`YYYY-MM`); ValueError naming the shape if it is none."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+    except ValueError:
+        raise ValueError(f"through {month!r} is not a month like 2026-10") from None
+    if not 1 <= number <= 12:
+        raise ValueError(f"through {month!r} is not a month like 2026-10")
+    index = year * 12 + number - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -1,0 +1,42 @@
+"""The benchmark's smoke test: `province-year` at three cells prints its figures and every meeting is scored.
+
+Not a measurement: it proves the harness works end to end (generator, batch route, the running services,
+the results watched on chibo.events, the raw baseline, the ratios) in a couple of minutes.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+def test_province_year_at_three_cells_prints_every_figure_with_its_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks", "province-year", "--scale", "0.0003", "--quiet", "3"]
+        + ["--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "province-year: chibo/baseline events_per_s_end_to_end =" in completed.stdout
+    [result] = json.loads(out.read_text(encoding="utf-8"))
+    chibo, baseline = result["chibo"], result["baseline"]
+    assert result["cells"] == 3 and chibo["meetings"] > 0 and chibo["closed_periods"] > 0
+    assert chibo["missing_final_scores"] == 0, chibo
+    assert chibo["missing_periods"] == 0, chibo
+    assert chibo["rejected"] == 0, chibo["first_rejections"]
+    assert chibo["events_per_s_in"] > 0 and chibo["events_per_s_end_to_end"] > 0
+    assert set(chibo["rss_peak_mb"]) == {"meetings", "evaluation", "notifications", "gateway"}
+    assert all(value > 0 for value in chibo["rss_peak_mb"].values())
+    assert chibo["events_per_busy_core_s"] > 0
+    assert baseline["events_per_s_end_to_end"] > 0
+    assert result["ratio"]["events_per_s_end_to_end"] > 0
