@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).parents[2]
-PRESETS = ("province-year", "single", "month-start", "bulk", "rollup", "sweep")
+PRESETS = ("province-year", "single", "month-start", "latency", "bulk", "rollup", "sweep")
 
 
 def run_module(args: list[str], *, env: dict[str, str] | None = None) -> None:
@@ -99,7 +99,21 @@ def main() -> None:
                 baseline=baseline,
             )
         elif preset == "month-start":
-            run_module(["-m", "tests.benchmarks.month_start", "--cells", str(max(1, round(35_000 * args.scale)))])
+            from tests.benchmarks import month_start
+
+            result = month_start.run(
+                scale=args.scale, timeout=timeout, quiet=args.quiet, profile_dir=profile(preset), baseline=baseline
+            )
+        elif preset == "latency":
+            from tests.benchmarks import latency
+
+            result = latency.run(
+                rate=args.rate,
+                duration=max(15.0, args.duration * args.scale),
+                timeout=timeout,
+                profile_dir=profile(preset),
+                baseline=baseline,
+            )
         elif preset == "bulk":
             bench_bulk(max(1, round(35_000 * args.scale)), max(1, round(600_000 * args.scale)))
         elif preset == "rollup":

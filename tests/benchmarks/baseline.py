@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS baseline.fact (
 CREATE TABLE IF NOT EXISTS baseline.outbox (
     id bigserial PRIMARY KEY, type text NOT NULL, payload jsonb NOT NULL, published_at timestamptz);
 CREATE INDEX IF NOT EXISTS outbox_pending ON baseline.outbox (id) WHERE published_at IS NULL;
-CREATE TABLE IF NOT EXISTS baseline.seen (source text NOT NULL, id text NOT NULL, PRIMARY KEY (source, id));
+CREATE TABLE IF NOT EXISTS baseline.seen (
+    source text NOT NULL, id text NOT NULL, seen_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (source, id));
 """
 
 
@@ -164,22 +166,33 @@ def run_baseline(
     amqp_url: str, dsn: str, messages: Sequence[Outgoing], *, events: int, batch: bool, timeout: float
 ) -> dict[str, Any]:
     """Feed `messages` through the two bare stages; return events/s in (stage one) and end to end (stage two)."""
-    asyncio.run(_prepare(amqp_url, dsn))
-    args = ["--amqp-url", amqp_url, "--dsn", dsn, *(["--batch"] if batch else [])]
-    stages = {
-        name: subprocess.Popen([sys.executable, "-m", "tests.benchmarks.baseline", name, *args], cwd=ROOT)
-        for name in ("one", "two")
-    }
+    stages = prepare_stages(amqp_url, dsn, batch=batch)
     try:
         return asyncio.run(_measure(amqp_url, dsn, messages, stages, events=events, timeout=timeout))
     finally:
-        for process in stages.values():
-            process.terminate()
-        for process in stages.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_stages(stages)
+
+
+def prepare_stages(amqp_url: str, dsn: str, *, batch: bool) -> dict[str, "subprocess.Popen[bytes]"]:
+    """Create the tables, exchanges and queues, and start the two stage processes."""
+    asyncio.run(_prepare(amqp_url, dsn))
+    args = ["--amqp-url", amqp_url, "--dsn", dsn, *(["--batch"] if batch else [])]
+    return {
+        name: subprocess.Popen([sys.executable, "-m", "tests.benchmarks.baseline", name, *args], cwd=ROOT)
+        for name in ("one", "two")
+    }
+
+
+def stop_stages(stages: dict[str, "subprocess.Popen[bytes]"]) -> None:
+    """Terminate the stage processes and wait for them."""
+    for process in stages.values():
+        process.terminate()
+    for process in stages.values():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 async def _prepare(amqp_url: str, dsn: str) -> None:
@@ -203,7 +216,7 @@ async def _measure(
     conn = await asyncpg.connect(dsn)
     meter = ProcessMeter({f"baseline-{name}": p.pid for name, p in stages.items()})
     try:
-        await _wait_consumers(amqp_url, timeout=120)
+        await wait_consumers(amqp_url, timeout=120)
         meter.begin()
         started = time.monotonic()
         publish_s = await publish_messages(amqp_url, IN_EXCHANGE, messages)
@@ -238,7 +251,7 @@ async def _measure(
         await conn.close()
 
 
-async def _wait_consumers(amqp_url: str, *, timeout: float) -> None:
+async def wait_consumers(amqp_url: str, *, timeout: float) -> None:
     """Until both stages consume their queues (so start-up is not timed)."""
     connection = await aio_pika.connect(amqp_url)
     try:

@@ -1,29 +1,44 @@
-"""Benchmark: the start-of-month spike through the real services.
+"""Preset `month-start`: N cells holding their meeting at once, through the running services.
 
-A province of `--cells` cells (about 17 members each) is loaded through chibo.ingest; then every
-cell holds its monthly meeting within the same evening: scheduled, roster, minutes, approval,
-assessment, all published to chibo.ingest at once in batches. The benchmark measures how fast
-meetings applies the facts, how fast evaluation has scored every meeting, and how much memory
-each service process peaked at. Everything runs in a fresh vhost and database, removed afterwards.
+A province of N cells (17 members each, every member and each cell's monitor with an e-mail address) is
+loaded through the batch route first, untimed. Then every cell's meeting two days ahead arrives at once, one
+event per message as the cells' apps send them: scheduled, roster, minutes, approval, assessment. Figures:
+seconds until every meeting has its final score, and until every notice of the meeting (each expected member
+and the monitor, by e-mail to the SMTP sink the system runs) is delivered; peak RSS and CPU per service;
+the raw baseline on the same messages. `province` and `month_start` also feed the fault suite (tests/chaos).
 """
 
-import argparse
 import asyncio
 import json
 import random
 import tempfile
 import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
 
-from deploy.seed_demo import publish as publish_batches
+from shared.envelope import now
 from shared.periods import VIETNAM_TZ
-from shared.topology import declare_topology
+from shared.topology import INGEST_EXCHANGE, declare_topology
+from tests.benchmarks.baseline import run_baseline
+from tests.benchmarks.harness import (
+    Observer,
+    ProcessMeter,
+    batch_messages,
+    publish_messages,
+    ratio,
+    single_messages,
+    wait_until,
+)
+from tests.benchmarks.profiling import Profiler
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
 from tests.support.system import running_system
+
+FULL_CELLS = 35_000
+SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 
 MEMBERS_PER_CELL = 17
 MANUAL_POINTS = {
@@ -109,20 +124,23 @@ def province(cells: int) -> list[dict[str, Any]]:
     return events
 
 
-def month_start(cells: int, *, first_seq: int) -> list[dict[str, Any]]:
-    """Every cell's monthly meeting of November, complete."""
+def month_start(
+    cells: int, *, first_seq: int, start: datetime | None = None, suffix: str = "2026-11", at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every cell's monthly meeting (`c<n>-<suffix>`, by default November's), complete; each event timed
+    around the start, or all at `at` when given (facts sent as they happen, the meeting still ahead)."""
     rng = random.Random(7)
     seq = first_seq
     events = []
+    start = start or datetime(2026, 11, 4, 19, 30, tzinfo=VIETNAM_TZ)
     for cell in range(cells):
-        meeting = f"c{cell}-2026-11"
-        start = datetime(2026, 11, 4, 19, 30, tzinfo=VIETNAM_TZ)
+        meeting = f"c{cell}-{suffix}"
         members = [f"c{cell}m{i}" for i in range(MEMBERS_PER_CELL)]
         records = [
             {"member_id": m, "status": "present" if rng.random() < 0.9 else "excused", "reason": "Ốm"} for m in members
         ]
         present = [r["member_id"] for r in records if r["status"] == "present"]
-        for event_type, data, at in [
+        for event_type, data, when in [
             (
                 "meeting.scheduled.v1",
                 {
@@ -157,7 +175,7 @@ def month_start(cells: int, *, first_seq: int) -> list[dict[str, Any]]:
                             "task_id": f"{meeting}-t1",
                             "assignee_id": members[2],
                             "description": "Việc",
-                            "due_on": "2026-11-30",
+                            "due_on": (start + timedelta(days=26)).date().isoformat(),
                         }
                     ],
                 },
@@ -178,95 +196,182 @@ def month_start(cells: int, *, first_seq: int) -> list[dict[str, Any]]:
                 start + timedelta(minutes=111),
             ),
         ]:
-            events.append(event(event_type, cast(dict[str, Any], data), seq=seq, at=at))
+            events.append(event(event_type, cast(dict[str, Any], data), seq=seq, at=at or when))
             seq += 1
     return events
 
 
-async def publish(amqp_url: str, events: list[dict[str, Any]]) -> float:
-    """Publish in batches of 500 with confirms, as the demo seed does; return the seconds it took."""
-    started = time.perf_counter()
-    await publish_batches(amqp_url, events, batch_size=500)
-    return time.perf_counter() - started
+def notified_province(cells: int) -> list[dict[str, Any]]:
+    """`province(cells)` with what notices need: members' e-mails, a cell committee, a monitor per cell."""
+    events = province(cells)
+    monitors: list[dict[str, Any]] = []
+    for item in events:
+        data = item["data"]
+        if item["type"] != "member.upserted.v1":
+            continue
+        data["email"] = f"{data['id']}@chibo.example.org"
+        index = int(data["id"].rsplit("m", 1)[1])
+        if index == 1:
+            data["role"] = "deputy_secretary"
+        elif index in (2, 3):
+            data["role"] = "committee_member"  # 17 official members must have a committee (no alert about it)
+        if index == 0:
+            cell = data["cell_id"]
+            commune = f"x{int(cell[1:]) // 50}"
+            monitors.append(
+                event(
+                    "monitor.assigned.v1",
+                    {
+                        "person_id": f"{commune}-uv",
+                        "full_name": f"Ủy viên phụ trách {commune}",
+                        "committee_id": commune,
+                        "cell_id": cell,
+                        "email": f"{commune}-uv@chibo.example.org",
+                        "yearly_quota": 6,
+                    },
+                    seq=100_000_000 + len(monitors),
+                    at=item_time(item),
+                )
+            )
+    return events + monitors
 
 
-async def wait_for_count(dsn: str, sql: str, target: int, *, timeout: float) -> tuple[float, int]:
-    """Poll `sql` until it reaches `target`; return (seconds, last count)."""
-    started = time.perf_counter()
+def item_time(item: dict[str, Any]) -> datetime:
+    """An event's time."""
+    return datetime.fromisoformat(item["time"])
+
+
+def spike(cells: int, *, first_seq: int) -> list[dict[str, Any]]:
+    """Every cell's meeting two days ahead (19:30 Vietnam), all its facts sent now; cell-major order."""
+    ahead = (now() + timedelta(days=2)).date()
+    start = datetime(ahead.year, ahead.month, ahead.day, 19, 30, tzinfo=VIETNAM_TZ)
+    suffix = f"spike-{uuid.uuid4().hex[:6]}"
+    return month_start(cells, first_seq=first_seq, start=start, suffix=suffix, at=now().replace(microsecond=0))
+
+
+def lines_of(events: list[dict[str, Any]]) -> list[bytes]:
+    """Events as JSON lines."""
+    return [json.dumps(item, ensure_ascii=False).encode() for item in events]
+
+
+async def load_tree(amqp_url: str, dsn: str, tree: list[dict[str, Any]], *, cells: int, timeout: float) -> float:
+    """Send the province in batches and wait until evaluation and notifications know every member."""
+    started = time.monotonic()
+    await publish_messages(amqp_url, INGEST_EXCHANGE, batch_messages(lines_of(tree), size=1000))
     conn = await asyncpg.connect(dsn)
     try:
-        count = 0
-        while time.perf_counter() - started < timeout:
-            count = await conn.fetchval(sql)
-            if count >= target:
-                break
-            await asyncio.sleep(0.5)
-        return time.perf_counter() - started, count
+
+        async def known() -> bool:
+            members = cells * MEMBERS_PER_CELL
+            evaluation = await conn.fetchval("SELECT count(*) FROM evaluation.member")
+            notifications = await conn.fetchval("SELECT count(*) FROM notifications.member")
+            monitors = await conn.fetchval("SELECT count(*) FROM notifications.monitor")
+            return bool(evaluation >= members and notifications >= members and monitors >= cells)
+
+        loaded, _ = await wait_until(known, timeout=timeout, interval=1.0)
+        if not loaded:
+            raise TimeoutError(f"the province of {cells} cells was not known everywhere within {timeout} s")
     finally:
         await conn.close()
+    return time.monotonic() - started
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a process and its children's python (uv run wraps the service)."""
-    best = 0.0
-    for candidate in [pid, *_children(pid)]:
-        try:
-            for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    best = max(best, int(line.split()[1]) / 1024)
-        except OSError:
-            continue
-    return round(best, 1)
+def count_mails(directory: Path) -> int:
+    """Mails the SMTP sink stored."""
+    return sum(1 for _ in directory.glob("*.eml"))
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-async def run(cells: int, amqp_url: str, dsn: str, timeout: float) -> dict[str, Any]:
-    """Load the province, then the spike, and report the figures."""
+async def measure(
+    amqp_url: str,
+    dsn: str,
+    mail_dir: Path,
+    pids: dict[str, int],
+    *,
+    cells: int,
+    timeout: float,
+    quiet: float,
+    profiler: Profiler | None,
+) -> dict[str, Any]:
+    """Load the province, send the spike, wait for every final score and every notice; the figures."""
     await declare_topology(amqp_url)
-    units_and_members = province(cells)
-    results: dict[str, Any] = {"cells": cells, "members": cells * MEMBERS_PER_CELL}
-    results["province_publish_s"] = round(await publish(amqp_url, units_and_members), 1)
-    seconds, _ = await wait_for_count(
-        dsn, "SELECT count(*) FROM meetings.member", cells * MEMBERS_PER_CELL, timeout=timeout
-    )
-    results["province_applied_s"] = round(seconds, 1)
-    await wait_for_count(dsn, "SELECT count(*) FROM evaluation.member", cells * MEMBERS_PER_CELL, timeout=timeout)
-    spike = month_start(cells, first_seq=len(units_and_members) + 1)
-    started = time.perf_counter()
-    results["spike_events"] = len(spike)
-    results["spike_publish_s"] = round(await publish(amqp_url, spike), 1)
-    _, applied = await wait_for_count(
-        dsn,
-        "SELECT count(*) FROM meetings.meeting m JOIN meetings.minutes n USING (meeting_id)",
-        cells,
-        timeout=timeout,
-    )
-    results["spike_meetings_applied_s"] = round(time.perf_counter() - started, 1)
-    results["spike_ingest_events_per_s"] = round(len(spike) / max(results["spike_meetings_applied_s"], 0.001))
-    _, scored = await wait_for_count(
-        dsn,
-        "SELECT count(*) FROM evaluation.meeting_score WHERE meeting_id LIKE 'c%-2026-11' AND NOT provisional",
-        cells,
-        timeout=timeout,
-    )
-    results["spike_all_scored_s"] = round(time.perf_counter() - started, 1)
-    results["meetings_with_minutes"] = applied
-    results["meetings_scored_final"] = scored
-    return results
+    tree = notified_province(cells)
+    tree_s = await load_tree(amqp_url, dsn, tree, cells=cells, timeout=timeout)
+    events = spike(cells, first_seq=len(tree) + 1)
+    meetings = {item["data"]["meeting_id"] for item in events if item["type"] == "meeting.scheduled.v1"}
+    recipients = MEMBERS_PER_CELL + 1  # every (non-exempt) member and the monitor
+    notices: dict[str, int] = {}
+
+    def on_result(item: dict[str, Any], _: float) -> None:
+        data = item.get("data") or {}
+        if (
+            item.get("type") == "notification.delivered.v1"
+            and data.get("rule") == "meeting_scheduled"
+            and data.get("channel") == "email"
+            and data.get("subject_id") in meetings
+        ):
+            notices[data["subject_id"]] = notices.get(data["subject_id"], 0) + 1
+
+    observer = Observer(amqp_url, listeners=[on_result])
+    await observer.start()
+    mails_before = count_mails(mail_dir)
+    meter = ProcessMeter(pids)
+    conn = await asyncpg.connect(dsn)
+    try:
+        meter.begin()
+        if profiler is not None:
+            profiler.start()
+        started = time.monotonic()
+        observer.started = started
+        publish_s = await publish_messages(amqp_url, INGEST_EXCHANGE, single_messages(lines_of(events)))
+
+        async def scored() -> bool:
+            return meetings <= observer.final_scores.keys()
+
+        async def notified() -> bool:
+            if sum(notices.values()) < len(meetings) * recipients:
+                return False
+            pending = await conn.fetchval("SELECT count(*) FROM notifications.delivery WHERE status = 'pending'")
+            return int(pending) == 0
+
+        scored_ok, _ = await wait_until(scored, timeout=timeout)
+        scored_s = time.monotonic() - started
+        notified_ok, _ = await wait_until(notified, timeout=max(1.0, timeout - scored_s))
+        notified_s = time.monotonic() - started
+        meter.end()
+        if profiler is not None:
+            profiler.stop()
+        done_s = max(scored_s, notified_s)
+        result: dict[str, Any] = {
+            "tree_events": len(tree),
+            "tree_load_s": round(tree_s, 1),
+            "events": len(events),
+            "messages": len(events),
+            "publish_s": round(publish_s, 1),
+            "meetings": len(meetings),
+            "all_scored_s": round(scored_s, 1) if scored_ok else None,
+            "missing_final_scores": len(meetings - observer.final_scores.keys()),
+            "notices_expected": len(meetings) * recipients,
+            "notices_delivered": sum(notices.values()),
+            "all_notified_s": round(notified_s, 1) if notified_ok else None,
+            "mails_in_sink": count_mails(mail_dir) - mails_before,
+            "events_per_s_end_to_end": round(len(events) / done_s) if scored_ok and notified_ok else None,
+            "rejected": len(observer.rejections),
+            "first_rejections": observer.rejections[:3],
+            "published": dict(sorted(observer.counts.items())),
+            **meter.figures(events=len(events), seconds=done_s),
+        }
+        if profiler is not None:
+            result["profile"] = profiler.summary()
+        return result
+    finally:
+        await conn.close()
+        await observer.close()
 
 
-def main() -> None:
-    """Run the benchmark and print its figures as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cells", type=int, default=2000)
-    parser.add_argument("--timeout", type=float, default=1200)
-    args = parser.parse_args()
+def run(*, scale: float, timeout: float, quiet: float, profile_dir: Path | None, baseline: bool) -> dict[str, Any]:
+    """The preset: the spike through chibo, then the same messages through the raw baseline."""
+    cells = max(1, round(FULL_CELLS * scale))
+    print(f"month-start: {cells} cells, {cells * 5} events one per message", flush=True)
     with (
         isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
         fresh_database(DEFAULT_DATABASE_URL) as dsn,
@@ -275,10 +380,34 @@ def main() -> None:
             amqp_url=amqp_url, database_url=dsn, workdir=Path(workdir), extra_env={"CHIBO_LOG_LEVEL": "WARNING"}
         ) as system,
     ):
-        results = asyncio.run(run(args.cells, amqp_url, dsn, args.timeout))
-        results["peak_rss_mb"] = {name: peak_rss_mb(p.pid) for name, p in system.processes.items()}
-    print(json.dumps(results, indent=2))
-
-
-if __name__ == "__main__":
-    main()
+        pids = {name: system.processes[name].pid for name in SERVICES}
+        profiler = Profiler(profile_dir, pids) if profile_dir else None
+        chibo = asyncio.run(
+            measure(
+                amqp_url,
+                dsn,
+                system.mail_dir,
+                pids,
+                cells=cells,
+                timeout=timeout,
+                quiet=quiet,
+                profiler=profiler,
+            )
+        )
+    raw: dict[str, Any] = {}
+    if baseline:
+        messages = single_messages(lines_of(spike(cells, first_seq=1)))
+        with isolated_vhost(DEFAULT_AMQP_URL) as amqp_url, fresh_database(DEFAULT_DATABASE_URL) as dsn:
+            raw = run_baseline(amqp_url, dsn, messages, events=len(messages), batch=False, timeout=timeout)
+    done = [value for value in (chibo.get("all_scored_s"), chibo.get("all_notified_s")) if value is not None]
+    return {
+        "preset": "month-start",
+        "cells": cells,
+        "chibo": chibo,
+        "baseline": raw,
+        "ratio": {
+            "seconds_until_done": ratio(max(done), raw.get("end_to_end_s")) if len(done) == 2 else None,
+            "events_per_s_end_to_end": ratio(chibo.get("events_per_s_end_to_end"), raw.get("events_per_s_end_to_end")),
+            "events_per_busy_core_s": ratio(chibo.get("events_per_busy_core_s"), raw.get("events_per_busy_core_s")),
+        },
+    }

@@ -1,0 +1,229 @@
+"""Preset `latency`: a steady stream of meeting facts (default 200 events/s for 60 s) into the running services.
+
+The province (tests/benchmarks/month_start.py: members with e-mail, a monitor per cell) is loaded first,
+untimed. Then meetings two days ahead arrive at a steady rate, one event per message; each meeting's five
+facts (scheduled, roster, minutes, approval, assessment) are spread a second apart, as separate clients
+would send them. Figures, from the publish of an event to a result seen on chibo.events:
+- event → score published: each `score.meeting.updated.v1` is matched to the event it answers by its
+  correlation id (meetings and evaluation carry the incoming event's id); one the services batched under
+  another id counts from the latest event of that meeting sent before it;
+- event → notice delivered: each e-mail `notification.delivered.v1` of rule meeting_scheduled, from the
+  meeting's `meeting.scheduled.v1`;
+and the raw baseline at the same rate: event → stage two's row (its commit time).
+"""
+
+import asyncio
+import json
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from shared.envelope import now
+from shared.periods import VIETNAM_TZ
+from shared.topology import INGEST_EXCHANGE, declare_topology
+from tests.benchmarks.baseline import IN_EXCHANGE, declare, prepare_stages, stop_stages, wait_consumers
+from tests.benchmarks.harness import (
+    Observer,
+    Outgoing,
+    ProcessMeter,
+    percentiles,
+    publish_at_rate,
+    single_messages,
+    wait_until,
+)
+from tests.benchmarks.month_start import MEMBERS_PER_CELL, lines_of, load_tree, month_start, notified_province
+from tests.benchmarks.profiling import Profiler
+from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
+from tests.support.system import running_system
+
+SERVICES = ("meetings", "evaluation", "notifications", "gateway")
+STAGES = 5
+"""Facts per meeting (month_start.month_start): scheduled, roster, minutes, approval, assessment."""
+
+
+def stream(cells: int, *, meetings: int, per_second: float, first_seq: int) -> list[dict[str, Any]]:
+    """`meetings` meetings over `cells` cells (each cell one meeting a day, from two days ahead), ordered so
+    that a meeting's facts are about a second apart: blocks of `per_second` meetings, stage by stage."""
+    events: list[dict[str, Any]] = []
+    sent_at = now().replace(microsecond=0)
+    per_day: list[list[dict[str, Any]]] = []
+    for day in range((meetings + cells - 1) // cells):
+        ahead = (now() + timedelta(days=2 + day)).date()
+        start = datetime(ahead.year, ahead.month, ahead.day, 19, 30, tzinfo=VIETNAM_TZ)
+        count = min(cells, meetings - day * cells)
+        facts = month_start(count, first_seq=first_seq + len(events), start=start, suffix=f"lat{day}", at=sent_at)
+        events.extend(facts)
+        per_day.append(facts)
+    by_meeting = [day[i : i + STAGES] for day in per_day for i in range(0, len(day), STAGES)]
+    block = max(1, int(per_second // STAGES))
+    ordered: list[dict[str, Any]] = []
+    for start_index in range(0, len(by_meeting), block):
+        group = by_meeting[start_index : start_index + block]
+        for stage in range(STAGES):
+            ordered.extend(facts[stage] for facts in group if len(facts) > stage)
+    return ordered
+
+
+async def measure(
+    amqp_url: str,
+    dsn: str,
+    pids: dict[str, int],
+    *,
+    rate: float,
+    duration: float,
+    timeout: float,
+    profiler: Profiler | None,
+) -> dict[str, Any]:
+    """Load the province, stream at `rate`, wait for every answer; the latencies."""
+    await declare_topology(amqp_url)
+    total_meetings = max(1, int(rate * duration / STAGES))
+    cells = min(total_meetings, 2000)
+    tree = notified_province(cells)
+    await load_tree(amqp_url, dsn, tree, cells=cells, timeout=timeout)
+    events = stream(cells, meetings=total_meetings, per_second=rate, first_seq=len(tree) + 1)
+    messages = single_messages(lines_of(events))
+    meeting_of = {item["id"]: item["data"]["meeting_id"] for item in events}
+    scheduled_ids = {
+        item["data"]["meeting_id"]: item["id"] for item in events if item["type"] == "meeting.scheduled.v1"
+    }
+    sent: dict[str, float] = {}
+    sent_by_meeting: dict[str, list[float]] = {}
+    score_latency: list[float] = []
+    notice_latency: list[float] = []
+    answered: set[str] = set()
+    matched = {"by_correlation": 0, "by_meeting": 0}
+
+    def on_sent(message: Outgoing, at: float) -> None:
+        for event_id in message.event_ids:
+            sent[event_id] = at
+            sent_by_meeting.setdefault(meeting_of[event_id], []).append(at)
+
+    def on_result(item: dict[str, Any], at: float) -> None:
+        data = item.get("data") or {}
+        kind = item.get("type")
+        if kind == "score.meeting.updated.v1" and data.get("meeting_id") in sent_by_meeting:
+            cause = item.get("correlationid")
+            if cause in sent and cause not in answered:
+                answered.add(cause)
+                matched["by_correlation"] += 1
+                score_latency.append(at - sent[cause])
+            elif cause not in sent:
+                before = [t for t in sent_by_meeting[data["meeting_id"]] if t <= at]
+                if before:
+                    matched["by_meeting"] += 1
+                    score_latency.append(at - max(before))
+        elif (
+            kind == "notification.delivered.v1"
+            and data.get("rule") == "meeting_scheduled"
+            and data.get("channel") == "email"
+            and scheduled_ids.get(data.get("subject_id", "")) in sent
+        ):
+            notice_latency.append(at - sent[scheduled_ids[data["subject_id"]]])
+
+    observer = Observer(amqp_url, listeners=[on_result])
+    await observer.start()
+    meter = ProcessMeter(pids)
+    try:
+        meter.begin()
+        if profiler is not None:
+            profiler.start()
+        started = time.monotonic()
+        observer.started = started
+        feed_s = await publish_at_rate(amqp_url, INGEST_EXCHANGE, messages, per_second=rate, on_sent=on_sent)
+        expected_notices = len(scheduled_ids) * (MEMBERS_PER_CELL + 1)
+
+        async def answered_all() -> bool:
+            return set(scheduled_ids) <= observer.final_scores.keys() and len(notice_latency) >= expected_notices
+
+        done, _ = await wait_until(answered_all, timeout=timeout)
+        meter.end()
+        if profiler is not None:
+            profiler.stop()
+        elapsed = time.monotonic() - started
+        result: dict[str, Any] = {
+            "rate": rate,
+            "duration_s": duration,
+            "events": len(messages),
+            "feed_s": round(feed_s, 1),
+            "achieved_rate": round(len(messages) / feed_s, 1) if feed_s else None,
+            "meetings": len(scheduled_ids),
+            "all_answered": done,
+            "missing_final_scores": len(set(scheduled_ids) - observer.final_scores.keys()),
+            "score_latency_ms": percentiles(score_latency) | {"n": len(score_latency), **matched},
+            "notice_latency_ms": percentiles(notice_latency) | {"n": len(notice_latency), "expected": expected_notices},
+            "rejected": len(observer.rejections),
+            **meter.figures(events=len(messages), seconds=elapsed),
+        }
+        if profiler is not None:
+            result["profile"] = profiler.summary()
+        return result
+    finally:
+        await observer.close()
+
+
+async def measure_baseline(
+    amqp_url: str, dsn: str, messages: list[Outgoing], *, rate: float, timeout: float
+) -> dict[str, Any]:
+    """The same stream through the bare stages: event → stage two's commit, per event."""
+    await wait_consumers(amqp_url, timeout=120)
+    sent_wall: dict[str, float] = {}
+
+    def on_sent(message: Outgoing, _: float) -> None:
+        for event_id in message.event_ids:
+            sent_wall[event_id] = time.time()
+
+    await publish_at_rate(amqp_url, IN_EXCHANGE, messages, per_second=rate, on_sent=on_sent)
+    conn = await asyncpg.connect(dsn)
+    try:
+
+        async def all_seen() -> bool:
+            return int(await conn.fetchval("SELECT count(*) FROM baseline.seen")) >= len(messages)
+
+        await wait_until(all_seen, timeout=timeout)
+        rows = await conn.fetch("SELECT id, extract(epoch FROM seen_at) AS seen FROM baseline.seen")
+    finally:
+        await conn.close()
+    latency = [float(row["seen"]) - sent_wall[row["id"]] for row in rows if row["id"] in sent_wall]
+    return {"events": len(messages), "latency_ms": percentiles(latency) | {"n": len(latency)}}
+
+
+def run(*, rate: float, duration: float, timeout: float, profile_dir: Path | None, baseline: bool) -> dict[str, Any]:
+    """The preset: the stream through chibo, then through the raw baseline at the same rate."""
+    print(f"latency: {rate:g} events/s for {duration:g} s, one event per message", flush=True)
+    with (
+        isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
+        fresh_database(DEFAULT_DATABASE_URL) as dsn,
+        tempfile.TemporaryDirectory() as workdir,
+        running_system(
+            amqp_url=amqp_url, database_url=dsn, workdir=Path(workdir), extra_env={"CHIBO_LOG_LEVEL": "WARNING"}
+        ) as system,
+    ):
+        pids = {name: system.processes[name].pid for name in SERVICES}
+        profiler = Profiler(profile_dir, pids) if profile_dir else None
+        chibo = asyncio.run(
+            measure(amqp_url, dsn, pids, rate=rate, duration=duration, timeout=timeout, profiler=profiler)
+        )
+    raw: dict[str, Any] = {}
+    if baseline:
+        meetings = max(1, int(rate * duration / STAGES))
+        events = stream(min(meetings, 2000), meetings=meetings, per_second=rate, first_seq=1)
+        messages = single_messages([json.dumps(item, ensure_ascii=False).encode() for item in events])
+        with isolated_vhost(DEFAULT_AMQP_URL) as amqp_url, fresh_database(DEFAULT_DATABASE_URL) as dsn:
+            asyncio.run(declare(amqp_url))
+            stages = prepare_stages(amqp_url, dsn, batch=False)
+            try:
+                raw = asyncio.run(measure_baseline(amqp_url, dsn, messages, rate=rate, timeout=timeout))
+            finally:
+                stop_stages(stages)
+    score_p99 = chibo["score_latency_ms"]["p99"]
+    base_p99 = raw.get("latency_ms", {}).get("p99")
+    return {
+        "preset": "latency",
+        "chibo": chibo,
+        "baseline": raw,
+        "ratio": {"score_p99_over_baseline_p99": round(score_p99 / base_p99, 2) if score_p99 and base_p99 else None},
+    }
