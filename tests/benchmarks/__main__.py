@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,21 +32,6 @@ def run_module(args: list[str], *, env: dict[str, str] | None = None) -> None:
     """Run one benchmark module, its output going straight to ours."""
     print(f"\n$ {' '.join(args)}", flush=True)
     subprocess.run([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})}, check=True)
-
-
-def bench_bulk(cells: int, members: int) -> None:
-    """Generate a province and bulk-load it into a fresh database (time, events/s, peak RSS)."""
-    from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
-
-    with tempfile.TemporaryDirectory() as workdir, fresh_database(DEFAULT_DATABASE_URL) as dsn:
-        events = Path(workdir) / "province.jsonl"
-        run_module(
-            ["-m", "services.meetings", "generate-province", "--cells", str(cells), "--members", str(members)]
-            + ["--out", str(events)]
-        )
-        started = time.perf_counter()
-        run_module(["-m", "services.meetings", "bulk-load", str(events)], env={"CHIBO_DATABASE_URL": dsn})
-        print(f"bulk-load wall time: {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def show(result: dict[str, Any]) -> None:
@@ -115,9 +99,11 @@ def main() -> None:
                 baseline=baseline,
             )
         elif preset == "bulk":
-            bench_bulk(max(1, round(35_000 * args.scale)), max(1, round(600_000 * args.scale)))
+            from tests.benchmarks import bulk
+
+            result = bulk.run(scale=args.scale, baseline=baseline)
         elif preset == "rollup":
-            run_module(["-m", "tests.evaluation.bench_rollup"])
+            run_module(["-m", "tests.evaluation.bench_rollup", "--scale", str(args.scale)])
         elif preset == "sweep":
             cells = max(10, round(35_000 * args.scale))
             run_module(["-m", "tests.notifications.bench_sweep", "--cells", str(cells)])
