@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from services.meetings.context import MeetingsContext
-from services.meetings.handlers import expire_holds
+from services.meetings.handlers import expire_holds, sweep_released, with_retries
 from shared.background import poll
 from shared.logs import get_logger
 
@@ -11,13 +11,21 @@ log = get_logger(__name__)
 
 
 async def expire_held_events(app: MeetingsContext) -> None:
-    """Reject held events that waited longer than the hold timeout, every `hold_sweep_seconds`."""
+    """Every `hold_sweep_seconds`: settle held events released but left unsettled (their process stopped), and
+    reject those that waited longer than the hold timeout."""
     timeout = timedelta(seconds=app.settings.hold_timeout_seconds)
 
-    async def step() -> bool:
+    async def expire() -> int:
         async with app.uow_factory() as uow:
             expired = await expire_holds(uow, timeout=timeout)
             await uow.commit()
+        return expired
+
+    async def step() -> bool:
+        settled = await sweep_released(app.uow_factory)
+        if settled:
+            log.info("released_held_events_settled", count=settled)
+        expired = await with_retries(expire, what="expire_holds")
         if expired:
             log.info("held_events_expired", count=expired)
         return False

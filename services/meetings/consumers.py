@@ -22,10 +22,10 @@ from shared.topology import MEETINGS_INGEST, RpcQueue
 log = get_logger(__name__)
 router = RabbitRouter()
 RPC_QUEUE = RpcQueue("meetings")
-INGEST_PREFETCH = 1
-"""Deliveries of meetings.ingest in flight at once. Every delivery runs as its own task, and ingestion is
-serialized by one lock anyway: more would only wait on the lock holding pooled connections (starving the
-RPC queries) and apply batches out of their publishing order (needless holds)."""
+INGEST_PREFETCH = 4
+"""Deliveries of meetings.ingest in flight at once, each its own task (aio-pika runs every delivery's callback
+as a task): facts about different cells are applied side by side, since each transaction locks only the
+entities it touches (handlers/locks.py). Kept below the pool's size, so the RPC queries still get connections."""
 
 
 async def keep_raw_body(message: StreamMessage[Any]) -> bytes:

@@ -22,6 +22,9 @@ from shared.envelope import CloudEvent
 from shared.unit_of_work import PgUnitOfWork
 
 SCHEMA = "meetings"
+RETRYABLE_ERRORS = (asyncpg.exceptions.TransactionRollbackError,)
+"""What a transaction that lost a race raises (SQLSTATE class 40: deadlock detected, serialization failure):
+run it again; never a reason to dead-letter a message."""
 
 
 class MeetingsUnit(Protocol):

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from services.meetings.domain import AttendanceEntry, MeetingState, UnitRef, Version, probation_ends_on
+from services.meetings.domain import AttendanceEntry, LockSet, MeetingState, UnitRef, Version, probation_ends_on
 from shared.contracts import meetings as contract
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
@@ -307,6 +307,7 @@ class FakeIngest:
 
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self._uow = uow
+        self._deferred: list[tuple[str, str]] = []
 
     @property
     def _s(self) -> FakeState:
@@ -339,11 +340,12 @@ class FakeIngest:
             "route": route,
             "scope": scope,
             "held_at": first,
+            "released_at": None,
         }
 
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]:
         """Held events waiting for any of the keys, oldest first."""
-        found = [h for h in self._s.held.values() if h["waiting_for"] in keys]
+        found = [h for h in self._s.held.values() if h["waiting_for"] in keys and not h.get("released_at")]
         return sorted(found, key=lambda h: (h["held_at"], h["source"], h["event_id"]))
 
     async def release(self, *, source: str, event_id: str) -> None:
@@ -394,7 +396,7 @@ class FakeIngest:
         }
         return rejection_id
 
-    async def get_rejection(self, rejection_id: str) -> Mapping[str, Any] | None:
+    async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None:
         """One stored rejection."""
         return self._s.rejections.get(rejection_id)
 
@@ -406,8 +408,33 @@ class FakeIngest:
         """Drop the inbox record of a rejected event."""
         self._s.processed.discard((consumer, source, event_id))
 
-    async def lock(self) -> None:
-        """Ingestion is serialized: one test task at a time, nothing to take."""
+    async def lock(self, locks: LockSet) -> None:
+        """One test task at a time: nothing to wait for; the keys are recorded for the tests that look."""
+        self._uow.locked |= locks.keys
+
+    async def try_lock(self, locks: LockSet) -> bool:
+        """Never busy: one test task at a time."""
+        self._uow.locked |= locks.keys
+        return True
+
+    async def defer_release(self, *, source: str, event_id: str) -> None:
+        """Mark a held event released (never called while try_lock always succeeds)."""
+        self._s.held[(source, event_id)]["released_at"] = now()
+        self._deferred.append((source, event_id))
+
+    @property
+    def deferred(self) -> list[tuple[str, str]]:
+        """The held events this unit of work marked released."""
+        return list(self._deferred)
+
+    async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None:
+        """One held event."""
+        return self._s.held.get((source, event_id))
+
+    async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]:
+        """Held events released before `older_than`."""
+        found = [h for h in self._s.held.values() if h.get("released_at") and h["released_at"] < older_than]
+        return [(h["source"], h["event_id"]) for h in found[:limit]]
 
 
 class FakeUnitOfWork:
@@ -421,6 +448,8 @@ class FakeUnitOfWork:
         self.ingest = FakeIngest(self)
         self._events: list[CloudEvent] = []
         self.committed = False
+        self.locked: set[str] = set()
+        """Every lock key taken in this unit of work."""
 
     async def __aenter__(self) -> Self:
         self.state = copy.deepcopy(self._store.state)

@@ -143,7 +143,7 @@ async def load_chunk(lines: list[str], pool: asyncpg.Pool, report: LoadReport) -
     """Validate, dedupe and apply one chunk in one transaction."""
     received_at = now()
     async with MeetingsUnitOfWork(pool) as uow:
-        await uow.ingest.lock()
+        await uow.ingest.lock_gate()  # the chunk's 20,000 events exclude every other ingest transaction
         bulk = PgBulkRepository(uow.connection)
         await bulk.create_staging()
         events: dict[int, Event[Any]] = {}

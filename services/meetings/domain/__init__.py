@@ -29,6 +29,56 @@ class Held(Exception):
         self.field = field
 
 
+@dataclass(frozen=True)
+class LockSet:
+    """The entities one transaction must hold: those it writes (exclusively) and those it reads (shared).
+
+    Keys are `meetings.<kind>:<id>` strings; the database turns them into advisory locks. A transaction
+    holding every key of every event it applies is two-phase locked, so concurrent ingestion equals some
+    serial order of it, and a hold (waiting for a key) and the arrival of that key's entity never miss
+    each other: one of them runs after the other has committed."""
+
+    exclusive: frozenset[str] = frozenset()
+    shared: frozenset[str] = frozenset()
+
+    def __or__(self, other: "LockSet") -> "LockSet":
+        exclusive = self.exclusive | other.exclusive
+        return LockSet(exclusive=exclusive, shared=(self.shared | other.shared) - exclusive)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every key, whatever its mode."""
+        return self.exclusive | self.shared
+
+    def __len__(self) -> int:
+        return len(self.exclusive) + len(self.shared - self.exclusive)
+
+
+def unit_key(unit_id: str) -> str:
+    """The lock key of an org unit (committee or cell)."""
+    return f"meetings.unit:{unit_id}"
+
+
+def member_key(member_id: str) -> str:
+    """The lock key of a member: their versions, current row and attendance history."""
+    return f"meetings.member:{member_id}"
+
+
+def meeting_key(meeting_id: str) -> str:
+    """The lock key of a meeting and everything recorded about it (roster, minutes, tasks...)."""
+    return f"meetings.meeting:{meeting_id}"
+
+
+def monitor_key(person_id: str, cell_id: str) -> str:
+    """The lock key of one monitor assignment."""
+    return f"meetings.monitor:{person_id}:{cell_id}"
+
+
+def event_key(source: str, event_id: str) -> str:
+    """The lock key of one incoming event's identity (its rejection row)."""
+    return f"meetings.event:{source}:{event_id}"
+
+
 def is_newer(candidate: Version, stored: Version | None) -> bool:
     """True when a snapshot with `candidate` version replaces one with `stored`."""
     return stored is None or candidate > stored

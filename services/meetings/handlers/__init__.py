@@ -11,6 +11,9 @@ from services.meetings.handlers.ingest import (
     ingest_delivery,
     ingest_event,
     replay_rejection,
+    settle_released,
+    sweep_released,
+    with_retries,
 )
 
 __all__ = [
@@ -24,4 +27,7 @@ __all__ = [
     "ingest_delivery",
     "ingest_event",
     "replay_rejection",
+    "settle_released",
+    "sweep_released",
+    "with_retries",
 ]

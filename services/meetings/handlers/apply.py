@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.meetings import domain
-from services.meetings.domain import Held, Version, is_newer
+from services.meetings.domain import Held, LockSet, Version, is_newer, member_key, unit_key
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points
@@ -39,9 +39,23 @@ async def apply_unit(event: Event[contract.OrgUnitUpserted], uow: MeetingsUnit) 
     data = event.data
     parent = await uow.org.get_unit(data.parent_id) if data.parent_id else None
     ancestors = await uow.org.ancestors(data.parent_id) if parent and data.parent_id else []
+    existing = await uow.org.get_unit(data.id)
+    if parent and data.parent_id and existing is not None and existing.parent_id != data.parent_id:
+        ancestors = await locked_ancestors(uow, data.parent_id, ancestors)
     domain.check_unit_placement(unit_id=data.id, parent_id=data.parent_id, parent=parent, ancestors=ancestors)
     changed = await uow.org.upsert_unit(data.model_dump(mode="json"), version=version_of(event))
     return Applied(subject=data.id, changed=changed, provides=[f"unit:{data.id}"])
+
+
+async def locked_ancestors(uow: MeetingsUnit, unit_id: str, ancestors: list[str]) -> list[str]:
+    """The ancestors of `unit_id`, each held shared, read again until stable: a unit moved under a new parent must
+    not close a cycle with another move made at the same moment (only moves can; a new unit has no children)."""
+    while True:
+        await uow.ingest.lock(LockSet(shared=frozenset(unit_key(unit) for unit in ancestors)))
+        again = await uow.org.ancestors(unit_id)
+        if again == ancestors:
+            return ancestors
+        ancestors = again
 
 
 async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit) -> Applied:
@@ -149,6 +163,8 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
         return Applied(subject=data.meeting_id, changed=False)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
     affected = sorted({record.member_id for record in data.records} | set(previous))
+    # members dropped from the roster get a new history too: hold them as the listed ones are (locks.py)
+    await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
     return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=affected)
 
 

@@ -3,20 +3,24 @@
 The same path serves AMQP deliveries, the gateway's HTTP route, the secretary's commands and replays.
 """
 
+import asyncio
 import json
+import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
 from services.meetings import domain
+from services.meetings.domain import LockSet, event_key
 from services.meetings.handlers.apply import APPLIERS, Applied
+from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.scope import check_write_scope
 from services.meetings.repository.ingest import INBOX
-from services.meetings.unit_of_work import MeetingsUnit
+from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
 from shared.bindings import Mode, read_message
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
@@ -41,8 +45,17 @@ log = get_logger(__name__)
 
 SOURCE = "urn:chibo:meetings"
 EVENTS_PER_TRANSACTION = 250
-"""How many events of a batch share one transaction: one commit (and outbox write) instead of one per event,
-while the ingest lock is held for a bounded time (a secretary's command waits for at most one chunk)."""
+"""At most this many events of a batch share one transaction: one commit (and outbox write) instead of one per
+event, while their locks are held for a bounded time (a command about the same cells waits for at most one)."""
+KEYS_PER_TRANSACTION = 600
+"""At most this many lock keys per transaction: advisory locks live in PostgreSQL's shared lock table
+(max_locks_per_transaction x max_connections entries for the whole server)."""
+RELEASE_SWEEP_AFTER = timedelta(seconds=30)
+"""A released held event still unsettled after this long was left by a process that stopped: the sweep settles it."""
+RETRIES = 30
+"""Attempts of a transaction that lost a deadlock or a serialization race before the failure propagates."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -91,14 +104,31 @@ def raw_text(raw: Any) -> str:
     return text.replace("\x00", "\ufffd").encode("utf-8", errors="replace").decode("utf-8")
 
 
-async def ingest_event(
-    raw: Any, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None, scope: str | None = None
-) -> IngestResult:
-    """Judge one raw event inside the unit of work (the caller commits) and return its outcome.
+@dataclass(frozen=True)
+class Reading:
+    """One raw event read in memory (no database): the typed event, or why it cannot be one."""
 
-    `scope`: the unit whose subtree the sender may write (an integration account's), None for anywhere."""
-    received_at = received_at or now()
-    await uow.ingest.lock()
+    raw: Any
+    source: str
+    event_id: str
+    type: str
+    event: Event[Any] | None = None
+    error: InvalidEvent | None = None
+
+    @property
+    def locks(self) -> LockSet:
+        """What judging it locks up front (a rejection locks its identity when it is stored)."""
+        return locks_for(self.event) if self.event is not None else LockSet()
+
+    @property
+    def footprint(self) -> frozenset[str]:
+        """Its keys and its identity: events of a batch sharing any of them keep their order."""
+        identity = {event_key(self.source, self.event_id)} if self.event_id else set()
+        return self.locks.keys | identity
+
+
+def read_raw(raw: Any) -> Reading:
+    """Parse, type-check and validate one raw event in memory."""
     source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
     try:
         envelope = parse_envelope(raw)
@@ -107,55 +137,164 @@ async def ingest_event(
             raise InvalidEvent(f"type: {envelope.type!r} is not an event this system accepts", field="type")
         event = read_event(envelope)
     except InvalidEvent as exc:
+        return Reading(raw, source, event_id, event_type, error=exc)
+    return Reading(raw, source, event_id, event_type, event=event)
+
+
+async def ingest_event(
+    raw: Any, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None, scope: str | None = None
+) -> IngestResult:
+    """Judge one raw event inside the unit of work (the caller commits) and return its outcome.
+
+    `scope`: the unit whose subtree the sender may write (an integration account's), None for anywhere."""
+    return await judge(read_raw(raw), uow, route=route, received_at=received_at, scope=scope)
+
+
+async def judge(
+    reading: Reading, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None, scope: str | None = None
+) -> IngestResult:
+    """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject."""
+    received_at = received_at or now()
+    await uow.ingest.lock(reading.locks)
+    if reading.event is None:
+        error = reading.error or InvalidEvent("body: not an event", field="body")
         await reject(
             uow,
-            source=source,
-            event_id=event_id,
-            event_type=event_type,
-            reason=exc.reason,
-            field=exc.field,
-            raw=raw_text(raw),
+            source=reading.source,
+            event_id=reading.event_id,
+            event_type=reading.type,
+            reason=error.reason,
+            field=error.field,
+            raw=raw_text(reading.raw),
             route=route,
             received_at=received_at,
             correlation_id=None,
             scope=scope,
         )
-        return IngestResult(event_id, source, event_type, "rejected", exc.reason, exc.field, exc.problem)
+        return IngestResult(
+            reading.event_id, reading.source, reading.type, "rejected", error.reason, error.field, error.problem
+        )
+    source, event_id, event_type = reading.source, reading.event_id, reading.type
     if await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
         log.info("event_duplicate", event_id=event_id, source=source)
         return IngestResult(event_id, source, event_type, "duplicate")
-    return await settle(event, uow, route=route, received_at=received_at, retrying=False, scope=scope)
+    return await settle(reading.event, uow, route=route, received_at=received_at, retrying=False, scope=scope)
+
+
+async def with_retries(work: Callable[[], Awaitable[T]], *, what: str) -> T:
+    """Run a transaction, again when it lost a deadlock or serialization race (never a dead letter for that)."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return await work()
+        except RETRYABLE_ERRORS as exc:
+            if attempt == RETRIES:
+                raise
+            log.warning("ingest_transaction_retried", what=what, attempt=attempt, error=repr(exc))
+            await asyncio.sleep(min(0.05 * 2**attempt, 2.0) * random.uniform(0.5, 1.5))  # noqa: S311 (jitter)
+    raise AssertionError("unreachable")
+
+
+def plan_transactions(readings: Sequence[Reading]) -> list[list[int]]:
+    """Indices of the readings, grouped into transactions: the events touching a common key (in effect one cell's,
+    its members' and its meetings') stay together in batch order; groups are packed up to EVENTS_PER_TRANSACTION
+    events and KEYS_PER_TRANSACTION keys, and a larger group is cut, in order, into consecutive transactions."""
+    parent = list(range(len(readings)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    footprints = [reading.footprint for reading in readings]
+    for index, footprint in enumerate(footprints):
+        for key in footprint:
+            first = owner.setdefault(key, index)
+            a, b = root(index), root(first)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(readings)):
+        groups.setdefault(root(index), []).append(index)
+    plans: list[list[int]] = []
+    current: list[int] = []
+    current_keys: set[str] = set()
+    for members in groups.values():  # in order of each group's first event
+        keys = set().union(*(footprints[i] for i in members))
+        if len(current) + len(members) <= EVENTS_PER_TRANSACTION and len(current_keys | keys) <= KEYS_PER_TRANSACTION:
+            current += members
+            current_keys |= keys
+            continue
+        if current:
+            plans.append(sorted(current))
+        current, current_keys = [], set()
+        for index in members:  # a group too big for one transaction: consecutive ones, in order
+            fits = (
+                len(current) < EVENTS_PER_TRANSACTION and len(current_keys | footprints[index]) <= KEYS_PER_TRANSACTION
+            )
+            if current and not fits:
+                plans.append(current)
+                current, current_keys = [], set()
+            current.append(index)
+            current_keys |= footprints[index]
+    if current:
+        plans.append(sorted(current))
+    return plans
 
 
 async def ingest_batch(
     raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
 ) -> list[IngestResult]:
-    """Judge many raw events in order, committing them a chunk per transaction; return their outcomes.
+    """Judge many raw events, a group of cells per transaction, each taking its locks at once; return the outcomes
+    in the order of `raws`.
 
-    Rejections and holds are outcomes, not failures, so they share the chunk's transaction. An unexpected
-    failure (a database error, a bug) rolls the chunk back and judges it again one event per transaction,
-    so the events before the failing one are kept exactly as if each had come alone, and the failure
-    propagates for the caller to retry or dead-letter.
+    The events are read in memory first; plan_transactions keeps the events about one cell (sharing a key) in
+    order in one transaction, so transactions about other cells, here or in another process, run beside it.
+    Rejections and holds are outcomes, not failures, so they share the transaction. A lost deadlock is retried;
+    an unexpected failure (a database error, a bug) rolls the transaction back and judges its events again one
+    per transaction, so the events before the failing one are kept exactly as if each had come alone, and the
+    failure propagates for the caller to retry or dead-letter.
     """
-    results: list[IngestResult] = []
-    for start in range(0, len(raws), EVENTS_PER_TRANSACTION):
-        chunk = raws[start : start + EVENTS_PER_TRANSACTION]
+    readings = [read_raw(raw) for raw in raws]
+    results: list[IngestResult | None] = [None] * len(readings)
+    for plan in plan_transactions(readings):
+        chunk = [readings[index] for index in plan]
         try:
-            async with uow_factory() as uow:
-                chunk_results = [await ingest_event(raw, uow, route=route, scope=scope) for raw in chunk]
-                await uow.commit()
+            chunk_results = await with_retries(
+                lambda chunk=chunk: _judge_in_one_transaction(chunk, uow_factory, route=route, scope=scope),  # type: ignore[misc]
+                what="ingest_chunk",
+            )
         except Exception as exc:
             if len(chunk) == 1:
                 raise
             log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
             chunk_results = []
-            for raw in chunk:
-                async with uow_factory() as uow:
-                    chunk_results.append(await ingest_event(raw, uow, route=route, scope=scope))
-                    await uow.commit()
-        results.extend(chunk_results)
-        for result in chunk_results:
+            for reading in chunk:
+                chunk_results += await with_retries(
+                    lambda reading=reading: _judge_in_one_transaction(  # type: ignore[misc]
+                        [reading], uow_factory, route=route, scope=scope
+                    ),
+                    what="ingest_event",
+                )
+        for index, result in zip(plan, chunk_results, strict=True):
+            results[index] = result
             INGEST_EVENTS.labels(route, type_label(result.type), result.outcome).inc()
+    return [result for result in results if result is not None]
+
+
+async def _judge_in_one_transaction(
+    chunk: Sequence[Reading], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None
+) -> list[IngestResult]:
+    async with uow_factory() as uow:
+        locks = LockSet()
+        for reading in chunk:
+            locks |= reading.locks
+        await uow.ingest.lock(locks)
+        results = [await judge(reading, uow, route=route, scope=scope) for reading in chunk]
+        await uow.commit()
+        deferred = uow.ingest.deferred
+    await settle_released_safely(deferred, uow_factory)
     return results
 
 
@@ -164,10 +303,20 @@ async def dry_run(
 ) -> list[IngestResult]:
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
     then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
-    with structlog.contextvars.bound_contextvars(dry_run=True):
+    readings = [read_raw(raw) for raw in raws]
+
+    async def judge_all() -> list[IngestResult]:
         async with uow_factory() as uow:
-            results = [await ingest_event(raw, uow, route=route, scope=scope) for raw in raws]
+            locks = LockSet()
+            for reading in readings:
+                locks |= reading.locks
+            await uow.ingest.lock(locks)
+            results = [await judge(reading, uow, route=route, scope=scope) for reading in readings]
             await uow.rollback()
+        return results
+
+    with structlog.contextvars.bound_contextvars(dry_run=True):
+        results = await with_retries(judge_all, what="dry_run")
         log.info("ingest_dry_run", events=len(raws), outcomes=[result.outcome for result in results])
     return results
 
@@ -232,7 +381,6 @@ async def _reject_body(
 ) -> None:
     """Store and publish the rejection of a whole body that holds no event to judge."""
     async with uow_factory() as uow:
-        await uow.ingest.lock()
         await reject(
             uow,
             source="",
@@ -326,12 +474,74 @@ async def _settle(
 
 
 async def release_waiting(keys: list[str], uow: MeetingsUnit) -> None:
-    """Retry the held events waiting for the given keys; each one applied releases its own waiters in turn."""
+    """Settle the held events waiting for the given keys (the caller holds those keys' entities exclusively, so
+    every hold made before is seen and none can be made meanwhile).
+
+    A held event whose own keys are free is judged again right here, and releases its own waiters in turn; one
+    whose keys another transaction holds is marked released instead, to be judged after this commit
+    (settle_released): waiting for those keys here could deadlock with their holder."""
     if not keys:
         return
     for row in await uow.ingest.waiting_for(keys):
         event = read_event(parse_envelope(row["raw"]))
+        if await uow.ingest.try_lock(locks_for(event)):
+            await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
+        else:
+            await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
+            log.info("held_event_release_deferred", event_id=row["event_id"], source=row["source"])
+
+
+async def settle_released(released: Sequence[tuple[str, str]], uow_factory: Callable[[], MeetingsUnit]) -> int:
+    """Judge again, one transaction each under its own locks, the held events marked released (and those their
+    application releases in turn); return how many were settled."""
+    queue = list(released)
+    settled = 0
+    while queue:
+        source, event_id = queue.pop(0)
+        more = await with_retries(
+            lambda source=source, event_id=event_id: _settle_one_released(  # type: ignore[misc]
+                source, event_id, uow_factory
+            ),
+            what="settle_released",
+        )
+        if more is not None:
+            settled += 1
+            queue += more
+    return settled
+
+
+async def settle_released_safely(released: Sequence[tuple[str, str]], uow_factory: Callable[[], MeetingsUnit]) -> None:
+    """settle_released after a commit: a failure is logged and left to the sweep, never undoing what was committed."""
+    if not released:
+        return
+    try:
+        await settle_released(released, uow_factory)
+    except Exception as exc:
+        log.exception("held_event_release_failed", events=len(released), error=repr(exc))
+
+
+async def _settle_one_released(
+    source: str, event_id: str, uow_factory: Callable[[], MeetingsUnit]
+) -> list[tuple[str, str]] | None:
+    async with uow_factory() as uow:
+        row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=False)
+        if row is None or row["released_at"] is None:
+            return None  # settled meanwhile by another transaction
+        event = read_event(parse_envelope(row["raw"]))
+        await uow.ingest.lock(locks_for(event))
+        row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
+        if row is None or row["released_at"] is None:
+            return None
         await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
+        await uow.commit()
+        return uow.ingest.deferred
+
+
+async def sweep_released(uow_factory: Callable[[], MeetingsUnit], *, limit: int = 500) -> int:
+    """Settle the held events released long ago but left unsettled (their process stopped); return how many."""
+    async with uow_factory() as uow:
+        stale = await uow.ingest.released(older_than=now() - RELEASE_SWEEP_AFTER, limit=limit)
+    return await settle_released(stale, uow_factory)
 
 
 async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit) -> None:
@@ -410,6 +620,8 @@ async def reject(
     scope: str | None = None,
 ) -> str:
     """Store a rejection, publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
+    if event_id:  # two copies of one bad event rejected at once refresh one open rejection
+        await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
         source=source,
         event_id=event_id,
@@ -440,10 +652,20 @@ async def reject(
 
 
 async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 500) -> int:
-    """Reject the held events that waited longer than `timeout`; return how many."""
-    await uow.ingest.lock()  # never race an ingest that is applying the same held event
+    """Reject the held events that waited longer than `timeout`; return how many.
+
+    Each one is taken only when its keys are free (never waiting while holding rows): a transaction applying
+    its referent at this moment keeps it, and the next sweep sees what is left."""
     rows = await uow.ingest.expired(older_than=now() - timeout, limit=limit)
+    expired = 0
     for row in rows:
+        locks = LockSet(exclusive=frozenset({event_key(row["source"], row["event_id"])}))
+        try:
+            locks |= locks_for(read_event(parse_envelope(row["raw"])))
+        except InvalidEvent:
+            pass  # a held event that no longer reads: only its identity to lock
+        if not await uow.ingest.try_lock(locks):
+            continue
         await uow.ingest.release(source=row["source"], event_id=row["event_id"])
         envelope = json.loads(row["raw"])
         await reject(
@@ -459,7 +681,8 @@ async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 50
             correlation_id=envelope.get("correlationid"),
             scope=row["scope"],
         )
-    return len(rows)
+        expired += 1
+    return expired
 
 
 class RejectionNotFound(LookupError):
@@ -482,15 +705,21 @@ def check_correction_identity(stored: Any, event: Any) -> None:
 
 async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
-    await uow.ingest.lock()
-    stored = await uow.ingest.get_rejection(rejection_id)
+    stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
     if event is not None:
         check_correction_identity(stored, event)
     raw = event if event is not None else _loads_or_none(stored["raw"]) or stored["raw"]
+    reading = read_raw(raw)
+    identity = {event_key(stored["source"], stored["event_id"])} if stored["event_id"] else set()
+    # the event's keys first, then its rejection row: the order every ingest transaction follows
+    await uow.ingest.lock(reading.locks | LockSet(exclusive=frozenset(identity)))
+    stored = await uow.ingest.get_rejection(rejection_id, lock_row=True)
+    if stored is None:
+        raise RejectionNotFound(rejection_id)
     # the replay is judged within the scope the event first came with: an operator cannot widen it
-    result = await ingest_event(raw, uow, route="replay", scope=stored["scope"])
+    result = await judge(reading, uow, route="replay", scope=stored["scope"])
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now())
     return result

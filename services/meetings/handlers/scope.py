@@ -7,6 +7,7 @@ applier, and a held event keeps its scope to be judged again when released.
 
 from typing import Any
 
+from services.meetings.handlers.apply import locked_ancestors
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.envelope import Event, InvalidEvent
 
@@ -23,7 +24,10 @@ async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | N
     for field, unit_id in await _targets(event, uow, scope):
         if unit_id is None:
             continue
-        if scope not in await uow.org.ancestors(unit_id):
+        ancestors = await uow.org.ancestors(unit_id)
+        if ancestors and unit_id != _OUTSIDE:  # held shared, so no move of a unit on the path passes unseen
+            ancestors = await locked_ancestors(uow, unit_id, ancestors)
+        if scope not in ancestors:
             raise InvalidEvent(f"{field}: outside {scope}, the only subtree this account may write", field=field)
 
 

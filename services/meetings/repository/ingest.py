@@ -8,9 +8,26 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from services.meetings.domain import LockSet
 from shared.topology import MEETINGS_INGEST
 
-INGEST_LOCK_KEY = 0x6D656574696E67  # 'meeting' in ASCII: any constant unique to this service
+GATE_KEY = "meetings.ingest"
+"""Taken shared by every ingest transaction (shared locks never wait on each other) and exclusively by the bulk
+load, whose 20,000-event chunks are too large to lock entity by entity."""
+_WANTED = (
+    f"(SELECT hashtextextended(k, 0) AS h, bool_or(x) AS x, bool_or(k = '{GATE_KEY}') AS gate"
+    " FROM unnest($1::text[], $2::bool[]) AS t(k, x) GROUP BY 1 ORDER BY 3 DESC, 1) AS wanted"
+)
+_LOCK_SQL = (
+    f"SELECT count(CASE WHEN x THEN pg_advisory_xact_lock(h) ELSE pg_advisory_xact_lock_shared(h) END) FROM {_WANTED}"
+)
+"""Every key in one round trip, the gate first, then in the order of their 64-bit hashes: two transactions
+taking overlapping sets never wait for each other crosswise."""
+_TRY_LOCK_SQL = (
+    "SELECT coalesce(bool_and(CASE WHEN x THEN pg_try_advisory_xact_lock(h)"
+    " ELSE pg_try_advisory_xact_lock_shared(h) END), true)"
+    f" FROM {_WANTED}"
+)
 INBOX = MEETINGS_INGEST.name
 """The inbox consumer name shared by every route, so a duplicate is one whichever way it came."""
 
@@ -47,10 +64,16 @@ class IngestRepository(Protocol):
         received_at: datetime,
         scope: str | None = None,
     ) -> str: ...
-    async def get_rejection(self, rejection_id: str) -> Mapping[str, Any] | None: ...
+    async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
-    async def lock(self) -> None: ...
+    async def lock(self, locks: LockSet) -> None: ...
+    async def try_lock(self, locks: LockSet) -> bool: ...
+    async def defer_release(self, *, source: str, event_id: str) -> None: ...
+    @property
+    def deferred(self) -> list[tuple[str, str]]: ...
+    async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
+    async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
 
 
 class PgIngestRepository:
@@ -58,10 +81,13 @@ class PgIngestRepository:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
-        self._locked = False
+        self._held_locks: dict[str, bool] = {}
+        """Keys this transaction holds, True when exclusively: asked again, they cost no round trip."""
         self._any_held: bool | None = None
-        """Whether any event is held; learnt once per transaction. Only holders of the ingest lock add held
-        events, so under the lock it stays true to the table (a hold made here sets it)."""
+        """Whether any event is held; learnt after the last lock was taken. A hold waiting for a key this
+        transaction holds was committed before the key was granted, so it is seen; a lock taken later may
+        cover holds made since, hence the reset in lock()."""
+        self._deferred: list[tuple[str, str]] = []
 
     async def hold(
         self,
@@ -81,7 +107,8 @@ class PgIngestRepository:
         await self._conn.execute(
             "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope)"
             " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) ON CONFLICT (source, event_id) DO UPDATE SET"
-            " waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field",
+            " waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
+            " released_at = NULL",
             source,
             event_id,
             event_type,
@@ -94,14 +121,14 @@ class PgIngestRepository:
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
-        """Held events waiting for any of the keys, oldest first (call it under the ingest lock)."""
+        """Held events waiting for any of the keys, oldest first (call it holding the keys' entities exclusively)."""
         if self._any_held is None:
             self._any_held = bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM held_event)"))
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
             return []
         return await self._conn.fetch(
             "SELECT source, event_id, type, raw::text AS raw, route, scope, held_at FROM held_event"
-            " WHERE waiting_for = ANY($1::text[]) ORDER BY held_at, source, event_id",
+            " WHERE waiting_for = ANY($1::text[]) AND released_at IS NULL ORDER BY held_at, source, event_id",
             list(keys),
         )
 
@@ -114,7 +141,7 @@ class PgIngestRepository:
         return await self._conn.fetch(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at"
             " FROM held_event"
-            " WHERE held_at < $1 ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
             limit,
         )
@@ -167,9 +194,11 @@ class PgIngestRepository:
         )
         return rejection_id
 
-    async def get_rejection(self, rejection_id: str) -> asyncpg.Record | None:
-        """One stored rejection, locked for this transaction."""
-        return await self._conn.fetchrow("SELECT * FROM rejection WHERE rejection_id = $1 FOR UPDATE", rejection_id)
+    async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> asyncpg.Record | None:
+        """One stored rejection, its row locked for this transaction when asked."""
+        return await self._conn.fetchrow(
+            "SELECT * FROM rejection WHERE rejection_id = $1" + (" FOR UPDATE" if lock_row else ""), rejection_id
+        )
 
     async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None:
         """Close a rejection whose event was finally accepted."""
@@ -186,9 +215,71 @@ class PgIngestRepository:
             event_id,
         )
 
-    async def lock(self) -> None:
-        """Serialize ingestion for the rest of the transaction (one writer decides holds and versions)."""
-        if self._locked:  # a transaction-level lock lasts until the end: the events of a chunk take it once
+    async def lock(self, locks: LockSet) -> None:
+        """Hold the keys until the transaction ends, waiting for them (with the gate, shared)."""
+        wanted = self._missing(locks)
+        if not wanted:
             return
-        await self._conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK_KEY)
-        self._locked = True
+        await self._conn.fetchval(_LOCK_SQL, [key for key, _ in wanted], [exclusive for _, exclusive in wanted])
+        self._granted(wanted)
+
+    async def try_lock(self, locks: LockSet) -> bool:
+        """Hold the keys if none is taken elsewhere, without waiting; False otherwise (the ones granted stay held)."""
+        wanted = self._missing(locks)
+        if not wanted:
+            return True
+        granted = await self._conn.fetchval(
+            _TRY_LOCK_SQL, [key for key, _ in wanted], [exclusive for _, exclusive in wanted]
+        )
+        if granted:
+            self._granted(wanted)
+        return bool(granted)
+
+    def _missing(self, locks: LockSet) -> list[tuple[str, bool]]:
+        wanted = [(key, True) for key in sorted(locks.exclusive) if not self._held_locks.get(key, False)]
+        wanted += [(key, False) for key in sorted(locks.shared - locks.exclusive) if key not in self._held_locks]
+        if wanted and GATE_KEY not in self._held_locks:
+            wanted.append((GATE_KEY, False))
+        return wanted
+
+    def _granted(self, wanted: list[tuple[str, bool]]) -> None:
+        for key, exclusive in wanted:
+            self._held_locks[key] = exclusive or self._held_locks.get(key, False)
+        self._any_held = None
+
+    async def lock_gate(self) -> None:
+        """Hold the gate exclusively: no other ingest transaction runs until this one ends (the bulk load)."""
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", GATE_KEY)
+        self._held_locks[GATE_KEY] = True
+        self._any_held = None
+
+    async def defer_release(self, *, source: str, event_id: str) -> None:
+        """Mark a held event whose referent arrived but whose own keys are busy: settled after commit (or by the
+        sweep, should this process stop first)."""
+        await self._conn.execute(
+            "UPDATE held_event SET released_at = now() WHERE source = $1 AND event_id = $2", source, event_id
+        )
+        self._deferred.append((source, event_id))
+
+    @property
+    def deferred(self) -> list[tuple[str, str]]:
+        """The (source, id) of the held events this transaction released for later."""
+        return list(self._deferred)
+
+    async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> asyncpg.Record | None:
+        """One held event, its row locked for this transaction when asked."""
+        return await self._conn.fetchrow(
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
+            " released_at FROM held_event WHERE source = $1 AND event_id = $2" + (" FOR UPDATE" if lock_row else ""),
+            source,
+            event_id,
+        )
+
+    async def released(self, *, older_than: datetime, limit: int) -> list[tuple[str, str]]:
+        """Held events released before `older_than` and still not settled (their process stopped), oldest first."""
+        rows = await self._conn.fetch(
+            "SELECT source, event_id FROM held_event WHERE released_at < $1 ORDER BY released_at LIMIT $2",
+            older_than,
+            limit,
+        )
+        return [(row["source"], row["event_id"]) for row in rows]

@@ -1,0 +1,51 @@
+"""What applying an event touches: the lock keys taken before it is judged (issue 12: no global lock).
+
+An event writes its own entity (exclusive) and reads its referents (shared, or exclusive where the
+reading feeds something it publishes). Every key a Held can name (`unit:`, `member:`, `meeting:`, and
+`minutes:`/`task:` of a meeting) is covered by the event's locks, and the event that provides that key
+holds it exclusively: so a hold and the arrival of its referent are ordered by the lock, and the arrival
+always finds the hold (see release_waiting).
+"""
+
+from typing import Any
+
+from services.meetings.domain import LockSet, meeting_key, member_key, monitor_key, unit_key
+from shared.contracts import meetings as contract
+from shared.envelope import Event
+
+
+def locks_for(event: Event[Any]) -> LockSet:
+    """The keys applying `event` needs; ValueError for a type no applier takes."""
+    data = event.data
+    if isinstance(data, contract.OrgUnitUpserted):
+        # the parent is read (kind, ancestors); a cell's members and meetings only read the cell
+        return LockSet(
+            exclusive=frozenset({unit_key(data.id)}),
+            shared=frozenset({unit_key(data.parent_id)} if data.parent_id else ()),
+        )
+    if isinstance(data, contract.MemberUpserted):
+        return LockSet(exclusive=frozenset({member_key(data.id)}), shared=frozenset({unit_key(data.cell_id)}))
+    if isinstance(data, contract.MemberRemoved):
+        return LockSet(exclusive=frozenset({member_key(data.id)}))
+    if isinstance(data, contract.MonitorAssigned):
+        return LockSet(
+            exclusive=frozenset({monitor_key(data.person_id, data.cell_id)}),
+            shared=frozenset({unit_key(data.cell_id), unit_key(data.committee_id)}),
+        )
+    if isinstance(data, contract.MeetingScheduled):
+        return LockSet(exclusive=frozenset({meeting_key(data.meeting_id)}), shared=frozenset({unit_key(data.cell_id)}))
+    if isinstance(data, contract.AttendanceRecorded):
+        # exclusive on the members: the roster rewrites their attendance histories, which this event publishes
+        members = {member_key(record.member_id) for record in data.records}
+        return LockSet(exclusive=frozenset({meeting_key(data.meeting_id), *members}))
+    if isinstance(data, contract.MinutesSubmitted):
+        named = {data.chair_id, data.recorder_id, *data.speakers, *(task.assignee_id for task in data.tasks)}
+        return LockSet(
+            exclusive=frozenset({meeting_key(data.meeting_id)}),
+            shared=frozenset(member_key(member_id) for member_id in named),
+        )
+    meeting_id = getattr(data, "meeting_id", None)
+    if isinstance(meeting_id, str):
+        # rescheduled, cancelled, documents, approved, assessed, task completed: about one meeting only
+        return LockSet(exclusive=frozenset({meeting_key(meeting_id)}))
+    raise ValueError(f"type: no lock keys known for {event.type!r}")
