@@ -161,3 +161,46 @@ def issue_token(
     # a failure says why (its stderr), not only the exit status
     assert result.returncode == 0, f"issue-token exited {result.returncode}: {result.stderr[-3000:]}"
     return result.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def running_replicas(
+    *,
+    amqp_url: str,
+    database_url: str,
+    workdir: Path,
+    replicas: dict[str, int],
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[dict[str, list[subprocess.Popen]]]:
+    """Start `replicas[name]` processes of each named service (meetings, evaluation, notifications) on the same
+    queues and database, each healthy before the next starts; stop them all afterwards."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CHIBO_AMQP_URL": amqp_url,
+        "CHIBO_DATABASE_URL": database_url,
+        "CHIBO_LOG_JSON": "true",
+        **(extra_env or {}),
+    }
+    started: dict[str, list[subprocess.Popen]] = {name: [] for name in replicas}
+    try:
+        for name, count in replicas.items():
+            for index in range(count):
+                port = free_port()
+                log = workdir / f"{name}-{index}.log"
+                process = _spawn(name, env, log, port)
+                started[name].append(process)
+                _wait_healthy(f"{name}-{index}", f"http://127.0.0.1:{port}/health", process, log, timeout=180)
+        yield started
+    finally:
+        for processes in started.values():
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+        for processes in started.values():
+            for process in processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
