@@ -1,34 +1,63 @@
 """How a service consumes events from chibo.events: inbox, one handler per type, explicit settling.
 
-Subscribers run with AckPolicy.MANUAL and settle every message here:
+A message carries one event or a batch (`application/cloudevents-batch+json`, CONTRACT.md "Route out");
+both are taken here. Subscribers run with AckPolicy.MANUAL and settle every message here:
 - handled (or a duplicate by (source, id), or a type this consumer ignores): ack;
-- unreadable (bad envelope or data from our own producers, a bug): reject to the dead letters;
+- unreadable (bad envelope or data from our own producers, a bug): reject to the dead letters; inside a
+  batch only that event goes there, published alone to `<queue>.dlq` (headers say why), the rest is applied;
 - a handler error: reject with requeue after a short backoff, which counts toward the quorum
   queue's delivery limit, so a message that keeps failing ends in `<queue>.dlq`.
+
+A batch's good events are applied in one transaction, then `finish` runs once (evaluation scores every
+touched meeting there) and it commits. When that fails, each event is tried in its own transaction, so one
+failing event does not hold back the others; the message is retried for the failing ones (the inbox skips
+the rest), and on its last allowed delivery each event still failing is dead-lettered alone.
 """
 
 import asyncio
+import json
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import aiormq
 from aio_pika.abc import AbstractIncomingMessage
 from faststream.rabbit import RabbitMessage
 
 from shared.contracts.registry import read_event
-from shared.envelope import Event, InvalidEvent, parse_envelope
+from shared.envelope import (
+    CLOUDEVENT_CONTENT_TYPE,
+    CloudEvent,
+    Event,
+    InvalidEvent,
+    is_batch,
+    parse_batch,
+    parse_envelope,
+)
 from shared.logs import get_logger, message_context
 from shared.metrics import EVENTS_CONSUMED, type_label
+from shared.reading import bounded
+from shared.topology import DEAD_LETTER_EXCHANGE
 from shared.unit_of_work import PgUnitOfWork
 
 log = get_logger(__name__)
 
 UowT = TypeVar("UowT", bound=PgUnitOfWork, contravariant=True)
+DEFAULT_DELIVERY_LIMIT = 5
+"""The delivery limit of the system's consumer queues (shared.topology.ConsumerQueue)."""
 
 
 class EventHandler(Protocol[UowT]):
     """A use case that applies one event inside a unit of work (it does not commit)."""
 
     def __call__(self, event: Event[Any], uow: UowT) -> Awaitable[None]: ...
+
+
+class Finish(Protocol[UowT]):
+    """Work done once per delivery, after all its events are applied and before the commit."""
+
+    def __call__(self, uow: UowT) -> Awaitable[None]: ...
 
 
 def delivery_count(raw: AbstractIncomingMessage) -> int:
@@ -48,19 +77,35 @@ async def consume_event(
     consumer: str,
     handlers: Mapping[str, EventHandler[Any]],
     uow_factory: Callable[[], PgUnitOfWork],
-) -> str:
-    """Apply one delivered event exactly once and settle the delivery; return the outcome (also counted)."""
-    outcome = await _consume_event(message, consumer=consumer, handlers=handlers, uow_factory=uow_factory)
-    EVENTS_CONSUMED.labels(consumer, type_label(message.raw_message.routing_key), outcome).inc()
-    return outcome
+    finish: Finish[Any] | None = None,
+    delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
+) -> dict[str, int]:
+    """Apply a delivered event, or each event of a batch, exactly once and settle the delivery.
+
+    `consumer` is the queue's name (its inbox name and its dead letters' routing key); `finish` runs once per
+    transaction before the commit. Returns how many events ended in each outcome (also counted per type)."""
+    raw = message.raw_message
+    if is_batch(raw.content_type, raw.routing_key, bytes(raw.body)):
+        return await _consume_batch(
+            message,
+            consumer=consumer,
+            handlers=handlers,
+            uow_factory=uow_factory,
+            finish=finish,
+            delivery_limit=delivery_limit,
+        )
+    outcome = await _consume_one(message, consumer=consumer, handlers=handlers, uow_factory=uow_factory, finish=finish)
+    EVENTS_CONSUMED.labels(consumer, type_label(raw.routing_key), outcome).inc()
+    return {outcome: 1}
 
 
-async def _consume_event(
+async def _consume_one(
     message: RabbitMessage,
     *,
     consumer: str,
     handlers: Mapping[str, EventHandler[Any]],
     uow_factory: Callable[[], PgUnitOfWork],
+    finish: Finish[Any] | None,
 ) -> str:
     raw = message.raw_message
     try:
@@ -86,13 +131,7 @@ async def _consume_event(
             await message.reject(requeue=False)
             return "dead_lettered"
         try:
-            async with uow_factory() as uow:
-                if await uow.already_processed(consumer=consumer, source=envelope.source, event_id=envelope.id):
-                    log.info("event_duplicate", consumer=consumer)
-                    await message.ack()
-                    return "duplicate"
-                await handler(event, uow)
-                await uow.commit()
+            outcome = await _apply(consumer, [(event, handler)], uow_factory, finish)
         except Exception as exc:
             deliveries = delivery_count(raw)
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
@@ -100,5 +139,181 @@ async def _consume_event(
             await message.reject(requeue=True)
             return "retried"
         await message.ack()
-        log.debug("event_handled", consumer=consumer)
-        return "handled"
+        if outcome[0] == "duplicate":
+            log.info("event_duplicate", consumer=consumer)
+        else:
+            log.debug("event_handled", consumer=consumer)
+        return outcome[0]
+
+
+async def _apply(
+    consumer: str,
+    events: list[tuple[Event[Any], EventHandler[Any]]],
+    uow_factory: Callable[[], PgUnitOfWork],
+    finish: Finish[Any] | None,
+) -> list[str]:
+    """Apply the events in one transaction (inbox first, each), run `finish`, commit; each one's outcome."""
+    outcomes: list[str] = []
+    async with uow_factory() as uow:
+        for event, handler in events:
+            envelope = event.envelope
+            with message_context(
+                event_id=envelope.id,
+                event_type=envelope.type,
+                correlation_id=event.correlation_id,
+                source=envelope.source,
+            ):
+                if await uow.already_processed(consumer=consumer, source=envelope.source, event_id=envelope.id):
+                    outcomes.append("duplicate")
+                    continue
+                await handler(event, uow)
+                outcomes.append("handled")
+        if finish is not None and "handled" in outcomes:
+            await finish(uow)
+        await uow.commit()
+    return outcomes
+
+
+@dataclass
+class _Item:
+    """One event of a batch: its raw JSON value, what was read of it, and how it ended."""
+
+    position: int
+    raw: Any
+    envelope: CloudEvent | None = None
+    event: Event[Any] | None = None
+    outcome: str = ""
+    reason: str = ""
+
+    @property
+    def type(self) -> str:
+        """The event's type as a metric label."""
+        raw_type = self.envelope.type if self.envelope else self.raw.get("type") if isinstance(self.raw, dict) else None
+        return type_label(raw_type)
+
+
+async def _consume_batch(
+    message: RabbitMessage,
+    *,
+    consumer: str,
+    handlers: Mapping[str, EventHandler[Any]],
+    uow_factory: Callable[[], PgUnitOfWork],
+    finish: Finish[Any] | None,
+    delivery_limit: int,
+) -> dict[str, int]:
+    raw = message.raw_message
+    try:
+        items = [_Item(position, value) for position, value in enumerate(parse_batch(bytes(raw.body)))]
+    except InvalidEvent as exc:
+        log.error("event_batch_unreadable", consumer=consumer, reason=exc.reason, field=exc.field)
+        await message.reject(requeue=False)
+        EVENTS_CONSUMED.labels(consumer, "batch", "dead_lettered").inc()
+        return {"dead_lettered": 1}
+    for item in items:
+        _read(item, handlers, consumer=consumer)
+    good = [item for item in items if item.event is not None]
+    if good:
+        await _apply_batch(good, consumer=consumer, handlers=handlers, uow_factory=uow_factory, finish=finish)
+    failing = [item for item in good if item.outcome == "failed"]
+    last_delivery = delivery_count(raw) >= delivery_limit - 1
+    if failing and not last_delivery:
+        deliveries = delivery_count(raw)
+        log.error("event_batch_retried", consumer=consumer, failing=len(failing), deliveries=deliveries)
+        await asyncio.sleep(retry_delay(deliveries))
+        await message.reject(requeue=True)
+        for item in failing:
+            item.outcome = "retried"
+    else:
+        dead = [item for item in items if item.outcome in ("dead_lettered", "failed")]
+        try:
+            for item in dead:
+                await _dead_letter(raw, item, consumer=consumer)
+        except Exception as exc:  # the dead letters could not be written: try the whole message again
+            deliveries = delivery_count(raw)
+            log.exception("event_batch_dead_letter_failed", consumer=consumer, error=repr(exc))
+            await asyncio.sleep(retry_delay(deliveries))
+            await message.reject(requeue=True)
+            return {"retried": len(items)}
+        await message.ack()
+        for item in failing:
+            item.outcome = "dead_lettered"
+    counts = Counter((item.type, item.outcome) for item in items)
+    for (kind, outcome), count in counts.items():
+        EVENTS_CONSUMED.labels(consumer, kind, outcome).inc(count)
+    summary = Counter(item.outcome for item in items)
+    log.info("event_batch_settled", consumer=consumer, events=len(items), **dict(summary))
+    return dict(summary)
+
+
+def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: str) -> None:
+    """Read one event of a batch; an unreadable one is marked for the dead letters, an unhandled type ignored."""
+    try:
+        item.envelope = parse_envelope(item.raw if isinstance(item.raw, dict) else json.dumps(item.raw))
+        if item.envelope.type not in handlers:
+            item.outcome = "ignored"
+            return
+        item.event = read_event(item.envelope)
+    except InvalidEvent as exc:
+        item.outcome, item.reason = "dead_lettered", exc.reason
+        log.error("event_invalid", consumer=consumer, position=item.position, reason=exc.reason, field=exc.field)
+    except (TypeError, ValueError) as exc:  # an item json cannot even write back (e.g. a non-finite number)
+        item.outcome, item.reason = "dead_lettered", bounded(repr(exc))
+        log.error("event_invalid", consumer=consumer, position=item.position, reason=item.reason)
+
+
+async def _apply_batch(
+    good: list[_Item],
+    *,
+    consumer: str,
+    handlers: Mapping[str, EventHandler[Any]],
+    uow_factory: Callable[[], PgUnitOfWork],
+    finish: Finish[Any] | None,
+) -> None:
+    """All good events in one transaction; when that fails, each in its own, noting which ones fail."""
+    pairs = [(item.event, handlers[item.event.type]) for item in good if item.event is not None]
+    try:
+        for item, outcome in zip(good, await _apply(consumer, pairs, uow_factory, finish), strict=True):
+            item.outcome = outcome
+        return
+    except Exception as exc:
+        log.warning("event_batch_failed_applying_one_by_one", consumer=consumer, events=len(good), error=repr(exc))
+    for item, pair in zip(good, pairs, strict=True):
+        try:
+            [item.outcome] = await _apply(consumer, [pair], uow_factory, finish)
+        except Exception as exc:
+            item.outcome, item.reason = "failed", bounded(repr(exc))
+            assert item.envelope is not None
+            with message_context(
+                event_id=item.envelope.id,
+                event_type=item.envelope.type,
+                correlation_id=item.envelope.correlationid or item.envelope.id,
+                source=item.envelope.source,
+            ):
+                log.exception("event_handler_failed", consumer=consumer, position=item.position, error=repr(exc))
+
+
+async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: str) -> None:
+    """Publish one event of a batch alone to the consumer's dead-letter queue, saying why (confirmed)."""
+    body = json.dumps(item.raw, ensure_ascii=False, default=lambda value: getattr(value, "text", repr(value))).encode()
+    event_id = item.envelope.id if item.envelope else None
+    event_type = item.envelope.type if item.envelope else None
+    properties = aiormq.spec.Basic.Properties(
+        content_type=CLOUDEVENT_CONTENT_TYPE,
+        delivery_mode=2,
+        message_id=event_id,
+        message_type=event_type,
+        headers={
+            # what the broker writes when it dead-letters a message itself, so the operators' tools
+            # (shared.ops dead-letters) list and replay it like any other dead letter
+            "x-first-death-queue": consumer,
+            "x-first-death-reason": "rejected",
+            "x-chibo-batch-position": item.position,
+            "x-chibo-reason": bounded(item.reason, limit=500),
+        },
+    )
+    confirmation = await raw.channel.basic_publish(
+        body, exchange=DEAD_LETTER_EXCHANGE, routing_key=consumer, properties=properties, timeout=30
+    )
+    if isinstance(confirmation, aiormq.spec.Basic.Nack):
+        raise RuntimeError(f"the broker refused the dead letter of batch item {item.position}")
+    log.warning("event_dead_lettered", consumer=consumer, position=item.position, event_id=event_id, reason=item.reason)

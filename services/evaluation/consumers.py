@@ -30,7 +30,13 @@ async def on_fact(
     app: Annotated[EvaluationContext, ServiceContext("evaluation")],
 ) -> None:
     """Apply one fact exactly once (inbox) and settle the delivery explicitly."""
-    await consume_event(message, consumer=EVALUATION_FACTS.name, handlers=FACT_HANDLERS, uow_factory=app.uow_factory)
+    await consume_event(
+        message,
+        consumer=EVALUATION_FACTS.name,
+        handlers=FACT_HANDLERS,
+        uow_factory=app.uow_factory,
+        delivery_limit=EVALUATION_FACTS.delivery_limit,
+    )
 
 
 @router.subscriber(

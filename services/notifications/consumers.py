@@ -28,7 +28,13 @@ async def on_event(
     message: RabbitMessage, app: Annotated[NotificationsContext, ServiceContext("notifications")]
 ) -> None:
     """Apply one event exactly once (inbox) and settle it."""
-    await consume_event(message, consumer=NOTIFICATIONS_EVENTS.name, handlers=HANDLERS, uow_factory=app.uow_factory)
+    await consume_event(
+        message,
+        consumer=NOTIFICATIONS_EVENTS.name,
+        handlers=HANDLERS,
+        uow_factory=app.uow_factory,
+        delivery_limit=NOTIFICATIONS_EVENTS.delivery_limit,
+    )
 
 
 @router.subscriber(RPC_QUEUE.rabbit_queue(), title="notifications.rpc", ack_policy=AckPolicy.ACK)

@@ -21,7 +21,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from shared.consuming import consume_event
 from shared.contracts.meetings import MeetingCancelled
 from shared.db import apply_migrations, create_pool, migration_files
-from shared.envelope import Event, new_event
+from shared.envelope import BATCH_CONTENT_TYPE, Event, new_event
 from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
 from shared.unit_of_work import PgUnitOfWork
@@ -167,6 +167,7 @@ class ProbeConsumer:
         self.queue = queue
         self.router = RabbitRouter()
         self.calls: list[str] = []
+        self.transactions = 0
 
         @self.router.subscriber(queue.rabbit_queue(), queue.rabbit_exchange(), ack_policy=AckPolicy.MANUAL)
         async def on_probe(
@@ -174,7 +175,12 @@ class ProbeConsumer:
             uow_factory: Callable[[], PgUnitOfWork] = Context("probe_uow"),  # noqa: B008
         ) -> None:
             await consume_event(
-                message, consumer=queue.name, handlers={"meeting.cancelled.v1": self.apply}, uow_factory=uow_factory
+                message,
+                consumer=queue.name,
+                handlers={"meeting.cancelled.v1": self.apply},
+                uow_factory=uow_factory,
+                finish=self.finish,
+                delivery_limit=queue.delivery_limit,
             )
 
     async def apply(self, event: Event[Any], uow: PgUnitOfWork) -> None:
@@ -187,6 +193,10 @@ class ProbeConsumer:
         )
         if event.data.reason == "fail":
             raise RuntimeError("the handler keeps failing")
+
+    async def finish(self, uow: PgUnitOfWork) -> None:
+        """Count the transactions that applied something (once per delivery when all goes well)."""
+        self.transactions += 1
 
 
 @pytest.fixture
@@ -255,3 +265,70 @@ async def test_malformed_message_is_dead_lettered_at_once(
     message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=10)
     assert message.body == body
     assert probe.calls == []
+
+
+def cancellation(meeting_id: str, reason: str = "Trùng lịch") -> dict[str, Any]:
+    """A meeting.cancelled.v1 event as JSON."""
+    event = new_event(
+        type="meeting.cancelled.v1",
+        source="urn:test:batch",
+        data=MeetingCancelled(meeting_id=meeting_id, reason=reason),
+    )
+    return json.loads(event.to_json())
+
+
+async def publish_batch(channel: aio_pika.abc.AbstractChannel, events: list[Any]) -> None:
+    """One batch message on chibo.events, routing key = the events' type (CONTRACT.md "Route out")."""
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    body = json.dumps(events, ensure_ascii=False).encode()
+    await exchange.publish(aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE), routing_key="meeting.cancelled.v1")
+
+
+async def applied(pool: asyncpg.Pool, ids: list[str]) -> dict[str, int]:
+    """probe_state's count per id, for the ids applied so far."""
+    rows = await pool.fetch("SELECT id, value FROM probe_state WHERE id = ANY($1::text[])", ids)
+    return {row["id"]: row["value"] for row in rows}
+
+
+async def test_a_batch_applies_each_event_once_in_one_transaction_and_isolates_a_bad_one(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    good = [cancellation(random_id("batch")) for _ in range(3)]
+    bad = cancellation(random_id("bad")) | {"data": {"meeting_id": random_id("bad")}}  # data.reason missing
+    ids = [event["data"]["meeting_id"] for event in good]
+
+    await publish_batch(channel, [good[0], good[1], bad, good[0], good[2]])  # good[0] twice: once applied
+
+    assert await eventually(lambda: _all_applied(pool, ids), timeout=15) == {meeting_id: 1 for meeting_id in ids}
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=10)
+    assert json.loads(message.body) == bad  # alone, as it was in the batch
+    assert message.headers["x-first-death-queue"] == probe.queue.name
+    assert "data.reason" in str(message.headers["x-chibo-reason"])
+    assert probe.transactions == 1
+    assert sorted(probe.calls) == sorted(ids)
+    await asyncio.sleep(0.5)
+    assert await dead.get(fail=False, no_ack=True) is None
+
+
+async def _all_applied(pool: asyncpg.Pool, ids: list[str]) -> dict[str, int] | None:
+    found = await applied(pool, ids)
+    return found if len(found) == len(ids) else None
+
+
+async def test_a_failing_event_of_a_batch_holds_back_nothing_and_ends_alone_in_the_dead_letters(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    good = [cancellation(random_id("ok")) for _ in range(2)]
+    failing = cancellation(random_id("failing"), reason="fail")
+    ids = [event["data"]["meeting_id"] for event in good]
+
+    await publish_batch(channel, [good[0], failing, good[1]])
+
+    assert await eventually(lambda: _all_applied(pool, ids), timeout=15) == {meeting_id: 1 for meeting_id in ids}
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30)
+    assert json.loads(message.body)["id"] == failing["id"]
+    assert "keeps failing" in str(message.headers["x-chibo-reason"])
+    assert await applied(pool, [failing["data"]["meeting_id"]]) == {}
+    assert await applied(pool, ids) == {meeting_id: 1 for meeting_id in ids}  # the retries skipped them (inbox)
