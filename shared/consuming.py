@@ -16,12 +16,14 @@ the rest), and on its last allowed delivery each event still failing is dead-let
 
 import asyncio
 import json
+import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import aiormq
+import asyncpg
 from aio_pika.abc import AbstractIncomingMessage
 from faststream.rabbit import RabbitMessage
 
@@ -46,6 +48,22 @@ log = get_logger(__name__)
 UowT = TypeVar("UowT", bound=PgUnitOfWork, contravariant=True)
 DEFAULT_DELIVERY_LIMIT = 5
 """The delivery limit of the system's consumer queues (shared.topology.ConsumerQueue)."""
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)
+"""Errors that trying the same transaction again a moment later usually clears."""
+TRANSACTION_ATTEMPTS = 4
+_batch_locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+
+def _batch_lock(consumer: str) -> asyncio.Lock:
+    """One batch transaction at a time per consumer in this process: a batch holds many subjects' locks, taken
+    in its events' order, and two such transactions side by side would deadlock each other."""
+    key = (consumer, id(asyncio.get_running_loop()))
+    if key not in _batch_locks:
+        _batch_locks[key] = asyncio.Lock()
+    return _batch_locks[key]
 
 
 class EventHandler(Protocol[UowT]):
@@ -57,7 +75,7 @@ class EventHandler(Protocol[UowT]):
 class Finish(Protocol[UowT]):
     """Work done once per delivery, after all its events are applied and before the commit."""
 
-    def __call__(self, uow: UowT) -> Awaitable[None]: ...
+    def __call__(self, uow: UowT) -> Awaitable[object]: ...
 
 
 def delivery_count(raw: AbstractIncomingMessage) -> int:
@@ -152,7 +170,26 @@ async def _apply(
     uow_factory: Callable[[], PgUnitOfWork],
     finish: Finish[Any] | None,
 ) -> list[str]:
-    """Apply the events in one transaction (inbox first, each), run `finish`, commit; each one's outcome."""
+    """Apply the events in one transaction (inbox first, each), run `finish`, commit; each one's outcome.
+
+    A deadlock or serialization failure (another consumer's transaction) is tried again a few times."""
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            return await _apply_once(consumer, events, uow_factory, finish)
+        except TRANSIENT_DB_ERRORS as exc:
+            if attempt == TRANSACTION_ATTEMPTS:
+                raise
+            log.warning("event_transaction_retried", consumer=consumer, attempt=attempt, error=repr(exc))
+            await asyncio.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _apply_once(
+    consumer: str,
+    events: list[tuple[Event[Any], EventHandler[Any]]],
+    uow_factory: Callable[[], PgUnitOfWork],
+    finish: Finish[Any] | None,
+) -> list[str]:
     outcomes: list[str] = []
     async with uow_factory() as uow:
         for event, handler in events:
@@ -272,7 +309,9 @@ async def _apply_batch(
     """All good events in one transaction; when that fails, each in its own, noting which ones fail."""
     pairs = [(item.event, handlers[item.event.type]) for item in good if item.event is not None]
     try:
-        for item, outcome in zip(good, await _apply(consumer, pairs, uow_factory, finish), strict=True):
+        async with _batch_lock(consumer):
+            outcomes = await _apply(consumer, pairs, uow_factory, finish)
+        for item, outcome in zip(good, outcomes, strict=True):
             item.outcome = outcome
         return
     except Exception as exc:

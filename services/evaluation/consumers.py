@@ -7,7 +7,7 @@ from faststream.rabbit import RabbitRouter
 from faststream.rabbit.message import RabbitMessage
 
 from services.evaluation.context import EvaluationContext
-from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers import FACT_HANDLERS, score_touched
 from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
@@ -23,18 +23,20 @@ RPC_QUEUE = RpcQueue("evaluation")
     EVALUATION_FACTS.rabbit_exchange(),
     ack_policy=AckPolicy.MANUAL,
     title="evaluation.facts",
-    description="Validated facts republished by meetings; each one updates the projection and rescores.",
+    description="Validated facts republished by meetings, one or a batch a message; each updates the projection, "
+    "then what they touched is rescored once.",
 )
 async def on_fact(
     message: Annotated[RabbitMessage, ServiceContext("message")],
     app: Annotated[EvaluationContext, ServiceContext("evaluation")],
 ) -> None:
-    """Apply one fact exactly once (inbox) and settle the delivery explicitly."""
+    """Apply one fact, or each of a batch, exactly once (inbox); score what they touched once; settle explicitly."""
     await consume_event(
         message,
         consumer=EVALUATION_FACTS.name,
         handlers=FACT_HANDLERS,
         uow_factory=app.uow_factory,
+        finish=score_touched,
         delivery_limit=EVALUATION_FACTS.delivery_limit,
     )
 

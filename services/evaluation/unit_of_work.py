@@ -6,6 +6,7 @@ from datetime import date, datetime
 import asyncpg
 
 from services.evaluation.domain.framework import Framework
+from services.evaluation.domain.touched import Touched
 from services.evaluation.repository import PgFactRepository, PgFrameworkRepository, PgJobRepository, PgResultRepository
 from shared.periods import VIETNAM_TZ
 from shared.unit_of_work import PgUnitOfWork
@@ -38,3 +39,10 @@ class EvaluationUnitOfWork(PgUnitOfWork):
         self.results = PgResultRepository(connection)
         self.frameworks = PgFrameworkRepository(connection)
         self.jobs = PgJobRepository(connection)
+        self.touched = Touched()
+
+    async def commit(self) -> None:
+        """Commit; refuses while facts touched meetings nobody rescored (`score_touched` runs before the commit)."""
+        if self.touched:
+            raise RuntimeError(f"{len(self.touched.cells)} touched cells were not rescored before the commit")
+        await super().commit()

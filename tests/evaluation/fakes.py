@@ -7,6 +7,7 @@ from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, Memb
 from services.evaluation.domain.framework import Adoption, Framework
 from services.evaluation.domain.periods import MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
+from services.evaluation.domain.touched import Touched
 from services.evaluation.repository import FactStamp, MeetingRow
 from shared.envelope import CloudEvent
 
@@ -274,6 +275,7 @@ class FakeUnitOfWork:
         self.framework_cache: dict[tuple[str, str], Framework] = {}
         self.today = lambda: today
         self.emitted: list[CloudEvent] = []
+        self.touched = Touched()
 
     def emit(self, event: CloudEvent) -> None:
         """Collect an outgoing event."""

@@ -257,3 +257,30 @@ async def publish(amqp_url: str, events: list[dict[str, Any]]) -> None:
             )
     finally:
         await connection.close()
+
+
+def by_type(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The events as one-type batches (CONTRACT.md "Route out"), each in the events' order."""
+    batches: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        batches.setdefault(event["type"], []).append(event)
+    return list(batches.values())
+
+
+async def publish_batches(amqp_url: str, batches: list[list[dict[str, Any]]]) -> None:
+    """Publish each list of one-type facts as one batch message on chibo.events, routing key = the type."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        for batch in batches:
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(batch).encode(),
+                    content_type="application/cloudevents-batch+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=batch[0]["type"],
+            )
+    finally:
+        await connection.close()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pytest
 
 from services.evaluation.domain.facts import MemberRemoval, MemberSnapshot, has_committee_at
-from services.evaluation.handlers import FACT_HANDLERS, register_shipped, shipped_frameworks
+from services.evaluation.handlers import FACT_HANDLERS, register_shipped, score_touched, shipped_frameworks
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.evaluation.fakes import FakeUnitOfWork
@@ -60,6 +60,7 @@ async def apply(uow: FakeUnitOfWork, raw: dict) -> None:
     """Handle one fact as the consumer would."""
     event = read_event(parse_envelope(json.dumps(raw)))
     await FACT_HANDLERS[event.type](event, uow)
+    await score_touched(uow)
 
 
 def member(role: str, *, time: datetime, member_id: str = "k1") -> dict:

@@ -5,7 +5,13 @@ from typing import Any
 
 import pytest
 
-from services.evaluation.handlers import FACT_HANDLERS, adopt_framework, register_shipped, shipped_frameworks
+from services.evaluation.handlers import (
+    FACT_HANDLERS,
+    adopt_framework,
+    register_shipped,
+    score_touched,
+    shipped_frameworks,
+)
 from services.evaluation.handlers.frameworks import FrameworkConflict
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
@@ -25,6 +31,7 @@ async def apply(uow: FakeUnitOfWork, raw: dict) -> None:
     """Handle one fact as the consumer would."""
     event = read_event(parse_envelope(json.dumps(raw)))
     await FACT_HANDLERS[event.type](event, uow)
+    await score_touched(uow)
 
 
 def scheduled(meeting_id: str = "m1", **changes: Any) -> dict:

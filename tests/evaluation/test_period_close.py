@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from services.evaluation.bootstrap import prepare
-from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers import FACT_HANDLERS, score_touched
 from services.evaluation.handlers.closing import close_periods
 from services.evaluation.handlers.rescoring import run_rescore_job, start_rescore_job
 from shared.contracts.registry import read_event
@@ -47,6 +47,7 @@ async def world(database_url: str) -> AsyncIterator[dict[str, Any]]:
             event = read_event(parse_envelope(json.dumps(raw)))
             async with factory() as uow:
                 await FACT_HANDLERS[event.type](event, uow)
+                await score_touched(uow)
                 await uow.commit()
         yield {"pool": pool, "factory": factory, "clock": clock}
 

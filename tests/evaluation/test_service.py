@@ -8,13 +8,14 @@ from typing import Any
 import aio_pika
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from services.evaluation.bootstrap import create_app, uow_factory_for
 from services.evaluation.config import Settings
 from services.evaluation.handlers import rescore
 from shared.db import create_pool
 from shared.topology import EVENTS_EXCHANGE, declare_topology
-from tests.evaluation.stream import at, cell_history, fact, publish
+from tests.evaluation.stream import at, by_type, cell_history, fact, publish, publish_batches
 from tests.support.ids import random_id
 from tests.support.running import eventually, free_port, running_app
 
@@ -135,3 +136,68 @@ async def test_a_shuffled_duplicated_stream_equals_recomputing_from_the_stored_f
     periods = {row["period"]: row for row in incremental[1]}
     assert periods["2026-03"]["rating"] in ("good", "fair")
     assert periods["2026-Q2"]["thematic_held"] == 1
+
+
+def _scorings() -> float:
+    return REGISTRY.get_sample_value("chibo_scoring_duration_seconds_count") or 0.0
+
+
+async def _normalized(db: asyncpg.Connection, *, cell_id: str, names: dict[str, str]) -> tuple[str, str]:
+    """A cell's stored scores and periods as text, its ids replaced by neutral names (to compare two cells)."""
+    scores, periods = await _stored(db, cell_id)
+    texts = []
+    for rows in (scores, periods):
+        text = json.dumps(rows, default=str, sort_keys=True)
+        for name, neutral in names.items():
+            text = text.replace(name, neutral)
+        texts.append(text)
+    return texts[0], texts[1]
+
+
+async def _processed(db: asyncpg.Connection, ids: list[str]) -> bool:
+    done = await db.fetchval(
+        "SELECT count(DISTINCT event_id) FROM evaluation.processed_message WHERE consumer = 'evaluation.facts'"
+        " AND event_id = ANY($1::text[])",
+        ids,
+    )
+    return bool(done == len(set(ids)))
+
+
+async def test_a_batch_backfill_scores_once_per_batch_and_equals_the_events_sent_one_at_a_time(
+    service: str, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    rng = random.Random(20261201)
+    one, batched = (
+        {"committee": random_id("ward"), "cell": random_id("cell"), "prefix": random_id("h")} for _ in range(2)
+    )
+    singles = cell_history(committee_id=one["committee"], cell_id=one["cell"], prefix=one["prefix"])
+    stream = singles + rng.sample(singles, len(singles) // 3)
+    rng.shuffle(stream)
+    before = _scorings()
+    await publish(amqp_url, stream)
+    await eventually(lambda: _processed(db, [event["id"] for event in singles]), timeout=60, interval=0.3)
+    one_at_a_time = _scorings() - before
+
+    history = cell_history(committee_id=batched["committee"], cell_id=batched["cell"], prefix=batched["prefix"])
+    batches = by_type(history)
+    rng.shuffle(batches)  # the types in any order: facts about meetings not scheduled yet wait in the projection
+    for batch in batches:
+        rng.shuffle(batch)
+    batches[0].append(batches[0][0])  # a duplicate inside a batch changes nothing
+    before = _scorings()
+    await publish_batches(amqp_url, batches)
+    await eventually(lambda: _processed(db, [event["id"] for event in history]), timeout=60, interval=0.3)
+
+    # each batch scores what it touched once (a batch touching nothing scored yet, none)
+    assert 1 <= _scorings() - before <= len(batches) < one_at_a_time
+    names = [(one, "A"), (batched, "B")]
+    compared = [
+        await _normalized(
+            db,
+            cell_id=ids["cell"],
+            names={ids["cell"]: "CELL", ids["committee"]: "WARD", ids["prefix"]: "PREFIX"},
+        )
+        for ids, _ in names
+    ]
+    assert compared[0] == compared[1]
+    assert compared[0][0].count("meeting_id") == 4  # mt3..mt6 scored; the cancelled one is not

@@ -3,7 +3,7 @@
 from services.evaluation.handlers.facts import FACT_HANDLERS
 from services.evaluation.handlers.frameworks import adopt_framework, register_shipped, shipped_frameworks
 from services.evaluation.handlers.rescoring import rescore
-from services.evaluation.handlers.scores import refresh_periods, rescore_and_refresh, rescore_cell
+from services.evaluation.handlers.scores import refresh_periods, rescore_and_refresh, rescore_cell, score_touched
 
 __all__ = [
     "FACT_HANDLERS",
@@ -13,5 +13,6 @@ __all__ = [
     "rescore",
     "rescore_and_refresh",
     "rescore_cell",
+    "score_touched",
     "shipped_frameworks",
 ]

@@ -1,4 +1,7 @@
-"""Use cases for each fact evaluation consumes: store it in the projection, then rescore what it affects.
+"""Use cases for each fact evaluation consumes: store it in the projection, then note what it affects.
+
+A handler only notes the meetings to rescore (`uow.touched`); `score_touched` scores them once at the end of
+the delivery, so a batch of facts about one cell scores each meeting and refreshes each period once.
 
 Nothing assumes a referent arrived first: a fact about an unknown meeting is stored and takes
 effect when the meeting is scheduled, because scoring always reads every stored fact.
@@ -8,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.evaluation.domain.facts import has_committee_at
-from services.evaluation.handlers.scores import ScoringUnitOfWork, rescore_and_refresh
+from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
 from shared.consuming import EventHandler
 from shared.contracts import meetings as contract
@@ -28,22 +31,22 @@ async def _rescore_meeting(
     following: bool,
     before: tuple[str, datetime] | None = None,
 ) -> None:
-    """Rescore one meeting, and with `following` every later meeting of its cell (runs, previous tasks)."""
+    """Note one meeting to rescore, and with `following` every later meeting of its cell (runs, previous tasks)."""
     after = await uow.facts.meeting_position(meeting_id)
     positions = {position for position in (before, after) if position is not None}
     cells: dict[str, datetime] = {}
     for cell_id, starts_at in positions:
         cells[cell_id] = min(starts_at, cells.get(cell_id, starts_at))
     for cell_id, since in sorted(cells.items()):
-        await rescore_and_refresh(
-            uow, cell_id, since=since if following else None, only={meeting_id}, correlation_id=event.correlation_id
+        uow.touched.touch(
+            cell_id, since=since if following else None, only={meeting_id}, correlation_id=event.correlation_id
         )
 
 
 async def _rescore_whole_cells(uow: ScoringUnitOfWork, event: Event[Any], cells: set[str]) -> None:
     for cell_id in sorted(cells):
-        await rescore_and_refresh(
-            uow, cell_id, since=datetime.min.replace(tzinfo=event.time.tzinfo), correlation_id=event.correlation_id
+        uow.touched.touch(
+            cell_id, since=datetime.min.replace(tzinfo=event.time.tzinfo), correlation_id=event.correlation_id
         )
 
 
@@ -74,7 +77,7 @@ async def _rescore_committee_changes(
         after = await committee_by_meeting(uow, cell_id)
         changed = {meeting_id for meeting_id, has in after.items() if before[cell_id].get(meeting_id) != has}
         if changed:
-            await rescore_and_refresh(uow, cell_id, only=changed, correlation_id=event.correlation_id)
+            uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id)
 
 
 async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUnitOfWork) -> None:

@@ -18,6 +18,7 @@ from services.evaluation.domain.facts import (
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
 from services.evaluation.domain.periods import REGULAR_KINDS, evaluate_period
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
+from services.evaluation.domain.touched import Touched
 from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository
 from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
 from shared.envelope import CloudEvent, new_event
@@ -42,6 +43,8 @@ class ScoringUnitOfWork(Protocol):
     def framework_cache(self) -> dict[tuple[str, str], Framework]: ...
     @property
     def today(self) -> Callable[[], date]: ...
+    @property
+    def touched(self) -> Touched: ...
 
     def emit(self, event: CloudEvent) -> None: ...
 
@@ -374,4 +377,24 @@ async def rescore_and_refresh(
         outcome = await rescore_cell(uow, cell_id, since=since, until=until, only=only, correlation_id=correlation_id)
         for cell, months in sorted(outcome.months.items()):
             await refresh_periods(uow, cell, months, correlation_id=correlation_id)
+    return outcome
+
+
+async def score_touched(uow: ScoringUnitOfWork) -> Rescored:
+    """Rescore every meeting the transaction's facts touched, then refresh each touched cell-month's periods:
+    once per delivery (one event or a whole batch), timed as one scoring."""
+    if not uow.touched:
+        return Rescored()
+    with SCORING_SECONDS.time():
+        outcome = Rescored()
+        correlation: dict[str, str | None] = {}
+        first: str | None = None
+        for cell_id, cell in uow.touched.take():
+            correlation[cell_id] = cell.correlation_id
+            first = first or cell.correlation_id
+            await rescore_cell(
+                uow, cell_id, since=cell.since, only=cell.only, correlation_id=cell.correlation_id, outcome=outcome
+            )
+        for cell_id, months in sorted(outcome.months.items()):
+            await refresh_periods(uow, cell_id, months, correlation_id=correlation.get(cell_id) or first)
     return outcome

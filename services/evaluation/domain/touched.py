@@ -1,0 +1,43 @@
+"""What the facts of one transaction touched: the meetings and cells to rescore once, at its end."""
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class TouchedCell:
+    """A cell's meetings to rescore: those in `only`, and every one starting at or after `since` (None: none)."""
+
+    since: datetime | None = None
+    only: set[str] = field(default_factory=set)
+    correlation_id: str | None = None
+
+
+@dataclass
+class Touched:
+    """Cells touched by the facts applied so far; merging keeps the union of the meetings each fact named."""
+
+    cells: dict[str, TouchedCell] = field(default_factory=dict)
+
+    def touch(
+        self,
+        cell_id: str,
+        *,
+        since: datetime | None = None,
+        only: Collection[str] = (),
+        correlation_id: str | None = None,
+    ) -> None:
+        """Note meetings of a cell to rescore: `only` (ids) and those starting at or after `since` (aware)."""
+        cell = self.cells.setdefault(cell_id, TouchedCell(correlation_id=correlation_id))
+        if since is not None:
+            cell.since = since if cell.since is None else min(cell.since, since)
+        cell.only.update(only)
+
+    def take(self) -> Iterator[tuple[str, TouchedCell]]:
+        """Each touched cell in id order (the order cells are locked in), emptying the set."""
+        cells, self.cells = self.cells, {}
+        yield from sorted(cells.items())
+
+    def __bool__(self) -> bool:
+        return bool(self.cells)
