@@ -21,7 +21,8 @@ class ServiceSettings(BaseSettings):
     rpc_callers: list[str] = []
     """AMQP users whose requests on this service's RPC queue are answered, judged by the message's `user_id`, which
     RabbitMQ checks against the publisher's login (issue 11); empty answers any user allowed on the queue."""
-    relay_batch_size: int = 500
+    relay_batch_size: int = 1000
+    """Outbox rows the relay takes at a time; consecutive rows of one type among them go out as one batch message."""
     relay_poll_seconds: float = 2.0
     outbox_retention_days: int = 7
     http_host: str = "127.0.0.1"

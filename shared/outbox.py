@@ -4,6 +4,11 @@ The relay publishes persistent messages with publisher confirms and `mandatory`,
 is marked published only once the broker has taken responsibility for it. A crash between
 commit and publish leaves the row pending and the next relay run sends it (at least once;
 consumers deduplicate by (source, id)).
+
+Bulk work goes out as batches (CONTRACT.md "Route out"): consecutive due rows (in id order) of one
+exchange, type and routing key travel as one `application/cloudevents-batch+json` message of up to
+1,000 events; a row alone travels as one event. A transaction's rows are written grouped by type, so
+the rows of one bulk transaction form such runs.
 """
 
 import asyncio
@@ -19,7 +24,7 @@ import aiormq
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
-from shared.envelope import CLOUDEVENT_CONTENT_TYPE, CloudEvent
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, CloudEvent
 from shared.logs import get_logger
 from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, type_label
 from shared.reading import EXTENSION_VALUE
@@ -41,9 +46,17 @@ async def add_to_outbox(
     schema: str,
     exchange: str = EVENTS_EXCHANGE,
 ) -> None:
-    """Write events to the outbox inside the caller's transaction and wake the relay on commit."""
+    """Write events to the outbox inside the caller's transaction and wake the relay on commit.
+
+    The rows of one type are written together (types in the order they first appear, events in theirs), so
+    the relay can send them as one batch; order between events of different types is not kept (CONTRACT.md:
+    order is not guaranteed), and all of them become visible at once anyway, with the commit."""
     if not events:
         return
+    first_of_type: dict[str, int] = {}
+    for position, event in enumerate(events):
+        first_of_type.setdefault(event.type, position)
+    events = sorted(events, key=lambda event: first_of_type[event.type])
     trace_context = current_trace_context()
     trace_json = json.dumps(trace_context) if trace_context else None
     await conn.executemany(
@@ -80,6 +93,10 @@ def short_property(value: Any) -> str | None:
         return None
 
 
+MAX_BATCH_CHARS = 8 * 1024 * 1024
+"""The most payload characters the relay puts in one batch message (each event is at most 1 MiB)."""
+
+
 def correlation_property(correlation_id: Any, event_id: Any) -> str | None:
     """The AMQP correlation_id: the row's correlation id when it follows the extension syntax, else its event id."""
     if isinstance(correlation_id, str) and EXTENSION_VALUE.match(correlation_id):
@@ -90,10 +107,13 @@ def correlation_property(correlation_id: Any, event_id: Any) -> str | None:
 class OutboxRelay:
     """Publishes a schema's pending outbox rows, retrying until the broker confirms them.
 
-    A row that fails while others get through is deferred (`next_attempt_at`, doubling up to
-    `max_delay`) and, after `max_attempts` or at once for a permanent reason, parked: it stays in the
-    table for an operator (`shared.ops outbox`) and never again holds up a batch. A batch in which
-    nothing got through is an outage (the broker, the connection): the relay backs off as a whole,
+    Consecutive rows of one exchange, type and routing key go out as one batch message (up to
+    `MAX_BATCH_SIZE` events, `MAX_BATCH_CHARS`). A batch message that fails counts against none of its
+    rows: they are noted and sent again at once one row a message, so that a row that cannot be sent is
+    found and judged alone. A row that fails while others get through is deferred (`next_attempt_at`,
+    doubling up to `max_delay`) and, after `max_attempts` or at once for a permanent reason, parked: it
+    stays in the table for an operator (`shared.ops outbox`) and never again holds up a batch. A fetch in
+    which nothing got through is an outage (the broker, the connection): the relay backs off as a whole,
     then tries the rows one by one, so a row that breaks the channel shows itself. Any success resets
     the backoff.
     """
@@ -104,7 +124,7 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         schema: str,
         amqp_url: str,
-        batch_size: int = 500,
+        batch_size: int = MAX_BATCH_SIZE,
         poll_seconds: float = 2.0,
         retention: timedelta = timedelta(days=7),
         max_attempts: int = 8,
@@ -124,6 +144,9 @@ class OutboxRelay:
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._stopping = False
         self._isolate = False
+        self._singles_through = 0
+        """Rows with an id up to this one go out one a message (a batch message holding them failed)."""
+        self._again = False
         self.published_total = 0
         self.parked_total = 0
 
@@ -139,7 +162,7 @@ class OutboxRelay:
                     await self._ensure_connection()
                     sent = await self.publish_pending()
                     backoff = 0.5
-                    if sent < self._batch_size and not self._isolate:
+                    if sent < self._batch_size and not self._isolate and not self._again:
                         await self._wait_for_work()
                 except asyncio.CancelledError:
                     raise
@@ -202,10 +225,12 @@ class OutboxRelay:
         return self._exchanges[name]
 
     async def publish_pending(self) -> int:
-        """Publish one batch of due rows in id order; return how many were confirmed.
+        """Publish one fetch of due rows in id order, same-type runs as batch messages; return how many were
+        confirmed.
 
-        Raises when nothing of a non-empty batch got through for a transient reason (an outage)."""
+        Raises when nothing of a non-empty fetch got through for a transient reason (an outage)."""
         await self._ensure_connection()
+        self._again = False
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT id, event_id, type, exchange, routing_key, payload::text AS payload, correlation_id, attempts,"
@@ -221,22 +246,34 @@ class OutboxRelay:
             unusable = await self._resolve_exchanges({row["exchange"] for row in rows})
             usable = [row for row in rows if row["exchange"] not in unusable]
             if self._isolate:
-                published = [await self._try_publish(row) for row in usable[:1]]
+                messages = [usable[:1]] if usable else []
+                published = [await self._try_publish(message) for message in messages]
             else:
-                published = list(await asyncio.gather(*(self._try_publish(row) for row in usable)))
-            outcome = {row["id"]: error for row, error in zip(usable, published, strict=False)}
+                messages = self._messages(usable)
+                published = list(await asyncio.gather(*(self._try_publish(message) for message in messages)))
+            outcome: dict[int, BaseException | None] = {}
+            batched: set[int] = set()
+            for message, error in zip(messages, published, strict=True):
+                for row in message:
+                    outcome[row["id"]] = error
+                    if len(message) > 1:
+                        batched.add(row["id"])
             rows = [row for row in rows if row["exchange"] in unusable or row["id"] in outcome]
             results: list[BaseException | None] = [
                 unusable[row["exchange"]] if row["exchange"] in unusable else outcome[row["id"]] for row in rows
             ]
             done = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
-            failed = [(row, result) for row, result in zip(rows, results, strict=True) if result is not None]
-            if failed:
-                OUTBOX_PUBLISH_FAILURES.labels(self._schema).inc(len(failed))
+            failures = [(row, result) for row, result in zip(rows, results, strict=True) if result is not None]
+            split = [(row, error) for row, error in failures if row["id"] in batched]
+            failed = [(row, error) for row, error in failures if row["id"] not in batched]
+            if failures:
+                OUTBOX_PUBLISH_FAILURES.labels(self._schema).inc(len(failures))
             if done:
                 await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done)
-            outage = not done and all(not isinstance(error, PERMANENT_ERRORS) for _, error in failed)
-            if outage and not self._isolate and len(rows) > 1:
+            if split:
+                await self._split(conn, split)
+            outage = bool(failed) and not done and all(not isinstance(error, PERMANENT_ERRORS) for _, error in failed)
+            if outage and not split and not self._isolate and len(rows) > 1:
                 # nothing got through: the broker is away, or one row breaks the channel for all of them
                 self._isolate = True
                 await self._note_outage(conn, failed)
@@ -270,6 +307,43 @@ class OutboxRelay:
             if result is None:
                 OUTBOX_PUBLISHED.labels(self._schema, type_label(row["type"])).inc()
         return len(done)
+
+    def _messages(self, rows: list[asyncpg.Record]) -> list[list[asyncpg.Record]]:
+        """The rows cut into messages: runs of consecutive rows of one exchange, type and routing key (bounded in
+        count and bytes), and single rows where a batch holding them failed before."""
+        messages: list[list[asyncpg.Record]] = []
+        size = 0
+        for row in rows:
+            current = messages[-1] if messages else None
+            key = (row["exchange"], row["type"], row["routing_key"])
+            joins = (
+                current is not None
+                and row["id"] > self._singles_through
+                and current[0]["id"] > self._singles_through
+                and (current[0]["exchange"], current[0]["type"], current[0]["routing_key"]) == key
+                and len(current) < MAX_BATCH_SIZE
+                and size + len(row["payload"]) + 1 <= MAX_BATCH_CHARS
+            )
+            if joins and current is not None:
+                current.append(row)
+                size += len(row["payload"]) + 1
+            else:
+                messages.append([row])
+                size = len(row["payload"]) + 2
+        return messages
+
+    async def _split(self, conn: asyncpg.Connection, split: list[tuple[asyncpg.Record, BaseException]]) -> None:
+        """Rows of a batch message that failed: none is to blame yet; each goes out alone next, at once."""
+        self._singles_through = max(self._singles_through, max(row["id"] for row, _ in split))
+        self._again = True
+        await conn.executemany(  # not the rows' own fault: no attempt counted
+            "UPDATE outbox SET last_error = $2 WHERE id = $1", [(row["id"], repr(error)[:2000]) for row, error in split]
+        )
+        log.warning(
+            "outbox_batch_failed_splitting", schema=self._schema, rows=len(split), error=repr(split[0][1])[:500]
+        )
+        if _channel_broken(split):
+            self._channel = None
 
     async def _broker_away(self) -> bool:
         """Whether the connection itself is gone (an outage), as opposed to one row closing the channel."""
@@ -324,31 +398,45 @@ class OutboxRelay:
         if _channel_broken(failed):
             self._channel = None  # the broker closed it: a fresh one for the next batch
 
-    async def _try_publish(self, row: asyncpg.Record) -> BaseException | None:
+    async def _try_publish(self, rows: list[asyncpg.Record]) -> BaseException | None:
         try:
-            await self._publish(row)
+            await self._publish(rows)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             return exc
         return None
 
-    async def _publish(self, row: asyncpg.Record) -> None:
-        exchange = await self._exchange(row["exchange"])
-        body = row["payload"].encode()
-        headers: dict[str, Any] = {"ce-type": short_property(row["type"]) or ""}
-        if row["trace_context"]:
-            headers.update(json.loads(row["trace_context"]))  # traceparent/tracestate of the writing transaction
-        message = aio_pika.Message(
-            body=body,
-            content_type=CLOUDEVENT_CONTENT_TYPE,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=short_property(row["event_id"]),
-            correlation_id=correlation_property(row["correlation_id"], row["event_id"]),
-            type=short_property(row["type"]),
-            headers=headers,
-        )
-        await exchange.publish(message, routing_key=row["routing_key"], mandatory=True, timeout=30)
+    async def _publish(self, rows: list[asyncpg.Record]) -> None:
+        """One row as one event, or a run of rows as one batch message (bounded properties, never a payload's)."""
+        first = rows[0]
+        exchange = await self._exchange(first["exchange"])
+        headers: dict[str, Any] = {}
+        if first["trace_context"]:
+            headers.update(json.loads(first["trace_context"]))  # traceparent/tracestate of the writing transaction
+        if len(rows) == 1:
+            headers["ce-type"] = short_property(first["type"]) or ""
+            message = aio_pika.Message(
+                body=first["payload"].encode(),
+                content_type=CLOUDEVENT_CONTENT_TYPE,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=short_property(first["event_id"]),
+                correlation_id=correlation_property(first["correlation_id"], first["event_id"]),
+                type=short_property(first["type"]),
+                headers=headers,
+            )
+        else:
+            # no ce-* headers: they would make a batch look like one event in binary mode to an SDK
+            correlations = {row["correlation_id"] for row in rows}
+            message = aio_pika.Message(
+                body=b"[" + b",".join(row["payload"].encode() for row in rows) + b"]",
+                content_type=BATCH_CONTENT_TYPE,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                correlation_id=correlation_property(correlations.pop(), None) if len(correlations) == 1 else None,
+                type=short_property(first["type"]),
+                headers=headers,
+            )
+        await exchange.publish(message, routing_key=first["routing_key"], mandatory=True, timeout=30)
 
     async def _purge_old(self) -> None:
         async with self._pool.acquire() as conn:

@@ -40,7 +40,8 @@ async def scores_seen(service: str, amqp_url: str) -> AsyncIterator[list[dict[st
 
     async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         async with message.process():
-            seen.append(json.loads(message.body))
+            body = json.loads(message.body)
+            seen.extend(body if isinstance(body, list) else [body])  # one event, or a batch
 
     await queue.consume(collect)
     yield seen

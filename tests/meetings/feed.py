@@ -62,7 +62,8 @@ async def feed(amqp_url: str) -> AsyncIterator[Feed]:
 
         async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():
-                result.seen.append(json.loads(message.body))
+                body = json.loads(message.body)
+                result.seen.extend(body if isinstance(body, list) else [body])  # one event, or a batch
 
         await queue.consume(keep)
         yield result

@@ -59,7 +59,9 @@ def cancelled(meeting_id: str) -> CloudEvent:
 
 async def _found(queue: aio_pika.abc.AbstractQueue, meeting_id: str, seen: list[dict]) -> dict | None:
     while (message := await queue.get(fail=False, no_ack=True)) is not None:
-        seen.append({"body": json.loads(message.body), "correlation_id": message.correlation_id})
+        body = json.loads(message.body)
+        for event in body if isinstance(body, list) else [body]:  # one event, or a batch of them
+            seen.append({"body": event, "correlation_id": message.correlation_id})
     return next((item for item in seen if item["body"]["data"]["meeting_id"] == meeting_id), None)
 
 
@@ -146,3 +148,63 @@ async def test_a_parked_row_is_replayed_by_an_operator_once_the_cause_is_fixed( 
     seen: list[dict] = []
     await eventually(lambda: _found(queue, meeting_id, seen), timeout=10)
     assert await pool.fetchval("SELECT published_at IS NOT NULL FROM outbox WHERE event_id = $1", meeting_id)
+
+
+async def test_same_type_runs_go_out_as_one_batch_message_each(  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
+) -> None:
+    """A transaction's rows are grouped by type; each run travels as one application/cloudevents-batch+json."""
+    queue = await bound_queue(channel, "meeting.cancelled.v1")
+    await queue.bind("chibo.events", routing_key="meeting.withdrawn-for-test.v1")
+    cancels = [cancelled(random_id("run")) for _ in range(4)]
+    others = [
+        cancelled(random_id("other")).model_copy(update={"type": "meeting.withdrawn-for-test.v1"}) for _ in range(3)
+    ]
+    mixed = [event for pair in zip(cancels, others, strict=False) for event in pair] + cancels[3:]
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, mixed, schema=SCHEMA)
+
+    async def messages() -> list[aio_pika.abc.AbstractIncomingMessage] | None:
+        while (message := await queue.get(fail=False, no_ack=True)) is not None:
+            got.append(message)
+        return got if sum(len(json.loads(message.body)) for message in got) >= 7 else None
+
+    got: list[aio_pika.abc.AbstractIncomingMessage] = []
+    await eventually(messages, timeout=10)
+    assert [message.content_type for message in got] == ["application/cloudevents-batch+json"] * 2
+    assert [message.routing_key for message in got] == ["meeting.cancelled.v1", "meeting.withdrawn-for-test.v1"]
+    assert [event["id"] for event in json.loads(got[0].body)] == [event.id for event in cancels]  # in order
+    assert [event["id"] for event in json.loads(got[1].body)] == [event.id for event in others]
+    assert all(message.correlation_id is None for message in got)  # never one event's id for a whole batch
+    assert all(not any(key.startswith("ce-") for key in message.headers) for message in got)
+
+
+async def test_a_row_that_fails_its_batch_message_is_found_alone_and_parked(  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
+) -> None:
+    """The batch message fails for one row (a header AMQP cannot encode); its mates go out, it alone is parked."""
+    queue = await bound_queue(channel, "meeting.cancelled.v1")
+    ids = [random_id("split") for _ in range(5)]
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, [cancelled(meeting_id) for meeting_id in ids], schema=SCHEMA)
+        await conn.execute(
+            "UPDATE outbox SET trace_context = '{\"tracestate\": 99999999999999999999999}'::jsonb WHERE event_id = $1",
+            ids[0],
+        )
+    seen: list[dict] = []
+
+    async def mates_out() -> bool:
+        await _found(queue, ids[0], seen)
+        return set(ids[1:]) <= {item["body"]["data"]["meeting_id"] for item in seen}
+
+    await eventually(mates_out, timeout=30)
+    parked = await eventually(
+        lambda: pool.fetch(
+            "SELECT event_id, attempts FROM outbox WHERE event_id = ANY($1::text[]) AND parked_at IS NOT NULL", ids
+        ),
+        timeout=10,
+    )
+    assert [row["event_id"] for row in parked] == [ids[0]]
+    assert ids[0] not in {item["body"]["data"]["meeting_id"] for item in seen}
+    mates = await pool.fetch("SELECT attempts, last_error FROM outbox WHERE event_id = ANY($1::text[])", ids[1:])
+    assert all(row["last_error"] and row["attempts"] == 0 for row in mates)  # in the failed batch; not blamed
