@@ -46,6 +46,7 @@ class FakeState:
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     processed: set[tuple[str, str, str]] = field(default_factory=set)
     outbox: list[CloudEvent] = field(default_factory=list)
+    figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 class FakeStore:
@@ -300,6 +301,14 @@ class FakeMeetings:
                         AttendanceEntry(meeting_id=meeting_id, starts_at=meeting["starts_at"], status=record["status"])
                     )
         return found
+
+    async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+        """The figures last announced per member."""
+        return {member_id: self._s.figures[member_id] for member_id in member_ids if member_id in self._s.figures}
+
+    async def announce_figures(self, figures: dict[str, tuple[int, int, int]]) -> None:
+        """Remember the figures just announced."""
+        self._s.figures.update(figures)
 
 
 class FakeIngest:

@@ -124,3 +124,27 @@ async def test_a_rejection_is_replayed_with_a_corrected_event() -> None:
     assert fixed.outcome == "accepted"
     assert store.state.rejections[rejection_id]["status"] == "replayed"
     assert store.state.meetings[raw["data"]["meeting_id"]]["topic"]
+
+
+async def test_a_member_history_is_announced_only_when_its_figures_move() -> None:
+    """member.attendance.updated.v1: the first history of a member, then only changes (issue 12, fan-out)."""
+    store = FakeStore()
+    uow_factory = store.uow
+    cell, steady, absent = random_id("cell"), random_id("steady"), random_id("absent")
+    first, second = random_id("mtg"), random_id("mtg")
+    for raw in (ev.unit(cell), ev.member(steady, cell), ev.member(absent, cell)):
+        await ingest(uow_factory, raw)
+
+    def announced(emitted: list[CloudEvent]) -> dict[str, int]:
+        return {
+            e.data["member_id"]: e.data["consecutive_absences"]
+            for e in emitted
+            if e.type == "member.attendance.updated.v1"
+        }
+
+    await ingest(uow_factory, ev.scheduled(first, cell, starts_at=START))
+    _, emitted = await ingest(uow_factory, ev.attendance(first, {steady: "present", absent: "absent"}))
+    assert announced(emitted) == {steady: 0, absent: 1}
+    await ingest(uow_factory, ev.scheduled(second, cell, starts_at=START + timedelta(days=30)))
+    _, emitted = await ingest(uow_factory, ev.attendance(second, {steady: "present", absent: "absent"}))
+    assert announced(emitted) == {absent: 2}  # the steady member's figures did not move

@@ -16,7 +16,7 @@ from services.evaluation.domain.facts import (
     has_committee_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
-from services.evaluation.domain.periods import REGULAR_KINDS, evaluate_period
+from services.evaluation.domain.periods import REGULAR_KINDS, PeriodResult, evaluate_period
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.domain.touched import Touched
 from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository
@@ -317,6 +317,8 @@ async def refresh_periods(
         if row is not None and _same_period(row, result):
             continue
         changed.append(result)
+        if row is not None and _published_period(row) == result.published_data():
+            continue  # only what is not published moved (pooled counts, months counted): stored, not re-announced
         uow.emit(
             new_event(
                 type="score.cell.updated.v1",
@@ -335,6 +337,24 @@ def _last_month(period: str) -> str:
     if "-Q" in period:
         return f"{period[:4]}-{int(period[-1]) * 3:02d}"
     return period
+
+
+def _published_period(row: dict[str, Any]) -> dict[str, Any]:
+    """The `score.cell.updated.v1` data a stored period row was published with."""
+    return PeriodResult(
+        cell_id=row["cell_id"],
+        period=row["period"],
+        rating=row["rating"],
+        score=row["score"],
+        regular_held=row["regular_held"],
+        thematic_held=row["thematic_held"],
+        present=row["present"],
+        counted=row["counted"],
+        speakers_present=row["speakers_present"],
+        months_counted=row["months_counted"],
+        months_with_regular=row["months_with_regular"],
+        flags=tuple(row["flags"]),
+    ).published_data()
 
 
 def _same_period(row: dict[str, Any], result: Any) -> bool:

@@ -574,14 +574,25 @@ async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit
 async def publish_attendance_histories(
     member_ids: list[str], *, meeting_id: str, event: Event[Any], uow: MeetingsUnit
 ) -> None:
-    """member.attendance.updated.v1 for each member whose rosters changed."""
+    """member.attendance.updated.v1 for each member whose rosters changed and whose figures moved since they were
+    last announced (the first history of a member is always announced): an unchanged history is news to nobody."""
     entries = await uow.meetings.attendance_entries(member_ids)
     members = await uow.org.members_brief(member_ids)
+    announced = await uow.meetings.announced_figures(member_ids)
+    moved: dict[str, tuple[int, int, int]] = {}
     for member_id in member_ids:
         member = members.get(member_id)
         if member is None:
             continue
         history = domain.attendance_history(entries.get(member_id, []))
+        figures = (
+            history.consecutive_absences,
+            history.consecutive_excused_absences,
+            history.unexcused_months_last_year,
+        )
+        if announced.get(member_id) == figures:
+            continue
+        moved[member_id] = figures
         data = MemberAttendanceUpdated(
             member_id=member_id,
             cell_id=member["cell_id"],
@@ -603,6 +614,7 @@ async def publish_attendance_histories(
                 causation_id=event.id,
             )
         )
+    await uow.meetings.announce_figures(moved)
 
 
 async def reject(

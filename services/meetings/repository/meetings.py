@@ -34,6 +34,8 @@ class MeetingRepository(Protocol):
     async def task_exists(self, *, meeting_id: str, task_id: str) -> bool: ...
     async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool: ...
     async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]: ...
+    async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]: ...
+    async def announce_figures(self, figures: dict[str, tuple[int, int, int]]) -> None: ...
 
 
 class PgMeetingRepository:
@@ -277,3 +279,30 @@ class PgMeetingRepository:
                 AttendanceEntry(meeting_id=row["meeting_id"], starts_at=row["starts_at"], status=row["status"])
             )
         return found
+
+    async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+        """The attendance figures last announced per member: (consecutive absences, consecutive excused
+        absences, unexcused months in the last year); members never announced are absent."""
+        rows = await self._conn.fetch(
+            "SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year"
+            " FROM attendance_figures WHERE member_id = ANY($1::text[])",
+            list(member_ids),
+        )
+        return {row["member_id"]: (row[1], row[2], row[3]) for row in rows}
+
+    async def announce_figures(self, figures: dict[str, tuple[int, int, int]]) -> None:
+        """Remember the figures just announced per member (one statement for them all)."""
+        if not figures:
+            return
+        await self._conn.execute(
+            "INSERT INTO attendance_figures"
+            " (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year)"
+            " SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])"
+            " ON CONFLICT (member_id) DO UPDATE SET consecutive_absences = excluded.consecutive_absences,"
+            " consecutive_excused_absences = excluded.consecutive_excused_absences,"
+            " unexcused_months_last_year = excluded.unexcused_months_last_year, announced_at = now()",
+            list(figures),
+            [value[0] for value in figures.values()],
+            [value[1] for value in figures.values()],
+            [value[2] for value in figures.values()],
+        )
