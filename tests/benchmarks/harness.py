@@ -187,12 +187,12 @@ class Observer:
     rejections: list[dict[str, Any]] = field(default_factory=list)
     last_result: float = 0.0
     listeners: list[Callable[[dict[str, Any], float], None]] = field(default_factory=list)
-    _connection: Any = None
+    _amqp_connection: Any = None
 
     async def start(self) -> None:
         """Bind a private queue to the results and consume it."""
-        self._connection = await aio_pika.connect(self.amqp_url)
-        channel = await self._connection.channel()
+        self._amqp_connection = await aio_pika.connect(self.amqp_url)
+        channel = await self._amqp_connection.channel()
         await channel.set_qos(prefetch_count=1000)
         exchange = await channel.get_exchange(EVENTS_EXCHANGE)
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
@@ -202,8 +202,8 @@ class Observer:
 
     async def close(self) -> None:
         """Stop consuming."""
-        if self._connection is not None:
-            await self._connection.close()
+        if self._amqp_connection is not None:
+            await self._amqp_connection.close()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         now = time.monotonic()
