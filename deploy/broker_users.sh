@@ -19,7 +19,7 @@
 #            own, so it can neither consume another service's queue nor publish a fact on chibo.events / chibo.ingest
 #   feed:    the external feeds and the demo seed: declare the shared exchanges, publish on chibo.ingest, nothing else
 # Topic permissions on chibo.events: meetings may publish only the fact types it validates (org.unit.*, member.*,
-# meeting.*, ..., ingest.rejected.v1), evaluation only score.*, notifications only notification.*.
+# meeting.*, ..., ingest.rejected.v1), evaluation only score.* and framework.*, notifications only notification.*.
 set -euo pipefail
 umask 077
 cd "$(dirname "$0")/.."
@@ -72,7 +72,7 @@ for name in meetings evaluation notifications gateway feed; do
   # on chibo.events each service may publish only the types it owns (routing key = type); binding keys are free
   case $name in
     meetings) types='(org\.unit|member|monitor|meeting|documents|attendance|minutes|task|ingest)\..+' ;;
-    evaluation) types='score\..+' ;;
+    evaluation) types='(score|framework)\..+' ;;
     notifications) types='notification\..+' ;;
     *) types= ;;
   esac

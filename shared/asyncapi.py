@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shared.contracts.registry import INTERNAL_TYPES
 from shared.contracts.schemas import component_schemas, ingest_types
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
 from shared.rpc import RpcReply, RpcRequest
@@ -36,6 +37,13 @@ def subscribed_types(queue: ConsumerQueue) -> list[str]:
     if queue.exchange == INGEST_EXCHANGE and "#" in queue.routing_keys:
         return ingest_types()
     return sorted(key for key in queue.routing_keys if "*" not in key and "#" not in key)
+
+
+def _internal(event_type: str) -> str:
+    """A note for the services' own types, which are not part of the public contract."""
+    if event_type not in INTERNAL_TYPES:
+        return ""
+    return " Internal: exchanged between chibo's services, not part of the public contract (CONTRACT.md)."
 
 
 def _exchange_binding(exchange: str) -> dict[str, Any]:
@@ -77,7 +85,7 @@ def service_document(
             channels[key] = {
                 "address": event_type,
                 "title": f"{queue.exchange} · {event_type}",
-                "description": f"`{event_type}` on `{queue.exchange}`, read by `{queue.name}`.",
+                "description": f"`{event_type}` on `{queue.exchange}`, read by `{queue.name}`." + _internal(event_type),
                 "messages": {_key(event_type): {"$ref": f"#/components/messages/{_key(event_type)}"}},
                 "bindings": _exchange_binding(queue.exchange),
             }
@@ -107,7 +115,8 @@ def service_document(
         channels[key] = {
             "address": event_type,
             "title": f"chibo.events · {event_type}",
-            "description": f"`{event_type}`, published by {service} through its outbox on `chibo.events`.",
+            "description": f"`{event_type}`, published by {service} through its outbox on `chibo.events`."
+            + _internal(event_type),
             "messages": {_key(event_type): {"$ref": f"#/components/messages/{_key(event_type)}"}},
             "bindings": _exchange_binding("chibo.events"),
         }

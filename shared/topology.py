@@ -13,6 +13,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustChannel
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
+from shared.contracts import frameworks as frameworks_contract
 from shared.contracts import meetings as meetings_contract
 
 INGEST_EXCHANGE = "chibo.ingest"
@@ -153,6 +154,9 @@ async def queue_depths(
 MEETINGS_INGEST = ConsumerQueue("meetings", "ingest", INGEST_EXCHANGE, ["#"])
 """All external facts: every routing key on chibo.ingest, including `batch`."""
 
+MEETINGS_FRAMEWORKS = ConsumerQueue("meetings", "frameworks", EVENTS_EXCHANGE, list(frameworks_contract.TYPES))
+"""The frameworks evaluation adopts (internal `framework.adopted.v1`): meetings judges assessments by their items."""
+
 EVALUATION_FACTS = ConsumerQueue("evaluation", "facts", EVENTS_EXCHANGE, list(meetings_contract.TYPES))
 """The validated facts meetings publishes, from which evaluation computes scores."""
 
@@ -164,6 +168,6 @@ NOTIFICATIONS_EVENTS = ConsumerQueue(
 )
 """Facts and scores that may trigger an alert."""
 
-CONSUMER_QUEUES = [MEETINGS_INGEST, EVALUATION_FACTS, NOTIFICATIONS_EVENTS]
+CONSUMER_QUEUES = [MEETINGS_INGEST, MEETINGS_FRAMEWORKS, EVALUATION_FACTS, NOTIFICATIONS_EVENTS]
 SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 RPC_SERVICES = ("meetings", "evaluation", "notifications")

@@ -16,6 +16,7 @@ from services.evaluation.domain.framework import Framework
 from services.evaluation.handlers import register_shipped, shipped_frameworks
 from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
 from shared.contracts import evaluation as evaluation_contract
+from shared.contracts import frameworks as frameworks_contract
 from shared.metrics import JOB_PROGRESS, JOBS
 from shared.runtime import ServiceSpec, build_service_app
 from shared.topology import EVALUATION_FACTS
@@ -78,7 +79,7 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         background=[period_close_loop, rescore_worker],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
         gauges=[read_gauges],
-        publishes=sorted(evaluation_contract.TYPES),
+        publishes=sorted({*evaluation_contract.TYPES, *frameworks_contract.TYPES}),
     )
 
 

@@ -15,7 +15,7 @@ from shared.contracts import meetings as meetings_contract
 from shared.logs import get_logger
 from shared.metrics import HELD_EVENTS, HELD_OLDEST_AGE, REJECTIONS_OPEN
 from shared.runtime import ServiceSpec, build_service_app
-from shared.topology import MEETINGS_INGEST
+from shared.topology import MEETINGS_FRAMEWORKS, MEETINGS_INGEST
 
 log = get_logger(__name__)
 SERVICE_DIR = Path(__file__).parent
@@ -43,7 +43,7 @@ def build_spec(settings: Settings) -> ServiceSpec[MeetingsContext]:
         name="meetings",
         service_dir=SERVICE_DIR,
         router=router,
-        consumer_queues=[MEETINGS_INGEST],
+        consumer_queues=[MEETINGS_INGEST, MEETINGS_FRAMEWORKS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
         background=[expire_held_events],

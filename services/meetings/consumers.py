@@ -11,13 +11,13 @@ from faststream.rabbit.annotations import RabbitMessage
 from services.meetings import handlers
 from services.meetings.context import MeetingsContext
 from services.meetings.rpc import rpc_methods
-from shared.consuming import delivery_count, retry_delay
+from shared.consuming import consume_event, delivery_count, retry_delay
 from shared.context import ServiceContext
 from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.rpc import RpcRequest, answer
-from shared.topology import MEETINGS_INGEST, RpcQueue
+from shared.topology import MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
 
 log = get_logger(__name__)
 router = RabbitRouter()
@@ -66,6 +66,20 @@ async def on_ingest(
         return
     await message.ack()
     EVENTS_CONSUMED.labels(MEETINGS_INGEST.name, kind, "handled").inc()
+
+
+@router.subscriber(
+    MEETINGS_FRAMEWORKS.rabbit_queue(),
+    MEETINGS_FRAMEWORKS.rabbit_exchange(),
+    ack_policy=AckPolicy.MANUAL,
+    title="meetings.frameworks",
+    description="Frameworks evaluation adopts (internal framework.adopted.v1): their item codes and maxima.",
+)
+async def on_framework(message: RabbitMessage, app: Annotated[MeetingsContext, ServiceContext("meetings")]) -> None:
+    """Keep one adopted framework's item table exactly once (inbox) and settle the delivery explicitly."""
+    await consume_event(
+        message, consumer=MEETINGS_FRAMEWORKS.name, handlers=handlers.FRAMEWORK_HANDLERS, uow_factory=app.uow_factory
+    )
 
 
 @router.subscriber(RPC_QUEUE.rabbit_queue(), title="meetings.rpc", description="Requests from the gateway.")

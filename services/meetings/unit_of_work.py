@@ -11,9 +11,11 @@ from typing import Any, Protocol, Self
 import asyncpg
 
 from services.meetings.repository import (
+    FrameworkRepository,
     IngestRepository,
     MeetingRepository,
     OrgRepository,
+    PgFrameworkRepository,
     PgIngestRepository,
     PgMeetingRepository,
     PgOrgRepository,
@@ -36,6 +38,8 @@ class MeetingsUnit(Protocol):
     def meetings(self) -> MeetingRepository: ...
     @property
     def ingest(self) -> IngestRepository: ...
+    @property
+    def frameworks(self) -> FrameworkRepository: ...
     @property
     def emitted(self) -> list[CloudEvent]: ...
 
@@ -71,6 +75,7 @@ class MeetingsUnitOfWork(PgUnitOfWork):
     org: PgOrgRepository
     meetings: PgMeetingRepository
     ingest: PgIngestRepository
+    frameworks: PgFrameworkRepository
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool, schema=SCHEMA)
@@ -80,3 +85,4 @@ class MeetingsUnitOfWork(PgUnitOfWork):
         self.org = PgOrgRepository(connection)
         self.meetings = PgMeetingRepository(connection)
         self.ingest = PgIngestRepository(connection)
+        self.frameworks = PgFrameworkRepository(connection)

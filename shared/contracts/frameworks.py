@@ -1,36 +1,101 @@
-"""The shipped criteria frameworks as contract data: which item codes an assessment may score, and up to what.
+"""Criteria frameworks as contract data: which item codes an assessment may score, and up to what.
 
-The documents (`framework_data/*.json`) are the evaluation service's shipped frameworks; meetings reads their
-item tables here to judge `meeting.assessed.v1` (CONTRACT.md: points use only the item codes of the framework
-in force, each from 0 to that item's maximum), so neither service imports the other.
+The documents (`framework_data/*.json`) are the evaluation service's shipped frameworks. Evaluation owns every
+framework and where it is in force; each adoption (a shipped framework registered, or one adopted at run time for
+the whole province or a committee's subtree) is published on `chibo.events` as `framework.adopted.v1`, an
+**internal** type (not part of CONTRACT.md's public surface: external systems neither send nor need it). Meetings
+keeps the item tables of those adoptions (plus the shipped ones, known before evaluation has spoken) and judges
+`meeting.assessed.v1` with them (CONTRACT.md: points use only the item codes of the framework in force, each from
+0 to that item's maximum), so neither service imports the other.
 """
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Annotated, Protocol, TypeVar
 
+from pydantic import Field, field_validator
+
+from shared.contracts.base import Day, EventData, Identifier, Whole
 from shared.envelope import InvalidEvent
 
 FRAMEWORKS_DIR = Path(__file__).parent / "framework_data"
+FRAMEWORK_ADOPTED = "framework.adopted.v1"
+
+
+class FrameworkItem(EventData):
+    """One scored item of a framework: its code, maximum points, and whether people assess it by hand."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")]
+    max: Annotated[float, Field(gt=0)]
+    manual: bool
+
+    @field_validator("max")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+class FrameworkAdopted(EventData):
+    """framework.adopted.v1 (internal, published by evaluation): a framework put in force from a date, by default
+    (`committee_id` null) or for a committee's subtree; `sequence` orders adoptions of the same date (later wins)."""
+
+    framework_id: Identifier
+    version: Annotated[str, Field(min_length=1, max_length=32)]
+    committee_id: Identifier | None = None
+    effective_from: Day
+    sequence: Annotated[Whole, Field(ge=0)]
+    items: Annotated[list[FrameworkItem], Field(min_length=1)]
+
+
+TYPES: dict[str, type[EventData]] = {FRAMEWORK_ADOPTED: FrameworkAdopted}
+"""Internal types evaluation publishes about frameworks (read by meetings)."""
 
 
 @dataclass(frozen=True)
 class ItemTable:
-    """One shipped framework's items assessed by hand: code -> maximum points."""
+    """One adopted framework's items assessed by hand (code -> maximum points), where and from when it is in force."""
 
     framework_id: str
     version: str
     effective_from: date
     manual_maxima: dict[str, float]
+    committee_id: str | None = None
+    """None: in force by default; else for that committee's subtree."""
+    sequence: int = 0
+    """Adoption order: of two adoptions with the same date, the later one is in force."""
+
+    @property
+    def key(self) -> tuple[str, str, str, date]:
+        """What identifies an adoption: (committee or '', framework id, version, effective date)."""
+        return (self.committee_id or "", self.framework_id, self.version, self.effective_from)
+
+
+def table_of(adopted: FrameworkAdopted) -> ItemTable:
+    """The item table of an adoption event."""
+    return ItemTable(
+        framework_id=adopted.framework_id,
+        version=adopted.version,
+        effective_from=adopted.effective_from,
+        manual_maxima={item.code: item.max for item in adopted.items if item.manual},
+        committee_id=adopted.committee_id,
+        sequence=adopted.sequence,
+    )
 
 
 @cache
 def shipped_item_tables() -> tuple[ItemTable, ...]:
-    """The shipped frameworks' manual item tables, oldest first."""
+    """The shipped frameworks' manual item tables, in force by default, in file order (negative sequences, so any
+    published adoption of the same date wins, and shipped ties break as evaluation registers them)."""
+    paths = sorted(FRAMEWORKS_DIR.glob("*.json"))
     tables = []
-    for path in sorted(FRAMEWORKS_DIR.glob("*.json")):
+    for index, path in enumerate(paths):
         document = json.loads(path.read_text(encoding="utf-8"))
         maxima = {
             str(item["code"]): float(item["max"])
@@ -44,29 +109,64 @@ def shipped_item_tables() -> tuple[ItemTable, ...]:
                 version=str(document["version"]),
                 effective_from=date.fromisoformat(document["effective_from"]),
                 manual_maxima=maxima,
+                sequence=index - len(paths),
             )
         )
-    return tuple(sorted(tables, key=lambda table: table.effective_from))
+    return tuple(tables)
 
 
-def table_in_force(on: date) -> ItemTable:
-    """The shipped framework in force on a day: the latest effective on or before it, else the earliest."""
-    tables = shipped_item_tables()
-    earlier = [table for table in tables if table.effective_from <= on]
-    return earlier[-1] if earlier else tables[0]
+class Adoption(Protocol):
+    """What choosing the framework in force needs of an adoption."""
+
+    @property
+    def committee_id(self) -> str | None: ...
+    @property
+    def effective_from(self) -> date: ...
+    @property
+    def sequence(self) -> int: ...
 
 
-def check_points(points: dict[str, float], *, on: date) -> None:
-    """InvalidEvent naming `data.points.<code>` for a code not assessed by hand in the framework in force on
-    `on`, or points above that item's maximum (DOMAIN.md's framework; CONTRACT.md "Reading an event")."""
-    table = table_in_force(on)
+AdoptionT = TypeVar("AdoptionT", bound=Adoption)
+
+
+def in_force(on: date, *, ancestors: Sequence[str], adoptions: Sequence[AdoptionT]) -> AdoptionT | None:
+    """The adoption in force on a date for a cell: the nearest committee's (`ancestors` nearest first), else the
+    default one by date; before any default's date the earliest default, so even very old meetings have one."""
+
+    def latest(candidates: list[AdoptionT]) -> AdoptionT | None:
+        started = [adoption for adoption in candidates if adoption.effective_from <= on]
+        return max(started, key=lambda a: (a.effective_from, a.sequence)) if started else None
+
+    for committee in ancestors:
+        chosen = latest([adoption for adoption in adoptions if adoption.committee_id == committee])
+        if chosen:
+            return chosen
+    defaults = [adoption for adoption in adoptions if adoption.committee_id is None]
+    chosen = latest(defaults)
+    if chosen is None and defaults:
+        chosen = min(defaults, key=lambda a: (a.effective_from, -a.sequence))
+    return chosen
+
+
+def merged_tables(projected: Sequence[ItemTable]) -> list[ItemTable]:
+    """The shipped tables overlaid with the projected adoptions (a projected one replaces a shipped one of the
+    same key, taking evaluation's real sequence)."""
+    tables = {table.key: table for table in shipped_item_tables()}
+    tables.update({table.key: table for table in projected})
+    return list(tables.values())
+
+
+def check_points(points: dict[str, float], *, table: ItemTable) -> None:
+    """InvalidEvent naming `data.points.<code>` for a code not assessed by hand in `table` (the framework in force
+    for the meeting), or points above that item's maximum (CONTRACT.md "Reading an event")."""
     for code, given in points.items():
         field = f"data.points.{code}"
         maximum = table.manual_maxima.get(code)
         if maximum is None:
             known = ", ".join(sorted(table.manual_maxima))
             raise InvalidEvent(
-                f"{field}: not an item assessed by hand in framework {table.framework_id} (known: {known})",
+                f"{field}: not an item assessed by hand in framework {table.framework_id}"
+                f" version {table.version} (known: {known})",
                 field=field,
             )
         if given > maximum:

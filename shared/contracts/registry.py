@@ -2,7 +2,7 @@
 
 from pydantic import ValidationError
 
-from shared.contracts import evaluation, ingest, meetings, notifications
+from shared.contracts import evaluation, frameworks, ingest, meetings, notifications
 from shared.contracts.base import EventData
 from shared.envelope import CloudEvent, Event, InvalidEvent, describe_validation_error
 
@@ -10,8 +10,12 @@ REGISTRY: dict[str, type[EventData]] = {
     **meetings.TYPES_OUT,
     **ingest.TYPES,
     **evaluation.TYPES,
+    **frameworks.TYPES,
     **notifications.TYPES,
 }
+
+INTERNAL_TYPES = frozenset(frameworks.TYPES)
+"""Types the services exchange among themselves on chibo.events, outside CONTRACT.md's public surface."""
 
 
 def model_for(event_type: str) -> type[EventData]:

@@ -251,6 +251,9 @@ class FakeFrameworks:
         self.documents.setdefault((framework_id, version), document)
 
     async def adopt(self, *, committee_id, framework_id, version, effective_from):
+        key = (committee_id, framework_id, version, effective_from)
+        if any((a.committee_id, a.framework_id, a.version, a.effective_from) == key for a in self.adopted):
+            return None
         self.adopted.append(
             Adoption(
                 committee_id=committee_id,
@@ -260,6 +263,7 @@ class FakeFrameworks:
                 sequence=len(self.adopted) + 1,
             )
         )
+        return len(self.adopted)
 
     async def adoptions(self):
         return list(self.adopted)

@@ -13,6 +13,7 @@ from services.evaluation.handlers import (
     shipped_frameworks,
 )
 from services.evaluation.handlers.frameworks import FrameworkConflict
+from shared.contracts.frameworks import FrameworkAdopted
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.evaluation.fakes import FakeUnitOfWork
@@ -21,9 +22,10 @@ from tests.evaluation.stream import at, cell_history, fact
 
 @pytest.fixture
 async def uow() -> FakeUnitOfWork:
-    """A fake unit of work with the shipped frameworks registered."""
+    """A fake unit of work with the shipped frameworks registered (their adoptions' events set aside)."""
     unit = FakeUnitOfWork()
     await register_shipped(unit, shipped_frameworks())
+    unit.emitted.clear()
     return unit
 
 
@@ -184,12 +186,38 @@ async def test_a_committee_framework_applies_to_its_subtree_from_its_date(uow: F
         ),
     )
     await adopt_framework(uow, document=document, committee_id="w1")
+    adopted = [e for e in uow.emitted if e.type == "framework.adopted.v1"]
+    assert len(adopted) == 1 and adopted[0].source == "urn:chibo:evaluation"
+    data = FrameworkAdopted.model_validate(read_event(adopted[0]).data)  # the internal type validates as published
+    assert (data.framework_id, data.committee_id, data.effective_from.isoformat()) == ("ward-2026", "w1", "2026-03-01")
+    assert data.sequence == 3 and {i.code: (i.max, i.manual) for i in data.items}["conduct.praise_criticism"] == (
+        2,
+        True,
+    )
     await apply(uow, scheduled())
     await apply(uow, scheduled("m0", starts_at=at(2, 5).isoformat()))
     assert uow.results.scores["m1"]["framework_id"] == "ward-2026"
     assert uow.results.scores["m0"]["framework_id"] == "hd42-2025"
     with pytest.raises(FrameworkConflict):
         await adopt_framework(uow, document=document | {"name": "khác"}, committee_id="w1")
+    uow.emitted.clear()
+    await adopt_framework(uow, document=document, committee_id="w1")  # the same adoption again: nothing new
+    assert [e for e in uow.emitted if e.type == "framework.adopted.v1"] == []
+
+
+async def test_registering_the_shipped_frameworks_publishes_each_adoption_once() -> None:
+    unit = FakeUnitOfWork()
+    await register_shipped(unit, shipped_frameworks())
+    adopted = [
+        FrameworkAdopted.model_validate(read_event(e).data) for e in unit.emitted if e.type == "framework.adopted.v1"
+    ]
+    assert [(a.framework_id, a.committee_id, a.sequence) for a in adopted] == [
+        ("hd12-2018", None, 1),
+        ("hd42-2025", None, 2),
+    ]
+    unit.emitted.clear()
+    await register_shipped(unit, shipped_frameworks())  # every start registers them again
+    assert unit.emitted == []
 
 
 def minutes_fact(self_criticism: int, *, origin_id: str, republished_id: str) -> dict:

@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from services.meetings.domain import AttendanceEntry, LockSet, MeetingState, UnitRef, Version, probation_ends_on
 from shared.contracts import meetings as contract
+from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
 
@@ -47,6 +48,7 @@ class FakeState:
     processed: set[tuple[str, str, str]] = field(default_factory=set)
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    framework_tables: dict[tuple[str, str, str, date], ItemTable] = field(default_factory=dict)
 
 
 class FakeStore:
@@ -446,6 +448,24 @@ class FakeIngest:
         return [(h["source"], h["event_id"]) for h in found[:limit]]
 
 
+class FakeFrameworks:
+    """FrameworkRepository in memory."""
+
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self._uow = uow
+
+    async def record(self, adopted: FrameworkAdopted) -> bool:
+        """Keep an adoption's table; True when it was new."""
+        table = table_of(adopted)
+        new = table.key not in self._uow.state.framework_tables
+        self._uow.state.framework_tables[table.key] = table
+        return new
+
+    async def tables(self) -> list[ItemTable]:
+        """Every kept table."""
+        return list(self._uow.state.framework_tables.values())
+
+
 class FakeUnitOfWork:
     """MeetingsUnit over a FakeStore: works on a copy, writes it back on commit."""
 
@@ -455,6 +475,7 @@ class FakeUnitOfWork:
         self.org = FakeOrg(self)
         self.meetings = FakeMeetings(self)
         self.ingest = FakeIngest(self)
+        self.frameworks = FakeFrameworks(self)
         self._events: list[CloudEvent] = []
         self.committed = False
         self.locked: set[str] = set()

@@ -141,6 +141,8 @@ async def test_each_process_may_do_its_own_work(topology: dict[str, str], who: s
 
 async def test_each_service_publishes_only_its_own_types_on_the_events_exchange(topology: dict[str, str]) -> None:
     assert not await refused(topology["evaluation"], "publish", EVENTS_EXCHANGE, "score.meeting.updated.v1")
+    assert not await refused(topology["evaluation"], "publish", EVENTS_EXCHANGE, "framework.adopted.v1")  # internal
+    assert await refused(topology["meetings"], "publish", EVENTS_EXCHANGE, "framework.adopted.v1")
     assert not await refused(topology["notifications"], "publish", EVENTS_EXCHANGE, "notification.delivered.v1")
     assert not await refused(topology["meetings"], "publish", EVENTS_EXCHANGE, "ingest.rejected.v1")
     assert await refused(topology["meetings"], "publish", EVENTS_EXCHANGE, "score.meeting.updated.v1")

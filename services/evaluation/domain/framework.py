@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.contracts.frameworks import in_force
+
 MeetingKindName = Literal["regular", "thematic", "combined", "extraordinary"]
 ALL_MEETING_KINDS: tuple[MeetingKindName, ...] = ("regular", "thematic", "combined", "extraordinary")
 RatingName = Literal["good", "fair", "average", "poor"]
@@ -319,19 +321,7 @@ def choose_framework(*, on: date, ancestors: list[str], adoptions: list[Adoption
     """The framework in force on a date: the nearest committee's, else the default by date.
 
     `ancestors` lists the committees above the cell, nearest first. Before any default's date the
-    earliest default applies, so even very old meetings get a score.
+    earliest default applies, so even very old meetings get a score. The rule is the contract's
+    (`shared.contracts.frameworks.in_force`), which meetings applies too when it judges assessments.
     """
-
-    def latest(candidates: list[Adoption]) -> Adoption | None:
-        in_force = [adoption for adoption in candidates if adoption.effective_from <= on]
-        return max(in_force, key=lambda a: (a.effective_from, a.sequence)) if in_force else None
-
-    for committee in ancestors:
-        chosen = latest([adoption for adoption in adoptions if adoption.committee_id == committee])
-        if chosen:
-            return chosen
-    defaults = [adoption for adoption in adoptions if adoption.committee_id is None]
-    chosen = latest(defaults)
-    if chosen is None and defaults:
-        chosen = min(defaults, key=lambda a: (a.effective_from, -a.sequence))
-    return chosen
+    return in_force(on, ancestors=ancestors, adoptions=adoptions)

@@ -1,11 +1,13 @@
 """Use cases about frameworks: register the shipped ones, adopt one for a subtree or by default."""
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from services.evaluation.domain.framework import Framework, load_framework_file, parse_framework
-from services.evaluation.handlers.scores import ScoringUnitOfWork
-from shared.contracts.frameworks import FRAMEWORKS_DIR
+from services.evaluation.handlers.scores import SOURCE, ScoringUnitOfWork
+from shared.contracts.frameworks import FRAMEWORK_ADOPTED, FRAMEWORKS_DIR, FrameworkAdopted, FrameworkItem
+from shared.envelope import new_event
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -33,16 +35,37 @@ async def store_framework(uow: ScoringUnitOfWork, framework: Framework) -> None:
     uow.framework_cache[(framework.id, framework.version)] = framework
 
 
+async def put_in_force(
+    uow: ScoringUnitOfWork, framework: Framework, *, committee_id: str | None, effective_from: date
+) -> None:
+    """Adopt a stored framework (by default or for a committee's subtree) from a date; a new adoption is
+    published as the internal `framework.adopted.v1` (outbox, same transaction), so meetings learns its items."""
+    sequence = await uow.frameworks.adopt(
+        committee_id=committee_id,
+        framework_id=framework.id,
+        version=framework.version,
+        effective_from=effective_from,
+    )
+    if sequence is None:
+        return  # that very adoption was made (and published) before
+    adopted = FrameworkAdopted(
+        framework_id=framework.id,
+        version=framework.version,
+        committee_id=committee_id,
+        effective_from=effective_from,
+        sequence=sequence,
+        items=[FrameworkItem(code=item.code, max=item.max, manual=item.manual) for item in framework.items],
+    )
+    uow.emit(
+        new_event(type=FRAMEWORK_ADOPTED, source=SOURCE, data=adopted, subject=f"{framework.id}@{framework.version}")
+    )
+
+
 async def register_shipped(uow: ScoringUnitOfWork, frameworks: list[Framework]) -> None:
     """Store the shipped frameworks and put each in force by default from its effective date."""
     for framework in frameworks:
         await store_framework(uow, framework)
-        await uow.frameworks.adopt(
-            committee_id=None,
-            framework_id=framework.id,
-            version=framework.version,
-            effective_from=framework.effective_from,
-        )
+        await put_in_force(uow, framework, committee_id=None, effective_from=framework.effective_from)
     log.info("frameworks_registered", frameworks=[f"{f.id}@{f.version}" for f in frameworks])
 
 
@@ -50,11 +73,6 @@ async def adopt_framework(uow: ScoringUnitOfWork, *, document: Any, committee_id
     """Validate and store a framework; in force for the committee's subtree (or by default) from its date."""
     framework = parse_framework(document)
     await store_framework(uow, framework)
-    await uow.frameworks.adopt(
-        committee_id=committee_id,
-        framework_id=framework.id,
-        version=framework.version,
-        effective_from=framework.effective_from,
-    )
+    await put_in_force(uow, framework, committee_id=committee_id, effective_from=framework.effective_from)
     log.info("framework_adopted", framework_id=framework.id, version=framework.version, committee_id=committee_id)
     return {**framework.model_dump(mode="json"), "adopted_by": committee_id}

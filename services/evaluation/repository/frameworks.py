@@ -16,7 +16,7 @@ class FrameworkRepository(Protocol):
     async def store(self, *, framework_id: str, version: str, document: dict[str, Any]) -> None: ...
     async def adopt(
         self, *, committee_id: str | None, framework_id: str, version: str, effective_from: date
-    ) -> None: ...
+    ) -> int | None: ...
     async def adoptions(self) -> list[Adoption]: ...
 
 
@@ -44,17 +44,21 @@ class PgFrameworkRepository:
             json.dumps(document, ensure_ascii=False),
         )
 
-    async def adopt(self, *, committee_id: str | None, framework_id: str, version: str, effective_from: date) -> None:
-        """Put a framework in force (for a committee's subtree, or by default) from a date."""
-        await self._conn.execute(
+    async def adopt(
+        self, *, committee_id: str | None, framework_id: str, version: str, effective_from: date
+    ) -> int | None:
+        """Put a framework in force (for a committee's subtree, or by default) from a date; the new adoption's
+        sequence, or None when that very adoption was already made."""
+        sequence: int | None = await self._conn.fetchval(
             "INSERT INTO framework_adoption (committee_id, framework_id, version, effective_from)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING sequence",
             committee_id,
             framework_id,
             version,
             effective_from,
         )
         self._adoptions = None
+        return sequence
 
     async def adoptions(self) -> list[Adoption]:
         """Every adoption, in adoption order."""

@@ -1,5 +1,6 @@
 """Use cases of the meetings service: ingest, holds, rejections and replays."""
 
+from services.meetings.handlers.frameworks import FRAMEWORK_HANDLERS
 from services.meetings.handlers.ingest import (
     INBOX,
     SOURCE,
@@ -17,6 +18,7 @@ from services.meetings.handlers.ingest import (
 )
 
 __all__ = [
+    "FRAMEWORK_HANDLERS",
     "INBOX",
     "SOURCE",
     "IngestResult",

@@ -12,7 +12,7 @@ from services.meetings import domain
 from services.meetings.domain import Held, LockSet, Version, is_newer, member_key, unit_key
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
-from shared.contracts.frameworks import check_points
+from shared.contracts.frameworks import check_points, in_force, merged_tables
 from shared.envelope import Event, InvalidEvent
 from shared.periods import local_date, local_midnight
 
@@ -204,7 +204,15 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, what="assessing it")
-    check_points(data.points, on=local_date(meeting.starts_at))
+    path = await uow.org.ancestors(meeting.cell_id)
+    table = in_force(
+        local_date(meeting.starts_at),
+        ancestors=path[-2::-1],  # the committees above the cell, nearest first
+        adoptions=merged_tables(await uow.frameworks.tables()),
+    )
+    if table is None:  # never: the shipped frameworks are always there
+        raise LookupError("no framework is known")
+    check_points(data.points, table=table)
     await uow.meetings.add_assessment(data, source=event.source, event_id=event.id, assessed_time=event.time)
     return Applied(subject=data.meeting_id, changed=True)
 
