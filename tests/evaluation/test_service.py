@@ -76,7 +76,7 @@ async def test_a_freshly_scheduled_meeting_gets_a_provisional_score(
             None,
         )
 
-    event = await eventually(published, timeout=20)
+    event = await eventually(published, timeout=60)
     assert event["source"] == "urn:chibo:evaluation"
     assert event["data"]["provisional"] is True
     assert event["data"]["cell_id"] == cell_id

@@ -16,16 +16,20 @@ from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
 
 TokenFactory = Callable[..., Awaitable[dict[str, str]]]
+RPC_TIMEOUT = 5.0
+"""Seconds the gateway under test waits for a service: long enough for a fake's reply on a loaded machine (1 s was
+not), short enough for the tests that stop a service and wait for the 503."""
+INGEST_TIMEOUT = 10.0
 
 
 def gateway_settings(amqp_url: str, database_url: str, **overrides: Any) -> GatewaySettings:
-    """Settings for a gateway under test: short RPC timeouts, generous limits unless a test lowers them."""
+    """Settings for a gateway under test: RPC timeouts of a few seconds, generous limits unless a test lowers them."""
     values: dict[str, Any] = {
         "amqp_url": amqp_url,
         "database_url": database_url,
         "jwt_secret": secrets.token_urlsafe(32),
-        "rpc_timeout": 1.0,
-        "ingest_timeout": 2.0,
+        "rpc_timeout": RPC_TIMEOUT,
+        "ingest_timeout": INGEST_TIMEOUT,
         "rate_limit_per_minute": 100_000,
         "rate_limit_burst": 10_000,
         "anonymous_limit": "100000/minute",

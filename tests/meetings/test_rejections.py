@@ -28,13 +28,13 @@ async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Fee
     async with feed(amqp_url) as bus:
         for raw in world_events(ids, start=START):
             await bus.publish(raw)
-        await eventually(lambda: bus.find("meeting.cancelled.v1", meeting_id=ids["cancelled"]), timeout=20)
+        await eventually(lambda: bus.find("meeting.cancelled.v1", meeting_id=ids["cancelled"]), timeout=60)
         yield bus, ids
 
 
 async def expect_rejection(bus: Feed, db: asyncpg.Connection, *, event_id: str, field: str) -> dict[str, Any]:
     """Wait for the stored rejection and its ingest.rejected.v1; both name `field`."""
-    published = await eventually(lambda: bus.find("ingest.rejected.v1", event_id=event_id), timeout=20)
+    published = await eventually(lambda: bus.find("ingest.rejected.v1", event_id=event_id), timeout=60)
     row = await db.fetchrow("SELECT * FROM meetings.rejection WHERE event_id = $1", event_id)
     assert row is not None and row["field"] == field and row["status"] == "open"
     assert published["data"]["field"] == field and published["data"]["reason"] == row["reason"]
@@ -60,7 +60,7 @@ async def test_cancelling_a_held_meeting_is_rejected(world, db: asyncpg.Connecti
     mtg = random_id("mtg")
     await bus.publish(ev.scheduled(mtg, ids["cell"], starts_at=START))
     await bus.publish(ev.attendance(mtg, {ids["mem"]: "present"}))
-    await eventually(lambda: bus.find("attendance.recorded.v1", meeting_id=mtg), timeout=20)
+    await eventually(lambda: bus.find("attendance.recorded.v1", meeting_id=mtg), timeout=60)
     cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
     await bus.publish(cancel)
     await expect_rejection(bus, db, event_id=cancel["id"], field="data.meeting_id")
@@ -76,13 +76,13 @@ async def test_malformed_bodies_end_as_stored_rejections_and_the_queue_goes_on(w
         rows = await db.fetch("SELECT * FROM meetings.rejection WHERE raw LIKE $1", f"%{marker}%")
         return rows if len(rows) == 2 else None
 
-    rows = await eventually(both_stored, timeout=20)
+    rows = await eventually(both_stored, timeout=60)
     assert {r["field"] for r in rows} == {"body"}
     for stored in rows:
-        await eventually(lambda s=stored: bus.find("ingest.rejected.v1", subject=s["rejection_id"]), timeout=20)
+        await eventually(lambda s=stored: bus.find("ingest.rejected.v1", subject=s["rejection_id"]), timeout=60)
     after = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
     await bus.publish(after)
-    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=after["id"]), timeout=20)
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=after["id"]), timeout=60)
 
 
 async def test_a_batch_judges_each_event_alone(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
@@ -92,4 +92,4 @@ async def test_a_batch_judges_each_event_alone(world, db: asyncpg.Connection) ->
     await bus.publish([good[0], bad, good[1], "not an event", good[2]])
     await expect_rejection(bus, db, event_id=bad["id"], field="data.reason")
     for raw in good:
-        await eventually(lambda r=raw: bus.find("meeting.scheduled.v1", originid=r["id"]), timeout=20)
+        await eventually(lambda r=raw: bus.find("meeting.scheduled.v1", originid=r["id"]), timeout=60)

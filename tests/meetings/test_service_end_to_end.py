@@ -35,7 +35,7 @@ async def test_an_event_published_to_ingest_comes_out_validated_on_events(meetin
         schedule = ev.scheduled(mtg, cell, starts_at=START, correlationid="corr-42")
         for raw in (schedule, ev.member(mem, cell), ev.unit(cell)):  # worst order: the meeting waits for the cell
             await bus.publish(raw)
-        out = await eventually(lambda: bus.find("meeting.scheduled.v1", originid=schedule["id"]), timeout=20)
+        out = await eventually(lambda: bus.find("meeting.scheduled.v1", originid=schedule["id"]), timeout=60)
     assert out["source"] == "urn:chibo:meetings" and out["originsource"] == ev.SOURCE
     assert out["time"] == schedule["time"] and out["correlationid"] == "corr-42" and out["subject"] == mtg
     assert out["data"]["meeting_id"] == mtg and out["data"]["notified_at"] == schedule["time"]

@@ -42,7 +42,7 @@ async def world(meetings_service: str, amqp_url: str) -> AsyncIterator[tuple[Fee
             ev.scheduled(ids["mtg"], ids["cell"], starts_at=START),
         ]:
             await bus.publish(raw)
-        await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=20)
+        await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=ids["mtg"]), timeout=60)
         yield bus, ids
 
 
@@ -178,7 +178,7 @@ async def stored_rejection(db: asyncpg.Connection, marker: str) -> asyncpg.Recor
     async def find() -> asyncpg.Record | None:
         return await db.fetchrow("SELECT * FROM meetings.rejection WHERE raw LIKE $1", f"%{marker}%")
 
-    row = await eventually(find, timeout=20)
+    row = await eventually(find, timeout=60)
     assert row is not None
     return row
 
@@ -218,7 +218,7 @@ async def test_empty_and_null_bodies_are_stored_and_published_too(  # type: igno
     query = "SELECT count(*) FROM meetings.rejection WHERE raw = $1 AND field = 'body' AND route = $2"
     before = await db.fetchval(query, body.decode(), route)
     answer = await send(route, body, bus=bus, rpc=rpc)
-    await eventually(lambda: _count_above(db, query, body.decode(), route, before), timeout=20)
+    await eventually(lambda: _count_above(db, query, body.decode(), route, before), timeout=60)
     if answer is not None:
         assert answer["outcome"] == "rejected" and answer["field"] == "body" and answer["problem"]
 
@@ -237,7 +237,7 @@ async def test_json_content_types_with_parameters_or_null_are_accepted(  # type:
     raw["datacontenttype"] = content_type
     answer = await send(route, _dumps(raw), bus=bus, rpc=rpc)
     assert answer is None or answer["outcome"] == "accepted", answer
-    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=raw["id"]), timeout=20)
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=raw["id"]), timeout=60)
 
 
 async def test_a_batch_with_a_nan_or_a_deep_item_rejects_only_that_item(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
@@ -247,7 +247,7 @@ async def test_a_batch_with_a_nan_or_a_deep_item_rejects_only_that_item(world, d
     deep = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START, data={"agenda": "@DEEP@"})
     body = _dumps([bad, deep, good]).replace(b'"@NAN@"', b"NaN").replace(b'"@DEEP@"', nested(40).encode())
     await bus.publish(body, routing_key="batch")
-    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=good["id"]), timeout=20)
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=good["id"]), timeout=60)
     rows = await db.fetch(
         "SELECT event_id, field FROM meetings.rejection WHERE event_id = ANY($1::text[])", [bad["id"], deep["id"]]
     )
@@ -262,7 +262,7 @@ async def test_text_is_stored_in_nfc_so_another_normalization_form_is_no_change(
     nfd = "Nguye\u0302\u0303n Thi\u0323 Hoa"  # "Nguyễn Thị Hoa" decomposed
     first = ev.member(member_id, ids["cell"], data={"full_name": nfd})
     await bus.publish(first)
-    out = await eventually(lambda: bus.find("member.upserted.v1", originid=first["id"]), timeout=20)
+    out = await eventually(lambda: bus.find("member.upserted.v1", originid=first["id"]), timeout=60)
     assert out["data"]["full_name"] == "Nguyễn Thị Hoa"
     stored = await db.fetchval("SELECT full_name FROM meetings.member WHERE id = $1", member_id)
     assert stored == "Nguyễn Thị Hoa"

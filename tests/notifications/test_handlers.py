@@ -1,5 +1,6 @@
 """Handlers and scheduled jobs against the real database, with a controllable clock."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 
@@ -12,8 +13,9 @@ from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers import HANDLERS
 from services.notifications.handlers.commands import Commands
+from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.handlers.jobs import run_job, send_digests
-from services.notifications.repository.outgoing import Job, NewNotification, Preference
+from services.notifications.repository.outgoing import ClaimedDelivery, Job, NewNotification, Preference
 from services.notifications.secrets import SecretBox
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.contracts.registry import read_event
@@ -25,6 +27,7 @@ from shared.rpc import RpcError
 from shared.runtime import migrate
 from tests.notifications.events import Province, event
 from tests.support.ids import random_id
+from tests.support.running import eventually
 
 
 class Clock:
@@ -352,3 +355,73 @@ async def test_equal_time_snapshots_are_ordered_by_the_incoming_id_not_the_repub
     await handle(pool, settings, clock, snapshot("Tên mới", origin_id=later, republished_id="rep-a" + earlier))
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT full_name FROM member WHERE id = $1", p.member) == "Tên mới"
+
+
+class HeldSender:
+    """A sender whose sends wait until the test lets them go (or for ever)."""
+
+    def __init__(self) -> None:
+        self.started: set[int] = set()
+        self.sent: set[int] = set()
+        self.release: dict[int, asyncio.Event] = {}
+
+    async def send(self, delivery: ClaimedDelivery) -> None:
+        self.started.add(delivery.id)
+        await self.release.setdefault(delivery.id, asyncio.Event()).wait()
+        self.sent.add(delivery.id)
+
+
+async def test_stopping_mid_round_records_the_sends_that_end_and_hands_the_others_back(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A send the mail server took is recorded (not sent again after the lease: a duplicate); one never tried is
+    handed back at once (not after the 120 s lease)."""
+    p = Province()
+    long_ago = Clock(datetime(2000, 1, 1, tzinfo=VIETNAM_TZ))  # only this test's deliveries are due at that time
+    ids = []
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=long_ago) as uow:
+        for name in ("finishing", "stuck"):
+            notification_id = await uow.outgoing.insert_notification(
+                NewNotification(
+                    rule="meeting_reminder",
+                    subject_id=random_id(name),
+                    period="p",
+                    recipient=Recipient(id=p.member, kind="person", name="Lê Văn Đức"),
+                    cell_id=p.cell,
+                    title="t",
+                    body="b",
+                    created_at=long_ago.value,
+                    digest_pending=False,
+                )
+            )
+            assert notification_id is not None
+            ids.append(
+                await uow.outgoing.add_delivery(
+                    notification_id=notification_id,
+                    channel="email",
+                    addresses=["a@chibo.example.org"],
+                    delivered_at=None,
+                )
+            )
+        await uow.connection.execute(
+            "UPDATE delivery SET next_attempt_at = $2 WHERE id = ANY($1::bigint[])", ids, long_ago.value
+        )
+        await uow.commit()
+    finishing, stuck = ids
+    sender = HeldSender()
+    factory = uow_factory(pool, settings=settings, clock=long_ago)
+    round_ = asyncio.create_task(deliver_due(factory, {"email": sender}))
+    await eventually(lambda: {finishing, stuck} <= sender.started, timeout=60, interval=0.02)
+    round_.cancel()
+    sender.release.setdefault(finishing, asyncio.Event()).set()  # the server takes this one while stopping
+    with pytest.raises(asyncio.CancelledError):
+        await round_
+    rows = {
+        row["id"]: row
+        for row in await pool.fetch(
+            "SELECT id, status, attempts, locked_until FROM delivery WHERE id = ANY($1::bigint[])", ids
+        )
+    }
+    assert finishing in sender.sent and stuck not in sender.sent
+    assert (rows[finishing]["status"], rows[finishing]["attempts"]) == ("delivered", 1)
+    assert (rows[stuck]["status"], rows[stuck]["attempts"], rows[stuck]["locked_until"]) == ("pending", 0, None)

@@ -18,11 +18,12 @@ from services.notifications.config import Settings
 from shared.contracts import notifications_rpc as notifications
 from shared.envelope import now
 from shared.rpc import RpcClient
+from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.conftest import SmtpInbox, WebhookReceiver
 from tests.notifications.events import Province, event, publish
 from tests.support.ids import random_id
 from tests.support.rpc import ask
-from tests.support.running import eventually, running_app
+from tests.support.running import eventually, running_app, settled
 
 
 def plain_text(mail: EmailMessage) -> str:
@@ -48,6 +49,18 @@ def rules_by_recipient(inbox: SmtpInbox, addresses: list[str]) -> Counter[tuple[
     return Counter(
         (address, str(m["X-Chibo-Rule"]), str(m["Subject"])) for address in addresses for m in inbox.to(address)
     )
+
+
+async def deliveries_settled(db: asyncpg.Connection, cell_id: str, rules: set[str]) -> bool:
+    """Whether every delivery of the cell's notifications of these rules has ended (delivered or given up), so no
+    copy of them can still come: a mail is counted only once nothing can add to it."""
+    pending = await db.fetchval(
+        "SELECT count(*) FROM notifications.delivery d JOIN notifications.notification n ON n.id = d.notification_id"
+        " WHERE n.cell_id = $1 AND n.rule = ANY($2::text[]) AND d.status = 'pending'",
+        cell_id,
+        sorted(rules),
+    )
+    return pending == 0
 
 
 async def setup_projected(db: asyncpg.Connection, p: Province) -> None:
@@ -102,6 +115,7 @@ async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recip
 ) -> None:
     inbox, _ = smtp
     p = Province()
+    before = settled(NOTIFICATIONS_EVENTS.name)
     future, past = random_id("mtg"), random_id("mtg")
     first = [*p.setup(), p.scheduled(future, now() + timedelta(days=2))]
     second = [
@@ -146,7 +160,7 @@ async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recip
     ]
     async with running_app(build_app(settings)):
         await publish(amqp_url, first)
-        await eventually(lambda: inbox.to(p.email(p.monitor)), timeout=20)
+        await eventually(lambda: inbox.to(p.email(p.monitor)), timeout=60)
         await publish(amqp_url, second[:2])
     # restart: the second half and every duplicate arrive at a new process
     async with running_app(build_app(settings)):
@@ -170,7 +184,12 @@ async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recip
             return {(address, rule) for address, rule, _ in rules_by_recipient(inbox, addresses)}
 
         await eventually(lambda: expected <= received(), timeout=30)
-        await asyncio.sleep(1.5)
+        # every copy of every event settled (each was sent twice) and every delivery done: no late duplicate can come
+        copies = 2 * sum(1 for item in first + second if item.type in NOTIFICATIONS_EVENTS.routing_keys)
+        await eventually(lambda: settled(NOTIFICATIONS_EVENTS.name) - before >= copies, timeout=60)
+        # (a delivery a stopped process had claimed waits for its lease, 120 s, before it is sent again)
+        rules = {rule for _, rule in expected}
+        await eventually(lambda: deliveries_settled(db, p.cell, rules), timeout=180, interval=0.5)
         counts = rules_by_recipient(inbox, addresses)
         assert all(count == 1 for count in counts.values()), counts
         assert (p.email(p.member), "unexcused_absence") not in received()
@@ -210,9 +229,17 @@ async def test_a_reminder_due_while_the_service_is_down_fires_once_when_it_retur
     assert reminders == []
     async with running_app(build_app(settings)):
         await eventually(
-            lambda: [m for m in inbox.to(p.email(p.member)) if str(m["X-Chibo-Rule"]) == "meeting_reminder"], timeout=20
+            lambda: [m for m in inbox.to(p.email(p.member)) if str(m["X-Chibo-Rule"]) == "meeting_reminder"], timeout=60
         )
-        await asyncio.sleep(1.5)
+        await eventually(  # the reminder is done and every delivery of it settled: no second copy can follow
+            lambda: db.fetchval(
+                "SELECT done_at IS NOT NULL FROM notifications.schedule"
+                " WHERE kind = 'meeting.reminder' AND subject_id = $1",
+                meeting_id,
+            ),
+            timeout=30,
+        )
+        await eventually(lambda: deliveries_settled(db, p.cell, {"meeting_reminder"}), timeout=60)
     for person in (p.secretary, p.deputy, p.member, p.monitor):
         mails = [m for m in inbox.to(p.email(person)) if str(m["X-Chibo-Rule"]) == "meeting_reminder"]
         assert len(mails) == 1, person
@@ -255,7 +282,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_re
             page = await ask(client, notifications.ListFailedDeliveries(limit=100, offset=0))
             return next((d for d in page["items"] if d["recipient_id"] == p.member), None)
 
-        delivery = await eventually(failed, timeout=20)
+        delivery = await eventually(failed, timeout=60)
         assert delivery["channel"] == "webhook" and delivery["attempts"] == 2 and "HTTP 500" in delivery["last_error"]
         assert (
             await db.fetchval(
@@ -274,7 +301,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_listed_as_failed_and_re
             found = await ask(client, notifications.GetDelivery(delivery_id=delivery["delivery_id"]))
             return found if found["status"] == "delivered" else None
 
-        done = await eventually(delivered, timeout=20)
+        done = await eventually(delivered, timeout=60)
         assert [entry["outcome"] for entry in done["log"]] == ["pending", "failed", "retry_requested", "delivered"]
         headers, body = next(
             (h, b)

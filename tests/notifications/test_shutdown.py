@@ -4,7 +4,6 @@ Every background task is cancelled and awaited before the pool closes, and a poo
 time is terminated; the test stops the real service (broker, database, SMTP) in the middle of a burst of work.
 """
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -14,9 +13,10 @@ import pytest
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
 from shared.envelope import now
+from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.events import Province, publish
 from tests.support.ids import random_id
-from tests.support.running import running_app
+from tests.support.running import eventually, running_app, settled
 
 GRACEFUL = 3.0
 
@@ -32,8 +32,11 @@ async def test_stopping_while_busy_ends_within_the_graceful_timeout(
         for p in provinces:
             burst += p.setup()
             burst += [p.scheduled(random_id("mtg"), now() + timedelta(days=2)) for _ in range(20)]
+        before = settled(NOTIFICATIONS_EVENTS.name)
         await publish(amqp_url, burst)
-        await asyncio.sleep(0.5)  # the consumers, the relay, the schedule and the deliveries are all at work
+        # stop while the consumers, the relay, the schedule and the deliveries are at work (not after a pause,
+        # which on a loaded machine may end before anything started, or after everything is done)
+        await eventually(lambda: settled(NOTIFICATIONS_EVENTS.name) - before >= 10, timeout=60, interval=0.02)
         started = time.monotonic()
     stopped_in = time.monotonic() - started
     # the broker's graceful wait, then the background tasks and the pool, each bounded by the timeout

@@ -13,6 +13,7 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+import prometheus_client
 import pytest
 from faststream import Context
 from faststream.middlewares import AckPolicy
@@ -121,7 +122,7 @@ async def test_process_killed_after_commit_loses_no_event(
     relay = OutboxRelay(pool=pool, schema=SCHEMA, amqp_url=amqp_url)
     task = asyncio.create_task(relay.run())
     try:
-        received = await eventually(lambda: _matching(queue, meeting_id), timeout=10)
+        received = await eventually(lambda: _matching(queue, meeting_id), timeout=60)
     finally:
         relay.stop()
         await asyncio.wait_for(task, timeout=10)
@@ -155,7 +156,7 @@ async def test_unrouted_event_is_kept_for_operators(channel: aio_pika.abc.Abstra
 
     await exchange.publish(aio_pika.Message(marker), routing_key="nobody.listens.v1", mandatory=True)
 
-    message = await eventually(lambda: unrouted.get(fail=False, no_ack=True), timeout=5)
+    message = await eventually(lambda: unrouted.get(fail=False, no_ack=True), timeout=60)
     assert message.body == marker
 
 
@@ -228,7 +229,14 @@ async def test_duplicate_delivery_changes_nothing(
         await exchange.publish(aio_pika.Message(event.to_json()), routing_key=event.type)
 
     await eventually(lambda: pool.fetchval("SELECT value FROM probe_state WHERE id = $1", meeting_id))
-    await asyncio.sleep(1.0)
+
+    def settled(outcome: str) -> float:
+        labels = {"queue": probe.queue.name, "type": event.type, "outcome": outcome}
+        return prometheus_client.REGISTRY.get_sample_value("chibo_events_consumed_total", labels) or 0.0
+
+    # every copy was settled (however slow the machine), the two re-deliveries as duplicates
+    await eventually(lambda: settled("handled") + settled("duplicate") == 3, timeout=30)
+    assert settled("duplicate") == 2
     assert await pool.fetchval("SELECT value FROM probe_state WHERE id = $1", meeting_id) == 1
     assert probe.calls.count(meeting_id) == 1
 
@@ -262,7 +270,7 @@ async def test_malformed_message_is_dead_lettered_at_once(
     await exchange.publish(aio_pika.Message(body), routing_key="meeting.cancelled.v1")
 
     dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
-    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=10)
+    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=60)
     assert message.body == body
     assert probe.calls == []
 

@@ -77,8 +77,9 @@ async def test_a_poison_row_is_parked_and_the_next_event_goes_out_within_seconds
         await add_to_outbox(conn, [cancelled(after_id)], schema=SCHEMA)
     started = time.monotonic()
     seen: list[dict] = []
-    await eventually(lambda: _found(queue, after_id, seen), timeout=10)
-    assert time.monotonic() - started < 10
+    # well under the relay's 30 s backoff, with room for a loaded machine
+    await eventually(lambda: _found(queue, after_id, seen), timeout=25)
+    assert time.monotonic() - started < 25
     parked = await eventually(
         lambda: pool.fetchrow("SELECT * FROM outbox WHERE event_id = $1 AND parked_at IS NOT NULL", poison_id),
         timeout=10,
@@ -125,7 +126,7 @@ async def test_an_overlong_correlation_id_in_a_row_never_reaches_the_amqp_proper
         await conn.execute("UPDATE outbox SET correlation_id = $2 WHERE event_id = $1", meeting_id, "c" * 300)
         await conn.execute("SELECT pg_notify($1, '')", f"{SCHEMA}_outbox")
     seen: list[dict] = []
-    found = await eventually(lambda: _found(queue, meeting_id, seen), timeout=10)
+    found = await eventually(lambda: _found(queue, meeting_id, seen), timeout=60)
     assert found["correlation_id"] == meeting_id
 
 
@@ -146,7 +147,7 @@ async def test_a_parked_row_is_replayed_by_an_operator_once_the_cause_is_fixed( 
         row_id = await conn.fetchval("SELECT id FROM outbox WHERE event_id = $1", meeting_id)
         assert await replay_parked(conn, schema=SCHEMA, ids=[row_id]) == 1
     seen: list[dict] = []
-    await eventually(lambda: _found(queue, meeting_id, seen), timeout=10)
+    await eventually(lambda: _found(queue, meeting_id, seen), timeout=60)
     assert await pool.fetchval("SELECT published_at IS NOT NULL FROM outbox WHERE event_id = $1", meeting_id)
 
 

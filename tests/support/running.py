@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import prometheus_client
 import uvicorn
 
 START_SECONDS = 60.0
@@ -70,8 +71,9 @@ def _task_stacks() -> str:
     return out.getvalue()
 
 
-async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.1) -> Any:
-    """Call `check` (sync or async) until it returns a truthy value or raise after `timeout`."""
+async def eventually(check: Any, *, timeout: float = 60.0, interval: float = 0.1) -> Any:
+    """Call `check` (sync or async) until it returns a truthy value or raise after `timeout` seconds (the default is
+    generous: a condition met at once costs nothing, and a loaded machine may take long)."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: Any = None
     while True:
@@ -83,3 +85,17 @@ async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.1
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {last!r})")
         await asyncio.sleep(interval)
+
+
+def settled(queue: str) -> int:
+    """Deliveries of `queue` that consumers in this process settled for good (handled, duplicate, ignored or
+    dead-lettered; a retried one is counted when it is settled later): what a test waits on instead of a pause."""
+    total = 0.0
+    for metric in prometheus_client.REGISTRY.collect():
+        if metric.name != "chibo_events_consumed":
+            continue
+        for sample in metric.samples:
+            labels = sample.labels
+            if sample.name.endswith("_total") and labels.get("queue") == queue and labels.get("outcome") != "retried":
+                total += sample.value
+    return int(total)

@@ -13,6 +13,8 @@ from shared.logs import get_logger
 from shared.metrics import NOTIFICATION_DELIVERIES
 
 log = get_logger(__name__)
+SHUTDOWN_SEND_SECONDS = 2.0
+"""How long sends under way may still take when the service stops (within its graceful timeout)."""
 
 
 def backoff(attempt: int, *, base_seconds: float, max_seconds: float) -> timedelta:
@@ -108,9 +110,43 @@ async def deliver_due(uow_factory: Callable[[], NotificationsUnitOfWork], sender
         await uow.commit()
     if not claimed:
         return 0
-    errors = await asyncio.gather(*(attempt(delivery, senders) for delivery in claimed))
-    for delivery, error in zip(claimed, errors, strict=True):
+    sends = [asyncio.create_task(attempt(delivery, senders)) for delivery in claimed]
+    try:
+        await asyncio.wait(sends)  # a cancel here (shutdown) leaves the sends running: see below
+    except asyncio.CancelledError:
+        await _finish_at_shutdown(claimed, sends, uow_factory)
+        raise
+    for delivery, send in zip(claimed, sends, strict=True):
         async with uow_factory() as uow:
-            await record_attempt(delivery, error=error, uow=uow)
+            await record_attempt(delivery, error=send.result(), uow=uow)
             await uow.commit()
     return len(claimed)
+
+
+async def _finish_at_shutdown(
+    claimed: list[ClaimedDelivery],
+    sends: list["asyncio.Task[str | None]"],
+    uow_factory: Callable[[], NotificationsUnitOfWork],
+) -> None:
+    """Stopping mid-round: let the sends under way end (briefly), record those that ended and hand the others back.
+
+    Cancelling a send after the mail server took the mail, without recording it, sent it again once the lease ran
+    out (a duplicate); a claimed delivery never tried waited out the whole lease (120 s) after the restart.
+    """
+    _, unfinished = await asyncio.wait(sends, timeout=SHUTDOWN_SEND_SECONDS)
+    for send in unfinished:
+        send.cancel()
+    ended: list[tuple[ClaimedDelivery, str | None]] = []
+    handed_back: list[int] = []
+    for delivery, send in zip(claimed, sends, strict=True):
+        if send.done() and not send.cancelled() and send.exception() is None:
+            ended.append((delivery, send.result()))
+        else:
+            handed_back.append(delivery.id)
+    async with uow_factory() as uow:
+        for delivery, error in ended:
+            await record_attempt(delivery, error=error, uow=uow)
+        if handed_back:
+            await uow.outgoing.release_deliveries(handed_back)
+        await uow.commit()
+    log.info("deliveries_stopped", recorded=len(ended), handed_back=len(handed_back))

@@ -313,6 +313,14 @@ class PgOutgoingRepository:
             )
         return claimed
 
+    async def release_deliveries(self, delivery_ids: Sequence[int]) -> int:
+        """Hand leased, still pending deliveries back at once (a sender stopping before it tried them); how many."""
+        result: str = await self._db.execute(
+            "UPDATE delivery SET locked_until = NULL WHERE id = ANY($1::bigint[]) AND status = 'pending'",
+            list(delivery_ids),
+        )
+        return int(result.split()[-1])
+
     async def record_outcome(
         self, delivery_id: int, *, status: str, error: str | None, next_attempt_at: datetime | None, now: datetime
     ) -> int | None:
