@@ -26,7 +26,8 @@ bench:
 	uv run python -m tests.benchmarks $(BENCH_ARGS)
 
 # The fault suite of issue 10: the same backfill quietly and under faults (kill -9 each service, a private
-# RabbitMQ node's app restarted, PostgreSQL connections cut, bad inputs); CHAOS_ARGS="--cells 12" is the short form.
+# RabbitMQ node's app restarted, PostgreSQL connections cut, bad inputs); the default is the long form (at least 100,000
+# events); CHAOS_ARGS="--cells 12 --single-every 3" is the short form CI runs.
 chaos:
 	@deploy/bootstrap.sh
 	@deploy/infra.sh

@@ -1,12 +1,14 @@
 """The fault suite: the same generated backfill twice, once quietly and once under faults; the outcomes must agree.
 
-The backfill (a province and its month-start meetings, tests/benchmarks/month_start.py) is sent in batches,
-alternately over AMQP (chibo.ingest) and HTTP (POST /v1/events), each batch re-sent until it is confirmed (a
-re-send is a duplicate, which must change nothing). The faulty run splits it into slices, one per fault, and
-injects the fault while its slice is being sent: kill -9 of each service in turn (restarted), a restart of the
-RabbitMQ app (a private node, never the shared broker), PostgreSQL connections cut (pg_terminate_backend on the
-run's own database only), and the bad inputs of issue 10 on both routes. It then prints one line per fault:
-events in, applied, rejected, held, lost, duplicated effects; and compares the final state with the quiet run.
+The backfill (a province and its month-start meetings, tests/benchmarks/month_start.py) is sent in batches of 250,
+alternately over AMQP (chibo.ingest) and HTTP (POST /v1/events), and every `single_every`-th batch one event per
+message instead (structured mode, by AMQP with the type as routing key or by one POST each, the two routes in turn);
+each batch or group is re-sent until it is confirmed (a re-send is a duplicate, which must change nothing). The
+faulty run splits it into slices, one per fault, and injects the fault while its slice is being sent: kill -9 of
+each service in turn (restarted), a restart of the RabbitMQ app (a private node, never the shared broker),
+PostgreSQL connections cut (pg_terminate_backend on the run's own database only), and the bad inputs of issue 10 on
+both routes. It then prints one line per fault: events in, applied, rejected, held, lost, duplicated effects; and
+compares the final state with the quiet run. Each run prints its duration, events/s and CPU seconds per service.
 """
 
 import asyncio
@@ -22,6 +24,7 @@ from typing import Any
 import aio_pika
 import asyncpg
 import httpx
+import psutil
 
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, now
 from shared.topology import CONSUMER_QUEUES, INGEST_EXCHANGE, declare_topology
@@ -30,6 +33,8 @@ from tests.chaos.broker import PrivateBroker
 from tests.support.system import RunningSystem, issue_token
 
 BATCH = 250
+SINGLE_EVERY = 15
+"""Every 15th batch goes one event per message (about 7 % of the events), by the two routes in turn."""
 SOURCE = "urn:bench"
 SCHEMAS = ("meetings", "evaluation", "notifications")
 
@@ -93,26 +98,39 @@ class Outcome:
 
 @dataclass
 class Feeder:
-    """Sends batches by both routes, re-sending each until it is confirmed."""
+    """Sends batches by both routes, and every `single_every`-th batch one event per message; re-sends each batch
+    or group until it is confirmed."""
 
     amqp_url: str
     gateway_url: str
     token: str
+    single_every: int = SINGLE_EVERY
     resent: int = 0
+    sent: dict[str, int] = field(default_factory=dict)
+    """Events sent (first attempts) by `amqp batch`, `http batch`, `amqp single`, `http single`."""
     _amqp: Any = None
+    _http: httpx.AsyncClient | None = None
     _counter: int = field(default=0)
 
     async def close(self) -> None:
-        """Close the AMQP connection."""
+        """Close the AMQP connection and the HTTP client."""
         if self._amqp is not None and not self._amqp.is_closed:
             await self._amqp.close()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def send(self, events: list[dict[str, Any]]) -> None:
-        """Every event, in batches alternating between AMQP and HTTP."""
+        """Every event, in batches alternating between AMQP and HTTP, some batches as single events."""
         for start in range(0, len(events), BATCH):
             batch = events[start : start + BATCH]
             self._counter += 1
-            route = self.amqp if self._counter % 2 else self.http
+            if self.single_every and self._counter % self.single_every == 0:
+                amqp = (self._counter // self.single_every) % 2 == 1
+                route, kind = (self.amqp_singles, "amqp single") if amqp else (self.http_singles, "http single")
+            else:
+                amqp = self._counter % 2 == 1
+                route, kind = (self.amqp, "amqp batch") if amqp else (self.http, "http batch")
             for attempt in range(240):
                 try:
                     await route(batch)
@@ -122,14 +140,23 @@ class Feeder:
                     await asyncio.sleep(min(0.5 * (attempt + 1), 3.0))
             else:
                 raise RuntimeError("a batch could not be sent for about 10 minutes")
+            self.sent[kind] = self.sent.get(kind, 0) + len(batch)
 
-    async def amqp(self, batch: list[dict[str, Any]]) -> None:
-        """One batch message on chibo.ingest, persistent, with a publisher confirm."""
+    async def _exchange(self) -> Any:
         if self._amqp is None or self._amqp.is_closed:
             self._amqp = await aio_pika.connect(self.amqp_url, timeout=10)
             self._channel = await self._amqp.channel(publisher_confirms=True)
+        return await self._channel.get_exchange(INGEST_EXCHANGE)
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=60)
+        return self._http
+
+    async def amqp(self, batch: list[dict[str, Any]]) -> None:
+        """One batch message on chibo.ingest, persistent, with a publisher confirm."""
         try:
-            exchange = await self._channel.get_exchange(INGEST_EXCHANGE)
+            exchange = await self._exchange()
             await exchange.publish(
                 aio_pika.Message(
                     json.dumps(batch, ensure_ascii=False).encode(),
@@ -144,35 +171,63 @@ class Feeder:
             self._amqp = None
             raise
 
+    async def amqp_singles(self, batch: list[dict[str, Any]]) -> None:
+        """Each event as its own message (routing key = its type), persistent, each confirmed."""
+        try:
+            exchange = await self._exchange()
+            for item in batch:
+                await exchange.publish(
+                    aio_pika.Message(
+                        json.dumps(item, ensure_ascii=False).encode(),
+                        content_type=CLOUDEVENT_CONTENT_TYPE,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=str(item["type"]),
+                    timeout=15,
+                )
+        except Exception:
+            await self.close()
+            self._amqp = None
+            raise
+
     async def http(self, batch: list[dict[str, Any]]) -> None:
         """One batch POSTed to /v1/events; anything but 200 is re-sent."""
-        async with httpx.AsyncClient(timeout=60) as client:
-            response = await client.post(
+        await self._post(json.dumps(batch, ensure_ascii=False).encode(), BATCH_CONTENT_TYPE)
+
+    async def http_singles(self, batch: list[dict[str, Any]]) -> None:
+        """Each event POSTed alone (structured mode), in order; anything but 200 re-sends the group."""
+        for item in batch:
+            await self._post(json.dumps(item, ensure_ascii=False).encode(), CLOUDEVENT_CONTENT_TYPE)
+
+    async def _post(self, body: bytes, content_type: str) -> None:
+        try:
+            response = await self._client().post(
                 self.gateway_url + "/v1/events",
-                content=json.dumps(batch, ensure_ascii=False).encode(),
-                headers={"Authorization": f"Bearer {self.token}", "Content-Type": BATCH_CONTENT_TYPE},
+                content=body,
+                headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type},
             )
+        except httpx.HTTPError:
+            if self._http is not None:  # a gateway killed mid-request: start afresh
+                await self._http.aclose()
+                self._http = None
+            raise
         if response.status_code != 200:
             raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
 
     async def raw(self, body: bytes, *, route: str) -> None:
         """One bad body by one route (HTTP answers 200 or a 4xx naming the body; both are fine)."""
         if route == "amqp":
-            if self._amqp is None or self._amqp.is_closed:
-                self._amqp = await aio_pika.connect(self.amqp_url, timeout=10)
-                self._channel = await self._amqp.channel(publisher_confirms=True)
-            exchange = await self._channel.get_exchange(INGEST_EXCHANGE)
+            exchange = await self._exchange()
             message = aio_pika.Message(
                 body, content_type=CLOUDEVENT_CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
             )
             await exchange.publish(message, routing_key="meeting.scheduled.v1", timeout=15)
             return
-        async with httpx.AsyncClient(timeout=60) as client:
-            response = await client.post(
-                self.gateway_url + "/v1/events",
-                content=body,
-                headers={"Authorization": f"Bearer {self.token}", "Content-Type": CLOUDEVENT_CONTENT_TYPE},
-            )
+        response = await self._client().post(
+            self.gateway_url + "/v1/events",
+            content=body,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": CLOUDEVENT_CONTENT_TYPE},
+        )
         if response.status_code >= 500:
             raise RuntimeError(f"{response.status_code} for a bad input: {response.text[:300]}")
 
@@ -389,14 +444,73 @@ async def cut_connections(dsn: str, *, times: int = 3) -> int:
 
 
 Fault = Callable[[], Coroutine[Any, Any, str]]
+SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 
 
-def faults(system: RunningSystem, broker: PrivateBroker, dsn: str) -> list[tuple[str, Fault]]:
+def _cpu_seconds(process: Any) -> float:
+    try:
+        times = psutil.Process(process.pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds each service's processes used during a run, a killed process's counted before the kill."""
+
+    system: RunningSystem
+    spent: dict[str, float] = field(default_factory=dict)
+    start: dict[str, float] = field(default_factory=dict)
+
+    def begin(self) -> None:
+        """Take the counters now (start-up is not the run's work)."""
+        self.start = {name: _cpu_seconds(self.system.processes[name]) for name in SERVICES}
+
+    def before_kill(self, name: str) -> None:
+        """Keep what a process is about to lose."""
+        self.spent[name] = self.spent.get(name, 0.0) + _cpu_seconds(self.system.processes[name])
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds per service so far."""
+        return {
+            name: self.spent.get(name, 0.0) + _cpu_seconds(self.system.processes[name]) - self.start.get(name, 0.0)
+            for name in SERVICES
+        }
+
+
+@dataclass
+class RunFigures:
+    """How long a run took and what it cost."""
+
+    name: str
+    events: int
+    sent_seconds: float = 0.0
+    quiet_seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+    sent: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """`<run>: N events sent in S s, quiet after Q s (E events/s); by route ...; CPU s per service ...`."""
+        rate = self.events / self.quiet_seconds if self.quiet_seconds else 0.0
+        routes = ", ".join(f"{kind} {count}" for kind, count in sorted(self.sent.items()))
+        cpu = ", ".join(f"{name} {seconds:.0f}" for name, seconds in self.cpu.items())
+        return (
+            f"{self.name}: {self.events} events sent in {self.sent_seconds:.0f} s, all applied and quiet after"
+            f" {self.quiet_seconds:.0f} s ({rate:.1f} events/s); sent {routes}; CPU s: {cpu}"
+        )
+
+
+def faults(
+    system: RunningSystem, broker: PrivateBroker, dsn: str, meter: CpuMeter | None = None
+) -> list[tuple[str, Fault]]:
     """Each fault as (name, action): the action runs while its slice is being sent; it returns a note."""
 
     def killer(name: str) -> Fault:
         async def kill() -> str:
             await asyncio.sleep(1.0)
+            if meter is not None:
+                meter.before_kill(name)
             system.processes[name].kill()
             system.processes[name].wait(timeout=30)
             started = time.monotonic()
@@ -427,33 +541,56 @@ async def prepare(amqp_url: str) -> None:
 
 
 async def run_quiet(
-    system: RunningSystem, amqp_url: str, dsn: str, events: list[dict[str, Any]], timeout: float
-) -> dict[str, Any]:
-    """The reference: the same events without faults."""
+    system: RunningSystem,
+    amqp_url: str,
+    dsn: str,
+    events: list[dict[str, Any]],
+    timeout: float,
+    single_every: int = SINGLE_EVERY,
+) -> tuple[dict[str, Any], RunFigures]:
+    """The reference: the same events without faults; its final state and figures."""
     await prepare(amqp_url)
     token = issue_token(system, role="integration", unit="p", sub="chaos-quiet")
-    feeder = Feeder(amqp_url, system.gateway_url, token)
+    feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every)
+    meter = CpuMeter(system)
+    meter.begin()
+    figures = RunFigures("quiet run", len(events))
+    started = time.monotonic()
     try:
         await feeder.send(events)
     finally:
         await feeder.close()
+    figures.sent_seconds = time.monotonic() - started
     await wait_quiet(amqp_url, dsn, timeout=timeout)
-    return await state_of(dsn, system.mail_dir)
+    figures.quiet_seconds = time.monotonic() - started
+    figures.cpu, figures.sent = meter.seconds(), feeder.sent
+    return await state_of(dsn, system.mail_dir), figures
 
 
 async def run_faulty(
-    system: RunningSystem, broker: PrivateBroker, amqp_url: str, dsn: str, events: list[dict[str, Any]], timeout: float
-) -> tuple[list[Outcome], dict[str, Any], int]:
-    """The same events under faults: one slice per fault, then the bad inputs; the lines, the state, dead letters."""
+    system: RunningSystem,
+    broker: PrivateBroker,
+    amqp_url: str,
+    dsn: str,
+    events: list[dict[str, Any]],
+    timeout: float,
+    single_every: int = SINGLE_EVERY,
+) -> tuple[list[Outcome], dict[str, Any], int, RunFigures]:
+    """The same events under faults: one slice per fault, then the bad inputs; the lines, the state, dead letters,
+    the figures."""
     await prepare(amqp_url)
     token = issue_token(system, role="integration", unit="p", sub="chaos-faulty")
-    feeder = Feeder(amqp_url, system.gateway_url, token)
-    plan = faults(system, broker, dsn)
+    feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every)
+    meter = CpuMeter(system)
+    meter.begin()
+    figures = RunFigures("faulty run", len(events))
+    plan = faults(system, broker, dsn, meter)
     size = -(-len(events) // (len(plan) + 1))
     slices = [events[i : i + size] for i in range(0, len(events), size)]
     outcomes: list[tuple[Outcome, list[str]]] = []
     marker = f"chaos-bad-{random.randrange(10**9)}"
     bad = {route: bad_inputs(marker) for route in ("amqp", "http")}  # fresh ids per route: two rejections each
+    started = time.monotonic()
     try:
         for index, chunk in enumerate(slices):
             name, action = plan[index] if index < len(plan) else ("no fault", None)
@@ -470,12 +607,15 @@ async def run_faulty(
             outcomes.append((outcome, [str(event["id"]) for event in chunk]))
     finally:
         await feeder.close()
+    figures.sent_seconds = time.monotonic() - started
     await wait_quiet(amqp_url, dsn, timeout=timeout)
+    figures.quiet_seconds = time.monotonic() - started
+    figures.cpu, figures.sent = meter.seconds(), feeder.sent
     lines = [await measure(dsn, outcome, ids) for outcome, ids in outcomes]
     sent = sum(len(bodies) for bodies in bad.values())
     lines.append(await measure_bad(dsn, Outcome("bad inputs (both routes)", sent), marker, sent))
     lines[-1].note = f"resent batches {feeder.resent}"
-    return lines, await state_of(dsn, system.mail_dir), await dead_letters(amqp_url)
+    return lines, await state_of(dsn, system.mail_dir), await dead_letters(amqp_url), figures
 
 
 def compare(quiet: dict[str, Any], faulty: dict[str, Any]) -> list[str]:
