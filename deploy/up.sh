@@ -75,6 +75,7 @@ operator=$(uv run --frozen python -m services.gateway issue-token --role operato
 web_password=chibo-demo-2026
 uv run --frozen python -m services.gateway web-account --sub can-bo-tinh --role committee_officer --unit demo-tinh-uy --password "$web_password" >/dev/null
 uv run --frozen python -m services.gateway web-account --sub can-bo-xa --role committee_officer --unit demo-xa-hoa-binh --password "$web_password" >/dev/null
+uv run --frozen python -m services.gateway web-account --sub uv-phu-trach --role committee_officer --unit demo-xa-hoa-binh --person demo-xa-hoa-binh-uv1 --password "$web_password" >/dev/null
 uv run --frozen python -m services.gateway web-account --sub bi-thu-thon-1 --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --password "$web_password" >/dev/null
 uv run --frozen python -m services.gateway web-account --sub dang-vien-thon-1 --role member --unit demo-cb-thon-1 --person demo-cb-thon-1-dv05 --password "$web_password" >/dev/null
 
@@ -92,6 +93,7 @@ chibo is up.
   web app:        http://127.0.0.1:${CHIBO_GATEWAY_PORT}/app/   (password for every demo person: $web_password)
                     can-bo-tinh       officer of Tỉnh ủy Demo
                     can-bo-xa         officer of Đảng ủy xã Hòa Bình
+                    uv-phu-trach      committee member following the cells of Đảng ủy xã Hòa Bình (monitor)
                     bi-thu-thon-1     secretary of Chi bộ thôn 1
                     dang-vien-thon-1  member of Chi bộ thôn 1
   gateway:        http://127.0.0.1:${CHIBO_GATEWAY_PORT}   (OpenAPI: /docs, /openapi.json)

@@ -57,6 +57,22 @@ async def list_members(conn: asyncpg.Connection, *, cell_id: str, limit: int, of
     return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+async def list_monitor_assignments(
+    conn: asyncpg.Connection, *, person_id: str, limit: int, offset: int
+) -> dict[str, Any]:
+    """The cells a person follows as upper-level monitor, with the cells' names, by name then id."""
+    rows = await conn.fetch(
+        "SELECT a.person_id, a.cell_id, a.committee_id, a.full_name, a.email, a.yearly_quota, u.name AS cell_name"
+        " FROM monitor_assignment a LEFT JOIN org_unit u ON u.id = a.cell_id"
+        " WHERE a.person_id = $1 ORDER BY u.name, a.cell_id LIMIT $2 OFFSET $3",
+        person_id,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM monitor_assignment WHERE person_id = $1", person_id)
+    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
     " m.cancel_time IS NOT NULL AS cancelled, m.approved_at,"

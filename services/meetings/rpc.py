@@ -108,6 +108,14 @@ async def member_history(request: rpc.GetMemberHistory, app: MeetingsContext) ->
     return _found(found, f"no member {request.member_id}", "member_id")
 
 
+async def list_monitor_assignments(request: rpc.ListMonitorAssignments, app: MeetingsContext) -> dict[str, Any]:
+    """The cells a person follows as upper-level monitor."""
+    async with app.pool.acquire() as conn:
+        return await queries.list_monitor_assignments(
+            conn, person_id=request.person_id, limit=request.limit, offset=request.offset
+        )
+
+
 async def list_rejections(request: rpc.ListRejections, app: MeetingsContext) -> dict[str, Any]:
     """Stored rejections, newest first."""
     async with app.pool.acquire() as conn:
@@ -135,5 +143,6 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.GetMeeting, partial(get_meeting, app=app))
     methods.add(rpc.ListTasks, partial(list_tasks, app=app))
     methods.add(rpc.GetMemberHistory, partial(member_history, app=app))
+    methods.add(rpc.ListMonitorAssignments, partial(list_monitor_assignments, app=app))
     methods.add(rpc.ListRejections, partial(list_rejections, app=app))
     return methods

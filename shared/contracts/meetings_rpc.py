@@ -131,6 +131,18 @@ class MemberHistoryReply(Reply):
     records: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class MonitorAssignmentReply(Reply):
+    """A cell an upper-level committee member follows (monitor.assigned.v1), with the cell's name."""
+
+    person_id: str
+    cell_id: str
+    committee_id: str
+    full_name: str
+    cell_name: str | None = None
+    email: str | None = None
+    yearly_quota: int | None = None
+
+
 class RejectionReply(Reply):
     """A stored rejection."""
 
@@ -241,6 +253,15 @@ class GetMemberHistory(MeetingsRequest[MemberHistoryReply]):
 
     method = "member_history"
     member_id: str
+
+
+class ListMonitorAssignments(MeetingsRequest[Page[MonitorAssignmentReply]]):
+    """The cells one person follows as upper-level monitor, by cell name."""
+
+    method = "list_monitor_assignments"
+    person_id: str
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 class ListRejections(MeetingsRequest[Page[RejectionReply]]):

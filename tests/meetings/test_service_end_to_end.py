@@ -96,6 +96,18 @@ async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None
     history = await ask(rpc, meetings.GetMemberHistory(member_id=newcomer))
     assert history["consecutive_absences"] == 1 and history["unexcused_months_last_year"] == 1
 
+    monitor = random_id("uv")
+    assigned = ev.raw_event(
+        "monitor.assigned.v1",
+        {"person_id": monitor, "full_name": "Trần Thị Hương", "committee_id": commune, "cell_id": cell},
+    )
+    assert (await ask(rpc, meetings.Ingest(events=[assigned])))["results"][0]["outcome"] == "accepted"
+    followed = await ask(rpc, meetings.ListMonitorAssignments(person_id=monitor))
+    assert followed["total"] == 1 and followed["items"][0]["cell_id"] == cell
+    assert followed["items"][0]["cell_name"] == "Chi bộ thôn 1" and followed["items"][0]["committee_id"] == commune
+    nobody = await ask(rpc, meetings.ListMonitorAssignments(person_id=random_id("uv")))
+    assert nobody == {"items": [], "total": 0, "limit": 50, "offset": 0}
+
     rejections = await ask(rpc, meetings.ListRejections(limit=1000, offset=0, status="open"))
     [rejected] = [r for r in rejections["items"] if r["event_id"] == events[-1]["id"]]
     fixed = events[-1] | {"data": {"meeting_id": mtg, "reason": "Trùng lịch"}}

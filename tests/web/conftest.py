@@ -22,6 +22,8 @@ PEOPLE = {
     "commune-officer": ("committee_officer", "demo-xa-hoa-binh", None),
     "secretary": ("secretary", "demo-cb-thon-1", "demo-cb-thon-1-dv01"),
     "member": ("member", "demo-cb-thon-1", "demo-cb-thon-1-dv05"),
+    # the commune committee member the demo assigns to follow its three cells (monitor.assigned.v1)
+    "monitor": ("committee_officer", "demo-xa-hoa-binh", "demo-xa-hoa-binh-uv1"),
 }
 PERIOD = "2026-11"
 

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from services.gateway.web.i18n import N_, _
+from services.gateway.web.i18n import N_, _, format_number
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
@@ -113,6 +113,35 @@ def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = Non
     except ValueError:
         errors[field or name] = invalid(field or name)
         return None
+
+
+def assessment_points(form: Any) -> dict[str, float]:
+    """The manual items' points of an assessment form (`point-<code>`, with `max-<code>` and `name-<code>`):
+    {code: points}; FormErrors naming the item when a value is not a number in [0, max] or none is given."""
+    errors: dict[str, str] = {}
+    points: dict[str, float] = {}
+    for key in form:
+        if not key.startswith("point-"):
+            continue
+        code = key[6:]
+        name = text(form, f"name-{code}") or code
+        raw = text(form, key).replace(",", ".")
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            errors[key] = _("%(field)s: enter a number.", field=name)
+            continue
+        top = float(text(form, f"max-{code}") or 100)
+        if not 0 <= value <= top:
+            errors[key] = _("%(field)s: between 0 and %(max)s points.", field=name, max=format_number(top))
+        points[code] = value
+    if not points and not errors:
+        errors["points"] = required("points")
+    if errors:
+        raise FormErrors(errors)
+    return points
 
 
 def build(model: type[BaseModel], data: dict[str, Any]) -> Any:

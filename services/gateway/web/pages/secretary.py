@@ -302,31 +302,7 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
     form = await forms.form_of(request)
 
     async def action() -> None:
-        errors: dict[str, str] = {}
-        points: dict[str, float] = {}
-        for key in form:
-            if not key.startswith("point-"):
-                continue
-            raw = forms.text(form, key).replace(",", ".")
-            if not raw:
-                continue
-            try:
-                value = float(raw)
-            except ValueError:
-                errors[key] = _("%(field)s: enter a number.", field=forms.text(form, f"name-{key[6:]}") or key[6:])
-                continue
-            top = float(forms.text(form, f"max-{key[6:]}") or 100)
-            if not 0 <= value <= top:
-                errors[key] = _(
-                    "%(field)s: between 0 and %(max)s points.",
-                    field=forms.text(form, f"name-{key[6:]}") or key[6:],
-                    max=forms.text(form, f"max-{key[6:]}"),
-                )
-            points[key[6:]] = value
-        if not points and not errors:
-            errors["points"] = forms.required("points")
-        if errors:
-            raise FormErrors(errors)
+        points = forms.assessment_points(form)
         role = "upper_monitor" if viewer.role is Role.COMMITTEE_OFFICER else "cell_committee"
         model = forms.build(
             AssessmentCreate, {"role": role, "points": points, "comment": forms.text(form, "comment") or None}

@@ -1,0 +1,147 @@
+"""The upper-level monitor's pages: the cells they follow (monitor.assigned.v1) with their latest ratings and
+recent meetings, and the confirmation of a meeting's assessment.
+
+Who is a monitor: a committee officer's account whose `person_id` is the `person_id` of monitor.assigned.v1
+events. Only the assigned cells that lie in the account's own subtree are shown (the API's scoping), and a
+meeting of any other cell is the same 404 as a meeting that does not exist."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.gateway.auth import Principal, Role
+from services.gateway.bootstrap import GatewayState
+from services.gateway.handlers import authorize_meeting, in_subtree
+from services.gateway.http import commands, reads
+from services.gateway.http.deps import State
+from services.gateway.schemas import AssessmentCreate
+from services.gateway.web import data, forms
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.explain import item_names
+from services.gateway.web.forms import FormErrors
+from shared.contracts.meetings_rpc import ListMonitorAssignments, MonitorAssignmentReply
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+HELD = frozenset({"held", "minutes_submitted", "minutes_approved"})
+RECENT_MEETINGS = 3
+RECENT_MONTHS = 3
+
+
+async def followed_cells(state: GatewayState, principal: Principal) -> list[MonitorAssignmentReply]:
+    """The cells the viewer follows as upper-level monitor, within their subtree; PageNotFound for anyone
+    who is not a committee officer with a person."""
+    if principal.role is not Role.COMMITTEE_OFFICER or not principal.person_id:
+        raise PageNotFound
+    assignments: list[MonitorAssignmentReply] = []
+    offset = 0
+    while True:
+        page = await state.rpc.call(ListMonitorAssignments(person_id=principal.person_id, limit=200, offset=offset))
+        assignments += page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            break
+    units = await asyncio.gather(*(state.directory.get(item.cell_id) for item in assignments))
+    return [
+        item
+        for item, unit in zip(assignments, units, strict=True)
+        if unit is not None and unit.kind == "cell" and in_subtree(principal, unit)
+    ]
+
+
+async def _cell_summary(state: GatewayState, principal: Principal, item: MonitorAssignmentReply) -> dict[str, Any]:
+    ratings, meetings = await asyncio.gather(
+        reads.list_cell_ratings(item.cell_id, principal, state, period=None, limit=1000, offset=0),
+        reads.list_cell_meetings(item.cell_id, principal, state, period=None, limit=200, offset=0),
+    )
+    months = sorted((row for row in ratings["items"] if len(row["period"]) == 7), key=lambda row: row["period"])
+    held = sorted(
+        (row for row in meetings["items"] if row.get("status") in HELD),
+        key=lambda row: str(row.get("starts_at") or ""),
+        reverse=True,
+    )[:RECENT_MEETINGS]
+    recent = await asyncio.gather(*(_meeting_state(state, principal, row) for row in held))
+    return {"assignment": item, "months": months[-RECENT_MONTHS:], "meetings": list(recent)}
+
+
+async def _meeting_state(state: GatewayState, principal: Principal, row: dict[str, Any]) -> dict[str, Any]:
+    meeting, score = await asyncio.gather(
+        authorize_meeting(principal, row["meeting_id"], rpc=state.rpc, directory=state.directory),
+        data.meeting_score(state, principal, row["meeting_id"]),
+    )
+    confirmed = any(entry.get("role") == "upper_monitor" for entry in meeting.assessments)
+    return {**row, "score": score, "confirmed": confirmed}
+
+
+@router.get("/monitoring")
+async def monitoring_page(request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """The cells the monitor follows: latest monthly ratings, recent held meetings and whether each is confirmed."""
+    cells = await followed_cells(state, viewer.principal)
+    summaries = await asyncio.gather(*(_cell_summary(state, viewer.principal, item) for item in cells))
+    return render(request, "monitoring.html", viewer=viewer, cells=summaries, notice=request.query_params.get("notice"))
+
+
+async def _followed_meeting(state: GatewayState, viewer: Viewer, meeting_id: str) -> Any:
+    """The meeting, when it belongs to a cell the viewer follows; PageNotFound otherwise."""
+    cells = {item.cell_id: item for item in await followed_cells(state, viewer.principal)}
+    meeting = await authorize_meeting(
+        viewer.principal, meeting_id, rpc=state.rpc, directory=state.directory, roles=reads.OFFICERS
+    )
+    if meeting.cell_id not in cells:
+        raise PageNotFound
+    return meeting, cells[meeting.cell_id]
+
+
+async def _confirm_page(
+    request: Request, viewer: Viewer, state: State, meeting_id: str, *, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    meeting, assignment = await _followed_meeting(state, viewer, meeting_id)
+    score = await data.meeting_score(state, viewer.principal, meeting_id)
+    names: dict[str, tuple[str, str]] = {}
+    if score:
+        reference = score.get("framework") or {}
+        names = item_names(await data.framework(state, str(reference.get("id")), str(reference.get("version"))))
+    proposals: dict[str, dict[str, Any]] = {}
+    for entry in meeting.assessments:  # oldest first: the latest of each role wins
+        proposals[str(entry.get("role"))] = entry
+    manual = [
+        {**line, "name": names.get(line["code"], ("", line["code"]))[1]}
+        for line in (score or {}).get("criteria", [])
+        if line.get("source") == "manual" and line["applicable"]
+    ]
+    return render(
+        request,
+        "monitor_confirm.html",
+        status=422 if errors else 200,
+        viewer=viewer,
+        meeting=meeting,
+        assignment=assignment,
+        score=score,
+        manual=manual,
+        proposals=proposals,
+        errors=errors or {},
+    )
+
+
+@router.get("/monitoring/meetings/{meeting_id}")
+async def confirm_form(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """The monitor's confirmation of a followed cell's meeting: the manual items with the points in force."""
+    return await _confirm_page(request, viewer, state, meeting_id)
+
+
+@router.post("/monitoring/meetings/{meeting_id}")
+async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Confirm (or correct) the manual points as upper-level monitor (meeting.assessed.v1, role upper_monitor)."""
+    await _followed_meeting(state, viewer, meeting_id)
+    form = await forms.form_of(request)
+    try:
+        points = forms.assessment_points(form)
+        model = forms.build(
+            AssessmentCreate,
+            {"role": "upper_monitor", "points": points, "comment": forms.text(form, "comment") or None},
+        )
+        await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
+    except FormErrors as exc:
+        return await _confirm_page(request, viewer, state, meeting_id, errors=exc.errors)
+    return RedirectResponse(f"{PREFIX}/monitoring?notice=confirmed#m-{meeting_id}", status_code=303)

@@ -1,0 +1,82 @@
+"""The upper-level monitor in Chromium: the cells they follow with the API's latest ratings, and confirming a
+meeting's assessment from there (Vietnamese validation naming the item); other people and other cells: 404."""
+
+import httpx
+import pytest
+from playwright.async_api import Browser
+
+from services.gateway.web.i18n import format_number
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import sign_in, signed_in
+
+pytestmark = pytest.mark.e2e
+
+FOLLOWED = ("demo-cb-thon-1", "demo-cb-thon-2", "demo-cb-truong-th")
+MEETING = "demo-cb-truong-th-2026-09"  # a month no other web test reads
+
+
+async def test_a_monitor_sees_the_cells_they_follow_and_confirms_an_assessment(
+    browser: Browser, system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    page = await sign_in(browser, system, "monitor")
+    await page.wait_for_url("**/app/committees/demo-xa-hoa-binh")
+    await page.get_by_role("link", name="Chi bộ phụ trách").click()
+    await page.wait_for_url("**/app/monitoring")
+    cells = page.locator("section[data-cell]")
+    assert {await cells.nth(i).get_attribute("data-cell") for i in range(await cells.count())} == set(FOLLOWED)
+    for cell_id in FOLLOWED:
+        ratings = (await api.get(f"/v1/cells/{cell_id}/ratings?limit=200")).json()["items"]
+        latest = max((row for row in ratings if len(row["period"]) == 7), key=lambda row: row["period"])
+        month = page.locator(f'section[data-cell="{cell_id}"] li[data-period="{latest["period"]}"]')
+        assert await month.locator("[data-score]").inner_text() == format_number(latest["score"])
+
+    row = page.locator(f'tr[data-meeting="{MEETING}"]')
+    assert await row.locator("[data-confirmed]").get_attribute("data-confirmed") == "false"
+    await row.get_by_role("link", name="Xác nhận đánh giá").click()
+    await page.wait_for_url(f"**/app/monitoring/meetings/{MEETING}")
+    procedure = page.get_by_label("Đúng trình tự, thủ tục", exact=False)
+    await procedure.fill("nhiều")
+    await page.get_by_role("button", name="Xác nhận đánh giá").click()
+    errors = await page.locator("#confirm-errors").inner_text()
+    assert "Đúng trình tự, thủ tục: vui lòng nhập số." in errors
+    await page.get_by_label("Đúng trình tự, thủ tục", exact=False).fill("9")
+    await page.get_by_role("button", name="Xác nhận đánh giá").click()
+    assert "Đúng trình tự, thủ tục: từ 0 đến 5 điểm." in await page.locator("#confirm-errors").inner_text()
+    await page.get_by_label("Đúng trình tự, thủ tục", exact=False).fill("4")
+    await page.get_by_label("Nhận xét").fill("Cấp ủy viên phụ trách xác nhận")
+    await page.get_by_role("button", name="Xác nhận đánh giá").click()
+    await page.wait_for_url("**/app/monitoring?notice=confirmed*")
+
+    async def confirmed() -> dict | None:
+        meeting = (await api.get(f"/v1/meetings/{MEETING}")).json()
+        score = (await api.get(f"/v1/meetings/{MEETING}/score")).json()
+        monitor = [entry for entry in meeting["assessments"] if entry["role"] == "upper_monitor"]
+        procedure = next(line for line in score["criteria"] if line["code"] == "conduct.procedure")
+        return monitor[0] if monitor and procedure["points"] == 4 else None
+
+    entry = await eventually(confirmed, timeout=120, interval=0.5)
+    assert entry["person_id"] == "demo-xa-hoa-binh-uv1" and entry["points"]["conduct.procedure"] == 4
+
+    async def shown() -> bool:
+        await page.reload()
+        flag = page.locator(f'tr[data-meeting="{MEETING}"] [data-confirmed]')
+        return await flag.get_attribute("data-confirmed") == "true"
+
+    await eventually(shown, timeout=60, interval=1)
+    await page.context.close()
+
+
+async def test_monitoring_pages_outside_ones_own_cells_answer_404(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    async with signed_in(system, "monitor") as client:
+        assert (await client.get("/app/monitoring")).status_code == 200
+        # a cell of the other ward: not followed, not in the subtree
+        outside = await client.get("/app/monitoring/meetings/demo-cb-kp-3-2026-11")
+        assert outside.status_code == 404 and "Không tìm thấy trang" in outside.text
+        assert (await client.get("/app/monitoring/meetings/no-such-meeting")).status_code == 404
+    for who in ("secretary", "member", "commune-officer"):  # no person followed as monitor
+        async with signed_in(system, who) as client:
+            assert (await client.get("/app/monitoring")).status_code == 404, who
+            assert (await client.get(f"/app/monitoring/meetings/{MEETING}")).status_code == 404, who
