@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install uv if it is missing and sync the locked environment; install the web app's browser assets
-# (chart library, Swagger UI) and the partner examples' CloudEvents SDK from npm, and Debian's Chromium
+# (chart library, Swagger UI), the partner examples' CloudEvents SDK and the tests' OpenID provider from npm, and Debian's Chromium
 # and fonts for the browser tests and PDFs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,12 @@ fi
 examples=docs/examples
 if [ ! -f "$examples/node_modules/.package-lock.json" ] || [ "$examples/package-lock.json" -nt "$examples/node_modules/.package-lock.json" ]; then
   npm ci --prefix "$examples" --no-audit --no-fund --silent
+fi
+
+# A real OpenID Connect provider (panva/node-oidc-provider) the web tests sign in through.
+oidc=tests/web/oidc
+if [ ! -f "$oidc/node_modules/.package-lock.json" ] || [ "$oidc/package-lock.json" -nt "$oidc/node_modules/.package-lock.json" ]; then
+  npm ci --prefix "$oidc" --no-audit --no-fund --silent
 fi
 
 # Chromium drives the browser tests; DejaVu fonts carry the Vietnamese glyphs embedded in PDFs.

@@ -37,6 +37,17 @@ class GatewaySettings(ServiceSettings):
     health_timeout: float = 2.0
     web_session_hours: float = 12.0
     """Lifetime of a web sign-in session."""
+    oidc_issuer: str | None = None
+    """The province's OpenID Connect provider (issuer URL, discovery at /.well-known/openid-configuration);
+    unset: people sign in with their passwords only."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_provider_name: str | None = None
+    """How the sign-in page names the provider ("Đăng nhập qua <name>"); default: the catalog's generic name."""
+    oidc_scopes: str = "openid email profile"
+    oidc_redirect_url: str | None = None
+    """The callback URL registered with the provider, when the gateway sits behind a proxy; default: this request's
+    own /app/sign-in/oidc/callback."""
     service_health_urls: dict[str, str] = Field(
         default_factory=lambda: {
             "meetings": "http://127.0.0.1:8101/health",

@@ -1,22 +1,42 @@
 """The whole system started once for the web tests, seeded with the demo province, with people's sign-ins."""
 
+import argparse
+import json
 import shutil
 import subprocess
-import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from deploy.seed_demo import Seed, publish
+from services.gateway.config import GatewaySettings
+from services.gateway.main import _issue_token
+from services.gateway.web.cli import create_web_account
 from tests.support.env import fresh_database
-from tests.support.running import eventually
-from tests.support.system import ROOT, RunningSystem, issue_token, running_system
+from tests.support.running import eventually, free_port
+from tests.support.system import RunningSystem, running_system
 
 PASSWORD = "mật-khẩu-thử-2026"
+SLOW = 900
+"""Seconds a web test may take, its share of the package's start-up included (seeding and scoring a province on a
+loaded shared machine)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The web tests' bound: the package's system and province start inside whichever test comes first."""
+    for item in items:
+        if Path(str(item.path)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.timeout(SLOW))
+
+
 PEOPLE = {
     "officer": ("committee_officer", "demo-tinh-uy", None),
     "commune-officer": ("committee_officer", "demo-xa-hoa-binh", None),
@@ -26,26 +46,134 @@ PEOPLE = {
     "monitor": ("committee_officer", "demo-xa-hoa-binh", "demo-xa-hoa-binh-uv1"),
 }
 PERIOD = "2026-11"
+OIDC_DIR = Path(__file__).parent / "oidc"
+OIDC_CLIENT = ("chibo-gateway", "secret-of-the-gateway-" + "x" * 24)
+OIDC_NAME = "Cổng định danh tỉnh Demo"
+
+
+@dataclass(frozen=True)
+class OidcSetting:
+    """Where the province's OpenID Connect provider of the web tests listens."""
+
+    port: int
+
+    @property
+    def issuer(self) -> str:
+        """Its issuer URL."""
+        return f"http://127.0.0.1:{self.port}"
 
 
 @pytest.fixture(scope="package")
-def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """The four services and the mail sink, once for the package."""
+def oidc_setting() -> OidcSetting:
+    """The provider's port, chosen before the gateway starts (the gateway is configured with its issuer)."""
+    return OidcSetting(port=free_port())
+
+
+@pytest.fixture(scope="package")
+def system(
+    amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory, oidc_setting: OidcSetting
+) -> Iterator[RunningSystem]:
+    """The four services and the mail sink, once for the package; the gateway knows the province's provider."""
+    oidc_env = {
+        "CHIBO_OIDC_ISSUER": oidc_setting.issuer,
+        "CHIBO_OIDC_CLIENT_ID": OIDC_CLIENT[0],
+        "CHIBO_OIDC_CLIENT_SECRET": OIDC_CLIENT[1],
+        "CHIBO_OIDC_PROVIDER_NAME": OIDC_NAME,
+    }
     with (
         fresh_database(database_url) as own_database,
-        running_system(amqp_url=amqp_url, database_url=own_database, workdir=tmp_path_factory.mktemp("web")) as s,
+        running_system(
+            amqp_url=amqp_url,
+            database_url=own_database,
+            workdir=tmp_path_factory.mktemp("web"),
+            extra_env=oidc_env,
+        ) as s,
     ):
         yield s
 
 
-def web_account(system: RunningSystem, sub: str, role: str, unit: str, person: str | None) -> None:
-    """A person's account with a password, through the gateway's own command."""
-    args = [sys.executable, "-m", "services.gateway", "web-account", "--sub", sub, "--role", role, "--unit", unit]
-    if person:
-        args += ["--person", person]
-    subprocess.run(
-        [*args, "--password", PASSWORD], cwd=ROOT, env=system.env, capture_output=True, timeout=60, check=True
+OIDC_ACCOUNTS = {
+    # linked by subject (web-account --oidc-subject)
+    "sub-bi-thu-thon-1": {"email": "bithu.thon1@demo.vn", "email_verified": True, "name": "Bí thư thôn 1"},
+    # linked by e-mail address (web-account --oidc-email), verified by the provider
+    "sub-can-bo-tinh-2": {"email": "Can.Bo.Tinh@demo.vn", "email_verified": True, "name": "Cán bộ tỉnh"},
+    # the same address, not verified: refused
+    "sub-gia-mao": {"email": "can.bo.tinh@demo.vn", "email_verified": False, "name": "Giả mạo"},
+    # nobody in chibo: refused
+    "sub-nguoi-la": {"email": "nguoi.la@demo.vn", "email_verified": True, "name": "Người lạ"},
+}
+
+
+@pytest.fixture(scope="package")
+def oidc_provider(
+    system: RunningSystem, oidc_setting: OidcSetting, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """panva/node-oidc-provider (installed by deploy/bootstrap.sh), the gateway's callback registered; its issuer."""
+    log = tmp_path_factory.mktemp("oidc") / "provider.log"
+    env = {
+        "PATH": system.env.get("PATH", ""),
+        "OIDC_PORT": str(oidc_setting.port),
+        "OIDC_CLIENT_ID": OIDC_CLIENT[0],
+        "OIDC_CLIENT_SECRET": OIDC_CLIENT[1],
+        "OIDC_REDIRECT_URI": system.gateway_url + "/app/sign-in/oidc/callback",
+        "OIDC_ACCOUNTS": json.dumps(OIDC_ACCOUNTS),
+    }
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            ["node", str(OIDC_DIR / "provider.js")], cwd=OIDC_DIR, env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(oidc_setting.issuer + "/.well-known/openid-configuration", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"oidc-provider did not start:\n{log.read_text(errors='replace')}") from None
+                time.sleep(0.2)
+        yield oidc_setting.issuer
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def web_account(
+    system: RunningSystem,
+    sub: str,
+    role: str,
+    unit: str,
+    person: str | None,
+    *,
+    oidc_subject: str | None = None,
+    oidc_email: str | None = None,
+    password: bool = True,
+) -> None:
+    """A person's account (with a password, a link to the provider), through the gateway's own command's code
+    (in-process: a command's start-up costs seconds on a loaded machine)."""
+    settings = GatewaySettings(database_url=system.env["CHIBO_DATABASE_URL"], amqp_url=system.env["CHIBO_AMQP_URL"])
+    args = argparse.Namespace(
+        sub=sub,
+        role=role,
+        unit=unit,
+        person=person,
+        password=PASSWORD if password else None,
+        oidc_subject=oidc_subject,
+        oidc_email=oidc_email,
     )
+    await create_web_account(settings, args)
+
+
+async def api_token(system: RunningSystem, *, role: str, unit: str, sub: str, person: str | None = None) -> str:
+    """A bearer token from the code of the gateway's `issue-token` command, in-process (see web_account)."""
+    settings = GatewaySettings(
+        database_url=system.env["CHIBO_DATABASE_URL"],
+        amqp_url=system.env["CHIBO_AMQP_URL"],
+        jwt_secret=system.env["CHIBO_JWT_SECRET"],
+    )
+    args = argparse.Namespace(role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False)
+    issued = await _issue_token(settings, args)
+    return str(issued["token"])
 
 
 @pytest.fixture(scope="package")
@@ -53,13 +181,13 @@ async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
     """The demo province seeded over AMQP and scored; the API tokens of its officer and secretary."""
     await publish(amqp_url, Seed(date(2026, 11, 25)).build())
     for sub, (role, unit, person) in PEOPLE.items():
-        web_account(system, sub, role, unit, person)
+        await web_account(system, sub, role, unit, person)
     tokens = {
-        "officer": issue_token(system, role="committee_officer", unit="demo-tinh-uy", sub="api-officer"),
-        "secretary": issue_token(
+        "officer": await api_token(system, role="committee_officer", unit="demo-tinh-uy", sub="api-officer"),
+        "secretary": await api_token(
             system, role="secretary", unit="demo-cb-thon-1", person="demo-cb-thon-1-dv01", sub="api-secretary"
         ),
-        "member": issue_token(
+        "member": await api_token(
             system, role="member", unit="demo-cb-thon-1", person="demo-cb-thon-1-dv05", sub="api-member"
         ),
     }

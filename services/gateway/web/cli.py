@@ -7,6 +7,7 @@ from services.gateway.auth import Role
 from services.gateway.bootstrap import SERVICE, SERVICE_DIR
 from services.gateway.config import GatewaySettings
 from services.gateway.repository import PgAccountRepository
+from services.gateway.web.oidc import OidcStore
 from services.gateway.web.sessions import WebAccounts
 from shared.db import create_pool
 from shared.runtime import migrate
@@ -21,13 +22,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", required=True, choices=[role.value for role in PEOPLE_ROLES])
     parser.add_argument("--unit", required=True, help="the cell (member, secretary) or committee (officer)")
     parser.add_argument("--person", help="the member id (inbox, preferences, history)")
-    parser.add_argument("--password", help="the password (default: read one line from standard input)")
+    parser.add_argument(
+        "--password",
+        help="the password (default: read one line from standard input, unless the account signs in only through"
+        " the province's OpenID Connect provider)",
+    )
+    parser.add_argument("--oidc-subject", help="link the account to this `sub` of the province's OpenID provider")
+    parser.add_argument(
+        "--oidc-email", help="link the account to this e-mail address, when the provider says it is verified"
+    )
 
 
 async def create_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
-    """Save the account and the argon2 hash of its password; ValueError for a too short password."""
-    password = args.password if args.password is not None else sys.stdin.readline().rstrip("\n")
-    if len(password) < MIN_PASSWORD:
+    """Save the account, the argon2 hash of its password and its link to the province's OpenID provider; ValueError
+    for a too short password (a password may be left out when the account is linked)."""
+    linked = bool(args.oidc_subject or args.oidc_email)
+    password: str | None = args.password
+    if password is None and not linked:
+        password = sys.stdin.readline().rstrip("\n")
+    if password is not None and len(password) < MIN_PASSWORD:
         raise ValueError(f"password: at least {MIN_PASSWORD} characters")
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
@@ -35,7 +48,10 @@ async def create_web_account(settings: GatewaySettings, args: argparse.Namespace
         account = await PgAccountRepository(pool).save(
             sub=args.sub, role=Role(args.role).value, unit_id=args.unit, person_id=args.person
         )
-        await WebAccounts(pool).set_password(account.sub, password)
+        if password is not None:
+            await WebAccounts(pool).set_password(account.sub, password)
+        if linked:
+            await OidcStore(pool).link(account.sub, subject=args.oidc_subject, email=args.oidc_email)
     finally:
         await pool.close()
     return {"sub": account.sub, "role": account.role, "unit_id": account.unit_id, "person_id": account.person_id}

@@ -10,6 +10,7 @@ from services.gateway.auth import Role
 from services.gateway.http.deps import State
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, render, safe_next
 from services.gateway.web.i18n import _
+from services.gateway.web.oidc import configured
 from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
 from shared.logs import get_logger
 
@@ -18,7 +19,8 @@ router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
 
 
-def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    """An HttpOnly, SameSite=Lax cookie for the app's paths (Secure over HTTPS)."""
     response.set_cookie(
         name,
         value,
@@ -30,21 +32,31 @@ def _cookie(response: Response, request: Request, name: str, value: str, max_age
     )
 
 
-def _sign_in_form(
+def sign_in_form(
     request: Request, *, next_url: str, error: str | None = None, username: str = "", status: int = 200
 ) -> HTMLResponse:
+    """The sign-in page (with the province's provider when one is configured), its CSRF cookie set."""
     token = secrets.token_urlsafe(32)
+    settings = request.app.state.gateway.settings
+    provider = (settings.oidc_provider_name or _("the province's identity provider")) if configured(settings) else None
     response = render(
-        request, "sign_in.html", status=status, csrf=token, next_url=next_url, error=error, username=username
+        request,
+        "sign_in.html",
+        status=status,
+        csrf=token,
+        next_url=next_url,
+        error=error,
+        username=username,
+        provider=provider,
     )
-    _cookie(response, request, SIGN_IN_COOKIE, token, max_age=3600)
+    set_cookie(response, request, SIGN_IN_COOKIE, token, max_age=3600)
     return response
 
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
     """The sign-in form."""
-    return _sign_in_form(request, next_url=safe_next(next))
+    return sign_in_form(request, next_url=safe_next(next))
 
 
 @router.post("/sign-in")
@@ -59,7 +71,7 @@ async def sign_in(
     """Check the password of an active account allowed on the web, open a session, go on."""
     next_url = safe_next(next)
     if not same_token(csrf, request.cookies.get(SIGN_IN_COOKIE)):
-        return _sign_in_form(
+        return sign_in_form(
             request,
             next_url=next_url,
             username=username,
@@ -68,7 +80,7 @@ async def sign_in(
         )
     if not username.strip() or not password:
         field = _("Username") if not username.strip() else _("Password")
-        return _sign_in_form(
+        return sign_in_form(
             request,
             next_url=next_url,
             username=username,
@@ -81,7 +93,7 @@ async def sign_in(
     password_ok = await accounts.check_password(sub, password)
     if not password_ok or account is None or not account.active or Role(account.role) not in PEOPLE:
         log.info("web_sign_in_refused", sub=sub)
-        return _sign_in_form(
+        return sign_in_form(
             request,
             next_url=next_url,
             username=username,
@@ -91,7 +103,7 @@ async def sign_in(
     session_id, _session = await accounts.open_session(sub)
     log.info("web_signed_in", sub=sub, role=account.role)
     response = RedirectResponse(next_url, status_code=303)
-    _cookie(response, request, SESSION_COOKIE, session_id, max_age=int(state.settings.web_session_hours * 3600))
+    set_cookie(response, request, SESSION_COOKIE, session_id, max_age=int(state.settings.web_session_hours * 3600))
     response.delete_cookie(SIGN_IN_COOKIE, path=PREFIX)
     return response
 
