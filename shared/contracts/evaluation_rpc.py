@@ -116,6 +116,13 @@ class RescoreJobReply(Reply):
     meetings_rescored: int | None = None
     changed: int | None = None
     error: str | None = None
+    unit_id: str | None = None
+    """The subtree re-scored (None: every cell with meetings)."""
+    period_from: str | None = None
+    period_to: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 # ---- requests ----------------------------------------------------------------------------------

@@ -422,6 +422,7 @@ class World:
                 "cells_done": 1,
                 "meetings_rescored": len(self.meetings),
                 "changed": 0,
+                "unit_id": r.unit_id,
             }
             return {"job_id": job_id, "status": "queued"}
 

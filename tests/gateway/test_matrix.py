@@ -132,10 +132,17 @@ def rejection(body: Any) -> Build:
     return build
 
 
-def rescore_job() -> Build:
+def rescore_job(unit: str) -> Build:
+    """A queued rescoring job over the world's `unit` (ward_a or ward_b)."""
+
     async def build(ctx: Context) -> Request:
         job_id = random_id("job")
-        ctx.world.rescore_jobs[job_id] = {"job_id": job_id, "status": "queued", "created_at": "2026-11-05T08:00:00Z"}
+        ctx.world.rescore_jobs[job_id] = {
+            "job_id": job_id,
+            "status": "queued",
+            "created_at": "2026-11-05T08:00:00Z",
+            "unit_id": getattr(ctx.world, unit),
+        }
         return f"/v1/rescore/{job_id}", None
 
     return build
@@ -281,8 +288,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         call("/v1/frameworks", {"document": {"id": "matrix-fw", "version": "1", "criteria": []}}), ADMIN
     ),
     ("GET", "/v1/frameworks/{framework_id}"): Row(call("/v1/frameworks/hd42-2025"), ADMIN),
-    ("POST", "/v1/rescore"): Row(call("/v1/rescore", {"period_from": "2026-01"}), ADMIN),
-    ("GET", "/v1/rescore/{job_id}"): Row(rescore_job(), ADMIN),
+    # a committee officer re-scores a committee of their subtree; an administrator anywhere
+    ("POST", "/v1/rescore"): Row(
+        call("/v1/rescore", lambda ctx: {"unit_id": ctx.world.ward_a, "period_from": "2026-01"}),
+        ADMIN | OFFICERS,
+        call("/v1/rescore", lambda ctx: {"unit_id": ctx.world.ward_b, "period_from": "2026-01"}),
+        ADMIN | PROVINCE,
+    ),
+    ("GET", "/v1/rescore/{job_id}"): Row(
+        rescore_job("ward_a"), ADMIN | OFFICERS, rescore_job("ward_b"), ADMIN | PROVINCE
+    ),
     ("GET", "/v1/accounts"): Row(call("/v1/accounts"), ADMIN),
     ("POST", "/v1/accounts"): Row(call("/v1/accounts", {"role": "operator"}), ADMIN),
     ("DELETE", "/v1/accounts/{sub}"): Row(throwaway_account(), ADMIN),

@@ -115,6 +115,24 @@ async def test_an_administrator_manages_frameworks_and_rescores(
         assert refused.status_code == 403, role
 
 
+async def test_a_committee_officer_rescores_only_a_committee_of_their_subtree(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    own = await client.post("/v1/rescore", json={"unit_id": world.ward_a}, headers=headers["ward_officer"])
+    assert own.status_code == 202, own.text
+    progress = await client.get(f"/v1/rescore/{own.json()['job_id']}", headers=headers["ward_officer"])
+    assert progress.status_code == 200 and progress.json()["unit_id"] == world.ward_a
+    everything = await client.post("/v1/rescore", json={}, headers=headers["ward_officer"])
+    assert everything.status_code == 422 and everything.json()["field"] == "unit_id"
+    other = await client.post("/v1/rescore", json={"unit_id": world.ward_b}, headers=headers["ward_officer"])
+    assert other.status_code == 404
+    a_cell = await client.post("/v1/rescore", json={"unit_id": world.cell_a1}, headers=headers["ward_officer"])
+    assert a_cell.status_code == 404
+    province = await client.post("/v1/rescore", json={"period_from": "2025-01"}, headers=headers["admin"])
+    hidden = await client.get(f"/v1/rescore/{province.json()['job_id']}", headers=headers["ward_officer"])
+    assert hidden.status_code == 404
+
+
 async def test_an_administrator_creates_and_disables_accounts(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:

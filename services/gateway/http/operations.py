@@ -9,7 +9,7 @@ import httpx
 from fastapi import APIRouter, Path, Query, Request, status
 
 from services.gateway.auth import Role
-from services.gateway.handlers import create_account, not_found, require_role
+from services.gateway.handlers import authorize_unit, create_account, not_found, require_role
 from services.gateway.http.deps import Caller, Limit, Offset, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
 from services.gateway.queries import list_accounts, list_audit
@@ -200,10 +200,18 @@ async def adopt_framework(body: FrameworkCreate, request: Request, caller: Calle
     return stored.model_dump()
 
 
+RESCORERS = frozenset({Role.ADMIN, Role.COMMITTEE_OFFICER})
+
+
 @router.post("/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=RescoreRead, tags=["administration"])
 async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: State) -> Any:
-    """Start re-scoring history under the frameworks now in force; follow it at /v1/rescore/{job_id}."""
-    require_role(caller, ADMINS, "re-score history")
+    """Start re-scoring history under the frameworks now in force; follow it at /v1/rescore/{job_id}. Administrators
+    anywhere; a committee officer a committee of their own subtree (`unit_id` required)."""
+    require_role(caller, RESCORERS, "re-score history")
+    if caller.role is Role.COMMITTEE_OFFICER:
+        if body.unit_id is None:
+            raise RpcError("invalid", "a committee officer re-scores a committee of their subtree", field="unit_id")
+        await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee")
     request.state.audit_detail = body.model_dump(exclude_none=True)
     return (
         await state.rpc.call(
@@ -214,9 +222,19 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
 
 @router.get("/rescore/{job_id}", response_model=RescoreRead, tags=["administration"])
 async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Caller, state: State) -> Any:
-    """Progress of a rescoring job."""
-    require_role(caller, ADMINS, "re-score history")
-    return (await state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id))).model_dump()
+    """Progress of a rescoring job (a committee officer's: only of a job over a committee of their subtree)."""
+    require_role(caller, RESCORERS, "re-score history")
+    try:
+        job = await state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id))
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("rescoring job", job_id) from None
+        raise
+    if caller.role is Role.COMMITTEE_OFFICER:
+        if job.unit_id is None:
+            raise not_found("rescoring job", job_id)
+        await authorize_unit(caller, job.unit_id, directory=state.directory, kind="committee")
+    return job.model_dump()
 
 
 @router.get("/accounts", response_model=Page[AccountRead], tags=["administration"])

@@ -98,7 +98,8 @@ class FrameworkCreate(CreateModel):
 
 
 class RescoreCreate(CreateModel):
-    """Re-score history under the frameworks now in force."""
+    """Re-score history under the frameworks now in force: an administrator anywhere (no `unit_id`: every cell), a
+    committee officer their own subtree (`unit_id` required, a committee inside it)."""
 
     unit_id: Id | None = None
     period_from: Period | None = None
@@ -115,6 +116,13 @@ class RescoreRead(ReadModel):
     meetings_rescored: int | None = None
     changed: int | None = None
     error: str | None = None
+    unit_id: str | None = None
+    """The subtree re-scored (None: every cell with meetings)."""
+    period_from: str | None = None
+    period_to: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class AccountCreate(CreateModel):

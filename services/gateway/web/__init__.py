@@ -8,7 +8,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.web.core import PREFIX
-from services.gateway.web.pages import asyncapi, auth, cells, exports, member, monitor, officer, oidc, secretary
+from services.gateway.web.pages import (
+    asyncapi,
+    auth,
+    cells,
+    exports,
+    member,
+    monitor,
+    officer,
+    oidc,
+    rescore,
+    secretary,
+)
 
 WEB_DIR = Path(__file__).parent
 VENDOR = WEB_DIR / "node_modules"
@@ -16,7 +27,7 @@ VENDOR = WEB_DIR / "node_modules"
 
 def install_web(app: FastAPI) -> None:
     """Mount the pages, the app's own static files, the npm-installed vendor files and an offline /docs."""
-    for module in (auth, oidc, officer, cells, secretary, member, exports, asyncapi, monitor):
+    for module in (auth, oidc, officer, cells, secretary, member, exports, asyncapi, monitor, rescore):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
     if not (VENDOR / "echarts" / "dist" / "echarts.min.js").exists():

@@ -40,6 +40,8 @@ FIELD_LABELS = {
     "completed_on": N_("Completion date"),
     "channels": N_("Channels"),
     "meeting_id": N_("Meeting"),
+    "period_from": N_("First month"),
+    "period_to": N_("Last month"),
 }
 
 

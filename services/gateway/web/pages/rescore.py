@@ -1,0 +1,179 @@
+"""Re-scoring a committee's history after a framework change, with a progress bar (committee officers).
+
+Who may: the API's rule (POST /v1/rescore): a committee officer re-scores a committee of their own subtree (the
+province officer's own committee is the whole province). The job runs in evaluation (rescore_job); the page polls
+a JSON endpoint (static/rescore.js) and fills a <progress> element; without scripts it offers a reload link."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from services.gateway.handlers import authorize_unit
+from services.gateway.http import operations
+from services.gateway.http.deps import State
+from services.gateway.http.reads import OFFICERS
+from services.gateway.schemas import RescoreCreate
+from services.gateway.web import data, forms, periods
+from services.gateway.web.core import (
+    PREFIX,
+    SECURITY_HEADERS,
+    CurrentViewer,
+    FormViewer,
+    PageNotFound,
+    Viewer,
+    WebRoute,
+    render,
+)
+from services.gateway.web.forms import FormErrors
+from services.gateway.web.i18n import N_, _, format_number
+from shared.contracts.meetings_rpc import UnitReply
+from shared.rpc import RpcError
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+STATUS_LABELS = {
+    "queued": N_("Waiting to start"),
+    "running": N_("Running"),
+    "done": N_("Done"),
+    "failed": N_("Failed"),
+}
+
+
+async def _committee(viewer: Viewer, state: State, committee_id: str) -> UnitReply:
+    return await authorize_unit(
+        viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
+    )
+
+
+async def _form_page(
+    request: Request,
+    viewer: Viewer,
+    state: State,
+    unit: UnitReply,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "rescore.html",
+        status=422 if errors else 200,
+        viewer=viewer,
+        unit=unit,
+        errors=errors or {},
+        values=values or {"period_from": f"{periods.this_month()[:4]}-01", "period_to": periods.this_month()},
+        crumbs=await data.breadcrumb(state, viewer.principal, unit),
+    )
+
+
+@router.get("/committees/{committee_id}/rescore")
+async def rescore_form(committee_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """The form: which months to re-score under the frameworks now in force."""
+    unit = await _committee(viewer, state, committee_id)
+    return await _form_page(request, viewer, state, unit)
+
+
+def _month(form: Any, name: str, errors: dict[str, str], *, required: bool) -> str | None:
+    value = forms.text(form, name)
+    if not value:
+        if required:
+            errors[name] = forms.required(name)
+        return None
+    if not periods.PERIOD.match(value) or len(value) != 7:
+        errors[name] = _("%(field)s: enter a month as YYYY-MM.", field=forms.label(name))
+        return None
+    return value
+
+
+@router.post("/committees/{committee_id}/rescore")
+async def start_rescore(committee_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Queue the re-scoring of the committee's subtree (POST /v1/rescore) and go to its progress page."""
+    unit = await _committee(viewer, state, committee_id)
+    form = await forms.form_of(request)
+    errors: dict[str, str] = {}
+    first = _month(form, "period_from", errors, required=True)
+    last = _month(form, "period_to", errors, required=False)
+    if first and last and last < first:
+        errors["period_to"] = _("%(field)s: must not be before the first month.", field=forms.label("period_to"))
+    try:
+        if errors:
+            raise FormErrors(errors)
+        body = forms.build(RescoreCreate, {"unit_id": committee_id, "period_from": first, "period_to": last})
+        job: dict[str, Any] = {}
+
+        async def queue() -> None:
+            job.update(await operations.rescore(body, request, viewer.principal, state))
+
+        await forms.send(queue())
+    except FormErrors as exc:
+        return await _form_page(request, viewer, state, unit, errors=exc.errors, values=dict(form))
+    return RedirectResponse(f"{PREFIX}/committees/{committee_id}/rescore/{job['job_id']}", status_code=303)
+
+
+async def _job(viewer: Viewer, state: State, committee_id: str, job_id: str) -> dict[str, Any]:
+    """The job, when it re-scores this committee and the viewer may see it; PageNotFound otherwise."""
+    if not 1 <= len(job_id) <= 64:
+        raise PageNotFound
+    try:
+        job: dict[str, Any] = await operations.rescore_status(job_id, viewer.principal, state)
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise PageNotFound from None
+        raise
+    if job.get("unit_id") != committee_id:
+        raise PageNotFound
+    return job
+
+
+def progress_of(job: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows of a job: {status, label, percent 0..100, cells_done, cells_total, meetings_rescored,
+    changed, finished, text}."""
+    total, done = job.get("cells_total"), job.get("cells_done") or 0
+    if job["status"] == "done":
+        percent = 100.0
+    elif total:
+        percent = min(100.0, 100.0 * done / total)
+    else:
+        percent = 0.0
+    return {
+        "status": job["status"],
+        "label": _(STATUS_LABELS[job["status"]]),
+        "percent": round(percent, 1),
+        "cells_done": done,
+        "cells_total": total,
+        "meetings_rescored": job.get("meetings_rescored") or 0,
+        "changed": job.get("changed") or 0,
+        "finished": job["status"] in ("done", "failed"),
+        "text": _(
+            "%(done)s of %(total)s cells (%(percent)s%%)",
+            done=done,
+            total=total if total is not None else "…",
+            percent=format_number(percent),
+        ),
+    }
+
+
+@router.get("/committees/{committee_id}/rescore/{job_id}")
+async def rescore_page(
+    committee_id: str, job_id: str, request: Request, viewer: CurrentViewer, state: State
+) -> HTMLResponse:
+    """The job's progress bar, refreshed by static/rescore.js from the JSON below."""
+    unit = await _committee(viewer, state, committee_id)
+    job = await _job(viewer, state, committee_id, job_id)
+    return render(
+        request,
+        "rescore_progress.html",
+        viewer=viewer,
+        unit=unit,
+        job=job,
+        progress=progress_of(job),
+        crumbs=await data.breadcrumb(state, viewer.principal, unit),
+    )
+
+
+@router.get("/committees/{committee_id}/rescore/{job_id}/progress.json")
+async def rescore_progress(committee_id: str, job_id: str, viewer: CurrentViewer, state: State) -> JSONResponse:
+    """The job's progress as JSON for the page's script."""
+    await _committee(viewer, state, committee_id)
+    job = await _job(viewer, state, committee_id, job_id)
+    return JSONResponse(progress_of(job), headers=SECURITY_HEADERS)
