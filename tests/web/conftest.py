@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -264,3 +265,17 @@ async def sign_in(browser: Browser, system: RunningSystem, who: str, *, width: i
     await page.get_by_label("Mật khẩu").fill(PASSWORD)
     await page.get_by_role("button", name="Đăng nhập").click()
     return page
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """Desktop and phone-width (390 px) captures of the page as docs/screenshots/<name>.png and <name>-phone.png,
+    when CHIBO_SCREENSHOTS names the directory (how the README's pictures are made); nothing otherwise."""
+    directory = os.environ.get("CHIBO_SCREENSHOTS")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    await page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.screenshot(path=str(Path(directory) / f"{name}-phone.png"), full_page=True)
+    await page.set_viewport_size(size)

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import OIDC_NAME, web_account
+from tests.web.conftest import OIDC_NAME, screenshot, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +41,7 @@ async def through_provider(browser: Browser, system: RunningSystem, login: str, 
     authorization: list[str] = []
     page.on("request", lambda request: authorization.append(request.url) if "/auth?" in request.url else None)
     await page.goto(system.gateway_url + start)
+    await screenshot(page, "sign-in-oidc")
     await page.get_by_role("link", name=f"Đăng nhập qua {OIDC_NAME}").click()
     await page.locator('input[name="login"], #error').first.wait_for()
     assert await page.locator("#error").count() == 0, await page.content()
@@ -101,6 +102,7 @@ async def test_people_not_linked_get_a_vietnamese_refusal_and_no_session(
         "Đề nghị liên hệ văn phòng cấp ủy để được gắn tài khoản."
     )
     assert "chibo_session" not in {cookie["name"] for cookie in await page.context.cookies()}
+    await screenshot(page, "sign-in-oidc-refused")
     await page.goto(system.gateway_url + "/app/")
     await page.wait_for_url("**/app/sign-in?next=**")
     await page.context.close()

@@ -7,7 +7,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, sign_in, signed_in
+from tests.web.conftest import csrf_of, screenshot, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +26,7 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     await page.get_by_label("Đến tháng").fill("2026-02")
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
     assert "Đến tháng: không được trước tháng bắt đầu." in await page.locator("#rescore-errors").inner_text()
+    await screenshot(page, "rescore-form")
     await page.get_by_label("Từ tháng").fill("2026-01")
     await page.get_by_label("Đến tháng").fill("2026-11")
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
@@ -42,6 +43,7 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     assert await page.locator("#rescore-text").inner_text() == "3/3 chi bộ (100%)"
     assert await page.locator("#rescore-meetings").inner_text() == str(job["meetings_rescored"])
     assert await page.locator("#rescore-changed").inner_text() == str(job["changed"])
+    await screenshot(page, "rescore-progress")
     await page.context.close()
 
 

@@ -6,6 +6,7 @@ events. Only the assigned cells that lie in the account's own subtree are shown 
 meeting of any other cell is the same 404 as a meeting that does not exist."""
 
 import asyncio
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +25,7 @@ from services.gateway.web.forms import FormErrors
 from shared.contracts.meetings_rpc import ListMonitorAssignments, MonitorAssignmentReply
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+MONTH = re.compile(r"\d{4}-\d{2}")
 HELD = frozenset({"held", "minutes_submitted", "minutes_approved"})
 RECENT_MEETINGS = 3
 RECENT_MONTHS = 3
@@ -55,7 +57,7 @@ async def _cell_summary(state: GatewayState, principal: Principal, item: Monitor
         reads.list_cell_ratings(item.cell_id, principal, state, period=None, limit=1000, offset=0),
         reads.list_cell_meetings(item.cell_id, principal, state, period=None, limit=200, offset=0),
     )
-    months = sorted((row for row in ratings["items"] if len(row["period"]) == 7), key=lambda row: row["period"])
+    months = sorted((row for row in ratings["items"] if MONTH.fullmatch(row["period"])), key=lambda row: row["period"])
     held = sorted(
         (row for row in meetings["items"] if row.get("status") in HELD),
         key=lambda row: str(row.get("starts_at") or ""),
