@@ -20,6 +20,7 @@ from services.meetings.unit_of_work import MeetingsUnitOfWork
 from tests.meetings import events as ev
 from tests.meetings.fakes import FakeStore
 from tests.support.ids import random_id
+from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=3)
 UowFactory = Callable[[], MeetingsUnitOfWork]
@@ -85,6 +86,15 @@ async def test_every_hold_seen_on_fakes_names_a_key_its_event_locked() -> None:
     assert not store.state.held
 
 
+async def waiting_on_advisory_lock(pool: asyncpg.Pool) -> bool:
+    """Whether some transaction of this database waits for an advisory lock another one holds."""
+    waiting = await pool.fetchval(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+        " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
+    )
+    return bool(waiting)
+
+
 async def _holding(pool: asyncpg.Pool, locks: LockSet, entered: asyncio.Event, release: asyncio.Event) -> None:
     async with MeetingsUnitOfWork(pool) as uow:
         await uow.ingest.lock(locks)
@@ -105,8 +115,9 @@ async def test_another_cells_transaction_runs_while_one_cell_is_locked(
         results = await asyncio.wait_for(handlers.ingest_batch([ev.unit(free)], uow_factory, route="test"), timeout=60)
         assert [result.outcome for result in results] == ["accepted"]
         blocked = asyncio.create_task(handlers.ingest_batch([ev.unit(busy)], uow_factory, route="test"))
-        await asyncio.sleep(0.5)
-        assert not blocked.done()  # the same cell waits for the transaction holding it
+        # the same cell waits for the transaction holding it: seen waiting on its lock, not assumed after a pause
+        await eventually(lambda: waiting_on_advisory_lock(meetings_pool))
+        assert not blocked.done()
         release.set()
         assert [result.outcome for result in await asyncio.wait_for(blocked, timeout=60)] == ["accepted"]
     finally:

@@ -27,7 +27,7 @@ from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
 from shared.unit_of_work import PgUnitOfWork
 from tests.support.ids import random_id
-from tests.support.running import eventually
+from tests.support.running import eventually, settled
 
 SCHEMA = "probe"
 PROBE_DIR = Path(__file__).parent / "probe_service"
@@ -315,7 +315,8 @@ async def test_a_batch_applies_each_event_once_in_one_transaction_and_isolates_a
     assert "data.reason" in str(message.headers["x-chibo-reason"])
     assert probe.transactions == 1
     assert sorted(probe.calls) == sorted(ids)
-    await asyncio.sleep(0.5)
+    # the batch delivery was settled (its five events counted), so no later copy can add a dead letter
+    await eventually(lambda: settled(probe.queue.name) >= 5)
     assert await dead.get(fail=False, no_ack=True) is None
 
 
