@@ -13,6 +13,7 @@ from services.evaluation.handlers import adopt_framework as adopt_framework_use_
 from services.evaluation.handlers.frameworks import FrameworkConflict
 from services.evaluation.handlers.rescoring import start_rescore_job
 from shared.contracts import evaluation_rpc as rpc
+from shared.ops.rpc import add_ops_methods
 from shared.rpc import RpcError, RpcMethods
 
 
@@ -132,4 +133,5 @@ def rpc_methods(app: EvaluationContext) -> RpcMethods:
     methods.add(rpc.AdoptFramework, partial(adopt_framework, app=app))
     methods.add(rpc.Rescore, partial(rescore, app=app))
     methods.add(rpc.GetRescoreStatus, partial(rescore_status, app=app))
+    add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
     return methods

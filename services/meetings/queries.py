@@ -236,3 +236,16 @@ async def list_rejections(
     )
     total = await conn.fetchval("SELECT count(*) FROM rejection" + where, type, status)
     return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def list_held_events(conn: asyncpg.Connection, *, limit: int, offset: int) -> dict[str, Any]:
+    """Held events, oldest first, each with what it waits for and a preview of its data."""
+    rows = await conn.fetch(
+        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at,"
+        " left((raw -> 'data')::text, 500) AS data_preview"
+        " FROM held_event ORDER BY held_at, source, event_id LIMIT $1 OFFSET $2",
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM held_event")
+    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)

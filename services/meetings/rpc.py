@@ -9,6 +9,7 @@ from services.meetings.context import MeetingsContext
 from shared.contracts import meetings_rpc as rpc
 from shared.envelope import InvalidEvent, is_batch
 from shared.logs import get_logger
+from shared.ops.rpc import add_ops_methods
 from shared.rpc import RpcError, RpcMethods
 
 log = get_logger(__name__)
@@ -124,6 +125,40 @@ async def list_rejections(request: rpc.ListRejections, app: MeetingsContext) -> 
         )
 
 
+async def list_held_events(request: rpc.ListHeldEvents, app: MeetingsContext) -> dict[str, Any]:
+    """Held events, oldest first."""
+    async with app.pool.acquire() as conn:
+        return await queries.list_held_events(conn, limit=request.limit, offset=request.offset)
+
+
+async def retry_held_event(request: rpc.RetryHeldEvent, app: MeetingsContext) -> dict[str, Any]:
+    """Judge a held event again now; not_found when it is not held."""
+    try:
+        async with app.uow_factory() as uow:
+            result = await handlers.retry_held(uow, source=request.source, event_id=request.event_id)
+            await uow.commit()
+    except handlers.HeldNotFound:
+        raise RpcError(
+            "not_found", f"no held event {request.event_id} from {request.source}", field="event_id"
+        ) from None
+    return result.as_dict(0)
+
+
+async def drop_held_event(request: rpc.DropHeldEvent, app: MeetingsContext) -> dict[str, Any]:
+    """Stop holding an event (it becomes a rejection with the operator's reason); not_found when it is not held."""
+    try:
+        async with app.uow_factory() as uow:
+            result = await handlers.drop_held(
+                uow, source=request.source, event_id=request.event_id, reason=request.reason
+            )
+            await uow.commit()
+    except handlers.HeldNotFound:
+        raise RpcError(
+            "not_found", f"no held event {request.event_id} from {request.source}", field="event_id"
+        ) from None
+    return result.as_dict(0)
+
+
 def _found(value: dict[str, Any] | None, message: str, field: str) -> dict[str, Any]:
     if value is None:
         raise RpcError("not_found", message, field=field)
@@ -145,4 +180,8 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.GetMemberHistory, partial(member_history, app=app))
     methods.add(rpc.ListMonitorAssignments, partial(list_monitor_assignments, app=app))
     methods.add(rpc.ListRejections, partial(list_rejections, app=app))
+    methods.add(rpc.ListHeldEvents, partial(list_held_events, app=app))
+    methods.add(rpc.RetryHeldEvent, partial(retry_held_event, app=app))
+    methods.add(rpc.DropHeldEvent, partial(drop_held_event, app=app))
+    add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
     return methods

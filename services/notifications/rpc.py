@@ -6,6 +6,7 @@ from typing import Any
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers.commands import Commands
 from shared.contracts import notifications_rpc as rpc
+from shared.ops.rpc import add_ops_methods
 from shared.rpc import RpcMethods
 
 
@@ -76,4 +77,5 @@ def rpc_methods(app: NotificationsContext) -> RpcMethods:
     methods.add(rpc.SetPreferences, partial(set_preferences, app=app))
     methods.add(rpc.GetRules, partial(get_rules, app=app))
     methods.add(rpc.SetRule, partial(set_rule, app=app))
+    add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
     return methods

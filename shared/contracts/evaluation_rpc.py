@@ -5,6 +5,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
+from shared.contracts import ops_rpc as ops
 from shared.contracts.evaluation import Rating
 from shared.periods import Period
 from shared.rpc import Page, Reply, Request
@@ -198,3 +199,60 @@ class GetRescoreStatus(EvaluationRequest[RescoreJobReply]):
 
     method = "rescore_status"
     job_id: str
+
+
+# ---- operators: dead letters and parked outbox rows (shared/contracts/ops_rpc.py) ---------------
+
+
+class ListDeadLetters(ops.ListDeadLetters):
+    """Messages of one of the evaluation service's dead-letter queues."""
+
+    service = "evaluation"
+
+
+class ReplayDeadLetters(ops.ReplayDeadLetters):
+    """Send the evaluation service's dead letters back to their queue."""
+
+    service = "evaluation"
+
+
+class PurgeDeadLetters(ops.PurgeDeadLetters):
+    """Empty one of the evaluation service's dead-letter queues."""
+
+    service = "evaluation"
+
+
+class GetOutboxStatus(ops.GetOutboxStatus):
+    """The evaluation service's outbox: pending, lag, parked."""
+
+    service = "evaluation"
+
+
+class ListParkedRows(ops.ListParkedRows):
+    """The evaluation service's parked outbox rows."""
+
+    service = "evaluation"
+
+
+class ReplayParkedRows(ops.ReplayParkedRows):
+    """Put the evaluation service's parked outbox rows back in line."""
+
+    service = "evaluation"
+
+
+class DropParkedRow(ops.DropParkedRow):
+    """Delete one of the evaluation service's parked outbox rows."""
+
+    service = "evaluation"
+
+
+OPS = ops.OpsCatalog(
+    service="evaluation",
+    list_dead_letters=ListDeadLetters,
+    replay_dead_letters=ReplayDeadLetters,
+    purge_dead_letters=PurgeDeadLetters,
+    outbox_status=GetOutboxStatus,
+    list_parked_rows=ListParkedRows,
+    replay_parked_rows=ReplayParkedRows,
+    drop_parked_row=DropParkedRow,
+)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
+from shared.contracts import ops_rpc as ops
 from shared.periods import Period
 from shared.rpc import Page, Reply, Request
 
@@ -156,6 +157,21 @@ class RejectionReply(Reply):
     status: Literal["open", "replayed"] | None = None
 
 
+class HeldEventReply(Reply):
+    """An event meetings holds until what it refers to arrives (`waiting_for`), with the reason and the field."""
+
+    source: str
+    event_id: str
+    type: str
+    waiting_for: str
+    reason: str
+    field: str | None = None
+    route: str
+    held_at: datetime
+    data_preview: str | None = None
+    """The event's `data` as JSON, cut at 500 characters."""
+
+
 # ---- requests ----------------------------------------------------------------------------------
 
 
@@ -272,3 +288,89 @@ class ListRejections(MeetingsRequest[Page[RejectionReply]]):
     offset: Offset = 0
     type: str | None = None
     status: Literal["open", "replayed"] | None = None
+
+
+SourceText = Annotated[str, Field(min_length=1, max_length=1000)]
+EventIdText = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class ListHeldEvents(MeetingsRequest[Page[HeldEventReply]]):
+    """Held events, oldest first."""
+
+    method = "list_held_events"
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class RetryHeldEvent(MeetingsRequest[IngestResultReply]):
+    """Judge a held event again now: applied, held again (still waiting) or rejected; not_found if none."""
+
+    method = "retry_held_event"
+    source: SourceText
+    event_id: EventIdText
+
+
+class DropHeldEvent(MeetingsRequest[IngestResultReply]):
+    """Stop holding an event: it becomes a stored (and published) rejection with the operator's reason."""
+
+    method = "drop_held_event"
+    source: SourceText
+    event_id: EventIdText
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+# ---- operators: dead letters and parked outbox rows (shared/contracts/ops_rpc.py) ---------------
+
+
+class ListDeadLetters(ops.ListDeadLetters):
+    """Messages of one of the meetings service's dead-letter queues."""
+
+    service = "meetings"
+
+
+class ReplayDeadLetters(ops.ReplayDeadLetters):
+    """Send the meetings service's dead letters back to their queue."""
+
+    service = "meetings"
+
+
+class PurgeDeadLetters(ops.PurgeDeadLetters):
+    """Empty one of the meetings service's dead-letter queues."""
+
+    service = "meetings"
+
+
+class GetOutboxStatus(ops.GetOutboxStatus):
+    """The meetings service's outbox: pending, lag, parked."""
+
+    service = "meetings"
+
+
+class ListParkedRows(ops.ListParkedRows):
+    """The meetings service's parked outbox rows."""
+
+    service = "meetings"
+
+
+class ReplayParkedRows(ops.ReplayParkedRows):
+    """Put the meetings service's parked outbox rows back in line."""
+
+    service = "meetings"
+
+
+class DropParkedRow(ops.DropParkedRow):
+    """Delete one of the meetings service's parked outbox rows."""
+
+    service = "meetings"
+
+
+OPS = ops.OpsCatalog(
+    service="meetings",
+    list_dead_letters=ListDeadLetters,
+    replay_dead_letters=ReplayDeadLetters,
+    purge_dead_letters=PurgeDeadLetters,
+    outbox_status=GetOutboxStatus,
+    list_parked_rows=ListParkedRows,
+    replay_parked_rows=ReplayParkedRows,
+    drop_parked_row=DropParkedRow,
+)

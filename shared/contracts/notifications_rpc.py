@@ -4,6 +4,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import Field
 
+from shared.contracts import ops_rpc as ops
 from shared.contracts.notifications import Channel
 from shared.rpc import Page, Reply, Request
 
@@ -128,3 +129,60 @@ class SetRule(NotificationsRequest[RulesReply]):
     rule: str
     params: dict[str, Any] | None = None
     enabled: bool | None = None
+
+
+# ---- operators: dead letters and parked outbox rows (shared/contracts/ops_rpc.py) ---------------
+
+
+class ListDeadLetters(ops.ListDeadLetters):
+    """Messages of one of the notifications service's dead-letter queues."""
+
+    service = "notifications"
+
+
+class ReplayDeadLetters(ops.ReplayDeadLetters):
+    """Send the notifications service's dead letters back to their queue."""
+
+    service = "notifications"
+
+
+class PurgeDeadLetters(ops.PurgeDeadLetters):
+    """Empty one of the notifications service's dead-letter queues."""
+
+    service = "notifications"
+
+
+class GetOutboxStatus(ops.GetOutboxStatus):
+    """The notifications service's outbox: pending, lag, parked."""
+
+    service = "notifications"
+
+
+class ListParkedRows(ops.ListParkedRows):
+    """The notifications service's parked outbox rows."""
+
+    service = "notifications"
+
+
+class ReplayParkedRows(ops.ReplayParkedRows):
+    """Put the notifications service's parked outbox rows back in line."""
+
+    service = "notifications"
+
+
+class DropParkedRow(ops.DropParkedRow):
+    """Delete one of the notifications service's parked outbox rows."""
+
+    service = "notifications"
+
+
+OPS = ops.OpsCatalog(
+    service="notifications",
+    list_dead_letters=ListDeadLetters,
+    replay_dead_letters=ReplayDeadLetters,
+    purge_dead_letters=PurgeDeadLetters,
+    outbox_status=GetOutboxStatus,
+    list_parked_rows=ListParkedRows,
+    replay_parked_rows=ReplayParkedRows,
+    drop_parked_row=DropParkedRow,
+)

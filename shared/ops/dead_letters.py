@@ -107,10 +107,15 @@ async def list_dead_letters(connection: AbstractConnection, queue: str, *, limit
 
 
 async def replay_dead_letters(
-    connection: AbstractConnection, queue: str, *, limit: int | None = None, event_id: str | None = None
+    connection: AbstractConnection,
+    queue: str,
+    *,
+    limit: int | None = None,
+    event_id: str | None = None,
+    message_id: str | None = None,
 ) -> dict[str, Any]:
-    """Publish dead letters back to the queue they died in (all, the first `limit`, or those of one event id);
-    messages not chosen stay. Returns how many were replayed and kept."""
+    """Publish dead letters back to the queue they died in (all, the first `limit`, or those of one event id or
+    AMQP message id); messages not chosen stay. Returns how many were replayed and kept."""
     check_queue(queue)
     channel = await connection.channel(publisher_confirms=True)
     replayed = kept = 0
@@ -124,7 +129,10 @@ async def replay_dead_letters(
             if message is None:
                 break
             origin = _death(message)["queue"]
-            if not origin or (event_id is not None and describe(message, 0)["event_id"] != event_id):
+            chosen = (event_id is None or describe(message, 0)["event_id"] == event_id) and (
+                message_id is None or message.message_id == message_id
+            )
+            if not origin or not chosen:
                 kept += 1
                 continue  # left unacknowledged: it returns to the queue when the channel closes
             headers = {key: value for key, value in (message.headers or {}).items() if not key.startswith("x-")}

@@ -50,3 +50,15 @@ async def replay_parked(conn: asyncpg.Connection, *, schema: str, ids: list[int]
     )
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
     return int(replayed)
+
+
+async def drop_parked(conn: asyncpg.Connection, *, row_id: int) -> dict[str, Any] | None:
+    """Delete one parked row for good (its event is never published); the row as it was, or None if no such parked
+    row."""
+    row = await conn.fetchrow(
+        "DELETE FROM outbox WHERE id = $1 AND parked_at IS NOT NULL AND published_at IS NULL"
+        " RETURNING id, event_id, type, exchange, routing_key, attempts, parked_reason, created_at, parked_at,"
+        " left(payload::text, 500) AS payload_preview",
+        row_id,
+    )
+    return _parked_item(row) if row is not None else None

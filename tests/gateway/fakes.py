@@ -11,14 +11,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
 from faststream.rabbit import RabbitBroker
 
 from shared.bindings import read_message
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
+from shared.contracts import ops_rpc
+from shared.contracts.ops_rpc import OpsCatalog
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
+from shared.ops.rpc import add_dead_letter_methods
 from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
 from tests.support.ids import random_id
@@ -55,6 +59,10 @@ class World:
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rescore_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parked: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    """Parked outbox rows of each service, by row id."""
+    held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Events the fake meetings holds, by (source, id)."""
     buggy_framework: str = field(default_factory=lambda: random_id("fw-bug"))
     """A framework id whose lookup hits a bug in the fake evaluation (a KeyError), as a real bug would."""
 
@@ -91,6 +99,68 @@ class World:
             "status": "open",
         }
         self.frameworks["hd42-2025"] = {"id": "hd42-2025", "version": "1", "issuer": "Phường A", "criteria": []}
+
+    def park(self, service: str) -> int:
+        """A new parked outbox row of `service`; its id."""
+        rows = self.parked.setdefault(service, {})
+        row_id = max(rows, default=0) + 1
+        rows[row_id] = {
+            "id": row_id,
+            "event_id": random_id("evt"),
+            "type": "score.meeting.updated.v1",
+            "exchange": "chibo.nowhere",
+            "routing_key": "score.meeting.updated.v1",
+            "attempts": 1,
+            "parked_reason": "NOT_FOUND - no exchange 'chibo.nowhere'",
+            "created_at": "2026-11-05T08:00:00+07:00",
+            "parked_at": "2026-11-05T08:00:01+07:00",
+            "payload_preview": '{"data": {}}',
+        }
+        return row_id
+
+    def hold(self) -> dict[str, Any]:
+        """A new held event; its row."""
+        row = {
+            "source": "urn:test:held",
+            "event_id": random_id("evt"),
+            "type": "attendance.recorded.v1",
+            "waiting_for": f"meeting:{random_id('mtg')}",
+            "reason": "data.meeting_id: no such meeting yet",
+            "field": "data.meeting_id",
+            "route": "amqp",
+            "held_at": "2026-11-05T08:00:00+07:00",
+            "data_preview": '{"records": []}',
+        }
+        self.held[(row["source"], row["event_id"])] = row
+        return row
+
+    def add_ops(self, methods: RpcMethods, catalog: OpsCatalog, amqp_url: str) -> None:
+        """The operator methods of a fake service: its real dead-letter queues on the real broker (the shared code the
+        services run), its parked outbox rows from memory."""
+        add_dead_letter_methods(methods, catalog, connect=lambda: aio_pika.connect(amqp_url))
+        rows = self.parked.setdefault(catalog.service, {})
+
+        async def status(r: ops_rpc.GetOutboxStatus) -> dict[str, Any]:
+            return {"pending": 0, "oldest_pending_seconds": 0.0, "parked": len(rows)}
+
+        async def list_parked(r: ops_rpc.ListParkedRows) -> dict[str, Any]:
+            return page(list(rows.values()), r.limit, r.offset)
+
+        async def replay(r: ops_rpc.ReplayParkedRows) -> dict[str, Any]:
+            chosen = [row_id for row_id in rows if r.ids is None or row_id in r.ids]
+            for row_id in chosen:
+                del rows[row_id]
+            return {"replayed": len(chosen)}
+
+        async def drop(r: ops_rpc.DropParkedRow) -> dict[str, Any]:
+            if r.id not in rows:
+                raise RpcError("not_found", f"no parked outbox row {r.id}", field="id")
+            return rows.pop(r.id)
+
+        methods.add(catalog.outbox_status, status)
+        methods.add(catalog.list_parked_rows, list_parked)
+        methods.add(catalog.replay_parked_rows, replay)
+        methods.add(catalog.drop_parked_row, drop)
 
     def _unit(self, unit_id: str, name: str, kind: str, parent: str | None) -> None:
         ancestors = [*self.units[parent]["ancestors"], unit_id] if parent else [unit_id]
@@ -301,7 +371,30 @@ class World:
             self.rejections[r.rejection_id]["status"] = "replayed"
             return self.judge(0, r.event)
 
+        async def list_held(r: meetings.ListHeldEvents) -> dict[str, Any]:
+            return page(list(self.held.values()), r.limit, r.offset)
+
+        async def retry_held(r: meetings.RetryHeldEvent) -> dict[str, Any]:
+            row = self.held.get((r.source, r.event_id))
+            if row is None:
+                raise RpcError("not_found", f"no held event {r.event_id}", field="event_id")
+            outcome = {"index": 0, "id": r.event_id, "source": r.source, "type": row["type"]}
+            return outcome | {"outcome": "held", "reason": row["reason"], "waiting_for": row["waiting_for"]}
+
+        async def drop_held(r: meetings.DropHeldEvent) -> dict[str, Any]:
+            row = self.held.pop((r.source, r.event_id), None)
+            if row is None:
+                raise RpcError("not_found", f"no held event {r.event_id}", field="event_id")
+            reason = f"dropped by an operator: {r.reason}"
+            return {"index": 0, "id": r.event_id, "source": r.source, "type": row["type"], "outcome": "rejected"} | {
+                "reason": reason,
+                "field": row["field"],
+            }
+
         methods = RpcMethods("meetings")
+        methods.add(meetings.ListHeldEvents, list_held)
+        methods.add(meetings.RetryHeldEvent, retry_held)
+        methods.add(meetings.DropHeldEvent, drop_held)
         methods.add(meetings.Ingest, ingest)
         methods.add(meetings.IngestBody, ingest_body)
         methods.add(meetings.GetUnit, get_unit)
@@ -519,10 +612,18 @@ class FakeServices:
     """The three fakes over one World."""
 
     def __init__(self, amqp_url: str) -> None:
-        self.world = World()
-        self.meetings = FakeService("meetings", amqp_url, self.world.meetings_methods())
-        self.evaluation = FakeService("evaluation", amqp_url, self.world.evaluation_methods())
-        self.notifications = FakeService("notifications", amqp_url, self.world.notifications_methods())
+        self.world = world = World()
+        catalogs = {"meetings": meetings.OPS, "evaluation": evaluation.OPS, "notifications": notifications.OPS}
+        built = {
+            "meetings": world.meetings_methods(),
+            "evaluation": world.evaluation_methods(),
+            "notifications": world.notifications_methods(),
+        }
+        for name, methods in built.items():
+            world.add_ops(methods, catalogs[name], amqp_url)
+        self.meetings = FakeService("meetings", amqp_url, built["meetings"])
+        self.evaluation = FakeService("evaluation", amqp_url, built["evaluation"])
+        self.notifications = FakeService("notifications", amqp_url, built["notifications"])
 
     async def start(self) -> None:
         """Start all three."""

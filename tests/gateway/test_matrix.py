@@ -22,6 +22,7 @@ import pytest
 
 from services.gateway.bootstrap import GatewayState
 from services.gateway.main import create_app
+from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.gateway.conftest import TokenFactory, gateway_settings
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
@@ -157,6 +158,33 @@ def throwaway_account() -> Build:
     return build
 
 
+def dead_letters(path: str, body: Any = None) -> Build:
+    """A call on meetings' dead-letter queue, declared first (the fakes work on the real broker's queues)."""
+
+    async def build(ctx: Context) -> Request:
+        await declare_topology(ctx.state.settings.amqp_url, CONSUMER_QUEUES)
+        return path, body
+
+    return build
+
+
+def parked_row(service: str) -> Build:
+    async def build(ctx: Context) -> Request:
+        row_id = ctx.world.park(service)
+        return f"/v1/outbox/{service}/parked/{row_id}/drop", {"reason": "Sự kiện thử nghiệm, không cần gửi"}
+
+    return build
+
+
+def held_event(action: str) -> Build:
+    async def build(ctx: Context) -> Request:
+        row = ctx.world.hold()
+        body = {"source": row["source"], "event_id": row["event_id"]}
+        return f"/v1/held-events/{action}", body | ({"reason": "Nguồn đã hủy sự kiện"} if action == "drop" else {})
+
+    return build
+
+
 MINUTES = {
     "started_at": "2026-11-04T19:00:00+07:00",
     "ended_at": "2026-11-04T20:45:00+07:00",
@@ -281,6 +309,22 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/v1/rejections/{rejection_id}/replay"): Row(rejection({}), OPERATOR),
     ("GET", "/v1/dead-letters"): Row(call("/v1/dead-letters"), OPERATOR),
     ("GET", "/v1/system/health"): Row(call("/v1/system/health"), OPERATOR),
+    ("GET", "/v1/operations/overview"): Row(call("/v1/operations/overview"), OPERATOR),
+    ("GET", "/v1/dead-letters/{queue}"): Row(dead_letters("/v1/dead-letters/meetings.ingest.dlq"), OPERATOR),
+    ("POST", "/v1/dead-letters/{queue}/replay"): Row(
+        dead_letters("/v1/dead-letters/meetings.ingest.dlq/replay", {}), OPERATOR
+    ),
+    ("POST", "/v1/dead-letters/{queue}/purge"): Row(
+        dead_letters("/v1/dead-letters/meetings.ingest.dlq/purge"), OPERATOR
+    ),
+    ("GET", "/v1/outbox/{service}/parked"): Row(call("/v1/outbox/evaluation/parked"), OPERATOR),
+    ("POST", "/v1/outbox/{service}/parked/replay"): Row(
+        call("/v1/outbox/notifications/parked/replay", {"all": True}), OPERATOR
+    ),
+    ("POST", "/v1/outbox/{service}/parked/{row_id}/drop"): Row(parked_row("meetings"), OPERATOR),
+    ("GET", "/v1/held-events"): Row(call("/v1/held-events"), OPERATOR),
+    ("POST", "/v1/held-events/retry"): Row(held_event("retry"), OPERATOR),
+    ("POST", "/v1/held-events/drop"): Row(held_event("drop"), OPERATOR),
     ("GET", "/v1/deliveries/failed"): Row(call("/v1/deliveries/failed"), OPERATOR),
     ("POST", "/v1/deliveries/{delivery_id}/retry"): Row(call("/v1/deliveries/1/retry"), OPERATOR),
     ("GET", "/v1/frameworks"): Row(call("/v1/frameworks"), ADMIN),

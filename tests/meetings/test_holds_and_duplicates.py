@@ -148,3 +148,46 @@ async def test_a_member_history_is_announced_only_when_its_figures_move() -> Non
     await ingest(uow_factory, ev.scheduled(second, cell, starts_at=START + timedelta(days=30)))
     _, emitted = await ingest(uow_factory, ev.attendance(second, {steady: "present", absent: "absent"}))
     assert announced(emitted) == {absent: 2}  # the steady member's figures did not move
+
+
+async def test_an_operator_retries_a_held_event_and_it_applies_once_its_referent_exists() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
+    cell, mem = random_id("cell"), random_id("mem")
+    raw = ev.member(mem, cell)
+    assert (await ingest(uow_factory, raw))[0].outcome == "held"
+    async with uow_factory() as uow:
+        still = await handlers.retry_held(uow, source=raw["source"], event_id=raw["id"])
+        await uow.commit()
+    assert (still.outcome, still.waiting_for) == ("held", f"unit:{cell}")
+    # the unit is there but nothing released the event (say, restored from a backup): the operator's retry applies it
+    store.state.units[cell] = {"id": cell, "kind": "cell", "parent_id": None, "active": True}
+    async with uow_factory() as uow:
+        applied = await handlers.retry_held(uow, source=raw["source"], event_id=raw["id"])
+        await uow.commit()
+    assert applied.outcome == "accepted", applied
+    assert store.held_event(raw["id"]) is None and mem in store.state.members
+    async with uow_factory() as uow:
+        try:
+            await handlers.retry_held(uow, source=raw["source"], event_id=raw["id"])
+        except handlers.HeldNotFound:
+            pass
+        else:
+            raise AssertionError("a released event is not held any more")
+
+
+async def test_an_operator_drops_a_held_event_and_it_becomes_a_rejection_with_the_reason() -> None:
+    store = FakeStore()
+    uow_factory = store.uow
+    cell, mem = random_id("cell"), random_id("mem")
+    raw = ev.member(mem, cell)
+    assert (await ingest(uow_factory, raw))[0].outcome == "held"
+    async with uow_factory() as uow:
+        result = await handlers.drop_held(uow, source=raw["source"], event_id=raw["id"], reason="Nguồn đã hủy")
+        await uow.commit()
+        emitted = uow.emitted
+    assert result.outcome == "rejected" and "Nguồn đã hủy" in (result.reason or "")
+    row = store.rejection_of(raw["id"])
+    assert row is not None and row["field"] == "data.cell_id" and "dropped by an operator" in row["reason"]
+    assert any(e.type == "ingest.rejected.v1" and e.data["event_id"] == raw["id"] for e in emitted)
+    assert store.held_event(raw["id"]) is None

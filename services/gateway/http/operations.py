@@ -36,6 +36,7 @@ from services.gateway.schemas import (
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
+from shared.ops.dead_letters import dead_letter_counts
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES
 
@@ -123,7 +124,8 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
 
 @router.get("/system/health", response_model=SystemHealthRead, tags=["operations"])
 async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
-    """Each service's own /health page, and the broker."""
+    """Each service's own /health page, the broker, and every dead-letter queue's depth: any dead letter (or a service
+    not ok) makes the system `degraded`."""
     require_role(caller, OPERATORS, "read the system's health")
     urls = state.settings.service_health_urls
 
@@ -144,8 +146,20 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         reports = await asyncio.gather(*(probe(client, url) for url in urls.values()))
     broker = "ok" if await state.broker.ping(timeout=2) else "down"
     services = dict(zip(urls, reports, strict=True))
-    healthy = broker == "ok" and all(report.status == "ok" for report in reports)
-    return SystemHealthRead(status="ok" if healthy else "degraded", broker=broker, services=services)
+    dead_letters: dict[str, int | None] = {spec.dead_letter_queue: None for spec in CONSUMER_QUEUES}
+    if broker == "ok":
+        # passive declares: the gateway's broker user may not read these queues, only see their depth
+        dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
+    waiting = {queue: count for queue, count in dead_letters.items() if count}
+    healthy = broker == "ok" and not waiting and all(report.status == "ok" for report in reports)
+    return SystemHealthRead(
+        status="ok" if healthy else "degraded",
+        broker=broker,
+        services=services,
+        dead_letters=dead_letters,
+        dead_letters_total=sum(waiting.values()),
+        attention=[f"{count} dead letters in {queue}" for queue, count in waiting.items()],
+    )
 
 
 @router.get("/deliveries/failed", response_model=Page[FailedDeliveryRead], tags=["operations"])

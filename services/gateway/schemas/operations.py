@@ -60,6 +60,11 @@ class SystemHealthRead(BaseModel):
     status: Literal["ok", "degraded"]
     broker: str
     services: dict[str, ServiceHealthRead]
+    dead_letters: dict[str, int | None] = Field(default_factory=dict)
+    """Messages in each dead-letter queue (None: not declared yet); any makes the system `degraded`."""
+    dead_letters_total: int = 0
+    attention: list[str] = Field(default_factory=list)
+    """What needs an operator, in words (`3 dead letters in meetings.ingest.dlq`)."""
 
 
 class HealthRead(BaseModel):

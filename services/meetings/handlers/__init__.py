@@ -1,6 +1,7 @@
 """Use cases of the meetings service: ingest, holds, rejections and replays."""
 
 from services.meetings.handlers.frameworks import FRAMEWORK_HANDLERS
+from services.meetings.handlers.holds import HeldNotFound, drop_held, retry_held
 from services.meetings.handlers.ingest import (
     INBOX,
     SOURCE,
@@ -20,6 +21,9 @@ from services.meetings.handlers.ingest import (
 __all__ = [
     "FRAMEWORK_HANDLERS",
     "INBOX",
+    "HeldNotFound",
+    "drop_held",
+    "retry_held",
     "SOURCE",
     "IngestResult",
     "RejectionNotFound",

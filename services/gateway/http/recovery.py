@@ -1,0 +1,313 @@
+"""Operators recover what failed: dead letters, parked outbox rows and held events, and see it all at once.
+
+The broker work on dead letters and the database work on outboxes are done by the service that owns them, over
+its typed RPC (shared/contracts/ops_rpc.py): only a service's own broker user may read its `.dlq` queues
+(deploy/broker_users.sh), and only the service reads its schema. The gateway checks the role, names the service,
+audits each change (`audit_detail`) and logs it (`operator_action`).
+"""
+
+import asyncio
+from typing import Annotated, Any, Literal, cast
+
+import aio_pika
+from fastapi import APIRouter, Path, Request
+
+from services.gateway.auth import Principal, Role
+from services.gateway.bootstrap import GatewayState
+from services.gateway.handlers import not_found, require_role
+from services.gateway.http.deps import Caller, Limit, Offset, State
+from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
+from services.gateway.http.operations import get_system_health
+from services.gateway.schemas import IngestOutcomeRead, Page
+from services.gateway.schemas.recovery import (
+    DeadLetterListRead,
+    DeadLetterPurgeRead,
+    DeadLetterReplayCreate,
+    DeadLetterReplayRead,
+    HeldEventCreate,
+    HeldEventDropCreate,
+    HeldEventRead,
+    OperationsOverviewRead,
+    OutboxStatusRead,
+    ParkedDropCreate,
+    ParkedReplayCreate,
+    ParkedReplayRead,
+    ParkedRowRead,
+    QueueRead,
+    ServiceName,
+    ServiceOverviewRead,
+)
+from shared.contracts import evaluation_rpc as evaluation
+from shared.contracts import meetings_rpc as meetings
+from shared.contracts import notifications_rpc as notifications
+from shared.contracts.ops_rpc import OpsCatalog
+from shared.logs import get_logger
+from shared.rpc import RpcError
+from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS}, tags=["operations"])
+
+OPERATORS = frozenset({Role.OPERATOR})
+CATALOGS: dict[str, OpsCatalog] = {
+    "meetings": meetings.OPS,
+    "evaluation": evaluation.OPS,
+    "notifications": notifications.OPS,
+}
+OWNER_OF_DEAD_LETTERS = {queue.dead_letter_queue: queue.service for queue in CONSUMER_QUEUES}
+"""Every dead-letter queue of the system, and the service that owns (and alone may read) it."""
+
+QueuePath = Annotated[str, Path(pattern=r"^[a-z0-9._-]{1,255}$", description="a dead-letter queue, `<queue>.dlq`")]
+RowPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _owner(queue: str) -> ServiceName:
+    service = OWNER_OF_DEAD_LETTERS.get(queue)
+    if service is None:
+        raise not_found("dead-letter queue", queue)
+    return cast(ServiceName, service)
+
+
+def _acted(request: Request, caller: Principal, action: str, **detail: Any) -> None:
+    """Audit (the trail writes `audit_detail` with the call) and log one operator action."""
+    request.state.audit_detail = {"action": action, **detail}
+    log.info("operator_action", action=action, sub=caller.sub, **detail)
+
+
+async def _call_not_found(call: Any, kind: str, identifier: str) -> Any:
+    try:
+        return await call
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found(kind, identifier) from None
+        raise
+
+
+# ---- dead letters ------------------------------------------------------------------------------
+
+
+@router.get("/dead-letters/{queue}", response_model=DeadLetterListRead)
+async def list_dead_letters(
+    queue: QueuePath,
+    caller: Caller,
+    state: State,
+    limit: Limit = 50,
+) -> DeadLetterListRead:
+    """The first `limit` messages of a dead-letter queue (headers, reason, death count, body preview), left there."""
+    require_role(caller, OPERATORS, "read dead letters")
+    service = _owner(queue)
+    reply = await _call_not_found(
+        state.rpc.call(CATALOGS[service].list_dead_letters(queue=queue, limit=limit)), "dead-letter queue", queue
+    )
+    return DeadLetterListRead.model_validate({**reply.model_dump(), "service": service})
+
+
+@router.post("/dead-letters/{queue}/replay", response_model=DeadLetterReplayRead)
+async def replay_dead_letters(
+    queue: QueuePath, body: DeadLetterReplayCreate, request: Request, caller: Caller, state: State
+) -> DeadLetterReplayRead:
+    """Send dead letters back to the queue they died in (consumers deduplicate): one event's or message's, the first
+    `limit`, or all (empty body)."""
+    require_role(caller, OPERATORS, "replay dead letters")
+    service = _owner(queue)
+    choice = body.model_dump(exclude_none=True)
+    reply = await _call_not_found(
+        state.rpc.call(CATALOGS[service].replay_dead_letters(queue=queue, **choice), timeout=60),
+        "dead-letter queue",
+        queue,
+    )
+    _acted(request, caller, "dead_letters_replayed", queue=queue, replayed=reply.replayed, kept=reply.kept, **choice)
+    return DeadLetterReplayRead(queue=queue, service=service, replayed=reply.replayed, kept=reply.kept)
+
+
+@router.post("/dead-letters/{queue}/purge", response_model=DeadLetterPurgeRead)
+async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller, state: State) -> DeadLetterPurgeRead:
+    """Drop every message of a dead-letter queue (for good: list them first)."""
+    require_role(caller, OPERATORS, "purge dead letters")
+    service = _owner(queue)
+    reply = await _call_not_found(
+        state.rpc.call(CATALOGS[service].purge_dead_letters(queue=queue)), "dead-letter queue", queue
+    )
+    _acted(request, caller, "dead_letters_purged", queue=queue, purged=reply.purged)
+    return DeadLetterPurgeRead(queue=queue, service=service, purged=reply.purged)
+
+
+# ---- parked outbox rows ------------------------------------------------------------------------
+
+
+@router.get("/outbox/{service}/parked", response_model=Page[ParkedRowRead])
+async def list_parked_rows(
+    service: ServiceName, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
+) -> Any:
+    """A service's parked outbox rows (events the broker refused for good), oldest first, with why."""
+    require_role(caller, OPERATORS, "read parked outbox rows")
+    return (await state.rpc.call(CATALOGS[service].list_parked_rows(limit=limit, offset=offset))).model_dump()
+
+
+@router.post("/outbox/{service}/parked/replay", response_model=ParkedReplayRead)
+async def replay_parked_rows(
+    service: ServiceName, body: ParkedReplayCreate, request: Request, caller: Caller, state: State
+) -> ParkedReplayRead:
+    """Put parked rows (`ids`, or `all: true`) back in line with fresh attempts; the relay publishes them."""
+    require_role(caller, OPERATORS, "replay parked outbox rows")
+    reply = await state.rpc.call(CATALOGS[service].replay_parked_rows(ids=None if body.all else body.ids))
+    _acted(request, caller, "parked_rows_replayed", service=service, ids=body.ids or "all", replayed=reply.replayed)
+    return ParkedReplayRead(service=service, replayed=reply.replayed)
+
+
+@router.post("/outbox/{service}/parked/{row_id}/drop", response_model=ParkedRowRead)
+async def drop_parked_row(
+    service: ServiceName, row_id: RowPath, body: ParkedDropCreate, request: Request, caller: Caller, state: State
+) -> Any:
+    """Delete one parked row for good: its event is never published. The row and the reason are audited."""
+    require_role(caller, OPERATORS, "drop parked outbox rows")
+    reply = await _call_not_found(
+        state.rpc.call(CATALOGS[service].drop_parked_row(id=row_id, reason=body.reason)), "parked row", str(row_id)
+    )
+    _acted(
+        request,
+        caller,
+        "parked_row_dropped",
+        service=service,
+        row_id=row_id,
+        event_id=reply.event_id,
+        type=reply.type,
+        reason=body.reason,
+    )
+    return reply.model_dump()
+
+
+# ---- held events -------------------------------------------------------------------------------
+
+
+@router.get("/held-events", response_model=Page[HeldEventRead])
+async def list_held_events(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
+    """Events meetings holds until what they refer to arrives, oldest first."""
+    require_role(caller, OPERATORS, "read held events")
+    return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
+
+
+@router.post("/held-events/retry", response_model=IngestOutcomeRead)
+async def retry_held_event(body: HeldEventCreate, request: Request, caller: Caller, state: State) -> Any:
+    """Judge a held event again now: `accepted`, `held` (still waiting) or `rejected`."""
+    require_role(caller, OPERATORS, "retry held events")
+    reply = await _call_not_found(
+        state.rpc.call(meetings.RetryHeldEvent(source=body.source, event_id=body.event_id)), "held event", body.event_id
+    )
+    _acted(request, caller, "held_event_retried", source=body.source, event_id=body.event_id, outcome=reply.outcome)
+    return reply.model_dump()
+
+
+@router.post("/held-events/drop", response_model=IngestOutcomeRead)
+async def drop_held_event(body: HeldEventDropCreate, request: Request, caller: Caller, state: State) -> Any:
+    """Stop holding an event: it becomes a stored, published rejection with the reason (replayable later)."""
+    require_role(caller, OPERATORS, "drop held events")
+    reply = await _call_not_found(
+        state.rpc.call(meetings.DropHeldEvent(source=body.source, event_id=body.event_id, reason=body.reason)),
+        "held event",
+        body.event_id,
+    )
+    _acted(request, caller, "held_event_dropped", source=body.source, event_id=body.event_id, reason=body.reason)
+    return reply.model_dump()
+
+
+# ---- the overview ------------------------------------------------------------------------------
+
+
+async def _queues(state: GatewayState, names: list[str]) -> dict[str, QueueRead]:
+    """Each queue's ready messages and consumers (passive declares on the gateway's own connection)."""
+    found: dict[str, QueueRead] = {name: QueueRead(name=name, messages=None, consumers=None) for name in names}
+    try:
+        connection = await state.broker.connect()
+    except Exception:
+        return found
+    for name in names:
+        channel = await connection.channel()  # a passive declare of a missing queue closes its channel
+        try:
+            declared = await channel.declare_queue(name, passive=True)
+            result = declared.declaration_result
+            found[name] = QueueRead(name=name, messages=result.message_count or 0, consumers=result.consumer_count or 0)
+        except aio_pika.exceptions.ChannelClosed:
+            pass
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+    return found
+
+
+async def _total(state: GatewayState, request: Any) -> int | None:
+    try:
+        return int((await state.rpc.call(request)).total)
+    except RpcError:
+        return None  # that service did not answer: its status says so
+
+
+async def operations_overview(caller: Principal, state: GatewayState) -> OperationsOverviewRead:
+    """Each service's status, queues (depth, consumers), dead letters and outbox; held events, open rejections and
+    failed deliveries."""
+    require_role(caller, OPERATORS, "read the operations overview")
+    health = await get_system_health(caller, state)
+    queue_names = {
+        service: [
+            *(name for q in CONSUMER_QUEUES if q.service == service for name in (q.name, q.dead_letter_queue)),
+            f"{service}.rpc",
+        ]
+        for service in RPC_SERVICES
+    }
+    queues = await _queues(state, [name for names in queue_names.values() for name in names])
+
+    async def outbox(service: str) -> OutboxStatusRead | None:
+        try:
+            reply = await state.rpc.call(CATALOGS[service].outbox_status())
+        except RpcError:
+            return None
+        return OutboxStatusRead.model_validate(reply.model_dump())
+
+    outboxes, held, rejections, failed = await asyncio.gather(
+        asyncio.gather(*(outbox(service) for service in RPC_SERVICES)),
+        _total(state, meetings.ListHeldEvents(limit=1, offset=0)),
+        _total(state, meetings.ListRejections(status="open", limit=1, offset=0)),
+        _total(state, notifications.ListFailedDeliveries(limit=1, offset=0)),
+    )
+    services: dict[str, ServiceOverviewRead] = {}
+    for service, status in zip(RPC_SERVICES, outboxes, strict=True):
+        mine = [queues[name] for name in queue_names[service]]
+        dead = {q.name: q.messages for q in mine if q.name.endswith(".dlq")}
+        attention = [f"{n} dead letters in {name}" for name, n in dead.items() if n]
+        if status is not None and status.parked:
+            attention.append(f"{status.parked} outbox rows parked")
+        attention += [f"no consumer on {q.name}" for q in mine if not q.name.endswith(".dlq") and not q.consumers]
+        reported = health.services.get(service)
+        verdict: Literal["ok", "degraded", "down"]
+        if status is None or (reported is not None and reported.status == "down"):
+            verdict = "down"
+        elif attention or (reported is not None and reported.status != "ok"):
+            verdict = "degraded"
+        else:
+            verdict = "ok"
+        services[service] = ServiceOverviewRead(
+            status=verdict,
+            queues=[q for q in mine if not q.name.endswith(".dlq")],
+            dead_letters=dead,
+            outbox=status,
+            attention=attention,
+        )
+    dead_total = sum(n or 0 for s in services.values() for n in s.dead_letters.values())
+    healthy = health.status == "ok" and all(s.status == "ok" for s in services.values())
+    return OperationsOverviewRead(
+        status="ok" if healthy else "degraded",
+        broker=health.broker,
+        services=services,
+        dead_letters_total=dead_total,
+        parked_rows_total=sum(s.outbox.parked for s in services.values() if s.outbox is not None),
+        held_events=held,
+        open_rejections=rejections,
+        failed_deliveries=failed,
+    )
+
+
+@router.get("/operations/overview", response_model=OperationsOverviewRead)
+async def get_operations_overview(caller: Caller, state: State) -> OperationsOverviewRead:
+    """One call for the operator page: each service's status, queues with depth and consumers, dead letters and
+    outbox (lag, parked rows); the numbers of held events, open rejections and failed deliveries."""
+    return await operations_overview(caller, state)

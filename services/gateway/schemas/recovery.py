@@ -1,0 +1,173 @@
+"""API models of the operators' recovery endpoints: dead letters, parked outbox rows, held events, the overview."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from services.gateway.schemas.common import CreateModel, ReadModel
+
+ServiceName = Literal["meetings", "evaluation", "notifications"]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class DeadLetterRead(ReadModel):
+    """One dead letter: where and why it died, how often, its ids, headers and the first 500 characters of its body."""
+
+    position: int
+    message_id: str | None = None
+    event_id: str | None = None
+    type: str | None = None
+    routing_key: str | None = None
+    queue: str
+    """The queue it died in: a replay sends it back there."""
+    reason: str
+    """RabbitMQ's reason: `rejected`, `delivery_limit`, `expired` or `maxlen`."""
+    death_count: int
+    delivery_count: int
+    headers: dict[str, Any] = Field(default_factory=dict)
+    body_bytes: int
+    body_preview: str
+
+
+class DeadLetterListRead(BaseModel):
+    """The first messages of a dead-letter queue (left in place) and how many it holds."""
+
+    queue: str
+    service: ServiceName
+    total: int
+    items: list[DeadLetterRead]
+
+
+class DeadLetterReplayCreate(CreateModel):
+    """Which dead letters to send back to their queue: one event's, one message's, the first `limit`, or (empty
+    body) all of them."""
+
+    event_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    message_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class DeadLetterReplayRead(BaseModel):
+    """How many dead letters went back to their queue, and how many stayed (not chosen)."""
+
+    queue: str
+    service: ServiceName
+    replayed: int
+    kept: int
+
+
+class DeadLetterPurgeRead(BaseModel):
+    """How many dead letters were dropped."""
+
+    queue: str
+    service: ServiceName
+    purged: int
+
+
+class OutboxStatusRead(BaseModel):
+    """A service's outbox: rows waiting, the oldest one's age in seconds, parked rows."""
+
+    pending: int
+    oldest_pending_seconds: float
+    parked: int
+
+
+class ParkedRowRead(ReadModel):
+    """An outbox row the relay set aside, with why."""
+
+    id: int
+    event_id: str
+    type: str
+    exchange: str
+    routing_key: str
+    attempts: int
+    parked_reason: str | None = None
+    created_at: datetime
+    parked_at: datetime | None = None
+    payload_preview: str | None = None
+
+
+class ParkedReplayCreate(CreateModel):
+    """Which parked rows to put back in line: `ids`, or `all: true`."""
+
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(min_length=1, max_length=1000)] | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> "ParkedReplayCreate":
+        if (self.ids is None) == (not self.all):
+            raise ValueError("give either ids or all: true")
+        return self
+
+
+class ParkedReplayRead(BaseModel):
+    """How many parked rows went back in line."""
+
+    service: ServiceName
+    replayed: int
+
+
+class ParkedDropCreate(CreateModel):
+    """Why the row's event must never be published (kept in the log and the audit trail)."""
+
+    reason: Reason
+
+
+class HeldEventRead(ReadModel):
+    """An event meetings holds until what it refers to arrives."""
+
+    source: str
+    event_id: str
+    type: str
+    waiting_for: str
+    reason: str
+    field: str | None = None
+    route: str
+    held_at: datetime
+    data_preview: str | None = None
+
+
+class HeldEventCreate(CreateModel):
+    """A held event, by its source and id."""
+
+    source: Annotated[str, Field(min_length=1, max_length=1000)]
+    event_id: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class HeldEventDropCreate(HeldEventCreate):
+    """A held event to stop holding, and why (it becomes a rejection with this reason)."""
+
+    reason: Reason
+
+
+class QueueRead(BaseModel):
+    """A queue as the broker reports it: ready messages and consumers (None when not declared)."""
+
+    name: str
+    messages: int | None
+    consumers: int | None
+
+
+class ServiceOverviewRead(BaseModel):
+    """One service as the operator page shows it."""
+
+    status: Literal["ok", "degraded", "down"]
+    queues: list[QueueRead]
+    dead_letters: dict[str, int | None]
+    outbox: OutboxStatusRead | None
+    attention: list[str] = Field(default_factory=list)
+
+
+class OperationsOverviewRead(BaseModel):
+    """Everything the operator page shows at once: each service, its queues, outbox and dead letters; held events,
+    open rejections and failed deliveries (None when the service owning them did not answer)."""
+
+    status: Literal["ok", "degraded"]
+    broker: str
+    services: dict[str, ServiceOverviewRead]
+    dead_letters_total: int
+    parked_rows_total: int
+    held_events: int | None
+    open_rejections: int | None
+    failed_deliveries: int | None

@@ -1,0 +1,69 @@
+"""An operator's work on held events: judge one again now, or stop holding it (it becomes a rejection)."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from services.meetings.handlers.ingest import IngestResult, reject, settle
+from services.meetings.unit_of_work import MeetingsUnit
+from shared.contracts.registry import read_event
+from shared.envelope import InvalidEvent, now, parse_envelope
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class HeldNotFound(LookupError):
+    """No event is held under that (source, id)."""
+
+
+async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> IngestResult:
+    """Judge a held event again under the ingest lock: applied (releasing its own waiters), held again (keeping its
+    first hold time) or rejected; HeldNotFound when it is not held."""
+    await uow.ingest.lock()
+    row = await uow.ingest.held(source=source, event_id=event_id)
+    if row is None:
+        raise HeldNotFound(f"{source} {event_id}")
+    try:
+        event = read_event(parse_envelope(row["raw"]))
+    except InvalidEvent as exc:  # the contract changed while it waited: it is judged as it reads now
+        await uow.ingest.release(source=source, event_id=event_id)
+        await _reject_held(uow, row, reason=exc.reason, field=exc.field)
+        return IngestResult(event_id, source, row["type"], "rejected", exc.reason, exc.field)
+    result = await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
+    log.info("held_event_retried", event_id=event_id, source=source, outcome=result.outcome)
+    return result
+
+
+async def drop_held(uow: MeetingsUnit, *, source: str, event_id: str, reason: str) -> IngestResult:
+    """Stop holding an event: stored and published as a rejection giving the operator's reason (so it can still be
+    replayed, corrected, later); HeldNotFound when it is not held."""
+    await uow.ingest.lock()
+    row = await uow.ingest.held(source=source, event_id=event_id)
+    if row is None:
+        raise HeldNotFound(f"{source} {event_id}")
+    await uow.ingest.release(source=source, event_id=event_id)
+    text = f"dropped by an operator: {reason} (was waiting for {row['waiting_for']}: {row['reason']})"
+    await _reject_held(uow, row, reason=text, field=row["field"])
+    log.warning("held_event_dropped", event_id=event_id, source=source, reason=reason)
+    return IngestResult(event_id, source, row["type"], "rejected", text, row["field"])
+
+
+async def _reject_held(uow: MeetingsUnit, held: Mapping[str, Any], *, reason: str, field: str | None) -> None:
+    try:
+        correlation_id = json.loads(held["raw"]).get("correlationid")
+    except (ValueError, AttributeError):
+        correlation_id = None
+    await reject(
+        uow,
+        source=held["source"],
+        event_id=held["event_id"],
+        event_type=held["type"],
+        reason=reason,
+        field=field,
+        raw=held["raw"],
+        route=held["route"],
+        received_at=now(),
+        correlation_id=correlation_id if isinstance(correlation_id, str) else None,
+        scope=held["scope"],
+    )

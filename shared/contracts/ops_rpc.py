@@ -1,0 +1,166 @@
+"""The operator methods every service answers on its RPC queue: its dead letters and its parked outbox rows.
+
+Each service owns its dead-letter queues (`<service>.<consumer>.dlq`: only its broker user may read them, see
+deploy/broker_users.sh) and its outbox table, so the gateway's operator endpoints ask the service. The request
+models here name no service; each service's catalog (`<service>_rpc.py`) subclasses them with its name and lists
+them in its `OPS` catalog, which is what the gateway picks from by service name.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from shared.rpc import Page, Reply, Request
+
+DeadLetterLimit = Annotated[int, Field(ge=1, le=200)]
+ParkedLimit = Annotated[int, Field(ge=1, le=500)]
+Offset = Annotated[int, Field(ge=0)]
+QueueName = Annotated[str, Field(min_length=1, max_length=255)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+# ---- replies -----------------------------------------------------------------------------------
+
+
+class DeadLetterReply(Reply):
+    """One dead letter: where and why it died, how often, its ids, its headers and a body preview (500 chars)."""
+
+    position: int
+    message_id: str | None = None
+    event_id: str | None = None
+    type: str | None = None
+    routing_key: str | None = None
+    queue: str
+    """The queue it died in, where a replay sends it."""
+    reason: str
+    """RabbitMQ's reason: `rejected`, `delivery_limit`, `expired`, `maxlen`."""
+    death_count: int
+    delivery_count: int
+    headers: dict[str, Any] = Field(default_factory=dict)
+    body_bytes: int
+    body_preview: str
+
+
+class DeadLettersReply(Reply):
+    """The first messages of a dead-letter queue (left in place) and how many it holds."""
+
+    queue: str
+    total: int
+    items: list[DeadLetterReply]
+
+
+class DeadLetterReplayReply(Reply):
+    """How many dead letters went back to their queue, and how many were left (not chosen)."""
+
+    queue: str
+    replayed: int
+    kept: int
+
+
+class DeadLetterPurgeReply(Reply):
+    """How many dead letters were dropped."""
+
+    queue: str
+    purged: int
+
+
+class ParkedRowReply(Reply):
+    """An outbox row the relay set aside: the event it carries, where it goes, why it was parked."""
+
+    id: int
+    event_id: str
+    type: str
+    exchange: str
+    routing_key: str
+    attempts: int
+    parked_reason: str | None = None
+    created_at: datetime
+    parked_at: datetime | None = None
+    payload_preview: str | None = None
+
+
+class OutboxStatusReply(Reply):
+    """Rows waiting to be published, the oldest one's age (seconds), and parked rows."""
+
+    pending: int
+    oldest_pending_seconds: float
+    parked: int
+
+
+class ParkedReplayReply(Reply):
+    """How many parked rows went back in line."""
+
+    replayed: int
+
+
+# ---- requests (subclassed by each service's catalog with its name) ------------------------------
+
+
+class ListDeadLetters(Request[DeadLettersReply]):
+    """Up to `limit` messages of one of the service's dead-letter queues, oldest first, left in place."""
+
+    method = "list_dead_letters"
+    queue: QueueName
+    limit: DeadLetterLimit = 50
+
+
+class ReplayDeadLetters(Request[DeadLetterReplayReply]):
+    """Publish dead letters back to the queue they died in: all, the first `limit`, or one event's or message's."""
+
+    method = "replay_dead_letters"
+    queue: QueueName
+    limit: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    event_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    message_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+
+class PurgeDeadLetters(Request[DeadLetterPurgeReply]):
+    """Drop every message of one of the service's dead-letter queues."""
+
+    method = "purge_dead_letters"
+    queue: QueueName
+
+
+class GetOutboxStatus(Request[OutboxStatusReply]):
+    """The service's outbox: pending rows, lag, parked rows."""
+
+    method = "outbox_status"
+
+
+class ListParkedRows(Request[Page[ParkedRowReply]]):
+    """A page of the service's parked outbox rows, oldest first."""
+
+    method = "list_parked_rows"
+    limit: ParkedLimit = 50
+    offset: Offset = 0
+
+
+class ReplayParkedRows(Request[ParkedReplayReply]):
+    """Put parked rows back in line with fresh attempts: the given ids, or every one when `ids` is None."""
+
+    method = "replay_parked_rows"
+    ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=1000)] | None = None
+
+
+class DropParkedRow(Request[ParkedRowReply]):
+    """Delete one parked row for good (its event is never published); the reason is logged with the row."""
+
+    method = "drop_parked_row"
+    id: Annotated[int, Field(ge=1)]
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class OpsCatalog:
+    """The operator methods of one service, as that service's own request types."""
+
+    service: str
+    list_dead_letters: type[ListDeadLetters]
+    replay_dead_letters: type[ReplayDeadLetters]
+    purge_dead_letters: type[PurgeDeadLetters]
+    outbox_status: type[GetOutboxStatus]
+    list_parked_rows: type[ListParkedRows]
+    replay_parked_rows: type[ReplayParkedRows]
+    drop_parked_row: type[DropParkedRow]

@@ -1,0 +1,132 @@
+"""The operator methods every service answers (shared/contracts/ops_rpc.py), over the same functions as the CLI.
+
+Dead letters are worked on a connection of the service's own (its broker user is the one allowed to read its
+`.dlq` queues), opened per call: operator actions are rare, and a `basic.get` channel stays apart from the
+consumers'. Every change is logged with the service, the queue or row, and what it did.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractConnection
+
+from shared.contracts import ops_rpc as ops
+from shared.logs import get_logger
+from shared.ops.dead_letters import list_dead_letters, purge_dead_letters, replay_dead_letters
+from shared.ops.outbox import drop_parked, list_parked, outbox_health, replay_parked
+from shared.rpc import RpcError, RpcMethods
+from shared.topology import CONSUMER_QUEUES
+
+log = get_logger(__name__)
+
+
+def dead_letter_queues_of(service: str) -> tuple[str, ...]:
+    """The dead-letter queues of one service's consumer queues."""
+    return tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES if queue.service == service)
+
+
+def add_dead_letter_methods(
+    methods: RpcMethods,
+    catalog: ops.OpsCatalog,
+    *,
+    connect: Callable[[], Awaitable[AbstractConnection]],
+) -> None:
+    """Answer list/replay/purge of the service's own dead-letter queues (another name is not_found, naming `queue`);
+    `connect` opens a broker connection that is closed after each call."""
+    owned = dead_letter_queues_of(catalog.service)
+
+    def check(queue: str) -> str:
+        if queue not in owned:
+            raise RpcError("not_found", f"no dead-letter queue {queue} in {catalog.service}", field="queue")
+        return queue
+
+    async def on(work: Callable[[AbstractConnection], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        try:
+            connection = await connect()
+        except (aio_pika.exceptions.AMQPError, ConnectionError, OSError) as exc:
+            raise RpcError("unavailable", f"the broker did not answer {catalog.service}: {exc!r}") from exc
+        try:
+            return await work(connection)
+        except aio_pika.exceptions.ChannelClosed as exc:  # the queue is not declared (yet)
+            raise RpcError("not_found", f"dead-letter queue not declared: {exc}", field="queue") from exc
+        finally:
+            await connection.close()
+
+    async def list_(request: ops.ListDeadLetters) -> dict[str, Any]:
+        queue = check(request.queue)
+        return await on(lambda connection: list_dead_letters(connection, queue, limit=request.limit))
+
+    async def replay(request: ops.ReplayDeadLetters) -> dict[str, Any]:
+        queue = check(request.queue)
+        result = await on(
+            lambda connection: replay_dead_letters(
+                connection, queue, limit=request.limit, event_id=request.event_id, message_id=request.message_id
+            )
+        )
+        log.info(
+            "dead_letters_replayed",
+            queue=queue,
+            replayed=result["replayed"],
+            kept=result["kept"],
+            event_id=request.event_id,
+            message_id=request.message_id,
+            limit=request.limit,
+        )
+        return result
+
+    async def purge(request: ops.PurgeDeadLetters) -> dict[str, Any]:
+        queue = check(request.queue)
+        result = await on(lambda connection: purge_dead_letters(connection, queue))
+        log.warning("dead_letters_purged", queue=queue, purged=result["purged"])
+        return result
+
+    methods.add(catalog.list_dead_letters, list_)
+    methods.add(catalog.replay_dead_letters, replay)
+    methods.add(catalog.purge_dead_letters, purge)
+
+
+def add_outbox_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: asyncpg.Pool, schema: str) -> None:
+    """Answer the outbox's status, the parked rows' list, their replay (some or all) and the drop of one."""
+
+    async def status(request: ops.GetOutboxStatus) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return await outbox_health(conn)
+
+    async def list_(request: ops.ListParkedRows) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            return await list_parked(conn, limit=request.limit, offset=request.offset)
+
+    async def replay(request: ops.ReplayParkedRows) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            replayed = await replay_parked(conn, schema=schema, ids=request.ids)
+        log.info("outbox_rows_replayed", replayed=replayed, ids=request.ids[:50] if request.ids else "all")
+        return {"replayed": replayed}
+
+    async def drop(request: ops.DropParkedRow) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            row = await drop_parked(conn, row_id=request.id)
+        if row is None:
+            raise RpcError("not_found", f"no parked outbox row {request.id}", field="id")
+        log.warning(
+            "outbox_row_dropped",
+            row_id=row["id"],
+            dropped_event_id=row["event_id"],
+            dropped_type=row["type"],
+            parked_reason=row["parked_reason"],
+            reason=request.reason,
+            payload_preview=row["payload_preview"],
+        )
+        return row
+
+    methods.add(catalog.outbox_status, status)
+    methods.add(catalog.list_parked_rows, list_)
+    methods.add(catalog.replay_parked_rows, replay)
+    methods.add(catalog.drop_parked_row, drop)
+
+
+def add_ops_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: asyncpg.Pool, amqp_url: str) -> None:
+    """Both sets for a service: its dead letters (over its own broker credentials) and its outbox (its schema)."""
+    add_dead_letter_methods(methods, catalog, connect=lambda: aio_pika.connect(amqp_url, timeout=10))
+    add_outbox_methods(methods, catalog, pool=pool, schema=catalog.service)

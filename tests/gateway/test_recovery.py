@@ -1,0 +1,174 @@
+"""Operators recover over HTTP: dead letters on the real broker (rejected by a real consumer, listed, replayed to
+their queue and consumed there, purged), parked outbox rows and held events through the services' RPC; each
+action audited, and the dead letters shown in the system's health."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from aio_pika.abc import AbstractChannel
+
+from shared.topology import CONSUMER_QUEUES, EVALUATION_FACTS, declare_topology
+from tests.gateway.fakes import World
+from tests.support.running import eventually
+
+QUEUE = EVALUATION_FACTS.name
+DLQ = EVALUATION_FACTS.dead_letter_queue
+
+
+@pytest.fixture
+async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
+    """A channel of the test's own, on the package's vhost, with the topology declared."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        yield await connection.channel()
+    finally:
+        await connection.close()
+
+
+async def dead_letter(channel: AbstractChannel, *, event_type: str = "meeting.scheduled.v1") -> str:
+    """Publish an event to evaluation's queue and reject it there, as a consumer gives up on a message; its id."""
+    event_id = f"evt-{uuid.uuid4().hex[:12]}"
+    body = {"specversion": "1.0", "id": event_id, "source": "urn:test:dlq", "type": event_type, "data": {"x": 1}}
+    await channel.default_exchange.publish(
+        aio_pika.Message(json.dumps(body).encode(), message_id=event_id, headers={"ce-note": "thử"}), routing_key=QUEUE
+    )
+    queue = await channel.get_queue(QUEUE, ensure=False)
+
+    async def taken() -> aio_pika.abc.AbstractIncomingMessage | None:
+        return await queue.get(no_ack=False, fail=False)
+
+    message = await eventually(taken)
+    assert message.message_id == event_id
+    await message.reject(requeue=False)
+    return event_id
+
+
+async def test_a_rejected_message_is_listed_replayed_to_its_queue_and_consumed(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    operator = headers["operator"]
+    event_id = await dead_letter(channel)
+
+    async def listed() -> dict[str, Any] | None:
+        page = (await client.get(f"/v1/dead-letters/{DLQ}?limit=10", headers=operator)).json()
+        return page if page.get("total") == 1 else None
+
+    page = await eventually(listed)
+    [item] = page["items"]
+    assert page["service"] == "evaluation"
+    assert (item["event_id"], item["message_id"], item["queue"]) == (event_id, event_id, QUEUE)
+    assert item["reason"] == "rejected" and item["death_count"] == 1
+    assert item["headers"]["ce-note"] == "thử" and event_id in item["body_preview"]
+
+    health = (await client.get("/v1/system/health", headers=operator)).json()
+    assert health["status"] == "degraded"
+    assert health["dead_letters"][DLQ] == 1 and health["dead_letters_total"] == 1
+    assert f"1 dead letters in {DLQ}" in health["attention"]
+    overview = (await client.get("/v1/operations/overview", headers=operator)).json()
+    assert overview["status"] == "degraded" and overview["dead_letters_total"] == 1
+    assert overview["services"]["evaluation"]["dead_letters"][DLQ] == 1
+
+    replayed = await client.post(f"/v1/dead-letters/{DLQ}/replay", json={"event_id": event_id}, headers=operator)
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json() == {"queue": DLQ, "service": "evaluation", "replayed": 1, "kept": 0}
+
+    # back in its own queue, where a consumer takes it, knowing it was replayed
+    queue = await channel.get_queue(QUEUE, ensure=False)
+    message = await eventually(lambda: queue.get(no_ack=False, fail=False))
+    assert message.message_id == event_id and (message.headers or {}).get("x-chibo-replayed") == 1
+    await message.ack()
+    assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 0
+    assert (await client.get("/v1/system/health", headers=operator)).json()["status"] == "ok"
+
+    audit = (await client.get("/v1/audit?limit=200", headers=headers["admin"])).json()["items"]
+    [entry] = [e for e in audit if (e["detail"] or {}).get("event_id") == event_id]
+    assert entry["path"] == f"/v1/dead-letters/{DLQ}/replay"
+    assert entry["role"] == "operator" and entry["status"] == 200
+    assert entry["detail"] == {
+        "action": "dead_letters_replayed",
+        "queue": DLQ,
+        "replayed": 1,
+        "kept": 0,
+        "event_id": event_id,
+    }
+
+
+async def test_dead_letters_are_purged_and_only_known_queues_are_reached(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    operator = headers["operator"]
+    await dead_letter(channel)
+    await dead_letter(channel)
+    await eventually(
+        lambda: _total(client, operator, DLQ, expected=2),
+    )
+    purged = await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)
+    assert purged.status_code == 200 and purged.json()["purged"] == 2
+    assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 0
+    for path in ("/v1/dead-letters/evaluation.facts", "/v1/dead-letters/chibo.unrouted.dlq"):
+        missing = await client.get(path, headers=operator)
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found", path
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=headers["admin"])).status_code == 403
+
+
+async def _total(client: httpx.AsyncClient, operator: dict[str, str], queue: str, *, expected: int) -> bool:
+    return bool((await client.get(f"/v1/dead-letters/{queue}", headers=operator)).json()["total"] == expected)
+
+
+async def test_an_operator_replays_and_drops_parked_outbox_rows(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    operator = headers["operator"]
+    first, second, third = (world.park("notifications") for _ in range(3))
+    listed = (await client.get("/v1/outbox/notifications/parked", headers=operator)).json()
+    assert {first, second, third} <= {item["id"] for item in listed["items"]}
+    assert listed["items"][0]["parked_reason"].startswith("NOT_FOUND")
+    one = await client.post("/v1/outbox/notifications/parked/replay", json={"ids": [first]}, headers=operator)
+    assert one.json() == {"service": "notifications", "replayed": 1}
+    dropped = await client.post(
+        f"/v1/outbox/notifications/parked/{second}/drop", json={"reason": "Sự kiện lỗi thời"}, headers=operator
+    )
+    assert dropped.status_code == 200 and dropped.json()["id"] == second
+    again = await client.post(
+        f"/v1/outbox/notifications/parked/{second}/drop", json={"reason": "Lần nữa"}, headers=operator
+    )
+    assert again.status_code == 404
+    rest = await client.post("/v1/outbox/notifications/parked/replay", json={"all": True}, headers=operator)
+    assert rest.json()["replayed"] >= 1 and third not in world.parked["notifications"]
+    bad_bodies: list[dict[str, Any]] = [{}, {"ids": [1], "all": True}, {"ids": []}]
+    for bad in bad_bodies:
+        refused = await client.post("/v1/outbox/notifications/parked/replay", json=bad, headers=operator)
+        assert refused.status_code == 422, bad
+    unknown = await client.get("/v1/outbox/gateway/parked", headers=operator)
+    assert unknown.status_code == 422 and unknown.json()["field"] == "path.service"
+    no_reason = await client.post(f"/v1/outbox/meetings/parked/{third}/drop", json={}, headers=operator)
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+
+    audit = (await client.get("/v1/audit?limit=200", headers=headers["admin"])).json()["items"]
+    dropped_event = dropped.json()["event_id"]
+    [drop] = [e for e in audit if (e["detail"] or {}).get("event_id") == dropped_event]
+    assert drop["path"] == f"/v1/outbox/notifications/parked/{second}/drop" and drop["status"] == 200
+    assert drop["detail"]["action"] == "parked_row_dropped" and drop["detail"]["reason"] == "Sự kiện lỗi thời"
+
+
+async def test_an_operator_retries_and_drops_held_events(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    operator = headers["operator"]
+    waiting, dropped = world.hold(), world.hold()
+    listed = (await client.get("/v1/held-events?limit=200", headers=operator)).json()
+    assert {waiting["event_id"], dropped["event_id"]} <= {item["event_id"] for item in listed["items"]}
+    identity = {"source": waiting["source"], "event_id": waiting["event_id"]}
+    retried = await client.post("/v1/held-events/retry", json=identity, headers=operator)
+    assert retried.status_code == 200 and retried.json()["outcome"] == "held"
+    body = {"source": dropped["source"], "event_id": dropped["event_id"], "reason": "Nguồn đã hủy"}
+    gone = await client.post("/v1/held-events/drop", json=body, headers=operator)
+    assert gone.json()["outcome"] == "rejected" and "Nguồn đã hủy" in gone.json()["reason"]
+    assert (await client.post("/v1/held-events/drop", json=body, headers=operator)).status_code == 404
+    assert (await client.post("/v1/held-events/retry", json=identity, headers=headers["secretary"])).status_code == 403
