@@ -368,10 +368,6 @@ class FakeIngest:
         found = sorted((h for h in self._s.held.values() if h["held_at"] < older_than), key=lambda h: h["held_at"])
         return found[:limit]
 
-    async def held(self, *, source: str, event_id: str) -> Mapping[str, Any] | None:
-        """One held event, or None."""
-        return self._s.held.get((source, event_id))
-
     async def reject(
         self,
         *,

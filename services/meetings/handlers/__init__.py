@@ -14,6 +14,7 @@ from services.meetings.handlers.ingest import (
     ingest_event,
     replay_rejection,
     settle_released,
+    settle_released_safely,
     sweep_released,
     with_retries,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "ingest_event",
     "replay_rejection",
     "settle_released",
+    "settle_released_safely",
     "sweep_released",
     "with_retries",
 ]

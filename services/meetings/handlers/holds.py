@@ -4,7 +4,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from services.meetings.domain import LockSet, event_key
 from services.meetings.handlers.ingest import IngestResult, reject, settle
+from services.meetings.handlers.locks import locks_for
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, now, parse_envelope
@@ -18,18 +20,27 @@ class HeldNotFound(LookupError):
 
 
 async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> IngestResult:
-    """Judge a held event again under the ingest lock: applied (releasing its own waiters), held again (keeping its
-    first hold time) or rejected; HeldNotFound when it is not held."""
-    await uow.ingest.lock()
-    row = await uow.ingest.held(source=source, event_id=event_id)
+    """Judge a held event again under its keys' locks: applied (releasing its own waiters; those whose keys are busy
+    are left in `uow.ingest.deferred` for the caller to settle after commit), held again (keeping its first hold
+    time) or rejected; HeldNotFound when it is not held."""
+    row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=False)
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")
+    identity = LockSet(exclusive=frozenset({event_key(source, event_id)}))
     try:
         event = read_event(parse_envelope(row["raw"]))
     except InvalidEvent as exc:  # the contract changed while it waited: it is judged as it reads now
+        await uow.ingest.lock(identity)
+        if await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True) is None:
+            raise HeldNotFound(f"{source} {event_id}") from None
         await uow.ingest.release(source=source, event_id=event_id)
         await _reject_held(uow, row, reason=exc.reason, field=exc.field)
         return IngestResult(event_id, source, row["type"], "rejected", exc.reason, exc.field)
+    # the event's keys first, then its row: the order every ingest transaction follows
+    await uow.ingest.lock(locks_for(event) | identity)
+    row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
+    if row is None:
+        raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
     result = await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
     log.info("held_event_retried", event_id=event_id, source=source, outcome=result.outcome)
     return result
@@ -38,10 +49,18 @@ async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> Ingest
 async def drop_held(uow: MeetingsUnit, *, source: str, event_id: str, reason: str) -> IngestResult:
     """Stop holding an event: stored and published as a rejection giving the operator's reason (so it can still be
     replayed, corrected, later); HeldNotFound when it is not held."""
-    await uow.ingest.lock()
-    row = await uow.ingest.held(source=source, event_id=event_id)
+    row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=False)
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")
+    locks = LockSet(exclusive=frozenset({event_key(source, event_id)}))
+    try:
+        locks |= locks_for(read_event(parse_envelope(row["raw"])))
+    except InvalidEvent:
+        pass  # a held event that no longer reads: only its identity to lock
+    await uow.ingest.lock(locks)
+    row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
+    if row is None:
+        raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
     await uow.ingest.release(source=source, event_id=event_id)
     text = f"dropped by an operator: {reason} (was waiting for {row['waiting_for']}: {row['reason']})"
     await _reject_held(uow, row, reason=text, field=row["field"])

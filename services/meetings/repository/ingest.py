@@ -51,7 +51,6 @@ class IngestRepository(Protocol):
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
     async def expired(self, *, older_than: datetime, limit: int) -> Sequence[Mapping[str, Any]]: ...
-    async def held(self, *, source: str, event_id: str) -> Mapping[str, Any] | None: ...
     async def reject(
         self,
         *,
@@ -145,15 +144,6 @@ class PgIngestRepository:
             " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
             limit,
-        )
-
-    async def held(self, *, source: str, event_id: str) -> asyncpg.Record | None:
-        """One held event, locked for this transaction; None when it is not held."""
-        return await self._conn.fetchrow(
-            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at"
-            " FROM held_event WHERE source = $1 AND event_id = $2 FOR UPDATE",
-            source,
-            event_id,
         )
 
     async def reject(
