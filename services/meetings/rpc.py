@@ -47,10 +47,15 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
 
 async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -> dict[str, Any]:
     """Judge a stored rejection again; not_found when there is none."""
-    try:
+
+    async def replay() -> handlers.IngestResult:
         async with app.uow_factory() as uow:
             result = await handlers.replay_rejection(request.rejection_id, uow, event=request.event)
             await uow.commit()
+        return result
+
+    try:
+        result = await handlers.with_retries(replay, what="replay_rejection")  # a lost deadlock is run again
     except handlers.RejectionNotFound:
         raise RpcError("not_found", f"no rejection {request.rejection_id}", field="rejection_id") from None
     except InvalidEvent as exc:  # a correction that changes the rejected event's identity (issue 11)
