@@ -116,7 +116,15 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
     assert moved("meetings", meetings, "chibo_received_processed_messages_duration_seconds_count",
                  handler="meetings.ingest", type="member.upserted.v1") >= 2  # fmt: skip
     assert moved("meetings", meetings, "chibo_events_consumed_total", queue="meetings.ingest", outcome="handled") >= 5
-    assert moved("meetings", meetings, "chibo_ingest_events_total", route="amqp", outcome="accepted") >= 4
+    # facts on chibo.ingest are applied concurrently (issue 12), so a member may come before its cell and be
+    # held first (released when the cell arrives): every valid fact is accepted or held, none rejected
+    assert (
+        sum(
+            moved("meetings", meetings, "chibo_ingest_events_total", route="amqp", outcome=outcome)
+            for outcome in ("accepted", "held")
+        )
+        >= 4
+    )
     assert (
         moved("meetings", meetings, "chibo_ingest_events_total", type="meeting.scheduled.v1", outcome="rejected") == 1
     )
