@@ -1,17 +1,25 @@
 """The minimal feeders of docs/integrations.md (docs/examples/feeder.py and feeder.js) run unchanged against the
-real system: their events are accepted over HTTP and applied from RabbitMQ."""
+real system: their events are accepted over HTTP and applied from RabbitMQ. The minimal listeners
+(docs/examples/listener.py and listener.js) read both forms of a chibo.events message: one event and a batch."""
 
 import asyncio
+import json
 import os
+import shutil
 import sys
+from collections.abc import Callable
 from typing import Any
 
+import aio_pika
 import asyncpg
 import httpx
 
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
+from shared.topology import EVENTS_EXCHANGE, declare_topology
 from tests.partners import sdk
-from tests.partners.js import run_node
+from tests.partners.js import NODE_MODULES, run_node
 from tests.partners.scenario import Scenario
+from tests.support.ids import random_id
 from tests.support.running import eventually
 from tests.support.system import ROOT, RunningSystem
 
@@ -71,3 +79,66 @@ async def test_the_javascript_example_feeder_works_against_the_system(
     }
     output = await run_node("docs/examples/feeder.js", env=env)
     await check_feeder_output(output.decode(), meetings_db)
+
+
+LISTENED_TYPE = "score.cell.updated.v1"
+
+
+async def publish_both_forms(amqp_url: str, routing_key: str) -> list[str]:
+    """One structured event, then a batch of two, on chibo.events; their ids in order."""
+    events = [Scenario().events()[0] | {"id": random_id("listened"), "type": LISTENED_TYPE} for _ in range(3)]
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        await exchange.publish(
+            aio_pika.Message(json.dumps(events[0]).encode(), content_type=CLOUDEVENT_CONTENT_TYPE),
+            routing_key=routing_key,
+        )
+        await exchange.publish(
+            aio_pika.Message(json.dumps(events[1:]).encode(), content_type=BATCH_CONTENT_TYPE),
+            routing_key=routing_key,
+        )
+    return [event["id"] for event in events]
+
+
+async def run_listener(
+    command: Callable[[str], list[str]], amqp_url: str, env: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """Start a listener example on a routing key of its own, publish both forms once it listens; return its event
+    lines and the ids sent."""
+    routing_key = f"test.{random_id('listener')}"
+    await declare_topology(amqp_url)
+    process = await asyncio.create_subprocess_exec(
+        *command(routing_key),
+        cwd=ROOT,
+        env={**os.environ, **env, "CHIBO_ROUTING_KEY": routing_key},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    first = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+    assert first.decode().startswith("listening"), first
+    ids = await publish_both_forms(amqp_url, routing_key)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode(errors="replace")
+    return out.decode().splitlines(), ids
+
+
+async def test_the_python_example_listener_reads_one_event_and_a_batch(amqp_url: str) -> None:
+    script = str(ROOT / "docs" / "examples" / "listener.py")
+    lines, ids = await run_listener(
+        lambda key: [sys.executable, script, "--amqp", amqp_url, "--count", "3", "--routing-key", key], amqp_url, {}
+    )
+    assert [line.split()[:2] for line in lines] == [[LISTENED_TYPE, event_id] for event_id in ids]
+
+
+async def test_the_javascript_example_listener_reads_one_event_and_a_batch(amqp_url: str) -> None:
+    node = shutil.which("node")
+    assert node, "Node.js is needed for the JavaScript SDK tests"
+    lines, ids = await run_listener(
+        lambda _: [node, "docs/examples/listener.js"],
+        amqp_url,
+        {"CHIBO_AMQP_URL": amqp_url, "CHIBO_COUNT": "3", "NODE_PATH": str(NODE_MODULES)},
+    )
+    assert [line.split()[:2] for line in lines] == [[LISTENED_TYPE, event_id] for event_id in ids]
