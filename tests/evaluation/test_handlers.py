@@ -1,5 +1,6 @@
 """Handlers with in-memory fakes: what each fact changes and what is published."""
 
+import dataclasses
 import json
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from services.evaluation.handlers import (
     FACT_HANDLERS,
     adopt_framework,
+    refresh_periods,
     register_shipped,
     score_touched,
     shipped_frameworks,
@@ -252,3 +254,18 @@ async def test_equal_time_snapshots_are_ordered_by_the_incoming_id_not_the_repub
     score = [e for e in uow.emitted if e.type == "score.meeting.updated.v1"][-1]
     line = next(c for c in score.data["criteria"] if c["code"] == "conduct.self_criticism")
     assert line["points"] == 0, line
+
+
+async def test_a_period_is_announced_again_only_when_its_published_content_changes(uow: FakeUnitOfWork) -> None:
+    """A change only in what is not published (here the months counted) is stored, not re-announced."""
+    for raw in cell_history(committee_id="w1", cell_id="c9", prefix="h"):
+        await apply(uow, raw)
+    stored = uow.results.periods[("c9", "2026-Q2")]
+    uow.results.periods[("c9", "2026-Q2")] = dataclasses.replace(stored, months_counted=stored.months_counted + 1)
+    uow.emitted.clear()
+    await refresh_periods(uow, "c9", ["2026-05"])
+    assert uow.results.periods[("c9", "2026-Q2")] == stored  # recomputed and stored again
+    assert [e.data["period"] for e in uow.emitted if e.type == "score.cell.updated.v1"] == []
+    uow.results.periods[("c9", "2026-Q2")] = dataclasses.replace(stored, rating="poor", score=0.0)
+    await refresh_periods(uow, "c9", ["2026-05"])
+    assert [e.data["period"] for e in uow.emitted if e.type == "score.cell.updated.v1"] == ["2026-Q2"]
