@@ -25,7 +25,7 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 EVENTS_CONSUMED = Counter(
     "chibo_events_consumed_total",
-    "Deliveries a consumer settled, by queue, event type and outcome "
+    "Events a consumer settled (one per message, or each of a batch), by queue, event type and outcome "
     "(handled, duplicate, ignored, retried, dead_lettered).",
     ["queue", "type", "outcome"],
 )
@@ -85,7 +85,8 @@ NOTIFICATION_DELIVERIES = Counter(
 )
 SCORING_SECONDS = Histogram(
     "chibo_scoring_duration_seconds",
-    "Rescoring one cell's meetings and refreshing its periods.",
+    "Rescoring the touched meetings and refreshing the touched periods: once per delivered fact or batch of facts, "
+    "or per cell in a rescoring job.",
     buckets=_LATENCY_BUCKETS,
 )
 JOBS = Gauge("chibo_jobs", "Background jobs by kind and status.", ["job", "status"])
