@@ -5,7 +5,7 @@ from typing import Any
 
 import aio_pika
 
-from shared.envelope import CLOUDEVENT_CONTENT_TYPE, CloudEvent, now
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, CloudEvent, now
 from shared.topology import EVENTS_EXCHANGE
 from tests.support.ids import random_id
 
@@ -135,6 +135,25 @@ async def publish(amqp_url: str, events: list[CloudEvent]) -> None:
                     message_id=item.id,
                 ),
                 routing_key=item.type,
+            )
+    finally:
+        await connection.close()
+
+
+async def publish_batches(amqp_url: str, events: list[CloudEvent]) -> None:
+    """Publish events on chibo.events as one-type batch messages (as a relay does for bulk work), routing key = type."""
+    batches: dict[str, list[CloudEvent]] = {}
+    for item in events:
+        batches.setdefault(item.type, []).append(item)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        for event_type, batch in batches.items():
+            body = b"[" + b",".join(item.to_json() for item in batch) + b"]"
+            await exchange.publish(
+                aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=event_type,
             )
     finally:
         await connection.close()

@@ -20,7 +20,7 @@ from shared.envelope import now
 from shared.rpc import RpcClient
 from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.conftest import SmtpInbox, WebhookReceiver
-from tests.notifications.events import Province, event, publish
+from tests.notifications.events import Province, event, publish, publish_batches
 from tests.support.ids import random_id
 from tests.support.rpc import ask
 from tests.support.running import eventually, running_app, settled
@@ -108,6 +108,27 @@ async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_v
             assert item["read_at"] is not None
             unread = await ask(client, notifications.GetInbox(recipient_id=p.member, unread_only=True))
             assert unread["total"] == 0
+
+
+async def test_facts_in_batch_messages_reach_each_recipient_once(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """The same facts as one-type batch messages (a duplicate inside one): projected, and notified once each."""
+    inbox, _ = smtp
+    p = Province()
+    meeting_id = random_id("mtg")
+    async with running_app(build_app(settings)):
+        setup = p.setup()
+        await publish_batches(amqp_url, [*setup, setup[-1]])
+        await setup_projected(db, p)
+        scheduled = p.scheduled(meeting_id, now() + timedelta(days=2))
+        await publish_batches(amqp_url, [scheduled, scheduled])
+        expected = [p.secretary, p.deputy, p.member, p.monitor]
+        await eventually(lambda: all(inbox.to(p.email(x)) for x in expected), timeout=60)
+        await asyncio.sleep(1.0)
+    for person in expected:
+        mails = [m for m in inbox.to(p.email(person)) if str(m["X-Chibo-Rule"]) == "meeting_scheduled"]
+        assert len(mails) == 1, person
 
 
 async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recipient_once(
