@@ -56,12 +56,14 @@ class Profiler:
 
 
 def summarize(path: Path, *, top: int = TOP) -> dict[str, Any]:
-    """Own and inclusive shares of the busiest functions in a py-spy raw (collapsed stacks) file."""
+    """Busy share, and own and inclusive shares of the busiest functions over the busy samples (percent), from a
+    py-spy raw (collapsed stacks) file. Idle is the event loop waiting in its selector; inclusive shares are
+    of the project's own functions (services/, shared/) below the start-up ones, which every sample shares."""
     if not path.exists():
         return {"samples": 0, "note": "no profile written (py-spy could not attach?)"}
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = 0
+    total = busy = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -69,19 +71,30 @@ def summarize(path: Path, *, top: int = TOP) -> dict[str, Any]:
         count = int(count_text)
         frames = [_short(frame) for frame in stack.split(";")]
         total += count
+        if frames[-1].startswith(IDLE):
+            continue
+        busy += count
         own[frames[-1]] += count
-        for frame in set(frames):
+        for frame in {_short(frame) for frame in stack.split(";") if _is_ours(frame)}:
             inclusive[frame] += count
-    if total == 0:
-        return {"samples": 0}
+    if busy == 0:
+        return {"samples": total, "busy_percent": 0.0}
     return {
         "samples": total,
-        "own_percent": {frame: round(100 * n / total, 1) for frame, n in own.most_common(top)},
-        "inclusive_percent": {
-            frame: round(100 * n / total, 1)
-            for frame, n in [(f, n) for f, n in inclusive.most_common() if not _is_plumbing(f)][:top]
-        },
+        "busy_percent": round(100 * busy / total, 1),
+        "own_percent": {frame: round(100 * n / busy, 1) for frame, n in own.most_common(top)},
+        "inclusive_percent": {frame: round(100 * n / busy, 1) for frame, n in inclusive.most_common(top)},
     }
+
+
+IDLE = "EpollSelector.select "
+START_UP = ("main.py", "cli.py", "__main__.py")
+
+
+def _is_ours(frame: str) -> bool:
+    """A frame of the project's code, other than the start-up (cli, main) every sample passes through."""
+    file = frame.partition(" (")[2]
+    return file.startswith(("services/", "shared/")) and not file.split(":", 1)[0].endswith(START_UP)
 
 
 def _short(frame: str) -> str:
@@ -90,11 +103,3 @@ def _short(frame: str) -> str:
     file = where.rstrip(")").rsplit(":", 1)[0]
     parts = file.split("/")
     return f"{name} ({'/'.join(parts[-2:])})"
-
-
-def _is_plumbing(frame: str) -> bool:
-    """Frames every sample passes through (the event loop, the module runner), which say nothing."""
-    return any(
-        marker in frame
-        for marker in ("<module>", "_run_module", "run_forever", "_run_once", "asyncio/runners", "asyncio/events")
-    )
