@@ -46,7 +46,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("presets", nargs="*", help=f"any of {', '.join(PRESETS)} (default: all)")
     parser.add_argument("--scale", type=float, default=1.0, help="size relative to the full preset (0 < S ≤ 1)")
-    parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for a preset's results")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for each stage of a preset (default: 36,000 × scale, at least 900)",
+    )
     parser.add_argument("--quiet", type=float, default=10.0, help="seconds without results that mean settled")
     parser.add_argument("--rate", type=float, default=200.0, help="latency: events a second")
     parser.add_argument("--duration", type=float, default=60.0, help="latency: seconds of steady feed")
@@ -60,7 +65,7 @@ def main() -> None:
         parser.error(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], got {args.scale}")
-    timeout = args.timeout or max(300.0, 36_000 * args.scale)
+    timeout = args.timeout or max(900.0, 36_000 * args.scale)
     results: list[dict[str, Any]] = []
     baseline = not args.no_baseline
 

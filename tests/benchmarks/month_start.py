@@ -335,7 +335,7 @@ async def measure(
 
         scored_ok, _ = await wait_until(scored, timeout=timeout)
         scored_s = time.monotonic() - started
-        notified_ok, _ = await wait_until(notified, timeout=max(1.0, timeout - scored_s))
+        notified_ok, _ = await wait_until(notified, timeout=timeout)
         notified_s = time.monotonic() - started
         meter.end()
         if profiler is not None:

@@ -161,7 +161,7 @@ async def _measure(
         in_done, _ = await wait_until(taken_in, timeout=timeout, interval=1.0)
         in_s = time.monotonic() - started
         publish_s = await publisher
-        all_done, _ = await wait_until(covered, timeout=max(1.0, timeout - in_s), interval=0.5)
+        all_done, _ = await wait_until(covered, timeout=timeout, interval=0.5)
         covered_s = time.monotonic() - started
 
         async def settled() -> bool:
