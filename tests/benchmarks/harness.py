@@ -241,15 +241,17 @@ def _process_tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _cpu_seconds(pid: int) -> float:
-    total = 0.0
+def _cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process and its children."""
+    user = system = 0.0
     for process in _process_tree(pid):
         try:
             times = process.cpu_times()
-            total += times.user + times.system
+            user += times.user
+            system += times.system
         except psutil.NoSuchProcess:
             continue
-    return total
+    return user, system
 
 
 def _vm_hwm_mb(pid: int) -> float:
@@ -272,6 +274,8 @@ class ProcessMeter:
     interval: float = 0.5
     cpu_start: dict[str, float] = field(default_factory=dict)
     cpu_end: dict[str, float] = field(default_factory=dict)
+    system_start: dict[str, float] = field(default_factory=dict)
+    system_end: dict[str, float] = field(default_factory=dict)
     rss_peak_mb: dict[str, float] = field(default_factory=dict)
     rss_idle_mb: dict[str, float] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
@@ -279,7 +283,8 @@ class ProcessMeter:
     def begin(self) -> None:
         """Take the idle RSS and the CPU counters now, and start sampling RSS."""
         for name, pid in self.pids.items():
-            self.cpu_start[name] = _cpu_seconds(pid)
+            user, system = _cpu_split(pid)
+            self.cpu_start[name], self.system_start[name] = user + system, system
             self.rss_idle_mb[name] = self._rss_mb(pid)
             self.rss_peak_mb[name] = self.rss_idle_mb[name]
         self._task = asyncio.get_running_loop().create_task(self._sample())
@@ -289,7 +294,8 @@ class ProcessMeter:
         if self._task is not None:
             self._task.cancel()
         for name, pid in self.pids.items():
-            self.cpu_end[name] = _cpu_seconds(pid)
+            user, system = _cpu_split(pid)
+            self.cpu_end[name], self.system_end[name] = user + system, system
             self.rss_peak_mb[name] = max(self.rss_peak_mb.get(name, 0.0), self._rss_mb(pid), _vm_hwm_mb(pid))
 
     async def _sample(self) -> None:
@@ -313,11 +319,14 @@ class ProcessMeter:
         return {name: round(self.cpu_end.get(name, 0.0) - self.cpu_start[name], 1) for name in self.pids}
 
     def figures(self, *, events: int, seconds: float) -> dict[str, Any]:
-        """CPU seconds, busy cores, events per CPU second (a busy core), idle and peak RSS per process."""
+        """CPU seconds (and the kernel's share of them), busy cores, events per CPU second (a busy core), idle
+        and peak RSS per process."""
         cpu = self.cpu_seconds()
         total = sum(cpu.values())
+        system = sum(self.system_end.get(name, 0.0) - self.system_start[name] for name in self.pids)
         return {
             "cpu_seconds": cpu,
+            "cpu_system_percent": round(100 * system / total, 1) if total > 0 else None,
             "busy_cores": round(total / seconds, 2) if seconds > 0 else None,
             "events_per_busy_core_s": round(events / total) if total > 0 else None,
             "rss_idle_mb": {name: round(value, 1) for name, value in self.rss_idle_mb.items()},
