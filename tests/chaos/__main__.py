@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tests.chaos.broker import private_broker
-from tests.chaos.suite import SINGLE_EVERY, backfill, compare, run_faulty, run_quiet
+from tests.chaos.suite import LANES, SINGLE_EVERY, backfill, compare, run_faulty, run_quiet
 from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
 from tests.support.system import running_system
 
@@ -36,6 +36,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=100_000, help="events of the backfill, at least (the default)")
     parser.add_argument("--cells", type=int, help="cells of the province instead (about 23 events each)")
     parser.add_argument("--single-every", type=int, default=SINGLE_EVERY, help="every Nth batch one event per message")
+    parser.add_argument("--lanes", type=int, default=LANES, help="batches in flight at once")
     parser.add_argument("--timeout", type=float, help="seconds to wait for the system to go quiet (default by size)")
     args = parser.parse_args()
     cells = args.cells if args.cells is not None else cells_for(args.events)
@@ -43,7 +44,8 @@ def main() -> int:
     timeout = args.timeout if args.timeout is not None else 1800 + len(events) / 5
     print(
         f"chaos: {len(events)} events ({cells} cells), batches of 250 alternately by AMQP and HTTP,"
-        f" every {args.single_every}th one event per message; each run waits up to {timeout:.0f} s to go quiet",
+        f" every {args.single_every}th one event per message, {args.lanes} in flight; each run waits up to"
+        f" {timeout:.0f} s to go quiet",
         flush=True,
     )
     started = time.monotonic()
@@ -59,7 +61,7 @@ def main() -> int:
             ) as system,
         ):
             quiet, quiet_figures = asyncio.run(
-                run_quiet(system, system.env["CHIBO_AMQP_URL"], dsn, events, timeout, args.single_every)
+                run_quiet(system, system.env["CHIBO_AMQP_URL"], dsn, events, timeout, args.single_every, args.lanes)
             )
         print("chaos: " + quiet_figures.line(), flush=True)
         with (
@@ -72,7 +74,9 @@ def main() -> int:
             ) as system,
         ):
             lines, faulty, dead, faulty_figures = asyncio.run(
-                run_faulty(system, broker, system.env["CHIBO_AMQP_URL"], dsn, events, timeout, args.single_every)
+                run_faulty(
+                    system, broker, system.env["CHIBO_AMQP_URL"], dsn, events, timeout, args.single_every, args.lanes
+                )
             )
     print("chaos: " + faulty_figures.line(), flush=True)
     for line in lines:

@@ -35,6 +35,8 @@ from tests.support.system import RunningSystem, issue_token
 BATCH = 250
 SINGLE_EVERY = 15
 """Every 15th batch goes one event per message (about 7 % of the events), by the two routes in turn."""
+LANES = 4
+"""Batches in flight at once (meetings takes 4 deliveries at a time; an HTTP batch waits for its answer)."""
 SOURCE = "urn:bench"
 SCHEMAS = ("meetings", "evaluation", "notifications")
 
@@ -98,19 +100,23 @@ class Outcome:
 
 @dataclass
 class Feeder:
-    """Sends batches by both routes, and every `single_every`-th batch one event per message; re-sends each batch
-    or group until it is confirmed."""
+    """Sends batches by both routes, and every `single_every`-th batch one event per message, `lanes` at a time;
+    re-sends each batch or group until it is confirmed."""
 
     amqp_url: str
     gateway_url: str
     token: str
     single_every: int = SINGLE_EVERY
+    lanes: int = LANES
     resent: int = 0
+    throttled: int = 0
+    """429 answers waited out (the integration account's rate limit)."""
     sent: dict[str, int] = field(default_factory=dict)
     """Events sent (first attempts) by `amqp batch`, `http batch`, `amqp single`, `http single`."""
     _amqp: Any = None
     _http: httpx.AsyncClient | None = None
     _counter: int = field(default=0)
+    _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def close(self) -> None:
         """Close the AMQP connection and the HTTP client."""
@@ -121,16 +127,31 @@ class Feeder:
             self._http = None
 
     async def send(self, events: list[dict[str, Any]]) -> None:
-        """Every event, in batches alternating between AMQP and HTTP, some batches as single events."""
-        for start in range(0, len(events), BATCH):
-            batch = events[start : start + BATCH]
-            self._counter += 1
-            if self.single_every and self._counter % self.single_every == 0:
-                amqp = (self._counter // self.single_every) % 2 == 1
-                route, kind = (self.amqp_singles, "amqp single") if amqp else (self.http_singles, "http single")
-            else:
-                amqp = self._counter % 2 == 1
-                route, kind = (self.amqp, "amqp batch") if amqp else (self.http, "http batch")
+        """Every event, in batches alternating between AMQP and HTTP, some batches as single events; up to `lanes`
+        batches in flight at once, started in order (as several feeds at once: a later batch may overtake)."""
+        gate = asyncio.Semaphore(self.lanes)
+        async with asyncio.TaskGroup() as group:
+            for start in range(0, len(events), BATCH):
+                batch = events[start : start + BATCH]
+                self._counter += 1
+                if self.single_every and self._counter % self.single_every == 0:
+                    amqp = (self._counter // self.single_every) % 2 == 1
+                    route, kind = (self.amqp_singles, "amqp single") if amqp else (self.http_singles, "http single")
+                else:
+                    amqp = self._counter % 2 == 1
+                    route, kind = (self.amqp, "amqp batch") if amqp else (self.http, "http batch")
+                await gate.acquire()
+                group.create_task(self._deliver(batch, route, kind, gate))
+
+    async def _deliver(
+        self,
+        batch: list[dict[str, Any]],
+        route: Callable[[list[dict[str, Any]]], Coroutine[Any, Any, None]],
+        kind: str,
+        gate: asyncio.Semaphore,
+    ) -> None:
+        """One batch or group, re-sent until it is confirmed (about 10 minutes at most)."""
+        try:
             for attempt in range(240):
                 try:
                     await route(batch)
@@ -141,12 +162,15 @@ class Feeder:
             else:
                 raise RuntimeError("a batch could not be sent for about 10 minutes")
             self.sent[kind] = self.sent.get(kind, 0) + len(batch)
+        finally:
+            gate.release()
 
     async def _exchange(self) -> Any:
-        if self._amqp is None or self._amqp.is_closed:
-            self._amqp = await aio_pika.connect(self.amqp_url, timeout=10)
-            self._channel = await self._amqp.channel(publisher_confirms=True)
-        return await self._channel.get_exchange(INGEST_EXCHANGE)
+        async with self._connecting:  # one connection for every lane
+            if self._amqp is None or self._amqp.is_closed:
+                self._amqp = await aio_pika.connect(self.amqp_url, timeout=10)
+                self._channel = await self._amqp.channel(publisher_confirms=True)
+            return await self._channel.get_exchange(INGEST_EXCHANGE)
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -200,17 +224,25 @@ class Feeder:
             await self._post(json.dumps(item, ensure_ascii=False).encode(), CLOUDEVENT_CONTENT_TYPE)
 
     async def _post(self, body: bytes, content_type: str) -> None:
-        try:
-            response = await self._client().post(
-                self.gateway_url + "/v1/events",
-                content=body,
-                headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type},
-            )
-        except httpx.HTTPError:
-            if self._http is not None:  # a gateway killed mid-request: start afresh
-                await self._http.aclose()
-                self._http = None
-            raise
+        """POST until answered 200; a 429 (the account's rate limit) waits as told and sends the same body again,
+        anything else fails (the caller re-sends the batch or group)."""
+        while True:
+            try:
+                response = await self._client().post(
+                    self.gateway_url + "/v1/events",
+                    content=body,
+                    headers={"Authorization": f"Bearer {self.token}", "Content-Type": content_type},
+                )
+            except httpx.HTTPError:
+                if self._http is not None:  # a gateway killed mid-request: start afresh
+                    await self._http.aclose()
+                    self._http = None
+                raise
+            if response.status_code != 429:
+                break
+            self.throttled += 1
+            wait = response.headers.get("retry-after", "1")
+            await asyncio.sleep(min(float(wait) if wait.isdigit() else 1.0, 10.0))
         if response.status_code != 200:
             raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
 
@@ -547,11 +579,12 @@ async def run_quiet(
     events: list[dict[str, Any]],
     timeout: float,
     single_every: int = SINGLE_EVERY,
+    lanes: int = LANES,
 ) -> tuple[dict[str, Any], RunFigures]:
     """The reference: the same events without faults; its final state and figures."""
     await prepare(amqp_url)
     token = issue_token(system, role="integration", unit="p", sub="chaos-quiet")
-    feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every)
+    feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every, lanes=lanes)
     meter = CpuMeter(system)
     meter.begin()
     figures = RunFigures("quiet run", len(events))
@@ -575,12 +608,13 @@ async def run_faulty(
     events: list[dict[str, Any]],
     timeout: float,
     single_every: int = SINGLE_EVERY,
+    lanes: int = LANES,
 ) -> tuple[list[Outcome], dict[str, Any], int, RunFigures]:
     """The same events under faults: one slice per fault, then the bad inputs; the lines, the state, dead letters,
     the figures."""
     await prepare(amqp_url)
     token = issue_token(system, role="integration", unit="p", sub="chaos-faulty")
-    feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every)
+    feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every, lanes=lanes)
     meter = CpuMeter(system)
     meter.begin()
     figures = RunFigures("faulty run", len(events))
@@ -614,7 +648,7 @@ async def run_faulty(
     lines = [await measure(dsn, outcome, ids) for outcome, ids in outcomes]
     sent = sum(len(bodies) for bodies in bad.values())
     lines.append(await measure_bad(dsn, Outcome("bad inputs (both routes)", sent), marker, sent))
-    lines[-1].note = f"resent batches {feeder.resent}"
+    lines[-1].note = f"resent batches {feeder.resent}, 429 waited out {feeder.throttled}"
     return lines, await state_of(dsn, system.mail_dir), await dead_letters(amqp_url), figures
 
 
