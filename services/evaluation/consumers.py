@@ -8,6 +8,7 @@ from faststream.rabbit.message import RabbitMessage
 
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers import FACT_HANDLERS, score_touched
+from services.evaluation.handlers.facts import lock_order
 from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
@@ -37,6 +38,7 @@ async def on_fact(
         handlers=FACT_HANDLERS,
         uow_factory=app.uow_factory,
         finish=score_touched,
+        order=lock_order,
         delivery_limit=EVALUATION_FACTS.delivery_limit,
     )
 

@@ -14,6 +14,7 @@ from services.evaluation.handlers import (
     score_touched,
     shipped_frameworks,
 )
+from services.evaluation.handlers.facts import lock_order
 from services.evaluation.handlers.frameworks import FrameworkConflict
 from shared.contracts.frameworks import FrameworkAdopted
 from shared.contracts.registry import read_event
@@ -269,3 +270,14 @@ async def test_a_period_is_announced_again_only_when_its_published_content_chang
     uow.results.periods[("c9", "2026-Q2")] = dataclasses.replace(stored, rating="poor", score=0.0)
     await refresh_periods(uow, "c9", ["2026-05"])
     assert [e.data["period"] for e in uow.emitted if e.type == "score.cell.updated.v1"] == ["2026-Q2"]
+
+
+def test_a_batch_is_applied_in_the_order_of_the_keys_its_handlers_lock() -> None:
+    """Batches handled side by side take the subject locks in one global order (lock_order sorts a batch)."""
+    member = fact(
+        "member.upserted.v1",
+        {"id": "k1", "full_name": "Nguyễn Văn Kiên", "cell_id": "c1", "status": "official", "role": "member"},
+        time=at(3, 1),
+    )
+    events = [read_event(parse_envelope(json.dumps(raw))) for raw in (scheduled("m2"), member, scheduled("m1"))]
+    assert sorted(lock_order(event) for event in events) == ["meeting:m1", "meeting:m2", "member:k1"]

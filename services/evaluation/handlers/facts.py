@@ -18,6 +18,16 @@ from shared.contracts import meetings as contract
 from shared.envelope import Event
 
 
+def lock_order(event: Event[Any]) -> str:
+    """The key a fact's handler locks first (its member, meeting or unit): a batch is applied in this order, so
+    batches handled side by side (other processes) take the subject locks in one global order."""
+    data = event.data
+    if event.type.startswith("member."):
+        return f"member:{data.id}"
+    meeting_id = getattr(data, "meeting_id", None)
+    return f"meeting:{meeting_id}" if meeting_id else f"unit:{getattr(data, 'id', '')}"
+
+
 def stamp_of(event: Event[Any]) -> FactStamp:
     """The (time, id) that orders snapshots."""
     return FactStamp(time=event.time, event_id=event.order_id)
