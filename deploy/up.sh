@@ -78,6 +78,7 @@ uv run --frozen python -m services.gateway web-account --sub can-bo-xa --role co
 uv run --frozen python -m services.gateway web-account --sub uv-phu-trach --role committee_officer --unit demo-xa-hoa-binh --person demo-xa-hoa-binh-uv1 --password "$web_password" >/dev/null
 uv run --frozen python -m services.gateway web-account --sub bi-thu-thon-1 --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --password "$web_password" >/dev/null
 uv run --frozen python -m services.gateway web-account --sub dang-vien-thon-1 --role member --unit demo-cb-thon-1 --person demo-cb-thon-1-dv05 --password "$web_password" >/dev/null
+uv run --frozen python -m services.gateway web-account --sub van-hanh --role operator --password "$web_password" >/dev/null
 
 (umask 077 && cat >var/demo-tokens.env) <<TOKENS
 OFFICER_TOKEN=$officer
@@ -96,6 +97,7 @@ chibo is up.
                     uv-phu-trach      committee member following the cells of Đảng ủy xã Hòa Bình (monitor)
                     bi-thu-thon-1     secretary of Chi bộ thôn 1
                     dang-vien-thon-1  member of Chi bộ thôn 1
+                    van-hanh          operator: services, queues, dead letters, parked rows, held events
   gateway:        http://127.0.0.1:${CHIBO_GATEWAY_PORT}   (OpenAPI: /docs, /openapi.json)
   services:       meetings :8101, evaluation :8102, notifications :8103  (/health, /asyncapi)
   demo mail:      $root/var/mail   (every e-mail the system sends, as .eml files)

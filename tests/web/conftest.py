@@ -143,7 +143,7 @@ async def web_account(
     system: RunningSystem,
     sub: str,
     role: str,
-    unit: str,
+    unit: str | None,
     person: str | None,
     *,
     oidc_subject: str | None = None,
@@ -165,7 +165,7 @@ async def web_account(
     await create_web_account(settings, args)
 
 
-async def api_token(system: RunningSystem, *, role: str, unit: str, sub: str, person: str | None = None) -> str:
+async def api_token(system: RunningSystem, *, role: str, unit: str | None, sub: str, person: str | None = None) -> str:
     """A bearer token from the code of the gateway's `issue-token` command, in-process (see web_account)."""
     settings = GatewaySettings(
         database_url=system.env["CHIBO_DATABASE_URL"],

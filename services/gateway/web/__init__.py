@@ -17,6 +17,7 @@ from services.gateway.web.pages import (
     monitor,
     officer,
     oidc,
+    operations,
     rescore,
     secretary,
 )
@@ -27,7 +28,7 @@ VENDOR = WEB_DIR / "node_modules"
 
 def install_web(app: FastAPI) -> None:
     """Mount the pages, the app's own static files, the npm-installed vendor files and an offline /docs."""
-    for module in (auth, oidc, officer, cells, secretary, member, exports, asyncapi, monitor, rescore):
+    for module in (auth, oidc, officer, cells, secretary, member, exports, asyncapi, monitor, rescore, operations):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
     if not (VENDOR / "echarts" / "dist" / "echarts.min.js").exists():

@@ -13,14 +13,16 @@ from shared.db import create_pool
 from shared.runtime import migrate
 
 PEOPLE_ROLES = (Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER)
+WEB_ROLES = (*PEOPLE_ROLES, Role.OPERATOR)
+"""Operators sign in to their own page; they belong to no unit."""
 MIN_PASSWORD = 8
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The command's arguments."""
     parser.add_argument("--sub", required=True, help="the username")
-    parser.add_argument("--role", required=True, choices=[role.value for role in PEOPLE_ROLES])
-    parser.add_argument("--unit", required=True, help="the cell (member, secretary) or committee (officer)")
+    parser.add_argument("--role", required=True, choices=[role.value for role in WEB_ROLES])
+    parser.add_argument("--unit", help="the cell (member, secretary) or committee (officer); operators have none")
     parser.add_argument("--person", help="the member id (inbox, preferences, history)")
     parser.add_argument(
         "--password",
@@ -35,13 +37,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def create_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
     """Save the account, the argon2 hash of its password and its link to the province's OpenID provider; ValueError
-    for a too short password (a password may be left out when the account is linked)."""
+    for a too short password (a password may be left out when the account is linked) or a person without a unit."""
     linked = bool(args.oidc_subject or args.oidc_email)
     password: str | None = args.password
     if password is None and not linked:
         password = sys.stdin.readline().rstrip("\n")
     if password is not None and len(password) < MIN_PASSWORD:
         raise ValueError(f"password: at least {MIN_PASSWORD} characters")
+    if Role(args.role) in PEOPLE_ROLES and not args.unit:
+        raise ValueError(f"unit: a {args.role} belongs to a unit (--unit)")
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
     try:

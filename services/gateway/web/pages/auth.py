@@ -17,6 +17,8 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+WEB_ROLES = PEOPLE | {Role.OPERATOR}
+"""Who may sign in to the web app: people of the party tree, and operators (their page)."""
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
@@ -91,7 +93,7 @@ async def sign_in(
     accounts = WebAccounts(state.pool, session_hours=state.settings.web_session_hours)
     account = await state.accounts.get(sub)
     password_ok = await accounts.check_password(sub, password)
-    if not password_ok or account is None or not account.active or Role(account.role) not in PEOPLE:
+    if not password_ok or account is None or not account.active or Role(account.role) not in WEB_ROLES:
         log.info("web_sign_in_refused", sub=sub)
         return sign_in_form(
             request,
@@ -126,4 +128,6 @@ async def home(viewer: CurrentViewer) -> Response:
         return RedirectResponse(f"{PREFIX}/committees/{principal.unit_id}", status_code=303)
     if principal.role is Role.SECRETARY:
         return RedirectResponse(f"{PREFIX}/cells/{principal.unit_id}", status_code=303)
+    if principal.role is Role.OPERATOR:
+        return RedirectResponse(f"{PREFIX}/operations", status_code=303)
     return RedirectResponse(f"{PREFIX}/me", status_code=303)

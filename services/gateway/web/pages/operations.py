@@ -1,0 +1,211 @@
+"""The operator's page: each service and queue, outboxes, held events, recent rejections and dead letters, with the
+forms that replay, purge, retry and drop. Every form calls the API's own operator endpoint function (same role
+check, same RPC, same audit detail and `operator_action` log line)."""
+
+import asyncio
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.gateway.auth import Role
+from services.gateway.http import operations, recovery
+from services.gateway.http.deps import State
+from services.gateway.schemas.recovery import (
+    DeadLetterReplayCreate,
+    HeldEventCreate,
+    HeldEventDropCreate,
+    ParkedDropCreate,
+    ParkedReplayCreate,
+)
+from services.gateway.web import forms
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.forms import FormErrors
+from services.gateway.web.i18n import N_, _
+from shared.rpc import RpcError
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+PAGE = f"{PREFIX}/operations"
+SHOWN = 20
+"""Messages, rows and held events listed per queue or service (the API pages further)."""
+
+NOTICES = {
+    "replayed": N_("Sent back to their queue: %(count)s."),
+    "purged": N_("Dead letters deleted: %(count)s."),
+    "rows_replayed": N_("Outbox rows put back in line: %(count)s."),
+    "row_dropped": N_("The outbox row was deleted; its event will not be sent."),
+    "held_retried": N_("The held event was judged again: %(outcome)s."),
+    "held_dropped": N_("The held event was turned into a rejection."),
+}
+OUTCOMES = {
+    "accepted": N_("accepted"),
+    "held": N_("still waiting"),
+    "rejected": N_("rejected"),
+    "duplicate": N_("already applied"),
+}
+STATUS = {"ok": N_("Working"), "degraded": N_("Needs attention"), "down": N_("Not answering")}
+SERVICES = {"meetings": N_("Meetings"), "evaluation": N_("Evaluation"), "notifications": N_("Notifications")}
+DEATH_REASONS = {
+    "rejected": N_("refused by its consumer"),
+    "delivery_limit": N_("failed too many times"),
+    "expired": N_("expired"),
+    "maxlen": N_("queue full"),
+}
+
+
+def _operator(viewer: Viewer) -> None:
+    if viewer.role is not Role.OPERATOR:
+        raise PageNotFound
+
+
+async def _quietly(call: Any) -> Any:
+    """A part of the page whose service does not answer is shown as missing, not as an error page."""
+    try:
+        return await call
+    except RpcError:
+        return None
+
+
+async def _page(
+    request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    principal = viewer.principal
+    overview = await recovery.operations_overview(principal, state)
+    waiting = [
+        (queue, count)
+        for service in overview.services.values()
+        for queue, count in service.dead_letters.items()
+        if count
+    ]
+    dead_lists, parked_lists, held, rejections = await asyncio.gather(
+        asyncio.gather(
+            *(_quietly(recovery.list_dead_letters(queue, principal, state, limit=SHOWN)) for queue, _count in waiting)
+        ),
+        asyncio.gather(
+            *(
+                _quietly(recovery.list_parked_rows(service, principal, state, limit=SHOWN, offset=0))  # type: ignore[arg-type]
+                for service in recovery.CATALOGS
+            )
+        ),
+        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=0)),
+        _quietly(operations.list_rejections(principal, state, type=None, status="open", limit=SHOWN, offset=0)),
+    )
+    notice = request.query_params.get("notice")
+    notice_text = None
+    if notice in NOTICES:
+        outcome = request.query_params.get("outcome", "")
+        notice_text = _(
+            NOTICES[notice],
+            count=request.query_params.get("count", "0"),
+            outcome=_(OUTCOMES[outcome]) if outcome in OUTCOMES else "",
+        )
+    return render(
+        request,
+        "operations.html",
+        status=422 if errors else 200,
+        viewer=viewer,
+        overview=overview,
+        dead_letters=[page for page in dead_lists if page is not None],
+        parked={service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page},
+        held=held,
+        rejections=rejections,
+        errors=errors or {},
+        notice=notice_text,
+        status_labels=STATUS,
+        service_labels=SERVICES,
+        death_reasons=DEATH_REASONS,
+    )
+
+
+def _done(notice: str, **values: Any) -> RedirectResponse:
+    return RedirectResponse(f"{PAGE}?{urlencode({'notice': notice, **values})}#notice", status_code=303)
+
+
+@router.get("/operations")
+async def operations_page(request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """The operator's page."""
+    _operator(viewer)
+    return await _page(request, viewer, state)
+
+
+@router.post("/operations/dead-letters/replay")
+async def replay_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Send one dead letter (by event or message id) or all of a queue back to where they died."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    choice = {key: forms.text(form, key) for key in ("event_id", "message_id") if forms.text(form, key)}
+    body = DeadLetterReplayCreate.model_validate(choice if choice else {})
+    reply = await recovery.replay_dead_letters(forms.text(form, "queue"), body, request, viewer.principal, state)
+    return _done("replayed", count=reply.replayed)
+
+
+@router.post("/operations/dead-letters/purge")
+async def purge_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Delete every message of a dead-letter queue, once the operator ticked that they understand."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    if form.get("confirm") != "yes":
+        return await _page(request, viewer, state, errors={"purge": _("Tick the box to confirm the deletion.")})
+    reply = await recovery.purge_dead_letters(forms.text(form, "queue"), request, viewer.principal, state)
+    return _done("purged", count=reply.purged)
+
+
+def _service(form: Any) -> Any:
+    service = forms.text(form, "service")
+    if service not in recovery.CATALOGS:
+        raise PageNotFound
+    return service
+
+
+@router.post("/operations/parked/replay")
+async def replay_parked(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Put one parked outbox row, or all of a service's, back in line."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    row = forms.text(form, "id")
+    body = ParkedReplayCreate(ids=[int(row)]) if row.isdigit() else ParkedReplayCreate(all=True)
+    reply = await recovery.replay_parked_rows(_service(form), body, request, viewer.principal, state)
+    return _done("rows_replayed", count=reply.replayed)
+
+
+@router.post("/operations/parked/drop")
+async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Delete one parked outbox row for good, with a reason."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    row = forms.text(form, "id")
+    if not row.isdigit():
+        raise PageNotFound
+    try:
+        body = forms.build(ParkedDropCreate, {"reason": forms.text(form, "reason")})
+    except FormErrors:
+        return await _page(request, viewer, state, errors={f"drop-{row}": forms.required("reason")})
+    await recovery.drop_parked_row(_service(form), int(row), body, request, viewer.principal, state)
+    return _done("row_dropped")
+
+
+@router.post("/operations/held/retry")
+async def retry_held(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Judge a held event again now."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    body = forms.build(
+        HeldEventCreate, {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
+    )
+    reply = await recovery.retry_held_event(body, request, viewer.principal, state)
+    return _done("held_retried", outcome=reply["outcome"])
+
+
+@router.post("/operations/held/drop")
+async def drop_held(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Stop holding an event, with a reason: it becomes a rejection."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    identity = {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
+    try:
+        body = forms.build(HeldEventDropCreate, {**identity, "reason": forms.text(form, "reason")})
+    except FormErrors:
+        return await _page(request, viewer, state, errors={f"held-{identity['event_id']}": forms.required("reason")})
+    await recovery.drop_held_event(body, request, viewer.principal, state)
+    return _done("held_dropped")

@@ -1,0 +1,212 @@
+"""The operator's page in Debian's Chromium, on the running system: a message the real consumers refused is listed
+with why and sent back (consumed, and refused again), then deleted; an outbox row the broker refuses is parked,
+sent again and dropped with a reason; a held event is judged again and dropped into a rejection. Other people get
+no such page; forms need their CSRF token and a confirmation to delete."""
+
+import json
+import uuid
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from shared.outbox import notify_channel
+from shared.topology import EVENTS_EXCHANGE, INGEST_EXCHANGE
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import api_token, csrf_of, screenshot, sign_in, signed_in, web_account
+
+pytestmark = pytest.mark.e2e
+
+OPERATOR = "van-hanh-thu"
+DLQ = "evaluation.facts.dlq"
+
+
+@pytest.fixture(scope="module")
+async def operator(system: RunningSystem) -> str:
+    """The operator's web sign-in (operators belong to no unit)."""
+    await web_account(system, OPERATOR, "operator", None, None)
+    return OPERATOR
+
+
+async def refused_by_consumers(amqp_url: str) -> str:
+    """A fact that is not a CloudEvent, published where evaluation and notifications read: both refuse it to their
+    dead letters. Its id."""
+    event_id = f"evt-bad-{uuid.uuid4().hex[:10]}"
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE, ensure=False)
+        body = {"id": event_id, "type": "meeting.cancelled.v1", "data": {"meeting_id": "x"}}
+        await exchange.publish(
+            aio_pika.Message(json.dumps(body).encode(), message_id=event_id, content_type="application/json"),
+            routing_key="meeting.cancelled.v1",
+        )
+    finally:
+        await connection.close()
+    return event_id
+
+
+async def held_member(amqp_url: str) -> str:
+    """A member of a cell nobody has heard of, sent on chibo.ingest: meetings holds it. Its id."""
+    event_id = f"evt-held-{uuid.uuid4().hex[:10]}"
+    event = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "urn:test:operator-page",
+        "type": "member.upserted.v1",
+        "time": "2026-11-05T08:00:00+07:00",
+        "datacontenttype": "application/json",
+        "data": {
+            "id": f"mem-{uuid.uuid4().hex[:8]}",
+            "full_name": "Trần Thị Chờ",
+            "cell_id": f"cell-{uuid.uuid4().hex[:8]}",
+            "status": "official",
+            "role": "member",
+        },
+    }
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(INGEST_EXCHANGE, ensure=False)
+        await exchange.publish(
+            aio_pika.Message(json.dumps(event).encode(), content_type="application/cloudevents+json"),
+            routing_key="member.upserted.v1",
+        )
+    finally:
+        await connection.close()
+    return event_id
+
+
+async def parked_row(system: RunningSystem) -> str:
+    """An outbox row of evaluation naming an exchange that does not exist: its relay parks it. Its event id."""
+    event_id = f"evt-parked-{uuid.uuid4().hex[:10]}"
+    payload = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "urn:chibo:evaluation",
+        "type": "score.meeting.updated.v1",
+    }
+    conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+        await conn.execute(
+            "INSERT INTO evaluation.outbox (event_id, type, exchange, routing_key, payload)"
+            " VALUES ($1, 'score.meeting.updated.v1', 'chibo.missing-exchange', 'score.meeting.updated.v1', $2::jsonb)",
+            event_id,
+            json.dumps(payload),
+        )
+        await conn.execute("SELECT pg_notify($1, '')", notify_channel("evaluation"))
+    finally:
+        await conn.close()
+    return event_id
+
+
+async def reload_until(page: Page, selector: str, *, present: bool = True, timeout: float = 120) -> None:
+    """Reload the page until `selector` is (or is no longer) on it."""
+
+    async def seen() -> bool:
+        await page.goto(page.url.split("?")[0].split("#")[0])
+        return (await page.locator(selector).count() > 0) is present
+
+    await eventually(seen, timeout=timeout, interval=1)
+
+
+async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_the_page(
+    browser: Browser, system: RunningSystem, amqp_url: str, operator: str
+) -> None:
+    dead_id = await refused_by_consumers(amqp_url)
+    held_id = await held_member(amqp_url)
+    parked_id = await parked_row(system)
+
+    page = await sign_in(browser, system, operator)
+    await page.wait_for_url("**/app/operations")
+    assert await page.get_attribute("html", "lang") == "vi"
+    await reload_until(page, f'#dead-letters .dead-queue[data-queue="{DLQ}"] tr[data-event="{dead_id}"]')
+    await reload_until(page, f'#held tr[data-event="{held_id}"]')
+    await reload_until(page, '#parked [data-service="evaluation"] tr[data-row]')
+    assert await page.locator('[data-figure="dead_letters"]').inner_text() != "0"
+    await expect(page.locator("h1 [data-status]")).to_have_text("Cần chú ý")
+    row = page.locator(f'.dead-queue[data-queue="{DLQ}"] tr[data-event="{dead_id}"]')
+    assert "bị bên nhận từ chối" in await row.inner_text()
+    facts = page.locator('#services li[data-queue="evaluation.facts"]')
+    assert await facts.locator("[data-consumers]").inner_text() == "1"
+    await screenshot(page, "operations")
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: the tables stack, nothing scrolls sideways
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+    # sent back: evaluation takes it again, refuses it again, and it is back, marked as replayed once
+    await row.get_by_role("button", name=f"Trả {dead_id} về hàng đợi").click()
+    await page.wait_for_url("**notice=replayed**")
+    assert "Đã trả 1 thư về hàng đợi ban đầu." in await page.locator("#notice").inner_text()
+
+    token = await api_token(system, role="operator", unit=None, sub="api-operator-page")
+
+    async def refused_again() -> bool:
+        async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+            response = await client.get(f"/v1/dead-letters/{DLQ}", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        return any(
+            item["event_id"] == dead_id and item["headers"].get("x-chibo-replayed") == 1
+            for item in response.json()["items"]
+        )
+
+    await eventually(refused_again, timeout=120, interval=1)
+
+    # deleting needs the confirmation box; then the queue is empty
+    await page.goto(system.gateway_url + "/app/operations")
+    queue = page.locator(f'.dead-queue[data-queue="{DLQ}"]')
+    await queue.get_by_role("button", name=f"Xóa hết thư trong {DLQ}").click()  # the browser asks for the box first
+    assert "notice=purged" not in page.url
+    await queue.get_by_label("Tôi hiểu").check()
+    await queue.get_by_role("button", name=f"Xóa hết thư trong {DLQ}").click()
+    await page.wait_for_url("**notice=purged**")
+    assert await page.locator(f'.dead-queue[data-queue="{DLQ}"]').count() == 0
+
+    # the parked row: sent again (the exchange is still missing, so parked again), then dropped with a reason
+    parked = page.locator(f'#parked [data-service="evaluation"] tr:has(code:text-is("{parked_id}"))')
+    await parked.get_by_role("button", name=f"Gửi lại {parked_id}").click()
+    await page.wait_for_url("**notice=rows_replayed**")
+    await reload_until(page, f'#parked tr:has(code:text-is("{parked_id}"))')
+    parked = page.locator(f'#parked [data-service="evaluation"] tr:has(code:text-is("{parked_id}"))')
+    await parked.get_by_label("Lý do").fill("Sàn trao đổi đã bỏ, sự kiện không cần gửi")
+    await parked.get_by_role("button", name=f"Xóa {parked_id}").click()
+    await page.wait_for_url("**notice=row_dropped**")
+    assert await page.locator(f'#parked tr:has(code:text-is("{parked_id}"))').count() == 0
+
+    # the held event, by keyboard: judged again (still waiting), then dropped into a rejection
+    held = page.locator(f'#held tr[data-event="{held_id}"]')
+    await held.get_by_role("button", name=f"Xét lại {held_id}").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**notice=held_retried**")
+    assert "vẫn đang chờ" in await page.locator("#notice").inner_text()
+    held = page.locator(f'#held tr[data-event="{held_id}"]')
+    await held.get_by_label("Lý do").fill("Chi bộ không tồn tại")
+    await held.get_by_label("Lý do").press("Enter")
+    await page.wait_for_url("**notice=held_dropped**")
+    assert await page.locator(f'#held tr[data-event="{held_id}"]').count() == 0
+    assert held_id in await page.locator("#rejections").inner_text()
+    await page.context.close()
+
+
+async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_and_a_confirmation(
+    system: RunningSystem, operator: str
+) -> None:
+    await web_account(system, "thanh-vien-thu", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv07")
+    async with signed_in(system, "thanh-vien-thu") as member:
+        assert (await member.get("/app/operations")).status_code == 404
+    async with signed_in(system, operator) as client:
+        page = await client.get("/app/operations")
+        assert page.status_code == 200 and "Vận hành" in page.text
+        no_token = await client.post("/app/operations/dead-letters/purge", data={"queue": DLQ, "confirm": "yes"})
+        assert no_token.status_code == 403
+        unconfirmed = await client.post(
+            "/app/operations/dead-letters/purge", data={"queue": DLQ, "csrf": csrf_of(page.text)}
+        )
+        assert unconfirmed.status_code == 422 and "Hãy đánh dấu ô xác nhận trước khi xóa." in unconfirmed.text
+        unknown = await client.post(
+            "/app/operations/dead-letters/replay", data={"queue": "gateway.nothing.dlq", "csrf": csrf_of(page.text)}
+        )
+        assert unknown.status_code == 404
