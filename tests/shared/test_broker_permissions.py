@@ -18,7 +18,10 @@ import aio_pika
 import aiormq
 import pytest
 
+from shared.contracts import meetings_rpc
 from shared.contracts.meetings_rpc import GetUnit
+from shared.ops.dead_letters import dead_letter_counts
+from shared.ops.rpc import add_dead_letter_methods
 from shared.rpc import RpcMethods, RpcRequest, answer
 from shared.topology import (
     EVALUATION_FACTS,
@@ -181,3 +184,38 @@ async def test_a_service_answers_only_the_allowed_callers() -> None:
     for caller in ("chibo-evaluation", None):
         reply = await answer(request, methods, caller=caller, allowed_callers=allowed)
         assert reply["ok"] is False and reply["error"]["code"] == "forbidden"
+
+
+async def test_a_service_works_its_own_dead_letters_and_the_gateway_sees_only_their_depth(
+    topology: dict[str, str],
+) -> None:
+    """Why the operator endpoints ask the owning service (shared/ops/rpc.py): meetings' user may read, replay and purge
+    meetings.ingest.dlq; the gateway's may not read it, yet sees its depth (a passive declare) for the health page."""
+    dead = MEETINGS_INGEST.dead_letter_queue
+    connection = await aio_pika.connect(topology["meetings"])
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.default_exchange.publish(
+            aio_pika.Message(b'{"id": "evt-dead"}', headers={"x-first-death-queue": MEETINGS_INGEST.name}),
+            routing_key=dead,
+        )
+    finally:
+        await connection.close()
+    methods = RpcMethods("meetings")
+    add_dead_letter_methods(methods, meetings_rpc.OPS, connect=lambda: aio_pika.connect(topology["meetings"]))
+    listed = await answer(RpcRequest(method="list_dead_letters", params={"queue": dead}), methods)
+    assert listed["ok"] and [item["event_id"] for item in listed["result"]["items"]] == ["evt-dead"]
+
+    gateway = await aio_pika.connect(topology["gateway"])
+    try:
+        assert (await dead_letter_counts(gateway, [dead]))[dead] == 1
+    finally:
+        await gateway.close()
+    assert await refused(topology["gateway"], "consume", dead)
+
+    replayed = await answer(RpcRequest(method="replay_dead_letters", params={"queue": dead}), methods)
+    assert replayed["ok"] and replayed["result"]["replayed"] == 1
+    purged = await answer(RpcRequest(method="purge_dead_letters", params={"queue": dead}), methods)
+    assert purged["ok"] and purged["result"]["purged"] == 0
+    elsewhere = await answer(RpcRequest(method="list_dead_letters", params={"queue": "evaluation.facts.dlq"}), methods)
+    assert elsewhere["error"]["code"] == "not_found" and elsewhere["error"]["field"] == "queue"
