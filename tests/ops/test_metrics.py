@@ -166,3 +166,30 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
 async def _when(pending, name: str) -> str | None:  # type: ignore[no-untyped-def]
     text = await pending
     return text if sample_sum(text, name) > 0 else None
+
+
+async def test_the_operator_overview_shows_services_queues_outboxes_and_rejections(system: RunningSystem) -> None:
+    token = issue_token(system, role="operator", unit=None, sub="ops-overview-reader")
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.get(
+            system.gateway_url + "/v1/operations/overview", headers={"authorization": f"Bearer {token}"}
+        )
+        forbidden = await client.get(
+            system.gateway_url + "/v1/operations/overview",
+            headers={"authorization": f"Bearer {issue_token(system, role='integration', unit='ops', sub='ops-no')}"},
+        )
+        health = await client.get(
+            system.gateway_url + "/v1/system/health", headers={"authorization": f"Bearer {token}"}
+        )
+    assert answer.status_code == 200, answer.text
+    overview = answer.json()
+    assert set(overview["services"]) == {"meetings", "evaluation", "notifications"}
+    queues = {queue["name"]: queue for queue in overview["services"]["meetings"]["queues"]}
+    assert queues["meetings.ingest"]["consumers"] >= 1 and queues["meetings.rpc"]["consumers"] >= 1
+    assert overview["services"]["evaluation"]["outbox"]["parked"] == 0
+    assert overview["services"]["notifications"]["dead_letters"] == {"notifications.events.dlq": 0}
+    assert overview["dead_letters_total"] == 0 and overview["parked_rows_total"] == 0
+    assert overview["open_rejections"] >= 1  # the invalid meeting fed by the test above
+    assert overview["held_events"] == 0 and overview["failed_deliveries"] == 0
+    assert health.json()["dead_letters_total"] == 0
+    assert forbidden.status_code == 403
