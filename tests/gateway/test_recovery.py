@@ -22,11 +22,14 @@ DLQ = EVALUATION_FACTS.dead_letter_queue
 
 @pytest.fixture
 async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    """A channel of the test's own, on the package's vhost, with the topology declared."""
+    """A channel of the test's own, on the package's vhost, with the topology declared and evaluation's dead letters
+    emptied (the counts below are this test's own)."""
     await declare_topology(amqp_url, CONSUMER_QUEUES)
     connection = await aio_pika.connect(amqp_url)
     try:
-        yield await connection.channel()
+        channel = await connection.channel()
+        await (await channel.get_queue(DLQ, ensure=False)).purge()
+        yield channel
     finally:
         await connection.close()
 
@@ -67,11 +70,12 @@ async def test_a_rejected_message_is_listed_replayed_to_its_queue_and_consumed(
     assert item["headers"]["ce-note"] == "thử" and event_id in item["body_preview"]
 
     health = (await client.get("/v1/system/health", headers=operator)).json()
-    assert health["status"] == "degraded"
-    assert health["dead_letters"][DLQ] == 1 and health["dead_letters_total"] == 1
+    # other queues of the package's vhost are not this test's: only this one's count is known
+    assert health["status"] == "degraded", health
+    assert health["dead_letters"][DLQ] == 1 and health["dead_letters_total"] >= 1, health["dead_letters"]
     assert f"1 dead letters in {DLQ}" in health["attention"]
     overview = (await client.get("/v1/operations/overview", headers=operator)).json()
-    assert overview["status"] == "degraded" and overview["dead_letters_total"] == 1
+    assert overview["status"] == "degraded" and overview["dead_letters_total"] >= 1
     assert overview["services"]["evaluation"]["dead_letters"][DLQ] == 1
 
     replayed = await client.post(f"/v1/dead-letters/{DLQ}/replay", json={"event_id": event_id}, headers=operator)
@@ -84,7 +88,8 @@ async def test_a_rejected_message_is_listed_replayed_to_its_queue_and_consumed(
     assert message.message_id == event_id and (message.headers or {}).get("x-chibo-replayed") == 1
     await message.ack()
     assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 0
-    assert (await client.get("/v1/system/health", headers=operator)).json()["status"] == "ok"
+    after = (await client.get("/v1/system/health", headers=operator)).json()
+    assert after["dead_letters"][DLQ] == 0 and f"1 dead letters in {DLQ}" not in after["attention"]
 
     audit = (await client.get("/v1/audit?limit=200", headers=headers["admin"])).json()["items"]
     [entry] = [e for e in audit if (e["detail"] or {}).get("event_id") == event_id]
