@@ -1,5 +1,6 @@
 """The evaluation.rpc catalog: one request model per method (service, method, reply) and the reply models."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -51,7 +52,7 @@ class MeetingScoreReply(Reply):
     score: float
     rating: Rating
     provisional: bool
-    criteria: list[CriterionReply]
+    criteria: Sequence[CriterionReply]
     computed_at: datetime | None = None
 
 
@@ -85,20 +86,36 @@ class CellRankReply(Reply):
     rating: Rating | None = None
 
 
+class ByRatingReply(Reply):
+    """How many cells got each rating."""
+
+    good: int = 0
+    fair: int = 0
+    average: int = 0
+    poor: int = 0
+
+
+class TrendReply(Reply):
+    """The change from the previous period."""
+
+    previous_period: str | None = None
+    score_delta: float | None = None
+
+
 class CommitteeRollupReply(Reply):
     """A committee's subtree for one period (by_rating, rates, trend and the weakest cells)."""
 
     committee_id: str
     period: str
     cells: int
-    by_rating: dict[str, int]
+    by_rating: ByRatingReply
     regularity: float | None = None
     attendance_rate: float | None = None
     speaking_rate: float | None = None
     thematic_coverage: float | None = None
     score: float | None = None
-    trend: dict[str, Any] | None = None
-    weakest: list[CellRankReply] = Field(default_factory=list)
+    trend: TrendReply | None = None
+    weakest: Sequence[CellRankReply] = Field(default_factory=list)
 
 
 class FrameworkReply(Reply):

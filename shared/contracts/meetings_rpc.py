@@ -18,6 +18,7 @@ ReplyT = TypeVar("ReplyT", bound=Reply)
 Limit = Annotated[int, Field(ge=1, le=1000)]
 Offset = Annotated[int, Field(ge=0)]
 Outcome = Literal["accepted", "duplicate", "held", "rejected"]
+MeetingStatus = Literal["scheduled", "cancelled", "held", "minutes_submitted", "minutes_approved"]
 
 
 class MeetingsRequest(Request[ReplyT], Generic[ReplyT]):
@@ -83,7 +84,7 @@ class MeetingSummaryReply(Reply):
     meeting_id: str
     cell_id: str
     kind: str | None = None
-    status: str | None = None
+    status: MeetingStatus | None = None
     starts_at: datetime | None = None
     topic: str | None = None
     location: str | None = None

@@ -1,4 +1,4 @@
-"""API models of the operators' and administrators' endpoints."""
+"""API models of the operators' and administrators' endpoints (a read forwarded from a service subclasses its reply)."""
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -6,22 +6,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from services.gateway.auth import Role
-from services.gateway.schemas.common import CreateModel, Id, ReadModel
+from services.gateway.schemas.common import CreateModel, Id
 from services.gateway.schemas.ingest import CloudEventCreate
+from shared.contracts import evaluation_rpc as evaluation
+from shared.contracts import meetings_rpc as meetings
+from shared.contracts import notifications_rpc as notifications
 from shared.periods import Period
 
 
-class RejectionRead(ReadModel):
+class RejectionRead(meetings.RejectionReply):
     """An event meetings refused, with the reason and the field at fault."""
-
-    rejection_id: str
-    source: str | None = None
-    event_id: str | None = None
-    type: str | None = None
-    reason: str
-    field: str | None = None
-    received_at: datetime | None = None
-    status: Literal["open", "replayed"] | None = None
 
 
 class ReplayCreate(CreateModel):
@@ -77,16 +71,12 @@ class HealthRead(BaseModel):
     services: dict[str, str]
 
 
-class FailedDeliveryRead(ReadModel):
+class FailedDeliveryRead(notifications.DeliveryReply):
     """A notification that could not be delivered."""
 
-    delivery_id: int
 
-
-class FrameworkRead(ReadModel):
+class FrameworkRead(evaluation.FrameworkReply):
     """A scoring framework (criteria, bands, gates, period rules) as evaluation stores it."""
-
-    id: str
 
 
 class FrameworkListRead(BaseModel):
@@ -111,23 +101,8 @@ class RescoreCreate(CreateModel):
     period_to: Period | None = None
 
 
-class RescoreRead(ReadModel):
+class RescoreRead(evaluation.RescoreJobReply):
     """A rescoring job: queued at once, its progress readable until it is done."""
-
-    job_id: str
-    status: Literal["queued", "running", "done", "failed"]
-    cells_total: int | None = None
-    cells_done: int | None = None
-    meetings_rescored: int | None = None
-    changed: int | None = None
-    error: str | None = None
-    unit_id: str | None = None
-    """The subtree re-scored (None: every cell with meetings)."""
-    period_from: str | None = None
-    period_to: str | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
 
 
 class AccountCreate(CreateModel):
