@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, status
+from pydantic import BaseModel
 
 from services.gateway.auth import Principal, Role
 from services.gateway.handlers import (
@@ -30,7 +31,6 @@ from services.gateway.schemas import (
     TaskCompletionCreate,
 )
 from shared.contracts import meetings as contract
-from shared.contracts.base import EventData
 from shared.contracts.meetings import AssessorRole
 from shared.contracts.meetings_rpc import GetMeeting
 from shared.envelope import now
@@ -48,21 +48,14 @@ CORRELATION_HEADER = "X-Correlation-Id"
 
 
 async def _send(
-    request: Request,
-    state: State,
-    caller: Principal,
-    *,
-    event_type: str,
-    model: type[EventData],
-    data: dict[str, Any],
-    subject: str | None = None,
+    request: Request, state: State, caller: Principal, event_type: str, data: dict[str, Any], subject: str | None = None
 ) -> CommandRead:
     subject = subject or str(data["meeting_id"])
     result = await send_command(
         rpc=state.rpc,
         principal=caller,
         event_type=event_type,
-        model=model,
+        model=contract.TYPES[event_type],
         data=data,
         subject=subject,
         correlation_id=correlation_header(request) or correlation_id_of(request),
@@ -91,6 +84,21 @@ async def _own_meeting(state: State, caller: Principal, meeting_id: str, roles: 
     await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=roles)
 
 
+async def _meeting_command(
+    request: Request,
+    state: State,
+    caller: Principal,
+    event_type: str,
+    body: BaseModel,
+    *,
+    meeting_id: str,
+    **fixed: Any,
+) -> CommandRead:
+    """A secretary's command on a meeting of their own cell: the body's fields, the meeting id and `fixed` as data."""
+    await _own_meeting(state, caller, meeting_id)
+    return await _send(request, state, caller, event_type, command_data(body, meeting_id=meeting_id, **fixed))
+
+
 async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str) -> None:
     """A meeting id named in the body must be new or the cell's own: another cell's meeting is 404, as if it did not
     exist (issue 11, fault 1; meetings also refuses a meeting.scheduled.v1 that would move a meeting)."""
@@ -115,9 +123,7 @@ async def schedule_meeting(
     if body.meeting_id:
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
     data = command_data(body, cell_id=cell_id, meeting_id=body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}")
-    return await _send(
-        request, state, caller, event_type="meeting.scheduled.v1", model=contract.MeetingScheduled, data=data
-    )
+    return await _send(request, state, caller, "meeting.scheduled.v1", data)
 
 
 @router.post("/meetings/{meeting_id}/reschedule", status_code=ACCEPTED, response_model=CommandRead)
@@ -125,15 +131,7 @@ async def reschedule_meeting(
     meeting_id: IdPath, body: MeetingRescheduleCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Move a meeting (meeting.rescheduled.v1)."""
-    await _own_meeting(state, caller, meeting_id)
-    return await _send(
-        request,
-        state,
-        caller,
-        event_type="meeting.rescheduled.v1",
-        model=contract.MeetingRescheduled,
-        data=command_data(body, meeting_id=meeting_id),
-    )
+    return await _meeting_command(request, state, caller, "meeting.rescheduled.v1", body, meeting_id=meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/cancel", status_code=ACCEPTED, response_model=CommandRead)
@@ -141,15 +139,7 @@ async def cancel_meeting(
     meeting_id: IdPath, body: MeetingCancelCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Cancel a meeting (meeting.cancelled.v1)."""
-    await _own_meeting(state, caller, meeting_id)
-    return await _send(
-        request,
-        state,
-        caller,
-        event_type="meeting.cancelled.v1",
-        model=contract.MeetingCancelled,
-        data=command_data(body, meeting_id=meeting_id),
-    )
+    return await _meeting_command(request, state, caller, "meeting.cancelled.v1", body, meeting_id=meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/documents", status_code=ACCEPTED, response_model=CommandRead)
@@ -157,10 +147,9 @@ async def publish_documents(
     meeting_id: IdPath, body: DocumentsCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Publish documents to the members (documents.published.v1)."""
-    await _own_meeting(state, caller, meeting_id)
-    data = command_data(body, meeting_id=meeting_id, published_at=(body.published_at or now()).isoformat())
-    return await _send(
-        request, state, caller, event_type="documents.published.v1", model=contract.DocumentsPublished, data=data
+    published_at = (body.published_at or now()).isoformat()
+    return await _meeting_command(
+        request, state, caller, "documents.published.v1", body, meeting_id=meeting_id, published_at=published_at
     )
 
 
@@ -169,15 +158,7 @@ async def record_attendance(
     meeting_id: IdPath, body: AttendanceCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Record the full roster (attendance.recorded.v1); a later roster replaces this one."""
-    await _own_meeting(state, caller, meeting_id)
-    return await _send(
-        request,
-        state,
-        caller,
-        event_type="attendance.recorded.v1",
-        model=contract.AttendanceRecorded,
-        data=command_data(body, meeting_id=meeting_id),
-    )
+    return await _meeting_command(request, state, caller, "attendance.recorded.v1", body, meeting_id=meeting_id)
 
 
 @router.put("/meetings/{meeting_id}/minutes", status_code=ACCEPTED, response_model=CommandRead)
@@ -185,15 +166,7 @@ async def submit_minutes(
     meeting_id: IdPath, body: MinutesCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Submit the minutes (minutes.submitted.v1)."""
-    await _own_meeting(state, caller, meeting_id)
-    return await _send(
-        request,
-        state,
-        caller,
-        event_type="minutes.submitted.v1",
-        model=contract.MinutesSubmitted,
-        data=command_data(body, meeting_id=meeting_id),
-    )
+    return await _meeting_command(request, state, caller, "minutes.submitted.v1", body, meeting_id=meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/minutes/approval", status_code=ACCEPTED, response_model=CommandRead)
@@ -201,10 +174,9 @@ async def approve_minutes(
     meeting_id: IdPath, body: MinutesApprovalCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Record that the cell adopted the minutes (minutes.approved.v1)."""
-    await _own_meeting(state, caller, meeting_id)
-    data = command_data(body, meeting_id=meeting_id, approved_at=(body.approved_at or now()).isoformat())
-    return await _send(
-        request, state, caller, event_type="minutes.approved.v1", model=contract.MinutesApproved, data=data
+    approved_at = (body.approved_at or now()).isoformat()
+    return await _meeting_command(
+        request, state, caller, "minutes.approved.v1", body, meeting_id=meeting_id, approved_at=approved_at
     )
 
 
@@ -227,9 +199,7 @@ async def assess_meeting(
         "points": body.points,
         **({"comment": body.comment} if body.comment else {}),
     }
-    return await _send(
-        request, state, caller, event_type="meeting.assessed.v1", model=contract.MeetingAssessed, data=data
-    )
+    return await _send(request, state, caller, "meeting.assessed.v1", data)
 
 
 @router.post("/meetings/{meeting_id}/tasks/{task_id}/completion", status_code=ACCEPTED, response_model=CommandRead)
@@ -243,6 +213,4 @@ async def complete_task(
         "meeting_id": meeting_id,
         "completed_on": (body.completed_on or now().date()).isoformat(),
     }
-    return await _send(
-        request, state, caller, event_type="task.completed.v1", model=contract.TaskCompleted, data=data, subject=task_id
-    )
+    return await _send(request, state, caller, "task.completed.v1", data, subject=task_id)
