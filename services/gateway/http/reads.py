@@ -1,6 +1,8 @@
 """Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -35,8 +37,9 @@ from services.gateway.schemas import (
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
+from shared.contracts.meetings_rpc import UnitReply
 from shared.periods import Period, period_contains
-from shared.rpc import RpcError
+from shared.rpc import Request, RpcError
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
 
@@ -46,6 +49,32 @@ RequiredPeriod = Annotated[Period, Query(description='"2026-11", "2026-Q4" or "2
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
 ROSTER_READERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
 INBOX_OWNERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+
+
+async def _forward(state: State, request: Request[Any]) -> dict[str, Any]:
+    """The owning service's reply to `request`, as data for the endpoint's response model (RpcError as it came)."""
+    return (await state.rpc.call(request)).model_dump()
+
+
+async def _cell(caller: Caller, state: State, cell_id: str) -> UnitReply:
+    """The cell, when the caller may read it (404 otherwise, as for a cell that does not exist)."""
+    return await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
+
+
+async def _officers_committee(caller: Caller, state: State, committee_id: str) -> UnitReply:
+    """The committee, when the caller is an officer above or at it (404 otherwise)."""
+    return await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+
+
+@contextmanager
+def _missing_as(kind: str, ident: str) -> Iterator[None]:
+    """Turn a service's not_found inside the block into the gateway's 404 naming `kind` and `ident`."""
+    try:
+        yield
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found(kind, ident) from None
+        raise
 
 
 @router.get("/me", response_model=MeRead, tags=["me"])
@@ -60,7 +89,7 @@ async def get_me(caller: Caller) -> MeRead:
 @router.get("/cells/{cell_id}", response_model=UnitRead, tags=["cells"])
 async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> Any:
     """A cell in the caller's subtree."""
-    return (await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")).model_dump()
+    return (await _cell(caller, state, cell_id)).model_dump()
 
 
 @router.get(
@@ -74,7 +103,7 @@ async def list_cell_members(
 ) -> Any:
     """The cell's members (secretaries and officers)."""
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    return (await state.rpc.call(meetings.ListMembers(cell_id=cell_id, limit=limit, offset=offset))).model_dump()
+    return await _forward(state, meetings.ListMembers(cell_id=cell_id, limit=limit, offset=offset))
 
 
 @router.get("/cells/{cell_id}/meetings", response_model=Page[MeetingSummaryRead], tags=["cells"])
@@ -82,10 +111,8 @@ async def list_cell_meetings(
     cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
     """The cell's meetings, optionally those of one month, quarter or year."""
-    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
-    return (
-        await state.rpc.call(meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
-    ).model_dump()
+    await _cell(caller, state, cell_id)
+    return await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
 
 
 @router.get("/cells/{cell_id}/tasks", response_model=Page[TaskRead], tags=["cells"])
@@ -98,10 +125,8 @@ async def list_cell_tasks(
     offset: Offset = 0,
 ) -> Any:
     """Tasks assigned at the cell's meetings."""
-    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
-    return (
-        await state.rpc.call(meetings.ListTasks(cell_id=cell_id, open_only=open_only, limit=limit, offset=offset))
-    ).model_dump()
+    await _cell(caller, state, cell_id)
+    return await _forward(state, meetings.ListTasks(cell_id=cell_id, open_only=open_only, limit=limit, offset=offset))
 
 
 @router.get("/cells/{cell_id}/ratings", response_model=Page[CellPeriodRead], tags=["cells"])
@@ -109,7 +134,7 @@ async def list_cell_ratings(
     cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
     """The cell's ratings per month, quarter and year; `period` keeps those inside it."""
-    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell")
+    await _cell(caller, state, cell_id)
     year = int(period[:4]) if period else None
     reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=year))
     periods = [item.model_dump() for item in reply.periods if not period or period_contains(period, item.period)]
@@ -166,7 +191,7 @@ async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) ->
     """The meeting's score, rating and the explanation of every item."""
     await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     try:
-        return (await state.rpc.call(evaluation.GetMeetingScore(meeting_id=meeting_id))).model_dump()
+        return await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id))
     except RpcError as exc:
         if exc.code == "not_found":
             raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
@@ -182,20 +207,12 @@ async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) ->
 async def get_member_history(member_id: IdPath, caller: Caller, state: State) -> Any:
     """A member's attendance history: the member themself, their secretary, or an officer above."""
     require_role(caller, INBOX_OWNERS, "read attendance histories")
-    try:
+    with _missing_as("member", member_id):
         history = await state.rpc.call(meetings.GetMemberHistory(member_id=member_id))
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("member", member_id) from None
-        raise
     if caller.role is Role.MEMBER and caller.person_id != member_id:
         raise not_found("member", member_id)
-    try:
-        await authorize_unit(caller, str(history.cell_id), directory=state.directory, kind="cell")
-    except RpcError as exc:
-        if exc.code == "not_found":
-            raise not_found("member", member_id) from None
-        raise
+    with _missing_as("member", member_id):
+        await _cell(caller, state, str(history.cell_id))
     return history.model_dump()
 
 
@@ -205,8 +222,7 @@ async def get_member_history(member_id: IdPath, caller: Caller, state: State) ->
 @router.get("/committees/{committee_id}", response_model=UnitRead, tags=["committees"])
 async def get_committee(committee_id: IdPath, caller: Caller, state: State) -> Any:
     """A committee in the officer's subtree."""
-    unit = await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return unit.model_dump()
+    return (await _officers_committee(caller, state, committee_id)).model_dump()
 
 
 @router.get("/committees/{committee_id}/units", response_model=Page[UnitRead], tags=["committees"])
@@ -214,15 +230,15 @@ async def list_committee_units(
     committee_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
     """The committee's direct children (committees and cells)."""
-    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return (await state.rpc.call(meetings.ListUnits(parent_id=committee_id, limit=limit, offset=offset))).model_dump()
+    await _officers_committee(caller, state, committee_id)
+    return await _forward(state, meetings.ListUnits(parent_id=committee_id, limit=limit, offset=offset))
 
 
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
 async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
     """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree."""
-    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return (await state.rpc.call(evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))).model_dump()
+    await _officers_committee(caller, state, committee_id)
+    return await _forward(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
 
 
 @router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
@@ -236,14 +252,11 @@ async def get_committee_ranking(
     offset: Offset = 0,
 ) -> Any:
     """The subtree's cells ranked by score for the period."""
-    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return (
-        await state.rpc.call(
-            evaluation.GetCommitteeRanking(
-                committee_id=committee_id, period=period, order=order, limit=limit, offset=offset
-            )
-        )
-    ).model_dump()
+    await _officers_committee(caller, state, committee_id)
+    ranking = evaluation.GetCommitteeRanking(
+        committee_id=committee_id, period=period, order=order, limit=limit, offset=offset
+    )
+    return await _forward(state, ranking)
 
 
 @router.get("/committees/{committee_id}/weakest", response_model=WeakestRead, tags=["committees"])
@@ -255,7 +268,7 @@ async def get_committee_weakest(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
     """The lowest-scoring cells of the subtree for the period."""
-    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    await _officers_committee(caller, state, committee_id)
     page = await state.rpc.call(
         evaluation.GetCommitteeRanking(committee_id=committee_id, period=period, order="asc", limit=limit, offset=0)
     )
@@ -277,11 +290,7 @@ async def get_my_inbox(
     caller: Caller, state: State, unread_only: bool = False, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
     """The caller's own notifications."""
-    return (
-        await state.rpc.call(
-            notifications.GetInbox(recipient_id=_person(caller), unread_only=unread_only, limit=limit, offset=offset)
-        )
-    ).model_dump()
+    return await _inbox(state, _person(caller), unread_only=unread_only, limit=limit, offset=offset)
 
 
 @router.post("/me/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
@@ -301,12 +310,8 @@ async def get_committee_inbox(
     offset: Offset = 0,
 ) -> Any:
     """Alerts addressed to a committee in the officer's subtree."""
-    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    return (
-        await state.rpc.call(
-            notifications.GetInbox(recipient_id=committee_id, unread_only=unread_only, limit=limit, offset=offset)
-        )
-    ).model_dump()
+    await _officers_committee(caller, state, committee_id)
+    return await _inbox(state, committee_id, unread_only=unread_only, limit=limit, offset=offset)
 
 
 @router.post("/committees/{committee_id}/inbox/{notification_id}/read", response_model=NotificationRead, tags=["inbox"])
@@ -314,8 +319,14 @@ async def mark_committee_notification_read(
     committee_id: IdPath, notification_id: IdPath, caller: Caller, state: State
 ) -> Any:
     """Mark one of the committee's notifications read."""
-    await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+    await _officers_committee(caller, state, committee_id)
     return await _mark_read(state, committee_id, notification_id)
+
+
+async def _inbox(state: State, recipient_id: str, *, unread_only: bool, limit: int, offset: int) -> dict[str, Any]:
+    """A page of one recipient's notifications."""
+    inbox = notifications.GetInbox(recipient_id=recipient_id, unread_only=unread_only, limit=limit, offset=offset)
+    return await _forward(state, inbox)
 
 
 async def _mark_read(state: State, recipient_id: str, notification_id: str) -> Any:
@@ -325,9 +336,7 @@ async def _mark_read(state: State, recipient_id: str, notification_id: str) -> A
         # notification ids are UUIDs: any other text names nothing (404, not the service's failure)
         raise not_found("notification", notification_id) from None
     try:
-        return (
-            await state.rpc.call(notifications.MarkRead(recipient_id=recipient_id, notification_id=notification_id))
-        ).model_dump()
+        return await _forward(state, notifications.MarkRead(recipient_id=recipient_id, notification_id=notification_id))
     except RpcError as exc:
         if exc.code in ("not_found", "forbidden"):
             raise not_found("notification", notification_id) from None
