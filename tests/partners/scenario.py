@@ -41,10 +41,12 @@ class Scenario:
         self.meeting = random_id("mtg")
         self.cancelled = random_id("mtg")
         self.task = f"task-{self.tag}"
+        # one clock per scenario: events() called twice gives the same times (fresh ids), however slow the machine
+        self.epoch = datetime.now(VIETNAM_TZ).replace(microsecond=0) - timedelta(days=20)
 
     def events(self) -> list[dict[str, Any]]:
         """Every type in at least once (structured form), times increasing."""
-        clock = [datetime.now(VIETNAM_TZ).replace(microsecond=0) - timedelta(days=20)]
+        clock = [self.epoch]
 
         def event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
             clock[0] += timedelta(minutes=1)
