@@ -5,6 +5,7 @@ and the outbox rows of the events it causes commit together or not at all. Leavi
 without commit() rolls everything back.
 """
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self, cast
@@ -75,6 +76,23 @@ class PgUnitOfWork:
             event_id,
         )
         return inserted is None
+
+    async def record_processed(self, *, consumer: str, identities: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record many messages (source, id) in the inbox in one statement; return those processed before."""
+        if not identities:
+            return set()
+        sources = [source for source, _ in identities]
+        ids = [event_id for _, event_id in identities]
+        rows = await self.connection.fetch(
+            "INSERT INTO processed_message (consumer, source, event_id)"
+            " SELECT $1, s, i FROM unnest($2::text[], $3::text[]) AS t(s, i)"
+            " ON CONFLICT DO NOTHING RETURNING source, event_id",
+            consumer,
+            sources,
+            ids,
+        )
+        inserted = {(row["source"], row["event_id"]) for row in rows}
+        return {identity for identity in identities if identity not in inserted}
 
     async def commit(self) -> None:
         """Write the outbox rows and commit the transaction."""

@@ -4,6 +4,7 @@ Handlers are written against `MeetingsUnit`, which the Postgres unit below and t
 (tests/meetings/fakes.py) both satisfy.
 """
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -54,6 +55,10 @@ class MeetingsUnit(Protocol):
 
     async def already_processed(self, *, consumer: str, source: str, event_id: str) -> bool:
         """Record the message in the inbox; True when it had been processed before."""
+        ...
+
+    async def record_processed(self, *, consumer: str, identities: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record many messages (source, id) in the inbox at once; return those processed before."""
         ...
 
     def savepoint(self) -> AbstractAsyncContextManager[Any]:

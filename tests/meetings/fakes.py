@@ -509,6 +509,12 @@ class FakeUnitOfWork:
         self.state.processed.add(key)
         return False
 
+    async def record_processed(self, *, consumer: str, identities: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record many messages in the inbox; return those that were there."""
+        before = {identity for identity in identities if (consumer, *identity) in self.state.processed}
+        self.state.processed.update((consumer, *identity) for identity in identities)
+        return before
+
     @asynccontextmanager
     async def _savepoint(self) -> AsyncIterator[None]:
         before = copy.deepcopy(self.state)

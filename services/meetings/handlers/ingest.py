@@ -8,6 +8,7 @@ import json
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -151,9 +152,19 @@ async def ingest_event(
 
 
 async def judge(
-    reading: Reading, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None, scope: str | None = None
+    reading: Reading,
+    uow: MeetingsUnit,
+    *,
+    route: str,
+    received_at: datetime | None = None,
+    scope: str | None = None,
+    recorded: bool = False,
+    savepoint: bool = True,
 ) -> IngestResult:
-    """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject."""
+    """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
+
+    `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
+    its transaction is retried event by event on any failure (see settle)."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
     if reading.event is None:
@@ -175,10 +186,12 @@ async def judge(
             reading.event_id, reading.source, reading.type, "rejected", error.reason, error.field, error.problem
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
-    if await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
+    if not recorded and await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
         log.info("event_duplicate", event_id=event_id, source=source)
         return IngestResult(event_id, source, event_type, "duplicate")
-    return await settle(reading.event, uow, route=route, received_at=received_at, retrying=False, scope=scope)
+    return await settle(
+        reading.event, uow, route=route, received_at=received_at, retrying=False, scope=scope, savepoint=savepoint
+    )
 
 
 async def with_retries(work: Callable[[], Awaitable[T]], *, what: str) -> T:
@@ -291,11 +304,35 @@ async def _judge_in_one_transaction(
         for reading in chunk:
             locks |= reading.locks
         await uow.ingest.lock(locks)
-        results = [await judge(reading, uow, route=route, scope=scope) for reading in chunk]
+        recorded = await record_new(chunk, uow)
+        # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
+        # transaction (with savepoints), so no savepoint per event here
+        savepoint = len(chunk) == 1
+        results = [
+            await judge(reading, uow, route=route, scope=scope, recorded=index in recorded, savepoint=savepoint)
+            for index, reading in enumerate(chunk)
+        ]
         await uow.commit()
         deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
     return results
+
+
+async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit) -> set[int]:
+    """Put the chunk's events in the inbox in one statement; return the indices of those recorded as new.
+
+    Only an event whose identity comes first in the chunk is counted: a copy after it (or after a rejected
+    reading of that identity, which forgets the inbox row) is judged against the inbox one by one, as is an
+    event processed before (a held event released and rejected in this transaction may let it in again)."""
+    first: dict[tuple[str, str], int] = {}
+    seen: set[tuple[str, str]] = set()
+    for index, reading in enumerate(chunk):
+        identity = (reading.source, reading.event_id)
+        if reading.event is not None and identity not in seen:
+            first[identity] = index
+        seen.add(identity)
+    before = await uow.record_processed(consumer=INBOX, identities=list(first))
+    return {index for identity, index in first.items() if identity not in before}
 
 
 async def dry_run(
@@ -412,12 +449,18 @@ async def settle(
     received_at: datetime,
     retrying: bool,
     scope: str | None = None,
+    savepoint: bool = True,
 ) -> IngestResult:
-    """Apply, hold or reject one validated event; applying it releases the events that waited for it."""
+    """Apply, hold or reject one validated event; applying it releases the events that waited for it.
+
+    Appliers raise Held or InvalidEvent before writing anything (apply.py), so the savepoint is a guard only;
+    `savepoint=False` (a round trip less each way) when any failure rolls the transaction back anyway."""
     with message_context(
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id, source=event.source
     ):
-        return await _settle(event, uow, route=route, received_at=received_at, retrying=retrying, scope=scope)
+        return await _settle(
+            event, uow, route=route, received_at=received_at, retrying=retrying, scope=scope, savepoint=savepoint
+        )
 
 
 async def _settle(
@@ -428,10 +471,11 @@ async def _settle(
     received_at: datetime,
     retrying: bool,
     scope: str | None,
+    savepoint: bool,
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
     try:
-        async with uow.savepoint():  # a savepoint: a late rejection undoes partial writes
+        async with uow.savepoint() if savepoint else nullcontext():  # a late rejection undoes partial writes
             await check_write_scope(event, uow, scope)
             applied = await APPLIERS[event.type](event, uow)
     except domain.Held as held:
