@@ -7,6 +7,7 @@ from faststream import AckPolicy
 from faststream.message import StreamMessage
 from faststream.rabbit import Channel, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.message import RabbitMessage as IncomingMessage
 
 from services.meetings import handlers
 from services.meetings.context import MeetingsContext
@@ -43,7 +44,9 @@ async def keep_raw_body(message: StreamMessage[Any]) -> bytes:
     description="External facts (one CloudEvent, or a batch of up to 1,000) to validate, apply and re-publish.",
 )
 async def on_ingest(
-    body: bytes, message: RabbitMessage, app: Annotated[MeetingsContext, ServiceContext("meetings")]
+    body: bytes,
+    message: Annotated[IncomingMessage, ServiceContext("message")],  # resolved on the loop: no thread hop per message
+    app: Annotated[MeetingsContext, ServiceContext("meetings")],
 ) -> None:
     """Judge every event of the delivery; requeue with backoff only when the infrastructure fails."""
     raw = message.raw_message

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from faststream import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitRouter
+from faststream.rabbit.message import RabbitMessage as IncomingMessage
 
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers import HANDLERS
@@ -25,7 +26,8 @@ RPC_QUEUE = RpcQueue("notifications")
     description="Facts, attendance histories and scores that may trigger an alert.",
 )
 async def on_event(
-    message: RabbitMessage, app: Annotated[NotificationsContext, ServiceContext("notifications")]
+    message: Annotated[IncomingMessage, ServiceContext("message")],  # resolved on the loop: no thread hop per message
+    app: Annotated[NotificationsContext, ServiceContext("notifications")],
 ) -> None:
     """Apply one event exactly once (inbox) and settle it."""
     await consume_event(
