@@ -2,13 +2,14 @@
 
 Each service owns its dead-letter queues (`<service>.<consumer>.dlq`: only its broker user may read them, see
 deploy/broker_users.sh) and its outbox table, so the gateway's operator endpoints ask the service. The request
-models here name no service; each service's catalog (`<service>_rpc.py`) subclasses them with its name and lists
-them in its `OPS` catalog, which is what the gateway picks from by service name.
+models here name no service; each service's catalog (`<service>_rpc.py`) gets them as its own request types (one
+subclass each, naming the service) from `ops_catalog(service)`, as its `OPS`, which is what the gateway picks from by
+service name.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import Field
 
@@ -19,6 +20,7 @@ ParkedLimit = Annotated[int, Field(ge=1, le=500)]
 Offset = Annotated[int, Field(ge=0)]
 QueueName = Annotated[str, Field(min_length=1, max_length=255)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
+RequestT = TypeVar("RequestT", bound=Request[Any])
 
 
 # ---- replies -----------------------------------------------------------------------------------
@@ -164,3 +166,23 @@ class OpsCatalog:
     list_parked_rows: type[ListParkedRows]
     replay_parked_rows: type[ReplayParkedRows]
     drop_parked_row: type[DropParkedRow]
+
+
+def _owned_by(base: type[RequestT], service: str) -> type[RequestT]:
+    """`base` as `service`'s own request type: a subclass naming the service, which is where a call is sent."""
+    namespace = {"service": service, "__doc__": base.__doc__, "__module__": f"shared.contracts.{service}_rpc"}
+    return cast(type[RequestT], type(base.__name__, (base,), namespace))
+
+
+def ops_catalog(service: str) -> OpsCatalog:
+    """The operator methods as `service`'s own request types (its `<service>_rpc.OPS`)."""
+    return OpsCatalog(
+        service=service,
+        list_dead_letters=_owned_by(ListDeadLetters, service),
+        replay_dead_letters=_owned_by(ReplayDeadLetters, service),
+        purge_dead_letters=_owned_by(PurgeDeadLetters, service),
+        outbox_status=_owned_by(GetOutboxStatus, service),
+        list_parked_rows=_owned_by(ListParkedRows, service),
+        replay_parked_rows=_owned_by(ReplayParkedRows, service),
+        drop_parked_row=_owned_by(DropParkedRow, service),
+    )

@@ -1,33 +1,22 @@
-"""API models of the operators' recovery endpoints: dead letters, parked outbox rows, held events, the overview."""
+"""API models of the operators' recovery endpoints: dead letters, parked outbox rows, held events, the overview.
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+What a service answers is its RPC reply model subclassed under the API's name, so each field is declared once.
+"""
+
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.gateway.schemas.common import CreateModel, ReadModel
+from services.gateway.schemas.common import CreateModel
+from shared.contracts import meetings_rpc as meetings
+from shared.contracts import ops_rpc as ops
 
 ServiceName = Literal["meetings", "evaluation", "notifications"]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class DeadLetterRead(ReadModel):
+class DeadLetterRead(ops.DeadLetterReply):
     """One dead letter: where and why it died, how often, its ids, headers and the first 500 characters of its body."""
-
-    position: int
-    message_id: str | None = None
-    event_id: str | None = None
-    type: str | None = None
-    routing_key: str | None = None
-    queue: str
-    """The queue it died in: a replay sends it back there."""
-    reason: str
-    """RabbitMQ's reason: `rejected`, `delivery_limit`, `expired` or `maxlen`."""
-    death_count: int
-    delivery_count: int
-    headers: dict[str, Any] = Field(default_factory=dict)
-    body_bytes: int
-    body_preview: str
 
 
 class DeadLetterListRead(BaseModel):
@@ -65,27 +54,12 @@ class DeadLetterPurgeRead(BaseModel):
     purged: int
 
 
-class OutboxStatusRead(BaseModel):
+class OutboxStatusRead(ops.OutboxStatusReply):
     """A service's outbox: rows waiting, the oldest one's age in seconds, parked rows."""
 
-    pending: int
-    oldest_pending_seconds: float
-    parked: int
 
-
-class ParkedRowRead(ReadModel):
+class ParkedRowRead(ops.ParkedRowReply):
     """An outbox row the relay set aside, with why."""
-
-    id: int
-    event_id: str
-    type: str
-    exchange: str
-    routing_key: str
-    attempts: int
-    parked_reason: str | None = None
-    created_at: datetime
-    parked_at: datetime | None = None
-    payload_preview: str | None = None
 
 
 class ParkedReplayCreate(CreateModel):
@@ -114,18 +88,8 @@ class ParkedDropCreate(CreateModel):
     reason: Reason
 
 
-class HeldEventRead(ReadModel):
+class HeldEventRead(meetings.HeldEventReply):
     """An event meetings holds until what it refers to arrives."""
-
-    source: str
-    event_id: str
-    type: str
-    waiting_for: str
-    reason: str
-    field: str | None = None
-    route: str
-    held_at: datetime
-    data_preview: str | None = None
 
 
 class HeldEventCreate(CreateModel):
