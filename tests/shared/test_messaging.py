@@ -21,34 +21,13 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 
 from shared.consuming import consume_event
 from shared.contracts.meetings import MeetingCancelled
-from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE, Event, new_event
 from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
 from shared.unit_of_work import PgUnitOfWork
+from tests.shared.conftest import SCHEMA
 from tests.support.ids import random_id
 from tests.support.running import eventually, settled
-
-SCHEMA = "probe"
-PROBE_DIR = Path(__file__).parent / "probe_service"
-
-
-@pytest.fixture(scope="module")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the probe schema with the shared messaging tables and one state table."""
-    await apply_migrations(database_url, schema=SCHEMA, files=migration_files(PROBE_DIR))
-    pool = await create_pool(database_url, schema=SCHEMA)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture(scope="module")
-async def channel(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
-    """A channel on the test vhost, with the shared exchanges declared."""
-    await declare_topology(amqp_url)
-    connection = await aio_pika.connect(amqp_url)
-    yield await connection.channel()
-    await connection.close()
 
 
 async def bound_queue(channel: aio_pika.abc.AbstractChannel, routing_key: str) -> aio_pika.abc.AbstractQueue:

@@ -13,30 +13,13 @@ import asyncpg
 import pytest
 
 from shared.contracts.meetings import MeetingCancelled
-from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, new_event
 from shared.ops.outbox import list_parked, outbox_health, replay_parked
 from shared.outbox import OutboxRelay, add_to_outbox
-from shared.topology import declare_topology
-from tests.shared.test_messaging import PROBE_DIR, SCHEMA, bound_queue
+from tests.shared.conftest import SCHEMA
+from tests.shared.test_messaging import bound_queue
 from tests.support.ids import random_id
 from tests.support.running import eventually
-
-
-@pytest.fixture(scope="module")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await apply_migrations(database_url, schema=SCHEMA, files=migration_files(PROBE_DIR))
-    pool = await create_pool(database_url, schema=SCHEMA)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture(scope="module")
-async def channel(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
-    await declare_topology(amqp_url)
-    connection = await aio_pika.connect(amqp_url)
-    yield await connection.channel()
-    await connection.close()
 
 
 @pytest.fixture
