@@ -32,13 +32,24 @@ done
 
 running() { [ -f "var/run/$1.pid" ] && kill -0 "$(cat "var/run/$1.pid")" 2>/dev/null; }
 
+# The services run on the environment's own interpreter, not under a `uv run` wrapper: the pid written is the
+# service's own, so `make down`, `make status` and a kill -9 all see the process itself (no orphan left behind).
+py=$(uv run --frozen python -c 'import sys; print(sys.executable)')
+
 start() {
   local name=$1 port=$2; shift 2
   if running "$name"; then
     echo "up: $name already running (pid $(cat "var/run/$name.pid"))"
     return
   fi
-  CHIBO_AMQP_URL=$(amqp_url_of "$name") CHIBO_HTTP_PORT=$port nohup uv run --frozen "$@" >>"var/log/$name.log" 2>&1 &
+  if [ "$port" != 0 ] && curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
+    echo "up: port $port is taken by a process this checkout did not start (another checkout's make up?);" \
+      "stop it first" >&2
+    exit 1
+  fi
+  local cmd=("$@")
+  [ "${cmd[0]}" = python ] && cmd[0]=$py
+  CHIBO_AMQP_URL=$(amqp_url_of "$name") CHIBO_HTTP_PORT=$port nohup "${cmd[@]}" >>"var/log/$name.log" 2>&1 &
   echo $! >"var/run/$name.pid"
   echo "up: started $name (pid $!, log var/log/$name.log)"
 }
