@@ -76,3 +76,14 @@ def test_every_text_of_the_web_app_is_in_the_catalog_with_a_translation() -> Non
 )
 def test_a_reason_is_said_in_vietnamese(reason: str, vietnamese: str) -> None:
     assert explain_reason(reason) == vietnamese
+
+
+def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
+    from services.gateway.web import forms
+
+    assert forms.label("votes_for-2") == "Tán thành, dòng 2"
+    assert forms.label("abstentions-1") == "Không biểu quyết, dòng 1"
+    errors: dict[str, str] = {}
+    assert forms.whole_number({"votes_against-1": "nhiều"}, "votes_against-1", errors) is None
+    assert errors == {"votes_against-1": "Không tán thành, dòng 1: vui lòng nhập số nguyên."}
+    assert forms.label("votes_for") == "Tán thành" and forms.label("tasks.1.due_on") == "Nhiệm vụ"

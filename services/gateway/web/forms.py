@@ -42,6 +42,9 @@ FIELD_LABELS = {
     "meeting_id": N_("Meeting"),
     "period_from": N_("First month"),
     "period_to": N_("Last month"),
+    "votes_for": N_("In favour"),
+    "votes_against": N_("Against"),
+    "abstentions": N_("Abstaining"),
 }
 
 
@@ -54,7 +57,11 @@ class FormErrors(Exception):
 
 
 def label(field: str) -> str:
-    """The Vietnamese name of a form field (the first known part of a dotted path)."""
+    """The Vietnamese name of a form field: the first known part of a dotted path; `votes_for-2` (a field of
+    a form's second row) is `Tán thành, dòng 2`."""
+    base, dash, row = field.partition("-")
+    if dash and base in FIELD_LABELS and row.isdigit():
+        return _("%(field)s, row %(row)s", field=_(FIELD_LABELS[base]), row=row)
     for part in field.split("."):
         if part in FIELD_LABELS:
             return _(FIELD_LABELS[part])
