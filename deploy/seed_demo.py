@@ -16,6 +16,7 @@ from typing import Any
 
 import aio_pika
 
+from shared.contracts.frameworks import default_manual_maxima
 from shared.envelope import BATCH_CONTENT_TYPE
 from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
@@ -332,30 +333,13 @@ class Seed:
                 "assessor": {"role": "cell_committee", "person_id": members[0]},
                 "points": {
                     code: round(top * manual)
-                    for code, top in MANUAL_ITEMS.items()
+                    for code, top in default_manual_maxima().items()
                     if not (code == "conduct.thematic_content" and data["kind"] == "regular")
                 },
                 "comment": "Chi ủy đề xuất",
             },
             at=start + timedelta(minutes=minutes + 7),
         )
-
-
-MANUAL_ITEMS = {
-    "preparation.content": 3,
-    "conduct.procedure": 5,
-    "conduct.regular_content": 10,
-    "conduct.thematic_content": 5,
-    "conduct.praise_criticism": 2,
-    "chairing.flexible": 2,
-    "chairing.orientation": 4,
-    "chairing.atmosphere": 3,
-    "chairing.synthesis": 1,
-    "principles.democratic_centralism": 1,
-    "principles.self_criticism": 2,
-    "principles.leadership": 1,
-    "principles.informing": 1,
-}
 
 
 async def publish(amqp_url: str, events: list[dict[str, Any]], *, batch_size: int = 200) -> None:

@@ -115,6 +115,12 @@ def shipped_item_tables() -> tuple[ItemTable, ...]:
     return tuple(tables)
 
 
+def default_manual_maxima() -> dict[str, float]:
+    """The default framework's items assessed by hand (code -> maximum points): the newest shipped one (DOMAIN.md)."""
+    newest = max(shipped_item_tables(), key=lambda table: (table.effective_from, table.sequence))
+    return dict(newest.manual_maxima)
+
+
 class Adoption(Protocol):
     """What choosing the framework in force needs of an adoption."""
 

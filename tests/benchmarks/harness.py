@@ -11,8 +11,10 @@
 import asyncio
 import json
 import math
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
 from shared.topology import EVENTS_EXCHANGE
+from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
+from tests.support.system import RunningSystem, running_system
 
 RESULT_KEYS = ("score.#", "notification.#", "ingest.rejected.v1")
 
@@ -365,3 +369,30 @@ def percentiles(values: Sequence[float], points: Sequence[int] = (50, 95, 99)) -
         rank = max(0, min(len(ordered) - 1, math.ceil(point / 100 * len(ordered)) - 1))
         result[f"p{point}"] = round(ordered[rank] * 1000, 1)
     return result
+
+
+SERVICES = ("meetings", "evaluation", "notifications", "gateway")
+
+
+@dataclass
+class BenchSystem:
+    """The four services running for one preset: their broker and database URLs and each service's pid."""
+
+    system: RunningSystem
+    amqp_url: str
+    dsn: str
+    pids: dict[str, int]
+
+
+@contextmanager
+def bench_system() -> Iterator[BenchSystem]:
+    """The four services as processes on a fresh vhost and database of their own, logging warnings only."""
+    with (
+        isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
+        fresh_database(DEFAULT_DATABASE_URL) as dsn,
+        tempfile.TemporaryDirectory() as workdir,
+        running_system(
+            amqp_url=amqp_url, database_url=dsn, workdir=Path(workdir), extra_env={"CHIBO_LOG_LEVEL": "WARNING"}
+        ) as system,
+    ):
+        yield BenchSystem(system, amqp_url, dsn, {name: system.processes[name].pid for name in SERVICES})

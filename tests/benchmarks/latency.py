@@ -14,7 +14,6 @@ and the raw baseline at the same rate: event → stage two's row (its commit tim
 
 import asyncio
 import json
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from tests.benchmarks.harness import (
     Observer,
     Outgoing,
     ProcessMeter,
+    bench_system,
     percentiles,
     publish_at_rate,
     single_messages,
@@ -38,9 +38,7 @@ from tests.benchmarks.harness import (
 from tests.benchmarks.month_start import MEMBERS_PER_CELL, lines_of, load_tree, month_start, notified_province
 from tests.benchmarks.profiling import Profiler
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
-from tests.support.system import running_system
 
-SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 STAGES = 5
 """Facts per meeting (month_start.month_start): scheduled, roster, minutes, approval, assessment."""
 
@@ -194,15 +192,8 @@ async def measure_baseline(
 def run(*, rate: float, duration: float, timeout: float, profile_dir: Path | None, baseline: bool) -> dict[str, Any]:
     """The preset: the stream through chibo, then through the raw baseline at the same rate."""
     print(f"latency: {rate:g} events/s for {duration:g} s, one event per message", flush=True)
-    with (
-        isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
-        fresh_database(DEFAULT_DATABASE_URL) as dsn,
-        tempfile.TemporaryDirectory() as workdir,
-        running_system(
-            amqp_url=amqp_url, database_url=dsn, workdir=Path(workdir), extra_env={"CHIBO_LOG_LEVEL": "WARNING"}
-        ) as system,
-    ):
-        pids = {name: system.processes[name].pid for name in SERVICES}
+    with bench_system() as bench:
+        amqp_url, dsn, pids = bench.amqp_url, bench.dsn, bench.pids
         profiler = Profiler(profile_dir, pids) if profile_dir else None
         chibo = asyncio.run(
             measure(amqp_url, dsn, pids, rate=rate, duration=duration, timeout=timeout, profiler=profiler)

@@ -11,7 +11,6 @@ the raw baseline on the same messages. `province` and `month_start` also feed th
 import asyncio
 import json
 import random
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from tests.benchmarks.harness import (
     Observer,
     ProcessMeter,
     batch_messages,
+    bench_system,
     publish_messages,
     ratio,
     single_messages,
@@ -35,10 +35,8 @@ from tests.benchmarks.harness import (
 )
 from tests.benchmarks.profiling import Profiler
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
-from tests.support.system import running_system
 
 FULL_CELLS = 35_000
-SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 
 MEMBERS_PER_CELL = 17
 MANUAL_POINTS = {
@@ -372,15 +370,8 @@ def run(*, scale: float, timeout: float, quiet: float, profile_dir: Path | None,
     """The preset: the spike through chibo, then the same messages through the raw baseline."""
     cells = max(1, round(FULL_CELLS * scale))
     print(f"month-start: {cells} cells, {cells * 5} events one per message", flush=True)
-    with (
-        isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
-        fresh_database(DEFAULT_DATABASE_URL) as dsn,
-        tempfile.TemporaryDirectory() as workdir,
-        running_system(
-            amqp_url=amqp_url, database_url=dsn, workdir=Path(workdir), extra_env={"CHIBO_LOG_LEVEL": "WARNING"}
-        ) as system,
-    ):
-        pids = {name: system.processes[name].pid for name in SERVICES}
+    with bench_system() as bench:
+        system, amqp_url, dsn, pids = bench.system, bench.amqp_url, bench.dsn, bench.pids
         profiler = Profiler(profile_dir, pids) if profile_dir else None
         chibo = asyncio.run(
             measure(

@@ -33,6 +33,7 @@ from tests.benchmarks.harness import (
     Outgoing,
     ProcessMeter,
     batch_messages,
+    bench_system,
     publish_messages,
     ratio,
     single_messages,
@@ -40,13 +41,11 @@ from tests.benchmarks.harness import (
 )
 from tests.benchmarks.profiling import Profiler
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
-from tests.support.system import running_system
 
 ROOT = Path(__file__).parents[2]
 FULL_CELLS = 10_000
 MEMBERS_PER_CELL = 17
 BATCH_SIZE = 1_000
-SERVICES = ("meetings", "evaluation", "notifications", "gateway")
 
 
 @dataclass
@@ -112,15 +111,8 @@ def run_chibo(
     profile_dir: Path | None,
 ) -> dict[str, Any]:
     """Feed the messages into the running system and measure until the results are complete and quiet."""
-    with (
-        isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
-        fresh_database(DEFAULT_DATABASE_URL) as dsn,
-        tempfile.TemporaryDirectory() as workdir,
-        running_system(
-            amqp_url=amqp_url, database_url=dsn, workdir=Path(workdir), extra_env={"CHIBO_LOG_LEVEL": "WARNING"}
-        ) as system,
-    ):
-        pids = {name: system.processes[name].pid for name in SERVICES}
+    with bench_system() as bench:
+        amqp_url, dsn, pids = bench.amqp_url, bench.dsn, bench.pids
         profiler = Profiler(profile_dir, pids) if profile_dir else None
         return asyncio.run(
             _measure(amqp_url, dsn, messages, expected, pids, timeout=timeout, quiet=quiet, profiler=profiler)

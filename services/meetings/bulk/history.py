@@ -12,24 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.contracts.frameworks import default_manual_maxima
 from shared.periods import VIETNAM_TZ
-
-MANUAL_ITEMS = {
-    "preparation.content": 3,
-    "conduct.procedure": 5,
-    "conduct.regular_content": 10,
-    "conduct.thematic_content": 5,
-    "conduct.praise_criticism": 2,
-    "chairing.flexible": 2,
-    "chairing.orientation": 4,
-    "chairing.atmosphere": 3,
-    "chairing.synthesis": 1,
-    "principles.democratic_centralism": 1,
-    "principles.self_criticism": 2,
-    "principles.leadership": 1,
-    "principles.informing": 1,
-}
-"""The default framework's manual items and their maxima (DOMAIN.md)."""
 
 MISSED_SHARE = 0.03
 """The share of cell-months without any meeting (a month the cell is rated Poor for)."""
@@ -197,7 +181,7 @@ def _meeting(
     for offset, assessor in enumerate(assessors):
         points = {
             code: round(top * min(1.0, quality + rng.uniform(-0.1, 0.1)))
-            for code, top in MANUAL_ITEMS.items()
+            for code, top in default_manual_maxima().items()
             if not (code == "conduct.thematic_content" and kind == "regular")
         }
         write(
