@@ -23,6 +23,7 @@ from shared.envelope import (
     VIETNAM_TZ,
     InvalidEvent,
 )
+from shared.reading import json_object
 
 HTTP_PREFIXES = ("ce-",)
 """Header prefixes of binary mode on HTTP (the HTTP binding)."""
@@ -115,7 +116,7 @@ def structured_from_binary(attributes: Mapping[str, Any], content_type: str | No
         text = body.decode("utf-8", errors="replace")
         if is_json_media(content_type):
             try:
-                event["data"] = json.loads(body)
+                event["data"] = json.loads(body, object_pairs_hook=json_object)
             except ValueError:
                 event["data"] = text
         else:

@@ -3,7 +3,8 @@
 `loads` turns bytes into Python values without ever crashing on hostile input (bad UTF-8, NaN and
 Infinity, numbers too large for a float, nesting deep enough to blow the parser's stack); `check_tree`
 then walks a parsed value and refuses what no event may hold (nesting beyond 32 levels, U+0000, an
-unpaired surrogate, a non-finite number), naming the field, and returns it with every text in NFC.
+unpaired surrogate, a non-finite number, a key given twice in one object), naming the field, and returns
+it with every text in NFC.
 Both the AMQP consumer and the gateway's HTTP route (through meetings' `ingest_body`), replays and bulk
 loads read events through `shared.envelope.parse_envelope`, which calls these.
 """
@@ -47,6 +48,28 @@ class _NonFinite:
         self.text = text
 
 
+class _Duplicated(dict[str, Any]):
+    """An object that named a key twice (its last value kept), until `check_tree` names the key's path."""
+
+    __slots__ = ("duplicate",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                self.duplicate = key
+                break
+            seen.add(key)
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The `object_pairs_hook` of every JSON read: a dict, marked when a key repeats (JSON leaves that undefined;
+    an event must not mean two things, so `check_tree` refuses it naming the key)."""
+    found = dict(pairs)
+    return found if len(found) == len(pairs) else _Duplicated(pairs)
+
+
 def _parse_float(text: str) -> float | _NonFinite:
     value = float(text)
     return value if math.isfinite(value) else _NonFinite(text)
@@ -66,7 +89,7 @@ def loads(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES) -> Any:
     if not raw.strip():
         raise ReadError("body: empty", field="body", problem="syntax")
     try:
-        return json.loads(raw, parse_constant=_NonFinite, parse_float=_parse_float)
+        return json.loads(raw, parse_constant=_NonFinite, parse_float=_parse_float, object_pairs_hook=json_object)
     except RecursionError:
         raise ReadError(f"body: JSON nested deeper than {MAX_DEPTH} levels", field="body", problem="syntax") from None
     except ValueError as exc:
@@ -115,6 +138,9 @@ def check_tree(value: Any, path: tuple[str | int, ...] = ()) -> Any:
     if isinstance(value, str):
         return check_text(value, path)
     if isinstance(value, dict):
+        if type(value) is _Duplicated:
+            field = field_name((*path, value.duplicate))
+            raise ReadError(f"{field}: duplicate key", field=field)
         checked: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):

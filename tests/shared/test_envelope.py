@@ -6,6 +6,7 @@ import pytest
 
 from shared.contracts.meetings import MeetingScheduled
 from shared.contracts.registry import read_event
+from shared.bindings import structured_from_binary
 from shared.envelope import InvalidEvent, parse_batch, parse_envelope
 
 
@@ -119,3 +120,40 @@ def test_new_event_keeps_required_fields_whose_value_is_null() -> None:
 
     assert event.data["parent_id"] is None
     assert read_event(parse_envelope(event.to_json())).data == unit
+
+
+def _cancelled_with(twice: bytes) -> bytes:
+    """A meeting.cancelled.v1 whose body has `twice` inserted at the start of its data object."""
+    body = json.dumps(envelope("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "mưa bão"})).encode()
+    return body.replace(b'"data": {', b'"data": {' + twice, 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_cancelled_with(b'"meeting_id": "m0", '), "data.meeting_id"),
+        (_cancelled_with(b'"x": {"a": 1, "a": 2}, '), "data.x.a"),
+        (_cancelled_with(b'"x": [{}, {"a": 1, "a": 1}], '), "data.x.1.a"),
+        (b'{"id": "e0", ' + _cancelled_with(b"")[1:], "id"),
+    ],
+)
+def test_a_key_given_twice_is_rejected_naming_its_path(body: bytes, field: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_envelope(body)
+    assert (caught.value.field, caught.value.reason) == (field, f"{field}: duplicate key")
+    [item] = parse_batch(b"[" + body + b"]")
+    with pytest.raises(InvalidEvent) as in_batch:
+        parse_envelope(item)
+    assert in_batch.value.field == field
+
+
+def test_a_binary_mode_body_with_a_key_given_twice_is_rejected_naming_it() -> None:
+    attributes = {"specversion": "1.0", "id": "e1", "source": "urn:test", "type": "meeting.cancelled.v1"}
+    event = structured_from_binary(
+        {**attributes, "time": "2026-11-03T19:00:00+07:00"},
+        "application/json",
+        b'{"meeting_id": "m1", "reason": "x", "reason": "y"}',
+    )
+    with pytest.raises(InvalidEvent) as caught:
+        parse_envelope(event)
+    assert caught.value.field == "data.reason"
