@@ -135,7 +135,8 @@ def materialize(plan: HistoryPlan, prefix: str) -> list[dict[str, Any]]:
             materialize_meeting(
                 meeting, meeting_id=f"{prefix}c{c}g{k}", cell_id=cell_id, members=ids, month=k, clock=clock, emit=emit
             )
-    late = ev.BASE_TIME + timedelta(days=400)
+    # after every meeting of the plan (at most three months), yet in the past: a `time` ahead of the clock is refused
+    late = ev.BASE_TIME + timedelta(days=200)
     if plan.move_first_member:
         emit(ev.member(members_of[0][0], f"{prefix}c1", time=late))
     if plan.remove_last_member:

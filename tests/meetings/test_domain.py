@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from services.meetings import domain
-from shared.envelope import InvalidEvent
+from shared.contracts.registry import read_event
+from shared.envelope import Event, InvalidEvent, parse_envelope
 from shared.membership import CellOnDate, MemberVersion, cell_on
 from shared.periods import VIETNAM_TZ
 
@@ -92,3 +93,65 @@ def test_periods_are_local_months_quarters_and_years(period: str, start: tuple[i
     )
     with pytest.raises(InvalidEvent):
         domain.parse_period("2026-Q5")
+
+
+def _read(event_type: str, data: dict, *, time: datetime) -> Event:
+    raw = {
+        "specversion": "1.0",
+        "id": "e1",
+        "source": "urn:test",
+        "type": event_type,
+        "time": time.isoformat(),
+        "data": data,
+    }
+    return read_event(parse_envelope(raw))
+
+
+def _scheduled_at(starts_at: datetime, *, time: datetime = T0) -> Event:
+    data = {
+        "meeting_id": "m1",
+        "cell_id": "c1",
+        "kind": "regular",
+        "starts_at": starts_at.isoformat(),
+        "location": "x",
+        "agenda": [],
+    }
+    return _read("meeting.scheduled.v1", data, time=time)
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (_scheduled_at(datetime(1999, 12, 31, 19, 30, tzinfo=VIETNAM_TZ)), "data.starts_at"),
+        (_scheduled_at(T0 + timedelta(days=732)), "data.starts_at"),
+        (
+            _read("meeting.rescheduled.v1", {"meeting_id": "m1", "starts_at": "1999-01-01T19:30:00+07:00"}, time=T0),
+            "data.starts_at",
+        ),
+        (_read("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "x"}, time=T0 + timedelta(minutes=16)), "time"),
+        (
+            _read(
+                "meeting.cancelled.v1",
+                {"meeting_id": "m1", "reason": "x"},
+                time=datetime(9999, 1, 1, tzinfo=VIETNAM_TZ),
+            ),
+            "time",
+        ),
+    ],
+)
+def test_an_absurd_moment_is_rejected_naming_its_field(event: Event, field: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        domain.check_plausible_moments(event, now=T0)
+    assert caught.value.field == field and caught.value.reason.startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _scheduled_at(datetime(2000, 1, 1, tzinfo=VIETNAM_TZ)),
+        _scheduled_at(T0 + timedelta(days=700)),
+        _scheduled_at(T0 - timedelta(days=3000), time=T0 + timedelta(minutes=14)),
+    ],
+)
+def test_history_and_next_year_are_plausible(event: Event) -> None:
+    domain.check_plausible_moments(event, now=T0)

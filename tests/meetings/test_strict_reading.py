@@ -150,6 +150,28 @@ CASES: dict[str, Case] = {
     ),
     "unknown item code": lambda ids, m: (_assessed(ids, m, '{"conduct.bribery": 1}'), "data.points.conduct.bribery"),
     "points as text": lambda ids, m: (_assessed(ids, m, '{"conduct.procedure": "4"}'), "data.points.conduct.procedure"),
+    # 10. a key given twice (JSON leaves its meaning undefined)
+    "meeting_id twice": lambda ids, m: (
+        _dumps(_scheduled(ids, m)).replace(b'"meeting_id": ', b'"meeting_id": "other", "meeting_id": ', 1),
+        "data.meeting_id",
+    ),
+    "status twice in a roster row": lambda ids, m: (
+        _dumps(ev.attendance(ids["mtg"], {ids["mem"]: "present"}) | {"subject": m}).replace(
+            b'"status": ', b'"status": "absent", "status": ', 1
+        ),
+        "data.records.0.status",
+    ),
+    "id twice": lambda ids, m: (_dumps(_event_with(m)).replace(b'"id": ', b'"id": "x", "id": ', 1), "id"),
+    # 11. absurd moments
+    "time in 9999": lambda ids, m: (_dumps(_event_with(m, time="9999-01-01T00:00:00+07:00")), "time"),
+    "starts_at in 1999": lambda ids, m: (
+        _dumps(_scheduled(ids, m, starts_at="1999-01-01T19:30:00+07:00")),
+        "data.starts_at",
+    ),
+    "starts_at in 2099": lambda ids, m: (
+        _dumps(_scheduled(ids, m, starts_at="2099-01-01T19:30:00+07:00")),
+        "data.starts_at",
+    ),
     # 9. bodies that are not events
     "bad JSON": lambda ids, m: (f'{{"id": "{m}", '.encode(), "body"),
     "bare number": lambda ids, m: (str(int(m[4:], 16)).encode(), "body"),

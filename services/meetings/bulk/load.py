@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
-from services.meetings.domain import probation_ends_on
+from services.meetings.domain import check_plausible_moments, probation_ends_on
 from services.meetings.handlers.ingest import SOURCE, ingest_event, reject, release_waiting
 from services.meetings.repository.bulk import MEMBER_COLUMNS, MONITOR_COLUMNS, UNIT_COLUMNS, PgBulkRepository
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
@@ -159,7 +159,9 @@ async def load_chunk(lines: list[str], pool: asyncpg.Pool, report: LoadReport) -
                 continue
             try:
                 events[seq] = read_event(envelope)
+                check_plausible_moments(events[seq], now=received_at)
             except InvalidEvent as exc:
+                events.pop(seq, None)
                 await _reject(
                     uow, envelope.source, envelope.id, envelope.type, exc, line, received_at, envelope.correlationid
                 )

@@ -7,10 +7,12 @@ is rejected, the field named) or Held (the event waits for something it refers t
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from shared.envelope import InvalidEvent
+from shared.envelope import Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds
+from shared.plausible import event_time_problem, meeting_start_problem
 
 Version = tuple[datetime, str]
 """(event time, event id): snapshots resolve by time, ties by id."""
@@ -82,6 +84,19 @@ def event_key(source: str, event_id: str) -> str:
 def is_newer(candidate: Version, stored: Version | None) -> bool:
     """True when a snapshot with `candidate` version replaces one with `stored`."""
     return stored is None or candidate > stored
+
+
+def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
+    """Reject an event sent from the future (`time` beyond the clock skew) or a meeting starting before 2000 or more
+    than two years ahead (`data.starts_at`); shared.plausible holds the bounds."""
+    problem = event_time_problem(event.time, now=now)
+    if problem:
+        raise InvalidEvent(f"time: {problem}", field="time")
+    starts_at = getattr(event.data, "starts_at", None) if event.type.startswith("meeting.") else None
+    if isinstance(starts_at, datetime):
+        problem = meeting_start_problem(starts_at, now=now)
+        if problem:
+            raise InvalidEvent(f"data.starts_at: {problem}", field="data.starts_at")
 
 
 def probation_ends_on(*, status: str, admitted_on: date | None) -> date | None:

@@ -137,6 +137,7 @@ def read_raw(raw: Any) -> Reading:
         if envelope.type not in INGEST_TYPES:
             raise InvalidEvent(f"type: {envelope.type!r} is not an event this system accepts", field="type")
         event = read_event(envelope)
+        domain.check_plausible_moments(event, now=now())
     except InvalidEvent as exc:
         return Reading(raw, source, event_id, event_type, error=exc)
     return Reading(raw, source, event_id, event_type, event=event)
