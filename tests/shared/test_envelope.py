@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from shared.bindings import structured_from_binary
 from shared.contracts.meetings import MeetingScheduled
 from shared.contracts.registry import read_event
-from shared.bindings import structured_from_binary
 from shared.envelope import InvalidEvent, parse_batch, parse_envelope
 
 
