@@ -89,6 +89,18 @@ SCORING_SECONDS = Histogram(
     "or per cell in a rescoring job.",
     buckets=_LATENCY_BUCKETS,
 )
+GROUP_COMMIT_SIZE = Histogram(
+    "chibo_group_commit_size",
+    "Items (one per delivery) a group commit judged together, by group (shared.group_commit).",
+    ["group"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
+GROUP_COMMIT_SECONDS = Histogram(
+    "chibo_group_commit_duration_seconds",
+    "Seconds a group commit's flush took, by group (shared.group_commit).",
+    ["group"],
+    buckets=_LATENCY_BUCKETS,
+)
 JOBS = Gauge("chibo_jobs", "Background jobs by kind and status.", ["job", "status"])
 JOB_PROGRESS = Gauge(
     "chibo_job_progress_ratio", "Progress of the running job of a kind, 0 to 1 (1 when none is running).", ["job"]

@@ -23,10 +23,12 @@ from shared.topology import MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
 log = get_logger(__name__)
 router = RabbitRouter()
 RPC_QUEUE = RpcQueue("meetings")
-INGEST_PREFETCH = 4
-"""Deliveries of meetings.ingest in flight at once, each its own task (aio-pika runs every delivery's callback
-as a task): facts about different cells are applied side by side, since each transaction locks only the
-entities it touches (handlers/locks.py). Kept below the pool's size, so the RPC queries still get connections."""
+INGEST_PREFETCH = 500
+"""Deliveries of meetings.ingest in flight at once, each its own task (aio-pika runs every delivery's callback as a
+task). Single events wait in the group commit (MeetingsContext.singles, one flush of up to 250 at a time), so while
+one group is judged the next can gather; batch and neither-mode deliveries take one of INGEST_OTHER_SLOTS. The
+pool thus serves at most 1 + INGEST_OTHER_SLOTS ingest transactions at once, and the RPC queries still get
+connections."""
 
 
 async def keep_raw_body(message: StreamMessage[Any]) -> bytes:
@@ -48,18 +50,21 @@ async def on_ingest(
     message: Annotated[IncomingMessage, ServiceContext("message")],  # resolved on the loop: no thread hop per message
     app: Annotated[MeetingsContext, ServiceContext("meetings")],
 ) -> None:
-    """Judge every event of the delivery; requeue with backoff only when the infrastructure fails."""
+    """Judge every event of the delivery (a single one in a group with the deliveries that arrive with it); ack
+    once its transaction committed, requeue with backoff only when the infrastructure fails."""
     raw = message.raw_message
     kind = type_label(raw.routing_key)
+    headers = raw.headers or {}
     try:
-        await handlers.ingest_delivery(
-            body,
-            app.uow_factory,
-            batch=is_batch(raw.content_type, raw.routing_key),
-            route="amqp",
-            headers=raw.headers or {},
-            content_type=raw.content_type,
-        )
+        batch = is_batch(raw.content_type, raw.routing_key)
+        event = None if batch else handlers.single_event(headers, raw.content_type, body)
+        if event is not None:
+            await app.singles.submit(event)
+        else:
+            async with app.other_slots:
+                await handlers.ingest_delivery(
+                    body, app.uow_factory, batch=batch, route="amqp", headers=headers, content_type=raw.content_type
+                )
     except Exception as exc:
         deliveries = delivery_count(raw)
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))

@@ -1,6 +1,7 @@
 """Use cases of the meetings service: ingest, holds, rejections and replays."""
 
 from services.meetings.handlers.frameworks import FRAMEWORK_HANDLERS
+from services.meetings.handlers.grouped import ingest_singles, single_event
 from services.meetings.handlers.holds import HeldNotFound, drop_held, retry_held
 from services.meetings.handlers.ingest import (
     INBOX,
@@ -33,6 +34,8 @@ __all__ = [
     "ingest_batch",
     "ingest_delivery",
     "ingest_event",
+    "ingest_singles",
+    "single_event",
     "replay_rejection",
     "settle_released",
     "settle_released_safely",

@@ -1,0 +1,51 @@
+"""Single-event deliveries judged as a group (the consumer's group commit, shared.group_commit).
+
+The AMQP consumer reads each one-event delivery's content mode itself (the same shared.bindings.read_message as
+ingest_delivery), hands the event to the collector, and the collector calls ingest_singles with everything that
+arrived together: ingest_batch plans them exactly as one batch body (one cell's events in order, per-entity
+locks, a group of cells per transaction), so a delivery costs a share of a transaction instead of a whole one.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from services.meetings.handlers.ingest import IngestResult, ingest_batch
+from services.meetings.unit_of_work import MeetingsUnit
+from shared.bindings import Mode, read_message
+from shared.envelope import InvalidEvent
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def single_event(headers: Mapping[str, Any], content_type: str | None, body: bytes) -> Any | None:
+    """The raw event of a one-event AMQP delivery as ingest_batch takes it (the body in structured mode, the
+    translated event dict in binary mode); None in neither mode, which ingest_delivery rejects as always."""
+    try:
+        incoming = read_message(headers, content_type, body, route="amqp")
+    except InvalidEvent:
+        return None
+    return incoming.event if incoming.mode is Mode.BINARY else body
+
+
+async def ingest_singles(
+    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str = "amqp"
+) -> list[IngestResult | Exception]:
+    """Judge the single events of a group with ingest_batch; one outcome per event, in order: its result, or the
+    exception that failed its own transaction (its delivery alone is then requeued).
+
+    ingest_batch stops at the first event whose own transaction fails; then each event is judged again alone:
+    those committed meanwhile come out duplicate (the inbox), so only the failing ones carry the exception."""
+    try:
+        return list(await ingest_batch(raws, uow_factory, route=route))
+    except Exception as exc:
+        if len(raws) == 1:
+            return [exc]
+        log.warning("ingest_group_failed", events=len(raws), error=repr(exc))
+    outcomes: list[IngestResult | Exception] = []
+    for raw in raws:
+        try:
+            outcomes += await ingest_batch([raw], uow_factory, route=route)
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
