@@ -1,5 +1,6 @@
 """In-memory doubles of the evaluation repositories and unit of work, for handler tests."""
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -8,7 +9,8 @@ from services.evaluation.domain.framework import Adoption, Framework
 from services.evaluation.domain.periods import MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 from services.evaluation.domain.touched import Touched
-from services.evaluation.repository import FactStamp, MeetingRow
+from services.evaluation.handlers.scores import local_year
+from services.evaluation.repository import FactStamp, MeetingRow, ScoreRow
 from shared.envelope import CloudEvent
 
 
@@ -104,6 +106,9 @@ class FakeFacts:
             return None
         return self.meetings[meeting_id][2]["cell_id"], self._start(meeting_id)
 
+    async def cells_meetings(self, cell_ids):
+        return {cell_id: await self.cell_meetings(cell_id) for cell_id in cell_ids}
+
     async def cell_meetings(self, cell_id):
         rows = [
             MeetingRow(
@@ -137,6 +142,9 @@ class FakeFacts:
         snapshots = [s for s in self.snapshots.values() if s.member_id in members]
         return snapshots, {m: r for m, r in self.removals.items() if m in members}
 
+    async def committee_histories(self, cell_ids):
+        return {cell_id: await self.committee_history(cell_id) for cell_id in cell_ids}
+
     async def meeting_starts(self, cell_id):
         return [(mid, self._start(mid)) for mid, (_, _, m) in self.meetings.items() if m["cell_id"] == cell_id]
 
@@ -147,6 +155,9 @@ class FakeFacts:
             current = self.units.get(current[2]["parent_id"])
         return chain
 
+    async def ancestors_of(self, unit_ids):
+        return {unit_id: await self.ancestors(unit_id) for unit_id in unit_ids}
+
     async def subtree_cells(self, unit_id):
         return sorted({m[2]["cell_id"] for m in self.meetings.values()})
 
@@ -154,6 +165,9 @@ class FakeFacts:
         return sorted({m[2]["cell_id"] for m in self.meetings.values()})
 
     async def lock_cell(self, cell_id):
+        return None
+
+    async def lock_cells(self, cell_ids):
         return None
 
     async def lock_fact_subject(self, key):
@@ -169,6 +183,18 @@ class FakeResults:
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
+
+    async def save_scores(self, rows: Sequence[ScoreRow]) -> None:
+        for row in rows:
+            await self.save_score(
+                result=row.result,
+                kind=row.kind,
+                starts_at=row.starts_at,
+                held=row.held,
+                present=row.present,
+                counted=row.counted,
+                speakers_present=row.speakers_present,
+            )
 
     async def save_score(
         self,
@@ -198,8 +224,19 @@ class FakeResults:
             "speakers_present": speakers_present,
         }
 
-    async def delete_score(self, meeting_id):
-        self.scores.pop(meeting_id, None)
+    async def delete_scores(self, meeting_ids):
+        for meeting_id in meeting_ids:
+            self.scores.pop(meeting_id, None)
+
+    async def cells_summaries(self, cell_ids, *, year_from, year_to):
+        return {
+            cell_id: [
+                summary
+                for summary in await self.cell_summaries(cell_id, year_from=year_from, year_to=year_to)
+                if year_from <= local_year(summary.starts_at) <= year_to
+            ]
+            for cell_id in cell_ids
+        }
 
     async def cell_summaries(self, cell_id, *, year_from, year_to):
         return [
@@ -224,12 +261,12 @@ class FakeResults:
             if row["cell_id"] == cell_id
         ]
 
-    async def stored_periods(self, cell_id, periods):
+    async def stored_periods(self, keys):
         found = {}
-        for period in periods:
-            result = self.periods.get((cell_id, period))
+        for key in keys:
+            result = self.periods.get(key)
             if result:
-                found[period] = {**result.__dict__, "flags": list(result.flags)}
+                found[key] = {**result.__dict__, "flags": list(result.flags)}
         return found
 
     async def save_periods(self, results: list[PeriodResult]) -> None:

@@ -7,11 +7,20 @@ from datetime import datetime
 
 @dataclass
 class TouchedCell:
-    """A cell's meetings to rescore: those in `only`, and every one starting at or after `since` (None: none)."""
+    """A cell's meetings to rescore: those in `only`, and every one starting in [since, until) (since None: none)."""
 
     since: datetime | None = None
     only: set[str] = field(default_factory=set)
     correlation_id: str | None = None
+    until: datetime | None = None
+
+    def wants(self, meeting_id: str, starts_at: datetime) -> bool:
+        """Whether a meeting of the cell (its id, effective start) is to be rescored."""
+        if meeting_id in self.only:
+            return True
+        if self.since is None:
+            return False
+        return starts_at >= self.since and (self.until is None or starts_at < self.until)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from services.evaluation.handlers.scores import refresh_periods
+from services.evaluation.handlers.scores import refresh_cells_periods
 from shared.logs import get_logger
 from shared.periods import months_between, next_period, period_months, previous_period
 
@@ -58,12 +58,15 @@ async def close_periods(
             current = f"{uow.today():%Y-%m}"
             common = set(months_between(run.first_month, current))
             stale = await uow.jobs.stale_periods(cells)
-            changed = 0
-            for cell_id in cells:
-                # In the same order as the fact consumers, so a fact and the close never interleave on a cell.
-                await uow.facts.lock_cell(cell_id)
-                ended = {m for period in stale.get(cell_id, []) for m in period_months(period) if m <= current}
-                changed += await refresh_periods(uow, cell_id, common | ended)
+            # Locked in id order as every scorer locks, so a fact's scoring and the close never interleave on a cell;
+            # the batch's periods are then read and written set-based.
+            await uow.facts.lock_cells(cells)
+            months_of = {
+                cell_id: common
+                | {m for period in stale.get(cell_id, []) for m in period_months(period) if m <= current}
+                for cell_id in cells
+            }
+            changed = await refresh_cells_periods(uow, months_of)
             await uow.jobs.advance_period_close(month=run.month, cursor=cells[-1], cells=len(cells), changed=changed)
             await uow.commit()
         done["batches"] += 1

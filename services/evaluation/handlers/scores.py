@@ -1,6 +1,6 @@
 """Recomputing meeting scores and cell periods from the stored facts, publishing only changes."""
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -18,13 +18,14 @@ from services.evaluation.domain.facts import (
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
 from services.evaluation.domain.periods import REGULAR_KINDS, PeriodResult, evaluate_period
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
-from services.evaluation.domain.touched import Touched
-from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository
+from services.evaluation.domain.touched import Touched, TouchedCell
+from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository, ScoreRow
+from services.evaluation.repository.facts import CommitteeHistory
 from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
 from shared.envelope import CloudEvent, new_event
 from shared.logs import get_logger
 from shared.metrics import SCORING_SECONDS
-from shared.periods import month_of, period_months, periods_of_month, periods_of_year
+from shared.periods import VIETNAM_TZ, month_of, period_months, periods_of_month, periods_of_year
 
 log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"
@@ -110,6 +111,14 @@ def _stored_published(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Writes:
+    """The score rows a scoring round saves and deletes, written once at its end (multi-row)."""
+
+    saved: list[ScoreRow] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
 async def rescore_cell(
     uow: ScoringUnitOfWork,
     cell_id: str,
@@ -121,36 +130,103 @@ async def rescore_cell(
     outcome: Rescored | None = None,
 ) -> Rescored:
     """Score the cell's meetings in `only` or starting in [since, until), from the stored facts."""
+    wanted = TouchedCell(since=since, until=until, only=set(only), correlation_id=correlation_id)
+    return await rescore_cells(uow, {cell_id: wanted}, outcome=outcome)
+
+
+async def rescore_cells(
+    uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell], *, outcome: Rescored | None = None
+) -> Rescored:
+    """Score each cell's wanted meetings (`TouchedCell.wants`) from the stored facts, all cells at once.
+
+    The cells are locked in id order first; every read takes the whole set (a constant number of round trips
+    for any number of cells) and the changed rows are written in one statement each. Events are emitted cell by
+    cell in id order, meetings by start, exactly as scoring the cells one by one would."""
     outcome = outcome or Rescored()
-    await uow.facts.lock_cell(cell_id)
-    meetings = await uow.facts.cell_meetings(cell_id)
-
-    def wanted(meeting: MeetingRow) -> bool:
-        if meeting.meeting_id in only:
-            return True
-        if since is None:
-            return False
-        return meeting.starts_at >= since and (until is None or meeting.starts_at < until)
-
-    targets = [meeting for meeting in meetings if wanted(meeting)]
-    if not targets:
+    cell_ids = sorted(cells)
+    if not cell_ids:
         return outcome
-    ids = [meeting.meeting_id for meeting in targets]
+    await uow.facts.lock_cells(cell_ids)
+    meetings_of = await uow.facts.cells_meetings(cell_ids)
+    targets_of = {
+        cell_id: [m for m in meetings_of.get(cell_id, []) if cells[cell_id].wants(m.meeting_id, m.starts_at)]
+        for cell_id in cell_ids
+    }
+    scored = [cell_id for cell_id in cell_ids if targets_of[cell_id]]
+    if not scored:
+        return outcome
+    ids = [meeting.meeting_id for cell_id in scored for meeting in targets_of[cell_id]]
     stored = await uow.results.stored_scores(ids)
     documents = await uow.facts.documents(ids)
     assessments = await uow.facts.assessments(ids)
-    all_tasks = [task["task_id"] for m in meetings if m.minutes for task in m.minutes.get("tasks", [])]
+    all_tasks = [
+        task["task_id"]
+        for cell_id in scored
+        for m in meetings_of[cell_id]
+        if m.minutes
+        for task in m.minutes.get("tasks", [])
+    ]
     completions = await uow.facts.completions(all_tasks) if all_tasks else {}
-    committee_snapshots, removals = await uow.facts.committee_history(cell_id)
-    ancestors = await uow.facts.ancestors(cell_id)
+    histories = await uow.facts.committee_histories(scored)
+    ancestors_of = await uow.facts.ancestors_of(scored)
     adoptions = await uow.frameworks.adoptions()
+    writes = _Writes()
+    for cell_id in scored:
+        inputs = _CellInputs(
+            documents=documents,
+            assessments=assessments,
+            completions=completions,
+            history=histories[cell_id],
+            ancestors=ancestors_of[cell_id],
+            adoptions=adoptions,
+        )
+        target_ids = {meeting.meeting_id for meeting in targets_of[cell_id]}
+        await _score_cell_meetings(
+            uow,
+            cell_id,
+            meetings_of[cell_id],
+            target_ids,
+            stored,
+            inputs,
+            writes,
+            outcome,
+            cells[cell_id].correlation_id,
+        )
+    await uow.results.delete_scores(writes.deleted)
+    await uow.results.save_scores(writes.saved)
+    return outcome
 
+
+@dataclass(frozen=True)
+class _CellInputs:
+    """What scoring a cell's meetings reads besides its meetings (read for every cell at once)."""
+
+    documents: dict[str, list[tuple[str, datetime]]]
+    assessments: dict[str, list[tuple[str, datetime, str, dict]]]
+    completions: dict[str, date]
+    history: CommitteeHistory
+    ancestors: list[str]
+    adoptions: list[Adoption]
+
+
+async def _score_cell_meetings(
+    uow: ScoringUnitOfWork,
+    cell_id: str,
+    meetings: list[MeetingRow],
+    target_ids: set[str],
+    stored: dict[str, dict[str, Any]],
+    inputs: _CellInputs,
+    writes: _Writes,
+    outcome: Rescored,
+    correlation_id: str | None,
+) -> None:
+    """Walk the cell's meetings in order (runs and previous tasks carry over) and score the targets."""
+    committee_snapshots, removals = inputs.history
     rosters: list[dict[str, str]] = []
     previous_regular: MeetingRow | None = None
-    target_ids = set(ids)
     for meeting in meetings:
         if meeting.meeting_id in target_ids and meeting.cancelled:
-            await _withdraw(uow, meeting, stored.get(meeting.meeting_id), outcome, correlation_id)
+            _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
         elif meeting.meeting_id in target_ids:
             history = rosters + ([meeting.roster] if meeting.roster is not None else [])
             excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
@@ -159,7 +235,7 @@ async def rescore_cell(
                 previous_tasks = tuple(
                     TaskOutcome(
                         due_on=date.fromisoformat(task["due_on"]),
-                        completed_on=completions.get(task["task_id"]),
+                        completed_on=inputs.completions.get(task["task_id"]),
                     )
                     for task in previous_regular.minutes.get("tasks", [])
                 )
@@ -174,32 +250,34 @@ async def rescore_cell(
                 cell_has_committee=has_committee_at(
                     cell_id=cell_id, moment=meeting.starts_at, snapshots=committee_snapshots, removals=removals
                 ),
-                documents=tuple(Document(kind, at) for kind, at in documents.get(meeting.meeting_id, [])),
+                documents=tuple(Document(kind, at) for kind, at in inputs.documents.get(meeting.meeting_id, [])),
                 roster=meeting.roster,
                 minutes=_minutes(meeting.minutes) if meeting.minutes else None,
                 approved_at=meeting.approved_at,
                 assessments=tuple(
                     Assessment(role=role, time=time, event_id=event_id, points=points)
-                    for role, time, event_id, points in assessments.get(meeting.meeting_id, [])
+                    for role, time, event_id, points in inputs.assessments.get(meeting.meeting_id, [])
                 ),
                 previous_tasks=previous_tasks,
                 excused_runs=excused,
                 absence_runs=absent,
             )
-            framework = await framework_in_force(uow, on=facts.local_date, ancestors=ancestors, adoptions=adoptions)
+            framework = await framework_in_force(
+                uow, on=facts.local_date, ancestors=inputs.ancestors, adoptions=inputs.adoptions
+            )
             result = score_meeting(framework, facts)
-            await _store_score(uow, result, facts, stored.get(meeting.meeting_id), outcome, correlation_id)
+            _store_score(uow, result, facts, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
         if _held(meeting) and meeting.roster is not None:
             rosters.append(meeting.roster)
         if _held(meeting) and meeting.kind in REGULAR_KINDS:
             previous_regular = meeting
-    return outcome
 
 
-async def _withdraw(
+def _withdraw(
     uow: ScoringUnitOfWork,
     meeting: MeetingRow,
     previous: dict[str, Any] | None,
+    writes: _Writes,
     outcome: Rescored,
     correlation_id: str | None,
 ) -> None:
@@ -209,7 +287,7 @@ async def _withdraw(
         return
     outcome.months.setdefault(previous["cell_id"], set()).add(month_of(previous["starts_at"]))
     outcome.months.setdefault(meeting.cell_id, set()).add(month_of(meeting.starts_at))
-    await uow.results.delete_score(meeting.meeting_id)
+    writes.deleted.append(meeting.meeting_id)
     outcome.changed += 1
     uow.emit(
         new_event(
@@ -225,11 +303,12 @@ async def _withdraw(
     log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason="cancelled")
 
 
-async def _store_score(
+def _store_score(
     uow: ScoringUnitOfWork,
     result: MeetingScore,
     facts: MeetingFacts,
     previous: dict[str, Any] | None,
+    writes: _Writes,
     outcome: Rescored,
     correlation_id: str | None,
 ) -> None:
@@ -255,14 +334,16 @@ async def _store_score(
         )
         if before == columns and _stored_published(previous) == published:
             return
-    await uow.results.save_score(
-        result=result,
-        kind=facts.kind,
-        starts_at=facts.starts_at,
-        held=facts.held,
-        present=present,
-        counted=counted,
-        speakers_present=speakers,
+    writes.saved.append(
+        ScoreRow(
+            result=result,
+            kind=facts.kind,
+            starts_at=facts.starts_at,
+            held=facts.held,
+            present=present,
+            counted=counted,
+            speakers_present=speakers,
+        )
     )
     if previous is not None and _stored_published(previous) == published:
         return
@@ -290,47 +371,78 @@ async def refresh_periods(
     uow: ScoringUnitOfWork, cell_id: str, months: Iterable[str], *, correlation_id: str | None = None
 ) -> int:
     """Recompute the month, quarter and year of each given month for a cell; return how many changed."""
-    touched = {period for month in months for period in periods_of_month(month)}
-    if not touched:
-        return 0
+    return await refresh_cells_periods(uow, {cell_id: months}, correlation_ids={cell_id: correlation_id})
+
+
+async def refresh_cells_periods(
+    uow: ScoringUnitOfWork,
+    months_of: Mapping[str, Iterable[str]],
+    *,
+    correlation_ids: Mapping[str, str | None] | None = None,
+    default_correlation: str | None = None,
+) -> int:
+    """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
+    period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would."""
+    correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
-    years = sorted({int(period[:4]) for period in touched})
-    begun = [period for year in years for period in periods_of_year(year) if period_months(period)[0] <= through]
-    stored = await uow.results.stored_periods(cell_id, begun)
-    # Every begun period of a touched year is published once, a month without any meeting included (Poor):
-    # a backfill that skips a month must still publish it (DOMAIN.md "Periods", CONTRACT.md).
-    periods = sorted(touched | {period for period in begun if period not in stored})
-    summaries = await uow.results.cell_summaries(cell_id, year_from=years[0], year_to=years[-1])
-    ancestors = await uow.facts.ancestors(cell_id)
+    plans: dict[str, tuple[set[str], list[int], list[str]]] = {}
+    for cell_id in sorted(months_of):
+        touched = {period for month in months_of[cell_id] for period in periods_of_month(month)}
+        if not touched:
+            continue
+        years = sorted({int(period[:4]) for period in touched})
+        begun = [period for year in years for period in periods_of_year(year) if period_months(period)[0] <= through]
+        plans[cell_id] = (touched, years, begun)
+    if not plans:
+        return 0
+    stored = await uow.results.stored_periods(
+        [(cell_id, period) for cell_id, plan in plans.items() for period in plan[2]]
+    )
+    cell_ids = list(plans)
+    year_from = min(plan[1][0] for plan in plans.values())
+    year_to = max(plan[1][-1] for plan in plans.values())
+    summaries_of = await uow.results.cells_summaries(cell_ids, year_from=year_from, year_to=year_to)
+    ancestors_of = await uow.facts.ancestors_of(cell_ids)
     adoptions = await uow.frameworks.adoptions()
-    changed: list[Any] = []
-    for period in periods:
-        last_month = min(f"{period[:4]}-12" if len(period) == 4 else _last_month(period), through)
-        on = datetime.strptime(last_month + "-01", "%Y-%m-%d").date()
-        framework = await framework_in_force(uow, on=on, ancestors=ancestors, adoptions=adoptions)
-        result = evaluate_period(
-            cell_id=cell_id, period=period, meetings=summaries, rules=framework.period_rules, through_month=through
-        )
-        if result is None:
-            continue
-        row = stored.get(period)
-        if row is not None and _same_period(row, result):
-            continue
-        changed.append(result)
-        if row is not None and _published_period(row) == result.published_data():
-            continue  # only what is not published moved (pooled counts, months counted): stored, not re-announced
-        uow.emit(
-            new_event(
-                type="score.cell.updated.v1",
-                source=SOURCE,
-                subject=cell_id,
-                correlation_id=correlation_id,
-                data=CellScoreUpdated.model_validate(result.published_data()),
+    changed: list[PeriodResult] = []
+    for cell_id, (touched, years, begun) in plans.items():
+        # Every begun period of a touched year is published once, a month without any meeting included (Poor):
+        # a backfill that skips a month must still publish it (DOMAIN.md "Periods", CONTRACT.md).
+        periods = sorted(touched | {period for period in begun if (cell_id, period) not in stored})
+        summaries = [s for s in summaries_of.get(cell_id, []) if years[0] <= local_year(s.starts_at) <= years[-1]]
+        correlation_id = correlation_ids.get(cell_id) or default_correlation
+        for period in periods:
+            last_month = min(f"{period[:4]}-12" if len(period) == 4 else _last_month(period), through)
+            on = datetime.strptime(last_month + "-01", "%Y-%m-%d").date()
+            framework = await framework_in_force(uow, on=on, ancestors=ancestors_of[cell_id], adoptions=adoptions)
+            result = evaluate_period(
+                cell_id=cell_id, period=period, meetings=summaries, rules=framework.period_rules, through_month=through
             )
-        )
-        log.info("cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score)
+            if result is None:
+                continue
+            row = stored.get((cell_id, period))
+            if row is not None and _same_period(row, result):
+                continue
+            changed.append(result)
+            if row is not None and _published_period(row) == result.published_data():
+                continue  # only what is not published moved (pooled counts, months counted): stored, not re-announced
+            uow.emit(
+                new_event(
+                    type="score.cell.updated.v1",
+                    source=SOURCE,
+                    subject=cell_id,
+                    correlation_id=correlation_id,
+                    data=CellScoreUpdated.model_validate(result.published_data()),
+                )
+            )
+            log.info("cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score)
     await uow.results.save_periods(changed)
     return len(changed)
+
+
+def local_year(moment: datetime) -> int:
+    """The year of a moment in Vietnam time (the years periods are counted in)."""
+    return moment.astimezone(VIETNAM_TZ).year
 
 
 def _last_month(period: str) -> str:
@@ -395,26 +507,25 @@ async def rescore_and_refresh(
     """Rescore a cell's meetings, then refresh the periods of every cell-month they touched (timed)."""
     with SCORING_SECONDS.time():
         outcome = await rescore_cell(uow, cell_id, since=since, until=until, only=only, correlation_id=correlation_id)
-        for cell, months in sorted(outcome.months.items()):
-            await refresh_periods(uow, cell, months, correlation_id=correlation_id)
+        await refresh_cells_periods(uow, outcome.months, default_correlation=correlation_id)
+    return outcome
+
+
+async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) -> Rescored:
+    """Rescore the given cells' meetings, then refresh each touched cell-month's periods, set-based (timed).
+
+    A cell-month's events carry its cell's correlation id, else the first (in cell id order) of the set."""
+    if not cells:
+        return Rescored()
+    with SCORING_SECONDS.time():
+        outcome = await rescore_cells(uow, cells)
+        correlation_ids = {cell_id: cell.correlation_id for cell_id, cell in cells.items()}
+        first = next((correlation_ids[cell_id] for cell_id in sorted(cells) if correlation_ids[cell_id]), None)
+        await refresh_cells_periods(uow, outcome.months, correlation_ids=correlation_ids, default_correlation=first)
     return outcome
 
 
 async def score_touched(uow: ScoringUnitOfWork) -> Rescored:
     """Rescore every meeting the transaction's facts touched, then refresh each touched cell-month's periods:
     once per delivery (one event or a whole batch), timed as one scoring."""
-    if not uow.touched:
-        return Rescored()
-    with SCORING_SECONDS.time():
-        outcome = Rescored()
-        correlation: dict[str, str | None] = {}
-        first: str | None = None
-        for cell_id, cell in uow.touched.take():
-            correlation[cell_id] = cell.correlation_id
-            first = first or cell.correlation_id
-            await rescore_cell(
-                uow, cell_id, since=cell.since, only=cell.only, correlation_id=cell.correlation_id, outcome=outcome
-            )
-        for cell_id, months in sorted(outcome.months.items()):
-            await refresh_periods(uow, cell_id, months, correlation_id=correlation.get(cell_id) or first)
-    return outcome
+    return await score_cells(uow, dict(uow.touched.take()))

@@ -3,7 +3,7 @@
 from services.evaluation.repository.facts import FactRepository, FactStamp, MeetingRow, PgFactRepository
 from services.evaluation.repository.frameworks import FrameworkRepository, PgFrameworkRepository
 from services.evaluation.repository.jobs import JobRepository, PeriodClose, PgJobRepository
-from services.evaluation.repository.results import PgResultRepository, ResultRepository
+from services.evaluation.repository.results import PgResultRepository, ResultRepository, ScoreRow
 
 __all__ = [
     "FactRepository",
@@ -17,4 +17,5 @@ __all__ = [
     "PgJobRepository",
     "PgResultRepository",
     "ResultRepository",
+    "ScoreRow",
 ]

@@ -1,6 +1,7 @@
 """The projection of facts: snapshots by (time, id), accumulating documents and assessments."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -38,6 +39,62 @@ class MeetingRow:
     approved_at: datetime | None
 
 
+CommitteeHistory = tuple[list[MemberSnapshot], dict[str, MemberRemoval]]
+"""Every snapshot of the members ever a committee_member of a cell, and each such member's removal."""
+
+MEETING_COLUMNS = (
+    "SELECT m.meeting_id, m.cell_id, m.kind, m.notified_at, m.committee_prepared,"
+    " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+    "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
+    " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
+    " p.approved_at"
+    " FROM meeting m"
+    " LEFT JOIN meeting_reschedule r USING (meeting_id)"
+    " LEFT JOIN meeting_cancellation c USING (meeting_id)"
+    " LEFT JOIN attendance a USING (meeting_id)"
+    " LEFT JOIN minutes n USING (meeting_id)"
+    " LEFT JOIN approval p USING (meeting_id)"
+)
+
+
+def _meeting_row(row: asyncpg.Record) -> MeetingRow:
+    return MeetingRow(
+        meeting_id=row["meeting_id"],
+        cell_id=row["cell_id"],
+        kind=row["kind"],
+        starts_at=row["starts_at"],
+        notified_at=row["notified_at"],
+        committee_prepared=row["committee_prepared"],
+        cancelled=row["cancelled"],
+        roster=json.loads(row["roster"]) if row["roster"] else None,
+        minutes=json.loads(row["minutes"]) if row["minutes"] else None,
+        approved_at=row["approved_at"],
+    )
+
+
+def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
+    snapshots = [
+        MemberSnapshot(
+            member_id=row["member_id"],
+            time=row["fact_time"],
+            event_id=row["fact_id"],
+            cell_id=row["cell_id"],
+            role=row["role"],
+        )
+        for row in rows
+    ]
+    return snapshots, {
+        row["member_id"]: MemberRemoval(
+            member_id=row["member_id"],
+            effective_on=row["effective_on"],
+            time=row["removal_time"],
+            event_id=row["removal_id"],
+        )
+        for row in rows
+        if row["effective_on"] is not None
+    }
+
+
 class FactRepository(Protocol):
     """The projection of facts, as evaluation needs them."""
 
@@ -57,16 +114,19 @@ class FactRepository(Protocol):
     ) -> bool: ...
     async def complete_task(self, *, task_id: str, meeting_id: str, completed_on: date, stamp: FactStamp) -> bool: ...
     async def meeting_position(self, meeting_id: str) -> tuple[str, datetime] | None: ...
-    async def cell_meetings(self, cell_id: str) -> list[MeetingRow]: ...
+    async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]: ...
     async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]: ...
     async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]: ...
     async def completions(self, task_ids: list[str]) -> dict[str, date]: ...
-    async def committee_history(self, cell_id: str) -> tuple[list[MemberSnapshot], dict[str, MemberRemoval]]: ...
+    async def committee_history(self, cell_id: str) -> CommitteeHistory: ...
+    async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]: ...
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]: ...
     async def ancestors(self, unit_id: str) -> list[str]: ...
+    async def ancestors_of(self, unit_ids: Sequence[str]) -> dict[str, list[str]]: ...
     async def subtree_cells(self, unit_id: str) -> list[str]: ...
     async def cells_with_meetings(self) -> list[str]: ...
     async def lock_cell(self, cell_id: str) -> None: ...
+    async def lock_cells(self, cell_ids: Sequence[str]) -> None: ...
     async def lock_fact_subject(self, key: str) -> None: ...
 
 
@@ -264,39 +324,15 @@ class PgFactRepository:
         )
         return (row["cell_id"], row["starts_at"]) if row else None
 
-    async def cell_meetings(self, cell_id: str) -> list[MeetingRow]:
-        """Every scheduled meeting of a cell with its snapshots, by effective start then id."""
-        rows = await self._conn.fetch(
-            "SELECT m.meeting_id, m.cell_id, m.kind, m.notified_at, m.committee_prepared,"
-            " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
-            "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
-            " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
-            " p.approved_at"
-            " FROM meeting m"
-            " LEFT JOIN meeting_reschedule r USING (meeting_id)"
-            " LEFT JOIN meeting_cancellation c USING (meeting_id)"
-            " LEFT JOIN attendance a USING (meeting_id)"
-            " LEFT JOIN minutes n USING (meeting_id)"
-            " LEFT JOIN approval p USING (meeting_id)"
-            " WHERE m.cell_id = $1",
-            cell_id,
-        )
-        meetings = [
-            MeetingRow(
-                meeting_id=row["meeting_id"],
-                cell_id=row["cell_id"],
-                kind=row["kind"],
-                starts_at=row["starts_at"],
-                notified_at=row["notified_at"],
-                committee_prepared=row["committee_prepared"],
-                cancelled=row["cancelled"],
-                roster=json.loads(row["roster"]) if row["roster"] else None,
-                minutes=json.loads(row["minutes"]) if row["minutes"] else None,
-                approved_at=row["approved_at"],
-            )
-            for row in rows
-        ]
-        return sorted(meetings, key=lambda m: (m.starts_at, m.meeting_id))
+    async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]:
+        """Every scheduled meeting of each cell with its snapshots, by effective start then id (every cell a key)."""
+        rows = await self._conn.fetch(f"{MEETING_COLUMNS} WHERE m.cell_id = ANY($1::text[])", list(cell_ids))
+        found: dict[str, list[MeetingRow]] = {cell_id: [] for cell_id in cell_ids}
+        for row in rows:
+            found[row["cell_id"]].append(_meeting_row(row))
+        for meetings in found.values():
+            meetings.sort(key=lambda m: (m.starts_at, m.meeting_id))
+        return found
 
     async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]:
         """Published documents (kind, published_at) per meeting."""
@@ -329,36 +365,25 @@ class PgFactRepository:
         )
         return {row["task_id"]: row["completed_on"] for row in rows}
 
-    async def committee_history(self, cell_id: str) -> tuple[list[MemberSnapshot], dict[str, MemberRemoval]]:
+    async def committee_history(self, cell_id: str) -> CommitteeHistory:
         """Every snapshot and the removal of each member ever a committee_member of the cell."""
+        return (await self.committee_histories([cell_id]))[cell_id]
+
+    async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]:
+        """Per cell (every one a key), `committee_history` of it, in one statement."""
         rows = await self._conn.fetch(
-            "SELECT s.member_id, s.fact_time, s.fact_id, s.cell_id, s.role, r.effective_on,"
+            "SELECT c.for_cell, s.member_id, s.fact_time, s.fact_id, s.cell_id, s.role, r.effective_on,"
             " r.fact_time AS removal_time, r.fact_id AS removal_id"
-            " FROM member_snapshot s LEFT JOIN member_removal r USING (member_id) WHERE s.member_id IN"
-            " (SELECT member_id FROM member_snapshot WHERE cell_id = $1 AND role = $2)",
-            cell_id,
+            " FROM (SELECT DISTINCT cell_id AS for_cell, member_id FROM member_snapshot"
+            "  WHERE cell_id = ANY($1::text[]) AND role = $2) c"
+            " JOIN member_snapshot s USING (member_id) LEFT JOIN member_removal r USING (member_id)",
+            list(cell_ids),
             COMMITTEE_ROLE,
         )
-        snapshots = [
-            MemberSnapshot(
-                member_id=row["member_id"],
-                time=row["fact_time"],
-                event_id=row["fact_id"],
-                cell_id=row["cell_id"],
-                role=row["role"],
-            )
-            for row in rows
-        ]
-        return snapshots, {
-            row["member_id"]: MemberRemoval(
-                member_id=row["member_id"],
-                effective_on=row["effective_on"],
-                time=row["removal_time"],
-                event_id=row["removal_id"],
-            )
-            for row in rows
-            if row["effective_on"] is not None
-        }
+        by_cell: dict[str, list[asyncpg.Record]] = {cell_id: [] for cell_id in cell_ids}
+        for row in rows:
+            by_cell[row["for_cell"]].append(row)
+        return {cell_id: _committee_history(cell_rows) for cell_id, cell_rows in by_cell.items()}
 
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]:
         """(meeting id, effective start) of every scheduled meeting of a cell."""
@@ -379,6 +404,31 @@ class PgFactRepository:
         self._ancestors[unit_id] = path[-2::-1]  # nearest first, without the unit itself
         return list(self._ancestors[unit_id])
 
+    async def ancestors_of(self, unit_ids: Sequence[str]) -> dict[str, list[str]]:
+        """`ancestors` of each unit, those not read yet in this unit of work in one statement."""
+        missing = sorted({unit_id for unit_id in unit_ids if unit_id not in self._ancestors})
+        if missing:
+            rows = await self._conn.fetch(
+                "WITH RECURSIVE up(start_id, id, parent_id, path) AS ("
+                " SELECT id, id, parent_id, ARRAY[id] FROM unit WHERE id = ANY($1::text[])"
+                " UNION ALL SELECT up.start_id, u.id, u.parent_id, up.path || u.id FROM unit u"
+                "  JOIN up ON u.id = up.parent_id WHERE NOT u.id = ANY(up.path))"
+                " SELECT start_id, id, parent_id FROM up ORDER BY start_id, cardinality(path) DESC",
+                missing,
+            )
+            paths: dict[str, list[str]] = {unit_id: [] for unit_id in missing}
+            heads: dict[str, str | None] = {}
+            for row in rows:
+                heads.setdefault(row["start_id"], row["parent_id"])
+                paths[row["start_id"]].append(row["id"])
+            for unit_id, path in paths.items():
+                # as shared.tree.fetch_ancestors: a parent not known yet still heads the path
+                head = heads.get(unit_id)
+                if head is not None and head not in path:
+                    path.insert(0, head)
+                self._ancestors[unit_id] = path[-2::-1]  # nearest first, without the unit itself
+        return {unit_id: list(self._ancestors[unit_id]) for unit_id in unit_ids}
+
     async def subtree_cells(self, unit_id: str) -> list[str]:
         """Every cell at any depth under a unit (the unit itself if it is a cell)."""
         cells = await fetch_subtree_cells(self._conn, table="unit", unit_id=unit_id)
@@ -393,6 +443,16 @@ class PgFactRepository:
     async def lock_cell(self, cell_id: str) -> None:
         """Serialize recomputation of one cell across consumers until the transaction ends."""
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || $1, 0))", cell_id)
+
+    async def lock_cells(self, cell_ids: Sequence[str]) -> None:
+        """`lock_cell` of each cell, in id order (the order every locker uses), in one statement."""
+        if not cell_ids:
+            return
+        await self._conn.execute(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || c, 0)))"
+            " FROM (SELECT DISTINCT c FROM unnest($1::text[]) AS c ORDER BY c) AS ordered",
+            list(cell_ids),
+        )
 
     async def lock_fact_subject(self, key: str) -> None:
         """Serialize facts about one meeting or member until the transaction ends.

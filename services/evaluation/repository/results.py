@@ -1,6 +1,8 @@
 """Stored meeting scores and cell period results."""
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -10,24 +12,29 @@ from services.evaluation.domain.periods import MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 
 
+@dataclass(frozen=True)
+class ScoreRow:
+    """A meeting's score with the columns its periods read (counts are 0 for a meeting not held)."""
+
+    result: MeetingScore
+    kind: str
+    starts_at: datetime
+    held: bool
+    present: int
+    counted: int
+    speakers_present: int
+
+
 class ResultRepository(Protocol):
     """Meeting scores and period results as stored."""
 
     async def stored_scores(self, meeting_ids: list[str]) -> dict[str, dict[str, Any]]: ...
-    async def save_score(
-        self,
-        *,
-        result: MeetingScore,
-        kind: str,
-        starts_at: datetime,
-        held: bool,
-        present: int,
-        counted: int,
-        speakers_present: int,
-    ) -> None: ...
-    async def delete_score(self, meeting_id: str) -> None: ...
-    async def cell_summaries(self, cell_id: str, *, year_from: int, year_to: int) -> list[MeetingSummary]: ...
-    async def stored_periods(self, cell_id: str, periods: list[str]) -> dict[str, dict[str, Any]]: ...
+    async def save_scores(self, rows: Sequence[ScoreRow]) -> None: ...
+    async def delete_scores(self, meeting_ids: Sequence[str]) -> None: ...
+    async def cells_summaries(
+        self, cell_ids: Sequence[str], *, year_from: int, year_to: int
+    ) -> dict[str, list[MeetingSummary]]: ...
+    async def stored_periods(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]: ...
     async def save_periods(self, results: list[PeriodResult]) -> None: ...
 
 
@@ -47,95 +54,118 @@ class PgResultRepository:
         )
         return {row["meeting_id"]: {**dict(row), "criteria": json.loads(row["criteria"])} for row in rows}
 
-    async def save_score(
-        self,
-        *,
-        result: MeetingScore,
-        kind: str,
-        starts_at: datetime,
-        held: bool,
-        present: int,
-        counted: int,
-        speakers_present: int,
-    ) -> None:
-        """Insert or replace a meeting's score row."""
+    async def save_scores(self, rows: Sequence[ScoreRow]) -> None:
+        """Insert or replace meetings' score rows in one statement (the last row of a meeting wins)."""
+        latest = {row.result.meeting_id: row for row in rows}
+        if not latest:
+            return
+        columns: list[list[Any]] = [[] for _ in range(14)]
+        for row in latest.values():
+            result = row.result
+            values = (
+                result.meeting_id,
+                result.cell_id,
+                row.kind,
+                row.starts_at,
+                row.held,
+                result.framework_id,
+                result.framework_version,
+                result.score,
+                result.rating,
+                result.provisional,
+                json.dumps([line.as_dict() for line in result.criteria]),
+                row.present,
+                row.counted,
+                row.speakers_present,
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
         await self._conn.execute(
             "INSERT INTO meeting_score (meeting_id, cell_id, kind, starts_at, held, framework_id, framework_version,"
             " score, rating, provisional, criteria, present, counted, speakers_present, computed_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, now())"
+            " SELECT m, c, k, s, h, f, v, sc, r, p, cr::jsonb, pr, co, sp, now()"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[], $6::text[],"
+            "  $7::text[], $8::float8[], $9::text[], $10::boolean[], $11::text[], $12::int[], $13::int[], $14::int[])"
+            "  AS t(m, c, k, s, h, f, v, sc, r, p, cr, pr, co, sp)"
             " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
             " starts_at = EXCLUDED.starts_at, held = EXCLUDED.held, framework_id = EXCLUDED.framework_id,"
             " framework_version = EXCLUDED.framework_version, score = EXCLUDED.score, rating = EXCLUDED.rating,"
             " provisional = EXCLUDED.provisional, criteria = EXCLUDED.criteria, present = EXCLUDED.present,"
             " counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present, computed_at = now()",
-            result.meeting_id,
-            result.cell_id,
-            kind,
-            starts_at,
-            held,
-            result.framework_id,
-            result.framework_version,
-            result.score,
-            result.rating,
-            result.provisional,
-            json.dumps([line.as_dict() for line in result.criteria]),
-            present,
-            counted,
-            speakers_present,
+            *columns,
         )
 
-    async def delete_score(self, meeting_id: str) -> None:
-        """Drop a meeting's score row (a cancelled meeting is not scored)."""
-        await self._conn.execute("DELETE FROM meeting_score WHERE meeting_id = $1", meeting_id)
+    async def delete_scores(self, meeting_ids: Sequence[str]) -> None:
+        """Drop meetings' score rows (a cancelled meeting is not scored)."""
+        if meeting_ids:
+            await self._conn.execute("DELETE FROM meeting_score WHERE meeting_id = ANY($1::text[])", list(meeting_ids))
 
-    async def cell_summaries(self, cell_id: str, *, year_from: int, year_to: int) -> list[MeetingSummary]:
-        """The cell's scored meetings starting in the given years (local time), for its periods."""
+    async def cells_summaries(
+        self, cell_ids: Sequence[str], *, year_from: int, year_to: int
+    ) -> dict[str, list[MeetingSummary]]:
+        """Per cell (every one a key), its scored meetings starting in the given years (local time), for its periods."""
         rows = await self._conn.fetch(
-            "SELECT meeting_id, kind, starts_at, held, score, rating, provisional, present, counted, speakers_present"
-            " FROM meeting_score WHERE cell_id = $1"
+            "SELECT cell_id, meeting_id, kind, starts_at, held, score, rating, provisional, present, counted,"
+            " speakers_present FROM meeting_score WHERE cell_id = ANY($1::text[])"
             " AND starts_at >= make_timestamptz($2, 1, 1, 0, 0, 0, '+07')"
             " AND starts_at < make_timestamptz($3 + 1, 1, 1, 0, 0, 0, '+07')",
-            cell_id,
+            list(cell_ids),
             year_from,
             year_to,
         )
-        return [MeetingSummary(**dict(row)) for row in rows]
+        found: dict[str, list[MeetingSummary]] = {cell_id: [] for cell_id in cell_ids}
+        for row in rows:
+            values = dict(row)
+            found[values.pop("cell_id")].append(MeetingSummary(**values))
+        return found
 
-    async def stored_periods(self, cell_id: str, periods: list[str]) -> dict[str, dict[str, Any]]:
-        """Stored period rows of a cell."""
+    async def stored_periods(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Stored period rows by (cell, period), of the given pairs."""
+        if not keys:
+            return {}
         rows = await self._conn.fetch(
-            "SELECT * FROM cell_period WHERE cell_id = $1 AND period = ANY($2::text[])", cell_id, periods
+            "SELECT p.* FROM cell_period p JOIN unnest($1::text[], $2::text[]) AS k(cell_id, period)"
+            " USING (cell_id, period)",
+            [cell_id for cell_id, _ in keys],
+            [period for _, period in keys],
         )
-        return {row["period"]: dict(row) for row in rows}
+        return {(row["cell_id"], row["period"]): dict(row) for row in rows}
 
     async def save_periods(self, results: list[PeriodResult]) -> None:
-        """Insert or replace period rows (one pipelined round trip for a cell's month, quarter and year)."""
-        if not results:
+        """Insert or replace period rows in one statement (the last result of a (cell, period) wins)."""
+        latest = {(result.cell_id, result.period): result for result in results}
+        if not latest:
             return
-        await self._conn.executemany(
+        columns: list[list[Any]] = [[] for _ in range(12)]
+        for result in latest.values():
+            values = (
+                result.cell_id,
+                result.period,
+                result.rating,
+                result.score,
+                result.regular_held,
+                result.thematic_held,
+                result.present,
+                result.counted,
+                result.speakers_present,
+                result.months_counted,
+                result.months_with_regular,
+                json.dumps(list(result.flags)),
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        await self._conn.execute(
             "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
             " speakers_present, months_counted, months_with_regular, flags, computed_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())"
+            " SELECT c, p, r, s, rh, th, pr, co, sp, mc, mr,"
+            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), now()"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::int[],"
+            "  $8::int[], $9::int[], $10::int[], $11::int[], $12::text[])"
+            "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f)"
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating, score = EXCLUDED.score,"
             " regular_held = EXCLUDED.regular_held, thematic_held = EXCLUDED.thematic_held,"
             " present = EXCLUDED.present, counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present,"
             " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular,"
             " flags = EXCLUDED.flags, computed_at = now()",
-            [
-                (
-                    result.cell_id,
-                    result.period,
-                    result.rating,
-                    result.score,
-                    result.regular_held,
-                    result.thematic_held,
-                    result.present,
-                    result.counted,
-                    result.speakers_present,
-                    result.months_counted,
-                    result.months_with_regular,
-                    list(result.flags),
-                )
-                for result in results
-            ],
+            *columns,
         )
