@@ -34,8 +34,8 @@ from shared.envelope import (
     Event,
     InvalidEvent,
     is_batch,
-    parse_batch,
     parse_envelope,
+    read_batch,
 )
 from shared.logs import get_logger, message_context
 from shared.metrics import EVENTS_CONSUMED, type_label
@@ -246,14 +246,15 @@ async def _consume_batch(
 ) -> dict[str, int]:
     raw = message.raw_message
     try:
-        items = [_Item(position, value) for position, value in enumerate(parse_batch(bytes(raw.body)))]
+        batch = read_batch(bytes(raw.body))
     except InvalidEvent as exc:
         log.error("event_batch_unreadable", consumer=consumer, reason=exc.reason, field=exc.field)
         await message.reject(requeue=False)
         EVENTS_CONSUMED.labels(consumer, "batch", "dead_lettered").inc()
         return {"dead_lettered": 1}
+    items = [_Item(position, value) for position, value in enumerate(batch.items)]
     for item in items:
-        _read(item, handlers, consumer=consumer)
+        _read(item, handlers, consumer=consumer, checked=batch.checked)
     good = [item for item in items if item.event is not None]
     if order is not None:
         good.sort(key=lambda item: order(item.event) if item.event is not None else "")
@@ -290,10 +291,14 @@ async def _consume_batch(
     return dict(summary)
 
 
-def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: str) -> None:
-    """Read one event of a batch; an unreadable one is marked for the dead letters, an unhandled type ignored."""
+def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: str, checked: bool) -> None:
+    """Read one event of a batch (`checked`: the batch's text was found clean as a whole, see read_batch); an
+    unreadable one is marked for the dead letters, an unhandled type ignored."""
     try:
-        item.envelope = parse_envelope(item.raw if isinstance(item.raw, dict) else json.dumps(item.raw))
+        if isinstance(item.raw, dict):
+            item.envelope = parse_envelope(item.raw, checked=checked)
+        else:
+            item.envelope = parse_envelope(json.dumps(item.raw))
         if item.envelope.type not in handlers:
             item.outcome = "ignored"
             return

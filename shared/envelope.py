@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from shared.periods import VIETNAM_TZ
-from shared.reading import EXTENSION_VALUE, ReadError, bounded, check_tree, field_name, loads
+from shared.reading import EXTENSION_VALUE, MAX_DEPTH, ReadError, bounded, check_tree, field_name, read_value
 
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
@@ -222,23 +222,29 @@ def describe_validation_error(error: ValidationError, *, prefix: str = "") -> In
 def read_json(raw: bytes | str) -> Any:
     """Strictly parse one event's JSON text (see shared.reading); InvalidEvent naming `body` or the field."""
     try:
-        return check_tree(loads(raw))
+        value, clean = read_value(raw)
+        return value if clean else check_tree(value)
     except ReadError as exc:
         raise InvalidEvent(exc.reason, field=exc.field, problem=exc.problem) from None
 
 
-def parse_envelope(raw: bytes | str | dict[str, Any]) -> CloudEvent:
+def parse_envelope(raw: bytes | str | dict[str, Any], *, checked: bool = False) -> CloudEvent:
     """Read one structured-mode CloudEvent strictly and bounded, raising InvalidEvent that names the field.
 
     Every door (AMQP, the HTTP route through meetings, replay, bulk load, consumers of chibo.events)
-    reads through here: text is parsed by `shared.reading.loads`, and every value, parsed here or by
-    someone else, is walked by `check_tree` (depth, U+0000, surrogates, non-finite numbers, NFC).
+    reads through here: text is parsed by `shared.reading.read_value`, and every value, parsed here or by
+    someone else, is walked by `check_tree` (depth, U+0000, surrogates, non-finite numbers, NFC), unless the
+    reading found its text clean or the value is an item of a batch `read_batch` found `checked`.
     """
     try:
-        value = loads(raw) if isinstance(raw, bytes | str) else raw
+        if isinstance(raw, bytes | str):
+            value, clean = read_value(raw)
+        else:
+            value, clean = raw, checked
         if not isinstance(value, dict):
             raise InvalidEvent("body: an event must be a JSON object", field="body", problem="shape")
-        value = check_tree(value)
+        if not clean:
+            value = check_tree(value)
     except ReadError as exc:
         raise InvalidEvent(exc.reason, field=exc.field, problem=exc.problem) from None
     try:
@@ -247,10 +253,20 @@ def parse_envelope(raw: bytes | str | dict[str, Any]) -> CloudEvent:
         raise describe_validation_error(exc) from exc
 
 
-def parse_batch(raw: bytes | str) -> list[Any]:
-    """Parse a batch body into its raw items (each is checked and judged on its own by parse_envelope)."""
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch body's raw items; `checked` when its whole text was found clean (shared.reading.read_value), so
+    each item may skip its own walk (`parse_envelope(item, checked=True)`)."""
+
+    items: list[Any]
+    checked: bool
+
+
+def read_batch(raw: bytes | str) -> Batch:
+    """Parse a batch body into its raw items, checking its text once for all of them when it is clean
+    (each item is then judged on its own by parse_envelope); InvalidEvent naming `body` when it is no batch."""
     try:
-        items = loads(raw, limit=None)
+        items, clean = read_value(raw, limit=None, levels=MAX_DEPTH + 1)  # an item's level 1 is the body's 2
     except ReadError as exc:
         raise InvalidEvent(exc.reason, field="body", problem=exc.problem) from None
     if not isinstance(items, list):
@@ -261,7 +277,12 @@ def parse_batch(raw: bytes | str) -> list[Any]:
         raise InvalidEvent(
             f"body: a batch holds at most {MAX_BATCH_SIZE} events, got {len(items)}", field="body", problem="too_large"
         )
-    return items
+    return Batch(items=items, checked=clean)
+
+
+def parse_batch(raw: bytes | str) -> list[Any]:
+    """Parse a batch body into its raw items (each is checked and judged on its own by parse_envelope)."""
+    return read_batch(raw).items
 
 
 def is_batch(content_type: str | None, routing_key: str | None = None, body: bytes = b"") -> bool:

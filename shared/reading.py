@@ -13,6 +13,7 @@ import json
 import math
 import re
 import unicodedata
+from itertools import chain
 from typing import Any
 
 MAX_EVENT_BYTES = 1 << 20
@@ -70,15 +71,18 @@ def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found if len(found) == len(pairs) else _Duplicated(pairs)
 
 
-def _parse_float(text: str) -> float | _NonFinite:
-    value = float(text)
-    return value if math.isfinite(value) else _NonFinite(text)
-
-
 def loads(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES) -> Any:
     """Parse JSON text; ReadError(field="body") for empty, oversized, non-UTF-8, malformed or too deep input."""
+    return read_value(raw, limit=limit)[0]
+
+
+def read_value(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES, levels: int = MAX_DEPTH) -> tuple[Any, bool]:
+    """Parse JSON text as `loads` does; with it, whether the value is certainly clean: `check_tree` would find
+    nothing to refuse or change in it (at most `levels` levels, no U+0000, surrogate, non-finite number or key
+    given twice, text in NFC), so a caller may skip that walk. False only means "walk it": the walk names the field."""
     if limit is not None and len(raw) > limit:
         raise ReadError(f"body: larger than {limit} bytes", field="body", problem="too_large")
+    decoded = isinstance(raw, bytes | bytearray)  # text decoded here as UTF-8 holds no surrogate
     if isinstance(raw, bytes | bytearray):
         try:
             raw = bytes(raw).decode("utf-8")
@@ -88,12 +92,68 @@ def loads(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES) -> Any:
             ) from None
     if not raw.strip():
         raise ReadError("body: empty", field="body", problem="syntax")
+    marked: list[bool] = []  # something check_tree must name: a non-finite number, an object with a key twice
+
+    def constant(text: str) -> _NonFinite:
+        marked.append(True)
+        return _NonFinite(text)
+
+    def number(text: str) -> float | _NonFinite:
+        value = float(text)
+        return value if math.isfinite(value) else constant(text)
+
+    def json_object_marked(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found = dict(pairs)
+        if len(found) == len(pairs):
+            return found
+        marked.append(True)
+        return _Duplicated(pairs)
+
     try:
-        return json.loads(raw, parse_constant=_NonFinite, parse_float=_parse_float, object_pairs_hook=json_object)
+        value = json.loads(raw, parse_constant=constant, parse_float=number, object_pairs_hook=json_object_marked)
     except RecursionError:
         raise ReadError(f"body: JSON nested deeper than {MAX_DEPTH} levels", field="body", problem="syntax") from None
     except ValueError as exc:
         raise ReadError(f"body: not valid JSON ({exc})", field="body", problem="syntax") from None
+    return value, not marked and _clean(raw, value, levels=levels, decoded=decoded)
+
+
+def _clean(text: str, value: Any, *, levels: int, decoded: bool) -> bool:
+    """Whether `value`, read by JSON from `text`, holds nothing `check_tree` refuses or changes, without walking
+    its text: no `\\u` escape in the text (the only way JSON writes U+0000, a surrogate or a combining mark
+    that escapes the text's NFC; a raw control character is no JSON), the whole text in NFC (a quote composes
+    with nothing, so each string in it is NFC too), and containers nested at most `levels` levels. Text given
+    as `str` (not `decoded` here from UTF-8) may hold a surrogate itself: it must encode."""
+    if "\\u" in text:
+        return False
+    if not text.isascii():
+        if not decoded and not _encodes(text):
+            return False
+        if not unicodedata.is_normalized("NFC", text):
+            return False
+    return _nested_within(value, levels)
+
+
+_CONTAINERS = frozenset({dict, list})
+
+
+def _nested_within(value: Any, levels: int) -> bool:
+    """Whether no container sits `levels` levels below the value (check_tree's depth rule), level by level."""
+    level = [value] if type(value) in _CONTAINERS else []
+    for _ in range(levels):
+        if not level:
+            return True
+        values = chain.from_iterable(item.values() if type(item) is dict else item for item in level)
+        level = [item for item in values if type(item) in _CONTAINERS]
+    return not level
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def field_name(path: tuple[str | int, ...], *, prefix: str = "") -> str:

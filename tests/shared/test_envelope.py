@@ -157,3 +157,80 @@ def test_a_binary_mode_body_with_a_key_given_twice_is_rejected_naming_it() -> No
     with pytest.raises(InvalidEvent) as caught:
         parse_envelope(event)
     assert caught.value.field == "data.reason"
+
+
+READ_ONCE_CASES = {
+    "plain text": '{"a": "Nhà văn hóa thôn 1", "b": [1, 2.5, true, null]}',
+    "NFD text": '{"a": "Nha\u0300 va\u0306n"}',  # decomposed: stored in NFC
+    "NFD text escaped": '{"a": "Nha\\u0300"}',
+    "combining mark after an escape": '{"a": "x\\n\u0301"}',
+    "NUL escaped": '{"a": {"b": "L\\u00ea\\u0000"}}',
+    "escaped surrogate": '{"a": "\\udc00"}',
+    "escaped key": '{"\\u0000": 1}',
+    "NFD key": '{"e\u0301": 1}',
+    "NaN": '{"a": [NaN]}',
+    "1e999": '{"a": {"b": 1e999}}',
+    "32 levels": '{"a": ' + "[" * 31 + "]" * 31 + "}",
+    "33 levels": '{"a": ' + "[" * 32 + "]" * 32 + "}",
+    "33 levels in objects": '{"a": ' + '{"b": ' * 32 + "1" + "}" * 32 + "}",
+    "key given twice": '{"a": {"b": 1, "b": 1}}',
+    "key given twice deep": '{"a": [' + '{"b": ' * 20 + '{"c": 1, "c": 2}' + "}" * 20 + "]}",
+    "brackets in text": '{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{"}',
+}
+
+
+def _walked(text: str) -> object:
+    """What the full walk (check_tree over the parsed text) makes of a text: its value or its error."""
+    from shared.reading import ReadError, check_tree, loads
+
+    try:
+        return check_tree(loads(text))
+    except ReadError as exc:
+        return ("error", exc.field, exc.reason)
+
+
+@pytest.mark.parametrize("text", READ_ONCE_CASES.values(), ids=READ_ONCE_CASES.keys())
+def test_text_found_clean_skips_the_walk_only_when_the_walk_would_change_nothing(text: str) -> None:
+    from shared.reading import ReadError, check_tree, read_value
+
+    for raw in (text, text.encode()):
+        value, clean = read_value(raw)
+        try:
+            walked = check_tree(value)
+        except ReadError as exc:
+            assert not clean, "a value the walk refuses was found clean"
+            assert _walked(text) == ("error", exc.field, exc.reason)
+            continue
+        if clean:
+            assert walked == value
+
+
+def test_a_str_holding_a_surrogate_itself_is_never_clean() -> None:
+    from shared.reading import read_value
+
+    assert read_value('{"a": "Nhà \udc00"}')[1] is False
+    assert read_value('{"a": "Nhà"}')[1] is True
+
+
+def test_a_clean_batch_is_checked_once_and_each_item_reads_as_alone() -> None:
+    from shared.envelope import read_batch
+
+    good = envelope("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "mưa bão"})
+    deep = envelope("meeting.cancelled.v1", {"meeting_id": "m2", "reason": "x", "extra": "@"})
+    deep_text = json.dumps(deep).replace('"@"', "[" * 30 + "]" * 30)  # the item nests 32 levels: allowed
+    batch = read_batch("[" + json.dumps(good, ensure_ascii=False) + ", " + deep_text + "]")
+    assert batch.checked
+    assert [parse_envelope(item, checked=True).data["meeting_id"] for item in batch.items] == ["m1", "m2"]
+
+    too_deep = json.dumps(deep).replace('"@"', "[" * 31 + "]" * 31)  # 33 levels
+    batch = read_batch("[" + json.dumps(good) + ", " + too_deep + "]")
+    assert not batch.checked
+    assert parse_envelope(batch.items[0], checked=batch.checked).data["meeting_id"] == "m1"
+    with pytest.raises(InvalidEvent) as caught:
+        parse_envelope(batch.items[1], checked=batch.checked)
+    assert caught.value.field == "data.extra"
+
+    nfd = envelope("meeting.cancelled.v1", {"meeting_id": "m3", "reason": "Nha\u0300"})
+    batch = read_batch(json.dumps([good, nfd], ensure_ascii=False))
+    assert not batch.checked
+    assert parse_envelope(batch.items[1], checked=batch.checked).data["reason"] == "Nhà"
