@@ -8,8 +8,10 @@ both are taken here. Subscribers run with AckPolicy.MANUAL and settle every mess
 - a handler error: reject with requeue after a short backoff, which counts toward the quorum
   queue's delivery limit, so a message that keeps failing ends in `<queue>.dlq`.
 
-A batch's good events are applied in one transaction, then `finish` runs once (evaluation scores every
-touched meeting there) and it commits. When that fails, each event is tried in its own transaction, so one
+A batch's good events are applied in one transaction: the inbox records them all in one statement (a copy of
+an event earlier in the batch or in an earlier delivery is a duplicate), each run of one type goes to that
+type's batch handler when the consumer has one (else its handler, event by event), then `finish` runs once
+(evaluation scores every touched meeting there) and it commits. When that fails, each event is tried in its own transaction, so one
 failing event does not hold back the others; the message is retried for the failing ones (the inbox skips
 the rest), and on its last allowed delivery each event still failing is dead-lettered alone.
 """
@@ -18,7 +20,7 @@ import asyncio
 import json
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -72,6 +74,13 @@ class EventHandler(Protocol[UowT]):
     def __call__(self, event: Event[Any], uow: UowT) -> Awaitable[None]: ...
 
 
+class BatchHandler(Protocol[UowT]):
+    """A use case that applies several events of one type, in their order, inside a unit of work (it does not
+    commit); it must leave the same state and effects as the type's EventHandler applied to each in turn."""
+
+    def __call__(self, events: Sequence[Event[Any]], uow: UowT) -> Awaitable[None]: ...
+
+
 class Finish(Protocol[UowT]):
     """Work done once per delivery, after all its events are applied and before the commit."""
 
@@ -98,38 +107,38 @@ async def consume_event(
     finish: Finish[Any] | None = None,
     delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
     order: Callable[[Event[Any]], str] | None = None,
+    batch_handlers: Mapping[str, BatchHandler[Any]] | None = None,
 ) -> dict[str, int]:
     """Apply a delivered event, or each event of a batch, exactly once and settle the delivery.
 
     `consumer` is the queue's name (its inbox name and its dead letters' routing key); `finish` runs once per
     transaction before the commit; `order` (optional) sorts a batch's events (stably) before they are applied, for
     a service whose handlers lock by a key and do not depend on the order within a batch: batches applied in one
-    global key order cannot deadlock each other on those locks. Returns how many events ended in each outcome
-    (also counted per type)."""
+    global key order cannot deadlock each other on those locks; `batch_handlers` (optional, by type) take each
+    run of consecutive new events of their type at once instead of the type's handler one by one. Returns how
+    many events ended in each outcome (also counted per type)."""
     raw = message.raw_message
+    plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish)
     if is_batch(raw.content_type, raw.routing_key, bytes(raw.body)):
-        return await _consume_batch(
-            message,
-            consumer=consumer,
-            handlers=handlers,
-            uow_factory=uow_factory,
-            finish=finish,
-            delivery_limit=delivery_limit,
-            order=order,
-        )
-    outcome = await _consume_one(message, consumer=consumer, handlers=handlers, uow_factory=uow_factory, finish=finish)
+        return await _consume_batch(message, plan, delivery_limit=delivery_limit, order=order)
+    outcome = await _consume_one(message, plan)
     EVENTS_CONSUMED.labels(consumer, type_label(raw.routing_key), outcome).inc()
     return {outcome: 1}
 
 
-async def _consume_one(
-    message: RabbitMessage,
-    *,
-    consumer: str,
-    handlers: Mapping[str, EventHandler[Any]],
-    uow_factory: Callable[[], PgUnitOfWork],
-    finish: Finish[Any] | None,
-) -> str:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one consumer applies events: its inbox name, handlers, units of work and finishing step."""
+
+    consumer: str
+    handlers: Mapping[str, EventHandler[Any]]
+    batch_handlers: Mapping[str, BatchHandler[Any]]
+    uow_factory: Callable[[], PgUnitOfWork]
+    finish: Finish[Any] | None
+
+
+async def _consume_one(message: RabbitMessage, plan: _Plan) -> str:
+    consumer, handlers = plan.consumer, plan.handlers
     raw = message.raw_message
     try:
         envelope = parse_envelope(raw.body)
@@ -154,7 +163,7 @@ async def _consume_one(
             await message.reject(requeue=False)
             return "dead_lettered"
         try:
-            outcome = await _apply(consumer, [(event, handler)], uow_factory, finish)
+            outcome = await _apply(plan, [(event, handler)])
         except Exception as exc:
             deliveries = delivery_count(raw)
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
@@ -169,51 +178,72 @@ async def _consume_one(
         return outcome[0]
 
 
-async def _apply(
-    consumer: str,
-    events: list[tuple[Event[Any], EventHandler[Any]]],
-    uow_factory: Callable[[], PgUnitOfWork],
-    finish: Finish[Any] | None,
-) -> list[str]:
-    """Apply the events in one transaction (inbox first, each), run `finish`, commit; each one's outcome.
+async def _apply(plan: _Plan, events: list[tuple[Event[Any], EventHandler[Any]]]) -> list[str]:
+    """Apply the events in one transaction (inbox first, all at once), run `finish`, commit; each one's outcome.
 
     A deadlock or serialization failure (another consumer's transaction) is tried again a few times."""
     for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
         try:
-            return await _apply_once(consumer, events, uow_factory, finish)
+            return await _apply_once(plan, events)
         except TRANSIENT_DB_ERRORS as exc:
             if attempt == TRANSACTION_ATTEMPTS:
                 raise
-            log.warning("event_transaction_retried", consumer=consumer, attempt=attempt, error=repr(exc))
+            log.warning("event_transaction_retried", consumer=plan.consumer, attempt=attempt, error=repr(exc))
             await asyncio.sleep(random.uniform(0.05, 0.2) * attempt)
     raise AssertionError("unreachable")
 
 
-async def _apply_once(
-    consumer: str,
-    events: list[tuple[Event[Any], EventHandler[Any]]],
-    uow_factory: Callable[[], PgUnitOfWork],
-    finish: Finish[Any] | None,
-) -> list[str]:
+async def _apply_once(plan: _Plan, events: list[tuple[Event[Any], EventHandler[Any]]]) -> list[str]:
+    identities = [(event.envelope.source, event.envelope.id) for event, _ in events]
     outcomes: list[str] = []
-    async with uow_factory() as uow:
-        for event, handler in events:
-            envelope = event.envelope
+    new: list[tuple[Event[Any], EventHandler[Any]]] = []
+    async with plan.uow_factory() as uow:
+        # one statement records the whole batch in the inbox; a copy later in the same batch is a duplicate too
+        before = await uow.record_processed(consumer=plan.consumer, identities=list(dict.fromkeys(identities)))
+        seen: set[tuple[str, str]] = set()
+        for identity, pair in zip(identities, events, strict=True):
+            if identity in before or identity in seen:
+                outcomes.append("duplicate")
+                continue
+            seen.add(identity)
+            outcomes.append("handled")
+            new.append(pair)
+        await _handle(plan, new, uow)
+        if plan.finish is not None and new:
+            await plan.finish(uow)
+        await uow.commit()
+    return outcomes
+
+
+async def _handle(plan: _Plan, events: list[tuple[Event[Any], EventHandler[Any]]], uow: PgUnitOfWork) -> None:
+    """Apply new events in their order: a run of one type with a batch handler at once, others one by one."""
+    start = 0
+    while start < len(events):
+        first, handler = events[start]
+        many = plan.batch_handlers.get(first.type)
+        if many is None:
+            envelope = first.envelope
             with message_context(
                 event_id=envelope.id,
                 event_type=envelope.type,
-                correlation_id=event.correlation_id,
+                correlation_id=first.correlation_id,
                 source=envelope.source,
             ):
-                if await uow.already_processed(consumer=consumer, source=envelope.source, event_id=envelope.id):
-                    outcomes.append("duplicate")
-                    continue
-                await handler(event, uow)
-                outcomes.append("handled")
-        if finish is not None and "handled" in outcomes:
-            await finish(uow)
-        await uow.commit()
-    return outcomes
+                await handler(first, uow)
+            start += 1
+            continue
+        end = start + 1
+        while end < len(events) and events[end][0].type == first.type:
+            end += 1
+        run = [event for event, _ in events[start:end]]
+        with message_context(
+            event_id=f"{first.envelope.id}+{len(run) - 1}" if len(run) > 1 else first.envelope.id,
+            event_type=first.type,
+            correlation_id=first.correlation_id,
+            source=first.envelope.source,
+        ):
+            await many(run, uow)
+        start = end
 
 
 @dataclass
@@ -235,15 +265,9 @@ class _Item:
 
 
 async def _consume_batch(
-    message: RabbitMessage,
-    *,
-    consumer: str,
-    handlers: Mapping[str, EventHandler[Any]],
-    uow_factory: Callable[[], PgUnitOfWork],
-    finish: Finish[Any] | None,
-    delivery_limit: int,
-    order: Callable[[Event[Any]], str] | None,
+    message: RabbitMessage, plan: _Plan, *, delivery_limit: int, order: Callable[[Event[Any]], str] | None
 ) -> dict[str, int]:
+    consumer, handlers = plan.consumer, plan.handlers
     raw = message.raw_message
     try:
         batch = read_batch(bytes(raw.body))
@@ -259,7 +283,7 @@ async def _consume_batch(
     if order is not None:
         good.sort(key=lambda item: order(item.event) if item.event is not None else "")
     if good:
-        await _apply_batch(good, consumer=consumer, handlers=handlers, uow_factory=uow_factory, finish=finish)
+        await _apply_batch(plan, good)
     failing = [item for item in good if item.outcome == "failed"]
     last_delivery = delivery_count(raw) >= delivery_limit - 1
     if failing and not last_delivery:
@@ -311,19 +335,13 @@ def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: s
         log.error("event_invalid", consumer=consumer, position=item.position, reason=item.reason)
 
 
-async def _apply_batch(
-    good: list[_Item],
-    *,
-    consumer: str,
-    handlers: Mapping[str, EventHandler[Any]],
-    uow_factory: Callable[[], PgUnitOfWork],
-    finish: Finish[Any] | None,
-) -> None:
+async def _apply_batch(plan: _Plan, good: list[_Item]) -> None:
     """All good events in one transaction; when that fails, each in its own, noting which ones fail."""
-    pairs = [(item.event, handlers[item.event.type]) for item in good if item.event is not None]
+    consumer = plan.consumer
+    pairs = [(item.event, plan.handlers[item.event.type]) for item in good if item.event is not None]
     try:
         async with _batch_lock(consumer):
-            outcomes = await _apply(consumer, pairs, uow_factory, finish)
+            outcomes = await _apply(plan, pairs)
         for item, outcome in zip(good, outcomes, strict=True):
             item.outcome = outcome
         return
@@ -331,7 +349,7 @@ async def _apply_batch(
         log.warning("event_batch_failed_applying_one_by_one", consumer=consumer, events=len(good), error=repr(exc))
     for item, pair in zip(good, pairs, strict=True):
         try:
-            [item.outcome] = await _apply(consumer, [pair], uow_factory, finish)
+            [item.outcome] = await _apply(plan, [pair])
         except Exception as exc:
             item.outcome, item.reason = "failed", bounded(repr(exc))
             assert item.envelope is not None

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +142,14 @@ async def test_unrouted_event_is_kept_for_operators(channel: aio_pika.abc.Abstra
 class ProbeConsumer:
     """A consumer of meeting.cancelled.v1 whose handler counts applications and can be told to fail."""
 
-    def __init__(self, pool: asyncpg.Pool, queue: ConsumerQueue) -> None:
+    def __init__(self, pool: asyncpg.Pool, queue: ConsumerQueue, *, batched: bool = False) -> None:
         self.pool = pool
         self.queue = queue
         self.router = RabbitRouter()
         self.calls: list[str] = []
+        self.runs: list[list[str]] = []
         self.transactions = 0
+        batch_handlers = {"meeting.cancelled.v1": self.apply_run} if batched else None
 
         @self.router.subscriber(queue.rabbit_queue(), queue.rabbit_exchange(), ack_policy=AckPolicy.MANUAL)
         async def on_probe(
@@ -161,7 +163,14 @@ class ProbeConsumer:
                 uow_factory=uow_factory,
                 finish=self.finish,
                 delivery_limit=queue.delivery_limit,
+                batch_handlers=batch_handlers,
             )
+
+    async def apply_run(self, events: Sequence[Event[Any]], uow: PgUnitOfWork) -> None:
+        """A run of cancellations at once (noted), each counted as `apply` does."""
+        self.runs.append([event.data.meeting_id for event in events])
+        for event in events:
+            await self.apply(event, uow)
 
     async def apply(self, event: Event[Any], uow: PgUnitOfWork) -> None:
         """Count the cancellation in probe_state; fail when the reason says so."""
@@ -179,12 +188,12 @@ class ProbeConsumer:
         self.transactions += 1
 
 
-@pytest.fixture
-async def probe(pool: asyncpg.Pool, amqp_url: str) -> AsyncIterator[ProbeConsumer]:
-    """The probe consumer running on its own queue with a delivery limit of 2."""
+@pytest.fixture(params=[False, True], ids=["one_by_one", "batch_handler"])
+async def probe(pool: asyncpg.Pool, amqp_url: str, request: pytest.FixtureRequest) -> AsyncIterator[ProbeConsumer]:
+    """The probe consumer running on its own queue with a delivery limit of 2 (with a batch handler or not)."""
     queue = ConsumerQueue("probe", random_id("consumer"), EVENTS_EXCHANGE, ["meeting.cancelled.v1"], delivery_limit=2)
     await declare_topology(amqp_url, [queue])
-    consumer = ProbeConsumer(pool, queue)
+    consumer = ProbeConsumer(pool, queue, batched=request.param)
     broker = RabbitBroker(amqp_url)
     broker.include_router(consumer.router)
     broker.context.set_global("probe_uow", lambda: PgUnitOfWork(pool, schema=SCHEMA))
@@ -320,3 +329,21 @@ async def test_a_failing_event_of_a_batch_holds_back_nothing_and_ends_alone_in_t
     assert "keeps failing" in str(message.headers["x-chibo-reason"])
     assert await applied(pool, [failing["data"]["meeting_id"]]) == {}
     assert await applied(pool, ids) == {meeting_id: 1 for meeting_id in ids}  # the retries skipped them (inbox)
+
+
+async def test_copies_within_and_across_batches_are_skipped_by_the_set_based_inbox(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    a, b, c, d = (cancellation(random_id("copy")) for _ in range(4))
+    ids = [event["data"]["meeting_id"] for event in (a, b, c, d)]
+
+    await publish_batch(channel, [a, b, a, c, b])
+    assert await eventually(lambda: _all_applied(pool, ids[:3]), timeout=15) == dict.fromkeys(ids[:3], 1)
+    await publish_batch(channel, [c, d, a])
+
+    assert await eventually(lambda: _all_applied(pool, ids), timeout=15) == dict.fromkeys(ids, 1)
+    await eventually(lambda: settled(probe.queue.name) >= 8)
+    assert probe.calls == ids  # each once, in the order first seen
+    if probe.runs:  # the batch handler took each batch's new events as one run
+        assert probe.runs == [ids[:3], ids[3:]]
+    assert probe.transactions == 2
