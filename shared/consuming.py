@@ -11,9 +11,10 @@ both are taken here. Subscribers run with AckPolicy.MANUAL and settle every mess
 A batch's good events are applied in one transaction: the inbox records them all in one statement (a copy of
 an event earlier in the batch or in an earlier delivery is a duplicate), each run of one type goes to that
 type's batch handler when the consumer has one (else its handler, event by event), then `finish` runs once
-(evaluation scores every touched meeting there) and it commits. When that fails, each event is tried in its own transaction, so one
-failing event does not hold back the others; the message is retried for the failing ones (the inbox skips
-the rest), and on its last allowed delivery each event still failing is dead-lettered alone.
+(evaluation scores every touched meeting there) and it commits. When that fails, each event is tried in its
+own transaction, so one failing event does not hold back the others; the message is retried for the failing
+ones (the inbox skips the rest), and on its last allowed delivery each event still failing is dead-lettered
+alone.
 """
 
 import asyncio
