@@ -1,11 +1,12 @@
 """Read side: meeting scores, cell periods, committee roll-ups and rankings, frameworks (set-based SQL)."""
 
 import json
+from datetime import date
 from typing import Any, Literal
 
 import asyncpg
 
-from shared.periods import previous_period
+from shared.periods import period_months, previous_period
 
 SUBTREE_CELLS = """
 WITH RECURSIVE tree(id, kind) AS (
@@ -49,11 +50,48 @@ FROM scored
 """
 )
 
+WEAK_RATINGS = ("poor", "average")
+"""The ratings a committee is alerted about (DOMAIN.md "Alerts": a period rated Average or Poor), worst first: only
+cells rated so are "weak", so a Good or Fair cell is never listed however few weak cells there are."""
+WEAK_ORDER = "array_position(ARRAY['poor', 'average'], s.rating), s.score, s.cell_id"
+"""Worst rating first, then lowest score: a year's or quarter's rating is not a band of its mean score."""
+
 WEAKEST = (
     PERIOD_OF_CELLS
     + "SELECT s.cell_id, u.name, s.score, s.rating FROM scored s JOIN unit u ON u.id = s.cell_id"
-    + " ORDER BY s.score, s.cell_id LIMIT $3"
+    + f" WHERE s.rating IN ('poor', 'average') ORDER BY {WEAK_ORDER} LIMIT $3"
 )
+
+HAS_DATA = (
+    SUBTREE_CELLS
+    + """
+SELECT EXISTS (
+    SELECT 1 FROM tree t JOIN cell_period p ON p.cell_id = t.id
+    WHERE t.kind = 'cell' AND length(p.period) = 7 AND p.period <= $2
+)
+"""
+)
+
+
+class PeriodNotRated(LookupError):
+    """A period the subtree has no rating for: it has not begun, or it ends before the subtree's first data."""
+
+    def __init__(self, message: str, *, begun: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.begun = begun
+
+
+async def check_period_rated(conn: asyncpg.Connection, committee_id: str, period: str, *, today: date) -> None:
+    """PeriodNotRated when `period` starts after `today`'s month (Vietnam) or no cell of the subtree has any month
+    stored up to its last month (a month long before the data, e.g. 1999-01): such a period is not Poor, it is
+    unknown."""
+    months = period_months(period)
+    current = f"{today:%Y-%m}"
+    if months[0] > current:
+        raise PeriodNotRated(f"period {period} has not begun (this month is {current})", begun=False)
+    if not await conn.fetchval(HAS_DATA, committee_id, months[-1]):
+        raise PeriodNotRated(f"period {period}: no data for the cells of {committee_id} up to then", begun=True)
 
 
 def _share(part: int | None, whole: int | None) -> float | None:
@@ -133,7 +171,8 @@ async def committee_rollup(
     """The roll-up of a committee's whole subtree for a period, with the trend and the weakest cells."""
     figures = await rollup_figures(conn, committee_id, period)
     before = previous_period(period)
-    previous = await rollup_figures(conn, committee_id, before)
+    known = await conn.fetchval(HAS_DATA, committee_id, period_months(before)[-1])
+    previous = await rollup_figures(conn, committee_id, before) if known else {"score": None}
     delta = None
     if figures["score"] is not None and previous["score"] is not None:
         delta = round(figures["score"] - previous["score"], 2)
@@ -151,14 +190,24 @@ async def committee_rollup(
 
 
 async def committee_ranking(
-    conn: asyncpg.Connection, committee_id: str, period: str, *, order: Literal["asc", "desc"], limit: int, offset: int
+    conn: asyncpg.Connection,
+    committee_id: str,
+    period: str,
+    *,
+    order: Literal["asc", "desc"],
+    limit: int,
+    offset: int,
+    weak_only: bool = False,
 ) -> dict[str, Any]:
-    """A page of the subtree's cells ranked by period score."""
+    """A page of the subtree's cells ranked by period score; `weak_only`: only the cells rated Poor or Average,
+    worst rating first (the weakest cells)."""
     direction = "DESC" if order == "desc" else "ASC"
+    where = " WHERE s.rating IN ('poor', 'average')" if weak_only else ""
+    ranking = f"{WEAK_ORDER}" if weak_only else f"s.score {direction}, s.cell_id"
     rows = await conn.fetch(
-        PERIOD_OF_CELLS + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, count(*) OVER () AS total"
-        " FROM scored s JOIN unit u ON u.id = s.cell_id)"
-        f" SELECT * FROM ranked ORDER BY score {direction}, cell_id LIMIT $3 OFFSET $4",
+        PERIOD_OF_CELLS + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, count(*) OVER () AS total,"
+        f" row_number() OVER (ORDER BY {ranking}) AS position FROM scored s JOIN unit u ON u.id = s.cell_id{where})"
+        " SELECT * FROM ranked ORDER BY position LIMIT $3 OFFSET $4",
         committee_id,
         period,
         limit,
@@ -167,7 +216,7 @@ async def committee_ranking(
     total = (
         rows[0]["total"]
         if rows
-        else await conn.fetchval(PERIOD_OF_CELLS + "SELECT count(*) FROM scored", committee_id, period)
+        else await conn.fetchval(PERIOD_OF_CELLS + "SELECT count(*) FROM scored s" + where, committee_id, period)
     )
     return {
         "items": [

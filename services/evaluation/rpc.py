@@ -12,6 +12,7 @@ from services.evaluation.domain.framework import FrameworkError
 from services.evaluation.handlers import adopt_framework as adopt_framework_use_case
 from services.evaluation.handlers.frameworks import FrameworkConflict
 from services.evaluation.handlers.rescoring import start_rescore_job
+from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts import evaluation_rpc as rpc
 from shared.ops.rpc import add_ops_methods
 from shared.rpc import RpcError, RpcMethods
@@ -37,22 +38,33 @@ async def _committee(conn: asyncpg.Connection, committee_id: str) -> None:
         raise RpcError("not_found", f"no unit {committee_id}", field="committee_id")
 
 
+async def _rated(conn: asyncpg.Connection, committee_id: str, period: str) -> None:
+    """A period that has not begun, or has no data in the subtree, is an error naming `period`, not a page of Poor."""
+    try:
+        await queries.check_period_rated(conn, committee_id, period, today=today_in_vietnam())
+    except queries.PeriodNotRated as exc:
+        raise RpcError("invalid" if not exc.begun else "not_found", exc.message, field="period") from None
+
+
 async def committee_rollup(request: rpc.GetCommitteeRollup, app: EvaluationContext) -> dict[str, Any]:
-    """A committee's subtree for one period."""
+    """A committee's subtree for one period; invalid (`period`) before it begins, not_found (`period`) without data."""
     async with app.pool.acquire() as conn:
         await _committee(conn, request.committee_id)
+        await _rated(conn, request.committee_id, request.period)
         return await queries.committee_rollup(
             conn, request.committee_id, request.period, weakest=app.settings.rollup_weakest
         )
 
 
 async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationContext) -> dict[str, Any]:
-    """The subtree's cells ranked by score; `limit` at most the configured maximum."""
+    """The subtree's cells ranked by score (only the weak ones, worst first, when asked); `limit` at most the
+    configured maximum; the period's errors as for the roll-up."""
     max_limit = app.settings.ranking_max_limit
     if request.limit > max_limit:
         raise RpcError("invalid", f"limit must be 1–{max_limit} and offset ≥ 0", field="limit")
     async with app.pool.acquire() as conn:
         await _committee(conn, request.committee_id)
+        await _rated(conn, request.committee_id, request.period)
         return await queries.committee_ranking(
             conn,
             request.committee_id,
@@ -60,6 +72,7 @@ async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationCon
             order=request.order,
             limit=request.limit,
             offset=request.offset,
+            weak_only=request.weak_only,
         )
 
 

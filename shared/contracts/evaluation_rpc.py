@@ -170,7 +170,8 @@ class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
 
 
 class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
-    """The subtree's cells ranked by score for the period (`limit` at most the service's configured maximum)."""
+    """The subtree's cells ranked by score for the period (`limit` at most the service's configured maximum);
+    `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score."""
 
     method = "committee_ranking"
     committee_id: str
@@ -178,6 +179,7 @@ class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
     order: Literal["asc", "desc"] = "desc"
     limit: Annotated[int, Field(ge=1)] = 50
     offset: Offset = 0
+    weak_only: bool = False
 
 
 class ListFrameworks(EvaluationRequest[Page[FrameworkReply]]):

@@ -3,6 +3,7 @@
 import copy
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
@@ -14,6 +15,7 @@ from services.evaluation.config import Settings
 from services.evaluation.domain.framework import parse_framework
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts.frameworks import FRAMEWORKS_DIR
+from shared.periods import VIETNAM_TZ, next_period
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import at, cell_history, fact, publish
 from tests.support.ids import random_id
@@ -123,7 +125,9 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "score": 0.0,
         "rating": "poor",
     }
-    assert rollup["weakest"][1]["name"] == "Chi bộ khu phố 1"
+    # only weak cells (Poor, Average) are the weakest: the cell that met is listed only if its March was weak
+    weak_a = [ward["cell_a"]] if march["rating"] in ("poor", "average") else []
+    assert [cell["cell_id"] for cell in rollup["weakest"]] == [ward["cell_b"], *weak_a]
 
     ranking = await ask(
         rpc, evaluation.GetCommitteeRanking(committee_id=ward["committee"], period="2026-03", order="desc", limit=10)
@@ -157,6 +161,39 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         ask(rpc, evaluation.GetCommitteeRollup.model_construct(committee_id=random_id("x"), period="2026"))
     )
     assert (unknown.code, unknown.field) == ("not_found", "committee_id")
+
+
+async def test_the_weakest_cells_are_never_rated_good_or_fair(rpc: RpcClient, ward: dict[str, str]) -> None:
+    periods = {p["period"]: p for p in (await ask(rpc, evaluation.GetCellPeriods(cell_id=ward["cell_a"])))["periods"]}
+    good = [period for period, row in periods.items() if row["rating"] in ("good", "fair")]
+    assert good, "the history has a Good or Fair period to test with"
+    for period in good:
+        rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=period))
+        assert [cell["cell_id"] for cell in rollup["weakest"]] == [ward["cell_b"]], period
+        weak = await ask(
+            rpc,
+            evaluation.GetCommitteeRanking(
+                committee_id=ward["committee"], period=period, order="asc", limit=10, weak_only=True
+            ),
+        )
+        assert [item["cell_id"] for item in weak["items"]] == [ward["cell_b"]] and weak["total"] == 1, period
+
+
+async def test_a_period_not_begun_or_before_any_data_is_not_rated_poor(rpc: RpcClient, ward: dict[str, str]) -> None:
+    today = datetime.now(VIETNAM_TZ)
+    coming = next_period(f"{today:%Y-%m}")
+    for request in (
+        evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=coming),
+        evaluation.GetCommitteeRanking(committee_id=ward["committee"], period=coming),
+        evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=str(today.year + 1)),
+    ):
+        error = await rpc_error(ask(rpc, request))
+        assert (error.code, error.field) == ("invalid", "period") and "has not begun" in error.message
+    for period in ("1999-01", "2025-Q4", "2019"):
+        error = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period=period)))
+        assert (error.code, error.field) == ("not_found", "period") and "no data" in error.message, period
+    first = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period="2026-01"))
+    assert first["trend"]["previous_score"] is None and first["trend"]["score_delta"] is None
 
 
 async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict[str, str]) -> None:

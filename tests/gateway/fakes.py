@@ -483,10 +483,15 @@ class World:
             }
 
         async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
+            # ward A's cells are weak (Average, Poor), ward B's is Fair; weak_only keeps Poor then Average
+            rated = {self.cell_a1: (60.5, "average"), self.cell_a2: (30.0, "poor")}
             items = [
-                {"cell_id": c, "name": self.units[c]["name"], "score": 80.5, "rating": "fair"}
+                {"cell_id": c, "name": self.units[c]["name"], "score": score, "rating": rating}
                 for c in cells_under(r.committee_id)
+                for score, rating in [rated.get(c, (80.5, "fair"))]
+                if not r.weak_only or rating in ("poor", "average")
             ]
+            items.sort(key=lambda item: (item["rating"] != "poor", item["score"]) if r.weak_only else 0)
             return page(items, r.limit, r.offset)
 
         async def list_frameworks(r: evaluation.ListFrameworks) -> dict[str, Any]:

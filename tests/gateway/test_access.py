@@ -159,7 +159,20 @@ async def test_a_committee_officer_reads_the_rollup_of_their_subtree(
     assert response.status_code == 200
     assert response.json()["cells"] == 3
     weakest = await client.get(f"/v1/committees/{world.ward_a}/weakest?period=2026-11", headers=headers["ward_officer"])
-    assert {item["cell_id"] for item in weakest.json()["items"]} == {world.cell_a1, world.cell_a2}
+    assert [item["cell_id"] for item in weakest.json()["items"]] == [world.cell_a2, world.cell_a1]
+
+
+async def test_the_weakest_cells_are_only_those_rated_average_or_poor(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    province = await client.get(
+        f"/v1/committees/{world.root}/weakest?period=2026-11", headers=headers["province_officer"]
+    )
+    assert [item["rating"] for item in province.json()["items"]] == ["poor", "average"]
+    fair_only = await client.get(
+        f"/v1/committees/{world.ward_b}/weakest?period=2026-11", headers=headers["province_officer"]
+    )
+    assert fair_only.status_code == 200 and fair_only.json()["items"] == []
 
 
 async def test_requests_without_a_valid_token_are_unauthorized(client: httpx.AsyncClient, world: World) -> None:
@@ -175,3 +188,7 @@ async def test_bad_query_parameters_name_the_field(
     response = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period=2026-13", headers=headers["member"])
     assert response.status_code == 422
     assert response.json()["field"] == "query.period"
+    for path in (f"/v1/committees/{world.root}/rollup", f"/v1/committees/{world.root}/weakest"):
+        word = await client.get(f"{path}?period=abc", headers=headers["province_officer"])
+        assert word.status_code == 422 and word.json()["field"] == "query.period"
+        assert word.json()["message"] == "query.period: 'abc' is not a period like 2026-11, 2026-Q4 or 2026"

@@ -93,6 +93,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     message = first.get("msg", "invalid request")
     if first.get("type") == "json_invalid":
         return error_response(400, "bad_request", f"body: not valid JSON ({message})", field="body")
+    if field.endswith("period") and first.get("type") == "string_pattern_mismatch":
+        value = str(first.get("input"))[:40]
+        message = f"{value!r} is not a period like 2026-11, 2026-Q4 or 2026"
     return error_response(422, "invalid", f"{field}: {message}", field=field)
 
 

@@ -267,11 +267,13 @@ async def get_committee_weakest(
     state: State,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
-    """The lowest-scoring cells of the subtree for the period."""
+    """The weakest cells of the subtree for the period: only those rated Poor or Average (DOMAIN.md "Alerts"),
+    worst rating first, then lowest score; a Good or Fair cell is never listed."""
     await _officers_committee(caller, state, committee_id)
-    page = await state.rpc.call(
-        evaluation.GetCommitteeRanking(committee_id=committee_id, period=period, order="asc", limit=limit, offset=0)
+    weakest = evaluation.GetCommitteeRanking(
+        committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True
     )
+    page = await state.rpc.call(weakest)
     return {"committee_id": committee_id, "period": period, "items": [item.model_dump() for item in page.items]}
 
 
