@@ -1,11 +1,13 @@
 """Pages show the API's figures, only within the viewer's subtree, in Vietnamese, with no asset from elsewhere."""
 
 import re
+from datetime import datetime
 
 import httpx
 import pytest
 
 from services.gateway.web.i18n import format_number, format_share
+from shared.periods import VIETNAM_TZ, next_period
 from tests.support.system import RunningSystem
 from tests.web.conftest import PERIOD, figure, signed_in
 
@@ -24,6 +26,65 @@ async def test_the_overview_shows_the_rollup_of_the_api(system: RunningSystem, a
         assert f'data-rating-count="{rating}">{count}<' in page
     for cell in rollup["weakest"]:
         assert f'data-cell="{cell["cell_id"]}"' in page
+    # the weakest cells are the weak ones: never a cell rated Tốt or Khá, however few weak cells there are
+    assert {cell["rating"] for cell in rollup["weakest"]} <= {"poor", "average"}
+    weakest = (await api.get(f"/v1/committees/demo-tinh-uy/weakest?period={PERIOD}&limit=100")).json()["items"]
+    assert {cell["rating"] for cell in weakest} <= {"poor", "average"}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("/app/committees/demo-tinh-uy?period=abc", "abc"),
+        ("/app/committees/demo-tinh-uy?period=2026-13", "2026-13"),
+        ("/app/committees/demo-tinh-uy/report.csv?period=2026-1", "2026-1"),
+        ("/app/cells/demo-cb-thon-2?year=hai", "hai"),
+    ],
+)
+async def test_a_malformed_period_is_named_back_in_vietnamese(
+    system: RunningSystem, api: httpx.AsyncClient, path: str, value: str
+) -> None:
+    async with signed_in(system, "officer") as client:
+        response = await client.get(path)
+    assert response.status_code == 422
+    assert f"“{value}” không phải là một kỳ hợp lệ" in response.text and "Kỳ không hợp lệ" in response.text
+    api_answer = await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={value}")
+    assert api_answer.status_code == 422 and api_answer.json()["field"] == "query.period"
+
+
+async def test_a_period_not_begun_or_before_the_data_is_not_rated_kem(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    coming = next_period(f"{datetime.now(VIETNAM_TZ):%Y-%m}")
+    cases = [
+        (coming, "not_begun", 422, "chưa đến kỳ nên chưa được đánh giá"),
+        ("1999-01", "no_data", 404, "chưa có dữ liệu"),
+    ]
+    async with signed_in(system, "officer") as client:
+        for period, state, status, words in cases:
+            page = await client.get(f"/app/committees/demo-tinh-uy?period={period}")
+            assert page.status_code == 200, period
+            assert f'data-state="{state}"' in page.text and words in page.text, period
+            assert "data-rating-count" not in page.text and 'class="rating poor"' not in page.text, period
+            answer = await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={period}")
+            assert (answer.status_code, answer.json()["field"]) == (status, "period"), period
+            report = await client.get(f"/app/committees/demo-tinh-uy/report.csv?period={period}")
+            assert report.status_code == status and words in report.text, period
+        # a month whose trend reaches back before the data still shows its figures (the older months left blank)
+        early = await client.get("/app/committees/demo-tinh-uy?period=2025-11")
+        assert early.status_code == 200 and 'data-figure="cells"' in early.text
+
+
+async def test_a_meeting_not_held_yet_is_shown_as_scheduled_not_rated(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    meeting = (await api.get("/v1/meetings/demo-cb-thon-1-2026-12")).json()
+    if datetime.fromisoformat(meeting["starts_at"]) <= datetime.now(VIETNAM_TZ):
+        pytest.skip("the demo's December meeting is no longer ahead")
+    async with signed_in(system, "officer") as client:
+        page = (await client.get("/app/meetings/demo-cb-thon-1-2026-12")).text
+    assert 'id="upcoming"' in page and "chưa diễn ra nên chưa chấm điểm" in page
+    assert 'id="meeting-rating"' not in page and "Kém" not in page
 
 
 async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(
@@ -62,7 +123,6 @@ async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(
         ("member", "/app/committees/demo-xa-hoa-binh"),
         ("officer", "/app/committees/no-such-committee"),
         ("officer", "/app/cells/demo-xa-hoa-binh"),
-        ("officer", "/app/committees/demo-tinh-uy?period=2026-13"),
     ],
 )
 async def test_a_page_outside_the_viewers_subtree_answers_404(

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
 from services.gateway.repository import AccountRow
-from services.gateway.web.i18n import _, filters, globals_, translations
+from services.gateway.web.i18n import _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.logs import get_logger
 from shared.rpc import RpcError, ServiceUnavailable
@@ -57,6 +57,14 @@ class SignInRequired(Exception):
 
 class PageNotFound(Exception):
     """A page that does not exist or is outside the viewer's part of the tree (the same answer)."""
+
+
+class BadPeriod(Exception):
+    """A `period` (or `year`) in the address that is no month, quarter or year: named back to the person."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value if len(value) <= 40 else value[:39] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +145,17 @@ class WebRoute(APIRoute):
                 return error_page(
                     request, 403, _("Form expired"), _("The form has expired. Go back, reload the page and try again.")
                 )
+            except BadPeriod as exc:
+                return error_page(
+                    request,
+                    422,
+                    _("Invalid period"),
+                    _(
+                        "“%(value)s” is not a period: choose a month (such as 2026-11), a quarter (2026-Q4)"
+                        " or a year (2026).",
+                        value=exc.value,
+                    ),
+                )
             except (PageNotFound, RequestValidationError):
                 return not_found_page(request)
             except ServiceUnavailable as exc:
@@ -145,6 +164,9 @@ class WebRoute(APIRoute):
                     request, 503, _("Service busy"), _("The system is busy. Please try again in a moment.")
                 )
             except RpcError as exc:
+                if exc.field == "period" and exc.code in ("invalid", "not_found"):
+                    title, message = unrated(request.query_params.get("period") or "", exc)
+                    return error_page(request, 404 if exc.code == "not_found" else 422, title, message)
                 if exc.code in ("not_found", "forbidden"):
                     return not_found_page(request)
                 log.error("web_rpc_error", path=request.url.path, code=exc.code, message=exc.message)
@@ -153,6 +175,15 @@ class WebRoute(APIRoute):
                 )
 
         return handler
+
+
+def unrated(period: str, error: RpcError) -> tuple[str, str]:
+    """(title, message) of a period evaluation does not rate: not begun yet (`invalid`) or before any data."""
+    if error.code == "invalid":
+        return _("Not yet due"), _("%(period)s has not begun yet, so it is not rated.", period=format_period(period))
+    return _("No data yet"), _(
+        "There is no data for %(period)s in this unit yet, so it is not rated.", period=format_period(period)
+    )
 
 
 def not_found_page(request: Request) -> HTMLResponse:

@@ -2,14 +2,16 @@
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
-from services.gateway.web.i18n import _, format_number, format_period, format_rating
+from services.gateway.web.i18n import _, format_number, format_period, format_rating, parse_moment
 from shared.contracts.evaluation_rpc import GetFramework
 from shared.contracts.meetings_rpc import UnitReply
+from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
 
 RATING_ORDER = ("good", "fair", "average", "poor")
@@ -41,14 +43,22 @@ async def committee_overview(
     ranks = {item["cell_id"]: item for item in ranking["items"]}
     children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
-    sub_rollups = await asyncio.gather(
-        *(reads.get_committee_rollup(unit["id"], period, principal, state) for unit in sub_committees)
-    )
+
+    async def sub_rollup(unit_id: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = await reads.get_committee_rollup(unit_id, period, principal, state)
+        except RpcError as exc:
+            if exc.field != "period":
+                raise
+            return None  # a sub-committee whose data begins later: no figures, rather than all Kém
+        return found
+
+    sub_rollups = await asyncio.gather(*(sub_rollup(unit["id"]) for unit in sub_committees))
     by_id = {unit["id"]: rollup_of for unit, rollup_of in zip(sub_committees, sub_rollups, strict=True)}
     for unit in units["items"]:
         if unit["kind"] == "committee":
-            child = by_id[unit["id"]]
-            children.append({**unit, "score": child.get("score"), "cells": child.get("cells"), "rollup": child})
+            child = by_id[unit["id"]] or {}
+            children.append({**unit, "score": child.get("score"), "cells": child.get("cells"), "rollup": child or None})
         else:
             rank = ranks.get(unit["id"], {})
             children.append({**unit, "score": rank.get("score"), "rating": rank.get("rating")})
@@ -59,11 +69,19 @@ async def committee_overview(
 async def committee_trend(
     state: GatewayState, principal: Principal, committee_id: str, months: list[str]
 ) -> list[dict[str, Any]]:
-    """The committee's roll-up for each month (oldest first)."""
-    rollups = await asyncio.gather(
-        *(reads.get_committee_rollup(committee_id, month, principal, state) for month in months)
-    )
-    return list(rollups)
+    """The committee's roll-up for each month (oldest first); a month not rated (before the unit's data) has no
+    figures, so the chart leaves a gap rather than drawing it as 0."""
+
+    async def month_rollup(month: str) -> dict[str, Any]:
+        try:
+            rollup: dict[str, Any] = await reads.get_committee_rollup(committee_id, month, principal, state)
+        except RpcError as exc:
+            if exc.field != "period":
+                raise
+            return {"period": month, "score": None, "attendance_rate": None, "regularity": None}
+        return rollup
+
+    return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
 
 def ratings_chart(by_rating: dict[str, int]) -> str:
@@ -162,6 +180,17 @@ async def meeting_score(state: GatewayState, principal: Principal, meeting_id: s
             return None
         raise
     return score
+
+
+def upcoming(meeting: Any) -> bool:
+    """Whether a meeting (a reply or its dict) is still ahead: scheduled, not cancelled, no minutes, its start in the
+    future. Such a meeting is shown as scheduled, not rated: its provisional score (no roster, no minutes: Kém) is
+    no verdict on a meeting that has not taken place."""
+    found = meeting if isinstance(meeting, dict) else meeting.model_dump()
+    starts_at = parse_moment(found.get("starts_at"))
+    if found.get("status") != "scheduled" or found.get("minutes") or starts_at is None:
+        return False
+    return starts_at > datetime.now(VIETNAM_TZ)
 
 
 _frameworks: dict[tuple[str, str], dict[str, Any]] = {}

@@ -3,7 +3,7 @@
 import re
 from datetime import datetime
 
-from services.gateway.web.core import PageNotFound
+from services.gateway.web.core import BadPeriod
 from shared.envelope import VIETNAM_TZ
 
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
@@ -15,12 +15,21 @@ def this_month() -> str:
 
 
 def checked(period: str | None) -> str:
-    """The period asked for, or the month in progress; a malformed one is a page that does not exist."""
+    """The period asked for, or the month in progress; BadPeriod naming a malformed one."""
     if not period:
         return this_month()
-    if not PERIOD.match(period):
-        raise PageNotFound
+    if not PERIOD.fullmatch(period):
+        raise BadPeriod(period)
     return period
+
+
+def checked_year(year: str | None) -> str:
+    """The year asked for, or this year; BadPeriod naming anything else."""
+    if not year:
+        return this_month()[:4]
+    if not (len(year) == 4 and year.isdigit()):
+        raise BadPeriod(year)
+    return year
 
 
 def last_month_of(period: str) -> tuple[int, int]:

@@ -17,9 +17,7 @@ async def cell_page(
     cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
 ) -> HTMLResponse:
     """The cell's months as a rating strip, its quarters and year, and its meetings of the year."""
-    year = year or periods.this_month()[:4]
-    if not (len(year) == 4 and year.isdigit()):
-        raise PageNotFound
+    year = periods.checked_year(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
     return render(
@@ -42,7 +40,8 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
     unit = await state.directory.get(meeting.cell_id)
     if unit is None:
         raise PageNotFound
-    score = await data.meeting_score(state, principal, meeting_id)
+    ahead = data.upcoming(meeting)
+    score = None if ahead else await data.meeting_score(state, principal, meeting_id)
     lines = []
     if score:
         reference = score.get("framework") or {}
@@ -55,6 +54,7 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         unit=unit,
         meeting=meeting,
         score=score,
+        upcoming=ahead,
         lines=lines,
         members=await data.members_by_id(state, principal, meeting.cell_id),
         crumbs=await data.breadcrumb(state, principal, unit),

@@ -109,10 +109,7 @@ async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: 
 
 
 def _year(year: str | None) -> str:
-    year = year or periods.this_month()[:4]
-    if not (len(year) == 4 and year.isdigit()):
-        raise PageNotFound
-    return year
+    return periods.checked_year(year)
 
 
 __all__ = ["router", "_"]

@@ -7,7 +7,8 @@ from services.gateway.handlers import authorize_unit
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS
 from services.gateway.web import data, periods
-from services.gateway.web.core import PREFIX, CurrentViewer, WebRoute, render
+from services.gateway.web.core import PREFIX, CurrentViewer, WebRoute, render, unrated
+from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -21,7 +22,25 @@ async def committee_page(
     period = periods.checked(period)
     principal = viewer.principal
     unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    overview = await data.committee_overview(state, principal, committee_id, period)
+    crumbs = await data.breadcrumb(state, principal, unit)
+    try:
+        overview = await data.committee_overview(state, principal, committee_id, period)
+    except RpcError as exc:
+        if exc.field != "period":
+            raise
+        # a period not begun, or before the unit's data: said so, with the chooser to pick another, never all Kém
+        title, message = unrated(period, exc)
+        return render(
+            request,
+            "committee.html",
+            status=200,
+            viewer=viewer,
+            unit=unit,
+            period=period,
+            choices=periods.choices(period),
+            crumbs=crumbs,
+            unrated={"state": "not_begun" if exc.code == "invalid" else "no_data", "title": title, "message": message},
+        )
     trend = await data.committee_trend(
         state, principal, committee_id, periods.months_ending(periods.capped_end(period))
     )
@@ -32,7 +51,8 @@ async def committee_page(
         unit=unit,
         period=period,
         choices=periods.choices(period),
-        crumbs=await data.breadcrumb(state, principal, unit),
+        crumbs=crumbs,
+        unrated=None,
         ratings_chart=data.ratings_chart(overview["rollup"].get("by_rating") or {}),
         trend_chart=data.trend_chart(trend),
         trend=trend,

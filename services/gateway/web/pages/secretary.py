@@ -98,7 +98,8 @@ async def _record_page(
     meeting = found.model_dump()
     unit = await state.directory.get(meeting["cell_id"])
     members = await data.members_by_id(state, principal, meeting["cell_id"])
-    score = await data.meeting_score(state, principal, meeting_id)
+    ahead = data.upcoming(meeting)
+    score = None if ahead else await data.meeting_score(state, principal, meeting_id)
     manual = [
         line for line in (score or {}).get("criteria", []) if line.get("source") == "manual" and line["applicable"]
     ]
@@ -119,6 +120,7 @@ async def _record_page(
         members=members,
         roster=roster,
         score=score,
+        upcoming=ahead,
         manual=[{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in manual],
         errors=errors or {},
         notice=request.query_params.get("notice"),
