@@ -8,6 +8,7 @@ import pytest
 
 from services.gateway.web.i18n import format_number, format_share
 from shared.periods import VIETNAM_TZ, next_period
+from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import PERIOD, figure, signed_in
 
@@ -15,9 +16,17 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_the_overview_shows_the_rollup_of_the_api(system: RunningSystem, api: httpx.AsyncClient) -> None:
-    rollup = (await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={PERIOD}")).json()
     async with signed_in(system, "officer") as client:
-        page = (await client.get(f"/app/committees/demo-tinh-uy?period={PERIOD}")).text
+
+        async def settled() -> tuple[dict, str] | None:
+            # the province may still be scoring its last facts: compare a page with the API's figures before and
+            # after it, once they agree
+            before = (await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={PERIOD}")).json()
+            page = (await client.get(f"/app/committees/demo-tinh-uy?period={PERIOD}")).text
+            after = (await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={PERIOD}")).json()
+            return (after, page) if before == after else None
+
+        rollup, page = await eventually(settled, timeout=120, interval=1)
     assert figure(page, "cells") == str(rollup["cells"])
     assert figure(page, "score") == format_number(rollup["score"])
     for name in ("regularity", "attendance_rate", "speaking_rate", "thematic_coverage"):
