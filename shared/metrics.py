@@ -85,8 +85,8 @@ NOTIFICATION_DELIVERIES = Counter(
 )
 SCORING_SECONDS = Histogram(
     "chibo_scoring_duration_seconds",
-    "Rescoring the touched meetings and refreshing the touched periods: once per delivered fact or batch of facts, "
-    "or per cell in a rescoring job.",
+    "Rescoring the touched meetings and refreshing the touched periods: once per scoring round of the dirty cells "
+    "(many deliveries coalesced), or per cell in a rescoring job.",
     buckets=_LATENCY_BUCKETS,
 )
 GROUP_COMMIT_SIZE = Histogram(
@@ -100,6 +100,10 @@ GROUP_COMMIT_SECONDS = Histogram(
     "Seconds a group commit's flush took, by group (shared.group_commit).",
     ["group"],
     buckets=_LATENCY_BUCKETS,
+)
+SCORING_BACKLOG = Gauge("chibo_scoring_backlog_cells", "Cells noted dirty by facts and not scored yet (evaluation).")
+SCORING_LAG = Gauge(
+    "chibo_scoring_lag_seconds", "Age of the oldest dirty-cell note waiting for the scoring worker (0 when none)."
 )
 JOBS = Gauge("chibo_jobs", "Background jobs by kind and status.", ["job", "status"])
 JOB_PROGRESS = Gauge(

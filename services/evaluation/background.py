@@ -2,6 +2,7 @@
 
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers.closing import close_periods
+from services.evaluation.handlers.coalesced import score_dirty
 from services.evaluation.handlers.rescoring import run_rescore_job
 from shared.background import poll
 from shared.logs import get_logger
@@ -32,3 +33,14 @@ async def rescore_worker(app: EvaluationContext) -> None:
         return ran is not None
 
     await poll("evaluation.rescore", step, poll_seconds=settings.rescore_poll_seconds, wake=app.rescore_wanted)
+
+
+async def scoring_worker(app: EvaluationContext) -> None:
+    """Score the cells facts noted dirty (`dirty_cell`, claimed SKIP LOCKED), woken by each such commit in this
+    process, else every poll (other replicas' notes); again at once while a round claimed a full batch."""
+    settings = app.settings
+
+    async def step() -> bool:
+        return await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
+
+    await poll("evaluation.scoring", step, poll_seconds=settings.scoring_poll_seconds, wake=app.scoring_wanted)

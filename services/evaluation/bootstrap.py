@@ -1,5 +1,6 @@
 """Wires the evaluation service: the spec (router, queues, context), the shipped frameworks, the app."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -8,7 +9,7 @@ import asyncpg
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 
-from services.evaluation.background import period_close_loop, rescore_worker
+from services.evaluation.background import period_close_loop, rescore_worker, scoring_worker
 from services.evaluation.config import Settings
 from services.evaluation.consumers import RPC_QUEUE, router
 from services.evaluation.context import EvaluationContext
@@ -17,7 +18,7 @@ from services.evaluation.handlers import register_shipped, shipped_frameworks
 from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
 from shared.contracts import evaluation as evaluation_contract
 from shared.contracts import frameworks as frameworks_contract
-from shared.metrics import JOB_PROGRESS, JOBS
+from shared.metrics import JOB_PROGRESS, JOBS, SCORING_BACKLOG, SCORING_LAG
 from shared.runtime import ServiceSpec, build_service_app
 from shared.topology import EVALUATION_FACTS
 
@@ -25,18 +26,24 @@ SERVICE_DIR = Path(__file__).parent
 
 
 def uow_factory_for(
-    pool: asyncpg.Pool, *, today: Callable[[], date] = today_in_vietnam
+    pool: asyncpg.Pool,
+    *,
+    today: Callable[[], date] = today_in_vietnam,
+    scoring_wanted: asyncio.Event | None = None,
 ) -> Callable[[], EvaluationUnitOfWork]:
-    """A factory of units of work sharing one parsed-framework cache."""
+    """A factory of units of work sharing one parsed-framework cache and the scoring worker's wake-up."""
     cache: dict[tuple[str, str], Framework] = {}
-    return lambda: EvaluationUnitOfWork(pool, framework_cache=cache, today=today)
+    return lambda: EvaluationUnitOfWork(pool, framework_cache=cache, today=today, scoring_wanted=scoring_wanted)
 
 
 async def prepare(
-    pool: asyncpg.Pool, *, today: Callable[[], date] = today_in_vietnam
+    pool: asyncpg.Pool,
+    *,
+    today: Callable[[], date] = today_in_vietnam,
+    scoring_wanted: asyncio.Event | None = None,
 ) -> Callable[[], EvaluationUnitOfWork]:
     """Validate and register the shipped frameworks; return the unit-of-work factory."""
-    factory = uow_factory_for(pool, today=today)
+    factory = uow_factory_for(pool, today=today, scoring_wanted=scoring_wanted)
     frameworks = shipped_frameworks()
     async with factory() as uow:
         await register_shipped(uow, frameworks)
@@ -57,6 +64,16 @@ async def read_gauges(conn: asyncpg.Connection) -> None:
     open_closes = await conn.fetchval("SELECT count(*) FROM period_close WHERE finished_at IS NULL")
     JOBS.labels("period_close", "running").set(open_closes)
     JOB_PROGRESS.labels("period_close").set(0.0 if open_closes else 1.0)
+    backlog = await conn.fetchrow(DIRTY_BACKLOG_SQL)
+    SCORING_BACKLOG.set(backlog["cells"])
+    SCORING_LAG.set(backlog["lag_seconds"])
+
+
+DIRTY_BACKLOG_SQL = (
+    "SELECT count(DISTINCT cell_id) AS cells,"
+    " coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS lag_seconds FROM dirty_cell"
+)
+"""The scoring worker's backlog: cells noted dirty and not scored yet, and the age of the oldest note (s)."""
 
 
 def _ratio(done: int | None, total: int | None) -> float:
@@ -67,7 +84,9 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
     """The evaluation service's runtime description."""
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> EvaluationContext:
-        return EvaluationContext(settings=settings, pool=pool, uow_factory=await prepare(pool, today=today))
+        wanted = asyncio.Event()
+        factory = await prepare(pool, today=today, scoring_wanted=wanted)
+        return EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
 
     return ServiceSpec(
         name="evaluation",
@@ -76,10 +95,15 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         consumer_queues=[EVALUATION_FACTS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
-        background=[period_close_loop, rescore_worker],
+        background=[scoring_worker, period_close_loop, rescore_worker],
         description="Meeting scores under criteria frameworks, cell periods and committee roll-ups.",
         gauges=[read_gauges],
         publishes=sorted({*evaluation_contract.TYPES, *frameworks_contract.TYPES}),
+        health_counts={
+            "scoring_backlog_cells": "SELECT count(DISTINCT cell_id) FROM dirty_cell",
+            "scoring_lag_seconds": "SELECT round(coalesce(extract(epoch FROM clock_timestamp() - min(created_at)),"
+            " 0), 1)::float8 FROM dirty_cell",
+        },
     )
 
 

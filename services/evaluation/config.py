@@ -18,3 +18,7 @@ class Settings(ServiceSettings):
     """How often the rescoring worker looks for queued jobs (the RPC also wakes it)."""
     rescore_stale_seconds: float = 300.0
     """A running job whose progress has not moved for this long is taken over (its worker stopped)."""
+    scoring_batch: int = 500
+    """Dirty-cell notes the scoring worker claims per round (with every other note of their cells)."""
+    scoring_poll_seconds: float = 1.0
+    """How often the scoring worker looks for notes it was not woken for (another replica's facts)."""

@@ -7,7 +7,8 @@ from faststream.rabbit import RabbitRouter
 from faststream.rabbit.message import RabbitMessage
 
 from services.evaluation.context import EvaluationContext
-from services.evaluation.handlers import FACT_HANDLERS, score_touched
+from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers.coalesced import defer_touched
 from services.evaluation.handlers.facts import lock_order
 from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
@@ -24,20 +25,20 @@ RPC_QUEUE = RpcQueue("evaluation")
     EVALUATION_FACTS.rabbit_exchange(),
     ack_policy=AckPolicy.MANUAL,
     title="evaluation.facts",
-    description="Validated facts republished by meetings, one or a batch a message; each updates the projection, "
-    "then what they touched is rescored once.",
+    description="Validated facts republished by meetings, one or a batch a message; each updates the projection "
+    "and notes the cells it touched, which the scoring worker scores (coalesced) once the facts commit.",
 )
 async def on_fact(
     message: Annotated[RabbitMessage, ServiceContext("message")],
     app: Annotated[EvaluationContext, ServiceContext("evaluation")],
 ) -> None:
-    """Apply one fact, or each of a batch, exactly once (inbox); score what they touched once; settle explicitly."""
+    """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle."""
     await consume_event(
         message,
         consumer=EVALUATION_FACTS.name,
         handlers=FACT_HANDLERS,
         uow_factory=app.uow_factory,
-        finish=score_touched,
+        finish=defer_touched,
         order=lock_order,
         delivery_limit=EVALUATION_FACTS.delivery_limit,
     )

@@ -12,10 +12,13 @@ from services.evaluation.unit_of_work import EvaluationUnitOfWork
 
 @dataclass(frozen=True, eq=False)
 class EvaluationContext:
-    """Settings, the pool, the unit-of-work factory (sharing one framework cache) and the rescore wake-up."""
+    """Settings, the pool, the unit-of-work factory (sharing one framework cache) and the workers' wake-ups."""
 
     settings: Settings
     pool: asyncpg.Pool
     uow_factory: Callable[[], EvaluationUnitOfWork]
     rescore_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     """Set by the `rescore` method so the worker starts at once instead of at its next poll."""
+    scoring_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a fact transaction that noted dirty cells commits (the factory's units of work share it), so the
+    scoring worker runs at once; other replicas' notes are found at its next poll."""

@@ -1,5 +1,6 @@
 """The evaluation unit of work: one transaction with the fact, result, framework and job repositories."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -20,7 +21,8 @@ def today_in_vietnam() -> date:
 
 
 class EvaluationUnitOfWork(PgUnitOfWork):
-    """A transaction on the evaluation schema; `today` and the parsed-framework cache are shared."""
+    """A transaction on the evaluation schema; `today`, the parsed-framework cache and the scoring worker's wake-up
+    are shared."""
 
     def __init__(
         self,
@@ -28,10 +30,13 @@ class EvaluationUnitOfWork(PgUnitOfWork):
         *,
         framework_cache: dict[tuple[str, str], Framework],
         today: Callable[[], date] = today_in_vietnam,
+        scoring_wanted: asyncio.Event | None = None,
     ) -> None:
         super().__init__(pool, schema=SCHEMA)
         self.framework_cache = framework_cache
         self.today = today
+        self._scoring_wanted = scoring_wanted
+        self._wake_scoring = False
 
     def start_repositories(self, connection: asyncpg.Connection) -> None:
         """Build the repositories on the transaction's connection."""
@@ -40,9 +45,17 @@ class EvaluationUnitOfWork(PgUnitOfWork):
         self.frameworks = PgFrameworkRepository(connection)
         self.jobs = PgJobRepository(connection)
         self.touched = Touched()
+        self._wake_scoring = False
+
+    def wake_scoring_after_commit(self) -> None:
+        """Wake this process's scoring worker once the transaction commits (it noted dirty cells)."""
+        self._wake_scoring = True
 
     async def commit(self) -> None:
-        """Commit; refuses while facts touched meetings nobody rescored (`score_touched` runs before the commit)."""
+        """Commit; refuses while facts touched meetings nobody scored or noted for scoring (`defer_touched` or
+        `score_touched` run before the commit). Wakes the scoring worker when asked to."""
         if self.touched:
             raise RuntimeError(f"{len(self.touched.cells)} touched cells were not rescored before the commit")
         await super().commit()
+        if self._wake_scoring and self._scoring_wanted is not None:
+            self._scoring_wanted.set()

@@ -314,7 +314,8 @@ def bad_inputs(marker: str) -> list[bytes]:
 
 
 async def wait_quiet(amqp_url: str, dsn: str, *, timeout: float, settle: int = 3) -> float:
-    """Until every consumer queue is empty, no outbox row waits and the applied counts stop moving; seconds."""
+    """Until every consumer queue is empty, no outbox row or dirty cell waits and the applied counts stop moving;
+    seconds."""
     started = time.monotonic()
     previous: tuple[int, ...] | None = None
     steady = 0
@@ -341,6 +342,9 @@ async def wait_quiet(amqp_url: str, dsn: str, *, timeout: float, settle: int = 3
                 ]
             )
             pending.append(await db.fetchval("SELECT count(*) FROM notifications.delivery WHERE status = 'pending'"))
+            pending.append(
+                await db.fetchval("SELECT count(*) FROM evaluation.dirty_cell")
+            )  # cells waiting to be scored
             if not any(depths) and not any(pending) and counts == previous:
                 steady += 1
                 if steady >= settle:

@@ -268,7 +268,7 @@ async def state_of(dsn: str) -> dict[str, Any]:
 
 
 async def quiet(amqp_url: str, dsn: str) -> bool:
-    """True when the consumed queues are empty and no outbox row waits."""
+    """True when the consumed queues are empty, no outbox row waits and no cell waits to be scored."""
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
@@ -283,7 +283,8 @@ async def quiet(amqp_url: str, dsn: str) -> bool:
         for schema in COMPARED:
             if await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"):  # noqa: S608
                 return False
-        return True
+        # evaluation scores what facts noted dirty after they commit: quiet once nothing waits to be scored
+        return not await conn.fetchval("SELECT count(*) FROM evaluation.dirty_cell")
     finally:
         await conn.close()
 

@@ -18,6 +18,7 @@ from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.periods import VIETNAM_TZ, next_period
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import at, cell_history, fact, publish
+from tests.evaluation.waiting import applied_and_scored
 from tests.support.ids import random_id
 from tests.support.rpc import ask
 from tests.support.running import eventually, free_port, running_app
@@ -52,16 +53,9 @@ async def ward(rpc: RpcClient, amqp_url: str, database_url: str) -> dict[str, st
     ids = [event["id"] for event in events]
     conn = await asyncpg.connect(database_url)
     try:
-
-        async def applied() -> bool:
-            done = await conn.fetchval(
-                "SELECT count(*) FROM evaluation.processed_message WHERE consumer = 'evaluation.facts'"
-                " AND event_id = ANY($1::text[])",
-                ids,
-            )
-            return done == len(ids)
-
-        await eventually(applied, timeout=60, interval=0.3)
+        await eventually(
+            lambda: applied_and_scored(conn, event_ids=ids, cell_ids=[cell_a, cell_b]), timeout=60, interval=0.3
+        )
     finally:
         await conn.close()
     return {"committee": committee_id, "cell_a": cell_a, "cell_b": cell_b, "prefix": prefix}

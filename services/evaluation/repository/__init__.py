@@ -2,10 +2,11 @@
 
 from services.evaluation.repository.facts import FactRepository, FactStamp, MeetingRow, PgFactRepository
 from services.evaluation.repository.frameworks import FrameworkRepository, PgFrameworkRepository
-from services.evaluation.repository.jobs import JobRepository, PeriodClose, PgJobRepository
+from services.evaluation.repository.jobs import DirtyRow, JobRepository, PeriodClose, PgJobRepository
 from services.evaluation.repository.results import PgResultRepository, ResultRepository, ScoreRow
 
 __all__ = [
+    "DirtyRow",
     "FactRepository",
     "FactStamp",
     "FrameworkRepository",

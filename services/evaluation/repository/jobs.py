@@ -1,9 +1,17 @@
-"""Durable state of the background jobs: month closes and rescoring jobs."""
+"""Durable state of the background jobs: month closes, rescoring jobs and the dirty set of cells to score."""
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
+
+from services.evaluation.domain.touched import TouchedCell
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""A `since` earlier than this is stored as this (no meeting starts before; year 1 does not fit a timestamptz)."""
 
 
 @dataclass(frozen=True)
@@ -13,6 +21,18 @@ class PeriodClose:
     month: str
     first_month: str
     cursor: str | None
+
+
+@dataclass(frozen=True)
+class DirtyRow:
+    """One stored note that a transaction's facts touched a cell (see `TouchedCell`)."""
+
+    id: int
+    cell_id: str
+    since: datetime | None
+    only: tuple[str, ...]
+    correlation_id: str | None
+    created_at: datetime
 
 
 class JobRepository(Protocol):
@@ -31,6 +51,9 @@ class JobRepository(Protocol):
     async def claim_rescore_job(self, *, stale_after_seconds: float) -> dict[str, Any] | None: ...
     async def rescore_job(self, job_id: str) -> dict[str, Any] | None: ...
     async def record_rescore_progress(self, *, job_id: str, values: dict[str, Any]) -> None: ...
+    async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]]) -> None: ...
+    async def claim_dirty_cells(self, *, limit: int) -> list[DirtyRow]: ...
+    async def delete_dirty(self, ids: Sequence[int]) -> None: ...
 
 
 RESCORE_JOB_COLUMNS = (
@@ -146,3 +169,43 @@ class PgJobRepository:
             job_id,
             *(values[name] for name in names),
         )
+
+    async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]]) -> None:
+        """Note the touched cells for the scoring worker, one appended row each, in one statement."""
+        if not cells:
+            return
+        await self._conn.execute(
+            "INSERT INTO dirty_cell (cell_id, since, only_meetings, correlation_id)"
+            " SELECT c, s, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), r"
+            " FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS t(c, s, o, r)",
+            [cell_id for cell_id, _ in cells],
+            [None if cell.since is None else max(cell.since, EARLIEST) for _, cell in cells],
+            [json.dumps(sorted(cell.only)) for _, cell in cells],
+            [cell.correlation_id for _, cell in cells],
+        )
+
+    async def claim_dirty_cells(self, *, limit: int) -> list[DirtyRow]:
+        """The oldest unclaimed rows (up to `limit`) and every other unclaimed row of their cells, locked until the
+        transaction ends (SKIP LOCKED: another worker's claim is passed over, never waited for)."""
+        rows = await self._conn.fetch(
+            "WITH first AS MATERIALIZED (SELECT cell_id FROM dirty_cell ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            " SELECT id, cell_id, since, only_meetings, correlation_id, created_at FROM dirty_cell"
+            " WHERE cell_id IN (SELECT cell_id FROM first) ORDER BY id FOR UPDATE SKIP LOCKED",
+            limit,
+        )
+        return [
+            DirtyRow(
+                id=row["id"],
+                cell_id=row["cell_id"],
+                since=row["since"],
+                only=tuple(row["only_meetings"]),
+                correlation_id=row["correlation_id"],
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ]
+
+    async def delete_dirty(self, ids: Sequence[int]) -> None:
+        """Drop claimed rows once their cells are scored (in the scoring transaction)."""
+        if ids:
+            await self._conn.execute("DELETE FROM dirty_cell WHERE id = ANY($1::bigint[])", list(ids))

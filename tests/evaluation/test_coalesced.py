@@ -1,0 +1,104 @@
+"""Coalesced scoring against the real database: facts note dirty cells, one scoring round scores them all."""
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.evaluation.bootstrap import prepare
+from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers.coalesced import defer_touched, score_dirty
+from services.evaluation.unit_of_work import EvaluationUnitOfWork
+from shared.contracts.registry import read_event
+from shared.envelope import parse_envelope
+from tests.evaluation.private_db import private_pool
+from tests.evaluation.stream import by_type, cell_history
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]]]:
+    """A private database with the shipped frameworks registered."""
+    async with private_pool(database_url) as pool:
+        yield pool, await prepare(pool, today=lambda: date(2026, 6, 20))
+
+
+async def deliver(factory: Callable[[], EvaluationUnitOfWork], raws: list[dict[str, Any]]) -> None:
+    """One delivery as the consumer applies it: the facts, then `defer_touched`, then the commit."""
+    async with factory() as uow:
+        for raw in raws:
+            event = read_event(parse_envelope(json.dumps(raw)))
+            await FACT_HANDLERS[event.type](event, uow)
+        await defer_touched(uow)
+        await uow.commit()
+
+
+def split(history: list[dict[str, Any]], first_type: str) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """The history by type: the facts up to and including the batch of `first_type`, and the later batches."""
+    batches = by_type(history)
+    cut = next(index for index, batch in enumerate(batches) if batch[0]["type"] == first_type) + 1
+    return [event for batch in batches[:cut] for event in batch], batches[cut:]
+
+
+async def published(pool: asyncpg.Pool) -> Counter[str]:
+    """Outbox rows by type."""
+    return Counter(
+        {row["type"]: row["n"] for row in await pool.fetch("SELECT type, count(*) AS n FROM outbox GROUP BY 1")}
+    )
+
+
+async def test_many_deliveries_fold_into_one_scoring_that_publishes_each_meeting_once(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, factory = world
+    batches = by_type(cell_history(committee_id="ward", cell_id="cell-a", prefix="h"))
+    for batch in batches:  # one delivery per type, as meetings' relay sends them
+        await deliver(factory, batch)
+    assert (await published(pool))["score.meeting.updated.v1"] == 0  # nothing scored inside the deliveries
+    assert await pool.fetchval("SELECT count(DISTINCT cell_id) FROM dirty_cell") == 1
+
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    scores = await pool.fetch("SELECT meeting_id FROM meeting_score")
+    counts = await published(pool)
+    assert counts["score.meeting.updated.v1"] == len(scores) == 4  # each scored meeting published once
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
+    assert await score_dirty(uow_factory=factory, limit=100) is False  # nothing left: no round, no event
+    assert await published(pool) == counts
+
+
+async def test_a_claimed_note_is_skipped_by_another_worker_and_kept_when_its_round_dies(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, factory = world
+    scheduled, _ = split(cell_history(committee_id="ward", cell_id="cell-b", prefix="k"), "meeting.scheduled.v1")
+    await deliver(factory, scheduled)
+    notes = await pool.fetchval("SELECT count(*) FROM dirty_cell")
+    assert notes >= 1
+    async with factory() as first:
+        claimed = await first.jobs.claim_dirty_cells(limit=100)
+        assert len(claimed) == notes
+        async with factory() as second:  # another replica's worker passes the claimed rows over, never waits
+            assert await second.jobs.claim_dirty_cells(limit=100) == []
+        # the first round dies before its commit (rolled back, as after a kill -9): the notes stay
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == notes
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
+
+
+async def test_a_fact_committed_after_the_claim_is_scored_by_the_next_round(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, factory = world
+    first, later = split(cell_history(committee_id="ward", cell_id="cell-c", prefix="n"), "meeting.scheduled.v1")
+    await deliver(factory, first)
+    async with factory() as round_one:
+        assert await round_one.jobs.claim_dirty_cells(limit=100)
+        for batch in later:  # facts arriving while a round holds the cell's notes: never blocked by it
+            await deliver(factory, batch)
+        await round_one.rollback()
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
+    assert await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-c'") == 4
