@@ -9,7 +9,7 @@ rules of their Pg counterparts: a write is kept only when its (time, id) version
 import copy
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -89,7 +89,7 @@ class FakeOrg:
         unit = self._s.units.get(unit_id)
         return UnitRef(id=unit_id, kind=unit["kind"], parent_id=unit.get("parent_id")) if unit else None
 
-    async def ancestors(self, unit_id: str) -> list[str]:
+    async def ancestors(self, unit_id: str, *, fresh: bool = False) -> list[str]:
         """Root first, down to the unit, as far as known."""
         chain: list[str] = []
         current: str | None = unit_id
@@ -162,6 +162,9 @@ class FakeOrg:
         self._s.monitors[key] = {**data, "version": version}
         return True
 
+    async def prefetch(self, *, unit_ids: Iterable[str], member_ids: Iterable[str]) -> None:
+        """Nothing to read ahead in memory."""
+
     async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
         """Name, cell and probation end of the current members."""
         return {
@@ -180,6 +183,10 @@ class FakeMeetings:
     @property
     def _s(self) -> FakeState:
         return self._uow.state
+
+    async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]:
+        """Nothing to read ahead in memory; the cells of the meetings known."""
+        return {self._s.meetings[m]["cell_id"] for m in meeting_ids if m in self._s.meetings}
 
     async def get_state(self, meeting_id: str) -> MeetingState | None:
         """The lifecycle facts of a meeting."""
@@ -441,6 +448,9 @@ class FakeIngest:
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None:
         """One held event."""
         return self._s.held.get((source, event_id))
+
+    async def prefetch_waiting(self, keys: Iterable[str]) -> None:
+        """Nothing to read ahead in memory."""
 
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]:
         """Held events released before `older_than`."""

@@ -52,7 +52,7 @@ async def locked_ancestors(uow: MeetingsUnit, unit_id: str, ancestors: list[str]
     not close a cycle with another move made at the same moment (only moves can; a new unit has no children)."""
     while True:
         await uow.ingest.lock(LockSet(shared=frozenset(unit_key(unit) for unit in ancestors)))
-        again = await uow.org.ancestors(unit_id)
+        again = await uow.org.ancestors(unit_id, fresh=True)
         if again == ancestors:
             return ancestors
         ancestors = again

@@ -19,6 +19,7 @@ from services.meetings import domain
 from services.meetings.domain import LockSet, event_key
 from services.meetings.handlers.apply import APPLIERS, Applied
 from services.meetings.handlers.locks import locks_for
+from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import check_write_scope
 from services.meetings.repository.ingest import INBOX
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
@@ -306,6 +307,7 @@ async def _judge_in_one_transaction(
             locks |= reading.locks
         await uow.ingest.lock(locks)
         recorded = await record_new(chunk, uow)
+        await prefetch([reading.event for reading in chunk if reading.event is not None], uow)
         # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
         # transaction (with savepoints), so no savepoint per event here
         savepoint = len(chunk) == 1

@@ -20,6 +20,8 @@ class PgFrameworkRepository:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
+        self._tables: list[ItemTable] | None = None
+        """The tables as this transaction read them (every assessment of a batch reads them)."""
 
     async def record(self, adopted: FrameworkAdopted) -> bool:
         """Keep an adoption's items (the same adoption again only refreshes it); True when it was new."""
@@ -40,10 +42,16 @@ class PgFrameworkRepository:
             json.dumps(manual),
             json.dumps(items),
         )
+        self._tables = None
         return inserted
 
     async def tables(self) -> list[ItemTable]:
         """Every projected adoption's table of items assessed by hand."""
+        if self._tables is None:
+            self._tables = await self._read_tables()
+        return list(self._tables)
+
+    async def _read_tables(self) -> list[ItemTable]:
         rows = await self._conn.fetch(
             "SELECT framework_id, version, effective_from, committee_id, sequence, manual_maxima::text AS maxima"
             " FROM framework_items"

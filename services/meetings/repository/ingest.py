@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -74,6 +74,7 @@ class IngestRepository(Protocol):
     def deferred(self) -> list[tuple[str, str]]: ...
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
+    async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
 
 
 class PgIngestRepository:
@@ -88,6 +89,23 @@ class PgIngestRepository:
         transaction holds was committed before the key was granted, so it is seen; a lock taken later may
         cover holds made since, hence the reset in lock()."""
         self._deferred: list[tuple[str, str]] = []
+        self._checked: set[str] = set()
+        """Keys (held exclusively) whose waiters were read in one statement for the whole transaction."""
+        self._waited: set[str] = set()
+        """Of those, and of the keys holds were made for since, the ones some held event may wait for."""
+
+    async def prefetch_waiting(self, keys: Iterable[str]) -> None:
+        """Learn in one statement which of these keys held events wait for (call it holding every key's entity
+        exclusively, so no hold on them can be made meanwhile but by this transaction, which notes its own)."""
+        wanted = sorted(set(keys) - self._checked)
+        if not wanted:
+            return
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT waiting_for FROM held_event WHERE waiting_for = ANY($1::text[]) AND released_at IS NULL",
+            wanted,
+        )
+        self._checked.update(wanted)
+        self._waited.update(row["waiting_for"] for row in rows)
 
     async def hold(
         self,
@@ -104,6 +122,7 @@ class PgIngestRepository:
     ) -> None:
         """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with)."""
         self._any_held = True
+        self._waited.add(waiting_for)
         await self._conn.execute(
             "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope)"
             " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) ON CONFLICT (source, event_id) DO UPDATE SET"
@@ -122,6 +141,8 @@ class PgIngestRepository:
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
         """Held events waiting for any of the keys, oldest first (call it holding the keys' entities exclusively)."""
+        if all(key in self._checked and key not in self._waited for key in keys):
+            return []  # known from prefetch_waiting: no round trip
         if self._any_held is None:
             self._any_held = bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM held_event)"))
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event

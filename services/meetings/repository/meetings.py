@@ -1,7 +1,8 @@
 """Meetings and what is recorded about them: schedule, roster, minutes, tasks, documents, assessments."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -36,37 +37,68 @@ class MeetingRepository(Protocol):
     async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]: ...
     async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]: ...
     async def announce_figures(self, figures: dict[str, tuple[int, int, int]]) -> None: ...
+    async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]: ...
+
+
+_STATE_SQL = (
+    "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_id,"
+    " r.version_time AS roster_time, r.version_id AS roster_id,"
+    " n.version_time AS minutes_time, n.version_id AS minutes_id"
+    " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
+    " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
+)
+
+
+def _state(row: asyncpg.Record) -> MeetingState:
+    return MeetingState(
+        meeting_id=row["meeting_id"],
+        cell_id=row["cell_id"],
+        kind=row["kind"],
+        starts_at=row["starts_at"],
+        cancel_version=_version(row, "cancel"),
+        has_roster=row["roster_time"] is not None,
+        has_minutes=row["minutes_time"] is not None,
+        minutes_version=_version(row, "minutes"),
+        roster_version=_version(row, "roster"),
+    )
 
 
 class PgMeetingRepository:
-    """MeetingRepository over the meetings schema."""
+    """MeetingRepository over the meetings schema, reading meeting states and tasks through a cache that lives as
+    long as its transaction (which holds those meetings locked, handlers/locks.py); its writes keep it up to date."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
+        self._states: dict[str, MeetingState | None] = {}
+        """Meeting states read so far (None: not scheduled)."""
+        self._tasks: dict[str, set[str]] = {}
+        """The task ids of the minutes of the meetings whose tasks were read."""
+
+    async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]:
+        """Read the meetings' states and tasks in two statements; return the cells of the meetings known."""
+        wanted = sorted(set(meeting_ids) - self._states.keys())
+        if wanted:
+            await self._read_states(wanted)
+            rows = await self._conn.fetch(
+                "SELECT meeting_id, task_id FROM task WHERE meeting_id = ANY($1::text[])", wanted
+            )
+            for meeting_id in wanted:
+                self._tasks.setdefault(meeting_id, set())
+            for row in rows:
+                self._tasks[row["meeting_id"]].add(row["task_id"])
+        return {state.cell_id for state in self._states.values() if state is not None}
+
+    async def _read_states(self, meeting_ids: list[str]) -> None:
+        for meeting_id in meeting_ids:
+            self._states[meeting_id] = None
+        for row in await self._conn.fetch(_STATE_SQL, meeting_ids):
+            self._states[row["meeting_id"]] = _state(row)
 
     async def get_state(self, meeting_id: str) -> MeetingState | None:
         """The lifecycle facts of a meeting, or None when it is not scheduled."""
-        row = await self._conn.fetchrow(
-            "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_id,"
-            " r.version_time AS roster_time, r.version_id AS roster_id,"
-            " n.version_time AS minutes_time, n.version_id AS minutes_id"
-            " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
-            " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = $1",
-            meeting_id,
-        )
-        if row is None:
-            return None
-        return MeetingState(
-            meeting_id=row["meeting_id"],
-            cell_id=row["cell_id"],
-            kind=row["kind"],
-            starts_at=row["starts_at"],
-            cancel_version=_version(row, "cancel"),
-            has_roster=row["roster_time"] is not None,
-            has_minutes=row["minutes_time"] is not None,
-            minutes_version=_version(row, "minutes"),
-            roster_version=_version(row, "roster"),
-        )
+        if meeting_id not in self._states:
+            await self._read_states([meeting_id])
+        return self._states[meeting_id]
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
         """Create the meeting or merge a newer schedule snapshot; True when anything was written."""
@@ -104,6 +136,20 @@ class PgMeetingRepository:
             data.starts_at,
             data.location,
         )
+        if written is not None:
+            existing = self._states.get(data.meeting_id)
+            if existing is None and data.meeting_id in self._states:  # a new meeting: its state is all here
+                self._states[data.meeting_id] = MeetingState(
+                    meeting_id=data.meeting_id,
+                    cell_id=data.cell_id,
+                    kind=data.kind.value,
+                    starts_at=data.starts_at,
+                    cancel_version=None,
+                    has_roster=False,
+                    has_minutes=False,
+                )
+            else:  # the start moves only when this is the latest word on it: read it again when asked
+                self._states.pop(data.meeting_id, None)
         return written is not None
 
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool:
@@ -127,6 +173,8 @@ class PgMeetingRepository:
                 version[0],
                 version[1],
             )
+        if moved is not None:
+            self._states.pop(data.meeting_id, None)
         return moved is not None or relocated is not None
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
@@ -139,6 +187,9 @@ class PgMeetingRepository:
             version[0],
             version[1],
         )
+        state = self._states.get(data.meeting_id)
+        if written is not None and state is not None:
+            self._states[data.meeting_id] = replace(state, cancel_version=version)
         return written is not None
 
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
@@ -159,6 +210,9 @@ class PgMeetingRepository:
             version[0],
             version[1],
         )
+        state = self._states.get(data.meeting_id)
+        if state is not None:
+            self._states[data.meeting_id] = replace(state, has_roster=True, roster_version=version)
         return [row["member_id"] for row in previous]
 
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
@@ -190,6 +244,10 @@ class PgMeetingRepository:
             "INSERT INTO task (meeting_id, task_id, assignee_id, description, due_on) VALUES ($1, $2, $3, $4, $5)",
             [(data.meeting_id, t.task_id, t.assignee_id, t.description, t.due_on) for t in data.tasks],
         )
+        state = self._states.get(data.meeting_id)
+        if state is not None:
+            self._states[data.meeting_id] = replace(state, has_minutes=True, minutes_version=version)
+        self._tasks[data.meeting_id] = {task.task_id for task in data.tasks}
 
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
         """Record the approval unless a later one is stored."""
@@ -237,6 +295,8 @@ class PgMeetingRepository:
 
     async def task_exists(self, *, meeting_id: str, task_id: str) -> bool:
         """True when the meeting's minutes assign the task."""
+        if meeting_id in self._tasks:
+            return task_id in self._tasks[meeting_id]
         found = await self._conn.fetchval(
             "SELECT 1 FROM task WHERE meeting_id = $1 AND task_id = $2", meeting_id, task_id
         )

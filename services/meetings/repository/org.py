@@ -1,7 +1,7 @@
 """Org units, members (every version kept) and monitors."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -16,7 +16,7 @@ class OrgRepository(Protocol):
     """Units, members and monitors."""
 
     async def get_unit(self, unit_id: str) -> UnitRef | None: ...
-    async def ancestors(self, unit_id: str) -> list[str]: ...
+    async def ancestors(self, unit_id: str, *, fresh: bool = False) -> list[str]: ...
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]: ...
     async def add_member_version(
@@ -32,22 +32,77 @@ class OrgRepository(Protocol):
     async def refresh_member(self, member_id: str) -> None: ...
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
+    async def prefetch(self, *, unit_ids: Iterable[str], member_ids: Iterable[str]) -> None: ...
 
 
 class PgOrgRepository:
-    """OrgRepository over the meetings schema."""
+    """OrgRepository over the meetings schema, reading through a cache that lives as long as its transaction.
+
+    What the transaction reads of a unit or a member's history it holds locked (handlers/locks.py), so a value
+    once read stays true until this transaction writes it, and every write here keeps the cache up to date."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
+        self._units: dict[str, UnitRef | None] = {}
+        """Units read so far (None: known not to exist)."""
+        self._histories: dict[str, list[MemberVersion]] = {}
+        """Members' histories read so far ([]: no version stored)."""
+
+    async def prefetch(self, *, unit_ids: Iterable[str], member_ids: Iterable[str]) -> None:
+        """Read the units with all their ancestors, and the members' histories, in two statements."""
+        units = sorted(set(unit_ids) - self._units.keys())
+        if units:
+            rows = await self._conn.fetch(
+                "WITH RECURSIVE up(id, kind, parent_id) AS ("
+                " SELECT id, kind, parent_id FROM org_unit WHERE id = ANY($1::text[])"
+                " UNION SELECT u.id, u.kind, u.parent_id FROM org_unit u JOIN up ON u.id = up.parent_id)"
+                " SELECT id, kind, parent_id FROM up",
+                units,
+            )
+            for unit_id in units:
+                self._units[unit_id] = None
+            for row in rows:  # the parents the walk looked up and did not find are known absent too
+                if row["parent_id"] is not None:
+                    self._units.setdefault(row["parent_id"], None)
+            for row in rows:
+                self._units[row["id"]] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"])
+        members = sorted(set(member_ids) - self._histories.keys())
+        if members:
+            await self._read_histories(members)
 
     async def get_unit(self, unit_id: str) -> UnitRef | None:
         """The unit's kind and parent, or None when unknown."""
-        row = await self._conn.fetchrow("SELECT id, kind, parent_id FROM org_unit WHERE id = $1", unit_id)
-        return UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"]) if row else None
+        if unit_id not in self._units:
+            row = await self._conn.fetchrow("SELECT id, kind, parent_id FROM org_unit WHERE id = $1", unit_id)
+            self._units[unit_id] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"]) if row else None
+        return self._units[unit_id]
 
-    async def ancestors(self, unit_id: str) -> list[str]:
-        """The path from the root down to `unit_id` (inclusive), as far as it is known."""
+    async def ancestors(self, unit_id: str, *, fresh: bool = False) -> list[str]:
+        """The path from the root down to `unit_id` (inclusive), as far as it is known; `fresh`: read again from
+        the table, not from what this transaction read before (to see a move made meanwhile)."""
+        if not fresh:
+            path = self._cached_path(unit_id)
+            if path is not None:
+                return path
         return await fetch_ancestors(self._conn, table="org_unit", unit_id=unit_id)
+
+    def _cached_path(self, unit_id: str) -> list[str] | None:
+        """fetch_ancestors's answer from the cache, or None when a unit on the way was never read."""
+        if unit_id not in self._units:
+            return None
+        unit = self._units[unit_id]
+        if unit is None:
+            return []
+        path = [unit_id]
+        while unit.parent_id is not None and unit.parent_id not in path:
+            if unit.parent_id not in self._units:
+                return None
+            parent = self._units[unit.parent_id]
+            path.insert(0, unit.parent_id)
+            if parent is None:  # an unknown parent still heads the path
+                break
+            unit = parent
+        return path
 
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool:
         """Store the snapshot unless a newer one is stored; True when it was written."""
@@ -71,18 +126,27 @@ class PgOrgRepository:
             version[0],
             version[1],
         )
+        if written is not None:
+            self._units[data["id"]] = UnitRef(id=data["id"], kind=data["kind"], parent_id=data.get("parent_id"))
         return written is not None
 
     async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]:
-        """Every version of the given members."""
+        """Every version of the given members (those with none are left out)."""
+        missing = sorted(set(member_ids) - self._histories.keys())
+        if missing:
+            await self._read_histories(missing)
+        return {member_id: list(self._histories[member_id]) for member_id in member_ids if self._histories[member_id]}
+
+    async def _read_histories(self, member_ids: list[str]) -> None:
         rows = await self._conn.fetch(
             "SELECT member_id, effective_at, version_id, removed, cell_id FROM member_version"
             " WHERE member_id = ANY($1::text[])",
-            list(member_ids),
+            member_ids,
         )
-        found: dict[str, list[MemberVersion]] = {}
+        for member_id in member_ids:
+            self._histories[member_id] = []
         for row in rows:
-            found.setdefault(row["member_id"], []).append(
+            self._histories[row["member_id"]].append(
                 MemberVersion(
                     effective_at=row["effective_at"],
                     version_id=row["version_id"],
@@ -90,7 +154,6 @@ class PgOrgRepository:
                     cell_id=row["cell_id"],
                 )
             )
-        return found
 
     async def add_member_version(
         self,
@@ -115,6 +178,11 @@ class PgOrgRepository:
             cell_id,
             json.dumps(data),
         )
+        history = self._histories.get(member_id)
+        if history is not None and not any(
+            (v.effective_at, v.version_id) == (effective_at, version_id) for v in history
+        ):  # the primary key: a second copy is not inserted
+            history.append(MemberVersion(effective_at, version_id, removed, cell_id))
         return (row["version_time"], row["version_id"]) if row else None
 
     async def refresh_member(self, member_id: str) -> None:

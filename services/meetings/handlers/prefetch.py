@@ -1,0 +1,71 @@
+"""Read ahead, in a few multi-row statements, what the events of one transaction will read (issue 12).
+
+The repositories keep what they read for the rest of the transaction and keep it current as they write, so
+each applier's reads then cost no round trip; what was not foreseen here is still read when asked.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.meetings.unit_of_work import MeetingsUnit
+from shared.contracts import meetings as contract
+from shared.envelope import Event
+
+
+@dataclass
+class Reads:
+    """The ids a set of events will look up, and the keys their application may provide to held events."""
+
+    unit_ids: set[str] = field(default_factory=set)
+    member_ids: set[str] = field(default_factory=set)
+    meeting_ids: set[str] = field(default_factory=set)
+    provided: set[str] = field(default_factory=set)
+
+
+def reads_of(events: Iterable[Event[Any]]) -> Reads:
+    """What applying the events reads (apply.py) and which waiting keys they can provide (`Applied.provides`)."""
+    reads = Reads()
+    for event in events:
+        data = event.data
+        if isinstance(data, contract.OrgUnitUpserted):
+            reads.unit_ids.add(data.id)
+            if data.parent_id:
+                reads.unit_ids.add(data.parent_id)
+            reads.provided.add(f"unit:{data.id}")
+        elif isinstance(data, contract.MemberUpserted | contract.MemberRemoved):
+            reads.member_ids.add(data.id)
+            if isinstance(data, contract.MemberUpserted):
+                reads.unit_ids.add(data.cell_id)
+            reads.provided.add(f"member:{data.id}")
+        elif isinstance(data, contract.MonitorAssigned):
+            reads.unit_ids.update((data.cell_id, data.committee_id))
+        elif isinstance(data, contract.MeetingScheduled):
+            reads.unit_ids.add(data.cell_id)
+            reads.meeting_ids.add(data.meeting_id)
+            reads.provided.add(f"meeting:{data.meeting_id}")
+        elif isinstance(data, contract.AttendanceRecorded):
+            reads.meeting_ids.add(data.meeting_id)
+            reads.member_ids.update(record.member_id for record in data.records)
+        elif isinstance(data, contract.MinutesSubmitted):
+            reads.meeting_ids.add(data.meeting_id)
+            reads.member_ids.update((data.chair_id, data.recorder_id, *data.speakers))
+            reads.member_ids.update(task.assignee_id for task in data.tasks)
+            reads.provided.add(f"minutes:{data.meeting_id}")
+            reads.provided.update(f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks)
+        else:
+            meeting_id = getattr(data, "meeting_id", None)
+            if isinstance(meeting_id, str):
+                reads.meeting_ids.add(meeting_id)
+    return reads
+
+
+async def prefetch(events: Iterable[Event[Any]], uow: MeetingsUnit) -> None:
+    """Load into the transaction's repositories what the events will read: meeting states and tasks, units with
+    their ancestors (the meetings' cells too), member histories, and which provided keys held events wait for.
+
+    Call it holding the events' locks (handlers/locks.py): each key an event provides is then held exclusively."""
+    reads = reads_of(events)
+    cells = await uow.meetings.prefetch(reads.meeting_ids)
+    await uow.org.prefetch(unit_ids=reads.unit_ids | cells, member_ids=reads.member_ids)
+    await uow.ingest.prefetch_waiting(reads.provided)
