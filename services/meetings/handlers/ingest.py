@@ -9,7 +9,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -162,11 +162,13 @@ async def judge(
     scope: str | None = None,
     recorded: bool = False,
     savepoint: bool = True,
+    histories: "PendingHistories | None" = None,
 ) -> IngestResult:
     """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
 
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
-    its transaction is retried event by event on any failure (see settle)."""
+    its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
+    gathers the attendance histories to publish once at its end (None: published with the event)."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
     if reading.event is None:
@@ -192,7 +194,14 @@ async def judge(
         log.info("event_duplicate", event_id=event_id, source=source)
         return IngestResult(event_id, source, event_type, "duplicate")
     return await settle(
-        reading.event, uow, route=route, received_at=received_at, retrying=False, scope=scope, savepoint=savepoint
+        reading.event,
+        uow,
+        route=route,
+        received_at=received_at,
+        retrying=False,
+        scope=scope,
+        savepoint=savepoint,
+        histories=histories,
     )
 
 
@@ -311,10 +320,20 @@ async def _judge_in_one_transaction(
         # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
         # transaction (with savepoints), so no savepoint per event here
         savepoint = len(chunk) == 1
+        histories = PendingHistories()
         results = [
-            await judge(reading, uow, route=route, scope=scope, recorded=index in recorded, savepoint=savepoint)
+            await judge(
+                reading,
+                uow,
+                route=route,
+                scope=scope,
+                recorded=index in recorded,
+                savepoint=savepoint,
+                histories=histories,
+            )
             for index, reading in enumerate(chunk)
         ]
+        await publish_pending_histories(histories, uow)
         await uow.commit()
         deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
@@ -453,16 +472,25 @@ async def settle(
     retrying: bool,
     scope: str | None = None,
     savepoint: bool = True,
+    histories: "PendingHistories | None" = None,
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it.
 
     Appliers raise Held or InvalidEvent before writing anything (apply.py), so the savepoint is a guard only;
-    `savepoint=False` (a round trip less each way) when any failure rolls the transaction back anyway."""
+    `savepoint=False` (a round trip less each way) when any failure rolls the transaction back anyway;
+    `histories`: see judge."""
     with message_context(
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id, source=event.source
     ):
         return await _settle(
-            event, uow, route=route, received_at=received_at, retrying=retrying, scope=scope, savepoint=savepoint
+            event,
+            uow,
+            route=route,
+            received_at=received_at,
+            retrying=retrying,
+            scope=scope,
+            savepoint=savepoint,
+            histories=histories,
         )
 
 
@@ -475,6 +503,7 @@ async def _settle(
     retrying: bool,
     scope: str | None,
     savepoint: bool,
+    histories: "PendingHistories | None",
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
     try:
@@ -514,13 +543,13 @@ async def _settle(
         return IngestResult(*identity, "rejected", exc.reason, exc.field)
     if retrying:
         await uow.ingest.release(source=event.source, event_id=event.id)
-    await publish_applied(event, applied, uow)
+    await publish_applied(event, applied, uow, histories=histories)
     log.info("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
-    await release_waiting(applied.provides, uow)
+    await release_waiting(applied.provides, uow, histories=histories)
     return IngestResult(*identity, "accepted")
 
 
-async def release_waiting(keys: list[str], uow: MeetingsUnit) -> None:
+async def release_waiting(keys: list[str], uow: MeetingsUnit, *, histories: "PendingHistories | None" = None) -> None:
     """Settle the held events waiting for the given keys (the caller holds those keys' entities exclusively, so
     every hold made before is seen and none can be made meanwhile).
 
@@ -532,7 +561,15 @@ async def release_waiting(keys: list[str], uow: MeetingsUnit) -> None:
     for row in await uow.ingest.waiting_for(keys):
         event = read_event(parse_envelope(row["raw"]))
         if await uow.ingest.try_lock(locks_for(event)):
-            await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
+            await settle(
+                event,
+                uow,
+                route=row["route"],
+                received_at=row["held_at"],
+                retrying=True,
+                scope=row["scope"],
+                histories=histories,
+            )
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
             log.info("held_event_release_deferred", event_id=row["event_id"], source=row["source"])
@@ -591,8 +628,27 @@ async def sweep_released(uow_factory: Callable[[], MeetingsUnit], *, limit: int 
     return await settle_released(stale, uow_factory)
 
 
-async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit) -> None:
-    """Re-publish a fact that changed the state, and the attendance histories it changed."""
+@dataclass
+class PendingHistories:
+    """The members whose attendance histories a transaction's events changed, each with the last event that changed
+    it and that event's meeting: their member.attendance.updated.v1 is decided once, at the end of the transaction,
+    on the histories as they are then (a batch of a year's meetings announces a member's figures once, not monthly)."""
+
+    causes: dict[str, tuple[str, Event[Any]]] = field(default_factory=dict)
+
+
+async def publish_pending_histories(histories: PendingHistories, uow: MeetingsUnit) -> None:
+    """Publish the gathered attendance histories whose figures moved (see publish_attendance_histories)."""
+    if histories.causes:
+        await _publish_histories(histories.causes, uow)
+        histories.causes.clear()
+
+
+async def publish_applied(
+    event: Event[Any], applied: Applied, uow: MeetingsUnit, *, histories: PendingHistories | None = None
+) -> None:
+    """Re-publish a fact that changed the state, and the attendance histories it changed (now, or gathered into
+    `histories` for its transaction to publish once at its end)."""
     if applied.changed:
         data = applied.data or event.data.model_dump(mode="json")
         uow.emit(
@@ -612,7 +668,11 @@ async def publish_applied(event: Event[Any], applied: Applied, uow: MeetingsUnit
                 }
             )
         )
-    if applied.attendance_changed_for:
+    if applied.attendance_changed_for and histories is not None:
+        for member_id in applied.attendance_changed_for:
+            histories.causes.pop(member_id, None)  # kept in the order of their last change
+            histories.causes[member_id] = (applied.subject, event)
+    elif applied.attendance_changed_for:
         await publish_attendance_histories(
             applied.attendance_changed_for, meeting_id=applied.subject, event=event, uow=uow
         )
@@ -623,6 +683,12 @@ async def publish_attendance_histories(
 ) -> None:
     """member.attendance.updated.v1 for each member whose rosters changed and whose figures moved since they were
     last announced (the first history of a member is always announced): an unchanged history is news to nobody."""
+    await _publish_histories({member_id: (meeting_id, event) for member_id in member_ids}, uow)
+
+
+async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: MeetingsUnit) -> None:
+    """One read of every member's rosters, names and last announced figures; one write of the figures announced."""
+    member_ids = list(causes)
     entries = await uow.meetings.attendance_entries(member_ids)
     members = await uow.org.members_brief(member_ids)
     announced = await uow.meetings.announced_figures(member_ids)
@@ -640,6 +706,7 @@ async def publish_attendance_histories(
         if announced.get(member_id) == figures:
             continue
         moved[member_id] = figures
+        meeting_id, event = causes[member_id]
         data = MemberAttendanceUpdated(
             member_id=member_id,
             cell_id=member["cell_id"],

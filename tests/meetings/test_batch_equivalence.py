@@ -1,0 +1,156 @@
+"""Issue 12: a batch backfill ends in exactly the state the same events reach sent one at a time.
+
+A generated province's history, with what makes a batch hard mixed in: events held until a later event of the same
+batch provides their referent, rejections in the middle of a transaction, copies of events inside the batch, older
+snapshots after newer ones. Against the real database: the state tables, the inbox, the rejections and the facts
+written to the outbox are compared (ids, times of arrival and order aside). Attendance histories are the one
+intended difference: a batch announces a member's figures once, as they stand at the end of its transaction, so
+what is compared is the figures last announced per member (and the attendance_figures table)."""
+
+import copy
+import io
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.meetings import handlers
+from services.meetings.bulk.generate import generate_province
+from services.meetings.handlers.ingest import INBOX
+from services.meetings.unit_of_work import MeetingsUnitOfWork
+
+UowFactory = Callable[[], MeetingsUnitOfWork]
+TEMPLATE = "PFX-"
+
+STATE_TABLES = [
+    ("org_unit", "id", ()),
+    ("member", "id", ()),
+    ("member_version", "member_id", ()),
+    ("monitor_assignment", "cell_id", ()),
+    ("meeting", "meeting_id", ()),
+    ("roster", "meeting_id", ()),
+    ("attendance", "meeting_id", ()),
+    ("minutes", "meeting_id", ()),
+    ("task", "meeting_id", ()),
+    ("task_completion", "meeting_id", ()),
+    ("document", "meeting_id", ()),
+    ("assessment", "meeting_id", ()),
+    ("attendance_figures", "member_id", ("announced_at",)),
+    ("held_event", "event_id", ("held_at", "released_at")),
+    ("rejection", "event_id", ("rejection_id", "received_at")),
+    ("processed_message", "event_id", ("processed_at",)),
+]
+"""(table, a column whose value starts with the run's prefix, columns that differ by nature between two runs)."""
+
+
+def province_events() -> list[dict[str, Any]]:
+    """A small generated province-year (ids starting with TEMPLATE), made harder for a batch."""
+    out = io.StringIO()
+    generate_province(out, cells=3, members=30, months=8, prefix=TEMPLATE, through="2025-10")
+    events = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+    def first(event_type: str) -> int:
+        return next(i for i, event in enumerate(events) if event["type"] == event_type)
+
+    def index_of(event_type: str, meeting_id: str) -> int:
+        return next(
+            i for i, e in enumerate(events) if e["type"] == event_type and e["data"].get("meeting_id") == meeting_id
+        )
+
+    # held until later events of the batch provide what they wait for: an approval before its minutes, a task's
+    # completion before the minutes assigning it, a roster before its meeting is scheduled
+    approval = events.pop(first("minutes.approved.v1"))
+    events.insert(index_of("minutes.submitted.v1", approval["data"]["meeting_id"]), approval)
+    done = events.pop(first("task.completed.v1"))
+    events.insert(index_of("minutes.submitted.v1", done["data"]["meeting_id"]), done)
+    roster = events.pop(
+        next(i for i, e in enumerate(events) if e["type"] == "attendance.recorded.v1" and i > len(events) // 2)
+    )
+    events.insert(index_of("meeting.scheduled.v1", roster["data"]["meeting_id"]), roster)
+    # rejected in the middle of a transaction: a meeting scheduled for a committee, and a body that is no event
+    middle = len(events) // 2
+    committee = next(e for e in events if e["type"] == "org.unit.upserted.v1" and e["data"]["kind"] == "committee")
+    wrong = copy.deepcopy(next(e for e in events if e["type"] == "meeting.scheduled.v1"))
+    wrong["id"], wrong["data"]["meeting_id"] = f"{TEMPLATE}wrong", f"{TEMPLATE}m-wrong"
+    wrong["data"]["cell_id"] = committee["data"]["id"]
+    unreadable = copy.deepcopy(wrong) | {"id": f"{TEMPLATE}unreadable"}
+    del unreadable["data"]["starts_at"]
+    events[middle:middle] = [wrong, unreadable]
+    # an older snapshot after the newer one: kept in the history, the member row unchanged
+    member = next(e for e in events if e["type"] == "member.upserted.v1")
+    older = copy.deepcopy(member) | {"id": f"{TEMPLATE}older"}
+    older["time"] = (datetime.fromisoformat(member["time"]) - timedelta(days=30)).isoformat()
+    older["data"]["full_name"] = "Tên cũ"
+    unit = next(e for e in events if e["type"] == "org.unit.upserted.v1" and e["data"]["kind"] == "cell")
+    older_unit = copy.deepcopy(unit) | {"id": f"{TEMPLATE}older-unit"}
+    older_unit["time"] = (datetime.fromisoformat(unit["time"]) - timedelta(days=30)).isoformat()
+    older_unit["data"]["name"] = "Tên cũ"
+    events.insert(middle + 10, older)
+    events.insert(middle + 11, older_unit)
+    # copies inside the batch, right after the original and much later
+    events.insert(middle + 20, copy.deepcopy(events[middle + 19]))
+    events += [copy.deepcopy(events[5]), copy.deepcopy(events[middle + 30])]
+    return events
+
+
+def materialize(events: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """The events with every id under the run's own prefix."""
+    return [json.loads(json.dumps(event, ensure_ascii=False).replace(TEMPLATE, prefix)) for event in events]
+
+
+async def stored_state(pool: asyncpg.Pool, prefix: str) -> dict[str, Any]:
+    """Every row the run left, prefix replaced, as sorted JSON lines per table, and the outbox's facts."""
+    state: dict[str, Any] = {}
+    async with pool.acquire() as conn:
+        for table, column, volatile in STATE_TABLES:
+            rows = await conn.fetch(f"SELECT * FROM {table} WHERE {column} LIKE $1", prefix + "%")
+            lines = [
+                json.dumps({k: v for k, v in dict(row).items() if k not in volatile}, default=str, sort_keys=True)
+                for row in rows
+            ]
+            state[table] = sorted(line.replace(prefix, "P") for line in lines)
+        outbox = await conn.fetch(
+            "SELECT type, payload::text AS payload FROM outbox WHERE payload::text LIKE $1 ORDER BY id",
+            f"%{prefix}%",
+        )
+    facts: list[str] = []
+    figures: dict[str, str] = {}
+    for row in outbox:
+        payload = json.loads(row["payload"].replace(prefix, "P"))
+        data = payload["data"]
+        if row["type"] == "member.attendance.updated.v1":
+            figures[data["member_id"]] = json.dumps({k: v for k, v in data.items() if k != "meeting_id"})
+            continue
+        data.pop("received_at", None)
+        facts.append(json.dumps([row["type"], payload.get("subject"), data], sort_keys=True))
+    state["facts"] = sorted(facts)
+    state["figures"] = figures
+    return state
+
+
+async def test_a_batch_backfill_ends_as_the_same_events_sent_one_at_a_time(
+    meetings_pool: asyncpg.Pool, uow_factory: UowFactory
+) -> None:
+    template = province_events()
+    alone, batched = (f"q{uuid.uuid4().hex[:10]}-" for _ in range(2))
+
+    one_by_one = [
+        (await handlers.ingest_batch([raw], uow_factory, route="test"))[0].outcome
+        for raw in materialize(template, alone)
+    ]
+    together = [
+        result.outcome
+        for result in await handlers.ingest_batch(materialize(template, batched), uow_factory, route="test")
+    ]
+
+    assert together == one_by_one
+    assert {"accepted", "held", "rejected", "duplicate"} <= set(together)
+    expected = await stored_state(meetings_pool, alone)
+    assert expected["meeting"] and expected["figures"]
+    assert {'"Pwrong"', '"Punreadable"'} <= {json.dumps(json.loads(line)["event_id"]) for line in expected["rejection"]}
+    assert not expected["held_event"]  # every hold was released by a later event
+    assert any(INBOX in line for line in expected["processed_message"])
+    assert await stored_state(meetings_pool, batched) == expected
