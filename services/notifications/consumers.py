@@ -7,7 +7,7 @@ from faststream.rabbit import RabbitMessage, RabbitRouter
 from faststream.rabbit.message import RabbitMessage as IncomingMessage
 
 from services.notifications.context import NotificationsContext
-from services.notifications.handlers import HANDLERS
+from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
@@ -34,6 +34,7 @@ async def on_event(
         message,
         consumer=NOTIFICATIONS_EVENTS.name,
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         uow_factory=app.uow_factory,
         delivery_limit=NOTIFICATIONS_EVENTS.delivery_limit,
     )

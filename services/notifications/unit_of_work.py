@@ -7,6 +7,7 @@ from typing import Protocol
 import asyncpg
 
 from services.notifications.config import Settings
+from services.notifications.domain.settings import RuleConfig
 from services.notifications.repository import (
     OutgoingRepository,
     PgOutgoingRepository,
@@ -33,6 +34,10 @@ class NotificationsUnit(Protocol):
     def outgoing(self) -> OutgoingRepository: ...
     @property
     def settings(self) -> Settings: ...
+    @property
+    def configs(self) -> dict[str, RuleConfig]:
+        """The rule settings resolved in this unit of work, by cell (handlers.alerts.config_for keeps them)."""
+        ...
 
     def now(self) -> datetime:
         """The current time."""
@@ -59,6 +64,7 @@ class NotificationsUnitOfWork(PgUnitOfWork):
         """Build the repositories on the transaction's connection."""
         self.projection = PgProjectionRepository(connection)
         self.outgoing = PgOutgoingRepository(connection, secrets=self._secrets)
+        self.configs: dict[str, RuleConfig] = {}
 
     def now(self) -> datetime:
         """The current time from the unit's clock (tests pass a controllable one)."""

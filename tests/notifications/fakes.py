@@ -11,8 +11,8 @@ from datetime import date, datetime
 from typing import Any
 
 from services.notifications.config import Settings
-from services.notifications.domain.model import CellContext, Meeting, Member, Monitor, Unit
-from services.notifications.domain.settings import RuleOverride
+from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Unit
+from services.notifications.domain.settings import RuleConfig, RuleOverride
 from services.notifications.repository import OutgoingRepository, ProjectionRepository
 from services.notifications.repository.outgoing import NewNotification, Preference
 from services.notifications.unit_of_work import NotificationsUnit
@@ -45,7 +45,7 @@ class FakeOutgoing:
 
     def __init__(self) -> None:
         self.jobs: dict[tuple[str, str], FakeJob] = {}
-        self.preferences: dict[str, Preference] = {}
+        self.preferences_by_id: dict[str, Preference] = {}
         self.notifications: dict[str, NewNotification] = {}
         self.keys: dict[tuple[str, str, str, str], str] = {}
         self.deliveries: list[FakeDelivery] = []
@@ -58,6 +58,11 @@ class FakeOutgoing:
             self.jobs[(kind, subject_id)] = FakeJob(kind, subject_id, due_at)
         elif rearm:
             job.due_at, job.done_at = due_at, None
+
+    async def schedule_many(self, jobs: Sequence[tuple[str, str, datetime]], *, rearm: bool) -> None:
+        """Plan each job in turn."""
+        for kind, subject_id, due_at in jobs:
+            await self.schedule(kind=kind, subject_id=subject_id, due_at=due_at, rearm=rearm)
 
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None:
         """Move jobs that have not fired."""
@@ -82,7 +87,11 @@ class FakeOutgoing:
 
     async def preference(self, recipient_id: str) -> Preference | None:
         """The stored preference, if any."""
-        return self.preferences.get(recipient_id)
+        return self.preferences_by_id.get(recipient_id)
+
+    async def preferences(self, recipient_ids: Sequence[str]) -> dict[str, Preference]:
+        """Stored preferences of those recipients that have any."""
+        return {i: self.preferences_by_id[i] for i in recipient_ids if i in self.preferences_by_id}
 
     async def insert_notification(self, new: NewNotification) -> str | None:
         """Store a notification unless its key exists."""
@@ -337,6 +346,10 @@ class FakeProjection:
         stored = self.meetings.get(meeting_id)
         return stored.meeting if stored else None
 
+    async def meetings_by_id(self, meeting_ids: Sequence[str]) -> dict[str, Meeting]:
+        """Known meetings among the ids."""
+        return {i: self.meetings[i].meeting for i in meeting_ids if i in self.meetings}
+
     async def upcoming_meetings(self, cell_id: str, *, now: datetime) -> list[Meeting]:
         """Meetings of the cell ahead and not cancelled."""
         return [
@@ -394,6 +407,16 @@ class FakeProjection:
         self.scores[(cell_id, period)] = (rating, score)
         return True
 
+    async def upsert_cell_scores(self, scores: Sequence[CellScore]) -> set[tuple[str, str]]:
+        """Store each rating in turn; the (cell, period) keys applied."""
+        applied = set()
+        for s in scores:
+            if await self.upsert_cell_score(
+                cell_id=s.cell_id, period=s.period, rating=s.rating, score=s.score, time=s.time, event_id=s.event_id
+            ):
+                applied.add((s.cell_id, s.period))
+        return applied
+
     async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None:
         """(rating, score) of a cell's period."""
         return self.scores.get((cell_id, period))
@@ -409,6 +432,7 @@ class FakeUnitOfWork:
         self.clock = now
         self.events: list[CloudEvent] = []
         self.committed = False
+        self.configs: dict[str, RuleConfig] = {}
 
     def now(self) -> datetime:
         """The test's clock."""

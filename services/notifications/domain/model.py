@@ -99,6 +99,18 @@ class Recipient:
     phone: str | None = None
 
 
+@dataclass(frozen=True)
+class CellScore:
+    """A cell's rating for one period as score.cell.updated.v1 gave it, with the event's (time, id) version."""
+
+    cell_id: str
+    period: str
+    rating: str
+    score: float
+    time: datetime
+    event_id: str
+
+
 def person_recipient(member: Member) -> Recipient:
     """A member as a recipient."""
     return Recipient(

@@ -3,7 +3,7 @@
 from typing import Any
 
 from services.notifications.handlers import facts
-from shared.consuming import EventHandler
+from shared.consuming import BatchHandler, EventHandler
 
 HANDLERS: dict[str, EventHandler[Any]] = {
     "org.unit.upserted.v1": facts.on_unit_upserted,
@@ -21,3 +21,10 @@ HANDLERS: dict[str, EventHandler[Any]] = {
     "score.cell.updated.v1": facts.on_cell_score,
 }
 """The types this service reacts to; others on its queue are acknowledged and ignored."""
+
+BATCH_HANDLERS: dict[str, BatchHandler[Any]] = {
+    "member.attendance.updated.v1": facts.on_member_attendance_updates,
+    "score.meeting.updated.v1": facts.on_meeting_scores,
+    "score.cell.updated.v1": facts.on_cell_scores,
+}
+"""The types whose runs in a batch are decided at once (the same outcome as their HANDLERS one by one)."""

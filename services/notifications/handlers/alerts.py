@@ -16,26 +16,32 @@ EXTERNAL_CHANNELS = (Channel.EMAIL.value, Channel.WEBHOOK.value)
 
 
 async def config_for(cell_id: str | None, uow: NotificationsUnit) -> RuleConfig:
-    """The effective rule settings of a cell: defaults, then its ancestors' overrides (nearest wins)."""
-    ancestors = await uow.projection.ancestors(cell_id) if cell_id else []
-    overrides = await uow.projection.rule_overrides(ancestors) if ancestors else []
-    return resolve_config(ancestors, overrides)
+    """The effective rule settings of a cell: defaults, then its ancestors' overrides (nearest wins); resolved once
+    per unit of work (`uow.configs`, emptied when a unit or a setting changes in it)."""
+    key = cell_id or ""
+    if key not in uow.configs:
+        ancestors = await uow.projection.ancestors(cell_id) if cell_id else []
+        overrides = await uow.projection.rule_overrides(ancestors) if ancestors else []
+        uow.configs[key] = resolve_config(ancestors, overrides)
+    return uow.configs[key]
 
 
 async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnit) -> dict[str, RuleConfig]:
-    """The effective rule settings of many cells in two queries (the sweep's batches)."""
-    chains = await uow.projection.ancestors_of(cell_ids)
-    overrides = await uow.projection.rule_overrides(sorted({unit for chain in chains.values() for unit in chain}))
-    overridden = {override.unit_id for override in overrides}
-    resolved: dict[tuple[str, ...], RuleConfig] = {}
-    configs = {}
-    for cell_id, chain in chains.items():
-        # only the units with settings matter: cells under the same ones share one resolved configuration
-        key = tuple(unit for unit in chain if unit in overridden)
-        if key not in resolved:
-            resolved[key] = resolve_config(list(key), overrides)
-        configs[cell_id] = resolved[key]
-    return configs
+    """The effective rule settings of many cells in two queries (a sweep's or a batch's cells), those resolved
+    before in the unit of work reused."""
+    missing = sorted({cell_id for cell_id in cell_ids if cell_id not in uow.configs})
+    if missing:
+        chains = await uow.projection.ancestors_of(missing)
+        overrides = await uow.projection.rule_overrides(sorted({unit for chain in chains.values() for unit in chain}))
+        overridden = {override.unit_id for override in overrides}
+        resolved: dict[tuple[str, ...], RuleConfig] = {}
+        for cell_id, chain in chains.items():
+            # only the units with settings matter: cells under the same ones share one resolved configuration
+            key = tuple(unit for unit in chain if unit in overridden)
+            if key not in resolved:
+                resolved[key] = resolve_config(list(key), overrides)
+            uow.configs[cell_id] = resolved[key]
+    return {cell_id: uow.configs[cell_id] for cell_id in cell_ids}
 
 
 def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnit) -> Preference:
@@ -84,9 +90,11 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
     """Store each alert once per recipient and plan its deliveries; return how many were new."""
     created = 0
     now = uow.now()
+    recipient_ids = sorted({recipient.id for alert in alerts for recipient in alert.recipients})
+    stored = await uow.outgoing.preferences(recipient_ids) if recipient_ids else {}
     for alert in alerts:
         for recipient in alert.recipients:
-            preference = effective_preference(recipient, await uow.outgoing.preference(recipient.id), uow)
+            preference = effective_preference(recipient, stored.get(recipient.id), uow)
             external = [c for c in preference.channels if c in EXTERNAL_CHANNELS]
             title, body = render(alert, recipient)
             notification_id = await uow.outgoing.insert_notification(

@@ -169,6 +169,7 @@ class Commands:
             await uow.projection.set_rule_override(
                 RuleOverride(unit_id=unit_id, rule=rule, enabled=enabled, params=cleaned)
             )
+            uow.configs.clear()  # resolved before the change
             # lead times are fixed when a job is planned: move the subtree's pending ones to the new settings
             await replan_subtree(unit_id, uow)
             await uow.commit()

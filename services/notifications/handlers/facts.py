@@ -1,12 +1,14 @@
 """Use cases for the facts and scores on chibo.events: update the projection, raise or plan alerts."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Meeting, Member, Monitor, Unit
-from services.notifications.handlers.alerts import config_for, raise_alerts
+from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Unit
+from services.notifications.domain.settings import RuleConfig
+from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 from shared.periods import at_local_hour
@@ -76,7 +78,8 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
         contact_emails=tuple(data.contact_emails),
         active=data.active,
     )
-    await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id)
+    if await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id):
+        uow.configs.clear()  # a cell's chain of ancestors may have changed
 
 
 async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -201,62 +204,110 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
 
 async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit) -> None:
     """Absent too many meetings in a row or unexcused in too many months: cell and superior committees."""
-    data = event.data
-    now = uow.now()
-    meeting = await uow.projection.get_meeting(data.meeting_id)
-    if not is_recent(meeting, now=now, cutoff_days=uow.settings.history_cutoff_days):
+    await on_member_attendance_updates([event], uow)
+
+
+async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """member.attendance.updated.v1 of a batch: the histories of recent meetings decided at once, each cell's
+    context and settings read once (the alerts are those of each event in turn)."""
+    recent = await _about_recent_meetings(events, uow)
+    if not recent:
         return
-    ctx = await uow.projection.cell_context(data.cell_id)
-    config = await config_for(data.cell_id, uow)
-    alerts = rules.absence_history(
-        member_id=data.member_id,
-        full_name=data.full_name,
-        meeting_id=data.meeting_id,
-        consecutive_absences=data.consecutive_absences,
-        unexcused_months=data.unexcused_months_last_year,
-        ctx=ctx,
-        config=config,
-        now=now,
-    )
+    contexts, configs = await _cells(recent, uow)
+    now = uow.now()
+    alerts = []
+    for event in recent:
+        data = event.data
+        alerts += rules.absence_history(
+            member_id=data.member_id,
+            full_name=data.full_name,
+            meeting_id=data.meeting_id,
+            consecutive_absences=data.consecutive_absences,
+            unexcused_months=data.unexcused_months_last_year,
+            ctx=contexts[data.cell_id],
+            config=configs[data.cell_id],
+            now=now,
+        )
     await raise_alerts(alerts, uow)
 
 
 async def on_meeting_score(event: Event[Any], uow: NotificationsUnit) -> None:
     """A meeting rated Average or Poor: the superior committee."""
-    data = event.data
-    meeting = await uow.projection.get_meeting(data.meeting_id)
-    if not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
+    await on_meeting_scores([event], uow)
+
+
+async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """score.meeting.updated.v1 of a batch: the ratings of recent meetings decided at once, each cell's context
+    and settings read once (the alerts are those of each event in turn)."""
+    meetings: dict[str, Meeting] = {}
+    recent = await _about_recent_meetings(events, uow, meetings=meetings)
+    if not recent:
         return
-    ctx = await uow.projection.cell_context(data.cell_id)
-    config = await config_for(data.cell_id, uow)
-    alerts = rules.meeting_rated_low(
-        meeting_id=data.meeting_id,
-        rating=data.rating.value,
-        score=data.score,
-        provisional=data.provisional,
-        meeting=meeting,
-        ctx=ctx,
-        config=config,
-    )
+    contexts, configs = await _cells(recent, uow)
+    alerts = []
+    for event in recent:
+        data = event.data
+        alerts += rules.meeting_rated_low(
+            meeting_id=data.meeting_id,
+            rating=data.rating.value,
+            score=data.score,
+            provisional=data.provisional,
+            meeting=meetings.get(data.meeting_id),
+            ctx=contexts[data.cell_id],
+            config=configs[data.cell_id],
+        )
     await raise_alerts(alerts, uow)
+
+
+async def _about_recent_meetings(
+    events: Sequence[Event[Any]], uow: NotificationsUnit, *, meetings: dict[str, Meeting] | None = None
+) -> list[Event[Any]]:
+    """The events whose `data.meeting_id` is recent enough to alert about (or unknown), the meetings read in one
+    query (into `meetings` when given)."""
+    found = await uow.projection.meetings_by_id(sorted({event.data.meeting_id for event in events}))
+    if meetings is not None:
+        meetings.update(found)
+    now, cutoff_days = uow.now(), uow.settings.history_cutoff_days
+    return [event for event in events if is_recent(found.get(event.data.meeting_id), now=now, cutoff_days=cutoff_days)]
+
+
+async def _cells(
+    events: Sequence[Event[Any]], uow: NotificationsUnit
+) -> tuple[dict[str, CellContext], dict[str, RuleConfig]]:
+    """The context and rule settings of each `data.cell_id` of the events, each read once."""
+    cell_ids = sorted({event.data.cell_id for event in events})
+    return await uow.projection.cell_contexts(cell_ids), await configs_for(cell_ids, uow)
 
 
 async def on_cell_score(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the period rating and plan its check once the period is over (plus a grace)."""
-    data = event.data
-    if not await uow.projection.upsert_cell_score(
-        cell_id=data.cell_id,
-        period=data.period,
-        rating=data.rating.value,
-        score=data.score,
-        time=event.time,
-        event_id=event.order_id,
-    ):
-        return
-    config = await config_for(data.cell_id, uow)
-    due = rules.period_due(data.period, grace_days=config.param(r.PERIOD_RATED_LOW, "grace_days"))
-    if due < uow.now() - timedelta(days=uow.settings.history_cutoff_days):
-        return
-    await uow.outgoing.schedule(
-        kind="cell.period", subject_id=f"{data.cell_id}|{data.period}", due_at=max(due, uow.now()), rearm=True
+    await on_cell_scores([event], uow)
+
+
+async def on_cell_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """score.cell.updated.v1 of a batch: the period ratings stored in one statement (each (cell, period) takes
+    its newest when newer than the stored one) and the checks of those applied planned in one more."""
+    applied = await uow.projection.upsert_cell_scores(
+        [
+            CellScore(
+                cell_id=event.data.cell_id,
+                period=event.data.period,
+                rating=event.data.rating.value,
+                score=event.data.score,
+                time=event.time,
+                event_id=event.order_id,
+            )
+            for event in events
+        ]
     )
+    if not applied:
+        return
+    configs = await configs_for(sorted({cell_id for cell_id, _ in applied}), uow)
+    now = uow.now()
+    oldest = now - timedelta(days=uow.settings.history_cutoff_days)
+    jobs = []
+    for cell_id, period in sorted(applied):
+        due = rules.period_due(period, grace_days=configs[cell_id].param(r.PERIOD_RATED_LOW, "grace_days"))
+        if due >= oldest:
+            jobs.append(("cell.period", f"{cell_id}|{period}", max(due, now)))
+    await uow.outgoing.schedule_many(jobs, rearm=True)

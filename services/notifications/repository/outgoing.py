@@ -82,10 +82,12 @@ class OutgoingRepository(Protocol):
     """What the use cases need of the outgoing tables (the Pg repository and the test fakes)."""
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None: ...
+    async def schedule_many(self, jobs: Sequence[tuple[str, str, datetime]], *, rearm: bool) -> None: ...
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None: ...
     async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]: ...
     async def last_daily(self, kind: str) -> date | None: ...
     async def preference(self, recipient_id: str) -> Preference | None: ...
+    async def preferences(self, recipient_ids: Sequence[str]) -> dict[str, Preference]: ...
     async def insert_notification(self, new: NewNotification) -> str | None: ...
     async def add_delivery(
         self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
@@ -120,6 +122,28 @@ class PgOutgoingRepository:
                 subject_id,
                 due_at,
             )
+
+    async def schedule_many(self, jobs: Sequence[tuple[str, str, datetime]], *, rearm: bool) -> None:
+        """Plan many jobs (kind, subject, due) in one statement, as `schedule` would one after the other (with
+        `rearm` the last of a (kind, subject) wins, without it the first)."""
+        planned: dict[tuple[str, str], datetime] = {}
+        for kind, subject_id, due_at in jobs if rearm else reversed(jobs):
+            planned[(kind, subject_id)] = due_at
+        if not planned:
+            return
+        conflict = (
+            "DO UPDATE SET due_at = EXCLUDED.due_at, done_at = NULL, attempts = 0, last_error = NULL, cursor = NULL"
+            if rearm
+            else "DO NOTHING"
+        )
+        await self._db.execute(
+            "INSERT INTO schedule (kind, subject_id, due_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])"
+            f" ON CONFLICT (kind, subject_id) {conflict}",
+            [kind for kind, _ in planned],
+            [subject_id for _, subject_id in planned],
+            list(planned.values()),
+        )
 
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None:
         """Move jobs (kind, subject, due) that have not fired yet; fired ones stay as they are."""
@@ -172,16 +196,23 @@ class PgOutgoingRepository:
 
     async def preference(self, recipient_id: str) -> Preference | None:
         """The recipient's stored preferences, if any."""
-        row = await self._db.fetchrow("SELECT * FROM preference WHERE recipient_id = $1", recipient_id)
-        if row is None:
-            return None
-        return Preference(
-            recipient_id=row["recipient_id"],
-            channels=tuple(row["channels"]),
-            digest=row["digest"],
-            webhook_url=row["webhook_url"],
-            has_webhook_secret=row["webhook_secret_sealed"] is not None,
+        return (await self.preferences([recipient_id])).get(recipient_id)
+
+    async def preferences(self, recipient_ids: Sequence[str]) -> dict[str, Preference]:
+        """The stored preferences of those among the recipients that have any, in one query."""
+        rows = await self._db.fetch(
+            "SELECT * FROM preference WHERE recipient_id = ANY($1::text[])", list(recipient_ids)
         )
+        return {
+            row["recipient_id"]: Preference(
+                recipient_id=row["recipient_id"],
+                channels=tuple(row["channels"]),
+                digest=row["digest"],
+                webhook_url=row["webhook_url"],
+                has_webhook_secret=row["webhook_secret_sealed"] is not None,
+            )
+            for row in rows
+        }
 
     async def set_preference(self, preference: Preference) -> None:
         """Store a recipient's preferences, the webhook secret sealed (ValueError without a key to seal it)."""

@@ -200,16 +200,29 @@ class PgDirectory:
         return contexts
 
     async def ancestors_of(self, unit_ids: Sequence[str]) -> dict[str, list[str]]:
-        """For each unit, the unit ids from the root down to it (as far as the tree is known)."""
+        """For each unit, the unit ids from the root down to it, in one query, as `ancestors` gives them: as far
+        as the tree is known, headed by a parent not known yet (settings made on it already apply), a cycle in
+        bad data walked once; an unknown unit is its own chain."""
         rows = await self._db.fetch(
-            "WITH RECURSIVE up(start_id, id, parent_id, depth) AS ("
-            " SELECT id, id, parent_id, 0 FROM unit WHERE id = ANY($1::text[])"
-            " UNION ALL SELECT up.start_id, u.id, u.parent_id, up.depth + 1 FROM unit u JOIN up ON u.id = up.parent_id"
-            " WHERE up.depth < 50)"
-            " SELECT start_id, array_agg(id ORDER BY depth DESC) AS chain FROM up GROUP BY start_id",
+            "WITH RECURSIVE up(start_id, id, parent_id, path) AS ("
+            " SELECT id, id, parent_id, ARRAY[id] FROM unit WHERE id = ANY($1::text[])"
+            " UNION ALL SELECT up.start_id, u.id, u.parent_id, up.path || u.id"
+            " FROM unit u JOIN up ON u.id = up.parent_id"
+            " WHERE NOT u.id = ANY(up.path))"
+            " SELECT start_id, id, parent_id FROM up ORDER BY start_id, cardinality(path) DESC",
             list(unit_ids),
         )
-        found = {row["start_id"]: list(row["chain"]) for row in rows}
+        found: dict[str, list[str]] = {}
+        heads: dict[str, str | None] = {}
+        for row in rows:
+            chain = found.setdefault(row["start_id"], [])
+            if not chain:
+                heads[row["start_id"]] = row["parent_id"]
+            chain.append(row["id"])
+        for start_id, chain in found.items():
+            head = heads[start_id]
+            if head is not None and head not in chain:
+                chain.insert(0, head)
         return {unit_id: found.get(unit_id, [unit_id]) for unit_id in unit_ids}
 
     async def subtree_cells(self, unit_id: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from services.notifications.domain.model import Meeting
+from services.notifications.domain.model import CellScore, Meeting
 from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
 
 
@@ -132,6 +132,11 @@ class PgMeetings:
         row = await self._db.fetchrow(MEETING_SELECT + " WHERE m.meeting_id = $1", meeting_id)
         return to_meeting(row) if row else None
 
+    async def meetings_by_id(self, meeting_ids: Sequence[str]) -> dict[str, Meeting]:
+        """Known meetings among the ids, with their effective start, in one query."""
+        rows = await self._db.fetch(MEETING_SELECT + " WHERE m.meeting_id = ANY($1::text[])", list(meeting_ids))
+        return {row["meeting_id"]: to_meeting(row) for row in rows}
+
     async def upcoming_meetings(self, cell_id: str, *, now: datetime) -> list[Meeting]:
         """Meetings of a cell that have not started and are not cancelled."""
         rows = await self._db.fetch(
@@ -159,6 +164,28 @@ class PgMeetings:
             event_id,
         )
         return applied is not None
+
+    async def upsert_cell_scores(self, scores: Sequence[CellScore]) -> set[tuple[str, str]]:
+        """Store many period ratings in one statement, each (cell, period) only when newer than the stored one
+        (the newest of the given ones wins, by time then id as NEWER compares); the (cell, period) keys applied."""
+        if not scores:
+            return set()
+        rows = await self._db.fetch(
+            "INSERT INTO cell_score AS c (cell_id, period, rating, score, version_time, version_id)"
+            " SELECT DISTINCT ON (cell_id, period) * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
+            " $5::timestamptz[], $6::text[]) AS t(cell_id, period, rating, score, version_time, version_id)"
+            " ORDER BY cell_id, period, version_time DESC, version_id DESC"
+            " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating,"
+            " score = EXCLUDED.score, version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+            f" WHERE {NEWER.format(t='c')} RETURNING c.cell_id, c.period",
+            [score.cell_id for score in scores],
+            [score.period for score in scores],
+            [score.rating for score in scores],
+            [score.score for score in scores],
+            [score.time for score in scores],
+            [score.event_id for score in scores],
+        )
+        return {(row["cell_id"], row["period"]) for row in rows}
 
     async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None:
         """(rating, score) of a cell's period, if known."""

@@ -1,0 +1,258 @@
+"""A batch decided at once (BATCH_HANDLERS, one unit of work) leaves what the same events one by one leave."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.notifications.bootstrap import SERVICE_DIR
+from services.notifications.config import Settings
+from services.notifications.domain.settings import RuleOverride
+from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
+from services.notifications.handlers.alerts import config_for, configs_for
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.contracts.registry import read_event
+from shared.db import create_pool
+from shared.envelope import CloudEvent
+from shared.envelope import now as wall_clock
+from shared.runtime import migrate
+from tests.notifications.events import Province, event
+from tests.support.ids import random_id
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the migrated notifications schema."""
+    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
+    pool = await create_pool(settings.database_url, schema="notifications")
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+class Clock:
+    """A fixed clock."""
+
+    def __init__(self, value: datetime) -> None:
+        self.value = value
+
+    def __call__(self) -> datetime:
+        return self.value
+
+
+def _meeting_score(p: Province, meeting_id: str, rating: str, *, provisional: bool, time: datetime) -> CloudEvent:
+    return event(
+        "score.meeting.updated.v1",
+        {
+            "meeting_id": meeting_id,
+            "cell_id": p.cell,
+            "framework": {"id": "f", "version": "1"},
+            "score": {"good": 90.0, "fair": 75.0, "average": 55.0, "poor": 40.0}[rating],
+            "rating": rating,
+            "provisional": provisional,
+            "criteria": [],
+        },
+        source="urn:chibo:evaluation",
+        time=time,
+        event_id=f"{p.cell}-s{time.timestamp():.0f}-{meeting_id[-2:]}-{rating}",
+    )
+
+
+def _absences(p: Province, member_id: str, count: int, *, time: datetime) -> CloudEvent:
+    return event(
+        "member.attendance.updated.v1",
+        {
+            "member_id": member_id,
+            "cell_id": p.cell,
+            "meeting_id": f"{p.cell}-m1",
+            "full_name": "Lê Văn Đức",
+            "consecutive_absences": count,
+            "consecutive_excused_absences": 0,
+            "unexcused_months_last_year": count - 1,
+        },
+        source="urn:chibo:evaluation",
+        time=time,
+        event_id=f"{p.cell}-a{count}-{member_id}",
+    )
+
+
+def _period(p: Province, period: str, rating: str, *, time: datetime, tag: str) -> CloudEvent:
+    return event(
+        "score.cell.updated.v1",
+        {
+            "cell_id": p.cell,
+            "period": period,
+            "rating": rating,
+            "score": {"good": 90.0, "fair": 75.0, "average": 55.0, "poor": 40.0}[rating],
+            "regular_held": 1,
+            "thematic_held": 0,
+            "attendance_rate": 0.8,
+            "speaking_rate": 0.5,
+            "flags": [],
+        },
+        source="urn:chibo:evaluation",
+        time=time,
+        event_id=f"{p.cell}-p{tag}",
+    )
+
+
+def stream(p: Province, clock: datetime) -> list[CloudEvent]:
+    """Scores and attendance histories of a recent, an old and an unknown meeting, copies and stale versions
+    included, in runs of each type (ids derived from the province's, so two provinces compare)."""
+    t = clock - timedelta(hours=1)
+    recent, old, unknown = f"{p.cell}-m1", f"{p.cell}-m2", f"{p.cell}-m3"
+    this_month = clock.strftime("%Y-%m")
+    return [
+        _meeting_score(p, recent, "average", provisional=True, time=t),
+        _meeting_score(p, recent, "poor", provisional=False, time=t + timedelta(seconds=1)),
+        _meeting_score(p, old, "poor", provisional=False, time=t),
+        _meeting_score(p, unknown, "average", provisional=False, time=t),
+        _absences(p, p.member, 4, time=t),
+        _absences(p, p.deputy, 5, time=t),
+        _absences(p, p.member, 6, time=t + timedelta(seconds=1)),
+        _period(p, this_month, "poor", time=t + timedelta(seconds=5), tag="1"),
+        _period(p, this_month, "average", time=t, tag="2"),  # older: loses to the one before
+        _period(p, "2025-01", "poor", time=t, tag="3"),  # closed long ago: no check planned
+        _period(p, f"{clock.year}-Q{(clock.month - 1) // 3 + 1}", "average", time=t, tag="4"),
+        _period(p, f"{clock.year}-Q{(clock.month - 1) // 3 + 1}", "fair", time=t, tag="5"),  # same time: id wins
+        _meeting_score(p, recent, "average", provisional=False, time=t + timedelta(seconds=2)),
+        _absences(p, p.deputy, 7, time=t + timedelta(seconds=2)),
+    ]
+
+
+async def prepare(pool: asyncpg.Pool, settings: Settings, clock: Clock, p: Province) -> None:
+    """The province and its recent and old meeting, each event in its own unit of work."""
+    recent = p.scheduled(f"{p.cell}-m1", clock.value - timedelta(days=2))
+    old = p.scheduled(f"{p.cell}-m2", clock.value - timedelta(days=200))
+    for item in [*p.setup(), recent, old]:
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            await HANDLERS[item.type](read_event(item), uow)
+            await uow.commit()
+
+
+async def one_by_one(pool: asyncpg.Pool, settings: Settings, clock: Clock, events: list[CloudEvent]) -> None:
+    """Each event through its handler in its own unit of work."""
+    for item in events:
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            await HANDLERS[item.type](read_event(item), uow)
+            await uow.commit()
+
+
+async def as_batch(pool: asyncpg.Pool, settings: Settings, clock: Clock, events: list[CloudEvent]) -> None:
+    """All events in one unit of work, each run of one type through its batch handler (as consume_event does)."""
+    read = [read_event(item) for item in events]
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        start = 0
+        while start < len(read):
+            end = start
+            while end < len(read) and read[end].type == read[start].type:
+                end += 1
+            await BATCH_HANDLERS[read[start].type](read[start:end], uow)
+            start = end
+        await uow.commit()
+
+
+async def outcome(pool: asyncpg.Pool, p: Province) -> dict[str, Any]:
+    """Notices, deliveries, planned checks and stored ratings about the province, its ids made generic."""
+    names = {
+        p.committee: "COMMITTEE",
+        p.cell: "CELL",
+        p.secretary: "SECRETARY",
+        p.deputy: "DEPUTY",
+        p.member: "MEMBER",
+        p.exempt: "EXEMPT",
+        p.monitor: "MONITOR",
+    }
+
+    def generic(value: Any) -> Any:
+        if isinstance(value, str):
+            for real, name in names.items():
+                value = value.replace(real, name)
+        elif isinstance(value, list | tuple):
+            return tuple(generic(item) for item in value)
+        return value
+
+    async with pool.acquire() as conn:
+        notices = await conn.fetch(
+            "SELECT n.rule, n.subject_id, n.recipient_id, n.recipient_kind, n.recipient_emails, n.period, n.title,"
+            " n.body, n.digest_pending, array_agg(d.channel || ':' || d.status ORDER BY d.channel) AS deliveries"
+            " FROM notification n LEFT JOIN delivery d ON d.notification_id = n.id"
+            " WHERE n.cell_id = $1 OR n.subject_id LIKE $2 GROUP BY n.id",
+            p.cell,
+            f"{p.cell}%",
+        )
+        jobs = await conn.fetch(
+            "SELECT kind, subject_id, due_at, done_at FROM schedule WHERE subject_id LIKE $1", f"{p.cell}%"
+        )
+        scores = await conn.fetch(
+            "SELECT period, rating, score, version_time, version_id FROM cell_score WHERE cell_id = $1", p.cell
+        )
+    return {
+        "notices": sorted(tuple(generic(value) for value in row.values()) for row in notices),
+        "jobs": sorted(tuple(generic(value) for value in row.values()) for row in jobs),
+        "scores": sorted(tuple(generic(value) for value in row.values()) for row in scores),
+    }
+
+
+async def test_a_batch_yields_the_same_notices_checks_and_ratings_as_the_same_events_one_by_one(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = Province(), Province()
+    for p in (alone, together):
+        await prepare(pool, settings, clock, p)
+
+    await one_by_one(pool, settings, clock, stream(alone, clock.value))
+    await as_batch(pool, settings, clock, stream(together, clock.value))
+
+    expected = await outcome(pool, alone)
+    assert expected["notices"], "the stream raises alerts"
+    assert {row[0] for row in expected["notices"]} >= {"meeting_rated_low", "consecutive_absences"}
+    assert expected["jobs"] and expected["scores"]
+    assert await outcome(pool, together) == expected
+
+
+async def test_a_batch_seen_again_changes_nothing(pool: asyncpg.Pool, settings: Settings) -> None:
+    clock = Clock(wall_clock().replace(microsecond=0))
+    p = Province()
+    await prepare(pool, settings, clock, p)
+    await as_batch(pool, settings, clock, stream(p, clock.value))
+    first = await outcome(pool, p)
+
+    await as_batch(pool, settings, clock, stream(p, clock.value))  # handlers alone, no inbox: still no new notice
+
+    assert await outcome(pool, p) == first
+
+
+async def test_the_settings_of_many_cells_at_once_are_those_of_each_alone(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    clock = Clock(wall_clock())
+    p = Province()
+    await prepare(pool, settings, clock, p)
+    orphan, unknown_parent = random_id("cell"), random_id("ward")  # its committee not known yet
+    await one_by_one(
+        pool,
+        settings,
+        clock,
+        [
+            event(
+                "org.unit.upserted.v1",
+                {"id": orphan, "name": "Chi bộ mới", "kind": "cell", "parent_id": unknown_parent},
+            )
+        ],
+    )
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        for unit_id, more_than in ((unknown_parent, 5), (p.committee, 7)):
+            await uow.projection.set_rule_override(
+                RuleOverride(unit_id=unit_id, rule="consecutive_absences", params={"more_than": more_than})
+            )
+        cells = [orphan, p.cell, random_id("nowhere")]
+        alone = {cell_id: await config_for(cell_id, uow) for cell_id in cells}
+        uow.configs.clear()
+        together = await configs_for(cells, uow)
+    assert together == alone
+    assert [config.param("consecutive_absences", "more_than") for config in together.values()] == [5, 7, 3]
