@@ -37,10 +37,17 @@ async def rescore_worker(app: EvaluationContext) -> None:
 
 async def scoring_worker(app: EvaluationContext) -> None:
     """Score the cells facts noted dirty (`dirty_cell`, claimed SKIP LOCKED), woken by each such commit in this
-    process, else every poll (other replicas' notes); again at once while a round claimed a full batch."""
+    process, else every poll (other replicas' notes); again at once while a round claimed a full batch. A round
+    first waits for the fact consumer to settle (services/evaluation/activity.py), within a bound."""
     settings = app.settings
 
     async def step() -> bool:
+        # let the deliveries in flight (and those right behind them) fold into this round, within a bound
+        await app.facts_activity.wait_settled(
+            settle=settings.scoring_settle_seconds,
+            max_wait=settings.scoring_max_wait_seconds,
+            bulk_wait=settings.scoring_bulk_wait_seconds,
+        )
         return await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
 
     await poll("evaluation.scoring", step, poll_seconds=settings.scoring_poll_seconds, wake=app.scoring_wanted)

@@ -22,3 +22,9 @@ class Settings(ServiceSettings):
     """Dirty-cell notes the scoring worker claims per round (with every other note of their cells)."""
     scoring_poll_seconds: float = 1.0
     """How often the scoring worker looks for notes it was not woken for (another replica's facts)."""
+    scoring_settle_seconds: float = 0.05
+    """A scoring round starts once the fact consumer has had no delivery for this long ..."""
+    scoring_max_wait_seconds: float = 0.25
+    """... or after waiting this long for it (single events: bounds the event-to-score latency) ..."""
+    scoring_bulk_wait_seconds: float = 3.0
+    """... or this long while batches flow (each batch a round waits for is one fewer republication)."""

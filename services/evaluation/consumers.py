@@ -13,6 +13,7 @@ from services.evaluation.handlers.facts import lock_order
 from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
+from shared.envelope import is_batch
 from shared.rpc import RpcRequest, answer
 from shared.topology import EVALUATION_FACTS, RpcQueue
 
@@ -33,15 +34,17 @@ async def on_fact(
     app: Annotated[EvaluationContext, ServiceContext("evaluation")],
 ) -> None:
     """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle."""
-    await consume_event(
-        message,
-        consumer=EVALUATION_FACTS.name,
-        handlers=FACT_HANDLERS,
-        uow_factory=app.uow_factory,
-        finish=defer_touched,
-        order=lock_order,
-        delivery_limit=EVALUATION_FACTS.delivery_limit,
-    )
+    raw = message.raw_message
+    with app.facts_activity.delivery(batch=is_batch(raw.content_type, raw.routing_key, bytes(raw.body))):
+        await consume_event(
+            message,
+            consumer=EVALUATION_FACTS.name,
+            handlers=FACT_HANDLERS,
+            uow_factory=app.uow_factory,
+            finish=defer_touched,
+            order=lock_order,
+            delivery_limit=EVALUATION_FACTS.delivery_limit,
+        )
 
 
 @router.subscriber(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from services.evaluation.activity import FactActivity
 from services.evaluation.config import Settings
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
 
@@ -22,3 +23,5 @@ class EvaluationContext:
     scoring_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when a fact transaction that noted dirty cells commits (the factory's units of work share it), so the
     scoring worker runs at once; other replicas' notes are found at its next poll."""
+    facts_activity: FactActivity = field(default_factory=FactActivity)
+    """What the fact consumer is doing: the scoring worker waits for it to settle, so deliveries fold together."""
