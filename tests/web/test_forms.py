@@ -107,6 +107,57 @@ async def test_a_form_without_its_token_is_refused(system: RunningSystem, provin
         assert wrong_cell.status_code == 404
 
 
+async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    async with signed_in(system, "secretary") as client:
+        token = csrf_of((await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text)
+        # every field empty: 422 naming each field to fill (a choice is chosen, not typed)
+        empty = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings", data={"csrf": token, "kind": "", "start_time": ""}
+        )
+        assert empty.status_code == 422
+        for message in (
+            "Loại buổi sinh hoạt: vui lòng chọn một giá trị.",
+            "Ngày: vui lòng nhập trường này.",
+            "Địa điểm: vui lòng nhập trường này.",
+        ):
+            assert message in empty.text, message
+        form = {"csrf": token, "start_time": "19:30", "location": "Nhà văn hóa", "agenda": "Kiểm điểm"}
+        bogus = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings", data={**form, "kind": "hop-mat", "start_date": "2026-12-04"}
+        )
+        assert bogus.status_code == 422
+        assert "Loại buổi sinh hoạt: “hop-mat” không nằm trong các lựa chọn cho phép (Sinh hoạt thường kỳ" in bogus.text
+        for day in ("1999-01-01", f"{datetime.now(VIETNAM_TZ).year + 3}-01-04"):
+            absurd = await client.post(
+                "/app/cells/demo-cb-thon-1/meetings", data={**form, "kind": "regular", "start_date": day}
+            )
+            assert absurd.status_code == 422, day
+            assert "Ngày giờ: buổi sinh hoạt phải diễn ra từ năm 2000 đến chậm nhất là 2 năm" in absurd.text, day
+
+        record = "/app/meetings/demo-cb-thon-1-2026-12"
+        token = csrf_of((await client.get(f"{record}/record")).text)
+        documents = await client.post(f"{record}/documents", data={"csrf": token, "title": "", "kind": "bien-ban"})
+        assert documents.status_code == 422
+        assert "Tên tài liệu, dòng 1: vui lòng nhập trường này." in documents.text
+        assert "Loại tài liệu, dòng 1: “bien-ban” không nằm trong các lựa chọn cho phép (Nội dung sinh hoạt" in (
+            documents.text
+        )
+        member = "demo-cb-thon-1-dv03"
+        roster = {"csrf": token, "member": member, f"status-{member}": "co-mat", f"name-{member}": "Lê Văn Ba"}
+        attendance = await client.post(f"{record}/attendance", data=roster)
+        assert attendance.status_code == 422
+        assert "Điểm danh đồng chí Lê Văn Ba: “co-mat” không nằm trong các lựa chọn cho phép (Có mặt" in attendance.text
+
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
+    ) as api:
+        body = {"kind": "regular", "starts_at": "1999-01-01T19:30:00+07:00", "location": "x", "agenda": []}
+        refused = await api.post("/v1/cells/demo-cb-thon-1/meetings", json=body)
+        assert refused.status_code == 422 and refused.json()["field"] == "data.starts_at"
+
+
 async def test_a_member_changes_preferences_and_the_api_agrees(
     browser: Browser,
     system: RunningSystem,

@@ -6,9 +6,10 @@ from typing import Any
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from services.gateway.web.i18n import N_, _, format_number
+from services.gateway.web.i18n import LABELS, N_, _, format_number
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
+from shared.plausible import meeting_start_problem
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -48,6 +49,15 @@ FIELD_LABELS = {
 }
 
 
+ROW_LABELS = {
+    "items": {"title": N_("Document title"), "kind": N_("Kind of document"), "url": N_("Link of the document")},
+    "tasks": {"due_on": N_("Due date of the task")},
+}
+"""Fields of a list's rows named for their list (`items.0.kind` is a document's kind, not a meeting's)."""
+CHOICES = {"kind": "kind", "items.kind": "document", "status": "attendance"}
+"""The choice lists (i18n.LABELS) of a form's select fields, by field (or list.field)."""
+
+
 class FormErrors(Exception):
     """Fields the person must correct, each with a Vietnamese message naming it."""
 
@@ -62,20 +72,57 @@ def label(field: str) -> str:
     base, dash, row = field.partition("-")
     if dash and base in FIELD_LABELS and row.isdigit():
         return _("%(field)s, row %(row)s", field=_(FIELD_LABELS[base]), row=row)
-    for part in field.split("."):
+    parts = field.removeprefix("data.").split(".")
+    if len(parts) >= 3 and parts[1].isdigit():
+        # a field of a list's row (`items.0.title`): the row's own field, and which row (counted from 1)
+        name = ROW_LABELS.get(parts[0], {}).get(parts[2]) or FIELD_LABELS.get(parts[2]) or FIELD_LABELS.get(parts[0])
+        if name:
+            return _("%(field)s, row %(row)s", field=_(name), row=int(parts[1]) + 1)
+    for part in reversed(parts):
         if part in FIELD_LABELS:
             return _(FIELD_LABELS[part])
     return field
 
 
-def required(field: str) -> str:
-    """`<Trường>: vui lòng nhập trường này.`"""
-    return _("%(field)s: please fill in this field.", field=label(field))
+def required(field: str, *, name: str | None = None) -> str:
+    """`<Trường>: vui lòng nhập trường này.` (`name` instead of the field's own label)."""
+    return _("%(field)s: please fill in this field.", field=name or label(field))
 
 
-def invalid(field: str) -> str:
+def invalid(field: str, *, name: str | None = None) -> str:
     """`<Trường>: giá trị không hợp lệ.`"""
-    return _("%(field)s: the value is not valid.", field=label(field))
+    return _("%(field)s: the value is not valid.", field=name or label(field))
+
+
+def not_a_choice(field: str, value: object, *, name: str | None = None) -> str:
+    """`<Trường>: vui lòng chọn một giá trị.` when nothing was chosen; otherwise `<Trường>: “x” không nằm trong các
+    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select."""
+    shown = name or label(field)
+    text = "" if value is None else str(value)
+    if not text.strip():
+        return _("%(field)s: please choose a value.", field=shown)
+    parts = [part for part in field.removeprefix("data.").split(".") if not part.isdigit()]
+    group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
+    quoted = text if len(text) <= 40 else text[:39] + "…"
+    if group is None:
+        return _("%(field)s: “%(value)s” is not one of the choices.", field=shown, value=quoted)
+    options = ", ".join(_(option) for option in LABELS[group].values())
+    return _(
+        "%(field)s: “%(value)s” is not one of the choices (%(choices)s).", field=shown, value=quoted, choices=options
+    )
+
+
+def meeting_start(form: Any, errors: dict[str, str]) -> datetime | None:
+    """The meeting's local start from its date and hour inputs, within shared.plausible's window (from 2000 to two
+    years ahead); an error on `starts_at` otherwise."""
+    starts = moment(form, "start_date", "start_time", errors, field="starts_at")
+    if starts is not None and meeting_start_problem(starts, now=datetime.now(VIETNAM_TZ)):
+        errors["starts_at"] = _(
+            "%(field)s: a meeting is dated from the year 2000 to at most two years from today.",
+            field=label("starts_at"),
+        )
+        return None
+    return starts
 
 
 def text(form: Any, name: str) -> str:
@@ -153,22 +200,27 @@ def assessment_points(form: Any) -> dict[str, float]:
     return points
 
 
-def build(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    """The API body model from the form's data; FormErrors naming each refused field."""
+def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str] | None = None) -> Any:
+    """The API body model from the form's data; FormErrors naming each refused field (`names`: a path's own name,
+    such as `records.3.status` → `Điểm danh của Nguyễn Văn A`)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors(include_url=False):
             path = ".".join(str(part) for part in error.get("loc", ()))
-            if error.get("type") in ("missing", "string_too_short", "too_short"):
-                errors.setdefault(path, required(path))
+            name = (names or {}).get(path)
+            kind = error.get("type")
+            if kind in ("enum", "literal_error"):
+                errors.setdefault(path, not_a_choice(path, error.get("input"), name=name))
+            elif kind in ("missing", "string_too_short", "too_short"):
+                errors.setdefault(path, required(path, name=name))
             else:
-                errors.setdefault(path, invalid(path))
+                errors.setdefault(path, invalid(path, name=name))
         raise FormErrors(errors) from None
 
 
-async def send(call: Any) -> None:
+async def send(call: Any, *, names: dict[str, str] | None = None) -> None:
     """Await a command; a refusal naming a field becomes FormErrors in Vietnamese."""
     try:
         await call
@@ -177,7 +229,8 @@ async def send(call: Any) -> None:
             raise
         log.info("web_command_refused", field=exc.field, message=exc.message)
         field = exc.field or "form"
-        raise FormErrors({field: _("%(field)s: not accepted by the system.", field=label(field))}) from None
+        name = (names or {}).get(field.removeprefix("data.")) or label(field)
+        raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
 
 
 async def form_of(request: Request) -> Any:

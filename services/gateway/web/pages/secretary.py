@@ -56,7 +56,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused."""
     form = await forms.form_of(request)
     errors: dict[str, str] = {}
-    starts = forms.moment(form, "start_date", "start_time", errors, field="starts_at")
+    starts = forms.meeting_start(form, errors)
     meeting_id = f"{cell_id}-{uuid.uuid4().hex[:10]}"[-64:]
     body = {
         "meeting_id": meeting_id,
@@ -68,9 +68,13 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
         "committee_prepared": form.get("committee_prepared") == "on",
     }
     try:
+        # every field is judged at once: a form sent empty names each field to fill, not only the first
+        try:
+            model = forms.build(MeetingScheduleCreate, {key: value for key, value in body.items() if value is not None})
+        except FormErrors as exc:
+            errors = {**exc.errors, **errors}  # the date's own message wins over "missing"
         if errors:
             raise FormErrors(errors)
-        model = forms.build(MeetingScheduleCreate, {key: value for key, value in body.items() if value is not None})
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -153,7 +157,7 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
 
     async def action() -> None:
         errors: dict[str, str] = {}
-        starts = forms.moment(form, "start_date", "start_time", errors, field="starts_at")
+        starts = forms.meeting_start(form, errors)
         if errors:
             raise FormErrors(errors)
         assert starts is not None
@@ -200,21 +204,26 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     async def action() -> None:
         records = []
         errors: dict[str, str] = {}
-        for member_id in form.getlist("member"):
+        names: dict[str, str] = {}
+        for row, member_id in enumerate(form.getlist("member")):
             status = forms.text(form, f"status-{member_id}")
             reason = forms.text(form, f"reason-{member_id}")
+            name = forms.text(form, f"name-{member_id}") or member_id
+            # a refusal of this row names the member, not the roster as a whole
+            for key in ("status", "member_id"):
+                names[f"records.{row}.{key}"] = _("Attendance of %(name)s", name=name)
+            names[f"records.{row}.reason"] = _("Reason for the absence of %(name)s", name=name)
             if status == "excused" and not reason:
                 errors[f"reason-{member_id}"] = _(
-                    "Reason for the absence of %(name)s: please fill in this field.",
-                    name=forms.text(form, f"name-{member_id}") or member_id,
+                    "Reason for the absence of %(name)s: please fill in this field.", name=name
                 )
             records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
         if not records:
             errors["records"] = forms.required("records")
         if errors:
             raise FormErrors(errors)
-        model = forms.build(AttendanceCreate, {"records": records})
-        await forms.send(commands.record_attendance(meeting_id, model, request, viewer.principal, state))
+        model = forms.build(AttendanceCreate, {"records": records}, names=names)
+        await forms.send(commands.record_attendance(meeting_id, model, request, viewer.principal, state), names=names)
 
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
 
@@ -240,7 +249,7 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
         description = forms.text(form, f"task-{row}")
         if not description:
             continue
-        due = forms.day(form, f"due-{row}", errors, field=f"tasks.{row}.due_on")
+        due = forms.day(form, f"due-{row}", errors, field=f"tasks.{row - 1}.due_on")
         if due is None:
             errors.setdefault(f"due-{row}", _("Due date of task %(row)s: please fill in this field.", row=row))
         tasks.append(
