@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 
 from services.gateway.web import i18n
 from services.gateway.web.explain import explain_reason
+from services.gateway.web.reasons import explain_hold, explain_rejection
 
 WEB = Path(i18n.__file__).parent
 
@@ -86,4 +87,52 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
     errors: dict[str, str] = {}
     assert forms.whole_number({"votes_against-1": "nhiều"}, "votes_against-1", errors) is None
     assert errors == {"votes_against-1": "Không tán thành, dòng 1: vui lòng nhập số nguyên."}
-    assert forms.label("votes_for") == "Tán thành" and forms.label("tasks.1.due_on") == "Nhiệm vụ"
+    assert forms.label("votes_for") == "Tán thành" and forms.label("tasks") == "Nhiệm vụ"
+    # a list's row (as pydantic and the services count it, from 0) is named with its own field, counted from 1
+    assert forms.label("tasks.0.due_on") == "Hạn hoàn thành nhiệm vụ, dòng 1"
+    assert forms.label("items.1.kind") == "Loại tài liệu, dòng 2"
+    assert forms.label("data.items.0.title") == "Tên tài liệu, dòng 1"
+
+
+@pytest.mark.parametrize(
+    ("reason", "field", "vietnamese"),
+    [
+        ("data.meeting_id: duplicate key", "data.meeting_id", "Trường buổi sinh hoạt: Một khóa xuất hiện hai lần"),
+        (
+            "data.starts_at: 1999-01-01T19:30:00+07:00 is before 2000-01-01",
+            "data.starts_at",
+            "Trường thời gian buổi sinh hoạt: Thời gian buổi sinh hoạt nằm ngoài khoảng cho phép",
+        ),
+        (
+            "time: 9999-01-01T00:00:00+07:00 is in the future (more than 15 minutes ahead",
+            "time",
+            "Trường thời điểm gửi:",
+        ),
+        ("type: 'x.v1' is not an event this system accepts", "type", "Hệ thống không nhận loại sự kiện này."),
+        ("body: not valid JSON (Expecting value)", "body", "Trường nội dung gửi đến: Nội dung gửi đến không phải"),
+        (
+            "data.records.2.status: Input should be 'present'",
+            "data.records.2.status",
+            "Trường “data.records.2.status”:",
+        ),
+        (
+            "dropped by an operator: Chi bộ không tồn tại (was waiting for unit:c1: data.cell_id: unit c1 is unknown)",
+            "data.cell_id",
+            "Trường chi bộ: Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại).",
+        ),
+        ("something new one day", None, "Trường sự kiện: Giá trị không hợp lệ."),
+    ],
+)
+def test_a_rejection_is_explained_in_vietnamese_naming_the_field(
+    reason: str, field: str | None, vietnamese: str
+) -> None:
+    assert vietnamese in explain_rejection(reason, field)
+
+
+def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
+    said = explain_hold("minutes:m1", "data.meeting_id: meeting m1 has no minutes yet", "data.meeting_id")
+    assert said == "Trường buổi sinh hoạt: Đang chờ biên bản của buổi sinh hoạt m1."
+    assert (
+        explain_hold("member:dv1", "x", "data.chair_id")
+        == "Trường người chủ trì: Đang chờ thông tin của đảng viên dv1."
+    )

@@ -125,6 +125,10 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     assert await page.get_attribute("html", "lang") == "vi"
     await reload_until(page, f'#dead-letters .dead-queue[data-queue="{DLQ}"] tr[data-event="{dead_id}"]')
     await reload_until(page, f'#held tr[data-event="{held_id}"]')
+    # what it waits for, said in Vietnamese with the field, the technical reason kept on a detail line
+    waiting = await page.locator(f'#held tr[data-event="{held_id}"]').inner_text()
+    assert "Trường chi bộ: Đang chờ thông tin của đơn vị cell-" in waiting and "Chi tiết kỹ thuật" in waiting
+    assert "is unknown" in waiting
     await reload_until(page, '#parked [data-service="evaluation"] tr[data-row]')
     assert await page.locator('[data-figure="dead_letters"]').inner_text() != "0"
     await expect(page.locator("h1 [data-status]")).to_have_text("Cần chú ý")
@@ -187,7 +191,10 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     await held.get_by_label("Lý do").press("Enter")
     await page.wait_for_url("**notice=held_dropped**")
     assert await page.locator(f'#held tr[data-event="{held_id}"]').count() == 0
-    assert held_id in await page.locator("#rejections").inner_text()
+    rejections = await page.locator("#rejections").inner_text()
+    assert held_id in rejections
+    assert "Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại)." in rejections
+    assert "Chi tiết kỹ thuật: dropped by an operator" in rejections
     await page.context.close()
 
 

@@ -19,7 +19,7 @@ from services.gateway.schemas.recovery import (
     ParkedDropCreate,
     ParkedReplayCreate,
 )
-from services.gateway.web import forms
+from services.gateway.web import forms, reasons
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _
@@ -115,6 +115,9 @@ async def _page(
         status_labels=STATUS,
         service_labels=SERVICES,
         death_reasons=DEATH_REASONS,
+        explain_rejection=reasons.explain_rejection,
+        explain_hold=reasons.explain_hold,
+        field_label=reasons.field_label,
     )
 
 
