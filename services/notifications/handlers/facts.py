@@ -37,8 +37,8 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit) -> None:
 
 
 async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnit) -> None:
-    if meeting is None or not meeting.known:
-        return
+    if meeting is None or not rules.notice_may_fire(rule, meeting=meeting, now=uow.now()):
+        return  # a meeting already held (imported history) or unknown: its cell need not be read
     ctx = await uow.projection.cell_context(meeting.cell_id)
     config = await config_for(meeting.cell_id, uow)
     await raise_alerts(rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=uow.now()), uow)

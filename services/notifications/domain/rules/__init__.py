@@ -24,6 +24,7 @@ from services.notifications.domain.rules.meetings import (
     meeting_notice,
     meeting_reminder,
     minutes_late,
+    notice_may_fire,
     unexcused_absences,
 )
 from services.notifications.domain.rules.members import (
@@ -44,6 +45,7 @@ __all__ = [
     "documents_missing",
     "meeting_due_times",
     "meeting_notice",
+    "notice_may_fire",
     "meeting_rated_low",
     "meeting_reminder",
     "meeting_values",

@@ -14,17 +14,23 @@ from services.notifications.domain.rules.common import (
 from services.notifications.domain.settings import RuleConfig
 
 
-def meeting_notice(rule: str, *, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
-    """Scheduled, moved or cancelled: every expected member and the monitors, for meetings still ahead."""
-    if rule not in NOTICE_RULES or not config.is_enabled(rule) or not meeting.known:
-        return []
+def notice_may_fire(rule: str, *, meeting: Meeting, now: datetime) -> bool:
+    """Whether a notice rule can fire for the meeting whatever its cell's settings and people: a known meeting
+    still ahead, cancelled for the cancellation notice and not for the others (a handler asks before reading
+    the cell; imported history never can)."""
+    if rule not in NOTICE_RULES or not meeting.known:
+        return False
     assert meeting.starts_at is not None
     if meeting.starts_at <= now:
+        return False
+    return meeting.cancelled == (rule == r.MEETING_CANCELLED)
+
+
+def meeting_notice(rule: str, *, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
+    """Scheduled, moved or cancelled: every expected member and the monitors, for meetings still ahead."""
+    if not notice_may_fire(rule, meeting=meeting, now=now) or not config.is_enabled(rule):
         return []
-    if rule == r.MEETING_CANCELLED and not meeting.cancelled:
-        return []
-    if rule != r.MEETING_CANCELLED and meeting.cancelled:
-        return []
+    assert meeting.starts_at is not None
     period = {r.MEETING_SCHEDULED: "scheduled", r.MEETING_CANCELLED: "cancelled"}.get(
         rule, meeting.starts_at.isoformat()
     )
