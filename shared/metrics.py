@@ -102,6 +102,9 @@ GROUP_COMMIT_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 SCORING_BACKLOG = Gauge("chibo_scoring_backlog_cells", "Cells noted dirty by facts and not scored yet (evaluation).")
+SCORING_FAILING = Gauge(
+    "chibo_scoring_failing_cells", "Dirty cells whose scoring failed, retried later on their own (evaluation)."
+)
 SCORING_LAG = Gauge(
     "chibo_scoring_lag_seconds", "Age of the oldest dirty-cell note waiting for the scoring worker (0 when none)."
 )

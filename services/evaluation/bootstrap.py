@@ -18,7 +18,7 @@ from services.evaluation.handlers import register_shipped, shipped_frameworks
 from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
 from shared.contracts import evaluation as evaluation_contract
 from shared.contracts import frameworks as frameworks_contract
-from shared.metrics import JOB_PROGRESS, JOBS, SCORING_BACKLOG, SCORING_LAG
+from shared.metrics import JOB_PROGRESS, JOBS, SCORING_BACKLOG, SCORING_FAILING, SCORING_LAG
 from shared.runtime import ServiceSpec, build_service_app
 from shared.topology import EVALUATION_FACTS
 
@@ -67,13 +67,15 @@ async def read_gauges(conn: asyncpg.Connection) -> None:
     backlog = await conn.fetchrow(DIRTY_BACKLOG_SQL)
     SCORING_BACKLOG.set(backlog["cells"])
     SCORING_LAG.set(backlog["lag_seconds"])
+    SCORING_FAILING.set(backlog["failing"])
 
 
 DIRTY_BACKLOG_SQL = (
-    "SELECT count(DISTINCT cell_id) AS cells,"
+    "SELECT count(DISTINCT cell_id) AS cells, count(DISTINCT cell_id) FILTER (WHERE attempts > 0) AS failing,"
     " coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS lag_seconds FROM dirty_cell"
 )
-"""The scoring worker's backlog: cells noted dirty and not scored yet, and the age of the oldest note (s)."""
+"""The scoring worker's backlog: cells noted dirty and not scored yet, those whose scoring failed (retried later),
+and the age of the oldest note (s)."""
 
 
 def _ratio(done: int | None, total: int | None) -> float:
@@ -101,6 +103,7 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
         publishes=sorted({*evaluation_contract.TYPES, *frameworks_contract.TYPES}),
         health_counts={
             "scoring_backlog_cells": "SELECT count(DISTINCT cell_id) FROM dirty_cell",
+            "scoring_failing_cells": "SELECT count(DISTINCT cell_id) FROM dirty_cell WHERE attempts > 0",
             "scoring_lag_seconds": "SELECT round(coalesce(extract(epoch FROM clock_timestamp() - min(created_at)),"
             " 0), 1)::float8 FROM dirty_cell",
         },

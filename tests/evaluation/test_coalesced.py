@@ -102,3 +102,25 @@ async def test_a_fact_committed_after_the_claim_is_scored_by_the_next_round(
     assert await score_dirty(uow_factory=factory, limit=100) is False
     assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
     assert await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-c'") == 4
+
+
+async def test_a_cell_that_cannot_be_scored_is_set_aside_and_holds_up_no_other(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, factory = world
+    good, _ = split(cell_history(committee_id="ward", cell_id="cell-good", prefix="g"), "meeting.scheduled.v1")
+    bad, _ = split(cell_history(committee_id="ward", cell_id="cell-bad", prefix="b"), "meeting.scheduled.v1")
+    await deliver(factory, bad + good)
+    # stored minutes scoring cannot read (as a bug or a bad migration might leave them)
+    meeting = await pool.fetchval("SELECT meeting_id FROM meeting WHERE cell_id = 'cell-bad' LIMIT 1")
+    await pool.execute(
+        "INSERT INTO minutes (meeting_id, data, fact_time, fact_id) VALUES ($1, '{\"unreadable\": true}', now(), 'x')",
+        meeting,
+    )
+
+    assert await score_dirty(uow_factory=factory, limit=100) is True  # the round failed, each cell went alone
+    assert await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-good'") > 0
+    left = await pool.fetch("SELECT cell_id, attempts, last_error, not_before > now() AS later FROM dirty_cell")
+    assert {row["cell_id"] for row in left} == {"cell-bad"}
+    assert all(row["attempts"] == 1 and "KeyError" in row["last_error"] and row["later"] for row in left)
+    assert await score_dirty(uow_factory=factory, limit=100) is False  # not due yet: nothing claimed

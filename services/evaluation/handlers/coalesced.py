@@ -6,7 +6,8 @@ own transaction, and the unit of work wakes the worker once that commits. The wo
 merges them per cell (earliest `since`, union of `only`), scores those cells set-based under their cell locks
 (`score_cells`), deletes the claimed rows and commits with the outbox rows: many deliveries about the same
 meetings fold into one scoring and one published change. A fact committed after the claim has its own row, so
-the cell is scored again; nothing is lost on a crash (the rows stay until a scoring commits).
+the cell is scored again; nothing is lost on a crash (the rows stay until a scoring commits). A cell whose scoring
+fails is retried later on its own (`defer_dirty`), so it holds up no other cell.
 """
 
 from collections.abc import Callable, Sequence
@@ -18,7 +19,9 @@ import asyncpg
 from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.scores import score_cells
 from services.evaluation.repository import DirtyRow, JobRepository
+from shared.background import raise_if_cancelling
 from shared.logs import get_logger
+from shared.reading import bounded
 
 log = get_logger(__name__)
 
@@ -60,23 +63,54 @@ def merge_dirty(rows: Sequence[DirtyRow]) -> dict[str, TouchedCell]:
     return dict(merged.take())
 
 
+MAX_RETRY_DELAY = 300.0
+"""A cell whose scoring keeps failing is tried again at most this many seconds apart (never dropped)."""
+
+
 async def score_dirty(*, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int) -> bool:
     """One scoring round: claim up to `limit` dirty rows (and their cells' others), score, delete, commit.
 
-    True when more may be waiting (a full claim, or a round lost to a deadlock and worth running again)."""
+    When the round fails, each of its cells is scored in its own transaction, and a cell that fails alone has its
+    rows deferred (retried later, the error noted), so one cell that cannot be scored holds up no other. True when
+    more may be waiting (a full claim, a failed round, or one lost to a deadlock and worth running again)."""
+    claimed: list[DirtyRow] = []
     try:
         async with uow_factory() as uow:
-            rows = await uow.jobs.claim_dirty_cells(limit=limit)
-            if not rows:
+            claimed = await uow.jobs.claim_dirty_cells(limit=limit)
+            if not claimed:
                 return False
-            cells = merge_dirty(rows)
-            outcome = await score_cells(uow, cells)
-            await uow.jobs.delete_dirty([row.id for row in rows])
+            outcome = await score_cells(uow, merge_dirty(claimed))
+            await uow.jobs.delete_dirty([row.id for row in claimed])
             await uow.commit()
     except RETRIED_ERRORS as exc:
         log.warning("scoring_round_retried", error=repr(exc))
         return True
-    log.debug(
-        "scoring_round_done", rows=len(rows), cells=len(cells), meetings=outcome.meetings, changed=outcome.changed
-    )
-    return len(rows) >= limit
+    except Exception as exc:
+        raise_if_cancelling()
+        if not claimed:
+            raise
+        log.warning("scoring_round_failed_scoring_cells_alone", rows=len(claimed), error=repr(exc))
+        await _score_cells_alone(uow_factory, claimed)
+        return True
+    log.debug("scoring_round_done", rows=len(claimed), meetings=outcome.meetings, changed=outcome.changed)
+    return len(claimed) >= limit
+
+
+async def _score_cells_alone(uow_factory: Callable[[], AbstractAsyncContextManager[Any]], rows: list[DirtyRow]) -> None:
+    by_cell: dict[str, list[int]] = {}
+    for row in rows:
+        by_cell.setdefault(row.cell_id, []).append(row.id)
+    for cell_id, ids in sorted(by_cell.items()):
+        try:
+            async with uow_factory() as uow:
+                again = await uow.jobs.claim_dirty(ids)
+                if again:
+                    await score_cells(uow, merge_dirty(again))
+                    await uow.jobs.delete_dirty([row.id for row in again])
+                await uow.commit()
+        except Exception as exc:
+            raise_if_cancelling()
+            log.exception("cell_scoring_failed", cell_id=cell_id, error=repr(exc))
+            async with uow_factory() as uow:
+                await uow.jobs.defer_dirty(ids, error=bounded(repr(exc)), max_delay=MAX_RETRY_DELAY)
+                await uow.commit()

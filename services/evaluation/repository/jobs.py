@@ -35,6 +35,20 @@ class DirtyRow:
     created_at: datetime
 
 
+DIRTY_COLUMNS = "id, cell_id, since, only_meetings, correlation_id, created_at"
+
+
+def _dirty_row(row: asyncpg.Record) -> DirtyRow:
+    return DirtyRow(
+        id=row["id"],
+        cell_id=row["cell_id"],
+        since=row["since"],
+        only=tuple(row["only_meetings"]),
+        correlation_id=row["correlation_id"],
+        created_at=row["created_at"],
+    )
+
+
 class JobRepository(Protocol):
     """Month closes and rescoring jobs as stored."""
 
@@ -53,7 +67,9 @@ class JobRepository(Protocol):
     async def record_rescore_progress(self, *, job_id: str, values: dict[str, Any]) -> None: ...
     async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]]) -> None: ...
     async def claim_dirty_cells(self, *, limit: int) -> list[DirtyRow]: ...
+    async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
     async def delete_dirty(self, ids: Sequence[int]) -> None: ...
+    async def defer_dirty(self, ids: Sequence[int], *, error: str, max_delay: float) -> None: ...
 
 
 RESCORE_JOB_COLUMNS = (
@@ -188,24 +204,34 @@ class PgJobRepository:
         """The oldest unclaimed rows (up to `limit`) and every other unclaimed row of their cells, locked until the
         transaction ends (SKIP LOCKED: another worker's claim is passed over, never waited for)."""
         rows = await self._conn.fetch(
-            "WITH first AS MATERIALIZED (SELECT cell_id FROM dirty_cell ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-            " SELECT id, cell_id, since, only_meetings, correlation_id, created_at FROM dirty_cell"
+            "WITH first AS MATERIALIZED (SELECT cell_id FROM dirty_cell"
+            "  WHERE not_before IS NULL OR not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            f" SELECT {DIRTY_COLUMNS} FROM dirty_cell"
             " WHERE cell_id IN (SELECT cell_id FROM first) ORDER BY id FOR UPDATE SKIP LOCKED",
             limit,
         )
-        return [
-            DirtyRow(
-                id=row["id"],
-                cell_id=row["cell_id"],
-                since=row["since"],
-                only=tuple(row["only_meetings"]),
-                correlation_id=row["correlation_id"],
-                created_at=row["created_at"],
-            )
-            for row in rows
-        ]
+        return [_dirty_row(row) for row in rows]
+
+    async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]:
+        """The given rows that still wait and nobody else holds, locked until the transaction ends."""
+        rows = await self._conn.fetch(
+            f"SELECT {DIRTY_COLUMNS} FROM dirty_cell WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED",
+            list(ids),
+        )
+        return [_dirty_row(row) for row in rows]
 
     async def delete_dirty(self, ids: Sequence[int]) -> None:
         """Drop claimed rows once their cells are scored (in the scoring transaction)."""
         if ids:
             await self._conn.execute("DELETE FROM dirty_cell WHERE id = ANY($1::bigint[])", list(ids))
+
+    async def defer_dirty(self, ids: Sequence[int], *, error: str, max_delay: float) -> None:
+        """Note a failed scoring of these rows: tried again after 1, 2, 4 ... s, at most `max_delay`."""
+        await self._conn.execute(
+            "UPDATE dirty_cell SET attempts = attempts + 1, last_error = $2,"
+            " not_before = now() + make_interval(secs => least(power(2, attempts), $3))"
+            " WHERE id = ANY($1::bigint[])",
+            list(ids),
+            error,
+            max_delay,
+        )
