@@ -66,6 +66,9 @@ class FakeFacts:
     async def member_cells(self, member_id):
         return {s.cell_id for s in self.snapshots.values() if s.member_id == member_id}
 
+    async def committee_cells(self, member_id):
+        return {s.cell_id for s in self.snapshots.values() if s.member_id == member_id and s.role == COMMITTEE_ROLE}
+
     async def upsert_meeting(self, *, meeting, stamp):
         return self._put(self.meetings, meeting["meeting_id"], stamp, meeting)
 

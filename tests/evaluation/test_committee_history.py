@@ -113,3 +113,22 @@ async def test_a_committee_elected_in_april_does_not_count_against_march(uow: Fa
     await apply(uow, member("committee_member", time=at(4, 1)) | {"id": "dup"})
     assert committee_points(uow, "m5")[0] == 0
     assert uow.emitted == []
+
+
+async def test_an_ordinary_member_touches_nothing_until_elected_and_a_former_one_still_counts(
+    uow: FakeUnitOfWork,
+) -> None:
+    for raw in (meeting("m3", 3), meeting("m5", 5)):
+        await apply(uow, raw)
+    uow.emitted.clear()
+    await apply(uow, member("member", time=at(1, 1), member_id="k2"))
+    removed = {"id": "k2", "reason": "transferred", "effective_on": "2026-02-01"}
+    await apply(uow, fact("member.removed.v1", removed, time=at(2, 2)))
+    assert uow.emitted == [] and "k2" in uow.facts.removals  # stored, nothing to rescore
+
+    await apply(uow, member("committee_member", time=at(4, 1), member_id="k3"))
+    uow.emitted.clear()
+    # back to an ordinary member from 20 April: a former committee member still changes later meetings
+    await apply(uow, member("member", time=at(4, 20), member_id="k3"))
+    assert committee_points(uow, "m5") == (2, "the cell has no committee")
+    assert {e.data["meeting_id"] for e in uow.emitted if e.type == "score.meeting.updated.v1"} == {"m5"}

@@ -10,7 +10,7 @@ effect when the meeting is scheduled, because scoring always reads every stored 
 from datetime import datetime
 from typing import Any
 
-from services.evaluation.domain.facts import has_committee_at
+from services.evaluation.domain.facts import COMMITTEE_ROLE, has_committee_at
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
 from shared.consuming import EventHandler
@@ -94,10 +94,6 @@ async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUni
     """Keep a member snapshot; rescore the meetings whose cell had or lacked a committee because of it."""
     data = event.data
     await uow.facts.lock_fact_subject(f"member:{data.id}")
-    cells = await uow.facts.member_cells(data.id) | {data.cell_id}
-    for cell in sorted(cells):
-        await uow.facts.lock_cell(cell)
-    before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
     member = {
         "id": data.id,
         "cell_id": data.cell_id,
@@ -105,6 +101,14 @@ async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUni
         "status": data.status.value,
         "exempt": data.exempt,
     }
+    if data.role.value != COMMITTEE_ROLE and not await uow.facts.committee_cells(data.id):
+        # Never a committee member anywhere: in no cell's committee history, before or after (most members).
+        await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
+        return
+    cells = await uow.facts.member_cells(data.id) | {data.cell_id}
+    for cell in sorted(cells):
+        await uow.facts.lock_cell(cell)
+    before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
     if await uow.facts.upsert_member(member=member, stamp=stamp_of(event)):
         await _rescore_committee_changes(uow, event, before)
 
@@ -113,6 +117,10 @@ async def member_removed(event: Event[contract.MemberRemoved], uow: ScoringUnitO
     """Store a removal; a committee member leaving may leave the cell without a committee from that date."""
     data = event.data
     await uow.facts.lock_fact_subject(f"member:{data.id}")
+    if not await uow.facts.committee_cells(data.id):
+        # never a committee member: the removal is kept, no cell's committee changes
+        await uow.facts.remove_member(member_id=data.id, effective_on=data.effective_on, stamp=stamp_of(event))
+        return
     cells = await uow.facts.member_cells(data.id)
     for cell in sorted(cells):
         await uow.facts.lock_cell(cell)

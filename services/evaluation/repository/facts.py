@@ -102,6 +102,7 @@ class FactRepository(Protocol):
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
+    async def committee_cells(self, member_id: str) -> set[str]: ...
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool: ...
     async def cancel_meeting(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
@@ -137,6 +138,10 @@ class PgFactRepository:
         self._conn = connection
         # Per unit of work: a fact reads a cell's ancestors for its meeting and again for its periods.
         self._ancestors: dict[str, list[str]] = {}
+        # Per unit of work (one transaction): a batch's facts about one subject lock it once, and read the meeting's
+        # position once until a schedule or reschedule of it (the subject lock keeps others from moving it).
+        self._subjects: set[str] = set()
+        self._positions: dict[str, tuple[str, datetime] | None] = {}
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]:
         """Store a unit snapshot if newer; return (changed, previous parent) ."""
@@ -206,8 +211,16 @@ class PgFactRepository:
         rows = await self._conn.fetch("SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = $1", member_id)
         return {row["cell_id"] for row in rows}
 
+    async def committee_cells(self, member_id: str) -> set[str]:
+        """Every cell a member's snapshots name as a committee_member there (their committee histories hold it)."""
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = $1 AND role = $2", member_id, COMMITTEE_ROLE
+        )
+        return {row["cell_id"] for row in rows}
+
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool:
         """Store a meeting.scheduled snapshot if newer."""
+        self._positions.pop(meeting["meeting_id"], None)
         changed = await self._conn.fetchval(
             "INSERT INTO meeting (meeting_id, cell_id, kind, starts_at, notified_at, committee_prepared,"
             " fact_time, fact_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -229,6 +242,7 @@ class PgFactRepository:
 
     async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool:
         """Store the latest reschedule of a meeting."""
+        self._positions.pop(meeting_id, None)
         return await self._snapshot(
             "meeting_reschedule", "starts_at", meeting_id=meeting_id, value=starts_at, stamp=stamp
         )
@@ -315,6 +329,8 @@ class PgFactRepository:
 
     async def meeting_position(self, meeting_id: str) -> tuple[str, datetime] | None:
         """The cell and effective start of a scheduled meeting, or None before it is scheduled."""
+        if meeting_id in self._positions:
+            return self._positions[meeting_id]
         row = await self._conn.fetchrow(
             "SELECT m.cell_id, CASE WHEN r.meeting_id IS NOT NULL"
             " AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
@@ -322,7 +338,8 @@ class PgFactRepository:
             " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.meeting_id = $1",
             meeting_id,
         )
-        return (row["cell_id"], row["starts_at"]) if row else None
+        self._positions[meeting_id] = (row["cell_id"], row["starts_at"]) if row else None
+        return self._positions[meeting_id]
 
     async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]:
         """Every scheduled meeting of each cell with its snapshots, by effective start then id (every cell a key)."""
@@ -461,4 +478,7 @@ class PgFactRepository:
         (a meeting's position, a member's cells); without this, a meeting's schedule and its minutes
         handled at the same moment could each miss the other's uncommitted row and neither rescore.
         """
+        if key in self._subjects:
+            return  # held until the transaction ends
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.subject:' || $1, 0))", key)
+        self._subjects.add(key)
