@@ -11,7 +11,7 @@ class Settings(ServiceSettings):
     """How long an event waits for its referent before it is rejected."""
     hold_sweep_seconds: float = 60.0
     """How often the background task looks for expired held events."""
-    ingest_group_max: int = 250
+    ingest_group_max: int = 128
     """Most single-event deliveries of meetings.ingest judged as one group (shared.group_commit)."""
     ingest_group_window_seconds: float = 0.005
     """How long an idle group commit waits after a delivery for others to join it."""

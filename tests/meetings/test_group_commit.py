@@ -5,6 +5,7 @@ table locks these tests take to hold a group back touch nobody else. A test hold
 inbox table: the first delivery's flush then waits in its transaction while the others gather behind it.
 """
 
+import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator, Sequence
@@ -224,7 +225,11 @@ async def test_a_transaction_failure_requeues_only_its_own_delivery(
     assert await republished_order(db, [event["id"] for event in cell]) == others + [poison]
 
 
-async def test_a_process_killed_with_a_group_pending_loses_nothing(infra: tuple[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill -9", "graceful stop"])
+async def test_a_process_stopped_with_a_group_pending_loses_nothing(
+    infra: tuple[str, str], tmp_path: Path, stop: signal.Signals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHIBO_GRACEFUL_TIMEOUT", "2")  # a graceful stop gives up on the held group after 2 s
     cells = [cell_events(random_id("cell"), members=4) for _ in range(2)]
     stream = [event for cell in cells for event in cell]
     ids = [event["id"] for event in stream]
@@ -240,8 +245,8 @@ async def test_a_process_killed_with_a_group_pending_loses_nothing(infra: tuple[
                     for event in stream:
                         await publish(channel, event)
                     await eventually(lambda: _zero(ready_messages(channel)), timeout=60)
-                    process.send_signal(signal.SIGKILL)
-                    await process.wait()
+                    process.send_signal(stop)
+                    await asyncio.wait_for(process.wait(), 60)
                 finally:
                     await held.rollback()
             assert await db.fetchval("SELECT count(*) FROM meetings.processed_message") == 0
