@@ -15,7 +15,7 @@ class PgProjectionRepository(PgDirectory, PgMeetings):
     """The projection tables on the unit of work's connection (directory and meetings parts)."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
-        self._db = connection
+        PgDirectory.__init__(self, connection)
 
 
 __all__ = ["PgProjectionRepository", "ProjectionRepository"]

@@ -17,14 +17,19 @@ class PgDirectory:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._db = connection
+        self._locked: set[str] = set()
 
     async def lock_cell(self, cell_id: str) -> None:
         """Serialize this transaction with others about the same cell until it ends.
 
         Facts about one cell are handled concurrently (prefetch); without this, a member and a
-        meeting committed side by side would each miss the other and the member its notice.
+        meeting committed side by side would each miss the other and the member its notice. The
+        repository lives one transaction, so a cell it locked once stays locked: no second round trip.
         """
+        if cell_id in self._locked:
+            return
         await self._db.execute("SELECT pg_advisory_xact_lock(hashtextextended('cell:' || $1, 0))", cell_id)
+        self._locked.add(cell_id)
 
     async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
         """Store a unit snapshot if newer; True when it was applied."""

@@ -107,16 +107,24 @@ class PgMeetings:
         )
         if applied is None:
             return False
-        await self._db.execute("DELETE FROM meeting_attendance WHERE meeting_id = $1", meeting_id)
-        await self._db.execute("DELETE FROM meeting_guest WHERE meeting_id = $1", meeting_id)
-        await self._db.executemany(
-            "INSERT INTO meeting_attendance (meeting_id, member_id, status) VALUES ($1, $2, $3)",
-            [(meeting_id, member_id, status) for member_id, status in records],
+        # the old roster goes in one statement and the new one comes in another (a statement cannot insert a
+        # row its own other part deletes)
+        await self._db.execute(
+            "WITH attendance AS (DELETE FROM meeting_attendance WHERE meeting_id = $1)"
+            " DELETE FROM meeting_guest WHERE meeting_id = $1",
+            meeting_id,
         )
-        await self._db.executemany(
-            "INSERT INTO meeting_guest (meeting_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            [(meeting_id, person_id) for person_id in guests],
-        )
+        if records or guests:
+            await self._db.execute(
+                "WITH attendance AS (INSERT INTO meeting_attendance (meeting_id, member_id, status)"
+                " SELECT $1, member_id, status FROM unnest($2::text[], $3::text[]) AS t(member_id, status))"
+                " INSERT INTO meeting_guest (meeting_id, person_id) SELECT $1, person_id"
+                " FROM unnest($4::text[]) AS g(person_id) ON CONFLICT DO NOTHING",
+                meeting_id,
+                [member_id for member_id, _ in records],
+                [status for _, status in records],
+                list(guests),
+            )
         return True
 
     async def absent_members(self, meeting_id: str) -> list[str]:
