@@ -76,6 +76,8 @@ class FakeFacts:
         return self._put(self.reschedules, meeting_id, stamp, starts_at)
 
     async def cancel_meeting(self, *, meeting_id, stamp):
+        if meeting_id in self.cancelled:
+            return False
         self.cancelled.add(meeting_id)
         return True
 
@@ -175,6 +177,52 @@ class FakeFacts:
 
     async def lock_fact_subject(self, key):
         return None
+
+    async def lock_fact_subjects(self, keys):
+        return None
+
+    async def meeting_positions(self, meeting_ids):
+        found = {mid: await self.meeting_position(mid) for mid in meeting_ids}
+        return {mid: position for mid, position in found.items() if position is not None}
+
+    async def upsert_snapshots(self, table, rows):
+        write: dict[str, Any] = {
+            "attendance": self.record_attendance,
+            "minutes": self.submit_minutes,
+            "approval": self.approve_minutes,
+        }
+        names = {"attendance": "roster", "minutes": "minutes", "approval": "approved_at"}
+        changed = set()
+        for meeting_id, value, stamp in rows:
+            if await write[table](meeting_id=meeting_id, stamp=stamp, **{names[table]: value}):
+                changed.add(meeting_id)
+        return changed
+
+    async def add_documents_many(self, rows):
+        for meeting_id, items, stamp in rows:
+            await self.add_documents(meeting_id=meeting_id, items=items, stamp=stamp)
+
+    async def add_assessments(self, rows):
+        added = set()
+        for meeting_id, role, points, stamp in rows:
+            if await self.add_assessment(meeting_id=meeting_id, role=role, points=points, stamp=stamp):
+                added.add((meeting_id, stamp.event_id))
+        return added
+
+    async def complete_tasks(self, rows):
+        done = set()
+        for task_id, meeting_id, completed_on, stamp in rows:
+            if await self.complete_task(task_id=task_id, meeting_id=meeting_id, completed_on=completed_on, stamp=stamp):
+                done.add(task_id)
+        return done
+
+    async def cancel_meetings(self, rows):
+        cancelled = set()
+        for meeting_id, _ in rows:
+            if meeting_id not in self.cancelled:
+                self.cancelled.add(meeting_id)
+                cancelled.add(meeting_id)
+        return cancelled
 
 
 class FakeResults:

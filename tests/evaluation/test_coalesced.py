@@ -55,8 +55,11 @@ async def test_many_deliveries_fold_into_one_scoring_that_publishes_each_meeting
 ) -> None:
     pool, factory = world
     batches = by_type(cell_history(committee_id="ward", cell_id="cell-a", prefix="h"))
-    for batch in batches:  # one delivery per type, as meetings' relay sends them
-        await deliver(factory, batch)
+    for batch in batches:  # one delivery per type, as meetings' relay sends them; newest first (any order holds)
+        await deliver(factory, batch[::-1])
+    # of a meeting's two rosters in one delivery (a stale one, everybody absent, then the real one), the newest stays
+    rosters = [json.loads(row["records"]) for row in await pool.fetch("SELECT records::text FROM attendance")]
+    assert len(rosters) == 4 and all("present" in roster.values() for roster in rosters)
     assert (await published(pool))["score.meeting.updated.v1"] == 0  # nothing scored inside the deliveries
     assert await pool.fetchval("SELECT count(DISTINCT cell_id) FROM dirty_cell") == 1
 

@@ -10,6 +10,7 @@ import asyncpg
 from services.evaluation.bootstrap import prepare
 from services.evaluation.domain.touched import TouchedCell
 from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers.pending import write_pending
 from services.evaluation.handlers.scores import score_cells
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, parse_envelope
@@ -49,6 +50,7 @@ async def test_scoring_cells_together_equals_scoring_them_one_by_one(database_ur
             for raw in _histories():
                 event = read_event(parse_envelope(json.dumps(raw)))
                 await FACT_HANDLERS[event.type](event, uow)
+            await write_pending(uow)
             list(uow.touched.take())  # the facts only: scoring is what is compared below
             await uow.commit()
 

@@ -3,6 +3,7 @@
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -23,11 +24,30 @@ class TouchedCell:
         return starts_at >= self.since and (self.until is None or starts_at < self.until)
 
 
+@dataclass(frozen=True)
+class PendingFact:
+    """A fact about a meeting whose write waits for the end of its transaction's handlers, to be written together
+    with the others of its kind (one multi-row statement each) and then touch its meeting if it changed anything.
+
+    `value` by kind: attendance the roster, minutes their data, approval the time, documents [(kind, at)],
+    assessment (role, points), task (task id, completed on), cancellation None."""
+
+    kind: str
+    meeting_id: str
+    time: datetime
+    event_id: str
+    value: Any
+    following: bool
+    correlation_id: str | None
+
+
 @dataclass
 class Touched:
-    """Cells touched by the facts applied so far; merging keeps the union of the meetings each fact named."""
+    """Cells touched by the facts applied so far; merging keeps the union of the meetings each fact named. Facts
+    whose writes wait (`pending`) touch theirs once written (`handlers/pending.py::write_pending`)."""
 
     cells: dict[str, TouchedCell] = field(default_factory=dict)
+    pending: list[PendingFact] = field(default_factory=list)
 
     def touch(
         self,
@@ -49,4 +69,4 @@ class Touched:
         yield from sorted(cells.items())
 
     def __bool__(self) -> bool:
-        return bool(self.cells)
+        return bool(self.cells) or bool(self.pending)

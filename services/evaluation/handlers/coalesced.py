@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.evaluation.domain.touched import Touched, TouchedCell
-from services.evaluation.handlers.scores import score_cells
+from services.evaluation.handlers.pending import write_pending
+from services.evaluation.handlers.scores import ScoringUnitOfWork, score_cells
 from services.evaluation.repository import DirtyRow, JobRepository
 from shared.background import raise_if_cancelling
 from shared.logs import get_logger
@@ -32,11 +33,9 @@ RETRIED_ERRORS: tuple[type[BaseException], ...] = (
 """A scoring round that lost a deadlock (a batch of member facts locks cells in its own order) is run again."""
 
 
-class DeferringUnitOfWork(Protocol):
-    """What noting touched cells needs from a unit of work."""
+class DeferringUnitOfWork(ScoringUnitOfWork, Protocol):
+    """What noting touched cells needs from a unit of work (the pending facts are written first)."""
 
-    @property
-    def touched(self) -> Touched: ...
     @property
     def jobs(self) -> JobRepository: ...
 
@@ -46,6 +45,7 @@ class DeferringUnitOfWork(Protocol):
 async def defer_touched(uow: DeferringUnitOfWork) -> int:
     """The fact consumer's `finish`: store the cells the transaction's facts touched for the scoring worker (one
     row each, one statement) and have the worker woken once the transaction commits; how many cells."""
+    await write_pending(uow)
     cells = list(uow.touched.take())
     if cells:
         await uow.jobs.add_dirty_cells(cells)

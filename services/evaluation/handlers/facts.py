@@ -1,7 +1,9 @@
 """Use cases for each fact evaluation consumes: store it in the projection, then note what it affects.
 
-A handler only notes the meetings to rescore (`uow.touched`); `score_touched` scores them once at the end of
-the delivery, so a batch of facts about one cell scores each meeting and refreshes each period once.
+A handler only notes the meetings to rescore (`uow.touched`); at the end of the delivery `defer_touched` notes the
+cells for the scoring worker (or `score_touched` scores them at once). Facts that only add to a meeting (documents,
+attendance, minutes, approval, assessments, task completions, cancellations) are not even written by their handler:
+they wait in `uow.touched.pending` and `handlers/pending.py::write_pending` writes each kind multi-row first.
 
 Nothing assumes a referent arrived first: a fact about an unknown meeting is stored and takes
 effect when the meeting is scheduled, because scoring always reads every stored fact.
@@ -11,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, has_committee_at
+from services.evaluation.domain.touched import PendingFact
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
 from shared.consuming import EventHandler
@@ -155,67 +158,58 @@ async def meeting_rescheduled(event: Event[contract.MeetingRescheduled], uow: Sc
         await _rescore_meeting(uow, event, data.meeting_id, following=True, before=before)
 
 
+def _pend(uow: ScoringUnitOfWork, event: Event[Any], kind: str, value: Any, *, following: bool) -> None:
+    """Note a fact about the event's meeting, written with the transaction's others (`write_pending`)."""
+    uow.touched.pending.append(
+        PendingFact(
+            kind=kind,
+            meeting_id=event.data.meeting_id,
+            time=event.time,
+            event_id=event.order_id,
+            value=value,
+            following=following,
+            correlation_id=event.correlation_id,
+        )
+    )
+
+
 async def meeting_cancelled(event: Event[contract.MeetingCancelled], uow: ScoringUnitOfWork) -> None:
     """A cancelled meeting is not held: later meetings' runs and previous tasks may change."""
-    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
-    if await uow.facts.cancel_meeting(meeting_id=event.data.meeting_id, stamp=stamp_of(event)):
-        await _rescore_meeting(uow, event, event.data.meeting_id, following=True)
+    _pend(uow, event, "cancellation", None, following=True)
 
 
 async def documents_published(event: Event[contract.DocumentsPublished], uow: ScoringUnitOfWork) -> None:
     """Add the published documents and rescore the meeting."""
-    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
-    items = [(item.kind.value, data.published_at) for item in data.items]
-    await uow.facts.add_documents(meeting_id=data.meeting_id, items=items, stamp=stamp_of(event))
-    await _rescore_meeting(uow, event, data.meeting_id, following=False)
+    _pend(uow, event, "documents", [(item.kind.value, data.published_at) for item in data.items], following=False)
 
 
 async def attendance_recorded(event: Event[contract.AttendanceRecorded], uow: ScoringUnitOfWork) -> None:
     """Store the roster if newest; later meetings' absence runs depend on it."""
-    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
-    data = event.data
-    roster = {record.member_id: record.status.value for record in data.records}
-    if await uow.facts.record_attendance(meeting_id=data.meeting_id, roster=roster, stamp=stamp_of(event)):
-        await _rescore_meeting(uow, event, data.meeting_id, following=True)
+    roster = {record.member_id: record.status.value for record in event.data.records}
+    _pend(uow, event, "attendance", roster, following=True)
 
 
 async def minutes_submitted(event: Event[contract.MinutesSubmitted], uow: ScoringUnitOfWork) -> None:
     """Store the minutes if newest; the meeting becomes held, which changes later meetings too."""
-    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
-    data = event.data
-    if await uow.facts.submit_minutes(
-        meeting_id=data.meeting_id, minutes=data.model_dump(mode="json"), stamp=stamp_of(event)
-    ):
-        await _rescore_meeting(uow, event, data.meeting_id, following=True)
+    _pend(uow, event, "minutes", event.data.model_dump(mode="json"), following=True)
 
 
 async def minutes_approved(event: Event[contract.MinutesApproved], uow: ScoringUnitOfWork) -> None:
     """Store the approval if newest and rescore the meeting."""
-    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
-    data = event.data
-    if await uow.facts.approve_minutes(meeting_id=data.meeting_id, approved_at=data.approved_at, stamp=stamp_of(event)):
-        await _rescore_meeting(uow, event, data.meeting_id, following=False)
+    _pend(uow, event, "approval", event.data.approved_at, following=False)
 
 
 async def meeting_assessed(event: Event[contract.MeetingAssessed], uow: ScoringUnitOfWork) -> None:
     """Keep the assessment (precedence is applied when scoring) and rescore the meeting."""
-    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
-    if await uow.facts.add_assessment(
-        meeting_id=data.meeting_id, role=data.assessor.role.value, points=dict(data.points), stamp=stamp_of(event)
-    ):
-        await _rescore_meeting(uow, event, data.meeting_id, following=False)
+    _pend(uow, event, "assessment", (data.assessor.role.value, dict(data.points)), following=False)
 
 
 async def task_completed(event: Event[contract.TaskCompleted], uow: ScoringUnitOfWork) -> None:
     """Store the completion; the next held regular/combined meeting's results depend on it."""
-    await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
-    if await uow.facts.complete_task(
-        task_id=data.task_id, meeting_id=data.meeting_id, completed_on=data.completed_on, stamp=stamp_of(event)
-    ):
-        await _rescore_meeting(uow, event, data.meeting_id, following=True)
+    _pend(uow, event, "task", (data.task_id, data.completed_on), following=True)
 
 
 FACT_HANDLERS: dict[str, EventHandler[Any]] = {

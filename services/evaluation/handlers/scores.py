@@ -19,6 +19,7 @@ from services.evaluation.domain.framework import Adoption, Framework, choose_fra
 from services.evaluation.domain.periods import REGULAR_KINDS, PeriodResult, evaluate_period
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
+from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository, ScoreRow
 from services.evaluation.repository.facts import CommitteeHistory
 from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
@@ -528,4 +529,5 @@ async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) 
 async def score_touched(uow: ScoringUnitOfWork) -> Rescored:
     """Rescore every meeting the transaction's facts touched, then refresh each touched cell-month's periods:
     once per delivery (one event or a whole batch), timed as one scoring."""
+    await write_pending(uow)
     return await score_cells(uow, dict(uow.touched.take()))

@@ -95,6 +95,14 @@ def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
     }
 
 
+SNAPSHOT_TABLES = {
+    "attendance": ("records", "text[]", "::jsonb"),
+    "minutes": ("data", "text[]", "::jsonb"),
+    "approval": ("approved_at", "timestamptz[]", ""),
+}
+"""Snapshot tables written many rows at once: the value column, the array type it travels in, its cast."""
+
+
 class FactRepository(Protocol):
     """The projection of facts, as evaluation needs them."""
 
@@ -115,6 +123,14 @@ class FactRepository(Protocol):
     ) -> bool: ...
     async def complete_task(self, *, task_id: str, meeting_id: str, completed_on: date, stamp: FactStamp) -> bool: ...
     async def meeting_position(self, meeting_id: str) -> tuple[str, datetime] | None: ...
+    async def meeting_positions(self, meeting_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]: ...
+    async def upsert_snapshots(self, table: str, rows: Sequence[tuple[str, Any, FactStamp]]) -> set[str]: ...
+    async def add_documents_many(self, rows: Sequence[tuple[str, list[tuple[str, datetime]], FactStamp]]) -> None: ...
+    async def add_assessments(
+        self, rows: Sequence[tuple[str, str, dict[str, float], FactStamp]]
+    ) -> set[tuple[str, str]]: ...
+    async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[str]: ...
+    async def cancel_meetings(self, rows: Sequence[tuple[str, FactStamp]]) -> set[str]: ...
     async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]: ...
     async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]: ...
     async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]: ...
@@ -129,6 +145,7 @@ class FactRepository(Protocol):
     async def lock_cell(self, cell_id: str) -> None: ...
     async def lock_cells(self, cell_ids: Sequence[str]) -> None: ...
     async def lock_fact_subject(self, key: str) -> None: ...
+    async def lock_fact_subjects(self, keys: Sequence[str]) -> None: ...
 
 
 class PgFactRepository:
@@ -341,6 +358,127 @@ class PgFactRepository:
         self._positions[meeting_id] = (row["cell_id"], row["starts_at"]) if row else None
         return self._positions[meeting_id]
 
+    async def meeting_positions(self, meeting_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+        """`meeting_position` of each meeting scheduled (those not read yet in this transaction in one statement)."""
+        missing = sorted({meeting_id for meeting_id in meeting_ids if meeting_id not in self._positions})
+        if missing:
+            for meeting_id in missing:
+                self._positions[meeting_id] = None
+            for row in await self._conn.fetch(
+                "SELECT m.meeting_id, m.cell_id, CASE WHEN r.meeting_id IS NOT NULL"
+                " AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+                " THEN r.starts_at ELSE m.starts_at END AS starts_at"
+                " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id)"
+                " WHERE m.meeting_id = ANY($1::text[])",
+                missing,
+            ):
+                self._positions[row["meeting_id"]] = (row["cell_id"], row["starts_at"])
+        found = {meeting_id: self._positions[meeting_id] for meeting_id in meeting_ids}
+        return {meeting_id: position for meeting_id, position in found.items() if position is not None}
+
+    async def upsert_snapshots(self, table: str, rows: Sequence[tuple[str, Any, FactStamp]]) -> set[str]:
+        """Store many snapshots (meeting id, value, stamp) of one kind in one statement, each if newer than the
+        stored one (of several for one meeting only the newest is offered: the same end state); the meetings whose
+        snapshot changed. `table` is attendance (value the roster), minutes (their data) or approval (its time)."""
+        column, array, cast = SNAPSHOT_TABLES[table]
+        newest: dict[str, tuple[str, Any, FactStamp]] = {}
+        for row in rows:
+            held = newest.get(row[0])
+            if held is None or (held[2].time, held[2].event_id) < (row[2].time, row[2].event_id):
+                newest[row[0]] = row
+        if not newest:
+            return set()
+        values = [json.dumps(value) if cast else value for _, value, _ in newest.values()]
+        changed = await self._conn.fetch(
+            f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id)"
+            f" SELECT m, v{cast}, t, i FROM unnest($1::text[], $2::{array}, $3::timestamptz[], $4::text[])"
+            "  AS u(m, v, t, i)"
+            f" ON CONFLICT (meeting_id) DO UPDATE SET {column} = EXCLUDED.{column},"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t=table)} RETURNING meeting_id",
+            list(newest),
+            values,
+            [stamp.time for _, _, stamp in newest.values()],
+            [stamp.event_id for _, _, stamp in newest.values()],
+        )
+        return {row["meeting_id"] for row in changed}
+
+    async def add_documents_many(self, rows: Sequence[tuple[str, list[tuple[str, datetime]], FactStamp]]) -> None:
+        """Add the documents of many publications (meeting id, items, stamp) in one statement."""
+        flat = [
+            (meeting_id, stamp.event_id, index, kind, at)
+            for meeting_id, items, stamp in rows
+            for index, (kind, at) in enumerate(items)
+        ]
+        if not flat:
+            return
+        await self._conn.execute(
+            "INSERT INTO document (meeting_id, fact_id, position, kind, published_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[])"
+            " ON CONFLICT DO NOTHING",
+            *(list(column) for column in zip(*flat, strict=True)),
+        )
+
+    async def add_assessments(
+        self, rows: Sequence[tuple[str, str, dict[str, float], FactStamp]]
+    ) -> set[tuple[str, str]]:
+        """Keep many assessments (meeting id, role, points, stamp) in one statement; the (meeting, event id) new."""
+        if not rows:
+            return set()
+        inserted = await self._conn.fetch(
+            "INSERT INTO assessment (meeting_id, fact_id, role, points, fact_time)"
+            " SELECT m, i, r, p::jsonb, t"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(m, i, r, p, t)"
+            " ON CONFLICT DO NOTHING RETURNING meeting_id, fact_id",
+            [meeting_id for meeting_id, _, _, _ in rows],
+            [stamp.event_id for _, _, _, stamp in rows],
+            [role for _, role, _, _ in rows],
+            [json.dumps(points) for _, _, points, _ in rows],
+            [stamp.time for _, _, _, stamp in rows],
+        )
+        return {(row["meeting_id"], row["fact_id"]) for row in inserted}
+
+    async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[str]:
+        """Store many completions (task id, meeting id, completed on, stamp) in one statement, each if newer (only the
+        newest of a task is offered); the tasks whose completion changed."""
+        newest: dict[str, tuple[str, str, date, FactStamp]] = {}
+        for row in rows:
+            held = newest.get(row[0])
+            if held is None or (held[3].time, held[3].event_id) < (row[3].time, row[3].event_id):
+                newest[row[0]] = row
+        if not newest:
+            return set()
+        changed = await self._conn.fetch(
+            "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::text[])"
+            " ON CONFLICT (task_id) DO UPDATE SET meeting_id = EXCLUDED.meeting_id,"
+            " completed_on = EXCLUDED.completed_on, fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='task_completion')} RETURNING task_id",
+            list(newest),
+            [meeting_id for _, meeting_id, _, _ in newest.values()],
+            [completed_on for _, _, completed_on, _ in newest.values()],
+            [stamp.time for _, _, _, stamp in newest.values()],
+            [stamp.event_id for _, _, _, stamp in newest.values()],
+        )
+        return {row["task_id"] for row in changed}
+
+    async def cancel_meetings(self, rows: Sequence[tuple[str, FactStamp]]) -> set[str]:
+        """Mark many meetings cancelled in one statement (the first cancellation stays); those newly cancelled."""
+        first: dict[str, FactStamp] = {}
+        for meeting_id, stamp in rows:
+            first.setdefault(meeting_id, stamp)
+        if not first:
+            return set()
+        inserted = await self._conn.fetch(
+            "INSERT INTO meeting_cancellation (meeting_id, fact_time, fact_id)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])"
+            " ON CONFLICT (meeting_id) DO NOTHING RETURNING meeting_id",
+            list(first),
+            [stamp.time for stamp in first.values()],
+            [stamp.event_id for stamp in first.values()],
+        )
+        return {row["meeting_id"] for row in inserted}
+
     async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]:
         """Every scheduled meeting of each cell with its snapshots, by effective start then id (every cell a key)."""
         rows = await self._conn.fetch(f"{MEETING_COLUMNS} WHERE m.cell_id = ANY($1::text[])", list(cell_ids))
@@ -470,6 +608,18 @@ class PgFactRepository:
             " FROM (SELECT DISTINCT c FROM unnest($1::text[]) AS c ORDER BY c) AS ordered",
             list(cell_ids),
         )
+
+    async def lock_fact_subjects(self, keys: Sequence[str]) -> None:
+        """`lock_fact_subject` of each key not locked yet in this transaction, in key order, in one statement."""
+        wanted = sorted(set(keys) - self._subjects)
+        if not wanted:
+            return
+        await self._conn.execute(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended('evaluation.subject:' || k, 0)))"
+            " FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS ordered",
+            wanted,
+        )
+        self._subjects.update(wanted)
 
     async def lock_fact_subject(self, key: str) -> None:
         """Serialize facts about one meeting or member until the transaction ends.
