@@ -150,7 +150,11 @@ async def as_batch(pool: asyncpg.Pool, settings: Settings, clock: Clock, events:
             end = start
             while end < len(read) and read[end].type == read[start].type:
                 end += 1
-            await BATCH_HANDLERS[read[start].type](read[start:end], uow)
+            if read[start].type in BATCH_HANDLERS:
+                await BATCH_HANDLERS[read[start].type](read[start:end], uow)
+            else:
+                for item in read[start:end]:
+                    await HANDLERS[item.type](item, uow)
             start = end
         await uow.commit()
 
@@ -256,3 +260,40 @@ async def test_the_settings_of_many_cells_at_once_are_those_of_each_alone(
         together = await configs_for(cells, uow)
     assert together == alone
     assert [config.param("consecutive_absences", "more_than") for config in together.values()] == [5, 7, 3]
+
+
+def _newcomer(p: Province, member_id: str) -> CloudEvent:
+    return event(
+        "member.upserted.v1",
+        {
+            "id": member_id,
+            "full_name": "Đỗ Thị Mai",
+            "cell_id": p.cell,
+            "status": "official",
+            "role": "member",
+            "email": p.email(member_id),
+        },
+        event_id=f"{p.cell}-n{member_id[-4:]}",
+    )
+
+
+async def test_newcomers_in_one_transaction_hear_of_every_meeting_ahead_even_one_scheduled_between_them(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = Province(), Province()
+    for p in (alone, together):
+        await prepare(pool, settings, clock, p)
+        await one_by_one(pool, settings, clock, [p.scheduled(f"{p.cell}-m4", clock.value + timedelta(days=3))])
+
+    def newcomers(p: Province) -> list[CloudEvent]:
+        later = p.scheduled(f"{p.cell}-m5", clock.value + timedelta(days=9))
+        return [_newcomer(p, f"{p.cell}-x1"), _newcomer(p, f"{p.cell}-x2"), later, _newcomer(p, f"{p.cell}-x3")]
+
+    await one_by_one(pool, settings, clock, newcomers(alone))
+    await as_batch(pool, settings, clock, newcomers(together))
+
+    expected = await outcome(pool, alone)
+    heard = {(row[1], row[2]) for row in expected["notices"] if row[0] == "meeting_scheduled"}
+    assert {("CELL-m4", "CELL-x1"), ("CELL-m4", "CELL-x3"), ("CELL-m5", "CELL-x1"), ("CELL-m5", "CELL-x3")} <= heard
+    assert await outcome(pool, together) == expected

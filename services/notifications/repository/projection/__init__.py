@@ -16,6 +16,7 @@ class PgProjectionRepository(PgDirectory, PgMeetings):
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         PgDirectory.__init__(self, connection)
+        PgMeetings.__init__(self, connection)
 
 
 __all__ = ["PgProjectionRepository", "ProjectionRepository"]

@@ -15,9 +15,14 @@ class PgMeetings:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._db = connection
+        self._upcoming: dict[str, tuple[datetime, list[Meeting]]] = {}
+        """Upcoming meetings read in this transaction by cell, with the time they were read for, until it writes a
+        meeting: the cell is locked by the handlers that read them, and a meeting's notice fields change only
+        under that lock."""
 
     async def apply_scheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
         """Store a meeting's scheduled facts if newer than the stored ones."""
+        self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
             " scheduled_time) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -37,6 +42,7 @@ class PgMeetings:
 
     async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
         """Store a new start (and place) if this rescheduling is the latest one."""
+        self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, rescheduled_starts_at, rescheduled_location, rescheduled_time,"
             " rescheduled_id) VALUES ($1, $2, $3, $4, $5)"
@@ -56,6 +62,7 @@ class PgMeetings:
 
     async def apply_cancelled(self, meeting_id: str, *, reason: str, time: datetime) -> bool:
         """Mark a meeting cancelled (a final state); True the first time."""
+        self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, cancelled_time, cancel_reason) VALUES ($1, $2, $3)"
             " ON CONFLICT (meeting_id) DO UPDATE SET cancelled_time = EXCLUDED.cancelled_time,"
@@ -68,6 +75,7 @@ class PgMeetings:
 
     async def add_documents(self, meeting_id: str, *, kinds: Sequence[str], published_at: datetime) -> None:
         """Remember the earliest publication of each document kind."""
+        self._upcoming.clear()
         await self._db.executemany(
             "INSERT INTO meeting_document AS d (meeting_id, kind, published_at) VALUES ($1, $2, $3)"
             " ON CONFLICT (meeting_id, kind) DO UPDATE SET published_at = LEAST(d.published_at, EXCLUDED.published_at)",
@@ -76,6 +84,7 @@ class PgMeetings:
 
     async def minutes_submitted(self, meeting_id: str, *, time: datetime, ended_at: datetime) -> None:
         """Remember that minutes arrived (the earliest submission counts)."""
+        self._upcoming.clear()
         await self._db.execute(
             "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, ended_at) VALUES ($1, $2, $3)"
             " ON CONFLICT (meeting_id) DO UPDATE SET minutes_submitted_at ="
@@ -96,6 +105,7 @@ class PgMeetings:
         event_id: str,
     ) -> bool:
         """Replace the meeting's roster and guests if this one is newer; True when applied."""
+        self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, roster_time, roster_id) VALUES ($1, $2, $3)"
             " ON CONFLICT (meeting_id) DO UPDATE SET roster_time = EXCLUDED.roster_time, roster_id = EXCLUDED.roster_id"
@@ -146,14 +156,20 @@ class PgMeetings:
         return {row["meeting_id"]: to_meeting(row) for row in rows}
 
     async def upcoming_meetings(self, cell_id: str, *, now: datetime) -> list[Meeting]:
-        """Meetings of a cell that have not started and are not cancelled."""
+        """Meetings of a cell that have not started and are not cancelled (read once per transaction until it
+        writes a meeting: a batch of one cell's members asks once)."""
+        read = self._upcoming.get(cell_id)
+        if read is not None and read[0] <= now:  # those still ahead of the later time
+            return [meeting for meeting in read[1] if meeting.starts_at is not None and meeting.starts_at > now]
         rows = await self._db.fetch(
             f"SELECT * FROM ({MEETING_SELECT} WHERE m.cell_id = $1 AND m.cancelled_time IS NULL) x"
             " WHERE starts_at > $2",
             cell_id,
             now,
         )
-        return [to_meeting(row) for row in rows]
+        meetings = [to_meeting(row) for row in rows]
+        self._upcoming[cell_id] = (now, meetings)
+        return list(meetings)
 
     async def upsert_cell_score(
         self, *, cell_id: str, period: str, rating: str, score: float, time: datetime, event_id: str
