@@ -4,8 +4,8 @@ Handlers are written against `MeetingsUnit`, which the Postgres unit below and t
 (tests/meetings/fakes.py) both satisfy.
 """
 
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -21,6 +21,7 @@ from services.meetings.repository import (
     PgMeetingRepository,
     PgOrgRepository,
 )
+from services.meetings.repository.pending import PendingWrites
 from shared.envelope import CloudEvent
 from shared.unit_of_work import PgUnitOfWork
 
@@ -86,8 +87,25 @@ class MeetingsUnitOfWork(PgUnitOfWork):
         super().__init__(pool, schema=SCHEMA)
 
     def start_repositories(self, connection: asyncpg.Connection) -> None:
-        """Build the repositories on the transaction's connection."""
-        self.org = PgOrgRepository(connection)
-        self.meetings = PgMeetingRepository(connection)
+        """Build the repositories on the transaction's connection, sharing one queue of pending writes."""
+        self.pending = PendingWrites(connection)
+        self.org = PgOrgRepository(connection, self.pending)
+        self.meetings = PgMeetingRepository(connection, self.pending)
         self.ingest = PgIngestRepository(connection)
         self.frameworks = PgFrameworkRepository(connection)
+
+    def savepoint(self) -> AbstractAsyncContextManager[Any]:
+        """A savepoint, entered once the pending writes are sent: a rollback to it must undo only what was done
+        inside it (an applier queues nothing before it raises Held or InvalidEvent, apply.py)."""
+        return self._savepoint()
+
+    @asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        await self.pending.flush()
+        async with self.connection.transaction():
+            yield
+
+    async def commit(self) -> None:
+        """Send the pending writes, then write the outbox and commit."""
+        await self.pending.flush()
+        await super().commit()

@@ -70,6 +70,16 @@ def province_events() -> list[dict[str, Any]]:
         next(i for i, e in enumerate(events) if e["type"] == "attendance.recorded.v1" and i > len(events) // 2)
     )
     events.insert(index_of("meeting.scheduled.v1", roster["data"]["meeting_id"]), roster)
+    # released and held again inside the batch: a roster sent before its meeting, naming a member who comes after it
+    late = next(e for e in reversed(events) if e["type"] == "attendance.recorded.v1")
+    member_id = late["data"]["records"][0]["member_id"]
+    newcomer = events.pop(
+        next(i for i, e in enumerate(events) if e["type"] == "member.upserted.v1" and e["data"]["id"] == member_id)
+    )
+    events.remove(late)
+    at = index_of("meeting.scheduled.v1", late["data"]["meeting_id"])
+    events[at:at] = [late]
+    events.insert(at + 2, newcomer)
     # rejected in the middle of a transaction: a meeting scheduled for a committee, and a body that is no event
     middle = len(events) // 2
     committee = next(e for e in events if e["type"] == "org.unit.upserted.v1" and e["data"]["kind"] == "committee")

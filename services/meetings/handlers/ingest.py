@@ -316,7 +316,8 @@ async def _judge_in_one_transaction(
             locks |= reading.locks
         await uow.ingest.lock(locks)
         recorded = await record_new(chunk, uow)
-        await prefetch([reading.event for reading in chunk if reading.event is not None], uow)
+        if len(chunk) > 1:  # one event reads what it needs as it goes: no statement would be saved
+            await prefetch([reading.event for reading in chunk if reading.event is not None], uow)
         # several events: a failure rolls the whole transaction back and ingest_batch judges them one per
         # transaction (with savepoints), so no savepoint per event here
         savepoint = len(chunk) == 1

@@ -1,14 +1,19 @@
-"""Meetings and what is recorded about them: schedule, roster, minutes, tasks, documents, assessments."""
+"""Meetings and what is recorded about them: schedule, roster, minutes, tasks, documents, assessments.
+
+Issue 12: a transaction reads meetings ahead (`prefetch`), keeps what it read (its locks keep it true), decides
+each write in memory (is this snapshot newer?) and queues it in PendingWrites, sent one statement per kind.
+"""
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 import asyncpg
 
 from services.meetings.domain import AttendanceEntry, MeetingState, Version
+from services.meetings.repository.pending import PendingWrites
 from shared.contracts import meetings as contract
 
 
@@ -42,11 +47,84 @@ class MeetingRepository(Protocol):
 
 _STATE_SQL = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_id,"
+    " m.schedule_time, m.schedule_id, m.start_time, m.start_id, m.approval_time, m.approval_id,"
     " r.version_time AS roster_time, r.version_id AS roster_id,"
     " n.version_time AS minutes_time, n.version_id AS minutes_id"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
+_SCHEDULE_SQL = (
+    "INSERT INTO meeting (meeting_id, cell_id, kind, topic, agenda, notified_at, committee_prepared,"
+    " schedule_time, schedule_id, starts_at, start_time, start_id, location, location_time, location_id)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $8, $9, $11, $8, $9)"
+    " ON CONFLICT (meeting_id) DO UPDATE SET"
+    " cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind, topic = EXCLUDED.topic, agenda = EXCLUDED.agenda,"
+    " notified_at = EXCLUDED.notified_at, committee_prepared = EXCLUDED.committee_prepared,"
+    " schedule_time = EXCLUDED.schedule_time, schedule_id = EXCLUDED.schedule_id,"
+    " starts_at = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
+    "   THEN EXCLUDED.starts_at ELSE meeting.starts_at END,"
+    " start_id = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
+    "   THEN EXCLUDED.start_id ELSE meeting.start_id END,"
+    " start_time = GREATEST(meeting.start_time, EXCLUDED.start_time),"
+    " location = CASE WHEN (meeting.location_time, meeting.location_id) < (EXCLUDED.location_time,"
+    " EXCLUDED.location_id)"
+    "   THEN EXCLUDED.location ELSE meeting.location END,"
+    " location_id = CASE WHEN (meeting.location_time, meeting.location_id)"
+    "   < (EXCLUDED.location_time, EXCLUDED.location_id) THEN EXCLUDED.location_id ELSE"
+    " meeting.location_id END,"
+    " location_time = GREATEST(meeting.location_time, EXCLUDED.location_time)"
+    " WHERE (meeting.schedule_time, meeting.schedule_id) < (EXCLUDED.schedule_time, EXCLUDED.schedule_id)"
+)
+_APPROVE_SQL = (
+    "UPDATE meeting SET approved_at = $2, approval_votes_for = $3, approval_votes_against = $4,"
+    " approval_time = $5, approval_id = $6 WHERE meeting_id = $1"
+    " AND (approval_time IS NULL OR (approval_time, approval_id) < ($5, $6))"
+)
+_COMPLETE_SQL = (
+    "INSERT INTO task_completion (meeting_id, task_id, completed_on, version_time, version_id)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
+    " completed_on = EXCLUDED.completed_on, version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+    " WHERE (task_completion.version_time, task_completion.version_id) < (EXCLUDED.version_time,"
+    " EXCLUDED.version_id)"
+)
+_MINUTES_SQL = (
+    "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers,"
+    " self_criticism_minutes, content, conclusions, resolutions, version_time, version_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11, $12)"
+    " ON CONFLICT (meeting_id) DO UPDATE SET started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,"
+    " chair_id = EXCLUDED.chair_id, recorder_id = EXCLUDED.recorder_id, speakers = EXCLUDED.speakers,"
+    " self_criticism_minutes = EXCLUDED.self_criticism_minutes, content = EXCLUDED.content,"
+    " conclusions = EXCLUDED.conclusions, resolutions = EXCLUDED.resolutions,"
+    " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+)
+_ROSTER_SQL = (
+    "INSERT INTO roster (meeting_id, guests, version_time, version_id) VALUES ($1, $2::jsonb, $3, $4)"
+    " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
+    " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+)
+_DOCUMENT_SQL = (
+    "INSERT INTO document (meeting_id, origin_source, origin_id, position, published_at, title, kind, url)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[],"
+    " $7::text[], $8::text[]) ON CONFLICT DO NOTHING"
+)
+_ASSESSMENT_SQL = (
+    "INSERT INTO assessment (meeting_id, origin_source, origin_id, assessed_time, role, person_id, points, comment)"
+    " SELECT m, s, i, t, r, p, points::jsonb, c FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],"
+    " $5::text[], $6::text[], $7::text[], $8::text[]) AS u(m, s, i, t, r, p, points, c) ON CONFLICT DO NOTHING"
+)
+_ATTENDANCE_SQL = (
+    "INSERT INTO attendance (meeting_id, member_id, status, reason)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+)
+_TASK_SQL = (
+    "INSERT INTO task (meeting_id, task_id, assignee_id, description, due_on)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[])"
+)
+FIRST = 0
+"""The rank of the statements creating meeting rows, sent before those updating or adding to them."""
+THEN = 1
+LAST = 2
+"""The rank of the rows replacing a meeting's roster or tasks, sent after the rows they replace are deleted."""
 
 
 def _state(row: asyncpg.Record) -> MeetingState:
@@ -63,36 +141,92 @@ def _state(row: asyncpg.Record) -> MeetingState:
     )
 
 
-class PgMeetingRepository:
-    """MeetingRepository over the meetings schema, reading meeting states and tasks through a cache that lives as
-    long as its transaction (which holds those meetings locked, handlers/locks.py); its writes keep it up to date."""
+@dataclass
+class _Versions:
+    """What decides a meeting row's writes beyond its MeetingState: the versions of its schedule, start and
+    approval as stored (None for a NULL, which no row comparison in SQL finds older)."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    schedule: Version | None
+    start: Version | None
+    approval: Version | None
+
+
+class PgMeetingRepository:
+    """MeetingRepository over the meetings schema, reading through a cache that lives as long as its transaction
+    (which holds those meetings locked, handlers/locks.py) and queueing its writes in `pending`; a statement of its
+    own sends the queue first."""
+
+    def __init__(self, connection: asyncpg.Connection, pending: PendingWrites | None = None) -> None:
         self._conn = connection
+        self._pending = pending or PendingWrites(connection)
+        self._pending.hooks(before=self._queue_replacements, after=_nothing)
         self._states: dict[str, MeetingState | None] = {}
         """Meeting states read so far (None: not scheduled)."""
+        self._versions: dict[str, _Versions] = {}
         self._tasks: dict[str, set[str]] = {}
-        """The task ids of the minutes of the meetings whose tasks were read."""
+        """The task ids of each meeting's minutes, for the meetings whose tasks were read."""
+        self._completions: dict[str, dict[str, Version]] = {}
+        """The stored completion versions of each meeting's tasks, for the meetings whose completions were read."""
+        self._rosters: dict[str, list[str]] = {}
+        """The members on each meeting's roster, for the meetings whose rosters were read."""
+        self._new_rosters: dict[str, tuple[contract.AttendanceRecorded, Version]] = {}
+        self._new_minutes: dict[str, tuple[contract.MinutesSubmitted, Version]] = {}
+
+    async def _direct(self) -> asyncpg.Connection:
+        """The connection, once every queued write is sent (before any statement of this repository's own)."""
+        await self._pending.flush()
+        return self._conn
 
     async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]:
-        """Read the meetings' states and tasks in two statements; return the cells of the meetings known."""
+        """Read the meetings' states, tasks, completions and roster members in four statements; return the cells of
+        the meetings known."""
         wanted = sorted(set(meeting_ids) - self._states.keys())
         if wanted:
             await self._read_states(wanted)
-            rows = await self._conn.fetch(
-                "SELECT meeting_id, task_id FROM task WHERE meeting_id = ANY($1::text[])", wanted
-            )
-            for meeting_id in wanted:
-                self._tasks.setdefault(meeting_id, set())
-            for row in rows:
-                self._tasks[row["meeting_id"]].add(row["task_id"])
+            await self._read_tasks(wanted)
+            await self._read_completions(wanted)
+            await self._read_rosters(wanted)
         return {state.cell_id for state in self._states.values() if state is not None}
 
     async def _read_states(self, meeting_ids: list[str]) -> None:
+        conn = await self._direct()
         for meeting_id in meeting_ids:
             self._states[meeting_id] = None
-        for row in await self._conn.fetch(_STATE_SQL, meeting_ids):
+        for row in await conn.fetch(_STATE_SQL, meeting_ids):
             self._states[row["meeting_id"]] = _state(row)
+            self._versions[row["meeting_id"]] = _Versions(
+                schedule=_version(row, "schedule"), start=_version(row, "start"), approval=_version(row, "approval")
+            )
+
+    async def _read_tasks(self, meeting_ids: list[str]) -> None:
+        conn = await self._direct()
+        rows = await conn.fetch("SELECT meeting_id, task_id FROM task WHERE meeting_id = ANY($1::text[])", meeting_ids)
+        for meeting_id in meeting_ids:
+            self._tasks[meeting_id] = set()
+        for row in rows:
+            self._tasks[row["meeting_id"]].add(row["task_id"])
+
+    async def _read_completions(self, meeting_ids: list[str]) -> None:
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT meeting_id, task_id, version_time, version_id FROM task_completion"
+            " WHERE meeting_id = ANY($1::text[])",
+            meeting_ids,
+        )
+        for meeting_id in meeting_ids:
+            self._completions[meeting_id] = {}
+        for row in rows:
+            self._completions[row["meeting_id"]][row["task_id"]] = (row["version_time"], row["version_id"])
+
+    async def _read_rosters(self, meeting_ids: list[str]) -> None:
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT meeting_id, member_id FROM attendance WHERE meeting_id = ANY($1::text[])", meeting_ids
+        )
+        for meeting_id in meeting_ids:
+            self._rosters[meeting_id] = []
+        for row in rows:
+            self._rosters[row["meeting_id"]].append(row["member_id"])
 
     async def get_state(self, meeting_id: str) -> MeetingState | None:
         """The lifecycle facts of a meeting, or None when it is not scheduled."""
@@ -102,59 +236,55 @@ class PgMeetingRepository:
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
         """Create the meeting or merge a newer schedule snapshot; True when anything was written."""
-        written = await self._conn.fetchval(
-            "INSERT INTO meeting (meeting_id, cell_id, kind, topic, agenda, notified_at, committee_prepared,"
-            " schedule_time, schedule_id, starts_at, start_time, start_id, location, location_time, location_id)"
-            " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $8, $9, $11, $8, $9)"
-            " ON CONFLICT (meeting_id) DO UPDATE SET"
-            " cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind, topic = EXCLUDED.topic, agenda = EXCLUDED.agenda,"
-            " notified_at = EXCLUDED.notified_at, committee_prepared = EXCLUDED.committee_prepared,"
-            " schedule_time = EXCLUDED.schedule_time, schedule_id = EXCLUDED.schedule_id,"
-            " starts_at = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
-            "   THEN EXCLUDED.starts_at ELSE meeting.starts_at END,"
-            " start_id = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
-            "   THEN EXCLUDED.start_id ELSE meeting.start_id END,"
-            " start_time = GREATEST(meeting.start_time, EXCLUDED.start_time),"
-            " location = CASE WHEN (meeting.location_time, meeting.location_id) < (EXCLUDED.location_time,"
-            " EXCLUDED.location_id)"
-            "   THEN EXCLUDED.location ELSE meeting.location END,"
-            " location_id = CASE WHEN (meeting.location_time, meeting.location_id)"
-            "   < (EXCLUDED.location_time, EXCLUDED.location_id) THEN EXCLUDED.location_id ELSE"
-            " meeting.location_id END,"
-            " location_time = GREATEST(meeting.location_time, EXCLUDED.location_time)"
-            " WHERE (meeting.schedule_time, meeting.schedule_id) < (EXCLUDED.schedule_time, EXCLUDED.schedule_id)"
-            " RETURNING 1",
-            data.meeting_id,
-            data.cell_id,
-            data.kind.value,
-            data.topic,
-            json.dumps(data.agenda, ensure_ascii=False),
-            notified_at,
-            data.committee_prepared,
-            version[0],
-            version[1],
-            data.starts_at,
-            data.location,
+        existing = await self.get_state(data.meeting_id)
+        if existing is None:
+            self._states[data.meeting_id] = MeetingState(
+                meeting_id=data.meeting_id,
+                cell_id=data.cell_id,
+                kind=data.kind.value,
+                starts_at=data.starts_at,
+                cancel_version=None,
+                has_roster=False,
+                has_minutes=False,
+            )
+            self._versions[data.meeting_id] = _Versions(schedule=version, start=version, approval=None)
+        else:
+            stored = self._versions[data.meeting_id]
+            if stored.schedule is None or not stored.schedule < version:
+                return False
+            stored.schedule = version
+            moves = stored.start is not None and stored.start < version
+            if moves:
+                stored.start = version
+            self._states[data.meeting_id] = replace(
+                existing,
+                cell_id=data.cell_id,
+                kind=data.kind.value,
+                starts_at=data.starts_at if moves else existing.starts_at,
+            )
+        self._pending.add(
+            _SCHEDULE_SQL,
+            (
+                data.meeting_id,
+                data.cell_id,
+                data.kind.value,
+                data.topic,
+                json.dumps(data.agenda, ensure_ascii=False),
+                notified_at,
+                data.committee_prepared,
+                version[0],
+                version[1],
+                data.starts_at,
+                data.location,
+            ),
+            rank=FIRST,
         )
-        if written is not None:
-            existing = self._states.get(data.meeting_id)
-            if existing is None and data.meeting_id in self._states:  # a new meeting: its state is all here
-                self._states[data.meeting_id] = MeetingState(
-                    meeting_id=data.meeting_id,
-                    cell_id=data.cell_id,
-                    kind=data.kind.value,
-                    starts_at=data.starts_at,
-                    cancel_version=None,
-                    has_roster=False,
-                    has_minutes=False,
-                )
-            else:  # the start moves only when this is the latest word on it: read it again when asked
-                self._states.pop(data.meeting_id, None)
-        return written is not None
+        return True
 
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool:
         """Move the start (and place) when this is the latest word on them; True when anything changed."""
-        moved = await self._conn.fetchval(
+        conn = await self._direct()
+        moved = await conn.fetchval(
             "UPDATE meeting SET starts_at = $2, start_time = $3, start_id = $4, reschedule_reason = $5"
             " WHERE meeting_id = $1 AND (start_time, start_id) < ($3, $4) RETURNING 1",
             data.meeting_id,
@@ -165,7 +295,7 @@ class PgMeetingRepository:
         )
         relocated = None
         if data.location is not None:
-            relocated = await self._conn.fetchval(
+            relocated = await conn.fetchval(
                 "UPDATE meeting SET location = $2, location_time = $3, location_id = $4"
                 " WHERE meeting_id = $1 AND (location_time, location_id) < ($3, $4) RETURNING 1",
                 data.meeting_id,
@@ -173,13 +303,15 @@ class PgMeetingRepository:
                 version[0],
                 version[1],
             )
-        if moved is not None:
+        if moved is not None:  # read again when asked
             self._states.pop(data.meeting_id, None)
+            self._versions.pop(data.meeting_id, None)
         return moved is not None or relocated is not None
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
         """Mark the meeting cancelled (the latest cancellation's reason wins)."""
-        written = await self._conn.fetchval(
+        conn = await self._direct()
+        written = await conn.fetchval(
             "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_id = $4 WHERE meeting_id = $1"
             " AND (cancel_time IS NULL OR (cancel_time, cancel_id) < ($3, $4)) RETURNING 1",
             data.meeting_id,
@@ -194,137 +326,135 @@ class PgMeetingRepository:
 
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
         """Replace the roster; return the members of the previous one."""
-        previous = await self._conn.fetch(
-            "DELETE FROM attendance WHERE meeting_id = $1 RETURNING member_id", data.meeting_id
-        )
-        await self._conn.executemany(
-            "INSERT INTO attendance (meeting_id, member_id, status, reason) VALUES ($1, $2, $3, $4)",
-            [(data.meeting_id, r.member_id, r.status.value, r.reason) for r in data.records],
-        )
-        await self._conn.execute(
-            "INSERT INTO roster (meeting_id, guests, version_time, version_id) VALUES ($1, $2::jsonb, $3, $4)"
-            " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id",
-            data.meeting_id,
-            json.dumps([g.model_dump(mode="json", exclude_none=True) for g in data.guests], ensure_ascii=False),
-            version[0],
-            version[1],
-        )
+        if data.meeting_id not in self._rosters:
+            await self._read_rosters([data.meeting_id])
+        previous = self._rosters[data.meeting_id]
+        self._rosters[data.meeting_id] = [record.member_id for record in data.records]
+        self._new_rosters[data.meeting_id] = (data, version)  # only the last one of a transaction is written
+        self._pending.dirty = True
         state = self._states.get(data.meeting_id)
         if state is not None:
             self._states[data.meeting_id] = replace(state, has_roster=True, roster_version=version)
-        return [row["member_id"] for row in previous]
+        return previous
 
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
         """Store the minutes and their tasks, replacing earlier ones."""
-        await self._conn.execute(
-            "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers,"
-            " self_criticism_minutes, content, conclusions, resolutions, version_time, version_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11, $12)"
-            " ON CONFLICT (meeting_id) DO UPDATE SET started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,"
-            " chair_id = EXCLUDED.chair_id, recorder_id = EXCLUDED.recorder_id, speakers = EXCLUDED.speakers,"
-            " self_criticism_minutes = EXCLUDED.self_criticism_minutes, content = EXCLUDED.content,"
-            " conclusions = EXCLUDED.conclusions, resolutions = EXCLUDED.resolutions,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id",
-            data.meeting_id,
-            data.started_at,
-            data.ended_at,
-            data.chair_id,
-            data.recorder_id,
-            json.dumps(data.speakers),
-            data.self_criticism_minutes,
-            data.content,
-            data.conclusions,
-            json.dumps([r.model_dump(mode="json") for r in data.resolutions], ensure_ascii=False),
-            version[0],
-            version[1],
-        )
-        await self._conn.execute("DELETE FROM task WHERE meeting_id = $1", data.meeting_id)
-        await self._conn.executemany(
-            "INSERT INTO task (meeting_id, task_id, assignee_id, description, due_on) VALUES ($1, $2, $3, $4, $5)",
-            [(data.meeting_id, t.task_id, t.assignee_id, t.description, t.due_on) for t in data.tasks],
-        )
+        self._new_minutes[data.meeting_id] = (data, version)  # only the last one of a transaction is written
+        self._pending.dirty = True
         state = self._states.get(data.meeting_id)
         if state is not None:
             self._states[data.meeting_id] = replace(state, has_minutes=True, minutes_version=version)
         self._tasks[data.meeting_id] = {task.task_id for task in data.tasks}
 
+    def _queue_replacements(self) -> None:
+        """Queue the rows of the last roster and minutes of each meeting replaced since the last flush."""
+        for meeting_id, (roster, version) in self._new_rosters.items():
+            self._pending.add(
+                "DELETE FROM attendance WHERE meeting_id = ANY($1::text[])", (meeting_id,), rank=THEN, columns=True
+            )
+            for r in roster.records:
+                self._pending.add(
+                    _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
+                )
+            guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
+            self._pending.add(_ROSTER_SQL, (meeting_id, json.dumps(guests, ensure_ascii=False), *version), rank=THEN)
+        for meeting_id, (minutes, version) in self._new_minutes.items():
+            self._pending.add(
+                _MINUTES_SQL,
+                (
+                    meeting_id,
+                    minutes.started_at,
+                    minutes.ended_at,
+                    minutes.chair_id,
+                    minutes.recorder_id,
+                    json.dumps(minutes.speakers),
+                    minutes.self_criticism_minutes,
+                    minutes.content,
+                    minutes.conclusions,
+                    json.dumps([r.model_dump(mode="json") for r in minutes.resolutions], ensure_ascii=False),
+                    *version,
+                ),
+                rank=THEN,
+            )
+            self._pending.add(
+                "DELETE FROM task WHERE meeting_id = ANY($1::text[])", (meeting_id,), rank=THEN, columns=True
+            )
+            for t in minutes.tasks:
+                self._pending.add(
+                    _TASK_SQL, (meeting_id, t.task_id, t.assignee_id, t.description, t.due_on), rank=LAST, columns=True
+                )
+        self._new_rosters.clear()
+        self._new_minutes.clear()
+
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
         """Record the approval unless a later one is stored."""
-        written = await self._conn.fetchval(
-            "UPDATE meeting SET approved_at = $2, approval_votes_for = $3, approval_votes_against = $4,"
-            " approval_time = $5, approval_id = $6 WHERE meeting_id = $1"
-            " AND (approval_time IS NULL OR (approval_time, approval_id) < ($5, $6)) RETURNING 1",
-            data.meeting_id,
-            data.approved_at,
-            data.votes_for,
-            data.votes_against,
-            version[0],
-            version[1],
+        if await self.get_state(data.meeting_id) is None:
+            return False  # no row to update
+        stored = self._versions[data.meeting_id]
+        if stored.approval is not None and not stored.approval < version:
+            return False
+        stored.approval = version
+        self._pending.add(
+            _APPROVE_SQL,
+            (data.meeting_id, data.approved_at, data.votes_for, data.votes_against, *version),
+            rank=THEN,
         )
-        return written is not None
+        return True
 
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None:
         """Keep the published items (each publication is its own fact)."""
-        await self._conn.executemany(
-            "INSERT INTO document (meeting_id, origin_source, origin_id, position, published_at, title, kind, url)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            [
-                (data.meeting_id, source, event_id, i, data.published_at, item.title, item.kind.value, item.url)
-                for i, item in enumerate(data.items)
-            ],
-        )
+        for i, item in enumerate(data.items):
+            self._pending.add(
+                _DOCUMENT_SQL,
+                (data.meeting_id, source, event_id, i, data.published_at, item.title, item.kind.value, item.url),
+                rank=THEN,
+                columns=True,
+            )
 
     async def add_assessment(
         self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime
     ) -> None:
         """Keep one assessment; evaluation decides which one wins per item."""
-        await self._conn.execute(
-            "INSERT INTO assessment (meeting_id, origin_source, origin_id, assessed_time, role, person_id,"
-            " points, comment)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) ON CONFLICT DO NOTHING",
-            data.meeting_id,
-            source,
-            event_id,
-            assessed_time,
-            data.assessor.role.value,
-            data.assessor.person_id,
-            json.dumps(data.points),
-            data.comment,
+        self._pending.add(
+            _ASSESSMENT_SQL,
+            (
+                data.meeting_id,
+                source,
+                event_id,
+                assessed_time,
+                data.assessor.role.value,
+                data.assessor.person_id,
+                json.dumps(data.points),
+                data.comment,
+            ),
+            rank=THEN,
+            columns=True,
         )
 
     async def task_exists(self, *, meeting_id: str, task_id: str) -> bool:
         """True when the meeting's minutes assign the task."""
-        if meeting_id in self._tasks:
-            return task_id in self._tasks[meeting_id]
-        found = await self._conn.fetchval(
-            "SELECT 1 FROM task WHERE meeting_id = $1 AND task_id = $2", meeting_id, task_id
-        )
-        return found is not None
+        if meeting_id not in self._tasks:
+            await self._read_tasks([meeting_id])
+        return task_id in self._tasks[meeting_id]
 
     async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool:
         """Record the completion unless a later report is stored."""
-        written = await self._conn.fetchval(
-            "INSERT INTO task_completion (meeting_id, task_id, completed_on, version_time, version_id)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
-            " completed_on = EXCLUDED.completed_on, version_time = EXCLUDED.version_time, version_id ="
-            " EXCLUDED.version_id"
-            " WHERE (task_completion.version_time, task_completion.version_id) < (EXCLUDED.version_time,"
-            " EXCLUDED.version_id)"
-            " RETURNING 1",
-            data.meeting_id,
-            data.task_id,
-            data.completed_on,
-            version[0],
-            version[1],
-        )
-        return written is not None
+        if data.meeting_id not in self._completions:
+            await self._read_completions([data.meeting_id])
+        completions = self._completions[data.meeting_id]
+        stored = completions.get(data.task_id)
+        if stored is not None and not stored < version:
+            return False
+        completions[data.task_id] = version
+        self._pending.add(_COMPLETE_SQL, (data.meeting_id, data.task_id, data.completed_on, *version), rank=THEN)
+        return True
 
     async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]:
         """Each member's status on every roster of a meeting that is not cancelled."""
         # Driven member by member through attendance_member, then meeting by key: a plain join let a planner
         # without statistics yet (a new province at its first month start) walk every meeting for each roster.
-        rows = await self._conn.fetch(
+        conn = await self._direct()
+        rows = await conn.fetch(
             "SELECT wanted.member_id, a.meeting_id, a.status, m.starts_at"
             " FROM (SELECT DISTINCT unnest($1::text[]) AS member_id) AS wanted"
             " CROSS JOIN LATERAL (SELECT meeting_id, status FROM attendance"
@@ -343,7 +473,8 @@ class PgMeetingRepository:
     async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
         """The attendance figures last announced per member: (consecutive absences, consecutive excused
         absences, unexcused months in the last year); members never announced are absent."""
-        rows = await self._conn.fetch(
+        conn = await self._direct()
+        rows = await conn.fetch(
             "SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year"
             " FROM attendance_figures WHERE member_id = ANY($1::text[])",
             list(member_ids),
@@ -354,7 +485,8 @@ class PgMeetingRepository:
         """Remember the figures just announced per member (one statement for them all)."""
         if not figures:
             return
-        await self._conn.execute(
+        conn = await self._direct()
+        await conn.execute(
             "INSERT INTO attendance_figures"
             " (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year)"
             " SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])"
@@ -366,3 +498,7 @@ class PgMeetingRepository:
             [value[1] for value in figures.values()],
             [value[2] for value in figures.values()],
         )
+
+
+async def _nothing() -> None:
+    """No work after a flush."""

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import UnitRef, Version, probation_ends_on
+from services.meetings.repository.pending import PendingWrites
 from shared.membership import MemberVersion
 from shared.tree import fetch_ancestors
 
@@ -41,8 +42,14 @@ class PgOrgRepository:
     What the transaction reads of a unit or a member's history it holds locked (handlers/locks.py), so a value
     once read stays true until this transaction writes it, and every write here keeps the cache up to date."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, pending: PendingWrites | None = None) -> None:
         self._conn = connection
+        self._pending = pending or PendingWrites(connection)
+        self._pending.hooks(before=_nothing, after=self._refresh_stale)
+        self._row_versions: dict[str, Version | None] = {}
+        """The version of each member's current row (None: no row), for the members whose rows were read."""
+        self._stale: set[str] = set()
+        """Members whose current row is rebuilt from their history once the queued versions are sent."""
         self._units: dict[str, UnitRef | None] = {}
         """Units read so far (None: known not to exist)."""
         self._histories: dict[str, list[MemberVersion]] = {}
@@ -69,6 +76,24 @@ class PgOrgRepository:
         members = sorted(set(member_ids) - self._histories.keys())
         if members:
             await self._read_histories(members)
+        members = sorted(set(member_ids) - self._row_versions.keys())
+        if members:
+            await self._read_row_versions(members)
+
+    async def _read_row_versions(self, member_ids: list[str]) -> None:
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT id, version_time, version_id FROM member WHERE id = ANY($1::text[])", member_ids
+        )
+        for member_id in member_ids:
+            self._row_versions[member_id] = None
+        for row in rows:
+            self._row_versions[row["id"]] = (row["version_time"], row["version_id"])
+
+    async def _direct(self) -> asyncpg.Connection:
+        """The connection, once every queued write is sent (before a statement on members of its own)."""
+        await self._pending.flush()
+        return self._conn
 
     async def get_unit(self, unit_id: str) -> UnitRef | None:
         """The unit's kind and parent, or None when unknown."""
@@ -138,7 +163,8 @@ class PgOrgRepository:
         return {member_id: list(self._histories[member_id]) for member_id in member_ids if self._histories[member_id]}
 
     async def _read_histories(self, member_ids: list[str]) -> None:
-        rows = await self._conn.fetch(
+        conn = await self._direct()
+        rows = await conn.fetch(
             "SELECT member_id, effective_at, version_id, removed, cell_id FROM member_version"
             " WHERE member_id = ANY($1::text[])",
             member_ids,
@@ -165,70 +191,51 @@ class PgOrgRepository:
         cell_id: str | None,
         data: dict[str, Any],
     ) -> Version | None:
-        """Keep one snapshot or removal in the member's history; return the current member row's version before it."""
-        # one round trip: the SELECT sees the member row as it was when the statement started
-        row = await self._conn.fetchrow(
-            "WITH added AS (INSERT INTO member_version (member_id, effective_at, version_id, removed, cell_id, data)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING)"
-            " SELECT version_time, version_id FROM member WHERE id = $1",
-            member_id,
-            effective_at,
-            version_id,
-            removed,
-            cell_id,
-            json.dumps(data),
+        """Keep one snapshot or removal in the member's history; return the current member row's version before it.
+
+        Queued: the history and the row's version are known (read if need be), and refresh_member follows."""
+        if member_id not in self._histories:
+            await self._read_histories([member_id])
+        if member_id not in self._row_versions:
+            await self._read_row_versions([member_id])
+        before = self._row_versions[member_id]
+        history = self._histories[member_id]
+        if any((v.effective_at, v.version_id) == (effective_at, version_id) for v in history):
+            return before  # the primary key: a second copy is not inserted
+        history.append(MemberVersion(effective_at, version_id, removed, cell_id))
+        self._pending.add(
+            "INSERT INTO member_version (member_id, effective_at, version_id, removed, cell_id, data)"
+            " SELECT m, e, v, r, c, d::jsonb FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bool[],"
+            " $5::text[], $6::text[]) AS u(m, e, v, r, c, d) ON CONFLICT DO NOTHING",
+            (member_id, effective_at, version_id, removed, cell_id, json.dumps(data)),
+            columns=True,
         )
-        history = self._histories.get(member_id)
-        if history is not None and not any(
-            (v.effective_at, v.version_id) == (effective_at, version_id) for v in history
-        ):  # the primary key: a second copy is not inserted
-            history.append(MemberVersion(effective_at, version_id, removed, cell_id))
-        return (row["version_time"], row["version_id"]) if row else None
+        if not removed and (before is None or before < (effective_at, version_id)):
+            # the current row follows the latest snapshot (refresh_member)
+            self._row_versions[member_id] = (effective_at, version_id)
+        return before
 
     async def refresh_member(self, member_id: str) -> None:
-        """Rebuild the current member row from its history: latest snapshot's data, latest removal state."""
-        versions = await self._conn.fetch(
-            "SELECT effective_at, version_id, removed, data FROM member_version WHERE member_id = $1"
-            " ORDER BY effective_at DESC, version_id DESC",
-            member_id,
-        )
-        snapshot = next((v for v in versions if not v["removed"]), None)
-        if snapshot is None:
+        """Rebuild the current member row from its history: latest snapshot's data, latest removal state (once the
+        queued versions are sent, with every other member of the transaction)."""
+        self._stale.add(member_id)
+        self._pending.dirty = True
+
+    async def _refresh_stale(self) -> None:
+        if not self._stale:
             return
-        latest = versions[0]
-        data = json.loads(snapshot["data"])
-        removal = json.loads(latest["data"]) if latest["removed"] else {}
-        admitted_on = date.fromisoformat(data["admitted_on"]) if data.get("admitted_on") else None
-        await self._conn.execute(
-            "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
-            " exempt, email, phone,"
-            " probation_ends_on, removed_on, removal_reason, version_time, version_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-            " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, full_name = EXCLUDED.full_name,"
-            " status = EXCLUDED.status, role = EXCLUDED.role, gender = EXCLUDED.gender, birth_year ="
-            " EXCLUDED.birth_year,"
-            " admitted_on = EXCLUDED.admitted_on, exempt = EXCLUDED.exempt, email = EXCLUDED.email, phone ="
-            " EXCLUDED.phone,"
-            " probation_ends_on = EXCLUDED.probation_ends_on, removed_on = EXCLUDED.removed_on,"
-            " removal_reason = EXCLUDED.removal_reason, version_time = EXCLUDED.version_time, version_id ="
-            " EXCLUDED.version_id",
-            member_id,
-            data["cell_id"],
-            data["full_name"],
-            data["status"],
-            data.get("role", "member"),
-            data.get("gender"),
-            data.get("birth_year"),
-            admitted_on,
-            data.get("exempt", False),
-            data.get("email"),
-            data.get("phone"),
-            probation_ends_on(status=data["status"], admitted_on=admitted_on),
-            date.fromisoformat(removal["effective_on"]) if removal else None,
-            removal.get("reason"),
-            snapshot["effective_at"],
-            snapshot["version_id"],
+        stale, self._stale = sorted(self._stale), set()
+        rows = await self._conn.fetch(
+            "SELECT member_id, effective_at, version_id, removed, data::text AS data FROM member_version"
+            " WHERE member_id = ANY($1::text[]) ORDER BY member_id, effective_at DESC, version_id DESC",
+            stale,
         )
+        versions: dict[str, list[asyncpg.Record]] = {}
+        for row in rows:
+            versions.setdefault(row["member_id"], []).append(row)
+        members = [member for member_id in stale if (member := _member_row(member_id, versions.get(member_id, [])))]
+        if members:
+            await self._conn.executemany(_MEMBER_SQL, members)
 
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool:
         """Store the assignment unless a newer one for the same person and cell is stored."""
@@ -253,7 +260,58 @@ class PgOrgRepository:
 
     async def members_brief(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
         """Name, cell and probation end of the given current members."""
-        rows = await self._conn.fetch(
+        conn = await self._direct()
+        rows = await conn.fetch(
             "SELECT id, full_name, cell_id, probation_ends_on FROM member WHERE id = ANY($1::text[])", list(member_ids)
         )
         return {row["id"]: row for row in rows}
+
+
+_MEMBER_SQL = (
+    "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
+    " exempt, email, phone,"
+    " probation_ends_on, removed_on, removal_reason, version_time, version_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, full_name = EXCLUDED.full_name,"
+    " status = EXCLUDED.status, role = EXCLUDED.role, gender = EXCLUDED.gender, birth_year ="
+    " EXCLUDED.birth_year,"
+    " admitted_on = EXCLUDED.admitted_on, exempt = EXCLUDED.exempt, email = EXCLUDED.email, phone ="
+    " EXCLUDED.phone,"
+    " probation_ends_on = EXCLUDED.probation_ends_on, removed_on = EXCLUDED.removed_on,"
+    " removal_reason = EXCLUDED.removal_reason, version_time = EXCLUDED.version_time, version_id ="
+    " EXCLUDED.version_id"
+)
+
+
+def _member_row(member_id: str, versions: Sequence[Mapping[str, Any]]) -> tuple[Any, ...] | None:
+    """The current member row from its versions (newest first): the latest snapshot's data and the latest removal
+    state; None when no snapshot is kept (a removal alone)."""
+    snapshot = next((v for v in versions if not v["removed"]), None)
+    if snapshot is None:
+        return None
+    latest = versions[0]
+    data = json.loads(snapshot["data"])
+    removal = json.loads(latest["data"]) if latest["removed"] else {}
+    admitted_on = date.fromisoformat(data["admitted_on"]) if data.get("admitted_on") else None
+    return (
+        member_id,
+        data["cell_id"],
+        data["full_name"],
+        data["status"],
+        data.get("role", "member"),
+        data.get("gender"),
+        data.get("birth_year"),
+        admitted_on,
+        data.get("exempt", False),
+        data.get("email"),
+        data.get("phone"),
+        probation_ends_on(status=data["status"], admitted_on=admitted_on),
+        date.fromisoformat(removal["effective_on"]) if removal else None,
+        removal.get("reason"),
+        snapshot["effective_at"],
+        snapshot["version_id"],
+    )
+
+
+def _nothing() -> None:
+    """Nothing coalesced to queue."""

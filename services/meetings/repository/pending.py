@@ -1,0 +1,56 @@
+"""Writes a transaction's repositories put off, to send them together: one statement per kind (issue 12).
+
+An applier's write is decided in memory (the repositories read ahead what the transaction holds locked, and
+know whether a snapshot is newer) and queued here; `flush` sends each kind of statement once, with every row
+of the transaction (`executemany`, one round trip), in a fixed order where one depends on another (a meeting's
+row before the updates of it). A repository flushes before any statement of its own that reads or writes
+directly, and the unit of work before it commits, so every statement sees what was queued before it.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+
+class PendingWrites:
+    """The transaction's queued statements, by kind, and the repositories' hooks around sending them."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+        self._rows: dict[tuple[int, str, bool], list[tuple[Any, ...]]] = {}
+        self._before: list[Callable[[], None]] = []
+        self._after: list[Callable[[], Awaitable[None]]] = []
+        self.dirty = False
+
+    def add(self, sql: str, args: tuple[Any, ...], *, rank: int = 1, columns: bool = False) -> None:
+        """Queue one row for `sql`; statements run by `rank` (lower first), then in the order first queued.
+
+        `columns`: `sql` takes each column as one array (`unnest($1::text[], ...)`) and runs once for all rows, one
+        message instead of one per row; for a plain INSERT or `ON CONFLICT DO NOTHING` only, which may meet the same
+        key twice in one statement."""
+        self._rows.setdefault((rank, sql, columns), []).append(args)
+        self.dirty = True
+
+    def hooks(self, *, before: Callable[[], None], after: Callable[[], Awaitable[None]]) -> None:
+        """A repository's hooks: `before` queues the rows of what it coalesced (the last roster of a meeting),
+        `after` runs what must see the rows sent (rebuilding the current member rows from their histories)."""
+        self._before.append(before)
+        self._after.append(after)
+
+    async def flush(self) -> None:
+        """Send every queued row, one statement per kind, then run the hooks that need them sent."""
+        if not self.dirty:
+            return
+        for before in self._before:
+            before()
+        rows, self._rows = self._rows, {}
+        self.dirty = False
+        for rank, sql, columns in sorted(rows, key=lambda key: key[0]):
+            queued = rows[(rank, sql, columns)]
+            if columns:
+                await self._conn.execute(sql, *(list(column) for column in zip(*queued, strict=True)))
+            else:
+                await self._conn.executemany(sql, queued)
+        for after in self._after:
+            await after()
