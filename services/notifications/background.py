@@ -4,9 +4,10 @@ Neither holds state in memory: the schedule and the deliveries are rows, claimed
 FOR UPDATE SKIP LOCKED (or a lease), so restarts and several processes are safe.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
+from services.notifications.channels import ClosableSender, Sender
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.handlers.jobs import plan_daily_jobs, run_job
@@ -94,4 +95,14 @@ async def run_deliveries(app: NotificationsContext) -> None:
     async def step() -> bool:
         return await deliver_due(app.uow_factory, app.senders) > 0
 
-    await poll("notifications.deliveries", step, poll_seconds=app.settings.delivery_poll_seconds)
+    try:
+        await poll("notifications.deliveries", step, poll_seconds=app.settings.delivery_poll_seconds)
+    finally:
+        await close_senders(app.senders)
+
+
+async def close_senders(senders: Mapping[str, Sender]) -> None:
+    """Close the senders that keep connections open (the SMTP sessions), at shutdown."""
+    for sender in senders.values():
+        if isinstance(sender, ClosableSender):
+            await sender.aclose()

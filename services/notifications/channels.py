@@ -3,16 +3,19 @@
 import asyncio
 import hashlib
 import hmac
+import io
 import json
-import smtplib
 import ssl
+import time
 from email import policy
 from email.contentmanager import raw_data_manager
+from email.generator import BytesGenerator
 from email.header import Header
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Any, Protocol
+from email.utils import formatdate, getaddresses, make_msgid
+from typing import Any, Protocol, runtime_checkable
 
+import aiosmtplib
 import httpx
 
 from services.notifications.config import Settings
@@ -27,6 +30,13 @@ class Sender(Protocol):
     """Sends one delivery on one channel, raising DeliveryError on failure."""
 
     async def send(self, delivery: ClaimedDelivery) -> None: ...
+
+
+@runtime_checkable
+class ClosableSender(Sender, Protocol):
+    """A sender holding connections open, closed when the service stops."""
+
+    async def aclose(self) -> None: ...
 
 
 def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
@@ -47,11 +57,20 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
 
 
 class SmtpSender:
-    """E-mail through an SMTP server (STARTTLS or implicit TLS, optional login), in a worker thread."""
+    """E-mail through a few long-lived SMTP sessions (STARTTLS or implicit TLS, optional login), reused across mails.
 
-    def __init__(self, settings: Settings) -> None:
+    aiosmtplib speaks SMTP on the event loop: no worker thread per mail, and a session is opened (connect, EHLO,
+    STARTTLS, login) once and then carries mail after mail, where the former smtplib sender did all of that and a
+    QUIT for every single mail. At most `smtp_connections` sessions send at once; a session that breaks is dropped
+    and fails only the mail in flight (the delivery is retried with backoff as any failure); the next mail opens a
+    new one. A session idle longer than `smtp_idle_seconds` is closed rather than reused (servers drop idle ones).
+    """
+
+    def __init__(self, settings: Settings, *, tls_context: ssl.SSLContext | None = None) -> None:
         self._settings = settings
-        self._context: ssl.SSLContext | None = None
+        self._context: ssl.SSLContext | None = tls_context
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self._slots = asyncio.Semaphore(max(settings.smtp_connections, 1))
 
     def tls_context(self) -> ssl.SSLContext:
         """The TLS context, built once: loading the system's CA certificates took ~35 ms of CPU, and building
@@ -60,27 +79,86 @@ class SmtpSender:
             self._context = ssl.create_default_context()
         return self._context
 
-    async def send(self, delivery: ClaimedDelivery) -> None:
-        """Send one e-mail."""
-        message = build_email(delivery, sender=self._settings.mail_from)
-        try:
-            await asyncio.to_thread(self._send_blocking, message)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"smtp: {exc!r}") from exc
+    @property
+    def idle_sessions(self) -> int:
+        """How many open sessions wait for the next mail."""
+        return len(self._idle)
 
-    def _send_blocking(self, message: EmailMessage) -> None:
+    async def send(self, delivery: ClaimedDelivery) -> None:
+        """Send one e-mail on a pooled session (DeliveryError when the server or the connection fails)."""
+        message = build_email(delivery, sender=self._settings.mail_from)
+        sender, recipients, content = flatten(message)
+        async with self._slots:
+            client = self._take_idle()
+            try:
+                if client is None:
+                    client = await self._connect()
+                await client.sendmail(sender, recipients, content)
+            except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
+                # a refusal on a sound session (aiosmtplib has sent RSET) leaves it usable; anything else drops it
+                if client is not None:
+                    if refused_on_a_sound_session(exc) and client.is_connected:
+                        self._give_back(client)
+                    else:
+                        client.close()
+                raise DeliveryError(f"smtp: {exc!r}") from exc
+            except BaseException:
+                # cancelled mid-transaction (shutdown): the session is in an unknown state
+                if client is not None:
+                    client.close()
+                raise
+            self._give_back(client)
+
+    def _take_idle(self) -> aiosmtplib.SMTP | None:
+        oldest_usable = time.monotonic() - self._settings.smtp_idle_seconds
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and since >= oldest_usable:
+                return client
+            client.close()
+        return None
+
+    def _give_back(self, client: aiosmtplib.SMTP) -> None:
+        self._idle.append((client, time.monotonic()))
+
+    async def _connect(self) -> aiosmtplib.SMTP:
         s = self._settings
-        client: smtplib.SMTP
-        if s.smtp_tls:
-            client = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=self.tls_context())
-        else:
-            client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
-        with client:
-            if s.smtp_starttls and not s.smtp_tls:
-                client.starttls(context=self.tls_context())
-            if s.smtp_username:
-                client.login(s.smtp_username, s.smtp_password or "")
-            client.send_message(message)
+        implicit = s.smtp_tls
+        starttls = s.smtp_starttls and not implicit
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=implicit,
+            start_tls=starttls,  # False, not None: aiosmtplib would otherwise upgrade whenever the server offers it
+            tls_context=self.tls_context() if implicit or starttls else None,
+            username=s.smtp_username or None,
+            password=(s.smtp_password or "") if s.smtp_username else None,
+            timeout=s.smtp_timeout,
+        )
+        await client.connect()
+        return client
+
+    async def aclose(self) -> None:
+        """Close the idle sessions (at shutdown); QUIT is skipped, no mail transaction is open on them."""
+        while self._idle:
+            client, _ = self._idle.pop()
+            client.close()
+
+
+def refused_on_a_sound_session(exc: Exception) -> bool:
+    """The server answered no (recipient, sender or data refused) without closing: the session stays usable."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code != 421  # 421: the server is closing
+
+
+def flatten(message: EmailMessage) -> tuple[str, list[str], bytes]:
+    """(envelope sender, recipients, CRLF bytes) of a message, exactly as smtplib's send_message derives them."""
+    sender = getaddresses([str(message["Sender"] or message["From"])])[0][1]
+    recipients = [address for _, address in getaddresses([str(value) for value in message.get_all("To", [])])]
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=message.policy.clone(linesep="\r\n")).flatten(message, linesep="\r\n")
+    return sender, recipients, buffer.getvalue()
 
 
 def sign(body: bytes, secret: str) -> str:

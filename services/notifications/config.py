@@ -15,6 +15,10 @@ class Settings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout: float = 10.0
+    smtp_connections: int = 4
+    """SMTP sessions kept open and sending at once (each carries mail after mail)."""
+    smtp_idle_seconds: float = 60.0
+    """A session idle longer than this is closed instead of reused (servers drop idle sessions)."""
     mail_from: str = "Chibo <thongbao@chibo.local>"
 
     webhook_url: str | None = None

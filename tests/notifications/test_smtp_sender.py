@@ -1,15 +1,39 @@
-"""The SMTP sender against a real SMTP server: mails arrive, and the TLS context is built once, only for TLS.
+"""The SMTP sender against a real SMTP server (aiosmtpd): mails arrive over a few long-lived sessions, a broken
+session fails only the mail in flight, STARTTLS, implicit TLS and login are honoured, and the TLS context is
+built once, only for TLS.
 
 The month-start profile (make bench month-start --profile) found 83 % of notifications' busy time in
-`ssl.create_default_context()` (loading the system CA certificates), built for every mail even without TLS.
+`ssl.create_default_context()` (loading the system CA certificates), built for every mail even without TLS; the
+issue-12 month-start spike then took 218 s to deliver 3,150 notices with one SMTP connection (and a thread) per mail.
 """
 
+import asyncio
+import datetime as dt
+import ipaddress
+import ssl
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from services.notifications.channels import SmtpSender
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from services.notifications.channels import DeliveryError, SmtpSender
 from services.notifications.config import Settings
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.test_mail_subjects import delivery
+from tests.support.running import free_port
+
+
+def mail(number: int, prefix: str = "smtp-sender") -> Any:
+    """A delivery to its own address, so each test counts only its mails in the shared inbox."""
+    return replace(delivery(f"Thư thử số {number}"), addresses=(f"{prefix}-{number}@example.vn",))
 
 
 async def test_plain_smtp_sends_every_mail_without_building_a_tls_context(
@@ -18,12 +42,185 @@ async def test_plain_smtp_sends_every_mail_without_building_a_tls_context(
     inbox, _ = smtp
     sender = SmtpSender(settings)
     for number in range(3):
-        mail = replace(delivery(f"Thư thử số {number}"), addresses=(f"smtp-sender-{number}@example.vn",))
-        await sender.send(mail)
+        await sender.send(mail(number))
     assert [len(inbox.to(f"smtp-sender-{number}@example.vn")) for number in range(3)] == [1, 1, 1]
     assert sender._context is None  # no TLS asked for, no certificates loaded
+    await sender.aclose()
 
 
 def test_the_tls_context_is_built_once(settings: Settings) -> None:
     sender = SmtpSender(settings.model_copy(update={"smtp_starttls": True}))
     assert sender.tls_context() is sender.tls_context()
+
+
+class Sessions(SmtpInbox):
+    """An inbox that notes the client end of the session each mail came on, and can drop a session mid-mail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[Any] = []
+        self.drop: set[str] = set()
+        self.logins: list[str] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's name)
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        """Refuse the addresses in `refuse`, take the others."""
+        if address in self.refuse:
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        """Keep the message and its session, or drop the session when the mail is to an address in `drop`."""
+        if set(envelope.rcpt_tos) & self.drop:
+            server.transport.close()  # the connection breaks before the server answers the DATA
+            return "421 closing"
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        """Accept bithu/mật-khẩu only."""
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            b"bithu",
+            "mật-khẩu".encode(),
+        )
+        if ok:
+            self.logins.append(str(session.peer))
+        return AuthResult(success=ok)
+
+
+@pytest.fixture
+def sessions() -> Iterator[tuple[Sessions, int]]:
+    """A plain SMTP server of its own for one test."""
+    handler = Sessions()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+async def test_many_mails_share_a_few_sessions_bounded_by_the_setting(
+    settings: Settings, sessions: tuple[Sessions, int]
+) -> None:
+    server, port = sessions
+    sender = SmtpSender(settings.model_copy(update={"smtp_port": port, "smtp_connections": 3}))
+    await asyncio.gather(*(sender.send(mail(number, "pool")) for number in range(40)))
+    assert sorted(len(server.to(f"pool-{number}@example.vn")) for number in range(40)) == [1] * 40
+    assert 1 <= len(set(server.peers)) <= 3  # 40 mails, at most 3 connections, each kept for mail after mail
+    assert sender.idle_sessions == len(set(server.peers))
+    await sender.aclose()
+    assert sender.idle_sessions == 0
+
+
+async def test_a_broken_session_fails_only_the_mail_in_flight_and_the_next_mail_reconnects(
+    settings: Settings, sessions: tuple[Sessions, int]
+) -> None:
+    server, port = sessions
+    sender = SmtpSender(settings.model_copy(update={"smtp_port": port, "smtp_connections": 1}))
+    await sender.send(mail(0, "broken"))
+    server.drop.add("broken-1@example.vn")
+    with pytest.raises(DeliveryError, match="smtp"):
+        await sender.send(mail(1, "broken"))
+    await sender.send(mail(2, "broken"))
+    assert [len(server.to(f"broken-{number}@example.vn")) for number in range(3)] == [1, 0, 1]
+    assert len(set(server.peers)) == 2  # the session that broke was dropped, not reused
+    await sender.aclose()
+
+
+async def test_a_refused_recipient_fails_that_mail_and_keeps_the_session(
+    settings: Settings, sessions: tuple[Sessions, int]
+) -> None:
+    server, port = sessions
+    sender = SmtpSender(settings.model_copy(update={"smtp_port": port, "smtp_connections": 1}))
+    await sender.send(mail(0, "refused"))
+    server.refuse.add("refused-1@example.vn")
+    with pytest.raises(DeliveryError, match="550"):
+        await sender.send(mail(1, "refused"))
+    await sender.send(mail(2, "refused"))
+    assert [len(server.to(f"refused-{number}@example.vn")) for number in range(3)] == [1, 0, 1]
+    assert len(set(server.peers)) == 1  # the server said no on a sound session, which goes on carrying mail
+    await sender.aclose()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    today = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(today - dt.timedelta(days=1))
+        .not_valid_after(today + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # implicit TLS is TLS all the same
+async def test_tls_and_login_are_honoured_on_every_pooled_session(
+    settings: Settings, tmp_path: Path, mode: str
+) -> None:
+    """The server requires TLS (STARTTLS, or TLS from the first byte) and a login; the client checks its
+    certificate against the context it was given."""
+    cert, key = self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    handler = Sessions()
+    port = free_port()
+    tls: dict[str, Any] = (
+        {"tls_context": server_context, "require_starttls": True}
+        if mode == "starttls"
+        # aiosmtpd advertises AUTH only after its own STARTTLS unless told the TLS from the first byte is enough
+        else {"ssl_context": server_context, "auth_require_tls": False}
+    )
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=handler.authenticate,
+        auth_required=True,
+        **tls,
+    )
+    controller.start()
+    try:
+        sender = SmtpSender(
+            settings.model_copy(
+                update={
+                    "smtp_port": port,
+                    "smtp_connections": 2,
+                    "smtp_starttls": mode == "starttls",
+                    "smtp_tls": mode == "implicit",
+                    "smtp_username": "bithu",
+                    "smtp_password": "mật-khẩu",
+                }
+            ),
+            tls_context=ssl.create_default_context(cafile=str(cert)),
+        )
+        await asyncio.gather(*(sender.send(mail(number, f"tls-{mode}")) for number in range(6)))
+        assert [len(handler.to(f"tls-{mode}-{number}@example.vn")) for number in range(6)] == [1] * 6
+        assert 1 <= len(handler.logins) == len(set(handler.peers)) <= 2  # one login per session, not per mail
+        await sender.aclose()
+
+        modes = {"smtp_starttls": mode == "starttls", "smtp_tls": mode == "implicit"}
+        untrusted = SmtpSender(settings.model_copy(update={"smtp_port": port} | modes))
+        with pytest.raises(DeliveryError, match="smtp"):  # the system's CAs do not know the self-signed server
+            await untrusted.send(mail(0, f"untrusted-{mode}"))
+    finally:
+        controller.stop()
