@@ -131,6 +131,64 @@ async def test_facts_in_batch_messages_reach_each_recipient_once(
         assert len(mails) == 1, person
 
 
+async def test_score_and_history_batches_with_copies_reach_each_recipient_once(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """Scores and attendance histories as batch messages (decided per batch by the batch handlers), a copy inside
+    a batch and the whole batch again: each alert mailed once."""
+    inbox, _ = smtp
+    p = Province()
+    held = random_id("mtg")
+    scores = [
+        event(
+            "score.meeting.updated.v1",
+            {
+                "meeting_id": held,
+                "cell_id": p.cell,
+                "framework": {"id": "f", "version": "1"},
+                "score": score,
+                "rating": rating,
+                "provisional": provisional,
+                "criteria": [],
+            },
+            source="urn:chibo:evaluation",
+        )
+        for score, rating, provisional in ((55.0, "average", True), (45.0, "poor", False))
+    ]
+    histories = [
+        event(
+            "member.attendance.updated.v1",
+            {
+                "member_id": member_id,
+                "cell_id": p.cell,
+                "meeting_id": held,
+                "full_name": "Lê Văn Đức",
+                "consecutive_absences": count,
+                "consecutive_excused_absences": 0,
+                "unexcused_months_last_year": 0,
+            },
+            source="urn:chibo:evaluation",
+        )
+        for member_id, count in ((p.member, 4), (p.deputy, 5))
+    ]
+    async with running_app(build_app(settings)):
+        await publish_batches(amqp_url, p.setup())
+        await setup_projected(db, p)
+        await publish(amqp_url, [p.scheduled(held, now() - timedelta(hours=2))])
+        await eventually(lambda: db.fetchval("SELECT 1 FROM notifications.meeting WHERE meeting_id = $1", held))
+        before = settled(NOTIFICATIONS_EVENTS.name)
+        await publish_batches(amqp_url, [*scores, scores[-1]])
+        await publish_batches(amqp_url, [*histories, histories[0]])
+        await publish_batches(amqp_url, scores + histories)
+        await eventually(lambda: settled(NOTIFICATIONS_EVENTS.name) - before >= 10, timeout=60)
+        rules = {"meeting_rated_low", "consecutive_absences"}
+        await eventually(lambda: deliveries_settled(db, p.cell, rules), timeout=60, interval=0.5)
+    committee = [m for m in inbox.to(p.email(p.committee)) if str(m["X-Chibo-Rule"]) in rules]
+    counts = Counter((str(m["X-Chibo-Rule"]), str(m["Subject"])) for m in committee)
+    assert sorted(rule for rule, _ in counts) == ["consecutive_absences", "consecutive_absences", "meeting_rated_low"]
+    assert all(count == 1 for count in counts.values()), counts
+
+
 async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recipient_once(
     settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
 ) -> None:
