@@ -7,10 +7,12 @@ import asyncio
 import json
 import random
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, TypeVar
 
 import structlog
@@ -117,12 +119,12 @@ class Reading:
     event: Event[Any] | None = None
     error: InvalidEvent | None = None
 
-    @property
+    @cached_property
     def locks(self) -> LockSet:
         """What judging it locks up front (a rejection locks its identity when it is stored)."""
         return locks_for(self.event) if self.event is not None else LockSet()
 
-    @property
+    @cached_property
     def footprint(self) -> frozenset[str]:
         """Its keys and its identity: events of a batch sharing any of them keep their order."""
         identity = {event_key(self.source, self.event_id)} if self.event_id else set()
@@ -303,7 +305,9 @@ async def ingest_batch(
                 )
         for index, result in zip(plan, chunk_results, strict=True):
             results[index] = result
-            INGEST_EVENTS.labels(route, type_label(result.type), result.outcome).inc()
+        counted = Counter((type_label(result.type), result.outcome) for result in chunk_results)
+        for (label, outcome), count in counted.items():  # one metric update per type and outcome, not per event
+            INGEST_EVENTS.labels(route, label, outcome).inc(count)
     return [result for result in results if result is not None]
 
 
