@@ -190,9 +190,14 @@ class WebhookSender:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._slots = asyncio.Semaphore(max(settings.webhook_concurrency, 1))
 
     async def send(self, delivery: ClaimedDelivery) -> None:
-        """POST one delivery to its URL."""
+        """POST one delivery to its URL (at most `webhook_concurrency` at once)."""
+        async with self._slots:
+            await self._post(delivery)
+
+    async def _post(self, delivery: ClaimedDelivery) -> None:
         body = json.dumps(webhook_payload(delivery), ensure_ascii=False).encode()
         secret = delivery.webhook_secret or self._settings.webhook_secret
         headers = {

@@ -24,6 +24,8 @@ class Settings(ServiceSettings):
     webhook_url: str | None = None
     webhook_secret: str = ""
     webhook_timeout: float = 10.0
+    webhook_concurrency: int = 20
+    """Webhook POSTs under way at once (a round leases up to `delivery_batch_size` deliveries)."""
     webhook_signature_header: str = "X-Chibo-Signature"
     secret_key: str = ""
     """CHIBO_SECRET_KEY: seals per-recipient webhook secrets at rest; without it they cannot be stored."""
@@ -35,7 +37,8 @@ class Settings(ServiceSettings):
     delivery_backoff_seconds: float = 30.0
     delivery_backoff_max_seconds: float = 3600.0
     delivery_poll_seconds: float = 1.0
-    delivery_batch_size: int = 20
+    delivery_batch_size: int = 200
+    """Deliveries leased per round; their outcomes are recorded together in one transaction."""
     delivery_lease_seconds: float = 120.0
 
     schedule_poll_seconds: float = 1.0

@@ -1,11 +1,12 @@
 """Delivery attempts: send leased deliveries, back off exponentially, give up and report, retry on request."""
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from services.notifications.channels import DeliveryError, Sender
-from services.notifications.repository.outgoing import ClaimedDelivery
+from services.notifications.config import Settings
+from services.notifications.repository.outgoing import ClaimedDelivery, Outcome
 from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
 from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from shared.envelope import new_event
@@ -30,25 +31,44 @@ async def claim_deliveries(uow: NotificationsUnitOfWork) -> list[ClaimedDelivery
     )
 
 
-async def record_attempt(delivery: ClaimedDelivery, *, error: str | None, uow: NotificationsUnitOfWork) -> str | None:
-    """Store one attempt's outcome and emit delivered/failed events; the new status."""
-    now: datetime = uow.now()
-    s = uow.settings
+def outcome_of(delivery: ClaimedDelivery, *, error: str | None, now: datetime, settings: Settings) -> Outcome:
+    """What an attempt comes to: delivered, failed after the last attempt, or pending with its backoff."""
     attempt = delivery.attempts + 1
     if error is None:
-        status, next_at = "delivered", None
-    elif attempt >= s.delivery_max_attempts:
-        status, next_at = "failed", None
-    else:
-        status = "pending"
-        next_at = now + backoff(
-            attempt, base_seconds=s.delivery_backoff_seconds, max_seconds=s.delivery_backoff_max_seconds
-        )
-    recorded = await uow.outgoing.record_outcome(
-        delivery.id, status=status, error=error, next_attempt_at=next_at, now=now
+        return Outcome(delivery.id, "delivered", None, None)
+    if attempt >= settings.delivery_max_attempts:
+        return Outcome(delivery.id, "failed", error, None)
+    wait = backoff(
+        attempt, base_seconds=settings.delivery_backoff_seconds, max_seconds=settings.delivery_backoff_max_seconds
     )
-    if recorded is None:
-        return None
+    return Outcome(delivery.id, "pending", error, now + wait)
+
+
+async def record_attempts(
+    results: Sequence[tuple[ClaimedDelivery, str | None]], *, uow: NotificationsUnitOfWork
+) -> dict[int, str]:
+    """Store a round's outcomes (delivery, error or None) in multi-row statements and emit delivered/failed
+    events; the new status of each delivery recorded (one settled meanwhile, by a retry request, is left out)."""
+    now: datetime = uow.now()
+    outcomes = {
+        delivery.id: outcome_of(delivery, error=error, now=now, settings=uow.settings) for delivery, error in results
+    }
+    recorded = await uow.outgoing.record_outcomes(list(outcomes.values()), now=now)
+    statuses: dict[int, str] = {}
+    for delivery, _ in results:
+        if delivery.id not in recorded:
+            continue
+        outcome = outcomes[delivery.id]
+        statuses[delivery.id] = outcome.status
+        report(delivery, outcome, attempt=recorded[delivery.id], now=now, uow=uow)
+    return statuses
+
+
+def report(
+    delivery: ClaimedDelivery, outcome: Outcome, *, attempt: int, now: datetime, uow: NotificationsUnitOfWork
+) -> None:
+    """Count, log and emit (notification.delivered.v1 / notification.failed.v1) one recorded outcome."""
+    status, error = outcome.status, outcome.error
     NOTIFICATION_DELIVERIES.labels(delivery.rule, delivery.channel, "retrying" if status == "pending" else status).inc()
     fields = dict(
         notification_id=delivery.notification_id,
@@ -80,6 +100,7 @@ async def record_attempt(delivery: ClaimedDelivery, *, error: str | None, uow: N
         )
         log.warning("delivery_failed", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt, error=error)
     else:
+        next_at = outcome.next_attempt_at
         log.info(
             "delivery_retry_planned",
             delivery_id=delivery.id,
@@ -88,7 +109,6 @@ async def record_attempt(delivery: ClaimedDelivery, *, error: str | None, uow: N
             next_attempt_at=next_at.isoformat() if next_at else None,
             error=error,
         )
-    return status
 
 
 async def attempt(delivery: ClaimedDelivery, senders: Mapping[str, Sender]) -> str | None:
@@ -104,7 +124,8 @@ async def attempt(delivery: ClaimedDelivery, senders: Mapping[str, Sender]) -> s
 
 
 async def deliver_due(uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> int:
-    """One round: lease due deliveries, send them concurrently, record each outcome; return how many."""
+    """One round: lease up to `delivery_batch_size` due deliveries, send them concurrently (each channel bounds its
+    own concurrency), record all outcomes in one transaction; return how many were leased."""
     async with uow_factory() as uow:
         claimed = await claim_deliveries(uow)
         await uow.commit()
@@ -116,10 +137,10 @@ async def deliver_due(uow_factory: Callable[[], NotificationsUnitOfWork], sender
     except asyncio.CancelledError:
         await _finish_at_shutdown(claimed, sends, uow_factory)
         raise
-    for delivery, send in zip(claimed, sends, strict=True):
-        async with uow_factory() as uow:
-            await record_attempt(delivery, error=send.result(), uow=uow)
-            await uow.commit()
+    async with uow_factory() as uow:  # the whole round's outcomes in one transaction
+        results = [(delivery, send.result()) for delivery, send in zip(claimed, sends, strict=True)]
+        await record_attempts(results, uow=uow)
+        await uow.commit()
     return len(claimed)
 
 
@@ -144,8 +165,7 @@ async def _finish_at_shutdown(
         else:
             handed_back.append(delivery.id)
     async with uow_factory() as uow:
-        for delivery, error in ended:
-            await record_attempt(delivery, error=error, uow=uow)
+        await record_attempts(ended, uow=uow)
         if handed_back:
             await uow.outgoing.release_deliveries(handed_back)
         await uow.commit()

@@ -78,6 +78,16 @@ class ClaimedDelivery:
     webhook_secret: str | None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt at a delivery came to: its new status, the error, when to try again (pending only)."""
+
+    delivery_id: int
+    status: str
+    error: str | None
+    next_attempt_at: datetime | None
+
+
 class OutgoingRepository(Protocol):
     """What the use cases need of the outgoing tables (the Pg repository and the test fakes)."""
 
@@ -352,25 +362,34 @@ class PgOutgoingRepository:
         )
         return int(result.split()[-1])
 
-    async def record_outcome(
-        self, delivery_id: int, *, status: str, error: str | None, next_attempt_at: datetime | None, now: datetime
-    ) -> int | None:
-        """Store one attempt's outcome on a pending delivery; the attempt number, or None if it was settled."""
-        attempt = await self._db.fetchval(
-            "UPDATE delivery SET attempts = attempts + 1, status = $2, last_error = $3,"
-            " next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL,"
-            " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END"
-            " WHERE id = $1 AND status = 'pending' RETURNING attempts",
-            delivery_id,
-            status,
-            error,
-            next_attempt_at,
+    async def record_outcomes(self, outcomes: Sequence[Outcome], *, now: datetime) -> dict[int, int]:
+        """Store a round's attempt outcomes on the deliveries still pending, and log them, in two statements;
+        the attempt number of each delivery recorded (those settled meanwhile are left out)."""
+        if not outcomes:
+            return {}
+        rows = await self._db.fetch(
+            "UPDATE delivery d SET attempts = d.attempts + 1, status = o.status, last_error = o.error,"
+            " next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at), locked_until = NULL,"
+            " delivered_at = CASE WHEN o.status = 'delivered' THEN $5 ELSE d.delivered_at END"
+            " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])"
+            " AS o(id, status, error, next_attempt_at)"
+            " WHERE d.id = o.id AND d.status = 'pending' RETURNING d.id, d.attempts, d.status, d.last_error",
+            [outcome.delivery_id for outcome in outcomes],
+            [outcome.status for outcome in outcomes],
+            [outcome.error for outcome in outcomes],
+            [outcome.next_attempt_at for outcome in outcomes],
             now,
         )
-        if attempt is None:
-            return None
-        await self.log_attempt(delivery_id, attempt=int(attempt), outcome=status, error=error)
-        return int(attempt)
+        if rows:
+            await self._db.execute(
+                "INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+                " SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[])",
+                [row["id"] for row in rows],
+                [row["attempts"] for row in rows],
+                [row["status"] for row in rows],
+                [row["last_error"] for row in rows],
+            )
+        return {row["id"]: row["attempts"] for row in rows}
 
     async def log_attempt(self, delivery_id: int, *, attempt: int, outcome: str, error: str | None) -> None:
         """Append to the delivery log."""

@@ -1,0 +1,146 @@
+"""The delivery sender's rounds against the real database: a round's outcomes are recorded together, in one
+transaction with multi-row statements, each as the one-by-one bookkeeping recorded it (issue 12: one commit per
+mail was part of why 3,150 month-start notices took 104 s after every cell was scored)."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+import pytest
+
+from services.notifications.bootstrap import SERVICE_DIR
+from services.notifications.channels import DeliveryError
+from services.notifications.config import Settings
+from services.notifications.domain.model import Recipient
+from services.notifications.handlers.deliveries import deliver_due
+from services.notifications.repository.outgoing import ClaimedDelivery, NewNotification
+from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
+from shared.db import create_pool
+from shared.periods import VIETNAM_TZ
+from shared.runtime import migrate
+from tests.notifications.events import Province
+from tests.support.ids import random_id
+
+
+class Clock:
+    """A fixed clock."""
+
+    def __init__(self, value: datetime) -> None:
+        self.value = value
+
+    def __call__(self) -> datetime:
+        return self.value
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the migrated notifications schema."""
+    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
+    pool = await create_pool(settings.database_url, schema="notifications")
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+class ScriptedSender:
+    """Delivers, or fails with the reason given for the delivery; can settle a delivery behind the round's back."""
+
+    def __init__(self, pool: asyncpg.Pool, failures: dict[int, str], settle: set[int]) -> None:
+        self.pool, self.failures, self.settle = pool, failures, settle
+
+    async def send(self, delivery: ClaimedDelivery) -> None:
+        if delivery.id in self.settle:  # an operator's action meanwhile (as a requeue or another sender would)
+            await self.pool.execute("UPDATE delivery SET status = 'failed' WHERE id = $1", delivery.id)
+        if delivery.id in self.failures:
+            raise DeliveryError(self.failures[delivery.id])
+
+
+async def queue(pool: asyncpg.Pool, settings: Settings, clock: Clock, count: int) -> list[int]:
+    """`count` due e-mail deliveries of fresh notifications, due at the clock's time."""
+    p = Province()
+    ids = []
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        for number in range(count):
+            notification_id = await uow.outgoing.insert_notification(
+                NewNotification(
+                    rule="meeting_reminder",
+                    subject_id=random_id(f"round-{number}"),
+                    period="p",
+                    recipient=Recipient(id=p.member, kind="person", name="Trần Thị Thu Hà"),
+                    cell_id=p.cell,
+                    title="Nhắc lịch sinh hoạt",
+                    body="b",
+                    created_at=clock.value,
+                    digest_pending=False,
+                )
+            )
+            assert notification_id is not None
+            ids.append(
+                await uow.outgoing.add_delivery(
+                    notification_id=notification_id, channel="email", addresses=["a@example.vn"], delivered_at=None
+                )
+            )
+        await uow.connection.execute(
+            "UPDATE delivery SET next_attempt_at = $2 WHERE id = ANY($1::bigint[])", ids, clock.value
+        )
+        await uow.commit()
+    return ids
+
+
+async def test_a_round_records_every_outcome_in_one_transaction(pool: asyncpg.Pool, settings: Settings) -> None:
+    backoff = {"delivery_backoff_seconds": 30.0, "delivery_backoff_max_seconds": 60.0}
+    settings = settings.model_copy(update={"delivery_max_attempts": 3} | backoff)
+    clock = Clock(datetime(1990, 3, 3, 8, 0, tzinfo=VIETNAM_TZ))  # only this test's deliveries are due then
+    sent, retried, last_try, settled = await queue(pool, settings, clock, 4)
+    await pool.execute("UPDATE delivery SET attempts = 2 WHERE id = $1", last_try)  # its third and last attempt
+    sender = ScriptedSender(pool, {retried: "smtp: 451 try later", last_try: "smtp: 550 no such mailbox"}, {settled})
+    try:
+        assert await deliver_due(uow_factory(pool, settings=settings, clock=clock), {"email": sender}) == 4
+        rows = {
+            row["id"]: row
+            for row in await pool.fetch(
+                "SELECT id, status, attempts, last_error, next_attempt_at, locked_until, delivered_at, xmin::text AS tx"
+                " FROM delivery WHERE id = ANY($1::bigint[])",
+                [sent, retried, last_try, settled],
+            )
+        }
+        assert (rows[sent]["status"], rows[sent]["attempts"]) == ("delivered", 1)
+        assert rows[sent]["delivered_at"] == clock.value
+        assert (rows[retried]["status"], rows[retried]["attempts"], rows[retried]["last_error"]) == (
+            "pending",
+            1,
+            "smtp: 451 try later",
+        )
+        assert (rows[retried]["next_attempt_at"] - clock.value).total_seconds() == 30.0
+        assert (rows[last_try]["status"], rows[last_try]["attempts"]) == ("failed", 3)
+        assert (rows[settled]["status"], rows[settled]["attempts"]) == ("failed", 0)  # settled meanwhile: untouched
+        assert all(rows[key]["locked_until"] is None for key in (sent, retried, last_try))
+        assert len({rows[key]["tx"] for key in (sent, retried, last_try)}) == 1  # one transaction for the round
+        log = await pool.fetch(
+            "SELECT delivery_id, attempt, outcome, error FROM delivery_log WHERE delivery_id = ANY($1::bigint[])"
+            " ORDER BY delivery_id",
+            [sent, retried, last_try, settled],
+        )
+        assert [tuple(row) for row in log] == [
+            (sent, 1, "delivered", None),
+            (retried, 1, "pending", "smtp: 451 try later"),
+            (last_try, 3, "failed", "smtp: 550 no such mailbox"),
+        ]
+        notification_ids = [
+            str(row["notification_id"])
+            for row in await pool.fetch(
+                "SELECT notification_id FROM delivery WHERE id = ANY($1::bigint[])", [sent, retried, last_try, settled]
+            )
+        ]
+        events = await pool.fetch(
+            "SELECT type FROM outbox WHERE payload->'data'->>'notification_id' = ANY($1::text[]) ORDER BY type",
+            notification_ids,
+        )
+        assert [row["type"] for row in events] == ["notification.delivered.v1", "notification.failed.v1"]
+    finally:
+        # leave nothing due at this early time for another run of the test
+        await pool.execute(
+            "UPDATE delivery SET status = 'failed' WHERE id = ANY($1::bigint[]) AND status = 'pending'",
+            [sent, retried, last_try, settled],
+        )
