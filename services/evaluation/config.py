@@ -27,4 +27,5 @@ class Settings(ServiceSettings):
     scoring_max_wait_seconds: float = 0.25
     """... or after waiting this long for it (single events: bounds the event-to-score latency) ..."""
     scoring_bulk_wait_seconds: float = 3.0
-    """... or this long while batches flow (each batch a round waits for is one fewer republication)."""
+    """... or this long while bulk batches flow (64 KiB and more; each batch a round waits for is one fewer
+    republication)."""

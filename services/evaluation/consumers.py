@@ -18,6 +18,9 @@ from shared.rpc import RpcRequest, answer
 from shared.topology import EVALUATION_FACTS, RpcQueue
 
 router = RabbitRouter()
+BULK_BODY_BYTES = 64 * 1024
+"""A batch this large (about a hundred facts) is bulk work: the scoring worker lets more such batches fold into a
+round; a small batch (the relay joining a few singles) keeps the single-event latency bound."""
 RPC_QUEUE = RpcQueue("evaluation")
 
 
@@ -35,7 +38,9 @@ async def on_fact(
 ) -> None:
     """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle."""
     raw = message.raw_message
-    with app.facts_activity.delivery(batch=is_batch(raw.content_type, raw.routing_key, bytes(raw.body))):
+    body = bytes(raw.body)
+    bulk = len(body) >= BULK_BODY_BYTES and is_batch(raw.content_type, raw.routing_key, body)
+    with app.facts_activity.delivery(batch=bulk):
         await consume_event(
             message,
             consumer=EVALUATION_FACTS.name,
