@@ -315,6 +315,16 @@ class FakeProjection:
             documents[kind] = min(documents.get(kind, published_at), published_at)
         stored.meeting = replace(stored.meeting, documents=documents)
 
+    async def add_documents_many(self, documents: Sequence[tuple[str, str, datetime]]) -> None:
+        """Each publication in turn."""
+        for meeting_id, kind, published_at in documents:
+            await self.add_documents(meeting_id, kinds=[kind], published_at=published_at)
+
+    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, datetime]]) -> None:
+        """Each submission in turn."""
+        for meeting_id, time, ended_at in minutes:
+            await self.minutes_submitted(meeting_id, time=time, ended_at=ended_at)
+
     async def minutes_submitted(self, meeting_id: str, *, time: datetime, ended_at: datetime) -> None:
         """Remember the earliest submission."""
         stored = self._meeting(meeting_id)

@@ -194,10 +194,17 @@ async def outcome(pool: asyncpg.Pool, p: Province) -> dict[str, Any]:
         scores = await conn.fetch(
             "SELECT period, rating, score, version_time, version_id FROM cell_score WHERE cell_id = $1", p.cell
         )
+        meetings = await conn.fetch(
+            "SELECT m.meeting_id, m.minutes_submitted_at, m.ended_at, array_agg(d.kind || '@' || d.published_at::text"
+            " ORDER BY d.kind) AS documents FROM meeting m LEFT JOIN meeting_document d USING (meeting_id)"
+            " WHERE m.meeting_id LIKE $1 GROUP BY m.meeting_id",
+            f"{p.cell}%",
+        )
     return {
         "notices": sorted(tuple(generic(value) for value in row.values()) for row in notices),
         "jobs": sorted(tuple(generic(value) for value in row.values()) for row in jobs),
         "scores": sorted(tuple(generic(value) for value in row.values()) for row in scores),
+        "meetings": sorted(tuple(generic(value) for value in row.values()) for row in meetings),
     }
 
 
@@ -296,4 +303,63 @@ async def test_newcomers_in_one_transaction_hear_of_every_meeting_ahead_even_one
     expected = await outcome(pool, alone)
     heard = {(row[1], row[2]) for row in expected["notices"] if row[0] == "meeting_scheduled"}
     assert {("CELL-m4", "CELL-x1"), ("CELL-m4", "CELL-x3"), ("CELL-m5", "CELL-x1"), ("CELL-m5", "CELL-x3")} <= heard
+    assert await outcome(pool, together) == expected
+
+
+def _documents(p: Province, meeting_id: str, kinds: list[str], *, at: datetime, tag: str) -> CloudEvent:
+    return event(
+        "documents.published.v1",
+        {
+            "meeting_id": meeting_id,
+            "published_at": at.isoformat(),
+            "items": [{"title": f"Tài liệu {kind}", "kind": kind} for kind in kinds],
+        },
+        event_id=f"{p.cell}-d{tag}",
+    )
+
+
+def _minutes(p: Province, meeting_id: str, *, ended_at: datetime, time: datetime, tag: str) -> CloudEvent:
+    return event(
+        "minutes.submitted.v1",
+        {
+            "meeting_id": meeting_id,
+            "started_at": (ended_at - timedelta(hours=2)).isoformat(),
+            "ended_at": ended_at.isoformat(),
+            "chair_id": p.secretary,
+            "recorder_id": p.deputy,
+            "speakers": [],
+            "resolutions": [],
+            "tasks": [],
+        },
+        time=time,
+        event_id=f"{p.cell}-n{tag}",
+    )
+
+
+async def test_documents_and_minutes_in_one_transaction_are_stored_as_one_by_one(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = Province(), Province()
+    for p in (alone, together):
+        await prepare(pool, settings, clock, p)
+
+    def papers(p: Province) -> list[CloudEvent]:
+        t = clock.value - timedelta(days=3)
+        known, unknown = f"{p.cell}-m1", f"{p.cell}-m9"
+        return [
+            _documents(p, known, ["content", "draft_resolution"], at=t, tag="1"),
+            _documents(p, known, ["content", "content", "minutes"], at=t - timedelta(hours=5), tag="2"),
+            _documents(p, unknown, ["resolution"], at=t, tag="3"),
+            _minutes(p, known, ended_at=t + timedelta(hours=3), time=t + timedelta(hours=4), tag="4"),
+            _minutes(p, known, ended_at=t + timedelta(hours=2), time=t + timedelta(hours=9), tag="5"),
+            _minutes(p, unknown, ended_at=t, time=t, tag="6"),
+            _documents(p, known, ["minutes"], at=t - timedelta(hours=9), tag="7"),
+        ]
+
+    await one_by_one(pool, settings, clock, papers(alone))
+    await as_batch(pool, settings, clock, papers(together))
+
+    expected = await outcome(pool, alone)
+    assert len(expected["meetings"]) == 3
     assert await outcome(pool, together) == expected

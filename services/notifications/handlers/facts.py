@@ -174,16 +174,30 @@ async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> Non
 
 async def on_documents_published(event: Event[Any], uow: NotificationsUnit) -> None:
     """Remember which document kinds are out, for the documents and final-documents rules."""
-    await uow.projection.add_documents(
-        event.data.meeting_id,
-        kinds=[item.kind.value for item in event.data.items],
-        published_at=event.data.published_at,
+    await on_documents_published_many([event], uow)
+
+
+async def on_documents_published_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """documents.published.v1 of a batch: the earliest publication of each meeting's kinds, in one statement."""
+    await uow.projection.add_documents_many(
+        [
+            (event.data.meeting_id, item.kind.value, event.data.published_at)
+            for event in events
+            for item in event.data.items
+        ]
     )
 
 
 async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Remember that the minutes arrived."""
-    await uow.projection.minutes_submitted(event.data.meeting_id, time=event.time, ended_at=event.data.ended_at)
+    await on_minutes_submitted_many([event], uow)
+
+
+async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """minutes.submitted.v1 of a batch: that each meeting's minutes arrived, in one statement."""
+    await uow.projection.minutes_submitted_many(
+        [(event.data.meeting_id, event.time, event.data.ended_at) for event in events]
+    )
 
 
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:

@@ -75,24 +75,49 @@ class PgMeetings:
 
     async def add_documents(self, meeting_id: str, *, kinds: Sequence[str], published_at: datetime) -> None:
         """Remember the earliest publication of each document kind."""
+        await self.add_documents_many([(meeting_id, kind, published_at) for kind in kinds])
+
+    async def add_documents_many(self, documents: Sequence[tuple[str, str, datetime]]) -> None:
+        """Remember the earliest publication of each (meeting, document kind) among many, in one statement."""
         self._upcoming.clear()
-        await self._db.executemany(
-            "INSERT INTO meeting_document AS d (meeting_id, kind, published_at) VALUES ($1, $2, $3)"
+        earliest: dict[tuple[str, str], datetime] = {}
+        for meeting_id, kind, published_at in documents:
+            known = earliest.get((meeting_id, kind))
+            earliest[(meeting_id, kind)] = published_at if known is None else min(known, published_at)
+        if not earliest:
+            return
+        await self._db.execute(
+            "INSERT INTO meeting_document AS d (meeting_id, kind, published_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])"
             " ON CONFLICT (meeting_id, kind) DO UPDATE SET published_at = LEAST(d.published_at, EXCLUDED.published_at)",
-            [(meeting_id, kind, published_at) for kind in set(kinds)],
+            [meeting_id for meeting_id, _ in earliest],
+            [kind for _, kind in earliest],
+            list(earliest.values()),
         )
 
     async def minutes_submitted(self, meeting_id: str, *, time: datetime, ended_at: datetime) -> None:
         """Remember that minutes arrived (the earliest submission counts)."""
+        await self.minutes_submitted_many([(meeting_id, time, ended_at)])
+
+    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, datetime]]) -> None:
+        """Remember many minutes (meeting, submitted at, ended at) in their order, in one statement: per meeting the
+        earliest submission counts and the last one's end stands, as one by one."""
         self._upcoming.clear()
+        merged: dict[str, tuple[datetime, datetime]] = {}
+        for meeting_id, time, ended_at in minutes:
+            known = merged.get(meeting_id)
+            merged[meeting_id] = (time if known is None else min(known[0], time), ended_at)
+        if not merged:
+            return
         await self._db.execute(
-            "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, ended_at) VALUES ($1, $2, $3)"
+            "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, ended_at)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[])"
             " ON CONFLICT (meeting_id) DO UPDATE SET minutes_submitted_at ="
             " LEAST(COALESCE(m.minutes_submitted_at, EXCLUDED.minutes_submitted_at), EXCLUDED.minutes_submitted_at),"
             " ended_at = EXCLUDED.ended_at",
-            meeting_id,
-            time,
-            ended_at,
+            list(merged),
+            [time for time, _ in merged.values()],
+            [ended_at for _, ended_at in merged.values()],
         )
 
     async def replace_roster(
