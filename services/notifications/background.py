@@ -96,7 +96,14 @@ async def run_deliveries(app: NotificationsContext) -> None:
         return await deliver_due(app.uow_factory, app.senders) > 0
 
     try:
-        await poll("notifications.deliveries", step, poll_seconds=app.settings.delivery_poll_seconds)
+        # woken at once by this process's commits that queue deliveries; the poll finds other processes' rows,
+        # retries whose backoff ran out and leases that expired
+        await poll(
+            "notifications.deliveries",
+            step,
+            poll_seconds=app.settings.delivery_poll_seconds,
+            wake=app.deliveries_queued,
+        )
     finally:
         await close_senders(app.senders)
 

@@ -1,5 +1,6 @@
 """Wiring: the ServiceSpec and the app of the notifications service (nothing runs at import)."""
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,11 +28,13 @@ def build_spec(
     """The notifications ServiceSpec: its queues, context and background tasks."""
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> NotificationsContext:
+        queued = asyncio.Event()  # set by each commit that queued deliveries: the sender goes at once
         return NotificationsContext(
             settings=settings,
             pool=pool,
-            uow_factory=uow_factory(pool, settings=settings, clock=clock),
+            uow_factory=uow_factory(pool, settings=settings, clock=clock, on_deliveries_queued=queued.set),
             senders=dict(senders) if senders is not None else default_senders(settings),
+            deliveries_queued=queued,
         )
 
     return ServiceSpec(

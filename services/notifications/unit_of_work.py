@@ -54,11 +54,19 @@ class NotificationsUnitOfWork(PgUnitOfWork):
     projection: PgProjectionRepository
     outgoing: PgOutgoingRepository
 
-    def __init__(self, pool: asyncpg.Pool, *, settings: Settings, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        settings: Settings,
+        clock: Clock = wall_clock,
+        on_deliveries_queued: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(pool, schema=SCHEMA)
         self.settings = settings
         self._clock = clock
         self._secrets = secret_box(settings.secret_key)
+        self._on_deliveries_queued = on_deliveries_queued
 
     def start_repositories(self, connection: asyncpg.Connection) -> None:
         """Build the repositories on the transaction's connection."""
@@ -70,9 +78,21 @@ class NotificationsUnitOfWork(PgUnitOfWork):
         """The current time from the unit's clock (tests pass a controllable one)."""
         return self._clock()
 
+    async def commit(self) -> None:
+        """Commit; then, when the transaction queued deliveries to send, wake this process's delivery sender."""
+        await super().commit()
+        if self.outgoing.queued_deliveries and self._on_deliveries_queued is not None:
+            self._on_deliveries_queued()
+
 
 def uow_factory(
-    pool: asyncpg.Pool, *, settings: Settings, clock: Clock = wall_clock
+    pool: asyncpg.Pool,
+    *,
+    settings: Settings,
+    clock: Clock = wall_clock,
+    on_deliveries_queued: Callable[[], None] | None = None,
 ) -> Callable[[], NotificationsUnitOfWork]:
-    """A factory of units of work bound to a pool, settings and clock."""
-    return lambda: NotificationsUnitOfWork(pool, settings=settings, clock=clock)
+    """A factory of units of work bound to a pool, settings and clock (and what to call when one queued deliveries)."""
+    return lambda: NotificationsUnitOfWork(
+        pool, settings=settings, clock=clock, on_deliveries_queued=on_deliveries_queued
+    )

@@ -1,14 +1,15 @@
-"""The delivery sender's rounds against the real database: a round's outcomes are recorded together, in one
-transaction with multi-row statements, each as the one-by-one bookkeeping recorded it (issue 12: one commit per
-mail was part of why 3,150 month-start notices took 104 s after every cell was scored)."""
+"""The delivery sender against the real database: a round's outcomes are recorded together, in one transaction with
+multi-row statements, each as the one-by-one bookkeeping recorded it; a commit that queues deliveries wakes the
+sender (issue 12: one commit per mail and a 1 s poll were part of why 3,150 month-start notices took 104 s after
+every cell was scored)."""
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 
-from services.notifications.bootstrap import SERVICE_DIR
+from services.notifications.bootstrap import SERVICE_DIR, build_app
 from services.notifications.channels import DeliveryError
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
@@ -16,10 +17,14 @@ from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.repository.outgoing import ClaimedDelivery, NewNotification
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.db import create_pool
+from shared.envelope import now
 from shared.periods import VIETNAM_TZ
 from shared.runtime import migrate
-from tests.notifications.events import Province
+from tests.notifications.conftest import SmtpInbox
+from tests.notifications.events import Province, publish
+from tests.notifications.test_service import setup_projected
 from tests.support.ids import random_id
+from tests.support.running import eventually, running_app
 
 
 class Clock:
@@ -144,3 +149,66 @@ async def test_a_round_records_every_outcome_in_one_transaction(pool: asyncpg.Po
             "UPDATE delivery SET status = 'failed' WHERE id = ANY($1::bigint[]) AND status = 'pending'",
             [sent, retried, last_try, settled],
         )
+
+
+async def test_a_commit_that_queued_deliveries_wakes_the_sender_and_no_other_does(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    woken: list[int] = []
+    factory = uow_factory(pool, settings=settings, on_deliveries_queued=lambda: woken.append(1))
+    clock = Clock(datetime(1990, 3, 4, 8, 0, tzinfo=VIETNAM_TZ))
+
+    async def notification(uow: NotificationsUnitOfWork) -> str:
+        found = await uow.outgoing.insert_notification(
+            NewNotification(
+                rule="meeting_reminder",
+                subject_id=random_id("wake"),
+                period="p",
+                recipient=Recipient(id=random_id("member"), kind="person", name="Phạm Văn Đồng"),
+                cell_id=None,
+                title="t",
+                body="b",
+                created_at=clock.value,
+                digest_pending=False,
+            )
+        )
+        assert found is not None
+        return found
+
+    async with factory() as uow:  # only the inbox, delivered as it is stored: nothing to send
+        await uow.outgoing.add_delivery(
+            notification_id=await notification(uow), channel="inbox", addresses=[], delivered_at=clock.value
+        )
+        await uow.commit()
+    assert woken == []
+    async with factory() as uow:  # queued, then rolled back: nothing to send either
+        await uow.outgoing.add_delivery(
+            notification_id=await notification(uow), channel="email", addresses=["a@example.vn"], delivered_at=None
+        )
+    assert woken == []
+    async with factory() as uow:
+        notification_id = await notification(uow)
+        for channel in ("email", "webhook"):
+            await uow.outgoing.add_delivery(
+                notification_id=notification_id, channel=channel, addresses=["a@example.vn"], delivered_at=None
+            )
+        assert woken == []  # not before the rows are visible to the sender's transaction
+        await uow.commit()
+    assert woken == [1]
+    await pool.execute(
+        "UPDATE delivery SET status = 'failed' WHERE notification_id = $1::uuid", notification_id
+    )  # not for another test's sender to pick up
+
+
+async def test_an_idle_sender_sends_a_new_notice_at_once_not_at_its_next_poll(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """The poll is two minutes here: a notice that arrives within 30 s was sent because its commit woke the sender."""
+    inbox, _ = smtp
+    p = Province()
+    slow_poll = settings.model_copy(update={"delivery_poll_seconds": 120.0})
+    async with running_app(build_app(slow_poll)):
+        await publish(amqp_url, p.setup())
+        await setup_projected(db, p)
+        await publish(amqp_url, [p.scheduled(random_id("mtg"), now() + timedelta(days=2))])
+        await eventually(lambda: inbox.to(p.email(p.member)), timeout=30, interval=0.05)

@@ -112,6 +112,8 @@ class PgOutgoingRepository:
     def __init__(self, connection: asyncpg.Connection, *, secrets: SecretBox | None = None) -> None:
         self._db = connection
         self._secrets = secrets
+        self.queued_deliveries = 0
+        """Deliveries this transaction queued to send (the unit of work wakes the sender when it commits them)."""
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one to the new time and makes it fire again."""
@@ -306,6 +308,8 @@ class PgOutgoingRepository:
         )
         if delivered_at:
             await self.log_attempt(int(delivery_id), attempt=1, outcome="delivered", error=None)
+        else:
+            self.queued_deliveries += 1
         return int(delivery_id)
 
     async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
@@ -409,6 +413,8 @@ class PgOutgoingRepository:
             delivery_id,
             now,
         )
+        if done is not None:
+            self.queued_deliveries += 1
         return done is not None
 
     async def mark_read(self, *, recipient_id: str, notification_id: str, now: datetime) -> bool:
