@@ -5,6 +5,7 @@ The same path serves AMQP deliveries, the gateway's HTTP route, the secretary's 
 
 import asyncio
 import json
+import logging
 import random
 import uuid
 from collections import Counter
@@ -46,6 +47,8 @@ from shared.metrics import INGEST_EVENTS, type_label
 from shared.reading import ReadError, loads
 
 log = get_logger(__name__)
+_stdlib_log = logging.getLogger(__name__)
+"""The stdlib logger under `log`, asked whether debug lines are wanted before one is built."""
 
 SOURCE = "urn:chibo:meetings"
 EVENTS_PER_TRANSACTION = 250
@@ -340,6 +343,8 @@ async def _judge_in_one_transaction(
         ]
         await publish_pending_histories(histories, uow)
         await uow.commit()
+        outcomes = Counter(result.outcome for result in results)
+        log.info("ingest_transaction_judged", route=route, events=len(chunk), **outcomes)
         deferred = uow.ingest.deferred
     await settle_released_safely(deferred, uow_factory)
     return results
@@ -549,7 +554,8 @@ async def _settle(
     if retrying:
         await uow.ingest.release(source=event.source, event_id=event.id)
     await publish_applied(event, applied, uow, histories=histories)
-    log.info("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
+    if _stdlib_log.isEnabledFor(logging.DEBUG):  # per event only when asked: ingest_transaction_judged counts them
+        log.debug("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
     await release_waiting(applied.provides, uow, histories=histories)
     return IngestResult(*identity, "accepted")
 
