@@ -7,6 +7,7 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 
@@ -84,6 +85,12 @@ async def test_a_freshly_scheduled_meeting_gets_a_provisional_score(
     assert event["data"]["framework"] == {"id": "hd42-2025", "version": "1"}
     notified = next(line for line in event["data"]["criteria"] if line["code"] == "preparation.notified")
     assert notified["points"] == 1
+
+    async with httpx.AsyncClient() as client:
+        health = (await client.get(service + "/health")).json()
+    # the scoring worker's backlog shows as parked outbox rows do (figures of the shared test database)
+    assert isinstance(health["scoring_backlog_cells"], int) and isinstance(health["scoring_failing_cells"], int)
+    assert health["scoring_lag_seconds"] >= 0
 
 
 def _rows(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
