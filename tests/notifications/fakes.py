@@ -171,6 +171,10 @@ class FakeProjection:
         """Remember the lock (one process, nothing to serialize)."""
         self.locked.append(cell_id)
 
+    def holds_lock(self, cell_id: str) -> bool:
+        """Whether the cell was locked before."""
+        return cell_id in self.locked
+
     async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
         """Store a unit if newer."""
         if not self._newer(("unit", unit.id), time, event_id):

@@ -200,11 +200,15 @@ async def outcome(pool: asyncpg.Pool, p: Province) -> dict[str, Any]:
             " WHERE m.meeting_id LIKE $1 GROUP BY m.meeting_id",
             f"{p.cell}%",
         )
+        rosters = await conn.fetch(
+            "SELECT meeting_id, member_id, status FROM meeting_attendance WHERE meeting_id LIKE $1", f"{p.cell}%"
+        )
     return {
         "notices": sorted(tuple(generic(value) for value in row.values()) for row in notices),
         "jobs": sorted(tuple(generic(value) for value in row.values()) for row in jobs),
         "scores": sorted(tuple(generic(value) for value in row.values()) for row in scores),
         "meetings": sorted(tuple(generic(value) for value in row.values()) for row in meetings),
+        "rosters": sorted(tuple(generic(value) for value in row.values()) for row in rosters),
     }
 
 
@@ -362,4 +366,45 @@ async def test_documents_and_minutes_in_one_transaction_are_stored_as_one_by_one
 
     expected = await outcome(pool, alone)
     assert len(expected["meetings"]) == 3
+    assert await outcome(pool, together) == expected
+
+
+def _roster(p: Province, meeting_id: str, absent: list[str], *, time: datetime, tag: str) -> CloudEvent:
+    people = [p.secretary, p.deputy, p.member, p.exempt]
+    return event(
+        "attendance.recorded.v1",
+        {
+            "meeting_id": meeting_id,
+            "records": [
+                {"member_id": person, "status": "absent" if person in absent else "present"} for person in people
+            ],
+        },
+        time=time,
+        event_id=f"{p.cell}-r{tag}",
+    )
+
+
+async def test_rosters_in_one_transaction_alert_and_store_as_one_by_one(pool: asyncpg.Pool, settings: Settings) -> None:
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = Province(), Province()
+    for p in (alone, together):
+        await prepare(pool, settings, clock, p)
+
+    def rosters(p: Province) -> list[CloudEvent]:
+        t = clock.value - timedelta(hours=1)
+        recent, old, unknown = f"{p.cell}-m1", f"{p.cell}-m2", f"{p.cell}-m8"
+        return [
+            _roster(p, recent, [p.member], time=t, tag="1"),
+            _roster(p, old, [p.deputy], time=t, tag="2"),
+            _roster(p, recent, [p.deputy], time=t + timedelta(seconds=1), tag="3"),  # newer: alerts again
+            _roster(p, recent, [p.secretary], time=t - timedelta(seconds=1), tag="4"),  # stale: nothing
+            _roster(p, unknown, [p.member], time=t, tag="5"),
+        ]
+
+    await one_by_one(pool, settings, clock, rosters(alone))
+    await as_batch(pool, settings, clock, rosters(together))
+
+    expected = await outcome(pool, alone)
+    absences = {(row[5], row[1]) for row in expected["notices"] if row[0] == "unexcused_absence"}
+    assert absences == {("CELL-m1", "MEMBER"), ("CELL-m1", "DEPUTY")}  # the recent meeting's applied rosters
     assert await outcome(pool, together) == expected

@@ -61,9 +61,16 @@ async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
     await raise_alerts(rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config), uow)
 
 
-async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnit) -> None:
+async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnit) -> Meeting | None:
+    """Lock the meeting's cell (the meeting's id while its cell is unknown); the meeting as read, when it was read
+    under that lock already (taken earlier in the transaction: nobody else can have changed it), else None."""
     known = await uow.projection.get_meeting(meeting_id)
-    await uow.projection.lock_cell(known.cell_id if known and known.cell_id else meeting_id)
+    if known is None or known.cell_id is None:  # whoever schedules it locks its cell, not this id
+        await uow.projection.lock_cell(meeting_id)
+        return None
+    held = uow.projection.holds_lock(known.cell_id)
+    await uow.projection.lock_cell(known.cell_id)
+    return known if held else None
 
 
 async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -203,7 +210,7 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the roster when newer and alert the cell committee of each unexcused absence."""
     data = event.data
-    await _lock_meeting_cell(data.meeting_id, uow)
+    locked = await _lock_meeting_cell(data.meeting_id, uow)
     applied = await uow.projection.replace_roster(
         data.meeting_id,
         records=[(record.member_id, record.status.value) for record in data.records],
@@ -211,8 +218,11 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
         time=event.time,
         event_id=event.order_id,
     )
-    meeting = await uow.projection.get_meeting(data.meeting_id)
-    if applied and meeting is not None:
+    if not applied:
+        return
+    # a roster changes none of the meeting's own fields: the meeting read under the lock stands
+    meeting = locked or await uow.projection.get_meeting(data.meeting_id)
+    if meeting is not None:
         await _roster_alerts(meeting, uow)
 
 

@@ -31,6 +31,10 @@ class PgDirectory:
         await self._db.execute("SELECT pg_advisory_xact_lock(hashtextextended('cell:' || $1, 0))", cell_id)
         self._locked.add(cell_id)
 
+    def holds_lock(self, cell_id: str) -> bool:
+        """Whether this transaction locked the cell already (lock_cell), so what it reads about it is stable."""
+        return cell_id in self._locked
+
     async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
         """Store a unit snapshot if newer; True when it was applied."""
         applied = await self._db.fetchval(
