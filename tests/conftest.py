@@ -6,14 +6,18 @@ import asyncpg
 import pytest
 
 from shared.db import ensure_database
-from tests.support.env import broker_and_database, isolated_vhost
+from tests.support.env import broker_and_database, fresh_database, isolated_vhost
 
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[tuple[str, str]]:
-    """(amqp_url, database_url) of the real services."""
-    with broker_and_database() as urls:
-        yield urls
+    """(amqp_url, database_url) of the real services: the database is a fresh one for this test session.
+
+    Two test sessions on one server (CI beside a developer's run, several checkouts) must not share tables: a
+    service under test sweeps whole tables (its outbox relay, the scoring worker's dirty cells, held events),
+    and would take the other session's rows and publish them into its own virtual host."""
+    with broker_and_database() as (amqp_url, database_url), fresh_database(database_url) as own_database:
+        yield amqp_url, own_database
 
 
 @pytest.fixture(scope="package")
