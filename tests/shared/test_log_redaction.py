@@ -45,3 +45,18 @@ def test_structured_fields_never_carry_tokens_and_are_bounded(capsys) -> None:  
     assert line["detail"] == "bad token [redacted-token]"
     correlation = str(line["correlation_id"])
     assert len(correlation) < MAX_VALUE_CHARS + 40 and correlation.endswith(f"…[{8192 - MAX_VALUE_CHARS} more chars]")
+
+
+def test_the_framework_lines_follow_the_configured_level(capsys) -> None:  # type: ignore[no-untyped-def]
+    import faststream  # noqa: F401  (sets its logger to INFO at import)
+
+    configure_logging(service="meetings", level="WARNING", json=True)
+    try:
+        # FastStream's per-message lines (received, processed) are INFO: silent under CHIBO_LOG_LEVEL=WARNING
+        logging.getLogger("faststream.meetings").info("Received")
+        logging.getLogger("faststream.meetings").warning("Consumer lost")
+        assert [line["event"] for line in lines(capsys.readouterr().err)] == ["Consumer lost"]
+    finally:
+        configure_logging(service="gateway", json=True)
+    logging.getLogger("faststream.meetings").info("Processed")
+    assert [line["event"] for line in lines(capsys.readouterr().err)] == ["Processed"]
