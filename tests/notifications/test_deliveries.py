@@ -176,11 +176,15 @@ async def test_a_commit_that_queued_deliveries_wakes_the_sender_and_no_other_doe
         return found
 
     async with factory() as uow:  # only the inbox, delivered as it is stored: nothing to send
-        await uow.outgoing.add_delivery(
+        inbox = await uow.outgoing.add_delivery(
             notification_id=await notification(uow), channel="inbox", addresses=[], delivered_at=clock.value
         )
         await uow.commit()
     assert woken == []
+    stored = await pool.fetchrow("SELECT status, delivered_at FROM delivery WHERE id = $1", inbox)
+    assert (stored["status"], stored["delivered_at"]) == ("delivered", clock.value)
+    log = await pool.fetch("SELECT attempt, outcome, error FROM delivery_log WHERE delivery_id = $1", inbox)
+    assert [tuple(row) for row in log] == [(1, "delivered", None)]  # logged in the statement that stored it
     async with factory() as uow:  # queued, then rolled back: nothing to send either
         await uow.outgoing.add_delivery(
             notification_id=await notification(uow), channel="email", addresses=["a@example.vn"], delivered_at=None

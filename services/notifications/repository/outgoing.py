@@ -297,18 +297,20 @@ class PgOutgoingRepository:
     ) -> int:
         """Plan a delivery on one channel (already done when `delivered_at` is given, as for the inbox)."""
         status = "delivered" if delivered_at else "pending"
+        # one round trip: a delivery done as it is stored (the inbox) gets its log line in the same statement
         delivery_id = await self._db.fetchval(
-            "INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at)"
+            " VALUES ($1, $2, $3, $4, $5::timestamptz) RETURNING id),"
+            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+            " SELECT id, 1, 'delivered', NULL FROM planned WHERE $5::timestamptz IS NOT NULL)"
+            " SELECT id FROM planned",
             uuid.UUID(notification_id),
             channel,
             list(addresses),
             status,
             delivered_at,
         )
-        if delivered_at:
-            await self.log_attempt(int(delivery_id), attempt=1, outcome="delivered", error=None)
-        else:
+        if not delivered_at:
             self.queued_deliveries += 1
         return int(delivery_id)
 
