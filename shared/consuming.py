@@ -175,7 +175,7 @@ async def _consume_one(message: RabbitMessage, plan: _Plan) -> str:
         if outcome[0] == "duplicate":
             log.info("event_duplicate", consumer=consumer)
         else:
-            log.debug("event_handled", consumer=consumer)
+            log.info("event_handled", consumer=consumer)
         return outcome[0]
 
 

@@ -23,3 +23,15 @@ def test_lines_inside_a_message_carry_its_id_type_and_correlation_id() -> None:
     assert by_event["outer_after"]["event_id"] == "e1"
     assert by_event["outer_after"]["correlation_id"] == "c1"
     assert "event_id" not in by_event["outside"]
+
+
+def test_the_framework_writes_its_per_message_lines_below_the_services_level() -> None:
+    import logging
+
+    from shared.config import ServiceSettings
+    from shared.runtime import create_broker
+
+    broker = create_broker(ServiceSettings(), service="probe")
+    # "Received"/"Processed" go out at this level; the middleware passes ERROR explicitly for a handler's error
+    assert broker.config.logger.log_level == logging.DEBUG
+    assert logging.getLevelName(ServiceSettings().log_level) > logging.DEBUG
