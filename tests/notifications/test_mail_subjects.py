@@ -118,3 +118,14 @@ def test_the_body_stays_utf8_text() -> None:
     parsed = email.message_from_bytes(message.as_bytes(), policy=policy.default)
     assert parsed.get_content_type() == "text/plain"
     assert parsed.get_content() == "Kính gửi đồng chí Huỳnh Đức Bình,\n\nNội dung thư.\n"
+
+
+def test_the_message_id_is_named_after_the_sender_domain_without_asking_the_resolver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_resolver(name: str = "") -> str:
+        raise AssertionError("socket.getfqdn called for a Message-ID")
+
+    monkeypatch.setattr("socket.getfqdn", no_resolver)
+    message = build_email(delivery("Tiêu đề"), sender="Chibo <thongbao@chibo.example.vn>")
+    assert str(message["Message-ID"]).endswith("@chibo.example.vn>")
