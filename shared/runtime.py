@@ -58,6 +58,9 @@ class ServiceSpec(Generic[AppT]):
     """The event types the service publishes on chibo.events (its AsyncAPI document's send operations)."""
     health_counts: Mapping[str, str] = field(default_factory=dict)
     """Extra figures for /health: name -> a `SELECT count(*)` over the service's schema (e.g. held events)."""
+    health_limits: Mapping[str, float] = field(default_factory=dict)
+    """Highest acceptable value of some of those figures (name -> limit): one above its limit makes the service
+    `degraded` and is named in `attention`, as a parked outbox row is (e.g. evaluation's scoring lag, s)."""
 
 
 FRAMEWORK_MESSAGE_LOG_LEVEL = logging.DEBUG
@@ -102,10 +105,11 @@ async def check_health(
     dead_letter_queues: Sequence[str] = (),
     attention: list[str] | None = None,
     counts: Mapping[str, str] | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
-    (a parked row, a lagging outbox) is appended to `attention`."""
+    (a parked row, a lagging outbox, one of `counts` above its entry in `limits`) is appended to `attention`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
@@ -117,6 +121,10 @@ async def check_health(
             outbox = await outbox_health(conn)
             for name, sql in (counts or {}).items():
                 report[name] = await conn.fetchval(sql)
+        for name, limit in (limits or {}).items():
+            value = report.get(name)
+            if isinstance(value, int | float) and value > limit:
+                attention.append(f"{name} {value:g} above {limit:g}")
         report["database"] = "ok"
         report["outbox"] = outbox
         if outbox["parked"]:
@@ -224,6 +232,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             dead_letter_queues=dead_letter_queues,
             attention=attention,
             counts=spec.health_counts,
+            limits=spec.health_limits,
         )
         status = "ok" if healthy and not attention else "degraded"
         body = {"service": spec.name, "status": status, **report, "attention": attention}

@@ -107,6 +107,8 @@ def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietn
             "scoring_lag_seconds": "SELECT round(coalesce(extract(epoch FROM clock_timestamp() - min(created_at)),"
             " 0), 1)::float8 FROM dirty_cell",
         },
+        # a backlog scored too late, or a cell whose scoring keeps failing, needs an operator as a parked row does
+        health_limits={"scoring_lag_seconds": settings.scoring_lag_alert_seconds, "scoring_failing_cells": 0},
     )
 
 

@@ -20,6 +20,8 @@ class Settings(ServiceSettings):
     """A running job whose progress has not moved for this long is taken over (its worker stopped)."""
     scoring_batch: int = 500
     """Dirty-cell notes the scoring worker claims per round (with every other note of their cells)."""
+    scoring_lag_alert_seconds: float = 300.0
+    """/health says `degraded` while the oldest dirty-cell note has waited longer than this (s)."""
     scoring_poll_seconds: float = 1.0
     """How often the scoring worker looks for notes it was not woken for (another replica's facts)."""
     scoring_settle_seconds: float = 0.05
