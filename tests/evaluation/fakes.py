@@ -69,6 +69,13 @@ class FakeFacts:
     async def committee_cells(self, member_id):
         return {s.cell_id for s in self.snapshots.values() if s.member_id == member_id and s.role == COMMITTEE_ROLE}
 
+    async def committee_members(self, member_ids):
+        return {member_id for member_id in member_ids if await self.committee_cells(member_id)}
+
+    async def upsert_members(self, rows):
+        for member, stamp in rows:
+            await self.upsert_member(member=member, stamp=stamp)
+
     async def upsert_meeting(self, *, meeting, stamp):
         return self._put(self.meetings, meeting["meeting_id"], stamp, meeting)
 

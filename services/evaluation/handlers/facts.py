@@ -9,14 +9,16 @@ Nothing assumes a referent arrived first: a fact about an unknown meeting is sto
 effect when the meeting is scheduled, because scoring always reads every stored fact.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, has_committee_at
 from services.evaluation.domain.touched import PendingFact
 from services.evaluation.handlers.scores import ScoringUnitOfWork
 from services.evaluation.repository import FactStamp
-from shared.consuming import EventHandler
+from shared.consuming import BatchHandler, EventHandler
 from shared.contracts import meetings as contract
 from shared.envelope import Event
 
@@ -93,17 +95,21 @@ async def _rescore_committee_changes(
             uow.touched.touch(cell_id, only=changed, correlation_id=event.correlation_id)
 
 
-async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUnitOfWork) -> None:
-    """Keep a member snapshot; rescore the meetings whose cell had or lacked a committee because of it."""
-    data = event.data
-    await uow.facts.lock_fact_subject(f"member:{data.id}")
-    member = {
+def _member_row(data: contract.MemberUpserted) -> dict[str, Any]:
+    return {
         "id": data.id,
         "cell_id": data.cell_id,
         "role": data.role.value,
         "status": data.status.value,
         "exempt": data.exempt,
     }
+
+
+async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUnitOfWork) -> None:
+    """Keep a member snapshot; rescore the meetings whose cell had or lacked a committee because of it."""
+    data = event.data
+    await uow.facts.lock_fact_subject(f"member:{data.id}")
+    member = _member_row(data)
     if data.role.value != COMMITTEE_ROLE and not await uow.facts.committee_cells(data.id):
         # Never a committee member anywhere: in no cell's committee history, before or after (most members).
         await uow.facts.upsert_member(member=member, stamp=stamp_of(event))
@@ -114,6 +120,42 @@ async def member_upserted(event: Event[contract.MemberUpserted], uow: ScoringUni
     before = {cell: await committee_by_meeting(uow, cell) for cell in cells}
     if await uow.facts.upsert_member(member=member, stamp=stamp_of(event)):
         await _rescore_committee_changes(uow, event, before)
+
+
+async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow: ScoringUnitOfWork) -> None:
+    """A run of member.upserted.v1, leaving what `member_upserted` of each in turn leaves.
+
+    A member never a committee member (none of its stored snapshots nor of these events names that role: most
+    members) changes no cell's committee history, so no other fact's handling sees it: each stretch of such
+    members is locked in one statement and written in two (`upsert_members`). Any other member goes through
+    `member_upserted`, in the run's order, so the subject and cell locks are taken in the order one by one takes
+    them."""
+    committee_role = {event.data.id for event in events if event.data.role.value == COMMITTEE_ROLE}
+    known = await uow.facts.committee_members(sorted({event.data.id for event in events}))
+    plain = {event.data.id for event in events} - committee_role - known
+    start = 0
+    while start < len(events):
+        if events[start].data.id not in plain:
+            await member_upserted(events[start], uow)
+            start += 1
+            continue
+        end = start + 1
+        while end < len(events) and events[end].data.id in plain:
+            end += 1
+        stretch = events[start:end]
+        ids = sorted({event.data.id for event in stretch})
+        await uow.facts.lock_fact_subjects([f"member:{member_id}" for member_id in ids])
+        if await uow.facts.committee_members(ids):  # a committee snapshot committed before our locks: one by one
+            for event in stretch:
+                await member_upserted(event, uow)
+        else:
+            await uow.facts.upsert_members([(_member_row(event.data), stamp_of(event)) for event in stretch])
+        start = end
+
+
+async def _each(handler: EventHandler[Any], events: Sequence[Event[Any]], uow: ScoringUnitOfWork) -> None:
+    for event in events:
+        await handler(event, uow)
 
 
 async def member_removed(event: Event[contract.MemberRemoved], uow: ScoringUnitOfWork) -> None:
@@ -227,3 +269,21 @@ FACT_HANDLERS: dict[str, EventHandler[Any]] = {
     "task.completed.v1": task_completed,
 }
 """The facts evaluation applies, by event type (monitor.assigned.v1 is not needed for scores)."""
+
+_PENDING_ONLY = (
+    "meeting.cancelled.v1",
+    "documents.published.v1",
+    "attendance.recorded.v1",
+    "minutes.submitted.v1",
+    "minutes.approved.v1",
+    "meeting.assessed.v1",
+    "task.completed.v1",
+)
+FACT_BATCH_HANDLERS: dict[str, BatchHandler[Any]] = {
+    "member.upserted.v1": members_upserted,
+    # these handlers only note the fact for write_pending: a run is noted in one call, without binding each
+    # event's log context (message_context) on the way
+    **{kind: partial(_each, FACT_HANDLERS[kind]) for kind in _PENDING_ONLY},
+}
+"""Runs of one type applied at once (shared.consuming `batch_handlers`), leaving what FACT_HANDLERS one by one
+leaves."""

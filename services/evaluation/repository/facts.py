@@ -111,6 +111,8 @@ class FactRepository(Protocol):
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
     async def committee_cells(self, member_id: str) -> set[str]: ...
+    async def committee_members(self, member_ids: Sequence[str]) -> set[str]: ...
+    async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None: ...
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool: ...
     async def cancel_meeting(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
@@ -234,6 +236,50 @@ class PgFactRepository:
             "SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = $1 AND role = $2", member_id, COMMITTEE_ROLE
         )
         return {row["cell_id"] for row in rows}
+
+    async def committee_members(self, member_ids: Sequence[str]) -> set[str]:
+        """Those of the members whose snapshots name them a committee_member anywhere (`committee_cells` not empty),
+        in one statement."""
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT member_id FROM member_snapshot WHERE member_id = ANY($1::text[]) AND role = $2",
+            list(member_ids),
+            COMMITTEE_ROLE,
+        )
+        return {row["member_id"] for row in rows}
+
+    async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None:
+        """`upsert_member` of each row, in two statements: every snapshot kept in the history, and per member the
+        newest row (time, then id, compared as NEWER compares them) offered as the current one if newer."""
+        if not rows:
+            return
+        columns = (
+            [member["id"] for member, _ in rows],
+            [member["cell_id"] for member, _ in rows],
+            [member["role"] for member, _ in rows],
+            [member["status"] for member, _ in rows],
+            [member["exempt"] for member, _ in rows],
+            [stamp.time for _, stamp in rows],
+            [stamp.event_id for _, stamp in rows],
+        )
+        given = (
+            "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[], $7::text[])"
+            " AS g(id, cell_id, role, status, exempt, fact_time, fact_id)"
+        )
+        await self._conn.execute(
+            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role)"
+            f" SELECT id, fact_time, fact_id, cell_id, role FROM {given} ON CONFLICT DO NOTHING",
+            *columns,
+        )
+        await self._conn.execute(
+            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id)"
+            " SELECT DISTINCT ON (id) id, cell_id, role, status, exempt, fact_time, fact_id"
+            f" FROM {given} ORDER BY id, fact_time DESC, fact_id DESC"
+            " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
+            " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='member')}",
+            *columns,
+        )
 
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool:
         """Store a meeting.scheduled snapshot if newer."""

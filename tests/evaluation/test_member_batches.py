@@ -1,0 +1,96 @@
+"""member.upserted.v1 runs applied at once (FACT_BATCH_HANDLERS) store what the same events one by one store."""
+
+import json
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from services.evaluation.bootstrap import prepare
+from services.evaluation.handlers import FACT_HANDLERS
+from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
+from services.evaluation.handlers.pending import write_pending
+from shared.contracts.registry import read_event
+from shared.envelope import Event, parse_envelope
+from tests.evaluation.private_db import private_pool
+from tests.evaluation.stream import at, fact
+
+
+def member(member_id: str, role: str, *, month: int, day: int, cell: str = "c1", event_id: str | None = None) -> dict:
+    data = {"id": member_id, "full_name": "Nguyễn Thị Hương", "cell_id": cell, "status": "official", "role": role}
+    return fact("member.upserted.v1", data, time=at(month, day), event_id=event_id)
+
+
+def meeting(meeting_id: str, month: int) -> dict:
+    data = {
+        "meeting_id": meeting_id,
+        "cell_id": "c1",
+        "kind": "regular",
+        "starts_at": at(month, 5).isoformat(),
+        "location": "Nhà văn hóa",
+        "agenda": ["Thường kỳ"],
+        "committee_prepared": False,
+    }
+    return fact("meeting.scheduled.v1", data, time=at(month, 1))
+
+
+EARLIER = [
+    meeting("m3", 3),
+    meeting("m6", 6),
+    member("k-old", "committee_member", month=1, day=2),  # stored as a committee member before the run
+]
+RUN = [
+    member("a1", "member", month=2, day=1),
+    member("a1", "member", month=4, day=1, cell="c2"),  # newer: moves cell
+    member("a1", "member", month=3, day=1),  # older, arrives last: kept in the history only
+    member("a2", "member", month=2, day=1, event_id="z-tie"),
+    member("a2", "member", month=2, day=1, event_id="a-tie"),  # same time: the id decides
+    member("k-new", "member", month=1, day=3),
+    member("k-new", "committee_member", month=7, day=1),  # becomes committee within the run (after m6)
+    member("k-old", "member", month=5, day=1),  # a former committee member steps down
+    member("b1", "deputy_secretary", month=2, day=2),
+    member("b1", "deputy_secretary", month=2, day=2),  # the same snapshot again (another id)
+]
+
+
+def _events(raws: list[dict]) -> list[Event[Any]]:
+    return [read_event(parse_envelope(json.dumps(raw))) for raw in raws]
+
+
+async def _stored(pool: asyncpg.Pool) -> dict[str, list[str]]:
+    tables = {}
+    for table in ("member", "member_snapshot", "meeting"):
+        rows = await pool.fetch(f"SELECT to_jsonb(t)::text AS row FROM {table} t")
+        tables[table] = sorted(row["row"] for row in rows)
+    return tables
+
+
+async def _apply(database_url: str, *, together: bool) -> tuple[dict[str, list[str]], list[Any]]:
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+        async with factory() as uow:
+            for event in _events(EARLIER):
+                await FACT_HANDLERS[event.type](event, uow)
+            await write_pending(uow)
+            list(uow.touched.take())
+            await uow.commit()
+        run = sorted(_events(RUN), key=lock_order)  # the consumer's order
+        async with factory() as uow:
+            if together:
+                await FACT_BATCH_HANDLERS["member.upserted.v1"](run, uow)
+            else:
+                for event in run:
+                    await FACT_HANDLERS[event.type](event, uow)
+            touched = sorted((cell, repr(note)) for cell, note in uow.touched.take())
+            await uow.commit()
+        return await _stored(pool), touched
+
+
+async def test_a_run_of_member_snapshots_stores_and_touches_what_one_by_one_does(database_url: str) -> None:
+    one_by_one = await _apply(database_url, together=False)
+    together = await _apply(database_url, together=True)
+    assert together == one_by_one
+    stored = {json.loads(row)["id"]: json.loads(row) for row in together[0]["member"]}
+    assert stored["a1"]["cell_id"] == "c2" and stored["a2"]["fact_id"] == "z-tie"
+    assert len(together[0]["member_snapshot"]) == 11
+    assert together[1], "the committee changes touched the cell's meetings"
