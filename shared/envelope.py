@@ -90,7 +90,7 @@ class CloudEvent(BaseModel):
     @classmethod
     def _null_is_absent(cls, value: Any) -> Any:
         """An optional attribute given as JSON null is the same as absent (CONTRACT.md)."""
-        if isinstance(value, dict):
+        if isinstance(value, dict) and None in value.values():  # most events have no null: no copy for them
             return {key: item for key, item in value.items() if item is not None or key in _REQUIRED}
         return value
 
