@@ -76,6 +76,11 @@ class FakeFacts:
         for member, stamp in rows:
             await self.upsert_member(member=member, stamp=stamp)
 
+    async def upsert_meetings(self, rows):
+        return {
+            meeting["meeting_id"] for meeting, stamp in rows if await self.upsert_meeting(meeting=meeting, stamp=stamp)
+        }
+
     async def upsert_meeting(self, *, meeting, stamp):
         return self._put(self.meetings, meeting["meeting_id"], stamp, meeting)
 

@@ -1,4 +1,5 @@
-"""member.upserted.v1 runs applied at once (FACT_BATCH_HANDLERS) store what the same events one by one store."""
+"""Runs of member.upserted.v1 and meeting.scheduled.v1 applied at once (FACT_BATCH_HANDLERS) store and touch what the
+same events one by one store and touch."""
 
 import json
 from datetime import date
@@ -94,3 +95,61 @@ async def test_a_run_of_member_snapshots_stores_and_touches_what_one_by_one_does
     assert stored["a1"]["cell_id"] == "c2" and stored["a2"]["fact_id"] == "z-tie"
     assert len(together[0]["member_snapshot"]) == 11
     assert together[1], "the committee changes touched the cell's meetings"
+
+
+def scheduled(meeting_id: str, *, month: int, day: int, cell: str = "c1", sent: tuple[int, int] = (1, 1)) -> dict:
+    data = {
+        "meeting_id": meeting_id,
+        "cell_id": cell,
+        "kind": "regular",
+        "starts_at": at(month, day).isoformat(),
+        "location": "Hội trường thôn",
+        "agenda": ["Thường kỳ"],
+        "committee_prepared": True,
+    }
+    return fact("meeting.scheduled.v1", data, time=at(*sent))
+
+
+MEETINGS_EARLIER = [
+    scheduled("s-moved", month=3, day=5, sent=(2, 1)),
+    scheduled("s-stale", month=4, day=5, sent=(3, 1)),
+    scheduled("s-resched", month=5, day=5, sent=(3, 1)),
+    fact("meeting.rescheduled.v1", {"meeting_id": "s-resched", "starts_at": at(5, 20).isoformat()}, time=at(4, 1)),
+]
+MEETINGS_RUN = [
+    scheduled("s-new", month=7, day=5, sent=(6, 1)),
+    scheduled("s-moved", month=8, day=5, cell="c2", sent=(6, 2)),  # newer: moves cell and month
+    scheduled("s-stale", month=9, day=5, sent=(2, 1)),  # older than the stored one: changes nothing
+    scheduled("s-resched", month=5, day=6, sent=(3, 2)),  # newer schedule, the later reschedule still decides
+    scheduled("s-twice", month=6, day=5, sent=(5, 2)),
+    scheduled("s-twice", month=6, day=9, sent=(5, 1)),  # the older snapshot second
+]
+
+
+async def _apply_meetings(database_url: str, *, together: bool) -> tuple[dict[str, list[str]], list[Any]]:
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+        async with factory() as uow:
+            for event in _events(MEETINGS_EARLIER):
+                await FACT_HANDLERS[event.type](event, uow)
+            list(uow.touched.take())
+            await uow.commit()
+        run = sorted(_events(MEETINGS_RUN), key=lock_order)
+        async with factory() as uow:
+            if together:
+                await FACT_BATCH_HANDLERS["meeting.scheduled.v1"](run, uow)
+            else:
+                for event in run:
+                    await FACT_HANDLERS[event.type](event, uow)
+            touched = sorted((cell, repr(note)) for cell, note in uow.touched.take())
+            await uow.commit()
+        return await _stored(pool), touched
+
+
+async def test_a_run_of_meeting_schedules_stores_and_touches_what_one_by_one_does(database_url: str) -> None:
+    one_by_one = await _apply_meetings(database_url, together=False)
+    together = await _apply_meetings(database_url, together=True)
+    assert together == one_by_one
+    stored = {json.loads(row)["meeting_id"]: json.loads(row) for row in together[0]["meeting"]}
+    assert stored["s-moved"]["cell_id"] == "c2" and stored["s-stale"]["starts_at"].startswith("2026-04-05")
+    assert {cell for cell, _ in together[1]} == {"c1", "c2"}

@@ -9,6 +9,7 @@ Nothing assumes a referent arrived first: a fact about an unknown meeting is sto
 effect when the meeting is scheduled, because scoring always reads every stored fact.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -48,6 +49,18 @@ async def _rescore_meeting(
 ) -> None:
     """Note one meeting to rescore, and with `following` every later meeting of its cell (runs, previous tasks)."""
     after = await uow.facts.meeting_position(meeting_id)
+    _touch_meeting(uow, event, meeting_id, following=following, before=before, after=after)
+
+
+def _touch_meeting(
+    uow: ScoringUnitOfWork,
+    event: Event[Any],
+    meeting_id: str,
+    *,
+    following: bool,
+    before: tuple[str, datetime] | None,
+    after: tuple[str, datetime] | None,
+) -> None:
     positions = {position for position in (before, after) if position is not None}
     cells: dict[str, datetime] = {}
     for cell_id, starts_at in positions:
@@ -179,7 +192,13 @@ async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: Scorin
     await uow.facts.lock_fact_subject(f"meeting:{event.data.meeting_id}")
     data = event.data
     before = await uow.facts.meeting_position(data.meeting_id)
-    meeting = {
+    if await uow.facts.upsert_meeting(meeting=_meeting_row(event), stamp=stamp_of(event)):
+        await _rescore_meeting(uow, event, data.meeting_id, following=True, before=before)
+
+
+def _meeting_row(event: Event[contract.MeetingScheduled]) -> dict[str, Any]:
+    data = event.data
+    return {
         "meeting_id": data.meeting_id,
         "cell_id": data.cell_id,
         "kind": data.kind.value,
@@ -187,8 +206,37 @@ async def meeting_scheduled(event: Event[contract.MeetingScheduled], uow: Scorin
         "notified_at": data.notified_at or event.time,
         "committee_prepared": data.committee_prepared,
     }
-    if await uow.facts.upsert_meeting(meeting=meeting, stamp=stamp_of(event)):
-        await _rescore_meeting(uow, event, data.meeting_id, following=True, before=before)
+
+
+async def meetings_scheduled(events: Sequence[Event[contract.MeetingScheduled]], uow: ScoringUnitOfWork) -> None:
+    """A run of meeting.scheduled.v1, leaving what `meeting_scheduled` of each in turn leaves.
+
+    Each handling reads, writes and touches its own meeting only, and locks nothing but its subject: each stretch of
+    meetings named once in the run is locked in one statement, their positions read in one, written in one and
+    read again in one; a meeting named more than once goes through `meeting_scheduled` for each, in order."""
+    times = Counter(event.data.meeting_id for event in events)
+    start = 0
+    while start < len(events):
+        if times[events[start].data.meeting_id] > 1:
+            await meeting_scheduled(events[start], uow)
+            start += 1
+            continue
+        end = start + 1
+        while end < len(events) and times[events[end].data.meeting_id] == 1:
+            end += 1
+        stretch = events[start:end]
+        ids = [event.data.meeting_id for event in stretch]
+        await uow.facts.lock_fact_subjects([f"meeting:{meeting_id}" for meeting_id in ids])
+        before = await uow.facts.meeting_positions(ids)
+        changed = await uow.facts.upsert_meetings([(_meeting_row(event), stamp_of(event)) for event in stretch])
+        after = await uow.facts.meeting_positions(sorted(changed))
+        for event in stretch:
+            meeting_id = event.data.meeting_id
+            if meeting_id in changed:
+                _touch_meeting(
+                    uow, event, meeting_id, following=True, before=before.get(meeting_id), after=after.get(meeting_id)
+                )
+        start = end
 
 
 async def meeting_rescheduled(event: Event[contract.MeetingRescheduled], uow: ScoringUnitOfWork) -> None:
@@ -281,6 +329,7 @@ _PENDING_ONLY = (
 )
 FACT_BATCH_HANDLERS: dict[str, BatchHandler[Any]] = {
     "member.upserted.v1": members_upserted,
+    "meeting.scheduled.v1": meetings_scheduled,
     # these handlers only note the fact for write_pending: a run is noted in one call, without binding each
     # event's log context (message_context) on the way
     **{kind: partial(_each, FACT_HANDLERS[kind]) for kind in _PENDING_ONLY},

@@ -114,6 +114,7 @@ class FactRepository(Protocol):
     async def committee_members(self, member_ids: Sequence[str]) -> set[str]: ...
     async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None: ...
     async def upsert_meeting(self, *, meeting: dict[str, Any], stamp: FactStamp) -> bool: ...
+    async def upsert_meetings(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> set[str]: ...
     async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool: ...
     async def cancel_meeting(self, *, meeting_id: str, stamp: FactStamp) -> bool: ...
     async def add_documents(self, *, meeting_id: str, items: list[tuple[str, datetime]], stamp: FactStamp) -> bool: ...
@@ -302,6 +303,32 @@ class PgFactRepository:
             stamp.event_id,
         )
         return changed is not None
+
+    async def upsert_meetings(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> set[str]:
+        """`upsert_meeting` of each row (each meeting at most once) in one statement; the ids of those changed."""
+        if not rows:
+            return set()
+        for meeting, _ in rows:
+            self._positions.pop(meeting["meeting_id"], None)
+        changed = await self._conn.fetch(
+            "INSERT INTO meeting (meeting_id, cell_id, kind, starts_at, notified_at, committee_prepared,"
+            " fact_time, fact_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],"
+            " $5::timestamptz[], $6::bool[], $7::timestamptz[], $8::text[])"
+            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
+            " starts_at = EXCLUDED.starts_at, notified_at = EXCLUDED.notified_at,"
+            " committee_prepared = EXCLUDED.committee_prepared,"
+            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" WHERE {NEWER.format(t='meeting')} RETURNING meeting_id",
+            [meeting["meeting_id"] for meeting, _ in rows],
+            [meeting["cell_id"] for meeting, _ in rows],
+            [meeting["kind"] for meeting, _ in rows],
+            [meeting["starts_at"] for meeting, _ in rows],
+            [meeting["notified_at"] for meeting, _ in rows],
+            [meeting.get("committee_prepared") for meeting, _ in rows],
+            [stamp.time for _, stamp in rows],
+            [stamp.event_id for _, stamp in rows],
+        )
+        return {row["meeting_id"] for row in changed}
 
     async def reschedule_meeting(self, *, meeting_id: str, starts_at: datetime, stamp: FactStamp) -> bool:
         """Store the latest reschedule of a meeting."""
