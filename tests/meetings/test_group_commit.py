@@ -18,15 +18,13 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from services.meetings.bootstrap import create_app
-from services.meetings.config import Settings
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE
 from shared.topology import INGEST_EXCHANGE, MEETINGS_INGEST
 from tests.meetings import events as ev
 from tests.meetings.test_dead_letters import entered, meetings_process
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
-from tests.support.running import eventually, free_port, running_app
+from tests.support.running import eventually
 
 INBOX_LOCK = "LOCK TABLE meetings.processed_message IN SHARE ROW EXCLUSIVE MODE"
 """Blocks every inbox insert (a flush's first write) until the locking transaction ends; reads go on."""
@@ -41,12 +39,13 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-async def service(infra: tuple[str, str]) -> AsyncIterator[Service]:
-    """Meetings serving in this process against its own vhost and database."""
-    async with entered(isolated_vhost(infra[0])) as amqp_url, entered(fresh_database(infra[1])) as database_url:
-        settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
-        async with running_app(create_app(settings), port=settings.http_port):
-            yield Service(amqp_url, database_url)
+async def service(meetings_service: str, amqp_url: str, database_url: str) -> Service:
+    """The package's meetings service, serving in this process against the package's vhost and database.
+
+    Not a second in-process app: the services' routers are module-level objects, so a second app of the same
+    service in one process re-binds the subscribers to its own context, and the package's service, still running,
+    would then hand its deliveries to the stopped one (every later test of the package timed out)."""
+    return Service(amqp_url, database_url)
 
 
 @pytest.fixture
