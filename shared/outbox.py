@@ -28,7 +28,7 @@ from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BAT
 from shared.logs import get_logger
 from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, type_label
 from shared.reading import EXTENSION_VALUE
-from shared.telemetry import current_trace_context
+from shared.telemetry import trace_context_for
 from shared.topology import EVENTS_EXCHANGE
 
 log = get_logger(__name__)
@@ -57,13 +57,27 @@ async def add_to_outbox(
     for position, event in enumerate(events):
         first_of_type.setdefault(event.type, position)
     events = sorted(events, key=lambda event: first_of_type[event.type])
-    trace_context = current_trace_context()
-    trace_json = json.dumps(trace_context) if trace_context else None
+    traces: dict[str | None, str | None] = {}  # the trace context's JSON by cause (most share one)
+
+    def trace_json(cause: str | None) -> str | None:
+        if cause not in traces:
+            context = trace_context_for(cause)
+            traces[cause] = json.dumps(context) if context else None
+        return traces[cause]
+
     await conn.executemany(
         "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, correlation_id, trace_context)"
         " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)",
         [
-            (event.id, event.type, exchange, event.type, event.to_json().decode(), event.correlationid, trace_json)
+            (
+                event.id,
+                event.type,
+                exchange,
+                event.type,
+                event.to_json().decode(),
+                event.correlationid,
+                trace_json(None if event.causationid is None else str(event.causationid)),
+            )
             for event in events
         ],
     )

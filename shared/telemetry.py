@@ -9,7 +9,9 @@ no-op tracer still carries the context through, so a configured process downstre
 """
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from faststream.opentelemetry.middleware import TelemetryMiddleware
@@ -54,6 +56,29 @@ def current_trace_context() -> dict[str, str] | None:
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier)
     return carrier or None
+
+
+_TRACES_BY_CAUSE: ContextVar[Mapping[str, dict[str, str]] | None] = ContextVar("chibo_traces_by_cause", default=None)
+
+
+@contextmanager
+def traces_by_cause(traces: Mapping[str, dict[str, str]]) -> Iterator[None]:
+    """Within the block, an outgoing event caused by one of these event ids (its `causationid`) carries that
+    event's trace context (`traceparent`...) instead of the active span's: a group commit judges many deliveries,
+    each in its own trace, in one transaction outside their spans."""
+    token = _TRACES_BY_CAUSE.set(traces)
+    try:
+        yield
+    finally:
+        _TRACES_BY_CAUSE.reset(token)
+
+
+def trace_context_for(causation_id: str | None) -> dict[str, str] | None:
+    """The trace context an outgoing event carries: its cause's (traces_by_cause), else the active span's."""
+    traces = _TRACES_BY_CAUSE.get()
+    if traces and causation_id is not None and causation_id in traces:
+        return traces[causation_id]
+    return current_trace_context()
 
 
 def inject_trace_headers(headers: dict[str, Any]) -> dict[str, Any]:

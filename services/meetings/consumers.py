@@ -18,6 +18,7 @@ from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.rpc import RpcRequest, answer
+from shared.telemetry import current_trace_context
 from shared.topology import MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
 
 log = get_logger(__name__)
@@ -61,7 +62,7 @@ async def on_ingest(
         batch = is_batch(raw.content_type, raw.routing_key)
         event = None if batch else handlers.single_event(headers, raw.content_type, body)
         if event is not None:
-            await app.singles.submit(event)
+            await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
         else:
             async with app.other_slots:
                 await handlers.ingest_delivery(

@@ -11,7 +11,10 @@ from services.meetings.config import Settings
 from services.meetings.handlers.grouped import ingest_singles
 from services.meetings.handlers.ingest import IngestResult
 from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.envelope import peek_identity
 from shared.group_commit import GroupCommit
+from shared.reading import ReadError, loads
+from shared.telemetry import traces_by_cause
 
 INGEST_OTHER_SLOTS = 3
 """Batch and neither-mode deliveries of meetings.ingest judged at once (each its own transactions): with the one
@@ -25,8 +28,9 @@ class MeetingsContext:
     settings: Settings
     pool: asyncpg.Pool
     uow_factory: Callable[[], MeetingsUnitOfWork]
-    singles: GroupCommit[Any, IngestResult]
-    """Collects the single-event deliveries of meetings.ingest and judges them together (handlers.ingest_singles)."""
+    singles: GroupCommit[tuple[Any, dict[str, str] | None], IngestResult]
+    """Collects the single-event deliveries of meetings.ingest, each (raw event, its delivery's trace context), and
+    judges them together (handlers.ingest_singles); what each causes carries its delivery's trace."""
     other_slots: asyncio.Semaphore
     """Bounds the batch and neither-mode deliveries judged at once (INGEST_OTHER_SLOTS)."""
 
@@ -37,10 +41,12 @@ def meetings_context(settings: Settings, pool: asyncpg.Pool) -> MeetingsContext:
     def uow_factory() -> MeetingsUnitOfWork:
         return MeetingsUnitOfWork(pool)
 
-    async def flush(raws: list[Any]) -> list[IngestResult | Exception]:
-        return await ingest_singles(raws, uow_factory, route="amqp")
+    async def flush(items: list[tuple[Any, dict[str, str] | None]]) -> list[IngestResult | Exception]:
+        traces = {_event_id(raw): trace for raw, trace in items if trace}
+        with traces_by_cause(traces):
+            return await ingest_singles([raw for raw, _ in items], uow_factory, route="amqp")
 
-    singles: GroupCommit[Any, IngestResult] = GroupCommit(
+    singles: GroupCommit[tuple[Any, dict[str, str] | None], IngestResult] = GroupCommit(
         flush, name="meetings.ingest", max_items=settings.ingest_group_max, window=settings.ingest_group_window_seconds
     )
     return MeetingsContext(
@@ -50,3 +56,13 @@ def meetings_context(settings: Settings, pool: asyncpg.Pool) -> MeetingsContext:
         singles=singles,
         other_slots=asyncio.Semaphore(INGEST_OTHER_SLOTS),
     )
+
+
+def _event_id(raw: Any) -> str:
+    """The id a raw single event names (what its outgoing facts carry as `causationid`), '' when unreadable."""
+    if not isinstance(raw, dict):
+        try:
+            raw = loads(raw)
+        except (ReadError, TypeError):
+            return ""
+    return peek_identity(raw)[1] if isinstance(raw, dict) else ""
