@@ -14,7 +14,7 @@ from services.notifications.config import Settings
 from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Unit
 from services.notifications.domain.settings import RuleConfig, RuleOverride
 from services.notifications.repository import OutgoingRepository, ProjectionRepository
-from services.notifications.repository.outgoing import NewNotification, Preference
+from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import CloudEvent
 
@@ -111,6 +111,21 @@ class FakeOutgoing:
             FakeDelivery(len(self.deliveries) + 1, notification_id, channel, tuple(addresses), delivered_at)
         )
         return len(self.deliveries)
+
+    async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]:
+        """Store notifications unless their key exists, one by one."""
+        return [await self.insert_notification(new) for new in news]
+
+    async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int:
+        """Plan deliveries, one by one."""
+        for delivery in deliveries:
+            await self.add_delivery(
+                notification_id=delivery.notification_id,
+                channel=delivery.channel,
+                addresses=delivery.addresses,
+                delivered_at=delivery.delivered_at,
+            )
+        return len(deliveries)
 
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]:
         """Notifications waiting for a digest, per recipient."""

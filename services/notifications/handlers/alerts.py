@@ -1,10 +1,11 @@
 """Turning alerts into notifications: one per (rule, subject, recipient, period), then deliveries."""
 
+import logging
 from collections.abc import Sequence
 
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
 from services.notifications.domain.settings import RuleConfig, resolve_config
-from services.notifications.repository.outgoing import NewNotification, Preference
+from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
 from services.notifications.templates import render
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered
@@ -54,11 +55,11 @@ def effective_preference(recipient: Recipient, stored: Preference | None, uow: N
     return Preference(recipient_id=recipient.id, channels=tuple(defaults), digest=False)
 
 
-async def plan_external_deliveries(
+def external_deliveries(
     *, notification_id: str, recipient: Recipient, preference: Preference, uow: NotificationsUnit
-) -> list[str]:
-    """Pending e-mail and webhook deliveries the recipient can receive; the channels planned."""
-    planned: list[str] = []
+) -> list[NewDelivery]:
+    """The pending e-mail and webhook deliveries the recipient can receive, in the preference's channel order."""
+    planned: list[NewDelivery] = []
     for channel in preference.channels:
         if channel == Channel.EMAIL.value and recipient.emails:
             addresses: Sequence[str] = recipient.emails
@@ -66,11 +67,22 @@ async def plan_external_deliveries(
             addresses = [preference.webhook_url or uow.settings.webhook_url or ""]
         else:
             continue
-        await uow.outgoing.add_delivery(
-            notification_id=notification_id, channel=channel, addresses=addresses, delivered_at=None
+        planned.append(
+            NewDelivery(notification_id=notification_id, channel=channel, addresses=tuple(addresses), delivered_at=None)
         )
-        planned.append(channel)
     return planned
+
+
+async def plan_external_deliveries(
+    *, notification_id: str, recipient: Recipient, preference: Preference, uow: NotificationsUnit
+) -> list[str]:
+    """Pending e-mail and webhook deliveries the recipient can receive; the channels planned."""
+    planned = external_deliveries(notification_id=notification_id, recipient=recipient, preference=preference, uow=uow)
+    for delivery in planned:
+        await uow.outgoing.add_delivery(
+            notification_id=notification_id, channel=delivery.channel, addresses=delivery.addresses, delivered_at=None
+        )
+    return [delivery.channel for delivery in planned]
 
 
 def delivered_event(
@@ -87,17 +99,25 @@ def delivered_event(
 
 
 async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
-    """Store each alert once per recipient and plan its deliveries; return how many were new."""
-    created = 0
+    """Store each alert once per recipient and plan its deliveries; return how many were new.
+
+    Set-based: everything is rendered first, then all notifications are stored in one statement (those whose
+    (rule, subject, recipient, period) key exists, or repeats an earlier one of the call, skipped) and all deliveries
+    of the new ones in another; the rows and events are those of storing them one by one in order."""
+    if not alerts:
+        return 0
     now = uow.now()
     recipient_ids = sorted({recipient.id for alert in alerts for recipient in alert.recipients})
     stored = await uow.outgoing.preferences(recipient_ids) if recipient_ids else {}
+    candidates: list[tuple[Alert, Recipient, Preference]] = []
+    news: list[NewNotification] = []
     for alert in alerts:
         for recipient in alert.recipients:
             preference = effective_preference(recipient, stored.get(recipient.id), uow)
             external = [c for c in preference.channels if c in EXTERNAL_CHANNELS]
             title, body = render(alert, recipient)
-            notification_id = await uow.outgoing.insert_notification(
+            candidates.append((alert, recipient, preference))
+            news.append(
                 NewNotification(
                     rule=alert.rule,
                     subject_id=alert.subject_id,
@@ -110,10 +130,18 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
                     digest_pending=preference.digest and bool(external),
                 )
             )
-            if notification_id is None:
-                continue
-            created += 1
-            log.info(
+    if not news:
+        return 0
+    ids = await uow.outgoing.insert_notifications(news)
+    deliveries: list[NewDelivery] = []
+    created = 0
+    debug = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)  # the per-notification line only when asked
+    for (alert, recipient, preference), notification_id in zip(candidates, ids, strict=True):
+        if notification_id is None:
+            continue
+        created += 1
+        if debug:
+            log.debug(
                 "notification_created",
                 rule=alert.rule,
                 subject_id=alert.subject_id,
@@ -121,30 +149,43 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
                 period=alert.period,
                 notification_id=notification_id,
             )
-            if Channel.INBOX.value in preference.channels:
-                await uow.outgoing.add_delivery(
+        if Channel.INBOX.value in preference.channels:
+            deliveries.append(
+                NewDelivery(
                     notification_id=notification_id,
                     channel=Channel.INBOX.value,
-                    addresses=[recipient.id],
+                    addresses=(recipient.id,),
                     delivered_at=now,
                 )
-                uow.emit(
-                    new_event(
-                        type="notification.delivered.v1",
-                        source=SOURCE,
-                        subject=notification_id,
-                        time=now,
-                        data=delivered_event(
-                            notification_id=notification_id,
-                            rule=alert.rule,
-                            recipient_id=recipient.id,
-                            channel=Channel.INBOX.value,
-                            subject_id=alert.subject_id,
-                        ),
-                    )
+            )
+            uow.emit(
+                new_event(
+                    type="notification.delivered.v1",
+                    source=SOURCE,
+                    subject=notification_id,
+                    time=now,
+                    data=delivered_event(
+                        notification_id=notification_id,
+                        rule=alert.rule,
+                        recipient_id=recipient.id,
+                        channel=Channel.INBOX.value,
+                        subject_id=alert.subject_id,
+                    ),
                 )
-            if not preference.digest:
-                await plan_external_deliveries(
+            )
+        if not preference.digest:
+            deliveries.extend(
+                external_deliveries(
                     notification_id=notification_id, recipient=recipient, preference=preference, uow=uow
                 )
+            )
+    await uow.outgoing.add_deliveries(deliveries)
+    log.info(
+        "notifications_created",
+        alerts=len(alerts),
+        considered=len(news),
+        created=created,
+        deliveries=len(deliveries),
+        rules=sorted({alert.rule for alert in alerts}),
+    )
     return created

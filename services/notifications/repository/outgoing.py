@@ -1,5 +1,6 @@
 """The outgoing side: the durable schedule, preferences, notifications, deliveries and their log."""
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,16 @@ class NewNotification:
 
 
 @dataclass(frozen=True)
+class NewDelivery:
+    """A delivery about to be planned on one channel (already done when `delivered_at` is given, as for the inbox)."""
+
+    notification_id: str
+    channel: str
+    addresses: tuple[str, ...]
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ClaimedDelivery:
     """A delivery leased for one attempt, with what the channel needs to send it."""
 
@@ -102,6 +113,8 @@ class OutgoingRepository(Protocol):
     async def add_delivery(
         self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
     ) -> int: ...
+    async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]: ...
+    async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
 
@@ -313,6 +326,73 @@ class PgOutgoingRepository:
         if not delivered_at:
             self.queued_deliveries += 1
         return int(delivery_id)
+
+    async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]:
+        """Store many notifications in one statement, each unless its key exists or came earlier in `news`; per
+        notification, in order, its id, or None when it was raised before (insert_notification's rule, at once)."""
+        ids: list[str | None] = [None] * len(news)
+        first: dict[tuple[str, str, str, str], int] = {}
+        for index, new in enumerate(news):
+            first.setdefault((new.rule, new.subject_id, new.recipient.id, new.period), index)
+        if not first:
+            return ids
+        # in key order, so that two transactions raising overlapping alerts wait on each other without deadlocking
+        rows = [(news[index], uuid.uuid4(), index) for _, index in sorted(first.items())]
+        inserted = await self._db.fetch(
+            "INSERT INTO notification (id, rule, subject_id, recipient_id, recipient_kind, recipient_name,"
+            " recipient_emails, recipient_phone, period, cell_id, title, body, created_at, digest_pending)"
+            " SELECT u.id, u.rule, u.subject_id, u.recipient_id, u.recipient_kind, u.recipient_name,"
+            " ARRAY(SELECT jsonb_array_elements_text(u.emails)), u.recipient_phone, u.period, u.cell_id, u.title,"
+            " u.body, u.created_at, u.digest_pending"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],"
+            " $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::boolean[])"
+            " WITH ORDINALITY AS u(id, rule, subject_id, recipient_id, recipient_kind, recipient_name, emails,"
+            " recipient_phone, period, cell_id, title, body, created_at, digest_pending, position)"
+            " ORDER BY u.position"
+            " ON CONFLICT (rule, subject_id, recipient_id, period) DO NOTHING RETURNING id",
+            [notification_id for _, notification_id, _ in rows],
+            [new.rule for new, _, _ in rows],
+            [new.subject_id for new, _, _ in rows],
+            [new.recipient.id for new, _, _ in rows],
+            [new.recipient.kind for new, _, _ in rows],
+            [new.recipient.name for new, _, _ in rows],
+            [json.dumps(list(new.recipient.emails)) for new, _, _ in rows],
+            [new.recipient.phone for new, _, _ in rows],
+            [new.period for new, _, _ in rows],
+            [new.cell_id for new, _, _ in rows],
+            [new.title for new, _, _ in rows],
+            [new.body for new, _, _ in rows],
+            [new.created_at for new, _, _ in rows],
+            [new.digest_pending for new, _, _ in rows],
+        )
+        new_ids = {row["id"] for row in inserted}
+        for _, notification_id, index in rows:
+            if notification_id in new_ids:
+                ids[index] = str(notification_id)
+        return ids
+
+    async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int:
+        """Plan many deliveries in one statement, in order, those done as stored (the inbox) with their log line
+        (add_delivery's rows, at once); how many were planned."""
+        if not deliveries:
+            return 0
+        planned: int = await self._db.fetchval(
+            "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at)"
+            " SELECT u.notification_id, u.channel, ARRAY(SELECT jsonb_array_elements_text(u.addresses)),"
+            " CASE WHEN u.delivered_at IS NULL THEN 'pending' ELSE 'delivered' END, u.delivered_at"
+            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[])"
+            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, position)"
+            " ORDER BY u.position RETURNING id, delivered_at),"
+            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+            " SELECT id, 1, 'delivered', NULL FROM planned WHERE delivered_at IS NOT NULL)"
+            " SELECT count(*) FROM planned",
+            [uuid.UUID(delivery.notification_id) for delivery in deliveries],
+            [delivery.channel for delivery in deliveries],
+            [json.dumps(list(delivery.addresses)) for delivery in deliveries],
+            [delivery.delivered_at for delivery in deliveries],
+        )
+        self.queued_deliveries += sum(1 for delivery in deliveries if not delivery.delivered_at)
+        return int(planned)
 
     async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
         """Lease due pending deliveries for one attempt each (a crashed sender's lease runs out)."""
