@@ -6,10 +6,14 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
+from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
+from shared.db import create_pool
+from shared.runtime import migrate
 from tests.support.running import free_port
 
 
@@ -109,3 +113,14 @@ def settings(amqp_url: str, database_url: str, smtp: tuple[SmtpInbox, int], webh
         relay_poll_seconds=0.2,
         log_json=True,
     )
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the migrated notifications schema."""
+    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
+    pool = await create_pool(settings.database_url, schema="notifications")
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -479,3 +479,13 @@ class FakeUnitOfWork:
 def _conforms(uow: FakeUnitOfWork) -> tuple[ProjectionRepository, OutgoingRepository, NotificationsUnit]:
     """Type-checked proof that the fakes satisfy the Protocols the handlers are written against."""
     return uow.projection, uow.outgoing, uow
+
+
+class Clock:
+    """A clock the test sets (and moves) by hand: calling it answers its value."""
+
+    def __init__(self, value: datetime) -> None:
+        self.value = value
+
+    def __call__(self) -> datetime:
+        return self.value

@@ -1,46 +1,21 @@
 """A batch decided at once (BATCH_HANDLERS, one unit of work) leaves what the same events one by one leave."""
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 
-from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.domain.settings import RuleOverride
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.handlers.alerts import config_for, configs_for
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
-from shared.db import create_pool
 from shared.envelope import CloudEvent
 from shared.envelope import now as wall_clock
-from shared.runtime import migrate
 from tests.notifications.events import Province, event
+from tests.notifications.fakes import Clock
 from tests.support.ids import random_id
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the migrated notifications schema."""
-    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
-    pool = await create_pool(settings.database_url, schema="notifications")
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-class Clock:
-    """A fixed clock."""
-
-    def __init__(self, value: datetime) -> None:
-        self.value = value
-
-    def __call__(self) -> datetime:
-        return self.value
 
 
 def _meeting_score(p: Province, meeting_id: str, rating: str, *, provisional: bool, time: datetime) -> CloudEvent:

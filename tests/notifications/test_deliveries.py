@@ -3,49 +3,25 @@ multi-row statements, each as the one-by-one bookkeeping recorded it; a commit t
 sender (issue 12: one commit per mail and a 1 s poll were part of why 3,150 month-start notices took 104 s after
 every cell was scored)."""
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import asyncpg
-import pytest
 
-from services.notifications.bootstrap import SERVICE_DIR, build_app
+from services.notifications.bootstrap import build_app
 from services.notifications.channels import DeliveryError
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.repository.outgoing import ClaimedDelivery, NewNotification
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
-from shared.db import create_pool
 from shared.envelope import now
 from shared.periods import VIETNAM_TZ
-from shared.runtime import migrate
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
+from tests.notifications.fakes import Clock
 from tests.notifications.test_service import setup_projected
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
-
-
-class Clock:
-    """A fixed clock."""
-
-    def __init__(self, value: datetime) -> None:
-        self.value = value
-
-    def __call__(self) -> datetime:
-        return self.value
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the migrated notifications schema."""
-    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
-    pool = await create_pool(settings.database_url, schema="notifications")
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 class ScriptedSender:

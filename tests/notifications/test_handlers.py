@@ -1,14 +1,12 @@
 """Handlers and scheduled jobs against the real database, with a controllable clock."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from services.notifications.background import seal_plain_secrets
-from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers import HANDLERS
@@ -19,36 +17,14 @@ from services.notifications.repository.outgoing import ClaimedDelivery, Job, New
 from services.notifications.secrets import SecretBox
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.contracts.registry import read_event
-from shared.db import create_pool
 from shared.envelope import CloudEvent
 from shared.envelope import now as wall_clock
 from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
-from shared.runtime import migrate
 from tests.notifications.events import Province, event
+from tests.notifications.fakes import Clock
 from tests.support.ids import random_id
 from tests.support.running import eventually
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, value: datetime) -> None:
-        self.value = value
-
-    def __call__(self) -> datetime:
-        return self.value
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the migrated notifications schema."""
-    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
-    pool = await create_pool(settings.database_url, schema="notifications")
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def handle(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events: CloudEvent) -> None:

@@ -2,14 +2,12 @@
 deliveries) it stores and emits exactly what storing each notification and each delivery on its own did (issue 12:
 a statement per row made notice creation the saturated part of notifications)."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import pytest
 
-from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from services.notifications.domain.model import COMMITTEE, PERSON, Alert, Recipient
 from services.notifications.handlers.alerts import (
@@ -23,23 +21,10 @@ from services.notifications.repository.outgoing import NewNotification, Preferen
 from services.notifications.templates import render
 from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
 from shared.contracts.notifications import Channel
-from shared.db import create_pool
 from shared.envelope import new_event, now
-from shared.runtime import migrate
 from tests.support.ids import random_id
 
 TRANSACTION_TIMES = ("created_at", "next_attempt_at")
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the migrated notifications schema."""
-    await migrate(settings, schema="notifications", service_dir=SERVICE_DIR)
-    pool = await create_pool(settings.database_url, schema="notifications")
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def one_by_one(alerts: Sequence[Alert], uow: NotificationsUnitOfWork) -> int:

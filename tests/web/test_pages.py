@@ -1,7 +1,7 @@
 """Pages show the API's figures, only within the viewer's subtree, in Vietnamese, with no asset from elsewhere."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -85,13 +85,31 @@ async def test_a_period_not_begun_or_before_the_data_is_not_rated_kem(
 
 
 async def test_a_meeting_not_held_yet_is_shown_as_scheduled_not_rated(
-    system: RunningSystem, api: httpx.AsyncClient
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
 ) -> None:
-    meeting = (await api.get("/v1/meetings/demo-cb-thon-1-2026-12")).json()
-    if datetime.fromisoformat(meeting["starts_at"]) <= datetime.now(VIETNAM_TZ):
-        pytest.skip("the demo's December meeting is no longer ahead")
+    # a meeting a week ahead of today, whatever today is (the demo's own meetings fall behind with time)
+    meeting_id = f"demo-cb-thon-1-upcoming-{datetime.now(VIETNAM_TZ):%Y%m%d%H%M%S}"
+    starts_at = (datetime.now(VIETNAM_TZ) + timedelta(days=7)).replace(hour=19, minute=30, second=0, microsecond=0)
+    scheduled = await api.post(
+        "/v1/cells/demo-cb-thon-1/meetings",
+        headers={"Authorization": f"Bearer {province['secretary']}"},
+        json={
+            "meeting_id": meeting_id,
+            "kind": "thematic",
+            "topic": "Học tập Chỉ thị 50",
+            "starts_at": starts_at.isoformat(),
+            "location": "Nhà văn hóa thôn 1",
+            "agenda": ["Quán triệt Chỉ thị 50-CT/TW"],
+        },
+    )
+    assert scheduled.status_code < 300, scheduled.text
+
+    async def known() -> bool:
+        return (await api.get(f"/v1/meetings/{meeting_id}")).status_code == 200
+
+    await eventually(known, timeout=120, interval=0.5)
     async with signed_in(system, "officer") as client:
-        page = (await client.get("/app/meetings/demo-cb-thon-1-2026-12")).text
+        page = (await client.get(f"/app/meetings/{meeting_id}")).text
     assert 'id="upcoming"' in page and "chưa diễn ra nên chưa chấm điểm" in page
     assert 'id="meeting-rating"' not in page and "Kém" not in page
 
