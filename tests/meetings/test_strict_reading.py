@@ -276,6 +276,24 @@ async def test_a_batch_with_a_nan_or_a_deep_item_rejects_only_that_item(world, d
     assert {row["event_id"]: row["field"] for row in rows} == {bad["id"]: "data.reason", deep["id"]: "data.agenda"}
 
 
+async def test_a_batch_is_walked_item_by_item_unless_its_whole_text_is_clean(  # type: ignore[no-untyped-def]
+    world, db: asyncpg.Connection
+) -> None:
+    """A batch body is read once; its items skip their own walk only when the whole text is clean (no escape,
+    NFC): an escaped U+0000 is still refused naming the field, a decomposed name still stored in NFC."""
+    bus, ids = world
+    member_id = random_id("mem")
+    nfd = ev.member(member_id, ids["cell"], data={"full_name": "Nguye\u0302\u0303n Thi\u0323 Hoa"})
+    nul = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START, data={"location": "@NUL@"})
+    good = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
+    body = _dumps([nfd, nul, good]).replace(b'"@NUL@"', b'"Ho\\u0000i tru\\u1eddng"')
+    await bus.publish(body, routing_key="batch")
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=good["id"]), timeout=60)
+    assert await db.fetchval("SELECT full_name FROM meetings.member WHERE id = $1", member_id) == "Nguyễn Thị Hoa"
+    field = await db.fetchval("SELECT field FROM meetings.rejection WHERE event_id = $1", nul["id"])
+    assert field == "data.location"
+
+
 async def test_text_is_stored_in_nfc_so_another_normalization_form_is_no_change(  # type: ignore[no-untyped-def]
     world, db: asyncpg.Connection
 ) -> None:

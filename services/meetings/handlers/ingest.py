@@ -38,9 +38,9 @@ from shared.envelope import (
     is_identifier,
     new_event,
     now,
-    parse_batch,
     parse_envelope,
     peek_identity,
+    read_batch,
 )
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
@@ -134,11 +134,12 @@ class Reading:
         return self.locks.keys | identity
 
 
-def read_raw(raw: Any) -> Reading:
-    """Parse, type-check and validate one raw event in memory."""
+def read_raw(raw: Any, *, checked: bool = False) -> Reading:
+    """Parse, type-check and validate one raw event in memory (`checked`: a parsed item of a batch whose whole text
+    `read_batch` found clean, so its values need no walk of their own)."""
     source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
     try:
-        envelope = parse_envelope(raw)
+        envelope = parse_envelope(raw, checked=checked)
         source, event_id, event_type = envelope.source, envelope.id, envelope.type
         if envelope.type not in INGEST_TYPES:
             raise InvalidEvent(f"type: {envelope.type!r} is not an event this system accepts", field="type")
@@ -273,7 +274,12 @@ def plan_transactions(readings: Sequence[Reading]) -> list[list[int]]:
 
 
 async def ingest_batch(
-    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
+    raws: Sequence[Any],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None = None,
+    checked: bool = False,
 ) -> list[IngestResult]:
     """Judge many raw events, a group of cells per transaction, each taking its locks at once; return the outcomes
     in the order of `raws`.
@@ -283,9 +289,10 @@ async def ingest_batch(
     Rejections and holds are outcomes, not failures, so they share the transaction. A lost deadlock is retried;
     an unexpected failure (a database error, a bug) rolls the transaction back and judges its events again one
     per transaction, so the events before the failing one are kept exactly as if each had come alone, and the
-    failure propagates for the caller to retry or dead-letter.
+    failure propagates for the caller to retry or dead-letter. `checked`: the raws are the items of a batch body
+    `read_batch` found clean as a whole (see read_raw).
     """
-    readings = [read_raw(raw) for raw in raws]
+    readings = [read_raw(raw, checked=checked) for raw in raws]
     results: list[IngestResult | None] = [None] * len(readings)
     for plan in plan_transactions(readings):
         chunk = [readings[index] for index in plan]
@@ -368,11 +375,16 @@ async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit) -> set[int]:
 
 
 async def dry_run(
-    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
+    raws: Sequence[Any],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None = None,
+    checked: bool = False,
 ) -> list[IngestResult]:
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
     then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
-    readings = [read_raw(raw) for raw in raws]
+    readings = [read_raw(raw, checked=checked) for raw in raws]
 
     async def judge_all() -> list[IngestResult]:
         async with uow_factory() as uow:
@@ -414,6 +426,7 @@ async def ingest_delivery(
     A dry run answers the same outcomes and keeps nothing.
     """
     items: list[Any] = [body]
+    checked = False
     if not batch:
         try:
             incoming = read_message(headers or {}, content_type, body, route=route)
@@ -427,7 +440,8 @@ async def ingest_delivery(
             items = [incoming.event]
     if batch:
         try:
-            items = parse_batch(body)
+            read = read_batch(body)
+            items, checked = read.items, read.checked  # its text found clean once: no walk per item
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
@@ -435,7 +449,7 @@ async def ingest_delivery(
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
     judge = judge_without_keeping if dry_run else ingest_batch
-    return await judge(items, uow_factory, route=route, scope=scope)
+    return await judge(items, uow_factory, route=route, scope=scope, checked=checked)
 
 
 async def _reject_body(
