@@ -25,9 +25,10 @@ class Settings(ServiceSettings):
     scoring_poll_seconds: float = 1.0
     """How often the scoring worker looks for notes it was not woken for (another replica's facts)."""
     scoring_settle_seconds: float = 0.05
-    """A scoring round starts once the fact consumer has had no delivery for this long ..."""
+    """While bulk batches flow, a scoring round starts once the fact consumer has had no delivery for this long ..."""
     scoring_max_wait_seconds: float = 0.25
-    """... or after waiting this long for it (single events: bounds the event-to-score latency) ..."""
+    """... after single events, once no delivery is in flight (at once when idle), waiting for that at most this
+    long (under load: bounds the event-to-score latency, what arrives meanwhile folds into the round) ..."""
     scoring_bulk_wait_seconds: float = 3.0
-    """... or this long while bulk batches flow (64 KiB and more; each batch a round waits for is one fewer
+    """... or at most this long while bulk batches flow (64 KiB and more; each batch a round waits for is one fewer
     republication)."""

@@ -9,6 +9,23 @@ async def test_an_idle_consumer_lets_a_round_start_at_once() -> None:
     assert await FactActivity().wait_settled(settle=0.0, max_wait=5.0, bulk_wait=5.0) < 1.0
 
 
+async def test_a_single_event_just_applied_is_scored_without_waiting_for_quiet_or_the_bound() -> None:
+    activity = FactActivity()
+    with activity.delivery(batch=False):
+        pass
+    # nothing in flight: neither the quiet period nor the bound (30 s each) is waited for
+    assert await activity.wait_settled(settle=30.0, max_wait=30.0, bulk_wait=30.0) < 5.0
+
+
+async def test_a_round_waiting_for_a_single_event_in_flight_starts_as_soon_as_it_ends() -> None:
+    activity = FactActivity()
+    with activity.delivery(batch=False):
+        waiting = asyncio.create_task(activity.wait_settled(settle=30.0, max_wait=30.0, bulk_wait=30.0))
+        await asyncio.sleep(0)  # let the round start waiting (a yield, not a delay)
+        assert not waiting.done()  # a delivery in flight: its facts are about to be noted
+    assert await asyncio.wait_for(waiting, 10.0) < 10.0  # woken when it ended, not after the 30 s bound
+
+
 async def test_a_round_waits_for_a_single_event_in_flight_at_most_its_bound() -> None:
     activity = FactActivity()
     with activity.delivery(batch=False):
@@ -23,3 +40,11 @@ async def test_a_round_waits_while_a_batch_is_applied_and_starts_once_it_ended()
         await asyncio.sleep(0)  # let the round start waiting (a yield, not a delay)
         assert not waiting.done()  # a batch in flight: the single-event bound (0 s) does not apply
     assert await waiting < 30.0
+
+
+async def test_after_a_batch_a_round_waits_for_the_quiet_period_so_the_next_batch_folds_in() -> None:
+    activity = FactActivity()
+    with activity.delivery(batch=True):
+        pass
+    waited = await activity.wait_settled(settle=0.05, max_wait=0.0, bulk_wait=30.0)
+    assert 0.04 <= waited < 5.0

@@ -1,6 +1,9 @@
 """Coalesced scoring against the real database: facts note dirty cells, one scoring round scores them all."""
 
+import asyncio
+import contextlib
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -9,7 +12,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.evaluation.bootstrap import prepare
+from services.evaluation.background import scoring_worker
+from services.evaluation.bootstrap import prepare, uow_factory_for
+from services.evaluation.config import Settings
+from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers import FACT_HANDLERS
 from services.evaluation.handlers.coalesced import defer_touched, score_dirty
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
@@ -17,6 +23,7 @@ from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import by_type, cell_history
+from tests.support.running import eventually
 
 
 @pytest.fixture
@@ -127,3 +134,29 @@ async def test_a_cell_that_cannot_be_scored_is_set_aside_and_holds_up_no_other(
     assert {row["cell_id"] for row in left} == {"cell-bad"}
     assert all(row["attempts"] == 1 and "KeyError" in row["last_error"] and row["later"] for row in left)
     assert await score_dirty(uow_factory=factory, limit=100) is False  # not due yet: nothing claimed
+
+
+async def test_an_idle_worker_scores_a_single_delivery_without_waiting_for_its_bounds(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, _ = world
+    wanted = asyncio.Event()
+    factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
+    # bounds far beyond the test's patience: a round that waited for either would not finish in time
+    settings = Settings(scoring_settle_seconds=60, scoring_max_wait_seconds=60, scoring_poll_seconds=60)
+    app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+    worker = asyncio.create_task(scoring_worker(app))
+    try:
+        scheduled, _ = split(cell_history(committee_id="ward", cell_id="cell-e", prefix="i"), "meeting.scheduled.v1")
+        started = time.monotonic()
+        with app.facts_activity.delivery(batch=False):  # as the fact consumer applies one delivery
+            await deliver(factory, scheduled)  # its commit wakes the worker
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-e'"), timeout=20
+        )
+        assert time.monotonic() - started < 20
+        assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
