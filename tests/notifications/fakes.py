@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.notifications.config import Settings
-from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Unit
+from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Roster, Unit
 from services.notifications.domain.settings import RuleConfig, RuleOverride
 from services.notifications.repository import OutgoingRepository, ProjectionRepository
 from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
@@ -186,6 +186,11 @@ class FakeProjection:
         """Remember the lock (one process, nothing to serialize)."""
         self.locked.append(cell_id)
 
+    async def lock_cells(self, cell_ids: Sequence[str]) -> None:
+        """Remember each lock."""
+        for cell_id in cell_ids:
+            await self.lock_cell(cell_id)
+
     def holds_lock(self, cell_id: str) -> bool:
         """Whether the cell was locked before."""
         return cell_id in self.locked
@@ -308,6 +313,14 @@ class FakeProjection:
         )
         return True
 
+    async def apply_scheduled_many(self, scheduled: Sequence[tuple[Any, datetime, str]]) -> set[str]:
+        """apply_scheduled of each; the meetings applied."""
+        applied = set()
+        for data, time, event_id in scheduled:
+            if await self.apply_scheduled(data, time=time, event_id=event_id):
+                applied.add(data.meeting_id)
+        return applied
+
     async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
         """Store the new start if newer."""
         if not self._newer(("rescheduled", data.meeting_id), time, event_id):
@@ -365,6 +378,20 @@ class FakeProjection:
             return False
         stored.roster, stored.guests, stored.roster_version = list(records), list(guests), (time, event_id)
         return True
+
+    async def replace_rosters(self, rosters: Sequence[Roster]) -> set[str]:
+        """replace_roster of each; the meetings applied."""
+        applied = set()
+        for roster in rosters:
+            if await self.replace_roster(
+                roster.meeting_id,
+                records=roster.records,
+                guests=roster.guests,
+                time=roster.time,
+                event_id=roster.event_id,
+            ):
+                applied.add(roster.meeting_id)
+        return applied
 
     async def absent_members(self, meeting_id: str) -> list[str]:
         """Members absent without valid reason."""

@@ -383,3 +383,49 @@ async def test_rosters_in_one_transaction_alert_and_store_as_one_by_one(pool: as
     absences = {(row[5], row[1]) for row in expected["notices"] if row[0] == "unexcused_absence"}
     assert absences == {("CELL-m1", "MEMBER"), ("CELL-m1", "DEPUTY")}  # the recent meeting's applied rosters
     assert await outcome(pool, together) == expected
+
+
+async def test_schedules_and_rosters_of_many_meetings_in_one_transaction_notify_and_alert_as_one_by_one(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The batch handlers of meeting.scheduled.v1 and attendance.recorded.v1: stretches of meetings named once are
+    stored at once, a meeting named twice goes one by one; notices, jobs, rosters and absence alerts as one by one."""
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = Province(), Province()
+    for p in (alone, together):
+        await prepare(pool, settings, clock, p)
+
+    def facts(p: Province) -> list[CloudEvent]:
+        t = clock.value - timedelta(hours=1)
+        recent, ahead, held, old, moved, late = (f"{p.cell}-m{i}" for i in (1, 6, 7, 8, 9, 10))
+        return [
+            p.scheduled(ahead, clock.value + timedelta(days=3)),
+            p.scheduled(held, clock.value - timedelta(days=2)),
+            p.scheduled(moved, clock.value + timedelta(days=5)),
+            p.scheduled(old, clock.value - timedelta(days=200)),
+            p.scheduled(moved, clock.value + timedelta(days=6)),  # named twice in the run: one by one
+            p.scheduled(recent, clock.value - timedelta(days=2)),  # known already: a newer snapshot
+            _roster(p, held, [p.member], time=t, tag="11"),
+            _roster(p, recent, [p.deputy], time=t, tag="12"),
+            _roster(p, old, [p.deputy], time=t, tag="13"),
+            _roster(p, late, [p.member], time=t, tag="14"),  # its meeting is not known yet
+            _roster(p, ahead, [p.secretary], time=t, tag="15"),
+            _roster(p, held, [p.deputy], time=t + timedelta(seconds=1), tag="16"),  # named twice: one by one
+            p.scheduled(late, clock.value - timedelta(days=1)),  # its roster was stored before
+        ]
+
+    await one_by_one(pool, settings, clock, facts(alone))
+    await as_batch(pool, settings, clock, facts(together))
+
+    expected = await outcome(pool, alone)
+    absences = {(row[1], row[5]) for row in expected["notices"] if row[0] == "unexcused_absence"}
+    assert absences == {  # the old meeting's roster stays silent
+        ("MEMBER", "CELL-m7"),
+        ("DEPUTY", "CELL-m7"),
+        ("DEPUTY", "CELL-m1"),
+        ("MEMBER", "CELL-m10"),
+        ("SECRETARY", "CELL-m6"),
+    }
+    assert {row[1] for row in expected["notices"] if row[0] == "meeting_scheduled"} >= {"CELL-m6", "CELL-m9"}
+    assert len(expected["rosters"]) == 5 * 4
+    assert await outcome(pool, together) == expected

@@ -111,6 +111,18 @@ class CellScore:
     event_id: str
 
 
+@dataclass(frozen=True)
+class Roster:
+    """A meeting's roster as attendance.recorded.v1 gave it: (member, status) records, guests' person ids, and the
+    event's (time, id) version."""
+
+    meeting_id: str
+    records: tuple[tuple[str, str], ...]
+    guests: tuple[str, ...]
+    time: datetime
+    event_id: str
+
+
 def person_recipient(member: Member) -> Recipient:
     """A member as a recipient."""
     return Recipient(

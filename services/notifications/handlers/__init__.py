@@ -23,6 +23,8 @@ HANDLERS: dict[str, EventHandler[Any]] = {
 """The types this service reacts to; others on its queue are acknowledged and ignored."""
 
 BATCH_HANDLERS: dict[str, BatchHandler[Any]] = {
+    "meeting.scheduled.v1": facts.on_meeting_scheduled_many,
+    "attendance.recorded.v1": facts.on_attendance_recorded_many,
     "documents.published.v1": facts.on_documents_published_many,
     "minutes.submitted.v1": facts.on_minutes_submitted_many,
     "member.attendance.updated.v1": facts.on_member_attendance_updates,

@@ -1,12 +1,13 @@
 """Use cases for the facts and scores on chibo.events: update the projection, raise or plan alerts."""
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Unit
+from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Roster, Unit
 from services.notifications.domain.settings import RuleConfig
 from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts
 from services.notifications.unit_of_work import NotificationsUnit
@@ -160,6 +161,46 @@ async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> Non
     await _roster_alerts(meeting, uow)
 
 
+async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """meeting.scheduled.v1 of a batch, leaving what on_meeting_scheduled of each in turn leaves: each stretch of
+    meetings named once in the run has its cells locked in one statement, is stored in one and read back in one,
+    then each applied meeting's notices, jobs and roster alerts follow in order (those read and write only about
+    that meeting and its cell); a meeting named more than once goes through on_meeting_scheduled each time."""
+    for once, stretch in _stretches(events):
+        if not once:
+            await on_meeting_scheduled(stretch[0], uow)
+            continue
+        await uow.projection.lock_cells([event.data.cell_id for event in stretch])
+        applied = await uow.projection.apply_scheduled_many(
+            [(event.data, event.time, event.order_id) for event in stretch]
+        )
+        if not applied:
+            continue
+        meetings = await uow.projection.meetings_by_id(sorted(applied))
+        for event in stretch:
+            if event.data.meeting_id not in applied:
+                continue
+            meeting = meetings[event.data.meeting_id]
+            await _notice(r.MEETING_SCHEDULED, meeting, uow)
+            await _notice(r.MEETING_CANCELLED, meeting, uow)
+            await plan_meeting_jobs(meeting, uow)
+            await _roster_alerts(meeting, uow)
+
+
+def _stretches(events: Sequence[Event[Any]]) -> list[tuple[bool, list[Event[Any]]]]:
+    """The events in order, cut into stretches of events whose `data.meeting_id` the run names once (True) and
+    single events about a meeting it names more than once (False)."""
+    times = Counter(event.data.meeting_id for event in events)
+    stretches: list[tuple[bool, list[Event[Any]]]] = []
+    for event in events:
+        once = times[event.data.meeting_id] == 1
+        if once and stretches and stretches[-1][0]:
+            stretches[-1][1].append(event)
+        else:
+            stretches.append((once, [event]))
+    return stretches
+
+
 async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the new start, notify of the move, re-plan the meeting's time-based rules."""
     await _lock_meeting_cell(event.data.meeting_id, uow)
@@ -224,6 +265,46 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
     meeting = locked or await uow.projection.get_meeting(data.meeting_id)
     if meeting is not None:
         await _roster_alerts(meeting, uow)
+
+
+async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """attendance.recorded.v1 of a batch, leaving what on_attendance_recorded of each in turn leaves: each stretch
+    of meetings named once in the run is read in one statement, has its cells (a meeting's id while its cell is
+    unknown) locked in one, its rosters stored in three and the applied meetings read again in one; then each
+    applied roster's alerts follow in order (they read only that meeting's roster and its cell); a meeting named
+    more than once goes through on_attendance_recorded each time."""
+    for once, stretch in _stretches(events):
+        if not once:
+            await on_attendance_recorded(stretch[0], uow)
+            continue
+        ids = [event.data.meeting_id for event in stretch]
+        known = await uow.projection.meetings_by_id(ids)
+        await uow.projection.lock_cells(
+            [cell_id if (cell_id := _cell_of(known.get(meeting_id))) is not None else meeting_id for meeting_id in ids]
+        )
+        applied = await uow.projection.replace_rosters(
+            [
+                Roster(
+                    meeting_id=event.data.meeting_id,
+                    records=tuple((record.member_id, record.status.value) for record in event.data.records),
+                    guests=tuple(guest.person_id for guest in event.data.guests if guest.person_id),
+                    time=event.time,
+                    event_id=event.order_id,
+                )
+                for event in stretch
+            ]
+        )
+        if not applied:
+            continue
+        meetings = await uow.projection.meetings_by_id(sorted(applied))
+        for meeting_id in ids:
+            meeting = meetings.get(meeting_id) if meeting_id in applied else None
+            if meeting is not None:
+                await _roster_alerts(meeting, uow)
+
+
+def _cell_of(meeting: Meeting | None) -> str | None:
+    return meeting.cell_id if meeting is not None else None
 
 
 async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from services.notifications.domain.model import CellScore, Meeting
+from services.notifications.domain.model import CellScore, Meeting, Roster
 from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
 
 
@@ -39,6 +39,30 @@ class PgMeetings:
             time,
         )
         return applied is not None
+
+    async def apply_scheduled_many(self, scheduled: Sequence[tuple[Any, datetime, str]]) -> set[str]:
+        """apply_scheduled of many (data, time, event id) about distinct meetings, in one statement; the meetings
+        applied."""
+        self._upcoming.clear()
+        if not scheduled:
+            return set()
+        rows = await self._db.fetch(
+            "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
+            " scheduled_time) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+            " $5::timestamptz[], $6::text[], $7::timestamptz[])"
+            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
+            " topic = EXCLUDED.topic, scheduled_starts_at = EXCLUDED.scheduled_starts_at,"
+            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time"
+            " WHERE m.scheduled_time IS NULL OR EXCLUDED.scheduled_time > m.scheduled_time RETURNING m.meeting_id",
+            [data.meeting_id for data, _, _ in scheduled],
+            [data.cell_id for data, _, _ in scheduled],
+            [data.kind.value for data, _, _ in scheduled],
+            [data.topic for data, _, _ in scheduled],
+            [data.starts_at for data, _, _ in scheduled],
+            [data.location for data, _, _ in scheduled],
+            [time for _, time, _ in scheduled],
+        )
+        return {row["meeting_id"] for row in rows}
 
     async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
         """Store a new start (and place) if this rescheduling is the latest one."""
@@ -161,6 +185,48 @@ class PgMeetings:
                 list(guests),
             )
         return True
+
+    async def replace_rosters(self, rosters: Sequence[Roster]) -> set[str]:
+        """replace_roster of many rosters about distinct meetings, in three statements; the meetings applied."""
+        self._upcoming.clear()
+        if not rosters:
+            return set()
+        rows = await self._db.fetch(
+            "INSERT INTO meeting AS m (meeting_id, roster_time, roster_id)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])"
+            " ON CONFLICT (meeting_id) DO UPDATE SET roster_time = EXCLUDED.roster_time, roster_id = EXCLUDED.roster_id"
+            " WHERE m.roster_time IS NULL OR (EXCLUDED.roster_time, EXCLUDED.roster_id) > (m.roster_time, m.roster_id)"
+            " RETURNING m.meeting_id",
+            [roster.meeting_id for roster in rosters],
+            [roster.time for roster in rosters],
+            [roster.event_id for roster in rosters],
+        )
+        applied = {row["meeting_id"] for row in rows}
+        if not applied:
+            return applied
+        ids = sorted(applied)
+        await self._db.execute(
+            "WITH attendance AS (DELETE FROM meeting_attendance WHERE meeting_id = ANY($1::text[]))"
+            " DELETE FROM meeting_guest WHERE meeting_id = ANY($1::text[])",
+            ids,
+        )
+        records = [
+            (r.meeting_id, member, status) for r in rosters if r.meeting_id in applied for member, status in r.records
+        ]
+        guests = [(r.meeting_id, person) for r in rosters if r.meeting_id in applied for person in r.guests]
+        if records or guests:
+            await self._db.execute(
+                "WITH attendance AS (INSERT INTO meeting_attendance (meeting_id, member_id, status)"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))"
+                " INSERT INTO meeting_guest (meeting_id, person_id) SELECT * FROM unnest($4::text[], $5::text[])"
+                " ON CONFLICT DO NOTHING",
+                [meeting_id for meeting_id, _, _ in records],
+                [member for _, member, _ in records],
+                [status for _, _, status in records],
+                [meeting_id for meeting_id, _ in guests],
+                [person for _, person in guests],
+            )
+        return applied
 
     async def absent_members(self, meeting_id: str) -> list[str]:
         """Members marked absent without valid reason on the stored roster."""
