@@ -20,7 +20,11 @@ log = logging.getLogger("mailsink")
 
 
 class MailDirectory:
-    """aiosmtpd handler: write each message into the directory as `<time>-<id>.eml`."""
+    """aiosmtpd handler: write each message into the directory as `<time>-<id>.eml`, once however many it is for.
+
+    A mail to many (a notice to a whole cell) names its recipients only in the SMTP envelope; the file keeps them in
+    an `Envelope-to:` line above the message, as an MTA's mailbox copy does (Exim's `envelope_to_add`).
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -32,20 +36,36 @@ class MailDirectory:
         parsed = message_from_bytes(content, policy=policy.default)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        # .eml stays the raw RFC 5322 bytes; a decoded .txt beside it is readable without a mail client
-        path.write_bytes(content)
+        # .eml stays the raw RFC 5322 bytes below the envelope lines; a decoded .txt beside it is readable without a
+        # mail client
+        path.write_bytes(envelope_lines(envelope.mail_from, envelope.rcpt_tos) + content)
         body = parsed.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        readable = f"From: {parsed['From']}\nTo: {', '.join(envelope.rcpt_tos)}\nSubject: {parsed['Subject']}\n\n{text}"
+        readable = (
+            f"From: {parsed['From']}\nTo: {parsed['To']}\nEnvelope-to: {', '.join(envelope.rcpt_tos)}\n"
+            f"Subject: {parsed['Subject']}\n\n{text}"
+        )
         path.with_suffix(".txt").write_text(readable, encoding="utf-8")
         log.info(
-            "mail_received from=%s to=%s subject=%s file=%s",
+            "mail_received from=%s recipients=%d subject=%s file=%s",
             envelope.mail_from,
-            ",".join(envelope.rcpt_tos),
+            len(envelope.rcpt_tos),
             re.sub(r"\s+", " ", str(parsed["Subject"])),
             path,
         )
         return "250 Message accepted for delivery"
+
+
+def envelope_lines(mail_from: str, rcpt_tos: list[str]) -> bytes:
+    """ "Return-path:" and "Envelope-to:" header lines (folded, one address a line) of a kept message."""
+    recipients = ",\r\n ".join(rcpt_tos)
+    return f"Return-path: <{mail_from}>\r\nEnvelope-to: {recipients}\r\n".encode()
+
+
+def envelope_recipients(eml: bytes) -> list[str]:
+    """The envelope recipients of a kept .eml (its `Envelope-to:` line), for counting the copies a mail made."""
+    found = message_from_bytes(eml.split(b"\r\n\r\n", 1)[0], policy=policy.compat32)["Envelope-to"]
+    return [address.strip() for address in str(found or "").replace("\r\n", "").split(",") if address.strip()]
 
 
 def start_sink(*, host: str, port: int, directory: Path) -> Controller:
@@ -77,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="var/mail", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # aiosmtpd logs every SMTP command and reply at INFO: a line per RCPT TO was most of the sink's work
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     asyncio.run(_serve(args.host, args.port, args.dir))
     return 0
 

@@ -7,6 +7,7 @@ import io
 import json
 import ssl
 import time
+from collections.abc import Hashable, Mapping, Sequence
 from email import policy
 from email.contentmanager import raw_data_manager
 from email.generator import BytesGenerator
@@ -30,6 +31,24 @@ class Sender(Protocol):
     """Sends one delivery on one channel, raising DeliveryError on failure."""
 
     async def send(self, delivery: ClaimedDelivery) -> None: ...
+
+
+@runtime_checkable
+class GroupSender(Sender, Protocol):
+    """A sender that carries identical deliveries to many recipients at once, with an outcome for each."""
+
+    def group_key(self, delivery: ClaimedDelivery) -> Hashable:
+        """What must be equal for deliveries to travel together (their rendered content)."""
+        ...
+
+    @property
+    def max_group(self) -> int:
+        """At most this many deliveries in one group."""
+        ...
+
+    async def send_group(self, deliveries: Sequence[ClaimedDelivery]) -> list[str | None]:
+        """Send deliveries of one group key together; per delivery, in order, None when sent, else the reason."""
+        ...
 
 
 @runtime_checkable
@@ -59,6 +78,55 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
     return message
 
 
+def mail_key(delivery: ClaimedDelivery) -> tuple[str, str, str, str | None, str, str]:
+    """The content of a delivery's mail: deliveries with equal keys get the very same text, so one mail carries it
+    to all of them (a personal text, a greeting by name, differs from every other and travels alone)."""
+    return (delivery.channel, delivery.rule, delivery.subject_id, delivery.cell_id, delivery.title, delivery.body)
+
+
+def audience(deliveries: Sequence[ClaimedDelivery]) -> str:
+    """Who a mail to many is addressed to, without naming anyone: "Đảng viên Chi bộ X" (the cell, when known)."""
+    cell_name = deliveries[0].cell_name
+    return f"Đảng viên {cell_name}" if cell_name else "Người nhận thông báo"
+
+
+def build_group_email(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> EmailMessage:
+    """The one e-mail of identical deliveries to many recipients: the recipients only in the envelope, the To: an
+    empty group naming the cell (RFC 5322 "display-name:;", as mailing lists and Bcc do), so that no member sees the
+    others' addresses; the same text, Subject and encoding as each one's own mail (`build_email`)."""
+    first = deliveries[0]
+    message = EmailMessage(policy=policy.compat32)
+    message["From"] = sender
+    message["To"] = Header(audience(deliveries), "utf-8", header_name="To").encode() + ":;"
+    message["Subject"] = Header(first.title, "utf-8", header_name="Subject")
+    message["Date"] = formatdate(localtime=False)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "chibo.local"
+    message["Message-ID"] = make_msgid(idstring=first.notification_id.replace("-", ""), domain=domain)
+    message["X-Chibo-Rule"] = first.rule
+    message["X-Chibo-Subject"] = first.subject_id
+    message.set_content(first.body, charset="utf-8", cte="base64", content_manager=raw_data_manager)
+    return message
+
+
+def envelope_recipients(deliveries: Sequence[ClaimedDelivery]) -> list[str]:
+    """Every address of the deliveries once, in order (two recipients sharing an address get one copy there)."""
+    return list(dict.fromkeys(address for delivery in deliveries for address in delivery.addresses))
+
+
+def group_outcomes(deliveries: Sequence[ClaimedDelivery], refused: Mapping[str, str]) -> list[str | None]:
+    """Per delivery, from the server's answer to each RCPT TO: delivered (None) when it accepted any of the
+    delivery's addresses (as a mail of its own is), else why its addresses were refused."""
+    outcomes: list[str | None] = []
+    for delivery in deliveries:
+        if not delivery.addresses:
+            outcomes.append("smtp: no address")
+        elif all(address in refused for address in delivery.addresses):
+            outcomes.append("smtp: " + "; ".join(f"{a}: {refused[a]}" for a in delivery.addresses))
+        else:
+            outcomes.append(None)
+    return outcomes
+
+
 class SmtpSender:
     """E-mail through a few long-lived SMTP sessions (STARTTLS or implicit TLS, optional login), reused across mails.
 
@@ -74,6 +142,17 @@ class SmtpSender:
         self._context: ssl.SSLContext | None = tls_context
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._slots = asyncio.Semaphore(max(settings.smtp_connections, 1))
+        self.transactions = 0
+        """Mail transactions the server accepted (a mail to many counts once)."""
+
+    def group_key(self, delivery: ClaimedDelivery) -> Hashable:
+        """Mails of equal content go together (`mail_key`)."""
+        return mail_key(delivery)
+
+    @property
+    def max_group(self) -> int:
+        """Deliveries in one mail at most (RFC 5321: a server must take at least 100 recipients)."""
+        return max(self._settings.smtp_max_recipients, 1)
 
     def tls_context(self) -> ssl.SSLContext:
         """The TLS context, built once: loading the system's CA certificates took ~35 ms of CPU, and building
@@ -91,12 +170,39 @@ class SmtpSender:
         """Send one e-mail on a pooled session (DeliveryError when the server or the connection fails)."""
         message = build_email(delivery, sender=self._settings.mail_from)
         sender, recipients, content = flatten(message)
+        await self._transaction(sender, recipients, content)
+
+    async def send_group(self, deliveries: Sequence[ClaimedDelivery]) -> list[str | None]:
+        """One mail transaction for identical deliveries: MAIL FROM, a RCPT TO per address, the text once; each
+        delivery's outcome from its own RCPT answers, all of them failed when the transaction itself fails."""
+        if len(deliveries) == 1:
+            try:
+                await self.send(deliveries[0])
+            except DeliveryError as exc:
+                return [str(exc)]
+            return [None]
+        message = build_group_email(deliveries, sender=self._settings.mail_from)
+        sender = getaddresses([self._settings.mail_from])[0][1]
+        content = flatten(message)[2]
+        recipients = envelope_recipients(deliveries)
+        if not recipients:
+            return group_outcomes(deliveries, {})
+        try:
+            refused = await self._transaction(sender, recipients, content)
+        except DeliveryError as exc:
+            if isinstance(exc.__cause__, aiosmtplib.SMTPRecipientsRefused):  # every address refused, each its own way
+                return group_outcomes(deliveries, refusals(exc.__cause__))
+            return [str(exc)] * len(deliveries)
+        return group_outcomes(deliveries, refused)
+
+    async def _transaction(self, sender: str, recipients: list[str], content: bytes) -> dict[str, str]:
+        """One mail transaction on a pooled session; the recipients refused (some), DeliveryError when it fails."""
         async with self._slots:
             client = self._take_idle()
             try:
                 if client is None:
                     client = await self._connect()
-                await client.sendmail(sender, recipients, content)
+                errors, _ = await client.sendmail(sender, recipients, content)
             except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
                 # a refusal on a sound session (aiosmtplib has sent RSET) leaves it usable; anything else drops it
                 if client is not None:
@@ -111,6 +217,8 @@ class SmtpSender:
                     client.close()
                 raise
             self._give_back(client)
+            self.transactions += 1
+            return {address: f"{answer.code} {answer.message}" for address, answer in errors.items()}
 
     def _take_idle(self) -> aiosmtplib.SMTP | None:
         oldest_usable = time.monotonic() - self._settings.smtp_idle_seconds
@@ -153,6 +261,11 @@ def refused_on_a_sound_session(exc: Exception) -> bool:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         return True
     return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code != 421  # 421: the server is closing
+
+
+def refusals(exc: aiosmtplib.SMTPRecipientsRefused) -> dict[str, str]:
+    """The server's answer to each refused recipient."""
+    return {refused.recipient: f"{refused.code} {refused.message}" for refused in exc.recipients}
 
 
 def flatten(message: EmailMessage) -> tuple[str, list[str], bytes]:

@@ -17,6 +17,8 @@ class Settings(ServiceSettings):
     smtp_timeout: float = 10.0
     smtp_connections: int = 4
     """SMTP sessions kept open and sending at once (each carries mail after mail)."""
+    smtp_max_recipients: int = 100
+    """Recipients of one identical mail carried in one SMTP transaction at most (RFC 5321's minimum servers take)."""
     smtp_idle_seconds: float = 60.0
     """A session idle longer than this is closed instead of reused (servers drop idle sessions)."""
     mail_from: str = "Chibo <thongbao@chibo.local>"

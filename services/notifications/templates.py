@@ -46,18 +46,18 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     r.MEETING_SCHEDULED: (
         "Thông báo lịch sinh hoạt: $cell, $when",
         "$greeting\n\nXin thông báo buổi " + _MEETING_LINE + ".\n\n"
-        "Đề nghị đồng chí sắp xếp thời gian tham dự đầy đủ, đúng giờ; nếu không thể dự, "
+        "Đề nghị các đồng chí sắp xếp thời gian tham dự đầy đủ, đúng giờ; đồng chí nào không thể dự "
         "báo cáo lý do với bí thư chi bộ trước buổi sinh hoạt.",
     ),
     r.MEETING_RESCHEDULED: (
         "Thay đổi lịch sinh hoạt: $cell, nay vào $when",
         "$greeting\n\nBuổi $meeting_kind$topic_part của $cell được chuyển sang lúc $when tại $location.\n\n"
-        "Đề nghị đồng chí lưu ý thời gian, địa điểm mới và tham dự đầy đủ.",
+        "Đề nghị các đồng chí lưu ý thời gian, địa điểm mới và tham dự đầy đủ.",
     ),
     r.MEETING_CANCELLED: (
         "Hủy buổi sinh hoạt: $cell, $when",
         "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location đã bị hủy."
-        "\nLý do: $reason.\n\nĐồng chí vui lòng chờ thông báo lịch sinh hoạt mới của chi bộ.",
+        "\nLý do: $reason.\n\nCác đồng chí vui lòng chờ thông báo lịch sinh hoạt mới của chi bộ.",
     ),
     r.DOCUMENTS_MISSING: (
         "Chưa đăng tài liệu sinh hoạt: $cell, $when",
@@ -68,8 +68,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     r.MEETING_REMINDER: (
         "Nhắc lịch sinh hoạt: $cell, $when",
-        "$greeting\n\nXin nhắc đồng chí buổi " + _MEETING_LINE + ".\n\n"
-        "Đề nghị đồng chí đến đúng giờ và đọc trước tài liệu của buổi sinh hoạt.",
+        "$greeting\n\nXin nhắc các đồng chí buổi " + _MEETING_LINE + ".\n\n"
+        "Đề nghị các đồng chí đến đúng giờ và đọc trước tài liệu của buổi sinh hoạt.",
     ),
     r.MINUTES_LATE: (
         "Chưa có biên bản, nghị quyết: $cell, buổi $when",
@@ -148,6 +148,18 @@ DIGEST_BODY = (
 )
 
 
+COLLECTIVE_RULES = frozenset({r.MEETING_SCHEDULED, r.MEETING_RESCHEDULED, r.MEETING_CANCELLED, r.MEETING_REMINDER})
+"""Notices to a whole cell (every expected member and its monitors): one text for all, addressed to them together,
+so that one mail can carry it to every recipient (channels.py sends identical mails as one SMTP transaction)."""
+
+
+def collective_greeting(values: dict[str, Any]) -> str:
+    """ "Kính gửi các đồng chí đảng viên Chi bộ X và đồng chí cấp ủy viên phụ trách chi bộ," (the monitor part only
+    when the cell has one)."""
+    monitors = " và đồng chí cấp ủy viên phụ trách chi bộ" if values.get("monitored") else ""
+    return f"Kính gửi các đồng chí đảng viên {values.get('cell') or 'chi bộ'}{monitors},"
+
+
 def greeting(recipient: Recipient) -> str:
     """ "Kính gửi đồng chí X" for a person, "Kính gửi X" for a committee."""
     if recipient.kind == COMMITTEE:
@@ -195,7 +207,8 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
 def render(alert: Alert, recipient: Recipient) -> tuple[str, str]:
     """The (title, body) of one alert for one recipient."""
     title, body = TEMPLATES[alert.rule]
-    values = _text_values(dict(alert.values)) | {"greeting": greeting(recipient)}
+    personal = collective_greeting(dict(alert.values)) if alert.rule in COLLECTIVE_RULES else greeting(recipient)
+    values = _text_values(dict(alert.values)) | {"greeting": personal}
     return Template(title).safe_substitute(values), Template(body).safe_substitute(values)
 
 

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import asyncpg
 
+from deploy.mailsink import envelope_recipients
 from shared.envelope import now
 from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
@@ -275,8 +276,13 @@ async def load_tree(amqp_url: str, dsn: str, tree: list[dict[str, Any]], *, cell
 
 
 def count_mails(directory: Path) -> int:
-    """Mails the SMTP sink stored."""
+    """Mails the SMTP sink stored (SMTP transactions: a mail to many counts once)."""
     return sum(1 for _ in directory.glob("*.eml"))
+
+
+def count_copies(directory: Path) -> int:
+    """Copies the SMTP sink's mails made: one per envelope recipient."""
+    return sum(len(envelope_recipients(path.read_bytes())) for path in directory.glob("*.eml"))
 
 
 async def measure(
@@ -311,7 +317,7 @@ async def measure(
 
     observer = Observer(amqp_url, listeners=[on_result])
     await observer.start()
-    mails_before = count_mails(mail_dir)
+    mails_before, copies_before = count_mails(mail_dir), count_copies(mail_dir)
     meter = ProcessMeter(pids)
     conn = await asyncpg.connect(dsn)
     try:
@@ -352,6 +358,7 @@ async def measure(
             "notices_delivered": sum(notices.values()),
             "all_notified_s": round(notified_s, 1) if notified_ok else None,
             "mails_in_sink": count_mails(mail_dir) - mails_before,
+            "mail_copies_in_sink": count_copies(mail_dir) - copies_before,
             "events_per_s_end_to_end": round(len(events) / done_s) if scored_ok and notified_ok else None,
             "rejected": len(observer.rejections),
             "first_rejections": observer.rejections[:3],

@@ -19,6 +19,7 @@ import aio_pika
 import httpx
 import pytest
 
+from deploy.mailsink import envelope_recipients
 from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
 from tests.support.env import fresh_database
@@ -183,11 +184,12 @@ async def officer(system: RunningSystem, province: Province) -> AsyncIterator[ht
 
 
 def mails_to(mail_dir: Path, address: str) -> list[email.message.Message]:
-    """Every mail the sink kept for the address."""
+    """Every mail the sink kept for the address (a notice to a whole cell names it only in the envelope)."""
     found = []
     for path in mail_dir.glob("*.eml"):
-        message = email.message_from_bytes(path.read_bytes())
-        if address in (message.get("To") or ""):
+        raw = path.read_bytes()
+        message = email.message_from_bytes(raw)
+        if address in (message.get("To") or "") or address in envelope_recipients(raw):
             found.append(message)
     return found
 

@@ -18,21 +18,24 @@ from tests.support.running import free_port
 
 
 class SmtpInbox:
-    """aiosmtpd handler keeping every message received."""
+    """aiosmtpd handler keeping every message received, with the envelope recipients it was delivered to."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[list[str]] = []
+        """The RCPT TO addresses of each message, in the order of `messages`."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         """Keep the parsed message."""
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.envelopes.append(list(envelope.rcpt_tos))
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
-        """Messages addressed to one address."""
-        return [m for m in self.messages if address in str(m["To"])]
+        """Messages delivered to one address (a mail to many names them only in its envelope)."""
+        return [m for m, rcpt in zip(self.messages, self.envelopes, strict=True) if address in rcpt]
 
 
 @pytest.fixture(scope="package")

@@ -94,7 +94,11 @@ async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_v
         assert str(mail["X-Chibo-Rule"]) == "meeting_scheduled"
         assert str(mail["Subject"]).startswith("Thông báo lịch sinh hoạt: Chi bộ khu phố Đông, ")
         body = plain_text(mail)
-        assert "Kính gửi đồng chí Lê Văn Đức," in body and "tại Nhà văn hóa khu phố Đông" in body
+        greeting = "Kính gửi các đồng chí đảng viên Chi bộ khu phố Đông và đồng chí cấp ủy viên phụ trách chi bộ,"
+        assert body.startswith(greeting) and "tại Nhà văn hóa khu phố Đông" in body
+        # one text for the whole cell: one mail whose envelope names them all, its headers none of them
+        assert all(inbox.to(p.email(x)) == [mail] for x in expected)
+        assert not any(p.email(x) in str(value) for x in expected for value in mail.values())
         assert ", ngày " in body and "thứ " in body or "Chủ nhật" in body
         assert inbox.to(p.email(p.exempt)) == []
 

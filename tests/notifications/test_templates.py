@@ -4,7 +4,7 @@ from datetime import datetime
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
-from services.notifications.templates import TEMPLATES, format_period, format_when, render
+from services.notifications.templates import COLLECTIVE_RULES, TEMPLATES, format_period, format_when, render
 from shared.periods import VIETNAM_TZ
 
 PERSON = Recipient(id="a", kind="person", name="Lê Thị Hồng")
@@ -34,10 +34,32 @@ def test_a_meeting_notice_names_cell_meeting_time_place_and_what_to_do() -> None
     )
     title, body = render(alert, PERSON)
     assert title == "Thông báo lịch sinh hoạt: Chi bộ khu phố 3, 19:30 thứ Ba, ngày 03/11/2026"
-    assert body.startswith("Kính gửi đồng chí Lê Thị Hồng,")
+    assert body.startswith("Kính gửi các đồng chí đảng viên Chi bộ khu phố 3,")
     assert "sinh hoạt chuyên đề chuyên đề “Học tập Chỉ thị 50” của Chi bộ khu phố 3" not in body
     assert "buổi sinh hoạt chuyên đề “Học tập Chỉ thị 50” của Chi bộ khu phố 3 vào lúc 19:30 thứ Ba" in body
-    assert "Đề nghị đồng chí sắp xếp thời gian tham dự" in body
+    assert "Đề nghị các đồng chí sắp xếp thời gian tham dự" in body
+
+
+def test_a_notice_to_a_whole_cell_is_one_text_for_every_recipient_naming_no_one() -> None:
+    """Scheduled, moved, cancelled and reminder go to every expected member and the monitor: the same text to all,
+    so that one mail carries it (channels.SmtpSender.send_group); the monitor is greeted when the cell has one."""
+    other = Recipient(id="b", kind="person", name="Nguyễn Văn Bình")
+    values = {"cell": "Chi bộ thôn Đông", "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=VIETNAM_TZ)}
+    for rule in (r.MEETING_SCHEDULED, r.MEETING_RESCHEDULED, r.MEETING_CANCELLED, r.MEETING_REMINDER):
+        for monitored in (False, True):
+            alert = Alert(
+                rule=rule,
+                subject_id="m",
+                period="p",
+                recipients=(PERSON, other),
+                cell_id="c",
+                values=values | {"monitored": monitored},
+            )
+            text = render(alert, PERSON)
+            assert text == render(alert, other), rule
+            assert "Lê Thị Hồng" not in text[1] and "Nguyễn Văn Bình" not in text[1]
+            monitor = " và đồng chí cấp ủy viên phụ trách chi bộ" if monitored else ""
+            assert text[1].startswith(f"Kính gửi các đồng chí đảng viên Chi bộ thôn Đông{monitor},"), rule
 
 
 def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
@@ -67,6 +89,7 @@ def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
             Alert(rule=rule, subject_id="s", period="p", recipients=(COMMITTEE,), cell_id="c", values=values), COMMITTEE
         )
         assert "$" not in title + body, rule
-        assert body.startswith("Kính gửi Đảng ủy phường An Hòa,")
+        greeting = "các đồng chí đảng viên Chi bộ thôn Đông" if rule in COLLECTIVE_RULES else "Đảng ủy phường An Hòa"
+        assert body.startswith(f"Kính gửi {greeting},"), rule
         assert "đề nghị" in body.lower() or "vui lòng" in body
     assert set(TEMPLATES) == set(r.RULES)

@@ -1,10 +1,12 @@
 """Delivery attempts: send leased deliveries, back off exponentially, give up and report, retry on request."""
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from services.notifications.channels import DeliveryError, Sender
+from services.notifications.channels import DeliveryError, GroupSender, Sender
 from services.notifications.config import Settings
 from services.notifications.repository.outgoing import ClaimedDelivery, Outcome
 from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
@@ -87,7 +89,7 @@ def report(
                 data=NotificationDelivered(**fields),
             )
         )
-        log.info("delivery_sent", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt)
+        log.debug("delivery_sent", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt)
     elif status == "failed":
         uow.emit(
             new_event(
@@ -123,47 +125,105 @@ async def attempt(delivery: ClaimedDelivery, senders: Mapping[str, Sender]) -> s
     return None
 
 
+async def attempt_alone(delivery: ClaimedDelivery, senders: Mapping[str, Sender]) -> list[str | None]:
+    """`attempt` as a group of one."""
+    return [await attempt(delivery, senders)]
+
+
+def group_sends(
+    claimed: Sequence[ClaimedDelivery], senders: Mapping[str, Sender]
+) -> list[tuple[list[ClaimedDelivery], GroupSender | None]]:
+    """The round's sends: deliveries whose sender carries identical content to many at once go together by its
+    group key (at most `max_group` each, in the round's order), every other delivery alone."""
+    sends: list[tuple[list[ClaimedDelivery], GroupSender | None]] = []
+    open_groups: dict[tuple[str, Hashable], list[ClaimedDelivery]] = {}
+    for delivery in claimed:
+        sender = senders.get(delivery.channel)
+        if not isinstance(sender, GroupSender):
+            sends.append(([delivery], None))
+            continue
+        key = (delivery.channel, sender.group_key(delivery))
+        group = open_groups.get(key)
+        if group is None or len(group) >= sender.max_group:
+            group = open_groups[key] = []
+            sends.append((group, sender))
+        group.append(delivery)
+    return sends
+
+
+async def send_together(
+    group: list[ClaimedDelivery], sender: GroupSender | None, senders: Mapping[str, Sender]
+) -> list[str | None]:
+    """Send one planned group; per delivery, None when sent, else the reason."""
+    if sender is None:
+        return await attempt_alone(group[0], senders)
+    outcomes = await sender.send_group(group)
+    if len(outcomes) != len(group):
+        raise RuntimeError(f"{len(outcomes)} outcomes for a group of {len(group)}")
+    return outcomes
+
+
 async def deliver_due(uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> int:
-    """One round: lease up to `delivery_batch_size` due deliveries, send them concurrently (each channel bounds its
-    own concurrency), record all outcomes in one transaction; return how many were leased."""
+    """One round: lease up to `delivery_batch_size` due deliveries, send them concurrently (identical mails as one
+    transaction to all their recipients; each channel bounds its own concurrency), record all outcomes in one
+    transaction; return how many were leased."""
     async with uow_factory() as uow:
         claimed = await claim_deliveries(uow)
         await uow.commit()
     if not claimed:
         return 0
-    sends = [asyncio.create_task(attempt(delivery, senders)) for delivery in claimed]
+    started = time.monotonic()
+    planned = group_sends(claimed, senders)
+    sends = [asyncio.create_task(send_together(group, sender, senders)) for group, sender in planned]
     try:
         await asyncio.wait(sends)  # a cancel here (shutdown) leaves the sends running: see below
     except asyncio.CancelledError:
-        await _finish_at_shutdown(claimed, sends, uow_factory)
+        await _finish_at_shutdown(planned, sends, uow_factory)
         raise
+    sent_s = time.monotonic() - started
+    results = [
+        (delivery, error)
+        for (group, _), send in zip(planned, sends, strict=True)
+        for delivery, error in zip(group, send.result(), strict=True)
+    ]
     async with uow_factory() as uow:  # the whole round's outcomes in one transaction
-        results = [(delivery, send.result()) for delivery, send in zip(claimed, sends, strict=True)]
-        await record_attempts(results, uow=uow)
+        statuses = await record_attempts(results, uow=uow)
         await uow.commit()
+    counts = Counter(statuses.values())
+    log.info(
+        "deliveries_round",
+        leased=len(claimed),
+        sends=len(planned),
+        delivered=counts["delivered"],
+        retrying=counts["pending"],
+        failed=counts["failed"],
+        send_ms=round(sent_s * 1000),
+        total_ms=round((time.monotonic() - started) * 1000),
+    )
     return len(claimed)
 
 
 async def _finish_at_shutdown(
-    claimed: list[ClaimedDelivery],
-    sends: list["asyncio.Task[str | None]"],
+    planned: list[tuple[list[ClaimedDelivery], GroupSender | None]],
+    sends: list["asyncio.Task[list[str | None]]"],
     uow_factory: Callable[[], NotificationsUnitOfWork],
 ) -> None:
     """Stopping mid-round: let the sends under way end (briefly), record those that ended and hand the others back.
 
     Cancelling a send after the mail server took the mail, without recording it, sent it again once the lease ran
-    out (a duplicate); a claimed delivery never tried waited out the whole lease (120 s) after the restart.
+    out (a duplicate); a claimed delivery never tried waited out the whole lease (120 s) after the restart. A mail to
+    many ends as one: all its deliveries recorded, or all handed back.
     """
     _, unfinished = await asyncio.wait(sends, timeout=SHUTDOWN_SEND_SECONDS)
     for send in unfinished:
         send.cancel()
     ended: list[tuple[ClaimedDelivery, str | None]] = []
     handed_back: list[int] = []
-    for delivery, send in zip(claimed, sends, strict=True):
+    for (group, _), send in zip(planned, sends, strict=True):
         if send.done() and not send.cancelled() and send.exception() is None:
-            ended.append((delivery, send.result()))
+            ended.extend(zip(group, send.result(), strict=True))
         else:
-            handed_back.append(delivery.id)
+            handed_back.extend(delivery.id for delivery in group)
     async with uow_factory() as uow:
         await record_attempts(ended, uow=uow)
         if handed_back:

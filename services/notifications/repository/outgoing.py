@@ -87,6 +87,8 @@ class ClaimedDelivery:
     body: str
     created_at: datetime
     webhook_secret: str | None
+    cell_name: str | None = None
+    """The cell's name, which a mail to many of its members is addressed to."""
 
 
 @dataclass(frozen=True)
@@ -409,8 +411,8 @@ class PgOutgoingRepository:
         if not rows:
             return []
         details = await self._db.fetch(
-            "SELECT n.*, p.webhook_secret_sealed FROM notification n"
-            " LEFT JOIN preference p ON p.recipient_id = n.recipient_id"
+            "SELECT n.*, p.webhook_secret_sealed, u.name AS cell_name FROM notification n"
+            " LEFT JOIN preference p ON p.recipient_id = n.recipient_id LEFT JOIN unit u ON u.id = n.cell_id"
             " WHERE n.id = ANY($1::uuid[])",
             [row["notification_id"] for row in rows],
         )
@@ -436,6 +438,7 @@ class PgOutgoingRepository:
                     body=n["body"],
                     created_at=n["created_at"],
                     webhook_secret=self._open(n["webhook_secret_sealed"], recipient_id=n["recipient_id"]),
+                    cell_name=n["cell_name"],
                 )
             )
         return claimed

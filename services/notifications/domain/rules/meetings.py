@@ -35,7 +35,7 @@ def meeting_notice(rule: str, *, meeting: Meeting, ctx: CellContext, config: Rul
         rule, meeting.starts_at.isoformat()
     )
     recipients = unique_recipients(ctx.expected_members(), ctx.monitor_recipients())
-    values = meeting_values(meeting, ctx) | {"reason": meeting.cancel_reason}
+    values = meeting_values(meeting, ctx) | {"reason": meeting.cancel_reason, "monitored": bool(ctx.monitors)}
     return build_alerts(
         rule, subject_id=meeting.meeting_id, period=period, recipients=recipients, cell_id=meeting.cell_id, **values
     )
@@ -78,6 +78,7 @@ def meeting_reminder(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, 
         period=meeting.starts_at.isoformat(),
         recipients=recipients,
         cell_id=meeting.cell_id,
+        monitored=bool(ctx.monitors),
         **meeting_values(meeting, ctx),
     )
 
