@@ -236,6 +236,14 @@ class FakeProjection:
         self.members[member.id] = replace(member, removed=False)
         return True
 
+    async def upsert_members(self, members: Sequence[tuple[Member, datetime, str]]) -> set[str]:
+        """upsert_member of each; those applied."""
+        applied = set()
+        for member, time, event_id in members:
+            if await self.upsert_member(member, time=time, event_id=event_id):
+                applied.add(member.id)
+        return applied
+
     async def remove_member(self, member_id: str, *, time: datetime, event_id: str) -> bool:
         """Mark a member removed if newer."""
         if member_id not in self.members or not self._newer(("member", member_id), time, event_id):

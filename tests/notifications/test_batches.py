@@ -429,3 +429,62 @@ async def test_schedules_and_rosters_of_many_meetings_in_one_transaction_notify_
     assert {row[1] for row in expected["notices"] if row[0] == "meeting_scheduled"} >= {"CELL-m6", "CELL-m9"}
     assert len(expected["rosters"]) == 5 * 4
     assert await outcome(pool, together) == expected
+
+
+def _member_snapshot(p: Province, member_id: str, *, status: str, role: str, time: datetime, tag: str) -> CloudEvent:
+    return event(
+        "member.upserted.v1",
+        {
+            "id": member_id,
+            "full_name": f"Hoàng Văn {tag}",
+            "cell_id": p.cell,
+            "status": status,
+            "role": role,
+            "email": p.email(member_id),
+            "admitted_on": (time - timedelta(days=300)).date().isoformat(),
+        },
+        time=time,
+        event_id=f"{p.cell}-u{tag}",
+    )
+
+
+async def test_members_of_a_cell_without_meetings_ahead_are_stored_and_planned_as_one_by_one(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The batch handler of member.upserted.v1: members of a cell with no meeting ahead are stored in one statement
+    and their probation checks planned in one; stale and twice-named snapshots as one by one."""
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = Province(), Province()
+    for p in (alone, together):
+        await prepare(pool, settings, clock, p)
+
+    def members(p: Province) -> list[CloudEvent]:
+        t = clock.value - timedelta(hours=1)
+        x1, x2, x3 = f"{p.cell}-x1", f"{p.cell}-x2", f"{p.cell}-x3"
+        return [
+            _member_snapshot(p, x1, status="probationary", role="member", time=t, tag="1"),
+            _member_snapshot(p, x2, status="probationary", role="member", time=t, tag="2"),
+            _member_snapshot(p, x2, status="official", role="member", time=t + timedelta(seconds=1), tag="3"),
+            _member_snapshot(p, x3, status="official", role="committee_member", time=t, tag="4"),
+            _member_snapshot(p, p.member, status="official", role="member", time=t, tag="5"),  # newer: applied
+            _member_snapshot(p, p.deputy, status="official", role="member", time=p.origin, tag="6"),  # stale
+        ]
+
+    await one_by_one(pool, settings, clock, members(alone))
+    await as_batch(pool, settings, clock, members(together))
+
+    async def stored(p: Province) -> list[tuple[Any, ...]]:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT full_name, status, role, admitted_on, removed, version_id LIKE $1 || '%'"
+                " FROM member WHERE cell_id = $1 ORDER BY 1, 2, 3",
+                p.cell,
+            )
+        return [tuple(row.values()) for row in rows]
+
+    expected = await outcome(pool, alone)
+    probations = [row[1] for row in expected["jobs"] if row[0] == "member.probation"]
+    assert probations == ["CELL-x1", "CELL-x2"]  # x2's official snapshot plans nothing and leaves the check
+    assert await outcome(pool, together) == expected
+    assert len(await stored(alone)) == 7
+    assert await stored(together) == await stored(alone)

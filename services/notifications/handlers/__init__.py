@@ -23,6 +23,7 @@ HANDLERS: dict[str, EventHandler[Any]] = {
 """The types this service reacts to; others on its queue are acknowledged and ignored."""
 
 BATCH_HANDLERS: dict[str, BatchHandler[Any]] = {
+    "member.upserted.v1": facts.on_members_upserted,
     "meeting.scheduled.v1": facts.on_meeting_scheduled_many,
     "attendance.recorded.v1": facts.on_attendance_recorded_many,
     "documents.published.v1": facts.on_documents_published_many,

@@ -1,7 +1,7 @@
 """Use cases for the facts and scores on chibo.events: update the projection, raise or plan alerts."""
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,9 +92,18 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
 
 async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the member snapshot; plan the probation check and tell a newcomer of upcoming meetings."""
+    await uow.projection.lock_cell(event.data.cell_id)
+    member = _member_of(event)
+    if not await uow.projection.upsert_member(member, time=event.time, event_id=event.order_id):
+        return
+    await plan_probation(member, uow)
+    for meeting in await uow.projection.upcoming_meetings(member.cell_id, now=uow.now()):
+        await _notice(r.MEETING_SCHEDULED, meeting, uow)
+
+
+def _member_of(event: Event[Any]) -> Member:
     data = event.data
-    await uow.projection.lock_cell(data.cell_id)
-    member = Member(
+    return Member(
         id=data.id,
         full_name=data.full_name,
         cell_id=data.cell_id,
@@ -105,11 +114,37 @@ async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
         exempt=data.exempt,
         admitted_on=data.admitted_on,
     )
-    if not await uow.projection.upsert_member(member, time=event.time, event_id=event.order_id):
-        return
-    await plan_probation(member, uow)
-    for meeting in await uow.projection.upcoming_meetings(member.cell_id, now=uow.now()):
-        await _notice(r.MEETING_SCHEDULED, meeting, uow)
+
+
+async def on_members_upserted(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """member.upserted.v1 of a batch, leaving what on_member_upserted of each in turn leaves.
+
+    Each stretch of members named once in the run has its cells locked in one statement. A member of a cell with
+    no meeting ahead (most of a bulk load: members come before their meetings) reads nothing another member's
+    handling writes: those are stored in one statement and their probation checks planned in one more. A member of
+    a cell with meetings ahead (whose notices read the cell's members), or named twice, goes through
+    on_member_upserted, in order."""
+    for once, stretch in _stretches(events, key=lambda event: event.data.id):
+        if not once:
+            await on_member_upserted(stretch[0], uow)
+            continue
+        cells = list(dict.fromkeys(event.data.cell_id for event in stretch))
+        await uow.projection.lock_cells(cells)
+        now = uow.now()
+        busy = {cell_id for cell_id in cells if await uow.projection.upcoming_meetings(cell_id, now=now)}
+        quiet = [(event, _member_of(event)) for event in stretch if event.data.cell_id not in busy]
+        applied = await uow.projection.upsert_members([(member, event.time, event.order_id) for event, member in quiet])
+        members = [member for _, member in quiet if member.id in applied]
+        configs = await configs_for(sorted({member.cell_id for member in members}), uow)
+        jobs = []
+        for member in members:
+            due_day = rules.probation_check_day(member, configs[member.cell_id])
+            if due_day is not None:
+                jobs.append(("member.probation", member.id, at_local_hour(due_day, uow.settings.daily_sweep_hour)))
+        await uow.outgoing.schedule_many(jobs, rearm=True)
+        for event in stretch:
+            if event.data.cell_id in busy:
+                await on_member_upserted(event, uow)
 
 
 async def plan_probation(member: Member, uow: NotificationsUnit) -> None:
@@ -187,13 +222,15 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
             await _roster_alerts(meeting, uow)
 
 
-def _stretches(events: Sequence[Event[Any]]) -> list[tuple[bool, list[Event[Any]]]]:
-    """The events in order, cut into stretches of events whose `data.meeting_id` the run names once (True) and
-    single events about a meeting it names more than once (False)."""
-    times = Counter(event.data.meeting_id for event in events)
+def _stretches(
+    events: Sequence[Event[Any]], *, key: Callable[[Event[Any]], str] = lambda event: event.data.meeting_id
+) -> list[tuple[bool, list[Event[Any]]]]:
+    """The events in order, cut into stretches of events whose subject (`key`: `data.meeting_id`) the run names
+    once (True) and single events about a subject it names more than once (False)."""
+    times = Counter(key(event) for event in events)
     stretches: list[tuple[bool, list[Event[Any]]]] = []
     for event in events:
-        once = times[event.data.meeting_id] == 1
+        once = times[key(event)] == 1
         if once and stretches and stretches[-1][0]:
             stretches[-1][1].append(event)
         else:

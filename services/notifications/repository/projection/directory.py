@@ -103,6 +103,36 @@ class PgDirectory:
         )
         return applied is not None
 
+    async def upsert_members(self, members: Sequence[tuple[Member, datetime, str]]) -> set[str]:
+        """upsert_member of many (member, time, event id) about distinct members, in one statement; those applied."""
+        if not members:
+            return set()
+        rows = await self._db.fetch(
+            "INSERT INTO member AS m (id, full_name, cell_id, status, role, email, phone, exempt, admitted_on,"
+            " removed, version_time, version_id) SELECT id, full_name, cell_id, status, role, email, phone, exempt,"
+            " admitted_on, false, version_time, version_id FROM unnest($1::text[], $2::text[], $3::text[],"
+            " $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::date[], $10::timestamptz[],"
+            " $11::text[]) AS t(id, full_name, cell_id, status, role, email, phone, exempt, admitted_on,"
+            " version_time, version_id)"
+            " ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, cell_id = EXCLUDED.cell_id,"
+            " status = EXCLUDED.status, role = EXCLUDED.role, email = EXCLUDED.email, phone = EXCLUDED.phone,"
+            " exempt = EXCLUDED.exempt, admitted_on = EXCLUDED.admitted_on, removed = false,"
+            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+            f" WHERE {NEWER.format(t='m')} RETURNING m.id",
+            [member.id for member, _, _ in members],
+            [member.full_name for member, _, _ in members],
+            [member.cell_id for member, _, _ in members],
+            [member.status for member, _, _ in members],
+            [member.role for member, _, _ in members],
+            [member.email for member, _, _ in members],
+            [member.phone for member, _, _ in members],
+            [member.exempt for member, _, _ in members],
+            [member.admitted_on for member, _, _ in members],
+            [time for _, time, _ in members],
+            [event_id for _, _, event_id in members],
+        )
+        return {row["id"] for row in rows}
+
     async def remove_member(self, member_id: str, *, time: datetime, event_id: str) -> bool:
         """Mark a member removed if the removal is newer than the stored snapshot."""
         applied = await self._db.fetchval(
