@@ -16,6 +16,8 @@ import unicodedata
 from itertools import chain
 from typing import Any
 
+from pydantic_core import from_json
+
 MAX_EVENT_BYTES = 1 << 20
 """One event at most 1 MiB."""
 MAX_DEPTH = 32
@@ -131,7 +133,8 @@ def _clean(text: str, value: Any, *, levels: int, decoded: bool) -> bool:
             return False
         if not unicodedata.is_normalized("NFC", text):
             return False
-    return _nested_within(value, levels)
+    # no more brackets than levels: no deeper nesting either (brackets in text only count more), no walk needed
+    return text.count("{") + text.count("[") <= levels or _nested_within(value, levels)
 
 
 _CONTAINERS = frozenset({dict, list})
@@ -225,3 +228,23 @@ def bounded(value: Any, *, limit: int = 256) -> str:
         value = value.encode("utf-8", "replace").decode("utf-8")
     value = value.replace("\x00", "")
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def read_compact(text: str, *, limit: int = MAX_EVENT_BYTES) -> Any | None:
+    """The value of JSON text that `read_value` would find clean, read at native speed, when the text is in the
+    compact form (`json.dumps(value, ensure_ascii=False, separators=(",", ":"))` writes it back exactly); else None,
+    and the caller reads it with `read_value`. Writing the value back exactly proves it is the value `json.loads`
+    reads and that what the hooks of `read_value` look for is absent: a key given twice would be written once, a
+    NaN or Infinity not at all (allow_nan=False), a number read otherwise would be written otherwise."""
+    if len(text) > limit:
+        return None
+    try:
+        value = from_json(text)  # pydantic's JSON reader (jiter): a third of json.loads's time
+        if _COMPACT.encode(value) != text:
+            return None
+    except (ValueError, TypeError, RecursionError):  # not JSON, a surrogate in the text, too deep: the slow path
+        return None
+    return value if _clean(text, value, levels=MAX_DEPTH, decoded=False) else None

@@ -205,6 +205,36 @@ def test_text_found_clean_skips_the_walk_only_when_the_walk_would_change_nothing
             assert walked == value
 
 
+COMPACT_CASES = {
+    **READ_ONCE_CASES,
+    **{f"{name}, compact": text.replace(": ", ":").replace(", ", ",") for name, text in READ_ONCE_CASES.items()},
+    "compact": '{"a":"Nhà văn hóa","b":[1,2.5,true,null,{"c":-0.0}],"d":12345678901234567890}',
+    "key given twice, compact": '{"a":1,"a":1}',
+    "NaN, compact": '{"a":NaN}',
+    "Infinity, compact": '{"a":[Infinity]}',
+    "float written long": '{"a":1.50}',
+    "escaped slash": '{"a":"x\\/y"}',
+    "surrogate itself": '{"a":"Nhà \udc00"}',
+    "too large": '{"a":"' + "x" * (1 << 20) + '"}',
+}
+
+
+@pytest.mark.parametrize("text", COMPACT_CASES.values(), ids=COMPACT_CASES.keys())
+def test_a_compact_line_reads_at_c_speed_only_as_read_value_finds_it_clean(text: str) -> None:
+    from shared.reading import ReadError, read_compact, read_value
+
+    fast = read_compact(text)
+    try:
+        value, clean = read_value(text)
+    except ReadError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert clean and fast == value and json.dumps(fast) == json.dumps(value)
+    elif text == COMPACT_CASES["compact"]:
+        raise AssertionError("a compact, clean line was not read at C speed")
+
+
 def test_a_str_holding_a_surrogate_itself_is_never_clean() -> None:
     from shared.reading import read_value
 
