@@ -1,32 +1,39 @@
 """Bulk load of a province from JSON lines of CloudEvents: the same validation, set-based SQL, the same outbox.
 
 Units, members and monitor assignments are validated per event in Python (envelope and data), then
-applied per chunk with COPY into staging tables and a few INSERT … SELECT statements. Any other type
-in the file goes through the ordinary ingest path one by one.
+applied per chunk with COPY into staging tables and a few INSERT … SELECT statements that also write the
+re-published facts. Any other type in the file goes through the ordinary ingest path one by one. A chunk
+is read in a thread while the previous one is applied, so Python and PostgreSQL work at the same time.
+The outcomes, tables and facts equal those of the same lines sent one at a time through the ingest path
+(tests/meetings/test_bulk_equivalence.py).
 """
 
+import asyncio
 import json
 import resource
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from pydantic import AwareDatetime, TypeAdapter
 from tqdm import tqdm
 
 from services.meetings.domain import check_plausible_moments, probation_ends_on
-from services.meetings.handlers.ingest import SOURCE, ingest_event, reject, release_waiting
+from services.meetings.handlers.ingest import ingest_event, reject, release_waiting
 from services.meetings.repository.bulk import MEMBER_COLUMNS, MONITOR_COLUMNS, UNIT_COLUMNS, PgBulkRepository
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.contracts.registry import read_event
-from shared.envelope import Event, InvalidEvent, now, parse_envelope
-from shared.topology import EVENTS_EXCHANGE
+from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
+from shared.reading import read_compact
 
 BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "monitor.assigned.v1": "monitor"}
 ROUTE = "bulk"
+UNIT_ID = UNIT_COLUMNS.index("id")
+MEMBER_ID = MEMBER_COLUMNS.index("id")
 
 
 @dataclass
@@ -68,30 +75,34 @@ def count_lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: raw.read(1 << 20), b""))
 
 
-def republished(event: Event[Any], subject: str) -> tuple[str, str, str, str, str, str]:
-    """An outbox row re-publishing the validated event (same type and time, new id, origin attributes)."""
-    event_id = str(uuid.uuid4())
-    payload = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": SOURCE,
-        "type": event.type,
-        "time": event.time.isoformat(),
-        "datacontenttype": "application/json",
-        "subject": subject,
-        "data": event.data.model_dump(mode="json"),
-        "correlationid": event.correlation_id,
-        "causationid": event.id,
-        "originsource": event.source,
-        "originid": event.id,
-    }
+_TIMES: dict[tuple[datetime, Any], str] = {}
+"""An event time as the envelope writes it, by time and offset (a file's events share a few times)."""
+
+
+def time_text(moment: datetime) -> str:
+    """`moment` as CloudEvent.to_json writes it (pydantic's RFC 3339: `Z` for UTC), as publish_applied's facts."""
+    key = (moment, moment.utcoffset())
+    text = _TIMES.get(key)
+    if text is None:
+        if len(_TIMES) > 10_000:
+            _TIMES.clear()
+        text = _TIMES[key] = _TIME.dump_python(moment, mode="json")
+    return text
+
+
+_TIME: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+
+def _envelope_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
+    """The staged columns every type shares (repository.bulk.ENVELOPE_COLUMNS)."""
     return (
-        event_id,
-        event.type,
-        EVENTS_EXCHANGE,
-        event.type,
-        json.dumps(payload, ensure_ascii=False),
+        seq,
+        event.source,
+        event.id,
+        event.time,
+        time_text(event.time),
         event.correlation_id,
+        event.data.model_dump_json(),
     )
 
 
@@ -99,7 +110,7 @@ def _unit_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
     d = event.data
     category = d.category.value if d.category else None
     return (
-        seq,
+        *_envelope_record(seq, event),
         d.id,
         d.name,
         d.kind.value,
@@ -107,19 +118,18 @@ def _unit_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
         category,
         json.dumps(d.contact_emails),
         d.active,
-        event.time,
-        event.id,
     )
 
 
 def _member_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
     d = event.data
+    status = d.status.value
     return (
-        seq,
+        *_envelope_record(seq, event),
         d.id,
         d.cell_id,
         d.full_name,
-        d.status.value,
+        status,
         d.role.value,
         d.gender.value if d.gender else None,
         d.birth_year,
@@ -127,103 +137,155 @@ def _member_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
         d.exempt,
         d.email,
         d.phone,
-        probation_ends_on(status=d.status.value, admitted_on=d.admitted_on),
-        json.dumps(d.model_dump(mode="json"), ensure_ascii=False),
-        event.time,
-        event.id,
+        probation_ends_on(status=status, admitted_on=d.admitted_on),
     )
 
 
 def _monitor_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
     d = event.data
-    return (seq, d.person_id, d.cell_id, d.committee_id, d.full_name, d.email, d.yearly_quota, event.time, event.id)
+    return (*_envelope_record(seq, event), d.person_id, d.cell_id, d.committee_id, d.full_name, d.email, d.yearly_quota)
 
 
-async def load_chunk(lines: list[str], pool: asyncpg.Pool, report: LoadReport) -> None:
-    """Validate, dedupe and apply one chunk in one transaction."""
-    received_at = now()
+RECORDS = {"unit": _unit_record, "member": _member_record, "monitor": _monitor_record}
+"""How an event of each bulk kind is staged."""
+
+
+def read_envelope(line: str) -> CloudEvent:
+    """parse_envelope(line), with the JSON read at C speed when the line is in the compact form generators and
+    exports write (shared.reading.read_compact proves it clean); any other line is read as every door reads it."""
+    value = read_compact(line)
+    if type(value) is dict:
+        return parse_envelope(value, checked=True)
+    return parse_envelope(line)
+
+
+@dataclass
+class ReadChunk:
+    """A chunk read and validated in memory, ready to apply: what `read_chunk` made of its lines."""
+
+    lines: list[str]
+    received_at: datetime
+    staged: dict[int, tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
+    """The events of the bulk types that passed every check, by their place in the chunk: their kind and their
+    staging table's row (not the events themselves: two chunks are in memory at once, and the few events a
+    hold or a rejection needs are read again from their lines)."""
+    refused: list[tuple[str, CloudEvent, InvalidEvent]] = field(default_factory=list)
+    """Lines of the bulk types whose data or moments were refused, with their envelope and why."""
+    others: list[str] = field(default_factory=list)
+    """Lines left to the ingest path (other types, and lines that are no event, whose rejection it stores)."""
+
+
+def read_chunk(lines: list[str], *, received_at: datetime) -> ReadChunk:
+    """Read and validate a chunk's lines in memory (no database: it runs in a thread while the previous chunk is
+    applied)."""
+    chunk = ReadChunk(lines=[line.rstrip("\r\n") for line in lines], received_at=received_at)
+    for seq, line in enumerate(chunk.lines):
+        try:
+            envelope = read_envelope(line)
+        except InvalidEvent:
+            chunk.others.append(line)
+            continue
+        kind = BULK_TYPES.get(envelope.type)
+        if kind is None:
+            chunk.others.append(line)
+            continue
+        try:
+            event = read_event(envelope)
+            check_plausible_moments(event, now=received_at)
+        except InvalidEvent as exc:
+            chunk.refused.append((line, envelope, exc))
+            continue
+        chunk.staged[seq] = (kind, RECORDS[kind](seq, event))
+    return chunk
+
+
+async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -> None:
+    """Dedupe and apply one read chunk in one transaction."""
+    received_at = chunk.received_at
     async with MeetingsUnitOfWork(pool) as uow:
         await uow.ingest.lock_gate()  # the chunk's 20,000 events exclude every other ingest transaction
         bulk = PgBulkRepository(uow.connection)
         await bulk.create_staging()
-        events: dict[int, Event[Any]] = {}
-        others: list[str] = []
-        for seq, line in enumerate(lines):
-            try:
-                envelope = parse_envelope(line)
-            except InvalidEvent:
-                others.append(line)  # the ingest path stores the rejection with its reason
-                continue
-            if envelope.type not in BULK_TYPES:
-                others.append(line)
-                continue
-            try:
-                events[seq] = read_event(envelope)
-                check_plausible_moments(events[seq], now=received_at)
-            except InvalidEvent as exc:
-                events.pop(seq, None)
-                await _reject(
-                    uow, envelope.source, envelope.id, envelope.type, exc, line, received_at, envelope.correlationid
-                )
-                report.outcomes["rejected"] += 1
-        firsts = await bulk.first_deliveries([(seq, e.source, e.id) for seq, e in events.items()])
-        report.outcomes["duplicate"] += len(events) - len(firsts)
-        fresh = {seq: e for seq, e in events.items() if seq in firsts}
-        by_kind: dict[str, list[int]] = {"unit": [], "member": [], "monitor": []}
-        for seq, event in fresh.items():
-            by_kind[BULK_TYPES[event.type]].append(seq)
-        await bulk.stage("stage_unit", UNIT_COLUMNS, [_unit_record(s, fresh[s]) for s in by_kind["unit"]])
-        await bulk.stage("stage_member", MEMBER_COLUMNS, [_member_record(s, fresh[s]) for s in by_kind["member"]])
-        await bulk.stage("stage_monitor", MONITOR_COLUMNS, [_monitor_record(s, fresh[s]) for s in by_kind["monitor"]])
-        unit_changed, unit_rejected, unit_held = await bulk.apply_units()
-        member_changed, member_rejected, member_held = await bulk.apply_members()
-        monitor_changed, monitor_rejected, monitor_held = await bulk.apply_monitors()
-        outbox = [republished(fresh[s], fresh[s].data.id) for s in unit_changed + member_changed]
-        outbox += [republished(fresh[s], fresh[s].data.cell_id) for s in monitor_changed]
-        await bulk.write_outbox(outbox, schema=SCHEMA)
-        for seq, parent in unit_held:
-            await _hold(
-                uow, fresh[seq], f"unit:{parent}", f"data.parent_id: unit {parent} is unknown", "data.parent_id"
-            )
-        for seq in member_held:
-            cell = fresh[seq].data.cell_id
-            await _hold(uow, fresh[seq], f"unit:{cell}", f"data.cell_id: unit {cell} is unknown", "data.cell_id")
-        for seq, missing in monitor_held:
-            data = fresh[seq].data
-            where = "data.cell_id" if missing == data.cell_id else "data.committee_id"
+        for line, envelope, exc in chunk.refused:  # as the ingest path rejects an event it cannot read
+            await _reject(uow, envelope.source, envelope.id, envelope.type, exc, line, received_at, None)
+        report.outcomes["rejected"] += len(chunk.refused)
+        staged = chunk.staged
+        firsts = await bulk.first_deliveries([(seq, record[1], record[2]) for seq, (_, record) in staged.items()])
+        report.outcomes["duplicate"] += len(staged) - len(firsts)
+        by_kind: dict[str, list[tuple[Any, ...]]] = {"unit": [], "member": [], "monitor": []}
+        for seq in firsts:
+            kind, record = staged[seq]
+            by_kind[kind].append(record)
+        await bulk.stage("stage_unit", UNIT_COLUMNS, by_kind["unit"])
+        await bulk.stage("stage_member", MEMBER_COLUMNS, by_kind["member"])
+        await bulk.stage("stage_monitor", MONITOR_COLUMNS, by_kind["monitor"])
+        fresh = _Reread(chunk.lines)
+        held: list[tuple[int, str, str]] = []  # (seq, missing unit, field)
+        rejected: list[tuple[int, InvalidEvent]] = []
+        unit_rejected, unit_held = await bulk.apply_units()
+        held += [(seq, parent, "data.parent_id") for seq, parent in unit_held]
+        rejected += [(seq, _under_a_cell(fresh[seq])) for seq in unit_rejected]
+        for seq, unit_kind in await bulk.unplaced_members():
+            cell_id = fresh[seq].data.cell_id
+            if unit_kind is None:
+                held.append((seq, cell_id, "data.cell_id"))
+            else:
+                rejected.append((seq, _not_a(unit_kind, unit_id=cell_id, wanted="cell", field="data.cell_id")))
+        await bulk.apply_members()
+        for seq, cell_kind, committee_kind in await bulk.unplaced_monitors():
+            data = fresh[seq].data  # judged as domain.require_unit judges them: the cell first, then the committee
+            if cell_kind is None:
+                held.append((seq, data.cell_id, "data.cell_id"))
+            elif cell_kind != "cell":
+                rejected.append((seq, _not_a(cell_kind, unit_id=data.cell_id, wanted="cell", field="data.cell_id")))
+            elif committee_kind is None:
+                held.append((seq, data.committee_id, "data.committee_id"))
+            else:
+                why = _not_a(committee_kind, unit_id=data.committee_id, wanted="committee", field="data.committee_id")
+                rejected.append((seq, why))
+        await bulk.apply_monitors()
+        await bulk.wake_relay(schema=SCHEMA)
+        for seq, missing, where in sorted(held):
             await _hold(uow, fresh[seq], f"unit:{missing}", f"{where}: unit {missing} is unknown", where)
-        for seq in unit_rejected + member_rejected + monitor_rejected:
+        for seq, why in sorted(rejected, key=lambda item: item[0]):
             event = fresh[seq]
-            why = _rejection_reason(event)
-            await _reject(uow, event.source, event.id, event.type, why, lines[seq], received_at, event.correlation_id)
-        held = len(unit_held) + len(member_held) + len(monitor_held)
-        rejected = len(unit_rejected) + len(member_rejected) + len(monitor_rejected)
-        report.outcomes["held"] += held
-        report.outcomes["rejected"] += rejected
-        report.outcomes["accepted"] += len(fresh) - held - rejected
-        provided = [f"unit:{fresh[s].data.id}" for s in by_kind["unit"]] + [
-            f"member:{fresh[s].data.id}" for s in by_kind["member"]
-        ]
+            raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
+            await _reject(uow, event.source, event.id, event.type, why, raw, received_at, event.correlation_id)
+        report.outcomes["held"] += len(held)
+        report.outcomes["rejected"] += len(rejected)
+        report.outcomes["accepted"] += len(firsts) - len(held) - len(rejected)
+        provided = [f"unit:{record[UNIT_ID]}" for record in by_kind["unit"]]
+        provided += [f"member:{record[MEMBER_ID]}" for record in by_kind["member"]]
         await release_waiting(await bulk.waited_for(provided), uow)
-        for line in others:
+        for line in chunk.others:
             result = await ingest_event(line, uow, route=ROUTE, received_at=received_at)
             report.outcomes[result.outcome] += 1
         await uow.commit()
-    report.events += len(lines)
+    report.events += len(chunk.lines)
 
 
-def _rejection_reason(event: Event[Any]) -> InvalidEvent:
-    """Why the set-based step refused a staged event: it refers to a unit of the wrong kind."""
-    if event.type == "org.unit.upserted.v1":
-        return InvalidEvent(
-            f"data.parent_id: unit {event.data.parent_id} is a cell and cannot contain units", field="data.parent_id"
-        )
-    if event.type == "member.upserted.v1":
-        return InvalidEvent(f"data.cell_id: unit {event.data.cell_id} is not a cell", field="data.cell_id")
+class _Reread(dict[int, Event[Any]]):
+    """The events of a chunk's lines by place, read again when first asked for (a hold or a rejection)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self._lines = lines
+
+    def __missing__(self, seq: int) -> Event[Any]:
+        self[seq] = event = read_event(read_envelope(self._lines[seq]))
+        return event
+
+
+def _under_a_cell(event: Event[Any]) -> InvalidEvent:
+    """Why a staged unit was refused: its parent is a cell (domain.check_unit_placement's reason)."""
     return InvalidEvent(
-        f"data.cell_id: unit {event.data.cell_id} must be a cell and {event.data.committee_id} a committee",
-        field="data.cell_id",
+        f"data.parent_id: unit {event.data.parent_id} is a cell and cannot contain units", field="data.parent_id"
     )
+
+
+def _not_a(kind: str, *, unit_id: str, wanted: str, field: str) -> InvalidEvent:
+    """Why a staged event was refused: it names a unit of the wrong kind (domain.require_unit's reason)."""
+    return InvalidEvent(f"{field}: unit {unit_id} is a {kind}, not a {wanted}", field=field)
 
 
 async def _hold(uow: MeetingsUnitOfWork, event: Event[Any], waiting_for: str, reason: str, field_name: str) -> None:
@@ -277,9 +339,19 @@ async def bulk_load_lines(
     report = LoadReport()
     started = time.perf_counter()
     with tqdm(total=total, unit="ev", unit_scale=True, disable=not progress, desc="bulk-load") as bar:
-        for chunk in chunked(lines, chunk_size):
-            await load_chunk(chunk, pool, report)
-            bar.update(len(chunk))
+        applying: ReadChunk | None = None
+        for lines_of_chunk in chunked(lines, chunk_size):
+            # this chunk is read in a thread while the previous one is applied: the database and Python overlap
+            reading = asyncio.ensure_future(asyncio.to_thread(read_chunk, lines_of_chunk, received_at=now()))
+            try:
+                if applying is not None:
+                    await load_chunk(applying, pool, report)
+                    bar.update(len(applying.lines))
+            finally:
+                applying = await reading
+        if applying is not None:
+            await load_chunk(applying, pool, report)
+            bar.update(len(applying.lines))
     report.elapsed_seconds = time.perf_counter() - started
     report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report

@@ -1,5 +1,9 @@
-"""Set-based SQL of the bulk load: COPY into staging tables, then insert/update the real ones in a few statements."""
+"""Set-based SQL of the bulk load: COPY into staging tables, then insert/update the real ones in a few statements.
 
+The facts to re-publish are built here too, from the staged rows (jsonb_build_object), in the statement that
+writes the state they announce: one INSERT … SELECT per type and chunk instead of a payload made in Python."""
+
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -7,21 +11,17 @@ import asyncpg
 
 from services.meetings.repository.ingest import INBOX
 from shared.outbox import notify_channel
+from shared.topology import EVENTS_EXCHANGE
 
-UNIT_COLUMNS = [
-    "seq",
-    "id",
-    "name",
-    "kind",
-    "parent_id",
-    "category",
-    "contact_emails",
-    "active",
-    "version_time",
-    "version_id",
-]
+SOURCE = "urn:chibo:meetings"
+"""The source of the facts meetings re-publishes (handlers.ingest.SOURCE)."""
+
+ENVELOPE_COLUMNS = ["seq", "source", "version_id", "version_time", "time_text", "correlation_id", "data"]
+"""Every staged event: its place in the chunk, identity, version, its time as the envelope writes it, its
+correlation id and its validated data as published."""
+UNIT_COLUMNS = [*ENVELOPE_COLUMNS, "id", "name", "kind", "parent_id", "category", "contact_emails", "active"]
 MEMBER_COLUMNS = [
-    "seq",
+    *ENVELOPE_COLUMNS,
     "id",
     "cell_id",
     "full_name",
@@ -34,21 +34,37 @@ MEMBER_COLUMNS = [
     "email",
     "phone",
     "probation_ends_on",
-    "data",
-    "version_time",
-    "version_id",
 ]
-MONITOR_COLUMNS = [
-    "seq",
-    "person_id",
-    "cell_id",
-    "committee_id",
-    "full_name",
-    "email",
-    "yearly_quota",
-    "version_time",
-    "version_id",
-]
+MONITOR_COLUMNS = [*ENVELOPE_COLUMNS, "person_id", "cell_id", "committee_id", "full_name", "email", "yearly_quota"]
+
+_ENVELOPE = (
+    "seq int, source text, version_id text, version_time timestamptz, time_text text, correlation_id text, data jsonb"
+)
+
+
+_TIME_ORDERED_UUID = "substr($1, 1, 8) || '-' || substr($1, 9, 4) || '-7' || substr(gen_random_uuid()::text, 16)"
+"""A new event id in the UUIDv7 layout: $1, the statement's milliseconds in 12 hex digits, then random bits. The
+outbox's unique index on event_id takes a chunk's ids at its right edge instead of at random pages across an index
+of hundreds of thousands (which made the outbox the costliest write of a full-size load)."""
+
+
+def _millis() -> str:
+    """Now in milliseconds since the epoch, as the 12 hex digits that start a time-ordered id."""
+    return f"{time.time_ns() // 1_000_000:012x}"
+
+
+def _republish(event_type: str, rows: str, subject: str) -> str:
+    """INSERT … SELECT of the outbox rows re-publishing `rows` (a query of staged rows with their envelope
+    columns), in their order: the same envelope as handlers.ingest.publish_applied writes, with a new id."""
+    return (
+        "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, correlation_id)"
+        f" SELECT new_id, '{event_type}', '{EVENTS_EXCHANGE}', '{event_type}', jsonb_build_object("
+        f"'specversion', '1.0', 'id', new_id, 'source', '{SOURCE}', 'type', '{event_type}', 'time', time_text,"
+        f" 'datacontenttype', 'application/json', 'subject', {subject}, 'data', data,"
+        " 'correlationid', correlation_id, 'causationid', version_id, 'originsource', source,"
+        " 'originid', version_id), correlation_id"
+        f" FROM (SELECT {_TIME_ORDERED_UUID} AS new_id, r.* FROM ({rows}) r ORDER BY r.seq) o"
+    )
 
 
 class PgBulkRepository:
@@ -60,40 +76,41 @@ class PgBulkRepository:
     async def create_staging(self) -> None:
         """Temporary tables for this transaction's chunk."""
         await self._conn.execute(
-            "CREATE TEMP TABLE stage_inbox (seq int, source text, event_id text) ON COMMIT DROP;"
-            "CREATE TEMP TABLE stage_unit (seq int, id text, name text, kind text, parent_id text, category text,"
-            " contact_emails jsonb, active boolean, version_time timestamptz, version_id text,"
+            "SET LOCAL work_mem = '64MB';"  # the chunk's sorts (latest snapshot per id) stay in memory
+            f"CREATE TEMP TABLE stage_unit ({_ENVELOPE}, id text, name text, kind text, parent_id text,"
+            " category text, contact_emails jsonb, active boolean,"
             " state text NOT NULL DEFAULT 'pending') ON COMMIT DROP;"
-            "CREATE TEMP TABLE stage_member (seq int, id text, cell_id text, full_name text, status text, role text,"
-            " gender text, birth_year int, admitted_on date, exempt boolean, email text, phone text,"
-            " probation_ends_on date, data jsonb, version_time timestamptz, version_id text,"
-            " state text NOT NULL DEFAULT 'pending') ON COMMIT DROP;"
-            "CREATE TEMP TABLE stage_monitor (seq int, person_id text, cell_id text, committee_id text, full_name text,"
-            " email text, yearly_quota int, version_time timestamptz, version_id text,"
-            " state text NOT NULL DEFAULT 'pending') ON COMMIT DROP;"
+            f"CREATE TEMP TABLE stage_member ({_ENVELOPE}, id text, cell_id text, full_name text, status text,"
+            " role text, gender text, birth_year int, admitted_on date, exempt boolean, email text, phone text,"
+            " probation_ends_on date) ON COMMIT DROP;"
+            f"CREATE TEMP TABLE stage_monitor ({_ENVELOPE}, person_id text, cell_id text, committee_id text,"
+            " full_name text, email text, yearly_quota int) ON COMMIT DROP;"
         )
 
     async def first_deliveries(self, identities: Sequence[tuple[int, str, str]]) -> set[int]:
-        """Record (seq, source, id) in the inbox; return the seqs seen for the first time."""
-        await self._conn.copy_records_to_table("stage_inbox", records=identities, columns=["seq", "source", "event_id"])
+        """Record (seq, source, id) in the inbox in one statement; return the seqs seen for the first time (the first
+        of copies within the chunk)."""
         rows = await self._conn.fetch(
-            "WITH firsts AS (SELECT DISTINCT ON (source, event_id) seq, source, event_id FROM stage_inbox"
-            " ORDER BY source, event_id, seq),"
-            " inserted AS (INSERT INTO processed_message (consumer, source, event_id)"
-            " SELECT $1, source, event_id FROM firsts ON CONFLICT DO NOTHING RETURNING source, event_id)"
-            " SELECT f.seq FROM firsts f JOIN inserted i USING (source, event_id)",
+            "INSERT INTO processed_message (consumer, source, event_id)"
+            " SELECT $1, source, event_id FROM unnest($2::text[], $3::text[]) AS i (source, event_id)"
+            " ON CONFLICT DO NOTHING RETURNING source, event_id",
             INBOX,
+            [source for _, source, _ in identities],
+            [event_id for _, _, event_id in identities],
         )
-        return {row["seq"] for row in rows}
+        first: dict[tuple[str, str], int] = {}
+        for seq, source, event_id in identities:
+            first.setdefault((source, event_id), seq)
+        return {first[(row["source"], row["event_id"])] for row in rows}
 
     async def stage(self, table: str, columns: list[str], records: Sequence[tuple[Any, ...]]) -> None:
         """COPY a chunk's rows of one type into its staging table."""
         if records:
             await self._conn.copy_records_to_table(table, records=records, columns=columns)
 
-    async def apply_units(self) -> tuple[list[int], list[int], list[tuple[int, str]]]:
-        """Apply staged units level by level; return (changed seqs, rejected seqs, (held seq, parent))."""
-        changed: list[int] = []
+    async def apply_units(self) -> tuple[list[int], list[tuple[int, str]]]:
+        """Apply staged units level by level, re-publishing those written; return (rejected seqs, (held seq,
+        parent)): a unit under a cell is rejected, one whose parent never comes is held."""
         while True:
             await self._conn.execute(
                 "UPDATE stage_unit s SET state = 'rejected' WHERE state = 'pending'"
@@ -106,10 +123,10 @@ class PgBulkRepository:
             )
             if not ready:
                 break
-            rows = await self._conn.fetch(
+            await self._conn.execute(
                 "WITH latest AS (SELECT DISTINCT ON (id) * FROM stage_unit WHERE state = 'ready'"
-                " ORDER BY id, version_time DESC, version_id DESC)"
-                " INSERT INTO org_unit AS u (id, name, kind, parent_id, category, contact_emails, active,"
+                " ORDER BY id, version_time DESC, version_id DESC),"
+                " written AS (INSERT INTO org_unit AS u (id, name, kind, parent_id, category, contact_emails, active,"
                 " version_time, version_id)"
                 " SELECT id, name, kind, parent_id, category, contact_emails, active, version_time, version_id"
                 " FROM latest"
@@ -118,36 +135,39 @@ class PgBulkRepository:
                 " contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
                 " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
                 " WHERE (u.version_time, u.version_id) < (EXCLUDED.version_time, EXCLUDED.version_id)"
-                " RETURNING u.version_id"
+                " RETURNING u.id)"
+                + _republish("org.unit.upserted.v1", "SELECT latest.* FROM latest JOIN written USING (id)", "id"),
+                _millis(),
             )
-            written = [row["version_id"] for row in rows]
-            changed += [
-                row["seq"]
-                for row in await self._conn.fetch(
-                    "SELECT seq FROM stage_unit WHERE state = 'ready' AND version_id = ANY($1::text[])", written
-                )
-            ]
             await self._conn.execute("UPDATE stage_unit SET state = 'done' WHERE state = 'ready'")
         rejected = await self._conn.fetch("SELECT seq FROM stage_unit WHERE state = 'rejected'")
         held = await self._conn.fetch("SELECT seq, parent_id FROM stage_unit WHERE state = 'pending'")
-        return changed, [r["seq"] for r in rejected], [(r["seq"], r["parent_id"]) for r in held]
+        return [r["seq"] for r in rejected], [(r["seq"], r["parent_id"]) for r in held]
 
-    async def apply_members(self) -> tuple[list[int], list[int], list[int]]:
-        """Apply staged members of known cells; return (changed seqs, rejected seqs, held seqs)."""
-        await self._conn.execute(
-            "UPDATE stage_member s SET state = COALESCE((SELECT CASE WHEN u.kind = 'cell' THEN 'ready'"
-            " ELSE 'rejected' END FROM org_unit u WHERE u.id = s.cell_id), 'held')"
+    async def unplaced_members(self) -> list[tuple[int, str | None]]:
+        """Staged members whose cell is unknown (kind None: held) or no cell (its kind: rejected), taken out of
+        the stage so that the rest applies without looking again."""
+        rows = await self._conn.fetch(
+            "WITH out AS (SELECT s.seq, u.kind FROM stage_member s LEFT JOIN org_unit u ON u.id = s.cell_id"
+            " WHERE u.kind IS DISTINCT FROM 'cell'),"
+            " gone AS (DELETE FROM stage_member s USING out WHERE s.seq = out.seq)"
+            " SELECT seq, kind FROM out"
         )
+        return [(row["seq"], row["kind"]) for row in rows]
+
+    async def apply_members(self) -> None:
+        """Apply the staged members (all in known cells): every snapshot into the history, the latest of each
+        member into its row unless a newer one is stored, those written re-published."""
         await self._conn.execute(
             "INSERT INTO member_version (member_id, effective_at, version_id, removed, cell_id, data)"
-            " SELECT id, version_time, version_id, false, cell_id, data FROM stage_member WHERE state = 'ready'"
+            " SELECT id, version_time, version_id, false, cell_id, data FROM stage_member"
             " ON CONFLICT DO NOTHING"
         )
-        rows = await self._conn.fetch(
-            "WITH latest AS (SELECT DISTINCT ON (id) * FROM stage_member WHERE state = 'ready'"
-            " ORDER BY id, version_time DESC, version_id DESC)"
-            " INSERT INTO member AS m (id, cell_id, full_name, status, role, gender, birth_year, admitted_on, exempt,"
-            " email, phone, probation_ends_on, version_time, version_id)"
+        await self._conn.execute(
+            "WITH latest AS (SELECT DISTINCT ON (id) * FROM stage_member"
+            " ORDER BY id, version_time DESC, version_id DESC),"
+            " written AS (INSERT INTO member AS m (id, cell_id, full_name, status, role, gender, birth_year,"
+            " admitted_on, exempt, email, phone, probation_ends_on, version_time, version_id)"
             " SELECT id, cell_id, full_name, status, role, gender, birth_year, admitted_on, exempt, email, phone,"
             " probation_ends_on, version_time, version_id FROM latest"
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, full_name = EXCLUDED.full_name,"
@@ -161,49 +181,41 @@ class PgBulkRepository:
             " removal_reason = CASE WHEN EXISTS (SELECT 1 FROM member_version r WHERE r.member_id = m.id AND r.removed"
             "   AND r.effective_at > EXCLUDED.version_time) THEN m.removal_reason END"
             " WHERE (m.version_time, m.version_id) < (EXCLUDED.version_time, EXCLUDED.version_id)"
-            " RETURNING m.version_id"
+            " RETURNING m.id)"
+            + _republish("member.upserted.v1", "SELECT latest.* FROM latest JOIN written USING (id)", "id"),
+            _millis(),
         )
-        return await self._outcomes("stage_member", [row["version_id"] for row in rows])
 
-    async def apply_monitors(self) -> tuple[list[int], list[int], list[tuple[int, str]]]:
-        """Apply staged monitor assignments; return (changed seqs, rejected seqs, (held seq, missing unit))."""
-        await self._conn.execute(
-            "UPDATE stage_monitor s SET state = CASE WHEN c.kind IS NULL OR k.kind IS NULL THEN 'held'"
-            " WHEN c.kind = 'cell' AND k.kind = 'committee' THEN 'ready' ELSE 'rejected' END"
-            " FROM (SELECT s2.seq, (SELECT kind FROM org_unit WHERE id = s2.cell_id) AS kind FROM stage_monitor s2) c,"
-            " (SELECT s3.seq, (SELECT kind FROM org_unit WHERE id = s3.committee_id) AS kind FROM stage_monitor s3) k"
-            " WHERE c.seq = s.seq AND k.seq = s.seq"
-        )
+    async def unplaced_monitors(self) -> list[tuple[int, str | None, str | None]]:
+        """Staged assignments whose cell is not a known cell or whose committee is not a known committee, with
+        the kinds found (None: unknown), taken out of the stage."""
         rows = await self._conn.fetch(
-            "WITH latest AS (SELECT DISTINCT ON (person_id, cell_id) * FROM stage_monitor WHERE state = 'ready'"
-            " ORDER BY person_id, cell_id, version_time DESC, version_id DESC)"
-            " INSERT INTO monitor_assignment AS a (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
-            " version_time, version_id)"
+            "WITH out AS (SELECT s.seq, c.kind AS cell_kind, k.kind AS committee_kind FROM stage_monitor s"
+            " LEFT JOIN org_unit c ON c.id = s.cell_id LEFT JOIN org_unit k ON k.id = s.committee_id"
+            " WHERE c.kind IS DISTINCT FROM 'cell' OR k.kind IS DISTINCT FROM 'committee'),"
+            " gone AS (DELETE FROM stage_monitor s USING out WHERE s.seq = out.seq)"
+            " SELECT seq, cell_kind, committee_kind FROM out"
+        )
+        return [(row["seq"], row["cell_kind"], row["committee_kind"]) for row in rows]
+
+    async def apply_monitors(self) -> None:
+        """Apply the staged assignments (all placed): the latest of each (person, cell) unless a newer one is
+        stored, those written re-published."""
+        await self._conn.execute(
+            "WITH latest AS (SELECT DISTINCT ON (person_id, cell_id) * FROM stage_monitor"
+            " ORDER BY person_id, cell_id, version_time DESC, version_id DESC),"
+            " written AS (INSERT INTO monitor_assignment AS a (person_id, cell_id, committee_id, full_name, email,"
+            " yearly_quota, version_time, version_id)"
             " SELECT person_id, cell_id, committee_id, full_name, email, yearly_quota, version_time, version_id"
             " FROM latest ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
             " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
             " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
             " WHERE (a.version_time, a.version_id) < (EXCLUDED.version_time, EXCLUDED.version_id)"
-            " RETURNING a.version_id"
-        )
-        changed, rejected, held = await self._outcomes("stage_monitor", [row["version_id"] for row in rows])
-        missing = await self._conn.fetch(
-            "SELECT s.seq, CASE WHEN NOT EXISTS (SELECT 1 FROM org_unit WHERE id = s.cell_id) THEN s.cell_id"
-            " ELSE s.committee_id END AS missing FROM stage_monitor s WHERE s.state = 'held'"
-        )
-        return changed, rejected, [(row["seq"], row["missing"]) for row in missing]
-
-    async def _outcomes(self, table: str, written: list[str]) -> tuple[list[int], list[int], list[int]]:
-        rows = await self._conn.fetch(
-            f"SELECT seq, state, version_id = ANY($1::text[]) AS written FROM {table} WHERE state <> 'ready' OR"
-            " version_id = ANY($1::text[])",
-            written,
-        )
-        changed = [r["seq"] for r in rows if r["state"] == "ready" and r["written"]]
-        return (
-            changed,
-            [r["seq"] for r in rows if r["state"] == "rejected"],
-            [r["seq"] for r in rows if r["state"] == "held"],
+            " RETURNING a.person_id, a.cell_id)"
+            + _republish(
+                "monitor.assigned.v1", "SELECT latest.* FROM latest JOIN written USING (person_id, cell_id)", "cell_id"
+            ),
+            _millis(),
         )
 
     async def waited_for(self, keys: Sequence[str]) -> list[str]:
@@ -213,11 +225,6 @@ class PgBulkRepository:
         )
         return [row["waiting_for"] for row in rows]
 
-    async def write_outbox(self, rows: Sequence[tuple[str, str, str, str, str, str]], *, schema: str) -> None:
-        """COPY validated events into the outbox (event_id, type, exchange, routing_key, payload, correlation_id)."""
-        if not rows:
-            return
-        await self._conn.copy_records_to_table(
-            "outbox", records=rows, columns=["event_id", "type", "exchange", "routing_key", "payload", "correlation_id"]
-        )
+    async def wake_relay(self, *, schema: str) -> None:
+        """Wake the relay at commit for the facts written."""
         await self._conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
