@@ -1,5 +1,6 @@
 """The evaluation service's background jobs, each a step run by shared.background.poll."""
 
+from services.evaluation import queries
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers.closing import close_periods
 from services.evaluation.handlers.coalesced import score_dirty
@@ -18,6 +19,13 @@ async def period_close_loop(app: EvaluationContext) -> None:
         done = await close_periods(uow_factory=app.uow_factory, batch_size=settings.period_close_batch)
         if done["batches"]:
             log.info("period_close_progress", **done)
+        # the roll-up read model (migration 0005): tree changes applied and appended deltas folded, so a read
+        # after a quiet spell finds both done (reads do the same for what they need)
+        async with app.pool.acquire() as conn:
+            await queries.refresh_subtrees(conn)
+            folded = await queries.fold_rollup_deltas(conn)
+        if folded:
+            log.info("rollup_deltas_folded", pairs=folded)
         return False  # close_periods runs every due batch; a failed round resumes at the committed cursor
 
     await poll("evaluation.period_close", step, poll_seconds=settings.period_close_poll_seconds)

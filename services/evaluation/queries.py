@@ -8,47 +8,70 @@ import asyncpg
 
 from shared.periods import period_months, previous_period
 
-SUBTREE_CELLS = """
-WITH RECURSIVE tree(id, kind) AS (
-    SELECT id, kind FROM unit WHERE id = $1
-    UNION
-    SELECT u.id, u.kind FROM unit u JOIN tree t ON u.parent_id = t.id WHERE u.active
-)
-"""
+LARGE_SUBTREE = 2000
+"""A subtree of at least this many cells has its ranked pages read off the period's score-ordered index, stopping
+after the page (smaller ones are joined and sorted whole, which is cheaper for them)."""
+DEEP_PAGE = 2000
+"""Past this many ranked cells a page is computed whole: reading the ordered index that far gains nothing."""
+COMPACT_PIECES = 32
+"""A unit whose read found more delta rows than this has them folded into one per period."""
 
-PERIOD_OF_CELLS = (
-    SUBTREE_CELLS
-    + """
-, scored AS (
-    SELECT t.id AS cell_id,
-           coalesce(p.rating, 'poor') AS rating,
-           coalesce(p.score, 0) AS score,
-           coalesce(p.months_with_regular = p.months_counted, false) AS regular,
-           coalesce(p.thematic_held > 0, false) AS thematic,
-           coalesce(p.present, 0) AS present,
-           coalesce(p.counted, 0) AS counted,
-           coalesce(p.speakers_present, 0) AS speakers_present
-    FROM tree t LEFT JOIN cell_period p ON p.cell_id = t.id AND p.period = $2
-    WHERE t.kind = 'cell'
-)
+SUBTREE_PERIOD = """
+SELECT s.cell_id,
+       coalesce(p.rating, 'poor') AS rating,
+       coalesce(p.score, 0) AS score
+FROM subtree_cell s LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
+WHERE s.ancestor_id = $1
 """
-)
+"""Each cell of the subtree with its period's rating and score, a cell without a stored period Poor at 0."""
 
-ROLLUP = (
-    PERIOD_OF_CELLS
-    + """
-SELECT count(*) AS cells,
-       count(*) FILTER (WHERE rating = 'good') AS good,
-       count(*) FILTER (WHERE rating = 'fair') AS fair,
-       count(*) FILTER (WHERE rating = 'average') AS average,
-       count(*) FILTER (WHERE rating = 'poor') AS poor,
-       count(*) FILTER (WHERE regular) AS regular,
-       count(*) FILTER (WHERE thematic) AS thematic,
-       sum(present) AS present, sum(counted) AS counted, sum(speakers_present) AS speakers_present,
-       avg(score) AS score
-FROM scored
+SMALL_SUBTREE_PERIOD = """
+SELECT s.cell_id,
+       coalesce(p.rating, 'poor') AS rating,
+       coalesce(p.score, 0) AS score
+FROM subtree_cell s
+LEFT JOIN LATERAL (
+    SELECT p.rating, p.score FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2 OFFSET 0
+) p ON true
+WHERE s.ancestor_id = $1
 """
-)
+"""SUBTREE_PERIOD for a small subtree: one index probe per cell (OFFSET 0 keeps the planner from hashing the whole
+period's rows, which it chooses when it misjudges how few cells a commune has)."""
+
+SUMS = """
+SELECT period, sum(cells)::bigint AS cells, sum(rows)::bigint AS rows, sum(good)::bigint AS good,
+       sum(fair)::bigint AS fair, sum(average)::bigint AS average, sum(poor)::bigint AS poor,
+       sum(regular)::bigint AS regular, sum(thematic)::bigint AS thematic, sum(present)::bigint AS present,
+       sum(counted)::bigint AS counted, sum(speakers_present)::bigint AS speakers_present, sum(score) AS score,
+       count(*) AS pieces
+FROM (
+    SELECT period, cells, rows, good, fair, average, poor, regular, thematic, present, counted, speakers_present, score
+    FROM committee_period_delta
+    WHERE committee_id = $1 AND (period = ANY($2::text[]) OR length(period) = 7 AND period <= $3)
+    UNION ALL
+    -- a cell's own count and periods (its own pair carries no deltas)
+    SELECT '', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM subtree_cell WHERE ancestor_id = $1 AND cell_id = $1
+    UNION ALL
+    SELECT p.period, 0, 1, v.rating_good, v.rating_fair, v.rating_average, v.rating_poor, v.regular, v.thematic,
+           v.present, v.counted, v.speakers_present, v.score
+    FROM subtree_cell s JOIN cell_period p ON p.cell_id = s.cell_id CROSS JOIN LATERAL cell_period_sums(p) v
+    WHERE s.ancestor_id = $1 AND s.cell_id = $1
+      AND (p.period = ANY($2::text[]) OR length(p.period) = 7 AND p.period <= $3)
+) d
+GROUP BY period
+"""
+"""A unit's stored sums of the given periods, of every month up to the third argument, and (period '') its count of
+cells (migration 0005: the sum of the appended deltas; a cell's own figures read directly)."""
+
+MISSING = """
+SELECT s.cell_id, 0::float8 AS score, 'poor'::text AS rating FROM subtree_cell s
+WHERE s.ancestor_id = $1
+  AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
+ORDER BY s.cell_id LIMIT $3
+"""
+"""The first cells of the subtree (by id) without a stored period: Poor at 0."""
+
+IN_SUBTREE = "EXISTS (SELECT 1 FROM subtree_cell s WHERE s.ancestor_id = $1 AND s.cell_id = p.cell_id)"
 
 WEAK_RATINGS = ("poor", "average")
 """The ratings a committee is alerted about (DOMAIN.md "Alerts": a period rated Average or Poor), worst first: only
@@ -56,21 +79,80 @@ cells rated so are "weak", so a Good or Fair cell is never listed however few we
 WEAK_ORDER = "array_position(ARRAY['poor', 'average'], s.rating), s.score, s.cell_id"
 """Worst rating first, then lowest score: a year's or quarter's rating is not a band of its mean score."""
 
-WEAKEST = (
-    PERIOD_OF_CELLS
-    + "SELECT s.cell_id, u.name, s.score, s.rating FROM scored s JOIN unit u ON u.id = s.cell_id"
-    + f" WHERE s.rating IN ('poor', 'average') ORDER BY {WEAK_ORDER} LIMIT $3"
-)
 
-HAS_DATA = (
-    SUBTREE_CELLS
-    + """
-SELECT EXISTS (
-    SELECT 1 FROM tree t JOIN cell_period p ON p.cell_id = t.id
-    WHERE t.kind = 'cell' AND length(p.period) = 7 AND p.period <= $2
-)
-"""
-)
+async def refresh_subtrees(conn: asyncpg.Connection) -> None:
+    """Apply the org-tree changes noted since the last read to `subtree_cell` and the roll-up sums (migration 0005,
+    `refresh_subtree_cells`); one cheap look when there are none."""
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM subtree_change)"):
+        await conn.fetchval("SELECT refresh_subtree_cells()")
+
+
+async def fold_rollup_deltas(conn: asyncpg.Connection, *, pairs: int = 10000) -> int:
+    """Fold the roll-up deltas appended since the last fold into one row per (unit, period), at most `pairs` of
+    them (sums unchanged); the number of rows left for them."""
+    return int(await conn.fetchval("SELECT compact_rollup_deltas(NULL, $1)", pairs))
+
+
+class SubtreeSums:
+    """A unit's stored roll-up sums per period (migration 0005), as read by `subtree_sums`."""
+
+    def __init__(self, rows: list[asyncpg.Record]) -> None:
+        self._periods = {row["period"]: row for row in rows}
+
+    @property
+    def cells(self) -> int:
+        """The cells of the subtree (the recursive walk's cells)."""
+        counted = self._periods.get("")
+        return int(counted["cells"]) if counted else 0
+
+    def stored(self, period: str) -> int:
+        """How many cells of the subtree have the period stored (the others are Poor at 0)."""
+        row = self._periods.get(period)
+        return int(row["rows"]) if row else 0
+
+    def has_data(self, upto: str) -> bool:
+        """Whether a cell of the subtree has a row of length 7 (a month) up to `upto` (as the walk's check read)."""
+        return any(len(period) == 7 and period <= upto and row["rows"] > 0 for period, row in self._periods.items())
+
+    def figures(self, period: str) -> dict[str, Any]:
+        """Cells per rating, regularity, pooled rates, thematic coverage and mean score (a cell without the period
+        stored counts Poor at 0)."""
+        cells = self.cells
+        row = self._periods.get(period)
+
+        def total(name: str) -> int:
+            return int(row[name]) if row else 0
+
+        missing = cells - self.stored(period)
+        score = row["score"] if row else 0
+        return {
+            "cells": cells,
+            "by_rating": {
+                "good": total("good"),
+                "fair": total("fair"),
+                "average": total("average"),
+                "poor": total("poor") + missing,
+            },
+            "regularity": _share(total("regular"), cells),
+            "attendance_rate": _share(total("present"), total("counted")),
+            "speaking_rate": _share(total("speakers_present"), total("present")),
+            "thematic_coverage": _share(total("thematic"), cells),
+            # the exact sum rounded once, divided in float8 as avg() divides its sum: the same value whenever the
+            # walk's float sum was exact (integral, half, quarter scores); else they differ only in its rounding
+            "score": round(float(score) / cells, 2) if cells else None,
+        }
+
+
+async def subtree_sums(
+    conn: asyncpg.Connection, committee_id: str, periods: list[str], *, months_upto: str
+) -> SubtreeSums:
+    """The unit's sums of `periods` and of every month up to `months_upto`, after applying pending tree changes; a
+    unit whose deltas have piled up has them folded (the sums stay as they are)."""
+    await refresh_subtrees(conn)
+    rows = await conn.fetch(SUMS, committee_id, ["", *periods], months_upto)
+    if sum(row["pieces"] for row in rows) - len(rows) > COMPACT_PIECES:
+        await conn.execute("SELECT compact_rollup_deltas($1)", committee_id)
+    return SubtreeSums(rows)
 
 
 class PeriodNotRated(LookupError):
@@ -90,7 +172,8 @@ async def check_period_rated(conn: asyncpg.Connection, committee_id: str, period
     current = f"{today:%Y-%m}"
     if months[0] > current:
         raise PeriodNotRated(f"period {period} has not begun (this month is {current})", begun=False)
-    if not await conn.fetchval(HAS_DATA, committee_id, months[-1]):
+    sums = await subtree_sums(conn, committee_id, [], months_upto=months[-1])
+    if not sums.has_data(months[-1]):
         raise PeriodNotRated(f"period {period}: no data for the cells of {committee_id} up to then", begun=True)
 
 
@@ -152,40 +235,99 @@ async def unit_kind(conn: asyncpg.Connection, unit_id: str) -> str | None:
 
 async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: str) -> dict[str, Any]:
     """Cells per rating, regularity, pooled rates, thematic coverage and mean score of a subtree."""
-    row = await conn.fetchrow(ROLLUP, committee_id, period)
-    cells = row["cells"]
-    return {
-        "cells": cells,
-        "by_rating": {rating: row[rating] for rating in ("good", "fair", "average", "poor")},
-        "regularity": _share(row["regular"], cells),
-        "attendance_rate": _share(row["present"], row["counted"]),
-        "speaking_rate": _share(row["speakers_present"], row["present"]),
-        "thematic_coverage": _share(row["thematic"], cells),
-        "score": round(row["score"], 2) if row["score"] is not None else None,
-    }
+    return (await subtree_sums(conn, committee_id, [period], months_upto="")).figures(period)
+
+
+def _subtree_period(cells: int) -> str:
+    return SMALL_SUBTREE_PERIOD if cells < LARGE_SUBTREE else SUBTREE_PERIOD
+
+
+def _weak_sql(*, large: bool, missing: bool, cells: int) -> str:
+    """A page of the subtree's weak cells, worst first ($1 unit, $2 period, $3 cells read per stream, $4 limit,
+    $5 offset): off the weak-rating index per rating when `large`, else the whole subtree sorted."""
+    if large:
+        streams = [
+            f"(SELECT p.cell_id, p.score, p.rating FROM cell_period p WHERE p.period = $2 AND p.rating = '{rating}'"
+            f" AND {IN_SUBTREE} ORDER BY p.score, p.cell_id LIMIT $3)"
+            for rating in WEAK_RATINGS
+        ]
+        if missing:
+            streams.append(f"({MISSING})")
+        chosen = " UNION ALL ".join(streams)
+    else:
+        chosen = (
+            f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL AND a.rating IN ('poor', 'average')"
+        )
+    return (
+        f"SELECT s.cell_id, u.name, s.score, s.rating FROM ({chosen}) s JOIN unit u ON u.id = s.cell_id"
+        f" ORDER BY {WEAK_ORDER} LIMIT $4 OFFSET $5"
+    )
+
+
+def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int) -> str:
+    """A page of the subtree's cells by score, ties by id ($1 unit, $2 period, $3 cells read per stream, $4 limit,
+    $5 offset): off the score index when `large` (descending, with every cell tied at the last score read, since
+    the index runs ids backwards there), else the whole subtree sorted."""
+    direction = "DESC" if descending else "ASC"
+    missing_cells = f" UNION ALL ({MISSING})" if missing else ""
+    if not large:
+        chosen = f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL"
+    elif descending:
+        top = (
+            f"SELECT p.cell_id, p.score, p.rating FROM cell_period p WHERE p.period = $2 AND {IN_SUBTREE}"
+            " ORDER BY p.score DESC LIMIT $3"
+        )
+        chosen = (
+            f"SELECT * FROM ({top}) top UNION SELECT p.cell_id, p.score, p.rating FROM cell_period p"
+            f" WHERE p.period = $2 AND p.score = (SELECT min(t.score) FROM ({top}) t) AND {IN_SUBTREE}{missing_cells}"
+        )
+    else:
+        chosen = (
+            f"(SELECT p.cell_id, p.score, p.rating FROM cell_period p WHERE p.period = $2 AND {IN_SUBTREE}"
+            f" ORDER BY p.score, p.cell_id LIMIT $3){missing_cells}"
+        )
+    return (
+        f"SELECT s.cell_id, u.name, s.score, s.rating FROM ({chosen}) s JOIN unit u ON u.id = s.cell_id"
+        f" ORDER BY s.score {direction}, s.cell_id LIMIT $4 OFFSET $5"
+    )
+
+
+async def _fetch_planned_for(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
+    """Fetch with a plan made for these arguments: a prepared statement's generic plan, which PostgreSQL switches to
+    after five runs, cannot tell a province (an ordered read that stops after the page) from a commune (a few index
+    probes) and hashed the whole period for both (224 ms for a province's page instead of 4 ms)."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return await conn.fetch(sql, *args)
+
+
+def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [
+        {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]} for r in rows
+    ]
 
 
 async def committee_rollup(
     conn: asyncpg.Connection, committee_id: str, period: str, *, weakest: int = 5
 ) -> dict[str, Any]:
     """The roll-up of a committee's whole subtree for a period, with the trend and the weakest cells."""
-    figures = await rollup_figures(conn, committee_id, period)
     before = previous_period(period)
-    known = await conn.fetchval(HAS_DATA, committee_id, period_months(before)[-1])
-    previous = await rollup_figures(conn, committee_id, before) if known else {"score": None}
+    last_before = period_months(before)[-1]
+    sums = await subtree_sums(conn, committee_id, [period, before], months_upto=last_before)
+    figures = sums.figures(period)
+    previous = sums.figures(before) if sums.has_data(last_before) else {"score": None}
     delta = None
     if figures["score"] is not None and previous["score"] is not None:
         delta = round(figures["score"] - previous["score"], 2)
-    rows = await conn.fetch(WEAKEST, committee_id, period, weakest)
+    cells, missing = sums.cells, sums.cells - sums.stored(period)
+    sql = _weak_sql(large=cells >= LARGE_SUBTREE and weakest <= DEEP_PAGE, missing=missing > 0, cells=cells)
+    rows = await _fetch_planned_for(conn, sql, committee_id, period, weakest, weakest, 0)
     return {
         "committee_id": committee_id,
         "period": period,
         **figures,
         "trend": {"previous_period": before, "previous_score": previous["score"], "score_delta": delta},
-        "weakest": [
-            {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]}
-            for r in rows
-        ],
+        "weakest": _cell_items(rows),
     }
 
 
@@ -201,32 +343,18 @@ async def committee_ranking(
 ) -> dict[str, Any]:
     """A page of the subtree's cells ranked by period score; `weak_only`: only the cells rated Poor or Average,
     worst rating first (the weakest cells)."""
-    direction = "DESC" if order == "desc" else "ASC"
-    where = " WHERE s.rating IN ('poor', 'average')" if weak_only else ""
-    ranking = f"{WEAK_ORDER}" if weak_only else f"s.score {direction}, s.cell_id"
-    rows = await conn.fetch(
-        PERIOD_OF_CELLS + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, count(*) OVER () AS total,"
-        f" row_number() OVER (ORDER BY {ranking}) AS position FROM scored s JOIN unit u ON u.id = s.cell_id{where})"
-        " SELECT * FROM ranked ORDER BY position LIMIT $3 OFFSET $4",
-        committee_id,
-        period,
-        limit,
-        offset,
-    )
-    total = (
-        rows[0]["total"]
-        if rows
-        else await conn.fetchval(PERIOD_OF_CELLS + "SELECT count(*) FROM scored s" + where, committee_id, period)
-    )
-    return {
-        "items": [
-            {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]}
-            for r in rows
-        ],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    sums = await subtree_sums(conn, committee_id, [period], months_upto="")
+    figures = sums.figures(period)
+    cells, missing = sums.cells, sums.cells - sums.stored(period)
+    large = cells >= LARGE_SUBTREE and offset + limit <= DEEP_PAGE
+    if weak_only:
+        total = figures["by_rating"]["poor"] + figures["by_rating"]["average"]
+        sql = _weak_sql(large=large, missing=missing > 0, cells=cells)
+    else:
+        total = cells
+        sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells)
+    rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
+    return {"items": _cell_items(rows), "total": total, "limit": limit, "offset": offset}
 
 
 async def list_frameworks(conn: asyncpg.Connection) -> list[dict[str, Any]]:

@@ -1,0 +1,163 @@
+"""The roll-up and ranking as computed before migration 0005: a recursive walk of the tree and a join per request.
+
+The straightforward reference the fast read side (services/evaluation/queries.py) must equal exactly.
+"""
+
+from typing import Any, Literal
+
+import asyncpg
+
+from shared.periods import period_months, previous_period
+
+SUBTREE_CELLS = """
+WITH RECURSIVE tree(id, kind) AS (
+    SELECT id, kind FROM unit WHERE id = $1
+    UNION
+    SELECT u.id, u.kind FROM unit u JOIN tree t ON u.parent_id = t.id WHERE u.active
+)
+"""
+
+PERIOD_OF_CELLS = (
+    SUBTREE_CELLS
+    + """
+, scored AS (
+    SELECT t.id AS cell_id,
+           coalesce(p.rating, 'poor') AS rating,
+           coalesce(p.score, 0) AS score,
+           coalesce(p.months_with_regular = p.months_counted, false) AS regular,
+           coalesce(p.thematic_held > 0, false) AS thematic,
+           coalesce(p.present, 0) AS present,
+           coalesce(p.counted, 0) AS counted,
+           coalesce(p.speakers_present, 0) AS speakers_present
+    FROM tree t LEFT JOIN cell_period p ON p.cell_id = t.id AND p.period = $2
+    WHERE t.kind = 'cell'
+)
+"""
+)
+
+ROLLUP = (
+    PERIOD_OF_CELLS
+    + """
+SELECT count(*) AS cells,
+       count(*) FILTER (WHERE rating = 'good') AS good,
+       count(*) FILTER (WHERE rating = 'fair') AS fair,
+       count(*) FILTER (WHERE rating = 'average') AS average,
+       count(*) FILTER (WHERE rating = 'poor') AS poor,
+       count(*) FILTER (WHERE regular) AS regular,
+       count(*) FILTER (WHERE thematic) AS thematic,
+       sum(present) AS present, sum(counted) AS counted, sum(speakers_present) AS speakers_present,
+       avg(score) AS score
+FROM scored
+"""
+)
+
+WEAK_ORDER = "array_position(ARRAY['poor', 'average'], s.rating), s.score, s.cell_id"
+
+WEAKEST = (
+    PERIOD_OF_CELLS
+    + "SELECT s.cell_id, u.name, s.score, s.rating FROM scored s JOIN unit u ON u.id = s.cell_id"
+    + f" WHERE s.rating IN ('poor', 'average') ORDER BY {WEAK_ORDER} LIMIT $3"
+)
+
+HAS_DATA = (
+    SUBTREE_CELLS
+    + """
+SELECT EXISTS (
+    SELECT 1 FROM tree t JOIN cell_period p ON p.cell_id = t.id
+    WHERE t.kind = 'cell' AND length(p.period) = 7 AND p.period <= $2
+)
+"""
+)
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return round((part or 0) / whole, 4) if whole else None
+
+
+async def has_data(conn: asyncpg.Connection, committee_id: str, month: str) -> bool:
+    """Whether a cell of the subtree has a month stored up to `month`."""
+    return bool(await conn.fetchval(HAS_DATA, committee_id, month))
+
+
+async def raw_score(conn: asyncpg.Connection, committee_id: str, period: str) -> float | None:
+    """The subtree's mean score for a period before rounding (the walk's float8 avg())."""
+    row = await conn.fetchrow(ROLLUP, committee_id, period)
+    return row["score"]
+
+
+async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: str) -> dict[str, Any]:
+    """The reference figures of a subtree for a period."""
+    row = await conn.fetchrow(ROLLUP, committee_id, period)
+    cells = row["cells"]
+    return {
+        "cells": cells,
+        "by_rating": {rating: row[rating] for rating in ("good", "fair", "average", "poor")},
+        "regularity": _share(row["regular"], cells),
+        "attendance_rate": _share(row["present"], row["counted"]),
+        "speaking_rate": _share(row["speakers_present"], row["present"]),
+        "thematic_coverage": _share(row["thematic"], cells),
+        "score": round(row["score"], 2) if row["score"] is not None else None,
+    }
+
+
+async def committee_rollup(
+    conn: asyncpg.Connection, committee_id: str, period: str, *, weakest: int = 5
+) -> dict[str, Any]:
+    """The reference roll-up with trend and weakest cells."""
+    figures = await rollup_figures(conn, committee_id, period)
+    before = previous_period(period)
+    known = await has_data(conn, committee_id, period_months(before)[-1])
+    previous = await rollup_figures(conn, committee_id, before) if known else {"score": None}
+    delta = None
+    if figures["score"] is not None and previous["score"] is not None:
+        delta = round(figures["score"] - previous["score"], 2)
+    rows = await conn.fetch(WEAKEST, committee_id, period, weakest)
+    return {
+        "committee_id": committee_id,
+        "period": period,
+        **figures,
+        "trend": {"previous_period": before, "previous_score": previous["score"], "score_delta": delta},
+        "weakest": [
+            {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]}
+            for r in rows
+        ],
+    }
+
+
+async def committee_ranking(
+    conn: asyncpg.Connection,
+    committee_id: str,
+    period: str,
+    *,
+    order: Literal["asc", "desc"],
+    limit: int,
+    offset: int,
+    weak_only: bool = False,
+) -> dict[str, Any]:
+    """The reference ranking page."""
+    direction = "DESC" if order == "desc" else "ASC"
+    where = " WHERE s.rating IN ('poor', 'average')" if weak_only else ""
+    ranking = f"{WEAK_ORDER}" if weak_only else f"s.score {direction}, s.cell_id"
+    rows = await conn.fetch(
+        PERIOD_OF_CELLS + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, count(*) OVER () AS total,"
+        f" row_number() OVER (ORDER BY {ranking}) AS position FROM scored s JOIN unit u ON u.id = s.cell_id{where})"
+        " SELECT * FROM ranked ORDER BY position LIMIT $3 OFFSET $4",
+        committee_id,
+        period,
+        limit,
+        offset,
+    )
+    total = (
+        rows[0]["total"]
+        if rows
+        else await conn.fetchval(PERIOD_OF_CELLS + "SELECT count(*) FROM scored s" + where, committee_id, period)
+    )
+    return {
+        "items": [
+            {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]}
+            for r in rows
+        ],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
