@@ -1,10 +1,17 @@
 """Group commit: items submitted at about the same time (one per delivery) are judged together in one call.
 
 A consumer that settles each message on its own pays one transaction and one commit per message. Here each
-delivery's task submits its item and waits for its own outcome; one flush at a time takes everything pending (up
-to `max_items`), in submission order, and hands each waiter its outcome. When idle, the first item waits at most
-`window` seconds for company; items that arrive during a flush go in the next one, which starts as soon as the
-current one ends. Only one flush runs at a time, so items submitted in an order are judged in that order.
+delivery's task submits its item and waits for its own outcome; a flush takes what is pending (up to `max_items`),
+in submission order, and hands each waiter its outcome. A flush starts once a slot is free (at most `concurrency`
+flushes at once) and its oldest item has waited `window` seconds for company, or `max_items` are pending: when
+idle, the first item waits at most `window`; items that arrived during a flush go in the next one, which starts as
+soon as a slot frees.
+
+Order: with one flush at a time, items submitted in an order are judged in that order. With several, each item
+names its `keys` (what it locks: meetings' cells, members, meetings) and an item sharing a key with a flush under
+way, or with an earlier item still pending, waits for it: items sharing a key are judged in submission order, one
+group after the other, while items about other keys are judged beside them. So the next group gathers and runs
+while the previous one is still being judged and committed.
 
 The flush decides per item: a result, or an exception for that item only (the caller then settles that message
 alone, for example by requeueing it). Nothing is settled here, so a process killed with a group pending leaves
@@ -14,7 +21,8 @@ its messages unacknowledged: the broker delivers them again.
 import asyncio
 import contextvars
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from shared.logs import get_logger
@@ -27,35 +35,61 @@ R = TypeVar("R")
 
 Flush = Callable[[list[T]], Awaitable[Sequence[R | Exception]]]
 """Judges a group of items; returns one outcome per item, in order: its result, or the exception that is its own."""
+Keys = Callable[[T], Collection[Hashable]]
+"""What an item locks: items sharing a key are never judged by two flushes at once, and keep their order."""
+
+
+@dataclass(slots=True)
+class _Pending(Generic[T, R]):
+    item: T
+    future: "asyncio.Future[R]"
+    keys: Collection[Hashable]
+    since: float
 
 
 class GroupCommit(Generic[T, R]):
-    """Gathers the items submitted together and flushes them as one group, one flush at a time."""
+    """Gathers the items submitted together and flushes them as groups, up to `concurrency` flushes at once."""
 
-    def __init__(self, flush: Flush[T, R], *, name: str, max_items: int = 250, window: float = 0.005) -> None:
+    def __init__(
+        self,
+        flush: Flush[T, R],
+        *,
+        name: str,
+        max_items: int = 250,
+        window: float = 0.005,
+        concurrency: int = 1,
+        keys: Keys[T] | None = None,
+    ) -> None:
         """`name` labels the metrics and logs; `max_items` bounds a group (items); `window`: seconds an idle
-        collector waits after the first item for more."""
-        if max_items < 1 or window < 0:
-            raise ValueError("max_items: at least 1; window: seconds, not negative")
+        collector waits after the first item for more; `concurrency`: flushes at once, above 1 only with `keys`."""
+        if max_items < 1 or window < 0 or concurrency < 1:
+            raise ValueError("max_items, concurrency: at least 1; window: seconds, not negative")
+        if concurrency > 1 and keys is None:
+            raise ValueError("flushes side by side need the items' keys to keep their order")
         self._flush = flush
         self.name = name
         self.max_items = max_items
         self.window = window
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._full = asyncio.Event()
+        self.concurrency = concurrency
+        self._keys = keys
+        self._pending: list[_Pending[T, R]] = []
+        self._busy: dict[Hashable, int] = {}
+        """Keys of the flushes under way (how many of them hold each)."""
+        self._flushing: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
 
     @property
     def pending(self) -> int:
-        """Items waiting for a flush (not those of the flush under way)."""
+        """Items waiting for a flush (not those of the flushes under way)."""
         return len(self._pending)
 
     async def submit(self, item: T) -> R:
         """Wait for `item`'s outcome in the next group: its result, or raise the exception the flush gave it."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        if len(self._pending) >= self.max_items:
-            self._full.set()
+        keys = self._keys(item) if self._keys is not None else ()
+        self._pending.append(_Pending(item, future, keys, time.monotonic()))
+        self._changed.set()
         if self._runner is None or self._runner.done():
             # a fresh context: the flush's logs must not carry the first delivery's event id
             self._runner = asyncio.create_task(self._run(), context=contextvars.Context())
@@ -63,42 +97,89 @@ class GroupCommit(Generic[T, R]):
         return await asyncio.shield(future)
 
     async def _run(self) -> None:
-        """Flush groups until nothing is pending; an idle start waits `window` for company first."""
-        if len(self._pending) < self.max_items and self.window > 0:
-            try:
-                await asyncio.wait_for(self._full.wait(), self.window)
-            except TimeoutError:
-                pass
-        while self._pending:
-            group = self._pending[: self.max_items]
-            del self._pending[: self.max_items]
-            if len(self._pending) < self.max_items:
-                self._full.clear()
-            await self._flush_group(group)
+        """Start flushes while items are pending and slots free, until nothing is pending or under way."""
+        try:
+            while self._pending or self._flushing:
+                self._changed.clear()
+                timeout: float | None = None
+                if self._pending and len(self._flushing) < self.concurrency:
+                    waited = time.monotonic() - self._pending[0].since
+                    if len(self._pending) >= self.max_items or waited >= self.window:
+                        group = self._take()
+                        if group:
+                            self._start(group)
+                            continue
+                        # every pending item waits for a key of a flush under way: wait for one to end
+                    else:
+                        timeout = self.window - waited
+                try:
+                    await asyncio.wait_for(self._changed.wait(), timeout)
+                except TimeoutError:
+                    pass
+        except asyncio.CancelledError:
+            for task in list(self._flushing):
+                task.cancel()
+            raise
 
-    async def _flush_group(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
+    def _take(self) -> list[_Pending[T, R]]:
+        """The next group: pending items in order, up to `max_items`, leaving those that share a key with a flush
+        under way or with an item left behind before them (they keep their order)."""
+        if not self._busy:
+            first, self._pending = self._pending[: self.max_items], self._pending[self.max_items :]
+            return first
+        group: list[_Pending[T, R]] = []
+        rest: list[_Pending[T, R]] = []
+        held: set[Hashable] = set()
+        for pending in self._pending:
+            free = len(group) < self.max_items and not any(key in self._busy or key in held for key in pending.keys)
+            if free:
+                group.append(pending)
+            else:
+                rest.append(pending)
+                held.update(pending.keys)
+        self._pending = rest
+        return group
+
+    def _start(self, group: list[_Pending[T, R]]) -> None:
+        for pending in group:
+            for key in pending.keys:
+                self._busy[key] = self._busy.get(key, 0) + 1
+        task = asyncio.create_task(self._flush_group(group))
+        self._flushing.add(task)
+
+    async def _flush_group(self, group: list[_Pending[T, R]]) -> None:
         started = time.perf_counter()
         outcomes: Sequence[R | Exception]
         try:
-            outcomes = await self._flush([item for item, _ in group])
-            if len(outcomes) != len(group):
-                raise RuntimeError(f"flush: {len(outcomes)} outcomes for {len(group)} items")
-        except asyncio.CancelledError:
-            for _, future in group:
-                future.cancel()
-            raise
-        except Exception as exc:
-            log.exception("group_flush_failed", group=self.name, size=len(group), error=repr(exc))
-            outcomes = [exc] * len(group)
-        failed = 0
-        for (_, future), outcome in zip(group, outcomes, strict=True):
-            if future.done():
-                continue
-            if isinstance(outcome, Exception):
-                failed += 1
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+            try:
+                outcomes = await self._flush([pending.item for pending in group])
+                if len(outcomes) != len(group):
+                    raise RuntimeError(f"flush: {len(outcomes)} outcomes for {len(group)} items")
+            except asyncio.CancelledError:
+                for pending in group:
+                    pending.future.cancel()
+                raise
+            except Exception as exc:
+                log.exception("group_flush_failed", group=self.name, size=len(group), error=repr(exc))
+                outcomes = [exc] * len(group)
+            failed = 0
+            for pending, outcome in zip(group, outcomes, strict=True):
+                if pending.future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    failed += 1
+                    pending.future.set_exception(outcome)
+                else:
+                    pending.future.set_result(outcome)
+        finally:
+            for pending in group:
+                for key in pending.keys:
+                    if self._busy[key] <= 1:
+                        del self._busy[key]
+                    else:
+                        self._busy[key] -= 1
+            self._flushing.discard(asyncio.current_task())
+            self._changed.set()
         seconds = time.perf_counter() - started
         GROUP_COMMIT_SIZE.labels(self.name).observe(len(group))
         GROUP_COMMIT_SECONDS.labels(self.name).observe(seconds)

@@ -15,3 +15,6 @@ class Settings(ServiceSettings):
     """Most single-event deliveries of meetings.ingest judged as one group (shared.group_commit)."""
     ingest_group_window_seconds: float = 0.005
     """How long an idle group commit waits after a delivery for others to join it."""
+    ingest_group_concurrency: int = 2
+    """Groups of single events judged at once (each its own transactions; events sharing a cell, member or meeting
+    never in two at once, and in their order): the next group gathers and runs while the previous one commits."""

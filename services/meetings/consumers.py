@@ -26,9 +26,10 @@ router = RabbitRouter()
 RPC_QUEUE = RpcQueue("meetings")
 INGEST_PREFETCH = 256
 """Deliveries of meetings.ingest in flight at once, each its own task (aio-pika runs every delivery's callback as a
-task). Single events wait in the group commit (MeetingsContext.singles, one flush of up to 128 at a time), so while
-one group is judged the next gathers; batch and neither-mode deliveries take one of INGEST_OTHER_SLOTS, so the pool
-serves at most 1 + INGEST_OTHER_SLOTS ingest transactions at once and the RPC queries still get connections.
+task). Single events wait in the group commit (MeetingsContext.singles, groups of up to 128, two side by side about
+other cells), so while one group is judged the next gathers and starts; batch and neither-mode deliveries take one
+of INGEST_OTHER_SLOTS, so the pool serves at most 2 + INGEST_OTHER_SLOTS ingest transactions at once and the RPC
+queries still get connections.
 Bigger groups make bigger relay batches downstream (single preset: after groups of ~235 events evaluation published
 its scores in 300 messages, after groups of 64 in 1,150), but batch messages share the queue and a backlog of them
 fills the prefetch too (about 0.5 MB per 1,000-event batch: 256 of them are ~135 MB of RSS)."""

@@ -3,22 +3,22 @@
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
 from services.meetings.config import Settings
-from services.meetings.handlers.grouped import ingest_singles
-from services.meetings.handlers.ingest import IngestResult
+from services.meetings.handlers.grouped import ingest_singles, single_keys
+from services.meetings.handlers.ingest import IngestResult, Reading
 from services.meetings.unit_of_work import MeetingsUnitOfWork
-from shared.envelope import peek_identity
 from shared.group_commit import GroupCommit
-from shared.reading import ReadError, loads
 from shared.telemetry import traces_by_cause
 
 INGEST_OTHER_SLOTS = 3
-"""Batch and neither-mode deliveries of meetings.ingest judged at once (each its own transactions): with the one
-group commit of single events, ingestion uses at most this many + 1 of the pool's connections at a time."""
+"""Batch and neither-mode deliveries of meetings.ingest judged at once (each its own transactions): with the group
+commit's flushes of single events (Settings.ingest_group_concurrency), ingestion uses at most this many + those of
+the pool's connections at a time."""
+SingleItem = tuple[Reading, dict[str, str] | None]
+"""A single-event delivery in the group commit: its event read in memory, and its delivery's trace context."""
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,10 @@ class MeetingsContext:
     settings: Settings
     pool: asyncpg.Pool
     uow_factory: Callable[[], MeetingsUnitOfWork]
-    singles: GroupCommit[tuple[Any, dict[str, str] | None], IngestResult]
-    """Collects the single-event deliveries of meetings.ingest, each (raw event, its delivery's trace context), and
-    judges them together (handlers.ingest_singles); what each causes carries its delivery's trace."""
+    singles: GroupCommit[SingleItem, IngestResult]
+    """Collects the single-event deliveries of meetings.ingest, each (its reading, its delivery's trace context), and
+    judges them together (handlers.ingest_singles), groups about other cells side by side; what each causes carries
+    its delivery's trace."""
     other_slots: asyncio.Semaphore
     """Bounds the batch and neither-mode deliveries judged at once (INGEST_OTHER_SLOTS)."""
 
@@ -41,13 +42,18 @@ def meetings_context(settings: Settings, pool: asyncpg.Pool) -> MeetingsContext:
     def uow_factory() -> MeetingsUnitOfWork:
         return MeetingsUnitOfWork(pool)
 
-    async def flush(items: list[tuple[Any, dict[str, str] | None]]) -> list[IngestResult | Exception]:
-        traces = {_event_id(raw): trace for raw, trace in items if trace}
+    async def flush(items: list[SingleItem]) -> list[IngestResult | Exception]:
+        traces = {reading.event_id: trace for reading, trace in items if trace}
         with traces_by_cause(traces):
-            return await ingest_singles([raw for raw, _ in items], uow_factory, route="amqp")
+            return await ingest_singles([reading for reading, _ in items], uow_factory, route="amqp")
 
-    singles: GroupCommit[tuple[Any, dict[str, str] | None], IngestResult] = GroupCommit(
-        flush, name="meetings.ingest", max_items=settings.ingest_group_max, window=settings.ingest_group_window_seconds
+    singles: GroupCommit[SingleItem, IngestResult] = GroupCommit(
+        flush,
+        name="meetings.ingest",
+        max_items=settings.ingest_group_max,
+        window=settings.ingest_group_window_seconds,
+        concurrency=settings.ingest_group_concurrency,
+        keys=lambda item: single_keys(item[0]),
     )
     return MeetingsContext(
         settings=settings,
@@ -56,13 +62,3 @@ def meetings_context(settings: Settings, pool: asyncpg.Pool) -> MeetingsContext:
         singles=singles,
         other_slots=asyncio.Semaphore(INGEST_OTHER_SLOTS),
     )
-
-
-def _event_id(raw: Any) -> str:
-    """The id a raw single event names (what its outgoing facts carry as `causationid`), '' when unreadable."""
-    if not isinstance(raw, dict):
-        try:
-            raw = loads(raw)
-        except (ReadError, TypeError):
-            return ""
-    return peek_identity(raw)[1] if isinstance(raw, dict) else ""

@@ -181,12 +181,13 @@ async def test_single_deliveries_gather_in_groups_and_are_applied_in_order_per_c
     assert await db.fetchval("SELECT count(*) FROM meetings.held_event") == 0
     [rejection] = await db.fetch("SELECT field, reason FROM meetings.rejection WHERE raw = $1", poison.decode())
     assert rejection["field"] == "specversion" and "ce-specversion" in rejection["reason"]
-    # one group waited on the lock with the first delivery, the others formed behind it
+    # the first group waited on the lock with the first delivery, the others formed beside and behind it
     await eventually(lambda: consumed("handled") - handled_before == len(stream) + 1, timeout=30)
     assert consumed("retried") == retried_before
     assert metric("chibo_group_commit_size_sum", group="meetings.ingest") - sizes_before == len(stream)
-    # (a delivery still on its way into the collector when the lock went may make a third group)
-    assert 2 <= metric("chibo_group_commit_size_count", group="meetings.ingest") - groups_before <= 3
+    # a second group about the other cells starts beside the first (and waits on the lock too); the rest gather
+    # behind them, the first cell's events after its first group, and form at most a group or two per freed slot
+    assert 2 <= metric("chibo_group_commit_size_count", group="meetings.ingest") - groups_before <= 5
     assert (
         metric("chibo_ingest_events_total", route="amqp", type="member.upserted.v1", outcome="duplicate")
         == duplicates_before

@@ -104,3 +104,69 @@ def test_bounds_are_checked() -> None:
 
     with pytest.raises(ValueError):
         GroupCommit(flush, name="test", max_items=0)
+    with pytest.raises(ValueError):  # side by side without keys, nothing would keep one cell's items in order
+        GroupCommit(flush, name="test", concurrency=2)
+
+
+class GatedFlush:
+    """A flush of (name, keys) items that notes when each group starts and ends; a group holding an item named
+    `slow...` waits for `gate`."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, list[str]]] = []
+        self.gate = asyncio.Event()
+
+    async def __call__(self, items: list[tuple[str, frozenset[str]]]) -> list[object | Exception]:
+        names = [name for name, _ in items]
+        self.log.append(("start", names))
+        if any(name.startswith("slow") for name in names):
+            await self.gate.wait()
+        self.log.append(("end", names))
+        return [name for name in names]
+
+
+def keyed(flush: GatedFlush) -> GroupCommit[tuple[str, frozenset[str]], object]:
+    return GroupCommit(flush, name="test", max_items=10, window=0, concurrency=2, keys=lambda item: item[1])
+
+
+async def test_a_group_about_other_keys_is_judged_while_the_previous_one_is_still_under_way() -> None:
+    flush = GatedFlush()
+    group = keyed(flush)
+    slow = asyncio.create_task(group.submit(("slow-a", frozenset({"cell-1"}))))
+    await eventually(lambda: flush.log == [("start", ["slow-a"])], timeout=10, interval=0.001)
+    # another cell's item does not wait for the first group to commit
+    assert await asyncio.wait_for(group.submit(("b", frozenset({"cell-2"}))), 10) == "b"
+    assert not slow.done()
+    flush.gate.set()
+    assert await slow == "slow-a"
+    assert flush.log == [("start", ["slow-a"]), ("start", ["b"]), ("end", ["b"]), ("end", ["slow-a"])]
+
+
+async def test_items_sharing_a_key_are_judged_in_their_order_one_group_after_the_other() -> None:
+    flush = GatedFlush()
+    group = keyed(flush)
+    first = asyncio.create_task(group.submit(("slow-a", frozenset({"cell-1"}))))
+    await eventually(lambda: flush.log == [("start", ["slow-a"])], timeout=10, interval=0.001)
+    # b shares cell-1 with the group under way; c shares nothing with it, but cell-2 with b, which came first;
+    # d shares nothing with anything before it
+    later = [
+        asyncio.create_task(group.submit(item))
+        for item in [
+            ("b", frozenset({"cell-1", "cell-2"})),
+            ("c", frozenset({"cell-2"})),
+            ("d", frozenset({"cell-3"})),
+        ]
+    ]
+    await eventually(lambda: ("end", ["d"]) in flush.log, timeout=10, interval=0.001)
+    assert group.pending == 2 and not any(task.done() for task in later[:2])  # b and c wait for slow-a
+    flush.gate.set()
+    assert await first == "slow-a"
+    assert await asyncio.gather(*later) == ["b", "c", "d"]
+    assert flush.log == [
+        ("start", ["slow-a"]),
+        ("start", ["d"]),
+        ("end", ["d"]),
+        ("end", ["slow-a"]),
+        ("start", ["b", "c"]),
+        ("end", ["b", "c"]),
+    ]

@@ -1,15 +1,18 @@
 """Single-event deliveries judged as a group (the consumer's group commit, shared.group_commit).
 
 The AMQP consumer reads each one-event delivery's content mode itself (the same shared.bindings.read_message as
-ingest_delivery), hands the event to the collector, and the collector calls ingest_singles with everything that
-arrived together: ingest_batch plans them exactly as one batch body (one cell's events in order, per-entity
-locks, a group of cells per transaction), so a delivery costs a share of a transaction instead of a whole one.
+ingest_delivery) and the event itself (read_raw: in memory, its keys known before any database work), hands the
+reading to the collector, and the collector calls ingest_singles with everything that arrived together:
+ingest_readings plans them exactly as one batch body (one cell's events in order, per-entity locks, a group of
+cells per transaction), so a delivery costs a share of a transaction instead of a whole one. The collector keys
+each reading by its footprint (single_keys), so groups about other cells are judged side by side and one cell's
+events keep their order.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from services.meetings.handlers.ingest import IngestResult, ingest_batch
+from services.meetings.handlers.ingest import IngestResult, Reading, ingest_readings, read_raw
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.bindings import Mode, read_message
 from shared.envelope import InvalidEvent
@@ -18,34 +21,39 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 
 
-def single_event(headers: Mapping[str, Any], content_type: str | None, body: bytes) -> Any | None:
-    """The raw event of a one-event AMQP delivery as ingest_batch takes it (the body in structured mode, the
+def single_event(headers: Mapping[str, Any], content_type: str | None, body: bytes) -> Reading | None:
+    """The event of a one-event AMQP delivery read as ingest_batch reads it (the body in structured mode, the
     translated event dict in binary mode); None in neither mode, which ingest_delivery rejects as always."""
     try:
         incoming = read_message(headers, content_type, body, route="amqp")
     except InvalidEvent:
         return None
-    return incoming.event if incoming.mode is Mode.BINARY else body
+    return read_raw(incoming.event if incoming.mode is Mode.BINARY else body)
+
+
+def single_keys(reading: Reading) -> frozenset[str]:
+    """What judging a single event locks, and its identity: the group commit's keys for it."""
+    return reading.footprint
 
 
 async def ingest_singles(
-    raws: Sequence[Any], uow_factory: Callable[[], MeetingsUnit], *, route: str = "amqp"
+    readings: Sequence[Reading], uow_factory: Callable[[], MeetingsUnit], *, route: str = "amqp"
 ) -> list[IngestResult | Exception]:
-    """Judge the single events of a group with ingest_batch; one outcome per event, in order: its result, or the
+    """Judge the single events of a group with ingest_readings; one outcome per event, in order: its result, or the
     exception that failed its own transaction (its delivery alone is then requeued).
 
-    ingest_batch stops at the first event whose own transaction fails; then each event is judged again alone:
+    ingest_readings stops at the first event whose own transaction fails; then each event is judged again alone:
     those committed meanwhile come out duplicate (the inbox), so only the failing ones carry the exception."""
     try:
-        return list(await ingest_batch(raws, uow_factory, route=route))
+        return list(await ingest_readings(readings, uow_factory, route=route))
     except Exception as exc:
-        if len(raws) == 1:
+        if len(readings) == 1:
             return [exc]
-        log.warning("ingest_group_failed", events=len(raws), error=repr(exc))
+        log.warning("ingest_group_failed", events=len(readings), error=repr(exc))
     outcomes: list[IngestResult | Exception] = []
-    for raw in raws:
+    for reading in readings:
         try:
-            outcomes += await ingest_batch([raw], uow_factory, route=route)
+            outcomes += await ingest_readings([reading], uow_factory, route=route)
         except Exception as exc:
             outcomes.append(exc)
     return outcomes

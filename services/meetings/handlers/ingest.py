@@ -292,7 +292,15 @@ async def ingest_batch(
     failure propagates for the caller to retry or dead-letter. `checked`: the raws are the items of a batch body
     `read_batch` found clean as a whole (see read_raw).
     """
-    readings = [read_raw(raw, checked=checked) for raw in raws]
+    return await ingest_readings(
+        [read_raw(raw, checked=checked) for raw in raws], uow_factory, route=route, scope=scope
+    )
+
+
+async def ingest_readings(
+    readings: Sequence[Reading], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
+) -> list[IngestResult]:
+    """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`."""
     results: list[IngestResult | None] = [None] * len(readings)
     for plan in plan_transactions(readings):
         chunk = [readings[index] for index in plan]
