@@ -6,10 +6,12 @@ meeting's score once per batch. So while batches flow, a scoring round waits for
 delivery in flight and none for `settle` s), up to `bulk_wait` (bulk work is judged by its completion time, and
 every batch a round waits for is one fewer republication).
 
-Single events are judged by their latency: a round starts as soon as no delivery is in flight (woken the moment
-the last one ends, no quiet period), so an idle consumer's fact is scored at once. Under load deliveries overlap
-and a round waits for a gap, at most `max_wait`, folding what arrived meanwhile; the round itself takes time too,
-during which the next round's cells gather.
+Single events are judged by their latency, but coalesced under load:
+- lightly loaded (the consumer was busy less than `busy_share` of the time since the previous round began), a round
+  starts as soon as no delivery is in flight (woken the moment the last one ends, no quiet period): an idle
+  consumer's fact is scored at once;
+- under load, the round waits for the consumer to settle as for batches, at most `max_wait`: the deliveries that
+  arrive meanwhile fold into it, so a meeting's facts close together cost one scoring and one publication.
 """
 
 import asyncio
@@ -21,17 +23,26 @@ from dataclasses import dataclass, field
 
 @dataclass
 class FactActivity:
-    """Deliveries of `evaluation.facts` in flight in this process, when the last one ended, whether it was a batch."""
+    """Deliveries of `evaluation.facts` in flight in this process, when the last one ended, whether it was a batch,
+    and how long the consumer has been busy."""
 
     in_flight: int = 0
     last_end: float = 0.0
     bulk: bool = False
+    _busy_seconds: float = 0.0
+    """Time with a delivery in flight, up to `_busy_since` when one is."""
+    _busy_since: float = 0.0
+    _round_began: float = 0.0
+    """When the previous round stopped waiting, and the busy time then."""
+    _busy_then: float = 0.0
     _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the last delivery in flight ends (a waiting round looks again at once)."""
 
     @contextmanager
     def delivery(self, *, batch: bool) -> Iterator[None]:
         """Mark one delivery (a batch or a single event) as being applied."""
+        if not self.in_flight:
+            self._busy_since = time.monotonic()
         self.in_flight += 1
         self.bulk = batch
         try:
@@ -40,27 +51,41 @@ class FactActivity:
             self.in_flight -= 1
             self.last_end = time.monotonic()
             if self.in_flight == 0:
+                self._busy_seconds += self.last_end - self._busy_since
                 self._idle.set()
 
-    def settled(self, *, settle: float) -> bool:
-        """No delivery in flight and, while batches flow, none ended in the last `settle` seconds."""
+    def busy_share(self) -> float:
+        """The share of the time since the previous round began that a delivery was in flight (0 to 1)."""
+        now = time.monotonic()
+        busy = self._busy_seconds + (now - self._busy_since if self.in_flight else 0.0)
+        elapsed = now - self._round_began
+        return min(1.0, (busy - self._busy_then) / elapsed) if elapsed > 0 else 1.0
+
+    def settled(self, *, settle: float, coalesce: bool = True) -> bool:
+        """No delivery in flight and, when coalescing (batches flow, or under load), none in the last `settle` s."""
         if self.in_flight:
             return False
-        return not self.bulk or time.monotonic() - self.last_end >= settle
+        return not (coalesce or self.bulk) or time.monotonic() - self.last_end >= settle
 
-    async def wait_settled(self, *, settle: float, max_wait: float, bulk_wait: float) -> float:
-        """Wait until the consumer settled, at most `max_wait` s (`bulk_wait` while batches flow); seconds waited."""
+    async def wait_settled(self, *, settle: float, max_wait: float, bulk_wait: float, busy_share: float = 0.5) -> float:
+        """Wait until the consumer settled, at most `max_wait` s (`bulk_wait` while batches flow); seconds waited.
+
+        After single events a round coalesces (waits for `settle` s of quiet) only when the consumer was busy at
+        least `busy_share` of the time since the previous round began; otherwise no delivery in flight will do."""
         started = time.monotonic()
-        while not self.settled(settle=settle):
+        coalesce = self.busy_share() >= busy_share
+        while not self.settled(settle=settle, coalesce=coalesce):
             now = time.monotonic()
             left = (bulk_wait if self.bulk else max_wait) - (now - started)
             if left <= 0:
                 break
-            if not self.in_flight:  # a batch ended lately: the rest of the quiet period
+            if not self.in_flight:  # a delivery ended lately: the rest of the quiet period
                 left = min(left, max(settle - (now - self.last_end), 0.001))
             self._idle.clear()
             try:
                 await asyncio.wait_for(self._idle.wait(), left)
             except TimeoutError:
                 pass
-        return time.monotonic() - started
+        self._round_began = time.monotonic()
+        self._busy_then = self._busy_seconds + (self._round_began - self._busy_since if self.in_flight else 0.0)
+        return self._round_began - started

@@ -55,6 +55,7 @@ async def scoring_worker(app: EvaluationContext) -> None:
             settle=settings.scoring_settle_seconds,
             max_wait=settings.scoring_max_wait_seconds,
             bulk_wait=settings.scoring_bulk_wait_seconds,
+            busy_share=settings.scoring_busy_share,
         )
         return await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
 

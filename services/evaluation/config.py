@@ -25,10 +25,14 @@ class Settings(ServiceSettings):
     scoring_poll_seconds: float = 1.0
     """How often the scoring worker looks for notes it was not woken for (another replica's facts)."""
     scoring_settle_seconds: float = 0.05
-    """While bulk batches flow, a scoring round starts once the fact consumer has had no delivery for this long ..."""
+    """A coalescing scoring round (bulk batches flow, or the fact consumer is under load) starts once the consumer
+    has had no delivery for this long ..."""
     scoring_max_wait_seconds: float = 0.25
-    """... after single events, once no delivery is in flight (at once when idle), waiting for that at most this
-    long (under load: bounds the event-to-score latency, what arrives meanwhile folds into the round) ..."""
+    """... or after waiting this long after single events (bounds the event-to-score latency under load; lightly
+    loaded, a round starts as soon as no delivery is in flight, at once when idle) ..."""
     scoring_bulk_wait_seconds: float = 3.0
-    """... or at most this long while bulk batches flow (64 KiB and more; each batch a round waits for is one fewer
+    """... or this long while bulk batches flow (64 KiB and more; each batch a round waits for is one fewer
     republication)."""
+    scoring_busy_share: float = 0.5
+    """The fact consumer is under load (single events' rounds coalesce) when it was busy at least this share of the
+    time since the previous round began."""

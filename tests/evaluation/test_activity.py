@@ -48,3 +48,17 @@ async def test_after_a_batch_a_round_waits_for_the_quiet_period_so_the_next_batc
         pass
     waited = await activity.wait_settled(settle=0.05, max_wait=0.0, bulk_wait=30.0)
     assert 0.04 <= waited < 5.0
+
+
+async def test_under_load_a_single_events_round_waits_for_quiet_so_close_facts_fold_in() -> None:
+    activity = FactActivity()
+    await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)  # the previous round began now
+    with activity.delivery(batch=False):
+        await asyncio.sleep(0.05)  # the consumer busy all the time since: under load
+    assert activity.busy_share() > 0.5
+    waited = await activity.wait_settled(settle=0.05, max_wait=5.0, bulk_wait=5.0, busy_share=0.5)
+    assert 0.04 <= waited < 5.0
+    # lightly loaded again (idle since that round began): the next round starts at once
+    await asyncio.sleep(0.1)
+    assert activity.busy_share() < 0.5
+    assert await activity.wait_settled(settle=30.0, max_wait=30.0, bulk_wait=30.0, busy_share=0.5) < 5.0
