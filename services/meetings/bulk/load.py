@@ -123,22 +123,8 @@ def _unit_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
 
 def _member_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
     d = event.data
-    status = d.status.value
-    return (
-        *_envelope_record(seq, event),
-        d.id,
-        d.cell_id,
-        d.full_name,
-        status,
-        d.role.value,
-        d.gender.value if d.gender else None,
-        d.birth_year,
-        d.admitted_on,
-        d.exempt,
-        d.email,
-        d.phone,
-        probation_ends_on(status=status, admitted_on=d.admitted_on),
-    )
+    ends_on = probation_ends_on(status=d.status.value, admitted_on=d.admitted_on)
+    return (*_envelope_record(seq, event), d.id, d.cell_id, ends_on)
 
 
 def _monitor_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
