@@ -3,6 +3,7 @@ multi-row statements, each as the one-by-one bookkeeping recorded it; a commit t
 sender (issue 12: one commit per mail and a 1 s poll were part of why 3,150 month-start notices took 104 s after
 every cell was scored)."""
 
+import asyncio
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -11,7 +12,7 @@ from services.notifications.bootstrap import build_app
 from services.notifications.channels import DeliveryError
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
-from services.notifications.handlers.deliveries import deliver_due
+from services.notifications.handlers.deliveries import DeliveryRounds, deliver_due
 from services.notifications.repository.outgoing import ClaimedDelivery, NewNotification
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.envelope import now
@@ -192,3 +193,52 @@ async def test_an_idle_sender_sends_a_new_notice_at_once_not_at_its_next_poll(
         await setup_projected(db, p)
         await publish(amqp_url, [p.scheduled(random_id("mtg"), now() + timedelta(days=2))])
         await eventually(lambda: inbox.to(p.email(p.member)), timeout=30, interval=0.05)
+
+
+class RecordingHeldBack(NotificationsUnitOfWork):
+    """A unit of work whose commit of a round's outcomes (a transaction that emits events) waits for `release`."""
+
+    release: asyncio.Event
+
+    async def commit(self) -> None:
+        if self.emitted:
+            await asyncio.wait_for(self.release.wait(), timeout=30)
+        await super().commit()
+
+
+async def test_the_next_round_is_sent_while_the_previous_one_is_being_recorded(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Rounds are pipelined: round 2 is claimed and sent while round 1's outcomes are still being committed (its
+    commit waits here until round 2 is on the wire), and both are recorded, in one transaction each."""
+    settings = settings.model_copy(update={"delivery_batch_size": 2})
+    clock = Clock(datetime(1990, 3, 5, 8, 0, tzinfo=VIETNAM_TZ))
+    ids = await queue(pool, settings, clock, 4)
+    release = asyncio.Event()
+    sent: list[int] = []
+
+    class Sender:
+        async def send(self, delivery: ClaimedDelivery) -> None:
+            sent.append(delivery.id)
+            if len(sent) > 2:  # the second round: the first one's recording is still held back
+                release.set()
+
+    def factory() -> NotificationsUnitOfWork:
+        uow = RecordingHeldBack(pool, settings=settings, clock=clock)
+        uow.release = release
+        return uow
+
+    rounds = DeliveryRounds(factory, {"email": Sender()})
+    try:
+        assert await rounds.step() == 2
+        assert await rounds.step() == 2  # with round 1 unrecorded: it would wait forever were rounds not pipelined
+        assert await rounds.step() == 0  # nothing left: the recordings under way are waited for
+        assert sorted(sent) == sorted(ids)
+        rows = await pool.fetch("SELECT status, xmin::text AS tx FROM delivery WHERE id = ANY($1::bigint[])", ids)
+        assert [row["status"] for row in rows] == ["delivered"] * 4
+        assert len({row["tx"] for row in rows}) == 2  # a transaction per round
+    finally:
+        await rounds.drain()
+        await pool.execute(
+            "UPDATE delivery SET status = 'failed' WHERE id = ANY($1::bigint[]) AND status = 'pending'", ids
+        )

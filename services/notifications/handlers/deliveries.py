@@ -163,44 +163,92 @@ async def send_together(
     return outcomes
 
 
+class DeliveryRounds:
+    """The sender's rounds, pipelined: a round's outcomes are recorded (one transaction) while the next round is
+    claimed and sent, one recording at a time and in round order. A round waited for its recording before, so the
+    sessions idled through every commit; the lease keeps a round being recorded out of the next one's claim."""
+
+    def __init__(self, uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> None:
+        self._uow_factory = uow_factory
+        self._senders = senders
+        self._recording: asyncio.Task[None] | None = None
+
+    async def step(self) -> int:
+        """One round: lease up to `delivery_batch_size` due deliveries, send them concurrently (identical mails as
+        one transaction to all their recipients; each channel bounds its own concurrency) and start recording their
+        outcomes; how many were leased (none: the recording under way has ended)."""
+        async with self._uow_factory() as uow:
+            claimed = await claim_deliveries(uow)
+            await uow.commit()
+        if not claimed:
+            await self.drain()
+            return 0
+        started = time.monotonic()
+        planned = group_sends(claimed, self._senders)
+        sends = [asyncio.create_task(send_together(group, sender, self._senders)) for group, sender in planned]
+        try:
+            await asyncio.wait(sends)  # a cancel here (shutdown) leaves the sends running: see below
+        except asyncio.CancelledError:
+            await _finish_at_shutdown(planned, sends, self._uow_factory)
+            raise
+        results = [
+            (delivery, error)
+            for (group, _), send in zip(planned, sends, strict=True)
+            for delivery, error in zip(group, send.result(), strict=True)
+        ]
+        sent_ms = round((time.monotonic() - started) * 1000)
+        self._recording = asyncio.create_task(
+            self._record(results, after=self._recording, sends=len(planned), sent_ms=sent_ms, started=started)
+        )
+        return len(claimed)
+
+    async def drain(self) -> None:
+        """Wait until the rounds sent have been recorded; raise the last recording's error."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            await recording
+
+    async def _record(
+        self,
+        results: list[tuple[ClaimedDelivery, str | None]],
+        *,
+        after: "asyncio.Task[None] | None",
+        sends: int,
+        sent_ms: int,
+        started: float,
+    ) -> None:
+        if after is not None:
+            await asyncio.wait([after])  # its error was logged there; this round is recorded all the same
+            if not after.cancelled():
+                after.exception()  # seen: not reported again as never retrieved
+        try:
+            async with self._uow_factory() as uow:  # the whole round's outcomes in one transaction
+                statuses = await record_attempts(results, uow=uow)
+                await uow.commit()
+        except Exception as exc:
+            # the round stays leased: its deliveries are tried again once the lease runs out
+            log.error("deliveries_round_not_recorded", deliveries=len(results), error=repr(exc))
+            raise
+        counts = Counter(statuses.values())
+        log.info(
+            "deliveries_round",
+            leased=len(results),
+            sends=sends,
+            delivered=counts["delivered"],
+            retrying=counts["pending"],
+            failed=counts["failed"],
+            send_ms=sent_ms,
+            total_ms=round((time.monotonic() - started) * 1000),
+        )
+
+
 async def deliver_due(uow_factory: Callable[[], NotificationsUnitOfWork], senders: Mapping[str, Sender]) -> int:
-    """One round: lease up to `delivery_batch_size` due deliveries, send them concurrently (identical mails as one
-    transaction to all their recipients; each channel bounds its own concurrency), record all outcomes in one
-    transaction; return how many were leased."""
-    async with uow_factory() as uow:
-        claimed = await claim_deliveries(uow)
-        await uow.commit()
-    if not claimed:
-        return 0
-    started = time.monotonic()
-    planned = group_sends(claimed, senders)
-    sends = [asyncio.create_task(send_together(group, sender, senders)) for group, sender in planned]
+    """One round, recorded before it returns (`DeliveryRounds.step`, then its recording); how many were leased."""
+    rounds = DeliveryRounds(uow_factory, senders)
     try:
-        await asyncio.wait(sends)  # a cancel here (shutdown) leaves the sends running: see below
-    except asyncio.CancelledError:
-        await _finish_at_shutdown(planned, sends, uow_factory)
-        raise
-    sent_s = time.monotonic() - started
-    results = [
-        (delivery, error)
-        for (group, _), send in zip(planned, sends, strict=True)
-        for delivery, error in zip(group, send.result(), strict=True)
-    ]
-    async with uow_factory() as uow:  # the whole round's outcomes in one transaction
-        statuses = await record_attempts(results, uow=uow)
-        await uow.commit()
-    counts = Counter(statuses.values())
-    log.info(
-        "deliveries_round",
-        leased=len(claimed),
-        sends=len(planned),
-        delivered=counts["delivered"],
-        retrying=counts["pending"],
-        failed=counts["failed"],
-        send_ms=round(sent_s * 1000),
-        total_ms=round((time.monotonic() - started) * 1000),
-    )
-    return len(claimed)
+        return await rounds.step()
+    finally:
+        await rounds.drain()
 
 
 async def _finish_at_shutdown(
