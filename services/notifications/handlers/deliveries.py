@@ -1,6 +1,7 @@
 """Delivery attempts: send leased deliveries, back off exponentially, give up and report, retry on request."""
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -16,6 +17,7 @@ from shared.logs import get_logger
 from shared.metrics import NOTIFICATION_DELIVERIES
 
 log = get_logger(__name__)
+DEBUG = logging.getLogger(__name__)
 SHUTDOWN_SEND_SECONDS = 2.0
 """How long sends under way may still take when the service stops (within its graceful timeout)."""
 
@@ -89,7 +91,8 @@ def report(
                 data=NotificationDelivered(**fields),
             )
         )
-        log.debug("delivery_sent", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt)
+        if DEBUG.isEnabledFor(logging.DEBUG):  # structlog renders a line before the level filter drops it
+            log.debug("delivery_sent", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt)
     elif status == "failed":
         uow.emit(
             new_event(
@@ -137,9 +140,11 @@ def group_sends(
     group key (at most `max_group` each, in the round's order), every other delivery alone."""
     sends: list[tuple[list[ClaimedDelivery], GroupSender | None]] = []
     open_groups: dict[tuple[str, Hashable], list[ClaimedDelivery]] = {}
+    # isinstance on a runtime-checkable Protocol inspects its members: once per channel, not per delivery
+    grouping = {channel: s for channel, s in senders.items() if isinstance(s, GroupSender)}
     for delivery in claimed:
-        sender = senders.get(delivery.channel)
-        if not isinstance(sender, GroupSender):
+        sender = grouping.get(delivery.channel)
+        if sender is None:
             sends.append(([delivery], None))
             continue
         key = (delivery.channel, sender.group_key(delivery))
