@@ -8,10 +8,12 @@ both are taken here. Subscribers run with AckPolicy.MANUAL and settle every mess
 - a handler error: reject with requeue after a short backoff, which counts toward the quorum
   queue's delivery limit, so a message that keeps failing ends in `<queue>.dlq`.
 
-A batch's good events are applied in one transaction: the inbox records them all in one statement (a copy of
-an event earlier in the batch or in an earlier delivery is a duplicate), each run of one type goes to that
-type's batch handler when the consumer has one (else its handler, event by event), then `finish` runs once
-(evaluation scores every touched meeting there) and it commits. When that fails, each event is tried in its
+A batch's good events are applied in one transaction, together with those of the batch deliveries that arrived
+while the consumer's previous batch transaction ran (one at a time per consumer and process): the inbox records them
+all in one statement (a copy of an event earlier in the batch or in an earlier delivery is a duplicate), each run
+of one type goes to that type's batch handler when the consumer has one (else its handler, event by event), then
+`finish` runs once (evaluation notes every touched cell there) and it commits; each delivery is then settled on its
+own events' outcomes. When that fails, each event is tried in its
 own transaction, so one failing event does not hold back the others; the message is retried for the failing
 ones (the inbox skips the rest), and on its last allowed delivery each event still failing is dead-lettered
 alone.
@@ -57,16 +59,46 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Errors that trying the same transaction again a moment later usually clears."""
 TRANSACTION_ATTEMPTS = 4
-_batch_locks: dict[tuple[str, int], asyncio.Lock] = {}
+MAX_GROUP_EVENTS = 4000
+"""At most this many events of batch deliveries waiting together share one transaction (a delivery is never cut)."""
 
 
-def _batch_lock(consumer: str) -> asyncio.Lock:
-    """One batch transaction at a time per consumer in this process: a batch holds many subjects' locks, taken
-    in its events' order, and two such transactions side by side would deadlock each other."""
+@dataclass(eq=False)
+class _Waiting:
+    """A batch delivery's good events waiting for their consumer's next batch transaction."""
+
+    items: list["_Item"]
+    done: bool = False
+
+
+class _Batches:
+    """One batch transaction at a time per consumer in this process: a batch holds many subjects' locks, taken in
+    its events' order, and two such transactions side by side would deadlock each other. Batch deliveries that
+    arrive while one runs wait, and the next transaction takes all of them at once (group commit of deliveries):
+    one transaction, one inbox statement, one `finish` and one commit for many small relay batches."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting: list[_Waiting] = []
+
+    def take(self) -> list[_Waiting]:
+        """The waiting deliveries from the oldest on, as many as fit MAX_GROUP_EVENTS (at least one)."""
+        taken: list[_Waiting] = []
+        events = 0
+        while self.waiting and (not taken or events + len(self.waiting[0].items) <= MAX_GROUP_EVENTS):
+            events += len(self.waiting[0].items)
+            taken.append(self.waiting.pop(0))
+        return taken
+
+
+_batches: dict[tuple[str, int], _Batches] = {}
+
+
+def _batches_of(consumer: str) -> _Batches:
     key = (consumer, id(asyncio.get_running_loop()))
-    if key not in _batch_locks:
-        _batch_locks[key] = asyncio.Lock()
-    return _batch_locks[key]
+    if key not in _batches:
+        _batches[key] = _Batches()
+    return _batches[key]
 
 
 class EventHandler(Protocol[UowT]):
@@ -281,10 +313,8 @@ async def _consume_batch(
     for item in items:
         _read(item, handlers, consumer=consumer, checked=batch.checked)
     good = [item for item in items if item.event is not None]
-    if order is not None:
-        good.sort(key=lambda item: order(item.event) if item.event is not None else "")
     if good:
-        await _apply_batch(plan, good)
+        await _apply_batch(plan, good, order=order)
     failing = [item for item in good if item.outcome == "failed"]
     last_delivery = delivery_count(raw) >= delivery_limit - 1
     if failing and not last_delivery:
@@ -336,13 +366,40 @@ def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: s
         log.error("event_invalid", consumer=consumer, position=item.position, reason=item.reason)
 
 
-async def _apply_batch(plan: _Plan, good: list[_Item]) -> None:
+async def _apply_batch(plan: _Plan, good: list[_Item], *, order: Callable[[Event[Any]], str] | None) -> None:
+    """The good events, with those of the batch deliveries waiting beside them, in one transaction; when that
+    fails, each in its own, noting which ones fail. Returns once this delivery's events have their outcomes."""
+    batches = _batches_of(plan.consumer)
+    mine = _Waiting(good)
+    batches.waiting.append(mine)
+    while not mine.done:
+        async with batches.lock:
+            if mine.done:
+                break
+            group = batches.take()
+            try:
+                await _apply_group(plan, group, order=order)
+            except BaseException:  # cancelled: the others' events are taken again by their own tasks
+                batches.waiting[:0] = [waiting for waiting in group if not waiting.done and waiting is not mine]
+                raise
+
+
+async def _apply_group(plan: _Plan, group: list[_Waiting], *, order: Callable[[Event[Any]], str] | None) -> None:
+    """Apply the events of the waiting deliveries (sorted by `order` when given, stably) and mark them done."""
+    good = [item for waiting in group for item in waiting.items]
+    if order is not None:
+        good.sort(key=lambda item: order(item.event) if item.event is not None else "")
+    await _apply_items(plan, good)
+    for waiting in group:
+        waiting.done = True
+
+
+async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
     """All good events in one transaction; when that fails, each in its own, noting which ones fail."""
     consumer = plan.consumer
     pairs = [(item.event, plan.handlers[item.event.type]) for item in good if item.event is not None]
     try:
-        async with _batch_lock(consumer):
-            outcomes = await _apply(plan, pairs)
+        outcomes = await _apply(plan, pairs)
         for item, outcome in zip(good, outcomes, strict=True):
             item.outcome = outcome
         return

@@ -182,6 +182,8 @@ class ProbeConsumer:
         )
         if event.data.reason == "fail":
             raise RuntimeError("the handler keeps failing")
+        if event.data.reason == "slow":
+            await asyncio.sleep(1.0)  # holds its transaction while other deliveries arrive
 
     async def finish(self, uow: PgUnitOfWork) -> None:
         """Count the transactions that applied something (once per delivery when all goes well)."""
@@ -347,3 +349,45 @@ async def test_copies_within_and_across_batches_are_skipped_by_the_set_based_inb
     if probe.runs:  # the batch handler took each batch's new events as one run
         assert probe.runs == [ids[:3], ids[3:]]
     assert probe.transactions == 2
+
+
+async def test_batch_deliveries_arriving_during_a_transaction_share_the_next_one(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """Group commit of batch deliveries: those that wait while one transaction runs are applied together in the
+    next one, each event once, each delivery settled on its own."""
+    first = [cancellation(random_id("slow"), reason="slow")]
+    later = [[cancellation(random_id("grouped")) for _ in range(3)] for _ in range(3)]
+    later[1].append(later[0][0])  # a copy in another delivery of the same group: a duplicate
+    ids = [event["data"]["meeting_id"] for batch in [first, *later] for event in batch[:3]]
+
+    await publish_batch(channel, first)
+    await eventually(lambda: probe.calls, timeout=15)  # the first transaction runs (and sleeps)
+    for batch in later:
+        await publish_batch(channel, batch)
+
+    assert await eventually(lambda: _all_applied(pool, ids), timeout=15) == dict.fromkeys(ids, 1)
+    await eventually(lambda: settled(probe.queue.name) >= 1 + 3 + 4 + 3)
+    assert sorted(probe.calls) == sorted(ids)
+    assert probe.transactions == 2  # the first delivery's, then one for the three that waited
+
+
+async def test_a_failing_event_in_a_group_of_deliveries_holds_back_only_its_own(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    first = [cancellation(random_id("slow"), reason="slow")]
+    failing = cancellation(random_id("failing"), reason="fail")
+    later = [[cancellation(random_id("ok"))], [cancellation(random_id("ok")), failing], [cancellation(random_id("ok"))]]
+    ids = [first[0]["data"]["meeting_id"]] + [batch[0]["data"]["meeting_id"] for batch in later]
+
+    await publish_batch(channel, first)
+    await eventually(lambda: probe.calls, timeout=15)
+    for batch in later:
+        await publish_batch(channel, batch)
+
+    assert await eventually(lambda: _all_applied(pool, ids), timeout=15) == dict.fromkeys(ids, 1)
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30)
+    assert json.loads(message.body)["id"] == failing["id"]
+    assert await applied(pool, [failing["data"]["meeting_id"]]) == {}
+    assert await applied(pool, ids) == dict.fromkeys(ids, 1)
