@@ -190,6 +190,45 @@ async def test_a_period_not_begun_or_before_any_data_is_not_rated_poor(rpc: RpcC
     assert first["trend"]["previous_score"] is None and first["trend"]["score_delta"] is None
 
 
+async def test_a_cell_moved_to_another_committee_leaves_one_rollup_for_the_other(
+    rpc: RpcClient, amqp_url: str, database_url: str
+) -> None:
+    # the roll-ups read a materialized subtree (migration 0005): a newer unit snapshot with another parent moves the
+    # cell and its periods' sums at the next read
+    left, right, moved, stays = random_id("ward"), random_id("ward"), random_id("cell"), random_id("cell")
+    events = cell_history(committee_id=left, cell_id=moved, prefix=random_id("h"))
+    events += cell_history(committee_id=right, cell_id=stays, prefix=random_id("h"))
+    conn = await asyncpg.connect(database_url)
+    try:
+        await publish(amqp_url, events)
+        ids = [event["id"] for event in events]
+        await eventually(lambda: applied_and_scored(conn, event_ids=ids, cell_ids=[moved, stays]), timeout=60)
+        before = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=right, period="2026-05"))
+        assert before["cells"] == 1
+        move = fact(
+            "org.unit.upserted.v1",
+            {"id": moved, "name": "Chi bộ khu phố 1", "kind": "cell", "parent_id": right},
+            time=at(7, 1, 8),
+        )
+        await publish(amqp_url, [move])
+        await eventually(lambda: applied_and_scored(conn, event_ids=[move["id"]], cell_ids=[moved]), timeout=60)
+    finally:
+        await conn.close()
+    periods = {p["period"]: p for p in (await ask(rpc, evaluation.GetCellPeriods(cell_id=moved)))["periods"]}
+    after = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=right, period="2026-05"))
+    assert after["cells"] == 2
+    expected = dict(before["by_rating"])
+    expected[periods["2026-05"]["rating"]] += 1
+    assert after["by_rating"] == expected
+    # both scores as answered are rounded to the cent, so their mean may stray from the exact one by a cent
+    assert abs(after["score"] - (before["score"] + periods["2026-05"]["score"]) / 2) <= 0.01 + 1e-9
+    ranking = await ask(rpc, evaluation.GetCommitteeRanking(committee_id=right, period="2026-05", order="desc"))
+    assert {item["cell_id"] for item in ranking["items"]} == {moved, stays} and ranking["total"] == 2
+    # the committee it left has no cell with data any more: its periods are unknown, not Poor
+    gone = await rpc_error(ask(rpc, evaluation.GetCommitteeRollup(committee_id=left, period="2026-05")))
+    assert (gone.code, gone.field) == ("not_found", "period")
+
+
 async def test_frameworks_are_listed_read_and_adopted(rpc: RpcClient, ward: dict[str, str]) -> None:
     listed = await ask(rpc, evaluation.ListFrameworks())
     by_id = {(item["id"], item["version"]): item for item in listed["items"]}
