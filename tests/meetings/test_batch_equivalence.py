@@ -103,6 +103,36 @@ def province_events() -> list[dict[str, Any]]:
     # copies inside the batch, right after the original and much later
     events.insert(middle + 20, copy.deepcopy(events[middle + 19]))
     events += [copy.deepcopy(events[5]), copy.deepcopy(events[middle + 30])]
+    # moved twice (the second with a new place), then an older move that changes nothing; cancelled twice, the
+    # older reason losing, then a move issued after the cancellation (rejected): reschedules and cancellations are
+    # queued with the transaction's other writes
+    move = next(e for e in events if e["type"] == "meeting.rescheduled.v1")
+    again = copy.deepcopy(move) | {"id": f"{TEMPLATE}move-again"}
+    again["time"] = (datetime.fromisoformat(move["time"]) + timedelta(hours=1)).isoformat()
+    again["data"] = again["data"] | {"location": "Hội trường mới", "starts_at": again["time"]}
+    stale = copy.deepcopy(move) | {"id": f"{TEMPLATE}move-stale"}
+    stale["time"] = (datetime.fromisoformat(move["time"]) - timedelta(days=2)).isoformat()
+    stale["data"] = stale["data"] | {"location": "Nhà cũ"}
+    at = events.index(move) + 1
+    events[at:at] = [again, stale]
+    last = copy.deepcopy(next(e for e in reversed(events) if e["type"] == "meeting.scheduled.v1"))
+    last["id"], last["data"]["meeting_id"] = f"{TEMPLATE}called-off", f"{TEMPLATE}m-called-off"
+    events.append(last)
+    cancel = {
+        **{k: v for k, v in last.items() if k != "data"},
+        "id": f"{TEMPLATE}cancel",
+        "type": "meeting.cancelled.v1",
+        "time": (datetime.fromisoformat(last["time"]) + timedelta(hours=2)).isoformat(),
+        "data": {"meeting_id": last["data"]["meeting_id"], "reason": "Mưa bão"},
+    }
+    older_cancel = copy.deepcopy(cancel) | {"id": f"{TEMPLATE}cancel-older"}
+    older_cancel["time"] = (datetime.fromisoformat(cancel["time"]) - timedelta(hours=1)).isoformat()
+    older_cancel["data"] = {"meeting_id": cancel["data"]["meeting_id"], "reason": "Lý do cũ"}
+    late_move = copy.deepcopy(again) | {"id": f"{TEMPLATE}move-late"}
+    late_move["time"] = (datetime.fromisoformat(cancel["time"]) + timedelta(hours=1)).isoformat()
+    late_move["data"] = late_move["data"] | {"meeting_id": cancel["data"]["meeting_id"]}
+    at = events.index(last) + 1
+    events[at:at] = [cancel, older_cancel, late_move]
     return events
 
 
