@@ -242,6 +242,16 @@ def _subtree_period(cells: int) -> str:
     return SMALL_SUBTREE_PERIOD if cells < LARGE_SUBTREE else SUBTREE_PERIOD
 
 
+def _named_page(cells: str, order: str) -> str:
+    """The page ($4 limit, $5 offset) of `cells` in `order`, then their names: joined after the page is cut, else the
+    planner hashes every unit to name a commune's few cells (39 ms instead of 3)."""
+    return (
+        f"SELECT s.cell_id, u.name, s.score, s.rating FROM ("
+        f" SELECT s.cell_id, s.score, s.rating FROM ({cells}) s ORDER BY {order} LIMIT $4 OFFSET $5"
+        f") s JOIN unit u ON u.id = s.cell_id ORDER BY {order}"
+    )
+
+
 def _weak_sql(*, large: bool, missing: bool, cells: int) -> str:
     """A page of the subtree's weak cells, worst first ($1 unit, $2 period, $3 cells read per stream, $4 limit,
     $5 offset): off the weak-rating index per rating when `large`, else the whole subtree sorted."""
@@ -258,10 +268,7 @@ def _weak_sql(*, large: bool, missing: bool, cells: int) -> str:
         chosen = (
             f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL AND a.rating IN ('poor', 'average')"
         )
-    return (
-        f"SELECT s.cell_id, u.name, s.score, s.rating FROM ({chosen}) s JOIN unit u ON u.id = s.cell_id"
-        f" ORDER BY {WEAK_ORDER} LIMIT $4 OFFSET $5"
-    )
+    return _named_page(chosen, WEAK_ORDER)
 
 
 def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int) -> str:
@@ -286,10 +293,7 @@ def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int) -> 
             f"(SELECT p.cell_id, p.score, p.rating FROM cell_period p WHERE p.period = $2 AND {IN_SUBTREE}"
             f" ORDER BY p.score, p.cell_id LIMIT $3){missing_cells}"
         )
-    return (
-        f"SELECT s.cell_id, u.name, s.score, s.rating FROM ({chosen}) s JOIN unit u ON u.id = s.cell_id"
-        f" ORDER BY s.score {direction}, s.cell_id LIMIT $4 OFFSET $5"
-    )
+    return _named_page(chosen, f"s.score {direction}, s.cell_id")
 
 
 async def _fetch_planned_for(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
