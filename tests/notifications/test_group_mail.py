@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from services.notifications.channels import SmtpSender, build_email, mail_key
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
-from services.notifications.handlers.deliveries import deliver_due, group_sends
+from services.notifications.handlers.deliveries import DeliveryRounds, deliver_due, group_sends
 from services.notifications.repository.outgoing import ClaimedDelivery, NewDelivery, NewNotification
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.periods import VIETNAM_TZ
@@ -272,5 +272,40 @@ async def test_stopping_mid_transaction_and_starting_again_sends_nobody_twice(
         assert await deliver_due(factory, {"email": restarted}) == 0
         await restarted.aclose()
         assert len(smtp.mails) == 1 and all(smtp.copies(address) == 1 for address in by_address)
+    finally:
+        await retire(pool, ids)
+
+
+async def test_stopping_pipelined_rounds_mid_transaction_records_both_rounds_and_sends_nobody_twice(
+    pool: asyncpg.Pool, settings: Settings, server: tuple[Server, int]
+) -> None:
+    """The service's sender pipelines rounds: stopped while round 2 is on the wire and round 1 may still be being
+    recorded, both rounds end recorded (the stop waits for the recording), and the restarted sender sends nothing."""
+    smtp, port = server
+    settings = settings.model_copy(update={"smtp_port": port, "delivery_batch_size": 18})
+    clock = Clock(datetime(1990, 4, 3, 8, 0, tzinfo=VIETNAM_TZ))
+    first = await queue_cell_notice(pool, settings, clock, 18)
+    second = await queue_cell_notice(pool, settings, clock, 18)
+    ids = [*first.values(), *second.values()]
+    sender = SmtpSender(settings)
+    factory = uow_factory(pool, settings=settings, clock=clock)
+    rounds = DeliveryRounds(factory, {"email": sender})
+    try:
+        assert await rounds.step() == 18  # round 1 sent, its recording under way
+        smtp.data_started.clear()
+        smtp.slow = 0.5
+        round_2 = asyncio.create_task(rounds.step())
+        await asyncio.wait_for(smtp.data_started.wait(), timeout=30)
+        round_2.cancel()  # the service stops with round 2's mail in flight
+        with pytest.raises(asyncio.CancelledError):
+            await round_2
+        await rounds.drain()  # as run_deliveries does on its way out
+        await sender.aclose()
+        assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
+        restarted = SmtpSender(settings)
+        clock.value += timedelta(hours=1)
+        assert await DeliveryRounds(factory, {"email": restarted}).step() == 0
+        await restarted.aclose()
+        assert len(smtp.mails) == 2 and all(smtp.copies(address) == 1 for address in [*first, *second])
     finally:
         await retire(pool, ids)
