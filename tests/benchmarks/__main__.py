@@ -106,7 +106,7 @@ def main() -> None:
         elif preset == "bulk":
             from tests.benchmarks import bulk
 
-            result = bulk.run(scale=args.scale, baseline=baseline)
+            result = bulk.run(scale=args.scale, baseline=baseline, profile_dir=profile(preset))
         elif preset == "rollup":
             run_module(["-m", "tests.evaluation.bench_rollup", "--scale", str(args.scale)])
         elif preset == "sweep":

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from tests.benchmarks.harness import ratio
+from tests.benchmarks.profiling import Profiler
 from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
 
 ROOT = Path(__file__).parents[2]
@@ -61,8 +62,9 @@ async def raw_load(dsn: str, path: Path) -> dict[str, Any]:
         await conn.close()
 
 
-def run(*, scale: float, baseline: bool) -> dict[str, Any]:
-    """Generate, bulk-load with chibo, load with the baseline; the figures and the ratio."""
+def run(*, scale: float, baseline: bool, profile_dir: Path | None = None) -> dict[str, Any]:
+    """Generate, bulk-load with chibo (py-spy on the loading process into `profile_dir` when given), load with the
+    baseline; the figures and the ratio."""
     cells = max(1, round(FULL_CELLS * scale))
     members = max(cells, round(FULL_MEMBERS * scale))
     with tempfile.TemporaryDirectory() as workdir:
@@ -76,16 +78,24 @@ def run(*, scale: float, baseline: bool) -> dict[str, Any]:
         )
         with fresh_database(DEFAULT_DATABASE_URL) as dsn:
             started = time.perf_counter()
-            loaded = subprocess.run(
+            loading = subprocess.Popen(
                 [sys.executable, "-m", "services.meetings", "bulk-load", str(path)],
                 cwd=ROOT,
-                check=True,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
                 text=True,
                 env={**os.environ, "CHIBO_DATABASE_URL": dsn},
             )
+            profiler = Profiler(profile_dir, {"bulk-load": loading.pid}) if profile_dir else None
+            if profiler is not None:
+                profiler.start()
+            stdout, _ = loading.communicate()
             wall = time.perf_counter() - started
-        chibo = json.loads(loaded.stdout.strip().splitlines()[-1]) | {"wall_s": round(wall, 1)}
+            if profiler is not None:
+                profiler.stop()
+            if loading.returncode:
+                raise subprocess.CalledProcessError(loading.returncode, loading.args, stdout)
+        chibo = json.loads(stdout.strip().splitlines()[-1]) | {"wall_s": round(wall, 1)}
         raw: dict[str, Any] = {}
         if baseline:
             with fresh_database(DEFAULT_DATABASE_URL) as dsn:
@@ -97,4 +107,5 @@ def run(*, scale: float, baseline: bool) -> dict[str, Any]:
         "chibo": chibo,
         "baseline": raw,
         "ratio": {"events_per_s": ratio(chibo.get("events_per_second"), raw.get("events_per_second"))},
+        **({"profile": profiler.summary()} if profiler is not None else {}),
     }
