@@ -178,7 +178,8 @@ async def test_single_deliveries_gather_in_groups_and_are_applied_in_order_per_c
     await eventually(lambda: _same_length(republished_order(db, ids), len(ids)), timeout=60)
     for cell in cells:
         assert await republished_order(db, [event["id"] for event in cell]) == [event["id"] for event in cell]
-    assert await db.fetchval("SELECT count(*) FROM meetings.held_event") == 0
+    # none of this test's events is left held (the package's database also keeps other tests' holds)
+    assert await db.fetchval("SELECT count(*) FROM meetings.held_event WHERE event_id = ANY($1::text[])", ids) == 0
     [rejection] = await db.fetch("SELECT field, reason FROM meetings.rejection WHERE raw = $1", poison.decode())
     assert rejection["field"] == "specversion" and "ce-specversion" in rejection["reason"]
     # the first group waited on the lock with the first delivery, the others formed beside and behind it
