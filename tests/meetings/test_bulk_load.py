@@ -189,3 +189,20 @@ async def test_every_fact_a_bulk_load_republishes_reads_back_through_the_contrac
         event = read_event(parse_envelope(payload))  # raises InvalidEvent naming the field
         types.add(event.type)
     assert "org.unit.upserted.v1" in types  # the root unit (parent_id null) included
+
+
+async def test_a_csv_row_that_breaks_its_table_stops_the_load_after_every_row_before_it(  # type: ignore[no-untyped-def]
+    database_url: str, db, tmp_path: Path
+) -> None:
+    prefix = random_id("csvstop") + "-"
+    committee, cell = prefix + "xa", prefix + "cb1"
+    units = tmp_path / "units.csv"
+    units.write_text(f"id,name,kind,parent_id\n{committee},Đảng ủy xã,committee,\n{cell},Chi bộ 1,cell,{committee}\n")
+    members = tmp_path / "members.csv"
+    rows = [f"{prefix}m{n},Nguyễn Văn {n},{cell},official" for n in range(1, 4)]
+    members.write_text("id,full_name,cell_id,status\n" + "\n".join(rows) + f"\n{prefix}m9,X,{cell},official,extra\n")
+    tables = ("--units", str(units), "--members", str(members), "--chunk-size", "2")
+    code, refused = await asyncio.to_thread(run_load, database_url, *tables)
+    assert code == 2 and "members.csv" in refused["error"]
+    loaded = await db.fetch("SELECT id FROM meetings.member WHERE id LIKE $1 ORDER BY id", prefix + "%")
+    assert [row["id"] for row in loaded] == [f"{prefix}m1", f"{prefix}m2", f"{prefix}m3"]

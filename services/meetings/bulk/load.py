@@ -58,16 +58,28 @@ def read_lines(path: Path) -> Iterator[str]:
         yield from (line for line in lines if line.strip())
 
 
-def chunked(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    """The lines, `size` at a time."""
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) >= size:
+class Chunks:
+    """The lines, `size` at a time; a fault of the source (a CSV row that breaks its table, a read error) ends
+    the chunks after the lines before it, and is kept in `fault` to raise once those are loaded."""
+
+    def __init__(self, lines: Iterable[str], size: int) -> None:
+        self._source = iter(lines)
+        self._size = size
+        self.fault: Exception | None = None
+
+    def __iter__(self) -> Iterator[list[str]]:
+        while self.fault is None:
+            chunk: list[str] = []
+            try:
+                for line in self._source:
+                    chunk.append(line)
+                    if len(chunk) >= self._size:
+                        break
+            except Exception as exc:
+                self.fault = exc
+            if not chunk:
+                return
             yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def count_lines(path: Path) -> int:
@@ -332,7 +344,8 @@ async def bulk_load_lines(
     try:
         with tqdm(total=total, unit="ev", unit_scale=True, disable=not progress, desc="bulk-load") as bar:
             applying: ReadChunk | None = None
-            for lines_of_chunk in chunked(lines, chunk_size):
+            chunks = Chunks(lines, chunk_size)
+            for lines_of_chunk in chunks:
                 # this chunk is read in a thread while the previous one is applied: the database and Python overlap
                 reading = asyncio.ensure_future(asyncio.to_thread(read_chunk, lines_of_chunk, received_at=now()))
                 try:
@@ -344,6 +357,8 @@ async def bulk_load_lines(
             if applying is not None:
                 await load_chunk(applying, pool, report)
                 bar.update(len(applying.lines))
+            if chunks.fault is not None:
+                raise chunks.fault  # the lines before it are loaded; loading again finds them duplicate
     finally:
         sys.setswitchinterval(switch_interval)
     report.elapsed_seconds = time.perf_counter() - started
