@@ -97,7 +97,9 @@ def build_group_email(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> 
     first = deliveries[0]
     message = EmailMessage(policy=policy.compat32)
     message["From"] = sender
-    message["To"] = Header(audience(deliveries), "utf-8", header_name="To").encode() + ":;"
+    # RFC 2047 5.3: an encoded word in a phrase needs white space before the ':' that follows it (glued, a strict
+    # reader takes the name's last word for plain text; Python's parser flags it)
+    message["To"] = Header(audience(deliveries), "utf-8", header_name="To").encode() + " :;"
     message["Subject"] = Header(first.title, "utf-8", header_name="Subject")
     message["Date"] = formatdate(localtime=False)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "chibo.local"

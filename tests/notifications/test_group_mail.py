@@ -6,10 +6,12 @@ the very same text, 3,150 SMTP transactions for 175 cells; sending (250-325 mail
 """
 
 import asyncio
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from typing import Any
 
 import asyncpg
@@ -42,6 +44,7 @@ class Server:
 
     def __init__(self) -> None:
         self.mails: list[tuple[list[str], Any]] = []
+        self.contents: list[bytes] = []
         self.refuse: set[str] = set()
         self.slow = 0.0
         self.data_started = asyncio.Event()
@@ -61,6 +64,7 @@ class Server:
         if self.slow:
             await asyncio.sleep(self.slow)
         self.mails.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+        self.contents.append(envelope.content)
         return "250 OK"
 
     def copies(self, address: str) -> int:
@@ -114,6 +118,34 @@ async def test_identical_mails_to_many_travel_as_one_transaction_naming_nobody_i
     assert str(mail["Subject"]) == TITLE
     assert mail.get_content() == BODY + "\n"
     await sender.aclose()
+
+
+@pytest.mark.parametrize(
+    "cell_name",
+    [
+        CELL_NAME,
+        "Chi bộ Trạm Y tế phường",
+        "Chi bộ Trường Trung học phổ thông chuyên Lê Quý Đôn, phường Hòa Bình (cơ sở 2)",
+        'Chi bộ "Khu phố 3": phường; An Phú',
+    ],
+)
+async def test_the_audience_of_a_mail_to_many_reads_back_exactly_whatever_the_cell_name(
+    settings: Settings, server: tuple[Server, int], cell_name: str
+) -> None:
+    """RFC 2047 (5.3): an encoded word in a phrase is set apart from the ':' after it by white space; glued to it,
+    a strict reader does not take the name's last word for an encoded word (Python's parser reports the defect)."""
+    smtp, port = server
+    sender = SmtpSender(settings.model_copy(update={"smtp_port": port}))
+    group = [ClaimedDelivery(**(claimed(number).__dict__ | {"cell_name": cell_name})) for number in range(3)]
+    assert await sender.send_group(group) == [None] * 3
+    await sender.aclose()
+    to = smtp.mails[0][1]["To"]
+    assert to.defects == () and [group.addresses for group in to.groups] == [()]
+    wire = message_from_bytes(smtp.contents[0], policy=policy.compat32)["To"]
+    for word in re.finditer(r"=\?[^?]+\?[bBqQ]\?[^?]*\?=", wire):
+        assert wire[word.end() : word.end() + 1] in ("", " ", "\t", "\r", "\n"), wire
+    phrase, _, rest = str(make_header(decode_header(wire))).rpartition(":")
+    assert phrase.rstrip() == f"Đảng viên {cell_name}" and rest == ";"  # an empty group naming the cell
 
 
 async def test_a_refused_recipient_fails_alone_and_the_others_are_delivered(
