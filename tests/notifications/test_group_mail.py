@@ -21,7 +21,13 @@ from aiosmtpd.controller import Controller
 from services.notifications.channels import SmtpSender, build_email, mail_key
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
-from services.notifications.handlers.deliveries import DeliveryRounds, deliver_due, group_sends
+from services.notifications.handlers.deliveries import (
+    DeliveryRounds,
+    claim_deliveries,
+    deliver_due,
+    group_sends,
+    send_together,
+)
 from services.notifications.repository.outgoing import ClaimedDelivery, NewDelivery, NewNotification
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.periods import VIETNAM_TZ
@@ -340,4 +346,40 @@ async def test_stopping_pipelined_rounds_mid_transaction_records_both_rounds_and
         await restarted.aclose()
         assert len(smtp.mails) == 2 and all(smtp.copies(address) == 1 for address in [*first, *second])
     finally:
+        await retire(pool, ids)
+
+
+async def test_a_round_sent_again_after_a_crash_carries_the_same_message_ids(
+    pool: asyncpg.Pool, settings: Settings, server: tuple[Server, int]
+) -> None:
+    """kill -9 between the server's answer and the round's commit: at least once, the round goes again once its
+    lease runs out. Each mail then carries the Message-ID it had the first time (RFC 5322 3.6.4: one message, one
+    identifier), so the recipients' mail systems can see the copy for what it is; a fresh random id made it a new
+    message to everyone of the round (200 recipients after a kill -9 of the demo's notifications service)."""
+    smtp, port = server
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime(1990, 4, 4, 8, 0, tzinfo=VIETNAM_TZ))
+    cell = await queue_cell_notice(pool, settings, clock, 18)
+    alone = await queue_cell_notice(pool, settings, clock, 1)  # another cell's: a mail of its own
+    ids = [*cell.values(), *alone.values()]
+    sender = SmtpSender(settings)
+    senders = {"email": sender}
+    factory = uow_factory(pool, settings=settings, clock=clock)
+    try:
+        async with factory() as uow:  # the round as DeliveryRounds.step runs it, up to the crash
+            leased = await claim_deliveries(uow)
+            await uow.commit()
+        assert sorted(d.id for d in leased) == sorted(ids)
+        for group, group_sender in group_sends(leased, senders):
+            assert await send_together(group, group_sender, senders) == [None] * len(group)
+        first = {tuple(sorted(rcpt)): mail["Message-ID"] for rcpt, mail in smtp.mails}
+        assert len(first) == 2 and len(set(first.values())) == 2  # killed here: nothing recorded
+
+        clock.value += timedelta(seconds=settings.delivery_lease_seconds + 1)
+        assert await deliver_due(factory, {"email": SmtpSender(settings)}) == 19
+        again = {tuple(sorted(rcpt)): mail["Message-ID"] for rcpt, mail in smtp.mails[2:]}
+        assert again == first
+        assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
+    finally:
+        await sender.aclose()
         await retire(pool, ids)
