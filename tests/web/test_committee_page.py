@@ -1,0 +1,78 @@
+"""The committee page's texts for what the roll-up holds, rendered from its template without a running system."""
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from services.gateway.web import data, periods
+from services.gateway.web.core import environment
+
+
+def committee_page(rollup: dict[str, Any]) -> str:
+    """The committee page of a roll-up, rendered as the officer's page renders it."""
+    viewer = SimpleNamespace(role="committee_officer", account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None)
+    return (
+        environment()
+        .get_template("committee.html")
+        .render(
+            viewer=viewer,
+            unit={"id": "xa-hoa-binh", "name": "Đảng ủy xã Hòa Bình", "kind": "committee"},
+            period=rollup["period"],
+            choices=periods.choices(rollup["period"]),
+            crumbs=[],
+            unrated=None,
+            ratings_chart=data.ratings_chart(rollup["by_rating"]),
+            trend_chart=data.trend_chart([]),
+            trend=[],
+            rollup=rollup,
+            children=[],
+            inbox=[],
+            late_minutes=[],
+        )
+    )
+
+
+def weakest_section(page: str) -> str:
+    """The text of the page's weakest-cells list."""
+    start = page.index('id="weakest"')
+    return page[start : page.index("</ol>", start)]
+
+
+def rollup(by_rating: dict[str, int], weakest: list[dict[str, Any]]) -> dict[str, Any]:
+    """A month's roll-up of a commune with these ratings and weak cells."""
+    return {
+        "committee_id": "xa-hoa-binh",
+        "period": "2026-11",
+        "cells": sum(by_rating.values()),
+        "by_rating": {"good": 0, "fair": 0, "average": 0, "poor": 0} | by_rating,
+        "regularity": 1.0,
+        "attendance_rate": 0.9,
+        "speaking_rate": 0.5,
+        "thematic_coverage": 1.0,
+        "score": 92.5,
+        "trend": {},
+        "weakest": weakest,
+    }
+
+
+@pytest.mark.parametrize(
+    ("by_rating", "words"),
+    [
+        ({"good": 1, "fair": 2}, "Không có chi bộ nào xếp loại Trung bình hoặc Kém."),
+        ({}, "Chưa có chi bộ nào được xếp loại."),
+    ],
+)
+def test_no_weak_cell_is_not_said_as_no_cell_rated(by_rating: dict[str, int], words: str) -> None:
+    """The list holds only cells rated Trung bình or Kém: a commune whose cells are all Tốt or Khá has rated cells,
+    and "Chưa có chi bộ nào được xếp loại" told its officer none was rated (seen on the demo's Phường An Phú)."""
+    section = weakest_section(committee_page(rollup(by_rating, [])))
+    assert words in section
+    assert ("Chưa có chi bộ nào được xếp loại" in section) == (not by_rating)
+
+
+def test_the_weak_cells_are_listed_by_name_score_and_rating() -> None:
+    weak = {"cell_id": "thon-2", "name": "Chi bộ thôn 2", "score": 44.21, "rating": "poor"}
+    section = weakest_section(committee_page(rollup({"good": 1, "poor": 1}, [weak])))
+    assert "Chi bộ thôn 2" in section and "44,2" in section and "Kém" in section
+    assert "Không có chi bộ" not in section and "Chưa có chi bộ" not in section
