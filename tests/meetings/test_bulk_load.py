@@ -58,6 +58,20 @@ async def test_loads_a_province_and_reloading_it_changes_nothing(meetings_pool, 
     assert (await counts(db, prefix))["outbox"] == len(lines)
 
 
+async def test_a_file_saved_with_a_byte_order_mark_and_crlf_loads_as_without(meetings_pool, db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Windows tools save "UTF-8" with a BOM (Notepad, Excel, PowerShell) and CRLF line ends; the CSV tables were read
+    with utf-8-sig already, but a JSON-lines file's first line, the province's root, was rejected ("Unexpected UTF-8
+    BOM") and every unit, member and meeting under it held. A BOM is the file's, not the event's (RFC 8259 8.1 lets a
+    reader ignore it); a BOM inside a line is still the event's and judged as such."""
+    prefix = random_id("bulk") + "-"
+    lines = province(tmp_path / "province.jsonl", prefix, cells=4, members=40)
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(line + "\r\n" for line in lines).encode("utf-8"))
+    report = await bulk_load(path, meetings_pool, chunk_size=20, progress=False)
+    assert report.outcomes == {"accepted": len(lines), "duplicate": 0, "held": 0, "rejected": 0}
+    assert await counts(db, prefix) == {"cells": 4, "members": 40, "monitors": 4, "outbox": len(lines), "held": 0}
+
+
 async def test_members_before_their_cells_wait_and_bad_lines_are_rejected(meetings_pool, db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     prefix = random_id("bulk") + "-"
     lines = province(tmp_path / "province.jsonl", prefix, cells=6, members=60)

@@ -53,8 +53,9 @@ class LoadReport:
 
 
 def read_lines(path: Path) -> Iterator[str]:
-    """The file's non-empty lines."""
-    with path.open(encoding="utf-8") as lines:
+    """The file's non-empty lines; a byte order mark at its start is the file's, not the first event's (Windows tools
+    save UTF-8 with one; RFC 8259 8.1 lets a reader ignore it), as the CSV tables are read."""
+    with path.open(encoding="utf-8-sig") as lines:
         yield from (line for line in lines if line.strip())
 
 
