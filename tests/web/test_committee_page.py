@@ -5,13 +5,16 @@ from typing import Any
 
 import pytest
 
+from services.gateway.auth import Role
 from services.gateway.web import data, periods
 from services.gateway.web.core import environment
 
 
-def committee_page(rollup: dict[str, Any]) -> str:
+def committee_page(rollup: dict[str, Any], *, viewer: Any = None) -> str:
     """The committee page of a roll-up, rendered as the officer's page renders it."""
-    viewer = SimpleNamespace(role="committee_officer", account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None)
+    viewer = viewer or SimpleNamespace(
+        role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None
+    )
     return (
         environment()
         .get_template("committee.html")
@@ -76,3 +79,16 @@ def test_the_weak_cells_are_listed_by_name_score_and_rating() -> None:
     section = weakest_section(committee_page(rollup({"good": 1, "poor": 1}, [weak])))
     assert "Chi bộ thôn 2" in section and "44,2" in section and "Kém" in section
     assert "Không có chi bộ" not in section and "Chưa có chi bộ" not in section
+
+
+@pytest.mark.parametrize(
+    ("role", "own_page"), [(Role.COMMITTEE_OFFICER, False), (Role.SECRETARY, True), (Role.MEMBER, True)]
+)
+def test_my_page_is_offered_only_to_whom_it_answers(role: Role, own_page: bool) -> None:
+    """/app/me reads the person's cell, its meetings and their attendance: for an upper-level monitor (an officer of
+    a committee with a person) it answered 404 "Không tìm thấy", yet the menu offered it (the demo's uv-phu-trach)."""
+    principal = SimpleNamespace(person_id="demo-xa-hoa-binh-uv1", unit_id="demo-xa-hoa-binh")
+    viewer = SimpleNamespace(role=role, account=SimpleNamespace(sub="uv-phu-trach"), csrf="t", principal=principal)
+    menu = committee_page(rollup({"good": 1}, []), viewer=viewer).split("</nav>")[0]
+    assert ('href="/app/me"' in menu) == own_page
+    assert ('href="/app/monitoring"' in menu) == (role is Role.COMMITTEE_OFFICER)
