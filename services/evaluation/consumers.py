@@ -9,7 +9,7 @@ from faststream.rabbit.message import RabbitMessage
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers import FACT_HANDLERS
 from services.evaluation.handlers.coalesced import defer_touched
-from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
+from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, batch_order
 from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
@@ -48,7 +48,7 @@ async def on_fact(
             batch_handlers=FACT_BATCH_HANDLERS,
             uow_factory=app.uow_factory,
             finish=defer_touched,
-            order=lock_order,
+            order=batch_order,
             delivery_limit=EVALUATION_FACTS.delivery_limit,
         )
 

@@ -14,7 +14,7 @@ from services.evaluation.handlers import (
     score_touched,
     shipped_frameworks,
 )
-from services.evaluation.handlers.facts import lock_order
+from services.evaluation.handlers.facts import batch_order, lock_order
 from services.evaluation.handlers.frameworks import FrameworkConflict
 from shared.contracts.frameworks import FrameworkAdopted
 from shared.contracts.registry import read_event
@@ -281,3 +281,22 @@ def test_a_batch_is_applied_in_the_order_of_the_keys_its_handlers_lock() -> None
     )
     events = [read_event(parse_envelope(json.dumps(raw))) for raw in (scheduled("m2"), member, scheduled("m1"))]
     assert sorted(lock_order(event) for event in events) == ["meeting:m1", "meeting:m2", "member:k1"]
+
+
+def test_a_group_of_deliveries_keeps_each_locking_type_in_runs_and_the_locks_in_key_order() -> None:
+    """batch_order: the facts whose handlers lock come first, in lock_order; those only noted for write_pending
+    (documents, rosters, minutes ...) after them, so they no longer cut a meeting.scheduled.v1 run into runs of one."""
+    roster = fact("attendance.recorded.v1", {"meeting_id": "m1", "records": []}, time=at(3, 2))
+    member = fact(
+        "member.upserted.v1",
+        {"id": "k1", "full_name": "Nguyễn Văn Kiên", "cell_id": "c1", "status": "official", "role": "member"},
+        time=at(3, 1),
+    )
+    raws = (scheduled("m2"), roster, member, scheduled("m1"))
+    events = sorted((read_event(parse_envelope(json.dumps(raw))) for raw in raws), key=batch_order)
+    assert [(event.type, lock_order(event)) for event in events] == [
+        ("meeting.scheduled.v1", "meeting:m1"),
+        ("meeting.scheduled.v1", "meeting:m2"),
+        ("member.upserted.v1", "member:k1"),
+        ("attendance.recorded.v1", "meeting:m1"),
+    ]
