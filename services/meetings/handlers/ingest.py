@@ -578,13 +578,17 @@ async def _settle(
     await publish_applied(event, applied, uow, histories=histories)
     if _stdlib_log.isEnabledFor(logging.DEBUG):  # per event only when asked: ingest_transaction_judged counts them
         log.debug("event_applied", event_id=event.id, event_type=event.type, changed=applied.changed)
-    await release_waiting(applied.provides, uow, histories=histories)
+    await release_waiting(applied.provides, uow, histories=histories, savepoint=savepoint)
     return IngestResult(*identity, "accepted")
 
 
-async def release_waiting(keys: list[str], uow: MeetingsUnit, *, histories: "PendingHistories | None" = None) -> None:
+async def release_waiting(
+    keys: list[str], uow: MeetingsUnit, *, histories: "PendingHistories | None" = None, savepoint: bool = True
+) -> None:
     """Settle the held events waiting for the given keys (the caller holds those keys' entities exclusively, so
-    every hold made before is seen and none can be made meanwhile).
+    every hold made before is seen and none can be made meanwhile). `savepoint`: as the releasing event's (see
+    settle): in a transaction of many events any failure rolls it all back, so a released one needs none either
+    (each savepoint sent the transaction's queued writes first: 5 % of meetings' busy samples at scale 0.02).
 
     A held event whose own keys are free is judged again right here, and releases its own waiters in turn; one
     whose keys another transaction holds is marked released instead, to be judged after this commit
@@ -601,6 +605,7 @@ async def release_waiting(keys: list[str], uow: MeetingsUnit, *, histories: "Pen
                 received_at=row["held_at"],
                 retrying=True,
                 scope=row["scope"],
+                savepoint=savepoint,
                 histories=histories,
             )
         else:
