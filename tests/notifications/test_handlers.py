@@ -401,3 +401,12 @@ async def test_stopping_mid_round_records_the_sends_that_end_and_hands_the_other
     assert finishing in sender.sent and stuck not in sender.sent
     assert (rows[finishing]["status"], rows[finishing]["attempts"]) == ("delivered", 1)
     assert (rows[stuck]["status"], rows[stuck]["attempts"], rows[stuck]["locked_until"]) == ("pending", 0, None)
+
+
+def test_the_queue_is_bound_to_exactly_the_types_with_a_handler() -> None:
+    """A type no handler reads is not bound (it would be delivered, read and acknowledged as ignored), and every
+    handled type is bound."""
+    from services.notifications.handlers import HANDLERS
+    from shared.topology import NOTIFICATIONS_EVENTS
+
+    assert sorted(NOTIFICATIONS_EVENTS.routing_keys) == sorted(HANDLERS)
