@@ -5,7 +5,9 @@ delivery's task submits its item and waits for its own outcome; a flush takes wh
 in submission order, and hands each waiter its outcome. A flush starts once a slot is free (at most `concurrency`
 flushes at once) and its oldest item has waited `window` seconds for company, or `max_items` are pending: when
 idle, the first item waits at most `window`; items that arrived during a flush go in the next one, which starts as
-soon as a slot frees.
+soon as a slot frees. Beside a flush under way, another starts only for a backlog (a quarter of `max_items`
+pending) or an item kept waiting ten windows: when the flushes keep up, groups stay as big as one at a time makes
+them (fewer transactions and commits per item); when they fall behind, the backlog is judged side by side.
 
 Order: with one flush at a time, items submitted in an order are judged in that order. With several, each item
 names its `keys` (what it locks: meetings' cells, members, meetings) and an item sharing a key with a flush under
@@ -71,6 +73,10 @@ class GroupCommit(Generic[T, R]):
         self.max_items = max_items
         self.window = window
         self.concurrency = concurrency
+        self.spare_items = max(1, max_items // 4)
+        """A flush beside one under way starts with this many items pending ..."""
+        self.spare_wait = window * 10
+        """... or once the oldest has waited this long (s)."""
         self._keys = keys
         self._pending: list[_Pending[T, R]] = []
         self._busy: dict[Hashable, int] = {}
@@ -104,14 +110,20 @@ class GroupCommit(Generic[T, R]):
                 timeout: float | None = None
                 if self._pending and len(self._flushing) < self.concurrency:
                     waited = time.monotonic() - self._pending[0].since
-                    if len(self._pending) >= self.max_items or waited >= self.window:
+                    # beside a flush under way, only a backlog (or an item kept waiting long) is worth a group of
+                    # its own: a few items wait for that flush to end and join the next group, so groups stay big
+                    # and transactions few when the flushes keep up
+                    fill, wait = (
+                        (self.max_items, self.window) if not self._flushing else (self.spare_items, self.spare_wait)
+                    )
+                    if len(self._pending) >= fill or waited >= wait:
                         group = self._take()
                         if group:
                             self._start(group)
                             continue
                         # every pending item waits for a key of a flush under way: wait for one to end
                     else:
-                        timeout = self.window - waited
+                        timeout = wait - waited
                 try:
                     await asyncio.wait_for(self._changed.wait(), timeout)
                 except TimeoutError:

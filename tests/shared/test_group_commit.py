@@ -170,3 +170,28 @@ async def test_items_sharing_a_key_are_judged_in_their_order_one_group_after_the
         ("start", ["b", "c"]),
         ("end", ["b", "c"]),
     ]
+
+
+async def test_beside_a_flush_under_way_a_lone_item_joins_the_next_group_instead_of_starting_one() -> None:
+    flush = GatedFlush()
+    # a second flush starts beside one under way only for a backlog (a quarter of max_items) or after ten windows
+    group: GroupCommit[tuple[str, frozenset[str]], object] = GroupCommit(
+        flush, name="test", max_items=8, window=0.5, concurrency=2, keys=lambda item: item[1]
+    )
+    slow = asyncio.create_task(group.submit(("slow-a", frozenset({"cell-1"}))))
+    await eventually(lambda: flush.log == [("start", ["slow-a"])], timeout=10, interval=0.001)
+    lone = asyncio.create_task(group.submit(("b", frozenset({"cell-2"}))))
+    await eventually(lambda: group.pending == 1, timeout=10, interval=0.001)
+    flush.gate.set()
+    assert await slow == "slow-a" and await lone == "b"
+    assert flush.log == [("start", ["slow-a"]), ("end", ["slow-a"]), ("start", ["b"]), ("end", ["b"])]
+    # a backlog beside a held flush gets a group of its own at once
+    flush.gate.clear()
+    flush.log.clear()
+    held = asyncio.create_task(group.submit(("slow-c", frozenset({"cell-3"}))))
+    await eventually(lambda: flush.log == [("start", ["slow-c"])], timeout=10, interval=0.001)
+    backlog = [asyncio.create_task(group.submit((name, frozenset({name})))) for name in ("d", "e")]
+    assert await asyncio.wait_for(asyncio.gather(*backlog), 4.0) == ["d", "e"]  # within ten windows (5 s)
+    assert not held.done()
+    flush.gate.set()
+    assert await held == "slow-c"
