@@ -1,5 +1,8 @@
 """The evaluation service's background jobs, each a step run by shared.background.poll."""
 
+import asyncio
+import functools
+
 from services.evaluation import queries
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers.closing import close_periods
@@ -46,10 +49,18 @@ async def rescore_worker(app: EvaluationContext) -> None:
 async def scoring_worker(app: EvaluationContext) -> None:
     """Score the cells facts noted dirty (`dirty_cell`, claimed SKIP LOCKED), woken by each such commit in this
     process, else every poll (other replicas' notes); again at once while a round claimed a full batch. A round
-    first waits for the fact consumer to settle (services/evaluation/activity.py), within a bound."""
+    first waits for the fact consumer to settle (services/evaluation/activity.py), within a bound.
+
+    `scoring_workers` rounds may run side by side (as replicas' do: disjoint claims, each cell under its lock), so
+    a fact committed while a round scores is scored by the next worker instead of waiting for that round to end,
+    and a cell whose scoring is slow or blocked holds up no other; under load or while bulk batches flow, one worker
+    only (each delivery a round waits for is one fewer republication)."""
     settings = app.settings
 
-    async def step() -> bool:
+    async def step(*, first: bool) -> bool:
+        activity = app.facts_activity
+        if not first and (activity.bulk or activity.busy_share() >= settings.scoring_busy_share):
+            return False  # under load or bulk work, one worker coalesces: fewer rounds, fewer republications
         # let the deliveries in flight (and those right behind them) fold into this round, within a bound
         await app.facts_activity.wait_settled(
             settle=settings.scoring_settle_seconds,
@@ -59,4 +70,14 @@ async def scoring_worker(app: EvaluationContext) -> None:
         )
         return await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
 
-    await poll("evaluation.scoring", step, poll_seconds=settings.scoring_poll_seconds, wake=app.scoring_wanted)
+    await asyncio.gather(
+        *(
+            poll(
+                "evaluation.scoring",
+                functools.partial(step, first=worker == 0),
+                poll_seconds=settings.scoring_poll_seconds,
+                wake=app.scoring_wanted,
+            )
+            for worker in range(max(1, settings.scoring_workers))
+        )
+    )

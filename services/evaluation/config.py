@@ -22,6 +22,9 @@ class Settings(ServiceSettings):
     """Dirty-cell notes the scoring worker claims per round (with every other note of their cells)."""
     scoring_lag_alert_seconds: float = 300.0
     """/health says `degraded` while the oldest dirty-cell note has waited longer than this (s)."""
+    scoring_workers: int = 2
+    """Scoring rounds side by side in a process, while lightly loaded (one under load or while bulk batches flow): a
+    fact committed while a round scores is taken by the next worker instead of waiting for that round to end."""
     scoring_poll_seconds: float = 1.0
     """How often the scoring worker looks for notes it was not woken for (another replica's facts)."""
     scoring_settle_seconds: float = 0.05

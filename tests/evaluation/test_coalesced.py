@@ -160,3 +160,52 @@ async def test_an_idle_worker_scores_a_single_delivery_without_waiting_for_its_b
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+
+
+async def test_a_cell_whose_round_is_blocked_holds_up_no_other_cells_scoring(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, _ = world
+    wanted = asyncio.Event()
+    factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
+    settings = Settings(scoring_settle_seconds=0, scoring_max_wait_seconds=0, scoring_workers=2)
+    app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+    slow, _ = split(cell_history(committee_id="ward", cell_id="cell-slow", prefix="s"), "meeting.scheduled.v1")
+    other, _ = split(cell_history(committee_id="ward", cell_id="cell-other", prefix="o"), "meeting.scheduled.v1")
+    await deliver(factory, slow)
+    worker: asyncio.Task[None] | None = None
+    async with pool.acquire() as holder:
+        async with holder.transaction():
+            # the slow cell's round blocks on its lock, as behind a long transaction about it
+            await holder.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || 'cell-slow', 0))")
+            worker = asyncio.create_task(scoring_worker(app))
+            try:
+                await eventually(lambda: _waiting_on_a_lock(holder), timeout=20)
+                await deliver(factory, other)
+                # the other cell is scored by the other worker meanwhile
+                await eventually(lambda: _scored(holder, "cell-other"), timeout=20)
+                assert not await _scored(holder, "cell-slow")
+            except BaseException:
+                worker.cancel()
+                raise
+        try:
+            await eventually(lambda: _scored(holder, "cell-slow"), timeout=20)
+            assert await holder.fetchval("SELECT count(*) FROM dirty_cell") == 0
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+
+async def _scored(conn: asyncpg.Connection, cell_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = $1", cell_id))
+
+
+async def _waiting_on_a_lock(conn: asyncpg.Connection) -> bool:
+    """Some transaction waits for an advisory lock (the scoring round, on the slow cell's)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+    )
