@@ -6,8 +6,9 @@ in submission order, and hands each waiter its outcome. A flush starts once a sl
 flushes at once) and its oldest item has waited `window` seconds for company, or `max_items` are pending: when
 idle, the first item waits at most `window`; items that arrived during a flush go in the next one, which starts as
 soon as a slot frees. Beside a flush under way, another starts only for a backlog (a quarter of `max_items`
-pending) or an item kept waiting ten windows: when the flushes keep up, groups stay as big as one at a time makes
-them (fewer transactions and commits per item); when they fall behind, the backlog is judged side by side.
+pending and free of its keys) or an item kept waiting ten windows: when the flushes keep up, groups stay as big as
+one at a time makes them (fewer transactions and commits per item); when they fall behind, the backlog is judged
+side by side.
 
 Order: with one flush at a time, items submitted in an order are judged in that order. With several, each item
 names its `keys` (what it locks: meetings' cells, members, meetings) and an item sharing a key with a flush under
@@ -117,11 +118,15 @@ class GroupCommit(Generic[T, R]):
                         (self.max_items, self.window) if not self._flushing else (self.spare_items, self.spare_wait)
                     )
                     if len(self._pending) >= fill or waited >= wait:
-                        group = self._take()
-                        if group:
+                        group, rest = self._take()
+                        # beside a flush, a group of a few free items (the rest waiting on its keys) is not worth
+                        # a transaction of its own until the oldest has waited long
+                        if group and (not self._flushing or len(group) >= fill or waited >= wait):
+                            self._pending = rest
                             self._start(group)
                             continue
-                        # every pending item waits for a key of a flush under way: wait for one to end
+                        # too few free items: look again when the oldest has waited long; none: when a flush ends
+                        timeout = wait - waited if group else None
                     else:
                         timeout = wait - waited
                 try:
@@ -133,12 +138,11 @@ class GroupCommit(Generic[T, R]):
                 task.cancel()
             raise
 
-    def _take(self) -> list[_Pending[T, R]]:
-        """The next group: pending items in order, up to `max_items`, leaving those that share a key with a flush
-        under way or with an item left behind before them (they keep their order)."""
+    def _take(self) -> tuple[list[_Pending[T, R]], list[_Pending[T, R]]]:
+        """The next group and what stays pending: pending items in order, up to `max_items`, leaving those that
+        share a key with a flush under way or with an item left behind before them (they keep their order)."""
         if not self._busy:
-            first, self._pending = self._pending[: self.max_items], self._pending[self.max_items :]
-            return first
+            return self._pending[: self.max_items], self._pending[self.max_items :]
         group: list[_Pending[T, R]] = []
         rest: list[_Pending[T, R]] = []
         held: set[Hashable] = set()
@@ -149,8 +153,7 @@ class GroupCommit(Generic[T, R]):
             else:
                 rest.append(pending)
                 held.update(pending.keys)
-        self._pending = rest
-        return group
+        return group, rest
 
     def _start(self, group: list[_Pending[T, R]]) -> None:
         for pending in group:

@@ -195,3 +195,26 @@ async def test_beside_a_flush_under_way_a_lone_item_joins_the_next_group_instead
     assert not held.done()
     flush.gate.set()
     assert await held == "slow-c"
+
+
+async def test_beside_a_flush_under_way_a_few_free_items_of_a_backlog_wait_with_the_rest() -> None:
+    flush = GatedFlush()
+    group: GroupCommit[tuple[str, frozenset[str]], object] = GroupCommit(
+        flush, name="test", max_items=8, window=0.5, concurrency=2, keys=lambda item: item[1]
+    )
+    slow = asyncio.create_task(group.submit(("slow-a", frozenset({"cell-1"}))))
+    await eventually(lambda: flush.log == [("start", ["slow-a"])], timeout=10, interval=0.001)
+    # a backlog of three, but only one free of the held flush's keys: not worth a transaction of its own yet
+    later = [
+        asyncio.create_task(group.submit(item))
+        for item in [("x", frozenset({"cell-1"})), ("y", frozenset({"cell-1"})), ("z", frozenset({"cell-9"}))]
+    ]
+    await eventually(lambda: group.pending == 3, timeout=10, interval=0.001)
+    flush.gate.set()
+    assert await slow == "slow-a" and await asyncio.gather(*later) == ["x", "y", "z"]
+    assert flush.log == [
+        ("start", ["slow-a"]),
+        ("end", ["slow-a"]),
+        ("start", ["x", "y", "z"]),
+        ("end", ["x", "y", "z"]),
+    ]
