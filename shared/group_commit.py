@@ -84,6 +84,10 @@ class GroupCommit(Generic[T, R]):
         """Keys of the flushes under way (how many of them hold each)."""
         self._flushing: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
+        self._ended = 0
+        """Flushes ended so far; `_refused`: their count when a spare group was last refused, and whether its oldest
+        item had waited `spare_wait` then."""
+        self._refused: tuple[int, bool] = (-1, False)
         self._runner: asyncio.Task[None] | None = None
 
     @property
@@ -117,7 +121,11 @@ class GroupCommit(Generic[T, R]):
                     fill, wait = (
                         (self.max_items, self.window) if not self._flushing else (self.spare_items, self.spare_wait)
                     )
-                    if len(self._pending) >= fill or waited >= wait:
+                    if self._flushing and self._refused == (self._ended, waited >= wait):
+                        # the spare group was refused and no flush ended since: a submit alone frees no key, so
+                        # no scan of the whole backlog per submit; look again when a flush ends or time is up
+                        timeout = wait - waited if waited < wait else None
+                    elif len(self._pending) >= fill or waited >= wait:
                         group, rest = self._take()
                         # beside a flush, a group of a few free items (the rest waiting on its keys) is not worth
                         # a transaction of its own until the oldest has waited long
@@ -126,6 +134,7 @@ class GroupCommit(Generic[T, R]):
                             self._start(group)
                             continue
                         # too few free items: look again when the oldest has waited long; none: when a flush ends
+                        self._refused = (self._ended, waited >= wait)
                         timeout = wait - waited if group else None
                     else:
                         timeout = wait - waited
@@ -194,6 +203,7 @@ class GroupCommit(Generic[T, R]):
                     else:
                         self._busy[key] -= 1
             self._flushing.discard(asyncio.current_task())
+            self._ended += 1
             self._changed.set()
         seconds = time.perf_counter() - started
         GROUP_COMMIT_SIZE.labels(self.name).observe(len(group))
