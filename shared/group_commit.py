@@ -100,12 +100,23 @@ class GroupCommit(Generic[T, R]):
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         keys = self._keys(item) if self._keys is not None else ()
         self._pending.append(_Pending(item, future, keys, time.monotonic()))
-        self._changed.set()
+        if self._worth_a_look():
+            self._changed.set()
         if self._runner is None or self._runner.done():
             # a fresh context: the flush's logs must not carry the first delivery's event id
             self._runner = asyncio.create_task(self._run(), context=contextvars.Context())
         # the waiter may be cancelled (shutdown); its item is still judged, and its message, unsettled, comes back
         return await asyncio.shield(future)
+
+    def _worth_a_look(self) -> bool:
+        """Whether the item just submitted may let a group start (else the collector is not woken for it)."""
+        pending = len(self._pending)
+        if not self._flushing:
+            return pending == 1 or pending >= self.max_items
+        # beside a flush: the first item (its spare wait starts) and a backlog not refused since the last flush ended
+        return len(self._flushing) < self.concurrency and (
+            pending == 1 or (pending >= self.spare_items and self._refused[0] != self._ended)
+        )
 
     async def _run(self) -> None:
         """Start flushes while items are pending and slots free, until nothing is pending or under way."""
@@ -139,7 +150,8 @@ class GroupCommit(Generic[T, R]):
                     else:
                         timeout = wait - waited
                 try:
-                    await asyncio.wait_for(self._changed.wait(), timeout)
+                    async with asyncio.timeout(timeout):  # no task per wait, as wait_for makes
+                        await self._changed.wait()
                 except TimeoutError:
                     pass
         except asyncio.CancelledError:
