@@ -8,13 +8,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
 from shared.db import create_pool
 from shared.runtime import migrate
-from tests.support.running import free_port
+from tests.support.running import free_port, smtp_server
 
 
 class SmtpInbox:
@@ -42,13 +41,8 @@ class SmtpInbox:
 def smtp() -> Iterator[tuple[SmtpInbox, int]]:
     """A real SMTP server on a free port, for the whole package."""
     inbox = SmtpInbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 class WebhookReceiver:

@@ -16,7 +16,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.notifications.channels import SmtpSender, build_email, mail_key
 from services.notifications.config import Settings
@@ -34,7 +33,7 @@ from shared.periods import VIETNAM_TZ
 from tests.notifications.fakes import Clock
 from tests.notifications.test_mail_subjects import delivery
 from tests.support.ids import random_id
-from tests.support.running import free_port
+from tests.support.running import smtp_server
 
 CELL_NAME = "Chi bộ khu phố Đông Hòa"
 BODY = (
@@ -82,13 +81,8 @@ class Server:
 def server() -> Iterator[tuple[Server, int]]:
     """A plain SMTP server of its own for one test."""
     handler = Server()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(handler) as port:
         yield handler, port
-    finally:
-        controller.stop()
 
 
 def claimed(number: int, *, body: str = BODY, prefix: str = "dv") -> ClaimedDelivery:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,7 +27,7 @@ from services.notifications.channels import DeliveryError, SmtpSender
 from services.notifications.config import Settings
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.test_mail_subjects import delivery
-from tests.support.running import free_port
+from tests.support.running import smtp_server
 
 
 def mail(number: int, prefix: str = "smtp-sender") -> Any:
@@ -95,13 +94,8 @@ class Sessions(SmtpInbox):
 def sessions() -> Iterator[tuple[Sessions, int]]:
     """A plain SMTP server of its own for one test."""
     handler = Sessions()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(handler) as port:
         yield handler, port
-    finally:
-        controller.stop()
 
 
 async def test_many_mails_share_a_few_sessions_bounded_by_the_setting(
@@ -183,23 +177,13 @@ async def test_tls_and_login_are_honoured_on_every_pooled_session(
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
     handler = Sessions()
-    port = free_port()
     tls: dict[str, Any] = (
         {"tls_context": server_context, "require_starttls": True}
         if mode == "starttls"
         # aiosmtpd advertises AUTH only after its own STARTTLS unless told the TLS from the first byte is enough
         else {"ssl_context": server_context, "auth_require_tls": False}
     )
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=handler.authenticate,
-        auth_required=True,
-        **tls,
-    )
-    controller.start()
-    try:
+    with smtp_server(handler, authenticator=handler.authenticate, auth_required=True, **tls) as port:
         sender = SmtpSender(
             settings.model_copy(
                 update={
@@ -222,5 +206,3 @@ async def test_tls_and_login_are_honoured_on_every_pooled_session(
         untrusted = SmtpSender(settings.model_copy(update={"smtp_port": port} | modes))
         with pytest.raises(DeliveryError, match="smtp"):  # the system's CAs do not know the self-signed server
             await untrusted.send(mail(0, f"untrusted-{mode}"))
-    finally:
-        controller.stop()

@@ -4,13 +4,14 @@ import asyncio
 import contextlib
 import io
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
 import prometheus_client
 import uvicorn
+from aiosmtpd.controller import Controller
 
 START_SECONDS = 60.0
 """How long an app may take to answer healthy on a loaded machine (migrations, broker, pool)."""
@@ -23,6 +24,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def smtp_server(handler: Any, **options: Any) -> Iterator[int]:
+    """A real aiosmtpd SMTP server for `handler` on a free port of 127.0.0.1 (`options` go to its Controller),
+    stopped on exit; yields the port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 @asynccontextmanager
