@@ -1,6 +1,7 @@
 """FastStream subscribers of the meetings service: ingestion on `meetings.ingest`, RPC on `meetings.rpc`."""
 
 import asyncio
+import functools
 from typing import Annotated, Any
 
 from faststream import AckPolicy
@@ -74,10 +75,17 @@ async def on_ingest(
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
         await asyncio.sleep(retry_delay(deliveries))
         await message.reject(requeue=True)
-        EVENTS_CONSUMED.labels(MEETINGS_INGEST.name, kind, "retried").inc()
+        _consumed(kind, "retried").inc()
         return
     await message.ack()
-    EVENTS_CONSUMED.labels(MEETINGS_INGEST.name, kind, "handled").inc()
+    _consumed(kind, "handled").inc()
+
+
+@functools.cache
+def _consumed(kind: str, outcome: str) -> Any:
+    """The ingest queue's counter child for a type label and outcome, looked up once (labels() per delivery
+    takes the metric's lock and builds a key; the labels are bounded, so is this cache)."""
+    return EVENTS_CONSUMED.labels(MEETINGS_INGEST.name, kind, outcome)
 
 
 @router.subscriber(

@@ -3,16 +3,17 @@
 import structlog
 from structlog.testing import capture_logs
 
-from shared.logs import get_logger, message_context
+from shared.logs import get_logger, merge_message_context, message_context
 
 
 def test_lines_inside_a_message_carry_its_id_type_and_correlation_id() -> None:
     log = get_logger("test")
-    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as lines:
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars, merge_message_context]) as lines:
         with message_context(event_id="e1", event_type="meeting.scheduled.v1", correlation_id="c1", source="urn:x"):
             log.info("outer_before")
             with message_context(event_id="e2", event_type="attendance.recorded.v1", correlation_id="c1"):
                 log.info("inner")
+                log.info("named", event_id="e3")
             log.info("outer_after")
         log.info("outside")
 
@@ -20,9 +21,12 @@ def test_lines_inside_a_message_carry_its_id_type_and_correlation_id() -> None:
     assert by_event["outer_before"]["event_id"] == "e1"
     assert by_event["inner"]["event_id"] == "e2"
     assert by_event["inner"]["event_type"] == "attendance.recorded.v1"
+    assert by_event["named"]["event_id"] == "e3"  # a field the line names itself wins
+    assert by_event["named"]["event_type"] == "attendance.recorded.v1"
     assert by_event["outer_after"]["event_id"] == "e1"
     assert by_event["outer_after"]["correlation_id"] == "c1"
     assert "event_id" not in by_event["outside"]
+    assert by_event["outer_before"]["event_source"] == "urn:x"
 
 
 def test_the_framework_writes_its_per_message_lines_below_the_services_level() -> None:
@@ -35,3 +39,24 @@ def test_the_framework_writes_its_per_message_lines_below_the_services_level() -
     # "Received"/"Processed" go out at this level; the middleware passes ERROR explicitly for a handler's error
     assert broker.config.logger.log_level == logging.DEBUG
     assert logging.getLevelName(ServiceSettings().log_level) > logging.DEBUG
+
+
+def test_a_service_line_written_for_a_message_carries_its_identity(capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from shared.logs import configure_logging
+
+    configure_logging(service="probe", json=True)
+    log = get_logger("test")
+    with message_context(event_id="e9", event_type="meeting.cancelled.v1", correlation_id="c9", source="urn:y"):
+        log.warning("inside")
+    log.warning("after")
+    lines = {
+        line["event"]: line
+        for line in (json.loads(text) for text in capsys.readouterr().err.splitlines() if text.startswith("{"))
+    }
+    assert lines["inside"]["event_id"] == "e9"
+    assert lines["inside"]["correlation_id"] == "c9"
+    assert lines["inside"]["event_source"] == "urn:y"
+    assert lines["inside"]["service"] == "probe"
+    assert "event_id" not in lines["after"]
