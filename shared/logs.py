@@ -3,6 +3,7 @@
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar, Token
 from typing import Any
@@ -139,7 +140,7 @@ def message_context(
     )
 
 
-def merge_message_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def merge_message_context(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: the fields of the message being handled, unless the line names them itself."""
     fields = _MESSAGE.get()
     if fields:
