@@ -405,6 +405,11 @@ class FakeProjection:
         """Members absent without valid reason."""
         return sorted(member for member, status in self._meeting(meeting_id).roster if status == "absent")
 
+    async def absent_members_of(self, meeting_ids: Sequence[str]) -> dict[str, list[str]]:
+        """absent_members of many meetings (those with nobody absent left out)."""
+        absent = {meeting_id: await self.absent_members(meeting_id) for meeting_id in meeting_ids}
+        return {meeting_id: ids for meeting_id, ids in absent.items() if ids}
+
     async def get_meeting(self, meeting_id: str) -> Meeting | None:
         """One meeting."""
         stored = self.meetings.get(meeting_id)

@@ -488,3 +488,50 @@ async def test_members_of_a_cell_without_meetings_ahead_are_stored_and_planned_a
     assert await outcome(pool, together) == expected
     assert len(await stored(alone)) == 7
     assert await stored(together) == await stored(alone)
+
+
+async def test_schedules_of_meetings_in_several_cells_in_one_transaction_notify_and_alert_as_one_by_one(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A stretch of meeting.scheduled.v1 across cells (their contexts, settings, rosters and jobs read and written
+    for the whole stretch at once): each cell's notices, deliveries, jobs and absence alerts as one by one (one cell
+    with a reminder lead time of its own)."""
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = (Province(), Province()), (Province(), Province())
+    for p in (*alone, *together):
+        await prepare(pool, settings, clock, p)
+    for first, _ in (alone, together):  # the first cell's meetings come a day earlier and are not reminded of
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            await uow.projection.set_rule_override(
+                RuleOverride(unit_id=first.cell, rule="meeting_reminder", enabled=True, params={"hours_before": 48})
+            )
+            await uow.commit()
+
+    def facts(a: Province, b: Province) -> list[CloudEvent]:
+        t = clock.value - timedelta(hours=1)
+        return [
+            _roster(a, f"{a.cell}-m5", [a.member], time=t, tag="21"),  # stored before its meeting is known
+            a.scheduled(f"{a.cell}-m3", clock.value + timedelta(days=2)),
+            b.scheduled(f"{b.cell}-m3", clock.value + timedelta(days=3)),
+            a.scheduled(f"{a.cell}-m4", clock.value + timedelta(days=4)),
+            b.scheduled(f"{b.cell}-m4", clock.value - timedelta(days=300)),  # history: silent, no jobs
+            a.scheduled(f"{a.cell}-m5", clock.value - timedelta(days=1)),  # held: its roster's absence alerts
+            b.scheduled(f"{b.cell}-m5", clock.value + timedelta(days=5)),
+        ]
+
+    await one_by_one(pool, settings, clock, facts(*alone))
+    await as_batch(pool, settings, clock, facts(*together))
+
+    for expected_of, got_of in zip(alone, together, strict=True):
+        expected = await outcome(pool, expected_of)
+        assert await outcome(pool, got_of) == expected
+    a, b = [await outcome(pool, p) for p in alone]
+    assert {row[1] for row in a["notices"] if row[0] == "meeting_scheduled"} == {"CELL-m3", "CELL-m4"}
+    assert {row[1] for row in b["notices"] if row[0] == "meeting_scheduled"} == {"CELL-m3", "CELL-m5"}
+    assert {(row[1], row[5]) for row in a["notices"] if row[0] == "unexcused_absence"} == {("MEMBER", "CELL-m5")}
+    assert {row[1] for row in b["jobs"]} >= {"CELL-m3", "CELL-m5"} and "CELL-m4" not in {row[1] for row in b["jobs"]}
+    reminder = {
+        (cell, row[1]): row[2] for cell, o in (("a", a), ("b", b)) for row in o["jobs"] if row[0] == "meeting.reminder"
+    }
+    assert reminder["a", "CELL-m3"] == clock.value + timedelta(days=2) - timedelta(hours=48)
+    assert reminder["b", "CELL-m3"] == clock.value + timedelta(days=3) - timedelta(hours=3)

@@ -236,6 +236,18 @@ class PgMeetings:
         )
         return [row["member_id"] for row in rows]
 
+    async def absent_members_of(self, meeting_ids: Sequence[str]) -> dict[str, list[str]]:
+        """absent_members of many meetings in one query (those with nobody absent left out)."""
+        rows = await self._db.fetch(
+            "SELECT meeting_id, member_id FROM meeting_attendance WHERE meeting_id = ANY($1::text[])"
+            " AND status = 'absent' ORDER BY meeting_id, member_id",
+            list(meeting_ids),
+        )
+        absent: dict[str, list[str]] = {}
+        for row in rows:
+            absent.setdefault(row["meeting_id"], []).append(row["member_id"])
+        return absent
+
     async def get_meeting(self, meeting_id: str) -> Meeting | None:
         """One meeting with its effective start, or None while unknown."""
         row = await self._db.fetchrow(MEETING_SELECT + " WHERE m.meeting_id = $1", meeting_id)
