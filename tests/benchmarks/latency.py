@@ -9,6 +9,9 @@ would send them. Figures, from the publish of an event to a result seen on chibo
   another id counts from the latest event of that meeting sent before it;
 - event → notice delivered: each e-mail `notification.delivered.v1` of rule meeting_scheduled, from the
   meeting's `meeting.scheduled.v1`;
+- its two stages: event → the fact on chibo.events (meetings' part: ingest, commit, relay) and that fact's
+  arrival on chibo.events → notice delivered (notifications' part: consume, commit, send, record, relay), so
+  that a lag of one service is told from the other's;
 and the raw baseline at the same rate: event → stage two's row (its commit time).
 """
 
@@ -26,6 +29,7 @@ from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
 from tests.benchmarks.baseline import IN_EXCHANGE, declare, prepare_stages, stop_stages, wait_consumers
 from tests.benchmarks.harness import (
+    RESULT_KEYS,
     Observer,
     Outgoing,
     ProcessMeter,
@@ -93,6 +97,9 @@ async def measure(
     score_latency: list[float] = []
     notice_latency: list[float] = []
     answered: set[str] = set()
+    fact_seen: dict[str, float] = {}
+    fact_latency: list[float] = []
+    notice_after_fact: list[float] = []
     matched = {"by_correlation": 0, "by_meeting": 0}
 
     def on_sent(message: Outgoing, at: float) -> None:
@@ -114,6 +121,10 @@ async def measure(
                 if before:
                     matched["by_meeting"] += 1
                     score_latency.append(at - max(before))
+        elif kind == "meeting.scheduled.v1" and scheduled_ids.get(data.get("meeting_id", "")) in sent:
+            if data["meeting_id"] not in fact_seen:  # meetings republishes the fact under an id of its own
+                fact_seen[data["meeting_id"]] = at
+                fact_latency.append(at - sent[scheduled_ids[data["meeting_id"]]])
         elif (
             kind == "notification.delivered.v1"
             and data.get("rule") == "meeting_scheduled"
@@ -121,8 +132,10 @@ async def measure(
             and scheduled_ids.get(data.get("subject_id", "")) in sent
         ):
             notice_latency.append(at - sent[scheduled_ids[data["subject_id"]]])
+            if data["subject_id"] in fact_seen:
+                notice_after_fact.append(at - fact_seen[data["subject_id"]])
 
-    observer = Observer(amqp_url, listeners=[on_result])
+    observer = Observer(amqp_url, keys=(*RESULT_KEYS, "meeting.scheduled.v1"), listeners=[on_result])
     await observer.start()
     meter = ProcessMeter(pids)
     try:
@@ -153,6 +166,8 @@ async def measure(
             "missing_final_scores": len(set(scheduled_ids) - observer.final_scores.keys()),
             "score_latency_ms": percentiles(score_latency) | {"n": len(score_latency), **matched},
             "notice_latency_ms": percentiles(notice_latency) | {"n": len(notice_latency), "expected": expected_notices},
+            "fact_latency_ms": percentiles(fact_latency) | {"n": len(fact_latency)},
+            "notice_after_fact_ms": percentiles(notice_after_fact) | {"n": len(notice_after_fact)},
             "rejected": len(observer.rejections),
             **meter.figures(events=len(messages), seconds=elapsed),
         }
