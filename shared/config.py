@@ -25,5 +25,11 @@ class ServiceSettings(BaseSettings):
     """Outbox rows the relay takes at a time; consecutive rows of one type among them go out as one batch message."""
     relay_poll_seconds: float = 2.0
     outbox_retention_days: int = 7
+    statistics_poll_seconds: float = 10.0
+    """How often the service checks its tables for ones grown or churned past the analyze threshold (0: never;
+    shared/statistics.py)."""
+    statistics_analyze_fraction: float = 0.2
+    statistics_analyze_min_rows: int = 1000
+    """A table is analyzed once rows changed since its last analyze exceed min_rows + fraction × its planned rows."""
     http_host: str = "127.0.0.1"
     http_port: int = 8100

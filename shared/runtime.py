@@ -27,6 +27,7 @@ from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_counts
 from shared.ops.outbox import outbox_health
 from shared.outbox import OutboxRelay
+from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
 from shared.topology import ConsumerQueue, declare_topology, queue_depths
 
@@ -210,6 +211,15 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             retention=timedelta(days=settings.outbox_retention_days),
         )
         tasks = [asyncio.create_task(relay.run(), name=f"{spec.name}-relay")]
+        if settings.statistics_poll_seconds > 0:
+            statistics = keep_statistics(
+                pool,
+                schema=spec.name,
+                poll_seconds=settings.statistics_poll_seconds,
+                fraction=settings.statistics_analyze_fraction,
+                min_rows=settings.statistics_analyze_min_rows,
+            )
+            tasks.append(asyncio.create_task(statistics, name=f"{spec.name}-statistics"))
         for job in spec.background:
             tasks.append(asyncio.create_task(job(app_context), name=f"{spec.name}-{getattr(job, '__name__', 'job')}"))
         try:

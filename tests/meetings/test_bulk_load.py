@@ -11,6 +11,7 @@ import asyncpg
 
 from services.meetings.bulk.generate import generate_province
 from services.meetings.bulk.load import bulk_load
+from services.meetings.repository.bulk import LOADED_TABLES
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
 from tests.support.ids import random_id
@@ -35,10 +36,25 @@ async def counts(db: asyncpg.Connection, prefix: str) -> dict[str, int]:
     }
 
 
+async def analyze_counts(db: asyncpg.Connection) -> dict[str, int]:
+    """How many times each table the bulk load grows was analyzed, as the statistics system reports it now."""
+    await db.execute("SELECT pg_stat_clear_snapshot()")
+    rows = await db.fetch(
+        "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE schemaname = 'meetings'"
+        " AND relname = ANY($1::text[])",
+        LOADED_TABLES,
+    )
+    return {row["relname"]: row["analyze_count"] for row in rows}
+
+
 async def test_loads_a_province_and_reloading_it_changes_nothing(meetings_pool, db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     prefix = random_id("bulk") + "-"
     lines = province(tmp_path / "province.jsonl", prefix)
+    analyzed_before = await analyze_counts(db)
     report = await bulk_load(tmp_path / "province.jsonl", meetings_pool, chunk_size=250, progress=False)
+    analyzed = await analyze_counts(db)
+    assert sorted(analyzed) == sorted(LOADED_TABLES)
+    assert all(analyzed[table] > analyzed_before.get(table, 0) for table in LOADED_TABLES)  # the load ends analyzing
     assert report.events == len(lines) and report.outcomes["accepted"] == len(lines) and report.peak_rss_mb > 0
     assert await counts(db, prefix) == {"cells": 40, "members": 700, "monitors": 40, "outbox": len(lines), "held": 0}
     secretaries = await db.fetchval(

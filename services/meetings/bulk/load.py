@@ -25,11 +25,18 @@ from tqdm import tqdm
 
 from services.meetings.domain import check_plausible_moments, probation_ends_on
 from services.meetings.handlers.ingest import ingest_event, reject, release_waiting
-from services.meetings.repository.bulk import MEMBER_COLUMNS, MONITOR_COLUMNS, UNIT_COLUMNS, PgBulkRepository
+from services.meetings.repository.bulk import (
+    LOADED_TABLES,
+    MEMBER_COLUMNS,
+    MONITOR_COLUMNS,
+    UNIT_COLUMNS,
+    PgBulkRepository,
+)
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
 from shared.reading import read_compact
+from shared.statistics import analyze_tables
 
 BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "monitor.assigned.v1": "monitor"}
 ROUTE = "bulk"
@@ -362,6 +369,10 @@ async def bulk_load_lines(
                 raise chunks.fault  # the lines before it are loaded; loading again finds them duplicate
     finally:
         sys.setswitchinterval(switch_interval)
+    # the consumers' and ingest's statements about these tables are planned from their statistics: fresh now, not
+    # whenever autovacuum (if on) next passes its thresholds
+    async with pool.acquire() as conn:
+        await analyze_tables(conn, schema=SCHEMA, tables=LOADED_TABLES, reason="bulk_load")
     report.elapsed_seconds = time.perf_counter() - started
     report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
