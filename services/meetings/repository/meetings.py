@@ -238,7 +238,9 @@ class PgMeetingRepository:
     async def _read_rosters(self, meeting_ids: list[str]) -> None:
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT meeting_id, member_id FROM attendance WHERE meeting_id = ANY($1::text[])", meeting_ids
+            "SELECT k.key AS meeting_id, a.member_id FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
+            " CROSS JOIN LATERAL (SELECT member_id FROM attendance WHERE meeting_id = k.key OFFSET 0) a",
+            meeting_ids,
         )
         for meeting_id in meeting_ids:
             self._rosters[meeting_id] = []
@@ -483,8 +485,12 @@ class PgMeetingRepository:
         absences, unexcused months in the last year); members never announced are absent."""
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year"
-            " FROM attendance_figures WHERE member_id = ANY($1::text[])",
+            # per member by the primary key (LATERAL, OFFSET 0) whatever the statistics say: the table grows from
+            # nothing during a month-start spike, and `= ANY` over hundreds of members was read by a sequential scan
+            "SELECT k.key AS member_id, f.consecutive_absences, f.consecutive_excused_absences,"
+            " f.unexcused_months_last_year FROM (SELECT DISTINCT unnest($1::text[]) AS key) k CROSS JOIN LATERAL"
+            " (SELECT consecutive_absences, consecutive_excused_absences, unexcused_months_last_year"
+            " FROM attendance_figures WHERE member_id = k.key OFFSET 0) f",
             list(member_ids),
         )
         return {row["member_id"]: (row[1], row[2], row[3]) for row in rows}

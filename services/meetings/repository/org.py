@@ -61,8 +61,11 @@ class PgOrgRepository:
         if units:
             rows = await self._conn.fetch(
                 "WITH RECURSIVE up(id, kind, parent_id) AS ("
-                " SELECT id, kind, parent_id FROM org_unit WHERE id = ANY($1::text[])"
-                " UNION SELECT u.id, u.kind, u.parent_id FROM org_unit u JOIN up ON u.id = up.parent_id)"
+                " SELECT u.id, u.kind, u.parent_id FROM unnest($1::text[]) AS k(key)"
+                "  CROSS JOIN LATERAL (SELECT id, kind, parent_id FROM org_unit WHERE id = k.key OFFSET 0) u"
+                # each parent by the primary key whatever the statistics say (shared.tree._parent_of_each)
+                " UNION SELECT u.id, u.kind, u.parent_id FROM up CROSS JOIN LATERAL"
+                "  (SELECT id, kind, parent_id FROM org_unit WHERE id = up.parent_id OFFSET 0) u)"
                 " SELECT id, kind, parent_id FROM up",
                 units,
             )

@@ -9,7 +9,7 @@ import asyncpg
 from services.notifications.domain.model import CellContext, Member, Monitor, Unit
 from services.notifications.domain.settings import RuleOverride
 from services.notifications.repository.projection.rows import NEWER, to_member, to_monitor, to_unit
-from shared.tree import fetch_ancestors, fetch_subtree_cells
+from shared.tree import fetch_ancestor_rows, fetch_ancestors, fetch_subtree_cells
 
 
 class PgDirectory:
@@ -254,15 +254,7 @@ class PgDirectory:
         """For each unit, the unit ids from the root down to it, in one query, as `ancestors` gives them: as far
         as the tree is known, headed by a parent not known yet (settings made on it already apply), a cycle in
         bad data walked once; an unknown unit is its own chain."""
-        rows = await self._db.fetch(
-            "WITH RECURSIVE up(start_id, id, parent_id, path) AS ("
-            " SELECT id, id, parent_id, ARRAY[id] FROM unit WHERE id = ANY($1::text[])"
-            " UNION ALL SELECT up.start_id, u.id, u.parent_id, up.path || u.id"
-            " FROM unit u JOIN up ON u.id = up.parent_id"
-            " WHERE NOT u.id = ANY(up.path))"
-            " SELECT start_id, id, parent_id FROM up ORDER BY start_id, cardinality(path) DESC",
-            list(unit_ids),
-        )
+        rows = await fetch_ancestor_rows(self._db, table="unit", unit_ids=unit_ids)
         found: dict[str, list[str]] = {}
         heads: dict[str, str | None] = {}
         for row in rows:
