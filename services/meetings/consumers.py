@@ -13,6 +13,7 @@ from faststream.rabbit.message import RabbitMessage as IncomingMessage
 from services.meetings import handlers
 from services.meetings.context import MeetingsContext
 from services.meetings.rpc import rpc_methods
+from shared.acking import ChannelAcks
 from shared.consuming import consume_event, delivery_count, retry_delay
 from shared.context import ServiceContext
 from shared.envelope import is_batch
@@ -60,6 +61,8 @@ async def on_ingest(
     raw = message.raw_message
     kind = type_label(raw.routing_key)
     headers = raw.headers or {}
+    acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
+    acks.begin(message)
     try:
         batch = is_batch(raw.content_type, raw.routing_key)
         event = None if batch else handlers.single_event(headers, raw.content_type, body)
@@ -74,10 +77,10 @@ async def on_ingest(
         deliveries = delivery_count(raw)
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
         await asyncio.sleep(retry_delay(deliveries))
-        await message.reject(requeue=True)
+        await acks.reject(message, requeue=True)
         _consumed(kind, "retried").inc()
         return
-    await message.ack()
+    await acks.ack(message)
     _consumed(kind, "handled").inc()
 
 
