@@ -190,6 +190,50 @@ def test_meeting_rated_average_or_poor_goes_to_the_superior_unless_provisional()
     assert rate("fair") == [] and rate("poor", provisional=True) == []
 
 
+SETTINGS_VARIANTS = [
+    DEFAULT_CONFIG,
+    resolve_config(["c"], [RuleOverride("c", r.CONSECUTIVE_ABSENCES, params={"more_than": 0})]),
+    resolve_config(["c"], [RuleOverride("c", r.UNEXCUSED_MONTHS, enabled=False)]),
+    resolve_config(["c"], [RuleOverride("c", r.MEETING_RATED_LOW, params={"include_provisional": True})]),
+    resolve_config(["c"], [RuleOverride("c", r.MEETING_RATED_LOW, params={"ratings": ["poor"]})]),
+    resolve_config(["c"], [RuleOverride("c", r.MEETING_RATED_LOW, enabled=False)]),
+]
+
+
+@pytest.mark.parametrize("config", SETTINGS_VARIANTS)
+def test_the_may_alert_checks_say_exactly_when_the_history_and_rating_rules_alert(config: Any) -> None:
+    """The batch handlers read a cell's people only when these say an alert may fire: never wrong either way."""
+    for consecutive in range(6):
+        for months in range(5):
+            fired = rules.absence_history(
+                member_id="a",
+                full_name="a",
+                meeting_id="m1",
+                consecutive_absences=consecutive,
+                unexcused_months=months,
+                ctx=CTX,
+                config=config,
+                now=NOW,
+            )
+            may = rules.absence_history_may_alert(
+                consecutive_absences=consecutive, unexcused_months=months, config=config
+            )
+            assert may == bool(fired), (consecutive, months)
+    for rating in ("good", "fair", "average", "poor"):
+        for provisional in (False, True):
+            fired = rules.meeting_rated_low(
+                meeting_id="m1",
+                rating=rating,
+                score=50.0,
+                provisional=provisional,
+                meeting=meeting(),
+                ctx=CTX,
+                config=config,
+            )
+            may = rules.meeting_rated_low_may_alert(rating=rating, provisional=provisional, config=config)
+            assert may == bool(fired), (rating, provisional)
+
+
 def test_period_rated_low_waits_for_the_period_end_and_grace() -> None:
     due = datetime(2026, 12, 4, 0, 0, tzinfo=VIETNAM_TZ)
     fired = rules.period_rated_low(period="2026-11", rating="poor", score=30.0, ctx=CTX, config=DEFAULT_CONFIG, now=due)

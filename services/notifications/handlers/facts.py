@@ -405,14 +405,26 @@ async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit
 
 async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
     """member.attendance.updated.v1 of a batch: the histories of recent meetings decided at once, each cell's
-    context and settings read once (the alerts are those of each event in turn)."""
+    settings read once and the context (its people) only of cells with a history that may alert: most histories
+    are of members present, and reading every cell's members was most of this handler (the alerts are those of
+    each event in turn)."""
     recent = await _about_recent_meetings(events, uow)
-    if not recent:
+    configs = await configs_for(sorted({event.data.cell_id for event in recent}), uow) if recent else {}
+    alerting = [
+        event
+        for event in recent
+        if rules.absence_history_may_alert(
+            consecutive_absences=event.data.consecutive_absences,
+            unexcused_months=event.data.unexcused_months_last_year,
+            config=configs[event.data.cell_id],
+        )
+    ]
+    if not alerting:
         return
-    contexts, configs = await _cells(recent, uow)
+    contexts = await uow.projection.cell_contexts(sorted({event.data.cell_id for event in alerting}))
     now = uow.now()
     alerts = []
-    for event in recent:
+    for event in alerting:
         data = event.data
         alerts += rules.absence_history(
             member_id=data.member_id,
@@ -433,15 +445,24 @@ async def on_meeting_score(event: Event[Any], uow: NotificationsUnit) -> None:
 
 
 async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """score.meeting.updated.v1 of a batch: the ratings of recent meetings decided at once, each cell's context
-    and settings read once (the alerts are those of each event in turn)."""
+    """score.meeting.updated.v1 of a batch: the ratings of recent meetings decided at once, each cell's settings
+    read once and the context (its committees) only of cells with a rating that may alert, as for the histories
+    (the alerts are those of each event in turn)."""
     meetings: dict[str, Meeting] = {}
     recent = await _about_recent_meetings(events, uow, meetings=meetings)
-    if not recent:
+    configs = await configs_for(sorted({event.data.cell_id for event in recent}), uow) if recent else {}
+    alerting = [
+        event
+        for event in recent
+        if rules.meeting_rated_low_may_alert(
+            rating=event.data.rating.value, provisional=event.data.provisional, config=configs[event.data.cell_id]
+        )
+    ]
+    if not alerting:
         return
-    contexts, configs = await _cells(recent, uow)
+    contexts = await uow.projection.cell_contexts(sorted({event.data.cell_id for event in alerting}))
     alerts = []
-    for event in recent:
+    for event in alerting:
         data = event.data
         alerts += rules.meeting_rated_low(
             meeting_id=data.meeting_id,
@@ -465,14 +486,6 @@ async def _about_recent_meetings(
         meetings.update(found)
     now, cutoff_days = uow.now(), uow.settings.history_cutoff_days
     return [event for event in events if is_recent(found.get(event.data.meeting_id), now=now, cutoff_days=cutoff_days)]
-
-
-async def _cells(
-    events: Sequence[Event[Any]], uow: NotificationsUnit
-) -> tuple[dict[str, CellContext], dict[str, RuleConfig]]:
-    """The context and rule settings of each `data.cell_id` of the events, each read once."""
-    cell_ids = sorted({event.data.cell_id for event in events})
-    return await uow.projection.cell_contexts(cell_ids), await configs_for(cell_ids, uow)
 
 
 async def on_cell_score(event: Event[Any], uow: NotificationsUnit) -> None:

@@ -29,17 +29,24 @@ from services.notifications.domain.rules.meetings import (
 )
 from services.notifications.domain.rules.members import (
     absence_history,
+    absence_history_may_alert,
     probation_check_day,
     probation_ending,
     probation_ends_on,
 )
-from services.notifications.domain.rules.scores import meeting_rated_low, period_due, period_rated_low
+from services.notifications.domain.rules.scores import (
+    meeting_rated_low,
+    meeting_rated_low_may_alert,
+    period_due,
+    period_rated_low,
+)
 
 __all__ = [
     "EARLY_DOCUMENT_KINDS",
     "FINAL_DOCUMENT_KINDS",
     "NOTICE_RULES",
     "absence_history",
+    "absence_history_may_alert",
     "build_alerts",
     "cell_without_committee",
     "documents_missing",
@@ -47,6 +54,7 @@ __all__ = [
     "meeting_notice",
     "notice_may_fire",
     "meeting_rated_low",
+    "meeting_rated_low_may_alert",
     "meeting_reminder",
     "meeting_values",
     "minutes_late",

@@ -9,6 +9,15 @@ from services.notifications.domain.settings import RuleConfig
 from shared.periods import add_years, local
 
 
+def absence_history_may_alert(*, consecutive_absences: int, unexcused_months: int, config: RuleConfig) -> bool:
+    """Whether absence_history raises anything for these counts under the settings, whoever the cell's people are
+    (a batch asks before reading the cells: most histories announced are of members present)."""
+    return (
+        config.is_enabled(r.CONSECUTIVE_ABSENCES)
+        and consecutive_absences > config.param(r.CONSECUTIVE_ABSENCES, "more_than")
+    ) or (config.is_enabled(r.UNEXCUSED_MONTHS) and unexcused_months >= config.param(r.UNEXCUSED_MONTHS, "at_least"))
+
+
 def absence_history(
     *,
     member_id: str,

@@ -9,6 +9,15 @@ from services.notifications.domain.settings import RuleConfig
 from shared.periods import period_bounds
 
 
+def meeting_rated_low_may_alert(*, rating: str, provisional: bool, config: RuleConfig) -> bool:
+    """Whether meeting_rated_low raises anything for this rating under the settings, whoever the cell's committees
+    are (a batch asks before reading the cells: most ratings are not low)."""
+    rule = r.MEETING_RATED_LOW
+    if not config.is_enabled(rule) or rating not in config.param(rule, "ratings"):
+        return False
+    return not provisional or bool(config.param(rule, "include_provisional"))
+
+
 def meeting_rated_low(
     *,
     meeting_id: str,
@@ -21,9 +30,7 @@ def meeting_rated_low(
 ) -> list[Alert]:
     """A meeting rated Average or Poor: the superior committee."""
     rule = r.MEETING_RATED_LOW
-    if not config.is_enabled(rule) or rating not in config.param(rule, "ratings"):
-        return []
-    if provisional and not config.param(rule, "include_provisional"):
+    if not meeting_rated_low_may_alert(rating=rating, provisional=provisional, config=config):
         return []
     values = meeting_values(meeting, ctx) if meeting else {"cell": ctx.cell_name, "meeting_id": meeting_id}
     return build_alerts(
