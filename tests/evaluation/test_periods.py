@@ -1,6 +1,6 @@
 """Month, quarter and year ratings of a cell (pure domain)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -9,6 +9,7 @@ from services.evaluation.domain.periods import (
     PeriodResult,
     evaluate_period,
 )
+from services.evaluation.handlers.scores import framework_day
 from shared.periods import VIETNAM_TZ, period_months, periods_of_month, previous_period
 from tests.evaluation.builders import framework
 
@@ -160,3 +161,18 @@ def test_period_arithmetic() -> None:
         "2025",
         "2026-06",
     ]
+
+
+@pytest.mark.parametrize(
+    ("period", "through", "day"),
+    [
+        ("2026-05", "2026-11", date(2026, 5, 1)),
+        ("2026-Q2", "2026-11", date(2026, 6, 1)),
+        ("2026-Q4", "2026-11", date(2026, 11, 1)),  # running: the current month's framework
+        ("2026", "2026-11", date(2026, 11, 1)),
+        ("2025", "2026-11", date(2025, 12, 1)),
+        ("2025-Q1", "2026-11", date(2025, 3, 1)),
+    ],
+)
+def test_a_period_is_rated_under_the_framework_of_its_last_month_begun(period: str, through: str, day: date) -> None:
+    assert framework_day(period, through=through) == day
