@@ -13,12 +13,14 @@ from tests.support.running import eventually
 
 @pytest.fixture
 async def schema(db: asyncpg.Connection) -> AsyncIterator[str]:
-    """A schema of its own with a table about to grow, one barely touched, and one analyzed at its size."""
+    """A schema of its own with a table about to grow, one barely touched, one analyzed at its size, and an outbox
+    (a messaging table: never analyzed by the maintenance)."""
     name = f"stats_{uuid.uuid4().hex[:8]}"
     await db.execute(
         f"CREATE SCHEMA {name};"
         f" CREATE TABLE {name}.grown (id int PRIMARY KEY, cell text);"
         f" CREATE TABLE {name}.quiet (id int PRIMARY KEY);"
+        f" CREATE TABLE {name}.outbox (id int PRIMARY KEY);"
         f" CREATE TABLE {name}.steady (id int PRIMARY KEY);"
         f" INSERT INTO {name}.steady SELECT g FROM generate_series(1, 20000) g"
     )
@@ -62,15 +64,22 @@ async def test_analyzes_a_table_grown_past_the_threshold_and_not_the_others(
         database_url,
         f"INSERT INTO {schema}.grown SELECT g, 'c' || g % 50 FROM generate_series(1, 5000) g;"
         f" INSERT INTO {schema}.quiet SELECT g FROM generate_series(1, 500) g;"
+        f" INSERT INTO {schema}.outbox SELECT g FROM generate_series(1, 5000) g;"
         f" INSERT INTO {schema}.steady SELECT g FROM generate_series(20001, 22000) g;",
     )
-    await eventually(lambda: _reported(db, schema, {"grown": 5000, "quiet": 500, "steady": 2000}))
+    await eventually(lambda: _reported(db, schema, {"grown": 5000, "quiet": 500, "steady": 2000, "outbox": 5000}))
 
     done = await analyze_grown_tables(db, schema=schema, fraction=0.2, min_rows=1000)
 
-    # grown: 5,000 changed > 1,000 + 0.2 × 0 (never analyzed); quiet: 500 < 1,000; steady: 2,000 < 1,000 + 4,000
+    # grown: 5,000 changed > 1,000 + 0.2 × 0 (never analyzed); quiet: 500 < 1,000; steady: 2,000 < 1,000 + 4,000;
+    # outbox: grown as much, but its plans never depend on statistics (UNPLANNED_TABLES)
     assert [(table.table, table.changed_rows, table.live_rows) for table in done] == [("grown", 5000, 5000)]
-    assert await analyses(db, schema) == {"grown": (1, True), "quiet": (0, False), "steady": (1, True)}
+    assert await analyses(db, schema) == {
+        "grown": (1, True),
+        "quiet": (0, False),
+        "steady": (1, True),
+        "outbox": (0, False),
+    }
     planned = await db.fetchval(f"SELECT reltuples FROM pg_class WHERE oid = '{schema}.grown'::regclass")
     assert planned == 5000
     assert await analyze_grown_tables(db, schema=schema, fraction=0.2, min_rows=1000) == []
@@ -93,7 +102,12 @@ async def test_analyze_tables_analyzes_the_named_tables(db: asyncpg.Connection, 
 
     await analyze_tables(db, schema=schema, tables=["quiet", "grown"], reason="test")
 
-    assert await analyses(db, schema) == {"grown": (1, True), "quiet": (1, True), "steady": (1, True)}
+    assert await analyses(db, schema) == {
+        "grown": (1, True),
+        "quiet": (1, True),
+        "steady": (1, True),
+        "outbox": (0, False),
+    }
 
 
 async def _reported(db: asyncpg.Connection, schema: str, wanted: dict[str, int]) -> bool:

@@ -25,7 +25,7 @@ MEMBER_COLUMNS = [*ENVELOPE_COLUMNS, "id", "cell_id", "probation_ends_on"]
 """A member's other columns are read from its staged data in SQL: fewer values for Python to make and COPY."""
 MONITOR_COLUMNS = [*ENVELOPE_COLUMNS, "person_id", "cell_id", "committee_id", "full_name", "email", "yearly_quota"]
 
-LOADED_TABLES = ["org_unit", "member", "member_version", "monitor_assignment", "processed_message", "outbox"]
+LOADED_TABLES = ["org_unit", "member", "member_version", "monitor_assignment"]
 """The tables a bulk load grows: analyzed when it ends (shared/statistics.py), as autovacuum would only later."""
 
 _ENVELOPE = (
