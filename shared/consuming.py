@@ -9,7 +9,9 @@ both are taken here. Subscribers run with AckPolicy.MANUAL and settle every mess
   queue's delivery limit, so a message that keeps failing ends in `<queue>.dlq`.
 
 A batch's good events are applied in one transaction, together with those of the batch deliveries that arrived
-while the consumer's previous batch transaction ran (one at a time per consumer and process): the inbox records them
+while the consumer's previous batch transaction ran (shared.group_commit, one group commit per consumer and
+process: one transaction at a time, or, for a consumer that names its events' `keys`, several side by side about
+disjoint keys, deliveries sharing a key in their order): the inbox records them
 all in one statement (a copy of an event earlier in the batch or in an earlier delivery is a duplicate), each run
 of one type goes to that type's batch handler when the consumer has one (else its handler, event by event), then
 `finish` runs once (evaluation notes every touched cell there) and it commits; each delivery is then settled on its
@@ -23,7 +25,7 @@ import asyncio
 import json
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -42,9 +44,11 @@ from shared.envelope import (
     parse_envelope,
     read_batch,
 )
+from shared.group_commit import GroupCommit
 from shared.logs import get_logger, message_context
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.reading import bounded
+from shared.telemetry import current_trace_context, traces_by_cause
 from shared.topology import DEAD_LETTER_EXCHANGE
 from shared.unit_of_work import PgUnitOfWork
 
@@ -63,42 +67,67 @@ MAX_GROUP_EVENTS = 4000
 """At most this many events of batch deliveries waiting together share one transaction (a delivery is never cut)."""
 
 
-@dataclass(eq=False)
-class _Waiting:
-    """A batch delivery's good events waiting for their consumer's next batch transaction."""
+BatchKeys = Callable[[Event[Any]], Collection[Hashable]]
+"""What applying an event locks (a consumer's subjects, cells ...): batch deliveries whose events share no key are
+applied in transactions side by side; those sharing one, one after the other in their order."""
 
+
+@dataclass(eq=False, slots=True)
+class _Delivery:
+    """A batch delivery's good events waiting in its consumer's group commit of batch deliveries."""
+
+    plan: "_Plan"
     items: list["_Item"]
-    done: bool = False
+    order: Callable[[Event[Any]], str] | None
+    keys: frozenset[Hashable]
+    trace: dict[str, str] | None
 
 
-class _Batches:
-    """One batch transaction at a time per consumer in this process: a batch holds many subjects' locks, taken in
-    its events' order, and two such transactions side by side would deadlock each other. Batch deliveries that
-    arrive while one runs wait, and the next transaction takes all of them at once (group commit of deliveries):
-    one transaction, one inbox statement, one `finish` and one commit for many small relay batches."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.waiting: list[_Waiting] = []
-
-    def take(self) -> list[_Waiting]:
-        """The waiting deliveries from the oldest on, as many as fit MAX_GROUP_EVENTS (at least one)."""
-        taken: list[_Waiting] = []
-        events = 0
-        while self.waiting and (not taken or events + len(self.waiting[0].items) <= MAX_GROUP_EVENTS):
-            events += len(self.waiting[0].items)
-            taken.append(self.waiting.pop(0))
-        return taken
+_groups: dict[tuple[str, int], GroupCommit["_Delivery", None]] = {}
 
 
-_batches: dict[tuple[str, int], _Batches] = {}
+def _group_of(consumer: str, *, keyed: bool, concurrency: int) -> GroupCommit["_Delivery", None]:
+    """The group commit of `consumer`'s batch deliveries on the running loop (one per consumer and process): the
+    deliveries that arrive while a transaction runs are applied together in the next one, up to MAX_GROUP_EVENTS
+    events (a delivery is never cut); with `keyed` (the consumer names its events' keys), up to `concurrency`
+    transactions at once about disjoint keys. Without keys one at a time: a batch takes many subjects' locks in its
+    events' order, and two such transactions side by side could deadlock each other."""
+    at = (consumer, id(asyncio.get_running_loop()))
+    group = _groups.get(at)
+    if group is None:
+        group = _groups[at] = GroupCommit(
+            _flush_deliveries,
+            name=f"{consumer}.batches",
+            max_items=MAX_GROUP_EVENTS,
+            window=0,
+            concurrency=concurrency if keyed else 1,
+            keys=(lambda delivery: delivery.keys) if keyed else None,
+            weight=lambda delivery: len(delivery.items),
+            max_weight=MAX_GROUP_EVENTS,
+        )
+    return group
 
 
-def _batches_of(consumer: str) -> _Batches:
-    key = (consumer, id(asyncio.get_running_loop()))
-    if key not in _batches:
-        _batches[key] = _Batches()
-    return _batches[key]
+def pending_batches(consumer: str) -> int:
+    """Batch deliveries of `consumer` waiting for a transaction on the running loop (not those being applied)."""
+    group = _groups.get((consumer, id(asyncio.get_running_loop())))
+    return group.pending if group is not None else 0
+
+
+async def _flush_deliveries(deliveries: list[_Delivery]) -> list[None | Exception]:
+    """Apply a group of batch deliveries in one transaction; each one's events carry their outcomes after it, and
+    what they cause carries their delivery's trace."""
+    traces = {
+        item.envelope.id: delivery.trace
+        for delivery in deliveries
+        if delivery.trace
+        for item in delivery.items
+        if item.envelope is not None
+    }
+    first = deliveries[0]
+    with traces_by_cause(traces):
+        await _apply_group(first.plan, deliveries, order=first.order)
+    return [None] * len(deliveries)
 
 
 class EventHandler(Protocol[UowT]):
@@ -141,6 +170,8 @@ async def consume_event(
     delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
     order: Callable[[Event[Any]], str] | None = None,
     batch_handlers: Mapping[str, BatchHandler[Any]] | None = None,
+    keys: BatchKeys | None = None,
+    concurrency: int = 1,
 ) -> dict[str, int]:
     """Apply a delivered event, or each event of a batch, exactly once and settle the delivery.
 
@@ -148,12 +179,16 @@ async def consume_event(
     transaction before the commit; `order` (optional) sorts a batch's events (stably) before they are applied, for
     a service whose handlers lock by a key and do not depend on the order within a batch: batches applied in one
     global key order cannot deadlock each other on those locks; `batch_handlers` (optional, by type) take each
-    run of consecutive new events of their type at once instead of the type's handler one by one. Returns how
-    many events ended in each outcome (also counted per type)."""
+    run of consecutive new events of their type at once instead of the type's handler one by one; `keys`
+    (optional) names what applying an event locks, and lets batch deliveries about disjoint keys be applied in up
+    to `concurrency` transactions at once (without it, one at a time: the consumer's first call fixes both).
+    Returns how many events ended in each outcome (also counted per type)."""
     raw = message.raw_message
     plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish)
     if is_batch(raw.content_type, raw.routing_key, bytes(raw.body)):
-        return await _consume_batch(message, plan, delivery_limit=delivery_limit, order=order)
+        return await _consume_batch(
+            message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency
+        )
     outcome = await _consume_one(message, plan)
     EVENTS_CONSUMED.labels(consumer, type_label(raw.routing_key), outcome).inc()
     return {outcome: 1}
@@ -298,7 +333,13 @@ class _Item:
 
 
 async def _consume_batch(
-    message: RabbitMessage, plan: _Plan, *, delivery_limit: int, order: Callable[[Event[Any]], str] | None
+    message: RabbitMessage,
+    plan: _Plan,
+    *,
+    delivery_limit: int,
+    order: Callable[[Event[Any]], str] | None,
+    keys: BatchKeys | None,
+    concurrency: int,
 ) -> dict[str, int]:
     consumer, handlers = plan.consumer, plan.handlers
     raw = message.raw_message
@@ -314,7 +355,7 @@ async def _consume_batch(
         _read(item, handlers, consumer=consumer, checked=batch.checked)
     good = [item for item in items if item.event is not None]
     if good:
-        await _apply_batch(plan, good, order=order)
+        await _apply_batch(plan, good, order=order, keys=keys, concurrency=concurrency)
     failing = [item for item in good if item.outcome == "failed"]
     last_delivery = delivery_count(raw) >= delivery_limit - 1
     if failing and not last_delivery:
@@ -366,32 +407,29 @@ def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: s
         log.error("event_invalid", consumer=consumer, position=item.position, reason=item.reason)
 
 
-async def _apply_batch(plan: _Plan, good: list[_Item], *, order: Callable[[Event[Any]], str] | None) -> None:
+async def _apply_batch(
+    plan: _Plan,
+    good: list[_Item],
+    *,
+    order: Callable[[Event[Any]], str] | None,
+    keys: BatchKeys | None,
+    concurrency: int,
+) -> None:
     """The good events, with those of the batch deliveries waiting beside them, in one transaction; when that
     fails, each in its own, noting which ones fail. Returns once this delivery's events have their outcomes."""
-    batches = _batches_of(plan.consumer)
-    mine = _Waiting(good)
-    batches.waiting.append(mine)
-    while not mine.done:
-        async with batches.lock:
-            if mine.done:
-                break
-            group = batches.take()
-            try:
-                await _apply_group(plan, group, order=order)
-            except BaseException:  # cancelled: the others' events are taken again by their own tasks
-                batches.waiting[:0] = [waiting for waiting in group if not waiting.done and waiting is not mine]
-                raise
+    footprint: frozenset[Hashable] = frozenset()
+    if keys is not None:
+        footprint = frozenset(key for item in good if item.event is not None for key in keys(item.event))
+    delivery = _Delivery(plan, good, order, footprint, current_trace_context())
+    await _group_of(plan.consumer, keyed=keys is not None, concurrency=concurrency).submit(delivery)
 
 
-async def _apply_group(plan: _Plan, group: list[_Waiting], *, order: Callable[[Event[Any]], str] | None) -> None:
-    """Apply the events of the waiting deliveries (sorted by `order` when given, stably) and mark them done."""
-    good = [item for waiting in group for item in waiting.items]
+async def _apply_group(plan: _Plan, group: list[_Delivery], *, order: Callable[[Event[Any]], str] | None) -> None:
+    """Apply the events of the deliveries (sorted by `order` when given, stably)."""
+    good = [item for delivery in group for item in delivery.items]
     if order is not None:
         good.sort(key=lambda item: order(item.event) if item.event is not None else "")
     await _apply_items(plan, good)
-    for waiting in group:
-        waiting.done = True
 
 
 async def _apply_items(plan: _Plan, good: list[_Item]) -> None:

@@ -10,6 +10,9 @@ pending and free of its keys) or an item kept waiting ten windows: when the flus
 one at a time makes them (fewer transactions and commits per item); when they fall behind, the backlog is judged
 side by side.
 
+Weight: an item may weigh more than one (a batch delivery: its event count); a group then also stays within
+`max_weight` (at least one item, however heavy), and a backlog counts by weight too.
+
 Order: with one flush at a time, items submitted in an order are judged in that order. With several, each item
 names its `keys` (what it locks: meetings' cells, members, meetings) and an item sharing a key with a flush under
 way, or with an earlier item still pending, waits for it: items sharing a key are judged in submission order, one
@@ -40,6 +43,8 @@ Flush = Callable[[list[T]], Awaitable[Sequence[R | Exception]]]
 """Judges a group of items; returns one outcome per item, in order: its result, or the exception that is its own."""
 Keys = Callable[[T], Collection[Hashable]]
 """What an item locks: items sharing a key are never judged by two flushes at once, and keep their order."""
+Weight = Callable[[T], int]
+"""How much an item counts toward `max_weight` (for example a batch delivery's events)."""
 
 
 @dataclass(slots=True)
@@ -48,6 +53,7 @@ class _Pending(Generic[T, R]):
     future: "asyncio.Future[R]"
     keys: Collection[Hashable]
     since: float
+    weight: int = 1
 
 
 class GroupCommit(Generic[T, R]):
@@ -62,11 +68,14 @@ class GroupCommit(Generic[T, R]):
         window: float = 0.005,
         concurrency: int = 1,
         keys: Keys[T] | None = None,
+        weight: Weight[T] | None = None,
+        max_weight: int | None = None,
     ) -> None:
-        """`name` labels the metrics and logs; `max_items` bounds a group (items); `window`: seconds an idle
-        collector waits after the first item for more; `concurrency`: flushes at once, above 1 only with `keys`."""
-        if max_items < 1 or window < 0 or concurrency < 1:
-            raise ValueError("max_items, concurrency: at least 1; window: seconds, not negative")
+        """`name` labels the metrics and logs; `max_items` bounds a group (items), `max_weight` (optional) their
+        total `weight` (each item 1 without it); `window`: seconds an idle collector waits after the first item for
+        more; `concurrency`: flushes at once, above 1 only with `keys`."""
+        if max_items < 1 or window < 0 or concurrency < 1 or (max_weight is not None and max_weight < 1):
+            raise ValueError("max_items, max_weight, concurrency: at least 1; window: seconds, not negative")
         if concurrency > 1 and keys is None:
             raise ValueError("flushes side by side need the items' keys to keep their order")
         self._flush = flush
@@ -74,12 +83,16 @@ class GroupCommit(Generic[T, R]):
         self.max_items = max_items
         self.window = window
         self.concurrency = concurrency
+        self.max_weight = max_weight if max_weight is not None else max_items
         self.spare_items = max(1, max_items // 4)
-        """A flush beside one under way starts with this many items pending ..."""
+        self.spare_weight = max(1, self.max_weight // 4)
+        """A flush beside one under way starts with this many items (or this weight) pending ..."""
         self.spare_wait = window * 10
         """... or once the oldest has waited this long (s)."""
         self._keys = keys
+        self._weight = weight
         self._pending: list[_Pending[T, R]] = []
+        self._pending_weight = 0
         self._busy: dict[Hashable, int] = {}
         """Keys of the flushes under way (how many of them hold each)."""
         self._flushing: set[asyncio.Task[None]] = set()
@@ -97,26 +110,61 @@ class GroupCommit(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Wait for `item`'s outcome in the next group: its result, or raise the exception the flush gave it."""
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        keys = self._keys(item) if self._keys is not None else ()
-        self._pending.append(_Pending(item, future, keys, time.monotonic()))
-        if self._worth_a_look():
+        [future] = self._add([item])
+        # the waiter may be cancelled (shutdown); its item is still judged, and its message, unsettled, comes back
+        return await asyncio.shield(future)
+
+    async def submit_many(self, items: Sequence[T]) -> list[R | Exception]:
+        """Submit `items` at once, in their order (a batch delivery's events, each with its own keys), and wait for
+        all their outcomes: each one's result, or the exception the flush gave it."""
+        if not items:
+            return []
+        futures = self._add(items)
+        outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # a flush cancelled (shutdown): as submit, the delivery stays unsettled
+        return [
+            outcome for outcome in outcomes if not isinstance(outcome, BaseException) or isinstance(outcome, Exception)
+        ]
+
+    def _add(self, items: Sequence[T]) -> "list[asyncio.Future[R]]":
+        loop = asyncio.get_running_loop()
+        before = len(self._pending)
+        since = time.monotonic()
+        futures: list[asyncio.Future[R]] = []
+        for item in items:
+            future: asyncio.Future[R] = loop.create_future()
+            keys = self._keys(item) if self._keys is not None else ()
+            weight = max(1, self._weight(item)) if self._weight is not None else 1
+            self._pending.append(_Pending(item, future, keys, since, weight))
+            self._pending_weight += weight
+            futures.append(future)
+        if self._worth_a_look(first=before == 0):
             self._changed.set()
         if self._runner is None or self._runner.done():
             # a fresh context: the flush's logs must not carry the first delivery's event id
             self._runner = asyncio.create_task(self._run(), context=contextvars.Context())
-        # the waiter may be cancelled (shutdown); its item is still judged, and its message, unsettled, comes back
-        return await asyncio.shield(future)
+        return futures
 
-    def _worth_a_look(self) -> bool:
-        """Whether the item just submitted may let a group start (else the collector is not woken for it)."""
+    def _worth_a_look(self, *, first: bool) -> bool:
+        """Whether the items just submitted may let a group start (else the collector is not woken for them):
+        `first`, they are the first pending."""
         pending = len(self._pending)
         if not self._flushing:
-            return pending == 1 or pending >= self.max_items
+            return first or self._full(pending, self._pending_weight, self.max_items, self.max_weight)
         # beside a flush: the first item (its spare wait starts) and a backlog not refused since the last flush ended
         return len(self._flushing) < self.concurrency and (
-            pending == 1 or (pending >= self.spare_items and self._refused[0] != self._ended)
+            first
+            or (
+                self._full(pending, self._pending_weight, self.spare_items, self.spare_weight)
+                and self._refused[0] != self._ended
+            )
         )
+
+    @staticmethod
+    def _full(items: int, weight: int, fill_items: int, fill_weight: int) -> bool:
+        return items >= fill_items or weight >= fill_weight
 
     async def _run(self) -> None:
         """Start flushes while items are pending and slots free, until nothing is pending or under way."""
@@ -129,19 +177,25 @@ class GroupCommit(Generic[T, R]):
                     # beside a flush under way, only a backlog (or an item kept waiting long) is worth a group of
                     # its own: a few items wait for that flush to end and join the next group, so groups stay big
                     # and transactions few when the flushes keep up
-                    fill, wait = (
-                        (self.max_items, self.window) if not self._flushing else (self.spare_items, self.spare_wait)
+                    fill, fill_weight, wait = (
+                        (self.max_items, self.max_weight, self.window)
+                        if not self._flushing
+                        else (self.spare_items, self.spare_weight, self.spare_wait)
                     )
                     if self._flushing and self._refused == (self._ended, waited >= wait):
                         # the spare group was refused and no flush ended since: a submit alone frees no key, so
                         # no scan of the whole backlog per submit; look again when a flush ends or time is up
                         timeout = wait - waited if waited < wait else None
-                    elif len(self._pending) >= fill or waited >= wait:
+                    elif self._full(len(self._pending), self._pending_weight, fill, fill_weight) or waited >= wait:
                         group, rest = self._take()
                         # beside a flush, a group of a few free items (the rest waiting on its keys) is not worth
                         # a transaction of its own until the oldest has waited long
-                        if group and (not self._flushing or len(group) >= fill or waited >= wait):
+                        weight = sum(pending.weight for pending in group)
+                        if group and (
+                            not self._flushing or self._full(len(group), weight, fill, fill_weight) or waited >= wait
+                        ):
                             self._pending = rest
+                            self._pending_weight -= weight
                             self._start(group)
                             continue
                         # too few free items: look again when the oldest has waited long; none: when a flush ends
@@ -160,17 +214,22 @@ class GroupCommit(Generic[T, R]):
             raise
 
     def _take(self) -> tuple[list[_Pending[T, R]], list[_Pending[T, R]]]:
-        """The next group and what stays pending: pending items in order, up to `max_items`, leaving those that
-        share a key with a flush under way or with an item left behind before them (they keep their order)."""
-        if not self._busy:
+        """The next group and what stays pending: pending items in order, up to `max_items` and `max_weight` (at
+        least one item), leaving those that share a key with a flush under way or with an item left behind before
+        them (they keep their order); once an item does not fit, the group is full."""
+        if not self._busy and self._weight is None:
             return self._pending[: self.max_items], self._pending[self.max_items :]
         group: list[_Pending[T, R]] = []
         rest: list[_Pending[T, R]] = []
         held: set[Hashable] = set()
-        for pending in self._pending:
-            free = len(group) < self.max_items and not any(key in self._busy or key in held for key in pending.keys)
-            if free:
+        weight = 0
+        for index, pending in enumerate(self._pending):
+            if len(group) >= self.max_items or (group and weight + pending.weight > self.max_weight):
+                rest += self._pending[index:]  # full: the rest keeps its order
+                break
+            if not any(key in self._busy or key in held for key in pending.keys):
                 group.append(pending)
+                weight += pending.weight
             else:
                 rest.append(pending)
                 held.update(pending.keys)

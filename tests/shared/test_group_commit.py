@@ -218,3 +218,61 @@ async def test_beside_a_flush_under_way_a_few_free_items_of_a_backlog_wait_with_
         ("start", ["x", "y", "z"]),
         ("end", ["x", "y", "z"]),
     ]
+
+
+async def test_heavy_items_bound_a_group_by_weight_and_a_heavy_one_goes_alone() -> None:
+    flush = RecordingFlush()
+    flush.release.clear()
+    # items weigh their number (a batch delivery: its events); a group holds at most 10, at least one item
+    group: GroupCommit[object, object] = GroupCommit(
+        flush, name="test", max_items=100, window=0, weight=lambda item: int(str(item)), max_weight=10
+    )
+    first = asyncio.create_task(group.submit(1))
+    await flush.entered.wait()
+    later = [asyncio.create_task(group.submit(n)) for n in (4, 5, 2, 30, 3)]
+    await eventually(lambda: group.pending == 5, timeout=10, interval=0.001)
+    flush.release.set()
+    assert await first == (1, "done")
+    assert await asyncio.gather(*later) == [(n, "done") for n in (4, 5, 2, 30, 3)]
+    # 4+5 fit, 2 would make 11: the group is full there (order kept); 30 alone; then 3
+    assert flush.groups == [[1], [4, 5], [2], [30], [3]]
+
+
+async def test_keyed_heavy_items_about_other_keys_are_judged_side_by_side_and_shared_keys_in_order() -> None:
+    flush = GatedFlush()
+    group: GroupCommit[tuple[str, frozenset[str]], object] = GroupCommit(
+        flush,
+        name="test",
+        max_items=100,
+        window=0,
+        concurrency=2,
+        keys=lambda item: item[1],
+        weight=lambda item: 1000,
+        max_weight=4000,
+    )
+    slow = asyncio.create_task(group.submit(("slow-a", frozenset({"cell-1", "cell-2"}))))
+    await eventually(lambda: flush.log == [("start", ["slow-a"])], timeout=10, interval=0.001)
+    same = asyncio.create_task(group.submit(("b", frozenset({"cell-2", "cell-3"}))))
+    other = asyncio.create_task(group.submit(("c", frozenset({"cell-4"}))))
+    assert await asyncio.wait_for(other, 10) == "c"  # beside slow-a, which is still held
+    assert not same.done() and not slow.done()
+    flush.gate.set()
+    assert await slow == "slow-a" and await same == "b"
+    assert flush.log.index(("end", ["slow-a"])) < flush.log.index(("start", ["b"]))
+
+
+async def test_items_submitted_together_keep_their_order_per_key_and_each_gets_its_own_outcome() -> None:
+    flush = GatedFlush()
+    group: GroupCommit[tuple[str, frozenset[str]], object] = GroupCommit(
+        flush, name="test", max_items=2, window=0, concurrency=2, keys=lambda item: item[1]
+    )
+    # a delivery's events: two about cell-1 (in order), one about cell-2; groups of two at most
+    outcomes = await asyncio.wait_for(
+        group.submit_many([("a1", frozenset({"cell-1"})), ("a2", frozenset({"cell-1"})), ("b", frozenset({"cell-2"}))]),
+        10,
+    )
+    assert outcomes == ["a1", "a2", "b"]
+    starts = [names for what, names in flush.log if what == "start"]
+    assert sorted(name for names in starts for name in names) == ["a1", "a2", "b"]
+    assert [name for names in starts for name in names if name.startswith("a")] == ["a1", "a2"]
+    assert await group.submit_many([]) == []

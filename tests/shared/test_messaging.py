@@ -19,7 +19,7 @@ from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 
-from shared.consuming import consume_event
+from shared.consuming import consume_event, pending_batches
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import BATCH_CONTENT_TYPE, Event, new_event
 from shared.outbox import OutboxRelay
@@ -142,11 +142,17 @@ async def test_unrouted_event_is_kept_for_operators(channel: aio_pika.abc.Abstra
 class ProbeConsumer:
     """A consumer of meeting.cancelled.v1 whose handler counts applications and can be told to fail."""
 
-    def __init__(self, pool: asyncpg.Pool, queue: ConsumerQueue, *, batched: bool = False) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, queue: ConsumerQueue, *, batched: bool = False, concurrency: int = 1
+    ) -> None:
         self.pool = pool
         self.queue = queue
         self.router = RabbitRouter()
         self.calls: list[str] = []
+        self.gate = asyncio.Event()
+        """A cancellation whose reason is `gate` holds its transaction open until this is set."""
+        self.gate.set()
+        self.called_before_gate: list[str] = []
         self.runs: list[list[str]] = []
         self.transactions = 0
         batch_handlers = {"meeting.cancelled.v1": self.apply_run} if batched else None
@@ -164,6 +170,8 @@ class ProbeConsumer:
                 finish=self.finish,
                 delivery_limit=queue.delivery_limit,
                 batch_handlers=batch_handlers,
+                keys=(lambda event: {event.data.meeting_id}) if concurrency > 1 else None,
+                concurrency=concurrency,
             )
 
     async def apply_run(self, events: Sequence[Event[Any]], uow: PgUnitOfWork) -> None:
@@ -175,6 +183,8 @@ class ProbeConsumer:
     async def apply(self, event: Event[Any], uow: PgUnitOfWork) -> None:
         """Count the cancellation in probe_state; fail when the reason says so."""
         self.calls.append(event.data.meeting_id)
+        if not self.gate.is_set():
+            self.called_before_gate.append(event.data.meeting_id)
         await uow.connection.execute(
             "INSERT INTO probe_state (id, value) VALUES ($1, 1)"
             " ON CONFLICT (id) DO UPDATE SET value = probe_state.value + 1",
@@ -182,6 +192,8 @@ class ProbeConsumer:
         )
         if event.data.reason == "fail":
             raise RuntimeError("the handler keeps failing")
+        if event.data.reason == "gate":
+            await self.gate.wait()
         if event.data.reason == "slow":
             await asyncio.sleep(1.0)  # holds its transaction while other deliveries arrive
 
@@ -193,9 +205,23 @@ class ProbeConsumer:
 @pytest.fixture(params=[False, True], ids=["one_by_one", "batch_handler"])
 async def probe(pool: asyncpg.Pool, amqp_url: str, request: pytest.FixtureRequest) -> AsyncIterator[ProbeConsumer]:
     """The probe consumer running on its own queue with a delivery limit of 2 (with a batch handler or not)."""
+    async for consumer in _running_probe(pool, amqp_url, batched=request.param):
+        yield consumer
+
+
+@pytest.fixture
+async def keyed_probe(pool: asyncpg.Pool, amqp_url: str) -> AsyncIterator[ProbeConsumer]:
+    """The probe consumer keying each event by its meeting, two batch transactions at once."""
+    async for consumer in _running_probe(pool, amqp_url, batched=True, concurrency=2):
+        yield consumer
+
+
+async def _running_probe(
+    pool: asyncpg.Pool, amqp_url: str, *, batched: bool, concurrency: int = 1
+) -> AsyncIterator[ProbeConsumer]:
     queue = ConsumerQueue("probe", random_id("consumer"), EVENTS_EXCHANGE, ["meeting.cancelled.v1"], delivery_limit=2)
     await declare_topology(amqp_url, [queue])
-    consumer = ProbeConsumer(pool, queue, batched=request.param)
+    consumer = ProbeConsumer(pool, queue, batched=batched, concurrency=concurrency)
     broker = RabbitBroker(amqp_url)
     broker.include_router(consumer.router)
     broker.context.set_global("probe_uow", lambda: PgUnitOfWork(pool, schema=SCHEMA))
@@ -391,3 +417,35 @@ async def test_a_failing_event_in_a_group_of_deliveries_holds_back_only_its_own(
     assert json.loads(message.body)["id"] == failing["id"]
     assert await applied(pool, [failing["data"]["meeting_id"]]) == {}
     assert await applied(pool, ids) == dict.fromkeys(ids, 1)
+
+
+async def test_batch_deliveries_about_other_keys_run_side_by_side_and_those_sharing_one_wait_in_order(
+    keyed_probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """A consumer naming its events' keys: a delivery about other meetings commits while the first one's
+    transaction is still open; one about the first one's meeting waits for it to commit, then comes after it."""
+    probe = keyed_probe
+    probe.gate.clear()
+    held, other = random_id("held"), random_id("other")
+    first = [cancellation(held, reason="gate")]
+    disjoint = [cancellation(other), cancellation(random_id("other"))]
+    same = [cancellation(held, reason="again"), cancellation(random_id("after"))]  # another event about `held`
+
+    await publish_batch(channel, first)
+    await eventually(lambda: held in probe.calls, timeout=15)  # its transaction is open, waiting on the gate
+    await publish_batch(channel, disjoint)
+    other_ids = [event["data"]["meeting_id"] for event in disjoint]
+    # committed beside the open transaction, which has not committed yet
+    assert await eventually(lambda: _all_applied(pool, other_ids), timeout=15) == dict.fromkeys(other_ids, 1)
+    assert await applied(pool, [held]) == {}
+    await publish_batch(channel, same)
+    await eventually(lambda: pending_batches(probe.queue.name) == 1, timeout=15, interval=0.01)
+    assert await applied(pool, [held]) == {}
+
+    probe.gate.set()
+    after = same[1]["data"]["meeting_id"]
+    assert await eventually(lambda: _all_applied(pool, [held, after]), timeout=15) == {held: 2, after: 1}
+    await eventually(lambda: settled(probe.queue.name) >= 5)
+    # the delivery sharing `held` was applied only after the first committed, the disjoint one before
+    assert probe.called_before_gate == [held, *other_ids]
+    assert probe.calls == [held, *other_ids, held, after]
