@@ -232,11 +232,20 @@ class PgDirectory:
         cells = await self.units_by_id(ids)
         superiors = await self.units_by_id(sorted({c.parent_id for c in cells.values() if c.parent_id}))
         members: dict[str, list[Member]] = {}
-        for row in await self._db.fetch("SELECT * FROM member WHERE cell_id = ANY($1::text[]) ORDER BY id", ids):
+        # each cell's rows through the cell_id index (a LATERAL subquery kept by OFFSET 0) whatever the statistics
+        # say: on a member table grown by a province's load and not analyzed yet, `cell_id = ANY` of 100 cells was
+        # planned as a sequential scan of all 595,000 members (87 ms)
+        for row in await self._db.fetch(
+            "SELECT m.* FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
+            " CROSS JOIN LATERAL (SELECT * FROM member WHERE cell_id = k.key OFFSET 0) m ORDER BY m.id",
+            ids,
+        ):
             members.setdefault(row["cell_id"], []).append(to_member(row))
         monitors: dict[str, list[Monitor]] = {}
         for row in await self._db.fetch(
-            "SELECT * FROM monitor WHERE cell_id = ANY($1::text[]) ORDER BY person_id", ids
+            "SELECT o.* FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
+            " CROSS JOIN LATERAL (SELECT * FROM monitor WHERE cell_id = k.key OFFSET 0) o ORDER BY o.person_id",
+            ids,
         ):
             monitors.setdefault(row["cell_id"], []).append(to_monitor(row))
         contexts = {}

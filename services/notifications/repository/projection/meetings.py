@@ -239,8 +239,11 @@ class PgMeetings:
     async def absent_members_of(self, meeting_ids: Sequence[str]) -> dict[str, list[str]]:
         """absent_members of many meetings in one query (those with nobody absent left out)."""
         rows = await self._db.fetch(
-            "SELECT meeting_id, member_id FROM meeting_attendance WHERE meeting_id = ANY($1::text[])"
-            " AND status = 'absent' ORDER BY meeting_id, member_id",
+            # per meeting through the primary key (LATERAL, OFFSET 0) whatever the statistics say: `= ANY` of 100
+            # meetings over 595,000 unanalyzed attendance rows was a sequential scan (211 ms)
+            "SELECT k.key AS meeting_id, a.member_id FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
+            " CROSS JOIN LATERAL (SELECT member_id FROM meeting_attendance WHERE meeting_id = k.key"
+            " AND status = 'absent' OFFSET 0) a ORDER BY 1, 2",
             list(meeting_ids),
         )
         absent: dict[str, list[str]] = {}
