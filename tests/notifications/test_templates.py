@@ -4,7 +4,14 @@ from datetime import datetime
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
-from services.notifications.templates import COLLECTIVE_RULES, TEMPLATES, format_period, format_when, render
+from services.notifications.templates import (
+    COLLECTIVE_RULES,
+    TEMPLATES,
+    format_period,
+    format_when,
+    render,
+    shared_text,
+)
 from shared.periods import VIETNAM_TZ
 
 PERSON = Recipient(id="a", kind="person", name="Lê Thị Hồng")
@@ -56,7 +63,7 @@ def test_a_notice_to_a_whole_cell_is_one_text_for_every_recipient_naming_no_one(
                 values=values | {"monitored": monitored},
             )
             text = render(alert, PERSON)
-            assert text == render(alert, other), rule
+            assert text == render(alert, other) == shared_text(alert), rule  # raise_alerts renders it once
             assert "Lê Thị Hồng" not in text[1] and "Nguyễn Văn Bình" not in text[1]
             monitor = " và đồng chí cấp ủy viên phụ trách chi bộ" if monitored else ""
             assert text[1].startswith(f"Kính gửi các đồng chí đảng viên Chi bộ thôn Đông{monitor},"), rule
@@ -91,5 +98,7 @@ def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
         assert "$" not in title + body, rule
         greeting = "các đồng chí đảng viên Chi bộ thôn Đông" if rule in COLLECTIVE_RULES else "Đảng ủy phường An Hòa"
         assert body.startswith(f"Kính gửi {greeting},"), rule
+        alert = Alert(rule=rule, subject_id="s", period="p", recipients=(COMMITTEE,), cell_id="c", values=values)
+        assert shared_text(alert) == ((title, body) if rule in COLLECTIVE_RULES else None), rule
         assert "đề nghị" in body.lower() or "vui lòng" in body
     assert set(TEMPLATES) == set(r.RULES)

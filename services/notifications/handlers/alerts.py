@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
 from services.notifications.domain.settings import RuleConfig, resolve_config
 from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
-from services.notifications.templates import render
+from services.notifications.templates import render, shared_text
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered
 from shared.envelope import new_event
@@ -112,10 +112,11 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
     candidates: list[tuple[Alert, Recipient, Preference]] = []
     news: list[NewNotification] = []
     for alert in alerts:
+        shared = shared_text(alert) if alert.recipients else None
         for recipient in alert.recipients:
             preference = effective_preference(recipient, stored.get(recipient.id), uow)
             external = [c for c in preference.channels if c in EXTERNAL_CHANNELS]
-            title, body = render(alert, recipient)
+            title, body = shared or render(alert, recipient)
             candidates.append((alert, recipient, preference))
             news.append(
                 NewNotification(
