@@ -15,8 +15,10 @@ class Settings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout: float = 10.0
-    smtp_connections: int = 4
-    """SMTP sessions kept open and sending at once (each carries mail after mail)."""
+    smtp_connections: int = 16
+    """SMTP sessions kept open and sending at once (each carries mail after mail). Every RCPT TO of a mail to many
+    waits for its answer and then for a turn of the event loop the consumer shares: with 4 sessions a busy consumer
+    held the sender to ~150 deliveries/s (latency preset, loaded machine), 16 sessions advance 16 mails a turn."""
     smtp_max_recipients: int = 100
     """Recipients of one identical mail carried in one SMTP transaction at most (RFC 5321's minimum servers take)."""
     smtp_idle_seconds: float = 60.0
@@ -39,8 +41,10 @@ class Settings(ServiceSettings):
     delivery_backoff_seconds: float = 30.0
     delivery_backoff_max_seconds: float = 3600.0
     delivery_poll_seconds: float = 1.0
-    delivery_batch_size: int = 200
-    """Deliveries leased per round; their outcomes are recorded together in one transaction."""
+    delivery_batch_size: int = 1000
+    """Deliveries leased per round; their outcomes are recorded together in one transaction. A round is about 55
+    cell notices (18 recipients each), enough mails for every SMTP session; a crash before a round is recorded sends
+    it again after the lease (the same Message-IDs)."""
     delivery_lease_seconds: float = 120.0
 
     schedule_poll_seconds: float = 1.0
