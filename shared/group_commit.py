@@ -110,46 +110,22 @@ class GroupCommit(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Wait for `item`'s outcome in the next group: its result, or raise the exception the flush gave it."""
-        [future] = self._add([item])
-        # the waiter may be cancelled (shutdown); its item is still judged, and its message, unsettled, comes back
-        return await asyncio.shield(future)
-
-    async def submit_many(self, items: Sequence[T]) -> list[R | Exception]:
-        """Submit `items` at once, in their order (a batch delivery's events, each with its own keys), and wait for
-        all their outcomes: each one's result, or the exception the flush gave it."""
-        if not items:
-            return []
-        futures = self._add(items)
-        outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                raise outcome  # a flush cancelled (shutdown): as submit, the delivery stays unsettled
-        return [
-            outcome for outcome in outcomes if not isinstance(outcome, BaseException) or isinstance(outcome, Exception)
-        ]
-
-    def _add(self, items: Sequence[T]) -> "list[asyncio.Future[R]]":
-        loop = asyncio.get_running_loop()
-        before = len(self._pending)
-        since = time.monotonic()
-        futures: list[asyncio.Future[R]] = []
-        for item in items:
-            future: asyncio.Future[R] = loop.create_future()
-            keys = self._keys(item) if self._keys is not None else ()
-            weight = max(1, self._weight(item)) if self._weight is not None else 1
-            self._pending.append(_Pending(item, future, keys, since, weight))
-            self._pending_weight += weight
-            futures.append(future)
-        if self._worth_a_look(first=before == 0):
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        keys = self._keys(item) if self._keys is not None else ()
+        weight = max(1, self._weight(item)) if self._weight is not None else 1
+        self._pending.append(_Pending(item, future, keys, time.monotonic(), weight))
+        self._pending_weight += weight
+        if self._worth_a_look(first=len(self._pending) == 1):
             self._changed.set()
         if self._runner is None or self._runner.done():
             # a fresh context: the flush's logs must not carry the first delivery's event id
             self._runner = asyncio.create_task(self._run(), context=contextvars.Context())
-        return futures
+        # the waiter may be cancelled (shutdown); its item is still judged, and its message, unsettled, comes back
+        return await asyncio.shield(future)
 
     def _worth_a_look(self, *, first: bool) -> bool:
-        """Whether the items just submitted may let a group start (else the collector is not woken for them):
-        `first`, they are the first pending."""
+        """Whether the item just submitted may let a group start (else the collector is not woken for it):
+        `first`, it is the only one pending."""
         pending = len(self._pending)
         if not self._flushing:
             return first or self._full(pending, self._pending_weight, self.max_items, self.max_weight)

@@ -259,20 +259,3 @@ async def test_keyed_heavy_items_about_other_keys_are_judged_side_by_side_and_sh
     flush.gate.set()
     assert await slow == "slow-a" and await same == "b"
     assert flush.log.index(("end", ["slow-a"])) < flush.log.index(("start", ["b"]))
-
-
-async def test_items_submitted_together_keep_their_order_per_key_and_each_gets_its_own_outcome() -> None:
-    flush = GatedFlush()
-    group: GroupCommit[tuple[str, frozenset[str]], object] = GroupCommit(
-        flush, name="test", max_items=2, window=0, concurrency=2, keys=lambda item: item[1]
-    )
-    # a delivery's events: two about cell-1 (in order), one about cell-2; groups of two at most
-    outcomes = await asyncio.wait_for(
-        group.submit_many([("a1", frozenset({"cell-1"})), ("a2", frozenset({"cell-1"})), ("b", frozenset({"cell-2"}))]),
-        10,
-    )
-    assert outcomes == ["a1", "a2", "b"]
-    starts = [names for what, names in flush.log if what == "start"]
-    assert sorted(name for names in starts for name in names) == ["a1", "a2", "b"]
-    assert [name for names in starts for name in names if name.startswith("a")] == ["a1", "a2"]
-    assert await group.submit_many([]) == []
