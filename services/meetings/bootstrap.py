@@ -8,7 +8,7 @@ from faststream.rabbit import RabbitBroker
 
 from services.meetings.background import expire_held_events
 from services.meetings.config import Settings
-from services.meetings.consumers import RPC_QUEUE, router
+from services.meetings.consumers import RPC_QUEUE, IngestDoor, build_router
 from services.meetings.context import MeetingsContext, meetings_context
 from shared.contracts import ingest as ingest_contract
 from shared.contracts import meetings as meetings_contract
@@ -36,13 +36,16 @@ async def read_gauges(conn: asyncpg.Connection) -> None:
 def build_spec(settings: Settings) -> ServiceSpec[MeetingsContext]:
     """The meetings service's runtime description."""
 
+    door = IngestDoor()
+
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> MeetingsContext:
-        return meetings_context(settings, pool)
+        door.app = meetings_context(settings, pool)
+        return door.app
 
     return ServiceSpec(
         name="meetings",
         service_dir=SERVICE_DIR,
-        router=router,
+        router=build_router(door),
         consumer_queues=[MEETINGS_INGEST, MEETINGS_FRAMEWORKS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,

@@ -14,6 +14,7 @@ class FakeRaw:
     routing_key: str = "meeting.scheduled.v1"
     content_type: str = "application/cloudevents+json"
     headers: dict[str, Any] = field(default_factory=lambda: {"x-delivery-count": 0})
+    body: bytes = b""
 
 
 @dataclass
@@ -33,7 +34,7 @@ async def test_a_database_failure_requeues_the_delivery_so_the_delivery_limit_ca
 ) -> None:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     await pool.close()
-    message = FakeMessage()
     body = ev.raw_event("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "x"})
-    await on_ingest(str(body).encode(), message, pool)  # type: ignore[arg-type]
+    message = FakeMessage(FakeRaw(body=str(body).encode()))
+    await on_ingest(message, pool)  # type: ignore[arg-type]
     assert message.settled == ["requeue"]
