@@ -12,6 +12,7 @@ and outside any unit of work, the tables of its schema whose rows inserted, upda
 analyze exceed `min_rows` plus `fraction` of the rows the planner knew then, as autovacuum's analyze threshold does.
 """
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,7 +120,9 @@ async def keep_statistics(
             try:
                 await analyze_grown_tables(conn, schema=schema, fraction=fraction, min_rows=min_rows)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", lock_key)
+                # after a cancel (shutdown) mid-ANALYZE the connection may refuse this; its reset on release unlocks
+                with contextlib.suppress(Exception):
+                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", lock_key)
         return False
 
     await poll(f"{schema}.statistics", step, poll_seconds=poll_seconds)

@@ -1,13 +1,14 @@
 """Statistics maintenance (shared/statistics.py) on the real PostgreSQL: the tables grown past the threshold are
 analyzed, the others are not."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from shared.statistics import analyze_grown_tables, analyze_tables
+from shared.statistics import analyze_grown_tables, analyze_tables, keep_statistics
 from tests.support.running import eventually
 
 
@@ -113,3 +114,25 @@ async def test_analyze_tables_analyzes_the_named_tables(db: asyncpg.Connection, 
 async def _reported(db: asyncpg.Connection, schema: str, wanted: dict[str, int]) -> bool:
     changed = await changed_rows(db, schema)
     return all(changed.get(table, 0) >= rows for table, rows in wanted.items())
+
+
+async def test_keep_statistics_analyzes_a_table_as_it_grows_until_cancelled(
+    db: asyncpg.Connection, database_url: str, schema: str
+) -> None:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    task = asyncio.create_task(keep_statistics(pool, schema=schema, poll_seconds=0.05, fraction=0.5, min_rows=1000))
+    try:
+        await grow(database_url, f"INSERT INTO {schema}.grown SELECT g, 'c' FROM generate_series(1, 3000) g")
+        await eventually(lambda: _analyzed(db, schema, "grown", times=1))
+        await grow(database_url, f"INSERT INTO {schema}.grown SELECT g, 'c' FROM generate_series(3001, 7000) g")
+        await eventually(lambda: _analyzed(db, schema, "grown", times=2))  # 4,000 > 1,000 + 0.5 × 3,000
+        assert (await analyses(db, schema))["quiet"] == (0, False)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await pool.close()
+
+
+async def _analyzed(db: asyncpg.Connection, schema: str, table: str, *, times: int) -> bool:
+    return (await analyses(db, schema))[table][0] >= times
