@@ -25,6 +25,7 @@ import aiormq
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
+from shared.db import keeps_session_state
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, CloudEvent
 from shared.logs import get_logger
 from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, type_label
@@ -169,6 +170,7 @@ class OutboxRelay:
         """Relay until cancelled, reconnecting and backing off on errors."""
         backoff = 0.5
         listener = await self._pool.acquire()
+        keeps_session_state(listener)  # LISTEN: its release runs the full reset (UNLISTEN *)
         try:
             # inside the try: a shutdown cancelling this right after start-up still hands the connection back
             await listener.add_listener(notify_channel(self._schema), self._on_notify)

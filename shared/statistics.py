@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from shared.background import poll
+from shared.db import keeps_session_state
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -115,6 +116,7 @@ async def keep_statistics(
 
     async def step() -> bool:
         async with pool.acquire() as conn:
+            keeps_session_state(conn)  # the release resets it fully, should the unlock below not run
             if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", lock_key):
                 return False
             try:
