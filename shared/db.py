@@ -32,7 +32,7 @@ async def reset_connection(conn: asyncpg.Connection) -> None:
         query = conn.get_reset_query()
         if query:
             await conn.execute(query)
-        conn.session_state = False  # type: ignore[attr-defined]
+        conn.session_state = False
 
 
 async def create_pool(dsn: str, *, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
