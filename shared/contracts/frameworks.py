@@ -138,20 +138,26 @@ AdoptionT = TypeVar("AdoptionT", bound=Adoption)
 def in_force(on: date, *, ancestors: Sequence[str], adoptions: Sequence[AdoptionT]) -> AdoptionT | None:
     """The adoption in force on a date for a cell: the nearest committee's (`ancestors` nearest first), else the
     default one by date; before any default's date the earliest default, so even very old meetings have one."""
-
-    def latest(candidates: list[AdoptionT]) -> AdoptionT | None:
-        started = [adoption for adoption in candidates if adoption.effective_from <= on]
-        return max(started, key=lambda a: (a.effective_from, a.sequence)) if started else None
-
     for committee in ancestors:
-        chosen = latest([adoption for adoption in adoptions if adoption.committee_id == committee])
+        chosen = _latest([adoption for adoption in adoptions if adoption.committee_id == committee], on)
         if chosen:
             return chosen
     defaults = [adoption for adoption in adoptions if adoption.committee_id is None]
-    chosen = latest(defaults)
+    chosen = _latest(defaults, on)
     if chosen is None and defaults:
         chosen = min(defaults, key=lambda a: (a.effective_from, -a.sequence))
     return chosen
+
+
+def _latest(candidates: list[AdoptionT], on: date) -> AdoptionT | None:
+    """The candidate started by `on` with the latest date, then sequence (a module function: a nested one evaluated
+    its annotations, `AdoptionT | None` through typing's cache, at every call of in_force)."""
+    started = [adoption for adoption in candidates if adoption.effective_from <= on]
+    return max(started, key=_date_and_sequence) if started else None
+
+
+def _date_and_sequence(adoption: Adoption) -> tuple[date, int]:
+    return adoption.effective_from, adoption.sequence
 
 
 def merged_tables(projected: Sequence[ItemTable]) -> list[ItemTable]:
