@@ -5,6 +5,7 @@ Each form becomes the API's own command (same checks, same events); refusals com
 naming the field."""
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -33,6 +34,9 @@ from services.gateway.web.i18n import LABELS, _
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 RECORDERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
 ROWS = 3
+LONGEST_MEETING = timedelta(hours=12)
+"""The minutes form has one date: an end time before the start time is read as past midnight when the meeting is
+then at most this long (a meeting from 22:40 to 00:20), and refused otherwise."""
 
 
 def _done(meeting_id: str, notice: str) -> RedirectResponse:
@@ -232,6 +236,8 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
     errors: dict[str, str] = {}
     started = forms.moment(form, "day", "started", errors, field="started_at")
     ended = forms.moment(form, "day", "ended", errors, field="ended_at")
+    if started and ended and ended < started and ended + timedelta(days=1) - started <= LONGEST_MEETING:
+        ended += timedelta(days=1)  # past midnight: the form's one date is the day the meeting started
     if started and ended and ended <= started:
         errors["ended_at"] = _("%(field)s: must be after the start time.", field=forms.label("ended_at"))
     resolutions = []
