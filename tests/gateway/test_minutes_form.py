@@ -37,7 +37,8 @@ def test_an_end_time_after_the_start_is_the_same_day() -> None:
 def test_an_end_time_before_the_start_is_past_midnight(started: str, ended: str, day: int) -> None:
     body = _minutes_body(_form(started, ended), "meeting-1")
     hour, minute = map(int, ended.split(":"))
-    assert body["started_at"] == datetime(2026, 11, 30, *map(int, started.split(":")), tzinfo=VIETNAM_TZ).isoformat()
+    start_hour, start_minute = map(int, started.split(":"))
+    assert body["started_at"] == datetime(2026, 11, 30, start_hour, start_minute, tzinfo=VIETNAM_TZ).isoformat()
     ends = datetime(2026, 11, 30, hour, minute, tzinfo=VIETNAM_TZ) + timedelta(days=day)
     assert body["ended_at"] == ends.isoformat()
 
