@@ -89,22 +89,37 @@ async def analyze_grown_tables(
     return done
 
 
-async def analyze_tables(conn: asyncpg.Connection, *, schema: str, tables: list[str], reason: str) -> None:
-    """ANALYZE the named tables of `schema` now (after a bulk stretch that loaded them), each logged with its rows."""
+async def analyze_tables(
+    conn: asyncpg.Connection, *, schema: str, tables: list[str], reason: str
+) -> list[AnalyzedTable]:
+    """ANALYZE the named tables of `schema` now (after a bulk stretch that loaded them), each logged with its rows;
+    returned too, for a command that logs at WARNING (bulk-load) to report them."""
+    done: list[AnalyzedTable] = []
     for name in tables:
         started = time.perf_counter()
         await conn.execute(f"ANALYZE {_qualified(schema, name)}")
-        rows = await conn.fetchval(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", _qualified(schema, name)
+        row = await conn.fetchrow(
+            "SELECT c.reltuples::bigint AS planned_rows, coalesce(s.n_live_tup, 0) AS live_rows"
+            " FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass($1)",
+            _qualified(schema, name),
+        )
+        table = AnalyzedTable(
+            table=name,
+            live_rows=row["live_rows"] if row else 0,
+            changed_rows=0,
+            planned_rows=row["planned_rows"] if row else 0,
+            seconds=round(time.perf_counter() - started, 3),
         )
         log.info(
             "table_analyzed",
             schema=schema,
             table=name,
-            planned_rows=rows,
+            planned_rows=table.planned_rows,
             reason=reason,
-            seconds=round(time.perf_counter() - started, 3),
+            seconds=table.seconds,
         )
+        done.append(table)
+    return done
 
 
 async def keep_statistics(

@@ -136,6 +136,10 @@ def test_the_commands_generate_and_load_a_province(database_url: str, tmp_path: 
     )
     summary = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert summary["events"] > 0 and {"elapsed_seconds", "events_per_second", "peak_rss_mb"} <= set(summary)
+    # the command logs at WARNING, so its table_analyzed lines (INFO) never show: the summary names what it analyzed
+    analyzed = {row["table"]: row for row in summary["analyzed"]}
+    assert sorted(analyzed) == sorted(LOADED_TABLES)
+    assert analyzed["member"]["planned_rows"] == 40 and analyzed["org_unit"]["planned_rows"] > 0
 
 
 def run_load(database_url: str, *args: str) -> tuple[int, dict[str, Any]]:

@@ -110,6 +110,10 @@ def _run_load(args: argparse.Namespace) -> int:
             "elapsed_seconds": round(report.elapsed_seconds, 1),
             "events_per_second": round(report.events_per_second),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "analyzed": [
+                {"table": table.table, "planned_rows": table.planned_rows, "seconds": table.seconds}
+                for table in report.analyzed
+            ],
         }
 
     try:

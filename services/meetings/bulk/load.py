@@ -36,7 +36,7 @@ from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
 from shared.reading import read_compact
-from shared.statistics import analyze_tables
+from shared.statistics import AnalyzedTable, analyze_tables
 
 BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "monitor.assigned.v1": "monitor"}
 ROUTE = "bulk"
@@ -52,6 +52,8 @@ class LoadReport:
     outcomes: dict[str, int] = field(default_factory=lambda: {"accepted": 0, "duplicate": 0, "held": 0, "rejected": 0})
     elapsed_seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    analyzed: list[AnalyzedTable] = field(default_factory=list)
+    """The tables analyzed at the end (their table_analyzed lines are INFO, below the command's WARNING)."""
 
     @property
     def events_per_second(self) -> float:
@@ -372,7 +374,7 @@ async def bulk_load_lines(
     # the consumers' and ingest's statements about these tables are planned from their statistics: fresh now, not
     # whenever autovacuum (if on) next passes its thresholds
     async with pool.acquire() as conn:
-        await analyze_tables(conn, schema=SCHEMA, tables=LOADED_TABLES, reason="bulk_load")
+        report.analyzed = await analyze_tables(conn, schema=SCHEMA, tables=LOADED_TABLES, reason="bulk_load")
     report.elapsed_seconds = time.perf_counter() - started
     report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
