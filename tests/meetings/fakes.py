@@ -162,7 +162,9 @@ class FakeOrg:
         self._s.monitors[key] = {**data, "version": version}
         return True
 
-    async def prefetch(self, *, unit_ids: Iterable[str], member_ids: Iterable[str]) -> None:
+    async def prefetch(
+        self, *, unit_ids: Iterable[str], member_ids: Iterable[str], monitors: Iterable[tuple[str, str]] = ()
+    ) -> None:
         """Nothing to read ahead in memory."""
 
     async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:

@@ -100,6 +100,16 @@ def province_events() -> list[dict[str, Any]]:
     older_unit["data"]["name"] = "Tên cũ"
     events.insert(middle + 10, older)
     events.insert(middle + 11, older_unit)
+    # a monitor assignment: an older one after it changes nothing, a newer one in the same batch does
+    monitor = next(e for e in events if e["type"] == "monitor.assigned.v1")
+    older_monitor = copy.deepcopy(monitor) | {"id": f"{TEMPLATE}older-monitor"}
+    older_monitor["time"] = (datetime.fromisoformat(monitor["time"]) - timedelta(days=30)).isoformat()
+    older_monitor["data"]["full_name"] = "Tên cũ"
+    newer_monitor = copy.deepcopy(monitor) | {"id": f"{TEMPLATE}newer-monitor"}
+    newer_monitor["time"] = (datetime.fromisoformat(monitor["time"]) + timedelta(hours=1)).isoformat()
+    newer_monitor["data"]["full_name"] = "Tên mới"
+    at = events.index(monitor) + 1
+    events[at:at] = [older_monitor, newer_monitor, copy.deepcopy(older_monitor) | {"id": f"{TEMPLATE}older-again"}]
     # copies inside the batch, right after the original and much later
     events.insert(middle + 20, copy.deepcopy(events[middle + 19]))
     events += [copy.deepcopy(events[5]), copy.deepcopy(events[middle + 30])]

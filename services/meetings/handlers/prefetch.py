@@ -21,6 +21,8 @@ class Reads:
     member_ids: set[str] = field(default_factory=set)
     meeting_ids: set[str] = field(default_factory=set)
     provided: set[str] = field(default_factory=set)
+    monitors: set[tuple[str, str]] = field(default_factory=set)
+    """(person, cell) of the monitor assignments the events write."""
 
 
 def reads_of(events: Iterable[Event[Any]]) -> Reads:
@@ -40,6 +42,7 @@ def reads_of(events: Iterable[Event[Any]]) -> Reads:
             reads.provided.add(f"member:{data.id}")
         elif isinstance(data, contract.MonitorAssigned):
             reads.unit_ids.update((data.cell_id, data.committee_id))
+            reads.monitors.add((data.person_id, data.cell_id))
         elif isinstance(data, contract.MeetingScheduled):
             reads.unit_ids.add(data.cell_id)
             reads.meeting_ids.add(data.meeting_id)
@@ -67,5 +70,5 @@ async def prefetch(events: Iterable[Event[Any]], uow: MeetingsUnit) -> None:
     Call it holding the events' locks (handlers/locks.py): each key an event provides is then held exclusively."""
     reads = reads_of(events)
     cells = await uow.meetings.prefetch(reads.meeting_ids)
-    await uow.org.prefetch(unit_ids=reads.unit_ids | cells, member_ids=reads.member_ids)
+    await uow.org.prefetch(unit_ids=reads.unit_ids | cells, member_ids=reads.member_ids, monitors=reads.monitors)
     await uow.ingest.prefetch_waiting(reads.provided)

@@ -33,7 +33,9 @@ class OrgRepository(Protocol):
     async def refresh_member(self, member_id: str) -> None: ...
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
-    async def prefetch(self, *, unit_ids: Iterable[str], member_ids: Iterable[str]) -> None: ...
+    async def prefetch(
+        self, *, unit_ids: Iterable[str], member_ids: Iterable[str], monitors: Iterable[tuple[str, str]] = ()
+    ) -> None: ...
 
 
 class PgOrgRepository:
@@ -54,9 +56,14 @@ class PgOrgRepository:
         """Units read so far (None: known not to exist)."""
         self._histories: dict[str, list[MemberVersion]] = {}
         """Members' histories read so far ([]: no version stored)."""
+        self._monitor_versions: dict[tuple[str, str], Version | None] = {}
+        """The stored version of each (person, cell) assignment read so far (None: none stored)."""
 
-    async def prefetch(self, *, unit_ids: Iterable[str], member_ids: Iterable[str]) -> None:
-        """Read the units with all their ancestors, and the members' histories, in two statements."""
+    async def prefetch(
+        self, *, unit_ids: Iterable[str], member_ids: Iterable[str], monitors: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Read the units with all their ancestors, the members' histories and the versions of the (person, cell)
+        monitor assignments, a statement each."""
         units = sorted(set(unit_ids) - self._units.keys())
         if units:
             rows = await self._conn.fetch(
@@ -82,6 +89,18 @@ class PgOrgRepository:
         members = sorted(set(member_ids) - self._row_versions.keys())
         if members:
             await self._read_row_versions(members)
+        keys = sorted(set(monitors) - self._monitor_versions.keys())
+        if keys:
+            rows = await self._conn.fetch(
+                "SELECT a.person_id, a.cell_id, a.version_time, a.version_id FROM unnest($1::text[], $2::text[])"
+                " AS k(person_id, cell_id) JOIN monitor_assignment a USING (person_id, cell_id)",
+                [key[0] for key in keys],
+                [key[1] for key in keys],
+            )
+            for key in keys:
+                self._monitor_versions[key] = None
+            for row in rows:
+                self._monitor_versions[(row["person_id"], row["cell_id"])] = (row["version_time"], row["version_id"])
 
     async def _read_row_versions(self, member_ids: list[str]) -> None:
         conn = await self._direct()
@@ -241,15 +260,11 @@ class PgOrgRepository:
             await self._conn.executemany(_MEMBER_SQL, members)
 
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool:
-        """Store the assignment unless a newer one for the same person and cell is stored."""
-        written = await self._conn.fetchval(
-            "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
-            " version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
-            " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-            " WHERE (monitor_assignment.version_time, monitor_assignment.version_id)"
-            " < (EXCLUDED.version_time, EXCLUDED.version_id) RETURNING 1",
+        """Store the assignment unless a newer one for the same person and cell is stored.
+
+        Queued when the stored version is known (prefetch): the decision is the statement's own guard, in memory."""
+        key = (data["person_id"], data["cell_id"])
+        args = (
             data["person_id"],
             data["cell_id"],
             data["committee_id"],
@@ -259,6 +274,16 @@ class PgOrgRepository:
             version[0],
             version[1],
         )
+        if key in self._monitor_versions:
+            stored = self._monitor_versions[key]
+            if stored is not None and not stored < version:
+                return False
+            self._monitor_versions[key] = version
+            self._pending.add(_MONITOR_SQL, args)
+            return True
+        written = await self._conn.fetchval(_MONITOR_SQL + " RETURNING 1", *args)
+        if written is not None:
+            self._monitor_versions[key] = version
         return written is not None
 
     async def members_brief(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
@@ -269,6 +294,17 @@ class PgOrgRepository:
         )
         return {row["id"]: row for row in rows}
 
+
+_MONITOR_SQL = (
+    "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
+    " version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
+    " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
+    " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+    " WHERE (monitor_assignment.version_time, monitor_assignment.version_id)"
+    " < (EXCLUDED.version_time, EXCLUDED.version_id)"
+)
+"""Keep a monitor assignment unless a newer one for the same person and cell is stored."""
 
 _MEMBER_SQL = (
     "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
