@@ -16,7 +16,9 @@ source deploy/env.sh
 # without rabbitmqctl here (a remote or containerised broker) every process keeps CHIBO_AMQP_URL
 amqp_url_of() { echo "$CHIBO_AMQP_URL"; }
 if command -v rabbitmqctl >/dev/null 2>&1 && [ -z "${CHIBO_SHARED_BROKER_USER:-}" ]; then
-  deploy/broker_users.sh --vhost "${CHIBO_AMQP_VHOST:-/}" --out var/broker-credentials.env
+  # the virtual host is the one CHIBO_AMQP_URL names (its path; none is "/"), so one variable moves the whole demo
+  vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).path[1:]) or "/")' "$CHIBO_AMQP_URL")
+  deploy/broker_users.sh --vhost "$vhost" --out var/broker-credentials.env
   # shellcheck source=/dev/null
   source var/broker-credentials.env
   amqp_url_of() { local key="CHIBO_AMQP_URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; echo "${!key:-$CHIBO_AMQP_URL}"; }
@@ -25,9 +27,14 @@ else
   echo "up: rabbitmqctl not available: every process uses CHIBO_AMQP_URL" >&2
 fi
 
-echo "up: applying migrations to ${CHIBO_DATABASE_URL}"
+# the migrations' log lines go to var/log/migrate.log, so the summary at the end is not buried under them
+echo "up: applying migrations to ${CHIBO_DATABASE_URL} (log var/log/migrate.log)"
 for svc in meetings evaluation notifications gateway; do
-  uv run --frozen python -m "services.$svc" migrate >/dev/null
+  if ! uv run --frozen python -m "services.$svc" migrate >>var/log/migrate.log 2>&1; then
+    echo "up: migrating $svc failed; see var/log/migrate.log" >&2
+    tail -n 30 var/log/migrate.log >&2
+    exit 1
+  fi
 done
 
 running() { [ -f "var/run/$1.pid" ] && kill -0 "$(cat "var/run/$1.pid")" 2>/dev/null; }
