@@ -15,7 +15,7 @@ analyze exceed `min_rows` plus `fraction` of the rows the planner knew then, as 
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import asyncpg
 
@@ -67,24 +67,15 @@ async def analyze_grown_tables(
     due = await conn.fetch(GROWN_TABLES_SQL, schema, min_rows, fraction, list(skip))
     done: list[AnalyzedTable] = []
     for row in due:
-        started = time.perf_counter()
-        await conn.execute(f"ANALYZE {_qualified(schema, row['table_name'])}")
+        seconds = await _analyze(conn, schema, row["table_name"])
         table = AnalyzedTable(
             table=row["table_name"],
             live_rows=row["live_rows"],
             changed_rows=row["changed_rows"],
             planned_rows=row["planned_rows"],
-            seconds=round(time.perf_counter() - started, 3),
+            seconds=seconds,
         )
-        log.info(
-            "table_analyzed",
-            schema=schema,
-            table=table.table,
-            live_rows=table.live_rows,
-            changed_rows=table.changed_rows,
-            planned_rows=table.planned_rows,
-            seconds=table.seconds,
-        )
+        log.info("table_analyzed", schema=schema, **asdict(table))
         done.append(table)
     return done
 
@@ -96,8 +87,7 @@ async def analyze_tables(
     returned too, for a command that logs at WARNING (bulk-load) to report them."""
     done: list[AnalyzedTable] = []
     for name in tables:
-        started = time.perf_counter()
-        await conn.execute(f"ANALYZE {_qualified(schema, name)}")
+        seconds = await _analyze(conn, schema, name)
         row = await conn.fetchrow(
             "SELECT c.reltuples::bigint AS planned_rows, coalesce(s.n_live_tup, 0) AS live_rows"
             " FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass($1)",
@@ -108,18 +98,20 @@ async def analyze_tables(
             live_rows=row["live_rows"] if row else 0,
             changed_rows=0,
             planned_rows=row["planned_rows"] if row else 0,
-            seconds=round(time.perf_counter() - started, 3),
+            seconds=seconds,
         )
         log.info(
-            "table_analyzed",
-            schema=schema,
-            table=name,
-            planned_rows=table.planned_rows,
-            reason=reason,
-            seconds=table.seconds,
+            "table_analyzed", schema=schema, table=name, planned_rows=table.planned_rows, reason=reason, seconds=seconds
         )
         done.append(table)
     return done
+
+
+async def _analyze(conn: asyncpg.Connection, schema: str, table: str) -> float:
+    """ANALYZE one table of `schema`; the seconds it took, rounded to milliseconds."""
+    started = time.perf_counter()
+    await conn.execute(f"ANALYZE {_qualified(schema, table)}")
+    return round(time.perf_counter() - started, 3)
 
 
 async def keep_statistics(
