@@ -11,7 +11,7 @@ from faststream.rabbit import RabbitBroker
 from services.notifications.background import run_deliveries, run_schedule
 from services.notifications.channels import Sender, default_senders
 from services.notifications.config import Settings
-from services.notifications.consumers import RPC_QUEUE, router
+from services.notifications.consumers import RPC_QUEUE, EventsDoor, build_router
 from services.notifications.context import NotificationsContext
 from services.notifications.unit_of_work import SCHEMA, Clock, uow_factory
 from shared.contracts import notifications as notifications_contract
@@ -27,20 +27,23 @@ def build_spec(
 ) -> ServiceSpec[NotificationsContext]:
     """The notifications ServiceSpec: its queues, context and background tasks."""
 
+    door = EventsDoor()
+
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> NotificationsContext:
         queued = asyncio.Event()  # set by each commit that queued deliveries: the sender goes at once
-        return NotificationsContext(
+        door.app = NotificationsContext(
             settings=settings,
             pool=pool,
             uow_factory=uow_factory(pool, settings=settings, clock=clock, on_deliveries_queued=queued.set),
             senders=dict(senders) if senders is not None else default_senders(settings),
             deliveries_queued=queued,
         )
+        return door.app
 
     return ServiceSpec(
         name=SCHEMA,
         service_dir=SERVICE_DIR,
-        router=router,
+        router=build_router(door),
         consumer_queues=[NOTIFICATIONS_EVENTS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,
