@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import io
 import json
-import re
 import ssl
 import time
 from collections.abc import Hashable, Mapping, Sequence
@@ -19,7 +18,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import aiosmtplib
 import httpx
-from aiosmtplib.protocol import SMTPProtocol
 
 from services.notifications.config import Settings
 from services.notifications.repository.outgoing import ClaimedDelivery
@@ -157,8 +155,6 @@ class SmtpSender:
         self._slots = asyncio.Semaphore(max(settings.smtp_connections, 1))
         self.transactions = 0
         """Mail transactions the server accepted (a mail to many counts once)."""
-        self.pipelined = 0
-        """Of those, the ones whose MAIL FROM and RCPT TOs went as one pipelined group (`pipelined_sendmail`)."""
 
     def group_key(self, delivery: ClaimedDelivery) -> Hashable:
         """Mails of equal content go together (`mail_key`)."""
@@ -217,11 +213,7 @@ class SmtpSender:
             try:
                 if client is None:
                     client = await self._connect()
-                if client.supports_extension("pipelining") and plain_addresses(sender, recipients):
-                    errors = await pipelined_sendmail(client, sender, recipients, content)
-                    self.pipelined += 1
-                else:
-                    errors, _ = await client.sendmail(sender, recipients, content)
+                errors, _ = await client.sendmail(sender, recipients, content)
             except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
                 # a refusal on a sound session (aiosmtplib has sent RSET) leaves it usable; anything else drops it
                 if client is not None:
@@ -266,8 +258,6 @@ class SmtpSender:
             timeout=s.smtp_timeout,
         )
         await client.connect()
-        if client.is_ehlo_or_helo_needed:  # the extensions (PIPELINING, SIZE) are known before the first mail
-            await client.ehlo()
         return client
 
     async def aclose(self) -> None:
@@ -275,110 +265,6 @@ class SmtpSender:
         while self._idle:
             client, _ = self._idle.pop()
             client.close()
-
-
-PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
-"""An address as the projection stores them: ASCII, no quotes, comments, routes, spaces or control characters. Only
-such envelopes are pipelined; any other goes through aiosmtplib's sendmail, which parses and quotes it."""
-
-
-def plain_addresses(sender: str, recipients: Sequence[str]) -> bool:
-    """Whether the envelope's addresses are all plain (`PLAIN_ADDRESS`), to be written as <address> as they are."""
-    return PLAIN_ADDRESS.fullmatch(sender) is not None and all(
-        PLAIN_ADDRESS.fullmatch(address) is not None for address in recipients
-    )
-
-
-class _Replies:
-    """Collects the replies to a pipelined group of commands from the session's incoming bytes, in order."""
-
-    def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
-        self.count = count
-        self.replies: list[aiosmtplib.SMTPResponse] = []
-        self.complete: asyncio.Future[None] = loop.create_future()
-        self._buffer = bytearray()
-        self._lines: list[str] = []
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer.extend(data)
-        while not self.complete.done():
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                return
-            line = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
-            try:
-                code = int(line[:3])
-            except ValueError:
-                self.complete.set_exception(
-                    aiosmtplib.SMTPResponseException(-1, f"malformed SMTP reply: {line[:80]!r}")
-                )
-                return
-            self._lines.append(line[4:].strip(b" \t\r\n").decode("utf-8", "surrogateescape"))
-            if line[3:4] != b"-":  # the last line of a reply
-                self.replies.append(aiosmtplib.SMTPResponse(code, "\n".join(self._lines)))
-                self._lines = []
-                if len(self.replies) == self.count:
-                    self.complete.set_result(None)
-
-
-async def pipelined_sendmail(
-    client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], content: bytes
-) -> dict[str, aiosmtplib.SMTPResponse]:
-    """`client.sendmail(sender, recipients, content)` with MAIL FROM and every RCPT TO written at once and their
-    replies read together (RFC 2920 PIPELINING, which the server advertised; plain addresses only), then DATA: three
-    round trips for a mail to a cell's 18 members instead of 21, each of which cost a socket write, a read and a turn
-    of the event loop (RCPT TO was ~9 % of notifications' busy samples at month-start). The same outcomes: the
-    recipients refused (some), SMTPSenderRefused, SMTPRecipientsRefused (all refused) or SMTPDataError, the envelope
-    reset (RSET) after a refusal; a timeout or a lost connection closes the session.
-
-    aiosmtplib (5.1) reads one reply per command and drops bytes that arrive while a reply waits to be picked up, so
-    the replies of the group are taken from the protocol's incoming bytes here, under its command lock."""
-    protocol = client.protocol
-    lock = getattr(protocol, "_command_lock", None)
-    if not isinstance(protocol, SMTPProtocol) or lock is None or not protocol.is_connected:
-        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-    options = f" SIZE={len(content)}" if client.supports_extension("size") else ""
-    commands = [f"MAIL FROM:<{sender}>{options}\r\n"] + [f"RCPT TO:<{address}>\r\n" for address in recipients]
-    replies = _Replies(len(commands), asyncio.get_running_loop())
-    async with lock:
-        protocol.data_received = replies.data_received  # type: ignore[method-assign]  # this group's replies
-        try:
-            protocol.write("".join(commands).encode("ascii"))
-            # the protocol's reply waiter answers nothing while this group is read here: it only fails, when the
-            # connection is lost (or the server ends it) before every reply came
-            lost = protocol._response_waiter
-            watched: set[asyncio.Future[Any]] = {replies.complete} if lost is None else {replies.complete, lost}
-            done, _ = await asyncio.wait(watched, timeout=client.timeout, return_when=asyncio.FIRST_COMPLETED)
-            if replies.complete not in done:
-                if done:
-                    raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-                raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response")
-            replies.complete.result()
-        except BaseException:
-            client.close()  # a half-read group leaves the session in an unknown state
-            raise
-        finally:
-            del protocol.data_received  # the protocol's own reader again
-    mail, answers = replies.replies[0], replies.replies[1:]
-    refused = [
-        aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, address)
-        for address, answer in zip(recipients, answers, strict=True)
-        if answer.code not in (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward)
-    ]
-    try:
-        if mail.code != aiosmtplib.SMTPStatus.completed:
-            raise aiosmtplib.SMTPSenderRefused(mail.code, mail.message, sender)
-        if len(refused) == len(recipients):
-            raise aiosmtplib.SMTPRecipientsRefused(refused)
-        await client.data(content)
-    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
-        try:  # as sendmail: the envelope is reset for the next mail on this session
-            await client.rset()
-        except (ConnectionError, aiosmtplib.SMTPResponseException):
-            pass
-        raise
-    return {exc.recipient: aiosmtplib.SMTPResponse(exc.code, exc.message) for exc in refused}
 
 
 def refused_on_a_sound_session(exc: Exception) -> bool:

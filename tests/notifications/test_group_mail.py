@@ -17,7 +17,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from deploy.mailsink import with_pipelining
 from services.notifications.channels import SmtpSender, build_email, mail_key
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
@@ -78,20 +77,10 @@ class Server:
         return sum(address in rcpt for rcpt, _ in self.mails)
 
 
-class PipeliningServer(Server):
-    """The same server advertising PIPELINING: the sender writes MAIL FROM and the RCPT TOs at once."""
-
-    async def handle_EHLO(  # noqa: N802 (aiosmtpd's name)
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        """aiosmtpd's EHLO answer with PIPELINING."""
-        return with_pipelining(session, hostname, responses)
-
-
-@pytest.fixture(params=["one command at a time", "pipelined"])
-def server(request: pytest.FixtureRequest) -> Iterator[tuple[Server, int]]:
-    """A plain SMTP server of its own for one test, without and with PIPELINING (the same outcomes either way)."""
-    handler = PipeliningServer() if request.param == "pipelined" else Server()
+@pytest.fixture
+def server() -> Iterator[tuple[Server, int]]:
+    """A plain SMTP server of its own for one test."""
+    handler = Server()
     with smtp_server(handler) as port:
         yield handler, port
 
@@ -173,7 +162,6 @@ async def test_a_refused_recipient_fails_alone_and_the_others_are_delivered(
     refused = await sender.send_group([claimed(number) for number in range(4)])
     assert all(outcome is not None and "550" in outcome for outcome in refused)  # all refused: no DATA, all retry
     assert len(smtp.mails) == 1
-    assert sender.pipelined == (1 if isinstance(smtp, PipeliningServer) else 0)  # of the accepted transactions
     await sender.aclose()
 
 

@@ -6,10 +6,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-import aiosmtplib
-
 from deploy.mailsink import envelope_recipients, start_sink
-from services.notifications.channels import pipelined_sendmail
 from tests.support.running import free_port
 
 
@@ -66,24 +63,3 @@ async def test_keeps_a_mail_to_many_once_with_its_envelope_recipients(tmp_path: 
     assert parsed.get_content().strip() == "Kính gửi các đồng chí đảng viên Chi bộ khu phố Đông,"
     readable = emls[0].with_suffix(".txt").read_text(encoding="utf-8")
     assert "\nTo: Đảng viên Chi bộ khu phố Đông" in readable and "dv-39@chibo.vn" in readable
-
-
-async def test_advertises_pipelining_and_keeps_pipelined_mails(tmp_path: Path) -> None:
-    """The sink says PIPELINING in its EHLO answer (aiosmtpd reads a session's commands in order anyway), and a mail
-    whose MAIL FROM and RCPT TOs came in one write arrives with all its envelope recipients."""
-    port = free_port()
-    sink = start_sink(host="127.0.0.1", port=port, directory=tmp_path / "mail")
-    recipients = [f"dv-{number}@chibo.vn" for number in range(5)]
-    try:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=10)
-        await client.connect()
-        await client.ehlo()
-        assert client.supports_extension("pipelining")
-        content = b"From: thongbao@chibo.local\r\nSubject: pipelined\r\n\r\nNoi dung.\r\n"
-        refused = await pipelined_sendmail(client, "thongbao@chibo.local", recipients, content)
-        await client.quit()
-    finally:
-        sink.stop()
-    assert refused == {}
-    emls = list((tmp_path / "mail").glob("*.eml"))
-    assert len(emls) == 1 and envelope_recipients(emls[0].read_bytes()) == recipients

@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from deploy.mailsink import with_pipelining
 from services.notifications.channels import DeliveryError, SmtpSender
 from services.notifications.config import Settings
 from tests.notifications.conftest import SmtpInbox
@@ -62,17 +61,6 @@ class Sessions(SmtpInbox):
         self.drop: set[str] = set()
         self.logins: list[str] = []
         self.refuse: set[str] = set()
-        self.refuse_sender = False
-
-    async def handle_MAIL(  # noqa: N802 (aiosmtpd's name)
-        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
-    ) -> str:
-        """Refuse every sender while `refuse_sender`, else take it."""
-        if self.refuse_sender:
-            return "553 sender not allowed"
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -80,9 +68,6 @@ class Sessions(SmtpInbox):
         """Refuse the addresses in `refuse`, take the others."""
         if address in self.refuse:
             return "550 no such mailbox"
-        if address in self.drop:
-            server.transport.close()  # the connection breaks in the middle of the envelope
-            return "421 closing"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -105,20 +90,10 @@ class Sessions(SmtpInbox):
         return AuthResult(success=ok)
 
 
-class PipeliningSessions(Sessions):
-    """The same server advertising PIPELINING: the sender writes MAIL FROM and the RCPT TOs at once."""
-
-    async def handle_EHLO(  # noqa: N802 (aiosmtpd's name)
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        """aiosmtpd's EHLO answer with PIPELINING."""
-        return with_pipelining(session, hostname, responses)
-
-
-@pytest.fixture(params=["one command at a time", "pipelined"])
-def sessions(request: pytest.FixtureRequest) -> Iterator[tuple[Sessions, int]]:
-    """A plain SMTP server of its own for one test, without and with PIPELINING (the same outcomes either way)."""
-    handler = PipeliningSessions() if request.param == "pipelined" else Sessions()
+@pytest.fixture
+def sessions() -> Iterator[tuple[Sessions, int]]:
+    """A plain SMTP server of its own for one test."""
+    handler = Sessions()
     with smtp_server(handler) as port:
         yield handler, port
 
@@ -131,7 +106,6 @@ async def test_many_mails_share_a_few_sessions_bounded_by_the_setting(
     await asyncio.gather(*(sender.send(mail(number, "pool")) for number in range(40)))
     assert sorted(len(server.to(f"pool-{number}@example.vn")) for number in range(40)) == [1] * 40
     assert 1 <= len(set(server.peers)) <= 3  # 40 mails, at most 3 connections, each kept for mail after mail
-    assert sender.pipelined == (40 if isinstance(server, PipeliningSessions) else 0)
     assert sender.idle_sessions == len(set(server.peers))
     await sender.aclose()
     assert sender.idle_sessions == 0
@@ -149,37 +123,6 @@ async def test_a_broken_session_fails_only_the_mail_in_flight_and_the_next_mail_
     await sender.send(mail(2, "broken"))
     assert [len(server.to(f"broken-{number}@example.vn")) for number in range(3)] == [1, 0, 1]
     assert len(set(server.peers)) == 2  # the session that broke was dropped, not reused
-    await sender.aclose()
-
-
-async def test_a_session_broken_in_the_envelope_fails_only_that_mail(
-    settings: Settings, sessions: tuple[Sessions, int]
-) -> None:
-    """The connection breaks at a RCPT TO (pipelined: while the group's replies are read): that mail fails at once,
-    not after the timeout, and the next one goes on a new session."""
-    server, port = sessions
-    sender = SmtpSender(settings.model_copy(update={"smtp_port": port, "smtp_connections": 1, "smtp_timeout": 30}))
-    server.drop.add("envelope-1@example.vn")
-    with pytest.raises(DeliveryError, match="smtp"):
-        await asyncio.wait_for(sender.send(mail(1, "envelope")), 10)
-    await sender.send(mail(2, "envelope"))
-    assert [len(server.to(f"envelope-{number}@example.vn")) for number in (1, 2)] == [0, 1]
-    assert sender.idle_sessions == 1
-    await sender.aclose()
-
-
-async def test_a_refused_sender_fails_that_mail_and_keeps_the_session(
-    settings: Settings, sessions: tuple[Sessions, int]
-) -> None:
-    server, port = sessions
-    sender = SmtpSender(settings.model_copy(update={"smtp_port": port, "smtp_connections": 1}))
-    server.refuse_sender = True
-    with pytest.raises(DeliveryError, match="553"):
-        await sender.send(mail(0, "sender"))
-    server.refuse_sender = False
-    await sender.send(mail(1, "sender"))
-    assert [len(server.to(f"sender-{number}@example.vn")) for number in range(2)] == [0, 1]
-    assert len(set(server.peers)) == 1 and sender.transactions == 1  # the refusal left the session usable
     await sender.aclose()
 
 
