@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from services.evaluation.domain.framework import RATING_ORDER, PeriodRule, PeriodRules
@@ -27,9 +28,9 @@ class MeetingSummary:
     counted: int
     speakers_present: int
 
-    @property
+    @cached_property
     def month(self) -> str:
-        """The local month of the start."""
+        """The local month of the start (computed once: every period of the cell's year asks for it)."""
         return month_of(self.starts_at)
 
 

@@ -59,6 +59,10 @@ class Rescored:
     meetings: int = 0
     changed: int = 0
     months: dict[str, set[str]] = field(default_factory=dict)
+    ancestors_of: dict[str, list[str]] = field(default_factory=dict)
+    """The scored cells' ancestors and the adoptions, as read for their meetings: refreshing their periods in the
+    same round reads them again no more (two round trips of the ~20 a scoring round makes)."""
+    adoptions: list[Adoption] | None = None
 
 
 async def framework_for(uow: ScoringUnitOfWork, adoption: Adoption) -> Framework:
@@ -172,6 +176,8 @@ async def rescore_cells(
     histories = await uow.facts.committee_histories(scored)
     ancestors_of = await uow.facts.ancestors_of(scored)
     adoptions = await uow.frameworks.adoptions()
+    outcome.ancestors_of.update(ancestors_of)
+    outcome.adoptions = adoptions
     writes = _Writes()
     for cell_id in scored:
         inputs = _CellInputs(
@@ -382,9 +388,12 @@ async def refresh_cells_periods(
     *,
     correlation_ids: Mapping[str, str | None] | None = None,
     default_correlation: str | None = None,
+    ancestors_of: Mapping[str, list[str]] | None = None,
+    adoptions: list[Adoption] | None = None,
 ) -> int:
     """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
-    period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would."""
+    period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would.
+    `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
     plans: dict[str, tuple[set[str], list[int], list[str]]] = {}
@@ -404,8 +413,14 @@ async def refresh_cells_periods(
     year_from = min(plan[1][0] for plan in plans.values())
     year_to = max(plan[1][-1] for plan in plans.values())
     summaries_of = await uow.results.cells_summaries(cell_ids, year_from=year_from, year_to=year_to)
-    ancestors_of = await uow.facts.ancestors_of(cell_ids)
-    adoptions = await uow.frameworks.adoptions()
+    known = ancestors_of or {}
+    missing = [cell_id for cell_id in cell_ids if cell_id not in known]
+    lineage = {cell_id: known[cell_id] for cell_id in cell_ids if cell_id in known}
+    if missing:
+        lineage.update(await uow.facts.ancestors_of(missing))
+    if adoptions is None:
+        adoptions = await uow.frameworks.adoptions()
+    days: dict[str, date] = {}
     changed: list[PeriodResult] = []
     # a line per period announced, when it is written: structlog prepares a line before the level filter drops it
     # (5 % of evaluation's busy samples in the latency preset, which logs at WARNING)
@@ -416,9 +431,16 @@ async def refresh_cells_periods(
         periods = sorted(touched | {period for period in begun if (cell_id, period) not in stored})
         summaries = [s for s in summaries_of.get(cell_id, []) if years[0] <= local_year(s.starts_at) <= years[-1]]
         correlation_id = correlation_ids.get(cell_id) or default_correlation
+        frameworks: dict[date, Framework] = {}  # a fresh cell's 17 periods fall on a few framework days
         for period in periods:
-            on = framework_day(period, through=through)
-            framework = await framework_in_force(uow, on=on, ancestors=ancestors_of[cell_id], adoptions=adoptions)
+            on = days.get(period)
+            if on is None:
+                on = days[period] = framework_day(period, through=through)
+            framework = frameworks.get(on)
+            if framework is None:
+                framework = frameworks[on] = await framework_in_force(
+                    uow, on=on, ancestors=lineage[cell_id], adoptions=adoptions
+                )
             result = evaluate_period(
                 cell_id=cell_id, period=period, meetings=summaries, rules=framework.period_rules, through_month=through
             )
@@ -521,7 +543,13 @@ async def rescore_and_refresh(
     """Rescore a cell's meetings, then refresh the periods of every cell-month they touched (timed)."""
     with SCORING_SECONDS.time():
         outcome = await rescore_cell(uow, cell_id, since=since, until=until, only=only, correlation_id=correlation_id)
-        await refresh_cells_periods(uow, outcome.months, default_correlation=correlation_id)
+        await refresh_cells_periods(
+            uow,
+            outcome.months,
+            default_correlation=correlation_id,
+            ancestors_of=outcome.ancestors_of,
+            adoptions=outcome.adoptions,
+        )
     return outcome
 
 
@@ -535,7 +563,14 @@ async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) 
         outcome = await rescore_cells(uow, cells)
         correlation_ids = {cell_id: cell.correlation_id for cell_id, cell in cells.items()}
         first = next((correlation_ids[cell_id] for cell_id in sorted(cells) if correlation_ids[cell_id]), None)
-        await refresh_cells_periods(uow, outcome.months, correlation_ids=correlation_ids, default_correlation=first)
+        await refresh_cells_periods(
+            uow,
+            outcome.months,
+            correlation_ids=correlation_ids,
+            default_correlation=first,
+            ancestors_of=outcome.ancestors_of,
+            adoptions=outcome.adoptions,
+        )
     return outcome
 
 
