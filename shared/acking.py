@@ -67,7 +67,7 @@ class ChannelAcks:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._spawn, False)  # after the other deliveries woken with it
-        await asyncio.shield(waiter)
+        await waiter  # cancelled (shutdown): the delivery is still acked with its run; _send skips a done waiter
 
     async def reject(self, message: RabbitMessage, *, requeue: bool) -> None:
         """Reject a delivery alone (sent before it stops holding back the acks after it)."""

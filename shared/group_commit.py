@@ -120,8 +120,10 @@ class GroupCommit(Generic[T, R]):
         if self._runner is None or self._runner.done():
             # a fresh context: the flush's logs must not carry the first delivery's event id
             self._runner = asyncio.create_task(self._run(), context=contextvars.Context())
-        # the waiter may be cancelled (shutdown); its item is still judged, and its message, unsettled, comes back
-        return await asyncio.shield(future)
+        # the waiter may be cancelled (shutdown): that cancels its future, but its item is still judged (the flush
+        # skips a future already done), and its message, unsettled, comes back. No asyncio.shield: an outer future
+        # and two callbacks per item (about half the cost of waiting, measured) guard nothing else awaits
+        return await future
 
     def _worth_a_look(self, *, first: bool) -> bool:
         """Whether the item just submitted may let a group start (else the collector is not woken for it):

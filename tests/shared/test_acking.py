@@ -95,3 +95,18 @@ async def test_a_rejected_delivery_with_requeue_comes_back(connection) -> None: 
     await asyncio.gather(acks.ack(messages[0]), acks.ack(messages[2]))
     assert acks.frames == 1  # 0 and 2 around the rejected 1
     assert await left_after_close(connection, messages, name) == 1
+
+
+async def test_a_cancelled_ack_waiter_is_still_acked_with_its_run(connection) -> None:  # type: ignore[no-untyped-def]
+    name, messages = await deliveries(connection, 3)
+    acks = ChannelAcks.for_message(messages[0])
+    for message in messages:
+        acks.begin(message)
+    cancelled = asyncio.create_task(acks.ack(messages[1]))
+    await asyncio.sleep(0)  # its waiter is queued for the run
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await asyncio.gather(acks.ack(messages[0]), acks.ack(messages[2]))
+    await eventually(lambda: acks.frames >= 1)
+    assert await left_after_close(connection, messages, name) == 0  # 1 went with 0 and 2 though its waiter left
