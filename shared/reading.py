@@ -28,6 +28,11 @@ EXTENSION_VALUE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 """The syntax of an extension attribute such as `correlationid`."""
 
 
+_COMPACT_LOOKING = '": '
+"""What the default `json.dumps` writes after each key and the compact form never outside a text: text without it
+is worth reading the fast way first (read_compact), text with it goes straight to the hooks."""
+
+
 class ReadError(ValueError):
     """Input that breaks a reading rule: `reason` for people, `field` the dotted path (or `body`).
 
@@ -92,6 +97,10 @@ def read_value(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES, levels:
             raise ReadError(
                 f"body: not valid UTF-8 ({exc.reason} at byte {exc.start})", field="body", problem="syntax"
             ) from None
+    if _COMPACT_LOOKING not in raw:  # json.dumps writes `": ` after every key; the relay's compact form never does
+        compact = read_compact(raw, limit=None, levels=levels)
+        if compact is not None:
+            return compact, True
     if not raw.strip():
         raise ReadError("body: empty", field="body", problem="syntax")
     marked: list[bool] = []  # something check_tree must name: a non-finite number, an object with a key twice
@@ -230,13 +239,14 @@ def bounded(value: Any, *, limit: int = 256) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def read_compact(text: str, *, limit: int = MAX_EVENT_BYTES) -> Any | None:
+def read_compact(text: str, *, limit: int | None = MAX_EVENT_BYTES, levels: int = MAX_DEPTH) -> Any | None:
     """The value of JSON text that `read_value` would find clean, read at native speed, when the text is in the
     compact form (`json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, which pydantic's writer matches,
-    writes it back exactly); else None, and the caller reads it with `read_value`. Writing the value back exactly
+    writes it back exactly), nested at most `levels` levels; else None (also for the text `null`), and the caller
+    reads it with `read_value` (which tries this first for text that looks compact). Writing the value back exactly
     proves it is the value `json.loads` reads and that what the hooks of `read_value` look for is absent: a key
     given twice would be written once, a NaN or an overflowing number as null, a number read otherwise otherwise."""
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         return None
     try:
         value = from_json(text, allow_inf_nan=False)  # pydantic's JSON reader (jiter): a third of json.loads's time
@@ -244,4 +254,4 @@ def read_compact(text: str, *, limit: int = MAX_EVENT_BYTES) -> Any | None:
             return None
     except (ValueError, TypeError, RecursionError):  # not JSON, a surrogate in the text, too deep: the slow path
         return None
-    return value if _clean(text, value, levels=MAX_DEPTH, decoded=False) else None
+    return value if _clean(text, value, levels=levels, decoded=False) else None

@@ -264,3 +264,42 @@ def test_a_clean_batch_is_checked_once_and_each_item_reads_as_alone() -> None:
     batch = read_batch(json.dumps([good, nfd], ensure_ascii=False))
     assert not batch.checked
     assert parse_envelope(batch.items[1], checked=batch.checked).data["reason"] == "Nhà"
+
+
+FAST_WAY_CASES = [
+    '{"a":1,"b":[1.5,"x"],"c":{"d":null}}',
+    '{"a":1,"a":2}',  # a key twice: the fast way writes it back once, so the hooks read it and mark it
+    '{"a":NaN}',
+    '{"a":1e999}',
+    '{"a":"\\u0000"}',
+    '{"a":"e\\u0301"}',
+    '{"a":"ê"}',
+    '{"a":"e\u0301"}',  # not NFC
+    '{"a":12345678901234567890123}',
+    '{"a":1.0,"b":0.1,"c":-0.0,"d":1E5}',
+    "[" * 40 + "]" * 40,
+    "null",
+    "[]",
+    '{"a":"x"} ',
+]
+
+
+@pytest.mark.parametrize("text", FAST_WAY_CASES)
+def test_compact_text_reads_as_the_hooks_read_it(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import reading
+
+    def outcome() -> object:
+        try:
+            value, clean = reading.read_value(text.encode())
+        except reading.ReadError as exc:
+            return ("error", exc.reason, exc.field)
+        try:
+            checked = reading.check_tree(value)
+        except reading.ReadError as exc:
+            return ("refused", exc.reason, exc.field)
+        assert not clean or checked == value  # clean: the walk would change nothing
+        return (json.dumps(checked), clean or checked == value)
+
+    fast = outcome()
+    monkeypatch.setattr(reading, "_COMPACT_LOOKING", "")  # every text "looks" non-compact: the hooks only
+    assert fast == outcome()
