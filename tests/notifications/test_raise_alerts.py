@@ -2,6 +2,8 @@
 deliveries) it stores and emits exactly what storing each notification and each delivery on its own did (issue 12:
 a statement per row made notice creation the saturated part of notifications)."""
 
+import json
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +14,7 @@ from services.notifications.config import Settings
 from services.notifications.domain.model import COMMITTEE, PERSON, Alert, Recipient
 from services.notifications.handlers.alerts import (
     EXTERNAL_CHANNELS,
+    delivered_envelope,
     delivered_event,
     effective_preference,
     plan_external_deliveries,
@@ -20,7 +23,7 @@ from services.notifications.handlers.alerts import (
 from services.notifications.repository.outgoing import NewNotification, Preference
 from services.notifications.templates import render
 from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
-from shared.contracts.notifications import Channel
+from shared.contracts.notifications import Channel, NotificationDelivered
 from shared.envelope import new_event, now
 from tests.support.ids import random_id
 
@@ -223,3 +226,28 @@ async def test_nothing_new_stores_nothing_more(pool: asyncpg.Pool, settings: Set
         ]
         assert len(uow.emitted) == 1
         await uow.rollback()
+
+
+def test_delivered_envelope_is_the_event_new_event_builds() -> None:
+    """notification.delivered.v1 written directly (no data model per event) is the very JSON new_event wrote, its
+    data as NotificationDelivered reads it, for each channel (ids apart, a fresh one each)."""
+    at = now()
+    for channel in Channel:
+        fields = dict(
+            notification_id=str(uuid.uuid4()),
+            rule="meeting_scheduled",
+            recipient_id=random_id("ng"),
+            channel=channel.value,
+            subject_id=random_id("mtg"),
+        )
+        fast = delivered_envelope(**fields, time=at)
+        reference = new_event(
+            type="notification.delivered.v1",
+            source=SOURCE,
+            subject=fields["notification_id"],
+            time=at,
+            data=delivered_event(**fields),
+        )
+        assert fast.id != reference.id
+        assert json.loads(fast.to_json()) == json.loads(reference.model_copy(update={"id": fast.id}).to_json())
+        assert NotificationDelivered.model_validate(fast.data) == delivered_event(**fields)

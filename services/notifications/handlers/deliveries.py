@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from services.notifications.channels import DeliveryError, GroupSender, Sender
 from services.notifications.config import Settings
+from services.notifications.handlers.alerts import delivered_envelope
 from services.notifications.repository.outgoing import ClaimedDelivery, Outcome
 from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
-from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
+from shared.contracts.notifications import Channel, NotificationFailed
 from shared.envelope import new_event
 from shared.logs import get_logger
 from shared.metrics import NOTIFICATION_DELIVERIES
@@ -74,26 +75,27 @@ def report(
     """Count, log and emit (notification.delivered.v1 / notification.failed.v1) one recorded outcome."""
     status, error = outcome.status, outcome.error
     NOTIFICATION_DELIVERIES.labels(delivery.rule, delivery.channel, "retrying" if status == "pending" else status).inc()
-    fields = dict(
-        notification_id=delivery.notification_id,
-        rule=delivery.rule,
-        recipient=delivery.recipient_id,
-        channel=Channel(delivery.channel),
-        subject_id=delivery.subject_id,
-    )
     if status == "delivered":
         uow.emit(
-            new_event(
-                type="notification.delivered.v1",
-                source=SOURCE,
-                subject=delivery.notification_id,
+            delivered_envelope(
+                notification_id=delivery.notification_id,
+                rule=delivery.rule,
+                recipient_id=delivery.recipient_id,
+                channel=delivery.channel,
+                subject_id=delivery.subject_id,
                 time=now,
-                data=NotificationDelivered(**fields),
             )
         )
         if DEBUG.isEnabledFor(logging.DEBUG):  # structlog renders a line before the level filter drops it
             log.debug("delivery_sent", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt)
     elif status == "failed":
+        fields = dict(
+            notification_id=delivery.notification_id,
+            rule=delivery.rule,
+            recipient=delivery.recipient_id,
+            channel=Channel(delivery.channel),
+            subject_id=delivery.subject_id,
+        )
         uow.emit(
             new_event(
                 type="notification.failed.v1",
