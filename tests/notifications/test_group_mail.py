@@ -6,18 +6,20 @@ the very same text, 3,150 SMTP transactions for 175 cells; sending (250-325 mail
 """
 
 import asyncio
+import io
 import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
+from email.generator import BytesGenerator
 from email.header import decode_header, make_header
 from typing import Any
 
 import asyncpg
 import pytest
 
-from services.notifications.channels import SmtpSender, build_email, mail_key
+from services.notifications.channels import SmtpSender, build_email, build_group_email, mail_key, wire_bytes
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers.deliveries import (
@@ -377,3 +379,22 @@ async def test_a_round_sent_again_after_a_crash_carries_the_same_message_ids(
     finally:
         await sender.aclose()
         await retire(pool, ids)
+
+
+def test_a_mail_is_written_as_compat32_writes_it_mail_after_mail() -> None:
+    """wire_bytes remembers how plain header values fold (From, X-Chibo-Rule, Content-Type ...): every mail, the
+    first and those after it, is byte for byte what compat32's own generator writes."""
+
+    def reference(message: Any) -> bytes:
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, policy=policy.compat32.clone(linesep="\r\n")).flatten(message, linesep="\r\n")
+        return buffer.getvalue()
+
+    long_sender = "Ban Tổ chức Đảng ủy phường Đông Hòa, thành phố Dĩ An, tỉnh Bình Dương <thongbao@chibo.local>"
+    for sender in ("thongbao@chibo.local", long_sender):
+        messages = [build_group_email([claimed(n) for n in range(18)], sender=sender) for _ in range(2)]
+        messages += [
+            build_email(claimed(n, body=f"Kính gửi đồng chí {n},\n\n.Nội dung."), sender=sender) for n in range(2)
+        ]
+        for message in messages * 2:
+            assert wire_bytes(message) == reference(message)
