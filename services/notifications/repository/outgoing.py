@@ -388,7 +388,8 @@ class PgOutgoingRepository:
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
             " SELECT id, 1, 'delivered', NULL FROM planned WHERE delivered_at IS NOT NULL)"
             " SELECT count(*) FROM planned",
-            [uuid.UUID(delivery.notification_id) for delivery in deliveries],
+            # the ids as text: asyncpg reads a uuid from its text in C, where uuid.UUID() per delivery was Python
+            [delivery.notification_id for delivery in deliveries],
             [delivery.channel for delivery in deliveries],
             [json.dumps(list(delivery.addresses)) for delivery in deliveries],
             [delivery.delivered_at for delivery in deliveries],
