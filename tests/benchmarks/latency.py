@@ -11,7 +11,8 @@ would send them. Figures, from the publish of an event to a result seen on chibo
   meeting's `meeting.scheduled.v1`;
 - its two stages: event → the fact on chibo.events (meetings' part: ingest, commit, relay) and that fact's
   arrival on chibo.events → notice delivered (notifications' part: consume, commit, send, record, relay), so
-  that a lag of one service is told from the other's;
+  that a lag of one service is told from the other's; likewise evaluation's part: a `meeting.scheduled.v1`
+  fact's arrival on chibo.events → the score answering it (consume, commit, scoring round, relay);
 and the raw baseline at the same rate: event → stage two's row (its commit time).
 """
 
@@ -100,6 +101,7 @@ async def measure(
     fact_seen: dict[str, float] = {}
     fact_latency: list[float] = []
     notice_after_fact: list[float] = []
+    score_after_fact: list[float] = []
     matched = {"by_correlation": 0, "by_meeting": 0}
 
     def on_sent(message: Outgoing, at: float) -> None:
@@ -116,6 +118,8 @@ async def measure(
                 answered.add(cause)
                 matched["by_correlation"] += 1
                 score_latency.append(at - sent[cause])
+                if scheduled_ids.get(data["meeting_id"]) == cause and data["meeting_id"] in fact_seen:
+                    score_after_fact.append(at - fact_seen[data["meeting_id"]])
             elif cause not in sent:
                 before = [t for t in sent_by_meeting[data["meeting_id"]] if t <= at]
                 if before:
@@ -168,6 +172,7 @@ async def measure(
             "notice_latency_ms": percentiles(notice_latency) | {"n": len(notice_latency), "expected": expected_notices},
             "fact_latency_ms": percentiles(fact_latency) | {"n": len(fact_latency)},
             "notice_after_fact_ms": percentiles(notice_after_fact) | {"n": len(notice_after_fact)},
+            "score_after_fact_ms": percentiles(score_after_fact) | {"n": len(score_after_fact)},
             "rejected": len(observer.rejections),
             **meter.figures(events=len(messages), seconds=elapsed),
         }
