@@ -30,7 +30,22 @@ async def test_a_round_waits_for_a_single_event_in_flight_at_most_its_bound() ->
     activity = FactActivity()
     with activity.delivery(batch=False):
         waited = await activity.wait_settled(settle=0.01, max_wait=0.05, bulk_wait=30.0)
-    assert 0.05 <= waited < 5.0
+    assert 0.04 <= waited < 5.0  # the bound counts from the delivery's start, a moment before the round's
+
+
+async def test_under_load_facts_that_arrived_while_the_previous_round_scored_do_not_wait_the_bound_again() -> None:
+    activity = FactActivity()
+    await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)  # the previous round began now
+    with activity.delivery(batch=False):
+        await asyncio.sleep(0.2)  # the consumer busy all the time the previous round scored: under load
+    assert activity.busy_share() > 0.5
+    with activity.delivery(batch=False):  # and still busy when the next round begins
+        # the bound (0.2 s) has passed since the first of these deliveries began: the round starts at once instead
+        # of waiting for quiet (30 s) or the bound again; a delivery in flight is left for the next round
+        assert await activity.wait_settled(settle=30.0, max_wait=0.2, bulk_wait=30.0, busy_share=0.5) < 0.1
+        # it began before that round did: the round after waits its bound from that round's start, no longer
+        waited = await activity.wait_settled(settle=30.0, max_wait=0.2, bulk_wait=30.0, busy_share=0.5)
+    assert 0.1 <= waited < 5.0
 
 
 async def test_a_round_waits_while_a_batch_is_applied_and_starts_once_it_ended() -> None:
