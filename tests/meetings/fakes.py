@@ -16,7 +16,15 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from services.meetings.domain import AttendanceEntry, LockSet, MeetingState, UnitRef, Version, probation_ends_on
+from services.meetings.domain import (
+    AttendanceEntry,
+    LockSet,
+    MeetingState,
+    UnitRef,
+    Version,
+    attendance_history,
+    probation_ends_on,
+)
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
@@ -313,13 +321,35 @@ class FakeMeetings:
                     )
         return found
 
-    async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
-        """The figures last announced per member."""
-        return {member_id: self._s.figures[member_id] for member_id in member_ids if member_id in self._s.figures}
-
-    async def announce_figures(self, figures: dict[str, tuple[int, int, int]]) -> None:
-        """Remember the figures just announced."""
-        self._s.figures.update(figures)
+    async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The current members whose figures (domain.attendance_history) differ from the last announced, with name,
+        cell and probation end; remembers them as announced."""
+        entries = await self.attendance_entries(member_ids)
+        members = await self._uow.org.members_brief(member_ids)
+        news: dict[str, dict[str, Any]] = {}
+        for member_id in dict.fromkeys(member_ids):
+            member = members.get(member_id)
+            if member is None:
+                continue
+            history = attendance_history(entries[member_id])
+            figures = (
+                history.consecutive_absences,
+                history.consecutive_excused_absences,
+                history.unexcused_months_last_year,
+            )
+            if self._s.figures.get(member_id) == figures:
+                continue
+            self._s.figures[member_id] = figures
+            news[member_id] = {
+                "member_id": member_id,
+                "consecutive_absences": figures[0],
+                "consecutive_excused_absences": figures[1],
+                "unexcused_months_last_year": figures[2],
+                "full_name": member["full_name"],
+                "cell_id": member["cell_id"],
+                "probation_ends_on": member["probation_ends_on"],
+            }
+        return news
 
 
 class FakeIngest:

@@ -730,34 +730,21 @@ async def publish_attendance_histories(
 
 
 async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: MeetingsUnit) -> None:
-    """One read of every member's rosters, names and last announced figures; one write of the figures announced."""
-    member_ids = list(causes)
-    entries = await uow.meetings.attendance_entries(member_ids)
-    members = await uow.org.members_brief(member_ids)
-    announced = await uow.meetings.announced_figures(member_ids)
-    moved: dict[str, tuple[int, int, int]] = {}
-    for member_id in member_ids:
-        member = members.get(member_id)
+    """One statement works out which members' figures moved, with their names, and remembers them as announced;
+    a member.attendance.updated.v1 each, in the order of `causes`."""
+    news = await uow.meetings.attendance_news(list(causes))
+    for member_id, (meeting_id, event) in causes.items():
+        member = news.get(member_id)
         if member is None:
-            continue
-        history = domain.attendance_history(entries.get(member_id, []))
-        figures = (
-            history.consecutive_absences,
-            history.consecutive_excused_absences,
-            history.unexcused_months_last_year,
-        )
-        if announced.get(member_id) == figures:
-            continue
-        moved[member_id] = figures
-        meeting_id, event = causes[member_id]
+            continue  # not a current member, or figures as last announced
         data = MemberAttendanceUpdated(
             member_id=member_id,
             cell_id=member["cell_id"],
             meeting_id=meeting_id,
             full_name=member["full_name"],
-            consecutive_absences=history.consecutive_absences,
-            consecutive_excused_absences=history.consecutive_excused_absences,
-            unexcused_months_last_year=history.unexcused_months_last_year,
+            consecutive_absences=member["consecutive_absences"],
+            consecutive_excused_absences=member["consecutive_excused_absences"],
+            unexcused_months_last_year=member["unexcused_months_last_year"],
             probation_ends_on=member["probation_ends_on"],
         )
         uow.emit(
@@ -771,7 +758,6 @@ async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: 
                 causation_id=event.id,
             )
         )
-    await uow.meetings.announce_figures(moved)
 
 
 async def reject(

@@ -5,14 +5,14 @@ each write in memory (is this snapshot newer?) and queues it in PendingWrites, s
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 
-from services.meetings.domain import AttendanceEntry, MeetingState, Version
+from services.meetings.domain import MeetingState, Version
 from services.meetings.repository.pending import PendingWrites
 from shared.contracts import meetings as contract
 
@@ -39,9 +39,7 @@ class MeetingRepository(Protocol):
     ) -> None: ...
     async def task_exists(self, *, meeting_id: str, task_id: str) -> bool: ...
     async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool: ...
-    async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]: ...
-    async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]: ...
-    async def announce_figures(self, figures: dict[str, tuple[int, int, int]]) -> None: ...
+    async def attendance_news(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
     async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]: ...
 
 
@@ -459,59 +457,61 @@ class PgMeetingRepository:
         self._pending.add(_COMPLETE_SQL, (data.meeting_id, data.task_id, data.completed_on, *version), rank=THEN)
         return True
 
-    async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]:
-        """Each member's status on every roster of a meeting that is not cancelled."""
-        # Driven member by member through attendance_member, then meeting by key: a plain join let a planner
-        # without statistics yet (a new province at its first month start) walk every meeting for each roster.
+    async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
+        """The current members among `member_ids` whose attendance figures moved since last announced (or were never
+        announced), keyed by member id: consecutive_absences, consecutive_excused_absences, unexcused_months_last_year
+        (domain.attendance_history, computed here) with full_name, cell_id and probation_ends_on; the same statement
+        remembers those figures as announced. One round trip for the transaction's members, whatever their count."""
         conn = await self._direct()
-        rows = await conn.fetch(
-            "SELECT wanted.member_id, a.meeting_id, a.status, m.starts_at"
-            " FROM (SELECT DISTINCT unnest($1::text[]) AS member_id) AS wanted"
-            " CROSS JOIN LATERAL (SELECT meeting_id, status FROM attendance"
-            "   WHERE attendance.member_id = wanted.member_id OFFSET 0) AS a"
-            " CROSS JOIN LATERAL (SELECT starts_at FROM meeting"
-            "   WHERE meeting.meeting_id = a.meeting_id AND meeting.cancel_time IS NULL OFFSET 0) AS m",
-            list(member_ids),
-        )
-        found: dict[str, list[AttendanceEntry]] = {member_id: [] for member_id in member_ids}
-        for row in rows:
-            found[row["member_id"]].append(
-                AttendanceEntry(meeting_id=row["meeting_id"], starts_at=row["starts_at"], status=row["status"])
-            )
-        return found
+        rows = await conn.fetch(_ATTENDANCE_NEWS_SQL, list(member_ids))
+        return {row["member_id"]: row for row in rows}
 
-    async def announced_figures(self, member_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
-        """The attendance figures last announced per member: (consecutive absences, consecutive excused
-        absences, unexcused months in the last year); members never announced are absent."""
-        conn = await self._direct()
-        rows = await conn.fetch(
-            # per member by the primary key (LATERAL, OFFSET 0) whatever the statistics say: the table grows from
-            # nothing during a month-start spike, and `= ANY` over hundreds of members was read by a sequential scan
-            "SELECT k.key AS member_id, f.consecutive_absences, f.consecutive_excused_absences,"
-            " f.unexcused_months_last_year FROM (SELECT DISTINCT unnest($1::text[]) AS key) k CROSS JOIN LATERAL"
-            " (SELECT consecutive_absences, consecutive_excused_absences, unexcused_months_last_year"
-            " FROM attendance_figures WHERE member_id = k.key OFFSET 0) f",
-            list(member_ids),
-        )
-        return {row["member_id"]: (row[1], row[2], row[3]) for row in rows}
 
-    async def announce_figures(self, figures: dict[str, tuple[int, int, int]]) -> None:
-        """Remember the figures just announced per member (one statement for them all)."""
-        if not figures:
-            return
-        conn = await self._direct()
-        await conn.execute(
-            "INSERT INTO attendance_figures"
-            " (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year)"
-            " SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])"
-            " ON CONFLICT (member_id) DO UPDATE SET consecutive_absences = excluded.consecutive_absences,"
-            " consecutive_excused_absences = excluded.consecutive_excused_absences,"
-            " unexcused_months_last_year = excluded.unexcused_months_last_year, announced_at = now()",
-            list(figures),
-            [value[0] for value in figures.values()],
-            [value[1] for value in figures.values()],
-            [value[2] for value in figures.values()],
-        )
+_ATTENDANCE_NEWS_SQL = (
+    # Rosters driven member by member through attendance_member, then meeting by key, and the member and the
+    # announced figures by their primary keys (LATERAL, OFFSET 0) whatever the statistics say: a new province at its
+    # first month start has none yet, and a plain join or `= ANY` over hundreds of members walked whole tables.
+    "WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS member_id),"
+    " entry AS (SELECT wanted.member_id, a.meeting_id, a.status, m.starts_at FROM wanted"
+    "  CROSS JOIN LATERAL (SELECT meeting_id, status FROM attendance"
+    "   WHERE attendance.member_id = wanted.member_id OFFSET 0) AS a"
+    "  CROSS JOIN LATERAL (SELECT starts_at FROM meeting"
+    "   WHERE meeting.meeting_id = a.meeting_id AND meeting.cancel_time IS NULL OFFSET 0) AS m"
+    "  WHERE a.status IN ('present', 'excused', 'absent')),"  # domain.COUNTED_STATUSES
+    # newest first, ties by meeting id in code point order as Python sorts them: a row's run of absences (excused
+    # ones) reaches the latest meeting when no present (no non-excused) row comes at or after it
+    " ranked AS (SELECT member_id, status, starts_at,"
+    "  count(*) FILTER (WHERE status = 'present') OVER newest AS present_since,"
+    "  count(*) FILTER (WHERE status <> 'excused') OVER newest AS unexcused_since,"
+    "  max(starts_at) OVER (PARTITION BY member_id) AS latest FROM entry"
+    '  WINDOW newest AS (PARTITION BY member_id ORDER BY starts_at DESC, meeting_id COLLATE "C" DESC'
+    "   ROWS UNBOUNDED PRECEDING)),"
+    " figures AS (SELECT member_id,"
+    "  count(*) FILTER (WHERE present_since = 0)::int AS absences,"
+    "  count(*) FILTER (WHERE unexcused_since = 0)::int AS excused,"
+    # the local months (+07:00 all year) of unexcused absences in the 365 × 24 hours before the latest meeting
+    "  count(DISTINCT to_char(starts_at AT TIME ZONE INTERVAL '+07:00', 'YYYY-MM'))"
+    "   FILTER (WHERE status = 'absent' AND starts_at > latest - INTERVAL '8760 hours')::int AS months"
+    "  FROM ranked GROUP BY member_id),"
+    " moved AS (SELECT wanted.member_id, coalesce(f.absences, 0) AS consecutive_absences,"
+    "  coalesce(f.excused, 0) AS consecutive_excused_absences, coalesce(f.months, 0) AS unexcused_months_last_year,"
+    "  b.full_name, b.cell_id, b.probation_ends_on FROM wanted"
+    "  CROSS JOIN LATERAL (SELECT full_name, cell_id, probation_ends_on FROM member"
+    "   WHERE member.id = wanted.member_id OFFSET 0) AS b"
+    "  LEFT JOIN figures AS f ON f.member_id = wanted.member_id"
+    "  LEFT JOIN LATERAL (SELECT consecutive_absences, consecutive_excused_absences, unexcused_months_last_year"
+    "   FROM attendance_figures WHERE attendance_figures.member_id = wanted.member_id OFFSET 0) AS known ON true"
+    "  WHERE (known.consecutive_absences, known.consecutive_excused_absences, known.unexcused_months_last_year)"
+    "   IS DISTINCT FROM (coalesce(f.absences, 0), coalesce(f.excused, 0), coalesce(f.months, 0))),"
+    " announced AS (INSERT INTO attendance_figures"
+    "  (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year)"
+    "  SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year FROM moved"
+    "  ON CONFLICT (member_id) DO UPDATE SET consecutive_absences = excluded.consecutive_absences,"
+    "  consecutive_excused_absences = excluded.consecutive_excused_absences,"
+    "  unexcused_months_last_year = excluded.unexcused_months_last_year, announced_at = now())"
+    " SELECT * FROM moved"
+)
+"""Each wanted current member's attendance figures where they differ from the last announced, announcing them."""
 
 
 async def _nothing() -> None:
