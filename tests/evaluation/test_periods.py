@@ -1,6 +1,7 @@
 """Month, quarter and year ratings of a cell (pure domain)."""
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -9,7 +10,7 @@ from services.evaluation.domain.periods import (
     PeriodResult,
     evaluate_period,
 )
-from services.evaluation.handlers.scores import framework_day
+from services.evaluation.handlers.scores import framework_day, local_year
 from shared.periods import VIETNAM_TZ, period_months, periods_of_month, previous_period
 from tests.evaluation.builders import framework
 
@@ -176,3 +177,9 @@ def test_period_arithmetic() -> None:
 )
 def test_a_period_is_rated_under_the_framework_of_its_last_month_begun(period: str, through: str, day: date) -> None:
     assert framework_day(period, through=through) == day
+
+
+def test_a_summary_month_is_local_so_its_year_is_the_periods_year() -> None:
+    new_years_eve_utc = replace(meeting(12, "good"), starts_at=datetime(2026, 12, 31, 18, tzinfo=UTC))
+    assert new_years_eve_utc.month == "2027-01"  # 01:00 on 1 January in Vietnam
+    assert int(new_years_eve_utc.month[:4]) == local_year(new_years_eve_utc.starts_at) == 2027

@@ -429,7 +429,8 @@ async def refresh_cells_periods(
         # Every begun period of a touched year is published once, a month without any meeting included (Poor):
         # a backfill that skips a month must still publish it (DOMAIN.md "Periods", CONTRACT.md).
         periods = sorted(touched | {period for period in begun if (cell_id, period) not in stored})
-        summaries = [s for s in summaries_of.get(cell_id, []) if years[0] <= local_year(s.starts_at) <= years[-1]]
+        # the local year is the summary's month's (computed once per summary, and wanted again by every period)
+        summaries = [s for s in summaries_of.get(cell_id, []) if years[0] <= int(s.month[:4]) <= years[-1]]
         correlation_id = correlation_ids.get(cell_id) or default_correlation
         frameworks: dict[date, Framework] = {}  # a fresh cell's 17 periods fall on a few framework days
         for period in periods:
