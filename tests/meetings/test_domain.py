@@ -27,9 +27,21 @@ def test_a_member_is_in_the_cell_of_the_latest_version_not_after_the_moment() ->
 
 
 def test_membership_rejects_known_strangers_and_holds_the_unsure() -> None:
-    histories = {"m1": [version(0, "a")], "m2": [version(0, "b")], "m3": [version(10, "b")]}
+    histories = {
+        "m1": [version(0, "a")],
+        "m2": [version(0, "b")],
+        "m3": [version(10, "b")],
+        "m4": [version(10, "a")],
+        "m5": [version(0, None, removed=True)],
+        "m6": [version(10, None, removed=True)],
+    }
     check = dict(cell_id="a", at=T0 + timedelta(days=5), histories=histories)
     domain.check_members_in_cell(references=[("data.chair_id", "m1")], **check)  # type: ignore[arg-type]
+    domain.check_members_in_cell(references=[("data.chair_id", "m4")], **check)  # type: ignore[arg-type]  # assumed before
+    with pytest.raises(InvalidEvent):
+        domain.check_members_in_cell(references=[("data.chair_id", "m5")], **check)  # type: ignore[arg-type]
+    with pytest.raises(domain.Held):
+        domain.check_members_in_cell(references=[("data.chair_id", "m6")], **check)  # type: ignore[arg-type]
     with pytest.raises(InvalidEvent) as stranger:
         domain.check_members_in_cell(references=[("data.chair_id", "m2")], **check)  # type: ignore[arg-type]
     assert stranger.value.field == "data.chair_id"

@@ -115,7 +115,10 @@ def check_members_in_cell(
 ) -> None:
     """Every (field, member id) must be in `cell_id` at `at`: reject when known otherwise, hold when unsure."""
     for field, member_id in references:
-        where = cell_on(histories.get(member_id, ()), at)
+        versions = histories.get(member_id, ())
+        if len(versions) == 1 and not versions[0].removed and versions[0].cell_id == cell_id:
+            continue  # its only snapshot puts the member in the cell, taken for true before it too (cell_on)
+        where = cell_on(versions, at)
         if where is None:
             raise Held(waiting_for=f"member:{member_id}", reason=f"{field}: member {member_id} is unknown", field=field)
         if where.cell_id == cell_id:
