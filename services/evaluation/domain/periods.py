@@ -99,7 +99,8 @@ def evaluate_period(
     *, cell_id: str, period: str, meetings: Sequence[MeetingSummary], rules: PeriodRules, through_month: str
 ) -> PeriodResult | None:
     """A cell's result for a period over its months up to `through_month`; None if none has begun."""
-    months = [month for month in period_months(period) if month <= through_month]
+    all_months = period_months(period)
+    months = [month for month in all_months if month <= through_month]
     if not months:
         return None
     in_period = [meeting for meeting in meetings if meeting.month in months]
@@ -136,7 +137,7 @@ def evaluate_period(
         rating = rate_months(month_ratings, rules.year)
     if provisional:
         flags.append("provisional")
-    if months[-1] == through_month or len(months) < len(period_months(period)):
+    if months[-1] == through_month or len(months) < len(all_months):
         flags.append("in_progress")
     return PeriodResult(
         cell_id=cell_id,

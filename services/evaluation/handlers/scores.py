@@ -421,6 +421,9 @@ async def refresh_cells_periods(
     if adoptions is None:
         adoptions = await uow.frameworks.adoptions()
     days: dict[str, date] = {}
+    # the framework in force depends on the day and the cell's committees only: a fresh cell's 17 periods fall on
+    # 12 framework days, and the cells of one committee share them
+    frameworks: dict[tuple[tuple[str, ...], date], Framework] = {}
     changed: list[PeriodResult] = []
     # a line per period announced, when it is written: structlog prepares a line before the level filter drops it
     # (5 % of evaluation's busy samples in the latency preset, which logs at WARNING)
@@ -432,15 +435,16 @@ async def refresh_cells_periods(
         # the local year is the summary's month's (computed once per summary, and wanted again by every period)
         summaries = [s for s in summaries_of.get(cell_id, []) if years[0] <= int(s.month[:4]) <= years[-1]]
         correlation_id = correlation_ids.get(cell_id) or default_correlation
-        frameworks: dict[date, Framework] = {}  # a fresh cell's 17 periods fall on a few framework days
+        ancestors = lineage[cell_id]
+        branch = tuple(ancestors)
         for period in periods:
             on = days.get(period)
             if on is None:
                 on = days[period] = framework_day(period, through=through)
-            framework = frameworks.get(on)
+            framework = frameworks.get((branch, on))
             if framework is None:
-                framework = frameworks[on] = await framework_in_force(
-                    uow, on=on, ancestors=lineage[cell_id], adoptions=adoptions
+                framework = frameworks[(branch, on)] = await framework_in_force(
+                    uow, on=on, ancestors=ancestors, adoptions=adoptions
                 )
             result = evaluate_period(
                 cell_id=cell_id, period=period, meetings=summaries, rules=framework.period_rules, through_month=through
