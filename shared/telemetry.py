@@ -1,8 +1,8 @@
 """OpenTelemetry and broker instrumentation of every chibo process.
 
-One HTTP request or one ingested event is one trace: FastStream's telemetry middleware opens a
-consumer span from the message's `traceparent` header, the outbox stores the context of the
-transaction that wrote a row (`trace_context`), the relay sends it on as the message's header,
+One HTTP request or one ingested event is one trace: FastStream's telemetry middleware (run by BrokerInstrumentation
+while spans are recorded) opens a consumer span from the message's `traceparent` header, the outbox stores the
+context of the transaction that wrote a row (`trace_context`), the relay sends it on as the message's header,
 and the gateway's RPC client injects its request span the same way. Spans are exported over
 OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set; otherwise the API's
 no-op tracer still carries the context through, so a configured process downstream joins the trace.
