@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from faststream._internal.middlewares import BaseMiddleware
+from faststream import BaseMiddleware
 from faststream.exceptions import IgnoredException
 from faststream.message import SourceType
 from faststream.opentelemetry.middleware import TelemetryMiddleware
