@@ -3,11 +3,14 @@
 import argparse
 import asyncio
 import json
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from shared.config import ServiceSettings
 from shared.logs import configure_logging
@@ -36,7 +39,11 @@ def run_service_cli(
         configure(commands.add_parser(command, help=help_text))
         handlers[command] = handler
     args = parser.parse_args(argv)
-    settings = settings_factory()
+    try:
+        settings = settings_factory()
+    except ValidationError as exc:  # a setting the service cannot run with: say which, without a traceback
+        print(f"python -m services.{name}: invalid settings (CHIBO_* variables or .env)\n{exc}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         import uvicorn
 

@@ -15,13 +15,13 @@ from email.generator import BytesGenerator
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import Compat32
-from email.utils import formatdate, getaddresses, parseaddr
+from email.utils import formataddr, formatdate
 from typing import Any, Protocol, runtime_checkable
 
 import aiosmtplib
 import httpx
 
-from services.notifications.config import Settings
+from services.notifications.config import Settings, parse_mailbox
 from services.notifications.repository.outgoing import ClaimedDelivery
 
 
@@ -60,13 +60,38 @@ class ClosableSender(Sender, Protocol):
     async def aclose(self) -> None: ...
 
 
+def encoded_words(text: str, header_name: str, *, then: str = "") -> str:
+    """A header value of RFC 2047 UTF-8 encoded words of `text` (each at most 75 characters, RFC 2047 2; folded at
+    76, every space kept inside a word), followed by the plain ASCII `then` if any. email.header.Header's own width
+    (the policy's 78) made words of 76 and 77 characters that strict readers refuse."""
+    header = Header(text, "utf-8", header_name=header_name)
+    if then:
+        header.append(then, "us-ascii")
+    return header.encode(maxlinelen=76)
+
+
+@functools.lru_cache(maxsize=16)
+def sender_mailbox(sender: str) -> tuple[str, str, str]:
+    """(From: value, envelope address, domain) of the sender mailbox text (CHIBO_MAIL_FROM, `parse_mailbox`;
+    ValueError when it is none). Only the display name is RFC 2047-encoded, in words of at most 75 characters, and
+    the address stays plain (RFC 2047 5: no encoded word in an addr-spec): compat32 encoded a non-ASCII value whole,
+    "<thongbao@...>" included, and no mail client could read the sender's address."""
+    mailbox = parse_mailbox(sender)
+    name, address = mailbox.display_name, mailbox.addr_spec
+    if name.isascii():
+        value = formataddr((name, address))  # quoted when the name holds specials (a comma, a dot)
+    else:
+        value = encoded_words(name, "From", then=f"<{address}>")
+    return value, address, mailbox.domain
+
+
 def message_id(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> str:
     """The Message-ID of the mail carrying these deliveries, the same at every attempt: a round sent again after a
     crash (at least once: the lease runs out before its outcomes were recorded) is the same message, and the
     recipients' mail systems can tell the copy (RFC 5322 3.6.4), where a fresh random id made it a new one."""
     # the sender's domain, not make_msgid's: that asks the resolver for this host's name (socket.getfqdn) for every
     # mail, on the event loop (1.3 % of notifications' busy samples at the month-start spike)
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "chibo.local"
+    domain = sender_mailbox(sender)[2]
     if len(deliveries) == 1:
         return f"<{deliveries[0].notification_id}@{domain}>"
     digest = hashlib.sha256("\n".join(sorted(d.notification_id for d in deliveries)).encode()).hexdigest()
@@ -79,9 +104,9 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
     # leaves outside them, and decoders drop whitespace between encoded words ("HuỳnhĐức Bình").
     # email.header.Header keeps every space inside an encoded word, so folding loses none.
     message = EmailMessage(policy=policy.compat32)
-    message["From"] = sender
+    message["From"] = sender_mailbox(sender)[0]
     message["To"] = ", ".join(delivery.addresses)
-    message["Subject"] = Header(delivery.title, "utf-8", header_name="Subject")
+    message["Subject"] = encoded_words(delivery.title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id([delivery], sender=sender)
     message["X-Chibo-Notification"] = delivery.notification_id
@@ -108,11 +133,11 @@ def build_group_email(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> 
     others' addresses; the same text, Subject and encoding as each one's own mail (`build_email`)."""
     first = deliveries[0]
     message = EmailMessage(policy=policy.compat32)
-    message["From"] = sender
+    message["From"] = sender_mailbox(sender)[0]
     # RFC 2047 5.3: an encoded word in a phrase needs white space before the ':' that follows it (glued, a strict
     # reader takes the name's last word for plain text; Python's parser flags it)
-    message["To"] = Header(audience(deliveries), "utf-8", header_name="To").encode() + " :;"
-    message["Subject"] = Header(first.title, "utf-8", header_name="Subject")
+    message["To"] = encoded_words(audience(deliveries), "To") + " :;"
+    message["Subject"] = encoded_words(first.title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(deliveries, sender=sender)
     message["X-Chibo-Rule"] = first.rule
@@ -182,8 +207,8 @@ class SmtpSender:
     async def send(self, delivery: ClaimedDelivery) -> None:
         """Send one e-mail on a pooled session (DeliveryError when the server or the connection fails)."""
         message = build_email(delivery, sender=self._settings.mail_from)
-        sender, recipients, content = flatten(message)
-        await self._transaction(sender, recipients, content)
+        sender = sender_mailbox(self._settings.mail_from)[1]
+        await self._transaction(sender, envelope_recipients([delivery]), wire_bytes(message))
 
     async def send_group(self, deliveries: Sequence[ClaimedDelivery]) -> list[str | None]:
         """One mail transaction for identical deliveries: MAIL FROM, a RCPT TO per address, the text once; each
@@ -195,7 +220,7 @@ class SmtpSender:
                 return [str(exc)]
             return [None]
         message = build_group_email(deliveries, sender=self._settings.mail_from)
-        sender = getaddresses([self._settings.mail_from])[0][1]
+        sender = sender_mailbox(self._settings.mail_from)[1]
         content = wire_bytes(message)  # the envelope is the deliveries' addresses, not the (empty) To:
         recipients = envelope_recipients(deliveries)
         if not recipients:
@@ -279,13 +304,6 @@ def refused_on_a_sound_session(exc: Exception) -> bool:
 def refusals(exc: aiosmtplib.SMTPRecipientsRefused) -> dict[str, str]:
     """The server's answer to each refused recipient."""
     return {refused.recipient: f"{refused.code} {refused.message}" for refused in exc.recipients}
-
-
-def flatten(message: EmailMessage) -> tuple[str, list[str], bytes]:
-    """(envelope sender, recipients, CRLF bytes) of a message, exactly as smtplib's send_message derives them."""
-    sender = getaddresses([str(message["Sender"] or message["From"])])[0][1]
-    recipients = [address for _, address in getaddresses([str(value) for value in message.get_all("To", [])])]
-    return sender, recipients, wire_bytes(message)
 
 
 class _Compat32Crlf(Compat32):

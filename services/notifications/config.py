@@ -1,6 +1,29 @@
 """Settings of the notifications service; the only module that reads the environment."""
 
+from email import policy
+from email.headerregistry import Address
+
+from pydantic import field_validator
+
 from shared.config import ServiceSettings
+
+
+def parse_mailbox(value: str) -> Address:
+    """The one mailbox of a setting, RFC 5322 3.4 ("Tên <local@domain>" or a bare address; a name with a comma
+    quoted); ValueError saying what is wrong (several addresses, no domain, a non-ASCII address SMTP cannot carry)."""
+    header = policy.default.header_factory("From", value)
+    addresses = header.addresses
+    if len(addresses) != 1:
+        raise ValueError(
+            f"one mailbox expected, found {len(addresses)}: {value!r} (quote a display name holding a comma)"
+        )
+    mailbox = addresses[0]
+    if header.defects or not mailbox.username or not mailbox.domain:
+        problems = "; ".join(str(defect) for defect in header.defects) or "no local part or domain"
+        raise ValueError(f"not a mailbox 'Tên <local@domain>': {value!r} ({problems})")
+    if not mailbox.addr_spec.isascii():
+        raise ValueError(f"the address must be ASCII (SMTP without SMTPUTF8): {mailbox.addr_spec!r}")
+    return mailbox
 
 
 class Settings(ServiceSettings):
@@ -24,6 +47,7 @@ class Settings(ServiceSettings):
     smtp_idle_seconds: float = 60.0
     """A session idle longer than this is closed instead of reused (servers drop idle sessions)."""
     mail_from: str = "Chibo <thongbao@chibo.local>"
+    """CHIBO_MAIL_FROM: the sender mailbox of every mail (From: and the envelope), checked when the service starts."""
 
     webhook_url: str | None = None
     webhook_secret: str = ""
@@ -55,3 +79,12 @@ class Settings(ServiceSettings):
     digest_hour: int = 17
     history_cutoff_days: int = 14
     """Facts about meetings older than this trigger no alert (bulk imports of history stay silent)."""
+
+    @field_validator("mail_from")
+    @classmethod
+    def _one_mailbox(cls, value: str) -> str:
+        try:
+            parse_mailbox(value)
+        except ValueError as exc:
+            raise ValueError(f"CHIBO_MAIL_FROM: {exc}") from None
+        return value

@@ -390,7 +390,7 @@ def test_a_mail_is_written_as_compat32_writes_it_mail_after_mail() -> None:
         BytesGenerator(buffer, policy=policy.compat32.clone(linesep="\r\n")).flatten(message, linesep="\r\n")
         return buffer.getvalue()
 
-    long_sender = "Ban Tổ chức Đảng ủy phường Đông Hòa, thành phố Dĩ An, tỉnh Bình Dương <thongbao@chibo.local>"
+    long_sender = '"Ban Tổ chức Đảng ủy phường Đông Hòa, thành phố Dĩ An, tỉnh Bình Dương" <thongbao@chibo.local>'
     for sender in ("thongbao@chibo.local", long_sender):
         messages = [build_group_email([claimed(n) for n in range(18)], sender=sender) for _ in range(2)]
         messages += [

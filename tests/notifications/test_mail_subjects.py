@@ -56,6 +56,8 @@ def decoded_subjects(title: str) -> tuple[str, str]:
     message = build_email(delivery(title), sender="chibo@example.vn")
     raw = message.as_bytes()
     assert all(len(line) <= 78 for line in raw.split(b"\n")), "a header line longer than RFC 5322 recommends"
+    words = raw.split(b"\n\n", 1)[0].split()
+    assert all(len(word) <= 75 for word in words if word.startswith(b"=?")), "an encoded word longer than RFC 2047's 75"
     modern = email.message_from_bytes(raw, policy=policy.default)
     legacy = email.message_from_bytes(raw)
     return str(modern["Subject"]), str(email.header.make_header(email.header.decode_header(legacy["Subject"])))
