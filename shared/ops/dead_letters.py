@@ -64,7 +64,9 @@ def _death(message: AbstractIncomingMessage) -> dict[str, Any]:
 def describe(message: AbstractIncomingMessage, position: int) -> dict[str, Any]:
     """One dead letter for an operator: where and why it died, how often, its ids and a body preview."""
     body = bytes(message.body)
-    text = body[:PREVIEW_CHARS].decode("utf-8", errors="replace")
+    # characters, not bytes: a cut at PREVIEW_CHARS bytes split a Vietnamese letter into U+FFFD. 4 bytes a character
+    # at most hold PREVIEW_CHARS whole ones; a letter split at the end of those bytes falls past the cut
+    text = body[: PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:PREVIEW_CHARS]
     event_id = type_ = None
     with contextlib.suppress(ValueError, RecursionError):
         parsed = json.loads(body) if len(body) <= 1 << 20 else None

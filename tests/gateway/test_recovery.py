@@ -34,12 +34,21 @@ async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
         await connection.close()
 
 
-async def dead_letter(channel: AbstractChannel, *, event_type: str = "meeting.scheduled.v1") -> str:
+async def dead_letter(
+    channel: AbstractChannel, *, event_type: str = "meeting.scheduled.v1", data: dict[str, Any] | None = None
+) -> str:
     """Publish an event to evaluation's queue and reject it there, as a consumer gives up on a message; its id."""
     event_id = f"evt-{uuid.uuid4().hex[:12]}"
-    body = {"specversion": "1.0", "id": event_id, "source": "urn:test:dlq", "type": event_type, "data": {"x": 1}}
+    body = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "urn:test:dlq",
+        "type": event_type,
+        "data": data or {"x": 1},
+    }
+    content = json.dumps(body, ensure_ascii=False).encode()
     await channel.default_exchange.publish(
-        aio_pika.Message(json.dumps(body).encode(), message_id=event_id, headers={"ce-note": "thử"}), routing_key=QUEUE
+        aio_pika.Message(content, message_id=event_id, headers={"ce-note": "thử"}), routing_key=QUEUE
     )
     queue = await channel.get_queue(QUEUE, ensure=False)
 
@@ -50,6 +59,25 @@ async def dead_letter(channel: AbstractChannel, *, event_type: str = "meeting.sc
     assert message.message_id == event_id
     await message.reject(requeue=False)
     return event_id
+
+
+async def test_the_preview_of_a_vietnamese_dead_letter_is_whole_letters(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    minutes = "Chi bộ thảo luận, thống nhất nghị quyết tháng Mười Hai; đồng chí Huỳnh Đức Bình phụ trách. " * 20
+    event_id = await dead_letter(channel, data={"minutes": minutes})
+
+    async def listed() -> dict[str, Any] | None:
+        page = (await client.get(f"/v1/dead-letters/{DLQ}?limit=10", headers=headers["operator"])).json()
+        return page if page.get("total") == 1 else None
+
+    [item] = (await eventually(listed))["items"]
+    assert item["event_id"] == event_id
+    preview = item["body_preview"]
+    assert "\ufffd" not in preview  # no letter cut in half
+    assert len(preview) == 500 and item["body_bytes"] > 500 * 1.2  # 500 characters of a longer, multi-byte body
+    whole = json.dumps({"specversion": "1.0", "id": event_id}, ensure_ascii=False)[:-1]
+    assert preview.startswith(whole) and minutes[:100] in preview
 
 
 async def test_a_rejected_message_is_listed_replayed_to_its_queue_and_consumed(
