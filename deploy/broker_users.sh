@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One RabbitMQ user per process, each allowed only its own queues and the exchanges it needs (issue 11).
 #
-#   deploy/broker_users.sh [--vhost VHOST] [--prefix PREFIX] [--out FILE] [--host HOST] [--port PORT]
+#   deploy/broker_users.sh [--vhost VHOST] [--admin USER] [--prefix PREFIX] [--out FILE] [--host HOST] [--port PORT]
 #
+# A VHOST that does not exist yet is created (as `make up` creates the database of CHIBO_DATABASE_URL), and the
+# --admin user (the one of CHIBO_AMQP_URL, which declares the topology and seeds) is given all of it.
 # Creates (or re-keys) PREFIX{meetings,evaluation,notifications,gateway,feed} in VHOST with the permissions below,
 # and writes their AMQP URLs to FILE (mode 600; default var/broker-credentials.env) as
 # CHIBO_AMQP_URL_<NAME>=amqp://user:password@host:port/vhost. Passwords are kept in FILE and reused on a re-run.
@@ -25,6 +27,7 @@ umask 077
 cd "$(dirname "$0")/.."
 
 vhost=/
+admin=
 prefix=chibo-
 out=var/broker-credentials.env
 host=${CHIBO_AMQP_HOST:-127.0.0.1}
@@ -32,6 +35,7 @@ port=${CHIBO_AMQP_PORT:-5672}
 while [ $# -gt 0 ]; do
   case $1 in
     --vhost) vhost=$2; shift 2 ;;
+    --admin) admin=$2; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --host) host=$2; shift 2 ;;
@@ -41,7 +45,14 @@ while [ $# -gt 0 ]; do
 done
 
 command -v rabbitmqctl >/dev/null 2>&1 || { echo "broker_users: rabbitmqctl not found" >&2; exit 1; }
-rabbitmqctl -q list_vhosts | grep -qxF "$vhost" || { echo "broker_users: no vhost $vhost" >&2; exit 1; }
+if ! rabbitmqctl -q list_vhosts | grep -qxF "$vhost"; then
+  rabbitmqctl -q add_vhost "$vhost"
+  echo "broker_users: created vhost $vhost"
+  if [ -n "$admin" ]; then
+    rabbitmqctl -q set_permissions -p "$vhost" "$admin" '.*' '.*' '.*'
+    echo "broker_users: $admin may configure, write and read all of vhost $vhost"
+  fi
+fi
 
 shared='chibo\.(ingest|events|dead-letter|unrouted)'
 perm_configure() { case $1 in gateway) echo '^$' ;; feed) echo "^${shared}\$" ;; *) echo "^($1\\..+|${shared})\$" ;; esac; }

@@ -38,22 +38,19 @@ NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
 pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
 
 
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def credentials(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[dict[str, str]]:
-    """The script run against a fresh vhost: {process: its AMQP URL}; vhost and users removed afterwards."""
+    """The script run with a vhost that does not exist yet: {process: its AMQP URL}; vhost and users removed
+    afterwards."""
     tag = uuid.uuid4().hex[:8]
     vhost, prefix = f"chibo-sec-{tag}", f"chibo-sec-{tag}-"
     out = tmp_path_factory.mktemp("broker") / "credentials.env"
     address = urlsplit(amqp_url)
-    rabbitmqctl("add_vhost", vhost)
     guest = address.username or "guest"
-    rabbitmqctl("set_permissions", "-p", vhost, guest, ".*", ".*", ".*")  # to declare the topology as `make up` does
     try:
-        command = [str(ROOT / "deploy" / "broker_users.sh"), "--vhost", vhost, "--prefix", prefix, "--out", str(out)]
+        # the vhost does not exist yet: the script creates it and lets guest declare the topology, as `make up` does
+        command = [str(ROOT / "deploy" / "broker_users.sh"), "--vhost", vhost, "--admin", guest]
+        command += ["--prefix", prefix, "--out", str(out)]
         command += ["--host", address.hostname or "127.0.0.1", "--port", str(address.port or 5672)]
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
