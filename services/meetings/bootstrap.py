@@ -8,8 +8,9 @@ from faststream.rabbit import RabbitBroker
 
 from services.meetings.background import expire_held_events
 from services.meetings.config import Settings
-from services.meetings.consumers import RPC_QUEUE, IngestDoor, build_router
+from services.meetings.consumers import RPC_QUEUE, build_router
 from services.meetings.context import MeetingsContext, meetings_context
+from shared.consuming import Door
 from shared.contracts import ingest as ingest_contract
 from shared.contracts import meetings as meetings_contract
 from shared.logs import get_logger
@@ -36,7 +37,7 @@ async def read_gauges(conn: asyncpg.Connection) -> None:
 def build_spec(settings: Settings) -> ServiceSpec[MeetingsContext]:
     """The meetings service's runtime description."""
 
-    door = IngestDoor()
+    door = Door[MeetingsContext]()
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> MeetingsContext:
         door.app = meetings_context(settings, pool)

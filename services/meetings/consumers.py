@@ -2,11 +2,9 @@
 
 import asyncio
 import functools
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from faststream import AckPolicy
-from faststream.message import StreamMessage
 from faststream.rabbit import Channel, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.message import RabbitMessage as IncomingMessage
@@ -15,7 +13,7 @@ from services.meetings import handlers
 from services.meetings.context import MeetingsContext
 from services.meetings.rpc import rpc_methods
 from shared.acking import ChannelAcks
-from shared.consuming import consume_event, delivery_count, retry_delay
+from shared.consuming import Door, consume_event, delivery_count, hand_over_message, retry_delay
 from shared.context import ServiceContext
 from shared.envelope import is_batch
 from shared.logs import get_logger
@@ -37,25 +35,7 @@ its scores in 300 messages, after groups of 64 in 1,150), but batch messages sha
 fills the prefetch too (about 0.5 MB per 1,000-event batch: 256 of them are ~135 MB of RSS)."""
 
 
-async def hand_over_message(message: StreamMessage[Any]) -> StreamMessage[Any]:
-    """Hand the message itself over as the body, undecoded: a malformed body must become a rejection, not a decoding
-    error, and the handler then needs no injected parameter (see IngestDoor)."""
-    return message
-
-
-@dataclass
-class IngestDoor:
-    """What one meetings app's ingest subscriber reads its deliveries with: its context, set once the pool exists.
-
-    The subscriber takes the delivery as its only parameter and finds the context here, so fast_depends injects
-    nothing per delivery: resolving two Context fields (with an anyio task group and its checkpoint per call) was
-    8.6 % of meetings' busy samples in the single preset. One door per app (build_router), never shared between apps
-    in one process."""
-
-    app: MeetingsContext | None = None
-
-
-def build_router(door: IngestDoor) -> RabbitRouter:
+def build_router(door: Door[MeetingsContext]) -> RabbitRouter:
     """The meetings subscribers of one app: ingestion through `door`, frameworks and RPC with FastStream's context."""
     router = RabbitRouter()
 
@@ -70,8 +50,7 @@ def build_router(door: IngestDoor) -> RabbitRouter:
     )
     async def on_ingest_delivery(message: Any) -> None:
         """Judge the delivery's events and settle it (on_ingest), with this app's context."""
-        assert door.app is not None, "the ingest door opens in the lifespan, before the broker starts"
-        await on_ingest(message, door.app)
+        await on_ingest(message, door.context())
 
     router.subscriber(
         MEETINGS_FRAMEWORKS.rabbit_queue(),

@@ -11,9 +11,10 @@ from faststream.rabbit import RabbitBroker
 from services.notifications.background import run_deliveries, run_schedule
 from services.notifications.channels import Sender, default_senders
 from services.notifications.config import Settings
-from services.notifications.consumers import RPC_QUEUE, EventsDoor, build_router
+from services.notifications.consumers import RPC_QUEUE, build_router
 from services.notifications.context import NotificationsContext
 from services.notifications.unit_of_work import SCHEMA, Clock, uow_factory
+from shared.consuming import Door
 from shared.contracts import notifications as notifications_contract
 from shared.envelope import now as wall_clock
 from shared.runtime import ServiceSpec, build_service_app
@@ -27,7 +28,7 @@ def build_spec(
 ) -> ServiceSpec[NotificationsContext]:
     """The notifications ServiceSpec: its queues, context and background tasks."""
 
-    door = EventsDoor()
+    door = Door[NotificationsContext]()
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> NotificationsContext:
         queued = asyncio.Event()  # set by each commit that queued deliveries: the sender goes at once

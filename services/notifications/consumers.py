@@ -1,17 +1,15 @@
-"""FastStream subscribers: the events queue (through consume_event, with the app's context from its EventsDoor) and
+"""FastStream subscribers: the events queue (through consume_event, with the app's context from its Door) and
 the RPC queue."""
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from faststream import AckPolicy
-from faststream.message import StreamMessage
 from faststream.rabbit import RabbitMessage, RabbitRouter
 
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.rpc import rpc_methods
-from shared.consuming import consume_event
+from shared.consuming import Door, consume_event, hand_over_message
 from shared.context import ServiceContext
 from shared.rpc import RpcRequest, answer
 from shared.topology import NOTIFICATIONS_EVENTS, RpcQueue
@@ -19,26 +17,7 @@ from shared.topology import NOTIFICATIONS_EVENTS, RpcQueue
 RPC_QUEUE = RpcQueue("notifications")
 
 
-async def hand_over_message(message: StreamMessage[Any]) -> StreamMessage[Any]:
-    """Hand the message itself over as the body, undecoded: consume_event reads (and judges) it, and the handler
-    then needs no injected parameter (see EventsDoor)."""
-    return message
-
-
-@dataclass
-class EventsDoor:
-    """What one notifications app's events subscriber reads its deliveries with: its context, set once the pool
-    exists.
-
-    The subscriber takes the delivery as its only parameter and finds the context here, so fast_depends injects
-    nothing per delivery (resolving the message and the app's context, each a Context field, per message was what
-    meetings saved 8.6 % of its busy samples by dropping). One door per app (build_router), never shared between apps
-    in one process."""
-
-    app: NotificationsContext | None = None
-
-
-def build_router(door: EventsDoor) -> RabbitRouter:
+def build_router(door: Door[NotificationsContext]) -> RabbitRouter:
     """The notifications subscribers of one app: the events through `door`, RPC with FastStream's context."""
     router = RabbitRouter()
 
@@ -52,13 +31,12 @@ def build_router(door: EventsDoor) -> RabbitRouter:
     )
     async def on_event(message: Any) -> None:
         """Apply one event, or each of a batch, exactly once (inbox) and settle it, with this app's context."""
-        assert door.app is not None, "the events door opens in the lifespan, before the broker starts"
         await consume_event(
             message,
             consumer=NOTIFICATIONS_EVENTS.name,
             handlers=HANDLERS,
             batch_handlers=BATCH_HANDLERS,
-            uow_factory=door.app.uow_factory,
+            uow_factory=door.context().uow_factory,
             delivery_limit=NOTIFICATIONS_EVENTS.delivery_limit,
         )
 
