@@ -70,21 +70,14 @@ def test_the_sender_reads_back_with_its_address_in_plain_text(mail_from: str, na
         assert str(message["Message-ID"]).endswith(f"@{address.partition('@')[2]}>")
 
 
-def test_the_server_gets_the_plain_address_as_envelope_sender() -> None:
+async def test_the_server_gets_the_plain_address_as_envelope_sender() -> None:
     handler = Envelopes()
     with smtp_server(handler) as port:
         settings = Settings(smtp_port=port, mail_from=f'"{LONG_NAME}" <thongbao@chibo.example.vn>')
         sender = SmtpSender(settings)
-
-        async def both() -> list[str | None]:
-            await sender.send(claimed(1))
-            outcomes = await sender.send_group([claimed(2), claimed(3)])
-            await sender.aclose()
-            return outcomes
-
-        import asyncio
-
-        assert asyncio.run(both()) == [None, None]
+        await sender.send(claimed(1))
+        assert await sender.send_group([claimed(2), claimed(3)]) == [None, None]
+        await sender.aclose()
     assert [mail_from for mail_from, _ in handler.mails] == ["thongbao@chibo.example.vn"] * 2
     for _, content in handler.mails:
         assert from_header(content).endswith(b" <thongbao@chibo.example.vn>")
