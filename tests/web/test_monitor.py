@@ -1,5 +1,8 @@
 """The upper-level monitor in Chromium: the cells they follow with the API's latest ratings, and confirming a
-meeting's assessment from there (Vietnamese validation naming the item); other people and other cells: 404."""
+meeting's assessment from there (Vietnamese validation naming the item); their own inbox on the same page; other
+people and other cells: 404."""
+
+import re
 
 import httpx
 import pytest
@@ -8,7 +11,7 @@ from playwright.async_api import Browser
 from services.gateway.web.i18n import format_number
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import screenshot, sign_in, signed_in
+from tests.web.conftest import api_token, screenshot, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -88,3 +91,26 @@ async def test_monitoring_pages_outside_ones_own_cells_answer_404(
         async with signed_in(system, who) as client:
             assert (await client.get("/app/monitoring")).status_code == 404, who
             assert (await client.get(f"/app/monitoring/meetings/{MEETING}")).status_code == 404, who
+
+
+async def test_a_monitor_reads_their_own_notices_on_the_monitoring_page(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    """The notices sent to the monitor as a person (the followed cells' meetings scheduled) are the API's /v1/me/inbox
+    for them, newest first, and no one else's: the page shows exactly those, under the Vietnamese heading."""
+    token = await api_token(
+        system, role="committee_officer", unit="demo-xa-hoa-binh", person="demo-xa-hoa-binh-uv1", sub="api-monitor"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    async with signed_in(system, "monitor") as client:
+
+        async def agree() -> str | None:
+            items = (await api.get("/v1/me/inbox?limit=20", headers=headers)).json()["items"]
+            html = (await client.get("/app/monitoring")).text
+            shown = re.findall(r'data-notification="([^"]+)"', html)
+            scheduled = any(item["rule"] == "meeting_scheduled" for item in items)
+            return html if scheduled and shown == [item["notification_id"] for item in items] else None
+
+        html = await eventually(agree, timeout=120, interval=0.5)
+    assert "Hộp thư của tôi" in html
+    assert "Thông báo lịch sinh hoạt: Chi bộ thôn 1" in html

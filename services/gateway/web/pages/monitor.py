@@ -1,5 +1,5 @@
 """The upper-level monitor's pages: the cells they follow (monitor.assigned.v1) with their latest ratings and
-recent meetings, and the confirmation of a meeting's assessment.
+recent meetings, the monitor's own inbox, and the confirmation of a meeting's assessment.
 
 Who is a monitor: a committee officer's account whose `person_id` is the `person_id` of monitor.assigned.v1
 events. Only the assigned cells that lie in the account's own subtree are shown (the API's scoping), and a
@@ -29,6 +29,8 @@ MONTH = re.compile(r"\d{4}-\d{2}")
 HELD = frozenset({"held", "minutes_submitted", "minutes_approved"})
 RECENT_MEETINGS = 3
 RECENT_MONTHS = 3
+INBOX_ITEMS = 20
+"""The newest notices shown, as on a member's page."""
 
 
 async def followed_cells(state: GatewayState, principal: Principal) -> list[MonitorAssignmentReply]:
@@ -78,10 +80,21 @@ async def _meeting_state(state: GatewayState, principal: Principal, row: dict[st
 
 @router.get("/monitoring")
 async def monitoring_page(request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
-    """The cells the monitor follows: latest monthly ratings, recent held meetings and whether each is confirmed."""
+    """The cells the monitor follows (latest monthly ratings, recent held meetings and whether each is confirmed)
+    and the monitor's own inbox: the notices sent to them as a person, such as the meetings scheduled in those cells."""
     cells = await followed_cells(state, viewer.principal)
-    summaries = await asyncio.gather(*(_cell_summary(state, viewer.principal, item) for item in cells))
-    return render(request, "monitoring.html", viewer=viewer, cells=summaries, notice=request.query_params.get("notice"))
+    summaries, inbox = await asyncio.gather(
+        asyncio.gather(*(_cell_summary(state, viewer.principal, item) for item in cells)),
+        reads.get_my_inbox(viewer.principal, state, unread_only=False, limit=INBOX_ITEMS, offset=0),
+    )
+    return render(
+        request,
+        "monitoring.html",
+        viewer=viewer,
+        cells=summaries,
+        inbox=inbox["items"],
+        notice=request.query_params.get("notice"),
+    )
 
 
 async def _followed_meeting(state: GatewayState, viewer: Viewer, meeting_id: str) -> Any:
