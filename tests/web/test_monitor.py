@@ -1,6 +1,6 @@
 """The upper-level monitor in Chromium: the cells they follow with the API's latest ratings, and confirming a
-meeting's assessment from there (Vietnamese validation naming the item); their own inbox on the same page; other
-people and other cells: 404."""
+meeting's assessment from there (Vietnamese validation naming the item); their own inbox and how they get notices
+on the same page; other people and other cells: 404."""
 
 import re
 
@@ -11,7 +11,7 @@ from playwright.async_api import Browser
 from services.gateway.web.i18n import format_number
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, screenshot, sign_in, signed_in
+from tests.web.conftest import api_token, csrf_of, screenshot, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -114,3 +114,34 @@ async def test_a_monitor_reads_their_own_notices_on_the_monitoring_page(
         html = await eventually(agree, timeout=120, interval=0.5)
     assert "Hộp thư của tôi" in html
     assert "Thông báo lịch sinh hoạt: Chi bộ thôn 1" in html
+
+
+async def test_a_monitor_chooses_how_they_get_notices_on_the_monitoring_page(system: RunningSystem) -> None:
+    """The monitoring page's form stores the monitor's channels and digest choice (the API's /v1/me/preferences
+    agrees); none ticked is refused in Vietnamese naming the channels, and nothing is stored; others get 404."""
+    token = await api_token(
+        system, role="committee_officer", unit="demo-xa-hoa-binh", person="demo-xa-hoa-binh-uv1", sub="api-monitor"
+    )
+    async with (
+        signed_in(system, "monitor") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api,
+    ):
+        csrf = csrf_of((await client.get("/app/monitoring")).text)
+        saved = await client.post(
+            "/app/monitoring/preferences", data={"csrf": csrf, "channels": ["email", "inbox"], "digest": "on"}
+        )
+        assert saved.status_code == 303 and saved.headers["location"].endswith(
+            "/app/monitoring?notice=saved#prefs-title"
+        )
+        stored = (await api.get("/v1/me/preferences")).json()
+        assert stored["channels"] == ["email", "inbox"] and stored["digest"] is True
+        page = (await client.get("/app/monitoring?notice=saved")).text
+        assert "Đã lưu." in page and 'name="digest" id="digest" checked' in page
+
+        refused = await client.post("/app/monitoring/preferences", data={"csrf": csrf, "digest": "on"})
+        assert refused.status_code == 422 and "Kênh nhận" in refused.text
+        assert (await api.get("/v1/me/preferences")).json()["channels"] == ["email", "inbox"]
+    async with signed_in(system, "secretary") as client:
+        csrf = csrf_of((await client.get("/app/me")).text)
+        other = await client.post("/app/monitoring/preferences", data={"csrf": csrf, "channels": ["inbox"]})
+        assert other.status_code == 404

@@ -68,13 +68,19 @@ async def member_page(request: Request, viewer: CurrentViewer, state: State) -> 
 @router.post("/me/preferences")
 async def save_preferences(request: Request, viewer: FormViewer, state: State) -> Response:
     """Save the channels and the digest choice."""
-    form = await forms.form_of(request)
-    chosen = [channel for channel in form.getlist("channels") if channel in CHANNELS]
     try:
-        if not chosen:
-            raise FormErrors({"channels": forms.required("channels")})
-        body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
-        await forms.send(preferences.set_my_preferences(body, viewer.principal, state))
+        await save_my_preferences(request, viewer, state)
     except FormErrors as exc:
         return await _page(request, viewer, state, errors=exc.errors)
     return RedirectResponse(f"{PREFIX}/me?notice=saved", status_code=303)
+
+
+async def save_my_preferences(request: Request, viewer: Viewer, state: State) -> None:
+    """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); FormErrors naming
+    `channels` when none is ticked, or the API's refusal."""
+    form = await forms.form_of(request)
+    chosen = [channel for channel in form.getlist("channels") if channel in CHANNELS]
+    if not chosen:
+        raise FormErrors({"channels": forms.required("channels")})
+    body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
+    await forms.send(preferences.set_my_preferences(body, viewer.principal, state))

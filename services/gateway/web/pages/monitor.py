@@ -1,5 +1,5 @@
 """The upper-level monitor's pages: the cells they follow (monitor.assigned.v1) with their latest ratings and
-recent meetings, the monitor's own inbox, and the confirmation of a meeting's assessment.
+recent meetings, the monitor's own inbox and how they get notices, and the confirmation of a meeting's assessment.
 
 Who is a monitor: a committee officer's account whose `person_id` is the `person_id` of monitor.assigned.v1
 events. Only the assigned cells that lie in the account's own subtree are shown (the API's scoping), and a
@@ -15,13 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_meeting, in_subtree
-from services.gateway.http import commands, reads
+from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
 from services.gateway.web.explain import item_names
 from services.gateway.web.forms import FormErrors
+from services.gateway.web.pages.member import CHANNELS, save_my_preferences
 from shared.contracts.meetings_rpc import ListMonitorAssignments, MonitorAssignmentReply
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -82,19 +83,41 @@ async def _meeting_state(state: GatewayState, principal: Principal, row: dict[st
 async def monitoring_page(request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
     """The cells the monitor follows (latest monthly ratings, recent held meetings and whether each is confirmed)
     and the monitor's own inbox: the notices sent to them as a person, such as the meetings scheduled in those cells."""
+    return await _monitoring(request, viewer, state)
+
+
+async def _monitoring(
+    request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
+) -> HTMLResponse:
     cells = await followed_cells(state, viewer.principal)
-    summaries, inbox = await asyncio.gather(
+    summaries, inbox, prefs = await asyncio.gather(
         asyncio.gather(*(_cell_summary(state, viewer.principal, item) for item in cells)),
         reads.get_my_inbox(viewer.principal, state, unread_only=False, limit=INBOX_ITEMS, offset=0),
+        preferences.get_my_preferences(viewer.principal, state),
     )
     return render(
         request,
         "monitoring.html",
+        status=422 if errors else 200,
         viewer=viewer,
         cells=summaries,
         inbox=inbox["items"],
+        preferences=prefs,
+        channels=CHANNELS,
+        errors=errors or {},
         notice=request.query_params.get("notice"),
     )
+
+
+@router.post("/monitoring/preferences")
+async def save_preferences(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Save how the monitor gets notices (channels, daily digest), as members do on their page."""
+    await followed_cells(state, viewer.principal)  # a monitor's page: 404 for anyone else
+    try:
+        await save_my_preferences(request, viewer, state)
+    except FormErrors as exc:
+        return await _monitoring(request, viewer, state, errors=exc.errors)
+    return RedirectResponse(f"{PREFIX}/monitoring?notice=saved#prefs-title", status_code=303)
 
 
 async def _followed_meeting(state: GatewayState, viewer: Viewer, meeting_id: str) -> Any:
