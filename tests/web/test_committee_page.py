@@ -10,7 +10,7 @@ from services.gateway.web import data, periods
 from services.gateway.web.core import environment
 
 
-def committee_page(rollup: dict[str, Any], *, viewer: Any = None) -> str:
+def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool = False) -> str:
     """The committee page of a roll-up, rendered as the officer's page renders it."""
     viewer = viewer or SimpleNamespace(
         role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None
@@ -25,6 +25,7 @@ def committee_page(rollup: dict[str, Any], *, viewer: Any = None) -> str:
             choices=periods.choices(rollup["period"]),
             crumbs=[],
             unrated=None,
+            running=running,
             ratings_chart=data.ratings_chart(rollup["by_rating"]),
             trend_chart=data.trend_chart([]),
             trend=[],
@@ -92,3 +93,25 @@ def test_my_page_is_offered_only_to_whom_it_answers(role: Role, own_page: bool) 
     menu = committee_page(rollup({"good": 1}, []), viewer=viewer).split("</nav>")[0]
     assert ('href="/app/me"' in menu) == own_page
     assert ('href="/app/monitoring"' in menu) == (role is Role.COMMITTEE_OFFICER)
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_a_period_not_ended_says_how_its_figures_read(running: bool) -> None:
+    """On the 1st of a month every cell that has not met yet reads Kém for it: the page says the period is still
+    running and why, and says nothing of the kind for a closed one."""
+    page = committee_page(rollup({"poor": 6}, []), running=running)
+    notice = (
+        "Tháng 11/2026 chưa kết thúc: số liệu tính các buổi sinh hoạt đã tổ chức đến nay; chi bộ nào trong tháng này"
+        " chưa sinh hoạt thì tạm tính là Kém cho đến khi sinh hoạt."
+    )
+    assert (notice in page) is running
+    assert ('id="in-progress"' in page) is running
+
+
+def test_a_period_runs_until_its_last_month_has_ended() -> None:
+    """periods.running: the month in progress, its quarter and year run; an earlier month or year does not."""
+    month = periods.this_month()
+    year, number = int(month[:4]), int(month[5:])
+    assert periods.running(month) and periods.running(f"{year}-Q{(number - 1) // 3 + 1}") and periods.running(str(year))
+    assert periods.running(f"{year + 1}-01")
+    assert not periods.running(str(year - 1)) and not periods.running(f"{year - 1}-12")

@@ -84,6 +84,32 @@ async def test_a_period_not_begun_or_before_the_data_is_not_rated_kem(
         assert early.status_code == 200 and 'data-figure="cells"' in early.text
 
 
+async def test_a_period_still_running_is_marked_as_such_not_read_as_final(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    """The month in progress counts every cell that has not met yet as Kém: the committee page says the period is
+    still running, a closed month says nothing of the kind, and the cell page marks exactly the periods the API flags
+    `in_progress` (CONTRACT.md, score.cell.updated.v1)."""
+    month = f"{datetime.now(VIETNAM_TZ):%Y-%m}"
+    async with signed_in(system, "officer") as client:
+        running = (await client.get(f"/app/committees/demo-tinh-uy?period={month}")).text
+        assert 'data-state="' in running or "chưa kết thúc: số liệu tính các buổi sinh hoạt đã tổ chức" in running
+        closed = (await client.get(f"/app/committees/demo-tinh-uy?period={PERIOD}")).text
+        assert 'id="in-progress"' not in closed and 'data-figure="cells"' in closed
+
+        year = month[:4]
+        flagged = {
+            row["period"]
+            for row in (await api.get(f"/v1/cells/demo-cb-thon-2/ratings?period={year}&limit=50")).json()["items"]
+            if "in_progress" in row["flags"]
+        }
+        page = (await client.get(f"/app/cells/demo-cb-thon-2?year={year}")).text
+    strip = set(re.findall(r'data-period="([^"]+)">(?:(?!</li>).)*data-in-progress', page, re.S))
+    assert strip == {period for period in flagged if len(period) == 7 and "Q" not in period}
+    assert page.count("data-in-progress") == len(flagged)  # the months, and the quarter and year rows
+    assert all(period >= month[:4] for period in flagged)
+
+
 async def test_a_meeting_not_held_yet_is_shown_as_scheduled_not_rated(
     system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
 ) -> None:

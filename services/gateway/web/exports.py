@@ -24,6 +24,7 @@ from services.gateway.web.i18n import (
     local,
     parse_moment,
 )
+from services.gateway.web.periods import running
 
 PAGE = 200
 
@@ -110,9 +111,12 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
         *((format_rating(key), str(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
     ]
+    subtitle = f"{unit['name']} — {format_period(period)}"
+    if running(period):  # the month in progress counts as Poor for every cell that has not met yet
+        subtitle += f" ({_('in progress')})"
     return pdf.report_pdf(
         title=_("Report on party cell meetings"),
-        subtitle=f"{unit['name']} — {format_period(period)}",
+        subtitle=subtitle,
         figures=figures,
         header=report_header()[1:],
         rows=[report_row(row)[1:] for row in data["rows"]],

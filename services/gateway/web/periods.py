@@ -60,6 +60,12 @@ def capped_end(period: str) -> str:
     return min(f"{year:04d}-{month:02d}", this_month())
 
 
+def running(period: str) -> bool:
+    """True while the period has not ended: its last month is the month in progress or later (Vietnam's time)."""
+    year, month = last_month_of(period)
+    return f"{year:04d}-{month:02d}" >= this_month()
+
+
 def choices(around: str | None = None) -> list[str]:
     """The periods offered: the last 12 months, the last 4 quarters, this year and the one before."""
     current = this_month()

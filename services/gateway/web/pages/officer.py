@@ -53,6 +53,7 @@ async def committee_page(
         choices=periods.choices(period),
         crumbs=crumbs,
         unrated=None,
+        running=periods.running(period),
         ratings_chart=data.ratings_chart(overview["rollup"].get("by_rating") or {}),
         trend_chart=data.trend_chart(trend),
         trend=trend,
