@@ -228,6 +228,10 @@ def read_json(raw: bytes | str) -> Any:
         raise InvalidEvent(exc.reason, field=exc.field, problem=exc.problem) from None
 
 
+NOT_AN_OBJECT = "body: an event must be a JSON object"
+"""Why a body, or an item of a batch, that is JSON but no object (an array, a text, a number, a literal) is refused."""
+
+
 def parse_envelope(raw: bytes | str | dict[str, Any], *, checked: bool = False) -> CloudEvent:
     """Read one structured-mode CloudEvent strictly and bounded, raising InvalidEvent that names the field.
 
@@ -242,7 +246,7 @@ def parse_envelope(raw: bytes | str | dict[str, Any], *, checked: bool = False) 
         else:
             value, clean = raw, checked
         if not isinstance(value, dict):
-            raise InvalidEvent("body: an event must be a JSON object", field="body", problem="shape")
+            raise InvalidEvent(NOT_AN_OBJECT, field="body", problem="shape")
         if not clean:
             value = check_tree(value)
     except ReadError as exc:

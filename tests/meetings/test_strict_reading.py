@@ -306,3 +306,44 @@ async def test_text_is_stored_in_nfc_so_another_normalization_form_is_no_change(
     assert out["data"]["full_name"] == "Nguyễn Thị Hoa"
     stored = await db.fetchval("SELECT full_name FROM meetings.member WHERE id = $1", member_id)
     assert stored == "Nguyễn Thị Hoa"
+
+
+@pytest.mark.parametrize("route", ["amqp", "http"])
+async def test_a_batch_item_that_is_no_object_rejects_only_itself(  # type: ignore[no-untyped-def]
+    world, rpc: RpcClient, db: asyncpg.Connection, route: str
+) -> None:
+    """Items that are JSON but not objects (an array, an event inside an array, a text, a number, a literal) are
+    each a stored rejection naming the body, never read as an event's text; the events beside them are applied.
+    An array item used to crash the reading (AttributeError), so the whole batch was retried until it was
+    dead-lettered, and over HTTP answered 500."""
+    bus, ids = world
+    marker = new_marker()
+    good = [ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START) for _ in range(2)]
+    nested_event = ev.member(random_id("mem"), ids["cell"])
+    nested_event["subject"] = marker
+    odd: list[Any] = [[1, marker], [nested_event], f"{marker}-text", f'{{"id": "{marker}"}}', 4.5, True, None]
+    body = _dumps([good[0], *odd, good[1]])
+    if route == "amqp":
+        await bus.publish(body, routing_key="batch")
+    else:
+        reply = await ask(
+            rpc, meetings.IngestBody(body_base64=base64.b64encode(body).decode(), content_type=BATCH, account="test")
+        )
+        outcomes = [result["outcome"] for result in reply["results"]]
+        assert outcomes == ["accepted"] + ["rejected"] * len(odd) + ["accepted"]
+        assert {result["field"] for result in reply["results"][1:-1]} == {"body"}
+    for event in good:
+        await eventually(lambda event=event: bus.find("meeting.scheduled.v1", originid=event["id"]), timeout=60)
+
+    async def stored() -> list[asyncpg.Record] | None:
+        rows = await db.fetch(
+            "SELECT raw, field, reason, route FROM meetings.rejection WHERE raw LIKE $1 AND route = $2",
+            f"%{marker}%",
+            route,
+        )
+        return rows if len(rows) == 4 else None
+
+    rows = await eventually(stored, timeout=60)
+    assert all(row["field"] == "body" and row["reason"] == "body: an event must be a JSON object" for row in rows)
+    assert sorted(json.loads(row["raw"]) == item for row in rows for item in odd[:4]).count(True) == 4
+    assert await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = $1", nested_event["data"]["id"]) == 0

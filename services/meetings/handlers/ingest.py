@@ -32,6 +32,7 @@ from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.registry import read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
+    NOT_AN_OBJECT,
     CloudEvent,
     Event,
     InvalidEvent,
@@ -134,11 +135,22 @@ class Reading:
         return self.locks.keys | identity
 
 
+@dataclass(frozen=True, slots=True)
+class NotAnObject:
+    """An item of a batch that is not a JSON object (an array, a text, a number, true, false or null): it is
+    rejected alone, and never read as the text of an event (a text item is a JSON string, not a body)."""
+
+    value: Any
+
+
 def read_raw(raw: Any, *, checked: bool = False) -> Reading:
     """Parse, type-check and validate one raw event in memory (`checked`: a parsed item of a batch whose whole text
     `read_batch` found clean, so its values need no walk of their own). The text is parsed once: only an envelope
     that does not read is peeked at again for the identity its rejection names (a second parse of every single
     event's body was 2.7 % of meetings' busy samples in the single preset)."""
+    if isinstance(raw, NotAnObject):
+        text = json.dumps(raw.value, ensure_ascii=False, default=str)  # stored as the item's JSON, to replay
+        return Reading(text, "", "", "", error=InvalidEvent(NOT_AN_OBJECT, field="body", problem="shape"))
     try:
         envelope = parse_envelope(raw, checked=checked)
     except InvalidEvent as exc:
@@ -454,7 +466,9 @@ async def ingest_delivery(
     if batch:
         try:
             read = read_batch(body)
-            items, checked = read.items, read.checked  # its text found clean once: no walk per item
+            # its text found clean once: no walk per item; an item that is no object is rejected alone
+            items = [item if isinstance(item, dict) else NotAnObject(item) for item in read.items]
+            checked = read.checked
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
@@ -494,6 +508,9 @@ async def _reject_body(
 
 
 def _loads_or_none(raw: Any) -> Any:
+    """The value of JSON text, or None for anything else (a value that is not text, or text that does not read)."""
+    if not isinstance(raw, bytes | str):
+        return None
     try:
         return loads(raw)
     except (ReadError, TypeError):
