@@ -47,6 +47,10 @@ class World:
     member_b1: str = field(default_factory=lambda: random_id("mem"))
     meeting_a1: str = field(default_factory=lambda: random_id("mtg"))
     meeting_b1: str = field(default_factory=lambda: random_id("mtg"))
+    officer_a: str = field(default_factory=lambda: random_id("per"))
+    """The ward A officer's person, assigned to follow cell A1 (monitor.assigned.v1)."""
+    officer_root: str = field(default_factory=lambda: random_id("per"))
+    """The province officer's person, assigned to follow cells A1 and B1."""
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
@@ -335,6 +339,20 @@ class World:
             items = [task for m in self.meetings.values() if m["cell_id"] == r.cell_id for task in m["tasks"]]
             return page(items, r.limit, r.offset)
 
+        async def monitor_assignments(r: meetings.ListMonitorAssignments) -> dict[str, Any]:
+            follows = {self.officer_a: [self.cell_a1], self.officer_root: [self.cell_a1, self.cell_b1]}
+            items = [
+                {
+                    "person_id": r.person_id,
+                    "cell_id": cell_id,
+                    "committee_id": str(self.units[cell_id]["parent_id"]),
+                    "full_name": "Cấp ủy viên phụ trách",
+                    "cell_name": self.units[cell_id]["name"],
+                }
+                for cell_id in follows.get(r.person_id, [])
+            ]
+            return page(items, r.limit, r.offset)
+
         async def member_history(r: meetings.GetMemberHistory) -> dict[str, Any]:
             cells = {self.member_a1: self.cell_a1, self.member_b1: self.cell_b1}
             if r.member_id not in cells:
@@ -404,6 +422,7 @@ class World:
         methods.add(meetings.GetMeeting, get_meeting)
         methods.add(meetings.ListTasks, list_tasks)
         methods.add(meetings.GetMemberHistory, member_history)
+        methods.add(meetings.ListMonitorAssignments, monitor_assignments)
         methods.add(meetings.ListRejections, list_rejections)
         methods.add(meetings.ReplayRejection, replay_rejection)
         return methods

@@ -5,6 +5,7 @@ from datetime import datetime
 import httpx
 
 from services.gateway.bootstrap import GatewayState
+from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
@@ -186,6 +187,27 @@ async def test_an_officer_assesses_as_upper_monitor_and_a_secretary_may_not(
         f"/v1/meetings/{world.meeting_b1}/assessments", json=body, headers=headers["ward_officer"]
     )
     assert outside.status_code == 404
+
+
+async def test_only_the_assigned_monitor_assesses_as_upper_monitor(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    """The monitor's points win over the members' vote, so an officer of the same ward who does not follow the cell,
+    or an officer account without a person, may not post them (the fresh user's fault 7): 403, and nothing sent."""
+    body = {"role": "upper_monitor", "points": {"conduct.procedure": 0}}
+    before = len(world.ingested)
+    for who in (
+        await token_for("committee_officer", world.ward_a, random_id("per")),  # a person following no cell
+        await token_for("committee_officer", world.ward_a),  # no person at all
+    ):
+        refused = await client.post(f"/v1/meetings/{world.meeting_a1}/assessments", json=body, headers=who)
+        assert refused.status_code == 403, refused.text
+        assert "upper-level monitor" in refused.json()["message"]
+    assert len(world.ingested) == before
+    assigned = await token_for("committee_officer", world.ward_a, world.officer_a)
+    accepted = await client.post(f"/v1/meetings/{world.meeting_a1}/assessments", json=body, headers=assigned)
+    assert accepted.status_code == 202, accepted.text
+    assert last_event(world, accepted.json()["event_id"])["data"]["assessor"]["person_id"] == world.officer_a
 
 
 async def test_commands_are_audited(

@@ -11,7 +11,16 @@ from services.gateway.auth import Principal, Role, issue_instant, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import HTTP_PREFIXES, media_type
 from shared.contracts.base import EventData
-from shared.contracts.meetings_rpc import GetMeeting, GetUnit, Ingest, IngestBody, MeetingReply, UnitReply
+from shared.contracts.meetings_rpc import (
+    GetMeeting,
+    GetUnit,
+    Ingest,
+    IngestBody,
+    ListMonitorAssignments,
+    MeetingReply,
+    MonitorAssignmentReply,
+    UnitReply,
+)
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
 from shared.rpc import ReplyT, Request, RpcError
 
@@ -169,6 +178,26 @@ async def authorize_meeting(
     if not allowed:
         raise not_found("meeting", meeting_id)
     return meeting
+
+
+async def followed_cells(principal: Principal, *, rpc: Rpc, directory: UnitDirectory) -> list[MonitorAssignmentReply]:
+    """The cells the principal follows as upper-level monitor (monitor.assigned.v1 naming their person) that lie in
+    their subtree, by cell name; [] for anyone but a committee officer with a person (DOMAIN.md: upper-level
+    committee members assigned to follow a cell confirm its self-score)."""
+    if principal.role is not Role.COMMITTEE_OFFICER or not principal.person_id:
+        return []
+    assignments: list[MonitorAssignmentReply] = []
+    while True:
+        page = await rpc.call(ListMonitorAssignments(person_id=principal.person_id, limit=200, offset=len(assignments)))
+        assignments += page.items
+        if not page.items or len(assignments) >= page.total:
+            break
+    units = [await directory.get(item.cell_id) for item in assignments]
+    return [
+        item
+        for item, unit in zip(assignments, units, strict=True)
+        if unit is not None and unit.kind == "cell" and in_subtree(principal, unit)
+    ]
 
 
 BODY_PROBLEM_STATUS = {

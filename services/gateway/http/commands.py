@@ -10,6 +10,7 @@ from services.gateway.auth import Principal, Role
 from services.gateway.handlers import (
     authorize_meeting,
     command_data,
+    followed_cells,
     forbidden,
     not_found,
     require_role,
@@ -184,7 +185,8 @@ async def approve_minutes(
 async def assess_meeting(
     meeting_id: IdPath, body: AssessmentCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
-    """Score manual items (meeting.assessed.v1): the secretary for the cell, an officer as upper-level monitor."""
+    """Score manual items (meeting.assessed.v1): the secretary for the cell; as upper-level monitor only the officer
+    whose person is assigned to follow the cell (monitor.assigned.v1), else 403."""
     allowed = {
         Role.SECRETARY: {AssessorRole.CELL_COMMITTEE, AssessorRole.MEMBERS_VOTE},
         Role.COMMITTEE_OFFICER: {AssessorRole.UPPER_MONITOR},
@@ -192,7 +194,15 @@ async def assess_meeting(
     require_role(caller, frozenset(allowed), "assess meetings")
     if body.role not in allowed[caller.role]:
         raise forbidden(caller.role, f"assess as {body.role.value}")
-    await _own_meeting(state, caller, meeting_id, roles=frozenset(allowed))
+    meeting = await authorize_meeting(
+        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=frozenset(allowed)
+    )
+    if body.role is AssessorRole.UPPER_MONITOR:
+        # only the upper-level monitor assigned to the cell (monitor.assigned.v1) confirms its points: the score
+        # takes their points over the members' vote (DOMAIN.md), so no other officer may speak in their name
+        followed = await followed_cells(caller, rpc=state.rpc, directory=state.directory)
+        if meeting.cell_id not in {item.cell_id for item in followed}:
+            raise forbidden(caller.role, "assess as upper-level monitor of a cell one is not assigned to follow")
     data = {
         "meeting_id": meeting_id,
         "assessor": {"role": body.role.value, **({"person_id": caller.person_id} if caller.person_id else {})},

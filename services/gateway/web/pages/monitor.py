@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.gateway import handlers
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import authorize_meeting, in_subtree
+from services.gateway.handlers import authorize_meeting
 from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
@@ -23,7 +24,7 @@ from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNot
 from services.gateway.web.explain import item_names
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
-from shared.contracts.meetings_rpc import ListMonitorAssignments, MonitorAssignmentReply
+from shared.contracts.meetings_rpc import MonitorAssignmentReply
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 MONTH = re.compile(r"\d{4}-\d{2}")
@@ -39,20 +40,7 @@ async def followed_cells(state: GatewayState, principal: Principal) -> list[Moni
     who is not a committee officer with a person."""
     if principal.role is not Role.COMMITTEE_OFFICER or not principal.person_id:
         raise PageNotFound
-    assignments: list[MonitorAssignmentReply] = []
-    offset = 0
-    while True:
-        page = await state.rpc.call(ListMonitorAssignments(person_id=principal.person_id, limit=200, offset=offset))
-        assignments += page.items
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            break
-    units = await asyncio.gather(*(state.directory.get(item.cell_id) for item in assignments))
-    return [
-        item
-        for item, unit in zip(assignments, units, strict=True)
-        if unit is not None and unit.kind == "cell" and in_subtree(principal, unit)
-    ]
+    return await handlers.followed_cells(principal, rpc=state.rpc, directory=state.directory)
 
 
 async def _cell_summary(state: GatewayState, principal: Principal, item: MonitorAssignmentReply) -> dict[str, Any]:
