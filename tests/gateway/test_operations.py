@@ -26,6 +26,8 @@ async def test_an_operator_lists_and_replays_rejections(
         f"/v1/rejections/{rejection['rejection_id']}/replay", json={}, headers=headers["operator"]
     )
     assert as_is.status_code == 200 and as_is.json()["outcome"] == "rejected"
+    bare = await client.post(f"/v1/rejections/{rejection['rejection_id']}/replay", headers=headers["operator"])
+    assert bare.status_code == 200 and bare.json() == as_is.json()  # no body at all: replayed as it was
     corrected = {
         "specversion": "1.0",
         "id": "evt-fixed-" + rejection["rejection_id"],

@@ -69,11 +69,11 @@ async def list_rejections(
 
 @router.post("/rejections/{rejection_id}/replay", response_model=IngestOutcomeRead, tags=["operations"])
 async def replay_rejection(
-    rejection_id: IdPath, body: ReplayCreate, request: Request, caller: Caller, state: State
+    rejection_id: IdPath, request: Request, caller: Caller, state: State, body: ReplayCreate | None = None
 ) -> Any:
-    """Judge a rejected event again, as it was or corrected."""
+    """Judge a rejected event again: as it was (no body, or no `event`) or corrected (`event`)."""
     require_role(caller, OPERATORS, "replay rejections")
-    event = body.event.model_dump(mode="json", exclude_none=True) if body.event else None
+    event = body.event.model_dump(mode="json", exclude_none=True) if body is not None and body.event else None
     request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None}
     try:
         return (await state.rpc.call(meetings.ReplayRejection(rejection_id=rejection_id, event=event))).model_dump()
