@@ -23,7 +23,7 @@ from shared.envelope import (
     VIETNAM_TZ,
     InvalidEvent,
 )
-from shared.reading import json_object
+from shared.reading import Unreadable, json_object
 
 HTTP_PREFIXES = ("ce-",)
 """Header prefixes of binary mode on HTTP (the HTTP binding)."""
@@ -106,8 +106,9 @@ def _header_text(value: Any, *, percent_encoded: bool) -> Any:
 def structured_from_binary(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> dict[str, Any]:
     """The structured form of a binary-mode event: its attributes, `datacontenttype` and `data` from the body.
 
-    A JSON content type (or none) has its body read as JSON; a body that is not JSON, or of another content type,
-    is kept as text, so the shared validation rejects it naming `data` or `datacontenttype`.
+    A JSON content type (or none) has its body read as JSON, and one that does not read stays Unreadable, which the
+    shared reading refuses as `data: not valid JSON (why)`; a body of another content type is kept as text, so the
+    validation rejects it naming `data` or `datacontenttype`.
     """
     event: dict[str, Any] = dict(attributes)
     if content_type:
@@ -117,8 +118,10 @@ def structured_from_binary(attributes: Mapping[str, Any], content_type: str | No
         if is_json_media(content_type):
             try:
                 event["data"] = json.loads(body, object_pairs_hook=json_object)
-            except ValueError:
-                event["data"] = text
+            except json.JSONDecodeError as exc:
+                event["data"] = Unreadable(text, f"{exc.msg} at line {exc.lineno} column {exc.colno}")
+            except ValueError:  # not UTF-8
+                event["data"] = Unreadable(text, "not UTF-8 text")
         else:
             event["data"] = text
     return event

@@ -71,6 +71,20 @@ class _Duplicated(dict[str, Any]):
             seen.add(key)
 
 
+class Unreadable:
+    """Stands for a part of a message that should hold JSON but does not read (a binary-mode body under a JSON
+    content type), until `check_tree` names its field and says why; its text is kept for the rejection."""
+
+    __slots__ = ("text", "problem")
+
+    def __init__(self, text: str, problem: str) -> None:
+        self.text = text
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """The `object_pairs_hook` of every JSON read: a dict, marked when a key repeats (JSON leaves that undefined;
     an event must not mean two things, so `check_tree` refuses it naming the key)."""
@@ -224,6 +238,8 @@ def check_tree(value: Any, path: tuple[str | int, ...] = ()) -> Any:
         return [check_tree(item, (*path, index)) for index, item in enumerate(value)]
     if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
         raise ReadError(f"{field_name(path)}: not a finite number", field=field_name(path))
+    if isinstance(value, Unreadable):
+        raise ReadError(f"{field_name(path)}: not valid JSON ({value.problem})", field=field_name(path))
     return value
 
 

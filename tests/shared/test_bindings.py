@@ -3,7 +3,15 @@
 import pytest
 
 from shared.bindings import Mode, read_message
-from shared.envelope import InvalidEvent
+from shared.envelope import InvalidEvent, parse_envelope
+
+HEADERS = {
+    "ce-id": "evt-1",
+    "ce-specversion": "1.0",
+    "ce-source": "urn:test",
+    "ce-type": "member.upserted.v1",
+    "ce-time": "2026-11-01T08:00:00+07:00",
+}
 
 
 def test_http_binary_headers_are_percent_decoded_and_the_body_becomes_data() -> None:
@@ -43,9 +51,19 @@ def test_the_content_type_decides_before_the_headers() -> None:
     assert read_message({}, None, b'{"specversion": "1.0"}', route="amqp").mode is Mode.STRUCTURED
 
 
-def test_a_body_that_is_not_json_stays_text_for_the_validation_to_reject() -> None:
-    incoming = read_message({"ce-id": "x"}, "application/json", b"{oops", route="http")
-    assert incoming.event is not None and incoming.event["data"] == "{oops"
+def test_a_body_that_is_not_json_is_refused_as_such_naming_data() -> None:
+    """A binary-mode body under a JSON content type that does not read is `data: not valid JSON (why)`, not the
+    model's `Input should be a valid dictionary` (the fresh user's fault 6); its text stays for the rejection."""
+    for body, why in [
+        (b"{oops", "Expecting property name enclosed in double quotes at line 1 column 2"),
+        (b"{", "Expecting property name enclosed in double quotes at line 1 column 2"),
+        (b'{"a": \xff}', "not UTF-8 text"),
+    ]:
+        incoming = read_message(HEADERS, "application/json", body, route="http")
+        assert incoming.event is not None and str(incoming.event["data"]) == body.decode("utf-8", "replace")
+        with pytest.raises(InvalidEvent) as refused:
+            parse_envelope(incoming.event)
+        assert (refused.value.field, refused.value.reason) == ("data", f"data: not valid JSON ({why})")
     xml = read_message({"ce-id": "x"}, "application/xml", b"<a/>", route="http")
     assert xml.event is not None and xml.event["datacontenttype"] == "application/xml"
 
