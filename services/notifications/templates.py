@@ -72,14 +72,14 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Đề nghị các đồng chí đến đúng giờ và đọc trước tài liệu của buổi sinh hoạt.",
     ),
     r.MINUTES_LATE: (
-        "Chưa có biên bản, nghị quyết: $cell, buổi $when",
-        "$greeting\n\nĐã quá $days ngày kể từ buổi " + _MEETING_LINE + " mà biên bản hoặc nghị quyết "
-        "chưa được nộp và công bố.\n\nĐề nghị đồng chí hoàn thiện, nộp biên bản và công bố nghị quyết ngay.",
+        "Chưa hoàn thiện biên bản, nghị quyết: $cell, buổi $when",
+        "$greeting\n\nĐã quá $days ngày kể từ buổi " + _MEETING_LINE + " mà chi bộ $missing_text."
+        "\n\nĐề nghị đồng chí hoàn thiện ngay.",
     ),
     r.MINUTES_LATE_SUPERIOR: (
-        "Chi bộ chậm nộp biên bản: $cell, buổi $when",
-        "$greeting\n\n$cell chưa nộp biên bản hoặc công bố nghị quyết của buổi $meeting_kind$topic_part "
-        "lúc $when, đã quá $days ngày.\n\nĐề nghị cấp ủy đôn đốc chi bộ hoàn thiện hồ sơ buổi sinh hoạt.",
+        "Chi bộ chậm hoàn thiện biên bản, nghị quyết: $cell, buổi $when",
+        "$greeting\n\nĐã quá $days ngày kể từ buổi $meeting_kind$topic_part lúc $when mà $cell $missing_text."
+        "\n\nĐề nghị cấp ủy đôn đốc chi bộ hoàn thiện hồ sơ buổi sinh hoạt.",
     ),
     r.NO_REGULAR_MEETING: (
         "Chưa sinh hoạt thường kỳ $month_label: $cell",
@@ -167,6 +167,22 @@ def greeting(recipient: Recipient) -> str:
     return f"Kính gửi đồng chí {recipient.name},"
 
 
+MISSING_RECORDS = {
+    "minutes_submitted": "chưa nộp biên bản",
+    "minutes": "chưa công bố biên bản",
+    "resolution": "chưa công bố nghị quyết",
+}
+"""What a meeting's records lack (rules.missing_records), as the alert says it."""
+
+
+def missing_text(missing: Any) -> str:
+    """`chưa nộp biên bản, chưa công bố biên bản và chưa công bố nghị quyết`: the parts, joined as Vietnamese lists."""
+    parts = [MISSING_RECORDS.get(str(code), str(code)) for code in missing or ()]
+    if not parts:
+        return "chưa hoàn thiện biên bản, nghị quyết"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " và " + parts[-1]
+
+
 def _text_values(values: dict[str, Any]) -> dict[str, str]:
     text: dict[str, str] = {}
     for key, value in values.items():
@@ -199,6 +215,7 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
         text["rating_label"] = RATINGS.get(str(values["rating"]), str(values["rating"]))
     if "score" in values:
         text["score_text"] = f"{float(values['score']):.1f}".replace(".", ",")
+    text["missing_text"] = missing_text(values.get("missing"))
     if isinstance(values.get("ends_on"), date):
         text["ends_on_text"] = format_date(values["ends_on"])
     return text

@@ -9,6 +9,7 @@ from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import CellContext, Meeting, Member, Monitor, Unit
 from services.notifications.domain.settings import DEFAULT_CONFIG, RuleOverride, resolve_config
+from services.notifications.templates import render
 from shared.periods import VIETNAM_TZ
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)
@@ -110,6 +111,26 @@ def test_minutes_late_goes_to_the_secretary_after_2_days_then_to_the_superior() 
     assert recipients(escalated) == {r.MINUTES_LATE: ["bt"], r.MINUTES_LATE_SUPERIOR: ["ward"]}
     done = meeting(start, minutes_submitted_at=start, documents={"minutes": start, "resolution": start})
     assert rules.minutes_late(meeting=done, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_minutes_late_says_what_is_missing_not_that_the_minutes_are() -> None:
+    """Minutes submitted and approved but the final documents never published: the alerts say the minutes and the
+    resolution are not published, not that the minutes were never handed in (the fresh user's fault 5)."""
+    start = NOW - timedelta(days=5)
+    submitted = meeting(start, minutes_submitted_at=start + timedelta(hours=2))
+    late = {
+        alert.rule: alert for alert in rules.minutes_late(meeting=submitted, ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    }
+    secretary = render(late[r.MINUTES_LATE], late[r.MINUTES_LATE].recipients[0])
+    superior = render(late[r.MINUTES_LATE_SUPERIOR], late[r.MINUTES_LATE_SUPERIOR].recipients[0])
+    for title, body in (secretary, superior):
+        assert "chưa công bố biên bản và chưa công bố nghị quyết." in body and "chưa nộp" not in body
+        assert "Chưa hoàn thiện biên bản, nghị quyết" in title or "chậm hoàn thiện biên bản, nghị quyết" in title
+    nothing = rules.minutes_late(
+        meeting=meeting(start, documents={"resolution": start}), ctx=CTX, config=DEFAULT_CONFIG, now=NOW
+    )
+    _, body = render(nothing[0], nothing[0].recipients[0])
+    assert "mà chi bộ chưa nộp biên bản và chưa công bố biên bản." in body
 
 
 def test_no_regular_meeting_by_day_25() -> None:

@@ -87,6 +87,13 @@ def _final_documents_done(meeting: Meeting) -> bool:
     return meeting.minutes_submitted_at is not None and all(kind in meeting.documents for kind in FINAL_DOCUMENT_KINDS)
 
 
+def missing_records(meeting: Meeting) -> tuple[str, ...]:
+    """What the meeting's records still lack, in order: `minutes_submitted` (no minutes.submitted.v1) and each final
+    document kind not yet published (documents.published.v1 of `minutes`, `resolution`)."""
+    submitted = () if meeting.minutes_submitted_at is not None else ("minutes_submitted",)
+    return submitted + tuple(kind for kind in FINAL_DOCUMENT_KINDS if kind not in meeting.documents)
+
+
 def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
     """Minutes or final documents missing after the set days: the secretary, later the superior committee."""
     if not meeting.known or meeting.cancelled or _final_documents_done(meeting):
@@ -94,7 +101,7 @@ def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now:
     assert meeting.starts_at is not None
     alerts: list[Alert] = []
     days = config.param(r.MINUTES_LATE, "days_after")
-    values = meeting_values(meeting, ctx) | {"days": days}
+    values = meeting_values(meeting, ctx) | {"days": days, "missing": missing_records(meeting)}
     if config.is_enabled(r.MINUTES_LATE) and now >= meeting.starts_at + timedelta(days=days):
         alerts += build_alerts(
             r.MINUTES_LATE,
