@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -137,6 +137,14 @@ class MonitorAssigned(EventData):
     yearly_quota: Annotated[Count, Field(le=366)] | None = None
 
 
+def topic_for_kind(topic: str | None, kind: Any) -> str | None:
+    """The topic, or ValueError when a thematic or combined meeting has none (DOMAIN.md: a thematic meeting is on
+    a planned topic); for the validators of meeting.scheduled.v1 and of the gateway's schedule command alike."""
+    if topic is None and kind in (MeetingKind.THEMATIC, MeetingKind.COMBINED):
+        raise ValueError(f"a {MeetingKind(kind).value} meeting needs a topic")
+    return topic
+
+
 class MeetingScheduled(EventData):
     """meeting.scheduled.v1: a cell schedules a meeting."""
 
@@ -153,10 +161,7 @@ class MeetingScheduled(EventData):
     @field_validator("topic")
     @classmethod
     def _topic_for_thematic(cls, value: str | None, info: ValidationInfo) -> str | None:
-        kind = info.data.get("kind")
-        if value is None and kind in (MeetingKind.THEMATIC, MeetingKind.COMBINED):
-            raise ValueError(f"a {kind.value} meeting needs a topic")
-        return value
+        return topic_for_kind(value, info.data.get("kind"))
 
 
 class MeetingRescheduled(EventData):

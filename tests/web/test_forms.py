@@ -123,6 +123,17 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
             "Địa điểm: vui lòng nhập trường này.",
         ):
             assert message in empty.text, message
+        # a thematic meeting without its topic, the date and the place: all three named at the first submit
+        thematic = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings", data={"csrf": token, "kind": "thematic", "start_time": "19:30"}
+        )
+        assert thematic.status_code == 422
+        for message in (
+            "Chủ đề: vui lòng nhập trường này.",
+            "Ngày: vui lòng nhập trường này.",
+            "Địa điểm: vui lòng nhập trường này.",
+        ):
+            assert message in thematic.text, message
         form = {"csrf": token, "start_time": "19:30", "location": "Nhà văn hóa", "agenda": "Kiểm điểm"}
         bogus = await client.post(
             "/app/cells/demo-cb-thon-1/meetings", data={**form, "kind": "hop-mat", "start_date": "2026-12-04"}

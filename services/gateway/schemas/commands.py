@@ -3,10 +3,10 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
 from services.gateway.schemas.common import CreateModel, Id, Text
-from shared.contracts.meetings import AssessorRole, AttendanceStatus, DocumentKind, MeetingKind
+from shared.contracts.meetings import AssessorRole, AttendanceStatus, DocumentKind, MeetingKind, topic_for_kind
 
 
 class CommandRead(BaseModel):
@@ -24,12 +24,17 @@ class MeetingScheduleCreate(CreateModel):
 
     meeting_id: Id | None = None
     kind: MeetingKind
-    topic: Text | None = None
+    topic: Text | None = Field(default=None, validate_default=True)
     starts_at: AwareDatetime
     location: Text
     agenda: list[Text] = Field(max_length=100)
     notified_at: AwareDatetime | None = None
     committee_prepared: bool | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_for_thematic(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return topic_for_kind(value, info.data.get("kind"))
 
 
 class MeetingRescheduleCreate(CreateModel):

@@ -213,7 +213,8 @@ def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str]
             kind = error.get("type")
             if kind in ("enum", "literal_error"):
                 errors.setdefault(path, not_a_choice(path, error.get("input"), name=name))
-            elif kind in ("missing", "string_too_short", "too_short"):
+            elif kind in ("missing", "string_too_short", "too_short") or error.get("input") in (None, ""):
+                # also a rule that wants a value left empty (a thematic meeting's topic)
                 errors.setdefault(path, required(path, name=name))
             else:
                 errors.setdefault(path, invalid(path, name=name))
