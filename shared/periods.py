@@ -135,6 +135,12 @@ def next_period(period: str) -> str:
     return str(year + 1)
 
 
+def is_running(period: str, now: datetime) -> bool:
+    """Whether the period has not ended at `now` (its end, a local midnight, is still ahead); ValueError when it
+    is not a period. A running period is published with the flag `in_progress` (CONTRACT.md)."""
+    return now < period_bounds(period)[1]
+
+
 def period_contains(outer: str, inner: str) -> bool:
     """Whether period `inner` lies within `outer` (`2026-11` within `2026-Q4` and `2026`)."""
     return set(period_months(inner)) <= set(period_months(outer))

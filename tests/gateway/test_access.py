@@ -1,8 +1,11 @@
 """Every role against every read family, inside and outside its subtree."""
 
+from datetime import datetime
+
 import httpx
 import pytest
 
+from shared.periods import VIETNAM_TZ
 from tests.gateway.fakes import World
 
 ROLES = ["member", "secretary", "ward_officer", "province_officer", "integration", "operator", "admin"]
@@ -157,7 +160,12 @@ async def test_a_committee_officer_reads_the_rollup_of_their_subtree(
         f"/v1/committees/{world.root}/rollup?period=2026-11", headers=headers["province_officer"]
     )
     assert response.status_code == 200
-    assert response.json()["cells"] == 3
+    assert response.json()["cells"] == 3 and response.json()["in_progress"] is False  # November 2026 has ended
+    this_month = await client.get(
+        f"/v1/committees/{world.root}/rollup?period={datetime.now(VIETNAM_TZ):%Y-%m}",
+        headers=headers["province_officer"],
+    )
+    assert this_month.status_code == 200 and this_month.json()["in_progress"] is True
     weakest = await client.get(f"/v1/committees/{world.ward_a}/weakest?period=2026-11", headers=headers["ward_officer"])
     assert [item["cell_id"] for item in weakest.json()["items"]] == [world.cell_a2, world.cell_a1]
 

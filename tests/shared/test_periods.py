@@ -8,6 +8,7 @@ from shared.periods import (
     VIETNAM_TZ,
     add_years,
     is_period,
+    is_running,
     month_of,
     months_between,
     next_period,
@@ -61,3 +62,14 @@ def test_months_of_periods() -> None:
 
 def test_a_year_after_29_february_is_28_february() -> None:
     assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
+
+
+def test_a_period_runs_until_its_local_end() -> None:
+    """Running until the local midnight that ends it: 2026-12 (its quarter, its year) on 31 December at 23:59
+    Vietnam time, not a minute later; 2026-11 no longer on 1 December at 00:00 local (still 30 November in UTC)."""
+    last_minute = datetime(2026, 12, 31, 23, 59, tzinfo=VIETNAM_TZ)
+    assert all(is_running(period, last_minute) for period in ("2026-12", "2026-Q4", "2026"))
+    assert not any(is_running(period, datetime(2027, 1, 1, tzinfo=VIETNAM_TZ)) for period in ("2026-12", "2026"))
+    first_of_december = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 00:00 on 1 December in Vietnam
+    assert not is_running("2026-11", first_of_december) and is_running("2026-Q4", first_of_december)
+    assert is_running("2027-01", first_of_december)  # not begun yet: not ended either

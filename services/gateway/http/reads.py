@@ -38,7 +38,8 @@ from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
-from shared.periods import Period, period_contains
+from shared.envelope import now
+from shared.periods import Period, is_running, period_contains
 from shared.rpc import Request, RpcError
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
@@ -236,9 +237,11 @@ async def list_committee_units(
 
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
 async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
-    """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree."""
+    """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree; `in_progress` while
+    the period has not ended."""
     await _officers_committee(caller, state, committee_id)
-    return await _forward(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
+    rollup = await _forward(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
+    return rollup | {"in_progress": is_running(period, now())}
 
 
 @router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])

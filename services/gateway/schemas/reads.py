@@ -93,8 +93,10 @@ class CellRankRead(evaluation.CellRankReply):
 
 
 class CommitteeRollupRead(evaluation.CommitteeRollupReply):
-    """A committee's subtree for one period."""
+    """A committee's subtree for one period; `in_progress` while the period has not ended (every cell that has
+    not met yet in the month in progress counts as Poor until it does, as in score.cell.updated.v1)."""
 
+    in_progress: bool = False
     by_rating: ByRatingRead
     trend: TrendRead | None = None
     weakest: Sequence[CellRankRead] = Field(default_factory=list)

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from services.gateway.web.core import BadPeriod
 from shared.envelope import VIETNAM_TZ
+from shared.periods import is_running
 
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
 
@@ -61,9 +62,8 @@ def capped_end(period: str) -> str:
 
 
 def running(period: str) -> bool:
-    """True while the period has not ended: its last month is the month in progress or later (Vietnam's time)."""
-    year, month = last_month_of(period)
-    return f"{year:04d}-{month:02d}" >= this_month()
+    """True while the period has not ended (shared.periods.is_running, now)."""
+    return is_running(period, datetime.now(VIETNAM_TZ))
 
 
 def choices(around: str | None = None) -> list[str]:
