@@ -103,8 +103,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     r.CONSECUTIVE_ABSENCES: (
         "Đảng viên vắng $count buổi liên tiếp: $member, $cell",
-        "$greeting\n\nĐồng chí $member ($cell) đã vắng mặt $count buổi sinh hoạt liên tiếp.\n\n"
-        "Đề nghị chi ủy và cấp ủy cấp trên làm rõ nguyên nhân và có biện pháp xử lý theo Điều lệ Đảng.",
+        "$greeting\n\nĐồng chí $member ($cell) đã vắng mặt $count buổi sinh hoạt liên tiếp (quá $threshold buổi)."
+        "\n\nĐề nghị chi ủy và cấp ủy cấp trên làm rõ nguyên nhân và có biện pháp xử lý theo Điều lệ Đảng. "
+        "Hệ thống chỉ thông báo một lần cho mỗi đợt vắng liên tiếp.",
     ),
     r.UNEXCUSED_MONTHS: (
         "Đảng viên vắng không lý do $count tháng trong năm: $member, $cell",

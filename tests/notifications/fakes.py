@@ -11,10 +11,20 @@ from datetime import date, datetime
 from typing import Any
 
 from services.notifications.config import Settings
-from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Roster, Unit
+from services.notifications.domain.model import (
+    AnnouncedFigures,
+    CellContext,
+    CellScore,
+    Meeting,
+    Member,
+    Monitor,
+    Roster,
+    Unit,
+)
 from services.notifications.domain.settings import RuleConfig, RuleOverride
 from services.notifications.repository import OutgoingRepository, ProjectionRepository
 from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
+from services.notifications.repository.projection import NewFigures
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import CloudEvent
 
@@ -175,6 +185,8 @@ class FakeProjection:
         self.overrides: dict[tuple[str, str], RuleOverride] = {}
         self._versions: dict[tuple[str, str], tuple[datetime, str]] = {}
         self.locked: list[str] = []
+        self.figures: dict[str, list[tuple[tuple[datetime, str, str], NewFigures, bool, bool]]] = {}
+        """Each member's announced figures in order: (order key, figures, run alerted, months alerted)."""
 
     def _newer(self, key: tuple[str, str], time: datetime, event_id: str) -> bool:
         if key in self._versions and self._versions[key] >= (time, event_id):
@@ -489,6 +501,54 @@ class FakeProjection:
     async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None:
         """(rating, score) of a cell's period."""
         return self.scores.get((cell_id, period))
+
+    async def lock_members(self, member_ids: Sequence[str]) -> None:
+        """Remember each lock."""
+        self.locked.extend(f"member:{member_id}" for member_id in member_ids)
+
+    async def add_figures(self, figures: Sequence[NewFigures]) -> dict[tuple[str, str], bool]:
+        """Keep the announcements not kept yet; whether a later one of the member was kept before each."""
+        before = {key: list(rows) for key, rows in self.figures.items()}
+        added: dict[tuple[str, str], bool] = {}
+        for new in figures:
+            key = (new.time, new.cause_id, new.event_id)
+            rows = self.figures.setdefault(new.member_id, [])
+            if any(row[0] == key for row in rows):
+                continue
+            rows.append((key, new, False, False))
+            rows.sort(key=lambda row: row[0])
+            added[(new.member_id, new.event_id)] = any(row[0] > key for row in before.get(new.member_id, []))
+        return added
+
+    async def figure_histories(self, member_ids: Sequence[str]) -> dict[str, list[AnnouncedFigures]]:
+        """Each member's announcements in order."""
+        return {
+            member_id: [
+                AnnouncedFigures(
+                    event_id=new.event_id,
+                    consecutive_absences=new.consecutive_absences,
+                    unexcused_months=new.unexcused_months,
+                    recent=new.recent,
+                    run_alerted=run,
+                    months_alerted=months,
+                )
+                for _, new, run, months in self.figures.get(member_id, [])
+            ]
+            for member_id in member_ids
+        }
+
+    async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
+        """Anchor each alert on its figure."""
+        for member_id, event_id, rule in marks:
+            rows = self.figures[member_id]
+            for index, (key, new, run, months) in enumerate(rows):
+                if new.event_id == event_id:
+                    rows[index] = (
+                        key,
+                        new,
+                        run or rule == "consecutive_absences",
+                        months or rule == "unexcused_months",
+                    )
 
 
 class FakeUnitOfWork:

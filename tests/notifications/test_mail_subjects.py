@@ -78,6 +78,7 @@ def titles() -> list[str]:
                 "monitor": PEOPLE[(index + shift + 1) % len(PEOPLE)],
                 "days": 2,
                 "count": 4,
+                "threshold": 3,
                 "month": "2026-11",
                 "quarter": "2026-Q4",
                 "period_label": "2026-11",

@@ -1,5 +1,6 @@
 """Every alert rule fires for its case and stays silent just inside its threshold (pure, controllable clock)."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -7,7 +8,7 @@ import pytest
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import CellContext, Meeting, Member, Monitor, Unit
+from services.notifications.domain.model import AnnouncedFigures, CellContext, Meeting, Member, Monitor, Unit
 from services.notifications.domain.settings import DEFAULT_CONFIG, RuleOverride, resolve_config
 from services.notifications.templates import render
 from shared.periods import VIETNAM_TZ
@@ -170,6 +171,23 @@ def test_unexcused_absence_goes_to_the_cell_committee() -> None:
     assert rules.unexcused_absences(meeting=meeting(), absent=[], ctx=CTX, config=DEFAULT_CONFIG) == []
 
 
+def history(*figures: int | tuple[int, int], recent: bool = True) -> list[AnnouncedFigures]:
+    """A member's announced figures in order: a count in a row (no unexcused months), or (in a row, months)."""
+    pairs = [figure if isinstance(figure, tuple) else (figure, 0) for figure in figures]
+    return [
+        AnnouncedFigures(event_id=f"e{index}", consecutive_absences=count, unexcused_months=months, recent=recent)
+        for index, (count, months) in enumerate(pairs, start=1)
+    ]
+
+
+def decide(figures: list[AnnouncedFigures], config: Any = DEFAULT_CONFIG) -> list[tuple[str, int, str]]:
+    """(rule, count, anchor) of each alert absence_history raises for the history (one recipient set each)."""
+    fired = rules.absence_history(member_id="a", full_name="Nguyễn Văn a", history=figures, ctx=CTX, config=config)
+    assert all([recipient.id for recipient in alert.recipients] == ["bt", "pbt", "ward"] for alert, _ in fired)
+    assert all(alert.period == anchor for alert, anchor in fired)
+    return [(alert.rule, alert.values["count"], anchor) for alert, anchor in fired]
+
+
 @pytest.mark.parametrize(
     ("consecutive", "months", "expected"),
     [
@@ -179,19 +197,52 @@ def test_unexcused_absence_goes_to_the_cell_committee() -> None:
     ],
 )
 def test_absence_history_thresholds(consecutive: int, months: int, expected: set[str]) -> None:
-    fired = rules.absence_history(
-        member_id="a",
-        full_name="Nguyễn Văn a",
-        meeting_id="m1",
-        consecutive_absences=consecutive,
-        unexcused_months=months,
-        ctx=CTX,
-        config=DEFAULT_CONFIG,
-        now=NOW,
-    )
-    assert {alert.rule for alert in fired} == expected
-    for alert in fired:
-        assert [recipient.id for recipient in alert.recipients] == ["bt", "pbt", "ward"]
+    assert {rule for rule, _, _ in decide(history((consecutive, months)))} == expected
+
+
+def test_a_run_of_absences_alerts_once_however_its_figures_came() -> None:
+    assert decide(history(1, 2, 3, 4, 5, 6)) == [(r.CONSECUTIVE_ABSENCES, 4, "e4")]
+    assert decide(history(0, 18, 19, 20)) == [(r.CONSECUTIVE_ABSENCES, 18, "e2")]
+    assert decide(history(18)) == [(r.CONSECUTIVE_ABSENCES, 18, "e1")]
+
+
+def test_a_run_already_alerted_stays_quiet_as_it_grows() -> None:
+    figures = history(1, 2, 3, 4, 5, 6)
+    figures[3] = replace(figures[3], run_alerted=True)
+    assert decide(figures) == []
+    assert rules.pending_stretches(figures, DEFAULT_CONFIG) == []
+
+
+def test_attending_ends_a_run_and_the_next_one_past_three_alerts_again() -> None:
+    assert decide(history(4, 5, 0, 1, 2, 3, 4)) == [
+        (r.CONSECUTIVE_ABSENCES, 4, "e1"),
+        (r.CONSECUTIVE_ABSENCES, 4, "e7"),
+    ]
+    # the return to meetings announced in the same breath as the new run: the count fell, so a new run
+    assert decide(history(30, 4)) == [(r.CONSECUTIVE_ABSENCES, 30, "e1"), (r.CONSECUTIVE_ABSENCES, 4, "e2")]
+    assert decide(history(4, 5, 0, 1, 2, 3)) == [(r.CONSECUTIVE_ABSENCES, 4, "e1")]  # the new run is at 3: not yet
+
+
+def test_a_late_figure_that_shows_two_runs_alerts_the_part_not_told_of() -> None:
+    figures = history(5, 1, 7)  # 1 came late: 5 then 7 had looked like one run, alerted on 7 (arrived first)
+    figures[2] = replace(figures[2], run_alerted=True)
+    assert decide(figures) == [(r.CONSECUTIVE_ABSENCES, 5, "e1")]
+
+
+def test_figures_about_old_meetings_alert_nothing_but_still_shape_the_runs() -> None:
+    old = history(4, 5, 6, recent=False)
+    assert decide(old) == []
+    now = [*old, *[replace(figure, event_id=f"n{index}", recent=True) for index, figure in enumerate(history(7))]]
+    assert decide(now) == [(r.CONSECUTIVE_ABSENCES, 7, "n0")]  # the run goes on into a recent meeting: told once
+
+
+def test_unexcused_months_alert_once_per_crossing_not_per_month() -> None:
+    assert decide(history((0, 1), (0, 2), (0, 3), (0, 4), (0, 5))) == [(r.UNEXCUSED_MONTHS, 3, "e3")]
+    assert decide(history((0, 4))) == [(r.UNEXCUSED_MONTHS, 4, "e1")]
+    crossings = history((0, 3), (0, 4), (0, 2), (0, 3))  # a month rolled out of the year, another came in
+    assert decide(crossings) == [(r.UNEXCUSED_MONTHS, 3, "e1"), (r.UNEXCUSED_MONTHS, 3, "e4")]
+    crossings[0] = replace(crossings[0], months_alerted=True)
+    assert decide(crossings) == [(r.UNEXCUSED_MONTHS, 3, "e4")]
 
 
 def test_meeting_rated_average_or_poor_goes_to_the_superior_unless_provisional() -> None:
@@ -226,20 +277,13 @@ def test_the_may_alert_checks_say_exactly_when_the_history_and_rating_rules_aler
     """The batch handlers read a cell's people only when these say an alert may fire: never wrong either way."""
     for consecutive in range(6):
         for months in range(5):
-            fired = rules.absence_history(
-                member_id="a",
-                full_name="a",
-                meeting_id="m1",
-                consecutive_absences=consecutive,
-                unexcused_months=months,
-                ctx=CTX,
-                config=config,
-                now=NOW,
+            decided = rules.absence_history(
+                member_id="a", full_name="a", history=history((consecutive, months)), ctx=CTX, config=config
             )
             may = rules.absence_history_may_alert(
                 consecutive_absences=consecutive, unexcused_months=months, config=config
             )
-            assert may == bool(fired), (consecutive, months)
+            assert may == bool(decided) == bool(rules.pending_stretches(history((consecutive, months)), config))
     for rating in ("good", "fair", "average", "poor"):
         for provisional in (False, True):
             fired = rules.meeting_rated_low(

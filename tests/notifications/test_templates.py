@@ -78,6 +78,7 @@ def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
         "member": "Phạm Văn Đức",
         "days": 2,
         "count": 4,
+        "threshold": 3,
         "month": "2026-11",
         "quarter": "2026-Q4",
         "period_label": "2026-11",

@@ -201,6 +201,34 @@ class CellContext:
 
 
 @dataclass(frozen=True)
+class AnnouncedFigures:
+    """One member.attendance.updated.v1 of a member as the absence rules read it, in the order of the
+    announcements (event time, then cause, then id): its figures, whether its meeting was recent enough to alert
+    about when it arrived, and whether an alert of each rule was anchored on it."""
+
+    event_id: str
+    consecutive_absences: int
+    unexcused_months: int
+    recent: bool
+    run_alerted: bool = False
+    months_alerted: bool = False
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of a member's announced figures that one alert is about: a run of absences, or a time at or above
+    the unexcused-months threshold. `count` and `anchor` are the figure and event id of the announcement at
+    which it crossed the threshold (about a recent meeting), while `alerting`."""
+
+    count: int
+    alerting: bool
+    """Some figure in it passes the threshold and was announced about a recent meeting."""
+    alerted: bool
+    """An alert was anchored on one of its figures already."""
+    anchor: str
+
+
+@dataclass(frozen=True)
 class Alert:
     """One rule firing about one subject for one period, to its recipients."""
 

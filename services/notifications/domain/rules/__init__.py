@@ -1,7 +1,9 @@
 """The alert rules of DOMAIN.md as pure functions of the projection, the settings and the clock.
 
 Each returns the alerts to raise now (possibly none). Whether an alert was raised before is not
-their concern: the (rule, subject, recipient, period) key makes a repeated evaluation harmless.
+their concern: the (rule, subject, recipient, period) key makes a repeated evaluation harmless. The
+absence rules are the exception: one alert per run of absences (per crossing of the months) is a fact
+about the member's whole announced history, which they read with the figures alerts were anchored on.
 """
 
 from services.notifications.domain.rules.cells import (
@@ -30,9 +32,12 @@ from services.notifications.domain.rules.meetings import (
 from services.notifications.domain.rules.members import (
     absence_history,
     absence_history_may_alert,
+    absence_runs,
+    pending_stretches,
     probation_check_day,
     probation_ending,
     probation_ends_on,
+    unexcused_crossings,
 )
 from services.notifications.domain.rules.scores import (
     meeting_rated_low,
@@ -47,6 +52,7 @@ __all__ = [
     "NOTICE_RULES",
     "absence_history",
     "absence_history_may_alert",
+    "absence_runs",
     "build_alerts",
     "cell_without_committee",
     "documents_missing",
@@ -62,10 +68,12 @@ __all__ = [
     "monitor_behind_quota",
     "no_regular_meeting",
     "period_due",
+    "pending_stretches",
     "period_rated_low",
     "probation_check_day",
     "probation_ending",
     "probation_ends_on",
     "quarter_without_thematic",
     "unexcused_absences",
+    "unexcused_crossings",
 ]

@@ -1,62 +1,128 @@
 """Rules about one member: absences in a row or over months, and the end of probation."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import PROBATIONARY, Alert, CellContext, Member, unique_recipients
+from services.notifications.domain.model import (
+    PROBATIONARY,
+    Alert,
+    AnnouncedFigures,
+    CellContext,
+    Member,
+    Stretch,
+    unique_recipients,
+)
 from services.notifications.domain.rules.common import build_alerts
 from services.notifications.domain.settings import RuleConfig
 from shared.periods import add_years, local
 
 
 def absence_history_may_alert(*, consecutive_absences: int, unexcused_months: int, config: RuleConfig) -> bool:
-    """Whether absence_history raises anything for these counts under the settings, whoever the cell's people are
-    (a batch asks before reading the cells: most histories announced are of members present)."""
+    """Whether these figures pass a threshold of the absence rules under the settings (a batch reads a member's
+    announced history only when one of its new figures does, or arrived late: most histories announced are of
+    members present)."""
     return (
         config.is_enabled(r.CONSECUTIVE_ABSENCES)
         and consecutive_absences > config.param(r.CONSECUTIVE_ABSENCES, "more_than")
     ) or (config.is_enabled(r.UNEXCUSED_MONTHS) and unexcused_months >= config.param(r.UNEXCUSED_MONTHS, "at_least"))
 
 
+def absence_runs(history: Sequence[AnnouncedFigures], *, more_than: int) -> list[Stretch]:
+    """A member's runs of absences over their announced figures in order. A run starts at the first figure and
+    wherever the count falls: the member attended since the figure before, whether or not an announcement of the
+    fall itself (0) came through. A run alerts once any recent figure in it exceeds `more_than`, however far it
+    jumped past it (at the first such figure); later figures of the same run only extend it."""
+    runs: list[Stretch] = []
+    previous: int | None = None
+    for figures in history:
+        count = figures.consecutive_absences
+        if previous is None or count < previous:
+            runs.append(Stretch(count=count, alerting=False, alerted=False, anchor=""))
+        runs[-1] = _extend(runs[-1], figures, count=count, passes=count > more_than, alerted=figures.run_alerted)
+        previous = count
+    return runs
+
+
+def unexcused_crossings(history: Sequence[AnnouncedFigures], *, at_least: int) -> list[Stretch]:
+    """The times a member's unexcused months (a rolling 12 months) stood at `at_least` or more, over their
+    announced figures in order: each rise from below the threshold is a new crossing, further months of the same
+    time above it are not."""
+    crossings: list[Stretch] = []
+    above = False
+    for figures in history:
+        months = figures.unexcused_months
+        if months < at_least:
+            above = False
+            continue
+        if not above:
+            crossings.append(Stretch(count=months, alerting=False, alerted=False, anchor=""))
+            above = True
+        crossings[-1] = _extend(crossings[-1], figures, count=months, passes=True, alerted=figures.months_alerted)
+    return crossings
+
+
+def _extend(stretch: Stretch, figures: AnnouncedFigures, *, count: int, passes: bool, alerted: bool) -> Stretch:
+    """The stretch with one more figure; the first that passes the threshold about a recent meeting is where it
+    crossed (its count and anchor), so the same figures give the same alert however they were batched."""
+    crosses = passes and figures.recent and not stretch.alerting
+    return Stretch(
+        count=count if crosses else stretch.count,
+        alerting=stretch.alerting or crosses,
+        alerted=stretch.alerted or alerted,
+        anchor=figures.event_id if crosses else stretch.anchor,
+    )
+
+
+def pending_stretches(history: Sequence[AnnouncedFigures], config: RuleConfig) -> list[tuple[str, int, Stretch]]:
+    """The runs of absences and crossings of the unexcused months in a member's history that should alert and have
+    not (no figure of theirs anchors an alert yet): (rule, its threshold, stretch) each."""
+    found: list[tuple[str, int, Stretch]] = []
+    if config.is_enabled(r.CONSECUTIVE_ABSENCES):
+        more_than = config.param(r.CONSECUTIVE_ABSENCES, "more_than")
+        found += [(r.CONSECUTIVE_ABSENCES, more_than, run) for run in absence_runs(history, more_than=more_than)]
+    if config.is_enabled(r.UNEXCUSED_MONTHS):
+        at_least = config.param(r.UNEXCUSED_MONTHS, "at_least")
+        found += [(r.UNEXCUSED_MONTHS, at_least, one) for one in unexcused_crossings(history, at_least=at_least)]
+    return [
+        (rule, threshold, stretch) for rule, threshold, stretch in found if stretch.alerting and not stretch.alerted
+    ]
+
+
 def absence_history(
     *,
     member_id: str,
     full_name: str,
-    meeting_id: str,
-    consecutive_absences: int,
-    unexcused_months: int,
+    history: Sequence[AnnouncedFigures],
     ctx: CellContext,
     config: RuleConfig,
-    now: datetime,
-) -> list[Alert]:
-    """Absent more than N meetings in a row, or unexcused in N months of a year: cell and superior committee."""
+) -> list[tuple[Alert, str]]:
+    """Absent more than N meetings in a row, or unexcused in N months of a year: the cell and superior committees,
+    once per run of absences and once per crossing of the months; each alert with the figure to anchor it on (the
+    one where the stretch crossed the threshold, whose count it tells and whose event id is its period).
+
+    Decided over the member's whole announced history, so the alerts are the same whatever the announcements'
+    batching (0 -> 18 at once, or 1, 2, ... one by one), order or repetition; a run a late figure shows to have
+    been two runs is two runs, the part without an anchored alert alerting on its own."""
     recipients = unique_recipients(ctx.cell_committee(), ctx.superior_committee())
     cell_id = ctx.cell.id if ctx.cell else None
-    values = {"cell": ctx.cell_name, "member": full_name}
-    alerts: list[Alert] = []
-    if config.is_enabled(r.CONSECUTIVE_ABSENCES) and consecutive_absences > config.param(
-        r.CONSECUTIVE_ABSENCES, "more_than"
-    ):
-        alerts += build_alerts(
-            r.CONSECUTIVE_ABSENCES,
-            subject_id=member_id,
-            period=meeting_id,
-            recipients=recipients,
-            cell_id=cell_id,
-            count=consecutive_absences,
-            **values,
-        )
-    if config.is_enabled(r.UNEXCUSED_MONTHS) and unexcused_months >= config.param(r.UNEXCUSED_MONTHS, "at_least"):
-        alerts += build_alerts(
-            r.UNEXCUSED_MONTHS,
-            subject_id=member_id,
-            period=str(local(now).year),
-            recipients=recipients,
-            cell_id=cell_id,
-            count=unexcused_months,
-            **values,
-        )
-    return alerts
+    decided: list[tuple[Alert, str]] = []
+    for rule, threshold, stretch in pending_stretches(history, config):
+        decided += [
+            (alert, stretch.anchor)
+            for alert in build_alerts(
+                rule,
+                subject_id=member_id,
+                period=stretch.anchor,
+                recipients=recipients,
+                cell_id=cell_id,
+                cell=ctx.cell_name,
+                member=full_name,
+                count=stretch.count,
+                threshold=threshold,
+            )
+        ]
+    return decided
 
 
 def probation_ends_on(member: Member) -> date | None:

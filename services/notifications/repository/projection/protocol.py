@@ -4,8 +4,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.notifications.domain.model import CellContext, CellScore, Meeting, Member, Monitor, Roster, Unit
+from services.notifications.domain.model import (
+    AnnouncedFigures,
+    CellContext,
+    CellScore,
+    Meeting,
+    Member,
+    Monitor,
+    Roster,
+    Unit,
+)
 from services.notifications.domain.settings import RuleOverride
+from services.notifications.repository.projection.figures import NewFigures
 
 
 class ProjectionRepository(Protocol):
@@ -67,3 +77,7 @@ class ProjectionRepository(Protocol):
     ) -> bool: ...
     async def upsert_cell_scores(self, scores: Sequence[CellScore]) -> set[tuple[str, str]]: ...
     async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None: ...
+    async def lock_members(self, member_ids: Sequence[str]) -> None: ...
+    async def add_figures(self, figures: Sequence[NewFigures]) -> dict[tuple[str, str], bool]: ...
+    async def figure_histories(self, member_ids: Sequence[str]) -> dict[str, list[AnnouncedFigures]]: ...
+    async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None: ...

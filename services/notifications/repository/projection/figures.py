@@ -1,0 +1,109 @@
+"""The announced attendance figures of members, which the absence rules decide over."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import AnnouncedFigures
+
+
+@dataclass(frozen=True)
+class NewFigures:
+    """A member.attendance.updated.v1 to store: the member, the announcement's order (time, cause, id), its figures
+    and whether its meeting is recent enough to alert about."""
+
+    member_id: str
+    time: datetime
+    cause_id: str
+    event_id: str
+    consecutive_absences: int
+    unexcused_months: int
+    recent: bool
+
+
+class PgFigures:
+    """member_figures on the unit of work's connection."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+    async def lock_members(self, member_ids: Sequence[str]) -> None:
+        """Serialize this transaction with others deciding about the same members until it ends (in sorted order,
+        so two batches naming the same members cannot wait on each other)."""
+        if member_ids:
+            await self._db.execute(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended('member:' || k, 0)))"
+                " FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS t(k) ORDER BY k) AS ordered",
+                list(member_ids),
+            )
+
+    async def add_figures(self, figures: Sequence[NewFigures]) -> dict[tuple[str, str], bool]:
+        """Store the announcements not stored yet, in one statement; for each stored (member, event id), whether a
+        later announcement of the member was stored before (it arrived late)."""
+        if not figures:
+            return {}
+        rows = await self._db.fetch(
+            "WITH added AS (INSERT INTO member_figures (member_id, version_time, cause_id, event_id,"
+            " consecutive_absences, unexcused_months, recent)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::int[],"
+            " $7::bool[]) ON CONFLICT DO NOTHING RETURNING member_id, version_time, cause_id, event_id)"
+            # the statement's snapshot: the rows stored before it, not those it adds
+            " SELECT a.member_id, a.event_id, EXISTS (SELECT 1 FROM member_figures AS f WHERE f.member_id = a.member_id"
+            "  AND (f.version_time, f.cause_id, f.event_id) > (a.version_time, a.cause_id, a.event_id)) AS late"
+            " FROM added AS a",
+            [f.member_id for f in figures],
+            [f.time for f in figures],
+            [f.cause_id for f in figures],
+            [f.event_id for f in figures],
+            [f.consecutive_absences for f in figures],
+            [f.unexcused_months for f in figures],
+            [f.recent for f in figures],
+        )
+        return {(row["member_id"], row["event_id"]): row["late"] for row in rows}
+
+    async def figure_histories(self, member_ids: Sequence[str]) -> dict[str, list[AnnouncedFigures]]:
+        """Each member's announced figures in order, in one query."""
+        if not member_ids:
+            return {}
+        rows = await self._db.fetch(
+            "SELECT member_id, event_id, consecutive_absences, unexcused_months, recent, run_alerted, months_alerted"
+            " FROM member_figures WHERE member_id = ANY($1::text[])"
+            " ORDER BY member_id, version_time, cause_id, event_id",
+            list(member_ids),
+        )
+        histories: dict[str, list[AnnouncedFigures]] = {member_id: [] for member_id in member_ids}
+        for row in rows:
+            histories[row["member_id"]].append(
+                AnnouncedFigures(
+                    event_id=row["event_id"],
+                    consecutive_absences=row["consecutive_absences"],
+                    unexcused_months=row["unexcused_months"],
+                    recent=row["recent"],
+                    run_alerted=row["run_alerted"],
+                    months_alerted=row["months_alerted"],
+                )
+            )
+        return histories
+
+    async def mark_alerted(self, marks: Sequence[tuple[str, str, str]]) -> None:
+        """Anchor alerts on figures: (member, event id, rule) each, the rule consecutive_absences or
+        unexcused_months, in one statement."""
+        if not marks:
+            return
+        await self._db.execute(
+            # one row per figure: an UPDATE joined to two rows of the same figure applies only one of them
+            "UPDATE member_figures AS f SET run_alerted = f.run_alerted OR m.run,"
+            " months_alerted = f.months_alerted OR m.months"
+            " FROM (SELECT member_id, event_id, bool_or(rule = $4) AS run, bool_or(rule = $5) AS months"
+            "  FROM unnest($1::text[], $2::text[], $3::text[]) AS t(member_id, event_id, rule)"
+            "  GROUP BY member_id, event_id) AS m"
+            " WHERE f.member_id = m.member_id AND f.event_id = m.event_id",
+            [member_id for member_id, _, _ in marks],
+            [event_id for _, event_id, _ in marks],
+            [rule for _, _, rule in marks],
+            r.CONSECUTIVE_ABSENCES,
+            r.UNEXCUSED_MONTHS,
+        )

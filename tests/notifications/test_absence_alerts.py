@@ -1,0 +1,192 @@
+"""The absence alerts against the real database: one per run of absences (and per crossing of the unexcused
+months) for each recipient, whatever the batching, order and repetition of member.attendance.updated.v1."""
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services.notifications.config import Settings
+from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.contracts.registry import read_event
+from shared.envelope import CloudEvent
+from shared.periods import VIETNAM_TZ
+from tests.notifications.events import Province, event
+from tests.notifications.fakes import Clock
+
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)
+UPDATED = "member.attendance.updated.v1"
+
+
+def announced(p: Province, step: int, in_a_row: int, *, months: int = 0) -> CloudEvent:
+    """The member's figures after the roster of the cell's meeting number `step`, as meetings announces them: each
+    announcement about its own meeting, later steps later."""
+    return event(
+        UPDATED,
+        {
+            "member_id": p.member,
+            "cell_id": p.cell,
+            "meeting_id": f"{p.cell}-m{step}",
+            "full_name": "Lê Văn Đức",
+            "consecutive_absences": in_a_row,
+            "consecutive_excused_absences": 0,
+            "unexcused_months_last_year": months,
+        },
+        time=NOW - timedelta(days=1) + timedelta(minutes=step),
+        event_id=f"{p.cell}-f{step:02d}",
+    )
+
+
+def run(p: Province, counts: list[int], *, months: list[int] | None = None) -> list[CloudEvent]:
+    """Announcements of the counts in a row (and unexcused months), one step each, in order."""
+    return [announced(p, step, count, months=(months or [0] * len(counts))[step]) for step, count in enumerate(counts)]
+
+
+async def province(pool: asyncpg.Pool, settings: Settings) -> tuple[Province, Clock]:
+    """A cell with its secretary, deputy, member and superior committee, projected."""
+    p, clock = Province(), Clock(NOW)
+    await feed(pool, settings, clock, [[item] for item in p.setup()])
+    return p, clock
+
+
+async def feed(pool: asyncpg.Pool, settings: Settings, clock: Clock, batches: list[list[CloudEvent]]) -> None:
+    """Each batch in its own unit of work: one event through its handler, several through the batch handler (as
+    consume_event hands a run of one type over)."""
+    for batch in batches:
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            if len(batch) == 1:
+                await HANDLERS[batch[0].type](read_event(batch[0]), uow)
+            else:
+                await BATCH_HANDLERS[UPDATED]([read_event(item) for item in batch], uow)
+            await uow.commit()
+
+
+async def alerts(pool: asyncpg.Pool, p: Province) -> list[tuple[str, str, str]]:
+    """(rule, recipient role, title) of every absence alert about the member, sorted."""
+    roles = {p.secretary: "secretary", p.deputy: "deputy", p.committee: "committee"}
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT rule, recipient_id, title FROM notification WHERE subject_id = $1"
+            " AND rule IN ('consecutive_absences', 'unexcused_months')",
+            p.member,
+        )
+    return sorted((row["rule"], roles[row["recipient_id"]], row["title"]) for row in rows)
+
+
+def per_recipient(found: list[tuple[str, str, str]]) -> Counter[tuple[str, str]]:
+    """How many alerts of each rule each recipient got."""
+    return Counter((rule, role) for rule, role, _ in found)
+
+
+def each_once(rule: str, times: int = 1) -> Counter[tuple[str, str]]:
+    """Every recipient of the absence rules (cell committee and superior committee) `times` times."""
+    return Counter({(rule, role): times for role in ("secretary", "deputy", "committee")})
+
+
+async def test_a_run_announced_one_meeting_at_a_time_alerts_each_recipient_once(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p, clock = await province(pool, settings)
+    await feed(pool, settings, clock, [[item] for item in run(p, [1, 2, 3, 4, 5, 6])])
+    found = await alerts(pool, p)
+    assert per_recipient(found) == each_once("consecutive_absences")
+    assert {title for _, _, title in found} == {"Đảng viên vắng 4 buổi liên tiếp: Lê Văn Đức, Chi bộ khu phố Đông"}
+
+
+async def test_a_run_that_jumps_past_three_alerts_once_where_it_jumped(pool: asyncpg.Pool, settings: Settings) -> None:
+    p, clock = await province(pool, settings)
+    await feed(pool, settings, clock, [[item] for item in run(p, [0, 18, 19, 20])])
+    found = await alerts(pool, p)
+    assert per_recipient(found) == each_once("consecutive_absences")
+    assert {title for _, _, title in found} == {"Đảng viên vắng 18 buổi liên tiếp: Lê Văn Đức, Chi bộ khu phố Đông"}
+    async with pool.acquire() as conn:
+        body = await conn.fetchval(
+            "SELECT body FROM notification WHERE subject_id = $1 AND recipient_id = $2", p.member, p.committee
+        )
+    assert body.startswith("Kính gửi Đảng ủy phường Hòa Bình,\n\nĐồng chí Lê Văn Đức (Chi bộ khu phố Đông)")
+    assert "đã vắng mặt 18 buổi sinh hoạt liên tiếp (quá 3 buổi)" in body
+
+
+async def test_attending_ends_the_run_and_four_more_absences_alert_again(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p, clock = await province(pool, settings)
+    await feed(pool, settings, clock, [[item] for item in run(p, [1, 2, 3, 4, 5, 0, 1, 2, 3])])
+    assert per_recipient(await alerts(pool, p)) == each_once("consecutive_absences")  # the new run is at 3
+    await feed(pool, settings, clock, [[announced(p, 9, 4)], [announced(p, 10, 5)]])
+    assert per_recipient(await alerts(pool, p)) == each_once("consecutive_absences", times=2)
+    # the return and the new run announced together (5 -> 4, no 0 in between): the count fell, a new run
+    q, clock = await province(pool, settings)
+    await feed(pool, settings, clock, [run(q, [5])[:1], [announced(q, 1, 4)], [announced(q, 2, 6)]])
+    assert per_recipient(await alerts(pool, q)) == each_once("consecutive_absences", times=2)
+
+
+async def test_the_same_figures_in_any_batching_order_or_repetition_give_the_same_alerts(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    counts = [1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5]
+    months = [0, 1, 1, 2, 3, 3, 4, 4, 4, 2, 2, 3, 3]
+
+    def in_order(p: Province) -> list[list[CloudEvent]]:
+        return [[item] for item in run(p, counts, months=months)]
+
+    def one_batch(p: Province) -> list[list[CloudEvent]]:
+        return [run(p, counts, months=months)]
+
+    def in_threes_twice(p: Province) -> list[list[CloudEvent]]:
+        events = run(p, counts, months=months)
+        threes = [events[start : start + 3] for start in range(0, len(events), 3)]
+        return threes + [events[4:9], events[:1]]  # copies, as a redelivery after a restart brings them
+
+    def reversed_one_by_one(p: Province) -> list[list[CloudEvent]]:
+        return [[item] for item in reversed(run(p, counts, months=months))]
+
+    def shuffled_in_pairs(p: Province) -> list[list[CloudEvent]]:
+        events = run(p, counts, months=months)
+        random.Random(7).shuffle(events)
+        return [events[start : start + 2] for start in range(0, len(events), 2)]
+
+    outcomes = {}
+    for name, feeding in [
+        ("in_order", in_order),
+        ("one_batch", one_batch),
+        ("in_threes_twice", in_threes_twice),
+        ("reversed_one_by_one", reversed_one_by_one),
+        ("shuffled_in_pairs", shuffled_in_pairs),
+    ]:
+        p, clock = await province(pool, settings)
+        await feed(pool, settings, clock, feeding(p))
+        outcomes[name] = await alerts(pool, p)
+    # two runs past three (7, then 5 after attending), two crossings of 3 unexcused months (4 -> 2 -> 3)
+    expected = each_once("consecutive_absences", times=2) + each_once("unexcused_months", times=2)
+    assert {name: per_recipient(found) for name, found in outcomes.items()} == dict.fromkeys(outcomes, expected)
+    # batching and repetition change not even the texts: each alert tells where its run crossed the threshold
+    assert outcomes["one_batch"] == outcomes["in_threes_twice"] == outcomes["in_order"]
+    assert {title for _, role, title in outcomes["in_order"] if role == "secretary"} == {
+        "Đảng viên vắng 4 buổi liên tiếp: Lê Văn Đức, Chi bộ khu phố Đông",
+        "Đảng viên vắng không lý do 3 tháng trong năm: Lê Văn Đức, Chi bộ khu phố Đông",
+    }
+
+
+async def test_unexcused_months_alert_once_per_crossing_not_at_every_new_month(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p, clock = await province(pool, settings)
+    steps = [announced(p, step, 0, months=months) for step, months in enumerate([1, 2, 3, 4, 5])]
+    await feed(pool, settings, clock, [[item] for item in steps])
+    assert per_recipient(await alerts(pool, p)) == each_once("unexcused_months")
+    # a month rolls out of the twelve (2), another comes in (3): crossed again, within the same year
+    await feed(pool, settings, clock, [[announced(p, 5, 0, months=2)], [announced(p, 6, 0, months=3)]])
+    assert per_recipient(await alerts(pool, p)) == each_once("unexcused_months", times=2)
+
+
+async def test_a_redelivered_announcement_changes_nothing(pool: asyncpg.Pool, settings: Settings) -> None:
+    p, clock = await province(pool, settings)
+    events = run(p, [2, 4])
+    await feed(pool, settings, clock, [events, events, [events[1]]])
+    assert per_recipient(await alerts(pool, p)) == each_once("consecutive_absences")
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM member_figures WHERE member_id = $1", p.member)
+    assert stored == 2
