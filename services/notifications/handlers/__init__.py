@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from services.notifications.handlers import facts
+from services.notifications.handlers import facts, histories, scores
 from shared.consuming import BatchHandler, EventHandler
 
 HANDLERS: dict[str, EventHandler[Any]] = {
@@ -16,9 +16,9 @@ HANDLERS: dict[str, EventHandler[Any]] = {
     "documents.published.v1": facts.on_documents_published,
     "attendance.recorded.v1": facts.on_attendance_recorded,
     "minutes.submitted.v1": facts.on_minutes_submitted,
-    "member.attendance.updated.v1": facts.on_member_attendance_updated,
-    "score.meeting.updated.v1": facts.on_meeting_score,
-    "score.cell.updated.v1": facts.on_cell_score,
+    "member.attendance.updated.v1": histories.on_member_attendance_updated,
+    "score.meeting.updated.v1": scores.on_meeting_score,
+    "score.cell.updated.v1": scores.on_cell_score,
 }
 """The types this service reacts to; others on its queue are acknowledged and ignored."""
 
@@ -28,8 +28,8 @@ BATCH_HANDLERS: dict[str, BatchHandler[Any]] = {
     "attendance.recorded.v1": facts.on_attendance_recorded_many,
     "documents.published.v1": facts.on_documents_published_many,
     "minutes.submitted.v1": facts.on_minutes_submitted_many,
-    "member.attendance.updated.v1": facts.on_member_attendance_updates,
-    "score.meeting.updated.v1": facts.on_meeting_scores,
-    "score.cell.updated.v1": facts.on_cell_scores,
+    "member.attendance.updated.v1": histories.on_member_attendance_updates,
+    "score.meeting.updated.v1": scores.on_meeting_scores,
+    "score.cell.updated.v1": scores.on_cell_scores,
 }
 """The types whose runs in a batch are decided at once (the same outcome as their HANDLERS one by one)."""

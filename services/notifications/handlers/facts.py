@@ -7,10 +7,9 @@ from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import Alert, CellContext, CellScore, Meeting, Member, Monitor, Roster, Unit
+from services.notifications.domain.model import Alert, CellContext, Meeting, Member, Monitor, Roster, Unit
 from services.notifications.domain.settings import RuleConfig
 from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts
-from services.notifications.repository.projection import NewFigures
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 from shared.periods import at_local_hour
@@ -399,139 +398,7 @@ def _cell_of(meeting: Meeting | None) -> str | None:
     return meeting.cell_id if meeting is not None else None
 
 
-async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Absent too many meetings in a row or unexcused in too many months: cell and superior committees."""
-    await on_member_attendance_updates([event], uow)
-
-
-async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """member.attendance.updated.v1 of a batch: every announcement joins its member's history (those about old
-    meetings too: they tell where runs start and end, silently), then the absence rules decide over the whole
-    history of each member whose new figures pass a threshold or arrived late (a figure below the thresholds that
-    comes last cuts no run that could alert), so that each run of absences and each crossing of the unexcused
-    months alerts once, whatever the batching, order or repetition of the announcements. The members are locked,
-    so two batches about one member decide one after the other; a cell's context (its people) is read only for
-    members with something to alert: most histories announced are of members present."""
-    if not events:
-        return
-    await uow.projection.lock_members(sorted({event.data.member_id for event in events}))
-    recent = {id(event) for event in await _about_recent_meetings(events, uow)}
-    added = await uow.projection.add_figures(
-        [
-            NewFigures(
-                member_id=event.data.member_id,
-                time=event.time,
-                cause_id=_cause_of(event),
-                event_id=event.order_id,
-                consecutive_absences=event.data.consecutive_absences,
-                unexcused_months=event.data.unexcused_months_last_year,
-                recent=id(event) in recent,
-            )
-            for event in events
-        ]
-    )
-    if not added:
-        return
-    newest: dict[str, Event[Any]] = {}
-    for event in sorted(events, key=_announcement_order):
-        newest[event.data.member_id] = event  # the member's name and cell as last announced
-    configs = await configs_for(sorted({event.data.cell_id for event in newest.values()}), uow)
-    deciding = sorted(
-        {
-            event.data.member_id
-            for event in events
-            if (event.data.member_id, event.order_id) in added
-            and (
-                added[(event.data.member_id, event.order_id)]
-                or event is not newest[event.data.member_id]
-                or (
-                    id(event) in recent
-                    and rules.absence_history_may_alert(
-                        consecutive_absences=event.data.consecutive_absences,
-                        unexcused_months=event.data.unexcused_months_last_year,
-                        config=configs[newest[event.data.member_id].data.cell_id],
-                    )
-                )
-            )
-        }
-    )
-    if not deciding:
-        return
-    histories = await uow.projection.figure_histories(deciding)
-    alerting = [
-        member_id
-        for member_id in deciding
-        if rules.pending_stretches(histories[member_id], configs[newest[member_id].data.cell_id])
-    ]
-    if not alerting:
-        return
-    contexts = await uow.projection.cell_contexts(sorted({newest[member_id].data.cell_id for member_id in alerting}))
-    alerts: list[Alert] = []
-    marks: list[tuple[str, str, str]] = []
-    for member_id in alerting:
-        data = newest[member_id].data
-        for alert, anchor in rules.absence_history(
-            member_id=member_id,
-            full_name=data.full_name,
-            history=histories[member_id],
-            ctx=contexts[data.cell_id],
-            config=configs[data.cell_id],
-        ):
-            alerts.append(alert)
-            marks.append((member_id, anchor, alert.rule))
-    await raise_alerts(alerts, uow)
-    await uow.projection.mark_alerted(marks)
-
-
-def _cause_of(event: Event[Any]) -> str:
-    """The id of the fact whose handling announced these figures (the same in every run over the same facts,
-    unlike the announcement's own id), the announcement's id when it names none."""
-    return str(event.envelope.causationid or event.order_id)
-
-
-def _announcement_order(event: Event[Any]) -> tuple[datetime, str, str]:
-    """Announcements in the order member_figures keeps them: time, cause, id (code point order)."""
-    return (event.time, _cause_of(event), event.order_id)
-
-
-async def on_meeting_score(event: Event[Any], uow: NotificationsUnit) -> None:
-    """A meeting rated Average or Poor: the superior committee."""
-    await on_meeting_scores([event], uow)
-
-
-async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """score.meeting.updated.v1 of a batch: the ratings of recent meetings decided at once, each cell's settings
-    read once and the context (its committees) only of cells with a rating that may alert, as for the histories
-    (the alerts are those of each event in turn)."""
-    meetings: dict[str, Meeting] = {}
-    recent = await _about_recent_meetings(events, uow, meetings=meetings)
-    configs = await configs_for(sorted({event.data.cell_id for event in recent}), uow) if recent else {}
-    alerting = [
-        event
-        for event in recent
-        if rules.meeting_rated_low_may_alert(
-            rating=event.data.rating.value, provisional=event.data.provisional, config=configs[event.data.cell_id]
-        )
-    ]
-    if not alerting:
-        return
-    contexts = await uow.projection.cell_contexts(sorted({event.data.cell_id for event in alerting}))
-    alerts = []
-    for event in alerting:
-        data = event.data
-        alerts += rules.meeting_rated_low(
-            meeting_id=data.meeting_id,
-            rating=data.rating.value,
-            score=data.score,
-            provisional=data.provisional,
-            meeting=meetings.get(data.meeting_id),
-            ctx=contexts[data.cell_id],
-            config=configs[data.cell_id],
-        )
-    await raise_alerts(alerts, uow)
-
-
-async def _about_recent_meetings(
+async def about_recent_meetings(
     events: Sequence[Event[Any]], uow: NotificationsUnit, *, meetings: dict[str, Meeting] | None = None
 ) -> list[Event[Any]]:
     """The events whose `data.meeting_id` is recent enough to alert about (or unknown), the meetings read in one
@@ -541,37 +408,3 @@ async def _about_recent_meetings(
         meetings.update(found)
     now, cutoff_days = uow.now(), uow.settings.history_cutoff_days
     return [event for event in events if is_recent(found.get(event.data.meeting_id), now=now, cutoff_days=cutoff_days)]
-
-
-async def on_cell_score(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Store the period rating and plan its check once the period is over (plus a grace)."""
-    await on_cell_scores([event], uow)
-
-
-async def on_cell_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """score.cell.updated.v1 of a batch: the period ratings stored in one statement (each (cell, period) takes
-    its newest when newer than the stored one) and the checks of those applied planned in one more."""
-    applied = await uow.projection.upsert_cell_scores(
-        [
-            CellScore(
-                cell_id=event.data.cell_id,
-                period=event.data.period,
-                rating=event.data.rating.value,
-                score=event.data.score,
-                time=event.time,
-                event_id=event.order_id,
-            )
-            for event in events
-        ]
-    )
-    if not applied:
-        return
-    configs = await configs_for(sorted({cell_id for cell_id, _ in applied}), uow)
-    now = uow.now()
-    oldest = now - timedelta(days=uow.settings.history_cutoff_days)
-    jobs = []
-    for cell_id, period in sorted(applied):
-        due = rules.period_due(period, grace_days=configs[cell_id].param(r.PERIOD_RATED_LOW, "grace_days"))
-        if due >= oldest:
-            jobs.append(("cell.period", f"{cell_id}|{period}", max(due, now)))
-    await uow.outgoing.schedule_many(jobs, rearm=True)

@@ -1,0 +1,109 @@
+"""member.attendance.updated.v1: a member's announced attendance histories, and the absence alerts decided over
+them (one per run of absences and per crossing of the unexcused months, DOMAIN.md "Alerts")."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from services.notifications.domain import rules
+from services.notifications.domain.model import Alert
+from services.notifications.handlers.alerts import configs_for, raise_alerts
+from services.notifications.handlers.facts import about_recent_meetings
+from services.notifications.repository.projection import NewFigures
+from services.notifications.unit_of_work import NotificationsUnit
+from shared.envelope import Event
+
+
+async def on_member_attendance_updated(event: Event[Any], uow: NotificationsUnit) -> None:
+    """Absent too many meetings in a row or unexcused in too many months: cell and superior committees."""
+    await on_member_attendance_updates([event], uow)
+
+
+async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """member.attendance.updated.v1 of a batch: every announcement joins its member's history (those about old
+    meetings too: they tell where runs start and end, silently), then the absence rules decide over the whole
+    history of each member whose new figures pass a threshold or arrived late (a figure below the thresholds that
+    comes last cuts no run that could alert), so that each run of absences and each crossing of the unexcused
+    months alerts once, whatever the batching, order or repetition of the announcements. The members are locked,
+    so two batches about one member decide one after the other; a cell's context (its people) is read only for
+    members with something to alert: most histories announced are of members present."""
+    if not events:
+        return
+    await uow.projection.lock_members(sorted({event.data.member_id for event in events}))
+    recent = {id(event) for event in await about_recent_meetings(events, uow)}
+    added = await uow.projection.add_figures(
+        [
+            NewFigures(
+                member_id=event.data.member_id,
+                time=event.time,
+                cause_id=_cause_of(event),
+                event_id=event.order_id,
+                consecutive_absences=event.data.consecutive_absences,
+                unexcused_months=event.data.unexcused_months_last_year,
+                recent=id(event) in recent,
+            )
+            for event in events
+        ]
+    )
+    if not added:
+        return
+    newest: dict[str, Event[Any]] = {}
+    for event in sorted(events, key=_announcement_order):
+        newest[event.data.member_id] = event  # the member's name and cell as last announced
+    configs = await configs_for(sorted({event.data.cell_id for event in newest.values()}), uow)
+    deciding = sorted(
+        {
+            event.data.member_id
+            for event in events
+            if (event.data.member_id, event.order_id) in added
+            and (
+                added[(event.data.member_id, event.order_id)]
+                or event is not newest[event.data.member_id]
+                or (
+                    id(event) in recent
+                    and rules.absence_history_may_alert(
+                        consecutive_absences=event.data.consecutive_absences,
+                        unexcused_months=event.data.unexcused_months_last_year,
+                        config=configs[newest[event.data.member_id].data.cell_id],
+                    )
+                )
+            )
+        }
+    )
+    if not deciding:
+        return
+    histories = await uow.projection.figure_histories(deciding)
+    alerting = [
+        member_id
+        for member_id in deciding
+        if rules.pending_stretches(histories[member_id], configs[newest[member_id].data.cell_id])
+    ]
+    if not alerting:
+        return
+    contexts = await uow.projection.cell_contexts(sorted({newest[member_id].data.cell_id for member_id in alerting}))
+    alerts: list[Alert] = []
+    marks: list[tuple[str, str, str]] = []
+    for member_id in alerting:
+        data = newest[member_id].data
+        for alert, anchor in rules.absence_history(
+            member_id=member_id,
+            full_name=data.full_name,
+            history=histories[member_id],
+            ctx=contexts[data.cell_id],
+            config=configs[data.cell_id],
+        ):
+            alerts.append(alert)
+            marks.append((member_id, anchor, alert.rule))
+    await raise_alerts(alerts, uow)
+    await uow.projection.mark_alerted(marks)
+
+
+def _cause_of(event: Event[Any]) -> str:
+    """The id of the fact whose handling announced these figures (the same in every run over the same facts,
+    unlike the announcement's own id), the announcement's id when it names none."""
+    return str(event.envelope.causationid or event.order_id)
+
+
+def _announcement_order(event: Event[Any]) -> tuple[datetime, str, str]:
+    """Announcements in the order member_figures keeps them: time, cause, id (code point order)."""
+    return (event.time, _cause_of(event), event.order_id)
