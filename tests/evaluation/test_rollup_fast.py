@@ -213,11 +213,19 @@ async def test_fast_rollups_equal_the_recursive_walk_as_the_tree_and_periods_cha
 
         # cells that began or ended inside the checked periods (the scorer stores a span with its periods and drops
         # those wholly outside it): counted only in the periods they existed in, then a span moved earlier
-        spans = [("k-g1-1", "2026-10", None), ("k-g2-0", "2026-11", None), ("k-g3-0", "2026-01", "2026-09")]
+        spans: list[tuple[str, str, str | None]] = [
+            ("k-g1-1", "2026-10", None),
+            ("k-g2-0", "2026-11", None),
+            ("k-g3-0", "2026-01", "2026-09"),
+        ]
         spans += [("k-g4-0", "2026-12", "2026-12"), ("k-c1-0", "2027-02", None), ("k-new", "2026-10", None)]
         await _set_spans(conn, spans)
         await _assert_same(conn, "cells with spans")
-        moved = [("k-g2-0", "2026-07", None), ("k-g3-0", "2026-01", None), ("k-c1-0", "2026-10", None)]
+        moved: list[tuple[str, str, str | None]] = [
+            ("k-g2-0", "2026-07", None),
+            ("k-g3-0", "2026-01", None),
+            ("k-c1-0", "2026-10", None),
+        ]
         await _set_spans(conn, moved)
         spans = [span for span in spans if span[0] not in {cell for cell, _, _ in moved}] + moved
         await _upsert(conn, [_period_row(rng, "k-c1-0", period) for period in CHECKED])
