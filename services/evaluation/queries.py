@@ -21,9 +21,10 @@ SELECT s.cell_id,
        coalesce(p.rating, 'poor') AS rating,
        coalesce(p.score, 0) AS score
 FROM subtree_cell s LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
-WHERE s.ancestor_id = $1
+WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
-"""Each cell of the subtree with its period's rating and score, a cell without a stored period Poor at 0."""
+"""Each cell of the subtree that existed in the period with its rating and score, a cell without a stored period
+Poor at 0."""
 
 SMALL_SUBTREE_PERIOD = """
 SELECT s.cell_id,
@@ -33,7 +34,7 @@ FROM subtree_cell s
 LEFT JOIN LATERAL (
     SELECT p.rating, p.score FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2 OFFSET 0
 ) p ON true
-WHERE s.ancestor_id = $1
+WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
 """SUBTREE_PERIOD for a small subtree: one index probe per cell (OFFSET 0 keeps the planner from hashing the whole
 period's rows, which it chooses when it misjudges how few cells a commune has)."""
@@ -47,10 +48,16 @@ SELECT period, sum(cells)::bigint AS cells, sum(rows)::bigint AS rows, sum(good)
 FROM (
     SELECT period, cells, rows, good, fair, average, poor, regular, thematic, present, counted, speakers_present, score
     FROM committee_period_delta
-    WHERE committee_id = $1 AND (period = ANY($2::text[]) OR length(period) = 7 AND period <= $3)
+    WHERE committee_id = $1
+      AND (period = ANY($2::text[]) OR length(period) = 7 AND period <= $3 OR left(period, 1) IN ('+', '-'))
     UNION ALL
-    -- a cell's own count and periods (its own pair carries no deltas)
-    SELECT '', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM subtree_cell WHERE ancestor_id = $1 AND cell_id = $1
+    -- a cell's own count under its span's keys and its periods (its own pair carries no deltas)
+    SELECT k.key, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM subtree_cell s CROSS JOIN LATERAL (
+        SELECT coalesce('+' || s.first_month, '') AS key
+        UNION ALL SELECT '-' || s.last_month WHERE s.last_month IS NOT NULL
+    ) k
+    WHERE s.ancestor_id = $1 AND s.cell_id = $1
     UNION ALL
     SELECT p.period, 0, 1, v.rating_good, v.rating_fair, v.rating_average, v.rating_poor, v.regular, v.thematic,
            v.present, v.counted, v.speakers_present, v.score
@@ -60,16 +67,17 @@ FROM (
 ) d
 GROUP BY period
 """
-"""A unit's stored sums of the given periods, of every month up to the third argument, and (period '') its count of
-cells (migration 0005: the sum of the appended deltas; a cell's own figures read directly)."""
+"""A unit's stored sums of the given periods, of every month up to the third argument, and its counts of cells by
+span (migration 0006: '' the cells without one, '+YYYY-MM' those beginning, '-YYYY-MM' those ending that month;
+migration 0005: the sum of the appended deltas; a cell's own figures read directly)."""
 
 MISSING = """
 SELECT s.cell_id, 0::float8 AS score, 'poor'::text AS rating FROM subtree_cell s
-WHERE s.ancestor_id = $1
+WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
   AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
 ORDER BY s.cell_id LIMIT $3
 """
-"""The first cells of the subtree (by id) without a stored period: Poor at 0."""
+"""The first cells of the subtree (by id) that existed in the period without a stored period: Poor at 0."""
 
 IN_SUBTREE = "EXISTS (SELECT 1 FROM subtree_cell s WHERE s.ancestor_id = $1 AND s.cell_id = p.cell_id)"
 
@@ -101,9 +109,21 @@ class SubtreeSums:
 
     @property
     def cells(self) -> int:
-        """The cells of the subtree (the recursive walk's cells)."""
-        counted = self._periods.get("")
-        return int(counted["cells"]) if counted else 0
+        """The cells of the subtree (the recursive walk's cells), in any period."""
+        return sum(int(row["cells"]) for period, row in self._periods.items() if period[:1] in ("", "+"))
+
+    def cells_in(self, period: str) -> int:
+        """The cells of the subtree that existed in (some month of) the period: those without a span, plus those
+        whose span begins by its last month, minus those whose span ended before its first."""
+        months = period_months(period)
+        first, last = months[0], months[-1]
+        total = 0
+        for key, row in self._periods.items():
+            if key == "" or key[0] == "+" and key[1:] <= last:
+                total += int(row["cells"])
+            elif key[0] == "-" and key[1:] < first:
+                total -= int(row["cells"])
+        return total
 
     def stored(self, period: str) -> int:
         """How many cells of the subtree have the period stored (the others are Poor at 0)."""
@@ -115,9 +135,9 @@ class SubtreeSums:
         return any(len(period) == 7 and period <= upto and row["rows"] > 0 for period, row in self._periods.items())
 
     def figures(self, period: str) -> dict[str, Any]:
-        """Cells per rating, regularity, pooled rates, thematic coverage and mean score (a cell without the period
-        stored counts Poor at 0)."""
-        cells = self.cells
+        """Cells per rating, regularity, pooled rates, thematic coverage and mean score of the cells that existed in
+        the period (one of them without the period stored counts Poor at 0)."""
+        cells = self.cells_in(period)
         row = self._periods.get(period)
 
         def total(name: str) -> int:
@@ -323,7 +343,7 @@ async def committee_rollup(
     delta = None
     if figures["score"] is not None and previous["score"] is not None:
         delta = round(figures["score"] - previous["score"], 2)
-    cells, missing = sums.cells, sums.cells - sums.stored(period)
+    cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     sql = _weak_sql(large=cells >= LARGE_SUBTREE and weakest <= DEEP_PAGE, missing=missing > 0, cells=cells)
     rows = await _fetch_planned_for(conn, sql, committee_id, period, weakest, weakest, 0)
     return {
@@ -349,13 +369,13 @@ async def committee_ranking(
     worst rating first (the weakest cells)."""
     sums = await subtree_sums(conn, committee_id, [period], months_upto="")
     figures = sums.figures(period)
-    cells, missing = sums.cells, sums.cells - sums.stored(period)
+    cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     large = cells >= LARGE_SUBTREE and offset + limit <= DEEP_PAGE
     if weak_only:
         total = figures["by_rating"]["poor"] + figures["by_rating"]["average"]
         sql = _weak_sql(large=large, missing=missing > 0, cells=cells)
     else:
-        total = cells
+        total = figures["cells"]
         sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells)
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
     return {"items": _cell_items(rows), "total": total, "limit": limit, "offset": offset}

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,19 +86,24 @@ def expected_results(lines: list[bytes]) -> Expected:
     """The meetings and the closed (cell, period) pairs the events must lead to."""
     meetings: set[str] = set()
     cell_months: dict[str, set[str]] = {}
+    created: dict[str, str] = {}
     for line in lines:
         event = json.loads(line)
         if event["type"] == "meeting.scheduled.v1":
             data = event["data"]
             meetings.add(data["meeting_id"])
             cell_months.setdefault(data["cell_id"], set()).add(data["starts_at"][:7])
+        elif event["type"] == "org.unit.upserted.v1" and event["data"]["kind"] == "cell":
+            month = month_of(datetime.fromisoformat(event["time"]))
+            created[event["data"]["id"]] = min(month, created.get(event["data"]["id"], month))
     current = month_of(now())
+    # a cell is rated from the month of its first unit snapshot (or first meeting, if earlier): docs/architecture.md
     periods = {
         (cell, period)
         for cell, months in cell_months.items()
         for year in {int(month[:4]) for month in months}
         for period in periods_of_year(year)
-        if period_months(period)[-1] < current
+        if min(months | {created.get(cell, min(months))}) <= period_months(period)[-1] < current
     }
     return Expected(events=len(lines), meetings=meetings, periods=periods)
 

@@ -6,12 +6,13 @@ from typing import Any
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
 from services.evaluation.domain.framework import Adoption, Framework
-from services.evaluation.domain.periods import MeetingSummary, PeriodResult
+from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 from services.evaluation.domain.touched import Touched
 from services.evaluation.handlers.scores import local_year
-from services.evaluation.repository import FactStamp, MeetingRow, ScoreRow
+from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow
 from shared.envelope import CloudEvent
+from shared.periods import period_months
 
 
 def _newer(old: tuple | None, stamp: FactStamp) -> bool:
@@ -23,6 +24,7 @@ class FakeFacts:
 
     def __init__(self) -> None:
         self.units: dict[str, tuple] = {}
+        self.unit_history: set[tuple[str, datetime, str, bool]] = set()
         self.members: dict[str, tuple] = {}
         self.meetings: dict[str, tuple] = {}
         self.reschedules: dict[str, tuple] = {}
@@ -43,6 +45,7 @@ class FakeFacts:
         return False
 
     async def upsert_unit(self, *, unit, stamp):
+        self.unit_history.add((unit["id"], stamp.time, stamp.event_id, unit.get("active", True)))
         old = self.units.get(unit["id"])
         return self._put(self.units, unit["id"], stamp, unit), old[2].get("parent_id") if old else None
 
@@ -240,9 +243,11 @@ class FakeFacts:
 class FakeResults:
     """ResultRepository in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, facts: FakeFacts | None = None) -> None:
+        self.facts = facts or FakeFacts()
         self.scores: dict[str, dict[str, Any]] = {}
         self.periods: dict[tuple[str, str], PeriodResult] = {}
+        self.spans: dict[str, CellSpan] = {}
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
@@ -336,6 +341,37 @@ class FakeResults:
         for result in results:
             self.periods[(result.cell_id, result.period)] = result
 
+    async def cells_existence(self, cell_ids):
+        found = {}
+        for cell_id in cell_ids:
+            history = sorted(s for s in self.facts.unit_history if s[0] == cell_id)
+            held = sorted(row["starts_at"] for row in self.scores.values() if row["cell_id"] == cell_id and row["held"])
+            ended_at = None
+            if history and not max(history, key=lambda s: (s[1], s[2]))[3]:
+                last_active = max((s[1] for s in history if s[3]), default=None)
+                ended_at = min(s[1] for s in history if not s[3] and (last_active is None or s[1] > last_active))
+            found[cell_id] = CellExistence(
+                first_snapshot=history[0][1] if history else None,
+                ended_at=ended_at,
+                first_held=held[0] if held else None,
+                last_held=held[-1] if held else None,
+                stored=self.spans.get(cell_id),
+            )
+        return found
+
+    async def save_spans(self, spans):
+        self.spans.update(spans)
+
+    async def delete_periods_outside(self, spans):
+        gone = [
+            key
+            for key in self.periods
+            if key[0] in spans and not any(spans[key[0]].covers(month) for month in period_months(key[1]))
+        ]
+        for key in gone:
+            del self.periods[key]
+        return len(gone)
+
 
 class FakeFrameworks:
     """FrameworkRepository in memory."""
@@ -374,7 +410,7 @@ class FakeUnitOfWork:
 
     def __init__(self, today: date = date(2026, 11, 25)) -> None:
         self.facts = FakeFacts()
-        self.results = FakeResults()
+        self.results = FakeResults(self.facts)
         self.frameworks = FakeFrameworks()
         self.framework_cache: dict[tuple[str, str], Framework] = {}
         self.today = lambda: today

@@ -1,4 +1,5 @@
-"""The roll-up and ranking as computed before migration 0005: a recursive walk of the tree and a join per request.
+"""The roll-up and ranking as computed before migration 0005: a recursive walk of the tree and a join per request
+(over the cells that existed in the period: migration 0006's `cell_span`).
 
 The straightforward reference the fast read side (services/evaluation/queries.py) must equal exactly.
 """
@@ -30,7 +31,8 @@ PERIOD_OF_CELLS = (
            coalesce(p.counted, 0) AS counted,
            coalesce(p.speakers_present, 0) AS speakers_present
     FROM tree t LEFT JOIN cell_period p ON p.cell_id = t.id AND p.period = $2
-    WHERE t.kind = 'cell'
+    LEFT JOIN cell_span c ON c.cell_id = t.id
+    WHERE t.kind = 'cell' AND cell_in_period(c.first_month, c.last_month, $2)
 )
 """
 )

@@ -6,9 +6,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.evaluation.domain.periods import (
+    CellSpan,
     MeetingSummary,
     PeriodResult,
+    cell_span,
     evaluate_period,
+    scale_rule,
 )
 from services.evaluation.handlers.scores import framework_day, local_year
 from shared.periods import VIETNAM_TZ, period_months, periods_of_month, previous_period
@@ -183,3 +186,64 @@ def test_a_summary_month_is_local_so_its_year_is_the_periods_year() -> None:
     new_years_eve_utc = replace(meeting(12, "good"), starts_at=datetime(2026, 12, 31, 18, tzinfo=UTC))
     assert new_years_eve_utc.month == "2027-01"  # 01:00 on 1 January in Vietnam
     assert int(new_years_eve_utc.month[:4]) == local_year(new_years_eve_utc.starts_at) == 2027
+
+
+def test_cells_created_2025_11_01_have_no_rating_before_november_and_a_year_of_two_months() -> None:
+    # the demo cells: unit snapshots of 2025-11-01, meetings from November on
+    span = cell_span(
+        first_snapshot=datetime(2025, 11, 1, 8, tzinfo=VIETNAM_TZ), ended_at=None, first_held=None, last_held=None
+    )
+    assert span == CellSpan("2025-11")
+    meetings = [meeting(11, "good", year=2025), meeting(12, "good", year=2025)]
+    rules = framework().period_rules
+    for period in [f"2025-{month:02d}" for month in range(1, 11)] + ["2025-Q1", "2025-Q2", "2025-Q3"]:
+        assert (
+            evaluate_period(
+                cell_id="c", period=period, meetings=meetings, rules=rules, through_month="2026-11", span=span
+            )
+            is None
+        ), period
+    year = evaluate_period(
+        cell_id="c", period="2025", meetings=meetings, rules=rules, through_month="2026-11", span=span
+    )
+    assert year is not None and year.months_counted == 2 and year.score == 95.0 and year.rating == "good"
+    assert year.flags == ()
+    # without a span (the old reading) the ten months before count Poor at 0
+    old = evaluate_period(cell_id="c", period="2025", meetings=meetings, rules=rules, through_month="2026-11")
+    assert old is not None and old.rating == "poor" and old.months_counted == 12
+
+
+def test_the_year_rule_scales_to_the_months_a_cell_existed_as_domain_scales_it_to_a_quarter() -> None:
+    year = framework().period_rules.year
+    scaled = scale_rule(year, covered=3, full=12)
+    quarter = framework().period_rules.quarter
+    assert [(t.rating, t.all_at_least, t.count_at_least, t.max_poor) for t in scaled.tiers] == [
+        (t.rating, t.all_at_least, t.count_at_least, t.max_poor) for t in quarter.tiers
+    ]
+    assert scale_rule(year, covered=12, full=12) is year
+
+
+def test_a_span_starts_at_the_earlier_of_the_first_snapshot_and_the_first_held_meeting_and_ends_when_inactive() -> None:
+    snapshot = datetime(2026, 10, 20, 9, tzinfo=VIETNAM_TZ)
+    backfilled = datetime(2025, 3, 5, 19, tzinfo=VIETNAM_TZ)
+    assert cell_span(first_snapshot=snapshot, ended_at=None, first_held=backfilled, last_held=backfilled) == (
+        CellSpan("2025-03")
+    )
+    # 30 Sep 18:00 UTC is 1 Oct in Vietnam
+    utc = datetime(2026, 9, 30, 18, tzinfo=UTC)
+    assert cell_span(first_snapshot=utc, ended_at=None, first_held=None, last_held=None) == CellSpan("2026-10")
+    ended = datetime(2026, 11, 20, tzinfo=VIETNAM_TZ)
+    assert cell_span(first_snapshot=snapshot, ended_at=ended, first_held=None, last_held=None) == (
+        CellSpan("2026-10", "2026-11")
+    )
+    assert cell_span(first_snapshot=None, ended_at=None, first_held=None, last_held=None) is None
+    quarter = evaluate_period(
+        cell_id="c",
+        period="2026-Q4",
+        meetings=[meeting(10, "good"), meeting(11, "good", kind="combined")],
+        rules=framework().period_rules,
+        through_month="2027-01",
+        span=CellSpan("2026-10", "2026-11"),
+    )
+    assert quarter is not None and quarter.months_counted == 2 and quarter.rating == "good"
+    assert "in_progress" not in quarter.flags

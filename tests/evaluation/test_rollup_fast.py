@@ -2,8 +2,9 @@
 
 A generated tree of any depth with mixed ratings, cells without a stored period, ties and zero scores is changed
 step by step the way facts and scorers change it (a committee and a cell moved, a cell added mid-period, a parent
-arriving after its children, a subtree deactivated and back, a cycle in bad data, periods rewritten, upserted
-and deleted); after each step every unit's roll-up, ranking pages and period check equal the reference.
+arriving after its children, a subtree deactivated and back, a cycle in bad data, cells that began or ended
+within the periods and spans moved, periods rewritten, upserted and deleted); after each step every unit's roll-up,
+ranking pages and period check equal the reference.
 """
 
 import math
@@ -106,6 +107,19 @@ async def _add_units(conn: asyncpg.Connection, units: list[tuple[str, str, str, 
     )
 
 
+async def _set_spans(conn: asyncpg.Connection, spans: list[tuple[str, str, str | None]]) -> None:
+    """Store cells' spans and drop their periods wholly outside them, as the scorer does."""
+    await conn.executemany(
+        "INSERT INTO cell_span (cell_id, first_month, last_month) VALUES ($1, $2, $3)"
+        " ON CONFLICT (cell_id) DO UPDATE SET first_month = EXCLUDED.first_month, last_month = EXCLUDED.last_month",
+        spans,
+    )
+    await conn.executemany(
+        "DELETE FROM cell_period WHERE cell_id = $1 AND NOT cell_in_period($2, $3, period)",
+        spans,
+    )
+
+
 def _near_half_cent(score: float | None) -> bool:
     return score is not None and abs(score * 100 - math.floor(score * 100) - 0.5) < 1e-6
 
@@ -197,8 +211,29 @@ async def test_fast_rollups_equal_the_recursive_walk_as_the_tree_and_periods_cha
         await _upsert(conn, [_period_row(rng, "k-x", "2026-10")])
         await _assert_same(conn, "a cycle in bad data")
 
+        # cells that began or ended inside the checked periods (the scorer stores a span with its periods and drops
+        # those wholly outside it): counted only in the periods they existed in, then a span moved earlier
+        spans: list[tuple[str, str, str | None]] = [
+            ("k-g1-1", "2026-10", None),
+            ("k-g2-0", "2026-11", None),
+            ("k-g3-0", "2026-01", "2026-09"),
+        ]
+        spans += [("k-g4-0", "2026-12", "2026-12"), ("k-c1-0", "2027-02", None), ("k-new", "2026-10", None)]
+        await _set_spans(conn, spans)
+        await _assert_same(conn, "cells with spans")
+        moved: list[tuple[str, str, str | None]] = [
+            ("k-g2-0", "2026-07", None),
+            ("k-g3-0", "2026-01", None),
+            ("k-c1-0", "2026-10", None),
+        ]
+        await _set_spans(conn, moved)
+        spans = [span for span in spans if span[0] not in {cell for cell, _, _ in moved}] + moved
+        await _upsert(conn, [_period_row(rng, "k-c1-0", period) for period in CHECKED])
+        await _assert_same(conn, "spans moved")
+
         rewritten = [_period_row(rng, cell[0], period) for cell in cells for period in CHECKED if rng.random() > 0.5]
         await _upsert(conn, rewritten)
+        await _set_spans(conn, spans)  # the scorer never writes a period outside a cell's span
         await conn.execute("DELETE FROM cell_period WHERE cell_id = ANY($1::text[])", [c[0] for c in cells[:3]])
         await conn.execute("UPDATE cell_period SET flags = '{in_progress}' WHERE period = '2026-Q4'")
         await _assert_same(conn, "periods rewritten, deleted, flagged")
@@ -206,13 +241,17 @@ async def test_fast_rollups_equal_the_recursive_walk_as_the_tree_and_periods_cha
         # scorers one cell at a time pile up deltas; a read folds them and the sums stay exact
         for _ in range(queries.COMPACT_PIECES + 5):
             await _upsert(conn, [_period_row(rng, rng.choice(cells)[0], "2026-10")])
+        await _set_spans(conn, spans)
         await _assert_same(conn, "many small writes")
-        pieces = await conn.fetchval("SELECT count(*) FROM committee_period_delta WHERE committee_id = 'p'")
-        assert pieces <= len(PERIODS) + 1
+        pieces, keys = await conn.fetchrow(
+            "SELECT count(*), count(DISTINCT period) FROM committee_period_delta WHERE committee_id = 'p'"
+        )
+        assert pieces == keys  # one row per period and per count key ('', '+month', '-month')
 
         # the background fold of every unit's appended deltas leaves the sums as they were
         for _ in range(3):
             await _upsert(conn, [_period_row(rng, rng.choice(cells)[0], "2026-Q4")])
+        await _set_spans(conn, spans)
         assert await queries.fold_rollup_deltas(conn) > 0
         assert await conn.fetchval("SELECT count(*) FROM committee_period_delta WHERE NOT folded") == 0
         await _assert_same(conn, "deltas folded")

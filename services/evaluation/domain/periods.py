@@ -76,6 +76,60 @@ class PeriodResult:
         }
 
 
+@dataclass(frozen=True)
+class CellSpan:
+    """The months a cell existed in: from `first_month` through `last_month` (None: it still exists)."""
+
+    first_month: str
+    last_month: str | None = None
+
+    def covers(self, month: str) -> bool:
+        """Whether the cell existed in (some of) the month."""
+        return self.first_month <= month and (self.last_month is None or month <= self.last_month)
+
+
+def cell_span(
+    *,
+    first_snapshot: datetime | None,
+    ended_at: datetime | None,
+    first_held: datetime | None,
+    last_held: datetime | None,
+) -> CellSpan | None:
+    """The months a cell existed in, from the facts about it (docs/architecture.md, "When a cell exists").
+
+    It begins in the local month of the earlier of its first unit snapshot (by event time, whatever the arrival
+    order) and its first held meeting: a tree loaded today for a backfilled history still has that history. It ends
+    in the month it was made inactive (`ended_at`: the first inactive snapshot after its last active one), or of its
+    last held meeting if that is later. No snapshot and no held meeting: None, no bound is known."""
+    starts = [moment for moment in (first_snapshot, first_held) if moment is not None]
+    if not starts:
+        return None
+    last_month = None
+    if ended_at is not None:
+        last_month = max(month_of(moment) for moment in (ended_at, last_held) if moment is not None)
+    return CellSpan(first_month=min(month_of(moment) for moment in starts), last_month=last_month)
+
+
+def scale_rule(rule: PeriodRule, *, covered: int, full: int) -> PeriodRule:
+    """The rule for a period the cell existed in for `covered` of its `full` months: counts needed scale up
+    (ceil), poor months allowed scale down (floor), as DOMAIN.md scales the year's rule to a quarter (7 of 12 Good
+    is 2 of 3; at most 2 of 12 Poor is none of 3)."""
+    if covered >= full:
+        return rule
+    tiers = [
+        tier.model_copy(
+            update={
+                "count_at_least": None
+                if tier.count_at_least is None
+                else (tier.count_at_least[0], -(-tier.count_at_least[1] * covered // full)),
+                "max_poor": None if tier.max_poor is None else tier.max_poor * covered // full,
+            }
+        )
+        for tier in rule.tiers
+    ]
+    return rule.model_copy(update={"tiers": tiers})
+
+
 def _at_least(rating: str, floor: str) -> bool:
     return RATING_ORDER.index(rating) >= RATING_ORDER.index(floor)
 
@@ -96,11 +150,19 @@ def rate_months(ratings: Sequence[str], rule: PeriodRule) -> str:
 
 
 def evaluate_period(
-    *, cell_id: str, period: str, meetings: Sequence[MeetingSummary], rules: PeriodRules, through_month: str
+    *,
+    cell_id: str,
+    period: str,
+    meetings: Sequence[MeetingSummary],
+    rules: PeriodRules,
+    through_month: str,
+    span: CellSpan | None = None,
 ) -> PeriodResult | None:
-    """A cell's result for a period over its months up to `through_month`; None if none has begun."""
+    """A cell's result for a period over its months up to `through_month` that the cell existed in (`span`; None:
+    every month); None if none of them has begun or the cell existed in none."""
     all_months = period_months(period)
-    months = [month for month in all_months if month <= through_month]
+    covered = [month for month in all_months if span is None or span.covers(month)]
+    months = [month for month in covered if month <= through_month]
     if not months:
         return None
     in_period = [meeting for meeting in meetings if meeting.month in months]
@@ -132,12 +194,12 @@ def evaluate_period(
             rating = "poor"
             flags.append("no_thematic_meeting")
         else:
-            rating = rate_months(month_ratings, rule)
+            rating = rate_months(month_ratings, scale_rule(rule, covered=len(covered), full=len(all_months)))
     else:
-        rating = rate_months(month_ratings, rules.year)
+        rating = rate_months(month_ratings, scale_rule(rules.year, covered=len(covered), full=len(all_months)))
     if provisional:
         flags.append("provisional")
-    if months[-1] == through_month or len(months) < len(all_months):
+    if months[-1] == through_month or len(months) < len(covered):
         flags.append("in_progress")
     return PeriodResult(
         cell_id=cell_id,

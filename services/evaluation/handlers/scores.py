@@ -17,7 +17,7 @@ from services.evaluation.domain.facts import (
     has_committee_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
-from services.evaluation.domain.periods import REGULAR_KINDS, PeriodResult, evaluate_period
+from services.evaluation.domain.periods import REGULAR_KINDS, CellSpan, PeriodResult, cell_span, evaluate_period
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.pending import write_pending
@@ -27,7 +27,7 @@ from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, M
 from shared.envelope import CloudEvent, new_event
 from shared.logs import get_logger
 from shared.metrics import SCORING_SECONDS
-from shared.periods import VIETNAM_TZ, month_of, period_months, periods_of_month, periods_of_year
+from shared.periods import VIETNAM_TZ, month_of, months_between, period_months, periods_of_month, periods_of_year
 
 log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"
@@ -396,9 +396,11 @@ async def refresh_cells_periods(
     `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
+    spans, moved = await _cells_spans(uow, sorted(months_of), through=through)
     plans: dict[str, tuple[set[str], list[int], list[str]]] = {}
     for cell_id in sorted(months_of):
-        touched = {period for month in months_of[cell_id] for period in periods_of_month(month)}
+        months = set(months_of[cell_id]) | moved.get(cell_id, set())
+        touched = {period for month in months for period in periods_of_month(month)}
         if not touched:
             continue
         years = sorted({int(period[:4]) for period in touched})
@@ -447,7 +449,12 @@ async def refresh_cells_periods(
                     uow, on=on, ancestors=ancestors, adoptions=adoptions
                 )
             result = evaluate_period(
-                cell_id=cell_id, period=period, meetings=summaries, rules=framework.period_rules, through_month=through
+                cell_id=cell_id,
+                period=period,
+                meetings=summaries,
+                rules=framework.period_rules,
+                through_month=through,
+                span=spans.get(cell_id),
             )
             if result is None:
                 continue
@@ -472,6 +479,49 @@ async def refresh_cells_periods(
                 )
     await uow.results.save_periods(changed)
     return len(changed)
+
+
+async def _cells_spans(
+    uow: ScoringUnitOfWork, cell_ids: list[str], *, through: str
+) -> tuple[dict[str, CellSpan | None], dict[str, set[str]]]:
+    """Each cell's span (when it existed, from the stored facts) and, for the cells whose span moved since their
+    periods were stored, the months whose periods that changes (refreshed with the touched ones). A moved span is
+    stored, and the cell's stored periods wholly outside it are dropped (their roll-up sums with them)."""
+    if not cell_ids:
+        return {}, {}
+    existence = await uow.results.cells_existence(cell_ids)
+    spans: dict[str, CellSpan | None] = {}
+    respanned: dict[str, CellSpan] = {}
+    moved: dict[str, set[str]] = {}
+    for cell_id in cell_ids:
+        found = existence[cell_id]
+        span = spans[cell_id] = cell_span(
+            first_snapshot=found.first_snapshot,
+            ended_at=found.ended_at,
+            first_held=found.first_held,
+            last_held=found.last_held,
+        )
+        if span is not None and span != found.stored:
+            respanned[cell_id] = span
+            moved[cell_id] = _moved_months(found.stored, span, through=through)
+    if respanned:
+        await uow.results.delete_periods_outside(respanned)
+        await uow.results.save_spans(respanned)
+    return spans, moved
+
+
+def _moved_months(old: CellSpan | None, new: CellSpan, *, through: str) -> set[str]:
+    """The begun months whose periods a span's move changes: those it now covers or no longer covers, and its ends
+    (a quarter or year it covers in part is rated over fewer months). With no span stored before, the periods
+    wholly outside the new one are dropped and those inside are right: only the ends' periods change."""
+    months = {new.first_month} | ({new.last_month} if new.last_month else set())
+    if old is not None:
+        low, high = sorted((old.first_month, new.first_month))
+        months |= set(months_between(low, high))
+        if old.last_month != new.last_month:
+            ends = [month or through for month in (old.last_month, new.last_month)]
+            months |= set(months_between(min(ends), max(ends)))
+    return {month for month in months if month <= through}
 
 
 def framework_day(period: str, *, through: str) -> date:
@@ -550,7 +600,7 @@ async def rescore_and_refresh(
         outcome = await rescore_cell(uow, cell_id, since=since, until=until, only=only, correlation_id=correlation_id)
         await refresh_cells_periods(
             uow,
-            outcome.months,
+            {cell_id: set(), **outcome.months},
             default_correlation=correlation_id,
             ancestors_of=outcome.ancestors_of,
             adoptions=outcome.adoptions,
@@ -568,9 +618,11 @@ async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) 
         outcome = await rescore_cells(uow, cells)
         correlation_ids = {cell_id: cell.correlation_id for cell_id, cell in cells.items()}
         first = next((correlation_ids[cell_id] for cell_id in sorted(cells) if correlation_ids[cell_id]), None)
+        # every cell given, even with no meeting rescored: a unit snapshot can move when the cell existed
+        months = {cell_id: set[str]() for cell_id in cells} | outcome.months
         await refresh_cells_periods(
             uow,
-            outcome.months,
+            months,
             correlation_ids=correlation_ids,
             default_correlation=first,
             ancestors_of=outcome.ancestors_of,

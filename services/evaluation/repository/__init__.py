@@ -3,9 +3,10 @@
 from services.evaluation.repository.facts import FactRepository, FactStamp, MeetingRow, PgFactRepository
 from services.evaluation.repository.frameworks import FrameworkRepository, PgFrameworkRepository
 from services.evaluation.repository.jobs import DirtyRow, JobRepository, PeriodClose, PgJobRepository
-from services.evaluation.repository.results import PgResultRepository, ResultRepository, ScoreRow
+from services.evaluation.repository.results import CellExistence, PgResultRepository, ResultRepository, ScoreRow
 
 __all__ = [
+    "CellExistence",
     "DirtyRow",
     "FactRepository",
     "FactStamp",

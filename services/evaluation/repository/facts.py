@@ -195,6 +195,15 @@ class PgFactRepository:
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]:
         """Store a unit snapshot if newer; return (changed, previous parent) ."""
         self._ancestors.clear()
+        # every snapshot's time and `active`, in any order: when a cell exists is read from them (cells_existence)
+        await self._conn.execute(
+            "INSERT INTO unit_snapshot (unit_id, fact_time, fact_id, active) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING",
+            unit["id"],
+            stamp.time,
+            stamp.event_id,
+            unit.get("active", True),
+        )
         previous = await self._conn.fetchrow("SELECT parent_id FROM unit WHERE id = $1", unit["id"])
         changed = await self._conn.fetchval(
             "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id)"

@@ -1,14 +1,14 @@
 """Stored meeting scores and cell period results."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
 
-from services.evaluation.domain.periods import MeetingSummary, PeriodResult
+from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 
 
@@ -25,6 +25,37 @@ class ScoreRow:
     speakers_present: int
 
 
+@dataclass(frozen=True)
+class CellExistence:
+    """The facts that say when a cell existed (domain.periods.cell_span), and the span its stored periods were
+    computed over (`stored`: None when none is stored yet)."""
+
+    first_snapshot: datetime | None
+    ended_at: datetime | None
+    first_held: datetime | None
+    last_held: datetime | None
+    stored: CellSpan | None
+
+
+CELLS_EXISTENCE = """
+SELECT k.cell_id,
+       (SELECT min(s.fact_time) FROM unit_snapshot s WHERE s.unit_id = k.cell_id) AS first_snapshot,
+       CASE WHEN NOT u.active THEN coalesce(
+           (SELECT min(s.fact_time) FROM unit_snapshot s WHERE s.unit_id = k.cell_id AND NOT s.active
+              AND s.fact_time > coalesce((SELECT max(a.fact_time) FROM unit_snapshot a
+                                          WHERE a.unit_id = k.cell_id AND a.active), '-infinity')),
+           u.fact_time) END AS ended_at,
+       (SELECT min(m.starts_at) FROM meeting_score m WHERE m.cell_id = k.cell_id AND m.held) AS first_held,
+       (SELECT max(m.starts_at) FROM meeting_score m WHERE m.cell_id = k.cell_id AND m.held) AS last_held,
+       c.first_month, c.last_month
+FROM (SELECT DISTINCT unnest($1::text[]) AS cell_id) k
+LEFT JOIN unit u ON u.id = k.cell_id
+LEFT JOIN cell_span c ON c.cell_id = k.cell_id
+"""
+"""Per cell: its first unit snapshot's time; when it ended (its latest snapshot inactive: the first inactive snapshot
+after its last active one); its first and last held meetings' starts; the stored span."""
+
+
 class ResultRepository(Protocol):
     """Meeting scores and period results as stored."""
 
@@ -36,6 +67,9 @@ class ResultRepository(Protocol):
     ) -> dict[str, list[MeetingSummary]]: ...
     async def stored_periods(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]: ...
     async def save_periods(self, results: list[PeriodResult]) -> None: ...
+    async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]: ...
+    async def save_spans(self, spans: Mapping[str, CellSpan]) -> None: ...
+    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int: ...
 
 
 class PgResultRepository:
@@ -169,3 +203,45 @@ class PgResultRepository:
             " flags = EXCLUDED.flags, computed_at = now()",
             *columns,
         )
+
+    async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]:
+        """Per cell (every one a key), what says when it existed and its stored span, in one statement."""
+        rows = await self._conn.fetch(CELLS_EXISTENCE, list(cell_ids))
+        return {
+            row["cell_id"]: CellExistence(
+                first_snapshot=row["first_snapshot"],
+                ended_at=row["ended_at"],
+                first_held=row["first_held"],
+                last_held=row["last_held"],
+                stored=None if row["first_month"] is None else CellSpan(row["first_month"], row["last_month"]),
+            )
+            for row in rows
+        }
+
+    async def save_spans(self, spans: Mapping[str, CellSpan]) -> None:
+        """Insert or replace cells' spans in one statement (a changed one is noted for the roll-ups: migration 0006)."""
+        if not spans:
+            return
+        await self._conn.execute(
+            "INSERT INTO cell_span (cell_id, first_month, last_month)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
+            " ON CONFLICT (cell_id) DO UPDATE SET first_month = EXCLUDED.first_month, last_month = EXCLUDED.last_month"
+            " WHERE (cell_span.first_month, cell_span.last_month)"
+            "  IS DISTINCT FROM (EXCLUDED.first_month, EXCLUDED.last_month)",
+            list(spans),
+            [span.first_month for span in spans.values()],
+            [span.last_month for span in spans.values()],
+        )
+
+    async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int:
+        """Drop the stored periods of each cell that lie wholly outside its span; return how many."""
+        if not spans:
+            return 0
+        rows = await self._conn.fetch(
+            "DELETE FROM cell_period p USING unnest($1::text[], $2::text[], $3::text[]) AS t(c, f, l)"
+            " WHERE p.cell_id = t.c AND NOT cell_in_period(t.f, t.l, p.period) RETURNING 1",
+            list(spans),
+            [span.first_month for span in spans.values()],
+            [span.last_month for span in spans.values()],
+        )
+        return len(rows)

@@ -1,0 +1,185 @@
+"""A cell counts only in the months it existed: its own periods and every roll-up above it (real database).
+
+The defect: a cell created on 2026-10-20 was rated Poor for 2026-01..09, its year counted twelve months, and the
+commune's closed May roll-up counted it (Poor, 0), so adding a cell rewrote closed history.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.evaluation import queries
+from services.evaluation.bootstrap import prepare
+from services.evaluation.handlers import FACT_HANDLERS, score_touched
+from services.evaluation.handlers.closing import close_periods
+from shared.contracts.registry import read_event
+from shared.envelope import parse_envelope
+from tests.evaluation.private_db import private_pool
+from tests.evaluation.stream import at, cell_history, fact
+
+
+class Clock:
+    """Today's date in Vietnam, as the test sets it."""
+
+    def __init__(self, today: date) -> None:
+        self.now = today
+
+    def __call__(self) -> date:
+        return self.now
+
+
+def unit(cell_id: str, *, time: datetime, active: bool = True) -> dict[str, Any]:
+    """A snapshot of a cell of the ward."""
+    data = {"id": cell_id, "name": "Chi bộ khu phố 7", "kind": "cell", "parent_id": "ward", "active": active}
+    return fact("org.unit.upserted.v1", data, time=time)
+
+
+def held(cell_id: str, meeting_id: str, start: datetime) -> list[dict[str, Any]]:
+    """A regular meeting held with minutes and a full roster."""
+    minutes = {
+        "meeting_id": meeting_id,
+        "started_at": start.isoformat(),
+        "ended_at": (start + timedelta(minutes=95)).isoformat(),
+        "chair_id": f"{cell_id}-m1",
+        "recorder_id": f"{cell_id}-m2",
+        "speakers": [f"{cell_id}-m1", f"{cell_id}-m2"],
+        "resolutions": [{"text": "Nghị quyết", "votes_for": 3, "votes_against": 0, "abstentions": 0}],
+        "tasks": [],
+    }
+    records = [{"member_id": f"{cell_id}-m{n}", "status": "present"} for n in (1, 2, 3)]
+    scheduled = {
+        "meeting_id": meeting_id,
+        "cell_id": cell_id,
+        "kind": "regular",
+        "starts_at": start.isoformat(),
+        "location": "Nhà văn hóa",
+        "agenda": ["Kiểm điểm"],
+    }
+    return [
+        fact("meeting.scheduled.v1", scheduled, time=start - timedelta(days=5)),
+        fact("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, time=start),
+        fact("minutes.submitted.v1", minutes, time=start + timedelta(hours=2)),
+    ]
+
+
+async def apply(factory: Any, events: list[dict[str, Any]]) -> None:
+    """Handle each fact in its own transaction and score it, as the consumer does."""
+    for raw in events:
+        event = read_event(parse_envelope(json.dumps(raw)))
+        async with factory() as uow:
+            await FACT_HANDLERS[event.type](event, uow)
+            await score_touched(uow)
+            await uow.commit()
+
+
+async def periods(pool: asyncpg.Pool, cell_id: str) -> dict[str, asyncpg.Record]:
+    """The stored periods of a cell."""
+    rows = await pool.fetch("SELECT * FROM cell_period WHERE cell_id = $1", cell_id)
+    return {row["period"]: row for row in rows}
+
+
+async def published(pool: asyncpg.Pool, cell_id: str) -> set[str]:
+    """Every period a score.cell.updated.v1 of the cell was put in the outbox for."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT payload->'data'->>'period' AS period FROM outbox"
+        " WHERE type = 'score.cell.updated.v1' AND payload->'data'->>'cell_id' = $1",
+        cell_id,
+    )
+    return {row["period"] for row in rows}
+
+
+async def rollup(pool: asyncpg.Pool, period: str) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        return await queries.committee_rollup(conn, "ward", period)
+
+
+async def ranked(pool: asyncpg.Pool, period: str) -> list[str]:
+    async with pool.acquire() as conn:
+        page = await queries.committee_ranking(conn, "ward", period, order="asc", limit=50, offset=0)
+    return [item["cell_id"] for item in page["items"]]
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[dict[str, Any]]:
+    """The ward with an old cell (since 2026-01, meetings March to June) and, on 2026-12-01, a cell created
+    2026-10-20 that met in October and November; November is closed."""
+    clock = Clock(date(2026, 12, 1))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        events = cell_history(committee_id="ward", cell_id="cell-old", prefix="h")
+        events.append(unit("cell-new", time=datetime.fromisoformat("2026-10-20T09:00:00+07:00")))
+        events += held("cell-new", "new-10", at(10, 25)) + held("cell-new", "new-11", at(11, 5))
+        await apply(factory, events)
+        await close_periods(uow_factory=factory)
+        yield {"pool": pool, "factory": factory, "clock": clock}
+
+
+async def test_a_new_cell_is_not_rated_before_it_existed_and_its_year_counts_its_months(
+    world: dict[str, Any],
+) -> None:
+    pool, factory, clock = world["pool"], world["factory"], world["clock"]
+    found = await periods(pool, "cell-new")
+    assert sorted(found) == ["2026", "2026-10", "2026-11", "2026-12", "2026-Q4"]
+    assert not {f"2026-{month:02d}" for month in range(1, 10)} & await published(pool, "cell-new")
+    assert not {"2026-Q1", "2026-Q2", "2026-Q3"} & await published(pool, "cell-new")
+    october, november = found["2026-10"]["score"], found["2026-11"]["score"]
+    assert found["2026"]["months_counted"] == 3 and found["2026-Q4"]["months_counted"] == 3
+    assert found["2026"]["score"] == pytest.approx((october + november + 0) / 3)
+
+    # the year ends: 2026 is final over October to December (December without a meeting is Poor, 0)
+    clock.now = date(2027, 1, 2)
+    await close_periods(uow_factory=factory)
+    year = (await periods(pool, "cell-new"))["2026"]
+    assert "in_progress" not in year["flags"] and year["months_counted"] == 3
+    assert year["months_with_regular"] == 2 and year["score"] == pytest.approx((october + november) / 3)
+    # scaled to 3 of 12 months: at most 2 × 3 // 12 = 0 Poor months for Average, so one Poor month makes it Poor
+    assert year["rating"] == "poor"
+
+
+async def test_a_committee_counts_a_cell_only_in_the_periods_it_existed_in(world: dict[str, Any]) -> None:
+    pool = world["pool"]
+    may = await rollup(pool, "2026-05")
+    assert may["cells"] == 1 and may["by_rating"]["poor"] + may["by_rating"]["average"] <= 1
+    old_may = (await periods(pool, "cell-old"))["2026-05"]["score"]
+    assert may["score"] == round(old_may, 2)
+    assert await ranked(pool, "2026-05") == ["cell-old"]
+    assert "cell-new" not in [cell["cell_id"] for cell in may["weakest"]]
+    year = await rollup(pool, "2026")
+    assert year["cells"] == 2
+    november = await rollup(pool, "2026-11")
+    assert november["cells"] == 2 and sorted(await ranked(pool, "2026-11")) == ["cell-new", "cell-old"]
+
+
+async def test_a_late_older_snapshot_moves_the_start_and_rates_the_months_it_now_covers(
+    world: dict[str, Any],
+) -> None:
+    pool, factory = world["pool"], world["factory"]
+    await apply(factory, [unit("cell-new", time=datetime.fromisoformat("2026-08-15T09:00:00+07:00"))])
+    found = await periods(pool, "cell-new")
+    assert sorted(found) == ["2026", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12", "2026-Q3", "2026-Q4"]
+    assert found["2026-08"]["rating"] == "poor" and found["2026-Q3"]["months_counted"] == 2
+    assert found["2026"]["months_counted"] == 5
+    assert {"2026-08", "2026-09", "2026-Q3"} <= await published(pool, "cell-new")
+    assert (await rollup(pool, "2026-08"))["cells"] == 2
+    assert (await rollup(pool, "2026-05"))["cells"] == 1
+    # the same snapshot again, or a later one, changes nothing
+    before = {period: row["score"] for period, row in found.items()}
+    await apply(factory, [unit("cell-new", time=datetime.fromisoformat("2026-11-30T09:00:00+07:00"))])
+    assert {period: row["score"] for period, row in (await periods(pool, "cell-new")).items()} == before
+
+
+async def test_a_cell_made_inactive_is_not_rated_after_the_month_it_ended(world: dict[str, Any]) -> None:
+    pool, factory, clock = world["pool"], world["factory"], world["clock"]
+    await apply(factory, [unit("cell-new", time=datetime.fromisoformat("2026-11-20T09:00:00+07:00"), active=False)])
+    assert sorted(await periods(pool, "cell-new")) == ["2026", "2026-10", "2026-11", "2026-Q4"]
+    clock.now = date(2027, 2, 1)
+    await close_periods(uow_factory=factory)
+    found = await periods(pool, "cell-new")
+    assert sorted(found) == ["2026", "2026-10", "2026-11", "2026-Q4"]
+    assert found["2026"]["months_counted"] == 2 and "in_progress" not in found["2026"]["flags"]
+    # December was published in progress before it ended; nothing of 2027 is
+    assert not {"2027-01", "2027-Q1", "2027"} & await published(pool, "cell-new")
