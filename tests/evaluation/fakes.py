@@ -45,9 +45,15 @@ class FakeFacts:
         return False
 
     async def upsert_unit(self, *, unit, stamp):
-        self.unit_history.add((unit["id"], stamp.time, stamp.event_id, unit.get("active", True)))
+        active = unit.get("active", True)
+        entry = (unit["id"], stamp.time, stamp.event_id, active)
+        added = entry not in self.unit_history
+        earliest = all((t, e) >= (stamp.time, stamp.event_id) for u, t, e, _ in self.unit_history if u == unit["id"])
+        self.unit_history.add(entry)
         old = self.units.get(unit["id"])
-        return self._put(self.units, unit["id"], stamp, unit), old[2].get("parent_id") if old else None
+        changed = self._put(self.units, unit["id"], stamp, unit)
+        plain = changed and old is not None and old[2].get("active", True) and active and not earliest
+        return changed, old[2].get("parent_id") if old else None, added and not plain
 
     async def upsert_member(self, *, member, stamp):
         self._put(self.members, member["id"], stamp, member)

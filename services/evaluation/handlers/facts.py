@@ -89,10 +89,13 @@ async def _rescore_whole_cells(uow: ScoringUnitOfWork, event: Event[Any], cells:
 
 async def unit_upserted(event: Event[contract.OrgUnitUpserted], uow: ScoringUnitOfWork) -> None:
     """Store a unit snapshot; a move in the tree can change which committee's framework applies below it, and a
-    cell's snapshot (even an older one) when the cell existed, so its periods are looked at again."""
+    cell's snapshot (even an older one) when the cell existed, so its periods are looked at again (not for a plain
+    newer active snapshot: a tree sent again would rescore every cell)."""
     data = event.data
-    changed, old_parent = await uow.facts.upsert_unit(unit=data.model_dump(mode="json"), stamp=stamp_of(event))
-    if data.kind == "cell":
+    changed, old_parent, may_move_span = await uow.facts.upsert_unit(
+        unit=data.model_dump(mode="json"), stamp=stamp_of(event)
+    )
+    if data.kind == "cell" and may_move_span:
         uow.touched.touch(data.id, correlation_id=event.correlation_id)
     if not changed or old_parent == data.parent_id:
         return

@@ -135,7 +135,7 @@ SNAPSHOT_TABLES = {
 class FactRepository(Protocol):
     """The projection of facts, as evaluation needs them."""
 
-    async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]: ...
+    async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]: ...
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
@@ -192,19 +192,23 @@ class PgFactRepository:
         self._subjects: set[str] = set()
         self._positions: dict[str, tuple[str, datetime] | None] = {}
 
-    async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None]:
-        """Store a unit snapshot if newer; return (changed, previous parent) ."""
+    async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]:
+        """Store a unit snapshot (the current one if newer); return (changed, previous parent, whether it may move
+        when the unit existed: a new snapshot that is its first, late, inactive or re-activating, not a plain newer
+        active one after an active one, which a tree sent again daily is)."""
         self._ancestors.clear()
+        active = unit.get("active", True)
         # every snapshot's time and `active`, in any order: when a cell exists is read from them (cells_existence)
-        await self._conn.execute(
+        earliest = await self._conn.fetchval(
             "INSERT INTO unit_snapshot (unit_id, fact_time, fact_id, active) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT DO NOTHING",
+            " ON CONFLICT DO NOTHING RETURNING NOT EXISTS (SELECT 1 FROM unit_snapshot s WHERE s.unit_id = $1"
+            "  AND (s.fact_time, s.fact_id) < ($2, $3))",
             unit["id"],
             stamp.time,
             stamp.event_id,
-            unit.get("active", True),
+            active,
         )
-        previous = await self._conn.fetchrow("SELECT parent_id FROM unit WHERE id = $1", unit["id"])
+        previous = await self._conn.fetchrow("SELECT parent_id, active FROM unit WHERE id = $1", unit["id"])
         changed = await self._conn.fetchval(
             "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -216,11 +220,12 @@ class PgFactRepository:
             unit["name"],
             unit["kind"],
             unit.get("parent_id"),
-            unit.get("active", True),
+            active,
             stamp.time,
             stamp.event_id,
         )
-        return changed is not None, previous["parent_id"] if previous else None
+        plain = changed is not None and previous is not None and previous["active"] and active and not earliest
+        return changed is not None, previous["parent_id"] if previous else None, earliest is not None and not plain
 
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool:
         """Keep the snapshot in the member's history, and as the current one if newer; True when it is new."""
