@@ -14,7 +14,9 @@ SUBTREE_CELLS = """
 WITH RECURSIVE tree(id, kind) AS (
     SELECT id, kind FROM unit WHERE id = $1
     UNION
-    SELECT u.id, u.kind FROM unit u JOIN tree t ON u.parent_id = t.id WHERE u.active
+    -- an inactive committee leaves the walk with the cells below it; an inactive cell stays, counted in its span
+    -- (migration 0007)
+    SELECT u.id, u.kind FROM unit u JOIN tree t ON u.parent_id = t.id WHERE u.active OR u.kind = 'cell'
 )
 """
 

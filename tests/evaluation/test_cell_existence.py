@@ -183,3 +183,24 @@ async def test_a_cell_made_inactive_is_not_rated_after_the_month_it_ended(world:
     assert found["2026"]["months_counted"] == 2 and "in_progress" not in found["2026"]["flags"]
     # December was published in progress before it ended; nothing of 2027 is
     assert not {"2027-01", "2027-Q1", "2027"} & await published(pool, "cell-new")
+
+
+async def test_a_cell_made_inactive_still_counts_in_its_committees_periods_before_it_ended(
+    world: dict[str, Any],
+) -> None:
+    """The defect: the tree walk stopped at an inactive cell, so deactivating it in November took it out of the
+    ward's October and November roll-ups, rankings and the year too, rewriting closed history."""
+    pool, factory, clock = world["pool"], world["factory"], world["clock"]
+    november = await rollup(pool, "2026-11")
+    await apply(factory, [unit("cell-new", time=datetime.fromisoformat("2026-11-20T09:00:00+07:00"), active=False)])
+    clock.now = date(2027, 2, 1)
+    await close_periods(uow_factory=factory)
+    for period in ("2026-10", "2026-11", "2026-Q4", "2026"):
+        assert (await rollup(pool, period))["cells"] == 2, period
+    after = await rollup(pool, "2026-11")
+    assert after["score"] == november["score"] and after["by_rating"] == november["by_rating"]
+    assert sorted(await ranked(pool, "2026-11")) == ["cell-new", "cell-old"]
+    # from the month after it ended, the ward has only the old cell
+    for period in ("2026-12", "2027-01", "2027-Q1", "2027"):
+        assert (await rollup(pool, period))["cells"] == 1, period
+        assert await ranked(pool, period) == ["cell-old"], period

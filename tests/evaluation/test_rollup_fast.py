@@ -221,6 +221,8 @@ async def test_fast_rollups_equal_the_recursive_walk_as_the_tree_and_periods_cha
         spans += [("k-g4-0", "2026-12", "2026-12"), ("k-c1-0", "2027-02", None), ("k-new", "2026-10", None)]
         await _set_spans(conn, spans)
         await _assert_same(conn, "cells with spans")
+        await conn.execute("UPDATE unit SET active = false WHERE id = 'k-g3-0'")
+        await _assert_same(conn, "a cell made inactive counts in its span")
         moved: list[tuple[str, str, str | None]] = [
             ("k-g2-0", "2026-07", None),
             ("k-g3-0", "2026-01", None),
