@@ -105,7 +105,10 @@ async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) ->
 
     news = await PgMeetingRepository(conn).attendance_news(members + members[:3])
 
-    assert set(news) == set(current) - set(unchanged)
+    # never announced and never absent: nothing moved from zeros (the fan-out of a month start, issue 12)
+    zeros = {m for m in current if m not in unchanged + changed and expected[m] == (0, 0, 0)}
+    assert len(zeros) >= 3  # the data has such members
+    assert set(news) == set(current) - set(unchanged) - zeros
     for member_id, row in news.items():
         figures = (
             row["consecutive_absences"],
@@ -121,5 +124,5 @@ async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) ->
         " FROM attendance_figures WHERE member_id = ANY($1::text[])",
         members,
     )
-    assert {row["member_id"]: tuple(row)[1:] for row in stored} == {m: expected[m] for m in current}
+    assert {row["member_id"]: tuple(row)[1:] for row in stored} == {m: expected[m] for m in current if m not in zeros}
     assert await PgMeetingRepository(conn).attendance_news(members) == {}  # announced: no news again

@@ -742,7 +742,8 @@ async def publish_attendance_histories(
     member_ids: list[str], *, meeting_id: str, event: Event[Any], uow: MeetingsUnit
 ) -> None:
     """member.attendance.updated.v1 for each member whose rosters changed and whose figures moved since they were
-    last announced (the first history of a member is always announced): an unchanged history is news to nobody."""
+    last announced (a member never announced counts as announced at zeros): an unchanged history, or the first
+    history of a member never absent, is news to nobody."""
     await _publish_histories({member_id: (meeting_id, event) for member_id in member_ids}, uow)
 
 

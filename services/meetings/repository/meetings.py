@@ -458,8 +458,8 @@ class PgMeetingRepository:
         return True
 
     async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
-        """The current members among `member_ids` whose attendance figures moved since last announced (or were never
-        announced), keyed by member id: consecutive_absences, consecutive_excused_absences, unexcused_months_last_year
+        """The current members among `member_ids` whose attendance figures moved since last announced (a member never
+        announced counts as announced at zeros), keyed by member id: consecutive_absences, consecutive_excused_absences, unexcused_months_last_year
         (domain.attendance_history, computed here) with full_name, cell_id and probation_ends_on; the same statement
         remembers those figures as announced. One round trip for the transaction's members, whatever their count."""
         conn = await self._direct()
@@ -501,7 +501,9 @@ _ATTENDANCE_NEWS_SQL = (
     "  LEFT JOIN figures AS f ON f.member_id = wanted.member_id"
     "  LEFT JOIN LATERAL (SELECT consecutive_absences, consecutive_excused_absences, unexcused_months_last_year"
     "   FROM attendance_figures WHERE attendance_figures.member_id = wanted.member_id OFFSET 0) AS known ON true"
-    "  WHERE (known.consecutive_absences, known.consecutive_excused_absences, known.unexcused_months_last_year)"
+    # a member never announced counts as announced at zeros: one never absent is news to nobody
+    "  WHERE (coalesce(known.consecutive_absences, 0), coalesce(known.consecutive_excused_absences, 0),"
+    "   coalesce(known.unexcused_months_last_year, 0))"
     "   IS DISTINCT FROM (coalesce(f.absences, 0), coalesce(f.excused, 0), coalesce(f.months, 0))),"
     " announced AS (INSERT INTO attendance_figures"
     "  (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year)"
