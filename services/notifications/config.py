@@ -79,6 +79,11 @@ class Settings(ServiceSettings):
     digest_hour: int = 17
     history_cutoff_days: int = 14
     """Facts about meetings older than this trigger no alert (bulk imports of history stay silent)."""
+    figures_retention_days: int = 400
+    """Announced attendance figures older than this are pruned daily where a later one of the member stands at zeros
+    (nothing before it can change an alert), and such old figures never alert, whatever their meeting."""
+    prune_hour: int = 3
+    """Local hour of the daily prune of old attendance figures."""
 
     @field_validator("mail_from")
     @classmethod

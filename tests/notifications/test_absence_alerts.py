@@ -9,6 +9,8 @@ import asyncpg
 
 from services.notifications.config import Settings
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
+from services.notifications.handlers.jobs import DAILY_PRUNE, run_job
+from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent
@@ -20,9 +22,9 @@ NOW = datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)
 UPDATED = "member.attendance.updated.v1"
 
 
-def announced(p: Province, step: int, in_a_row: int, *, months: int = 0) -> CloudEvent:
+def announced(p: Province, step: int, in_a_row: int, *, months: int = 0, days_ago: float = 1) -> CloudEvent:
     """The member's figures after the roster of the cell's meeting number `step`, as meetings announces them: each
-    announcement about its own meeting, later steps later."""
+    announcement about its own meeting (not known here), later steps later."""
     return event(
         UPDATED,
         {
@@ -34,7 +36,7 @@ def announced(p: Province, step: int, in_a_row: int, *, months: int = 0) -> Clou
             "consecutive_excused_absences": 0,
             "unexcused_months_last_year": months,
         },
-        time=NOW - timedelta(days=1) + timedelta(minutes=step),
+        time=NOW - timedelta(days=days_ago) + timedelta(minutes=step),
         event_id=f"{p.cell}-f{step:02d}",
     )
 
@@ -190,3 +192,42 @@ async def test_a_redelivered_announcement_changes_nothing(pool: asyncpg.Pool, se
     async with pool.acquire() as conn:
         stored = await conn.fetchval("SELECT count(*) FROM member_figures WHERE member_id = $1", p.member)
     assert stored == 2
+
+
+async def prune(pool: asyncpg.Pool, settings: Settings, clock: Clock, p: Province) -> list[int]:
+    """The daily prune of old figures, as its job runs it; the member's figures (absences in a row) left."""
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        await run_job(Job(id=0, kind=DAILY_PRUNE, subject_id=NOW.date().isoformat(), due_at=NOW, attempts=0), uow)
+        await uow.commit()
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT consecutive_absences FROM member_figures WHERE member_id = $1"
+            " ORDER BY version_time, cause_id, event_id",
+            p.member,
+        )
+    return [row[0] for row in rows]
+
+
+async def test_pruning_old_figures_changes_no_alert_and_an_old_copy_alerts_nothing(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Figures are kept only from a member's latest old figure at zeros: an old run alerted (4, 5), ended (0, at
+    zeros), then a new run alerts once more; neither pruning nor a copy of a pruned figure, redelivered a year and
+    more later, alerts again (its meeting is not known here, which otherwise reads as recent)."""
+    p, clock = await province(pool, settings)
+    old = [announced(p, step, count, days_ago=500) for step, count in enumerate([4, 5, 0])]
+    clock.value = NOW - timedelta(days=500) + timedelta(hours=1)
+    await feed(pool, settings, clock, [[item] for item in old])
+    clock.value = NOW
+    await feed(pool, settings, clock, [[announced(p, 3, 2)], [announced(p, 4, 4)]])
+    before = await alerts(pool, p)
+    assert per_recipient(before) == each_once("consecutive_absences", times=2)
+
+    # the old 4 and 5 went; the old zeros and the new run stay
+    assert await prune(pool, settings, clock, p) == [0, 2, 4]
+    # a copy of the old run's second figure comes again: alone, it would be a run of its own anchored on itself (a
+    # new alert); it is older than the retention, so it alerts nothing
+    await feed(pool, settings, clock, [[old[1]]])
+    await feed(pool, settings, clock, [[announced(p, 5, 5)]])
+    assert await alerts(pool, p) == before
+    assert await prune(pool, settings, clock, p) == [0, 2, 4, 5]  # pruned again the next day

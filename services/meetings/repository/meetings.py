@@ -459,8 +459,9 @@ class PgMeetingRepository:
 
     async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
         """The current members among `member_ids` whose attendance figures moved since last announced (a member never
-        announced counts as announced at zeros), keyed by member id: consecutive_absences, consecutive_excused_absences, unexcused_months_last_year
-        (domain.attendance_history, computed here) with full_name, cell_id and probation_ends_on; the same statement
+        announced counts as announced at zeros), keyed by member id: consecutive_absences,
+        consecutive_excused_absences, unexcused_months_last_year (domain.attendance_history, computed here) with
+        full_name, cell_id and probation_ends_on; the same statement
         remembers those figures as announced. One round trip for the transaction's members, whatever their count."""
         conn = await self._direct()
         rows = await conn.fetch(_ATTENDANCE_NEWS_SQL, list(member_ids))

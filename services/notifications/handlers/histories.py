@@ -2,7 +2,7 @@
 them (one per run of absences and per crossing of the unexcused months, DOMAIN.md "Alerts")."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
@@ -30,7 +30,10 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
     if not events:
         return
     await uow.projection.lock_members(sorted({event.data.member_id for event in events}))
-    recent = {id(event) for event in await about_recent_meetings(events, uow)}
+    # a figure older than the retention is never recent, even about a meeting not known here: the figures before it
+    # may have been pruned (PgFigures.prune_figures), with the alert anchored on them
+    kept_since = uow.now() - timedelta(days=uow.settings.figures_retention_days)
+    recent = {id(event) for event in await about_recent_meetings(events, uow) if event.time >= kept_since}
     added = await uow.projection.add_figures(
         [
             NewFigures(

@@ -23,6 +23,7 @@ log = get_logger(__name__)
 
 DAILY_SWEEP = "daily.sweep"
 DAILY_DIGEST = "daily.digest"
+DAILY_PRUNE = "daily.prune"
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,16 @@ class JobRun:
 
 
 async def plan_daily_jobs(uow: NotificationsUnit) -> int:
-    """Plan the sweep and the digest of every day since the last planned one up to today (catch-up)."""
+    """Plan the sweep, the digest and the prune of every day since the last planned one up to today (catch-up)."""
     today = local(uow.now()).date()
     planned = 0
-    for kind, hour in ((DAILY_SWEEP, uow.settings.daily_sweep_hour), (DAILY_DIGEST, uow.settings.digest_hour)):
+    settings = uow.settings
+    daily = (
+        (DAILY_SWEEP, settings.daily_sweep_hour),
+        (DAILY_DIGEST, settings.digest_hour),
+        (DAILY_PRUNE, settings.prune_hour),
+    )
+    for kind, hour in daily:
         last = await uow.outgoing.last_daily(kind)
         day = today if last is None else last + timedelta(days=1)
         while day <= today:
@@ -84,6 +91,11 @@ async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
         return await raise_alerts(alerts, uow)
     if job.kind == DAILY_DIGEST:
         return await send_digests(uow, day=date.fromisoformat(job.subject_id), until=now)
+    if job.kind == DAILY_PRUNE:
+        before = now - timedelta(days=uow.settings.figures_retention_days)
+        pruned = await uow.projection.prune_figures(before=before)
+        log.info("attendance_figures_pruned", rows=pruned, before=before.isoformat())
+        return 0
     log.warning("schedule_unknown_kind", kind=job.kind, subject_id=job.subject_id)
     return 0
 

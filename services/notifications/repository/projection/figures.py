@@ -107,3 +107,18 @@ class PgFigures:
             r.CONSECUTIVE_ABSENCES,
             r.UNEXCUSED_MONTHS,
         )
+
+    async def prune_figures(self, *, before: datetime) -> int:
+        """Delete each member's figures that come before their latest figure at zeros (no absence in a row, no
+        unexcused month) announced before `before`; how many. Nothing before such a figure bears on a later alert:
+        a run of absences and a time above the unexcused months both end there (rules.absence_runs,
+        unexcused_crossings), and a late figure older than `before` is never recent (histories)."""
+        result: str = await self._db.execute(
+            "WITH reset AS (SELECT DISTINCT ON (member_id) member_id, version_time, cause_id, event_id"
+            "  FROM member_figures WHERE consecutive_absences = 0 AND unexcused_months = 0 AND version_time < $1"
+            "  ORDER BY member_id, version_time DESC, cause_id DESC, event_id DESC)"
+            " DELETE FROM member_figures AS f USING reset AS z WHERE f.member_id = z.member_id"
+            " AND (f.version_time, f.cause_id, f.event_id) < (z.version_time, z.cause_id, z.event_id)",
+            before,
+        )
+        return int(result.split()[-1])
