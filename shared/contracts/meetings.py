@@ -134,7 +134,7 @@ class MonitorAssigned(EventData):
     committee_id: Identifier
     cell_id: Identifier
     email: Email | None = None
-    yearly_quota: Annotated[Count, Field(le=366)] | None = None
+    yearly_quota: Count | None = None
 
 
 def topic_for_kind(topic: str | None, kind: Any) -> str | None:
@@ -247,7 +247,7 @@ class MinutesSubmitted(EventData):
     chair_id: Identifier
     recorder_id: Identifier
     speakers: Annotated[list[Identifier], Items]
-    self_criticism_minutes: Annotated[Count, Field(le=600)] | None = None
+    self_criticism_minutes: Count | None = None
     content: Text | None = None
     conclusions: Text | None = None
     resolutions: Annotated[list[Resolution], Items]
