@@ -55,6 +55,14 @@ def cases(ids: dict[str, str], *, start: datetime) -> dict[str, tuple[dict[str, 
         "member of a committee": (ev.member(random_id("mem"), ids["committee"]), "data.cell_id"),
         "meeting of a committee": (ev.scheduled(random_id("mtg"), ids["committee"], starts_at=start), "data.cell_id"),
         "unit under a cell": (ev.unit(random_id("cell"), parent_id=ids["cell"]), "data.parent_id"),
+        "cell turned committee": (
+            ev.unit(ids["cell"], kind="committee", parent_id=ids["committee"], time=ev.BASE_TIME + timedelta(days=1)),
+            "data.kind",
+        ),
+        "committee turned cell": (
+            ev.unit(ids["committee"], name="Đảng ủy xã", time=ev.BASE_TIME + timedelta(days=1)),
+            "data.kind",
+        ),
         "reschedule after the cancellation": (
             ev.raw_event(
                 "meeting.rescheduled.v1",

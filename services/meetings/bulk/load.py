@@ -23,7 +23,7 @@ import asyncpg
 from pydantic import AwareDatetime, TypeAdapter
 from tqdm import tqdm
 
-from services.meetings.domain import check_plausible_moments, probation_ends_on
+from services.meetings.domain import check_plausible_moments, kind_change_reason, probation_ends_on
 from services.meetings.handlers.ingest import ingest_event, reject, release_waiting
 from services.meetings.repository.bulk import (
     LOADED_TABLES,
@@ -233,7 +233,7 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         rejected: list[tuple[int, InvalidEvent]] = []
         unit_rejected, unit_held = await bulk.apply_units()
         held += [(seq, parent, "data.parent_id") for seq, parent in unit_held]
-        rejected += [(seq, _under_a_cell(fresh[seq])) for seq in unit_rejected]
+        rejected += [(seq, _refused_unit(fresh[seq], stored_kind)) for seq, stored_kind in unit_rejected]
         for seq, unit_kind in await bulk.unplaced_members():
             cell_id = fresh[seq].data.cell_id
             if unit_kind is None:
@@ -285,8 +285,12 @@ class _Reread(dict[int, Event[Any]]):
         return event
 
 
-def _under_a_cell(event: Event[Any]) -> InvalidEvent:
-    """Why a staged unit was refused: its parent is a cell (domain.check_unit_placement's reason)."""
+def _refused_unit(event: Event[Any], stored_kind: str | None) -> InvalidEvent:
+    """Why a staged unit was refused: it changes the kind its unit has (domain.check_unit_kind's reason), or its
+    parent is a cell (domain.check_unit_placement's)."""
+    if stored_kind is not None:
+        reason = kind_change_reason(unit_id=event.data.id, stored=stored_kind, sent=event.data.kind.value)
+        return InvalidEvent(reason, field="data.kind")
     return InvalidEvent(
         f"data.parent_id: unit {event.data.parent_id} is a cell and cannot contain units", field="data.parent_id"
     )

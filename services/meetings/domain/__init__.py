@@ -166,6 +166,18 @@ def check_unit_placement(
         )
 
 
+def check_unit_kind(existing: UnitRef | None, *, unit_id: str, kind: str) -> None:
+    """A unit keeps the kind it was first known by (cell or committee): its meetings, members and units under it
+    belong to that kind; InvalidEvent naming data.kind otherwise."""
+    if existing is not None and existing.kind != kind:
+        raise InvalidEvent(kind_change_reason(unit_id=unit_id, stored=existing.kind, sent=kind), field="data.kind")
+
+
+def kind_change_reason(*, unit_id: str, stored: str, sent: str) -> str:
+    """Why a snapshot that changes a unit's kind is refused."""
+    return f"data.kind: unit {unit_id} is a {stored}; a unit never changes kind (a new {sent} needs an id of its own)"
+
+
 def require_unit(unit: UnitRef | None, *, unit_id: str, kind: str, field: str) -> None:
     """The referred unit must exist (else hold) and be of `kind` (else reject)."""
     if unit is None:

@@ -35,11 +35,12 @@ def version_of(event: Event[Any]) -> Version:
 
 
 async def apply_unit(event: Event[contract.OrgUnitUpserted], uow: MeetingsUnit) -> Applied:
-    """A committee or cell snapshot; its parent must be a known committee."""
+    """A committee or cell snapshot; its parent must be a known committee, and a known unit keeps its kind."""
     data = event.data
+    existing = await uow.org.get_unit(data.id)
+    domain.check_unit_kind(existing, unit_id=data.id, kind=data.kind.value)
     parent = await uow.org.get_unit(data.parent_id) if data.parent_id else None
     ancestors = await uow.org.ancestors(data.parent_id) if parent and data.parent_id else []
-    existing = await uow.org.get_unit(data.id)
     if parent and data.parent_id and existing is not None and existing.parent_id != data.parent_id:
         ancestors = await locked_ancestors(uow, data.parent_id, ancestors)
     domain.check_unit_placement(unit_id=data.id, parent_id=data.parent_id, parent=parent, ancestors=ancestors)

@@ -103,9 +103,18 @@ class PgBulkRepository:
         if records:
             await self._conn.copy_records_to_table(table, records=records, columns=columns)
 
-    async def apply_units(self) -> tuple[list[int], list[tuple[int, str]]]:
-        """Apply staged units level by level, re-publishing those written; return (rejected seqs, (held seq,
-        parent)): a unit under a cell is rejected, one whose parent never comes is held."""
+    async def apply_units(self) -> tuple[list[tuple[int, str | None]], list[tuple[int, str]]]:
+        """Apply staged units level by level, re-publishing those written; return ((rejected seq, the kind it already
+        has when it changes kind, else None: under a cell), (held seq, parent)): a unit is rejected when it changes
+        the kind stored, or the kind its first snapshot in the chunk gives, or hangs under a cell; one whose parent
+        never comes is held (domain.check_unit_kind, check_unit_placement)."""
+        await self._conn.execute(
+            "WITH known AS (SELECT s.seq, coalesce(u.kind, f.kind) AS kind FROM stage_unit s"
+            " LEFT JOIN org_unit u ON u.id = s.id"
+            " LEFT JOIN LATERAL (SELECT f.kind FROM stage_unit f WHERE f.id = s.id ORDER BY f.seq LIMIT 1) f ON true)"
+            " UPDATE stage_unit s SET state = 'kind:' || known.kind FROM known"
+            " WHERE known.seq = s.seq AND known.kind <> s.kind"
+        )
         while True:
             await self._conn.execute(
                 "UPDATE stage_unit s SET state = 'rejected' WHERE state = 'pending'"
@@ -135,9 +144,12 @@ class PgBulkRepository:
                 _id_prefix(),
             )
             await self._conn.execute("UPDATE stage_unit SET state = 'done' WHERE state = 'ready'")
-        rejected = await self._conn.fetch("SELECT seq FROM stage_unit WHERE state = 'rejected'")
+        rejected = await self._conn.fetch(
+            "SELECT seq, CASE WHEN state LIKE 'kind:%' THEN substr(state, 6) END AS kind FROM stage_unit"
+            " WHERE state = 'rejected' OR state LIKE 'kind:%'"
+        )
         held = await self._conn.fetch("SELECT seq, parent_id FROM stage_unit WHERE state = 'pending'")
-        return [r["seq"] for r in rejected], [(r["seq"], r["parent_id"]) for r in held]
+        return [(r["seq"], r["kind"]) for r in rejected], [(r["seq"], r["parent_id"]) for r in held]
 
     async def unplaced_members(self) -> list[tuple[int, str | None]]:
         """Staged members whose cell is unknown (kind None: held) or no cell (its kind: rejected), taken out of
