@@ -47,8 +47,8 @@ def meeting(
     )
 
 
-def evaluate(period: str, meetings: list[MeetingSummary], through: str = "2026-12") -> PeriodResult:
-    """The period result under the default framework's rules."""
+def evaluate(period: str, meetings: list[MeetingSummary], through: str = "2027-01") -> PeriodResult:
+    """The period result under the default framework's rules, read after it closed unless `through` says otherwise."""
     result = evaluate_period(
         cell_id="c1", period=period, meetings=meetings, rules=framework().period_rules, through_month=through
     )
@@ -247,3 +247,31 @@ def test_a_span_starts_at_the_earlier_of_the_first_snapshot_and_the_first_held_m
     )
     assert quarter is not None and quarter.months_counted == 2 and quarter.rating == "good"
     assert "in_progress" not in quarter.flags
+
+
+def test_a_running_year_leaves_out_its_running_month_until_that_month_has_its_meeting() -> None:
+    """On 1 December, eleven Good months made the running year Average: December, not over, counted Poor 0."""
+    eleven = year_of(["good"] * 11 + ["none"])
+    running = evaluate("2026", eleven, through="2026-12")
+    assert (running.rating, running.months_counted, running.score) == ("good", 11, pytest.approx(95.0))
+    assert "in_progress" in running.flags and "months_without_regular_meeting" not in running.flags
+    held = evaluate("2026", [*eleven, meeting(12, "good")], through="2026-12")
+    assert (held.rating, held.months_counted, "in_progress" in held.flags) == ("good", 12, True)
+    closed = evaluate("2026", eleven)  # once December is over without a meeting, it is Poor
+    assert (closed.rating, closed.months_counted, "in_progress" in closed.flags) == ("average", 12, False)
+    assert closed.score == pytest.approx(95.0 * 11 / 12)
+    # the running month on its own is Poor until its meeting (published in progress)
+    month = evaluate("2026-12", eleven, through="2026-12")
+    assert (month.rating, month.score, "in_progress" in month.flags) == ("poor", 0.0, True)
+
+
+def test_a_running_quarter_is_not_poor_for_a_thematic_meeting_it_may_still_hold() -> None:
+    regular = [meeting(10, "good"), meeting(11, "good")]
+    running = evaluate("2026-Q4", regular, through="2026-12")
+    assert (running.rating, running.months_counted) == ("good", 2)
+    assert {"in_progress", "no_thematic_meeting"} <= set(running.flags)
+    closed = evaluate("2026-Q4", [*regular, meeting(12, "good")])
+    assert (closed.rating, "no_thematic_meeting" in closed.flags) == ("poor", True)
+    # a thematic meeting held in the running month counts for the quarter before the month's regular one
+    thematic = evaluate("2026-Q4", [*regular, meeting(12, "good", kind="thematic")], through="2026-12")
+    assert (thematic.rating, thematic.thematic_held, thematic.months_counted) == ("good", 1, 2)

@@ -158,14 +158,23 @@ def evaluate_period(
     through_month: str,
     span: CellSpan | None = None,
 ) -> PeriodResult | None:
-    """A cell's result for a period over its months up to `through_month` that the cell existed in (`span`; None:
-    every month); None if none of them has begun or the cell existed in none."""
+    """A cell's result for a period over its months up to `through_month` (the running month) that the cell existed
+    in (`span`; None: every month); None if none of them has begun or the cell existed in none.
+
+    A running quarter or year reads what is known so far: the running month counts once it has a held regular
+    meeting (until then it is not yet Poor, only not over), and a running quarter without its thematic meeting is
+    not yet Poor for it (flag `no_thematic_meeting` still). A running month on its own is Poor until its meeting."""
     all_months = period_months(period)
     covered = [month for month in all_months if span is None or span.covers(month)]
     months = [month for month in covered if month <= through_month]
     if not months:
         return None
-    in_period = [meeting for meeting in meetings if meeting.month in months]
+    running = covered[-1] >= through_month  # a month the cell exists in is not over yet
+    if running and len(months) > 1 and months[-1] == through_month:
+        running_held = any(m.held and m.month == through_month and m.kind in REGULAR_KINDS for m in meetings)
+        if not running_held:
+            months = months[:-1]
+    in_period = [meeting for meeting in meetings if meeting.month in months or meeting.month == through_month]
     held = [meeting for meeting in in_period if meeting.held]
     month_scores: list[float] = []
     month_ratings: list[str] = []
@@ -191,15 +200,16 @@ def evaluate_period(
     elif "-Q" in period:
         rule = rules.quarter
         if rule.requires_thematic and thematic_held == 0:
-            rating = "poor"
             flags.append("no_thematic_meeting")
+        if rule.requires_thematic and thematic_held == 0 and not running:
+            rating = "poor"
         else:
             rating = rate_months(month_ratings, scale_rule(rule, covered=len(covered), full=len(all_months)))
     else:
         rating = rate_months(month_ratings, scale_rule(rules.year, covered=len(covered), full=len(all_months)))
     if provisional:
         flags.append("provisional")
-    if months[-1] == through_month or len(months) < len(covered):
+    if running:
         flags.append("in_progress")
     return PeriodResult(
         cell_id=cell_id,
