@@ -253,7 +253,7 @@ def test_a_running_year_leaves_out_its_running_month_until_that_month_has_its_me
     """On 1 December, eleven Good months made the running year Average: December, not over, counted Poor 0."""
     eleven = year_of(["good"] * 11 + ["none"])
     running = evaluate("2026", eleven, through="2026-12")
-    assert (running.rating, running.months_counted, running.score) == ("good", 11, pytest.approx(95.0))
+    assert (running.rating, running.months_counted) == ("good", 11) and running.score == pytest.approx(95.0)
     assert "in_progress" in running.flags and "months_without_regular_meeting" not in running.flags
     held = evaluate("2026", [*eleven, meeting(12, "good")], through="2026-12")
     assert (held.rating, held.months_counted, "in_progress" in held.flags) == ("good", 12, True)
