@@ -115,3 +115,11 @@ def test_a_period_runs_until_its_last_month_has_ended() -> None:
     assert periods.running(month) and periods.running(f"{year}-Q{(number - 1) // 3 + 1}") and periods.running(str(year))
     assert periods.running(f"{year + 1}-01")
     assert not periods.running(str(year - 1)) and not periods.running(f"{year - 1}-12")
+
+
+def test_a_committee_page_opens_on_the_month_last_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On 1 December the page opened on December, every cell Kém 0 and the trend ending at 0: now on November."""
+    for today, expected in (("2026-12", "2026-11"), ("2027-01", "2026-12"), ("2026-07", "2026-06")):
+        monkeypatch.setattr(periods, "this_month", lambda today=today: today)
+        assert periods.checked(None) == periods.checked("") == expected
+        assert periods.checked("2026-12") == "2026-12"  # one asked for stays

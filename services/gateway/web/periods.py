@@ -15,10 +15,17 @@ def this_month() -> str:
     return datetime.now(VIETNAM_TZ).strftime("%Y-%m")
 
 
+def last_closed_month() -> str:
+    """The month last ended, `2026-11` on 1 December (Vietnam time)."""
+    year, month = (int(part) for part in this_month().split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
 def checked(period: str | None) -> str:
-    """The period asked for, or the month in progress; BadPeriod naming a malformed one."""
+    """The period asked for, or the month last ended (a committee's page and report open on final figures: early in
+    a month every cell that has not met yet reads Kém for it); BadPeriod naming a malformed one."""
     if not period:
-        return this_month()
+        return last_closed_month()
     if not PERIOD.fullmatch(period):
         raise BadPeriod(period)
     return period
