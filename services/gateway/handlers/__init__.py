@@ -160,9 +160,11 @@ async def authorize_meeting(
     rpc: Rpc,
     directory: UnitDirectory,
     roles: frozenset[Role] = SUBTREE_READERS,
+    action: str = "read meetings",
 ) -> MeetingReply:
-    """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing."""
-    require_role(principal, roles, "read meetings")
+    """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing. A role outside
+    `roles` is 403 naming `action`, what the caller was refused (`reschedule meetings`), not merely reading."""
+    require_role(principal, roles, action)
     try:
         meeting = await rpc.call(GetMeeting(meeting_id=meeting_id))
     except RpcError as exc:
