@@ -12,10 +12,10 @@ from services.gateway.http.deps import State
 from services.gateway.web import forms
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import N_, parse_moment
+from services.gateway.web.i18n import LABELS, parse_moment
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
-CHANNELS = {"email": N_("E-mail"), "webhook": N_("Text message (SMS gateway)"), "inbox": N_("In-app inbox")}
+CHANNELS = LABELS["channel"]
 
 
 async def _page(
@@ -79,7 +79,7 @@ async def save_my_preferences(request: Request, viewer: Viewer, state: State) ->
     """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); FormErrors naming
     `channels` when none is ticked, or the API's refusal."""
     form = await forms.form_of(request)
-    chosen = [channel for channel in form.getlist("channels") if channel in CHANNELS]
+    chosen = form.getlist("channels")  # an unknown one is named back with the choices, not dropped unseen
     if not chosen:
         raise FormErrors({"channels": forms.required("channels")})
     body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
