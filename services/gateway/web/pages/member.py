@@ -76,11 +76,10 @@ async def save_preferences(request: Request, viewer: FormViewer, state: State) -
 
 
 async def save_my_preferences(request: Request, viewer: Viewer, state: State) -> None:
-    """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); FormErrors naming
-    `channels` when none is ticked, or the API's refusal."""
+    """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); the in-app inbox is
+    always on (notifications keeps every notice there), so ticking none of the others is a choice too; FormErrors
+    naming `channels` for an unknown one, or the API's refusal."""
     form = await forms.form_of(request)
     chosen = form.getlist("channels")  # an unknown one is named back with the choices, not dropped unseen
-    if not chosen:
-        raise FormErrors({"channels": forms.required("channels")})
     body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
     await forms.send(preferences.set_my_preferences(body, viewer.principal, state))
