@@ -191,6 +191,14 @@ def not_found_page(request: Request) -> HTMLResponse:
     return error_page(request, 404, _("Page not found"), _("This page does not exist, or it is not within your unit."))
 
 
+async def go_back(request: Request, *, fallback: str, anchor: str = "") -> RedirectResponse:
+    """303 to the posted form's `next` (inside the app only, else `fallback`), at `anchor`: a small form on a
+    shared part of several pages answers with the page it was on."""
+    form = await request.form()
+    target = str(form.get("next") or "")
+    return RedirectResponse((target if safe_next(target) == target else fallback) + anchor, status_code=303)
+
+
 def safe_next(target: str | None) -> str:
     """A redirect target inside the app only (no open redirect)."""
     if target and target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:

@@ -10,7 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.gateway.http import preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.web import forms
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.core import (
+    PREFIX,
+    CurrentViewer,
+    FormViewer,
+    PageNotFound,
+    Viewer,
+    WebRoute,
+    go_back,
+    render,
+)
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import LABELS, parse_moment
 
@@ -63,6 +72,13 @@ async def _page(
 async def member_page(request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
     """My next meetings, my attendance history, my inbox and my notification preferences."""
     return await _page(request, viewer, state)
+
+
+@router.post("/me/inbox/{notification_id}/read")
+async def mark_notice_read(notification_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Mark one of the viewer's own notices read (the API's POST /v1/me/inbox/{id}/read); back to the page it was on."""
+    await reads.mark_my_notification_read(notification_id, viewer.principal, state)
+    return await go_back(request, fallback=f"{PREFIX}/me", anchor="#inbox-title")
 
 
 @router.post("/me/preferences")
