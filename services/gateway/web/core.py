@@ -59,6 +59,15 @@ class PageNotFound(Exception):
     """A page that does not exist or is outside the viewer's part of the tree (the same answer)."""
 
 
+class NotAllowed(Exception):
+    """A page the viewer may see the subject of but whose action their role may not take (the API's 403): answered
+    as a Vietnamese page saying who may."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class BadPeriod(Exception):
     """A `period` (or `year`) in the address that is no month, quarter or year: named back to the person."""
 
@@ -145,6 +154,8 @@ class WebRoute(APIRoute):
                 return error_page(
                     request, 403, _("Form expired"), _("The form has expired. Go back, reload the page and try again.")
                 )
+            except NotAllowed as exc:
+                return error_page(request, 403, _("Not allowed"), exc.message)
             except BadPeriod as exc:
                 return error_page(
                     request,
