@@ -6,6 +6,7 @@ from fastapi.responses import HTMLResponse
 from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
+from services.gateway.web.collation import by_name
 from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
 from services.gateway.web.explain import explained_lines
 from services.gateway.web.pages.secretary import may_record
@@ -50,6 +51,11 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
         lines = explained_lines(score, framework)
     followed = await followed_cells(principal, rpc=state.rpc, directory=state.directory)
+    members = await data.members_by_id(state, principal, meeting.cell_id)
+
+    def name(member_id: str) -> str:
+        return str(members.get(member_id, {}).get("full_name") or member_id)
+
     return render(
         request,
         "meeting.html",
@@ -59,7 +65,11 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         score=score,
         upcoming=ahead,
         lines=lines,
-        members=await data.members_by_id(state, principal, meeting.cell_id),
+        members=members,
+        roster=by_name(
+            meeting.attendance.records if meeting.attendance else [], lambda record: name(record["member_id"])
+        ),
+        speakers=by_name((meeting.minutes or {}).get("speakers") or [], name),
         crumbs=await data.breadcrumb(state, principal, unit),
         may_record=may_record(viewer),
         follows=meeting.cell_id in {item.cell_id for item in followed},
