@@ -241,3 +241,46 @@ async def test_an_overlong_or_malformed_correlation_header_is_a_400_naming_the_h
         headers={**headers["secretary"], "X-Correlation-Id": "req-42:a.b_c"},
     )
     assert fine.status_code == 202, fine.text
+
+
+COMMAND_ROUTES = [
+    ("POST", "reschedule", {"starts_at": "2026-12-04T19:00:00+07:00"}, "reschedule meetings"),
+    ("POST", "cancel", {"reason": "Trùng lịch họp của xã"}, "cancel meetings"),
+    (
+        "POST",
+        "documents",
+        {"items": [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}]},
+        "publish documents",
+    ),
+    ("PUT", "attendance", {"records": []}, "record attendance"),
+    (
+        "PUT",
+        "minutes",
+        {
+            "started_at": "2026-12-03T19:00:00+07:00",
+            "ended_at": "2026-12-03T21:00:00+07:00",
+            "chair_id": "m1",
+            "recorder_id": "m2",
+            "speakers": [],
+            "resolutions": [],
+            "tasks": [],
+        },
+        "submit minutes",
+    ),
+    ("POST", "minutes/approval", {}, "approve minutes"),
+    ("POST", "tasks/t-1/completion", {}, "complete tasks"),
+]
+
+
+async def test_a_refused_command_names_the_action_refused_not_reading(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A role that may not send a meeting's command gets a 403 naming that command (an officer's reschedule said
+    "may not read meetings", though officers read them)."""
+    for method, path, body, action in COMMAND_ROUTES:
+        for role, name in (("ward_officer", "committee_officer"), ("member", "member"), ("operator", "operator")):
+            response = await client.request(
+                method, f"/v1/meetings/{world.meeting_a1}/{path}", json=body, headers=headers[role]
+            )
+            assert response.status_code == 403, (path, role, response.text)
+            assert response.json()["message"] == f"the role {name} may not {action}", (path, role)

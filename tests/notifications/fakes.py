@@ -550,6 +550,22 @@ class FakeProjection:
                         months or rule == "unexcused_months",
                     )
 
+    async def prune_figures(self, *, before: datetime) -> int:
+        """Drop each member's figures before their latest figure at zeros announced before `before`; how many."""
+        pruned = 0
+        for member_id, rows in self.figures.items():
+            zero = [
+                key
+                for key, new, _run, _months in rows
+                if key[0] < before and not (new.consecutive_absences or new.unexcused_months)
+            ]
+            if not zero:
+                continue
+            kept = [row for row in rows if row[0] >= max(zero)]
+            pruned += len(rows) - len(kept)
+            self.figures[member_id] = kept
+        return pruned
+
 
 class FakeUnitOfWork:
     """A unit of work over the fakes: commit is a flag, emitted events are kept in a list."""

@@ -10,6 +10,7 @@ from services.notifications.background import seal_plain_secrets
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers import HANDLERS
+from services.notifications.handlers.alerts import effective_preference
 from services.notifications.handlers.commands import Commands
 from services.notifications.handlers.deliveries import deliver_due
 from services.notifications.handlers.jobs import run_job, send_digests
@@ -410,3 +411,39 @@ def test_the_queue_is_bound_to_exactly_the_types_with_a_handler() -> None:
     from shared.topology import NOTIFICATIONS_EVENTS
 
     assert sorted(NOTIFICATIONS_EVENTS.routing_keys) == sorted(HANDLERS)
+
+
+async def test_the_inbox_is_always_among_the_channels_stored_reported_and_delivered(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The inbox is the notification itself, kept whatever is chosen: a choice without it is stored and reported with
+    it, a preference stored without it (before this rule) reports it and records the inbox delivery, and defaults
+    configured without it still include it."""
+    p = Province()
+    clock = Clock(datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ))
+    commands = Commands(uow_factory(pool, settings=settings, clock=clock))
+    answer = await commands.set_preferences(p.member, ["email"])
+    assert answer["channels"] == ["email", "inbox"]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT channels FROM preference WHERE recipient_id = $1", p.member) == [
+            "email",
+            "inbox",
+        ]
+    assert (await commands.set_preferences(p.deputy, []))["channels"] == ["inbox"]
+
+    legacy = random_id("dv")
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO preference (recipient_id, channels) VALUES ($1, $2)", legacy, ["email"])
+    assert (await commands.get_preferences(legacy))["channels"] == ["email", "inbox"]
+    no_inbox = settings.model_copy(update={"default_person_channels": ["email"]})
+    fresh = random_id("dv")
+    assert (await Commands(uow_factory(pool, settings=no_inbox, clock=clock)).get_preferences(fresh))["channels"] == [
+        "email",
+        "inbox",
+    ]
+
+    async with NotificationsUnitOfWork(pool, settings=no_inbox, clock=clock) as uow:
+        stored = await uow.outgoing.preference(legacy)
+        for recipient_id, kept in ((legacy, stored), (fresh, None)):
+            recipient = Recipient(id=recipient_id, kind="person", name="Lê Văn Đức")
+            assert effective_preference(recipient, kept, uow).channels == ("email", "inbox")

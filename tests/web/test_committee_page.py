@@ -123,3 +123,38 @@ def test_a_committee_page_opens_on_the_month_last_ended(monkeypatch: pytest.Monk
         monkeypatch.setattr(periods, "this_month", lambda today=today: today)
         assert periods.checked(None) == periods.checked("") == expected
         assert periods.checked("2026-12") == "2026-12"  # one asked for stays
+
+
+def test_each_unread_alert_has_a_form_to_mark_it_read_and_a_read_one_says_when() -> None:
+    """The committee's alerts share the inbox partial: an unread one posts (with the session's token) to the
+    committee's web route and comes back to this period's page; a read one shows when it was read."""
+    page = committee_page(rollup({"good": 1}, []))
+    assert "Không có cảnh báo." in page and "Cảnh báo gửi cấp ủy" in page
+    unread = {"notification_id": "n-1", "title": "Biên bản nộp muộn", "created_at": "2026-11-20T08:00:00+07:00"}
+    read = {**unread, "notification_id": "n-2", "read_at": "2026-11-21T09:15:00+07:00"}
+    html = (
+        environment()
+        .get_template("committee.html")
+        .render(
+            viewer=SimpleNamespace(
+                role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="c"), csrf="tok", principal=None
+            ),
+            unit={"id": "xa-hoa-binh", "name": "Đảng ủy xã Hòa Bình", "kind": "committee"},
+            period="2026-11",
+            choices=periods.choices("2026-11"),
+            crumbs=[],
+            unrated=None,
+            ratings_chart=data.ratings_chart({}),
+            trend_chart=data.trend_chart([]),
+            trend=[],
+            rollup=rollup({"good": 1}, []),
+            children=[],
+            inbox=[unread, read],
+            late_minutes=[],
+        )
+    )
+    assert 'action="/app/committees/xa-hoa-binh/inbox/n-1/read"' in html
+    assert 'name="next" value="/app/committees/xa-hoa-binh?period=2026-11"' in html
+    assert 'name="csrf" value="tok"' in html and "Đánh dấu đã đọc" in html
+    assert 'data-notification="n-2" data-read="true"' in html and "Đã đọc lúc 09:15" in html
+    assert "/inbox/n-2/read" not in html

@@ -113,7 +113,7 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
         (
             "data.records.2.status: Input should be 'present'",
             "data.records.2.status",
-            "Trường “data.records.2.status”:",
+            "Trường trạng thái (dòng 3 của danh sách điểm danh):",
         ),
         (
             "dropped by an operator: Chi bộ không tồn tại (was waiting for unit:c1: data.cell_id: unit c1 is unknown)",

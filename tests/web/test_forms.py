@@ -178,7 +178,9 @@ async def test_a_member_changes_preferences_and_the_api_agrees(
     await page.wait_for_url("**/app/me")
     await page.get_by_label("Thư điện tử").uncheck()
     await page.get_by_label("Tin nhắn (cổng SMS)").uncheck()
-    await page.get_by_label("Hộp thư trong ứng dụng").check()
+    inbox = page.get_by_label("Hộp thư trong ứng dụng")
+    assert await inbox.is_checked() and await inbox.is_disabled()  # always on: every notice is kept there
+    assert "không thể tắt kênh này" in await page.content()
     await page.get_by_label("Nhận một bản tổng hợp mỗi ngày thay cho từng thông báo").check()
     await page.get_by_role("button", name="Lưu", exact=True).click()
     await page.wait_for_url("**/app/me?notice=saved")
@@ -192,6 +194,10 @@ async def test_a_member_changes_preferences_and_the_api_agrees(
         assert changed.status_code == 200 and changed.json()["channels"] == ["email", "inbox"]
         refused = await api.put("/v1/me/preferences", json={"channels": ["pigeon"]})
         assert refused.status_code == 422 and refused.json()["field"] == "channels.0"
+        # the tester's case: the inbox unticked through the API is still reported (it cannot be off)
+        email_only = await api.put("/v1/me/preferences", json={"channels": ["email"], "digest": False})
+        assert email_only.json()["channels"] == ["email", "inbox"]
+        assert (await api.get("/v1/me/preferences")).json()["channels"] == ["email", "inbox"]
     await page.reload()
     assert await page.get_by_label("Thư điện tử").is_checked()
     assert not await page.get_by_label("Nhận một bản tổng hợp mỗi ngày thay cho từng thông báo").is_checked()

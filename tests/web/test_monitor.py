@@ -118,7 +118,8 @@ async def test_a_monitor_reads_their_own_notices_on_the_monitoring_page(
 
 async def test_a_monitor_chooses_how_they_get_notices_on_the_monitoring_page(system: RunningSystem) -> None:
     """The monitoring page's form stores the monitor's channels and digest choice (the API's /v1/me/preferences
-    agrees); none ticked is refused in Vietnamese naming the channels, and nothing is stored; others get 404."""
+    agrees); an unknown channel is refused in Vietnamese listing the choices, and nothing is stored; none ticked is
+    the inbox alone, which is always on; others get 404."""
     token = await api_token(
         system, role="committee_officer", unit="demo-xa-hoa-binh", person="demo-xa-hoa-binh-uv1", sub="api-monitor"
     )
@@ -138,9 +139,16 @@ async def test_a_monitor_chooses_how_they_get_notices_on_the_monitoring_page(sys
         page = (await client.get("/app/monitoring?notice=saved")).text
         assert "Đã lưu." in page and 'name="digest" id="digest" checked' in page
 
-        refused = await client.post("/app/monitoring/preferences", data={"csrf": csrf, "digest": "on"})
-        assert refused.status_code == 422 and "Kênh nhận" in refused.text
+        refused = await client.post("/app/monitoring/preferences", data={"csrf": csrf, "channels": ["pigeon"]})
+        assert refused.status_code == 422
+        assert "Kênh nhận thông báo: “pigeon” không nằm trong các lựa chọn cho phép (Thư điện tử" in refused.text
         assert (await api.get("/v1/me/preferences")).json()["channels"] == ["email", "inbox"]
+        # none of the others ticked: the inbox alone, which is always on and shown so
+        inbox_only = await client.post("/app/monitoring/preferences", data={"csrf": csrf, "digest": "on"})
+        assert inbox_only.status_code == 303
+        assert (await api.get("/v1/me/preferences")).json()["channels"] == ["inbox"]
+        page = (await client.get("/app/monitoring")).text
+        assert 'value="inbox" checked disabled' in page and 'name="channels" value="email" checked' not in page
     async with signed_in(system, "secretary") as client:
         csrf = csrf_of((await client.get("/app/me")).text)
         other = await client.post("/app/monitoring/preferences", data={"csrf": csrf, "channels": ["inbox"]})

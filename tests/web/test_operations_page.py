@@ -217,3 +217,50 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
             "/app/operations/dead-letters/replay", data={"queue": "gateway.nothing.dlq", "csrf": csrf_of(page.text)}
         )
         assert unknown.status_code == 404
+
+
+async def test_open_rejections_page_on_as_the_counter_says_with_every_field_named_in_vietnamese(
+    system: RunningSystem, operator: str
+) -> None:
+    """The tester's case: more open rejections than a page (the counter said 44, about 20 were listed, no way on),
+    and the place and reason fields shown raw as data.location and data.reason."""
+    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub="ops-paging-feed")
+    tag = uuid.uuid4().hex[:8]
+
+    def bad(index: int) -> dict:
+        moved = {"meeting_id": f"m-{tag}-{index}", "starts_at": "2026-12-04T19:30:00+07:00", "location": "x" * 300}
+        cancelled = {"meeting_id": f"m-{tag}-{index}", "reason": ""}
+        event_type, data = ("meeting.rescheduled.v1", moved) if index % 2 else ("meeting.cancelled.v1", cancelled)
+        return {
+            "specversion": "1.0",
+            "id": f"evt-page-{tag}-{index}",
+            "source": "urn:test:operator-paging",
+            "type": event_type,
+            "time": "2026-11-20T08:00:00+07:00",
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
+        sent = await api.post(
+            "/v1/events",
+            content=json.dumps([bad(index) for index in range(45)]),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+        assert sent.status_code < 300, sent.text
+        assert all(result["outcome"] == "rejected" for result in sent.json()["results"]), sent.text
+    async with signed_in(system, operator) as client:
+        first = (await client.get("/app/operations")).text
+        section = first[first.index('id="rejections"') :]
+        counter = int(first.split('data-figure="rejections">', 1)[1].split("<", 1)[0])
+        assert counter >= 45 and f'data-total="{counter}"' in section
+        assert section.count("<tr><td") == 20 and 'data-shown="1-20"' in section
+        assert f"Đang hiển thị 1–20 trong tổng số {counter} sự kiện bị từ chối chưa xử lý" in section
+        assert 'href="/app/operations?rejections_offset=20#rejections"' in section and "Xem thêm" in section
+        assert "Trường địa điểm:" in section and "Trường lý do:" in section
+        assert '<td data-label="Trường">“data.' not in section
+
+        second = (await client.get("/app/operations?rejections_offset=20")).text
+        rows = second[second.index('id="rejections"') :]
+        assert 'data-shown="21-40"' in rows and 'href="/app/operations#rejections"' in rows and "Mới hơn" in rows
+        assert section.split("<tbody>")[1].split("</tbody>")[0] != rows.split("<tbody>")[1].split("</tbody>")[0]

@@ -49,6 +49,15 @@ class BodyError(Exception):
         self.field = field
 
 
+class DataRefused(RpcError):
+    """A command's data the shared contract refused: `invalid` naming the first field, with all of pydantic's errors
+    (paths inside `data`) for a reader that words them, such as the web app's forms."""
+
+    def __init__(self, message: str, *, field: str | None, errors: list[Any]) -> None:
+        super().__init__("invalid", message, field=field)
+        self.errors = errors
+
+
 def not_found(kind: str, identifier: str) -> RpcError:
     """The one answer for both "does not exist" and "not yours", so neither leaks the other."""
     return RpcError("not_found", f"{kind} {identifier} not found")
@@ -160,9 +169,11 @@ async def authorize_meeting(
     rpc: Rpc,
     directory: UnitDirectory,
     roles: frozenset[Role] = SUBTREE_READERS,
+    action: str = "read meetings",
 ) -> MeetingReply:
-    """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing."""
-    require_role(principal, roles, "read meetings")
+    """The meeting, when it belongs to a cell the principal may see; otherwise 404 as if missing. A role outside
+    `roles` is 403 naming `action`, what the caller was refused (`reschedule meetings`), not merely reading."""
+    require_role(principal, roles, action)
     try:
         meeting = await rpc.call(GetMeeting(meeting_id=meeting_id))
     except RpcError as exc:
@@ -256,10 +267,11 @@ def build_command_event(
     try:
         validated = model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        first = errors[0]
         field = ".".join(str(part) for part in first.get("loc", ())) or None
         message = f"{field}: {first.get('msg', 'invalid')}" if field else "invalid"
-        raise RpcError("invalid", message, field=field) from None
+        raise DataRefused(message, field=field, errors=list(errors)) from None
     event = new_event(
         type=event_type, source=GATEWAY_SOURCE, data=validated, subject=subject, correlation_id=correlation_id
     )

@@ -81,8 +81,11 @@ def correlation_header(request: Request) -> str | None:
     return value
 
 
-async def _own_meeting(state: State, caller: Principal, meeting_id: str, roles: frozenset[Role] = SECRETARY) -> None:
-    await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=roles)
+async def _own_meeting(state: State, caller: Principal, meeting_id: str, *, action: str) -> None:
+    """The secretary's own meeting; 403 naming `action` for another role, 404 for another cell's meeting."""
+    await authorize_meeting(
+        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=SECRETARY, action=action
+    )
 
 
 async def _meeting_command(
@@ -93,10 +96,12 @@ async def _meeting_command(
     body: BaseModel,
     *,
     meeting_id: str,
+    action: str,
     **fixed: Any,
 ) -> CommandRead:
-    """A secretary's command on a meeting of their own cell: the body's fields, the meeting id and `fixed` as data."""
-    await _own_meeting(state, caller, meeting_id)
+    """A secretary's command on a meeting of their own cell: the body's fields, the meeting id and `fixed` as data;
+    another role is refused naming `action`."""
+    await _own_meeting(state, caller, meeting_id, action=action)
     return await _send(request, state, caller, event_type, command_data(body, meeting_id=meeting_id, **fixed))
 
 
@@ -132,7 +137,9 @@ async def reschedule_meeting(
     meeting_id: IdPath, body: MeetingRescheduleCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Move a meeting (meeting.rescheduled.v1)."""
-    return await _meeting_command(request, state, caller, "meeting.rescheduled.v1", body, meeting_id=meeting_id)
+    return await _meeting_command(
+        request, state, caller, "meeting.rescheduled.v1", body, meeting_id=meeting_id, action="reschedule meetings"
+    )
 
 
 @router.post("/meetings/{meeting_id}/cancel", status_code=ACCEPTED, response_model=CommandRead)
@@ -140,7 +147,9 @@ async def cancel_meeting(
     meeting_id: IdPath, body: MeetingCancelCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Cancel a meeting (meeting.cancelled.v1)."""
-    return await _meeting_command(request, state, caller, "meeting.cancelled.v1", body, meeting_id=meeting_id)
+    return await _meeting_command(
+        request, state, caller, "meeting.cancelled.v1", body, meeting_id=meeting_id, action="cancel meetings"
+    )
 
 
 @router.post("/meetings/{meeting_id}/documents", status_code=ACCEPTED, response_model=CommandRead)
@@ -150,7 +159,14 @@ async def publish_documents(
     """Publish documents to the members (documents.published.v1)."""
     published_at = (body.published_at or now()).isoformat()
     return await _meeting_command(
-        request, state, caller, "documents.published.v1", body, meeting_id=meeting_id, published_at=published_at
+        request,
+        state,
+        caller,
+        "documents.published.v1",
+        body,
+        meeting_id=meeting_id,
+        action="publish documents",
+        published_at=published_at,
     )
 
 
@@ -159,7 +175,9 @@ async def record_attendance(
     meeting_id: IdPath, body: AttendanceCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Record the full roster (attendance.recorded.v1); a later roster replaces this one."""
-    return await _meeting_command(request, state, caller, "attendance.recorded.v1", body, meeting_id=meeting_id)
+    return await _meeting_command(
+        request, state, caller, "attendance.recorded.v1", body, meeting_id=meeting_id, action="record attendance"
+    )
 
 
 @router.put("/meetings/{meeting_id}/minutes", status_code=ACCEPTED, response_model=CommandRead)
@@ -167,7 +185,9 @@ async def submit_minutes(
     meeting_id: IdPath, body: MinutesCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Submit the minutes (minutes.submitted.v1)."""
-    return await _meeting_command(request, state, caller, "minutes.submitted.v1", body, meeting_id=meeting_id)
+    return await _meeting_command(
+        request, state, caller, "minutes.submitted.v1", body, meeting_id=meeting_id, action="submit minutes"
+    )
 
 
 @router.post("/meetings/{meeting_id}/minutes/approval", status_code=ACCEPTED, response_model=CommandRead)
@@ -177,7 +197,14 @@ async def approve_minutes(
     """Record that the cell adopted the minutes (minutes.approved.v1)."""
     approved_at = (body.approved_at or now()).isoformat()
     return await _meeting_command(
-        request, state, caller, "minutes.approved.v1", body, meeting_id=meeting_id, approved_at=approved_at
+        request,
+        state,
+        caller,
+        "minutes.approved.v1",
+        body,
+        meeting_id=meeting_id,
+        action="approve minutes",
+        approved_at=approved_at,
     )
 
 
@@ -195,7 +222,7 @@ async def assess_meeting(
     if body.role not in allowed[caller.role]:
         raise forbidden(caller.role, f"assess as {body.role.value}")
     meeting = await authorize_meeting(
-        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=frozenset(allowed)
+        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=frozenset(allowed), action="assess meetings"
     )
     if body.role is AssessorRole.UPPER_MONITOR:
         # only the upper-level monitor assigned to the cell (monitor.assigned.v1) confirms its points: the score
@@ -217,7 +244,7 @@ async def complete_task(
     meeting_id: IdPath, task_id: IdPath, body: TaskCompletionCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Mark a task of the meeting done (task.completed.v1)."""
-    await _own_meeting(state, caller, meeting_id)
+    await _own_meeting(state, caller, meeting_id, action="complete tasks")
     data = {
         "task_id": task_id,
         "meeting_id": meeting_id,

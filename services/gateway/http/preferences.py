@@ -18,7 +18,8 @@ Channel = Literal["email", "webhook", "inbox"]
 
 
 class PreferencesRead(ReadModel):
-    """Which channels reach the person and whether they get one daily digest instead of single alerts."""
+    """Which channels reach the person (always `inbox`: every notice is kept there) and whether they get one daily
+    digest instead of single alerts."""
 
     recipient_id: str
     channels: list[str]
@@ -27,7 +28,8 @@ class PreferencesRead(ReadModel):
 
 
 class PreferencesUpdate(CreateModel):
-    """The person's choice: channels (e-mail, webhook for SMS/messaging gateways, in-app inbox) and digest."""
+    """The person's choice: channels (e-mail, webhook for SMS/messaging gateways) and digest. The in-app inbox is
+    always on, whether listed or not: notifications keeps every notice there and stores it among the channels."""
 
     channels: list[Channel] = Field(max_length=3)
     digest: bool = False
@@ -49,7 +51,7 @@ async def get_my_preferences(caller: Caller, state: State) -> Any:
 
 @router.put("/me/preferences", response_model=PreferencesRead)
 async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
-    """Choose the channels and whether alerts come as one daily digest."""
+    """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off)."""
     person = person_of(caller)
     await state.rpc.call(
         notifications.SetPreferences(recipient_id=person, channels=list(body.channels), digest=body.digest)

@@ -1,4 +1,5 @@
-"""API models of the secretary's commands."""
+"""API models of the secretary's commands; names, places and titles are the contract's `Name` (1-200 characters), so
+the API refuses what meetings would, naming the same limit."""
 
 from datetime import date
 from typing import Annotated, Literal
@@ -6,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
 from services.gateway.schemas.common import CreateModel, Id, Text
+from shared.contracts.base import Name
 from shared.contracts.meetings import AssessorRole, AttendanceStatus, DocumentKind, MeetingKind, topic_for_kind
 
 
@@ -24,9 +26,9 @@ class MeetingScheduleCreate(CreateModel):
 
     meeting_id: Id | None = None
     kind: MeetingKind
-    topic: Text | None = Field(default=None, validate_default=True)
+    topic: Name | None = Field(default=None, validate_default=True)
     starts_at: AwareDatetime
-    location: Text
+    location: Name
     agenda: list[Text] = Field(max_length=100)
     notified_at: AwareDatetime | None = None
     committee_prepared: bool | None = None
@@ -41,7 +43,7 @@ class MeetingRescheduleCreate(CreateModel):
     """Move a scheduled meeting."""
 
     starts_at: AwareDatetime
-    location: Text | None = None
+    location: Name | None = None
     reason: Text | None = None
 
 
@@ -54,7 +56,7 @@ class MeetingCancelCreate(CreateModel):
 class DocumentItemCreate(CreateModel):
     """One published document."""
 
-    title: Text
+    title: Name
     kind: DocumentKind
     url: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -77,7 +79,7 @@ class AttendanceRecordCreate(CreateModel):
 class GuestCreate(CreateModel):
     """An attendee from outside the cell (e.g. the upper-level monitor)."""
 
-    name: Text
+    name: Name
     person_id: Id | None = None
     committee_id: Id | None = None
 

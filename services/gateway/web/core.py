@@ -59,6 +59,15 @@ class PageNotFound(Exception):
     """A page that does not exist or is outside the viewer's part of the tree (the same answer)."""
 
 
+class NotAllowed(Exception):
+    """A page the viewer may see the subject of but whose action their role may not take (the API's 403): answered
+    as a Vietnamese page saying who may."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class BadPeriod(Exception):
     """A `period` (or `year`) in the address that is no month, quarter or year: named back to the person."""
 
@@ -145,6 +154,8 @@ class WebRoute(APIRoute):
                 return error_page(
                     request, 403, _("Form expired"), _("The form has expired. Go back, reload the page and try again.")
                 )
+            except NotAllowed as exc:
+                return error_page(request, 403, _("Not allowed"), exc.message)
             except BadPeriod as exc:
                 return error_page(
                     request,
@@ -189,6 +200,14 @@ def unrated(period: str, error: RpcError) -> tuple[str, str]:
 def not_found_page(request: Request) -> HTMLResponse:
     """The one answer for a page that does not exist and one that is not the viewer's."""
     return error_page(request, 404, _("Page not found"), _("This page does not exist, or it is not within your unit."))
+
+
+async def go_back(request: Request, *, fallback: str, anchor: str = "") -> RedirectResponse:
+    """303 to the posted form's `next` (inside the app only, else `fallback`), at `anchor`: a small form on a
+    shared part of several pages answers with the page it was on."""
+    form = await request.form()
+    target = str(form.get("next") or "")
+    return RedirectResponse((target if safe_next(target) == target else fallback) + anchor, status_code=303)
 
 
 def safe_next(target: str | None) -> str:

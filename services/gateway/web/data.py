@@ -8,6 +8,7 @@ from typing import Any
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
+from services.gateway.web.collation import by_name, by_name_values
 from services.gateway.web.i18n import _, format_number, format_period, format_rating, parse_moment
 from shared.contracts.evaluation_rpc import GetFramework
 from shared.contracts.meetings_rpc import UnitReply
@@ -62,6 +63,7 @@ async def committee_overview(
         else:
             rank = ranks.get(unit["id"], {})
             children.append({**unit, "score": rank.get("score"), "rating": rank.get("rating")})
+    children = by_name(children, lambda child: child.get("name") or child["id"])
     late = [item for item in inbox["items"] if str(item.get("rule") or "").startswith("minutes_late")]
     return {"rollup": rollup, "children": children, "inbox": inbox["items"], "late_minutes": late}
 
@@ -158,7 +160,8 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
 
 
 async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:
-    """The cell's members by id, for those who may read the roster; empty for a member."""
+    """The cell's members by id in Vietnamese order of their names, for those who may read the roster; empty for a
+    member."""
     if principal.role not in (Role.SECRETARY, Role.COMMITTEE_OFFICER):
         return {}
     members: dict[str, dict[str, Any]] = {}
@@ -168,7 +171,7 @@ async def members_by_id(state: GatewayState, principal: Principal, cell_id: str)
         members.update({item["id"]: item for item in page["items"]})
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:
-            return members
+            return by_name_values(members, lambda member: member.get("full_name"))
 
 
 async def meeting_score(state: GatewayState, principal: Principal, meeting_id: str) -> dict[str, Any] | None:

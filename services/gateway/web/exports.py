@@ -12,6 +12,7 @@ from services.gateway.auth import Principal
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web import pdf
+from services.gateway.web.collation import by_name
 from services.gateway.web.i18n import (
     _,
     format_moment,
@@ -133,7 +134,7 @@ def minutes_document(
 
     starts = local(parse_moment(meeting.get("starts_at")) or parse_moment("2000-01-01T00:00:00+07:00"))  # type: ignore[arg-type]
     minutes = meeting.get("minutes") or {}
-    records = (meeting.get("attendance") or {}).get("records") or []
+    records = by_name((meeting.get("attendance") or {}).get("records") or [], lambda record: name(record["member_id"]))
     counts = Counter(record["status"] for record in records)
     absent_lines = [
         f"- {name(record['member_id'])}: {label('attendance', record['status'])}"
@@ -285,7 +286,7 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
     months = [by_period.get(f"{year}-{month:02d}") or {"period": f"{year}-{month:02d}"} for month in range(1, 13)]
     rated = [month for month in months if month.get("rating")]
     return {
-        "people": sorted(people.values(), key=lambda p: p["name"]),
+        "people": by_name(people.values(), lambda person: person["name"]),
         "months": months,
         "year_row": by_period.get(year),
         "quarters": [by_period.get(f"{year}-Q{q}") or {"period": f"{year}-Q{q}"} for q in range(1, 5)],

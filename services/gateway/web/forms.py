@@ -1,11 +1,14 @@
 """Forms of the web app: reading fields, Vietnamese messages that name the field, and sending commands."""
 
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
+from services.gateway.handlers import DataRefused
 from services.gateway.web.i18n import LABELS, N_, _, format_number
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
@@ -54,7 +57,7 @@ ROW_LABELS = {
     "tasks": {"due_on": N_("Due date of the task")},
 }
 """Fields of a list's rows named for their list (`items.0.kind` is a document's kind, not a meeting's)."""
-CHOICES = {"kind": "kind", "items.kind": "document", "status": "attendance"}
+CHOICES = {"kind": "kind", "items.kind": "document", "status": "attendance", "channels": "channel"}
 """The choice lists (i18n.LABELS) of a form's select fields, by field (or list.field)."""
 
 
@@ -94,9 +97,10 @@ def invalid(field: str, *, name: str | None = None) -> str:
     return _("%(field)s: the value is not valid.", field=name or label(field))
 
 
-def not_a_choice(field: str, value: object, *, name: str | None = None) -> str:
+def not_a_choice(field: str, value: object, *, name: str | None = None, expected: str | None = None) -> str:
     """`<Trường>: vui lòng chọn một giá trị.` when nothing was chosen; otherwise `<Trường>: “x” không nằm trong các
-    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select."""
+    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select, else the codes pydantic
+    `expected` (`'a', 'b' or 'c'`)."""
     shown = name or label(field)
     text = "" if value is None else str(value)
     if not text.strip():
@@ -104,9 +108,12 @@ def not_a_choice(field: str, value: object, *, name: str | None = None) -> str:
     parts = [part for part in field.removeprefix("data.").split(".") if not part.isdigit()]
     group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
     quoted = text if len(text) <= 40 else text[:39] + "…"
-    if group is None:
+    if group is not None:
+        options = ", ".join(_(option) for option in LABELS[group].values())
+    else:
+        options = ", ".join(f"“{code}”" for code in re.findall(r"'([^']*)'", expected or ""))
+    if not options:
         return _("%(field)s: “%(value)s” is not one of the choices.", field=shown, value=quoted)
-    options = ", ".join(_(option) for option in LABELS[group].values())
     return _(
         "%(field)s: “%(value)s” is not one of the choices (%(choices)s).", field=shown, value=quoted, choices=options
     )
@@ -206,25 +213,88 @@ def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors(include_url=False):
-            path = ".".join(str(part) for part in error.get("loc", ()))
-            name = (names or {}).get(path)
-            kind = error.get("type")
-            if kind in ("enum", "literal_error"):
-                errors.setdefault(path, not_a_choice(path, error.get("input"), name=name))
-            elif kind in ("missing", "string_too_short", "too_short") or error.get("input") in (None, ""):
-                # also a rule that wants a value left empty (a thematic meeting's topic)
-                errors.setdefault(path, required(path, name=name))
-            else:
-                errors.setdefault(path, invalid(path, name=name))
-        raise FormErrors(errors) from None
+        raise FormErrors(messages(exc.errors(include_url=False), names=names)) from None
+
+
+def messages(errors: Iterable[Mapping[str, Any]], *, names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Pydantic's errors as Vietnamese messages by field path, the first for each path."""
+    found: dict[str, str] = {}
+    for error in errors:
+        path = ".".join(str(part) for part in error.get("loc", ()))
+        found.setdefault(path, message(error, path=path, name=(names or {}).get(path)))
+    return found
+
+
+EMPTY: tuple[object, ...] = (None, "", [], {})
+LIMITS = {
+    "string_too_long": N_("%(field)s: at most %(limit)s characters (%(count)s entered)."),
+    "too_long": N_("%(field)s: at most %(limit)s items (%(count)s entered)."),
+    "string_too_short": N_("%(field)s: at least %(limit)s characters."),
+    "too_short": N_("%(field)s: at least %(limit)s items."),
+    "greater_than_equal": N_("%(field)s: at least %(limit)s."),
+    "greater_than": N_("%(field)s: more than %(limit)s."),
+    "less_than_equal": N_("%(field)s: at most %(limit)s."),
+    "less_than": N_("%(field)s: less than %(limit)s."),
+}
+"""Errors about a bound, each naming the bound (pydantic's ctx: max_length, min_length, ge, gt, le, lt)."""
+LIMIT_KEYS = ("max_length", "min_length", "ge", "gt", "le", "lt")
+KINDS = (
+    (("int_parsing", "int_type", "int_from_float"), N_("%(field)s: enter a whole number.")),
+    (("float_parsing", "float_type", "finite_number", "decimal_parsing"), N_("%(field)s: enter a number.")),
+    (
+        ("date_parsing", "date_type", "date_from_datetime_parsing", "date_from_datetime_inexact"),
+        N_("%(field)s: enter a date."),
+    ),
+    (
+        ("datetime_parsing", "datetime_type", "datetime_from_date_parsing", "timezone_aware"),
+        N_("%(field)s: enter a date and a time."),
+    ),
+    (("string_pattern_mismatch",), N_("%(field)s: contains characters that are not allowed here.")),
+    (
+        ("url_parsing", "url_scheme", "url_type", "url_syntax_violation"),
+        N_("%(field)s: enter a full link (https://…)."),
+    ),
+)
+"""Errors about the kind of value, each saying what to enter."""
+
+
+def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> str:
+    """The Vietnamese message of one pydantic error: to fill in, to choose among the choices it lists, or within the
+    limit it names (`Địa điểm: tối đa 200 ký tự (đã nhập 300).`)."""
+    kind = str(error.get("type"))
+    context = error.get("ctx") or {}
+    value = error.get("input")
+    if kind in ("enum", "literal_error"):
+        return not_a_choice(path, value, name=name, expected=context.get("expected"))
+    if kind == "missing" or (kind in ("string_too_short", "too_short") and context.get("min_length", 1) <= 1):
+        return required(path, name=name)
+    if kind in LIMITS:
+        limit = next((context[key] for key in LIMIT_KEYS if key in context), None)
+        if limit is not None:
+            count = context.get("actual_length", len(value) if isinstance(value, str | list | dict) else 0)
+            return _(
+                LIMITS[kind],
+                field=name or label(path),
+                limit=format_number(limit, digits=2),
+                count=format_number(count, digits=0),
+            )
+    for kinds, text in KINDS:
+        if kind in kinds:
+            return _(text, field=name or label(path))
+    if value in EMPTY:
+        # a rule that wants a value left empty (a thematic meeting's topic)
+        return required(path, name=name)
+    return invalid(path, name=name)
 
 
 async def send(call: Any, *, names: dict[str, str] | None = None) -> None:
     """Await a command; a refusal naming a field becomes FormErrors in Vietnamese."""
     try:
         await call
+    except DataRefused as exc:
+        # the shared contract's own limits, which the API body's model may not repeat
+        log.info("web_command_refused", field=exc.field, message=exc.message)
+        raise FormErrors(messages(exc.errors, names=names)) from None
     except RpcError as exc:
         if exc.code != "invalid":
             raise

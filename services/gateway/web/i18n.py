@@ -169,6 +169,7 @@ LABELS = {
         "resolution": N_("Resolution"),
         "other": N_("Other document"),
     },
+    "channel": {"email": N_("E-mail"), "webhook": N_("Text message (SMS gateway)"), "inbox": N_("In-app inbox")},
 }
 
 

@@ -56,34 +56,110 @@ WAITING_FOR = {
     "minutes": N_("Waiting for the minutes of the meeting %(id)s."),
     "task": N_("Waiting for the task %(id)s in the meeting's minutes."),
 }
-FIELDS = {
+ENVELOPE = {
     "body": N_("the content sent"),
-    "time": N_("the sending time"),
-    "type": N_("the event type"),
+    "specversion": N_("the CloudEvents version"),
     "id": N_("the event id"),
     "source": N_("the sending system"),
-    "starts_at": N_("the meeting's time"),
-    "meeting_id": N_("the meeting"),
-    "cell_id": N_("the cell"),
-    "parent_id": N_("the parent unit"),
-    "member_id": N_("the member"),
-    "chair_id": N_("the chair"),
-    "recorder_id": N_("the recorder"),
-    "speakers": N_("the speakers"),
-    "points": N_("the points"),
-    "task_id": N_("the task"),
+    "type": N_("the event type"),
+    "time": N_("the sending time"),
+    "datacontenttype": N_("the data's content type"),
+    "subject": N_("the event's subject"),
+    "data": N_("the event's data"),
+    "correlationid": N_("the correlation id"),
+    "causationid": N_("the causing event's id"),
+    "originid": N_("the original event's id"),
+    "originsource": N_("the original sending system"),
 }
+"""The envelope's attributes (CloudEvents and ours) and the body as a whole, as a rejection names them."""
+DATA_FIELDS = {
+    "abstentions": N_("the abstentions"),
+    "active": N_("whether the unit is active"),
+    "admitted_on": N_("the date of admission to the Party"),
+    "agenda": N_("the agenda"),
+    "approved_at": N_("the time the minutes were adopted"),
+    "assessor": N_("the assessor"),
+    "assignee_id": N_("the assignee"),
+    "birth_year": N_("the year of birth"),
+    "category": N_("the cell's category"),
+    "cell_id": N_("the cell"),
+    "chair_id": N_("the chair"),
+    "comment": N_("the comment"),
+    "committee_id": N_("the committee"),
+    "committee_prepared": N_("whether the cell committee prepared the meeting"),
+    "completed_on": N_("the completion date"),
+    "conclusions": N_("the conclusions"),
+    "contact_emails": N_("the contact e-mail addresses"),
+    "content": N_("the meeting's content"),
+    "description": N_("the task's description"),
+    "due_on": N_("the due date"),
+    "effective_on": N_("the effective date"),
+    "email": N_("the e-mail address"),
+    "ended_at": N_("the end time"),
+    "exempt": N_("the exemption from meetings"),
+    "full_name": N_("the full name"),
+    "gender": N_("the gender"),
+    "guests": N_("the guests"),
+    "id": N_("the id"),
+    "items": N_("the documents"),
+    "kind": N_("the kind"),
+    "location": N_("the place"),
+    "meeting_id": N_("the meeting"),
+    "member_id": N_("the member"),
+    "name": N_("the name"),
+    "notified_at": N_("the time members were notified"),
+    "parent_id": N_("the parent unit"),
+    "person_id": N_("the person"),
+    "phone": N_("the phone number"),
+    "points": N_("the points"),
+    "published_at": N_("the publication time"),
+    "reason": N_("the reason"),
+    "recorder_id": N_("the recorder"),
+    "records": N_("the roster"),
+    "resolutions": N_("the resolutions"),
+    "role": N_("the role"),
+    "self_criticism_minutes": N_("the minutes of self-criticism"),
+    "speakers": N_("the speakers"),
+    "started_at": N_("the start time"),
+    "starts_at": N_("the meeting's time"),
+    "status": N_("the status"),
+    "task_id": N_("the task"),
+    "tasks": N_("the tasks"),
+    "text": N_("the resolution's text"),
+    "title": N_("the document's title"),
+    "topic": N_("the topic"),
+    "url": N_("the link"),
+    "votes_against": N_("the votes against"),
+    "votes_for": N_("the votes in favour"),
+    "yearly_quota": N_("the meetings to attend each year"),
+}
+"""Every field of the data of every type in (shared.contracts.meetings.TYPES, nested rows included; a test walks the
+models so that a new field cannot go without its name)."""
+CODE_KEYED = frozenset({"points"})
+"""Data fields whose keys are codes (an assessment's item codes), not fields."""
 
 
 def field_label(field: str | None) -> str:
-    """The field in Vietnamese (`data.starts_at` → `thời gian buổi sinh hoạt`), or the code itself in quotes."""
+    """The field in Vietnamese (`data.starts_at` → `thời gian buổi sinh hoạt`, `data.records.2.status` → `trạng thái
+    (dòng 3 của danh sách điểm danh)`), or the path itself in quotes when it names no field of the contract."""
     if not field:
         return _("the event")
-    parts = [part for part in field.split(".") if not part.isdigit()]
-    for part in reversed(parts):
-        if part in FIELDS:
-            return _(FIELDS[part])
-    return f"“{field}”"
+    if not field.startswith("data."):
+        name = field.split(".")[0]
+        return _(ENVELOPE[name]) if name in ENVELOPE else f"“{field}”"
+    top, *rest = field.removeprefix("data.").split(".")
+    if top not in DATA_FIELDS:
+        return f"“{field}”"
+    if rest and rest[0].isdigit():
+        row = int(rest[0]) + 1
+        if len(rest) > 1 and rest[1] in DATA_FIELDS:
+            return _(
+                "%(field)s (row %(row)s of %(list)s)", field=_(DATA_FIELDS[rest[1]]), row=row, list=_(DATA_FIELDS[top])
+            )
+        return _("%(list)s, row %(row)s", list=_(DATA_FIELDS[top]), row=row)
+    if rest and rest[0] in DATA_FIELDS and top not in CODE_KEYED:
+        return _("%(field)s of %(whole)s", field=_(DATA_FIELDS[rest[0]]), whole=_(DATA_FIELDS[top]))
+    return _(DATA_FIELDS[top])
 
 
 def explain_rejection(reason: str | None, field: str | None) -> str:

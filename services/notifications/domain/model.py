@@ -1,5 +1,6 @@
 """Entities of the notifications projection, recipients and alerts; pure values, no I/O."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +15,13 @@ REGULAR_KINDS = ("regular", "combined")
 THEMATIC_KINDS = ("thematic", "combined")
 PERSON = "person"
 COMMITTEE = "committee"
+INBOX = "inbox"
+
+
+def with_inbox(channels: Iterable[str]) -> tuple[str, ...]:
+    """The channels that reach a recipient: those chosen, once each, and always the in-app inbox, which is the
+    notification itself (kept whatever is chosen), so a preference never claims it is off."""
+    return tuple(dict.fromkeys([*channels, INBOX]))
 
 
 @dataclass(frozen=True)

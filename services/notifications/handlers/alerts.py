@@ -3,9 +3,10 @@
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from services.notifications.domain.model import COMMITTEE, Alert, Recipient
+from services.notifications.domain.model import COMMITTEE, Alert, Recipient, with_inbox
 from services.notifications.domain.settings import RuleConfig, resolve_config
 from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
 from services.notifications.templates import render, shared_text
@@ -48,13 +49,14 @@ async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnit) -> dict[s
 
 
 def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnit) -> Preference:
-    """The stored preference, or the default channels of the recipient's kind."""
+    """The stored preference, or the default channels of the recipient's kind; the inbox always among the channels
+    (a preference stored before it was, or defaults configured without it, still get the notice in the inbox)."""
     if stored is not None:
-        return stored
+        return replace(stored, channels=with_inbox(stored.channels))
     defaults = (
         uow.settings.default_committee_channels if recipient.kind == COMMITTEE else uow.settings.default_person_channels
     )
-    return Preference(recipient_id=recipient.id, channels=tuple(defaults), digest=False)
+    return Preference(recipient_id=recipient.id, channels=with_inbox(defaults), digest=False)
 
 
 def external_deliveries(

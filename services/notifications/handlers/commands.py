@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.notifications import queries
+from services.notifications.domain.model import with_inbox
 from services.notifications.domain.settings import RuleOverride, UnknownSetting, validate_override
 from services.notifications.handlers.alerts import config_for
 from services.notifications.handlers.replan import replan_subtree
@@ -100,7 +101,7 @@ class Commands:
             channels = uow.settings.default_committee_channels if unit else uow.settings.default_person_channels
             return {
                 "recipient_id": recipient_id,
-                "channels": list(channels),
+                "channels": list(with_inbox(channels)),
                 "digest": False,
                 "webhook_url": None,
                 "webhook_secret_set": False,
@@ -108,7 +109,7 @@ class Commands:
             }
         return {
             "recipient_id": recipient_id,
-            "channels": list(stored.channels),
+            "channels": list(with_inbox(stored.channels)),
             "digest": stored.digest,
             "webhook_url": stored.webhook_url,
             "webhook_secret_set": stored.has_webhook_secret,
@@ -123,7 +124,8 @@ class Commands:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
     ) -> Any:
-        """Store which channels reach the recipient and whether they want a daily digest."""
+        """Store which channels reach the recipient and whether they want a daily digest; the inbox is always among
+        them (the notification itself is kept in it whatever is chosen)."""
         known = {channel.value for channel in Channel}
         if not isinstance(channels, list) or any(channel not in known for channel in channels):
             raise RpcError("invalid", f"channels must be a list of {sorted(known)}", field="channels")
@@ -133,7 +135,7 @@ class Commands:
             raise RpcError("invalid", "webhook_secret must be a string", field="webhook_secret")
         preference = Preference(
             recipient_id=recipient_id,
-            channels=tuple(dict.fromkeys(channels)),
+            channels=with_inbox(channels),
             digest=bool(digest),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,

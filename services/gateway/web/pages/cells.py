@@ -3,11 +3,13 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.gateway.handlers import authorize_meeting, authorize_unit
+from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
+from services.gateway.web.collation import by_name
 from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
 from services.gateway.web.explain import explained_lines
+from services.gateway.web.pages.secretary import may_record
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -34,7 +36,8 @@ async def cell_page(
 
 @router.get("/meetings/{meeting_id}")
 async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
-    """The meeting: schedule, roster, minutes, resolutions, tasks, and its score criterion by criterion."""
+    """The meeting: schedule, roster, minutes, resolutions, tasks, and its score criterion by criterion; a link to
+    record it for its secretary, to confirm its assessment for the upper-level monitor who follows its cell."""
     principal = viewer.principal
     meeting = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory)
     unit = await state.directory.get(meeting.cell_id)
@@ -47,6 +50,12 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         reference = score.get("framework") or {}
         framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
         lines = explained_lines(score, framework)
+    followed = await followed_cells(principal, rpc=state.rpc, directory=state.directory)
+    members = await data.members_by_id(state, principal, meeting.cell_id)
+
+    def name(member_id: str) -> str:
+        return str(members.get(member_id, {}).get("full_name") or member_id)
+
     return render(
         request,
         "meeting.html",
@@ -56,6 +65,12 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         score=score,
         upcoming=ahead,
         lines=lines,
-        members=await data.members_by_id(state, principal, meeting.cell_id),
+        members=members,
+        roster=by_name(
+            meeting.attendance.records if meeting.attendance else [], lambda record: name(record["member_id"])
+        ),
+        speakers=by_name((meeting.minutes or {}).get("speakers") or [], name),
         crumbs=await data.breadcrumb(state, principal, unit),
+        may_record=may_record(viewer),
+        follows=meeting.cell_id in {item.cell_id for item in followed},
     )

@@ -10,12 +10,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.gateway.http import preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.web import forms
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.core import (
+    PREFIX,
+    CurrentViewer,
+    FormViewer,
+    PageNotFound,
+    Viewer,
+    WebRoute,
+    go_back,
+    render,
+)
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import N_, parse_moment
+from services.gateway.web.i18n import LABELS, parse_moment
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
-CHANNELS = {"email": N_("E-mail"), "webhook": N_("Text message (SMS gateway)"), "inbox": N_("In-app inbox")}
+CHANNELS = LABELS["channel"]
 
 
 async def _page(
@@ -65,6 +74,13 @@ async def member_page(request: Request, viewer: CurrentViewer, state: State) -> 
     return await _page(request, viewer, state)
 
 
+@router.post("/me/inbox/{notification_id}/read")
+async def mark_notice_read(notification_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Mark one of the viewer's own notices read (the API's POST /v1/me/inbox/{id}/read); back to the page it was on."""
+    await reads.mark_my_notification_read(notification_id, viewer.principal, state)
+    return await go_back(request, fallback=f"{PREFIX}/me", anchor="#inbox-title")
+
+
 @router.post("/me/preferences")
 async def save_preferences(request: Request, viewer: FormViewer, state: State) -> Response:
     """Save the channels and the digest choice."""
@@ -76,11 +92,10 @@ async def save_preferences(request: Request, viewer: FormViewer, state: State) -
 
 
 async def save_my_preferences(request: Request, viewer: Viewer, state: State) -> None:
-    """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); FormErrors naming
-    `channels` when none is ticked, or the API's refusal."""
+    """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); the in-app inbox is
+    always on (notifications keeps every notice there), so ticking none of the others is a choice too; FormErrors
+    naming `channels` for an unknown one, or the API's refusal."""
     form = await forms.form_of(request)
-    chosen = [channel for channel in form.getlist("channels") if channel in CHANNELS]
-    if not chosen:
-        raise FormErrors({"channels": forms.required("channels")})
+    chosen = form.getlist("channels")  # an unknown one is named back with the choices, not dropped unseen
     body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
     await forms.send(preferences.set_my_preferences(body, viewer.principal, state))

@@ -1,13 +1,14 @@
 """The committee officer's pages: a committee's overview for a period, with its children to drill into."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.handlers import authorize_unit
+from services.gateway.http import reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS
 from services.gateway.web import data, periods
-from services.gateway.web.core import PREFIX, CurrentViewer, WebRoute, render, unrated
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, go_back, render, unrated
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -59,3 +60,12 @@ async def committee_page(
         trend=trend,
         **overview,
     )
+
+
+@router.post("/committees/{committee_id}/inbox/{notification_id}/read")
+async def mark_alert_read(
+    committee_id: str, notification_id: str, request: Request, viewer: FormViewer, state: State
+) -> Response:
+    """Mark one of the committee's alerts read (the API's POST /v1/committees/{c}/inbox/{id}/read); back to the page."""
+    await reads.mark_committee_notification_read(committee_id, notification_id, viewer.principal, state)
+    return await go_back(request, fallback=f"{PREFIX}/committees/{committee_id}", anchor="#inbox-title")

@@ -28,7 +28,8 @@ from shared.rpc import RpcError
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 PAGE = f"{PREFIX}/operations"
 SHOWN = 20
-"""Messages, rows and held events listed per queue or service (the API pages further)."""
+"""Messages, rows and held events listed per queue or service (the API pages further); open rejections a page (the
+list pages on, by `rejections_offset`, as the API's `offset`)."""
 
 NOTICES = {
     "replayed": N_("Sent back to their queue: %(count)s."),
@@ -67,10 +68,39 @@ async def _quietly(call: Any) -> Any:
         return None
 
 
+def rejections_offset(request: Request) -> int:
+    """Where the page's list of open rejections starts (`rejections_offset`, as the API's `offset`): a whole number
+    from 0, rounded down to a page of SHOWN; anything else is the first page."""
+    raw = request.query_params.get("rejections_offset", "")
+    offset = int(raw) if raw.isdigit() and len(raw) <= 7 else 0
+    return offset - offset % SHOWN
+
+
+def pager(page: dict[str, Any] | None, *, anchor: str, parameter: str) -> dict[str, Any] | None:
+    """Which items of a page of the API the list shows (first, last, total) and the addresses of the pages before
+    and after, when there are any."""
+    if not page or not page["items"]:
+        return None
+    offset, total = int(page["offset"]), int(page["total"])
+    last = offset + len(page["items"])
+
+    def at(start: int) -> str:
+        return f"{PAGE}?{urlencode({parameter: start})}#{anchor}" if start else f"{PAGE}#{anchor}"
+
+    return {
+        "first": offset + 1,
+        "last": last,
+        "total": total,
+        "previous": at(max(offset - SHOWN, 0)) if offset else None,
+        "next": at(last) if last < total else None,
+    }
+
+
 async def _page(
     request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
 ) -> HTMLResponse:
     principal = viewer.principal
+    offset = rejections_offset(request)
     overview = await recovery.operations_overview(principal, state)
     waiting = [
         (queue, count)
@@ -89,7 +119,7 @@ async def _page(
             )
         ),
         _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=0)),
-        _quietly(operations.list_rejections(principal, state, type=None, status="open", limit=SHOWN, offset=0)),
+        _quietly(operations.list_rejections(principal, state, type=None, status="open", limit=SHOWN, offset=offset)),
     )
     notice = request.query_params.get("notice")
     notice_text = None
@@ -110,6 +140,7 @@ async def _page(
         parked={service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page},
         held=held,
         rejections=rejections,
+        rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset"),
         errors=errors or {},
         notice=notice_text,
         status_labels=STATUS,

@@ -27,12 +27,14 @@ from services.gateway.schemas import (
     TaskCompletionCreate,
 )
 from services.gateway.web import data, forms
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, Viewer, WebRoute, render
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotAllowed, Viewer, WebRoute, render
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import LABELS, _
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
-RECORDERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
+RECORDERS = frozenset({Role.SECRETARY})
+"""Who records a meeting (the record page and its forms): the cell's secretary, as the API's commands allow; an upper-
+level monitor confirms an assessment on the monitoring page instead."""
 ROWS = 3
 LONGEST_MEETING = timedelta(hours=12)
 """The minutes form has one date: an end time before the start time is read as past midnight when the meeting is
@@ -102,8 +104,7 @@ async def _record_page(
     request: Request, viewer: Viewer, state: State, meeting_id: str, *, errors: dict[str, dict[str, str]] | None = None
 ) -> HTMLResponse:
     principal = viewer.principal
-    found = await authorize_meeting(principal, meeting_id, rpc=state.rpc, directory=state.directory, roles=RECORDERS)
-    meeting = found.model_dump()
+    meeting = (await recordable_meeting(viewer, state, meeting_id)).model_dump()
     unit = await state.directory.get(meeting["cell_id"])
     members = await data.members_by_id(state, principal, meeting["cell_id"])
     ahead = data.upcoming(meeting)
@@ -138,15 +139,32 @@ async def _record_page(
     )
 
 
+def may_record(viewer: Viewer) -> bool:
+    """Whether the viewer's role records meetings (the meeting page links to the record page only then)."""
+    return viewer.role in RECORDERS
+
+
+async def recordable_meeting(viewer: Viewer, state: State, meeting_id: str) -> Any:
+    """The meeting, when the viewer may record it; the app's 404 page outside what they may see (as for a meeting
+    that does not exist), a 403 page saying who records for a role that may see it but not record it."""
+    meeting = await authorize_meeting(viewer.principal, meeting_id, rpc=state.rpc, directory=state.directory)
+    if not may_record(viewer):
+        raise NotAllowed(
+            _("Only the cell's secretary records its meetings. You can still see the meeting and its score.")
+        )
+    return meeting
+
+
 @router.get("/meetings/{meeting_id}/record")
 async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
-    """Every form of a meeting for its secretary; the monitor's confirmation for an officer above."""
+    """Every form of a meeting for its secretary (403 page for other roles that see the meeting)."""
     return await _record_page(request, viewer, state, meeting_id)
 
 
 async def _submit(
     request: Request, viewer: Viewer, state: State, meeting_id: str, section: str, action: Any, notice: str
 ) -> Response:
+    await recordable_meeting(viewer, state, meeting_id)  # the page's own answer for whoever may not record
     try:
         await action()
     except FormErrors as exc:
@@ -315,14 +333,14 @@ async def approval(meeting_id: str, request: Request, viewer: FormViewer, state:
 
 @router.post("/meetings/{meeting_id}/assessment")
 async def assessment(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
-    """The cell committee's self-assessment (secretary) or the upper-level monitor's confirmation (officer)."""
+    """The cell committee's self-assessment (the upper-level monitor confirms on the monitoring page)."""
     form = await forms.form_of(request)
 
     async def action() -> None:
         points = forms.assessment_points(form)
-        role = "upper_monitor" if viewer.role is Role.COMMITTEE_OFFICER else "cell_committee"
         model = forms.build(
-            AssessmentCreate, {"role": role, "points": points, "comment": forms.text(form, "comment") or None}
+            AssessmentCreate,
+            {"role": "cell_committee", "points": points, "comment": forms.text(form, "comment") or None},
         )
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 

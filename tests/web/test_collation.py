@@ -1,0 +1,78 @@
+"""Names read in Vietnamese order: D < Đ < E, Hồ < Huỳnh, the letters ă â ê ô ơ ư after their base, tones as
+secondary differences, numbers by value; and the pages list members and cells in that order."""
+
+import re
+
+import httpx
+import pytest
+
+from services.gateway.web.collation import by_name, by_name_values, name_key
+from tests.support.system import RunningSystem
+from tests.web.conftest import signed_in
+
+
+def test_family_names_sort_in_vietnamese_order_not_by_code_point() -> None:
+    family = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
+    assert sorted(family) != sorted(family, key=name_key)  # code points put Đ after V
+    assert sorted(family, key=name_key) == [
+        "Bùi",
+        "Đặng",
+        "Đỗ",
+        "Hoàng",
+        "Hồ",
+        "Huỳnh",
+        "Lê",
+        "Ngô",
+        "Nguyễn",
+        "Phạm",
+        "Phan",
+        "Trần",
+        "Võ",
+        "Vũ",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("Dương", "Đặng"),  # đ is a letter after d: every Đ after every D
+        ("Đỗ", "Em"),
+        ("Ao", "Ăn"),
+        ("Ăn", "Ân"),
+        ("Ân", "Ba"),
+        ("Oanh", "Ôn"),
+        ("Ôn", "Ơn"),
+        ("Uyên", "Ưng"),
+        ("Ao", "Ặng"),  # a letter with a tone below too
+        ("Hồ", "Huỳnh"),
+        ("Hô", "Hồ"),  # tones only decide between the same letters
+        ("Hồ", "Hổ"),
+        ("Hồ Thị Bình", "Hồ Văn An"),
+        ("đinh", "Đinh"),  # then case
+        ("Chi bộ thôn 2", "Chi bộ thôn 10"),
+    ],
+)
+def test_one_name_comes_before_another(before: str, after: str) -> None:
+    assert name_key(before) < name_key(after)
+
+
+def test_the_helpers_order_items_and_mappings_by_a_name() -> None:
+    people = {"a": {"full_name": "Vũ Văn An"}, "b": {"full_name": "Đỗ Thị Hà"}, "c": {"full_name": "Dương Minh"}}
+    assert list(by_name_values(people, lambda person: person["full_name"])) == ["c", "b", "a"]
+    assert by_name(["Đỗ", None, "An"], lambda name: name) == [None, "An", "Đỗ"]
+
+
+@pytest.mark.e2e
+async def test_the_record_page_lists_the_cells_members_in_vietnamese_order(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
+    ) as api:
+        members = (await api.get("/v1/cells/demo-cb-thon-1/members?limit=200")).json()["items"]
+    async with signed_in(system, "secretary") as client:
+        page = (await client.get("/app/meetings/demo-cb-thon-1-2026-11/record")).text
+    select = page[page.index('<select id="chair_id"') : page.index("</select>", page.index('<select id="chair_id"'))]
+    shown = re.findall(r"<option [^>]*>([^<]+)</option>", select)
+    assert shown == sorted((member["full_name"] for member in members), key=name_key)
+    assert len(shown) == len(members) > 3

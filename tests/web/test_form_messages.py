@@ -1,0 +1,105 @@
+"""Form errors say what to fix: the limit a value broke, the choices it is not among, the kind of value to enter
+(pydantic's error types and their ctx, in Vietnamese), from the API body models and from the shared contract alike."""
+
+from datetime import date
+from typing import Annotated, Any
+
+import pytest
+from pydantic import BaseModel, Field, HttpUrl
+
+from services.gateway.handlers import build_command_event
+from services.gateway.http.preferences import PreferencesUpdate
+from services.gateway.schemas import MeetingRescheduleCreate, MeetingScheduleCreate, MinutesApprovalCreate
+from services.gateway.web import forms
+from services.gateway.web.forms import FormErrors
+from shared.contracts.meetings import MeetingScheduled
+
+MEETING = {"kind": "regular", "starts_at": "2026-12-04T19:30:00+07:00", "location": "Nhà văn hóa", "agenda": ["a"]}
+
+
+def refused(model: type[BaseModel], data: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(FormErrors) as caught:
+        forms.build(model, data)
+    return caught.value.errors
+
+
+def test_a_text_too_long_names_the_contracts_limit_and_the_length_entered() -> None:
+    assert refused(MeetingScheduleCreate, {**MEETING, "location": "x" * 300}) == {
+        "location": "Địa điểm: tối đa 200 ký tự (đã nhập 300)."
+    }
+    topic = refused(MeetingScheduleCreate, {**MEETING, "kind": "thematic", "topic": "x" * 20_000})
+    assert topic == {"topic": "Chủ đề: tối đa 200 ký tự (đã nhập 20.000)."}
+    moved = refused(MeetingRescheduleCreate, {"starts_at": MEETING["starts_at"], "reason": "x" * 10_001})
+    assert moved == {"reason": "Lý do: tối đa 10.000 ký tự (đã nhập 10.001)."}
+
+
+def test_a_list_too_long_names_its_limit_in_items() -> None:
+    agenda = refused(MeetingScheduleCreate, {**MEETING, "agenda": [f"Mục {n}" for n in range(1200)]})
+    assert agenda == {"agenda": "Chương trình: tối đa 100 mục (đã nhập 1.200)."}
+
+
+def test_a_value_outside_the_choices_lists_them_even_when_it_was_filled() -> None:
+    channels = refused(PreferencesUpdate, {"channels": ["pigeon"]})
+    assert channels == {
+        "channels.0": "Kênh nhận thông báo: “pigeon” không nằm trong các lựa chọn cho phép"
+        " (Thư điện tử, Tin nhắn (cổng SMS), Hộp thư trong ứng dụng)."
+    }
+
+
+def test_a_number_outside_its_bounds_names_the_bound() -> None:
+    assert refused(MinutesApprovalCreate, {"votes_for": -1}) == {"votes_for": "Tán thành: tối thiểu là 0."}
+    assert refused(MinutesApprovalCreate, {"votes_for": 200_000}) == {"votes_for": "Tán thành: tối đa là 100.000."}
+
+
+class Probe(BaseModel):
+    """Every other kind of refusal a form can meet."""
+
+    code: Annotated[str, Field(min_length=3, pattern=r"^[a-z]+$")]
+    rows: Annotated[list[int], Field(min_length=2)]
+    share: Annotated[float, Field(gt=0, lt=1)]
+    day: date
+    link: HttpUrl
+    count: int
+    kind: Annotated[str, Field(pattern=r"^[a-z]+$")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("code", "ab", "Mã: tối thiểu 3 ký tự."),
+        ("rows", [1], "Dòng: tối thiểu 2 mục."),
+        ("rows", [], "Dòng: tối thiểu 2 mục."),
+        ("share", 0, "Tỷ lệ: phải lớn hơn 0."),
+        ("share", 1, "Tỷ lệ: phải nhỏ hơn 1."),
+        ("day", "31/12/2026", "Ngày: vui lòng nhập một ngày hợp lệ."),
+        ("link", "trang-chu", "Đường dẫn: vui lòng nhập đường dẫn đầy đủ (https://…)."),
+        ("count", "mười", "Số: vui lòng nhập số nguyên."),
+        ("kind", "Đặc biệt", "Loại: có ký tự không được phép dùng ở đây."),
+        ("code", None, "Mã: vui lòng nhập trường này."),
+    ],
+)
+def test_each_kind_of_refusal_says_what_to_enter(field: str, value: object, message: str) -> None:
+    names = {"code": "Mã", "rows": "Dòng", "share": "Tỷ lệ", "day": "Ngày", "link": "Đường dẫn", "count": "Số"}
+    names["kind"] = "Loại"
+    valid = {"code": "abc", "rows": [1, 2], "share": 0.5, "day": "2026-12-31", "link": "https://a.vn", "count": 1}
+    with pytest.raises(FormErrors) as caught:
+        forms.build(Probe, {**valid, "kind": "abc", field: value}, names=names)
+    assert caught.value.errors == {field: message}
+
+
+async def test_a_refusal_by_the_shared_contract_is_worded_like_the_forms_own() -> None:
+    """A limit only the contract model holds comes back from the command as the same Vietnamese message, not as
+    "not accepted by the system"."""
+
+    async def command() -> None:
+        build_command_event(
+            event_type="meeting.scheduled.v1",
+            model=MeetingScheduled,
+            data={**MEETING, "meeting_id": "m-1", "cell_id": "c-1", "location": "x" * 300},
+            subject="m-1",
+            correlation_id=None,
+        )
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {"location": "Địa điểm: tối đa 200 ký tự (đã nhập 300)."}

@@ -1,0 +1,91 @@
+"""The operator's page names every field a rejection can name in Vietnamese: the envelope's attributes and every
+field of every type in, nested rows included (derived from the contract models, so a new field fails here until it
+has its name); and its list of open rejections pages on, as the API does."""
+
+import types
+import typing
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from services.gateway.web import reasons
+from services.gateway.web.i18n import translations
+from services.gateway.web.pages.operations import SHOWN, pager
+from shared.contracts.meetings import TYPES
+from shared.envelope import CloudEvent
+
+
+def models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds, however wrapped (Annotated, Optional, list, dict)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
+        return [model for argument in typing.get_args(annotation) for model in models_in(argument)]
+    return []
+
+
+def data_paths(model: type[BaseModel], prefix: str = "data.") -> list[str]:
+    """Every field path of a type's data, with a row index for the rows of a list (`data.records.0.status`)."""
+    paths = []
+    for name, field in model.model_fields.items():
+        paths.append(prefix + name)
+        is_list = "list" in str(field.annotation)
+        for nested in models_in(field.annotation):
+            paths += data_paths(nested, f"{prefix}{name}.0." if is_list else f"{prefix}{name}.")
+    return paths
+
+
+ALL_PATHS = sorted({path for model in TYPES.values() for path in data_paths(model)})
+
+
+def test_the_contract_has_the_fields_this_test_walks() -> None:
+    assert {"data.location", "data.reason", "data.records.0.status", "data.items.0.title", "data.assessor.role"} <= set(
+        ALL_PATHS
+    )
+
+
+@pytest.mark.parametrize("path", ALL_PATHS)
+def test_every_field_of_every_type_in_has_a_vietnamese_label(path: str) -> None:
+    label = reasons.field_label(path)
+    assert not label.startswith("“"), f"{path} has no Vietnamese name: add it to reasons.DATA_FIELDS"
+    for name in path.removeprefix("data.").split("."):
+        if not name.isdigit():
+            assert translations().gettext(reasons.DATA_FIELDS[name]) != reasons.DATA_FIELDS[name], name
+
+
+@pytest.mark.parametrize("attribute", sorted(CloudEvent.model_fields))
+def test_every_envelope_attribute_has_a_vietnamese_label(attribute: str) -> None:
+    assert not reasons.field_label(attribute).startswith("“"), attribute
+
+
+def test_the_tester_s_fields_and_a_rows_field_read_in_vietnamese() -> None:
+    assert reasons.field_label("data.location") == "địa điểm"
+    assert reasons.field_label("data.reason") == "lý do"
+    assert reasons.field_label("data.records.2.status") == "trạng thái (dòng 3 của danh sách điểm danh)"
+    assert reasons.field_label("data.agenda.4") == "chương trình sinh hoạt, dòng 5"
+    assert reasons.field_label("data.assessor.role") == "vai trò của người chấm điểm"
+    assert reasons.field_label("data.points.preparation.content") == "điểm"
+    assert reasons.field_label("data.colour") == "“data.colour”"
+
+
+def page(offset: int, count: int, total: int) -> dict[str, Any]:
+    """A page of the API's rejections list."""
+    return {"items": [{}] * count, "total": total, "limit": SHOWN, "offset": offset}
+
+
+def test_the_rejections_list_pages_on_like_the_api() -> None:
+    first = pager(page(0, SHOWN, 44), anchor="rejections", parameter="rejections_offset")
+    assert first == {
+        "first": 1,
+        "last": 20,
+        "total": 44,
+        "previous": None,
+        "next": "/app/operations?rejections_offset=20#rejections",
+    }
+    last = pager(page(40, 4, 44), anchor="rejections", parameter="rejections_offset")
+    assert last is not None and (last["first"], last["last"], last["next"]) == (41, 44, None)
+    assert last["previous"] == "/app/operations?rejections_offset=20#rejections"
+    second = pager(page(20, SHOWN, 44), anchor="rejections", parameter="rejections_offset")
+    assert second is not None and second["previous"] == "/app/operations#rejections"
+    assert pager(page(0, 0, 0), anchor="rejections", parameter="rejections_offset") is None
