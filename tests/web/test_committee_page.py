@@ -158,3 +158,16 @@ def test_each_unread_alert_has_a_form_to_mark_it_read_and_a_read_one_says_when()
     assert 'name="csrf" value="tok"' in html and "Đánh dấu đã đọc" in html
     assert 'data-notification="n-2" data-read="true"' in html and "Đã đọc lúc 09:15" in html
     assert "/inbox/n-2/read" not in html
+
+
+@pytest.mark.parametrize(("period", "shown"), [("2026-Q4", "Quý IV/2026"), ("2026", "Năm 2026")])
+def test_a_running_quarter_or_year_says_the_running_month_counts_once_met(period: str, shown: str) -> None:
+    """A running quarter or year counts the running month only for cells that have met (evaluation's reading), so
+    its notice must not say such cells count as Kém."""
+    page = committee_page(rollup({"good": 6}, []) | {"period": period}, running=True)
+    assert (
+        f"{shown} chưa kết thúc: số liệu tính các tháng đã qua và các buổi sinh hoạt đã tổ chức đến nay; tháng hiện tại"
+        " chỉ được tính cho chi bộ đã sinh hoạt, và quý chưa kết thúc thì chưa bị xếp Kém vì thiếu buổi sinh hoạt"
+        " chuyên đề."
+    ) in page
+    assert "tạm tính là Kém" not in page
