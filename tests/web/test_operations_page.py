@@ -4,6 +4,7 @@ sent again and dropped with a reason; a held event is judged again and dropped i
 no such page; forms need their CSRF token and a confirmation to delete."""
 
 import json
+import re
 import uuid
 
 import aio_pika
@@ -264,3 +265,55 @@ async def test_open_rejections_page_on_as_the_counter_says_with_every_field_name
         rows = second[second.index('id="rejections"') :]
         assert 'data-shown="21-40"' in rows and 'href="/app/operations#rejections"' in rows and "Mới hơn" in rows
         assert section.split("<tbody>")[1].split("</tbody>")[0] != rows.split("<tbody>")[1].split("</tbody>")[0]
+
+
+async def test_held_events_page_on_as_the_counter_says(system: RunningSystem, operator: str) -> None:
+    """The tester's case for the other list: only the first 20 held events were shown, with no way to the rest."""
+    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub="ops-held-paging-feed")
+    tag = uuid.uuid4().hex[:8]
+
+    def waiting(index: int) -> dict:
+        data = {
+            "meeting_id": f"m-held-{tag}-{index}",
+            "cell_id": f"cb-not-yet-{tag}",
+            "kind": "regular",
+            "starts_at": "2026-12-04T19:30:00+07:00",
+            "location": "Nhà văn hóa",
+            "agenda": ["Sinh hoạt thường kỳ"],
+        }
+        return {
+            "specversion": "1.0",
+            "id": f"evt-held-{tag}-{index}",
+            "source": "urn:test:operator-held-paging",
+            "type": "meeting.scheduled.v1",
+            "time": "2026-11-20T08:00:00+07:00",
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
+        sent = await api.post(
+            "/v1/events",
+            content=json.dumps([waiting(index) for index in range(25)]),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+        assert sent.status_code < 300, sent.text
+        assert all(result["outcome"] == "held" for result in sent.json()["results"]), sent.text
+    async with signed_in(system, operator) as client:
+        first = (await client.get("/app/operations")).text
+        section = first[first.index('id="held"') : first.index('id="rejections"')]
+        counter = int(first.split('data-figure="held">', 1)[1].split("<", 1)[0])
+        assert counter >= 25 and f'data-total="{counter}"' in section
+        assert section.count("<tr data-event=") == 20 and 'data-shown="1-20"' in section
+        assert f"Đang hiển thị 1–20 trong tổng số {counter} sự kiện đang chờ." in section
+        assert 'href="/app/operations?held_offset=20#held"' in section and "Xem thêm" in section
+
+        second = (await client.get("/app/operations?held_offset=20")).text
+        rows = second[second.index('id="held"') : second.index('id="rejections"')]
+        assert 'data-shown="21-' in rows and 'href="/app/operations#held"' in rows and "Trang trước" in rows
+        shown_first = set(re.findall(r'<tr data-event="([^"]+)"', section))
+        shown_second = set(re.findall(r'<tr data-event="([^"]+)"', rows))
+        assert shown_second and not shown_first & shown_second
+        # past the end: said so, with the way back
+        beyond = (await client.get("/app/operations?held_offset=100000")).text
+        assert "Về trang đầu" in beyond[beyond.index('id="held"') : beyond.index('id="rejections"')]

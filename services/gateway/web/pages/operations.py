@@ -28,8 +28,8 @@ from shared.rpc import RpcError
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 PAGE = f"{PREFIX}/operations"
 SHOWN = 20
-"""Messages, rows and held events listed per queue or service (the API pages further); open rejections a page (the
-list pages on, by `rejections_offset`, as the API's `offset`)."""
+"""Messages and rows listed per queue or service (the API pages further); held events and open rejections a page (the
+lists page on, by `held_offset` and `rejections_offset`, as the API's `offset`)."""
 
 NOTICES = {
     "replayed": N_("Sent back to their queue: %(count)s."),
@@ -68,10 +68,10 @@ async def _quietly(call: Any) -> Any:
         return None
 
 
-def rejections_offset(request: Request) -> int:
-    """Where the page's list of open rejections starts (`rejections_offset`, as the API's `offset`): a whole number
-    from 0, rounded down to a page of SHOWN; anything else is the first page."""
-    raw = request.query_params.get("rejections_offset", "")
+def list_offset(request: Request, parameter: str) -> int:
+    """Where one of the page's paged lists starts (`held_offset`, `rejections_offset`, as the API's `offset`): a whole
+    number from 0, rounded down to a page of SHOWN; anything else is the first page."""
+    raw = request.query_params.get(parameter, "")
     offset = int(raw) if raw.isdigit() and len(raw) <= 7 else 0
     return offset - offset % SHOWN
 
@@ -100,7 +100,6 @@ async def _page(
     request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
 ) -> HTMLResponse:
     principal = viewer.principal
-    offset = rejections_offset(request)
     overview = await recovery.operations_overview(principal, state)
     waiting = [
         (queue, count)
@@ -118,8 +117,17 @@ async def _page(
                 for service in recovery.CATALOGS
             )
         ),
-        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=0)),
-        _quietly(operations.list_rejections(principal, state, type=None, status="open", limit=SHOWN, offset=offset)),
+        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=list_offset(request, "held_offset"))),
+        _quietly(
+            operations.list_rejections(
+                principal,
+                state,
+                type=None,
+                status="open",
+                limit=SHOWN,
+                offset=list_offset(request, "rejections_offset"),
+            )
+        ),
     )
     notice = request.query_params.get("notice")
     notice_text = None
@@ -139,6 +147,7 @@ async def _page(
         dead_letters=[page for page in dead_lists if page is not None],
         parked={service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page},
         held=held,
+        held_pager=pager(held, anchor="held", parameter="held_offset"),
         rejections=rejections,
         rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset"),
         errors=errors or {},
