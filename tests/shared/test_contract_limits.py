@@ -5,47 +5,21 @@ The defect: `minutes.submitted.v1` refused `self_criticism_minutes: 100000` as "
 """
 
 import json
-import typing
 from typing import Any
 
 import annotated_types
-import pydantic
 import pytest
 
 from shared.contracts.meetings import TYPES, MinutesSubmitted
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
+from tests.support.contract_fields import contract_fields
 
 BOUND = 100_000
 
 
 NOT_COUNTS = {"data.birth_year"}
 """Integers that are no count: a year of birth has its own range."""
-
-
-def int_fields(model: type[pydantic.BaseModel], path: str = "data") -> list[tuple[str, list[Any]]]:
-    """(dotted path, constraint metadata) of every integer field of a model, nested models and lists of them
-    included; the metadata of every Annotated layer (Optional[Annotated[Count, Field(...)]] nests them)."""
-    found: list[tuple[str, list[Any]]] = []
-    for name, info in model.model_fields.items():
-        for kind, metadata in _kinds(info.annotation, list(info.metadata)):
-            if kind is int:
-                found.append((f"{path}.{name}", metadata))
-            elif isinstance(kind, type) and issubclass(kind, pydantic.BaseModel):
-                found += int_fields(kind, f"{path}.{name}[]")
-    return found
-
-
-def _kinds(annotation: Any, metadata: list[Any]) -> list[tuple[Any, list[Any]]]:
-    """The plain types an annotation may hold (through Optional, list and Annotated), each with its constraints."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        inner, *extra = typing.get_args(annotation)
-        layers = [item for info in extra for item in getattr(info, "metadata", [info])]
-        return _kinds(inner, metadata + layers)
-    if origin is None:
-        return [(annotation, metadata)]
-    return [found for arg in typing.get_args(annotation) for found in _kinds(arg, metadata)]
 
 
 def bounds(metadata: list[Any]) -> tuple[Any, Any]:
@@ -56,16 +30,17 @@ def bounds(metadata: list[Any]) -> tuple[Any, Any]:
 
 
 COUNTS = [
-    (event_type, path, metadata)
+    (event_type, field.path, metadata)
     for event_type, model in TYPES.items()
-    for path, metadata in int_fields(model)
-    if path not in NOT_COUNTS
+    for field in contract_fields(model)
+    for kind, metadata in field.kinds
+    if kind is int and field.path not in NOT_COUNTS
 ]
 
 
 def test_the_contract_has_counts_to_check() -> None:
     paths = {path for _, path, _ in COUNTS}
-    assert {"data.self_criticism_minutes", "data.resolutions[].votes_for", "data.yearly_quota"} <= paths
+    assert {"data.self_criticism_minutes", "data.resolutions.0.votes_for", "data.yearly_quota"} <= paths
 
 
 @pytest.mark.parametrize(("event_type", "path", "metadata"), COUNTS, ids=[f"{t}:{p}" for t, p, _ in COUNTS])

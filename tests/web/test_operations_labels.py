@@ -2,41 +2,18 @@
 field of every type in, nested rows included (derived from the contract models, so a new field fails here until it
 has its name); and its list of open rejections pages on, as the API does."""
 
-import types
-import typing
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from services.gateway.web import reasons
 from services.gateway.web.i18n import translations
 from services.gateway.web.pages.operations import SHOWN, pager
 from shared.contracts.meetings import TYPES
 from shared.envelope import CloudEvent
+from tests.support.contract_fields import contract_fields
 
-
-def models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The pydantic models an annotation holds, however wrapped (Annotated, Optional, list, dict)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
-        return [model for argument in typing.get_args(annotation) for model in models_in(argument)]
-    return []
-
-
-def data_paths(model: type[BaseModel], prefix: str = "data.") -> list[str]:
-    """Every field path of a type's data, with a row index for the rows of a list (`data.records.0.status`)."""
-    paths = []
-    for name, field in model.model_fields.items():
-        paths.append(prefix + name)
-        is_list = "list" in str(field.annotation)
-        for nested in models_in(field.annotation):
-            paths += data_paths(nested, f"{prefix}{name}.0." if is_list else f"{prefix}{name}.")
-    return paths
-
-
-ALL_PATHS = sorted({path for model in TYPES.values() for path in data_paths(model)})
+ALL_PATHS = sorted({field.path for model in TYPES.values() for field in contract_fields(model)})
 
 
 def test_the_contract_has_the_fields_this_test_walks() -> None:

@@ -220,36 +220,46 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
         assert unknown.status_code == 404
 
 
+def feed_event(event_id: str, event_type: str, data: dict) -> dict:
+    """A structured CloudEvent from a test feed, sent on 20 November."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "urn:test:operator-paging",
+        "type": event_type,
+        "time": "2026-11-20T08:00:00+07:00",
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+async def feed_all(system: RunningSystem, sub: str, events: list[dict], *, outcome: str) -> None:
+    """Send the events as one batch through the API as an integration account; each must come to `outcome`."""
+    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub=sub)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
+        sent = await api.post(
+            "/v1/events",
+            content=json.dumps(events),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+    assert sent.status_code < 300, sent.text
+    assert all(result["outcome"] == outcome for result in sent.json()["results"]), sent.text
+
+
 async def test_open_rejections_page_on_as_the_counter_says_with_every_field_named_in_vietnamese(
     system: RunningSystem, operator: str
 ) -> None:
     """The tester's case: more open rejections than a page (the counter said 44, about 20 were listed, no way on),
     and the place and reason fields shown raw as data.location and data.reason."""
-    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub="ops-paging-feed")
     tag = uuid.uuid4().hex[:8]
 
     def bad(index: int) -> dict:
         moved = {"meeting_id": f"m-{tag}-{index}", "starts_at": "2026-12-04T19:30:00+07:00", "location": "x" * 300}
         cancelled = {"meeting_id": f"m-{tag}-{index}", "reason": ""}
         event_type, data = ("meeting.rescheduled.v1", moved) if index % 2 else ("meeting.cancelled.v1", cancelled)
-        return {
-            "specversion": "1.0",
-            "id": f"evt-page-{tag}-{index}",
-            "source": "urn:test:operator-paging",
-            "type": event_type,
-            "time": "2026-11-20T08:00:00+07:00",
-            "datacontenttype": "application/json",
-            "data": data,
-        }
+        return feed_event(f"evt-page-{tag}-{index}", event_type, data)
 
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
-        sent = await api.post(
-            "/v1/events",
-            content=json.dumps([bad(index) for index in range(45)]),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
-        )
-        assert sent.status_code < 300, sent.text
-        assert all(result["outcome"] == "rejected" for result in sent.json()["results"]), sent.text
+    await feed_all(system, "ops-paging-feed", [bad(index) for index in range(45)], outcome="rejected")
     async with signed_in(system, operator) as client:
         first = (await client.get("/app/operations")).text
         section = first[first.index('id="rejections"') :]
@@ -269,7 +279,6 @@ async def test_open_rejections_page_on_as_the_counter_says_with_every_field_name
 
 async def test_held_events_page_on_as_the_counter_says(system: RunningSystem, operator: str) -> None:
     """The tester's case for the other list: only the first 20 held events were shown, with no way to the rest."""
-    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub="ops-held-paging-feed")
     tag = uuid.uuid4().hex[:8]
 
     def waiting(index: int) -> dict:
@@ -281,24 +290,9 @@ async def test_held_events_page_on_as_the_counter_says(system: RunningSystem, op
             "location": "Nhà văn hóa",
             "agenda": ["Sinh hoạt thường kỳ"],
         }
-        return {
-            "specversion": "1.0",
-            "id": f"evt-held-{tag}-{index}",
-            "source": "urn:test:operator-held-paging",
-            "type": "meeting.scheduled.v1",
-            "time": "2026-11-20T08:00:00+07:00",
-            "datacontenttype": "application/json",
-            "data": data,
-        }
+        return feed_event(f"evt-held-{tag}-{index}", "meeting.scheduled.v1", data)
 
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
-        sent = await api.post(
-            "/v1/events",
-            content=json.dumps([waiting(index) for index in range(25)]),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
-        )
-        assert sent.status_code < 300, sent.text
-        assert all(result["outcome"] == "held" for result in sent.json()["results"]), sent.text
+    await feed_all(system, "ops-held-paging-feed", [waiting(index) for index in range(25)], outcome="held")
     async with signed_in(system, operator) as client:
         first = (await client.get("/app/operations")).text
         section = first[first.index('id="held"') : first.index('id="rejections"')]

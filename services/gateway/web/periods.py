@@ -5,7 +5,7 @@ from datetime import datetime
 
 from services.gateway.web.core import BadPeriod
 from shared.envelope import VIETNAM_TZ
-from shared.periods import is_running
+from shared.periods import is_running, previous_month
 
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
 
@@ -17,8 +17,9 @@ def this_month() -> str:
 
 def last_closed_month() -> str:
     """The month last ended, `2026-11` on 1 December (Vietnam time)."""
-    year, month = (int(part) for part in this_month().split("-"))
-    return f"{year - 1}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+    current = this_month()
+    year, month = previous_month(int(current[:4]), int(current[5:]))
+    return f"{year:04d}-{month:02d}"
 
 
 def checked(period: str | None) -> str:

@@ -23,7 +23,12 @@ import asyncpg
 from pydantic import AwareDatetime, TypeAdapter
 from tqdm import tqdm
 
-from services.meetings.domain import check_plausible_moments, kind_change_reason, probation_ends_on
+from services.meetings.domain import (
+    check_plausible_moments,
+    kind_change_reason,
+    probation_ends_on,
+    under_a_cell_reason,
+)
 from services.meetings.handlers.ingest import ingest_event, reject, release_waiting
 from services.meetings.repository.bulk import (
     LOADED_TABLES,
@@ -291,9 +296,7 @@ def _refused_unit(event: Event[Any], stored_kind: str | None) -> InvalidEvent:
     if stored_kind is not None:
         reason = kind_change_reason(unit_id=event.data.id, stored=stored_kind, sent=event.data.kind.value)
         return InvalidEvent(reason, field="data.kind")
-    return InvalidEvent(
-        f"data.parent_id: unit {event.data.parent_id} is a cell and cannot contain units", field="data.parent_id"
-    )
+    return InvalidEvent(under_a_cell_reason(event.data.parent_id), field="data.parent_id")
 
 
 def _not_a(kind: str, *, unit_id: str, wanted: str, field: str) -> InvalidEvent:

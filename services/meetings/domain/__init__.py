@@ -157,9 +157,7 @@ def check_unit_placement(
             field="data.parent_id",
         )
     if parent.kind != "committee":
-        raise InvalidEvent(
-            f"data.parent_id: unit {parent_id} is a cell and cannot contain units", field="data.parent_id"
-        )
+        raise InvalidEvent(under_a_cell_reason(parent_id), field="data.parent_id")
     if unit_id in ancestors:
         raise InvalidEvent(
             f"data.parent_id: unit {parent_id} lies under {unit_id}, which would make a cycle", field="data.parent_id"
@@ -171,6 +169,11 @@ def check_unit_kind(existing: UnitRef | None, *, unit_id: str, kind: str) -> Non
     belong to that kind; InvalidEvent naming data.kind otherwise."""
     if existing is not None and existing.kind != kind:
         raise InvalidEvent(kind_change_reason(unit_id=unit_id, stored=existing.kind, sent=kind), field="data.kind")
+
+
+def under_a_cell_reason(parent_id: str) -> str:
+    """Why a unit whose parent is a cell is refused."""
+    return f"data.parent_id: unit {parent_id} is a cell and cannot contain units"
 
 
 def kind_change_reason(*, unit_id: str, stored: str, sent: str) -> str:

@@ -164,7 +164,8 @@ async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, 
 async def _submit(
     request: Request, viewer: Viewer, state: State, meeting_id: str, section: str, action: Any, notice: str
 ) -> Response:
-    await recordable_meeting(viewer, state, meeting_id)  # the page's own answer for whoever may not record
+    if not may_record(viewer):
+        await recordable_meeting(viewer, state, meeting_id)  # the page's own 404 or 403 answer, before any command
     try:
         await action()
     except FormErrors as exc:
