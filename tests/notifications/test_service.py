@@ -63,6 +63,13 @@ async def deliveries_settled(db: asyncpg.Connection, cell_id: str, rules: set[st
     return pending == 0
 
 
+def scheduled_mails(inbox: SmtpInbox, address: str) -> list[EmailMessage]:
+    """The meeting_scheduled mails to an address: only this rule's, since the day's sweep, running beside, may tell
+    a new cell's secretary of a month without meeting (the package's database is shared, so whether it does depends
+    on the date, the hour and the tests before)."""
+    return [m for m in inbox.to(address) if str(m["X-Chibo-Rule"]) == "meeting_scheduled"]
+
+
 async def setup_projected(db: asyncpg.Connection, p: Province) -> None:
     """Wait until the service has projected the province's members and monitor (condition, not a sleep)."""
     people = [p.secretary, p.deputy, p.member, p.exempt]
@@ -89,15 +96,18 @@ async def test_a_scheduled_meeting_reaches_expected_members_and_the_monitor_in_v
         await setup_projected(db, p)
         await publish(amqp_url, [p.scheduled(meeting_id, now() + timedelta(days=2))])
         expected = [p.secretary, p.deputy, p.member, p.monitor]
-        await eventually(lambda: all(inbox.to(p.email(x)) for x in expected), timeout=60)
-        mail = inbox.to(p.email(p.member))[0]
-        assert str(mail["X-Chibo-Rule"]) == "meeting_scheduled"
+
+        def scheduled_to(person: str) -> list[EmailMessage]:
+            return scheduled_mails(inbox, p.email(person))
+
+        await eventually(lambda: all(scheduled_to(x) for x in expected), timeout=60)
+        mail = scheduled_to(p.member)[0]
         assert str(mail["Subject"]).startswith("Thông báo lịch sinh hoạt: Chi bộ khu phố Đông, ")
         body = plain_text(mail)
         greeting = "Kính gửi các đồng chí đảng viên Chi bộ khu phố Đông và đồng chí cấp ủy viên phụ trách chi bộ,"
         assert body.startswith(greeting) and "tại Nhà văn hóa khu phố Đông" in body
         # one text for the whole cell: one mail whose envelope names them all, its headers none of them
-        assert all(inbox.to(p.email(x)) == [mail] for x in expected)
+        assert all(scheduled_to(x) == [mail] for x in expected)
         assert not any(p.email(x) in str(value) for x in expected for value in mail.values())
         assert ", ngày " in body and "thứ " in body or "Chủ nhật" in body
         assert inbox.to(p.email(p.exempt)) == []
@@ -128,10 +138,10 @@ async def test_facts_in_batch_messages_reach_each_recipient_once(
         scheduled = p.scheduled(meeting_id, now() + timedelta(days=2))
         await publish_batches(amqp_url, [scheduled, scheduled])
         expected = [p.secretary, p.deputy, p.member, p.monitor]
-        await eventually(lambda: all(inbox.to(p.email(x)) for x in expected), timeout=60)
+        await eventually(lambda: all(scheduled_mails(inbox, p.email(x)) for x in expected), timeout=60)
         await asyncio.sleep(1.0)
     for person in expected:
-        mails = [m for m in inbox.to(p.email(person)) if str(m["X-Chibo-Rule"]) == "meeting_scheduled"]
+        mails = scheduled_mails(inbox, p.email(person))
         assert len(mails) == 1, person
 
 
