@@ -84,6 +84,8 @@ class Settings(ServiceSettings):
     (nothing before it can change an alert), and such old figures never alert, whatever their meeting."""
     prune_hour: int = 3
     """Local hour of the daily prune of old attendance figures."""
+    prune_batch_size: int = 5000
+    """Members whose old figures the daily prune deletes per transaction (its cursor commits with each batch)."""
 
     @field_validator("mail_from")
     @classmethod

@@ -550,10 +550,13 @@ class FakeProjection:
                         months or rule == "unexcused_months",
                     )
 
-    async def prune_figures(self, *, before: datetime) -> int:
-        """Drop each member's figures before their latest figure at zeros announced before `before`; how many."""
+    async def prune_figures(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Drop, for the next `limit` members after `after`, their figures before their latest figure at zeros
+        announced before `before`; (how many, the batch's last member or None when none is left after it)."""
         pruned = 0
-        for member_id, rows in self.figures.items():
+        members = sorted(member_id for member_id in self.figures if member_id > after)[:limit]
+        for member_id in members:
+            rows = self.figures[member_id]
             zero = [
                 key
                 for key, new, _run, _months in rows
@@ -564,7 +567,7 @@ class FakeProjection:
             kept = [row for row in rows if row[0] >= max(zero)]
             pruned += len(rows) - len(kept)
             self.figures[member_id] = kept
-        return pruned
+        return pruned, members[-1] if len(members) == limit else None
 
 
 class FakeUnitOfWork:

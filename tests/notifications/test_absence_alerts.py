@@ -3,6 +3,7 @@ months) for each recipient, whatever the batching, order and repetition of membe
 
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -22,13 +23,15 @@ NOW = datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)
 UPDATED = "member.attendance.updated.v1"
 
 
-def announced(p: Province, step: int, in_a_row: int, *, months: int = 0, days_ago: float = 1) -> CloudEvent:
-    """The member's figures after the roster of the cell's meeting number `step`, as meetings announces them: each
-    announcement about its own meeting (not known here), later steps later."""
+def announced(
+    p: Province, step: int, in_a_row: int, *, months: int = 0, days_ago: float = 1, member: str | None = None
+) -> CloudEvent:
+    """The member's (or `member`'s) figures after the roster of the cell's meeting number `step`, as meetings
+    announces them: each announcement about its own meeting (not known here), later steps later."""
     return event(
         UPDATED,
         {
-            "member_id": p.member,
+            "member_id": member or p.member,
             "cell_id": p.cell,
             "meeting_id": f"{p.cell}-m{step}",
             "full_name": "Lê Văn Đức",
@@ -37,7 +40,7 @@ def announced(p: Province, step: int, in_a_row: int, *, months: int = 0, days_ag
             "unexcused_months_last_year": months,
         },
         time=NOW - timedelta(days=days_ago) + timedelta(minutes=step),
-        event_id=f"{p.cell}-f{step:02d}",
+        event_id=f"{member or p.cell}-f{step:02d}",
     )
 
 
@@ -194,16 +197,27 @@ async def test_a_redelivered_announcement_changes_nothing(pool: asyncpg.Pool, se
     assert stored == 2
 
 
-async def prune(pool: asyncpg.Pool, settings: Settings, clock: Clock, p: Province) -> list[int]:
-    """The daily prune of old figures, as its job runs it; the member's figures (absences in a row) left."""
-    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-        await run_job(Job(id=0, kind=DAILY_PRUNE, subject_id=NOW.date().isoformat(), due_at=NOW, attempts=0), uow)
-        await uow.commit()
+async def prune(
+    pool: asyncpg.Pool, settings: Settings, clock: Clock, p: Province, *, members: list[str] | None = None
+) -> list[int]:
+    """The daily prune of old figures, as the schedule runs it (batch after batch, each in its own transaction with
+    the job's cursor); the member's figures (absences in a row) left, or those of each of `members` in turn."""
+    job = Job(id=0, kind=DAILY_PRUNE, subject_id=NOW.date().isoformat(), due_at=NOW, attempts=0)
+    for _ in range(100):
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            ran = await run_job(job, uow)
+            await uow.commit()
+        if ran.resume_after is None:
+            break
+        assert ran.resume_after > (job.cursor or ""), "the prune's cursor moves on"
+        job = replace(job, cursor=ran.resume_after)
+    else:
+        raise AssertionError("the prune never finished")
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT consecutive_absences FROM member_figures WHERE member_id = $1"
-            " ORDER BY version_time, cause_id, event_id",
-            p.member,
+            "SELECT consecutive_absences FROM member_figures WHERE member_id = ANY($1::text[])"
+            " ORDER BY member_id, version_time, cause_id, event_id",
+            members or [p.member],
         )
     return [row[0] for row in rows]
 
@@ -231,3 +245,38 @@ async def test_pruning_old_figures_changes_no_alert_and_an_old_copy_alerts_nothi
     await feed(pool, settings, clock, [[announced(p, 5, 5)]])
     assert await alerts(pool, p) == before
     assert await prune(pool, settings, clock, p) == [0, 2, 4, 5]  # pruned again the next day
+
+
+async def test_a_province_prune_goes_member_batch_after_member_batch_and_prunes_every_member(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The first prune over a province is many short transactions, not one of millions of rows: five members in
+    batches of two go in at least three batches (two members a batch, the last one empty or short), each member's
+    old run pruned as if alone (a batch edge splits no member)."""
+    p, clock = await province(pool, settings)
+    members = [f"{p.cell}-x{index}" for index in range(5)]
+    clock.value = NOW - timedelta(days=500) + timedelta(hours=1)
+    await feed(
+        pool,
+        settings,
+        clock,
+        [[announced(p, step, count, days_ago=500, member=m)] for m in members for step, count in enumerate([4, 5, 0])],
+    )
+    clock.value = NOW
+    await feed(pool, settings, clock, [[announced(p, 3, 2, member=m)] for m in members])
+    async with pool.acquire() as conn:  # the database may hold other tests' members too
+        everyone = await conn.fetchval("SELECT count(DISTINCT member_id) FROM member_figures")
+    batches: list[str] = []
+    small = settings.model_copy(update={"prune_batch_size": 2})
+    job = Job(id=0, kind=DAILY_PRUNE, subject_id=NOW.date().isoformat(), due_at=NOW, attempts=0)
+    while True:
+        async with NotificationsUnitOfWork(pool, settings=small, clock=clock) as uow:
+            ran = await run_job(job, uow)
+            await uow.commit()
+        if ran.resume_after is None:
+            break
+        batches.append(ran.resume_after)
+        job = replace(job, cursor=ran.resume_after)
+    assert len(batches) + 1 == everyone // 2 + 1 >= 3  # and the last batch, which found the members' end
+    assert batches == sorted(batches)
+    assert await prune(pool, small, clock, p, members=members) == [0, 2] * 5

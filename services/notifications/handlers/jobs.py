@@ -64,7 +64,23 @@ async def run_job(job: Job, uow: NotificationsUnit) -> JobRun:
         # judged as of the day's sweep hour, whenever the batch runs (catch-up, retries, restarts)
         as_of = min(at_local_hour(day, uow.settings.daily_sweep_hour), uow.now())
         return await sweep_batch(uow, as_of=as_of, after=job.cursor or "", limit=uow.settings.sweep_batch_size)
+    if job.kind == DAILY_PRUNE:
+        return await prune_batch(job, uow)
     return JobRun(created=await _fire_job(job, uow))
+
+
+async def prune_batch(job: Job, uow: NotificationsUnit) -> JobRun:
+    """One batch of the daily prune of old attendance figures (`prune_batch_size` members after the job's cursor);
+    the cutoff is the retention before the day's prune hour, whenever the batch runs, so every batch of a day
+    prunes alike."""
+    day = date.fromisoformat(job.subject_id)
+    as_of = min(at_local_hour(day, uow.settings.prune_hour), uow.now())
+    before = as_of - timedelta(days=uow.settings.figures_retention_days)
+    pruned, last = await uow.projection.prune_figures(
+        before=before, after=job.cursor or "", limit=uow.settings.prune_batch_size
+    )
+    log.info("attendance_figures_pruned", rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
+    return JobRun(created=0, resume_after=last)
 
 
 async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
@@ -91,11 +107,6 @@ async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
         return await raise_alerts(alerts, uow)
     if job.kind == DAILY_DIGEST:
         return await send_digests(uow, day=date.fromisoformat(job.subject_id), until=now)
-    if job.kind == DAILY_PRUNE:
-        before = now - timedelta(days=uow.settings.figures_retention_days)
-        pruned = await uow.projection.prune_figures(before=before)
-        log.info("attendance_figures_pruned", rows=pruned, before=before.isoformat())
-        return 0
     log.warning("schedule_unknown_kind", kind=job.kind, subject_id=job.subject_id)
     return 0
 

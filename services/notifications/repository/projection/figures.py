@@ -108,17 +108,27 @@ class PgFigures:
             r.UNEXCUSED_MONTHS,
         )
 
-    async def prune_figures(self, *, before: datetime) -> int:
-        """Delete each member's figures that come before their latest figure at zeros (no absence in a row, no
-        unexcused month) announced before `before`; how many. Nothing before such a figure bears on a later alert:
-        a run of absences and a time above the unexcused months both end there (rules.absence_runs,
-        unexcused_crossings), and a late figure older than `before` is never recent (histories)."""
-        result: str = await self._db.execute(
-            "WITH reset AS (SELECT DISTINCT ON (member_id) member_id, version_time, cause_id, event_id"
-            "  FROM member_figures WHERE consecutive_absences = 0 AND unexcused_months = 0 AND version_time < $1"
-            "  ORDER BY member_id, version_time DESC, cause_id DESC, event_id DESC)"
-            " DELETE FROM member_figures AS f USING reset AS z WHERE f.member_id = z.member_id"
-            " AND (f.version_time, f.cause_id, f.event_id) < (z.version_time, z.cause_id, z.event_id)",
+    async def prune_figures(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Delete, for the next `limit` members after `after` (member id order), each one's figures that come before
+        their latest figure at zeros (no absence in a row, no unexcused month) announced before `before`; (rows
+        deleted, the last member of this batch, or None when no member is left after it). Nothing before such a
+        figure bears on a later alert: a run of absences and a time above the unexcused months both end there
+        (rules.absence_runs, unexcused_crossings), and a late figure older than `before` is never recent
+        (histories). Batched so that a province's first prune is many short transactions, not one of millions."""
+        row = await self._db.fetchrow(
+            "WITH members AS (SELECT DISTINCT member_id FROM member_figures WHERE member_id > $2"
+            "  ORDER BY member_id LIMIT $3),"
+            " reset AS (SELECT DISTINCT ON (f.member_id) f.member_id, f.version_time, f.cause_id, f.event_id"
+            "  FROM member_figures AS f JOIN members AS m ON m.member_id = f.member_id"
+            "  WHERE f.consecutive_absences = 0 AND f.unexcused_months = 0 AND f.version_time < $1"
+            "  ORDER BY f.member_id, f.version_time DESC, f.cause_id DESC, f.event_id DESC),"
+            " pruned AS (DELETE FROM member_figures AS f USING reset AS z WHERE f.member_id = z.member_id"
+            "  AND (f.version_time, f.cause_id, f.event_id) < (z.version_time, z.cause_id, z.event_id) RETURNING 1)"
+            " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM members) AS members,"
+            " (SELECT max(member_id) FROM members) AS last",
             before,
+            after,
+            limit,
         )
-        return int(result.split()[-1])
+        assert row is not None
+        return int(row["pruned"]), row["last"] if row["members"] == limit else None
