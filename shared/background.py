@@ -48,7 +48,11 @@ async def poll(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise_if_cancelling()
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                # stopping: honour the cancel, but say what failed on the way out (a shutdown's own clean-up
+                # failing, such as recording a round's outcomes, is otherwise lost without a trace)
+                log.warning("background_step_failed_while_stopping", job=job, error=repr(exc))
+                raise asyncio.CancelledError from exc
             failures += 1
             delay = min(poll_seconds * 2 ** (failures - 1), max(max_backoff, poll_seconds))
             log.exception("background_step_failed", job=job, failures=failures, retry_in=delay, error=repr(exc))

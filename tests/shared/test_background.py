@@ -72,3 +72,29 @@ async def test_shutdown_stops_the_job_even_mid_step() -> None:
     async with running(lambda: poll("test.stuck", step, poll_seconds=0.01)) as task:
         await started.wait()
     assert task.cancelled()
+
+
+async def test_a_step_failing_in_its_own_clean_up_at_shutdown_stops_the_job_and_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A step whose clean-up after the cancel fails (the delivery sender recording a round's outcomes on its way
+    out): the job still ends cancelled, and the failure is logged, not lost (a round sent but never recorded went
+    out again after its lease without a trace of why)."""
+    route_logs_to_stdlib(caplog)
+    started = asyncio.Event()
+
+    async def step() -> bool:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise ConnectionError("recording the round failed") from None
+        return False
+
+    async with running(lambda: poll("test.clean-up", step, poll_seconds=0.01)) as task:
+        await started.wait()
+    assert task.cancelled()
+    stopping = [line for line in structured_logs(caplog) if line["event"] == "background_step_failed_while_stopping"]
+    assert [(line["job"], line["error"]) for line in stopping] == [
+        ("test.clean-up", "ConnectionError('recording the round failed')")
+    ]
