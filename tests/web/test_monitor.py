@@ -78,7 +78,7 @@ async def test_a_monitor_sees_the_cells_they_follow_and_confirms_an_assessment(
     await page.context.close()
 
 
-async def test_monitoring_pages_outside_ones_own_cells_answer_404(
+async def test_monitoring_pages_outside_ones_own_cells_answer_404_and_other_roles_403(
     system: RunningSystem, api: httpx.AsyncClient
 ) -> None:
     async with signed_in(system, "monitor") as client:
@@ -87,10 +87,12 @@ async def test_monitoring_pages_outside_ones_own_cells_answer_404(
         outside = await client.get("/app/monitoring/meetings/demo-cb-kp-3-2026-11")
         assert outside.status_code == 404 and "Không tìm thấy trang" in outside.text
         assert (await client.get("/app/monitoring/meetings/no-such-meeting")).status_code == 404
-    for who in ("secretary", "member", "commune-officer"):  # no person followed as monitor
+    for who in ("secretary", "member", "commune-officer"):  # no person followed as monitor: a 403 saying who may
         async with signed_in(system, who) as client:
-            assert (await client.get("/app/monitoring")).status_code == 404, who
-            assert (await client.get(f"/app/monitoring/meetings/{MEETING}")).status_code == 404, who
+            for path in ("/app/monitoring", f"/app/monitoring/meetings/{MEETING}"):
+                refused = await client.get(path)
+                assert refused.status_code == 403, (who, path)
+                assert "dành cho cấp ủy viên được phân công phụ trách chi bộ" in refused.text, (who, path)
 
 
 async def test_a_monitor_reads_their_own_notices_on_the_monitoring_page(
@@ -119,7 +121,7 @@ async def test_a_monitor_reads_their_own_notices_on_the_monitoring_page(
 async def test_a_monitor_chooses_how_they_get_notices_on_the_monitoring_page(system: RunningSystem) -> None:
     """The monitoring page's form stores the monitor's channels and digest choice (the API's /v1/me/preferences
     agrees); an unknown channel is refused in Vietnamese listing the choices, and nothing is stored; none ticked is
-    the inbox alone, which is always on; others get 404."""
+    the inbox alone, which is always on; others get a 403 page saying who may."""
     token = await api_token(
         system, role="committee_officer", unit="demo-xa-hoa-binh", person="demo-xa-hoa-binh-uv1", sub="api-monitor"
     )
@@ -152,4 +154,4 @@ async def test_a_monitor_chooses_how_they_get_notices_on_the_monitoring_page(sys
     async with signed_in(system, "secretary") as client:
         csrf = csrf_of((await client.get("/app/me")).text)
         other = await client.post("/app/monitoring/preferences", data={"csrf": csrf, "channels": ["inbox"]})
-        assert other.status_code == 404
+        assert other.status_code == 403 and "phụ trách chi bộ" in other.text

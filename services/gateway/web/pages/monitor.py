@@ -21,9 +21,19 @@ from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
 from services.gateway.web.collation import by_name
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.core import (
+    PREFIX,
+    CurrentViewer,
+    FormViewer,
+    NotAllowed,
+    PageNotFound,
+    Viewer,
+    WebRoute,
+    render,
+)
 from services.gateway.web.explain import item_names
 from services.gateway.web.forms import FormErrors
+from services.gateway.web.i18n import _
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
 from shared.contracts.meetings_rpc import MonitorAssignmentReply
 
@@ -37,10 +47,16 @@ INBOX_ITEMS = 20
 
 
 async def followed_cells(state: GatewayState, principal: Principal) -> list[MonitorAssignmentReply]:
-    """The cells the viewer follows as upper-level monitor, within their subtree; PageNotFound for anyone
-    who is not a committee officer with a person; in Vietnamese order of the cells' names."""
+    """The cells the viewer follows as upper-level monitor, within their subtree, in Vietnamese order of the cells'
+    names; NotAllowed (a 403 page saying who follows cells) for anyone who is not a committee officer with a person,
+    whose role follows no cell (what is outside one's part of the tree stays a 404)."""
     if principal.role is not Role.COMMITTEE_OFFICER or not principal.person_id:
-        raise PageNotFound
+        raise NotAllowed(
+            _(
+                "This page is for committee members assigned to follow cells. Your account is not assigned to"
+                " follow any cell."
+            )
+        )
     followed = await handlers.followed_cells(principal, rpc=state.rpc, directory=state.directory)
     return by_name(followed, lambda item: item.cell_name or item.cell_id)
 
@@ -102,7 +118,7 @@ async def _monitoring(
 @router.post("/monitoring/preferences")
 async def save_preferences(request: Request, viewer: FormViewer, state: State) -> Response:
     """Save how the monitor gets notices (channels, daily digest), as members do on their page."""
-    await followed_cells(state, viewer.principal)  # a monitor's page: 404 for anyone else
+    await followed_cells(state, viewer.principal)  # a monitor's page: 403 for anyone else
     try:
         await save_my_preferences(request, viewer, state)
     except FormErrors as exc:
