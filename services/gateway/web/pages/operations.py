@@ -3,6 +3,7 @@ forms that replay, purge, retry and drop. Every form calls the API's own operato
 check, same RPC, same audit detail and `operator_action` log line)."""
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -69,28 +70,38 @@ async def _quietly(call: Any) -> Any:
 
 
 def list_offset(request: Request, parameter: str) -> int:
-    """Where one of the page's paged lists starts (`held_offset`, `rejections_offset`, as the API's `offset`): a whole
-    number from 0, rounded down to a page of SHOWN; anything else is the first page."""
+    """Where one of the page's paged lists starts (its parameter, as the API's `offset`): a whole number from 0,
+    rounded down to a page of SHOWN; anything else is the first page."""
     raw = request.query_params.get(parameter, "")
     offset = int(raw) if raw.isdigit() and len(raw) <= 7 else 0
     return offset - offset % SHOWN
 
 
-def pager(page: dict[str, Any] | None, *, anchor: str, parameter: str) -> dict[str, Any] | None:
-    """Which items of a page of the API the list shows (first, last, total) and the addresses of the pages before
-    and after, when there are any."""
-    if not page or not page["items"]:
+def list_offsets(request: Request) -> dict[str, int]:
+    """Where each paged list of the page starts, by its parameter: `held_offset`, `rejections_offset`."""
+    return {parameter: list_offset(request, parameter) for parameter in ("held_offset", "rejections_offset")}
+
+
+def pager(
+    page: Mapping[str, Any] | None, *, anchor: str, parameter: str, offsets: Mapping[str, int] | None = None
+) -> dict[str, Any] | None:
+    """Which items of a page of the API the list shows (first, last, total) and the addresses of the list's first
+    page (`start`) and of the pages before and after, when there are any; every address keeps where the page's
+    other lists are (`offsets`, by parameter). None when the list is empty."""
+    if not page or not page["total"]:
         return None
     offset, total = int(page["offset"]), int(page["total"])
     last = offset + len(page["items"])
 
     def at(start: int) -> str:
-        return f"{PAGE}?{urlencode({parameter: start})}#{anchor}" if start else f"{PAGE}#{anchor}"
+        query = {name: value for name, value in {**(offsets or {}), parameter: start}.items() if value}
+        return f"{PAGE}?{urlencode(query)}#{anchor}" if query else f"{PAGE}#{anchor}"
 
     return {
         "first": offset + 1,
         "last": last,
         "total": total,
+        "start": at(0),
         "previous": at(max(offset - SHOWN, 0)) if offset else None,
         "next": at(last) if last < total else None,
     }
@@ -100,6 +111,7 @@ async def _page(
     request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
 ) -> HTMLResponse:
     principal = viewer.principal
+    offsets = list_offsets(request)
     overview = await recovery.operations_overview(principal, state)
     waiting = [
         (queue, count)
@@ -117,15 +129,10 @@ async def _page(
                 for service in recovery.CATALOGS
             )
         ),
-        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=list_offset(request, "held_offset"))),
+        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=offsets["held_offset"])),
         _quietly(
             operations.list_rejections(
-                principal,
-                state,
-                type=None,
-                status="open",
-                limit=SHOWN,
-                offset=list_offset(request, "rejections_offset"),
+                principal, state, type=None, status="open", limit=SHOWN, offset=offsets["rejections_offset"]
             )
         ),
     )
@@ -147,9 +154,9 @@ async def _page(
         dead_letters=[page for page in dead_lists if page is not None],
         parked={service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page},
         held=held,
-        held_pager=pager(held, anchor="held", parameter="held_offset"),
+        held_pager=pager(held, anchor="held", parameter="held_offset", offsets=offsets),
         rejections=rejections,
-        rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset"),
+        rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset", offsets=offsets),
         errors=errors or {},
         notice=notice_text,
         status_labels=STATUS,
