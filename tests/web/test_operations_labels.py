@@ -73,11 +73,33 @@ def test_the_rejections_list_pages_on_like_the_api() -> None:
 
 
 def test_each_list_pages_on_by_its_own_parameter_and_keeps_where_the_others_are() -> None:
-    query = "held_offset=45&rejections_offset=x&notice=purged"
+    query = (
+        "held_offset=45&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation=x"
+        "&parked_offset.meetings=-20&dead_letters_offset.nothing.dlq=40&rejections_offset=99999999&notice=purged"
+    )
     offsets = list_offsets(Request({"type": "http", "query_string": query.encode()}))
-    assert offsets == {"held_offset": 40, "rejections_offset": 0}  # not a whole number: the first page
+    assert offsets["held_offset"] == 40 and offsets["dead_letters_offset.evaluation.facts.dlq"] == 20
+    # not a whole number from 0 of at most 7 digits: the first page
+    assert offsets["parked_offset.evaluation"] == offsets["parked_offset.meetings"] == offsets["rejections_offset"] == 0
+    assert {"dead_letters_offset.meetings.ingest.dlq", "parked_offset.notifications"} <= offsets.keys()
+    assert "dead_letters_offset.nothing.dlq" not in offsets and "notice" not in offsets
+
     rejections = pager(page(0, SHOWN, 44), anchor="rejections", parameter="rejections_offset", offsets=offsets)
-    assert rejections is not None
-    assert rejections["next"] == "/app/operations?held_offset=40&rejections_offset=20#rejections"
-    held = pager(page(40, 5, 45), anchor="held", parameter="held_offset", offsets=offsets)
-    assert held is not None and held["start"] == "/app/operations#held"
+    assert rejections is not None and rejections["next"] == (
+        "/app/operations?held_offset=40&rejections_offset=20&dead_letters_offset.evaluation.facts.dlq=20#rejections"
+    )
+    parked = pager(
+        page(0, SHOWN, 25), anchor="parked-evaluation", parameter="parked_offset.evaluation", offsets=offsets
+    )
+    assert parked is not None and parked["next"] == (
+        "/app/operations?held_offset=40&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation=20"
+        "#parked-evaluation"
+    )
+    dead = pager(
+        page(20, 5, 25),
+        anchor="dead-letters-evaluation.facts.dlq",
+        parameter="dead_letters_offset.evaluation.facts.dlq",
+        offsets=offsets,
+    )
+    assert dead is not None and (dead["first"], dead["last"], dead["next"]) == (21, 25, None)
+    assert dead["previous"] == dead["start"] == "/app/operations?held_offset=40#dead-letters-evaluation.facts.dlq"

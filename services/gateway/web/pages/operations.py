@@ -29,8 +29,8 @@ from shared.rpc import RpcError
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 PAGE = f"{PREFIX}/operations"
 SHOWN = 20
-"""Messages and rows listed per queue or service (the API pages further); held events and open rejections a page (the
-lists page on, by `held_offset` and `rejections_offset`, as the API's `offset`)."""
+"""Items of a list a page: each queue's dead letters, each service's parked rows, held events and open rejections
+(each list pages on by its own parameter, as the API's `offset`: see `list_offsets`)."""
 
 NOTICES = {
     "replayed": N_("Sent back to their queue: %(count)s."),
@@ -77,9 +77,27 @@ def list_offset(request: Request, parameter: str) -> int:
     return offset - offset % SHOWN
 
 
+def dead_letters_parameter(queue: str) -> str:
+    """The parameter that pages one dead-letter queue's messages: `dead_letters_offset.<queue>`."""
+    return f"dead_letters_offset.{queue}"
+
+
+def parked_parameter(service: str) -> str:
+    """The parameter that pages one service's parked outbox rows: `parked_offset.<service>`."""
+    return f"parked_offset.{service}"
+
+
 def list_offsets(request: Request) -> dict[str, int]:
-    """Where each paged list of the page starts, by its parameter: `held_offset`, `rejections_offset`."""
-    return {parameter: list_offset(request, parameter) for parameter in ("held_offset", "rejections_offset")}
+    """Where each paged list of the page starts, by its parameter: `held_offset`, `rejections_offset`, one
+    `dead_letters_offset.<queue>` per dead-letter queue and one `parked_offset.<service>` per service. A parameter
+    naming no such queue or service is not one of them."""
+    parameters = [
+        "held_offset",
+        "rejections_offset",
+        *(dead_letters_parameter(queue) for queue in recovery.OWNER_OF_DEAD_LETTERS),
+        *(parked_parameter(service) for service in recovery.CATALOGS),
+    ]
+    return {parameter: list_offset(request, parameter) for parameter in parameters}
 
 
 def pager(
@@ -114,18 +132,30 @@ async def _page(
     offsets = list_offsets(request)
     overview = await recovery.operations_overview(principal, state)
     waiting = [
-        (queue, count)
-        for service in overview.services.values()
-        for queue, count in service.dead_letters.items()
-        if count
+        queue for service in overview.services.values() for queue, count in service.dead_letters.items() if count
     ]
     dead_lists, parked_lists, held, rejections = await asyncio.gather(
         asyncio.gather(
-            *(_quietly(recovery.list_dead_letters(queue, principal, state, limit=SHOWN)) for queue, _count in waiting)
+            *(
+                _quietly(
+                    recovery.list_dead_letters(
+                        queue, principal, state, limit=SHOWN, offset=offsets[dead_letters_parameter(queue)]
+                    )
+                )
+                for queue in waiting
+            )
         ),
         asyncio.gather(
             *(
-                _quietly(recovery.list_parked_rows(service, principal, state, limit=SHOWN, offset=0))  # type: ignore[arg-type]
+                _quietly(
+                    recovery.list_parked_rows(
+                        service,  # type: ignore[arg-type]
+                        principal,
+                        state,
+                        limit=SHOWN,
+                        offset=offsets[parked_parameter(service)],
+                    )
+                )
                 for service in recovery.CATALOGS
             )
         ),
@@ -136,6 +166,8 @@ async def _page(
             )
         ),
     )
+    dead_letters = [page.model_dump() for page in dead_lists if page is not None]
+    parked = {service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page}
     notice = request.query_params.get("notice")
     notice_text = None
     if notice in NOTICES:
@@ -151,8 +183,21 @@ async def _page(
         status=422 if errors else 200,
         viewer=viewer,
         overview=overview,
-        dead_letters=[page for page in dead_lists if page is not None],
-        parked={service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page},
+        dead_letters=dead_letters,
+        dead_letters_pagers={
+            page["queue"]: pager(
+                page,
+                anchor=f"dead-letters-{page['queue']}",
+                parameter=dead_letters_parameter(page["queue"]),
+                offsets=offsets,
+            )
+            for page in dead_letters
+        },
+        parked=parked,
+        parked_pagers={
+            service: pager(page, anchor=f"parked-{service}", parameter=parked_parameter(service), offsets=offsets)
+            for service, page in parked.items()
+        },
         held=held,
         held_pager=pager(held, anchor="held", parameter="held_offset", offsets=offsets),
         rejections=rejections,
