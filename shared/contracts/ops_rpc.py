@@ -30,6 +30,7 @@ class DeadLetterReply(Reply):
     """One dead letter: where and why it died, how often, its ids, its headers and a body preview (500 chars)."""
 
     position: int
+    """Its place in the queue's listing, from 0: oldest death first."""
     message_id: str | None = None
     event_id: str | None = None
     type: str | None = None
@@ -40,16 +41,19 @@ class DeadLetterReply(Reply):
     """RabbitMQ's reason: `rejected`, `delivery_limit`, `expired`, `maxlen`."""
     death_count: int
     delivery_count: int
+    died_at: datetime | None = None
+    """When it died (RabbitMQ's `x-death` time, to the second)."""
     headers: dict[str, Any] = Field(default_factory=dict)
     body_bytes: int
     body_preview: str
 
 
 class DeadLettersReply(Reply):
-    """The first messages of a dead-letter queue (left in place) and how many it holds."""
+    """A page of a dead-letter queue's messages (left in place), from `offset`, and how many it holds."""
 
     queue: str
     total: int
+    offset: int = 0
     items: list[DeadLetterReply]
 
 
@@ -101,11 +105,13 @@ class ParkedReplayReply(Reply):
 
 
 class ListDeadLetters(Request[DeadLettersReply]):
-    """Up to `limit` messages of one of the service's dead-letter queues, oldest first, left in place."""
+    """Up to `limit` messages of one of the service's dead-letter queues from position `offset`, oldest first, left
+    in place."""
 
     method = "list_dead_letters"
     queue: QueueName
     limit: DeadLetterLimit = 50
+    offset: Offset = 0
 
 
 class ReplayDeadLetters(Request[DeadLetterReplayReply]):

@@ -1,23 +1,34 @@
 """Dead-letter queues an operator can work with, over plain AMQP (no management plugin needed).
 
-List: `basic.get` without acknowledging, up to a limit, then the channel is closed so every message
-returns to the queue untouched. Replay: each message taken is published again (same body, properties and
-headers, plus `x-chibo-replayed`) to the queue it died in, through the default exchange with publisher
-confirms, and only then acknowledged: a crash in between duplicates (consumers deduplicate), never loses.
+List: every message (up to PEEK_MOST) is delivered to a consumer of the listing's own and never
+acknowledged, then the channel is closed so every message returns to the queue untouched. A quorum queue does not
+keep its order when messages return, so a listing orders them itself, by when they died (then message id, then
+body): the same messages make the same pages, however often they are read. Replay: each message taken is published
+again (same body, properties and headers, plus `x-chibo-replayed`) to the queue it died in, through the default
+exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
+deduplicate), never loses.
 Purge: the queue's `queue.purge`.
 """
 
+import asyncio
 import contextlib
+import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from shared.topology import CONSUMER_QUEUES
 
 PREVIEW_CHARS = 500
+PEEK_MOST = 5_000
+"""The most messages a listing reads from a dead-letter queue (it reads them all to order them; more are counted in
+its `total`, not listed)."""
+PEEK_IDLE = 1.0
+"""Seconds a listing waits for the next message before it takes the queue as read (others were taken meanwhile)."""
 DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
 
@@ -53,11 +64,13 @@ def _death(message: AbstractIncomingMessage) -> dict[str, Any]:
     headers: dict[str, Any] = dict(message.headers or {})
     deaths = headers.get("x-death")
     first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+    died_at = first.get("time")
     return {
         "queue": str(headers.get("x-first-death-queue") or first.get("queue") or ""),
         "reason": str(headers.get("x-first-death-reason") or first.get("reason") or ""),
         "death_count": int(str(first.get("count") or 0)),
         "delivery_count": int(str(headers.get("x-delivery-count") or 0)),
+        "died_at": died_at.isoformat() if isinstance(died_at, datetime) else None,
     }
 
 
@@ -90,22 +103,49 @@ def describe(message: AbstractIncomingMessage, position: int) -> dict[str, Any]:
     }
 
 
-async def list_dead_letters(connection: AbstractConnection, queue: str, *, limit: int = 50) -> dict[str, Any]:
-    """Up to `limit` messages of a dead-letter queue, oldest first, left in place."""
+async def _peek(queue: AbstractQueue, count: int) -> list[AbstractIncomingMessage]:
+    """Up to `count` messages of the queue, delivered (at most `count`, by the prefetch) and not acknowledged: they
+    return to the queue when the channel closes."""
+    arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+    await queue.channel.set_qos(prefetch_count=count)
+    await queue.consume(arrived.put, no_ack=False)
+    messages: list[AbstractIncomingMessage] = []
+    while len(messages) < count:
+        try:
+            messages.append(await asyncio.wait_for(arrived.get(), PEEK_IDLE))
+        except TimeoutError:
+            break
+    return messages
+
+
+def _order(message: AbstractIncomingMessage) -> tuple[str, str, str]:
+    """Where a message comes in a listing: by when it died, then its message id, then its body."""
+    return (
+        _death(message)["died_at"] or "",
+        message.message_id or "",
+        hashlib.sha256(bytes(message.body)).hexdigest(),
+    )
+
+
+async def list_dead_letters(
+    connection: AbstractConnection, queue: str, *, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    """Up to `limit` messages of a dead-letter queue from position `offset` of its listing (oldest death first), left
+    in place. Past the end (or past PEEK_MOST) nothing is read."""
     check_queue(queue)
     channel = await connection.channel()
     items: list[dict[str, Any]] = []
     try:
         declared = await channel.declare_queue(queue, passive=True)
         total = declared.declaration_result.message_count or 0
-        for position in range(min(limit, total)):
-            message = await declared.get(no_ack=False, fail=False)
-            if message is None:
-                break
-            items.append(describe(message, position))
+        readable = min(total, PEEK_MOST)
+        if offset < readable:
+            listing = sorted(await _peek(declared, readable), key=_order)
+            page = listing[offset : offset + limit]
+            items = [describe(message, offset + index) for index, message in enumerate(page)]
     finally:
         await channel.close()  # every message taken goes back, unacknowledged
-    return {"queue": queue, "total": total, "items": items}
+    return {"queue": queue, "total": total, "offset": offset, "items": items}
 
 
 async def replay_dead_letters(

@@ -56,7 +56,9 @@ def add_dead_letter_methods(
 
     async def list_(request: ops.ListDeadLetters) -> dict[str, Any]:
         queue = check(request.queue)
-        return await on(lambda connection: list_dead_letters(connection, queue, limit=request.limit))
+        return await on(
+            lambda connection: list_dead_letters(connection, queue, limit=request.limit, offset=request.offset)
+        )
 
     async def replay(request: ops.ReplayDeadLetters) -> dict[str, Any]:
         queue = check(request.queue)

@@ -150,6 +150,34 @@ async def test_dead_letters_are_purged_and_only_known_queues_are_reached(
     assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=headers["admin"])).status_code == 403
 
 
+async def test_dead_letters_page_on_from_an_offset_each_read_once_in_the_same_order(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    """More dead letters than a page: the next page starts where the first ended and each message is listed once,
+    oldest death first, however often the queue is read (a quorum queue reorders messages that return to it); all
+    stay; past the end the page is empty and still says how many there are."""
+    operator = headers["operator"]
+    sent = [await dead_letter(channel) for _ in range(25)]
+    await eventually(lambda: _total(client, operator, DLQ, expected=25))
+
+    async def listed(query: str) -> dict[str, Any]:
+        response = await client.get(f"/v1/dead-letters/{DLQ}?{query}", headers=operator)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    first, second = await listed("limit=20"), await listed("limit=20&offset=20")
+    assert (first["total"], first["offset"], second["total"], second["offset"]) == (25, 0, 25, 20)
+    listing = first["items"] + second["items"]
+    assert sorted(item["event_id"] for item in listing) == sorted(sent)
+    assert [item["position"] for item in listing] == list(range(25))
+    assert listing == sorted(listing, key=lambda item: (item["died_at"], item["message_id"]))
+    again = await listed("limit=20")
+    assert [item["event_id"] for item in again["items"]] == [item["event_id"] for item in first["items"]]
+    beyond = await listed("limit=20&offset=25")
+    assert (beyond["total"], beyond["offset"], beyond["items"]) == (25, 25, [])
+    assert (await client.get(f"/v1/dead-letters/{DLQ}?offset=-1", headers=operator)).status_code == 422
+
+
 async def _total(client: httpx.AsyncClient, operator: dict[str, str], queue: str, *, expected: int) -> bool:
     return bool((await client.get(f"/v1/dead-letters/{queue}", headers=operator)).json()["total"] == expected)
 

@@ -1,14 +1,15 @@
 """The operator's page names every field a rejection can name in Vietnamese: the envelope's attributes and every
 field of every type in, nested rows included (derived from the contract models, so a new field fails here until it
-has its name); and its list of open rejections pages on, as the API does."""
+has its name); and its lists page on, as the API does, each by its own parameter, keeping where the others are."""
 
 from typing import Any
 
 import pytest
+from starlette.requests import Request
 
 from services.gateway.web import reasons
 from services.gateway.web.i18n import translations
-from services.gateway.web.pages.operations import SHOWN, pager
+from services.gateway.web.pages.operations import SHOWN, list_offsets, pager
 from shared.contracts.meetings import TYPES
 from shared.envelope import CloudEvent
 from tests.support.contract_fields import contract_fields
@@ -57,6 +58,7 @@ def test_the_rejections_list_pages_on_like_the_api() -> None:
         "first": 1,
         "last": 20,
         "total": 44,
+        "start": "/app/operations#rejections",
         "previous": None,
         "next": "/app/operations?rejections_offset=20#rejections",
     }
@@ -66,3 +68,38 @@ def test_the_rejections_list_pages_on_like_the_api() -> None:
     second = pager(page(20, SHOWN, 44), anchor="rejections", parameter="rejections_offset")
     assert second is not None and second["previous"] == "/app/operations#rejections"
     assert pager(page(0, 0, 0), anchor="rejections", parameter="rejections_offset") is None
+    beyond = pager(page(100_000, 0, 44), anchor="rejections", parameter="rejections_offset")
+    assert beyond is not None and beyond["start"] == "/app/operations#rejections"
+
+
+def test_each_list_pages_on_by_its_own_parameter_and_keeps_where_the_others_are() -> None:
+    query = (
+        "held_offset=45&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation=x"
+        "&parked_offset.meetings=-20&dead_letters_offset.nothing.dlq=40&rejections_offset=99999999&notice=purged"
+    )
+    offsets = list_offsets(Request({"type": "http", "query_string": query.encode()}))
+    assert offsets["held_offset"] == 40 and offsets["dead_letters_offset.evaluation.facts.dlq"] == 20
+    # not a whole number from 0 of at most 7 digits: the first page
+    assert offsets["parked_offset.evaluation"] == offsets["parked_offset.meetings"] == offsets["rejections_offset"] == 0
+    assert {"dead_letters_offset.meetings.ingest.dlq", "parked_offset.notifications"} <= offsets.keys()
+    assert "dead_letters_offset.nothing.dlq" not in offsets and "notice" not in offsets
+
+    rejections = pager(page(0, SHOWN, 44), anchor="rejections", parameter="rejections_offset", offsets=offsets)
+    assert rejections is not None and rejections["next"] == (
+        "/app/operations?held_offset=40&rejections_offset=20&dead_letters_offset.evaluation.facts.dlq=20#rejections"
+    )
+    parked = pager(
+        page(0, SHOWN, 25), anchor="parked-evaluation", parameter="parked_offset.evaluation", offsets=offsets
+    )
+    assert parked is not None and parked["next"] == (
+        "/app/operations?held_offset=40&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation=20"
+        "#parked-evaluation"
+    )
+    dead = pager(
+        page(20, 5, 25),
+        anchor="dead-letters-evaluation.facts.dlq",
+        parameter="dead_letters_offset.evaluation.facts.dlq",
+        offsets=offsets,
+    )
+    assert dead is not None and (dead["first"], dead["last"], dead["next"]) == (21, 25, None)
+    assert dead["previous"] == dead["start"] == "/app/operations?held_offset=40#dead-letters-evaluation.facts.dlq"

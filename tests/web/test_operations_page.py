@@ -3,6 +3,7 @@ with why and sent back (consumed, and refused again), then deleted; an outbox ro
 sent again and dropped with a reason; a held event is judged again and dropped into a rejection. Other people get
 no such page; forms need their CSRF token and a confirmation to delete."""
 
+import html
 import json
 import re
 import uuid
@@ -32,22 +33,23 @@ async def operator(system: RunningSystem) -> str:
     return OPERATOR
 
 
-async def refused_by_consumers(amqp_url: str) -> str:
-    """A fact that is not a CloudEvent, published where evaluation and notifications read: both refuse it to their
-    dead letters. Its id."""
-    event_id = f"evt-bad-{uuid.uuid4().hex[:10]}"
+async def refused_by_consumers(amqp_url: str, count: int = 1) -> list[str]:
+    """`count` facts that are not CloudEvents, published where evaluation and notifications read: both refuse them
+    to their dead letters. Their ids."""
+    event_ids = [f"evt-bad-{uuid.uuid4().hex[:10]}" for _ in range(count)]
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(EVENTS_EXCHANGE, ensure=False)
-        body = {"id": event_id, "type": "meeting.cancelled.v1", "data": {"meeting_id": "x"}}
-        await exchange.publish(
-            aio_pika.Message(json.dumps(body).encode(), message_id=event_id, content_type="application/json"),
-            routing_key="meeting.cancelled.v1",
-        )
+        for event_id in event_ids:
+            body = {"id": event_id, "type": "meeting.cancelled.v1", "data": {"meeting_id": "x"}}
+            await exchange.publish(
+                aio_pika.Message(json.dumps(body).encode(), message_id=event_id, content_type="application/json"),
+                routing_key="meeting.cancelled.v1",
+            )
     finally:
         await connection.close()
-    return event_id
+    return event_ids
 
 
 async def held_member(amqp_url: str) -> str:
@@ -81,27 +83,35 @@ async def held_member(amqp_url: str) -> str:
     return event_id
 
 
-async def parked_row(system: RunningSystem) -> str:
-    """An outbox row of evaluation naming an exchange that does not exist: its relay parks it. Its event id."""
-    event_id = f"evt-parked-{uuid.uuid4().hex[:10]}"
-    payload = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "urn:chibo:evaluation",
-        "type": "score.meeting.updated.v1",
-    }
+async def parked_rows(system: RunningSystem, count: int = 1) -> list[str]:
+    """`count` outbox rows of evaluation naming an exchange that does not exist: its relay parks them. Their event
+    ids."""
+    event_ids = [f"evt-parked-{uuid.uuid4().hex[:10]}" for _ in range(count)]
+    payloads = [
+        (
+            event_id,
+            json.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": event_id,
+                    "source": "urn:chibo:evaluation",
+                    "type": "score.meeting.updated.v1",
+                }
+            ),
+        )
+        for event_id in event_ids
+    ]
     conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
     try:
-        await conn.execute(
+        await conn.executemany(
             "INSERT INTO evaluation.outbox (event_id, type, exchange, routing_key, payload)"
             " VALUES ($1, 'score.meeting.updated.v1', 'chibo.missing-exchange', 'score.meeting.updated.v1', $2::jsonb)",
-            event_id,
-            json.dumps(payload),
+            payloads,
         )
         await conn.execute("SELECT pg_notify($1, '')", notify_channel("evaluation"))
     finally:
         await conn.close()
-    return event_id
+    return event_ids
 
 
 async def reload_until(page: Page, selector: str, *, present: bool = True, timeout: float = 120) -> None:
@@ -117,9 +127,9 @@ async def reload_until(page: Page, selector: str, *, present: bool = True, timeo
 async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_the_page(
     browser: Browser, system: RunningSystem, amqp_url: str, operator: str
 ) -> None:
-    dead_id = await refused_by_consumers(amqp_url)
+    [dead_id] = await refused_by_consumers(amqp_url)
     held_id = await held_member(amqp_url)
-    parked_id = await parked_row(system)
+    [parked_id] = await parked_rows(system)
 
     page = await sign_in(browser, system, operator)
     await page.wait_for_url("**/app/operations")
@@ -311,3 +321,99 @@ async def test_held_events_page_on_as_the_counter_says(system: RunningSystem, op
         # past the end: said so, with the way back
         beyond = (await client.get("/app/operations?held_offset=100000")).text
         assert "Về trang đầu" in beyond[beyond.index('id="held"') : beyond.index('id="rejections"')]
+
+
+def part(page: str, start: str, end: str) -> str:
+    """The page's text from `start` to the next `end`."""
+    begin = page.index(start)
+    return page[begin : page.index(end, begin)]
+
+
+async def walk(client: httpx.AsyncClient, start: str, end: str, rows: str) -> tuple[int, list[list[str]]]:
+    """One list of the operator's page followed from its first page by its "see more" links: the count it shows in
+    its heading (`... — N`, before `</h3>`) and the ids of `rows` (a pattern) on each page."""
+    address, pages, counts = "/app/operations", [], set()
+    while address:
+        section = part((await client.get(address)).text, start, end)
+        heading = re.search(r" — (\d+)(?: [^<]*)?</h3>", section)
+        assert heading, section
+        counts.add(int(heading[1]))
+        pages.append(re.findall(rows, section))
+        following = re.search(r'rel="next" href="([^"]+)"', section)
+        address = html.unescape(following[1]) if following else ""
+    [count] = counts
+    return count, pages
+
+
+async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
+    system: RunningSystem, amqp_url: str, operator: str
+) -> None:
+    """The tester's case for the last two lists: only the first 20 dead letters of a queue and the first 20 parked
+    rows of a service were shown, with no way to the rest. Each pages on by its own parameter, keeping the others'."""
+    dead = set(await refused_by_consumers(amqp_url, 25))
+    parked = set(await parked_rows(system, 25))
+    token = await api_token(system, role="operator", unit=None, sub="api-operator-paging")
+
+    async def arrived() -> bool:
+        async with httpx.AsyncClient(
+            base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
+            letters = (await api.get(f"/v1/dead-letters/{DLQ}?limit=200")).json().get("items", [])
+            rows = (await api.get("/v1/outbox/evaluation/parked?limit=200")).json()["items"]
+        return dead <= {item["event_id"] for item in letters} and parked <= {row["event_id"] for row in rows}
+
+    await eventually(arrived, timeout=120, interval=1)
+    dead_parameter, parked_parameter = f"dead_letters_offset.{DLQ}", "parked_offset.evaluation"
+    lists = {
+        "dead": (f'id="dead-letters-{DLQ}"', 'class="actions"', r'<tr data-event="([^"]+)"', dead, dead_parameter),
+        "parked": (
+            'id="parked-evaluation"',
+            'class="primary"',
+            r'<tr data-row="\d+">\s*<td[^>]*><code>([^<]+)</code>',
+            parked,
+            parked_parameter,
+        ),
+    }
+    summaries = {
+        "dead": f"thư lỗi của {DLQ}, cũ nhất trước.",
+        "parked": "dòng bị tạm giữ của dịch vụ Chấm điểm, cũ nhất trước.",
+    }
+    counts: dict[str, int] = {}
+    async with signed_in(system, operator) as client:
+        first = (await client.get("/app/operations")).text
+        for name, (start, end, rows, ours, parameter) in lists.items():
+            anchor = start[len('id="') : -1]
+            count, pages = await walk(client, start, end, rows)
+            counts[name] = count
+            assert count >= 25 and sum(len(page) for page in pages) == count, (name, count, pages)
+            shown = [row for page in pages for row in page]
+            assert len(set(shown)) == count and ours <= set(shown), name  # each once, ours among them
+
+            section = part(first, start, end)
+            assert len(pages[0]) == 20 and 'data-shown="1-20"' in section and f'data-total="{count}"' in section
+            assert f"Đang hiển thị 1–20 trong tổng số {count} {summaries[name]}" in section
+            assert f'href="/app/operations?{parameter}=20#{anchor}"' in section and "Xem thêm" in section
+
+            second = part((await client.get(f"/app/operations?{parameter}=20")).text, start, end)
+            last = min(count, 40)
+            assert len(pages[1]) == last - 20 and f'data-shown="21-{last}"' in second  # the remaining 5 of 25
+            assert f'href="/app/operations#{anchor}"' in second and "Trang trước" in second
+
+            beyond = part((await client.get(f"/app/operations?{parameter}=100000")).text, start, end)
+            assert "Trang này đã vượt quá cuối danh sách." in beyond and "<tbody>" not in beyond
+            assert f'<a href="/app/operations#{anchor}">Về trang đầu</a>' in beyond
+
+        # the counters above the lists say as much
+        services = part(first, 'id="services"', "</table>")
+        assert f"{counts['dead']} thư lỗi trong {DLQ}" in services
+        assert f"{counts['parked']} dòng hộp thư đi bị tạm giữ" in part(services, 'data-service="evaluation"', "</tr>")
+        assert int(first.split('data-figure="parked">', 1)[1].split("<", 1)[0]) >= counts["parked"]
+
+        # one list moves, the others stay where they are (and keep the moved one's place in their links)
+        both = (await client.get(f"/app/operations?{dead_parameter}=20&held_offset=20")).text
+        dead_part, parked_part = part(both, *lists["dead"][:2]), part(both, *lists["parked"][:2])
+        assert 'data-shown="21-' in dead_part and 'data-shown="1-20"' in parked_part
+        kept = html.escape(f"/app/operations?held_offset=20&{dead_parameter}=20&{parked_parameter}=20")
+        assert f'href="{kept}#parked-evaluation"' in parked_part
+        back = html.escape(f"/app/operations?held_offset=20#dead-letters-{DLQ}")
+        assert f'href="{back}"' in dead_part

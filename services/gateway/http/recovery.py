@@ -92,12 +92,16 @@ async def list_dead_letters(
     caller: Caller,
     state: State,
     limit: Limit = 50,
+    offset: Offset = 0,
 ) -> DeadLetterListRead:
-    """The first `limit` messages of a dead-letter queue (headers, reason, death count, body preview), left there."""
+    """`limit` messages of a dead-letter queue from position `offset`, oldest first (headers, reason, death count,
+    body preview), left there."""
     require_role(caller, OPERATORS, "read dead letters")
     service = _owner(queue)
     reply = await _call_not_found(
-        state.rpc.call(CATALOGS[service].list_dead_letters(queue=queue, limit=limit)), "dead-letter queue", queue
+        state.rpc.call(CATALOGS[service].list_dead_letters(queue=queue, limit=limit, offset=offset)),
+        "dead-letter queue",
+        queue,
     )
     return DeadLetterListRead.model_validate({**reply.model_dump(), "service": service})
 

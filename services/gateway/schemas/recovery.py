@@ -20,11 +20,12 @@ class DeadLetterRead(ops.DeadLetterReply):
 
 
 class DeadLetterListRead(BaseModel):
-    """The first messages of a dead-letter queue (left in place) and how many it holds."""
+    """A page of a dead-letter queue's messages (left in place), from `offset`, and how many it holds."""
 
     queue: str
     service: ServiceName
     total: int
+    offset: int
     items: list[DeadLetterRead]
 
 

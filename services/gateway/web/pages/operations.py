@@ -3,6 +3,7 @@ forms that replay, purge, retry and drop. Every form calls the API's own operato
 check, same RPC, same audit detail and `operator_action` log line)."""
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,8 +29,8 @@ from shared.rpc import RpcError
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 PAGE = f"{PREFIX}/operations"
 SHOWN = 20
-"""Messages and rows listed per queue or service (the API pages further); held events and open rejections a page (the
-lists page on, by `held_offset` and `rejections_offset`, as the API's `offset`)."""
+"""Items of a list a page: each queue's dead letters, each service's parked rows, held events and open rejections
+(each list pages on by its own parameter, as the API's `offset`: see `list_offsets`)."""
 
 NOTICES = {
     "replayed": N_("Sent back to their queue: %(count)s."),
@@ -69,28 +70,56 @@ async def _quietly(call: Any) -> Any:
 
 
 def list_offset(request: Request, parameter: str) -> int:
-    """Where one of the page's paged lists starts (`held_offset`, `rejections_offset`, as the API's `offset`): a whole
-    number from 0, rounded down to a page of SHOWN; anything else is the first page."""
+    """Where one of the page's paged lists starts (its parameter, as the API's `offset`): a whole number from 0,
+    rounded down to a page of SHOWN; anything else is the first page."""
     raw = request.query_params.get(parameter, "")
     offset = int(raw) if raw.isdigit() and len(raw) <= 7 else 0
     return offset - offset % SHOWN
 
 
-def pager(page: dict[str, Any] | None, *, anchor: str, parameter: str) -> dict[str, Any] | None:
-    """Which items of a page of the API the list shows (first, last, total) and the addresses of the pages before
-    and after, when there are any."""
-    if not page or not page["items"]:
+def dead_letters_parameter(queue: str) -> str:
+    """The parameter that pages one dead-letter queue's messages: `dead_letters_offset.<queue>`."""
+    return f"dead_letters_offset.{queue}"
+
+
+def parked_parameter(service: str) -> str:
+    """The parameter that pages one service's parked outbox rows: `parked_offset.<service>`."""
+    return f"parked_offset.{service}"
+
+
+def list_offsets(request: Request) -> dict[str, int]:
+    """Where each paged list of the page starts, by its parameter: `held_offset`, `rejections_offset`, one
+    `dead_letters_offset.<queue>` per dead-letter queue and one `parked_offset.<service>` per service. A parameter
+    naming no such queue or service is not one of them."""
+    parameters = [
+        "held_offset",
+        "rejections_offset",
+        *(dead_letters_parameter(queue) for queue in recovery.OWNER_OF_DEAD_LETTERS),
+        *(parked_parameter(service) for service in recovery.CATALOGS),
+    ]
+    return {parameter: list_offset(request, parameter) for parameter in parameters}
+
+
+def pager(
+    page: Mapping[str, Any] | None, *, anchor: str, parameter: str, offsets: Mapping[str, int] | None = None
+) -> dict[str, Any] | None:
+    """Which items of a page of the API the list shows (first, last, total) and the addresses of the list's first
+    page (`start`) and of the pages before and after, when there are any; every address keeps where the page's
+    other lists are (`offsets`, by parameter). None when the list is empty."""
+    if not page or not page["total"]:
         return None
     offset, total = int(page["offset"]), int(page["total"])
     last = offset + len(page["items"])
 
     def at(start: int) -> str:
-        return f"{PAGE}?{urlencode({parameter: start})}#{anchor}" if start else f"{PAGE}#{anchor}"
+        query = {name: value for name, value in {**(offsets or {}), parameter: start}.items() if value}
+        return f"{PAGE}?{urlencode(query)}#{anchor}" if query else f"{PAGE}#{anchor}"
 
     return {
         "first": offset + 1,
         "last": last,
         "total": total,
+        "start": at(0),
         "previous": at(max(offset - SHOWN, 0)) if offset else None,
         "next": at(last) if last < total else None,
     }
@@ -100,35 +129,45 @@ async def _page(
     request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
 ) -> HTMLResponse:
     principal = viewer.principal
+    offsets = list_offsets(request)
     overview = await recovery.operations_overview(principal, state)
     waiting = [
-        (queue, count)
-        for service in overview.services.values()
-        for queue, count in service.dead_letters.items()
-        if count
+        queue for service in overview.services.values() for queue, count in service.dead_letters.items() if count
     ]
     dead_lists, parked_lists, held, rejections = await asyncio.gather(
         asyncio.gather(
-            *(_quietly(recovery.list_dead_letters(queue, principal, state, limit=SHOWN)) for queue, _count in waiting)
+            *(
+                _quietly(
+                    recovery.list_dead_letters(
+                        queue, principal, state, limit=SHOWN, offset=offsets[dead_letters_parameter(queue)]
+                    )
+                )
+                for queue in waiting
+            )
         ),
         asyncio.gather(
             *(
-                _quietly(recovery.list_parked_rows(service, principal, state, limit=SHOWN, offset=0))  # type: ignore[arg-type]
+                _quietly(
+                    recovery.list_parked_rows(
+                        service,  # type: ignore[arg-type]
+                        principal,
+                        state,
+                        limit=SHOWN,
+                        offset=offsets[parked_parameter(service)],
+                    )
+                )
                 for service in recovery.CATALOGS
             )
         ),
-        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=list_offset(request, "held_offset"))),
+        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=offsets["held_offset"])),
         _quietly(
             operations.list_rejections(
-                principal,
-                state,
-                type=None,
-                status="open",
-                limit=SHOWN,
-                offset=list_offset(request, "rejections_offset"),
+                principal, state, type=None, status="open", limit=SHOWN, offset=offsets["rejections_offset"]
             )
         ),
     )
+    dead_letters = [page.model_dump() for page in dead_lists if page is not None]
+    parked = {service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page}
     notice = request.query_params.get("notice")
     notice_text = None
     if notice in NOTICES:
@@ -144,12 +183,25 @@ async def _page(
         status=422 if errors else 200,
         viewer=viewer,
         overview=overview,
-        dead_letters=[page for page in dead_lists if page is not None],
-        parked={service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page},
+        dead_letters=dead_letters,
+        dead_letters_pagers={
+            page["queue"]: pager(
+                page,
+                anchor=f"dead-letters-{page['queue']}",
+                parameter=dead_letters_parameter(page["queue"]),
+                offsets=offsets,
+            )
+            for page in dead_letters
+        },
+        parked=parked,
+        parked_pagers={
+            service: pager(page, anchor=f"parked-{service}", parameter=parked_parameter(service), offsets=offsets)
+            for service, page in parked.items()
+        },
         held=held,
-        held_pager=pager(held, anchor="held", parameter="held_offset"),
+        held_pager=pager(held, anchor="held", parameter="held_offset", offsets=offsets),
         rejections=rejections,
-        rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset"),
+        rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset", offsets=offsets),
         errors=errors or {},
         notice=notice_text,
         status_labels=STATUS,
