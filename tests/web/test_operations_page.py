@@ -214,7 +214,8 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
 ) -> None:
     await web_account(system, "thanh-vien-thu", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv07")
     async with signed_in(system, "thanh-vien-thu") as member:
-        assert (await member.get("/app/operations")).status_code == 404
+        refused = await member.get("/app/operations")  # a 403 page saying who may, not a page not found
+        assert refused.status_code == 403 and "dành cho cán bộ vận hành hệ thống" in refused.text
     async with signed_in(system, operator) as client:
         page = await client.get("/app/operations")
         assert page.status_code == 200 and "Vận hành" in page.text

@@ -21,7 +21,16 @@ from services.gateway.schemas.recovery import (
     ParkedReplayCreate,
 )
 from services.gateway.web import forms, reasons
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, Viewer, WebRoute, render
+from services.gateway.web.core import (
+    PREFIX,
+    CurrentViewer,
+    FormViewer,
+    NotAllowed,
+    PageNotFound,
+    Viewer,
+    WebRoute,
+    render,
+)
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _
 from shared.rpc import RpcError
@@ -57,8 +66,9 @@ DEATH_REASONS = {
 
 
 def _operator(viewer: Viewer) -> None:
+    """NotAllowed (a 403 page saying who may) for anyone but an operator."""
     if viewer.role is not Role.OPERATOR:
-        raise PageNotFound
+        raise NotAllowed(_("This page is for the system's operators: the services, queues and held events."))
 
 
 async def _quietly(call: Any) -> Any:
