@@ -19,7 +19,7 @@ if command -v rabbitmqctl >/dev/null 2>&1 && [ -z "${CHIBO_SHARED_BROKER_USER:-}
   # the virtual host is the one CHIBO_AMQP_URL names (its path; none is "/"), so one variable moves the whole demo
   vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).path[1:]) or "/")' "$CHIBO_AMQP_URL")
   admin=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).username or "guest"))' "$CHIBO_AMQP_URL")
-  deploy/broker_users.sh --vhost "$vhost" --admin "$admin" --out var/broker-credentials.env
+  deploy/broker_users.sh --vhost "$vhost" --admin "$admin" --prefix "$CHIBO_BROKER_USER_PREFIX" --out var/broker-credentials.env
   # shellcheck source=/dev/null
   source var/broker-credentials.env
   amqp_url_of() { local key="CHIBO_AMQP_URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; echo "${!key:-$CHIBO_AMQP_URL}"; }
