@@ -55,7 +55,7 @@ def parse_wanted(text: str) -> list[Wanted]:
 
 
 def password_matches(user: dict[str, Any], password: str) -> bool:
-    """True when the exported user's salted hash is the one of `password` (False for an unknown hashing module)."""
+    """True when the exported user's salted hash is `password`'s; False for an unknown hashing module."""
     digest = HASHES.get(user.get("hashing_algorithm", ""))
     if digest is None or not user.get("password_hash"):
         return False
@@ -65,7 +65,7 @@ def password_matches(user: dict[str, Any], password: str) -> bool:
 
 
 def differences(definitions: dict[str, Any], vhost: str, wanted: list[Wanted]) -> list[str]:
-    """What the exported `definitions` lack of `wanted` in `vhost`, one sentence each; empty when nothing."""
+    """What the exported `definitions` lack of `wanted` in `vhost`, one sentence each; [] when nothing."""
     if vhost not in {v["name"] for v in definitions.get("vhosts", [])}:
         return [f"vhost {vhost} does not exist"]
     users = {u["name"]: u for u in definitions.get("users", [])}
@@ -93,7 +93,7 @@ def differences(definitions: dict[str, Any], vhost: str, wanted: list[Wanted]) -
 
 
 def main() -> int:
-    """Compare the broker with standard input's wanted users; the exit code says whether they match."""
+    """Compare the broker with standard input's wanted users: 0 when they match, 1 otherwise."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vhost", required=True)
     args = parser.parse_args()

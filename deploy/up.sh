@@ -82,8 +82,9 @@ wait_healthy evaluation http://127.0.0.1:8102/health
 wait_healthy notifications http://127.0.0.1:8103/health
 wait_healthy gateway "http://127.0.0.1:${CHIBO_GATEWAY_PORT}/health"
 
-echo "up: seeding the demo province"
-uv run --frozen python -m deploy.seed_demo --amqp-url "$(amqp_url_of feed)"
+# sent only when the database's meetings service has not taken in every event of the seed yet (a re-run skips it)
+echo "up: seeding the demo province unless it is already in ${CHIBO_DATABASE_URL}"
+uv run --frozen python -m deploy.seed_demo --amqp-url "$(amqp_url_of feed)" --database-url "$CHIBO_DATABASE_URL"
 
 officer=$(uv run --frozen python -m services.gateway issue-token --role committee_officer --unit demo-tinh-uy --sub demo-officer)
 secretary=$(uv run --frozen python -m services.gateway issue-token --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --sub demo-secretary)
