@@ -86,24 +86,13 @@ wait_healthy gateway "http://127.0.0.1:${CHIBO_GATEWAY_PORT}/health"
 echo "up: seeding the demo province unless it is already in ${CHIBO_DATABASE_URL}"
 uv run --frozen python -m deploy.seed_demo --amqp-url "$(amqp_url_of feed)" --database-url "$CHIBO_DATABASE_URL"
 
-officer=$(uv run --frozen python -m services.gateway issue-token --role committee_officer --unit demo-tinh-uy --sub demo-officer)
-secretary=$(uv run --frozen python -m services.gateway issue-token --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --sub demo-secretary)
-integration=$(uv run --frozen python -m services.gateway issue-token --role integration --unit demo-tinh-uy --sub demo-integration)
-operator=$(uv run --frozen python -m services.gateway issue-token --role operator --unit demo-tinh-uy --sub demo-operator)
-# people's sign-ins for the web app (demo passwords; change them anywhere real)
+# the demo's API tokens and people's sign-ins for the web app (demo passwords; change them anywhere real), all in one
+# process through the gateway's own commands' code (deploy/demo_access.py lists them)
 web_password=chibo-demo-2026
-uv run --frozen python -m services.gateway web-account --sub can-bo-tinh --role committee_officer --unit demo-tinh-uy --password "$web_password" >/dev/null
-uv run --frozen python -m services.gateway web-account --sub can-bo-xa --role committee_officer --unit demo-xa-hoa-binh --password "$web_password" >/dev/null
-uv run --frozen python -m services.gateway web-account --sub uv-phu-trach --role committee_officer --unit demo-xa-hoa-binh --person demo-xa-hoa-binh-uv1 --password "$web_password" >/dev/null
-uv run --frozen python -m services.gateway web-account --sub bi-thu-thon-1 --role secretary --unit demo-cb-thon-1 --person demo-cb-thon-1-dv01 --password "$web_password" >/dev/null
-uv run --frozen python -m services.gateway web-account --sub dang-vien-thon-1 --role member --unit demo-cb-thon-1 --person demo-cb-thon-1-dv05 --password "$web_password" >/dev/null
-uv run --frozen python -m services.gateway web-account --sub van-hanh --role operator --password "$web_password" >/dev/null
+tokens=$(uv run --frozen python -m deploy.demo_access --password "$web_password")
 
 (umask 077 && cat >var/demo-tokens.env) <<TOKENS
-OFFICER_TOKEN=$officer
-SECRETARY_TOKEN=$secretary
-INTEGRATION_TOKEN=$integration
-OPERATOR_TOKEN=$operator
+$tokens
 TOKENS
 chmod 600 var/demo-tokens.env
 
