@@ -67,12 +67,13 @@ start evaluation 8102 python -m services.evaluation serve
 start notifications 8103 python -m services.notifications serve
 start gateway "${CHIBO_GATEWAY_PORT}" python -m services.gateway serve
 
+# asks every 0.2 s for up to 90 s: a service just (re)started is seen healthy as soon as it is
 wait_healthy() {
-  local name=$1 url=$2
-  for _ in $(seq 1 90); do
-    if curl -fsS "$url" >/dev/null 2>&1; then echo "up: $name healthy"; return 0; fi
+  local name=$1 url=$2 deadline=$((SECONDS + 90))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if curl -fsS --max-time 5 "$url" >/dev/null 2>&1; then echo "up: $name healthy"; return 0; fi
     if ! running "$name"; then echo "up: $name exited; see var/log/$name.log" >&2; tail -n 30 "var/log/$name.log" >&2; return 1; fi
-    sleep 1
+    sleep 0.2
   done
   echo "up: $name did not become healthy at $url; see var/log/$name.log" >&2
   return 1
