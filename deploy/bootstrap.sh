@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install uv if it is missing and sync the locked environment; install the web app's browser assets
 # (chart library, Swagger UI), the partner examples' CloudEvents SDK and the tests' OpenID provider from npm, and Debian's Chromium
-# and fonts for the browser tests and PDFs.
+# and fonts for the browser tests and PDFs. Each step is skipped when already done (uv checks a synced environment in
+# a fraction of a second), so a second run costs well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v uv >/dev/null 2>&1; then
@@ -9,30 +10,31 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 uv sync --frozen --quiet
 
-web=services/gateway/web
-if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+# npm ci in a folder unless its node_modules was installed from this very package-lock.json: the lock file's hash is
+# kept beside the install, so a re-run (or a checkout that only touched the file) does not reinstall
+npm_ci_once() {
+  local dir=$1 installed=$1/node_modules/.package-lock.json stamp=$1/node_modules/.chibo-lock.sha256 want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$installed" ]; then
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+    # installed before the hash was kept: newer than its lock file is the former check, trusted this once
+    if [ ! -f "$stamp" ] && [ "$installed" -nt "$dir/package-lock.json" ]; then echo "$want" >"$stamp"; return 0; fi
+  fi
   if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     apt-get install -y -qq npm >/dev/null
   fi
-  npm ci --prefix "$web" --no-audit --no-fund --silent
-fi
+  npm ci --prefix "$dir" --no-audit --no-fund --silent
+  echo "$want" >"$stamp"
+}
+
+# the web app's browser assets (chart library, Swagger UI)
+npm_ci_once services/gateway/web
 # the AsyncAPI React component every service serves at /asyncapi (rendered offline)
-ui=shared/asyncapi_ui
-if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
-  npm ci --prefix "$ui" --no-audit --no-fund --silent
-fi
-
+npm_ci_once shared/asyncapi_ui
 # The CloudEvents SDK for JavaScript (and amqplib) of the partner examples and the SDK contract tests.
-examples=docs/examples
-if [ ! -f "$examples/node_modules/.package-lock.json" ] || [ "$examples/package-lock.json" -nt "$examples/node_modules/.package-lock.json" ]; then
-  npm ci --prefix "$examples" --no-audit --no-fund --silent
-fi
-
+npm_ci_once docs/examples
 # A real OpenID Connect provider (panva/node-oidc-provider) the web tests sign in through.
-oidc=tests/web/oidc
-if [ ! -f "$oidc/node_modules/.package-lock.json" ] || [ "$oidc/package-lock.json" -nt "$oidc/node_modules/.package-lock.json" ]; then
-  npm ci --prefix "$oidc" --no-audit --no-fund --silent
-fi
+npm_ci_once tests/web/oidc
 
 # Chromium drives the browser tests; DejaVu fonts carry the Vietnamese glyphs embedded in PDFs.
 missing=()

@@ -45,15 +45,6 @@ while [ $# -gt 0 ]; do
 done
 
 command -v rabbitmqctl >/dev/null 2>&1 || { echo "broker_users: rabbitmqctl not found" >&2; exit 1; }
-if ! rabbitmqctl -q list_vhosts | grep -qxF "$vhost"; then
-  rabbitmqctl -q add_vhost "$vhost"
-  echo "broker_users: created vhost $vhost"
-  if [ -n "$admin" ]; then
-    rabbitmqctl -q set_permissions -p "$vhost" "$admin" '.*' '.*' '.*'
-    echo "broker_users: $admin may configure, write and read all of vhost $vhost"
-  fi
-fi
-
 shared='chibo\.(ingest|events|dead-letter|unrouted)'
 perm_configure() { case $1 in gateway) echo '^$' ;; feed) echo "^${shared}\$" ;; *) echo "^($1\\..+|${shared})\$" ;; esac; }
 perm_write() {
@@ -64,15 +55,62 @@ perm_write() {
   esac
 }
 perm_read() { case $1 in gateway) echo '^$' ;; feed) echo '^chibo\.(ingest|events|unrouted)$' ;; *) echo "^($1\\..+|${shared})\$" ;; esac; }
+# on chibo.events each service may publish only the types it owns (routing key = type); binding keys are free
+topic_types() {
+  case $1 in
+    meetings) echo '(org\.unit|member|monitor|meeting|documents|attendance|minutes|task|ingest)\..+' ;;
+    evaluation) echo '(score|framework)\..+' ;;
+    notifications) echo 'notification\..+' ;;
+    *) echo ;;
+  esac
+}
+encoded_vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$vhost")
+names="meetings evaluation notifications gateway feed"
+key_of() { echo "CHIBO_AMQP_URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; }
+# the password $out keeps for a key (empty when none)
+password_of() { { sed -n "s|^$1=amqp://[^:]*:\([^@]*\)@.*|\1|p" "$out" 2>/dev/null || true; } | head -n 1; }
+url_line() { echo "$1=amqp://$2:$3@${host}:${port}/${encoded_vhost}"; }
+
+# A re-run changes nothing when the broker already holds every user with the password kept in $out and exactly these
+# permissions, and $out names this host, port and vhost: one export of the broker's definitions tells (a rabbitmqctl
+# call costs about a second, and setting every user up again some twenty)
+in_sync() {
+  local name user key password types wanted=""
+  for name in $names; do
+    user="${prefix}${name}"
+    key=$(key_of "$name")
+    password=$(password_of "$key")
+    [ -n "$password" ] || return 1
+    grep -qxF "$(url_line "$key" "$user" "$password")" "$out" || return 1
+    types=$(topic_types "$name")
+    wanted+="$(printf '%s\t' "$user" "$password" "$(perm_configure "$name")" "$(perm_write "$name")" "$(perm_read "$name")")"
+    if [ -n "$types" ]; then wanted+="$(printf 'chibo.events\t%s' "^${types}\$")"; else wanted+="$(printf '\t')"; fi
+    wanted+=$'\n'
+  done
+  printf '%s' "$wanted" | python3 deploy/broker_check.py --vhost "$vhost"
+}
+
+if in_sync; then
+  echo "broker_users: ${prefix}{${names// /,}} in vhost $vhost already as wanted"
+  exit 0
+fi
+
+if ! rabbitmqctl -q list_vhosts | grep -qxF "$vhost"; then
+  rabbitmqctl -q add_vhost "$vhost"
+  echo "broker_users: created vhost $vhost"
+  if [ -n "$admin" ]; then
+    rabbitmqctl -q set_permissions -p "$vhost" "$admin" '.*' '.*' '.*'
+    echo "broker_users: $admin may configure, write and read all of vhost $vhost"
+  fi
+fi
 
 mkdir -p "$(dirname "$out")"
 touch "$out"
 chmod 600 "$out"
-encoded_vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$vhost")
-for name in meetings evaluation notifications gateway feed; do
+for name in $names; do
   user="${prefix}${name}"
-  key="CHIBO_AMQP_URL_$(echo "$name" | tr '[:lower:]' '[:upper:]')"
-  password=$(sed -n "s|^${key}=amqp://[^:]*:\([^@]*\)@.*|\1|p" "$out" | head -n 1)
+  key=$(key_of "$name")
+  password=$(password_of "$key")
   [ -n "$password" ] || password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
   if rabbitmqctl -q list_users | awk '{print $1}' | grep -qxF "$user"; then
     printf '%s' "$password" | rabbitmqctl -q change_password "$user" >/dev/null
@@ -80,17 +118,11 @@ for name in meetings evaluation notifications gateway feed; do
     printf '%s' "$password" | rabbitmqctl -q add_user "$user" >/dev/null
   fi
   rabbitmqctl -q set_permissions -p "$vhost" "$user" "$(perm_configure "$name")" "$(perm_write "$name")" "$(perm_read "$name")"
-  # on chibo.events each service may publish only the types it owns (routing key = type); binding keys are free
-  case $name in
-    meetings) types='(org\.unit|member|monitor|meeting|documents|attendance|minutes|task|ingest)\..+' ;;
-    evaluation) types='(score|framework)\..+' ;;
-    notifications) types='notification\..+' ;;
-    *) types= ;;
-  esac
+  types=$(topic_types "$name")
   if [ -n "$types" ]; then
     rabbitmqctl -q set_topic_permissions -p "$vhost" "$user" chibo.events "^${types}\$" '.*'
   fi
-  line="${key}=amqp://${user}:${password}@${host}:${port}/${encoded_vhost}"
+  line=$(url_line "$key" "$user" "$password")
   grep -v "^${key}=" "$out" >"$out.tmp" || true
   echo "$line" >>"$out.tmp"
   mv "$out.tmp" "$out"

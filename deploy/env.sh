@@ -5,6 +5,9 @@ export CHIBO_LOG_JSON=${CHIBO_LOG_JSON:-true}
 export CHIBO_SMTP_HOST=${CHIBO_SMTP_HOST:-127.0.0.1}
 export CHIBO_SMTP_PORT=${CHIBO_SMTP_PORT:-8025}
 export CHIBO_GATEWAY_PORT=${CHIBO_GATEWAY_PORT:-8000}
+# the per-process broker users are global to the broker (not per vhost): a second checkout trying `make up` in its
+# own vhost picks its own prefix, or it would re-key the first one's users
+export CHIBO_BROKER_USER_PREFIX=${CHIBO_BROKER_USER_PREFIX:-chibo-}
 # The token signing key has one source: the gateway keeps it in its schema (gateway.signing_secret), so
 # `python -m services.gateway issue-token` signs with the gateway's key whether or not this file was sourced.
 # Secret files are readable by their owner only.

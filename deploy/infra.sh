@@ -33,7 +33,9 @@ if ! port_open "$pg_host" "$pg_port"; then
   fi
 fi
 
+rabbitmq_started=
 if ! port_open "$amqp_host" "$amqp_port"; then
+  rabbitmq_started=1
   if command -v rabbitmq-server >/dev/null 2>&1; then
     echo "infra: starting RabbitMQ"
     rabbitmq-server -detached || true
@@ -48,8 +50,9 @@ fi
 
 wait_port PostgreSQL "$pg_host" "$pg_port"
 wait_port RabbitMQ "$amqp_host" "$amqp_port"
-# RabbitMQ opens its port before it accepts logins; wait until it answers status
-if command -v rabbitmqctl >/dev/null 2>&1; then
+# RabbitMQ opens its port before it accepts logins; wait until it answers status when it was started here (one that was
+# listening already is the usual case of a re-run, and each rabbitmqctl call costs about a second)
+if [ -n "$rabbitmq_started" ] && command -v rabbitmqctl >/dev/null 2>&1; then
   for _ in $(seq 1 60); do
     rabbitmqctl -q status >/dev/null 2>&1 && break
     sleep 1

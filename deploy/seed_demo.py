@@ -4,7 +4,8 @@ Two communes/wards under a province committee, six cells with members, monitors,
 meeting history (December 2025 to November 2026: held, thematic every quarter, a weak cell, missed
 months) plus next month's notices,
 so every screen and most alerts have something to show. Ids are stable, so seeding twice
-changes nothing (the second run's events are duplicates by (source, id)).
+changes nothing (the second run's events are duplicates by (source, id)); with --database-url the seed is not even
+sent when that database's meetings service already took in every one of its events (a second `make up`).
 """
 
 import argparse
@@ -15,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import aio_pika
+import asyncpg
 
 from shared.contracts.frameworks import default_manual_maxima
 from shared.envelope import BATCH_CONTENT_TYPE
@@ -22,6 +24,9 @@ from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
 
 SOURCE = "urn:chibo:demo-seed"
+MEETINGS_SCHEMA = "meetings"
+"""Where the meetings service keeps what it took in (services.meetings.unit_of_work.SCHEMA, not imported: it costs a
+second of start-up)."""
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
 MIDDLE_MALE = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Thành"]
 MIDDLE_FEMALE = ["Thị", "Thu", "Ngọc", "Thanh", "Kim", "Mỹ"]
@@ -359,14 +364,51 @@ async def publish(amqp_url: str, events: list[dict[str, Any]], *, batch_size: in
         await connection.close()
 
 
+TAKEN_IN_SQL = f"""
+SELECT count(*) FROM unnest($2::text[]) AS seed(event_id)
+WHERE EXISTS (SELECT 1 FROM {MEETINGS_SCHEMA}.processed_message AS p WHERE p.source = $1 AND p.event_id = seed.event_id)
+   OR EXISTS (SELECT 1 FROM {MEETINGS_SCHEMA}.rejection AS r WHERE r.source = $1 AND r.event_id = seed.event_id)
+"""
+"""How many of the given seed ids the meetings service took in: applied (its inbox) or rejected (sending a rejected
+event again would only be rejected again)."""
+
+
+# What `seeded` reads is the data itself, so neither a `make down` (data stays) nor a seed cut short can make it lie:
+# events still on their way count as not taken in, and sending them again is harmless (duplicates by (source, id)).
+async def seeded(database_url: str, events: list[dict[str, Any]]) -> bool:
+    """True when the database's meetings took in every one of `events`; False too without the database or tables."""
+    ids = sorted({event["id"] for event in events})
+    try:
+        conn = await asyncpg.connect(database_url)
+    except asyncpg.InvalidCatalogNameError:
+        return False
+    try:
+        taken = await conn.fetchval(TAKEN_IN_SQL, SOURCE, ids)
+    except asyncpg.UndefinedTableError:
+        return False
+    finally:
+        await conn.close()
+    return bool(taken == len(ids))
+
+
+async def seed_unless_seeded(amqp_url: str, database_url: str | None, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Publish `events` unless `database_url` took them all in; {"seeded_events", "already_seeded"?, "source"}."""
+    if database_url is not None and await seeded(database_url, events):
+        return {"seeded_events": 0, "already_seeded": len(events), "source": SOURCE}
+    await publish(amqp_url, events)
+    return {"seeded_events": len(events), "source": SOURCE}
+
+
 def main() -> None:
-    """Publish the demo province to chibo.ingest."""
+    """Publish the demo province to chibo.ingest (unless --database-url says it is already there)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument(
+        "--database-url", help="send nothing when this database's meetings service already took every event in"
+    )
     args = parser.parse_args()
     events = Seed(date(2026, 11, 25)).build()
-    asyncio.run(publish(args.amqp_url, events))
-    print(json.dumps({"seeded_events": len(events), "source": SOURCE}))
+    print(json.dumps(asyncio.run(seed_unless_seeded(args.amqp_url, args.database_url, events))))
 
 
 if __name__ == "__main__":

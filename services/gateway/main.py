@@ -78,7 +78,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
-async def _issue_token(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, object]:
+async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, object]:
+    """`issue-token`'s work on its parsed `args`: {"sub", "role", "unit_id", "token"}; RpcError, SigningKeyMismatch."""
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
     try:
@@ -119,7 +120,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
     def issue(args: argparse.Namespace) -> int:
         try:
-            result = asyncio.run(_issue_token(load_settings(), args))
+            result = asyncio.run(issue_local_token(load_settings(), args))
         except (SigningKeyMismatch, RpcError) as exc:
             print(f"issue-token: {exc}", file=sys.stderr)
             return 2

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,10 +39,28 @@ NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
 pytestmark = pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the broker's rabbitmqctl")
 
 
+@dataclass(frozen=True)
+class BrokerUsers:
+    """How the script was run here: its command line (to run it again) and its vhost, user prefix and output file."""
+
+    command: list[str]
+    vhost: str
+    prefix: str
+    out: Path
+
+    def run(self) -> str:
+        """Run the script again; its standard output."""
+        return subprocess.run(self.command, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def rabbitmqctl(*args: str, stdin: str | None = None) -> None:
+    """One rabbitmqctl command; CalledProcessError when it fails."""
+    subprocess.run(["rabbitmqctl", "-q", *args], input=stdin, check=True, capture_output=True, text=True, timeout=60)
+
+
 @pytest.fixture(scope="module")
-def credentials(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[dict[str, str]]:
-    """The script run with a vhost that does not exist yet: {process: its AMQP URL}; vhost and users removed
-    afterwards."""
+def broker_users(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[BrokerUsers]:
+    """The script run once with a vhost that does not exist yet; vhost and users removed afterwards."""
     tag = uuid.uuid4().hex[:8]
     vhost, prefix = f"chibo-sec-{tag}", f"chibo-sec-{tag}-"
     out = tmp_path_factory.mktemp("broker") / "credentials.env"
@@ -52,16 +71,23 @@ def credentials(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iter
         command = [str(ROOT / "deploy" / "broker_users.sh"), "--vhost", vhost, "--admin", guest]
         command += ["--prefix", prefix, "--out", str(out)]
         command += ["--host", address.hostname or "127.0.0.1", "--port", str(address.port or 5672)]
-        subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
-        assert stat.S_IMODE(out.stat().st_mode) == 0o600
-        urls = dict(line.split("=", 1) for line in out.read_text().splitlines() if line)
-        yield {name: urls[f"CHIBO_AMQP_URL_{name.upper()}"] for name in NAMES}
+        users = BrokerUsers(command, vhost, prefix, out)
+        assert "already as wanted" not in users.run()
+        yield users
     finally:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True, timeout=60)
         for name in NAMES:
             subprocess.run(
                 ["rabbitmqctl", "-q", "delete_user", f"{prefix}{name}"], check=False, capture_output=True, timeout=60
             )
+
+
+@pytest.fixture(scope="module")
+def credentials(broker_users: BrokerUsers) -> dict[str, str]:
+    """{process: its AMQP URL} as the script wrote them, owner-only."""
+    assert stat.S_IMODE(broker_users.out.stat().st_mode) == 0o600
+    urls = dict(line.split("=", 1) for line in broker_users.out.read_text().splitlines() if line)
+    return {name: urls[f"CHIBO_AMQP_URL_{name.upper()}"] for name in NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +242,23 @@ async def test_a_service_works_its_own_dead_letters_and_the_gateway_sees_only_th
     assert purged["ok"] and purged["result"]["purged"] == 0
     elsewhere = await answer(RpcRequest(method="list_dead_letters", params={"queue": "evaluation.facts.dlq"}), methods)
     assert elsewhere["error"]["code"] == "not_found" and elsewhere["error"]["field"] == "queue"
+
+
+async def test_a_rerun_leaves_users_in_sync_alone_and_repairs_what_drifted(
+    broker_users: BrokerUsers, topology: dict[str, str]
+) -> None:
+    """`make up` on a system already up: one export of the broker's definitions finds every user as wanted, and the
+    users are left alone (no re-keying: their URLs stay); a changed password or topic permission is set back."""
+    written = broker_users.out.read_text()
+    assert "already as wanted" in broker_users.run()
+    assert broker_users.out.read_text() == written
+
+    feed, evaluation = f"{broker_users.prefix}feed", f"{broker_users.prefix}evaluation"
+    rabbitmqctl("change_password", feed, stdin="another")
+    rabbitmqctl("set_topic_permissions", "-p", broker_users.vhost, evaluation, EVENTS_EXCHANGE, ".*", ".*")
+    assert await refused(topology["evaluation"], "publish", EVENTS_EXCHANGE) is False  # the drift is real
+    assert "already as wanted" not in broker_users.run()
+    assert sorted(broker_users.out.read_text().splitlines()) == sorted(written.splitlines())
+    assert await refused(topology["evaluation"], "publish", EVENTS_EXCHANGE)
+    assert not await refused(topology["feed"], "publish", INGEST_EXCHANGE)  # the kept password is the broker's again
+    assert "already as wanted" in broker_users.run()

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from deploy.seed_demo import Seed, publish
 from services.gateway.config import GatewaySettings
-from services.gateway.main import _issue_token
+from services.gateway.main import issue_local_token
 from services.gateway.web.cli import create_web_account
 from tests.support.env import fresh_database
 from tests.support.running import eventually, free_port
@@ -173,7 +173,7 @@ async def api_token(system: RunningSystem, *, role: str, unit: str | None, sub: 
         jwt_secret=system.env["CHIBO_JWT_SECRET"],
     )
     args = argparse.Namespace(role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False)
-    issued = await _issue_token(settings, args)
+    issued = await issue_local_token(settings, args)
     return str(issued["token"])
 
 

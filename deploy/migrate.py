@@ -1,0 +1,61 @@
+"""Apply the four services' migrations in one process (`make up`): one interpreter start instead of four.
+
+Each service is migrated as `python -m services.<name> migrate` does it (its own settings, its schema, its
+migrations folder), and the same JSON line is printed for each.
+"""
+
+import asyncio
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from services.evaluation.config import Settings as EvaluationSettings
+from services.gateway.config import load_settings as gateway_settings
+from services.meetings.config import Settings as MeetingsSettings
+from services.notifications.config import Settings as NotificationsSettings
+from shared.config import ServiceSettings
+from shared.logs import configure_logging
+from shared.runtime import migrate
+
+SERVICES: dict[str, Callable[[], ServiceSettings]] = {
+    "meetings": MeetingsSettings,
+    "evaluation": EvaluationSettings,
+    "notifications": NotificationsSettings,
+    "gateway": gateway_settings,
+}
+"""Each service's settings factory, in the order `make up` migrates them."""
+
+
+class MigrationFailed(Exception):
+    """A service's migrations could not be applied; the message names the service."""
+
+
+def service_dir(name: str) -> Path:
+    """The service's package folder (its bootstrap's SERVICE_DIR), without importing the whole service."""
+    module = importlib.import_module(f"services.{name}")
+    return Path(str(module.__file__)).parent
+
+
+async def migrate_all() -> list[dict[str, object]]:
+    """Migrate every service in turn; [{"service", "applied"}]; MigrationFailed for the first that fails."""
+    results: list[dict[str, object]] = []
+    for name, settings_factory in SERVICES.items():
+        settings = settings_factory()
+        configure_logging(service=name, level=settings.log_level, json=settings.log_json)
+        try:
+            applied = await migrate(settings, schema=name, service_dir=service_dir(name))
+        except Exception as exc:
+            raise MigrationFailed(f"migrating {name} failed: {exc!r}") from exc
+        results.append({"service": name, "applied": applied})
+        print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def main() -> None:
+    """Run the migrations (a failure ends in MigrationFailed's traceback and exit status 1)."""
+    asyncio.run(migrate_all())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""A second `make up` does not seed the demo province again: deploy/seed_demo.py sends nothing when the database's
+meetings service already took in every one of its events, and sends the seed otherwise.
+
+The real meetings service (in-process) takes the seed in from a vhost and a database of this test's own.
+"""
+
+from collections.abc import Iterator
+from datetime import date
+
+import asyncpg
+import pytest
+
+from deploy.seed_demo import MEETINGS_SCHEMA, SOURCE, Seed, seed_unless_seeded, seeded
+from services.meetings.bootstrap import SERVICE_DIR, create_app
+from services.meetings.config import Settings
+from services.meetings.unit_of_work import SCHEMA
+from shared.db import apply_migrations, migration_files
+from tests.support.env import fresh_database, isolated_vhost
+from tests.support.running import eventually, free_port, running_app
+
+TAKE_IN_SECONDS = 300.0
+"""How long the meetings service may take to take the demo's events in on a loaded machine."""
+
+
+@pytest.fixture
+def own(infra: tuple[str, str]) -> Iterator[tuple[str, str]]:
+    """(amqp_url, database_url) of a vhost and an empty database of this test's own."""
+    with isolated_vhost(infra[0]) as amqp_url, fresh_database(infra[1]) as database_url:
+        yield amqp_url, database_url
+
+
+async def test_the_seed_is_sent_until_meetings_took_it_all_in_then_skipped(own: tuple[str, str]) -> None:
+    amqp_url, database_url = own
+    assert MEETINGS_SCHEMA == SCHEMA
+    events = Seed(date(2026, 11, 25)).build()
+    assert not await seeded(database_url, events)  # an empty database: no meetings tables yet
+    await apply_migrations(database_url, schema=SCHEMA, files=migration_files(SERVICE_DIR))
+    assert not await seeded(database_url, events)  # the tables, nothing taken in
+
+    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
+    async with running_app(create_app(settings), port=settings.http_port):
+        # not seeded: the seed is sent, and meetings takes every event in
+        assert await seed_unless_seeded(amqp_url, database_url, events) == {
+            "seeded_events": len(events),
+            "source": SOURCE,
+        }
+        await eventually(lambda: seeded(database_url, events), timeout=TAKE_IN_SECONDS, interval=0.2)
+
+        # seeded: nothing is sent
+        assert await seed_unless_seeded(amqp_url, database_url, events) == {
+            "seeded_events": 0,
+            "already_seeded": len(events),
+            "source": SOURCE,
+        }
+
+        # one event missing (a seed cut short): not seeded, so the seed is sent again and the gap is filled
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(
+                f"DELETE FROM {SCHEMA}.processed_message WHERE source = $1 AND event_id = $2", SOURCE, events[-1]["id"]
+            )
+        finally:
+            await conn.close()
+        assert not await seeded(database_url, events)
+        assert (await seed_unless_seeded(amqp_url, database_url, events))["seeded_events"] == len(events)
+        await eventually(lambda: seeded(database_url, events), timeout=TAKE_IN_SECONDS, interval=0.2)
