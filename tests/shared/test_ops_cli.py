@@ -18,8 +18,9 @@ from tests.support.ids import random_id
 ROOT = Path(__file__).parents[2]
 
 
-def ops(amqp_url: str, database_url: str, *args: str) -> Any:
-    result = subprocess.run(
+def run_ops(amqp_url: str, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line run as an operator runs it."""
+    return subprocess.run(
         [sys.executable, "-m", "shared.ops", *args],
         cwd=ROOT,
         env={**os.environ, "CHIBO_AMQP_URL": amqp_url, "CHIBO_DATABASE_URL": database_url},
@@ -28,6 +29,10 @@ def ops(amqp_url: str, database_url: str, *args: str) -> Any:
         timeout=60,
         check=False,
     )
+
+
+def ops(amqp_url: str, database_url: str, *args: str) -> Any:
+    result = run_ops(amqp_url, database_url, *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -95,3 +100,44 @@ async def test_the_outbox_status_and_parked_rows_from_the_command_line(amqp_url:
     finally:
         await conn.execute("DELETE FROM outbox WHERE event_id = $1", event_id)
         await conn.close()
+
+
+async def test_the_command_line_pages_dead_letters_and_refuses_a_negative_offset_naming_it(
+    amqp_url: str, database_url: str
+) -> None:
+    """--limit and --offset walk a dead-letter queue as the API's pages do: each message once, in the listing's
+    order; a negative or non-numeric --offset or --limit is refused (exit 2) naming the argument."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    queue = "notifications.events.dlq"
+    ids = sorted(random_id("dead") for _ in range(5))
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await (await channel.declare_queue(queue, passive=True)).purge()
+        for event_id in ids:
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
+                    headers={"x-first-death-queue": "notifications.events", "x-first-death-reason": "rejected"},
+                    message_id=event_id,
+                ),
+                routing_key=queue,
+            )
+        pages = [
+            await asyncio.to_thread(
+                ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue, "--limit", "2", "--offset", at
+            )
+            for at in ("0", "2", "4", "6")
+        ]
+        assert [len(page["items"]) for page in pages] == [2, 2, 1, 0]
+        assert all(page["total"] == 5 for page in pages)
+        walked = [item["event_id"] for page in pages for item in page["items"]]
+        assert sorted(walked) == ids and len(set(walked)) == 5
+        for argument, value in (("--offset", "-1"), ("--limit", "-3"), ("--offset", "two")):
+            refused = await asyncio.to_thread(
+                run_ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue, argument, value
+            )
+            assert refused.returncode == 2 and f"argument {argument}" in refused.stderr, refused.stderr
+        await (await channel.declare_queue(queue, passive=True)).purge()
+    finally:
+        await connection.close()
