@@ -345,6 +345,40 @@ async def test_stopping_pipelined_rounds_mid_transaction_records_both_rounds_and
         await retire(pool, ids)
 
 
+async def test_stopping_while_waiting_for_a_rounds_recording_still_records_it_and_sends_nobody_twice(
+    pool: asyncpg.Pool, settings: Settings, server: tuple[Server, int]
+) -> None:
+    """A round sent, its recording under way, and the sender stopped while it waits for that recording (the next
+    round found nothing and drains): the recording still commits, and nothing goes again after the lease. Awaiting
+    the recording task handed the stop's cancel on to it, so the sent mail stayed leased, unrecorded, with no log
+    line, and was sent again 120 s later (seen in a notifications test run on 1 December)."""
+    smtp, port = server
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime(1990, 4, 5, 8, 0, tzinfo=VIETNAM_TZ))
+    by_address = await queue_cell_notice(pool, settings, clock, 18)
+    ids = list(by_address.values())
+    sender = SmtpSender(settings)
+    factory = uow_factory(pool, settings=settings, clock=clock)
+    rounds = DeliveryRounds(factory, {"email": sender})
+    try:
+        assert await rounds.step() == 18  # sent; its recording started, not yet committed
+        waiting = asyncio.create_task(rounds.drain())  # as step() does when the next claim finds nothing
+        await asyncio.sleep(0)  # the drain is now waiting on the recording
+        waiting.cancel()  # the service stops
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await rounds.drain()  # as run_deliveries does on its way out
+        await sender.aclose()
+        assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
+        restarted = SmtpSender(settings)
+        clock.value += timedelta(hours=1)  # any lease long run out
+        assert await DeliveryRounds(factory, {"email": restarted}).step() == 0
+        await restarted.aclose()
+        assert len(smtp.mails) == 1 and all(smtp.copies(address) == 1 for address in by_address)
+    finally:
+        await retire(pool, ids)
+
+
 async def test_a_round_sent_again_after_a_crash_carries_the_same_message_ids(
     pool: asyncpg.Pool, settings: Settings, server: tuple[Server, int]
 ) -> None:

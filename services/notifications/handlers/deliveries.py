@@ -220,10 +220,19 @@ class DeliveryRounds:
         return len(claimed)
 
     async def drain(self) -> None:
-        """Wait until the rounds sent have been recorded; raise the last recording's error."""
-        recording, self._recording = self._recording, None
-        if recording is not None:
-            await recording
+        """Wait until the rounds sent have been recorded; raise the last recording's error.
+
+        Shielded: a stop cancelling the caller while it waits here must not cancel the recording itself (awaiting a
+        task hands the cancel on to it), or mail already sent stays leased, unrecorded, and goes again once the lease
+        runs out. The recording is kept until it has ended, so the caller's drain on its way out waits for it."""
+        recording = self._recording
+        if recording is None:
+            return
+        try:
+            await asyncio.shield(recording)
+        finally:
+            if recording.done() and self._recording is recording:
+                self._recording = None
 
     async def _record(
         self,
