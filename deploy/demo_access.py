@@ -35,14 +35,23 @@ WEB_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
 
 
 async def demo_access(settings: GatewaySettings, password: str) -> dict[str, str]:
-    """Issue the demo tokens and set the web accounts' password: {variable: token}; RpcError, ValueError."""
+    """Issue the demo tokens and create the web accounts with the demo password, leaving the password of an account
+    that has one alone (a person or operator who changed it keeps it across `make up`): {variable: token};
+    RpcError, ValueError."""
     tokens = {}
     for variable, role, unit, person, sub in TOKENS:
         args = argparse.Namespace(role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False)
         tokens[variable] = str((await issue_local_token(settings, args))["token"])
     for sub, role, unit, person in WEB_ACCOUNTS:
         args = argparse.Namespace(
-            sub=sub, role=role, unit=unit, person=person, password=password, oidc_subject=None, oidc_email=None
+            sub=sub,
+            role=role,
+            unit=unit,
+            person=person,
+            password=password,
+            oidc_subject=None,
+            oidc_email=None,
+            keep_password=True,
         )
         await create_web_account(settings, args)
     return tokens

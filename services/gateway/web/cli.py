@@ -37,7 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def create_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
     """Save the account, the argon2 hash of its password and its link to the province's OpenID provider; ValueError
-    for a too short password (a password may be left out when the account is linked) or a person without a unit."""
+    for a too short password (a password may be left out when the account is linked) or a person without a unit.
+    With `keep_password` an account that already has a password keeps it (the demo's `make up`, run again)."""
     linked = bool(args.oidc_subject or args.oidc_email)
     password: str | None = args.password
     if password is None and not linked:
@@ -52,8 +53,10 @@ async def create_web_account(settings: GatewaySettings, args: argparse.Namespace
         account = await PgAccountRepository(pool).save(
             sub=args.sub, role=Role(args.role).value, unit_id=args.unit, person_id=args.person
         )
-        if password is not None:
-            await WebAccounts(pool).set_password(account.sub, password)
+        accounts = WebAccounts(pool)
+        keep = bool(getattr(args, "keep_password", False)) and await accounts.has_password(account.sub)
+        if password is not None and not keep:
+            await accounts.set_password(account.sub, password)
         if linked:
             await OidcStore(pool).link(account.sub, subject=args.oidc_subject, email=args.oidc_email)
     finally:

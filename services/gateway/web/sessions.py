@@ -57,6 +57,10 @@ class WebAccounts:
             digest,
         )
 
+    async def has_password(self, sub: str) -> bool:
+        """Whether the account has a password set (its web sign-in exists)."""
+        return bool(await self._pool.fetchval("SELECT EXISTS (SELECT 1 FROM web_password WHERE sub = $1)", sub))
+
     async def check_password(self, sub: str, password: str) -> bool:
         """Whether the password is the account's (constant work whether or not the account has one)."""
         stored = await self._pool.fetchval("SELECT hash FROM web_password WHERE sub = $1", sub)

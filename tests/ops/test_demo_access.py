@@ -1,0 +1,56 @@
+"""A second `make up` leaves the demo web accounts' passwords alone: deploy/demo_access.py creates each account with
+the demo password once, and a password changed since (`python -m services.gateway web-account`) stays."""
+
+import argparse
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+
+from deploy.demo_access import WEB_ACCOUNTS, demo_access
+from services.gateway.bootstrap import SERVICE
+from services.gateway.config import GatewaySettings
+from services.gateway.web.cli import create_web_account
+from services.gateway.web.sessions import WebAccounts
+from shared.db import create_pool
+from tests.support.env import fresh_database
+
+DEMO = "chibo-demo-2026"
+OWN = "Mat-khau-rieng-2026!"
+
+
+@pytest.fixture
+def database_of_its_own(infra: tuple[str, str]) -> Iterator[str]:
+    """An empty database of this test's own (the demo accounts' names are fixed)."""
+    with fresh_database(infra[1]) as database_url:
+        yield database_url
+
+
+async def test_a_changed_demo_password_survives_make_up_run_again(
+    infra: tuple[str, str], database_of_its_own: str
+) -> None:
+    database_url = database_of_its_own
+    settings = GatewaySettings(database_url=database_url, amqp_url=infra[0])
+    first = await demo_access(settings, DEMO)
+    operator = next(account for account in WEB_ACCOUNTS if account[1] == "operator")
+    changed = argparse.Namespace(
+        sub=operator[0],
+        role=operator[1],
+        unit=operator[2],
+        person=operator[3],
+        password=OWN,
+        oidc_subject=None,
+        oidc_email=None,
+    )
+    await create_web_account(settings, changed)  # the operator sets a password of their own
+    again = await demo_access(settings, DEMO)  # `make up` once more
+    assert set(again) == set(first) and all(again.values())  # the tokens are issued as before
+    pool: asyncpg.Pool = await create_pool(database_url, schema=SERVICE, min_size=1, max_size=2)
+    try:
+        accounts = WebAccounts(pool)
+        assert await accounts.check_password(operator[0], OWN)
+        assert not await accounts.check_password(operator[0], DEMO)
+        others = [account[0] for account in WEB_ACCOUNTS if account is not operator]
+        assert all([await accounts.check_password(sub, DEMO) for sub in others])
+    finally:
+        await pool.close()
