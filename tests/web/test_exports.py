@@ -105,3 +105,27 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
         str(sum(r["status"] == "absent" for r in counted)),
     ]
     assert f'data-member="{member}"' in page
+
+
+def test_names_that_read_as_formulas_reach_the_spreadsheet_as_text() -> None:
+    """A unit's or member's name comes from other systems: one that starts like a formula (`=`, `+`, `-`, `@`, a tab
+    or a carriage return) is written with a leading apostrophe in both CSV exports, so opening the file runs nothing
+    (OWASP "CSV injection"); plain numbers, negative ones included, and ordinary names are written as they are."""
+    from services.gateway.web.exports import evidence_header, evidence_row, report_csv, spreadsheet_csv
+
+    hostile = ['=HYPERLINK("http://evil.example","Bấm")', "@SUM(1+1)*cmd", "+1+1", "-2+3", "\t=1", "\r=1"]
+    report = report_csv(
+        [
+            {"cell_id": f"cb-{index}", "name": name, "score": 55.0, "rating": "average"}
+            for index, name in enumerate(hostile)
+        ]
+        + [{"cell_id": "cb-ok", "name": "Chi bộ thôn 1", "score": 90.5, "rating": "good"}]
+    )
+    rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig")), delimiter=";"))
+    assert [row[1] for row in rows[1:]] == ["'" + name for name in hostile] + ["Chi bộ thôn 1"]
+    assert rows[-1][2] == "90,5"
+    evidence = spreadsheet_csv(
+        evidence_header(), [evidence_row({"member_id": "dv-1", "name": hostile[1], "expected": 12, "absent": -1})]
+    )
+    (member,) = list(csv.reader(io.StringIO(evidence.decode("utf-8-sig")), delimiter=";"))[1:]
+    assert member[1] == "'@SUM(1+1)*cmd" and "-1" in member[2:]

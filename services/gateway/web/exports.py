@@ -4,7 +4,9 @@ and the meeting evidence for the yearly grading (Quy định 366-QĐ/TW) per mem
 import asyncio
 import csv
 import io
+import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -89,14 +91,33 @@ def report_row(row: dict[str, Any]) -> list[str]:
     ]
 
 
-def report_csv(rows: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with a BOM (so spreadsheet programs show the diacritics), `;` between fields, decimal commas."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet program read a cell as a formula (OWASP, "CSV injection")."""
+PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+def inert(cell: str) -> str:
+    """A text cell a spreadsheet shows as text: one starting like a formula (`=HYPERLINK(...)`, `@SUM(...)`, from a
+    unit's or member's name sent by another system) gets a leading apostrophe; plain numbers stay as they are."""
+    if cell.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def spreadsheet_csv(header: list[str], rows: Iterable[list[str]]) -> bytes:
+    """UTF-8 with a BOM (so spreadsheet programs show the diacritics), `;` between fields, CRLF lines, every text
+    cell inert (no formula runs when the file is opened)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(report_header())
+    writer.writerow([inert(cell) for cell in header])
     for row in rows:
-        writer.writerow(report_row(row))
+        writer.writerow([inert(cell) for cell in row])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def report_csv(rows: list[dict[str, Any]]) -> bytes:
+    """The report as a spreadsheet's CSV (spreadsheet_csv), decimal commas."""
+    return spreadsheet_csv(report_header(), (report_row(row) for row in rows))
 
 
 def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:

@@ -1,7 +1,5 @@
 """Downloads: a committee's report (CSV, PDF), a meeting's minutes (PDF); the yearly grading evidence page."""
 
-import csv
-import io
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -98,14 +96,10 @@ async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: 
     year = _year(year)
     await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
     found = await exports.evidence(state, viewer.principal, cell_id, year)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(exports.evidence_header())
-    for person in found["people"]:
-        writer.writerow(exports.evidence_row(person))
-    return _download(
-        buffer.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{year}.csv"
+    table = exports.spreadsheet_csv(
+        exports.evidence_header(), (exports.evidence_row(person) for person in found["people"])
     )
+    return _download(table, "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{year}.csv")
 
 
 def _year(year: str | None) -> str:
