@@ -229,6 +229,14 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
             "/app/operations/dead-letters/replay", data={"queue": "gateway.nothing.dlq", "csrf": csrf_of(page.text)}
         )
         assert unknown.status_code == 404
+        # a parked row's form with an id that names no row is refused, never read as "all of the service's rows"
+        for bad in ("-1", "abc", "", "1" * 40):
+            for action in ("replay", "drop"):
+                answer = await client.post(
+                    f"/app/operations/parked/{action}",
+                    data={"service": "meetings", "id": bad, "reason": "thử", "csrf": csrf_of(page.text)},
+                )
+                assert answer.status_code == 404, (action, bad, answer.status_code)
 
 
 def feed_event(event_id: str, event_type: str, data: dict) -> dict:

@@ -263,13 +263,24 @@ def _service(form: Any) -> Any:
     return service
 
 
+def _row_number(form: Any) -> int:
+    """The parked row a form names (`id`, a whole number of at most 18 digits); PageNotFound for anything else."""
+    row = forms.text(form, "id")
+    if not row.isdigit() or len(row) > 18:
+        raise PageNotFound
+    return int(row)
+
+
 @router.post("/operations/parked/replay")
 async def replay_parked(request: Request, viewer: FormViewer, state: State) -> Response:
-    """Put one parked outbox row, or all of a service's, back in line."""
+    """Put one parked outbox row (`id`), or all of a service's (the form without an `id`), back in line; an `id`
+    that is no row number is the app's 404, as for dropping, never all of them."""
     _operator(viewer)
     form = await forms.form_of(request)
-    row = forms.text(form, "id")
-    body = ParkedReplayCreate(ids=[int(row)]) if row.isdigit() else ParkedReplayCreate(all=True)
+    if "id" not in form:
+        body = ParkedReplayCreate(all=True)
+    else:
+        body = ParkedReplayCreate(ids=[_row_number(form)])
     reply = await recovery.replay_parked_rows(_service(form), body, request, viewer.principal, state)
     return _done("rows_replayed", count=reply.replayed)
 
@@ -279,9 +290,7 @@ async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Res
     """Delete one parked outbox row for good, with a reason."""
     _operator(viewer)
     form = await forms.form_of(request)
-    row = forms.text(form, "id")
-    if not row.isdigit():
-        raise PageNotFound
+    row = str(_row_number(form))
     try:
         body = forms.build(ParkedDropCreate, {"reason": forms.text(form, "reason")})
     except FormErrors:
