@@ -37,7 +37,9 @@ if ! uv run --frozen python -m deploy.migrate >>var/log/migrate.log 2>&1; then
   exit 1
 fi
 
-running() { [ -f "var/run/$1.pid" ] && kill -0 "$(cat "var/run/$1.pid")" 2>/dev/null; }
+# running NAME: its pid file names a live process of ours (not a pid reused since by another program)
+# shellcheck source=deploy/pids.sh
+source deploy/pids.sh
 
 # The services run on the environment's own interpreter, not under a `uv run` wrapper: the pid written is the
 # service's own, so `make down`, `make status` and a kill -9 all see the process itself (no orphan left behind).
