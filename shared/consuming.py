@@ -27,6 +27,7 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiormq
@@ -469,6 +470,7 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
         delivery_mode=2,
         message_id=event_id,
         message_type=event_type,
+        timestamp=datetime.now(UTC),  # when it died: the broker's x-death time is not there to say so
         headers={
             # what the broker writes when it dead-letters a message itself, so the operators' tools
             # (shared.ops dead-letters) list and replay it like any other dead letter

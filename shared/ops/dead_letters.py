@@ -60,11 +60,14 @@ async def dead_letter_counts(connection: AbstractConnection, names: Sequence[str
     return counts
 
 
-def _death(message: AbstractIncomingMessage) -> dict[str, Any]:
+def death_of(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """Where, why, how often and when (RFC 3339, or None) a dead letter died: the broker's x-death, else the
+    headers and AMQP timestamp a consumer writes when it dead-letters one event of a batch itself."""
     headers: dict[str, Any] = dict(message.headers or {})
     deaths = headers.get("x-death")
     first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
-    died_at = first.get("time")
+    # a batch item the consumer dead-lettered itself has no x-death: its AMQP timestamp is when it died
+    died_at = first.get("time") or message.timestamp
     return {
         "queue": str(headers.get("x-first-death-queue") or first.get("queue") or ""),
         "reason": str(headers.get("x-first-death-reason") or first.get("reason") or ""),
@@ -96,7 +99,7 @@ def describe(message: AbstractIncomingMessage, position: int) -> dict[str, Any]:
         "event_id": event_id if isinstance(event_id, str) else None,
         "type": type_ if isinstance(type_, str) else message.type,
         "routing_key": message.routing_key,
-        **_death(message),
+        **death_of(message),
         "headers": headers,
         "body_bytes": len(body),
         "body_preview": text,
@@ -121,7 +124,7 @@ async def _peek(queue: AbstractQueue, count: int) -> list[AbstractIncomingMessag
 def _order(message: AbstractIncomingMessage) -> tuple[str, str, str]:
     """Where a message comes in a listing: by when it died, then its message id, then its body."""
     return (
-        _death(message)["died_at"] or "",
+        death_of(message)["died_at"] or "",
         message.message_id or "",
         hashlib.sha256(bytes(message.body)).hexdigest(),
     )
@@ -170,7 +173,7 @@ async def replay_dead_letters(
             message = await declared.get(no_ack=False, fail=False)
             if message is None:
                 break
-            origin = _death(message)["queue"]
+            origin = death_of(message)["queue"]
             chosen = (event_id is None or describe(message, 0)["event_id"] == event_id) and (
                 message_id is None or message.message_id == message_id
             )

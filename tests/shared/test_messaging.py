@@ -22,6 +22,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from shared.consuming import consume_event, pending_batches
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import BATCH_CONTENT_TYPE, Event, new_event
+from shared.ops.dead_letters import death_of
 from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
 from shared.unit_of_work import PgUnitOfWork
@@ -355,6 +356,8 @@ async def test_a_failing_event_of_a_batch_holds_back_nothing_and_ends_alone_in_t
     message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30)
     assert json.loads(message.body)["id"] == failing["id"]
     assert "keeps failing" in str(message.headers["x-chibo-reason"])
+    # no x-death (the consumer dead-lettered it itself): its timestamp says when it died, which orders the listing
+    assert message.timestamp is not None and death_of(message)["died_at"] is not None
     assert await applied(pool, [failing["data"]["meeting_id"]]) == {}
     assert await applied(pool, ids) == {meeting_id: 1 for meeting_id in ids}  # the retries skipped them (inbox)
 
