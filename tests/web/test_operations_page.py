@@ -229,6 +229,16 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
             "/app/operations/dead-letters/replay", data={"queue": "gateway.nothing.dlq", "csrf": csrf_of(page.text)}
         )
         assert unknown.status_code == 404
+        # the status line's count comes from the address: only a whole number is shown, as people read it
+        made_up = await client.get("/app/operations?notice=purged&count=mọi%20thứ")
+        assert "Đã xóa 0 thư lỗi" in made_up.text and "mọi thứ" not in made_up.text
+        assert "Đã xóa 2.032 thư lỗi" in (await client.get("/app/operations?notice=purged&count=2032")).text
+        # a drop reason over its limit is told so (not "please fill in")
+        too_long = await client.post(
+            "/app/operations/held/drop",
+            data={"source": "urn:test:x", "event_id": "x-1", "reason": "a" * 600, "csrf": csrf_of(page.text)},
+        )
+        assert too_long.status_code == 422 and "tối đa 500 ký tự (đã nhập 600)" in too_long.text, too_long.text[-3000:]
         # a parked row's form with an id that names no row is refused, never read as "all of the service's rows"
         for bad in ("-1", "abc", "", "1" * 40):
             for action in ("replay", "drop"):

@@ -32,7 +32,7 @@ from services.gateway.web.core import (
     render,
 )
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import N_, _
+from services.gateway.web.i18n import N_, _, format_number
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -184,7 +184,7 @@ async def _page(
         outcome = request.query_params.get("outcome", "")
         notice_text = _(
             NOTICES[notice],
-            count=request.query_params.get("count", "0"),
+            count=_count(request.query_params.get("count", "")),
             outcome=_(OUTCOMES[outcome]) if outcome in OUTCOMES else "",
         )
     return render(
@@ -263,6 +263,17 @@ def _service(form: Any) -> Any:
     return service
 
 
+def _count(raw: str) -> str:
+    """The count a notice reports, written as a person reads it (`2.032`); anything but a whole number from the
+    address (which anyone can write) reads as 0, so the page's status line never says what a link made up."""
+    return format_number(int(raw)) if raw.isdigit() and len(raw) <= 9 else "0"
+
+
+def _reason_error(exc: FormErrors) -> str:
+    """The message about a drop form's reason (the only field a person types there); `required` if none names it."""
+    return exc.errors.get("reason") or next(iter(exc.errors.values()), None) or forms.required("reason")
+
+
 def _row_number(form: Any) -> int:
     """The parked row a form names (`id`, a whole number of at most 18 digits); PageNotFound for anything else."""
     row = forms.text(form, "id")
@@ -293,8 +304,8 @@ async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Res
     row = str(_row_number(form))
     try:
         body = forms.build(ParkedDropCreate, {"reason": forms.text(form, "reason")})
-    except FormErrors:
-        return await _page(request, viewer, state, errors={f"drop-{row}": forms.required("reason")})
+    except FormErrors as exc:  # the reason's own message: missing, or too long (naming the limit)
+        return await _page(request, viewer, state, errors={f"drop-{row}": _reason_error(exc)})
     await recovery.drop_parked_row(_service(form), int(row), body, request, viewer.principal, state)
     return _done("row_dropped")
 
@@ -319,7 +330,7 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
     identity = {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     try:
         body = forms.build(HeldEventDropCreate, {**identity, "reason": forms.text(form, "reason")})
-    except FormErrors:
-        return await _page(request, viewer, state, errors={f"held-{identity['event_id']}": forms.required("reason")})
+    except FormErrors as exc:
+        return await _page(request, viewer, state, errors={f"held-{identity['event_id']}": _reason_error(exc)})
     await recovery.drop_held_event(body, request, viewer.principal, state)
     return _done("held_dropped")
