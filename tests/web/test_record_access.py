@@ -45,3 +45,29 @@ async def test_the_monitor_is_offered_the_confirmation_and_outsiders_get_404(sys
     async with signed_in(system, "commune-officer") as client:  # Hòa Bình's officer; khu phố 3 is An Phú's
         outside = await client.get("/app/meetings/demo-cb-kp-3-2026-11/record")
         assert outside.status_code == 404 and "Không tìm thấy trang" in outside.text
+
+
+async def test_scheduling_is_the_secretarys_and_the_members_page_is_a_members_others_told_so_in_vietnamese(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """Other roles that see the cell get a 403 page saying the cell's secretary schedules, before any field of the
+    form is judged (a form with bad fields too: the secretary's form is shown to no one else); a secretary of
+    another cell gets the 404 page; /app/me tells an account linked to no party member whose page it is."""
+    new = "/app/cells/demo-cb-thon-1/meetings/new"
+    for who in ("officer", "commune-officer", "member"):
+        async with signed_in(system, who) as client:
+            form = await client.get(new)
+            assert form.status_code == 403 and "Chỉ bí thư chi bộ mới lên lịch sinh hoạt" in form.text, who
+            meeting = await client.get(f"/app/meetings/{MEETING}")  # a page of theirs with a form, for its token
+            posted = await client.post(
+                "/app/cells/demo-cb-thon-1/meetings", data={"csrf": csrf_of(meeting.text), "kind": "bogus"}
+            )
+            assert posted.status_code == 403 and "Chỉ bí thư chi bộ mới lên lịch sinh hoạt" in posted.text, who
+    async with signed_in(system, "secretary") as client:
+        assert (await client.get(new)).status_code == 200
+        other = await client.get("/app/cells/demo-cb-kp-3/meetings/new")
+        assert other.status_code == 404 and "không thuộc đơn vị của đồng chí" in other.text
+    for who in ("officer", "commune-officer"):  # accounts linked to no party member
+        async with signed_in(system, who) as client:
+            me = await client.get("/app/me")
+            assert me.status_code == 403 and "Đây là trang riêng của đảng viên" in me.text, who

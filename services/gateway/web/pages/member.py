@@ -14,14 +14,14 @@ from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,
     FormViewer,
-    PageNotFound,
+    NotAllowed,
     Viewer,
     WebRoute,
     go_back,
     render,
 )
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import LABELS, parse_moment
+from services.gateway.web.i18n import LABELS, _, parse_moment
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 CHANNELS = LABELS["channel"]
@@ -32,7 +32,7 @@ async def _page(
 ) -> HTMLResponse:
     principal = viewer.principal
     if not principal.person_id or not principal.unit_id:
-        raise PageNotFound
+        raise NotAllowed(_("This page is a party member's own page. Your account is not linked to a party member."))
     meetings, history, inbox, prefs = await asyncio.gather(
         reads.list_cell_meetings(principal.unit_id, principal, state, period=None, limit=200, offset=0),
         reads.get_member_history(principal.person_id, principal, state),

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.auth import Role
-from services.gateway.handlers import authorize_meeting, not_found
+from services.gateway.handlers import authorize_meeting, authorize_unit
 from services.gateway.http import commands
 from services.gateway.http.deps import State
 from services.gateway.schemas import (
@@ -48,18 +48,30 @@ def _done(meeting_id: str, notice: str) -> RedirectResponse:
 # ---- scheduling ---------------------------------------------------------------------------------
 
 
+async def schedulable_cell(viewer: Viewer, state: State, cell_id: str) -> Any:
+    """The cell, when the viewer is its secretary; the app's 404 outside what they may see, a 403 page saying who
+    schedules for a role that sees the cell (a member of it, an officer above it)."""
+    unit = await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell")
+    if viewer.role is not Role.SECRETARY:
+        raise NotAllowed(
+            _("Only the cell's secretary schedules its meetings. You can still see the cell's meetings and scores.")
+        )
+    return unit
+
+
 @router.get("/cells/{cell_id}/meetings/new")
 async def schedule_form(cell_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
-    """The form to schedule a meeting of the secretary's own cell."""
-    if viewer.role is not Role.SECRETARY or cell_id != viewer.principal.unit_id:
-        raise not_found("cell", cell_id)
-    unit = await state.directory.get(cell_id)
+    """The form to schedule a meeting of the secretary's own cell (404 outside what the viewer sees, a 403 page
+    for another role that sees the cell)."""
+    unit = await schedulable_cell(viewer, state, cell_id)
     return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, values={}, kinds=LABELS["kind"])
 
 
 @router.post("/cells/{cell_id}/meetings")
 async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
-    """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused."""
+    """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused. Who may
+    is judged before the form (a refused form is the secretary's page, shown to no one else)."""
+    await schedulable_cell(viewer, state, cell_id)
     form = await forms.form_of(request)
     errors: dict[str, str] = {}
     starts = forms.meeting_start(form, errors)
