@@ -153,6 +153,7 @@ async def web_account(
     oidc_subject: str | None = None,
     oidc_email: str | None = None,
     password: bool = True,
+    password_text: str = PASSWORD,
 ) -> None:
     """A person's account (with a password, a link to the provider), through the gateway's own command's code
     (in-process: a command's start-up costs seconds on a loaded machine)."""
@@ -162,7 +163,7 @@ async def web_account(
         role=role,
         unit=unit,
         person=person,
-        password=PASSWORD if password else None,
+        password=password_text if password else None,
         oidc_subject=oidc_subject,
         oidc_email=oidc_email,
     )

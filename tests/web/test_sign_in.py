@@ -125,3 +125,22 @@ async def test_too_many_failed_sign_ins_of_one_name_are_refused_with_429_until_t
     await asyncio.sleep(wait + 0.5)
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
         assert (await _try(client, "throttled", PASSWORD)).status_code == 303
+
+
+async def test_a_password_change_ends_the_accounts_sessions(system: RunningSystem, province: dict) -> None:
+    await web_account(system, "changing", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05")
+    new_password = "mật-khẩu-mới-2026"
+    async with signed_in(system, "changing") as client:
+        assert (await client.get("/app/me")).status_code == 200
+        # the gateway's own `web-account --password` code
+        await web_account(
+            system, "changing", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05", password_text=new_password
+        )
+        stale = await client.get("/app/me")
+        assert stale.status_code == 303
+        assert stale.headers["location"].startswith("/app/sign-in")
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        assert (await _try(client, "changing", PASSWORD)).status_code == 401
+        fresh = await _try(client, "changing", new_password)
+        assert fresh.status_code == 303
+        assert (await client.get("/app/me")).status_code == 200
