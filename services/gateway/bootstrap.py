@@ -15,7 +15,7 @@ from faststream.rabbit import RabbitBroker
 from services.gateway.auth import TokenVerifier, load_jwks
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import TtlCache, UnitDirectory
-from services.gateway.limits import AnonymousGuard, RateLimiter
+from services.gateway.limits import AnonymousGuard, RateLimiter, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.db import create_pool
 from shared.logs import configure_logging, get_logger
@@ -42,6 +42,8 @@ class GatewayState:
     anonymous: AnonymousGuard
     audit: PgAuditLog
     limiter: RateLimiter
+    sign_in: SignInThrottle
+    """Failed web sign-ins per username and per client address."""
 
 
 @asynccontextmanager
@@ -79,6 +81,9 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),
             audit=PgAuditLog(pool),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+            sign_in=SignInThrottle(
+                per_account=settings.web_sign_in_account_limit, per_address=settings.web_sign_in_address_limit
+            ),
         )
         flusher = asyncio.create_task(
             app.state.gateway.anonymous.run_flusher(pool, every=settings.anonymous_flush_seconds)

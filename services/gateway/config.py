@@ -37,6 +37,11 @@ class GatewaySettings(ServiceSettings):
     health_timeout: float = 2.0
     web_session_hours: float = 12.0
     """Lifetime of a web sign-in session."""
+    web_sign_in_account_limit: str = "10/15 minutes"
+    """Failed web sign-ins allowed per username (`limits` notation, moving window), whether or not it exists; past
+    it the sign-in page answers 429, even to the right password, until the window lets one attempt go."""
+    web_sign_in_address_limit: str = "30/minute"
+    """Failed web sign-ins allowed per client address, whatever the usernames tried."""
     oidc_issuer: str | None = None
     """The province's OpenID Connect provider (issuer URL, discovery at /.well-known/openid-configuration);
     unset: people sign in with their passwords only."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from limits import RateLimitItem
 from limits import parse as parse_limit
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -115,6 +116,55 @@ class AnonymousGuard:
         finally:
             if self.pending():
                 await self.flush(pool)
+
+
+class SignInThrottle:
+    """Failed web sign-ins limited per account name and per client address (`limits` moving windows, like
+    AnonymousGuard): a name or an address over its limit is refused before its password is even checked.
+
+    Attempts still being checked count too, so a burst of parallel guesses cannot slip past the limit while the
+    first ones are hashed. The name is counted whether or not an account has it: the throttle says nothing about
+    who exists."""
+
+    def __init__(self, *, per_account: str, per_address: str) -> None:
+        self._account = parse_limit(per_account)
+        self._address = parse_limit(per_address)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._checking: Counter[tuple[str, str]] = Counter()
+
+    @staticmethod
+    def _name(username: str) -> str:
+        return username.strip().casefold()
+
+    def _checks(self, username: str, client_ip: str) -> list[tuple[RateLimitItem, str, str]]:
+        return [(self._account, "account", self._name(username)), (self._address, "address", client_ip)]
+
+    def begin(self, username: str, client_ip: str) -> int:
+        """Seconds before this name from this address may try a password again (0: it may now, and the attempt is
+        counted as being checked until `end`)."""
+        checks = self._checks(username, client_ip)
+        waits = [
+            max(1, math.ceil(self._limiter.get_window_stats(item, *key).reset_time - time.time()))
+            for item, *key in checks
+            if not self._limiter.test(item, *key, cost=self._checking[(key[0], key[1])] + 1)
+        ]
+        if waits:
+            return max(waits)
+        for _item, kind, key in checks:
+            self._checking[(kind, key)] += 1
+        return 0
+
+    def end(self, username: str, client_ip: str, *, ok: bool | None) -> None:
+        """The attempt's outcome: a refused password (False) spends one attempt of the name and of the address, the
+        right one (True) forgets the name's failures (not the address's); None (the check broke) spends nothing."""
+        for item, kind, key in self._checks(username, client_ip):
+            self._checking[(kind, key)] -= 1
+            if self._checking[(kind, key)] <= 0:
+                del self._checking[(kind, key)]
+            if ok is False:
+                self._limiter.hit(item, kind, key)
+        if ok:
+            self._limiter.clear(self._account, "account", self._name(username))
 
 
 def client_address(scope: Scope) -> str:

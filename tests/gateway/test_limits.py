@@ -7,7 +7,7 @@ import httpx
 
 from services.gateway.auth import Role
 from services.gateway.handlers import create_account
-from services.gateway.limits import RateLimiter
+from services.gateway.limits import RateLimiter, SignInThrottle
 from services.gateway.main import create_app
 from tests.gateway.conftest import gateway_settings
 from tests.gateway.fakes import FakeServices
@@ -22,6 +22,42 @@ def test_the_rate_limiter_refills_over_time() -> None:
     assert limiter.take("b") == 0  # buckets are per token
     now[0] += 1.0
     assert limiter.take("a") == 0
+
+
+def _fail(throttle: SignInThrottle, username: str, client_ip: str) -> None:
+    assert throttle.begin(username, client_ip) == 0
+    throttle.end(username, client_ip, ok=False)
+
+
+def test_failed_sign_ins_are_limited_per_name_and_per_address() -> None:
+    throttle = SignInThrottle(per_account="2/minute", per_address="3/minute")
+    _fail(throttle, "Officer", "10.0.0.1")
+    _fail(throttle, " officer ", "10.0.0.2")
+    # one name however it is spelled, from any address
+    assert 55 <= throttle.begin("OFFICER", "10.0.0.3") <= 60
+    _fail(throttle, "a", "10.0.0.1")
+    _fail(throttle, "b", "10.0.0.1")
+    # the address is spent: every name from it waits, the same names from elsewhere do not
+    assert throttle.begin("member", "10.0.0.1") > 0
+    assert throttle.begin("member", "10.0.0.4") == 0
+
+
+def test_the_right_password_forgets_the_names_failures() -> None:
+    throttle = SignInThrottle(per_account="2/minute", per_address="30/minute")
+    _fail(throttle, "officer", "10.0.0.1")
+    assert throttle.begin("officer", "10.0.0.1") == 0
+    throttle.end("officer", "10.0.0.1", ok=True)
+    _fail(throttle, "officer", "10.0.0.1")
+    assert throttle.begin("officer", "10.0.0.1") == 0  # one failure since the right password, not two
+
+
+def test_parallel_sign_in_attempts_count_while_they_are_checked() -> None:
+    throttle = SignInThrottle(per_account="2/minute", per_address="30/minute")
+    assert throttle.begin("officer", "10.0.0.1") == 0
+    assert throttle.begin("officer", "10.0.0.2") == 0
+    assert throttle.begin("officer", "10.0.0.3") > 0  # two guesses still being hashed fill the window
+    throttle.end("officer", "10.0.0.1", ok=None)  # a broken check spends nothing
+    assert throttle.begin("officer", "10.0.0.3") == 0
 
 
 async def test_a_token_over_its_rate_gets_429_with_retry_after_and_large_bodies_413(

@@ -1,11 +1,13 @@
 """Sign-in with a password, the session cookie, CSRF on every form, sign-out, and pages behind sign-in."""
 
+import asyncio
+
 import httpx
 import pytest
 
 from services.gateway.web.sessions import SESSION_COOKIE
 from tests.support.system import RunningSystem
-from tests.web.conftest import PASSWORD, csrf_of, signed_in
+from tests.web.conftest import PASSWORD, SIGN_IN_ACCOUNT_LIMIT, csrf_of, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -86,3 +88,59 @@ async def test_an_open_redirect_is_not_followed(system: RunningSystem, province:
             data={"username": "officer", "password": PASSWORD, "csrf": csrf, "next": "//evil.example/app/"},
         )
     assert response.headers["location"] == "/app/"
+
+
+async def _try(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    csrf = csrf_of((await client.get("/app/sign-in")).text)
+    return await client.post(
+        "/app/sign-in", data={"username": username, "password": password, "csrf": csrf, "next": "/app/"}
+    )
+
+
+THROTTLED = "Có quá nhiều lần đăng nhập không thành công. Đồng chí vui lòng chờ khoảng 1 phút rồi thử lại."
+
+
+async def test_too_many_failed_sign_ins_of_one_name_are_refused_with_429_until_the_window_passes(
+    system: RunningSystem, province: dict
+) -> None:
+    await web_account(system, "throttled", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05")
+    allowed = int(SIGN_IN_ACCOUNT_LIMIT.split("/")[0])
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        for _ in range(allowed):
+            assert (await _try(client, "throttled", "sai-mật-khẩu")).status_code == 401
+            assert (await _try(client, "không-có-ai-cả", "sai-mật-khẩu")).status_code == 401
+        # the right password too is refused now, in Vietnamese, with when to come back
+        blocked = await _try(client, "throttled", PASSWORD)
+        assert blocked.status_code == 429
+        assert THROTTLED in blocked.text
+        assert SESSION_COOKIE not in blocked.cookies
+        wait = int(blocked.headers["Retry-After"])
+        assert 1 <= wait <= 8
+        # a name nobody has is throttled the same way: the answer does not tell who exists
+        unknown = await _try(client, "không-có-ai-cả", PASSWORD)
+        assert unknown.status_code == 429
+        assert THROTTLED in unknown.text and "Retry-After" in unknown.headers
+        # another account from the same address still signs in
+        assert (await _try(client, "officer", PASSWORD)).status_code == 303
+    await asyncio.sleep(wait + 0.5)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        assert (await _try(client, "throttled", PASSWORD)).status_code == 303
+
+
+async def test_a_password_change_ends_the_accounts_sessions(system: RunningSystem, province: dict) -> None:
+    await web_account(system, "changing", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05")
+    new_password = "mật-khẩu-mới-2026"
+    async with signed_in(system, "changing") as client:
+        assert (await client.get("/app/me")).status_code == 200
+        # the gateway's own `web-account --password` code
+        await web_account(
+            system, "changing", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv05", password_text=new_password
+        )
+        stale = await client.get("/app/me")
+        assert stale.status_code == 303
+        assert stale.headers["location"].startswith("/app/sign-in")
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        assert (await _try(client, "changing", PASSWORD)).status_code == 401
+        fresh = await _try(client, "changing", new_password)
+        assert fresh.status_code == 303
+        assert (await client.get("/app/me")).status_code == 200

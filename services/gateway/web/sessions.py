@@ -48,14 +48,17 @@ class WebAccounts:
         self._lifetime = timedelta(hours=session_hours)
 
     async def set_password(self, sub: str, password: str) -> None:
-        """Store the hash of the account's new password; the account must exist."""
+        """Store the hash of the account's new password and end its sessions, together; the account must exist."""
         digest = await asyncio.to_thread(hash_password, password)
-        await self._pool.execute(
-            "INSERT INTO web_password (sub, hash) VALUES ($1, $2)"
-            " ON CONFLICT (sub) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()",
-            sub,
-            digest,
-        )
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO web_password (sub, hash) VALUES ($1, $2)"
+                " ON CONFLICT (sub) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()",
+                sub,
+                digest,
+            )
+            # whoever signed in with the old password (perhaps the reason for the change) is signed out at once
+            await connection.execute("DELETE FROM web_session WHERE sub = $1", sub)
 
     async def has_password(self, sub: str) -> bool:
         """Whether the account has a password set (its web sign-in exists)."""
@@ -87,9 +90,12 @@ class WebAccounts:
         return session_id, session
 
     async def session(self, session_id: str) -> WebSession | None:
-        """The live session behind a cookie value, or None when unknown or expired."""
+        """The live session behind a cookie value, or None when unknown, expired or older than the password."""
+        # a session opened before the password last changed is dead even if the change's sweep missed it (its insert
+        # began before the change and committed after the change's DELETE)
         row = await self._pool.fetchrow(
-            "SELECT sub, csrf, expires_at FROM web_session WHERE id_hash = $1 AND expires_at > now()",
+            "SELECT s.sub, s.csrf, s.expires_at FROM web_session s LEFT JOIN web_password p ON p.sub = s.sub"
+            " WHERE s.id_hash = $1 AND s.expires_at > now() AND (p.updated_at IS NULL OR s.created_at >= p.updated_at)",
             _digest(session_id),
         )
         return WebSession(sub=row["sub"], csrf=row["csrf"], expires_at=row["expires_at"]) if row else None

@@ -1,5 +1,6 @@
 """Sign-in with a local account's password, sign-out, and the landing page of each role."""
 
+import math
 import secrets
 from typing import Annotated
 
@@ -8,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.auth import Role
 from services.gateway.http.deps import State
+from services.gateway.limits import client_address
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, render, safe_next
 from services.gateway.web.i18n import _
 from services.gateway.web.oidc import configured
@@ -90,10 +92,32 @@ async def sign_in(
             error=_("%(field)s: please fill in this field.", field=field),
         )
     sub = username.strip()
+    address = client_address(request.scope)
+    wait = state.sign_in.begin(sub, address)
+    if wait:
+        # checked before the password, for any name: the answer is the same whether or not the account exists
+        log.warning("web_sign_in_throttled", sub=sub, client_ip=address, retry_after=wait)
+        refused = sign_in_form(
+            request,
+            next_url=next_url,
+            username=username,
+            status=429,
+            error=_(
+                "Too many failed sign-in attempts. Please wait about %(minutes)s minutes, then try again.",
+                minutes=math.ceil(wait / 60),
+            ),
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     accounts = WebAccounts(state.pool, session_hours=state.settings.web_session_hours)
-    account = await state.accounts.get(sub)
-    password_ok = await accounts.check_password(sub, password)
-    if not password_ok or account is None or not account.active or Role(account.role) not in WEB_ROLES:
+    ok: bool | None = None
+    try:
+        account = await state.accounts.get(sub)
+        password_ok = await accounts.check_password(sub, password)
+        ok = password_ok and account is not None and account.active and Role(account.role) in WEB_ROLES
+    finally:
+        state.sign_in.end(sub, address, ok=ok)
+    if not ok or account is None:
         log.info("web_sign_in_refused", sub=sub)
         return sign_in_form(
             request,
