@@ -1,0 +1,96 @@
+"""A held command is not reported as recorded: the secretary's minutes or roster naming another cell's member comes
+back (422) saying what waits and why, while a valid one still says it was recorded. Against the real services,
+seeded with the demo province."""
+
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.support.system import RunningSystem
+from tests.web.conftest import csrf_of, signed_in
+
+pytestmark = pytest.mark.e2e
+
+CELL = "demo-cb-thon-1"
+OWN = [f"{CELL}-dv{index:02d}" for index in (1, 2, 3)]
+OTHER = "demo-cb-thon-2-dv03"  # a member of Chi bộ thôn 2
+BEFORE_THE_RECORDS = datetime(2025, 10, 7, 19, 30, tzinfo=VIETNAM_TZ)
+"""Before the demo's member snapshots (1 Nov 2025): nothing says where thôn 2's member was then, so meetings holds a
+record naming them (a later snapshot may yet put them in thôn 1), where it rejects one on a date it knows."""
+RECORDED = "Đã ghi nhận"
+
+
+async def _schedule(client: httpx.AsyncClient, starts: datetime) -> tuple[str, str]:
+    """A new meeting of thôn 1 through the form; its id and the record page's CSRF token."""
+    token = csrf_of((await client.get(f"/app/cells/{CELL}/meetings/new")).text)
+    form = {
+        "csrf": token,
+        "kind": "extraordinary",
+        "start_date": starts.strftime("%Y-%m-%d"),
+        "start_time": starts.strftime("%H:%M"),
+        "location": "Nhà văn hóa thôn 1",
+        "agenda": "Thử ghi biên bản",
+    }
+    scheduled = await client.post(f"/app/cells/{CELL}/meetings", data=form)
+    assert scheduled.status_code == 303, scheduled.text
+    meeting_id = scheduled.headers["location"].split("/meetings/")[1].split("/")[0]
+    return meeting_id, csrf_of((await client.get(f"/app/meetings/{meeting_id}/record")).text)
+
+
+def _minutes(token: str, starts: datetime, *, chair: str, speakers: list[str]) -> dict[str, object]:
+    return {
+        "csrf": token,
+        "day": starts.strftime("%Y-%m-%d"),
+        "started": starts.strftime("%H:%M"),
+        "ended": (starts + timedelta(minutes=95)).strftime("%H:%M"),
+        "chair_id": chair,
+        "recorder_id": OWN[1],
+        "speakers": speakers,
+        "content": "Nội dung sinh hoạt",
+        "conclusions": "Kết luận",
+    }
+
+
+async def test_a_held_minutes_or_roster_is_not_reported_recorded(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    starts = BEFORE_THE_RECORDS
+    async with signed_in(system, "secretary") as client:
+        meeting_id, token = await _schedule(client, starts)
+        record = f"/app/meetings/{meeting_id}"
+
+        held = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OTHER, speakers=OWN))
+        assert held.status_code == 422, held.text
+        assert RECORDED not in held.text and "notice=" not in str(held.url)
+        errors = held.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0]
+        assert f"Chủ trì: đồng chí {OTHER} không có tên trong danh sách đảng viên của chi bộ vào ngày sinh hoạt" in (
+            errors
+        )
+        assert (
+            "nên biên bản chưa được ghi nhận" in errors and "sau 24 giờ vẫn chưa có, biên bản sẽ bị từ chối" in errors
+        )
+
+        speaker = await client.post(
+            f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=[OWN[0], OTHER])
+        )
+        assert speaker.status_code == 422 and RECORDED not in speaker.text
+        assert f"đồng chí {OTHER} không có tên trong danh sách" in speaker.text
+
+        roster = {"csrf": token, "member": [OWN[0], OTHER], f"status-{OWN[0]}": "present", f"status-{OTHER}": "present"}
+        roster[f"name-{OTHER}"] = "Người thôn 2"
+        attendance = await client.post(f"{record}/attendance", data=roster)
+        assert attendance.status_code == 422 and RECORDED not in attendance.text
+        said = attendance.text.split('id="attendance-errors"', 1)[1].split("</div>", 1)[0]
+        assert f"Điểm danh đồng chí Người thôn 2: đồng chí {OTHER} không có tên" in said
+        assert "nên kết quả điểm danh chưa được ghi nhận" in said
+
+        # a meeting of today, so the demo's older periods keep their scores
+        starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
+        meeting_id, token = await _schedule(client, starts)
+        record = f"/app/meetings/{meeting_id}"
+        valid = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
+        assert valid.status_code == 303 and valid.headers["location"].endswith("notice=minutes")
+        page = await client.get(valid.headers["location"])
+        assert "Đã ghi nhận. Trang sẽ cập nhật sau ít giây." in page.text
