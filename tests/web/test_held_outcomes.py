@@ -1,7 +1,8 @@
 """A held command is not reported as recorded: the secretary's minutes or roster naming another cell's member comes
-back (422) saying what waits and why, while a valid one still says it was recorded. Against the real services,
-seeded with the demo province."""
+back (422) saying what waits and why, while a valid one still says it was recorded; a rejection replayed and accepted
+answers 409 to a second replay and stores nothing. Against the real services, seeded with the demo province."""
 
+import uuid
 from datetime import datetime, timedelta
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in
+from tests.web.conftest import api_token, csrf_of, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -94,3 +95,45 @@ async def test_a_held_minutes_or_roster_is_not_reported_recorded(
         assert valid.status_code == 303 and valid.headers["location"].endswith("notice=minutes")
         page = await client.get(valid.headers["location"])
         assert "Đã ghi nhận. Trang sẽ cập nhật sau ít giây." in page.text
+
+
+async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem, province: dict[str, str]) -> None:
+    operator = await api_token(system, role="operator", unit=None, sub="api-operator-held")
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=5)).replace(second=0, microsecond=0)
+    async with signed_in(system, "secretary") as client:
+        meeting_id, _token = await _schedule(client, starts)
+    event = {
+        "specversion": "1.0",
+        "id": f"evt-{uuid.uuid4().hex[:16]}",
+        "source": "urn:test:held-outcomes",
+        "type": "documents.published.v1",
+        "time": datetime.now(VIETNAM_TZ).isoformat(timespec="seconds"),
+        "datacontenttype": "application/json",
+        "data": {"meeting_id": meeting_id, "published_at": starts.isoformat(), "items": [{"title": "Nội dung"}]},
+    }
+    headers = {"Authorization": f"Bearer {operator}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+        integration = await api_token(system, role="integration", unit=CELL, sub="api-feed-held")
+        sent = await api.post(
+            "/v1/events",
+            content=httpx.Request("POST", "/", json=event).content,
+            headers={"Authorization": f"Bearer {integration}", "Content-Type": "application/cloudevents+json"},
+        )
+        assert sent.status_code < 300 and "rejected" in sent.text, sent.text
+        listed = (await api.get("/v1/rejections?status=open&type=documents.published.v1&limit=200")).json()
+        [rejection] = [item for item in listed["items"] if item["event_id"] == event["id"]]
+        replay = f"/v1/rejections/{rejection['rejection_id']}/replay"
+        fixed = {**event, "data": {**event["data"], "items": [{"title": "Nội dung", "kind": "content"}]}}
+        accepted = await api.post(replay, json={"event": fixed})
+        assert accepted.status_code == 200 and accepted.json()["outcome"] == "accepted", accepted.text
+        before = (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json()
+
+        for body in ({}, {"event": fixed}):
+            again = await api.post(replay, json=body)
+            assert again.status_code == 409, again.text
+            message = again.json()["message"]
+            assert f"rejection {rejection['rejection_id']} is already replayed: accepted at " in message
+        after = (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json()
+        assert after == before  # no new open rejection, the replayed one unchanged
+        mine = [item for item in after["items"] if item["event_id"] == event["id"]]
+        assert [item["status"] for item in mine] == ["replayed"]
