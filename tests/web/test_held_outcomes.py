@@ -10,7 +10,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, csrf_of, signed_in
+from tests.web.conftest import api_token, csrf_of, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -137,3 +137,15 @@ async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem,
         assert after == before  # no new open rejection, the replayed one unchanged
         mine = [item for item in after["items"] if item["event_id"] == event["id"]]
         assert [item["status"] for item in mine] == ["replayed"]
+
+        # the operator page's replay form: the same refusal, in Vietnamese, and nothing stored either
+        await web_account(system, "operator-held", "operator", None, None)
+        async with signed_in(system, "operator-held") as client:
+            token = csrf_of((await client.get("/app/operations")).text)
+            form = {"csrf": token, "rejection_id": rejection["rejection_id"], "event_id": event["id"]}
+            page = await client.post("/app/operations/rejections/replay", data=form)
+            assert page.status_code == 409, page.text
+            said = page.text.split('id="page-errors"', 1)[1].split("</div>", 1)[0]
+            assert f"Sự kiện bị từ chối {event['id']} đã được xét lại và chấp nhận lúc " in said
+            assert "nên không xét lại lần nữa; không có gì thay đổi." in said
+        assert (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json() == before
