@@ -4,6 +4,7 @@ answers 409 to a second replay and stores nothing. Against the real services, se
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -102,7 +103,7 @@ async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem,
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=5)).replace(second=0, microsecond=0)
     async with signed_in(system, "secretary") as client:
         meeting_id, _token = await _schedule(client, starts)
-    event = {
+    event: dict[str, Any] = {
         "specversion": "1.0",
         "id": f"evt-{uuid.uuid4().hex[:16]}",
         "source": "urn:test:held-outcomes",
