@@ -92,6 +92,10 @@ async def test_a_held_minutes_or_roster_is_not_reported_recorded(
         starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
         meeting_id, token = await _schedule(client, starts)
         record = f"/app/meetings/{meeting_id}"
+        # on a date meetings knows thôn 2's member was in thôn 2, the minutes are refused outright, and said so
+        refused = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OTHER, speakers=OWN))
+        assert refused.status_code == 422 and RECORDED not in refused.text
+        assert f"Chủ trì: đồng chí {OTHER} không phải là đảng viên của chi bộ vào ngày sinh hoạt" in refused.text
         valid = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
         assert valid.status_code == 303 and valid.headers["location"].endswith("notice=minutes")
         page = await client.get(valid.headers["location"])

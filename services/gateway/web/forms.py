@@ -302,6 +302,7 @@ HELD_WHAT = {
 HELD_OTHER = N_("this record")
 MEMBER_ELSEWHERE = re.compile(r"no record puts member|is not in cell")
 MEMBER_UNKNOWN = re.compile(r"member \S+ is unknown")
+NOT_IN_CELL = re.compile(r"member (\S+) is not in cell \S+ on ")
 
 
 def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -356,6 +357,15 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
         log.info("web_command_refused", field=exc.field, message=exc.message)
         field = exc.field or "form"
         name = (names or {}).get(field.removeprefix("data.")) or label(field)
+        elsewhere = NOT_IN_CELL.search(exc.message)
+        if elsewhere:  # meetings knows the member was in another cell (or none) on the meeting's date
+            message = _(
+                "%(field)s: comrade %(member)s is not a member of this cell on the meeting's date, so this was not "
+                "recorded. Please choose a member of the cell.",
+                field=name,
+                member=elsewhere.group(1),
+            )
+            raise FormErrors({field: message}) from None
         raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
     if getattr(result, "outcome", None) == "held":
         # meetings parked the command (it names something it does not know on the meeting's date): the page must
