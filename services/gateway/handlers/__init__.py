@@ -302,6 +302,8 @@ async def send_command(
         "subject": subject,
         "outcome": result.outcome,
         "reason": result.reason,
+        "field": result.field if result.outcome == "held" else None,
+        "waiting_for": result.waiting_for,
     }
 
 

@@ -71,7 +71,7 @@ async def list_rejections(
 async def replay_rejection(
     rejection_id: IdPath, request: Request, caller: Caller, state: State, body: ReplayCreate | None = None
 ) -> Any:
-    """Judge a rejected event again: as it was (no body, or no `event`) or corrected (`event`)."""
+    """Judge a rejected event again: as it was (no body, or no `event`) or corrected (`event`); 409 once replayed."""
     require_role(caller, OPERATORS, "replay rejections")
     event = body.event.model_dump(mode="json", exclude_none=True) if body is not None and body.event else None
     request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None}

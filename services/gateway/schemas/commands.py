@@ -19,6 +19,10 @@ class CommandRead(BaseModel):
     subject: str
     outcome: Literal["accepted", "duplicate", "held"]
     reason: str | None = None
+    field: str | None = None
+    """The field a held command's reason names."""
+    waiting_for: str | None = None
+    """What a held command waits for: `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
 
 
 class MeetingScheduleCreate(CreateModel):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.gateway.handlers import DataRefused
 from services.gateway.web.i18n import LABELS, N_, _, format_number
+from services.gateway.web.reasons import explain_hold
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
@@ -54,7 +55,7 @@ FIELD_LABELS = {
 
 ROW_LABELS = {
     "items": {"title": N_("Document title"), "kind": N_("Kind of document"), "url": N_("Link of the document")},
-    "tasks": {"due_on": N_("Due date of the task")},
+    "tasks": {"due_on": N_("Due date of the task"), "assignee_id": N_("Assignee")},
 }
 """Fields of a list's rows named for their list (`items.0.kind` is a document's kind, not a meeting's)."""
 CHOICES = {"kind": "kind", "items.kind": "document", "status": "attendance", "channels": "channel"}
@@ -287,10 +288,65 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
     return invalid(path, name=name)
 
 
-async def send(call: Any, *, names: dict[str, str] | None = None) -> None:
-    """Await a command; a refusal naming a field becomes FormErrors in Vietnamese."""
+HOLD_HOURS = 24
+"""How long meetings holds an event before rejecting it: its default (hold_timeout_seconds, CONTRACT.md's 24 h)."""
+HELD_WHAT = {
+    "minutes.submitted.v1": N_("the minutes"),
+    "attendance.recorded.v1": N_("the attendance"),
+    "meeting.assessed.v1": N_("the assessment"),
+    "task.completed.v1": N_("the task's completion"),
+    "minutes.approved.v1": N_("the adoption of the minutes"),
+    "documents.published.v1": N_("the documents"),
+}
+"""What a held command would have recorded, by its event type, as the held message names it."""
+HELD_OTHER = N_("this record")
+MEMBER_ELSEWHERE = re.compile(r"no record puts member|is not in cell")
+MEMBER_UNKNOWN = re.compile(r"member \S+ is unknown")
+NOT_IN_CELL = re.compile(r"member (\S+) is not in cell \S+ on ")
+
+
+def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What a held command waits for and why, in Vietnamese, under the field it names (not recorded yet)."""
+    field = result.field or "form"
+    name = (names or {}).get(field.removeprefix("data.")) or label(field)
+    what = _(HELD_WHAT.get(result.type, HELD_OTHER))
+    kind, _colon, ident = (result.waiting_for or "").partition(":")
+    reason = result.reason or ""
+    if kind == "member" and MEMBER_ELSEWHERE.search(reason):
+        message = _(
+            "%(field)s: comrade %(member)s is not on this cell's roster on the meeting's date, so %(what)s are not "
+            "recorded yet: they are held until that comrade's record arrives, and will be refused after %(hours)s "
+            "hours if it does not.",
+            field=name,
+            member=ident,
+            what=what,
+            hours=HOLD_HOURS,
+        )
+    elif kind == "member" and MEMBER_UNKNOWN.search(reason):
+        message = _(
+            "%(field)s: the system has no record of comrade %(member)s yet, so %(what)s are not recorded yet: they "
+            "are held until that comrade's record arrives, and will be refused after %(hours)s hours if it does not.",
+            field=name,
+            member=ident,
+            what=what,
+            hours=HOLD_HOURS,
+        )
+    else:
+        message = _(
+            "%(why)s So %(what)s are not recorded yet: they are held, and will be refused after %(hours)s hours "
+            "unless it arrives.",
+            why=explain_hold(result.waiting_for, result.reason, result.field),
+            what=what,
+            hours=HOLD_HOURS,
+        )
+    return {field: message}
+
+
+async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
+    """Await a command; a refusal naming a field, or a hold (recorded only later, if ever), becomes FormErrors in
+    Vietnamese; the command's answer otherwise."""
     try:
-        await call
+        result = await call
     except DataRefused as exc:
         # the shared contract's own limits, which the API body's model may not repeat
         log.info("web_command_refused", field=exc.field, message=exc.message)
@@ -301,7 +357,22 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> None:
         log.info("web_command_refused", field=exc.field, message=exc.message)
         field = exc.field or "form"
         name = (names or {}).get(field.removeprefix("data.")) or label(field)
+        elsewhere = NOT_IN_CELL.search(exc.message)
+        if elsewhere:  # meetings knows the member was in another cell (or none) on the meeting's date
+            message = _(
+                "%(field)s: comrade %(member)s is not a member of this cell on the meeting's date, so this was not "
+                "recorded. Please choose a member of the cell.",
+                field=name,
+                member=elsewhere.group(1),
+            )
+            raise FormErrors({field: message}) from None
         raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
+    if getattr(result, "outcome", None) == "held":
+        # meetings parked the command (it names something it does not know on the meeting's date): the page must
+        # not say it was recorded, since it is refused after the wait unless what it waits for arrives
+        log.info("web_command_held", field=result.field, waiting_for=result.waiting_for, reason=result.reason)
+        raise FormErrors(held_errors(result, names=names))
+    return result
 
 
 async def form_of(request: Request) -> Any:

@@ -862,6 +862,17 @@ class RejectionNotFound(LookupError):
     """No stored rejection has that id."""
 
 
+class RejectionResolved(Exception):
+    """The rejection is no longer open (its event was replayed and accepted): a replay would reopen it."""
+
+    def __init__(self, rejection_id: str, status: str, at: datetime | None) -> None:
+        when = f" at {at.isoformat()}" if at else ""
+        outcome = "accepted" if status == "replayed" else status
+        super().__init__(f"rejection {rejection_id} is already {status}: {outcome}{when}; nothing to replay")
+        self.status = status
+        self.at = at
+
+
 def check_correction_identity(stored: Any, event: Any) -> None:
     """A correction fixes the data of the event its source sent: it keeps the rejected event's `source`, `id` and
     `type` (issue 11, fault 2: a replay wrote any fact); InvalidEvent naming `event.<attribute>` otherwise."""
@@ -881,6 +892,8 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
+    if stored["status"] != "open":  # the answer before any correction is read; judged again under the lock below
+        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"])
     if event is not None:
         check_correction_identity(stored, event)
     raw = event if event is not None else _loads_or_none(stored["raw"]) or stored["raw"]
@@ -891,6 +904,10 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=True)
     if stored is None:
         raise RejectionNotFound(rejection_id)
+    if stored["status"] != "open":
+        # judged under the row's lock: a second replay (or two at once) would store a new open rejection of an event
+        # already accepted, or count it twice; the resolved rejection stays as it is
+        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"])
     # the replay is judged within the scope the event first came with: an operator cannot widen it
     result = await judge(reading, uow, route="replay", scope=stored["scope"])
     if result.outcome != "rejected":

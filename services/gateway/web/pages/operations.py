@@ -3,6 +3,7 @@ forms that replay, purge, retry and drop. Every form calls the API's own operato
 check, same RPC, same audit detail and `operator_action` log line)."""
 
 import asyncio
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -32,7 +33,7 @@ from services.gateway.web.core import (
     render,
 )
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import N_, _, format_number
+from services.gateway.web.i18n import N_, _, format_moment, format_number
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -48,6 +49,7 @@ NOTICES = {
     "row_dropped": N_("The outbox row was deleted; its event will not be sent."),
     "held_retried": N_("The held event was judged again: %(outcome)s."),
     "held_dropped": N_("The held event was turned into a rejection."),
+    "rejection_replayed": N_("The rejected event was judged again: %(outcome)s."),
 }
 OUTCOMES = {
     "accepted": N_("accepted"),
@@ -136,7 +138,7 @@ def pager(
 
 
 async def _page(
-    request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None
+    request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None, status: int = 422
 ) -> HTMLResponse:
     principal = viewer.principal
     offsets = list_offsets(request)
@@ -190,7 +192,7 @@ async def _page(
     return render(
         request,
         "operations.html",
-        status=422 if errors else 200,
+        status=status if errors else 200,
         viewer=viewer,
         overview=overview,
         dead_letters=dead_letters,
@@ -334,3 +336,31 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
         return await _page(request, viewer, state, errors={f"held-{identity['event_id']}": _reason_error(exc)})
     await recovery.drop_held_event(body, request, viewer.principal, state)
     return _done("held_dropped")
+
+
+REPLAYED_AT = re.compile(r"already replayed: accepted at (\S+?);")
+
+
+@router.post("/operations/rejections/replay")
+async def replay_rejection(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Judge a rejected event again as it was; a rejection already replayed is not replayed twice (409, saying so)."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    rejection_id = forms.text(form, "rejection_id")
+    if not rejection_id:
+        raise PageNotFound
+    try:
+        reply = await operations.replay_rejection(rejection_id, request, viewer.principal, state)
+    except RpcError as exc:
+        if exc.code != "conflict":
+            raise
+        # a second click, or a page older than the replay: the event is accepted already, nothing is judged again
+        found = REPLAYED_AT.search(exc.message)
+        message = _(
+            "The rejected event %(event)s was already replayed and accepted on %(moment)s, so it is not replayed "
+            "again and nothing changed.",
+            event=forms.text(form, "event_id") or rejection_id,
+            moment=format_moment(found.group(1)) if found else "—",
+        )
+        return await _page(request, viewer, state, errors={"rejection": message}, status=409)
+    return _done("rejection_replayed", outcome=reply["outcome"])

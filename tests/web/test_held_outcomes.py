@@ -1,0 +1,156 @@
+"""A held command is not reported as recorded: the secretary's minutes or roster naming another cell's member comes
+back (422) saying what waits and why, while a valid one still says it was recorded; a rejection replayed and accepted
+answers 409 to a second replay and stores nothing. Against the real services, seeded with the demo province."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.support.system import RunningSystem
+from tests.web.conftest import api_token, csrf_of, signed_in, web_account
+
+pytestmark = pytest.mark.e2e
+
+CELL = "demo-cb-thon-1"
+OWN = [f"{CELL}-dv{index:02d}" for index in (1, 2, 3)]
+OTHER = "demo-cb-thon-2-dv03"  # a member of Chi bộ thôn 2
+BEFORE_THE_RECORDS = datetime(2025, 10, 7, 19, 30, tzinfo=VIETNAM_TZ)
+"""Before the demo's member snapshots (1 Nov 2025): nothing says where thôn 2's member was then, so meetings holds a
+record naming them (a later snapshot may yet put them in thôn 1), where it rejects one on a date it knows."""
+RECORDED = "Đã ghi nhận"
+
+
+async def _schedule(client: httpx.AsyncClient, starts: datetime) -> tuple[str, str]:
+    """A new meeting of thôn 1 through the form; its id and the record page's CSRF token."""
+    token = csrf_of((await client.get(f"/app/cells/{CELL}/meetings/new")).text)
+    form = {
+        "csrf": token,
+        "kind": "extraordinary",
+        "start_date": starts.strftime("%Y-%m-%d"),
+        "start_time": starts.strftime("%H:%M"),
+        "location": "Nhà văn hóa thôn 1",
+        "agenda": "Thử ghi biên bản",
+    }
+    scheduled = await client.post(f"/app/cells/{CELL}/meetings", data=form)
+    assert scheduled.status_code == 303, scheduled.text
+    meeting_id = scheduled.headers["location"].split("/meetings/")[1].split("/")[0]
+    return meeting_id, csrf_of((await client.get(f"/app/meetings/{meeting_id}/record")).text)
+
+
+def _minutes(token: str, starts: datetime, *, chair: str, speakers: list[str]) -> dict[str, object]:
+    return {
+        "csrf": token,
+        "day": starts.strftime("%Y-%m-%d"),
+        "started": starts.strftime("%H:%M"),
+        "ended": (starts + timedelta(minutes=95)).strftime("%H:%M"),
+        "chair_id": chair,
+        "recorder_id": OWN[1],
+        "speakers": speakers,
+        "content": "Nội dung sinh hoạt",
+        "conclusions": "Kết luận",
+    }
+
+
+async def test_a_held_minutes_or_roster_is_not_reported_recorded(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    starts = BEFORE_THE_RECORDS
+    async with signed_in(system, "secretary") as client:
+        meeting_id, token = await _schedule(client, starts)
+        record = f"/app/meetings/{meeting_id}"
+
+        held = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OTHER, speakers=OWN))
+        assert held.status_code == 422, held.text
+        assert RECORDED not in held.text and "notice=" not in str(held.url)
+        errors = held.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0]
+        assert f"Chủ trì: đồng chí {OTHER} không có tên trong danh sách đảng viên của chi bộ vào ngày sinh hoạt" in (
+            errors
+        )
+        assert (
+            "nên biên bản chưa được ghi nhận" in errors and "sau 24 giờ vẫn chưa có, biên bản sẽ bị từ chối" in errors
+        )
+
+        speaker = await client.post(
+            f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=[OWN[0], OTHER])
+        )
+        assert speaker.status_code == 422 and RECORDED not in speaker.text
+        assert f"đồng chí {OTHER} không có tên trong danh sách" in speaker.text
+
+        roster = {"csrf": token, "member": [OWN[0], OTHER], f"status-{OWN[0]}": "present", f"status-{OTHER}": "present"}
+        roster[f"name-{OTHER}"] = "Người thôn 2"
+        attendance = await client.post(f"{record}/attendance", data=roster)
+        assert attendance.status_code == 422 and RECORDED not in attendance.text
+        said = attendance.text.split('id="attendance-errors"', 1)[1].split("</div>", 1)[0]
+        assert f"Điểm danh đồng chí Người thôn 2: đồng chí {OTHER} không có tên" in said
+        assert "nên kết quả điểm danh chưa được ghi nhận" in said
+
+        # a meeting of today, so the demo's older periods keep their scores
+        starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
+        meeting_id, token = await _schedule(client, starts)
+        record = f"/app/meetings/{meeting_id}"
+        # on a date meetings knows thôn 2's member was in thôn 2, the minutes are refused outright, and said so
+        refused = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OTHER, speakers=OWN))
+        assert refused.status_code == 422 and RECORDED not in refused.text
+        assert f"Chủ trì: đồng chí {OTHER} không phải là đảng viên của chi bộ vào ngày sinh hoạt" in refused.text
+        valid = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
+        assert valid.status_code == 303 and valid.headers["location"].endswith("notice=minutes")
+        page = await client.get(valid.headers["location"])
+        assert "Đã ghi nhận. Trang sẽ cập nhật sau ít giây." in page.text
+
+
+async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem, province: dict[str, str]) -> None:
+    operator = await api_token(system, role="operator", unit=None, sub="api-operator-held")
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=5)).replace(second=0, microsecond=0)
+    async with signed_in(system, "secretary") as client:
+        meeting_id, _token = await _schedule(client, starts)
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": f"evt-{uuid.uuid4().hex[:16]}",
+        "source": "urn:test:held-outcomes",
+        "type": "documents.published.v1",
+        "time": datetime.now(VIETNAM_TZ).isoformat(timespec="seconds"),
+        "datacontenttype": "application/json",
+        "data": {"meeting_id": meeting_id, "published_at": starts.isoformat(), "items": [{"title": "Nội dung"}]},
+    }
+    headers = {"Authorization": f"Bearer {operator}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
+        integration = await api_token(system, role="integration", unit=CELL, sub="api-feed-held")
+        sent = await api.post(
+            "/v1/events",
+            content=httpx.Request("POST", "/", json=event).content,
+            headers={"Authorization": f"Bearer {integration}", "Content-Type": "application/cloudevents+json"},
+        )
+        assert sent.status_code < 300 and "rejected" in sent.text, sent.text
+        listed = (await api.get("/v1/rejections?status=open&type=documents.published.v1&limit=200")).json()
+        [rejection] = [item for item in listed["items"] if item["event_id"] == event["id"]]
+        replay = f"/v1/rejections/{rejection['rejection_id']}/replay"
+        fixed = {**event, "data": {**event["data"], "items": [{"title": "Nội dung", "kind": "content"}]}}
+        accepted = await api.post(replay, json={"event": fixed})
+        assert accepted.status_code == 200 and accepted.json()["outcome"] == "accepted", accepted.text
+        before = (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json()
+
+        for body in ({}, {"event": fixed}):
+            again = await api.post(replay, json=body)
+            assert again.status_code == 409, again.text
+            message = again.json()["message"]
+            assert f"rejection {rejection['rejection_id']} is already replayed: accepted at " in message
+        after = (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json()
+        assert after == before  # no new open rejection, the replayed one unchanged
+        mine = [item for item in after["items"] if item["event_id"] == event["id"]]
+        assert [item["status"] for item in mine] == ["replayed"]
+
+        # the operator page's replay form: the same refusal, in Vietnamese, and nothing stored either
+        await web_account(system, "operator-held", "operator", None, None)
+        async with signed_in(system, "operator-held") as client:
+            token = csrf_of((await client.get("/app/operations")).text)
+            form = {"csrf": token, "rejection_id": rejection["rejection_id"], "event_id": event["id"]}
+            page = await client.post("/app/operations/rejections/replay", data=form)
+            assert page.status_code == 409, page.text
+            said = page.text.split('id="page-errors"', 1)[1].split("</div>", 1)[0]
+            assert f"Sự kiện bị từ chối {event['id']} đã được xét lại và chấp nhận lúc " in said
+            assert "nên không xét lại lần nữa; không có gì thay đổi." in said
+        assert (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json() == before
