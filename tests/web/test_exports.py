@@ -129,3 +129,24 @@ def test_names_that_read_as_formulas_reach_the_spreadsheet_as_text() -> None:
     )
     (member,) = list(csv.reader(io.StringIO(evidence.decode("utf-8-sig")), delimiter=";"))[1:]
     assert member[1] == "'@SUM(1+1)*cmd" and "-1" in member[2:]
+
+
+def test_the_minutes_close_after_the_tasks_table_not_between_its_heading_and_the_table() -> None:
+    """ "V. Phân công nhiệm vụ", then its table, then "Buổi sinh hoạt kết thúc lúc …", then the signatures (the
+    closing line used to print under the tasks' heading, above their table)."""
+    from services.gateway.web.exports import minutes_document
+
+    meeting = {
+        "starts_at": "2026-11-04T19:30:00+07:00",
+        "kind": "regular",
+        "location": "Nhà văn hóa thôn 2",
+        "minutes": {"ended_at": "2026-11-04T21:35:00+07:00", "chair_id": "dv1", "recorder_id": "dv2"},
+        "tasks": [{"description": "Rà soát danh sách hộ nghèo", "assignee_id": "dv1", "due_on": "2026-11-30"}],
+    }
+    members = {"dv1": {"full_name": "Nguyễn Văn An"}, "dv2": {"full_name": "Trần Thị Bình"}}
+    content = minutes_document(meeting, {"name": "Chi bộ thôn 2"}, {"name": "Đảng ủy xã Hòa Bình"}, members)
+    text = " ".join(pdf_text(content).split())
+    order = [
+        text.index(part) for part in ("Phân công nhiệm vụ", "Rà soát danh sách hộ nghèo", "kết thúc lúc", "CHỦ TRÌ")
+    ]
+    assert order == sorted(order), order

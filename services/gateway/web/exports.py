@@ -218,7 +218,6 @@ def minutes_document(
     ]
     end = format_moment(minutes.get("ended_at")) if minutes.get("ended_at") else ""
     closing = _("The meeting ended at %(end)s. The minutes were read to the meeting.", end=end) if end else ""
-    sections_after = [("", closing)] if closing else []
     kind = label("kind", meeting.get("kind"))
     return pdf.minutes_pdf(
         superior=str((superior or {}).get("name") or ""),
@@ -226,10 +225,11 @@ def minutes_document(
         place_and_date=pdf.place_and_date(locality(superior, unit), starts),
         title=_("MINUTES"),
         subtitle=_("%(kind)s, %(period)s", kind=kind, period=format_period(f"{starts:%Y-%m}")),
-        sections=[*sections, *sections_after],
+        sections=sections,
         tasks_header=[_("Task"), _("Assignee"), _("Due")],
         tasks=tasks,
         signatures=((_("RECORDER"), name(minutes.get("recorder_id"))), (_("CHAIR"), name(minutes.get("chair_id")))),
+        closing=[closing] if closing else [],
     )
 
 

@@ -128,9 +128,11 @@ def minutes_pdf(
     tasks_header: Sequence[str],
     tasks: Sequence[Sequence[str]],
     signatures: tuple[tuple[str, str], tuple[str, str]],
+    closing: Sequence[str] = (),
 ) -> bytes:
     """A meeting's minutes: the committee's name top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, place and date,
-    the title, then the body and the signatures of chair and recorder."""
+    the title, then the body (its last section's tasks table under that section), the closing lines (when the
+    meeting ended, that the minutes were read) and the signatures of chair and recorder."""
     fonts()
     style = _styles(serif=True)
     left = [para(superior.upper(), style["head-left"]), para(cell.upper(), style["head"]), para("*", style["head"])]
@@ -154,6 +156,9 @@ def minutes_pdf(
         data += [[para(text, style["cell"]) for text in row] for row in tasks]
         story.append(Spacer(1, 2 * mm))
         story.append(_table(data, [80 * mm, 50 * mm, 37 * mm], header=True))
+    if closing:
+        story.append(Spacer(1, 3 * mm))
+    story.extend(para(text, style["body"]) for text in closing if text)
     story.append(Spacer(1, 10 * mm))
     (left_role, left_name), (right_role, right_name) = signatures
     signs = Table(
