@@ -49,3 +49,24 @@ def test_an_end_time_that_would_make_a_meeting_over_twelve_hours_or_none_is_refu
         _minutes_body(_form(started, ended), "meeting-1")
     assert "ended_at" in refused.value.errors
     assert "phải sau giờ bắt đầu" in refused.value.errors["ended_at"]
+
+
+def test_a_task_without_assignee_or_with_a_date_that_is_no_date_gets_one_true_message_each() -> None:
+    """A task with no assignee chosen is told to choose one (not "characters not allowed"); a due date that is no
+    date is told so, without a second, false "please fill in"; an empty due date is told to be filled."""
+    form = FormData(
+        {
+            **dict(_form("19:30", "21:10")),
+            "task-1": "Rà soát danh sách hộ nghèo",
+            "due-1": "30/11/2026",
+            "task-2": "Sửa đường liên thôn",
+            "assignee-2": "m1",
+        }
+    )
+    with pytest.raises(FormErrors) as refused:
+        _minutes_body(form, "meeting-1")
+    errors = refused.value.errors
+    assert errors["assignee-1"] == "Người được giao nhiệm vụ 1: vui lòng chọn một đảng viên."
+    assert "tasks.0.due_on" in errors and "due-1" not in errors  # one message about the date given, not two
+    assert errors["due-2"] == "Hạn hoàn thành nhiệm vụ 2: vui lòng nhập trường này."
+    assert "assignee-2" not in errors

@@ -287,12 +287,15 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
         if not description:
             continue
         due = forms.day(form, f"due-{row}", errors, field=f"tasks.{row - 1}.due_on")
-        if due is None:
+        if not forms.text(form, f"due-{row}"):  # a date given but not a date has its own message already
             errors.setdefault(f"due-{row}", _("Due date of task %(row)s: please fill in this field.", row=row))
+        assignee = forms.text(form, f"assignee-{row}")
+        if not assignee:  # none chosen: say so (the id's pattern would call it "characters not allowed")
+            errors.setdefault(f"assignee-{row}", _("Assignee of task %(row)s: please choose a member.", row=row))
         tasks.append(
             {
                 "task_id": f"t-{uuid.uuid4().hex[:20]}",
-                "assignee_id": forms.text(form, f"assignee-{row}"),
+                "assignee_id": assignee,
                 "description": description,
                 "due_on": due.isoformat() if due else None,
             }
