@@ -103,3 +103,53 @@ async def test_a_refusal_by_the_shared_contract_is_worded_like_the_forms_own() -
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert caught.value.errors == {"location": "Địa điểm: tối đa 200 ký tự (đã nhập 300)."}
+
+
+@pytest.mark.parametrize(
+    ("refuse", "expected"),
+    [
+        ("not_cancelled", "Buổi sinh hoạt này đã bị hủy, nên không ghi nhận thêm nội dung nào cho buổi này."),
+        ("cancel", "Buổi sinh hoạt này đã diễn ra (đã điểm danh hoặc đã có biên bản), nên không thể hủy."),
+        ("reschedule", "Buổi sinh hoạt này đã diễn ra (đã có biên bản), nên không thể dời lịch."),
+    ],
+)
+async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: str, expected: str) -> None:
+    """Meetings refuses attendance for a cancelled meeting, cancelling a held one, rescheduling one with minutes;
+    the form says which, not "not accepted by the system" (the refusals are those meetings' rules raise)."""
+    from datetime import UTC, datetime
+
+    from services.meetings.domain import (
+        InvalidEvent,
+        MeetingState,
+        check_cancel,
+        check_reschedule,
+        require_not_cancelled,
+    )
+    from shared.rpc import RpcError
+
+    at = (datetime(2026, 11, 1, tzinfo=UTC), "e-1")
+    later = (datetime(2026, 11, 2, tzinfo=UTC), "e-2")
+    meeting = MeetingState(
+        meeting_id="m-1",
+        cell_id="c-1",
+        kind="regular",
+        starts_at=at[0],
+        cancel_version=at if refuse == "not_cancelled" else None,
+        has_roster=refuse == "cancel",
+        has_minutes=refuse == "reschedule",
+        minutes_version=at if refuse == "reschedule" else None,
+    )
+    with pytest.raises(InvalidEvent) as rule:
+        if refuse == "not_cancelled":
+            require_not_cancelled(meeting, what="recording attendance")
+        elif refuse == "cancel":
+            check_cancel(meeting)
+        else:
+            check_reschedule(meeting, version=later)
+
+    async def command() -> None:
+        raise RpcError("invalid", str(rule.value), field="data.meeting_id")
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert list(caught.value.errors.values()) == [expected]

@@ -303,6 +303,19 @@ HELD_OTHER = N_("this record")
 MEMBER_ELSEWHERE = re.compile(r"no record puts member|is not in cell")
 MEMBER_UNKNOWN = re.compile(r"member \S+ is unknown")
 NOT_IN_CELL = re.compile(r"member (\S+) is not in cell \S+ on ")
+MEETING_STATE_REFUSALS = (
+    (re.compile(r"meeting \S+ is cancelled"), N_("This meeting was cancelled, so nothing more is recorded for it.")),
+    (
+        re.compile(r"meeting \S+ was already held and cannot be cancelled"),
+        N_("This meeting has already been held (its attendance or minutes are recorded), so it cannot be cancelled."),
+    ),
+    (
+        re.compile(r"meeting \S+ was already held and cannot be rescheduled"),
+        N_("This meeting has already been held (its minutes are recorded), so it cannot be rescheduled."),
+    ),
+)
+"""Meetings' refusals about the meeting's own state (domain.require_not_cancelled, check_cancel,
+check_reschedule), each said as a person reads it instead of "not accepted by the system"."""
 
 
 def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -366,6 +379,9 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
                 member=elsewhere.group(1),
             )
             raise FormErrors({field: message}) from None
+        for refusal, text in MEETING_STATE_REFUSALS:
+            if refusal.search(exc.message):
+                raise FormErrors({field: _(text)}) from None
         raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
     if getattr(result, "outcome", None) == "held":
         # meetings parked the command (it names something it does not know on the meeting's date): the page must
