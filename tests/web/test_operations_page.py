@@ -239,6 +239,16 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
             data={"source": "urn:test:x", "event_id": "x-1", "reason": "a" * 600, "csrf": csrf_of(page.text)},
         )
         assert too_long.status_code == 422 and "tối đa 500 ký tự (đã nhập 600)" in too_long.text, too_long.text[-3000:]
+        # an action taken on later pages comes back to them: its form posts with the lists' positions
+        where = "?held_offset=20&rejections_offset=40"
+        later = await client.get(f"/app/operations{where}")
+        purged = await client.post(
+            f"/app/operations/dead-letters/purge{where}",
+            data={"queue": DLQ, "confirm": "yes", "csrf": csrf_of(later.text)},
+        )
+        assert purged.status_code == 303
+        location = purged.headers["location"]
+        assert "held_offset=20" in location and "rejections_offset=40" in location and "notice=purged" in location
         # a parked row's form with an id that names no row is refused, never read as "all of the service's rows"
         for bad in ("-1", "abc", "", "1" * 40):
             for action in ("replay", "drop"):
@@ -436,3 +446,7 @@ async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
         assert f'href="{kept}#parked-evaluation"' in parked_part
         back = html.escape(f"/app/operations?held_offset=20#dead-letters-{DLQ}")
         assert f'href="{back}"' in dead_part
+        # and an action from there comes back there: the forms post with every list's position
+        posted_from = html.escape(f"?held_offset=20&{dead_parameter}=20")
+        assert f'action="/app/operations/parked/drop{posted_from}"' in parked_part
+        assert f'action="/app/operations/dead-letters/replay{posted_from}"' in dead_part

@@ -194,6 +194,7 @@ async def _page(
         "operations.html",
         status=status if errors else 200,
         viewer=viewer,
+        place=place(offsets),
         overview=overview,
         dead_letters=dead_letters,
         dead_letters_pagers={
@@ -225,8 +226,18 @@ async def _page(
     )
 
 
-def _done(notice: str, **values: Any) -> RedirectResponse:
-    return RedirectResponse(f"{PAGE}?{urlencode({'notice': notice, **values})}#notice", status_code=303)
+def place(offsets: Mapping[str, int]) -> str:
+    """The lists' positions as a query string (`?held_offset=20&…`, empty on every first page): the page's forms
+    post to their action with it, so the answer, a redirect or the form again, opens where the operator was."""
+    moved = {parameter: offset for parameter, offset in offsets.items() if offset}
+    return f"?{urlencode(moved)}" if moved else ""
+
+
+def _done(request: Request, notice: str, **values: Any) -> RedirectResponse:
+    """Back to the page after an action, with its notice and every list where it was (list_offsets of the post)."""
+    moved = {parameter: offset for parameter, offset in list_offsets(request).items() if offset}
+    query = urlencode({**moved, "notice": notice, **values})
+    return RedirectResponse(f"{PAGE}?{query}#notice", status_code=303)
 
 
 @router.get("/operations")
@@ -244,7 +255,7 @@ async def replay_dead_letters(request: Request, viewer: FormViewer, state: State
     choice = {key: forms.text(form, key) for key in ("event_id", "message_id") if forms.text(form, key)}
     body = DeadLetterReplayCreate.model_validate(choice if choice else {})
     reply = await recovery.replay_dead_letters(forms.text(form, "queue"), body, request, viewer.principal, state)
-    return _done("replayed", count=reply.replayed)
+    return _done(request, "replayed", count=reply.replayed)
 
 
 @router.post("/operations/dead-letters/purge")
@@ -255,7 +266,7 @@ async def purge_dead_letters(request: Request, viewer: FormViewer, state: State)
     if form.get("confirm") != "yes":
         return await _page(request, viewer, state, errors={"purge": _("Tick the box to confirm the deletion.")})
     reply = await recovery.purge_dead_letters(forms.text(form, "queue"), request, viewer.principal, state)
-    return _done("purged", count=reply.purged)
+    return _done(request, "purged", count=reply.purged)
 
 
 def _service(form: Any) -> Any:
@@ -295,7 +306,7 @@ async def replay_parked(request: Request, viewer: FormViewer, state: State) -> R
     else:
         body = ParkedReplayCreate(ids=[_row_number(form)])
     reply = await recovery.replay_parked_rows(_service(form), body, request, viewer.principal, state)
-    return _done("rows_replayed", count=reply.replayed)
+    return _done(request, "rows_replayed", count=reply.replayed)
 
 
 @router.post("/operations/parked/drop")
@@ -309,7 +320,7 @@ async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Res
     except FormErrors as exc:  # the reason's own message: missing, or too long (naming the limit)
         return await _page(request, viewer, state, errors={f"drop-{row}": _reason_error(exc)})
     await recovery.drop_parked_row(_service(form), int(row), body, request, viewer.principal, state)
-    return _done("row_dropped")
+    return _done(request, "row_dropped")
 
 
 @router.post("/operations/held/retry")
@@ -321,7 +332,7 @@ async def retry_held(request: Request, viewer: FormViewer, state: State) -> Resp
         HeldEventCreate, {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     )
     reply = await recovery.retry_held_event(body, request, viewer.principal, state)
-    return _done("held_retried", outcome=reply["outcome"])
+    return _done(request, "held_retried", outcome=reply["outcome"])
 
 
 @router.post("/operations/held/drop")
@@ -335,7 +346,7 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
     except FormErrors as exc:
         return await _page(request, viewer, state, errors={f"held-{identity['event_id']}": _reason_error(exc)})
     await recovery.drop_held_event(body, request, viewer.principal, state)
-    return _done("held_dropped")
+    return _done(request, "held_dropped")
 
 
 REPLAYED_AT = re.compile(r"already replayed: accepted at (\S+?);")
@@ -363,4 +374,4 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
             moment=format_moment(found.group(1)) if found else "—",
         )
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
-    return _done("rejection_replayed", outcome=reply["outcome"])
+    return _done(request, "rejection_replayed", outcome=reply["outcome"])
