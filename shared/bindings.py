@@ -9,6 +9,7 @@ structured one, so both modes are deduplicated, held and rejected alike.
 """
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,7 +85,14 @@ def binary_attributes(
             continue  # the content type is the message's own content-type
         if attribute == "time" and prefix in AMQP_TIMESTAMP_PREFIXES and _is_integer(value):
             value = datetime.fromtimestamp(value / 1000, VIETNAM_TZ)  # the AMQP binding's timestamp: ms since the epoch
-        attributes.setdefault(attribute, _header_text(value, percent_encoded=percent_encoded))
+        if attribute in attributes:
+            # two values for one attribute (ce-id twice, or ce_id beside cloudEvents:id): which one is meant is unknown
+            raise InvalidEvent(
+                f"{attribute}: given more than once in the headers ({prefix}{attribute}); send each attribute once",
+                field=attribute,
+                problem="header",
+            )
+        attributes[attribute] = _header_text(value, attribute=attribute, percent_encoded=percent_encoded)
     return attributes
 
 
@@ -92,14 +100,29 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _header_text(value: Any, *, percent_encoded: bool) -> Any:
+BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+"""A `%` the HTTP binding's percent-encoding cannot have written: not followed by two hex digits."""
+
+
+def _header_text(value: Any, *, attribute: str, percent_encoded: bool) -> Any:
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode("utf-8", errors="replace")
     if isinstance(value, datetime):
         stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
         return stamp.isoformat().replace("+00:00", "Z")
     if isinstance(value, str) and percent_encoded:
-        return unquote(value)
+        try:
+            if BAD_PERCENT.search(value):
+                raise ValueError("a % not followed by two hex digits")
+            return unquote(value, errors="strict")
+        except (ValueError, UnicodeDecodeError) as exc:
+            reason = f"the bytes are not UTF-8: {exc.reason}" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            raise InvalidEvent(
+                f"{attribute}: the header's percent-encoding is malformed ({reason}); the HTTP binding writes a"
+                " value's non-ASCII bytes as %XX of its UTF-8",
+                field=attribute,
+                problem="header",
+            ) from None
     return value
 
 

@@ -170,7 +170,8 @@ class InvalidEvent(Exception):
         self.field = field
         self.problem = problem
         """For a body that is not an event at all: `syntax` (not JSON), `shape` (not an object or array),
-        `too_large`; None for an event whose content breaks a rule."""
+        `too_large`; `header` for a binary-mode attribute header that cannot be read; None for an event whose content
+        breaks a rule."""
 
 
 def now() -> datetime:

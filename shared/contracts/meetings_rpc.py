@@ -40,7 +40,7 @@ class IngestResultReply(Reply):
     outcome: Outcome
     reason: str | None = None
     field: str | None = None
-    problem: Literal["syntax", "shape", "too_large", "neither_mode"] | None = None
+    problem: Literal["syntax", "shape", "too_large", "neither_mode", "header"] | None = None
     """For a body that is not an event or a batch at all, so HTTP can answer 400, 422, 413 or 415."""
     waiting_for: str | None = None
     """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
@@ -197,8 +197,9 @@ class IngestBody(MeetingsRequest[IngestReply]):
     content_type: str | None = None
     route: str = "http"
     account: str = ""
-    headers: dict[str, str] | None = None
-    """`ce-` attributes of a message in binary content mode (shared.bindings)."""
+    headers: list[tuple[str, str]] | None = None
+    """`ce-` headers of a message in binary content mode, in order and every one (a header sent twice is refused
+    by the reading, shared.bindings, not silently one of its values)."""
     dry_run: bool = False
     """Judge exactly as for real and keep nothing, not even the rejection of an unreadable body."""
     scope: str | None = None

@@ -173,6 +173,19 @@ async def test_an_invalid_binary_event_is_rejected_naming_the_field_like_its_str
     answer = await post(gateway, headers, b"{not json")
     assert answer["outcome"] == "rejected" and answer["field"] == "data" and answer["id"] == not_json["id"]
 
+    # an attribute header that cannot be read: refused with 422 naming it, and kept for operators like any refusal
+    garbled = member_event(scenario, "mem-garbled-" + scenario.tag)
+    headers, body = sdk.http_binary(garbled)
+    garbled_subject = [(key, value) for key, value in headers.items() if key != "ce-subject"]
+    twice = [*headers.items(), ("ce-id", headers["ce-id"] + "-2")]
+    for sent, name, say in (
+        ([*garbled_subject, ("ce-subject", "%ZZ%C3")], "subject", "percent-encoding is malformed"),
+        (twice, "id", "given more than once"),
+    ):
+        response = await gateway.post("/v1/events", content=body, headers=sent)
+        assert response.status_code == 422, response.text
+        assert say in response.text and f'"field":"{name}"' in response.text.replace(" ", ""), response.text
+
 
 async def test_a_message_in_neither_mode_is_rejected_saying_what_is_missing_and_where_it_was_looked_for(
     system: RunningSystem, gateway: httpx.AsyncClient, events_out: Tap

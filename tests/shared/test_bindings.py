@@ -77,3 +77,38 @@ def test_neither_mode_names_the_missing_attributes_and_where_they_were_looked_fo
     for prefix in prefixes:
         assert f"{prefix}specversion" in caught.value.reason
     assert "application/cloudevents+json" in caught.value.reason and "'text/plain'" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("ce-subject", "%ZZ", "a % not followed by two hex digits"),
+        ("ce-subject", "abc%2", "a % not followed by two hex digits"),
+        ("ce-subject", "%C3", "not UTF-8"),  # half of a UTF-8 letter
+        ("ce-source", "urn:test:%FF", "not UTF-8"),
+    ],
+)
+def test_a_malformed_percent_encoding_is_refused_naming_the_attribute(name: str, value: str, why: str) -> None:
+    """The HTTP binding writes a value's non-ASCII bytes as %XX of its UTF-8: anything else is not such a value, and
+    is refused naming the attribute, not read with the % kept or a replacement character put in."""
+    headers = [*HEADERS.items(), (name, value)] if name not in HEADERS else [*{**HEADERS, name: value}.items()]
+    with pytest.raises(InvalidEvent) as refused:
+        read_message(headers, "application/json", b"{}", route="http")
+    attribute = name.removeprefix("ce-")
+    assert refused.value.field == attribute and refused.value.problem == "header"
+    assert refused.value.reason.startswith(f"{attribute}: the header's percent-encoding is malformed")
+    assert why in refused.value.reason
+
+
+def test_an_attribute_given_twice_is_refused_naming_it_and_a_well_encoded_letter_is_read() -> None:
+    """Two `ce-id` headers (or `cloudEvents_id` beside `cloudEvents:id` over AMQP) leave it unknown which id is
+    meant."""
+    with pytest.raises(InvalidEvent) as twice:
+        read_message([*HEADERS.items(), ("ce-id", "evt-2")], "application/json", b"{}", route="http")
+    assert twice.value.field == "id" and "given more than once" in twice.value.reason
+    amqp = {"cloudEvents:" + key[3:]: value for key, value in HEADERS.items()} | {"cloudEvents_id": "evt-2"}
+    with pytest.raises(InvalidEvent) as both_prefixes:
+        read_message(amqp, "application/json", b"{}", route="amqp")
+    assert both_prefixes.value.field == "id"
+    fine = read_message([*HEADERS.items(), ("ce-subject", "Chi%20b%E1%BB%99")], "application/json", b"{}", route="http")
+    assert fine.event is not None and fine.event["subject"] == "Chi bộ"

@@ -216,6 +216,7 @@ BODY_PROBLEM_STATUS = {
     "shape": (422, "invalid"),
     "too_large": (413, "payload_too_large"),
     "neither_mode": (415, "unsupported_media_type"),
+    "header": (422, "invalid"),
 }
 """The HTTP answer to a body meetings could not read as an event or a batch (stored and published all the same)."""
 
@@ -239,7 +240,7 @@ async def ingest_events(
     A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
-    attributes = {name.lower(): value for name, value in headers if name.lower().startswith(HTTP_PREFIXES)}
+    attributes = [(name.lower(), value) for name, value in headers if name.lower().startswith(HTTP_PREFIXES)]
     binary = bool(attributes) and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE)
     reply = await rpc.call(
         IngestBody(

@@ -9,7 +9,7 @@ import logging
 import random
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -437,7 +437,7 @@ async def ingest_delivery(
     *,
     batch: bool,
     route: str = "amqp",
-    headers: Mapping[str, Any] | None = None,
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
     content_type: str | None = CLOUDEVENT_CONTENT_TYPE,
     dry_run: bool = False,
     scope: str | None = None,
@@ -460,7 +460,8 @@ async def ingest_delivery(
                 await _reject_body(
                     uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="", scope=scope
                 )
-            return [IngestResult("", "", "", "rejected", exc.reason, exc.field, "neither_mode")]
+            # neither mode, or a binary-mode attribute header that cannot be read (given twice, bad percent-encoding)
+            return [IngestResult("", "", "", "rejected", exc.reason, exc.field, exc.problem or "neither_mode")]
         if incoming.mode is Mode.BINARY:
             items = [incoming.event]
     if batch:
