@@ -231,6 +231,16 @@ async def statuses(pool: asyncpg.Pool, ids: list[int]) -> dict[int, tuple[str, i
     return {row["id"]: (row["status"], row["attempts"]) for row in rows}
 
 
+async def leased_after_restart(factory: Any, settings: Settings, clock: Clock) -> int:
+    """How many deliveries a restarted sender leases once any lease has long run out (one round, recorded)."""
+    restarted = SmtpSender(settings)
+    clock.value += timedelta(hours=1)
+    try:
+        return await deliver_due(factory, {"email": restarted})
+    finally:
+        await restarted.aclose()
+
+
 async def retire(pool: asyncpg.Pool, ids: list[int]) -> None:
     """Leave nothing due at the test's early time for another run."""
     await pool.execute("UPDATE delivery SET status = 'failed' WHERE id = ANY($1::bigint[]) AND status = 'pending'", ids)
@@ -301,10 +311,7 @@ async def test_stopping_mid_transaction_and_starting_again_sends_nobody_twice(
             await round_
         await sender.aclose()
         assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
-        restarted = SmtpSender(settings)
-        clock.value += timedelta(hours=1)  # any lease long run out
-        assert await deliver_due(factory, {"email": restarted}) == 0
-        await restarted.aclose()
+        assert await leased_after_restart(factory, settings, clock) == 0
         assert len(smtp.mails) == 1 and all(smtp.copies(address) == 1 for address in by_address)
     finally:
         await retire(pool, ids)
@@ -336,10 +343,7 @@ async def test_stopping_pipelined_rounds_mid_transaction_records_both_rounds_and
         await rounds.drain()  # as run_deliveries does on its way out
         await sender.aclose()
         assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
-        restarted = SmtpSender(settings)
-        clock.value += timedelta(hours=1)
-        assert await DeliveryRounds(factory, {"email": restarted}).step() == 0
-        await restarted.aclose()
+        assert await leased_after_restart(factory, settings, clock) == 0
         assert len(smtp.mails) == 2 and all(smtp.copies(address) == 1 for address in [*first, *second])
     finally:
         await retire(pool, ids)
@@ -370,10 +374,7 @@ async def test_stopping_while_waiting_for_a_rounds_recording_still_records_it_an
         await rounds.drain()  # as run_deliveries does on its way out
         await sender.aclose()
         assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
-        restarted = SmtpSender(settings)
-        clock.value += timedelta(hours=1)  # any lease long run out
-        assert await DeliveryRounds(factory, {"email": restarted}).step() == 0
-        await restarted.aclose()
+        assert await leased_after_restart(factory, settings, clock) == 0
         assert len(smtp.mails) == 1 and all(smtp.copies(address) == 1 for address in by_address)
     finally:
         await retire(pool, ids)

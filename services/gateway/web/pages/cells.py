@@ -1,5 +1,7 @@
 """A cell's year (ratings as a strip, meetings) and a meeting with its score explained item by item."""
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -50,8 +52,10 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         reference = score.get("framework") or {}
         framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
         lines = explained_lines(score, framework)
-    followed = await followed_cells(principal, rpc=state.rpc, directory=state.directory)
-    members = await data.members_by_id(state, principal, meeting.cell_id)
+    followed, members = await asyncio.gather(
+        followed_cells(principal, rpc=state.rpc, directory=state.directory),
+        data.members_by_id(state, principal, meeting.cell_id),
+    )
 
     def name(member_id: str) -> str:
         return str(members.get(member_id, {}).get("full_name") or member_id)

@@ -124,8 +124,7 @@ def pager(
     last = offset + len(page["items"])
 
     def at(start: int) -> str:
-        query = {name: value for name, value in {**(offsets or {}), parameter: start}.items() if value}
-        return f"{PAGE}?{urlencode(query)}#{anchor}" if query else f"{PAGE}#{anchor}"
+        return f"{PAGE}{place({**(offsets or {}), parameter: start})}#{anchor}"
 
     return {
         "first": offset + 1,
@@ -226,18 +225,17 @@ async def _page(
     )
 
 
-def place(offsets: Mapping[str, int]) -> str:
-    """The lists' positions as a query string (`?held_offset=20&…`, empty on every first page): the page's forms
-    post to their action with it, so the answer, a redirect or the form again, opens where the operator was."""
-    moved = {parameter: offset for parameter, offset in offsets.items() if offset}
-    return f"?{urlencode(moved)}" if moved else ""
+def place(offsets: Mapping[str, int], **values: Any) -> str:
+    """The lists' positions (those not on their first page) and any `values` as a query string (`?held_offset=20&…`,
+    empty when there is nothing to say): the pagers' links, and the page's forms post to their action with it, so
+    the answer, a redirect or the form again, opens where the operator was."""
+    query = {**{parameter: offset for parameter, offset in offsets.items() if offset}, **values}
+    return f"?{urlencode(query)}" if query else ""
 
 
 def _done(request: Request, notice: str, **values: Any) -> RedirectResponse:
     """Back to the page after an action, with its notice and every list where it was (list_offsets of the post)."""
-    moved = {parameter: offset for parameter, offset in list_offsets(request).items() if offset}
-    query = urlencode({**moved, "notice": notice, **values})
-    return RedirectResponse(f"{PAGE}?{query}#notice", status_code=303)
+    return RedirectResponse(f"{PAGE}{place(list_offsets(request), notice=notice, **values)}#notice", status_code=303)
 
 
 @router.get("/operations")
@@ -314,12 +312,12 @@ async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Res
     """Delete one parked outbox row for good, with a reason."""
     _operator(viewer)
     form = await forms.form_of(request)
-    row = str(_row_number(form))
+    row = _row_number(form)
     try:
         body = forms.build(ParkedDropCreate, {"reason": forms.text(form, "reason")})
     except FormErrors as exc:  # the reason's own message: missing, or too long (naming the limit)
         return await _page(request, viewer, state, errors={f"drop-{row}": _reason_error(exc)})
-    await recovery.drop_parked_row(_service(form), int(row), body, request, viewer.principal, state)
+    await recovery.drop_parked_row(_service(form), row, body, request, viewer.principal, state)
     return _done(request, "row_dropped")
 
 
