@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from limits import RateLimitItem
 from limits import parse as parse_limit
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -119,52 +118,81 @@ class AnonymousGuard:
 
 
 class SignInThrottle:
-    """Failed web sign-ins limited per account name and per client address (`limits` moving windows, like
-    AnonymousGuard): a name or an address over its limit is refused before its password is even checked.
+    """Failed web sign-ins limited per account name and per client address (moving windows in `limits` notation,
+    like AnonymousGuard), counted in PostgreSQL (`web_sign_in_attempt`) so that every gateway replica sees the same
+    attempts: a name or an address over its limit is refused before its password is even checked.
 
-    Attempts still being checked count too, so a burst of parallel guesses cannot slip past the limit while the
-    first ones are hashed. The name is counted whether or not an account has it: the throttle says nothing about
-    who exists."""
+    Attempts still being checked count too, so a burst of parallel guesses, on one replica or several, cannot slip
+    past the limit while the first ones are hashed. The name is counted whether or not an account has it: the
+    throttle says nothing about who exists."""
 
-    def __init__(self, *, per_account: str, per_address: str) -> None:
-        self._account = parse_limit(per_account)
-        self._address = parse_limit(per_address)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._checking: Counter[tuple[str, str]] = Counter()
+    def __init__(self, pool: asyncpg.Pool, *, per_account: str, per_address: str) -> None:
+        self._pool = pool
+        self._limits = {"account": parse_limit(per_account), "address": parse_limit(per_address)}
+        self._longest = max(item.get_expiry() for item in self._limits.values())
 
     @staticmethod
     def _name(username: str) -> str:
         return username.strip().casefold()
 
-    def _checks(self, username: str, client_ip: str) -> list[tuple[RateLimitItem, str, str]]:
-        return [(self._account, "account", self._name(username)), (self._address, "address", client_ip)]
+    def _keys(self, username: str, client_ip: str) -> list[tuple[str, str]]:
+        return [("account", self._name(username)), ("address", client_ip)]
 
-    def begin(self, username: str, client_ip: str) -> int:
-        """Seconds before this name from this address may try a password again (0: it may now, and the attempt is
-        counted as being checked until `end`)."""
-        checks = self._checks(username, client_ip)
-        waits = [
-            max(1, math.ceil(self._limiter.get_window_stats(item, *key).reset_time - time.time()))
-            for item, *key in checks
-            if not self._limiter.test(item, *key, cost=self._checking[(key[0], key[1])] + 1)
-        ]
-        if waits:
-            return max(waits)
-        for _item, kind, key in checks:
-            self._checking[(kind, key)] += 1
-        return 0
+    async def begin(self, username: str, client_ip: str) -> tuple[int, list[int]]:
+        """(seconds before this name from this address may try a password again, the attempt's rows): 0 and the
+        rows counting this attempt as being checked until `end`, or the wait and no rows."""
+        keys = self._keys(username, client_ip)
+        async with self._pool.acquire() as connection, connection.transaction():
+            # one check-and-count at a time per name and per address, across replicas (keys in one order)
+            for kind, key in sorted(keys):
+                await connection.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"sign-in:{kind}:{key}"
+                )
+            waits = []
+            for kind, key in keys:
+                item = self._limits[kind]
+                window = item.get_expiry()
+                # the newest `amount` attempts in the window: when there are that many, the next attempt may go
+                # once the oldest of them has left the window
+                rows = await connection.fetch(
+                    "SELECT EXTRACT(EPOCH FROM attempted_at + make_interval(secs => $3) - now()) AS left_s"
+                    " FROM web_sign_in_attempt WHERE kind = $1 AND key = $2"
+                    " AND attempted_at > now() - make_interval(secs => $3)"
+                    " ORDER BY attempted_at DESC LIMIT $4",
+                    kind,
+                    key,
+                    float(window),
+                    item.amount,
+                )
+                if len(rows) >= item.amount:
+                    waits.append(max(1, math.ceil(float(rows[-1]["left_s"]))))
+            if waits:
+                return max(waits), []
+            ids = await connection.fetch(
+                "INSERT INTO web_sign_in_attempt (kind, key) SELECT * FROM unnest($1::text[], $2::text[]) RETURNING id",
+                [kind for kind, _ in keys],
+                [key for _, key in keys],
+            )
+        return 0, [row["id"] for row in ids]
 
-    def end(self, username: str, client_ip: str, *, ok: bool | None) -> None:
-        """The attempt's outcome: a refused password (False) spends one attempt of the name and of the address, the
-        right one (True) forgets the name's failures (not the address's); None (the check broke) spends nothing."""
-        for item, kind, key in self._checks(username, client_ip):
-            self._checking[(kind, key)] -= 1
-            if self._checking[(kind, key)] <= 0:
-                del self._checking[(kind, key)]
+    async def end(self, username: str, attempt: list[int], *, ok: bool | None) -> None:
+        """The attempt's outcome: a refused password (False) keeps it as a failure of the name and of the address
+        for the window, the right one (True) forgets the name's failures (not the address's); None (the check
+        broke) spends nothing. Attempts older than the longest window are pruned on the way."""
+        async with self._pool.acquire() as connection, connection.transaction():
             if ok is False:
-                self._limiter.hit(item, kind, key)
-        if ok:
-            self._limiter.clear(self._account, "account", self._name(username))
+                await connection.execute("UPDATE web_sign_in_attempt SET failed = true WHERE id = ANY($1)", attempt)
+            else:
+                await connection.execute("DELETE FROM web_sign_in_attempt WHERE id = ANY($1)", attempt)
+            if ok:
+                await connection.execute(
+                    "DELETE FROM web_sign_in_attempt WHERE kind = 'account' AND key = $1 AND failed",
+                    self._name(username),
+                )
+            await connection.execute(
+                "DELETE FROM web_sign_in_attempt WHERE attempted_at < now() - make_interval(secs => $1)",
+                float(self._longest),
+            )
 
 
 def client_address(scope: Scope) -> str:

@@ -1,7 +1,10 @@
 """Body size, batch size and per-token rate limits, each with its own small gateway."""
 
+import asyncio
 import json
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
@@ -24,40 +27,97 @@ def test_the_rate_limiter_refills_over_time() -> None:
     assert limiter.take("a") == 0
 
 
-def _fail(throttle: SignInThrottle, username: str, client_ip: str) -> None:
-    assert throttle.begin(username, client_ip) == 0
-    throttle.end(username, client_ip, ok=False)
+@asynccontextmanager
+async def _throttles(
+    amqp_url: str, database_url: str, *, replicas: int = 1, per_account: str, per_address: str
+) -> AsyncIterator[list[SignInThrottle]]:
+    """The sign-in throttles of `replicas` gateways on one database, each as its lifespan wires it."""
+    async with AsyncExitStack() as stack:
+        throttles = []
+        for _ in range(replicas):
+            app = create_app(
+                gateway_settings(
+                    amqp_url,
+                    database_url,
+                    web_sign_in_account_limit=per_account,
+                    web_sign_in_address_limit=per_address,
+                )
+            )
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            throttles.append(app.state.gateway.sign_in)
+        yield throttles
 
 
-def test_failed_sign_ins_are_limited_per_name_and_per_address() -> None:
-    throttle = SignInThrottle(per_account="2/minute", per_address="3/minute")
-    _fail(throttle, "Officer", "10.0.0.1")
-    _fail(throttle, " officer ", "10.0.0.2")
-    # one name however it is spelled, from any address
-    assert 55 <= throttle.begin("OFFICER", "10.0.0.3") <= 60
-    _fail(throttle, "a", "10.0.0.1")
-    _fail(throttle, "b", "10.0.0.1")
-    # the address is spent: every name from it waits, the same names from elsewhere do not
-    assert throttle.begin("member", "10.0.0.1") > 0
-    assert throttle.begin("member", "10.0.0.4") == 0
+def _unique() -> tuple[str, str]:
+    """A name and an address no other test uses (the attempts live in the shared test database)."""
+    tag = secrets.token_hex(4)
+    return f"officer-{tag}", f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}-{tag}"
 
 
-def test_the_right_password_forgets_the_names_failures() -> None:
-    throttle = SignInThrottle(per_account="2/minute", per_address="30/minute")
-    _fail(throttle, "officer", "10.0.0.1")
-    assert throttle.begin("officer", "10.0.0.1") == 0
-    throttle.end("officer", "10.0.0.1", ok=True)
-    _fail(throttle, "officer", "10.0.0.1")
-    assert throttle.begin("officer", "10.0.0.1") == 0  # one failure since the right password, not two
+async def _fail(throttle: SignInThrottle, username: str, client_ip: str) -> None:
+    wait, attempt = await throttle.begin(username, client_ip)
+    assert wait == 0 and attempt
+    await throttle.end(username, attempt, ok=False)
 
 
-def test_parallel_sign_in_attempts_count_while_they_are_checked() -> None:
-    throttle = SignInThrottle(per_account="2/minute", per_address="30/minute")
-    assert throttle.begin("officer", "10.0.0.1") == 0
-    assert throttle.begin("officer", "10.0.0.2") == 0
-    assert throttle.begin("officer", "10.0.0.3") > 0  # two guesses still being hashed fill the window
-    throttle.end("officer", "10.0.0.1", ok=None)  # a broken check spends nothing
-    assert throttle.begin("officer", "10.0.0.3") == 0
+async def test_failed_sign_ins_are_limited_per_name_and_per_address(
+    amqp_url: str, database_url: str, fakes: FakeServices
+) -> None:
+    name, address = _unique()
+    async with _throttles(amqp_url, database_url, per_account="2/minute", per_address="3/minute") as (throttle,):
+        await _fail(throttle, name.capitalize(), address + "1")
+        await _fail(throttle, f" {name} ", address + "2")
+        # one name however it is spelled, from any address
+        wait, attempt = await throttle.begin(name.upper(), address + "3")
+        assert 55 <= wait <= 60 and attempt == []
+        await _fail(throttle, f"a-{name}", address + "1")
+        await _fail(throttle, f"b-{name}", address + "1")
+        # the address is spent: every name from it waits, the same names from elsewhere do not
+        assert (await throttle.begin(f"member-{name}", address + "1"))[0] > 0
+        assert (await throttle.begin(f"member-{name}", address + "4"))[0] == 0
+
+
+async def test_the_right_password_forgets_the_names_failures(
+    amqp_url: str, database_url: str, fakes: FakeServices
+) -> None:
+    name, address = _unique()
+    async with _throttles(amqp_url, database_url, per_account="2/minute", per_address="30/minute") as (throttle,):
+        await _fail(throttle, name, address)
+        wait, attempt = await throttle.begin(name, address)
+        assert wait == 0
+        await throttle.end(name, attempt, ok=True)
+        await _fail(throttle, name, address)
+        assert (await throttle.begin(name, address))[0] == 0  # one failure since the right password, not two
+
+
+async def test_parallel_sign_in_attempts_count_while_they_are_checked(
+    amqp_url: str, database_url: str, fakes: FakeServices
+) -> None:
+    name, address = _unique()
+    async with _throttles(amqp_url, database_url, per_account="2/minute", per_address="30/minute") as (throttle,):
+        first = await throttle.begin(name, address + "1")
+        assert first[0] == 0
+        assert (await throttle.begin(name, address + "2"))[0] == 0
+        assert (await throttle.begin(name, address + "3"))[0] > 0  # two guesses still being hashed fill the window
+        await throttle.end(name, first[1], ok=None)  # a broken check spends nothing
+        assert (await throttle.begin(name, address + "3"))[0] == 0
+
+
+async def test_replicas_share_one_sign_in_limit(amqp_url: str, database_url: str, fakes: FakeServices) -> None:
+    """Three gateway replicas allow the limit's guesses in all, not three times as many (the throttle lived in
+    each process's memory: a round-robin balancer multiplied the guesses)."""
+    name, address = _unique()
+    async with _throttles(
+        amqp_url, database_url, replicas=3, per_account="4/minute", per_address="100/minute"
+    ) as throttles:
+        for guess in range(4):
+            await _fail(throttles[guess % 3], name, f"{address}{guess}")
+        for throttle in throttles:
+            assert (await throttle.begin(name, address + "x"))[0] > 0
+        # parallel guesses on every replica at once: exactly the limit's number are let through to the password
+        other, _ = _unique()
+        answers = await asyncio.gather(*(throttles[n % 3].begin(other, f"{address}p{n}") for n in range(12)))
+        assert sorted(wait == 0 for wait, _ in answers).count(True) == 4
 
 
 async def test_a_token_over_its_rate_gets_429_with_retry_after_and_large_bodies_413(

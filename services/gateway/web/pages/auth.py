@@ -93,7 +93,7 @@ async def sign_in(
         )
     sub = username.strip()
     address = client_address(request.scope)
-    wait = state.sign_in.begin(sub, address)
+    wait, attempt = await state.sign_in.begin(sub, address)
     if wait:
         # checked before the password, for any name: the answer is the same whether or not the account exists
         log.warning("web_sign_in_throttled", sub=sub, client_ip=address, retry_after=wait)
@@ -116,7 +116,7 @@ async def sign_in(
         password_ok = await accounts.check_password(sub, password)
         ok = password_ok and account is not None and account.active and Role(account.role) in WEB_ROLES
     finally:
-        state.sign_in.end(sub, address, ok=ok)
+        await state.sign_in.end(sub, attempt, ok=ok)
     if not ok or account is None:
         log.info("web_sign_in_refused", sub=sub)
         return sign_in_form(
