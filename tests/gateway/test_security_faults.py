@@ -219,6 +219,24 @@ async def test_anonymous_requests_are_throttled_by_address_and_counted_not_audit
                 statuses.append(response.status_code)
             assert statuses[:20] == [401] * 20 and statuses[20:] == [429] * 180
             assert int(response.headers["retry-after"]) >= 1
+            # a valid token from the throttled address still gets in: one broken client behind a shared address
+            # (a NAT, a data centre's egress) does not lock out the others there
+            _, good_token = await create_account(
+                state.accounts,
+                secret=state.secret,
+                issuer=state.settings.jwt_issuer,
+                sub=f"behind-nat-{secrets.token_hex(3)}",
+                role=Role.INTEGRATION,
+                unit_id=None,
+                person_id=None,
+                days=1,
+                max_days=30,
+                province_wide=True,
+            )
+            me = await client.get("/v1/me", headers={"Authorization": f"Bearer {good_token}"})
+            assert me.status_code == 200 and me.json()["sub"].startswith("behind-nat-")
+            again = await client.get("/v1/me", headers={"Authorization": "Bearer not-a-token"})
+            assert again.status_code == 429  # while bad ones from there are still refused
             # the limit is per address: another client is not held up by this one
             other = httpx.ASGITransport(app=app, client=("198.19.0.1", 1))
             async with httpx.AsyncClient(transport=other, base_url="http://gw") as elsewhere:

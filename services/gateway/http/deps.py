@@ -30,16 +30,13 @@ async def get_principal(
 ) -> Principal:
     """Authenticate the bearer token and authorize it from the stored account, then spend one request of its rate.
 
-    An address whose credentials keep failing is throttled before its next token is even looked at (429)."""
+    An address whose credentials keep failing is throttled (429): past its limit, only a token that verifies still
+    gets in, so one broken client behind a shared address (a NAT, a data centre's egress) does not lock out the
+    others there. Verifying costs no database read for a bad token (its signature fails first), and the identity
+    provider's keys are refetched at most once per PyJWT's cooldown, so the throttle still bounds the cost."""
     challenge = {"WWW-Authenticate": "Bearer"}
     address = client_address(request.scope)
-    if not state.anonymous.allows(address):
-        raise ApiError(
-            429,
-            "rate_limited",
-            "too many requests without a valid token from this address",
-            headers={"Retry-After": state.anonymous.retry_after(address)},
-        )
+    throttled = not state.anonymous.allows(address)
     try:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise TokenError("a bearer token is required")
@@ -47,6 +44,13 @@ async def get_principal(
         if principal.local:
             principal = await authorize_local(state.accounts, sub=principal.sub, issued_at=principal.issued_at)
     except TokenError as exc:
+        if throttled:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many requests without a valid token from this address",
+                headers={"Retry-After": state.anonymous.retry_after(address)},
+            ) from exc
         state.anonymous.failed(address)
         raise ApiError(401, "unauthorized", str(exc), headers=challenge) from exc
     request.state.principal = principal
