@@ -82,8 +82,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             audit=PgAuditLog(pool),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
             sign_in=SignInThrottle(
-                pool,
-                per_account=settings.web_sign_in_account_limit, per_address=settings.web_sign_in_address_limit
+                pool, per_account=settings.web_sign_in_account_limit, per_address=settings.web_sign_in_address_limit
             ),
         )
         flusher = asyncio.create_task(
