@@ -33,7 +33,7 @@ async def report_csv(committee_id: str, viewer: CurrentViewer, state: State, per
     await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
     report = await exports.report(state, viewer.principal, committee_id, period)
     return _download(
-        exports.report_csv(report["rows"]), "text/csv; charset=utf-8", f"bao-cao-{committee_id}-{period}.csv"
+        exports.report_csv(report["rows"], period=period), "text/csv; charset=utf-8", f"bao-cao-{committee_id}-{period}.csv"
     )
 
 
