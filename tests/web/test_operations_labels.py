@@ -9,8 +9,8 @@ import pytest
 from starlette.requests import Request
 
 from services.gateway.web import reasons
-from services.gateway.web.i18n import translations
 from services.gateway.web.core import BadPosition
+from services.gateway.web.i18n import translations
 from services.gateway.web.pages.operations import OFFSET_MOST, SHOWN, list_offsets, pager
 from shared.contracts.meetings import TYPES
 from shared.envelope import CloudEvent
