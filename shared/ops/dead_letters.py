@@ -7,10 +7,11 @@ which the message is dropped): every `.dlq` is declared with a limit as good as 
 DEAD_LETTER_DELIVERY_LIMIT), and one that is not (declared by an older deployment, still holding dead letters) is not
 read on RabbitMQ 4 (peek_is_safe). A quorum queue does not keep its order when messages return, so a listing orders
 them itself, by when they died (then message id, then body): the same messages make the same pages, however often
-they are read. Replay: each message taken is published
+they are read. Each message has a key in the listing (row_key: when it died, its message id, its body), so one row
+is replayed alone even when the same event was dead-lettered twice. Replay: each message chosen is published
 again (same body, properties and headers, plus `x-chibo-replayed`) to the queue it died in, through the default
 exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
-deduplicate), never loses.
+deduplicate), never loses; those not chosen are given back at the end, as a listing gives them back.
 Purge: the queue's `queue.purge`.
 """
 
@@ -153,6 +154,7 @@ def describe(message: AbstractIncomingMessage, position: int, *, carried_count: 
         "headers": headers,
         "body_bytes": len(body),
         "body_preview": text,
+        "key": row_key(message),
     }
 
 
@@ -199,6 +201,12 @@ def _order(message: AbstractIncomingMessage) -> tuple[str, str, str]:
     )
 
 
+def row_key(message: AbstractIncomingMessage) -> str:
+    """The listing's key of one message (when it died, its message id, its whole body: _order), 32 hex digits: two
+    copies of an event dead-lettered twice differ by it, two with the same key are the same message twice."""
+    return hashlib.sha256("\x00".join(_order(message)).encode()).hexdigest()[:32]
+
+
 async def list_dead_letters(
     connection: AbstractConnection, queue: str, *, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
@@ -230,16 +238,21 @@ async def replay_dead_letters(
     limit: int | None = None,
     event_id: str | None = None,
     message_id: str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    """Publish dead letters back to the queue they died in (all, the first `limit`, or those of one event id or
-    AMQP message id); messages not chosen stay. Returns how many were replayed and kept."""
+    """Publish dead letters back to the queue they died in (all, the first `limit`, those of one event id or AMQP
+    message id, or the one row of the listing `key` names: that message once, not the other copies of its id);
+    messages not chosen stay. Returns how many were replayed and kept."""
+    if key is not None:
+        limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
     channel = await connection.channel(publisher_confirms=True)
     replayed = kept = 0
+    last_kept: AbstractIncomingMessage | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
         waiting = declared.declaration_result.message_count or 0
-        choosing = limit is not None or event_id is not None or message_id is not None
+        choosing = limit is not None or event_id is not None or message_id is not None or key is not None
         if waiting and choosing and not await peek_is_safe(connection, queue):
             raise unsafe(queue)  # those not chosen are given back: each return counts
         for _ in range(waiting):  # bounded by what was there: replayed messages that die again are not seen twice
@@ -249,13 +262,16 @@ async def replay_dead_letters(
             if message is None:
                 break
             origin = death_of(message)["queue"]
-            chosen = (event_id is None or describe(message, 0)["event_id"] == event_id) and (
-                message_id is None or message.message_id == message_id
+            chosen = (
+                (event_id is None or describe(message, 0)["event_id"] == event_id)
+                and (message_id is None or message.message_id == message_id)
+                and (key is None or row_key(message) == key)
             )
             if not origin or not chosen:
                 kept += 1
-                continue  # left unacknowledged: it returns to the queue when the channel closes
-            headers = {key: value for key, value in (message.headers or {}).items() if not key.startswith("x-")}
+                last_kept = message
+                continue  # left unacknowledged until the end: given back now, `get` would hand it out again
+            headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers["x-chibo-replayed"] = int(str((message.headers or {}).get("x-chibo-replayed") or 0)) + 1
             await channel.default_exchange.publish(
                 aio_pika.Message(
@@ -274,6 +290,9 @@ async def replay_dead_letters(
             )
             await message.ack()
             replayed += 1
+        if last_kept is not None:  # every one kept given back at once, as a listing gives them back (_peek)
+            await last_kept.nack(multiple=True, requeue=True)
+            await _returned(declared, kept)
     finally:
         await channel.close()
     return {"queue": queue, "replayed": replayed, "kept": kept}

@@ -66,7 +66,12 @@ def add_dead_letter_methods(
         queue = check(request.queue)
         result = await on(
             lambda connection: replay_dead_letters(
-                connection, queue, limit=request.limit, event_id=request.event_id, message_id=request.message_id
+                connection,
+                queue,
+                limit=request.limit,
+                event_id=request.event_id,
+                message_id=request.message_id,
+                key=request.key,
             )
         )
         log.info(
@@ -76,6 +81,7 @@ def add_dead_letter_methods(
             kept=result["kept"],
             event_id=request.event_id,
             message_id=request.message_id,
+            key=request.key,
             limit=request.limit,
         )
         return result

@@ -6,6 +6,7 @@ is (its dead letters with it) while it holds any."""
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,12 +29,14 @@ LISTINGS = 25
 
 @pytest.fixture
 async def connection(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractConnection]:
-    """A connection on the test vhost, the `.dlq` of notifications.events declared afresh and empty."""
+    """A connection on the test vhost, the `.dlq` of notifications.events declared afresh and empty, and the queue
+    itself empty (where replays go)."""
     connection = await aio_pika.connect(amqp_url)
     channel = await connection.channel()
     await channel.queue_delete(DLQ)
-    await channel.close()
     await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])
+    await (await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)).purge()
+    await channel.close()
     yield connection
     await connection.close()
 
@@ -143,6 +146,61 @@ async def test_dead_letters_caught_while_a_queue_was_replaced_are_moved_in_at_th
     assert (item["event_id"], item["queue"], item["reason"]) == (caught, NOTIFICATIONS_EVENTS.name, "rejected")
     with pytest.raises(aio_pika.exceptions.ChannelClosed):  # moved in, then removed
         await (await connection.channel()).declare_queue(f"{DLQ}.upgrade", passive=True)
+
+
+async def copy_of(connection: aio_pika.abc.AbstractConnection, event_id: str, *, died: datetime) -> None:
+    """One copy of an event dead-lettered by its consumer (the same body, message id and event id each time; a
+    header that a replay keeps says which)."""
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
+            headers={
+                "x-first-death-queue": NOTIFICATIONS_EVENTS.name,
+                "x-first-death-reason": "rejected",
+                "copy": died.isoformat(),
+            },
+            message_id=event_id,
+            timestamp=died,
+        ),
+        routing_key=DLQ,
+    )
+    await channel.close()
+
+
+async def test_sending_back_one_row_sends_that_copy_alone_not_every_copy_of_its_event(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """The same event dead-lettered twice is two rows with one event and message id: the row's button replayed both
+    (by event id). Each row has its own key; replaying by it sends that copy once and leaves the other listed."""
+    event_id = random_id("twice")
+    first, second = datetime(2026, 11, 30, 8, 0, tzinfo=UTC), datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    await copy_of(connection, event_id, died=first)
+    await copy_of(connection, event_id, died=second)
+    rows = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert [(row["event_id"], row["died_at"]) for row in rows] == [
+        (event_id, first.isoformat()),
+        (event_id, second.isoformat()),
+    ]
+    assert rows[0]["key"] != rows[1]["key"]
+
+    sent = await replay_dead_letters(connection, DLQ, event_id=event_id, key=rows[1]["key"])
+    assert sent["replayed"] == 1
+    [left] = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert (left["key"], left["died_at"]) == (rows[0]["key"], first.isoformat())
+    channel = await connection.channel()
+    origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
+    replayed = await origin.get(no_ack=True)
+    assert (replayed.message_id, (replayed.headers or {})["copy"]) == (event_id, second.isoformat())  # that copy
+    assert await origin.get(fail=False) is None
+
+    # the same message twice (same death, same body): one row's button sends one of them, the other stays
+    await copy_of(connection, event_id, died=first)
+    twins = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert len(twins) == 2 and twins[0]["key"] == twins[1]["key"]
+    assert (await replay_dead_letters(connection, DLQ, key=twins[0]["key"]))["replayed"] == 1
+    assert (await list_dead_letters(connection, DLQ, limit=10, offset=0))["total"] == 1
+    await (await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)).purge()
 
 
 def fake_connection(version: Any) -> Any:

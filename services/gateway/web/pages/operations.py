@@ -277,10 +277,11 @@ async def operations_page(request: Request, viewer: CurrentViewer, state: State)
 
 @router.post("/operations/dead-letters/replay")
 async def replay_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
-    """Send one dead letter (by event or message id) or all of a queue back to where they died."""
+    """Send one dead letter back to where it died (the row chosen, by its `key`: not the other copies of its event
+    or message id), or all of a queue."""
     _operator(viewer)
     form = await forms.form_of(request)
-    choice = {key: forms.text(form, key) for key in ("event_id", "message_id") if forms.text(form, key)}
+    choice = {name: forms.text(form, name) for name in ("event_id", "message_id", "key") if forms.text(form, name)}
     body = DeadLetterReplayCreate.model_validate(choice if choice else {})
     reply = await recovery.replay_dead_letters(forms.text(form, "queue"), body, request, viewer.principal, state)
     return _done(request, "replayed", count=reply.replayed)
