@@ -11,9 +11,10 @@ from starlette.requests import Request
 from services.gateway.web import reasons
 from services.gateway.web.core import BadPosition
 from services.gateway.web.i18n import translations
-from services.gateway.web.pages.operations import OFFSET_MOST, SHOWN, list_offsets, pager
+from services.gateway.web.pages.operations import OFFSET_MOST, SHOWN, _dead_letters_of, list_offsets, pager
 from shared.contracts.meetings import TYPES
 from shared.envelope import CloudEvent
+from shared.rpc import RpcError
 from tests.support.contract_fields import contract_fields
 
 ALL_PATHS = sorted({field.path for model in TYPES.values() for field in contract_fields(model)})
@@ -161,3 +162,25 @@ def test_each_list_is_named_in_vietnamese_when_its_position_is_refused() -> None
 def test_a_whole_number_past_any_list_is_a_position_past_the_end_not_the_first_page(value: str, offset: int) -> None:
     for parameter in PARAMETERS:
         assert list_offsets(at(f"{parameter}={value}"))[parameter] == offset
+
+
+async def test_a_queue_its_service_will_not_read_is_shown_as_unreadable_with_its_count_not_left_out() -> None:
+    """On RabbitMQ 4 a `.dlq` of an older deployment is not read message by message (409): the page said nothing of
+    it (a part whose service does not answer is left out); now it says why, keeping the queue's "send all back" and
+    "delete all" forms. A service that does not answer still leaves its part out."""
+
+    async def refused() -> Any:
+        raise RpcError("conflict", "evaluation.facts.dlq was declared without chibo's delivery limit", field="queue")
+
+    async def silent() -> Any:
+        raise RpcError("unavailable", "evaluation did not answer")
+
+    page = await _dead_letters_of("evaluation.facts.dlq", 7, refused())
+    assert page == {"queue": "evaluation.facts.dlq", "total": 7, "offset": 0, "items": [], "unreadable": True}
+    assert await _dead_letters_of("evaluation.facts.dlq", 7, silent()) is None
+    note = translations().gettext(
+        "These dead letters cannot be listed one by one: this queue was created by an older version without the"
+        " setting that keeps them when they are read, and this RabbitMQ would delete them after about 20 readings."
+        " Send them all back or delete them all; the service then recreates the queue with the setting."
+    )
+    assert note.startswith("Không thể liệt kê từng thư lỗi") and "trả tất cả về hàng đợi hoặc xóa hết" in note

@@ -90,6 +90,20 @@ async def _quietly(call: Any) -> Any:
         return None
 
 
+async def _dead_letters_of(queue: str, total: int, call: Any) -> dict[str, Any] | None:
+    """One queue's page of dead letters; one its service will not read message by message (409: on RabbitMQ 4, a
+    queue of an older deployment whose reading would drop its letters) as an empty page marked `unreadable`, so the
+    page says why and keeps its "send all back" and "delete all" forms (`total` from the overview's count); None when
+    its service does not answer."""
+    try:
+        page = await call
+    except RpcError as exc:
+        if exc.code != "conflict":
+            return None
+        return {"queue": queue, "total": total, "offset": 0, "items": [], "unreadable": True}
+    return dict(page.model_dump())
+
+
 OFFSET_MOST = 1_000_000
 """The furthest a list is asked to start, the API's own bound (`deps.Offset`): a larger whole number is past the end
 of any list as this one is, and the page says so."""
@@ -172,18 +186,20 @@ async def _page(
     principal = viewer.principal
     offsets = list_offsets(request)
     overview = await recovery.operations_overview(principal, state)
-    waiting = [
-        queue for service in overview.services.values() for queue, count in service.dead_letters.items() if count
-    ]
+    waiting = {
+        queue: count for service in overview.services.values() for queue, count in service.dead_letters.items() if count
+    }
     dead_lists, parked_lists, held, rejections = await asyncio.gather(
         asyncio.gather(
             *(
-                _quietly(
+                _dead_letters_of(
+                    queue,
+                    total,
                     recovery.list_dead_letters(
                         queue, principal, state, limit=SHOWN, offset=offsets[dead_letters_parameter(queue)]
-                    )
+                    ),
                 )
-                for queue in waiting
+                for queue, total in waiting.items()
             )
         ),
         asyncio.gather(
@@ -207,7 +223,7 @@ async def _page(
             )
         ),
     )
-    dead_letters = [page.model_dump() for page in dead_lists if page is not None]
+    dead_letters = [page for page in dead_lists if page is not None]
     parked = {service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page}
     notice = request.query_params.get("notice")
     notice_text = None
