@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractRobustChannel
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractRobustChannel
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
 from shared.contracts import frameworks as frameworks_contract
 from shared.contracts import meetings as meetings_contract
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 INGEST_EXCHANGE = "chibo.ingest"
 EVENTS_EXCHANGE = "chibo.events"
@@ -22,6 +25,14 @@ DEAD_LETTER_EXCHANGE = "chibo.dead-letter"
 UNROUTED_EXCHANGE = "chibo.unrouted"
 UNROUTED_QUEUE = "chibo.unrouted"
 RPC_MESSAGE_TTL_MS = 30_000
+DEAD_LETTER_DELIVERY_LIMIT = 2**31 - 1
+"""The delivery limit of every `.dlq`: as good as none. Listing or replaying one dead letter takes the queue's messages
+and gives the others back, and a quorum queue counts every return against its limit; RabbitMQ 4 sets a default of 20,
+after which a dead letter would be dropped (a `.dlq` has no dead-letter route of its own). The 4.x way to turn it off,
+-1, is read by RabbitMQ 3.x as a limit of 0 (the first return drops the message): a very large limit means the same
+on both. See docs/architecture.md, "Dead letters"."""
+DEAD_LETTER_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum", "x-delivery-limit": DEAD_LETTER_DELIVERY_LIMIT}
+"""Declaration arguments of every `.dlq`."""
 
 
 @dataclass(frozen=True)
@@ -115,16 +126,100 @@ async def declare_exchanges(channel: AbstractChannel) -> None:
     await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
 
 
-async def declare_consumer_queues(channel: AbstractChannel, queues: Sequence[ConsumerQueue]) -> None:
-    """Declare each consumer queue with its dead-letter queue and bind all its routing keys."""
-    dlx = await channel.get_exchange(DEAD_LETTER_EXCHANGE)
-    for spec in queues:
-        exchange = await channel.get_exchange(spec.exchange)
-        queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
-        for key in spec.routing_keys:
-            await queue.bind(exchange, routing_key=key)
-        dead = await channel.declare_queue(spec.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
-        await dead.bind(dlx, routing_key=spec.name)
+async def _has_dead_letter_arguments(connection: AbstractConnection, name: str) -> bool:
+    """Declare the queue with DEAD_LETTER_ARGUMENTS: True when it is new or has them, False when RabbitMQ refuses
+    (PRECONDITION_FAILED: declared before with other arguments, which cannot change in place)."""
+    channel = await connection.channel()  # a refused declaration closes its channel
+    try:
+        await channel.declare_queue(name, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
+        return True
+    except aio_pika.exceptions.ChannelPreconditionFailed:
+        return False
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
+async def _move_all(channel: AbstractChannel, source: str, target: str) -> int:
+    """Every message of `source` published to `target` as it is (body, properties, every header), confirmed, then
+    acknowledged: a crash in between leaves a copy in both, never none. How many."""
+    queue = await channel.declare_queue(source, passive=True)
+    moved = 0
+    while (message := await queue.get(no_ack=False, fail=False)) is not None:
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                bytes(message.body),
+                headers=dict(message.headers or {}),
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                timestamp=message.timestamp,
+                type=message.type,
+                app_id=message.app_id,
+            ),
+            routing_key=target,
+            timeout=30,
+        )
+        await message.ack()
+        moved += 1
+    return moved
+
+
+async def declare_dead_letter_queue(connection: AbstractConnection, name: str, *, routing_key: str) -> bool:
+    """Declare a dead-letter queue with DEAD_LETTER_ARGUMENTS, bound to the dead-letter exchange by `routing_key`;
+    True when it has them. One declared before them by an older deployment is declared again when it holds nothing
+    (no message, no consumer): `<name>.upgrade` is bound beside it first, so whatever dies while the queue is replaced
+    is caught there and moved in after (a crash leaves it to the next start); one holding dead letters is left as it
+    is, and logged, until it has been replayed or purged (its listing checks: shared.ops.dead_letters.peek_is_safe)."""
+    holding = f"{name}.upgrade"
+    replaced = await _has_dead_letter_arguments(connection, name)
+    channel = await connection.channel(publisher_confirms=True)
+    try:
+        dlx = await channel.get_exchange(DEAD_LETTER_EXCHANGE)
+        if not replaced:
+            hold = await channel.declare_queue(holding, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
+            await hold.bind(dlx, routing_key=routing_key)
+            found = (await channel.declare_queue(name, passive=True)).declaration_result
+            if found.message_count or found.consumer_count:
+                await hold.unbind(dlx, routing_key=routing_key)
+                await channel.queue_delete(holding)  # copies only: each is in `name` too
+                log.warning("dead_letter_queue_keeps_old_arguments", queue=name, messages=found.message_count)
+                return False
+            # quorum queues refuse `if_empty`: what dies from here on is in `holding` as well
+            await channel.queue_delete(name)
+            await channel.declare_queue(name, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
+            log.info("dead_letter_queue_redeclared", queue=name, delivery_limit=DEAD_LETTER_DELIVERY_LIMIT)
+        dead = await channel.declare_queue(name, passive=True)
+        await dead.bind(dlx, routing_key=routing_key)
+        try:
+            hold = await channel.declare_queue(holding, passive=True)
+        except aio_pika.exceptions.ChannelClosed:  # none: the usual case
+            return True
+        await hold.unbind(dlx, routing_key=routing_key)
+        moved = await _move_all(channel, holding, name)
+        await channel.queue_delete(holding)
+        log.info("dead_letter_queue_upgrade_drained", queue=name, moved=moved)
+        return True
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
+async def declare_consumer_queues(connection: AbstractConnection, queues: Sequence[ConsumerQueue]) -> None:
+    """Declare each consumer queue with its dead-letter queue (declare_dead_letter_queue) and bind all its routing
+    keys."""
+    channel = await connection.channel()
+    try:
+        for spec in queues:
+            exchange = await channel.get_exchange(spec.exchange)
+            queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
+            for key in spec.routing_keys:
+                await queue.bind(exchange, routing_key=key)
+            await declare_dead_letter_queue(connection, spec.dead_letter_queue, routing_key=spec.name)
+    finally:
+        await channel.close()
 
 
 async def declare_topology(amqp_url: str, queues: Sequence[ConsumerQueue] = ()) -> None:
@@ -133,7 +228,8 @@ async def declare_topology(amqp_url: str, queues: Sequence[ConsumerQueue] = ()) 
     try:
         channel = await connection.channel()
         await declare_exchanges(channel)
-        await declare_consumer_queues(channel, queues)
+        await channel.close()
+        await declare_consumer_queues(connection, queues)
     finally:
         await connection.close()
 

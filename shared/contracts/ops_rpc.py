@@ -46,6 +46,9 @@ class DeadLetterReply(Reply):
     headers: dict[str, Any] = Field(default_factory=dict)
     body_bytes: int
     body_preview: str
+    key: str | None = None
+    """This row, among copies sharing an event or message id: a digest of when it died, its message id and its
+    whole body (ReplayDeadLetters.key). Copies with the same key are the same message twice."""
 
 
 class DeadLettersReply(Reply):
@@ -122,6 +125,8 @@ class ReplayDeadLetters(Request[DeadLetterReplayReply]):
     limit: Annotated[int, Field(ge=1, le=100_000)] | None = None
     event_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     message_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """One row of the listing (DeadLetterReply.key): exactly one message is replayed, not every copy of its id."""
 
 
 class PurgeDeadLetters(Request[DeadLetterPurgeReply]):

@@ -1,12 +1,17 @@
 """Dead-letter queues an operator can work with, over plain AMQP (no management plugin needed).
 
 List: every message (up to PEEK_MOST) is delivered to a consumer of the listing's own and never
-acknowledged, then the channel is closed so every message returns to the queue untouched. A quorum queue does not
-keep its order when messages return, so a listing orders them itself, by when they died (then message id, then
-body): the same messages make the same pages, however often they are read. Replay: each message taken is published
+acknowledged; the consumer is cancelled and every message given back (`basic.nack`, requeue), so each returns to the
+queue untouched. A quorum queue counts each return against its delivery limit (RabbitMQ 4 sets 20 by default, after
+which the message is dropped): every `.dlq` is declared with a limit as good as none (shared.topology.
+DEAD_LETTER_DELIVERY_LIMIT), and one that is not (declared by an older deployment, still holding dead letters) is not
+read on RabbitMQ 4 (peek_is_safe). A quorum queue does not keep its order when messages return, so a listing orders
+them itself, by when they died (then message id, then body): the same messages make the same pages, however often
+they are read. Each message has a key in the listing (row_key: when it died, its message id, its body), so one row
+is replayed alone even when the same event was dead-lettered twice. Replay: each message chosen is published
 again (same body, properties and headers, plus `x-chibo-replayed`) to the queue it died in, through the default
 exchange with publisher confirms, and only then acknowledged: a crash in between duplicates (consumers
-deduplicate), never loses.
+deduplicate), never loses; those not chosen are given back at the end, as a listing gives them back.
 Purge: the queue's `queue.purge`.
 """
 
@@ -21,7 +26,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from shared.topology import CONSUMER_QUEUES
+from shared.topology import CONSUMER_QUEUES, DEAD_LETTER_ARGUMENTS
 
 PREVIEW_CHARS = 500
 PEEK_MOST = 5_000
@@ -35,6 +40,49 @@ DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 
 class UnknownDeadLetterQueue(LookupError):
     """Not one of the system's dead-letter queues."""
+
+
+class UnsafeToRead(RuntimeError):
+    """A dead-letter queue a listing (or a replay that keeps some messages) must not read: on RabbitMQ 4 it still has
+    the default delivery limit, so the returns would drop its dead letters (see peek_is_safe)."""
+
+
+def broker_version(connection: AbstractConnection) -> tuple[int, ...]:
+    """The broker's version from the connection's handshake (`3.10.8` as (3, 10, 8)); () when it does not say."""
+    transport = getattr(connection, "transport", None)
+    properties = getattr(getattr(transport, "connection", None), "server_properties", None) or {}
+    version = properties.get("version")
+    text = version.decode() if isinstance(version, bytes) else str(version or "")
+    parts = [part for part in text.split(".")[:3] if part.isdigit()]
+    return tuple(int(part) for part in parts) if len(parts) == len(text.split(".")[:3]) and parts else ()
+
+
+async def peek_is_safe(connection: AbstractConnection, queue: str) -> bool:
+    """Whether the messages of an existing dead-letter queue can be taken and given back without one being dropped:
+    on RabbitMQ 3.x quorum queues have no delivery limit unless one is set (and chibo sets none lower than
+    DEAD_LETTER_DELIVERY_LIMIT); otherwise the queue must have DEAD_LETTER_ARGUMENTS, which a declaration with them
+    tells (RabbitMQ refuses one with other arguments). A broker that does not say its version is taken as 4."""
+    version = broker_version(connection)
+    if version and version[0] < 4:
+        return True
+    channel = await connection.channel()  # a refused declaration closes its channel
+    try:
+        await channel.declare_queue(queue, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
+        return True
+    except aio_pika.exceptions.ChannelPreconditionFailed:
+        return False
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
+def unsafe(queue: str) -> UnsafeToRead:
+    """The refusal to read a queue peek_is_safe found unsafe, saying what to do."""
+    return UnsafeToRead(
+        f"{queue} was declared without chibo's delivery limit and this broker (RabbitMQ 4) drops a message after 20"
+        " returns: it is not read message by message. Replay all of it (or purge it); the service declares it again"
+        " with the limit at its next start."
+    )
 
 
 def check_queue(name: str) -> str:
@@ -60,9 +108,12 @@ async def dead_letter_counts(connection: AbstractConnection, names: Sequence[str
     return counts
 
 
-def death_of(message: AbstractIncomingMessage) -> dict[str, Any]:
+def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) -> dict[str, Any]:
     """Where, why, how often and when (RFC 3339, or None) a dead letter died: the broker's x-death, else the
-    headers and AMQP timestamp a consumer writes when it dead-letters one event of a batch itself."""
+    headers and AMQP timestamp a consumer writes when it dead-letters one event of a batch itself. `delivery_count`
+    is how often the queue it died in had delivered it: RabbitMQ 4 carries it into the dead-letter queue as
+    `x-delivery-count` (a listing's own returns, `basic.nack` with requeue, do not add to it); RabbitMQ 3.x does not
+    carry it, and its `x-delivery-count` there counts the listings' returns, so `carried_count=False` reads 0."""
     headers: dict[str, Any] = dict(message.headers or {})
     deaths = headers.get("x-death")
     first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
@@ -72,13 +123,13 @@ def death_of(message: AbstractIncomingMessage) -> dict[str, Any]:
         "queue": str(headers.get("x-first-death-queue") or first.get("queue") or ""),
         "reason": str(headers.get("x-first-death-reason") or first.get("reason") or ""),
         "death_count": int(str(first.get("count") or 0)),
-        "delivery_count": int(str(headers.get("x-delivery-count") or 0)),
+        "delivery_count": int(str(headers.get("x-delivery-count") or 0)) if carried_count else 0,
         "died_at": died_at.isoformat() if isinstance(died_at, datetime) else None,
     }
 
 
-def describe(message: AbstractIncomingMessage, position: int) -> dict[str, Any]:
-    """One dead letter for an operator: where and why it died, how often, its ids and a body preview."""
+def describe(message: AbstractIncomingMessage, position: int, *, carried_count: bool = True) -> dict[str, Any]:
+    """One dead letter for an operator: where and why it died, how often (death_of), its ids and a body preview."""
     body = bytes(message.body)
     # characters, not bytes: a cut at PREVIEW_CHARS bytes split a Vietnamese letter into U+FFFD. 4 bytes a character
     # at most hold PREVIEW_CHARS whole ones; a letter split at the end of those bytes falls past the cut
@@ -99,26 +150,46 @@ def describe(message: AbstractIncomingMessage, position: int) -> dict[str, Any]:
         "event_id": event_id if isinstance(event_id, str) else None,
         "type": type_ if isinstance(type_, str) else message.type,
         "routing_key": message.routing_key,
-        **death_of(message),
+        **death_of(message, carried_count=carried_count),
         "headers": headers,
         "body_bytes": len(body),
         "body_preview": text,
+        "key": row_key(message),
     }
 
 
 async def _peek(queue: AbstractQueue, count: int) -> list[AbstractIncomingMessage]:
-    """Up to `count` messages of the queue, delivered (at most `count`, by the prefetch) and not acknowledged: they
-    return to the queue when the channel closes."""
+    """Up to `count` messages of the queue, delivered (at most `count`, by the prefetch) and given back: the consumer
+    is cancelled (nothing more arrives), then every message is returned with `basic.nack` and requeue, which RabbitMQ
+    4 does not count as a failed delivery (a channel closed on them is: `x-delivery-count` would grow by a listing)."""
     arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
     await queue.channel.set_qos(prefetch_count=count)
-    await queue.consume(arrived.put, no_ack=False)
+    tag = await queue.consume(arrived.put, no_ack=False)
     messages: list[AbstractIncomingMessage] = []
     while len(messages) < count:
         try:
             messages.append(await asyncio.wait_for(arrived.get(), PEEK_IDLE))
         except TimeoutError:
             break
+    await queue.cancel(tag)
+    while not arrived.empty():  # delivered between the last wait and the cancel
+        messages.append(arrived.get_nowait())
+    if messages:
+        await max(messages, key=lambda message: message.delivery_tag or 0).nack(multiple=True, requeue=True)
+        await _returned(queue, len(messages))
     return messages
+
+
+async def _returned(queue: AbstractQueue, count: int) -> None:
+    """Wait (at most PEEK_IDLE) until the queue counts the `count` messages given back as waiting again: a quorum
+    queue takes them back a moment after the `basic.nack`, and a listing read meanwhile (the next page, a second
+    operator) would count them as gone."""
+    deadline = asyncio.get_running_loop().time() + PEEK_IDLE
+    while asyncio.get_running_loop().time() < deadline:
+        found = await queue.channel.declare_queue(queue.name, passive=True)
+        if (found.declaration_result.message_count or 0) >= count:
+            return
+        await asyncio.sleep(0.01)
 
 
 def _order(message: AbstractIncomingMessage) -> tuple[str, str, str]:
@@ -128,6 +199,12 @@ def _order(message: AbstractIncomingMessage) -> tuple[str, str, str]:
         message.message_id or "",
         hashlib.sha256(bytes(message.body)).hexdigest(),
     )
+
+
+def row_key(message: AbstractIncomingMessage) -> str:
+    """The listing's key of one message (when it died, its message id, its whole body: _order), 32 hex digits: two
+    copies of an event dead-lettered twice differ by it, two with the same key are the same message twice."""
+    return hashlib.sha256("\x00".join(_order(message)).encode()).hexdigest()[:32]
 
 
 async def list_dead_letters(
@@ -143,9 +220,12 @@ async def list_dead_letters(
         total = declared.declaration_result.message_count or 0
         readable = min(total, PEEK_MOST)
         if offset < readable:
+            if not await peek_is_safe(connection, queue):
+                raise unsafe(queue)
             listing = sorted(await _peek(declared, readable), key=_order)
             page = listing[offset : offset + limit]
-            items = [describe(message, offset + index) for index, message in enumerate(page)]
+            carried = (broker_version(connection) or (4,))[0] >= 4
+            items = [describe(message, offset + index, carried_count=carried) for index, message in enumerate(page)]
     finally:
         await channel.close()  # every message taken goes back, unacknowledged
     return {"queue": queue, "total": total, "offset": offset, "items": items}
@@ -158,15 +238,23 @@ async def replay_dead_letters(
     limit: int | None = None,
     event_id: str | None = None,
     message_id: str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    """Publish dead letters back to the queue they died in (all, the first `limit`, or those of one event id or
-    AMQP message id); messages not chosen stay. Returns how many were replayed and kept."""
+    """Publish dead letters back to the queue they died in (all, the first `limit`, those of one event id or AMQP
+    message id, or the one row of the listing `key` names: that message once, not the other copies of its id);
+    messages not chosen stay. Returns how many were replayed and kept."""
+    if key is not None:
+        limit = 1  # copies with the same key are the same message twice: one is the row chosen
     check_queue(queue)
     channel = await connection.channel(publisher_confirms=True)
     replayed = kept = 0
+    last_kept: AbstractIncomingMessage | None = None
     try:
         declared = await channel.declare_queue(queue, passive=True)
         waiting = declared.declaration_result.message_count or 0
+        choosing = limit is not None or event_id is not None or message_id is not None or key is not None
+        if waiting and choosing and not await peek_is_safe(connection, queue):
+            raise unsafe(queue)  # those not chosen are given back: each return counts
         for _ in range(waiting):  # bounded by what was there: replayed messages that die again are not seen twice
             if limit is not None and replayed >= limit:
                 break
@@ -174,13 +262,16 @@ async def replay_dead_letters(
             if message is None:
                 break
             origin = death_of(message)["queue"]
-            chosen = (event_id is None or describe(message, 0)["event_id"] == event_id) and (
-                message_id is None or message.message_id == message_id
+            chosen = (
+                (event_id is None or describe(message, 0)["event_id"] == event_id)
+                and (message_id is None or message.message_id == message_id)
+                and (key is None or row_key(message) == key)
             )
             if not origin or not chosen:
                 kept += 1
-                continue  # left unacknowledged: it returns to the queue when the channel closes
-            headers = {key: value for key, value in (message.headers or {}).items() if not key.startswith("x-")}
+                last_kept = message
+                continue  # left unacknowledged until the end: given back now, `get` would hand it out again
+            headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers["x-chibo-replayed"] = int(str((message.headers or {}).get("x-chibo-replayed") or 0)) + 1
             await channel.default_exchange.publish(
                 aio_pika.Message(
@@ -199,6 +290,9 @@ async def replay_dead_letters(
             )
             await message.ack()
             replayed += 1
+        if last_kept is not None:  # every one kept given back at once, as a listing gives them back (_peek)
+            await last_kept.nack(multiple=True, requeue=True)
+            await _returned(declared, kept)
     finally:
         await channel.close()
     return {"queue": queue, "replayed": replayed, "kept": kept}

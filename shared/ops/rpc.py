@@ -14,7 +14,7 @@ from aio_pika.abc import AbstractConnection
 
 from shared.contracts import ops_rpc as ops
 from shared.logs import get_logger
-from shared.ops.dead_letters import list_dead_letters, purge_dead_letters, replay_dead_letters
+from shared.ops.dead_letters import UnsafeToRead, list_dead_letters, purge_dead_letters, replay_dead_letters
 from shared.ops.outbox import drop_parked, list_parked, outbox_health, replay_parked
 from shared.rpc import RpcError, RpcMethods
 from shared.topology import CONSUMER_QUEUES
@@ -51,6 +51,8 @@ def add_dead_letter_methods(
             return await work(connection)
         except aio_pika.exceptions.ChannelClosed as exc:  # the queue is not declared (yet)
             raise RpcError("not_found", f"dead-letter queue not declared: {exc}", field="queue") from exc
+        except UnsafeToRead as exc:  # reading it would drop dead letters: refused, saying what to do instead
+            raise RpcError("conflict", str(exc), field="queue") from exc
         finally:
             await connection.close()
 
@@ -64,7 +66,12 @@ def add_dead_letter_methods(
         queue = check(request.queue)
         result = await on(
             lambda connection: replay_dead_letters(
-                connection, queue, limit=request.limit, event_id=request.event_id, message_id=request.message_id
+                connection,
+                queue,
+                limit=request.limit,
+                event_id=request.event_id,
+                message_id=request.message_id,
+                key=request.key,
             )
         )
         log.info(
@@ -74,6 +81,7 @@ def add_dead_letter_methods(
             kept=result["kept"],
             event_id=request.event_id,
             message_id=request.message_id,
+            key=request.key,
             limit=request.limit,
         )
         return result

@@ -8,7 +8,8 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from services.gateway.web.i18n import format_number, format_rating
+from services.gateway.web.i18n import format_number, format_period, format_rating
+from services.gateway.web.periods import last_closed_month, running, this_month
 from tests.support.system import RunningSystem
 from tests.web.conftest import PERIOD, signed_in
 
@@ -40,7 +41,7 @@ async def test_the_report_csv_parses_to_the_apis_figures(system: RunningSystem, 
     assert response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:4] == ["Mã chi bộ", "Chi bộ", "Điểm", "Xếp loại"]
+    assert rows[0][:6] == ["Mã chi bộ", "Chi bộ", "Điểm", "Xếp loại", "Kỳ", "Trạng thái kỳ"]
     by_id = {row[0]: row for row in rows[1:]}
     assert set(by_id) == {item["cell_id"] for item in ranking["items"]}
     for item in ranking["items"]:
@@ -48,9 +49,38 @@ async def test_the_report_csv_parses_to_the_apis_figures(system: RunningSystem, 
         assert row[1] == item["name"]
         assert row[2] == format_number(item["score"])
         assert row[3] == format_rating(item["rating"])
+        assert row[4:6] == [format_period(PERIOD), "đã kết thúc" if not running(PERIOD) else "đang diễn ra (tạm tính)"]
         ratings = (await api.get(f"/v1/cells/{item['cell_id']}/ratings?period={PERIOD}")).json()["items"][0]
-        assert row[4] == str(ratings["regular_held"])
-        assert float(row[6].replace(",", ".")) == pytest.approx(ratings["attendance_rate"] * 100, abs=0.05)
+        assert row[6] == str(ratings["regular_held"])
+        assert float(row[8].replace(",", ".")) == pytest.approx(ratings["attendance_rate"] * 100, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("period", "status"),
+    [
+        (this_month(), "đang diễn ra (tạm tính)"),
+        (f"{this_month()[:4]}-Q{(int(this_month()[5:]) - 1) // 3 + 1}", "đang diễn ra (tạm tính)"),
+        (this_month()[:4], "đang diễn ra (tạm tính)"),
+        (last_closed_month(), "đã kết thúc"),
+        (str(int(this_month()[:4]) - 1), "đã kết thúc"),
+    ],
+)
+def test_every_row_of_the_report_csv_says_whether_its_period_has_ended(period: str, status: str) -> None:
+    """The committee page marks the month still running, the CSV did not: a provisional score (every cell that has
+    not met yet reads Kém) read in a spreadsheet as final. Each row now names its period and whether it has ended."""
+    from services.gateway.web.exports import report_csv
+
+    report = report_csv(
+        [
+            {"cell_id": "cb-1", "name": "Chi bộ thôn 1", "score": 0.0, "rating": "poor", "regular_held": 0},
+            {"cell_id": "cb-2", "name": "Chi bộ thôn 2", "score": 91.5, "rating": "good", "regular_held": 1},
+        ],
+        period=period,
+    )
+    header, *rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig")), delimiter=";"))
+    assert header[2:6] == ["Điểm", "Xếp loại", "Kỳ", "Trạng thái kỳ"]
+    assert [row[4:6] for row in rows] == [[format_period(period), status]] * 2
+    assert [row[2:4] for row in rows] == [["0", "Kém"], ["91,5", "Tốt"]]  # the figures where they were
 
 
 async def test_the_report_pdf_holds_the_cells_names_with_diacritics(
@@ -115,11 +145,12 @@ def test_names_that_read_as_formulas_reach_the_spreadsheet_as_text() -> None:
 
     hostile = ['=HYPERLINK("http://evil.example","Bấm")', "@SUM(1+1)*cmd", "+1+1", "-2+3", "\t=1", "\r=1"]
     report = report_csv(
-        [
+        period="2026-11",
+        rows=[
             {"cell_id": f"cb-{index}", "name": name, "score": 55.0, "rating": "average"}
             for index, name in enumerate(hostile)
         ]
-        + [{"cell_id": "cb-ok", "name": "Chi bộ thôn 1", "score": 90.5, "rating": "good"}]
+        + [{"cell_id": "cb-ok", "name": "Chi bộ thôn 1", "score": 90.5, "rating": "good"}],
     )
     rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig")), delimiter=";"))
     assert [row[1] for row in rows[1:]] == ["'" + name for name in hostile] + ["Chi bộ thôn 1"]

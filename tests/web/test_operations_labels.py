@@ -3,15 +3,18 @@ field of every type in, nested rows included (derived from the contract models, 
 has its name); and its lists page on, as the API does, each by its own parameter, keeping where the others are."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from starlette.requests import Request
 
 from services.gateway.web import reasons
+from services.gateway.web.core import BadPosition
 from services.gateway.web.i18n import translations
-from services.gateway.web.pages.operations import SHOWN, list_offsets, pager
+from services.gateway.web.pages.operations import OFFSET_MOST, SHOWN, _dead_letters_of, list_offsets, pager
 from shared.contracts.meetings import TYPES
 from shared.envelope import CloudEvent
+from shared.rpc import RpcError
 from tests.support.contract_fields import contract_fields
 
 ALL_PATHS = sorted({field.path for model in TYPES.values() for field in contract_fields(model)})
@@ -47,6 +50,11 @@ def test_the_tester_s_fields_and_a_rows_field_read_in_vietnamese() -> None:
     assert reasons.field_label("data.colour") == "“data.colour”"
 
 
+def at(query: str) -> Request:
+    """A request for the operator's page with this query string."""
+    return Request({"type": "http", "query_string": query.encode()})
+
+
 def page(offset: int, count: int, total: int) -> dict[str, Any]:
     """A page of the API's rejections list."""
     return {"items": [{}] * count, "total": total, "limit": SHOWN, "offset": offset}
@@ -74,12 +82,12 @@ def test_the_rejections_list_pages_on_like_the_api() -> None:
 
 def test_each_list_pages_on_by_its_own_parameter_and_keeps_where_the_others_are() -> None:
     query = (
-        "held_offset=45&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation=x"
-        "&parked_offset.meetings=-20&dead_letters_offset.nothing.dlq=40&rejections_offset=99999999&notice=purged"
+        "held_offset=45&dead_letters_offset.evaluation.facts.dlq=20&parked_offset.evaluation="
+        "&dead_letters_offset.nothing.dlq=x&notice=purged"
     )
-    offsets = list_offsets(Request({"type": "http", "query_string": query.encode()}))
+    offsets = list_offsets(at(query))
     assert offsets["held_offset"] == 40 and offsets["dead_letters_offset.evaluation.facts.dlq"] == 20
-    # not a whole number from 0 of at most 7 digits: the first page
+    # none, or empty: the first page
     assert offsets["parked_offset.evaluation"] == offsets["parked_offset.meetings"] == offsets["rejections_offset"] == 0
     assert {"dead_letters_offset.meetings.ingest.dlq", "parked_offset.notifications"} <= offsets.keys()
     assert "dead_letters_offset.nothing.dlq" not in offsets and "notice" not in offsets
@@ -103,3 +111,76 @@ def test_each_list_pages_on_by_its_own_parameter_and_keeps_where_the_others_are(
     )
     assert dead is not None and (dead["first"], dead["last"], dead["next"]) == (21, 25, None)
     assert dead["previous"] == dead["start"] == "/app/operations?held_offset=40#dead-letters-evaluation.facts.dlq"
+
+
+PARAMETERS = sorted(list_offsets(at("")))
+
+
+@pytest.mark.parametrize("value", ["-20", "x", "2.5", "+20", " 20", "20 ", "²", "٣", "1e3", "-0"])
+@pytest.mark.parametrize("parameter", PARAMETERS)
+def test_a_position_that_is_no_whole_number_from_0_is_refused_naming_its_parameter(value: str, parameter: str) -> None:
+    """It was the first page, without a word: the operator read page 1 believing it was the page they asked for."""
+    with pytest.raises(BadPosition) as refused:
+        list_offsets(at(urlencode({"held_offset": "20", parameter: value})))
+    assert (refused.value.parameter, refused.value.value) == (parameter, value)
+    assert refused.value.what.startswith("danh sách ") and refused.value.back.startswith("/app/operations#")
+
+
+def test_each_list_is_named_in_vietnamese_when_its_position_is_refused() -> None:
+    def refused(parameter: str) -> BadPosition:
+        with pytest.raises(BadPosition) as caught:
+            list_offsets(at(f"{parameter}=-1"))
+        return caught.value
+
+    assert refused("held_offset").what == "danh sách sự kiện đang chờ"
+    assert refused("held_offset").back == "/app/operations#held"
+    assert refused("rejections_offset").what == "danh sách sự kiện bị từ chối chưa xử lý"
+    dead = refused("dead_letters_offset.evaluation.facts.dlq")
+    assert dead.what == "danh sách thư lỗi của evaluation.facts.dlq"
+    assert dead.back == "/app/operations#dead-letters-evaluation.facts.dlq"
+    parked = refused("parked_offset.evaluation")
+    assert (parked.what, parked.back) == (
+        "danh sách dòng bị tạm giữ của dịch vụ Chấm điểm",
+        "/app/operations#parked-evaluation",
+    )
+    with pytest.raises(BadPosition) as long:
+        list_offsets(at("held_offset=" + "9" * 100 + "x"))
+    assert long.value.value == "9" * 39 + "…"  # a long value is cut, not echoed whole
+
+
+@pytest.mark.parametrize(
+    ("value", "offset"),
+    [
+        ("99999999", OFFSET_MOST),  # was the first page: now past the end, and the page says so
+        ("9" * 5000, OFFSET_MOST),  # more digits than int() reads
+        (str(OFFSET_MOST + SHOWN), OFFSET_MOST),
+        ("00000000000020", 20),  # leading zeros are no size
+        ("0", 0),
+        ("39", 20),
+    ],
+)
+def test_a_whole_number_past_any_list_is_a_position_past_the_end_not_the_first_page(value: str, offset: int) -> None:
+    for parameter in PARAMETERS:
+        assert list_offsets(at(f"{parameter}={value}"))[parameter] == offset
+
+
+async def test_a_queue_its_service_will_not_read_is_shown_as_unreadable_with_its_count_not_left_out() -> None:
+    """On RabbitMQ 4 a `.dlq` of an older deployment is not read message by message (409): the page said nothing of
+    it (a part whose service does not answer is left out); now it says why, keeping the queue's "send all back" and
+    "delete all" forms. A service that does not answer still leaves its part out."""
+
+    async def refused() -> Any:
+        raise RpcError("conflict", "evaluation.facts.dlq was declared without chibo's delivery limit", field="queue")
+
+    async def silent() -> Any:
+        raise RpcError("unavailable", "evaluation did not answer")
+
+    page = await _dead_letters_of("evaluation.facts.dlq", 7, refused())
+    assert page == {"queue": "evaluation.facts.dlq", "total": 7, "offset": 0, "items": [], "unreadable": True}
+    assert await _dead_letters_of("evaluation.facts.dlq", 7, silent()) is None
+    note = translations().gettext(
+        "These dead letters cannot be listed one by one: this queue was created by an older version without the"
+        " setting that keeps them when they are read, and this RabbitMQ would delete them after about 20 readings."
+        " Send them all back or delete them all; the service then recreates the queue with the setting."
+    )
+    assert note.startswith("Không thể liệt kê từng thư lỗi") and "trả tất cả về hàng đợi hoặc xóa hết" in note

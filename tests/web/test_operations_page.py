@@ -352,6 +352,50 @@ async def test_held_events_page_on_as_the_counter_says(system: RunningSystem, op
         assert "Về trang đầu" in beyond[beyond.index('id="held"') : beyond.index('id="rejections"')]
 
 
+async def test_a_list_position_that_is_no_whole_number_is_a_400_page_naming_it_and_a_huge_one_is_past_the_end(
+    system: RunningSystem, operator: str
+) -> None:
+    """The tester's case: `?held_offset=-5`, `=abc` or `=99999999` showed the first page without a word."""
+    async with signed_in(system, operator) as client:
+        page = await client.get("/app/operations")
+        for value in ("-5", "abc", "2.5"):
+            refused = await client.get(f"/app/operations?rejections_offset=20&held_offset={value}")
+            assert refused.status_code == 400, value
+            assert "<h1>Vị trí danh sách không hợp lệ</h1>" in refused.text
+            assert (
+                f"“{value}” không phải là một vị trí trong danh sách sự kiện đang chờ"
+                " (tham số held_offset của địa chỉ): vui lòng ghi một số nguyên từ 0 trở lên, ví dụ 20."
+            ) in refused.text
+            assert '<a href="/app/operations#held">Về trang đầu</a>' in refused.text
+        dead = await client.get(f"/app/operations?dead_letters_offset.{DLQ}=-20")
+        assert (
+            dead.status_code == 400 and f"danh sách thư lỗi của {DLQ} (tham số dead_letters_offset.{DLQ}" in dead.text
+        )
+        # a form posted with a made-up position is refused before it acts (not done, then an error page)
+        replay = await client.post(
+            "/app/operations/dead-letters/replay?parked_offset.evaluation=x",
+            data={"queue": DLQ, "event_id": "evt-none", "csrf": csrf_of(page.text)},
+        )
+        assert replay.status_code == 400 and "dòng bị tạm giữ của dịch vụ Chấm điểm" in replay.text
+        # someone else's page first: a made-up position is no way around the role
+        await web_account(system, "thanh-vien-vi-tri", "member", "demo-cb-thon-1", "demo-cb-thon-1-dv07")
+        async with signed_in(system, "thanh-vien-vi-tri") as member:
+            assert (await member.get("/app/operations?held_offset=-5")).status_code == 403
+
+        # a whole number past any list: the list says it is past the end, with the way back (not the first page)
+        await feed_all(
+            system,
+            "ops-past-the-end-feed",
+            [feed_event(f"evt-past-{uuid.uuid4().hex[:8]}", "meeting.cancelled.v1", {"meeting_id": "x", "reason": ""})],
+            outcome="rejected",
+        )
+        beyond = await client.get("/app/operations?rejections_offset=99999999")
+        assert beyond.status_code == 200
+        rejections = beyond.text[beyond.text.index('id="rejections"') :]
+        assert "Trang này đã vượt quá cuối danh sách." in rejections and "<tbody>" not in rejections
+        assert '<a href="/app/operations#rejections">Về các sự kiện bị từ chối mới nhất</a>' in rejections
+
+
 def part(page: str, start: str, end: str) -> str:
     """The page's text from `start` to the next `end`."""
     begin = page.index(start)
@@ -422,6 +466,8 @@ async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
             assert len(pages[0]) == 20 and 'data-shown="1-20"' in section and f'data-total="{count}"' in section
             assert f"Đang hiển thị 1–20 trong tổng số {count} {summaries[name]}" in section
             assert f'href="/app/operations?{parameter}=20#{anchor}"' in section and "Xem thêm" in section
+            if name == "dead":  # each row's button sends back that row (its key), not every copy of its event id
+                assert section.count('<input type="hidden" name="key" value="') == len(pages[0])
 
             second = part((await client.get(f"/app/operations?{parameter}=20")).text, start, end)
             last = min(count, 40)

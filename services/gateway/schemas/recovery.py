@@ -30,11 +30,13 @@ class DeadLetterListRead(BaseModel):
 
 
 class DeadLetterReplayCreate(CreateModel):
-    """Which dead letters to send back to their queue: one event's, one message's, the first `limit`, or (empty
-    body) all of them."""
+    """Which dead letters to send back to their queue: one row of the listing (`key`: exactly that message, not
+    the other copies of its id), one event's or one message's (every copy), the first `limit`, or (empty body) all of
+    them."""
 
     event_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     message_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    key: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
 

@@ -76,6 +76,18 @@ class BadPeriod(Exception):
         self.value = value if len(value) <= 40 else value[:39] + "…"
 
 
+class BadPosition(Exception):
+    """A list's position in the address (`held_offset=-5`, `…=abc`) that is no whole number from 0: a 400 page naming
+    the parameter and its list (`what`, already in Vietnamese), with the way back to the list's first page (`back`)."""
+
+    def __init__(self, *, parameter: str, value: str, what: str, back: str) -> None:
+        super().__init__(parameter)
+        self.parameter = parameter
+        self.value = value if len(value) <= 40 else value[:39] + "…"
+        self.what = what
+        self.back = back
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """The signed-in person: their stored account as a principal, and their session's CSRF token."""
@@ -132,9 +144,11 @@ class CsrfRefused(Exception):
     """A form without the session's CSRF token."""
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    """An error as a Vietnamese page."""
-    return render(request, "error.html", status=status, title=title, message=message)
+def error_page(
+    request: Request, status: int, title: str, message: str, *, back: tuple[str, str] | None = None
+) -> HTMLResponse:
+    """An error as a Vietnamese page; `back` (address, label) is a way back besides the home page."""
+    return render(request, "error.html", status=status, title=title, message=message, back=back)
 
 
 class WebRoute(APIRoute):
@@ -166,6 +180,20 @@ class WebRoute(APIRoute):
                         " or a year (2026).",
                         value=exc.value,
                     ),
+                )
+            except BadPosition as exc:
+                return error_page(
+                    request,
+                    400,
+                    _("Invalid list position"),
+                    _(
+                        "“%(value)s” is not a position in %(what)s (the address's %(parameter)s): write a whole"
+                        " number from 0, such as 20.",
+                        value=exc.value,
+                        what=exc.what,
+                        parameter=exc.parameter,
+                    ),
+                    back=(exc.back, _("Back to the first page")),
                 )
             except (PageNotFound, RequestValidationError):
                 return not_found_page(request)

@@ -60,13 +60,15 @@ async def report(state: GatewayState, principal: Principal, committee_id: str, p
     return {"rollup": rollup, "rows": rows}
 
 
-def report_header() -> list[str]:
-    """The columns of the report, in Vietnamese."""
+def report_header(*, with_period: bool = True) -> list[str]:
+    """The columns of the report, in Vietnamese: the period and whether it has ended beside the score and rating
+    (unless `with_period` is False: the PDF says both once, under its title)."""
     return [
         _("Cell code"),
         _("Cell"),
         _("Score"),
         _("Rating"),
+        *((_("Period"), _("Period status")) if with_period else ()),
         _("Regular meetings held"),
         _("Thematic meetings held"),
         _("Attendance rate (%)"),
@@ -74,8 +76,15 @@ def report_header() -> list[str]:
     ]
 
 
-def report_row(row: dict[str, Any]) -> list[str]:
-    """One cell's figures as a person reads them (`72,5`)."""
+def period_status(period: str) -> str:
+    """Whether the period's figures are final, said on every row of an export: a period not ended yet (the month
+    in progress, or a quarter or year that holds it) is provisional, its figures still moving as cells meet."""
+    return _("in progress (provisional)") if running(period) else _("ended")
+
+
+def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
+    """One cell's figures for the period as a person reads them (`72,5`), with the period and its status (none
+    when `period` is None: report_header without them)."""
     rates = [
         format_number(row[key] * 100) if row.get(key) is not None else ""
         for key in ("attendance_rate", "speaking_rate")
@@ -85,6 +94,7 @@ def report_row(row: dict[str, Any]) -> list[str]:
         str(row.get("name") or row["cell_id"]),
         format_number(row.get("score")) if row.get("score") is not None else "",
         format_rating(row.get("rating")) if row.get("rating") else "",
+        *((format_period(period), period_status(period)) if period is not None else ()),
         str(row.get("regular_held", "")),
         str(row.get("thematic_held", "")),
         *rates,
@@ -115,9 +125,10 @@ def spreadsheet_csv(header: list[str], rows: Iterable[list[str]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def report_csv(rows: list[dict[str, Any]]) -> bytes:
-    """The report as a spreadsheet's CSV (spreadsheet_csv), decimal commas."""
-    return spreadsheet_csv(report_header(), (report_row(row) for row in rows))
+def report_csv(rows: list[dict[str, Any]], *, period: str) -> bytes:
+    """The report for the period as a spreadsheet's CSV (spreadsheet_csv), decimal commas; every row says whether
+    the period has ended, so a provisional figure copied or sorted away from the file's name still says so."""
+    return spreadsheet_csv(report_header(), (report_row(row, period=period) for row in rows))
 
 
 def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:
@@ -135,13 +146,13 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     ]
     subtitle = f"{unit['name']} — {format_period(period)}"
     if running(period):  # the month in progress counts as Poor for every cell that has not met yet
-        subtitle += f" ({_('in progress')})"
+        subtitle += f" ({_('in progress (provisional)')})"
     return pdf.report_pdf(
         title=_("Report on party cell meetings"),
         subtitle=subtitle,
         figures=figures,
-        header=report_header()[1:],
-        rows=[report_row(row)[1:] for row in data["rows"]],
+        header=report_header(with_period=False)[1:],
+        rows=[report_row(row, period=None)[1:] for row in data["rows"]],
     )
 
 

@@ -32,9 +32,8 @@ async def report_csv(committee_id: str, viewer: CurrentViewer, state: State, per
     period = periods.checked(period)
     await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
     report = await exports.report(state, viewer.principal, committee_id, period)
-    return _download(
-        exports.report_csv(report["rows"]), "text/csv; charset=utf-8", f"bao-cao-{committee_id}-{period}.csv"
-    )
+    table = exports.report_csv(report["rows"], period=period)
+    return _download(table, "text/csv; charset=utf-8", f"bao-cao-{committee_id}-{period}.csv")
 
 
 @router.get("/committees/{committee_id}/report.pdf")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.auth import Role
@@ -24,6 +24,7 @@ from services.gateway.schemas.recovery import (
 from services.gateway.web import forms, reasons
 from services.gateway.web.core import (
     PREFIX,
+    BadPosition,
     CurrentViewer,
     FormViewer,
     NotAllowed,
@@ -36,7 +37,15 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
 from shared.rpc import RpcError
 
-router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+
+async def _positions(request: Request, viewer: CurrentViewer) -> None:
+    """Every list position of the address checked before a page is drawn or a form acts (after the sign-in and the
+    role): a made-up `…_offset` is a 400 page naming it, never an action taken and then an error."""
+    _operator(viewer)
+    list_offsets(request)
+
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False, dependencies=[Depends(_positions)])
 PAGE = f"{PREFIX}/operations"
 SHOWN = 20
 """Items of a list a page: each queue's dead letters, each service's parked rows, held events and open rejections
@@ -81,11 +90,36 @@ async def _quietly(call: Any) -> Any:
         return None
 
 
-def list_offset(request: Request, parameter: str) -> int:
-    """Where one of the page's paged lists starts (its parameter, as the API's `offset`): a whole number from 0,
-    rounded down to a page of SHOWN; anything else is the first page."""
+async def _dead_letters_of(queue: str, total: int, call: Any) -> dict[str, Any] | None:
+    """One queue's page of dead letters; one its service will not read message by message (409: on RabbitMQ 4, a
+    queue of an older deployment whose reading would drop its letters) as an empty page marked `unreadable`, so the
+    page says why and keeps its "send all back" and "delete all" forms (`total` from the overview's count); None when
+    its service does not answer."""
+    try:
+        page = await call
+    except RpcError as exc:
+        if exc.code != "conflict":
+            return None
+        return {"queue": queue, "total": total, "offset": 0, "items": [], "unreadable": True}
+    return dict(page.model_dump())
+
+
+OFFSET_MOST = 1_000_000
+"""The furthest a list is asked to start, the API's own bound (`deps.Offset`): a larger whole number is past the end
+of any list as this one is, and the page says so."""
+
+
+def list_offset(request: Request, parameter: str, *, what: str, anchor: str) -> int:
+    """Where one of the page's paged lists starts (its parameter, as the API's `offset`): a whole number from 0 (none
+    or empty: 0), rounded down to a page of SHOWN, at most OFFSET_MOST (past the end, said on the page); anything else
+    is BadPosition naming the parameter and its list (`what`), with the way back to the list (`anchor`)."""
     raw = request.query_params.get(parameter, "")
-    offset = int(raw) if raw.isdigit() and len(raw) <= 7 else 0
+    if not raw:
+        return 0
+    if not re.fullmatch(r"[0-9]+", raw):  # ASCII digits only: "-20", "abc", "2.5", "²" are no position
+        raise BadPosition(parameter=parameter, value=raw, what=what, back=f"{PAGE}#{anchor}")
+    digits = raw.lstrip("0")
+    offset = min(int(digits or "0"), OFFSET_MOST) if len(digits) <= 7 else OFFSET_MOST
     return offset - offset % SHOWN
 
 
@@ -102,14 +136,24 @@ def parked_parameter(service: str) -> str:
 def list_offsets(request: Request) -> dict[str, int]:
     """Where each paged list of the page starts, by its parameter: `held_offset`, `rejections_offset`, one
     `dead_letters_offset.<queue>` per dead-letter queue and one `parked_offset.<service>` per service. A parameter
-    naming no such queue or service is not one of them."""
-    parameters = [
-        "held_offset",
-        "rejections_offset",
-        *(dead_letters_parameter(queue) for queue in recovery.OWNER_OF_DEAD_LETTERS),
-        *(parked_parameter(service) for service in recovery.CATALOGS),
+    naming no such queue or service is not one of them; one that is no position is BadPosition (list_offset)."""
+    lists = [
+        ("held_offset", _("the list of held events"), "held"),
+        ("rejections_offset", _("the list of open rejections"), "rejections"),
+        *(
+            (dead_letters_parameter(queue), _("the dead letters of %(queue)s", queue=queue), f"dead-letters-{queue}")
+            for queue in recovery.OWNER_OF_DEAD_LETTERS
+        ),
+        *(
+            (
+                parked_parameter(service),
+                _("the parked rows of %(service)s", service=_(SERVICES[service])),
+                f"parked-{service}",
+            )
+            for service in recovery.CATALOGS
+        ),
     ]
-    return {parameter: list_offset(request, parameter) for parameter in parameters}
+    return {parameter: list_offset(request, parameter, what=what, anchor=anchor) for parameter, what, anchor in lists}
 
 
 def pager(
@@ -142,18 +186,20 @@ async def _page(
     principal = viewer.principal
     offsets = list_offsets(request)
     overview = await recovery.operations_overview(principal, state)
-    waiting = [
-        queue for service in overview.services.values() for queue, count in service.dead_letters.items() if count
-    ]
+    waiting = {
+        queue: count for service in overview.services.values() for queue, count in service.dead_letters.items() if count
+    }
     dead_lists, parked_lists, held, rejections = await asyncio.gather(
         asyncio.gather(
             *(
-                _quietly(
+                _dead_letters_of(
+                    queue,
+                    total,
                     recovery.list_dead_letters(
                         queue, principal, state, limit=SHOWN, offset=offsets[dead_letters_parameter(queue)]
-                    )
+                    ),
                 )
-                for queue in waiting
+                for queue, total in waiting.items()
             )
         ),
         asyncio.gather(
@@ -177,7 +223,7 @@ async def _page(
             )
         ),
     )
-    dead_letters = [page.model_dump() for page in dead_lists if page is not None]
+    dead_letters = [page for page in dead_lists if page is not None]
     parked = {service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page}
     notice = request.query_params.get("notice")
     notice_text = None
@@ -247,10 +293,11 @@ async def operations_page(request: Request, viewer: CurrentViewer, state: State)
 
 @router.post("/operations/dead-letters/replay")
 async def replay_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
-    """Send one dead letter (by event or message id) or all of a queue back to where they died."""
+    """Send one dead letter back to where it died (the row chosen, by its `key`: not the other copies of its event
+    or message id), or all of a queue."""
     _operator(viewer)
     form = await forms.form_of(request)
-    choice = {key: forms.text(form, key) for key in ("event_id", "message_id") if forms.text(form, key)}
+    choice = {name: forms.text(form, name) for name in ("event_id", "message_id", "key") if forms.text(form, name)}
     body = DeadLetterReplayCreate.model_validate(choice if choice else {})
     reply = await recovery.replay_dead_letters(forms.text(form, "queue"), body, request, viewer.principal, state)
     return _done(request, "replayed", count=reply.replayed)

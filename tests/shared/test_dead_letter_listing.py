@@ -1,0 +1,217 @@
+"""Listing dead letters takes a `.dlq`'s messages and gives them back, and a quorum queue counts each return against
+its delivery limit (RabbitMQ 4 sets 20 by default, then drops the message: a `.dlq` has no dead-letter route). On the
+real broker: an operator paging the list more often than that loses nothing and is not shown the listings as
+deliveries; a `.dlq` declared by an older deployment is declared again with the limit once it is empty, and kept as it
+is (its dead letters with it) while it holds any."""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import aio_pika
+import pytest
+
+from shared.ops.dead_letters import broker_version, list_dead_letters, peek_is_safe, replay_dead_letters
+from shared.topology import (
+    DEAD_LETTER_ARGUMENTS,
+    DEAD_LETTER_EXCHANGE,
+    NOTIFICATIONS_EVENTS,
+    declare_topology,
+)
+from tests.support.ids import random_id
+
+DLQ = NOTIFICATIONS_EVENTS.dead_letter_queue
+LISTINGS = 25
+"""More than RabbitMQ 4's default delivery limit of a quorum queue (20)."""
+
+
+@pytest.fixture
+async def connection(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractConnection]:
+    """A connection on the test vhost, the `.dlq` of notifications.events declared afresh and empty, and the queue
+    itself empty (where replays go)."""
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    await channel.queue_delete(DLQ)
+    await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])
+    await (await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)).purge()
+    await channel.close()
+    yield connection
+    await connection.close()
+
+
+async def dead_letter(connection: aio_pika.abc.AbstractConnection, event_id: str) -> None:
+    """A message as a consumer dead-letters one event of a batch itself: published straight to the `.dlq`."""
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
+            headers={"x-first-death-queue": NOTIFICATIONS_EVENTS.name, "x-first-death-reason": "rejected"},
+            message_id=event_id,
+        ),
+        routing_key=DLQ,
+    )
+    await channel.close()
+
+
+async def has_the_limit(connection: aio_pika.abc.AbstractConnection, name: str) -> bool:
+    """Whether the queue was declared with DEAD_LETTER_ARGUMENTS (RabbitMQ refuses a declaration with others)."""
+    channel = await connection.channel()
+    try:
+        await channel.declare_queue(name, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
+        return True
+    except aio_pika.exceptions.ChannelPreconditionFailed:
+        return False
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
+async def test_paging_the_dead_letters_more_often_than_the_default_delivery_limit_loses_none_and_counts_none(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """The tester's case: each listing returned every message, and each return counted as a delivery (3.10:
+    `x-delivery-count` 1, 2, 3 … shown as the letter's deliveries; 4.x: dropped after the 20th)."""
+    ids = sorted(random_id("dead") for _ in range(3))
+    for event_id in ids:
+        await dead_letter(connection, event_id)
+    assert await has_the_limit(connection, DLQ)
+    assert await peek_is_safe(connection, DLQ)
+
+    for listing in range(LISTINGS):
+        first = await list_dead_letters(connection, DLQ, limit=2, offset=0)
+        second = await list_dead_letters(connection, DLQ, limit=2, offset=2)
+        assert first["total"] == second["total"] == len(ids), listing
+        items = first["items"] + second["items"]
+        assert sorted(item["event_id"] for item in items) == ids, listing
+        # never delivered before it died here: 0, however often the list was read
+        assert [item["delivery_count"] for item in items] == [0, 0, 0], (listing, items)
+        assert {item["queue"] for item in items} == {NOTIFICATIONS_EVENTS.name}
+
+    # a replay of one row gives the others back too: they are still there, and still listed as they were
+    assert (await replay_dead_letters(connection, DLQ, message_id=ids[0]))["replayed"] == 1
+    after = await list_dead_letters(connection, DLQ, limit=10, offset=0)
+    assert sorted(item["event_id"] for item in after["items"]) == ids[1:] and after["total"] == 2
+
+
+async def test_a_dead_letter_queue_of_an_older_deployment_is_redeclared_once_empty_and_kept_while_it_holds_letters(
+    amqp_url: str, connection: aio_pika.abc.AbstractConnection
+) -> None:
+    """A queue's arguments cannot change in place (PRECONDITION_FAILED): starting on a broker whose `.dlq` was
+    declared without the limit must neither fail nor drop its dead letters."""
+    channel = await connection.channel()
+    await channel.queue_delete(DLQ)
+    old = await channel.declare_queue(DLQ, durable=True, arguments={"x-queue-type": "quorum"})
+    await old.bind(DEAD_LETTER_EXCHANGE, routing_key=NOTIFICATIONS_EVENTS.name)
+    kept = random_id("kept")
+    await dead_letter(connection, kept)
+
+    await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])  # a start: not refused
+    await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])
+    assert not await has_the_limit(connection, DLQ)
+    listed = await list_dead_letters(connection, DLQ, limit=10, offset=0)
+    assert [item["event_id"] for item in listed["items"]] == [kept]
+
+    await (await channel.declare_queue(DLQ, passive=True)).purge()
+    await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])  # the next start, once it is empty
+    assert await has_the_limit(connection, DLQ)
+    # bound again: what the broker dead-letters from notifications.events arrives in it
+    publisher = await connection.channel(publisher_confirms=True)
+    dlx = await publisher.get_exchange(DEAD_LETTER_EXCHANGE)
+    routed = random_id("routed")
+    await dlx.publish(aio_pika.Message(b"{}", message_id=routed), routing_key=NOTIFICATIONS_EVENTS.name)
+    listed = await list_dead_letters(connection, DLQ, limit=10, offset=0)
+    assert [item["message_id"] for item in listed["items"]] == [routed]
+    await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])  # and again: nothing changes
+    assert await has_the_limit(connection, DLQ)
+    assert (await list_dead_letters(connection, DLQ, limit=10, offset=0))["total"] == 1
+
+
+async def test_dead_letters_caught_while_a_queue_was_replaced_are_moved_in_at_the_next_start(
+    amqp_url: str, connection: aio_pika.abc.AbstractConnection
+) -> None:
+    """A start that stopped between replacing a `.dlq` and moving in what died meanwhile (`<dlq>.upgrade`)."""
+    channel = await connection.channel(publisher_confirms=True)
+    holding = await channel.declare_queue(f"{DLQ}.upgrade", durable=True, arguments=DEAD_LETTER_ARGUMENTS)
+    await holding.bind(DEAD_LETTER_EXCHANGE, routing_key=NOTIFICATIONS_EVENTS.name)
+    caught = random_id("caught")
+    died: dict[str, Any] = {"x-death": [{"count": 1, "reason": "rejected", "queue": NOTIFICATIONS_EVENTS.name}]}
+    await channel.default_exchange.publish(
+        aio_pika.Message(json.dumps({"id": caught}).encode(), message_id=caught, headers=died),
+        routing_key=f"{DLQ}.upgrade",
+    )
+    await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])
+    [item] = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert (item["event_id"], item["queue"], item["reason"]) == (caught, NOTIFICATIONS_EVENTS.name, "rejected")
+    with pytest.raises(aio_pika.exceptions.ChannelClosed):  # moved in, then removed
+        await (await connection.channel()).declare_queue(f"{DLQ}.upgrade", passive=True)
+
+
+async def copy_of(connection: aio_pika.abc.AbstractConnection, event_id: str, *, died: datetime) -> None:
+    """One copy of an event dead-lettered by its consumer (the same body, message id and event id each time; a
+    header that a replay keeps says which)."""
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
+            headers={
+                "x-first-death-queue": NOTIFICATIONS_EVENTS.name,
+                "x-first-death-reason": "rejected",
+                "copy": died.isoformat(),
+            },
+            message_id=event_id,
+            timestamp=died,
+        ),
+        routing_key=DLQ,
+    )
+    await channel.close()
+
+
+async def test_sending_back_one_row_sends_that_copy_alone_not_every_copy_of_its_event(
+    connection: aio_pika.abc.AbstractConnection,
+) -> None:
+    """The same event dead-lettered twice is two rows with one event and message id: the row's button replayed both
+    (by event id). Each row has its own key; replaying by it sends that copy once and leaves the other listed."""
+    event_id = random_id("twice")
+    first, second = datetime(2026, 11, 30, 8, 0, tzinfo=UTC), datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    await copy_of(connection, event_id, died=first)
+    await copy_of(connection, event_id, died=second)
+    rows = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert [(row["event_id"], row["died_at"]) for row in rows] == [
+        (event_id, first.isoformat()),
+        (event_id, second.isoformat()),
+    ]
+    assert rows[0]["key"] != rows[1]["key"]
+
+    sent = await replay_dead_letters(connection, DLQ, event_id=event_id, key=rows[1]["key"])
+    assert sent["replayed"] == 1
+    [left] = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert (left["key"], left["died_at"]) == (rows[0]["key"], first.isoformat())
+    channel = await connection.channel()
+    origin = await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)
+    replayed = await origin.get(no_ack=True)
+    assert (replayed.message_id, (replayed.headers or {})["copy"]) == (event_id, second.isoformat())  # that copy
+    assert await origin.get(fail=False) is None
+
+    # the same message twice (same death, same body): one row's button sends one of them, the other stays
+    await copy_of(connection, event_id, died=first)
+    twins = (await list_dead_letters(connection, DLQ, limit=10, offset=0))["items"]
+    assert len(twins) == 2 and twins[0]["key"] == twins[1]["key"]
+    assert (await replay_dead_letters(connection, DLQ, key=twins[0]["key"]))["replayed"] == 1
+    assert (await list_dead_letters(connection, DLQ, limit=10, offset=0))["total"] == 1
+    await (await channel.declare_queue(NOTIFICATIONS_EVENTS.name, passive=True)).purge()
+
+
+def fake_connection(version: Any) -> Any:
+    """A connection whose handshake names the broker's version (or not)."""
+    handshake = SimpleNamespace(server_properties={"version": version})
+    return SimpleNamespace(transport=SimpleNamespace(connection=handshake))
+
+
+def test_the_brokers_version_is_read_from_its_handshake() -> None:
+    assert broker_version(fake_connection("3.10.8")) == (3, 10, 8)
+    assert broker_version(fake_connection(b"4.1.0")) == (4, 1, 0)
+    assert broker_version(fake_connection("4.2.0-rc.1")) == ()  # not plainly numbered: taken as 4 by the callers
+    assert broker_version(fake_connection(None)) == ()
+    assert broker_version(fake_connection(None).transport) == ()  # no handshake at all
