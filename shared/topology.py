@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractRobustChannel
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractRobustChannel
 from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
 from shared.contracts import frameworks as frameworks_contract
@@ -126,7 +126,7 @@ async def declare_exchanges(channel: AbstractChannel) -> None:
     await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
 
 
-async def _has_dead_letter_arguments(connection: AbstractConnection, name: str) -> bool:
+async def has_dead_letter_arguments(connection: AbstractConnection, name: str) -> bool:
     """Declare the queue with DEAD_LETTER_ARGUMENTS: True when it is new or has them, False when RabbitMQ refuses
     (PRECONDITION_FAILED: declared before with other arguments, which cannot change in place)."""
     channel = await connection.channel()  # a refused declaration closes its channel
@@ -140,6 +140,25 @@ async def _has_dead_letter_arguments(connection: AbstractConnection, name: str) 
             await channel.close()
 
 
+def message_copy(
+    message: AbstractIncomingMessage, *, headers: dict[str, Any], timestamp: Any = None
+) -> aio_pika.Message:
+    """A persistent copy of a received message to publish again: its body and properties, with `headers` (and the
+    AMQP `timestamp` when given)."""
+    return aio_pika.Message(
+        bytes(message.body),
+        headers=headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        timestamp=timestamp,
+        type=message.type,
+        app_id=message.app_id,
+    )
+
+
 async def _move_all(channel: AbstractChannel, source: str, target: str) -> int:
     """Every message of `source` published to `target` as it is (body, properties, every header), confirmed, then
     acknowledged: a crash in between leaves a copy in both, never none. How many."""
@@ -147,18 +166,7 @@ async def _move_all(channel: AbstractChannel, source: str, target: str) -> int:
     moved = 0
     while (message := await queue.get(no_ack=False, fail=False)) is not None:
         await channel.default_exchange.publish(
-            aio_pika.Message(
-                bytes(message.body),
-                headers=dict(message.headers or {}),
-                content_type=message.content_type,
-                content_encoding=message.content_encoding,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-                timestamp=message.timestamp,
-                type=message.type,
-                app_id=message.app_id,
-            ),
+            message_copy(message, headers=dict(message.headers or {}), timestamp=message.timestamp),
             routing_key=target,
             timeout=30,
         )
@@ -174,7 +182,7 @@ async def declare_dead_letter_queue(connection: AbstractConnection, name: str, *
     is caught there and moved in after (a crash leaves it to the next start); one holding dead letters is left as it
     is, and logged, until it has been replayed or purged (its listing checks: shared.ops.dead_letters.peek_is_safe)."""
     holding = f"{name}.upgrade"
-    replaced = await _has_dead_letter_arguments(connection, name)
+    replaced = await has_dead_letter_arguments(connection, name)
     channel = await connection.channel(publisher_confirms=True)
     try:
         dlx = await channel.get_exchange(DEAD_LETTER_EXCHANGE)

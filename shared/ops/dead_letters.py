@@ -26,7 +26,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from shared.topology import CONSUMER_QUEUES, DEAD_LETTER_ARGUMENTS
+from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
 
 PREVIEW_CHARS = 500
 PEEK_MOST = 5_000
@@ -65,15 +65,7 @@ async def peek_is_safe(connection: AbstractConnection, queue: str) -> bool:
     version = broker_version(connection)
     if version and version[0] < 4:
         return True
-    channel = await connection.channel()  # a refused declaration closes its channel
-    try:
-        await channel.declare_queue(queue, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
-        return True
-    except aio_pika.exceptions.ChannelPreconditionFailed:
-        return False
-    finally:
-        if not channel.is_closed:
-            await channel.close()
+    return await has_dead_letter_arguments(connection, queue)
 
 
 def unsafe(queue: str) -> UnsafeToRead:
@@ -274,17 +266,7 @@ async def replay_dead_letters(
             headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith("x-")}
             headers["x-chibo-replayed"] = int(str((message.headers or {}).get("x-chibo-replayed") or 0)) + 1
             await channel.default_exchange.publish(
-                aio_pika.Message(
-                    bytes(message.body),
-                    headers=headers,
-                    content_type=message.content_type,
-                    content_encoding=message.content_encoding,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=message.message_id,
-                    correlation_id=message.correlation_id,
-                    type=message.type,
-                    app_id=message.app_id,
-                ),
+                message_copy(message, headers=headers),
                 routing_key=origin,
                 timeout=30,
             )

@@ -19,6 +19,7 @@ from shared.topology import (
     DEAD_LETTER_EXCHANGE,
     NOTIFICATIONS_EVENTS,
     declare_topology,
+    has_dead_letter_arguments,
 )
 from tests.support.ids import random_id
 
@@ -55,19 +56,6 @@ async def dead_letter(connection: aio_pika.abc.AbstractConnection, event_id: str
     await channel.close()
 
 
-async def has_the_limit(connection: aio_pika.abc.AbstractConnection, name: str) -> bool:
-    """Whether the queue was declared with DEAD_LETTER_ARGUMENTS (RabbitMQ refuses a declaration with others)."""
-    channel = await connection.channel()
-    try:
-        await channel.declare_queue(name, durable=True, arguments=DEAD_LETTER_ARGUMENTS)
-        return True
-    except aio_pika.exceptions.ChannelPreconditionFailed:
-        return False
-    finally:
-        if not channel.is_closed:
-            await channel.close()
-
-
 async def test_paging_the_dead_letters_more_often_than_the_default_delivery_limit_loses_none_and_counts_none(
     connection: aio_pika.abc.AbstractConnection,
 ) -> None:
@@ -76,7 +64,7 @@ async def test_paging_the_dead_letters_more_often_than_the_default_delivery_limi
     ids = sorted(random_id("dead") for _ in range(3))
     for event_id in ids:
         await dead_letter(connection, event_id)
-    assert await has_the_limit(connection, DLQ)
+    assert await has_dead_letter_arguments(connection, DLQ)
     assert await peek_is_safe(connection, DLQ)
 
     for listing in range(LISTINGS):
@@ -109,13 +97,13 @@ async def test_a_dead_letter_queue_of_an_older_deployment_is_redeclared_once_emp
 
     await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])  # a start: not refused
     await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])
-    assert not await has_the_limit(connection, DLQ)
+    assert not await has_dead_letter_arguments(connection, DLQ)
     listed = await list_dead_letters(connection, DLQ, limit=10, offset=0)
     assert [item["event_id"] for item in listed["items"]] == [kept]
 
     await (await channel.declare_queue(DLQ, passive=True)).purge()
     await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])  # the next start, once it is empty
-    assert await has_the_limit(connection, DLQ)
+    assert await has_dead_letter_arguments(connection, DLQ)
     # bound again: what the broker dead-letters from notifications.events arrives in it
     publisher = await connection.channel(publisher_confirms=True)
     dlx = await publisher.get_exchange(DEAD_LETTER_EXCHANGE)
@@ -124,7 +112,7 @@ async def test_a_dead_letter_queue_of_an_older_deployment_is_redeclared_once_emp
     listed = await list_dead_letters(connection, DLQ, limit=10, offset=0)
     assert [item["message_id"] for item in listed["items"]] == [routed]
     await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])  # and again: nothing changes
-    assert await has_the_limit(connection, DLQ)
+    assert await has_dead_letter_arguments(connection, DLQ)
     assert (await list_dead_letters(connection, DLQ, limit=10, offset=0))["total"] == 1
 
 
