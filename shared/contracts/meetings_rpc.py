@@ -11,6 +11,7 @@ from pydantic import Field
 
 from shared.contracts import ops_rpc as ops
 from shared.periods import Period
+from shared.refusals import Refusal
 from shared.rpc import Page, Reply, Request
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
@@ -44,6 +45,8 @@ class IngestResultReply(Reply):
     """For a body that is not an event or a batch at all, so HTTP can answer 400, 422, 413 or 415."""
     waiting_for: str | None = None
     """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
+    refusal: Refusal | None = None
+    """Why it was rejected or held, machine-readably, when the rule gives a code (shared.refusals)."""
 
 
 class IngestReply(Reply):

@@ -46,6 +46,7 @@ from shared.envelope import (
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
 from shared.reading import ReadError, loads
+from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class IngestResult:
     """For a body that is not an event at all (`syntax`, `shape`, `too_large`), so HTTP can answer 400/422/413."""
     waiting_for: str | None = None
     """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
+    refusal: Refusal | None = None
+    """The machine-readable reason of a rejection or a hold, when its rule gives one (shared.refusals)."""
 
     def as_dict(self, index: int) -> dict[str, Any]:
         """The RPC answer's form of the result."""
@@ -98,6 +101,8 @@ class IngestResult:
             result["problem"] = self.problem
         if self.waiting_for is not None:
             result["waiting_for"] = self.waiting_for
+        if self.refusal is not None:
+            result["refusal"] = self.refusal.model_dump(mode="json", exclude_none=True)
         return result
 
 
@@ -210,7 +215,14 @@ async def judge(
             scope=scope,
         )
         return IngestResult(
-            reading.event_id, reading.source, reading.type, "rejected", error.reason, error.field, error.problem
+            reading.event_id,
+            reading.source,
+            reading.type,
+            "rejected",
+            error.reason,
+            error.field,
+            error.problem,
+            refusal=error.refusal,
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded and await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
@@ -578,7 +590,9 @@ async def _settle(
             scope=scope,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
-        return IngestResult(*identity, "held", held.reason, held.field, waiting_for=held.waiting_for)
+        return IngestResult(
+            *identity, "held", held.reason, held.field, waiting_for=held.waiting_for, refusal=held.refusal
+        )
     except InvalidEvent as exc:
         if retrying:
             await uow.ingest.release(source=event.source, event_id=event.id)
@@ -595,7 +609,7 @@ async def _settle(
             correlation_id=event.correlation_id,
             scope=scope,
         )
-        return IngestResult(*identity, "rejected", exc.reason, exc.field)
+        return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal)
     if retrying:
         await uow.ingest.release(source=event.source, event_id=event.id)
     await publish_applied(event, applied, uow, histories=histories)
@@ -872,6 +886,8 @@ class RejectionResolved(Exception):
         super().__init__(f"rejection {rejection_id} is already {status}: {outcome}{when}; nothing to replay")
         self.status = status
         self.at = at
+        self.refusal = Refusal(code=RefusalCode.ALREADY_REPLAYED, accepted_at=at)
+        """What the RPC answer carries, so a reader needs not parse the moment out of the sentence."""
 
 
 def check_correction_identity(stored: Any, event: Any) -> None:
