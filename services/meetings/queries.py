@@ -242,10 +242,17 @@ async def list_held_events(conn: asyncpg.Connection, *, limit: int, offset: int)
     """Held events, oldest first, each with what it waits for and a preview of its data."""
     rows = await conn.fetch(
         "SELECT source, event_id, type, waiting_for, reason, field, route, held_at,"
-        " left((raw -> 'data')::text, 500) AS data_preview"
+        " left((raw -> 'data')::text, 500) AS data_preview, refusal::text AS refusal"
         " FROM held_event ORDER BY held_at, source, event_id LIMIT $1 OFFSET $2",
         limit,
         offset,
     )
     total = await conn.fetchval("SELECT count(*) FROM held_event")
-    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
+    return page([_held_row(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def _held_row(row: asyncpg.Record) -> dict[str, Any]:
+    """A held event's row as its reply: the refusal (why, machine-readably) only when its rule gave one."""
+    found = dict(row)
+    refusal = found.pop("refusal")
+    return found | ({"refusal": json.loads(refusal)} if refusal else {})

@@ -174,6 +174,9 @@ class HeldEventReply(Reply):
     held_at: datetime
     data_preview: str | None = None
     """The event's `data` as JSON, cut at 500 characters."""
+    refusal: Refusal | None = None
+    """Why it is held, machine-readably (`member_unknown`, `member_not_placed`...; shared.refusals), when its rule
+    gives a code."""
 
 
 # ---- requests ----------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.meetings import handlers
-from shared.contracts.meetings_rpc import IngestReply
+from services.meetings import handlers, queries
+from shared.contracts.meetings_rpc import HeldEventReply, IngestReply
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from tests.meetings import events as ev
@@ -106,3 +106,28 @@ async def test_meetings_rpc_answers_a_cancelled_meetings_command_with_its_code( 
     refusal = again.value.refusal
     assert again.value.code == "conflict" and refusal is not None
     assert refusal.code is RefusalCode.ALREADY_REPLAYED and refusal.accepted_at is not None
+
+
+async def test_a_held_event_keeps_its_code_for_the_held_list(meetings_pool, db) -> None:  # type: ignore[no-untyped-def]
+    """The held list (meetings.rpc list_held_events) says why each event waits by code, as the command's answer did."""
+    methods = rpc_methods(meetings_pool)
+    commune, cell, nobody = random_id("demo-xa"), random_id("demo-cb"), random_id("demo-dv")
+    meeting = f"{cell}-2026-12"
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.scheduled(meeting, cell, starts_at=ev.BASE_TIME + timedelta(days=330), kind="regular"),
+    ]
+    await methods["ingest"](events=feed, route="http", account="feed")
+    roster = ev.attendance(meeting, {nobody: "present"})
+    [result] = (await methods["ingest"](events=[roster], route="http", account="secretary"))["results"]
+    assert result["outcome"] == "held"
+    assert (result["refusal"]["code"], result["refusal"]["member_id"]) == ("member_unknown", nobody)
+    row = await db.fetchrow(
+        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at, NULL AS data_preview,"
+        " refusal::text AS refusal FROM meetings.held_event WHERE event_id = $1",
+        roster["id"],
+    )
+    held = HeldEventReply.model_validate(queries._held_row(row))
+    assert held.refusal is not None
+    assert (held.refusal.code, held.refusal.member_id) == (RefusalCode.MEMBER_UNKNOWN, nobody)

@@ -588,6 +588,7 @@ async def _settle(
             field=held.field,
             route=route,
             scope=scope,
+            refusal=held.refusal,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
         return IngestResult(

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import LockSet
+from shared.refusals import Refusal
 from shared.topology import MEETINGS_INGEST
 
 GATE_KEY = "meetings.ingest"
@@ -47,6 +48,7 @@ class IngestRepository(Protocol):
         field: str | None,
         route: str,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -119,15 +121,17 @@ class PgIngestRepository:
         field: str | None,
         route: str,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
-        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with)."""
+        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with), with
+        the hold's machine-readable reason when its rule gives one."""
         self._any_held = True
         self._waited.add(waiting_for)
         await self._conn.execute(
-            "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) ON CONFLICT (source, event_id) DO UPDATE SET"
-            " waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
-            " released_at = NULL",
+            "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb) ON CONFLICT (source, event_id) DO UPDATE"
+            " SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
+            " refusal = EXCLUDED.refusal, released_at = NULL",
             source,
             event_id,
             event_type,
@@ -137,6 +141,7 @@ class PgIngestRepository:
             field,
             route,
             scope,
+            None if refusal is None else refusal.model_dump_json(exclude_none=True),
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
