@@ -302,7 +302,7 @@ HELD_WHAT = {
 """What a held command would have recorded, by its event type, as the held message names it."""
 HELD_OTHER = N_("this record")
 HELD_ON_ROSTER = frozenset({RefusalCode.MEMBER_NOT_PLACED, RefusalCode.MEMBER_NOT_IN_CELL})
-"""Holds because no record yet puts a known member in the cell on the meeting's date (meetings' code)."""
+"""Meetings' codes for a member that no record (yet) puts in the cell on the meeting's date."""
 MEETING_STATE_REFUSALS = {
     RefusalCode.MEETING_CANCELLED: N_("This meeting was cancelled, so nothing more is recorded for it."),
     RefusalCode.MEETING_ALREADY_HELD: N_(
@@ -368,9 +368,9 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
         log.info("web_command_refused", field=exc.field, message=exc.message)
         field = exc.field or "form"
         name = (names or {}).get(field.removeprefix("data.")) or label(field)
-        refusal = exc.refusal
+        refusal = exc.refusal  # what meetings says by code: the page never reads its English message
         code = refusal.code if refusal is not None else None
-        if code == RefusalCode.MEMBER_NOT_IN_CELL and refusal is not None and refusal.member_id:
+        if refusal is not None and code == RefusalCode.MEMBER_NOT_IN_CELL and refusal.member_id:
             # meetings knows the member was in another cell (or none) on the meeting's date
             message = _(
                 "%(field)s: comrade %(member)s is not a member of this cell on the meeting's date, so this was not "
