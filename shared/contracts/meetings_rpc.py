@@ -159,6 +159,8 @@ class RejectionReply(Reply):
     field: str | None = None
     received_at: datetime | None = None
     status: Literal["open", "replayed"] | None = None
+    refusal: Refusal | None = None
+    """Why it was rejected, machine-readably, when its rule gave a code (shared.refusals); `reason` stays English."""
 
 
 class HeldEventReply(Reply):

@@ -422,6 +422,7 @@ class FakeIngest:
         route: str,
         received_at: datetime,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> str:
         """Store a rejection (an open one for the same event is refreshed) with its write scope; its id."""
         values = {
@@ -431,6 +432,7 @@ class FakeIngest:
             "raw": raw,
             "received_at": received_at,
             "scope": scope,
+            "refusal": refusal,
         }
         if event_id:
             for rejection in self._s.rejections.values():

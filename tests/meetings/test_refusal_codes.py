@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from services.meetings import handlers, queries
-from shared.contracts.meetings_rpc import HeldEventReply, IngestReply
+from shared.contracts.meetings_rpc import HeldEventReply, IngestReply, RejectionReply
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from tests.meetings import events as ev
@@ -95,6 +95,10 @@ async def test_meetings_rpc_answers_a_cancelled_meetings_command_with_its_code( 
     assert result.reason and "is cancelled" in result.reason
 
     assert await db.fetchval("SELECT reason FROM meetings.rejection WHERE event_id = $1", roster["id"]) == result.reason
+    async with meetings_pool.acquire() as conn:  # the stored rejection keeps the code for the operator's list
+        listed = await queries.list_rejections(conn, limit=50, offset=0, type="attendance.recorded.v1", status="open")
+    [stored] = [RejectionReply.model_validate(item) for item in listed["items"] if item["event_id"] == roster["id"]]
+    assert stored.refusal is not None and stored.refusal.code is RefusalCode.MEETING_CANCELLED
 
     broken = ev.raw_event("meeting.cancelled.v1", {"meeting_id": random_id("mtg")})  # no reason: rejected
     await methods["ingest"](events=[broken], route="http", account="x")
@@ -128,6 +132,6 @@ async def test_a_held_event_keeps_its_code_for_the_held_list(meetings_pool, db) 
         " refusal::text AS refusal FROM meetings.held_event WHERE event_id = $1",
         roster["id"],
     )
-    held = HeldEventReply.model_validate(queries._held_row(row))
+    held = HeldEventReply.model_validate(queries._with_refusal(row))
     assert held.refusal is not None
     assert (held.refusal.code, held.refusal.member_id) == (RefusalCode.MEMBER_UNKNOWN, nobody)

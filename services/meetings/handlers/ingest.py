@@ -213,6 +213,7 @@ async def judge(
             received_at=received_at,
             correlation_id=None,
             scope=scope,
+            refusal=error.refusal,
         )
         return IngestResult(
             reading.event_id,
@@ -609,6 +610,7 @@ async def _settle(
             received_at=received_at,
             correlation_id=event.correlation_id,
             scope=scope,
+            refusal=exc.refusal,
         )
         return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal)
     if retrying:
@@ -807,8 +809,10 @@ async def reject(
     received_at: datetime,
     correlation_id: str | None,
     scope: str | None = None,
+    refusal: Refusal | None = None,
 ) -> str:
-    """Store a rejection, publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
+    """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
+    fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
@@ -821,6 +825,7 @@ async def reject(
         route=route,
         received_at=received_at,
         scope=scope,
+        refusal=refusal,
     )
     if event_id:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)

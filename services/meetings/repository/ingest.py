@@ -65,6 +65,7 @@ class IngestRepository(Protocol):
         route: str,
         received_at: datetime,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None: ...
@@ -184,13 +185,15 @@ class PgIngestRepository:
         route: str,
         received_at: datetime,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> str:
-        """Store a rejection (an open one for the same event is refreshed) with the write scope it came with; return
-        its id."""
+        """Store a rejection (an open one for the same event is refreshed) with the write scope it came with and why
+        by code when its rule gave one; return its id."""
+        code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
         if event_id:
             existing = await self._conn.fetchval(
-                "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8"
-                " WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
+                "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8,"
+                " refusal = $9::jsonb WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
                 source,
                 event_id,
                 reason,
@@ -199,14 +202,15 @@ class PgIngestRepository:
                 received_at,
                 event_type,
                 scope,
+                code,
             )
             if existing is not None:
                 return str(existing)
         rejection_id = str(uuid.uuid4())
         await self._conn.execute(
             "INSERT INTO rejection"
-            " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)",
             rejection_id,
             source,
             event_id,
@@ -217,6 +221,7 @@ class PgIngestRepository:
             route,
             received_at,
             scope,
+            code,
         )
         return rejection_id
 

@@ -1,3 +1,0 @@
--- Why an event is held, machine-readably (shared/refusals.py: {"code", "member_id"?}), beside the English reason, so
--- readers of the held list word it by code. Internal to meetings and its RPC: ingest.rejected.v1 is unchanged.
-ALTER TABLE held_event ADD COLUMN IF NOT EXISTS refusal jsonb;
