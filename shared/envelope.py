@@ -19,6 +19,7 @@ from pydantic import (
 
 from shared.periods import VIETNAM_TZ
 from shared.reading import EXTENSION_VALUE, MAX_DEPTH, ReadError, bounded, check_tree, field_name, read_value
+from shared.refusals import Refusal
 
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
@@ -164,7 +165,9 @@ class Event(Generic[DataT]):
 class InvalidEvent(Exception):
     """An event that cannot be accepted, with the reason and the field that is wrong."""
 
-    def __init__(self, reason: str, *, field: str | None = None, problem: str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, field: str | None = None, problem: str | None = None, refusal: Refusal | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
@@ -172,6 +175,8 @@ class InvalidEvent(Exception):
         """For a body that is not an event at all: `syntax` (not JSON), `shape` (not an object or array),
         `too_large`; `header` for a binary-mode attribute header that cannot be read; None for an event whose content
         breaks a rule."""
+        self.refusal = refusal
+        """The machine-readable reason (shared.refusals) when a reader words this refusal itself; None otherwise."""
 
 
 def now() -> datetime:

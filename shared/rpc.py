@@ -3,9 +3,10 @@
 Every method is a pydantic request model in `shared/contracts/<service>_rpc.py` naming its service,
 its method and (as its type parameter) its reply model: `await rpc.call(GetMeetingScore(meeting_id=m))`
 returns a `MeetingScoreReply`. On the wire a request is `{"method", "params", "correlation_id"}` and a
-reply `{"ok": true, "result"}` or `{"ok": false, "error": {"code", "message", "field"}}`; codes map to
+reply `{"ok": true, "result"}` or `{"ok": false, "error": {"code", "message", "field", "refusal"?}}`; codes map to
 HTTP in the gateway (not_found 404, invalid 422, conflict 409, forbidden 403, unavailable 503,
-internal 500). Only a request failing its model is `invalid` (naming the field); a method that
+internal 500); `refusal` (shared.refusals) says why in a form a caller words itself, never by parsing `message`.
+Only a request failing its model is `invalid` (naming the field); a method that
 raises anything but RpcError is `internal`, logged with its traceback. Requests travel to the
 `<service>.rpc` queue with direct reply-to and always carry a timeout.
 """
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.logs import get_logger
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
+from shared.refusals import Refusal
 from shared.telemetry import inject_trace_headers
 
 log = get_logger(__name__)
@@ -50,6 +52,8 @@ class RpcErrorBody(BaseModel):
     code: ErrorCode
     message: str
     field: str | None = None
+    refusal: Refusal | None = Field(default=None, exclude_if=lambda value: value is None)
+    """The machine-readable reason, when the method gives one (off the wire otherwise); `message` stays English."""
 
 
 class RpcReply(BaseModel):
@@ -105,11 +109,15 @@ class Request(BaseModel, Generic[ReplyT]):
 class RpcError(Exception):
     """Raised by a method to answer with an error, and by the client when the answer is one."""
 
-    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, *, field: str | None = None, refusal: Refusal | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.refusal = refusal
+        """Why, as a code and values (shared.refusals), for a caller that words the error itself."""
 
 
 class ServiceUnavailable(RpcError):
@@ -196,7 +204,7 @@ async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
         reply_model = request_type.reply_model()
         reply = result if isinstance(result, reply_model) else reply_model.model_validate(result)
     except RpcError as exc:
-        body = RpcErrorBody(code=exc.code, message=exc.message, field=exc.field)
+        body = RpcErrorBody(code=exc.code, message=exc.message, field=exc.field, refusal=exc.refusal)
         return RpcReply(ok=False, error=body).model_dump(mode="json")
     except Exception as exc:
         # a bug (or a reply not fitting its model) is the service's fault, never the caller's
@@ -244,7 +252,7 @@ class RpcClient:
                 if not reply.ok:
                     error = reply.error or RpcErrorBody(code="internal", message="empty error")
                     outcome = error.code
-                    raise RpcError(error.code, error.message, field=error.field)
+                    raise RpcError(error.code, error.message, field=error.field, refusal=error.refusal)
                 try:
                     return cast(ReplyT, request.reply_model().model_validate(reply.result))
                 except ValidationError as exc:

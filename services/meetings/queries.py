@@ -226,26 +226,33 @@ async def list_rejections(
     """Stored rejections, newest first."""
     where = " WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR status = $2)"
     rows = await conn.fetch(
-        "SELECT rejection_id, source, event_id, type, reason, field, received_at, status FROM rejection"
-        + where
-        + " ORDER BY received_at DESC, rejection_id LIMIT $3 OFFSET $4",
+        "SELECT rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal"
+        " FROM rejection" + where + " ORDER BY received_at DESC, rejection_id LIMIT $3 OFFSET $4",
         type,
         status,
         limit,
         offset,
     )
     total = await conn.fetchval("SELECT count(*) FROM rejection" + where, type, status)
-    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
+    return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 async def list_held_events(conn: asyncpg.Connection, *, limit: int, offset: int) -> dict[str, Any]:
     """Held events, oldest first, each with what it waits for and a preview of its data."""
     rows = await conn.fetch(
         "SELECT source, event_id, type, waiting_for, reason, field, route, held_at,"
-        " left((raw -> 'data')::text, 500) AS data_preview"
+        " left((raw -> 'data')::text, 500) AS data_preview, refusal::text AS refusal"
         " FROM held_event ORDER BY held_at, source, event_id LIMIT $1 OFFSET $2",
         limit,
         offset,
     )
     total = await conn.fetchval("SELECT count(*) FROM held_event")
-    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
+    return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def _with_refusal(row: asyncpg.Record) -> dict[str, Any]:
+    """A held event's or a rejection's row as its reply: the refusal (why, machine-readably) only when its rule gave
+    one."""
+    found = dict(row)
+    refusal = found.pop("refusal")
+    return found | ({"refusal": json.loads(refusal)} if refusal else {})

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from shared.contracts import ops_rpc as ops
 from shared.periods import Period
+from shared.refusals import Refusal
 from shared.rpc import Page, Reply, Request
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
@@ -44,6 +45,8 @@ class IngestResultReply(Reply):
     """For a body that is not an event or a batch at all, so HTTP can answer 400, 422, 413 or 415."""
     waiting_for: str | None = None
     """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
+    refusal: Refusal | None = None
+    """Why it was rejected or held, machine-readably, when the rule gives a code (shared.refusals)."""
 
 
 class IngestReply(Reply):
@@ -156,6 +159,8 @@ class RejectionReply(Reply):
     field: str | None = None
     received_at: datetime | None = None
     status: Literal["open", "replayed"] | None = None
+    refusal: Refusal | None = None
+    """Why it was rejected, machine-readably, when its rule gave a code (shared.refusals); `reason` stays English."""
 
 
 class HeldEventReply(Reply):
@@ -171,6 +176,9 @@ class HeldEventReply(Reply):
     held_at: datetime
     data_preview: str | None = None
     """The event's `data` as JSON, cut at 500 characters."""
+    refusal: Refusal | None = None
+    """Why it is held, machine-readably (`member_unknown`, `member_not_placed`...; shared.refusals), when its rule
+    gives a code."""
 
 
 # ---- requests ----------------------------------------------------------------------------------

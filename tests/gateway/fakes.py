@@ -23,6 +23,7 @@ from shared.contracts.ops_rpc import OpsCatalog
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
 from shared.ops.rpc import add_dead_letter_methods
+from shared.refusals import RefusalCode
 from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
 from tests.support.ids import random_id
@@ -251,9 +252,16 @@ class World:
             reason = f"{outside}: outside {scope}, the only subtree this account may write"
             self.rejected.append(result | {"reason": reason, "field": outside})
             return {**result, "outcome": "rejected", "reason": reason, "field": outside}
+        data = event.envelope.data
+        meeting = self.meetings.get(str(data.get("meeting_id")))
+        if meeting is not None and meeting["status"] == "cancelled":
+            # meetings' require_not_cancelled: the code travels beside an English reason a reader must not parse
+            reason = f"data.meeting_id: meeting {meeting['meeting_id']} is cancelled; nothing more is recorded"
+            self.rejected.append(result | {"reason": reason, "field": "data.meeting_id"})
+            refusal = {"code": RefusalCode.MEETING_CANCELLED.value}
+            return {**result, "outcome": "rejected", "reason": reason, "field": "data.meeting_id", "refusal": refusal}
         self.seen.add((event.source, event.id))
         self.ingested.append(json.loads(raw) if isinstance(raw, bytes) else raw)
-        data = event.envelope.data
         if event.type == "meeting.scheduled.v1":
             self.meetings[data["meeting_id"]] = {
                 **self._meeting(data["meeting_id"], data["cell_id"]),

@@ -142,6 +142,23 @@ async def test_the_meeting_lifecycle_commands_reach_meetings(
         assert event["type"] == event_type and event["data"]["meeting_id"] == mid
 
 
+async def test_a_command_on_a_cancelled_meeting_is_a_422_with_meetings_reason_code(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """Meetings' machine-readable code reaches the API's error beside the English message (an optional field)."""
+    mid = random_id("mtg")
+    world.meetings[mid] = {**world._meeting(mid, world.cell_a1), "status": "cancelled"}
+    response = await client.post(
+        f"/v1/meetings/{mid}/documents",
+        json={"items": [{"title": "x", "kind": "content"}]},
+        headers=headers["secretary"],
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert (error["code"], error["field"], error["reason_code"]) == ("invalid", "data.meeting_id", "meeting_cancelled")
+    assert "is cancelled" in error["message"]
+
+
 async def test_minutes_ending_before_they_start_are_a_422_naming_ended_at(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:

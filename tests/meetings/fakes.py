@@ -29,6 +29,7 @@ from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
+from shared.refusals import Refusal
 
 
 def newer(candidate: Version, stored: Version | None) -> bool:
@@ -375,8 +376,9 @@ class FakeIngest:
         field: str | None,
         route: str,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
-        """Park the event (keeping its first hold time and its write scope)."""
+        """Park the event (keeping its first hold time and its write scope, and why by code)."""
         key = (source, event_id)
         first = self._s.held.get(key, {}).get("held_at", now())
         self._s.held[key] = {
@@ -389,6 +391,7 @@ class FakeIngest:
             "field": field,
             "route": route,
             "scope": scope,
+            "refusal": refusal,
             "held_at": first,
             "released_at": None,
         }
@@ -419,6 +422,7 @@ class FakeIngest:
         route: str,
         received_at: datetime,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> str:
         """Store a rejection (an open one for the same event is refreshed) with its write scope; its id."""
         values = {
@@ -428,6 +432,7 @@ class FakeIngest:
             "raw": raw,
             "received_at": received_at,
             "scope": scope,
+            "refusal": refusal,
         }
         if event_id:
             for rejection in self._s.rejections.values():

@@ -1,6 +1,7 @@
 """The typed RPC: requests checked against their model, bugs answered as `internal` with a logged traceback."""
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 import pytest
@@ -8,6 +9,8 @@ from faststream.rabbit import RabbitBroker
 from pydantic import Field
 
 from shared.contracts.evaluation_rpc import GetMeetingScore, MeetingScoreReply
+from shared.periods import VIETNAM_TZ
+from shared.refusals import Refusal, RefusalCode
 from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
 from tests.support.logs import route_logs_to_stdlib, structured_logs
@@ -32,8 +35,15 @@ class CountMembers(Request[CountReply]):
 CELLS = {"c1": ["m1", "m2"]}
 
 
+REPLAYED_AT = datetime(2026, 12, 4, 19, 30, tzinfo=VIETNAM_TZ)
+
+
 async def count_members(request: CountMembers) -> CountReply:
-    """Answers from CELLS; an unknown cell is a KeyError: a bug, not a bad request."""
+    """Answers from CELLS; an unknown cell is a KeyError: a bug, not a bad request; cell `replayed` is a conflict
+    carrying a refusal (its code and its moment)."""
+    if request.cell_id == "replayed":
+        refusal = Refusal(code=RefusalCode.ALREADY_REPLAYED, accepted_at=REPLAYED_AT)
+        raise RpcError("conflict", "worded any way at all", field="cell_id", refusal=refusal)
     return CountReply(cell_id=request.cell_id, members=len(CELLS[request.cell_id]))
 
 
@@ -119,3 +129,15 @@ async def test_over_the_broker_a_bad_request_and_a_bug_come_back_as_their_codes(
     with pytest.raises(RpcError) as bug:
         await probe.call(CountMembers(cell_id="unknown-cell"))
     assert bug.value.code == "internal"
+
+
+async def test_a_refusal_travels_with_its_code_and_values_over_the_broker(probe: RpcClient) -> None:
+    """A method's RpcError carrying a refusal reaches the caller with the code typed and its values, beside the
+    English message; an error without one keeps the wire form it always had (no `refusal` key)."""
+    with pytest.raises(RpcError) as conflict:
+        await probe.call(CountMembers(cell_id="replayed"))
+    refusal = conflict.value.refusal
+    assert conflict.value.code == "conflict" and refusal is not None
+    assert refusal.code is RefusalCode.ALREADY_REPLAYED and refusal.accepted_at == REPLAYED_AT
+    plain = await answer(RpcRequest(method="count_members", params={"cell_id": "c1", "limit": 50}), probe_methods())
+    assert "refusal" not in plain["error"]

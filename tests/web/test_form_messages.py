@@ -9,10 +9,12 @@ from pydantic import BaseModel, Field, HttpUrl
 
 from services.gateway.handlers import build_command_event
 from services.gateway.http.preferences import PreferencesUpdate
-from services.gateway.schemas import MeetingRescheduleCreate, MeetingScheduleCreate, MinutesApprovalCreate
+from services.gateway.schemas import CommandRead, MeetingRescheduleCreate, MeetingScheduleCreate, MinutesApprovalCreate
 from services.gateway.web import forms
 from services.gateway.web.forms import FormErrors
 from shared.contracts.meetings import MeetingScheduled
+from shared.refusals import Refusal, RefusalCode
+from shared.rpc import RpcError
 
 MEETING = {"kind": "regular", "starts_at": "2026-12-04T19:30:00+07:00", "location": "Nhà văn hóa", "agenda": ["a"]}
 
@@ -125,7 +127,6 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
         check_reschedule,
         require_not_cancelled,
     )
-    from shared.rpc import RpcError
 
     at = (datetime(2026, 11, 1, tzinfo=UTC), "e-1")
     later = (datetime(2026, 11, 2, tzinfo=UTC), "e-2")
@@ -148,8 +149,83 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
             check_reschedule(meeting, version=later)
 
     async def command() -> None:
-        raise RpcError("invalid", str(rule.value), field="data.meeting_id")
+        raise RpcError("invalid", str(rule.value), field="data.meeting_id", refusal=rule.value.refusal)
 
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert list(caught.value.errors.values()) == [expected]
+
+    async def reworded() -> None:  # the page goes by the code, never by meetings' English wording
+        raise RpcError("invalid", "something else entirely", field="data.meeting_id", refusal=rule.value.refusal)
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(reworded())
+    assert list(caught.value.errors.values()) == [expected]
+
+
+async def test_a_member_of_another_cell_is_named_from_the_code_not_the_wording() -> None:
+    """A roster naming a member meetings knows to be elsewhere on the meeting's date says so, naming the member from
+    the refusal's values, whatever the English reason says; the same wording without the code is only "not
+    accepted"."""
+
+    async def command(refusal: Refusal | None) -> None:
+        raise RpcError(
+            "invalid", "data.records.1.member_id: reworded", field="data.records.1.member_id", refusal=refusal
+        )
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command(Refusal(code=RefusalCode.MEMBER_NOT_IN_CELL, member_id="dv-7")))
+    [message] = caught.value.errors.values()
+    assert "dv-7" in message and "không phải là đảng viên của chi bộ vào ngày sinh hoạt" in message
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command(None))
+    [message] = caught.value.errors.values()
+    assert "dv-7" not in message and "hệ thống không chấp nhận giá trị này" in message
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (RefusalCode.MEMBER_NOT_PLACED, "không có tên trong danh sách đảng viên của chi bộ"),
+        (RefusalCode.MEMBER_UNKNOWN, "hệ thống chưa có hồ sơ của đồng chí dv-9"),
+        (None, "Đang chờ thông tin của đảng viên dv-9"),
+    ],
+)
+async def test_a_held_command_says_why_by_its_code(code: RefusalCode | None, expected: str) -> None:
+    """A held command's message is picked by meetings' code (an English reason that says otherwise changes
+    nothing); without a code it names what it waits for."""
+    held = CommandRead(
+        event_id="e-1",
+        type="minutes.submitted.v1",
+        subject="m-1",
+        outcome="held",
+        reason="speakers.0: some reworded English sentence",
+        field="data.speakers.0",
+        waiting_for="member:dv-9",
+        reason_code=code,
+    )
+
+    async def command() -> CommandRead:
+        return held
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    [message] = caught.value.errors.values()
+    assert expected in message
+
+
+def test_an_already_replayed_rejection_takes_its_moment_from_the_refusal_not_the_wording() -> None:
+    """The operator page's 409 names when the event was accepted from meetings' `accepted_at`, whatever the English
+    message says; a conflict without it says `—` rather than a moment parsed out of a sentence."""
+    from datetime import datetime
+
+    from services.gateway.web.pages.operations import already_replayed
+    from shared.periods import VIETNAM_TZ
+
+    accepted = Refusal(code=RefusalCode.ALREADY_REPLAYED, accepted_at=datetime(2026, 12, 4, 19, 30, tzinfo=VIETNAM_TZ))
+    reworded = RpcError("conflict", "replayed before; see the log", field="rejection_id", refusal=accepted)
+    message = already_replayed(reworded, event="evt-1")
+    assert message.startswith("Sự kiện bị từ chối evt-1 đã được xét lại và chấp nhận lúc 19:30 ")
+    assert "04/12/2026" in message
+    old_wording = RpcError("conflict", "rejection r-1 is already replayed: accepted at 2026-12-04T19:30:00+07:00; x")
+    assert "lúc —," in already_replayed(old_wording, event="evt-1")

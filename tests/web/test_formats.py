@@ -129,6 +129,21 @@ def test_a_rejection_is_explained_in_vietnamese_naming_the_field(
     assert vietnamese in explain_rejection(reason, field)
 
 
+@pytest.mark.parametrize(
+    ("code", "vietnamese"),
+    [
+        ("member_not_in_cell", "Trường người chủ trì: Đảng viên không thuộc chi bộ này vào ngày sinh hoạt."),
+        ("meeting_cancelled", "Trường người chủ trì: Buổi sinh hoạt đã bị hủy nên không thể thực hiện việc này."),
+    ],
+)
+def test_a_rejection_with_a_code_is_explained_by_the_code_not_the_wording(code: str, vietnamese: str) -> None:
+    """A stored rejection carrying meetings' code is said by it, whatever its English reason says; the same reason
+    without a code falls back to the wording, and to "not valid" when no wording is known."""
+    reworded = "data.chair_id: something meetings might say one day"
+    assert explain_rejection(reworded, "data.chair_id", {"code": code}) == vietnamese
+    assert explain_rejection(reworded, "data.chair_id", None).endswith("Giá trị không hợp lệ.")
+
+
 def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
     said = explain_hold("minutes:m1", "data.meeting_id: meeting m1 has no minutes yet", "data.meeting_id")
     assert said == "Trường buổi sinh hoạt: Đang chờ biên bản của buổi sinh hoạt m1."

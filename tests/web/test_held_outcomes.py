@@ -138,6 +138,7 @@ async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem,
             assert again.status_code == 409, again.text
             message = again.json()["message"]
             assert f"rejection {rejection['rejection_id']} is already replayed: accepted at " in message
+            assert again.json()["reason_code"] == "already_replayed"
         after = (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json()
         assert after == before  # no new open rejection, the replayed one unchanged
         mine = [item for item in after["items"] if item["event_id"] == event["id"]]

@@ -22,6 +22,7 @@ from shared.contracts.meetings_rpc import (
     UnitReply,
 )
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
+from shared.refusals import refusal_code
 from shared.rpc import ReplyT, Request, RpcError
 
 GATEWAY_SOURCE = "urn:chibo:gateway"
@@ -296,7 +297,7 @@ async def send_command(
     reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub, scope=write_scope(principal)))
     result = reply.results[0]
     if result.outcome == "rejected":
-        raise RpcError("invalid", result.reason or "rejected", field=result.field)
+        raise RpcError("invalid", result.reason or "rejected", field=result.field, refusal=result.refusal)
     return {
         "event_id": event["id"],
         "type": event_type,
@@ -305,6 +306,7 @@ async def send_command(
         "reason": result.reason,
         "field": result.field if result.outcome == "held" else None,
         "waiting_for": result.waiting_for,
+        "reason_code": refusal_code(result.refusal) if result.outcome == "held" else None,
     }
 
 

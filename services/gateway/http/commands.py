@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import BaseModel
 
 from services.gateway.auth import Principal, Role
@@ -13,10 +13,9 @@ from services.gateway.handlers import (
     followed_cells,
     forbidden,
     not_found,
-    require_role,
     send_command,
 )
-from services.gateway.http.deps import Caller, State
+from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, ApiError
 from services.gateway.http.observability import correlation_id_of
 from services.gateway.schemas import (
@@ -46,6 +45,21 @@ IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 SECRETARY = frozenset({Role.SECRETARY})
 ACCEPTED = status.HTTP_202_ACCEPTED
 CORRELATION_HEADER = "X-Correlation-Id"
+ASSESSORS = {
+    Role.SECRETARY: {AssessorRole.CELL_COMMITTEE, AssessorRole.MEMBERS_VOTE},
+    Role.COMMITTEE_OFFICER: {AssessorRole.UPPER_MONITOR},
+}
+"""Who assesses a meeting, and as which assessor."""
+SCHEDULE = RoleCheck(SECRETARY, "schedule meetings")
+RESCHEDULE = RoleCheck(SECRETARY, "reschedule meetings")
+CANCEL = RoleCheck(SECRETARY, "cancel meetings")
+PUBLISH = RoleCheck(SECRETARY, "publish documents")
+ATTENDANCE = RoleCheck(SECRETARY, "record attendance")
+MINUTES = RoleCheck(SECRETARY, "submit minutes")
+APPROVAL = RoleCheck(SECRETARY, "approve minutes")
+ASSESS = RoleCheck(ASSESSORS, "assess meetings")
+COMPLETE = RoleCheck(SECRETARY, "complete tasks")
+"""Each command's role, checked before its body is validated (the route's dependency) and again by the endpoint."""
 
 
 async def _send(
@@ -81,10 +95,10 @@ def correlation_header(request: Request) -> str | None:
     return value
 
 
-async def _own_meeting(state: State, caller: Principal, meeting_id: str, *, action: str) -> None:
-    """The secretary's own meeting; 403 naming `action` for another role, 404 for another cell's meeting."""
+async def _own_meeting(state: State, caller: Principal, meeting_id: str, *, rule: RoleCheck) -> None:
+    """The secretary's own meeting; 403 naming the rule's action for another role, 404 for another cell's meeting."""
     await authorize_meeting(
-        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=SECRETARY, action=action
+        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=rule.roles, action=rule.action
     )
 
 
@@ -96,12 +110,12 @@ async def _meeting_command(
     body: BaseModel,
     *,
     meeting_id: str,
-    action: str,
+    rule: RoleCheck,
     **fixed: Any,
 ) -> CommandRead:
     """A secretary's command on a meeting of their own cell: the body's fields, the meeting id and `fixed` as data;
-    another role is refused naming `action`."""
-    await _own_meeting(state, caller, meeting_id, action=action)
+    another role is refused naming the rule's action."""
+    await _own_meeting(state, caller, meeting_id, rule=rule)
     return await _send(request, state, caller, event_type, command_data(body, meeting_id=meeting_id, **fixed))
 
 
@@ -118,12 +132,18 @@ async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str
         raise RpcError("not_found", f"meeting_id: meeting {meeting_id} not found", field="meeting_id")
 
 
-@router.post("/cells/{cell_id}/meetings", status_code=ACCEPTED, response_model=CommandRead, summary="Schedule")
+@router.post(
+    "/cells/{cell_id}/meetings",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    summary="Schedule",
+    dependencies=[Depends(SCHEDULE)],
+)
 async def schedule_meeting(
     cell_id: IdPath, body: MeetingScheduleCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Schedule a meeting of the secretary's own cell (meeting.scheduled.v1)."""
-    require_role(caller, SECRETARY, "schedule meetings")
+    SCHEDULE.check(caller)
     if cell_id != caller.unit_id:
         raise not_found("cell", cell_id)
     if body.meeting_id:
@@ -132,27 +152,39 @@ async def schedule_meeting(
     return await _send(request, state, caller, "meeting.scheduled.v1", data)
 
 
-@router.post("/meetings/{meeting_id}/reschedule", status_code=ACCEPTED, response_model=CommandRead)
+@router.post(
+    "/meetings/{meeting_id}/reschedule",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(RESCHEDULE)],
+)
 async def reschedule_meeting(
     meeting_id: IdPath, body: MeetingRescheduleCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Move a meeting (meeting.rescheduled.v1)."""
     return await _meeting_command(
-        request, state, caller, "meeting.rescheduled.v1", body, meeting_id=meeting_id, action="reschedule meetings"
+        request, state, caller, "meeting.rescheduled.v1", body, meeting_id=meeting_id, rule=RESCHEDULE
     )
 
 
-@router.post("/meetings/{meeting_id}/cancel", status_code=ACCEPTED, response_model=CommandRead)
+@router.post(
+    "/meetings/{meeting_id}/cancel", status_code=ACCEPTED, response_model=CommandRead, dependencies=[Depends(CANCEL)]
+)
 async def cancel_meeting(
     meeting_id: IdPath, body: MeetingCancelCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Cancel a meeting (meeting.cancelled.v1)."""
     return await _meeting_command(
-        request, state, caller, "meeting.cancelled.v1", body, meeting_id=meeting_id, action="cancel meetings"
+        request, state, caller, "meeting.cancelled.v1", body, meeting_id=meeting_id, rule=CANCEL
     )
 
 
-@router.post("/meetings/{meeting_id}/documents", status_code=ACCEPTED, response_model=CommandRead)
+@router.post(
+    "/meetings/{meeting_id}/documents",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(PUBLISH)],
+)
 async def publish_documents(
     meeting_id: IdPath, body: DocumentsCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
@@ -165,32 +197,44 @@ async def publish_documents(
         "documents.published.v1",
         body,
         meeting_id=meeting_id,
-        action="publish documents",
+        rule=PUBLISH,
         published_at=published_at,
     )
 
 
-@router.put("/meetings/{meeting_id}/attendance", status_code=ACCEPTED, response_model=CommandRead)
+@router.put(
+    "/meetings/{meeting_id}/attendance",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(ATTENDANCE)],
+)
 async def record_attendance(
     meeting_id: IdPath, body: AttendanceCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Record the full roster (attendance.recorded.v1); a later roster replaces this one."""
     return await _meeting_command(
-        request, state, caller, "attendance.recorded.v1", body, meeting_id=meeting_id, action="record attendance"
+        request, state, caller, "attendance.recorded.v1", body, meeting_id=meeting_id, rule=ATTENDANCE
     )
 
 
-@router.put("/meetings/{meeting_id}/minutes", status_code=ACCEPTED, response_model=CommandRead)
+@router.put(
+    "/meetings/{meeting_id}/minutes", status_code=ACCEPTED, response_model=CommandRead, dependencies=[Depends(MINUTES)]
+)
 async def submit_minutes(
     meeting_id: IdPath, body: MinutesCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Submit the minutes (minutes.submitted.v1)."""
     return await _meeting_command(
-        request, state, caller, "minutes.submitted.v1", body, meeting_id=meeting_id, action="submit minutes"
+        request, state, caller, "minutes.submitted.v1", body, meeting_id=meeting_id, rule=MINUTES
     )
 
 
-@router.post("/meetings/{meeting_id}/minutes/approval", status_code=ACCEPTED, response_model=CommandRead)
+@router.post(
+    "/meetings/{meeting_id}/minutes/approval",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(APPROVAL)],
+)
 async def approve_minutes(
     meeting_id: IdPath, body: MinutesApprovalCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
@@ -203,26 +247,27 @@ async def approve_minutes(
         "minutes.approved.v1",
         body,
         meeting_id=meeting_id,
-        action="approve minutes",
+        rule=APPROVAL,
         approved_at=approved_at,
     )
 
 
-@router.post("/meetings/{meeting_id}/assessments", status_code=ACCEPTED, response_model=CommandRead)
+@router.post(
+    "/meetings/{meeting_id}/assessments",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(ASSESS)],
+)
 async def assess_meeting(
     meeting_id: IdPath, body: AssessmentCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Score manual items (meeting.assessed.v1): the secretary for the cell; as upper-level monitor only the officer
     whose person is assigned to follow the cell (monitor.assigned.v1), else 403."""
-    allowed = {
-        Role.SECRETARY: {AssessorRole.CELL_COMMITTEE, AssessorRole.MEMBERS_VOTE},
-        Role.COMMITTEE_OFFICER: {AssessorRole.UPPER_MONITOR},
-    }
-    require_role(caller, frozenset(allowed), "assess meetings")
-    if body.role not in allowed[caller.role]:
+    ASSESS.check(caller)
+    if body.role not in ASSESSORS[caller.role]:
         raise forbidden(caller.role, f"assess as {body.role.value}")
     meeting = await authorize_meeting(
-        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=frozenset(allowed), action="assess meetings"
+        caller, meeting_id, rpc=state.rpc, directory=state.directory, roles=ASSESS.roles, action=ASSESS.action
     )
     if body.role is AssessorRole.UPPER_MONITOR:
         # only the upper-level monitor assigned to the cell (monitor.assigned.v1) confirms its points: the score
@@ -239,12 +284,17 @@ async def assess_meeting(
     return await _send(request, state, caller, "meeting.assessed.v1", data)
 
 
-@router.post("/meetings/{meeting_id}/tasks/{task_id}/completion", status_code=ACCEPTED, response_model=CommandRead)
+@router.post(
+    "/meetings/{meeting_id}/tasks/{task_id}/completion",
+    status_code=ACCEPTED,
+    response_model=CommandRead,
+    dependencies=[Depends(COMPLETE)],
+)
 async def complete_task(
     meeting_id: IdPath, task_id: IdPath, body: TaskCompletionCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Mark a task of the meeting done (task.completed.v1)."""
-    await _own_meeting(state, caller, meeting_id, action="complete tasks")
+    await _own_meeting(state, caller, meeting_id, rule=COMPLETE)
     data = {
         "task_id": task_id,
         "meeting_id": meeting_id,

@@ -1,13 +1,15 @@
-"""FastAPI dependencies: the gateway state, the authenticated principal, pagination."""
+"""FastAPI dependencies: the gateway state, the authenticated principal, the role a write needs, pagination."""
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway.accounts import authorize_local
-from services.gateway.auth import Principal, TokenError
+from services.gateway.auth import Principal, Role, TokenError
 from services.gateway.bootstrap import GatewayState
+from services.gateway.handlers import require_role
 from services.gateway.http.errors import ApiError
 from services.gateway.limits import RateLimiter, client_address
 
@@ -66,6 +68,27 @@ async def get_principal(
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
+
+
+class RoleCheck:
+    """The roles a write route needs and the action a refusal names, used twice from this one place: as the route's
+    dependency (`dependencies=[Depends(RULE)]`), which FastAPI runs before it validates the body, so a caller without
+    the role gets 403 and learns nothing of the body's schema from a 422; and by the endpoint itself (`RULE.check`),
+    for callers that run it directly (the web app's pages)."""
+
+    def __init__(self, roles: Iterable[Role], action: str) -> None:
+        self.roles = frozenset(roles)
+        self.action = action
+
+    def check(self, principal: Principal) -> None:
+        """403 (`forbidden`, naming the action) unless the principal has one of the roles."""
+        require_role(principal, self.roles, self.action)
+
+    async def __call__(self, caller: Caller) -> None:
+        """The route dependency: the authenticated caller (the route's own principal, cached) checked."""
+        self.check(caller)
+
+
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="items to skip")]
 

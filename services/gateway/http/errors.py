@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.gateway.handlers import BodyError
 from services.gateway.schemas import ErrorRead
 from shared.logs import get_logger
+from shared.refusals import refusal_code
 from shared.rpc import RpcError, ServiceUnavailable
 
 log = get_logger(__name__)
@@ -59,9 +60,10 @@ def error_response(
     field: str | None = None,
     service: str | None = None,
     headers: dict[str, str] | None = None,
+    reason_code: str | None = None,
 ) -> JSONResponse:
-    """The JSON error answer."""
-    body = ErrorRead(code=code, message=message, field=field, service=service)
+    """The JSON error answer (`reason_code` only when the service gave one)."""
+    body = ErrorRead(code=code, message=message, field=field, service=service, reason_code=reason_code)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
@@ -73,7 +75,7 @@ async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     status = RPC_STATUS.get(exc.code, 500)
     if exc.code == "internal":
         log.error("service_internal_error", path=request.url.path, message=exc.message)
-    return error_response(status, exc.code, exc.message, field=exc.field)
+    return error_response(status, exc.code, exc.message, field=exc.field, reason_code=refusal_code(exc.refusal))
 
 
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:

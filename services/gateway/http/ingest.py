@@ -3,11 +3,11 @@
 from collections import Counter
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.gateway.auth import Role
-from services.gateway.handlers import ingest_events, require_role
-from services.gateway.http.deps import Caller, State
+from services.gateway.handlers import ingest_events
+from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
 from services.gateway.schemas import IngestOutcomeRead, IngestRead
 from shared.contracts.schemas import ingest_types
@@ -17,6 +17,8 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["ingestion"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
+INGEST = RoleCheck({Role.INTEGRATION}, "ingest events")
+"""Only integration accounts send events; checked before anything of the request is read."""
 
 _event_schema = {"oneOf": [{"$ref": f"#/components/schemas/Event.{event_type}"} for event_type in ingest_types()]}
 _BODY = {
@@ -44,6 +46,7 @@ _BODY = {
     response_model=IngestRead,
     summary="Ingest one event or a batch",
     openapi_extra=_BODY,
+    dependencies=[Depends(INGEST)],
     responses={415: _describe("Neither mode: no CloudEvents content type and no ce- attribute header")},
 )
 async def post_events(
@@ -61,7 +64,7 @@ async def post_events(
     ] = False,
 ) -> IngestRead:
     """Forward the events to meetings; answer each one's outcome (accepted, duplicate, held, rejected)."""
-    require_role(caller, {Role.INTEGRATION}, "ingest events")
+    INGEST.check(caller)
     results = await ingest_events(
         await request.body(),
         request.headers.get("content-type"),

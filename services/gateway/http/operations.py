@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 import aio_pika
 import httpx
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from services.gateway.auth import Role
 from services.gateway.handlers import authorize_unit, create_account, not_found, require_role
-from services.gateway.http.deps import Caller, Limit, Offset, State
+from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
 from services.gateway.queries import list_accounts, list_audit
 from services.gateway.schemas import (
@@ -45,7 +45,13 @@ router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS})
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 DeliveryPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 OPERATORS = frozenset({Role.OPERATOR})
+RETRY_DELIVERIES = RoleCheck(OPERATORS, "retry deliveries")
+REPLAY_REJECTIONS = RoleCheck(OPERATORS, "replay rejections")
 ADMINS = frozenset({Role.ADMIN})
+MANAGE_ACCOUNTS = RoleCheck(ADMINS, "manage accounts")
+MANAGE_FRAMEWORKS = RoleCheck(ADMINS, "manage frameworks")
+"""Each route's role, checked before its body or parameters are validated (the route's dependency) and again by the
+endpoint, for callers that run it directly (the web app)."""
 
 
 # ---- operators ---------------------------------------------------------------------------------
@@ -67,12 +73,17 @@ async def list_rejections(
     ).model_dump()
 
 
-@router.post("/rejections/{rejection_id}/replay", response_model=IngestOutcomeRead, tags=["operations"])
+@router.post(
+    "/rejections/{rejection_id}/replay",
+    response_model=IngestOutcomeRead,
+    tags=["operations"],
+    dependencies=[Depends(REPLAY_REJECTIONS)],
+)
 async def replay_rejection(
     rejection_id: IdPath, request: Request, caller: Caller, state: State, body: ReplayCreate | None = None
 ) -> Any:
     """Judge a rejected event again: as it was (no body, or no `event`) or corrected (`event`); 409 once replayed."""
-    require_role(caller, OPERATORS, "replay rejections")
+    REPLAY_REJECTIONS.check(caller)
     event = body.event.model_dump(mode="json", exclude_none=True) if body is not None and body.event else None
     request.state.audit_detail = {"rejection_id": rejection_id, "corrected": event is not None}
     try:
@@ -169,10 +180,15 @@ async def list_failed_deliveries(caller: Caller, state: State, limit: Limit = 50
     return (await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, offset=offset))).model_dump()
 
 
-@router.post("/deliveries/{delivery_id}/retry", response_model=FailedDeliveryRead, tags=["operations"])
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    response_model=FailedDeliveryRead,
+    tags=["operations"],
+    dependencies=[Depends(RETRY_DELIVERIES)],
+)
 async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Caller, state: State) -> Any:
     """Try a failed delivery again."""
-    require_role(caller, OPERATORS, "retry deliveries")
+    RETRY_DELIVERIES.check(caller)
     request.state.audit_detail = {"delivery_id": delivery_id}
     try:
         return (await state.rpc.call(notifications.RetryDelivery(delivery_id=delivery_id))).model_dump()
@@ -185,18 +201,25 @@ async def retry_delivery(delivery_id: DeliveryPath, request: Request, caller: Ca
 # ---- administrators ----------------------------------------------------------------------------
 
 
-@router.get("/frameworks", response_model=FrameworkListRead, tags=["administration"])
+@router.get(
+    "/frameworks", response_model=FrameworkListRead, tags=["administration"], dependencies=[Depends(MANAGE_FRAMEWORKS)]
+)
 async def list_frameworks(caller: Caller, state: State) -> dict[str, Any]:
     """Every scoring framework evaluation knows."""
-    require_role(caller, ADMINS, "manage frameworks")
+    MANAGE_FRAMEWORKS.check(caller)
     page = await state.rpc.call(evaluation.ListFrameworks())
     return {"items": [item.model_dump() for item in page.items]}
 
 
-@router.get("/frameworks/{framework_id}", response_model=FrameworkRead, tags=["administration"])
+@router.get(
+    "/frameworks/{framework_id}",
+    response_model=FrameworkRead,
+    tags=["administration"],
+    dependencies=[Depends(MANAGE_FRAMEWORKS)],
+)
 async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> Any:
     """One framework with its criteria, bands and rules."""
-    require_role(caller, ADMINS, "manage frameworks")
+    MANAGE_FRAMEWORKS.check(caller)
     try:
         return (await state.rpc.call(evaluation.GetFramework(framework_id=framework_id))).model_dump()
     except RpcError as exc:
@@ -205,23 +228,36 @@ async def get_framework(framework_id: IdPath, caller: Caller, state: State) -> A
         raise
 
 
-@router.post("/frameworks", status_code=status.HTTP_201_CREATED, response_model=FrameworkRead, tags=["administration"])
+@router.post(
+    "/frameworks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FrameworkRead,
+    tags=["administration"],
+    dependencies=[Depends(MANAGE_FRAMEWORKS)],
+)
 async def adopt_framework(body: FrameworkCreate, request: Request, caller: Caller, state: State) -> Any:
     """Adopt a framework; it applies to meetings from its effective date on."""
-    require_role(caller, ADMINS, "manage frameworks")
+    MANAGE_FRAMEWORKS.check(caller)
     stored = await state.rpc.call(evaluation.AdoptFramework(document=body.document, committee_id=body.committee_id))
     request.state.audit_detail = {"framework_id": stored.id, "committee_id": body.committee_id}
     return stored.model_dump()
 
 
 RESCORERS = frozenset({Role.ADMIN, Role.COMMITTEE_OFFICER})
+RESCORE = RoleCheck(RESCORERS, "re-score history")
 
 
-@router.post("/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=RescoreRead, tags=["administration"])
+@router.post(
+    "/rescore",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RescoreRead,
+    tags=["administration"],
+    dependencies=[Depends(RESCORE)],
+)
 async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: State) -> Any:
     """Start re-scoring history under the frameworks now in force; follow it at /v1/rescore/{job_id}. Administrators
     anywhere; a committee officer a committee of their own subtree (`unit_id` required)."""
-    require_role(caller, RESCORERS, "re-score history")
+    RESCORE.check(caller)
     if caller.role is Role.COMMITTEE_OFFICER:
         if body.unit_id is None:
             raise RpcError("invalid", "a committee officer re-scores a committee of their subtree", field="unit_id")
@@ -234,10 +270,10 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
     ).model_dump()
 
 
-@router.get("/rescore/{job_id}", response_model=RescoreRead, tags=["administration"])
+@router.get("/rescore/{job_id}", response_model=RescoreRead, tags=["administration"], dependencies=[Depends(RESCORE)])
 async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Caller, state: State) -> Any:
     """Progress of a rescoring job (a committee officer's: only of a job over a committee of their subtree)."""
-    require_role(caller, RESCORERS, "re-score history")
+    RESCORE.check(caller)
     try:
         job = await state.rpc.call(evaluation.GetRescoreStatus(job_id=job_id))
     except RpcError as exc:
@@ -251,17 +287,25 @@ async def rescore_status(job_id: Annotated[str, Path(max_length=64)], caller: Ca
     return job.model_dump()
 
 
-@router.get("/accounts", response_model=Page[AccountRead], tags=["administration"])
+@router.get(
+    "/accounts", response_model=Page[AccountRead], tags=["administration"], dependencies=[Depends(MANAGE_ACCOUNTS)]
+)
 async def get_accounts(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Local accounts."""
-    require_role(caller, ADMINS, "manage accounts")
+    MANAGE_ACCOUNTS.check(caller)
     return await list_accounts(state.pool, limit=limit, offset=offset)
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountTokenRead, tags=["administration"])
+@router.post(
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountTokenRead,
+    tags=["administration"],
+    dependencies=[Depends(MANAGE_ACCOUNTS)],
+)
 async def post_account(body: AccountCreate, request: Request, caller: Caller, state: State) -> AccountTokenRead:
     """Create (or update) a local account and return its token once."""
-    require_role(caller, ADMINS, "manage accounts")
+    MANAGE_ACCOUNTS.check(caller)
     sub = body.sub or f"{body.role.value}-{uuid.uuid4().hex[:12]}"
     account, token = await create_account(
         state.accounts,
@@ -284,10 +328,12 @@ async def post_account(body: AccountCreate, request: Request, caller: Caller, st
     return AccountTokenRead(account=AccountRead.model_validate(account, from_attributes=True), token=token)
 
 
-@router.delete("/accounts/{sub}", response_model=AccountRead, tags=["administration"])
+@router.delete(
+    "/accounts/{sub}", response_model=AccountRead, tags=["administration"], dependencies=[Depends(MANAGE_ACCOUNTS)]
+)
 async def disable_account(sub: IdPath, request: Request, caller: Caller, state: State) -> AccountRead:
     """Disable a local account: its tokens stop working."""
-    require_role(caller, ADMINS, "manage accounts")
+    MANAGE_ACCOUNTS.check(caller)
     account = await state.accounts.set_active(sub, active=False)
     if account is None:
         raise not_found("account", sub)

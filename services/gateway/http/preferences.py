@@ -2,18 +2,20 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from services.gateway.auth import Role
-from services.gateway.handlers import forbidden, require_role
-from services.gateway.http.deps import Caller, State
+from services.gateway.handlers import forbidden
+from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS
 from services.gateway.schemas.common import CreateModel, ReadModel
 from shared.contracts import notifications_rpc as notifications
 
 router = APIRouter(prefix="/v1", tags=["inbox"], responses=COMMON_ERRORS)
 PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+KEEP_PREFERENCES = RoleCheck(PEOPLE, "keep notification preferences")
+"""Only people (who have a person) keep preferences; a write checks it before its body is validated."""
 Channel = Literal["email", "webhook", "inbox"]
 
 
@@ -37,7 +39,7 @@ class PreferencesUpdate(CreateModel):
 
 def person_of(caller: Caller) -> str:
     """The caller's member id; 403 for roles without one, 404-free (it is always their own)."""
-    require_role(caller, PEOPLE, "keep notification preferences")
+    KEEP_PREFERENCES.check(caller)
     if not caller.person_id:
         raise forbidden(caller.role, "keep notification preferences without a person_id")
     return caller.person_id
@@ -49,7 +51,7 @@ async def get_my_preferences(caller: Caller, state: State) -> Any:
     return (await state.rpc.call(notifications.GetPreferences(recipient_id=person_of(caller)))).model_dump()
 
 
-@router.put("/me/preferences", response_model=PreferencesRead)
+@router.put("/me/preferences", response_model=PreferencesRead, dependencies=[Depends(KEEP_PREFERENCES)])
 async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
     """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off)."""
     person = person_of(caller)

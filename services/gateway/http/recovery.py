@@ -10,12 +10,12 @@ import asyncio
 from typing import Annotated, Any, Literal, cast
 
 import aio_pika
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import not_found, require_role
-from services.gateway.http.deps import Caller, Limit, Offset, State
+from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
 from services.gateway.http.operations import get_system_health
 from services.gateway.schemas import IngestOutcomeRead, Page
@@ -49,6 +49,14 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS}, tags=["operations"])
 
 OPERATORS = frozenset({Role.OPERATOR})
+DROP_HELD = RoleCheck(OPERATORS, "drop held events")
+RETRY_HELD = RoleCheck(OPERATORS, "retry held events")
+DROP_PARKED = RoleCheck(OPERATORS, "drop parked outbox rows")
+REPLAY_PARKED = RoleCheck(OPERATORS, "replay parked outbox rows")
+PURGE_DEAD_LETTERS = RoleCheck(OPERATORS, "purge dead letters")
+REPLAY_DEAD_LETTERS = RoleCheck(OPERATORS, "replay dead letters")
+"""Each route's role, checked before its body or parameters are validated (the route's dependency) and again by the
+endpoint, for callers that run it directly (the web app)."""
 CATALOGS: dict[str, OpsCatalog] = {
     "meetings": meetings.OPS,
     "evaluation": evaluation.OPS,
@@ -106,13 +114,15 @@ async def list_dead_letters(
     return DeadLetterListRead.model_validate({**reply.model_dump(), "service": service})
 
 
-@router.post("/dead-letters/{queue}/replay", response_model=DeadLetterReplayRead)
+@router.post(
+    "/dead-letters/{queue}/replay", response_model=DeadLetterReplayRead, dependencies=[Depends(REPLAY_DEAD_LETTERS)]
+)
 async def replay_dead_letters(
     queue: QueuePath, body: DeadLetterReplayCreate, request: Request, caller: Caller, state: State
 ) -> DeadLetterReplayRead:
     """Send dead letters back to the queue they died in (consumers deduplicate): one event's or message's, the first
     `limit`, or all (empty body)."""
-    require_role(caller, OPERATORS, "replay dead letters")
+    REPLAY_DEAD_LETTERS.check(caller)
     service = _owner(queue)
     choice = body.model_dump(exclude_none=True)
     reply = await _call_not_found(
@@ -124,10 +134,12 @@ async def replay_dead_letters(
     return DeadLetterReplayRead(queue=queue, service=service, replayed=reply.replayed, kept=reply.kept)
 
 
-@router.post("/dead-letters/{queue}/purge", response_model=DeadLetterPurgeRead)
+@router.post(
+    "/dead-letters/{queue}/purge", response_model=DeadLetterPurgeRead, dependencies=[Depends(PURGE_DEAD_LETTERS)]
+)
 async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller, state: State) -> DeadLetterPurgeRead:
     """Drop every message of a dead-letter queue (for good: list them first)."""
-    require_role(caller, OPERATORS, "purge dead letters")
+    PURGE_DEAD_LETTERS.check(caller)
     service = _owner(queue)
     reply = await _call_not_found(
         state.rpc.call(CATALOGS[service].purge_dead_letters(queue=queue)), "dead-letter queue", queue
@@ -148,23 +160,25 @@ async def list_parked_rows(
     return (await state.rpc.call(CATALOGS[service].list_parked_rows(limit=limit, offset=offset))).model_dump()
 
 
-@router.post("/outbox/{service}/parked/replay", response_model=ParkedReplayRead)
+@router.post("/outbox/{service}/parked/replay", response_model=ParkedReplayRead, dependencies=[Depends(REPLAY_PARKED)])
 async def replay_parked_rows(
     service: ServiceName, body: ParkedReplayCreate, request: Request, caller: Caller, state: State
 ) -> ParkedReplayRead:
     """Put parked rows (`ids`, or `all: true`) back in line with fresh attempts; the relay publishes them."""
-    require_role(caller, OPERATORS, "replay parked outbox rows")
+    REPLAY_PARKED.check(caller)
     reply = await state.rpc.call(CATALOGS[service].replay_parked_rows(ids=None if body.all else body.ids))
     _acted(request, caller, "parked_rows_replayed", service=service, ids=body.ids or "all", replayed=reply.replayed)
     return ParkedReplayRead(service=service, replayed=reply.replayed)
 
 
-@router.post("/outbox/{service}/parked/{row_id}/drop", response_model=ParkedRowRead)
+@router.post(
+    "/outbox/{service}/parked/{row_id}/drop", response_model=ParkedRowRead, dependencies=[Depends(DROP_PARKED)]
+)
 async def drop_parked_row(
     service: ServiceName, row_id: RowPath, body: ParkedDropCreate, request: Request, caller: Caller, state: State
 ) -> Any:
     """Delete one parked row for good: its event is never published. The row and the reason are audited."""
-    require_role(caller, OPERATORS, "drop parked outbox rows")
+    DROP_PARKED.check(caller)
     reply = await _call_not_found(
         state.rpc.call(CATALOGS[service].drop_parked_row(id=row_id, reason=body.reason)), "parked row", str(row_id)
     )
@@ -191,10 +205,10 @@ async def list_held_events(caller: Caller, state: State, limit: Limit = 50, offs
     return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
 
 
-@router.post("/held-events/retry", response_model=IngestOutcomeRead)
+@router.post("/held-events/retry", response_model=IngestOutcomeRead, dependencies=[Depends(RETRY_HELD)])
 async def retry_held_event(body: HeldEventCreate, request: Request, caller: Caller, state: State) -> Any:
     """Judge a held event again now: `accepted`, `held` (still waiting) or `rejected`."""
-    require_role(caller, OPERATORS, "retry held events")
+    RETRY_HELD.check(caller)
     reply = await _call_not_found(
         state.rpc.call(meetings.RetryHeldEvent(source=body.source, event_id=body.event_id)), "held event", body.event_id
     )
@@ -202,10 +216,10 @@ async def retry_held_event(body: HeldEventCreate, request: Request, caller: Call
     return reply.model_dump()
 
 
-@router.post("/held-events/drop", response_model=IngestOutcomeRead)
+@router.post("/held-events/drop", response_model=IngestOutcomeRead, dependencies=[Depends(DROP_HELD)])
 async def drop_held_event(body: HeldEventDropCreate, request: Request, caller: Caller, state: State) -> Any:
     """Stop holding an event: it becomes a stored, published rejection with the reason (replayable later)."""
-    require_role(caller, OPERATORS, "drop held events")
+    DROP_HELD.check(caller)
     reply = await _call_not_found(
         state.rpc.call(meetings.DropHeldEvent(source=body.source, event_id=body.event_id, reason=body.reason)),
         "held event",

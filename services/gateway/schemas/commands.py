@@ -23,6 +23,9 @@ class CommandRead(BaseModel):
     """The field a held command's reason names."""
     waiting_for: str | None = None
     """What a held command waits for: `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
+    reason_code: str | None = None
+    """Why a held command waits, machine-readably (`member_unknown`, `member_not_placed`; shared.refusals), when
+    meetings gives a code; `reason` stays the English sentence."""
 
 
 class MeetingScheduleCreate(CreateModel):

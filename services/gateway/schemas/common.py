@@ -29,6 +29,9 @@ class ErrorRead(BaseModel):
     message: str
     field: str | None = None
     service: str | None = None
+    reason_code: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    """Why, machine-readably (`meeting_cancelled`, `member_not_in_cell`, `already_replayed`...; shared.refusals),
+    when the service gives a code; absent otherwise. `message` stays the English sentence."""
 
 
 class Page(BaseModel, Generic[T]):

@@ -14,6 +14,7 @@ from services.gateway.web.reasons import explain_hold
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
+from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -300,22 +301,19 @@ HELD_WHAT = {
 }
 """What a held command would have recorded, by its event type, as the held message names it."""
 HELD_OTHER = N_("this record")
-MEMBER_ELSEWHERE = re.compile(r"no record puts member|is not in cell")
-MEMBER_UNKNOWN = re.compile(r"member \S+ is unknown")
-NOT_IN_CELL = re.compile(r"member (\S+) is not in cell \S+ on ")
-MEETING_STATE_REFUSALS = (
-    (re.compile(r"meeting \S+ is cancelled"), N_("This meeting was cancelled, so nothing more is recorded for it.")),
-    (
-        re.compile(r"meeting \S+ was already held and cannot be cancelled"),
-        N_("This meeting has already been held (its attendance or minutes are recorded), so it cannot be cancelled."),
+HELD_ON_ROSTER = frozenset({RefusalCode.MEMBER_NOT_PLACED, RefusalCode.MEMBER_NOT_IN_CELL})
+"""Meetings' codes for a member that no record (yet) puts in the cell on the meeting's date."""
+MEETING_STATE_REFUSALS = {
+    RefusalCode.MEETING_CANCELLED: N_("This meeting was cancelled, so nothing more is recorded for it."),
+    RefusalCode.MEETING_ALREADY_HELD: N_(
+        "This meeting has already been held (its attendance or minutes are recorded), so it cannot be cancelled."
     ),
-    (
-        re.compile(r"meeting \S+ was already held and cannot be rescheduled"),
-        N_("This meeting has already been held (its minutes are recorded), so it cannot be rescheduled."),
+    RefusalCode.MEETING_MINUTES_RECORDED: N_(
+        "This meeting has already been held (its minutes are recorded), so it cannot be rescheduled."
     ),
-)
-"""Meetings' refusals about the meeting's own state (domain.require_not_cancelled, check_cancel,
-check_reschedule), each said as a person reads it instead of "not accepted by the system"."""
+}
+"""Meetings' refusals about the meeting's own state (domain.require_not_cancelled, check_cancel, check_reschedule), by
+the code they carry, each said as a person reads it instead of "not accepted by the system"."""
 
 
 def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -324,8 +322,8 @@ def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[
     name = (names or {}).get(field.removeprefix("data.")) or label(field)
     what = _(HELD_WHAT.get(result.type, HELD_OTHER))
     kind, _colon, ident = (result.waiting_for or "").partition(":")
-    reason = result.reason or ""
-    if kind == "member" and MEMBER_ELSEWHERE.search(reason):
+    code = getattr(result, "reason_code", None)
+    if kind == "member" and code in HELD_ON_ROSTER:
         message = _(
             "%(field)s: comrade %(member)s is not on this cell's roster on the meeting's date, so %(what)s are not "
             "recorded yet: they are held until that comrade's record arrives, and will be refused after %(hours)s "
@@ -335,7 +333,7 @@ def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[
             what=what,
             hours=HOLD_HOURS,
         )
-    elif kind == "member" and MEMBER_UNKNOWN.search(reason):
+    elif kind == "member" and code == RefusalCode.MEMBER_UNKNOWN:
         message = _(
             "%(field)s: the system has no record of comrade %(member)s yet, so %(what)s are not recorded yet: they "
             "are held until that comrade's record arrives, and will be refused after %(hours)s hours if it does not.",
@@ -370,18 +368,19 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
         log.info("web_command_refused", field=exc.field, message=exc.message)
         field = exc.field or "form"
         name = (names or {}).get(field.removeprefix("data.")) or label(field)
-        elsewhere = NOT_IN_CELL.search(exc.message)
-        if elsewhere:  # meetings knows the member was in another cell (or none) on the meeting's date
+        refusal = exc.refusal  # what meetings says by code: the page never reads its English message
+        code = refusal.code if refusal is not None else None
+        if refusal is not None and code == RefusalCode.MEMBER_NOT_IN_CELL and refusal.member_id:
+            # meetings knows the member was in another cell (or none) on the meeting's date
             message = _(
                 "%(field)s: comrade %(member)s is not a member of this cell on the meeting's date, so this was not "
                 "recorded. Please choose a member of the cell.",
                 field=name,
-                member=elsewhere.group(1),
+                member=refusal.member_id,
             )
             raise FormErrors({field: message}) from None
-        for refusal, text in MEETING_STATE_REFUSALS:
-            if refusal.search(exc.message):
-                raise FormErrors({field: _(text)}) from None
+        if code in MEETING_STATE_REFUSALS:
+            raise FormErrors({field: _(MEETING_STATE_REFUSALS[RefusalCode(code)])}) from None
         raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
     if getattr(result, "outcome", None) == "held":
         # meetings parked the command (it names something it does not know on the meeting's date): the page must

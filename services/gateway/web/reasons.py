@@ -5,8 +5,11 @@ Services write reasons in English for logs and integrators (`data.starts_at: 199
 sentence naming the field, never to nothing."""
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from services.gateway.web.i18n import N_, _
+from shared.refusals import RefusalCode
 
 REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
@@ -32,6 +35,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"not an event this system accepts|unknown event type", N_("The system does not accept this type of event.")),
         (r"the only subtree this account may write", N_("The unit is outside what the sending account may write.")),
+        # the next three only for rejections stored before meetings gave codes (BY_CODE says them for newer ones)
         (r"is not in cell|no record puts member", N_("The member does not belong to this cell on the meeting's date.")),
         (r"is cancelled", N_("The meeting has been cancelled, so this is no longer possible.")),
         (r"already held", N_("The meeting has already taken place, so it cannot be moved or cancelled.")),
@@ -49,6 +53,16 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"[Ff]ield required|[Mm]issing", N_("A required field is missing.")),
     )
 )
+BY_CODE = {
+    RefusalCode.MEMBER_NOT_IN_CELL: N_("The member does not belong to this cell on the meeting's date."),
+    RefusalCode.MEMBER_NOT_PLACED: N_("The member does not belong to this cell on the meeting's date."),
+    RefusalCode.MEETING_CANCELLED: N_("The meeting has been cancelled, so this is no longer possible."),
+    RefusalCode.MEETING_ALREADY_HELD: N_("The meeting has already taken place, so it cannot be moved or cancelled."),
+    RefusalCode.MEETING_MINUTES_RECORDED: N_(
+        "The meeting has already taken place, so it cannot be moved or cancelled."
+    ),
+}
+"""Rejections meetings gives a code (shared.refusals), said by the code whatever the English reason's wording."""
 WAITING_FOR = {
     "unit": N_("Waiting for the unit %(id)s to be known."),
     "member": N_("Waiting for the member %(id)s to be known."),
@@ -162,8 +176,12 @@ def field_label(field: str | None) -> str:
     return _(DATA_FIELDS[top])
 
 
-def explain_rejection(reason: str | None, field: str | None) -> str:
-    """Why an event was rejected, in Vietnamese, naming the field: `Trường thời gian buổi sinh hoạt: ...`."""
+def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:
+    """Why an event was rejected, in Vietnamese, naming the field: `Trường thời gian buổi sinh hoạt: ...`; by the
+    rejection's code when meetings gave one (`refusal`: {"code", ...}), else by the reason's English wording."""
+    code = (refusal or {}).get("code")
+    if code in BY_CODE:
+        return _("Field %(field)s: %(why)s", field=field_label(field), why=_(BY_CODE[RefusalCode(code)]))
     text = reason or ""
     for pattern, message in REJECTIONS:
         if pattern.search(text):

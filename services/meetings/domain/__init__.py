@@ -13,6 +13,7 @@ from shared.envelope import Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds
 from shared.plausible import event_time_problem, meeting_start_problem
+from shared.refusals import Refusal, RefusalCode
 
 Version = tuple[datetime, str]
 """(event time, event id): snapshots resolve by time, ties by id."""
@@ -24,11 +25,13 @@ COUNTED_STATUSES = frozenset({"present", "excused", "absent"})
 class Held(Exception):
     """The event refers to something not known yet; it waits for `waiting_for`."""
 
-    def __init__(self, *, waiting_for: str, reason: str, field: str | None) -> None:
+    def __init__(self, *, waiting_for: str, reason: str, field: str | None, refusal: Refusal | None = None) -> None:
         super().__init__(reason)
         self.waiting_for = waiting_for
         self.reason = reason
         self.field = field
+        self.refusal = refusal
+        """The machine-readable reason of the hold (shared.refusals), when a reader words it itself."""
 
 
 @dataclass(frozen=True)
@@ -120,18 +123,25 @@ def check_members_in_cell(
             continue  # its only snapshot puts the member in the cell, taken for true before it too (cell_on)
         where = cell_on(versions, at)
         if where is None:
-            raise Held(waiting_for=f"member:{member_id}", reason=f"{field}: member {member_id} is unknown", field=field)
+            raise Held(
+                waiting_for=f"member:{member_id}",
+                reason=f"{field}: member {member_id} is unknown",
+                field=field,
+                refusal=Refusal(code=RefusalCode.MEMBER_UNKNOWN, member_id=member_id),
+            )
         if where.cell_id == cell_id:
             continue
         if where.certain:
             raise InvalidEvent(
                 f"{field}: member {member_id} is not in cell {cell_id} on {local_date(at)}",
                 field=field,
+                refusal=Refusal(code=RefusalCode.MEMBER_NOT_IN_CELL, member_id=member_id),
             )
         raise Held(
             waiting_for=f"member:{member_id}",
             reason=f"{field}: no record puts member {member_id} in cell {cell_id} on the meeting's date",
             field=field,
+            refusal=Refusal(code=RefusalCode.MEMBER_NOT_PLACED, member_id=member_id),
         )
 
 
@@ -219,7 +229,9 @@ def require_not_cancelled(meeting: MeetingState, *, what: str) -> None:
     """Nothing is recorded for a cancelled meeting."""
     if meeting.cancel_version is not None:
         raise InvalidEvent(
-            f"data.meeting_id: meeting {meeting.meeting_id} is cancelled; {what} is impossible", field="data.meeting_id"
+            f"data.meeting_id: meeting {meeting.meeting_id} is cancelled; {what} is impossible",
+            field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
         )
 
 
@@ -229,6 +241,7 @@ def check_cancel(meeting: MeetingState) -> None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be cancelled",
             field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_ALREADY_HELD),
         )
 
 
@@ -238,11 +251,13 @@ def check_reschedule(meeting: MeetingState, *, version: Version) -> None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
             field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
         )
     if meeting.minutes_version is not None and version > meeting.minutes_version:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be rescheduled",
             field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
         )
 
 

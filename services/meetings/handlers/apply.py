@@ -15,6 +15,7 @@ from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
 from shared.envelope import Event, InvalidEvent
 from shared.periods import local_date, local_midnight
+from shared.refusals import Refusal, RefusalCode
 
 
 @dataclass
@@ -79,7 +80,12 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
     """A member leaves the roll from `effective_on`; earlier meetings still count them."""
     data = event.data
     if not await uow.org.histories([data.id]):
-        raise Held(waiting_for=f"member:{data.id}", reason=f"data.id: member {data.id} is unknown", field="data.id")
+        raise Held(
+            waiting_for=f"member:{data.id}",
+            reason=f"data.id: member {data.id} is unknown",
+            field="data.id",
+            refusal=Refusal(code=RefusalCode.MEMBER_UNKNOWN, member_id=data.id),
+        )
     await uow.org.add_member_version(
         member_id=data.id,
         effective_at=local_midnight(data.effective_on),

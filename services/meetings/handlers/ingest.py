@@ -46,6 +46,7 @@ from shared.envelope import (
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
 from shared.reading import ReadError, loads
+from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class IngestResult:
     """For a body that is not an event at all (`syntax`, `shape`, `too_large`), so HTTP can answer 400/422/413."""
     waiting_for: str | None = None
     """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
+    refusal: Refusal | None = None
+    """The machine-readable reason of a rejection or a hold, when its rule gives one (shared.refusals)."""
 
     def as_dict(self, index: int) -> dict[str, Any]:
         """The RPC answer's form of the result."""
@@ -98,6 +101,8 @@ class IngestResult:
             result["problem"] = self.problem
         if self.waiting_for is not None:
             result["waiting_for"] = self.waiting_for
+        if self.refusal is not None:
+            result["refusal"] = self.refusal.model_dump(mode="json", exclude_none=True)
         return result
 
 
@@ -208,9 +213,17 @@ async def judge(
             received_at=received_at,
             correlation_id=None,
             scope=scope,
+            refusal=error.refusal,
         )
         return IngestResult(
-            reading.event_id, reading.source, reading.type, "rejected", error.reason, error.field, error.problem
+            reading.event_id,
+            reading.source,
+            reading.type,
+            "rejected",
+            error.reason,
+            error.field,
+            error.problem,
+            refusal=error.refusal,
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded and await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
@@ -576,9 +589,12 @@ async def _settle(
             field=held.field,
             route=route,
             scope=scope,
+            refusal=held.refusal,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
-        return IngestResult(*identity, "held", held.reason, held.field, waiting_for=held.waiting_for)
+        return IngestResult(
+            *identity, "held", held.reason, held.field, waiting_for=held.waiting_for, refusal=held.refusal
+        )
     except InvalidEvent as exc:
         if retrying:
             await uow.ingest.release(source=event.source, event_id=event.id)
@@ -594,8 +610,9 @@ async def _settle(
             received_at=received_at,
             correlation_id=event.correlation_id,
             scope=scope,
+            refusal=exc.refusal,
         )
-        return IngestResult(*identity, "rejected", exc.reason, exc.field)
+        return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal)
     if retrying:
         await uow.ingest.release(source=event.source, event_id=event.id)
     await publish_applied(event, applied, uow, histories=histories)
@@ -792,8 +809,10 @@ async def reject(
     received_at: datetime,
     correlation_id: str | None,
     scope: str | None = None,
+    refusal: Refusal | None = None,
 ) -> str:
-    """Store a rejection, publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
+    """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
+    fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
@@ -806,6 +825,7 @@ async def reject(
         route=route,
         received_at=received_at,
         scope=scope,
+        refusal=refusal,
     )
     if event_id:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
@@ -872,6 +892,8 @@ class RejectionResolved(Exception):
         super().__init__(f"rejection {rejection_id} is already {status}: {outcome}{when}; nothing to replay")
         self.status = status
         self.at = at
+        self.refusal = Refusal(code=RefusalCode.ALREADY_REPLAYED, accepted_at=at)
+        """What the RPC answer carries, so a reader needs not parse the moment out of the sentence."""
 
 
 def check_correction_identity(stored: Any, event: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import LockSet
+from shared.refusals import Refusal
 from shared.topology import MEETINGS_INGEST
 
 GATE_KEY = "meetings.ingest"
@@ -47,6 +48,7 @@ class IngestRepository(Protocol):
         field: str | None,
         route: str,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -63,6 +65,7 @@ class IngestRepository(Protocol):
         route: str,
         received_at: datetime,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None: ...
@@ -119,15 +122,17 @@ class PgIngestRepository:
         field: str | None,
         route: str,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
-        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with)."""
+        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with), with
+        the hold's machine-readable reason when its rule gives one."""
         self._any_held = True
         self._waited.add(waiting_for)
         await self._conn.execute(
-            "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) ON CONFLICT (source, event_id) DO UPDATE SET"
-            " waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
-            " released_at = NULL",
+            "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb) ON CONFLICT (source, event_id) DO UPDATE"
+            " SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
+            " refusal = EXCLUDED.refusal, released_at = NULL",
             source,
             event_id,
             event_type,
@@ -137,6 +142,7 @@ class PgIngestRepository:
             field,
             route,
             scope,
+            None if refusal is None else refusal.model_dump_json(exclude_none=True),
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
@@ -179,13 +185,15 @@ class PgIngestRepository:
         route: str,
         received_at: datetime,
         scope: str | None = None,
+        refusal: Refusal | None = None,
     ) -> str:
-        """Store a rejection (an open one for the same event is refreshed) with the write scope it came with; return
-        its id."""
+        """Store a rejection (an open one for the same event is refreshed) with the write scope it came with and why
+        by code when its rule gave one; return its id."""
+        code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
         if event_id:
             existing = await self._conn.fetchval(
-                "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8"
-                " WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
+                "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8,"
+                " refusal = $9::jsonb WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
                 source,
                 event_id,
                 reason,
@@ -194,14 +202,15 @@ class PgIngestRepository:
                 received_at,
                 event_type,
                 scope,
+                code,
             )
             if existing is not None:
                 return str(existing)
         rejection_id = str(uuid.uuid4())
         await self._conn.execute(
             "INSERT INTO rejection"
-            " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)",
             rejection_id,
             source,
             event_id,
@@ -212,6 +221,7 @@ class PgIngestRepository:
             route,
             received_at,
             scope,
+            code,
         )
         return rejection_id
 

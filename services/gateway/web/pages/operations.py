@@ -3,7 +3,6 @@ forms that replay, purge, retry and drop. Every form calls the API's own operato
 check, same RPC, same audit detail and `operator_action` log line)."""
 
 import asyncio
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -394,7 +393,16 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
     return _done(request, "held_dropped")
 
 
-REPLAYED_AT = re.compile(r"already replayed: accepted at (\S+?);")
+def already_replayed(conflict: RpcError, *, event: str) -> str:
+    """The operator's message for a replay meetings refused as done already, with the moment it was accepted taken
+    from the refusal's values (`accepted_at`), never from the English message; `—` when it gives none."""
+    accepted_at = conflict.refusal.accepted_at if conflict.refusal is not None else None
+    return _(
+        "The rejected event %(event)s was already replayed and accepted on %(moment)s, so it is not replayed "
+        "again and nothing changed.",
+        event=event,
+        moment=format_moment(accepted_at) if accepted_at is not None else "—",
+    )
 
 
 @router.post("/operations/rejections/replay")
@@ -411,12 +419,6 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
         if exc.code != "conflict":
             raise
         # a second click, or a page older than the replay: the event is accepted already, nothing is judged again
-        found = REPLAYED_AT.search(exc.message)
-        message = _(
-            "The rejected event %(event)s was already replayed and accepted on %(moment)s, so it is not replayed "
-            "again and nothing changed.",
-            event=forms.text(form, "event_id") or rejection_id,
-            moment=format_moment(found.group(1)) if found else "—",
-        )
+        message = already_replayed(exc, event=forms.text(form, "event_id") or rejection_id)
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
     return _done(request, "rejection_replayed", outcome=reply["outcome"])

@@ -1,0 +1,51 @@
+"""Machine-readable reasons for a refusal or a hold, in one place for the services that raise them and the gateway
+that words them for people.
+
+A rule that refuses (InvalidEvent), holds (Held) or turns a call away (RpcError) may carry a `Refusal`: a code from
+`RefusalCode` and the values a reader needs to say it (the member, the moment a replay was accepted). The English
+reason beside it stays for logs and integrators; a reader picks its own wording by the code, so a rewording of the
+English text never changes what a person is told. Codes stay internal to the RPC and the gateway's answers: the
+public `ingest.rejected.v1` event keeps the fields CONTRACT.md fixes.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RefusalCode(StrEnum):
+    """Why something was refused or held, as a stable English snake_case identifier."""
+
+    MEMBER_NOT_IN_CELL = "member_not_in_cell"
+    """Rejected: the member is known to be in another cell (or in none) on the meeting's date."""
+    MEMBER_NOT_PLACED = "member_not_placed"
+    """Held: the member is known, but no record yet puts them in the cell on the meeting's date."""
+    MEMBER_UNKNOWN = "member_unknown"
+    """Held: the system has no record of the member at all yet."""
+    MEETING_CANCELLED = "meeting_cancelled"
+    """Rejected: the meeting is cancelled, so nothing more is recorded for it (nor is it moved)."""
+    MEETING_ALREADY_HELD = "meeting_already_held"
+    """Rejected: the meeting was held (its roster or minutes are recorded), so it cannot be cancelled."""
+    MEETING_MINUTES_RECORDED = "meeting_minutes_recorded"
+    """Rejected: the meeting's minutes are recorded, so it cannot be rescheduled."""
+    ALREADY_REPLAYED = "already_replayed"
+    """Conflict: the rejection was replayed and its event accepted already (`accepted_at`)."""
+
+
+class Refusal(BaseModel):
+    """A refusal's code and the structured values that go with it (each set only for the codes that have it)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: RefusalCode | str = Field(union_mode="left_to_right")
+    """A RefusalCode; a code this reader does not know yet stays readable as text (readers are tolerant)."""
+    member_id: str | None = None
+    """The member a membership refusal or hold is about."""
+    accepted_at: datetime | None = None
+    """When the replayed rejection's event was accepted (ALREADY_REPLAYED)."""
+
+
+def refusal_code(refusal: Refusal | None) -> str | None:
+    """The refusal's code as plain text, None without a refusal (for answers that expose only the code)."""
+    return None if refusal is None else str(refusal.code)

@@ -1,0 +1,137 @@
+"""A refusal or a hold carries its machine-readable code (shared.refusals) from the rule that raised it to the RPC
+answer, so a reader words it by the code and never by parsing the English reason. On fakes, then over the real
+database through meetings.rpc as the RPC queue runs it."""
+
+from datetime import timedelta
+
+import pytest
+
+from services.meetings import handlers, queries
+from shared.contracts.meetings_rpc import HeldEventReply, IngestReply, RejectionReply
+from shared.refusals import RefusalCode
+from shared.rpc import RpcError
+from tests.meetings import events as ev
+from tests.meetings.rejection_cases import cases
+from tests.meetings.test_rules import START, world
+from tests.meetings.test_scoping import rpc_methods
+from tests.support.ids import random_id
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("attendance of a cancelled meeting", RefusalCode.MEETING_CANCELLED),
+        ("approval of a cancelled meeting", RefusalCode.MEETING_CANCELLED),
+        ("reschedule after the cancellation", RefusalCode.MEETING_CANCELLED),
+        ("attendance of a member of another cell", RefusalCode.MEMBER_NOT_IN_CELL),
+        ("minutes chaired by someone outside the cell", RefusalCode.MEMBER_NOT_IN_CELL),
+    ],
+)
+async def test_a_rejection_by_a_rule_carries_its_code(case: str, code: RefusalCode) -> None:
+    store, ids = await world()
+    raw, _field = cases(ids, start=START)[case]
+    [result] = await handlers.ingest_batch([raw], store.uow, route="test")
+    assert result.outcome == "rejected" and result.refusal is not None
+    assert result.refusal.code is code
+    if code is RefusalCode.MEMBER_NOT_IN_CELL:
+        assert result.refusal.member_id == ids["stranger"]
+    assert result.as_dict(0)["refusal"]["code"] == code.value
+
+
+async def test_a_refusal_about_the_meetings_state_says_which_state() -> None:
+    store, ids = await world()
+    held, minuted = random_id("mtg"), random_id("mtg")
+    feed = [
+        ev.scheduled(held, ids["cell"], starts_at=START),
+        ev.attendance(held, {ids["mem"]: "present"}),
+        ev.scheduled(minuted, ids["cell"], starts_at=START),
+        ev.minutes(minuted, chair_id=ids["mem"], started_at=START, time=ev.BASE_TIME + timedelta(days=1)),
+    ]
+    assert {r.outcome for r in await handlers.ingest_batch(feed, store.uow, route="test")} == {"accepted"}
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": held, "reason": "Trùng lịch"})
+    move = ev.raw_event(
+        "meeting.rescheduled.v1",
+        {"meeting_id": minuted, "starts_at": (START + timedelta(days=1)).isoformat()},
+        time=ev.BASE_TIME + timedelta(days=2),
+    )
+    cancelled, moved = await handlers.ingest_batch([cancel, move], store.uow, route="test")
+    assert cancelled.refusal is not None and cancelled.refusal.code is RefusalCode.MEETING_ALREADY_HELD
+    assert moved.refusal is not None and moved.refusal.code is RefusalCode.MEETING_MINUTES_RECORDED
+
+
+async def test_a_hold_on_an_unknown_member_carries_its_code_and_the_member() -> None:
+    store, ids = await world()
+    nobody = random_id("mem")
+    [result] = await handlers.ingest_batch(
+        [ev.attendance(ids["mtg"], {ids["mem"]: "present", nobody: "present"})], store.uow, route="test"
+    )
+    assert (result.outcome, result.waiting_for) == ("held", f"member:{nobody}")
+    assert result.refusal is not None
+    assert (result.refusal.code, result.refusal.member_id) == (RefusalCode.MEMBER_UNKNOWN, nobody)
+
+
+async def test_meetings_rpc_answers_a_cancelled_meetings_command_with_its_code(  # type: ignore[no-untyped-def]
+    meetings_pool, db
+) -> None:
+    methods = rpc_methods(meetings_pool)
+    commune, cell, member = random_id("demo-xa"), random_id("demo-cb"), random_id("demo-dv")
+    meeting = f"{cell}-2026-12"
+    start = ev.BASE_TIME + timedelta(days=330)
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.member(member, cell),
+        ev.scheduled(meeting, cell, starts_at=start, kind="regular"),
+        ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting, "reason": "Mưa bão"}),
+    ]
+    reply = await methods["ingest"](events=feed, route="http", account="feed")
+    assert [result["outcome"] for result in reply["results"]] == ["accepted"] * 5
+    roster = ev.attendance(meeting, {member: "present"})
+    answered = await methods["ingest"](events=[roster], route="http", account="secretary")
+    # the wire form, read as the gateway reads it: the code is typed, the English reason is still there for logs
+    [result] = IngestReply.model_validate(answered).results
+    assert result.outcome == "rejected" and result.field == "data.meeting_id"
+    assert result.refusal is not None and result.refusal.code is RefusalCode.MEETING_CANCELLED
+    assert result.reason and "is cancelled" in result.reason
+
+    assert await db.fetchval("SELECT reason FROM meetings.rejection WHERE event_id = $1", roster["id"]) == result.reason
+    async with meetings_pool.acquire() as conn:  # the stored rejection keeps the code for the operator's list
+        listed = await queries.list_rejections(conn, limit=50, offset=0, type="attendance.recorded.v1", status="open")
+    [stored] = [RejectionReply.model_validate(item) for item in listed["items"] if item["event_id"] == roster["id"]]
+    assert stored.refusal is not None and stored.refusal.code is RefusalCode.MEETING_CANCELLED
+
+    broken = ev.raw_event("meeting.cancelled.v1", {"meeting_id": random_id("mtg")})  # no reason: rejected
+    await methods["ingest"](events=[broken], route="http", account="x")
+    broken_id = await db.fetchval("SELECT rejection_id FROM meetings.rejection WHERE event_id = $1", broken["id"])
+    fixed = {**broken, "data": {"meeting_id": broken["data"]["meeting_id"], "reason": "Trùng lịch"}}
+    assert (await methods["replay_rejection"](rejection_id=broken_id, event=fixed))["outcome"] in ("accepted", "held")
+    with pytest.raises(RpcError) as again:
+        await methods["replay_rejection"](rejection_id=broken_id)
+    refusal = again.value.refusal
+    assert again.value.code == "conflict" and refusal is not None
+    assert refusal.code is RefusalCode.ALREADY_REPLAYED and refusal.accepted_at is not None
+
+
+async def test_a_held_event_keeps_its_code_for_the_held_list(meetings_pool, db) -> None:  # type: ignore[no-untyped-def]
+    """The held list (meetings.rpc list_held_events) says why each event waits by code, as the command's answer did."""
+    methods = rpc_methods(meetings_pool)
+    commune, cell, nobody = random_id("demo-xa"), random_id("demo-cb"), random_id("demo-dv")
+    meeting = f"{cell}-2026-12"
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.scheduled(meeting, cell, starts_at=ev.BASE_TIME + timedelta(days=330), kind="regular"),
+    ]
+    await methods["ingest"](events=feed, route="http", account="feed")
+    roster = ev.attendance(meeting, {nobody: "present"})
+    [result] = (await methods["ingest"](events=[roster], route="http", account="secretary"))["results"]
+    assert result["outcome"] == "held"
+    assert (result["refusal"]["code"], result["refusal"]["member_id"]) == ("member_unknown", nobody)
+    row = await db.fetchrow(
+        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at, NULL AS data_preview,"
+        " refusal::text AS refusal FROM meetings.held_event WHERE event_id = $1",
+        roster["id"],
+    )
+    held = HeldEventReply.model_validate(queries._with_refusal(row))
+    assert held.refusal is not None
+    assert (held.refusal.code, held.refusal.member_id) == (RefusalCode.MEMBER_UNKNOWN, nobody)
