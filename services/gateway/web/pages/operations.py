@@ -3,6 +3,7 @@ forms that replay, purge, retry and drop. Every form calls the API's own operato
 check, same RPC, same audit detail and `operator_action` log line)."""
 
 import asyncio
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
