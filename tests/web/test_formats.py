@@ -29,6 +29,16 @@ def test_numbers_use_the_decimal_comma() -> None:
     assert i18n.format_number(None) == "—"
 
 
+def test_a_score_given_to_two_decimals_rounds_its_half_up_not_down() -> None:
+    """A score of 77/95 (81.0526) comes from the API as 81.05; the page rounded that float (81.0499...) down to 81."""
+    assert i18n.format_number(81.05) == "81,1"
+    assert i18n.format_number(round(77 / 95 * 100, 2)) == "81,1"
+    assert i18n.format_number(53.35) == "53,4"
+    assert i18n.format_number(2.675, 2) == "2,68"
+    assert i18n.format_share(0.8105) == "81,1%"
+    assert i18n.format_number(81.04) == "81"
+
+
 def test_periods_and_ratings_read_in_vietnamese() -> None:
     assert i18n.format_period("2026-11") == "Tháng 11/2026"
     assert i18n.format_period("2026-Q4") == "Quý IV/2026"

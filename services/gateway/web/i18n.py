@@ -4,6 +4,7 @@ numbers, shares and periods a person reads."""
 import io
 import re
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -100,11 +101,15 @@ def format_short_date(value: date | datetime | str | None) -> str:
 
 
 def format_number(value: float | int | None, digits: int = 1) -> str:
-    """`72,5` (Vietnamese decimal comma, at most `digits` decimals); an em dash for no value."""
+    """`72,5` (Vietnamese decimal comma, at most `digits` decimals, halves rounded up as a person rounds the figure
+    they read: 81.05 is `81,1`); an em dash for no value."""
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return str(format_decimal(round(float(value), digits), format=pattern, locale=LOCALE))
+    # the decimal text of the value, not its binary float: round(81.05, 1) is 81.0, since 81.05 is 81.04999... as
+    # a float, and a score the API gives as 81.05 (81.0526 rounded) was shown as 81
+    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return str(format_decimal(exact, format=pattern, locale=LOCALE))
 
 
 def format_share(value: float | None) -> str:
