@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from services.gateway.web.data import month_shown
 from services.gateway.web.i18n import format_number, format_share
 from shared.periods import VIETNAM_TZ, next_period
 from tests.support.running import eventually
@@ -108,6 +109,24 @@ async def test_a_period_still_running_is_marked_as_such_not_read_as_final(
     assert strip == {period for period in flagged if len(period) == 7 and "Q" not in period}
     assert page.count("data-in-progress") == len(flagged)  # the months, and the quarter and year rows
     assert all(period >= month[:4] for period in flagged)
+    # the running month before the cell's regular meeting is not shown as Kém 0 but as not met yet
+    waiting = {period for period in flagged if len(period) == 7 and "Q" not in period} & {
+        row["period"]
+        for row in (await api.get(f"/v1/cells/demo-cb-thon-2/ratings?period={year}&limit=50")).json()["items"]
+        if "no_regular_meeting" in row["flags"]
+    }
+    shown = set(re.findall(r'data-period="([^"]+)">(?:(?!</li>).)*data-not-met-yet', page, re.S))
+    assert shown == waiting
+
+
+def test_the_running_month_before_its_meeting_has_no_rating_only_not_met_yet() -> None:
+    """Evaluation counts a running month without a regular meeting as Kém 0 (so the committee's month counts it);
+    the cell's own strip said "Kém 0" on the 1st of the month, before a meeting set for the 4th."""
+    waiting = {"period": "2026-12", "rating": "poor", "score": 0.0, "flags": ["no_regular_meeting", "in_progress"]}
+    assert month_shown(waiting) == {**waiting, "rating": None, "score": None, "not_met_yet": True}
+    closed = {"period": "2026-11", "rating": "poor", "score": 0.0, "flags": ["no_regular_meeting"]}
+    met = {"period": "2026-12", "rating": "good", "score": 92.0, "flags": ["in_progress"]}
+    assert month_shown(closed) == closed and month_shown(met) == met
 
 
 async def test_a_meeting_not_held_yet_is_shown_as_scheduled_not_rated(

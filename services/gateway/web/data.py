@@ -146,6 +146,16 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
+def month_shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A month's rating row as a page shows it: the running month before the cell's regular meeting has no rating
+    or score yet, only `not_met_yet` (evaluation counts it as Poor, 0, until the meeting: DOMAIN.md "Quality
+    evaluation", Periods)."""
+    flags = row.get("flags") or []
+    if "in_progress" in flags and "no_regular_meeting" in flags:
+        return {**row, "rating": None, "score": None, "not_met_yet": True}
+    return row
+
+
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
     """A cell's ratings (months as a strip, quarters, the year) and meetings of one year."""
     ratings, meetings = await asyncio.gather(
@@ -153,7 +163,10 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
     )
     by_period = {item["period"]: item for item in ratings["items"]}
-    strip = [{"period": f"{year}-{month:02d}", **by_period.get(f"{year}-{month:02d}", {})} for month in range(1, 13)]
+    strip = [
+        month_shown({"period": f"{year}-{month:02d}", **by_period.get(f"{year}-{month:02d}", {})})
+        for month in range(1, 13)
+    ]
     quarters = [by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"} for quarter in range(1, 5)]
     items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
     return {"strip": strip, "quarters": quarters, "year_row": by_period.get(year), "meetings": items}

@@ -66,7 +66,10 @@ async def _cell_summary(state: GatewayState, principal: Principal, item: Monitor
         reads.list_cell_ratings(item.cell_id, principal, state, period=None, limit=1000, offset=0),
         reads.list_cell_meetings(item.cell_id, principal, state, period=None, limit=200, offset=0),
     )
-    months = sorted((row for row in ratings["items"] if MONTH.fullmatch(row["period"])), key=lambda row: row["period"])
+    months = sorted(
+        (data.month_shown(row) for row in ratings["items"] if MONTH.fullmatch(row["period"])),
+        key=lambda row: row["period"],
+    )
     held = sorted(
         (row for row in meetings["items"] if row.get("status") in HELD),
         key=lambda row: str(row.get("starts_at") or ""),
