@@ -39,9 +39,9 @@ async def test_a_monitor_sees_the_cells_they_follow_and_confirms_an_assessment(
         latest = max((row for row in ratings if "Q" not in row["period"] and len(row["period"]) == 7), key=period)
         month = page.locator(f'section[data-cell="{cell_id}"] li[data-period="{latest["period"]}"]')
         assert await page.locator(f'section[data-cell="{cell_id}"] li[data-period*="Q"]').count() == 0
-        shown = month_shown(latest)  # the running month before its meeting: no score yet, "chưa sinh hoạt"
-        assert await month.locator("[data-score]").inner_text() == format_number(shown["score"])
-        assert await month.locator("[data-not-met-yet]").count() == (1 if shown.get("not_met_yet") else 0)
+        expected = month_shown(latest)  # the running month before its meeting: no score yet, "chưa sinh hoạt"
+        assert await month.locator("[data-score]").inner_text() == format_number(expected["score"])
+        assert await month.locator("[data-not-met-yet]").count() == (1 if expected.get("not_met_yet") else 0)
 
     row = page.locator(f'tr[data-meeting="{MEETING}"]')
     assert await row.locator("[data-confirmed]").get_attribute("data-confirmed") == "false"
