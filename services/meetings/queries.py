@@ -35,13 +35,18 @@ async def get_unit(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any] | N
 
 
 async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: int, offset: int) -> dict[str, Any]:
-    """The children of a unit (the roots when `parent_id` is None)."""
+    """The children of a unit (the roots when `parent_id` is None), each with its `ancestors` as get_unit gives
+    them (the parent's path, then itself): the list said [] where the unit itself said the whole path."""
     where = "parent_id IS NOT DISTINCT FROM $1"
     rows = await conn.fetch(
         f"SELECT * FROM org_unit WHERE {where} ORDER BY id LIMIT $2 OFFSET $3", parent_id, limit, offset
     )
     total = await conn.fetchval(f"SELECT count(*) FROM org_unit WHERE {where}", parent_id)
-    return page([_unit(r) for r in rows], total=total, limit=limit, offset=offset)
+    path = (
+        (await fetch_ancestors(conn, table="org_unit", unit_id=parent_id) or [parent_id]) if parent_id and rows else []
+    )
+    items = [_unit(r) | {"ancestors": [*path, r["id"]]} for r in rows]
+    return page(items, total=total, limit=limit, offset=offset)
 
 
 async def list_members(conn: asyncpg.Connection, *, cell_id: str, limit: int, offset: int) -> dict[str, Any]:

@@ -77,6 +77,7 @@ async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None
     assert unit["ancestors"] == [root, commune, cell] and unit["kind"] == "cell"
     children = await ask(rpc, meetings.ListUnits(parent_id=commune, limit=10, offset=0))
     assert [u["id"] for u in children["items"]] == [cell] and children["total"] == 1
+    assert children["items"][0]["ancestors"] == unit["ancestors"]  # a listed unit has its path, as the unit itself
     members = await ask(rpc, meetings.ListMembers(cell_id=cell, limit=10, offset=0))
     probation = {m["id"]: m["probation_ends_on"] for m in members["items"]}
     assert probation == {secretary: None, newcomer: "2026-09-15"}
