@@ -102,6 +102,7 @@ class Seed:
                 },
                 at=setup,
             )
+        monitor_names: dict[str, str] = {}
         for cell_id, name, category, parent, size, quality in CELLS:
             self.emit(
                 "org.unit.upserted.v1",
@@ -116,11 +117,13 @@ class Seed:
                 at=setup,
             )
             members = self.members(cell_id, size, setup)
+            drawn = self.name()[0]  # drawn for every cell, so the names after it stay those of earlier seeds
+            monitor_names.setdefault(parent, drawn)  # one person, one name, in each cell they follow
             self.emit(
                 "monitor.assigned.v1",
                 {
                     "person_id": f"{parent}-uv1",
-                    "full_name": self.name()[0],
+                    "full_name": monitor_names[parent],
                     "committee_id": parent,
                     "cell_id": cell_id,
                     "email": f"{parent}-uv1@demo.vn",

@@ -64,3 +64,12 @@ async def test_the_seed_is_sent_until_meetings_took_it_all_in_then_skipped(own: 
         assert not await seeded(database_url, events)
         assert (await seed_unless_seeded(amqp_url, database_url, events))["seeded_events"] == len(events)
         await eventually(lambda: seeded(database_url, events), timeout=TAKE_IN_SECONDS, interval=0.2)
+
+
+def test_a_monitor_of_the_demo_has_one_name_in_every_cell_they_follow() -> None:
+    """The seed drew a new name for `<committee>-uv1` at each of its cells: one person, three names on the pages."""
+    names: dict[str, set[str]] = {}
+    for event in Seed(date(2026, 11, 25)).build():
+        if event["type"] == "monitor.assigned.v1":
+            names.setdefault(event["data"]["person_id"], set()).add(event["data"]["full_name"])
+    assert names and all(len(each) == 1 for each in names.values()), names
