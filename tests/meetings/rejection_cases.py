@@ -76,6 +76,21 @@ def cases(ids: dict[str, str], *, start: datetime) -> dict[str, tuple[dict[str, 
             "data.meeting_id",
         ),
         "unknown attendance status": (ev.attendance(ids["mtg"], {ids["mem"]: "asleep"}), "data.records.0.status"),
+        "minutes adopted a month before the meeting": (
+            ev.raw_event(
+                "minutes.approved.v1",
+                {"meeting_id": ids["mtg"], "approved_at": (start - timedelta(days=30)).isoformat()},
+            ),
+            "data.approved_at",
+        ),
+        "member born after the event was sent": (
+            ev.member(random_id("mem"), ids["cell"], data={"birth_year": ev.BASE_TIME.year + 1}),
+            "data.birth_year",
+        ),
+        "member admitted before being born": (
+            ev.member(random_id("mem"), ids["cell"], data={"birth_year": 1990, "admitted_on": "1985-03-01"}),
+            "data.admitted_on",
+        ),
     }
 
 

@@ -183,7 +183,8 @@ def generate_province(
                 "status": "probationary" if probationary else "official",
                 "role": role,
                 "gender": rng.choice(["male", "female"]),
-                "birth_year": rng.randint(1945, 2004),
+                # drawn as before (the same names and facts follow), then kept at 18 or more at admission
+                "birth_year": min(rng.randint(1945, 2004), admitted.year - 18),
                 "admitted_on": admitted.isoformat(),
                 "exempt": rng.random() < 0.03,
             }

@@ -90,8 +90,9 @@ def is_newer(candidate: Version, stored: Version | None) -> bool:
 
 
 def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
-    """Reject an event sent from the future (`time` beyond the clock skew) or a meeting starting before 2000 or more
-    than two years ahead (`data.starts_at`); shared.plausible holds the bounds."""
+    """Reject an event sent from the future (`time` beyond the clock skew), a meeting starting before 2000 or more
+    than two years ahead (`data.starts_at`; shared.plausible holds the bounds), or a member born after the event's
+    own `time` (`data.birth_year`)."""
     problem = event_time_problem(event.time, now=now)
     if problem:
         raise InvalidEvent(f"time: {problem}", field="time")
@@ -100,6 +101,12 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
         problem = meeting_start_problem(starts_at, now=now)
         if problem:
             raise InvalidEvent(f"data.starts_at: {problem}", field="data.starts_at")
+    born = getattr(event.data, "birth_year", None) if event.type == "member.upserted.v1" else None
+    if isinstance(born, int) and born > event.time.year:
+        raise InvalidEvent(
+            f"data.birth_year: {born} is after the event's own time ({event.time.year}): nobody is born in the future",
+            field="data.birth_year",
+        )
 
 
 def probation_ends_on(*, status: str, admitted_on: date | None) -> date | None:
@@ -223,6 +230,17 @@ def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> Meeting
             field="data.meeting_id",
         )
     return meeting
+
+
+def check_approval_moment(meeting: MeetingState, approved_at: datetime) -> None:
+    """Reject minutes adopted before the meeting began (`data.approved_at` earlier than its start): they are adopted
+    at or after the meeting (DOMAIN.md "Meetings": minutes read and adopted)."""
+    if approved_at < meeting.starts_at:
+        raise InvalidEvent(
+            f"data.approved_at: {approved_at.isoformat()} is before meeting {meeting.meeting_id} began"
+            f" ({meeting.starts_at.isoformat()}): minutes are adopted at or after the meeting",
+            field="data.approved_at",
+        )
 
 
 def require_not_cancelled(meeting: MeetingState, *, what: str) -> None:

@@ -196,6 +196,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, what="approving minutes")
+    domain.check_approval_moment(meeting, data.approved_at)
     if not meeting.has_minutes:
         raise Held(
             waiting_for=f"minutes:{data.meeting_id}",
