@@ -200,7 +200,7 @@ def materialize_meeting(
         emit(
             ev.raw_event(
                 "minutes.approved.v1",
-                {"meeting_id": meeting_id, "approved_at": clock.now.isoformat()},
+                {"meeting_id": meeting_id, "approved_at": (starts + timedelta(hours=3)).isoformat()},
                 time=clock.tick(),
             )
         )

@@ -6,13 +6,14 @@ from typing import Any
 from tests.meetings import events as ev
 from tests.support.ids import random_id
 
-WORLD_IDS = ("committee", "cell", "other", "mem", "stranger", "mtg", "cancelled")
+WORLD_IDS = ("committee", "cell", "other", "mem", "stranger", "mtg", "cancelled", "elsewhere")
 
 
 def world_events(ids: dict[str, str], *, start: datetime) -> list[dict[str, Any]]:
-    """A committee, two cells with a member each, a scheduled meeting and a cancelled one."""
+    """A committee, two cells with a member each, a scheduled meeting and a cancelled one; a second committee."""
     return [
         ev.unit(ids["committee"], kind="committee", name="Đảng ủy xã"),
+        ev.unit(ids["elsewhere"], kind="committee", name="Đảng ủy phường"),
         ev.unit(ids["cell"], parent_id=ids["committee"]),
         ev.unit(ids["other"], parent_id=ids["committee"]),
         ev.member(ids["mem"], ids["cell"]),
@@ -86,6 +87,18 @@ def cases(ids: dict[str, str], *, start: datetime) -> dict[str, tuple[dict[str, 
         "member born after the event was sent": (
             ev.member(random_id("mem"), ids["cell"], data={"birth_year": ev.BASE_TIME.year + 1}),
             "data.birth_year",
+        ),
+        "monitor from a committee not above the cell": (
+            ev.raw_event(
+                "monitor.assigned.v1",
+                {
+                    "person_id": random_id("uv"),
+                    "full_name": "Trần Văn Phụ",
+                    "committee_id": ids["elsewhere"],
+                    "cell_id": ids["cell"],
+                },
+            ),
+            "data.committee_id",
         ),
         "member admitted before being born": (
             ev.member(random_id("mem"), ids["cell"], data={"birth_year": 1990, "admitted_on": "1985-03-01"}),

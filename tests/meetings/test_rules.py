@@ -90,3 +90,25 @@ async def test_a_failing_event_rolls_its_chunk_back_and_the_events_before_it_are
     assert good["data"]["meeting_id"] in store.state.meetings  # judged again alone and committed
     assert broken["data"]["meeting_id"] not in store.state.meetings
     assert calls["n"] == 2  # once in the chunk, once alone
+
+
+async def test_a_monitor_of_a_committee_two_levels_up_is_applied_whatever_the_order() -> None:
+    """A province committee member follows a commune's cell: sent before the commune (so before the cell, held for
+    it), the assignment is not rejected as "not above the cell" but applied once the commune and the cell arrive."""
+    store = FakeStore()
+    province, commune, cell = random_id("tinh"), random_id("xa"), random_id("cb")
+    monitor = ev.raw_event(
+        "monitor.assigned.v1",
+        {"person_id": random_id("uv"), "full_name": "Lê Thị Hoa", "committee_id": province, "cell_id": cell},
+    )
+    first = [ev.unit(province, kind="committee", name="Tỉnh ủy"), ev.unit(cell, parent_id=commune), monitor]
+    assert [r.outcome for r in await handlers.ingest_batch(first, store.uow, route="test")] == [
+        "accepted",
+        "held",
+        "held",
+    ]
+    commune_event = ev.unit(commune, kind="committee", name="Đảng ủy xã", parent_id=province)
+    assert [r.outcome for r in await handlers.ingest_batch([commune_event], store.uow, route="test")] == ["accepted"]
+    again = await handlers.ingest_batch([monitor], store.uow, route="test")
+    assert [result.outcome for result in again] == ["duplicate"]  # applied when the cell was released
+    assert not store.rejection_of(monitor["id"])

@@ -206,6 +206,18 @@ def require_unit(unit: UnitRef | None, *, unit_id: str, kind: str, field: str) -
         raise InvalidEvent(f"{field}: unit {unit_id} is a {unit.kind}, not a {kind}", field=field)
 
 
+def check_monitor_committee(*, committee_id: str, cell_id: str, path: list[str]) -> None:
+    """The monitor's committee must be above the cell (DOMAIN.md "Who uses the product": an upper-level committee
+    member follows a cell): on the cell's `path` (root first, ending with the cell; a unit is placed only under a
+    known parent, so a known cell's path is whole), else rejected naming `data.committee_id`."""
+    if committee_id not in path[:-1]:
+        raise InvalidEvent(
+            f"data.committee_id: committee {committee_id} is not above cell {cell_id}; a monitor follows cells of"
+            " the committees they sit on",
+            field="data.committee_id",
+        )
+
+
 @dataclass(frozen=True)
 class MeetingState:
     """What the lifecycle rules need to know about a stored meeting."""

@@ -108,6 +108,8 @@ async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUni
         kind="committee",
         field="data.committee_id",
     )
+    path = await uow.org.ancestors(data.cell_id)
+    domain.check_monitor_committee(committee_id=data.committee_id, cell_id=data.cell_id, path=path)
     changed = await uow.org.upsert_monitor(data.model_dump(mode="json"), version=version_of(event))
     return Applied(subject=data.cell_id, changed=changed)
 
