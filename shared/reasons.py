@@ -12,8 +12,13 @@ CONTRACT.md fixes.
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+Value = Annotated[T | None, Field(exclude_if=lambda value: value is None)]
+"""A part's value, left out of its JSON when unset (each code sets only its own few)."""
 
 
 class ReasonCode(StrEnum):
@@ -113,65 +118,65 @@ class ReasonPart(BaseModel):
 
     code: ReasonCode | str = Field(union_mode="left_to_right")
     """A ReasonCode; a code this reader does not know yet stays readable as text (readers are tolerant)."""
-    lasted: float | None = None
+    lasted: Value[float] = None
     """Minutes the meeting lasted."""
-    required: int | None = None
+    required: Value[int] = None
     """Minutes the meeting's kind requires."""
-    short: float | None = None
+    short: Value[float] = None
     """Minutes short of the requirement."""
-    present: int | None = None
+    present: Value[int] = None
     """Members present."""
-    counted: int | None = None
+    counted: Value[int] = None
     """Members the attendance counts."""
-    rate: float | None = None
+    rate: Value[float] = None
     """A share from 0 to 1 (attendance, speakers, tasks on time)."""
-    required_rate: float | None = None
+    required_rate: Value[float] = None
     """The attendance share the check requires."""
-    strict: bool | None = None
+    strict: Value[bool] = None
     """Whether the share must be above `required_rate` rather than at least it."""
-    count: int | None = None
+    count: Value[int] = None
     """Members absent without excuse, resolutions adopted or tasks assigned."""
-    limit: int | None = None
+    limit: Value[int] = None
     """The longest excused-absence run that still earns the bonus."""
-    longest: int | None = None
+    longest: Value[int] = None
     """The longest run of (excused) absences, in meetings."""
-    kinds: tuple[str, ...] | None = None
+    kinds: Value[tuple[str, ...]] = None
     """Document kinds (content, draft_resolution, minutes, resolution, other) or missing minutes parts."""
-    published_at: datetime | None = None
+    published_at: Value[datetime] = None
     """When the first relevant document was published."""
-    deadline: datetime | None = None
+    deadline: Value[datetime] = None
     """When it had to be published by."""
-    lead_hours: float | None = None
+    lead_hours: Value[float] = None
     """Hours before the start a document had to be published (0: before the start)."""
-    notified_at: datetime | None = None
+    notified_at: Value[datetime] = None
     """When the members were notified."""
-    speakers: int | None = None
+    speakers: Value[int] = None
     """Present members who spoke."""
-    spent: int | None = None
+    spent: Value[int] = None
     """Minutes of self-criticism."""
-    low: int | None = None
+    low: Value[int] = None
     """The fewest minutes of self-criticism that count."""
-    high: int | None = None
+    high: Value[int] = None
     """The most minutes of self-criticism that count."""
-    done: int | None = None
+    done: Value[int] = None
     """Tasks of the previous meeting done on time."""
-    total: int | None = None
+    total: Value[int] = None
     """Tasks of the previous meeting."""
-    number: int | None = None
+    number: Value[int] = None
     """A resolution's position in the minutes, from 1."""
-    votes: int | None = None
+    votes: Value[int] = None
     """Votes for a resolution."""
-    cast: int | None = None
+    cast: Value[int] = None
     """Votes cast on a resolution."""
-    hours: float | None = None
+    hours: Value[float] = None
     """Hours after the end within which the final documents count."""
-    kind: str | None = None
+    kind: Value[str] = None
     """The meeting's kind (regular, thematic, combined, extraordinary)."""
-    role: str | None = None
+    role: Value[str] = None
     """The assessor's role (cell_committee, members_vote, upper_monitor)."""
-    given: float | None = None
+    given: Value[float] = None
     """Points an assessor gave."""
-    max: float | None = None
+    max: Value[float] = None
     """The item's maximum points."""
 
 
