@@ -211,7 +211,8 @@ def _share(part: int | None, whole: int | None) -> float | None:
 
 
 async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, Any] | None:
-    """A meeting's published score with its explanation and when it was computed."""
+    """A meeting's published score with its explanation (each line with its reason `parts` when stored with them)
+    and when it was computed."""
     row = await conn.fetchrow(
         "SELECT meeting_id, cell_id, framework_id, framework_version, score, rating, provisional,"
         " criteria::text AS criteria, computed_at FROM meeting_score WHERE meeting_id = $1",

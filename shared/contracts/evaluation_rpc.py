@@ -9,6 +9,7 @@ from pydantic import Field
 from shared.contracts import ops_rpc as ops
 from shared.contracts.evaluation import Rating
 from shared.periods import Period
+from shared.reasons import ReasonPart
 from shared.rpc import Page, Reply, Request
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
@@ -41,6 +42,9 @@ class CriterionReply(Reply):
     applicable: bool
     source: Literal["auto", "manual"]
     reason: str
+    parts: list[ReasonPart] = Field(default_factory=list)
+    """Why, machine-readably: the reason's parts with their codes and values (shared.reasons); `reason` stays
+    English. Empty for lines scored before evaluation coded its reasons."""
 
 
 class MeetingScoreReply(Reply):

@@ -292,7 +292,7 @@ class FakeResults:
             "score": result.score,
             "rating": result.rating,
             "provisional": result.provisional,
-            "criteria": [line.as_dict() for line in result.criteria],
+            "criteria": [line.stored_dict() for line in result.criteria],
             "present": present,
             "counted": counted,
             "speakers_present": speakers_present,

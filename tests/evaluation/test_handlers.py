@@ -16,6 +16,7 @@ from services.evaluation.handlers import (
 )
 from services.evaluation.handlers.facts import batch_order, lock_order
 from services.evaluation.handlers.frameworks import FrameworkConflict
+from services.evaluation.handlers.scores import rescore_cell
 from shared.contracts.frameworks import FrameworkAdopted
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
@@ -300,3 +301,16 @@ def test_a_group_of_deliveries_keeps_each_locking_type_in_runs_and_the_locks_in_
         ("member.upserted.v1", "member:k1"),
         ("attendance.recorded.v1", "meeting:m1"),
     ]
+
+
+async def test_a_score_stored_before_reason_codes_gets_them_at_its_next_scoring_without_being_republished(
+    uow: FakeUnitOfWork,
+) -> None:
+    await apply(uow, scheduled())
+    stored = uow.results.scores["m1"]
+    assert all(line["parts"] for line in stored["criteria"])
+    stored["criteria"] = [{k: v for k, v in line.items() if k != "parts"} for line in stored["criteria"]]
+    uow.emitted.clear()
+    await rescore_cell(uow, "c1", only=["m1"])  # the next scoring of the meeting: nothing published changes
+    assert all(line["parts"] for line in uow.results.scores["m1"]["criteria"])
+    assert "score.meeting.updated.v1" not in [event.type for event in uow.emitted]

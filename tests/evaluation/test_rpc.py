@@ -16,6 +16,7 @@ from services.evaluation.domain.framework import parse_framework
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts.frameworks import FRAMEWORKS_DIR
 from shared.periods import VIETNAM_TZ, next_period
+from shared.reasons import ReasonCode, reason_text
 from shared.rpc import RpcClient, RpcError
 from tests.evaluation.stream import at, cell_history, fact, publish
 from tests.evaluation.waiting import applied_and_scored
@@ -83,6 +84,40 @@ async def test_meeting_score_answers_the_published_score_with_its_explanation(
     assert score["computed_at"]
     missing = await rpc_error(ask(rpc, evaluation.GetMeetingScore.model_construct(meeting_id=random_id("mtg"))))
     assert (missing.code, missing.field) == ("not_found", "meeting_id")
+
+
+async def test_a_meeting_scores_reason_parts_are_stored_and_answered_but_not_published(
+    rpc: RpcClient, ward: dict[str, str], database_url: str
+) -> None:
+    """Each line's coded reason parts go into the stored row and come back in the RPC reply intact (English text
+    rendered from them); score.meeting.updated.v1 in the outbox keeps only the fields CONTRACT.md fixes."""
+    meeting_id = f"{ward['prefix']}-mt4"
+    reply = await rpc.call(evaluation.GetMeetingScore(meeting_id=meeting_id))
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = json.loads(
+            await conn.fetchval("SELECT criteria::text FROM evaluation.meeting_score WHERE meeting_id = $1", meeting_id)
+        )
+        payloads = await conn.fetch(
+            "SELECT payload::text AS payload FROM evaluation.outbox"
+            " WHERE type = 'score.meeting.updated.v1' AND payload->'data'->>'meeting_id' = $1",
+            meeting_id,
+        )
+    finally:
+        await conn.close()
+    assert all(line.parts and line.reason == reason_text(line.parts) for line in reply.criteria)
+    assert [[part.model_dump(mode="json") for part in line.parts] for line in reply.criteria] == [
+        line["parts"] for line in stored
+    ]
+    codes = {line.code: [part.code for part in line.parts] for line in reply.criteria}
+    assert codes["preparation.committee_met"] == [ReasonCode.COMMITTEE_NOT_PREPARED]
+    assert codes["attendance"][0] == ReasonCode.ATTENDANCE_RATE
+    attendance = next(line for line in reply.criteria if line.code == "attendance").parts[0]
+    assert attendance.present is not None and attendance.counted and attendance.rate is not None
+    assert payloads, "no score.meeting.updated.v1 in the outbox"
+    for row in payloads:
+        for line in json.loads(row["payload"])["data"]["criteria"]:
+            assert set(line) == {"code", "points", "max", "applicable", "source", "reason"}
 
 
 async def test_cell_periods_lists_months_quarters_and_the_year(rpc: RpcClient, ward: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from services.gateway.web import i18n
-from services.gateway.web.explain import explain_reason
+from services.gateway.web.explain import explain_legacy_reason
 from services.gateway.web.reasons import explain_hold, explain_rejection
 
 WEB = Path(i18n.__file__).parent
@@ -78,6 +78,10 @@ def test_every_text_of_the_web_app_is_in_the_catalog_with_a_translation() -> Non
         ),
         ("3 of 8 present members spoke (37.5%)", "3/8 đảng viên có mặt phát biểu (37,5%)"),
         ("no content/draft_resolution published", "Chưa đăng tải nội dung sinh hoạt hoặc dự thảo nghị quyết"),
+        (
+            "draft_resolution published 2026-03-03T19:00:00+07:00, before the start",
+            "Dự thảo nghị quyết đăng tải lúc 19:00 thứ Ba, ngày 03/03/2026, trước giờ sinh hoạt",
+        ),
         ("minutes lack content, speakers", "Biên bản thiếu nội dung sinh hoạt, người phát biểu"),
         ("not applicable to a thematic meeting", "Không áp dụng cho buổi sinh hoạt chuyên đề"),
         ("assessed by the upper-level monitor", "Do cấp ủy viên cấp trên phụ trách chấm"),
@@ -85,8 +89,8 @@ def test_every_text_of_the_web_app_is_in_the_catalog_with_a_translation() -> Non
         ("something evaluation says one day", "Xem các dữ liệu đã ghi nhận của buổi sinh hoạt"),
     ],
 )
-def test_a_reason_is_said_in_vietnamese(reason: str, vietnamese: str) -> None:
-    assert explain_reason(reason) == vietnamese
+def test_a_reason_stored_before_codes_is_still_said_in_vietnamese(reason: str, vietnamese: str) -> None:
+    assert explain_legacy_reason(reason) == vietnamese
 
 
 def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:

@@ -1,4 +1,4 @@
-"""The rule kinds, implemented once: each turns a meeting's facts into points and a reason.
+"""The rule kinds, implemented once: each turns a meeting's facts into points and a reason (coded parts).
 
 Thresholds and points come from the framework's data; nothing here knows a province's values.
 """
@@ -21,12 +21,15 @@ from services.evaluation.domain.framework import (
     SpeakersRule,
     Threshold,
 )
+from shared.reasons import ReasonCode, ReasonPart
 
-Outcome = tuple[float, str]
-"""(points, reason) of an applicable automatic item."""
+Reason = tuple[ReasonPart, ...]
+"""Why an item got its points, part by part (shared.reasons renders the English text from it)."""
+Outcome = tuple[float, Reason]
+"""(points, reason parts) of an applicable automatic item."""
 
-NO_MINUTES = "no minutes recorded yet"
-NO_ROSTER = "no attendance recorded yet"
+NO_MINUTES: Reason = (ReasonPart(code=ReasonCode.NO_MINUTES),)
+NO_ROSTER: Reason = (ReasonPart(code=ReasonCode.NO_ROSTER),)
 
 
 def banded(value: float, bands: Sequence[Threshold], below: float) -> float:
@@ -37,11 +40,6 @@ def banded(value: float, bands: Sequence[Threshold], below: float) -> float:
     return below
 
 
-def pct(value: float) -> str:
-    """A share as a percentage for reasons."""
-    return f"{value * 100:.1f}%"
-
-
 def _duration(rule: DurationRule, item: Item, facts: MeetingFacts) -> Outcome:
     if facts.minutes is None:
         return 0, NO_MINUTES
@@ -50,10 +48,12 @@ def _duration(rule: DurationRule, item: Item, facts: MeetingFacts) -> Outcome:
     shortfall = max(0.0, required - lasted)
     for limit, points in sorted(rule.shortfall_steps):
         if shortfall <= limit:
-            return points, f"lasted {lasted:g} min of {required} required ({shortfall:g} min short)"
+            return points, (
+                ReasonPart(code=ReasonCode.DURATION_SHORT, lasted=lasted, required=required, short=shortfall),
+            )
     if lasted >= required / 2:
-        return rule.half_points, f"lasted {lasted:g} min of {required} required: at least half"
-    return rule.below_half_points, f"lasted {lasted:g} min of {required} required: below half"
+        return rule.half_points, (ReasonPart(code=ReasonCode.DURATION_HALF, lasted=lasted, required=required),)
+    return rule.below_half_points, (ReasonPart(code=ReasonCode.DURATION_BELOW_HALF, lasted=lasted, required=required),)
 
 
 def _attendance(rule: AttendanceRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -62,22 +62,22 @@ def _attendance(rule: AttendanceRule, item: Item, facts: MeetingFacts) -> Outcom
     counted = facts.attendance_counted
     present = facts.count("present")
     if counted == 0:
-        return 0, "nobody expected on the roster"
+        return 0, (ReasonPart(code=ReasonCode.NOBODY_EXPECTED),)
     rate = present / counted
     points = banded(rate, rule.bands, rule.below_points)
     unexcused = facts.count("absent")
-    parts = [f"{present}/{counted} present ({pct(rate)})"]
+    parts = [ReasonPart(code=ReasonCode.ATTENDANCE_RATE, present=present, counted=counted, rate=rate)]
     if unexcused and rule.unexcused_points is not None:
         points = min(points, rule.unexcused_points)
-        parts.append(f"{unexcused} absent without excuse")
+        parts.append(ReasonPart(code=ReasonCode.ABSENT_WITHOUT_EXCUSE, count=unexcused))
     if rule.excused_run_bonus:
         longest = max(facts.excused_runs.values(), default=0)
         if longest <= rule.max_excused_run:
             points += rule.excused_run_bonus
-            parts.append(f"bonus: no excused-absence run above {rule.max_excused_run} (longest {longest})")
+            parts.append(ReasonPart(code=ReasonCode.EXCUSED_RUN_BONUS, limit=rule.max_excused_run, longest=longest))
         else:
-            parts.append(f"no bonus: an excused-absence run of {longest} meetings")
-    return min(points, item.max), "; ".join(parts)
+            parts.append(ReasonPart(code=ReasonCode.EXCUSED_RUN_NO_BONUS, longest=longest))
+    return min(points, item.max), tuple(parts)
 
 
 def _attendance_check(rule: AttendanceCheckRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -87,43 +87,54 @@ def _attendance_check(rule: AttendanceCheckRule, item: Item, facts: MeetingFacts
     rate = facts.count("present") / counted if counted else 0.0
     failures = []
     if not (rate > rule.min_rate if rule.strict else rate >= rule.min_rate):
-        failures.append(f"rate {pct(rate)} not {'above' if rule.strict else 'at least'} {pct(rule.min_rate)}")
+        failures.append(
+            ReasonPart(code=ReasonCode.ATTENDANCE_RATE_LOW, rate=rate, required_rate=rule.min_rate, strict=rule.strict)
+        )
     if rule.no_unexcused and facts.count("absent"):
-        failures.append(f"{facts.count('absent')} absent without excuse")
+        failures.append(ReasonPart(code=ReasonCode.ABSENT_WITHOUT_EXCUSE, count=facts.count("absent")))
     longest = max(facts.absence_runs.values(), default=0)
     if rule.max_absence_run is not None and longest > rule.max_absence_run:
-        failures.append(f"a member absent {longest} meetings in a row")
+        failures.append(ReasonPart(code=ReasonCode.ABSENCE_RUN, longest=longest))
     if failures:
-        return 0, "; ".join(failures)
-    return item.max, f"rate {pct(rate)}, no unexcused absence, longest absence run {longest}"
+        return 0, tuple(failures)
+    return item.max, (ReasonPart(code=ReasonCode.ATTENDANCE_CHECK_MET, rate=rate, longest=longest),)
 
 
 def _document_before_start(rule: DocumentTimingRule, item: Item, facts: MeetingFacts) -> Outcome:
     deadline = facts.starts_at - timedelta(hours=rule.lead_hours)
     relevant = sorted(doc.published_at for doc in facts.documents if doc.kind in rule.document_kinds)
-    kinds = "/".join(rule.document_kinds)
-    lead = f"{rule.lead_hours:g} h before the start" if rule.lead_hours else "before the start"
+    kinds = tuple(rule.document_kinds)
     if not relevant:
-        return 0, f"no {kinds} published"
+        return 0, (ReasonPart(code=ReasonCode.DOCUMENTS_NOT_PUBLISHED, kinds=kinds),)
     first = relevant[0]
     early = first < deadline if rule.strict else first <= deadline
     if early:
-        return item.max, f"{kinds} published {first.isoformat()}, {lead}"
-    return 0, f"first {kinds} published {first.isoformat()}, not {lead} ({deadline.isoformat()})"
+        published = ReasonPart(
+            code=ReasonCode.DOCUMENTS_PUBLISHED, kinds=kinds, published_at=first, lead_hours=rule.lead_hours
+        )
+        return item.max, (published,)
+    late = ReasonPart(
+        code=ReasonCode.DOCUMENTS_PUBLISHED_LATE,
+        kinds=kinds,
+        published_at=first,
+        lead_hours=rule.lead_hours,
+        deadline=deadline,
+    )
+    return 0, (late,)
 
 
 def _committee_prepared(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     if not facts.cell_has_committee:
-        return item.max, "the cell has no committee"
+        return item.max, (ReasonPart(code=ReasonCode.NO_COMMITTEE),)
     if facts.committee_prepared:
-        return item.max, "the cell committee met beforehand"
-    return 0, "no record that the cell committee met beforehand"
+        return item.max, (ReasonPart(code=ReasonCode.COMMITTEE_PREPARED),)
+    return 0, (ReasonPart(code=ReasonCode.COMMITTEE_NOT_PREPARED),)
 
 
 def _notified(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     if facts.notified_at is not None and facts.notified_at < facts.starts_at:
-        return item.max, f"members notified {facts.notified_at.isoformat()}"
-    return 0, "members not notified before the start"
+        return item.max, (ReasonPart(code=ReasonCode.NOTIFIED, notified_at=facts.notified_at),)
+    return 0, (ReasonPart(code=ReasonCode.NOT_NOTIFIED),)
 
 
 def _speakers(rule: SpeakersRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -135,7 +146,7 @@ def _speakers(rule: SpeakersRule, item: Item, facts: MeetingFacts) -> Outcome:
     speakers = facts.speakers_present
     share = speakers / present if present else 0.0
     points = banded(share, rule.bands, rule.below_points)
-    return points, f"{speakers} of {present} present members spoke ({pct(share)})"
+    return points, (ReasonPart(code=ReasonCode.SPEAKERS_SHARE, speakers=speakers, present=present, rate=share),)
 
 
 def _minutes_complete(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
@@ -154,8 +165,8 @@ def _minutes_complete(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     if not minutes.resolutions:
         missing.append("resolution")
     if missing:
-        return 0, "minutes lack " + ", ".join(missing)
-    return item.max, "roster, content, conclusions, speakers and resolutions recorded"
+        return 0, (ReasonPart(code=ReasonCode.MINUTES_LACK, kinds=tuple(missing)),)
+    return item.max, (ReasonPart(code=ReasonCode.MINUTES_COMPLETE),)
 
 
 def _self_criticism(rule: SelfCriticismRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -163,10 +174,10 @@ def _self_criticism(rule: SelfCriticismRule, item: Item, facts: MeetingFacts) ->
         return 0, NO_MINUTES
     spent = facts.minutes.self_criticism_minutes
     if spent is None:
-        return 0, "self-criticism time not recorded"
-    if rule.min_minutes <= spent <= rule.max_minutes:
-        return item.max, f"{spent} min of self-criticism ({rule.min_minutes}–{rule.max_minutes})"
-    return 0, f"{spent} min of self-criticism, outside {rule.min_minutes}–{rule.max_minutes}"
+        return 0, (ReasonPart(code=ReasonCode.SELF_CRITICISM_UNRECORDED),)
+    within = rule.min_minutes <= spent <= rule.max_minutes
+    code = ReasonCode.SELF_CRITICISM_WITHIN if within else ReasonCode.SELF_CRITICISM_OUTSIDE
+    return item.max if within else 0, (ReasonPart(code=code, spent=spent, low=rule.min_minutes, high=rule.max_minutes),)
 
 
 def _results(rule: ResultsRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -174,7 +185,7 @@ def _results(rule: ResultsRule, item: Item, facts: MeetingFacts) -> Outcome:
     done = sum(1 for task in tasks if task.on_time)
     share = done / len(tasks)
     points = banded(share, rule.bands, rule.below_points)
-    return points, f"{done} of {len(tasks)} tasks of the previous meeting done on time ({pct(share)})"
+    return points, (ReasonPart(code=ReasonCode.TASKS_ON_TIME, done=done, total=len(tasks), rate=share),)
 
 
 def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -182,22 +193,26 @@ def _resolution_adopted(rule: ResolutionAdoptedRule, item: Item, facts: MeetingF
         return 0, NO_MINUTES
     resolutions = facts.minutes.resolutions
     if not resolutions:
-        return 0, "no resolution in the minutes"
+        return 0, (ReasonPart(code=ReasonCode.NO_RESOLUTION),)
     for number, resolution in enumerate(resolutions, start=1):
         cast = resolution.votes_for + resolution.votes_against
         cast += resolution.abstentions if rule.count_abstentions else 0
         if resolution.votes_for * 2 <= cast:
-            return 0, f"resolution {number}: {resolution.votes_for} for of {cast} votes cast, not above half"
-    return item.max, f"{len(resolutions)} resolution(s), each adopted by more than half of the votes cast"
+            return 0, (
+                ReasonPart(
+                    code=ReasonCode.RESOLUTION_NOT_ADOPTED, number=number, votes=resolution.votes_for, cast=cast
+                ),
+            )
+    return item.max, (ReasonPart(code=ReasonCode.RESOLUTIONS_ADOPTED, count=len(resolutions)),)
 
 
 def _minutes_and_tasks(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     approved = facts.approved_at is not None
     tasks = facts.minutes.task_count if facts.minutes else 0
     if approved and tasks:
-        return item.max, f"minutes approved and {tasks} task(s) assigned"
-    missing = [text for text, ok in (("minutes not approved", approved), ("no task assigned", tasks > 0)) if not ok]
-    return 0, "; ".join(missing)
+        return item.max, (ReasonPart(code=ReasonCode.MINUTES_APPROVED_AND_TASKS, count=tasks),)
+    checks = ((ReasonCode.MINUTES_NOT_APPROVED, approved), (ReasonCode.NO_TASK_ASSIGNED, tasks > 0))
+    return 0, tuple(ReasonPart(code=code) for code, ok in checks if not ok)
 
 
 def _final_documents(rule: FinalDocumentsRule, item: Item, facts: MeetingFacts) -> Outcome:
@@ -210,8 +225,9 @@ def _final_documents(rule: FinalDocumentsRule, item: Item, facts: MeetingFacts) 
         if not any(doc.kind == kind and doc.published_at <= deadline for doc in facts.documents)
     ]
     if late:
-        return 0, f"{', '.join(late)} not published within {rule.within_hours:g} h of the end"
-    return item.max, f"{', '.join(rule.document_kinds)} published within {rule.within_hours:g} h of the end"
+        return 0, (ReasonPart(code=ReasonCode.FINAL_DOCUMENTS_LATE, kinds=tuple(late), hours=rule.within_hours),)
+    kinds = tuple(rule.document_kinds)
+    return item.max, (ReasonPart(code=ReasonCode.FINAL_DOCUMENTS_PUBLISHED, kinds=kinds, hours=rule.within_hours),)
 
 
 AUTOMATIC: dict[str, Callable[[Any, Item, MeetingFacts], Outcome]] = {
@@ -232,6 +248,6 @@ AUTOMATIC: dict[str, Callable[[Any, Item, MeetingFacts], Outcome]] = {
 
 
 def evaluate_automatic(item: Item, facts: MeetingFacts) -> Outcome:
-    """Points (capped at the item's max) and reason of one automatic item."""
+    """Points (capped at the item's max) and reason parts of one automatic item."""
     points, reason = AUTOMATIC[item.rule.kind](item.rule, item, facts)
     return min(float(points), item.max), reason

@@ -5,28 +5,28 @@ from typing import Any
 
 from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
 from services.evaluation.domain.framework import Framework, Item
-from services.evaluation.domain.rules import evaluate_automatic
-
-ROLE_LABEL = {
-    "cell_committee": "cell committee",
-    "members_vote": "members' vote",
-    "upper_monitor": "upper-level monitor",
-}
+from services.evaluation.domain.rules import Reason, evaluate_automatic
+from shared.reasons import ReasonCode, ReasonPart, reason_text
 
 
 @dataclass(frozen=True)
 class CriterionLine:
-    """One item's result: points (None when not applicable or not yet assessed) and why."""
+    """One item's result: points (None when not applicable or not yet assessed) and why, as coded parts."""
 
     code: str
     points: float | None
     max: float
     applicable: bool
     source: str
-    reason: str
+    parts: Reason
+
+    @property
+    def reason(self) -> str:
+        """The English reason, rendered from the parts (shared.reasons.reason_text)."""
+        return reason_text(self.parts)
 
     def as_dict(self) -> dict[str, Any]:
-        """The line as the contract's criteria entry."""
+        """The line as the contract's criteria entry (no parts: score.meeting.updated.v1 fixes its fields)."""
         return {
             "code": self.code,
             "points": self.points,
@@ -35,6 +35,11 @@ class CriterionLine:
             "source": self.source,
             "reason": self.reason,
         }
+
+    def stored_dict(self) -> dict[str, Any]:
+        """The line as evaluation stores and serves it: the contract's entry plus its parts as JSON
+        (`parts`: [{"code", ...values}])."""
+        return self.as_dict() | {"parts": [part.model_dump(mode="json", exclude_none=True) for part in self.parts]}
 
 
 @dataclass(frozen=True)
@@ -64,17 +69,16 @@ class MeetingScore:
         }
 
 
-def manual_points(item: Item, assessments: tuple[Assessment, ...]) -> tuple[float | None, str]:
-    """The winning assessment's points for an item: highest role first, then the latest within it."""
+def manual_points(item: Item, assessments: tuple[Assessment, ...]) -> tuple[float | None, Reason]:
+    """The winning assessment's points for an item and why: highest role first, then the latest within it."""
     candidates = [assessment for assessment in assessments if item.code in assessment.points]
     if not candidates:
-        return None, "awaiting assessment"
+        return None, (ReasonPart(code=ReasonCode.AWAITING_ASSESSMENT),)
     winner = max(candidates, key=lambda a: (ASSESSOR_RANK.get(a.role, -1), a.time, a.event_id))
     given = float(winner.points[item.code])
-    label = ROLE_LABEL.get(winner.role, winner.role)
     if given > item.max:
-        return item.max, f"assessed {given:g} by the {label}, capped at {item.max:g}"
-    return given, f"assessed by the {label}"
+        return item.max, (ReasonPart(code=ReasonCode.ASSESSED_CAPPED, role=winner.role, given=given, max=item.max),)
+    return given, (ReasonPart(code=ReasonCode.ASSESSED, role=winner.role),)
 
 
 def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
@@ -83,23 +87,18 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
     for item in framework.items:
         source = "manual" if item.manual else "auto"
         if facts.kind not in item.applies_to:
-            lines.append(
-                CriterionLine(item.code, None, item.max, False, source, f"not applicable to a {facts.kind} meeting")
-            )
+            not_applicable = (ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind=facts.kind),)
+            lines.append(CriterionLine(item.code, None, item.max, False, source, not_applicable))
             continue
         if item.rule.kind == "previous_tasks_on_time" and not facts.previous_tasks:
-            reason = (
-                "no previous held regular or combined meeting"
-                if facts.previous_tasks is None
-                else "the previous meeting assigned no tasks"
-            )
-            lines.append(CriterionLine(item.code, None, item.max, False, source, reason))
+            code = ReasonCode.NO_PREVIOUS_MEETING if facts.previous_tasks is None else ReasonCode.PREVIOUS_NO_TASKS
+            lines.append(CriterionLine(item.code, None, item.max, False, source, (ReasonPart(code=code),)))
             continue
         if item.manual:
-            points, reason = manual_points(item, facts.assessments)
+            points, parts = manual_points(item, facts.assessments)
         else:
-            points, reason = evaluate_automatic(item, facts)
-        lines.append(CriterionLine(item.code, points, item.max, True, source, reason))
+            points, parts = evaluate_automatic(item, facts)
+        lines.append(CriterionLine(item.code, points, item.max, True, source, parts))
     applicable = [line for line in lines if line.applicable]
     provisional = any(line.points is None for line in applicable)
     counted = [line for line in applicable if line.source == "auto"] if provisional else applicable

@@ -106,6 +106,8 @@ def _held(meeting: MeetingRow) -> bool:
 
 
 def _stored_published(row: dict[str, Any]) -> dict[str, Any]:
+    """The `score.meeting.updated.v1` data a stored row was published with: its lines without their reason parts
+    (which stay internal to evaluation and its RPC)."""
     return {
         "meeting_id": row["meeting_id"],
         "cell_id": row["cell_id"],
@@ -113,7 +115,7 @@ def _stored_published(row: dict[str, Any]) -> dict[str, Any]:
         "score": round(row["score"], 2),
         "rating": row["rating"],
         "provisional": row["provisional"],
-        "criteria": row["criteria"],
+        "criteria": [{key: value for key, value in line.items() if key != "parts"} for line in row["criteria"]],
     }
 
 
@@ -340,7 +342,9 @@ def _store_score(
             previous["counted"],
             previous["speakers_present"],
         )
-        if before == columns and _stored_published(previous) == published:
+        stored_lines = [line.stored_dict() for line in result.criteria]
+        # a row stored before lines carried their parts is rewritten (not republished) so the web can say it by code
+        if before == columns and _stored_published(previous) == published and previous["criteria"] == stored_lines:
             return
     writes.saved.append(
         ScoreRow(

@@ -79,7 +79,7 @@ class PgResultRepository:
         self._conn = connection
 
     async def stored_scores(self, meeting_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Stored score rows by meeting id (criteria decoded)."""
+        """Stored score rows by meeting id (criteria decoded; each line with its reason `parts` once stored so)."""
         rows = await self._conn.fetch(
             "SELECT meeting_id, cell_id, kind, starts_at, held, framework_id, framework_version, score, rating,"
             " provisional, criteria::text AS criteria, present, counted, speakers_present"
@@ -107,7 +107,7 @@ class PgResultRepository:
                 result.score,
                 result.rating,
                 result.provisional,
-                json.dumps([line.as_dict() for line in result.criteria]),
+                json.dumps([line.stored_dict() for line in result.criteria]),
                 row.present,
                 row.counted,
                 row.speakers_present,

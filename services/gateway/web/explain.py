@@ -1,21 +1,20 @@
-"""A meeting's score explained in Vietnamese: evaluation's reasons (English, for logs and the API) are
-read part by part and said again from the message catalog, figures formatted the Vietnamese way."""
+"""A meeting's score explained in Vietnamese: each criterion line's reason parts (shared.reasons: a code and its
+values) are said again from the message catalog by their code, figures formatted the Vietnamese way. evaluation's
+English `reason` is not read, so rewording it changes nothing here, except for lines stored before evaluation coded
+its reasons: those are still read from the English wording, by the fallback at the end of this module only."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from services.gateway.web.i18n import N_, _, format_moment, format_number, parse_moment
+from pydantic import ValidationError
 
-Say = Callable[[re.Match[str]], str]
+from services.gateway.web.i18n import N_, _, format_moment, format_number, format_share, parse_moment
+from shared.reasons import ROLE_LABEL, ReasonCode, ReasonPart
 
-
-def _num(value: str) -> str:
-    return format_number(float(value))
-
-
-def _pct(value: str) -> str:
-    return format_number(float(value.rstrip("%"))) + "%"
+SEE_FACTS = N_("see the recorded facts of the meeting")
+"""Said for a part this gateway cannot word (a code newer than it, or an old reason no pattern knows)."""
 
 
 KIND_WORDS = {
@@ -31,207 +30,206 @@ KIND_WORDS = {
     "roster": N_("the roster"),
     "conclusions": N_("the conclusions"),
     "speakers": N_("the speakers"),
-    "cell committee": N_("the cell committee"),
-    "members' vote": N_("the members' vote"),
-    "upper-level monitor": N_("the upper-level monitor"),
 }
+"""Document kinds, minutes parts and meeting kinds (with their article) as the catalog names them."""
+ROLE_WORDS = {
+    "cell_committee": N_("the cell committee"),
+    "members_vote": N_("the members' vote"),
+    "upper_monitor": N_("the upper-level monitor"),
+}
+"""Assessor roles (shared.reasons.ReasonPart.role) as the catalog names them."""
 
 
-def _kinds(value: str) -> str:
-    """`content/draft_resolution` or `minutes, resolution` as Vietnamese words joined by "or"/"and"."""
-    separator = "/" if "/" in value else ", "
-    words = [_(KIND_WORDS.get(part.strip(), part.strip())) for part in value.split(separator)]
-    return (_(" or ") if separator == "/" else _(", ")).join(words)
+def _word(word: str) -> str:
+    return _(KIND_WORDS.get(word, word))
 
 
-def _lead(value: str) -> str:
-    hours = re.match(r"^([\d.]+) h before the start$", value)
-    if hours:
-        return _("%(hours)s hours before the start", hours=_num(hours.group(1)))
+def _any_of(kinds: Sequence[str] | None) -> str:
+    """Document kinds of which any one counts: `nội dung sinh hoạt hoặc dự thảo nghị quyết`."""
+    return _(" or ").join(_word(kind) for kind in kinds or ())
+
+
+def _all_of(kinds: Sequence[str] | None) -> str:
+    """Document kinds or minutes parts that each count: `biên bản, nghị quyết`."""
+    return _(", ").join(_word(kind) for kind in kinds or ())
+
+
+def _count(value: int | None) -> str:
+    return str(value if value is not None else "—")
+
+
+def _figure(value: float | None) -> str:
+    return format_number(value)
+
+
+def _moment(value: datetime | None) -> str:
+    return format_moment(value)
+
+
+def _before_start(lead_hours: float | None) -> str:
+    if lead_hours:
+        return _("%(hours)s hours before the start", hours=format_number(lead_hours))
     return _("before the start")
 
 
-def _when(value: str) -> str:
-    return format_moment(parse_moment(value))
+def _role(role: str | None) -> str:
+    return _(ROLE_WORDS.get(role or "", role or ""))
 
 
-PATTERNS: list[tuple[re.Pattern[str], Say]] = [
-    (re.compile(r"^no minutes recorded yet$"), lambda m: _("no minutes recorded yet")),
-    (re.compile(r"^no attendance recorded yet$"), lambda m: _("no attendance recorded yet")),
-    (re.compile(r"^nobody expected on the roster$"), lambda m: _("nobody on the roster counts")),
-    (
-        re.compile(r"^lasted ([\d.]+) min of (\d+) required \(([\d.]+) min short\)$"),
-        lambda m: _(
-            "lasted %(lasted)s minutes of the %(required)s required (%(short)s minutes short)",
-            lasted=_num(m[1]),
-            required=m[2],
-            short=_num(m[3]),
-        ),
+BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
+    ReasonCode.NO_MINUTES: lambda p: _("no minutes recorded yet"),
+    ReasonCode.NO_ROSTER: lambda p: _("no attendance recorded yet"),
+    ReasonCode.NOBODY_EXPECTED: lambda p: _("nobody on the roster counts"),
+    ReasonCode.DURATION_SHORT: lambda p: _(
+        "lasted %(lasted)s minutes of the %(required)s required (%(short)s minutes short)",
+        lasted=_figure(p.lasted),
+        required=_count(p.required),
+        short=_figure(p.short),
     ),
-    (
-        re.compile(r"^lasted ([\d.]+) min of (\d+) required: at least half$"),
-        lambda m: _(
-            "lasted %(lasted)s minutes of the %(required)s required: at least half", lasted=_num(m[1]), required=m[2]
-        ),
+    ReasonCode.DURATION_HALF: lambda p: _(
+        "lasted %(lasted)s minutes of the %(required)s required: at least half",
+        lasted=_figure(p.lasted),
+        required=_count(p.required),
     ),
-    (
-        re.compile(r"^lasted ([\d.]+) min of (\d+) required: below half$"),
-        lambda m: _(
-            "lasted %(lasted)s minutes of the %(required)s required: below half", lasted=_num(m[1]), required=m[2]
-        ),
+    ReasonCode.DURATION_BELOW_HALF: lambda p: _(
+        "lasted %(lasted)s minutes of the %(required)s required: below half",
+        lasted=_figure(p.lasted),
+        required=_count(p.required),
     ),
-    (
-        re.compile(r"^(\d+)/(\d+) present \(([\d.]+%)\)$"),
-        lambda m: _("%(present)s of %(counted)s present (%(rate)s)", present=m[1], counted=m[2], rate=_pct(m[3])),
+    ReasonCode.ATTENDANCE_RATE: lambda p: _(
+        "%(present)s of %(counted)s present (%(rate)s)",
+        present=_count(p.present),
+        counted=_count(p.counted),
+        rate=format_share(p.rate),
     ),
-    (re.compile(r"^(\d+) absent without excuse$"), lambda m: _("%(count)s absent without excuse", count=m[1])),
-    (
-        re.compile(r"^bonus: no excused-absence run above (\d+) \(longest (\d+)\)$"),
-        lambda m: _(
-            "bonus point: nobody excused more than %(limit)s meetings in a row (longest %(longest)s)",
-            limit=m[1],
-            longest=m[2],
-        ),
+    ReasonCode.ABSENT_WITHOUT_EXCUSE: lambda p: _("%(count)s absent without excuse", count=_count(p.count)),
+    ReasonCode.EXCUSED_RUN_BONUS: lambda p: _(
+        "bonus point: nobody excused more than %(limit)s meetings in a row (longest %(longest)s)",
+        limit=_count(p.limit),
+        longest=_count(p.longest),
     ),
-    (
-        re.compile(r"^no bonus: an excused-absence run of (\d+) meetings$"),
-        lambda m: _("no bonus point: a member excused %(run)s meetings in a row", run=m[1]),
+    ReasonCode.EXCUSED_RUN_NO_BONUS: lambda p: _(
+        "no bonus point: a member excused %(run)s meetings in a row", run=_count(p.longest)
     ),
-    (
-        re.compile(r"^rate ([\d.]+%) not (above|at least) ([\d.]+%)$"),
-        lambda m: _("attendance %(rate)s, below the required %(required)s", rate=_pct(m[1]), required=_pct(m[3])),
+    ReasonCode.ATTENDANCE_RATE_LOW: lambda p: _(
+        "attendance %(rate)s, below the required %(required)s",
+        rate=format_share(p.rate),
+        required=format_share(p.required_rate),
     ),
-    (
-        re.compile(r"^a member absent (\d+) meetings in a row$"),
-        lambda m: _("a member absent %(run)s meetings in a row", run=m[1]),
+    ReasonCode.ABSENCE_RUN: lambda p: _("a member absent %(run)s meetings in a row", run=_count(p.longest)),
+    ReasonCode.ATTENDANCE_CHECK_MET: lambda p: _(
+        "attendance %(rate)s, no unexcused absence, longest absence run %(run)s",
+        rate=format_share(p.rate),
+        run=_count(p.longest),
     ),
-    (
-        re.compile(r"^rate ([\d.]+%), no unexcused absence, longest absence run (\d+)$"),
-        lambda m: _(
-            "attendance %(rate)s, no unexcused absence, longest absence run %(run)s", rate=_pct(m[1]), run=m[2]
-        ),
+    ReasonCode.DOCUMENTS_NOT_PUBLISHED: lambda p: _("%(kinds)s not published", kinds=_any_of(p.kinds)),
+    ReasonCode.DOCUMENTS_PUBLISHED_LATE: lambda p: _(
+        "%(kinds)s first published at %(when)s, not %(lead)s",
+        kinds=_any_of(p.kinds),
+        when=_moment(p.published_at),
+        lead=_before_start(p.lead_hours),
     ),
-    (re.compile(r"^no (\S+) published$"), lambda m: _("%(kinds)s not published", kinds=_kinds(m[1]))),
-    (
-        re.compile(r"^first (\S+) published (\S+), not (.+) \((\S+)\)$"),
-        lambda m: _(
-            "%(kinds)s first published at %(when)s, not %(lead)s",
-            kinds=_kinds(m[1]),
-            when=_when(m[2]),
-            lead=_lead(m[3]),
-        ),
+    ReasonCode.DOCUMENTS_PUBLISHED: lambda p: _(
+        "%(kinds)s published at %(when)s, %(lead)s",
+        kinds=_any_of(p.kinds),
+        when=_moment(p.published_at),
+        lead=_before_start(p.lead_hours),
     ),
-    (
-        re.compile(r"^(\S+) published (\S+), (.+before the start)$"),
-        lambda m: _(
-            "%(kinds)s published at %(when)s, %(lead)s", kinds=_kinds(m[1]), when=_when(m[2]), lead=_lead(m[3])
-        ),
+    ReasonCode.NO_COMMITTEE: lambda p: _("the cell has no cell committee"),
+    ReasonCode.COMMITTEE_PREPARED: lambda p: _("the cell committee met beforehand"),
+    ReasonCode.COMMITTEE_NOT_PREPARED: lambda p: _("no record that the cell committee met beforehand"),
+    ReasonCode.NOTIFIED: lambda p: _("members notified at %(when)s", when=_moment(p.notified_at)),
+    ReasonCode.NOT_NOTIFIED: lambda p: _("members not notified before the start"),
+    ReasonCode.SPEAKERS_SHARE: lambda p: _(
+        "%(speakers)s of %(present)s present members spoke (%(rate)s)",
+        speakers=_count(p.speakers),
+        present=_count(p.present),
+        rate=format_share(p.rate),
     ),
-    (re.compile(r"^the cell has no committee$"), lambda m: _("the cell has no cell committee")),
-    (re.compile(r"^the cell committee met beforehand$"), lambda m: _("the cell committee met beforehand")),
-    (
-        re.compile(r"^no record that the cell committee met beforehand$"),
-        lambda m: _("no record that the cell committee met beforehand"),
+    ReasonCode.MINUTES_LACK: lambda p: _("the minutes lack %(parts)s", parts=_all_of(p.kinds)),
+    ReasonCode.MINUTES_COMPLETE: lambda p: _("roster, content, conclusions, speakers and resolutions recorded"),
+    ReasonCode.SELF_CRITICISM_UNRECORDED: lambda p: _("time of self-criticism not recorded"),
+    ReasonCode.SELF_CRITICISM_WITHIN: lambda p: _(
+        "%(spent)s minutes of self-criticism (%(low)s–%(high)s)",
+        spent=_count(p.spent),
+        low=_count(p.low),
+        high=_count(p.high),
     ),
-    (re.compile(r"^members notified (\S+)$"), lambda m: _("members notified at %(when)s", when=_when(m[1]))),
-    (re.compile(r"^members not notified before the start$"), lambda m: _("members not notified before the start")),
-    (
-        re.compile(r"^(\d+) of (\d+) present members spoke \(([\d.]+%)\)$"),
-        lambda m: _(
-            "%(speakers)s of %(present)s present members spoke (%(rate)s)",
-            speakers=m[1],
-            present=m[2],
-            rate=_pct(m[3]),
-        ),
+    ReasonCode.SELF_CRITICISM_OUTSIDE: lambda p: _(
+        "%(spent)s minutes of self-criticism, outside %(low)s–%(high)s",
+        spent=_count(p.spent),
+        low=_count(p.low),
+        high=_count(p.high),
     ),
-    (re.compile(r"^minutes lack (.+)$"), lambda m: _("the minutes lack %(parts)s", parts=_kinds(m[1]))),
-    (
-        re.compile(r"^roster, content, conclusions, speakers and resolutions recorded$"),
-        lambda m: _("roster, content, conclusions, speakers and resolutions recorded"),
+    ReasonCode.TASKS_ON_TIME: lambda p: _(
+        "%(done)s of %(total)s tasks of the previous meeting done on time (%(rate)s)",
+        done=_count(p.done),
+        total=_count(p.total),
+        rate=format_share(p.rate),
     ),
-    (re.compile(r"^self-criticism time not recorded$"), lambda m: _("time of self-criticism not recorded")),
-    (
-        re.compile(r"^(\d+) min of self-criticism \((\d+)–(\d+)\)$"),
-        lambda m: _("%(spent)s minutes of self-criticism (%(low)s–%(high)s)", spent=m[1], low=m[2], high=m[3]),
+    ReasonCode.NO_RESOLUTION: lambda p: _("no resolution in the minutes"),
+    ReasonCode.RESOLUTION_NOT_ADOPTED: lambda p: _(
+        "resolution %(number)s: %(votes)s in favour of %(cast)s votes cast, not above half",
+        number=_count(p.number),
+        votes=_count(p.votes),
+        cast=_count(p.cast),
     ),
-    (
-        re.compile(r"^(\d+) min of self-criticism, outside (\d+)–(\d+)$"),
-        lambda m: _("%(spent)s minutes of self-criticism, outside %(low)s–%(high)s", spent=m[1], low=m[2], high=m[3]),
+    ReasonCode.RESOLUTIONS_ADOPTED: lambda p: _(
+        "%(count)s resolution(s), each adopted by more than half of the votes cast", count=_count(p.count)
     ),
-    (
-        re.compile(r"^(\d+) of (\d+) tasks of the previous meeting done on time \(([\d.]+%)\)$"),
-        lambda m: _(
-            "%(done)s of %(total)s tasks of the previous meeting done on time (%(rate)s)",
-            done=m[1],
-            total=m[2],
-            rate=_pct(m[3]),
-        ),
+    ReasonCode.MINUTES_APPROVED_AND_TASKS: lambda p: _(
+        "minutes adopted and %(count)s task(s) assigned", count=_count(p.count)
     ),
-    (re.compile(r"^no resolution in the minutes$"), lambda m: _("no resolution in the minutes")),
-    (
-        re.compile(r"^resolution (\d+): (\d+) for of (\d+) votes cast, not above half$"),
-        lambda m: _(
-            "resolution %(number)s: %(votes)s in favour of %(cast)s votes cast, not above half",
-            number=m[1],
-            votes=m[2],
-            cast=m[3],
-        ),
+    ReasonCode.MINUTES_NOT_APPROVED: lambda p: _("minutes not adopted"),
+    ReasonCode.NO_TASK_ASSIGNED: lambda p: _("no task assigned"),
+    ReasonCode.FINAL_DOCUMENTS_LATE: lambda p: _(
+        "%(kinds)s not published within %(hours)s hours of the end", kinds=_all_of(p.kinds), hours=_figure(p.hours)
     ),
-    (
-        re.compile(r"^(\d+) resolution\(s\), each adopted by more than half of the votes cast$"),
-        lambda m: _("%(count)s resolution(s), each adopted by more than half of the votes cast", count=m[1]),
+    ReasonCode.FINAL_DOCUMENTS_PUBLISHED: lambda p: _(
+        "%(kinds)s published within %(hours)s hours of the end", kinds=_all_of(p.kinds), hours=_figure(p.hours)
     ),
-    (
-        re.compile(r"^minutes approved and (\d+) task\(s\) assigned$"),
-        lambda m: _("minutes adopted and %(count)s task(s) assigned", count=m[1]),
+    ReasonCode.NOT_APPLICABLE: lambda p: _("not applicable to %(kind)s meeting", kind=_word(p.kind or "")),
+    ReasonCode.NO_PREVIOUS_MEETING: lambda p: _("no previous held regular or combined meeting"),
+    ReasonCode.PREVIOUS_NO_TASKS: lambda p: _("the previous meeting assigned no tasks"),
+    ReasonCode.AWAITING_ASSESSMENT: lambda p: _("awaiting assessment"),
+    ReasonCode.ASSESSED: lambda p: _("assessed by %(who)s", who=_role(p.role)),
+    ReasonCode.ASSESSED_CAPPED: lambda p: _(
+        "%(given)s points given by %(who)s, capped at %(max)s",
+        given=_figure(p.given),
+        who=_role(p.role),
+        max=_figure(p.max),
     ),
-    (re.compile(r"^minutes not approved$"), lambda m: _("minutes not adopted")),
-    (re.compile(r"^no task assigned$"), lambda m: _("no task assigned")),
-    (
-        re.compile(r"^(.+) not published within ([\d.]+) h of the end$"),
-        lambda m: _("%(kinds)s not published within %(hours)s hours of the end", kinds=_kinds(m[1]), hours=_num(m[2])),
-    ),
-    (
-        re.compile(r"^(.+) published within ([\d.]+) h of the end$"),
-        lambda m: _("%(kinds)s published within %(hours)s hours of the end", kinds=_kinds(m[1]), hours=_num(m[2])),
-    ),
-    (
-        re.compile(r"^not applicable to (?:a|an) (\w+) meeting$"),
-        lambda m: _("not applicable to %(kind)s meeting", kind=_(KIND_WORDS.get(m[1], m[1]))),
-    ),
-    (
-        re.compile(r"^no previous held regular or combined meeting$"),
-        lambda m: _("no previous held regular or combined meeting"),
-    ),
-    (re.compile(r"^the previous meeting assigned no tasks$"), lambda m: _("the previous meeting assigned no tasks")),
-    (re.compile(r"^awaiting assessment$"), lambda m: _("awaiting assessment")),
-    (
-        re.compile(r"^assessed ([\d.]+) by the (.+), capped at ([\d.]+)$"),
-        lambda m: _(
-            "%(given)s points given by %(who)s, capped at %(max)s",
-            given=_num(m[1]),
-            who=_(KIND_WORDS.get(m[2], m[2])),
-            max=_num(m[3]),
-        ),
-    ),
-    (re.compile(r"^assessed by the (.+)$"), lambda m: _("assessed by %(who)s", who=_(KIND_WORDS.get(m[1], m[1])))),
-]
+}
+"""Each reason code's Vietnamese wording, from its values (never from the English text)."""
 
 
-def explain_reason(reason: str) -> str:
-    """Evaluation's reason in Vietnamese, part by part; a part no pattern knows gets a plain Vietnamese
-    note instead of English."""
-    parts = []
-    for part in (piece.strip() for piece in reason.split("; ")):
-        for pattern, say in PATTERNS:
-            match = pattern.match(part)
-            if match:
-                parts.append(say(match))
-                break
-        else:
-            parts.append(_("see the recorded facts of the meeting"))
+def _sentence(parts: Sequence[str]) -> str:
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]
+
+
+def explain_part(part: ReasonPart) -> str:
+    """One reason part in Vietnamese, by its code (`Sinh hoạt 60 phút so với 90 phút quy định (thiếu 30 phút)`, not
+    capitalised); a code this gateway does not know yet reads as "see the recorded facts"."""
+    say = BY_CODE.get(part.code) if isinstance(part.code, ReasonCode) else None
+    return say(part) if say else _(SEE_FACTS)
+
+
+def explain_parts(parts: Sequence[ReasonPart]) -> str:
+    """A line's reason parts in Vietnamese, joined by "; " and capitalised."""
+    return _sentence([explain_part(part) for part in parts])
+
+
+def explain_line(line: Mapping[str, Any]) -> str:
+    """A criterion line's explanation in Vietnamese: by its coded `parts` (CriterionReply.parts, as models or their
+    dicts); only a line stored before evaluation coded its reasons (no parts) is read from its English `reason`."""
+    try:
+        parts = [ReasonPart.model_validate(part) for part in line.get("parts") or ()]
+    except ValidationError:
+        parts = []
+    if parts:
+        return explain_parts(parts)
+    return explain_legacy_reason(str(line.get("reason") or ""))
 
 
 def item_names(framework: dict[str, Any] | None) -> dict[str, tuple[str, str]]:
@@ -254,8 +252,209 @@ def explained_lines(score: dict[str, Any], framework: dict[str, Any] | None) -> 
                 **line,
                 "group": group,
                 "name": name,
-                "explanation": explain_reason(str(line.get("reason") or "")),
+                "explanation": explain_line(line),
                 "source_label": _("automatic") if line.get("source") == "auto" else _("assessed by people"),
             }
         )
     return lines
+
+
+# ---- Fallback for lines stored before evaluation coded its reasons (no `parts`) ------------------------------------
+# Only explain_line calls this, and only for such lines: it reads evaluation's English wording of that time back into
+# the parts it came from, then says them by BY_CODE like any other line. Once every stored score has been rescored
+# (each scoring stores the parts), LEGACY_PATTERNS and explain_legacy_reason can go.
+
+Parse = Callable[[re.Match[str]], ReasonPart]
+ROLE_BY_LABEL = {label: role for role, label in ROLE_LABEL.items()}
+"""The assessor role an old English reason names (`upper-level monitor` → upper_monitor)."""
+
+
+def _share(value: str) -> float:
+    return float(value.rstrip("%")) / 100
+
+
+def _lead_hours(value: str) -> float:
+    hours = re.match(r"^([\d.]+) h before the start$", value)
+    return float(hours.group(1)) if hours else 0.0
+
+
+def _at(value: str) -> datetime | None:
+    return parse_moment(value)
+
+
+def _plain(code: ReasonCode) -> Parse:
+    return lambda m: ReasonPart(code=code)
+
+
+LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
+    (re.compile(r"^no minutes recorded yet$"), _plain(ReasonCode.NO_MINUTES)),
+    (re.compile(r"^no attendance recorded yet$"), _plain(ReasonCode.NO_ROSTER)),
+    (re.compile(r"^nobody expected on the roster$"), _plain(ReasonCode.NOBODY_EXPECTED)),
+    (
+        re.compile(r"^lasted ([\d.]+) min of (\d+) required \(([\d.]+) min short\)$"),
+        lambda m: ReasonPart(code=ReasonCode.DURATION_SHORT, lasted=float(m[1]), required=int(m[2]), short=float(m[3])),
+    ),
+    (
+        re.compile(r"^lasted ([\d.]+) min of (\d+) required: at least half$"),
+        lambda m: ReasonPart(code=ReasonCode.DURATION_HALF, lasted=float(m[1]), required=int(m[2])),
+    ),
+    (
+        re.compile(r"^lasted ([\d.]+) min of (\d+) required: below half$"),
+        lambda m: ReasonPart(code=ReasonCode.DURATION_BELOW_HALF, lasted=float(m[1]), required=int(m[2])),
+    ),
+    (
+        re.compile(r"^(\d+)/(\d+) present \(([\d.]+%)\)$"),
+        lambda m: ReasonPart(code=ReasonCode.ATTENDANCE_RATE, present=int(m[1]), counted=int(m[2]), rate=_share(m[3])),
+    ),
+    (
+        re.compile(r"^(\d+) absent without excuse$"),
+        lambda m: ReasonPart(code=ReasonCode.ABSENT_WITHOUT_EXCUSE, count=int(m[1])),
+    ),
+    (
+        re.compile(r"^bonus: no excused-absence run above (\d+) \(longest (\d+)\)$"),
+        lambda m: ReasonPart(code=ReasonCode.EXCUSED_RUN_BONUS, limit=int(m[1]), longest=int(m[2])),
+    ),
+    (
+        re.compile(r"^no bonus: an excused-absence run of (\d+) meetings$"),
+        lambda m: ReasonPart(code=ReasonCode.EXCUSED_RUN_NO_BONUS, longest=int(m[1])),
+    ),
+    (
+        re.compile(r"^rate ([\d.]+%) not (above|at least) ([\d.]+%)$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.ATTENDANCE_RATE_LOW, rate=_share(m[1]), strict=m[2] == "above", required_rate=_share(m[3])
+        ),
+    ),
+    (
+        re.compile(r"^a member absent (\d+) meetings in a row$"),
+        lambda m: ReasonPart(code=ReasonCode.ABSENCE_RUN, longest=int(m[1])),
+    ),
+    (
+        re.compile(r"^rate ([\d.]+%), no unexcused absence, longest absence run (\d+)$"),
+        lambda m: ReasonPart(code=ReasonCode.ATTENDANCE_CHECK_MET, rate=_share(m[1]), longest=int(m[2])),
+    ),
+    (
+        re.compile(r"^no (\S+) published$"),
+        lambda m: ReasonPart(code=ReasonCode.DOCUMENTS_NOT_PUBLISHED, kinds=tuple(m[1].split("/"))),
+    ),
+    (
+        re.compile(r"^first (\S+) published (\S+), not (.+) \((\S+)\)$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.DOCUMENTS_PUBLISHED_LATE,
+            kinds=tuple(m[1].split("/")),
+            published_at=_at(m[2]),
+            lead_hours=_lead_hours(m[3]),
+            deadline=_at(m[4]),
+        ),
+    ),
+    (
+        re.compile(r"^(\S+) published (\S+), (.*before the start)$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.DOCUMENTS_PUBLISHED,
+            kinds=tuple(m[1].split("/")),
+            published_at=_at(m[2]),
+            lead_hours=_lead_hours(m[3]),
+        ),
+    ),
+    (re.compile(r"^the cell has no committee$"), _plain(ReasonCode.NO_COMMITTEE)),
+    (re.compile(r"^the cell committee met beforehand$"), _plain(ReasonCode.COMMITTEE_PREPARED)),
+    (
+        re.compile(r"^no record that the cell committee met beforehand$"),
+        _plain(ReasonCode.COMMITTEE_NOT_PREPARED),
+    ),
+    (re.compile(r"^members notified (\S+)$"), lambda m: ReasonPart(code=ReasonCode.NOTIFIED, notified_at=_at(m[1]))),
+    (re.compile(r"^members not notified before the start$"), _plain(ReasonCode.NOT_NOTIFIED)),
+    (
+        re.compile(r"^(\d+) of (\d+) present members spoke \(([\d.]+%)\)$"),
+        lambda m: ReasonPart(code=ReasonCode.SPEAKERS_SHARE, speakers=int(m[1]), present=int(m[2]), rate=_share(m[3])),
+    ),
+    (
+        re.compile(r"^minutes lack (.+)$"),
+        lambda m: ReasonPart(code=ReasonCode.MINUTES_LACK, kinds=tuple(m[1].split(", "))),
+    ),
+    (
+        re.compile(r"^roster, content, conclusions, speakers and resolutions recorded$"),
+        _plain(ReasonCode.MINUTES_COMPLETE),
+    ),
+    (re.compile(r"^self-criticism time not recorded$"), _plain(ReasonCode.SELF_CRITICISM_UNRECORDED)),
+    (
+        re.compile(r"^(\d+) min of self-criticism \((\d+)–(\d+)\)$"),
+        lambda m: ReasonPart(code=ReasonCode.SELF_CRITICISM_WITHIN, spent=int(m[1]), low=int(m[2]), high=int(m[3])),
+    ),
+    (
+        re.compile(r"^(\d+) min of self-criticism, outside (\d+)–(\d+)$"),
+        lambda m: ReasonPart(code=ReasonCode.SELF_CRITICISM_OUTSIDE, spent=int(m[1]), low=int(m[2]), high=int(m[3])),
+    ),
+    (
+        re.compile(r"^(\d+) of (\d+) tasks of the previous meeting done on time \(([\d.]+%)\)$"),
+        lambda m: ReasonPart(code=ReasonCode.TASKS_ON_TIME, done=int(m[1]), total=int(m[2]), rate=_share(m[3])),
+    ),
+    (re.compile(r"^no resolution in the minutes$"), _plain(ReasonCode.NO_RESOLUTION)),
+    (
+        re.compile(r"^resolution (\d+): (\d+) for of (\d+) votes cast, not above half$"),
+        lambda m: ReasonPart(code=ReasonCode.RESOLUTION_NOT_ADOPTED, number=int(m[1]), votes=int(m[2]), cast=int(m[3])),
+    ),
+    (
+        re.compile(r"^(\d+) resolution\(s\), each adopted by more than half of the votes cast$"),
+        lambda m: ReasonPart(code=ReasonCode.RESOLUTIONS_ADOPTED, count=int(m[1])),
+    ),
+    (
+        re.compile(r"^minutes approved and (\d+) task\(s\) assigned$"),
+        lambda m: ReasonPart(code=ReasonCode.MINUTES_APPROVED_AND_TASKS, count=int(m[1])),
+    ),
+    (re.compile(r"^minutes not approved$"), _plain(ReasonCode.MINUTES_NOT_APPROVED)),
+    (re.compile(r"^no task assigned$"), _plain(ReasonCode.NO_TASK_ASSIGNED)),
+    (
+        re.compile(r"^(.+) not published within ([\d.]+) h of the end$"),
+        lambda m: ReasonPart(code=ReasonCode.FINAL_DOCUMENTS_LATE, kinds=tuple(m[1].split(", ")), hours=float(m[2])),
+    ),
+    (
+        re.compile(r"^(.+) published within ([\d.]+) h of the end$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.FINAL_DOCUMENTS_PUBLISHED, kinds=tuple(m[1].split(", ")), hours=float(m[2])
+        ),
+    ),
+    (
+        re.compile(r"^not applicable to (?:a|an) (\w+) meeting$"),
+        lambda m: ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind=m[1]),
+    ),
+    (
+        re.compile(r"^no previous held regular or combined meeting$"),
+        _plain(ReasonCode.NO_PREVIOUS_MEETING),
+    ),
+    (re.compile(r"^the previous meeting assigned no tasks$"), _plain(ReasonCode.PREVIOUS_NO_TASKS)),
+    (re.compile(r"^awaiting assessment$"), _plain(ReasonCode.AWAITING_ASSESSMENT)),
+    (
+        re.compile(r"^assessed ([\d.]+) by the (.+), capped at ([\d.]+)$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.ASSESSED_CAPPED,
+            given=float(m[1]),
+            role=ROLE_BY_LABEL.get(m[2], m[2]),
+            max=float(m[3]),
+        ),
+    ),
+    (
+        re.compile(r"^assessed by the (.+)$"),
+        lambda m: ReasonPart(code=ReasonCode.ASSESSED, role=ROLE_BY_LABEL.get(m[1], m[1])),
+    ),
+]
+"""Evaluation's English wordings from before codes, each read back into the part it said."""
+
+
+def legacy_part(text: str) -> ReasonPart | None:
+    """The coded part an English reason part of before codes says (`lasted 60 min of 90 required (30 min short)` →
+    duration_short with its values); None for a wording no pattern knows."""
+    for pattern, parse in LEGACY_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return parse(match)
+    return None
+
+
+def explain_legacy_reason(reason: str) -> str:
+    """An English reason of a line stored before evaluation coded its reasons, in Vietnamese: each part read back into
+    its code and said by BY_CODE; a part no pattern knows gets a plain Vietnamese note instead of English."""
+    said = []
+    for text in (piece.strip() for piece in reason.split("; ")):
+        part = legacy_part(text)
+        said.append(explain_part(part) if part is not None else _(SEE_FACTS))
+    return _sentence(said)

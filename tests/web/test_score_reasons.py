@@ -1,0 +1,83 @@
+"""A score's reasons said in Vietnamese by their codes: every branch of the real scoring is coded and worded, the
+same as the English reading said it before codes, and no English rewording changes what a person reads."""
+
+from typing import Any
+
+import pytest
+
+from services.evaluation.domain.scoring import CriterionLine
+from services.gateway.web.explain import (
+    BY_CODE,
+    explain_legacy_reason,
+    explain_line,
+    explained_lines,
+)
+from shared.contracts.evaluation_rpc import CriterionReply
+from shared.reasons import ENGLISH, ReasonCode, ReasonPart, reason_text
+from tests.evaluation.reason_cases import all_scores
+
+SEE_FACTS = "Xem các dữ liệu đã ghi nhận của buổi sinh hoạt"
+SCORES = all_scores()
+LINES = [(f"{name} / {line.code}", line) for name, score in SCORES.items() for line in score.criteria]
+
+
+def served(line: CriterionLine) -> dict[str, Any]:
+    """The line as the web gets it: stored by evaluation, answered as a CriterionReply, dumped by the gateway."""
+    return CriterionReply.model_validate(line.stored_dict()).model_dump()
+
+
+def test_the_cases_take_every_reason_code_and_every_code_has_an_english_and_a_vietnamese_wording() -> None:
+    used = {part.code for _, line in LINES for part in line.parts}
+    assert used == set(ReasonCode)
+    assert set(ENGLISH) == set(ReasonCode) == set(BY_CODE)
+    assert any(score.provisional for score in SCORES.values())
+    assert any(not line.applicable for _, line in LINES)
+
+
+@pytest.mark.parametrize(("name", "line"), LINES, ids=[name for name, _ in LINES])
+def test_every_line_is_coded_and_said_by_its_code_as_the_english_reading_said_it(
+    name: str, line: CriterionLine
+) -> None:
+    assert line.parts, "a line without reason parts"
+    assert line.reason == reason_text(line.parts)
+    explanation = explain_line(served(line))
+    assert SEE_FACTS.lower() not in explanation.lower()
+    # the Vietnamese by code is exactly what the catalog said for the same line when it was read from the English
+    assert explanation == explain_legacy_reason(line.reason)
+
+
+@pytest.mark.parametrize(("name", "line"), LINES, ids=[name for name, _ in LINES])
+def test_the_explanation_does_not_depend_on_the_english_wording(name: str, line: CriterionLine) -> None:
+    reworded = served(line) | {"reason": "evaluation one day says this quite differently; or in another language"}
+    assert explain_line(reworded) == explain_line(served(line))
+    assert explain_legacy_reason(reworded["reason"]).startswith(SEE_FACTS)
+
+
+def test_a_line_stored_before_codes_is_read_from_its_english_reason() -> None:
+    old = {"code": "duration", "points": 3, "max": 5, "applicable": True, "source": "auto"}
+    old["reason"] = "lasted 60 min of 90 required (30 min short)"
+    assert explain_line(old) == "Sinh hoạt 60 phút so với 90 phút quy định (thiếu 30 phút)"
+    assert explain_line(old | {"parts": []}) == explain_line(old)
+
+
+def test_a_code_this_gateway_does_not_know_yet_reads_as_see_the_recorded_facts() -> None:
+    line = {
+        "code": "duration",
+        "reason": "lasted 60 min of 90 required (30 min short); something new",
+        "parts": [
+            {"code": "duration_short", "lasted": 60.0, "required": 90, "short": 30.0},
+            {"code": "something_new", "value": 1},
+        ],
+    }
+    assert explain_line(line) == f"Sinh hoạt 60 phút so với 90 phút quy định (thiếu 30 phút); {SEE_FACTS.lower()}"
+    assert ReasonPart.model_validate(line["parts"][1]).code == "something_new"
+
+
+def test_the_score_page_lines_carry_the_explanation_by_code() -> None:
+    score = SCORES["hd42-2025: absences and an excused run"]
+    lines = explained_lines({"criteria": [served(line) for line in score.criteria]}, None)
+    attendance = next(line for line in lines if line["code"] == "attendance")
+    assert attendance["explanation"] == (
+        "7/10 đảng viên có mặt (70%); 1 đảng viên vắng không có lý do; "
+        "không được cộng điểm: có đảng viên vắng có lý do 4 buổi liên tiếp"
+    )
