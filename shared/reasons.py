@@ -148,6 +148,8 @@ class ReasonPart(BaseModel):
     """When it had to be published by."""
     lead_hours: Value[float] = None
     """Hours before the start a document had to be published (0: before the start)."""
+    ahead_hours: Value[float] = None
+    """Hours before the start the first relevant document was in fact published (one decimal)."""
     notified_at: Value[datetime] = None
     """When the members were notified."""
     speakers: Value[int] = None
@@ -208,7 +210,11 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.NO_MINUTES: lambda p: "no minutes recorded yet",
     ReasonCode.NO_ROSTER: lambda p: "no attendance recorded yet",
     ReasonCode.NOBODY_EXPECTED: lambda p: "nobody expected on the roster",
-    ReasonCode.DURATION_SHORT: lambda p: f"lasted {p.lasted:g} min of {p.required} required ({p.short:g} min short)",
+    ReasonCode.DURATION_SHORT: lambda p: (
+        f"lasted {p.lasted:g} min of {p.required} required ({p.short:g} min short)"
+        if p.short
+        else f"lasted {p.lasted:g} min of {p.required} required"
+    ),
     ReasonCode.DURATION_HALF: lambda p: f"lasted {p.lasted:g} min of {p.required} required: at least half",
     ReasonCode.DURATION_BELOW_HALF: lambda p: f"lasted {p.lasted:g} min of {p.required} required: below half",
     ReasonCode.ATTENDANCE_RATE: lambda p: f"{p.present}/{p.counted} present ({_pct(p.rate)})",
@@ -226,7 +232,12 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.DOCUMENTS_PUBLISHED_LATE: lambda p: (
         f"first {'/'.join(p.kinds or ())} published {_iso(p.published_at)}, not {_lead(p)} ({_iso(p.deadline)})"
     ),
-    ReasonCode.DOCUMENTS_PUBLISHED: lambda p: f"{'/'.join(p.kinds or ())} published {_iso(p.published_at)}, {_lead(p)}",
+    ReasonCode.DOCUMENTS_PUBLISHED: lambda p: (
+        f"{'/'.join(p.kinds or ())} published {_iso(p.published_at)}, {p.ahead_hours:g} h ahead of the start"
+        + (f" (at least {p.lead_hours:g} h required)" if p.lead_hours else "")
+        if p.ahead_hours is not None
+        else f"{'/'.join(p.kinds or ())} published {_iso(p.published_at)}, {_lead(p)}"
+    ),
     ReasonCode.NO_COMMITTEE: lambda p: "the cell has no committee",
     ReasonCode.COMMITTEE_PREPARED: lambda p: "the cell committee met beforehand",
     ReasonCode.COMMITTEE_NOT_PREPARED: lambda p: "no record that the cell committee met beforehand",

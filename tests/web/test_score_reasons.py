@@ -60,6 +60,22 @@ def test_a_line_stored_before_codes_is_read_from_its_english_reason() -> None:
     assert explain_line(old | {"parts": []}) == explain_line(old)
 
 
+def test_documents_published_early_say_how_early_and_what_was_required() -> None:
+    """A tester read "trước giờ sinh hoạt 24 giờ" for documents put up 59.5 hours ahead, and "(thiếu 0 phút)" for a
+    meeting that was not short: the lines now say the real lead and the rule's minimum, and that the time was met."""
+    line = {"code": "preparation.content", "points": 3, "max": 3, "applicable": True, "source": "auto"}
+    new = line | {
+        "reason": "content published 2026-11-02T16:30:00+00:00, 59.5 h ahead of the start (at least 24 h required)"
+    }
+    said = explain_line(new)
+    assert "trước giờ sinh hoạt 59,5 giờ (yêu cầu ít nhất 24 giờ)" in said, said
+    old = line | {"reason": "content published 2026-11-02T16:30:00+00:00, 24 h before the start"}
+    assert "ít nhất 24 giờ trước giờ sinh hoạt" in explain_line(old)
+    met = line | {"code": "duration", "reason": "lasted 100 min of 90 required"}
+    assert explain_line(met) == "Sinh hoạt 100 phút, đủ 90 phút quy định"
+    assert explain_line(met | {"reason": "lasted 100 min of 90 required (0 min short)"}) == explain_line(met)
+
+
 def test_a_code_this_gateway_does_not_know_yet_reads_as_see_the_recorded_facts() -> None:
     line = {
         "code": "duration",

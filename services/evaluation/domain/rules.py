@@ -110,7 +110,11 @@ def _document_before_start(rule: DocumentTimingRule, item: Item, facts: MeetingF
     early = first < deadline if rule.strict else first <= deadline
     if early:
         published = ReasonPart(
-            code=ReasonCode.DOCUMENTS_PUBLISHED, kinds=kinds, published_at=first, lead_hours=rule.lead_hours
+            code=ReasonCode.DOCUMENTS_PUBLISHED,
+            kinds=kinds,
+            published_at=first,
+            lead_hours=rule.lead_hours,
+            ahead_hours=round((facts.starts_at - first).total_seconds() / 3600, 1),
         )
         return item.max, (published,)
     late = ReasonPart(

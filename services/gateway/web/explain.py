@@ -72,6 +72,14 @@ def _before_start(lead_hours: float | None) -> str:
     return _("before the start")
 
 
+def _at_least_before_start(lead_hours: float | None) -> str:
+    """What the rule asked: "at least 24 hours before the start" (a document published 59.5 hours ahead is not
+    "24 hours before"), or "before the start"."""
+    if lead_hours:
+        return _("at least %(hours)s hours before the start", hours=format_number(lead_hours))
+    return _("before the start")
+
+
 def _role(role: str | None) -> str:
     return _(ROLE_WORDS.get(role or "", role or ""))
 
@@ -80,11 +88,19 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.NO_MINUTES: lambda p: _("no minutes recorded yet"),
     ReasonCode.NO_ROSTER: lambda p: _("no attendance recorded yet"),
     ReasonCode.NOBODY_EXPECTED: lambda p: _("nobody on the roster counts"),
-    ReasonCode.DURATION_SHORT: lambda p: _(
-        "lasted %(lasted)s minutes of the %(required)s required (%(short)s minutes short)",
-        lasted=_figure(p.lasted),
-        required=_count(p.required),
-        short=_figure(p.short),
+    ReasonCode.DURATION_SHORT: lambda p: (
+        _(
+            "lasted %(lasted)s minutes of the %(required)s required (%(short)s minutes short)",
+            lasted=_figure(p.lasted),
+            required=_count(p.required),
+            short=_figure(p.short),
+        )
+        if p.short
+        else _(
+            "lasted %(lasted)s minutes, the %(required)s required met",
+            lasted=_figure(p.lasted),
+            required=_count(p.required),
+        )
     ),
     ReasonCode.DURATION_HALF: lambda p: _(
         "lasted %(lasted)s minutes of the %(required)s required: at least half",
@@ -129,11 +145,28 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         when=_moment(p.published_at),
         lead=_before_start(p.lead_hours),
     ),
-    ReasonCode.DOCUMENTS_PUBLISHED: lambda p: _(
-        "%(kinds)s published at %(when)s, %(lead)s",
-        kinds=_any_of(p.kinds),
-        when=_moment(p.published_at),
-        lead=_before_start(p.lead_hours),
+    ReasonCode.DOCUMENTS_PUBLISHED: lambda p: (
+        _(
+            "%(kinds)s published at %(when)s, %(ahead)s hours before the start (at least %(lead)s hours required)",
+            kinds=_any_of(p.kinds),
+            when=_moment(p.published_at),
+            ahead=_figure(p.ahead_hours),
+            lead=_figure(p.lead_hours),
+        )
+        if p.ahead_hours is not None and p.lead_hours
+        else _(
+            "%(kinds)s published at %(when)s, %(ahead)s hours before the start",
+            kinds=_any_of(p.kinds),
+            when=_moment(p.published_at),
+            ahead=_figure(p.ahead_hours),
+        )
+        if p.ahead_hours is not None
+        else _(
+            "%(kinds)s published at %(when)s, %(lead)s",
+            kinds=_any_of(p.kinds),
+            when=_moment(p.published_at),
+            lead=_at_least_before_start(p.lead_hours),
+        )
     ),
     ReasonCode.NO_COMMITTEE: lambda p: _("the cell has no cell committee"),
     ReasonCode.COMMITTEE_PREPARED: lambda p: _("the cell committee met beforehand"),
@@ -291,8 +324,10 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     (re.compile(r"^no attendance recorded yet$"), _plain(ReasonCode.NO_ROSTER)),
     (re.compile(r"^nobody expected on the roster$"), _plain(ReasonCode.NOBODY_EXPECTED)),
     (
-        re.compile(r"^lasted ([\d.]+) min of (\d+) required \(([\d.]+) min short\)$"),
-        lambda m: ReasonPart(code=ReasonCode.DURATION_SHORT, lasted=float(m[1]), required=int(m[2]), short=float(m[3])),
+        re.compile(r"^lasted ([\d.]+) min of (\d+) required(?: \(([\d.]+) min short\))?$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.DURATION_SHORT, lasted=float(m[1]), required=int(m[2]), short=float(m[3] or 0)
+        ),
     ),
     (
         re.compile(r"^lasted ([\d.]+) min of (\d+) required: at least half$"),
@@ -344,6 +379,16 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
             published_at=_at(m[2]),
             lead_hours=_lead_hours(m[3]),
             deadline=_at(m[4]),
+        ),
+    ),
+    (
+        re.compile(r"^(\S+) published (\S+), ([\d.]+) h ahead of the start(?: \(at least ([\d.]+) h required\))?$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.DOCUMENTS_PUBLISHED,
+            kinds=tuple(m[1].split("/")),
+            published_at=_at(m[2]),
+            ahead_hours=float(m[3]),
+            lead_hours=float(m[4]) if m[4] else 0.0,
         ),
     ),
     (
