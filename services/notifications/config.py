@@ -87,6 +87,11 @@ class Settings(ServiceSettings):
     prune_batch_size: int = 5000
     """Members whose old figures the daily prune deletes per transaction (its cursor commits with each batch)."""
 
+    def offered_channels(self) -> list[str]:
+        """The channels this deployment can deliver on: e-mail and the inbox always, the webhook (the province's SMS
+        or messaging gateway) only when CHIBO_WEBHOOK_URL names one."""
+        return ["email", "webhook", "inbox"] if self.webhook_url else ["email", "inbox"]
+
     @field_validator("mail_from")
     @classmethod
     def _one_mailbox(cls, value: str) -> str:
