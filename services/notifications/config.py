@@ -60,6 +60,10 @@ class Settings(ServiceSettings):
 
     default_person_channels: list[str] = ["email", "webhook", "inbox"]
     default_committee_channels: list[str] = ["email", "webhook", "inbox"]
+    default_committee_digest: bool = True
+    """CHIBO_DEFAULT_COMMITTEE_DIGEST: committees without a preference of their own get their alerts as one daily digest
+    (at `digest_hour`) rather than one mail each (DOMAIN.md: committees prefer a daily digest); a committee's stored
+    preference (set_preferences with its unit id) wins. The inbox has every alert at once either way."""
 
     delivery_max_attempts: int = 5
     delivery_backoff_seconds: float = 30.0

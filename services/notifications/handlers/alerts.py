@@ -68,7 +68,8 @@ def unreachable(
 
 
 def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnit) -> Preference:
-    """The stored preference, or the default channels of the recipient's kind that can reach them (a default is no
+    """The stored preference, or the defaults of the recipient's kind (a committee's daily digest when configured,
+    `default_committee_digest`): the default channels that can reach them (a default is no
     one's choice: a channel the deployment lacks, or that has no address for them, is left out rather than failed);
     the inbox always among the channels (a preference stored before it was, or defaults configured without it, still
     get the notice in the inbox)."""
@@ -78,7 +79,8 @@ def effective_preference(recipient: Recipient, stored: Preference | None, uow: N
         uow.settings.default_committee_channels if recipient.kind == COMMITTEE else uow.settings.default_person_channels
     )
     usable = [channel for channel in defaults if unreachable(channel, recipient, None, uow) is None]
-    return Preference(recipient_id=recipient.id, channels=with_inbox(usable), digest=False)
+    digest = recipient.kind == COMMITTEE and uow.settings.default_committee_digest
+    return Preference(recipient_id=recipient.id, channels=with_inbox(usable), digest=digest)
 
 
 def external_deliveries(

@@ -104,7 +104,7 @@ class Commands:
             return {
                 "recipient_id": recipient_id,
                 "channels": list(with_inbox(channel for channel in defaults if channel in offered)),
-                "digest": False,
+                "digest": bool(unit) and uow.settings.default_committee_digest,
                 "webhook_url": None,
                 "webhook_secret_set": False,
                 "stored": False,
