@@ -372,6 +372,9 @@ class WebhookSender:
             await self._post(delivery)
 
     async def _post(self, delivery: ClaimedDelivery) -> None:
+        if not delivery.addresses or not delivery.addresses[0]:
+            # a delivery failed for want of a gateway, put back in line by an operator before one was configured
+            raise DeliveryError("webhook: no SMS gateway is configured (CHIBO_WEBHOOK_URL)")
         body = json.dumps(webhook_payload(delivery), ensure_ascii=False).encode()
         secret = delivery.webhook_secret or self._settings.webhook_secret
         headers = {

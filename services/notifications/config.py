@@ -60,6 +60,10 @@ class Settings(ServiceSettings):
 
     default_person_channels: list[str] = ["email", "webhook", "inbox"]
     default_committee_channels: list[str] = ["email", "webhook", "inbox"]
+    default_committee_digest: bool = True
+    """CHIBO_DEFAULT_COMMITTEE_DIGEST: committees without a preference of their own get their alerts as one daily digest
+    (at `digest_hour`) rather than one mail each (DOMAIN.md: committees prefer a daily digest); a committee's stored
+    preference (set_preferences with its unit id) wins. The inbox has every alert at once either way."""
 
     delivery_max_attempts: int = 5
     delivery_backoff_seconds: float = 30.0
@@ -86,6 +90,11 @@ class Settings(ServiceSettings):
     """Local hour of the daily prune of old attendance figures."""
     prune_batch_size: int = 5000
     """Members whose old figures the daily prune deletes per transaction (its cursor commits with each batch)."""
+
+    def offered_channels(self) -> list[str]:
+        """The channels this deployment can deliver on: e-mail and the inbox always, the webhook (the province's SMS
+        or messaging gateway) only when CHIBO_WEBHOOK_URL names one."""
+        return ["email", "webhook", "inbox"] if self.webhook_url else ["email", "inbox"]
 
     @field_validator("mail_from")
     @classmethod

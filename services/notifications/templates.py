@@ -45,13 +45,14 @@ _MEETING_LINE = "$meeting_kind$topic_part của $cell vào lúc $when tại $loc
 TEMPLATES: dict[str, tuple[str, str]] = {
     r.MEETING_SCHEDULED: (
         "Thông báo lịch sinh hoạt: $cell, $when",
-        "$greeting\n\nXin thông báo buổi " + _MEETING_LINE + ".\n\n"
+        "$greeting\n\nXin thông báo buổi " + _MEETING_LINE + ".\n\n$content_text\n\n"
         "Đề nghị các đồng chí sắp xếp thời gian tham dự đầy đủ, đúng giờ; đồng chí nào không thể dự "
         "báo cáo lý do với bí thư chi bộ trước buổi sinh hoạt.",
     ),
     r.MEETING_RESCHEDULED: (
         "Thay đổi lịch sinh hoạt: $cell, nay vào $when",
-        "$greeting\n\nBuổi $meeting_kind$topic_part của $cell được chuyển sang lúc $when tại $location.\n\n"
+        "$greeting\n\nBuổi $meeting_kind$topic_part của $cell$previous_part được chuyển sang lúc $when "
+        "tại $location.$reason_line\n\n"
         "Đề nghị các đồng chí lưu ý thời gian, địa điểm mới và tham dự đầy đủ.",
     ),
     r.MEETING_CANCELLED: (
@@ -184,6 +185,41 @@ def missing_text(missing: Any) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " và " + parts[-1]
 
 
+AGENDA_ITEMS_SHOWN = 5
+"""Agenda items a meeting notice lists at most; the rest are counted ("và 3 nội dung khác")."""
+AGENDA_ITEM_CHARS = 200
+"""Characters of one agenda item a notice shows at most (a longer one is cut at a word and ends with "…")."""
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters: cut at the last space that fits, ending with "…"."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:.") + "…"
+
+
+def content_text(values: dict[str, Any]) -> str:
+    """What a meeting notice says of the content: the agenda as the schedule carries it (at most AGENDA_ITEMS_SHOWN
+    items, then how many more), else for a regular meeting that it is the cell's regular monthly meeting, else that
+    the cell will send the content."""
+    agenda = [str(item) for item in values.get("agenda") or () if str(item).strip()]
+    if agenda:
+        shown = [f"- {shorten(item, AGENDA_ITEM_CHARS)}" for item in agenda[:AGENDA_ITEMS_SHOWN]]
+        rest = len(agenda) - len(shown)
+        if rest:
+            shown.append(f"- và {rest} nội dung khác.")
+        return "Nội dung sinh hoạt:\n" + "\n".join(shown)
+    if values.get("meeting_kind") == "regular":
+        return "Nội dung: sinh hoạt thường kỳ hằng tháng của chi bộ theo quy định."
+    if values.get("meeting_kind") == "combined":
+        return "Nội dung: sinh hoạt thường kỳ hằng tháng của chi bộ, kết hợp sinh hoạt chuyên đề nêu trên."
+    if values.get("topic"):
+        return "Nội dung: theo chuyên đề nêu trên."
+    return "Nội dung sinh hoạt sẽ được chi bộ thông báo cụ thể."
+
+
 def _text_values(values: dict[str, Any]) -> dict[str, str]:
     text: dict[str, str] = {}
     for key, value in values.items():
@@ -206,6 +242,12 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
         text["topic_part"] = ""
     text["location"] = str(values.get("location") or "(chưa rõ địa điểm)")
     text["reason"] = str(values.get("reason") or "không nêu")
+    given_reason = str(values.get("reason") or "").strip()
+    text["reason_line"] = f"\nLý do thay đổi: {given_reason.rstrip('.')}." if given_reason else ""
+    previous = values.get("previous_starts_at")
+    moved_from = isinstance(previous, datetime) and previous != starts_at
+    text["previous_part"] = f" dự kiến lúc {format_when(previous)}" if moved_from and previous else ""
+    text["content_text"] = content_text(values)
     if "month" in values:
         text["month_label"] = format_period(str(values["month"]))
     if "quarter" in values:

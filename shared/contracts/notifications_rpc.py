@@ -44,6 +44,8 @@ class PreferencesReply(Reply):
     webhook_url: str | None = None
     webhook_secret_set: bool = False
     stored: bool = False
+    available_channels: list[str] = Field(default_factory=lambda: ["email", "inbox"])
+    """The channels a choice may name here (the webhook only where an SMS gateway is configured)."""
 
 
 class RulesReply(Reply):

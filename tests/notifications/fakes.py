@@ -48,6 +48,7 @@ class FakeDelivery:
     channel: str
     addresses: tuple[str, ...]
     delivered_at: datetime | None
+    error: str | None = None
 
 
 class FakeOutgoing:
@@ -114,11 +115,17 @@ class FakeOutgoing:
         return notification_id
 
     async def add_delivery(
-        self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
+        self,
+        *,
+        notification_id: str,
+        channel: str,
+        addresses: Sequence[str],
+        delivered_at: datetime | None,
+        error: str | None = None,
     ) -> int:
-        """Plan a delivery on one channel."""
+        """Plan a delivery on one channel (`error`: failed at once, kept with the reason)."""
         self.deliveries.append(
-            FakeDelivery(len(self.deliveries) + 1, notification_id, channel, tuple(addresses), delivered_at)
+            FakeDelivery(len(self.deliveries) + 1, notification_id, channel, tuple(addresses), delivered_at, error)
         )
         return len(self.deliveries)
 
@@ -134,6 +141,7 @@ class FakeOutgoing:
                 channel=delivery.channel,
                 addresses=delivery.addresses,
                 delivered_at=delivery.delivered_at,
+                error=delivery.error,
             )
         return len(deliveries)
 

@@ -445,5 +445,5 @@ async def test_the_inbox_is_always_among_the_channels_stored_reported_and_delive
     async with NotificationsUnitOfWork(pool, settings=no_inbox, clock=clock) as uow:
         stored = await uow.outgoing.preference(legacy)
         for recipient_id, kept in ((legacy, stored), (fresh, None)):
-            recipient = Recipient(id=recipient_id, kind="person", name="Lê Văn Đức")
+            recipient = Recipient(id=recipient_id, kind="person", name="Lê Văn Đức", emails=("duc@example.vn",))
             assert effective_preference(recipient, kept, uow).channels == ("email", "inbox")

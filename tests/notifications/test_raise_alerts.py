@@ -81,7 +81,12 @@ async def one_by_one(alerts: Sequence[Alert], uow: NotificationsUnitOfWork) -> i
                 )
             if not preference.digest:
                 await plan_external_deliveries(
-                    notification_id=notification_id, recipient=recipient, preference=preference, uow=uow
+                    notification_id=notification_id,
+                    recipient=recipient,
+                    preference=preference,
+                    uow=uow,
+                    rule=alert.rule,
+                    subject_id=alert.subject_id,
                 )
     return created
 

@@ -103,3 +103,36 @@ def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
         assert shared_text(alert) == ((title, body) if rule in COLLECTIVE_RULES else None), rule
         assert "đề nghị" in body.lower() or "vui lòng" in body
     assert set(TEMPLATES) == set(r.RULES)
+
+
+def test_a_notice_without_an_agenda_says_what_the_meeting_is_about_and_a_move_without_a_reason_invents_none() -> None:
+    start = datetime(2026, 11, 3, 19, 30, tzinfo=VIETNAM_TZ)
+    values = {"cell": "Chi bộ thôn Đông", "starts_at": start, "location": "Nhà văn hóa"}
+    expected = {
+        "regular": "Nội dung: sinh hoạt thường kỳ hằng tháng của chi bộ theo quy định.",
+        "combined": "Nội dung: sinh hoạt thường kỳ hằng tháng của chi bộ, kết hợp sinh hoạt chuyên đề nêu trên.",
+        "thematic": "Nội dung: theo chuyên đề nêu trên.",
+        "extraordinary": "Nội dung sinh hoạt sẽ được chi bộ thông báo cụ thể.",
+    }
+    for kind, content in expected.items():
+        topic = "Học tập Chỉ thị 50" if kind in ("thematic", "combined") else None
+        alert = Alert(
+            rule=r.MEETING_SCHEDULED,
+            subject_id="m",
+            period="scheduled",
+            recipients=(PERSON,),
+            cell_id="c",
+            values=values | {"meeting_kind": kind, "topic": topic, "agenda": ()},
+        )
+        assert f".\n\n{content}\n\nĐề nghị" in render(alert, PERSON)[1], kind
+    moved = Alert(
+        rule=r.MEETING_RESCHEDULED,
+        subject_id="m",
+        period="p",
+        recipients=(PERSON,),
+        cell_id="c",
+        values=values | {"meeting_kind": "regular", "previous_starts_at": None, "reason": None},
+    )
+    body = render(moved, PERSON)[1]
+    assert "của Chi bộ thôn Đông được chuyển sang lúc 19:30 thứ Ba, ngày 03/11/2026 tại Nhà văn hóa.\n\n" in body
+    assert "Lý do" not in body and "dự kiến" not in body

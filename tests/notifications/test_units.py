@@ -13,7 +13,11 @@ from tests.notifications.events import Province, event
 from tests.notifications.fakes import FakeUnitOfWork
 from tests.support.ids import random_id
 
-SETTINGS = Settings(default_person_channels=["email", "inbox"], default_committee_channels=["email", "inbox"])
+SETTINGS = Settings(
+    default_person_channels=["email", "inbox"],
+    default_committee_channels=["email", "inbox"],
+    default_committee_digest=False,  # each committee alert counted as its own mail
+)
 
 
 async def handle(uow: FakeUnitOfWork, *events: CloudEvent) -> None:

@@ -177,7 +177,10 @@ async def test_a_member_changes_preferences_and_the_api_agrees(
     page = await sign_in(browser, system, "member")
     await page.wait_for_url("**/app/me")
     await page.get_by_label("Thư điện tử").uncheck()
-    await page.get_by_label("Tin nhắn (cổng SMS)").uncheck()
+    # no SMS gateway is configured here: the channel is shown, disabled, with why (it was offered and did nothing)
+    sms = page.get_by_label("Tin nhắn (cổng SMS)")
+    assert await sms.is_disabled() and not await sms.is_checked()
+    assert "tỉnh chưa cấu hình cổng SMS, nên chưa thể gửi thông báo bằng tin nhắn" in await page.content()
     inbox = page.get_by_label("Hộp thư trong ứng dụng")
     assert await inbox.is_checked() and await inbox.is_disabled()  # always on: every notice is kept there
     assert "không thể tắt kênh này" in await page.content()
@@ -194,6 +197,13 @@ async def test_a_member_changes_preferences_and_the_api_agrees(
         assert changed.status_code == 200 and changed.json()["channels"] == ["email", "inbox"]
         refused = await api.put("/v1/me/preferences", json={"channels": ["pigeon"]})
         assert refused.status_code == 422 and refused.json()["field"] == "channels.0"
+        # the tester's case: the SMS channel without a gateway was accepted and delivered nothing
+        no_gateway = await api.put("/v1/me/preferences", json={"channels": ["webhook"], "digest": False})
+        assert no_gateway.status_code == 422 and no_gateway.json()["field"] == "channels"
+        assert "no SMS gateway is configured" in no_gateway.json()["message"]
+        shown = (await api.get("/v1/me/preferences")).json()
+        assert shown["available_channels"] == ["email", "inbox"] and shown["channels"] == ["email", "inbox"]
+        assert "webhook_url" not in shown and "webhook_secret_set" not in shown  # the PUT takes neither back
         # the tester's case: the inbox unticked through the API is still reported (it cannot be off)
         email_only = await api.put("/v1/me/preferences", json={"channels": ["email"], "digest": False})
         assert email_only.json()["channels"] == ["email", "inbox"]

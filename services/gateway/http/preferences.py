@@ -20,13 +20,21 @@ Channel = Literal["email", "webhook", "inbox"]
 
 
 class PreferencesRead(ReadModel):
-    """Which channels reach the person (always `inbox`: every notice is kept there) and whether they get one daily
-    digest instead of single alerts."""
+    """Which channels reach the person (always `inbox`: every notice is kept there), whether they get one daily
+    digest instead of single alerts, and `available_channels`: those a choice may name here (`webhook`, the SMS
+    gateway, only where the province has one configured)."""
 
     recipient_id: str
     channels: list[str]
     digest: bool
     stored: bool = False
+    available_channels: list[str] = ["email", "inbox"]
+
+
+def person_view(answer: notifications.PreferencesReply) -> dict[str, Any]:
+    """What a person sees of their preferences: the fields the PUT takes back and the channels on offer. A recipient's
+    own webhook address and secret are an operator's setting over RPC, not a person's, so they are not shown here."""
+    return answer.model_dump(include={"recipient_id", "channels", "digest", "stored", "available_channels"})
 
 
 class PreferencesUpdate(CreateModel):
@@ -48,14 +56,15 @@ def person_of(caller: Caller) -> str:
 @router.get("/me/preferences", response_model=PreferencesRead)
 async def get_my_preferences(caller: Caller, state: State) -> Any:
     """The caller's notification preferences (the defaults until they choose)."""
-    return (await state.rpc.call(notifications.GetPreferences(recipient_id=person_of(caller)))).model_dump()
+    return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=person_of(caller))))
 
 
 @router.put("/me/preferences", response_model=PreferencesRead, dependencies=[Depends(KEEP_PREFERENCES)])
 async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
-    """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off)."""
+    """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off);
+    422 naming `channels` for `webhook` where no SMS gateway is configured (see `available_channels`)."""
     person = person_of(caller)
     await state.rpc.call(
         notifications.SetPreferences(recipient_id=person, channels=list(body.channels), digest=body.digest)
     )
-    return (await state.rpc.call(notifications.GetPreferences(recipient_id=person))).model_dump()
+    return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=person)))

@@ -85,6 +85,12 @@ class Meeting:
     minutes_submitted_at: datetime | None = None
     documents: dict[str, datetime] = field(default_factory=dict)
     """First publication time per document kind."""
+    agenda: tuple[str, ...] = ()
+    """The content items the schedule carries, in order."""
+    previous_starts_at: datetime | None = None
+    """The start the latest move replaced (what members were told before it), when it was known."""
+    reschedule_reason: str | None = None
+    """Why the latest move was made, when given."""
 
     @property
     def known(self) -> bool:

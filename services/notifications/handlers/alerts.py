@@ -11,9 +11,10 @@ from services.notifications.domain.settings import RuleConfig, resolve_config
 from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
 from services.notifications.templates import render, shared_text
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
-from shared.contracts.notifications import Channel, NotificationDelivered
-from shared.envelope import CloudEvent
+from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
+from shared.envelope import CloudEvent, new_event
 from shared.logs import get_logger
+from shared.metrics import NOTIFICATION_DELIVERIES
 
 log = get_logger(__name__)
 EXTERNAL_CHANNELS = (Channel.EMAIL.value, Channel.WEBHOOK.value)
@@ -48,45 +49,124 @@ async def configs_for(cell_ids: Sequence[str], uow: NotificationsUnit) -> dict[s
     return {cell_id: uow.configs[cell_id] for cell_id in cell_ids}
 
 
+def unreachable(
+    channel: str, recipient: Recipient, preference: Preference | None, uow: NotificationsUnit
+) -> str | None:
+    """Why an external channel cannot carry a notice to the recipient (no address for it), or None when it can: no
+    e-mail address; no webhook (the recipient's own or the province's SMS gateway, CHIBO_WEBHOOK_URL); a person
+    without a phone number for the province's SMS gateway to text."""
+    if channel == Channel.EMAIL.value:
+        return None if recipient.emails else "email: the recipient has no e-mail address"
+    if channel == Channel.WEBHOOK.value:
+        if preference is not None and preference.webhook_url:
+            return None
+        if not uow.settings.webhook_url:
+            return "webhook: no SMS gateway is configured (CHIBO_WEBHOOK_URL)"
+        if recipient.kind != COMMITTEE and not recipient.phone:
+            return "webhook: the recipient has no phone number for the SMS gateway"
+    return None
+
+
 def effective_preference(recipient: Recipient, stored: Preference | None, uow: NotificationsUnit) -> Preference:
-    """The stored preference, or the default channels of the recipient's kind; the inbox always among the channels
-    (a preference stored before it was, or defaults configured without it, still get the notice in the inbox)."""
+    """The stored preference, or the defaults of the recipient's kind (a committee's daily digest when configured,
+    `default_committee_digest`): the default channels that can reach them (a default is no
+    one's choice: a channel the deployment lacks, or that has no address for them, is left out rather than failed);
+    the inbox always among the channels (a preference stored before it was, or defaults configured without it, still
+    get the notice in the inbox)."""
     if stored is not None:
         return replace(stored, channels=with_inbox(stored.channels))
     defaults = (
         uow.settings.default_committee_channels if recipient.kind == COMMITTEE else uow.settings.default_person_channels
     )
-    return Preference(recipient_id=recipient.id, channels=with_inbox(defaults), digest=False)
+    usable = [channel for channel in defaults if unreachable(channel, recipient, None, uow) is None]
+    digest = recipient.kind == COMMITTEE and uow.settings.default_committee_digest
+    return Preference(recipient_id=recipient.id, channels=with_inbox(usable), digest=digest)
 
 
 def external_deliveries(
     *, notification_id: str, recipient: Recipient, preference: Preference, uow: NotificationsUnit
 ) -> list[NewDelivery]:
-    """The pending e-mail and webhook deliveries the recipient can receive, in the preference's channel order."""
+    """The e-mail and webhook deliveries of the recipient's channels, in the preference's order: pending, or failed
+    from the start with the reason when the channel cannot reach them (`unreachable`), never silently left out."""
     planned: list[NewDelivery] = []
     for channel in preference.channels:
-        if channel == Channel.EMAIL.value and recipient.emails:
-            addresses: Sequence[str] = recipient.emails
-        elif channel == Channel.WEBHOOK.value and (preference.webhook_url or uow.settings.webhook_url):
-            addresses = [preference.webhook_url or uow.settings.webhook_url or ""]
-        else:
+        if channel not in EXTERNAL_CHANNELS:
             continue
+        reason = unreachable(channel, recipient, preference, uow)
+        if reason is not None:
+            addresses: Sequence[str] = ()
+        elif channel == Channel.EMAIL.value:
+            addresses = recipient.emails
+        else:
+            addresses = [preference.webhook_url or uow.settings.webhook_url or ""]
         planned.append(
-            NewDelivery(notification_id=notification_id, channel=channel, addresses=tuple(addresses), delivered_at=None)
+            NewDelivery(
+                notification_id=notification_id,
+                channel=channel,
+                addresses=tuple(addresses),
+                delivered_at=None,
+                error=reason,
+            )
         )
     return planned
 
 
+def report_unreachable(
+    deliveries: Sequence[NewDelivery], *, rule: str, recipient_id: str, subject_id: str, uow: NotificationsUnit
+) -> None:
+    """Count, log and emit (notification.failed.v1) the deliveries failed as planned, as a failed attempt is."""
+    for delivery in deliveries:
+        if delivery.error is None:
+            continue
+        NOTIFICATION_DELIVERIES.labels(rule, delivery.channel, "failed").inc()
+        log.warning(
+            "delivery_unreachable",
+            notification_id=delivery.notification_id,
+            rule=rule,
+            recipient_id=recipient_id,
+            channel=delivery.channel,
+            error=delivery.error,
+        )
+        uow.emit(
+            new_event(
+                type="notification.failed.v1",
+                source=SOURCE,
+                subject=delivery.notification_id,
+                time=uow.now(),
+                data=NotificationFailed(
+                    notification_id=delivery.notification_id,
+                    rule=rule,
+                    recipient=recipient_id,
+                    channel=Channel(delivery.channel),
+                    subject_id=subject_id,
+                    error=delivery.error,
+                ),
+            )
+        )
+
+
 async def plan_external_deliveries(
-    *, notification_id: str, recipient: Recipient, preference: Preference, uow: NotificationsUnit
+    *,
+    notification_id: str,
+    recipient: Recipient,
+    preference: Preference,
+    uow: NotificationsUnit,
+    rule: str,
+    subject_id: str,
 ) -> list[str]:
-    """Pending e-mail and webhook deliveries the recipient can receive; the channels planned."""
+    """The e-mail and webhook deliveries of the recipient's channels (`external_deliveries`); the channels planned to
+    send (those that cannot reach the recipient are stored failed and reported, `report_unreachable`)."""
     planned = external_deliveries(notification_id=notification_id, recipient=recipient, preference=preference, uow=uow)
     for delivery in planned:
         await uow.outgoing.add_delivery(
-            notification_id=notification_id, channel=delivery.channel, addresses=delivery.addresses, delivered_at=None
+            notification_id=notification_id,
+            channel=delivery.channel,
+            addresses=delivery.addresses,
+            delivered_at=None,
+            error=delivery.error,
         )
-    return [delivery.channel for delivery in planned]
+    report_unreachable(planned, rule=rule, recipient_id=recipient.id, subject_id=subject_id, uow=uow)
+    return [delivery.channel for delivery in planned if delivery.error is None]
 
 
 def delivered_event(
@@ -199,11 +279,13 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
                 )
             )
         if not preference.digest:
-            deliveries.extend(
-                external_deliveries(
-                    notification_id=notification_id, recipient=recipient, preference=preference, uow=uow
-                )
+            planned = external_deliveries(
+                notification_id=notification_id, recipient=recipient, preference=preference, uow=uow
             )
+            report_unreachable(
+                planned, rule=alert.rule, recipient_id=recipient.id, subject_id=alert.subject_id, uow=uow
+            )
+            deliveries.extend(planned)
     await uow.outgoing.add_deliveries(deliveries)
     log.info(
         "notifications_created",

@@ -93,20 +93,24 @@ class Commands:
             return result
 
     async def get_preferences(self, recipient_id: str) -> Any:
-        """The recipient's channels and digest choice (defaults when none are stored)."""
+        """The recipient's channels and digest choice (defaults when none are stored, without a channel the
+        deployment lacks) and `available_channels`, those a choice may name."""
         async with self._uow() as uow:
             stored = await uow.outgoing.preference(recipient_id)
             unit = await uow.projection.get_unit(recipient_id)
+        offered = uow.settings.offered_channels()
         if stored is None:
-            channels = uow.settings.default_committee_channels if unit else uow.settings.default_person_channels
+            defaults = uow.settings.default_committee_channels if unit else uow.settings.default_person_channels
             return {
                 "recipient_id": recipient_id,
-                "channels": list(with_inbox(channels)),
-                "digest": False,
+                "channels": list(with_inbox(channel for channel in defaults if channel in offered)),
+                "digest": bool(unit) and uow.settings.default_committee_digest,
                 "webhook_url": None,
                 "webhook_secret_set": False,
                 "stored": False,
+                "available_channels": offered,
             }
+        own_webhook = stored.webhook_url and Channel.WEBHOOK.value not in offered
         return {
             "recipient_id": recipient_id,
             "channels": list(with_inbox(stored.channels)),
@@ -114,6 +118,7 @@ class Commands:
             "webhook_url": stored.webhook_url,
             "webhook_secret_set": stored.has_webhook_secret,
             "stored": True,
+            "available_channels": [*offered, Channel.WEBHOOK.value] if own_webhook else offered,
         }
 
     async def set_preferences(
@@ -125,7 +130,8 @@ class Commands:
         webhook_secret: str | None = None,
     ) -> Any:
         """Store which channels reach the recipient and whether they want a daily digest; the inbox is always among
-        them (the notification itself is kept in it whatever is chosen)."""
+        them (the notification itself is kept in it whatever is chosen). The webhook (SMS gateway) is refused when
+        there is none to send to: neither the recipient's own `webhook_url` nor the province's CHIBO_WEBHOOK_URL."""
         known = {channel.value for channel in Channel}
         if not isinstance(channels, list) or any(channel not in known for channel in channels):
             raise RpcError("invalid", f"channels must be a list of {sorted(known)}", field="channels")
@@ -141,6 +147,14 @@ class Commands:
             webhook_secret=webhook_secret,
         )
         async with self._uow() as uow:
+            offered = uow.settings.offered_channels()
+            if Channel.WEBHOOK.value in channels and not webhook_url and Channel.WEBHOOK.value not in offered:
+                raise RpcError(
+                    "invalid",
+                    "the webhook channel (SMS gateway) is not available: no SMS gateway is configured for this"
+                    f" province; choose among {offered}",
+                    field="channels",
+                )
             if webhook_secret and not uow.settings.secret_key:
                 raise RpcError("invalid", "no CHIBO_SECRET_KEY to store a webhook secret with", field="webhook_secret")
             await uow.outgoing.set_preference(preference)

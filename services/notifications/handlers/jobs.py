@@ -204,7 +204,14 @@ async def send_digests(uow: NotificationsUnit, *, day: date, until: datetime) ->
         if digest_id is None:
             # a digest for this day went out already: these wait for the next day's
             continue
-        await plan_external_deliveries(notification_id=digest_id, recipient=recipient, preference=preference, uow=uow)
+        await plan_external_deliveries(
+            notification_id=digest_id,
+            recipient=recipient,
+            preference=preference,
+            uow=uow,
+            rule="daily_digest",
+            subject_id=recipient_id,
+        )
         await uow.outgoing.close_digest(ids, digest_id=digest_id)
         created += 1
         log.info("digest_created", recipient_id=recipient_id, items=len(ids), day=day.isoformat())

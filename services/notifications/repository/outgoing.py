@@ -59,12 +59,14 @@ class NewNotification:
 
 @dataclass(frozen=True)
 class NewDelivery:
-    """A delivery about to be planned on one channel (already done when `delivered_at` is given, as for the inbox)."""
+    """A delivery about to be planned on one channel (already done when `delivered_at` is given, as for the inbox;
+    failed from the start, with `error` as the reason, when the channel cannot reach the recipient at all)."""
 
     notification_id: str
     channel: str
     addresses: tuple[str, ...]
     delivered_at: datetime | None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,13 @@ class OutgoingRepository(Protocol):
     async def preferences(self, recipient_ids: Sequence[str]) -> dict[str, Preference]: ...
     async def insert_notification(self, new: NewNotification) -> str | None: ...
     async def add_delivery(
-        self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
+        self,
+        *,
+        notification_id: str,
+        channel: str,
+        addresses: Sequence[str],
+        delivered_at: datetime | None,
+        error: str | None = None,
     ) -> int: ...
     async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]: ...
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
@@ -308,24 +316,33 @@ class PgOutgoingRepository:
         return str(value) if value is not None else None
 
     async def add_delivery(
-        self, *, notification_id: str, channel: str, addresses: Sequence[str], delivered_at: datetime | None
+        self,
+        *,
+        notification_id: str,
+        channel: str,
+        addresses: Sequence[str],
+        delivered_at: datetime | None,
+        error: str | None = None,
     ) -> int:
-        """Plan a delivery on one channel (already done when `delivered_at` is given, as for the inbox)."""
-        status = "delivered" if delivered_at else "pending"
-        # one round trip: a delivery done as it is stored (the inbox) gets its log line in the same statement
+        """Plan a delivery on one channel (already done when `delivered_at` is given, as for the inbox; failed at
+        once, listed with the failed deliveries, when `error` says why the channel cannot reach the recipient)."""
+        status = "failed" if error else "delivered" if delivered_at else "pending"
+        # one round trip: a delivery done (the inbox) or failed as it is stored gets its log line in the same statement
         delivery_id = await self._db.fetchval(
-            "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at)"
-            " VALUES ($1, $2, $3, $4, $5::timestamptz) RETURNING id),"
+            "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at,"
+            " last_error) VALUES ($1, $2, $3, $4, $5::timestamptz, $6::text) RETURNING id),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
-            " SELECT id, 1, 'delivered', NULL FROM planned WHERE $5::timestamptz IS NOT NULL)"
+            " SELECT id, 1, CASE WHEN $6::text IS NULL THEN 'delivered' ELSE 'failed' END, $6::text FROM planned"
+            " WHERE $5::timestamptz IS NOT NULL OR $6::text IS NOT NULL)"
             " SELECT id FROM planned",
             uuid.UUID(notification_id),
             channel,
             list(addresses),
             status,
             delivered_at,
+            error,
         )
-        if not delivered_at:
+        if status == "pending":
             self.queued_deliveries += 1
         return int(delivery_id)
 
@@ -379,22 +396,26 @@ class PgOutgoingRepository:
         if not deliveries:
             return 0
         planned: int = await self._db.fetchval(
-            "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at)"
+            "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at,"
+            " last_error)"
             " SELECT u.notification_id, u.channel, ARRAY(SELECT jsonb_array_elements_text(u.addresses)),"
-            " CASE WHEN u.delivered_at IS NULL THEN 'pending' ELSE 'delivered' END, u.delivered_at"
-            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[])"
-            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, position)"
-            " ORDER BY u.position RETURNING id, delivered_at),"
+            " CASE WHEN u.error IS NOT NULL THEN 'failed' WHEN u.delivered_at IS NULL THEN 'pending'"
+            " ELSE 'delivered' END, u.delivered_at, u.error"
+            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[])"
+            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, error, position)"
+            " ORDER BY u.position RETURNING id, delivered_at, last_error),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
-            " SELECT id, 1, 'delivered', NULL FROM planned WHERE delivered_at IS NOT NULL)"
+            " SELECT id, 1, CASE WHEN last_error IS NULL THEN 'delivered' ELSE 'failed' END, last_error FROM planned"
+            " WHERE delivered_at IS NOT NULL OR last_error IS NOT NULL)"
             " SELECT count(*) FROM planned",
             # the ids as text: asyncpg reads a uuid from its text in C, where uuid.UUID() per delivery was Python
             [delivery.notification_id for delivery in deliveries],
             [delivery.channel for delivery in deliveries],
             [json.dumps(list(delivery.addresses)) for delivery in deliveries],
             [delivery.delivered_at for delivery in deliveries],
+            [delivery.error for delivery in deliveries],
         )
-        self.queued_deliveries += sum(1 for delivery in deliveries if not delivery.delivered_at)
+        self.queued_deliveries += sum(1 for delivery in deliveries if not delivery.delivered_at and not delivery.error)
         return int(planned)
 
     async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:

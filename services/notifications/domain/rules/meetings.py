@@ -35,7 +35,12 @@ def meeting_notice(rule: str, *, meeting: Meeting, ctx: CellContext, config: Rul
         rule, meeting.starts_at.isoformat()
     )
     recipients = unique_recipients(ctx.expected_members(), ctx.monitor_recipients())
-    values = meeting_values(meeting, ctx) | {"reason": meeting.cancel_reason, "monitored": bool(ctx.monitors)}
+    values = meeting_values(meeting, ctx) | {
+        "reason": meeting.reschedule_reason if rule == r.MEETING_RESCHEDULED else meeting.cancel_reason,
+        "monitored": bool(ctx.monitors),
+        "agenda": meeting.agenda,
+        "previous_starts_at": meeting.previous_starts_at,
+    }
     return build_alerts(
         rule, subject_id=meeting.meeting_id, period=period, recipients=recipients, cell_id=meeting.cell_id, **values
     )

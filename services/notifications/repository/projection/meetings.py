@@ -1,5 +1,6 @@
 """The meetings part of the projection: schedules, documents, minutes, rosters and scores."""
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -25,10 +26,10 @@ class PgMeetings:
         self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
-            " scheduled_time) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " scheduled_time, agenda) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
             " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
             " topic = EXCLUDED.topic, scheduled_starts_at = EXCLUDED.scheduled_starts_at,"
-            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time"
+            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time, agenda = EXCLUDED.agenda"
             " WHERE m.scheduled_time IS NULL OR EXCLUDED.scheduled_time > m.scheduled_time RETURNING 1",
             data.meeting_id,
             data.cell_id,
@@ -37,6 +38,7 @@ class PgMeetings:
             data.starts_at,
             data.location,
             time,
+            json.dumps(list(data.agenda or []), ensure_ascii=False),
         )
         return applied is not None
 
@@ -48,11 +50,11 @@ class PgMeetings:
             return set()
         rows = await self._db.fetch(
             "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
-            " scheduled_time) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-            " $5::timestamptz[], $6::text[], $7::timestamptz[])"
+            " scheduled_time, agenda) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+            " $5::timestamptz[], $6::text[], $7::timestamptz[], $8::jsonb[])"
             " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
             " topic = EXCLUDED.topic, scheduled_starts_at = EXCLUDED.scheduled_starts_at,"
-            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time"
+            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time, agenda = EXCLUDED.agenda"
             " WHERE m.scheduled_time IS NULL OR EXCLUDED.scheduled_time > m.scheduled_time RETURNING m.meeting_id",
             [data.meeting_id for data, _, _ in scheduled],
             [data.cell_id for data, _, _ in scheduled],
@@ -61,6 +63,7 @@ class PgMeetings:
             [data.starts_at for data, _, _ in scheduled],
             [data.location for data, _, _ in scheduled],
             [time for _, time, _ in scheduled],
+            [json.dumps(list(data.agenda or []), ensure_ascii=False) for data, _, _ in scheduled],
         )
         return {row["meeting_id"] for row in rows}
 
@@ -69,10 +72,13 @@ class PgMeetings:
         self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, rescheduled_starts_at, rescheduled_location, rescheduled_time,"
-            " rescheduled_id) VALUES ($1, $2, $3, $4, $5)"
+            " rescheduled_id, reschedule_reason) VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (meeting_id) DO UPDATE SET rescheduled_starts_at = EXCLUDED.rescheduled_starts_at,"
             " rescheduled_location = COALESCE(EXCLUDED.rescheduled_location, m.rescheduled_location),"
-            " rescheduled_time = EXCLUDED.rescheduled_time, rescheduled_id = EXCLUDED.rescheduled_id"
+            " rescheduled_time = EXCLUDED.rescheduled_time, rescheduled_id = EXCLUDED.rescheduled_id,"
+            # the start members were told of before this move: the one it replaces
+            " previous_starts_at = COALESCE(m.rescheduled_starts_at, m.scheduled_starts_at),"
+            " reschedule_reason = EXCLUDED.reschedule_reason"
             " WHERE m.rescheduled_time IS NULL"
             " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id) > (m.rescheduled_time, m.rescheduled_id)"
             " RETURNING 1",
@@ -81,6 +87,7 @@ class PgMeetings:
             data.location,
             time,
             event_id,
+            data.reason,
         )
         return applied is not None
 
