@@ -11,6 +11,7 @@ from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS
 from services.gateway.schemas.common import CreateModel, ReadModel
 from shared.contracts import notifications_rpc as notifications
+from shared.contracts.base import Flag
 
 router = APIRouter(prefix="/v1", tags=["inbox"], responses=COMMON_ERRORS)
 PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
@@ -42,7 +43,7 @@ class PreferencesUpdate(CreateModel):
     always on, whether listed or not: notifications keeps every notice there and stores it among the channels."""
 
     channels: list[Channel] = Field(max_length=3)
-    digest: bool = False
+    digest: Flag = False
 
 
 def person_of(caller: Caller) -> str:

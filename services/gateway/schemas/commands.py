@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
 from services.gateway.schemas.common import CreateModel, Id, Text
-from shared.contracts.base import Name
+from shared.contracts.base import Flag, Name
 from shared.contracts.meetings import AssessorRole, AttendanceStatus, DocumentKind, MeetingKind, topic_for_kind
 
 
@@ -38,7 +38,7 @@ class MeetingScheduleCreate(CreateModel):
     location: Name
     agenda: list[Text] = Field(max_length=100)
     notified_at: AwareDatetime | None = None
-    committee_prepared: bool | None = None
+    committee_prepared: Flag | None = None
 
     @field_validator("topic")
     @classmethod

@@ -11,6 +11,7 @@ from services.gateway.schemas.ingest import CloudEventCreate
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
+from shared.contracts.base import Flag
 from shared.periods import Period
 
 
@@ -114,7 +115,7 @@ class AccountCreate(CreateModel):
     person_id: Id | None = None
     days: Annotated[int, Field(ge=1, le=3650)] | None = None
     """At most the gateway's CHIBO_TOKEN_MAX_DAYS (30 by default): more is refused naming `days`."""
-    province_wide: bool = False
+    province_wide: Flag = False
     """Integration accounts only: write anywhere in the tree instead of within `unit_id`'s subtree."""
 
 

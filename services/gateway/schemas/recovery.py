@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from services.gateway.schemas.common import CreateModel
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import ops_rpc as ops
+from shared.contracts.base import Flag
 
 ServiceName = Literal["meetings", "evaluation", "notifications"]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -69,7 +70,7 @@ class ParkedReplayCreate(CreateModel):
     """Which parked rows to put back in line: `ids`, or `all: true`."""
 
     ids: Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(min_length=1, max_length=1000)] | None = None
-    all: bool = False
+    all: Flag = False
 
     @model_validator(mode="after")
     def _one_choice(self) -> "ParkedReplayCreate":
