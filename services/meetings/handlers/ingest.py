@@ -4,6 +4,7 @@ The same path serves AMQP deliveries, the gateway's HTTP route, the secretary's 
 """
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
@@ -134,6 +135,16 @@ class Reading:
         return locks_for(self.event) if self.event is not None else LockSet()
 
     @cached_property
+    def digest(self) -> bytes:
+        """What the event says (its type and data), as the inbox keeps it: the same (source, id) with another digest
+        is another event, not a duplicate. Only `data` is serialized again (sorted keys, so a copy whose keys or
+        spaces are written otherwise is the same); the envelope's other attributes are not part of it."""
+        if self.event is None:
+            return b""
+        data = json.dumps(self.event.envelope.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(f"{self.type}\n{data}".encode()).digest()
+
+    @cached_property
     def footprint(self) -> frozenset[str]:
         """Its keys and its identity: events of a batch sharing any of them keep their order."""
         identity = {event_key(self.source, self.event_id)} if self.event_id else set()
@@ -172,13 +183,40 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
     return Reading(raw, source, event_id, event_type, event=event)
 
 
+Sources = frozenset[str] | None
+"""The sources a sender may use: a scoped integration account's registered ones; None for a sender that may use any
+source registered to no scoped account (a province-wide account, the AMQP route, the gateway's own commands)."""
+
+FOREIGN_SOURCE = "source: not a source registered to this account"
+"""Why a scoped account's event under a source it did not register is refused (another system's events)."""
+REGISTERED_SOURCE = "source: registered to a scoped integration account; only it may use it"
+"""Why an event under a scoped account's registered source from any other sender is refused."""
+
+
+async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> str | None:
+    """Why the sender may not use `source` (FOREIGN_SOURCE, REGISTERED_SOURCE), None when it may; a scoped sender is
+    judged by its own list, any other by the registry (one read per source and transaction): a source registered to
+    a unit is used only within that unit's scope (a replay of its own rejection keeps it)."""
+    if sources is not None:
+        return None if source in sources else FOREIGN_SOURCE
+    owner = await uow.ingest.source_owner(source)
+    return None if owner is None or owner == scope else REGISTERED_SOURCE
+
+
 async def ingest_event(
-    raw: Any, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None, scope: str | None = None
+    raw: Any,
+    uow: MeetingsUnit,
+    *,
+    route: str,
+    received_at: datetime | None = None,
+    scope: str | None = None,
+    sources: Sources = None,
 ) -> IngestResult:
     """Judge one raw event inside the unit of work (the caller commits) and return its outcome.
 
-    `scope`: the unit whose subtree the sender may write (an integration account's), None for anywhere."""
-    return await judge(read_raw(raw), uow, route=route, received_at=received_at, scope=scope)
+    `scope`: the unit whose subtree the sender may write (an integration account's), None for anywhere; `sources`:
+    the sources that sender may use (see Sources)."""
+    return await judge(read_raw(raw), uow, route=route, received_at=received_at, scope=scope, sources=sources)
 
 
 async def judge(
@@ -188,17 +226,39 @@ async def judge(
     route: str,
     received_at: datetime | None = None,
     scope: str | None = None,
+    sources: Sources = None,
     recorded: bool = False,
     savepoint: bool = True,
     histories: "PendingHistories | None" = None,
 ) -> IngestResult:
     """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
 
+    Its source is judged first (check_source): a sender's event under a source it may not use is rejected naming
+    `source` before it can meet, or forget, the inbox row of the event that source's owner sent.
+
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
     gathers the attendance histories to publish once at its end (None: published with the event)."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
+    if reading.source:
+        refused = await check_source(reading.source, uow, sources=sources, scope=scope)
+        if refused is not None:
+            await reject(
+                uow,
+                source=reading.source,
+                event_id=reading.event_id,
+                event_type=reading.type,
+                reason=refused,
+                field="source",
+                raw=raw_text(reading.raw),
+                route=route,
+                received_at=received_at,
+                correlation_id=None,
+                scope=scope,
+                keep_processed=not recorded,  # only the row its batch just made is this event's to forget
+            )
+            return IngestResult(reading.event_id, reading.source, reading.type, "rejected", refused, "source")
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
         await reject(
@@ -226,9 +286,14 @@ async def judge(
             refusal=error.refusal,
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
-    if not recorded and await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
-        log.info("event_duplicate", event_id=event_id, source=source)
-        return IngestResult(event_id, source, event_type, "duplicate")
+    if not recorded:
+        before = await uow.ingest.record_inbox(consumer=INBOX, entries=[(source, event_id, reading.digest)])
+        if (source, event_id) in before:
+            earlier = before[(source, event_id)]
+            if earlier is None or earlier == reading.digest:
+                log.info("event_duplicate", event_id=event_id, source=source)
+                return IngestResult(event_id, source, event_type, "duplicate")
+            return await _reject_reused_id(reading, uow, route=route, received_at=received_at, scope=scope)
     return await settle(
         reading.event,
         uow,
@@ -239,6 +304,34 @@ async def judge(
         savepoint=savepoint,
         histories=histories,
     )
+
+
+REUSED_ID = "id: already used by a different event from this source"
+"""Why an event is refused whose (source, id) the inbox holds with other content (CONTRACT.md: the pair identifies
+an event): answering `duplicate` would lose it silently."""
+
+
+async def _reject_reused_id(
+    reading: Reading, uow: MeetingsUnit, *, route: str, received_at: datetime, scope: str | None
+) -> IngestResult:
+    """Store and publish the rejection of an event whose identity another event took, keeping that one's inbox row
+    (forgetting it would let a third copy of either in as new)."""
+    assert reading.event is not None
+    await reject(
+        uow,
+        source=reading.source,
+        event_id=reading.event_id,
+        event_type=reading.type,
+        reason=REUSED_ID,
+        field="id",
+        raw=raw_text(reading.raw),
+        route=route,
+        received_at=received_at,
+        correlation_id=reading.event.envelope.correlationid,
+        scope=scope,
+        keep_processed=True,
+    )
+    return IngestResult(reading.event_id, reading.source, reading.type, "rejected", REUSED_ID, "id")
 
 
 async def with_retries(work: Callable[[], Awaitable[T]], *, what: str) -> T:
@@ -309,6 +402,7 @@ async def ingest_batch(
     *,
     route: str,
     scope: str | None = None,
+    sources: Sources = None,
     checked: bool = False,
 ) -> list[IngestResult]:
     """Judge many raw events, a group of cells per transaction, each taking its locks at once; return the outcomes
@@ -323,12 +417,17 @@ async def ingest_batch(
     `read_batch` found clean as a whole (see read_raw).
     """
     return await ingest_readings(
-        [read_raw(raw, checked=checked) for raw in raws], uow_factory, route=route, scope=scope
+        [read_raw(raw, checked=checked) for raw in raws], uow_factory, route=route, scope=scope, sources=sources
     )
 
 
 async def ingest_readings(
-    readings: Sequence[Reading], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
+    readings: Sequence[Reading],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None = None,
+    sources: Sources = None,
 ) -> list[IngestResult]:
     """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`."""
     results: list[IngestResult | None] = [None] * len(readings)
@@ -336,7 +435,9 @@ async def ingest_readings(
         chunk = [readings[index] for index in plan]
         try:
             chunk_results = await with_retries(
-                lambda chunk=chunk: _judge_in_one_transaction(chunk, uow_factory, route=route, scope=scope),  # type: ignore[misc]
+                lambda chunk=chunk: _judge_in_one_transaction(
+                    chunk, uow_factory, route=route, scope=scope, sources=sources
+                ),  # type: ignore[misc]
                 what="ingest_chunk",
             )
         except Exception as exc:
@@ -347,7 +448,7 @@ async def ingest_readings(
             for reading in chunk:
                 chunk_results += await with_retries(
                     lambda reading=reading: _judge_in_one_transaction(  # type: ignore[misc]
-                        [reading], uow_factory, route=route, scope=scope
+                        [reading], uow_factory, route=route, scope=scope, sources=sources
                     ),
                     what="ingest_event",
                 )
@@ -360,7 +461,12 @@ async def ingest_readings(
 
 
 async def _judge_in_one_transaction(
-    chunk: Sequence[Reading], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None
+    chunk: Sequence[Reading],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None,
+    sources: Sources = None,
 ) -> list[IngestResult]:
     async with uow_factory() as uow:
         locks = LockSet()
@@ -380,6 +486,7 @@ async def _judge_in_one_transaction(
                 uow,
                 route=route,
                 scope=scope,
+                sources=sources,
                 recorded=index in recorded,
                 savepoint=savepoint,
                 histories=histories,
@@ -408,7 +515,8 @@ async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit) -> set[int]:
         if reading.event is not None and identity not in seen:
             first[identity] = index
         seen.add(identity)
-    before = await uow.record_processed(consumer=INBOX, identities=list(first))
+    entries = [(source, event_id, chunk[index].digest) for (source, event_id), index in first.items()]
+    before = await uow.ingest.record_inbox(consumer=INBOX, entries=entries)
     return {index for identity, index in first.items() if identity not in before}
 
 
@@ -418,6 +526,7 @@ async def dry_run(
     *,
     route: str,
     scope: str | None = None,
+    sources: Sources = None,
     checked: bool = False,
 ) -> list[IngestResult]:
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
@@ -430,7 +539,7 @@ async def dry_run(
             for reading in readings:
                 locks |= reading.locks
             await uow.ingest.lock(locks)
-            results = [await judge(reading, uow, route=route, scope=scope) for reading in readings]
+            results = [await judge(reading, uow, route=route, scope=scope, sources=sources) for reading in readings]
             await uow.rollback()
         return results
 
@@ -454,6 +563,7 @@ async def ingest_delivery(
     content_type: str | None = CLOUDEVENT_CONTENT_TYPE,
     dry_run: bool = False,
     scope: str | None = None,
+    sources: Sources = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -490,7 +600,7 @@ async def ingest_delivery(
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
     judge = judge_without_keeping if dry_run else ingest_batch
-    return await judge(items, uow_factory, route=route, scope=scope, checked=checked)
+    return await judge(items, uow_factory, route=route, scope=scope, sources=sources, checked=checked)
 
 
 async def _reject_body(
@@ -810,9 +920,11 @@ async def reject(
     correlation_id: str | None,
     scope: str | None = None,
     refusal: Refusal | None = None,
+    keep_processed: bool = False,
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
-    fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
+    fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless
+    `keep_processed`: the inbox row is another event's)."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
@@ -827,7 +939,7 @@ async def reject(
         scope=scope,
         refusal=refusal,
     )
-    if event_id:
+    if event_id and not keep_processed:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
     uow.emit(
         new_event(
