@@ -56,7 +56,7 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
     outcomes = await handlers.ingest_delivery(
         body,
         app.uow_factory,
-        batch=is_batch(request.content_type, body=body),
+        batch=is_batch(request.content_type, body=body, headers=request.headers),
         route=request.route or "http",
         headers=request.headers,
         content_type=request.content_type,

@@ -287,7 +287,7 @@ class World:
             self.sources.append(r.sources)
             body = base64.b64decode(r.body_base64)
             items: list[Any] = [body]
-            if not is_batch(r.content_type, body=body):
+            if not is_batch(r.content_type, body=body, headers=r.headers):
                 try:
                     incoming = read_message(r.headers or {}, r.content_type, body, route="http")
                 except InvalidEvent as exc:
@@ -298,7 +298,7 @@ class World:
                     }
                 if incoming.event is not None:
                     items = [incoming.event]
-            if is_batch(r.content_type, body=body):
+            if is_batch(r.content_type, body=body, headers=r.headers):
                 try:
                     items = parse_batch(body)
                 except InvalidEvent as exc:
