@@ -18,6 +18,8 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import structlog
+from pydantic import BaseModel
+from pydantic_core import to_json
 
 from services.meetings import domain
 from services.meetings.domain import LockSet, event_key
@@ -46,7 +48,7 @@ from shared.envelope import (
 )
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
-from shared.reading import ReadError, loads
+from shared.reading import MAX_EVENT_BYTES, ReadError, loads
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -128,6 +130,9 @@ class Reading:
     type: str
     event: Event[Any] | None = None
     error: InvalidEvent | None = None
+    data_json: bytes = b""
+    """The typed data as meetings passes it on (compact, in the model's field order): its size bounds the
+    re-published event's, and its digest is the event's content (see digest)."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -136,19 +141,50 @@ class Reading:
 
     @cached_property
     def digest(self) -> bytes:
-        """What the event says (its type and data), as the inbox keeps it: the same (source, id) with another digest
-        is another event, not a duplicate. Only `data` is serialized again (sorted keys, so a copy whose keys or
-        spaces are written otherwise is the same); the envelope's other attributes are not part of it."""
+        """What the event says (its type and typed data), as the inbox keeps it: the same (source, id) with another
+        digest is another event, not a duplicate. It hashes `data_json`, which read_raw writes anyway (in the model's
+        field order, so a copy whose keys or spaces are written otherwise is the same); the envelope's other
+        attributes are not part of it."""
         if self.event is None:
             return b""
-        data = json.dumps(self.event.envelope.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(f"{self.type}\n{data}".encode()).digest()
+        return hashlib.sha256(self.type.encode() + b"\n" + self.data_json).digest()
 
     @cached_property
     def footprint(self) -> frozenset[str]:
         """Its keys and its identity: events of a batch sharing any of them keep their order."""
         identity = {event_key(self.source, self.event_id)} if self.event_id else set()
         return self.locks.keys | identity
+
+
+@dataclass(frozen=True, slots=True)
+class TooLarge:
+    """An item of a batch larger than one event may be (MAX_EVENT_BYTES, measured as its compact JSON): it is
+    rejected alone naming `body`, with its identity when it has one, and stored as a bounded prefix."""
+
+    value: Any
+    size: int
+
+
+ENVELOPE_ALLOWANCE = 4096
+"""Bytes meetings' own envelope may add to an event's data when it passes it on (every attribute is bounded: ids,
+source, type, subject, extensions) and what an applier adds to the data (notified_at)."""
+STORED_PREFIX = 2048
+"""Characters of an oversized event kept with its rejection: enough to recognise it, not the megabyte itself."""
+
+
+PEEK_LIMIT = 8 * MAX_EVENT_BYTES
+"""An oversized event up to this size (the gateway's body limit) is read once more for the identity its rejection
+names; a larger one (only AMQP carries it) is named by nothing, not parsed."""
+
+
+def too_large(size: int) -> str:
+    """Why an event of `size` bytes is refused (the reason names `body`, as the HTTP route's 413 does)."""
+    return f"body: larger than {MAX_EVENT_BYTES} bytes ({size} bytes)"
+
+
+def bounded_text(text: str, *, size: int) -> str:
+    """An oversized event's text as stored with its rejection: a prefix and its size."""
+    return text if len(text) <= STORED_PREFIX else f"{text[:STORED_PREFIX]}… ({size} bytes in all)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +203,19 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
     if isinstance(raw, NotAnObject):
         text = json.dumps(raw.value, ensure_ascii=False, default=str)  # stored as the item's JSON, to replay
         return Reading(text, "", "", "", error=InvalidEvent(NOT_AN_OBJECT, field="body", problem="shape"))
+    if isinstance(raw, TooLarge):
+        source, event_id, event_type = peek_identity(raw.value)
+        text = bounded_text(to_json(raw.value).decode(), size=raw.size)
+        return Reading(text, source, event_id, event_type, error=InvalidEvent(too_large(raw.size), field="body"))
     try:
         envelope = parse_envelope(raw, checked=checked)
     except InvalidEvent as exc:
+        if exc.problem == "too_large" and isinstance(raw, bytes | str):
+            # named by its identity when it reads at all, stored as a prefix and its size, never the whole
+            size = len(raw)
+            peeked = peek_identity(_loads_or_none(raw, limit=PEEK_LIMIT) if size <= PEEK_LIMIT else None)
+            text = bounded_text(raw_text(raw[: STORED_PREFIX * 4]), size=size)
+            return Reading(text, *peeked, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
         source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
         return Reading(raw, source, event_id, event_type, error=exc)
     source, event_id, event_type = envelope.source, envelope.id, envelope.type
@@ -178,9 +224,13 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
             raise InvalidEvent(f"type: {envelope.type!r} is not an event this system accepts", field="type")
         event = read_event(envelope)
         domain.check_plausible_moments(event, now=now())
+        data_json = event.data.model_dump_json().encode() if isinstance(event.data, BaseModel) else b""
+        if len(data_json) + ENVELOPE_ALLOWANCE > MAX_EVENT_BYTES:
+            # what meetings accepts it passes on, and no reader downstream takes an event over the limit
+            raise InvalidEvent(too_large(len(data_json) + ENVELOPE_ALLOWANCE), field="body")
     except InvalidEvent as exc:
         return Reading(raw, source, event_id, event_type, error=exc)
-    return Reading(raw, source, event_id, event_type, event=event)
+    return Reading(raw, source, event_id, event_type, event=event, data_json=data_json)
 
 
 Sources = frozenset[str] | None
@@ -591,12 +641,26 @@ async def ingest_delivery(
         try:
             read = read_batch(body)
             # its text found clean once: no walk per item; an item that is no object is rejected alone
-            items = [item if isinstance(item, dict) else NotAnObject(item) for item in read.items]
+            items = [
+                TooLarge(item, read.sizes[index])
+                if index in read.sizes
+                else item
+                if isinstance(item, dict)
+                else NotAnObject(item)
+                for index, item in enumerate(read.items)
+            ]
             checked = read.checked
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
-                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="batch", scope=scope
+                    uow_factory,
+                    body,
+                    reason=exc.reason,
+                    field=exc.field,
+                    route=route,
+                    event_type="batch",
+                    scope=scope,
+                    oversized=exc.problem == "too_large",
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
     judge = judge_without_keeping if dry_run else ingest_batch
@@ -612,8 +676,11 @@ async def _reject_body(
     route: str,
     event_type: str,
     scope: str | None = None,
+    oversized: bool = False,
 ) -> None:
-    """Store and publish the rejection of a whole body that holds no event to judge."""
+    """Store and publish the rejection of a whole body that holds no event to judge; one over a limit (`oversized`,
+    or over 1 MiB) is kept as a prefix and its size."""
+    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     async with uow_factory() as uow:
         await reject(
             uow,
@@ -622,7 +689,7 @@ async def _reject_body(
             event_type=event_type,
             reason=reason,
             field=field,
-            raw=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+            raw=bounded_text(text, size=len(body)) if oversized or len(body) > MAX_EVENT_BYTES else text,
             route=route,
             received_at=now(),
             correlation_id=None,
@@ -631,12 +698,12 @@ async def _reject_body(
         await uow.commit()
 
 
-def _loads_or_none(raw: Any) -> Any:
+def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:
     """The value of JSON text, or None for anything else (a value that is not text, or text that does not read)."""
     if not isinstance(raw, bytes | str):
         return None
     try:
-        return loads(raw)
+        return loads(raw, limit=limit)
     except (ReadError, TypeError):
         return None
 
