@@ -14,6 +14,8 @@ from services.gateway.repository import SigningKeyMismatch
 from services.gateway.web.cli import create_web_account
 from shared.rpc import RpcError
 
+DEMO_FEED_SOURCES = ("urn:example:handbook", "urn:example:member-database")
+"""The sources the demo integration account sends under: README's curl lines and docs/examples' feeders."""
 TOKENS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
     # (variable, role, unit, person, sub)
     ("OFFICER_TOKEN", "committee_officer", "demo-tinh-uy", None, "demo-officer"),
@@ -40,7 +42,10 @@ async def demo_access(settings: GatewaySettings, password: str) -> dict[str, str
     RpcError, ValueError."""
     tokens = {}
     for variable, role, unit, person, sub in TOKENS:
-        args = argparse.Namespace(role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False)
+        sources = list(DEMO_FEED_SOURCES) if role == "integration" else None
+        args = argparse.Namespace(
+            role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False, sources=sources
+        )
         tokens[variable] = str((await issue_local_token(settings, args))["token"])
     for sub, role, unit, person in WEB_ACCOUNTS:
         args = argparse.Namespace(

@@ -187,7 +187,7 @@ async def consume_event(
     Returns how many events ended in each outcome (also counted per type)."""
     raw = message.raw_message
     plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish)
-    if is_batch(raw.content_type, raw.routing_key, bytes(raw.body)):
+    if is_batch(raw.content_type, raw.routing_key, bytes(raw.body), headers=raw.headers):
         return await _consume_batch(
             message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency
         )

@@ -2,7 +2,9 @@
 
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -16,9 +18,19 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import to_json
 
 from shared.periods import VIETNAM_TZ
-from shared.reading import EXTENSION_VALUE, MAX_DEPTH, ReadError, bounded, check_tree, field_name, read_value
+from shared.reading import (
+    EXTENSION_VALUE,
+    MAX_DEPTH,
+    MAX_EVENT_BYTES,
+    ReadError,
+    bounded,
+    check_tree,
+    field_name,
+    read_value,
+)
 from shared.refusals import Refusal
 
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
@@ -270,11 +282,15 @@ class Batch:
 
     items: list[Any]
     checked: bool
+    sizes: dict[int, int] = dataclass_field(default_factory=dict)
+    """The items larger than one event may be (MAX_EVENT_BYTES as compact JSON): {index: size}. Each is refused
+    alone; measured only when the whole body is larger than that."""
 
 
 def read_batch(raw: bytes | str) -> Batch:
     """Parse a batch body into its raw items, checking its text once for all of them when it is clean
-    (each item is then judged on its own by parse_envelope); InvalidEvent naming `body` when it is no batch."""
+    (each item is then judged on its own by parse_envelope), and find the items over the per-event limit;
+    InvalidEvent naming `body` when it is no batch."""
     try:
         items, clean = read_value(raw, limit=None, levels=MAX_DEPTH + 1)  # an item's level 1 is the body's 2
     except ReadError as exc:
@@ -287,7 +303,13 @@ def read_batch(raw: bytes | str) -> Batch:
         raise InvalidEvent(
             f"body: a batch holds at most {MAX_BATCH_SIZE} events, got {len(items)}", field="body", problem="too_large"
         )
-    return Batch(items=items, checked=clean)
+    sizes: dict[int, int] = {}
+    if len(raw) > MAX_EVENT_BYTES:  # a smaller body holds no item over the limit: nothing to measure
+        for index, item in enumerate(items):
+            size = len(to_json(item, fallback=str))  # an unclean item keeps markers check_tree names later
+            if size > MAX_EVENT_BYTES:
+                sizes[index] = size
+    return Batch(items=items, checked=clean, sizes=sizes)
 
 
 def parse_batch(raw: bytes | str) -> list[Any]:
@@ -295,13 +317,30 @@ def parse_batch(raw: bytes | str) -> list[Any]:
     return read_batch(raw).items
 
 
-def is_batch(content_type: str | None, routing_key: str | None = None, body: bytes = b"") -> bool:
+ATTRIBUTE_HEADER_PREFIXES = ("ce-", "ce_", "cloudevents:", "cloudevents_")
+"""How a CloudEvents attribute header begins (lower-cased), on HTTP or AMQP: with any of them, a message is in binary
+mode (shared.bindings reads them), never a batch."""
+
+
+def has_attribute_headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> bool:
+    """Whether any header is a CloudEvents attribute (`ce-id`, `cloudEvents:id`, ...)."""
+    names = headers.keys() if isinstance(headers, Mapping) else (name for name, _ in headers or ())
+    return any(str(name).lower().startswith(ATTRIBUTE_HEADER_PREFIXES) for name in names)
+
+
+def is_batch(
+    content_type: str | None,
+    routing_key: str | None = None,
+    body: bytes = b"",
+    *,
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+) -> bool:
     """Whether a body is a batch: the batch content type, the `batch` routing key, or a JSON array sent as
-    plain `application/json`."""
+    plain `application/json` without any attribute header (with one it is binary mode: the array is its `data`)."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media == BATCH_CONTENT_TYPE or routing_key == BATCH_ROUTING_KEY:
         return True
-    return media == "application/json" and body.lstrip()[:1] == b"["
+    return media == "application/json" and body.lstrip()[:1] == b"[" and not has_attribute_headers(headers)
 
 
 def peek_identity(raw: Any) -> tuple[str, str, str]:

@@ -27,6 +27,7 @@ def principal_of_account(account: AccountRow | None, *, sub: str, issued_at: dat
         local=True,
         issued_at=issued_at,
         province_wide=account.province_wide,
+        sources=account.sources,
     )
 
 

@@ -46,6 +46,8 @@ class Principal:
     """When the credential (token or session) was issued; None when the token does not say."""
     province_wide: bool = False
     """An integration account allowed to write anywhere in the tree (otherwise only within `unit_id`)."""
+    sources: tuple[str, ...] = ()
+    """A scoped integration account's registered sources, the only ones its events may carry."""
 
 
 class TokenError(Exception):

@@ -79,7 +79,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
 
 async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, object]:
-    """`issue-token`'s work on its parsed `args`: {"sub", "role", "unit_id", "token"}; RpcError, SigningKeyMismatch."""
+    """`issue-token`'s work on its parsed `args`: {"sub", "role", "unit_id", "sources", "token"}; RpcError,
+    SigningKeyMismatch."""
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
     try:
@@ -97,10 +98,17 @@ async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace)
             days=args.days or settings.token_days,
             max_days=settings.token_max_days,
             province_wide=args.province_wide,
+            sources=getattr(args, "sources", None) or (),
         )
     finally:
         await pool.close()
-    return {"sub": account.sub, "role": account.role, "unit_id": account.unit_id, "token": token}
+    return {
+        "sub": account.sub,
+        "role": account.role,
+        "unit_id": account.unit_id,
+        "sources": list(account.sources),
+        "token": token,
+    }
 
 
 def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +119,14 @@ def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, help="validity in days (at most CHIBO_TOKEN_MAX_DAYS, 30)")
     parser.add_argument(
         "--province-wide", action="store_true", help="an integration account that may write anywhere in the tree"
+    )
+    parser.add_argument(
+        "--source",
+        dest="sources",
+        action="append",
+        metavar="URI",
+        help="a CloudEvents source a scoped integration account's events may carry (repeatable); no other sender may"
+        " use it",
     )
     parser.add_argument("--json", action="store_true", help="print the account and token as JSON")
 

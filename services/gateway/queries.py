@@ -9,7 +9,7 @@ import asyncpg
 async def list_accounts(conn: asyncpg.Connection | asyncpg.Pool, *, limit: int, offset: int) -> dict[str, Any]:
     """A page of local accounts, newest first."""
     rows = await conn.fetch(
-        "SELECT sub, role, unit_id, person_id, active, province_wide, created_at, updated_at, changed_at,"
+        "SELECT sub, role, unit_id, person_id, active, province_wide, sources, created_at, updated_at, changed_at,"
         " count(*) OVER () AS total"
         " FROM account ORDER BY created_at DESC, sub LIMIT $1 OFFSET $2",
         limit,

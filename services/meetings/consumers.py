@@ -73,7 +73,7 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
     acks.begin(message)
     try:
-        batch = is_batch(raw.content_type, raw.routing_key)
+        batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
         event = None if batch else handlers.single_event(headers, raw.content_type, body)
         if event is not None:
             await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here

@@ -6,6 +6,7 @@ from typing import Any
 
 from services.meetings import handlers, queries
 from services.meetings.context import MeetingsContext
+from services.meetings.repository.ingest import register_sources
 from shared.contracts import meetings_rpc as rpc
 from shared.envelope import InvalidEvent, is_batch
 from shared.logs import get_logger
@@ -15,10 +16,31 @@ from shared.rpc import RpcError, RpcMethods
 log = get_logger(__name__)
 
 
+async def _sender_sources(scope: str | None, sources: list[str] | None, app: MeetingsContext) -> handlers.Sources:
+    """The sources a request's sender may use; a scoped account's are registered to its unit first (once per
+    process and list), so from then on no other sender may use them. `forbidden` for sources without a scope."""
+    if sources is None:
+        return None
+    if scope is None:
+        raise RpcError("forbidden", "sources: only a scoped integration account registers sources", field="sources")
+    allowed = frozenset(sources)
+    if (scope, allowed) not in _REGISTERED:
+        await register_sources(app.pool, unit_id=scope, sources=sorted(allowed))
+        _REGISTERED.add((scope, allowed))
+    return allowed
+
+
+_REGISTERED: set[tuple[str, frozenset[str]]] = set()
+"""(unit, sources) this process has registered: a partner's every call does not write the registry again."""
+
+
 async def ingest(request: rpc.Ingest, app: MeetingsContext) -> rpc.IngestReply:
     """Judge the raw events exactly as if they had arrived on chibo.ingest."""
     judge = handlers.dry_run if request.dry_run else handlers.ingest_batch
-    outcomes = await judge(request.events, app.uow_factory, route=request.route or "http", scope=request.scope)
+    sources = await _sender_sources(request.scope, request.sources, app)
+    outcomes = await judge(
+        request.events, app.uow_factory, route=request.route or "http", scope=request.scope, sources=sources
+    )
     log.info(
         "rpc_ingest", account=request.account, scope=request.scope, events=len(request.events), dry_run=request.dry_run
     )
@@ -34,12 +56,13 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
     outcomes = await handlers.ingest_delivery(
         body,
         app.uow_factory,
-        batch=is_batch(request.content_type, body=body),
+        batch=is_batch(request.content_type, body=body, headers=request.headers),
         route=request.route or "http",
         headers=request.headers,
         content_type=request.content_type,
         dry_run=request.dry_run,
         scope=request.scope,
+        sources=await _sender_sources(request.scope, request.sources, app),
     )
     log.info("rpc_ingest_body", account=request.account, scope=request.scope, events=len(outcomes))
     return {"results": [result.as_dict(index) for index, result in enumerate(outcomes)]}

@@ -195,6 +195,9 @@ class Ingest(MeetingsRequest[IngestReply]):
     """Judge exactly as for real and keep nothing."""
     scope: str | None = None
     """The unit whose subtree the sender may write (issue 11); None: anywhere (a province-wide account)."""
+    sources: list[str] | None = None
+    """A scoped integration account's registered sources, the only ones its events may carry (registered with
+    meetings for `scope`, so no other sender may use them); None: any source no scoped account registered."""
 
 
 class IngestBody(MeetingsRequest[IngestReply]):
@@ -212,6 +215,9 @@ class IngestBody(MeetingsRequest[IngestReply]):
     """Judge exactly as for real and keep nothing, not even the rejection of an unreadable body."""
     scope: str | None = None
     """The unit whose subtree the sender may write (issue 11); None: anywhere (a province-wide account)."""
+    sources: list[str] | None = None
+    """A scoped integration account's registered sources, the only ones its events may carry (registered with
+    meetings for `scope`, so no other sender may use them); None: any source no scoped account registered."""
 
 
 class ReplayRejection(MeetingsRequest[IngestResultReply]):

@@ -589,7 +589,7 @@ async def run_quiet(
 ) -> tuple[dict[str, Any], RunFigures]:
     """The reference: the same events without faults; its final state and figures."""
     await prepare(amqp_url)
-    token = issue_token(system, role="integration", unit="p", sub="chaos-quiet")
+    token = issue_token(system, role="integration", unit=None, sub="chaos-quiet", province_wide=True)
     feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every, lanes=lanes)
     meter = CpuMeter(system)
     meter.begin()
@@ -619,7 +619,7 @@ async def run_faulty(
     """The same events under faults: one slice per fault, then the bad inputs; the lines, the state, dead letters,
     the figures."""
     await prepare(amqp_url)
-    token = issue_token(system, role="integration", unit="p", sub="chaos-faulty")
+    token = issue_token(system, role="integration", unit=None, sub="chaos-faulty", province_wide=True)
     feeder = Feeder(amqp_url, system.gateway_url, token, single_every=single_every, lanes=lanes)
     meter = CpuMeter(system)
     meter.begin()

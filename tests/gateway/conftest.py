@@ -87,7 +87,12 @@ def token_for(state: GatewayState) -> TokenFactory:
     """Record a local account and return the Authorization header of its token."""
 
     async def make(
-        role: Role | str, unit: str | None = None, person: str | None = None, *, province_wide: bool | None = None
+        role: Role | str,
+        unit: str | None = None,
+        person: str | None = None,
+        *,
+        province_wide: bool | None = None,
+        sources: tuple[str, ...] = (),
     ) -> dict[str, str]:
         role = Role(role)
         if province_wide is None:
@@ -103,6 +108,7 @@ def token_for(state: GatewayState) -> TokenFactory:
             days=1,
             max_days=state.settings.token_max_days,
             province_wide=province_wide,
+            sources=sources,
         )
         return {"Authorization": f"Bearer {token}"}
 

@@ -58,6 +58,8 @@ class World:
     ingested: list[dict[str, Any]] = field(default_factory=list)
     scopes: list[str | None] = field(default_factory=list)
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
+    sources: list[list[str] | None] = field(default_factory=list)
+    """The sources the gateway allowed with each ingest call (None: any source no scoped account registered)."""
     rejected: list[dict[str, Any]] = field(default_factory=list)
     """What meetings would store and publish as ingest.rejected.v1 (body-level rejections too)."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -282,9 +284,10 @@ class World:
         async def ingest_body(r: meetings.IngestBody) -> dict[str, Any]:
             assert r.route == "http" and r.account
             self.scopes.append(r.scope)
+            self.sources.append(r.sources)
             body = base64.b64decode(r.body_base64)
             items: list[Any] = [body]
-            if not is_batch(r.content_type, body=body):
+            if not is_batch(r.content_type, body=body, headers=r.headers):
                 try:
                     incoming = read_message(r.headers or {}, r.content_type, body, route="http")
                 except InvalidEvent as exc:
@@ -295,7 +298,7 @@ class World:
                     }
                 if incoming.event is not None:
                     items = [incoming.event]
-            if is_batch(r.content_type, body=body):
+            if is_batch(r.content_type, body=body, headers=r.headers):
                 try:
                     items = parse_batch(body)
                 except InvalidEvent as exc:

@@ -61,3 +61,41 @@ async def test_issue_token_records_the_account_and_prints_a_token(database_url: 
     assert lifetime > 1.9 * 86400
     row = await db.fetchrow("SELECT role, unit_id, person_id, active FROM gateway.account WHERE sub = $1", sub)
     assert dict(row) == {"role": "secretary", "unit_id": "cell-9", "person_id": "mem-9", "active": True}
+
+
+async def test_issue_token_registers_a_scoped_integration_accounts_sources(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    sub = random_id("feed")
+    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_LOG_JSON": "true"}
+    command = [sys.executable, "-m", "services.gateway", "issue-token", "--role", "integration", "--sub", sub]
+    sources = ["--source", "urn:test:cell-feed", "--source", "urn:test:cell-feed-2"]
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--unit", "xa-1", *sources, "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["sources"] == [
+        "urn:test:cell-feed",
+        "urn:test:cell-feed-2",
+    ]
+    stored = await db.fetchval("SELECT sources FROM gateway.account WHERE sub = $1", sub)
+    assert stored == ["urn:test:cell-feed", "urn:test:cell-feed-2"]
+    # a province-wide account registers none: it may use any source no scoped account registered
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [*command[:-1], random_id("prov"), "--province-wide", *sources],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2 and "sources:" in refused.stderr

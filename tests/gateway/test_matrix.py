@@ -370,7 +370,7 @@ async def callers(
     headers: dict[str, dict[str, str]], token_for: TokenFactory, world: World
 ) -> dict[str, dict[str, str]]:
     """The package's callers, with the integration account scoped to ward A (as a commune's feed is)."""
-    return {**headers, "integration": await token_for("integration", world.ward_a)}
+    return {**headers, "integration": await token_for("integration", world.ward_a, sources=("urn:test:matrix",))}
 
 
 def succeeded(method: str, path: str, response: httpx.Response) -> bool:

@@ -55,6 +55,8 @@ class FakeState:
     held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     processed: set[tuple[str, str, str]] = field(default_factory=set)
+    digests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    registered_sources: dict[str, str] = field(default_factory=dict)
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     framework_tables: dict[tuple[str, str, str, date], ItemTable] = field(default_factory=dict)
@@ -462,6 +464,25 @@ class FakeIngest:
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event."""
         self._s.processed.discard((consumer, source, event_id))
+        self._s.digests.pop((consumer, source, event_id), None)
+
+    async def source_owner(self, source: str) -> str | None:
+        """The unit a source is registered to."""
+        return self._s.registered_sources.get(source)
+
+    async def record_inbox(
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
+    ) -> dict[tuple[str, str], bytes | None]:
+        """Record events with their digests; return those there before, with the digest they were recorded with."""
+        before: dict[tuple[str, str], bytes | None] = {}
+        for source, event_id, digest in entries:
+            key = (consumer, source, event_id)
+            if key in self._s.processed:
+                before[(source, event_id)] = self._s.digests.get(key)
+            else:
+                self._s.processed.add(key)
+                self._s.digests[key] = digest
+        return before
 
     async def lock(self, locks: LockSet) -> None:
         """One test task at a time: nothing to wait for; the keys are recorded for the tests that look."""

@@ -41,7 +41,7 @@ STATE_TABLES = [
     ("attendance_figures", "member_id", ("announced_at",)),
     ("held_event", "event_id", ("held_at", "released_at")),
     ("rejection", "event_id", ("rejection_id", "received_at")),
-    ("processed_message", "event_id", ("processed_at",)),
+    ("processed_message", "event_id", ("processed_at", "digest")),
 ]
 """(table, a column whose value starts with the run's prefix, columns that differ by nature between two runs)."""
 

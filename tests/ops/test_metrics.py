@@ -79,10 +79,13 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
         before = {name: await scrape(client, url) for name, url in urls.items()}
 
         await publish(amqp_url, [*province.facts(), province.invalid()])
-        token = issue_token(system, role="integration", unit=province.committee, sub="ops-metrics-feed")
+        feed_source = "urn:test:ops-metrics-feed"  # its own: a scoped account's source is no one else's
+        token = issue_token(
+            system, role="integration", unit=province.committee, sub="ops-metrics-feed", sources=[feed_source]
+        )
         answer = await client.post(
             system.gateway_url + "/v1/events",
-            content=json.dumps(province.meeting_scheduled()),
+            content=json.dumps({**province.meeting_scheduled(), "source": feed_source}),
             headers={"authorization": f"Bearer {token}", "content-type": "application/cloudevents+json"},
         )
         assert answer.status_code == 200, answer.text

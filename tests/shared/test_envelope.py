@@ -7,7 +7,8 @@ import pytest
 from shared.bindings import structured_from_binary
 from shared.contracts.meetings import MeetingScheduled
 from shared.contracts.registry import read_event
-from shared.envelope import InvalidEvent, parse_batch, parse_envelope
+from shared.envelope import BATCH_CONTENT_TYPE, InvalidEvent, is_batch, parse_batch, parse_envelope, read_batch
+from shared.reading import MAX_EVENT_BYTES
 
 
 def envelope(event_type: str, data: dict, **overrides: object) -> dict:
@@ -303,3 +304,27 @@ def test_compact_text_reads_as_the_hooks_read_it(text: str, monkeypatch: pytest.
     fast = outcome()
     monkeypatch.setattr(reading, "_COMPACT_LOOKING", "")  # every text "looks" non-compact: the hooks only
     assert fast == outcome()
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([], True),
+        ([("ce-id", "bn-5")], False),
+        ([("Ce-Id", "bn-5")], False),
+        ({"cloudEvents:id": "bn-5"}, False),
+        ({"cloudEvents_id": "bn-5"}, False),
+        ({"x-trace": "1"}, True),
+    ],
+)
+def test_a_json_array_is_a_batch_only_without_attribute_headers(headers: object, expected: bool) -> None:
+    assert is_batch("application/json", body=b" [1,2]", headers=headers) is expected  # type: ignore[arg-type]
+    assert is_batch(BATCH_CONTENT_TYPE, body=b"[1,2]", headers=headers) is True  # type: ignore[arg-type]
+
+
+def test_read_batch_names_the_items_over_the_per_event_limit() -> None:
+    small = {"id": "a", "data": {"text": "x"}}
+    large = {"id": "b", "data": {"text": "x" * MAX_EVENT_BYTES}}
+    read = read_batch(json.dumps([small, large, small]))
+    assert set(read.sizes) == {1} and read.sizes[1] > MAX_EVENT_BYTES
+    assert read_batch(json.dumps([small, small])).sizes == {}

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,9 +148,13 @@ def issue_token(
     person: str | None = None,
     sub: str,
     province_wide: bool = False,
+    sources: Sequence[str] = (),
 ) -> str:
-    """A token from the gateway's own command, as an administrator would issue it."""
+    """A token from the gateway's own command, as an administrator would issue it (`sources`: a scoped integration
+    account's registered sources)."""
     args = [sys.executable, "-m", "services.gateway", "issue-token", "--role", role, "--sub", sub]
+    for source in sources:
+        args += ["--source", source]
     if unit:
         args += ["--unit", unit]
     if person:

@@ -170,14 +170,25 @@ async def web_account(
     await create_web_account(settings, args)
 
 
-async def api_token(system: RunningSystem, *, role: str, unit: str | None, sub: str, person: str | None = None) -> str:
-    """A bearer token from the code of the gateway's `issue-token` command, in-process (see web_account)."""
+async def api_token(
+    system: RunningSystem,
+    *,
+    role: str,
+    unit: str | None,
+    sub: str,
+    person: str | None = None,
+    sources: list[str] | None = None,
+) -> str:
+    """A bearer token from the code of the gateway's `issue-token` command, in-process (see web_account); `sources`:
+    a scoped integration account's registered sources."""
     settings = GatewaySettings(
         database_url=system.env["CHIBO_DATABASE_URL"],
         amqp_url=system.env["CHIBO_AMQP_URL"],
         jwt_secret=system.env["CHIBO_JWT_SECRET"],
     )
-    args = argparse.Namespace(role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False)
+    args = argparse.Namespace(
+        role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False, sources=sources
+    )
     issued = await issue_local_token(settings, args)
     return str(issued["token"])
 

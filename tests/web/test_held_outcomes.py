@@ -118,7 +118,9 @@ async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem,
     }
     headers = {"Authorization": f"Bearer {operator}"}
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api:
-        integration = await api_token(system, role="integration", unit=CELL, sub="api-feed-held")
+        integration = await api_token(
+            system, role="integration", unit=CELL, sub="api-feed-held", sources=["urn:test:held-outcomes"]
+        )
         sent = await api.post(
             "/v1/events",
             content=httpx.Request("POST", "/", json=event).content,

@@ -274,7 +274,9 @@ def feed_event(event_id: str, event_type: str, data: dict) -> dict:
 
 async def feed_all(system: RunningSystem, sub: str, events: list[dict], *, outcome: str) -> None:
     """Send the events as one batch through the API as an integration account; each must come to `outcome`."""
-    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub=sub)
+    token = await api_token(
+        system, role="integration", unit="demo-tinh-uy", sub=sub, sources=["urn:test:operator-paging"]
+    )
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
         sent = await api.post(
             "/v1/events",

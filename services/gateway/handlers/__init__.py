@@ -2,7 +2,7 @@
 
 import base64
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ValidationError
@@ -78,6 +78,44 @@ def write_scope(principal: Principal) -> str | None:
     if principal.unit_id:
         return principal.unit_id
     raise forbidden(principal.role, "write without a unit (give the account a unit_id, or province_wide: true)")
+
+
+def write_sources(principal: Principal) -> list[str] | None:
+    """The sources the caller's events may carry: a scoped integration account's registered ones (none registered:
+    none at all); None for any other caller, who may use any source no scoped account registered."""
+    if principal.role is Role.INTEGRATION and not principal.province_wide:
+        return sorted(principal.sources)
+    return None
+
+
+RESERVED_SOURCE_PREFIX = "urn:chibo:"
+"""The system's own services' sources (urn:chibo:meetings, urn:chibo:gateway, ...): no account registers one."""
+MAX_SOURCES = 20
+"""At most this many sources per account: a system names itself with one or a few."""
+
+
+def check_sources(sources: Sequence[str], *, role: Role, unit_id: str | None, province_wide: bool) -> list[str]:
+    """The sources to register, deduplicated and sorted; `invalid` naming `sources` when the account may not have
+    them (only a scoped integration account registers sources, each 1-256 characters, none of urn:chibo:)."""
+    wanted = sorted(set(sources))
+    if not wanted:
+        return []
+    if role is not Role.INTEGRATION or province_wide or not unit_id:
+        raise RpcError(
+            "invalid", "sources: only an integration account scoped to a unit registers sources", field="sources"
+        )
+    if len(wanted) > MAX_SOURCES:
+        raise RpcError("invalid", f"sources: at most {MAX_SOURCES} per account", field="sources")
+    for source in wanted:
+        if not 1 <= len(source) <= 256 or source != source.strip():
+            raise RpcError(
+                "invalid", "sources: a source is 1-256 characters without surrounding spaces", field="sources"
+            )
+        if source.startswith(RESERVED_SOURCE_PREFIX):
+            raise RpcError(
+                "invalid", f"sources: {RESERVED_SOURCE_PREFIX} names this system's own services", field="sources"
+            )
+    return wanted
 
 
 def require_role(principal: Principal, roles: frozenset[Role] | set[Role], action: str) -> None:
@@ -252,6 +290,7 @@ async def ingest_events(
             headers=attributes if binary else None,
             dry_run=dry_run,
             scope=write_scope(principal),
+            sources=write_sources(principal),
         ),
         timeout=timeout,
     )
@@ -327,11 +366,13 @@ async def create_account(
     days: int,
     max_days: int,
     province_wide: bool = False,
+    sources: Sequence[str] = (),
 ) -> tuple[AccountRow, str]:
     """Record a local account and issue its token (`days` ≤ `max_days`); `invalid` naming the field otherwise.
 
     Officers, secretaries and members need their unit; an integration account needs a unit (it writes only in that
-    subtree) unless it is explicitly `province_wide`."""
+    subtree) unless it is explicitly `province_wide`. A scoped integration account's `sources` are the only ones
+    its events may carry (check_sources); one registered to another active account is refused."""
     if role in (Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER) and not unit_id:
         raise RpcError("invalid", f"unit_id: a {role.value} account needs a unit_id", field="unit_id")
     if role is Role.INTEGRATION and not unit_id and not province_wide:
@@ -344,9 +385,20 @@ async def create_account(
         raise RpcError("invalid", "province_wide: only integration accounts have a scope", field="province_wide")
     if not 1 <= days <= max_days:
         raise RpcError("invalid", f"days: a token lives 1 to {max_days} days", field="days")
+    wanted = check_sources(sources, role=role, unit_id=unit_id, province_wide=province_wide)
+    held = {source: holder for source, holder in (await accounts.source_holders(wanted)).items() if holder != sub}
+    if held:
+        source, holder = sorted(held.items())[0]
+        raise RpcError("invalid", f"sources: {source} is registered to the account {holder}", field="sources")
     at = issue_instant()
     account = await accounts.save(
-        sub=sub, role=role.value, unit_id=unit_id, person_id=person_id, province_wide=province_wide, at=at
+        sub=sub,
+        role=role.value,
+        unit_id=unit_id,
+        person_id=person_id,
+        province_wide=province_wide,
+        at=at,
+        sources=wanted,
     )
     token = issue_token(
         secret=secret,

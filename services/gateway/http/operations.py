@@ -318,12 +318,14 @@ async def post_account(body: AccountCreate, request: Request, caller: Caller, st
         days=body.days or state.settings.token_days,
         max_days=state.settings.token_max_days,
         province_wide=body.province_wide,
+        sources=body.sources,
     )
     request.state.audit_detail = {
         "account": sub,
         "role": body.role.value,
         "unit_id": body.unit_id,
         "province_wide": body.province_wide,
+        "sources": list(account.sources),
     }
     return AccountTokenRead(account=AccountRead.model_validate(account, from_attributes=True), token=token)
 

@@ -2,6 +2,7 @@
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -24,6 +25,9 @@ class AccountRow:
     """The last change of role, unit, person, scope or active: credentials issued before it are refused."""
     province_wide: bool = False
     """An integration account that may write anywhere in the tree."""
+    sources: tuple[str, ...] = ()
+    """A scoped integration account's registered sources: the only ones its events may carry, and ones no other
+    sender may use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,10 @@ class AccountRepository(Protocol):
         person_id: str | None,
         province_wide: bool = False,
         at: datetime | None = None,
+        sources: Sequence[str] = (),
     ) -> AccountRow:
-        """Create or update an account; a change of role, place, scope or active moves `changed_at` to `at`."""
+        """Create or update an account; a change of role, place, scope, sources or active moves `changed_at` to
+        `at`."""
         ...
 
     async def get(self, sub: str) -> AccountRow | None:
@@ -61,6 +67,10 @@ class AccountRepository(Protocol):
 
     async def set_active(self, sub: str, *, active: bool, at: datetime | None = None) -> AccountRow | None:
         """Enable or disable an account (a change moves `changed_at`)."""
+        ...
+
+    async def source_holders(self, sources: Sequence[str]) -> dict[str, str]:
+        """Of `sources`, those registered to an active account: {source: that account's sub}."""
         ...
 
 
@@ -83,6 +93,7 @@ def _account(row: asyncpg.Record) -> AccountRow:
         updated_at=row["updated_at"],
         changed_at=row["changed_at"],
         province_wide=row["province_wide"],
+        sources=tuple(row["sources"] or ()),
     )
 
 
@@ -101,20 +112,24 @@ class PgAccountRepository:
         person_id: str | None,
         province_wide: bool = False,
         at: datetime | None = None,
+        sources: Sequence[str] = (),
     ) -> AccountRow:
         """Create the account or update its role and place; an update re-activates it. A change of role, unit,
-        person, scope or active moves `changed_at` to `at` (default now), revoking credentials issued before."""
+        person, scope, sources or active moves `changed_at` to `at` (default now), revoking credentials issued
+        before."""
         row = await self._conn.fetchrow(
             """
-            INSERT INTO account (sub, role, unit_id, person_id, province_wide, changed_at)
-            VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))
+            INSERT INTO account (sub, role, unit_id, person_id, province_wide, changed_at, sources)
+            VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), $7)
             ON CONFLICT (sub) DO UPDATE
                SET role = EXCLUDED.role, unit_id = EXCLUDED.unit_id, person_id = EXCLUDED.person_id,
-                   province_wide = EXCLUDED.province_wide, active = true, updated_at = now(),
+                   province_wide = EXCLUDED.province_wide, sources = EXCLUDED.sources, active = true,
+                   updated_at = now(),
                    changed_at = CASE
-                       WHEN (account.role, account.unit_id, account.person_id, account.province_wide, account.active)
+                       WHEN (account.role, account.unit_id, account.person_id, account.province_wide, account.sources,
+                             account.active)
                             IS DISTINCT FROM (EXCLUDED.role, EXCLUDED.unit_id, EXCLUDED.person_id,
-                                              EXCLUDED.province_wide, true)
+                                              EXCLUDED.province_wide, EXCLUDED.sources, true)
                        THEN EXCLUDED.changed_at ELSE account.changed_at END
             RETURNING *
             """,
@@ -124,6 +139,7 @@ class PgAccountRepository:
             person_id,
             province_wide,
             at,
+            sorted(set(sources)),
         )
         assert row is not None
         return _account(row)
@@ -132,6 +148,14 @@ class PgAccountRepository:
         """The account with this subject, if any."""
         row = await self._conn.fetchrow("SELECT * FROM account WHERE sub = $1", sub)
         return _account(row) if row else None
+
+    async def source_holders(self, sources: Sequence[str]) -> dict[str, str]:
+        """Of `sources`, those registered to an active account: {source: that account's sub}."""
+        rows = await self._conn.fetch(
+            "SELECT s AS source, sub FROM account, unnest(sources) AS s WHERE active AND s = ANY($1::text[])",
+            list(sources),
+        )
+        return {row["source"]: row["sub"] for row in rows}
 
     async def set_active(self, sub: str, *, active: bool, at: datetime | None = None) -> AccountRow | None:
         """Enable or disable an account (a change moves `changed_at`); None when it does not exist."""

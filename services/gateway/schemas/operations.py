@@ -117,6 +117,9 @@ class AccountCreate(CreateModel):
     """At most the gateway's CHIBO_TOKEN_MAX_DAYS (30 by default): more is refused naming `days`."""
     province_wide: Flag = False
     """Integration accounts only: write anywhere in the tree instead of within `unit_id`'s subtree."""
+    sources: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=20)] = []
+    """Integration accounts scoped to a unit only: the CloudEvents `source`s its events may carry (none: it may send
+    nothing); no other sender may use them."""
 
 
 class AccountRead(BaseModel):
@@ -128,6 +131,8 @@ class AccountRead(BaseModel):
     person_id: str | None
     active: bool
     province_wide: bool = False
+    sources: list[str] = []
+    """The sources registered to the account (a scoped integration account's: the only ones it may use)."""
     created_at: datetime
     updated_at: datetime
     changed_at: datetime | None = None

@@ -4,6 +4,7 @@ The same path serves AMQP deliveries, the gateway's HTTP route, the secretary's 
 """
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
@@ -17,6 +18,8 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import structlog
+from pydantic import BaseModel
+from pydantic_core import to_json
 
 from services.meetings import domain
 from services.meetings.domain import LockSet, event_key
@@ -45,7 +48,7 @@ from shared.envelope import (
 )
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
-from shared.reading import ReadError, loads
+from shared.reading import MAX_EVENT_BYTES, ReadError, loads
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -127,6 +130,9 @@ class Reading:
     type: str
     event: Event[Any] | None = None
     error: InvalidEvent | None = None
+    data_json: bytes = b""
+    """The typed data as meetings passes it on (compact, in the model's field order): its size bounds the
+    re-published event's, and its digest is the event's content (see digest)."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -134,10 +140,51 @@ class Reading:
         return locks_for(self.event) if self.event is not None else LockSet()
 
     @cached_property
+    def digest(self) -> bytes:
+        """What the event says (its type and typed data), as the inbox keeps it: the same (source, id) with another
+        digest is another event, not a duplicate. It hashes `data_json`, which read_raw writes anyway (in the model's
+        field order, so a copy whose keys or spaces are written otherwise is the same); the envelope's other
+        attributes are not part of it."""
+        if self.event is None:
+            return b""
+        return hashlib.sha256(self.type.encode() + b"\n" + self.data_json).digest()
+
+    @cached_property
     def footprint(self) -> frozenset[str]:
         """Its keys and its identity: events of a batch sharing any of them keep their order."""
         identity = {event_key(self.source, self.event_id)} if self.event_id else set()
         return self.locks.keys | identity
+
+
+@dataclass(frozen=True, slots=True)
+class TooLarge:
+    """An item of a batch larger than one event may be (MAX_EVENT_BYTES, measured as its compact JSON): it is
+    rejected alone naming `body`, with its identity when it has one, and stored as a bounded prefix."""
+
+    value: Any
+    size: int
+
+
+ENVELOPE_ALLOWANCE = 4096
+"""Bytes meetings' own envelope may add to an event's data when it passes it on (every attribute is bounded: ids,
+source, type, subject, extensions) and what an applier adds to the data (notified_at)."""
+STORED_PREFIX = 2048
+"""Characters of an oversized event kept with its rejection: enough to recognise it, not the megabyte itself."""
+
+
+PEEK_LIMIT = 8 * MAX_EVENT_BYTES
+"""An oversized event up to this size (the gateway's body limit) is read once more for the identity its rejection
+names; a larger one (only AMQP carries it) is named by nothing, not parsed."""
+
+
+def too_large(size: int) -> str:
+    """Why an event of `size` bytes is refused (the reason names `body`, as the HTTP route's 413 does)."""
+    return f"body: larger than {MAX_EVENT_BYTES} bytes ({size} bytes)"
+
+
+def bounded_text(text: str, *, size: int) -> str:
+    """An oversized event's text as stored with its rejection: a prefix and its size."""
+    return text if len(text) <= STORED_PREFIX else f"{text[:STORED_PREFIX]}… ({size} bytes in all)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +203,19 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
     if isinstance(raw, NotAnObject):
         text = json.dumps(raw.value, ensure_ascii=False, default=str)  # stored as the item's JSON, to replay
         return Reading(text, "", "", "", error=InvalidEvent(NOT_AN_OBJECT, field="body", problem="shape"))
+    if isinstance(raw, TooLarge):
+        source, event_id, event_type = peek_identity(raw.value)
+        text = bounded_text(to_json(raw.value).decode(), size=raw.size)
+        return Reading(text, source, event_id, event_type, error=InvalidEvent(too_large(raw.size), field="body"))
     try:
         envelope = parse_envelope(raw, checked=checked)
     except InvalidEvent as exc:
+        if exc.problem == "too_large" and isinstance(raw, bytes | str):
+            # named by its identity when it reads at all, stored as a prefix and its size, never the whole
+            size = len(raw)
+            peeked = peek_identity(_loads_or_none(raw, limit=PEEK_LIMIT) if size <= PEEK_LIMIT else None)
+            text = bounded_text(raw_text(raw[: STORED_PREFIX * 4]), size=size)
+            return Reading(text, *peeked, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
         source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
         return Reading(raw, source, event_id, event_type, error=exc)
     source, event_id, event_type = envelope.source, envelope.id, envelope.type
@@ -167,18 +224,49 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
             raise InvalidEvent(f"type: {envelope.type!r} is not an event this system accepts", field="type")
         event = read_event(envelope)
         domain.check_plausible_moments(event, now=now())
+        data_json = event.data.model_dump_json().encode() if isinstance(event.data, BaseModel) else b""
+        if len(data_json) + ENVELOPE_ALLOWANCE > MAX_EVENT_BYTES:
+            # what meetings accepts it passes on, and no reader downstream takes an event over the limit
+            raise InvalidEvent(too_large(len(data_json) + ENVELOPE_ALLOWANCE), field="body")
     except InvalidEvent as exc:
         return Reading(raw, source, event_id, event_type, error=exc)
-    return Reading(raw, source, event_id, event_type, event=event)
+    return Reading(raw, source, event_id, event_type, event=event, data_json=data_json)
+
+
+Sources = frozenset[str] | None
+"""The sources a sender may use: a scoped integration account's registered ones; None for a sender that may use any
+source registered to no scoped account (a province-wide account, the AMQP route, the gateway's own commands)."""
+
+FOREIGN_SOURCE = "source: not a source registered to this account"
+"""Why a scoped account's event under a source it did not register is refused (another system's events)."""
+REGISTERED_SOURCE = "source: registered to a scoped integration account; only it may use it"
+"""Why an event under a scoped account's registered source from any other sender is refused."""
+
+
+async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> str | None:
+    """Why the sender may not use `source` (FOREIGN_SOURCE, REGISTERED_SOURCE), None when it may; a scoped sender is
+    judged by its own list, any other by the registry (one read per source and transaction): a source registered to
+    a unit is used only within that unit's scope (a replay of its own rejection keeps it)."""
+    if sources is not None:
+        return None if source in sources else FOREIGN_SOURCE
+    owner = await uow.ingest.source_owner(source)
+    return None if owner is None or owner == scope else REGISTERED_SOURCE
 
 
 async def ingest_event(
-    raw: Any, uow: MeetingsUnit, *, route: str, received_at: datetime | None = None, scope: str | None = None
+    raw: Any,
+    uow: MeetingsUnit,
+    *,
+    route: str,
+    received_at: datetime | None = None,
+    scope: str | None = None,
+    sources: Sources = None,
 ) -> IngestResult:
     """Judge one raw event inside the unit of work (the caller commits) and return its outcome.
 
-    `scope`: the unit whose subtree the sender may write (an integration account's), None for anywhere."""
-    return await judge(read_raw(raw), uow, route=route, received_at=received_at, scope=scope)
+    `scope`: the unit whose subtree the sender may write (an integration account's), None for anywhere; `sources`:
+    the sources that sender may use (see Sources)."""
+    return await judge(read_raw(raw), uow, route=route, received_at=received_at, scope=scope, sources=sources)
 
 
 async def judge(
@@ -188,17 +276,39 @@ async def judge(
     route: str,
     received_at: datetime | None = None,
     scope: str | None = None,
+    sources: Sources = None,
     recorded: bool = False,
     savepoint: bool = True,
     histories: "PendingHistories | None" = None,
 ) -> IngestResult:
     """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
 
+    Its source is judged first (check_source): a sender's event under a source it may not use is rejected naming
+    `source` before it can meet, or forget, the inbox row of the event that source's owner sent.
+
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
     gathers the attendance histories to publish once at its end (None: published with the event)."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
+    if reading.source:
+        refused = await check_source(reading.source, uow, sources=sources, scope=scope)
+        if refused is not None:
+            await reject(
+                uow,
+                source=reading.source,
+                event_id=reading.event_id,
+                event_type=reading.type,
+                reason=refused,
+                field="source",
+                raw=raw_text(reading.raw),
+                route=route,
+                received_at=received_at,
+                correlation_id=None,
+                scope=scope,
+                keep_processed=not recorded,  # only the row its batch just made is this event's to forget
+            )
+            return IngestResult(reading.event_id, reading.source, reading.type, "rejected", refused, "source")
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
         await reject(
@@ -226,9 +336,14 @@ async def judge(
             refusal=error.refusal,
         )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
-    if not recorded and await uow.already_processed(consumer=INBOX, source=source, event_id=event_id):
-        log.info("event_duplicate", event_id=event_id, source=source)
-        return IngestResult(event_id, source, event_type, "duplicate")
+    if not recorded:
+        before = await uow.ingest.record_inbox(consumer=INBOX, entries=[(source, event_id, reading.digest)])
+        if (source, event_id) in before:
+            earlier = before[(source, event_id)]
+            if earlier is None or earlier == reading.digest:
+                log.info("event_duplicate", event_id=event_id, source=source)
+                return IngestResult(event_id, source, event_type, "duplicate")
+            return await _reject_reused_id(reading, uow, route=route, received_at=received_at, scope=scope)
     return await settle(
         reading.event,
         uow,
@@ -239,6 +354,34 @@ async def judge(
         savepoint=savepoint,
         histories=histories,
     )
+
+
+REUSED_ID = "id: already used by a different event from this source"
+"""Why an event is refused whose (source, id) the inbox holds with other content (CONTRACT.md: the pair identifies
+an event): answering `duplicate` would lose it silently."""
+
+
+async def _reject_reused_id(
+    reading: Reading, uow: MeetingsUnit, *, route: str, received_at: datetime, scope: str | None
+) -> IngestResult:
+    """Store and publish the rejection of an event whose identity another event took, keeping that one's inbox row
+    (forgetting it would let a third copy of either in as new)."""
+    assert reading.event is not None
+    await reject(
+        uow,
+        source=reading.source,
+        event_id=reading.event_id,
+        event_type=reading.type,
+        reason=REUSED_ID,
+        field="id",
+        raw=raw_text(reading.raw),
+        route=route,
+        received_at=received_at,
+        correlation_id=reading.event.envelope.correlationid,
+        scope=scope,
+        keep_processed=True,
+    )
+    return IngestResult(reading.event_id, reading.source, reading.type, "rejected", REUSED_ID, "id")
 
 
 async def with_retries(work: Callable[[], Awaitable[T]], *, what: str) -> T:
@@ -309,6 +452,7 @@ async def ingest_batch(
     *,
     route: str,
     scope: str | None = None,
+    sources: Sources = None,
     checked: bool = False,
 ) -> list[IngestResult]:
     """Judge many raw events, a group of cells per transaction, each taking its locks at once; return the outcomes
@@ -323,12 +467,17 @@ async def ingest_batch(
     `read_batch` found clean as a whole (see read_raw).
     """
     return await ingest_readings(
-        [read_raw(raw, checked=checked) for raw in raws], uow_factory, route=route, scope=scope
+        [read_raw(raw, checked=checked) for raw in raws], uow_factory, route=route, scope=scope, sources=sources
     )
 
 
 async def ingest_readings(
-    readings: Sequence[Reading], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None = None
+    readings: Sequence[Reading],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None = None,
+    sources: Sources = None,
 ) -> list[IngestResult]:
     """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`."""
     results: list[IngestResult | None] = [None] * len(readings)
@@ -336,7 +485,9 @@ async def ingest_readings(
         chunk = [readings[index] for index in plan]
         try:
             chunk_results = await with_retries(
-                lambda chunk=chunk: _judge_in_one_transaction(chunk, uow_factory, route=route, scope=scope),  # type: ignore[misc]
+                lambda chunk=chunk: _judge_in_one_transaction(
+                    chunk, uow_factory, route=route, scope=scope, sources=sources
+                ),  # type: ignore[misc]
                 what="ingest_chunk",
             )
         except Exception as exc:
@@ -347,7 +498,7 @@ async def ingest_readings(
             for reading in chunk:
                 chunk_results += await with_retries(
                     lambda reading=reading: _judge_in_one_transaction(  # type: ignore[misc]
-                        [reading], uow_factory, route=route, scope=scope
+                        [reading], uow_factory, route=route, scope=scope, sources=sources
                     ),
                     what="ingest_event",
                 )
@@ -360,7 +511,12 @@ async def ingest_readings(
 
 
 async def _judge_in_one_transaction(
-    chunk: Sequence[Reading], uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None
+    chunk: Sequence[Reading],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None,
+    sources: Sources = None,
 ) -> list[IngestResult]:
     async with uow_factory() as uow:
         locks = LockSet()
@@ -380,6 +536,7 @@ async def _judge_in_one_transaction(
                 uow,
                 route=route,
                 scope=scope,
+                sources=sources,
                 recorded=index in recorded,
                 savepoint=savepoint,
                 histories=histories,
@@ -408,7 +565,8 @@ async def record_new(chunk: Sequence[Reading], uow: MeetingsUnit) -> set[int]:
         if reading.event is not None and identity not in seen:
             first[identity] = index
         seen.add(identity)
-    before = await uow.record_processed(consumer=INBOX, identities=list(first))
+    entries = [(source, event_id, chunk[index].digest) for (source, event_id), index in first.items()]
+    before = await uow.ingest.record_inbox(consumer=INBOX, entries=entries)
     return {index for identity, index in first.items() if identity not in before}
 
 
@@ -418,6 +576,7 @@ async def dry_run(
     *,
     route: str,
     scope: str | None = None,
+    sources: Sources = None,
     checked: bool = False,
 ) -> list[IngestResult]:
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
@@ -430,7 +589,7 @@ async def dry_run(
             for reading in readings:
                 locks |= reading.locks
             await uow.ingest.lock(locks)
-            results = [await judge(reading, uow, route=route, scope=scope) for reading in readings]
+            results = [await judge(reading, uow, route=route, scope=scope, sources=sources) for reading in readings]
             await uow.rollback()
         return results
 
@@ -454,6 +613,7 @@ async def ingest_delivery(
     content_type: str | None = CLOUDEVENT_CONTENT_TYPE,
     dry_run: bool = False,
     scope: str | None = None,
+    sources: Sources = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -481,16 +641,30 @@ async def ingest_delivery(
         try:
             read = read_batch(body)
             # its text found clean once: no walk per item; an item that is no object is rejected alone
-            items = [item if isinstance(item, dict) else NotAnObject(item) for item in read.items]
+            items = [
+                TooLarge(item, read.sizes[index])
+                if index in read.sizes
+                else item
+                if isinstance(item, dict)
+                else NotAnObject(item)
+                for index, item in enumerate(read.items)
+            ]
             checked = read.checked
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
-                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="batch", scope=scope
+                    uow_factory,
+                    body,
+                    reason=exc.reason,
+                    field=exc.field,
+                    route=route,
+                    event_type="batch",
+                    scope=scope,
+                    oversized=exc.problem == "too_large",
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
     judge = judge_without_keeping if dry_run else ingest_batch
-    return await judge(items, uow_factory, route=route, scope=scope, checked=checked)
+    return await judge(items, uow_factory, route=route, scope=scope, sources=sources, checked=checked)
 
 
 async def _reject_body(
@@ -502,8 +676,11 @@ async def _reject_body(
     route: str,
     event_type: str,
     scope: str | None = None,
+    oversized: bool = False,
 ) -> None:
-    """Store and publish the rejection of a whole body that holds no event to judge."""
+    """Store and publish the rejection of a whole body that holds no event to judge; one over a limit (`oversized`,
+    or over 1 MiB) is kept as a prefix and its size."""
+    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     async with uow_factory() as uow:
         await reject(
             uow,
@@ -512,7 +689,7 @@ async def _reject_body(
             event_type=event_type,
             reason=reason,
             field=field,
-            raw=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+            raw=bounded_text(text, size=len(body)) if oversized or len(body) > MAX_EVENT_BYTES else text,
             route=route,
             received_at=now(),
             correlation_id=None,
@@ -521,12 +698,12 @@ async def _reject_body(
         await uow.commit()
 
 
-def _loads_or_none(raw: Any) -> Any:
+def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:
     """The value of JSON text, or None for anything else (a value that is not text, or text that does not read)."""
     if not isinstance(raw, bytes | str):
         return None
     try:
-        return loads(raw)
+        return loads(raw, limit=limit)
     except (ReadError, TypeError):
         return None
 
@@ -810,9 +987,11 @@ async def reject(
     correlation_id: str | None,
     scope: str | None = None,
     refusal: Refusal | None = None,
+    keep_processed: bool = False,
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
-    fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again."""
+    fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless
+    `keep_processed`: the inbox row is another event's)."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
@@ -827,7 +1006,7 @@ async def reject(
         scope=scope,
         refusal=refusal,
     )
-    if event_id:
+    if event_id and not keep_processed:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
     uow.emit(
         new_event(

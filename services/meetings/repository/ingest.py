@@ -70,6 +70,10 @@ class IngestRepository(Protocol):
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
+    async def record_inbox(
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
+    ) -> dict[tuple[str, str], bytes | None]: ...
+    async def source_owner(self, source: str) -> str | None: ...
     async def lock(self, locks: LockSet) -> None: ...
     async def try_lock(self, locks: LockSet) -> bool: ...
     async def defer_release(self, *, source: str, event_id: str) -> None: ...
@@ -95,6 +99,8 @@ class PgIngestRepository:
         self._checked: set[str] = set()
         """Keys (held exclusively) whose waiters were read in one statement for the whole transaction."""
         self._waited: set[str] = set()
+        self._owners: dict[str, str | None] = {}
+        """Registered sources' units read in this transaction (source_owner)."""
         """Of those, and of the keys holds were made for since, the ones some held event may wait for."""
 
     async def prefetch_waiting(self, keys: Iterable[str]) -> None:
@@ -237,6 +243,46 @@ class PgIngestRepository:
             "UPDATE rejection SET status = 'replayed', replayed_at = $2 WHERE rejection_id = $1", rejection_id, at
         )
 
+    async def source_owner(self, source: str) -> str | None:
+        """The unit whose scoped integration account registered `source`, None when none did (read once per
+        transaction: a batch of one source asks once)."""
+        if source not in self._owners:
+            self._owners[source] = await self._conn.fetchval(
+                "SELECT unit_id FROM registered_source WHERE source = $1", source
+            )
+        return self._owners[source]
+
+    async def record_inbox(
+        self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
+    ) -> dict[tuple[str, str], bytes | None]:
+        """Record (source, id, content digest) in the inbox in one statement; return those processed before with the
+        digest they were recorded with (None for a row recorded without one). A second statement runs only when
+        some were there before."""
+        if not entries:
+            return {}
+        rows = await self._conn.fetch(
+            "INSERT INTO processed_message (consumer, source, event_id, digest)"
+            " SELECT $1, s, i, d FROM unnest($2::text[], $3::text[], $4::bytea[]) AS t(s, i, d)"
+            " ON CONFLICT DO NOTHING RETURNING source, event_id",
+            consumer,
+            [source for source, _, _ in entries],
+            [event_id for _, event_id, _ in entries],
+            [digest for _, _, digest in entries],
+        )
+        inserted = {(row["source"], row["event_id"]) for row in rows}
+        before = [(source, event_id) for source, event_id, _ in entries if (source, event_id) not in inserted]
+        if not before:
+            return {}
+        stored = await self._conn.fetch(
+            "SELECT source, event_id, digest FROM processed_message"
+            " WHERE consumer = $1 AND (source, event_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+            consumer,
+            [source for source, _ in before],
+            [event_id for _, event_id in before],
+        )
+        digests = {(row["source"], row["event_id"]): row["digest"] for row in stored}
+        return {identity: digests.get(identity) for identity in before}
+
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event, so a corrected copy with the same id can be sent."""
         await self._conn.execute(
@@ -314,3 +360,15 @@ class PgIngestRepository:
             limit,
         )
         return [(row["source"], row["event_id"]) for row in rows]
+
+
+async def register_sources(conn: asyncpg.Connection | asyncpg.Pool, *, unit_id: str, sources: Sequence[str]) -> None:
+    """Record that `sources` belong to the scoped integration account(s) of `unit_id` (the gateway, which registers
+    them with the account, is the authority: a source moved to another unit follows)."""
+    await conn.execute(
+        "INSERT INTO registered_source (source, unit_id) SELECT s, $1 FROM unnest($2::text[]) AS t(s)"
+        " ON CONFLICT (source) DO UPDATE SET unit_id = EXCLUDED.unit_id, registered_at = now()"
+        " WHERE registered_source.unit_id IS DISTINCT FROM EXCLUDED.unit_id",
+        unit_id,
+        list(sources),
+    )

@@ -1,0 +1,87 @@
+"""A scoped integration account sends only under the sources registered with it (stored, shown, handed to meetings
+with every ingest call); only such an account registers sources, none of the system's own, none another holds."""
+
+from typing import Any
+
+import httpx
+
+from services.gateway.bootstrap import GatewayState
+from tests.gateway.fakes import World
+from tests.support.ids import random_id
+
+
+def event(source: str, world: World) -> dict[str, Any]:
+    """A cell under ward A from `source`."""
+    return {
+        "specversion": "1.0",
+        "id": random_id("evt"),
+        "source": source,
+        "type": "org.unit.upserted.v1",
+        "time": "2026-11-01T08:00:00+07:00",
+        "data": {"id": random_id("cell"), "name": "Chi bộ", "kind": "cell", "parent_id": world.ward_a},
+    }
+
+
+async def create(client: httpx.AsyncClient, admin: dict[str, str], **body: Any) -> httpx.Response:
+    """POST /v1/accounts as the administrator."""
+    return await client.post("/v1/accounts", json=body, headers=admin)
+
+
+async def test_a_scoped_accounts_sources_are_stored_shown_and_sent_with_its_events(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]], state: GatewayState
+) -> None:
+    source = f"urn:test:{random_id('feed')}"
+    sub = random_id("int")
+    created = await create(
+        client, headers["admin"], sub=sub, role="integration", unit_id=world.ward_a, sources=[source, source]
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["account"]["sources"] == [source]
+    stored = await state.accounts.get(sub)
+    assert stored is not None and stored.sources == (source,)
+    listed = await client.get("/v1/accounts", params={"limit": 200}, headers=headers["admin"])
+    assert [item["sources"] for item in listed.json()["items"] if item["sub"] == sub] == [[source]]
+
+    feed = {"Authorization": f"Bearer {created.json()['token']}", "Content-Type": "application/cloudevents+json"}
+    sent = await client.post("/v1/events", json=event(source, world), headers=feed)
+    assert sent.status_code == 200, sent.text
+    assert (world.scopes[-1], world.sources[-1]) == (world.ward_a, [source])
+    everywhere = await client.post(
+        "/v1/events",
+        json=event("urn:test:province", world),
+        headers={**headers["integration"], "Content-Type": "application/cloudevents+json"},
+    )
+    assert everywhere.status_code == 200 and (world.scopes[-1], world.sources[-1]) == (None, None)
+
+
+async def test_a_scoped_account_without_sources_may_send_under_none(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
+    created = await create(client, headers["admin"], role="integration", unit_id=world.ward_a)
+    assert created.status_code == 201 and created.json()["account"]["sources"] == []
+    feed = {"Authorization": f"Bearer {created.json()['token']}", "Content-Type": "application/cloudevents+json"}
+    await client.post("/v1/events", json=event("urn:test:province", world), headers=feed)
+    assert world.sources[-1] == []
+
+
+async def test_sources_are_refused_where_they_do_not_belong(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
+    admin = headers["admin"]
+    taken = f"urn:test:{random_id('feed')}"
+    first = await create(client, admin, role="integration", unit_id=world.ward_a, sources=[taken])
+    assert first.status_code == 201
+    cases: list[dict[str, Any]] = [
+        {"role": "integration", "province_wide": True, "sources": ["urn:test:x"]},
+        {"role": "committee_officer", "unit_id": world.ward_a, "sources": ["urn:test:x"]},
+        {"role": "integration", "unit_id": world.ward_b, "sources": ["urn:chibo:meetings"]},
+        {"role": "integration", "unit_id": world.ward_b, "sources": [taken]},
+    ]
+    for body in cases:
+        refused = await create(client, admin, **body)
+        assert (refused.status_code, refused.json()["field"]) == (422, "sources"), (body, refused.text)
+    # the holder itself keeps its source when it is saved again
+    again = await create(
+        client, admin, sub=first.json()["account"]["sub"], role="integration", unit_id=world.ward_a, sources=[taken]
+    )
+    assert again.status_code == 201 and again.json()["account"]["sources"] == [taken]

@@ -1,0 +1,138 @@
+"""What a body holds is judged per event: an item of a batch over 1 MiB is refused alone naming `body` (its id kept),
+nothing meetings accepts is too large to pass on, and a binary-mode event whose data is a JSON array is one event,
+not a batch (real PostgreSQL, through ingest_delivery as the AMQP consumer and the HTTP route both call it)."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.meetings import handlers
+from shared.envelope import is_batch
+from shared.reading import MAX_EVENT_BYTES
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+
+START = ev.BASE_TIME + timedelta(days=330)
+BATCH = "application/cloudevents-batch+json"
+
+
+def compact(event: dict[str, Any]) -> bytes:
+    """An event's compact JSON, as meetings measures it."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def big_meeting(cell: str, *, size: int) -> dict[str, Any]:
+    """A meeting.scheduled.v1 of exactly `size` bytes of compact JSON, its agenda long (each item under 10,000)."""
+    event = ev.scheduled(f"{cell}-{random_id('big')}", cell, starts_at=START, data={"agenda": []})
+    base = len(compact(event))
+    count = (size - base) // 9_003 + 1
+    agenda = ["x" * 9_000 for _ in range(count)]
+    agenda[-1] = "x" * (9_000 - (base + count * 9_003 - 1 - size))
+    event["data"]["agenda"] = agenda
+    assert len(compact(event)) == size
+    return event
+
+
+@pytest.fixture
+async def cell(uow_factory: Any) -> str:
+    """A fresh cell."""
+    cell_id = random_id("cell")
+    [result] = await handlers.ingest_batch([ev.unit(cell_id)], uow_factory, route="test")
+    assert result.outcome == "accepted"
+    return cell_id
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_an_item_over_one_mebibyte_is_refused_alone_naming_body(
+    uow_factory: Any, db: Any, cell: str, route: str
+) -> None:
+    big = big_meeting(cell, size=1_170_839)
+    small = ev.member(random_id("mem"), cell)
+    body = json.dumps([big, small]).encode()
+    assert len(json.dumps(big).encode()) > MAX_EVENT_BYTES
+    results = await handlers.ingest_delivery(body, uow_factory, batch=True, route=route, content_type=BATCH)
+    assert [(result.id, result.outcome, result.field) for result in results] == [
+        (big["id"], "rejected", "body"),
+        (small["id"], "accepted", None),
+    ]
+    assert results[0].reason is not None and f"larger than {MAX_EVENT_BYTES} bytes" in results[0].reason
+    assert results[0].problem is None  # an item's refusal, not the whole body's (no 413 for a one-item batch)
+    stored = await db.fetchrow(
+        "SELECT field, length(raw) AS kept FROM meetings.rejection WHERE event_id = $1", big["id"]
+    )
+    assert stored["field"] == "body" and stored["kept"] < 10_000  # a prefix and the size, not the megabyte
+    [alone] = await handlers.ingest_delivery(
+        json.dumps([big_meeting(cell, size=1_170_839)]).encode(),
+        uow_factory,
+        batch=True,
+        route=route,
+        content_type=BATCH,
+    )
+    assert (alone.outcome, alone.field) == ("rejected", "body")
+
+
+async def test_nothing_accepted_is_too_large_to_pass_on(uow_factory: Any, db: Any, cell: str) -> None:
+    # under 1 MiB as sent, but with meetings' envelope around its data it would not be: refused, not passed on
+    near = big_meeting(cell, size=MAX_EVENT_BYTES - 1_000)
+    text = compact(near)
+    [result] = await handlers.ingest_delivery(text, uow_factory, batch=False, route="amqp")
+    assert (result.outcome, result.field) == ("rejected", "body")
+    fine = big_meeting(cell, size=MAX_EVENT_BYTES - 20_000)
+    [accepted] = await handlers.ingest_delivery(compact(fine), uow_factory, batch=False, route="amqp")
+    assert accepted.outcome == "accepted"
+    largest = await db.fetchval(
+        "SELECT max(octet_length(payload::text)) FROM meetings.outbox WHERE payload->>'originid' = $1", fine["id"]
+    )
+    assert largest is not None and largest <= MAX_EVENT_BYTES
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_a_binary_mode_event_whose_data_is_an_array_is_one_event(uow_factory: Any, route: str) -> None:
+    event_id = random_id("bn")
+    prefix = "ce-" if route == "http" else "cloudEvents:"
+    headers = [
+        (f"{prefix}specversion", "1.0"),
+        (f"{prefix}id", event_id),
+        (f"{prefix}source", "urn:test:binary"),
+        (f"{prefix}type", "meeting.cancelled.v1"),
+        (f"{prefix}time", "2026-11-25T10:00:00+07:00"),
+    ]
+    body = b"[1,2]"
+    batch = is_batch("application/json", body=body, headers=headers)
+    assert batch is False
+    results = await handlers.ingest_delivery(
+        body, uow_factory, batch=batch, route=route, headers=headers, content_type="application/json"
+    )
+    assert [(result.id, result.outcome, result.field) for result in results] == [(event_id, "rejected", "data")]
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_a_body_over_the_limits_is_a_stored_rejection_kept_short(
+    uow_factory: Any, db: Any, cell: str, route: str
+) -> None:
+    big = big_meeting(cell, size=1_170_839)
+    [alone] = await handlers.ingest_delivery(compact(big), uow_factory, batch=False, route=route)
+    assert (alone.id, alone.outcome, alone.field, alone.problem) == (big["id"], "rejected", "body", "too_large")
+    many = [ev.member(random_id("mem"), cell) for _ in range(1_001)]
+    [batch] = await handlers.ingest_delivery(
+        json.dumps(many).encode(), uow_factory, batch=True, route=route, content_type=BATCH
+    )
+    assert (batch.outcome, batch.field, batch.problem) == ("rejected", "body", "too_large")
+    stored = await db.fetch(
+        "SELECT event_id, type, field, octet_length(raw) AS kept FROM meetings.rejection"
+        " WHERE (source = $1 AND event_id = $2) OR raw LIKE $3",
+        big["source"],
+        big["id"],
+        f"%{many[0]['id']}%",
+    )
+    assert sorted((row["event_id"], row["type"], row["field"]) for row in stored) == sorted(
+        [(big["id"], "meeting.scheduled.v1", "body"), ("", "batch", "body")]
+    )
+    assert all(row["kept"] < 10_000 for row in stored)
+    published = await db.fetchval(
+        "SELECT count(*) FROM meetings.outbox WHERE type = 'ingest.rejected.v1' AND payload->'data'->>'event_id' = $1",
+        big["id"],
+    )
+    assert published == 1

@@ -1,0 +1,93 @@
+"""CONTRACT.md: (source, id) identifies an event. A copy that says the same is a duplicate; another event under a
+taken pair is rejected naming `id`, stored and published, never answered `duplicate` and lost (real PostgreSQL)."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.meetings import handlers
+from services.meetings.handlers.ingest import REUSED_ID
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+
+START = ev.BASE_TIME + timedelta(days=330)
+
+
+async def ingest_one(uow_factory: Any, raw: Any) -> handlers.IngestResult:
+    """One event in its own transaction, as the single-event route judges it."""
+    async with uow_factory() as uow:
+        result = await handlers.ingest_event(raw, uow, route="test")
+        await uow.commit()
+        return result
+
+
+@pytest.fixture
+async def cell(uow_factory: Any) -> str:
+    """A fresh cell."""
+    cell_id = random_id("cell")
+    assert (await ingest_one(uow_factory, ev.unit(cell_id))).outcome == "accepted"
+    return cell_id
+
+
+def squatter_and_real(cell: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two different events under one (source, id): another type and other data."""
+    event_id = random_id("px")
+    squatter = ev.member(random_id("mem"), cell, id=event_id, source="urn:test:province")
+    real = ev.scheduled(f"{cell}-2026-12", cell, starts_at=START, id=event_id, source="urn:test:province")
+    return squatter, real
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+async def test_another_event_under_a_taken_identity_is_rejected_naming_id(
+    uow_factory: Any, db: Any, cell: str, batch: bool
+) -> None:
+    squatter, real = squatter_and_real(cell)
+    assert (await ingest_one(uow_factory, squatter)).outcome == "accepted"
+    if batch:
+        [result] = await handlers.ingest_batch([real], uow_factory, route="test")
+    else:
+        result = await ingest_one(uow_factory, real)
+    assert (result.outcome, result.field, result.reason) == ("rejected", "id", REUSED_ID)
+    stored = await db.fetchrow(
+        "SELECT type, field, reason, status FROM meetings.rejection WHERE source = $1 AND event_id = $2",
+        real["source"],
+        real["id"],
+    )
+    assert dict(stored) == {"type": "meeting.scheduled.v1", "field": "id", "reason": REUSED_ID, "status": "open"}
+    published = await db.fetchval(
+        "SELECT count(*) FROM meetings.outbox WHERE type = 'ingest.rejected.v1' AND payload->'data'->>'event_id' = $1",
+        real["id"],
+    )
+    assert published == 1
+    # the first event keeps its identity: a copy of it is still a duplicate, and the real one stays refused
+    assert (await ingest_one(uow_factory, squatter)).outcome == "duplicate"
+    assert (await ingest_one(uow_factory, real)).field == "id"
+
+
+async def test_other_data_under_a_held_identity_is_rejected(uow_factory: Any, cell: str) -> None:
+    event_id = random_id("px")
+    held = ev.member(random_id("mem"), random_id("cell-unknown"), id=event_id)
+    other = ev.member(random_id("mem"), cell, id=event_id)
+    assert (await ingest_one(uow_factory, held)).outcome == "held"
+    assert (await ingest_one(uow_factory, other)).field == "id"
+
+
+async def test_an_identical_copy_written_otherwise_is_still_a_duplicate(uow_factory: Any, cell: str) -> None:
+    raw = ev.member(random_id("mem"), cell)
+    assert (await ingest_one(uow_factory, raw)).outcome == "accepted"
+    reordered = {**raw, "data": dict(reversed(list(raw["data"].items())))}
+    assert (await ingest_one(uow_factory, json.dumps(reordered, indent=2).encode())).outcome == "duplicate"
+    [again] = await handlers.ingest_batch([reordered], uow_factory, route="test")
+    assert again.outcome == "duplicate"
+
+
+async def test_two_events_of_one_identity_in_a_batch_keep_the_first(uow_factory: Any, cell: str) -> None:
+    squatter, real = squatter_and_real(cell)
+    results = await handlers.ingest_batch([squatter, squatter, real], uow_factory, route="test")
+    assert [(result.outcome, result.field) for result in results] == [
+        ("accepted", None),
+        ("duplicate", None),
+        ("rejected", "id"),
+    ]

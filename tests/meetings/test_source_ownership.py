@@ -1,0 +1,72 @@
+"""A scoped integration account cannot take another system's event ids: its events carry only its registered
+sources, and no other sender (province-wide account, AMQP, replay in another scope) uses those (real PostgreSQL)."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.meetings import handlers
+from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE
+from tests.meetings import events as ev
+from tests.meetings.test_scoping import rpc_methods
+from tests.support.ids import random_id
+
+START = ev.BASE_TIME + timedelta(days=330)
+
+
+@pytest.fixture
+async def place(meetings_pool: Any) -> dict[str, Any]:
+    """A commune and a cell under it; the RPC methods on the test pool."""
+    methods = rpc_methods(meetings_pool)
+    commune, cell = random_id("xa"), random_id("cell")
+    reply = await methods["ingest"](
+        events=[ev.unit(commune, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=commune)],
+        route="amqp",
+    )
+    assert [result["outcome"] for result in reply["results"]] == ["accepted", "accepted"]
+    return {"commune": commune, "cell": cell, "methods": methods}
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["applied", "would-be-held"])
+async def test_a_scoped_account_cannot_take_the_province_systems_event_id(
+    place: dict[str, Any], db: Any, held: bool
+) -> None:
+    methods, cell = place["methods"], place["cell"]
+    own, province = f"urn:test:{random_id('cell-feed')}", f"urn:test:{random_id('province')}"
+    event_id = random_id("px")
+    squat_cell = random_id("cell-unknown") if held else cell
+    squatter = ev.member(random_id("mem"), squat_cell, id=event_id, source=province)
+    [refused] = (
+        await methods["ingest"](
+            events=[squatter], route="http", account="cell-feed", scope=place["commune"], sources=[own]
+        )
+    )["results"]
+    assert (refused["outcome"], refused["field"], refused["reason"]) == ("rejected", "source", FOREIGN_SOURCE)
+    stored = await db.fetchval(
+        "SELECT field FROM meetings.rejection WHERE source = $1 AND event_id = $2", province, event_id
+    )
+    assert stored == "source"
+    real = ev.scheduled(f"{cell}-2026-12", cell, starts_at=START, id=event_id, source=province)
+    [accepted] = (await methods["ingest"](events=[real], route="amqp"))["results"]
+    assert accepted["outcome"] == "accepted"
+
+
+async def test_a_registered_source_is_its_accounts_alone(place: dict[str, Any], uow_factory: Any) -> None:
+    methods, cell = place["methods"], place["cell"]
+    own = f"urn:test:{random_id('cell-feed')}"
+    first = ev.member(random_id("mem"), cell, source=own)
+    [mine] = (
+        await methods["ingest"](
+            events=[first], route="http", account="cell-feed", scope=place["commune"], sources=[own]
+        )
+    )["results"]
+    assert mine["outcome"] == "accepted"
+    for route in ("amqp", "http"):  # the AMQP route and a province-wide account alike
+        other = ev.member(random_id("mem"), cell, source=own)
+        [refused] = (await methods["ingest"](events=[other], route=route, account="province"))["results"]
+        assert (refused["outcome"], refused["field"], refused["reason"]) == ("rejected", "source", REGISTERED_SOURCE)
+    # the same refusal on the body route, a batch of several: one read of the registry, each judged
+    batch = [ev.member(random_id("mem"), cell, source=own), ev.member(random_id("mem"), cell)]
+    results = await handlers.ingest_batch(batch, uow_factory, route="amqp")
+    assert [(result.outcome, result.field) for result in results] == [("rejected", "source"), ("accepted", None)]
