@@ -31,6 +31,20 @@ class RefusalCode(StrEnum):
     """Rejected: the meeting's minutes are recorded, so it cannot be rescheduled."""
     ALREADY_REPLAYED = "already_replayed"
     """Conflict: the rejection was replayed and its event accepted already (`accepted_at`)."""
+    SOURCE_NOT_REGISTERED = "source_not_registered"
+    """Rejected: a scoped integration account sent under a source it has not registered."""
+    SOURCE_OF_ANOTHER_ACCOUNT = "source_of_another_account"
+    """Rejected: the source is registered to a scoped integration account, and another sender used it."""
+    ID_REUSED = "id_reused"
+    """Rejected: the (source, id) pair is already an event with other content (CONTRACT.md: the pair identifies it)."""
+    APPROVED_BEFORE_MEETING = "approved_before_meeting"
+    """Rejected: minutes adopted before the meeting began."""
+    BORN_AFTER_EVENT = "born_after_event"
+    """Rejected: a member's birth year after the event's own time."""
+    ADMITTED_BEFORE_BIRTH = "admitted_before_birth"
+    """Rejected: a member admitted before their birth year."""
+    MONITOR_COMMITTEE_NOT_ABOVE = "monitor_committee_not_above"
+    """Rejected: a monitor's committee is not above the cell they are to follow."""
 
 
 class Refusal(BaseModel):

@@ -1,6 +1,6 @@
 """Event types owned by the meetings service: the facts of CONTRACT.md's "types in"."""
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -116,14 +116,6 @@ class MemberUpserted(EventData):
     exempt: Flag = False
     email: Email | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 .-]{6,20}$")] | None = None
-
-    @field_validator("admitted_on")
-    @classmethod
-    def _admitted_after_birth(cls, value: date | None, info: ValidationInfo) -> date | None:
-        born = info.data.get("birth_year")
-        if value is not None and born is not None and value.year < born:
-            raise ValueError(f"admitted in {value.year}, before the member's birth year {born}")
-        return value
 
 
 class MemberRemoved(EventData):

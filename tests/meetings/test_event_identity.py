@@ -50,6 +50,7 @@ async def test_another_event_under_a_taken_identity_is_rejected_naming_id(
     else:
         result = await ingest_one(uow_factory, real)
     assert (result.outcome, result.field, result.reason) == ("rejected", "id", REUSED_ID)
+    assert result.refusal is not None and result.refusal.code == "id_reused"
     stored = await db.fetchrow(
         "SELECT type, field, reason, status FROM meetings.rejection WHERE source = $1 AND event_id = $2",
         real["source"],

@@ -43,10 +43,13 @@ async def test_a_scoped_account_cannot_take_the_province_systems_event_id(
         )
     )["results"]
     assert (refused["outcome"], refused["field"], refused["reason"]) == ("rejected", "source", FOREIGN_SOURCE)
-    stored = await db.fetchval(
-        "SELECT field FROM meetings.rejection WHERE source = $1 AND event_id = $2", province, event_id
+    assert refused["refusal"]["code"] == "source_not_registered"  # the web words it by this, not the English
+    stored = await db.fetchrow(
+        "SELECT field, refusal->>'code' AS code FROM meetings.rejection WHERE source = $1 AND event_id = $2",
+        province,
+        event_id,
     )
-    assert stored == "source"
+    assert (stored["field"], stored["code"]) == ("source", "source_not_registered")
     real = ev.scheduled(f"{cell}-2026-12", cell, starts_at=START, id=event_id, source=province)
     [accepted] = (await methods["ingest"](events=[real], route="amqp"))["results"]
     assert accepted["outcome"] == "accepted"
@@ -66,6 +69,7 @@ async def test_a_registered_source_is_its_accounts_alone(place: dict[str, Any], 
         other = ev.member(random_id("mem"), cell, source=own)
         [refused] = (await methods["ingest"](events=[other], route=route, account="province"))["results"]
         assert (refused["outcome"], refused["field"], refused["reason"]) == ("rejected", "source", REGISTERED_SOURCE)
+        assert refused["refusal"]["code"] == "source_of_another_account"
     # the same refusal on the body route, a batch of several: one read of the registry, each judged
     batch = [ev.member(random_id("mem"), cell, source=own), ev.member(random_id("mem"), cell)]
     results = await handlers.ingest_batch(batch, uow_factory, route="amqp")

@@ -165,3 +165,17 @@ def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
         explain_hold("member:dv1", "x", "data.chair_id")
         == "Trường người chủ trì: Đang chờ thông tin của đảng viên dv1."
     )
+
+
+def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
+    """A code meetings gives without a wording on the operator page falls back to "Giá trị không hợp lệ": every
+    code the system has (shared.refusals) is said by its own sentence, translated."""
+    from services.gateway.web.reasons import BY_CODE
+    from shared.refusals import RefusalCode
+
+    held_only = {RefusalCode.MEMBER_UNKNOWN, RefusalCode.ALREADY_REPLAYED}  # a hold and a 409, worded elsewhere
+    assert set(RefusalCode) - held_only <= set(BY_CODE)
+    for code in set(RefusalCode) - held_only:
+        said = explain_rejection("any English", "source", {"code": code.value})
+        assert said.startswith("Trường hệ thống gửi: ") and not said.endswith("Giá trị không hợp lệ."), code
+        assert BY_CODE[code] not in said, code  # its translation, not the English msgid

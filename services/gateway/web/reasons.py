@@ -61,6 +61,21 @@ BY_CODE = {
     RefusalCode.MEETING_MINUTES_RECORDED: N_(
         "The meeting has already taken place, so it cannot be moved or cancelled."
     ),
+    RefusalCode.SOURCE_NOT_REGISTERED: N_(
+        "The sending account has not registered this source; it may send only under the sources registered to it."
+    ),
+    RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT: N_(
+        "This source is registered to another system's account; only that account may send under it."
+    ),
+    RefusalCode.ID_REUSED: N_(
+        "This event id was already used by a different event from the same source, so it was not taken as a copy."
+    ),
+    RefusalCode.APPROVED_BEFORE_MEETING: N_("The minutes are dated before the meeting began."),
+    RefusalCode.BORN_AFTER_EVENT: N_("The year of birth is later than the time the record was sent."),
+    RefusalCode.ADMITTED_BEFORE_BIRTH: N_("The date of admission is before the year of birth."),
+    RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: N_(
+        "The committee of the assigned comrade is not a higher-level committee of this cell."
+    ),
 }
 """Rejections meetings gives a code (shared.refusals), said by the code whatever the English reason's wording."""
 WAITING_FOR = {

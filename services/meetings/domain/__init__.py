@@ -92,7 +92,7 @@ def is_newer(candidate: Version, stored: Version | None) -> bool:
 def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
     """Reject an event sent from the future (`time` beyond the clock skew), a meeting starting before 2000 or more
     than two years ahead (`data.starts_at`; shared.plausible holds the bounds), or a member born after the event's
-    own `time` (`data.birth_year`)."""
+    own `time` (`data.birth_year`) or admitted before their birth year (`data.admitted_on`)."""
     problem = event_time_problem(event.time, now=now)
     if problem:
         raise InvalidEvent(f"time: {problem}", field="time")
@@ -106,6 +106,14 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
         raise InvalidEvent(
             f"data.birth_year: {born} is after the event's own time ({event.time.year}): nobody is born in the future",
             field="data.birth_year",
+            refusal=Refusal(code=RefusalCode.BORN_AFTER_EVENT),
+        )
+    admitted = getattr(event.data, "admitted_on", None) if event.type == "member.upserted.v1" else None
+    if isinstance(born, int) and isinstance(admitted, date) and admitted.year < born:
+        raise InvalidEvent(
+            f"data.admitted_on: admitted in {admitted.year}, before the member's birth year {born}",
+            field="data.admitted_on",
+            refusal=Refusal(code=RefusalCode.ADMITTED_BEFORE_BIRTH),
         )
 
 
@@ -215,6 +223,7 @@ def check_monitor_committee(*, committee_id: str, cell_id: str, path: list[str])
             f"data.committee_id: committee {committee_id} is not above cell {cell_id}; a monitor follows cells of"
             " the committees they sit on",
             field="data.committee_id",
+            refusal=Refusal(code=RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE),
         )
 
 
@@ -252,6 +261,7 @@ def check_approval_moment(meeting: MeetingState, approved_at: datetime) -> None:
             f"data.approved_at: {approved_at.isoformat()} is before meeting {meeting.meeting_id} began"
             f" ({meeting.starts_at.isoformat()}): minutes are adopted at or after the meeting",
             field="data.approved_at",
+            refusal=Refusal(code=RefusalCode.APPROVED_BEFORE_MEETING),
         )
 
 

@@ -243,6 +243,13 @@ REGISTERED_SOURCE = "source: registered to a scoped integration account; only it
 """Why an event under a scoped account's registered source from any other sender is refused."""
 
 
+SOURCE_REFUSALS = {
+    FOREIGN_SOURCE: Refusal(code=RefusalCode.SOURCE_NOT_REGISTERED),
+    REGISTERED_SOURCE: Refusal(code=RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT),
+}
+"""The code of each source refusal, for readers that word it themselves."""
+
+
 async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> str | None:
     """Why the sender may not use `source` (FOREIGN_SOURCE, REGISTERED_SOURCE), None when it may; a scoped sender is
     judged by its own list, any other by the registry (one read per source and transaction): a source registered to
@@ -306,9 +313,18 @@ async def judge(
                 received_at=received_at,
                 correlation_id=None,
                 scope=scope,
+                refusal=SOURCE_REFUSALS[refused],
                 keep_processed=not recorded,  # only the row its batch just made is this event's to forget
             )
-            return IngestResult(reading.event_id, reading.source, reading.type, "rejected", refused, "source")
+            return IngestResult(
+                reading.event_id,
+                reading.source,
+                reading.type,
+                "rejected",
+                refused,
+                "source",
+                refusal=SOURCE_REFUSALS[refused],
+            )
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
         await reject(
@@ -379,9 +395,18 @@ async def _reject_reused_id(
         received_at=received_at,
         correlation_id=reading.event.envelope.correlationid,
         scope=scope,
+        refusal=Refusal(code=RefusalCode.ID_REUSED),
         keep_processed=True,
     )
-    return IngestResult(reading.event_id, reading.source, reading.type, "rejected", REUSED_ID, "id")
+    return IngestResult(
+        reading.event_id,
+        reading.source,
+        reading.type,
+        "rejected",
+        REUSED_ID,
+        "id",
+        refusal=Refusal(code=RefusalCode.ID_REUSED),
+    )
 
 
 async def with_retries(work: Callable[[], Awaitable[T]], *, what: str) -> T:
