@@ -285,12 +285,25 @@ def _render(alert: Alert, greeting_line: str) -> tuple[str, str]:
     return Template(title).safe_substitute(values), Template(body).safe_substitute(values)
 
 
+def _count(value: int) -> str:
+    """A whole number the Vietnamese way: 1.234."""
+    return f"{value:,}".replace(",", ".")
+
+
+DIGEST_MOST = 50
+"""Alerts listed one by one in a digest; the rest are counted (a committee's day can bring hundreds)."""
+
+
 def render_digest(*, recipient: Recipient, day: date, titles: Sequence[str]) -> tuple[str, str]:
-    """One message collecting a day's alerts for a recipient who chose the daily digest."""
+    """One message collecting a day's alerts for a recipient who chose the daily digest: (title, body); the first
+    DIGEST_MOST alerts listed, the others counted and left to the inbox."""
+    listed = "\n".join(f"{index}. {title}" for index, title in enumerate(titles[:DIGEST_MOST], start=1))
+    if len(titles) > DIGEST_MOST:
+        listed += f"\n… và {_count(len(titles) - DIGEST_MOST)} cảnh báo khác, xem đầy đủ trong hộp thư của hệ thống."
     values = {
         "greeting": greeting(recipient),
         "day_text": format_date(day),
-        "count": str(len(titles)),
-        "items": "\n".join(f"{index}. {title}" for index, title in enumerate(titles, start=1)),
+        "count": _count(len(titles)),
+        "items": listed,
     }
     return Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values)

@@ -132,3 +132,14 @@ def test_the_message_id_is_named_after_the_sender_domain_without_asking_the_reso
     monkeypatch.setattr("socket.getfqdn", no_resolver)
     message = build_email(delivery("Tiêu đề"), sender="Chibo <thongbao@chibo.example.vn>")
     assert str(message["Message-ID"]).endswith("@chibo.example.vn>")
+
+
+def test_a_digest_of_hundreds_of_alerts_lists_fifty_and_counts_the_rest() -> None:
+    """A committee's day brought 259 late-minutes alerts: one digest, not 259 lines of it."""
+    titles = [f"Chi bộ số {n} chậm hoàn thiện biên bản" for n in range(1, 1260)]
+    title, body = render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), titles=titles)
+    assert title.endswith("1.259 nội dung")
+    assert "50. Chi bộ số 50 chậm" in body and "51. " not in body
+    assert "… và 1.209 cảnh báo khác, xem đầy đủ trong hộp thư của hệ thống." in body
+    few = render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), titles=titles[:3])[1]
+    assert "3. Chi bộ số 3" in few and "cảnh báo khác" not in few
