@@ -82,10 +82,12 @@ class Scenario:
                         "status": "official",
                         "role": roles[m],
                         "email": f"{m}@example.vn",
+                        # a phone too, so the SMS gateway (the webhook) has someone to reach
+                        "phone": f"+84 91 {index:03d} {index:04d}",
                         "admitted_on": "2010-05-19",
                     },
                 )
-                for m, name in zip(self.members, names, strict=True)
+                for index, (m, name) in enumerate(zip(self.members, names, strict=True))
             ],
             event(
                 "member.removed.v1",
