@@ -47,6 +47,8 @@ class IngestResultReply(Reply):
     """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
     refusal: Refusal | None = None
     """Why it was rejected or held, machine-readably, when the rule gives a code (shared.refusals)."""
+    ignored_fields: list[str] | None = None
+    """Keys of its data no field of its type reads (`data.committe_prepared`): taken without them."""
 
 
 class IngestReply(Reply):

@@ -1,6 +1,11 @@
 """The explicit registry from event type to data model, over every owning service's module."""
 
-from pydantic import ValidationError
+import functools
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from shared.contracts import evaluation, frameworks, ingest, meetings, notifications
 from shared.contracts.base import EventData
@@ -34,3 +39,51 @@ def read_event(envelope: CloudEvent) -> Event[EventData]:
     except ValidationError as exc:
         raise describe_validation_error(exc, prefix="data.") from exc
     return Event(envelope=envelope, data=data)
+
+
+IGNORED_MOST = 20
+"""At most this many ignored fields are named for one event."""
+
+
+@functools.cache
+def _shape(model: type[BaseModel]) -> Mapping[str, tuple[type[BaseModel], ...]]:
+    """The keys a model reads (field names and aliases) → the models nested under each (none for plain values)."""
+    shape: dict[str, tuple[type[BaseModel], ...]] = {}
+    for name, field in model.model_fields.items():
+        nested = tuple(_models_in(field.annotation))
+        shape[name] = nested
+        if field.alias:
+            shape[field.alias] = nested
+    return shape
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def ignored_fields(model: type[BaseModel], data: Any, *, prefix: str = "data.") -> list[str]:
+    """The paths (`data.committe_prepared`, `data.records.2.note`) of keys in an event's `data` that its model has no
+    field for, nested objects and lists of them included, at most IGNORED_MOST: reading ignores them (a newer
+    sender's extra detail is no error), so a partner's misspelt optional field would be dropped without a word."""
+    found: list[str] = []
+    _walk(model, data, prefix, found)
+    return found[:IGNORED_MOST]
+
+
+def _walk(model: type[BaseModel], data: Any, prefix: str, found: list[str]) -> None:
+    if not isinstance(data, dict) or len(found) >= IGNORED_MOST:
+        return
+    shape = _shape(model)
+    for key, value in data.items():
+        nested = shape.get(key)
+        if nested is None:
+            found.append(f"{prefix}{key}")
+            continue
+        for sub in nested:
+            if isinstance(value, dict):
+                _walk(sub, value, f"{prefix}{key}.", found)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    _walk(sub, item, f"{prefix}{key}.{index}.", found)

@@ -96,3 +96,19 @@ async def test_a_dry_run_answers_every_outcome_as_a_real_send_and_leaves_no_trac
         {k: v for k, v in r.items() if k != "index"} for r in outcomes
     ]
     assert real.json()["dry_run"] is False
+
+
+async def test_the_answer_names_data_fields_the_type_does_not_read(gateway: httpx.AsyncClient) -> None:
+    """A partner's `committe_prepared` (misspelt) was dropped without a word: the answer names it, through the real
+    gateway and meetings, and the event is taken without it (a real send, then its dry-run twin)."""
+    event = Scenario().events()[0]  # the scenario's first unit
+    sent = renamed(event, tên_cũ="Chi bộ cũ")
+    answer = await gateway.post("/v1/events", json=sent, headers={"Content-Type": "application/cloudevents+json"})
+    assert answer.status_code in (200, 202), answer.text
+    [result] = answer.json()["results"]
+    assert result["outcome"] in ("accepted", "held") and result["ignored_fields"] == ["data.tên_cũ"]
+    twin = renamed(event, tên_cũ="x", committe_prepared=True)
+    dry = await gateway.post(
+        "/v1/events?dry_run=true", json=twin, headers={"Content-Type": "application/cloudevents+json"}
+    )
+    assert dry.json()["results"][0]["ignored_fields"] == ["data.tên_cũ", "data.committe_prepared"]

@@ -19,6 +19,9 @@ class IngestOutcomeRead(ReadModel):
     field: str | None = None
     waiting_for: str | None = None
     """For a held event, what it waits for (`unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>`, ...)."""
+    ignored_fields: list[str] | None = None
+    """Keys of the event's data that no field of its type reads (`data.committe_prepared`, a misspelling?): the
+    event was taken without them. Absent when there are none."""
 
 
 class IngestRead(BaseModel):

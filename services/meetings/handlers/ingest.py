@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
 from shared.bindings import Mode, read_message
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
-from shared.contracts.registry import read_event
+from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     NOT_AN_OBJECT,
@@ -86,6 +86,8 @@ class IngestResult:
     """What a held event waits for: `unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>` or `task:<m>:<t>`."""
     refusal: Refusal | None = None
     """The machine-readable reason of a rejection or a hold, when its rule gives one (shared.refusals)."""
+    ignored_fields: tuple[str, ...] = ()
+    """Keys of the event's data that no field of its type reads: taken without them, and said so."""
 
     def as_dict(self, index: int) -> dict[str, Any]:
         """The RPC answer's form of the result."""
@@ -106,6 +108,8 @@ class IngestResult:
             result["waiting_for"] = self.waiting_for
         if self.refusal is not None:
             result["refusal"] = self.refusal.model_dump(mode="json", exclude_none=True)
+        if self.ignored_fields:
+            result["ignored_fields"] = list(self.ignored_fields)
         return result
 
 
@@ -133,6 +137,8 @@ class Reading:
     data_json: bytes = b""
     """The typed data as meetings passes it on (compact, in the model's field order): its size bounds the
     re-published event's, and its digest is the event's content (see digest)."""
+    ignored: tuple[str, ...] = ()
+    """Keys of its data no field of its type reads (shared.contracts.registry.ignored_fields), named in its answer."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -230,7 +236,8 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
             raise InvalidEvent(too_large(len(data_json) + ENVELOPE_ALLOWANCE), field="body")
     except InvalidEvent as exc:
         return Reading(raw, source, event_id, event_type, error=exc)
-    return Reading(raw, source, event_id, event_type, event=event, data_json=data_json)
+    ignored = tuple(ignored_fields(model_for(event_type), envelope.data))
+    return Reading(raw, source, event_id, event_type, event=event, data_json=data_json, ignored=ignored)
 
 
 Sources = frozenset[str] | None
@@ -277,6 +284,44 @@ async def ingest_event(
 
 
 async def judge(
+    reading: Reading,
+    uow: MeetingsUnit,
+    *,
+    route: str,
+    received_at: datetime | None = None,
+    scope: str | None = None,
+    sources: Sources = None,
+    recorded: bool = False,
+    savepoint: bool = True,
+    histories: "PendingHistories | None" = None,
+) -> IngestResult:
+    """_judge's outcome, naming the keys of the event's data its type does not read (`ignored_fields`) unless it
+    was rejected: a partner's misspelt optional field is dropped, but not without a word (logged too)."""
+    result = await _judge(
+        reading,
+        uow,
+        route=route,
+        received_at=received_at,
+        scope=scope,
+        sources=sources,
+        recorded=recorded,
+        savepoint=savepoint,
+        histories=histories,
+    )
+    if reading.ignored and result.outcome != "rejected":
+        log.info(
+            "event_fields_ignored",
+            event_id=reading.event_id,
+            source=reading.source,
+            type=reading.type,
+            fields=list(reading.ignored),
+            route=route,
+        )
+        return replace(result, ignored_fields=reading.ignored)
+    return result
+
+
+async def _judge(
     reading: Reading,
     uow: MeetingsUnit,
     *,
