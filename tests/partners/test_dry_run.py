@@ -112,3 +112,19 @@ async def test_the_answer_names_data_fields_the_type_does_not_read(gateway: http
         "/v1/events?dry_run=true", json=twin, headers={"Content-Type": "application/cloudevents+json"}
     )
     assert dry.json()["results"][0]["ignored_fields"] == ["data.tên_cũ", "data.committe_prepared"]
+
+
+async def test_a_rejection_answers_its_reason_code(gateway: httpx.AsyncClient) -> None:
+    """A member born after the event was sent is rejected naming `data.birth_year`, with `reason_code` to match on
+    (the English `reason` may change), as error answers carry it."""
+    member = next(event for event in Scenario().events() if event["type"] == "member.upserted.v1")
+    future = renamed(member, birth_year=datetime.fromisoformat(member["time"]).year + 1)
+    answer = await gateway.post(
+        "/v1/events?dry_run=true", json=future, headers={"Content-Type": "application/cloudevents+json"}
+    )
+    [result] = answer.json()["results"]
+    assert (result["outcome"], result["field"], result["reason_code"]) == (
+        "rejected",
+        "data.birth_year",
+        "born_after_event",
+    )

@@ -2,13 +2,21 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from services.gateway.schemas.common import ReadModel
 
 
 class IngestOutcomeRead(ReadModel):
     """What happened to one event of the body."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _code_of_refusal(cls, value: Any) -> Any:
+        """meetings' `refusal` ({"code", ...}) answered as `reason_code`, as error answers carry it."""
+        if isinstance(value, dict) and isinstance(value.get("refusal"), dict) and "reason_code" not in value:
+            value = {**value, "reason_code": value["refusal"].get("code")}
+        return value
 
     index: int
     id: str | None = None
@@ -19,6 +27,9 @@ class IngestOutcomeRead(ReadModel):
     field: str | None = None
     waiting_for: str | None = None
     """For a held event, what it waits for (`unit:<id>`, `member:<id>`, `meeting:<id>`, `minutes:<m>`, ...)."""
+    reason_code: str | None = None
+    """A rejection's or hold's machine-readable reason when the rule gives one (`id_reused`, `born_after_event`,
+    ...: shared/refusals.py): match on it, not on `reason`, whose English may change."""
     ignored_fields: list[str] | None = None
     """Keys of the event's data that no field of its type reads (`data.committe_prepared`, a misspelling?): the
     event was taken without them. Absent when there are none."""
