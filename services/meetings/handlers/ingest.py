@@ -346,56 +346,14 @@ async def _judge(
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
         if refused is not None:
-            await reject(
-                uow,
-                source=reading.source,
-                event_id=reading.event_id,
-                event_type=reading.type,
-                reason=refused,
-                field="source",
-                raw=raw_text(reading.raw),
-                route=route,
-                received_at=received_at,
-                correlation_id=None,
-                scope=scope,
-                refusal=SOURCE_REFUSALS[refused],
-                keep_processed=not recorded,  # only the row its batch just made is this event's to forget
-            )
-            return IngestResult(
-                reading.event_id,
-                reading.source,
-                reading.type,
-                "rejected",
-                refused,
-                "source",
-                refusal=SOURCE_REFUSALS[refused],
+            # only the inbox row its batch just made is this event's to forget
+            refusal = InvalidEvent(refused, field="source", refusal=SOURCE_REFUSALS[refused])
+            return await _reject_reading(
+                reading, refusal, uow, route=route, received_at=received_at, scope=scope, keep_processed=not recorded
             )
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
-        await reject(
-            uow,
-            source=reading.source,
-            event_id=reading.event_id,
-            event_type=reading.type,
-            reason=error.reason,
-            field=error.field,
-            raw=raw_text(reading.raw),
-            route=route,
-            received_at=received_at,
-            correlation_id=None,
-            scope=scope,
-            refusal=error.refusal,
-        )
-        return IngestResult(
-            reading.event_id,
-            reading.source,
-            reading.type,
-            "rejected",
-            error.reason,
-            error.field,
-            error.problem,
-            refusal=error.refusal,
-        )
+        return await _reject_reading(reading, error, uow, route=route, received_at=received_at, scope=scope)
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded:
         before = await uow.ingest.record_inbox(consumer=INBOX, entries=[(source, event_id, reading.digest)])
@@ -404,7 +362,11 @@ async def _judge(
             if earlier is None or earlier == reading.digest:
                 log.info("event_duplicate", event_id=event_id, source=source)
                 return IngestResult(event_id, source, event_type, "duplicate")
-            return await _reject_reused_id(reading, uow, route=route, received_at=received_at, scope=scope)
+            # the inbox row is the other event's: kept, or a third copy of either would come in as new
+            reused = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
+            return await _reject_reading(
+                reading, reused, uow, route=route, received_at=received_at, scope=scope, keep_processed=True
+            )
     return await settle(
         reading.event,
         uow,
@@ -422,35 +384,42 @@ REUSED_ID = "id: already used by a different event from this source"
 an event): answering `duplicate` would lose it silently."""
 
 
-async def _reject_reused_id(
-    reading: Reading, uow: MeetingsUnit, *, route: str, received_at: datetime, scope: str | None
+async def _reject_reading(
+    reading: Reading,
+    error: InvalidEvent,
+    uow: MeetingsUnit,
+    *,
+    route: str,
+    received_at: datetime,
+    scope: str | None,
+    keep_processed: bool = False,
 ) -> IngestResult:
-    """Store and publish the rejection of an event whose identity another event took, keeping that one's inbox row
-    (forgetting it would let a third copy of either in as new)."""
-    assert reading.event is not None
+    """Store and publish the rejection of a read event for `error` (its reason, field, problem and code) and answer
+    it; `keep_processed`: its (source, id) inbox row is not its own to forget (see reject)."""
     await reject(
         uow,
         source=reading.source,
         event_id=reading.event_id,
         event_type=reading.type,
-        reason=REUSED_ID,
-        field="id",
+        reason=error.reason,
+        field=error.field,
         raw=raw_text(reading.raw),
         route=route,
         received_at=received_at,
-        correlation_id=reading.event.envelope.correlationid,
+        correlation_id=reading.event.envelope.correlationid if reading.event is not None else None,
         scope=scope,
-        refusal=Refusal(code=RefusalCode.ID_REUSED),
-        keep_processed=True,
+        refusal=error.refusal,
+        keep_processed=keep_processed,
     )
     return IngestResult(
         reading.event_id,
         reading.source,
         reading.type,
         "rejected",
-        REUSED_ID,
-        "id",
-        refusal=Refusal(code=RefusalCode.ID_REUSED),
+        error.reason,
+        error.field,
+        error.problem,
+        refusal=error.refusal,
     )
 
 
