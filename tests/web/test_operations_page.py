@@ -273,10 +273,11 @@ def feed_event(event_id: str, event_type: str, data: dict) -> dict:
 
 
 async def feed_all(system: RunningSystem, sub: str, events: list[dict], *, outcome: str) -> None:
-    """Send the events as one batch through the API as an integration account; each must come to `outcome`."""
-    token = await api_token(
-        system, role="integration", unit="demo-tinh-uy", sub=sub, sources=["urn:test:operator-paging"]
-    )
+    """Send the events as one batch through the API as an integration account, under a source of its own (a source
+    is one account's alone); each must come to `outcome`."""
+    source = f"urn:test:{sub}"
+    events = [{**event, "source": source} for event in events]
+    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub=sub, sources=[source])
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
         sent = await api.post(
             "/v1/events",
