@@ -1,6 +1,6 @@
 """In-memory doubles of the evaluation repositories and unit of work, for handler tests."""
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -34,11 +34,11 @@ class FakeFacts:
         self.minutes: dict[str, tuple] = {}
         self.approvals: dict[str, tuple] = {}
         self.assessed: dict[str, list] = {}
-        self.done: dict[str, tuple] = {}
+        self.done: dict[tuple[str, str], tuple] = {}
         self.snapshots: dict[tuple[str, datetime, str], MemberSnapshot] = {}
         self.removals: dict[str, MemberRemoval] = {}
 
-    def _put(self, table: dict, key: str, stamp: FactStamp, value: Any) -> bool:
+    def _put(self, table: dict, key: Hashable, stamp: FactStamp, value: Any) -> bool:
         if _newer(table.get(key), stamp):
             table[key] = (stamp.time, stamp.event_id, value)
             return True
@@ -120,7 +120,7 @@ class FakeFacts:
         return True
 
     async def complete_task(self, *, task_id, meeting_id, completed_on, stamp):
-        return self._put(self.done, task_id, stamp, completed_on)
+        return self._put(self.done, (meeting_id, task_id), stamp, completed_on)
 
     def _start(self, meeting_id: str) -> datetime:
         scheduled = self.meetings[meeting_id]
@@ -160,8 +160,8 @@ class FakeFacts:
     async def assessments(self, meeting_ids):
         return {mid: self.assessed[mid] for mid in meeting_ids if mid in self.assessed}
 
-    async def completions(self, task_ids):
-        return {tid: self.done[tid][2] for tid in task_ids if tid in self.done}
+    async def completions(self, tasks):
+        return {key: self.done[key][2] for key in tasks if key in self.done}
 
     async def committee_history(self, cell_id):
         members = {s.member_id for s in self.snapshots.values() if s.cell_id == cell_id and s.role == COMMITTEE_ROLE}
@@ -234,7 +234,7 @@ class FakeFacts:
         done = set()
         for task_id, meeting_id, completed_on, stamp in rows:
             if await self.complete_task(task_id=task_id, meeting_id=meeting_id, completed_on=completed_on, stamp=stamp):
-                done.add(task_id)
+                done.add((meeting_id, task_id))
         return done
 
     async def cancel_meetings(self, rows):

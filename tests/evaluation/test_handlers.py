@@ -157,6 +157,27 @@ async def test_a_task_completion_rescores_the_next_regular_meeting(uow: FakeUnit
     assert {e.subject for e in uow.emitted if e.type == "score.meeting.updated.v1"} == {"h-mt4"}
 
 
+async def test_tasks_of_the_same_name_in_two_meetings_are_two_tasks(uow: FakeUnitOfWork) -> None:
+    """Every meeting names its tasks t0, t1, t2: completing March's tasks must rescore April alone, and not count for
+    May, whose previous meeting's t0-t2 (April's) are still open (a trial saw scores move by tens of points)."""
+    for raw in cell_history(committee_id="w1", cell_id="c9", prefix="h"):
+        if raw["type"] == "task.completed.v1":
+            continue
+        if raw["type"] == "minutes.submitted.v1":
+            for task in raw["data"]["tasks"]:
+                task["task_id"] = task["task_id"].rsplit("-", 1)[1]  # "h-mt3-t0" → "t0"
+        await apply(uow, raw)
+
+    def results(meeting_id: str) -> int:
+        return next(x for x in uow.results.scores[meeting_id]["criteria"] if x["code"] == "results")["points"]
+
+    assert (results("h-mt4"), results("h-mt5")) == (10, 10)
+    for n in range(3):
+        done = {"task_id": f"t{n}", "meeting_id": "h-mt3", "completed_on": "2026-03-10"}
+        await apply(uow, fact("task.completed.v1", done, time=at(3, 10)))
+    assert (results("h-mt4"), results("h-mt5")) == (30, 10)
+
+
 async def test_a_member_becoming_committee_member_rescores_the_cell(uow: FakeUnitOfWork) -> None:
     await apply(uow, scheduled())
     line = next(x for x in uow.results.scores["m1"]["criteria"] if x["code"] == "preparation.committee_met")

@@ -61,8 +61,8 @@ async def write_pending(uow: "ScoringUnitOfWork") -> int:
         done = await facts.complete_tasks(
             [(fact.value[0], fact.meeting_id, fact.value[1], _stamp(fact)) for _, fact in tasks]
         )
-        newest = _newest_by(tasks, key=lambda fact: fact.value[0])
-        changed.update(index for index, fact in tasks if fact.value[0] in done and index in newest)
+        newest = _newest_by(tasks, key=lambda fact: (fact.meeting_id, fact.value[0]))  # a task is named in its meeting
+        changed.update(index for index, fact in tasks if (fact.meeting_id, fact.value[0]) in done and index in newest)
     cancellations = [(index, fact) for index, fact in enumerate(pending) if fact.kind == "cancellation"]
     if cancellations:
         cancelled = await facts.cancel_meetings([(fact.meeting_id, _stamp(fact)) for _, fact in cancellations])

@@ -168,7 +168,7 @@ async def rescore_cells(
     documents = await uow.facts.documents(ids)
     assessments = await uow.facts.assessments(ids)
     all_tasks = [
-        task["task_id"]
+        (m.meeting_id, task["task_id"])
         for cell_id in scored
         for m in meetings_of[cell_id]
         if m.minutes
@@ -213,7 +213,8 @@ class _CellInputs:
 
     documents: dict[str, list[tuple[str, datetime]]]
     assessments: dict[str, list[tuple[str, datetime, str, dict]]]
-    completions: dict[str, date]
+    completions: dict[tuple[str, str], date]
+    """Completion dates by (meeting id, task id): a task is named within its meeting."""
     history: CommitteeHistory
     ancestors: list[str]
     adoptions: list[Adoption]
@@ -245,7 +246,7 @@ async def _score_cell_meetings(
                 previous_tasks = tuple(
                     TaskOutcome(
                         due_on=date.fromisoformat(task["due_on"]),
-                        completed_on=inputs.completions.get(task["task_id"]),
+                        completed_on=inputs.completions.get((previous_regular.meeting_id, task["task_id"])),
                     )
                     for task in previous_regular.minutes.get("tasks", [])
                 )

@@ -161,12 +161,12 @@ class FactRepository(Protocol):
     async def add_assessments(
         self, rows: Sequence[tuple[str, str, dict[str, float], FactStamp]]
     ) -> set[tuple[str, str]]: ...
-    async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[str]: ...
+    async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[tuple[str, str]]: ...
     async def cancel_meetings(self, rows: Sequence[tuple[str, FactStamp]]) -> set[str]: ...
     async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]: ...
     async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]: ...
     async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]: ...
-    async def completions(self, task_ids: list[str]) -> dict[str, date]: ...
+    async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]: ...
     async def committee_history(self, cell_id: str) -> CommitteeHistory: ...
     async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]: ...
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]: ...
@@ -450,7 +450,7 @@ class PgFactRepository:
         changed = await self._conn.fetchval(
             "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id)"
             " VALUES ($1, $2, $3, $4, $5)"
-            " ON CONFLICT (task_id) DO UPDATE SET meeting_id = EXCLUDED.meeting_id,"
+            " ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
             " completed_on = EXCLUDED.completed_on, fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
             f" WHERE {NEWER.format(t='task_completion')} RETURNING 1",
             task_id,
@@ -555,29 +555,30 @@ class PgFactRepository:
         )
         return {(row["meeting_id"], row["fact_id"]) for row in inserted}
 
-    async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[str]:
-        """Store many completions (task id, meeting id, completed on, stamp) in one statement, each if newer (only the
-        newest of a task is offered); the tasks whose completion changed."""
-        newest: dict[str, tuple[str, str, date, FactStamp]] = {}
+    async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[tuple[str, str]]:
+        """Store many (task id, meeting id, completed on, stamp) completions in one statement (only the newest of a
+        task is offered; a task is named within its meeting); the (meeting id, task id) whose completion changed."""
+        newest: dict[tuple[str, str], tuple[str, str, date, FactStamp]] = {}
         for row in rows:
-            held = newest.get(row[0])
+            key = (row[1], row[0])
+            held = newest.get(key)
             if held is None or (held[3].time, held[3].event_id) < (row[3].time, row[3].event_id):
-                newest[row[0]] = row
+                newest[key] = row
         if not newest:
             return set()
         changed = await self._conn.fetch(
             "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id)"
             " SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::text[])"
-            " ON CONFLICT (task_id) DO UPDATE SET meeting_id = EXCLUDED.meeting_id,"
+            " ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
             " completed_on = EXCLUDED.completed_on, fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='task_completion')} RETURNING task_id",
-            list(newest),
+            f" WHERE {NEWER.format(t='task_completion')} RETURNING meeting_id, task_id",
+            [task_id for task_id, _, _, _ in newest.values()],
             [meeting_id for _, meeting_id, _, _ in newest.values()],
             [completed_on for _, _, completed_on, _ in newest.values()],
             [stamp.time for _, _, _, stamp in newest.values()],
             [stamp.event_id for _, _, _, stamp in newest.values()],
         )
-        return {row["task_id"] for row in changed}
+        return {(row["meeting_id"], row["task_id"]) for row in changed}
 
     async def cancel_meetings(self, rows: Sequence[tuple[str, FactStamp]]) -> set[str]:
         """Mark many meetings cancelled in one statement (the first cancellation stays); those newly cancelled."""
@@ -632,14 +633,17 @@ class PgFactRepository:
             )
         return found
 
-    async def completions(self, task_ids: list[str]) -> dict[str, date]:
-        """Completion dates of the given tasks that are done."""
+    async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]:
+        """Completion dates of the given (meeting id, task id) tasks that are done (a task is named within its
+        meeting: two meetings' "k1" are two tasks)."""
         rows = await self._conn.fetch(
-            f"SELECT k.key AS task_id, t.completed_on FROM {KEYS}"
-            " CROSS JOIN LATERAL (SELECT completed_on FROM task_completion WHERE task_id = k.key OFFSET 0) t",
-            task_ids,
+            "SELECT t.meeting_id, t.task_id, t.completed_on"
+            " FROM unnest($1::text[], $2::text[]) AS k(meeting_id, task_id)"
+            " JOIN task_completion t ON t.meeting_id = k.meeting_id AND t.task_id = k.task_id",
+            [meeting_id for meeting_id, _ in tasks],
+            [task_id for _, task_id in tasks],
         )
-        return {row["task_id"]: row["completed_on"] for row in rows}
+        return {(row["meeting_id"], row["task_id"]): row["completed_on"] for row in rows}
 
     async def committee_history(self, cell_id: str) -> CommitteeHistory:
         """Every snapshot and the removal of each member ever a committee_member of the cell."""
