@@ -470,6 +470,10 @@ class FakeIngest:
         """The unit a source is registered to."""
         return self._s.registered_sources.get(source)
 
+    async def sources_of_unit(self, unit_id: str) -> frozenset[str]:
+        """The sources registered to a unit."""
+        return frozenset(source for source, unit in self._s.registered_sources.items() if unit == unit_id)
+
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
     ) -> dict[tuple[str, str], bytes | None]:

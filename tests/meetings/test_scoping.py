@@ -127,7 +127,16 @@ async def test_a_correction_with_the_same_identity_is_judged_and_closes_the_reje
 
 
 async def scoped(methods: Any, events: list[dict[str, Any]], scope: str | None) -> list[dict[str, Any]]:
-    reply = await methods["ingest"](events=events, route="http", account="integration-xa", scope=scope)
+    """The events through the ingest RPC as an integration account scoped to `scope` sends them: under a source of
+    its own, registered with its unit (as the gateway passes it); as a province-wide one when `scope` is None."""
+    if scope is None:
+        reply = await methods["ingest"](events=events, route="http", account="integration-province")
+        return list(reply["results"])
+    source = f"urn:test:feed-{scope}"
+    events = [{**event, "source": source} for event in events]
+    reply = await methods["ingest"](
+        events=events, route="http", account="integration-xa", scope=scope, sources=[source]
+    )
     return list(reply["results"])
 
 

@@ -74,3 +74,33 @@ async def test_a_registered_source_is_its_accounts_alone(place: dict[str, Any], 
     batch = [ev.member(random_id("mem"), cell, source=own), ev.member(random_id("mem"), cell)]
     results = await handlers.ingest_batch(batch, uow_factory, route="amqp")
     assert [(result.outcome, result.field) for result in results] == [("rejected", "source"), ("accepted", None)]
+
+
+async def test_an_operator_replay_keeps_the_source_check(place: dict[str, Any], db: Any) -> None:
+    """A trial replayed a scoped account's source refusal from the operator page and it was held, then applied: a
+    replay ran with the account's scope but without its sources. It now stays refused naming `source`, while a
+    rejection under the account's own source replays as any other."""
+    methods, cell = place["methods"], place["cell"]
+    own, foreign = f"urn:test:{random_id('cell-feed')}", f"urn:test:{random_id('other')}"
+    squatter = ev.member(random_id("mem"), cell, source=foreign)
+    fixable = ev.member(random_id("mem"), cell, source=own)
+    fixable["data"]["status"] = "asleep"  # rejected for its status, then corrected on replay
+    answers = await methods["ingest"](
+        events=[squatter, fixable], route="http", account="cell-feed", scope=place["commune"], sources=[own]
+    )
+    assert [(r["outcome"], r["field"]) for r in answers["results"]] == [
+        ("rejected", "source"),
+        ("rejected", "data.status"),
+    ]
+    rows = {
+        row["event_id"]: row["rejection_id"]
+        for row in await db.fetch(
+            "SELECT rejection_id, event_id FROM meetings.rejection WHERE event_id = ANY($1::text[])",
+            [squatter["id"], fixable["id"]],
+        )
+    }
+    replayed = await methods["replay_rejection"](rejection_id=rows[squatter["id"]])
+    assert (replayed["outcome"], replayed["field"]) == ("rejected", "source")
+    corrected = {**fixable, "data": {**fixable["data"], "status": "official"}}
+    fixed = await methods["replay_rejection"](rejection_id=rows[fixable["id"]], event=corrected)
+    assert fixed["outcome"] == "accepted"

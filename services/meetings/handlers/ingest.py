@@ -1149,8 +1149,11 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
         # judged under the row's lock: a second replay (or two at once) would store a new open rejection of an event
         # already accepted, or count it twice; the resolved rejection stays as it is
         raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"])
-    # the replay is judged within the scope the event first came with: an operator cannot widen it
-    result = await judge(reading, uow, route="replay", scope=stored["scope"])
+    # the replay is judged within the scope the event first came with, and a scoped account's event only under the
+    # sources registered to its unit: an operator cannot widen either (a source refusal replayed was let through)
+    scope = stored["scope"]
+    sources = await uow.ingest.sources_of_unit(scope) if scope is not None else None
+    result = await judge(reading, uow, route="replay", scope=scope, sources=sources)
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now())
     return result

@@ -74,6 +74,7 @@ class IngestRepository(Protocol):
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
     ) -> dict[tuple[str, str], bytes | None]: ...
     async def source_owner(self, source: str) -> str | None: ...
+    async def sources_of_unit(self, unit_id: str) -> frozenset[str]: ...
     async def lock(self, locks: LockSet) -> None: ...
     async def try_lock(self, locks: LockSet) -> bool: ...
     async def defer_release(self, *, source: str, event_id: str) -> None: ...
@@ -251,6 +252,11 @@ class PgIngestRepository:
                 "SELECT unit_id FROM registered_source WHERE source = $1", source
             )
         return self._owners[source]
+
+    async def sources_of_unit(self, unit_id: str) -> frozenset[str]:
+        """The sources the scoped integration accounts of `unit_id` registered (none: an empty set)."""
+        rows = await self._conn.fetch("SELECT source FROM registered_source WHERE unit_id = $1", unit_id)
+        return frozenset(row["source"] for row in rows)
 
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
