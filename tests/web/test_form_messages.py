@@ -183,6 +183,25 @@ async def test_a_member_of_another_cell_is_named_from_the_code_not_the_wording()
     assert "dv-7" not in message and "hệ thống không chấp nhận giá trị này" in message
 
 
+async def test_minutes_adopted_before_the_meeting_are_said_on_the_form_not_as_a_raw_field() -> None:
+    """A trial's approval form said "data.approved_at: hệ thống không chấp nhận giá trị này", a field the secretary
+    cannot see: every coded refusal reaches the form in its Vietnamese, under the field's Vietnamese name."""
+
+    async def command() -> None:
+        raise RpcError(
+            "invalid",
+            "data.approved_at: reworded",
+            field="data.approved_at",
+            refusal=Refusal(code=RefusalCode.APPROVED_BEFORE_MEETING),
+        )
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert list(caught.value.errors.values()) == [
+        "Thời điểm thông qua biên bản: Biên bản không thể được thông qua trước khi buổi sinh hoạt bắt đầu."
+    ]
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.gateway.handlers import DataRefused
 from services.gateway.web.i18n import LABELS, N_, _, format_number
-from services.gateway.web.reasons import explain_hold
+from services.gateway.web.reasons import BY_CODE, explain_hold, field_label
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
@@ -87,6 +87,16 @@ def label(field: str) -> str:
         if part in FIELD_LABELS:
             return _(FIELD_LABELS[part])
     return field
+
+
+def refused_label(field: str) -> str:
+    """A refused field's Vietnamese name: the form's own label, else the contract field's (`data.approved_at` →
+    `Thời điểm thông qua biên bản`), never the raw path a person cannot act on."""
+    named = label(field)
+    if named != field:
+        return named
+    said = field_label(field)
+    return said[:1].upper() + said[1:]
 
 
 def required(field: str, *, name: str | None = None) -> str:
@@ -367,7 +377,7 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
             raise
         log.info("web_command_refused", field=exc.field, message=exc.message)
         field = exc.field or "form"
-        name = (names or {}).get(field.removeprefix("data.")) or label(field)
+        name = (names or {}).get(field.removeprefix("data.")) or refused_label(field)
         refusal = exc.refusal  # what meetings says by code: the page never reads its English message
         code = refusal.code if refusal is not None else None
         if refusal is not None and code == RefusalCode.MEMBER_NOT_IN_CELL and refusal.member_id:
@@ -381,6 +391,8 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
             raise FormErrors({field: message}) from None
         if code in MEETING_STATE_REFUSALS:
             raise FormErrors({field: _(MEETING_STATE_REFUSALS[RefusalCode(code)])}) from None
+        if code in BY_CODE:  # any other rule with a code (minutes adopted before the meeting began, ...)
+            raise FormErrors({field: _("%(field)s: %(why)s", field=name, why=_(BY_CODE[RefusalCode(code)]))}) from None
         raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
     if getattr(result, "outcome", None) == "held":
         # meetings parked the command (it names something it does not know on the meeting's date): the page must

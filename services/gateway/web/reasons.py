@@ -70,7 +70,7 @@ BY_CODE = {
     RefusalCode.ID_REUSED: N_(
         "This event id was already used by a different event from the same source, so it was not taken as a copy."
     ),
-    RefusalCode.APPROVED_BEFORE_MEETING: N_("The minutes are dated before the meeting began."),
+    RefusalCode.APPROVED_BEFORE_MEETING: N_("Minutes cannot be adopted before the meeting has begun."),
     RefusalCode.BORN_AFTER_EVENT: N_("The year of birth is later than the time the record was sent."),
     RefusalCode.ADMITTED_BEFORE_BIRTH: N_("The date of admission is before the year of birth."),
     RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: N_(
