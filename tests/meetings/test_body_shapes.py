@@ -78,7 +78,10 @@ async def test_nothing_accepted_is_too_large_to_pass_on(uow_factory: Any, db: An
     near = big_meeting(cell, size=MAX_EVENT_BYTES - 1_000)
     text = compact(near)
     [result] = await handlers.ingest_delivery(text, uow_factory, batch=False, route="amqp")
-    assert (result.outcome, result.field) == ("rejected", "body")
+    # named as `data`, with the data's own size and the bound it broke (a trial read "body: larger than 1048576
+    # bytes (1049614 bytes)" for a body of 1,045,632)
+    assert (result.outcome, result.field) == ("rejected", "data")
+    assert result.reason is not None and "above the 1044480 bytes" in result.reason
     fine = big_meeting(cell, size=MAX_EVENT_BYTES - 20_000)
     [accepted] = await handlers.ingest_delivery(compact(fine), uow_factory, batch=False, route="amqp")
     assert accepted.outcome == "accepted"

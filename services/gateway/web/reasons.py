@@ -23,6 +23,10 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("The meeting's time is outside the allowed window (from 2000 to at most two years ahead)."),
         ),
         (r"larger than \d+ bytes", N_("The event is larger than the 1 MiB limit.")),
+        (
+            r"bytes as meetings publishes it",
+            N_("The event's data is too large: once published with its envelope it would pass the 1 MiB limit."),
+        ),
         (r"nested deeper than", N_("The JSON is nested more than 32 levels deep.")),
         (
             r"not valid UTF-8|unpaired surrogate|contains U\+0000",

@@ -233,7 +233,12 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
         data_json = event.data.model_dump_json().encode() if isinstance(event.data, BaseModel) else b""
         if len(data_json) + ENVELOPE_ALLOWANCE > MAX_EVENT_BYTES:
             # what meetings accepts it passes on, and no reader downstream takes an event over the limit
-            raise InvalidEvent(too_large(len(data_json) + ENVELOPE_ALLOWANCE), field="body")
+            most = MAX_EVENT_BYTES - ENVELOPE_ALLOWANCE
+            raise InvalidEvent(
+                f"data: {len(data_json)} bytes as meetings publishes it, above the {most} bytes that leave room for"
+                f" its envelope within the {MAX_EVENT_BYTES}-byte event limit",
+                field="data",
+            )
     except InvalidEvent as exc:
         return Reading(raw, source, event_id, event_type, error=exc)
     ignored = tuple(ignored_fields(model_for(event_type), envelope.data))
