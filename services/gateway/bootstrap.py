@@ -1,6 +1,7 @@
 """Wiring of the gateway: broker client, pool, migrations, token verifier, caches, all in the lifespan."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from faststream.rabbit import RabbitBroker
 
 from services.gateway.auth import TokenVerifier, load_jwks
 from services.gateway.config import GatewaySettings
-from services.gateway.handlers import TtlCache, UnitDirectory
+from services.gateway.handlers import TtlCache, UnitDirectory, sync_registered_sources
 from services.gateway.limits import AnonymousGuard, RateLimiter, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.db import create_pool
@@ -44,6 +45,29 @@ class GatewayState:
     limiter: RateLimiter
     sign_in: SignInThrottle
     """Failed web sign-ins per username and per client address."""
+    sources_changed: asyncio.Event
+    """Set when an account changed through the API: meetings gets the registered sources at once."""
+
+
+async def keep_sources_synced(
+    accounts: PgAccountRepository, rpc: RpcClient, *, every: float, changed: asyncio.Event
+) -> None:
+    """Send meetings the scoped accounts' sources (sync_registered_sources) at start, then every `every` seconds or
+    at once when `changed` is set, until cancelled; a failed sync (meetings down) is logged and tried next round."""
+    synced = False
+    while True:
+        changed.clear()
+        try:
+            reply = await sync_registered_sources(accounts, rpc)
+            if not synced or reply.released:
+                log.info("registered_sources_synced", registered=reply.registered, released=reply.released)
+            synced = True
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # meetings not answering: the next round tries again
+            log.warning("registered_sources_sync_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout=every)
 
 
 @asynccontextmanager
@@ -81,6 +105,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),
             audit=PgAuditLog(pool),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+            sources_changed=asyncio.Event(),
             sign_in=SignInThrottle(
                 pool, per_account=settings.web_sign_in_account_limit, per_address=settings.web_sign_in_address_limit
             ),
@@ -88,12 +113,18 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
         flusher = asyncio.create_task(
             app.state.gateway.anonymous.run_flusher(pool, every=settings.anonymous_flush_seconds)
         )
+        syncer = asyncio.create_task(
+            keep_sources_synced(
+                accounts, rpc, every=settings.source_sync_seconds, changed=app.state.gateway.sources_changed
+            )
+        )
         log.info("gateway_started", migrations_applied=len(applied), port=settings.http_port)
         try:
             yield
         finally:
             flusher.cancel()
-            await asyncio.gather(flusher, return_exceptions=True)
+            syncer.cancel()
+            await asyncio.gather(flusher, syncer, return_exceptions=True)
     finally:
         await broker.stop()
         await pool.close()

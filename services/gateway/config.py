@@ -28,6 +28,9 @@ class GatewaySettings(ServiceSettings):
     """Requests without a valid token allowed per client address (`limits` notation), checked before the token."""
     anonymous_flush_seconds: float = 10.0
     """How often the counts of refused anonymous requests are written to `gateway.anonymous_refusal`."""
+    source_sync_seconds: float = 30.0
+    """How often meetings is sent every scoped integration account's sources (at once after an account changes
+    through the API; an account made with `issue-token` is covered within this long)."""
     max_json_depth: int = 64
     """Deepest nesting of arrays and objects accepted in a JSON body (400 naming `body` beyond it)."""
     unit_cache_seconds: float = 30.0

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.meetings import handlers, queries
 from services.meetings.context import MeetingsContext
-from services.meetings.repository.ingest import register_sources
+from services.meetings.repository.ingest import register_sources, sync_sources
 from shared.contracts import meetings_rpc as rpc
 from shared.envelope import InvalidEvent, is_batch
 from shared.logs import get_logger
@@ -32,6 +32,22 @@ async def _sender_sources(scope: str | None, sources: list[str] | None, app: Mee
 
 _REGISTERED: set[tuple[str, frozenset[str]]] = set()
 """(unit, sources) this process has registered: a partner's every call does not write the registry again."""
+
+
+async def sync_registered_sources(request: rpc.SyncSources, app: MeetingsContext) -> rpc.SourcesSyncedReply:
+    """Make the registry of scoped accounts' sources the gateway's (see SyncSources); `invalid` naming `accounts`
+    when two units claim one source."""
+    owners: dict[str, str] = {}
+    for account in request.accounts:
+        for source in account.sources:
+            if owners.setdefault(source, account.unit_id) != account.unit_id:
+                raise RpcError("invalid", f"accounts: source {source} is claimed by two units", field="accounts")
+    async with app.pool.acquire() as conn, conn.transaction():
+        registered, released = await sync_sources(conn, owners=owners)
+    _REGISTERED.clear()  # what this process registered before may have moved or been released
+    if released:
+        log.info("registered_sources_released", released=released)
+    return rpc.SourcesSyncedReply(registered=registered, released=released)
 
 
 async def ingest(request: rpc.Ingest, app: MeetingsContext) -> rpc.IngestReply:
@@ -201,6 +217,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.Ingest, partial(ingest, app=app))
     methods.add(rpc.IngestBody, partial(ingest_body, app=app))
     methods.add(rpc.ReplayRejection, partial(replay_rejection, app=app))
+    methods.add(rpc.SyncSources, partial(sync_registered_sources, app=app))
     methods.add(rpc.GetUnit, partial(get_unit, app=app))
     methods.add(rpc.ListUnits, partial(list_units, app=app))
     methods.add(rpc.ListMembers, partial(list_members, app=app))

@@ -7,7 +7,7 @@ type the fields callers use and keep any further ones (tolerant readers).
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.contracts import ops_rpc as ops
 from shared.periods import Period
@@ -184,6 +184,29 @@ class HeldEventReply(Reply):
 
 
 # ---- requests ----------------------------------------------------------------------------------
+
+
+class SourcesSyncedReply(Reply):
+    """The registry after a sync: sources registered, and those released (no active scoped account holds them)."""
+
+    registered: int
+    released: int
+
+
+class SourceRegistration(BaseModel):
+    """One scoped integration account's unit and the sources it registered."""
+
+    unit_id: str
+    sources: list[str]
+
+
+class SyncSources(MeetingsRequest[SourcesSyncedReply]):
+    """Make meetings' registry of scoped accounts' sources exactly the gateway's accounts (the authority): every
+    active scoped integration account's unit and sources; a source none holds any more is released. Until a sync
+    (or the account's first ingest) a new account's sources were open to other senders."""
+
+    method = "sync_sources"
+    accounts: list[SourceRegistration]
 
 
 class Ingest(MeetingsRequest[IngestReply]):

@@ -60,6 +60,8 @@ class World:
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
     sources: list[list[str] | None] = field(default_factory=list)
     """The sources the gateway allowed with each ingest call (None: any source no scoped account registered)."""
+    synced_sources: list[dict[str, list[str]]] = field(default_factory=list)
+    """Each registry sync the gateway sent ({unit: sources}), in order."""
     rejected: list[dict[str, Any]] = field(default_factory=list)
     """What meetings would store and publish as ingest.rejected.v1 (body-level rejections too)."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -420,7 +422,12 @@ class World:
                 "field": row["field"],
             }
 
+        async def sync_sources(r: meetings.SyncSources) -> dict[str, Any]:
+            self.synced_sources.append({account.unit_id: account.sources for account in r.accounts})
+            return {"registered": sum(len(account.sources) for account in r.accounts), "released": 0}
+
         methods = RpcMethods("meetings")
+        methods.add(meetings.SyncSources, sync_sources)
         methods.add(meetings.ListHeldEvents, list_held)
         methods.add(meetings.RetryHeldEvent, retry_held)
         methods.add(meetings.DropHeldEvent, drop_held)

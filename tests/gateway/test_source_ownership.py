@@ -8,6 +8,7 @@ import httpx
 from services.gateway.bootstrap import GatewayState
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
+from tests.support.running import eventually
 
 
 def event(source: str, world: World) -> dict[str, Any]:
@@ -85,3 +86,23 @@ async def test_sources_are_refused_where_they_do_not_belong(
         client, admin, sub=first.json()["account"]["sub"], role="integration", unit_id=world.ward_a, sources=[taken]
     )
     assert again.status_code == 201 and again.json()["account"]["sources"] == [taken]
+
+
+async def test_meetings_gets_a_new_accounts_sources_at_once_and_loses_them_when_it_is_disabled(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
+    """A trial's province-wide feed used a new account's source before that account's first call, and got in:
+    meetings learned the sources only then. The gateway now sends every scoped account's sources when one is
+    created or disabled through the API (and every CHIBO_SOURCE_SYNC_SECONDS, for `issue-token`)."""
+    source, sub = f"urn:test:{random_id('feed')}", random_id("int")
+    created = await create(
+        client, headers["admin"], sub=sub, role="integration", unit_id=world.ward_a, sources=[source]
+    )
+    assert created.status_code == 201, created.text
+    # well within the 30 s of the periodic sync: sent because the account changed
+    await eventually(
+        lambda: bool(world.synced_sources) and source in world.synced_sources[-1].get(world.ward_a, []), timeout=20
+    )
+    disabled = await client.delete(f"/v1/accounts/{sub}", headers=headers["admin"])
+    assert disabled.status_code == 200, disabled.text
+    await eventually(lambda: source not in world.synced_sources[-1].get(world.ward_a, []), timeout=20)

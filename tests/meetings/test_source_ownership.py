@@ -7,7 +7,11 @@ from typing import Any
 import pytest
 
 from services.meetings import handlers
+from services.meetings.config import Settings
+from services.meetings.context import meetings_context
 from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE
+from services.meetings.rpc import sync_registered_sources
+from shared.contracts import meetings_rpc as contract
 from tests.meetings import events as ev
 from tests.meetings.test_scoping import rpc_methods
 from tests.support.ids import random_id
@@ -104,3 +108,27 @@ async def test_an_operator_replay_keeps_the_source_check(place: dict[str, Any], 
     corrected = {**fixable, "data": {**fixable["data"], "status": "official"}}
     fixed = await methods["replay_rejection"](rejection_id=rows[fixable["id"]], event=corrected)
     assert fixed["outcome"] == "accepted"
+
+
+async def test_the_gateways_sync_reserves_sources_before_any_call_and_releases_those_no_account_holds(
+    place: dict[str, Any], meetings_pool: Any
+) -> None:
+    """A trial's province-wide feed used a new scoped account's source before that account's first call (meetings
+    learned sources only then), and a source the account gave up stayed reserved. The gateway's sync makes the
+    registry its accounts: reserved at once, released when no account holds it."""
+    methods, cell, commune = place["methods"], place["cell"], place["commune"]
+    app = meetings_context(Settings(), meetings_pool)
+    new, old = f"urn:test:{random_id('new')}", f"urn:test:{random_id('old')}"
+    await sync_registered_sources(
+        contract.SyncSources(accounts=[contract.SourceRegistration(unit_id=commune, sources=[new, old])]), app
+    )
+    [refused] = (await methods["ingest"](events=[ev.member(random_id("mem"), cell, source=new)], route="amqp"))[
+        "results"
+    ]
+    assert (refused["outcome"], refused["field"]) == ("rejected", "source")
+    reply = await sync_registered_sources(
+        contract.SyncSources(accounts=[contract.SourceRegistration(unit_id=commune, sources=[new])]), app
+    )
+    assert (reply.registered, reply.released) == (1, 1)
+    [taken] = (await methods["ingest"](events=[ev.member(random_id("mem"), cell, source=old)], route="amqp"))["results"]
+    assert taken["outcome"] == "accepted"

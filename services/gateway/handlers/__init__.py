@@ -19,6 +19,9 @@ from shared.contracts.meetings_rpc import (
     ListMonitorAssignments,
     MeetingReply,
     MonitorAssignmentReply,
+    SourceRegistration,
+    SourcesSyncedReply,
+    SyncSources,
     UnitReply,
 )
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
@@ -411,3 +414,11 @@ async def create_account(
         issued_at=at,
     )
     return account, token
+
+
+async def sync_registered_sources(accounts: AccountRepository, rpc: Rpc) -> SourcesSyncedReply:
+    """Send meetings every active scoped integration account's sources (SyncSources), so they are refused to every
+    other sender from now on, not from the account's first ingest; RpcError when meetings does not answer."""
+    by_unit = await accounts.registered_sources()
+    registrations = [SourceRegistration(unit_id=unit, sources=sources) for unit, sources in by_unit.items()]
+    return await rpc.call(SyncSources(accounts=registrations))

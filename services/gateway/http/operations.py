@@ -327,6 +327,7 @@ async def post_account(body: AccountCreate, request: Request, caller: Caller, st
         "province_wide": body.province_wide,
         "sources": list(account.sources),
     }
+    state.sources_changed.set()  # meetings refuses the account's sources to others at once, not at its first call
     return AccountTokenRead(account=AccountRead.model_validate(account, from_attributes=True), token=token)
 
 
@@ -340,6 +341,7 @@ async def disable_account(sub: IdPath, request: Request, caller: Caller, state: 
     if account is None:
         raise not_found("account", sub)
     request.state.audit_detail = {"account": sub}
+    state.sources_changed.set()  # its sources are released
     return AccountRead.model_validate(account, from_attributes=True)
 
 
