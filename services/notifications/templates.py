@@ -53,7 +53,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Thay đổi lịch sinh hoạt: $cell, nay vào $when",
         "$greeting\n\nBuổi $meeting_kind$topic_part của $cell$previous_part được chuyển sang lúc $when "
         "tại $location.$reason_line\n\n"
-        "Đề nghị các đồng chí lưu ý thời gian, địa điểm mới và tham dự đầy đủ.",
+        "Đề nghị các đồng chí lưu ý lịch mới và tham dự đầy đủ.",
     ),
     r.MEETING_CANCELLED: (
         "Hủy buổi sinh hoạt: $cell, $when",

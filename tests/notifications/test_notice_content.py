@@ -85,6 +85,8 @@ async def test_notices_carry_the_agenda_bounded_or_the_regular_meeting_and_a_mov
         f" lúc {format_when(new_start)} tại Nhà văn hóa khu phố Đông.\nLý do thay đổi: Trùng lịch họp dân."
         in moved_body
     )
+    # the place did not change: the notice asks to note the new schedule, not a "new place" (a trial's reading)
+    assert "lưu ý lịch mới" in moved_body and "địa điểm mới" not in moved_body
 
     # each notice still travels as one mail to the cell's members and monitor
     start = len(inbox.messages)

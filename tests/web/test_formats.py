@@ -135,6 +135,12 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
             "Trường chi bộ: Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại).",
         ),
         ("something new one day", None, "Trường sự kiện: Giá trị không hợp lệ."),
+        (
+            "body: a batch holds at most 1000 events, got 1001",
+            "body",
+            "Lô sự kiện có nhiều hơn 1.000 sự kiện cho phép.",
+        ),
+        ("body: a batch must be a JSON array of events", "body", "Lô sự kiện phải là một mảng JSON gồm các sự kiện."),
     ],
 )
 def test_a_rejection_is_explained_in_vietnamese_naming_the_field(

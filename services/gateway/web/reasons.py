@@ -33,6 +33,8 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("The text holds invalid characters (broken UTF-8 or a control character)."),
         ),
         (r"not a finite number", N_("A number is not finite (NaN or Infinity).")),
+        (r"a batch holds at most", N_("A batch holds more than the 1,000 events allowed.")),
+        (r"a batch must be a JSON array", N_("A batch must be a JSON array of events.")),
         (
             r"not valid JSON|must be a JSON (object|array)|^body: (empty|not an event)|batch holds at least",
             N_("What was sent is not a valid JSON event."),
