@@ -40,6 +40,8 @@ async def test_an_integration_posts_one_event_and_it_is_accepted_then_duplicate(
             "reason": None,
             "field": None,
             "waiting_for": None,
+            "reason_code": None,
+            "ignored_fields": None,
         }
     ]
     again = await client.post("/v1/events", content=json.dumps(event), headers={**headers["integration"], **SINGLE})
