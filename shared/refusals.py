@@ -31,6 +31,9 @@ class RefusalCode(StrEnum):
     """Rejected: the meeting's minutes are recorded, so it cannot be rescheduled."""
     ALREADY_REPLAYED = "already_replayed"
     """Conflict: the rejection was replayed and its event accepted already (`accepted_at`)."""
+    BODY_NOT_KEPT = "body_not_kept"
+    """Conflict: the rejected event was over the size limit and only a prefix of it was kept, so it cannot be judged
+    again as it was; only a corrected event can replay it."""
     SOURCE_NOT_REGISTERED = "source_not_registered"
     """Rejected: a scoped integration account sent under a source it has not registered."""
     SOURCE_OF_ANOTHER_ACCOUNT = "source_of_another_account"

@@ -139,3 +139,28 @@ async def test_a_body_over_the_limits_is_a_stored_rejection_kept_short(
         big["id"],
     )
     assert published == 1
+
+
+async def test_a_rejection_whose_body_was_not_kept_is_not_replayed_as_it_was(
+    uow_factory: Any, db: Any, cell: str
+) -> None:
+    """A trial replayed five rejections of events over the limit: each made a new unreadable rejection (empty source
+    and id) and the first stayed open. Only a prefix was kept, so such a replay is refused (body_not_kept); a
+    corrected event within the limit still replays it."""
+    big = big_meeting(cell, size=1_170_839)
+    [refused] = await handlers.ingest_delivery(compact(big), uow_factory, batch=False, route="http")
+    assert refused.outcome == "rejected"
+    rejection_id = await db.fetchval(
+        "SELECT rejection_id FROM meetings.rejection WHERE source = $1 AND event_id = $2", big["source"], big["id"]
+    )
+    before = await db.fetchval("SELECT count(*) FROM meetings.rejection")
+    async with uow_factory() as uow:
+        with pytest.raises(handlers.RejectionUnreplayable) as caught:
+            await handlers.replay_rejection(rejection_id, uow)
+    assert caught.value.refusal.code == "body_not_kept"
+    assert await db.fetchval("SELECT count(*) FROM meetings.rejection") == before  # no junk rejection
+    fixed = big_meeting(cell, size=2_000) | {"id": big["id"], "source": big["source"], "time": big["time"]}
+    async with uow_factory() as uow:
+        replayed = await handlers.replay_rejection(rejection_id, uow, event=fixed)
+        await uow.commit()
+    assert replayed.outcome == "accepted"

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -1106,6 +1107,22 @@ class RejectionNotFound(LookupError):
     """No stored rejection has that id."""
 
 
+KEPT_PREFIX = re.compile(r"… \(\d+ bytes in all\)$")
+"""How bounded_text ends the stored prefix of an event too large to keep whole."""
+
+
+class RejectionUnreplayable(Exception):
+    """Only a prefix of the rejected event was kept (it was over the size limit): judging that prefix again would
+    store a new, unreadable rejection; a corrected event may still replay it."""
+
+    def __init__(self, rejection_id: str) -> None:
+        super().__init__(
+            f"rejection {rejection_id}: the event was over the size limit and only its first {STORED_PREFIX}"
+            " characters were kept; send it again within the limit, or replay it with a corrected event"
+        )
+        self.refusal = Refusal(code=RefusalCode.BODY_NOT_KEPT)
+
+
 class RejectionResolved(Exception):
     """The rejection is no longer open (its event was replayed and accepted): a replay would reopen it."""
 
@@ -1142,6 +1159,8 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
         raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"])
     if event is not None:
         check_correction_identity(stored, event)
+    elif KEPT_PREFIX.search(str(stored["raw"] or "")):
+        raise RejectionUnreplayable(rejection_id)
     raw = event if event is not None else _loads_or_none(stored["raw"]) or stored["raw"]
     reading = read_raw(raw)
     identity = {event_key(stored["source"], stored["event_id"])} if stored["event_id"] else set()

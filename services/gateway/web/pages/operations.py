@@ -35,6 +35,7 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
+from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 
 
@@ -419,7 +420,15 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
     except RpcError as exc:
         if exc.code != "conflict":
             raise
-        # a second click, or a page older than the replay: the event is accepted already, nothing is judged again
-        message = already_replayed(exc, event=forms.text(form, "event_id") or rejection_id)
+        event = forms.text(form, "event_id") or rejection_id
+        if exc.refusal is not None and exc.refusal.code == RefusalCode.BODY_NOT_KEPT:
+            message = _(
+                "The rejected event %(event)s was larger than the limit and only its beginning was kept, so it "
+                "cannot be judged again as it was. Ask the sending system to send it again within the limit.",
+                event=event,
+            )
+        else:
+            # a second click, or a page older than the replay: the event is accepted already, nothing is judged again
+            message = already_replayed(exc, event=event)
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
     return _done(request, "rejection_replayed", outcome=reply["outcome"])
