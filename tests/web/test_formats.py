@@ -179,7 +179,8 @@ def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
     from services.gateway.web.reasons import BY_CODE
     from shared.refusals import RefusalCode
 
-    held_only = {RefusalCode.MEMBER_UNKNOWN, RefusalCode.ALREADY_REPLAYED}  # a hold and a 409, worded elsewhere
+    # a hold and two replay conflicts (409), each worded where it is met
+    held_only = {RefusalCode.MEMBER_UNKNOWN, RefusalCode.ALREADY_REPLAYED, RefusalCode.BODY_NOT_KEPT}
     assert set(RefusalCode) - held_only <= set(BY_CODE)
     for code in set(RefusalCode) - held_only:
         said = explain_rejection("any English", "source", {"code": code.value})
