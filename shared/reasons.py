@@ -230,7 +230,10 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ),
     ReasonCode.DOCUMENTS_NOT_PUBLISHED: lambda p: f"no {'/'.join(p.kinds or ())} published",
     ReasonCode.DOCUMENTS_PUBLISHED_LATE: lambda p: (
-        f"first {'/'.join(p.kinds or ())} published {_iso(p.published_at)}, not {_lead(p)} ({_iso(p.deadline)})"
+        f"first {'/'.join(p.kinds or ())} published {_iso(p.published_at)}, only {p.ahead_hours:g} h ahead of the"
+        f" start (at least {p.lead_hours:g} h required)"
+        if p.ahead_hours is not None and p.ahead_hours > 0 and p.lead_hours
+        else f"first {'/'.join(p.kinds or ())} published {_iso(p.published_at)}, not {_lead(p)} ({_iso(p.deadline)})"
     ),
     ReasonCode.DOCUMENTS_PUBLISHED: lambda p: (
         f"{'/'.join(p.kinds or ())} published {_iso(p.published_at)}, {p.ahead_hours:g} h ahead of the start"

@@ -71,6 +71,12 @@ def test_documents_published_early_say_how_early_and_what_was_required() -> None
     assert "trước giờ sinh hoạt 59,5 giờ (yêu cầu ít nhất 24 giờ)" in said, said
     old = line | {"reason": "content published 2026-11-02T16:30:00+00:00, 24 h before the start"}
     assert "ít nhất 24 giờ trước giờ sinh hoạt" in explain_line(old)
+    late = line | {
+        "points": 0,
+        "reason": "first content published 2026-11-12T02:30:00+00:00, only 10 h ahead of the start"
+        " (at least 24 h required)",
+    }
+    assert "chỉ trước giờ sinh hoạt 10 giờ (yêu cầu ít nhất 24 giờ)" in explain_line(late)  # a trial's 10 hours
     met = line | {"code": "duration", "reason": "lasted 100 min of 90 required"}
     assert explain_line(met) == "Sinh hoạt 100 phút, đủ 90 phút quy định"
     assert explain_line(met | {"reason": "lasted 100 min of 90 required (0 min short)"}) == explain_line(met)

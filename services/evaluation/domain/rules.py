@@ -123,6 +123,7 @@ def _document_before_start(rule: DocumentTimingRule, item: Item, facts: MeetingF
         published_at=first,
         lead_hours=rule.lead_hours,
         deadline=deadline,
+        ahead_hours=round((facts.starts_at - first).total_seconds() / 3600, 1),
     )
     return 0, (late,)
 

@@ -139,11 +139,22 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         run=_count(p.longest),
     ),
     ReasonCode.DOCUMENTS_NOT_PUBLISHED: lambda p: _("%(kinds)s not published", kinds=_any_of(p.kinds)),
-    ReasonCode.DOCUMENTS_PUBLISHED_LATE: lambda p: _(
-        "%(kinds)s first published at %(when)s, not %(lead)s",
-        kinds=_any_of(p.kinds),
-        when=_moment(p.published_at),
-        lead=_before_start(p.lead_hours),
+    ReasonCode.DOCUMENTS_PUBLISHED_LATE: lambda p: (
+        _(
+            "%(kinds)s first published at %(when)s, only %(ahead)s hours before the start (at least %(lead)s hours "
+            "required)",
+            kinds=_any_of(p.kinds),
+            when=_moment(p.published_at),
+            ahead=_figure(p.ahead_hours),
+            lead=_figure(p.lead_hours),
+        )
+        if p.ahead_hours is not None and p.ahead_hours > 0 and p.lead_hours
+        else _(
+            "%(kinds)s first published at %(when)s, not %(lead)s",
+            kinds=_any_of(p.kinds),
+            when=_moment(p.published_at),
+            lead=_before_start(p.lead_hours),
+        )
     ),
     ReasonCode.DOCUMENTS_PUBLISHED: lambda p: (
         _(
@@ -379,6 +390,18 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
             published_at=_at(m[2]),
             lead_hours=_lead_hours(m[3]),
             deadline=_at(m[4]),
+        ),
+    ),
+    (
+        re.compile(
+            r"^first (\S+) published (\S+), only ([\d.]+) h ahead of the start \(at least ([\d.]+) h required\)$"
+        ),
+        lambda m: ReasonPart(
+            code=ReasonCode.DOCUMENTS_PUBLISHED_LATE,
+            kinds=tuple(m[1].split("/")),
+            published_at=_at(m[2]),
+            ahead_hours=float(m[3]),
+            lead_hours=float(m[4]),
         ),
     ),
     (
