@@ -43,8 +43,9 @@ async def sync_registered_sources(request: rpc.SyncSources, app: MeetingsContext
             if owners.setdefault(source, account.unit_id) != account.unit_id:
                 raise RpcError("invalid", f"accounts: source {source} is claimed by two units", field="accounts")
     async with app.pool.acquire() as conn, conn.transaction():
-        registered, released = await sync_sources(conn, owners=owners)
-    _REGISTERED.clear()  # what this process registered before may have moved or been released
+        registered, released, written = await sync_sources(conn, owners=owners)
+    if released or written:
+        _REGISTERED.clear()  # what this process registered before may have moved or been released
     if released:
         log.info("registered_sources_released", released=released)
     return rpc.SourcesSyncedReply(registered=registered, released=released)

@@ -256,21 +256,19 @@ REGISTERED_SOURCE = "source: registered to a scoped integration account; only it
 """Why an event under a scoped account's registered source from any other sender is refused."""
 
 
-SOURCE_REFUSALS = {
-    FOREIGN_SOURCE: Refusal(code=RefusalCode.SOURCE_NOT_REGISTERED),
-    REGISTERED_SOURCE: Refusal(code=RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT),
-}
-"""The code of each source refusal, for readers that word it themselves."""
-
-
-async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> str | None:
-    """Why the sender may not use `source` (FOREIGN_SOURCE, REGISTERED_SOURCE), None when it may; a scoped sender is
-    judged by its own list, any other by the registry (one read per source and transaction): a source registered to
-    a unit is used only within that unit's scope (a replay of its own rejection keeps it)."""
+async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> InvalidEvent | None:
+    """Why the sender may not use `source` (FOREIGN_SOURCE or REGISTERED_SOURCE, naming `source`, with its code),
+    None when it may; a scoped sender is judged by its own list, any other by the registry (one read per source and
+    transaction): a source registered to a unit is used only within that unit's scope (a replay of its own
+    rejection keeps it)."""
     if sources is not None:
-        return None if source in sources else FOREIGN_SOURCE
+        if source in sources:
+            return None
+        return InvalidEvent(FOREIGN_SOURCE, field="source", refusal=Refusal(code=RefusalCode.SOURCE_NOT_REGISTERED))
     owner = await uow.ingest.source_owner(source)
-    return None if owner is None or owner == scope else REGISTERED_SOURCE
+    if owner is None or owner == scope:
+        return None
+    return InvalidEvent(REGISTERED_SOURCE, field="source", refusal=Refusal(code=RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT))
 
 
 async def ingest_event(
@@ -301,44 +299,6 @@ async def judge(
     savepoint: bool = True,
     histories: "PendingHistories | None" = None,
 ) -> IngestResult:
-    """_judge's outcome, naming the keys of the event's data its type does not read (`ignored_fields`) unless it
-    was rejected: a partner's misspelt optional field is dropped, but not without a word (logged too)."""
-    result = await _judge(
-        reading,
-        uow,
-        route=route,
-        received_at=received_at,
-        scope=scope,
-        sources=sources,
-        recorded=recorded,
-        savepoint=savepoint,
-        histories=histories,
-    )
-    if reading.ignored and result.outcome != "rejected":
-        log.info(
-            "event_fields_ignored",
-            event_id=reading.event_id,
-            source=reading.source,
-            type=reading.type,
-            fields=list(reading.ignored),
-            route=route,
-        )
-        return replace(result, ignored_fields=reading.ignored)
-    return result
-
-
-async def _judge(
-    reading: Reading,
-    uow: MeetingsUnit,
-    *,
-    route: str,
-    received_at: datetime | None = None,
-    scope: str | None = None,
-    sources: Sources = None,
-    recorded: bool = False,
-    savepoint: bool = True,
-    histories: "PendingHistories | None" = None,
-) -> IngestResult:
     """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
 
     Its source is judged first (check_source): a sender's event under a source it may not use is rejected naming
@@ -353,9 +313,8 @@ async def _judge(
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
         if refused is not None:
             # only the inbox row its batch just made is this event's to forget
-            refusal = InvalidEvent(refused, field="source", refusal=SOURCE_REFUSALS[refused])
             return await _reject_reading(
-                reading, refusal, uow, route=route, received_at=received_at, scope=scope, keep_processed=not recorded
+                reading, refused, uow, route=route, received_at=received_at, scope=scope, keep_processed=not recorded
             )
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
@@ -367,13 +326,13 @@ async def _judge(
             earlier = before[(source, event_id)]
             if earlier is None or earlier == reading.digest:
                 log.info("event_duplicate", event_id=event_id, source=source)
-                return IngestResult(event_id, source, event_type, "duplicate")
+                return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
             reused = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
             return await _reject_reading(
                 reading, reused, uow, route=route, received_at=received_at, scope=scope, keep_processed=True
             )
-    return await settle(
+    settled = await settle(
         reading.event,
         uow,
         route=route,
@@ -383,6 +342,23 @@ async def _judge(
         savepoint=savepoint,
         histories=histories,
     )
+    return _naming_ignored(settled, reading, route=route)
+
+
+def _naming_ignored(result: IngestResult, reading: Reading, *, route: str) -> IngestResult:
+    """The outcome naming the keys of the event's data its type does not read (`ignored_fields`) unless it was
+    rejected: a partner's misspelt optional field is dropped, but not without a word (logged too)."""
+    if not reading.ignored or result.outcome == "rejected":
+        return result
+    log.info(
+        "event_fields_ignored",
+        event_id=reading.event_id,
+        source=reading.source,
+        type=reading.type,
+        fields=list(reading.ignored),
+        route=route,
+    )
+    return replace(result, ignored_fields=reading.ignored)
 
 
 REUSED_ID = "id: already used by a different event from this source"

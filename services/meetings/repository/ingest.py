@@ -380,19 +380,19 @@ async def register_sources(conn: asyncpg.Connection | asyncpg.Pool, *, unit_id: 
     )
 
 
-async def sync_sources(conn: asyncpg.Connection, *, owners: Mapping[str, str]) -> tuple[int, int]:
+async def sync_sources(conn: asyncpg.Connection, *, owners: Mapping[str, str]) -> tuple[int, int, int]:
     """Make the registry exactly `owners` ({source: unit}) in the caller's transaction: each source registered to
-    its unit (moved when it changed), every other released; (registered, released)."""
+    its unit (moved when it changed), every other released; (registered, released, newly registered or moved)."""
     released = await conn.fetchval(
         "WITH gone AS (DELETE FROM registered_source WHERE NOT (source = ANY($1::text[])) RETURNING 1)"
         " SELECT count(*) FROM gone",
         list(owners),
     )
-    await conn.execute(
+    written = await conn.fetch(
         "INSERT INTO registered_source (source, unit_id) SELECT * FROM unnest($1::text[], $2::text[])"
         " ON CONFLICT (source) DO UPDATE SET unit_id = EXCLUDED.unit_id, registered_at = now()"
-        " WHERE registered_source.unit_id IS DISTINCT FROM EXCLUDED.unit_id",
+        " WHERE registered_source.unit_id IS DISTINCT FROM EXCLUDED.unit_id RETURNING source",
         list(owners),
         list(owners.values()),
     )
-    return len(owners), int(released)
+    return len(owners), int(released), len(written)

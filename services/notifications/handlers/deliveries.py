@@ -1,23 +1,18 @@
 """Delivery attempts: send leased deliveries, back off exponentially, give up and report, retry on request."""
 
 import asyncio
-import functools
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from services.notifications.channels import DeliveryError, GroupSender, Sender
 from services.notifications.config import Settings
-from services.notifications.handlers.alerts import delivered_envelope
+from services.notifications.handlers.alerts import delivered_envelope, deliveries_counted, failed_envelope
 from services.notifications.repository.outgoing import ClaimedDelivery, Outcome
-from services.notifications.unit_of_work import SOURCE, NotificationsUnitOfWork
-from shared.contracts.notifications import Channel, NotificationFailed
-from shared.envelope import new_event
+from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.logs import get_logger
-from shared.metrics import NOTIFICATION_DELIVERIES
 
 log = get_logger(__name__)
 DEBUG = logging.getLogger(__name__)
@@ -71,20 +66,12 @@ async def record_attempts(
     return statuses
 
 
-@functools.cache
-def _deliveries_counted(rule: str, channel: str, outcome: str) -> Any:
-    """The deliveries counter's child for a rule, channel and outcome, looked up once: labels() per delivery takes
-    the metric's lock and builds its key (18 of 3,161 busy samples at month-start); rules, channels and outcomes are
-    bounded, so is this cache."""
-    return NOTIFICATION_DELIVERIES.labels(rule, channel, outcome)
-
-
 def report(
     delivery: ClaimedDelivery, outcome: Outcome, *, attempt: int, now: datetime, uow: NotificationsUnitOfWork
 ) -> None:
     """Count, log and emit (notification.delivered.v1 / notification.failed.v1) one recorded outcome."""
     status, error = outcome.status, outcome.error
-    _deliveries_counted(delivery.rule, delivery.channel, "retrying" if status == "pending" else status).inc()
+    deliveries_counted(delivery.rule, delivery.channel, "retrying" if status == "pending" else status).inc()
     if status == "delivered":
         uow.emit(
             delivered_envelope(
@@ -99,20 +86,15 @@ def report(
         if DEBUG.isEnabledFor(logging.DEBUG):  # structlog renders a line before the level filter drops it
             log.debug("delivery_sent", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt)
     elif status == "failed":
-        fields = dict(
-            notification_id=delivery.notification_id,
-            rule=delivery.rule,
-            recipient=delivery.recipient_id,
-            channel=Channel(delivery.channel),
-            subject_id=delivery.subject_id,
-        )
         uow.emit(
-            new_event(
-                type="notification.failed.v1",
-                source=SOURCE,
-                subject=delivery.notification_id,
+            failed_envelope(
+                notification_id=delivery.notification_id,
+                rule=delivery.rule,
+                recipient_id=delivery.recipient_id,
+                channel=delivery.channel,
+                subject_id=delivery.subject_id,
+                error=error,
                 time=now,
-                data=NotificationFailed(**fields, error=error),
             )
         )
         log.warning("delivery_failed", delivery_id=delivery.id, channel=delivery.channel, attempt=attempt, error=error)
