@@ -11,6 +11,7 @@
 import asyncio
 import json
 import math
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -386,13 +387,25 @@ class BenchSystem:
 
 @contextmanager
 def bench_system() -> Iterator[BenchSystem]:
-    """The four services as processes on a fresh vhost and database of their own, logging warnings only."""
+    """The four services as processes on a fresh vhost and database of their own, logging warnings only; with
+    CHIBO_BENCH_LOG_DIR set, they log at CHIBO_BENCH_LOG_LEVEL (INFO) into that directory, kept for diagnosis."""
+    kept = os.environ.get("CHIBO_BENCH_LOG_DIR")
+    level = os.environ.get("CHIBO_BENCH_LOG_LEVEL", "INFO") if kept else "WARNING"
     with (
         isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
         fresh_database(DEFAULT_DATABASE_URL) as dsn,
-        tempfile.TemporaryDirectory() as workdir,
+        tempfile.TemporaryDirectory() as scratch,
         running_system(
-            amqp_url=amqp_url, database_url=dsn, workdir=Path(workdir), extra_env={"CHIBO_LOG_LEVEL": "WARNING"}
+            amqp_url=amqp_url, database_url=dsn, workdir=_log_dir(kept, scratch), extra_env={"CHIBO_LOG_LEVEL": level}
         ) as system,
     ):
         yield BenchSystem(system, amqp_url, dsn, {name: system.processes[name].pid for name in SERVICES})
+
+
+def _log_dir(kept: str | None, scratch: str) -> Path:
+    """The services' working directory: `kept` (created) when given, else the run's scratch directory."""
+    if not kept:
+        return Path(scratch)
+    path = Path(kept)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
