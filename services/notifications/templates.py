@@ -293,17 +293,68 @@ def _count(value: int) -> str:
 DIGEST_MOST = 50
 """Alerts listed one by one in a digest; the rest are counted (a committee's day can bring hundreds)."""
 
+DIGEST_HEADINGS: dict[str, str] = {
+    r.MEETING_SCHEDULED: "Lịch sinh hoạt mới",
+    r.MEETING_RESCHEDULED: "Buổi sinh hoạt đổi lịch",
+    r.MEETING_CANCELLED: "Buổi sinh hoạt bị hủy",
+    r.DOCUMENTS_MISSING: "Chưa đăng tài liệu trước buổi sinh hoạt",
+    r.MEETING_REMINDER: "Nhắc lịch sinh hoạt",
+    r.MINUTES_LATE: "Chậm hoàn thiện biên bản",
+    r.MINUTES_LATE_SUPERIOR: "Chậm hoàn thiện biên bản quá hạn, báo cấp trên",
+    r.NO_REGULAR_MEETING: "Chưa sinh hoạt thường kỳ trong tháng",
+    r.MONTH_WITHOUT_MEETING: "Hết tháng không sinh hoạt thường kỳ",
+    r.QUARTER_WITHOUT_THEMATIC: "Quý chưa sinh hoạt chuyên đề",
+    r.UNEXCUSED_ABSENCE: "Vắng sinh hoạt không có lý do",
+    r.CONSECUTIVE_ABSENCES: "Vắng sinh hoạt nhiều buổi liền",
+    r.UNEXCUSED_MONTHS: "Vắng không có lý do nhiều tháng trong năm",
+    r.MEETING_RATED_LOW: "Buổi sinh hoạt xếp loại Trung bình, Kém",
+    r.PERIOD_RATED_LOW: "Chi bộ xếp loại Trung bình, Kém trong kỳ",
+    r.PROBATION_ENDING: "Sắp hết thời gian dự bị",
+    r.CELL_WITHOUT_COMMITTEE: "Chi bộ chưa có chi ủy",
+    r.MONITOR_BEHIND_QUOTA: "Cấp ủy viên phụ trách chưa dự đủ buổi",
+}
+"""A digest's section heading per rule (DOMAIN.md "Alerts committees and members expect"), in the rules' order."""
+OTHER_HEADING = "Cảnh báo khác"
 
-def render_digest(*, recipient: Recipient, day: date, titles: Sequence[str]) -> tuple[str, str]:
-    """One message collecting a day's alerts for a recipient who chose the daily digest: (title, body); the first
-    DIGEST_MOST alerts listed, the others counted and left to the inbox."""
-    listed = "\n".join(f"{index}. {title}" for index, title in enumerate(titles[:DIGEST_MOST], start=1))
-    if len(titles) > DIGEST_MOST:
-        listed += f"\n… và {_count(len(titles) - DIGEST_MOST)} cảnh báo khác, xem đầy đủ trong hộp thư của hệ thống."
+
+def _digest_sections(alerts: Sequence[tuple[str, str]]) -> str:
+    """The digest's list: one section per rule, in DIGEST_HEADINGS' order, each headed with its count; at most
+    DIGEST_MOST lines in all, shared out a line per section in turn (so 200 late minutes do not hide a weak
+    period), and the rest of each section counted."""
+    by_rule: dict[str, list[str]] = {}
+    for rule, title in alerts:
+        by_rule.setdefault(rule if rule in DIGEST_HEADINGS else "", []).append(title)
+    order = [rule for rule in (*DIGEST_HEADINGS, "") if rule in by_rule]
+    shown = dict.fromkeys(order, 0)
+    left = DIGEST_MOST
+    while left > 0:
+        took = False
+        for rule in order:
+            if left > 0 and shown[rule] < len(by_rule[rule]):
+                shown[rule] += 1
+                left -= 1
+                took = True
+        if not took:
+            break
+    sections = []
+    for rule in order:
+        titles = by_rule[rule]
+        lines = [f"{DIGEST_HEADINGS.get(rule, OTHER_HEADING)} ({_count(len(titles))}):"]
+        lines += [f"{index}. {title}" for index, title in enumerate(titles[: shown[rule]], start=1)]
+        if shown[rule] < len(titles):
+            lines.append(f"… và {_count(len(titles) - shown[rule])} cảnh báo khác cùng loại.")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
+
+
+def render_digest(*, recipient: Recipient, day: date, alerts: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """One message collecting a day's alerts, (rule, title) oldest first, for a recipient who chose the daily
+    digest: (title, body); grouped by rule, at most DIGEST_MOST alerts listed, the others counted and left to the
+    inbox."""
     values = {
         "greeting": greeting(recipient),
         "day_text": format_date(day),
-        "count": _count(len(titles)),
-        "items": listed,
+        "count": _count(len(alerts)),
+        "items": _digest_sections(alerts),
     }
     return Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values)

@@ -15,7 +15,7 @@ from services.notifications.channels import build_email
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
 from services.notifications.repository.outgoing import ClaimedDelivery
-from services.notifications.templates import render, render_digest
+from services.notifications.templates import DIGEST_HEADINGS, render, render_digest
 from shared.envelope import VIETNAM_TZ
 
 CELLS = [
@@ -94,7 +94,8 @@ def titles() -> list[str]:
             recipient = Recipient(kind="person", id="p", name=PEOPLE[shift % len(PEOPLE)])
             alert = Alert(rule=rule, subject_id="s", period="p", recipients=(COMMITTEE,), cell_id="c", values=values)
             found.append(render(alert, recipient)[0])
-    found.append(render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), titles=found[:3])[0])
+    digest = [("minutes_late", title) for title in found[:3]]
+    found.append(render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), alerts=digest)[0])
     return found
 
 
@@ -135,11 +136,34 @@ def test_the_message_id_is_named_after_the_sender_domain_without_asking_the_reso
 
 
 def test_a_digest_of_hundreds_of_alerts_lists_fifty_and_counts_the_rest() -> None:
-    """A committee's day brought 259 late-minutes alerts: one digest, not 259 lines of it."""
-    titles = [f"Chi bộ số {n} chậm hoàn thiện biên bản" for n in range(1, 1260)]
-    title, body = render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), titles=titles)
+    """A committee's day brought 1,259 late-minutes alerts: one digest, not 1,259 lines of it."""
+    alerts = [("minutes_late_superior", f"Chi bộ số {n} chậm hoàn thiện biên bản") for n in range(1, 1260)]
+    title, body = render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), alerts=alerts)
     assert title.endswith("1.259 nội dung")
+    assert "Chậm hoàn thiện biên bản quá hạn, báo cấp trên (1.259):\n1. Chi bộ số 1 chậm" in body
     assert "50. Chi bộ số 50 chậm" in body and "51. " not in body
-    assert "… và 1.209 cảnh báo khác, xem đầy đủ trong hộp thư của hệ thống." in body
-    few = render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), titles=titles[:3])[1]
+    assert "… và 1.209 cảnh báo khác cùng loại." in body
+    few = render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), alerts=alerts[:3])[1]
     assert "3. Chi bộ số 3" in few and "cảnh báo khác" not in few
+
+
+def test_a_digest_groups_alerts_by_rule_and_shares_its_fifty_lines_among_them() -> None:
+    """Sections in the order of DOMAIN.md's alerts, each with its count; 200 late minutes leave room for the two
+    weak periods and the one unexcused absence (before, the first 50 lines of the day were all late minutes)."""
+    alerts = [("minutes_late", f"Chi bộ số {n} chậm hoàn thiện biên bản") for n in range(1, 201)]
+    alerts[100:100] = [("period_rated_low", "Chi bộ Ấp 3 xếp loại Kém tháng 11/2026")]
+    alerts += [("unexcused_absence", "Đảng viên Lê Văn Tám vắng không có lý do"), ("period_rated_low", "Chi bộ Ấp 4")]
+    body = render_digest(recipient=COMMITTEE, day=date(2026, 12, 5), alerts=alerts)[1]
+    sections = body.split("\n\n")[2:-1]
+    assert [section.splitlines()[0] for section in sections] == [
+        "Chậm hoàn thiện biên bản (200):",
+        "Vắng sinh hoạt không có lý do (1):",
+        "Chi bộ xếp loại Trung bình, Kém trong kỳ (2):",
+    ]
+    assert sections[2].splitlines()[1:] == ["1. Chi bộ Ấp 3 xếp loại Kém tháng 11/2026", "2. Chi bộ Ấp 4"]
+    assert sections[0].splitlines()[-1] == "… và 153 cảnh báo khác cùng loại."  # 50 lines: 47 + 1 + 2
+    assert sum(1 for line in body.splitlines() if line[:1].isdigit()) == 50
+
+
+def test_every_alert_rule_has_a_digest_heading() -> None:
+    assert set(DIGEST_HEADINGS) == set(r.RULES) - {r.DAILY_DIGEST}

@@ -186,7 +186,7 @@ async def send_digests(uow: NotificationsUnit, *, day: date, until: datetime) ->
             phone=latest["recipient_phone"],
         )
         preference = effective_preference(recipient, await uow.outgoing.preference(recipient_id), uow)
-        title, body = render_digest(recipient=recipient, day=day, titles=[row["title"] for row in rows])
+        title, body = render_digest(recipient=recipient, day=day, alerts=[(row["rule"], row["title"]) for row in rows])
         digest_id = await uow.outgoing.insert_notification(
             NewNotification(
                 rule="daily_digest",
