@@ -9,7 +9,7 @@ import httpx
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from services.gateway.auth import Role
-from services.gateway.handlers import authorize_unit, create_account, not_found, require_role
+from services.gateway.handlers import authorize_unit, create_account, not_found
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
 from services.gateway.queries import list_accounts, list_audit
@@ -50,6 +50,11 @@ REPLAY_REJECTIONS = RoleCheck(OPERATORS, "replay rejections")
 ADMINS = frozenset({Role.ADMIN})
 MANAGE_ACCOUNTS = RoleCheck(ADMINS, "manage accounts")
 MANAGE_FRAMEWORKS = RoleCheck(ADMINS, "manage frameworks")
+LIST_REJECTIONS = RoleCheck(OPERATORS, "list rejections")
+READ_DEAD_LETTERS = RoleCheck(OPERATORS, "read dead letters")
+READ_HEALTH = RoleCheck(OPERATORS, "read the system's health")
+LIST_FAILED_DELIVERIES = RoleCheck(OPERATORS, "list failed deliveries")
+READ_AUDIT = RoleCheck(ADMINS, "read the audit log")
 """Each route's role, checked before its body or parameters are validated (the route's dependency) and again by the
 endpoint, for callers that run it directly (the web app)."""
 
@@ -57,7 +62,9 @@ endpoint, for callers that run it directly (the web app)."""
 # ---- operators ---------------------------------------------------------------------------------
 
 
-@router.get("/rejections", response_model=Page[RejectionRead], tags=["operations"])
+@router.get(
+    "/rejections", response_model=Page[RejectionRead], tags=["operations"], dependencies=[Depends(LIST_REJECTIONS)]
+)
 async def list_rejections(
     caller: Caller,
     state: State,
@@ -67,7 +74,7 @@ async def list_rejections(
     offset: Offset = 0,
 ) -> Any:
     """Events meetings rejected, newest first."""
-    require_role(caller, OPERATORS, "list rejections")
+    LIST_REJECTIONS.check(caller)
     return (
         await state.rpc.call(meetings.ListRejections(type=type, status=status, limit=limit, offset=offset))
     ).model_dump()
@@ -94,10 +101,12 @@ async def replay_rejection(
         raise
 
 
-@router.get("/dead-letters", response_model=DeadLettersRead, tags=["operations"])
+@router.get(
+    "/dead-letters", response_model=DeadLettersRead, tags=["operations"], dependencies=[Depends(READ_DEAD_LETTERS)]
+)
 async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
     """How many messages wait in each consumer queue's dead letters (passive declares)."""
-    require_role(caller, OPERATORS, "read dead letters")
+    READ_DEAD_LETTERS.check(caller)
     try:
         connection = await state.broker.connect()  # the broker's own connection: no second login per probe
     except Exception as exc:
@@ -133,11 +142,11 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
     return DeadLettersRead(queues=queues, total=sum(queue.messages or 0 for queue in queues))
 
 
-@router.get("/system/health", response_model=SystemHealthRead, tags=["operations"])
+@router.get("/system/health", response_model=SystemHealthRead, tags=["operations"], dependencies=[Depends(READ_HEALTH)])
 async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     """Each service's own /health page, the broker, and every dead-letter queue's depth: any dead letter (or a service
     not ok) makes the system `degraded`."""
-    require_role(caller, OPERATORS, "read the system's health")
+    READ_HEALTH.check(caller)
     urls = state.settings.service_health_urls
 
     async def probe(client: httpx.AsyncClient, url: str) -> ServiceHealthRead:
@@ -173,10 +182,15 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     )
 
 
-@router.get("/deliveries/failed", response_model=Page[FailedDeliveryRead], tags=["operations"])
+@router.get(
+    "/deliveries/failed",
+    response_model=Page[FailedDeliveryRead],
+    tags=["operations"],
+    dependencies=[Depends(LIST_FAILED_DELIVERIES)],
+)
 async def list_failed_deliveries(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Notifications that could not be delivered."""
-    require_role(caller, OPERATORS, "list failed deliveries")
+    LIST_FAILED_DELIVERIES.check(caller)
     return (await state.rpc.call(notifications.ListFailedDeliveries(limit=limit, offset=offset))).model_dump()
 
 
@@ -345,7 +359,7 @@ async def disable_account(sub: IdPath, request: Request, caller: Caller, state: 
     return AccountRead.model_validate(account, from_attributes=True)
 
 
-@router.get("/audit", response_model=Page[AuditEntryRead], tags=["administration"])
+@router.get("/audit", response_model=Page[AuditEntryRead], tags=["administration"], dependencies=[Depends(READ_AUDIT)])
 async def get_audit(
     caller: Caller,
     state: State,
@@ -354,5 +368,5 @@ async def get_audit(
     offset: Offset = 0,
 ) -> Any:
     """The audit log of state-changing calls, newest first."""
-    require_role(caller, ADMINS, "read the audit log")
+    READ_AUDIT.check(caller)
     return await list_audit(state.pool, sub=sub, limit=limit, offset=offset)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from services.gateway.auth import Role
 from services.gateway.handlers import (
@@ -13,9 +13,8 @@ from services.gateway.handlers import (
     authorize_unit,
     forbidden,
     not_found,
-    require_role,
 )
-from services.gateway.http.deps import Caller, Limit, Offset, State, personal_read
+from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
 from services.gateway.schemas import (
     CellPeriodRead,
@@ -50,6 +49,8 @@ RequiredPeriod = Annotated[Period, Query(description='"2026-11", "2026-Q4" or "2
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
 ROSTER_READERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
 INBOX_OWNERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
+READ_HISTORIES = RoleCheck(INBOX_OWNERS, "read attendance histories")
+READ_INBOX = RoleCheck(INBOX_OWNERS, "read an inbox")
 
 
 async def _forward(state: State, request: Request[Any]) -> dict[str, Any]:
@@ -203,11 +204,11 @@ async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) ->
     "/members/{member_id}/history",
     tags=["cells"],
     response_model=dict[str, Any],
-    dependencies=[personal_read("member_history", subject_param="member_id")],
+    dependencies=[Depends(READ_HISTORIES), personal_read("member_history", subject_param="member_id")],
 )
 async def get_member_history(member_id: IdPath, caller: Caller, state: State) -> Any:
     """A member's attendance history: the member themself, their secretary, or an officer above."""
-    require_role(caller, INBOX_OWNERS, "read attendance histories")
+    READ_HISTORIES.check(caller)
     with _missing_as("member", member_id):
         history = await state.rpc.call(meetings.GetMemberHistory(member_id=member_id))
     if caller.role is Role.MEMBER and caller.person_id != member_id:
@@ -284,13 +285,13 @@ async def get_committee_weakest(
 
 
 def _person(caller: Caller) -> str:
-    require_role(caller, INBOX_OWNERS, "read an inbox")
+    READ_INBOX.check(caller)
     if not caller.person_id:
         raise forbidden(caller.role, "read a personal inbox without a person_id in the token")
     return caller.person_id
 
 
-@router.get("/me/inbox", response_model=Page[NotificationRead], tags=["inbox"])
+@router.get("/me/inbox", response_model=Page[NotificationRead], tags=["inbox"], dependencies=[Depends(READ_INBOX)])
 async def get_my_inbox(
     caller: Caller, state: State, unread_only: bool = False, limit: Limit = 50, offset: Offset = 0
 ) -> Any:

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import not_found, require_role
+from services.gateway.handlers import not_found
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
-from services.gateway.http.operations import get_system_health
+from services.gateway.http.operations import READ_DEAD_LETTERS, get_system_health
 from services.gateway.schemas import IngestOutcomeRead, Page
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
@@ -55,6 +55,9 @@ DROP_PARKED = RoleCheck(OPERATORS, "drop parked outbox rows")
 REPLAY_PARKED = RoleCheck(OPERATORS, "replay parked outbox rows")
 PURGE_DEAD_LETTERS = RoleCheck(OPERATORS, "purge dead letters")
 REPLAY_DEAD_LETTERS = RoleCheck(OPERATORS, "replay dead letters")
+READ_PARKED = RoleCheck(OPERATORS, "read parked outbox rows")
+READ_HELD = RoleCheck(OPERATORS, "read held events")
+READ_OVERVIEW = RoleCheck(OPERATORS, "read the operations overview")
 """Each route's role, checked before its body or parameters are validated (the route's dependency) and again by the
 endpoint, for callers that run it directly (the web app)."""
 CATALOGS: dict[str, OpsCatalog] = {
@@ -94,7 +97,7 @@ async def _call_not_found(call: Any, kind: str, identifier: str) -> Any:
 # ---- dead letters ------------------------------------------------------------------------------
 
 
-@router.get("/dead-letters/{queue}", response_model=DeadLetterListRead)
+@router.get("/dead-letters/{queue}", response_model=DeadLetterListRead, dependencies=[Depends(READ_DEAD_LETTERS)])
 async def list_dead_letters(
     queue: QueuePath,
     caller: Caller,
@@ -104,7 +107,7 @@ async def list_dead_letters(
 ) -> DeadLetterListRead:
     """`limit` messages of a dead-letter queue from position `offset`, oldest first (headers, reason, death count,
     body preview), left there."""
-    require_role(caller, OPERATORS, "read dead letters")
+    READ_DEAD_LETTERS.check(caller)
     service = _owner(queue)
     reply = await _call_not_found(
         state.rpc.call(CATALOGS[service].list_dead_letters(queue=queue, limit=limit, offset=offset)),
@@ -151,12 +154,12 @@ async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller,
 # ---- parked outbox rows ------------------------------------------------------------------------
 
 
-@router.get("/outbox/{service}/parked", response_model=Page[ParkedRowRead])
+@router.get("/outbox/{service}/parked", response_model=Page[ParkedRowRead], dependencies=[Depends(READ_PARKED)])
 async def list_parked_rows(
     service: ServiceName, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
     """A service's parked outbox rows (events the broker refused for good), oldest first, with why."""
-    require_role(caller, OPERATORS, "read parked outbox rows")
+    READ_PARKED.check(caller)
     return (await state.rpc.call(CATALOGS[service].list_parked_rows(limit=limit, offset=offset))).model_dump()
 
 
@@ -198,10 +201,10 @@ async def drop_parked_row(
 # ---- held events -------------------------------------------------------------------------------
 
 
-@router.get("/held-events", response_model=Page[HeldEventRead])
+@router.get("/held-events", response_model=Page[HeldEventRead], dependencies=[Depends(READ_HELD)])
 async def list_held_events(caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0) -> Any:
     """Events meetings holds until what they refer to arrives, oldest first."""
-    require_role(caller, OPERATORS, "read held events")
+    READ_HELD.check(caller)
     return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
 
 
@@ -263,7 +266,7 @@ async def _total(state: GatewayState, request: Any) -> int | None:
 async def operations_overview(caller: Principal, state: GatewayState) -> OperationsOverviewRead:
     """Each service's status, queues (depth, consumers), dead letters and outbox; held events, open rejections and
     failed deliveries."""
-    require_role(caller, OPERATORS, "read the operations overview")
+    READ_OVERVIEW.check(caller)
     health = await get_system_health(caller, state)
     queue_names = {
         service: [
@@ -324,7 +327,7 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
     )
 
 
-@router.get("/operations/overview", response_model=OperationsOverviewRead)
+@router.get("/operations/overview", response_model=OperationsOverviewRead, dependencies=[Depends(READ_OVERVIEW)])
 async def get_operations_overview(caller: Caller, state: State) -> OperationsOverviewRead:
     """One call for the operator page: each service's status, queues with depth and consumers, dead letters and
     outbox (lag, parked rows); the numbers of held events, open rejections and failed deliveries."""
