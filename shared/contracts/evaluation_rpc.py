@@ -88,6 +88,8 @@ class CellRankReply(Reply):
     name: str | None = None
     score: float | None = None
     rating: Rating | None = None
+    regular_held: int | None = None
+    """Regular (or combined) meetings the cell held in the period: 0 in a month it has not met."""
 
 
 class ByRatingReply(Reply):
@@ -120,6 +122,11 @@ class CommitteeRollupReply(Reply):
     score: float | None = None
     trend: TrendReply | None = None
     weakest: Sequence[CellRankReply] = Field(default_factory=list)
+    irregular: int | None = None
+    """Cells that missed the regular meeting of a month counted (for a month: those that have not held it; they are
+    among `by_rating.poor`)."""
+    met_score: float | None = None
+    """For a month: the mean score of the cells that held its regular meeting (None for a quarter or year)."""
 
 
 class FrameworkReply(Reply):

@@ -153,7 +153,10 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "name": "Chi bộ thôn Đông",
         "score": 0.0,
         "rating": "poor",
+        "regular_held": 0,
     }
+    # the cell that never met is apart from the one that met, for a page to tell "not met yet" from a Kém meeting
+    assert rollup["irregular"] == 1 and rollup["met_score"] == march["score"]
     # only weak cells (Poor, Average) are the weakest: the cell that met is listed only if its March was weak
     weak_a = [ward["cell_a"]] if march["rating"] in ("poor", "average") else []
     assert [cell["cell_id"] for cell in rollup["weakest"]] == [ward["cell_b"], *weak_a]
