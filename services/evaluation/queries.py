@@ -293,22 +293,25 @@ def _named_page(cells: str, order: str) -> str:
     )
 
 
-def _weak_sql(*, large: bool, missing: bool, cells: int) -> str:
+def _weak_sql(*, large: bool, missing: bool, cells: int, met_only: bool = False) -> str:
     """A page of the subtree's weak cells, worst first ($1 unit, $2 period, $3 cells read per stream, $4 limit,
-    $5 offset): off the weak-rating index per rating when `large`, else the whole subtree sorted."""
+    $5 offset): off the weak-rating index per rating when `large`, else the whole subtree sorted; `met_only`: only
+    the cells that held a regular meeting in the period (a cell without a stored period held none)."""
+    held = " AND p.regular_held > 0" if met_only else ""
     if large:
         streams = [
             f"(SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p"
-            f" WHERE p.period = $2 AND p.rating = '{rating}'"
+            f" WHERE p.period = $2 AND p.rating = '{rating}'{held}"
             f" AND {IN_SUBTREE} ORDER BY p.score, p.cell_id LIMIT $3)"
             for rating in WEAK_RATINGS
         ]
-        if missing:
+        if missing and not met_only:
             streams.append(f"({MISSING})")
         chosen = " UNION ALL ".join(streams)
     else:
         chosen = (
             f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL AND a.rating IN ('poor', 'average')"
+            + (" AND a.regular_held > 0" if met_only else "")
         )
     return _named_page(chosen, WEAK_ORDER)
 
@@ -394,16 +397,20 @@ async def committee_ranking(
     limit: int,
     offset: int,
     weak_only: bool = False,
+    met_only: bool = False,
 ) -> dict[str, Any]:
     """A page of the subtree's cells ranked by period score; `weak_only`: only the cells rated Poor or Average,
-    worst rating first (the weakest cells)."""
+    worst rating first (the weakest cells), and for a month with `met_only` only those that held its regular meeting
+    (a cell without it is Poor: the weak less the irregular)."""
     sums = await subtree_sums(conn, committee_id, [period], months_upto="")
     figures = sums.figures(period)
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     large = cells >= LARGE_SUBTREE and offset + limit <= DEEP_PAGE
     if weak_only:
         total = figures["by_rating"]["poor"] + figures["by_rating"]["average"]
-        sql = _weak_sql(large=large, missing=missing > 0, cells=cells)
+        if met_only:
+            total -= figures["irregular"]
+        sql = _weak_sql(large=large, missing=missing > 0, cells=cells, met_only=met_only)
     else:
         total = figures["cells"]
         sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells)

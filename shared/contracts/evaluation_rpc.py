@@ -182,7 +182,9 @@ class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
 
 class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
     """The subtree's cells ranked by score for the period (`limit` at most the service's configured maximum);
-    `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score."""
+    `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score; with it, for a month,
+    `met_only`: only the cells that held its regular meeting (in the month in progress the others have not met yet:
+    not weak, only not over)."""
 
     method = "committee_ranking"
     committee_id: str
@@ -191,6 +193,7 @@ class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
     limit: Annotated[int, Field(ge=1)] = 50
     offset: Offset = 0
     weak_only: bool = False
+    met_only: bool = False
 
 
 class ListFrameworks(EvaluationRequest[Page[FrameworkReply]]):

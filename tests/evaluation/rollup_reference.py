@@ -148,10 +148,12 @@ async def committee_ranking(
     limit: int,
     offset: int,
     weak_only: bool = False,
+    met_only: bool = False,
 ) -> dict[str, Any]:
     """The reference ranking page."""
     direction = "DESC" if order == "desc" else "ASC"
     where = " WHERE s.rating IN ('poor', 'average')" if weak_only else ""
+    where += " AND s.regular_held > 0" if met_only else ""
     ranking = f"{WEAK_ORDER}" if weak_only else f"s.score {direction}, s.cell_id"
     rows = await conn.fetch(
         PERIOD_OF_CELLS

@@ -11,7 +11,7 @@ from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web.collation import by_name, by_name_values
 from services.gateway.web.i18n import _, format_number, format_period, format_rating, parse_moment
-from shared.contracts.evaluation_rpc import GetFramework
+from shared.contracts.evaluation_rpc import GetCommitteeRanking, GetFramework
 from shared.contracts.meetings_rpc import UnitReply
 from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
@@ -46,6 +46,8 @@ async def committee_overview(
     )
     rollup = rollup_shown(rollup)
     waiting = rollup["not_met_yet"] is not None
+    if waiting and rollup["weakest"]:
+        rollup["weakest"] = await weakest_met(state, committee_id, period, limit=len(rollup["weakest"]))
     ranks = {item["cell_id"]: month_shown(item, running=waiting) for item in ranking["items"]}
     children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
@@ -78,6 +80,18 @@ async def committee_overview(
     children = by_name(children, lambda child: child.get("name") or child["id"])
     late = [item for item in inbox["items"] if str(item.get("rule") or "").startswith("minutes_late")]
     return {"rollup": rollup, "children": children, "inbox": inbox["items"], "late_minutes": late}
+
+
+async def weakest_met(state: GatewayState, committee_id: str, period: str, *, limit: int) -> list[dict[str, Any]]:
+    """The weakest cells of the month in progress among those that have met (evaluation's `met_only`): the cells not
+    met yet are Poor at 0 there and would fill the list, though they are not weak, only not over. The caller has read
+    the committee's roll-up, which checked the viewer's scope."""
+    page = await state.rpc.call(
+        GetCommitteeRanking(
+            committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=True
+        )
+    )
+    return [month_shown(item.model_dump(), running=True) for item in page.items]
 
 
 async def committee_trend(
