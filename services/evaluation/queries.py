@@ -19,20 +19,22 @@ COMPACT_PIECES = 32
 SUBTREE_PERIOD = """
 SELECT s.cell_id,
        coalesce(p.rating, 'poor') AS rating,
-       coalesce(p.score, 0) AS score
+       coalesce(p.score, 0) AS score,
+       coalesce(p.regular_held, 0) AS regular_held
 FROM subtree_cell s LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
-"""Each cell of the subtree that existed in the period with its rating and score, a cell without a stored period
-Poor at 0."""
+"""Each cell of the subtree that existed in the period with its rating, score and regular meetings held, a cell
+without a stored period Poor at 0 with none held."""
 
 SMALL_SUBTREE_PERIOD = """
 SELECT s.cell_id,
        coalesce(p.rating, 'poor') AS rating,
-       coalesce(p.score, 0) AS score
+       coalesce(p.score, 0) AS score,
+       coalesce(p.regular_held, 0) AS regular_held
 FROM subtree_cell s
 LEFT JOIN LATERAL (
-    SELECT p.rating, p.score FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2 OFFSET 0
+    SELECT p.rating, p.score, p.regular_held FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2 OFFSET 0
 ) p ON true
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
@@ -72,12 +74,13 @@ span (migration 0006: '' the cells without one, '+YYYY-MM' those beginning, '-YY
 migration 0005: the sum of the appended deltas; a cell's own figures read directly)."""
 
 MISSING = """
-SELECT s.cell_id, 0::float8 AS score, 'poor'::text AS rating FROM subtree_cell s
+SELECT s.cell_id, 0::float8 AS score, 'poor'::text AS rating, 0 AS regular_held FROM subtree_cell s
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
   AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
 ORDER BY s.cell_id LIMIT $3
 """
-"""The first cells of the subtree (by id) that existed in the period without a stored period: Poor at 0."""
+"""The first cells of the subtree (by id) that existed in the period without a stored period: Poor at 0, no
+regular meeting held."""
 
 IN_SUBTREE = "EXISTS (SELECT 1 FROM subtree_cell s WHERE s.ancestor_id = $1 AND s.cell_id = p.cell_id)"
 
@@ -145,7 +148,9 @@ class SubtreeSums:
 
     def figures(self, period: str) -> dict[str, Any]:
         """Cells per rating, regularity, pooled rates, thematic coverage and mean score of the cells that existed in
-        the period (one of them without the period stored counts Poor at 0)."""
+        the period (one of them without the period stored counts Poor at 0); `irregular`: the cells that missed a
+        counted month's regular meeting (a month: those without it), and for a month `met_score`, the mean score of
+        the cells that held it."""
         cells = self.cells_in(period)
         row = self._periods.get(period)
 
@@ -154,6 +159,8 @@ class SubtreeSums:
 
         missing = cells - self.stored(period)
         score = row["score"] if row else 0
+        met = total("regular")
+        month = len(period_months(period)) == 1
         return {
             "cells": cells,
             "by_rating": {
@@ -169,6 +176,10 @@ class SubtreeSums:
             # the exact sum rounded once, divided in float8 as avg() divides its sum: the same value whenever the
             # walk's float sum was exact (integral, half, quarter scores); else they differ only in its rounding
             "score": round(float(score) / cells, 2) if cells else None,
+            # a month's cells without its regular meeting, apart, so that a page can tell "not met yet" in the
+            # running month from a meeting rated Kém (both are Poor here)
+            "irregular": cells - met,
+            "met_score": round(float(score) / met, 2) if month and met else None,
         }
 
 
@@ -276,27 +287,31 @@ def _named_page(cells: str, order: str) -> str:
     """The page ($4 limit, $5 offset) of `cells` in `order`, then their names: joined after the page is cut, else the
     planner hashes every unit to name a commune's few cells (39 ms instead of 3)."""
     return (
-        f"SELECT s.cell_id, u.name, s.score, s.rating FROM ("
-        f" SELECT s.cell_id, s.score, s.rating FROM ({cells}) s ORDER BY {order} LIMIT $4 OFFSET $5"
+        f"SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held FROM ("
+        f" SELECT s.cell_id, s.score, s.rating, s.regular_held FROM ({cells}) s ORDER BY {order} LIMIT $4 OFFSET $5"
         f") s JOIN unit u ON u.id = s.cell_id ORDER BY {order}"
     )
 
 
-def _weak_sql(*, large: bool, missing: bool, cells: int) -> str:
+def _weak_sql(*, large: bool, missing: bool, cells: int, met_only: bool = False) -> str:
     """A page of the subtree's weak cells, worst first ($1 unit, $2 period, $3 cells read per stream, $4 limit,
-    $5 offset): off the weak-rating index per rating when `large`, else the whole subtree sorted."""
+    $5 offset): off the weak-rating index per rating when `large`, else the whole subtree sorted; `met_only`: only
+    the cells that held a regular meeting in the period (a cell without a stored period held none)."""
+    held = " AND p.regular_held > 0" if met_only else ""
     if large:
         streams = [
-            f"(SELECT p.cell_id, p.score, p.rating FROM cell_period p WHERE p.period = $2 AND p.rating = '{rating}'"
+            f"(SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p"
+            f" WHERE p.period = $2 AND p.rating = '{rating}'{held}"
             f" AND {IN_SUBTREE} ORDER BY p.score, p.cell_id LIMIT $3)"
             for rating in WEAK_RATINGS
         ]
-        if missing:
+        if missing and not met_only:
             streams.append(f"({MISSING})")
         chosen = " UNION ALL ".join(streams)
     else:
         chosen = (
             f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL AND a.rating IN ('poor', 'average')"
+            + (" AND a.regular_held > 0" if met_only else "")
         )
     return _named_page(chosen, WEAK_ORDER)
 
@@ -311,16 +326,17 @@ def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int) -> 
         chosen = f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL"
     elif descending:
         top = (
-            f"SELECT p.cell_id, p.score, p.rating FROM cell_period p WHERE p.period = $2 AND {IN_SUBTREE}"
-            " ORDER BY p.score DESC LIMIT $3"
+            f"SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p WHERE p.period = $2"
+            f" AND {IN_SUBTREE} ORDER BY p.score DESC LIMIT $3"
         )
         chosen = (
-            f"SELECT * FROM ({top}) top UNION SELECT p.cell_id, p.score, p.rating FROM cell_period p"
+            f"SELECT * FROM ({top}) top UNION SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p"
             f" WHERE p.period = $2 AND p.score = (SELECT min(t.score) FROM ({top}) t) AND {IN_SUBTREE}{missing_cells}"
         )
     else:
         chosen = (
-            f"(SELECT p.cell_id, p.score, p.rating FROM cell_period p WHERE p.period = $2 AND {IN_SUBTREE}"
+            f"(SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p WHERE p.period = $2"
+            f" AND {IN_SUBTREE}"
             f" ORDER BY p.score, p.cell_id LIMIT $3){missing_cells}"
         )
     return _named_page(chosen, f"s.score {direction}, s.cell_id")
@@ -337,7 +353,14 @@ async def _fetch_planned_for(conn: asyncpg.Connection, sql: str, *args: object) 
 
 def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return [
-        {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]} for r in rows
+        {
+            "cell_id": r["cell_id"],
+            "name": r["name"],
+            "score": round(r["score"], 2),
+            "rating": r["rating"],
+            "regular_held": r["regular_held"],
+        }
+        for r in rows
     ]
 
 
@@ -374,16 +397,20 @@ async def committee_ranking(
     limit: int,
     offset: int,
     weak_only: bool = False,
+    met_only: bool = False,
 ) -> dict[str, Any]:
     """A page of the subtree's cells ranked by period score; `weak_only`: only the cells rated Poor or Average,
-    worst rating first (the weakest cells)."""
+    worst rating first (the weakest cells), and for a month with `met_only` only those that held its regular meeting
+    (a cell without it is Poor: the weak less the irregular)."""
     sums = await subtree_sums(conn, committee_id, [period], months_upto="")
     figures = sums.figures(period)
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     large = cells >= LARGE_SUBTREE and offset + limit <= DEEP_PAGE
     if weak_only:
         total = figures["by_rating"]["poor"] + figures["by_rating"]["average"]
-        sql = _weak_sql(large=large, missing=missing > 0, cells=cells)
+        if met_only:
+            total -= figures["irregular"]
+        sql = _weak_sql(large=large, missing=missing > 0, cells=cells, met_only=met_only)
     else:
         total = figures["cells"]
         sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells)

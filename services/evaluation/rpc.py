@@ -15,6 +15,7 @@ from services.evaluation.handlers.rescoring import start_rescore_job
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts import evaluation_rpc as rpc
 from shared.ops.rpc import add_ops_methods
+from shared.periods import period_months
 from shared.rpc import RpcError, RpcMethods
 
 
@@ -62,6 +63,8 @@ async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationCon
     max_limit = app.settings.ranking_max_limit
     if request.limit > max_limit:
         raise RpcError("invalid", f"limit must be 1–{max_limit} and offset ≥ 0", field="limit")
+    if request.met_only and not (request.weak_only and len(period_months(request.period)) == 1):
+        raise RpcError("invalid", "met_only: only for the weakest cells of a month", field="met_only")
     async with app.pool.acquire() as conn:
         await _committee(conn, request.committee_id)
         await _rated(conn, request.committee_id, request.period)
@@ -73,6 +76,7 @@ async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationCon
             limit=request.limit,
             offset=request.offset,
             weak_only=request.weak_only,
+            met_only=request.met_only,
         )
 
 

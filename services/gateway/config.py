@@ -29,8 +29,8 @@ class GatewaySettings(ServiceSettings):
     anonymous_flush_seconds: float = 10.0
     """How often the counts of refused anonymous requests are written to `gateway.anonymous_refusal`."""
     source_sync_seconds: float = 30.0
-    """How often meetings is sent every scoped integration account's sources (at once after an account changes
-    through the API; an account made with `issue-token` is covered within this long)."""
+    """How often meetings is sent every scoped integration account's sources (besides at once after an account
+    changes through the API or `issue-token`): what a sync that failed, or a change made elsewhere, waits for."""
     max_json_depth: int = 64
     """Deepest nesting of arrays and objects accepted in a JSON body (400 naming `body` beyond it)."""
     unit_cache_seconds: float = 30.0

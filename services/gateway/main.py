@@ -6,14 +6,16 @@ import json
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
+from aio_pika.exceptions import AMQPError
 from fastapi import FastAPI
 from starlette.types import Scope
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import SERVICE, SERVICE_DIR, gateway_lifespan
 from services.gateway.config import GatewaySettings, load_settings
-from services.gateway.handlers import create_account
+from services.gateway.handlers import create_account, sync_registered_sources
 from services.gateway.http import build_router
 from services.gateway.http.contract import install_event_schemas
 from services.gateway.http.errors import install_error_handlers
@@ -24,8 +26,8 @@ from services.gateway.web import cli as web_cli
 from services.gateway.web import install_web
 from shared.cli import run_service_cli
 from shared.db import create_pool
-from shared.rpc import RpcError
-from shared.runtime import migrate
+from shared.rpc import RpcClient, RpcError, ServiceUnavailable
+from shared.runtime import create_broker, migrate
 from shared.telemetry import configure_tracing
 
 DESCRIPTION = (
@@ -78,28 +80,45 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
+class SourcesNotReserved(Exception):
+    """`issue-token` could not reach meetings (RabbitMQ or the service) to reserve the account's sources, so it
+    recorded nothing."""
+
+
 async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, object]:
     """`issue-token`'s work on its parsed `args`: {"sub", "role", "unit_id", "sources", "token"}; RpcError,
-    SigningKeyMismatch."""
+    SigningKeyMismatch, SourcesNotReserved.
+
+    An account with sources (or one that held some before this change) is recorded in one transaction with the
+    SyncSources call the running gateway makes after `POST /v1/accounts`, so its sources are reserved in meetings
+    before the token is printed. Meetings is told first and the account committed after: when meetings cannot be
+    reached the transaction is rolled back and nothing is recorded (run the command again once it answers), never
+    an account whose sources stay open to other senders until the gateway's next periodic sync. (Should the commit
+    itself fail after the call, meetings holds sources of no account until that sync releases them: harmless.)"""
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
     try:
         secret = await signing_secret(pool, settings.jwt_secret)
         role = Role(args.role)
         sub = args.sub or (f"{role.value}-{args.person or args.unit or 'local'}")
-        account, token = await create_account(
-            PgAccountRepository(pool),
-            secret=secret,
-            issuer=settings.jwt_issuer,
-            sub=sub,
-            role=role,
-            unit_id=args.unit,
-            person_id=args.person,
-            days=args.days or settings.token_days,
-            max_days=settings.token_max_days,
-            province_wide=args.province_wide,
-            sources=getattr(args, "sources", None) or (),
-        )
+        async with pool.acquire() as conn, conn.transaction():
+            accounts = PgAccountRepository(conn)
+            previous = await accounts.get(sub)
+            account, token = await create_account(
+                accounts,
+                secret=secret,
+                issuer=settings.jwt_issuer,
+                sub=sub,
+                role=role,
+                unit_id=args.unit,
+                person_id=args.person,
+                days=args.days or settings.token_days,
+                max_days=settings.token_max_days,
+                province_wide=args.province_wide,
+                sources=getattr(args, "sources", None) or (),
+            )
+            if account.sources or (previous is not None and previous.sources):
+                await reserve_sources(settings, accounts)
     finally:
         await pool.close()
     return {
@@ -109,6 +128,26 @@ async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace)
         "sources": list(account.sources),
         "token": token,
     }
+
+
+async def reserve_sources(settings: GatewaySettings, accounts: PgAccountRepository) -> None:
+    """Send meetings the registered sources as `accounts` reads them (sync_registered_sources, the gateway's own
+    SyncSources call) over a broker connection of this command; SourcesNotReserved when RabbitMQ or meetings does
+    not answer within CHIBO_RPC_TIMEOUT."""
+    broker = create_broker(settings, service=SERVICE)
+    try:
+        try:
+            async with asyncio.timeout(settings.rpc_timeout):
+                await broker.start()
+        except (TimeoutError, OSError, AMQPError) as exc:
+            raise SourcesNotReserved(f"RabbitMQ did not answer ({type(exc).__name__}: {exc})") from exc
+        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+        try:
+            await sync_registered_sources(accounts, rpc)
+        except ServiceUnavailable as exc:
+            raise SourcesNotReserved(str(exc)) from exc
+    finally:
+        await broker.stop()
 
 
 def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
@@ -140,6 +179,13 @@ def cli(argv: Sequence[str] | None = None) -> int:
         except (SigningKeyMismatch, RpcError) as exc:
             print(f"issue-token: {exc}", file=sys.stderr)
             return 2
+        except SourcesNotReserved as exc:
+            print(
+                f"issue-token: the account's sources could not be reserved in meetings: {exc}. Nothing was recorded"
+                " and no token issued; run the command again once RabbitMQ and the meetings service answer.",
+                file=sys.stderr,
+            )
+            return 3
         print(json.dumps(result) if args.json else result["token"])
         return 0
 

@@ -88,6 +88,8 @@ class CellRankReply(Reply):
     name: str | None = None
     score: float | None = None
     rating: Rating | None = None
+    regular_held: int | None = None
+    """Regular (or combined) meetings the cell held in the period: 0 in a month it has not met."""
 
 
 class ByRatingReply(Reply):
@@ -120,6 +122,11 @@ class CommitteeRollupReply(Reply):
     score: float | None = None
     trend: TrendReply | None = None
     weakest: Sequence[CellRankReply] = Field(default_factory=list)
+    irregular: int | None = None
+    """Cells that missed the regular meeting of a month counted (for a month: those that have not held it; they are
+    among `by_rating.poor`)."""
+    met_score: float | None = None
+    """For a month: the mean score of the cells that held its regular meeting (None for a quarter or year)."""
 
 
 class FrameworkReply(Reply):
@@ -175,7 +182,9 @@ class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
 
 class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
     """The subtree's cells ranked by score for the period (`limit` at most the service's configured maximum);
-    `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score."""
+    `weak_only`: only the cells rated Poor or Average, worst rating first, then lowest score; with it, for a month,
+    `met_only`: only the cells that held its regular meeting (in the month in progress the others have not met yet:
+    not weak, only not over)."""
 
     method = "committee_ranking"
     committee_id: str
@@ -184,6 +193,7 @@ class GetCommitteeRanking(EvaluationRequest[Page[CellRankReply]]):
     limit: Annotated[int, Field(ge=1)] = 50
     offset: Offset = 0
     weak_only: bool = False
+    met_only: bool = False
 
 
 class ListFrameworks(EvaluationRequest[Page[FrameworkReply]]):

@@ -27,6 +27,7 @@ PERIOD_OF_CELLS = (
     SELECT t.id AS cell_id,
            coalesce(p.rating, 'poor') AS rating,
            coalesce(p.score, 0) AS score,
+           coalesce(p.regular_held, 0) AS regular_held,
            coalesce(p.months_with_regular = p.months_counted, false) AS regular,
            coalesce(p.thematic_held > 0, false) AS thematic,
            coalesce(p.present, 0) AS present,
@@ -50,7 +51,8 @@ SELECT count(*) AS cells,
        count(*) FILTER (WHERE regular) AS regular,
        count(*) FILTER (WHERE thematic) AS thematic,
        sum(present) AS present, sum(counted) AS counted, sum(speakers_present) AS speakers_present,
-       avg(score) AS score
+       avg(score) AS score,
+       sum(score) / nullif(count(*) FILTER (WHERE regular), 0) AS met_score  -- a cell without it scores 0
 FROM scored
 """
 )
@@ -59,7 +61,7 @@ WEAK_ORDER = "array_position(ARRAY['poor', 'average'], s.rating), s.score, s.cel
 
 WEAKEST = (
     PERIOD_OF_CELLS
-    + "SELECT s.cell_id, u.name, s.score, s.rating FROM scored s JOIN unit u ON u.id = s.cell_id"
+    + "SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held FROM scored s JOIN unit u ON u.id = s.cell_id"
     + f" WHERE s.rating IN ('poor', 'average') ORDER BY {WEAK_ORDER} LIMIT $3"
 )
 
@@ -93,6 +95,7 @@ async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: st
     """The reference figures of a subtree for a period."""
     row = await conn.fetchrow(ROLLUP, committee_id, period)
     cells = row["cells"]
+    month = len(period_months(period)) == 1
     return {
         "cells": cells,
         "by_rating": {rating: row[rating] for rating in ("good", "fair", "average", "poor")},
@@ -101,6 +104,8 @@ async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: st
         "speaking_rate": _share(row["speakers_present"], row["present"]),
         "thematic_coverage": _share(row["thematic"], cells),
         "score": round(row["score"], 2) if row["score"] is not None else None,
+        "irregular": cells - row["regular"],
+        "met_score": round(row["met_score"], 2) if month and row["met_score"] is not None else None,
     }
 
 
@@ -122,7 +127,13 @@ async def committee_rollup(
         **figures,
         "trend": {"previous_period": before, "previous_score": previous["score"], "score_delta": delta},
         "weakest": [
-            {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]}
+            {
+                "cell_id": r["cell_id"],
+                "name": r["name"],
+                "score": round(r["score"], 2),
+                "rating": r["rating"],
+                "regular_held": r["regular_held"],
+            }
             for r in rows
         ],
     }
@@ -137,13 +148,16 @@ async def committee_ranking(
     limit: int,
     offset: int,
     weak_only: bool = False,
+    met_only: bool = False,
 ) -> dict[str, Any]:
     """The reference ranking page."""
     direction = "DESC" if order == "desc" else "ASC"
     where = " WHERE s.rating IN ('poor', 'average')" if weak_only else ""
+    where += " AND s.regular_held > 0" if met_only else ""
     ranking = f"{WEAK_ORDER}" if weak_only else f"s.score {direction}, s.cell_id"
     rows = await conn.fetch(
-        PERIOD_OF_CELLS + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, count(*) OVER () AS total,"
+        PERIOD_OF_CELLS
+        + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, count(*) OVER () AS total,"
         f" row_number() OVER (ORDER BY {ranking}) AS position FROM scored s JOIN unit u ON u.id = s.cell_id{where})"
         " SELECT * FROM ranked ORDER BY position LIMIT $3 OFFSET $4",
         committee_id,
@@ -158,7 +172,13 @@ async def committee_ranking(
     )
     return {
         "items": [
-            {"cell_id": r["cell_id"], "name": r["name"], "score": round(r["score"], 2), "rating": r["rating"]}
+            {
+                "cell_id": r["cell_id"],
+                "name": r["name"],
+                "score": round(r["score"], 2),
+                "rating": r["rating"],
+                "regular_held": r["regular_held"],
+            }
             for r in rows
         ],
         "total": total,

@@ -153,7 +153,10 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "name": "Chi bộ thôn Đông",
         "score": 0.0,
         "rating": "poor",
+        "regular_held": 0,
     }
+    # the cell that never met is apart from the one that met, for a page to tell "not met yet" from a Kém meeting
+    assert rollup["irregular"] == 1 and rollup["met_score"] == march["score"]
     # only weak cells (Poor, Average) are the weakest: the cell that met is listed only if its March was weak
     weak_a = [ward["cell_a"]] if march["rating"] in ("poor", "average") else []
     assert [cell["cell_id"] for cell in rollup["weakest"]] == [ward["cell_b"], *weak_a]
@@ -206,6 +209,30 @@ async def test_the_weakest_cells_are_never_rated_good_or_fair(rpc: RpcClient, wa
             ),
         )
         assert [item["cell_id"] for item in weak["items"]] == [ward["cell_b"]] and weak["total"] == 1, period
+
+
+async def test_the_weakest_cells_that_met_leave_out_a_cell_without_its_meeting(
+    rpc: RpcClient, ward: dict[str, str]
+) -> None:
+    """`met_only` (the web's month in progress): the cell that never met is Poor at 0 but not among the weak cells
+    that met; only a month may be asked so."""
+    periods = {p["period"]: p for p in (await ask(rpc, evaluation.GetCellPeriods(cell_id=ward["cell_a"])))["periods"]}
+    months = [period for period in periods if len(period) == 7 and "Q" not in period]
+    for month in months:
+        request = evaluation.GetCommitteeRanking(
+            committee_id=ward["committee"], period=month, order="asc", limit=10, weak_only=True, met_only=True
+        )
+        weak = await ask(rpc, request)
+        row = periods[month]
+        expected = [ward["cell_a"]] if row["rating"] in ("poor", "average") and row["regular_held"] else []
+        assert [item["cell_id"] for item in weak["items"]] == expected and weak["total"] == len(expected), month
+        assert all(item["regular_held"] > 0 for item in weak["items"])
+    for period, weak_only in (("2026-Q1", True), ("2026", True), (months[0], False)):
+        request = evaluation.GetCommitteeRanking(
+            committee_id=ward["committee"], period=period, order="asc", limit=10, weak_only=weak_only, met_only=True
+        )
+        error = await rpc_error(ask(rpc, request))
+        assert (error.code, error.field) == ("invalid", "met_only"), period
 
 
 async def test_a_period_not_begun_or_before_any_data_is_not_rated_poor(rpc: RpcClient, ward: dict[str, str]) -> None:

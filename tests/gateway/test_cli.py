@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import jwt
 
+from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
 ROOT = Path(__file__).parents[2]
@@ -64,10 +65,10 @@ async def test_issue_token_records_the_account_and_prints_a_token(database_url: 
 
 
 async def test_issue_token_registers_a_scoped_integration_accounts_sources(
-    database_url: str, db: asyncpg.Connection
+    database_url: str, db: asyncpg.Connection, amqp_url: str, world: World
 ) -> None:
     sub = random_id("feed")
-    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_LOG_JSON": "true"}
+    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_AMQP_URL": amqp_url, "CHIBO_LOG_JSON": "true"}
     command = [sys.executable, "-m", "services.gateway", "issue-token", "--role", "integration", "--sub", sub]
     sources = ["--source", "urn:test:cell-feed", "--source", "urn:test:cell-feed-2"]
     result = await asyncio.to_thread(
@@ -99,3 +100,56 @@ async def test_issue_token_registers_a_scoped_integration_accounts_sources(
         check=False,
     )
     assert refused.returncode == 2 and "sources:" in refused.stderr
+
+
+def issue(env: dict[str, str], *args: str) -> "subprocess.CompletedProcess[str]":
+    """`python -m services.gateway issue-token ARGS --json` with `env`."""
+    command = [sys.executable, "-m", "services.gateway", "issue-token", *args, "--json"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+async def test_issue_token_reserves_the_sources_in_meetings_before_it_prints_the_token(
+    database_url: str, amqp_url: str, world: World
+) -> None:
+    """An account made with `issue-token` had its sources open to every other sender until the running gateway's
+    next periodic sync (CHIBO_SOURCE_SYNC_SECONDS, 30 s); an account made through the API, at once. The command now
+    sends meetings the registry itself (SyncSources, as the gateway does) before it prints the token."""
+    sub, source = random_id("feed"), f"urn:test:{random_id('feed')}"
+    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_AMQP_URL": amqp_url, "CHIBO_LOG_JSON": "true"}
+    syncs = len(world.synced_sources)
+    result = await asyncio.to_thread(
+        issue, env, "--role", "integration", "--sub", sub, "--unit", world.ward_a, "--source", source
+    )
+    assert result.returncode == 0, result.stderr
+    # no waiting: the command returned after meetings answered
+    assert len(world.synced_sources) > syncs
+    assert source in world.synced_sources[-1].get(world.ward_a, [])
+    # a new token for the same account without sources releases them the same way
+    result = await asyncio.to_thread(issue, env, "--role", "integration", "--sub", sub, "--unit", world.ward_a)
+    assert result.returncode == 0, result.stderr
+    assert source not in world.synced_sources[-1].get(world.ward_a, [])
+
+
+async def test_issue_token_records_nothing_when_meetings_cannot_be_reached(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    """Without RabbitMQ (or meetings) the sources cannot be reserved: the command says so and exits 3, and the
+    account is not recorded (its transaction is rolled back), so no account holds sources meetings does not know."""
+    sub, source = random_id("feed"), f"urn:test:{random_id('feed')}"
+    env = {
+        **os.environ,
+        "CHIBO_DATABASE_URL": database_url,
+        "CHIBO_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",  # nothing listens there
+        "CHIBO_RPC_TIMEOUT": "3",
+        "CHIBO_LOG_JSON": "true",
+    }
+    result = await asyncio.to_thread(
+        issue, env, "--role", "integration", "--sub", sub, "--unit", "xa-1", "--source", source
+    )
+    assert result.returncode == 3, (result.returncode, result.stderr)
+    assert "could not be reserved in meetings" in result.stderr and "Nothing was recorded" in result.stderr
+    assert result.stdout.strip() == ""  # no token
+    assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
+    # an account without sources needs no meetings: it is recorded as before
+    plain = await asyncio.to_thread(issue, env, "--role", "secretary", "--unit", "cell-9", "--sub", random_id("sec"))
+    assert plain.returncode == 0, plain.stderr

@@ -93,7 +93,8 @@ async def test_meetings_gets_a_new_accounts_sources_at_once_and_loses_them_when_
 ) -> None:
     """A trial's province-wide feed used a new account's source before that account's first call, and got in:
     meetings learned the sources only then. The gateway now sends every scoped account's sources when one is
-    created or disabled through the API (and every CHIBO_SOURCE_SYNC_SECONDS, for `issue-token`)."""
+    created or disabled through the API (`issue-token` itself, tests/gateway/test_cli.py), and every
+    CHIBO_SOURCE_SYNC_SECONDS."""
     source, sub = f"urn:test:{random_id('feed')}", random_id("int")
     created = await create(
         client, headers["admin"], sub=sub, role="integration", unit_id=world.ward_a, sources=[source]

@@ -97,12 +97,13 @@ def test_my_page_is_offered_only_to_whom_it_answers(role: Role, own_page: bool) 
 
 @pytest.mark.parametrize("running", [True, False])
 def test_a_period_not_ended_says_how_its_figures_read(running: bool) -> None:
-    """On the 1st of a month every cell that has not met yet reads Kém for it: the page says the period is still
-    running and why, and says nothing of the kind for a closed one."""
+    """Early in a month many cells have not met yet: the page says the period is still running and how such a cell
+    is counted (apart, not Kém, until the month ends), and says nothing of the kind for a closed one."""
     page = committee_page(rollup({"poor": 6}, []), running=running)
     notice = (
-        "Tháng 11/2026 chưa kết thúc: số liệu tính các buổi sinh hoạt đã tổ chức đến nay; chi bộ nào trong tháng này"
-        " chưa sinh hoạt thì tạm tính là Kém cho đến khi sinh hoạt."
+        "Tháng 11/2026 chưa kết thúc: số liệu tính các buổi sinh hoạt đã tổ chức đến nay. Chi bộ chưa sinh hoạt trong"
+        " tháng được thống kê riêng là “chưa sinh hoạt”, chưa xếp loại, và điểm trung bình chỉ tính các chi bộ đã"
+        " sinh hoạt; hết tháng mà chi bộ vẫn chưa sinh hoạt thì xếp loại Kém."
     )
     assert (notice in page) is running
     assert ('id="in-progress"' in page) is running

@@ -94,7 +94,8 @@ class CellRankRead(evaluation.CellRankReply):
 
 class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     """A committee's subtree for one period; `in_progress` while the period has not ended (every cell that has
-    not met yet in the month in progress counts as Poor until it does, as in score.cell.updated.v1)."""
+    not met yet in the month in progress counts as Poor until it does, as in score.cell.updated.v1; `irregular`
+    says how many of them there are)."""
 
     in_progress: bool = False
     by_rating: ByRatingRead

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -10,13 +11,15 @@ from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web.collation import by_name, by_name_values
 from services.gateway.web.i18n import _, format_number, format_period, format_rating, parse_moment
-from shared.contracts.evaluation_rpc import GetFramework
+from shared.contracts.evaluation_rpc import GetCommitteeRanking, GetFramework
 from shared.contracts.meetings_rpc import UnitReply
 from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
 
 RATING_ORDER = ("good", "fair", "average", "poor")
 RATING_COLOURS = {"good": "#1b7f3b", "fair": "#2f6fb3", "average": "#c98a00", "poor": "#b3261e"}
+NOT_MET_COLOUR = "#8a8a8a"
+MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply) -> list[dict[str, str]]:
@@ -41,7 +44,11 @@ async def committee_overview(
         reads.get_committee_ranking(committee_id, period, principal, state, order="asc", limit=200, offset=0),
         reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
     )
-    ranks = {item["cell_id"]: item for item in ranking["items"]}
+    rollup = rollup_shown(rollup)
+    waiting = rollup["not_met_yet"] is not None
+    if waiting and rollup["weakest"]:
+        rollup["weakest"] = await weakest_met(state, committee_id, period, limit=len(rollup["weakest"]))
+    ranks = {item["cell_id"]: month_shown(item, running=waiting) for item in ranking["items"]}
     children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
 
@@ -52,7 +59,7 @@ async def committee_overview(
             if exc.field != "period":
                 raise
             return None  # a sub-committee whose data begins later: no figures, rather than all Kém
-        return found
+        return rollup_shown(found)
 
     sub_rollups = await asyncio.gather(*(sub_rollup(unit["id"]) for unit in sub_committees))
     by_id = {unit["id"]: rollup_of for unit, rollup_of in zip(sub_committees, sub_rollups, strict=True)}
@@ -62,17 +69,36 @@ async def committee_overview(
             children.append({**unit, "score": child.get("score"), "cells": child.get("cells"), "rollup": child or None})
         else:
             rank = ranks.get(unit["id"], {})
-            children.append({**unit, "score": rank.get("score"), "rating": rank.get("rating")})
+            children.append(
+                {
+                    **unit,
+                    "score": rank.get("score"),
+                    "rating": rank.get("rating"),
+                    "not_met_yet": rank.get("not_met_yet"),
+                }
+            )
     children = by_name(children, lambda child: child.get("name") or child["id"])
     late = [item for item in inbox["items"] if str(item.get("rule") or "").startswith("minutes_late")]
     return {"rollup": rollup, "children": children, "inbox": inbox["items"], "late_minutes": late}
 
 
+async def weakest_met(state: GatewayState, committee_id: str, period: str, *, limit: int) -> list[dict[str, Any]]:
+    """The weakest cells of the month in progress among those that have met (evaluation's `met_only`): the cells not
+    met yet are Poor at 0 there and would fill the list, though they are not weak, only not over. The caller has read
+    the committee's roll-up, which checked the viewer's scope."""
+    page = await state.rpc.call(
+        GetCommitteeRanking(
+            committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=True
+        )
+    )
+    return [month_shown(item.model_dump(), running=True) for item in page.items]
+
+
 async def committee_trend(
     state: GatewayState, principal: Principal, committee_id: str, months: list[str]
 ) -> list[dict[str, Any]]:
-    """The committee's roll-up for each month (oldest first); a month not rated (before the unit's data) has no
-    figures, so the chart leaves a gap rather than drawing it as 0."""
+    """The committee's roll-up for each month (oldest first) as rollup_shown reads it; a month not rated (before the
+    unit's data) has no figures, so the chart leaves a gap rather than drawing it as 0."""
 
     async def month_rollup(month: str) -> dict[str, Any]:
         try:
@@ -81,27 +107,33 @@ async def committee_trend(
             if exc.field != "period":
                 raise
             return {"period": month, "score": None, "attendance_rate": None, "regularity": None}
-        return rollup
+        return rollup_shown(rollup)
 
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
 
-def ratings_chart(by_rating: dict[str, int]) -> str:
-    """The ECharts option of the cells-by-rating bar chart, as JSON for the page."""
+def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) -> str:
+    """The ECharts option of the cells-by-rating bar chart, as JSON for the page; in the month in progress a last
+    bar of the cells that have not met yet (rollup_shown), apart from the ratings."""
+    bars = [
+        {"value": int(by_rating.get(rating, 0)), "itemStyle": {"color": RATING_COLOURS[rating]}}
+        for rating in RATING_ORDER
+    ]
+    names = [format_rating(rating) for rating in RATING_ORDER]
+    if not_met_yet is not None:
+        bars.append({"value": int(not_met_yet), "itemStyle": {"color": NOT_MET_COLOUR}})
+        names.append(_("Not met yet"))
     option = {
         "aria": {"enabled": True},
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 32},
-        "xAxis": {"type": "category", "data": [format_rating(rating) for rating in RATING_ORDER]},
+        "xAxis": {"type": "category", "data": names},
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [
             {
                 "type": "bar",
                 "name": _("Cells"),
                 "label": {"show": True, "position": "top"},
-                "data": [
-                    {"value": int(by_rating.get(rating, 0)), "itemStyle": {"color": RATING_COLOURS[rating]}}
-                    for rating in RATING_ORDER
-                ],
+                "data": bars,
             }
         ],
     }
@@ -146,14 +178,46 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def month_shown(row: dict[str, Any]) -> dict[str, Any]:
-    """A month's rating row as a page shows it: the running month before the cell's regular meeting has no rating
-    or score yet, only `not_met_yet` (evaluation counts it as Poor, 0, until the meeting: DOMAIN.md "Quality
-    evaluation", Periods)."""
+def month_shown(row: dict[str, Any], *, running: bool | None = None) -> dict[str, Any]:
+    """A cell's month (its rating row, or its line of a committee's ranking) as a page shows it: the running month
+    before the cell's regular meeting has no rating or score yet, only `not_met_yet` (evaluation counts it as Poor,
+    0, until the meeting; once the month has closed it is Kém: DOMAIN.md "Quality evaluation", Periods). `running`:
+    whether the month is still running, by default the row's own `in_progress` flag."""
     flags = row.get("flags") or []
-    if "in_progress" in flags and "no_regular_meeting" in flags:
+    if running is None:
+        running = "in_progress" in flags
+    if running and ("no_regular_meeting" in flags or row.get("regular_held") == 0):
         return {**row, "rating": None, "score": None, "not_met_yet": True}
     return row
+
+
+def running_month(rollup: dict[str, Any]) -> bool:
+    """Whether a committee's roll-up is of the month in progress, with the count of its cells that have not met yet
+    (`irregular`; an older evaluation service without it leaves the roll-up as it rated it)."""
+    return (
+        bool(rollup.get("in_progress"))
+        and MONTH.fullmatch(rollup["period"]) is not None
+        and (rollup.get("irregular") is not None)
+    )
+
+
+def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
+    """A committee's roll-up as its pages and exports show it: in the month in progress the cells that have not met
+    yet are counted apart (`not_met_yet`), not among the Kém cells nor at 0 in the average score, and its weakest
+    cells read as month_shown; a closed month, a quarter or a year stays as evaluation rated it (`not_met_yet`
+    None)."""
+    if not running_month(rollup):
+        return {**rollup, "not_met_yet": None}
+    waiting = int(rollup["irregular"])
+    by_rating = dict(rollup.get("by_rating") or {})
+    by_rating["poor"] = max(0, int(by_rating.get("poor", 0)) - waiting)
+    return {
+        **rollup,
+        "by_rating": by_rating,
+        "not_met_yet": waiting,
+        "score": rollup.get("met_score"),
+        "weakest": [month_shown(item, running=True) for item in rollup.get("weakest") or []],
+    }
 
 
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:

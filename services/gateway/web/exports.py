@@ -15,6 +15,7 @@ from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web import pdf
 from services.gateway.web.collation import by_name
+from services.gateway.web.data import month_shown, rollup_shown
 from services.gateway.web.i18n import (
     _,
     format_moment,
@@ -45,8 +46,9 @@ async def all_ranked(state: GatewayState, principal: Principal, committee_id: st
 
 
 async def report(state: GatewayState, principal: Principal, committee_id: str, period: str) -> dict[str, Any]:
-    """The committee's roll-up and one row per cell (its period figures from the API)."""
-    rollup = await reads.get_committee_rollup(committee_id, period, principal, state)
+    """The committee's roll-up and one row per cell (its period figures from the API), as the committee's page reads
+    them (data.rollup_shown, data.month_shown): in the month in progress a cell that has not met yet is apart."""
+    rollup = rollup_shown(await reads.get_committee_rollup(committee_id, period, principal, state))
     ranked = await all_ranked(state, principal, committee_id, period)
     gate = asyncio.Semaphore(8)
 
@@ -56,7 +58,8 @@ async def report(state: GatewayState, principal: Principal, committee_id: str, p
         return next((item for item in page["items"] if item["period"] == period), {})
 
     details = await asyncio.gather(*(figures(item["cell_id"]) for item in ranked))
-    rows = [{**item, **detail} for item, detail in zip(ranked, details, strict=True)]
+    waiting = rollup["not_met_yet"] is not None
+    rows = [month_shown({**item, **detail}, running=waiting) for item, detail in zip(ranked, details, strict=True)]
     return {"rollup": rollup, "rows": rows}
 
 
@@ -93,7 +96,7 @@ def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
         str(row["cell_id"]),
         str(row.get("name") or row["cell_id"]),
         format_number(row.get("score")) if row.get("score") is not None else "",
-        format_rating(row.get("rating")) if row.get("rating") else "",
+        _("Not met yet") if row.get("not_met_yet") else format_rating(row.get("rating")) if row.get("rating") else "",
         *((format_period(period), period_status(period)) if period is not None else ()),
         str(row.get("regular_held", "")),
         str(row.get("thematic_held", "")),
@@ -143,9 +146,10 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
         (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
         *((format_rating(key), str(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
+        *(((_("Not met yet"), str(rollup["not_met_yet"])),) if rollup.get("not_met_yet") is not None else ()),
     ]
     subtitle = f"{unit['name']} — {format_period(period)}"
-    if running(period):  # the month in progress counts as Poor for every cell that has not met yet
+    if running(period):  # figures still moving as cells meet
         subtitle += f" ({_('in progress (provisional)')})"
     return pdf.report_pdf(
         title=_("Report on party cell meetings"),

@@ -55,7 +55,9 @@ async def committee_page(
         crumbs=crumbs,
         unrated=None,
         running=periods.running(period),
-        ratings_chart=data.ratings_chart(overview["rollup"].get("by_rating") or {}),
+        ratings_chart=data.ratings_chart(
+            overview["rollup"].get("by_rating") or {}, not_met_yet=overview["rollup"]["not_met_yet"]
+        ),
         trend_chart=data.trend_chart(trend),
         trend=trend,
         **overview,

@@ -1,0 +1,211 @@
+"""The month in progress on a committee's pages and exports: a cell that has not met yet is "chưa sinh hoạt",
+counted apart from the ratings, never Kém; once the month has closed it is Kém (DOMAIN.md, Periods).
+
+The roll-up and ranking are given as the gateway's read functions return them (evaluation's figures with the
+gateway's `in_progress`), then read through the pages' own helpers and templates, without a running system."""
+
+import csv
+import io
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from pypdf import PdfReader
+
+from services.gateway.auth import Role
+from services.gateway.web import data, periods
+from services.gateway.web.core import environment
+from services.gateway.web.exports import report_csv, report_document
+
+PERIOD = "2026-12"
+WARD = {"id": "xa-hoa-binh", "name": "Đảng ủy xã Hòa Bình", "kind": "committee"}
+
+
+def ranking() -> list[dict[str, Any]]:
+    """Five cells of a commune in the month: two have met (one rated Tốt, one Kém at 40), three have not (one with
+    its month stored Kém at 0, two without a stored month), as evaluation ranks them (worst first)."""
+    return [
+        {"cell_id": "thon-3", "name": "Chi bộ thôn 3", "score": 0.0, "rating": "poor", "regular_held": 0},
+        {"cell_id": "thon-4", "name": "Chi bộ thôn 4", "score": 0.0, "rating": "poor", "regular_held": 0},
+        {"cell_id": "thon-5", "name": "Chi bộ thôn 5", "score": 0.0, "rating": "poor", "regular_held": 0},
+        {"cell_id": "thon-2", "name": "Chi bộ thôn 2", "score": 40.0, "rating": "poor", "regular_held": 1},
+        {"cell_id": "thon-1", "name": "Chi bộ thôn 1", "score": 95.0, "rating": "good", "regular_held": 1},
+    ]
+
+
+def rollup(*, in_progress: bool) -> dict[str, Any]:
+    """The commune's roll-up of the month: evaluation counts the three cells without a meeting as Kém at 0."""
+    return {
+        "committee_id": WARD["id"],
+        "period": PERIOD,
+        "cells": 5,
+        "by_rating": {"good": 1, "fair": 0, "average": 0, "poor": 4},
+        "regularity": 0.4,
+        "attendance_rate": 0.9,
+        "speaking_rate": 0.5,
+        "thematic_coverage": 0.4,
+        "score": 27.0,
+        "met_score": 67.5,
+        "irregular": 3,
+        "trend": {},
+        "weakest": ranking()[:4],
+        "in_progress": in_progress,
+    }
+
+
+def committee_page(shown: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    """The committee page of a roll-up as rollup_shown reads it, rendered as the officer's page renders it."""
+    return (
+        environment()
+        .get_template("committee.html")
+        .render(
+            viewer=SimpleNamespace(
+                role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None
+            ),
+            unit=WARD,
+            period=PERIOD,
+            choices=periods.choices(PERIOD),
+            crumbs=[],
+            unrated=None,
+            running=shown["in_progress"],
+            ratings_chart=data.ratings_chart(shown["by_rating"], not_met_yet=shown["not_met_yet"]),
+            trend_chart=data.trend_chart([shown]),
+            trend=[shown],
+            rollup=shown,
+            children=children,
+            inbox=[],
+            late_minutes=[],
+        )
+    )
+
+
+def cell_children(shown: dict[str, Any]) -> list[dict[str, Any]]:
+    """The commune's cells as the page lists them (committee_overview: each ranking line through month_shown)."""
+    running = shown["not_met_yet"] is not None
+    return [
+        {"id": item["cell_id"], "name": item["name"], "kind": "cell", **data.month_shown(item, running=running)}
+        for item in ranking()
+    ]
+
+
+def between(page: str, start: str, end: str) -> str:
+    """The text of the page from `start` to the next `end`."""
+    at = page.index(start)
+    return page[at : page.index(end, at)]
+
+
+def rating_counts(page: str) -> dict[str, str]:
+    """The counts of the cells-by-rating table, by rating (and `not_met_yet`)."""
+    table = between(page, '<table class="compact">', "</table>")
+    counts = {}
+    for key in ("good", "fair", "average", "poor"):
+        marker = f'data-rating-count="{key}">'
+        counts[key] = between(table, marker, "<")[len(marker) :]
+    if "data-not-met-yet-count>" in table:
+        counts["not_met_yet"] = between(table, "data-not-met-yet-count>", "<")[len("data-not-met-yet-count>") :]
+    return counts
+
+
+def test_in_the_running_month_cells_not_met_yet_are_counted_apart_not_as_kem() -> None:
+    shown = data.rollup_shown(rollup(in_progress=True))
+    page = committee_page(shown, cell_children(shown))
+    assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "1", "not_met_yet": "3"}
+    assert '<th scope="col">Chưa sinh hoạt</th>' in page
+    chart = json.loads(data.ratings_chart(shown["by_rating"], not_met_yet=shown["not_met_yet"]))
+    assert chart["xAxis"]["data"] == ["Tốt", "Khá", "Trung bình", "Kém", "Chưa sinh hoạt"]
+    assert [bar["value"] for bar in chart["series"][0]["data"]] == [1, 0, 0, 1, 3]
+    # the average score is that of the two cells that met, not dragged to 27 by three zeros
+    assert between(page, 'data-figure="score">', "<") == 'data-figure="score">67,5'
+    rows = between(page, 'id="children"', "</table>")
+    for cell in ("thon-3", "thon-4", "thon-5"):
+        row = between(rows, f'data-unit="{cell}"', "</tr>")
+        assert "chưa sinh hoạt" in row and "Kém" not in row and "0,0" not in row
+    assert "Kém" in between(rows, 'data-unit="thon-2"', "</tr>")
+    # even where the weakest cells still hold one not met yet (an evaluation without met_only), it is not Kém
+    weakest = between(page, 'id="weakest"', "</ol>")
+    assert between(weakest, 'data-cell="thon-3"', "</li>").count("chưa sinh hoạt") == 1
+    assert "Kém" not in between(weakest, 'data-cell="thon-3"', "</li>")
+    assert "40" in between(weakest, 'data-cell="thon-2"', "</li>")
+    notice = between(page, 'id="in-progress"', "</p>")
+    assert "Chi bộ chưa sinh hoạt trong tháng được thống kê riêng là “chưa sinh hoạt”, chưa xếp loại" in notice
+    assert "hết tháng mà chi bộ vẫn chưa sinh hoạt thì xếp loại Kém" in notice
+    assert "tạm tính là Kém" not in page
+
+
+def test_once_the_month_has_closed_a_cell_that_never_met_is_kem() -> None:
+    shown = data.rollup_shown(rollup(in_progress=False))
+    page = committee_page(shown, cell_children(shown))
+    assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "4"}
+    assert "hưa sinh hoạt" not in page
+    assert between(page, 'data-figure="score">', "<") == 'data-figure="score">27'
+    rows = between(page, 'id="children"', "</table>")
+    assert "Kém" in between(rows, 'data-unit="thon-3"', "</tr>")
+    assert "Kém" in between(between(page, 'id="weakest"', "</ol>"), 'data-cell="thon-3"', "</li>")
+    chart = json.loads(data.ratings_chart(shown["by_rating"], not_met_yet=shown["not_met_yet"]))
+    assert [bar["value"] for bar in chart["series"][0]["data"]] == [1, 0, 0, 4]
+
+
+def test_a_sub_committee_line_says_how_many_of_its_cells_have_not_met_yet() -> None:
+    province = {**WARD, "id": "tinh", "name": "Tỉnh ủy Demo"}
+    for in_progress, words in ((True, "1 tốt, 1 kém, 3 chưa sinh hoạt"), (False, "1 tốt, 4 kém")):
+        shown = data.rollup_shown(rollup(in_progress=in_progress))
+        child = {**WARD, "score": shown["score"], "cells": shown["cells"], "rollup": shown}
+        page = committee_page(data.rollup_shown(rollup(in_progress=in_progress)) | {"committee_id": "tinh"}, [child])
+        line = between(page, f'data-unit="{WARD["id"]}"', "</tr>")
+        assert words in line, line
+        assert province["name"] not in line
+
+
+def report(*, in_progress: bool) -> dict[str, Any]:
+    """The committee's report as exports.report assembles it from the roll-up and each ranked cell's month."""
+    shown = data.rollup_shown(rollup(in_progress=in_progress))
+    running = shown["not_met_yet"] is not None
+    flags = ["in_progress"] if in_progress else []
+    details = {
+        "thon-1": {"regular_held": 1, "thematic_held": 0, "flags": flags},
+        "thon-2": {"regular_held": 1, "thematic_held": 0, "flags": flags},
+        "thon-3": {"regular_held": 0, "thematic_held": 0, "flags": [*flags, "no_regular_meeting"]},
+    }
+    rows = [data.month_shown({**item, **details.get(item["cell_id"], {})}, running=running) for item in ranking()[::-1]]
+    return {"rollup": shown, "rows": rows}
+
+
+def test_the_report_exports_say_chua_sinh_hoat_in_the_running_month_and_kem_once_closed() -> None:
+    for in_progress, waiting in ((True, "Chưa sinh hoạt"), (False, "Kém")):
+        found = report(in_progress=in_progress)
+        table = report_csv(found["rows"], period=PERIOD)
+        rows = {row[0]: row for row in csv.reader(io.StringIO(table.decode("utf-8-sig")), delimiter=";")}
+        for cell in ("thon-3", "thon-4", "thon-5"):
+            assert rows[cell][3] == waiting
+            assert rows[cell][2] == ("" if in_progress else "0")
+        assert rows["thon-2"][3] == "Kém" and rows["thon-1"][3] == "Tốt"
+        document = report_document(WARD, PERIOD, found)
+        text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
+        assert ("Chưa sinh hoạt" in text) is in_progress
+        assert text.count("Kém") == (2 if in_progress else 5), text  # the Kém figure and thon-2's row (+ three)
+
+
+def test_month_shown_reads_a_ranking_line_by_its_regular_meetings_only_while_the_month_runs() -> None:
+    waiting = {"cell_id": "thon-3", "score": 0.0, "rating": "poor", "regular_held": 0}
+    met = {"cell_id": "thon-2", "score": 40.0, "rating": "poor", "regular_held": 1}
+    assert data.month_shown(waiting, running=True) == {**waiting, "rating": None, "score": None, "not_met_yet": True}
+    assert data.month_shown(waiting, running=False) == waiting
+    assert data.month_shown(met, running=True) == met
+    older = {"cell_id": "thon-3", "score": 0.0, "rating": "poor"}  # an evaluation service without regular_held
+    assert data.month_shown(older, running=True) == older
+    assert data.rollup_shown({**rollup(in_progress=True), "irregular": None})["by_rating"]["poor"] == 4
+    quarter = data.rollup_shown({**rollup(in_progress=True), "period": "2026-Q4"})
+    assert quarter["by_rating"]["poor"] == 4 and quarter["not_met_yet"] is None
+
+
+def test_the_weakest_cells_of_the_running_month_are_those_that_met_and_were_rated_weak() -> None:
+    """committee_overview replaces the roll-up's weakest cells by evaluation's `met_only` page (data.weakest_met):
+    the cells not met yet would otherwise fill the list at 0."""
+    shown = data.rollup_shown(rollup(in_progress=True))
+    shown["weakest"] = [data.month_shown(item, running=True) for item in ranking() if item["regular_held"]][:1]
+    weakest = between(committee_page(shown, cell_children(shown)), 'id="weakest"', "</ol>")
+    assert 'data-cell="thon-2"' in weakest and "Kém" in weakest and "40" in weakest
+    assert "thon-3" not in weakest and "chưa sinh hoạt" not in weakest
+    shown["weakest"] = []  # nobody that met is weak: said so, not "no cell rated yet"
+    weakest = between(committee_page(shown, cell_children(shown)), 'id="weakest"', "</ol>")
+    assert "Không có chi bộ nào xếp loại Trung bình hoặc Kém." in weakest
