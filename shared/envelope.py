@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -43,7 +44,26 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 ExtensionValue = Annotated[str, StringConstraints(pattern=EXTENSION_VALUE.pattern)]
 """An extension attribute's value: at most 128 characters of `A-Za-z0-9._:-` (CONTRACT.md)."""
-Uri = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+_URI_REFERENCE = re.compile(
+    r"(?:[A-Za-z][A-Za-z0-9+.-]*:|(?=[^:/?#]*(?:[/?#]|$)))(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*"
+)
+"""RFC 3986 URI-reference, as CloudEvents' `source` is: a scheme, or a relative reference whose first segment has no
+colon; then only URI characters and whole percent-encodings (no space, no raw non-ASCII)."""
+
+
+def is_uri_reference(value: str) -> bool:
+    """Whether `value` is a URI-reference (RFC 3986 section 4.1), as a CloudEvents `source` must be."""
+    return _URI_REFERENCE.fullmatch(value) is not None
+
+
+def _uri_reference(value: str) -> str:
+    """`value` if it is a URI-reference (is_uri_reference), else ValueError."""
+    if not is_uri_reference(value):
+        raise ValueError("not a URI reference (RFC 3986), such as urn:example:system or https://example.vn/system")
+    return value
+
+
+Uri = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_uri_reference)]
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -77,6 +77,9 @@ async def test_sources_are_refused_where_they_do_not_belong(
         {"role": "committee_officer", "unit_id": world.ward_a, "sources": ["urn:test:x"]},
         {"role": "integration", "unit_id": world.ward_b, "sources": ["urn:chibo:meetings"]},
         {"role": "integration", "unit_id": world.ward_b, "sources": [taken]},
+        # not a URI reference (CONTRACT.md: a URI naming the sending system): events under it would be rejected
+        {"role": "integration", "unit_id": world.ward_b, "sources": ["sổ tay đảng viên"]},
+        {"role": "integration", "unit_id": world.ward_b, "sources": [" urn:test:y"]},
     ]
     for body in cases:
         refused = await create(client, admin, **body)

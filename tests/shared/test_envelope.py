@@ -60,6 +60,26 @@ def test_rejects_a_bad_envelope_naming_the_field(raw: object, field: str) -> Non
 
 
 @pytest.mark.parametrize(
+    "source", ["not a uri", "1abc:x", "a%2", "caf\u00e9", "urn:x y", "<urn:x>", "https://a.vn/\u00a0"]
+)
+def test_a_source_that_is_not_a_uri_reference_is_rejected_naming_it(source: str) -> None:
+    """CONTRACT.md: `source` is a URI naming the sending system (CloudEvents: a URI-reference). A name with spaces or
+    raw non-ASCII was accepted, and the event was then held or kept under a source no one can register."""
+    raw = envelope("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "x"}, source=source)
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(raw)))
+    assert caught.value.field == "source" and "URI reference" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "source", ["urn:chibo:handbook", "https://sotay.dangvien.vn/api?v=1", "/feeds/check-in", "x", "urn:a:%C3%A9"]
+)
+def test_uri_references_are_sources(source: str) -> None:
+    raw = envelope("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "x"}, source=source)
+    assert read_event(parse_envelope(json.dumps(raw))).source == source
+
+
+@pytest.mark.parametrize(
     ("event_type", "data", "field"),
     [
         (

@@ -24,7 +24,7 @@ from shared.contracts.meetings_rpc import (
     SyncSources,
     UnitReply,
 )
-from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, new_event
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, is_uri_reference, new_event
 from shared.refusals import refusal_code
 from shared.rpc import ReplyT, Request, RpcError
 
@@ -99,7 +99,8 @@ MAX_SOURCES = 20
 
 def check_sources(sources: Sequence[str], *, role: Role, unit_id: str | None, province_wide: bool) -> list[str]:
     """The sources to register, deduplicated and sorted; `invalid` naming `sources` when the account may not have
-    them (only a scoped integration account registers sources, each 1-256 characters, none of urn:chibo:)."""
+    them (only a scoped integration account registers sources, each a URI reference of 1-256 characters, none of
+    urn:chibo:, as CONTRACT.md's `source` is)."""
     wanted = sorted(set(sources))
     if not wanted:
         return []
@@ -110,9 +111,12 @@ def check_sources(sources: Sequence[str], *, role: Role, unit_id: str | None, pr
     if len(wanted) > MAX_SOURCES:
         raise RpcError("invalid", f"sources: at most {MAX_SOURCES} per account", field="sources")
     for source in wanted:
-        if not 1 <= len(source) <= 256 or source != source.strip():
+        if not 1 <= len(source) <= 256 or not is_uri_reference(source):
             raise RpcError(
-                "invalid", "sources: a source is 1-256 characters without surrounding spaces", field="sources"
+                "invalid",
+                f"sources: {source[:256]!r} is not a URI reference of 1-256 characters (RFC 3986), such as"
+                " urn:example:system or https://example.vn/system",
+                field="sources",
             )
         if source.startswith(RESERVED_SOURCE_PREFIX):
             raise RpcError(
