@@ -275,3 +275,28 @@ def test_a_running_quarter_is_not_poor_for_a_thematic_meeting_it_may_still_hold(
     # a thematic meeting held in the running month counts for the quarter before the month's regular one
     thematic = evaluate("2026-Q4", [*regular, meeting(12, "good", kind="thematic")], through="2026-12")
     assert (thematic.rating, thematic.thematic_held, thematic.months_counted) == ("good", 1, 2)
+
+
+def test_a_closed_month_recomputed_later_counts_only_its_own_meetings() -> None:
+    """A trial: October recomputed in December (an October meeting came in late) counted December's held meetings
+    too: 2 regular meetings held, attendance 95.1 % instead of 100 %, and the committee's October regularity fell
+    from 5 of 6 cells to 4 of 6. A period counts the running month's meetings only if that month is one of its own."""
+    october = meeting(10, "good", present=10, counted=10)
+    december = meeting(12, "fair", present=5, counted=10)
+    for period in ("2026-10", "2026-Q3", "2025"):
+        result = evaluate_period(
+            cell_id="c1",
+            period=period,
+            meetings=[october, december] if period == "2026-10" else [december],
+            rules=framework().period_rules,
+            through_month="2026-12",
+        )
+        assert result is not None
+        if period == "2026-10":
+            assert (result.regular_held, result.months_with_regular, result.present, result.counted) == (1, 1, 10, 10)
+        else:
+            assert (result.regular_held, result.present) == (0, 0)
+    # a running quarter still counts its running month's thematic meeting before that month's regular one
+    thematic = meeting(12, "good", kind="thematic", day=3)
+    quarter = evaluate("2026-Q4", [meeting(10, "good"), meeting(11, "good"), thematic], through="2026-12")
+    assert quarter.thematic_held == 1 and "no_thematic_meeting" not in quarter.flags

@@ -174,7 +174,13 @@ def evaluate_period(
         running_held = any(m.held and m.month == through_month and m.kind in REGULAR_KINDS for m in meetings)
         if not running_held:
             months = months[:-1]
-    in_period = [meeting for meeting in meetings if meeting.month in months or meeting.month == through_month]
+    # the running month's meetings count for a running period it belongs to even while that month is left out of
+    # `months` (a thematic meeting held this month counts for the quarter), never for a period it is not part of
+    in_period = [
+        meeting
+        for meeting in meetings
+        if meeting.month in months or (meeting.month == through_month and through_month in covered)
+    ]
     held = [meeting for meeting in in_period if meeting.held]
     month_scores: list[float] = []
     month_ratings: list[str] = []
