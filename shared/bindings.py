@@ -84,7 +84,7 @@ def binary_attributes(
         if attribute == "datacontenttype":
             continue  # the content type is the message's own content-type
         if attribute == "time" and prefix in AMQP_TIMESTAMP_PREFIXES and _is_integer(value):
-            value = datetime.fromtimestamp(value / 1000, VIETNAM_TZ)  # the AMQP binding's timestamp: ms since the epoch
+            value = _amqp_timestamp(value, name=str(name))
         if attribute in attributes:
             # two values for one attribute (ce-id twice, or ce_id beside cloudEvents:id): which one is meant is unknown
             raise InvalidEvent(
@@ -94,6 +94,17 @@ def binary_attributes(
             )
         attributes[attribute] = _header_text(value, attribute=attribute, percent_encoded=percent_encoded)
     return attributes
+
+
+def _amqp_timestamp(value: int, *, name: str) -> datetime:
+    """The AMQP binding's timestamp (ms since the epoch) as a time; InvalidEvent naming `time` when no time is
+    that far from 1970 (a number of 17 digits was a ValueError that dead-lettered its message)."""
+    try:
+        return datetime.fromtimestamp(value / 1000, VIETNAM_TZ)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidEvent(
+            f"time: the AMQP timestamp {value} ms in {name} is no time a calendar has", field="time", problem="header"
+        ) from None
 
 
 def _is_integer(value: Any) -> bool:

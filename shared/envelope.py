@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import to_json
 
 from shared.periods import VIETNAM_TZ
+from shared.plausible import day_problem
 from shared.reading import (
     EXTENSION_VALUE,
     MAX_DEPTH,
@@ -89,10 +90,19 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
-"""RFC 3339 with seconds and an offset; never a number or a number in text."""
-Day = Annotated[date, BeforeValidator(_iso_date)]
-"""A calendar date written YYYY-MM-DD."""
+def _plausible_day(value: date) -> date:
+    """`value` (a date, or a time's own date) if an event may carry it (shared.plausible.day_problem), else
+    ValueError."""
+    problem = day_problem(value.date() if isinstance(value, datetime) else value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_plausible_day)]
+"""RFC 3339 with seconds and an offset, in 1900-2199; never a number or a number in text."""
+Day = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_day)]
+"""A calendar date written YYYY-MM-DD, in 1900-2199."""
 
 DataT = TypeVar("DataT", bound=BaseModel)
 

@@ -44,6 +44,15 @@ def test_amqp_binding_prefixes_and_a_native_timestamp_are_read() -> None:
     assert incoming.event["time"] == "2025-12-01T07:00:00+07:00"
 
 
+@pytest.mark.parametrize("stamp", [99_999_999_999_999_999, -99_999_999_999_999_999, 10**30])
+def test_an_amqp_timestamp_no_calendar_has_is_refused_naming_time(stamp: int) -> None:
+    """A trial's `cloudEvents_time: 99999999999999999` was a ValueError (year 3170843) on every delivery, so the
+    message was retried and dead-lettered, never a rejection."""
+    with pytest.raises(InvalidEvent) as caught:
+        read_message({"cloudEvents_id": b"e1", "cloudEvents_time": stamp}, "application/json", b"{}", route="amqp")
+    assert caught.value.field == "time" and str(stamp) in caught.value.reason
+
+
 def test_the_content_type_decides_before_the_headers() -> None:
     assert read_message({"ce-id": "x"}, "application/cloudevents+json", b"{}", route="amqp").mode is Mode.STRUCTURED
     batch = read_message({}, "application/json", b"[]", route="amqp", routing_key="batch")

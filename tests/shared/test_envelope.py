@@ -1,6 +1,7 @@
 """The envelope and the contract models: what is accepted and how rejections name the field."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -348,3 +349,30 @@ def test_read_batch_names_the_items_over_the_per_event_limit() -> None:
     read = read_batch(json.dumps([small, large, small]))
     assert set(read.sizes) == {1} and read.sizes[1] > MAX_EVENT_BYTES
     assert read_batch(json.dumps([small, small])).sizes == {}
+
+
+SCHEDULED = {
+    "meeting_id": "m1",
+    "cell_id": "c1",
+    "kind": "regular",
+    "starts_at": "2026-11-10T19:30:00+07:00",
+    "location": "Nhà văn hóa",
+    "agenda": ["Kiểm điểm"],
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"time": "0001-01-01T00:00:00+07:00"}, "time"),
+        ({"time": "1899-12-31T23:59:59+07:00"}, "time"),
+        ({"data": SCHEDULED | {"notified_at": "0001-01-01T00:00:00+07:00"}}, "data.notified_at"),
+        ({"data": SCHEDULED | {"starts_at": "2200-01-01T00:00:00+07:00"}}, "data.starts_at"),
+    ],
+)
+def test_times_outside_1900_to_2199_are_rejected_naming_them(overrides: dict[str, Any], field: str) -> None:
+    """Year 1 at +07:00 is year 0 in UTC, and 9999-12-31 plus a day is no date: both failed the ingest with 500."""
+    raw = envelope("meeting.scheduled.v1", SCHEDULED) | overrides
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(raw)))
+    assert caught.value.field == field and "outside 1900-01-01 to 2199-12-31" in caught.value.reason

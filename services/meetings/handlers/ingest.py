@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
 
+import asyncpg
 import structlog
 from pydantic import BaseModel
 from pydantic_core import to_json
@@ -513,22 +514,79 @@ async def ingest_readings(
             )
         except Exception as exc:
             if len(chunk) == 1:
-                raise
-            log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
-            chunk_results = []
-            for reading in chunk:
-                chunk_results += await with_retries(
-                    lambda reading=reading: _judge_in_one_transaction(  # type: ignore[misc]
-                        [reading], uow_factory, route=route, scope=scope, sources=sources
-                    ),
-                    what="ingest_event",
-                )
+                chunk_results = [await _failed_alone(chunk[0], exc, uow_factory, route=route, scope=scope)]
+            else:
+                log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
+                chunk_results = [
+                    await _judge_alone(reading, uow_factory, route=route, scope=scope, sources=sources)
+                    for reading in chunk
+                ]
         for index, result in zip(plan, chunk_results, strict=True):
             results[index] = result
         counted = Counter((type_label(result.type), result.outcome) for result in chunk_results)
         for (label, outcome), count in counted.items():  # one metric update per type and outcome, not per event
             INGEST_EVENTS.labels(route, label, outcome).inc(count)
     return [result for result in results if result is not None]
+
+
+POISON_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    ArithmeticError,
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    RecursionError,
+)
+"""Failures one event causes whenever it is judged, however often (a value the database or the code cannot take: a
+defect, since reading should have refused it): the event is rejected on its own, kept for an operator to replay
+once fixed, and the events beside it go on. Any other failure (the database or broker away, a timeout) is the
+moment's, not the event's: it propagates, and the delivery is tried again."""
+
+
+async def _judge_alone(
+    reading: Reading,
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None,
+    sources: Sources,
+) -> IngestResult:
+    """One event of a failed chunk judged in a transaction of its own; a poison failure rejects it alone."""
+    try:
+        (result,) = await with_retries(
+            lambda: _judge_in_one_transaction([reading], uow_factory, route=route, scope=scope, sources=sources),
+            what="ingest_event",
+        )
+    except Exception as exc:
+        return await _failed_alone(reading, exc, uow_factory, route=route, scope=scope)
+    return result
+
+
+async def _failed_alone(
+    reading: Reading, exc: Exception, uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None
+) -> IngestResult:
+    """An event whose own transaction failed: rejected, stored and published, when the failure is its own
+    (POISON_ERRORS), so that it holds up no other event (a trial's member admitted on 9999-12-31 failed its batch's
+    HTTP call with 500 and dead-lettered an AMQP batch with the valid events after it); else `exc` is raised."""
+    if not isinstance(exc, POISON_ERRORS):
+        raise exc
+    log.error(
+        "ingest_event_failed",
+        event_id=reading.event_id,
+        source=reading.source,
+        event_type=reading.type,
+        error=repr(exc),
+        exc_info=exc,
+    )
+    error = InvalidEvent(
+        f"{reading.type or 'event'}: could not be applied ({type(exc).__name__}: {str(exc)[:300]}); stored for an"
+        " operator to replay once the cause is fixed"
+    )
+    async with uow_factory() as uow:
+        result = await _reject_reading(reading, error, uow, route=route, received_at=now(), scope=scope)
+        await uow.commit()
+    return result
 
 
 async def _judge_in_one_transaction(
