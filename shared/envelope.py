@@ -123,6 +123,8 @@ class CloudEvent(BaseModel):
     time: Timestamp
     datacontenttype: str = "application/json"
     subject: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    dataschema: Uri | None = None
+    """CloudEvents 1.0's optional URI of the schema `data` follows: read as a URI (the type fixes the schema here)."""
     data: dict[str, Any]
     correlationid: ExtensionValue | None = None
     causationid: ExtensionValue | None = None

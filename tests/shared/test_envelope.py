@@ -376,3 +376,13 @@ def test_times_outside_1900_to_2199_are_rejected_naming_them(overrides: dict[str
     with pytest.raises(InvalidEvent) as caught:
         read_event(parse_envelope(json.dumps(raw)))
     assert caught.value.field == field and "outside 1900-01-01 to 2199-12-31" in caught.value.reason
+
+
+def test_dataschema_is_a_core_attribute_read_as_a_uri() -> None:
+    """CloudEvents 1.0's optional `dataschema` was refused as an extension over 128 characters of A-Za-z0-9._:-."""
+    schema = "https://chibo.example/schemas/meeting.cancelled.v1"
+    raw = envelope("meeting.cancelled.v1", {"meeting_id": "m1", "reason": "x"}, dataschema=schema)
+    assert read_event(parse_envelope(json.dumps(raw))).envelope.dataschema == schema
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(raw | {"dataschema": "lược đồ"})))
+    assert caught.value.field == "dataschema"
