@@ -1,5 +1,6 @@
 """Event types owned by the meetings service: the facts of CONTRACT.md's "types in"."""
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -7,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from shared.contracts.base import Count, Day, EventData, Flag, Identifier, Items, Name, Text, Timestamp, Whole
+from shared.envelope import is_uri_reference
 
 
 class UnitKind(StrEnum):
@@ -180,10 +182,23 @@ class MeetingCancelled(EventData):
     reason: Annotated[Text, Field(min_length=1)]
 
 
+WEB_ADDRESS = re.compile(r"https?://[^/?#]+", re.IGNORECASE)
+"""An http(s) address with a host."""
+
+
 class DocumentItem(EventData):
     title: Name
     kind: DocumentKind
     url: Annotated[str, Field(max_length=2048)] | None = None
+    """Where members open the document: an http(s) address (a trial's `javascript:alert(1)` and `ftp://x` were
+    accepted)."""
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not (WEB_ADDRESS.match(value) and is_uri_reference(value)):
+            raise ValueError("the document's http or https address, such as https://example.vn/nghi-quyet.pdf")
+        return value
 
 
 class DocumentsPublished(EventData):

@@ -386,3 +386,20 @@ def test_dataschema_is_a_core_attribute_read_as_a_uri() -> None:
     with pytest.raises(InvalidEvent) as caught:
         read_event(parse_envelope(json.dumps(raw | {"dataschema": "lược đồ"})))
     assert caught.value.field == "dataschema"
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "ftp://example.vn/a.pdf", "https://", "http://a b.vn", "nq.pdf"]
+)
+def test_a_document_is_at_an_http_address(url: str) -> None:
+    """Members open documents by their address: `javascript:` and `ftp:` were accepted."""
+
+    def published(address: str) -> dict[str, Any]:
+        item = {"title": "Dự thảo nghị quyết", "kind": "draft_resolution", "url": address}
+        data = {"meeting_id": "m1", "published_at": "2026-11-01T08:00:00+07:00", "items": [item]}
+        return envelope("documents.published.v1", data)
+
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(published(url))))
+    assert caught.value.field == "data.items.0.url"
+    assert read_event(parse_envelope(json.dumps(published("http://x.vn")))).data.model_dump()["items"][0]["url"]
