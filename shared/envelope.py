@@ -35,6 +35,9 @@ from shared.reading import (
 )
 from shared.refusals import Refusal
 
+GATEWAY_SOURCE = "urn:chibo:gateway"
+"""The `source` of the events the gateway makes of people's commands (a secretary's form or API call), timed by
+this system's own clock when the command is made; no integration may send under it (urn:chibo: is reserved)."""
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 BATCH_ROUTING_KEY = "batch"

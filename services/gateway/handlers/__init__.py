@@ -24,11 +24,10 @@ from shared.contracts.meetings_rpc import (
     SyncSources,
     UnitReply,
 )
-from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, is_uri_reference, new_event
+from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, GATEWAY_SOURCE, is_uri_reference, new_event
 from shared.refusals import refusal_code
 from shared.rpc import ReplyT, Request, RpcError
 
-GATEWAY_SOURCE = "urn:chibo:gateway"
 SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
 
 

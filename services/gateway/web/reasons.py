@@ -82,6 +82,9 @@ BY_CODE = {
     RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: N_(
         "The committee of the assigned comrade is not a higher-level committee of this cell."
     ),
+    RefusalCode.MEETING_NOT_STARTED: N_(
+        "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
+    ),
 }
 """Rejections meetings gives a code (shared.refusals), said by the code whatever the English reason's wording."""
 WAITING_FOR = {

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.envelope import Event, InvalidEvent
+from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds
-from shared.plausible import event_time_problem, meeting_start_problem
+from shared.plausible import CLOCK_SKEW, event_time_problem, meeting_start_problem
 from shared.refusals import Refusal, RefusalCode
 
 Version = tuple[datetime, str]
@@ -262,6 +262,21 @@ def check_approval_moment(meeting: MeetingState, approved_at: datetime) -> None:
             f" ({meeting.starts_at.isoformat()}): minutes are adopted at or after the meeting",
             field="data.approved_at",
             refusal=Refusal(code=RefusalCode.APPROVED_BEFORE_MEETING),
+        )
+
+
+def check_command_after_start(meeting: MeetingState, *, source: str, time: datetime, what: str) -> None:
+    """Reject a secretary's command (the gateway's, `source` GATEWAY_SOURCE, timed by our clock) that records `what`
+    happens at a meeting before the meeting begins (CLOCK_SKEW aside): a trial's minutes and roster for a meeting
+    nine days ahead made it count as held and scored, and mailed the cell committee absences that had not happened.
+    Integrations' events are not judged so: their `time` is the sender's, and backfills and the benchmark's feeds
+    send a meeting's facts ahead of it."""
+    if source == GATEWAY_SOURCE and meeting.starts_at > time + CLOCK_SKEW:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting.meeting_id} begins {meeting.starts_at.isoformat()}; {what} is"
+            " recorded once it has begun",
+            field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_NOT_STARTED),
         )
 
 

@@ -162,6 +162,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, what="recording attendance")
+    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance")
     references = list(
         (f"data.records.{i}.member_id", record.member_id)
         for i, record in enumerate(data.records)
@@ -182,6 +183,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, what="submitting minutes")
+    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes")
     references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
     references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
@@ -214,6 +216,7 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, what="assessing it")
+    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its assessment")
     path = await uow.org.ancestors(meeting.cell_id)
     table = in_force(
         local_date(meeting.starts_at),

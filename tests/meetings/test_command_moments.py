@@ -1,0 +1,63 @@
+"""A secretary's command cannot record what happens at a meeting before it begins. A trial entered the roster and the
+minutes of a meeting nine days ahead through the web form and the API: the meeting counted as held and scored, left
+the members' upcoming meetings, and the cell committee was mailed about absences that had not happened."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.meetings import handlers
+from shared.envelope import GATEWAY_SOURCE, now
+from shared.refusals import RefusalCode
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+
+
+async def meeting_of(uow_factory: Any, *, starts_in: timedelta) -> tuple[str, str]:
+    """A fresh cell with one member and a regular meeting starting `starts_in` from now: (meeting id, member id)."""
+    cell, member, meeting = random_id("cell"), random_id("mem"), random_id("mtg")
+    sent = now().replace(microsecond=0)
+    results = await handlers.ingest_batch(
+        [
+            ev.unit(cell, time=sent - timedelta(days=30)),
+            ev.member(member, cell, time=sent - timedelta(days=30)),
+            ev.scheduled(meeting, cell, starts_at=sent + starts_in, time=sent - timedelta(days=1)),
+        ],
+        uow_factory,
+        route="test",
+    )
+    assert [result.outcome for result in results] == ["accepted"] * 3
+    return meeting, member
+
+
+def facts(meeting: str, member: str, *, source: str) -> list[dict[str, Any]]:
+    """The roster, the minutes and an assessment of the meeting, sent now under `source`."""
+    sent = now().replace(microsecond=0)
+    return [
+        ev.attendance(meeting, {member: "present"}, source=source, time=sent),
+        ev.minutes(meeting, chair_id=member, started_at=sent, source=source, time=sent),
+    ]
+
+
+async def test_a_secretarys_roster_and_minutes_for_a_meeting_still_ahead_are_refused(uow_factory: Any) -> None:
+    meeting, member = await meeting_of(uow_factory, starts_in=timedelta(days=9))
+    results = await handlers.ingest_batch(facts(meeting, member, source=GATEWAY_SOURCE), uow_factory, route="http")
+    assert [(result.outcome, result.field) for result in results] == [("rejected", "data.meeting_id")] * 2
+    assert all(result.refusal and result.refusal.code == RefusalCode.MEETING_NOT_STARTED for result in results)
+
+
+@pytest.mark.parametrize(
+    ("source", "starts_in"),
+    [
+        (GATEWAY_SOURCE, timedelta(minutes=10)),  # the secretary records at the door: within the clock skew
+        (GATEWAY_SOURCE, -timedelta(hours=2)),  # after the meeting
+        ("urn:test:feed", timedelta(days=9)),  # an integration's time is its own: not judged so
+    ],
+)
+async def test_records_at_or_after_the_start_and_integrations_facts_are_taken(
+    uow_factory: Any, source: str, starts_in: timedelta
+) -> None:
+    meeting, member = await meeting_of(uow_factory, starts_in=starts_in)
+    results = await handlers.ingest_batch(facts(meeting, member, source=source), uow_factory, route="http")
+    assert [result.outcome for result in results] == ["accepted"] * 2
