@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from services.notifications.bootstrap import build_app
 from services.notifications.channels import SmtpSender
 from services.notifications.config import Settings
 from services.notifications.handlers.deliveries import deliver_due
@@ -18,12 +19,15 @@ from services.notifications.templates import format_when
 from services.notifications.unit_of_work import uow_factory
 from shared.envelope import CloudEvent
 from shared.periods import VIETNAM_TZ
+from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.conftest import SmtpInbox
-from tests.notifications.events import Province, event
+from tests.notifications.events import Province, event, publish, publish_batches
 from tests.notifications.fakes import Clock
 from tests.notifications.test_batches import as_batch
 from tests.notifications.test_handlers import handle
+from tests.notifications.test_service import deliveries_settled, plain_text, setup_projected
 from tests.support.ids import random_id
+from tests.support.running import eventually, running_app, settled
 
 HALL = "Nhà văn hóa khu phố Đông"
 WARD_HALL = "Hội trường Ủy ban nhân dân phường"
@@ -250,3 +254,42 @@ async def test_moving_back_and_forth_by_resent_schedules_notifies_every_move_one
         ), batched
         assert await notices(pool, other) == times_each(p, "meeting_scheduled", 1), batched
         assert await effective_start(pool, meeting_id) == (on_19, HALL)
+
+
+async def test_a_resent_schedule_through_the_broker_reaches_each_expected_member_once_however_often_it_comes(
+    settings: Settings, smtp: tuple[SmtpInbox, int], amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """The running service on the real broker: the meeting scheduled, then re-sent with a new time and place, that
+    snapshot published twice and once more in a batch message: one schedule mail and one change mail each."""
+    inbox, _ = smtp
+    p = Province()
+    meeting_id = random_id("mtg")
+    t = datetime.now(VIETNAM_TZ).replace(microsecond=0)
+    start = (t + timedelta(days=17)).replace(hour=19, minute=30, second=0)
+    later = start + timedelta(days=1)
+    resent = snapshot(p, meeting_id, later, time=t + timedelta(minutes=5), location=WARD_HALL)
+    people = [p.email(person) for person in expected_people(p)]
+
+    def mails(rule: str) -> list[list[EmailMessage]]:
+        return [[m for m in inbox.to(address) if str(m["X-Chibo-Rule"]) == rule] for address in people]
+
+    async with running_app(build_app(settings)):
+        await publish(amqp_url, p.setup())
+        await setup_projected(db, p)
+        await publish(amqp_url, [snapshot(p, meeting_id, start, time=t)])
+        await eventually(lambda: all(mails("meeting_scheduled")), timeout=60)
+        before = settled(NOTIFICATIONS_EVENTS.name)
+        await publish(amqp_url, [resent, resent])
+        await publish_batches(amqp_url, [resent])
+        await eventually(lambda: settled(NOTIFICATIONS_EVENTS.name) - before >= 3, timeout=60)
+        rules = {"meeting_scheduled", "meeting_rescheduled"}
+        await eventually(lambda: deliveries_settled(db, p.cell, rules), timeout=60, interval=0.2)
+    assert [len(each) for each in mails("meeting_scheduled")] == [1] * len(people)
+    changed = mails("meeting_rescheduled")
+    assert [len(each) for each in changed] == [1] * len(people)
+    assert all(each == changed[0] for each in changed)  # one mail to the whole cell
+    body = plain_text(changed[0][0])
+    assert f"dự kiến lúc {format_when(start)} tại {HALL} được chuyển sang lúc {format_when(later)} tại {WARD_HALL}" in (
+        body
+    )
+    assert inbox.to(p.email(p.exempt)) == []
