@@ -115,10 +115,19 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
     return message
 
 
-def mail_key(delivery: ClaimedDelivery) -> tuple[str, str, str, str | None, str, str]:
-    """The content of a delivery's mail: deliveries with equal keys get the very same text, so one mail carries it
-    to all of them (a personal text, a greeting by name, differs from every other and travels alone)."""
-    return (delivery.channel, delivery.rule, delivery.subject_id, delivery.cell_id, delivery.title, delivery.body)
+def mail_key(delivery: ClaimedDelivery) -> tuple[str, str, str, str, str | None, str, str]:
+    """The content of a delivery's mail: deliveries with equal keys are one notice (its rule, subject and period)
+    with the very same text, so one mail carries it to all of them (a personal text, a greeting by name, differs
+    from every other and travels alone; two changes of a meeting that read alike, 18 -> 19 twice, stay two mails)."""
+    return (
+        delivery.channel,
+        delivery.rule,
+        delivery.subject_id,
+        delivery.period,
+        delivery.cell_id,
+        delivery.title,
+        delivery.body,
+    )
 
 
 def audience(deliveries: Sequence[ClaimedDelivery]) -> str:

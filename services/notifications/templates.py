@@ -50,10 +50,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "báo cáo lý do với bí thư chi bộ trước buổi sinh hoạt.",
     ),
     r.MEETING_RESCHEDULED: (
-        "Thay đổi lịch sinh hoạt: $cell, nay vào $when",
-        "$greeting\n\nBuổi $meeting_kind$topic_part của $cell$previous_part được chuyển sang lúc $when "
-        "tại $location.$reason_line\n\n"
-        "Đề nghị các đồng chí lưu ý lịch mới và tham dự đầy đủ.",
+        "$change_title",
+        "$greeting\n\n$change_text$reason_line\n\nĐề nghị các đồng chí lưu ý $change_noted và tham dự đầy đủ.",
     ),
     r.MEETING_CANCELLED: (
         "Hủy buổi sinh hoạt: $cell, $when",
@@ -220,6 +218,38 @@ def content_text(values: dict[str, Any]) -> str:
     return "Nội dung sinh hoạt sẽ được chi bộ thông báo cụ thể."
 
 
+def change_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]:
+    """What a change notice (meeting_rescheduled) says changed, from the meeting now and what it replaced
+    (`previous_starts_at`, `previous_location`, `previous_kind`, `previous_topic`, when known): its title, its
+    sentence and what members should note. A start not known before reads as a move, as a move event says."""
+    starts_at, previous = values.get("starts_at"), values.get("previous_starts_at")
+    moved = not isinstance(previous, datetime) or previous != starts_at
+    old_place = str(values.get("previous_location") or "")
+    relocated = bool(old_place) and old_place != text["location"]
+    kind = f"{text['meeting_kind']}{text['topic_part']}"
+    meeting = f"{kind} của {text.get('cell', '')}"
+    if moved:
+        before = text["previous_part"] + (f" tại {old_place}" if relocated and text["previous_part"] else "")
+        return {
+            "change_title": f"Thay đổi lịch sinh hoạt: {text.get('cell', '')}, nay vào {text['when']}",
+            "change_text": f"Buổi {meeting}{before} được chuyển sang lúc {text['when']} tại {text['location']}.",
+            "change_noted": "thời gian, địa điểm mới" if relocated else "lịch mới",
+        }
+    if relocated:
+        return {
+            "change_title": f"Thay đổi địa điểm sinh hoạt: {text.get('cell', '')}, {text['when']}",
+            "change_text": f"Buổi {meeting} lúc {text['when']} được chuyển địa điểm từ {old_place} "
+            f"sang {text['location']}.",
+            "change_noted": "địa điểm mới",
+        }
+    return {
+        "change_title": f"Thay đổi buổi sinh hoạt: {text.get('cell', '')}, {text['when']}",
+        "change_text": f"Buổi sinh hoạt của {text.get('cell', '')} lúc {text['when']} tại {text['location']} "
+        f"được điều chỉnh thành buổi {kind}.",
+        "change_noted": "nội dung mới",
+    }
+
+
 def _text_values(values: dict[str, Any]) -> dict[str, str]:
     text: dict[str, str] = {}
     for key, value in values.items():
@@ -247,6 +277,7 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     previous = values.get("previous_starts_at")
     moved_from = isinstance(previous, datetime) and previous != starts_at
     text["previous_part"] = f" dự kiến lúc {format_when(previous)}" if moved_from and previous else ""
+    text |= change_texts(values, text)
     text["content_text"] = content_text(values)
     if "month" in values:
         text["month_label"] = format_period(str(values["month"]))

@@ -178,8 +178,14 @@ async def outcome(pool: asyncpg.Pool, p: Province) -> dict[str, Any]:
         rosters = await conn.fetch(
             "SELECT meeting_id, member_id, status FROM meeting_attendance WHERE meeting_id LIKE $1", f"{p.cell}%"
         )
+
+    def period(row: Any) -> dict[str, Any]:
+        # a change notice is keyed by the version of the fact that made it, whose id is the run's own
+        changed = row["period"].startswith("change:")
+        return dict(row) | ({"period": "change"} if changed else {})
+
     return {
-        "notices": sorted(tuple(generic(value) for value in row.values()) for row in notices),
+        "notices": sorted(tuple(generic(value) for value in period(row).values()) for row in notices),
         "jobs": sorted(tuple(generic(value) for value in row.values()) for row in jobs),
         "scores": sorted(tuple(generic(value) for value in row.values()) for row in scores),
         "meetings": sorted(tuple(generic(value) for value in row.values()) for row in meetings),

@@ -182,6 +182,15 @@ def test_only_identical_texts_are_grouped() -> None:
     assert "dv-0@example.vn" in str(build_email(personal[0], sender="a@b.vn")["To"])  # alone: addressed as before
 
 
+def test_two_notices_that_read_alike_are_two_mails() -> None:
+    """Two changes of one meeting can read alike (moved to the 19th, back to the 18th, to the 19th again): each is its
+    own notice (period), so a member pending both gets both, and each still goes to the whole cell in one mail."""
+    first = [ClaimedDelivery(**(claimed(n).__dict__ | {"period": "change:1"})) for n in range(3)]
+    again = [ClaimedDelivery(**(claimed(n).__dict__ | {"id": 10 + n, "period": "change:3"})) for n in range(3)]
+    planned = group_sends([*first, *again], {"email": SmtpSender(Settings())})
+    assert [[d.id for d in group] for group, _ in planned] == [[0, 1, 2], [10, 11, 12]]
+
+
 async def queue_cell_notice(pool: asyncpg.Pool, settings: Settings, clock: Clock, recipients: int) -> dict[str, int]:
     """One cell notice stored for `recipients` members, each with its pending e-mail delivery due at the clock's
     time; the delivery id of each address."""

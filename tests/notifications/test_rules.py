@@ -68,13 +68,32 @@ def test_notices_go_to_expected_members_and_the_monitor_only_for_meetings_ahead(
     assert recipients(alerts) == {r.MEETING_SCHEDULED: ["bt", "pbt", "a", "mon"]}
     past = meeting(starts_at=NOW - timedelta(minutes=1))
     assert rules.meeting_notice(r.MEETING_SCHEDULED, meeting=past, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
-    moved = rules.meeting_notice(r.MEETING_RESCHEDULED, meeting=meeting(), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
-    assert moved[0].period == (NOW + timedelta(days=2)).isoformat()
+    change = rules.change_id(NOW, "evt-move")
+    moved = rules.meeting_notice(
+        r.MEETING_RESCHEDULED, meeting=meeting(), ctx=CTX, config=DEFAULT_CONFIG, now=NOW, change=change
+    )
+    assert moved[0].period == change  # the move's version, not its target: back to an earlier time is news too
     cancelled = meeting(cancelled=True, cancel_reason="mưa bão")
     assert recipients(
         rules.meeting_notice(r.MEETING_CANCELLED, meeting=cancelled, ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
     )[r.MEETING_CANCELLED] == ["bt", "pbt", "a", "mon"]
     assert rules.meeting_notice(r.MEETING_SCHEDULED, meeting=cancelled, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_a_change_is_what_members_were_told_changing_and_says_what_it_replaced() -> None:
+    before = meeting()
+    assert rules.meeting_change(before, meeting(), reason=None) is None  # the same content: no change
+    assert rules.meeting_change(None, before, reason=None) is None  # first known: the schedule notice's
+    later = NOW + timedelta(days=3)
+    moved = rules.meeting_change(before, meeting(later, location="Hội trường"), reason="Trùng lịch")
+    assert moved is not None and moved.starts_at == later and moved.location == "Hội trường"
+    assert moved.previous_starts_at == before.starts_at and moved.previous_location == before.location
+    assert moved.reschedule_reason == "Trùng lịch"
+    rekinded = rules.meeting_change(before, meeting(kind="thematic", topic="Học tập Chỉ thị 50"), reason=None)
+    assert rekinded is not None and rekinded.previous_kind == "regular"
+    # an agenda alone is no change of time, place or kind
+    assert rules.meeting_change(before, meeting(agenda=("Việc khác",)), reason=None) is None
+    assert rules.change_id(NOW, "a") != rules.change_id(NOW, "b") != rules.change_id(later, "b")
 
 
 def test_documents_missing_fires_24_hours_before_and_not_earlier_or_when_published() -> None:

@@ -91,6 +91,12 @@ class Meeting:
     """The start the latest move replaced (what members were told before it), when it was known."""
     reschedule_reason: str | None = None
     """Why the latest move was made, when given."""
+    previous_location: str | None = None
+    """The place the latest change replaced, when it was known (set for a change notice, not stored)."""
+    previous_kind: str | None = None
+    """The kind the latest change replaced (set for a change notice, not stored)."""
+    previous_topic: str | None = None
+    """The topic the latest change replaced (set for a change notice, not stored)."""
 
     @property
     def known(self) -> bool:

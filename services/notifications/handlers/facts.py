@@ -37,12 +37,29 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit) -> None:
         await uow.outgoing.schedule(kind=kind, subject_id=meeting.meeting_id, due_at=due_at, rearm=True)
 
 
-async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnit) -> None:
+async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnit, *, change: str | None = None) -> None:
     if meeting is None or not rules.notice_may_fire(rule, meeting=meeting, now=uow.now()):
         return  # a meeting already held (imported history) or unknown: its cell need not be read
     ctx = await uow.projection.cell_context(meeting.cell_id)
     config = await config_for(meeting.cell_id, uow)
-    await raise_alerts(rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=uow.now()), uow)
+    alerts = rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=uow.now(), change=change)
+    await raise_alerts(alerts, uow)
+
+
+def _schedule_notices(
+    before: Meeting | None, after: Meeting, event: Event[Any]
+) -> list[tuple[str, Meeting, str | None]]:
+    """The notices a stored schedule snapshot raises, (rule, meeting as told, change id): the schedule the first
+    time the meeting is known (again harmlessly later: its key holds it to once), a change notice with what it
+    replaced when a newer snapshot changes what members were told (start, place, kind, topic), and the
+    cancellation of a cancelled one (once)."""
+    changed = rules.meeting_change(before, after, reason=None)
+    notices: list[tuple[str, Meeting, str | None]] = (
+        [(r.MEETING_RESCHEDULED, changed, rules.change_id(event.time, event.order_id))]
+        if changed is not None
+        else [(r.MEETING_SCHEDULED, after, None)]
+    )
+    return [*notices, (r.MEETING_CANCELLED, after, None)]
 
 
 async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
@@ -184,14 +201,16 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None
 
 
 async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Store the meeting, notify members and monitors, plan its time-based rules."""
+    """Store the meeting; notify members and monitors of it, or of what a newer snapshot changed in it (once per
+    change); plan its time-based rules."""
     await uow.projection.lock_cell(event.data.cell_id)
+    before = await uow.projection.get_meeting(event.data.meeting_id)  # a meeting never changes cell: locked too
     if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.order_id):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     assert meeting is not None
-    await _notice(r.MEETING_SCHEDULED, meeting, uow)
-    await _notice(r.MEETING_CANCELLED, meeting, uow)
+    for rule, told, change in _schedule_notices(before, meeting, event):
+        await _notice(rule, told, uow, change=change)
     await plan_meeting_jobs(meeting, uow)
     await _roster_alerts(meeting, uow)
 
@@ -206,6 +225,7 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
             await on_meeting_scheduled(stretch[0], uow)
             continue
         await uow.projection.lock_cells([event.data.cell_id for event in stretch])
+        before = await uow.projection.meetings_by_id([event.data.meeting_id for event in stretch])
         applied = await uow.projection.apply_scheduled_many(
             [(event.data, event.time, event.order_id) for event in stretch]
         )
@@ -213,11 +233,21 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
             continue
         meetings = await uow.projection.meetings_by_id(sorted(applied))
         await _scheduled_alerts(
-            [meetings[event.data.meeting_id] for event in stretch if event.data.meeting_id in applied], uow
+            [
+                (
+                    meetings[event.data.meeting_id],
+                    _schedule_notices(before.get(event.data.meeting_id), meetings[event.data.meeting_id], event),
+                )
+                for event in stretch
+                if event.data.meeting_id in applied
+            ],
+            uow,
         )
 
 
-async def _scheduled_alerts(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
+async def _scheduled_alerts(
+    stored: Sequence[tuple[Meeting, list[tuple[str, Meeting, str | None]]]], uow: NotificationsUnit
+) -> None:
     """What on_meeting_scheduled does after storing each of these meetings (its notices, jobs and roster alerts,
     meeting by meeting), for all of them at once: their cells' contexts and settings, their rosters' absentees
     and those members read in one go, every job planned in one statement and every alert raised in one
@@ -228,13 +258,14 @@ async def _scheduled_alerts(meetings: Sequence[Meeting], uow: NotificationsUnit)
     preferences, notifications and deliveries); a stretch of meetings now costs about as many in all."""
     now = uow.now()
     cutoff_days = uow.settings.history_cutoff_days
+    meetings = [meeting for meeting, _ in stored]
     notices = {
         meeting.meeting_id: [
-            rule
-            for rule in (r.MEETING_SCHEDULED, r.MEETING_CANCELLED)
-            if rules.notice_may_fire(rule, meeting=meeting, now=now)
+            (rule, told, change)
+            for rule, told, change in told_notices
+            if rules.notice_may_fire(rule, meeting=told, now=now)
         ]
-        for meeting in meetings
+        for meeting, told_notices in stored
     }
     recent = [meeting for meeting in meetings if meeting.known and is_recent(meeting, now=now, cutoff_days=cutoff_days)]
     recent_ids = {meeting.meeting_id for meeting in recent}
@@ -255,9 +286,9 @@ async def _scheduled_alerts(meetings: Sequence[Meeting], uow: NotificationsUnit)
     alerts: list[Alert] = []
     jobs: list[tuple[str, str, datetime]] = []
     for meeting in meetings:
-        for rule in notices[meeting.meeting_id]:
+        for rule, told, change in notices[meeting.meeting_id]:
             ctx, config = await context_of(meeting)
-            alerts += rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=now)
+            alerts += rules.meeting_notice(rule, meeting=told, ctx=ctx, config=config, now=now, change=change)
         if not meeting.cancelled and meeting.meeting_id in recent_ids:
             config = configs[meeting.cell_id] if meeting.cell_id is not None else await config_for(None, uow)
             jobs += [(kind, meeting.meeting_id, due) for kind, due in rules.meeting_due_times(meeting, config).items()]
@@ -293,13 +324,18 @@ def _stretches(
 
 
 async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Store the new start, notify of the move, re-plan the meeting's time-based rules."""
-    await _lock_meeting_cell(event.data.meeting_id, uow)
+    """Store the new start (and place), notify of the move once per move that changes them (keyed by the move's
+    version, not its target: back to an earlier time is a move too), re-plan the meeting's time-based rules."""
+    before = await _lock_meeting_cell(event.data.meeting_id, uow) or await uow.projection.get_meeting(
+        event.data.meeting_id
+    )
     if not await uow.projection.apply_rescheduled(event.data, time=event.time, event_id=event.order_id):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     assert meeting is not None
-    await _notice(r.MEETING_RESCHEDULED, meeting, uow)
+    changed = rules.meeting_change(before, meeting, reason=event.data.reason)
+    if changed is not None:
+        await _notice(r.MEETING_RESCHEDULED, changed, uow, change=rules.change_id(event.time, event.order_id))
     await plan_meeting_jobs(meeting, uow)
 
 

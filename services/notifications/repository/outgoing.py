@@ -91,6 +91,8 @@ class ClaimedDelivery:
     webhook_secret: str | None
     cell_name: str | None = None
     """The cell's name, which a mail to many of its members is addressed to."""
+    period: str = ""
+    """The notification's period: which firing of its rule about its subject it is (a meeting's change, say)."""
 
 
 @dataclass(frozen=True)
@@ -461,6 +463,7 @@ class PgOutgoingRepository:
                     created_at=n["created_at"],
                     webhook_secret=self._open(n["webhook_secret_sealed"], recipient_id=n["recipient_id"]),
                     cell_name=n["cell_name"],
+                    period=n["period"],
                 )
             )
         return claimed

@@ -21,7 +21,9 @@ from services.notifications.domain.rules.common import (
     meeting_values,
 )
 from services.notifications.domain.rules.meetings import (
+    change_id,
     documents_missing,
+    meeting_change,
     meeting_due_times,
     meeting_notice,
     meeting_reminder,
@@ -55,7 +57,9 @@ __all__ = [
     "absence_runs",
     "build_alerts",
     "cell_without_committee",
+    "change_id",
     "documents_missing",
+    "meeting_change",
     "meeting_due_times",
     "meeting_notice",
     "notice_may_fire",

@@ -1,5 +1,6 @@
 """Rules about one meeting: notices, documents, reminders, late minutes, unexcused absences; when to check them."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from services.notifications.domain import settings as r
@@ -26,20 +27,56 @@ def notice_may_fire(rule: str, *, meeting: Meeting, now: datetime) -> bool:
     return meeting.cancelled == (rule == r.MEETING_CANCELLED)
 
 
-def meeting_notice(rule: str, *, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
-    """Scheduled, moved or cancelled: every expected member and the monitors, for meetings still ahead."""
+def change_id(time: datetime, event_id: str) -> str:
+    """What identifies one change of a meeting: the version (time, id) of the fact that made it, as the notice's
+    period; a redelivered fact has the same one, every later change another (even back to an earlier time)."""
+    return f"change:{time.isoformat()}|{event_id}"
+
+
+def meeting_change(before: Meeting | None, after: Meeting, *, reason: str | None) -> Meeting | None:
+    """The meeting as its change notice tells it (with the start and place it replaced, and why), or None when
+    nothing members were told of it changed: its start, place, kind or topic (or it was not known before)."""
+    if before is None or not before.known or not after.known:
+        return None
+    told = (before.starts_at, before.location, before.kind, before.topic)
+    if told == (after.starts_at, after.location, after.kind, after.topic):
+        return None
+    return replace(
+        after,
+        previous_starts_at=before.starts_at,
+        previous_location=before.location,
+        previous_kind=before.kind,
+        previous_topic=before.topic,
+        reschedule_reason=reason,
+    )
+
+
+def meeting_notice(
+    rule: str,
+    *,
+    meeting: Meeting,
+    ctx: CellContext,
+    config: RuleConfig,
+    now: datetime,
+    change: str | None = None,
+) -> list[Alert]:
+    """Scheduled, moved or cancelled: every expected member and the monitors, for meetings still ahead; a change
+    (meeting_rescheduled) once per `change` (change_id of the fact that made it)."""
     if not notice_may_fire(rule, meeting=meeting, now=now) or not config.is_enabled(rule):
         return []
     assert meeting.starts_at is not None
-    period = {r.MEETING_SCHEDULED: "scheduled", r.MEETING_CANCELLED: "cancelled"}.get(
-        rule, meeting.starts_at.isoformat()
-    )
+    if rule == r.MEETING_RESCHEDULED and change is None:
+        raise ValueError("a change notice needs the change_id of the fact that made the change")
+    period = {r.MEETING_SCHEDULED: "scheduled", r.MEETING_CANCELLED: "cancelled"}.get(rule, change or "")
     recipients = unique_recipients(ctx.expected_members(), ctx.monitor_recipients())
     values = meeting_values(meeting, ctx) | {
         "reason": meeting.reschedule_reason if rule == r.MEETING_RESCHEDULED else meeting.cancel_reason,
         "monitored": bool(ctx.monitors),
         "agenda": meeting.agenda,
         "previous_starts_at": meeting.previous_starts_at,
+        "previous_location": meeting.previous_location,
+        "previous_kind": meeting.previous_kind,
+        "previous_topic": meeting.previous_topic,
     }
     return build_alerts(
         rule, subject_id=meeting.meeting_id, period=period, recipients=recipients, cell_id=meeting.cell_id, **values

@@ -10,6 +10,23 @@ import asyncpg
 from services.notifications.domain.model import CellScore, Meeting, Roster
 from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
 
+# a newer schedule snapshot (by time, then id, as meetings orders them) replaces the stored one; its start and place
+# are the latest word on them when it is newer than the latest move too (the move's are then dropped), as meetings
+# merges them
+_SUPERSEDED_MOVE = (
+    "m.rescheduled_time IS NOT NULL"
+    " AND (m.rescheduled_time, m.rescheduled_id) < (EXCLUDED.scheduled_time, EXCLUDED.scheduled_id)"
+)
+_SCHEDULED_UPDATE = (
+    "cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind, topic = EXCLUDED.topic,"
+    " scheduled_starts_at = EXCLUDED.scheduled_starts_at, location = EXCLUDED.location,"
+    " scheduled_time = EXCLUDED.scheduled_time, scheduled_id = EXCLUDED.scheduled_id, agenda = EXCLUDED.agenda,"
+    f" rescheduled_starts_at = CASE WHEN {_SUPERSEDED_MOVE} THEN NULL ELSE m.rescheduled_starts_at END,"
+    f" rescheduled_location = CASE WHEN {_SUPERSEDED_MOVE} THEN NULL ELSE m.rescheduled_location END"
+    " WHERE m.scheduled_time IS NULL"
+    " OR (EXCLUDED.scheduled_time, EXCLUDED.scheduled_id) > (m.scheduled_time, COALESCE(m.scheduled_id, ''))"
+)
+
 
 class PgMeetings:
     """Meetings, rosters and period scores on the unit of work's connection."""
@@ -26,11 +43,8 @@ class PgMeetings:
         self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
-            " scheduled_time, agenda) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
-            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
-            " topic = EXCLUDED.topic, scheduled_starts_at = EXCLUDED.scheduled_starts_at,"
-            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time, agenda = EXCLUDED.agenda"
-            " WHERE m.scheduled_time IS NULL OR EXCLUDED.scheduled_time > m.scheduled_time RETURNING 1",
+            " scheduled_time, agenda, scheduled_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)"
+            f" ON CONFLICT (meeting_id) DO UPDATE SET {_SCHEDULED_UPDATE} RETURNING 1",
             data.meeting_id,
             data.cell_id,
             data.kind.value,
@@ -39,6 +53,7 @@ class PgMeetings:
             data.location,
             time,
             json.dumps(list(data.agenda or []), ensure_ascii=False),
+            event_id,
         )
         return applied is not None
 
@@ -50,12 +65,9 @@ class PgMeetings:
             return set()
         rows = await self._db.fetch(
             "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
-            " scheduled_time, agenda) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-            " $5::timestamptz[], $6::text[], $7::timestamptz[], $8::jsonb[])"
-            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
-            " topic = EXCLUDED.topic, scheduled_starts_at = EXCLUDED.scheduled_starts_at,"
-            " location = EXCLUDED.location, scheduled_time = EXCLUDED.scheduled_time, agenda = EXCLUDED.agenda"
-            " WHERE m.scheduled_time IS NULL OR EXCLUDED.scheduled_time > m.scheduled_time RETURNING m.meeting_id",
+            " scheduled_time, agenda, scheduled_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+            " $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $8::jsonb[], $9::text[])"
+            f" ON CONFLICT (meeting_id) DO UPDATE SET {_SCHEDULED_UPDATE} RETURNING m.meeting_id",
             [data.meeting_id for data, _, _ in scheduled],
             [data.cell_id for data, _, _ in scheduled],
             [data.kind.value for data, _, _ in scheduled],
@@ -64,6 +76,7 @@ class PgMeetings:
             [data.location for data, _, _ in scheduled],
             [time for _, time, _ in scheduled],
             [json.dumps(list(data.agenda or []), ensure_ascii=False) for data, _, _ in scheduled],
+            [event_id for _, _, event_id in scheduled],
         )
         return {row["meeting_id"] for row in rows}
 
@@ -79,8 +92,12 @@ class PgMeetings:
             # the start members were told of before this move: the one it replaces
             " previous_starts_at = COALESCE(m.rescheduled_starts_at, m.scheduled_starts_at),"
             " reschedule_reason = EXCLUDED.reschedule_reason"
-            " WHERE m.rescheduled_time IS NULL"
-            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id) > (m.rescheduled_time, m.rescheduled_id)"
+            " WHERE (m.rescheduled_time IS NULL"
+            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id) > (m.rescheduled_time, m.rescheduled_id))"
+            # a move older than the schedule snapshot in force is no longer the latest word on the start
+            " AND (m.scheduled_time IS NULL"
+            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id)"
+            " > (m.scheduled_time, COALESCE(m.scheduled_id, '')))"
             " RETURNING 1",
             data.meeting_id,
             data.starts_at,
