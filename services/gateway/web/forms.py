@@ -1,6 +1,8 @@
 """Forms of the web app: reading fields, Vietnamese messages that name the field, and sending commands."""
 
+import hashlib
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from typing import Any
@@ -9,6 +11,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.handlers import DataRefused
+from services.gateway.http.commands import FORM_KEY
 from services.gateway.web.i18n import LABELS, N_, _, format_number
 from services.gateway.web.reasons import BY_CODE, explain_hold, field_label
 from shared.logs import get_logger
@@ -402,6 +405,26 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
     return result
 
 
+FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+"""A form's one-time key as core.new_form_key writes it."""
+
+
 async def form_of(request: Request) -> Any:
-    """The submitted form (already parsed once for the CSRF check; Starlette caches it)."""
-    return await request.form()
+    """The submitted form (already parsed once for the CSRF check; Starlette caches it); its one-time key, when it
+    carries one, goes on the request's state, where the command it sends reads it (a resent form is the same
+    event)."""
+    form = await request.form()
+    key = text(form, FORM_KEY)
+    if FORM_KEY_PATTERN.match(key):
+        setattr(request.state, FORM_KEY, key)
+    return form
+
+
+def derived_id(form: Any, *parts: object, prefix: str, length: int = 20) -> str:
+    """An id of something the form creates (a task of the minutes): the same for the same form sent again (derived
+    from its one-time key), a new one for a form without a key."""
+    key = text(form, FORM_KEY)
+    if not FORM_KEY_PATTERN.match(key):
+        return f"{prefix}{uuid.uuid4().hex[:length]}"
+    said = "\n".join(str(part) for part in (key, *parts))
+    return f"{prefix}{hashlib.sha256(said.encode()).hexdigest()[:length]}"
