@@ -19,7 +19,7 @@ CELL = "demo-cb-thon-1"
 OWN = [f"{CELL}-dv{index:02d}" for index in (1, 2, 3)]
 OTHER = "demo-cb-thon-2-dv03"  # a member of Chi bộ thôn 2
 BEFORE_THE_RECORDS = datetime(2025, 10, 7, 19, 30, tzinfo=VIETNAM_TZ)
-"""Before the demo's member snapshots (1 Nov 2025): nothing says where thôn 2's member was then, so meetings holds a
+"""Before the demo's member snapshots (1 Dec 2025): nothing says where thôn 2's member was then, so meetings holds a
 record naming them (a later snapshot may yet put them in thôn 1), where it rejects one on a date it knows."""
 RECORDED = "Đã ghi nhận"
 
