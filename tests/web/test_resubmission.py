@@ -76,3 +76,30 @@ async def test_a_schedule_form_sent_twice_schedules_one_meeting(
             assert sent.status_code == 303, sent.text[sent.text.find("documents-errors") :][:600]
         published = (await api.get(f"/v1/meetings/{meeting_id}/minutes")).json()["documents"]
         assert [item["title"] for item in published] == ["Dự thảo nghị quyết"]
+
+
+def test_a_forms_key_gives_its_command_and_its_tasks_the_same_ids_when_sent_again() -> None:
+    """What the web sends for a form is derived from its one-time key and what was asked: a resend is the same event
+    (and the same tasks), a corrected form another one, and a form without a key (a page from before) a new one."""
+    from starlette.requests import Request
+
+    from services.gateway.auth import Principal, Role
+    from services.gateway.http.commands import FORM_KEY, resubmission_event_id
+    from services.gateway.web.forms import derived_id
+
+    caller = Principal(sub="bi-thu", role=Role.SECRETARY, unit_id=CELL, person_id=None, local=True)
+    keyed, plain = Request({"type": "http"}), Request({"type": "http"})
+    setattr(keyed.state, FORM_KEY, "k" * 24)
+
+    def event_id(request: Request, content: dict) -> str | None:
+        return resubmission_event_id(request, caller, event_type="documents.published.v1", subject="m", content=content)
+
+    first = event_id(keyed, {"title": "Dự thảo"})
+    assert first is not None and first == event_id(keyed, {"title": "Dự thảo"})
+    assert first != event_id(keyed, {"title": "Dự thảo nghị quyết"})
+    assert event_id(plain, {"title": "Dự thảo"}) is None
+
+    form = {"form_key": "k" * 24}
+    assert derived_id(form, "m", 1, prefix="t-") == derived_id(form, "m", 1, prefix="t-")
+    assert derived_id(form, "m", 1, prefix="t-") != derived_id(form, "m", 2, prefix="t-")
+    assert derived_id({}, "m", 1, prefix="t-") != derived_id({}, "m", 1, prefix="t-")
