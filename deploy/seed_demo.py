@@ -1,7 +1,7 @@
 """Seed a small demo province through the public ingest route (AMQP batches on chibo.ingest).
 
-Two communes/wards under a province committee, six cells with members, monitors, and a year of
-meeting history (December 2025 to November 2026: held, thematic every quarter, a weak cell, missed
+Two communes/wards under a province committee, six cells with members, monitors (all loaded on 1 December 2025),
+and a year of meeting history (December 2025 to November 2026: held, thematic every quarter, a weak cell, missed
 months) plus next month's notices,
 so every screen and most alerts have something to show. Ids are stable, so seeding twice
 changes nothing (the second run's events are duplicates by (source, id)); with --database-url the seed is not even
@@ -35,6 +35,10 @@ GIVEN_FEMALE = ["Hà", "Hạnh", "Hoa", "Lan", "Mai", "Nga", "Tâm", "Thảo", "
 
 PROVINCE = ("demo-tinh-uy", "Tỉnh ủy Demo")
 COMMUNES = [("demo-xa-hoa-binh", "Đảng ủy xã Hòa Bình"), ("demo-phuong-an-phu", "Đảng ủy phường An Phú")]
+SETUP = datetime(2025, 12, 1, 8, 0, tzinfo=VIETNAM_TZ)
+"""When the province's tree, members and monitors are loaded: the first day of the month of the cells' first meetings
+(4 December 2025). A cell is rated from the month it appears in, so a tree loaded in November left every cell, even
+the strongest, without a November meeting: Kém for November and for 2025."""
 CELLS = [
     ("demo-cb-thon-1", "Chi bộ thôn 1", "residential", "demo-xa-hoa-binh", 14, "good"),
     ("demo-cb-thon-2", "Chi bộ thôn 2", "residential", "demo-xa-hoa-binh", 11, "weak"),
@@ -78,7 +82,7 @@ class Seed:
 
     def build(self) -> list[dict[str, Any]]:
         """All events of the demo province."""
-        setup = datetime(2025, 11, 1, 8, 0, tzinfo=VIETNAM_TZ)
+        setup = SETUP
         self.emit(
             "org.unit.upserted.v1",
             {
@@ -214,7 +218,7 @@ class Seed:
         committee_id: str,
     ) -> None:
         """One held meeting with its documents, roster, minutes, approval and assessments."""
-        scheduled_at = start - timedelta(days=5)
+        scheduled_at = max(start - timedelta(days=5), SETUP)  # not before its cell is known
         data: dict[str, Any] = {
             "meeting_id": meeting_id,
             "cell_id": cell_id,

@@ -189,7 +189,7 @@ def test_a_summary_month_is_local_so_its_year_is_the_periods_year() -> None:
 
 
 def test_cells_created_2025_11_01_have_no_rating_before_november_and_a_year_of_two_months() -> None:
-    # the demo cells: unit snapshots of 2025-11-01, meetings from November on
+    # cells whose unit snapshots are of 2025-11-01, meetings from November on
     span = cell_span(
         first_snapshot=datetime(2025, 11, 1, 8, tzinfo=VIETNAM_TZ), ended_at=None, first_held=None, last_held=None
     )

@@ -73,3 +73,21 @@ def test_a_monitor_of_the_demo_has_one_name_in_every_cell_they_follow() -> None:
         if event["type"] == "monitor.assigned.v1":
             names.setdefault(event["data"]["person_id"], set()).add(event["data"]["full_name"])
     assert names and all(len(each) == 1 for each in names.values()), names
+
+
+def test_every_demo_cell_appears_in_the_month_of_its_first_meeting() -> None:
+    """A cell is rated from the month its unit first appears in: the tree was loaded on 1 November 2025 and the first
+    meetings held on 4 December, so every cell, the strongest too, read Kém for November and for 2025."""
+    appears: dict[str, str] = {}
+    first_meeting: dict[str, str] = {}
+    for event in Seed(date(2026, 11, 25)).build():
+        data = event["data"]
+        if event["type"] == "org.unit.upserted.v1" and data["kind"] == "cell":
+            appears.setdefault(data["id"], event["time"][:7])
+        elif event["type"] == "meeting.scheduled.v1":
+            month = data["starts_at"][:7]
+            first_meeting[data["cell_id"]] = min(first_meeting.get(data["cell_id"], month), month)
+        # nothing about a cell is dated before the cell is
+        if "cell_id" in data and data["cell_id"] in appears:
+            assert event["time"][:7] >= appears[data["cell_id"]], event["id"]
+    assert appears and appears == first_meeting

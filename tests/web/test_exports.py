@@ -135,6 +135,26 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
         str(sum(r["status"] == "absent" for r in counted)),
     ]
     assert f'data-member="{member}"' in page
+    # the year is running (the demo's figures are of this year): the page and every row of the file say so
+    year = page.split('id="year-rating">', 1)[1].split("</dd>", 1)[0]
+    assert "đang diễn ra (tạm tính)" in year and "data-in-progress" in year
+    assert row[-2:] == ["Năm 2026", "đang diễn ra (tạm tính)"]
+
+
+@pytest.mark.parametrize(
+    ("year", "status"),
+    [(this_month()[:4], "đang diễn ra (tạm tính)"), (str(int(this_month()[:4]) - 1), "đã kết thúc")],
+)
+def test_every_row_of_the_evidence_csv_says_whether_its_year_has_ended(year: str, status: str) -> None:
+    """The evidence of the year in progress read as final in a spreadsheet; its rows now name the year and whether it
+    has ended, in the columns the report CSV uses."""
+    from services.gateway.web.exports import evidence_csv
+
+    people = [{"member_id": "dv-1", "name": "Nguyễn Văn An", "expected": 11, "present": 10, "excused": 1}]
+    header, *rows = list(csv.reader(io.StringIO(evidence_csv(people, year=year).decode("utf-8-sig")), delimiter=";"))
+    assert header[-2:] == ["Kỳ", "Trạng thái kỳ"]
+    assert [row[-2:] for row in rows] == [[f"Năm {year}", status]]
+    assert rows[0][:5] == ["dv-1", "Nguyễn Văn An", "11", "10", "1"]  # the figures where they were
 
 
 def test_names_that_read_as_formulas_reach_the_spreadsheet_as_text() -> None:
@@ -156,7 +176,8 @@ def test_names_that_read_as_formulas_reach_the_spreadsheet_as_text() -> None:
     assert [row[1] for row in rows[1:]] == ["'" + name for name in hostile] + ["Chi bộ thôn 1"]
     assert rows[-1][2] == "90,5"
     evidence = spreadsheet_csv(
-        evidence_header(), [evidence_row({"member_id": "dv-1", "name": hostile[1], "expected": 12, "absent": -1})]
+        evidence_header(),
+        [evidence_row({"member_id": "dv-1", "name": hostile[1], "expected": 12, "absent": -1}, year="2025")],
     )
     (member,) = list(csv.reader(io.StringIO(evidence.decode("utf-8-sig")), delimiter=";"))[1:]
     assert member[1] == "'@SUM(1+1)*cmd" and "-1" in member[2:]

@@ -1,7 +1,7 @@
 """Form errors say what to fix: the limit a value broke, the choices it is not among, the kind of value to enter
 (pydantic's error types and their ctx, in Vietnamese), from the API body models and from the shared contract alike."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import pytest
@@ -13,6 +13,7 @@ from services.gateway.schemas import CommandRead, MeetingRescheduleCreate, Meeti
 from services.gateway.web import forms
 from services.gateway.web.forms import FormErrors
 from shared.contracts.meetings import MeetingScheduled
+from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
 from shared.rpc import RpcError
 
@@ -248,3 +249,34 @@ def test_an_already_replayed_rejection_takes_its_moment_from_the_refusal_not_the
     assert "04/12/2026" in message
     old_wording = RpcError("conflict", "rejection r-1 is already replayed: accepted at 2026-12-04T19:30:00+07:00; x")
     assert "lúc —," in already_replayed(old_wording, event="evt-1")
+
+
+def test_an_hour_that_is_no_hour_names_the_hour_and_how_to_write_it() -> None:
+    errors: dict[str, str] = {}
+    form = {"start_date": "2026-12-04", "start_time": "25:99"}
+    assert forms.meeting_start(form, errors, now=datetime(2026, 12, 1, 20, 0, tzinfo=VIETNAM_TZ)) is None
+    assert errors == {"starts_at": "Giờ: “25:99” không phải giờ hợp lệ; nhập theo dạng 19:30."}
+    errors = {}
+    assert forms.meeting_start({**form, "start_date": "31/02/2026", "start_time": "19:30"}, errors) is None
+    assert errors == {"starts_at": "Ngày: “31/02/2026” không phải ngày hợp lệ; nhập theo dạng 04/12/2026."}
+
+
+def test_the_forms_schedule_no_meeting_on_a_day_already_past() -> None:
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=VIETNAM_TZ)
+    for day in ("2026-12-01", "2025-12-04"):
+        errors: dict[str, str] = {}
+        assert forms.meeting_start({"start_date": day, "start_time": "19:30"}, errors, now=now) is None
+        shown = "/".join(reversed(day.split("-")))
+        said = f"Ngày: ngày {shown} đã qua; buổi sinh hoạt lên lịch ở đây phải từ hôm nay (02/12/2026) trở đi."
+        assert errors == {"starts_at": said}
+    # earlier today is taken (a meeting held this morning, scheduled late, is still recorded), as is a day ahead
+    for day, hour in (("2026-12-02", "07:00"), ("2026-12-04", "19:30")):
+        errors = {}
+        assert forms.meeting_start({"start_date": day, "start_time": hour}, errors, now=now) is not None, day
+        assert errors == {}
+
+
+def test_a_count_out_of_bounds_writes_the_bound_with_the_thousands_separator() -> None:
+    errors: dict[str, str] = {}
+    assert forms.whole_number({"votes_for": "100001"}, "votes_for", errors) is None
+    assert errors == {"votes_for": "Tán thành: phải từ 0 đến 100.000."}

@@ -80,8 +80,9 @@ async def test_a_period_not_begun_or_before_the_data_is_not_rated_kem(
             assert (answer.status_code, answer.json()["field"]) == (status, "period"), period
             report = await client.get(f"/app/committees/demo-tinh-uy/report.csv?period={period}")
             assert report.status_code == status and words in report.text, period
-        # a month whose trend reaches back before the data still shows its figures (the older months left blank)
-        early = await client.get("/app/committees/demo-tinh-uy?period=2025-11")
+        # the demo's first month, whose trend reaches back before the data, still shows its figures (the older
+        # months left blank)
+        early = await client.get("/app/committees/demo-tinh-uy?period=2025-12")
         assert early.status_code == 200 and 'data-figure="cells"' in early.text
 
 
@@ -219,3 +220,17 @@ async def test_the_meeting_page_explains_every_criterion_in_vietnamese(
     for line in score["criteria"]:
         assert line["reason"] not in page
     assert "đảng viên có mặt" in page
+
+
+async def test_the_demos_strong_cells_are_not_poor_for_2025(system: RunningSystem, api: httpx.AsyncClient) -> None:
+    """The demo's cells first met in December 2025 but were loaded in November: every cell read Kém for 2025."""
+
+    async def year_of(cell_id: str) -> dict | None:
+        items = (await api.get(f"/v1/cells/{cell_id}/ratings?period=2025")).json()["items"]
+        return next((item for item in items if item["period"] == "2025"), None)
+
+    for cell_id in ("demo-cb-thon-1", "demo-cb-cong-an"):
+        year = await eventually(lambda cell_id=cell_id: year_of(cell_id), timeout=120, interval=0.5)
+        assert year["rating"] in ("good", "fair"), (cell_id, year)
+        months = (await api.get(f"/v1/cells/{cell_id}/ratings?period=2025")).json()["items"]
+        assert "2025-11" not in {item["period"] for item in months}, cell_id

@@ -308,7 +308,13 @@ async def ingest_events(
 
 
 def build_command_event(
-    *, event_type: str, model: type[EventData], data: dict[str, Any], subject: str, correlation_id: str | None
+    *,
+    event_type: str,
+    model: type[EventData],
+    data: dict[str, Any],
+    subject: str,
+    correlation_id: str | None,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
     """A CloudEvent from the gateway whose data passed the shared contract model."""
     try:
@@ -320,7 +326,12 @@ def build_command_event(
         message = f"{field}: {first.get('msg', 'invalid')}" if field else "invalid"
         raise DataRefused(message, field=field, errors=list(errors)) from None
     event = new_event(
-        type=event_type, source=GATEWAY_SOURCE, data=validated, subject=subject, correlation_id=correlation_id
+        type=event_type,
+        source=GATEWAY_SOURCE,
+        data=validated,
+        subject=subject,
+        correlation_id=correlation_id,
+        event_id=event_id,
     )
     return event.model_dump(mode="json", exclude_none=True)
 
@@ -334,10 +345,12 @@ async def send_command(
     data: dict[str, Any],
     subject: str,
     correlation_id: str | None = None,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
-    """Send one command as an ingested event; a rejection becomes an `invalid` error naming the field."""
+    """Send one command as an ingested event (`event_id`: a resent command's own id, else a new one); a rejection
+    becomes an `invalid` error naming the field."""
     event = build_command_event(
-        event_type=event_type, model=model, data=data, subject=subject, correlation_id=correlation_id
+        event_type=event_type, model=model, data=data, subject=subject, correlation_id=correlation_id, event_id=event_id
     )
     reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub, scope=write_scope(principal)))
     result = reply.results[0]

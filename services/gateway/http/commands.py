@@ -1,5 +1,7 @@
 """The secretary's commands: each becomes one CloudEvent sent through meetings' `ingest`."""
 
+import hashlib
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -36,6 +38,7 @@ from shared.contracts.meetings_rpc import GetMeeting
 from shared.envelope import now
 from shared.logs import get_logger
 from shared.reading import EXTENSION_VALUE
+from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -63,21 +66,58 @@ COMPLETE = RoleCheck(SECRETARY, "complete tasks")
 
 
 async def _send(
-    request: Request, state: State, caller: Principal, event_type: str, data: dict[str, Any], subject: str | None = None
+    request: Request,
+    state: State,
+    caller: Principal,
+    event_type: str,
+    data: dict[str, Any],
+    subject: str | None = None,
+    *,
+    same_as: Any = None,
 ) -> CommandRead:
     subject = subject or str(data["meeting_id"])
-    result = await send_command(
-        rpc=state.rpc,
-        principal=caller,
-        event_type=event_type,
-        model=contract.TYPES[event_type],
-        data=data,
-        subject=subject,
-        correlation_id=correlation_header(request) or correlation_id_of(request),
+    event_id = resubmission_event_id(
+        request, caller, event_type=event_type, subject=subject, content=data if same_as is None else same_as
     )
+    try:
+        result = await send_command(
+            rpc=state.rpc,
+            principal=caller,
+            event_type=event_type,
+            model=contract.TYPES[event_type],
+            data=data,
+            subject=subject,
+            correlation_id=correlation_header(request) or correlation_id_of(request),
+            event_id=event_id,
+        )
+    except RpcError as exc:
+        if event_id is None or exc.refusal is None or exc.refusal.code != RefusalCode.ID_REUSED:
+            raise
+        # the id says the same form with the same content: only a moment this command stamps (published_at,
+        # approved_at) differs from the copy meetings already has, so the resend is that copy, recorded once
+        log.info("command_resent", event_id=event_id, event_type=event_type, subject=subject)
+        result = {"event_id": event_id, "type": event_type, "subject": subject, "outcome": "duplicate"}
     request.state.audit_detail = {"event_id": result["event_id"], "type": event_type, "subject": subject}
     log.info("command_sent", event_id=result["event_id"], event_type=event_type, subject=subject)
     return CommandRead.model_validate(result)
+
+
+FORM_KEY = "form_key"
+"""The request state's attribute the web app sets to the submitted form's one-time key (see resubmission_event_id)."""
+
+
+def resubmission_event_id(
+    request: Request, caller: Principal, *, event_type: str, subject: str, content: Any
+) -> str | None:
+    """The command's event id when it comes from a web form carrying a one-time key: derived from the caller, the key,
+    the type, the subject and what the person asked for (`content`: not the moments the command stamps itself), so
+    the same form sent twice (a double click, a browser's resend) is the same event, which meetings answers as a
+    duplicate that changes nothing; None (a new id) otherwise."""
+    key = getattr(request.state, FORM_KEY, None)
+    if not key:
+        return None
+    said = json.dumps([caller.sub, key, event_type, subject, content], sort_keys=True, ensure_ascii=False, default=str)
+    return "web-" + hashlib.sha256(said.encode()).hexdigest()[:40]
 
 
 def correlation_header(request: Request) -> str | None:
@@ -116,7 +156,9 @@ async def _meeting_command(
     """A secretary's command on a meeting of their own cell: the body's fields, the meeting id and `fixed` as data;
     another role is refused naming the rule's action."""
     await _own_meeting(state, caller, meeting_id, rule=rule)
-    return await _send(request, state, caller, event_type, command_data(body, meeting_id=meeting_id, **fixed))
+    data = command_data(body, meeting_id=meeting_id, **fixed)
+    # the body, not the data: `fixed` may hold a moment stamped now (published_at), new on every sending
+    return await _send(request, state, caller, event_type, data, same_as=command_data(body, meeting_id=meeting_id))
 
 
 async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str) -> None:

@@ -1,5 +1,6 @@
 """What every page shares: templates, the signed-in viewer, CSRF, and errors answered as Vietnamese pages."""
 
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import cache
@@ -47,8 +48,15 @@ def environment() -> jinja2.Environment:
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(filters())
     env.globals["prefix"] = PREFIX
+    env.globals["new_form_key"] = new_form_key
     env.globals.update(globals_())
     return env
+
+
+def new_form_key() -> str:
+    """A form's one-time key, rendered with the form as its hidden `form_key`: the same form sent twice carries the
+    same key, so its command is sent as the same event (http.commands.resubmission_event_id) and changes nothing."""
+    return secrets.token_urlsafe(18)
 
 
 class SignInRequired(Exception):

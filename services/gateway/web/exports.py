@@ -319,7 +319,10 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
             if task.get("completed_on") and task.get("due_on") and str(task["completed_on"]) <= str(task["due_on"]):
                 person["tasks_on_time"] += 1
     by_period = {item["period"]: item for item in ratings["items"]}
-    months = [by_period.get(f"{year}-{month:02d}") or {"period": f"{year}-{month:02d}"} for month in range(1, 13)]
+    months = [
+        {**(by_period.get(f"{year}-{month:02d}") or {"period": f"{year}-{month:02d}"}), "running": running(period)}
+        for month, period in ((month, f"{year}-{month:02d}") for month in range(1, 13))
+    ]
     rated = [month for month in months if month.get("rating")]
     return {
         "people": by_name(people.values(), lambda person: person["name"]),
@@ -332,6 +335,8 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
             1 for q in range(1, 5) if (by_period.get(f"{year}-Q{q}") or {}).get("thematic_held")
         ),
         "today": date.today(),
+        "year_running": running(year),
+        "year_status": period_status(year),
     }
 
 
@@ -342,7 +347,8 @@ async def _members(state: GatewayState, principal: Principal, cell_id: str) -> d
 
 
 def evidence_header() -> list[str]:
-    """The columns of the per-member evidence."""
+    """The columns of the per-member evidence, the year and whether it has ended last (as in the report: columns
+    added after those a spreadsheet made from an earlier file reads by position)."""
     return [
         _("Member code"),
         _("Member"),
@@ -354,10 +360,25 @@ def evidence_header() -> list[str]:
         _("Times spoken"),
         _("Tasks assigned"),
         _("Tasks done on time"),
+        _("Period"),
+        _("Period status"),
     ]
 
 
-def evidence_row(person: dict[str, Any]) -> list[str]:
-    """One member's evidence."""
+def evidence_row(person: dict[str, Any], *, year: str) -> list[str]:
+    """One member's evidence over the year, with the year and whether it has ended (period_status): the figures of a
+    year in progress still grow as the cell meets."""
     keys = ("expected", "present", "excused", "absent", "longest_excused_run", "spoke", "tasks", "tasks_on_time")
-    return [str(person["member_id"]), str(person["name"]), *(str(person.get(key, 0)) for key in keys)]
+    return [
+        str(person["member_id"]),
+        str(person["name"]),
+        *(str(person.get(key, 0)) for key in keys),
+        format_period(year),
+        period_status(year),
+    ]
+
+
+def evidence_csv(people: Iterable[dict[str, Any]], *, year: str) -> bytes:
+    """The per-member evidence of the year as a spreadsheet's CSV (spreadsheet_csv), every row saying whether the
+    year has ended."""
+    return spreadsheet_csv(evidence_header(), (evidence_row(person, year=year) for person in people))

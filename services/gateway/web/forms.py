@@ -1,6 +1,8 @@
 """Forms of the web app: reading fields, Vietnamese messages that name the field, and sending commands."""
 
+import hashlib
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from typing import Any
@@ -9,7 +11,8 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.handlers import DataRefused
-from services.gateway.web.i18n import LABELS, N_, _, format_number
+from services.gateway.http.commands import FORM_KEY
+from services.gateway.web.i18n import LABELS, N_, _, format_number, format_short_date
 from services.gateway.web.reasons import BY_CODE, explain_hold, field_label
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
@@ -24,7 +27,7 @@ FIELD_LABELS = {
     "topic": N_("Topic"),
     "starts_at": N_("Date and time"),
     "start_date": N_("Date"),
-    "start_time": N_("Time"),
+    "start_time": N_("Hour"),
     "location": N_("Place"),
     "agenda": N_("Agenda"),
     "reason": N_("Reason"),
@@ -131,14 +134,29 @@ def not_a_choice(field: str, value: object, *, name: str | None = None, expected
     )
 
 
-def meeting_start(form: Any, errors: dict[str, str]) -> datetime | None:
-    """The meeting's local start from its date and hour inputs, within shared.plausible's window (from 2000 to two
-    years ahead); an error on `starts_at` otherwise."""
+def meeting_start(form: Any, errors: dict[str, str], *, now: datetime | None = None) -> datetime | None:
+    """The start of an upcoming meeting from the schedule and reschedule forms' date and hour inputs: within
+    shared.plausible's window (from 2000 to two years ahead) and not on a day already past; an error on `starts_at`
+    naming the input to correct otherwise. The API still takes a past start (integrations backfill history, and a
+    meeting forgotten in the calendar is recorded after it was held); these forms are for the meetings ahead. A start
+    earlier today is taken: a meeting held this evening and scheduled late must still be recordable."""
     starts = moment(form, "start_date", "start_time", errors, field="starts_at")
-    if starts is not None and meeting_start_problem(starts, now=datetime.now(VIETNAM_TZ)):
+    if starts is None:
+        return None
+    now = now or datetime.now(VIETNAM_TZ)
+    if meeting_start_problem(starts, now=now):
         errors["starts_at"] = _(
             "%(field)s: a meeting is dated from the year 2000 to at most two years from today.",
-            field=label("starts_at"),
+            field=label("start_date"),
+        )
+        return None
+    today = now.astimezone(VIETNAM_TZ).date()
+    if starts.date() < today:
+        errors["starts_at"] = _(
+            "%(field)s: %(day)s has already passed; a meeting scheduled here is dated from today (%(today)s) on.",
+            field=label("start_date"),
+            day=format_short_date(starts.date()),
+            today=format_short_date(today),
         )
         return None
     return starts
@@ -160,22 +178,65 @@ def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, 
         errors[name] = _("%(field)s: enter a whole number.", field=label(name))
         return None
     if not low <= value <= high:
-        errors[name] = _("%(field)s: between %(low)s and %(high)s.", field=label(name), low=low, high=high)
+        errors[name] = _(
+            "%(field)s: between %(low)s and %(high)s.",
+            field=label(name),
+            low=format_number(low, digits=0),
+            high=format_number(high, digits=0),
+        )
         return None
     return value
 
 
 def moment(form: Any, date_name: str, time_name: str, errors: dict[str, str], *, field: str) -> datetime | None:
-    """A local (+07:00) moment from a date and a time input."""
+    """A local (+07:00) moment from a date and a time input; an error on `field` naming the input that is empty or
+    not a date or an hour (with the form to write it in)."""
     day, clock = text(form, date_name), text(form, time_name)
     if not day or not clock:
         errors[field] = required(date_name if not day else time_name)
         return None
-    try:
-        return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=VIETNAM_TZ)
-    except ValueError:
-        errors[field] = invalid(field)
+    parsed_day = parse_day(day)
+    if parsed_day is None:
+        errors[field] = not_a_day(date_name, day)
         return None
+    try:
+        return datetime.combine(parsed_day, time.fromisoformat(clock), tzinfo=VIETNAM_TZ)
+    except ValueError:
+        errors[field] = _(
+            "%(field)s: “%(value)s” is not an hour of the day; enter it as 19:30.",
+            field=input_label(time_name, field),
+            value=clock[:20],
+        )
+        return None
+
+
+def input_label(name: str, field: str) -> str:
+    """The label of a form input (`start_time` → `Giờ`), or of the API field it feeds when the input has none of
+    its own (the minutes' `started` → `Giờ bắt đầu`)."""
+    return label(name) if name in FIELD_LABELS else label(field)
+
+
+def parse_day(raw: str) -> date | None:
+    """A date as a date input sends it (2026-12-04), or as a person types it where there is no date picker
+    (04/12/2026); None when it is neither or no such day."""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(raw, "%d/%m/%Y").date()
+    except ValueError:
+        return None
+
+
+def not_a_day(name: str, value: str) -> str:
+    """`<Ngày>: “x” không phải một ngày có thật; nhập theo dạng 04/12/2026.`"""
+    return _(
+        "%(field)s: “%(value)s” is not a date; enter it as %(example)s.",
+        field=label(name),
+        value=value[:20],
+        example="04/12/2026",
+    )
 
 
 def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = None) -> date | None:
@@ -183,11 +244,10 @@ def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = Non
     raw = text(form, name)
     if not raw:
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
+    parsed = parse_day(raw)
+    if parsed is None:
         errors[field or name] = invalid(field or name)
-        return None
+    return parsed
 
 
 def assessment_points(form: Any) -> dict[str, float]:
@@ -402,6 +462,26 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
     return result
 
 
+FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+"""A form's one-time key as core.new_form_key writes it."""
+
+
 async def form_of(request: Request) -> Any:
-    """The submitted form (already parsed once for the CSRF check; Starlette caches it)."""
-    return await request.form()
+    """The submitted form (already parsed once for the CSRF check; Starlette caches it); its one-time key, when it
+    carries one, goes on the request's state, where the command it sends reads it (a resent form is the same
+    event)."""
+    form = await request.form()
+    key = text(form, FORM_KEY)
+    if FORM_KEY_PATTERN.match(key):
+        setattr(request.state, FORM_KEY, key)
+    return form
+
+
+def derived_id(form: Any, *parts: object, prefix: str, length: int = 20) -> str:
+    """An id of something the form creates (a task of the minutes): the same for the same form sent again (derived
+    from its one-time key), a new one for a form without a key."""
+    key = text(form, FORM_KEY)
+    if not FORM_KEY_PATTERN.match(key):
+        return f"{prefix}{uuid.uuid4().hex[:length]}"
+    said = "\n".join(str(part) for part in (key, *parts))
+    return f"{prefix}{hashlib.sha256(said.encode()).hexdigest()[:length]}"

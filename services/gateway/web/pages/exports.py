@@ -95,9 +95,7 @@ async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: 
     year = _year(year)
     await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
     found = await exports.evidence(state, viewer.principal, cell_id, year)
-    table = exports.spreadsheet_csv(
-        exports.evidence_header(), (exports.evidence_row(person) for person in found["people"])
-    )
+    table = exports.evidence_csv(found["people"], year=year)
     return _download(table, "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{year}.csv")
 
 

@@ -4,6 +4,7 @@ committee's self-assessment, tasks done) and the upper-level monitor's confirmat
 Each form becomes the API's own command (same checks, same events); refusals come back in Vietnamese,
 naming the field."""
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -64,7 +65,17 @@ async def schedule_form(cell_id: str, request: Request, viewer: CurrentViewer, s
     """The form to schedule a meeting of the secretary's own cell (404 outside what the viewer sees, a 403 page
     for another role that sees the cell)."""
     unit = await schedulable_cell(viewer, state, cell_id)
-    return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, values={}, kinds=LABELS["kind"])
+    values = {"meeting_id": new_meeting_id(cell_id)}
+    return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, values=values, kinds=LABELS["kind"])
+
+
+def new_meeting_id(cell_id: str) -> str:
+    """A new meeting's id, chosen when the form is shown: the form sent twice schedules this one meeting, once."""
+    return f"{cell_id}-{uuid.uuid4().hex[:10]}"[-64:]
+
+
+MEETING_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+"""The id syntax (CONTRACT.md) a form's meeting id must follow to be used."""
 
 
 @router.post("/cells/{cell_id}/meetings")
@@ -75,7 +86,10 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     form = await forms.form_of(request)
     errors: dict[str, str] = {}
     starts = forms.meeting_start(form, errors)
-    meeting_id = f"{cell_id}-{uuid.uuid4().hex[:10]}"[-64:]
+    # the id the form was shown with (a form from before it carried one: a new id)
+    meeting_id = forms.text(form, "meeting_id")
+    if not MEETING_ID.match(meeting_id):
+        meeting_id = new_meeting_id(cell_id)
     body = {
         "meeting_id": meeting_id,
         "kind": forms.text(form, "kind"),
@@ -103,7 +117,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             viewer=viewer,
             unit=unit,
             errors={**errors, **exc.errors},
-            values=dict(form),
+            values={**dict(form), "meeting_id": meeting_id},
             kinds=LABELS["kind"],
         )
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=scheduled", status_code=303)
@@ -294,7 +308,7 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
             errors.setdefault(f"assignee-{row}", _("Assignee of task %(row)s: please choose a member.", row=row))
         tasks.append(
             {
-                "task_id": f"t-{uuid.uuid4().hex[:20]}",
+                "task_id": forms.derived_id(form, meeting_id, row, prefix="t-"),
                 "assignee_id": assignee,
                 "description": description,
                 "due_on": due.isoformat() if due else None,
