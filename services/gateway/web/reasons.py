@@ -103,6 +103,7 @@ ENVELOPE = {
     "time": N_("the sending time"),
     "datacontenttype": N_("the data's content type"),
     "subject": N_("the event's subject"),
+    "dataschema": N_("the data's schema address"),
     "data": N_("the event's data"),
     "correlationid": N_("the correlation id"),
     "causationid": N_("the causing event's id"),
