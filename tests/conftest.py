@@ -22,7 +22,9 @@ def infra() -> Iterator[tuple[str, str]]:
 
 @pytest.fixture(scope="package")
 def amqp_url(infra: tuple[str, str]) -> Iterator[str]:
-    """The RabbitMQ URL tests use: a fresh virtual host for each test package."""
+    """The RabbitMQ URL tests use: a fresh virtual host, removed afterwards. Package scope declared here, in the root
+    package, makes it one for the whole test session under pytest 9 (not one per subpackage): a test that counts a
+    queue's messages empties that queue first (tests/gateway/test_recovery.py, tests/web/test_operations_page.py)."""
     with isolated_vhost(infra[0]) as url:
         yield url
 

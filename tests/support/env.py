@@ -44,11 +44,11 @@ def broker_and_database() -> Iterator[tuple[str, str]]:
 
 @contextmanager
 def isolated_vhost(base_url: str) -> Iterator[str]:
-    """A fresh RabbitMQ virtual host for one test package, removed afterwards.
+    """A fresh RabbitMQ virtual host, removed afterwards (for a test session, a benchmark run, a system a test starts).
 
-    Each package then sees only its own queues and messages: no backlog left by another
-    package's publishes, no RPC cross-talk with another test run on the same broker. Without
-    a local rabbitmqctl (a remote or containerised broker) the base URL is used as it is.
+    Its users then see only their own queues and messages: no backlog left by another run's publishes, no RPC
+    cross-talk with another test run on the same broker. Without a local rabbitmqctl (a remote or containerised
+    broker) the base URL is used as it is.
     """
     if shutil.which("rabbitmqctl") is None or os.environ.get("CHIBO_TEST_SHARED_VHOST") == "1":
         yield base_url
