@@ -1,8 +1,10 @@
 """A second `make up` leaves the demo web accounts' passwords alone: deploy/demo_access.py creates each account with
-the demo password once, and a password changed since (`python -m services.gateway web-account`) stays."""
+the demo password once, and a password changed since (`python -m services.gateway web-account`) stays. `make up`
+runs it with the services up: the demo feed's token reserves its sources in meetings (SyncSources), answered here
+by the gateway tests' fake meetings service."""
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
@@ -13,6 +15,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.web.cli import create_web_account
 from services.gateway.web.sessions import WebAccounts
 from shared.db import create_pool
+from tests.gateway.fakes import FakeServices
 from tests.support.env import fresh_database
 
 DEMO = "chibo-demo-2026"
@@ -26,11 +29,22 @@ def database_of_its_own(infra: tuple[str, str]) -> Iterator[str]:
         yield database_url
 
 
+@pytest.fixture
+async def meetings_answering(amqp_url: str) -> AsyncIterator[str]:
+    """The test vhost's URL, with fake services answering RPC there (meetings' SyncSources among them)."""
+    services = FakeServices(amqp_url)
+    await services.start()
+    try:
+        yield amqp_url
+    finally:
+        await services.stop()
+
+
 async def test_a_changed_demo_password_survives_make_up_run_again(
-    infra: tuple[str, str], database_of_its_own: str
+    meetings_answering: str, database_of_its_own: str
 ) -> None:
     database_url = database_of_its_own
-    settings = GatewaySettings(database_url=database_url, amqp_url=infra[0])
+    settings = GatewaySettings(database_url=database_url, amqp_url=meetings_answering)
     first = await demo_access(settings, DEMO)
     operator = next(account for account in WEB_ACCOUNTS if account[1] == "operator")
     changed = argparse.Namespace(
