@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from services.notifications.channels import ClosableSender, Sender
 from services.notifications.context import NotificationsContext
-from services.notifications.handlers.deliveries import DeliveryStream, keep_delivering
+from services.notifications.handlers.deliveries import DeliveryRounds
 from services.notifications.handlers.jobs import plan_daily_jobs, run_job
 from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
@@ -92,15 +92,25 @@ async def run_deliveries(app: NotificationsContext) -> None:
         # deliveries must not wait on this: the plain secrets are simply not used until a later start seals them
         log.error("webhook_secrets_seal_failed", error=repr(exc))
 
+    rounds = DeliveryRounds(app.uow_factory, app.senders)
+
+    async def step() -> bool:
+        return await rounds.step() > 0
+
     try:
         # woken at once by this process's commits that queue deliveries; the poll finds other processes' rows,
         # retries whose backoff ran out and leases that expired
-        await keep_delivering(
-            DeliveryStream(app.uow_factory, app.senders),
+        await poll(
+            "notifications.deliveries",
+            step,
             poll_seconds=app.settings.delivery_poll_seconds,
             wake=app.deliveries_queued,
         )
     finally:
+        try:
+            await rounds.drain()  # the last round's outcomes, sent already: recorded before the sessions close
+        except Exception as exc:
+            log.error("deliveries_drain_failed", error=repr(exc))
         await close_senders(app.senders)
 
 

@@ -53,7 +53,7 @@ class Settings(ServiceSettings):
     webhook_secret: str = ""
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 20
-    """Webhook POSTs under way at once (the sender has up to `delivery_batch_size` deliveries under way)."""
+    """Webhook POSTs under way at once (a round leases up to `delivery_batch_size` deliveries)."""
     webhook_signature_header: str = "X-Chibo-Signature"
     secret_key: str = ""
     """CHIBO_SECRET_KEY: seals per-recipient webhook secrets at rest; without it they cannot be stored."""
@@ -70,9 +70,9 @@ class Settings(ServiceSettings):
     delivery_backoff_max_seconds: float = 3600.0
     delivery_poll_seconds: float = 1.0
     delivery_batch_size: int = 1000
-    """Deliveries under way at most (leased, their sends started, not ended): about 55 cell notices of 18 recipients,
-    enough mails for every SMTP session; those that end are recorded together as they end, and a crash before their
-    recording commits sends them again after the lease (the same Message-IDs)."""
+    """Deliveries leased per round; their outcomes are recorded together in one transaction. A round is about 55
+    cell notices (18 recipients each), enough mails for every SMTP session; a crash before a round is recorded sends
+    it again after the lease (the same Message-IDs)."""
     delivery_lease_seconds: float = 120.0
 
     schedule_poll_seconds: float = 1.0

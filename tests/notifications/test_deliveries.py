@@ -12,7 +12,7 @@ from services.notifications.bootstrap import build_app
 from services.notifications.channels import DeliveryError
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
-from services.notifications.handlers.deliveries import DeliveryStream, deliver_due
+from services.notifications.handlers.deliveries import DeliveryRounds, deliver_due
 from services.notifications.repository.outgoing import ClaimedDelivery, NewNotification
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.envelope import now
@@ -206,12 +206,11 @@ class RecordingHeldBack(NotificationsUnitOfWork):
         await super().commit()
 
 
-async def test_the_next_deliveries_are_sent_while_the_earlier_ones_are_being_recorded(
+async def test_the_next_round_is_sent_while_the_previous_one_is_being_recorded(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    """The sender streams: with room for 2 under way, deliveries 3 and 4 are leased and sent while the outcomes of 1
-    and 2 are still being committed (that commit waits here until 3 is on the wire), and all four are recorded,
-    those that ended by a recording together in it (not a transaction each)."""
+    """Rounds are pipelined: round 2 is claimed and sent while round 1's outcomes are still being committed (its
+    commit waits here until round 2 is on the wire), and both are recorded, in one transaction each."""
     settings = settings.model_copy(update={"delivery_batch_size": 2})
     clock = Clock(datetime(1990, 3, 5, 8, 0, tzinfo=VIETNAM_TZ))
     ids = await queue(pool, settings, clock, 4)
@@ -221,7 +220,7 @@ async def test_the_next_deliveries_are_sent_while_the_earlier_ones_are_being_rec
     class Sender:
         async def send(self, delivery: ClaimedDelivery) -> None:
             sent.append(delivery.id)
-            if len(sent) > 2:  # 3 and 4: the recording of 1 and 2 is still held back
+            if len(sent) > 2:  # the second round: the first one's recording is still held back
                 release.set()
 
     def factory() -> NotificationsUnitOfWork:
@@ -229,18 +228,17 @@ async def test_the_next_deliveries_are_sent_while_the_earlier_ones_are_being_rec
         uow.release = release
         return uow
 
-    stream = DeliveryStream(factory, {"email": Sender()})
+    rounds = DeliveryRounds(factory, {"email": Sender()})
     try:
-        assert await stream.step() == 2
-        assert await stream.step() == 2  # with 1 and 2 unrecorded: it would wait forever were sends not streamed
-        assert await stream.step() == 0  # nothing left
-        await stream.drain()
+        assert await rounds.step() == 2
+        assert await rounds.step() == 2  # with round 1 unrecorded: it would wait forever were rounds not pipelined
+        assert await rounds.step() == 0  # nothing left: the recordings under way are waited for
         assert sorted(sent) == sorted(ids)
         rows = await pool.fetch("SELECT status, xmin::text AS tx FROM delivery WHERE id = ANY($1::bigint[])", ids)
         assert [row["status"] for row in rows] == ["delivered"] * 4
-        assert len({row["tx"] for row in rows}) < 4  # not a transaction per delivery
+        assert len({row["tx"] for row in rows}) == 2  # a transaction per round
     finally:
-        await stream.drain()
+        await rounds.drain()
         await pool.execute(
             "UPDATE delivery SET status = 'failed' WHERE id = ANY($1::bigint[]) AND status = 'pending'", ids
         )

@@ -23,11 +23,10 @@ from services.notifications.channels import SmtpSender, build_email, build_group
 from services.notifications.config import Settings
 from services.notifications.domain.model import Recipient
 from services.notifications.handlers.deliveries import (
-    DeliveryStream,
+    DeliveryRounds,
     claim_deliveries,
     deliver_due,
     group_sends,
-    keep_delivering,
     send_together,
 )
 from services.notifications.repository.outgoing import ClaimedDelivery, NewDelivery, NewNotification
@@ -36,7 +35,7 @@ from shared.periods import VIETNAM_TZ
 from tests.notifications.fakes import Clock
 from tests.notifications.test_mail_subjects import delivery
 from tests.support.ids import random_id
-from tests.support.running import eventually, smtp_server
+from tests.support.running import smtp_server
 
 CELL_NAME = "Chi bộ khu phố Đông Hòa"
 BODY = (
@@ -56,8 +55,6 @@ class Server:
         self.refuse: set[str] = set()
         self.slow = 0.0
         self.data_started = asyncio.Event()
-        self.data_count = 0
-        """DATA commands begun."""
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -71,7 +68,6 @@ class Server:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         """Keep the message and who it went to."""
         self.data_started.set()
-        self.data_count += 1
         if self.slow:
             await asyncio.sleep(self.slow)
         self.mails.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
@@ -330,12 +326,11 @@ async def test_stopping_mid_transaction_and_starting_again_sends_nobody_twice(
         await retire(pool, ids)
 
 
-async def test_stopping_the_sender_with_a_mail_on_the_wire_records_both_mails_and_sends_nobody_twice(
+async def test_stopping_pipelined_rounds_mid_transaction_records_both_rounds_and_sends_nobody_twice(
     pool: asyncpg.Pool, settings: Settings, server: tuple[Server, int]
 ) -> None:
-    """The service's sender streams: stopped while the second mail is on the wire and the first one's outcomes may
-    still be being recorded, both mails end recorded (the stop lets the send end and waits for the recordings), and
-    the restarted sender sends nothing."""
+    """The service's sender pipelines rounds: stopped while round 2 is on the wire and round 1 may still be being
+    recorded, both rounds end recorded (the stop waits for the recording), and the restarted sender sends nothing."""
     smtp, port = server
     settings = settings.model_copy(update={"smtp_port": port, "delivery_batch_size": 18})
     clock = Clock(datetime(1990, 4, 3, 8, 0, tzinfo=VIETNAM_TZ))
@@ -344,30 +339,32 @@ async def test_stopping_the_sender_with_a_mail_on_the_wire_records_both_mails_an
     ids = [*first.values(), *second.values()]
     sender = SmtpSender(settings)
     factory = uow_factory(pool, settings=settings, clock=clock)
-    smtp.slow = 0.5
-    serving = asyncio.create_task(keep_delivering(DeliveryStream(factory, {"email": sender}), poll_seconds=0.05))
+    rounds = DeliveryRounds(factory, {"email": sender})
     try:
-        # room for 18: the second mail is leased once the first has ended
-        await eventually(lambda: smtp.data_count >= 2, timeout=30, interval=0.01)
-        serving.cancel()  # the service stops with the second mail in flight
+        assert await rounds.step() == 18  # round 1 sent, its recording under way
+        smtp.data_started.clear()
+        smtp.slow = 0.5
+        round_2 = asyncio.create_task(rounds.step())
+        await asyncio.wait_for(smtp.data_started.wait(), timeout=30)
+        round_2.cancel()  # the service stops with round 2's mail in flight
         with pytest.raises(asyncio.CancelledError):
-            await serving
+            await round_2
+        await rounds.drain()  # as run_deliveries does on its way out
         await sender.aclose()
         assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
         assert await leased_after_restart(factory, settings, clock) == 0
         assert len(smtp.mails) == 2 and all(smtp.copies(address) == 1 for address in [*first, *second])
     finally:
-        serving.cancel()
         await retire(pool, ids)
 
 
-async def test_stopping_while_waiting_for_the_sends_still_records_them_and_sends_nobody_twice(
+async def test_stopping_while_waiting_for_a_rounds_recording_still_records_it_and_sends_nobody_twice(
     pool: asyncpg.Pool, settings: Settings, server: tuple[Server, int]
 ) -> None:
-    """A mail under way and the sender stopped while it waits for it to end and be recorded: the send ends, the
-    recording still commits, and nothing goes again after the lease. Awaiting the recording task handed the stop's
-    cancel on to it, so the sent mail stayed leased, unrecorded, with no log line, and was sent again 120 s later
-    (seen in a notifications test run on 1 December 2026)."""
+    """A round sent, its recording under way, and the sender stopped while it waits for that recording (the next
+    round found nothing and drains): the recording still commits, and nothing goes again after the lease. Awaiting
+    the recording task handed the stop's cancel on to it, so the sent mail stayed leased, unrecorded, with no log
+    line, and was sent again 120 s later (seen in a notifications test run on 1 December)."""
     smtp, port = server
     settings = settings.model_copy(update={"smtp_port": port})
     clock = Clock(datetime(1990, 4, 5, 8, 0, tzinfo=VIETNAM_TZ))
@@ -375,15 +372,15 @@ async def test_stopping_while_waiting_for_the_sends_still_records_them_and_sends
     ids = list(by_address.values())
     sender = SmtpSender(settings)
     factory = uow_factory(pool, settings=settings, clock=clock)
-    stream = DeliveryStream(factory, {"email": sender})
+    rounds = DeliveryRounds(factory, {"email": sender})
     try:
-        assert await stream.step() == 18  # leased; the mail is under way
-        waiting = asyncio.create_task(stream.drain())  # as deliver_due does
-        await asyncio.sleep(0)  # the drain is now waiting on the send
+        assert await rounds.step() == 18  # sent; its recording started, not yet committed
+        waiting = asyncio.create_task(rounds.drain())  # as step() does when the next claim finds nothing
+        await asyncio.sleep(0)  # the drain is now waiting on the recording
         waiting.cancel()  # the service stops
         with pytest.raises(asyncio.CancelledError):
             await waiting
-        await stream.drain()  # nothing left to wait for
+        await rounds.drain()  # as run_deliveries does on its way out
         await sender.aclose()
         assert await statuses(pool, ids) == {i: ("delivered", 1) for i in ids}
         assert await leased_after_restart(factory, settings, clock) == 0
@@ -409,7 +406,7 @@ async def test_a_round_sent_again_after_a_crash_carries_the_same_message_ids(
     senders = {"email": sender}
     factory = uow_factory(pool, settings=settings, clock=clock)
     try:
-        async with factory() as uow:  # the lease and sends as DeliveryStream.step runs them, up to the crash
+        async with factory() as uow:  # the round as DeliveryRounds.step runs it, up to the crash
             leased = await claim_deliveries(uow)
             await uow.commit()
         assert sorted(d.id for d in leased) == sorted(ids)
