@@ -1,7 +1,6 @@
 """Wiring of the gateway: broker client, pool, migrations, token verifier, caches, all in the lifespan."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.handlers import TtlCache, UnitDirectory, sync_registered_sources
 from services.gateway.limits import AnonymousGuard, RateLimiter, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
+from shared.background import poll
 from shared.db import create_pool
 from shared.logs import configure_logging, get_logger
 from shared.rpc import RpcClient
@@ -53,21 +53,19 @@ async def keep_sources_synced(
     accounts: PgAccountRepository, rpc: RpcClient, *, every: float, changed: asyncio.Event
 ) -> None:
     """Send meetings the scoped accounts' sources (sync_registered_sources) at start, then every `every` seconds or
-    at once when `changed` is set, until cancelled; a failed sync (meetings down) is logged and tried next round."""
+    at once when `changed` is set, until cancelled (shared.background.poll: a failed sync, meetings down, is logged
+    and tried again with its backoff)."""
     synced = False
-    while True:
-        changed.clear()
-        try:
-            reply = await sync_registered_sources(accounts, rpc)
-            if not synced or reply.released:
-                log.info("registered_sources_synced", registered=reply.registered, released=reply.released)
-            synced = True
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # meetings not answering: the next round tries again
-            log.warning("registered_sources_sync_failed", error=repr(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout=every)
+
+    async def step() -> bool:
+        nonlocal synced
+        reply = await sync_registered_sources(accounts, rpc)
+        if not synced or reply.released:
+            log.info("registered_sources_synced", registered=reply.registered, released=reply.released)
+        synced = True
+        return False
+
+    await poll("gateway.source_sync", step, poll_seconds=every, wake=changed)
 
 
 @asynccontextmanager

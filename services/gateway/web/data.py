@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +12,12 @@ from services.gateway.web.collation import by_name, by_name_values
 from services.gateway.web.i18n import _, format_number, format_period, format_rating, parse_moment
 from shared.contracts.evaluation_rpc import GetCommitteeRanking, GetFramework
 from shared.contracts.meetings_rpc import UnitReply
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, period_months
 from shared.rpc import RpcError
 
 RATING_ORDER = ("good", "fair", "average", "poor")
 RATING_COLOURS = {"good": "#1b7f3b", "fair": "#2f6fb3", "average": "#c98a00", "poor": "#b3261e"}
 NOT_MET_COLOUR = "#8a8a8a"
-MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply) -> list[dict[str, str]]:
@@ -196,7 +194,7 @@ def running_month(rollup: dict[str, Any]) -> bool:
     (`irregular`; an older evaluation service without it leaves the roll-up as it rated it)."""
     return (
         bool(rollup.get("in_progress"))
-        and MONTH.fullmatch(rollup["period"]) is not None
+        and len(period_months(rollup["period"])) == 1
         and (rollup.get("irregular") is not None)
     )
 

@@ -88,9 +88,10 @@ class Meeting:
     agenda: tuple[str, ...] = ()
     """The content items the schedule carries, in order."""
     previous_starts_at: datetime | None = None
-    """The start the latest move replaced (what members were told before it), when it was known."""
+    """The start the latest change replaced (what members were told before it): set for a change notice from the
+    meeting before and after the fact (rules.meeting_change), not stored."""
     reschedule_reason: str | None = None
-    """Why the latest move was made, when given."""
+    """Why the latest move was made, when given (set for a change notice, not stored)."""
     previous_location: str | None = None
     """The place the latest change replaced, when it was known (set for a change notice, not stored)."""
     previous_kind: str | None = None

@@ -85,13 +85,10 @@ class PgMeetings:
         self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, rescheduled_starts_at, rescheduled_location, rescheduled_time,"
-            " rescheduled_id, reschedule_reason) VALUES ($1, $2, $3, $4, $5, $6)"
+            " rescheduled_id) VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (meeting_id) DO UPDATE SET rescheduled_starts_at = EXCLUDED.rescheduled_starts_at,"
             " rescheduled_location = COALESCE(EXCLUDED.rescheduled_location, m.rescheduled_location),"
-            " rescheduled_time = EXCLUDED.rescheduled_time, rescheduled_id = EXCLUDED.rescheduled_id,"
-            # the start members were told of before this move: the one it replaces
-            " previous_starts_at = COALESCE(m.rescheduled_starts_at, m.scheduled_starts_at),"
-            " reschedule_reason = EXCLUDED.reschedule_reason"
+            " rescheduled_time = EXCLUDED.rescheduled_time, rescheduled_id = EXCLUDED.rescheduled_id"
             " WHERE (m.rescheduled_time IS NULL"
             " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id) > (m.rescheduled_time, m.rescheduled_id))"
             # a move older than the schedule snapshot in force is no longer the latest word on the start
@@ -104,7 +101,6 @@ class PgMeetings:
             data.location,
             time,
             event_id,
-            data.reason,
         )
         return applied is not None
 

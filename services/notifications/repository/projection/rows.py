@@ -76,6 +76,4 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         minutes_submitted_at=row["minutes_submitted_at"],
         documents=documents,
         agenda=tuple(json.loads(row["agenda"])) if isinstance(row["agenda"], str) else tuple(row["agenda"] or ()),
-        previous_starts_at=row["previous_starts_at"],
-        reschedule_reason=row["reschedule_reason"],
     )
