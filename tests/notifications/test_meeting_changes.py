@@ -293,3 +293,33 @@ async def test_a_resent_schedule_through_the_broker_reaches_each_expected_member
         body
     )
     assert inbox.to(p.email(p.exempt)) == []
+
+
+async def test_a_meeting_known_before_its_cell_is_announced_by_the_cell_name_once_the_cell_arrives(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Batches of different types keep no order between them, so notifications can learn of a meeting before its
+    cell: the notice waits for the cell (it names the cell, never by id), goes to every expected person once when
+    the cell arrives, and a later snapshot of the cell (a rename) adds nothing."""
+    p = Province()
+    clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+    setup = p.setup()
+    [cell_unit] = [e for e in setup if e.type == "org.unit.upserted.v1" and e.data["id"] == p.cell]
+    await handle(pool, settings, clock, *[e for e in setup if e is not cell_unit])
+    meeting_id = random_id("mtg")
+    start = (clock.value + timedelta(days=12)).replace(hour=19, minute=30, second=0)
+    await handle(pool, settings, clock, snapshot(p, meeting_id, start, time=clock.value))
+    assert await notices(pool, meeting_id) == Counter()
+
+    await handle(pool, settings, clock, cell_unit)
+    assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1)
+    [(title, body)] = await bodies(pool, meeting_id, "meeting_scheduled")
+    assert "Chi bộ khu phố Đông" in title and p.cell not in title and p.cell not in body
+
+    renamed = event(
+        "org.unit.upserted.v1",
+        cell_unit.data | {"name": "Chi bộ khu phố Đông Hưng"},
+        time=cell_unit.time + timedelta(days=1),
+    )
+    await handle(pool, settings, clock, renamed, cell_unit)
+    assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1)

@@ -181,7 +181,7 @@ class CellContext:
 
     @property
     def cell_name(self) -> str:
-        """The cell's name, or its id while the unit is unknown."""
+        """The cell's name, or "" while the unit is unknown."""
         return self.cell.name if self.cell else ""
 
     def active_members(self) -> list[Member]:

@@ -92,7 +92,9 @@ async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnit) -> Meeting
 
 
 async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Store the unit snapshot (names, tree, contact e-mails) when newer."""
+    """Store the unit snapshot (names, tree, contact e-mails) when newer; a cell's members and monitors hear of its
+    meetings still ahead that were known before the cell (notices name the cell, so they waited for it; those
+    already sent are kept to once by their key)."""
     data = event.data
     await uow.projection.lock_cell(data.id)
     unit = Unit(
@@ -103,8 +105,12 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
         contact_emails=tuple(data.contact_emails),
         active=data.active,
     )
-    if await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id):
-        uow.configs.clear()  # a cell's chain of ancestors may have changed
+    if not await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id):
+        return
+    uow.configs.clear()  # a cell's chain of ancestors may have changed
+    if unit.kind == "cell":
+        for meeting in await uow.projection.upcoming_meetings(unit.id, now=uow.now()):
+            await _notice(r.MEETING_SCHEDULED, meeting, uow)
 
 
 async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:

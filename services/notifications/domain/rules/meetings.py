@@ -61,8 +61,9 @@ def meeting_notice(
     change: str | None = None,
 ) -> list[Alert]:
     """Scheduled, moved or cancelled: every expected member and the monitors, for meetings still ahead; a change
-    (meeting_rescheduled) once per `change` (change_id of the fact that made it)."""
-    if not notice_may_fire(rule, meeting=meeting, now=now) or not config.is_enabled(rule):
+    (meeting_rescheduled) once per `change` (change_id of the fact that made it). None while the cell's unit is
+    unknown: a notice names the cell, so it waits for the unit (on_unit_upserted sends what is still ahead)."""
+    if not notice_may_fire(rule, meeting=meeting, now=now) or not config.is_enabled(rule) or ctx.cell is None:
         return []
     assert meeting.starts_at is not None
     if rule == r.MEETING_RESCHEDULED and change is None:
