@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -55,8 +56,10 @@ _URI_REFERENCE = re.compile(
 colon; then only URI characters and whole percent-encodings (no space, no raw non-ASCII)."""
 
 
+@lru_cache(maxsize=4096)
 def is_uri_reference(value: str) -> bool:
-    """Whether `value` is a URI-reference (RFC 3986 section 4.1), as a CloudEvents `source` must be."""
+    """Whether `value` is a URI-reference (RFC 3986 section 4.1), as a CloudEvents `source` must be (cached: a
+    stream names few sources, and the match cost 3 % of meetings' CPU in a province-year profile)."""
     return _URI_REFERENCE.fullmatch(value) is not None
 
 
