@@ -5,6 +5,11 @@ export CHIBO_LOG_JSON=${CHIBO_LOG_JSON:-true}
 export CHIBO_SMTP_HOST=${CHIBO_SMTP_HOST:-127.0.0.1}
 export CHIBO_SMTP_PORT=${CHIBO_SMTP_PORT:-8025}
 export CHIBO_GATEWAY_PORT=${CHIBO_GATEWAY_PORT:-8000}
+export CHIBO_MEETINGS_PORT=${CHIBO_MEETINGS_PORT:-8101}
+export CHIBO_EVALUATION_PORT=${CHIBO_EVALUATION_PORT:-8102}
+export CHIBO_NOTIFICATIONS_PORT=${CHIBO_NOTIFICATIONS_PORT:-8103}
+# where the gateway's health and operator pages find the three services
+export CHIBO_SERVICE_HEALTH_URLS=${CHIBO_SERVICE_HEALTH_URLS:-"{\"meetings\": \"http://127.0.0.1:${CHIBO_MEETINGS_PORT}/health\", \"evaluation\": \"http://127.0.0.1:${CHIBO_EVALUATION_PORT}/health\", \"notifications\": \"http://127.0.0.1:${CHIBO_NOTIFICATIONS_PORT}/health\"}"}
 # the per-process broker users are global to the broker (not per vhost): a second checkout trying `make up` in its
 # own vhost picks its own prefix, or it would re-key the first one's users
 export CHIBO_BROKER_USER_PREFIX=${CHIBO_BROKER_USER_PREFIX:-chibo-}

@@ -64,9 +64,9 @@ start() {
 }
 
 start mailsink 0 python -m deploy.mailsink --port "${CHIBO_SMTP_PORT}" --dir "$root/var/mail"
-start meetings 8101 python -m services.meetings serve
-start evaluation 8102 python -m services.evaluation serve
-start notifications 8103 python -m services.notifications serve
+start meetings "${CHIBO_MEETINGS_PORT}" python -m services.meetings serve
+start evaluation "${CHIBO_EVALUATION_PORT}" python -m services.evaluation serve
+start notifications "${CHIBO_NOTIFICATIONS_PORT}" python -m services.notifications serve
 start gateway "${CHIBO_GATEWAY_PORT}" python -m services.gateway serve
 
 # asks every 0.2 s for up to 90 s: a service just (re)started is seen healthy as soon as it is
@@ -80,9 +80,9 @@ wait_healthy() {
   echo "up: $name did not become healthy at $url; see var/log/$name.log" >&2
   return 1
 }
-wait_healthy meetings http://127.0.0.1:8101/health
-wait_healthy evaluation http://127.0.0.1:8102/health
-wait_healthy notifications http://127.0.0.1:8103/health
+wait_healthy meetings "http://127.0.0.1:${CHIBO_MEETINGS_PORT}/health"
+wait_healthy evaluation "http://127.0.0.1:${CHIBO_EVALUATION_PORT}/health"
+wait_healthy notifications "http://127.0.0.1:${CHIBO_NOTIFICATIONS_PORT}/health"
 wait_healthy gateway "http://127.0.0.1:${CHIBO_GATEWAY_PORT}/health"
 
 # sent only when the database's meetings service has not taken in every event of the seed yet (a re-run skips it)
@@ -90,9 +90,10 @@ echo "up: seeding the demo province unless it is already in ${CHIBO_DATABASE_URL
 uv run --frozen python -m deploy.seed_demo --amqp-url "$(amqp_url_of feed)" --database-url "$CHIBO_DATABASE_URL"
 
 # the demo's API tokens and people's sign-ins for the web app (demo passwords; change them anywhere real), all in one
-# process through the gateway's own commands' code (deploy/demo_access.py lists them)
+# process through the gateway's own commands' code (deploy/demo_access.py lists them), so with the gateway's broker
+# user: meetings answers its RPC (a feed's sources are reserved there) only to the callers in CHIBO_RPC_CALLERS
 web_password=chibo-demo-2026
-tokens=$(uv run --frozen python -m deploy.demo_access --password "$web_password")
+tokens=$(CHIBO_AMQP_URL=$(amqp_url_of gateway) uv run --frozen python -m deploy.demo_access --password "$web_password")
 
 (umask 077 && cat >var/demo-tokens.env) <<TOKENS
 $tokens
@@ -110,7 +111,7 @@ chibo is up.
                     dang-vien-thon-1  member of Chi bộ thôn 1
                     van-hanh          operator: services, queues, dead letters, parked rows, held events
   gateway:        http://127.0.0.1:${CHIBO_GATEWAY_PORT}   (OpenAPI: /docs, /openapi.json)
-  services:       meetings :8101, evaluation :8102, notifications :8103  (/health, /asyncapi)
+  services:       meetings :${CHIBO_MEETINGS_PORT}, evaluation :${CHIBO_EVALUATION_PORT}, notifications :${CHIBO_NOTIFICATIONS_PORT}  (/health, /asyncapi)
   demo mail:      $root/var/mail   (every e-mail the system sends, as .eml files)
   demo tokens:    var/demo-tokens.env   (source it; e.g. curl -H "Authorization: Bearer \$OFFICER_TOKEN" ...)
   logs:           var/log/<service>.log    stop with: make down
