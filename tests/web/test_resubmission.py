@@ -1,21 +1,76 @@
 """A web form sent twice (a double click, a browser's resend) records once: one meeting, one document, the same
-minutes with the same tasks."""
+minutes with the same tasks. The second sending is the same event in content too (the moment a command stamps is its
+first sending's), so meetings stores and publishes no `id_reused` rejection of it."""
 
+import asyncio
 import re
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from shared.envelope import GATEWAY_SOURCE
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import signed_in
+from tests.web.test_held_outcomes import OWN, _minutes, _schedule
 
 pytestmark = pytest.mark.e2e
 
 CELL = "demo-cb-thon-1"
+
+
+SECRETARY = "secretary"
+"""The web account the secretary signs in with (tests.web.conftest.PEOPLE): the caller a form's event id is
+derived from."""
+
+
+def form_event_id(key: str, event_type: str, subject: str, content: dict[str, Any]) -> str:
+    """The event id the gateway derives for the secretary's form sent with one-time key `key`."""
+    from starlette.requests import Request
+
+    from services.gateway.auth import Principal, Role
+    from services.gateway.http.commands import FORM_KEY, resubmission_event_id
+
+    request = Request({"type": "http"})
+    setattr(request.state, FORM_KEY, key)
+    caller = Principal(sub=SECRETARY, role=Role.SECRETARY, unit_id=CELL, person_id=None, local=True)
+    event_id = resubmission_event_id(request, caller, event_type=event_type, subject=subject, content=content)
+    assert event_id is not None
+    return event_id
+
+
+async def what_meetings_did(system: RunningSystem, event_id: str) -> dict[str, int]:
+    """Of one event of the gateway: its inbox rows in meetings (it came in), the rejections meetings stored of it
+    (what the operators' page lists) and the ingest.rejected.v1 it wrote to its outbox (what it publishes)."""
+    conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+        return {
+            "received": await conn.fetchval(
+                "SELECT count(*) FROM meetings.processed_message WHERE source = $1 AND event_id = $2",
+                GATEWAY_SOURCE,
+                event_id,
+            ),
+            "stored": await conn.fetchval(
+                "SELECT count(*) FROM meetings.rejection WHERE source = $1 AND event_id = $2", GATEWAY_SOURCE, event_id
+            ),
+            "published": await conn.fetchval(
+                "SELECT count(*) FROM meetings.outbox WHERE type = 'ingest.rejected.v1'"
+                " AND payload -> 'data' ->> 'event_id' = $1",
+                event_id,
+            ),
+        }
+    finally:
+        await conn.close()
+
+
+def errors_of(html: str, section: str) -> str:
+    """The text of a section's error block on a page."""
+    return html.split(f'id="{section}-errors"', 1)[1].split("</div>", 1)[0] if f'id="{section}-errors"' in html else ""
 
 
 def hidden(html: str, name: str, *, after: str = "") -> str:
@@ -76,6 +131,32 @@ async def test_a_schedule_form_sent_twice_schedules_one_meeting(
             assert sent.status_code == 303, sent.text[sent.text.find("documents-errors") :][:600]
         published = (await api.get(f"/v1/meetings/{meeting_id}/minutes")).json()["documents"]
         assert [item["title"] for item in published] == ["Dự thảo nghị quyết"]
+        # the second copy stamped the first one's published_at: a plain duplicate, no rejection stored or published
+        content = {"items": [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}], "meeting_id": meeting_id}
+        event_id = form_event_id(documents["form_key"], "documents.published.v1", meeting_id, content)
+        assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
+
+
+async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The minutes-approval form stamps approved_at: two sendings racing each other stamp the first one's moment, so
+    meetings records the adoption once and rejects nothing (it stored and published an `id_reused` rejection of the
+    second copy, on the operators' page, when each sending stamped its own moment)."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    async with signed_in(system, SECRETARY) as client:
+        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        record = f"/app/meetings/{meeting_id}"
+        minutes = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
+        assert minutes.status_code == 303, minutes.text
+        approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "7", "votes_against": "0"}
+        sent = await asyncio.gather(*(client.post(f"{record}/approval", data=approval) for _ in range(2)))
+        for answer in sent:
+            assert answer.status_code == 303, errors_of(answer.text, "approval")
+            assert answer.headers["location"].endswith("notice=approved")
+    content = {"votes_for": 7, "votes_against": 0, "meeting_id": meeting_id}
+    event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
+    assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
 
 
 def test_a_forms_key_gives_its_command_and_its_tasks_the_same_ids_when_sent_again() -> None:
