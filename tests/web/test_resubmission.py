@@ -1,6 +1,7 @@
 """A web form sent twice (a double click, a browser's resend) records once: one meeting, one document, the same
-minutes with the same tasks. The second sending is the same event in content too (the moment a command stamps is its
-first sending's), so meetings stores and publishes no `id_reused` rejection of it."""
+minutes with the same tasks. The second sending is the same event in content too (the moment a
+command stamps is its first sending's), so meetings stores and publishes no `id_reused` rejection of it; and a form
+held on its first sending says so again on its second."""
 
 import asyncio
 import re
@@ -17,7 +18,7 @@ from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import signed_in
-from tests.web.test_held_outcomes import OWN, _minutes, _schedule
+from tests.web.test_held_outcomes import BEFORE_THE_RECORDS, OTHER, OWN, RECORDED, _minutes, _schedule
 
 pytestmark = pytest.mark.e2e
 
@@ -157,6 +158,33 @@ async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
     content = {"votes_for": 7, "votes_against": 0, "meeting_id": meeting_id}
     event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
     assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
+
+
+async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSystem, province: dict[str, str]) -> None:
+    """A form whose command meetings holds (the minutes are not known yet; a member no record places in the cell on
+    the meeting's date) answers the same hold message on its second sending, not "recorded"; and the adoption's
+    second copy, whose approved_at is the first one's, is no rejection either."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=4)).replace(second=0, microsecond=0)
+    async with signed_in(system, SECRETARY) as client:
+        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "6"}
+        answers = [await client.post(f"/app/meetings/{meeting_id}/approval", data=approval) for _ in range(2)]
+        said = [errors_of(answer.text, "approval") for answer in answers]
+        assert [answer.status_code for answer in answers] == [422, 422]
+        assert said[0] == said[1] and RECORDED not in answers[1].text
+        assert "việc thông qua biên bản chưa được ghi nhận: hệ thống tạm giữ" in said[1]
+        content = {"votes_for": 6, "meeting_id": meeting_id}
+        event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
+        assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
+
+        # the minutes chaired by a member no record puts in thôn 1 on that date: held, and said so twice
+        earlier, token = await _schedule(client, BEFORE_THE_RECORDS, province["secretary"])
+        form = {**_minutes(token, BEFORE_THE_RECORDS, chair=OTHER, speakers=OWN), "form_key": uuid.uuid4().hex}
+        answers = [await client.post(f"/app/meetings/{earlier}/minutes", data=form) for _ in range(2)]
+        said = [errors_of(answer.text, "minutes") for answer in answers]
+        assert [answer.status_code for answer in answers] == [422, 422]
+        assert said[0] == said[1] and RECORDED not in answers[1].text
+        assert f"Chủ trì: đồng chí {OTHER} không có tên trong danh sách đảng viên của chi bộ" in said[1]
 
 
 def test_a_forms_key_gives_its_command_and_its_tasks_the_same_ids_when_sent_again() -> None:

@@ -37,12 +37,12 @@ from services.gateway.schemas import (
 )
 from shared.contracts import meetings as contract
 from shared.contracts.meetings import AssessorRole
-from shared.contracts.meetings_rpc import GetMeeting
-from shared.envelope import now
+from shared.contracts.meetings_rpc import GetHeldEvent, GetMeeting
+from shared.envelope import GATEWAY_SOURCE, now
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.reading import EXTENSION_VALUE
-from shared.refusals import RefusalCode
+from shared.refusals import RefusalCode, refusal_code
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -109,6 +109,8 @@ async def _send(
         # was recorded by its first sending
         log.warning("command_resent_with_new_moment", event_id=event_id, event_type=event_type, subject=subject)
         result = {"event_id": event_id, "type": event_type, "subject": subject, "outcome": "duplicate"}
+    if result["outcome"] == "duplicate" and event_id is not None:
+        result = await still_held(state, result)
     request.state.audit_detail = {"event_id": result["event_id"], "type": event_type, "subject": subject}
     log.info("command_sent", event_id=result["event_id"], event_type=event_type, subject=subject)
     return CommandRead.model_validate(result)
@@ -122,6 +124,26 @@ async def sending_moment(state: State, event_id: str | None) -> datetime:
         return now()
     keep = timedelta(hours=state.settings.web_session_hours)
     return (await first_sent_at(state.pool, event_id=event_id, at=now(), keep=keep)).astimezone(VIETNAM_TZ)
+
+
+async def still_held(state: State, result: dict[str, Any]) -> dict[str, Any]:
+    """A web form's command answered as a duplicate: held, with why and what for, when its first sending is still
+    held (the second answer says what the first said); the duplicate otherwise (recorded, or released to be)."""
+    try:
+        held = await state.rpc.call(GetHeldEvent(source=GATEWAY_SOURCE, event_id=result["event_id"]))
+    except RpcError as exc:
+        if exc.code != "not_found":
+            raise
+        return result
+    log.info("command_resent_while_held", event_id=held.event_id, waiting_for=held.waiting_for)
+    return {
+        **result,
+        "outcome": "held",
+        "reason": held.reason,
+        "field": held.field,
+        "waiting_for": held.waiting_for,
+        "reason_code": refusal_code(held.refusal),
+    }
 
 
 FORM_KEY = "form_key"
