@@ -1,5 +1,5 @@
 """A web form sent twice (a double click, a browser's resend) records once: one meeting, one document, the same
-minutes with the same tasks. The second sending is the same event in content too (the moment a
+minutes with the same tasks, one re-scoring job. The second sending is the same event in content too (the moment a
 command stamps is its first sending's), so meetings stores and publishes no `id_reused` rejection of it; and a form
 held on its first sending says so again on its second."""
 
@@ -17,7 +17,7 @@ from shared.envelope import GATEWAY_SOURCE
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import signed_in
+from tests.web.conftest import csrf_of, signed_in
 from tests.web.test_held_outcomes import BEFORE_THE_RECORDS, OTHER, OWN, RECORDED, _minutes, _schedule
 
 pytestmark = pytest.mark.e2e
@@ -185,6 +185,39 @@ async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSyste
         assert [answer.status_code for answer in answers] == [422, 422]
         assert said[0] == said[1] and RECORDED not in answers[1].text
         assert f"Chủ trì: đồng chí {OTHER} không có tên trong danh sách đảng viên của chi bộ" in said[1]
+
+
+async def test_a_rescore_form_sent_twice_starts_one_job(system: RunningSystem, province: dict[str, str]) -> None:
+    """The committee's re-score form sent twice is one job: the second sending shows the job the first started."""
+    async with signed_in(system, "commune-officer") as client:
+        form_page = await client.get("/app/committees/demo-xa-hoa-binh/rescore")
+        form = {
+            "csrf": csrf_of(form_page.text),
+            "form_key": hidden(form_page.text, "form_key"),
+            "period_from": "2026-04",
+            "period_to": "2026-05",
+        }
+        assert form["form_key"]
+        first = await client.post("/app/committees/demo-xa-hoa-binh/rescore", data=form)
+        again = await client.post("/app/committees/demo-xa-hoa-binh/rescore", data=form)
+        assert first.status_code == again.status_code == 303
+        assert first.headers["location"] == again.headers["location"]
+        shown = await client.get(again.headers["location"])
+        assert shown.status_code == 200 and 'id="rescore"' in shown.text
+        fresh = await client.get("/app/committees/demo-xa-hoa-binh/rescore")  # the form shown anew: a new job
+        other = await client.post(
+            "/app/committees/demo-xa-hoa-binh/rescore", data={**form, "form_key": hidden(fresh.text, "form_key")}
+        )
+        assert other.status_code == 303 and other.headers["location"] != first.headers["location"]
+    conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+        jobs = await conn.fetchval(
+            "SELECT count(*) FROM evaluation.rescore_job WHERE unit_id = 'demo-xa-hoa-binh'"
+            " AND period_from = '2026-04' AND period_to = '2026-05'"
+        )
+    finally:
+        await conn.close()
+    assert jobs == 2  # the form sent twice, and the form shown again
 
 
 def test_a_forms_key_gives_its_command_and_its_tasks_the_same_ids_when_sent_again() -> None:
