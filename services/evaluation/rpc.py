@@ -11,7 +11,7 @@ from services.evaluation.context import EvaluationContext
 from services.evaluation.domain.framework import FrameworkError
 from services.evaluation.handlers import adopt_framework as adopt_framework_use_case
 from services.evaluation.handlers.frameworks import FrameworkConflict
-from services.evaluation.handlers.rescoring import start_rescore_job
+from services.evaluation.handlers.rescoring import RescoreJobConflict, start_rescore_job
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts import evaluation_rpc as rpc
 from shared.ops.rpc import add_ops_methods
@@ -115,15 +115,21 @@ async def adopt_framework(request: rpc.AdoptFramework, app: EvaluationContext) -
 
 
 async def rescore(request: rpc.Rescore, app: EvaluationContext) -> dict[str, Any]:
-    """Queue a rescoring job and wake the worker."""
+    """Queue a rescoring job and wake the worker; the job already queued by the caller's `job_id` when it names one
+    (conflict when that job covers another subtree or other months)."""
     async with app.uow_factory() as uow:
-        started = await start_rescore_job(
-            uow,
-            job_id=uuid.uuid4().hex,
-            unit_id=request.unit_id,
-            period_from=request.period_from,
-            period_to=request.period_to,
-        )
+        try:
+            started = await start_rescore_job(
+                uow,
+                job_id=request.job_id or uuid.uuid4().hex,
+                unit_id=request.unit_id,
+                period_from=request.period_from,
+                period_to=request.period_to,
+            )
+        except RescoreJobConflict:
+            raise RpcError(
+                "conflict", f"job_id: {request.job_id} names a job over other cells or months", field="job_id"
+            ) from None
         await uow.commit()
     app.rescore_wanted.set()
     return started

@@ -255,6 +255,18 @@ async def list_held_events(conn: asyncpg.Connection, *, limit: int, offset: int)
     return page([_with_refusal(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+async def held_event(conn: asyncpg.Connection, *, source: str, event_id: str) -> dict[str, Any] | None:
+    """One event still held (none released to be applied), as list_held_events shows it; None when not held."""
+    row = await conn.fetchrow(
+        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at,"
+        " left((raw -> 'data')::text, 500) AS data_preview, refusal::text AS refusal"
+        " FROM held_event WHERE source = $1 AND event_id = $2 AND released_at IS NULL",
+        source,
+        event_id,
+    )
+    return _with_refusal(row) if row else None
+
+
 def _with_refusal(row: asyncpg.Record) -> dict[str, Any]:
     """A held event's or a rejection's row as its reply: the refusal (why, machine-readably) only when its rule gave
     one."""

@@ -180,6 +180,13 @@ async def list_held_events(request: rpc.ListHeldEvents, app: MeetingsContext) ->
         return await queries.list_held_events(conn, limit=request.limit, offset=request.offset)
 
 
+async def get_held_event(request: rpc.GetHeldEvent, app: MeetingsContext) -> dict[str, Any]:
+    """One event still held; not_found when it is not (never held, applied, released or rejected)."""
+    async with app.pool.acquire() as conn:
+        found = await queries.held_event(conn, source=request.source, event_id=request.event_id)
+    return _found(found, f"no held event {request.event_id} from {request.source}", "event_id")
+
+
 async def retry_held_event(request: rpc.RetryHeldEvent, app: MeetingsContext) -> dict[str, Any]:
     """Judge a held event again now; not_found when it is not held."""
     try:
@@ -231,6 +238,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.ListMonitorAssignments, partial(list_monitor_assignments, app=app))
     methods.add(rpc.ListRejections, partial(list_rejections, app=app))
     methods.add(rpc.ListHeldEvents, partial(list_held_events, app=app))
+    methods.add(rpc.GetHeldEvent, partial(get_held_event, app=app))
     methods.add(rpc.RetryHeldEvent, partial(retry_held_event, app=app))
     methods.add(rpc.DropHeldEvent, partial(drop_held_event, app=app))
     add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from shared.contracts import ops_rpc as ops
 from shared.contracts.evaluation import Rating
+from shared.envelope import ID_PATTERN
 from shared.periods import Period
 from shared.reasons import ReasonPart
 from shared.rpc import Page, Reply, Request
@@ -225,6 +226,9 @@ class Rescore(EvaluationRequest[RescoreJobReply]):
     unit_id: str | None = None
     period_from: Period | None = None
     period_to: Period | None = None
+    job_id: Annotated[str, Field(pattern=ID_PATTERN)] | None = None
+    """The job's id when the caller chose it (the gateway derives one from a web form's one-time key): a job by
+    that id over the same subtree and months is answered as it stands, not queued again; None: a new job."""
 
 
 class GetRescoreStatus(EvaluationRequest[RescoreJobReply]):

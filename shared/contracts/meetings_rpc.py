@@ -343,6 +343,16 @@ class ListHeldEvents(MeetingsRequest[Page[HeldEventReply]]):
     offset: Offset = 0
 
 
+class GetHeldEvent(MeetingsRequest[HeldEventReply]):
+    """One event still held (not yet released to be applied); not_found when none is held by that (source, id). The
+    gateway asks it of a web form sent again that meetings answers as a duplicate: the form's first sending may be
+    waiting, and its second must say so too."""
+
+    method = "get_held_event"
+    source: SourceText
+    event_id: EventIdText
+
+
 class RetryHeldEvent(MeetingsRequest[IngestResultReply]):
     """Judge a held event again now: applied, held again (still waiting) or rejected; not_found if none."""
 

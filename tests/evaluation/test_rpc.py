@@ -357,3 +357,25 @@ async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, w
     assert (bad.code, bad.field) == ("invalid", "period_from")
     unknown = await rpc_error(ask(rpc, evaluation.GetRescoreStatus.model_construct(job_id="nope")))
     assert (unknown.code, unknown.field) == ("not_found", "job_id")
+
+
+async def test_rescore_asked_again_with_its_job_id_is_the_one_job(rpc: RpcClient, ward: dict[str, str]) -> None:
+    """The gateway names the job of a web form (from its one-time key): the form sent twice is one job, answered as
+    it stands the second time, never queued again; the id over other months is a conflict naming `job_id`."""
+    job_id = random_id("web")
+    asked = evaluation.Rescore(unit_id=ward["committee"], period_from="2026-02", period_to="2026-03", job_id=job_id)
+    started = await ask(rpc, asked)
+    assert (started["job_id"], started["status"]) == (job_id, "queued")
+
+    async def finished() -> dict[str, Any] | None:
+        status = await ask(rpc, evaluation.GetRescoreStatus(job_id=job_id))
+        return status if status["status"] in ("done", "failed") else None
+
+    done = await eventually(finished, timeout=30, interval=0.2)
+    again = await ask(rpc, asked)
+    assert (again["job_id"], again["status"]) == (job_id, "done")
+    after = await ask(rpc, evaluation.GetRescoreStatus(job_id=job_id))
+    assert after["finished_at"] == done["finished_at"] and after["cells_done"] == done["cells_done"]
+
+    other = await rpc_error(ask(rpc, asked.model_copy(update={"period_to": "2026-04"})))
+    assert (other.code, other.field) == ("conflict", "job_id")

@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 
 from services.meetings import handlers, queries
-from shared.contracts.meetings_rpc import HeldEventReply, IngestReply, RejectionReply
-from shared.refusals import RefusalCode
+from services.meetings import rpc as meetings_rpc
+from services.meetings.config import Settings
+from services.meetings.context import meetings_context
+from shared.contracts.meetings_rpc import GetHeldEvent, HeldEventReply, IngestReply, RejectionReply
+from shared.refusals import Refusal, RefusalCode
 from shared.rpc import RpcError
 from tests.meetings import events as ev
 from tests.meetings.rejection_cases import cases
@@ -135,3 +138,37 @@ async def test_a_held_event_keeps_its_code_for_the_held_list(meetings_pool, db) 
     held = HeldEventReply.model_validate(queries._with_refusal(row))
     assert held.refusal is not None
     assert (held.refusal.code, held.refusal.member_id) == (RefusalCode.MEMBER_UNKNOWN, nobody)
+
+
+async def test_a_held_event_sent_again_is_a_duplicate_whose_hold_can_be_read_back(  # type: ignore[no-untyped-def]
+    meetings_pool,
+) -> None:
+    """A command sent again while its first copy is held is answered `duplicate` (CONTRACT.md); get_held_event gives
+    the gateway the first answer's why and what for, so a web form sent twice says it is held both times; once the
+    referent arrives and the event applies, it is held no more (not_found)."""
+    app = meetings_context(Settings(), meetings_pool)
+    methods = rpc_methods(meetings_pool)
+    commune, cell, newcomer = random_id("demo-xa"), random_id("demo-cb"), random_id("demo-dv")
+    meeting = f"{cell}-2026-12"
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.scheduled(meeting, cell, starts_at=ev.BASE_TIME + timedelta(days=330), kind="regular"),
+    ]
+    await methods["ingest"](events=feed, route="http", account="feed")
+    roster = ev.attendance(meeting, {newcomer: "present"})
+    [first] = (await methods["ingest"](events=[roster], route="http", account="secretary"))["results"]
+    [again] = (await methods["ingest"](events=[roster], route="http", account="secretary"))["results"]
+    assert (first["outcome"], again["outcome"]) == ("held", "duplicate")
+
+    asked = GetHeldEvent(source=roster["source"], event_id=roster["id"])
+    held = await meetings_rpc.get_held_event(asked, app)
+    said = ("waiting_for", "reason", "field")
+    assert [held[key] for key in said] == [first[key] for key in said]
+    assert Refusal.model_validate(held["refusal"]) == Refusal.model_validate(first["refusal"])
+    assert held["type"] == "attendance.recorded.v1"
+
+    await methods["ingest"](events=[ev.member(newcomer, cell)], route="http", account="feed")
+    with pytest.raises(RpcError) as applied:
+        await meetings_rpc.get_held_event(asked, app)
+    assert (applied.value.code, applied.value.field) == ("not_found", "event_id")

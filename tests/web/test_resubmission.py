@@ -1,21 +1,77 @@
 """A web form sent twice (a double click, a browser's resend) records once: one meeting, one document, the same
-minutes with the same tasks."""
+minutes with the same tasks, one re-scoring job. The second sending is the same event in content too (the moment a
+command stamps is its first sending's), so meetings stores and publishes no `id_reused` rejection of it; and a form
+held on its first sending says so again on its second."""
 
+import asyncio
 import re
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from shared.envelope import GATEWAY_SOURCE
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import signed_in
+from tests.web.conftest import csrf_of, signed_in
+from tests.web.test_held_outcomes import BEFORE_THE_RECORDS, OTHER, OWN, RECORDED, _minutes, _schedule
 
 pytestmark = pytest.mark.e2e
 
 CELL = "demo-cb-thon-1"
+
+
+SECRETARY = "secretary"
+"""The web account the secretary signs in with (tests.web.conftest.PEOPLE): the caller a form's event id is
+derived from."""
+
+
+def form_event_id(key: str, event_type: str, subject: str, content: dict[str, Any]) -> str:
+    """The event id the gateway derives for the secretary's form sent with one-time key `key`."""
+    from starlette.requests import Request
+
+    from services.gateway.auth import Principal, Role
+    from services.gateway.http.commands import FORM_KEY, resubmission_event_id
+
+    request = Request({"type": "http"})
+    setattr(request.state, FORM_KEY, key)
+    caller = Principal(sub=SECRETARY, role=Role.SECRETARY, unit_id=CELL, person_id=None, local=True)
+    event_id = resubmission_event_id(request, caller, event_type=event_type, subject=subject, content=content)
+    assert event_id is not None
+    return event_id
+
+
+async def what_meetings_did(system: RunningSystem, event_id: str) -> dict[str, int]:
+    """Of one event of the gateway: its inbox rows in meetings (it came in), the rejections meetings stored of it
+    (what the operators' page lists) and the ingest.rejected.v1 it wrote to its outbox (what it publishes)."""
+    conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+        return {
+            "received": await conn.fetchval(
+                "SELECT count(*) FROM meetings.processed_message WHERE source = $1 AND event_id = $2",
+                GATEWAY_SOURCE,
+                event_id,
+            ),
+            "stored": await conn.fetchval(
+                "SELECT count(*) FROM meetings.rejection WHERE source = $1 AND event_id = $2", GATEWAY_SOURCE, event_id
+            ),
+            "published": await conn.fetchval(
+                "SELECT count(*) FROM meetings.outbox WHERE type = 'ingest.rejected.v1'"
+                " AND payload -> 'data' ->> 'event_id' = $1",
+                event_id,
+            ),
+        }
+    finally:
+        await conn.close()
+
+
+def errors_of(html: str, section: str) -> str:
+    """The text of a section's error block on a page."""
+    return html.split(f'id="{section}-errors"', 1)[1].split("</div>", 1)[0] if f'id="{section}-errors"' in html else ""
 
 
 def hidden(html: str, name: str, *, after: str = "") -> str:
@@ -76,6 +132,92 @@ async def test_a_schedule_form_sent_twice_schedules_one_meeting(
             assert sent.status_code == 303, sent.text[sent.text.find("documents-errors") :][:600]
         published = (await api.get(f"/v1/meetings/{meeting_id}/minutes")).json()["documents"]
         assert [item["title"] for item in published] == ["Dự thảo nghị quyết"]
+        # the second copy stamped the first one's published_at: a plain duplicate, no rejection stored or published
+        content = {"items": [{"title": "Dự thảo nghị quyết", "kind": "draft_resolution"}], "meeting_id": meeting_id}
+        event_id = form_event_id(documents["form_key"], "documents.published.v1", meeting_id, content)
+        assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
+
+
+async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The minutes-approval form stamps approved_at: two sendings racing each other stamp the first one's moment, so
+    meetings records the adoption once and rejects nothing (it stored and published an `id_reused` rejection of the
+    second copy, on the operators' page, when each sending stamped its own moment)."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    async with signed_in(system, SECRETARY) as client:
+        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        record = f"/app/meetings/{meeting_id}"
+        minutes = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
+        assert minutes.status_code == 303, minutes.text
+        approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "7", "votes_against": "0"}
+        sent = await asyncio.gather(*(client.post(f"{record}/approval", data=approval) for _ in range(2)))
+        for answer in sent:
+            assert answer.status_code == 303, errors_of(answer.text, "approval")
+            assert answer.headers["location"].endswith("notice=approved")
+    content = {"votes_for": 7, "votes_against": 0, "meeting_id": meeting_id}
+    event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
+    assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
+
+
+async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSystem, province: dict[str, str]) -> None:
+    """A form whose command meetings holds (the minutes are not known yet; a member no record places in the cell on
+    the meeting's date) answers the same hold message on its second sending, not "recorded"; and the adoption's
+    second copy, whose approved_at is the first one's, is no rejection either."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=4)).replace(second=0, microsecond=0)
+    async with signed_in(system, SECRETARY) as client:
+        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "6"}
+        answers = [await client.post(f"/app/meetings/{meeting_id}/approval", data=approval) for _ in range(2)]
+        said = [errors_of(answer.text, "approval") for answer in answers]
+        assert [answer.status_code for answer in answers] == [422, 422]
+        assert said[0] == said[1] and RECORDED not in answers[1].text
+        assert "việc thông qua biên bản chưa được ghi nhận: hệ thống tạm giữ" in said[1]
+        content = {"votes_for": 6, "meeting_id": meeting_id}
+        event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
+        assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
+
+        # the minutes chaired by a member no record puts in thôn 1 on that date: held, and said so twice
+        earlier, token = await _schedule(client, BEFORE_THE_RECORDS, province["secretary"])
+        form = {**_minutes(token, BEFORE_THE_RECORDS, chair=OTHER, speakers=OWN), "form_key": uuid.uuid4().hex}
+        answers = [await client.post(f"/app/meetings/{earlier}/minutes", data=form) for _ in range(2)]
+        said = [errors_of(answer.text, "minutes") for answer in answers]
+        assert [answer.status_code for answer in answers] == [422, 422]
+        assert said[0] == said[1] and RECORDED not in answers[1].text
+        assert f"Chủ trì: đồng chí {OTHER} không có tên trong danh sách đảng viên của chi bộ" in said[1]
+
+
+async def test_a_rescore_form_sent_twice_starts_one_job(system: RunningSystem, province: dict[str, str]) -> None:
+    """The committee's re-score form sent twice is one job: the second sending shows the job the first started."""
+    async with signed_in(system, "commune-officer") as client:
+        form_page = await client.get("/app/committees/demo-xa-hoa-binh/rescore")
+        form = {
+            "csrf": csrf_of(form_page.text),
+            "form_key": hidden(form_page.text, "form_key"),
+            "period_from": "2026-04",
+            "period_to": "2026-05",
+        }
+        assert form["form_key"]
+        first = await client.post("/app/committees/demo-xa-hoa-binh/rescore", data=form)
+        again = await client.post("/app/committees/demo-xa-hoa-binh/rescore", data=form)
+        assert first.status_code == again.status_code == 303
+        assert first.headers["location"] == again.headers["location"]
+        shown = await client.get(again.headers["location"])
+        assert shown.status_code == 200 and 'id="rescore"' in shown.text
+        fresh = await client.get("/app/committees/demo-xa-hoa-binh/rescore")  # the form shown anew: a new job
+        other = await client.post(
+            "/app/committees/demo-xa-hoa-binh/rescore", data={**form, "form_key": hidden(fresh.text, "form_key")}
+        )
+        assert other.status_code == 303 and other.headers["location"] != first.headers["location"]
+    conn = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+        jobs = await conn.fetchval(
+            "SELECT count(*) FROM evaluation.rescore_job WHERE unit_id = 'demo-xa-hoa-binh'"
+            " AND period_from = '2026-04' AND period_to = '2026-05'"
+        )
+    finally:
+        await conn.close()
+    assert jobs == 2  # the form sent twice, and the form shown again
 
 
 def test_a_forms_key_gives_its_command_and_its_tasks_the_same_ids_when_sent_again() -> None:

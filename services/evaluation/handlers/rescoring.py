@@ -70,13 +70,28 @@ async def rescore(
     return {"cells": len(cells), "meetings_rescored": meetings, "changed": changed}
 
 
+class RescoreJobConflict(Exception):
+    """A job id already used by a job over another subtree or other months."""
+
+
 async def start_rescore_job(
     uow: Any, *, job_id: str, unit_id: str | None, period_from: str | None, period_to: str | None
 ) -> dict[str, Any]:
-    """Queue a rescoring job; a background worker runs it."""
-    await uow.jobs.create_rescore_job(job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to)
-    log.info("rescore_job_queued", job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to)
-    return {"job_id": job_id, "status": "queued"}
+    """Queue a rescoring job; a background worker runs it. A job by that id over the same subtree and months (the
+    same web form sent twice) is answered as it stands, queued, running or done, and not queued again;
+    RescoreJobConflict when that id's job covers something else."""
+    if await uow.jobs.create_rescore_job(job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to):
+        log.info("rescore_job_queued", job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to)
+        return {"job_id": job_id, "status": "queued"}
+    existing = await uow.jobs.rescore_job(job_id)
+    if existing is None or (existing["unit_id"], existing["period_from"], existing["period_to"]) != (
+        unit_id,
+        period_from,
+        period_to,
+    ):
+        raise RescoreJobConflict(job_id)
+    log.info("rescore_job_asked_again", job_id=job_id, status=existing["status"])
+    return {"job_id": job_id, "status": existing["status"]}
 
 
 async def run_rescore_job(

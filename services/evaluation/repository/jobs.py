@@ -61,7 +61,7 @@ class JobRepository(Protocol):
     async def stale_periods(self, cell_ids: list[str]) -> dict[str, list[str]]: ...
     async def create_rescore_job(
         self, *, job_id: str, unit_id: str | None, period_from: str | None, period_to: str | None
-    ) -> None: ...
+    ) -> bool: ...
     async def claim_rescore_job(self, *, stale_after_seconds: float) -> dict[str, Any] | None: ...
     async def rescore_job(self, job_id: str) -> dict[str, Any] | None: ...
     async def record_rescore_progress(self, *, job_id: str, values: dict[str, Any]) -> None: ...
@@ -145,15 +145,17 @@ class PgJobRepository:
 
     async def create_rescore_job(
         self, *, job_id: str, unit_id: str | None, period_from: str | None, period_to: str | None
-    ) -> None:
-        """Queue a rescoring job."""
-        await self._conn.execute(
-            "INSERT INTO rescore_job (job_id, unit_id, period_from, period_to) VALUES ($1, $2, $3, $4)",
+    ) -> bool:
+        """Queue a rescoring job; False when a job by that id exists already (it is left as it is)."""
+        inserted = await self._conn.fetchval(
+            "INSERT INTO rescore_job (job_id, unit_id, period_from, period_to) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (job_id) DO NOTHING RETURNING 1",
             job_id,
             unit_id,
             period_from,
             period_to,
         )
+        return inserted is not None
 
     async def claim_rescore_job(self, *, stale_after_seconds: float) -> dict[str, Any] | None:
         """Take the oldest queued job, or a running one whose worker stopped beating (it resumes at its cursor)."""

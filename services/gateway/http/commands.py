@@ -3,6 +3,8 @@
 import hashlib
 import json
 import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
@@ -20,6 +22,7 @@ from services.gateway.handlers import (
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, ApiError
 from services.gateway.http.observability import correlation_id_of
+from services.gateway.repository import first_sent_at
 from services.gateway.schemas import (
     AssessmentCreate,
     AttendanceCreate,
@@ -34,11 +37,12 @@ from services.gateway.schemas import (
 )
 from shared.contracts import meetings as contract
 from shared.contracts.meetings import AssessorRole
-from shared.contracts.meetings_rpc import GetMeeting
-from shared.envelope import now
+from shared.contracts.meetings_rpc import GetHeldEvent, GetMeeting
+from shared.envelope import GATEWAY_SOURCE, now
 from shared.logs import get_logger
+from shared.periods import VIETNAM_TZ
 from shared.reading import EXTENSION_VALUE
-from shared.refusals import RefusalCode
+from shared.refusals import RefusalCode, refusal_code
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -65,6 +69,10 @@ COMPLETE = RoleCheck(SECRETARY, "complete tasks")
 """Each command's role, checked before its body is validated (the route's dependency) and again by the endpoint."""
 
 
+Stamps = Mapping[str, Callable[[datetime], str]]
+"""The fields a command stamps with the moment it is sent when the body leaves them out, each written from it."""
+
+
 async def _send(
     request: Request,
     state: State,
@@ -73,12 +81,15 @@ async def _send(
     data: dict[str, Any],
     subject: str | None = None,
     *,
-    same_as: Any = None,
+    stamps: Stamps | None = None,
 ) -> CommandRead:
     subject = subject or str(data["meeting_id"])
-    event_id = resubmission_event_id(
-        request, caller, event_type=event_type, subject=subject, content=data if same_as is None else same_as
-    )
+    # the id is what the person asked for, not the moments stamped below
+    event_id = resubmission_event_id(request, caller, event_type=event_type, subject=subject, content=data)
+    missing = {field: write for field, write in (stamps or {}).items() if field not in data}
+    if missing:
+        at = await sending_moment(state, event_id)
+        data = {**data, **{field: write(at) for field, write in missing.items()}}
     try:
         result = await send_command(
             rpc=state.rpc,
@@ -93,13 +104,46 @@ async def _send(
     except RpcError as exc:
         if event_id is None or exc.refusal is None or exc.refusal.code != RefusalCode.ID_REUSED:
             raise
-        # the id says the same form with the same content: only a moment this command stamps (published_at,
-        # approved_at) differs from the copy meetings already has, so the resend is that copy, recorded once
-        log.info("command_resent", event_id=event_id, event_type=event_type, subject=subject)
+        # the same form with other content under its id: only a stamped moment can differ, and sending_moment keeps
+        # the first one for as long as the form's session lives, so this is a resend after that; the person's form
+        # was recorded by its first sending
+        log.warning("command_resent_with_new_moment", event_id=event_id, event_type=event_type, subject=subject)
         result = {"event_id": event_id, "type": event_type, "subject": subject, "outcome": "duplicate"}
+    if result["outcome"] == "duplicate" and event_id is not None:
+        result = await still_held(state, result)
     request.state.audit_detail = {"event_id": result["event_id"], "type": event_type, "subject": subject}
     log.info("command_sent", event_id=result["event_id"], event_type=event_type, subject=subject)
     return CommandRead.model_validate(result)
+
+
+async def sending_moment(state: State, event_id: str | None) -> datetime:
+    """The moment a command stamps (published_at, approved_at, a task's completion day): now, or for a web form's
+    command the moment that form was first sent, so the same form sent again is the same event in content too and
+    meetings answers it as a duplicate (a new moment under the same id is an `id_reused` rejection)."""
+    if event_id is None:
+        return now()
+    keep = timedelta(hours=state.settings.web_session_hours)
+    return (await first_sent_at(state.pool, event_id=event_id, at=now(), keep=keep)).astimezone(VIETNAM_TZ)
+
+
+async def still_held(state: State, result: dict[str, Any]) -> dict[str, Any]:
+    """A web form's command answered as a duplicate: held, with why and what for, when its first sending is still
+    held (the second answer says what the first said); the duplicate otherwise (recorded, or released to be)."""
+    try:
+        held = await state.rpc.call(GetHeldEvent(source=GATEWAY_SOURCE, event_id=result["event_id"]))
+    except RpcError as exc:
+        if exc.code != "not_found":
+            raise
+        return result
+    log.info("command_resent_while_held", event_id=held.event_id, waiting_for=held.waiting_for)
+    return {
+        **result,
+        "outcome": "held",
+        "reason": held.reason,
+        "field": held.field,
+        "waiting_for": held.waiting_for,
+        "reason_code": refusal_code(held.refusal),
+    }
 
 
 FORM_KEY = "form_key"
@@ -112,7 +156,7 @@ def resubmission_event_id(
     """The command's event id when it comes from a web form carrying a one-time key: derived from the caller, the key,
     the type, the subject and what the person asked for (`content`: not the moments the command stamps itself), so
     the same form sent twice (a double click, a browser's resend) is the same event, which meetings answers as a
-    duplicate that changes nothing; None (a new id) otherwise."""
+    duplicate that changes nothing; None (a new id) otherwise. The re-score form's job id is derived alike."""
     key = getattr(request.state, FORM_KEY, None)
     if not key:
         return None
@@ -151,14 +195,13 @@ async def _meeting_command(
     *,
     meeting_id: str,
     rule: RoleCheck,
-    **fixed: Any,
+    stamps: Stamps | None = None,
 ) -> CommandRead:
-    """A secretary's command on a meeting of their own cell: the body's fields, the meeting id and `fixed` as data;
-    another role is refused naming the rule's action."""
+    """A secretary's command on a meeting of their own cell: the body's fields and the meeting id as data, with
+    `stamps` filling what the body leaves out; another role is refused naming the rule's action."""
     await _own_meeting(state, caller, meeting_id, rule=rule)
-    data = command_data(body, meeting_id=meeting_id, **fixed)
-    # the body, not the data: `fixed` may hold a moment stamped now (published_at), new on every sending
-    return await _send(request, state, caller, event_type, data, same_as=command_data(body, meeting_id=meeting_id))
+    data = command_data(body, meeting_id=meeting_id)
+    return await _send(request, state, caller, event_type, data, stamps=stamps)
 
 
 async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str) -> None:
@@ -231,7 +274,6 @@ async def publish_documents(
     meeting_id: IdPath, body: DocumentsCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Publish documents to the members (documents.published.v1)."""
-    published_at = (body.published_at or now()).isoformat()
     return await _meeting_command(
         request,
         state,
@@ -240,7 +282,7 @@ async def publish_documents(
         body,
         meeting_id=meeting_id,
         rule=PUBLISH,
-        published_at=published_at,
+        stamps={"published_at": datetime.isoformat},
     )
 
 
@@ -281,7 +323,6 @@ async def approve_minutes(
     meeting_id: IdPath, body: MinutesApprovalCreate, request: Request, caller: Caller, state: State
 ) -> CommandRead:
     """Record that the cell adopted the minutes (minutes.approved.v1)."""
-    approved_at = (body.approved_at or now()).isoformat()
     return await _meeting_command(
         request,
         state,
@@ -290,7 +331,7 @@ async def approve_minutes(
         body,
         meeting_id=meeting_id,
         rule=APPROVAL,
-        approved_at=approved_at,
+        stamps={"approved_at": datetime.isoformat},
     )
 
 
@@ -340,6 +381,7 @@ async def complete_task(
     data = {
         "task_id": task_id,
         "meeting_id": meeting_id,
-        "completed_on": (body.completed_on or now().date()).isoformat(),
+        **({"completed_on": body.completed_on.isoformat()} if body.completed_on else {}),
     }
-    return await _send(request, state, caller, "task.completed.v1", data, subject=task_id)
+    stamps = {"completed_on": lambda at: at.date().isoformat()}  # today in Vietnam (+07:00)
+    return await _send(request, state, caller, "task.completed.v1", data, subject=task_id, stamps=stamps)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from services.gateway.auth import Role
 from services.gateway.handlers import authorize_unit, create_account, not_found
+from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
 from services.gateway.queries import list_accounts, list_audit
@@ -277,9 +278,16 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
             raise RpcError("invalid", "a committee officer re-scores a committee of their subtree", field="unit_id")
         await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee")
     request.state.audit_detail = body.model_dump(exclude_none=True)
+    # a web form's one-time key names the job: the same form sent twice (a double click, a browser's resend) is the
+    # one job, shown as it stands, not a second run over the same cells
+    job_id = resubmission_event_id(
+        request, caller, event_type="rescore", subject=body.unit_id or "", content=body.model_dump(mode="json")
+    )
     return (
         await state.rpc.call(
-            evaluation.Rescore(unit_id=body.unit_id, period_from=body.period_from, period_to=body.period_to)
+            evaluation.Rescore(
+                unit_id=body.unit_id, period_from=body.period_from, period_to=body.period_to, job_id=job_id
+            )
         )
     ).model_dump()
 

@@ -4,7 +4,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
@@ -229,3 +229,22 @@ async def signing_secret(
             " the gateway with the same value"
         )
     return secret
+
+
+async def first_sent_at(pool: asyncpg.Pool, *, event_id: str, at: datetime, keep: timedelta) -> datetime:
+    """The moment the web form whose command is `event_id` was first sent: `at` on its first sending, the stored
+    moment when the same form comes again (a double click, a browser's resend, even one racing the first); rows
+    older than `keep` are purged as new ones come."""
+    async with pool.acquire() as conn:
+        stored: datetime | None = await conn.fetchval(
+            "INSERT INTO web_form_moment (event_id, sent_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING"
+            " RETURNING sent_at",
+            event_id,
+            at,
+        )
+        if stored is not None:
+            await conn.execute("DELETE FROM web_form_moment WHERE sent_at < $1", at - keep)
+            return stored
+        # a statement of its own: it sees the row of a first sending that committed while this one waited on it
+        stored = await conn.fetchval("SELECT sent_at FROM web_form_moment WHERE event_id = $1", event_id)
+    return stored if stored is not None else at
