@@ -138,7 +138,7 @@ CASES: list[tuple[str, str, Build]] = [
     ),
     (
         "attendance guest committee_id",
-        "tinh",
+        "phuong",
         lambda i, x: roster(i["mtg-in"], {i["m-in"]: "present"}, [{"name": "Khách", "committee_id": x}]),
     ),
     ("minutes meeting_id", "mtg-out", lambda i, x: ev.minutes(x, chair_id=i["m-in"], started_at=START)),
@@ -257,7 +257,11 @@ async def test_inside_the_subtree_everything_still_passes(tree) -> None:  # type
         roster(
             ids["mtg-in"],
             {ids["m-in"]: "present"},
-            [{"name": "Đồng chí phụ trách", "committee_id": ids["xa"], "person_id": random_id("p")}],
+            [
+                {"name": "Đồng chí phụ trách", "committee_id": ids["xa"], "person_id": random_id("p")},
+                # a guest from above the cell, though outside the subtree: the cell's own ancestry, not elsewhere
+                {"name": "Đồng chí Tỉnh ủy viên", "committee_id": ids["tinh"], "person_id": random_id("p")},
+            ],
         ),
         ev.raw_event(
             "task.completed.v1", {"task_id": ids["task"], "meeting_id": ids["mtg-in"], "completed_on": "2026-12-20"}
@@ -265,3 +269,18 @@ async def test_inside_the_subtree_everything_still_passes(tree) -> None:  # type
     ]
     for event in accepted:
         assert (await as_commune(tree, event))["outcome"] == "accepted", event["type"]
+
+
+async def test_a_secretary_records_the_upper_level_monitor_as_a_guest(tree) -> None:  # type: ignore[no-untyped-def]
+    """A secretary's scope is the cell, which holds no committee: the monitor's committee above it is still named."""
+    ids = tree["ids"]
+    guests = [{"name": "Đồng chí phụ trách", "committee_id": ids["dbcs"], "person_id": random_id("p")}]
+    for committee in ("phuong", "nobody"):
+        elsewhere = [{"name": "Khách", "committee_id": ids.get(committee, committee)}]
+        event = {**roster(ids["mtg-in"], {ids["m-in"]: "present"}, elsewhere), "source": "urn:chibo:gateway"}
+        reply = await tree["methods"]["ingest"](events=[event], route="http", account="secretary", scope=ids["thon1"])
+        assert (reply["results"][0]["outcome"], reply["results"][0]["field"]) == ("held", "data.guests.0.committee_id")
+    event = {**roster(ids["mtg-in"], {ids["m-in"]: "present"}, guests), "source": "urn:chibo:gateway"}
+    event["time"] = (START + timedelta(hours=2)).isoformat()  # a command is recorded once its meeting has begun
+    reply = await tree["methods"]["ingest"](events=[event], route="http", account="secretary", scope=ids["thon1"])
+    assert reply["results"][0]["outcome"] == "accepted", reply

@@ -5,10 +5,15 @@ passes the account's unit as `scope` (None for a province-wide account); every r
 applier, and a held event keeps its scope to be judged again when released.
 
 Every id of every type in (CONTRACT.md "Types in") that places something in the tree is judged: units (`cell_id`,
-`committee_id`, `parent_id`, a guest's `committee_id`), members (by the cells their snapshots put them in: `id` of
-member events, roster records, chair, recorder, speakers, assignees) and meetings (by their cell). Person ids of
-monitors, guests and assessors name people above the cell, not places in the tree: the object they write is keyed by
-the cell or meeting, which is judged.
+`committee_id`, `parent_id`, a guest's `committee_id`: see _judge_roster), members (by the cells their snapshots put
+them in: `id` of member events, roster records, chair, recorder, speakers, assignees) and meetings (by their cell),
+tasks by their meeting (a task id is its meeting's own). Person ids of monitors, guests and assessors name people
+above the cell, not places in the tree: the object they write is keyed by the cell or meeting, which is judged.
+
+A monitor's committee (DOMAIN.md: the upper-level monitor sits on a committee above the cell) must be inside the
+subtree as well as above the cell (the applier's check_monitor_committee): for an account scoped to unit U, a
+committee on the path from U down to the cell's parent. So an account scoped to a cell names no committee, and a
+commune's feed cannot assign the province committee's members: a province-wide account does.
 
 The user trial's existence leak: a referent outside the subtree was answered "outside X" while an unknown one was
 held, so a caller could probe which ids exist elsewhere. A referent outside the subtree is now hidden from the
@@ -161,9 +166,9 @@ async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | N
         await judge.unit("data.cell_id", data.cell_id)
         await judge.own_meeting("data.meeting_id", data.meeting_id)
     elif getattr(data, "meeting_id", None) is not None:
-        visible = await judge.meeting("data.meeting_id", data.meeting_id)
+        meeting = await judge.meeting("data.meeting_id", data.meeting_id)
         if kind == "attendance.recorded.v1":
-            await _judge_roster(judge, data, visible=visible)
+            await _judge_roster(judge, data, meeting=meeting)
         elif kind == "minutes.submitted.v1":
             await judge.members(_minutes_members(data))
     else:  # a type nobody placed in the tree yet: refuse rather than let it through
@@ -172,12 +177,19 @@ async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | N
     return view
 
 
-async def _judge_roster(judge: "_Judge", data: contract.AttendanceRecorded, *, visible: bool) -> None:
+async def _judge_roster(
+    judge: "_Judge", data: contract.AttendanceRecorded, *, meeting: domain.MeetingState | None
+) -> None:
     """A roster's members (the transferred too: they are the cell's) and its guests' committees; those the applier
-    does not look up must be known and inside, held as unknown otherwise, once the meeting itself is."""
+    does not look up must be known and placed, held as unknown otherwise, once the meeting itself is (`meeting`:
+    known and inside).
+
+    A guest's committee may be one above the meeting's cell (DOMAIN.md: upper-level attendees; the sender's own
+    ancestry, so naming it tells nothing of the rest of the tree, and a secretary, scoped to the cell, records the
+    commune's monitor so) or one inside the subtree; any other is held as an unknown one."""
     records = [(f"data.records.{i}.member_id", record.member_id) for i, record in enumerate(data.records)]
     await judge.members(records)
-    if not visible:
+    if meeting is None:
         return
     transferred = [
         (name, member_id)
@@ -187,14 +199,16 @@ async def _judge_roster(judge: "_Judge", data: contract.AttendanceRecorded, *, v
     for name, member_id in transferred:
         if member_id in judge.view.members or not await judge.uow.org.histories([member_id]):
             raise _held_member(name, member_id, detail=judge.view.detail(f"member:{member_id}"))
+    above = (await judge.uow.org.ancestors(meeting.cell_id))[:-1]
     for i, guest in enumerate(data.guests or ()):
-        if guest.committee_id is None:
+        committee_id = guest.committee_id
+        if committee_id is None or committee_id in above:
             continue
         name = f"data.guests.{i}.committee_id"
-        await judge.unit(name, guest.committee_id)
-        if guest.committee_id in judge.view.units or await judge.uow.org.get_unit(guest.committee_id) is None:
-            held = _held_unit(name, guest.committee_id)
-            held.detail = judge.view.detail(f"unit:{guest.committee_id}")
+        await judge.unit(name, committee_id)
+        if committee_id in judge.view.units or await judge.uow.org.get_unit(committee_id) is None:
+            held = _held_unit(name, committee_id)
+            held.detail = judge.view.detail(f"unit:{committee_id}")
             raise held
 
 
@@ -246,15 +260,15 @@ class _Judge:
         if not await self.inside(unit_id):
             raise self.taken(name, "unit", unit_id, where=unit_id)
 
-    async def meeting(self, name: str, meeting_id: str) -> bool:
-        """A meeting the event refers to: hidden when its cell lies outside; whether it is known and inside."""
+    async def meeting(self, name: str, meeting_id: str) -> domain.MeetingState | None:
+        """A meeting the event refers to: hidden when its cell lies outside; the meeting when known and inside."""
         meeting = await self.uow.meetings.get_state(meeting_id)
         if meeting is None:
-            return False
+            return None
         if not await self.inside(meeting.cell_id):
             self.view.hide("meeting", meeting_id, field_name=name, where=meeting.cell_id)
-            return False
-        return True
+            return None
+        return meeting
 
     async def own_meeting(self, name: str, meeting_id: str) -> None:
         """The meeting a schedule writes: refused when it exists in a cell outside the subtree."""
