@@ -223,8 +223,9 @@ class World:
 
     # ---- meetings --------------------------------------------------------------------------------
 
-    def outside(self, data: dict[str, Any], scope: str | None) -> str | None:
-        """The field of `data` naming an object outside `scope`'s subtree, as meetings' write-scope check finds it."""
+    def outside(self, data: dict[str, Any], scope: str | None) -> tuple[str, str] | None:
+        """The field of `data` naming an object outside `scope`'s subtree, as meetings' write-scope check finds it,
+        with the id it names."""
         if scope is None:
             return None
         for name in ("cell_id", "parent_id", "meeting_id"):
@@ -233,7 +234,7 @@ class World:
                 continue
             unit_id = self.meetings[value]["cell_id"] if name == "meeting_id" and value in self.meetings else value
             if unit_id in self.units and scope not in self.units[unit_id]["ancestors"]:
-                return f"data.{name}"
+                return f"data.{name}", value
         return None
 
     def judge(self, index: int, raw: Any, scope: str | None = None) -> dict[str, Any]:
@@ -253,9 +254,11 @@ class World:
             return {**result, "outcome": "duplicate"}
         outside = self.outside(event.envelope.data, scope)
         if outside is not None:
-            reason = f"{outside}: outside {scope}, the only subtree this account may write"
-            self.rejected.append(result | {"reason": reason, "field": outside})
-            return {**result, "outcome": "rejected", "reason": reason, "field": outside}
+            # meetings answers a referent outside the sender's subtree exactly as an unknown one: held
+            name, value = outside
+            what, key = ("meeting", "is not scheduled") if name == "data.meeting_id" else ("unit", "is unknown")
+            reason = f"{name}: {what} {value} {key}"
+            return {**result, "outcome": "held", "reason": reason, "field": name, "waiting_for": f"{what}:{value}"}
         data = event.envelope.data
         meeting = self.meetings.get(str(data.get("meeting_id")))
         if meeting is not None and meeting["status"] == "cancelled":

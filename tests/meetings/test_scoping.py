@@ -157,21 +157,24 @@ async def test_an_integration_scoped_to_a_commune_cannot_write_outside_it(provin
         ],
         scope=ids["xa"],
     )
+    # what lies outside is answered as unknown (held: tests/meetings/test_scope_leaks.py), an id taken there refused
     assert [(result["outcome"], result.get("field")) for result in outcomes] == [
         ("accepted", None),
-        ("rejected", "data.cell_id"),
+        ("held", "data.cell_id"),
         ("rejected", "data.id"),
-        ("rejected", "data.parent_id"),
+        ("held", "data.parent_id"),
         ("accepted", None),
-        ("rejected", "data.meeting_id"),
+        ("held", "data.meeting_id"),
         ("accepted", None),
-        ("rejected", "data.parent_id"),
+        ("held", "data.parent_id"),
     ]
     assert await db.fetchval("SELECT parent_id FROM meetings.org_unit WHERE id = $1", ids["kp3"]) == ids["phuong"]
     assert await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = $1", outside_member) == 0
+    assert await db.fetchval("SELECT parent_id FROM meetings.org_unit WHERE id = $1", ids["xa"]) is None
     # a member of the commune cannot be moved out of it by the commune's feed either
     [moved] = await scoped(methods, [ev.member(inside_member, ids["kp3"], time=ev.BASE_TIME + timedelta(1))], ids["xa"])
-    assert (moved["outcome"], moved["field"]) == ("rejected", "data.cell_id")
+    assert (moved["outcome"], moved["field"]) == ("held", "data.cell_id")
+    assert await db.fetchval("SELECT cell_id FROM meetings.member WHERE id = $1", inside_member) == ids["thon1"]
     # a province-wide account (scope None) writes anywhere
     [anywhere] = await scoped(methods, [ev.member(outside_member, ids["kp3"])], None)
     assert anywhere["outcome"] == "accepted"
@@ -187,11 +190,17 @@ async def test_a_held_event_keeps_its_scope_and_a_replay_cannot_widen_it(provinc
     # the province-wide feed schedules it in the other commune's cell: the held roster is judged in its own scope
     [scheduled] = await scoped(methods, [ev.scheduled(later, ids["kp3"], starts_at=START)], None)
     assert scheduled["outcome"] == "accepted"
-    row = await db.fetchrow(
-        "SELECT rejection_id, field, scope FROM meetings.rejection WHERE event_id = $1", roster["id"]
-    )
+    # judged again in the commune's scope on release: the meeting lies outside, so it stays held (as if unknown)
+    row = await db.fetchrow("SELECT field, scope, reason FROM meetings.held_event WHERE event_id = $1", roster["id"])
     assert (row["field"], row["scope"]) == ("data.meeting_id", ids["xa"])
+    assert f"lies outside {ids['xa']}" in row["reason"]
     assert await db.fetchval("SELECT count(*) FROM meetings.roster WHERE meeting_id = $1", later) == 0
-    # an operator's replay is judged in the scope the event came with
-    replayed = await methods["replay_rejection"](rejection_id=row["rejection_id"], event=None)
-    assert (replayed["outcome"], replayed["field"]) == ("rejected", "data.meeting_id")
+    # an operator's replay of a scoped rejection is judged in the scope the event came with
+    member = random_id("mem")
+    await scoped(methods, [ev.member(member, ids["kp3"])], None)
+    [taken] = await scoped(methods, [ev.member(member, ids["thon1"])], ids["xa"])
+    assert (taken["outcome"], taken["field"]) == ("rejected", "data.id")
+    rejection_id = await db.fetchval("SELECT rejection_id FROM meetings.rejection WHERE event_id = $1", taken["id"])
+    replayed = await methods["replay_rejection"](rejection_id=rejection_id, event=None)
+    assert (replayed["outcome"], replayed["field"]) == ("rejected", "data.id")
+    assert await db.fetchval("SELECT cell_id FROM meetings.member WHERE id = $1", member) == ids["kp3"]

@@ -178,16 +178,17 @@ async def api_token(
     sub: str,
     person: str | None = None,
     sources: list[str] | None = None,
+    province_wide: bool = False,
 ) -> str:
     """A bearer token from the code of the gateway's `issue-token` command, in-process (see web_account); `sources`:
-    a scoped integration account's registered sources."""
+    a scoped integration account's registered sources; `province_wide`: an integration account writing anywhere."""
     settings = GatewaySettings(
         database_url=system.env["CHIBO_DATABASE_URL"],
         amqp_url=system.env["CHIBO_AMQP_URL"],
         jwt_secret=system.env["CHIBO_JWT_SECRET"],
     )
     args = argparse.Namespace(
-        role=role, unit=unit, person=person, sub=sub, days=None, province_wide=False, sources=sources
+        role=role, unit=unit, person=person, sub=sub, days=None, province_wide=province_wide, sources=sources
     )
     issued = await issue_local_token(settings, args)
     return str(issued["token"])

@@ -173,6 +173,18 @@ def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
     )
 
 
+def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:
+    """The sender was answered as for an unknown unit; the operator's page says the real reason."""
+    reason = (
+        "data.committee_id: unit tinh lies outside xa, the only subtree this account may write; the sender was"
+        " answered as for an unknown id"
+    )
+    assert explain_hold("unit:tinh", reason, "data.committee_id") == (
+        "Trường cấp ủy: Đơn vị, đảng viên hoặc cuộc họp mà sự kiện nêu nằm ngoài phạm vi tài khoản gửi được phép ghi."
+    )
+    assert explain_rejection(reason.split(";")[0], "data.committee_id").endswith("được phép ghi.")
+
+
 def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
     """A code meetings gives without a wording on the operator page falls back to "Giá trị không hợp lệ": every
     code the system has (shared.refusals) is said by its own sentence, translated."""

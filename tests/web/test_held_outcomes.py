@@ -1,6 +1,8 @@
-"""A held command is not reported as recorded: the secretary's minutes or roster naming another cell's member comes
-back (422) saying what waits and why, while a valid one still says it was recorded; a rejection replayed and accepted
-answers 409 to a second replay and stores nothing. Against the real services, seeded with the demo province."""
+"""A held command is not reported as recorded: the secretary's minutes or roster naming a member not in the cell on
+the meeting's date comes back (422) saying what waits and why, while a valid one still says it was recorded; a member
+who was never in the cell is said as unknown, exactly as an id nobody has (the secretary's part of the tree is their
+cell: the answer must not tell which ids exist elsewhere); a rejection replayed and accepted answers 409 to a second
+replay and stores nothing. Against the real services, seeded with the demo province."""
 
 import uuid
 from datetime import datetime, timedelta
@@ -17,11 +19,47 @@ pytestmark = pytest.mark.e2e
 
 CELL = "demo-cb-thon-1"
 OWN = [f"{CELL}-dv{index:02d}" for index in (1, 2, 3)]
-OTHER = "demo-cb-thon-2-dv03"  # a member of Chi bộ thôn 2
+STRANGER = "demo-cb-thon-2-dv03"  # a member of Chi bộ thôn 2, never of thôn 1
+NOBODY = "demo-khong-co-ai"  # an id nobody has
 BEFORE_THE_RECORDS = datetime(2025, 10, 7, 19, 30, tzinfo=VIETNAM_TZ)
-"""Before the demo's member snapshots (1 Dec 2025): nothing says where thôn 2's member was then, so meetings holds a
-record naming them (a later snapshot may yet put them in thôn 1), where it rejects one on a date it knows."""
+"""Before the moved member's snapshots: nothing says where they were then, so meetings holds a record naming them (a
+later snapshot may yet put them in thôn 1), where it rejects one on a date it knows."""
 RECORDED = "Đã ghi nhận"
+FEED = "urn:test:held-outcomes-moves"
+
+
+async def _moved_member(system: RunningSystem) -> str:
+    """A member who came to thôn 1 from thôn 2 on 15 Dec 2025 and left the roll yesterday (fed province-wide, so no
+    cell's current members change): inside the secretary's cell once, so meetings judges them by date and says why."""
+    member = f"demo-chuyen-{uuid.uuid4().hex[:8]}"
+    token = await api_token(system, role="integration", unit=None, sub="api-feed-moves", province_wide=True)
+    yesterday = datetime.now(VIETNAM_TZ) - timedelta(days=1)
+    facts: list[tuple[datetime, str, dict[str, Any]]] = [
+        (datetime(2025, 11, 1, 8, tzinfo=VIETNAM_TZ), "member.upserted.v1", {"cell_id": "demo-cb-thon-2"}),
+        (datetime(2025, 12, 15, 8, tzinfo=VIETNAM_TZ), "member.upserted.v1", {"cell_id": CELL}),
+        (yesterday, "member.removed.v1", {"reason": "transferred", "effective_on": yesterday.date().isoformat()}),
+    ]
+    snapshot = {"full_name": "Đinh Văn Chuyển", "status": "official"}
+    events = [
+        {
+            "specversion": "1.0",
+            "id": f"evt-{uuid.uuid4().hex[:16]}",
+            "source": FEED,
+            "type": event_type,
+            "time": at.isoformat(timespec="seconds"),
+            "datacontenttype": "application/json",
+            "data": {"id": member, **(snapshot if event_type == "member.upserted.v1" else {}), **data},
+        }
+        for at, event_type, data in facts
+    ]
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        sent = await api.post(
+            "/v1/events",
+            content=httpx.Request("POST", "/", json=events).content,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+    assert sent.status_code == 200 and sent.json()["accepted"] == len(events), sent.text
+    return member
 
 
 async def _schedule(client: httpx.AsyncClient, starts: datetime, secretary: str) -> tuple[str, str]:
@@ -56,15 +94,25 @@ async def test_a_held_minutes_or_roster_is_not_reported_recorded(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     starts = BEFORE_THE_RECORDS
+    moved = await _moved_member(system)
     async with signed_in(system, "secretary") as client:
         meeting_id, token = await _schedule(client, starts, province["secretary"])
         record = f"/app/meetings/{meeting_id}"
 
-        held = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OTHER, speakers=OWN))
+        # a member of another cell, never of thôn 1, is said exactly as an id nobody has
+        answers: dict[str, str] = {}
+        for named in (STRANGER, NOBODY):
+            answer = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=named, speakers=OWN))
+            assert answer.status_code == 422 and RECORDED not in answer.text
+            answers[named] = answer.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0]
+        assert f"Chủ trì: hệ thống chưa có hồ sơ của đồng chí {STRANGER}" in answers[STRANGER]
+        assert answers[STRANGER].replace(STRANGER, "<id>") == answers[NOBODY].replace(NOBODY, "<id>")
+
+        held = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=moved, speakers=OWN))
         assert held.status_code == 422, held.text
         assert RECORDED not in held.text and "notice=" not in str(held.url)
         errors = held.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0]
-        assert f"Chủ trì: đồng chí {OTHER} không có tên trong danh sách đảng viên của chi bộ vào ngày sinh hoạt" in (
+        assert f"Chủ trì: đồng chí {moved} không có tên trong danh sách đảng viên của chi bộ vào ngày sinh hoạt" in (
             errors
         )
         assert (
@@ -72,27 +120,27 @@ async def test_a_held_minutes_or_roster_is_not_reported_recorded(
         )
 
         speaker = await client.post(
-            f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=[OWN[0], OTHER])
+            f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=[OWN[0], moved])
         )
         assert speaker.status_code == 422 and RECORDED not in speaker.text
-        assert f"đồng chí {OTHER} không có tên trong danh sách" in speaker.text
+        assert f"đồng chí {moved} không có tên trong danh sách" in speaker.text
 
-        roster = {"csrf": token, "member": [OWN[0], OTHER], f"status-{OWN[0]}": "present", f"status-{OTHER}": "present"}
-        roster[f"name-{OTHER}"] = "Người thôn 2"
+        roster = {"csrf": token, "member": [OWN[0], moved], f"status-{OWN[0]}": "present", f"status-{moved}": "present"}
+        roster[f"name-{moved}"] = "Người thôn 2"
         attendance = await client.post(f"{record}/attendance", data=roster)
         assert attendance.status_code == 422 and RECORDED not in attendance.text
         said = attendance.text.split('id="attendance-errors"', 1)[1].split("</div>", 1)[0]
-        assert f"Điểm danh đồng chí Người thôn 2: đồng chí {OTHER} không có tên" in said
+        assert f"Điểm danh đồng chí Người thôn 2: đồng chí {moved} không có tên" in said
         assert "nên kết quả điểm danh chưa được ghi nhận" in said
 
         # a meeting of today, so the demo's older periods keep their scores
         starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
         meeting_id, token = await _schedule(client, starts, province["secretary"])
         record = f"/app/meetings/{meeting_id}"
-        # on a date meetings knows thôn 2's member was in thôn 2, the minutes are refused outright, and said so
-        refused = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OTHER, speakers=OWN))
+        # on a date meetings knows the moved member had left the cell, the minutes are refused outright, and said so
+        refused = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=moved, speakers=OWN))
         assert refused.status_code == 422 and RECORDED not in refused.text
-        assert f"Chủ trì: đồng chí {OTHER} không phải là đảng viên của chi bộ vào ngày sinh hoạt" in refused.text
+        assert f"Chủ trì: đồng chí {moved} không phải là đảng viên của chi bộ vào ngày sinh hoạt" in refused.text
         valid = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
         assert valid.status_code == 303 and valid.headers["location"].endswith("notice=minutes")
         page = await client.get(valid.headers["location"])

@@ -234,3 +234,38 @@ async def test_the_demos_strong_cells_are_not_poor_for_2025(system: RunningSyste
         assert year["rating"] in ("good", "fair"), (cell_id, year)
         months = (await api.get(f"/v1/cells/{cell_id}/ratings?period=2025")).json()["items"]
         assert "2025-11" not in {item["period"] for item in months}, cell_id
+
+
+OUTSIDE_PAGES = [
+    # (path template, the id outside the commune officer's subtree: the other ward's, and the province's own)
+    ("/app/cells/{}", "demo-cb-kp-3"),
+    ("/app/cells/{}/meetings/new", "demo-cb-kp-3"),
+    ("/app/cells/{}/evidence", "demo-cb-kp-3"),
+    ("/app/cells/{}/evidence.csv", "demo-cb-kp-3"),
+    ("/app/meetings/{}", "demo-cb-kp-3-2026-11"),
+    ("/app/meetings/{}/minutes.pdf", "demo-cb-kp-3-2026-11"),
+    ("/app/meetings/{}/record", "demo-cb-kp-3-2026-11"),
+    ("/app/committees/{}", "demo-phuong-an-phu"),
+    ("/app/committees/{}", "demo-tinh-uy"),
+    ("/app/committees/{}/report.csv", "demo-phuong-an-phu"),
+    ("/app/committees/{}/rescore", "demo-phuong-an-phu"),
+]
+
+
+@pytest.mark.parametrize(("template", "outside"), OUTSIDE_PAGES, ids=[f"{t} {o}" for t, o in OUTSIDE_PAGES])
+async def test_a_page_about_an_id_outside_reads_as_one_about_an_unknown_id(
+    system: RunningSystem, province: dict[str, str], template: str, outside: str
+) -> None:
+    """Nobody learns from the web app which ids exist in the rest of the province: an id outside the viewer's part of
+    the tree answers the page an id nobody has answers, byte for byte but for the per-response nonce and token."""
+    unknown = "demo-khong-co-ai"
+    async with signed_in(system, "commune-officer") as client:
+        there = await client.get(template.format(outside))
+        nowhere = await client.get(template.format(unknown))
+    assert there.status_code == nowhere.status_code == 404
+
+    def page(text: str, identifier: str) -> str:
+        text = re.sub(r'nonce="[^"]*"', 'nonce=""', text.replace(identifier, "<id>"))
+        return re.sub(r'name="csrf" value="[^"]*"', 'name="csrf" value=""', text)
+
+    assert page(there.text, outside) == page(nowhere.text, unknown)

@@ -11,6 +11,10 @@ from typing import Any
 from services.gateway.web.i18n import N_, _
 from shared.refusals import RefusalCode
 
+OUTSIDE_SCOPE = re.compile(r"the only subtree this account may write")
+"""How meetings ends every reason about a sender's write scope (services/meetings/handlers/scope.py)."""
+OUTSIDE_SCOPE_SAID = N_("What the event names lies outside what the sending account may write.")
+
 REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
@@ -40,7 +44,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("What was sent is not a valid JSON event."),
         ),
         (r"not an event this system accepts|unknown event type", N_("The system does not accept this type of event.")),
-        (r"the only subtree this account may write", N_("The unit is outside what the sending account may write.")),
+        (OUTSIDE_SCOPE.pattern, OUTSIDE_SCOPE_SAID),
         # the next three only for rejections stored before meetings gave codes (BY_CODE says them for newer ones)
         (r"is not in cell|no record puts member", N_("The member does not belong to this cell on the meeting's date.")),
         (r"is cancelled", N_("The meeting has been cancelled, so this is no longer possible.")),
@@ -222,5 +226,9 @@ def explain_hold(waiting_for: str | None, reason: str | None, field: str | None)
     """What a held event waits for, in Vietnamese, naming the field it came from."""
     kind, _colon, ident = (waiting_for or "").partition(":")
     message = WAITING_FOR.get(kind)
-    sentence = _(message, id=ident) if message else _("It refers to data not known yet.")
+    if reason and OUTSIDE_SCOPE.search(reason):
+        # held as if unknown so the sender cannot probe the tree; the operator is told the real reason
+        sentence = _(OUTSIDE_SCOPE_SAID)
+    else:
+        sentence = _(message, id=ident) if message else _("It refers to data not known yet.")
     return _("Field %(field)s: %(why)s", field=field_label(field), why=sentence)

@@ -32,6 +32,9 @@ class Held(Exception):
         self.field = field
         self.refusal = refusal
         """The machine-readable reason of the hold (shared.refusals), when a reader words it itself."""
+        self.detail: str | None = None
+        """What the stored hold and the log say instead of `reason` when the sender must not learn it (a referent
+        outside the sender's subtree, answered as an unknown one: handlers/scope.py)."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from services.meetings.domain import LockSet, event_key
 from services.meetings.handlers.apply import APPLIERS, Applied
 from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.prefetch import prefetch
-from services.meetings.handlers.scope import check_write_scope
+from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
 from services.meetings.repository.ingest import INBOX
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
 from shared.bindings import Mode, read_message
@@ -830,18 +830,22 @@ async def _settle(
     histories: "PendingHistories | None",
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
+    view: ScopedView | None = None
     try:
         async with uow.savepoint() if savepoint else nullcontext():  # a late rejection undoes partial writes
-            await check_write_scope(event, uow, scope)
-            applied = await APPLIERS[event.type](event, uow)
+            view = await check_write_scope(event, uow, scope)
+            applied = await APPLIERS[event.type](event, view.unit_of_work(uow) if view else uow)
     except domain.Held as held:
+        detail = held.detail or (view.detail(held.waiting_for) if view else None)
+        if detail:
+            log.warning("event_outside_scope", event_id=event.id, scope=scope, field=held.field, reason=detail)
         await uow.ingest.hold(
             source=event.source,
             event_id=event.id,
             event_type=event.type,
             raw=event.envelope.model_dump(mode="json", exclude_none=True),
             waiting_for=held.waiting_for,
-            reason=held.reason,
+            reason=detail or held.reason,
             field=held.field,
             route=route,
             scope=scope,
@@ -854,12 +858,14 @@ async def _settle(
     except InvalidEvent as exc:
         if retrying:
             await uow.ingest.release(source=event.source, event_id=event.id)
+        if isinstance(exc, OutsideScope):
+            log.warning("event_outside_scope", event_id=event.id, scope=scope, field=exc.field, reason=exc.detail)
         await reject(
             uow,
             source=event.source,
             event_id=event.id,
             event_type=event.type,
-            reason=exc.reason,
+            reason=exc.detail if isinstance(exc, OutsideScope) else exc.reason,
             field=exc.field,
             raw=event.envelope.to_json().decode(),
             route=route,

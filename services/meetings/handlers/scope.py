@@ -3,76 +3,321 @@
 Issue 11, fault 5: an integration account fed a fact about a cell outside its unit and it was applied. The gateway
 passes the account's unit as `scope` (None for a province-wide account); every route judges it here, before the
 applier, and a held event keeps its scope to be judged again when released.
+
+Every id of every type in (CONTRACT.md "Types in") that places something in the tree is judged: units (`cell_id`,
+`committee_id`, `parent_id`, a guest's `committee_id`: see _judge_roster), members (by the cells their snapshots put
+them in: `id` of member events, roster records, chair, recorder, speakers, assignees) and meetings (by their cell),
+tasks by their meeting (a task id is its meeting's own). Person ids of monitors, guests and assessors name people
+above the cell, not places in the tree: the object they write is keyed by the cell or meeting, which is judged.
+
+A monitor's committee (DOMAIN.md: the upper-level monitor sits on a committee above the cell) must be inside the
+subtree as well as above the cell (the applier's check_monitor_committee): for an account scoped to unit U, a
+committee on the path from U down to the cell's parent. So an account scoped to a cell names no committee, and a
+commune's feed cannot assign the province committee's members: a province-wide account does.
+
+The user trial's existence leak: a referent outside the subtree was answered "outside X" while an unknown one was
+held, so a caller could probe which ids exist elsewhere. A referent outside the subtree is now hidden from the
+applier (ScopedView), which answers exactly as for an unknown one (held, same reason, field and key); only the stored
+hold and the log name the real reason (`detail`). An event whose own identity (a unit's, member's or meeting's id it
+would create) is taken outside the subtree cannot be answered as for a new id without writing it: it is rejected
+without naming where the id lives.
 """
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
 
+from services.meetings import domain
 from services.meetings.handlers.apply import locked_ancestors
 from services.meetings.unit_of_work import MeetingsUnit
+from shared.contracts import meetings as contract
 from shared.envelope import Event, InvalidEvent
+from shared.logs import get_logger
+from shared.membership import MemberVersion
+from shared.refusals import Refusal, RefusalCode
 
-Target = tuple[str, str | None]
-"""(the field naming the object, the unit that object lives in now; None while unknown)."""
+log = get_logger(__name__)
+
+SCOPE_RULE = "the only subtree this account may write"
+"""How every operator-facing reason about the write scope ends (the web app words it in Vietnamese by this)."""
 
 
-async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | None) -> None:
-    """InvalidEvent naming the field whose object lies outside `scope`'s subtree; nothing when `scope` is None.
+class OutsideScope(InvalidEvent):
+    """A refusal whose answer to the sender (`reason`) must not say where the id lives; `detail` does, for the stored
+    rejection and the log."""
 
-    Objects not known yet are left to the applier (which holds the event); the check runs again on release."""
+    def __init__(self, reason: str, *, field: str, detail: str) -> None:
+        super().__init__(reason, field=field)
+        self.detail = detail
+
+
+@dataclass
+class ScopedView:
+    """The ids of one event that lie outside the sender's subtree, hidden from its applier as if unknown."""
+
+    scope: str
+    units: set[str] = field(default_factory=set)
+    members: set[str] = field(default_factory=set)
+    meetings: set[str] = field(default_factory=set)
+    details: dict[str, str] = field(default_factory=dict)
+    """The operator's reason for each hidden referent, by the key a hold on it waits for (`unit:X`)."""
+
+    def hide(self, kind: str, identifier: str, *, field_name: str, where: str | None) -> None:
+        """Hide one referent named by `field_name` (it lies in `where`, outside the scope)."""
+        {"unit": self.units, "member": self.members, "meeting": self.meetings}[kind].add(identifier)
+        place = f" (in {where})" if where and where != identifier else ""
+        self.details[f"{kind}:{identifier}"] = (
+            f"{field_name}: {kind} {identifier}{place} lies outside {self.scope}, {SCOPE_RULE};"
+            " the sender was answered as for an unknown id"
+        )
+
+    def detail(self, waiting_for: str) -> str | None:
+        """The operator's reason for a hold on `waiting_for` when that referent is hidden, else None."""
+        return self.details.get(waiting_for)
+
+    def unit_of_work(self, uow: MeetingsUnit) -> MeetingsUnit:
+        """`uow` as the applier sees it: the hidden ids read as unknown; `uow` itself when nothing is hidden."""
+        if not (self.units or self.members or self.meetings):
+            return uow
+        return cast(MeetingsUnit, _ScopedUnit(uow, self))
+
+
+class _ScopedOrg:
+    """uow.org with the view's hidden units and members unknown; everything else as it is."""
+
+    def __init__(self, org: Any, view: ScopedView) -> None:
+        self._org = org
+        self._view = view
+
+    async def get_unit(self, unit_id: str) -> domain.UnitRef | None:
+        return None if unit_id in self._view.units else await self._org.get_unit(unit_id)
+
+    async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]:
+        found: dict[str, list[MemberVersion]] = await self._org.histories(member_ids)
+        return {member_id: versions for member_id, versions in found.items() if member_id not in self._view.members}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._org, name)
+
+
+class _ScopedMeetings:
+    """uow.meetings with the view's hidden meetings unknown."""
+
+    def __init__(self, meetings: Any, view: ScopedView) -> None:
+        self._meetings = meetings
+        self._view = view
+
+    async def get_state(self, meeting_id: str) -> domain.MeetingState | None:
+        return None if meeting_id in self._view.meetings else await self._meetings.get_state(meeting_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._meetings, name)
+
+
+class _ScopedUnit:
+    """The unit of work an applier of a scoped event gets: reads through the view, writes as usual. A proxy rather
+    than a flag on the repositories, so the events a release judges in the same transaction (each with its own
+    scope) never see another's view."""
+
+    def __init__(self, uow: MeetingsUnit, view: ScopedView) -> None:
+        self._uow = uow
+        self.org = _ScopedOrg(uow.org, view)
+        self.meetings = _ScopedMeetings(uow.meetings, view)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+
+async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | None) -> ScopedView | None:
+    """The view the applier must judge `event` through (None when `scope` is None: province-wide).
+
+    OutsideScope when the event would create or take over an id that lives outside the subtree (or a root unit);
+    Held, as for an unknown id, for a referent the appliers do not look up themselves (a transferred member of a
+    roster, a guest's committee) that is unknown or outside. Objects not known yet are left to the applier (which
+    holds the event); the check runs again on release."""
     if scope is None:
-        return
-    for field, unit_id in await _targets(event, uow, scope):
-        if unit_id is None:
-            continue
-        ancestors = await uow.org.ancestors(unit_id)
-        if ancestors and unit_id != _OUTSIDE:  # held shared, so no move of a unit on the path passes unseen
-            ancestors = await locked_ancestors(uow, unit_id, ancestors)
-        if scope not in ancestors:
-            raise InvalidEvent(f"{field}: outside {scope}, the only subtree this account may write", field=field)
-
-
-async def _targets(event: Event[Any], uow: MeetingsUnit, scope: str) -> list[Target]:
+        return None
+    view = ScopedView(scope)
+    judge = _Judge(uow, view)
     data = event.data
     kind = event.type
     if kind == "org.unit.upserted.v1":
         existing = await uow.org.get_unit(data.id)
         if existing is not None and data.id == scope and existing.parent_id == data.parent_id:
-            return []  # the account's own unit, left where it is (a new name, contacts, active)
-        targets: list[Target] = [("data.id", data.id)] if existing is not None else []
+            return view  # the account's own unit, left where it is (a new name, contacts, active)
+        if existing is not None:
+            await judge.own_unit("data.id", data.id)
         if data.parent_id is None:
-            return [*targets, ("data.parent_id", _OUTSIDE)]
-        parent = await uow.org.get_unit(data.parent_id)
-        return [*targets, ("data.parent_id", data.parent_id if parent is not None else None)]
-    if kind == "member.upserted.v1":
-        return [("data.cell_id", await _known_unit(uow, data.cell_id)), ("data.id", await _member_cell(uow, data.id))]
-    if kind == "member.removed.v1":
-        return [("data.id", await _member_cell(uow, data.id))]
-    if kind == "monitor.assigned.v1":
-        return [("data.cell_id", await _known_unit(uow, data.cell_id))]
-    if kind == "meeting.scheduled.v1":
-        return [
-            ("data.cell_id", await _known_unit(uow, data.cell_id)),
-            ("data.meeting_id", await _meeting_cell(uow, data.meeting_id)),
-        ]
-    meeting_id = getattr(data, "meeting_id", None)
-    if meeting_id is not None:
-        return [("data.meeting_id", await _meeting_cell(uow, meeting_id))]
-    return [("type", _OUTSIDE)]  # a type nobody placed in the tree yet: refuse rather than let it through
+            raise OutsideScope(
+                f"data.parent_id: a root unit lies outside {scope}, {SCOPE_RULE}",
+                field="data.parent_id",
+                detail=f"data.parent_id: a root unit lies outside {scope}, {SCOPE_RULE}",
+            )
+        await judge.unit("data.parent_id", data.parent_id)
+    elif kind == "member.upserted.v1":
+        await judge.own_member("data.id", data.id)
+        await judge.unit("data.cell_id", data.cell_id)
+    elif kind == "member.removed.v1":
+        await judge.current_member("data.id", data.id)
+    elif kind == "monitor.assigned.v1":
+        await judge.unit("data.cell_id", data.cell_id)
+        await judge.unit("data.committee_id", data.committee_id)
+    elif kind == "meeting.scheduled.v1":
+        await judge.unit("data.cell_id", data.cell_id)
+        await judge.own_meeting("data.meeting_id", data.meeting_id)
+    elif getattr(data, "meeting_id", None) is not None:
+        meeting = await judge.meeting("data.meeting_id", data.meeting_id)
+        if kind == "attendance.recorded.v1":
+            await _judge_roster(judge, data, meeting=meeting)
+        elif kind == "minutes.submitted.v1":
+            await judge.members(_minutes_members(data))
+    else:  # a type nobody placed in the tree yet: refuse rather than let it through
+        reason = f"type: {kind} names nothing this account may write; {SCOPE_RULE} is judged per type"
+        raise OutsideScope(reason, field="type", detail=reason)
+    return view
 
 
-_OUTSIDE = "(the root)"
-"""Stands for "no unit": its ancestors are empty, so a scoped account never reaches it."""
+async def _judge_roster(
+    judge: "_Judge", data: contract.AttendanceRecorded, *, meeting: domain.MeetingState | None
+) -> None:
+    """A roster's members (the transferred too: they are the cell's) and its guests' committees; those the applier
+    does not look up must be known and placed, held as unknown otherwise, once the meeting itself is (`meeting`:
+    known and inside).
+
+    A guest's committee may be one above the meeting's cell (DOMAIN.md: upper-level attendees; the sender's own
+    ancestry, so naming it tells nothing of the rest of the tree, and a secretary, scoped to the cell, records the
+    commune's monitor so) or one inside the subtree; any other is held as an unknown one."""
+    records = [(f"data.records.{i}.member_id", record.member_id) for i, record in enumerate(data.records)]
+    await judge.members(records)
+    if meeting is None:
+        return
+    transferred = [
+        (name, member_id)
+        for (name, member_id), record in zip(records, data.records, strict=True)
+        if record.status == contract.AttendanceStatus.TRANSFERRED
+    ]
+    for name, member_id in transferred:
+        if member_id in judge.view.members or not await judge.uow.org.histories([member_id]):
+            raise _held_member(name, member_id, detail=judge.view.detail(f"member:{member_id}"))
+    above = (await judge.uow.org.ancestors(meeting.cell_id))[:-1]
+    for i, guest in enumerate(data.guests or ()):
+        committee_id = guest.committee_id
+        if committee_id is None or committee_id in above:
+            continue
+        name = f"data.guests.{i}.committee_id"
+        await judge.unit(name, committee_id)
+        if committee_id in judge.view.units or await judge.uow.org.get_unit(committee_id) is None:
+            held = _held_unit(name, committee_id)
+            held.detail = judge.view.detail(f"unit:{committee_id}")
+            raise held
 
 
-async def _known_unit(uow: MeetingsUnit, unit_id: str) -> str | None:
-    return unit_id if await uow.org.get_unit(unit_id) is not None else None
+def _minutes_members(data: contract.MinutesSubmitted) -> list[tuple[str, str]]:
+    references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
+    references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
+    references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
+    return references
 
 
-async def _member_cell(uow: MeetingsUnit, member_id: str) -> str | None:
-    member = (await uow.org.members_brief([member_id])).get(member_id)
-    return member["cell_id"] if member is not None and member["cell_id"] else None
+def _held_unit(name: str, unit_id: str) -> domain.Held:
+    """The hold of an unknown unit, worded as require_unit words it."""
+    return domain.Held(waiting_for=f"unit:{unit_id}", reason=f"{name}: unit {unit_id} is unknown", field=name)
 
 
-async def _meeting_cell(uow: MeetingsUnit, meeting_id: str) -> str | None:
-    meeting = await uow.meetings.get_state(meeting_id)
-    return meeting.cell_id if meeting is not None else None
+def _held_member(name: str, member_id: str, *, detail: str | None) -> domain.Held:
+    """The hold of an unknown member, worded as check_members_in_cell words it."""
+    held = domain.Held(
+        waiting_for=f"member:{member_id}",
+        reason=f"{name}: member {member_id} is unknown",
+        field=name,
+        refusal=Refusal(code=RefusalCode.MEMBER_UNKNOWN, member_id=member_id),
+    )
+    held.detail = detail
+    return held
+
+
+class _Judge:
+    """Places the ids of one event against the scope, filling its view."""
+
+    def __init__(self, uow: MeetingsUnit, view: ScopedView) -> None:
+        self.uow = uow
+        self.view = view
+
+    async def inside(self, unit_id: str) -> bool:
+        """Whether the (known) unit lies in the scope's subtree; its path held shared, so no move passes unseen."""
+        ancestors = await self.uow.org.ancestors(unit_id)
+        if ancestors:
+            ancestors = await locked_ancestors(self.uow, unit_id, ancestors)
+        return self.view.scope in ancestors
+
+    async def unit(self, name: str, unit_id: str) -> None:
+        """A unit the event refers to: hidden when it exists outside the subtree."""
+        if await self.uow.org.get_unit(unit_id) is not None and not await self.inside(unit_id):
+            self.view.hide("unit", unit_id, field_name=name, where=None)
+
+    async def own_unit(self, name: str, unit_id: str) -> None:
+        """The unit the event writes (it exists): refused when it lies outside the subtree."""
+        if not await self.inside(unit_id):
+            raise self.taken(name, "unit", unit_id, where=unit_id)
+
+    async def meeting(self, name: str, meeting_id: str) -> domain.MeetingState | None:
+        """A meeting the event refers to: hidden when its cell lies outside; the meeting when known and inside."""
+        meeting = await self.uow.meetings.get_state(meeting_id)
+        if meeting is None:
+            return None
+        if not await self.inside(meeting.cell_id):
+            self.view.hide("meeting", meeting_id, field_name=name, where=meeting.cell_id)
+            return None
+        return meeting
+
+    async def own_meeting(self, name: str, meeting_id: str) -> None:
+        """The meeting a schedule writes: refused when it exists in a cell outside the subtree."""
+        meeting = await self.uow.meetings.get_state(meeting_id)
+        if meeting is not None and not await self.inside(meeting.cell_id):
+            raise self.taken(name, "meeting", meeting_id, where=meeting.cell_id)
+
+    async def members(self, references: Iterable[tuple[str, str]]) -> None:
+        """Members the event refers to as its meeting's people: hidden when no snapshot ever put them inside (one
+        that was inside is judged by the applier against the meeting's date, as for any sender)."""
+        wanted = list(dict.fromkeys(references))
+        histories = await self.uow.org.histories(sorted({member_id for _, member_id in wanted}))
+        inside: dict[str, bool] = {}
+        for name, member_id in wanted:
+            versions = histories.get(member_id)
+            if not versions or member_id in self.view.members:
+                continue
+            cells = sorted({version.cell_id for version in versions if version.cell_id})
+            for cell_id in cells:
+                if cell_id not in inside:
+                    inside[cell_id] = await self.inside(cell_id)
+            if not any(inside[cell_id] for cell_id in cells):
+                self.view.hide("member", member_id, field_name=name, where=_placement(versions))
+
+    async def current_member(self, name: str, member_id: str) -> None:
+        """A member the event removes: hidden when their latest placement lies outside the subtree."""
+        where = _placement((await self.uow.org.histories([member_id])).get(member_id, ()))
+        if where is not None and not await self.inside(where):
+            self.view.hide("member", member_id, field_name=name, where=where)
+
+    async def own_member(self, name: str, member_id: str) -> None:
+        """The member a snapshot writes: refused when their latest placement lies outside the subtree."""
+        where = _placement((await self.uow.org.histories([member_id])).get(member_id, ()))
+        if where is not None and not await self.inside(where):
+            raise self.taken(name, "member", member_id, where=where)
+
+    def taken(self, name: str, kind: str, identifier: str, *, where: str) -> OutsideScope:
+        """The refusal of writing an id that lives outside the subtree, not saying where to the sender."""
+        place = f" (in {where})" if where != identifier else ""
+        return OutsideScope(
+            f"{name}: this account may not write {kind} {identifier}",
+            field=name,
+            detail=f"{name}: {kind} {identifier}{place} lies outside {self.view.scope}, {SCOPE_RULE}",
+        )
+
+
+def _placement(versions: Sequence[MemberVersion]) -> str | None:
+    """The cell of a member's latest snapshot that places them in one (a removal keeps them where they were)."""
+    placed = [version for version in versions if not version.removed and version.cell_id]
+    if not placed:
+        return None
+    return max(placed, key=lambda version: (version.effective_at, version.version_id)).cell_id

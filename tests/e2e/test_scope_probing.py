@@ -1,0 +1,200 @@
+"""A caller scoped to a commune cannot probe which ids exist elsewhere in the province, through the real system.
+
+The user trial: POST /v1/events answered "outside X" for an id existing outside the account's subtree but held an
+unknown one, and a monitor from the province committee (above the cell, outside the subtree) was accepted. Here the
+gateway and meetings run as real processes: every answer about an id outside the caller's subtree must equal the
+answer about an id nobody knows (but for the id), on ingestion and on the read routes alike, while the operator
+still reads the real reason.
+"""
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.support.env import fresh_database
+from tests.support.ids import random_id
+from tests.support.system import RunningSystem, issue_token, running_system
+
+pytestmark = pytest.mark.e2e
+FEED = "urn:test:commune-feed"
+
+
+@pytest.fixture(scope="module")
+def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """The four services and the mail sink, started once for this module."""
+    with (
+        fresh_database(database_url) as own_database,
+        running_system(amqp_url=amqp_url, database_url=own_database, workdir=tmp_path_factory.mktemp("system")) as s,
+    ):
+        yield s
+
+
+def cloudevent(event_type: str, data: dict[str, Any], *, source: str = "urn:test:member-database") -> dict[str, Any]:
+    """One CloudEvent as a partner's system would send it."""
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": source,
+        "type": event_type,
+        "time": (datetime.now(VIETNAM_TZ) - timedelta(days=1)).isoformat(),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def unit(unit_id: str, kind: str, parent_id: str | None) -> dict[str, Any]:
+    return cloudevent(
+        "org.unit.upserted.v1", {"id": unit_id, "name": f"Đơn vị {unit_id[-4:]}", "kind": kind, "parent_id": parent_id}
+    )
+
+
+async def post_events(system: RunningSystem, token: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """POST /v1/events with a batch; each event's outcome."""
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/events",
+            content=json.dumps(events, ensure_ascii=False).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+    assert response.status_code == 200, response.text
+    return list(response.json()["results"])
+
+
+@pytest.fixture(scope="module")
+async def province(system: RunningSystem) -> dict[str, str]:
+    """Tỉnh ủy → (Đảng ủy xã → thôn 1) and (Đảng ủy phường → khu phố 3 with a member and a meeting), fed by the
+    province-wide account; and tokens of the xã's feed, the xã's officer and an operator."""
+    ids = {name: random_id(name) for name in ("tinh", "xa", "thon1", "phuong", "kp3", "member", "meeting")}
+    starts = (datetime.now(VIETNAM_TZ) + timedelta(days=10)).replace(microsecond=0).isoformat()
+    feed = [
+        unit(ids["tinh"], "committee", None),
+        unit(ids["xa"], "committee", ids["tinh"]),
+        unit(ids["thon1"], "cell", ids["xa"]),
+        unit(ids["phuong"], "committee", ids["tinh"]),
+        unit(ids["kp3"], "cell", ids["phuong"]),
+        cloudevent(
+            "member.upserted.v1",
+            {"id": ids["member"], "full_name": "Lê Thị Hoa", "cell_id": ids["kp3"], "status": "official"},
+        ),
+        cloudevent(
+            "meeting.scheduled.v1",
+            {
+                "meeting_id": ids["meeting"],
+                "cell_id": ids["kp3"],
+                "kind": "regular",
+                "starts_at": starts,
+                "location": "Nhà văn hóa khu phố 3",
+                "agenda": ["Kiểm điểm nghị quyết tháng trước"],
+            },
+        ),
+    ]
+    province_wide = issue_token(system, role="integration", unit=None, sub=random_id("province"), province_wide=True)
+    assert [r["outcome"] for r in await post_events(system, province_wide, feed)] == ["accepted"] * len(feed)
+    ids["feed_token"] = issue_token(
+        system, role="integration", unit=ids["xa"], sub=random_id("commune-feed"), sources=[FEED]
+    )
+    ids["officer_token"] = issue_token(system, role="committee_officer", unit=ids["xa"], sub=random_id("officer"))
+    ids["operator_token"] = issue_token(system, role="operator", unit="root", sub=random_id("operator"))
+    return ids
+
+
+def without(answer: dict[str, Any], identifier: str) -> str:
+    """An answer as the caller reads it, the named id blanked and the event's own identity left out."""
+    kept = {key: value for key, value in answer.items() if key not in ("id", "source", "index")}
+    return json.dumps(kept, sort_keys=True).replace(identifier, "<id>")
+
+
+Probe = tuple[str, str, Callable[[dict[str, str], str], dict[str, Any]]]
+PROBES: list[Probe] = [
+    # (what is probed, the id outside, the event's type and data naming it)
+    (
+        "the trial's monitor from the province committee",
+        "tinh",
+        lambda ids, x: {
+            "type": "monitor.assigned.v1",
+            "data": {
+                "person_id": random_id("p"),
+                "full_name": "Trần Văn Tỉnh",
+                "committee_id": x,
+                "cell_id": ids["thon1"],
+            },
+        },
+    ),
+    (
+        "a member of another commune removed",
+        "member",
+        lambda ids, x: {
+            "type": "member.removed.v1",
+            "data": {"id": x, "reason": "other", "effective_on": "2026-12-01"},
+        },
+    ),
+    (
+        "a cell of another commune",
+        "kp3",
+        lambda ids, x: {
+            "type": "member.upserted.v1",
+            "data": {"id": random_id("m"), "full_name": "Phạm Văn Dò", "cell_id": x, "status": "official"},
+        },
+    ),
+    (
+        "a meeting of another commune",
+        "meeting",
+        lambda ids, x: {"type": "meeting.cancelled.v1", "data": {"meeting_id": x, "reason": "Dò thử"}},
+    ),
+]
+
+
+async def test_an_id_outside_the_commune_is_answered_as_an_unknown_one(system, province) -> None:  # type: ignore[no-untyped-def]
+    ids = province
+    events: list[dict[str, Any]] = []
+    names: list[str] = []
+    for _what, key, build in PROBES:
+        unknown = random_id("nobody")
+        for named in (ids[key], unknown):
+            shape = build(ids, named)
+            events.append(cloudevent(shape["type"], shape["data"], source=FEED))
+            names.append(named)
+    results = await post_events(system, ids["feed_token"], events)
+    for index, (what, _key, _build) in enumerate(PROBES):
+        outside, nowhere = results[2 * index], results[2 * index + 1]
+        assert outside["outcome"] == "held", (what, outside)
+        assert without(outside, names[2 * index]) == without(nowhere, names[2 * index + 1]), what
+        assert "outside" not in json.dumps(outside), what
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {ids['operator_token']}"}
+    ) as client:
+        held = (await client.get("/v1/held-events?limit=200")).json()["items"]
+    by_event = {item["event_id"]: item for item in held}
+    trial = by_event[events[0]["id"]]
+    # the operator reads the real reason; the unknown one's hold stays as the caller was told
+    assert f"lies outside {ids['xa']}, the only subtree this account may write" in trial["reason"]
+    assert by_event[events[1]["id"]]["reason"] == results[1]["reason"]
+
+
+READS = [
+    ("/v1/cells/{}", "kp3"),
+    ("/v1/cells/{}/meetings", "kp3"),
+    ("/v1/committees/{}", "phuong"),
+    ("/v1/committees/{}", "tinh"),
+    ("/v1/meetings/{}", "meeting"),
+    ("/v1/members/{}/history", "member"),
+]
+
+
+@pytest.mark.parametrize(("template", "key"), READS, ids=[f"{t} {k}" for t, k in READS])
+async def test_the_commune_officer_reads_an_id_outside_as_a_missing_one(system, province, template, key) -> None:  # type: ignore[no-untyped-def]
+    ids = province
+    unknown = random_id("nobody")
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {ids['officer_token']}"}
+    ) as client:
+        outside = await client.get(template.format(ids[key]))
+        missing = await client.get(template.format(unknown))
+    assert outside.status_code == missing.status_code == 404, outside.text
+    assert outside.text.replace(ids[key], "<id>") == missing.text.replace(unknown, "<id>")
