@@ -12,6 +12,7 @@ import pytest
 from services.meetings import handlers
 from services.meetings.domain import Version
 from shared.contracts import meetings as contract
+from shared.envelope import GATEWAY_SOURCE
 from tests.meetings import events as ev
 from tests.meetings.fakes import FakeStore, FakeUnitOfWork
 from tests.meetings.rejection_cases import CASE_NAMES, WORLD_IDS, cases, world_events
@@ -42,7 +43,8 @@ async def test_rejects_with_a_reason_naming_the_field(case: str) -> None:
     assert published.source == "urn:chibo:meetings"
 
 
-async def test_cancelling_a_held_meeting_is_rejected() -> None:
+async def test_a_secretary_cannot_cancel_a_meeting_they_recorded() -> None:
+    """The secretary's web form (the gateway's source) is refused, naming the meeting: a person is told it was held."""
     store, ids = await world()
     mtg = random_id("mtg")
     await handlers.ingest_batch(
@@ -50,9 +52,30 @@ async def test_cancelling_a_held_meeting_is_rejected() -> None:
         store.uow,
         route="test",
     )
-    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
     [result] = await handlers.ingest_batch([cancel], store.uow, route="test")
     assert (result.outcome, result.field) == ("rejected", "data.meeting_id")
+    assert store.state.meetings[mtg].get("cancel_version") is None
+
+
+async def test_an_integrations_cancellation_of_a_held_meeting_takes_its_roster_out_of_the_histories() -> None:
+    """An integration's cancellation after the roster is stored (facts arrive in any order); the member absent at
+    the meeting is announced again without that absence, as a roster arriving after the cancellation leaves them."""
+    store, ids = await world()
+    mtg = random_id("mtg")
+    roster = [ev.scheduled(mtg, ids["cell"], starts_at=START), ev.attendance(mtg, {ids["mem"]: "absent"})]
+    assert {r.outcome for r in await handlers.ingest_batch(roster, store.uow, route="test")} == {"accepted"}
+    [absent] = [e for e in store.published("member.attendance.updated.v1") if e.data["member_id"] == ids["mem"]]
+    assert absent.data["consecutive_absences"] == 1
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    [result] = await handlers.ingest_batch([cancel], store.uow, route="test")
+    assert result.outcome == "accepted"
+    assert store.state.meetings[mtg]["cancel_reason"] == "Trùng lịch"
+    announced = [e for e in store.published("member.attendance.updated.v1") if e.data["member_id"] == ids["mem"]]
+    assert [e.data["consecutive_absences"] for e in announced] == [1, 0]
+    assert announced[-1].data["meeting_id"] == mtg
+    [republished] = [e for e in store.published("meeting.cancelled.v1") if e.data["meeting_id"] == mtg]
+    assert republished.subject == mtg
 
 
 async def test_a_rejected_event_leaves_the_inbox_so_a_corrected_copy_is_judged_again() -> None:
