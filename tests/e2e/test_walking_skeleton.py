@@ -438,7 +438,8 @@ async def test_a_cancellation_and_the_minutes_end_alike_whichever_arrives_first(
     headers = {"Authorization": f"Bearer {tokens['integration']}", "Content-Type": "application/cloudevents+json"}
 
     async def send(client: httpx.AsyncClient, event: dict) -> None:
-        answer = await client.post("/v1/events", content=json.dumps(event, ensure_ascii=False).encode(), headers=headers)
+        body = json.dumps(event, ensure_ascii=False).encode()
+        answer = await client.post("/v1/events", content=body, headers=headers)
         assert answer.json()["results"][0]["outcome"] == "accepted", answer.text
 
     async def score_of(meeting_id: str) -> int:

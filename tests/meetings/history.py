@@ -176,15 +176,18 @@ def materialize_meeting(
         )
     records = 0
 
+    def cancel() -> None:
+        emit(ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Mưa bão"}, time=clock.tick()))
+
     def record(raw: dict[str, Any]) -> None:
         nonlocal records
         emit(raw)
         records += 1
         if meeting.cancelled and records == meeting.cancel_at:
-            emit(ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Mưa bão"}, time=clock.tick()))
+            cancel()
 
     if meeting.cancelled and meeting.cancel_at == 0:
-        emit(ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Mưa bão"}, time=clock.tick()))
+        cancel()
     for roster in meeting.rosters:
         record(ev.attendance(meeting_id, dict(zip(members, roster, strict=True)), time=clock.tick()))
     tasks = [
@@ -234,7 +237,7 @@ def materialize_meeting(
                 )
             )
     if meeting.cancelled and records < meeting.cancel_at:
-        emit(ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Mưa bão"}, time=clock.tick()))
+        cancel()
     if meeting.late_move:  # an hour before the first start: the adoption (3 h after it) stays after the start
         moved = {"meeting_id": meeting_id, "starts_at": (starts - timedelta(hours=1)).isoformat()}
         emit(ev.raw_event("meeting.rescheduled.v1", moved, time=clock.tick()))

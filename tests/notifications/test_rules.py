@@ -195,11 +195,14 @@ def test_a_cancelled_meeting_alerts_no_absence_and_no_low_rating_whatever_arrive
     published before the cancellation reached evaluation may come after it here: the meeting did not take place."""
     cancelled = meeting(NOW - timedelta(hours=20), cancelled=True, cancel_reason="Mất điện")
     assert rules.unexcused_absences(meeting=cancelled, absent=[MEMBERS[2]], ctx=CTX, config=DEFAULT_CONFIG) == []
-    low = {"meeting_id": "m1", "rating": "poor", "score": 40.0, "provisional": False, "ctx": CTX}
-    assert rules.meeting_rated_low(meeting=cancelled, config=DEFAULT_CONFIG, **low) == []
-    assert recipients(rules.meeting_rated_low(meeting=meeting(), config=DEFAULT_CONFIG, **low)) == {
-        r.MEETING_RATED_LOW: ["ward"]
-    }
+
+    def rate(told: Meeting) -> list:
+        return rules.meeting_rated_low(
+            meeting_id="m1", rating="poor", score=40.0, provisional=False, meeting=told, ctx=CTX, config=DEFAULT_CONFIG
+        )
+
+    assert rate(cancelled) == []
+    assert recipients(rate(meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
 
 
 def history(*figures: int | tuple[int, int], recent: bool = True) -> list[AnnouncedFigures]:

@@ -118,7 +118,8 @@ async def test_a_refusal_by_the_shared_contract_is_worded_like_the_forms_own() -
 )
 async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: str, expected: str) -> None:
     """Meetings refuses a secretary's attendance for a cancelled meeting, cancelling a held one, rescheduling one with
-    minutes (an integration's facts are stored whatever the order); the form says which, not "not accepted by the system" (the refusals are those meetings' rules raise)."""
+    minutes (an integration's facts are stored whatever the order); the form says which, not "not accepted by the
+    system" (the refusals are those meetings' rules raise)."""
     from datetime import UTC, datetime
 
     from services.meetings.domain import (

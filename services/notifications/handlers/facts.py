@@ -63,7 +63,9 @@ def _schedule_notices(
 
 
 async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
-    if not meeting.known or meeting.cancelled or not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
+    if not meeting.known or meeting.cancelled:
+        return  # a cancelled meeting was not held: no absence on its roster alerts anyone
+    if not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
         return
     absent_ids = await uow.projection.absent_members(meeting.meeting_id)
     if not absent_ids:
