@@ -135,3 +135,38 @@ async def test_a_monitor_of_a_committee_two_levels_up_is_applied_whatever_the_or
     again = await handlers.ingest_batch([monitor], store.uow, route="test")
     assert [result.outcome for result in again] == ["duplicate"]  # applied when the cell was released
     assert not store.rejection_of(monitor["id"])
+
+
+@pytest.mark.parametrize("late", ["meeting.cancelled.v1", "meeting.rescheduled.v1"])
+async def test_minutes_and_a_later_cancellation_or_move_end_alike_in_either_order(late: str) -> None:
+    """An integration's roster and minutes and a cancellation (or a move) issued after them, the same events sent in
+    the two orders to two stores: every event is accepted and the stored meeting is the same (the old rules refused
+    whichever of the two came second, so the end state hung on the arrival order)."""
+    ids, mtg = {name: random_id(name) for name in WORLD_IDS}, random_id("mtg")
+    record = [
+        ev.scheduled(mtg, ids["cell"], starts_at=START),
+        ev.attendance(mtg, {ids["mem"]: "absent"}, time=ev.BASE_TIME + timedelta(days=11)),
+        ev.minutes(mtg, chair_id=ids["mem"], started_at=START, time=ev.BASE_TIME + timedelta(days=11, hours=1)),
+    ]
+    data = (
+        {"meeting_id": mtg, "reason": "Mất điện"}
+        if late == "meeting.cancelled.v1"
+        else {"meeting_id": mtg, "starts_at": (START - timedelta(hours=1)).isoformat()}
+    )
+    after = ev.raw_event(late, data, time=ev.BASE_TIME + timedelta(days=12))
+    states = []
+    for feed in ([*record, after], [record[0], after, *record[1:]]):
+        store = FakeStore()
+        assert {r.outcome for r in await handlers.ingest_batch(world_events(ids, start=START), store.uow, route="t")}
+        results = [(await handlers.ingest_batch([raw], store.uow, route="test"))[0] for raw in feed]
+        assert [r.outcome for r in results] == ["accepted"] * 4
+        meeting = store.state.meetings[mtg]
+        async with store.uow() as uow:
+            state = await uow.meetings.get_state(mtg)
+        assert state is not None and state.has_minutes and state.has_roster
+        states.append((meeting.get("cancel_reason"), meeting["starts_at"], state))
+    assert states[0] == states[1]
+    if late == "meeting.cancelled.v1":
+        assert states[0][0] == "Mất điện"
+    else:
+        assert states[0][1] == START - timedelta(hours=1)
