@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import aio_pika
+import asyncpg
 import httpx
 import pytest
 
@@ -395,3 +396,110 @@ async def test_a_valid_event_sent_right_after_poison_ones_is_scored_within_secon
         health = await client.get("/v1/system/health", headers={"Authorization": f"Bearer {tokens['operator']}"})
     meetings_health = health.json()["services"]["meetings"]["detail"]
     assert meetings_health["outbox"]["parked"] == 0, meetings_health
+
+
+async def test_a_cancellation_and_the_minutes_end_alike_whichever_arrives_first(
+    system: RunningSystem, tokens: dict[str, str], province: Province, officer: httpx.AsyncClient
+) -> None:
+    """The same facts of two meetings held yesterday, in the two orders: the minutes, a score, then the cancellation
+    (the score withdrawn) and the roster; the cancellation, then the minutes and the roster. Every fact is accepted,
+    and meetings, evaluation and notifications end alike: cancelled, not held, not scored, out of the cell's month,
+    no absence alert for the member absent at a meeting that did not take place."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=20)).replace(second=0, microsecond=0)
+    first_minutes, first_cancel = random_id("mtg"), random_id("mtg")
+    chair, absent = province.members[0], province.members[2]
+
+    def facts(meeting_id: str) -> dict[str, dict]:
+        scheduled = province.scheduled(meeting_id)
+        scheduled["data"]["starts_at"] = starts.isoformat()
+        minutes = {
+            "meeting_id": meeting_id,
+            "started_at": starts.isoformat(),
+            "ended_at": (starts + timedelta(minutes=100)).isoformat(),
+            "chair_id": chair,
+            "recorder_id": province.members[1],
+            "speakers": [chair],
+            "content": "Kiểm điểm nghị quyết tháng trước",
+            "conclusions": "Thống nhất",
+            "resolutions": [{"text": "Nghị quyết tháng", "votes_for": 2, "votes_against": 0, "abstentions": 0}],
+            "tasks": [],
+        }
+        records = [{"member_id": m, "status": "present"} for m in province.members[:2]]
+        return {
+            "scheduled": scheduled,
+            "minutes": cloudevent("minutes.submitted.v1", minutes),
+            "cancelled": cloudevent("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Mất điện"}),
+            "roster": cloudevent(
+                "attendance.recorded.v1",
+                {"meeting_id": meeting_id, "records": [*records, {"member_id": absent, "status": "absent"}]},
+            ),
+        }
+
+    headers = {"Authorization": f"Bearer {tokens['integration']}", "Content-Type": "application/cloudevents+json"}
+
+    async def send(client: httpx.AsyncClient, event: dict) -> None:
+        body = json.dumps(event, ensure_ascii=False).encode()
+        answer = await client.post("/v1/events", content=body, headers=headers)
+        assert answer.json()["results"][0]["outcome"] == "accepted", answer.text
+
+    async def score_of(meeting_id: str) -> int:
+        return (await officer.get(f"/v1/meetings/{meeting_id}/score")).status_code
+
+    one, other = facts(first_minutes), facts(first_cancel)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        await send(client, one["scheduled"])
+        await send(client, one["minutes"])
+
+        async def scored() -> bool:
+            return await score_of(first_minutes) == 200
+
+        await eventually(scored, timeout=30)  # held, so scored
+        await send(client, one["cancelled"])
+        await send(client, one["roster"])
+        for name in ("scheduled", "cancelled", "minutes", "roster"):
+            await send(client, other[name])
+
+    database = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+    try:
+        both = [first_minutes, first_cancel]
+
+        async def settled() -> bool:
+            counts = await database.fetchrow(
+                "SELECT (SELECT count(*) FROM evaluation.meeting_cancellation WHERE meeting_id = ANY($1)) AS cancelled,"
+                " (SELECT count(*) FROM evaluation.minutes WHERE meeting_id = ANY($1)) AS minutes,"
+                " (SELECT count(DISTINCT meeting_id) FROM evaluation.attendance WHERE meeting_id = ANY($1)) AS rosters,"
+                " (SELECT count(*) FROM evaluation.dirty_cell WHERE cell_id = $2) AS dirty,"
+                " (SELECT count(*) FROM notifications.meeting WHERE meeting_id = ANY($1)"
+                "  AND cancelled_time IS NOT NULL AND minutes_submitted_at IS NOT NULL) AS noted,"
+                " (SELECT count(DISTINCT meeting_id) FROM notifications.meeting_attendance WHERE meeting_id = ANY($1))"
+                "  AS noted_rosters",
+                both,
+                province.cell,
+            )
+            return tuple(counts) == (2, 2, 2, 0, 2, 2)
+
+        await eventually(settled, timeout=60)
+        for meeting_id in both:
+            meeting = (await officer.get(f"/v1/meetings/{meeting_id}")).json()
+            assert meeting["status"] == "cancelled", meeting
+            assert await score_of(meeting_id) == 404  # not scored; the earlier score withdrawn
+        assert not await database.fetchval(
+            "SELECT count(*) FROM evaluation.meeting_score WHERE meeting_id = ANY($1)", both
+        )
+        month = starts.strftime("%Y-%m")
+        held = await database.fetchval(
+            "SELECT regular_held FROM evaluation.cell_period WHERE cell_id = $1 AND period = $2", province.cell, month
+        )
+        assert not held  # neither counts as the cell's meeting of the month
+        alerts = await database.fetch(
+            "SELECT rule, subject_id, period FROM notifications.notification WHERE subject_id = ANY($1)"
+            " OR period = ANY($1)",
+            both,
+        )
+        assert alerts == []  # no absence alert, no late minutes: neither meeting took place
+        assert not await database.fetchval(
+            "SELECT count(*) FROM meetings.rejection WHERE event_id = ANY($1)",
+            [event["id"] for facts_of in (one, other) for event in facts_of.values()],
+        )
+    finally:
+        await database.close()

@@ -274,6 +274,11 @@ class FakeMeetings:
         }
         return [record["member_id"] for record in previous["records"]] if previous else []
 
+    async def roster_members(self, meeting_id: str) -> list[str]:
+        """The members on the meeting's roster (none without a roster)."""
+        roster = self._s.rosters.get(meeting_id)
+        return [record["member_id"] for record in roster["records"]] if roster else []
+
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
         """Store the minutes and their tasks, replacing earlier ones."""
         self._s.minutes[data.meeting_id] = {**data.model_dump(mode="json", exclude={"tasks"}), "version": version}

@@ -16,6 +16,11 @@ class MeetingPlan:
     kind: str
     reschedules: int
     cancelled: bool
+    cancel_at: int
+    """Where the cancellation comes among the meeting's records (rosters, minutes, adoption, assessment, completions):
+    before the first of them at 0, after all of them past their count. An integration sends both, in any order."""
+    late_move: bool
+    """A move issued after the records (and the cancellation): the latest move sets the start whatever else is known."""
     rosters: list[list[str]]
     minutes_versions: int
     approved: bool
@@ -42,24 +47,22 @@ class HistoryPlan:
 
 @st.composite
 def meeting_plans(draw: Any, members: int) -> MeetingPlan:
-    """One meeting: scheduled, maybe moved, then cancelled or recorded."""
+    """One meeting: scheduled, maybe moved, recorded, maybe cancelled before, among or after its records."""
     cancelled = draw(st.booleans()) and draw(st.booleans())
-    rosters = (
-        []
-        if cancelled
-        else draw(st.lists(st.lists(st.sampled_from(STATUSES), min_size=members, max_size=members), max_size=2))
-    )
-    minutes_versions = 0 if cancelled else draw(st.integers(0, 2))
+    rosters = draw(st.lists(st.lists(st.sampled_from(STATUSES), min_size=members, max_size=members), max_size=2))
+    minutes_versions = draw(st.integers(0, 2))
     tasks = draw(st.integers(0, 2)) if minutes_versions else 0
     return MeetingPlan(
         kind=draw(st.sampled_from(["regular", "thematic", "combined", "extraordinary"])),
         reschedules=draw(st.integers(0, 2)),
         cancelled=cancelled,
+        cancel_at=draw(st.integers(0, 8)),
+        late_move=draw(st.booleans()),
         rosters=rosters,
         minutes_versions=minutes_versions,
         approved=bool(minutes_versions) and draw(st.booleans()),
         documents=draw(st.integers(0, 2)),
-        assessed=not cancelled and draw(st.booleans()),
+        assessed=draw(st.booleans()),
         tasks=tasks,
         completed=draw(st.lists(st.booleans(), min_size=tasks, max_size=tasks)),
     )
@@ -171,11 +174,22 @@ def materialize_meeting(
                 time=clock.tick(),
             )
         )
-    if meeting.cancelled:
+    records = 0
+
+    def cancel() -> None:
         emit(ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Mưa bão"}, time=clock.tick()))
-        return
+
+    def record(raw: dict[str, Any]) -> None:
+        nonlocal records
+        emit(raw)
+        records += 1
+        if meeting.cancelled and records == meeting.cancel_at:
+            cancel()
+
+    if meeting.cancelled and meeting.cancel_at == 0:
+        cancel()
     for roster in meeting.rosters:
-        emit(ev.attendance(meeting_id, dict(zip(members, roster, strict=True)), time=clock.tick()))
+        record(ev.attendance(meeting_id, dict(zip(members, roster, strict=True)), time=clock.tick()))
     tasks = [
         {
             "task_id": f"t{t}",
@@ -186,7 +200,7 @@ def materialize_meeting(
         for t in range(meeting.tasks)
     ]
     for v in range(meeting.minutes_versions):
-        emit(
+        record(
             ev.minutes(
                 meeting_id,
                 chair_id=members[v % len(members)],
@@ -197,7 +211,7 @@ def materialize_meeting(
             )
         )
     if meeting.approved:
-        emit(
+        record(
             ev.raw_event(
                 "minutes.approved.v1",
                 {"meeting_id": meeting_id, "approved_at": (starts + timedelta(hours=3)).isoformat()},
@@ -206,7 +220,7 @@ def materialize_meeting(
         )
     if meeting.assessed:
         points = {"preparation.content": 3, "conduct.procedure": 4}
-        emit(
+        record(
             ev.raw_event(
                 "meeting.assessed.v1",
                 {"meeting_id": meeting_id, "assessor": {"role": "cell_committee"}, "points": points},
@@ -215,10 +229,15 @@ def materialize_meeting(
         )
     for t, done in enumerate(meeting.completed):
         if done:
-            emit(
+            record(
                 ev.raw_event(
                     "task.completed.v1",
                     {"task_id": f"t{t}", "meeting_id": meeting_id, "completed_on": "2026-06-01"},
                     time=clock.tick(),
                 )
             )
+    if meeting.cancelled and records < meeting.cancel_at:
+        cancel()
+    if meeting.late_move:  # an hour before the first start: the adoption (3 h after it) stays after the start
+        moved = {"meeting_id": meeting_id, "starts_at": (starts - timedelta(hours=1)).isoformat()}
+        emit(ev.raw_event("meeting.rescheduled.v1", moved, time=clock.tick()))

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.envelope import GATEWAY_SOURCE
 from tests.meetings import events as ev
 from tests.support.ids import random_id
 
@@ -44,7 +45,11 @@ def cases(ids: dict[str, str], *, start: datetime) -> dict[str, tuple[dict[str, 
             "data.topic",
         ),
         "end before start": (bad_minutes, "data.ended_at"),
-        "approval of a cancelled meeting": (ev.raw_event("minutes.approved.v1", approved), "data.meeting_id"),
+        # a secretary's commands (the gateway's source) about a cancelled meeting; an integration's are stored
+        "approval of a cancelled meeting": (
+            ev.raw_event("minutes.approved.v1", approved, source=GATEWAY_SOURCE),
+            "data.meeting_id",
+        ),
         "attendance of a member of another cell": (
             ev.attendance(ids["mtg"], {ids["mem"]: "present", ids["stranger"]: "present"}),
             "data.records.1.member_id",
@@ -69,11 +74,12 @@ def cases(ids: dict[str, str], *, start: datetime) -> dict[str, tuple[dict[str, 
                 "meeting.rescheduled.v1",
                 {"meeting_id": ids["cancelled"], "starts_at": start.isoformat()},
                 time=ev.BASE_TIME + timedelta(days=1),
+                source=GATEWAY_SOURCE,
             ),
             "data.meeting_id",
         ),
         "attendance of a cancelled meeting": (
-            ev.attendance(ids["cancelled"], {ids["mem"]: "present"}),
+            ev.attendance(ids["cancelled"], {ids["mem"]: "present"}, source=GATEWAY_SOURCE),
             "data.meeting_id",
         ),
         "unknown attendance status": (ev.attendance(ids["mtg"], {ids["mem"]: "asleep"}), "data.records.0.status"),

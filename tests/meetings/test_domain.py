@@ -6,7 +6,7 @@ import pytest
 
 from services.meetings import domain
 from shared.contracts.registry import read_event
-from shared.envelope import Event, InvalidEvent, parse_envelope
+from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent, parse_envelope
 from shared.membership import CellOnDate, MemberVersion, cell_on
 from shared.periods import VIETNAM_TZ
 
@@ -65,18 +65,28 @@ def test_units_hang_under_known_committees_without_cycles() -> None:
         )
 
 
-def test_reschedules_are_judged_by_their_time_against_cancellation_and_minutes() -> None:
-    meeting = domain.MeetingState(
+def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> None:
+    """Cancelling a held meeting, moving a cancelled one or one with minutes, recording anything for a cancelled one:
+    refused to a person (the gateway's commands, judged on the meeting as it stands), stored from an integration,
+    whose facts arrive in any order (the end state must not depend on which came first)."""
+    cancelled = domain.MeetingState(
         "m", "c", "regular", T0, cancel_version=(T0, "x"), has_roster=False, has_minutes=False
     )
-    domain.check_reschedule(meeting, version=(T0 - timedelta(hours=1), "r"))
-    with pytest.raises(InvalidEvent):
-        domain.check_reschedule(meeting, version=(T0 + timedelta(hours=1), "r"))
     held = domain.MeetingState("m", "c", "regular", T0, None, True, True, minutes_version=(T0, "n"))
-    with pytest.raises(InvalidEvent):
-        domain.check_cancel(held)
-    with pytest.raises(InvalidEvent):
-        domain.check_reschedule(held, version=(T0 + timedelta(days=1), "r"))
+    for source in ("urn:example:handbook", "urn:chibo:gateway:other"):
+        domain.check_reschedule(cancelled, source=source)
+        domain.check_reschedule(held, source=source)
+        domain.check_cancel(held, source=source)
+        domain.require_not_cancelled(cancelled, source=source, what="submitting minutes")
+    with pytest.raises(InvalidEvent, match="cancelled and cannot be rescheduled"):
+        domain.check_reschedule(cancelled, source=GATEWAY_SOURCE)
+    with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
+        domain.check_reschedule(held, source=GATEWAY_SOURCE)
+    with pytest.raises(InvalidEvent, match="already held and cannot be cancelled"):
+        domain.check_cancel(held, source=GATEWAY_SOURCE)
+    with pytest.raises(InvalidEvent, match="is cancelled; submitting minutes is impossible"):
+        domain.require_not_cancelled(cancelled, source=GATEWAY_SOURCE, what="submitting minutes")
+    domain.check_cancel(cancelled, source=GATEWAY_SOURCE)  # cancelling again only updates the reason
 
 
 def test_attendance_history_counts_runs_and_unexcused_months() -> None:

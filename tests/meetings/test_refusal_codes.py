@@ -11,6 +11,7 @@ from services.meetings import rpc as meetings_rpc
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
 from shared.contracts.meetings_rpc import GetHeldEvent, HeldEventReply, IngestReply, RejectionReply
+from shared.envelope import GATEWAY_SOURCE
 from shared.refusals import Refusal, RefusalCode
 from shared.rpc import RpcError
 from tests.meetings import events as ev
@@ -51,11 +52,13 @@ async def test_a_refusal_about_the_meetings_state_says_which_state() -> None:
         ev.minutes(minuted, chair_id=ids["mem"], started_at=START, time=ev.BASE_TIME + timedelta(days=1)),
     ]
     assert {r.outcome for r in await handlers.ingest_batch(feed, store.uow, route="test")} == {"accepted"}
-    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": held, "reason": "Trùng lịch"})
+    # the secretary's commands (the gateway's source): an integration's cancel and move are stored
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": held, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
     move = ev.raw_event(
         "meeting.rescheduled.v1",
         {"meeting_id": minuted, "starts_at": (START + timedelta(days=1)).isoformat()},
         time=ev.BASE_TIME + timedelta(days=2),
+        source=GATEWAY_SOURCE,
     )
     cancelled, moved = await handlers.ingest_batch([cancel, move], store.uow, route="test")
     assert cancelled.refusal is not None and cancelled.refusal.code is RefusalCode.MEETING_ALREADY_HELD
@@ -89,7 +92,7 @@ async def test_meetings_rpc_answers_a_cancelled_meetings_command_with_its_code( 
     ]
     reply = await methods["ingest"](events=feed, route="http", account="feed")
     assert [result["outcome"] for result in reply["results"]] == ["accepted"] * 5
-    roster = ev.attendance(meeting, {member: "present"})
+    roster = ev.attendance(meeting, {member: "present"}, source=GATEWAY_SOURCE)  # the secretary's web form
     answered = await methods["ingest"](events=[roster], route="http", account="secretary")
     # the wire form, read as the gateway reads it: the code is typed, the English reason is still there for logs
     [result] = IngestReply.model_validate(answered).results

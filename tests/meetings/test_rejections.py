@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from shared.envelope import GATEWAY_SOURCE
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
 from tests.meetings.rejection_cases import WORLD_IDS, cases, world_events
@@ -55,15 +56,24 @@ async def test_rejects_with_a_reason_naming_the_field(world, db: asyncpg.Connect
     assert json.loads(row["raw"])["id"] == raw["id"]
 
 
-async def test_cancelling_a_held_meeting_is_rejected(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_cancelling_a_held_meeting_is_refused_to_a_secretary_and_stored_from_an_integration(  # type: ignore[no-untyped-def]
+    world, db: asyncpg.Connection
+) -> None:
+    """The secretary's form (the gateway's source) is told the meeting was held; an integration's cancellation of
+    the same meeting is a fact like any other, stored and re-published (its order with the roster must not matter)."""
     bus, ids = world
     mtg = random_id("mtg")
     await bus.publish(ev.scheduled(mtg, ids["cell"], starts_at=START))
     await bus.publish(ev.attendance(mtg, {ids["mem"]: "present"}))
     await eventually(lambda: bus.find("attendance.recorded.v1", meeting_id=mtg), timeout=60)
-    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
-    await bus.publish(cancel)
-    await expect_rejection(bus, db, event_id=cancel["id"], field="data.meeting_id")
+    by_hand = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
+    await bus.publish(by_hand)
+    await expect_rejection(bus, db, event_id=by_hand["id"], field="data.meeting_id")
+    fed = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    await bus.publish(fed)
+    await eventually(lambda: bus.find("meeting.cancelled.v1", originid=fed["id"]), timeout=60)
+    assert await db.fetchval("SELECT cancel_reason FROM meetings.meeting WHERE meeting_id = $1", mtg) == "Trùng lịch"
+    assert not await db.fetchval("SELECT count(*) FROM meetings.rejection WHERE event_id = $1", fed["id"])
 
 
 async def test_malformed_bodies_end_as_stored_rejections_and_the_queue_goes_on(world, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ import pytest
 from services.meetings import handlers
 from services.meetings.domain import Version
 from shared.contracts import meetings as contract
+from shared.envelope import GATEWAY_SOURCE
 from tests.meetings import events as ev
 from tests.meetings.fakes import FakeStore, FakeUnitOfWork
 from tests.meetings.rejection_cases import CASE_NAMES, WORLD_IDS, cases, world_events
@@ -42,7 +43,8 @@ async def test_rejects_with_a_reason_naming_the_field(case: str) -> None:
     assert published.source == "urn:chibo:meetings"
 
 
-async def test_cancelling_a_held_meeting_is_rejected() -> None:
+async def test_a_secretary_cannot_cancel_a_meeting_they_recorded() -> None:
+    """The secretary's web form (the gateway's source) is refused, naming the meeting: a person is told it was held."""
     store, ids = await world()
     mtg = random_id("mtg")
     await handlers.ingest_batch(
@@ -50,9 +52,30 @@ async def test_cancelling_a_held_meeting_is_rejected() -> None:
         store.uow,
         route="test",
     )
-    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
     [result] = await handlers.ingest_batch([cancel], store.uow, route="test")
     assert (result.outcome, result.field) == ("rejected", "data.meeting_id")
+    assert store.state.meetings[mtg].get("cancel_version") is None
+
+
+async def test_an_integrations_cancellation_of_a_held_meeting_takes_its_roster_out_of_the_histories() -> None:
+    """An integration's cancellation after the roster is stored (facts arrive in any order); the member absent at
+    the meeting is announced again without that absence, as a roster arriving after the cancellation leaves them."""
+    store, ids = await world()
+    mtg = random_id("mtg")
+    roster = [ev.scheduled(mtg, ids["cell"], starts_at=START), ev.attendance(mtg, {ids["mem"]: "absent"})]
+    assert {r.outcome for r in await handlers.ingest_batch(roster, store.uow, route="test")} == {"accepted"}
+    [absent] = [e for e in store.published("member.attendance.updated.v1") if e.data["member_id"] == ids["mem"]]
+    assert absent.data["consecutive_absences"] == 1
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    [result] = await handlers.ingest_batch([cancel], store.uow, route="test")
+    assert result.outcome == "accepted"
+    assert store.state.meetings[mtg]["cancel_reason"] == "Trùng lịch"
+    announced = [e for e in store.published("member.attendance.updated.v1") if e.data["member_id"] == ids["mem"]]
+    assert [e.data["consecutive_absences"] for e in announced] == [1, 0]
+    assert announced[-1].data["meeting_id"] == mtg
+    [republished] = [e for e in store.published("meeting.cancelled.v1") if e.data["meeting_id"] == mtg]
+    assert republished.subject == mtg
 
 
 async def test_a_rejected_event_leaves_the_inbox_so_a_corrected_copy_is_judged_again() -> None:
@@ -112,3 +135,38 @@ async def test_a_monitor_of_a_committee_two_levels_up_is_applied_whatever_the_or
     again = await handlers.ingest_batch([monitor], store.uow, route="test")
     assert [result.outcome for result in again] == ["duplicate"]  # applied when the cell was released
     assert not store.rejection_of(monitor["id"])
+
+
+@pytest.mark.parametrize("late", ["meeting.cancelled.v1", "meeting.rescheduled.v1"])
+async def test_minutes_and_a_later_cancellation_or_move_end_alike_in_either_order(late: str) -> None:
+    """An integration's roster and minutes and a cancellation (or a move) issued after them, the same events sent in
+    the two orders to two stores: every event is accepted and the stored meeting is the same (the old rules refused
+    whichever of the two came second, so the end state hung on the arrival order)."""
+    ids, mtg = {name: random_id(name) for name in WORLD_IDS}, random_id("mtg")
+    record = [
+        ev.scheduled(mtg, ids["cell"], starts_at=START),
+        ev.attendance(mtg, {ids["mem"]: "absent"}, time=ev.BASE_TIME + timedelta(days=11)),
+        ev.minutes(mtg, chair_id=ids["mem"], started_at=START, time=ev.BASE_TIME + timedelta(days=11, hours=1)),
+    ]
+    data = (
+        {"meeting_id": mtg, "reason": "Mất điện"}
+        if late == "meeting.cancelled.v1"
+        else {"meeting_id": mtg, "starts_at": (START - timedelta(hours=1)).isoformat()}
+    )
+    after = ev.raw_event(late, data, time=ev.BASE_TIME + timedelta(days=12))
+    states = []
+    for feed in ([*record, after], [record[0], after, *record[1:]]):
+        store = FakeStore()
+        assert {r.outcome for r in await handlers.ingest_batch(world_events(ids, start=START), store.uow, route="t")}
+        results = [(await handlers.ingest_batch([raw], store.uow, route="test"))[0] for raw in feed]
+        assert [r.outcome for r in results] == ["accepted"] * 4
+        meeting = store.state.meetings[mtg]
+        async with store.uow() as uow:
+            state = await uow.meetings.get_state(mtg)
+        assert state is not None and state.has_minutes and state.has_roster
+        states.append((meeting.get("cancel_reason"), meeting["starts_at"], state))
+    assert states[0] == states[1]
+    if late == "meeting.cancelled.v1":
+        assert states[0][0] == "Mất điện"
+    else:
+        assert states[0][1] == START - timedelta(hours=1)

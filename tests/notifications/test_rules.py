@@ -190,6 +190,21 @@ def test_unexcused_absence_goes_to_the_cell_committee() -> None:
     assert rules.unexcused_absences(meeting=meeting(), absent=[], ctx=CTX, config=DEFAULT_CONFIG) == []
 
 
+def test_a_cancelled_meeting_alerts_no_absence_and_no_low_rating_whatever_arrived_before() -> None:
+    """An integration may send a cancelled meeting's roster (after the cancellation or before it), and a score
+    published before the cancellation reached evaluation may come after it here: the meeting did not take place."""
+    cancelled = meeting(NOW - timedelta(hours=20), cancelled=True, cancel_reason="Mất điện")
+    assert rules.unexcused_absences(meeting=cancelled, absent=[MEMBERS[2]], ctx=CTX, config=DEFAULT_CONFIG) == []
+
+    def rate(told: Meeting) -> list:
+        return rules.meeting_rated_low(
+            meeting_id="m1", rating="poor", score=40.0, provisional=False, meeting=told, ctx=CTX, config=DEFAULT_CONFIG
+        )
+
+    assert rate(cancelled) == []
+    assert recipients(rate(meeting())) == {r.MEETING_RATED_LOW: ["ward"]}
+
+
 def history(*figures: int | tuple[int, int], recent: bool = True) -> list[AnnouncedFigures]:
     """A member's announced figures in order: a count in a row (no unexcused months), or (in a row, months)."""
     pairs = [figure if isinstance(figure, tuple) else (figure, 0) for figure in figures]

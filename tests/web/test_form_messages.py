@@ -117,8 +117,9 @@ async def test_a_refusal_by_the_shared_contract_is_worded_like_the_forms_own() -
     ],
 )
 async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: str, expected: str) -> None:
-    """Meetings refuses attendance for a cancelled meeting, cancelling a held one, rescheduling one with minutes;
-    the form says which, not "not accepted by the system" (the refusals are those meetings' rules raise)."""
+    """Meetings refuses a secretary's attendance for a cancelled meeting, cancelling a held one, rescheduling one with
+    minutes (an integration's facts are stored whatever the order); the form says which, not "not accepted by the
+    system" (the refusals are those meetings' rules raise)."""
     from datetime import UTC, datetime
 
     from services.meetings.domain import (
@@ -128,9 +129,9 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
         check_reschedule,
         require_not_cancelled,
     )
+    from shared.envelope import GATEWAY_SOURCE
 
     at = (datetime(2026, 11, 1, tzinfo=UTC), "e-1")
-    later = (datetime(2026, 11, 2, tzinfo=UTC), "e-2")
     meeting = MeetingState(
         meeting_id="m-1",
         cell_id="c-1",
@@ -143,11 +144,11 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
     )
     with pytest.raises(InvalidEvent) as rule:
         if refuse == "not_cancelled":
-            require_not_cancelled(meeting, what="recording attendance")
+            require_not_cancelled(meeting, source=GATEWAY_SOURCE, what="recording attendance")
         elif refuse == "cancel":
-            check_cancel(meeting)
+            check_cancel(meeting, source=GATEWAY_SOURCE)
         else:
-            check_reschedule(meeting, version=later)
+            check_reschedule(meeting, source=GATEWAY_SOURCE)
 
     async def command() -> None:
         raise RpcError("invalid", str(rule.value), field="data.meeting_id", refusal=rule.value.refusal)

@@ -274,7 +274,7 @@ def check_command_after_start(meeting: MeetingState, *, source: str, time: datet
     nine days ahead made it count as held and scored, and mailed the cell committee absences that had not happened.
     Integrations' events are not judged so: their `time` is the sender's, and backfills and the benchmark's feeds
     send a meeting's facts ahead of it."""
-    if source == GATEWAY_SOURCE and meeting.starts_at > time + CLOCK_SKEW:
+    if from_a_person(source) and meeting.starts_at > time + CLOCK_SKEW:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} begins {meeting.starts_at.isoformat()}; {what} is"
             " recorded once it has begun",
@@ -283,9 +283,17 @@ def check_command_after_start(meeting: MeetingState, *, source: str, time: datet
         )
 
 
-def require_not_cancelled(meeting: MeetingState, *, what: str) -> None:
-    """Nothing is recorded for a cancelled meeting."""
-    if meeting.cancel_version is not None:
+def from_a_person(source: str) -> bool:
+    """True for a secretary's command (the gateway's, `source` GATEWAY_SOURCE), judged on the meeting as it stands
+    when the person sends it; an integration's fact is a fact, accepted whatever arrived before it."""
+    return source == GATEWAY_SOURCE
+
+
+def require_not_cancelled(meeting: MeetingState, *, source: str, what: str) -> None:
+    """A secretary records nothing more for a cancelled meeting (the form says so). An integration's roster,
+    minutes, adoption or assessment of a cancelled meeting is stored all the same: facts arrive in any order, and a
+    cancelled meeting is never held nor scored whatever else is known of it (DOMAIN.md "How to read it")."""
+    if from_a_person(source) and meeting.cancel_version is not None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} is cancelled; {what} is impossible",
             field="data.meeting_id",
@@ -293,9 +301,11 @@ def require_not_cancelled(meeting: MeetingState, *, what: str) -> None:
         )
 
 
-def check_cancel(meeting: MeetingState) -> None:
-    """A meeting that was held (roster or minutes recorded) cannot be cancelled."""
-    if meeting.has_roster or meeting.has_minutes:
+def check_cancel(meeting: MeetingState, *, source: str) -> None:
+    """A secretary cannot cancel a meeting whose roster or minutes they recorded (the form says so). An
+    integration's cancellation is stored whatever else is known: a cancelled meeting is not held, and its earlier
+    score is withdrawn (DOMAIN.md), so minutes then cancellation ends as cancellation then minutes."""
+    if from_a_person(source) and (meeting.has_roster or meeting.has_minutes):
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be cancelled",
             field="data.meeting_id",
@@ -303,15 +313,20 @@ def check_cancel(meeting: MeetingState) -> None:
         )
 
 
-def check_reschedule(meeting: MeetingState, *, version: Version) -> None:
-    """A reschedule issued after the cancellation or the minutes is impossible; an earlier one only merges."""
-    if meeting.cancel_version is not None and version > meeting.cancel_version:
+def check_reschedule(meeting: MeetingState, *, source: str) -> None:
+    """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so). An
+    integration's move is stored whatever else is known, the latest by (time, id) setting the start: refusing a
+    move issued after the cancellation or the minutes only when those had arrived first left the start depending
+    on the arrival order."""
+    if not from_a_person(source):
+        return
+    if meeting.cancel_version is not None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
         )
-    if meeting.minutes_version is not None and version > meeting.minutes_version:
+    if meeting.has_minutes:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be rescheduled",
             field="data.meeting_id",

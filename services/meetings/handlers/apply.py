@@ -132,21 +132,28 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
 
 
 async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: MeetingsUnit) -> Applied:
-    """A new start (and place) for a scheduled meeting."""
+    """A new start (and place) for a scheduled meeting; the latest by (time, id) wins, whatever else is known."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
-    domain.check_reschedule(meeting, version=version_of(event))
+    domain.check_reschedule(meeting, source=event.source)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 
 
 async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnit) -> Applied:
-    """A meeting that was not held is called off."""
+    """The meeting is called off, whatever was recorded of it (a cancelled meeting is neither held nor scored).
+    Cancelling one with a roster takes that roster out of its members' attendance histories: they are published
+    again, as a roster recorded after the cancellation leaves them."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
-    domain.check_cancel(meeting)
+    domain.check_cancel(meeting, source=event.source)
     changed = await uow.meetings.cancel(data, version=version_of(event))
-    return Applied(subject=data.meeting_id, changed=changed)
+    if not changed or meeting.cancel_version is not None or not meeting.has_roster:
+        return Applied(subject=data.meeting_id, changed=changed)
+    affected = sorted(set(await uow.meetings.roster_members(data.meeting_id)))
+    # their histories change as a roster's do: hold them as apply_attendance holds the members it drops (locks.py)
+    await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
+    return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=affected)
 
 
 async def apply_documents(event: Event[contract.DocumentsPublished], uow: MeetingsUnit) -> Applied:
@@ -161,7 +168,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     """A full roster; every listed member (but the transferred) belongs to the cell on the meeting's date."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
-    domain.require_not_cancelled(meeting, what="recording attendance")
+    domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance")
     references = list(
         (f"data.records.{i}.member_id", record.member_id)
@@ -179,10 +186,11 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
 
 
 async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUnit) -> Applied:
-    """Minutes of a meeting that was not cancelled; chair, recorder, speakers and assignees are its cell's members."""
+    """Minutes of a meeting (kept for a cancelled one too: it is not held); chair, recorder, speakers and assignees
+    are its cell's members."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
-    domain.require_not_cancelled(meeting, what="submitting minutes")
+    domain.require_not_cancelled(meeting, source=event.source, what="submitting minutes")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes")
     references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
     references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
@@ -196,10 +204,10 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
 
 
 async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnit) -> Applied:
-    """The cell adopted the minutes: the meeting must not be cancelled and its minutes must be known."""
+    """The cell adopted the minutes: they must be known (else the adoption waits for them)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
-    domain.require_not_cancelled(meeting, what="approving minutes")
+    domain.require_not_cancelled(meeting, source=event.source, what="approving minutes")
     domain.check_approval_moment(meeting, data.approved_at)
     if not meeting.has_minutes:
         raise Held(
@@ -212,10 +220,10 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
 
 
 async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnit) -> Applied:
-    """Manual points for a meeting that was not cancelled."""
+    """Manual points for a meeting (kept for a cancelled one too: it is never scored)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
-    domain.require_not_cancelled(meeting, what="assessing it")
+    domain.require_not_cancelled(meeting, source=event.source, what="assessing it")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its assessment")
     path = await uow.org.ancestors(meeting.cell_id)
     table = in_force(

@@ -63,7 +63,9 @@ def _schedule_notices(
 
 
 async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
-    if not meeting.known or not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
+    if not meeting.known or meeting.cancelled:
+        return  # a cancelled meeting was not held: no absence on its roster alerts anyone
+    if not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
         return
     absent_ids = await uow.projection.absent_members(meeting.meeting_id)
     if not absent_ids:
@@ -273,7 +275,11 @@ async def _scheduled_alerts(
         ]
         for meeting, told_notices in stored
     }
-    recent = [meeting for meeting in meetings if meeting.known and is_recent(meeting, now=now, cutoff_days=cutoff_days)]
+    recent = [
+        meeting
+        for meeting in meetings
+        if meeting.known and not meeting.cancelled and is_recent(meeting, now=now, cutoff_days=cutoff_days)
+    ]
     recent_ids = {meeting.meeting_id for meeting in recent}
     absent = await uow.projection.absent_members_of([meeting.meeting_id for meeting in recent]) if recent else {}
     absent_ids = sorted({member_id for ids in absent.values() for member_id in ids})

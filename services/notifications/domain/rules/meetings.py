@@ -168,9 +168,10 @@ def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now:
 
 
 def unexcused_absences(*, meeting: Meeting, absent: list[Member], ctx: CellContext, config: RuleConfig) -> list[Alert]:
-    """Each member absent without valid reason: the cell committee."""
+    """Each member absent without valid reason: the cell committee; never on a cancelled meeting's roster (an
+    integration may send one, before or after the cancellation: the meeting was not held)."""
     rule = r.UNEXCUSED_ABSENCE
-    if not config.is_enabled(rule) or not meeting.known:
+    if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
         return []
     alerts: list[Alert] = []
     for member in absent:

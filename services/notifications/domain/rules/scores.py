@@ -28,9 +28,12 @@ def meeting_rated_low(
     ctx: CellContext,
     config: RuleConfig,
 ) -> list[Alert]:
-    """A meeting rated Average or Poor: the superior committee."""
+    """A meeting rated Average or Poor: the superior committee; never a meeting known cancelled here (its score is
+    withdrawn: a score published before the cancellation reached evaluation may arrive after it)."""
     rule = r.MEETING_RATED_LOW
     if not meeting_rated_low_may_alert(rating=rating, provisional=provisional, config=config):
+        return []
+    if meeting is not None and meeting.cancelled:
         return []
     values = meeting_values(meeting, ctx) if meeting else {"cell": ctx.cell_name, "meeting_id": meeting_id}
     return build_alerts(
