@@ -92,7 +92,7 @@ def test_the_report_pdf_title_of_a_running_period_nests_no_brackets() -> None:
 
     month = this_month()
     quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
-    rollup = {"cells": 0, "score": None, "by_rating": {}, "not_met_yet": None}
+    rollup: dict[str, Any] = {"cells": 0, "score": None, "by_rating": {}, "not_met_yet": None}
     for period in (month, quarter, month[:4]):
         text = " ".join(
             pdf_text(report_document({"name": "Tỉnh ủy Demo"}, period, {"rollup": rollup, "rows": []})).split()
