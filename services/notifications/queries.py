@@ -5,10 +5,7 @@ from typing import Any
 
 import asyncpg
 
-from services.notifications.domain.settings import MINUTES_LATE, MINUTES_LATE_SUPERIOR
-
-VOID_WHEN_CANCELLED = [MINUTES_LATE, MINUTES_LATE_SUPERIOR]
-"""Rules whose alerts lose their point once their meeting is cancelled: the inbox no longer shows them."""
+from services.notifications.domain.settings import VOID_WHEN_CANCELLED
 
 
 def _page(items: list[dict[str, Any]], total: int, *, limit: int, offset: int) -> dict[str, Any]:
@@ -41,11 +38,12 @@ async def inbox(
         "recipient_id = $1 AND rule <> 'daily_digest' AND NOT (rule = ANY($2::text[]) AND EXISTS"
         " (SELECT 1 FROM meeting m WHERE m.meeting_id = notification.subject_id AND m.cancelled_time IS NOT NULL))"
     ) + (" AND read_at IS NULL" if unread_only else "")
-    total = await conn.fetchval(f"SELECT count(*) FROM notification WHERE {where}", recipient_id, VOID_WHEN_CANCELLED)
+    void = list(VOID_WHEN_CANCELLED)
+    total = await conn.fetchval(f"SELECT count(*) FROM notification WHERE {where}", recipient_id, void)
     rows = await conn.fetch(
         f"SELECT * FROM notification WHERE {where} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
         recipient_id,
-        VOID_WHEN_CANCELLED,
+        void,
         limit,
         offset,
     )
