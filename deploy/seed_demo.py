@@ -1,8 +1,8 @@
 """Seed a small demo province through the public ingest route (AMQP batches on chibo.ingest).
 
 Two communes/wards under a province committee, six cells with members, monitors (all loaded on 1 December 2025),
-and a year of meeting history (December 2025 to November 2026: held, thematic every quarter, a weak cell, missed
-months) plus next month's notices,
+and a year of meeting history (December 2025 to November 2026: held, thematic every quarter of 2026, a weak cell,
+missed months; December 2025 is regular, so 2025-Q4 is Poor without its thematic meeting) plus next month's notices,
 so every screen and most alerts have something to show. Ids are stable, so seeding twice
 changes nothing (the second run's events are duplicates by (source, id)); with --database-url the seed is not even
 sent when that database's meetings service already took in every one of its events (a second `make up`).

@@ -5,6 +5,8 @@ from typing import Any
 
 import asyncpg
 
+from services.notifications.domain.settings import VOID_WHEN_CANCELLED
+
 
 def _page(items: list[dict[str, Any]], total: int, *, limit: int, offset: int) -> dict[str, Any]:
     return {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -30,12 +32,18 @@ def inbox_item(row: asyncpg.Record) -> dict[str, Any]:
 async def inbox(
     conn: asyncpg.Connection, *, recipient_id: str, unread_only: bool, limit: int, offset: int
 ) -> dict[str, Any]:
-    """A page of a person's or committee's inbox, newest first."""
-    where = "recipient_id = $1 AND rule <> 'daily_digest'" + (" AND read_at IS NULL" if unread_only else "")
-    total = await conn.fetchval(f"SELECT count(*) FROM notification WHERE {where}", recipient_id)
+    """A page of a person's or committee's inbox, newest first; a late-minutes alert of a meeting cancelled since is
+    void (a cancelled meeting needs no minutes), so it is neither listed nor counted."""
+    where = (
+        "recipient_id = $1 AND rule <> 'daily_digest' AND NOT (rule = ANY($2::text[]) AND EXISTS"
+        " (SELECT 1 FROM meeting m WHERE m.meeting_id = notification.subject_id AND m.cancelled_time IS NOT NULL))"
+    ) + (" AND read_at IS NULL" if unread_only else "")
+    void = list(VOID_WHEN_CANCELLED)
+    total = await conn.fetchval(f"SELECT count(*) FROM notification WHERE {where}", recipient_id, void)
     rows = await conn.fetch(
-        f"SELECT * FROM notification WHERE {where} ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+        f"SELECT * FROM notification WHERE {where} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
         recipient_id,
+        void,
         limit,
         offset,
     )

@@ -277,6 +277,30 @@ def test_a_running_quarter_is_not_poor_for_a_thematic_meeting_it_may_still_hold(
     assert (thematic.rating, thematic.thematic_held, thematic.months_counted) == ("good", 1, 2)
 
 
+def test_a_quarter_a_cell_existed_in_for_one_month_still_needs_its_thematic_meeting() -> None:
+    """The demo cells, set up on 1 December 2025, had 2025-Q4 rated Good with thematic_held 0 and no flag: a quarter
+    of one covered month was read as that month. DOMAIN.md: a quarter without a held thematic meeting is Poor."""
+    span = CellSpan("2025-12")
+    rules = framework().period_rules
+
+    def quarter(meetings: list[MeetingSummary], *, through: str = "2026-11") -> PeriodResult:
+        found = evaluate_period(
+            cell_id="c", period="2025-Q4", meetings=meetings, rules=rules, through_month=through, span=span
+        )
+        assert found is not None
+        return found
+
+    regular_only = quarter([meeting(12, "good", year=2025)])
+    assert (regular_only.rating, regular_only.months_counted, regular_only.thematic_held) == ("poor", 1, 0)
+    assert "no_thematic_meeting" in regular_only.flags
+    assert regular_only.score == 95.0  # the score is still the month's
+    combined = quarter([meeting(12, "good", year=2025, kind="combined")])
+    assert (combined.rating, combined.flags) == ("good", ())
+    # while that month runs the quarter is not yet Poor for it, only flagged
+    running = quarter([meeting(12, "good", year=2025)], through="2025-12")
+    assert running.rating == "good" and {"no_thematic_meeting", "in_progress"} <= set(running.flags)
+
+
 def test_a_closed_month_recomputed_later_counts_only_its_own_meetings() -> None:
     """A trial: October recomputed in December (an October meeting came in late) counted December's held meetings
     too: 2 regular meetings held, attendance 95.1 % instead of 100 %, and the committee's October regularity fell

@@ -167,6 +167,12 @@ class FakeOutgoing:
         for notification_id in notification_ids:
             self.digest_ids[notification_id] = digest_id or ""
 
+    async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None:
+        """Take a subject's notifications of these rules out of the digests still to come."""
+        for notification_id, n in self.notifications.items():
+            if n.subject_id == subject_id and n.rule in rules and n.digest_pending:
+                self.notifications[notification_id] = replace(n, digest_pending=False)
+
     def sent(self, rule: str) -> list[tuple[str, str, str]]:
         """(recipient, subject, period) of each notification of a rule, sorted."""
         return sorted((n.recipient.id, n.subject_id, n.period) for n in self.notifications.values() if n.rule == rule)

@@ -447,3 +447,48 @@ async def test_the_inbox_is_always_among_the_channels_stored_reported_and_delive
         for recipient_id, kept in ((legacy, stored), (fresh, None)):
             recipient = Recipient(id=recipient_id, kind="person", name="Lê Văn Đức", emails=("duc@example.vn",))
             assert effective_preference(recipient, kept, uow).channels == ("email", "inbox")
+
+
+async def test_a_cancelled_meeting_drops_out_of_late_minutes_and_its_late_jobs_raise_nothing(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A meeting scheduled after the fact (started days ago) is late at once; once cancelled it needs no minutes: its
+    late-minutes alerts leave the secretary's and the committee's inbox (items and total) and the committee's next
+    digest, and a late job of a meeting cancelled before it ran raises nothing."""
+    settings = settings.model_copy(update={"default_committee_digest": True})
+    p = Province()
+    clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=VIETNAM_TZ))
+    late_id, early_id = random_id("mtg"), random_id("mtg")
+    started = datetime(2026, 11, 14, 19, 30, tzinfo=VIETNAM_TZ)
+    await handle(pool, settings, clock, *p.setup())
+    await handle(pool, settings, clock, p.scheduled(late_id, started), p.scheduled(early_id, started))
+    assert await fire(pool, settings, clock, "meeting.minutes", late_id) == 2  # the secretary's and the committee's
+    commands = Commands(lambda: NotificationsUnitOfWork(pool, settings=settings, clock=clock))
+
+    async def late_items(recipient_id: str) -> tuple[list[str], int]:
+        page = await commands.inbox(recipient_id)
+        late = [item["subject_id"] for item in page["items"] if item["rule"].startswith("minutes_late")]
+        return late, page["total"]
+
+    async def waiting_for_digest() -> list[str]:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT rule FROM notification WHERE subject_id = $1 AND digest_pending ORDER BY rule", late_id
+            )
+        return [row["rule"] for row in rows]
+
+    secretary_before, committee_before = await late_items(p.secretary), await late_items(p.committee)
+    assert secretary_before[0] == [late_id] and committee_before[0] == [late_id]
+    assert await waiting_for_digest() == ["minutes_late_superior"]  # a committee reads its alerts in the digest
+
+    reason = {"reason": "Trùng lịch họp của phường"}
+    cancel = [event("meeting.cancelled.v1", {"meeting_id": mid} | reason) for mid in (late_id, early_id)]
+    await handle(pool, settings, clock, *cancel)
+    secretary_after, committee_after = await late_items(p.secretary), await late_items(p.committee)
+    assert secretary_after == ([], secretary_before[1] - 1)
+    assert committee_after == ([], committee_before[1] - 1)
+    assert await waiting_for_digest() == []  # nor does the committee's next digest carry it
+
+    assert await fire(pool, settings, clock, "meeting.minutes", early_id) == 0
+    assert await fire(pool, settings, clock, "meeting.minutes_superior", early_id) == 0
+    assert await late_items(p.committee) == committee_after

@@ -49,7 +49,10 @@ async def test_the_report_csv_parses_to_the_apis_figures(system: RunningSystem, 
         assert row[1] == item["name"]
         assert row[2] == format_number(item["score"])
         assert row[3] == format_rating(item["rating"])
-        assert row[4:6] == [format_period(PERIOD), "đã kết thúc" if not running(PERIOD) else "đang diễn ra (tạm tính)"]
+        assert row[4:6] == [
+            format_period(PERIOD),
+            "đã kết thúc" if not running(PERIOD) else "đang diễn ra, số liệu tạm tính",
+        ]
         ratings = (await api.get(f"/v1/cells/{item['cell_id']}/ratings?period={PERIOD}")).json()["items"][0]
         assert row[6] == str(ratings["regular_held"])
         assert float(row[8].replace(",", ".")) == pytest.approx(ratings["attendance_rate"] * 100, abs=0.05)
@@ -58,9 +61,9 @@ async def test_the_report_csv_parses_to_the_apis_figures(system: RunningSystem, 
 @pytest.mark.parametrize(
     ("period", "status"),
     [
-        (this_month(), "đang diễn ra (tạm tính)"),
-        (f"{this_month()[:4]}-Q{(int(this_month()[5:]) - 1) // 3 + 1}", "đang diễn ra (tạm tính)"),
-        (this_month()[:4], "đang diễn ra (tạm tính)"),
+        (this_month(), "đang diễn ra, số liệu tạm tính"),
+        (f"{this_month()[:4]}-Q{(int(this_month()[5:]) - 1) // 3 + 1}", "đang diễn ra, số liệu tạm tính"),
+        (this_month()[:4], "đang diễn ra, số liệu tạm tính"),
         (last_closed_month(), "đã kết thúc"),
         (str(int(this_month()[:4]) - 1), "đã kết thúc"),
     ],
@@ -81,6 +84,25 @@ def test_every_row_of_the_report_csv_says_whether_its_period_has_ended(period: s
     assert header[2:6] == ["Điểm", "Xếp loại", "Kỳ", "Trạng thái kỳ"]
     assert [row[4:6] for row in rows] == [[format_period(period), status]] * 2
     assert [row[2:4] for row in rows] == [["0", "Kém"], ["91,5", "Tốt"]]  # the figures where they were
+
+
+def test_the_report_pdf_title_of_a_running_period_nests_no_brackets() -> None:
+    """The title read "Tỉnh ủy Demo — Quý IV/2026 (đang diễn ra (tạm tính))": one bracket, worded as a phrase."""
+    from services.gateway.web.exports import report_document
+
+    month = this_month()
+    quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
+    rollup: dict[str, Any] = {"cells": 0, "score": None, "by_rating": {}, "not_met_yet": None}
+    for period in (month, quarter, month[:4]):
+        text = " ".join(
+            pdf_text(report_document({"name": "Tỉnh ủy Demo"}, period, {"rollup": rollup, "rows": []})).split()
+        )
+        assert f"Tỉnh ủy Demo — {format_period(period)} (đang diễn ra, số liệu tạm tính)" in text
+        assert "((" not in text and "))" not in text
+    ended = " ".join(
+        pdf_text(report_document({"name": "Tỉnh ủy Demo"}, last_closed_month(), {"rollup": rollup, "rows": []})).split()
+    )
+    assert f"Tỉnh ủy Demo — {format_period(last_closed_month())}" in ended and "tạm tính" not in ended
 
 
 async def test_the_report_pdf_holds_the_cells_names_with_diacritics(
@@ -137,13 +159,13 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
     assert f'data-member="{member}"' in page
     # the year is running (the demo's figures are of this year): the page and every row of the file say so
     year = page.split('id="year-rating">', 1)[1].split("</dd>", 1)[0]
-    assert "đang diễn ra (tạm tính)" in year and "data-in-progress" in year
-    assert row[-2:] == ["Năm 2026", "đang diễn ra (tạm tính)"]
+    assert "đang diễn ra, số liệu tạm tính" in year and "data-in-progress" in year
+    assert row[-2:] == ["Năm 2026", "đang diễn ra, số liệu tạm tính"]
 
 
 @pytest.mark.parametrize(
     ("year", "status"),
-    [(this_month()[:4], "đang diễn ra (tạm tính)"), (str(int(this_month()[:4]) - 1), "đã kết thúc")],
+    [(this_month()[:4], "đang diễn ra, số liệu tạm tính"), (str(int(this_month()[:4]) - 1), "đã kết thúc")],
 )
 def test_every_row_of_the_evidence_csv_says_whether_its_year_has_ended(year: str, status: str) -> None:
     """The evidence of the year in progress read as final in a spreadsheet; its rows now name the year and whether it

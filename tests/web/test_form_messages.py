@@ -12,6 +12,7 @@ from services.gateway.http.preferences import PreferencesUpdate
 from services.gateway.schemas import CommandRead, MeetingRescheduleCreate, MeetingScheduleCreate, MinutesApprovalCreate
 from services.gateway.web import forms
 from services.gateway.web.forms import FormErrors
+from services.gateway.web.reasons import explain_rejection
 from shared.contracts.meetings import MeetingScheduled
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
@@ -106,6 +107,29 @@ async def test_a_refusal_by_the_shared_contract_is_worded_like_the_forms_own() -
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert caught.value.errors == {"location": "Địa điểm: tối đa 200 ký tự (đã nhập 300)."}
+
+
+@pytest.mark.parametrize("kind", ["thematic", "combined"])
+async def test_a_combined_meeting_without_a_topic_names_the_topic_field_like_a_thematic_one(kind: str) -> None:
+    """CONTRACT.md: a thematic and a combined meeting both need a topic; the form names the field either way, whether
+    the gateway's body model or the contract refuses it, and a rejected event says so for both kinds."""
+    assert refused(MeetingScheduleCreate, {**MEETING, "kind": kind}) == {"topic": "Chủ đề: vui lòng nhập trường này."}
+
+    async def command() -> None:
+        build_command_event(
+            event_type="meeting.scheduled.v1",
+            model=MeetingScheduled,
+            data={**MEETING, "kind": kind, "meeting_id": "m-1", "cell_id": "c-1"},
+            subject="m-1",
+            correlation_id=None,
+        )
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {"topic": "Chủ đề: vui lòng nhập trường này."}
+    assert explain_rejection(f"data.topic: Value error, a {kind} meeting needs a topic", "data.topic").endswith(
+        "Buổi sinh hoạt chuyên đề và buổi sinh hoạt thường kỳ kết hợp chuyên đề cần có chủ đề."
+    )
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,10 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     async with signed_in(system, "secretary") as client:
-        token = csrf_of((await client.get("/app/cells/demo-cb-thon-1/meetings/new")).text)
+        new = await client.get("/app/cells/demo-cb-thon-1/meetings/new")
+        token = csrf_of(new.text)
+        # the topic's hint names both kinds that need it (CONTRACT.md: thematic and combined)
+        assert "bắt buộc đối với sinh hoạt chuyên đề và sinh hoạt thường kỳ kết hợp chuyên đề" in new.text
         # every field empty: 422 naming each field to fill (a choice is chosen, not typed)
         empty = await client.post(
             "/app/cells/demo-cb-thon-1/meetings", data={"csrf": token, "kind": "", "start_time": ""}
@@ -136,6 +139,13 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
             "Địa điểm: vui lòng nhập trường này.",
         ):
             assert message in thematic.text, message
+        combined = await client.post(
+            "/app/cells/demo-cb-thon-1/meetings",
+            data={"csrf": token, "kind": "combined", "start_time": "19:30", "location": "Nhà văn hóa"},
+        )
+        assert combined.status_code == 422
+        assert "Chủ đề: vui lòng nhập trường này." in combined.text
+        assert 'name="topic" value="" aria-invalid="true"' in combined.text
         form = {"csrf": token, "start_time": "19:30", "location": "Nhà văn hóa", "agenda": "Kiểm điểm"}
         bogus = await client.post(
             "/app/cells/demo-cb-thon-1/meetings", data={**form, "kind": "hop-mat", "start_date": "2026-12-04"}

@@ -201,16 +201,17 @@ def evaluate_period(
     flags: list[str] = []
     if months_with_regular < len(months):
         flags.append("no_regular_meeting" if len(months) == 1 else "months_without_regular_meeting")
-    if len(months) == 1:
+    # a quarter needs its thematic meeting however few of its months count (DOMAIN.md "Periods"), the one month of a
+    # cell set up in the quarter's last month too: judged before the one-month reading below, which would skip it
+    no_thematic = "-Q" in period and rules.quarter.requires_thematic and thematic_held == 0
+    if no_thematic:
+        flags.append("no_thematic_meeting")
+    if no_thematic and not running:
+        rating = "poor"
+    elif len(months) == 1:
         rating = month_ratings[0]
     elif "-Q" in period:
-        rule = rules.quarter
-        if rule.requires_thematic and thematic_held == 0:
-            flags.append("no_thematic_meeting")
-        if rule.requires_thematic and thematic_held == 0 and not running:
-            rating = "poor"
-        else:
-            rating = rate_months(month_ratings, scale_rule(rule, covered=len(covered), full=len(all_months)))
+        rating = rate_months(month_ratings, scale_rule(rules.quarter, covered=len(covered), full=len(all_months)))
     else:
         rating = rate_months(month_ratings, scale_rule(rules.year, covered=len(covered), full=len(all_months)))
     if provisional:

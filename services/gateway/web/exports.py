@@ -82,7 +82,7 @@ def report_header(*, with_period: bool = True) -> list[str]:
 def period_status(period: str) -> str:
     """Whether the period's figures are final, said on every row of an export: a period not ended yet (the month
     in progress, or a quarter or year that holds it) is provisional, its figures still moving as cells meet."""
-    return _("in progress (provisional)") if running(period) else _("ended")
+    return _("in progress, figures provisional") if running(period) else _("ended")
 
 
 def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
@@ -149,8 +149,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         *(((_("Not met yet"), str(rollup["not_met_yet"])),) if rollup.get("not_met_yet") is not None else ()),
     ]
     subtitle = f"{unit['name']} — {format_period(period)}"
-    if running(period):  # figures still moving as cells meet
-        subtitle += f" ({_('in progress (provisional)')})"
+    if running(period):  # figures still moving as cells meet; one bracket, none nested inside it
+        subtitle += f" ({period_status(period)})"
     return pdf.report_pdf(
         title=_("Report on party cell meetings"),
         subtitle=subtitle,

@@ -51,7 +51,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"already held", N_("The meeting has already taken place, so it cannot be moved or cancelled.")),
         (r"belongs to another cell", N_("The meeting belongs to another cell; a meeting never changes cell.")),
         (r"above the item's maximum", N_("The points are above the criterion's maximum.")),
-        (r"needs a topic", N_("A thematic meeting needs a topic.")),
+        (r"needs a topic", N_("A thematic or combined meeting needs a topic.")),
         (
             r"cannot contain units|would make a cycle|is a (cell|committee), not a",
             N_("The parent unit or the kind of unit is not valid."),

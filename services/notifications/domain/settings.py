@@ -23,6 +23,9 @@ PROBATION_ENDING = "probation_ending"
 CELL_WITHOUT_COMMITTEE = "cell_without_committee"
 MONITOR_BEHIND_QUOTA = "monitor_behind_quota"
 DAILY_DIGEST = "daily_digest"
+VOID_WHEN_CANCELLED = (MINUTES_LATE, MINUTES_LATE_SUPERIOR)
+"""Rules whose alerts lose their point once their meeting is cancelled (it needs no minutes): the inbox no longer
+shows them and no digest still to come carries them."""
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     MEETING_SCHEDULED: {},

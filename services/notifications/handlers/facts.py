@@ -352,10 +352,12 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
 
 
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Mark the meeting cancelled and notify members and monitors."""
+    """Mark the meeting cancelled and notify members and monitors; its late-minutes alerts are void (the inbox no
+    longer shows them), so the committee's next digest does not carry them either."""
     await _lock_meeting_cell(event.data.meeting_id, uow)
     if not await uow.projection.apply_cancelled(event.data.meeting_id, reason=event.data.reason, time=event.time):
         return
+    await uow.outgoing.drop_from_digest(event.data.meeting_id, r.VOID_WHEN_CANCELLED)
     await _notice(r.MEETING_CANCELLED, await uow.projection.get_meeting(event.data.meeting_id), uow)
 
 

@@ -129,6 +129,7 @@ class OutgoingRepository(Protocol):
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
+    async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None: ...
 
 
 class PgOutgoingRepository:
@@ -548,6 +549,15 @@ class PgOutgoingRepository:
         for row in rows:
             grouped.setdefault(row["recipient_id"], []).append(row)
         return grouped
+
+    async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None:
+        """Take a subject's notifications of these rules out of the digests still to come (no digest carries them)."""
+        await self._db.execute(
+            "UPDATE notification SET digest_pending = false WHERE digest_pending AND subject_id = $1"
+            " AND rule = ANY($2::text[])",
+            subject_id,
+            list(rules),
+        )
 
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
