@@ -18,7 +18,7 @@ from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
-from tests.web.test_held_outcomes import BEFORE_THE_RECORDS, OTHER, OWN, RECORDED, _minutes, _schedule
+from tests.web.test_held_outcomes import BEFORE_THE_RECORDS, OWN, RECORDED, STRANGER, _minutes, _schedule
 
 pytestmark = pytest.mark.e2e
 
@@ -177,14 +177,15 @@ async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSyste
         event_id = form_event_id(approval["form_key"], "minutes.approved.v1", meeting_id, content)
         assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
 
-        # the minutes chaired by a member no record puts in thôn 1 on that date: held, and said so twice
+        # the minutes chaired by a member of another cell (outside the secretary's scope, so answered as one the
+        # system has no record of): held, and said so twice
         earlier, token = await _schedule(client, BEFORE_THE_RECORDS, province["secretary"])
-        form = {**_minutes(token, BEFORE_THE_RECORDS, chair=OTHER, speakers=OWN), "form_key": uuid.uuid4().hex}
+        form = {**_minutes(token, BEFORE_THE_RECORDS, chair=STRANGER, speakers=OWN), "form_key": uuid.uuid4().hex}
         answers = [await client.post(f"/app/meetings/{earlier}/minutes", data=form) for _ in range(2)]
         said = [errors_of(answer.text, "minutes") for answer in answers]
         assert [answer.status_code for answer in answers] == [422, 422]
         assert said[0] == said[1] and RECORDED not in answers[1].text
-        assert f"Chủ trì: đồng chí {OTHER} không có tên trong danh sách đảng viên của chi bộ" in said[1]
+        assert f"Chủ trì: hệ thống chưa có hồ sơ của đồng chí {STRANGER}" in said[1]
 
 
 async def test_a_rescore_form_sent_twice_starts_one_job(system: RunningSystem, province: dict[str, str]) -> None:
