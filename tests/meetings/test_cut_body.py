@@ -179,7 +179,8 @@ async def test_the_trials_batch_is_the_same_413_and_a_stored_published_rejection
             f"/v1/rejections/{rejection_id}/replay", json={"event": first_event}, headers=operator
         )
         assert corrected.status_code == 422 and corrected.json()["field"] == "event.source", corrected.text
-        assert await db.fetchval("SELECT status FROM meetings.rejection WHERE rejection_id = $1", row["rejection_id"]) == "open"
+        status = await db.fetchval("SELECT status FROM meetings.rejection WHERE rejection_id = $1", rejection_id)
+        assert status == "open"
 
         # and on the operator's web page, said in Vietnamese
         form = await client.get("/app/sign-in")
