@@ -48,7 +48,14 @@ _BODY = {
     summary="Ingest one event or a batch",
     openapi_extra=_BODY,
     dependencies=[Depends(INGEST)],
-    responses={415: _describe("Neither mode: no CloudEvents content type and no ce- attribute header")},
+    responses={
+        413: _describe(
+            "A body over CHIBO_MAX_BODY_BYTES, a batch of more than 1,000 events or an event over 1 MiB; stored and "
+            "published as a rejection naming `body` all the same (of a body over the limit only its beginning and "
+            "size are kept)"
+        ),
+        415: _describe("Neither mode: no CloudEvents content type and no ce- attribute header"),
+    },
 )
 async def post_events(
     request: Request,
