@@ -101,7 +101,7 @@ def trial_batch(events: int = 999, size: int = 9190) -> bytes:
     """The trial's body: `events` valid unit events of about `size` bytes each."""
     items = []
     for _ in range(events):
-        event = {
+        event: dict[str, Any] = {
             "specversion": "1.0",
             "id": random_id("evt"),
             "source": "urn:test:trial",
