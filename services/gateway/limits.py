@@ -236,11 +236,6 @@ class BodyCut:
     declared: int | None
     """Its Content-Length, when that alone showed it too large: nothing of it was read."""
 
-    @property
-    def message(self) -> str:
-        """The 413's message, the same as for any body over the limit."""
-        return too_large_message(self.limit)
-
 
 def too_large_message(limit: int) -> str:
     """Why a body over the gateway's limit is refused (field `body`)."""

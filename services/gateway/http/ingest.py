@@ -77,6 +77,7 @@ async def post_events(
     cut = body_cut(request.scope)  # known once the body was read up to the limit
     if cut is not None:
         request.state.audit_detail = {"over_limit": cut.limit, "declared_size": cut.declared, "dry_run": dry_run}
+        log.warning("ingest_body_over_limit", limit=cut.limit, declared_size=cut.declared, sub=caller.sub)
     results = await ingest_events(
         body,
         request.headers.get("content-type"),
