@@ -8,6 +8,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -221,12 +222,51 @@ def _error_body(code: str, message: str) -> bytes:
     return json.dumps({"code": code, "message": message, "field": "body", "service": None}).encode()
 
 
+BODY_CUT = "body_cut"
+"""The key of `scope["state"]` under which BodySizeLimit leaves a BodyCut for a route that reports its bodies."""
+
+
+@dataclass(frozen=True, slots=True)
+class BodyCut:
+    """A body over the limit on a route that reports it (BodySizeLimit's `reported_by_route`): the app was handed at
+    most its first `limit` bytes (none when its Content-Length alone showed it too large) and must answer 413 with
+    `too_large_message`, after whatever keeping it does (POST /v1/events: meetings stores the rejection)."""
+
+    limit: int
+    declared: int | None
+    """Its Content-Length, when that alone showed it too large: nothing of it was read."""
+
+
+def too_large_message(limit: int) -> str:
+    """Why a body over the gateway's limit is refused (field `body`)."""
+    return f"body: larger than {limit} bytes"
+
+
+def body_cut(scope: Scope) -> BodyCut | None:
+    """The BodyCut BodySizeLimit left for this request, or None when its body came whole."""
+    cut = (scope.get("state") or {}).get(BODY_CUT)
+    return cut if isinstance(cut, BodyCut) else None
+
+
 class BodySizeLimit:
     """Answer 413 to a body larger than the limit (by its Content-Length or while it streams in) and 400 to a
-    JSON body nested deeper than `max_depth` (issue 11, fault 7: deep nesting crashed parsers and serializers)."""
+    JSON body nested deeper than `max_depth` (issue 11, fault 7: deep nesting crashed parsers and serializers).
+
+    On a path of `reported_by_route` (POST /v1/events) a body over the limit is not answered here: the app is handed
+    what was read of it up to the limit, then the end of the body (nothing at all when the Content-Length already
+    says too much), with a BodyCut in `scope["state"]`, so that the route authenticates its caller first and has
+    the refusal stored as a rejection (CONTRACT.md: a rejection is never silent). Nothing past the chunk that
+    crossed the limit is ever read, and should the app answer a cut body with anything but an error, the client
+    gets the 413 all the same."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, max_depth: int = 64, depth_checked_by_route: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_depth: int = 64,
+        depth_checked_by_route: frozenset[str] = frozenset(),
+        reported_by_route: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -234,6 +274,8 @@ class BodySizeLimit:
         self.depth_checked_by_route = depth_checked_by_route
         """Paths whose handler reads the body with its own bounded reader (POST /v1/events: shared.reading judges
         each event alone, naming the field that is too deep)."""
+        self.reported_by_route = reported_by_route
+        """Paths whose POST handler answers a body over the limit itself, from a BodyCut (see the class)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
@@ -242,8 +284,15 @@ class BodySizeLimit:
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
+        reported = scope["method"] == "POST" and scope["path"] in self.reported_by_route
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, 413, "payload_too_large", f"body: larger than {self.max_bytes} bytes")
+            if reported:
+                await self._hand_over_cut(scope, send, BodyCut(self.max_bytes, int(declared)))
+                return
+            await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+            return
+        if reported:
+            await self._stream_reported(scope, receive, send)
             return
         if b"json" in headers.get(b"content-type", b"").lower() and scope["path"] not in self.depth_checked_by_route:
             await self._judge_json(scope, receive, send)
@@ -270,7 +319,61 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send, 413, "payload_too_large", f"body: larger than {self.max_bytes} bytes")
+                await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+
+    async def _stream_reported(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand the body on as it streams in; once it passes the limit, end it there with a BodyCut (see the class)."""
+        received = 0
+        cut: BodyCut | None = None
+
+        async def bounded_receive() -> Message:
+            nonlocal received, cut
+            if cut is not None:  # the body was ended at the limit: nothing more of it is read
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            chunk = message.get("body", b"")
+            if received + len(chunk) <= self.max_bytes:
+                received += len(chunk)
+                return message
+            cut = BodyCut(self.max_bytes, None)
+            (scope.setdefault("state", {}))[BODY_CUT] = cut
+            # what is left of the limit of this last chunk: the app's prefix is whole even when one chunk crosses it
+            return {"type": "http.request", "body": chunk[: self.max_bytes - received], "more_body": False}
+
+        await self.app(scope, bounded_receive, self._answer_cut(send, lambda: cut))
+
+    async def _hand_over_cut(self, scope: Scope, send: Send, cut: BodyCut) -> None:
+        """Call the app with a body of nothing (its Content-Length already said too much) and the BodyCut."""
+        (scope.setdefault("state", {}))[BODY_CUT] = cut
+        delivered = False
+
+        async def nothing() -> Message:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        await self.app(scope, nothing, self._answer_cut(send, lambda: cut))
+
+    def _answer_cut(self, send: Send, cut: Callable[[], BodyCut | None]) -> Send:
+        """`send`, but a cut body answered with a success becomes the 413 (a route must never take it as whole)."""
+        swallowing = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal swallowing
+            if message["type"] == "http.response.start" and cut() is not None and message["status"] < 400:
+                log.error("cut_body_answered_as_whole", status=message["status"])
+                swallowing = True
+                await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+                return
+            if swallowing:
+                return
+            await send(message)
+
+        return guarded_send
 
     async def _judge_json(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read the whole (bounded) JSON body, judge its depth, then hand it to the app as one message."""
@@ -283,7 +386,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send, 413, "payload_too_large", f"body: larger than {self.max_bytes} bytes")
+                await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -74,6 +74,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         max_depth=settings.max_json_depth,
         depth_checked_by_route=frozenset({"/v1/events"}),
+        reported_by_route=frozenset({"/v1/events"}),  # a body over the limit is a stored rejection too
     )
     app.add_middleware(AuditTrail, audit_log=audit_log, anonymous=anonymous)
     instrument(app)  # outermost: metrics and logs see the status the client got, with its correlation id

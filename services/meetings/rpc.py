@@ -70,6 +70,19 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
         body = base64.b64decode(request.body_base64, validate=True)
     except ValueError:
         raise RpcError("invalid", "body_base64 is not base64", field="body_base64") from None
+    if request.over_limit is not None:  # the gateway refused it at its limit: only its first bytes came
+        outcomes = await handlers.reject_cut_body(
+            body,
+            app.uow_factory,
+            limit=request.over_limit,
+            declared=request.declared_size,
+            batch=is_batch(request.content_type, body=body, headers=request.headers),
+            route=request.route or "http",
+            scope=request.scope,
+            dry_run=request.dry_run,
+        )
+        log.info("rpc_ingest_body_cut", account=request.account, scope=request.scope, limit=request.over_limit)
+        return {"results": [result.as_dict(0) for result in outcomes]}
     outcomes = await handlers.ingest_delivery(
         body,
         app.uow_factory,

@@ -243,6 +243,16 @@ class IngestBody(MeetingsRequest[IngestReply]):
     sources: list[str] | None = None
     """A scoped integration account's registered sources, the only ones its events may carry (registered with
     meetings for `scope`, so no other sender may use them); None: any source no scoped account registered."""
+    over_limit: int | None = None
+    """The gateway's body limit (bytes) this body went over: `body_base64` is then only its first bytes (at most
+    CUT_BODY_KEPT), or nothing when its Content-Length alone showed it too large. Meetings judges no event of it and
+    stores one rejection naming `body`, marked as cut so that it is never replayed as it was."""
+    declared_size: int | None = None
+    """With `over_limit`: the body's Content-Length, when it gave one."""
+
+
+CUT_BODY_KEPT = 8192
+"""Bytes of a body over the gateway's limit that the gateway reads and hands on (IngestBody.over_limit)."""
 
 
 class ReplayRejection(MeetingsRequest[IngestResultReply]):

@@ -291,6 +291,15 @@ class World:
             self.scopes.append(r.scope)
             self.sources.append(r.sources)
             body = base64.b64decode(r.body_base64)
+            if r.over_limit is not None:  # cut by the gateway at its limit: what meetings stores (reject_cut_body)
+                kind = "batch" if is_batch(r.content_type, body=body, headers=r.headers) else ""
+                reason = f"body: larger than {r.over_limit} bytes"
+                if not r.dry_run:
+                    self.rejected.append(
+                        {"type": kind, "reason": reason, "field": "body", "kept": body, "declared": r.declared_size}
+                    )
+                rejection = {"id": "", "source": "", "type": kind, "outcome": "rejected", "index": 0}
+                return {"results": [rejection | {"reason": reason, "field": "body", "problem": "too_large"}]}
             items: list[Any] = [body]
             if not is_batch(r.content_type, body=body, headers=r.headers):
                 try:

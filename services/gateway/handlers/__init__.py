@@ -8,10 +8,12 @@ from typing import Any, Protocol, cast
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_instant, issue_token
+from services.gateway.limits import too_large_message
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import HTTP_PREFIXES, media_type
 from shared.contracts.base import EventData
 from shared.contracts.meetings_rpc import (
+    CUT_BODY_KEPT,
     GetMeeting,
     GetUnit,
     Ingest,
@@ -275,6 +277,8 @@ async def ingest_events(
     timeout: float | None = None,
     headers: Iterable[tuple[str, str]] = (),
     dry_run: bool = False,
+    over_limit: int | None = None,
+    declared_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest.
 
@@ -282,13 +286,20 @@ async def ingest_events(
     and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events, 415 in neither
     content mode). With `ce-` headers the request is in binary content mode: they go along and meetings translates
     them (shared.bindings).
+    A body over the gateway's limit (`over_limit`, the limit; `body` then only what was read of it, and
+    `declared_size` its Content-Length) is judged no further: only its first CUT_BODY_KEPT bytes go to meetings,
+    which stores the rejection naming `body` as cut, and the answer is the 413 of any body over the limit.
     A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     attributes = [(name.lower(), value) for name, value in headers if name.lower().startswith(HTTP_PREFIXES)]
     binary = bool(attributes) and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE)
+    if over_limit is not None:
+        body = body[:CUT_BODY_KEPT]
     reply = await rpc.call(
         IngestBody(
+            over_limit=over_limit,
+            declared_size=declared_size if over_limit is not None else None,
             body_base64=base64.b64encode(body).decode("ascii"),
             content_type=content_type,
             route="http",
@@ -301,6 +312,8 @@ async def ingest_events(
         timeout=timeout,
     )
     results = reply.results
+    if over_limit is not None:  # stored by meetings as cut; the answer is any over-limit body's, whatever it said
+        raise BodyError(413, "payload_too_large", too_large_message(over_limit))
     if len(results) == 1 and results[0].problem in BODY_PROBLEM_STATUS:
         status, code = BODY_PROBLEM_STATUS[results[0].problem]
         raise BodyError(status, code, results[0].reason or "body: not an event", field=results[0].field or "body")

@@ -9,6 +9,7 @@ from services.gateway.auth import Role
 from services.gateway.handlers import ingest_events
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
+from services.gateway.limits import body_cut
 from services.gateway.schemas import IngestOutcomeRead, IngestRead
 from shared.contracts.schemas import ingest_types
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE
@@ -47,7 +48,14 @@ _BODY = {
     summary="Ingest one event or a batch",
     openapi_extra=_BODY,
     dependencies=[Depends(INGEST)],
-    responses={415: _describe("Neither mode: no CloudEvents content type and no ce- attribute header")},
+    responses={
+        413: _describe(
+            "A body over CHIBO_MAX_BODY_BYTES, a batch of more than 1,000 events or an event over 1 MiB; stored and "
+            "published as a rejection naming `body` all the same (of a body over the limit only its beginning and "
+            "size are kept)"
+        ),
+        415: _describe("Neither mode: no CloudEvents content type and no ce- attribute header"),
+    },
 )
 async def post_events(
     request: Request,
@@ -65,14 +73,21 @@ async def post_events(
 ) -> IngestRead:
     """Forward the events to meetings; answer each one's outcome (accepted, duplicate, held, rejected)."""
     INGEST.check(caller)
+    body = await request.body()
+    cut = body_cut(request.scope)  # known once the body was read up to the limit
+    if cut is not None:
+        request.state.audit_detail = {"over_limit": cut.limit, "declared_size": cut.declared, "dry_run": dry_run}
+        log.warning("ingest_body_over_limit", limit=cut.limit, declared_size=cut.declared, sub=caller.sub)
     results = await ingest_events(
-        await request.body(),
+        body,
         request.headers.get("content-type"),
         principal=caller,
         rpc=state.rpc,
         timeout=state.settings.ingest_timeout,
         headers=request.headers.items(),
         dry_run=dry_run,
+        over_limit=cut.limit if cut is not None else None,
+        declared_size=cut.declared if cut is not None else None,
     )
     outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
     counts = Counter(outcome.outcome for outcome in outcomes)

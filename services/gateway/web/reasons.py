@@ -26,6 +26,13 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"is before 2000|more than 2 years ahead",
             N_("The meeting's time is outside the allowed window (from 2000 to at most two years ahead)."),
         ),
+        (
+            r"^body: larger than \d+ bytes$",  # the gateway's own limit on a whole request (limits.BodySizeLimit)
+            N_(
+                "What was sent is larger than the gateway's size limit for one request; it was not read in full "
+                "and only its beginning was kept."
+            ),
+        ),
         (r"larger than \d+ bytes", N_("The event is larger than the 1 MiB limit.")),
         (
             r"bytes as meetings publishes it",

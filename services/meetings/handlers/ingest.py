@@ -777,6 +777,54 @@ async def _reject_body(
         await uow.commit()
 
 
+def cut_body_reason(limit: int) -> str:
+    """Why a body over the gateway's limit is refused: the very words of the gateway's 413."""
+    return f"body: larger than {limit} bytes"
+
+
+def cut_text(prefix: bytes, *, limit: int, declared: int | None) -> str:
+    """A cut body as stored with its rejection: its first characters (STORED_PREFIX at most, none when nothing of it
+    was read) and its size, which KEPT_PREFIX recognises, so that a replay never judges the prefix as the body."""
+    text = raw_text(prefix[: STORED_PREFIX * 4])[:STORED_PREFIX]
+    size = f"{declared} bytes in all" if declared is not None else f"more than {limit} bytes in all"
+    return f"{text}… ({size})"
+
+
+async def reject_cut_body(
+    prefix: bytes,
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    limit: int,
+    declared: int | None,
+    batch: bool,
+    route: str,
+    scope: str | None = None,
+    dry_run: bool = False,
+) -> list[IngestResult]:
+    """Store and publish the rejection of a body the gateway refused as over its limit (IngestBody.over_limit),
+    naming `body`, with what it read of it: no event of it is judged, as none was read whole. A dry run keeps
+    nothing and answers the same."""
+    reason = cut_body_reason(limit)
+    event_type = "batch" if batch else ""
+    if not dry_run:
+        async with uow_factory() as uow:
+            await reject(
+                uow,
+                source="",
+                event_id="",
+                event_type=event_type,
+                reason=reason,
+                field="body",
+                raw=cut_text(prefix, limit=limit, declared=declared),
+                route=route,
+                received_at=now(),
+                correlation_id=None,
+                scope=scope,
+            )
+            await uow.commit()
+    return [IngestResult("", "", event_type, "rejected", reason, "body", "too_large")]
+
+
 def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:
     """The value of JSON text, or None for anything else (a value that is not text, or text that does not read)."""
     if not isinstance(raw, bytes | str):
@@ -1147,8 +1195,9 @@ class RejectionNotFound(LookupError):
     """No stored rejection has that id."""
 
 
-KEPT_PREFIX = re.compile(r"… \(\d+ bytes in all\)$")
-"""How bounded_text ends the stored prefix of an event too large to keep whole."""
+KEPT_PREFIX = re.compile(r"… \((?:more than )?\d+ bytes in all\)$")
+"""How bounded_text ends the stored prefix of an event too large to keep whole (and cut_text a body the gateway cut
+at its limit: "more than" when it streamed in without a length)."""
 
 
 class RejectionUnreplayable(Exception):
