@@ -201,18 +201,21 @@ async def list_tasks(
 
 
 async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, Any] | None:
-    """A member's attendance on every roster, with the derived runs and counts."""
+    """A member's attendance on every roster of a meeting not cancelled, each saying whether its meeting is held (has
+    minutes), with the runs and counts derived from the held ones only."""
     member = await conn.fetchrow("SELECT id, cell_id, probation_ends_on FROM member WHERE id = $1", member_id)
     if member is None:
         return None
     rows = await conn.fetch(
-        "SELECT a.meeting_id, m.cell_id, m.kind, m.starts_at, a.status, a.reason FROM attendance a"
+        "SELECT a.meeting_id, m.cell_id, m.kind, m.starts_at, a.status, a.reason,"
+        " EXISTS (SELECT FROM minutes n WHERE n.meeting_id = a.meeting_id) AS held FROM attendance a"
         " JOIN meeting m ON m.meeting_id = a.meeting_id WHERE a.member_id = $1 AND m.cancel_time IS NULL"
         " ORDER BY m.starts_at, a.meeting_id",
         member_id,
     )
     history = domain.attendance_history(
-        domain.AttendanceEntry(meeting_id=r["meeting_id"], starts_at=r["starts_at"], status=r["status"]) for r in rows
+        domain.AttendanceEntry(meeting_id=r["meeting_id"], starts_at=r["starts_at"], status=r["status"], held=r["held"])
+        for r in rows
     )
     return {
         "member_id": member_id,

@@ -503,3 +503,96 @@ async def test_a_cancellation_and_the_minutes_end_alike_whichever_arrives_first(
         )
     finally:
         await database.close()
+
+
+async def test_a_roster_without_minutes_counts_in_no_members_history_until_the_minutes_come(
+    system: RunningSystem, tokens: dict[str, str], province: Province, officer: httpx.AsyncClient
+) -> None:
+    """The fresh-user trial: a member excused at two held meetings, then at two extraordinary meetings that got a
+    notice and a roster only. Their history says 2 in a row, not 4, and no committee is alerted (DOMAIN.md: a meeting
+    is held when it has minutes and is not cancelled). The minutes arriving later make those meetings held: the
+    history then reaches 4 and the cell and superior committees are alerted once."""
+    member, chair = province.members[1], province.members[0]
+    today = datetime.now(VIETNAM_TZ).replace(hour=19, minute=30, second=0, microsecond=0)
+    starts = {random_id("mtg"): today - timedelta(days=days) for days in (12, 9, 6, 3)}
+    held, unheld = list(starts)[:2], list(starts)[2:]
+    headers = {"Authorization": f"Bearer {tokens['integration']}", "Content-Type": "application/cloudevents+json"}
+
+    def minutes(meeting_id: str) -> dict:
+        return cloudevent(
+            "minutes.submitted.v1",
+            {
+                "meeting_id": meeting_id,
+                "started_at": starts[meeting_id].isoformat(),
+                "ended_at": (starts[meeting_id] + timedelta(minutes=100)).isoformat(),
+                "chair_id": chair,
+                "recorder_id": chair,
+                "speakers": [chair],
+                "content": "Kiểm điểm nghị quyết tháng trước",
+                "conclusions": "Thống nhất",
+                "resolutions": [{"text": "Nghị quyết", "votes_for": 2, "votes_against": 0, "abstentions": 0}],
+                "tasks": [],
+            },
+        )
+
+    async def send(client: httpx.AsyncClient, event: dict) -> None:
+        body = json.dumps(event, ensure_ascii=False).encode()
+        answer = await client.post("/v1/events", content=body, headers=headers)
+        assert answer.json()["results"][0]["outcome"] == "accepted", answer.text
+
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        for meeting_id, start in starts.items():
+            scheduled = province.scheduled(meeting_id)
+            scheduled["data"] |= {
+                "starts_at": start.isoformat(),
+                "kind": "regular" if meeting_id in held else "extraordinary",
+            }
+            records = [
+                {"member_id": chair, "status": "present"},
+                {"member_id": member, "status": "excused", "reason": "Ốm"},
+            ]
+            await send(client, scheduled)
+            await send(client, cloudevent("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}))
+            if meeting_id in held:
+                await send(client, minutes(meeting_id))
+
+        history = (await officer.get(f"/v1/members/{member}/history")).json()
+        assert (history["consecutive_absences"], history["consecutive_excused_absences"]) == (2, 2)
+        assert {r["meeting_id"]: r["held"] for r in history["records"]} == {m: m in held for m in starts}
+
+        database = await asyncpg.connect(system.env["CHIBO_DATABASE_URL"])
+        try:
+
+            async def announced() -> list[int]:
+                rows = await database.fetch(
+                    "SELECT consecutive_absences FROM notifications.member_figures WHERE member_id = $1"
+                    " ORDER BY version_time, cause_id, event_id",
+                    member,
+                )
+                return [row["consecutive_absences"] for row in rows]
+
+            async def alerts() -> list[asyncpg.Record]:
+                return await database.fetch(
+                    "SELECT recipient_id, recipient_kind, title FROM notifications.notification"
+                    " WHERE rule = 'consecutive_absences' AND subject_id = $1 ORDER BY recipient_id",
+                    member,
+                )
+
+            # the first extraordinary meeting's minutes make it held: its figures come after any its roster caused
+            await send(client, minutes(unheld[0]))
+
+            async def three() -> bool:
+                return 3 in await announced()
+
+            await eventually(three, timeout=60)
+            assert [count for count in await announced() if count] == [1, 2, 3]  # never 4 from the rosters alone
+            assert await alerts() == []
+            await send(client, minutes(unheld[1]))
+            found = await eventually(alerts, timeout=60)
+        finally:
+            await database.close()
+        history = (await officer.get(f"/v1/members/{member}/history")).json()
+    assert (history["consecutive_absences"], history["consecutive_excused_absences"]) == (4, 4)
+    assert {row["recipient_kind"] for row in found} == {"person", "committee"}
+    assert province.committee in {row["recipient_id"] for row in found}  # the superior committee, once
+    assert {row["title"] for row in found} == {f"Đảng viên vắng 4 buổi liên tiếp: Trần Thị Lan, {province.cell_name}"}

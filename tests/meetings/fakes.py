@@ -316,16 +316,20 @@ class FakeMeetings:
         return True
 
     async def attendance_entries(self, member_ids: Sequence[str]) -> dict[str, list[AttendanceEntry]]:
-        """Each member's status on every roster of a meeting that is not cancelled."""
+        """Each member's status on every roster of a meeting that is not cancelled, each saying whether the meeting
+        is held (has minutes)."""
         found: dict[str, list[AttendanceEntry]] = {member_id: [] for member_id in member_ids}
         for meeting_id, roster in self._s.rosters.items():
             meeting = self._s.meetings[meeting_id]
             if meeting.get("cancel_version") is not None:
                 continue
+            held = meeting_id in self._s.minutes
             for record in roster["records"]:
                 if record["member_id"] in found:
                     found[record["member_id"]].append(
-                        AttendanceEntry(meeting_id=meeting_id, starts_at=meeting["starts_at"], status=record["status"])
+                        AttendanceEntry(
+                            meeting_id=meeting_id, starts_at=meeting["starts_at"], status=record["status"], held=held
+                        )
                     )
         return found
 

@@ -1,5 +1,6 @@
 """attendance_news works out in SQL the figures domain.attendance_history works out in Python (issue 12: one
-statement for a transaction's members instead of their rosters read into the service), and announces them."""
+statement for a transaction's members instead of their rosters read into the service), over held meetings only
+(minutes, not cancelled), and announces them."""
 
 import random
 from datetime import UTC, datetime, timedelta
@@ -44,21 +45,28 @@ async def test_attendance_news_matches_the_domain_figures_and_announces_only_mov
 
 async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) -> None:
     moments = _moments(rng)
-    meetings: dict[str, tuple[datetime, bool]] = {}
+    meetings: dict[str, tuple[datetime, bool, bool]] = {}  # start, cancelled, has minutes
     for index in range(120):
         meeting_id = f"news-{rng.choice(MEETING_IDS)}-{index % 7}-{index}" if index % 3 else f"news-{index}"
-        meetings[meeting_id] = (rng.choice(moments), rng.random() < 0.1)
+        meetings[meeting_id] = (rng.choice(moments), rng.random() < 0.1, rng.random() < 0.8)
     for meeting_id in ("news-edge-latest", "news-tie-B", "news-tie-a"):  # 'B' < 'a' by code point, not in en_US
-        meetings[meeting_id] = (LATEST, False)
-    meetings["news-edge-year"] = (LATEST - timedelta(days=365), False)
+        meetings[meeting_id] = (LATEST, False, True)
+    meetings["news-edge-year"] = (LATEST - timedelta(days=365), False, True)
+    meetings["news-unheld-latest"] = (LATEST + timedelta(days=1), False, False)  # a roster without minutes
     await conn.executemany(
         "INSERT INTO meeting (meeting_id, cell_id, kind, agenda, notified_at, schedule_time, schedule_id,"
         " starts_at, start_time, start_id, location, location_time, location_id, cancel_time)"
         " VALUES ($1, 'news-cell', 'regular', '[]', $2, $2, 'v', $2, $2, 'v', 'x', $2, 'v', $3)",
         [
             (meeting_id, starts_at, LATEST if cancelled else None)
-            for meeting_id, (starts_at, cancelled) in meetings.items()
+            for meeting_id, (starts_at, cancelled, _) in meetings.items()
         ],
+    )
+    await conn.executemany(
+        "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers, resolutions,"
+        " version_time, version_id)"
+        " VALUES ($1, $2::timestamptz, $2::timestamptz + interval '90 minutes', 'c', 'r', '[]', '[]', $2, 'v')",
+        [(meeting_id, starts_at) for meeting_id, (starts_at, _, minuted) in meetings.items() if minuted],
     )
     members = [f"news-member-{index}" for index in range(60)]
     current = members[:55]  # the last five are no current members: never announced
@@ -76,6 +84,8 @@ async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) ->
     rosters[members[1]] = [("news-edge-latest", "present"), ("news-edge-year", "absent")]
     rosters[members[2]] = [("news-tie-B", "absent"), ("news-tie-a", "present")]
     rosters[members[3]] = [("news-edge-latest", "absent"), ("news-edge-year", "absent"), ("news-tie-B", "excused")]
+    # excused at a held meeting, then at a later one without minutes: the latter neither extends nor ends the run
+    rosters[members[4]] = [("news-edge-latest", "excused"), ("news-unheld-latest", "excused")]
     await conn.executemany(
         "INSERT INTO attendance (meeting_id, member_id, status) VALUES ($1, $2, $3)",
         [(meeting_id, m, status) for m, entries in rosters.items() for meeting_id, status in entries],
@@ -83,7 +93,9 @@ async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) ->
     expected = {}
     for member_id in current:
         history = domain.attendance_history(
-            domain.AttendanceEntry(meeting_id=meeting_id, starts_at=meetings[meeting_id][0], status=status)
+            domain.AttendanceEntry(
+                meeting_id=meeting_id, starts_at=meetings[meeting_id][0], status=status, held=meetings[meeting_id][2]
+            )
             for meeting_id, status in rosters[member_id]
             if not meetings[meeting_id][1]
         )
@@ -92,7 +104,7 @@ async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) ->
             history.consecutive_excused_absences,
             history.unexcused_months_last_year,
         )
-    assert [expected[m] for m in members[1:4]] == [(0, 0, 0), (0, 0, 1), (3, 1, 1)]  # the year's edge, ties
+    assert [expected[m] for m in members[1:5]] == [(0, 0, 0), (0, 0, 1), (3, 1, 1), (1, 1, 0)]  # edge, ties, held
     assert any(figures[2] > 1 for figures in expected.values())  # the data exercises every figure
     assert any(figures[1] > 0 for figures in expected.values())
     # announced before: the same figures for some (no news), other figures for others

@@ -99,6 +99,21 @@ def test_attendance_history_counts_runs_and_unexcused_months() -> None:
     assert domain.attendance_history([]).consecutive_absences == 0
 
 
+def test_attendance_history_counts_only_held_meetings() -> None:
+    """The fresh-user trial: excused at two held meetings, then at two meetings with a roster and no minutes (not
+    held: DOMAIN.md), and absent without leave at one of those too: the runs are 2, no unexcused month."""
+    held = [domain.AttendanceEntry(f"h{i}", T0 + timedelta(days=7 * i), "excused") for i in range(2)]
+    unheld = [
+        domain.AttendanceEntry(f"x{i}", T0 + timedelta(days=14 + 7 * i), status, held=False)
+        for i, status in enumerate(["excused", "absent"])
+    ]
+    assert domain.attendance_history(held + unheld) == domain.AttendanceHistory(
+        consecutive_absences=2, consecutive_excused_absences=2, unexcused_months_last_year=0
+    )
+    present_unheld = domain.AttendanceEntry("x9", T0 + timedelta(days=60), "present", held=False)
+    assert domain.attendance_history([*held, present_unheld]).consecutive_excused_absences == 2  # nor breaks a run
+
+
 def test_probation_lasts_twelve_months_for_probationary_members_only() -> None:
     assert domain.probation_ends_on(status="probationary", admitted_on=date(2024, 2, 29)) == date(2025, 2, 28)
     assert domain.probation_ends_on(status="official", admitted_on=date(2024, 2, 1)) is None

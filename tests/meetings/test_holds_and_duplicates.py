@@ -143,11 +143,15 @@ async def test_a_member_history_is_announced_only_when_its_figures_move() -> Non
         }
 
     await ingest(uow_factory, ev.scheduled(first, cell, starts_at=START))
+    await ingest(uow_factory, ev.minutes(first, chair_id=steady, started_at=START))
     _, emitted = await ingest(uow_factory, ev.attendance(first, {steady: "present", absent: "absent"}))
     assert announced(emitted) == {steady: 0, absent: 1}
-    await ingest(uow_factory, ev.scheduled(second, cell, starts_at=START + timedelta(days=30)))
+    later = START + timedelta(days=30)
+    await ingest(uow_factory, ev.scheduled(second, cell, starts_at=later))
     _, emitted = await ingest(uow_factory, ev.attendance(second, {steady: "present", absent: "absent"}))
-    assert announced(emitted) == {absent: 2}  # the steady member's figures did not move
+    assert announced(emitted) == {}  # no minutes yet: the meeting is not held, no figure moved
+    _, emitted = await ingest(uow_factory, ev.minutes(second, chair_id=steady, started_at=later))
+    assert announced(emitted) == {absent: 2}  # held now; the steady member's figures did not move
 
 
 async def test_an_operator_retries_a_held_event_and_it_applies_once_its_referent_exists() -> None:

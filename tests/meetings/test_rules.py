@@ -6,6 +6,7 @@ repositories' SQL is covered by the integration tests (order independence, bulk 
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,11 @@ async def test_an_integrations_cancellation_of_a_held_meeting_takes_its_roster_o
     the meeting is announced again without that absence, as a roster arriving after the cancellation leaves them."""
     store, ids = await world()
     mtg = random_id("mtg")
-    roster = [ev.scheduled(mtg, ids["cell"], starts_at=START), ev.attendance(mtg, {ids["mem"]: "absent"})]
+    roster = [
+        ev.scheduled(mtg, ids["cell"], starts_at=START),
+        ev.attendance(mtg, {ids["mem"]: "absent"}),
+        ev.minutes(mtg, chair_id=ids["mem"], started_at=START),
+    ]
     assert {r.outcome for r in await handlers.ingest_batch(roster, store.uow, route="test")} == {"accepted"}
     [absent] = [e for e in store.published("member.attendance.updated.v1") if e.data["member_id"] == ids["mem"]]
     assert absent.data["consecutive_absences"] == 1
@@ -76,6 +81,81 @@ async def test_an_integrations_cancellation_of_a_held_meeting_takes_its_roster_o
     assert announced[-1].data["meeting_id"] == mtg
     [republished] = [e for e in store.published("meeting.cancelled.v1") if e.data["meeting_id"] == mtg]
     assert republished.subject == mtg
+
+
+def _announced(store: FakeStore, member_id: str) -> list[tuple[int, int, int, str]]:
+    """The figures announced for a member (runs of absences and excused ones, unexcused months) and the meeting
+    each names, in order."""
+    return [
+        (
+            e.data["consecutive_absences"],
+            e.data["consecutive_excused_absences"],
+            e.data["unexcused_months_last_year"],
+            e.data["meeting_id"],
+        )
+        for e in store.published("member.attendance.updated.v1")
+        if e.data["member_id"] == member_id
+    ]
+
+
+async def test_rosters_of_meetings_without_minutes_count_in_no_member_history() -> None:
+    """The fresh-user trial: a member excused at two held meetings, then at two extraordinary meetings that got a
+    notice and a roster only (no minutes), has an excused run of 2, not 4 (DOMAIN.md: held = minutes, not
+    cancelled); the second minutes make their meeting held and its roster counts from then on."""
+    store, ids = await world()
+    member = ids["mem"]
+    held = [random_id("held"), random_id("held")]
+    unheld = [random_id("extra"), random_id("extra")]
+    events: list[dict[str, Any]] = []
+    for index, mtg in enumerate(held + unheld):
+        starts_at = START + timedelta(days=7 * index)
+        kind = "extraordinary" if mtg in unheld else "regular"
+        events += [ev.scheduled(mtg, ids["cell"], starts_at=starts_at, kind=kind)]
+        events += [ev.attendance(mtg, {member: "excused"})]
+        if mtg in held:
+            events += [ev.minutes(mtg, chair_id=member, started_at=starts_at)]
+    assert {r.outcome for r in await handlers.ingest_batch(events, store.uow, route="test")} == {"accepted"}
+    assert _announced(store, member)[-1][:3] == (2, 2, 0)
+    assert max(figures[1] for figures in _announced(store, member)) == 2  # 3 or 4 were never announced
+    # the first extraordinary meeting's minutes arrive: it is held, and its roster counts (its members announced)
+    late = ev.minutes(unheld[0], chair_id=member, started_at=START + timedelta(days=14))
+    [result] = await handlers.ingest_batch([late], store.uow, route="test")
+    assert result.outcome == "accepted"
+    assert _announced(store, member)[-1] == (3, 3, 0, unheld[0])
+    # other minutes of a meeting already held change no history
+    again = ev.minutes(unheld[0], chair_id=member, started_at=START + timedelta(days=14, minutes=5))
+    before = len(_announced(store, member))
+    assert [r.outcome for r in await handlers.ingest_batch([again], store.uow, route="test")] == ["accepted"]
+    assert len(_announced(store, member)) == before
+
+
+async def test_cancelling_a_meeting_without_minutes_announces_no_history() -> None:
+    """A roster alone never counted, so calling its meeting off moves no figure and locks no member."""
+    store, ids = await world()
+    mtg = random_id("mtg")
+    roster = [ev.scheduled(mtg, ids["cell"], starts_at=START), ev.attendance(mtg, {ids["mem"]: "absent"})]
+    assert {r.outcome for r in await handlers.ingest_batch(roster, store.uow, route="test")} == {"accepted"}
+    before = _announced(store, ids["mem"])
+    assert all(figures[:3] == (0, 0, 0) for figures in before)
+    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
+    assert [r.outcome for r in await handlers.ingest_batch([cancel], store.uow, route="test")] == ["accepted"]
+    assert _announced(store, ids["mem"]) == before
+
+
+async def test_minutes_of_a_cancelled_meeting_announce_no_history() -> None:
+    """An integration's minutes of a cancelled meeting are kept, but the meeting is not held: its roster still
+    counts for nothing."""
+    store, ids = await world()
+    mtg = random_id("mtg")
+    events = [
+        ev.scheduled(mtg, ids["cell"], starts_at=START),
+        ev.attendance(mtg, {ids["mem"]: "absent"}),
+        ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}),
+        ev.minutes(mtg, chair_id=ids["mem"], started_at=START),
+    ]
+    assert {r.outcome for r in await handlers.ingest_batch(events, store.uow, route="test")} == {"accepted"}
+    assert mtg in store.state.minutes
+    assert all(figures[:3] == (0, 0, 0) for figures in _announced(store, ids["mem"]))
 
 
 async def test_a_rejected_event_leaves_the_inbox_so_a_corrected_copy_is_judged_again() -> None:

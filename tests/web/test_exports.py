@@ -145,7 +145,7 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
     member = "demo-cb-thon-2-dv04"
     history = (await api.get(f"/v1/members/{member}/history")).json()
     records = [r for r in history["records"] if str(r["starts_at"]).startswith("2026")]
-    counted = [r for r in records if r["status"] not in ("exempt", "transferred")]
+    counted = [r for r in records if r["held"] and r["status"] not in ("exempt", "transferred")]
     async with signed_in(system, "commune-officer") as client:
         page = (await client.get("/app/cells/demo-cb-thon-2/evidence?year=2026")).text
         csv_text = (await client.get("/app/cells/demo-cb-thon-2/evidence.csv?year=2026")).content.decode("utf-8-sig")
@@ -161,6 +161,21 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
     year = page.split('id="year-rating">', 1)[1].split("</dd>", 1)[0]
     assert "đang diễn ra, số liệu tạm tính" in year and "data-in-progress" in year
     assert row[-2:] == ["Năm 2026", "đang diễn ra, số liệu tạm tính"]
+
+
+def test_the_evidence_counts_only_held_meetings() -> None:
+    """The fresh-user trial: two extraordinary meetings with a roster and no minutes (status `held`) were counted in
+    the members' meetings expected and absences; only meetings with minutes, not cancelled, are held (DOMAIN.md)."""
+    from services.gateway.web.exports import held_meeting_ids
+
+    listed = [
+        {"meeting_id": "submitted", "status": "minutes_submitted"},
+        {"meeting_id": "roster-only", "status": "held"},
+        {"meeting_id": "approved", "status": "minutes_approved"},
+        {"meeting_id": "ahead", "status": "scheduled"},
+        {"meeting_id": "called-off", "status": "cancelled"},
+    ]
+    assert held_meeting_ids(listed) == ["submitted", "approved"]
 
 
 @pytest.mark.parametrize(

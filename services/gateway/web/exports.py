@@ -260,6 +260,16 @@ def locality(superior: dict[str, Any] | None, unit: dict[str, Any]) -> str:
     return name
 
 
+HELD_STATUSES = frozenset({"minutes_submitted", "minutes_approved"})
+"""The statuses (domain.meeting_status) of a held meeting: it has minutes and is not cancelled."""
+
+
+def held_meeting_ids(meetings: Iterable[dict[str, Any]]) -> list[str]:
+    """The listed meetings that were held (DOMAIN.md: minutes, not cancelled): a meeting with a roster only (status
+    `held`, its minutes not in yet) counts in no member's meetings expected nor absences, as in their history."""
+    return [item["meeting_id"] for item in meetings if item.get("status") in HELD_STATUSES]
+
+
 async def evidence(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
     """Per member and per cell, the year's meeting evidence for the yearly grading (the product gives the
     evidence; the committee grades): meetings expected, attended, excused, unexcused, the longest excused run,
@@ -269,9 +279,7 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
         _members(state, principal, cell_id),
     )
-    held_ids = [
-        item["meeting_id"] for item in meetings["items"] if item.get("status") not in ("scheduled", "cancelled")
-    ]
+    held_ids = held_meeting_ids(meetings["items"])
     gate = asyncio.Semaphore(8)
 
     async def meeting(meeting_id: str) -> dict[str, Any]:

@@ -349,11 +349,12 @@ def meeting_status(*, cancelled: bool, has_roster: bool, has_minutes: bool, appr
 
 @dataclass(frozen=True)
 class AttendanceEntry:
-    """One member's status on one held meeting's roster."""
+    """One member's status on one meeting's roster; `held` when the meeting has minutes and is not cancelled."""
 
     meeting_id: str
     starts_at: datetime
     status: str
+    held: bool = True
 
 
 @dataclass(frozen=True)
@@ -366,8 +367,11 @@ class AttendanceHistory:
 
 
 def attendance_history(entries: Iterable[AttendanceEntry]) -> AttendanceHistory:
-    """Absence runs up to the latest meeting and unexcused months in the 12 months before it."""
-    counted = sorted((e for e in entries if e.status in COUNTED_STATUSES), key=lambda e: (e.starts_at, e.meeting_id))
+    """Absence runs up to the latest held meeting and unexcused months in the 12 months before it; a roster of a
+    meeting not held (no minutes yet, or cancelled) counts for nothing (DOMAIN.md "How to read it, exactly")."""
+    counted = sorted(
+        (e for e in entries if e.held and e.status in COUNTED_STATUSES), key=lambda e: (e.starts_at, e.meeting_id)
+    )
     absences = 0
     for entry in reversed(counted):
         if entry.status not in ABSENT_STATUSES:

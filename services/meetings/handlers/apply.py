@@ -142,18 +142,15 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
 
 async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnit) -> Applied:
     """The meeting is called off, whatever was recorded of it (a cancelled meeting is neither held nor scored).
-    Cancelling one with a roster takes that roster out of its members' attendance histories: they are published
-    again, as a roster recorded after the cancellation leaves them."""
+    Cancelling a held one (roster and minutes) takes its roster out of its members' attendance histories: they are
+    published again, as a roster recorded after the cancellation leaves them."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.check_cancel(meeting, source=event.source)
     changed = await uow.meetings.cancel(data, version=version_of(event))
-    if not changed or meeting.cancel_version is not None or not meeting.has_roster:
-        return Applied(subject=data.meeting_id, changed=changed)
-    affected = sorted(set(await uow.meetings.roster_members(data.meeting_id)))
-    # their histories change as a roster's do: hold them as apply_attendance holds the members it drops (locks.py)
-    await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
-    return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=affected)
+    if not changed or meeting.cancel_version is not None or not meeting.has_roster or not meeting.has_minutes:
+        return Applied(subject=data.meeting_id, changed=changed)  # not held before: no history counted it
+    return Applied(subject=data.meeting_id, changed=True, attendance_changed_for=await _held_roster(uow, meeting))
 
 
 async def apply_documents(event: Event[contract.DocumentsPublished], uow: MeetingsUnit) -> Applied:
@@ -200,7 +197,11 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     if not is_newer(version_of(event), meeting.minutes_version):
         return Applied(subject=data.meeting_id, changed=False)
     await uow.meetings.replace_minutes(data, version=version_of(event))
-    return Applied(subject=data.meeting_id, changed=True, provides=provides)
+    if meeting.has_minutes or meeting.cancel_version is not None or not meeting.has_roster:
+        return Applied(subject=data.meeting_id, changed=True, provides=provides)
+    # its first minutes make the meeting held: its roster now counts in its members' attendance histories
+    affected = await _held_roster(uow, meeting)
+    return Applied(subject=data.meeting_id, changed=True, provides=provides, attendance_changed_for=affected)
 
 
 async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnit) -> Applied:
@@ -250,6 +251,15 @@ async def apply_task_completed(event: Event[contract.TaskCompleted], uow: Meetin
         )
     changed = await uow.meetings.complete_task(data, version=version_of(event))
     return Applied(subject=data.task_id, changed=changed)
+
+
+async def _held_roster(uow: MeetingsUnit, meeting: domain.MeetingState) -> list[str]:
+    """The members on the meeting's roster, held exclusively: the meeting becoming held or no longer held changes
+    their attendance histories, which the event publishes (as apply_attendance holds the members it drops,
+    locks.py)."""
+    affected = sorted(set(await uow.meetings.roster_members(meeting.meeting_id)))
+    await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
+    return affected
 
 
 async def _check_members(uow: MeetingsUnit, *, meeting: domain.MeetingState, references: list[tuple[str, str]]) -> None:

@@ -467,9 +467,9 @@ class PgMeetingRepository:
     async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
         """The current members among `member_ids` whose attendance figures moved since last announced (a member never
         announced counts as announced at zeros), keyed by member id: consecutive_absences,
-        consecutive_excused_absences, unexcused_months_last_year (domain.attendance_history, computed here) with
-        full_name, cell_id and probation_ends_on; the same statement
-        remembers those figures as announced. One round trip for the transaction's members, whatever their count."""
+        consecutive_excused_absences, unexcused_months_last_year (domain.attendance_history over held meetings,
+        computed here) with full_name, cell_id and probation_ends_on; the same statement remembers those figures as
+        announced. One round trip for the transaction's members, whatever their count."""
         conn = await self._direct()
         rows = await conn.fetch(_ATTENDANCE_NEWS_SQL, list(member_ids))
         return {row["member_id"]: row for row in rows}
@@ -483,8 +483,10 @@ _ATTENDANCE_NEWS_SQL = (
     " entry AS (SELECT wanted.member_id, a.meeting_id, a.status, m.starts_at FROM wanted"
     "  CROSS JOIN LATERAL (SELECT meeting_id, status FROM attendance"
     "   WHERE attendance.member_id = wanted.member_id OFFSET 0) AS a"
+    # only held meetings count (DOMAIN.md: minutes and not cancelled): the minutes by their primary key
     "  CROSS JOIN LATERAL (SELECT starts_at FROM meeting"
-    "   WHERE meeting.meeting_id = a.meeting_id AND meeting.cancel_time IS NULL OFFSET 0) AS m"
+    "   WHERE meeting.meeting_id = a.meeting_id AND meeting.cancel_time IS NULL"
+    "   AND EXISTS (SELECT FROM minutes WHERE minutes.meeting_id = a.meeting_id) OFFSET 0) AS m"
     "  WHERE a.status IN ('present', 'excused', 'absent')),"  # domain.COUNTED_STATUSES
     # newest first, ties by meeting id in code point order as Python sorts them: a row's run of absences (excused
     # ones) reaches the latest meeting when no present (no non-excused) row comes at or after it
