@@ -517,9 +517,7 @@ async def _publish_dead_letter(
         raise RuntimeError(f"the broker refused a dead letter of {consumer}")
 
 
-async def _dead_letter_delivery(
-    message: RabbitMessage, *, consumer: str, cause: str, death: str = "rejected"
-) -> None:
+async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause: str, death: str = "rejected") -> None:
     """Dead-letter a whole delivery saying why: a copy (body, properties, headers but the broker's `x-…` ones, plus
     death_headers) published to the consumer's `.dlq`, then the delivery acked. When the copy cannot be published the
     delivery is rejected without requeue: the broker dead-letters it without the cause, which stays in the log."""

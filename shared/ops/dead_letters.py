@@ -35,7 +35,7 @@ its `total`, not listed)."""
 PEEK_IDLE = 1.0
 """Seconds a listing waits for the next message before it takes the queue as read (others were taken meanwhile)."""
 DELIVERY_LIMITS = {queue.name: queue.delivery_limit for queue in CONSUMER_QUEUES}
-"""Each consumer queue's delivery limit: how often a message the broker dead-lettered there for it had been delivered."""
+"""Each consumer queue's delivery limit: how often the broker had delivered a message it dead-lettered there."""
 DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
 
