@@ -518,9 +518,30 @@ async def _publish_dead_letter(
 
 
 async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause: str, death: str = "rejected") -> None:
+    """Dead-letter a whole delivery saying why (dead_letter_delivery), acked or rejected on its own."""
+    await dead_letter_delivery(
+        message,
+        consumer=consumer,
+        cause=cause,
+        death=death,
+        ack=message.ack,
+        reject=lambda: message.reject(requeue=False),
+    )
+
+
+async def dead_letter_delivery(
+    message: RabbitMessage,
+    *,
+    consumer: str,
+    cause: str,
+    death: str,
+    ack: Callable[[], Awaitable[None]],
+    reject: Callable[[], Awaitable[None]],
+) -> None:
     """Dead-letter a whole delivery saying why: a copy (body, properties, headers but the broker's `x-…` ones, plus
-    death_headers) published to the consumer's `.dlq`, then the delivery acked. When the copy cannot be published the
-    delivery is rejected without requeue: the broker dead-letters it without the cause, which stays in the log."""
+    death_headers) published to the consumer's `.dlq`, confirmed, then the delivery settled by `ack`. When the copy
+    cannot be published it is settled by `reject` (without requeue): the broker dead-letters it without the cause,
+    which stays in the log. `ack` and `reject` settle it as its consumer does (e.g. through shared.acking)."""
     raw = message.raw_message
     headers = {
         name: value
@@ -543,9 +564,9 @@ async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause:
         await _publish_dead_letter(raw, bytes(raw.body), properties, consumer=consumer)
     except Exception as exc:
         log.warning("dead_letter_cause_not_written", consumer=consumer, cause=cause, error=repr(exc))
-        await message.reject(requeue=False)
+        await reject()
         return
-    await message.ack()
+    await ack()
     log.warning("event_dead_lettered", consumer=consumer, reason=cause, death=death)
 
 
