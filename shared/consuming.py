@@ -3,10 +3,15 @@
 A message carries one event or a batch (`application/cloudevents-batch+json`, CONTRACT.md "Route out");
 both are taken here. Subscribers run with AckPolicy.MANUAL and settle every message here:
 - handled (or a duplicate by (source, id), or a type this consumer ignores): ack;
-- unreadable (bad envelope or data from our own producers, a bug): reject to the dead letters; inside a
-  batch only that event goes there, published alone to `<queue>.dlq` (headers say why), the rest is applied;
+- unreadable (bad envelope or data from our own producers, a bug): to the dead letters, saying why: a copy is
+  published to `<queue>.dlq` with the cause in `x-chibo-reason` (a `basic.reject` cannot add a header), confirmed,
+  then the delivery is acked (when the copy cannot be published: rejected, and the broker dead-letters it without
+  the cause, which stays in the log); inside a batch only that event goes there, alone, the rest is applied;
 - a handler error: reject with requeue after a short backoff, which counts toward the quorum
-  queue's delivery limit, so a message that keeps failing ends in `<queue>.dlq`.
+  queue's delivery limit; on its last allowed delivery a message still failing is dead-lettered as above, with the
+  error as its cause and `delivery_limit` as its reason.
+Every dead letter a consumer writes says how often the queue had delivered it before (`x-chibo-delivery-count`), the
+count the operators' listing shows (shared.ops.dead_letters.death_of).
 
 A batch's good events are applied in one transaction, together with those of the batch deliveries that arrived
 while the consumer's previous batch transaction ran (shared.group_commit, one group commit per consumer and
@@ -191,7 +196,7 @@ async def consume_event(
         return await _consume_batch(
             message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency
         )
-    outcome = await _consume_one(message, plan)
+    outcome = await _consume_one(message, plan, delivery_limit=delivery_limit)
     EVENTS_CONSUMED.labels(consumer, type_label(raw.routing_key), outcome).inc()
     return {outcome: 1}
 
@@ -207,14 +212,14 @@ class _Plan:
     finish: Finish[Any] | None
 
 
-async def _consume_one(message: RabbitMessage, plan: _Plan) -> str:
+async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: int) -> str:
     consumer, handlers = plan.consumer, plan.handlers
     raw = message.raw_message
     try:
         envelope = parse_envelope(raw.body)
     except InvalidEvent as exc:
         log.error("event_unreadable", consumer=consumer, reason=exc.reason, field=exc.field)
-        await message.reject(requeue=False)
+        await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
         return "dead_lettered"
     with message_context(
         event_id=envelope.id,
@@ -230,13 +235,16 @@ async def _consume_one(message: RabbitMessage, plan: _Plan) -> str:
             event = read_event(envelope)
         except InvalidEvent as exc:
             log.error("event_invalid", consumer=consumer, reason=exc.reason, field=exc.field)
-            await message.reject(requeue=False)
+            await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
             return "dead_lettered"
         try:
             outcome = await _apply(plan, [(event, handler)])
         except Exception as exc:
             deliveries = delivery_count(raw)
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
+            if deliveries >= delivery_limit - 1:  # its last allowed delivery: dead-lettered now, saying why
+                await _dead_letter_delivery(message, consumer=consumer, cause=repr(exc), death="delivery_limit")
+                return "dead_lettered"
             await asyncio.sleep(retry_delay(deliveries))
             await message.reject(requeue=True)
             return "retried"
@@ -349,7 +357,7 @@ async def _consume_batch(
         batch = read_batch(bytes(raw.body))
     except InvalidEvent as exc:
         log.error("event_batch_unreadable", consumer=consumer, reason=exc.reason, field=exc.field)
-        await message.reject(requeue=False)
+        await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
         EVENTS_CONSUMED.labels(consumer, "batch", "dead_lettered").inc()
         return {"dead_lettered": 1}
     items = [_Item(position, value) for position, value in enumerate(batch.items)]
@@ -472,20 +480,94 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
         message_type=event_type,
         timestamp=datetime.now(UTC),  # when it died: the broker's x-death time is not there to say so
         headers={
-            # what the broker writes when it dead-letters a message itself, so the operators' tools
-            # (shared.ops dead-letters) list and replay it like any other dead letter
-            "x-first-death-queue": consumer,
-            "x-first-death-reason": "rejected",
+            **death_headers(
+                consumer,
+                cause=item.reason,
+                death="delivery_limit" if item.outcome == "failed" else "rejected",
+                deliveries=delivery_count(raw),
+            ),
             "x-chibo-batch-position": item.position,
-            "x-chibo-reason": bounded(item.reason, limit=500),
         },
     )
+    await _publish_dead_letter(raw, body, properties, consumer=consumer)
+    log.warning("event_dead_lettered", consumer=consumer, position=item.position, event_id=event_id, reason=item.reason)
+
+
+def death_headers(consumer: str, *, cause: str, death: str, deliveries: int) -> dict[str, Any]:
+    """The headers of a dead letter a consumer writes itself: what the broker writes when it dead-letters a message
+    (`x-first-death-queue`, `x-first-death-reason`), so the operators' tools (shared.ops dead-letters) list and replay
+    it like any other, with why (`x-chibo-reason`, the cause the log has) and how often the queue had delivered it
+    before (`x-chibo-delivery-count`)."""
+    return {
+        "x-first-death-queue": consumer,
+        "x-first-death-reason": death,
+        "x-chibo-reason": bounded(cause, limit=500),
+        "x-chibo-delivery-count": deliveries,
+    }
+
+
+async def _publish_dead_letter(
+    raw: AbstractIncomingMessage, body: bytes, properties: aiormq.spec.Basic.Properties, *, consumer: str
+) -> None:
+    """Publish a dead letter to the consumer's `.dlq` (the dead-letter exchange, by the queue's name), confirmed."""
     confirmation = await raw.channel.basic_publish(
         body, exchange=DEAD_LETTER_EXCHANGE, routing_key=consumer, properties=properties, timeout=30
     )
     if isinstance(confirmation, aiormq.spec.Basic.Nack):
-        raise RuntimeError(f"the broker refused the dead letter of batch item {item.position}")
-    log.warning("event_dead_lettered", consumer=consumer, position=item.position, event_id=event_id, reason=item.reason)
+        raise RuntimeError(f"the broker refused a dead letter of {consumer}")
+
+
+async def _dead_letter_delivery(message: RabbitMessage, *, consumer: str, cause: str, death: str = "rejected") -> None:
+    """Dead-letter a whole delivery saying why (dead_letter_delivery), acked or rejected on its own."""
+    await dead_letter_delivery(
+        message,
+        consumer=consumer,
+        cause=cause,
+        death=death,
+        ack=message.ack,
+        reject=lambda: message.reject(requeue=False),
+    )
+
+
+async def dead_letter_delivery(
+    message: RabbitMessage,
+    *,
+    consumer: str,
+    cause: str,
+    death: str,
+    ack: Callable[[], Awaitable[None]],
+    reject: Callable[[], Awaitable[None]],
+) -> None:
+    """Dead-letter a whole delivery saying why: a copy (body, properties, headers but the broker's `x-…` ones, plus
+    death_headers) published to the consumer's `.dlq`, confirmed, then the delivery settled by `ack`. When the copy
+    cannot be published it is settled by `reject` (without requeue): the broker dead-letters it without the cause,
+    which stays in the log. `ack` and `reject` settle it as its consumer does (e.g. through shared.acking)."""
+    raw = message.raw_message
+    headers = {
+        name: value
+        for name, value in (raw.headers or {}).items()
+        if not name.startswith("x-") or name == "x-chibo-replayed"
+    }
+    headers.update(death_headers(consumer, cause=cause, death=death, deliveries=delivery_count(raw)))
+    properties = aiormq.spec.Basic.Properties(
+        content_type=raw.content_type,
+        content_encoding=raw.content_encoding,
+        delivery_mode=2,
+        message_id=raw.message_id,
+        correlation_id=raw.correlation_id,
+        message_type=raw.type,
+        app_id=raw.app_id,
+        timestamp=datetime.now(UTC),  # when it died
+        headers=headers,
+    )
+    try:
+        await _publish_dead_letter(raw, bytes(raw.body), properties, consumer=consumer)
+    except Exception as exc:
+        log.warning("dead_letter_cause_not_written", consumer=consumer, cause=cause, error=repr(exc))
+        await reject()
+        return
+    await ack()
+    log.warning("event_dead_lettered", consumer=consumer, reason=cause, death=death)
 
 
 AppT = TypeVar("AppT")

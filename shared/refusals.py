@@ -30,7 +30,8 @@ class RefusalCode(StrEnum):
     MEETING_MINUTES_RECORDED = "meeting_minutes_recorded"
     """Rejected: the meeting's minutes are recorded, so it cannot be rescheduled."""
     ALREADY_REPLAYED = "already_replayed"
-    """Conflict: the rejection was replayed and its event accepted already (`accepted_at`)."""
+    """Conflict: the rejection was replayed already (`replayed_at`), its event then judged `outcome` (accepted, held
+    or duplicate; None for a replay from before the outcome was kept)."""
     BODY_NOT_KEPT = "body_not_kept"
     """Conflict: the rejected event was over the size limit and only a prefix of it was kept, so it cannot be judged
     again as it was; only a corrected event can replay it."""
@@ -63,7 +64,11 @@ class Refusal(BaseModel):
     member_id: str | None = None
     """The member a membership refusal or hold is about."""
     accepted_at: datetime | None = None
-    """When the replayed rejection's event was accepted (ALREADY_REPLAYED)."""
+    """When the replayed rejection's event was accepted (ALREADY_REPLAYED whose outcome was `accepted`)."""
+    replayed_at: datetime | None = None
+    """When the rejection was replayed (ALREADY_REPLAYED), whatever the outcome."""
+    outcome: str | None = None
+    """How the replay judged the event (ALREADY_REPLAYED): accepted, held or duplicate."""
 
 
 def refusal_code(refusal: Refusal | None) -> str | None:

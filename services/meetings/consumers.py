@@ -13,7 +13,14 @@ from services.meetings import handlers
 from services.meetings.context import MeetingsContext
 from services.meetings.rpc import rpc_methods
 from shared.acking import ChannelAcks
-from shared.consuming import Door, consume_event, delivery_count, hand_over_message, retry_delay
+from shared.consuming import (
+    Door,
+    consume_event,
+    dead_letter_delivery,
+    delivery_count,
+    hand_over_message,
+    retry_delay,
+)
 from shared.context import ServiceContext
 from shared.envelope import is_batch
 from shared.logs import get_logger
@@ -85,6 +92,17 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     except Exception as exc:
         deliveries = delivery_count(raw)
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
+        if deliveries >= MEETINGS_INGEST.delivery_limit - 1:  # its last allowed delivery: dead-lettered, saying why
+            await dead_letter_delivery(
+                message,
+                consumer=MEETINGS_INGEST.name,
+                cause=repr(exc),
+                death="delivery_limit",
+                ack=lambda: acks.ack(message),
+                reject=lambda: acks.reject(message, requeue=False),
+            )
+            _consumed(kind, "dead_lettered").inc()
+            return
         await asyncio.sleep(retry_delay(deliveries))
         await acks.reject(message, requeue=True)
         _consumed(kind, "retried").inc()

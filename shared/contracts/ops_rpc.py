@@ -39,8 +39,14 @@ class DeadLetterReply(Reply):
     """The queue it died in, where a replay sends it."""
     reason: str
     """RabbitMQ's reason: `rejected`, `delivery_limit`, `expired`, `maxlen`."""
+    cause: str | None = None
+    """Why its consumer gave up on it, as the consumer's log says (`data.cell_id: Field required`; the
+    `x-chibo-reason` header it wrote); None for a letter the broker dead-lettered on its own (a crash loop)."""
     death_count: int
+    """How often it died (RabbitMQ's x-death count; 1 for one a consumer dead-lettered itself). A replay starts the
+    count again: the copy sent back carries none of the broker's `x-` headers."""
     delivery_count: int
+    """How often the queue it died in had delivered it before (redeliveries), never how often it was listed."""
     died_at: datetime | None = None
     """When it died (RabbitMQ's `x-death` time, to the second)."""
     headers: dict[str, Any] = Field(default_factory=dict)

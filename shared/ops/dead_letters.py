@@ -34,6 +34,8 @@ PEEK_MOST = 5_000
 its `total`, not listed)."""
 PEEK_IDLE = 1.0
 """Seconds a listing waits for the next message before it takes the queue as read (others were taken meanwhile)."""
+DELIVERY_LIMITS = {queue.name: queue.delivery_limit for queue in CONSUMER_QUEUES}
+"""Each consumer queue's delivery limit: how often the broker had delivered a message it dead-lettered there."""
 DEAD_LETTER_QUEUES = tuple(queue.dead_letter_queue for queue in CONSUMER_QUEUES)
 """Every dead-letter queue of the system (`<service>.<consumer>.dlq`)."""
 
@@ -101,21 +103,37 @@ async def dead_letter_counts(connection: AbstractConnection, names: Sequence[str
 
 
 def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) -> dict[str, Any]:
-    """Where, why, how often and when (RFC 3339, or None) a dead letter died: the broker's x-death, else the
-    headers and AMQP timestamp a consumer writes when it dead-letters one event of a batch itself. `delivery_count`
-    is how often the queue it died in had delivered it: RabbitMQ 4 carries it into the dead-letter queue as
-    `x-delivery-count` (a listing's own returns, `basic.nack` with requeue, do not add to it); RabbitMQ 3.x does not
-    carry it, and its `x-delivery-count` there counts the listings' returns, so `carried_count=False` reads 0."""
+    """Where, why (RabbitMQ's reason and the consumer's `cause`), how often and when (RFC 3339, or None) a dead letter
+    died: the broker's x-death, else the headers and AMQP timestamp a consumer writes when it dead-letters a message
+    itself (shared.consuming.death_headers). `delivery_count` is how often the queue it died in had delivered it
+    before, never how often it was listed: the consumer's `x-chibo-delivery-count` when it wrote one; else the
+    `x-delivery-count` RabbitMQ 4 carries into the dead-letter queue (`carried_count`; a listing's own returns,
+    `basic.nack` with requeue, do not add to it there); else, for a message the broker dead-lettered at its origin's
+    delivery limit, that limit; else 0. On RabbitMQ 3.x the `.dlq`'s own `x-delivery-count` counts the listings'
+    returns, so it is never read there (`carried_count=False`) nor shown among the headers (describe)."""
     headers: dict[str, Any] = dict(message.headers or {})
     deaths = headers.get("x-death")
     first: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
-    # a batch item the consumer dead-lettered itself has no x-death: its AMQP timestamp is when it died
+    # a message a consumer dead-lettered itself has no x-death: its AMQP timestamp is when it died, and it died once
     died_at = first.get("time") or message.timestamp
+    queue = str(headers.get("x-first-death-queue") or first.get("queue") or "")
+    reason = str(headers.get("x-first-death-reason") or first.get("reason") or "")
+    written = headers.get("x-chibo-delivery-count")
+    if isinstance(written, int | str) and str(written).isdigit():
+        deliveries = int(written)
+    elif carried_count and headers.get("x-delivery-count") is not None:
+        deliveries = int(str(headers.get("x-delivery-count") or 0))
+    elif reason == "delivery_limit":
+        deliveries = DELIVERY_LIMITS.get(queue, 0)
+    else:
+        deliveries = 0
+    cause = headers.get("x-chibo-reason")
     return {
-        "queue": str(headers.get("x-first-death-queue") or first.get("queue") or ""),
-        "reason": str(headers.get("x-first-death-reason") or first.get("reason") or ""),
-        "death_count": int(str(first.get("count") or 0)),
-        "delivery_count": int(str(headers.get("x-delivery-count") or 0)) if carried_count else 0,
+        "queue": queue,
+        "reason": reason,
+        "cause": str(cause) if cause else None,
+        "death_count": int(str(first.get("count") or 0)) or (1 if headers.get("x-first-death-queue") else 0),
+        "delivery_count": deliveries,
         "died_at": died_at.isoformat() if isinstance(died_at, datetime) else None,
     }
 
@@ -131,10 +149,11 @@ def describe(message: AbstractIncomingMessage, position: int, *, carried_count: 
         parsed = json.loads(body) if len(body) <= 1 << 20 else None
         if isinstance(parsed, dict):
             event_id, type_ = parsed.get("id"), parsed.get("type")
+    hidden = {"x-death"} if carried_count else {"x-death", "x-delivery-count"}  # 3.x: it counts the listings
     headers = {
         key: value if isinstance(value, str | int | float | bool) else str(value)[:200]
         for key, value in (message.headers or {}).items()
-        if key != "x-death"
+        if key not in hidden
     }
     return {
         "position": position,

@@ -1,5 +1,7 @@
 """Operators (rejections, dead letters, health) and administrators (frameworks, accounts, audit)."""
 
+import argparse
+import uuid
 from typing import Any
 
 import httpx
@@ -9,10 +11,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from services.gateway.bootstrap import GatewayState
+from services.gateway.config import GatewaySettings
+from services.gateway.web.cli import create_web_account
 from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.gateway.fakes import World
 from tests.support.logs import structured_logs
 from tests.support.running import running_app
+
+PASSWORD = "mật-khẩu-thử-2026"
 
 
 async def test_an_operator_lists_and_replays_rejections(
@@ -82,6 +88,71 @@ async def test_an_operator_sees_each_services_health(
     assert body["services"]["meetings"]["status"] == "ok"
     assert body["services"]["evaluation"]["status"] == "degraded"
     assert body["services"]["notifications"]["status"] == "down"
+
+
+async def test_the_health_names_every_service_down_and_every_queue_nobody_reads(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    state: GatewayState,
+    amqp_url: str,
+    database_url: str,
+) -> None:
+    """After a kill -9 of meetings and evaluation their health pages do not answer and their queues have no consumer:
+    `attention` names both services and each queue, in the overview's own words, not only the dead letters."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+
+    async def healthy(request: Any) -> JSONResponse:
+        return JSONResponse({"service": "notifications", "status": "ok"})
+
+    fake = Starlette(routes=[Route("/health", healthy)])
+    async with running_app(fake) as base:
+        state.settings.service_health_urls = {
+            "meetings": "http://127.0.0.1:9/health",  # nothing listens: as a killed service's port
+            "evaluation": "http://127.0.0.1:9/health",
+            "notifications": f"{base}/health",
+        }
+        try:
+            health = (await client.get("/v1/system/health", headers=headers["operator"])).json()
+            overview = (await client.get("/v1/operations/overview", headers=headers["operator"])).json()
+            page = await operator_page(client, amqp_url, database_url)
+        finally:
+            state.settings.service_health_urls = {}
+    assert health["status"] == "degraded"
+    attention = health["attention"]
+    assert "meetings down" in attention and "evaluation down" in attention, attention
+    assert "notifications down" not in attention and "notifications ok" not in attention
+    # no consumer reads the services' event queues in this test (the fakes answer only their RPC queues)
+    assert "no consumer on meetings.ingest" in attention and "no consumer on evaluation.facts" in attention
+    assert "no consumer on meetings.rpc" not in attention
+    told = [line for service in overview["services"].values() for line in service["attention"]]
+    assert [line for line in told if line.startswith("no consumer on")], told
+    assert all(line in attention for line in told if line.startswith("no consumer on")), (told, attention)
+    assert overview["services"]["meetings"]["status"] == "down"
+    # the operator's page says the same: both services not answering, each queue nobody reads named
+    for service in ("meetings", "evaluation"):
+        row = page[page.index(f'<tr data-service="{service}">') :]
+        row = row[: row.index("</tr>")]
+        assert 'data-status="down"' in row and "Không phản hồi" in row, row
+    assert "Không có bên nhận trên meetings.ingest" in page and "Không có bên nhận trên evaluation.facts" in page
+
+
+async def operator_page(client: httpx.AsyncClient, amqp_url: str, database_url: str) -> str:
+    """The web app's operator page, signed in as an operator made for it (the gateway's own account command)."""
+    sub = f"ops-{uuid.uuid4().hex[:8]}"
+    args = argparse.Namespace(
+        sub=sub, role="operator", unit=None, person=None, password=PASSWORD, oidc_subject=None, oidc_email=None
+    )
+    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    form = (await client.get("/app/sign-in")).text
+    csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+    signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
+    assert signed.status_code == 303, signed.text
+    try:
+        page = await client.get("/app/operations")
+        assert page.status_code == 200, page.text
+        return page.text
+    finally:
+        client.cookies.clear()
 
 
 async def test_an_operator_retries_a_failed_delivery(

@@ -5,6 +5,7 @@ action audited, and the dead letters shown in the system's health."""
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -12,8 +13,10 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractChannel
 
+from shared.consuming import death_headers
 from shared.topology import CONSUMER_QUEUES, EVALUATION_FACTS, declare_topology
 from tests.gateway.fakes import World
+from tests.gateway.test_operations import operator_page
 from tests.support.running import eventually
 
 QUEUE = EVALUATION_FACTS.name
@@ -130,6 +133,47 @@ async def test_a_rejected_message_is_listed_replayed_to_its_queue_and_consumed(
         "kept": 0,
         "event_id": event_id,
     }
+
+
+async def test_a_dead_letter_shows_its_cause_and_its_deliveries_however_often_it_is_listed(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    channel: AbstractChannel,
+    amqp_url: str,
+    database_url: str,
+) -> None:
+    """The tester's case: a dead letter said only `rejected` (the cause was in the service's log), and each view of
+    the page raised its raw `x-delivery-count` (25 views: 3 to 27). The cause the consumer wrote is listed with the
+    letter, on the API and the operator page; the delivery count is the consumer's, not the views'."""
+    operator = headers["operator"]
+    event_id = f"evt-{uuid.uuid4().hex[:12]}"
+    body = json.dumps({"specversion": "1.0", "id": event_id, "source": "urn:test:dlq", "type": "meeting.scheduled.v1"})
+    cause = "data.cell_id: Field required"
+    await channel.default_exchange.publish(  # as evaluation's consumer dead-letters an invalid event itself
+        aio_pika.Message(
+            body.encode(),
+            message_id=event_id,
+            timestamp=datetime.now(UTC),
+            headers=death_headers(QUEUE, cause=cause, death="rejected", deliveries=3),
+        ),
+        routing_key=DLQ,
+    )
+
+    async def listed() -> dict[str, Any] | None:
+        page = (await client.get(f"/v1/dead-letters/{DLQ}?limit=10", headers=operator)).json()
+        return page if page.get("total") == 1 else None
+
+    await eventually(listed)
+    for view in range(25):
+        [item] = (await client.get(f"/v1/dead-letters/{DLQ}?limit=10", headers=operator)).json()["items"]
+        assert (item["event_id"], item["reason"], item["cause"]) == (event_id, "rejected", cause), (view, item)
+        assert (item["delivery_count"], item["death_count"]) == (3, 1), (view, item)
+        assert "x-delivery-count" not in item["headers"] or item["headers"]["x-delivery-count"] == 3, (view, item)
+    page = await operator_page(client, amqp_url, database_url)
+    row = page[page.index(f'<tr data-event="{event_id}">') :]
+    row = row[: row.index("</tr>")]
+    assert "Nguyên nhân" in row and cause in row, row
+    assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 1
 
 
 async def test_dead_letters_are_purged_and_only_known_queues_are_reached(

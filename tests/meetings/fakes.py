@@ -466,9 +466,9 @@ class FakeIngest:
         """One stored rejection."""
         return self._s.rejections.get(rejection_id)
 
-    async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None:
-        """Close a rejection."""
-        self._s.rejections[rejection_id].update(status="replayed", replayed_at=at)
+    async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
+        """Close a rejection, keeping how its replay judged the event."""
+        self._s.rejections[rejection_id].update(status="replayed", replayed_at=at, replay_outcome=outcome)
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event."""

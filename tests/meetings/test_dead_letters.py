@@ -20,6 +20,7 @@ import aio_pika
 import asyncpg
 
 from shared.envelope import BATCH_CONTENT_TYPE
+from shared.ops.dead_letters import describe
 from shared.topology import INGEST_EXCHANGE, MEETINGS_INGEST
 from tests.meetings import events as ev
 from tests.support.env import fresh_database, isolated_vhost
@@ -117,6 +118,10 @@ async def test_a_delivery_the_database_keeps_refusing_ends_in_the_dead_letter_qu
             message = await eventually(dead_lettered, timeout=90, interval=0.5)
             assert message.body == body
             assert (message.headers or {}).get("x-first-death-reason") == "delivery_limit"
+            # the consumer dead-lettered it on its last allowed delivery, naming the error its log has
+            seen = describe(message, 0, carried_count=False)
+            assert seen["cause"] is not None and "refuses_poison" in seen["cause"], seen
+            assert seen["delivery_count"] == MEETINGS_INGEST.delivery_limit - 1, seen
             units = {row["id"] for row in await db.fetch("SELECT id FROM meetings.org_unit")}
             # the events before the poison are applied once (later deliveries find them duplicate),
             # the poison and what follows it stay with the dead-lettered batch for an operator

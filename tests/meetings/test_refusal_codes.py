@@ -110,12 +110,15 @@ async def test_meetings_rpc_answers_a_cancelled_meetings_command_with_its_code( 
     await methods["ingest"](events=[broken], route="http", account="x")
     broken_id = await db.fetchval("SELECT rejection_id FROM meetings.rejection WHERE event_id = $1", broken["id"])
     fixed = {**broken, "data": {"meeting_id": broken["data"]["meeting_id"], "reason": "Trùng lịch"}}
-    assert (await methods["replay_rejection"](rejection_id=broken_id, event=fixed))["outcome"] in ("accepted", "held")
+    outcome = (await methods["replay_rejection"](rejection_id=broken_id, event=fixed))["outcome"]
+    assert outcome in ("accepted", "held")
     with pytest.raises(RpcError) as again:
         await methods["replay_rejection"](rejection_id=broken_id)
     refusal = again.value.refusal
     assert again.value.code == "conflict" and refusal is not None
-    assert refusal.code is RefusalCode.ALREADY_REPLAYED and refusal.accepted_at is not None
+    # the refusal says what the replay did and when; `accepted_at` only of an event it accepted
+    assert refusal.code is RefusalCode.ALREADY_REPLAYED and refusal.replayed_at is not None
+    assert refusal.outcome == outcome and (refusal.accepted_at is not None) == (outcome == "accepted")
 
 
 async def test_a_held_event_keeps_its_code_for_the_held_list(meetings_pool, db) -> None:  # type: ignore[no-untyped-def]

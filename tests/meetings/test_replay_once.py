@@ -43,3 +43,30 @@ async def test_a_replayed_rejection_is_not_replayed_again(meetings_pool, db) -> 
     assert [dict(row) for row in after] == [dict(row) for row in before]  # no new row, the old one unchanged
     reason = await db.fetchval("SELECT cancel_reason FROM meetings.meeting WHERE meeting_id = $1", meeting)
     assert reason == "Trùng lịch"
+
+
+async def test_a_replay_whose_event_was_held_is_refused_again_saying_held_not_accepted(  # type: ignore[no-untyped-def]
+    meetings_pool, db
+) -> None:
+    """A corrected replay whose event waits for what it refers to closes the rejection as replayed: a second replay
+    is a conflict saying `held` with the moment, and its refusal carries the outcome, never `accepted`."""
+    methods = rpc_methods(meetings_pool)
+    meeting = random_id("mtg-unknown")  # no such meeting yet: the corrected cancellation is held for it
+    broken = ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting})
+    [rejected] = (await methods["ingest"](events=[broken], route="http", account="x"))["results"]
+    assert (rejected["outcome"], rejected["field"]) == ("rejected", "data.reason")
+    rejection_id = await db.fetchval("SELECT rejection_id FROM meetings.rejection WHERE event_id = $1", broken["id"])
+    fixed = {**broken, "data": {"meeting_id": meeting, "reason": "Trùng lịch"}}
+    held = await methods["replay_rejection"](rejection_id=rejection_id, event=fixed)
+    assert held["outcome"] == "held"
+    row = await db.fetchrow("SELECT status, replay_outcome FROM meetings.rejection WHERE event_id = $1", broken["id"])
+    assert (row["status"], row["replay_outcome"]) == ("replayed", "held")
+
+    with pytest.raises(RpcError) as again:
+        await methods["replay_rejection"](rejection_id=rejection_id, event=fixed)
+    assert again.value.code == "conflict"
+    assert f"rejection {rejection_id} is already replayed: held at " in again.value.message
+    assert "accepted" not in again.value.message
+    refusal = again.value.refusal
+    assert refusal is not None and refusal.outcome == "held" and refusal.replayed_at is not None
+    assert refusal.accepted_at is None

@@ -132,3 +132,24 @@ async def test_the_gateways_sync_reserves_sources_before_any_call_and_releases_t
     assert (reply.registered, reply.released) == (1, 1)
     [taken] = (await methods["ingest"](events=[ev.member(random_id("mem"), cell, source=old)], route="amqp"))["results"]
     assert taken["outcome"] == "accepted"
+
+
+async def test_a_source_over_256_characters_is_rejected_as_too_long_not_as_unregistered(
+    place: dict[str, Any], db: Any
+) -> None:
+    """CONTRACT.md: `source` is at most 256 characters. A scoped account's event with a 257-character source is
+    rejected naming that breach, not as "not a source registered to this account" (no account can register it)."""
+    methods, cell = place["methods"], place["cell"]
+    own = f"urn:test:{random_id('cell-feed')}"
+    long_source = "urn:test:" + "a" * (257 - len("urn:test:"))
+    assert len(long_source) == 257
+    event = ev.scheduled(f"{cell}-2026-12", cell, starts_at=START, id=random_id("long"), source=long_source)
+    for sources in ([own], None):  # a scoped account, and a sender of any source
+        [refused] = (
+            await methods["ingest"](
+                events=[event], route="http", account="cell-feed", scope=place["commune"], sources=sources
+            )
+        )["results"]
+        assert (refused["outcome"], refused["field"]) == ("rejected", "source"), refused
+        assert refused["reason"] != FOREIGN_SOURCE and "at most 256 characters" in refused["reason"], refused
+        assert refused.get("refusal") is None

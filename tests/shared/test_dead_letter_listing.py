@@ -75,6 +75,8 @@ async def test_paging_the_dead_letters_more_often_than_the_default_delivery_limi
         assert sorted(item["event_id"] for item in items) == ids, listing
         # never delivered before it died here: 0, however often the list was read
         assert [item["delivery_count"] for item in items] == [0, 0, 0], (listing, items)
+        if broker_version(connection) < (4,):  # 3.x: the `.dlq`'s own count of the listings, never shown
+            assert all("x-delivery-count" not in item["headers"] for item in items), (listing, items)
         assert {item["queue"] for item in items} == {NOTIFICATIONS_EVENTS.name}
 
     # a replay of one row gives the others back too: they are still there, and still listed as they were

@@ -22,7 +22,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from shared.consuming import consume_event, pending_batches
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import BATCH_CONTENT_TYPE, Event, new_event
-from shared.ops.dead_letters import death_of
+from shared.ops.dead_letters import death_of, describe
 from shared.outbox import OutboxRelay
 from shared.topology import EVENTS_EXCHANGE, UNROUTED_QUEUE, ConsumerQueue, declare_topology
 from shared.unit_of_work import PgUnitOfWork
@@ -276,6 +276,11 @@ async def test_failing_message_ends_in_dead_letters_after_the_delivery_limit(
     assert json.loads(message.body)["id"] == event.id
     assert 2 <= probe.calls.count(meeting_id) <= 3
     assert await pool.fetchval("SELECT count(*) FROM probe_state WHERE id = $1", meeting_id) == 0
+    # the consumer dead-lettered it on its last allowed delivery, saying why and how often it had been delivered
+    seen = describe(message, 0, carried_count=False)
+    assert (seen["queue"], seen["reason"]) == (probe.queue.name, "delivery_limit"), seen
+    assert seen["cause"] is not None and "the handler keeps failing" in seen["cause"], seen
+    assert seen["delivery_count"] == probe.queue.delivery_limit - 1 and seen["death_count"] == 1, seen
 
 
 async def test_malformed_message_is_dead_lettered_at_once(
@@ -289,6 +294,32 @@ async def test_malformed_message_is_dead_lettered_at_once(
     dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
     message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=60)
     assert message.body == body
+    assert probe.calls == []
+    seen = describe(message, 0, carried_count=False)
+    assert seen["reason"] == "rejected" and seen["cause"] and "not valid JSON" in seen["cause"], seen
+
+
+async def test_an_invalid_event_is_dead_lettered_with_its_cause_for_the_operator(
+    probe: ProbeConsumer, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """The tester's case: a dead letter showed only `reason: rejected`, its cause (`data.… Field required`) was only
+    in the service's log. The consumer writes the cause on the dead letter itself (`x-chibo-reason`), and keeps the
+    message's own headers and ids, so the listing shows why and a replay sends back the same message."""
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    event = cancellation(random_id("invalid")) | {"data": {"meeting_id": random_id("invalid")}}  # no data.reason
+    body = json.dumps(event).encode()
+    await exchange.publish(
+        aio_pika.Message(body, message_id=event["id"], headers={"ce-note": "thử"}), routing_key="meeting.cancelled.v1"
+    )
+
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=60)
+    assert message.body == body and message.message_id == event["id"]
+    assert (message.headers or {}).get("ce-note") == "thử"
+    seen = describe(message, 0, carried_count=False)
+    assert (seen["queue"], seen["reason"], seen["event_id"]) == (probe.queue.name, "rejected", event["id"]), seen
+    assert seen["cause"] is not None and seen["cause"].startswith("data.reason: Field required"), seen
+    assert (seen["death_count"], seen["delivery_count"]) == (1, 0) and seen["died_at"], seen
     assert probe.calls == []
 
 
@@ -328,6 +359,7 @@ async def test_a_batch_applies_each_event_once_in_one_transaction_and_isolates_a
     dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
     message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=10)
     assert json.loads(message.body) == bad  # alone, as it was in the batch
+    assert (describe(message, 0)["cause"] or "").startswith("data.reason: Field required")
     assert message.headers["x-first-death-queue"] == probe.queue.name
     assert "data.reason" in str(message.headers["x-chibo-reason"])
     assert probe.transactions == 1

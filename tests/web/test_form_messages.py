@@ -276,6 +276,28 @@ def test_an_already_replayed_rejection_takes_its_moment_from_the_refusal_not_the
     assert "lúc —," in already_replayed(old_wording, event="evt-1")
 
 
+def test_an_already_replayed_rejection_whose_replay_was_held_says_it_is_held_not_accepted() -> None:
+    """A replay whose event was held: the 409 says it waits (tạm giữ, đang chờ), never that it was accepted; a
+    replay from before meetings kept the outcome says only that it was replayed, and when."""
+    from datetime import datetime
+
+    from services.gateway.web.pages.operations import already_replayed
+    from shared.periods import VIETNAM_TZ
+
+    at = datetime(2026, 12, 4, 19, 30, tzinfo=VIETNAM_TZ)
+    held = Refusal(code=RefusalCode.ALREADY_REPLAYED, replayed_at=at, outcome="held")
+    message = already_replayed(RpcError("conflict", "x", refusal=held), event="evt-1")
+    assert message.startswith("Sự kiện bị từ chối evt-1 đã được xét lại lúc 19:30 ")
+    assert "đang được tạm giữ để chờ dữ liệu mà sự kiện nhắc đến (xem mục Sự kiện đang chờ)" in message
+    assert "chấp nhận" not in message and "04/12/2026" in message
+    duplicate = Refusal(code=RefusalCode.ALREADY_REPLAYED, replayed_at=at, outcome="duplicate")
+    said = already_replayed(RpcError("conflict", "x", refusal=duplicate), event="evt-1")
+    assert "đã được ghi nhận từ trước" in said and "chấp nhận" not in said
+    unknown = Refusal(code=RefusalCode.ALREADY_REPLAYED, replayed_at=at)
+    said = already_replayed(RpcError("conflict", "x", refusal=unknown), event="evt-1")
+    assert said.startswith("Sự kiện bị từ chối evt-1 đã được xét lại lúc 19:30 ") and "chấp nhận" not in said
+
+
 def test_an_hour_that_is_no_hour_names_the_hour_and_how_to_write_it() -> None:
     errors: dict[str, str] = {}
     form = {"start_date": "2026-12-04", "start_time": "25:99"}

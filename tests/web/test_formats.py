@@ -141,6 +141,18 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
             "Lô sự kiện có nhiều hơn 1.000 sự kiện cho phép.",
         ),
         ("body: a batch must be a JSON array of events", "body", "Lô sự kiện phải là một mảng JSON gồm các sự kiện."),
+        # an empty batch is said as such, not as something that is no JSON event
+        (
+            "body: a batch holds at least one event",
+            "body",
+            "Trường nội dung gửi đến: Lô sự kiện gửi đến không có sự kiện nào: một lô phải có ít nhất một sự kiện.",
+        ),
+        # CONTRACT.md's bound on `source`, named with its length
+        (
+            "source: String should have at most 256 characters",
+            "source",
+            "Trường hệ thống gửi: Giá trị dài hơn mức tối đa 256 ký tự cho phép.",
+        ),
     ],
 )
 def test_a_rejection_is_explained_in_vietnamese_naming_the_field(

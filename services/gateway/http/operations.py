@@ -9,6 +9,7 @@ import httpx
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from services.gateway.auth import Role
+from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import authorize_unit, create_account, not_found
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
@@ -34,12 +35,13 @@ from services.gateway.schemas import (
     ServiceHealthRead,
     SystemHealthRead,
 )
+from services.gateway.schemas.recovery import QueueRead
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.ops.dead_letters import dead_letter_counts
 from shared.rpc import RpcError
-from shared.topology import CONSUMER_QUEUES
+from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
 
 router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS})
 
@@ -143,10 +145,44 @@ async def get_dead_letters(caller: Caller, state: State) -> DeadLettersRead:
     return DeadLettersRead(queues=queues, total=sum(queue.messages or 0 for queue in queues))
 
 
+async def queue_states(state: GatewayState, names: list[str]) -> dict[str, QueueRead]:
+    """Each queue's ready messages and consumers (passive declares on the gateway's own connection; None for a queue
+    not declared yet, or all of them when the broker does not answer)."""
+    found: dict[str, QueueRead] = {name: QueueRead(name=name, messages=None, consumers=None) for name in names}
+    try:
+        connection = await state.broker.connect()
+    except Exception:
+        return found
+    for name in names:
+        channel = await connection.channel()  # a passive declare of a missing queue closes its channel
+        try:
+            declared = await channel.declare_queue(name, passive=True)
+            result = declared.declaration_result
+            found[name] = QueueRead(name=name, messages=result.message_count or 0, consumers=result.consumer_count or 0)
+        except aio_pika.exceptions.ChannelClosed:
+            pass
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+    return found
+
+
+def served_queues(service: str) -> list[str]:
+    """The queues a service's consumers read: its event queues and its RPC queue (`<service>.rpc`)."""
+    return [*(queue.name for queue in CONSUMER_QUEUES if queue.service == service), f"{service}.rpc"]
+
+
+def no_consumer(queue: QueueRead) -> str | None:
+    """The attention line of a served queue nobody reads (`no consumer on meetings.ingest`), the overview's words;
+    None when it has a consumer or its depth is unknown."""
+    return f"no consumer on {queue.name}" if queue.consumers == 0 else None
+
+
 @router.get("/system/health", response_model=SystemHealthRead, tags=["operations"], dependencies=[Depends(READ_HEALTH)])
 async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
-    """Each service's own /health page, the broker, and every dead-letter queue's depth: any dead letter (or a service
-    not ok) makes the system `degraded`."""
+    """Each service's own /health page, the broker, every served queue's consumers and every dead-letter queue's
+    depth: a service not ok, a queue no consumer reads or any dead letter makes the system `degraded`, and
+    `attention` names each."""
     READ_HEALTH.check(caller)
     urls = state.settings.service_health_urls
 
@@ -172,14 +208,23 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         # passive declares: the gateway's broker user may not read these queues, only see their depth
         dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
     waiting = {queue: count for queue, count in dead_letters.items() if count}
-    healthy = broker == "ok" and not waiting and all(report.status == "ok" for report in reports)
+    attention = ["broker down"] if broker != "ok" else []
+    for service, report in services.items():
+        if report.status != "ok":
+            attention.append(f"{service} {report.status}")
+            told = report.detail.get("attention") if isinstance(report.detail, dict) else None
+            attention += [f"{service}: {item}" for item in told or [] if isinstance(item, str)]
+    if broker == "ok":
+        served = await queue_states(state, [name for service in RPC_SERVICES for name in served_queues(service)])
+        attention += [line for queue in served.values() if (line := no_consumer(queue)) is not None]
+    attention += [f"{count} dead letters in {queue}" for queue, count in waiting.items()]
     return SystemHealthRead(
-        status="ok" if healthy else "degraded",
+        status="degraded" if attention else "ok",
         broker=broker,
         services=services,
         dead_letters=dead_letters,
         dead_letters_total=sum(waiting.values()),
-        attention=[f"{count} dead letters in {queue}" for queue, count in waiting.items()],
+        attention=attention,
     )
 
 

@@ -9,7 +9,6 @@ audits each change (`audit_detail`) and logs it (`operator_action`).
 import asyncio
 from typing import Annotated, Any, Literal, cast
 
-import aio_pika
 from fastapi import APIRouter, Depends, Path, Request
 
 from services.gateway.auth import Principal, Role
@@ -17,7 +16,13 @@ from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import not_found
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
-from services.gateway.http.operations import READ_DEAD_LETTERS, get_system_health
+from services.gateway.http.operations import (
+    READ_DEAD_LETTERS,
+    get_system_health,
+    no_consumer,
+    queue_states,
+    served_queues,
+)
 from services.gateway.schemas import IngestOutcomeRead, Page
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
@@ -33,7 +38,6 @@ from services.gateway.schemas.recovery import (
     ParkedReplayCreate,
     ParkedReplayRead,
     ParkedRowRead,
-    QueueRead,
     ServiceName,
     ServiceOverviewRead,
 )
@@ -235,27 +239,6 @@ async def drop_held_event(body: HeldEventDropCreate, request: Request, caller: C
 # ---- the overview ------------------------------------------------------------------------------
 
 
-async def _queues(state: GatewayState, names: list[str]) -> dict[str, QueueRead]:
-    """Each queue's ready messages and consumers (passive declares on the gateway's own connection)."""
-    found: dict[str, QueueRead] = {name: QueueRead(name=name, messages=None, consumers=None) for name in names}
-    try:
-        connection = await state.broker.connect()
-    except Exception:
-        return found
-    for name in names:
-        channel = await connection.channel()  # a passive declare of a missing queue closes its channel
-        try:
-            declared = await channel.declare_queue(name, passive=True)
-            result = declared.declaration_result
-            found[name] = QueueRead(name=name, messages=result.message_count or 0, consumers=result.consumer_count or 0)
-        except aio_pika.exceptions.ChannelClosed:
-            pass
-        finally:
-            if not channel.is_closed:
-                await channel.close()
-    return found
-
-
 async def _total(state: GatewayState, request: Any) -> int | None:
     try:
         return int((await state.rpc.call(request)).total)
@@ -270,12 +253,12 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
     health = await get_system_health(caller, state)
     queue_names = {
         service: [
-            *(name for q in CONSUMER_QUEUES if q.service == service for name in (q.name, q.dead_letter_queue)),
-            f"{service}.rpc",
+            *served_queues(service),
+            *(q.dead_letter_queue for q in CONSUMER_QUEUES if q.service == service),
         ]
         for service in RPC_SERVICES
     }
-    queues = await _queues(state, [name for names in queue_names.values() for name in names])
+    queues = await queue_states(state, [name for names in queue_names.values() for name in names])
 
     async def outbox(service: str) -> OutboxStatusRead | None:
         try:
@@ -297,7 +280,7 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
         attention = [f"{n} dead letters in {name}" for name, n in dead.items() if n]
         if status is not None and status.parked:
             attention.append(f"{status.parked} outbox rows parked")
-        attention += [f"no consumer on {q.name}" for q in mine if not q.name.endswith(".dlq") and not q.consumers]
+        attention += [line for q in mine if not q.name.endswith(".dlq") and (line := no_consumer(q)) is not None]
         reported = health.services.get(service)
         verdict: Literal["ok", "degraded", "down"]
         if status is None or (reported is not None and reported.status == "down"):

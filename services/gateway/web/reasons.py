@@ -46,8 +46,10 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"not a finite number", N_("A number is not finite (NaN or Infinity).")),
         (r"a batch holds at most", N_("A batch holds more than the 1,000 events allowed.")),
         (r"a batch must be a JSON array", N_("A batch must be a JSON array of events.")),
+        (r"a batch holds at least one event", N_("The batch sent is empty: a batch holds at least one event.")),
+        (r"should have at most (?P<note>\d+) characters?", N_("It is longer than the %(note)s characters allowed.")),
         (
-            r"not valid JSON|must be a JSON (object|array)|^body: (empty|not an event)|batch holds at least",
+            r"not valid JSON|must be a JSON (object|array)|^body: (empty|not an event)",
             N_("What was sent is not a valid JSON event."),
         ),
         (r"not an event this system accepts|unknown event type", N_("The system does not accept this type of event.")),
@@ -220,8 +222,10 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
         return _("Field %(field)s: %(why)s", field=field_label(field), why=_(BY_CODE[RefusalCode(code)]))
     text = reason or ""
     for pattern, message in REJECTIONS:
-        if pattern.search(text):
-            note = text.removeprefix("dropped by an operator: ").split(" (was waiting for ")[0]
+        if match := pattern.search(text):
+            # a pattern's `note` group is the value its sentence says (a length); else the operator's own note
+            note = match.groupdict().get("note") or text.removeprefix("dropped by an operator: ")
+            note = note.split(" (was waiting for ")[0]
             sentence = _(message, note=note) if "%(note)s" in message else _(message)
             break
     else:

@@ -310,6 +310,10 @@ async def judge(
     gathers the attendance histories to publish once at its end (None: published with the event)."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
+    if reading.event is None and reading.error is not None and reading.error.field == "source":
+        # a source past CONTRACT.md's bounds (over 256 characters, no URI-reference) is named as such: no account
+        # can have registered it, and "not registered to this account" would hide the breach
+        return await _reject_reading(reading, reading.error, uow, route=route, received_at=received_at, scope=scope)
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
         if refused is not None:
@@ -1213,15 +1217,22 @@ class RejectionUnreplayable(Exception):
 
 
 class RejectionResolved(Exception):
-    """The rejection is no longer open (its event was replayed and accepted): a replay would reopen it."""
+    """The rejection is no longer open (its event was replayed and accepted, held or found a duplicate): a replay
+    would reopen it. The message and the refusal say which (`outcome`; None for a replay from before it was kept)."""
 
-    def __init__(self, rejection_id: str, status: str, at: datetime | None) -> None:
+    def __init__(self, rejection_id: str, status: str, at: datetime | None, outcome: str | None = None) -> None:
         when = f" at {at.isoformat()}" if at else ""
-        outcome = "accepted" if status == "replayed" else status
-        super().__init__(f"rejection {rejection_id} is already {status}: {outcome}{when}; nothing to replay")
+        said = f": {outcome}{when}" if outcome else when
+        super().__init__(f"rejection {rejection_id} is already {status}{said}; nothing to replay")
         self.status = status
         self.at = at
-        self.refusal = Refusal(code=RefusalCode.ALREADY_REPLAYED, accepted_at=at)
+        self.outcome = outcome
+        self.refusal = Refusal(
+            code=RefusalCode.ALREADY_REPLAYED,
+            replayed_at=at,
+            outcome=outcome,
+            accepted_at=at if outcome == "accepted" else None,
+        )
         """What the RPC answer carries, so a reader needs not parse the moment out of the sentence."""
 
 
@@ -1245,7 +1256,7 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     if stored is None:
         raise RejectionNotFound(rejection_id)
     if stored["status"] != "open":  # the answer before any correction is read; judged again under the lock below
-        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"])
+        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"])
     if event is not None:
         check_correction_identity(stored, event)
     elif KEPT_PREFIX.search(str(stored["raw"] or "")):
@@ -1261,12 +1272,12 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     if stored["status"] != "open":
         # judged under the row's lock: a second replay (or two at once) would store a new open rejection of an event
         # already accepted, or count it twice; the resolved rejection stays as it is
-        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"])
+        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"])
     # the replay is judged within the scope the event first came with, and a scoped account's event only under the
     # sources registered to its unit: an operator cannot widen either (a source refusal replayed was let through)
     scope = stored["scope"]
     sources = await uow.ingest.sources_of_unit(scope) if scope is not None else None
     result = await judge(reading, uow, route="replay", scope=scope, sources=sources)
     if result.outcome != "rejected":
-        await uow.ingest.mark_replayed(rejection_id, at=now())
+        await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
     return result

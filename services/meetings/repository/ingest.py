@@ -68,7 +68,7 @@ class IngestRepository(Protocol):
         refusal: Refusal | None = None,
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
-    async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None: ...
+    async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
@@ -238,10 +238,13 @@ class PgIngestRepository:
             "SELECT * FROM rejection WHERE rejection_id = $1" + (" FOR UPDATE" if lock_row else ""), rejection_id
         )
 
-    async def mark_replayed(self, rejection_id: str, *, at: datetime) -> None:
-        """Close a rejection whose event was finally accepted."""
+    async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
+        """Close a rejection whose event a replay judged (`outcome`: accepted, held or duplicate)."""
         await self._conn.execute(
-            "UPDATE rejection SET status = 'replayed', replayed_at = $2 WHERE rejection_id = $1", rejection_id, at
+            "UPDATE rejection SET status = 'replayed', replayed_at = $2, replay_outcome = $3 WHERE rejection_id = $1",
+            rejection_id,
+            at,
+            outcome,
         )
 
     async def source_owner(self, source: str) -> str | None:

@@ -395,15 +395,40 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
     return _done(request, "held_dropped")
 
 
-def already_replayed(conflict: RpcError, *, event: str) -> str:
-    """The operator's message for a replay meetings refused as done already, with the moment it was accepted taken
-    from the refusal's values (`accepted_at`), never from the English message; `—` when it gives none."""
-    accepted_at = conflict.refusal.accepted_at if conflict.refusal is not None else None
-    return _(
+REPLAYED_BEFORE = {
+    "accepted": N_(
         "The rejected event %(event)s was already replayed and accepted on %(moment)s, so it is not replayed "
-        "again and nothing changed.",
+        "again and nothing changed."
+    ),
+    "held": N_(
+        "The rejected event %(event)s was already replayed on %(moment)s and is held, waiting for what it refers to "
+        "(see the held events), so it is not replayed again and nothing changed."
+    ),
+    "duplicate": N_(
+        "The rejected event %(event)s was already replayed on %(moment)s and found already applied, so it is not "
+        "replayed again and nothing changed."
+    ),
+}
+REPLAYED_UNSAID = N_(
+    "The rejected event %(event)s was already replayed on %(moment)s, so it is not replayed again and nothing changed."
+)
+"""The operator's message for a replay refused as done already, by how that replay judged the event (the refusal's
+`outcome`); REPLAYED_UNSAID when it does not say (a replay from before meetings kept it)."""
+
+
+def already_replayed(conflict: RpcError, *, event: str) -> str:
+    """The operator's message for a replay meetings refused as done already: what that replay did with the event
+    (accepted, held, found applied: REPLAYED_BEFORE) and when, both taken from the refusal's values (`outcome`,
+    `replayed_at`, else `accepted_at`), never from the English message; `—` when it gives no moment."""
+    refusal = conflict.refusal
+    outcome = refusal.outcome if refusal is not None else None
+    moment = (refusal.replayed_at or refusal.accepted_at) if refusal is not None else None
+    if outcome is None and refusal is not None and refusal.accepted_at is not None:
+        outcome = "accepted"  # a meetings that gave only `accepted_at` said so of an accepted event
+    return _(
+        REPLAYED_BEFORE.get(outcome or "", REPLAYED_UNSAID),
         event=event,
-        moment=format_moment(accepted_at) if accepted_at is not None else "—",
+        moment=format_moment(moment) if moment is not None else "—",
     )
 
 
@@ -428,7 +453,7 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
                 event=event,
             )
         else:
-            # a second click, or a page older than the replay: the event is accepted already, nothing is judged again
+            # a second click, or a page older than the replay: the event was judged already, nothing is judged again
             message = already_replayed(exc, event=event)
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
     return _done(request, "rejection_replayed", outcome=reply["outcome"])
