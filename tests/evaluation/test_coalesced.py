@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from services.evaluation.background import scoring_worker
-from services.evaluation.bootstrap import prepare, uow_factory_for
+from services.evaluation.bootstrap import SERVICE_DIR, prepare, uow_factory_for
 from services.evaluation.config import Settings
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers import FACT_HANDLERS
@@ -209,3 +209,34 @@ async def _waiting_on_a_lock(conn: asyncpg.Connection) -> bool:
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
     )
+
+
+async def test_the_upgrade_migration_re_rates_every_rated_cell_from_its_stored_facts(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    """0009_rerate_after_quarter_rule.sql: periods are recomputed only when a fact touches their cell, so a rule
+    changed by a release (a one-month quarter's thematic meeting) left an upgraded database's closed periods as the
+    old rule rated them. The migration notes every rated cell dirty from the earliest time: one scoring round puts
+    every period back to what the stored facts give, publishing only those that change."""
+    pool, factory = world
+    for batch in by_type(cell_history(committee_id="ward", cell_id="cell-r", prefix="r")):
+        await deliver(factory, batch)
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+    rated = {row["period"]: row["rating"] for row in await pool.fetch("SELECT period, rating FROM cell_period")}
+    assert rated
+    # the old release's rating of one closed period, as an upgraded database holds it
+    period, rating = next((p, r) for p, r in sorted(rated.items()) if r != "good")
+    await pool.execute("UPDATE cell_period SET rating = 'good' WHERE cell_id = 'cell-r' AND period = $1", period)
+    before = await published(pool)
+
+    migration = SERVICE_DIR / "migrations" / "0009_rerate_after_quarter_rule.sql"
+    await pool.execute(migration.read_text(encoding="utf-8"))
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell WHERE cell_id = 'cell-r'") == 1
+    assert await score_dirty(uow_factory=factory, limit=100) is False
+
+    assert (
+        await pool.fetchval("SELECT rating FROM cell_period WHERE cell_id = 'cell-r' AND period = $1", period) == rating
+    )
+    after = await published(pool)
+    assert after["score.cell.updated.v1"] - before["score.cell.updated.v1"] >= 1
+    assert after["score.meeting.updated.v1"] == before["score.meeting.updated.v1"]  # meeting scores did not move
