@@ -151,6 +151,18 @@ async def reserve_sources(settings: GatewaySettings, accounts: PgAccountReposito
         await broker.stop()
 
 
+def caller_hint(exc: RpcError) -> str:
+    """What to do when meetings refused this command as an RPC caller (code `forbidden`): it answers only the
+    gateway's broker user (CHIBO_RPC_CALLERS), so the command must connect as that user; "" for any other error."""
+    if exc.code != "forbidden":
+        return ""
+    return (
+        ". issue-token reserves the account's sources through meetings, which answers only the gateway's broker"
+        " user: run it with the gateway's CHIBO_AMQP_URL (after `make up`: `source var/broker-credentials.env &&"
+        " CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway issue-token ...`)"
+    )
+
+
 def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", required=True, choices=[role.value for role in Role])
     parser.add_argument("--unit", help="the cell (member, secretary) or committee (officer)")
@@ -177,7 +189,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
     def issue(args: argparse.Namespace) -> int:
         try:
             result = asyncio.run(issue_local_token(load_settings(), args))
-        except (SigningKeyMismatch, RpcError) as exc:
+        except RpcError as exc:
+            print(f"issue-token: {exc}{caller_hint(exc)}", file=sys.stderr)
+            return 2
+        except SigningKeyMismatch as exc:
             print(f"issue-token: {exc}", file=sys.stderr)
             return 2
         except SourcesNotReserved as exc:

@@ -7,6 +7,7 @@ A fresh user's trial found `make up` failing at its last step (session 20): the 
 shared broker user, whom meetings refuses as an RPC caller, so no token file and no web sign-in existed; every test
 of the pieces passed because each used a fake meetings service."""
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -107,7 +108,7 @@ def make_up(checkout: Path, environment: dict[str, str]) -> Iterator[tuple[subpr
 
 
 async def test_make_up_on_a_fresh_checkout_prints_where_to_go_and_every_demo_access_works(
-    checkout: Path, make_up: tuple[subprocess.CompletedProcess[str], str]
+    checkout: Path, environment: dict[str, str], make_up: tuple[subprocess.CompletedProcess[str], str]
 ) -> None:
     result, gateway = make_up
     assert result.returncode == 0, f"make up failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -168,3 +169,22 @@ async def test_make_up_on_a_fresh_checkout_prints_where_to_go_and_every_demo_acc
             first = await web.get(signed.headers["location"], follow_redirects=True)
             assert first.status_code == 200, (sub, first.status_code)
             assert "/sign-in" not in str(first.url), (sub, first.url)
+
+    # an administrator adds a scoped feed as docs/integrations.md says: as the gateway's broker user it works; as the
+    # shared user meetings refuses the call, and the command says what to run instead
+    credentials = dict(
+        line.split("=", 1) for line in (checkout / "var" / "broker-credentials.env").read_text().splitlines() if line
+    )
+    command = ["uv", "run", "--frozen", "python", "-m", "services.gateway", "issue-token", "--role", "integration"]
+    command += ["--unit", "demo-xa-hoa-binh", "--sub", "up-feed", "--source", "urn:example:up-feed"]
+    refused = await asyncio.to_thread(
+        subprocess.run, command, cwd=checkout, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY" in refused.stderr
+    as_gateway = environment | {"CHIBO_AMQP_URL": credentials["CHIBO_AMQP_URL_GATEWAY"].strip("'\"")}
+    issued = await asyncio.to_thread(
+        subprocess.run, command, cwd=checkout, env=as_gateway, capture_output=True, text=True, timeout=120
+    )
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stdout.strip().count(".") == 2  # a JWT
