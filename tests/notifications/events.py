@@ -119,6 +119,20 @@ class Province:
         } | extra
         return event("meeting.scheduled.v1", data)
 
+    def minutes(self, meeting_id: str, ended_at: datetime, **extra: Any) -> CloudEvent:
+        """minutes.submitted.v1 of a meeting of the cell that ended at `ended_at` (so it was held)."""
+        data = {
+            "meeting_id": meeting_id,
+            "started_at": (ended_at - timedelta(hours=2)).isoformat(),
+            "ended_at": ended_at.isoformat(),
+            "chair_id": self.secretary,
+            "recorder_id": self.deputy,
+            "speakers": [],
+            "resolutions": [],
+            "tasks": [],
+        } | extra
+        return event("minutes.submitted.v1", data)
+
 
 async def publish(amqp_url: str, events: list[CloudEvent]) -> None:
     """Publish events on chibo.events with their type as routing key, persistent."""

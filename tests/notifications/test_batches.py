@@ -373,13 +373,20 @@ async def test_rosters_in_one_transaction_alert_and_store_as_one_by_one(pool: as
 
     def rosters(p: Province) -> list[CloudEvent]:
         t = clock.value - timedelta(hours=1)
-        recent, old, unknown = f"{p.cell}-m1", f"{p.cell}-m2", f"{p.cell}-m8"
+        recent, old, unknown, later = f"{p.cell}-m1", f"{p.cell}-m2", f"{p.cell}-m8", f"{p.cell}-m5"
         return [
+            _minutes(p, recent, ended_at=t, time=t, tag="1"),  # held before its rosters arrive
+            _minutes(p, old, ended_at=t, time=t, tag="2"),
+            p.scheduled(later, clock.value - timedelta(days=1)),
             _roster(p, recent, [p.member], time=t, tag="1"),
             _roster(p, old, [p.deputy], time=t, tag="2"),
             _roster(p, recent, [p.deputy], time=t + timedelta(seconds=1), tag="3"),  # newer: alerts again
             _roster(p, recent, [p.secretary], time=t - timedelta(seconds=1), tag="4"),  # stale: nothing
             _roster(p, unknown, [p.member], time=t, tag="5"),
+            _roster(p, later, [p.member], time=t, tag="6"),  # no minutes yet: nothing until they arrive
+            _minutes(p, later, ended_at=t, time=t, tag="3"),  # held now: its roster's absence alerts
+            _minutes(p, unknown, ended_at=t, time=t, tag="4"),  # its meeting is not known: nothing
+            _minutes(p, recent, ended_at=t, time=t + timedelta(seconds=1), tag="5"),  # again: nothing new
         ]
 
     await one_by_one(pool, settings, clock, rosters(alone))
@@ -387,7 +394,8 @@ async def test_rosters_in_one_transaction_alert_and_store_as_one_by_one(pool: as
 
     expected = await outcome(pool, alone)
     absences = {(row[5], row[1]) for row in expected["notices"] if row[0] == "unexcused_absence"}
-    assert absences == {("CELL-m1", "MEMBER"), ("CELL-m1", "DEPUTY")}  # the recent meeting's applied rosters
+    # the held recent meetings' applied rosters, whichever of roster and minutes came first
+    assert absences == {("CELL-m1", "MEMBER"), ("CELL-m1", "DEPUTY"), ("CELL-m5", "MEMBER")}
     assert await outcome(pool, together) == expected
 
 
@@ -405,6 +413,10 @@ async def test_schedules_and_rosters_of_many_meetings_in_one_transaction_notify_
         t = clock.value - timedelta(hours=1)
         recent, ahead, held, old, moved, late = (f"{p.cell}-m{i}" for i in (1, 6, 7, 8, 9, 10))
         return [
+            *[
+                _minutes(p, meeting_id, ended_at=t, time=t, tag=f"1{i}")
+                for i, meeting_id in enumerate((held, recent, late))
+            ],
             p.scheduled(ahead, clock.value + timedelta(days=3)),
             p.scheduled(held, clock.value - timedelta(days=2)),
             p.scheduled(moved, clock.value + timedelta(days=5)),
@@ -425,12 +437,11 @@ async def test_schedules_and_rosters_of_many_meetings_in_one_transaction_notify_
 
     expected = await outcome(pool, alone)
     absences = {(row[1], row[5]) for row in expected["notices"] if row[0] == "unexcused_absence"}
-    assert absences == {  # the old meeting's roster stays silent
+    assert absences == {  # the old meeting's roster stays silent, as does that of the one without minutes (m6)
         ("MEMBER", "CELL-m7"),
         ("DEPUTY", "CELL-m7"),
         ("DEPUTY", "CELL-m1"),
         ("MEMBER", "CELL-m10"),
-        ("SECRETARY", "CELL-m6"),
     }
     assert {row[1] for row in expected["notices"] if row[0] == "meeting_scheduled"} >= {"CELL-m6", "CELL-m9"}
     assert len(expected["rosters"]) == 5 * 4
@@ -516,13 +527,16 @@ async def test_schedules_of_meetings_in_several_cells_in_one_transaction_notify_
     def facts(a: Province, b: Province) -> list[CloudEvent]:
         t = clock.value - timedelta(hours=1)
         return [
+            _minutes(a, f"{a.cell}-m5", ended_at=t, time=t, tag="21"),  # held: minutes before its meeting is known
             _roster(a, f"{a.cell}-m5", [a.member], time=t, tag="21"),  # stored before its meeting is known
+            _roster(b, f"{b.cell}-m6", [b.member], time=t, tag="22"),  # no minutes: its schedule alerts nothing
             a.scheduled(f"{a.cell}-m3", clock.value + timedelta(days=2)),
             b.scheduled(f"{b.cell}-m3", clock.value + timedelta(days=3)),
             a.scheduled(f"{a.cell}-m4", clock.value + timedelta(days=4)),
             b.scheduled(f"{b.cell}-m4", clock.value - timedelta(days=300)),  # history: silent, no jobs
             a.scheduled(f"{a.cell}-m5", clock.value - timedelta(days=1)),  # held: its roster's absence alerts
             b.scheduled(f"{b.cell}-m5", clock.value + timedelta(days=5)),
+            b.scheduled(f"{b.cell}-m6", clock.value - timedelta(days=1)),
         ]
 
     await one_by_one(pool, settings, clock, facts(*alone))
@@ -535,6 +549,7 @@ async def test_schedules_of_meetings_in_several_cells_in_one_transaction_notify_
     assert {row[1] for row in a["notices"] if row[0] == "meeting_scheduled"} == {"CELL-m3", "CELL-m4"}
     assert {row[1] for row in b["notices"] if row[0] == "meeting_scheduled"} == {"CELL-m3", "CELL-m5"}
     assert {(row[1], row[5]) for row in a["notices"] if row[0] == "unexcused_absence"} == {("MEMBER", "CELL-m5")}
+    assert not [row for row in b["notices"] if row[0] == "unexcused_absence"]
     assert {row[1] for row in b["jobs"]} >= {"CELL-m3", "CELL-m5"} and "CELL-m4" not in {row[1] for row in b["jobs"]}
     reminder = {
         (cell, row[1]): row[2] for cell, o in (("a", a), ("b", b)) for row in o["jobs"] if row[0] == "meeting.reminder"

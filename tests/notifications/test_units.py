@@ -64,6 +64,7 @@ async def test_a_meeting_already_started_raises_no_notice() -> None:
 async def test_an_unexcused_absence_goes_to_the_cell_committee() -> None:
     p, uow = await province()
     meeting_id = await held_meeting(p, uow)
+    await handle(uow, p.minutes(meeting_id, uow.now() - timedelta(minutes=10)))
     records = [
         {"member_id": p.secretary, "status": "present"},
         {"member_id": p.deputy, "status": "present"},

@@ -62,9 +62,17 @@ def _schedule_notices(
     return [*notices, (r.MEETING_CANCELLED, after, None)]
 
 
+def is_held(meeting: Meeting) -> bool:
+    """Whether the meeting was held (DOMAIN.md: it has minutes and is not cancelled) and is known: only then does an
+    absence on its roster count, so only then does it alert anyone."""
+    return meeting.known and not meeting.cancelled and meeting.minutes_submitted_at is not None
+
+
 async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
-    if not meeting.known or meeting.cancelled:
-        return  # a cancelled meeting was not held: no absence on its roster alerts anyone
+    """Alert the cell committee of each unexcused absence on the roster of a held, recent meeting (again harmlessly:
+    the notification's key holds each to once); a meeting without minutes yet waits for them (on_minutes_submitted)."""
+    if not is_held(meeting):
+        return  # no minutes yet, cancelled or unknown: not held, no absence on its roster alerts anyone
     if not is_recent(meeting, now=uow.now(), cutoff_days=uow.settings.history_cutoff_days):
         return
     absent_ids = await uow.projection.absent_members(meeting.meeting_id)
@@ -281,7 +289,8 @@ async def _scheduled_alerts(
         if meeting.known and not meeting.cancelled and is_recent(meeting, now=now, cutoff_days=cutoff_days)
     ]
     recent_ids = {meeting.meeting_id for meeting in recent}
-    absent = await uow.projection.absent_members_of([meeting.meeting_id for meeting in recent]) if recent else {}
+    held = [meeting.meeting_id for meeting in recent if is_held(meeting)]
+    absent = await uow.projection.absent_members_of(held) if held else {}
     absent_ids = sorted({member_id for ids in absent.values() for member_id in ids})
     known = await uow.projection.members_by_id(absent_ids) if absent_ids else {}
     read = [meeting for meeting in meetings if notices[meeting.meeting_id] or absent.get(meeting.meeting_id)]
@@ -378,19 +387,34 @@ async def on_documents_published_many(events: Sequence[Event[Any]], uow: Notific
 
 
 async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Remember that the minutes arrived."""
+    """Remember that the minutes arrived; the meeting is held now, so its roster's unexcused absences alert."""
     await on_minutes_submitted_many([event], uow)
 
 
 async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """minutes.submitted.v1 of a batch: that each meeting's minutes arrived, in one statement."""
+    """minutes.submitted.v1 of a batch: that each meeting's minutes arrived, in one statement; then, meeting by
+    meeting in the order first named, the unexcused absences of a roster already known alert (the meeting is held
+    now). The meetings' cells (a meeting's id while its cell is unknown) are locked first, as a roster's handler
+    locks them: minutes and roster committed side by side cannot each miss the other."""
+    ids = list(dict.fromkeys(event.data.meeting_id for event in events))
+    known = await uow.projection.meetings_by_id(ids)
+    await uow.projection.lock_cells(
+        [cell_id if (cell_id := _cell_of(known.get(meeting_id))) is not None else meeting_id for meeting_id in ids]
+    )
     await uow.projection.minutes_submitted_many(
         [(event.data.meeting_id, event.time, event.data.ended_at) for event in events]
     )
+    meetings = await uow.projection.meetings_by_id(ids)
+    held = [meeting_id for meeting_id in ids if meeting_id in meetings and is_held(meetings[meeting_id])]
+    absent = await uow.projection.absent_members_of(held) if held else {}
+    for meeting_id in held:
+        if absent.get(meeting_id):
+            await _roster_alerts(meetings[meeting_id], uow)
 
 
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Store the roster when newer and alert the cell committee of each unexcused absence."""
+    """Store the roster when newer and, when the meeting is held (it has minutes), alert the cell committee of each
+    unexcused absence."""
     data = event.data
     locked = await _lock_meeting_cell(data.meeting_id, uow)
     applied = await uow.projection.replace_roster(
