@@ -4,9 +4,13 @@ is the page that does not exist, not "the system could not answer". Against the 
 province."""
 
 import html
+from datetime import timedelta
 
+import httpx
 import pytest
 
+from shared.envelope import now
+from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
 
@@ -71,3 +75,35 @@ async def test_a_form_sent_to_an_id_outside_the_id_syntax_is_a_page_not_found(
         sent = await client.post("/app/meetings/%00/cancel", data={"csrf": csrf_of(record.text), "reason": "x"})
         assert sent.status_code == 404, sent.text
         assert NOT_FOUND in html.unescape(sent.text)
+
+
+async def test_a_cancelled_meeting_says_it_is_not_scored_because_it_was_cancelled(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A cancelled meeting is never scored: its page says so, not "not scored yet" as if a score were to come."""
+    secretary = {"Authorization": f"Bearer {province['secretary']}"}
+    body = {"kind": "extraordinary", "starts_at": (now() + timedelta(days=3)).isoformat(), "location": "Nhà văn hóa"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        scheduled = await api.post(
+            "/v1/cells/demo-cb-thon-1/meetings", json={**body, "agenda": ["Bàn việc"]}, headers=secretary
+        )
+        assert scheduled.status_code == 202, scheduled.text
+        meeting_id = scheduled.json()["subject"]
+        async with signed_in(system, "member") as member:
+
+            async def shown() -> bool:
+                return (await member.get(f"/app/meetings/{meeting_id}")).status_code == 200
+
+            await eventually(shown, timeout=60, interval=0.3)
+            cancelled = await api.post(
+                f"/v1/meetings/{meeting_id}/cancel", json={"reason": "Lên lịch nhầm"}, headers=secretary
+            )
+            assert cancelled.status_code == 202, cancelled.text
+
+            async def says_cancelled() -> bool:
+                return "Đã hủy" in (await member.get(f"/app/meetings/{meeting_id}")).text
+
+            await eventually(says_cancelled, timeout=60, interval=0.3)
+            page = html.unescape((await member.get(f"/app/meetings/{meeting_id}")).text)
+            assert "Buổi sinh hoạt đã bị hủy nên không được chấm điểm." in page
+            assert "Chưa được chấm điểm." not in page
