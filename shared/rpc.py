@@ -156,6 +156,26 @@ class RpcMethods:
         return self._handlers.get(method)
 
 
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) holding a NUL character in a request's params, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = _nul_at(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _nul_at(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
+
+
 def _invalid(exc: ValidationError) -> RpcErrorBody:
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first.get("loc", ())) or None
@@ -195,6 +215,12 @@ async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
         error = RpcErrorBody(code="invalid", message=f"unknown method {request.method!r}", field="method")
         return RpcReply(ok=False, error=error).model_dump(mode="json")
     request_type, handler = found
+    nul = _nul_at(request.params)
+    if nul is not None:  # PostgreSQL's text holds no NUL: no method can look such a value up, so it is the caller's
+        message = f"{nul}: a NUL character is not allowed" if nul else "a NUL character is not allowed"
+        return RpcReply(ok=False, error=RpcErrorBody(code="invalid", message=message, field=nul or None)).model_dump(
+            mode="json"
+        )
     try:
         params = request_type.model_validate(request.params)
     except ValidationError as exc:

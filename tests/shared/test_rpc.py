@@ -68,6 +68,17 @@ async def test_a_request_failing_its_model_is_invalid_naming_the_field() -> None
     assert (missing["error"]["code"], missing["error"]["field"]) == ("invalid", "cell_id")
 
 
+async def test_a_nul_character_in_a_request_is_invalid_naming_the_field_not_a_bug() -> None:
+    """A NUL in an id (a web path's %00) is the caller's error, answered before the method runs: PostgreSQL's text
+    cannot hold it, and meetings answered `internal` after CharacterNotInRepertoireError."""
+    reply = await answer(RpcRequest(method="count_members", params={"cell_id": "c\x001"}), probe_methods())
+    assert (reply["error"]["code"], reply["error"]["field"]) == ("invalid", "cell_id")
+    nested = await answer(
+        RpcRequest(method="count_members", params={"cell_id": "c1", "filters": [{"x": "a\x00"}]}), probe_methods()
+    )
+    assert (nested["error"]["code"], nested["error"]["field"]) == ("invalid", "filters.0.x")
+
+
 async def test_an_unknown_method_is_invalid_naming_the_method() -> None:
     reply = await answer(RpcRequest(method="drop_everything"), probe_methods())
     assert (reply["error"]["code"], reply["error"]["field"]) == ("invalid", "method")
@@ -126,6 +137,9 @@ async def test_over_the_broker_a_bad_request_and_a_bug_come_back_as_their_codes(
     with pytest.raises(RpcError) as invalid:
         await probe.call(CountMembers.model_construct(cell_id="c1", limit=0))  # unvalidated: the service judges it
     assert (invalid.value.code, invalid.value.field) == ("invalid", "limit")
+    with pytest.raises(RpcError) as nul:
+        await probe.call(CountMembers(cell_id="c\x001"))
+    assert (nul.value.code, nul.value.field) == ("invalid", "cell_id")
     with pytest.raises(RpcError) as bug:
         await probe.call(CountMembers(cell_id="unknown-cell"))
     assert bug.value.code == "internal"

@@ -199,6 +199,7 @@ async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem,
             page = await client.post("/app/operations/rejections/replay", data=form)
             assert page.status_code == 409, page.text
             said = page.text.split('id="page-errors"', 1)[1].split("</div>", 1)[0]
+            assert "<p>Lưu ý:</p>" in said and "Vui lòng sửa" not in said  # nothing to correct: told, not asked
             assert f"Sự kiện bị từ chối {event['id']} đã được xét lại và chấp nhận lúc " in said
             assert "nên không xét lại lần nữa; không có gì thay đổi." in said
         assert (await api.get("/v1/rejections?type=documents.published.v1&limit=200")).json() == before

@@ -19,6 +19,7 @@ from services.gateway.http.deps import State
 from services.gateway.repository import AccountRow
 from services.gateway.web.i18n import _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
+from shared.envelope import is_identifier
 from shared.logs import get_logger
 from shared.rpc import RpcError, ServiceUnavailable
 
@@ -159,14 +160,22 @@ def error_page(
     return render(request, "error.html", status=status, title=title, message=message, back=back)
 
 
+def malformed_id(request: Request) -> bool:
+    """Whether an id in the page's path (a `…_id` parameter) breaks CONTRACT.md's id syntax: no such page exists."""
+    return any(name.endswith("_id") and not is_identifier(value) for name, value in request.path_params.items())
+
+
 class WebRoute(APIRoute):
-    """A page route: sign-in redirects, and 404/403/503 answered as pages rather than JSON."""
+    """A page route: sign-in redirects, and 404/403/503 answered as pages rather than JSON; an id outside the id
+    syntax is the page that does not exist, before any service is asked (as the API answers 422 for it)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Wrap the handler so failures become pages."""
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            if malformed_id(request):
+                return not_found_page(request)
             try:
                 return await original(request)
             except SignInRequired:

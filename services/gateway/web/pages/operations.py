@@ -239,6 +239,8 @@ async def _page(
         request,
         "operations.html",
         status=status if errors else 200,
+        # a 409 tells what was done already (nothing to correct); a 422 asks to correct the form
+        errors_title=_("Note:") if status == 409 else None,
         viewer=viewer,
         place=place(offsets),
         overview=overview,

@@ -1,0 +1,109 @@
+"""Edges a fresh user's trial found in the web app: a refusal for a form the page no longer shows (cancelling a
+meeting whose minutes arrived meanwhile) is still said, and an id outside CONTRACT.md's id syntax in any page's path
+is the page that does not exist, not "the system could not answer". Against the real services, seeded with the demo
+province."""
+
+import html
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from shared.envelope import now
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import csrf_of, signed_in
+
+pytestmark = pytest.mark.e2e
+
+HELD = "demo-cb-thon-1-2026-10"  # thôn 1's October meeting: its attendance and minutes are recorded
+ALREADY_HELD = "Buổi sinh hoạt này đã diễn ra (đã điểm danh hoặc đã có biên bản), nên không thể hủy."
+NOT_FOUND = "Không tìm thấy trang"
+
+
+async def test_cancelling_a_held_meeting_says_why_on_the_record_page(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The cancel form sent for a meeting already held (the form was opened before its minutes arrived) answers the
+    record page with meetings' refusal in Vietnamese, though the page no longer shows the cancel form."""
+    async with signed_in(system, "secretary") as client:
+        record = await client.get(f"/app/meetings/{HELD}/record")
+        assert record.status_code == 200, record.text
+        assert 'id="cancel-title"' not in record.text  # held: the page offers no cancel form
+        sent = await client.post(
+            f"/app/meetings/{HELD}/cancel",
+            data={"csrf": csrf_of(record.text), "reason": "Lên lịch nhầm"},
+        )
+        assert sent.status_code == 422, sent.text
+        page = html.unescape(sent.text)
+        assert 'id="cancel-errors"' in page
+        assert ALREADY_HELD in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app/meetings/%00",
+        "/app/meetings/%00/record",
+        "/app/cells/%00",
+        "/app/cells/%00/evidence",
+        "/app/committees/%00",
+        "/app/meetings/a%20b",
+        "/app/cells/" + "x" * 65,
+        "/app/monitoring/meetings/%00",
+        "/app/meetings/%00/minutes.pdf",
+        "/app/committees/%00/report.csv",
+        "/app/committees/demo-tinh-uy/rescore/%00",
+    ],
+)
+async def test_an_id_outside_the_id_syntax_is_a_page_not_found(
+    system: RunningSystem, province: dict[str, str], path: str
+) -> None:
+    """A NUL, a space or 65 characters in a path's id is the app's 404 page (as an unknown id), never a 502."""
+    async with signed_in(system, "officer") as client:
+        page = await client.get(path)
+        assert page.status_code == 404, page.text
+        assert NOT_FOUND in html.unescape(page.text)
+
+
+async def test_a_form_sent_to_an_id_outside_the_id_syntax_is_a_page_not_found(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A form posted to a path whose id breaks the syntax is the 404 page too, and sends no command."""
+    async with signed_in(system, "secretary") as client:
+        record = await client.get(f"/app/meetings/{HELD}/record")
+        sent = await client.post("/app/meetings/%00/cancel", data={"csrf": csrf_of(record.text), "reason": "x"})
+        assert sent.status_code == 404, sent.text
+        assert NOT_FOUND in html.unescape(sent.text)
+
+
+async def test_a_cancelled_meeting_says_it_is_not_scored_because_it_was_cancelled(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """A cancelled meeting is never scored: its page says so, not "not scored yet" as if a score were to come."""
+    secretary = {"Authorization": f"Bearer {province['secretary']}"}
+    body = {"kind": "extraordinary", "starts_at": (now() + timedelta(days=3)).isoformat(), "location": "Nhà văn hóa"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        scheduled = await api.post(
+            "/v1/cells/demo-cb-thon-1/meetings", json={**body, "agenda": ["Bàn việc"]}, headers=secretary
+        )
+        assert scheduled.status_code == 202, scheduled.text
+        meeting_id = scheduled.json()["subject"]
+        async with signed_in(system, "member") as member:
+
+            async def shown() -> bool:
+                return (await member.get(f"/app/meetings/{meeting_id}")).status_code == 200
+
+            await eventually(shown, timeout=60, interval=0.3)
+            cancelled = await api.post(
+                f"/v1/meetings/{meeting_id}/cancel", json={"reason": "Lên lịch nhầm"}, headers=secretary
+            )
+            assert cancelled.status_code == 202, cancelled.text
+
+            async def says_cancelled() -> bool:
+                return "Đã hủy" in (await member.get(f"/app/meetings/{meeting_id}")).text
+
+            await eventually(says_cancelled, timeout=60, interval=0.3)
+            page = html.unescape((await member.get(f"/app/meetings/{meeting_id}")).text)
+            assert "Buổi sinh hoạt đã bị hủy nên không được chấm điểm." in page
+            assert "Chưa được chấm điểm." not in page
