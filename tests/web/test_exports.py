@@ -163,6 +163,15 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
     assert row[-2:] == ["Năm 2026", "đang diễn ra, số liệu tạm tính"]
 
 
+async def test_the_yearly_evidence_counts_the_months_and_quarters_the_cell_existed_in(system: RunningSystem) -> None:
+    """The demo cells are set up on 1 December 2025: their 2025 has one month and one quarter to count, not four
+    quarters (a user trial read "0/4" beside "1/1")."""
+    async with signed_in(system, "commune-officer") as client:
+        page = (await client.get("/app/cells/demo-cb-thon-2/evidence?year=2025")).text
+    assert page.split('id="months-with-meeting">', 1)[1].split("</dd>", 1)[0] == "1/1"
+    assert page.split('id="quarters-with-thematic">', 1)[1].split("</dd>", 1)[0] == "0/1"
+
+
 def test_the_evidence_counts_only_held_meetings() -> None:
     """The fresh-user trial: two extraordinary meetings with a roster and no minutes (status `held`) were counted in
     the members' meetings expected and absences; only meetings with minutes, not cancelled, are held (DOMAIN.md)."""

@@ -342,6 +342,9 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
         "quarters_with_thematic": sum(
             1 for q in range(1, 5) if (by_period.get(f"{year}-Q{q}") or {}).get("thematic_held")
         ),
+        # the quarters the cell existed in (rated), as months_rated counts its months: a cell set up in December
+        # has one quarter to hold a thematic meeting in, not four
+        "quarters_rated": sum(1 for q in range(1, 5) if (by_period.get(f"{year}-Q{q}") or {}).get("rating")),
         "today": date.today(),
         "year_running": running(year),
         "year_status": period_status(year),
