@@ -99,6 +99,13 @@ def test_the_report_pdf_title_of_a_running_period_nests_no_brackets() -> None:
         )
         assert f"Tỉnh ủy Demo — {format_period(period)} (đang diễn ra, số liệu tạm tính)" in text
         assert "((" not in text and "))" not in text
+    # the document's properties name it too (a trial read Subject and Creator "(unspecified)")
+    document = report_document({"name": "Tỉnh ủy Demo"}, last_closed_month(), {"rollup": rollup, "rows": []})
+    metadata = PdfReader(io.BytesIO(document)).metadata
+    assert metadata is not None
+    assert metadata.subject == f"Tỉnh ủy Demo — {format_period(last_closed_month())}"
+    assert metadata.creator == "chibo" and metadata.author == "chibo"
+    assert metadata.title == f"Báo cáo tình hình sinh hoạt chi bộ — {metadata.subject}"
     ended = " ".join(
         pdf_text(report_document({"name": "Tỉnh ủy Demo"}, last_closed_month(), {"rollup": rollup, "rows": []})).split()
     )
@@ -132,6 +139,9 @@ async def test_the_minutes_pdf_has_the_customary_layout(system: RunningSystem, a
     assert "CHI BỘ THÔN 2" in text
     assert "Hòa Bình, ngày 04 tháng 11 năm 2026" in " ".join(text.split())
     assert "BIÊN BẢN" in text
+    metadata = PdfReader(io.BytesIO(response.content)).metadata
+    assert metadata is not None and metadata.creator == "chibo"
+    assert metadata.subject is not None and metadata.subject.startswith("Chi bộ thôn 2 — ")
     for resolution in meeting["minutes"]["resolutions"]:
         assert resolution["text"] in " ".join(text.split())
     assert "CHỦ TRÌ" in text and "THƯ KÝ" in text

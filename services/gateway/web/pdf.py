@@ -62,7 +62,11 @@ def para(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def _build(story: list[Flowable], *, title: str) -> bytes:
+CREATOR = "chibo"
+"""The application the PDFs' metadata names as their creator (viewers show it in the document's properties)."""
+
+
+def _build(story: list[Flowable], *, title: str, subject: str) -> bytes:
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -72,7 +76,9 @@ def _build(story: list[Flowable], *, title: str) -> bytes:
         topMargin=18 * mm,
         bottomMargin=18 * mm,
         title=title,
-        author="chibo",
+        subject=subject,
+        author=CREATOR,
+        creator=CREATOR,
         lang="vi",
     )
     document.build(story)
@@ -102,7 +108,7 @@ def report_pdf(
     data += [[para(text, style["cell"]) for text in row] for row in rows]
     widths = [52 * mm] + [(167 - 52) * mm / (len(header) - 1)] * (len(header) - 1)
     story.append(_table(data, widths, header=True))
-    return _build(story, title=f"{title} — {subtitle}")
+    return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
 
 
 def _table(data: list[list[Any]], widths: Sequence[float], *, header: bool = False) -> Table:
@@ -170,7 +176,7 @@ def minutes_pdf(
         colWidths=[83 * mm, 84 * mm],
     )
     story.append(signs)
-    return _build(story, title=f"{title} {subtitle}")
+    return _build(story, title=f"{title} {subtitle}", subject=f"{cell} — {subtitle}" if cell else subtitle)
 
 
 def place_and_date(place: str, moment: datetime) -> str:
