@@ -764,6 +764,23 @@ async def _reject_body(
     """Store and publish the rejection of a whole body that holds no event to judge; one over a limit (`oversized`,
     or over 1 MiB) is kept as a prefix and its size."""
     text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    raw = bounded_text(text, size=len(body)) if oversized or len(body) > MAX_EVENT_BYTES else text
+    await _store_body_rejection(
+        uow_factory, raw, reason=reason, field=field, route=route, event_type=event_type, scope=scope
+    )
+
+
+async def _store_body_rejection(
+    uow_factory: Callable[[], MeetingsUnit],
+    raw: str,
+    *,
+    reason: str,
+    field: str | None,
+    route: str,
+    event_type: str,
+    scope: str | None,
+) -> None:
+    """Store and publish, in one transaction, the rejection of a whole body (no source or id) kept as `raw`."""
     async with uow_factory() as uow:
         await reject(
             uow,
@@ -772,7 +789,7 @@ async def _reject_body(
             event_type=event_type,
             reason=reason,
             field=field,
-            raw=bounded_text(text, size=len(body)) if oversized or len(body) > MAX_EVENT_BYTES else text,
+            raw=raw,
             route=route,
             received_at=now(),
             correlation_id=None,
@@ -811,21 +828,10 @@ async def reject_cut_body(
     reason = cut_body_reason(limit)
     event_type = "batch" if batch else ""
     if not dry_run:
-        async with uow_factory() as uow:
-            await reject(
-                uow,
-                source="",
-                event_id="",
-                event_type=event_type,
-                reason=reason,
-                field="body",
-                raw=cut_text(prefix, limit=limit, declared=declared),
-                route=route,
-                received_at=now(),
-                correlation_id=None,
-                scope=scope,
-            )
-            await uow.commit()
+        raw = cut_text(prefix, limit=limit, declared=declared)
+        await _store_body_rejection(
+            uow_factory, raw, reason=reason, field="body", route=route, event_type=event_type, scope=scope
+        )
     return [IngestResult("", "", event_type, "rejected", reason, "body", "too_large")]
 
 
