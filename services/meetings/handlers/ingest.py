@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -33,11 +33,13 @@ from services.meetings.repository.ingest import INBOX
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
 from shared.bindings import Mode, read_message
 from shared.contracts.ingest import IngestRejected
+from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     NOT_AN_OBJECT,
+    VIETNAM_TZ,
     CloudEvent,
     Event,
     InvalidEvent,
@@ -150,18 +152,46 @@ class Reading:
     @cached_property
     def digest(self) -> bytes:
         """What the event says (its type and typed data), as the inbox keeps it: the same (source, id) with another
-        digest is another event, not a duplicate. It hashes `data_json`, which read_raw writes anyway (in the model's
-        field order, so a copy whose keys or spaces are written otherwise is the same); the envelope's other
-        attributes are not part of it."""
+        digest is another event, not a duplicate. It hashes the data as meetings passes it on (in the model's field
+        order, so a copy whose keys or spaces are written otherwise is the same) with every time the schema types as
+        one written in UTC (shared.contracts.instants), so the same instant at another offset is the same content;
+        the envelope's other attributes are not part of it."""
         if self.event is None:
             return b""
-        return hashlib.sha256(self.type.encode() + b"\n" + self.data_json).digest()
+        data = self.event.data
+        in_utc = with_times_in(data, UTC) if isinstance(data, BaseModel) else data
+        if in_utc is data:  # no field of its type is a time: the data as passed on is already the content
+            return _content_digest(self.type, self.data_json)
+        return _content_digest(self.type, in_utc.model_dump_json().encode())
+
+    @cached_property
+    def earlier_digests(self) -> frozenset[bytes]:
+        """The digests an inbox row written before times were compared as instants may hold for this same content:
+        the data as sent, and with its times in UTC (`Z`) or Vietnam's +07:00, the offsets CONTRACT.md's senders write
+        (such a row hashed the offsets as written). Asked only of an identity the inbox already holds."""
+        if self.event is None:
+            return frozenset()
+        forms = {self.digest, _content_digest(self.type, self.data_json)}
+        data = self.event.data
+        in_vietnam = with_times_in(data, VIETNAM_TZ) if isinstance(data, BaseModel) else data
+        if in_vietnam is not data:
+            forms.add(_content_digest(self.type, in_vietnam.model_dump_json().encode()))
+        return frozenset(forms)
+
+    def same_content(self, earlier: bytes | None) -> bool:
+        """Whether an inbox row's digest (None: recorded without one) is this event's content."""
+        return earlier is None or earlier == self.digest or earlier in self.earlier_digests
 
     @cached_property
     def footprint(self) -> frozenset[str]:
         """Its keys and its identity: events of a batch sharing any of them keep their order."""
         identity = {event_key(self.source, self.event_id)} if self.event_id else set()
         return self.locks.keys | identity
+
+
+def _content_digest(event_type: str, data_json: bytes) -> bytes:
+    """The inbox's digest of an event's type and its data's JSON."""
+    return hashlib.sha256(event_type.encode() + b"\n" + data_json).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +359,7 @@ async def judge(
         before = await uow.ingest.record_inbox(consumer=INBOX, entries=[(source, event_id, reading.digest)])
         if (source, event_id) in before:
             earlier = before[(source, event_id)]
-            if earlier is None or earlier == reading.digest:
+            if reading.same_content(earlier):
                 log.info("event_duplicate", event_id=event_id, source=source)
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
