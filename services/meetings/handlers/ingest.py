@@ -31,7 +31,7 @@ from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
 from services.meetings.repository.ingest import INBOX
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
-from shared.bindings import Mode, read_message
+from shared.bindings import AMQP_PREFIXES, HTTP_PREFIXES, Mode, binary_attributes, read_message
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
@@ -695,6 +695,18 @@ async def dry_run(
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
     then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
     readings = [read_raw(raw, checked=checked) for raw in raws]
+    return await dry_run_readings(readings, uow_factory, route=route, scope=scope, sources=sources)
+
+
+async def dry_run_readings(
+    readings: Sequence[Reading],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None = None,
+    sources: Sources = None,
+) -> list[IngestResult]:
+    """dry_run of events already read (read_raw)."""
 
     async def judge_all() -> list[IngestResult]:
         async with uow_factory() as uow:
@@ -708,7 +720,7 @@ async def dry_run(
 
     with structlog.contextvars.bound_contextvars(dry_run=True):
         results = await with_retries(judge_all, what="dry_run")
-        log.info("ingest_dry_run", events=len(raws), outcomes=[result.outcome for result in results])
+        log.info("ingest_dry_run", events=len(readings), outcomes=[result.outcome for result in results])
     return results
 
 
@@ -850,19 +862,49 @@ async def reject_cut_body(
     batch: bool,
     route: str,
     scope: str | None = None,
+    sources: Sources = None,
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
     dry_run: bool = False,
 ) -> list[IngestResult]:
     """Store and publish the rejection of a body the gateway refused as over its limit (IngestBody.over_limit),
     naming `body`, with what it read of it: no event of it is judged, as none was read whole. A dry run keeps
-    nothing and answers the same."""
+    nothing and answers the same.
+
+    A body in binary content mode (`headers`: its `ce-` attributes) still says which event it is in its headers,
+    read whole: its rejection carries that identity (source, id, type), as an oversized structured event's read
+    whole does (read_raw), and is judged as that event's (its source first, check_source). A structured body cut
+    at the limit did not read, so nothing of it names it."""
     reason = cut_body_reason(limit)
     event_type = "batch" if batch else ""
+    identity = ("", "", "") if batch else cut_body_identity(headers, route=route)
+    if any(identity):
+        error = InvalidEvent(reason, field="body", problem="too_large")
+        text = cut_text(prefix, limit=limit, declared=declared)
+        reading = Reading(text, *identity, error=error)
+        if dry_run:
+            return await dry_run_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
+        return await ingest_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
     if not dry_run:
         raw = cut_text(prefix, limit=limit, declared=declared)
         await _store_body_rejection(
             uow_factory, raw, reason=reason, field="body", route=route, event_type=event_type, scope=scope
         )
     return [IngestResult("", "", event_type, "rejected", reason, "body", "too_large")]
+
+
+def cut_body_identity(
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, *, route: str
+) -> tuple[str, str, str]:
+    """The bounded (source, id, type) a binary-mode message's attribute headers give (read_message's reading of
+    them); empty when there are none, or when they cannot be read (an attribute sent twice, a bad encoding)."""
+    if not headers:
+        return ("", "", "")
+    http = route != "amqp"
+    try:
+        attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+    except InvalidEvent:
+        return ("", "", "")
+    return peek_identity(attributes)
 
 
 def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:
