@@ -49,6 +49,9 @@ class RefusalCode(StrEnum):
     """Rejected: a member admitted before their birth year."""
     MONITOR_COMMITTEE_NOT_ABOVE = "monitor_committee_not_above"
     """Rejected: a monitor's committee is not above the cell they are to follow."""
+    SCOPE_ROOT_MANAGED_ABOVE = "scope_root_managed_above"
+    """Rejected: a scoped account wrote the unit at its own scope root, whose record is managed from above (its
+    superior committee or the national member database), not by an account scoped to it."""
     MEETING_NOT_STARTED = "meeting_not_started"
     """Rejected: a secretary's command records what happens at a meeting (attendance, minutes, an assessment) before
     the meeting has begun."""

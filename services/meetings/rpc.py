@@ -79,6 +79,8 @@ async def ingest_body(request: rpc.IngestBody, app: MeetingsContext) -> dict[str
             batch=is_batch(request.content_type, body=body, headers=request.headers),
             route=request.route or "http",
             scope=request.scope,
+            sources=await _sender_sources(request.scope, request.sources, app),
+            headers=request.headers,
             dry_run=request.dry_run,
         )
         log.info("rpc_ingest_body_cut", account=request.account, scope=request.scope, limit=request.over_limit)

@@ -246,7 +246,8 @@ class IngestBody(MeetingsRequest[IngestReply]):
     over_limit: int | None = None
     """The gateway's body limit (bytes) this body went over: `body_base64` is then only its first bytes (at most
     CUT_BODY_KEPT), or nothing when its Content-Length alone showed it too large. Meetings judges no event of it and
-    stores one rejection naming `body`, marked as cut so that it is never replayed as it was."""
+    stores one rejection naming `body`, marked as cut so that it is never replayed as it was; in binary mode named by
+    the identity its `headers` carry."""
     declared_size: int | None = None
     """With `over_limit`: the body's Content-Length, when it gave one."""
 

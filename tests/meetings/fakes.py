@@ -100,6 +100,11 @@ class FakeOrg:
         unit = self._s.units.get(unit_id)
         return UnitRef(id=unit_id, kind=unit["kind"], parent_id=unit.get("parent_id")) if unit else None
 
+    async def unit_record(self, unit_id: str) -> dict[str, Any] | None:
+        """The unit's stored snapshot."""
+        unit = self._s.units.get(unit_id)
+        return {key: value for key, value in unit.items() if key != "version"} if unit else None
+
     async def ancestors(self, unit_id: str, *, fresh: bool = False) -> list[str]:
         """Root first, down to the unit, as far as known."""
         chain: list[str] = []

@@ -257,3 +257,120 @@ async def test_meetings_keeps_no_more_than_its_prefix_of_what_the_gateway_sends_
     )
     [row] = await db.fetch("SELECT raw FROM meetings.rejection WHERE raw LIKE $1", f"{marker}%")
     assert row["raw"] == sent.decode()[:STORED_PREFIX] + "… (9000000 bytes in all)"
+
+
+def huge_unit_event(event_id: str, source: str) -> dict[str, Any]:
+    """One unit event whose data alone is over the gateway's limit."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": "org.unit.upserted.v1",
+        "time": "2026-11-01T08:00:00+07:00",
+        "data": {"id": random_id("cell"), "name": "Chi bộ " + "x" * (LIMIT + 1024), "kind": "cell", "parent_id": None},
+    }
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+async def test_a_cut_body_is_named_by_the_identity_its_headers_carry_in_binary_mode(
+    gateway: tuple[Any, GatewayState, dict[str, str]], bus: Feed, db: asyncpg.Connection, mode: str
+) -> None:
+    """Binary mode says which event it is in its `ce-` headers, read whole although the body was cut: the stored
+    rejection and ingest.rejected.v1 name that event, so its sender and the operator know which one to send again.
+    A structured body cut at the limit never read, so nothing of it names it (no identity guessed from a prefix)."""
+    app, _, tokens = gateway
+    event = huge_unit_event(random_id("evt-cut"), f"urn:test:{random_id('feed')}")
+    auth = {"Authorization": f"Bearer {tokens['integration']}"}
+    if mode == "binary":
+        attributes = {key: event[key] for key in ("specversion", "id", "source", "type", "time")}
+        headers = {**auth, "Content-Type": "application/json", **{f"ce-{k}": v for k, v in attributes.items()}}
+        body = json.dumps(event["data"]).encode()
+    else:
+        headers = {**auth, "Content-Type": "application/cloudevents+json"}
+        body = json.dumps(event).encode()
+    assert len(body) > LIMIT
+    async with client_of(app, "198.51.100.79") as client:
+        response = await client.post("/v1/events", content=body, headers=headers)
+    assert response.status_code == 413
+    assert {key: response.json()[key] for key in TOO_LARGE} == TOO_LARGE
+    row = await rejection_whose_raw_ends(db, f"… ({len(body)} bytes in all)")
+    assert (row["field"], row["reason"], row["route"]) == ("body", TOO_LARGE["message"], "http")
+    if mode == "structured":
+        assert (row["source"], row["event_id"], row["type"]) == ("", "", "")
+        return
+    assert (row["source"], row["event_id"], row["type"]) == (event["source"], event["id"], event["type"])
+    published = await eventually(lambda: bus.find("ingest.rejected.v1", event_id=event["id"]), timeout=60)
+    assert published is not None
+    assert (published["data"]["source"], published["data"]["type"], published["data"]["field"]) == (
+        event["source"],
+        event["type"],
+        "body",
+    )
+    # only a prefix was kept: not replayed as it was, but a correction of that very event may now replay it
+    operator = {"Authorization": f"Bearer {tokens['operator']}"}
+    corrected = {**event, "data": {**event["data"], "name": "Chi bộ thôn 5"}}
+    async with client_of(app, "198.51.100.79") as client:
+        refused = await client.post(f"/v1/rejections/{row['rejection_id']}/replay", headers=operator)
+        assert refused.status_code == 409 and refused.json()["reason_code"] == "body_not_kept"
+        replayed = await client.post(
+            f"/v1/rejections/{row['rejection_id']}/replay", json={"event": corrected}, headers=operator
+        )
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["outcome"] == "accepted"
+
+
+async def test_a_cut_binary_body_under_another_systems_source_cannot_unsettle_its_event(
+    rpc: RpcClient, db: asyncpg.Connection
+) -> None:
+    """The identity a cut body's headers carry is judged as any event's: a scoped account's body under a source it
+    has not registered is refused naming `source`, and the owner's event of that (source, id) stays a duplicate."""
+    owner_source = f"urn:test:{random_id('member-db')}"
+    real = {**huge_unit_event(random_id("evt-real"), owner_source)}
+    real["data"] = {**real["data"], "name": "Đảng ủy tỉnh"}
+    [accepted] = (await ask(rpc, meetings.Ingest(events=[real], account="province")))["results"]
+    assert accepted["outcome"] == "accepted"
+    headers = [("ce-specversion", "1.0"), ("ce-id", real["id"]), ("ce-source", owner_source)]
+    headers += [("ce-type", real["type"]), ("ce-time", real["time"])]
+    scope, own = random_id("xa"), f"urn:test:{random_id('xa-feed')}"
+    reply = await ask(
+        rpc,
+        meetings.IngestBody(
+            body_base64=base64.b64encode(b'{"id": "x", "name": "' + b"x" * 9000).decode(),
+            content_type="application/json",
+            headers=headers,
+            account="integration-xa",
+            scope=scope,
+            sources=[own],
+            over_limit=LIMIT,
+        ),
+    )
+    [result] = reply["results"]
+    assert (result["outcome"], result["field"], result["id"]) == ("rejected", "source", real["id"])
+    [again] = (await ask(rpc, meetings.Ingest(events=[real], account="province")))["results"]
+    assert again["outcome"] == "duplicate"
+    # under its own source the cut body is named and stored as that event's rejection
+    headers = [(name, own if name == "ce-source" else value) for name, value in headers]
+    reply = await ask(
+        rpc,
+        meetings.IngestBody(
+            body_base64=base64.b64encode(b"{}").decode(),
+            content_type="application/json",
+            headers=headers,
+            account="integration-xa",
+            scope=scope,
+            sources=[own],
+            over_limit=LIMIT,
+            declared_size=LIMIT + 1,
+        ),
+    )
+    [result] = reply["results"]
+    assert (result["outcome"], result["field"], result["problem"]) == ("rejected", "body", "too_large")
+    stored = await db.fetchrow(
+        "SELECT type, field, scope, raw FROM meetings.rejection WHERE source = $1 AND event_id = $2", own, real["id"]
+    )
+    assert dict(stored) == {
+        "type": real["type"],
+        "field": "body",
+        "scope": scope,
+        "raw": f"{{}}… ({LIMIT + 1} bytes in all)",
+    }

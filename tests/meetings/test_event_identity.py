@@ -1,6 +1,7 @@
 """CONTRACT.md: (source, id) identifies an event. A copy that says the same is a duplicate; another event under a
 taken pair is rejected naming `id`, stored and published, never answered `duplicate` and lost (real PostgreSQL)."""
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ import pytest
 
 from services.meetings import handlers
 from services.meetings.handlers.ingest import REUSED_ID
+from shared.contracts.registry import model_for
 from tests.meetings import events as ev
 from tests.support.ids import random_id
 
@@ -92,3 +94,75 @@ async def test_two_events_of_one_identity_in_a_batch_keep_the_first(uow_factory:
         ("duplicate", None),
         ("rejected", "id"),
     ]
+
+
+# ---- the same instant at another offset is the same fact --------------------------------------------------------
+
+UTC_START = "2026-11-27T12:30:00Z"
+"""START (19:30 in Vietnam) written in UTC."""
+
+
+def schedule_at(cell: str, event_id: str, **times: str) -> dict[str, Any]:
+    """One schedule under `event_id`, its time fields (and the free-text `location`) written as given."""
+    raw = ev.scheduled(f"{cell}-2026-12", cell, starts_at=START, id=event_id, source="urn:test:province")
+    raw["data"].update(times)
+    return raw
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+async def test_a_resend_writing_the_same_instant_at_another_offset_is_a_duplicate(
+    uow_factory: Any, cell: str, batch: bool
+) -> None:
+    event_id = random_id("px")
+    first = schedule_at(cell, event_id, starts_at=UTC_START, notified_at="2026-11-20T01:00:00Z")
+    again = schedule_at(cell, event_id, starts_at="2026-11-27T19:30:00+07:00", notified_at="2026-11-20T08:00:00+07:00")
+    assert (await ingest_one(uow_factory, first)).outcome == "accepted"
+    if batch:
+        [result] = await handlers.ingest_batch([again], uow_factory, route="test")
+    else:
+        result = await ingest_one(uow_factory, again)
+    assert (result.outcome, result.field) == ("duplicate", None)
+    # another instant is another event, and a text field is compared as written, never read as a time
+    later = schedule_at(cell, event_id, starts_at="2026-11-27T20:30:00+07:00", notified_at="2026-11-20T01:00:00Z")
+    assert (await ingest_one(uow_factory, later)).field == "id"
+
+
+async def test_a_time_looking_text_is_not_read_as_a_time(uow_factory: Any, cell: str) -> None:
+    event_id = random_id("px")
+    assert (await ingest_one(uow_factory, schedule_at(cell, event_id, location=UTC_START))).outcome == "accepted"
+    other = schedule_at(cell, event_id, location="2026-11-27T19:30:00+07:00")
+    assert (await ingest_one(uow_factory, other)).field == "id"
+
+
+def digest_before_instants(raw: dict[str, Any]) -> bytes:
+    """The inbox digest as meetings computed it before times were compared as instants: the typed data's JSON with
+    every offset as written."""
+    data = model_for(raw["type"]).model_validate(raw["data"])
+    return hashlib.sha256(raw["type"].encode() + b"\n" + data.model_dump_json().encode()).digest()
+
+
+@pytest.mark.parametrize("sent", ["+07:00", "Z"])
+async def test_a_resend_of_an_event_recorded_before_instants_were_compared_is_still_a_duplicate(
+    uow_factory: Any, db: Any, cell: str, sent: str
+) -> None:
+    event_id = random_id("px")
+    forms = {
+        "+07:00": schedule_at(cell, event_id, starts_at="2026-11-27T19:30:00+07:00"),
+        "Z": schedule_at(cell, event_id, starts_at=UTC_START),
+    }
+    first = forms[sent]
+    assert (await ingest_one(uow_factory, first)).outcome == "accepted"
+    # the inbox row as a meetings from before this change wrote it
+    updated = await db.execute(
+        "UPDATE meetings.processed_message SET digest = $3 WHERE source = $1 AND event_id = $2",
+        first["source"],
+        event_id,
+        digest_before_instants(first),
+    )
+    assert updated == "UPDATE 1"
+    for written, resend in forms.items():
+        assert (await ingest_one(uow_factory, resend)).outcome == "duplicate", written
+        [result] = await handlers.ingest_batch([resend], uow_factory, route="test")
+        assert result.outcome == "duplicate", written
+    other = schedule_at(cell, event_id, starts_at="2026-11-27T20:30:00+07:00")
+    assert (await ingest_one(uow_factory, other)).field == "id"

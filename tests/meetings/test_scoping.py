@@ -165,8 +165,8 @@ async def test_an_integration_scoped_to_a_commune_cannot_write_outside_it(provin
         ("held", "data.parent_id"),
         ("accepted", None),
         ("held", "data.meeting_id"),
-        ("accepted", None),
-        ("held", "data.parent_id"),
+        ("rejected", "data.name"),  # the commune's own record is its superior's (test_the_scope_root_...)
+        ("rejected", "data.parent_id"),
     ]
     assert await db.fetchval("SELECT parent_id FROM meetings.org_unit WHERE id = $1", ids["kp3"]) == ids["phuong"]
     assert await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = $1", outside_member) == 0
@@ -204,3 +204,57 @@ async def test_a_held_event_keeps_its_scope_and_a_replay_cannot_widen_it(provinc
     replayed = await methods["replay_rejection"](rejection_id=rejection_id, event=None)
     assert (replayed["outcome"], replayed["field"]) == ("rejected", "data.id")
     assert await db.fetchval("SELECT cell_id FROM meetings.member WHERE id = $1", member) == ids["kp3"]
+
+
+def snapshot(unit_id: str, *, minutes: int, **data: Any) -> dict[str, Any]:
+    """A unit snapshot sent `minutes` after the province's, with the fields given (others as the province sent)."""
+    names = {"kind": "committee", "name": "Đảng ủy xã", "parent_id": None}
+    raw = ev.unit(unit_id, **{key: data.pop(key, value) for key, value in names.items()})
+    raw["time"] = (ev.BASE_TIME + timedelta(minutes=minutes)).isoformat()
+    raw["data"].update(data)
+    return raw
+
+
+async def test_the_scope_root_is_managed_from_above_and_the_units_below_it_by_the_account(province, db) -> None:  # type: ignore[no-untyped-def]
+    """DOMAIN.md: units come from the national member database and each sits under its superior committee; an
+    account scoped to the commune writes the cells below it, never the commune's own record (it renamed and
+    deactivated the commune). The refusal names the field it would change."""
+    ids, methods = province["ids"], province["methods"]
+    xa = ids["xa"]
+    attempts = [
+        snapshot(xa, minutes=1, name="Đảng ủy xã (tên mới)"),
+        snapshot(xa, minutes=2, active=False),
+        snapshot(xa, minutes=3, contact_emails=["vanphong@xa.example.vn"]),
+        snapshot(xa, minutes=4, category="residential"),
+        snapshot(xa, minutes=5),  # unchanged: written, its time would outrank the province's next snapshot
+    ]
+    outcomes = await scoped(methods, attempts, scope=xa)
+    assert [(result["outcome"], result["field"]) for result in outcomes] == [
+        ("rejected", "data.name"),
+        ("rejected", "data.active"),
+        ("rejected", "data.contact_emails"),
+        ("rejected", "data.category"),
+        ("rejected", "data.id"),
+    ]
+    assert {result["refusal"]["code"] for result in outcomes} == {"scope_root_managed_above"}
+    assert outcomes[0]["reason"] == (
+        f"data.name: unit {xa} is the root of this account's scope ({xa}); its own record is managed from above"
+        " (its superior committee or the national member database), not by an account scoped to it"
+    )
+    row = await db.fetchrow("SELECT name, active, version_time FROM meetings.org_unit WHERE id = $1", xa)
+    assert (row["name"], row["active"], row["version_time"]) == ("Đảng ủy xã", True, ev.BASE_TIME)
+    # below the root the account renames and deactivates as before
+    below = [
+        ev.unit(ids["thon1"], parent_id=xa, name="Chi bộ thôn Một", time=ev.BASE_TIME + timedelta(minutes=1)),
+        {
+            **ev.unit(ids["thon1"], parent_id=xa, name="Chi bộ thôn Một", time=ev.BASE_TIME + timedelta(minutes=2)),
+            "data": {"id": ids["thon1"], "name": "Chi bộ thôn Một", "kind": "cell", "parent_id": xa, "active": False},
+        },
+    ]
+    assert [result["outcome"] for result in await scoped(methods, below, scope=xa)] == ["accepted", "accepted"]
+    row = await db.fetchrow("SELECT name, active FROM meetings.org_unit WHERE id = $1", ids["thon1"])
+    assert (row["name"], row["active"]) == ("Chi bộ thôn Một", False)
+    # from above (a province-wide account) the commune is renamed
+    [renamed] = await scoped(methods, [snapshot(xa, minutes=6, name="Đảng ủy xã Tân Lập")], scope=None)
+    assert renamed["outcome"] == "accepted"
+    assert await db.fetchval("SELECT name FROM meetings.org_unit WHERE id = $1", xa) == "Đảng ủy xã Tân Lập"

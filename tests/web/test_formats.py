@@ -197,6 +197,19 @@ def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:
     assert explain_rejection(reason.split(";")[0], "data.committee_id").endswith("được phép ghi.")
 
 
+def test_a_write_to_the_senders_own_scope_root_is_said_to_be_managed_from_above() -> None:
+    """meetings refuses a scoped account's snapshot of its own root unit naming the field it would change."""
+    reason = (
+        "data.active: unit xa is the root of this account's scope (xa); its own record is managed from above (its"
+        " superior committee or the national member database), not by an account scoped to it"
+    )
+    assert explain_rejection(reason, "data.active", {"code": "scope_root_managed_above"}) == (
+        "Trường tình trạng hoạt động của đơn vị: Đây là đơn vị gốc trong phạm vi của tài khoản gửi: thông tin của"
+        " chính đơn vị này do cấp trên quản lý (cấp ủy cấp trên hoặc Cơ sở dữ liệu đảng viên), tài khoản đó không"
+        " được sửa."
+    )
+
+
 def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
     """A code meetings gives without a wording on the operator page falls back to "Giá trị không hợp lệ": every
     code the system has (shared.refusals) is said by its own sentence, translated."""

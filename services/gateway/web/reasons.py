@@ -95,6 +95,10 @@ BY_CODE = {
     RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: N_(
         "The committee of the assigned comrade is not a higher-level committee of this cell."
     ),
+    RefusalCode.SCOPE_ROOT_MANAGED_ABOVE: N_(
+        "This unit is the root of the sending account's scope: its own record is managed from above (its superior "
+        "committee or the national member database), not by that account."
+    ),
     RefusalCode.MEETING_NOT_STARTED: N_(
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -31,13 +31,15 @@ from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
 from services.meetings.repository.ingest import INBOX
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
-from shared.bindings import Mode, read_message
+from shared.bindings import AMQP_PREFIXES, HTTP_PREFIXES, Mode, binary_attributes, read_message
 from shared.contracts.ingest import IngestRejected
+from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     NOT_AN_OBJECT,
+    VIETNAM_TZ,
     CloudEvent,
     Event,
     InvalidEvent,
@@ -150,18 +152,46 @@ class Reading:
     @cached_property
     def digest(self) -> bytes:
         """What the event says (its type and typed data), as the inbox keeps it: the same (source, id) with another
-        digest is another event, not a duplicate. It hashes `data_json`, which read_raw writes anyway (in the model's
-        field order, so a copy whose keys or spaces are written otherwise is the same); the envelope's other
-        attributes are not part of it."""
+        digest is another event, not a duplicate. It hashes the data as meetings passes it on (in the model's field
+        order, so a copy whose keys or spaces are written otherwise is the same) with every time the schema types as
+        one written in UTC (shared.contracts.instants), so the same instant at another offset is the same content;
+        the envelope's other attributes are not part of it."""
         if self.event is None:
             return b""
-        return hashlib.sha256(self.type.encode() + b"\n" + self.data_json).digest()
+        data = self.event.data
+        in_utc = with_times_in(data, UTC) if isinstance(data, BaseModel) else data
+        if in_utc is data:  # no field of its type is a time: the data as passed on is already the content
+            return _content_digest(self.type, self.data_json)
+        return _content_digest(self.type, in_utc.model_dump_json().encode())
+
+    @cached_property
+    def earlier_digests(self) -> frozenset[bytes]:
+        """The digests an inbox row written before times were compared as instants may hold for this same content:
+        the data as sent, and with its times in UTC (`Z`) or Vietnam's +07:00, the offsets CONTRACT.md's senders write
+        (such a row hashed the offsets as written). Asked only of an identity the inbox already holds."""
+        if self.event is None:
+            return frozenset()
+        forms = {self.digest, _content_digest(self.type, self.data_json)}
+        data = self.event.data
+        in_vietnam = with_times_in(data, VIETNAM_TZ) if isinstance(data, BaseModel) else data
+        if in_vietnam is not data:
+            forms.add(_content_digest(self.type, in_vietnam.model_dump_json().encode()))
+        return frozenset(forms)
+
+    def same_content(self, earlier: bytes | None) -> bool:
+        """Whether an inbox row's digest (None: recorded without one) is this event's content."""
+        return earlier is None or earlier == self.digest or earlier in self.earlier_digests
 
     @cached_property
     def footprint(self) -> frozenset[str]:
         """Its keys and its identity: events of a batch sharing any of them keep their order."""
         identity = {event_key(self.source, self.event_id)} if self.event_id else set()
         return self.locks.keys | identity
+
+
+def _content_digest(event_type: str, data_json: bytes) -> bytes:
+    """The inbox's digest of an event's type and its data's JSON."""
+    return hashlib.sha256(event_type.encode() + b"\n" + data_json).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +359,7 @@ async def judge(
         before = await uow.ingest.record_inbox(consumer=INBOX, entries=[(source, event_id, reading.digest)])
         if (source, event_id) in before:
             earlier = before[(source, event_id)]
-            if earlier is None or earlier == reading.digest:
+            if reading.same_content(earlier):
                 log.info("event_duplicate", event_id=event_id, source=source)
                 return _naming_ignored(IngestResult(event_id, source, event_type, "duplicate"), reading, route=route)
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
@@ -665,6 +695,18 @@ async def dry_run(
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
     then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
     readings = [read_raw(raw, checked=checked) for raw in raws]
+    return await dry_run_readings(readings, uow_factory, route=route, scope=scope, sources=sources)
+
+
+async def dry_run_readings(
+    readings: Sequence[Reading],
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None = None,
+    sources: Sources = None,
+) -> list[IngestResult]:
+    """dry_run of events already read (read_raw)."""
 
     async def judge_all() -> list[IngestResult]:
         async with uow_factory() as uow:
@@ -678,7 +720,7 @@ async def dry_run(
 
     with structlog.contextvars.bound_contextvars(dry_run=True):
         results = await with_retries(judge_all, what="dry_run")
-        log.info("ingest_dry_run", events=len(raws), outcomes=[result.outcome for result in results])
+        log.info("ingest_dry_run", events=len(readings), outcomes=[result.outcome for result in results])
     return results
 
 
@@ -820,19 +862,49 @@ async def reject_cut_body(
     batch: bool,
     route: str,
     scope: str | None = None,
+    sources: Sources = None,
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
     dry_run: bool = False,
 ) -> list[IngestResult]:
     """Store and publish the rejection of a body the gateway refused as over its limit (IngestBody.over_limit),
     naming `body`, with what it read of it: no event of it is judged, as none was read whole. A dry run keeps
-    nothing and answers the same."""
+    nothing and answers the same.
+
+    A body in binary content mode (`headers`: its `ce-` attributes) still says which event it is in its headers,
+    read whole: its rejection carries that identity (source, id, type), as an oversized structured event's read
+    whole does (read_raw), and is judged as that event's (its source first, check_source). A structured body cut
+    at the limit did not read, so nothing of it names it."""
     reason = cut_body_reason(limit)
     event_type = "batch" if batch else ""
+    identity = ("", "", "") if batch else cut_body_identity(headers, route=route)
+    if any(identity):
+        error = InvalidEvent(reason, field="body", problem="too_large")
+        text = cut_text(prefix, limit=limit, declared=declared)
+        reading = Reading(text, *identity, error=error)
+        if dry_run:
+            return await dry_run_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
+        return await ingest_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
     if not dry_run:
         raw = cut_text(prefix, limit=limit, declared=declared)
         await _store_body_rejection(
             uow_factory, raw, reason=reason, field="body", route=route, event_type=event_type, scope=scope
         )
     return [IngestResult("", "", event_type, "rejected", reason, "body", "too_large")]
+
+
+def cut_body_identity(
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, *, route: str
+) -> tuple[str, str, str]:
+    """The bounded (source, id, type) a binary-mode message's attribute headers give (read_message's reading of
+    them); empty when there are none, or when they cannot be read (an attribute sent twice, a bad encoding)."""
+    if not headers:
+        return ("", "", "")
+    http = route != "amqp"
+    try:
+        attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+    except InvalidEvent:
+        return ("", "", "")
+    return peek_identity(attributes)
 
 
 def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:

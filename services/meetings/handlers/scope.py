@@ -21,6 +21,10 @@ applier (ScopedView), which answers exactly as for an unknown one (held, same re
 hold and the log name the real reason (`detail`). An event whose own identity (a unit's, member's or meeting's id it
 would create) is taken outside the subtree cannot be answered as for a new id without writing it: it is rejected
 without naming where the id lives.
+
+The scope's root itself is not the account's to write (_scope_root_refusal): DOMAIN.md has units come from the
+national member database under their superior committee, so a snapshot of the root unit (a new name, `active`,
+contacts, category, place) by an account scoped to it is refused naming the field; the units below it it writes.
 """
 
 from collections.abc import Iterable, Sequence
@@ -46,8 +50,8 @@ class OutsideScope(InvalidEvent):
     """A refusal whose answer to the sender (`reason`) must not say where the id lives; `detail` does, for the stored
     rejection and the log."""
 
-    def __init__(self, reason: str, *, field: str, detail: str) -> None:
-        super().__init__(reason, field=field)
+    def __init__(self, reason: str, *, field: str, detail: str, refusal: Refusal | None = None) -> None:
+        super().__init__(reason, field=field, refusal=refusal)
         self.detail = detail
 
 
@@ -142,9 +146,9 @@ async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | N
     data = event.data
     kind = event.type
     if kind == "org.unit.upserted.v1":
+        if data.id == scope:
+            raise await _scope_root_refusal(uow, data, scope)
         existing = await uow.org.get_unit(data.id)
-        if existing is not None and data.id == scope and existing.parent_id == data.parent_id:
-            return view  # the account's own unit, left where it is (a new name, contacts, active)
         if existing is not None:
             await judge.own_unit("data.id", data.id)
         if data.parent_id is None:
@@ -210,6 +214,30 @@ async def _judge_roster(
             held = _held_unit(name, committee_id)
             held.detail = judge.view.detail(f"unit:{committee_id}")
             raise held
+
+
+UNIT_RECORD_FIELDS = ("parent_id", "kind", "name", "active", "category", "contact_emails")
+"""The fields of a unit's own record, in the order a refusal of writing the scope root names the first changed."""
+
+
+async def _scope_root_refusal(uow: MeetingsUnit, data: contract.OrgUnitUpserted, scope: str) -> OutsideScope:
+    """The refusal of a snapshot of the account's own unit, naming the first field it would change (`data.id` when
+    it changes none, or the unit is not known yet).
+
+    DOMAIN.md: units come from the national member database, and a commune or grassroots committee sits under its
+    direct superior; a unit's own record (its name, whether active, its place) is that superior's to change, not the
+    account's it bounds (a commune's feed renamed or deactivated the commune). Below the root it writes as before.
+    Even an unchanged snapshot is refused: written, its `time` would outrank the superior's own snapshot arriving
+    later (CONTRACT.md: snapshots are ordered by `time`, not by arrival)."""
+    stored = await uow.org.unit_record(data.id)
+    sent = data.model_dump(mode="json")
+    changed = [name for name in UNIT_RECORD_FIELDS if stored is not None and stored.get(name) != sent.get(name)]
+    field = f"data.{changed[0]}" if changed else "data.id"
+    reason = (
+        f"{field}: unit {data.id} is the root of this account's scope ({scope}); its own record is managed from"
+        " above (its superior committee or the national member database), not by an account scoped to it"
+    )
+    return OutsideScope(reason, field=field, detail=reason, refusal=Refusal(code=RefusalCode.SCOPE_ROOT_MANAGED_ABOVE))
 
 
 def _minutes_members(data: contract.MinutesSubmitted) -> list[tuple[str, str]]:

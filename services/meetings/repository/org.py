@@ -18,6 +18,7 @@ class OrgRepository(Protocol):
 
     async def get_unit(self, unit_id: str) -> UnitRef | None: ...
     async def ancestors(self, unit_id: str, *, fresh: bool = False) -> list[str]: ...
+    async def unit_record(self, unit_id: str) -> dict[str, Any] | None: ...
     async def upsert_unit(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def histories(self, member_ids: Sequence[str]) -> dict[str, list[MemberVersion]]: ...
     async def add_member_version(
@@ -123,6 +124,15 @@ class PgOrgRepository:
             row = await self._conn.fetchrow("SELECT id, kind, parent_id FROM org_unit WHERE id = $1", unit_id)
             self._units[unit_id] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"]) if row else None
         return self._units[unit_id]
+
+    async def unit_record(self, unit_id: str) -> dict[str, Any] | None:
+        """The unit's stored snapshot (the data fields of org.unit.upserted.v1), or None when unknown."""
+        row = await self._conn.fetchrow(
+            "SELECT id, name, kind, parent_id, category, contact_emails, active FROM org_unit WHERE id = $1", unit_id
+        )
+        if row is None:
+            return None
+        return {**dict(row), "contact_emails": json.loads(row["contact_emails"] or "[]")}
 
     async def ancestors(self, unit_id: str, *, fresh: bool = False) -> list[str]:
         """The path from the root down to `unit_id` (inclusive), as far as it is known; `fresh`: read again from
