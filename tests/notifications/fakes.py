@@ -13,6 +13,7 @@ from typing import Any
 from services.notifications.config import Settings
 from services.notifications.domain.model import (
     AnnouncedFigures,
+    CancelApplied,
     CellContext,
     CellScore,
     Meeting,
@@ -161,6 +162,17 @@ class FakeOutgoing:
                     }
                 )
         return grouped
+
+    async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
+        """Give the stored notifications of these keys the new title and body; how many there were."""
+        revised = 0
+        for new in news:
+            notification_id = self.keys.get((new.rule, new.subject_id, new.recipient.id, new.period))
+            if notification_id is not None:
+                stored = self.notifications[notification_id]
+                self.notifications[notification_id] = replace(stored, title=new.title, body=new.body)
+                revised += 1
+        return revised
 
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
@@ -365,13 +377,16 @@ class FakeProjection:
         )
         return True
 
-    async def apply_cancelled(self, meeting_id: str, *, reason: str, time: datetime) -> bool:
-        """Cancel once."""
+    async def apply_cancelled(
+        self, meeting_id: str, *, reason: str, time: datetime, event_id: str
+    ) -> CancelApplied | None:
+        """Keep the latest cancellation by (time, id): `first`, `newer` or None."""
         stored = self._meeting(meeting_id)
-        if stored.meeting.cancelled:
-            return False
+        was = stored.meeting.cancelled
+        if not self._newer(("cancelled", meeting_id), time, event_id):
+            return None
         stored.meeting = replace(stored.meeting, cancelled=True, cancel_reason=reason)
-        return True
+        return "newer" if was else "first"
 
     async def add_documents(self, meeting_id: str, *, kinds: Sequence[str], published_at: datetime) -> None:
         """Remember the earliest publication of each kind."""

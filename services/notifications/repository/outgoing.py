@@ -130,6 +130,7 @@ class OutgoingRepository(Protocol):
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None: ...
+    async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
 
 
 class PgOutgoingRepository:
@@ -558,6 +559,26 @@ class PgOutgoingRepository:
             subject_id,
             list(rules),
         )
+
+    async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
+        """Give the stored notifications of these (rule, subject, recipient, period) keys the new title and body, in
+        one statement (no new notification, no delivery: the inbox shows the latest word); how many were stored."""
+        if not news:
+            return 0
+        revised: int = await self._db.fetchval(
+            "WITH revised AS (UPDATE notification n SET title = u.title, body = u.body"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
+            " AS u(rule, subject_id, recipient_id, period, title, body)"
+            " WHERE n.rule = u.rule AND n.subject_id = u.subject_id AND n.recipient_id = u.recipient_id"
+            " AND n.period = u.period RETURNING 1) SELECT count(*) FROM revised",
+            [new.rule for new in news],
+            [new.subject_id for new in news],
+            [new.recipient.id for new in news],
+            [new.period for new in news],
+            [new.title for new in news],
+            [new.body for new in news],
+        )
+        return revised
 
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
