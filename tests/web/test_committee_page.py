@@ -10,7 +10,7 @@ from services.gateway.web import data, periods
 from services.gateway.web.core import environment
 
 
-def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool = False) -> str:
+def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool = False, **extra: Any) -> str:
     """The committee page of a roll-up, rendered as the officer's page renders it."""
     viewer = viewer or SimpleNamespace(
         role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None
@@ -32,7 +32,7 @@ def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool 
             rollup=rollup,
             children=[],
             inbox=[],
-            late_minutes=[],
+            **({"late_minutes": []} | extra),
         )
     )
 
@@ -172,3 +172,23 @@ def test_a_running_quarter_or_year_says_the_running_month_counts_once_met(period
         " chuyên đề."
     ) in page
     assert "tạm tính là Kém" not in page
+
+
+def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() -> None:
+    item = data.late_minutes_shown(
+        {
+            "meeting_id": "mtg-1",
+            "cell_id": "cb-thon-1",
+            "cell_name": "Chi bộ thôn 1",
+            "kind": "regular",
+            "starts_at": "2026-11-05T19:30:00+07:00",
+            "due_at": "2026-11-07T19:30:00+07:00",
+            "missing": ["minutes_submitted", "resolution"],
+        }
+    )
+    page = committee_page(rollup({"good": 1}, []), late_minutes=[item], late_minutes_more=1234)
+    section = page.split('id="late-title"', 1)[1].split("</section>", 1)[0]
+    assert 'href="/app/meetings/mtg-1"' in section
+    assert "Chi bộ thôn 1: Sinh hoạt thường kỳ lúc 19:30" in section
+    assert "chưa nộp biên bản, chưa công bố nghị quyết" in section
+    assert "và 1.234 buổi khác" in section
