@@ -49,6 +49,9 @@ class RefusalCode(StrEnum):
     """Rejected: a member admitted before their birth year."""
     MONITOR_COMMITTEE_NOT_ABOVE = "monitor_committee_not_above"
     """Rejected: a monitor's committee is not above the cell they are to follow."""
+    HOLD_EXPIRED = "hold_expired"
+    """Rejected: the event was held for what it refers to (the member: `member_id`, when the hold named one), and the
+    hold time ran out before that arrived."""
     MEETING_NOT_STARTED = "meeting_not_started"
     """Rejected: a secretary's command records what happens at a meeting (attendance, minutes, an assessment) before
     the meeting has begun."""

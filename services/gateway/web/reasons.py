@@ -95,6 +95,9 @@ BY_CODE = {
     RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: N_(
         "The committee of the assigned comrade is not a higher-level committee of this cell."
     ),
+    RefusalCode.HOLD_EXPIRED: N_(
+        "The data it refers to did not arrive in time, so it was refused when the wait ran out."
+    ),
     RefusalCode.MEETING_NOT_STARTED: N_(
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),
