@@ -28,6 +28,7 @@ def inbox_item(row: asyncpg.Record) -> dict[str, Any]:
         "body": row["body"],
         "created_at": _iso(row["created_at"]),
         "read_at": _iso(row["read_at"]),
+        "void_at": _iso(row["void_at"]),
     }
 
 

@@ -62,6 +62,7 @@ class FakeOutgoing:
         self.keys: dict[tuple[str, str, str, str], str] = {}
         self.deliveries: list[FakeDelivery] = []
         self.digest_ids: dict[str, str] = {}
+        self.voided: dict[str, datetime] = {}
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one and makes it fire again."""
@@ -162,6 +163,19 @@ class FakeOutgoing:
                     }
                 )
         return grouped
+
+    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int:
+        """Mark void the absence and low-rating alerts about the meeting, out of the digests to come."""
+        voided = 0
+        for notification_id, n in self.notifications.items():
+            about = (n.rule == "unexcused_absence" and n.period == meeting_id) or (
+                n.rule == "meeting_rated_low" and n.subject_id == meeting_id
+            )
+            if about and notification_id not in self.voided:
+                self.voided[notification_id] = now
+                self.notifications[notification_id] = replace(n, digest_pending=False)
+                voided += 1
+        return voided
 
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
         """Give the stored notifications of these keys the new title and body; how many there were."""

@@ -31,8 +31,7 @@ def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool 
             trend=[],
             rollup=rollup,
             children=[],
-            inbox=[],
-            **({"late_minutes": []} | extra),
+            **({"inbox": [], "late_minutes": []} | extra),
         )
     )
 
@@ -192,3 +191,13 @@ def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() ->
     assert "Chi bộ thôn 1: Sinh hoạt thường kỳ lúc 19:30" in section
     assert "chưa nộp biên bản, chưa công bố nghị quyết" in section
     assert "và 1.234 buổi khác" in section
+
+
+def test_an_alert_of_a_meeting_cancelled_since_is_shown_as_no_longer_holding() -> None:
+    """An absence or low-rating alert raised before its meeting was cancelled stays in the inbox, marked void."""
+    holding = {"notification_id": "n-1", "title": "Đảng viên vắng mặt", "created_at": "2026-11-20T08:00:00+07:00"}
+    void = {**holding, "notification_id": "n-2", "void_at": "2026-11-22T10:05:00+07:00"}
+    html = committee_page(rollup({"good": 1}, []), inbox=[holding, void])
+    items = html.split('id="inbox"', 1)[1].split("</ul>", 1)[0].split("<li")
+    said = "Không còn hiệu lực: buổi sinh hoạt đã bị hủy (10:05"
+    assert [said in item for item in items[1:]] == [False, True]

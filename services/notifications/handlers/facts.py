@@ -364,7 +364,8 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
 
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Mark the meeting cancelled and notify members and monitors; its late-minutes alerts are void (the inbox no
-    longer shows them), so the committee's next digest does not carry them either. A later cancellation (by event
+    longer shows them), so the committee's next digest does not carry them either; its absence and low-rating alerts
+    raised before stay in the inbox marked void (no mail about it). A later cancellation (by event
     time, then id, as meetings keeps it) replaces the reason: the notices already stored say the latest one, without
     new mails; an older one arriving late changes nothing."""
     await _lock_meeting_cell(event.data.meeting_id, uow)
@@ -378,6 +379,7 @@ async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> Non
         await _notice(r.MEETING_CANCELLED, meeting, uow, revise=True)
         return
     await uow.outgoing.drop_from_digest(event.data.meeting_id, r.VOID_WHEN_CANCELLED)
+    await uow.outgoing.void_for_cancelled(event.data.meeting_id, now=uow.now())
     await _notice(r.MEETING_CANCELLED, meeting, uow)
 
 
