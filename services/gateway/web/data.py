@@ -46,14 +46,14 @@ async def committee_overview(
     state: GatewayState, principal: Principal, committee_id: str, period: str
 ) -> dict[str, Any]:
     """Roll-up, children with their figures, weakest cells and inbox of a committee for a period."""
-    rollup, units, ranking, inbox = await asyncio.gather(
+    # the page authorized the viewer over the committee (authorize_unit) before asking; the reads check it again
+    rollup, units, ranking, inbox, late = await asyncio.gather(
         reads.get_committee_rollup(committee_id, period, principal, state),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
         reads.get_committee_ranking(committee_id, period, principal, state, order="asc", limit=200, offset=0),
         reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
+        state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
     )
-    # the roll-up above checked the viewer's scope over the committee
-    late = await state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN))
     rollup = rollup_shown(rollup)
     waiting = rollup["not_met_yet"] is not None
     if waiting and rollup["weakest"]:
