@@ -52,6 +52,9 @@ class RefusalCode(StrEnum):
     SCOPE_ROOT_MANAGED_ABOVE = "scope_root_managed_above"
     """Rejected: a scoped account wrote the unit at its own scope root, whose record is managed from above (its
     superior committee or the national member database), not by an account scoped to it."""
+    HOLD_EXPIRED = "hold_expired"
+    """Rejected: the event was held for what it refers to (the member: `member_id`, when the hold named one), and the
+    hold time ran out before that arrived."""
     MEETING_NOT_STARTED = "meeting_not_started"
     """Rejected: a secretary's command records what happens at a meeting (attendance, minutes, an assessment) before
     the meeting has begun."""

@@ -270,6 +270,19 @@ async def held_event(conn: asyncpg.Connection, *, source: str, event_id: str) ->
     return _with_refusal(row) if row else None
 
 
+async def open_rejection(conn: asyncpg.Connection, *, source: str, event_id: str) -> dict[str, Any] | None:
+    """The open (not replayed) rejection of an event, by rejection_identity, as list_rejections shows it; None when
+    there is none."""
+    row = await conn.fetchrow(
+        "SELECT rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal"
+        " FROM rejection WHERE source = $1 AND event_id = $2 AND status = 'open'"
+        " ORDER BY received_at DESC, rejection_id LIMIT 1",
+        source,
+        event_id,
+    )
+    return _with_refusal(row) if row else None
+
+
 def _with_refusal(row: asyncpg.Record) -> dict[str, Any]:
     """A held event's or a rejection's row as its reply: the refusal (why, machine-readably) only when its rule gave
     one."""

@@ -202,6 +202,13 @@ async def get_held_event(request: rpc.GetHeldEvent, app: MeetingsContext) -> dic
     return _found(found, f"no held event {request.event_id} from {request.source}", "event_id")
 
 
+async def get_open_rejection(request: rpc.GetOpenRejection, app: MeetingsContext) -> dict[str, Any]:
+    """An event's open rejection; not_found when it has none (never rejected, or replayed since)."""
+    async with app.pool.acquire() as conn:
+        found = await queries.open_rejection(conn, source=request.source, event_id=request.event_id)
+    return _found(found, f"no open rejection of {request.event_id} from {request.source}", "event_id")
+
+
 async def retry_held_event(request: rpc.RetryHeldEvent, app: MeetingsContext) -> dict[str, Any]:
     """Judge a held event again now; not_found when it is not held."""
     try:
@@ -254,6 +261,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.ListRejections, partial(list_rejections, app=app))
     methods.add(rpc.ListHeldEvents, partial(list_held_events, app=app))
     methods.add(rpc.GetHeldEvent, partial(get_held_event, app=app))
+    methods.add(rpc.GetOpenRejection, partial(get_open_rejection, app=app))
     methods.add(rpc.RetryHeldEvent, partial(retry_held_event, app=app))
     methods.add(rpc.DropHeldEvent, partial(drop_held_event, app=app))
     add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)

@@ -1,11 +1,13 @@
 """Read side: inbox pages, failed deliveries, a delivery and its log, preferences."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from services.notifications.domain.settings import VOID_WHEN_CANCELLED
+from services.notifications.domain import rules
+from services.notifications.domain.settings import MINUTES_LATE, VOID_WHEN_CANCELLED
 
 
 def _page(items: list[dict[str, Any]], total: int, *, limit: int, offset: int) -> dict[str, Any]:
@@ -26,6 +28,7 @@ def inbox_item(row: asyncpg.Record) -> dict[str, Any]:
         "body": row["body"],
         "created_at": _iso(row["created_at"]),
         "read_at": _iso(row["read_at"]),
+        "void_at": _iso(row["void_at"]),
     }
 
 
@@ -124,3 +127,69 @@ async def notifications_for(conn: asyncpg.Connection, *, recipient_id: str) -> l
         }
         for row in rows
     ]
+
+
+# Down the committee's subtree by the parent index, each unit carrying the days after which its meetings' minutes are
+# late (the nearest override of minutes_late's days_after, by the settings' primary key); then each cell's meetings
+# not cancelled that start in the period, through meeting_cell_start; the final documents by their primary key.
+_LATE_MINUTES = f"""
+WITH RECURSIVE down(id, kind, name, days, path) AS (
+    SELECT u.id, u.kind, u.name, $2::float8, ARRAY[u.id] FROM unit u WHERE u.id = $1
+    UNION ALL
+    SELECT c.id, c.kind, c.name,
+           COALESCE((SELECT (s.params ->> 'days_after')::float8 FROM rule_setting s
+                     WHERE s.unit_id = c.id AND s.rule = '{MINUTES_LATE}' AND s.params ? 'days_after'), d.days),
+           d.path || c.id
+    FROM down d JOIN unit c ON c.parent_id = d.id
+    WHERE d.kind <> 'cell' AND NOT c.id = ANY(d.path)
+), late AS (
+    SELECT m.meeting_id, d.id AS cell_id, d.name AS cell_name, m.kind, m.starts_at,
+           m.starts_at + d.days * interval '1 day' AS due_at, m.minutes_submitted_at IS NOT NULL AS submitted,
+           ARRAY(SELECT p.kind FROM meeting_document p WHERE p.meeting_id = m.meeting_id
+                 AND p.kind = ANY($6::text[])) AS published
+    FROM down d
+    CROSS JOIN LATERAL (
+        SELECT x.meeting_id, x.kind, x.minutes_submitted_at,
+               COALESCE(x.rescheduled_starts_at, x.scheduled_starts_at) AS starts_at
+        FROM meeting x WHERE x.cell_id = d.id AND x.cancelled_time IS NULL
+        AND COALESCE(x.rescheduled_starts_at, x.scheduled_starts_at) >= $3
+        AND COALESCE(x.rescheduled_starts_at, x.scheduled_starts_at) < $4 OFFSET 0
+    ) m
+    WHERE d.kind = 'cell' AND m.starts_at + d.days * interval '1 day' <= $5
+)
+SELECT *, count(*) OVER () AS total FROM late
+WHERE NOT (submitted AND cardinality(published) = cardinality($6::text[]))
+ORDER BY due_at, meeting_id LIMIT $7 OFFSET $8
+"""
+
+
+async def late_minutes(
+    conn: asyncpg.Connection,
+    *,
+    committee_id: str,
+    days_after: float,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """A page of the meetings of a committee's subtree starting in [start, end) whose minutes are late at `now`
+    (minutes_late's rule: minutes or a final document missing `days_after` days after the start, the committee's own
+    setting, a sub-unit's override applying below it), not cancelled, the longest overdue first, in one statement."""
+    kinds = list(rules.FINAL_DOCUMENT_KINDS)
+    rows = await conn.fetch(_LATE_MINUTES, committee_id, days_after, start, end, now, kinds, limit, offset)
+    items = [
+        {
+            "meeting_id": row["meeting_id"],
+            "cell_id": row["cell_id"],
+            "cell_name": row["cell_name"],
+            "kind": row["kind"],
+            "starts_at": _iso(row["starts_at"]),
+            "due_at": _iso(row["due_at"]),
+            "missing": list(rules.records_lacking(submitted=row["submitted"], published=set(row["published"]))),
+        }
+        for row in rows
+    ]
+    total = int(rows[0]["total"]) if rows else 0  # a page past the end counts none: the page shows the first
+    return _page(items, total, limit=limit, offset=offset)

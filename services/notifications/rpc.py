@@ -65,6 +65,13 @@ async def set_rule(request: rpc.SetRule, app: NotificationsContext) -> Any:
     )
 
 
+async def list_late_minutes(request: rpc.ListLateMinutes, app: NotificationsContext) -> Any:
+    """The meetings of a committee's subtree in a period whose minutes are late now."""
+    return await Commands(app.uow_factory).late_minutes(
+        request.committee_id, request.period, limit=request.limit, offset=request.offset
+    )
+
+
 def rpc_methods(app: NotificationsContext) -> RpcMethods:
     """The notifications.rpc catalog bound to the service's context."""
     methods = RpcMethods("notifications")
@@ -77,5 +84,6 @@ def rpc_methods(app: NotificationsContext) -> RpcMethods:
     methods.add(rpc.SetPreferences, partial(set_preferences, app=app))
     methods.add(rpc.GetRules, partial(get_rules, app=app))
     methods.add(rpc.SetRule, partial(set_rule, app=app))
+    methods.add(rpc.ListLateMinutes, partial(list_late_minutes, app=app))
     add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
     return methods

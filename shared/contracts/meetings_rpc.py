@@ -364,6 +364,16 @@ class GetHeldEvent(MeetingsRequest[HeldEventReply]):
     event_id: EventIdText
 
 
+class GetOpenRejection(MeetingsRequest[RejectionReply]):
+    """The open (not replayed) rejection of an event by its (source, id); not_found when there is none. The gateway
+    asks it of a web form sent again: a first sending whose hold ran out (HOLD_EXPIRED) was not recorded, and the
+    form must say so rather than send it again."""
+
+    method = "get_open_rejection"
+    source: SourceText
+    event_id: EventIdText
+
+
 class RetryHeldEvent(MeetingsRequest[IngestResultReply]):
     """Judge a held event again now: applied, held again (still waiting) or rejected; not_found if none."""
 

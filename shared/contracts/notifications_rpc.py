@@ -1,11 +1,13 @@
 """The notifications.rpc catalog: one request model per method (service, method, reply) and the reply models."""
 
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import Field
 
 from shared.contracts import ops_rpc as ops
 from shared.contracts.notifications import Channel
+from shared.periods import Period
 from shared.rpc import Page, Reply, Request
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
@@ -53,6 +55,22 @@ class RulesReply(Reply):
 
     unit_id: str
     rules: dict[str, dict[str, Any]]
+
+
+class LateMinutesReply(Reply):
+    """A meeting in a committee's subtree whose minutes or final documents are late (DOMAIN.md: not in the set days
+    after the meeting), not cancelled, with what its records still lack."""
+
+    meeting_id: str
+    cell_id: str
+    cell_name: str | None = None
+    kind: str | None = None
+    starts_at: datetime
+    due_at: datetime
+    """When its records were due (its start plus the days set for its cell)."""
+    missing: list[str]
+    """What is still lacking, in order: `minutes_submitted`, then each final document kind (`minutes`,
+    `resolution`) not published."""
 
 
 # ---- requests ----------------------------------------------------------------------------------
@@ -135,3 +153,15 @@ class SetRule(NotificationsRequest[RulesReply]):
 
 OPS = ops.ops_catalog("notifications")
 """The operator methods (dead letters, parked outbox rows) as this service's own requests (see ops_rpc.py)."""
+
+
+class ListLateMinutes(NotificationsRequest[Page[LateMinutesReply]]):
+    """The meetings of a committee's subtree starting in a period whose minutes are late now, not cancelled and
+    still lacking minutes or a final document, the longest overdue first; `total` counts them all. The gateway
+    checks the caller's scope first."""
+
+    method = "list_late_minutes"
+    committee_id: Annotated[str, Field(min_length=1, max_length=200)]
+    period: Period
+    limit: Limit = 50
+    offset: Offset = 0

@@ -627,7 +627,12 @@ class World:
         methods = RpcMethods("notifications")
         methods.add(notifications.GetPreferences, get_preferences)
         methods.add(notifications.SetPreferences, set_preferences)
+
+        async def late_minutes(r: notifications.ListLateMinutes) -> dict[str, Any]:
+            return page([], r.limit, r.offset)
+
         methods.add(notifications.GetInbox, inbox)
+        methods.add(notifications.ListLateMinutes, late_minutes)
         methods.add(notifications.MarkRead, mark_read)
         methods.add(notifications.ListFailedDeliveries, list_failed)
         methods.add(notifications.RetryDelivery, retry_delivery)

@@ -10,7 +10,7 @@ from services.meetings import handlers, queries
 from services.meetings import rpc as meetings_rpc
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
-from shared.contracts.meetings_rpc import GetHeldEvent, HeldEventReply, IngestReply, RejectionReply
+from shared.contracts.meetings_rpc import GetHeldEvent, GetOpenRejection, HeldEventReply, IngestReply, RejectionReply
 from shared.envelope import GATEWAY_SOURCE
 from shared.refusals import Refusal, RefusalCode
 from shared.rpc import RpcError
@@ -178,3 +178,34 @@ async def test_a_held_event_sent_again_is_a_duplicate_whose_hold_can_be_read_bac
     with pytest.raises(RpcError) as applied:
         await meetings_rpc.get_held_event(asked, app)
     assert (applied.value.code, applied.value.field) == ("not_found", "event_id")
+
+
+async def test_a_hold_that_runs_out_is_an_open_rejection_coded_hold_expired_naming_the_member(  # type: ignore[no-untyped-def]
+    meetings_pool,
+) -> None:
+    """When the hold time runs out, the rejection carries HOLD_EXPIRED and the member the hold waited for, and
+    get_open_rejection gives it to the gateway (a web form sent again says why it was not recorded); none before."""
+    app = meetings_context(Settings(), meetings_pool)
+    methods = rpc_methods(meetings_pool)
+    commune, cell, newcomer = random_id("demo-xa"), random_id("demo-cb"), random_id("demo-dv")
+    meeting = f"{cell}-2026-12"
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.scheduled(meeting, cell, starts_at=ev.BASE_TIME + timedelta(days=330), kind="regular"),
+    ]
+    await methods["ingest"](events=feed, route="http", account="feed")
+    roster = ev.attendance(meeting, {newcomer: "present"})
+    [first] = (await methods["ingest"](events=[roster], route="http", account="secretary"))["results"]
+    assert first["outcome"] == "held"
+    asked = GetOpenRejection(source=roster["source"], event_id=roster["id"])
+    with pytest.raises(RpcError) as none_yet:
+        await meetings_rpc.get_open_rejection(asked, app)
+    assert (none_yet.value.code, none_yet.value.field) == ("not_found", "event_id")
+
+    async with app.uow_factory() as uow:
+        assert await handlers.expire_holds(uow, timeout=timedelta(seconds=0)) >= 1
+        await uow.commit()
+    rejection = RejectionReply.model_validate(await meetings_rpc.get_open_rejection(asked, app))
+    assert rejection.status == "open" and rejection.refusal is not None
+    assert (rejection.refusal.code, rejection.refusal.member_id) == (RefusalCode.HOLD_EXPIRED, newcomer)

@@ -13,6 +13,7 @@ from typing import Any
 from services.notifications.config import Settings
 from services.notifications.domain.model import (
     AnnouncedFigures,
+    CancelApplied,
     CellContext,
     CellScore,
     Meeting,
@@ -61,6 +62,7 @@ class FakeOutgoing:
         self.keys: dict[tuple[str, str, str, str], str] = {}
         self.deliveries: list[FakeDelivery] = []
         self.digest_ids: dict[str, str] = {}
+        self.voided: dict[str, datetime] = {}
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one and makes it fire again."""
@@ -161,6 +163,30 @@ class FakeOutgoing:
                     }
                 )
         return grouped
+
+    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int:
+        """Mark void the absence and low-rating alerts about the meeting, out of the digests to come."""
+        voided = 0
+        for notification_id, n in self.notifications.items():
+            about = (n.rule == "unexcused_absence" and n.period == meeting_id) or (
+                n.rule == "meeting_rated_low" and n.subject_id == meeting_id
+            )
+            if about and notification_id not in self.voided:
+                self.voided[notification_id] = now
+                self.notifications[notification_id] = replace(n, digest_pending=False)
+                voided += 1
+        return voided
+
+    async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
+        """Give the stored notifications of these keys the new title and body; how many there were."""
+        revised = 0
+        for new in news:
+            notification_id = self.keys.get((new.rule, new.subject_id, new.recipient.id, new.period))
+            if notification_id is not None:
+                stored = self.notifications[notification_id]
+                self.notifications[notification_id] = replace(stored, title=new.title, body=new.body)
+                revised += 1
+        return revised
 
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
@@ -365,13 +391,16 @@ class FakeProjection:
         )
         return True
 
-    async def apply_cancelled(self, meeting_id: str, *, reason: str, time: datetime) -> bool:
-        """Cancel once."""
+    async def apply_cancelled(
+        self, meeting_id: str, *, reason: str, time: datetime, event_id: str
+    ) -> CancelApplied | None:
+        """Keep the latest cancellation by (time, id): `first`, `newer` or None."""
         stored = self._meeting(meeting_id)
-        if stored.meeting.cancelled:
-            return False
+        was = stored.meeting.cancelled
+        if not self._newer(("cancelled", meeting_id), time, event_id):
+            return None
         stored.meeting = replace(stored.meeting, cancelled=True, cancel_reason=reason)
-        return True
+        return "newer" if was else "first"
 
     async def add_documents(self, meeting_id: str, *, kinds: Sequence[str], published_at: datetime) -> None:
         """Remember the earliest publication of each kind."""

@@ -10,7 +10,7 @@ from services.gateway.web import data, periods
 from services.gateway.web.core import environment
 
 
-def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool = False) -> str:
+def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool = False, **extra: Any) -> str:
     """The committee page of a roll-up, rendered as the officer's page renders it."""
     viewer = viewer or SimpleNamespace(
         role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None
@@ -31,8 +31,7 @@ def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool 
             trend=[],
             rollup=rollup,
             children=[],
-            inbox=[],
-            late_minutes=[],
+            **({"inbox": [], "late_minutes": []} | extra),
         )
     )
 
@@ -172,3 +171,33 @@ def test_a_running_quarter_or_year_says_the_running_month_counts_once_met(period
         " chuyên đề."
     ) in page
     assert "tạm tính là Kém" not in page
+
+
+def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() -> None:
+    item = data.late_minutes_shown(
+        {
+            "meeting_id": "mtg-1",
+            "cell_id": "cb-thon-1",
+            "cell_name": "Chi bộ thôn 1",
+            "kind": "regular",
+            "starts_at": "2026-11-05T19:30:00+07:00",
+            "due_at": "2026-11-07T19:30:00+07:00",
+            "missing": ["minutes_submitted", "resolution"],
+        }
+    )
+    page = committee_page(rollup({"good": 1}, []), late_minutes=[item], late_minutes_more=1234)
+    section = page.split('id="late-title"', 1)[1].split("</section>", 1)[0]
+    assert 'href="/app/meetings/mtg-1"' in section
+    assert "Chi bộ thôn 1: Sinh hoạt thường kỳ lúc 19:30" in section
+    assert "chưa nộp biên bản, chưa công bố nghị quyết" in section
+    assert "và 1.234 buổi khác" in section
+
+
+def test_an_alert_of_a_meeting_cancelled_since_is_shown_as_no_longer_holding() -> None:
+    """An absence or low-rating alert raised before its meeting was cancelled stays in the inbox, marked void."""
+    holding = {"notification_id": "n-1", "title": "Đảng viên vắng mặt", "created_at": "2026-11-20T08:00:00+07:00"}
+    void = {**holding, "notification_id": "n-2", "void_at": "2026-11-22T10:05:00+07:00"}
+    html = committee_page(rollup({"good": 1}, []), inbox=[holding, void])
+    items = html.split('id="inbox"', 1)[1].split("</ul>", 1)[0].split("<li")
+    said = "Không còn hiệu lực: buổi sinh hoạt đã bị hủy (10:05"
+    assert [said in item for item in items[1:]] == [False, True]

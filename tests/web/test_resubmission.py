@@ -188,6 +188,56 @@ async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSyste
         assert f"Chủ trì: hệ thống chưa có hồ sơ của đồng chí {STRANGER}" in said[1]
 
 
+async def run_out_the_wait(system: RunningSystem, event_id: str) -> int:
+    """Let a held event of the gateway wait out the hold (its hold dated 25 hours back), then run meetings' own sweep
+    of expired holds on the system's database, as the service's background task does; how many it refused."""
+    from services.meetings import handlers
+    from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
+    from shared.db import create_pool
+
+    pool = await create_pool(system.env["CHIBO_DATABASE_URL"], schema=SCHEMA, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE held_event SET held_at = held_at - interval '25 hours' WHERE source = $1 AND event_id = $2",
+                GATEWAY_SOURCE,
+                event_id,
+            )
+        async with MeetingsUnitOfWork(pool) as uow:
+            expired = await handlers.expire_holds(uow, timeout=timedelta(hours=24))
+            await uow.commit()
+        return expired
+    finally:
+        await pool.close()
+
+
+async def test_a_held_form_sent_again_after_its_wait_ran_out_says_it_was_not_recorded(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The adoption of minutes not known yet is held; 24 hours on, still without them, meetings refuses it. The same
+    form sent again is then not sent again (it would only wait once more) and never said recorded: the page says it
+    was not recorded because the wait ran out, and what to do."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=4)).replace(second=0, microsecond=0)
+    async with signed_in(system, SECRETARY) as client:
+        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "5"}
+        first = await client.post(f"/app/meetings/{meeting_id}/approval", data=approval)
+        assert first.status_code == 422 and "hệ thống tạm giữ" in errors_of(first.text, "approval")
+        event_id = form_event_id(
+            approval["form_key"], "minutes.approved.v1", meeting_id, {"votes_for": 5, "meeting_id": meeting_id}
+        )
+        assert await run_out_the_wait(system, event_id) >= 1
+        assert (await what_meetings_did(system, event_id))["stored"] == 1
+
+        again = await client.post(f"/app/meetings/{meeting_id}/approval", data=approval)
+        said = errors_of(again.text, "approval")
+        assert again.status_code == 422 and RECORDED not in again.text and "notice=" not in str(again.url)
+        assert "biểu mẫu này chưa được ghi nhận: đã chờ 24 giờ" in said, said
+        assert "bị từ chối khi hết thời gian chờ" in said and "mở lại biểu mẫu và gửi lại" in said
+        # not sent again: meetings neither holds it once more nor stores a second rejection
+        assert await what_meetings_did(system, event_id) == {"received": 0, "stored": 1, "published": 1}
+
+
 async def test_a_rescore_form_sent_twice_starts_one_job(system: RunningSystem, province: dict[str, str]) -> None:
     """The committee's re-score form sent twice is one job: the second sending shows the job the first started."""
     async with signed_in(system, "commune-officer") as client:

@@ -37,7 +37,7 @@ from services.gateway.schemas import (
 )
 from shared.contracts import meetings as contract
 from shared.contracts.meetings import AssessorRole
-from shared.contracts.meetings_rpc import GetHeldEvent, GetMeeting
+from shared.contracts.meetings_rpc import GetHeldEvent, GetMeeting, GetOpenRejection
 from shared.envelope import GATEWAY_SOURCE, now
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
@@ -86,6 +86,8 @@ async def _send(
     subject = subject or str(data["meeting_id"])
     # the id is what the person asked for, not the moments stamped below
     event_id = resubmission_event_id(request, caller, event_type=event_type, subject=subject, content=data)
+    if event_id is not None:
+        await refuse_after_wait_ran_out(state, event_id)
     missing = {field: write for field, write in (stamps or {}).items() if field not in data}
     if missing:
         at = await sending_moment(state, event_id)
@@ -124,6 +126,28 @@ async def sending_moment(state: State, event_id: str | None) -> datetime:
         return now()
     keep = timedelta(hours=state.settings.web_session_hours)
     return (await first_sent_at(state.pool, event_id=event_id, at=now(), keep=keep)).astimezone(VIETNAM_TZ)
+
+
+async def refuse_after_wait_ran_out(state: State, event_id: str) -> None:
+    """A web form sent again whose first sending was held and refused when its wait ran out (an open HOLD_EXPIRED
+    rejection of the same event): it was not recorded, and sending the same event again would only start another
+    wait, so it is answered `invalid` with that refusal (naming the field the hold named) and not sent; a form opened
+    anew is another event."""
+    try:
+        rejection = await state.rpc.call(GetOpenRejection(source=GATEWAY_SOURCE, event_id=event_id))
+    except RpcError as exc:
+        if exc.code != "not_found":
+            raise
+        return
+    if rejection.refusal is None or rejection.refusal.code != RefusalCode.HOLD_EXPIRED:
+        return  # refused by another rule: judged again as it comes
+    log.info("command_resent_after_hold_expired", event_id=event_id, field=rejection.field)
+    raise RpcError(
+        "invalid",
+        f"{rejection.field or 'form'}: held until the hold time ran out, then refused; not recorded",
+        field=rejection.field,
+        refusal=rejection.refusal,
+    )
 
 
 async def still_held(state: State, result: dict[str, Any]) -> dict[str, Any]:

@@ -121,6 +121,8 @@ class NotificationRead(ReadModel):
     body: str | None = None
     created_at: datetime | None = None
     read_at: datetime | None = None
+    void_at: datetime | None = None
+    """When the alert stopped holding (its meeting was cancelled after it was raised); None while it holds."""
 
 
 class MeRead(BaseModel):

@@ -9,9 +9,19 @@ from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web.collation import by_name, by_name_values
-from services.gateway.web.i18n import _, format_number, format_period, format_rating, parse_moment
+from services.gateway.web.i18n import (
+    N_,
+    _,
+    format_moment,
+    format_number,
+    format_period,
+    format_rating,
+    label,
+    parse_moment,
+)
 from shared.contracts.evaluation_rpc import GetCommitteeRanking, GetFramework
 from shared.contracts.meetings_rpc import UnitReply
+from shared.contracts.notifications_rpc import ListLateMinutes
 from shared.periods import VIETNAM_TZ, period_months
 from shared.rpc import RpcError
 
@@ -36,11 +46,13 @@ async def committee_overview(
     state: GatewayState, principal: Principal, committee_id: str, period: str
 ) -> dict[str, Any]:
     """Roll-up, children with their figures, weakest cells and inbox of a committee for a period."""
-    rollup, units, ranking, inbox = await asyncio.gather(
+    # the page authorized the viewer over the committee (authorize_unit) before asking; the reads check it again
+    rollup, units, ranking, inbox, late = await asyncio.gather(
         reads.get_committee_rollup(committee_id, period, principal, state),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
         reads.get_committee_ranking(committee_id, period, principal, state, order="asc", limit=200, offset=0),
         reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
+        state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
     )
     rollup = rollup_shown(rollup)
     waiting = rollup["not_met_yet"] is not None
@@ -76,8 +88,37 @@ async def committee_overview(
                 }
             )
     children = by_name(children, lambda child: child.get("name") or child["id"])
-    late = [item for item in inbox["items"] if str(item.get("rule") or "").startswith("minutes_late")]
-    return {"rollup": rollup, "children": children, "inbox": inbox["items"], "late_minutes": late}
+    return {
+        "rollup": rollup,
+        "children": children,
+        "inbox": inbox["items"],
+        "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items],
+        "late_minutes_more": max(late.total - len(late.items), 0),
+    }
+
+
+LATE_MINUTES_SHOWN = 50
+"""How many meetings with late minutes the committee page lists (the longest overdue first); it says how many more."""
+MISSING_RECORDS = {
+    "minutes_submitted": N_("minutes not submitted"),
+    "minutes": N_("minutes not published"),
+    "resolution": N_("resolution not published"),
+}
+"""What a late meeting's records lack (notifications' list_late_minutes codes), as the page says it."""
+
+
+def late_minutes_shown(item: dict[str, Any]) -> dict[str, Any]:
+    """A late meeting as the committee page lists it: its cell, kind and start, and what its records lack."""
+    missing = [_(MISSING_RECORDS.get(code, code)) for code in item["missing"]]
+    return item | {
+        "title": _(
+            "%(cell)s: %(kind)s on %(when)s",
+            cell=item.get("cell_name") or item["cell_id"],
+            kind=label("kind", item.get("kind")) or _("meeting"),
+            when=format_moment(item["starts_at"]),
+        ),
+        "missing_text": ", ".join(missing),
+    }
 
 
 async def weakest_met(state: GatewayState, committee_id: str, period: str, *, limit: int) -> list[dict[str, Any]]:

@@ -423,6 +423,26 @@ def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[
     return {field: message}
 
 
+def hold_expired_message(field: str, *, member: str | None) -> str:
+    """Why a form sent again is not recorded: its first sending was held and refused when the wait ran out; and what
+    to do (have the missing record entered or correct the form, then open the form anew)."""
+    if member:
+        return _(
+            "%(field)s: this form was not recorded: it waited %(hours)s hours for the record of comrade %(member)s, "
+            "which did not arrive, so it was refused when the wait ran out. Ask for that comrade's record to be "
+            "entered (or correct the form), then open the form again and send it anew.",
+            field=field,
+            member=member,
+            hours=HOLD_HOURS,
+        )
+    return _(
+        "%(field)s: this form was not recorded: it waited %(hours)s hours for data it refers to, which did not "
+        "arrive, so it was refused when the wait ran out. Check the form, then open it again and send it anew.",
+        field=field,
+        hours=HOLD_HOURS,
+    )
+
+
 async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
     """Await a command; a refusal naming a field, or a hold (recorded only later, if ever), becomes FormErrors in
     Vietnamese; the command's answer otherwise."""
@@ -449,6 +469,11 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
                 member=refusal.member_id,
             )
             raise FormErrors({field: message}) from None
+        if code == RefusalCode.HOLD_EXPIRED:
+            # the same form sent again after its first sending waited out the hold: not recorded, and not sent again
+            raise FormErrors(
+                {field: hold_expired_message(name, member=refusal.member_id if refusal else None)}
+            ) from None
         if code in MEETING_STATE_REFUSALS:
             raise FormErrors({field: _(MEETING_STATE_REFUSALS[RefusalCode(code)])}) from None
         if code in BY_CODE:  # any other rule with a code (minutes adopted before the meeting began, ...)

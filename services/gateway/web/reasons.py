@@ -99,6 +99,9 @@ BY_CODE = {
         "This unit is the root of the sending account's scope: its own record is managed from above (its superior "
         "committee or the national member database), not by that account."
     ),
+    RefusalCode.HOLD_EXPIRED: N_(
+        "The data it refers to did not arrive in time, so it was refused when the wait ran out."
+    ),
     RefusalCode.MEETING_NOT_STARTED: N_(
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),

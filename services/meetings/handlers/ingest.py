@@ -1268,9 +1268,18 @@ async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 50
             received_at=row["held_at"],
             correlation_id=envelope.get("correlationid"),
             scope=row["scope"],
+            refusal=expired_refusal(row["refusal"]),
         )
         expired += 1
     return expired
+
+
+def expired_refusal(held: Refusal | str | None) -> Refusal:
+    """The refusal of a hold whose time ran out (HOLD_EXPIRED), naming the member its hold named, if any: a reader
+    (the gateway's web form sent again) says why it was not recorded and what it waited for."""
+    if isinstance(held, str):
+        held = Refusal.model_validate_json(held)
+    return Refusal(code=RefusalCode.HOLD_EXPIRED, member_id=held.member_id if held is not None else None)
 
 
 class RejectionNotFound(LookupError):

@@ -173,8 +173,8 @@ class PgIngestRepository:
     async def expired(self, *, older_than: datetime, limit: int) -> list[asyncpg.Record]:
         """Held events that waited since before `older_than`, locked for this transaction."""
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at"
-            " FROM held_event"
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
+            " refusal::text AS refusal FROM held_event"
             " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
             limit,

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 OFFICIAL = "official"
 PROBATIONARY = "probationary"
@@ -16,6 +16,9 @@ THEMATIC_KINDS = ("thematic", "combined")
 PERSON = "person"
 COMMITTEE = "committee"
 INBOX = "inbox"
+
+CancelApplied = Literal["first", "newer"]
+"""What storing a cancellation did: the meeting's first one, or a later one replacing the reason in force."""
 
 
 def with_inbox(channels: Iterable[str]) -> tuple[str, ...]:

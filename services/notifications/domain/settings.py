@@ -27,6 +27,11 @@ VOID_WHEN_CANCELLED = (MINUTES_LATE, MINUTES_LATE_SUPERIOR)
 """Rules whose alerts lose their point once their meeting is cancelled (it needs no minutes): the inbox no longer
 shows them and no digest still to come carries them."""
 
+VOID_SHOWN_WHEN_CANCELLED = (UNEXCUSED_ABSENCE, MEETING_RATED_LOW)
+"""Rules whose alerts about a meeting no longer hold once it is cancelled after they were raised (it was not held: no
+absence on its roster counts, its score is withdrawn): the inbox keeps them, marked void, and no digest still to come
+carries them; no mail is sent about it."""
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     MEETING_SCHEDULED: {},
     MEETING_RESCHEDULED: {},

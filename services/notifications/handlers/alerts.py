@@ -254,11 +254,9 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
     candidates: list[tuple[Alert, Recipient, Preference]] = []
     news: list[NewNotification] = []
     for alert in alerts:
-        shared = shared_text(alert) if alert.recipients else None
-        for recipient in alert.recipients:
+        for recipient, (title, body) in _texts(alert):
             preference = effective_preference(recipient, stored.get(recipient.id), uow)
             external = [c for c in preference.channels if c in EXTERNAL_CHANNELS]
-            title, body = shared or render(alert, recipient)
             candidates.append((alert, recipient, preference))
             news.append(
                 NewNotification(
@@ -329,3 +327,32 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
         rules=sorted({alert.rule for alert in alerts}),
     )
     return created
+
+
+async def revise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
+    """Rewrite the title and body of the alerts already stored under the same keys (raise_alerts' rendering): a
+    newer word on their subject (a later cancellation's reason) reaches the inbox without new mails; how many."""
+    news = [
+        NewNotification(
+            rule=alert.rule,
+            subject_id=alert.subject_id,
+            period=alert.period,
+            recipient=recipient,
+            cell_id=alert.cell_id,
+            title=title,
+            body=body,
+            created_at=uow.now(),
+            digest_pending=False,
+        )
+        for alert in alerts
+        for recipient, (title, body) in _texts(alert)
+    ]
+    revised = await uow.outgoing.revise_notifications(news)
+    log.info("notifications_revised", alerts=len(alerts), revised=revised, rules=sorted({a.rule for a in alerts}))
+    return revised
+
+
+def _texts(alert: Alert) -> list[tuple[Recipient, tuple[str, str]]]:
+    """Each recipient of an alert with its (title, body): one text for all when the rule has one."""
+    shared = shared_text(alert) if alert.recipients else None
+    return [(recipient, shared or render(alert, recipient)) for recipient in alert.recipients]

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.notifications import queries
+from services.notifications.domain import settings as r
 from services.notifications.domain.model import with_inbox
 from services.notifications.domain.settings import RuleOverride, UnknownSetting, validate_override
 from services.notifications.handlers.alerts import config_for
@@ -12,6 +13,7 @@ from services.notifications.handlers.replan import replan_subtree
 from services.notifications.repository.outgoing import Preference
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.notifications import Channel
+from shared.periods import period_bounds
 from shared.rpc import RpcError
 
 UowFactory = Callable[[], NotificationsUnitOfWork]
@@ -160,6 +162,27 @@ class Commands:
             await uow.outgoing.set_preference(preference)
             await uow.commit()
         return await self.get_preferences(recipient_id)
+
+    async def late_minutes(self, committee_id: str, period: str, *, limit: int = 50, offset: int = 0) -> Any:
+        """A page of the meetings of a committee's subtree in a period whose minutes are late now (queries.late_minutes,
+        with the days set for the committee); `invalid` naming `period` for a period that does not read."""
+        limit, offset = _bounds(limit, offset)
+        try:
+            start, end = period_bounds(period)
+        except ValueError:
+            raise RpcError("invalid", f"period: {period!r} is not a period", field="period") from None
+        async with self._uow() as uow:
+            config = await config_for(committee_id, uow)
+            return await queries.late_minutes(
+                uow.connection,
+                committee_id=committee_id,
+                days_after=float(config.param(r.MINUTES_LATE, "days_after")),
+                start=start,
+                end=end,
+                now=uow.now(),
+                limit=limit,
+                offset=offset,
+            )
 
     async def get_rules(self, unit_id: str) -> Any:
         """The effective rule settings for a unit (defaults, then its ancestors' overrides)."""

@@ -9,7 +9,7 @@ from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, CellContext, Meeting, Member, Monitor, Roster, Unit
 from services.notifications.domain.settings import RuleConfig
-from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts
+from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts, revise_alerts
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 from shared.periods import at_local_hour
@@ -37,13 +37,15 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit) -> None:
         await uow.outgoing.schedule(kind=kind, subject_id=meeting.meeting_id, due_at=due_at, rearm=True)
 
 
-async def _notice(rule: str, meeting: Meeting | None, uow: NotificationsUnit, *, change: str | None = None) -> None:
+async def _notice(
+    rule: str, meeting: Meeting | None, uow: NotificationsUnit, *, change: str | None = None, revise: bool = False
+) -> None:
     if meeting is None or not rules.notice_may_fire(rule, meeting=meeting, now=uow.now()):
         return  # a meeting already held (imported history) or unknown: its cell need not be read
     ctx = await uow.projection.cell_context(meeting.cell_id)
     config = await config_for(meeting.cell_id, uow)
     alerts = rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=uow.now(), change=change)
-    await raise_alerts(alerts, uow)
+    await (revise_alerts if revise else raise_alerts)(alerts, uow)
 
 
 def _schedule_notices(
@@ -362,12 +364,23 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
 
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Mark the meeting cancelled and notify members and monitors; its late-minutes alerts are void (the inbox no
-    longer shows them), so the committee's next digest does not carry them either."""
+    longer shows them), so the committee's next digest does not carry them either; its absence and low-rating alerts
+    raised before stay in the inbox marked void (no mail about it). A later cancellation (by event
+    time, then id, as meetings keeps it) replaces the reason: the notices already stored say the latest one, without
+    new mails; an older one arriving late changes nothing."""
     await _lock_meeting_cell(event.data.meeting_id, uow)
-    if not await uow.projection.apply_cancelled(event.data.meeting_id, reason=event.data.reason, time=event.time):
+    applied = await uow.projection.apply_cancelled(
+        event.data.meeting_id, reason=event.data.reason, time=event.time, event_id=event.order_id
+    )
+    if applied is None:
+        return
+    meeting = await uow.projection.get_meeting(event.data.meeting_id)
+    if applied == "newer":
+        await _notice(r.MEETING_CANCELLED, meeting, uow, revise=True)
         return
     await uow.outgoing.drop_from_digest(event.data.meeting_id, r.VOID_WHEN_CANCELLED)
-    await _notice(r.MEETING_CANCELLED, await uow.projection.get_meeting(event.data.meeting_id), uow)
+    await uow.outgoing.void_for_cancelled(event.data.meeting_id, now=uow.now())
+    await _notice(r.MEETING_CANCELLED, meeting, uow)
 
 
 async def on_documents_published(event: Event[Any], uow: NotificationsUnit) -> None:

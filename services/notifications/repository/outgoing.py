@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.notifications.domain.model import Recipient
+from services.notifications.domain.settings import MEETING_RATED_LOW, UNEXCUSED_ABSENCE
 from services.notifications.secrets import SecretBox, UnreadableSecret
 from shared.logs import get_logger
 
@@ -130,6 +131,8 @@ class OutgoingRepository(Protocol):
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None: ...
+    async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
+    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int: ...
 
 
 class PgOutgoingRepository:
@@ -558,6 +561,41 @@ class PgOutgoingRepository:
             subject_id,
             list(rules),
         )
+
+    async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
+        """Give the stored notifications of these (rule, subject, recipient, period) keys the new title and body, in
+        one statement (no new notification, no delivery: the inbox shows the latest word); how many were stored."""
+        if not news:
+            return 0
+        revised: int = await self._db.fetchval(
+            "WITH revised AS (UPDATE notification n SET title = u.title, body = u.body"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
+            " AS u(rule, subject_id, recipient_id, period, title, body)"
+            " WHERE n.rule = u.rule AND n.subject_id = u.subject_id AND n.recipient_id = u.recipient_id"
+            " AND n.period = u.period RETURNING 1) SELECT count(*) FROM revised",
+            [new.rule for new in news],
+            [new.subject_id for new in news],
+            [new.recipient.id for new in news],
+            [new.period for new in news],
+            [new.title for new in news],
+            [new.body for new in news],
+        )
+        return revised
+
+    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int:
+        """Mark void the alerts about a meeting cancelled since they were raised (VOID_SHOWN_WHEN_CANCELLED: its
+        unexcused absences, by their period; its low rating, by its subject) and take them out of the digests still
+        to come, in one statement; how many."""
+        voided: int = await self._db.fetchval(
+            "WITH voided AS (UPDATE notification SET void_at = $2, digest_pending = false"
+            " WHERE void_at IS NULL AND ((rule = $3 AND period = $1) OR (rule = $4 AND subject_id = $1)) RETURNING 1)"
+            " SELECT count(*) FROM voided",
+            meeting_id,
+            now,
+            UNEXCUSED_ABSENCE,
+            MEETING_RATED_LOW,
+        )
+        return voided
 
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""

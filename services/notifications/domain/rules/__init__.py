@@ -29,6 +29,7 @@ from services.notifications.domain.rules.meetings import (
     meeting_reminder,
     minutes_late,
     notice_may_fire,
+    records_lacking,
     unexcused_absences,
 )
 from services.notifications.domain.rules.members import (
@@ -73,6 +74,7 @@ __all__ = [
     "no_regular_meeting",
     "period_due",
     "pending_stretches",
+    "records_lacking",
     "period_rated_low",
     "probation_check_day",
     "probation_ending",

@@ -1,5 +1,6 @@
 """Rules about one meeting: notices, documents, reminders, late minutes, unexcused absences; when to check them."""
 
+from collections.abc import Container
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -133,8 +134,14 @@ def _final_documents_done(meeting: Meeting) -> bool:
 def missing_records(meeting: Meeting) -> tuple[str, ...]:
     """What the meeting's records still lack, in order: `minutes_submitted` (no minutes.submitted.v1) and each final
     document kind not yet published (documents.published.v1 of `minutes`, `resolution`)."""
-    submitted = () if meeting.minutes_submitted_at is not None else ("minutes_submitted",)
-    return submitted + tuple(kind for kind in FINAL_DOCUMENT_KINDS if kind not in meeting.documents)
+    return records_lacking(submitted=meeting.minutes_submitted_at is not None, published=meeting.documents)
+
+
+def records_lacking(*, submitted: bool, published: Container[str]) -> tuple[str, ...]:
+    """missing_records from whether the minutes arrived and which document kinds are published."""
+    return (() if submitted else ("minutes_submitted",)) + tuple(
+        kind for kind in FINAL_DOCUMENT_KINDS if kind not in published
+    )
 
 
 def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:

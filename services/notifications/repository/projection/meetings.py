@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.notifications.domain.model import CellScore, Meeting, Roster
+from services.notifications.domain.model import CancelApplied, CellScore, Meeting, Roster
 from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
 
 # a newer schedule snapshot (by time, then id, as meetings orders them) replaces the stored one; its start and place
@@ -104,18 +104,30 @@ class PgMeetings:
         )
         return applied is not None
 
-    async def apply_cancelled(self, meeting_id: str, *, reason: str, time: datetime) -> bool:
-        """Mark a meeting cancelled (a final state); True the first time."""
+    async def apply_cancelled(
+        self, meeting_id: str, *, reason: str, time: datetime, event_id: str
+    ) -> CancelApplied | None:
+        """Store a cancellation when it is the latest by (time, id), as meetings keeps it (its reason is the one in
+        force); `first` when the meeting was not cancelled before, `newer` when it replaced an older cancellation,
+        None when an equal or newer one is stored."""
         self._upcoming.clear()
-        applied = await self._db.fetchval(
-            "INSERT INTO meeting AS m (meeting_id, cancelled_time, cancel_reason) VALUES ($1, $2, $3)"
-            " ON CONFLICT (meeting_id) DO UPDATE SET cancelled_time = EXCLUDED.cancelled_time,"
-            " cancel_reason = EXCLUDED.cancel_reason WHERE m.cancelled_time IS NULL RETURNING 1",
+        row = await self._db.fetchrow(
+            "WITH before AS (SELECT cancelled_time IS NOT NULL AS was FROM meeting WHERE meeting_id = $1),"
+            " applied AS (INSERT INTO meeting AS m (meeting_id, cancelled_time, cancel_reason, cancel_id)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (meeting_id) DO UPDATE SET cancelled_time = EXCLUDED.cancelled_time,"
+            " cancel_reason = EXCLUDED.cancel_reason, cancel_id = EXCLUDED.cancel_id"
+            " WHERE m.cancelled_time IS NULL"
+            " OR (m.cancelled_time, COALESCE(m.cancel_id, '')) < (EXCLUDED.cancelled_time, EXCLUDED.cancel_id)"
+            " RETURNING 1)"
+            " SELECT EXISTS (SELECT 1 FROM applied) AS applied, COALESCE((SELECT was FROM before), false) AS was",
             meeting_id,
             time,
             reason,
+            event_id,
         )
-        return applied is not None
+        if not row["applied"]:
+            return None
+        return "newer" if row["was"] else "first"
 
     async def add_documents(self, meeting_id: str, *, kinds: Sequence[str], published_at: datetime) -> None:
         """Remember the earliest publication of each document kind."""

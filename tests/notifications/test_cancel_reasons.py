@@ -1,0 +1,60 @@
+"""A meeting cancelled twice, with two reasons: meetings keeps the latest cancellation by (event time, id), and so do
+notifications, whichever arrives first: the projection and the cancellation notices in the inbox say that reason,
+and the second cancellation sends no second notice (real database)."""
+
+from datetime import datetime, timedelta
+
+import asyncpg
+import pytest
+
+from services.notifications.config import Settings
+from shared.periods import VIETNAM_TZ
+from tests.notifications.events import Province, event
+from tests.notifications.fakes import Clock
+from tests.notifications.test_handlers import handle
+from tests.notifications.test_meeting_changes import expected_people, notices, snapshot, times_each
+from tests.support.ids import random_id
+
+FIRST = "Trùng lịch họp của Đảng ủy xã"
+LATEST = "Mưa bão, đường vào thôn bị ngập"
+
+
+def cancel(meeting_id: str, reason: str, *, time: datetime) -> object:
+    """meeting.cancelled.v1 at `time`."""
+    return event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": reason}, time=time)
+
+
+@pytest.mark.parametrize("latest_first", [False, True], ids=["in-order", "latest-first"])
+async def test_a_meeting_cancelled_twice_keeps_the_latest_reason_in_either_arrival_order(
+    pool: asyncpg.Pool, settings: Settings, latest_first: bool
+) -> None:
+    p = Province()
+    clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+    await handle(pool, settings, clock, *p.setup())
+    meeting_id = random_id("mtg")
+    t = clock.value
+    start = (t + timedelta(days=10)).replace(hour=19, minute=30, second=0)
+    await handle(pool, settings, clock, snapshot(p, meeting_id, start, time=t))
+    earlier = cancel(meeting_id, FIRST, time=t + timedelta(minutes=1))
+    later = cancel(meeting_id, LATEST, time=t + timedelta(minutes=2))
+    for item in (later, earlier) if latest_first else (earlier, later):
+        await handle(pool, settings, clock, item)  # type: ignore[arg-type]
+
+    async with pool.acquire() as conn:
+        reason = await conn.fetchval("SELECT cancel_reason FROM meeting WHERE meeting_id = $1", meeting_id)
+        rows = await conn.fetch(
+            "SELECT recipient_id, title, body FROM notification WHERE subject_id = $1 AND rule = 'meeting_cancelled'",
+            meeting_id,
+        )
+        mails = await conn.fetchval(
+            "SELECT count(*) FROM delivery d JOIN notification n ON n.id = d.notification_id"
+            " WHERE n.subject_id = $1 AND n.rule = 'meeting_cancelled' AND d.channel = 'email'",
+            meeting_id,
+        )
+    assert reason == LATEST
+    assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1) + times_each(
+        p, "meeting_cancelled", 1
+    )
+    assert sorted(row["recipient_id"] for row in rows) == sorted(expected_people(p))
+    assert all(LATEST in row["body"] and FIRST not in row["body"] for row in rows), [row["body"] for row in rows]
+    assert mails <= len(expected_people(p))  # one mail per person at most: the later reason sends none more
