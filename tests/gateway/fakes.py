@@ -462,7 +462,8 @@ class World:
     def evaluation_methods(self) -> RpcMethods:
         async def meeting_score(r: evaluation.GetMeetingScore) -> evaluation.MeetingScoreReply:
             meeting = self.meetings.get(r.meeting_id)
-            if meeting is None:
+            if meeting is None or meeting.get("status") in ("cancelled", "scheduled"):
+                # evaluation scores no cancelled meeting (DOMAIN.md); the fake scores none not held yet either
                 raise RpcError("not_found", f"no score for {r.meeting_id}")
             return evaluation.MeetingScoreReply.model_validate(
                 {
