@@ -569,6 +569,8 @@ class World:
                 "cells_total": 1,
                 "cells_done": 1,
                 "meetings_rescored": len(self.meetings),
+                "meetings_changed": 0,
+                "periods_changed": 0,
                 "changed": 0,
                 "unit_id": r.unit_id,
             }
