@@ -459,8 +459,9 @@ async def get_framework(conn: asyncpg.Connection, framework_id: str, version: st
 async def rescore_job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] | None:
     """A rescoring job's state and progress."""
     row = await conn.fetchrow(
-        "SELECT job_id, status, unit_id, period_from, period_to, cells_total, cells_done, meetings_rescored, changed,"
-        " error, created_at, started_at, finished_at FROM rescore_job WHERE job_id = $1",
+        "SELECT job_id, status, unit_id, period_from, period_to, cells_total, cells_done, meetings_rescored,"
+        " meetings_changed, periods_changed, changed, error, created_at, started_at, finished_at FROM rescore_job"
+        " WHERE job_id = $1",
         job_id,
     )
     if row is None:

@@ -81,7 +81,6 @@ async def list_monitor_assignments(
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
     " m.cancel_time IS NOT NULL AS cancelled, m.approved_at,"
-    " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes FROM meeting m"
 )
 
@@ -89,7 +88,6 @@ _SUMMARY = (
 def _status(row: asyncpg.Record) -> str:
     return domain.meeting_status(
         cancelled=row["cancelled"],
-        has_roster=row["has_roster"],
         has_minutes=row["has_minutes"],
         approved=row["approved_at"] is not None,
     )

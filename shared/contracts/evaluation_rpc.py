@@ -144,7 +144,13 @@ class RescoreJobReply(Reply):
     cells_total: int | None = None
     cells_done: int | None = None
     meetings_rescored: int | None = None
+    """Meetings scored again."""
+    meetings_changed: int | None = None
+    """Meeting scores that changed (a cancelled meeting's score withdrawn included)."""
+    periods_changed: int | None = None
+    """A cell's month, quarter and year rows that changed (their rating, score or figures)."""
     changed: int | None = None
+    """Everything the job changed: `meetings_changed` + `periods_changed` (a re-rated quarter counts)."""
     error: str | None = None
     unit_id: str | None = None
     """The subtree re-scored (None: every cell with meetings)."""

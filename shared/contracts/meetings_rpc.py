@@ -19,7 +19,10 @@ ReplyT = TypeVar("ReplyT", bound=Reply)
 Limit = Annotated[int, Field(ge=1, le=1000)]
 Offset = Annotated[int, Field(ge=0)]
 Outcome = Literal["accepted", "duplicate", "held", "rejected"]
-MeetingStatus = Literal["scheduled", "cancelled", "held", "minutes_submitted", "minutes_approved"]
+MeetingStatus = Literal["scheduled", "cancelled", "minutes_submitted", "minutes_approved"]
+"""A meeting is `scheduled` until it is held (minutes, not cancelled: DOMAIN.md), a roster recorded or not."""
+HELD_STATUSES: frozenset[str] = frozenset({"minutes_submitted", "minutes_approved"})
+"""The statuses of a held meeting (meetings' domain.is_held): it has minutes and is not cancelled."""
 
 
 class MeetingsRequest(Request[ReplyT], Generic[ReplyT]):

@@ -150,10 +150,14 @@ async def test_a_rescoring_job_abandoned_mid_way_is_resumed_at_its_cursor(world:
     # A worker took it, finished cell-a and stopped: its heartbeat is old.
     await pool.execute(
         "UPDATE rescore_job SET status = 'running', cursor = 'cell-a', cells_done = 1, meetings_rescored = 5,"
+        " meetings_changed = 2, periods_changed = 3, changed = 5,"
         " cells_total = 2, heartbeat_at = now() - interval '1 hour', attempts = 1 WHERE job_id = 'job-1'"
     )
     assert await run_rescore_job(uow_factory=factory, stale_after_seconds=600) == "job-1"
     job = await pool.fetchrow("SELECT * FROM rescore_job WHERE job_id = 'job-1'")
     assert (job["status"], job["cells_done"], job["cells_total"], job["meetings_rescored"]) == ("done", 2, 2, 5)
+    # the earlier run's changes carry over, `changed` their sum
+    assert job["meetings_changed"] >= 2 and job["periods_changed"] >= 3
+    assert job["changed"] == job["meetings_changed"] + job["periods_changed"]
     assert job["cursor"] == "cell-b" and job["attempts"] == 2 and job["finished_at"] is not None
     assert await run_rescore_job(uow_factory=factory, stale_after_seconds=600) is None

@@ -347,7 +347,8 @@ async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, w
     assert status["status"] == "done" and status["error"] is None
     assert (status["cells_total"], status["cells_done"]) == (2, 2)
     # five meetings looked at; the four scored ones change framework, the cancelled one has no score to change
-    assert status["meetings_rescored"] == 5 and status["changed"] == 4
+    assert status["meetings_rescored"] == 5 and status["meetings_changed"] == 4
+    assert status["changed"] == status["meetings_changed"] + status["periods_changed"]  # everything that changed
     assert status["unit_id"] == ward["committee"] and status["period_from"] == "2026-01"
     assert status["started_at"] and status["finished_at"]
     score = await ask(rpc, evaluation.GetMeetingScore(meeting_id=f"{ward['prefix']}-mt4"))

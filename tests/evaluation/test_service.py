@@ -124,7 +124,7 @@ async def test_a_shuffled_duplicated_stream_equals_recomputing_from_the_stored_f
     finally:
         await pool.close()
     assert outcome["meetings_rescored"] == 5
-    assert outcome["changed"] == 0
+    assert (outcome["meetings_changed"], outcome["periods_changed"], outcome["changed"]) == (0, 0, 0)
     assert await _stored(db, cell_id) == incremental
     scores = {row["meeting_id"].rsplit("-", 1)[-1]: row for row in incremental[0]}
     assert scores["mt4"]["starts_at"] == at(4, 6)
@@ -199,3 +199,33 @@ async def test_a_batch_backfill_scores_at_most_once_per_delivery_and_equals_the_
     ]
     assert compared[0] == compared[1]
     assert compared[0][0].count("meeting_id") == 4  # mt3..mt6 scored; the cancelled one is not
+
+
+async def test_a_rescore_that_rerates_a_quarter_counts_it_among_the_changes(
+    service: str, amqp_url: str, database_url: str, db: asyncpg.Connection
+) -> None:
+    """The user trial: the committee re-score said `changed` 0 while a quarter's rating changed (its meetings'
+    scores did not): `changed` counted meeting scores only. It counts the period rows too, each part reported."""
+    committee_id, cell_id = random_id("ward"), random_id("cell")
+    events = cell_history(committee_id=committee_id, cell_id=cell_id, prefix=random_id("h"))
+    await publish(amqp_url, events)
+    ids = [event["id"] for event in events]
+    await eventually(lambda: applied_and_scored(db, event_ids=ids, cell_ids=[cell_id]), timeout=60, interval=0.3)
+    _scores, periods = await _stored(db, cell_id)
+    quarter = next(row for row in periods if row["period"] == "2026-Q2")
+    assert quarter["rating"] != "poor"
+    pool = await create_pool(database_url, schema="evaluation", min_size=1, max_size=2)
+    try:
+        # as a rule change leaves it: the quarter rated otherwise than its stored meetings now rate it (on the
+        # service's schema, where the roll-up triggers find their functions)
+        await pool.execute(
+            "UPDATE cell_period SET rating = 'poor', score = 0 WHERE cell_id = $1 AND period = '2026-Q2'", cell_id
+        )
+        outcome = await rescore(
+            uow_factory=uow_factory_for(pool), unit_id=committee_id, period_from="2026-04", period_to="2026-06"
+        )
+    finally:
+        await pool.close()
+    assert outcome["meetings_changed"] == 0 and outcome["periods_changed"] == 1
+    assert outcome["changed"] == 1
+    assert await _stored(db, cell_id) == (_scores, periods)

@@ -462,7 +462,8 @@ class World:
     def evaluation_methods(self) -> RpcMethods:
         async def meeting_score(r: evaluation.GetMeetingScore) -> evaluation.MeetingScoreReply:
             meeting = self.meetings.get(r.meeting_id)
-            if meeting is None:
+            if meeting is None or meeting.get("status") in ("cancelled", "scheduled"):
+                # evaluation scores no cancelled meeting (DOMAIN.md); the fake scores none not held yet either
                 raise RpcError("not_found", f"no score for {r.meeting_id}")
             return evaluation.MeetingScoreReply.model_validate(
                 {
@@ -568,6 +569,8 @@ class World:
                 "cells_total": 1,
                 "cells_done": 1,
                 "meetings_rescored": len(self.meetings),
+                "meetings_changed": 0,
+                "periods_changed": 0,
                 "changed": 0,
                 "unit_id": r.unit_id,
             }

@@ -199,8 +199,13 @@ async def test_a_committee_officer_rescores_only_a_committee_of_their_subtree(
     assert everything.status_code == 422 and everything.json()["field"] == "unit_id"
     other = await client.post("/v1/rescore", json={"unit_id": world.ward_b}, headers=headers["ward_officer"])
     assert other.status_code == 404
+    # the user trial: a cell's id answered "committee … not found" about a unit that exists; it is named as a cell,
+    # the field named, while a cell outside the subtree stays the 404 of any unknown id
     a_cell = await client.post("/v1/rescore", json={"unit_id": world.cell_a1}, headers=headers["ward_officer"])
-    assert a_cell.status_code == 404
+    assert a_cell.status_code == 422 and a_cell.json()["field"] == "unit_id", a_cell.text
+    assert f"unit {world.cell_a1} is a cell, not a committee" in a_cell.text and "not found" not in a_cell.text
+    elsewhere = await client.post("/v1/rescore", json={"unit_id": world.cell_b1}, headers=headers["ward_officer"])
+    assert elsewhere.status_code == 404 and "is a cell" not in elsewhere.text
     province = await client.post("/v1/rescore", json={"period_from": "2025-01"}, headers=headers["admin"])
     hidden = await client.get(f"/v1/rescore/{province.json()['job_id']}", headers=headers["ward_officer"])
     assert hidden.status_code == 404

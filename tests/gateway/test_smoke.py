@@ -9,3 +9,22 @@ async def test_member_reads_own_meeting(client: httpx.AsyncClient, token_for: To
     response = await client.get(f"/v1/meetings/{world.meeting_a1}", headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["cell_id"] == world.cell_a1
+
+
+async def test_a_cancelled_meetings_score_says_it_was_cancelled_not_not_yet(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    """The user trial: the score of a cancelled meeting answered "has no score yet", as if it would get one; a
+    cancelled meeting is never scored (DOMAIN.md), and the answer says so, as the web page does."""
+    headers = await token_for("member", world.cell_a1, world.member_a1)
+    cancelled, waiting = f"{world.cell_a1}-2026-08-cancelled", f"{world.cell_a1}-2026-08-waiting"
+    world.meetings[cancelled] = {**world._meeting(cancelled, world.cell_a1), "status": "cancelled"}
+    world.meetings[waiting] = {**world._meeting(waiting, world.cell_a1), "status": "scheduled"}
+    try:
+        response = await client.get(f"/v1/meetings/{cancelled}/score", headers=headers)
+        assert response.status_code == 404, response.text
+        assert "was cancelled, so it is not scored" in response.text and "no score yet" not in response.text
+        response = await client.get(f"/v1/meetings/{waiting}/score", headers=headers)
+        assert response.status_code == 404 and "has no score yet" in response.text
+    finally:
+        del world.meetings[cancelled], world.meetings[waiting]

@@ -89,6 +89,19 @@ def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> 
     domain.check_cancel(cancelled, source=GATEWAY_SOURCE)  # cancelling again only updates the reason
 
 
+def test_a_roster_alone_does_not_make_a_meeting_held() -> None:
+    """DOMAIN.md: a meeting is held when it has minutes and is not cancelled. A roster without minutes read `held`
+    and a secretary could not cancel it; it is `scheduled` and may be cancelled until its minutes arrive."""
+    roster_only = domain.MeetingState("m", "c", "regular", T0, None, True, False, roster_version=(T0, "r"))
+    assert domain.meeting_status(cancelled=False, has_minutes=False, approved=False) == "scheduled"
+    assert domain.meeting_status(cancelled=False, has_minutes=True, approved=False) == "minutes_submitted"
+    assert domain.meeting_status(cancelled=False, has_minutes=True, approved=True) == "minutes_approved"
+    assert domain.meeting_status(cancelled=True, has_minutes=True, approved=True) == "cancelled"
+    assert not domain.is_held(cancelled=False, has_minutes=False)
+    assert not domain.is_held(cancelled=True, has_minutes=True)
+    domain.check_cancel(roster_only, source=GATEWAY_SOURCE)  # not refused: not held yet
+
+
 def test_attendance_history_counts_runs_and_unexcused_months() -> None:
     statuses = ["absent", "present", "absent", "exempt", "excused", "excused"]
     entries = [domain.AttendanceEntry(f"m{i}", T0 + timedelta(days=31 * i), s) for i, s in enumerate(statuses)]

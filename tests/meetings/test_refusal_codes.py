@@ -48,6 +48,7 @@ async def test_a_refusal_about_the_meetings_state_says_which_state() -> None:
     feed = [
         ev.scheduled(held, ids["cell"], starts_at=START),
         ev.attendance(held, {ids["mem"]: "present"}),
+        ev.minutes(held, chair_id=ids["mem"], started_at=START, time=ev.BASE_TIME + timedelta(days=1)),
         ev.scheduled(minuted, ids["cell"], starts_at=START),
         ev.minutes(minuted, chair_id=ids["mem"], started_at=START, time=ev.BASE_TIME + timedelta(days=1)),
     ]
@@ -63,6 +64,53 @@ async def test_a_refusal_about_the_meetings_state_says_which_state() -> None:
     cancelled, moved = await handlers.ingest_batch([cancel, move], store.uow, route="test")
     assert cancelled.refusal is not None and cancelled.refusal.code is RefusalCode.MEETING_ALREADY_HELD
     assert moved.refusal is not None and moved.refusal.code is RefusalCode.MEETING_MINUTES_RECORDED
+
+
+async def test_a_meeting_with_a_roster_and_no_minutes_is_scheduled_and_may_be_cancelled(  # type: ignore[no-untyped-def]
+    meetings_pool,
+) -> None:
+    """The user trial: a roster without minutes read `held` ("Đã họp") and a secretary's cancel was refused as
+    "already held", while DOMAIN.md holds a meeting held only once it has minutes. It reads `scheduled` until its
+    minutes arrive and the secretary may cancel it; once minutes are in it is held and the cancel is refused."""
+    methods = rpc_methods(meetings_pool)
+    commune, cell, member = random_id("demo-xa"), random_id("demo-cb"), random_id("demo-dv")
+    roster_only, minuted = f"{cell}-2026-02", f"{cell}-2026-03"
+    start = ev.BASE_TIME + timedelta(days=40)  # past: a secretary's commands about it are judged on its state only
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.member(member, cell),
+        ev.scheduled(roster_only, cell, starts_at=start, kind="regular"),
+        ev.attendance(roster_only, {member: "present"}),
+        ev.scheduled(minuted, cell, starts_at=start + timedelta(days=28), kind="regular"),
+        ev.attendance(minuted, {member: "present"}),
+        ev.minutes(minuted, chair_id=member, started_at=start + timedelta(days=28)),
+    ]
+    reply = await methods["ingest"](events=feed, route="http", account="feed")
+    assert [result["outcome"] for result in reply["results"]] == ["accepted"] * len(feed)
+
+    async def status(meeting_id: str) -> str:
+        async with meetings_pool.acquire() as conn:
+            found = await queries.get_meeting(conn, meeting_id)
+            listed = await queries.list_meetings(conn, cell_id=cell, period=None, limit=10, offset=0)
+        assert found is not None and found["attendance"] is not None  # the roster is there all the same
+        [summary] = [item for item in listed["items"] if item["meeting_id"] == meeting_id]
+        assert summary["status"] == found["status"]
+        return str(found["status"])
+
+    assert await status(roster_only) == "scheduled"
+    assert await status(minuted) == "minutes_submitted"
+
+    def cancel(meeting_id: str) -> dict[str, object]:
+        return ev.raw_event(
+            "meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE
+        )
+
+    [refused] = (await methods["ingest"](events=[cancel(minuted)], route="http", account="secretary"))["results"]
+    assert refused["outcome"] == "rejected" and refused["refusal"]["code"] == RefusalCode.MEETING_ALREADY_HELD.value
+    [cancelled] = (await methods["ingest"](events=[cancel(roster_only)], route="http", account="secretary"))["results"]
+    assert cancelled["outcome"] == "accepted", cancelled
+    assert await status(roster_only) == "cancelled"
 
 
 async def test_a_hold_on_an_unknown_member_carries_its_code_and_the_member() -> None:

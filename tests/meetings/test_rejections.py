@@ -59,13 +59,15 @@ async def test_rejects_with_a_reason_naming_the_field(world, db: asyncpg.Connect
 async def test_cancelling_a_held_meeting_is_refused_to_a_secretary_and_stored_from_an_integration(  # type: ignore[no-untyped-def]
     world, db: asyncpg.Connection
 ) -> None:
-    """The secretary's form (the gateway's source) is told the meeting was held; an integration's cancellation of
-    the same meeting is a fact like any other, stored and re-published (its order with the roster must not matter)."""
+    """The secretary's form (the gateway's source) is told the meeting was held (its minutes are in: DOMAIN.md); an
+    integration's cancellation of the same meeting is a fact like any other, stored and re-published (its order with
+    the roster and minutes must not matter)."""
     bus, ids = world
     mtg = random_id("mtg")
     await bus.publish(ev.scheduled(mtg, ids["cell"], starts_at=START))
     await bus.publish(ev.attendance(mtg, {ids["mem"]: "present"}))
-    await eventually(lambda: bus.find("attendance.recorded.v1", meeting_id=mtg), timeout=60)
+    await bus.publish(ev.minutes(mtg, chair_id=ids["mem"], started_at=START))
+    await eventually(lambda: bus.find("minutes.submitted.v1", meeting_id=mtg), timeout=60)
     by_hand = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
     await bus.publish(by_hand)
     await expect_rejection(bus, db, event_id=by_hand["id"], field="data.meeting_id")

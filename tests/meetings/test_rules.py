@@ -44,19 +44,33 @@ async def test_rejects_with_a_reason_naming_the_field(case: str) -> None:
     assert published.source == "urn:chibo:meetings"
 
 
-async def test_a_secretary_cannot_cancel_a_meeting_they_recorded() -> None:
-    """The secretary's web form (the gateway's source) is refused, naming the meeting: a person is told it was held."""
+async def test_a_secretary_cannot_cancel_a_meeting_held_but_may_one_with_a_roster_only() -> None:
+    """The secretary's web form (the gateway's source) is refused for a held meeting (minutes recorded), naming the
+    meeting: a person is told it was held. A roster alone does not make it held (DOMAIN.md), so that one may be
+    cancelled until its minutes arrive."""
     store, ids = await world()
-    mtg = random_id("mtg")
+    held, roster_only = random_id("mtg"), random_id("mtg")
     await handlers.ingest_batch(
-        [ev.scheduled(mtg, ids["cell"], starts_at=START), ev.attendance(mtg, {ids["mem"]: "present"})],
+        [
+            ev.scheduled(held, ids["cell"], starts_at=START),
+            ev.attendance(held, {ids["mem"]: "present"}),
+            ev.minutes(held, chair_id=ids["mem"], started_at=START),
+            ev.scheduled(roster_only, ids["cell"], starts_at=START),
+            ev.attendance(roster_only, {ids["mem"]: "present"}),
+        ],
         store.uow,
         route="test",
     )
-    cancel = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
-    [result] = await handlers.ingest_batch([cancel], store.uow, route="test")
+
+    def cancel(mtg: str) -> dict[str, object]:
+        return ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
+
+    [result] = await handlers.ingest_batch([cancel(held)], store.uow, route="test")
     assert (result.outcome, result.field) == ("rejected", "data.meeting_id")
-    assert store.state.meetings[mtg].get("cancel_version") is None
+    assert store.state.meetings[held].get("cancel_version") is None
+    [result] = await handlers.ingest_batch([cancel(roster_only)], store.uow, route="test")
+    assert result.outcome == "accepted"
+    assert store.state.meetings[roster_only].get("cancel_version") is not None
 
 
 async def test_an_integrations_cancellation_of_a_held_meeting_takes_its_roster_out_of_the_histories() -> None:

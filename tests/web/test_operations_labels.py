@@ -184,3 +184,36 @@ async def test_a_queue_its_service_will_not_read_is_shown_as_unreadable_with_its
         " Send them all back or delete them all; the service then recreates the queue with the setting."
     )
     assert note.startswith("Không thể liệt kê từng thư lỗi") and "trả tất cả về hàng đợi hoặc xóa hết" in note
+
+
+DEAD_LETTER_GLOSSES = {
+    "DeadlockDetectedError('deadlock detected')": "bị xung đột",
+    "SerializationError('could not serialize access due to concurrent update')": "bị xung đột",
+    "UniqueViolationError('duplicate key value violates unique constraint \"meeting_pkey\"')": "lỗi của dịch vụ",
+    "ConnectionDoesNotExistError('connection was closed in the middle of operation')": "mất kết nối",
+    "TimeoutError()": "quá lâu",
+    "LookupError(\"framework ('hd42-2025', '1') is adopted but not stored\")": "bộ tiêu chí",
+    "ValueError('Out of range float values are not JSON compliant: nan')": "không ghi được dưới dạng JSON",
+    "specversion: Field required": "Không đọc được sự kiện. Trường phiên bản CloudEvents: Thiếu trường bắt buộc.",
+    "body: not valid JSON (Expecting value: line 1 column 1 (char 0))": "không phải là một sự kiện JSON hợp lệ",
+    "data.starts_at: Input should be a valid datetime": "Không đọc được sự kiện. Trường thời gian buổi sinh hoạt:",
+}
+
+
+@pytest.mark.parametrize(("cause", "gloss"), sorted(DEAD_LETTER_GLOSSES.items()))
+def test_a_dead_letters_known_cause_is_glossed_in_vietnamese(cause: str, gloss: str) -> None:
+    """The user trial: the operator's page showed a dead letter's cause (`x-chibo-reason`) only as the service wrote
+    it, in English. Each known kind of cause gets a short Vietnamese gloss (the raw text stays beside it)."""
+    said = reasons.explain_dead_letter(cause)
+    assert said is not None and gloss in said, said
+
+
+def test_every_kind_of_dead_letter_cause_has_its_example_and_a_translation() -> None:
+    for pattern, message in reasons.DEAD_LETTER_CAUSES:
+        assert any(pattern.search(cause) for cause in DEAD_LETTER_GLOSSES), pattern.pattern
+        assert translations().gettext(message) != message, message
+
+
+@pytest.mark.parametrize("cause", ["KeyError('x')", "something odd happened", "data.nonsense: bad", "", None])
+def test_a_dead_letters_unknown_cause_has_no_gloss_only_its_raw_text(cause: str | None) -> None:
+    assert reasons.explain_dead_letter(cause) is None

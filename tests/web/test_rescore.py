@@ -42,7 +42,10 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     assert job["period_from"] == "2026-01" and job["period_to"] == "2026-11"
     assert await page.locator("#rescore-text").inner_text() == "3/3 chi bộ (100%)"
     assert await page.locator("#rescore-meetings").inner_text() == str(job["meetings_rescored"])
+    assert await page.locator("#rescore-meetings-changed").inner_text() == str(job["meetings_changed"])
+    assert await page.locator("#rescore-periods-changed").inner_text() == str(job["periods_changed"])
     assert await page.locator("#rescore-changed").inner_text() == str(job["changed"])
+    assert job["changed"] == job["meetings_changed"] + job["periods_changed"]
     await screenshot(page, "rescore-progress")
     await page.context.close()
 

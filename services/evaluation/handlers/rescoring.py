@@ -5,7 +5,7 @@ background worker claims, runs with its progress committed with each cell, and r
 cursor when a worker stopped mid-way.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +34,9 @@ async def rescore(
     """Rescore the meetings of a subtree (or every cell) starting in the periods' months; refresh their periods.
 
     Cells go in id order; `start_after` skips those up to a cursor. `in_transaction` runs in each
-    cell's transaction with the running totals (cells, meetings_rescored, changed) of this call.
+    cell's transaction with the running totals (TOTALS) of this call. `changed` counts everything that changed:
+    the meeting scores (`meetings_changed`) and the month, quarter and year rows (`periods_changed`); it counted the
+    meetings only, so a job that re-rated a quarter said 0.
     """
     first = period_months(period_from)[0] if period_from else None
     last = period_months(period_to)[-1] if period_to else None
@@ -45,29 +47,50 @@ async def rescore(
         through = f"{uow.today():%Y-%m}"
     span = months_between(first, min(last or through, through)) if first else []
     on_total(len(cells))
-    meetings = changed = done = 0
+    running = dict.fromkeys(TOTALS, 0)
     for cell_id in sorted(cells):
         if start_after is not None and cell_id <= start_after:
             continue
         async with uow_factory() as uow:
             outcome = await rescore_cell(uow, cell_id, since=since, until=until)
             months = {*span, *outcome.months.get(cell_id, set())}
+            periods = 0
             for cell, touched in sorted(outcome.months.items()):
-                await refresh_periods(uow, cell, touched | (months if cell == cell_id else set()))
+                periods += await refresh_periods(uow, cell, touched | (months if cell == cell_id else set()))
             if cell_id not in outcome.months and months:
-                await refresh_periods(uow, cell_id, months)
-            totals = {
-                "cells": done + 1,
-                "meetings_rescored": meetings + outcome.meetings,
-                "changed": changed + outcome.changed,
-            }
+                periods += await refresh_periods(uow, cell_id, months)
+            totals = add_totals(
+                running,
+                {
+                    "cells": 1,
+                    "meetings_rescored": outcome.meetings,
+                    "meetings_changed": outcome.changed,
+                    "periods_changed": periods,
+                },
+            )
             if in_transaction is not None:
                 await in_transaction(uow, cell_id, totals)
             await uow.commit()
-        done, meetings, changed = totals["cells"], totals["meetings_rescored"], totals["changed"]
+        running = totals
         on_cell()
-    log.info("rescore_done", unit_id=unit_id, cells=len(cells), meetings=meetings, changed=changed)
-    return {"cells": len(cells), "meetings_rescored": meetings, "changed": changed}
+    result = {**running, "cells": len(cells)}
+    log.info("rescore_done", unit_id=unit_id, **result)
+    return result
+
+
+TOTALS = ("cells", "meetings_rescored", "meetings_changed", "periods_changed", "changed")
+"""A rescoring's running totals: cells done, meetings scored again, meeting scores and period rows (month, quarter,
+year) that changed, and `changed`, their sum: everything the job changed."""
+
+
+def add_totals(before: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
+    """`before` plus `more`, key by key over TOTALS, `changed` always the meetings' and the periods' sum."""
+    totals = {key: before.get(key, 0) + more.get(key, 0) for key in TOTALS if key != "changed"}
+    return {**totals, "changed": totals["meetings_changed"] + totals["periods_changed"]}
+
+
+JOB_COLUMNS = {"cells": "cells_done"}
+"""The rescore_job column of each total whose name differs."""
 
 
 class RescoreJobConflict(Exception):
@@ -104,22 +127,15 @@ async def run_rescore_job(
     if job is None:
         return None
     job_id = job["job_id"]
-    before = {
-        key: job[column]
-        for key, column in (("cells", "cells_done"), ("meetings_rescored", "meetings_rescored"), ("changed", "changed"))
-    }
+    # a job resumed at its cursor adds this run's totals to what its earlier runs recorded
+    before = {key: job[JOB_COLUMNS.get(key, key)] for key in TOTALS}
     total: list[int] = []
 
     async def record(uow: Any, cell_id: str, totals: dict[str, int]) -> None:
+        progress = add_totals(before, totals)
+        values = {JOB_COLUMNS.get(key, key): value for key, value in progress.items()}
         await uow.jobs.record_rescore_progress(
-            job_id=job_id,
-            values={
-                "cursor": cell_id,
-                "cells_total": total[0],
-                "cells_done": before["cells"] + totals["cells"],
-                "meetings_rescored": before["meetings_rescored"] + totals["meetings_rescored"],
-                "changed": before["changed"] + totals["changed"],
-            },
+            job_id=job_id, values={"cursor": cell_id, "cells_total": total[0], **values}
         )
 
     log.info("rescore_job_started", job_id=job_id, resumed_after=job["cursor"], attempt=job["attempts"])

@@ -73,11 +73,22 @@ class JobRepository(Protocol):
 
 
 RESCORE_JOB_COLUMNS = (
-    "job_id, unit_id, period_from, period_to, status, cells_total, cells_done, meetings_rescored, changed, cursor,"
-    " error, attempts, created_at, started_at, heartbeat_at, finished_at"
+    "job_id, unit_id, period_from, period_to, status, cells_total, cells_done, meetings_rescored, meetings_changed,"
+    " periods_changed, changed, cursor, error, attempts, created_at, started_at, heartbeat_at, finished_at"
 )
 PROGRESS_COLUMNS = frozenset(
-    {"status", "cells_total", "cells_done", "meetings_rescored", "changed", "cursor", "error", "finished_at"}
+    {
+        "status",
+        "cells_total",
+        "cells_done",
+        "meetings_rescored",
+        "meetings_changed",
+        "periods_changed",
+        "changed",
+        "cursor",
+        "error",
+        "finished_at",
+    }
 )
 
 

@@ -198,13 +198,21 @@ async def authorize_unit(
     directory: UnitDirectory,
     kind: str,
     roles: frozenset[Role] = SUBTREE_READERS,
+    field: str | None = None,
 ) -> UnitReply:
-    """The unit, when the principal may see it; otherwise the same 404 as for a unit that does not exist."""
+    """The unit, when the principal may see it; otherwise the same 404 as for a unit that does not exist. A unit of
+    another kind is that 404 too for an id in a path (`/v1/committees/{a cell}`); for an id the caller sent in a body
+    field (`field`), one they may see is 422 naming the field and what the id names ("unit_id: unit X is a cell, not a
+    committee"), not "committee X not found" about a unit that exists."""
     require_role(principal, roles, f"read {kind}s")
     if principal.role in (Role.MEMBER, Role.SECRETARY) and unit_id != principal.unit_id:
         raise not_found(kind, unit_id)
     unit = await directory.get(unit_id)
-    if unit is None or unit.kind != kind or not in_subtree(principal, unit):
+    if unit is None or not in_subtree(principal, unit):
+        raise not_found(kind, unit_id)
+    if unit.kind != kind:
+        if field is not None:
+            raise RpcError("invalid", f"{field}: unit {unit_id} is a {unit.kind}, not a {kind}", field=field)
         raise not_found(kind, unit_id)
     return unit
 

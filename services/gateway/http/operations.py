@@ -321,7 +321,7 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
     if caller.role is Role.COMMITTEE_OFFICER:
         if body.unit_id is None:
             raise RpcError("invalid", "a committee officer re-scores a committee of their subtree", field="unit_id")
-        await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee")
+        await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee", field="unit_id")
     request.state.audit_detail = body.model_dump(exclude_none=True)
     # a web form's one-time key names the job: the same form sent twice (a double click, a browser's resend) is the
     # one job, shown as it stands, not a second run over the same cells

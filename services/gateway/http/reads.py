@@ -190,14 +190,17 @@ async def get_meeting_minutes(meeting_id: IdPath, caller: Caller, state: State) 
 
 @router.get("/meetings/{meeting_id}/score", response_model=MeetingScoreRead, tags=["meetings"])
 async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) -> Any:
-    """The meeting's score, rating and the explanation of every item."""
-    await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
+    """The meeting's score, rating and the explanation of every item (404 saying why when there is none: not scored
+    yet, or cancelled and so never scored)."""
+    meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     try:
         return await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id))
     except RpcError as exc:
-        if exc.code == "not_found":
-            raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
-        raise
+        if exc.code != "not_found":
+            raise
+        if meeting.status == "cancelled":
+            raise RpcError("not_found", f"meeting {meeting_id} was cancelled, so it is not scored") from None
+        raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
 
 
 @router.get(

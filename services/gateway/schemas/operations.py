@@ -103,7 +103,9 @@ class RescoreCreate(CreateModel):
 
 
 class RescoreRead(evaluation.RescoreJobReply):
-    """A rescoring job: queued at once, its progress readable until it is done."""
+    """A rescoring job: queued at once, its progress readable until it is done. `meetings_rescored`: meetings scored
+    again; `meetings_changed`: meeting scores that changed; `periods_changed`: cells' month, quarter and year results
+    that changed; `changed`: everything that changed, their sum."""
 
 
 class AccountCreate(CreateModel):

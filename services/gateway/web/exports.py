@@ -29,6 +29,7 @@ from services.gateway.web.i18n import (
     parse_moment,
 )
 from services.gateway.web.periods import running
+from shared.contracts.meetings_rpc import HELD_STATUSES
 
 PAGE = 200
 
@@ -260,13 +261,9 @@ def locality(superior: dict[str, Any] | None, unit: dict[str, Any]) -> str:
     return name
 
 
-HELD_STATUSES = frozenset({"minutes_submitted", "minutes_approved"})
-"""The statuses (domain.meeting_status) of a held meeting: it has minutes and is not cancelled."""
-
-
 def held_meeting_ids(meetings: Iterable[dict[str, Any]]) -> list[str]:
     """The listed meetings that were held (DOMAIN.md: minutes, not cancelled): a meeting with a roster only (status
-    `held`, its minutes not in yet) counts in no member's meetings expected nor absences, as in their history."""
+    `scheduled`, its minutes not in yet) counts in no member's meetings expected nor absences, as in their history."""
     return [item["meeting_id"] for item in meetings if item.get("status") in HELD_STATUSES]
 
 

@@ -376,7 +376,7 @@ HELD_ON_ROSTER = frozenset({RefusalCode.MEMBER_NOT_PLACED, RefusalCode.MEMBER_NO
 MEETING_STATE_REFUSALS = {
     RefusalCode.MEETING_CANCELLED: N_("This meeting was cancelled, so nothing more is recorded for it."),
     RefusalCode.MEETING_ALREADY_HELD: N_(
-        "This meeting has already been held (its attendance or minutes are recorded), so it cannot be cancelled."
+        "This meeting has already been held (its minutes are recorded), so it cannot be cancelled."
     ),
     RefusalCode.MEETING_MINUTES_RECORDED: N_(
         "This meeting has already been held (its minutes are recorded), so it cannot be rescheduled."

@@ -156,7 +156,6 @@ LABELS = {
     "status": {
         "scheduled": N_("Scheduled"),
         "cancelled": N_("Cancelled"),
-        "held": N_("Held"),
         "minutes_submitted": N_("Minutes submitted"),
         "minutes_approved": N_("Minutes adopted"),
     },

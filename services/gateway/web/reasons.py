@@ -240,6 +240,62 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     return _("Field %(field)s: %(why)s", field=field_label(field), why=sentence)
 
 
+DEAD_LETTER_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), message)
+    for pattern, message in (
+        # a handler that kept failing: the consumer writes the error's repr (shared.consuming, meetings' consumer)
+        (
+            r"^(DeadlockDetectedError|SerializationError|LockNotAvailableError)\(",
+            N_("Two writes to the same data in the database collided; sending it back usually succeeds."),
+        ),
+        (
+            r"^(UniqueViolationError|ForeignKeyViolationError|CheckViolationError|NotNullViolationError|"
+            r"ExclusionViolationError)\(",
+            N_("The database refused what the service wrote about this event: a fault in the service to report."),
+        ),
+        (
+            r"^(ConnectionDoesNotExistError|ConnectionRefusedError|ConnectionResetError|ConnectionError|"
+            r"InterfaceError|TooManyConnectionsError|CannotConnectNowError|AdminShutdownError|"
+            r"PostgresConnectionError|ChannelInvalidStateError|AMQPConnectionError)\(",
+            N_("The service lost its connection to the database or the broker; send it back once they are up."),
+        ),
+        (
+            r"^(TimeoutError|QueryCanceledError|CancelledError)\(",
+            N_("Applying the event took too long and was stopped; send it back when the system is less busy."),
+        ),
+        (
+            r"^LookupError\([\"']framework .* is adopted but not stored",
+            N_("A scoring framework is adopted but its document is not stored, so the meeting cannot be scored."),
+        ),
+        (
+            r"^(ValueError|TypeError)\(.*(JSON|float)",
+            N_("The event holds a value that cannot be written as JSON, such as a number that is not finite."),
+        ),
+    )
+)
+"""The causes a consumer writes in a dead letter's `x-chibo-reason` (shared.consuming) that are no event refusal:
+a handler's failure, as the repr of its error, by the error's kind. A cause that is an event refusal (the event could
+not be read: shared.envelope's and shared.reading's reasons, naming a field) is said by REJECTIONS, as a rejection
+is; any other cause has no gloss and is shown as written."""
+DEAD_LETTER_FIELD = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): ")
+"""How an event refusal names its field first (`data.starts_at: ...`, `body: ...`)."""
+
+
+def explain_dead_letter(cause: str | None) -> str | None:
+    """A short Vietnamese gloss of a dead letter's cause (its `x-chibo-reason`) for the operator, beside the raw text:
+    a handler's failure by its error's kind (DEAD_LETTER_CAUSES), an event that could not be read as a rejection is
+    said, naming the field; None for a cause of no known kind (the raw text alone is shown)."""
+    if not cause:
+        return None
+    for pattern, message in DEAD_LETTER_CAUSES:
+        if pattern.search(cause):
+            return _(message)
+    named = DEAD_LETTER_FIELD.match(cause)
+    if named is None or field_label(named["field"]).startswith("“"):
+        return None
+    return _("The event could not be read. %(why)s", why=explain_rejection(cause, named["field"]))
+
+
 def explain_hold(waiting_for: str | None, reason: str | None, field: str | None) -> str:
     """What a held event waits for, in Vietnamese, naming the field it came from."""
     kind, _colon, ident = (waiting_for or "").partition(":")

@@ -302,10 +302,12 @@ def require_not_cancelled(meeting: MeetingState, *, source: str, what: str) -> N
 
 
 def check_cancel(meeting: MeetingState, *, source: str) -> None:
-    """A secretary cannot cancel a meeting whose roster or minutes they recorded (the form says so). An
-    integration's cancellation is stored whatever else is known: a cancelled meeting is not held, and its earlier
-    score is withdrawn (DOMAIN.md), so minutes then cancellation ends as cancellation then minutes."""
-    if from_a_person(source) and (meeting.has_roster or meeting.has_minutes):
+    """A secretary cannot cancel a held meeting, one whose minutes are recorded (the form says so); a roster alone
+    does not make it held (DOMAIN.md "How to read it": minutes and not cancelled), so until the minutes arrive it may
+    be cancelled, as its status (`scheduled`, meeting_status) says. An integration's cancellation is stored whatever
+    else is known: a cancelled meeting is not held, and its earlier score is withdrawn (DOMAIN.md), so minutes then
+    cancellation ends as cancellation then minutes."""
+    if from_a_person(source) and meeting.has_minutes:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be cancelled",
             field="data.meeting_id",
@@ -334,17 +336,20 @@ def check_reschedule(meeting: MeetingState, *, source: str) -> None:
         )
 
 
-def meeting_status(*, cancelled: bool, has_roster: bool, has_minutes: bool, approved: bool) -> str:
-    """scheduled | cancelled | held | minutes_submitted | minutes_approved."""
+def is_held(*, cancelled: bool, has_minutes: bool) -> bool:
+    """Whether a meeting is held: it has minutes and is not cancelled (DOMAIN.md "How to read it, exactly"); a
+    roster alone does not make it held."""
+    return has_minutes and not cancelled
+
+
+def meeting_status(*, cancelled: bool, has_minutes: bool, approved: bool) -> str:
+    """scheduled | cancelled | minutes_submitted | minutes_approved: `scheduled` until the meeting is held
+    (is_held), a roster recorded or not (the API's `attendance` says whether one is)."""
     if cancelled:
         return "cancelled"
-    if has_minutes and approved:
-        return "minutes_approved"
-    if has_minutes:
-        return "minutes_submitted"
-    if has_roster:
-        return "held"
-    return "scheduled"
+    if not is_held(cancelled=cancelled, has_minutes=has_minutes):
+        return "scheduled"
+    return "minutes_approved" if approved else "minutes_submitted"
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,10 @@ from services.gateway.web.explain import item_names
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import _
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
-from shared.contracts.meetings_rpc import MonitorAssignmentReply
+from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 MONTH = re.compile(r"\d{4}-\d{2}")
-HELD = frozenset({"held", "minutes_submitted", "minutes_approved"})
 RECENT_MEETINGS = 3
 RECENT_MONTHS = 3
 INBOX_ITEMS = 20
@@ -71,7 +70,7 @@ async def _cell_summary(state: GatewayState, principal: Principal, item: Monitor
         key=lambda row: row["period"],
     )
     held = sorted(
-        (row for row in meetings["items"] if row.get("status") in HELD),
+        (row for row in meetings["items"] if row.get("status") in HELD_STATUSES),
         key=lambda row: str(row.get("starts_at") or ""),
         reverse=True,
     )[:RECENT_MEETINGS]

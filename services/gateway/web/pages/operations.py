@@ -269,6 +269,7 @@ async def _page(
         service_labels=SERVICES,
         death_reasons=DEATH_REASONS,
         explain_rejection=reasons.explain_rejection,
+        explain_dead_letter=reasons.explain_dead_letter,
         explain_hold=reasons.explain_hold,
         field_label=reasons.field_label,
     )

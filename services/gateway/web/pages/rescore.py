@@ -127,7 +127,7 @@ async def _job(viewer: Viewer, state: State, committee_id: str, job_id: str) -> 
 
 def progress_of(job: dict[str, Any]) -> dict[str, Any]:
     """What the page shows of a job: {status, label, percent 0..100, cells_done, cells_total, meetings_rescored,
-    changed, finished, text}."""
+    meetings_changed, periods_changed, changed (their sum), finished, text}."""
     total, done = job.get("cells_total"), job.get("cells_done") or 0
     if job["status"] == "done":
         percent = 100.0
@@ -142,6 +142,8 @@ def progress_of(job: dict[str, Any]) -> dict[str, Any]:
         "cells_done": done,
         "cells_total": total,
         "meetings_rescored": job.get("meetings_rescored") or 0,
+        "meetings_changed": job.get("meetings_changed") or 0,
+        "periods_changed": job.get("periods_changed") or 0,
         "changed": job.get("changed") or 0,
         "finished": job["status"] in ("done", "failed"),
         "text": _(

@@ -12,6 +12,8 @@
     document.getElementById("rescore-status").textContent = progress.label;
     document.getElementById("rescore-text").textContent = progress.text;
     document.getElementById("rescore-meetings").textContent = progress.meetings_rescored;
+    document.getElementById("rescore-meetings-changed").textContent = progress.meetings_changed;
+    document.getElementById("rescore-periods-changed").textContent = progress.periods_changed;
     document.getElementById("rescore-changed").textContent = progress.changed;
     section.setAttribute("data-status", progress.status);
   }
