@@ -155,6 +155,17 @@ def months_between(first: str, last: str) -> list[str]:
     return months
 
 
+def span_problem(first: str | None, last: str | None, now: datetime) -> tuple[str, str] | None:
+    """What is wrong with a span of periods `first`..`last` (either open) asked of history at `now`: (field, reason)
+    for a span that ends before it begins (`period_to`) or begins after the running month (`period_from`, nothing
+    of it has happened); None when it is a span of history. Both are periods (check_period)."""
+    if first is not None and last is not None and period_months(last)[-1] < period_months(first)[0]:
+        return "period_to", f"period_to: {last} ends before period_from {first} begins"
+    if first is not None and period_bounds(first)[0] > now:
+        return "period_from", f"period_from: {first} has not begun yet, so it holds no history to re-score"
+    return None
+
+
 def period_bounds(period: str) -> tuple[datetime, datetime]:
     """[start, end) of a period in Vietnam time; ValueError when it is not a period."""
     months = period_months(period)

@@ -338,6 +338,8 @@ async def test_rescore_starts_a_job_whose_progress_is_readable(rpc: RpcClient, w
 
     started = await ask(rpc, evaluation.Rescore(unit_id=ward["committee"], period_from="2026-01"))
     assert started["status"] == "queued" and started["job_id"]
+    # the user trial: the answer to the request (the API's 202) named no subtree nor months; it says what was queued
+    assert (started["unit_id"], started["period_from"], started["period_to"]) == (ward["committee"], "2026-01", None)
 
     async def finished() -> dict[str, Any] | None:
         status = await ask(rpc, evaluation.GetRescoreStatus(job_id=started["job_id"]))
@@ -375,6 +377,7 @@ async def test_rescore_asked_again_with_its_job_id_is_the_one_job(rpc: RpcClient
     done = await eventually(finished, timeout=30, interval=0.2)
     again = await ask(rpc, asked)
     assert (again["job_id"], again["status"]) == (job_id, "done")
+    assert (again["unit_id"], again["period_from"], again["period_to"]) == (ward["committee"], "2026-02", "2026-03")
     after = await ask(rpc, evaluation.GetRescoreStatus(job_id=job_id))
     assert after["finished_at"] == done["finished_at"] and after["cells_done"] == done["cells_done"]
 

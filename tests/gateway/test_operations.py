@@ -260,3 +260,33 @@ async def test_a_bug_inside_a_service_method_is_a_500_not_a_422(
     [failed] = [line for line in lines if line["event"] == "rpc_method_failed"]
     assert failed["exc_info"] is True and "KeyError" in failed["error"]
     assert any(line["event"] == "service_internal_error" for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("span", "field"),
+    [
+        ({"period_from": "2026-12", "period_to": "2026-11"}, "period_to"),
+        ({"period_from": "2026-Q4", "period_to": "2026-09"}, "period_to"),
+        ({"period_from": "2099-01", "period_to": "2099-03"}, "period_from"),
+        ({"period_from": "2099"}, "period_from"),
+    ],
+)
+async def test_a_rescore_over_an_impossible_span_is_refused_naming_the_field(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, span: dict[str, str], field: str
+) -> None:
+    # the user trial: a span ending before it begins, or wholly ahead of today, was queued (202) and ran "done" over
+    # nothing; it is refused, the field named, and no job is queued
+    refused = await client.post("/v1/rescore", json={"unit_id": world.ward_a, **span}, headers=headers["admin"])
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == field
+
+
+async def test_a_rescore_reaching_into_the_running_month_is_queued(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    queued = await client.post(
+        "/v1/rescore",
+        json={"unit_id": world.ward_a, "period_from": "2025-01", "period_to": "2099"},
+        headers=headers["admin"],
+    )
+    assert queued.status_code == 202, queued.text

@@ -105,7 +105,13 @@ async def start_rescore_job(
     RescoreJobConflict when that id's job covers something else."""
     if await uow.jobs.create_rescore_job(job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to):
         log.info("rescore_job_queued", job_id=job_id, unit_id=unit_id, period_from=period_from, period_to=period_to)
-        return {"job_id": job_id, "status": "queued"}
+        return {
+            "job_id": job_id,
+            "status": "queued",
+            "unit_id": unit_id,
+            "period_from": period_from,
+            "period_to": period_to,
+        }
     existing = await uow.jobs.rescore_job(job_id)
     if existing is None or (existing["unit_id"], existing["period_from"], existing["period_to"]) != (
         unit_id,
@@ -114,7 +120,13 @@ async def start_rescore_job(
     ):
         raise RescoreJobConflict(job_id)
     log.info("rescore_job_asked_again", job_id=job_id, status=existing["status"])
-    return {"job_id": job_id, "status": existing["status"]}
+    return {
+        "job_id": job_id,
+        "status": existing["status"],
+        "unit_id": unit_id,
+        "period_from": period_from,
+        "period_to": period_to,
+    }
 
 
 async def run_rescore_job(

@@ -36,9 +36,11 @@ from services.gateway.schemas import (
     SystemHealthRead,
 )
 from services.gateway.schemas.recovery import QueueRead
+from shared import periods
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
+from shared.envelope import now
 from shared.ops.dead_letters import dead_letter_counts
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
@@ -322,6 +324,8 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
         if body.unit_id is None:
             raise RpcError("invalid", "a committee officer re-scores a committee of their subtree", field="unit_id")
         await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee", field="unit_id")
+    if problem := periods.span_problem(body.period_from, body.period_to, now()):
+        raise RpcError("invalid", problem[1], field=problem[0])
     request.state.audit_detail = body.model_dump(exclude_none=True)
     # a web form's one-time key names the job: the same form sent twice (a double click, a browser's resend) is the
     # one job, shown as it stands, not a second run over the same cells
