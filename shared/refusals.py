@@ -52,6 +52,9 @@ class RefusalCode(StrEnum):
     SCOPE_ROOT_MANAGED_ABOVE = "scope_root_managed_above"
     """Rejected: a scoped account wrote the unit at its own scope root, whose record is managed from above (its
     superior committee or the national member database), not by an account scoped to it."""
+    MEETING_EXISTS = "meeting_exists"
+    """Conflict: a secretary's schedule command names a meeting id that is already scheduled; scheduling never
+    overwrites a meeting (moving it is a reschedule)."""
     MEETING_NOT_STARTED = "meeting_not_started"
     """Rejected: a secretary's command records what happens at a meeting (attendance, minutes, an assessment) before
     the meeting has begun."""
