@@ -14,6 +14,7 @@ from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
 from services.gateway.web.i18n import LABELS, N_, _, format_number, format_short_date
 from services.gateway.web.reasons import BY_CODE, explain_hold, field_label
+from shared.contracts.base import MAX_COUNT
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
@@ -167,8 +168,9 @@ def text(form: Any, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
-def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = 100_000) -> int | None:
-    """A whole number in [low, high]; an error naming the field otherwise; None when empty."""
+def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = MAX_COUNT) -> int | None:
+    """A whole number in [low, high] (by default the contract's counts: 0 to 100,000); an error naming the field
+    otherwise; None when empty."""
     raw = text(form, name)
     if not raw:
         return None
