@@ -68,3 +68,16 @@ async def test_two_creates_at_the_same_moment_schedule_one_meeting(meetings_pool
     [won] = [create for create, result in zip(creates, results, strict=True) if result["outcome"] == "accepted"]
     kind = await db.fetchval("SELECT kind FROM meetings.meeting WHERE meeting_id = $1", meeting)
     assert kind == won["data"]["kind"]
+
+
+async def test_the_same_schedule_sent_twice_at_once_is_a_duplicate_not_a_conflict(meetings_pool, db) -> None:  # type: ignore[no-untyped-def]
+    """A form double-clicked is one event sent twice (its id derived from the form): one accepted, one duplicate."""
+    methods = rpc_methods(meetings_pool)
+    commune, cell = random_id("demo-xa"), random_id("demo-cb")
+    feed = [ev.unit(commune, kind="committee", name="Đảng ủy xã"), ev.unit(cell, parent_id=commune)]
+    await methods["ingest"](events=feed, route="http", account="feed")
+    create = ev.scheduled(f"{cell}-2026-12", cell, starts_at=ev.BASE_TIME + timedelta(days=330), source=GATEWAY_SOURCE)
+    answers = await asyncio.gather(
+        *(methods["ingest"](events=[create], route="http", account="secretary") for _ in range(2))
+    )
+    assert sorted(answer["results"][0]["outcome"] for answer in answers) == ["accepted", "duplicate"]
