@@ -311,3 +311,21 @@ def test_every_command_bodys_limits_are_the_contracts(command: str) -> None:
     assert {key: ours[key] for key in common} == {key: theirs[key] for key in common}
     # every bound the contract sets on a field the body carries is set by the body too
     assert set(theirs) <= set(ours), sorted(set(theirs) - set(ours))
+
+
+async def test_scheduling_a_known_meeting_id_is_a_409_naming_meeting_id_and_changes_nothing(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    meeting = random_id("mtg")
+    url = f"/v1/cells/{world.cell_a1}/meetings"
+    thematic = {**SCHEDULE, "meeting_id": meeting, "kind": "thematic", "topic": "Học tập nghị quyết"}
+    first = await client.post(url, json=thematic, headers=headers["secretary"])
+    assert first.status_code == 202 and first.json()["outcome"] == "accepted", first.text
+    before = len(world.ingested)
+    moved = {**SCHEDULE, "meeting_id": meeting, "starts_at": "2026-12-10T19:00:00+07:00"}
+    again = await client.post(url, json=moved, headers=headers["secretary"])
+    assert again.status_code == 409, again.text
+    error = again.json()
+    assert (error["code"], error["field"], error["reason_code"]) == ("conflict", "meeting_id", "meeting_exists")
+    assert f"/v1/meetings/{meeting}/reschedule" in error["message"]
+    assert len(world.ingested) == before

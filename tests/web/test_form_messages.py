@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, HttpUrl
 from starlette.datastructures import FormData
 
 from services.gateway.handlers import build_command_event
+from services.gateway.http import commands
 from services.gateway.http.preferences import PreferencesUpdate
 from services.gateway.schemas import (
     CommandRead,
@@ -73,6 +74,20 @@ def test_the_forms_limits_are_the_contracts() -> None:
     with pytest.raises(FormErrors) as caught:
         _minutes_body(FormData({**dict(form), "self_criticism_minutes": str(MAX_COUNT + 1)}), "m-1")
     assert caught.value.errors == {"self_criticism_minutes": "Số phút tự phê bình và phê bình: phải từ 0 đến 100.000."}
+
+
+async def test_a_schedule_under_a_known_meeting_id_says_so_in_vietnamese() -> None:
+    """The API's 409 (scheduling never overwrites a meeting) is the form's message naming the way to move it."""
+
+    async def command() -> None:
+        raise commands.meeting_exists("m-1", Refusal(code=RefusalCode.MEETING_EXISTS))
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {
+        "meeting_id": "Buổi sinh hoạt này đã được lên lịch; lên lịch mới không ghi đè buổi sinh hoạt đã có. Muốn đổi"
+        " thời gian hoặc địa điểm, xin dùng mục “Đổi lịch” trên trang ghi nhận buổi sinh hoạt."
+    }
 
 
 def test_a_value_outside_the_choices_lists_them_even_when_it_was_filled() -> None:

@@ -99,6 +99,10 @@ BY_CODE = {
         "This unit is the root of the sending account's scope: its own record is managed from above (its superior "
         "committee or the national member database), not by that account."
     ),
+    RefusalCode.MEETING_EXISTS: N_(
+        "A meeting with this id is already scheduled; scheduling never overwrites a meeting (moving it is a "
+        "reschedule)."
+    ),
     RefusalCode.MEETING_NOT_STARTED: N_(
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),
