@@ -55,6 +55,9 @@ class RefusalCode(StrEnum):
     HOLD_EXPIRED = "hold_expired"
     """Rejected: the event was held for what it refers to (the member: `member_id`, when the hold named one), and the
     hold time ran out before that arrived."""
+    MEETING_EXISTS = "meeting_exists"
+    """Conflict: a secretary's schedule command names a meeting id that is already scheduled; scheduling never
+    overwrites a meeting (moving it is a reschedule)."""
     MEETING_NOT_STARTED = "meeting_not_started"
     """Rejected: a secretary's command records what happens at a meeting (attendance, minutes, an assessment) before
     the meeting has begun."""

@@ -6,7 +6,22 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.envelope import Day, Identifier, Timestamp
 
-__all__ = ["Count", "Day", "EventData", "Flag", "Identifier", "Items", "Name", "Text", "Timestamp", "Whole"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_ITEMS",
+    "MAX_NAME",
+    "MAX_TEXT",
+    "Count",
+    "Day",
+    "EventData",
+    "Flag",
+    "Identifier",
+    "Items",
+    "Name",
+    "Text",
+    "Timestamp",
+    "Whole",
+]
 
 
 class EventData(BaseModel):
@@ -15,16 +30,23 @@ class EventData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+MAX_NAME = 200
+"""Names and titles hold at most 200 characters."""
+MAX_TEXT = 10_000
+"""Other free text holds at most 10,000 characters."""
+MAX_COUNT = 100_000
+"""Counts (votes, quotas, minutes) are at most 100,000."""
+MAX_ITEMS = 1000
+"""Lists (a roster, speakers, tasks, agenda) hold at most 1,000 items."""
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, strip_whitespace=True)]
 """A name or title: 1-200 characters."""
-Text = Annotated[str, StringConstraints(max_length=10_000)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 """Other free text: at most 10,000 characters."""
-Count = Annotated[int, Field(strict=True, ge=0, le=100_000)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
 """Votes, quotas, minutes: an integer (never text, a fraction or a boolean) from 0 to 100,000."""
 Whole = Annotated[int, Field(strict=True)]
 """An integer written as a JSON integer (never text or a boolean)."""
 Flag = Annotated[bool, Field(strict=True)]
 """true or false (never "yes", "no", 0 or 1)."""
-MAX_ITEMS = 1000
-"""Lists (a roster, speakers, tasks, agenda) hold at most 1,000 items."""
 Items = Field(max_length=MAX_ITEMS)

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from shared.contracts.base import Count, Day, EventData, Flag, Identifier, Items, Name, Text, Timestamp, Whole
 from shared.envelope import is_uri_reference
@@ -83,6 +83,16 @@ class AssessorRole(StrEnum):
 
 
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Said = Annotated[Text, Field(min_length=1)]
+"""Free text that must say something: an agenda item, a reason, a resolution, a task (1-10,000 characters)."""
+MAX_SCORED_ITEMS = 200
+"""An assessment scores at most 200 items."""
+MAX_POINTS = 100_000
+"""An assessment's points for one item are at most 100,000 (the framework's item maximum is checked by meetings)."""
+ItemCode = Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)]
+"""A framework item's code, such as `attendance.rate`."""
+PointValue = Annotated[float, Field(strict=True, ge=0, le=MAX_POINTS, allow_inf_nan=False)]
+"""Points given to one item: a finite JSON number (never text) from 0."""
 
 
 class OrgUnitUpserted(EventData):
@@ -156,7 +166,7 @@ class MeetingScheduled(EventData):
     topic: Name | None = Field(default=None, validate_default=True)
     starts_at: Timestamp
     location: Name
-    agenda: Annotated[list[Annotated[Text, Field(min_length=1)]], Items]
+    agenda: Annotated[list[Said], Items]
     notified_at: Timestamp | None = None
     committee_prepared: Flag | None = None
 
@@ -179,26 +189,28 @@ class MeetingCancelled(EventData):
     """meeting.cancelled.v1: a scheduled meeting will not take place."""
 
     meeting_id: Identifier
-    reason: Annotated[Text, Field(min_length=1)]
+    reason: Said
 
 
 WEB_ADDRESS = re.compile(r"https?://[^/?#]+", re.IGNORECASE)
 """An http(s) address with a host."""
 
 
+def _web_address(value: str) -> str:
+    """`value` if it is an http(s) address with a host, else ValueError."""
+    if not (WEB_ADDRESS.match(value) and is_uri_reference(value)):
+        raise ValueError("the document's http or https address, such as https://example.vn/nghi-quyet.pdf")
+    return value
+
+
+DocumentUrl = Annotated[str, Field(max_length=2048), AfterValidator(_web_address)]
+"""Where members open a document: an http(s) address (a trial's `javascript:alert(1)` and `ftp://x` were accepted)."""
+
+
 class DocumentItem(EventData):
     title: Name
     kind: DocumentKind
-    url: Annotated[str, Field(max_length=2048)] | None = None
-    """Where members open the document: an http(s) address (a trial's `javascript:alert(1)` and `ftp://x` were
-    accepted)."""
-
-    @field_validator("url")
-    @classmethod
-    def _web_address(cls, value: str | None) -> str | None:
-        if value is not None and not (WEB_ADDRESS.match(value) and is_uri_reference(value)):
-            raise ValueError("the document's http or https address, such as https://example.vn/nghi-quyet.pdf")
-        return value
+    url: DocumentUrl | None = None
 
 
 class DocumentsPublished(EventData):
@@ -240,7 +252,7 @@ class AttendanceRecorded(EventData):
 
 
 class Resolution(EventData):
-    text: Annotated[Text, Field(min_length=1)]
+    text: Said
     votes_for: Count
     votes_against: Count
     abstentions: Count
@@ -249,7 +261,7 @@ class Resolution(EventData):
 class Task(EventData):
     task_id: Identifier
     assignee_id: Identifier
-    description: Annotated[Text, Field(min_length=1)]
+    description: Said
     due_on: Day
 
 
@@ -303,13 +315,7 @@ class MeetingAssessed(EventData):
 
     meeting_id: Identifier
     assessor: Assessor
-    points: Annotated[
-        dict[
-            Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=64)],
-            Annotated[float, Field(strict=True, ge=0, le=100_000, allow_inf_nan=False)],
-        ],
-        Field(max_length=200),
-    ]
+    points: Annotated[dict[ItemCode, PointValue], Field(max_length=MAX_SCORED_ITEMS)]
     comment: Text | None = None
 
     @field_validator("points")

@@ -21,7 +21,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts import ops_rpc
 from shared.contracts.ops_rpc import OpsCatalog
 from shared.contracts.registry import read_event
-from shared.envelope import InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
+from shared.envelope import GATEWAY_SOURCE, InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
 from shared.ops.rpc import add_dead_letter_methods
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
@@ -266,6 +266,12 @@ class World:
             reason = f"data.meeting_id: meeting {meeting['meeting_id']} is cancelled; nothing more is recorded"
             self.rejected.append(result | {"reason": reason, "field": "data.meeting_id"})
             refusal = {"code": RefusalCode.MEETING_CANCELLED.value}
+            return {**result, "outcome": "rejected", "reason": reason, "field": "data.meeting_id", "refusal": refusal}
+        if event.type == "meeting.scheduled.v1" and event.source == GATEWAY_SOURCE and meeting is not None:
+            # meetings' check_schedule: a secretary's schedule never overwrites a known meeting
+            reason = f"data.meeting_id: meeting {meeting['meeting_id']} is already scheduled"
+            self.rejected.append(result | {"reason": reason, "field": "data.meeting_id"})
+            refusal = {"code": RefusalCode.MEETING_EXISTS.value}
             return {**result, "outcome": "rejected", "reason": reason, "field": "data.meeting_id", "refusal": refusal}
         self.seen.add((event.source, event.id))
         self.ingested.append(json.loads(raw) if isinstance(raw, bytes) else raw)

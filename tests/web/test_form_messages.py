@@ -6,13 +6,23 @@ from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel, Field, HttpUrl
+from starlette.datastructures import FormData
 
 from services.gateway.handlers import build_command_event
+from services.gateway.http import commands
 from services.gateway.http.preferences import PreferencesUpdate
-from services.gateway.schemas import CommandRead, MeetingRescheduleCreate, MeetingScheduleCreate, MinutesApprovalCreate
+from services.gateway.schemas import (
+    CommandRead,
+    MeetingRescheduleCreate,
+    MeetingScheduleCreate,
+    MinutesApprovalCreate,
+    MinutesCreate,
+)
 from services.gateway.web import forms
 from services.gateway.web.forms import FormErrors
+from services.gateway.web.pages.secretary import _minutes_body
 from services.gateway.web.reasons import explain_rejection
+from shared.contracts.base import MAX_COUNT, MAX_ITEMS
 from shared.contracts.meetings import MeetingScheduled
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
@@ -39,7 +49,45 @@ def test_a_text_too_long_names_the_contracts_limit_and_the_length_entered() -> N
 
 def test_a_list_too_long_names_its_limit_in_items() -> None:
     agenda = refused(MeetingScheduleCreate, {**MEETING, "agenda": [f"Mục {n}" for n in range(1200)]})
-    assert agenda == {"agenda": "Chương trình: tối đa 100 mục (đã nhập 1.200)."}
+    assert agenda == {"agenda": "Chương trình: tối đa 1.000 mục (đã nhập 1.200)."}
+
+
+def test_the_forms_limits_are_the_contracts() -> None:
+    """The schedule form took at most 100 agenda items and the minutes form 600 minutes of self-criticism, where
+    CONTRACT.md allows 1,000 items and counts up to 100,000: what the contract accepts, the form accepts."""
+    agenda = [f"Mục {n}" for n in range(MAX_ITEMS)]
+    assert forms.build(MeetingScheduleCreate, {**MEETING, "agenda": agenda}).agenda == agenda
+    MeetingScheduled.model_validate({**MEETING, "agenda": agenda, "meeting_id": "m-1", "cell_id": "c-1"})
+    form = FormData(
+        {
+            "day": "2026-11-30",
+            "started": "19:30",
+            "ended": "21:10",
+            "chair_id": "m1",
+            "recorder_id": "m2",
+            "self_criticism_minutes": str(MAX_COUNT),
+        }
+    )
+    body = _minutes_body(form, "m-1")
+    assert body["self_criticism_minutes"] == MAX_COUNT
+    assert forms.build(MinutesCreate, body).self_criticism_minutes == MAX_COUNT
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(FormData({**dict(form), "self_criticism_minutes": str(MAX_COUNT + 1)}), "m-1")
+    assert caught.value.errors == {"self_criticism_minutes": "Số phút tự phê bình và phê bình: phải từ 0 đến 100.000."}
+
+
+async def test_a_schedule_under_a_known_meeting_id_says_so_in_vietnamese() -> None:
+    """The API's 409 (scheduling never overwrites a meeting) is the form's message naming the way to move it."""
+
+    async def command() -> None:
+        raise commands.meeting_exists("m-1", Refusal(code=RefusalCode.MEETING_EXISTS))
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {
+        "meeting_id": "Buổi sinh hoạt này đã được lên lịch; lên lịch mới không ghi đè buổi sinh hoạt đã có. Muốn đổi"
+        " thời gian hoặc địa điểm, xin dùng mục “Đổi lịch” trên trang ghi nhận buổi sinh hoạt."
+    }
 
 
 def test_a_value_outside_the_choices_lists_them_even_when_it_was_filled() -> None:

@@ -42,7 +42,7 @@ from shared.envelope import GATEWAY_SOURCE, now
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.reading import EXTENSION_VALUE
-from shared.refusals import RefusalCode, refusal_code
+from shared.refusals import Refusal, RefusalCode, refusal_code
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
@@ -257,8 +257,26 @@ async def schedule_meeting(
         raise not_found("cell", cell_id)
     if body.meeting_id:
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
-    data = command_data(body, cell_id=cell_id, meeting_id=body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}")
-    return await _send(request, state, caller, "meeting.scheduled.v1", data)
+    meeting_id = body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}"
+    data = command_data(body, cell_id=cell_id, meeting_id=meeting_id)
+    try:
+        return await _send(request, state, caller, "meeting.scheduled.v1", data)
+    except RpcError as exc:
+        # meetings judges it under the meeting's lock (domain.check_schedule), so two creates at once are one meeting
+        if exc.refusal is None or exc.refusal.code != RefusalCode.MEETING_EXISTS:
+            raise
+        raise meeting_exists(meeting_id, exc.refusal) from None
+
+
+def meeting_exists(meeting_id: str, refusal: Refusal) -> RpcError:
+    """409 naming `meeting_id`: scheduling creates a meeting and never overwrites one; moving it is a reschedule."""
+    return RpcError(
+        "conflict",
+        f"meeting_id: meeting {meeting_id} is already scheduled and scheduling never overwrites a meeting; to move it"
+        f" use POST /v1/meetings/{meeting_id}/reschedule",
+        field="meeting_id",
+        refusal=refusal,
+    )
 
 
 @router.post(

@@ -1,14 +1,25 @@
-"""API models of the secretary's commands; names, places and titles are the contract's `Name` (1-200 characters), so
-the API refuses what meetings would, naming the same limit."""
+"""API models of the secretary's commands, built from the contract's own field types (shared/contracts): times and
+dates read as strictly as an event's (a number is not a time; RFC 3339 with seconds and an offset; dates YYYY-MM-DD),
+counts are strict integers from 0 to 100,000, names 1-200 characters, lists at most 1,000 items. One source, so the
+API refuses exactly what meetings would, naming the same field and limit, and accepts what the contract accepts."""
 
-from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from services.gateway.schemas.common import CreateModel, Id, Text
-from shared.contracts.base import Flag, Name
-from shared.contracts.meetings import AssessorRole, AttendanceStatus, DocumentKind, MeetingKind, topic_for_kind
+from shared.contracts.base import Count, Day, Flag, Items, Name, Timestamp
+from shared.contracts.meetings import (
+    MAX_SCORED_ITEMS,
+    AssessorRole,
+    AttendanceStatus,
+    DocumentKind,
+    DocumentUrl,
+    ItemCode,
+    MeetingKind,
+    PointValue,
+    topic_for_kind,
+)
 
 
 class CommandRead(BaseModel):
@@ -34,10 +45,10 @@ class MeetingScheduleCreate(CreateModel):
     meeting_id: Id | None = None
     kind: MeetingKind
     topic: Name | None = Field(default=None, validate_default=True)
-    starts_at: AwareDatetime
+    starts_at: Timestamp
     location: Name
-    agenda: list[Text] = Field(max_length=100)
-    notified_at: AwareDatetime | None = None
+    agenda: Annotated[list[Text], Items]
+    notified_at: Timestamp | None = None
     committee_prepared: Flag | None = None
 
     @field_validator("topic")
@@ -49,7 +60,7 @@ class MeetingScheduleCreate(CreateModel):
 class MeetingRescheduleCreate(CreateModel):
     """Move a scheduled meeting."""
 
-    starts_at: AwareDatetime
+    starts_at: Timestamp
     location: Name | None = None
     reason: Text | None = None
 
@@ -65,14 +76,14 @@ class DocumentItemCreate(CreateModel):
 
     title: Name
     kind: DocumentKind
-    url: Annotated[str, Field(max_length=2000)] | None = None
+    url: DocumentUrl | None = None
 
 
 class DocumentsCreate(CreateModel):
     """Publish documents of a meeting to its members; `published_at` defaults to now."""
 
-    published_at: AwareDatetime | None = None
-    items: list[DocumentItemCreate] = Field(min_length=1, max_length=100)
+    published_at: Timestamp | None = None
+    items: Annotated[list[DocumentItemCreate], Field(min_length=1), Items]
 
 
 class AttendanceRecordCreate(CreateModel):
@@ -94,17 +105,17 @@ class GuestCreate(CreateModel):
 class AttendanceCreate(CreateModel):
     """The full roster of a meeting; a later roster replaces an earlier one."""
 
-    records: list[AttendanceRecordCreate] = Field(max_length=1000)
-    guests: list[GuestCreate] = Field(default_factory=list, max_length=100)
+    records: Annotated[list[AttendanceRecordCreate], Items]
+    guests: Annotated[list[GuestCreate], Items] = Field(default_factory=list)
 
 
 class ResolutionCreate(CreateModel):
     """A resolution with its vote."""
 
     text: Text
-    votes_for: Annotated[int, Field(ge=0, le=100_000)]
-    votes_against: Annotated[int, Field(ge=0, le=100_000)]
-    abstentions: Annotated[int, Field(ge=0, le=100_000)]
+    votes_for: Count
+    votes_against: Count
+    abstentions: Count
 
 
 class TaskCreate(CreateModel):
@@ -113,43 +124,41 @@ class TaskCreate(CreateModel):
     task_id: Id
     assignee_id: Id
     description: Text
-    due_on: date
+    due_on: Day
 
 
 class MinutesCreate(CreateModel):
     """The minutes of a held meeting."""
 
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Timestamp
+    ended_at: Timestamp
     chair_id: Id
     recorder_id: Id
-    speakers: list[Id] = Field(max_length=1000)
-    self_criticism_minutes: Annotated[int, Field(ge=0, le=600)] | None = None
+    speakers: Annotated[list[Id], Items]
+    self_criticism_minutes: Count | None = None
     content: Text | None = None
     conclusions: Text | None = None
-    resolutions: list[ResolutionCreate] = Field(max_length=100)
-    tasks: list[TaskCreate] = Field(max_length=200)
+    resolutions: Annotated[list[ResolutionCreate], Items]
+    tasks: Annotated[list[TaskCreate], Items]
 
 
 class MinutesApprovalCreate(CreateModel):
     """The cell adopted the minutes; `approved_at` defaults to now."""
 
-    approved_at: AwareDatetime | None = None
-    votes_for: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    votes_against: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    approved_at: Timestamp | None = None
+    votes_for: Count | None = None
+    votes_against: Count | None = None
 
 
 class AssessmentCreate(CreateModel):
     """Manual points for items of the framework in force (item codes as in DOMAIN.md)."""
 
     role: AssessorRole
-    points: dict[Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")], Annotated[float, Field(ge=0, le=100)]] = (
-        Field(min_length=1, max_length=100)
-    )
+    points: Annotated[dict[ItemCode, PointValue], Field(min_length=1, max_length=MAX_SCORED_ITEMS)]
     comment: Text | None = None
 
 
 class TaskCompletionCreate(CreateModel):
     """A task is done; `completed_on` defaults to today (+07:00)."""
 
-    completed_on: date | None = None
+    completed_on: Day | None = None

@@ -1,11 +1,16 @@
 """Shared pieces of the API models: identifiers, periods, the error shape, pages."""
 
-from typing import Annotated, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
-Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+from shared.contracts.base import Identifier
+from shared.contracts.meetings import Said
+
+Id = Identifier
+"""An id as CONTRACT.md writes them (the contract's own type): 1-64 of `A-Za-z0-9._:-`."""
+Text = Said
+"""Free text a command must fill: the contract's own type, 1-10,000 characters."""
 
 T = TypeVar("T")
 

@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.gateway.schemas.common import ReadModel
+from shared.contracts.base import Timestamp
 
 
 class IngestOutcomeRead(ReadModel):
@@ -56,7 +57,8 @@ class CloudEventCreate(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=256)]
     source: Annotated[str, Field(min_length=1, max_length=512)]
     type: Annotated[str, Field(min_length=1, max_length=128)]
-    time: AwareDatetime
+    time: Timestamp
+    """RFC 3339 with seconds and an offset, read as strictly as meetings reads it (a number is not a time)."""
     datacontenttype: Literal["application/json"] = "application/json"
     subject: str | None = None
     data: dict[str, Any]

@@ -14,6 +14,7 @@ from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
 from services.gateway.web.i18n import LABELS, N_, _, format_number, format_short_date
 from services.gateway.web.reasons import BY_CODE, explain_hold, field_label
+from shared.contracts.base import MAX_COUNT
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
@@ -167,8 +168,9 @@ def text(form: Any, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
-def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = 100_000) -> int | None:
-    """A whole number in [low, high]; an error naming the field otherwise; None when empty."""
+def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = MAX_COUNT) -> int | None:
+    """A whole number in [low, high] (by default the contract's counts: 0 to 100,000); an error naming the field
+    otherwise; None when empty."""
     raw = text(form, name)
     if not raw:
         return None
@@ -384,6 +386,11 @@ MEETING_STATE_REFUSALS = {
 }
 """Meetings' refusals about the meeting's own state (domain.require_not_cancelled, check_cancel, check_reschedule), by
 the code they carry, each said as a person reads it instead of "not accepted by the system"."""
+MEETING_EXISTS_SAID = N_(
+    "This meeting is already scheduled, and scheduling never overwrites a meeting. To change its time or place, use "
+    "“Reschedule” on the meeting's record page."
+)
+"""A schedule form sent for a meeting already scheduled (refused with a 409 by the API: domain.check_schedule)."""
 
 
 def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -453,6 +460,10 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
         log.info("web_command_refused", field=exc.field, message=exc.message)
         raise FormErrors(messages(exc.errors, names=names)) from None
     except RpcError as exc:
+        if exc.code == "conflict" and exc.refusal is not None and exc.refusal.code == RefusalCode.MEETING_EXISTS:
+            # a schedule under a meeting id already scheduled (http.commands.meeting_exists): never an overwrite
+            log.info("web_command_refused", field=exc.field, message=exc.message)
+            raise FormErrors({exc.field or "meeting_id": _(MEETING_EXISTS_SAID)}) from None
         if exc.code != "invalid":
             raise
         log.info("web_command_refused", field=exc.field, message=exc.message)

@@ -102,6 +102,10 @@ BY_CODE = {
     RefusalCode.HOLD_EXPIRED: N_(
         "The data it refers to did not arrive in time, so it was refused when the wait ran out."
     ),
+    RefusalCode.MEETING_EXISTS: N_(
+        "A meeting with this id is already scheduled; scheduling never overwrites a meeting (moving it is a "
+        "reschedule)."
+    ),
     RefusalCode.MEETING_NOT_STARTED: N_(
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),

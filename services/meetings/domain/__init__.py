@@ -289,6 +289,21 @@ def from_a_person(source: str) -> bool:
     return source == GATEWAY_SOURCE
 
 
+def check_schedule(existing: MeetingState | None, *, meeting_id: str, source: str) -> None:
+    """A secretary's schedule command creates a meeting and never overwrites one (a trial's second schedule under a
+    known id turned a thematic meeting into a regular one, dropped its topic and moved its date): a known id is
+    refused naming `data.meeting_id` (moving a meeting is meeting.rescheduled.v1). Judged under the meeting's lock,
+    so of two creates at the same moment one schedules and the other is refused. An integration's
+    meeting.scheduled.v1 is a snapshot, the latest by (time, id) winning, as CONTRACT.md says."""
+    if from_a_person(source) and existing is not None:
+        raise InvalidEvent(
+            f"data.meeting_id: meeting {meeting_id} is already scheduled; scheduling never overwrites a meeting, to"
+            " move it reschedule it",
+            field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_EXISTS),
+        )
+
+
 def require_not_cancelled(meeting: MeetingState, *, source: str, what: str) -> None:
     """A secretary records nothing more for a cancelled meeting (the form says so). An integration's roster,
     minutes, adoption or assessment of a cancelled meeting is stored all the same: facts arrive in any order, and a

@@ -314,7 +314,7 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
                 "due_on": due.isoformat() if due else None,
             }
         )
-    minutes = forms.whole_number(form, "self_criticism_minutes", errors, high=600)
+    minutes = forms.whole_number(form, "self_criticism_minutes", errors)
     if errors:
         raise FormErrors(errors)
     assert started is not None and ended is not None
