@@ -8,7 +8,7 @@ from typing import Any
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
-from services.gateway.web.collation import by_name, by_name_values
+from shared.collation import by_name, by_name_values
 from services.gateway.web.i18n import _, format_number, format_period, format_rating, parse_moment
 from shared.contracts.evaluation_rpc import GetCommitteeRanking, GetFramework
 from shared.contracts.meetings_rpc import UnitReply

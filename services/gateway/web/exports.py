@@ -14,7 +14,7 @@ from services.gateway.auth import Principal
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web import pdf
-from services.gateway.web.collation import by_name
+from shared.collation import by_name
 from services.gateway.web.data import month_shown, rollup_shown
 from services.gateway.web.i18n import (
     _,

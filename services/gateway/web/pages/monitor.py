@@ -20,7 +20,7 @@ from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
-from services.gateway.web.collation import by_name
+from shared.collation import by_name
 from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,
