@@ -167,6 +167,12 @@ def text(form: Any, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
+def multiline(form: Any, name: str) -> str:
+    """A trimmed textarea with LF line breaks: browsers send a textarea's lines joined by CRLF, so a text shown in a
+    form and sent back unchanged stays the same text."""
+    return text(form, name).replace("\r\n", "\n")
+
+
 def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = 100_000) -> int | None:
     """A whole number in [low, high]; an error naming the field otherwise; None when empty."""
     raw = text(form, name)
