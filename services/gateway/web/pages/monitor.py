@@ -21,6 +21,7 @@ from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
+from services.gateway.web.availability import empty_page, scores_or
 from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,
@@ -65,7 +66,10 @@ async def followed_cells(state: GatewayState, principal: Principal) -> list[Moni
 
 async def _cell_summary(state: GatewayState, principal: Principal, item: MonitorAssignmentReply) -> dict[str, Any]:
     ratings, meetings = await asyncio.gather(
-        reads.list_cell_ratings(item.cell_id, principal, state, period=None, limit=1000, offset=0),
+        scores_or(
+            lambda: reads.list_cell_ratings(item.cell_id, principal, state, period=None, limit=1000, offset=0),
+            empty_page(),
+        ),
         reads.list_cell_meetings(item.cell_id, principal, state, period=None, limit=200, offset=0),
     )
     months = sorted(
