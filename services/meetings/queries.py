@@ -6,6 +6,7 @@ from typing import Any
 import asyncpg
 
 from services.meetings import domain
+from shared.collation import name_key
 from shared.tree import fetch_ancestors
 
 
@@ -50,16 +51,15 @@ async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: 
 
 
 async def list_members(conn: asyncpg.Connection, *, cell_id: str, limit: int, offset: int) -> dict[str, Any]:
-    """The current (not removed) members of a cell."""
+    """The current (not removed) members of a cell in Vietnamese order of their names (shared.collation, as the web
+    pages list them: Hồ before Huỳnh, Đ after D), then by id; a cell's members are few, so they are ordered here."""
     rows = await conn.fetch(
         "SELECT id, full_name, status, role, exempt, email, admitted_on, probation_ends_on FROM member"
-        " WHERE cell_id = $1 AND removed_on IS NULL ORDER BY full_name, id LIMIT $2 OFFSET $3",
+        " WHERE cell_id = $1 AND removed_on IS NULL",
         cell_id,
-        limit,
-        offset,
     )
-    total = await conn.fetchval("SELECT count(*) FROM member WHERE cell_id = $1 AND removed_on IS NULL", cell_id)
-    return page([dict(r) for r in rows], total=total, limit=limit, offset=offset)
+    ordered = sorted(rows, key=lambda row: (name_key(row["full_name"]), row["id"]))
+    return page([dict(r) for r in ordered[offset : offset + limit]], total=len(ordered), limit=limit, offset=offset)
 
 
 async def list_monitor_assignments(

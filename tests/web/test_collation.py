@@ -6,7 +6,7 @@ import re
 import httpx
 import pytest
 
-from services.gateway.web.collation import by_name, by_name_values, name_key
+from shared.collation import by_name, by_name_values, name_key
 from tests.support.system import RunningSystem
 from tests.web.conftest import signed_in
 
@@ -76,3 +76,26 @@ async def test_the_record_page_lists_the_cells_members_in_vietnamese_order(
     shown = re.findall(r"<option [^>]*>([^<]+)</option>", select)
     assert shown == sorted((member["full_name"] for member in members), key=name_key)
     assert len(shown) == len(members) > 3
+
+
+@pytest.mark.e2e
+async def test_the_apis_members_are_in_the_same_vietnamese_order_as_the_pages(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """GET /v1/cells/{id}/members sorted by code point (Huỳnh before Hồ, Đ after V) while the pages use Vietnamese
+    order: both use shared.collation now, page by page."""
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['officer']}"}
+    ) as api:
+        cells = ["demo-cb-thon-1", "demo-cb-thon-2", "demo-cb-truong-th", "demo-cb-kp-3", "demo-cb-cong-an"]
+        differs = False
+        for cell in cells:
+            listed = (await api.get(f"/v1/cells/{cell}/members?limit=200")).json()["items"]
+            names = [item["full_name"] for item in listed]
+            assert names == sorted(names, key=name_key), cell
+            differs = differs or sorted(names) != names
+            # the pages of a list follow the same order
+            first = (await api.get(f"/v1/cells/{cell}/members?limit=5&offset=0")).json()["items"]
+            second = (await api.get(f"/v1/cells/{cell}/members?limit=5&offset=5")).json()["items"]
+            assert [item["full_name"] for item in first + second] == names[:10], cell
+    assert differs  # the demo's names tell the two orders apart

@@ -259,3 +259,53 @@ def test_the_minutes_close_after_the_tasks_table_not_between_its_heading_and_the
         text.index(part) for part in ("Phân công nhiệm vụ", "Rà soát danh sách hộ nghèo", "kết thúc lúc", "CHỦ TRÌ")
     ]
     assert order == sorted(order), order
+
+
+def test_the_minutes_split_the_members_summoned_into_official_and_probationary() -> None:
+    """DOMAIN.md: the minutes hold the members summoned (official/probationary). A member whose probation ended
+    after the meeting was probationary at it; one no longer on the cell's list is counted apart."""
+    from services.gateway.web.exports import minutes_document
+
+    members = {
+        "a": {"full_name": "Nguyễn Văn An", "status": "official"},
+        "b": {"full_name": "Trần Thị Bình", "status": "official"},
+        "c": {"full_name": "Lê Văn Cường", "status": "probationary", "probation_ends_on": "2027-03-01"},
+        "d": {"full_name": "Phạm Thị Dung", "status": "official", "probation_ends_on": "2026-11-20"},
+        "e": {"full_name": "Hồ Văn Em", "status": "official", "probation_ends_on": "2025-01-10"},
+    }
+    records = [{"member_id": member, "status": "present"} for member in (*members, "gone")]
+    meeting = {
+        "meeting_id": "m",
+        "kind": "regular",
+        "starts_at": "2026-11-04T19:30:00+07:00",
+        "location": "Nhà văn hóa",
+        "attendance": {"records": records, "guests": []},
+        "minutes": {"started_at": "2026-11-04T19:30:00+07:00", "ended_at": "2026-11-04T21:10:00+07:00"},
+        "tasks": [],
+    }
+    unit = {"id": "cb", "name": "Chi bộ thôn 1"}
+    text = " ".join(pdf_text(minutes_document(meeting, unit, None, members)).split())
+    assert (
+        "Tổng số đảng viên được triệu tập: 6 (3 đảng viên chính thức, 2 đảng viên dự bị,"
+        " 1 đồng chí không còn trong danh sách của chi bộ); có mặt: 6"
+    ) in text
+    # a viewer without the cell's list (a member) reads the total alone, not a split of unknowns
+    alone = " ".join(pdf_text(minutes_document(meeting, unit, None, {})).split())
+    assert "Tổng số đảng viên được triệu tập: 6; có mặt: 6" in alone
+
+
+async def test_the_minutes_pdf_gives_the_official_and_probationary_members_summoned(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    meeting = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11")).json()
+    members = {m["id"]: m for m in (await api.get("/v1/cells/demo-cb-thon-2/members?limit=200")).json()["items"]}
+    summoned = [members[record["member_id"]] for record in meeting["attendance"]["records"]]
+    day = "2026-11-04"
+    probationary = sum(m["status"] == "probationary" or str(m.get("probation_ends_on") or "") > day for m in summoned)
+    async with signed_in(system, "commune-officer") as client:
+        response = await client.get("/app/meetings/demo-cb-thon-2-2026-11/minutes.pdf")
+    text = " ".join(pdf_text(response.content).split())
+    assert (
+        f"Tổng số đảng viên được triệu tập: {len(summoned)} ({len(summoned) - probationary} đảng viên chính thức,"
+        f" {probationary} đảng viên dự bị); có mặt:"
+    ) in text

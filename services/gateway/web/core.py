@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
 from services.gateway.repository import AccountRow
+from services.gateway.web.availability import page_render, scores_unavailable
 from services.gateway.web.i18n import _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
@@ -114,7 +115,9 @@ class Viewer:
 def render(
     request: Request, template: str, *, status: int = 200, viewer: Viewer | None = None, **context: Any
 ) -> HTMLResponse:
-    """A page from a template, with the security headers."""
+    """A page from a template, with the security headers; `scores_unavailable` tells it evaluation did not answer
+    during this render (the page shows its note in place of the scores)."""
+    context.setdefault("scores_unavailable", scores_unavailable())
     html = environment().get_template(template).render(request=request, viewer=viewer, **context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
@@ -177,7 +180,8 @@ class WebRoute(APIRoute):
             if malformed_id(request):
                 return not_found_page(request)
             try:
-                return await original(request)
+                with page_render():
+                    return await original(request)
             except SignInRequired:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)

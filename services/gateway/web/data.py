@@ -8,7 +8,7 @@ from typing import Any
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
-from services.gateway.web.collation import by_name, by_name_values
+from services.gateway.web.availability import empty_page, scores_or
 from services.gateway.web.i18n import (
     N_,
     _,
@@ -19,6 +19,7 @@ from services.gateway.web.i18n import (
     label,
     parse_moment,
 )
+from shared.collation import by_name, by_name_values
 from shared.contracts.evaluation_rpc import GetCommitteeRanking, GetFramework
 from shared.contracts.meetings_rpc import UnitReply
 from shared.contracts.notifications_rpc import ListLateMinutes
@@ -45,31 +46,48 @@ async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply)
 async def committee_overview(
     state: GatewayState, principal: Principal, committee_id: str, period: str
 ) -> dict[str, Any]:
-    """Roll-up, children with their figures, weakest cells and inbox of a committee for a period."""
-    # the page authorized the viewer over the committee (authorize_unit) before asking; the reads check it again
-    rollup, units, ranking, inbox, late = await asyncio.gather(
-        reads.get_committee_rollup(committee_id, period, principal, state),
+    """Roll-up, children with their figures, weakest cells and inbox of a committee for a period; while evaluation
+    does not answer, the children and the inbox with `rollup` None (availability)."""
+    found, units, ranking, inbox, late = await asyncio.gather(
+        scores_or(lambda: reads.get_committee_rollup(committee_id, period, principal, state), None),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
-        reads.get_committee_ranking(committee_id, period, principal, state, order="asc", limit=200, offset=0),
+        scores_or(
+            lambda: reads.get_committee_ranking(
+                committee_id, period, principal, state, order="asc", limit=200, offset=0
+            ),
+            empty_page(),
+        ),
         reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
         state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
     )
-    rollup = rollup_shown(rollup)
+    lateness = {
+        "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items],
+        "late_minutes_more": max(late.total - len(late.items), 0),
+    }
+    if found is None:
+        unscored = [{**unit, "score": None, "cells": None, "rollup": None, "rating": None} for unit in units["items"]]
+        children = by_name(unscored, lambda child: child.get("name") or child["id"])
+        return {"rollup": None, "children": children, "inbox": inbox["items"], **lateness}
+    rollup = rollup_shown(found)
     waiting = rollup["not_met_yet"] is not None
     if waiting and rollup["weakest"]:
-        rollup["weakest"] = await weakest_met(state, committee_id, period, limit=len(rollup["weakest"]))
+        rollup["weakest"] = await scores_or(
+            lambda: weakest_met(state, committee_id, period, limit=len(rollup["weakest"])), []
+        )
     ranks = {item["cell_id"]: month_shown(item, running=waiting) for item in ranking["items"]}
     children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
 
     async def sub_rollup(unit_id: str) -> dict[str, Any] | None:
         try:
-            found: dict[str, Any] = await reads.get_committee_rollup(unit_id, period, principal, state)
+            child: dict[str, Any] | None = await scores_or(
+                lambda: reads.get_committee_rollup(unit_id, period, principal, state), None
+            )
         except RpcError as exc:
             if exc.field != "period":
                 raise
             return None  # a sub-committee whose data begins later: no figures, rather than all Kém
-        return rollup_shown(found)
+        return None if child is None else rollup_shown(child)
 
     sub_rollups = await asyncio.gather(*(sub_rollup(unit["id"]) for unit in sub_committees))
     by_id = {unit["id"]: rollup_of for unit, rollup_of in zip(sub_committees, sub_rollups, strict=True)}
@@ -92,8 +110,7 @@ async def committee_overview(
         "rollup": rollup,
         "children": children,
         "inbox": inbox["items"],
-        "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items],
-        "late_minutes_more": max(late.total - len(late.items), 0),
+        **lateness,
     }
 
 
@@ -140,13 +157,16 @@ async def committee_trend(
     unit's data) has no figures, so the chart leaves a gap rather than drawing it as 0."""
 
     async def month_rollup(month: str) -> dict[str, Any]:
+        gap = {"period": month, "score": None, "attendance_rate": None, "regularity": None}
         try:
-            rollup: dict[str, Any] = await reads.get_committee_rollup(committee_id, month, principal, state)
+            rollup: dict[str, Any] | None = await scores_or(
+                lambda: reads.get_committee_rollup(committee_id, month, principal, state), None
+            )
         except RpcError as exc:
             if exc.field != "period":
                 raise
-            return {"period": month, "score": None, "attendance_rate": None, "regularity": None}
-        return rollup_shown(rollup)
+            return gap
+        return gap if rollup is None else rollup_shown(rollup)
 
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
@@ -262,7 +282,9 @@ def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
     """A cell's ratings (months as a strip, quarters, the year) and meetings of one year."""
     ratings, meetings = await asyncio.gather(
-        reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0),
+        scores_or(
+            lambda: reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0), empty_page()
+        ),
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
     )
     by_period = {item["period"]: item for item in ratings["items"]}
@@ -291,9 +313,11 @@ async def members_by_id(state: GatewayState, principal: Principal, cell_id: str)
 
 
 async def meeting_score(state: GatewayState, principal: Principal, meeting_id: str) -> dict[str, Any] | None:
-    """The meeting's score, or None while it has none."""
+    """The meeting's score, or None while it has none or evaluation does not answer (availability)."""
     try:
-        score: dict[str, Any] = await reads.get_meeting_score(meeting_id, principal, state)
+        score: dict[str, Any] | None = await scores_or(
+            lambda: reads.get_meeting_score(meeting_id, principal, state), None
+        )
     except RpcError as exc:
         if exc.code == "not_found":
             return None
@@ -320,10 +344,14 @@ async def framework(state: GatewayState, framework_id: str, version: str) -> dic
     key = (framework_id, version)
     if key not in _frameworks:
         try:
-            found = await state.rpc.call(GetFramework(framework_id=framework_id, version=version))
-            _frameworks[key] = found.model_dump()
+            found = await scores_or(
+                lambda: state.rpc.call(GetFramework(framework_id=framework_id, version=version)), None
+            )
         except RpcError:
             return None
+        if found is None:
+            return None
+        _frameworks[key] = found.model_dump()
     return _frameworks[key]
 
 

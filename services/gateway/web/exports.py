@@ -14,7 +14,6 @@ from services.gateway.auth import Principal
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web import pdf
-from services.gateway.web.collation import by_name
 from services.gateway.web.data import month_shown, rollup_shown
 from services.gateway.web.i18n import (
     _,
@@ -29,6 +28,7 @@ from services.gateway.web.i18n import (
     parse_moment,
 )
 from services.gateway.web.periods import running
+from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES
 
 PAGE = 200
@@ -203,9 +203,10 @@ def minutes_document(
         (
             _("I. Attendance"),
             _(
-                "Members summoned: %(total)s; present: %(present)s; absent with leave: %(excused)s; "  # noqa: E501
+                "Members summoned: %(total)s%(split)s; present: %(present)s; absent with leave: %(excused)s; "  # noqa: E501
                 "absent without leave: %(absent)s; exempt: %(exempt)s.",
                 total=len(records),
+                split=summoned_split(records, members, starts.date()),
                 present=counts["present"],
                 excused=counts["excused"],
                 absent=counts["absent"],
@@ -247,6 +248,31 @@ def minutes_document(
         signatures=((_("RECORDER"), name(minutes.get("recorder_id"))), (_("CHAIR"), name(minutes.get("chair_id")))),
         closing=[closing] if closing else [],
     )
+
+
+def probationary_on(member: dict[str, Any], day: date) -> bool:
+    """Whether a member was probationary on the meeting's day: probationary now, or their probation ended after it."""
+    ends = member.get("probation_ends_on")
+    ended_after = bool(ends) and str(ends) > day.isoformat()
+    return member.get("status") == "probationary" or ended_after
+
+
+def summoned_split(records: list[dict[str, Any]], members: dict[str, Any], day: date) -> str:
+    """` (10 đảng viên chính thức, 2 đảng viên dự bị)`: the members summoned (the roster) split as the minutes give
+    them (DOMAIN.md); those the viewer's list does not hold are counted apart, and nothing is said when it holds none
+    of them (a member's own view has no list of the cell)."""
+    known = [members[record["member_id"]] for record in records if record["member_id"] in members]
+    if not known:
+        return ""
+    probationary = sum(probationary_on(member, day) for member in known)
+    split = _(
+        "%(official)s official members, %(probationary)s probationary members",
+        official=len(known) - probationary,
+        probationary=probationary,
+    )
+    if len(known) < len(records):
+        split += _(", %(count)s not on the cell's list", count=len(records) - len(known))
+    return f" ({split})"
 
 
 LOCALITY_PREFIXES = ("Đảng ủy xã ", "Đảng ủy phường ", "Đảng ủy đặc khu ", "Đảng ủy thị trấn ", "Đảng ủy ", "Tỉnh ủy ")

@@ -168,6 +168,12 @@ def text(form: Any, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
+def multiline(form: Any, name: str) -> str:
+    """A trimmed textarea with LF line breaks: browsers send a textarea's lines joined by CRLF, so a text shown in a
+    form and sent back unchanged stays the same text."""
+    return text(form, name).replace("\r\n", "\n")
+
+
 def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = MAX_COUNT) -> int | None:
     """A whole number in [low, high] (by default the contract's counts: 0 to 100,000); an error naming the field
     otherwise; None when empty."""

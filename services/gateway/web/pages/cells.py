@@ -8,10 +8,10 @@ from fastapi.responses import HTMLResponse
 from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
-from services.gateway.web.collation import by_name
 from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
 from services.gateway.web.explain import explained_lines
 from services.gateway.web.pages.secretary import may_record
+from shared.collation import by_name
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 

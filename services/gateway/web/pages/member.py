@@ -40,11 +40,12 @@ async def _page(
         preferences.get_my_preferences(principal, state),
     )
     now = datetime.now().astimezone()
+    # every meeting still ahead that is not cancelled, whether or not a roster was sent for it ahead of time
     upcoming = sorted(
         (
             item
             for item in meetings["items"]
-            if item.get("status") == "scheduled" and (parse_moment(item.get("starts_at")) or now) >= now
+            if item.get("status") != "cancelled" and (parse_moment(item.get("starts_at")) or now) > now
         ),
         key=lambda item: str(item.get("starts_at")),
     )

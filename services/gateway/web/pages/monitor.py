@@ -7,6 +7,7 @@ meeting of any other cell is the same 404 as a meeting that does not exist."""
 
 import asyncio
 import re
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +21,7 @@ from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
-from services.gateway.web.collation import by_name
+from services.gateway.web.availability import empty_page, scores_or
 from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,
@@ -33,9 +34,11 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.explain import item_names
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import _
+from services.gateway.web.i18n import _, parse_moment
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
+from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
+from shared.periods import VIETNAM_TZ
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 MONTH = re.compile(r"\d{4}-\d{2}")
@@ -62,20 +65,31 @@ async def followed_cells(state: GatewayState, principal: Principal) -> list[Moni
 
 async def _cell_summary(state: GatewayState, principal: Principal, item: MonitorAssignmentReply) -> dict[str, Any]:
     ratings, meetings = await asyncio.gather(
-        reads.list_cell_ratings(item.cell_id, principal, state, period=None, limit=1000, offset=0),
+        scores_or(
+            lambda: reads.list_cell_ratings(item.cell_id, principal, state, period=None, limit=1000, offset=0),
+            empty_page(),
+        ),
         reads.list_cell_meetings(item.cell_id, principal, state, period=None, limit=200, offset=0),
     )
     months = sorted(
         (data.month_shown(row) for row in ratings["items"] if MONTH.fullmatch(row["period"])),
         key=lambda row: row["period"],
     )
+    now = datetime.now(VIETNAM_TZ)
     held = sorted(
-        (row for row in meetings["items"] if row.get("status") in HELD_STATUSES),
+        (row for row in meetings["items"] if row.get("status") in HELD_STATUSES and begun(row, now)),
         key=lambda row: str(row.get("starts_at") or ""),
         reverse=True,
     )[:RECENT_MEETINGS]
     recent = await asyncio.gather(*(_meeting_state(state, principal, row) for row in held))
     return {"assignment": item, "months": months[-RECENT_MONTHS:], "meetings": list(recent)}
+
+
+def begun(row: dict[str, Any], now: datetime) -> bool:
+    """Whether a meeting has begun (its start at or before `now`): one whose roster an integration sent ahead of time
+    is not yet a meeting to confirm (the confirmation is refused until it has taken place)."""
+    starts_at = parse_moment(row.get("starts_at"))
+    return starts_at is not None and starts_at <= now
 
 
 async def _meeting_state(state: GatewayState, principal: Principal, row: dict[str, Any]) -> dict[str, Any]:

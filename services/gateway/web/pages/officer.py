@@ -42,8 +42,11 @@ async def committee_page(
             crumbs=crumbs,
             unrated={"state": "not_begun" if exc.code == "invalid" else "no_data", "title": title, "message": message},
         )
-    trend = await data.committee_trend(
-        state, principal, committee_id, periods.months_ending(periods.capped_end(period))
+    rollup = overview["rollup"]
+    trend = (
+        await data.committee_trend(state, principal, committee_id, periods.months_ending(periods.capped_end(period)))
+        if rollup is not None
+        else []
     )
     return render(
         request,
@@ -55,10 +58,10 @@ async def committee_page(
         crumbs=crumbs,
         unrated=None,
         running=periods.running(period),
-        ratings_chart=data.ratings_chart(
-            overview["rollup"].get("by_rating") or {}, not_met_yet=overview["rollup"]["not_met_yet"]
+        ratings_chart=(
+            data.ratings_chart(rollup.get("by_rating") or {}, not_met_yet=rollup["not_met_yet"]) if rollup else None
         ),
-        trend_chart=data.trend_chart(trend),
+        trend_chart=data.trend_chart(trend) if rollup else None,
         trend=trend,
         **overview,
     )

@@ -6,7 +6,7 @@ naming the field."""
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,7 +30,9 @@ from services.gateway.schemas import (
 from services.gateway.web import data, forms
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotAllowed, Viewer, WebRoute, render
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import LABELS, _
+from services.gateway.web.i18n import LABELS, _, parse_moment
+from shared.envelope import is_identifier
+from shared.periods import VIETNAM_TZ
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 RECORDERS = frozenset({Role.SECRETARY})
@@ -145,6 +147,7 @@ async def _record_page(
 
         names = item_names(await data.framework(state, str(reference.get("id")), str(reference.get("version"))))
     roster = {record["member_id"]: record for record in ((meeting.get("attendance") or {}).get("records") or [])}
+    minutes = minutes_values(meeting, chair=principal.person_id)
     return render(
         request,
         "record.html",
@@ -154,6 +157,11 @@ async def _record_page(
         meeting=meeting,
         members=members,
         roster=roster,
+        minutes=minutes,
+        people={
+            **members,
+            **{person: {"id": person, "full_name": person} for person in minutes["others"] if person not in members},
+        },
         score=score,
         upcoming=ahead,
         manual=[{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in manual],
@@ -161,8 +169,65 @@ async def _record_page(
         notice=request.query_params.get("notice"),
         statuses=LABELS["attendance"],
         document_kinds=LABELS["document"],
-        rows=range(1, ROWS + 1),
+        rows=range(1, max(ROWS, len(minutes["resolutions"]) + 1, len(minutes["tasks"]) + 1) + 1),
     )
+
+
+def _clock(moment: datetime) -> str:
+    """A time input's value: `19:30`, with the seconds only when there are (a resent form keeps the stored time)."""
+    local = moment.astimezone(VIETNAM_TZ)
+    return f"{local:%H:%M:%S}" if local.second else f"{local:%H:%M}"
+
+
+def minutes_values(meeting: dict[str, Any], *, chair: str | None) -> dict[str, Any]:
+    """The minutes form's values: the stored minutes, every field (resolutions with their votes, tasks with their
+    ids), so that sending the form again changes only what the secretary changed; before any minutes, the
+    meeting's date and start with the secretary as chair. `others`: people the stored minutes name who are not on
+    the cell's list now (kept as they are, under their ids)."""
+    stored = meeting.get("minutes")
+    if not stored:
+        starts = parse_moment(meeting.get("starts_at"))
+        return {
+            "day": f"{starts.astimezone(VIETNAM_TZ):%Y-%m-%d}" if starts else "",
+            "started": _clock(starts) if starts else "",
+            "ended": "",
+            "chair_id": chair,
+            "recorder_id": None,
+            "speakers": [],
+            "self_criticism_minutes": None,
+            "content": "",
+            "conclusions": "",
+            "resolutions": [],
+            "tasks": [],
+            "others": [],
+        }
+    started = parse_moment(stored.get("started_at"))
+    ended = parse_moment(stored.get("ended_at"))
+    tasks = [
+        {
+            "task_id": task.get("task_id"),
+            "description": task.get("description") or "",
+            "assignee_id": task.get("assignee_id"),
+            "due_on": str(task.get("due_on") or ""),
+        }
+        for task in meeting.get("tasks") or []
+    ]
+    speakers = list(stored.get("speakers") or [])
+    named = [stored.get("chair_id"), stored.get("recorder_id"), *speakers, *(task["assignee_id"] for task in tasks)]
+    return {
+        "day": f"{started.astimezone(VIETNAM_TZ):%Y-%m-%d}" if started else "",
+        "started": _clock(started) if started else "",
+        "ended": _clock(ended) if ended else "",
+        "chair_id": stored.get("chair_id"),
+        "recorder_id": stored.get("recorder_id"),
+        "speakers": speakers,
+        "self_criticism_minutes": stored.get("self_criticism_minutes"),
+        "content": stored.get("content") or "",
+        "conclusions": stored.get("conclusions") or "",
+        "resolutions": list(stored.get("resolutions") or []),
+        "tasks": tasks,
+        "others": list(dict.fromkeys(person for person in named if person)),
+    }
 
 
 def may_record(viewer: Viewer) -> bool:
@@ -277,6 +342,26 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
 
 
+MOST_ROWS = 200
+"""The most resolution or task rows a minutes form is read for (the API takes at most 100 resolutions, 200 tasks)."""
+ROW_FIELD = re.compile(r"^(?:resolution|task)-(\d{1,4})$")
+
+
+def form_rows(form: Any) -> int:
+    """How many resolution and task rows the minutes form has: the page shows at least ROWS, and more when the stored
+    minutes have more."""
+    found = [int(match.group(1)) for key in form if (match := ROW_FIELD.match(key))]
+    return min(max([ROWS, *found]), MOST_ROWS)
+
+
+def speakers_in_order(form: Any) -> list[str]:
+    """The speakers ticked, in the stored minutes' order (`speaker_order`, the form's hidden field) and then in the
+    form's: minutes sent back unchanged keep their list as it was."""
+    order = {member: index for index, member in enumerate(forms.text(form, "speaker_order").split())}
+    ticked = list(dict.fromkeys(str(member) for member in form.getlist("speakers")))
+    return sorted(ticked, key=lambda member: order.get(member, len(order)))
+
+
 def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
     errors: dict[str, str] = {}
     started = forms.moment(form, "day", "started", errors, field="started_at")
@@ -285,8 +370,9 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
         ended += timedelta(days=1)  # past midnight: the form's one date is the day the meeting started
     if started and ended and ended <= started:
         errors["ended_at"] = _("%(field)s: must be after the start time.", field=forms.label("ended_at"))
+    rows = range(1, form_rows(form) + 1)
     resolutions = []
-    for row in range(1, ROWS + 1):
+    for row in rows:
         text = forms.text(form, f"resolution-{row}")
         if not text:
             continue
@@ -296,7 +382,7 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
         }
         resolutions.append({"text": text, **votes})
     tasks = []
-    for row in range(1, ROWS + 1):
+    for row in rows:
         description = forms.text(form, f"task-{row}")
         if not description:
             continue
@@ -308,7 +394,12 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
             errors.setdefault(f"assignee-{row}", _("Assignee of task %(row)s: please choose a member.", row=row))
         tasks.append(
             {
-                "task_id": forms.derived_id(form, meeting_id, row, prefix="t-"),
+                # a stored task keeps its id (and so its completion); a new row gets one of its own
+                "task_id": (
+                    kept
+                    if is_identifier(kept := forms.text(form, f"task_id-{row}"))
+                    else forms.derived_id(form, meeting_id, row, prefix="t-")
+                ),
                 "assignee_id": assignee,
                 "description": description,
                 "due_on": due.isoformat() if due else None,
@@ -323,9 +414,9 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
         "ended_at": ended.isoformat(),
         "chair_id": forms.text(form, "chair_id"),
         "recorder_id": forms.text(form, "recorder_id"),
-        "speakers": form.getlist("speakers"),
-        "content": forms.text(form, "content") or None,
-        "conclusions": forms.text(form, "conclusions") or None,
+        "speakers": speakers_in_order(form),
+        "content": forms.multiline(form, "content") or None,
+        "conclusions": forms.multiline(form, "conclusions") or None,
         "self_criticism_minutes": minutes,
         "resolutions": resolutions,
         "tasks": tasks,
