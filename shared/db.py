@@ -2,6 +2,7 @@
 
 import hashlib
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -106,9 +107,9 @@ async def ensure_database(dsn: str) -> None:
     try:
         conn = await asyncpg.connect(dsn)
     except asyncpg.InvalidCatalogNameError:
-        base, _, name = dsn.rpartition("/")
-        name = name.split("?")[0]
-        admin = await asyncpg.connect(f"{base}/postgres")
+        parts = urlsplit(dsn)  # not the last "/": a socket URL's query holds its directory
+        name = unquote(parts.path.lstrip("/"))
+        admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
         except asyncpg.DuplicateDatabaseError:
