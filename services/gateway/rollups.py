@@ -59,7 +59,8 @@ def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
         "score": score,
         "trend": trend or rollup.get("trend"),
         "weakest": [
-            shown for shown in (month_shown(item, running=True) for item in rollup.get("weakest") or [])
+            shown
+            for shown in (month_shown(item, running=True) for item in rollup.get("weakest") or [])
             if not shown.get("not_met_yet")
         ],
     }

@@ -66,7 +66,10 @@ class CellScoreUpdated(EventData):
 
 
 class WithdrawalReason(StrEnum):
+    """Why a meeting's score no longer stands: it was cancelled, or it has not begun (moved to a later start)."""
+
     CANCELLED = "cancelled"
+    NOT_BEGUN = "not_begun"
 
 
 class MeetingScoreWithdrawn(EventData):

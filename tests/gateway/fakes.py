@@ -23,8 +23,8 @@ from shared.contracts import ops_rpc
 from shared.contracts.ops_rpc import OpsCatalog
 from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
-from shared.periods import VIETNAM_TZ
 from shared.ops.rpc import add_dead_letter_methods
+from shared.periods import VIETNAM_TZ
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
