@@ -66,10 +66,9 @@ class CellScoreUpdated(EventData):
 
 
 class WithdrawalReason(StrEnum):
-    """Why a meeting's score no longer stands: it was cancelled, or it has not begun (moved to a later start)."""
+    """Why a meeting's score no longer stands (CONTRACT.md: it was cancelled)."""
 
     CANCELLED = "cancelled"
-    NOT_BEGUN = "not_begun"
 
 
 class MeetingScoreWithdrawn(EventData):

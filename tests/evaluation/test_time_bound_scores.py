@@ -116,21 +116,21 @@ async def test_a_roster_sent_ahead_of_the_start_makes_no_score_until_the_meeting
     assert line(uow, "attendance")["points"] == 5
 
 
-async def test_a_scored_meeting_moved_to_a_later_start_has_its_score_withdrawn_until_then(
+async def test_a_scored_meeting_moved_to_a_later_start_keeps_its_score_until_then(
     uow: FakeUnitOfWork, clock: Clock
 ) -> None:
+    # CONTRACT.md withdraws a score for a cancellation only: the score stands, nothing is published about it, and
+    # the meeting is scored again when its new start comes
     clock.moment = START + timedelta(minutes=30)
     await apply(uow, scheduled())
     await apply(uow, roster())
-    assert "m1" in uow.results.scores
+    before = uow.results.scores["m1"]
     uow.emitted.clear()
     later = START + timedelta(days=7)
     moved = fact("meeting.rescheduled.v1", {"meeting_id": "m1", "starts_at": later.isoformat()}, time=clock.moment)
     await apply(uow, moved)
-    assert published(uow, "score.meeting.withdrawn.v1") == [
-        {"meeting_id": "m1", "cell_id": "c1", "reason": "not_begun"}
-    ]
-    assert "m1" not in uow.results.scores and ("m1", "c1", later) in uow.results.rechecks
+    assert published(uow, "score.meeting.withdrawn.v1") == [] and published(uow, "score.meeting.updated.v1") == []
+    assert uow.results.scores["m1"] == before and ("m1", "c1", later) in uow.results.rechecks
 
 
 async def test_facts_ahead_of_a_start_already_past_are_scored_at_once_as_a_backfill(

@@ -251,7 +251,7 @@ async def _score_cell_meetings(
     scored_at: datetime,
 ) -> None:
     """Walk the cell's meetings in order (runs and previous tasks carry over) and score the targets: a cancelled one
-    or one not begun at `scored_at` has its score withdrawn (the latter scored again at its start)."""
+    has its score withdrawn; one not begun at `scored_at` is scored again at its start."""
     committee_snapshots, removals = inputs.history
     rosters: list[dict[str, str]] = []
     previous_regular: MeetingRow | None = None
@@ -261,9 +261,10 @@ async def _score_cell_meetings(
         elif meeting.meeting_id in target_ids and not begun(
             meeting.starts_at, has_minutes=meeting.minutes is not None, at=scored_at
         ):
-            # facts sent ahead of its start (a roster) make no score before it: scored again when it comes
-            reason = WithdrawalReason.NOT_BEGUN
-            _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id, reason=reason)
+            # facts sent ahead of its start (a roster) make no score before it: scored again when it comes. CONTRACT.md
+            # withdraws a published score for a cancellation only, so one stored before a move to a later start
+            # stands, unchanged and unpublished, until that start scores the meeting again
+            outcome.meetings += 1
             writes.rechecks.append(Recheck(meeting_id=meeting.meeting_id, cell_id=cell_id, due_at=meeting.starts_at))
         elif meeting.meeting_id in target_ids:
             history = rosters + ([meeting.roster] if meeting.roster is not None else [])
@@ -325,8 +326,7 @@ def _withdraw(
     *,
     reason: WithdrawalReason = WithdrawalReason.CANCELLED,
 ) -> None:
-    """A cancelled meeting is not scored (DOMAIN.md), nor one not begun: drop its stored score and withdraw the
-    published one, saying why."""
+    """A cancelled meeting is not scored (DOMAIN.md): drop its stored score and withdraw the published one."""
     outcome.meetings += 1
     if previous is None:
         return
