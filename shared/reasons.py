@@ -96,6 +96,8 @@ class ReasonCode(StrEnum):
     """The documents `kinds` were not published within `hours` of the end."""
     FINAL_DOCUMENTS_PUBLISHED = "final_documents_published"
     """The documents `kinds` were published within `hours` of the end."""
+    FINAL_DOCUMENTS_PENDING = "final_documents_pending"
+    """The documents `kinds` are not published yet, and the `hours` after the end are not over: due by `deadline`."""
     NOT_APPLICABLE = "not_applicable"
     """The item does not apply to a meeting of kind `kind`."""
     NO_PREVIOUS_MEETING = "no_previous_meeting"
@@ -270,6 +272,9 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ),
     ReasonCode.FINAL_DOCUMENTS_PUBLISHED: lambda p: (
         f"{', '.join(p.kinds or ())} published within {p.hours:g} h of the end"
+    ),
+    ReasonCode.FINAL_DOCUMENTS_PENDING: lambda p: (
+        f"{', '.join(p.kinds or ())} not published yet: due within {p.hours:g} h of the end, by {_iso(p.deadline)}"
     ),
     ReasonCode.NOT_APPLICABLE: lambda p: f"not applicable to a {p.kind} meeting",
     ReasonCode.NO_PREVIOUS_MEETING: lambda p: "no previous held regular or combined meeting",

@@ -6,7 +6,7 @@ import functools
 from services.evaluation import queries
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers.closing import close_periods
-from services.evaluation.handlers.coalesced import score_dirty
+from services.evaluation.handlers.coalesced import release_rechecks, score_dirty
 from services.evaluation.handlers.rescoring import run_rescore_job
 from shared.background import poll
 from shared.logs import get_logger
@@ -61,6 +61,8 @@ async def scoring_worker(app: EvaluationContext) -> None:
         activity = app.facts_activity
         if not first and (activity.bulk or activity.busy_share() >= settings.scoring_busy_share):
             return False  # under load or bulk work, one worker coalesces: fewer rounds, fewer republications
+        if first:  # meetings whose start or window end has come since they were scored: noted dirty first
+            await release_rechecks(uow_factory=app.uow_factory, limit=settings.scoring_batch)
         # let the deliveries in flight (and those right behind them) fold into this round, within a bound
         await app.facts_activity.wait_settled(
             settle=settings.scoring_settle_seconds,

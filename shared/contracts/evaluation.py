@@ -66,6 +66,8 @@ class CellScoreUpdated(EventData):
 
 
 class WithdrawalReason(StrEnum):
+    """Why a meeting's score no longer stands (CONTRACT.md: it was cancelled)."""
+
     CANCELLED = "cancelled"
 
 

@@ -106,6 +106,8 @@ class TrendReply(Reply):
     """The change from the previous period."""
 
     previous_period: str | None = None
+    previous_score: float | None = None
+    """The previous period's score (None when the subtree has no data then)."""
     score_delta: float | None = None
 
 

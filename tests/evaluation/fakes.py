@@ -254,6 +254,8 @@ class FakeResults:
         self.scores: dict[str, dict[str, Any]] = {}
         self.periods: dict[tuple[str, str], PeriodResult] = {}
         self.spans: dict[str, CellSpan] = {}
+        self.rechecks: set[tuple[str, str, datetime]] = set()
+        """(meeting id, cell id, due moment) noted by scoring."""
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
@@ -301,6 +303,9 @@ class FakeResults:
     async def delete_scores(self, meeting_ids):
         for meeting_id in meeting_ids:
             self.scores.pop(meeting_id, None)
+
+    async def schedule_rechecks(self, rechecks):
+        self.rechecks.update((recheck.meeting_id, recheck.cell_id, recheck.due_at) for recheck in rechecks)
 
     async def cells_summaries(self, cell_ids, *, year_from, year_to):
         return {

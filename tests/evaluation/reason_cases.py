@@ -35,6 +35,7 @@ def hd42_cases() -> dict[str, MeetingFacts]:
         ),
         "documents late": replace(model, documents=late_docs),
         "no documents": replace(model, documents=()),
+        "final documents not due yet": replace(model, documents=late_docs[:2], scored_at=END + timedelta(hours=11)),
         "no committee": replace(model, cell_has_committee=False),
         "committee did not meet": replace(model, committee_prepared=False),
         "not notified": replace(model, notified_at=None),

@@ -6,7 +6,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,7 +17,8 @@ from services.evaluation.bootstrap import SERVICE_DIR, prepare, uow_factory_for
 from services.evaluation.config import Settings
 from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers import FACT_HANDLERS
-from services.evaluation.handlers.coalesced import defer_touched, score_dirty
+from services.evaluation.handlers.coalesced import defer_touched, release_rechecks, score_dirty
+from services.evaluation.repository import Recheck
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
@@ -240,3 +241,25 @@ async def test_the_upgrade_migration_re_rates_every_rated_cell_from_its_stored_f
     after = await published(pool)
     assert after["score.cell.updated.v1"] - before["score.cell.updated.v1"] >= 1
     assert after["score.meeting.updated.v1"] == before["score.meeting.updated.v1"]  # meeting scores did not move
+
+
+async def test_a_recheck_whose_moment_has_come_notes_its_meeting_for_scoring_once(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, factory = world
+    now = datetime.now(UTC)
+    async with factory() as uow:
+        await uow.results.schedule_rechecks(
+            [
+                Recheck(meeting_id="m-due", cell_id="cell-t", due_at=now - timedelta(seconds=1)),
+                Recheck(meeting_id="m-due", cell_id="cell-t", due_at=now - timedelta(seconds=1)),  # noted once
+                Recheck(meeting_id="m-later", cell_id="cell-t", due_at=now + timedelta(hours=1)),
+            ]
+        )
+        await uow.commit()
+    assert await pool.fetchval("SELECT count(*) FROM score_recheck") == 2
+    assert await release_rechecks(uow_factory=factory, limit=100) == 1
+    notes = await pool.fetch("SELECT cell_id, only_meetings FROM dirty_cell")
+    assert [(row["cell_id"], row["only_meetings"]) for row in notes] == [("cell-t", ["m-due"])]
+    assert await release_rechecks(uow_factory=factory, limit=100) == 0  # the later one waits for its moment
+    assert await pool.fetchval("SELECT meeting_id FROM score_recheck") == "m-later"

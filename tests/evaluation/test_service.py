@@ -50,9 +50,10 @@ async def scores_seen(service: str, amqp_url: str) -> AsyncIterator[list[dict[st
     await connection.close()
 
 
-async def test_a_freshly_scheduled_meeting_gets_a_provisional_score(
+async def test_a_scheduled_meeting_whose_start_has_come_gets_a_provisional_score(
     service: str, scores_seen: list[dict[str, Any]], amqp_url: str
 ) -> None:
+    # its start (28 November) is past: begun, so scored (one still ahead is not: test_time_bound_scores.py)
     meeting_id, cell_id = random_id("mtg"), random_id("cell")
     scheduled = fact(
         "meeting.scheduled.v1",
@@ -60,7 +61,7 @@ async def test_a_freshly_scheduled_meeting_gets_a_provisional_score(
             "meeting_id": meeting_id,
             "cell_id": cell_id,
             "kind": "regular",
-            "starts_at": at(12, 3).isoformat(),
+            "starts_at": at(11, 28).isoformat(),
             "location": "Nhà văn hóa thôn 1",
             "agenda": ["Sinh hoạt thường kỳ"],
         },

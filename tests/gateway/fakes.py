@@ -9,6 +9,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aio_pika
@@ -23,6 +24,7 @@ from shared.contracts.ops_rpc import OpsCatalog
 from shared.contracts.registry import read_event
 from shared.envelope import GATEWAY_SOURCE, InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
 from shared.ops.rpc import add_dead_letter_methods
+from shared.periods import VIETNAM_TZ
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
@@ -522,8 +524,40 @@ class World:
         def cells_under(committee_id: str) -> list[str]:
             return [u["id"] for u in self.units.values() if u["kind"] == "cell" and committee_id in u["ancestors"]]
 
+        def running_month_rows(committee_id: str) -> list[dict[str, Any]]:
+            """The month in progress as evaluation rates it: cell A1 has met (Average), the others not yet (Poor,
+            0, no regular meeting held)."""
+            met = {self.cell_a1: (60.5, "average")}
+            return [
+                {"cell_id": c, "name": self.units[c]["name"], "score": score, "rating": rating, "regular_held": held}
+                for c in cells_under(committee_id)
+                for score, rating, held in [(*met[c], 1) if c in met else (0.0, "poor", 0)]
+            ]
+
+        def running(period: str) -> bool:
+            return period == f"{datetime.now(VIETNAM_TZ):%Y-%m}"
+
         async def committee_rollup(r: evaluation.GetCommitteeRollup) -> dict[str, Any]:
             cells = cells_under(r.committee_id)
+            if running(r.period):
+                rows = running_month_rows(r.committee_id)
+                met = [row for row in rows if row["regular_held"]]
+                weak = sorted(rows, key=lambda row: (row["rating"] != "poor", row["score"]))
+                return {
+                    "committee_id": r.committee_id,
+                    "period": r.period,
+                    "cells": len(rows),
+                    "by_rating": {
+                        rating: sum(1 for row in rows if row["rating"] == rating)
+                        for rating in ("good", "fair", "average", "poor")
+                    },
+                    "regularity": len(met) / len(rows) if rows else None,
+                    "score": round(sum(row["score"] for row in rows) / len(rows), 2) if rows else None,
+                    "trend": {"previous_period": "x", "previous_score": 80.5, "score_delta": -60.0},
+                    "weakest": weak[:5],
+                    "irregular": len(rows) - len(met),
+                    "met_score": round(sum(row["score"] for row in met) / len(met), 2) if met else None,
+                }
             return {
                 "committee_id": r.committee_id,
                 "period": r.period,
@@ -541,6 +575,15 @@ class World:
         async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
             # ward A's cells are weak (Average, Poor), ward B's is Fair; weak_only keeps Poor then Average
             rated = {self.cell_a1: (60.5, "average"), self.cell_a2: (30.0, "poor")}
+            if running(r.period):
+                rows = [
+                    row
+                    for row in running_month_rows(r.committee_id)
+                    if (not r.weak_only or row["rating"] in ("poor", "average"))
+                    and (not r.met_only or row["regular_held"])
+                ]
+                rows.sort(key=lambda row: (row["rating"] != "poor", row["score"]) if r.weak_only else row["score"])
+                return page(rows, r.limit, r.offset)
             items = [
                 {"cell_id": c, "name": self.units[c]["name"], "score": score, "rating": rating}
                 for c in cells_under(r.committee_id)

@@ -200,3 +200,37 @@ async def test_bad_query_parameters_name_the_field(
         word = await client.get(f"{path}?period=abc", headers=headers["province_officer"])
         assert word.status_code == 422 and word.json()["field"] == "query.period"
         assert word.json()["message"] == "query.period: 'abc' is not a period like 2026-11, 2026-Q4 or 2026"
+
+
+async def test_the_running_month_rollup_counts_cells_not_met_yet_apart_as_the_web_shows_them(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """In the month in progress a cell that has not met yet is no Poor cell at 0 (DOMAIN.md, Periods: Poor once the
+    month closes without a meeting): the API answers what the committee's page shows ("Chưa sinh hoạt")."""
+    month = f"{datetime.now(VIETNAM_TZ):%Y-%m}"
+    auth = headers["province_officer"]
+    rollup = (await client.get(f"/v1/committees/{world.root}/rollup?period={month}", headers=auth)).json()
+    assert rollup["in_progress"] is True and rollup["cells"] == 3
+    assert rollup["not_met_yet"] == 2 and rollup["by_rating"] == {"good": 0, "fair": 0, "average": 1, "poor": 0}
+    assert rollup["score"] == 60.5  # the cells that met, not 60.5 / 3 with the others at 0
+    assert rollup["trend"]["score_delta"] == -20.0
+    assert [item["cell_id"] for item in rollup["weakest"]] == [world.cell_a1]
+    weakest = (await client.get(f"/v1/committees/{world.root}/weakest?period={month}", headers=auth)).json()
+    assert [item["cell_id"] for item in weakest["items"]] == [world.cell_a1]
+    ranking = (await client.get(f"/v1/committees/{world.root}/ranking?period={month}", headers=auth)).json()
+    waiting = {item["cell_id"]: item for item in ranking["items"] if item.get("not_met_yet")}
+    assert set(waiting) == {world.cell_a2, world.cell_b1}
+    assert all(item["score"] is None and item["rating"] is None for item in waiting.values())
+    closed = (await client.get(f"/v1/committees/{world.root}/rollup?period=2026-11", headers=auth)).json()
+    assert closed["not_met_yet"] is None and closed["score"] == 80.5  # a closed month stays as evaluation rated it
+
+
+async def test_a_running_month_with_no_meeting_yet_has_no_score_nor_trend(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    month = f"{datetime.now(VIETNAM_TZ):%Y-%m}"
+    rollup = (
+        await client.get(f"/v1/committees/{world.ward_b}/rollup?period={month}", headers=headers["province_officer"])
+    ).json()
+    assert rollup["not_met_yet"] == 1 and rollup["by_rating"]["poor"] == 0
+    assert rollup["score"] is None and rollup["trend"]["score_delta"] is None and rollup["weakest"] == []

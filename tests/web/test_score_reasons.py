@@ -103,3 +103,17 @@ def test_the_score_page_lines_carry_the_explanation_by_code() -> None:
         "7/10 đảng viên có mặt (70%); 1 đảng viên vắng không có lý do; "
         "không được cộng điểm: có đảng viên vắng có lý do 4 buổi liên tiếp"
     )
+
+
+def test_final_documents_still_due_read_as_not_published_yet_with_their_deadline_not_as_late() -> None:
+    """While the 48 hours after the end run the documents are not late: the page says they are not published yet
+    and by when they are due (the English reason says the same)."""
+    score = SCORES["hd42-2025: final documents not due yet"]
+    line = next(item for item in score.criteria if item.code == "closing.final_documents")
+    assert (
+        line.reason == "minutes, resolution not published yet: due within 48 h of the end, by 2026-03-07T20:30:00+07:00"
+    )
+    assert explain_line(served(line)) == (
+        "Biên bản, nghị quyết chưa được đăng tải; cần đăng tải chậm nhất lúc 20:30 thứ Bảy, ngày 07/03/2026"
+        " (trong 48 giờ sau khi kết thúc)"
+    )

@@ -85,6 +85,9 @@ class MeetingFacts:
     """Per member on the roster: excused absences in a row ending at this meeting."""
     absence_runs: Mapping[str, int] = field(default_factory=dict)
     """Per member on the roster: absences (excused or not) in a row ending at this meeting."""
+    scored_at: datetime | None = None
+    """The moment of scoring: a time limit not over at it (the final documents' hours after the end) is not missed
+    yet. None: every limit is over (a score read as of any later time)."""
 
     @property
     def held(self) -> bool:
@@ -111,6 +114,13 @@ class MeetingFacts:
         if self.minutes is None or self.roster is None:
             return 0
         return sum(1 for member in self.minutes.speakers if self.roster.get(member) == "present")
+
+
+def begun(starts_at: datetime, *, has_minutes: bool, at: datetime) -> bool:
+    """Whether a meeting is scored yet at `at` (DOMAIN.md: its quality is scored during it): its start has come, or
+    its minutes are in (a backfill or an early record); one whose start is still ahead and that has no minutes has
+    not begun, whatever facts were sent ahead of it (a roster: the contract allows facts in any order)."""
+    return has_minutes or starts_at <= at
 
 
 def attendance_runs(rosters: Sequence[Mapping[str, str]]) -> tuple[dict[str, int], dict[str, int]]:

@@ -4,7 +4,7 @@ Thresholds and points come from the framework's data; nothing here knows a provi
 """
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.evaluation.domain.facts import MeetingFacts
@@ -229,6 +229,12 @@ def _final_documents(rule: FinalDocumentsRule, item: Item, facts: MeetingFacts) 
         for kind in rule.document_kinds
         if not any(doc.kind == kind and doc.published_at <= deadline for doc in facts.documents)
     ]
+    if late and facts.scored_at is not None and facts.scored_at < deadline:
+        # the window is still open: nothing is late yet, the documents are only due (no point until they come)
+        pending = ReasonPart(
+            code=ReasonCode.FINAL_DOCUMENTS_PENDING, kinds=tuple(late), hours=rule.within_hours, deadline=deadline
+        )
+        return 0, (pending,)
     if late:
         return 0, (ReasonPart(code=ReasonCode.FINAL_DOCUMENTS_LATE, kinds=tuple(late), hours=rule.within_hours),)
     kinds = tuple(rule.document_kinds)
@@ -250,6 +256,12 @@ AUTOMATIC: dict[str, Callable[[Any, Item, MeetingFacts], Outcome]] = {
     "minutes_approved_and_tasks": _minutes_and_tasks,
     "final_documents": _final_documents,
 }
+
+
+def changes_at(parts: Sequence[ReasonPart]) -> datetime | None:
+    """When a line with these reason parts may change by time alone (a window open at scoring closes), if ever."""
+    due = [part.deadline for part in parts if part.code == ReasonCode.FINAL_DOCUMENTS_PENDING and part.deadline]
+    return min(due, default=None)
 
 
 def evaluate_automatic(item: Item, facts: MeetingFacts) -> Outcome:

@@ -96,6 +96,19 @@ async def score_dirty(*, uow_factory: Callable[[], AbstractAsyncContextManager[A
     return len(claimed) >= limit
 
 
+async def release_rechecks(*, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int) -> int:
+    """Note for scoring the meetings whose recheck moment has come (a start reached, a window over: scores.py
+    `Recheck`), in a transaction of its own; how many."""
+    async with uow_factory() as uow:
+        released = int(await uow.jobs.release_due_rechecks(limit=limit))
+        if released:
+            uow.wake_scoring_after_commit()
+        await uow.commit()
+    if released:
+        log.info("score_rechecks_due", meetings=released)
+    return released
+
+
 async def _score_cells_alone(uow_factory: Callable[[], AbstractAsyncContextManager[Any]], rows: list[DirtyRow]) -> None:
     by_cell: dict[str, list[int]] = {}
     for row in rows:

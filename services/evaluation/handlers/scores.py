@@ -14,23 +14,36 @@ from services.evaluation.domain.facts import (
     Resolution,
     TaskOutcome,
     attendance_runs,
+    begun,
     has_committee_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
 from services.evaluation.domain.periods import REGULAR_KINDS, CellSpan, PeriodResult, cell_span, evaluate_period
+from services.evaluation.domain.rules import changes_at
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.pending import write_pending
-from services.evaluation.repository import FactRepository, FrameworkRepository, MeetingRow, ResultRepository, ScoreRow
+from services.evaluation.repository import (
+    FactRepository,
+    FrameworkRepository,
+    MeetingRow,
+    Recheck,
+    ResultRepository,
+    ScoreRow,
+)
 from services.evaluation.repository.facts import CommitteeHistory
 from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, MeetingScoreWithdrawn, WithdrawalReason
-from shared.envelope import CloudEvent, new_event
+from shared.envelope import CloudEvent, new_event, now
 from shared.logs import get_logger
 from shared.metrics import SCORING_SECONDS
 from shared.periods import VIETNAM_TZ, month_of, months_between, period_months, periods_of_month, periods_of_year
 
 log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"
+
+clock: Callable[[], datetime] = now
+"""The scoring moment (a round reads it once): a meeting whose start is still ahead of it and that is not held has
+no score yet, and a time limit not over at it (the final documents' hours after the end) is not missed yet."""
 
 
 class ScoringUnitOfWork(Protocol):
@@ -125,6 +138,8 @@ class _Writes:
 
     saved: list[ScoreRow] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    rechecks: list[Recheck] = field(default_factory=list)
+    """Meetings to score again when a moment comes (their start, the end of a window their score awaits)."""
 
 
 async def rescore_cell(
@@ -181,6 +196,7 @@ async def rescore_cells(
     outcome.ancestors_of.update(ancestors_of)
     outcome.adoptions = adoptions
     writes = _Writes()
+    scored_at = clock()
     for cell_id in scored:
         inputs = _CellInputs(
             documents=documents,
@@ -201,9 +217,11 @@ async def rescore_cells(
             writes,
             outcome,
             cells[cell_id].correlation_id,
+            scored_at,
         )
     await uow.results.delete_scores(writes.deleted)
     await uow.results.save_scores(writes.saved)
+    await uow.results.schedule_rechecks(writes.rechecks)
     return outcome
 
 
@@ -230,14 +248,24 @@ async def _score_cell_meetings(
     writes: _Writes,
     outcome: Rescored,
     correlation_id: str | None,
+    scored_at: datetime,
 ) -> None:
-    """Walk the cell's meetings in order (runs and previous tasks carry over) and score the targets."""
+    """Walk the cell's meetings in order (runs and previous tasks carry over) and score the targets: a cancelled one
+    has its score withdrawn; one not begun at `scored_at` is scored again at its start."""
     committee_snapshots, removals = inputs.history
     rosters: list[dict[str, str]] = []
     previous_regular: MeetingRow | None = None
     for meeting in meetings:
         if meeting.meeting_id in target_ids and meeting.cancelled:
             _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
+        elif meeting.meeting_id in target_ids and not begun(
+            meeting.starts_at, has_minutes=meeting.minutes is not None, at=scored_at
+        ):
+            # facts sent ahead of its start (a roster) make no score before it: scored again when it comes. CONTRACT.md
+            # withdraws a published score for a cancellation only, so one stored before a move to a later start
+            # stands, unchanged and unpublished, until that start scores the meeting again
+            outcome.meetings += 1
+            writes.rechecks.append(Recheck(meeting_id=meeting.meeting_id, cell_id=cell_id, due_at=meeting.starts_at))
         elif meeting.meeting_id in target_ids:
             history = rosters + ([meeting.roster] if meeting.roster is not None else [])
             excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})
@@ -272,12 +300,16 @@ async def _score_cell_meetings(
                 previous_tasks=previous_tasks,
                 excused_runs=excused,
                 absence_runs=absent,
+                scored_at=scored_at,
             )
             framework = await framework_in_force(
                 uow, on=facts.local_date, ancestors=inputs.ancestors, adoptions=inputs.adoptions
             )
             result = score_meeting(framework, facts)
             _store_score(uow, result, facts, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
+            due = min((at for line in result.criteria if (at := changes_at(line.parts))), default=None)
+            if due is not None:  # a window still open: its end may change the line (and its explanation)
+                writes.rechecks.append(Recheck(meeting_id=meeting.meeting_id, cell_id=cell_id, due_at=due))
         if _held(meeting) and meeting.roster is not None:
             rosters.append(meeting.roster)
         if _held(meeting) and meeting.kind in REGULAR_KINDS:
@@ -291,6 +323,8 @@ def _withdraw(
     writes: _Writes,
     outcome: Rescored,
     correlation_id: str | None,
+    *,
+    reason: WithdrawalReason = WithdrawalReason.CANCELLED,
 ) -> None:
     """A cancelled meeting is not scored (DOMAIN.md): drop its stored score and withdraw the published one."""
     outcome.meetings += 1
@@ -304,14 +338,12 @@ def _withdraw(
         new_event(
             type="score.meeting.withdrawn.v1",
             source=SOURCE,
-            data=MeetingScoreWithdrawn(
-                meeting_id=meeting.meeting_id, cell_id=meeting.cell_id, reason=WithdrawalReason.CANCELLED
-            ),
+            data=MeetingScoreWithdrawn(meeting_id=meeting.meeting_id, cell_id=meeting.cell_id, reason=reason),
             subject=meeting.meeting_id,
             correlation_id=correlation_id,
         )
     )
-    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason="cancelled")
+    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason=reason.value)
 
 
 def _store_score(

@@ -3,7 +3,13 @@
 from services.evaluation.repository.facts import FactRepository, FactStamp, MeetingRow, PgFactRepository
 from services.evaluation.repository.frameworks import FrameworkRepository, PgFrameworkRepository
 from services.evaluation.repository.jobs import DirtyRow, JobRepository, PeriodClose, PgJobRepository
-from services.evaluation.repository.results import CellExistence, PgResultRepository, ResultRepository, ScoreRow
+from services.evaluation.repository.results import (
+    CellExistence,
+    PgResultRepository,
+    Recheck,
+    ResultRepository,
+    ScoreRow,
+)
 
 __all__ = [
     "CellExistence",
@@ -18,6 +24,7 @@ __all__ = [
     "PgFrameworkRepository",
     "PgJobRepository",
     "PgResultRepository",
+    "Recheck",
     "ResultRepository",
     "ScoreRow",
 ]

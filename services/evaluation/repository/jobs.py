@@ -70,6 +70,7 @@ class JobRepository(Protocol):
     async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
     async def delete_dirty(self, ids: Sequence[int]) -> None: ...
     async def defer_dirty(self, ids: Sequence[int], *, error: str, max_delay: float) -> None: ...
+    async def release_due_rechecks(self, *, limit: int) -> int: ...
 
 
 RESCORE_JOB_COLUMNS = (
@@ -237,6 +238,22 @@ class PgJobRepository:
         """Drop claimed rows once their cells are scored (in the scoring transaction)."""
         if ids:
             await self._conn.execute("DELETE FROM dirty_cell WHERE id = ANY($1::bigint[])", list(ids))
+
+    async def release_due_rechecks(self, *, limit: int) -> int:
+        """Turn up to `limit` rechecks whose moment has come into dirty-cell notes of their meetings (one per cell,
+        SKIP LOCKED: two workers never release the same one); how many were released."""
+        return int(
+            await self._conn.fetchval(
+                "WITH due AS (DELETE FROM score_recheck WHERE (meeting_id, due_at) IN ("
+                "  SELECT meeting_id, due_at FROM score_recheck WHERE due_at <= now()"
+                "  ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING meeting_id, cell_id),"
+                " noted AS (INSERT INTO dirty_cell (cell_id, only_meetings)"
+                "  SELECT cell_id, array_agg(DISTINCT meeting_id) FROM due GROUP BY cell_id RETURNING 1)"
+                " SELECT count(*) FROM due",
+                limit,
+            )
+            or 0
+        )
 
     async def defer_dirty(self, ids: Sequence[int], *, error: str, max_delay: float) -> None:
         """Note a failed scoring of these rows: tried again after 1, 2, 4 ... s, at most `max_delay`."""

@@ -56,12 +56,22 @@ LEFT JOIN cell_span c ON c.cell_id = k.cell_id
 after its last active one); its first and last held meetings' starts; the stored span."""
 
 
+@dataclass(frozen=True)
+class Recheck:
+    """A meeting to score again once `due_at` has come (its start; the end of a window its score awaits)."""
+
+    meeting_id: str
+    cell_id: str
+    due_at: datetime
+
+
 class ResultRepository(Protocol):
     """Meeting scores and period results as stored."""
 
     async def stored_scores(self, meeting_ids: list[str]) -> dict[str, dict[str, Any]]: ...
     async def save_scores(self, rows: Sequence[ScoreRow]) -> None: ...
     async def delete_scores(self, meeting_ids: Sequence[str]) -> None: ...
+    async def schedule_rechecks(self, rechecks: Sequence[Recheck]) -> None: ...
     async def cells_summaries(
         self, cell_ids: Sequence[str], *, year_from: int, year_to: int
     ) -> dict[str, list[MeetingSummary]]: ...
@@ -133,6 +143,19 @@ class PgResultRepository:
         """Drop meetings' score rows (a cancelled meeting is not scored)."""
         if meeting_ids:
             await self._conn.execute("DELETE FROM meeting_score WHERE meeting_id = ANY($1::text[])", list(meeting_ids))
+
+    async def schedule_rechecks(self, rechecks: Sequence[Recheck]) -> None:
+        """Note meetings to score again at a moment (`score_recheck`, once per meeting and moment, one statement);
+        the scoring worker turns the due ones into dirty-cell notes (`PgJobRepository.release_due_rechecks`)."""
+        if not rechecks:
+            return
+        await self._conn.execute(
+            "INSERT INTO score_recheck (meeting_id, cell_id, due_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING",
+            [recheck.meeting_id for recheck in rechecks],
+            [recheck.cell_id for recheck in rechecks],
+            [recheck.due_at for recheck in rechecks],
+        )
 
     async def cells_summaries(
         self, cell_ids: Sequence[str], *, year_from: int, year_to: int

@@ -16,6 +16,7 @@ from services.gateway.handlers import (
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
+from services.gateway.rollups import month_shown, rollup_shown
 from services.gateway.schemas import (
     CellPeriodRead,
     CellRankRead,
@@ -38,7 +39,7 @@ from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
-from shared.periods import Period, is_running, period_contains
+from shared.periods import Period, is_running, period_contains, period_months
 from shared.rpc import Request, RpcError
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
@@ -242,10 +243,29 @@ async def list_committee_units(
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
 async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
     """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree; `in_progress` while
-    the period has not ended."""
+    the period has not ended, and in the month in progress its cells not met yet apart (`not_met_yet`)."""
     await _officers_committee(caller, state, committee_id)
     rollup = await _forward(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
-    return rollup | {"in_progress": is_running(period, now())}
+    shown = rollup_shown(rollup | {"in_progress": is_running(period, now())})
+    if shown["not_met_yet"] is not None and rollup.get("weakest"):
+        # the raw list is filled with the cells not met yet (Poor at 0 there): the weakest of those that met instead
+        shown["weakest"] = await _weakest_items(state, committee_id, period, limit=len(rollup["weakest"]))
+    return shown
+
+
+def _running_month(period: str) -> bool:
+    """Whether `period` is the month in progress (its cells not met yet are apart: services/gateway/rollups.py)."""
+    return len(period_months(period)) == 1 and is_running(period, now())
+
+
+async def _weakest_items(state: State, committee_id: str, period: str, *, limit: int) -> list[dict[str, Any]]:
+    """The subtree's cells rated Poor or Average, worst first; in the month in progress only those that have met."""
+    running = _running_month(period)
+    weakest = evaluation.GetCommitteeRanking(
+        committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=running
+    )
+    page = await state.rpc.call(weakest)
+    return [month_shown(item.model_dump(), running=running) for item in page.items]
 
 
 @router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
@@ -258,12 +278,15 @@ async def get_committee_ranking(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    """The subtree's cells ranked by score for the period."""
+    """The subtree's cells ranked by score for the period (in the month in progress a cell not met yet is
+    `not_met_yet`, without score or rating)."""
     await _officers_committee(caller, state, committee_id)
     ranking = evaluation.GetCommitteeRanking(
         committee_id=committee_id, period=period, order=order, limit=limit, offset=offset
     )
-    return await _forward(state, ranking)
+    found = await _forward(state, ranking)
+    running = _running_month(period)
+    return found | {"items": [month_shown(item, running=running) for item in found["items"]]}
 
 
 @router.get("/committees/{committee_id}/weakest", response_model=WeakestRead, tags=["committees"])
@@ -275,13 +298,11 @@ async def get_committee_weakest(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
     """The weakest cells of the subtree for the period: only those rated Poor or Average (DOMAIN.md "Alerts"),
-    worst rating first, then lowest score; a Good or Fair cell is never listed."""
+    worst rating first, then lowest score; a Good or Fair cell is never listed, nor in the month in progress a cell
+    that has not met yet."""
     await _officers_committee(caller, state, committee_id)
-    weakest = evaluation.GetCommitteeRanking(
-        committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True
-    )
-    page = await state.rpc.call(weakest)
-    return {"committee_id": committee_id, "period": period, "items": [item.model_dump() for item in page.items]}
+    items = await _weakest_items(state, committee_id, period, limit=limit)
+    return {"committee_id": committee_id, "period": period, "items": items}
 
 
 # ---- inboxes -----------------------------------------------------------------------------------

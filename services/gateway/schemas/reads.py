@@ -89,15 +89,22 @@ class TrendRead(evaluation.TrendReply):
 
 
 class CellRankRead(evaluation.CellRankReply):
-    """A cell with its score and rating for the period."""
+    """A cell with its score and rating for the period; in the month in progress a cell that has not met yet has no
+    score or rating, only `not_met_yet` (services/gateway/rollups.py)."""
+
+    not_met_yet: bool | None = None
 
 
 class CommitteeRollupRead(evaluation.CommitteeRollupReply):
-    """A committee's subtree for one period; `in_progress` while the period has not ended (every cell that has
-    not met yet in the month in progress counts as Poor until it does, as in score.cell.updated.v1; `irregular`
-    says how many of them there are)."""
+    """A committee's subtree for one period; `in_progress` while the period has not ended. In the month in
+    progress the cells that have not met yet are counted apart in `not_met_yet`, not among `by_rating.poor` (a
+    month still without its meeting is Poor only once it has closed: DOMAIN.md, Periods); `score` and the trend are
+    those of the cells that have met (None while none has) and `weakest` lists only cells that have met. A closed
+    month, a quarter or a year reads as evaluation rated it, `not_met_yet` null."""
 
     in_progress: bool = False
+    not_met_yet: int | None = None
+    """In the month in progress: the cells that have not held its regular meeting yet (else null)."""
     by_rating: ByRatingRead
     trend: TrendRead | None = None
     weakest: Sequence[CellRankRead] = Field(default_factory=list)

@@ -8,6 +8,7 @@ from typing import Any
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
+from services.gateway.rollups import month_shown, rollup_shown  # noqa: F401  (the pages' names for them)
 from services.gateway.web.availability import empty_page, scores_or
 from services.gateway.web.i18n import (
     N_,
@@ -20,10 +21,10 @@ from services.gateway.web.i18n import (
     parse_moment,
 )
 from shared.collation import by_name, by_name_values
-from shared.contracts.evaluation_rpc import GetCommitteeRanking, GetFramework
+from shared.contracts.evaluation_rpc import GetFramework
 from shared.contracts.meetings_rpc import UnitReply
 from shared.contracts.notifications_rpc import ListLateMinutes
-from shared.periods import VIETNAM_TZ, period_months
+from shared.periods import VIETNAM_TZ
 from shared.rpc import RpcError
 
 RATING_ORDER = ("good", "fair", "average", "poor")
@@ -68,12 +69,9 @@ async def committee_overview(
         unscored = [{**unit, "score": None, "cells": None, "rollup": None, "rating": None} for unit in units["items"]]
         children = by_name(unscored, lambda child: child.get("name") or child["id"])
         return {"rollup": None, "children": children, "inbox": inbox["items"], **lateness}
-    rollup = rollup_shown(found)
+    # the API's roll-up and ranking already read the month in progress as people do (services/gateway/rollups.py)
+    rollup = found
     waiting = rollup["not_met_yet"] is not None
-    if waiting and rollup["weakest"]:
-        rollup["weakest"] = await scores_or(
-            lambda: weakest_met(state, committee_id, period, limit=len(rollup["weakest"])), []
-        )
     ranks = {item["cell_id"]: month_shown(item, running=waiting) for item in ranking["items"]}
     children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
@@ -87,7 +85,7 @@ async def committee_overview(
             if exc.field != "period":
                 raise
             return None  # a sub-committee whose data begins later: no figures, rather than all Kém
-        return None if child is None else rollup_shown(child)
+        return child
 
     sub_rollups = await asyncio.gather(*(sub_rollup(unit["id"]) for unit in sub_committees))
     by_id = {unit["id"]: rollup_of for unit, rollup_of in zip(sub_committees, sub_rollups, strict=True)}
@@ -138,23 +136,11 @@ def late_minutes_shown(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def weakest_met(state: GatewayState, committee_id: str, period: str, *, limit: int) -> list[dict[str, Any]]:
-    """The weakest cells of the month in progress among those that have met (evaluation's `met_only`): the cells not
-    met yet are Poor at 0 there and would fill the list, though they are not weak, only not over. The caller has read
-    the committee's roll-up, which checked the viewer's scope."""
-    page = await state.rpc.call(
-        GetCommitteeRanking(
-            committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=True
-        )
-    )
-    return [month_shown(item.model_dump(), running=True) for item in page.items]
-
-
 async def committee_trend(
     state: GatewayState, principal: Principal, committee_id: str, months: list[str]
 ) -> list[dict[str, Any]]:
-    """The committee's roll-up for each month (oldest first) as rollup_shown reads it; a month not rated (before the
-    unit's data) has no figures, so the chart leaves a gap rather than drawing it as 0."""
+    """The committee's roll-up for each month (oldest first) as the API reads it (rollup_shown); a month not rated
+    (before the unit's data) has no figures, so the chart leaves a gap rather than drawing it as 0."""
 
     async def month_rollup(month: str) -> dict[str, Any]:
         gap = {"period": month, "score": None, "attendance_rate": None, "regularity": None}
@@ -166,7 +152,7 @@ async def committee_trend(
             if exc.field != "period":
                 raise
             return gap
-        return gap if rollup is None else rollup_shown(rollup)
+        return gap if rollup is None else rollup
 
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
@@ -237,48 +223,6 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def month_shown(row: dict[str, Any], *, running: bool | None = None) -> dict[str, Any]:
-    """A cell's month (its rating row, or its line of a committee's ranking) as a page shows it: the running month
-    before the cell's regular meeting has no rating or score yet, only `not_met_yet` (evaluation counts it as Poor,
-    0, until the meeting; once the month has closed it is Kém: DOMAIN.md "Quality evaluation", Periods). `running`:
-    whether the month is still running, by default the row's own `in_progress` flag."""
-    flags = row.get("flags") or []
-    if running is None:
-        running = "in_progress" in flags
-    if running and ("no_regular_meeting" in flags or row.get("regular_held") == 0):
-        return {**row, "rating": None, "score": None, "not_met_yet": True}
-    return row
-
-
-def running_month(rollup: dict[str, Any]) -> bool:
-    """Whether a committee's roll-up is of the month in progress, with the count of its cells that have not met yet
-    (`irregular`; an older evaluation service without it leaves the roll-up as it rated it)."""
-    return (
-        bool(rollup.get("in_progress"))
-        and len(period_months(rollup["period"])) == 1
-        and (rollup.get("irregular") is not None)
-    )
-
-
-def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
-    """A committee's roll-up as its pages and exports show it: in the month in progress the cells that have not met
-    yet are counted apart (`not_met_yet`), not among the Kém cells nor at 0 in the average score, and its weakest
-    cells read as month_shown; a closed month, a quarter or a year stays as evaluation rated it (`not_met_yet`
-    None)."""
-    if not running_month(rollup):
-        return {**rollup, "not_met_yet": None}
-    waiting = int(rollup["irregular"])
-    by_rating = dict(rollup.get("by_rating") or {})
-    by_rating["poor"] = max(0, int(by_rating.get("poor", 0)) - waiting)
-    return {
-        **rollup,
-        "by_rating": by_rating,
-        "not_met_yet": waiting,
-        "score": rollup.get("met_score"),
-        "weakest": [month_shown(item, running=True) for item in rollup.get("weakest") or []],
-    }
-
-
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
     """A cell's ratings (months as a strip, quarters, the year) and meetings of one year."""
     ratings, meetings = await asyncio.gather(
@@ -327,8 +271,8 @@ async def meeting_score(state: GatewayState, principal: Principal, meeting_id: s
 
 def upcoming(meeting: Any) -> bool:
     """Whether a meeting (a reply or its dict) is still ahead: scheduled, not cancelled, no minutes, its start in the
-    future. Such a meeting is shown as scheduled, not rated: its provisional score (no roster, no minutes: Kém) is
-    no verdict on a meeting that has not taken place."""
+    future. Such a meeting is shown as scheduled, not rated: evaluation scores a meeting only once it has begun (a
+    score stored before it was moved later is withdrawn), and none would be a verdict on a meeting not taken place."""
     found = meeting if isinstance(meeting, dict) else meeting.model_dump()
     starts_at = parse_moment(found.get("starts_at"))
     if found.get("status") != "scheduled" or found.get("minutes") or starts_at is None:

@@ -232,6 +232,12 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.FINAL_DOCUMENTS_PUBLISHED: lambda p: _(
         "%(kinds)s published within %(hours)s hours of the end", kinds=_all_of(p.kinds), hours=_figure(p.hours)
     ),
+    ReasonCode.FINAL_DOCUMENTS_PENDING: lambda p: _(
+        "%(kinds)s not published yet: due by %(deadline)s (within %(hours)s hours of the end)",
+        kinds=_all_of(p.kinds),
+        deadline=_moment(p.deadline),
+        hours=_figure(p.hours),
+    ),
     ReasonCode.NOT_APPLICABLE: lambda p: _("not applicable to %(kind)s meeting", kind=_word(p.kind or "")),
     ReasonCode.NO_PREVIOUS_MEETING: lambda p: _("no previous held regular or combined meeting"),
     ReasonCode.PREVIOUS_NO_TASKS: lambda p: _("the previous meeting assigned no tasks"),
@@ -471,6 +477,15 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     ),
     (re.compile(r"^minutes not approved$"), _plain(ReasonCode.MINUTES_NOT_APPROVED)),
     (re.compile(r"^no task assigned$"), _plain(ReasonCode.NO_TASK_ASSIGNED)),
+    (
+        re.compile(r"^(.+) not published yet: due within ([\d.]+) h of the end, by (\S+)$"),
+        lambda m: ReasonPart(
+            code=ReasonCode.FINAL_DOCUMENTS_PENDING,
+            kinds=tuple(m[1].split(", ")),
+            hours=float(m[2]),
+            deadline=_at(m[3]),
+        ),
+    ),
     (
         re.compile(r"^(.+) not published within ([\d.]+) h of the end$"),
         lambda m: ReasonPart(code=ReasonCode.FINAL_DOCUMENTS_LATE, kinds=tuple(m[1].split(", ")), hours=float(m[2])),

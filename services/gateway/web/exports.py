@@ -14,7 +14,7 @@ from services.gateway.auth import Principal
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web import pdf
-from services.gateway.web.data import month_shown, rollup_shown
+from services.gateway.web.data import month_shown
 from services.gateway.web.i18n import (
     _,
     format_moment,
@@ -49,7 +49,7 @@ async def all_ranked(state: GatewayState, principal: Principal, committee_id: st
 async def report(state: GatewayState, principal: Principal, committee_id: str, period: str) -> dict[str, Any]:
     """The committee's roll-up and one row per cell (its period figures from the API), as the committee's page reads
     them (data.rollup_shown, data.month_shown): in the month in progress a cell that has not met yet is apart."""
-    rollup = rollup_shown(await reads.get_committee_rollup(committee_id, period, principal, state))
+    rollup = await reads.get_committee_rollup(committee_id, period, principal, state)  # rollup_shown already
     ranked = await all_ranked(state, principal, committee_id, period)
     gate = asyncio.Semaphore(8)
 

@@ -1,0 +1,66 @@
+"""The month in progress as people read it, derived once for the API and the pages.
+
+Evaluation rates a running month as it stands: a cell that has not held its regular meeting yet is Poor at 0 there
+(the month is rated Poor once it closes without one: DOMAIN.md "Quality evaluation", Periods). Until the month ends
+that is no verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells
+apart as `not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not among the
+weakest cells. A closed month, a quarter and a year stay exactly as evaluation rated them.
+"""
+
+from typing import Any
+
+from shared.periods import period_months
+
+
+def month_shown(row: dict[str, Any], *, running: bool | None = None) -> dict[str, Any]:
+    """A cell's month (its rating row, or its line of a committee's ranking) as it reads: the running month before
+    the cell's regular meeting has no rating or score yet, only `not_met_yet`. `running`: whether the month is still
+    running, by default the row's own `in_progress` flag."""
+    flags = row.get("flags") or []
+    if running is None:
+        running = "in_progress" in flags
+    if running and ("no_regular_meeting" in flags or row.get("regular_held") == 0):
+        return {**row, "rating": None, "score": None, "not_met_yet": True}
+    return row
+
+
+def running_month(rollup: dict[str, Any]) -> bool:
+    """Whether a committee's roll-up is of the month in progress, with the count of its cells that have not met yet
+    (`irregular`; an older evaluation service without it leaves the roll-up as it rated it)."""
+    return (
+        bool(rollup.get("in_progress"))
+        and len(period_months(rollup["period"])) == 1
+        and (rollup.get("irregular") is not None)
+    )
+
+
+def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
+    """A committee's roll-up as the API answers it and the pages show it: in the month in progress the cells that
+    have not met yet are counted apart (`not_met_yet`), not among the Poor cells; the score is the mean of the cells
+    that have met (None while none has), the trend compares that score (no delta without it) and the weakest cells
+    read as month_shown (the caller replaces them by those that met: `met_only`). Anything else keeps evaluation's
+    figures, with `not_met_yet` None. A roll-up already shown is returned as it is."""
+    if "not_met_yet" in rollup:
+        return rollup
+    if not running_month(rollup):
+        return {**rollup, "not_met_yet": None}
+    waiting = int(rollup["irregular"])
+    by_rating = dict(rollup.get("by_rating") or {})
+    by_rating["poor"] = max(0, int(by_rating.get("poor", 0)) - waiting)
+    score = rollup.get("met_score")
+    trend = dict(rollup.get("trend") or {})
+    if trend:
+        previous = trend.get("previous_score")
+        trend["score_delta"] = None if score is None or previous is None else round(score - previous, 2)
+    return {
+        **rollup,
+        "by_rating": by_rating,
+        "not_met_yet": waiting,
+        "score": score,
+        "trend": trend or rollup.get("trend"),
+        "weakest": [
+            shown
+            for shown in (month_shown(item, running=True) for item in rollup.get("weakest") or [])
+            if not shown.get("not_met_yet")
+        ],
+    }
