@@ -1,6 +1,5 @@
-"""Scores that the clock changes: a meeting is scored once it has begun (DOMAIN.md: its quality is scored during it),
-however early an integration sent its facts; closing.final_documents waits for its 48 hours after the end before it
-calls the documents late. Handlers with in-memory fakes and a set scoring clock (scores.clock)."""
+"""Scores that the clock changes: closing.final_documents waits for its 48 hours after the end before it calls the
+documents late. Handlers with in-memory fakes and a set scoring clock (scores.clock)."""
 
 import json
 from collections.abc import Iterator
@@ -101,36 +100,6 @@ def line(uow: FakeUnitOfWork, code: str) -> dict[str, Any]:
 
 def published(uow: FakeUnitOfWork, event_type: str) -> list[dict[str, Any]]:
     return [event.data for event in uow.emitted if event.type == event_type and event.subject == "m1"]
-
-
-async def test_a_roster_sent_ahead_of_the_start_makes_no_score_until_the_meeting_begins(
-    uow: FakeUnitOfWork, clock: Clock
-) -> None:
-    await apply(uow, scheduled())
-    await apply(uow, roster())
-    assert "m1" not in uow.results.scores and published(uow, "score.meeting.updated.v1") == []
-    assert ("m1", "c1", START) in uow.results.rechecks  # scored again when its start comes
-    clock.moment = START + timedelta(minutes=1)
-    await rescore_cell(uow, "c1", only={"m1"})  # what the released recheck does
-    assert uow.results.scores["m1"]["provisional"] is True
-    assert line(uow, "attendance")["points"] == 5
-
-
-async def test_a_scored_meeting_moved_to_a_later_start_keeps_its_score_until_then(
-    uow: FakeUnitOfWork, clock: Clock
-) -> None:
-    # CONTRACT.md withdraws a score for a cancellation only: the score stands, nothing is published about it, and
-    # the meeting is scored again when its new start comes
-    clock.moment = START + timedelta(minutes=30)
-    await apply(uow, scheduled())
-    await apply(uow, roster())
-    before = uow.results.scores["m1"]
-    uow.emitted.clear()
-    later = START + timedelta(days=7)
-    moved = fact("meeting.rescheduled.v1", {"meeting_id": "m1", "starts_at": later.isoformat()}, time=clock.moment)
-    await apply(uow, moved)
-    assert published(uow, "score.meeting.withdrawn.v1") == [] and published(uow, "score.meeting.updated.v1") == []
-    assert uow.results.scores["m1"] == before and ("m1", "c1", later) in uow.results.rechecks
 
 
 async def test_facts_ahead_of_a_start_already_past_are_scored_at_once_as_a_backfill(

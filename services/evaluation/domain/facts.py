@@ -116,13 +116,6 @@ class MeetingFacts:
         return sum(1 for member in self.minutes.speakers if self.roster.get(member) == "present")
 
 
-def begun(starts_at: datetime, *, has_minutes: bool, at: datetime) -> bool:
-    """Whether a meeting is scored yet at `at` (DOMAIN.md: its quality is scored during it): its start has come, or
-    its minutes are in (a backfill or an early record); one whose start is still ahead and that has no minutes has
-    not begun, whatever facts were sent ahead of it (a roster: the contract allows facts in any order)."""
-    return has_minutes or starts_at <= at
-
-
 def attendance_runs(rosters: Sequence[Mapping[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
     """Excused and any-absence runs ending at the last roster, per member on it, over rosters oldest first.
 

@@ -14,7 +14,6 @@ from services.evaluation.domain.facts import (
     Resolution,
     TaskOutcome,
     attendance_runs,
-    begun,
     has_committee_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
@@ -251,21 +250,13 @@ async def _score_cell_meetings(
     scored_at: datetime,
 ) -> None:
     """Walk the cell's meetings in order (runs and previous tasks carry over) and score the targets: a cancelled one
-    has its score withdrawn; one not begun at `scored_at` is scored again at its start."""
+    has its score withdrawn; a line waiting on a moment after `scored_at` is noted for rescoring then."""
     committee_snapshots, removals = inputs.history
     rosters: list[dict[str, str]] = []
     previous_regular: MeetingRow | None = None
     for meeting in meetings:
         if meeting.meeting_id in target_ids and meeting.cancelled:
             _withdraw(uow, meeting, stored.get(meeting.meeting_id), writes, outcome, correlation_id)
-        elif meeting.meeting_id in target_ids and not begun(
-            meeting.starts_at, has_minutes=meeting.minutes is not None, at=scored_at
-        ):
-            # facts sent ahead of its start (a roster) make no score before it: scored again when it comes. CONTRACT.md
-            # withdraws a published score for a cancellation only, so one stored before a move to a later start
-            # stands, unchanged and unpublished, until that start scores the meeting again
-            outcome.meetings += 1
-            writes.rechecks.append(Recheck(meeting_id=meeting.meeting_id, cell_id=cell_id, due_at=meeting.starts_at))
         elif meeting.meeting_id in target_ids:
             history = rosters + ([meeting.roster] if meeting.roster is not None else [])
             excused, absent = attendance_runs(history) if meeting.roster is not None else ({}, {})

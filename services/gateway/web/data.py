@@ -271,8 +271,8 @@ async def meeting_score(state: GatewayState, principal: Principal, meeting_id: s
 
 def upcoming(meeting: Any) -> bool:
     """Whether a meeting (a reply or its dict) is still ahead: scheduled, not cancelled, no minutes, its start in the
-    future. Such a meeting is shown as scheduled, not rated: evaluation scores a meeting only once it has begun (a
-    score stored before it was moved later is withdrawn), and none would be a verdict on a meeting not taken place."""
+    future. Such a meeting is shown as scheduled, not rated: its provisional score (no roster, no minutes: Kém) is
+    no verdict on a meeting that has not taken place."""
     found = meeting if isinstance(meeting, dict) else meeting.model_dump()
     starts_at = parse_moment(found.get("starts_at"))
     if found.get("status") != "scheduled" or found.get("minutes") or starts_at is None:
