@@ -40,9 +40,7 @@ async def late_alerts(pool: asyncpg.Pool, meeting_id: str) -> list[tuple[str, st
 async def mark_fired(pool: asyncpg.Pool, kind: str, meeting_id: str, at: datetime) -> None:
     """Record a job as fired, as the schedule runner does once it ran it."""
     async with pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE schedule SET done_at = $3 WHERE kind = $1 AND subject_id = $2", kind, meeting_id, at
-        )
+        await conn.execute("UPDATE schedule SET done_at = $3 WHERE kind = $1 AND subject_id = $2", kind, meeting_id, at)
 
 
 async def listed(commands: Commands, committee: str) -> list[tuple[str, datetime]]:

@@ -222,7 +222,10 @@ def minutes_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetim
     """When the late-records rules of a meeting are checked (records_due_at: from its end once minutes give it)."""
     days = config.param(r.MINUTES_LATE, "days_after")
     more = config.param(r.MINUTES_LATE_SUPERIOR, "more_days")
-    return {"meeting.minutes": _records_due(meeting, days), "meeting.minutes_superior": _records_due(meeting, days + more)}
+    return {
+        "meeting.minutes": _records_due(meeting, days),
+        "meeting.minutes_superior": _records_due(meeting, days + more),
+    }
 
 
 def meeting_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetime]:
