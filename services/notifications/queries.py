@@ -129,9 +129,11 @@ async def notifications_for(conn: asyncpg.Connection, *, recipient_id: str) -> l
     ]
 
 
-# Down the committee's subtree by the parent index, each unit carrying the days after which its meetings' minutes are
+# Down the committee's subtree by the parent index, each unit carrying the days after which its meetings' records are
 # late (the nearest override of minutes_late's days_after, by the settings' primary key); then each cell's meetings
-# not cancelled that start in the period, through meeting_cell_start; the final documents by their primary key.
+# not cancelled that start in the period, through meeting_cell_start; each one's due time as the alert's rule reads
+# it (rules.records_due_at: from the end its minutes give, else from its start); the final documents by their key.
+_DUE_AT = rules.RECORDS_DUE_AT_SQL.format(starts_at="m.starts_at", ended_at="m.ended_at", days="d.days")
 _LATE_MINUTES = f"""
 WITH RECURSIVE down(id, kind, name, days, path) AS (
     SELECT u.id, u.kind, u.name, $2::float8, ARRAY[u.id] FROM unit u WHERE u.id = $1
@@ -143,19 +145,19 @@ WITH RECURSIVE down(id, kind, name, days, path) AS (
     FROM down d JOIN unit c ON c.parent_id = d.id
     WHERE d.kind <> 'cell' AND NOT c.id = ANY(d.path)
 ), late AS (
-    SELECT m.meeting_id, d.id AS cell_id, d.name AS cell_name, m.kind, m.starts_at,
-           m.starts_at + d.days * interval '1 day' AS due_at, m.minutes_submitted_at IS NOT NULL AS submitted,
+    SELECT m.meeting_id, d.id AS cell_id, d.name AS cell_name, m.kind, m.starts_at, m.ended_at,
+           {_DUE_AT} AS due_at, m.minutes_submitted_at IS NOT NULL AS submitted,
            ARRAY(SELECT p.kind FROM meeting_document p WHERE p.meeting_id = m.meeting_id
                  AND p.kind = ANY($6::text[])) AS published
     FROM down d
     CROSS JOIN LATERAL (
-        SELECT x.meeting_id, x.kind, x.minutes_submitted_at,
+        SELECT x.meeting_id, x.kind, x.minutes_submitted_at, x.ended_at,
                COALESCE(x.rescheduled_starts_at, x.scheduled_starts_at) AS starts_at
         FROM meeting x WHERE x.cell_id = d.id AND x.cancelled_time IS NULL
         AND COALESCE(x.rescheduled_starts_at, x.scheduled_starts_at) >= $3
         AND COALESCE(x.rescheduled_starts_at, x.scheduled_starts_at) < $4 OFFSET 0
     ) m
-    WHERE d.kind = 'cell' AND m.starts_at + d.days * interval '1 day' <= $5
+    WHERE d.kind = 'cell' AND {_DUE_AT} <= $5
 )
 SELECT *, count(*) OVER () AS total FROM late
 WHERE NOT (submitted AND cardinality(published) = cardinality($6::text[]))
@@ -175,8 +177,9 @@ async def late_minutes(
     offset: int,
 ) -> dict[str, Any]:
     """A page of the meetings of a committee's subtree starting in [start, end) whose minutes are late at `now`
-    (minutes_late's rule: minutes or a final document missing `days_after` days after the start, the committee's own
-    setting, a sub-unit's override applying below it), not cancelled, the longest overdue first, in one statement."""
+    (minutes_late's rule: minutes or a final document missing `days_after` days after the meeting, rules.records_due_at
+    — from the end its minutes give, else its start —, the committee's own setting, a sub-unit's override applying
+    below it), not cancelled, the longest overdue first, in one statement."""
     kinds = list(rules.FINAL_DOCUMENT_KINDS)
     rows = await conn.fetch(_LATE_MINUTES, committee_id, days_after, start, end, now, kinds, limit, offset)
     items = [

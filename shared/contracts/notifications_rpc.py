@@ -67,7 +67,8 @@ class LateMinutesReply(Reply):
     kind: str | None = None
     starts_at: datetime
     due_at: datetime
-    """When its records were due (its start plus the days set for its cell)."""
+    """When its records were due: the days set for its cell after the meeting's end as its minutes give it, after its
+    start while it has no minutes (notifications' rules.records_due_at)."""
     missing: list[str]
     """What is still lacking, in order: `minutes_submitted`, then each final document kind (`minutes`,
     `resolution`) not published."""

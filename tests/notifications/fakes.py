@@ -424,7 +424,7 @@ class FakeProjection:
         """Remember the earliest submission."""
         stored = self._meeting(meeting_id)
         earliest = min(stored.meeting.minutes_submitted_at or time, time)
-        stored.meeting = replace(stored.meeting, minutes_submitted_at=earliest)
+        stored.meeting = replace(stored.meeting, minutes_submitted_at=earliest, ended_at=ended_at)
 
     async def replace_roster(
         self,

@@ -128,3 +128,48 @@ async def test_a_meeting_late_before_any_alert_is_listed_and_leaves_once_its_rec
                 return link not in late_section(page.text)
 
             await eventually(dropped, timeout=60, interval=0.5)
+
+
+async def test_a_meeting_is_late_two_days_after_the_end_its_minutes_give_not_after_its_start(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The trial: a meeting that ran four hours, its minutes in but no final documents, was listed as late 44 h after
+    its end. Without minutes its end is unknown and the 2 days (DOMAIN.md) count from its start, so 50 h after the
+    start it is listed; once its minutes say it ended 4 h after the start, its records are due 2 h from now and it
+    leaves the list, final documents still missing."""
+    starts = now() - timedelta(hours=50)
+    period = month_of(starts)
+    secretary = {"Authorization": f"Bearer {province['secretary']}"}
+    body = {"kind": "extraordinary", "starts_at": starts.isoformat(), "location": "Nhà văn hóa thôn 1"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        scheduled = await api.post(
+            f"/v1/cells/{CELL}/meetings", json={**body, "agenda": ["Bàn việc"]}, headers=secretary
+        )
+        assert scheduled.status_code == 202, scheduled.text
+        meeting_id = scheduled.json()["subject"]
+        link = f'/meetings/{meeting_id}"'
+        async with signed_in(system, "commune-officer") as officer:
+
+            async def shown() -> bool:
+                page = await officer.get(f"/app/committees/{COMMITTEE}?period={period}")
+                return link in late_section(page.text)
+
+            await eventually(shown, timeout=60, interval=0.5)
+
+            member = f"{CELL}-dv01"
+            minutes = {
+                "started_at": starts.isoformat(),
+                "ended_at": (starts + timedelta(hours=4)).isoformat(),
+                "chair_id": member,
+                "recorder_id": member,
+                "speakers": [member],
+                "resolutions": [],
+                "tasks": [],
+            }
+            sent = await api.put(f"/v1/meetings/{meeting_id}/minutes", json=minutes, headers=secretary)
+            assert sent.status_code == 202 and sent.json()["outcome"] == "accepted", sent.text
+
+            async def dropped() -> bool:
+                return not await shown()
+
+            await eventually(dropped, timeout=60, interval=0.5)

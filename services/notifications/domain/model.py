@@ -86,6 +86,8 @@ class Meeting:
     cancelled: bool = False
     cancel_reason: str | None = None
     minutes_submitted_at: datetime | None = None
+    ended_at: datetime | None = None
+    """When the meeting ended, as its minutes say (minutes.submitted.v1; the latest submission's); None before any."""
     documents: dict[str, datetime] = field(default_factory=dict)
     """First publication time per document kind."""
     agenda: tuple[str, ...] = ()

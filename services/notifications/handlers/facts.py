@@ -400,12 +400,14 @@ async def on_documents_published_many(events: Sequence[Event[Any]], uow: Notific
 
 
 async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnit) -> None:
-    """Remember that the minutes arrived; the meeting is held now, so its roster's unexcused absences alert."""
+    """Remember that the minutes arrived and when the meeting ended (its late-records checks move to count from that
+    end); the meeting is held now, so its roster's unexcused absences alert."""
     await on_minutes_submitted_many([event], uow)
 
 
 async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """minutes.submitted.v1 of a batch: that each meeting's minutes arrived, in one statement; then, meeting by
+    """minutes.submitted.v1 of a batch: that each meeting's minutes arrived and its end, in one statement; its pending
+    late-records checks moved to count from that end (rules.records_due_at); then, meeting by
     meeting in the order first named, the unexcused absences of a roster already known alert (the meeting is held
     now). The meetings' cells (a meeting's id while its cell is unknown) are locked first, as a roster's handler
     locks them: minutes and roster committed side by side cannot each miss the other."""
@@ -418,11 +420,30 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
         [(event.data.meeting_id, event.time, event.data.ended_at) for event in events]
     )
     meetings = await uow.projection.meetings_by_id(ids)
+    await _replan_minutes_jobs([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
     held = [meeting_id for meeting_id in ids if meeting_id in meetings and is_held(meetings[meeting_id])]
     absent = await uow.projection.absent_members_of(held) if held else {}
     for meeting_id in held:
         if absent.get(meeting_id):
             await _roster_alerts(meetings[meeting_id], uow)
+
+
+async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
+    """Move the late-records checks of meetings whose minutes just gave their end to that end plus the set days
+    (rules.records_due_at); checks that fired already stay as they were (what they raised is kept)."""
+    planned = [(meeting, meeting.cell_id) for meeting in meetings if meeting.known and not meeting.cancelled]
+    cells = sorted({cell_id for _, cell_id in planned if cell_id is not None})
+    if not cells:
+        return
+    configs = await configs_for(cells, uow)
+    await uow.outgoing.replan_pending(
+        [
+            (kind, meeting.meeting_id, due_at)
+            for meeting, cell_id in planned
+            if cell_id is not None
+            for kind, due_at in rules.minutes_due_times(meeting, configs[cell_id]).items()
+        ]
+    )
 
 
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:

@@ -187,9 +187,18 @@ class PgOutgoingRepository:
         )
 
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None:
-        """Move jobs (kind, subject, due) that have not fired yet; fired ones stay as they are."""
-        await self._db.executemany(
-            "UPDATE schedule SET due_at = $3 WHERE kind = $1 AND subject_id = $2 AND done_at IS NULL", jobs
+        """Move jobs (kind, subject, due) that have not fired yet, in one statement (the last of a (kind, subject)
+        wins, as one after the other); fired ones stay as they are."""
+        moves = {(kind, subject_id): due_at for kind, subject_id, due_at in jobs}
+        if not moves:
+            return
+        await self._db.execute(
+            "UPDATE schedule s SET due_at = j.due_at"
+            " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS j(kind, subject_id, due_at)"
+            " WHERE s.kind = j.kind AND s.subject_id = j.subject_id AND s.done_at IS NULL",
+            [kind for kind, _ in moves],
+            [subject_id for _, subject_id in moves],
+            list(moves.values()),
         )
 
     async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]:

@@ -144,15 +144,39 @@ def records_lacking(*, submitted: bool, published: Container[str]) -> tuple[str,
     )
 
 
+def records_due_at(*, starts_at: datetime, ended_at: datetime | None, days: float) -> datetime:
+    """When a meeting's records (its minutes and final documents) are late: `days` after the meeting's end.
+
+    DOMAIN.md asks the final documents "within 2 days" after the meeting (the alert: "not in 2 days after the
+    meeting"; `closing.final_documents`: "within 48 h of the end"), so the days count from the end its minutes give
+    (`ended_at` of minutes.submitted.v1). Before any minutes the end is unknown (the minutes are what record it), so
+    they count from the start: the one moment known to be the meeting's, and the earliest it can have ended — a
+    meeting that ran on is called late at most its own length early, and submitting the minutes moves the deadline
+    to the end they give. The committee page's list (queries.late_minutes, through RECORDS_DUE_AT_SQL) and the
+    alerts (minutes_late, meeting_due_times) both use this reading.
+    """
+    return (ended_at or starts_at) + timedelta(days=days)
+
+
+RECORDS_DUE_AT_SQL = "(COALESCE({ended_at}, {starts_at}) + ({days}) * interval '1 day')"
+"""records_due_at as an SQL expression over the named columns (str.format: `starts_at`, `ended_at`, `days`), for the
+queries that list late meetings; tests/notifications/test_late_minutes_list.py holds the two to the same answers."""
+
+
+def _records_due(meeting: Meeting, days: float) -> datetime:
+    assert meeting.starts_at is not None
+    return records_due_at(starts_at=meeting.starts_at, ended_at=meeting.ended_at, days=days)
+
+
 def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
-    """Minutes or final documents missing after the set days: the secretary, later the superior committee."""
+    """Minutes or final documents missing after the set days (records_due_at: from the meeting's end its minutes give,
+    else its start): the secretary, later the superior committee."""
     if not meeting.known or meeting.cancelled or _final_documents_done(meeting):
         return []
-    assert meeting.starts_at is not None
     alerts: list[Alert] = []
     days = config.param(r.MINUTES_LATE, "days_after")
     values = meeting_values(meeting, ctx) | {"days": days, "missing": missing_records(meeting)}
-    if config.is_enabled(r.MINUTES_LATE) and now >= meeting.starts_at + timedelta(days=days):
+    if config.is_enabled(r.MINUTES_LATE) and now >= _records_due(meeting, days):
         alerts += build_alerts(
             r.MINUTES_LATE,
             subject_id=meeting.meeting_id,
@@ -162,7 +186,7 @@ def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now:
             **values,
         )
     more = config.param(r.MINUTES_LATE_SUPERIOR, "more_days")
-    if config.is_enabled(r.MINUTES_LATE_SUPERIOR) and now >= meeting.starts_at + timedelta(days=days + more):
+    if config.is_enabled(r.MINUTES_LATE_SUPERIOR) and now >= _records_due(meeting, days + more):
         alerts += build_alerts(
             r.MINUTES_LATE_SUPERIOR,
             subject_id=meeting.meeting_id,
@@ -194,14 +218,22 @@ def unexcused_absences(*, meeting: Meeting, absent: list[Member], ctx: CellConte
     return alerts
 
 
-def meeting_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetime]:
-    """When each time-based rule of a meeting is checked, from its effective start and the cell's lead times."""
-    assert meeting.starts_at is not None
+def minutes_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetime]:
+    """When the late-records rules of a meeting are checked (records_due_at: from its end once minutes give it)."""
     days = config.param(r.MINUTES_LATE, "days_after")
+    more = config.param(r.MINUTES_LATE_SUPERIOR, "more_days")
+    return {
+        "meeting.minutes": _records_due(meeting, days),
+        "meeting.minutes_superior": _records_due(meeting, days + more),
+    }
+
+
+def meeting_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetime]:
+    """When each time-based rule of a meeting is checked, from its effective start (its end, for the late-records
+    rules, once its minutes give one) and the cell's lead times."""
+    assert meeting.starts_at is not None
     return {
         "meeting.documents": meeting.starts_at - timedelta(hours=config.param(r.DOCUMENTS_MISSING, "hours_before")),
         "meeting.reminder": meeting.starts_at - timedelta(hours=config.param(r.MEETING_REMINDER, "hours_before")),
-        "meeting.minutes": meeting.starts_at + timedelta(days=days),
-        "meeting.minutes_superior": meeting.starts_at
-        + timedelta(days=days + config.param(r.MINUTES_LATE_SUPERIOR, "more_days")),
+        **minutes_due_times(meeting, config),
     }

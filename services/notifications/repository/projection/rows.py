@@ -74,6 +74,7 @@ def to_meeting(row: asyncpg.Record) -> Meeting:
         cancelled=row["cancelled_time"] is not None,
         cancel_reason=row["cancel_reason"],
         minutes_submitted_at=row["minutes_submitted_at"],
+        ended_at=row["ended_at"],
         documents=documents,
         agenda=tuple(json.loads(row["agenda"])) if isinstance(row["agenda"], str) else tuple(row["agenda"] or ()),
     )
