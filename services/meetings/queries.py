@@ -81,7 +81,8 @@ async def list_monitor_assignments(
 _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
     " m.cancel_time IS NOT NULL AS cancelled, m.approved_at,"
-    " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes FROM meeting m"
+    " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
+    " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster FROM meeting m"
 )
 
 
@@ -102,6 +103,7 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
         "status": _status(row),
         "starts_at": row["starts_at"],
         "location": row["location"],
+        "attendance_recorded": row["has_roster"],
     }
 
 

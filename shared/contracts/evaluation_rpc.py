@@ -148,7 +148,8 @@ class RescoreJobReply(Reply):
     meetings_rescored: int | None = None
     """Meetings scored again."""
     meetings_changed: int | None = None
-    """Meeting scores that changed (a cancelled meeting's score withdrawn included)."""
+    """Meetings whose score, rating or a criterion's points changed (a first score and a cancelled meeting's score
+    withdrawn included); one only republished under a new framework version, rated the same, is not counted."""
     periods_changed: int | None = None
     """A cell's month, quarter and year rows that changed (their rating, score or figures)."""
     changed: int | None = None

@@ -96,6 +96,8 @@ class MeetingSummaryReply(Reply):
     starts_at: datetime | None = None
     topic: str | None = None
     location: str | None = None
+    attendance_recorded: bool = False
+    """Whether its roster is recorded: a `scheduled` meeting with one awaits its minutes."""
 
 
 class AttendanceReply(Reply):

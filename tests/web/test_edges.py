@@ -80,6 +80,11 @@ async def test_a_meeting_with_a_roster_and_no_minutes_is_not_held_and_may_be_can
         page = html.unescape((await client.get(f"/app/meetings/{meeting_id}")).text)
         status = page.split('id="meeting-status">', 1)[1].split("</dd>", 1)[0]
         assert "Đã lên lịch" in status and "đã điểm danh, đang chờ biên bản" in status and "Đã họp" not in page
+        # the cell page's list reads the same (it read just "Đã lên lịch" in a later user trial)
+        cell_page = html.unescape((await client.get("/app/cells/demo-cb-thon-1")).text)
+        row = cell_page.split(f"/meetings/{meeting_id}", 1)[1].split("</tr>", 1)[0]
+        listed = row.split("<td data-status>", 1)[1].split("</td>", 1)[0]
+        assert listed == " ".join(status.split()) == "Đã lên lịch (đã điểm danh, đang chờ biên bản)", (listed, status)
         record = await client.get(f"/app/meetings/{meeting_id}/record")
         assert 'id="cancel-title"' in record.text  # not held yet: the cancel form is offered
         sent = await client.post(

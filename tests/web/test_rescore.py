@@ -26,6 +26,15 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     await page.get_by_label("Đến tháng").fill("2026-02")
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
     assert "Đến tháng: không được trước tháng bắt đầu." in await page.locator("#rescore-errors").inner_text()
+    # the user trial: a first month not begun read "hệ thống không chấp nhận giá trị này"; it says why now
+    await page.get_by_label("Từ tháng").fill("2030-01")
+    await page.get_by_label("Đến tháng").fill("")
+    await page.get_by_role("button", name="Bắt đầu chấm lại").click()
+    said = await page.locator("#rescore-errors").inner_text()
+    assert "Từ tháng: tháng 1/2030 chưa bắt đầu nên chưa có gì để chấm lại." in said, said
+    assert "không chấp nhận" not in said
+    # a last month still ahead is taken: the page says the job re-scores up to now
+    assert "chỉ tính đến thời điểm hiện tại" in await page.locator("#period-to-hint").inner_text()
     await screenshot(page, "rescore-form")
     await page.get_by_label("Từ tháng").fill("2026-01")
     await page.get_by_label("Đến tháng").fill("2026-11")
@@ -43,6 +52,9 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     assert await page.locator("#rescore-text").inner_text() == "3/3 chi bộ (100%)"
     assert await page.locator("#rescore-meetings").inner_text() == str(job["meetings_rescored"])
     assert await page.locator("#rescore-meetings-changed").inner_text() == str(job["meetings_changed"])
+    # the count is of meetings whose score changed (not of "points changed", as the label read in the user trial)
+    labels = await page.locator("#rescore dt").all_inner_texts()
+    assert "Số buổi sinh hoạt có điểm thay đổi" in labels, labels
     assert await page.locator("#rescore-periods-changed").inner_text() == str(job["periods_changed"])
     assert await page.locator("#rescore-changed").inner_text() == str(job["changed"])
     assert job["changed"] == job["meetings_changed"] + job["periods_changed"]

@@ -35,8 +35,9 @@ async def rescore(
 
     Cells go in id order; `start_after` skips those up to a cursor. `in_transaction` runs in each
     cell's transaction with the running totals (TOTALS) of this call. `changed` counts everything that changed:
-    the meeting scores (`meetings_changed`) and the month, quarter and year rows (`periods_changed`); it counted the
-    meetings only, so a job that re-rated a quarter said 0.
+    the meetings whose score, rating or points changed (`meetings_changed`; one only moved to a new framework
+    version that rates it the same is republished but not counted) and the month, quarter and year rows whose
+    rating, score or figures changed (`periods_changed`).
     """
     first = period_months(period_from)[0] if period_from else None
     last = period_months(period_to)[-1] if period_to else None

@@ -70,6 +70,8 @@ class Rescored:
 
     meetings: int = 0
     changed: int = 0
+    """Meetings scored for the first time, whose score was withdrawn, or whose score, rating or a criterion's points
+    moved: not those only republished under a new framework reference (the re-score job's `meetings_changed`)."""
     months: dict[str, set[str]] = field(default_factory=dict)
     ancestors_of: dict[str, list[str]] = field(default_factory=dict)
     """The scored cells' ancestors and the adoptions, as read for their meetings: refreshing their periods in the
@@ -337,6 +339,17 @@ def _withdraw(
     log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason=reason.value)
 
 
+def _points_moved(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a meeting's score says something else now: its score, rating or a criterion's points. A new framework
+    reference (a new version rating it the same) is republished but is no change a person would count."""
+
+    def said(data: dict[str, Any]) -> tuple[Any, ...]:
+        points = {line["code"]: line["points"] for line in data["criteria"]}
+        return round(data["score"], 2), data["rating"], points
+
+    return said(before) != said(after)
+
+
 def _store_score(
     uow: ScoringUnitOfWork,
     result: MeetingScore,
@@ -381,9 +394,10 @@ def _store_score(
             speakers_present=speakers,
         )
     )
+    if previous is None or _points_moved(_stored_published(previous), published):
+        outcome.changed += 1
     if previous is not None and _stored_published(previous) == published:
         return
-    outcome.changed += 1
     data = MeetingScoreUpdated.model_validate(published)
     uow.emit(
         new_event(

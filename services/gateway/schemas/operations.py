@@ -104,8 +104,9 @@ class RescoreCreate(CreateModel):
 
 class RescoreRead(evaluation.RescoreJobReply):
     """A rescoring job: queued at once, its progress readable until it is done. `meetings_rescored`: meetings scored
-    again; `meetings_changed`: meeting scores that changed; `periods_changed`: cells' month, quarter and year results
-    that changed; `changed`: everything that changed, their sum."""
+    again; `meetings_changed`: meetings whose score, rating or a criterion's points changed (not those only moved to
+    a new framework version that rates them the same); `periods_changed`: cells' month, quarter and year results
+    whose rating, score or figures changed; `changed`: everything that changed, their sum."""
 
 
 class AccountCreate(CreateModel):

@@ -184,11 +184,20 @@ def label(kind: str, value: str | None) -> str:
     return _(LABELS[kind].get(value, value))
 
 
+def meeting_status_label(status: str | None, attendance_recorded: bool | None = False) -> str:
+    """A meeting's status in Vietnamese, the same on every page: `Đã lên lịch (đã điểm danh, đang chờ biên bản)`
+    for a scheduled meeting whose roster is recorded (not held until its minutes come, DOMAIN.md)."""
+    said = label("status", status)
+    if status == "scheduled" and attendance_recorded:
+        return _("%(status)s (attendance recorded, waiting for the minutes)", status=said)
+    return said
+
+
 def globals_() -> dict[str, Any]:
     """Label helpers for templates."""
     return {
         "kind_label": lambda value: label("kind", value),
-        "status_label": lambda value: label("status", value),
+        "status_label": meeting_status_label,
         "attendance_label": lambda value: label("attendance", value),
         "document_label": lambda value: label("document", value),
         "local_date": lambda value: f"{local(parse_moment(value)):%Y-%m-%d}" if value else "",  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ Who may: the API's rule (POST /v1/rescore): a committee officer re-scores a comm
 province officer's own committee is the whole province). The job runs in evaluation (rescore_job); the page polls
 a JSON endpoint (static/rescore.js) and fills a <progress> element; without scripts it offers a reload link."""
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,6 +29,8 @@ from services.gateway.web.core import (
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_number
 from shared.contracts.meetings_rpc import UnitReply
+from shared.envelope import now
+from shared.periods import VIETNAM_TZ, span_problem
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -85,6 +88,32 @@ def _month(form: Any, name: str, errors: dict[str, str], *, required: bool) -> s
     return value
 
 
+def _month_words(month: str) -> str:
+    """`1/2030` for 2030-01 (written after `tháng`)."""
+    return f"{int(month[5:7])}/{month[:4]}"
+
+
+def span_errors(first: str | None, last: str | None, at: datetime) -> dict[str, str]:
+    """The form's Vietnamese for what the API's rule (shared.periods.span_problem) finds wrong with the months: a
+    last month before the first (`period_to`), or a first month not begun at `at` (`period_from`). A last month
+    still ahead is no error: the job re-scores up to now."""
+    problem = span_problem(first, last, at)
+    if problem is None:
+        return {}
+    field = problem[0]
+    if field == "period_from" and first is not None:
+        return {
+            field: _(
+                "%(field)s: month %(month)s has not begun yet, so there is nothing to re-score in it. Choose a month "
+                "up to %(current)s.",
+                field=forms.label(field),
+                month=_month_words(first),
+                current=_month_words(f"{at.astimezone(VIETNAM_TZ):%Y-%m}"),
+            )
+        }
+    return {field: _("%(field)s: must not be before the first month.", field=forms.label(field))}
+
+
 @router.post("/committees/{committee_id}/rescore")
 async def start_rescore(committee_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Queue the re-scoring of the committee's subtree (POST /v1/rescore) and go to its progress page."""
@@ -93,8 +122,8 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
     errors: dict[str, str] = {}
     first = _month(form, "period_from", errors, required=True)
     last = _month(form, "period_to", errors, required=False)
-    if first and last and last < first:
-        errors["period_to"] = _("%(field)s: must not be before the first month.", field=forms.label("period_to"))
+    if not errors:
+        errors.update(span_errors(first, last, now()))
     try:
         if errors:
             raise FormErrors(errors)
