@@ -64,7 +64,11 @@ async def test_the_latest_minutes_give_the_end_whatever_order_they_arrive_in(
     submitted = FIRST_END + timedelta(hours=1)
     first = _minutes(p, meeting_id, FIRST_END, time=submitted, content="Biên bản lần đầu")
     corrected = _minutes(
-        p, meeting_id, CORRECTED_END, time=CORRECTED_END + timedelta(hours=1), content="Biên bản sửa lại: họp đến 12 giờ"
+        p,
+        meeting_id,
+        CORRECTED_END,
+        time=CORRECTED_END + timedelta(hours=1),
+        content="Biên bản sửa lại: họp đến 12 giờ",
     )
     arrival = [first, corrected] if newest_last else [corrected, first]
 
