@@ -119,7 +119,7 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
         raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
     except InvalidEvent as exc:  # a correction that changes the rejected event's identity (issue 11)
         raise RpcError("invalid", exc.reason, field=exc.field, refusal=exc.refusal) from None
-    return result.as_dict(0)
+    return result.for_operator().as_dict(0)  # the operator reads the real reason a scoped sender was not told
 
 
 async def get_unit(request: rpc.GetUnit, app: MeetingsContext) -> dict[str, Any]:
@@ -219,7 +219,7 @@ async def retry_held_event(request: rpc.RetryHeldEvent, app: MeetingsContext) ->
         raise RpcError(
             "not_found", f"no held event {request.event_id} from {request.source}", field="event_id"
         ) from None
-    return result.as_dict(0)
+    return result.for_operator().as_dict(0)  # the operator reads the real reason a scoped sender was not told
 
 
 async def drop_held_event(request: rpc.DropHeldEvent, app: MeetingsContext) -> dict[str, Any]:

@@ -210,6 +210,7 @@ class _StoredMeeting:
     roster: list[tuple[str, str]] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
     roster_version: tuple[datetime, str] | None = None
+    minutes_version: tuple[datetime, str] | None = None
 
 
 class FakeProjection:
@@ -415,16 +416,19 @@ class FakeProjection:
         for meeting_id, kind, published_at in documents:
             await self.add_documents(meeting_id, kinds=[kind], published_at=published_at)
 
-    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, datetime]]) -> None:
+    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, str, datetime]]) -> None:
         """Each submission in turn."""
-        for meeting_id, time, ended_at in minutes:
-            await self.minutes_submitted(meeting_id, time=time, ended_at=ended_at)
+        for meeting_id, time, event_id, ended_at in minutes:
+            await self.minutes_submitted(meeting_id, time=time, event_id=event_id, ended_at=ended_at)
 
-    async def minutes_submitted(self, meeting_id: str, *, time: datetime, ended_at: datetime) -> None:
-        """Remember the earliest submission."""
+    async def minutes_submitted(self, meeting_id: str, *, time: datetime, event_id: str, ended_at: datetime) -> None:
+        """Remember the earliest submission and the end of the latest minutes by (time, id)."""
         stored = self._meeting(meeting_id)
         earliest = min(stored.meeting.minutes_submitted_at or time, time)
-        stored.meeting = replace(stored.meeting, minutes_submitted_at=earliest, ended_at=ended_at)
+        if stored.minutes_version is None or (time, event_id) > stored.minutes_version:
+            stored.minutes_version = (time, event_id)
+            stored.meeting = replace(stored.meeting, ended_at=ended_at)
+        stored.meeting = replace(stored.meeting, minutes_submitted_at=earliest)
 
     async def replace_roster(
         self,

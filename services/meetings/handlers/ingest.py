@@ -92,9 +92,16 @@ class IngestResult:
     """The machine-readable reason of a rejection or a hold, when its rule gives one (shared.refusals)."""
     ignored_fields: tuple[str, ...] = ()
     """Keys of the event's data that no field of its type reads: taken without them, and said so."""
+    detail: str | None = None
+    """The real reason when `reason` hides it from the sender (an id outside a scoped account's subtree answered as
+    unknown: handlers/scope.py), as the stored hold or rejection keeps it; never in the sender's answer."""
+
+    def for_operator(self) -> "IngestResult":
+        """The result as an operator reads it (a replay, a held event judged again): the real reason in `reason`."""
+        return replace(self, reason=self.detail, detail=None) if self.detail else self
 
     def as_dict(self, index: int) -> dict[str, Any]:
-        """The RPC answer's form of the result."""
+        """The RPC answer's form of the result (`detail` left out: see for_operator)."""
         result: dict[str, Any] = {
             "index": index,
             "id": self.id,
@@ -983,7 +990,13 @@ async def _settle(
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
         return IngestResult(
-            *identity, "held", held.reason, held.field, waiting_for=held.waiting_for, refusal=held.refusal
+            *identity,
+            "held",
+            held.reason,
+            held.field,
+            waiting_for=held.waiting_for,
+            refusal=held.refusal,
+            detail=detail if detail != held.reason else None,
         )
     except InvalidEvent as exc:
         if retrying:
@@ -1004,7 +1017,8 @@ async def _settle(
             scope=scope,
             refusal=exc.refusal,
         )
-        return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal)
+        detail = exc.detail if isinstance(exc, OutsideScope) and exc.detail != exc.reason else None
+        return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal, detail=detail)
     if retrying:
         await uow.ingest.release(source=event.source, event_id=event.id)
     await publish_applied(event, applied, uow, histories=histories)

@@ -406,8 +406,9 @@ async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnit) -> Non
 
 
 async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """minutes.submitted.v1 of a batch: that each meeting's minutes arrived and its end, in one statement; its pending
-    late-records checks moved to count from that end (rules.records_due_at); then, meeting by
+    """minutes.submitted.v1 of a batch: that each meeting's minutes arrived and its end (the latest minutes' by time
+    and id, whatever order they come in), in one statement; its pending late-records checks moved to count from that
+    end (rules.records_due_at); then, meeting by
     meeting in the order first named, the unexcused absences of a roster already known alert (the meeting is held
     now). The meetings' cells (a meeting's id while its cell is unknown) are locked first, as a roster's handler
     locks them: minutes and roster committed side by side cannot each miss the other."""
@@ -417,7 +418,7 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
         [cell_id if (cell_id := _cell_of(known.get(meeting_id))) is not None else meeting_id for meeting_id in ids]
     )
     await uow.projection.minutes_submitted_many(
-        [(event.data.meeting_id, event.time, event.data.ended_at) for event in events]
+        [(event.data.meeting_id, event.time, event.id, event.data.ended_at) for event in events]
     )
     meetings = await uow.projection.meetings_by_id(ids)
     await _replan_minutes_jobs([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)

@@ -228,6 +228,7 @@ async def _page(
     parked = {service: page for service, page in zip(recovery.CATALOGS, parked_lists, strict=True) if page}
     notice = request.query_params.get("notice")
     notice_text = None
+    notice_detail = None
     if notice in NOTICES:
         outcome = request.query_params.get("outcome", "")
         notice_text = _(
@@ -235,6 +236,9 @@ async def _page(
             count=_count(request.query_params.get("count", "")),
             outcome=_(OUTCOMES[outcome]) if outcome in OUTCOMES else "",
         )
+        why, notice_detail = judged_why(request.query_params)
+        if why:
+            notice_text = f"{notice_text} {why}"
     return render(
         request,
         "operations.html",
@@ -265,6 +269,7 @@ async def _page(
         rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset", offsets=offsets),
         errors=errors or {},
         notice=notice_text,
+        notice_detail=notice_detail,
         status_labels=STATUS,
         service_labels=SERVICES,
         death_reasons=DEATH_REASONS,
@@ -286,6 +291,35 @@ def place(offsets: Mapping[str, int], **values: Any) -> str:
 def _done(request: Request, notice: str, **values: Any) -> RedirectResponse:
     """Back to the page after an action, with its notice and every list where it was (list_offsets of the post)."""
     return RedirectResponse(f"{PAGE}{place(list_offsets(request), notice=notice, **values)}#notice", status_code=303)
+
+
+JUDGED_WHY = ("reason", "field", "waiting_for", "code")
+"""What the page's notice is told of an event judged again and held or rejected (judged_values, judged_why)."""
+
+
+def judged_values(reply: Mapping[str, Any]) -> dict[str, str]:
+    """The notice's values for an event an operator had judged again (a held event retried, a rejection replayed):
+    its outcome and, held or rejected again, why (meetings answers the operator with the real reason, also where the
+    scoped sender was answered as for an unknown id)."""
+    values = {"outcome": str(reply["outcome"])}
+    if reply["outcome"] in ("held", "rejected"):
+        said = {**reply, "code": (reply.get("refusal") or {}).get("code")}
+        values |= {name: str(said[name]) for name in JUDGED_WHY if said.get(name)}
+    return values
+
+
+def judged_why(query: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Why an event judged again is held or rejected, in Vietnamese as the lists say it, and the reason as meetings
+    gave it (the technical detail); (None, None) when the notice says no why."""
+    reason = query.get("reason")
+    outcome = query.get("outcome")
+    if not reason or outcome not in ("held", "rejected"):
+        return None, None
+    field = query.get("field")
+    if outcome == "held":
+        return reasons.explain_hold(query.get("waiting_for"), reason, field), reason
+    code = query.get("code")
+    return reasons.explain_rejection(reason, field, {"code": code} if code else None), reason
 
 
 @router.get("/operations")
@@ -381,7 +415,7 @@ async def retry_held(request: Request, viewer: FormViewer, state: State) -> Resp
         HeldEventCreate, {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     )
     reply = await recovery.retry_held_event(body, request, viewer.principal, state)
-    return _done(request, "held_retried", outcome=reply["outcome"])
+    return _done(request, "held_retried", **judged_values(reply))
 
 
 @router.post("/operations/held/drop")
@@ -459,4 +493,4 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
             # a second click, or a page older than the replay: the event was judged already, nothing is judged again
             message = already_replayed(exc, event=event)
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
-    return _done(request, "rejection_replayed", outcome=reply["outcome"])
+    return _done(request, "rejection_replayed", **judged_values(reply))

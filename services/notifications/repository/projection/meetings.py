@@ -27,6 +27,12 @@ _SCHEDULED_UPDATE = (
     " OR (EXCLUDED.scheduled_time, EXCLUDED.scheduled_id) > (m.scheduled_time, COALESCE(m.scheduled_id, ''))"
 )
 
+# minutes newer (by time, then id, as meetings orders them) than the stored ones give the meeting's end
+_NEWER_MINUTES = (
+    "(m.minutes_time IS NULL"
+    " OR (EXCLUDED.minutes_time, EXCLUDED.minutes_id) > (m.minutes_time, COALESCE(m.minutes_id, '')))"
+)
+
 
 class PgMeetings:
     """Meetings, rosters and period scores on the unit of work's connection."""
@@ -151,29 +157,38 @@ class PgMeetings:
             list(earliest.values()),
         )
 
-    async def minutes_submitted(self, meeting_id: str, *, time: datetime, ended_at: datetime) -> None:
-        """Remember that minutes arrived (the earliest submission counts)."""
-        await self.minutes_submitted_many([(meeting_id, time, ended_at)])
+    async def minutes_submitted(self, meeting_id: str, *, time: datetime, event_id: str, ended_at: datetime) -> None:
+        """Remember that minutes arrived (the earliest submission counts) and the meeting's end they give when they are
+        the latest minutes by (time, id), as meetings keeps them."""
+        await self.minutes_submitted_many([(meeting_id, time, event_id, ended_at)])
 
-    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, datetime]]) -> None:
-        """Remember many minutes (meeting, submitted at, ended at) in their order, in one statement: per meeting the
-        earliest submission counts and the last one's end stands, as one by one."""
+    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, str, datetime]]) -> None:
+        """Remember many minutes (meeting, event time, event id, ended at) in one statement: per meeting the earliest
+        submission counts and the end of the latest minutes by (time, id) stands, whatever order they come in."""
         self._upcoming.clear()
-        merged: dict[str, tuple[datetime, datetime]] = {}
-        for meeting_id, time, ended_at in minutes:
-            known = merged.get(meeting_id)
-            merged[meeting_id] = (time if known is None else min(known[0], time), ended_at)
-        if not merged:
+        earliest: dict[str, datetime] = {}
+        latest: dict[str, tuple[datetime, str, datetime]] = {}
+        for meeting_id, time, event_id, ended_at in minutes:
+            known = earliest.get(meeting_id)
+            earliest[meeting_id] = time if known is None else min(known, time)
+            newest = latest.get(meeting_id)
+            if newest is None or (time, event_id) > newest[:2]:
+                latest[meeting_id] = (time, event_id, ended_at)
+        if not earliest:
             return
         await self._db.execute(
-            "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, ended_at)"
-            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[])"
+            "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, minutes_time, minutes_id, ended_at)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::timestamptz[])"
             " ON CONFLICT (meeting_id) DO UPDATE SET minutes_submitted_at ="
             " LEAST(COALESCE(m.minutes_submitted_at, EXCLUDED.minutes_submitted_at), EXCLUDED.minutes_submitted_at),"
-            " ended_at = EXCLUDED.ended_at",
-            list(merged),
-            [time for time, _ in merged.values()],
-            [ended_at for _, ended_at in merged.values()],
+            f" ended_at = CASE WHEN {_NEWER_MINUTES} THEN EXCLUDED.ended_at ELSE m.ended_at END,"
+            f" minutes_id = CASE WHEN {_NEWER_MINUTES} THEN EXCLUDED.minutes_id ELSE m.minutes_id END,"
+            f" minutes_time = CASE WHEN {_NEWER_MINUTES} THEN EXCLUDED.minutes_time ELSE m.minutes_time END",
+            list(earliest),
+            list(earliest.values()),
+            [latest[meeting_id][0] for meeting_id in earliest],
+            [latest[meeting_id][1] for meeting_id in earliest],
+            [latest[meeting_id][2] for meeting_id in earliest],
         )
 
     async def replace_roster(
