@@ -20,7 +20,7 @@ import asyncpg
 
 from tests.benchmarks.harness import ratio
 from tests.benchmarks.profiling import Profiler
-from tests.support.env import fresh_database, local_database_url
+from tests.support.env import DEFAULT_DATABASE_URL, fresh_database
 
 ROOT = Path(__file__).parents[2]
 FULL_CELLS = 35_000
@@ -76,7 +76,7 @@ def run(*, scale: float, baseline: bool, profile_dir: Path | None = None) -> dic
             check=True,
             capture_output=True,
         )
-        with fresh_database(local_database_url()) as dsn:
+        with fresh_database(DEFAULT_DATABASE_URL) as dsn:
             started = time.perf_counter()
             loading = subprocess.Popen(
                 [sys.executable, "-m", "services.meetings", "bulk-load", str(path)],
@@ -98,7 +98,7 @@ def run(*, scale: float, baseline: bool, profile_dir: Path | None = None) -> dic
         chibo = json.loads(stdout.strip().splitlines()[-1]) | {"wall_s": round(wall, 1)}
         raw: dict[str, Any] = {}
         if baseline:
-            with fresh_database(local_database_url()) as dsn:
+            with fresh_database(DEFAULT_DATABASE_URL) as dsn:
                 raw = asyncio.run(raw_load(dsn, path))
     return {
         "preset": "bulk",

@@ -26,7 +26,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
 from shared.topology import EVENTS_EXCHANGE
-from tests.support.env import DEFAULT_AMQP_URL, fresh_database, isolated_vhost, local_database_url
+from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
 from tests.support.system import RunningSystem, running_system
 
 RESULT_KEYS = ("score.#", "notification.#", "ingest.rejected.v1")
@@ -393,7 +393,7 @@ def bench_system() -> Iterator[BenchSystem]:
     level = os.environ.get("CHIBO_BENCH_LOG_LEVEL", "INFO") if kept else "WARNING"
     with (
         isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
-        fresh_database(local_database_url()) as dsn,
+        fresh_database(DEFAULT_DATABASE_URL) as dsn,
         tempfile.TemporaryDirectory() as scratch,
         running_system(
             amqp_url=amqp_url, database_url=dsn, workdir=_log_dir(kept, scratch), extra_env={"CHIBO_LOG_LEVEL": level}

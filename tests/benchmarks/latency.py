@@ -42,7 +42,7 @@ from tests.benchmarks.harness import (
 )
 from tests.benchmarks.month_start import MEMBERS_PER_CELL, lines_of, load_tree, month_start, notified_province
 from tests.benchmarks.profiling import Profiler
-from tests.support.env import DEFAULT_AMQP_URL, fresh_database, isolated_vhost, local_database_url
+from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
 
 STAGES = 5
 """Facts per meeting (month_start.month_start): scheduled, roster, minutes, approval, assessment."""
@@ -223,10 +223,7 @@ def run(*, rate: float, duration: float, timeout: float, profile_dir: Path | Non
         meetings = max(1, int(rate * duration / STAGES))
         events = stream(min(meetings, 2000), meetings=meetings, per_second=rate, first_seq=1)
         messages = single_messages([json.dumps(item, ensure_ascii=False).encode() for item in events])
-        with (
-            isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
-            fresh_database(local_database_url()) as dsn,
-        ):
+        with isolated_vhost(DEFAULT_AMQP_URL) as amqp_url, fresh_database(DEFAULT_DATABASE_URL) as dsn:
             asyncio.run(declare(amqp_url))
             stages = prepare_stages(amqp_url, dsn, batch=False)
             try:

@@ -35,7 +35,7 @@ from tests.benchmarks.harness import (
     wait_until,
 )
 from tests.benchmarks.profiling import Profiler
-from tests.support.env import DEFAULT_AMQP_URL, fresh_database, isolated_vhost, local_database_url
+from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
 
 FULL_CELLS = 35_000
 
@@ -395,10 +395,7 @@ def run(*, scale: float, timeout: float, quiet: float, profile_dir: Path | None,
     raw: dict[str, Any] = {}
     if baseline:
         messages = single_messages(lines_of(spike(cells, first_seq=1)))
-        with (
-            isolated_vhost(DEFAULT_AMQP_URL) as amqp_url,
-            fresh_database(local_database_url()) as dsn,
-        ):
+        with isolated_vhost(DEFAULT_AMQP_URL) as amqp_url, fresh_database(DEFAULT_DATABASE_URL) as dsn:
             raw = run_baseline(amqp_url, dsn, messages, events=len(messages), batch=False, timeout=timeout)
     done = [value for value in (chibo.get("all_scored_s"), chibo.get("all_notified_s")) if value is not None]
     return {

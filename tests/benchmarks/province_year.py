@@ -41,7 +41,7 @@ from tests.benchmarks.harness import (
     wait_until,
 )
 from tests.benchmarks.profiling import Profiler
-from tests.support.env import DEFAULT_AMQP_URL, fresh_database, isolated_vhost, local_database_url
+from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
 
 ROOT = Path(__file__).parents[2]
 FULL_CELLS = 10_000
@@ -203,7 +203,7 @@ async def _measure(
 
 def run_raw_baseline(messages: list[Outgoing], events: int, *, batch: bool, timeout: float) -> dict[str, Any]:
     """The bare aio-pika + asyncpg pipeline on the same messages, in its own vhost and database."""
-    with isolated_vhost(DEFAULT_AMQP_URL) as amqp_url, fresh_database(local_database_url()) as dsn:
+    with isolated_vhost(DEFAULT_AMQP_URL) as amqp_url, fresh_database(DEFAULT_DATABASE_URL) as dsn:
         return run_baseline(amqp_url, dsn, messages, events=events, batch=batch, timeout=timeout)
 
 

@@ -14,33 +14,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
-PG_SOCKET_DIRS = ("/var/run/postgresql", "/tmp")
-"""Where a local PostgreSQL keeps its Unix socket (Debian's directory, then the server's default)."""
-
-
-def over_local_socket(url: str) -> str:
-    """`url` over the server's Unix socket when the server runs on this machine (host 127.0.0.1 or localhost and
-    its socket file `.s.PGSQL.<port>` present in PG_SOCKET_DIRS), else `url` unchanged; CHIBO_PG_TCP=1 keeps TCP.
-
-    A process beside its database spends less per round trip on a Unix socket than on loopback TCP (measured here:
-    about a quarter less client CPU a round trip), and chibo's work is round trips; both a benchmark's services and
-    its raw baseline are given the same URL, so their ratio compares like with like."""
-    parts = urlsplit(url)
-    if os.environ.get("CHIBO_PG_TCP") == "1" or parts.hostname not in ("127.0.0.1", "localhost") or parts.query:
-        return url
-    port = parts.port or 5432
-    directory = next((d for d in PG_SOCKET_DIRS if os.path.exists(f"{d}/.s.PGSQL.{port}")), None)
-    if directory is None:
-        return url
-    credentials = parts.netloc.rpartition("@")[0]
-    return urlunsplit(
-        parts._replace(netloc=f"{credentials}@" if credentials else "", query=f"host={directory}&port={port}")
-    )
-
-
-def local_database_url() -> str:
-    """The benchmarks' server (DEFAULT_DATABASE_URL) over its Unix socket when it is local (over_local_socket)."""
-    return over_local_socket(DEFAULT_DATABASE_URL)
 
 
 def docker_available() -> bool:
