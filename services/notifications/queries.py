@@ -133,6 +133,8 @@ async def notifications_for(conn: asyncpg.Connection, *, recipient_id: str) -> l
 # late (the nearest override of minutes_late's days_after, by the settings' primary key); then each cell's meetings
 # not cancelled that start in the period, through meeting_cell_start; each one's due time as the alert's rule reads
 # it (rules.records_due_at: from the end its minutes give, else from its start); the final documents by their key.
+# Overdue meetings first; then those whose records all arrived (the minutes and the last final document) after that
+# due time, so the committee still sees which cells were late in the period.
 _DUE_AT = rules.RECORDS_DUE_AT_SQL.format(starts_at="m.starts_at", ended_at="m.ended_at", days="d.days")
 _LATE_MINUTES = f"""
 WITH RECURSIVE down(id, kind, name, days, path) AS (
@@ -146,9 +148,11 @@ WITH RECURSIVE down(id, kind, name, days, path) AS (
     WHERE d.kind <> 'cell' AND NOT c.id = ANY(d.path)
 ), late AS (
     SELECT m.meeting_id, d.id AS cell_id, d.name AS cell_name, m.kind, m.starts_at, m.ended_at,
-           {_DUE_AT} AS due_at, m.minutes_submitted_at IS NOT NULL AS submitted,
+           {_DUE_AT} AS due_at, m.minutes_submitted_at IS NOT NULL AS submitted, m.minutes_submitted_at,
            ARRAY(SELECT p.kind FROM meeting_document p WHERE p.meeting_id = m.meeting_id
-                 AND p.kind = ANY($6::text[])) AS published
+                 AND p.kind = ANY($6::text[])) AS published,
+           (SELECT max(p.published_at) FROM meeting_document p WHERE p.meeting_id = m.meeting_id
+            AND p.kind = ANY($6::text[])) AS last_published_at
     FROM down d
     CROSS JOIN LATERAL (
         SELECT x.meeting_id, x.kind, x.minutes_submitted_at, x.ended_at,
@@ -158,10 +162,14 @@ WITH RECURSIVE down(id, kind, name, days, path) AS (
         AND COALESCE(x.rescheduled_starts_at, x.scheduled_starts_at) < $4 OFFSET 0
     ) m
     WHERE d.kind = 'cell' AND {_DUE_AT} <= $5
+), records AS (
+    SELECT *, CASE WHEN submitted AND cardinality(published) = cardinality($6::text[])
+                   THEN GREATEST(minutes_submitted_at, last_published_at) END AS arrived_at
+    FROM late
 )
-SELECT *, count(*) OVER () AS total FROM late
-WHERE NOT (submitted AND cardinality(published) = cardinality($6::text[]))
-ORDER BY due_at, meeting_id LIMIT $7 OFFSET $8
+SELECT *, count(*) OVER () AS total FROM records
+WHERE arrived_at IS NULL OR arrived_at > due_at
+ORDER BY arrived_at IS NOT NULL, due_at, meeting_id LIMIT $7 OFFSET $8
 """
 
 
@@ -179,7 +187,8 @@ async def late_minutes(
     """A page of the meetings of a committee's subtree starting in [start, end) whose minutes are late at `now`
     (minutes_late's rule: minutes or a final document missing `days_after` days after the meeting, rules.records_due_at
     — from the end its minutes give, else its start —, the committee's own setting, a sub-unit's override applying
-    below it), not cancelled, the longest overdue first, in one statement."""
+    below it), not cancelled, the longest overdue first; then those whose records arrived late, with when they all
+    arrived (`arrived_at`), earliest due first; in one statement."""
     kinds = list(rules.FINAL_DOCUMENT_KINDS)
     rows = await conn.fetch(_LATE_MINUTES, committee_id, days_after, start, end, now, kinds, limit, offset)
     items = [
@@ -191,6 +200,7 @@ async def late_minutes(
             "starts_at": _iso(row["starts_at"]),
             "due_at": _iso(row["due_at"]),
             "missing": list(rules.records_lacking(submitted=row["submitted"], published=set(row["published"]))),
+            "arrived_at": _iso(row["arrived_at"]),
         }
         for row in rows
     ]

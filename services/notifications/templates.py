@@ -58,6 +58,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location đã bị hủy."
         "\nLý do: $reason.\n\nCác đồng chí vui lòng chờ thông báo lịch sinh hoạt mới của chi bộ.",
     ),
+    r.MEETING_CANCEL_UPDATED: (
+        "Cập nhật lý do hủy buổi sinh hoạt: $cell, $when",
+        "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location đã bị hủy như đã "
+        "thông báo. Lý do hủy nay được cập nhật như sau.\nLý do: $reason.\n\n"
+        "Các đồng chí vui lòng chờ thông báo lịch sinh hoạt mới của chi bộ.",
+    ),
     r.DOCUMENTS_MISSING: (
         "Chưa đăng tài liệu sinh hoạt: $cell, $when",
         "$greeting\n\nĐến nay chưa có nội dung hoặc dự thảo nghị quyết nào được đăng cho buổi "
@@ -148,7 +154,9 @@ DIGEST_BODY = (
 )
 
 
-COLLECTIVE_RULES = frozenset({r.MEETING_SCHEDULED, r.MEETING_RESCHEDULED, r.MEETING_CANCELLED, r.MEETING_REMINDER})
+COLLECTIVE_RULES = frozenset(
+    {r.MEETING_SCHEDULED, r.MEETING_RESCHEDULED, r.MEETING_CANCELLED, r.MEETING_CANCEL_UPDATED, r.MEETING_REMINDER}
+)
 """Notices to a whole cell (every expected member and its monitors): one text for all, addressed to them together,
 so that one mail can carry it to every recipient (channels.py sends identical mails as one SMTP transaction)."""
 

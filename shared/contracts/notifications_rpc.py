@@ -59,7 +59,7 @@ class RulesReply(Reply):
 
 class LateMinutesReply(Reply):
     """A meeting in a committee's subtree whose minutes or final documents are late (DOMAIN.md: not in the set days
-    after the meeting), not cancelled, with what its records still lack."""
+    after the meeting), or came late, not cancelled, with what its records still lack or when they arrived."""
 
     meeting_id: str
     cell_id: str
@@ -72,6 +72,9 @@ class LateMinutesReply(Reply):
     missing: list[str]
     """What is still lacking, in order: `minutes_submitted`, then each final document kind (`minutes`,
     `resolution`) not published."""
+    arrived_at: datetime | None = None
+    """When its records were all in (the minutes and the last final document), after `due_at`: submitted late, listed
+    after the meetings still overdue; None while something is lacking."""
 
 
 # ---- requests ----------------------------------------------------------------------------------

@@ -188,6 +188,19 @@ class FakeOutgoing:
                 revised += 1
         return revised
 
+    async def gone_out(
+        self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime
+    ) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Per recipient, the (channel, addresses) of their e-mail and webhook deliveries done under this key."""
+        found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for recipient_id in recipient_ids:
+            notification_id = self.keys.get((rule, subject_id, recipient_id, period))
+            for delivery in self.deliveries:
+                if delivery.notification_id == notification_id and delivery.channel != "inbox":
+                    if delivery.delivered_at is not None and delivery.error is None:
+                        found.setdefault(recipient_id, []).append((delivery.channel, delivery.addresses))
+        return found
+
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""
         for notification_id in notification_ids:

@@ -1,7 +1,8 @@
 """The committee page's meetings with late minutes, read from notifications' projection (list_late_minutes): every
 meeting of the committee's subtree starting in the period whose minutes or final documents are missing past the
 days set for its cell (DOMAIN.md: 2 days; a sub-committee's override applies below it), not cancelled, however many
-alerts the committee's inbox holds; a meeting whose records arrive later leaves the list (real database)."""
+alerts the committee's inbox holds; a meeting whose records arrive late is then listed after them as submitted late,
+with when they arrived (real database)."""
 
 from datetime import datetime, timedelta
 
@@ -59,7 +60,9 @@ async def test_every_late_meeting_of_the_subtree_is_listed_and_none_whose_record
     month_start = (clock.value - timedelta(days=62)).replace(day=1, hour=19, minute=30, second=0)
     period = month_of(month_start)
     late = [random_id("mtg") for _ in range(LATE)]
-    done, partly, cancelled, sub_meeting, elsewhere, before = (random_id("mtg") for _ in range(6))
+    done, partly, cancelled, sub_meeting, elsewhere, before, on_time = (random_id("mtg") for _ in range(7))
+    on_time_end = month_start + timedelta(days=8, hours=2)
+    on_time_minutes = p.minutes(on_time, on_time_end).model_copy(update={"time": on_time_end + timedelta(hours=3)})
     await handle(
         pool,
         settings,
@@ -76,24 +79,31 @@ async def test_every_late_meeting_of_the_subtree_is_listed_and_none_whose_record
         p.minutes(partly, month_start + timedelta(days=4, hours=2)),
         published(partly, "minutes", at=month_start + timedelta(days=5)),
         event("meeting.cancelled.v1", {"meeting_id": cancelled, "reason": "Trùng lịch"}),
+        scheduled(on_time, p.cell, month_start + timedelta(days=8)),
+        on_time_minutes,
+        published(on_time, "minutes", "resolution", at=on_time_end + timedelta(days=1)),
     )
     commands = Commands(lambda: NotificationsUnitOfWork(pool, settings=settings, clock=clock))
     await commands.set_rule(sub, "minutes_late", {"days_after": 100})  # the sub-committee allows 100 days
 
     page = await commands.late_minutes(p.committee, period, limit=50)
-    assert page["total"] == LATE + 1
+    assert page["total"] == LATE + 2
     listed = [item["meeting_id"] for item in page["items"]]
-    assert listed == [*late, partly]  # the longest overdue first, the oldest of them included
+    # the longest overdue first, the oldest of them included; then the one whose records came late (on time: not)
+    assert listed == [*late, partly, done]
     by_id = {item["meeting_id"]: item for item in page["items"]}
-    assert by_id[partly]["missing"] == ["resolution"]
+    assert by_id[partly]["missing"] == ["resolution"] and by_id[partly]["arrived_at"] is None
+    assert by_id[done]["missing"] == []
+    arrived = datetime.fromisoformat(by_id[done]["arrived_at"])
+    assert arrived >= month_start + timedelta(days=10) and arrived > datetime.fromisoformat(by_id[done]["due_at"])
     assert by_id[late[0]]["missing"] == ["minutes_submitted", "minutes", "resolution"]
     assert by_id[late[0]]["cell_name"] == "Chi bộ khu phố Đông"
 
     first = await commands.late_minutes(p.committee, period, limit=5)
-    assert (len(first["items"]), first["total"]) == (5, LATE + 1)
+    assert (len(first["items"]), first["total"]) == (5, LATE + 2)
     assert (await commands.late_minutes(sub, period, limit=50))["total"] == 0
 
-    # the records of the oldest late meeting arrive: it leaves the list
+    # the records of the oldest late meeting arrive: it leaves the overdue ones and is listed as submitted late
     await handle(
         pool,
         settings,
@@ -102,4 +112,6 @@ async def test_every_late_meeting_of_the_subtree_is_listed_and_none_whose_record
         published(late[0], "minutes", "resolution", at=clock.value),
     )
     after = await commands.late_minutes(p.committee, period, limit=50)
-    assert after["total"] == LATE and late[0] not in [item["meeting_id"] for item in after["items"]]
+    assert after["total"] == LATE + 2
+    assert [item["meeting_id"] for item in after["items"]] == [*late[1:], partly, late[0], done]
+    assert after["items"][-2]["arrived_at"] is not None and after["items"][-2]["missing"] == []

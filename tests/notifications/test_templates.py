@@ -92,7 +92,7 @@ def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
         "day": 25,
         "reason": "mưa bão",
     }
-    for rule in r.RULES:
+    for rule in (*r.RULES, *r.FOLLOW_UP_RULES):
         title, body = render(
             Alert(rule=rule, subject_id="s", period="p", recipients=(COMMITTEE,), cell_id="c", values=values), COMMITTEE
         )
@@ -102,7 +102,7 @@ def test_every_rule_has_a_template_without_leftover_placeholders() -> None:
         alert = Alert(rule=rule, subject_id="s", period="p", recipients=(COMMITTEE,), cell_id="c", values=values)
         assert shared_text(alert) == ((title, body) if rule in COLLECTIVE_RULES else None), rule
         assert "đề nghị" in body.lower() or "vui lòng" in body
-    assert set(TEMPLATES) == set(r.RULES)
+    assert set(TEMPLATES) == {*r.RULES, *r.FOLLOW_UP_RULES}
 
 
 def test_a_notice_without_an_agenda_says_what_the_meeting_is_about_and_a_move_without_a_reason_invents_none() -> None:

@@ -193,6 +193,34 @@ def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() ->
     assert "và 1.234 buổi khác" in section
 
 
+def test_a_meeting_whose_records_came_late_is_listed_as_submitted_late_with_when_they_arrived() -> None:
+    """The trial: a meeting whose records came 5 days late vanished from the list once they arrived."""
+    overdue = {
+        "meeting_id": "mtg-1",
+        "cell_id": "cb-thon-1",
+        "cell_name": "Chi bộ thôn 1",
+        "kind": "regular",
+        "starts_at": "2026-11-05T19:30:00+07:00",
+        "due_at": "2026-11-07T21:30:00+07:00",
+        "missing": ["resolution"],
+    }
+    came_late = overdue | {
+        "meeting_id": "mtg-2",
+        "cell_id": "cb-thon-2",
+        "cell_name": "Chi bộ thôn 2",
+        "missing": [],
+        "arrived_at": "2026-11-12T08:15:00+07:00",
+    }
+    items = [data.late_minutes_shown(overdue), data.late_minutes_shown(came_late)]
+    page = committee_page(rollup({"good": 1}, []), late_minutes=items, late_minutes_more=3)
+    section = page.split('id="late-minutes"', 1)[1].split("</ul>", 1)[0]
+    first, second = section.split("<li")[1:]
+    assert 'href="/app/meetings/mtg-1"' in first and "chưa công bố nghị quyết" in first and "nộp muộn" not in first
+    assert 'href="/app/meetings/mtg-2"' in second
+    assert "nộp muộn: biên bản đến lúc 08:15 thứ Năm, ngày 12/11/2026" in second
+    assert "và 3 buổi khác" in page
+
+
 def test_an_alert_of_a_meeting_cancelled_since_is_shown_as_no_longer_holding() -> None:
     """An absence or low-rating alert raised before its meeting was cancelled stays in the inbox, marked void."""
     holding = {"notification_id": "n-1", "title": "Đảng viên vắng mặt", "created_at": "2026-11-20T08:00:00+07:00"}

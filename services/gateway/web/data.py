@@ -113,7 +113,8 @@ async def committee_overview(
 
 
 LATE_MINUTES_SHOWN = 50
-"""How many meetings with late minutes the committee page lists (the longest overdue first); it says how many more."""
+"""How many meetings with late minutes the committee page lists (the longest overdue first, then those whose records
+came late in the period); it says how many more."""
 MISSING_RECORDS = {
     "minutes_submitted": N_("minutes not submitted"),
     "minutes": N_("minutes not published"),
@@ -123,8 +124,11 @@ MISSING_RECORDS = {
 
 
 def late_minutes_shown(item: dict[str, Any]) -> dict[str, Any]:
-    """A late meeting as the committee page lists it: its cell, kind and start, and what its records lack."""
+    """A late meeting as the committee page lists it: its cell, kind and start, and what its records lack, or, once
+    they came late, when they arrived."""
     missing = [_(MISSING_RECORDS.get(code, code)) for code in item["missing"]]
+    if item.get("arrived_at"):
+        missing = [_("submitted late: records arrived at %(when)s", when=format_moment(item["arrived_at"]))]
     return item | {
         "title": _(
             "%(cell)s: %(kind)s on %(when)s",

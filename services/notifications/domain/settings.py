@@ -7,6 +7,9 @@ from typing import Any
 MEETING_SCHEDULED = "meeting_scheduled"
 MEETING_RESCHEDULED = "meeting_rescheduled"
 MEETING_CANCELLED = "meeting_cancelled"
+MEETING_CANCEL_UPDATED = "meeting_cancel_updated"
+"""Not a rule of its own (it follows meeting_cancelled): the follow-up mail when a later cancellation changes the
+reason of one already mailed."""
 DOCUMENTS_MISSING = "documents_missing"
 MEETING_REMINDER = "meeting_reminder"
 MINUTES_LATE = "minutes_late"
@@ -55,6 +58,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 """Every rule and its defaults; a committee overrides any of them for its whole subtree."""
 
 RULES = tuple(DEFAULTS)
+FOLLOW_UP_RULES = (MEETING_CANCEL_UPDATED,)
+"""Texts sent after a rule's notice to correct it, never digested; enabled with the rule they follow."""
 
 
 @dataclass(frozen=True)

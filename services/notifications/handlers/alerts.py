@@ -352,6 +352,55 @@ async def revise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
     return revised
 
 
+async def follow_up_alerts(alerts: Sequence[Alert], *, rule: str, period: str, uow: NotificationsUnit) -> int:
+    """Mail a follow-up (`rule`, keyed by `period`: one per change, never twice) to the recipients of the alerts
+    whose e-mail or webhook notice already went out with its earlier text (`gone_out`), on those same channels and
+    addresses, through the deliveries; a notice still waiting to be sent carries the revised text and needs none.
+    How many follow-ups were new."""
+    now = uow.now()
+    news: list[NewNotification] = []
+    channels: list[list[tuple[str, tuple[str, ...]]]] = []
+    for alert in alerts:
+        gone = await uow.outgoing.gone_out(
+            rule=alert.rule,
+            subject_id=alert.subject_id,
+            period=alert.period,
+            recipient_ids=[recipient.id for recipient in alert.recipients],
+            now=now,
+        )
+        follow_up = replace(
+            alert, rule=rule, period=period, recipients=tuple(r for r in alert.recipients if r.id in gone)
+        )
+        for recipient, (title, body) in _texts(follow_up):
+            channels.append(gone[recipient.id])
+            news.append(
+                NewNotification(
+                    rule=rule,
+                    subject_id=alert.subject_id,
+                    period=period,
+                    recipient=recipient,
+                    cell_id=alert.cell_id,
+                    title=title,
+                    body=body,
+                    created_at=now,
+                    digest_pending=False,
+                )
+            )
+    if not news:
+        return 0
+    ids = await uow.outgoing.insert_notifications(news)
+    deliveries = [
+        NewDelivery(notification_id=notification_id, channel=channel, addresses=addresses, delivered_at=None)
+        for notification_id, sent in zip(ids, channels, strict=True)
+        if notification_id is not None
+        for channel, addresses in sent
+    ]
+    await uow.outgoing.add_deliveries(deliveries)
+    created = sum(1 for notification_id in ids if notification_id is not None)
+    log.info("notifications_followed_up", rule=rule, period=period, created=created, deliveries=len(deliveries))
+    return created
+
+
 def _texts(alert: Alert) -> list[tuple[Recipient, tuple[str, str]]]:
     """Each recipient of an alert with its (title, body): one text for all when the rule has one."""
     shared = shared_text(alert) if alert.recipients else None

@@ -9,7 +9,13 @@ from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, CellContext, Meeting, Member, Monitor, Roster, Unit
 from services.notifications.domain.settings import RuleConfig
-from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts, revise_alerts
+from services.notifications.handlers.alerts import (
+    config_for,
+    configs_for,
+    follow_up_alerts,
+    raise_alerts,
+    revise_alerts,
+)
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 from shared.periods import at_local_hour
@@ -39,13 +45,15 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit) -> None:
 
 async def _notice(
     rule: str, meeting: Meeting | None, uow: NotificationsUnit, *, change: str | None = None, revise: bool = False
-) -> None:
+) -> list[Alert]:
+    """Raise (or, with `revise`, rewrite the stored texts of) a meeting's notice; the alerts it came to."""
     if meeting is None or not rules.notice_may_fire(rule, meeting=meeting, now=uow.now()):
-        return  # a meeting already held (imported history) or unknown: its cell need not be read
+        return []  # a meeting already held (imported history) or unknown: its cell need not be read
     ctx = await uow.projection.cell_context(meeting.cell_id)
     config = await config_for(meeting.cell_id, uow)
     alerts = rules.meeting_notice(rule, meeting=meeting, ctx=ctx, config=config, now=uow.now(), change=change)
     await (revise_alerts if revise else raise_alerts)(alerts, uow)
+    return alerts
 
 
 def _schedule_notices(
@@ -366,9 +374,13 @@ async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> Non
     """Mark the meeting cancelled and notify members and monitors; its late-minutes alerts are void (the inbox no
     longer shows them), so the committee's next digest does not carry them either; its absence and low-rating alerts
     raised before stay in the inbox marked void (no mail about it). A later cancellation (by event
-    time, then id, as meetings keeps it) replaces the reason: the notices already stored say the latest one, without
-    new mails; an older one arriving late changes nothing."""
-    await _lock_meeting_cell(event.data.meeting_id, uow)
+    time, then id, as meetings keeps it) replaces the reason: the notices already stored say the latest one (a mail
+    still waiting goes out with it), and those whose mail already went out with the earlier reason get one short
+    follow-up with the new one (once per change, keyed by its version); an older one arriving late, or one
+    redelivered, changes nothing and mails nothing."""
+    before = await _lock_meeting_cell(event.data.meeting_id, uow) or await uow.projection.get_meeting(
+        event.data.meeting_id
+    )
     applied = await uow.projection.apply_cancelled(
         event.data.meeting_id, reason=event.data.reason, time=event.time, event_id=event.order_id
     )
@@ -376,7 +388,15 @@ async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> Non
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     if applied == "newer":
-        await _notice(r.MEETING_CANCELLED, meeting, uow, revise=True)
+        alerts = await _notice(r.MEETING_CANCELLED, meeting, uow, revise=True)
+        previous = (before.cancel_reason or "").strip() if before is not None else ""
+        if meeting is not None and (meeting.cancel_reason or "").strip() != previous:
+            await follow_up_alerts(
+                alerts,
+                rule=r.MEETING_CANCEL_UPDATED,
+                period=rules.change_id(event.time, event.order_id),
+                uow=uow,
+            )
         return
     await uow.outgoing.drop_from_digest(event.data.meeting_id, r.VOID_WHEN_CANCELLED)
     await uow.outgoing.void_for_cancelled(event.data.meeting_id, now=uow.now())

@@ -132,6 +132,9 @@ class OutgoingRepository(Protocol):
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None: ...
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
+    async def gone_out(
+        self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime
+    ) -> dict[str, list[tuple[str, tuple[str, ...]]]]: ...
     async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int: ...
 
 
@@ -590,6 +593,30 @@ class PgOutgoingRepository:
             [new.body for new in news],
         )
         return revised
+
+    async def gone_out(
+        self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime
+    ) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Per recipient, the (channel, addresses) of the e-mail and webhook deliveries of their notification under
+        this key that went out with the text they had then: delivered, or leased by a sender now. A delivery still
+        waiting is read when it is sent, so it carries the text stored now and is left out. The deliveries are
+        locked first (a sender leasing one meanwhile is waited for, then seen leased)."""
+        rows = await self._db.fetch(
+            "SELECT n.recipient_id, d.channel, d.addresses, d.status, d.locked_until"
+            " FROM notification n JOIN delivery d ON d.notification_id = n.id"
+            " WHERE n.rule = $1 AND n.subject_id = $2 AND n.period = $3 AND n.recipient_id = ANY($4::text[])"
+            " AND d.channel <> 'inbox' ORDER BY d.id FOR UPDATE OF d",
+            rule,
+            subject_id,
+            period,
+            list(recipient_ids),
+        )
+        found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for row in rows:
+            leased = row["status"] == "pending" and row["locked_until"] is not None and row["locked_until"] > now
+            if row["status"] == "delivered" or leased:
+                found.setdefault(row["recipient_id"], []).append((row["channel"], tuple(row["addresses"])))
+        return found
 
     async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int:
         """Mark void the alerts about a meeting cancelled since they were raised (VOID_SHOWN_WHEN_CANCELLED: its
