@@ -46,6 +46,19 @@ async def rescore_worker(app: EvaluationContext) -> None:
     await poll("evaluation.rescore", step, poll_seconds=settings.rescore_poll_seconds, wake=app.rescore_wanted)
 
 
+async def recheck_loop(app: EvaluationContext) -> None:
+    """Note for scoring the meetings whose recheck moment has come (a final documents' 48 hours over), every poll:
+    such moments are hours apart, so the scoring rounds do not look for them each time."""
+    settings = app.settings
+
+    async def step() -> bool:
+        return (
+            await release_rechecks(uow_factory=app.uow_factory, limit=settings.scoring_batch) >= settings.scoring_batch
+        )
+
+    await poll("evaluation.recheck", step, poll_seconds=settings.recheck_poll_seconds)
+
+
 async def scoring_worker(app: EvaluationContext) -> None:
     """Score the cells facts noted dirty (`dirty_cell`, claimed SKIP LOCKED), woken by each such commit in this
     process, else every poll (other replicas' notes); again at once while a round claimed a full batch. A round
@@ -61,8 +74,6 @@ async def scoring_worker(app: EvaluationContext) -> None:
         activity = app.facts_activity
         if not first and (activity.bulk or activity.busy_share() >= settings.scoring_busy_share):
             return False  # under load or bulk work, one worker coalesces: fewer rounds, fewer republications
-        if first:  # meetings whose start or window end has come since they were scored: noted dirty first
-            await release_rechecks(uow_factory=app.uow_factory, limit=settings.scoring_batch)
         # let the deliveries in flight (and those right behind them) fold into this round, within a bound
         await app.facts_activity.wait_settled(
             settle=settings.scoring_settle_seconds,

@@ -25,6 +25,8 @@ class Settings(ServiceSettings):
     scoring_workers: int = 2
     """Scoring rounds side by side in a process, while lightly loaded (one under load or while bulk batches flow): a
     fact committed while a round scores is taken by the next worker instead of waiting for that round to end."""
+    recheck_poll_seconds: float = 30.0
+    """How often meetings whose score waits on a moment now past (a final documents' window over) are noted dirty."""
     scoring_poll_seconds: float = 1.0
     """How often the scoring worker looks for notes it was not woken for (another replica's facts)."""
     scoring_settle_seconds: float = 0.05

@@ -41,8 +41,8 @@ log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"
 
 clock: Callable[[], datetime] = now
-"""The scoring moment (a round reads it once): a meeting whose start is still ahead of it and that is not held has
-no score yet, and a time limit not over at it (the final documents' hours after the end) is not missed yet."""
+"""The scoring moment (a round reads it once): a time limit not over at it (the final documents' hours after the end)
+is not missed yet."""
 
 
 class ScoringUnitOfWork(Protocol):
@@ -316,8 +316,6 @@ def _withdraw(
     writes: _Writes,
     outcome: Rescored,
     correlation_id: str | None,
-    *,
-    reason: WithdrawalReason = WithdrawalReason.CANCELLED,
 ) -> None:
     """A cancelled meeting is not scored (DOMAIN.md): drop its stored score and withdraw the published one."""
     outcome.meetings += 1
@@ -331,12 +329,14 @@ def _withdraw(
         new_event(
             type="score.meeting.withdrawn.v1",
             source=SOURCE,
-            data=MeetingScoreWithdrawn(meeting_id=meeting.meeting_id, cell_id=meeting.cell_id, reason=reason),
+            data=MeetingScoreWithdrawn(
+                meeting_id=meeting.meeting_id, cell_id=meeting.cell_id, reason=WithdrawalReason.CANCELLED
+            ),
             subject=meeting.meeting_id,
             correlation_id=correlation_id,
         )
     )
-    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason=reason.value)
+    log.info("meeting_score_withdrawn", meeting_id=meeting.meeting_id, reason="cancelled")
 
 
 def _points_moved(before: dict[str, Any], after: dict[str, Any]) -> bool:

@@ -146,7 +146,7 @@ class PgResultRepository:
 
     async def schedule_rechecks(self, rechecks: Sequence[Recheck]) -> None:
         """Note meetings to score again at a moment (`score_recheck`, once per meeting and moment, one statement);
-        the scoring worker turns the due ones into dirty-cell notes (`PgJobRepository.release_due_rechecks`)."""
+        the recheck job turns the due ones into dirty-cell notes (`PgJobRepository.release_due_rechecks`)."""
         if not rechecks:
             return
         await self._conn.execute(

@@ -259,16 +259,8 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
             external = [c for c in preference.channels if c in EXTERNAL_CHANNELS]
             candidates.append((alert, recipient, preference))
             news.append(
-                NewNotification(
-                    rule=alert.rule,
-                    subject_id=alert.subject_id,
-                    period=alert.period,
-                    recipient=recipient,
-                    cell_id=alert.cell_id,
-                    title=title,
-                    body=body,
-                    created_at=now,
-                    digest_pending=preference.digest and bool(external),
+                _notification(
+                    alert, recipient, title, body, created_at=now, digest_pending=preference.digest and bool(external)
                 )
             )
     if not news:
@@ -332,18 +324,9 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
 async def revise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
     """Rewrite the title and body of the alerts already stored under the same keys (raise_alerts' rendering): a
     newer word on their subject (a later cancellation's reason) reaches the inbox without new mails; how many."""
+    now = uow.now()
     news = [
-        NewNotification(
-            rule=alert.rule,
-            subject_id=alert.subject_id,
-            period=alert.period,
-            recipient=recipient,
-            cell_id=alert.cell_id,
-            title=title,
-            body=body,
-            created_at=uow.now(),
-            digest_pending=False,
-        )
+        _notification(alert, recipient, title, body, created_at=now)
         for alert in alerts
         for recipient, (title, body) in _texts(alert)
     ]
@@ -373,19 +356,7 @@ async def follow_up_alerts(alerts: Sequence[Alert], *, rule: str, period: str, u
         )
         for recipient, (title, body) in _texts(follow_up):
             channels.append(gone[recipient.id])
-            news.append(
-                NewNotification(
-                    rule=rule,
-                    subject_id=alert.subject_id,
-                    period=period,
-                    recipient=recipient,
-                    cell_id=alert.cell_id,
-                    title=title,
-                    body=body,
-                    created_at=now,
-                    digest_pending=False,
-                )
-            )
+            news.append(_notification(follow_up, recipient, title, body, created_at=now))
     if not news:
         return 0
     ids = await uow.outgoing.insert_notifications(news)
@@ -399,6 +370,23 @@ async def follow_up_alerts(alerts: Sequence[Alert], *, rule: str, period: str, u
     created = sum(1 for notification_id in ids if notification_id is not None)
     log.info("notifications_followed_up", rule=rule, period=period, created=created, deliveries=len(deliveries))
     return created
+
+
+def _notification(
+    alert: Alert, recipient: Recipient, title: str, body: str, *, created_at: datetime, digest_pending: bool = False
+) -> NewNotification:
+    """The notification row of one recipient of an alert (its rule, subject, period and cell), with its text."""
+    return NewNotification(
+        rule=alert.rule,
+        subject_id=alert.subject_id,
+        period=alert.period,
+        recipient=recipient,
+        cell_id=alert.cell_id,
+        title=title,
+        body=body,
+        created_at=created_at,
+        digest_pending=digest_pending,
+    )
 
 
 def _texts(alert: Alert) -> list[tuple[Recipient, tuple[str, str]]]:
