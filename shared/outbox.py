@@ -71,7 +71,7 @@ async def add_to_outbox(
     # given in the rows' order (ORDER BY the arrays' ordinality) so a type's rows stay one run for the relay
     await conn.execute(
         "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, correlation_id, trace_context)"
-        " SELECT e, t, $3, t, p::jsonb, c, x::jsonb FROM unnest($1::text[], $2::text[], $4::text[], $5::text[],"
+        " SELECT e, t, $3, t, p::json, c, x::json FROM unnest($1::text[], $2::text[], $4::text[], $5::text[],"
         " $6::text[]) WITH ORDINALITY AS u(e, t, p, c, x, n) ORDER BY n",
         [event.id for event in events],
         [event.type for event in events],

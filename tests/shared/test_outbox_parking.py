@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from shared.contracts.meetings import MeetingCancelled
-from shared.envelope import CloudEvent, new_event
+from shared.envelope import CloudEvent, new_event, read_batch
 from shared.ops.outbox import list_parked, outbox_health, replay_parked
 from shared.outbox import OutboxRelay, add_to_outbox
 from tests.shared.conftest import SCHEMA
@@ -237,3 +237,24 @@ async def test_a_transaction_s_rows_are_stored_in_one_statement_grouped_by_type_
     assert [row["correlation_id"] for row in rows] == [None] * 3 + [f"corr-{i}" for i in ids[1::2]]
     assert {row["trace_context"] for row in rows} == {None}
     await pool.execute(f"DELETE FROM {SCHEMA}.outbox WHERE event_id = ANY($1::text[])", ids)  # no relay may park them
+
+
+async def test_a_relayed_batch_is_the_compact_text_written_so_consumers_read_it_the_fast_way(  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel, relay
+) -> None:
+    """The outbox keeps each event's own compact JSON (json, not jsonb, which gave it back re-spaced): the batch
+    message is those texts joined, and read_batch reads it clean (read_compact), not through the hooked slow path."""
+    queue = await bound_queue(channel, "meeting.cancelled.v1")
+    events = [cancelled(random_id("compact")) for _ in range(3)]
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, events, schema=SCHEMA)
+
+    async def batch() -> aio_pika.abc.AbstractIncomingMessage | None:
+        while (message := await queue.get(fail=False, no_ack=True)) is not None:
+            if events[0].id.encode() in message.body:
+                return message
+        return None
+
+    message = await eventually(batch, timeout=10)
+    assert message.body == b"[" + b",".join(event.to_json() for event in events) + b"]"
+    assert read_batch(message.body).checked  # clean as a whole: no item walked again
