@@ -191,6 +191,7 @@ async def _measure(
             "published": dict(sorted(observer.counts.items())),
             "result_messages": observer.messages,
             "result_batch_messages": observer.batch_messages,
+            "outbox_events": await outbox_counts(conn),
             **meter.figures(events=events, seconds=last_s if last_s > 0 else covered_s),
         }
         if profiler is not None:
@@ -199,6 +200,15 @@ async def _measure(
     finally:
         await conn.close()
         await observer.close()
+
+
+async def outbox_counts(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:
+    """The events each service wrote to its outbox during the run, by type: the fan-out one fact causes."""
+    counts: dict[str, dict[str, int]] = {}
+    for schema in ("meetings", "evaluation", "notifications"):
+        rows = await conn.fetch(f"SELECT type, count(*) AS n FROM {schema}.outbox GROUP BY type ORDER BY type")
+        counts[schema] = {row["type"]: row["n"] for row in rows}
+    return counts
 
 
 def run_raw_baseline(messages: list[Outgoing], events: int, *, batch: bool, timeout: float) -> dict[str, Any]:
