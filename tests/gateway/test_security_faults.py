@@ -74,6 +74,8 @@ async def test_a_secretary_cannot_take_over_another_cells_meeting_by_its_id(
     )
     assert response.status_code == 404
     assert response.json()["field"] == "meeting_id"
+    # a create answered "not found" says what to do: another id, or none (a trial read the bare 404 as a bug)
+    assert "leave meeting_id out to have one made" in response.json()["message"]
     assert len(world.ingested) == before  # nothing reached meetings
     assert world.meetings[kp3_meeting]["cell_id"] == world.cell_b1
     # and the cell's own meetings can still be scheduled under a chosen id

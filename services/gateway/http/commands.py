@@ -238,7 +238,12 @@ async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str
             return
         raise
     if existing.get("cell_id") != cell_id:
-        raise RpcError("not_found", f"meeting_id: meeting {meeting_id} not found", field="meeting_id")
+        raise RpcError(
+            "not_found",
+            f"meeting_id: meeting {meeting_id} not found in cell {cell_id}; a new meeting takes an id no other meeting"
+            " uses (leave meeting_id out to have one made)",
+            field="meeting_id",
+        )
 
 
 @router.post(
