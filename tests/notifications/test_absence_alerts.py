@@ -245,7 +245,7 @@ async def prune(
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT consecutive_absences FROM member_figures WHERE member_id = ANY($1::text[])"
-            " ORDER BY member_id, version_time, cause_id, event_id",
+            " ORDER BY member_id, version_time, sequence, cause_id, event_id",
             members or [p.member],
         )
     return [row[0] for row in rows]
@@ -274,6 +274,21 @@ async def test_pruning_old_figures_changes_no_alert_and_an_old_copy_alerts_nothi
     await feed(pool, settings, clock, [[announced(p, 5, 5)]])
     assert await alerts(pool, p) == before
     assert await prune(pool, settings, clock, p) == [0, 2, 4, 5]  # pruned again the next day
+
+
+async def test_pruning_a_same_time_backfill_goes_by_the_announcements_numbers(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """An old backfill announced 4, 0, 4, 5 at one time, caused by minutes mt9 … mt12 (mt10 first as text): the prune
+    drops what came before the zero as published (the first 4), and keeps the run after it; by cause it would keep
+    all four, the zero first."""
+    p, clock = await province(pool, settings)
+    clock.value = NOW - timedelta(days=500) + timedelta(hours=1)
+    counts = {9: 4, 10: 0, 11: 4, 12: 5}
+    old = [announced(p, step, count, days_ago=500, numbered_from=0) for step, count in counts.items()]
+    await feed(pool, settings, clock, [[item] for item in old])
+    clock.value = NOW
+    assert await prune(pool, settings, clock, p) == [0, 4, 5]
 
 
 async def test_a_province_prune_goes_member_batch_after_member_batch_and_prunes_every_member(
