@@ -347,6 +347,9 @@ class MemberAttendanceUpdated(EventData):
     unexcused_months_last_year: Count
     """Distinct months of the last 12 with an unexcused absence."""
     probation_ends_on: Day | None = None
+    sequence: Annotated[int, Field(strict=True, ge=1)] | None = None
+    """The member's announcements numbered 1, 2, … in the order meetings published them (a re-delivery keeps its
+    number): what orders two announcements of one time. None in those published before they were numbered."""
 
 
 TYPES: dict[str, type[EventData]] = {

@@ -59,6 +59,8 @@ class FakeState:
     registered_sources: dict[str, str] = field(default_factory=dict)
     outbox: list[CloudEvent] = field(default_factory=list)
     figures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    announced: dict[str, int] = field(default_factory=dict)
+    """How many announcements of each member were published (attendance_figures.announced_sequence)."""
     framework_tables: dict[tuple[str, str, str, date], ItemTable] = field(default_factory=dict)
 
 
@@ -340,7 +342,7 @@ class FakeMeetings:
 
     async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The current members whose figures (domain.attendance_history) differ from the last announced, with name,
-        cell and probation end; remembers them as announced."""
+        cell, probation end and the announcement's number; remembers them as announced."""
         entries = await self.attendance_entries(member_ids)
         members = await self._uow.org.members_brief(member_ids)
         news: dict[str, dict[str, Any]] = {}
@@ -357,6 +359,7 @@ class FakeMeetings:
             if self._s.figures.get(member_id) == figures:
                 continue
             self._s.figures[member_id] = figures
+            self._s.announced[member_id] = self._s.announced.get(member_id, 0) + 1
             news[member_id] = {
                 "member_id": member_id,
                 "consecutive_absences": figures[0],
@@ -365,6 +368,7 @@ class FakeMeetings:
                 "full_name": member["full_name"],
                 "cell_id": member["cell_id"],
                 "probation_ends_on": member["probation_ends_on"],
+                "sequence": self._s.announced[member_id],
             }
         return news
 

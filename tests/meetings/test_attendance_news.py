@@ -138,3 +138,19 @@ async def _check_against_domain(conn: asyncpg.Connection, rng: random.Random) ->
     )
     assert {row["member_id"]: tuple(row)[1:] for row in stored} == {m: expected[m] for m in current if m not in zeros}
     assert await PgMeetingRepository(conn).attendance_news(members) == {}  # announced: no news again
+    # each announcement numbered after the member's last: the first is 1 (also after announcements made before the
+    # numbering, kept at 0), and the next news of the member 2, whatever it moved
+    assert {row["sequence"] for row in news.values()} == {1}
+    moving = sorted(news)[:2]
+    await conn.execute(
+        "UPDATE attendance_figures SET consecutive_absences = consecutive_absences + 7 WHERE member_id = ANY($1)",
+        moving,
+    )
+    again = await PgMeetingRepository(conn).attendance_news(members)
+    assert {member_id: row["sequence"] for member_id, row in again.items()} == dict.fromkeys(moving, 2)
+    numbers = await conn.fetch(
+        "SELECT member_id, announced_sequence FROM attendance_figures WHERE member_id = ANY($1::text[])", members
+    )
+    assert {row["member_id"]: row["announced_sequence"] for row in numbers} == {
+        m: 2 if m in moving else 0 if m in unchanged else 1 for m in current if m not in zeros
+    }  # the unchanged ones still at their number from before the numbering

@@ -38,7 +38,7 @@ STATE_TABLES = [
     ("task_completion", "meeting_id", ()),
     ("document", "meeting_id", ()),
     ("assessment", "meeting_id", ()),
-    ("attendance_figures", "member_id", ("announced_at",)),
+    ("attendance_figures", "member_id", ("announced_at", "announced_sequence")),  # a batch announces fewer times
     ("held_event", "event_id", ("held_at", "released_at")),
     ("rejection", "event_id", ("rejection_id", "received_at")),
     ("processed_message", "event_id", ("processed_at", "digest")),
@@ -172,7 +172,10 @@ async def stored_state(pool: asyncpg.Pool, prefix: str) -> dict[str, Any]:
         payload = json.loads(row["payload"].replace(prefix, "P"))
         data = payload["data"]
         if row["type"] == "member.attendance.updated.v1":
-            figures[data["member_id"]] = json.dumps({k: v for k, v in data.items() if k != "meeting_id"})
+            # the announcement's number counts announcements: a batch announces a member once, not once per event
+            figures[data["member_id"]] = json.dumps(
+                {k: v for k, v in data.items() if k not in ("meeting_id", "sequence")}
+            )
             continue
         data.pop("received_at", None)
         facts.append(json.dumps([row["type"], payload.get("subject"), data], sort_keys=True))

@@ -239,7 +239,7 @@ class FakeProjection:
         self.overrides: dict[tuple[str, str], RuleOverride] = {}
         self._versions: dict[tuple[str, str], tuple[datetime, str]] = {}
         self.locked: list[str] = []
-        self.figures: dict[str, list[tuple[tuple[datetime, str, str], NewFigures, bool, bool]]] = {}
+        self.figures: dict[str, list[tuple[tuple[datetime, int, str, str], NewFigures, bool, bool]]] = {}
         """Each member's announced figures in order: (order key, figures, run alerted, months alerted)."""
 
     def _newer(self, key: tuple[str, str], time: datetime, event_id: str) -> bool:
@@ -571,10 +571,10 @@ class FakeProjection:
         before = {key: list(rows) for key, rows in self.figures.items()}
         added: dict[tuple[str, str], bool] = {}
         for new in figures:
-            key = (new.time, new.cause_id, new.event_id)
+            key = (new.time, new.sequence, new.cause_id, new.event_id)
             rows = self.figures.setdefault(new.member_id, [])
-            if any(row[0] == key for row in rows):
-                continue
+            if any((row[0][0], *row[0][2:]) == (new.time, new.cause_id, new.event_id) for row in rows):
+                continue  # the primary key leaves the number out
             rows.append((key, new, False, False))
             rows.sort(key=lambda row: row[0])
             added[(new.member_id, new.event_id)] = any(row[0] > key for row in before.get(new.member_id, []))

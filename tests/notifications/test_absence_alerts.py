@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import asyncpg
+import pytest
 
 from services.notifications.config import Settings
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
@@ -24,11 +25,22 @@ UPDATED = "member.attendance.updated.v1"
 
 
 def announced(
-    p: Province, step: int, in_a_row: int, *, months: int = 0, days_ago: float = 1, member: str | None = None
+    p: Province,
+    step: int,
+    in_a_row: int,
+    *,
+    months: int = 0,
+    days_ago: float = 1,
+    member: str | None = None,
+    numbered_from: int | None = None,
 ) -> CloudEvent:
     """The member's (or `member`'s) figures after the roster of the cell's meeting number `step`, as meetings
-    announces them: each announcement about its own meeting (not known here), later steps later."""
-    return event(
+    announces them: each announcement about its own meeting (not known here), later steps later. With
+    `numbered_from`, as a backfill brings them: every one at one time, caused by the minutes {cell}-mt{step}-n
+    (whose ids sort as text otherwise than the steps: mt10 before mt2), numbered from step `numbered_from` on (the
+    steps before it published before meetings numbered them)."""
+    same_time = numbered_from is not None
+    item = event(
         UPDATED,
         {
             "member_id": member or p.member,
@@ -38,15 +50,22 @@ def announced(
             "consecutive_absences": in_a_row,
             "consecutive_excused_absences": 0,
             "unexcused_months_last_year": months,
-        },
-        time=NOW - timedelta(days=days_ago) + timedelta(minutes=step),
+        }
+        | ({"sequence": step + 1} if numbered_from is not None and step >= numbered_from else {}),
+        time=NOW - timedelta(days=days_ago) + timedelta(minutes=0 if same_time else step),
         event_id=f"{member or p.cell}-f{step:02d}",
     )
+    return item.model_copy(update={"causationid": f"{p.cell}-mt{step}-n"}) if same_time else item
 
 
-def run(p: Province, counts: list[int], *, months: list[int] | None = None) -> list[CloudEvent]:
+def run(
+    p: Province, counts: list[int], *, months: list[int] | None = None, numbered_from: int | None = None
+) -> list[CloudEvent]:
     """Announcements of the counts in a row (and unexcused months), one step each, in order."""
-    return [announced(p, step, count, months=(months or [0] * len(counts))[step]) for step, count in enumerate(counts)]
+    return [
+        announced(p, step, count, months=(months or [0] * len(counts))[step], numbered_from=numbered_from)
+        for step, count in enumerate(counts)
+    ]
 
 
 async def province(pool: asyncpg.Pool, settings: Settings) -> tuple[Province, Clock]:
@@ -128,28 +147,38 @@ async def test_attending_ends_the_run_and_four_more_absences_alert_again(
     assert per_recipient(await alerts(pool, q)) == each_once("consecutive_absences", times=2)
 
 
+@pytest.mark.parametrize(
+    "numbered_from",
+    [None, 0, 3],
+    ids=["spread_in_time", "same_time_numbered", "same_time_numbered_after_three_unnumbered"],
+)
 async def test_the_same_figures_in_any_batching_order_or_repetition_give_the_same_alerts(
-    pool: asyncpg.Pool, settings: Settings
+    pool: asyncpg.Pool, settings: Settings, numbered_from: int | None
 ) -> None:
-    counts = [1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5]
-    months = [0, 1, 1, 2, 3, 3, 4, 4, 4, 2, 2, 3, 3]
+    # past ten steps, so that a same-time backfill's causes sort as text otherwise (mt10 before mt2): ordered by them,
+    # these would be three runs past three and three crossings
+    counts = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5]
+    months = [0, 1, 1, 2, 3, 3, 4, 4, 4, 4, 4, 4, 4, 2, 2, 3, 3]
+
+    def figures(p: Province) -> list[CloudEvent]:
+        return run(p, counts, months=months, numbered_from=numbered_from)
 
     def in_order(p: Province) -> list[list[CloudEvent]]:
-        return [[item] for item in run(p, counts, months=months)]
+        return [[item] for item in figures(p)]
 
     def one_batch(p: Province) -> list[list[CloudEvent]]:
-        return [run(p, counts, months=months)]
+        return [figures(p)]
 
     def in_threes_twice(p: Province) -> list[list[CloudEvent]]:
-        events = run(p, counts, months=months)
+        events = figures(p)
         threes = [events[start : start + 3] for start in range(0, len(events), 3)]
         return threes + [events[4:9], events[:1]]  # copies, as a redelivery after a restart brings them
 
     def reversed_one_by_one(p: Province) -> list[list[CloudEvent]]:
-        return [[item] for item in reversed(run(p, counts, months=months))]
+        return [[item] for item in reversed(figures(p))]
 
     def shuffled_in_pairs(p: Province) -> list[list[CloudEvent]]:
-        events = run(p, counts, months=months)
+        events = figures(p)
         random.Random(7).shuffle(events)
         return [events[start : start + 2] for start in range(0, len(events), 2)]
 
@@ -164,7 +193,7 @@ async def test_the_same_figures_in_any_batching_order_or_repetition_give_the_sam
         p, clock = await province(pool, settings)
         await feed(pool, settings, clock, feeding(p))
         outcomes[name] = await alerts(pool, p)
-    # two runs past three (7, then 5 after attending), two crossings of 3 unexcused months (4 -> 2 -> 3)
+    # two runs past three (11, then 5 after attending), two crossings of 3 unexcused months (4 -> 2 -> 3)
     expected = each_once("consecutive_absences", times=2) + each_once("unexcused_months", times=2)
     assert {name: per_recipient(found) for name, found in outcomes.items()} == dict.fromkeys(outcomes, expected)
     # batching and repetition change not even the texts: each alert tells where its run crossed the threshold
@@ -216,7 +245,7 @@ async def prune(
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT consecutive_absences FROM member_figures WHERE member_id = ANY($1::text[])"
-            " ORDER BY member_id, version_time, cause_id, event_id",
+            " ORDER BY member_id, version_time, sequence, cause_id, event_id",
             members or [p.member],
         )
     return [row[0] for row in rows]
@@ -245,6 +274,21 @@ async def test_pruning_old_figures_changes_no_alert_and_an_old_copy_alerts_nothi
     await feed(pool, settings, clock, [[announced(p, 5, 5)]])
     assert await alerts(pool, p) == before
     assert await prune(pool, settings, clock, p) == [0, 2, 4, 5]  # pruned again the next day
+
+
+async def test_pruning_a_same_time_backfill_goes_by_the_announcements_numbers(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """An old backfill announced 4, 0, 4, 5 at one time, caused by minutes mt9 … mt12 (mt10 first as text): the prune
+    drops what came before the zero as published (the first 4), and keeps the run after it; by cause it would keep
+    all four, the zero first."""
+    p, clock = await province(pool, settings)
+    clock.value = NOW - timedelta(days=500) + timedelta(hours=1)
+    counts = {9: 4, 10: 0, 11: 4, 12: 5}
+    old = [announced(p, step, count, days_ago=500, numbered_from=0) for step, count in counts.items()]
+    await feed(pool, settings, clock, [[item] for item in old])
+    clock.value = NOW
+    assert await prune(pool, settings, clock, p) == [0, 4, 5]
 
 
 async def test_a_province_prune_goes_member_batch_after_member_batch_and_prunes_every_member(

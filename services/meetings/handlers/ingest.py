@@ -1188,6 +1188,7 @@ async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: 
             consecutive_excused_absences=member["consecutive_excused_absences"],
             unexcused_months_last_year=member["unexcused_months_last_year"],
             probation_ends_on=member["probation_ends_on"],
+            sequence=member["sequence"],
         )
         uow.emit(
             new_event(

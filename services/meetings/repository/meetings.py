@@ -469,7 +469,8 @@ class PgMeetingRepository:
         announced counts as announced at zeros), keyed by member id: consecutive_absences,
         consecutive_excused_absences, unexcused_months_last_year (domain.attendance_history over held meetings,
         computed here) with full_name, cell_id and probation_ends_on; the same statement remembers those figures as
-        announced. One round trip for the transaction's members, whatever their count."""
+        announced, and `sequence`: the number of this announcement among the member's (1, 2, …; see
+        MemberAttendanceUpdated.sequence). One round trip for the transaction's members, whatever their count."""
         conn = await self._direct()
         rows = await conn.fetch(_ATTENDANCE_NEWS_SQL, list(member_ids))
         return {row["member_id"]: row for row in rows}
@@ -515,13 +516,18 @@ _ATTENDANCE_NEWS_SQL = (
     "  WHERE (coalesce(known.consecutive_absences, 0), coalesce(known.consecutive_excused_absences, 0),"
     "   coalesce(known.unexcused_months_last_year, 0))"
     "   IS DISTINCT FROM (coalesce(f.absences, 0), coalesce(f.excused, 0), coalesce(f.months, 0))),"
+    # each announcement numbered after the member's last one: the row's lock orders two transactions numbering one
+    # member, the later one reading the number the earlier committed
     " announced AS (INSERT INTO attendance_figures"
-    "  (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year)"
-    "  SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year FROM moved"
+    "  (member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year,"
+    "  announced_sequence)"
+    "  SELECT member_id, consecutive_absences, consecutive_excused_absences, unexcused_months_last_year, 1 FROM moved"
     "  ON CONFLICT (member_id) DO UPDATE SET consecutive_absences = excluded.consecutive_absences,"
     "  consecutive_excused_absences = excluded.consecutive_excused_absences,"
-    "  unexcused_months_last_year = excluded.unexcused_months_last_year, announced_at = now())"
-    " SELECT * FROM moved"
+    "  unexcused_months_last_year = excluded.unexcused_months_last_year, announced_at = now(),"
+    "  announced_sequence = attendance_figures.announced_sequence + 1"
+    "  RETURNING member_id, announced_sequence)"
+    " SELECT moved.*, announced.announced_sequence AS sequence FROM moved JOIN announced USING (member_id)"
 )
 """Each wanted current member's attendance figures where they differ from the last announced, announcing them."""
 

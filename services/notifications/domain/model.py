@@ -229,8 +229,9 @@ class CellContext:
 @dataclass(frozen=True)
 class AnnouncedFigures:
     """One member.attendance.updated.v1 of a member as the absence rules read it, in the order of the
-    announcements (event time, then cause, then id): its figures, whether its meeting was recent enough to alert
-    about when it arrived, and whether an alert of each rule was anchored on it."""
+    announcements (event time, then the member's announcement number, then cause, then id): its figures, whether
+    its meeting was recent enough to alert about when it arrived, and whether an alert of each rule was anchored
+    on it."""
 
     event_id: str
     consecutive_absences: int

@@ -39,6 +39,7 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
             NewFigures(
                 member_id=event.data.member_id,
                 time=event.time,
+                sequence=_sequence_of(event),
                 cause_id=_cause_of(event),
                 event_id=event.order_id,
                 consecutive_absences=event.data.consecutive_absences,
@@ -107,6 +108,13 @@ def _cause_of(event: Event[Any]) -> str:
     return str(event.envelope.causationid or event.order_id)
 
 
-def _announcement_order(event: Event[Any]) -> tuple[datetime, str, str]:
-    """Announcements in the order member_figures keeps them: time, cause, id (code point order)."""
-    return (event.time, _cause_of(event), event.order_id)
+def _sequence_of(event: Event[Any]) -> int:
+    """The member's announcement number meetings gave it (1, 2, … as published), 0 for one published before the
+    numbering: what orders a member's announcements of one event time (a backfill sends every fact at one time)."""
+    return int(event.data.sequence or 0)
+
+
+def _announcement_order(event: Event[Any]) -> tuple[datetime, int, str, str]:
+    """Announcements in the order member_figures keeps them: time, announcement number, cause, id (code point
+    order)."""
+    return (event.time, _sequence_of(event), _cause_of(event), event.order_id)

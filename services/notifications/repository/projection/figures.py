@@ -12,11 +12,13 @@ from services.notifications.domain.model import AnnouncedFigures
 
 @dataclass(frozen=True)
 class NewFigures:
-    """A member.attendance.updated.v1 to store: the member, the announcement's order (time, cause, id), its figures
-    and whether its meeting is recent enough to alert about."""
+    """A member.attendance.updated.v1 to store: the member, the announcement's order (time, the member's
+    announcement number, 0 when it carries none, cause, id), its figures and whether its meeting is recent enough to
+    alert about."""
 
     member_id: str
     time: datetime
+    sequence: int
     cause_id: str
     event_id: str
     consecutive_absences: int
@@ -46,16 +48,19 @@ class PgFigures:
         if not figures:
             return {}
         rows = await self._db.fetch(
-            "WITH added AS (INSERT INTO member_figures (member_id, version_time, cause_id, event_id,"
+            "WITH added AS (INSERT INTO member_figures (member_id, version_time, sequence, cause_id, event_id,"
             " consecutive_absences, unexcused_months, recent)"
-            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::int[],"
-            " $7::bool[]) ON CONFLICT DO NOTHING RETURNING member_id, version_time, cause_id, event_id)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::int[],"
+            " $7::int[], $8::bool[]) ON CONFLICT DO NOTHING"
+            " RETURNING member_id, version_time, sequence, cause_id, event_id)"
             # the statement's snapshot: the rows stored before it, not those it adds
             " SELECT a.member_id, a.event_id, EXISTS (SELECT 1 FROM member_figures AS f WHERE f.member_id = a.member_id"
-            "  AND (f.version_time, f.cause_id, f.event_id) > (a.version_time, a.cause_id, a.event_id)) AS late"
+            "  AND (f.version_time, f.sequence, f.cause_id, f.event_id)"
+            "  > (a.version_time, a.sequence, a.cause_id, a.event_id)) AS late"
             " FROM added AS a",
             [f.member_id for f in figures],
             [f.time for f in figures],
+            [f.sequence for f in figures],
             [f.cause_id for f in figures],
             [f.event_id for f in figures],
             [f.consecutive_absences for f in figures],
@@ -65,13 +70,13 @@ class PgFigures:
         return {(row["member_id"], row["event_id"]): row["late"] for row in rows}
 
     async def figure_histories(self, member_ids: Sequence[str]) -> dict[str, list[AnnouncedFigures]]:
-        """Each member's announced figures in order, in one query."""
+        """Each member's announced figures in order (time, announcement number, cause, id), in one query."""
         if not member_ids:
             return {}
         rows = await self._db.fetch(
             "SELECT member_id, event_id, consecutive_absences, unexcused_months, recent, run_alerted, months_alerted"
             " FROM member_figures WHERE member_id = ANY($1::text[])"
-            " ORDER BY member_id, version_time, cause_id, event_id",
+            " ORDER BY member_id, version_time, sequence, cause_id, event_id",
             list(member_ids),
         )
         histories: dict[str, list[AnnouncedFigures]] = {member_id: [] for member_id in member_ids}
@@ -118,12 +123,14 @@ class PgFigures:
         row = await self._db.fetchrow(
             "WITH members AS (SELECT DISTINCT member_id FROM member_figures WHERE member_id > $2"
             "  ORDER BY member_id LIMIT $3),"
-            " reset AS (SELECT DISTINCT ON (f.member_id) f.member_id, f.version_time, f.cause_id, f.event_id"
+            " reset AS (SELECT DISTINCT ON (f.member_id) f.member_id, f.version_time, f.sequence, f.cause_id,"
+            "  f.event_id"
             "  FROM member_figures AS f JOIN members AS m ON m.member_id = f.member_id"
             "  WHERE f.consecutive_absences = 0 AND f.unexcused_months = 0 AND f.version_time < $1"
-            "  ORDER BY f.member_id, f.version_time DESC, f.cause_id DESC, f.event_id DESC),"
+            "  ORDER BY f.member_id, f.version_time DESC, f.sequence DESC, f.cause_id DESC, f.event_id DESC),"
             " pruned AS (DELETE FROM member_figures AS f USING reset AS z WHERE f.member_id = z.member_id"
-            "  AND (f.version_time, f.cause_id, f.event_id) < (z.version_time, z.cause_id, z.event_id) RETURNING 1)"
+            "  AND (f.version_time, f.sequence, f.cause_id, f.event_id)"
+            "  < (z.version_time, z.sequence, z.cause_id, z.event_id) RETURNING 1)"
             " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM members) AS members,"
             " (SELECT max(member_id) FROM members) AS last",
             before,
