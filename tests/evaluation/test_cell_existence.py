@@ -226,12 +226,15 @@ async def ranking_on(pool: asyncpg.Pool, period: str, today: date, **page: Any) 
     return list(found["items"])
 
 
+@pytest.mark.parametrize("large_subtree", [1, 2000], ids=["ordered-pages", "whole-subtree"])
 async def test_a_cell_set_up_in_the_running_month_without_a_meeting_has_its_quarter_and_year_not_rated(
-    world: dict[str, Any],
+    world: dict[str, Any], large_subtree: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """User trial: k1-cell, created on 1 December, read 2026-Q4 and 2026 Poor at 0 (in progress), and the ward's
     roll-ups counted it so ("0;Kém", among the weakest, lowering the average), while the older cells' running December
-    was left out. The same rule for every cell: its running quarter and year are not rated yet."""
+    was left out. The same rule for every cell: its running quarter and year are not rated yet (both read strategies
+    of the roll-up and ranking: off the ordered indexes, and the whole subtree)."""
+    monkeypatch.setattr(queries, "LARGE_SUBTREE", large_subtree)
     pool, factory, clock = world["pool"], world["factory"], world["clock"]
     before = {period: await rollup_on(pool, period, TODAY) for period in ("2026-Q4", "2026")}
     await apply(factory, [unit("k1-cell", time=CREATED)])
