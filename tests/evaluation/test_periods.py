@@ -324,3 +324,37 @@ def test_a_closed_month_recomputed_later_counts_only_its_own_meetings() -> None:
     thematic = meeting(12, "good", kind="thematic", day=3)
     quarter = evaluate("2026-Q4", [meeting(10, "good"), meeting(11, "good"), thematic], through="2026-12")
     assert quarter.thematic_held == 1 and "no_thematic_meeting" not in quarter.flags
+
+
+def test_a_cell_set_up_in_the_running_month_has_its_running_quarter_and_year_not_rated_until_it_meets() -> None:
+    """User trial: a cell created on 1 December read 2026-Q4 and 2026 Poor at 0, while an older cell's running
+    December was left out (its Q4 the mean of October and November). One rule for both: a running month without its
+    meeting is not counted, so a running period with no other month is not rated yet (None), never Poor at 0."""
+    span = CellSpan("2026-12")
+    rules = framework().period_rules
+
+    def rated(period: str, meetings: list[MeetingSummary], *, through: str = "2026-12") -> PeriodResult | None:
+        return evaluate_period(
+            cell_id="k1", period=period, meetings=meetings, rules=rules, through_month=through, span=span
+        )
+
+    assert rated("2026-Q4", []) is None and rated("2026", []) is None
+    # a thematic meeting alone does not make the running month counted (its regular meeting does)
+    assert rated("2026-Q4", [meeting(12, "good", kind="thematic")]) is None
+    # the running month on its own stays as before: Poor until its meeting, in progress (the pages: not met yet)
+    month = rated("2026-12", [])
+    assert month is not None and (month.rating, month.score, "in_progress" in month.flags) == ("poor", 0.0, True)
+    # the older cell, same day: December left out, October and November counted
+    older = evaluate("2026-Q4", [meeting(11, "good")], through="2026-12")
+    assert older.months_counted == 2 and older.score == pytest.approx(95.0 / 2)
+    # once it meets in December, December counts: the quarter and year are rated from that meeting
+    quarter = rated("2026-Q4", [meeting(12, "fair")])
+    year = rated("2026", [meeting(12, "fair")])
+    assert quarter is not None and year is not None
+    assert (quarter.rating, quarter.score, quarter.months_counted) == ("fair", 80.0, 1)
+    assert (year.rating, year.score, year.months_counted) == ("fair", 80.0, 1)
+    assert "in_progress" in quarter.flags and "no_thematic_meeting" in quarter.flags
+    # once December closes without a meeting, the quarter and year are Poor at 0 as every closed period (issue 12)
+    closed = rated("2026-Q4", [], through="2027-01")
+    assert closed is not None and (closed.rating, closed.score, closed.months_counted) == ("poor", 0.0, 1)
+    assert "in_progress" not in closed.flags

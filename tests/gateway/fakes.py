@@ -24,7 +24,7 @@ from shared.contracts.ops_rpc import OpsCatalog
 from shared.contracts.registry import read_event
 from shared.envelope import GATEWAY_SOURCE, InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
 from shared.ops.rpc import add_dead_letter_methods
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, period_months
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
@@ -57,6 +57,8 @@ class World:
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
+    unrated: set[str] = field(default_factory=set)
+    """Cells evaluation has not rated yet in the running quarter and year (set up this month, not met yet)."""
     ingested: list[dict[str, Any]] = field(default_factory=list)
     scopes: list[str | None] = field(default_factory=list)
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
@@ -537,6 +539,14 @@ class World:
         def running(period: str) -> bool:
             return period == f"{datetime.now(VIETNAM_TZ):%Y-%m}"
 
+        def unrated_in(period: str, cells: list[str]) -> list[str]:
+            """The given cells evaluation has not rated yet in `period`: only in a running quarter or year."""
+            months = period_months(period)
+            this_month = f"{datetime.now(VIETNAM_TZ):%Y-%m}"
+            if len(months) == 1 or not months[0] <= this_month <= months[-1]:
+                return []
+            return [cell for cell in cells if cell in self.unrated]
+
         async def committee_rollup(r: evaluation.GetCommitteeRollup) -> dict[str, Any]:
             cells = cells_under(r.committee_id)
             if running(r.period):
@@ -558,18 +568,21 @@ class World:
                     "irregular": len(rows) - len(met),
                     "met_score": round(sum(row["score"] for row in met) / len(met), 2) if met else None,
                 }
+            unrated = unrated_in(r.period, cells)
+            rated = [cell for cell in cells if cell not in unrated]
             return {
                 "committee_id": r.committee_id,
                 "period": r.period,
                 "cells": len(cells),
-                "by_rating": {"good": 0, "fair": len(cells), "average": 0, "poor": 0},
+                "by_rating": {"good": 0, "fair": len(rated), "average": 0, "poor": 0},
                 "regularity": 1.0,
                 "attendance_rate": 0.9,
                 "speaking_rate": 0.5,
                 "thematic_coverage": 0.5,
                 "score": 80.5,
                 "trend": {"previous_period": None, "score_delta": None},
-                "weakest": [{"cell_id": cell, "score": 80.5, "rating": "fair"} for cell in cells[:3]],
+                "weakest": [{"cell_id": cell, "score": 80.5, "rating": "fair"} for cell in rated[:3]],
+                "not_rated": len(unrated),
             }
 
         async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
@@ -584,13 +597,16 @@ class World:
                 ]
                 rows.sort(key=lambda row: (row["rating"] != "poor", row["score"]) if r.weak_only else row["score"])
                 return page(rows, r.limit, r.offset)
+            unrated = unrated_in(r.period, cells_under(r.committee_id))
             items = [
                 {"cell_id": c, "name": self.units[c]["name"], "score": score, "rating": rating}
                 for c in cells_under(r.committee_id)
-                for score, rating in [rated.get(c, (80.5, "fair"))]
+                for score, rating in [(None, None) if c in unrated else rated.get(c, (80.5, "fair"))]
                 if not r.weak_only or rating in ("poor", "average")
             ]
-            items.sort(key=lambda item: (item["rating"] != "poor", item["score"]) if r.weak_only else 0)
+            items.sort(
+                key=lambda item: (item["rating"] != "poor", item["score"]) if r.weak_only else item["score"] is None
+            )
             return page(items, r.limit, r.offset)
 
         async def list_frameworks(r: evaluation.ListFrameworks) -> dict[str, Any]:

@@ -234,3 +234,31 @@ async def test_a_running_month_with_no_meeting_yet_has_no_score_nor_trend(
     ).json()
     assert rollup["not_met_yet"] == 1 and rollup["by_rating"]["poor"] == 0
     assert rollup["score"] is None and rollup["trend"]["score_delta"] is None and rollup["weakest"] == []
+
+
+async def test_a_running_quarter_and_year_count_a_cell_not_rated_yet_apart_not_as_kem(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """User trial: a cell created this month read "0;Kém" in its province's running quarter, among the weakest cells.
+    Evaluation leaves it unrated (`not_rated`, a ranking line without score or rating); the API says not met yet."""
+    world.unrated.add(world.cell_b1)
+    now = datetime.now(VIETNAM_TZ)
+    auth = headers["province_officer"]
+    for period in (f"{now:%Y}-Q{(now.month - 1) // 3 + 1}", f"{now:%Y}"):
+        rollup = (await client.get(f"/v1/committees/{world.root}/rollup?period={period}", headers=auth)).json()
+        assert rollup["in_progress"] is True and rollup["cells"] == 3, period
+        assert rollup["not_met_yet"] == 1 and rollup["not_rated"] == 1, period
+        assert sum(rollup["by_rating"].values()) == 2, period
+        assert world.cell_b1 not in [item["cell_id"] for item in rollup["weakest"]], period
+        ranking = (await client.get(f"/v1/committees/{world.root}/ranking?period={period}", headers=auth)).json()
+        last = ranking["items"][-1]
+        assert (last["cell_id"], last["score"], last["rating"], last["not_met_yet"]) == (
+            world.cell_b1,
+            None,
+            None,
+            True,
+        ), period
+        assert not any(item.get("not_met_yet") for item in ranking["items"][:-1]), period
+    # a closed quarter reads as evaluation rated it
+    closed = (await client.get(f"/v1/committees/{world.root}/rollup?period=2026-Q3", headers=auth)).json()
+    assert closed["not_met_yet"] is None

@@ -208,3 +208,80 @@ def test_the_weakest_cells_of_the_running_month_are_those_that_met_and_were_rate
     shown["weakest"] = []  # nobody that met is weak: said so, not "no cell rated yet"
     weakest = between(committee_page(shown, cell_children(shown)), 'id="weakest"', "</ol>")
     assert "Không có chi bộ nào xếp loại Trung bình hoặc Kém." in weakest
+
+
+QUARTER = "2026-Q4"
+
+
+def quarter_ranking() -> list[dict[str, Any]]:
+    """A commune's running 2026-Q4 as evaluation ranks it: thon-3 has met in no counted month (Kém at 0, rated),
+    k1-cell was set up on 1 December and has not met yet (not rated: no score, no rating, ranked last)."""
+    return [
+        {"cell_id": "thon-3", "name": "Chi bộ thôn 3", "score": 0.0, "rating": "poor", "regular_held": 0},
+        {"cell_id": "thon-2", "name": "Chi bộ thôn 2", "score": 40.0, "rating": "poor", "regular_held": 2},
+        {"cell_id": "thon-1", "name": "Chi bộ thôn 1", "score": 95.0, "rating": "good", "regular_held": 2},
+        {"cell_id": "k1-cell", "name": "Chi bộ K1", "score": None, "rating": None, "regular_held": 0},
+    ]
+
+
+def quarter_rollup(*, in_progress: bool) -> dict[str, Any]:
+    """The commune's Q4 roll-up as evaluation gives it: k1-cell is `not_rated` while the quarter runs (out of the
+    ratings, the score and the weakest), Kém at 0 once the quarter has closed without its meeting."""
+    not_rated = 1 if in_progress else 0
+    return {
+        "committee_id": WARD["id"],
+        "period": QUARTER,
+        "cells": 4,
+        "by_rating": {"good": 1, "fair": 0, "average": 0, "poor": 3 - not_rated},
+        "regularity": 0.5,
+        "attendance_rate": 0.9,
+        "speaking_rate": 0.5,
+        "thematic_coverage": 0.0,
+        "score": 45.0 if in_progress else 33.75,
+        "met_score": None,
+        "irregular": 1,
+        "not_rated": not_rated,
+        "trend": {},
+        "weakest": quarter_ranking()[:2] if in_progress else [quarter_ranking()[3] | {"score": 0.0, "rating": "poor"}],
+        "in_progress": in_progress,
+    }
+
+
+def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and_a_rated_kem_stays_kem() -> None:
+    """User trial: k1-cell, created on 1 December, read "0;Kém" in the province's 2026-Q4 CSV and among its weakest
+    cells. While the quarter runs it is apart ("Chưa sinh hoạt", no score); thon-3, rated Kém for the quarter with no
+    meeting in October and November, stays Kém."""
+    shown = data.rollup_shown(quarter_rollup(in_progress=True))
+    assert shown["not_met_yet"] == 1 and not data.waiting_month(shown)
+    children = [
+        {"id": item["cell_id"], "name": item["name"], "kind": "cell", **data.month_shown(item, running=False)}
+        for item in quarter_ranking()
+    ]
+    page = committee_page(shown, children)
+    assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "2", "not_met_yet": "1"}
+    rows = between(page, 'id="children"', "</table>")
+    k1 = between(rows, 'data-unit="k1-cell"', "</tr>")
+    assert "chưa sinh hoạt" in k1 and "Kém" not in k1
+    assert "Kém" in between(rows, 'data-unit="thon-3"', "</tr>")
+    assert "k1-cell" not in between(page, 'id="weakest"', "</ol>")
+    # the exports: k1-cell's line has no score and says "Chưa sinh hoạt"; thon-3's stays "0;Kém"
+    details = {"thon-3": {"regular_held": 0, "thematic_held": 0, "flags": ["months_without_regular_meeting"]}}
+    lines = [
+        data.month_shown({**item, **details.get(item["cell_id"], {})}, running=data.waiting_month(shown))
+        for item in quarter_ranking()
+    ]
+    table = report_csv(lines, period=QUARTER)
+    found = {row[0]: row for row in csv.reader(io.StringIO(table.decode("utf-8-sig")), delimiter=";")}
+    assert found["k1-cell"][2:4] == ["", "Chưa sinh hoạt"]
+    assert found["thon-3"][2:4] == ["0", "Kém"]
+    document = report_document(WARD, QUARTER, {"rollup": shown, "rows": lines})
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
+    assert "Chưa sinh hoạt" in text and "Chi bộ K1" in text
+
+
+def test_once_the_quarter_has_closed_the_cell_that_never_met_is_kem() -> None:
+    closed = quarter_rollup(in_progress=False)
+    shown = data.rollup_shown(closed)
+    assert shown["not_met_yet"] is None and shown["by_rating"] == closed["by_rating"]
+    line = data.month_shown({**quarter_ranking()[3], "score": 0.0, "rating": "poor"}, running=data.waiting_month(shown))
+    assert (line["score"], line["rating"], line.get("not_met_yet")) == (0.0, "poor", None)

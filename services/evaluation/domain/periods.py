@@ -159,21 +159,26 @@ def evaluate_period(
     span: CellSpan | None = None,
 ) -> PeriodResult | None:
     """A cell's result for a period over its months up to `through_month` (the running month) that the cell existed
-    in (`span`; None: every month); None if none of them has begun or the cell existed in none.
+    in (`span`; None: every month); None if none of them has begun or the cell existed in none, or if the period is a
+    running quarter or year with no month counted yet (not rated yet, not Poor).
 
     A running quarter or year reads what is known so far: the running month counts once it has a held regular
-    meeting (until then it is not yet Poor, only not over), and a running quarter without its thematic meeting is
-    not yet Poor for it (flag `no_thematic_meeting` still). A running month on its own is Poor until its meeting."""
+    meeting (until then it is not yet Poor, only not over; the same for every cell, one set up this month too, whose
+    running quarter and year then have no month to rate), and a running quarter without its thematic meeting is not
+    yet Poor for it (flag `no_thematic_meeting` still). A running month on its own is Poor until its meeting (the
+    gateway shows it as not met yet); once the month closes, every period holding it counts it, Poor without one."""
     all_months = period_months(period)
     covered = [month for month in all_months if span is None or span.covers(month)]
     months = [month for month in covered if month <= through_month]
     if not months:
         return None
     running = covered[-1] >= through_month  # a month the cell exists in is not over yet
-    if running and len(months) > 1 and months[-1] == through_month:
+    if running and len(all_months) > 1 and months[-1] == through_month:
         running_held = any(m.held and m.month == through_month and m.kind in REGULAR_KINDS for m in meetings)
         if not running_held:
             months = months[:-1]
+            if not months:
+                return None  # only the running month so far, no meeting in it yet: not rated yet
     # the running month's meetings count for a running period it belongs to even while that month is left out of
     # `months` (a thematic meeting held this month counts for the quarter), never for a period it is not part of
     in_period = [

@@ -469,6 +469,7 @@ async def refresh_cells_periods(
     # 12 framework days, and the cells of one committee share them
     frameworks: dict[tuple[tuple[str, ...], date], Framework] = {}
     changed: list[PeriodResult] = []
+    unrated: list[tuple[str, str]] = []
     # a line per period announced, when it is written: structlog prepares a line before the level filter drops it
     # (5 % of evaluation's busy samples in the latency preset, which logs at WARNING)
     logging_periods = logging.getLogger(__name__).isEnabledFor(logging.INFO)
@@ -498,9 +499,13 @@ async def refresh_cells_periods(
                 through_month=through,
                 span=spans.get(cell_id),
             )
-            if result is None:
-                continue
             row = stored.get((cell_id, period))
+            if result is None:
+                if row is not None:
+                    # rated before, not rated now (a running quarter whose only meeting so far was cancelled): the
+                    # row goes, its roll-up sums with it; the month close rates the period once its month is over
+                    unrated.append((cell_id, period))
+                continue
             if row is not None and _same_period(row, result):
                 continue
             changed.append(result)
@@ -520,7 +525,8 @@ async def refresh_cells_periods(
                     "cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score
                 )
     await uow.results.save_periods(changed)
-    return len(changed)
+    await uow.results.delete_periods(unrated)
+    return len(changed) + len(unrated)
 
 
 async def _cells_spans(

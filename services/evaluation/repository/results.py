@@ -80,6 +80,7 @@ class ResultRepository(Protocol):
     async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]: ...
     async def save_spans(self, spans: Mapping[str, CellSpan]) -> None: ...
     async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int: ...
+    async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
 
 
 class PgResultRepository:
@@ -254,6 +255,17 @@ class PgResultRepository:
             list(spans),
             [span.first_month for span in spans.values()],
             [span.last_month for span in spans.values()],
+        )
+
+    async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Drop the stored rows of the given (cell, period) pairs (periods no longer rated: not rated yet)."""
+        if not keys:
+            return
+        await self._conn.execute(
+            "DELETE FROM cell_period p USING unnest($1::text[], $2::text[]) AS k(cell_id, period)"
+            " WHERE p.cell_id = k.cell_id AND p.period = k.period",
+            [cell_id for cell_id, _ in keys],
+            [period for _, period in keys],
         )
 
     async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int:

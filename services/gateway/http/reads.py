@@ -16,7 +16,7 @@ from services.gateway.handlers import (
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
-from services.gateway.rollups import month_shown, rollup_shown
+from services.gateway.rollups import month_shown, rollup_shown, waiting_month
 from services.gateway.schemas import (
     CellPeriodRead,
     CellRankRead,
@@ -247,7 +247,7 @@ async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, cal
     await _officers_committee(caller, state, committee_id)
     rollup = await _forward(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
     shown = rollup_shown(rollup | {"in_progress": is_running(period, now())})
-    if shown["not_met_yet"] is not None and rollup.get("weakest"):
+    if waiting_month(shown) and rollup.get("weakest"):
         # the raw list is filled with the cells not met yet (Poor at 0 there): the weakest of those that met instead
         shown["weakest"] = await _weakest_items(state, committee_id, period, limit=len(rollup["weakest"]))
     return shown

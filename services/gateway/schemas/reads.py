@@ -99,8 +99,10 @@ class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     """A committee's subtree for one period; `in_progress` while the period has not ended. In the month in
     progress the cells that have not met yet are counted apart in `not_met_yet`, not among `by_rating.poor` (a
     month still without its meeting is Poor only once it has closed: DOMAIN.md, Periods); `score` and the trend are
-    those of the cells that have met (None while none has) and `weakest` lists only cells that have met. A closed
-    month, a quarter or a year reads as evaluation rated it, `not_met_yet` null."""
+    those of the cells that have met (None while none has) and `weakest` lists only cells that have met. In a
+    quarter or year in progress `not_met_yet` counts the cells evaluation has not rated yet (`not_rated`: their only
+    month so far is the running one, without a meeting), already out of every figure; null when there are none. A
+    closed month, quarter or year reads as evaluation rated it, `not_met_yet` null."""
 
     in_progress: bool = False
     not_met_yet: int | None = None

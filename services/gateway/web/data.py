@@ -8,7 +8,7 @@ from typing import Any
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
-from services.gateway.rollups import month_shown, rollup_shown  # noqa: F401  (the pages' names for them)
+from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
 from services.gateway.web.availability import empty_page, scores_or
 from services.gateway.web.i18n import (
     N_,
@@ -71,7 +71,7 @@ async def committee_overview(
         return {"rollup": None, "children": children, "inbox": inbox["items"], **lateness}
     # the API's roll-up and ranking already read the month in progress as people do (services/gateway/rollups.py)
     rollup = found
-    waiting = rollup["not_met_yet"] is not None
+    waiting = waiting_month(rollup)
     ranks = {item["cell_id"]: month_shown(item, running=waiting) for item in ranking["items"]}
     children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
