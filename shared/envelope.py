@@ -264,15 +264,20 @@ def describe_validation_error(error: ValidationError, *, prefix: str = "") -> In
     first = error.errors(include_url=False)[0]
     location = tuple(part for part in first.get("loc", ()) if isinstance(part, str | int))
     field = field_name(location, prefix=prefix) if location else prefix.rstrip(".") or None
-    message = first.get("msg", "invalid value")
-    pattern = (first.get("ctx") or {}).get("pattern")
+    message = validation_message(first)
+    return InvalidEvent(f"{field}: {message}" if field else message, field=field)
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    """What one pydantic error (an item of ValidationError.errors()) says, as our reasons say it: without pydantic's
+    "Value error, " prefix to a validator's own words, and an id or extension value by its syntax, not its regex."""
+    message = str(error.get("msg") or "invalid value")
+    pattern = (error.get("ctx") or {}).get("pattern")
     if pattern == ID_PATTERN:
         message = "an id is 1-64 characters of A-Za-z0-9._:-"
     elif pattern == EXTENSION_VALUE.pattern:
         message = "at most 128 characters of A-Za-z0-9._:-"
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    return InvalidEvent(f"{field}: {message}" if field else message, field=field)
+    return message.removeprefix("Value error, ")
 
 
 def read_json(raw: bytes | str) -> Any:

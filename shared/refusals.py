@@ -61,6 +61,8 @@ class RefusalCode(StrEnum):
     MEETING_NOT_STARTED = "meeting_not_started"
     """Rejected: a secretary's command records what happens at a meeting (attendance, minutes, an assessment) before
     the meeting has begun."""
+    MOVED_INTO_THE_PAST = "moved_into_the_past"
+    """Rejected: a secretary's reschedule moves a meeting to a start already past (data.starts_at)."""
 
 
 class Refusal(BaseModel):

@@ -23,6 +23,7 @@ from faststream.rabbit import RabbitBroker
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.envelope import validation_message
 from shared.logs import get_logger
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
 from shared.refusals import Refusal
@@ -179,7 +180,7 @@ def _nul_at(value: Any, path: str = "") -> str | None:
 def _invalid(exc: ValidationError) -> RpcErrorBody:
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first.get("loc", ())) or None
-    message = first.get("msg", "invalid")
+    message = validation_message(first)
     return RpcErrorBody(code="invalid", message=f"{field}: {message}" if field else message, field=field)
 
 

@@ -300,6 +300,13 @@ async def cell_periods(conn: asyncpg.Connection, cell_id: str, year: int | None)
     return [period_data(row) for row in rows]
 
 
+async def cell_months(conn: asyncpg.Connection, cell_id: str) -> dict[str, str | None]:
+    """The months a cell existed in, {first_month, last_month} (`cell_span`: domain.periods.cell_span); empty while
+    its span is not known."""
+    row = await conn.fetchrow("SELECT first_month, last_month FROM cell_span WHERE cell_id = $1", cell_id)
+    return {"first_month": row["first_month"], "last_month": row["last_month"]} if row else {}
+
+
 async def unit_kind(conn: asyncpg.Connection, unit_id: str) -> str | None:
     """The kind of a known unit."""
     return await conn.fetchval("SELECT kind FROM unit WHERE id = $1", unit_id)

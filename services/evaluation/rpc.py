@@ -29,9 +29,11 @@ async def meeting_score(request: rpc.GetMeetingScore, app: EvaluationContext) ->
 
 
 async def cell_periods(request: rpc.GetCellPeriods, app: EvaluationContext) -> dict[str, Any]:
-    """A cell's stored periods (of one year when asked)."""
+    """A cell's stored periods (of one year when asked) and the months it existed in (its span, when known)."""
     async with app.pool.acquire() as conn:
-        return {"cell_id": request.cell_id, "periods": await queries.cell_periods(conn, request.cell_id, request.year)}
+        periods = await queries.cell_periods(conn, request.cell_id, request.year)
+        span = await queries.cell_months(conn, request.cell_id)
+    return {"cell_id": request.cell_id, "periods": periods, **span}
 
 
 async def _committee(conn: asyncpg.Connection, committee_id: str) -> None:

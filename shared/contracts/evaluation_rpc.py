@@ -76,10 +76,14 @@ class CellPeriodReply(Reply):
 
 
 class CellPeriodsReply(Reply):
-    """Every stored period of a cell (of one year when asked)."""
+    """Every stored period of a cell (of one year when asked), and the months it existed in."""
 
     cell_id: str
     periods: list[CellPeriodReply]
+    first_month: str | None = None
+    """The cell's first month (`2025-12`: that of its first unit snapshot or held meeting), None while unknown."""
+    last_month: str | None = None
+    """The month it was made inactive, None while it exists (or nothing is known of it)."""
 
 
 class CellRankReply(Reply):

@@ -7,21 +7,30 @@
     python -m shared.ops outbox list --service S [--limit N] [--offset N]
     python -m shared.ops outbox replay --service S (--id N ... | --all)
     python -m shared.ops held list [--limit N] [--offset N]
+    python -m shared.ops held retry --source S --event-id ID
+    python -m shared.ops held drop --source S --event-id ID --reason TEXT
 
-Each prints JSON; the exit code is 0, or 2 for a wrong argument.
+Each prints JSON; the exit code is 0, 1 when the held event named is not held (not found), or 2 for a wrong argument.
+`held retry` and `held drop` ask meetings over its RPC, as POST /v1/held-events/retry and /drop do (so meetings must
+be running and CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like
+them: a row in gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status the API would answer).
 """
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
+from faststream.rabbit import RabbitBroker
 
 from shared.config import ServiceSettings
+from shared.contracts import meetings_rpc
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
     dead_letter_counts,
@@ -30,6 +39,7 @@ from shared.ops.dead_letters import (
     replay_dead_letters,
 )
 from shared.ops.outbox import list_parked, outbox_health, replay_parked
+from shared.rpc import Request, RpcClient, RpcError
 
 SERVICES = ("meetings", "evaluation", "notifications")
 
@@ -83,7 +93,80 @@ def parser() -> argparse.ArgumentParser:
     held = areas.add_parser("held", help="events meetings holds").add_subparsers(dest="action", required=True)
     held_list = held.add_parser("list", help="held events, oldest first")
     page_arguments(held_list, limit=50)
+    retry_held = held.add_parser(
+        "retry",
+        help="judge a held event again now: accepted, held again (still waiting) or rejected",
+        description="Judge a held event again now, as POST /v1/held-events/retry (meetings does it over its RPC; "
+        "audited in gateway.audit_log).",
+    )
+    drop_held = held.add_parser(
+        "drop",
+        help="stop holding an event: it becomes a stored, published rejection with the reason (replayable)",
+        description="Stop holding an event, as POST /v1/held-events/drop: it becomes a stored, published rejection "
+        "giving the reason, which can still be replayed later (meetings does it over its RPC; audited).",
+    )
+    for command in (retry_held, drop_held):
+        command.add_argument("--source", required=True, help="the held event's source, as `held list` shows it")
+        command.add_argument("--event-id", required=True, help="the held event's id, as `held list` shows it")
+    drop_held.add_argument("--reason", type=reason, required=True, help="why it is dropped (1-500 characters)")
     return root
+
+
+def reason(text: str) -> str:
+    """A drop's reason: 1 to 500 characters once trimmed, as the API's; ArgumentTypeError otherwise."""
+    trimmed = text.strip()
+    if not 1 <= len(trimmed) <= 500:
+        raise argparse.ArgumentTypeError(f"a reason is 1 to 500 characters (got {len(trimmed)})")
+    return trimmed
+
+
+HELD_PATHS = {"retry": "/v1/held-events/retry", "drop": "/v1/held-events/drop"}
+"""The API route each held-event command does the work of (and is audited under)."""
+AUDITED_ACTIONS = {"retry": "held_event_retried", "drop": "held_event_dropped"}
+"""The audit detail's `action`, as the API writes it (services/gateway/http/recovery.py)."""
+
+
+class NotFound(Exception):
+    """What the command names does not exist (exit code 1)."""
+
+
+async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
+    """Retry or drop one held event through meetings' RPC, as the API does, and audit it in gateway.audit_log with
+    the status the API would answer (200, or 404 when it is not held: NotFound)."""
+    request: Request[meetings_rpc.IngestResultReply] = (
+        meetings_rpc.RetryHeldEvent(source=args.source, event_id=args.event_id)
+        if args.action == "retry"
+        else meetings_rpc.DropHeldEvent(source=args.source, event_id=args.event_id, reason=args.reason)
+    )
+    broker = RabbitBroker(settings.amqp_url, logger=None)
+    await broker.start()
+    try:
+        client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+        try:
+            reply: dict[str, Any] | None = (await client.call(request)).model_dump(mode="json", exclude_none=True)
+        except RpcError as exc:
+            if exc.code != "not_found":
+                raise
+            reply = None
+    finally:
+        await broker.stop()
+    detail: dict[str, Any] = {"action": AUDITED_ACTIONS[args.action], "source": args.source, "event_id": args.event_id}
+    detail |= {"reason": args.reason} if args.action == "drop" else {"outcome": reply and reply.get("outcome")}
+    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "gateway,public"})
+    try:
+        await conn.execute(
+            "INSERT INTO audit_log (sub, role, method, path, status, client_ip, detail)"
+            " VALUES ($1, 'operator', 'CLI', $2, $3, NULL, $4::jsonb)",
+            f"cli:{getpass.getuser()}",
+            HELD_PATHS[args.action],
+            404 if reply is None else 200,
+            json.dumps(detail, ensure_ascii=False),
+        )
+    finally:
+        await conn.close()
+    if reply is None:
+        raise NotFound(f"no held event {args.event_id} from {args.source}")
+    return reply
 
 
 async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
@@ -100,6 +183,8 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             return await purge_dead_letters(connection, args.queue)
         finally:
             await connection.close()
+    if args.area == "held" and args.action != "list":
+        return await held_action(args, settings)
     schema = "meetings" if args.area == "held" else args.service
     conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
     try:
@@ -123,7 +208,11 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
-    result = asyncio.run(run(args, ServiceSettings()))
+    try:
+        result = asyncio.run(run(args, ServiceSettings()))
+    except NotFound as exc:
+        sys.stderr.write(f"not found: {exc}\n")
+        return 1
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

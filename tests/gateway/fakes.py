@@ -9,7 +9,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -472,17 +472,24 @@ class World:
     def evaluation_methods(self) -> RpcMethods:
         async def meeting_score(r: evaluation.GetMeetingScore) -> evaluation.MeetingScoreReply:
             meeting = self.meetings.get(r.meeting_id)
-            if meeting is None or meeting.get("status") in ("cancelled", "scheduled"):
-                # evaluation scores no cancelled meeting (DOMAIN.md); the fake scores none not held yet either
+            ahead = meeting is not None and datetime.fromisoformat(meeting["starts_at"]) > datetime.now(UTC)
+            if (
+                meeting is None
+                or meeting.get("status") == "cancelled"
+                or (meeting["status"] == "scheduled" and not ahead)
+            ):
+                # evaluation scores no cancelled meeting (DOMAIN.md); the fake scores none held and not recorded yet,
+                # and one still ahead provisionally (no roster, no minutes: Kém), as evaluation does
                 raise RpcError("not_found", f"no score for {r.meeting_id}")
+            provisional = meeting["status"] == "scheduled"
             return evaluation.MeetingScoreReply.model_validate(
                 {
                     "meeting_id": r.meeting_id,
                     "cell_id": meeting["cell_id"],
                     "framework": {"id": "hd42-2025", "version": "1"},
-                    "score": 92.0,
-                    "rating": "good",
-                    "provisional": False,
+                    "score": 21.67 if provisional else 92.0,
+                    "rating": "poor" if provisional else "good",
+                    "provisional": provisional,
                     "criteria": [
                         {
                             "code": "duration",

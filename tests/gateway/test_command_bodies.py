@@ -329,3 +329,29 @@ async def test_scheduling_a_known_meeting_id_is_a_409_naming_meeting_id_and_chan
     assert (error["code"], error["field"], error["reason_code"]) == ("conflict", "meeting_id", "meeting_exists")
     assert f"/v1/meetings/{meeting}/reschedule" in error["message"]
     assert len(world.ingested) == before
+
+
+@pytest.mark.parametrize(
+    ("command", "field", "value", "said"),
+    [
+        ("reschedule", "starts_at", "2026-12-15T19:30+07:00", "starts_at: "),
+        ("documents", "items.0.url", "ftp://example.vn/a.pdf", "items.0.url: the document's http or https address"),
+        ("schedule", "topic", None, "topic: a thematic meeting needs a topic"),
+    ],
+)
+async def test_a_refused_body_says_the_reason_without_the_validation_librarys_wording(
+    client: httpx.AsyncClient,
+    headers: dict[str, dict[str, str]],
+    world: World,
+    command: str,
+    field: str,
+    value: Any,
+    said: str,
+) -> None:
+    """A trial read "items.0.url: Value error, …" and "starts_at: Value error, …" from the secretary API: the reason is
+    ours (shared.envelope.validation_message), as the event route says it, never pydantic's "Value error, " prefix."""
+    body = _set(COMMANDS[command][4], field, value) if value is not None else {**SCHEDULE, "kind": "thematic"}
+    response = await _send(client, headers, world, command, body)
+    assert response.status_code == 422, response.text
+    message = response.json()["message"]
+    assert message.startswith(said) and "Value error" not in message, message

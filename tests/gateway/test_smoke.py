@@ -1,5 +1,8 @@
+from datetime import datetime, timedelta
+
 import httpx
 
+from shared.periods import VIETNAM_TZ
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
 
@@ -28,3 +31,33 @@ async def test_a_cancelled_meetings_score_says_it_was_cancelled_not_not_yet(
         assert response.status_code == 404 and "has no score yet" in response.text
     finally:
         del world.meetings[cancelled], world.meetings[waiting]
+
+
+async def test_the_score_of_a_meeting_not_begun_says_it_has_not_begun(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    """A trial read a provisional 21.67 "poor" for a meeting ahead, and nothing said it had not happened while the web
+    app says "chưa diễn ra nên chưa chấm điểm": the provisional score stays, and `begun` says whether it began."""
+    headers = await token_for("member", world.cell_a1, world.member_a1)
+    ahead = f"{world.cell_a1}-2099-01-ahead"
+    starts = (datetime.now(VIETNAM_TZ) + timedelta(days=17)).isoformat()
+    world.meetings[ahead] = {
+        **world._meeting(ahead, world.cell_a1),
+        "status": "scheduled",
+        "starts_at": starts,
+        "attendance": None,
+        "minutes": None,
+        "approved_at": None,
+    }
+    try:
+        response = await client.get(f"/v1/meetings/{ahead}/score", headers=headers)
+        assert response.status_code == 200, response.text
+        assert (response.json()["begun"], response.json()["provisional"], response.json()["rating"]) == (
+            False,
+            True,
+            "poor",
+        )
+        response = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers)
+        assert response.status_code == 200 and response.json()["begun"] is True
+    finally:
+        del world.meetings[ahead]

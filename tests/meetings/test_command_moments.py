@@ -61,3 +61,45 @@ async def test_records_at_or_after_the_start_and_integrations_facts_are_taken(
     meeting, member = await meeting_of(uow_factory, starts_in=starts_in)
     results = await handlers.ingest_batch(facts(meeting, member, source=source), uow_factory, route="http")
     assert [result.outcome for result in results] == ["accepted"] * 2
+
+
+def move(meeting: str, *, starts_in: timedelta, source: str) -> dict[str, Any]:
+    """meeting.rescheduled.v1 of the meeting to `starts_in` from now, sent now under `source`."""
+    sent = now().replace(microsecond=0)
+    data = {"meeting_id": meeting, "starts_at": (sent + starts_in).isoformat()}
+    return ev.raw_event("meeting.rescheduled.v1", data, source=source, time=sent)
+
+
+async def test_a_secretarys_move_of_a_meeting_to_a_start_already_past_is_refused_naming_the_start(
+    uow_factory: Any,
+) -> None:
+    """A trial moved a December meeting to November: no notice went out, it left the members' upcoming meetings and
+    the secretary was at once told its minutes were late."""
+    meeting, _member = await meeting_of(uow_factory, starts_in=timedelta(days=17))
+    for starts_in in (-timedelta(days=13), -timedelta(minutes=20)):
+        [result] = await handlers.ingest_batch(
+            [move(meeting, starts_in=starts_in, source=GATEWAY_SOURCE)], uow_factory, route="http"
+        )
+        assert (result.outcome, result.field) == ("rejected", "data.starts_at")
+        assert result.refusal is not None and result.refusal.code == RefusalCode.MOVED_INTO_THE_PAST
+    async with uow_factory() as uow:
+        state = await uow.meetings.get_state(meeting)
+    assert state is not None and state.starts_at > now() + timedelta(days=16)  # the start stays where it was
+
+
+@pytest.mark.parametrize(
+    ("source", "starts_in"),
+    [
+        (GATEWAY_SOURCE, timedelta(days=1)),  # still ahead
+        (GATEWAY_SOURCE, -timedelta(minutes=10)),  # within the clock skew
+        ("urn:test:feed", -timedelta(days=13)),  # an integration's move is a fact, stored in any order
+    ],
+)
+async def test_moves_to_a_start_ahead_and_integrations_moves_are_taken(
+    uow_factory: Any, source: str, starts_in: timedelta
+) -> None:
+    meeting, _member = await meeting_of(uow_factory, starts_in=timedelta(days=17))
+    [result] = await handlers.ingest_batch(
+        [move(meeting, starts_in=starts_in, source=source)], uow_factory, route="http"
+    )
+    assert result.outcome == "accepted"

@@ -74,14 +74,14 @@ def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> 
     )
     held = domain.MeetingState("m", "c", "regular", T0, None, True, True, minutes_version=(T0, "n"))
     for source in ("urn:example:handbook", "urn:chibo:gateway:other"):
-        domain.check_reschedule(cancelled, source=source)
-        domain.check_reschedule(held, source=source)
+        domain.check_reschedule(cancelled, source=source, starts_at=T0, time=T0)
+        domain.check_reschedule(held, source=source, starts_at=T0, time=T0)
         domain.check_cancel(held, source=source)
         domain.require_not_cancelled(cancelled, source=source, what="submitting minutes")
     with pytest.raises(InvalidEvent, match="cancelled and cannot be rescheduled"):
-        domain.check_reschedule(cancelled, source=GATEWAY_SOURCE)
+        domain.check_reschedule(cancelled, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
     with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled"):
-        domain.check_reschedule(held, source=GATEWAY_SOURCE)
+        domain.check_reschedule(held, source=GATEWAY_SOURCE, starts_at=T0, time=T0)
     with pytest.raises(InvalidEvent, match="already held and cannot be cancelled"):
         domain.check_cancel(held, source=GATEWAY_SOURCE)
     with pytest.raises(InvalidEvent, match="is cancelled; submitting minutes is impossible"):

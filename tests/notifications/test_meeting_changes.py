@@ -323,3 +323,28 @@ async def test_a_meeting_known_before_its_cell_is_announced_by_the_cell_name_onc
     )
     await handle(pool, settings, clock, renamed, cell_unit)
     assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1)
+
+
+async def test_a_meeting_members_were_told_of_moved_to_a_start_already_past_is_told_again(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A trial moved a meeting of the 19th of next month to the 19th of last month (an integration may still do
+    so: its facts come in any order): nobody was told, and every inbox kept the 19th ahead. The move is told to each
+    expected person; a move between two starts both past (imported history) tells nobody."""
+    p = Province()
+    clock = Clock(datetime.now(VIETNAM_TZ).replace(microsecond=0))
+    await handle(pool, settings, clock, *p.setup())
+    meeting_id = random_id("mtg")
+    ahead = (clock.value + timedelta(days=17)).replace(hour=8, minute=0, second=0)
+    past = ahead - timedelta(days=30)
+    t = clock.value
+    await handle(pool, settings, clock, snapshot(p, meeting_id, ahead, time=t))
+    await handle(pool, settings, clock, move(meeting_id, past, time=t + timedelta(minutes=1)))
+    told = times_each(p, "meeting_scheduled", 1) + times_each(p, "meeting_rescheduled", 1)
+    assert await notices(pool, meeting_id) == told
+    [(title, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
+    assert title.endswith(f"nay vào {format_when(past)}")
+    assert f"dự kiến lúc {format_when(ahead)}" in body and f"sang lúc {format_when(past)}" in body
+
+    await handle(pool, settings, clock, move(meeting_id, past - timedelta(days=1), time=t + timedelta(minutes=2)))
+    assert await notices(pool, meeting_id) == told

@@ -220,7 +220,7 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
         elif refuse == "cancel":
             check_cancel(meeting, source=GATEWAY_SOURCE)
         else:
-            check_reschedule(meeting, source=GATEWAY_SOURCE)
+            check_reschedule(meeting, source=GATEWAY_SOURCE, starts_at=at[0], time=at[0])
 
     async def command() -> None:
         raise RpcError("invalid", str(rule.value), field="data.meeting_id", refusal=rule.value.refusal)
@@ -274,6 +274,30 @@ async def test_minutes_adopted_before_the_meeting_are_said_on_the_form_not_as_a_
     assert list(caught.value.errors.values()) == [
         "Thời điểm thông qua biên bản: Biên bản không thể được thông qua trước khi buổi sinh hoạt bắt đầu."
     ]
+
+
+async def test_a_move_to_a_start_already_past_is_said_on_the_reschedule_forms_date() -> None:
+    """Meetings refuses a secretary's move to a start already past (domain.check_reschedule); the form says so in
+    Vietnamese under the date and time, not "not accepted by the system"."""
+    from services.meetings.domain import InvalidEvent, MeetingState, check_reschedule
+    from shared.envelope import GATEWAY_SOURCE
+
+    starts = datetime(2026, 12, 19, 8, tzinfo=VIETNAM_TZ)
+    meeting = MeetingState("m-1", "c-1", "combined", starts, None, False, False)
+    with pytest.raises(InvalidEvent) as rule:
+        check_reschedule(
+            meeting, source=GATEWAY_SOURCE, starts_at=datetime(2026, 11, 19, 8, tzinfo=VIETNAM_TZ), time=starts
+        )
+
+    async def command() -> None:
+        raise RpcError("invalid", str(rule.value), field=rule.value.field, refusal=rule.value.refusal)
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {
+        "data.starts_at": "Ngày giờ: Thời điểm này đã qua: chỉ có thể dời buổi sinh hoạt sang một thời điểm sắp tới,"
+        " và đảng viên sẽ được thông báo thời gian mới."
+    }
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,14 @@ from shared.contracts.meetings_rpc import (
     SyncSources,
     UnitReply,
 )
-from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, GATEWAY_SOURCE, is_uri_reference, new_event
+from shared.envelope import (
+    BATCH_CONTENT_TYPE,
+    CLOUDEVENT_CONTENT_TYPE,
+    GATEWAY_SOURCE,
+    is_uri_reference,
+    new_event,
+    validation_message,
+)
 from shared.refusals import refusal_code
 from shared.rpc import ReplyT, Request, RpcError
 
@@ -344,7 +351,7 @@ def build_command_event(
         errors = exc.errors(include_url=False)
         first = errors[0]
         field = ".".join(str(part) for part in first.get("loc", ())) or None
-        message = f"{field}: {first.get('msg', 'invalid')}" if field else "invalid"
+        message = f"{field}: {validation_message(first)}" if field else "invalid"
         raise DataRefused(message, field=field, errors=list(errors)) from None
     event = new_event(
         type=event_type,

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.gateway.handlers import BodyError
 from services.gateway.schemas import ErrorRead
+from shared.envelope import validation_message
 from shared.logs import get_logger
 from shared.refusals import refusal_code
 from shared.rpc import RpcError, ServiceUnavailable
@@ -92,7 +93,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     field = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
-    message = first.get("msg", "invalid request")
+    message = validation_message(first) if first else "invalid request"
     if first.get("type") == "json_invalid":
         return error_response(400, "bad_request", f"body: not valid JSON ({message})", field="body")
     if field.endswith("period") and first.get("type") == "string_pattern_mismatch":

@@ -189,13 +189,21 @@ async def get_meeting_minutes(meeting_id: IdPath, caller: Caller, state: State) 
     }
 
 
+def begun(meeting: meetings.MeetingReply) -> bool:
+    """Whether the meeting has begun: its minutes are recorded, it is no longer `scheduled`, or its start is past
+    (a meeting still ahead has only a provisional score: no roster, no minutes)."""
+    ahead = meeting.starts_at is not None and meeting.starts_at > now()
+    return meeting.minutes is not None or meeting.status != "scheduled" or not ahead
+
+
 @router.get("/meetings/{meeting_id}/score", response_model=MeetingScoreRead, tags=["meetings"])
 async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) -> Any:
-    """The meeting's score, rating and the explanation of every item (404 saying why when there is none: not scored
-    yet, or cancelled and so never scored)."""
+    """The meeting's score, rating and the explanation of every item, and whether the meeting has `begun` (false: a
+    meeting still ahead, its score provisional); 404 saying why when there is none: not scored yet, or cancelled and
+    so never scored."""
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     try:
-        return await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id))
+        return await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id)) | {"begun": begun(meeting)}
     except RpcError as exc:
         if exc.code != "not_found":
             raise

@@ -70,10 +70,15 @@ class CriterionRead(evaluation.CriterionReply):
 
 
 class MeetingScoreRead(evaluation.MeetingScoreReply):
-    """A meeting's score under the framework in force, with its explanation per item."""
+    """A meeting's score under the framework in force, with its explanation per item; `begun` false while the meeting
+    is still ahead (scheduled, no minutes, its start in the future): its score is then provisional (no roster, no
+    minutes, so Poor) and no verdict on a meeting that has not taken place, as the web app says."""
 
     framework: FrameworkRefRead
     criteria: Sequence[CriterionRead]
+    begun: bool = Field(
+        description="False while the meeting has not begun (scheduled, no minutes, start ahead): score provisional"
+    )
 
 
 class CellPeriodRead(evaluation.CellPeriodReply):

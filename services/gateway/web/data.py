@@ -21,7 +21,7 @@ from services.gateway.web.i18n import (
     parse_moment,
 )
 from shared.collation import by_name, by_name_values
-from shared.contracts.evaluation_rpc import GetFramework
+from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
 from shared.contracts.meetings_rpc import UnitReply
 from shared.contracts.notifications_rpc import ListLateMinutes
 from shared.periods import VIETNAM_TZ
@@ -243,6 +243,15 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     quarters = [by_period.get(f"{year}-Q{quarter}") or {"period": f"{year}-Q{quarter}"} for quarter in range(1, 5)]
     items = sorted(meetings["items"], key=lambda item: str(item.get("starts_at") or ""), reverse=True)
     return {"strip": strip, "quarters": quarters, "year_row": by_period.get(year), "meetings": items}
+
+
+async def cell_months(state: GatewayState, cell_id: str) -> tuple[str | None, str | None]:
+    """(first_month, last_month) the cell existed in, as evaluation knows it (its span); (None, None) while it knows
+    none or does not answer. Call it after the cell is authorized."""
+    reply = await scores_or(
+        lambda: state.rpc.call(GetCellPeriods(cell_id=cell_id, year=int(datetime.now(VIETNAM_TZ).year))), None
+    )
+    return (reply.first_month, reply.last_month) if reply is not None else (None, None)
 
 
 async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:

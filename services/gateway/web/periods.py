@@ -41,6 +41,23 @@ def checked_year(year: str | None) -> str:
     return year
 
 
+def cell_years(first_month: str | None, last_month: str | None) -> list[str]:
+    """The years a cell's page offers, latest first: those it existed in (from its first month's year through its
+    last month's, or this year while it exists), never after this year; without a known first month, this year and
+    the two before (evaluation has no span for it yet, or does not answer)."""
+    current = int(this_month()[:4])
+    if first_month is None:
+        return [str(current - offset) for offset in range(3)]
+    last = min(current, int(last_month[:4]) if last_month else current)
+    first = min(int(first_month[:4]), last)
+    return [str(year) for year in range(last, first - 1, -1)]
+
+
+def nearest_year(year: str, *, earliest: str, latest: str) -> str:
+    """`year` (four digits) when it lies from `earliest` through `latest`, else the nearer of the two."""
+    return min(max(year, earliest), latest)
+
+
 def last_month_of(period: str) -> tuple[int, int]:
     """(year, month) of the period's last month."""
     year = int(period[:4])

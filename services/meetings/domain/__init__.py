@@ -330,11 +330,13 @@ def check_cancel(meeting: MeetingState, *, source: str) -> None:
         )
 
 
-def check_reschedule(meeting: MeetingState, *, source: str) -> None:
-    """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so). An
-    integration's move is stored whatever else is known, the latest by (time, id) setting the start: refusing a
-    move issued after the cancellation or the minutes only when those had arrived first left the start depending
-    on the arrival order."""
+def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime) -> None:
+    """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so), nor move it
+    to a start already past at `time` (CLOCK_SKEW aside; naming `data.starts_at`): a trial's move of a December
+    meeting to November made it leave the members' upcoming meetings, count in a past month and have the secretary
+    at once told its minutes were late. An integration's move is stored whatever else is known, the latest by
+    (time, id) setting the start: refusing a move issued after the cancellation or the minutes only when those had
+    arrived first left the start depending on the arrival order."""
     if not from_a_person(source):
         return
     if meeting.cancel_version is not None:
@@ -348,6 +350,12 @@ def check_reschedule(meeting: MeetingState, *, source: str) -> None:
             f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be rescheduled",
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
+        )
+    if starts_at < time - CLOCK_SKEW:
+        raise InvalidEvent(
+            f"data.starts_at: {starts_at.isoformat()} is already past; a meeting is moved to a start still ahead",
+            field="data.starts_at",
+            refusal=Refusal(code=RefusalCode.MOVED_INTO_THE_PAST),
         )
 
 

@@ -136,7 +136,7 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     """A new start (and place) for a scheduled meeting; the latest by (time, id) wins, whatever else is known."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
-    domain.check_reschedule(meeting, source=event.source)
+    domain.check_reschedule(meeting, source=event.source, starts_at=data.starts_at, time=event.time)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 

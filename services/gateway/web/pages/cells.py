@@ -1,9 +1,10 @@
 """A cell's year (ratings as a strip, meetings) and a meeting with its score explained item by item."""
 
 import asyncio
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells
 from services.gateway.http.deps import State
@@ -12,6 +13,7 @@ from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRo
 from services.gateway.web.explain import explained_lines
 from services.gateway.web.pages.secretary import may_record
 from shared.collation import by_name
+from shared.plausible import EARLIEST_MEETING
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -19,18 +21,26 @@ router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 @router.get("/cells/{cell_id}")
 async def cell_page(
     cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
-) -> HTMLResponse:
-    """The cell's months as a rating strip, its quarters and year, and its meetings of the year."""
+) -> Response:
+    """The cell's months as a rating strip, its quarters and year, and its meetings of the year. The year picker
+    offers the years the cell existed in, up to this year; a year outside them (`?year=1800`, a year before the cell
+    was set up, or one ahead) is sent to the nearest it offers (from 2000 while the cell's years are not known)."""
     year = periods.checked_year(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
+    first_month, last_month = await data.cell_months(state, cell_id)
+    years = periods.cell_years(first_month, last_month)
+    earliest = years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
+    shown = periods.nearest_year(year, earliest=earliest, latest=years[0])
+    if shown != year:
+        return RedirectResponse(f"{PREFIX}/cells/{quote(cell_id)}?year={shown}", status_code=303)
     return render(
         request,
         "cell.html",
         viewer=viewer,
         unit=unit,
         year=year,
-        years=[str(int(periods.this_month()[:4]) - offset) for offset in range(3)],
+        years=years if year in years else sorted([*years, year], reverse=True),
         crumbs=await data.breadcrumb(state, principal, unit),
         **await data.cell_year(state, principal, cell_id, year),
     )

@@ -19,11 +19,14 @@ from services.notifications.domain.settings import RuleConfig
 def notice_may_fire(rule: str, *, meeting: Meeting, now: datetime) -> bool:
     """Whether a notice rule can fire for the meeting whatever its cell's settings and people: a known meeting
     still ahead, cancelled for the cancellation notice and not for the others (a handler asks before reading
-    the cell; imported history never can)."""
+    the cell; imported history never can). A change notice fires too for a meeting moved from a start still ahead
+    to one already past (`previous_starts_at`): members were told of the old start, and without it their inboxes kept
+    it (a trial's move of a December meeting to November mailed nobody)."""
     if rule not in NOTICE_RULES or not meeting.known:
         return False
     assert meeting.starts_at is not None
-    if meeting.starts_at <= now:
+    told_of = meeting.previous_starts_at if rule == r.MEETING_RESCHEDULED else None
+    if meeting.starts_at <= now and (told_of is None or told_of <= now):
         return False
     return meeting.cancelled == (rule == r.MEETING_CANCELLED)
 

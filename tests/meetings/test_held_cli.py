@@ -1,0 +1,63 @@
+"""`python -m shared.ops held retry|drop`: the operator page and the API retry and drop held events, and the command
+line only listed them. It does the work as the API does (meetings' RetryHeldEvent and DropHeldEvent over its RPC,
+the service running) and is audited like it, in gateway.audit_log."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from services.meetings import handlers
+from shared.db import apply_migrations, migration_files
+from tests.meetings import events as ev
+from tests.shared.test_ops_cli import ops, run_ops
+from tests.support.ids import random_id
+
+ROOT = Path(__file__).parents[2]
+
+
+async def audited(database_url: str, event_id: str) -> list[tuple[str, str, int, dict[str, Any]]]:
+    """(method, path, status, detail) of the audit rows naming the event, oldest first."""
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
+    try:
+        rows = await conn.fetch(
+            "SELECT method, path, status, detail FROM audit_log WHERE detail->>'event_id' = $1 ORDER BY id", event_id
+        )
+    finally:
+        await conn.close()
+    return [(row["method"], row["path"], row["status"], json.loads(row["detail"])) for row in rows]
+
+
+async def test_a_held_event_is_retried_and_dropped_from_the_command_line_and_audited(
+    meetings_service: str, amqp_url: str, database_url: str, uow_factory: Any
+) -> None:
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    cell, meeting = random_id("cell"), random_id("mtg")
+    held = ev.scheduled(meeting, cell, starts_at=ev.BASE_TIME)  # its cell is not known yet: held
+    [result] = await handlers.ingest_batch([held], uow_factory, route="test")
+    assert result.outcome == "held"
+    which = ("--source", held["source"], "--event-id", held["id"])
+
+    retried = await asyncio.to_thread(ops, amqp_url, database_url, "held", "retry", *which)
+    assert (retried["outcome"], retried["waiting_for"]) == ("held", f"unit:{cell}")
+    dropped = await asyncio.to_thread(
+        ops, amqp_url, database_url, "held", "drop", *which, "--reason", "Chi bộ đã giải thể"
+    )
+    assert dropped["outcome"] == "rejected" and "dropped by an operator: Chi bộ đã giải thể" in dropped["reason"]
+    listed = await asyncio.to_thread(ops, amqp_url, database_url, "held", "list", "--limit", "1000")
+    assert held["id"] not in [item["event_id"] for item in listed["items"]]
+    again = await asyncio.to_thread(run_ops, amqp_url, database_url, "held", "retry", *which)
+    assert again.returncode == 1 and "not found" in again.stderr
+
+    assert [(m, p, s, d["action"]) for m, p, s, d in await audited(database_url, held["id"])] == [
+        ("CLI", "/v1/held-events/retry", 200, "held_event_retried"),
+        ("CLI", "/v1/held-events/drop", 200, "held_event_dropped"),
+        ("CLI", "/v1/held-events/retry", 404, "held_event_retried"),
+    ]
+
+
+def test_a_drop_without_a_reason_is_refused_naming_it(amqp_url: str, database_url: str) -> None:
+    result = run_ops(amqp_url, database_url, "held", "drop", "--source", "urn:x", "--event-id", "e", "--reason", " ")
+    assert result.returncode == 2 and "--reason" in result.stderr
