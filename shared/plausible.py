@@ -29,9 +29,10 @@ LONGEST_MEETING = timedelta(hours=24)
 for a long thematic meeting or a start and end typed in different offsets, while a trial's six months ("lasted 262080
 min") scored full duration and pushed every deadline counted from the end half a year back."""
 FACT_HORIZON = MEETING_HORIZON
-"""A date an event reports (minutes adopted, a task done, a member leaving the roll) lies at most this far after the
-event's own `time`: facts are sent once they are known, and nothing about a cell is planned further ahead than its
-meetings are (two years). Judged on the event alone, so the outcome never depends on what arrived before it."""
+"""A date an event reports (minutes adopted, a task done, a member leaving the roll, documents published, members
+notified, a member admitted) lies at most this far after the event's own `time`: facts are sent once they are known,
+and nothing about a cell is planned further ahead than its meetings are (two years). Judged on the event alone, so
+the outcome never depends on what arrived before it (a trial's adoption in 2030 sent in 2026 was accepted)."""
 MINUTES_START_WINDOW = timedelta(days=7)
 """The minutes' start lies at most this far from the meeting's scheduled start: a meeting that begins later (or
 earlier) than that was moved, which meeting.rescheduled.v1 says (CONTRACT.md) before its minutes are sent."""

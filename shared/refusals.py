@@ -51,8 +51,8 @@ class RefusalCode(StrEnum):
     """Rejected: the minutes start more than a week (shared.plausible.MINUTES_START_WINDOW) from the meeting's
     scheduled start; a moved meeting is rescheduled first."""
     BEYOND_HORIZON = "beyond_horizon"
-    """Rejected: a date the event reports (adoption, completion, removal) lies more than two years after the event's
-    own time (shared.plausible.FACT_HORIZON)."""
+    """Rejected: a date the event reports (adoption, completion, removal, publication, notice, admission) lies more
+    than two years after the event's own time (shared.plausible.FACT_HORIZON)."""
     COMPLETED_BEFORE_MEETING = "completed_before_meeting"
     """Rejected: a task completed before the day of the meeting that assigned it."""
     BORN_AFTER_EVENT = "born_after_event"

@@ -15,7 +15,9 @@ import pytest
 
 from services.evaluation.domain.facts import TaskOutcome
 from services.gateway.web.exports import task_on_time
-from services.meetings import handlers
+from services.meetings import domain, handlers
+from shared.contracts.registry import read_event
+from shared.envelope import InvalidEvent, parse_envelope
 from shared.periods import VIETNAM_TZ
 from shared.refusals import RefusalCode
 from tests.meetings import events as ev
@@ -182,3 +184,54 @@ async def test_a_meeting_in_1800_is_refused_by_the_meeting_rule_not_the_generic_
     results = await handlers.ingest_batch([ancient, fine], uow_factory, route="test")
     assert judged(results) == [("rejected", "data.starts_at", None), ("accepted", None, None)]
     assert results[0].reason == "data.starts_at: 1800-01-01T19:30:00+07:00 is before 2000-01-01"
+
+
+def read_at(event_type: str, data: dict[str, Any]) -> Any:
+    """The event of `event_type` with `data`, sent at MEETING, read as meetings reads it."""
+    return read_event(parse_envelope(ev.raw_event(event_type, data, time=MEETING)))
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "field"),
+    [
+        (
+            "documents.published.v1",
+            {
+                "meeting_id": "m1",
+                "published_at": "2199-01-01T08:00:00+07:00",
+                "items": [{"title": "x", "kind": "minutes"}],
+            },
+            "data.published_at",
+        ),
+        (
+            "meeting.scheduled.v1",
+            {
+                "meeting_id": "m1",
+                "cell_id": "c1",
+                "kind": "regular",
+                "starts_at": "2026-12-20T08:00:00+07:00",
+                "notified_at": "2199-01-01T08:00:00+07:00",
+                "location": "x",
+                "agenda": [],
+            },
+            "data.notified_at",
+        ),
+        (
+            "member.upserted.v1",
+            {"id": "p1", "full_name": "Lê Văn Ba", "cell_id": "c1", "status": "official", "admitted_on": "2199-01-01"},
+            "data.admitted_on",
+        ),
+    ],
+)
+def test_every_reported_date_beyond_two_years_of_the_events_time_is_refused(
+    event_type: str, data: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        domain.check_plausible_moments(read_at(event_type, data), now=MEETING)
+    assert caught.value.field == field and caught.value.reason.startswith(f"{field}: 2199-01-01")
+    assert caught.value.refusal is not None and caught.value.refusal.code is RefusalCode.BEYOND_HORIZON
+    within = {
+        key: value.replace("2199-01-01", "2028-11-30") if isinstance(value, str) else value
+        for key, value in data.items()
+    }
+    domain.check_plausible_moments(read_at(event_type, within), now=MEETING)

@@ -103,8 +103,9 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
     """Reject an event sent from the future (`time` beyond the clock skew), a meeting starting (`data.starts_at`, or its
     minutes' `data.started_at`) before 2000 or more than two years ahead, minutes lasting more than a day
     (`data.ended_at`) or giving more self-criticism than the meeting lasted (`data.self_criticism_minutes`), an
-    adoption, completion or removal dated more than two years after the event's own `time` (`data.approved_at`,
-    `data.completed_on`, `data.effective_on`), or a member born after the event's own `time` (`data.birth_year`) or
+    adoption, completion, removal, publication, notice or admission dated more than two years after the event's own
+    `time` (`data.approved_at`, `data.completed_on`, `data.effective_on`, `data.published_at`, `data.notified_at`,
+    `data.admitted_on`), or a member born after the event's own `time` (`data.birth_year`) or
     admitted before their birth year (`data.admitted_on`). shared.plausible holds the bounds. Judged on the event
     alone (and the clock, whose bounds only widen), so the outcome does not depend on what arrived before it."""
     problem = event_time_problem(event.time, now=now)
@@ -144,6 +145,9 @@ _REPORTED_DATES = {
     "approved_at": ("minutes.approved.v1",),
     "completed_on": ("task.completed.v1",),
     "effective_on": ("member.removed.v1",),
+    "published_at": ("documents.published.v1",),
+    "notified_at": ("meeting.scheduled.v1",),
+    "admitted_on": ("member.upserted.v1",),
 }
 """The dates events report that must not lie beyond shared.plausible.FACT_HORIZON of the event's own time."""
 
