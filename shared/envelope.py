@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import to_json
 
 from shared.periods import VIETNAM_TZ
-from shared.plausible import day_problem
+from shared.plausible import day_problem, meeting_time_problem
 from shared.reading import (
     EXTENSION_VALUE,
     MAX_DEPTH,
@@ -109,6 +109,20 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_
 """RFC 3339 with seconds and an offset, in 1900-2199; never a number or a number in text."""
 Day = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_day)]
 """A calendar date written YYYY-MM-DD, in 1900-2199."""
+
+
+def _plausible_meeting_time(value: datetime) -> datetime:
+    """`value` if a meeting may be at it whatever the clock (shared.plausible.meeting_time_problem), else
+    ValueError in the words of the meeting rule (before 2000), not the generic days' bound."""
+    problem = meeting_time_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+MeetingTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_plausible_meeting_time)]
+"""A Timestamp a meeting happens at (its start): from 2000-01-01 (+07:00), as the meeting rule says; the upper bound
+against the clock is checked once `now` is known (shared.plausible.meeting_start_problem)."""
 
 DataT = TypeVar("DataT", bound=BaseModel)
 

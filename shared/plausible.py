@@ -1,5 +1,6 @@
-"""Plausible moments, defined once: the window a meeting's start may fall in and how far ahead of our clock an
-event's `time` may be.
+"""Plausible moments, defined once: the window a meeting's start may fall in, how far ahead of our clock an
+event's `time` may be, how long a meeting lasts, and how far after an event's own `time` the dates it reports may
+lie.
 
 CONTRACT.md rejects "impossible values" naming the field but pins no window, so this is the product's choice:
 nothing of a party cell's history predates 2000 (the national member database starts later), a cell plans its
@@ -9,7 +10,7 @@ as time passes, so an event accepted once is accepted again on replay or re-deli
 
 from datetime import date, datetime, timedelta
 
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, local_date
 
 EARLIEST_MEETING = datetime(2000, 1, 1, tzinfo=VIETNAM_TZ)
 """No meeting starts before 1 January 2000 (local)."""
@@ -22,6 +23,19 @@ birth, admission or a meeting outside them is a typo, and beyond them dates stop
 exist for Python, 0001-01-01T00:00:00+07:00 is in year 0 in UTC)."""
 CLOCK_SKEW = timedelta(minutes=15)
 """An event's `time` is at most this far ahead of the receiving clock."""
+LONGEST_MEETING = timedelta(hours=24)
+"""A meeting's minutes end at most this long after they start. A cell meeting is one sitting of hours (DOMAIN.md
+"Meetings": at least 90 minutes, 120 for a combined one; the generated feeds hold 80-135 minutes); a day leaves room
+for a long thematic meeting or a start and end typed in different offsets, while a trial's six months ("lasted 262080
+min") scored full duration and pushed every deadline counted from the end half a year back."""
+FACT_HORIZON = MEETING_HORIZON
+"""A date an event reports (minutes adopted, a task done, a member leaving the roll, documents published, members
+notified, a member admitted) lies at most this far after the event's own `time`: facts are sent once they are known,
+and nothing about a cell is planned further ahead than its meetings are (two years). Judged on the event alone, so
+the outcome never depends on what arrived before it (a trial's adoption in 2030 sent in 2026 was accepted)."""
+MINUTES_START_WINDOW = timedelta(days=7)
+"""The minutes' start lies at most this far from the meeting's scheduled start: a meeting that begins later (or
+earlier) than that was moved, which meeting.rescheduled.v1 says (CONTRACT.md) before its minutes are sent."""
 
 
 def meeting_start_problem(starts_at: datetime, *, now: datetime) -> str | None:
@@ -30,6 +44,44 @@ def meeting_start_problem(starts_at: datetime, *, now: datetime) -> str | None:
         return f"{starts_at.isoformat()} is before {EARLIEST_MEETING.date().isoformat()}"
     if starts_at > now + MEETING_HORIZON:
         return f"{starts_at.isoformat()} is more than 2 years ahead"
+    return None
+
+
+def meeting_time_problem(moment: datetime) -> str | None:
+    """Why a meeting cannot be at `moment` whatever the clock (before 2000, or past the days any event may carry), in
+    the words of meeting_start_problem; None if it can. For reading, where `now` is unknown."""
+    day = moment.date()
+    if day < EARLIEST_MEETING.date() - timedelta(days=1):  # far before: compared by its own date (year 1 overflows)
+        return f"{moment.isoformat()} is before {EARLIEST_MEETING.date().isoformat()}"
+    if day_problem(day) is not None:  # past 2199: more than two years ahead of any clock this product runs on
+        return f"{moment.isoformat()} is more than 2 years ahead"
+    if moment < EARLIEST_MEETING:
+        return f"{moment.isoformat()} is before {EARLIEST_MEETING.date().isoformat()}"
+    return None
+
+
+def meeting_length_problem(started_at: datetime, ended_at: datetime) -> str | None:
+    """Why a meeting cannot have run from `started_at` to `ended_at` (longer than LONGEST_MEETING); None if it can."""
+    if ended_at - started_at > LONGEST_MEETING:
+        minutes = int((ended_at - started_at).total_seconds() // 60)
+        hours = int(LONGEST_MEETING.total_seconds() // 3600)
+        return (
+            f"{ended_at.isoformat()} is {minutes} minutes after the start {started_at.isoformat()}: a meeting lasts at"
+            f" most {hours} hours"
+        )
+    return None
+
+
+def horizon_problem(reported: date | datetime, *, time: datetime) -> str | None:
+    """Why an event sent at `time` cannot report the date or moment `reported` (more than FACT_HORIZON after
+    `time`; a date is compared with the local day of that limit); None if it can."""
+    limit = time + FACT_HORIZON
+    if isinstance(reported, datetime):
+        beyond = reported > limit
+    else:
+        beyond = reported > local_date(limit)
+    if beyond:
+        return f"{reported.isoformat()} is more than 2 years after the event's own time ({time.isoformat()})"
     return None
 
 

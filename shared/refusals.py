@@ -43,6 +43,18 @@ class RefusalCode(StrEnum):
     """Rejected: the (source, id) pair is already an event with other content (CONTRACT.md: the pair identifies it)."""
     APPROVED_BEFORE_MEETING = "approved_before_meeting"
     """Rejected: minutes adopted before the meeting began."""
+    MEETING_TOO_LONG = "meeting_too_long"
+    """Rejected: the minutes end more than a day (shared.plausible.LONGEST_MEETING) after they start."""
+    SELF_CRITICISM_OVER_MEETING = "self_criticism_over_meeting"
+    """Rejected: the minutes give more minutes of self-criticism than the meeting lasted."""
+    MINUTES_FAR_FROM_SCHEDULE = "minutes_far_from_schedule"
+    """Rejected: the minutes start more than a week (shared.plausible.MINUTES_START_WINDOW) from the meeting's
+    scheduled start; a moved meeting is rescheduled first."""
+    BEYOND_HORIZON = "beyond_horizon"
+    """Rejected: a date the event reports (adoption, completion, removal, publication, notice, admission) lies more
+    than two years after the event's own time (shared.plausible.FACT_HORIZON)."""
+    COMPLETED_BEFORE_MEETING = "completed_before_meeting"
+    """Rejected: a task completed before the day of the meeting that assigned it."""
     BORN_AFTER_EVENT = "born_after_event"
     """Rejected: a member's birth year after the event's own time."""
     ADMITTED_BEFORE_BIRTH = "admitted_before_birth"

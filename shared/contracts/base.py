@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.envelope import Day, Identifier, Timestamp
+from shared.envelope import Day, Identifier, MeetingTime, Timestamp
 
 __all__ = [
     "MAX_COUNT",
@@ -17,6 +17,7 @@ __all__ = [
     "Flag",
     "Identifier",
     "Items",
+    "MeetingTime",
     "Name",
     "Text",
     "Timestamp",

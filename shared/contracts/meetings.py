@@ -7,7 +7,19 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from shared.contracts.base import Count, Day, EventData, Flag, Identifier, Items, Name, Text, Timestamp, Whole
+from shared.contracts.base import (
+    Count,
+    Day,
+    EventData,
+    Flag,
+    Identifier,
+    Items,
+    MeetingTime,
+    Name,
+    Text,
+    Timestamp,
+    Whole,
+)
 from shared.envelope import is_uri_reference
 
 
@@ -164,7 +176,7 @@ class MeetingScheduled(EventData):
     cell_id: Identifier
     kind: MeetingKind
     topic: Name | None = Field(default=None, validate_default=True)
-    starts_at: Timestamp
+    starts_at: MeetingTime
     location: Name
     agenda: Annotated[list[Said], Items]
     notified_at: Timestamp | None = None
@@ -180,7 +192,7 @@ class MeetingRescheduled(EventData):
     """meeting.rescheduled.v1: a new start (and maybe place) for a scheduled meeting."""
 
     meeting_id: Identifier
-    starts_at: Timestamp
+    starts_at: MeetingTime
     location: Name | None = None
     reason: Text | None = None
 
@@ -269,7 +281,7 @@ class MinutesSubmitted(EventData):
     """minutes.submitted.v1: the minutes of a held meeting."""
 
     meeting_id: Identifier
-    started_at: Timestamp
+    started_at: MeetingTime
     ended_at: Timestamp
     chair_id: Identifier
     recorder_id: Identifier

@@ -1,12 +1,12 @@
 """Each automatic rule of the default framework, at and around every threshold (pure domain)."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from services.evaluation.domain.facts import Document, Resolution
+from services.evaluation.domain.facts import Document, Resolution, TaskOutcome
 from services.evaluation.domain.scoring import score_meeting
 from tests.evaluation.builders import END, START, framework, perfect, roster, tasks, with_minutes
 
@@ -225,6 +225,16 @@ def test_documents_published_before_the_start(offset: timedelta, kind: str, expe
 )
 def test_results_share_of_previous_tasks_done_on_time(outcomes: Any, expected: int) -> None:
     assert points(perfect(previous_tasks=outcomes), "results") == expected
+
+
+def test_tasks_completed_before_the_meeting_that_assigned_them_are_not_done_on_time() -> None:
+    """A trial's completion dated 2020-01-01 for a task of a meeting on 2026-12-01 counted towards `results`; one
+    stored before meetings refused such a date still earns nothing."""
+    assigned, due = date(2026, 12, 1), date(2026, 12, 21)
+    before = tuple(TaskOutcome(due, date(2020, 1, 1), assigned_on=assigned) for _ in range(10))
+    on_the_day = tuple(TaskOutcome(due, assigned, assigned_on=assigned) for _ in range(10))
+    assert points(perfect(previous_tasks=before), "results") == 10
+    assert points(perfect(previous_tasks=on_the_day), "results") == 30
 
 
 @pytest.mark.parametrize("previous", [None, ()])

@@ -31,12 +31,13 @@ async def meeting_of(uow_factory: Any, *, starts_in: timedelta) -> tuple[str, st
     return meeting, member
 
 
-def facts(meeting: str, member: str, *, source: str) -> list[dict[str, Any]]:
-    """The roster, the minutes and an assessment of the meeting, sent now under `source`."""
+def facts(meeting: str, member: str, *, source: str, starts_in: timedelta = timedelta(0)) -> list[dict[str, Any]]:
+    """The roster and the minutes of the meeting starting `starts_in` from now (minutes begin with the meeting: ones
+    a week or more off its start are refused), sent now under `source`."""
     sent = now().replace(microsecond=0)
     return [
         ev.attendance(meeting, {member: "present"}, source=source, time=sent),
-        ev.minutes(meeting, chair_id=member, started_at=sent, source=source, time=sent),
+        ev.minutes(meeting, chair_id=member, started_at=sent + starts_in, source=source, time=sent),
     ]
 
 
@@ -59,7 +60,8 @@ async def test_records_at_or_after_the_start_and_integrations_facts_are_taken(
     uow_factory: Any, source: str, starts_in: timedelta
 ) -> None:
     meeting, member = await meeting_of(uow_factory, starts_in=starts_in)
-    results = await handlers.ingest_batch(facts(meeting, member, source=source), uow_factory, route="http")
+    batch = facts(meeting, member, source=source, starts_in=starts_in)
+    results = await handlers.ingest_batch(batch, uow_factory, route="http")
     assert [result.outcome for result in results] == ["accepted"] * 2
 
 

@@ -399,3 +399,66 @@ def test_a_count_out_of_bounds_writes_the_bound_with_the_thousands_separator() -
     errors: dict[str, str] = {}
     assert forms.whole_number({"votes_for": "100001"}, "votes_for", errors) is None
     assert errors == {"votes_for": "Tán thành: phải từ 0 đến 100.000."}
+
+
+TRIAL_MINUTES = {
+    "meeting_id": "m1",
+    "started_at": "2026-12-01T08:00:00+07:00",
+    "ended_at": "2027-06-01T08:00:00+07:00",
+    "chair_id": "dv-1",
+    "recorder_id": "dv-1",
+    "speakers": [],
+    "resolutions": [],
+    "tasks": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "field", "said"),
+    [
+        ("minutes.submitted.v1", TRIAL_MINUTES, "data.ended_at", "muộn hơn thời điểm bắt đầu quá 24 giờ"),
+        (
+            "minutes.submitted.v1",
+            TRIAL_MINUTES | {"ended_at": "2026-12-01T09:30:00+07:00", "self_criticism_minutes": 5000},
+            "data.self_criticism_minutes",
+            "nhiều hơn thời lượng của cả buổi sinh hoạt",
+        ),
+        (
+            "minutes.approved.v1",
+            {"meeting_id": "m1", "approved_at": "2199-01-01T08:00:00+07:00"},
+            "data.approved_at",
+            "muộn hơn thời điểm gửi quá 2 năm",
+        ),
+        (
+            "task.completed.v1",
+            {"meeting_id": "m1", "task_id": "t1", "completed_on": "2199-12-31"},
+            "data.completed_on",
+            "muộn hơn thời điểm gửi quá 2 năm",
+        ),
+    ],
+)
+async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integrations_and_said_in_vietnamese(
+    event_type: str, data: dict[str, Any], field: str, said: str
+) -> None:
+    """The secretary's routes build the same event an integration sends (build_command_event) and meetings judges it
+    by the same rules: the trial's six-month minutes, 5000 minutes of self-criticism, an adoption or a completion
+    far beyond the sending are refused naming the field, and the form says why in Vietnamese under that field."""
+    from services.meetings import domain
+    from shared.contracts.meetings import TYPES
+    from shared.contracts.registry import read_event
+    from shared.envelope import InvalidEvent, now, parse_envelope
+
+    event = build_command_event(
+        event_type=event_type, model=TYPES[event_type], data=data, subject="m1", correlation_id=None
+    )
+    with pytest.raises(InvalidEvent) as refused:
+        domain.check_plausible_moments(read_event(parse_envelope(event)), now=now())
+    assert refused.value.field == field
+
+    async def command() -> None:
+        raise RpcError("invalid", refused.value.reason, field=refused.value.field, refusal=refused.value.refusal)
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    [(key, message)] = caught.value.errors.items()
+    assert key == field and said in message, message

@@ -53,11 +53,16 @@ class Assessment:
 class TaskOutcome:
     due_on: date
     completed_on: date | None
+    assigned_on: date | None = None
+    """The local day of the meeting that assigned the task, when known."""
 
     @property
     def on_time(self) -> bool:
-        """Done no later than its due date."""
-        return self.completed_on is not None and self.completed_on <= self.due_on
+        """Done no later than its due date, and not before the meeting that assigned it (a completion dated earlier
+        cannot be true; meetings rejects it, and one stored before that rule never counts as on time)."""
+        if self.completed_on is None or (self.assigned_on is not None and self.completed_on < self.assigned_on):
+            return False
+        return self.completed_on <= self.due_on
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,15 @@ from shared.contracts.evaluation import CellScoreUpdated, MeetingScoreUpdated, M
 from shared.envelope import CloudEvent, new_event, now
 from shared.logs import get_logger
 from shared.metrics import SCORING_SECONDS
-from shared.periods import VIETNAM_TZ, month_of, months_between, period_months, periods_of_month, periods_of_year
+from shared.periods import (
+    VIETNAM_TZ,
+    local_date,
+    month_of,
+    months_between,
+    period_months,
+    periods_of_month,
+    periods_of_year,
+)
 
 log = get_logger(__name__)
 SOURCE = "urn:chibo:evaluation"
@@ -268,6 +276,7 @@ async def _score_cell_meetings(
                     TaskOutcome(
                         due_on=date.fromisoformat(task["due_on"]),
                         completed_on=inputs.completions.get((previous_regular.meeting_id, task["task_id"])),
+                        assigned_on=local_date(previous_regular.starts_at),
                     )
                     for task in previous_regular.minutes.get("tasks", [])
                 )

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from services.gateway.schemas.common import CreateModel, Id, Text
-from shared.contracts.base import Count, Day, Flag, Items, Name, Timestamp
+from shared.contracts.base import Count, Day, Flag, Items, MeetingTime, Name, Timestamp
 from shared.contracts.meetings import (
     MAX_SCORED_ITEMS,
     AssessorRole,
@@ -45,7 +45,7 @@ class MeetingScheduleCreate(CreateModel):
     meeting_id: Id | None = None
     kind: MeetingKind
     topic: Name | None = Field(default=None, validate_default=True)
-    starts_at: Timestamp
+    starts_at: MeetingTime
     location: Name
     agenda: Annotated[list[Text], Items]
     notified_at: Timestamp | None = None
@@ -60,7 +60,7 @@ class MeetingScheduleCreate(CreateModel):
 class MeetingRescheduleCreate(CreateModel):
     """Move a scheduled meeting."""
 
-    starts_at: Timestamp
+    starts_at: MeetingTime
     location: Name | None = None
     reason: Text | None = None
 
@@ -130,7 +130,7 @@ class TaskCreate(CreateModel):
 class MinutesCreate(CreateModel):
     """The minutes of a held meeting."""
 
-    started_at: Timestamp
+    started_at: MeetingTime
     ended_at: Timestamp
     chair_id: Id
     recorder_id: Id

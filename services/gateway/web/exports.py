@@ -7,7 +7,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.gateway.auth import Principal
@@ -30,6 +30,7 @@ from services.gateway.web.i18n import (
 from services.gateway.web.periods import running
 from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES
+from shared.periods import local_date
 
 PAGE = 200
 
@@ -293,6 +294,23 @@ def held_meeting_ids(meetings: Iterable[dict[str, Any]]) -> list[str]:
     return [item["meeting_id"] for item in meetings if item.get("status") in HELD_STATUSES]
 
 
+def meeting_day(starts_at: Any) -> str | None:
+    """The local day (YYYY-MM-DD, +07:00) of a meeting's `starts_at` as the API gives it; None when absent."""
+    if not starts_at:
+        return None
+    moment = starts_at if isinstance(starts_at, datetime) else datetime.fromisoformat(str(starts_at))
+    return local_date(moment).isoformat()
+
+
+def task_on_time(task: dict[str, Any], *, assigned_on: str | None) -> bool:
+    """Done no later than its due date and not before the meeting that assigned it (`assigned_on`, YYYY-MM-DD), as
+    evaluation's TaskOutcome.on_time counts it."""
+    done, due = task.get("completed_on"), task.get("due_on")
+    if not done or not due or (assigned_on is not None and str(done) < assigned_on):
+        return False
+    return str(done) <= str(due)
+
+
 async def evidence(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
     """Per member and per cell, the year's meeting evidence for the yearly grading (the product gives the
     evidence; the committee grades): meetings expected, attended, excused, unexcused, the longest excused run,
@@ -342,12 +360,13 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
             person["longest_excused_run"] = max(person["longest_excused_run"], person["run"])
             if record["member_id"] in speakers and status == "present":
                 person["spoke"] += 1
+        assigned_on = meeting_day(item.get("starts_at"))
         for task in item.get("tasks") or []:
             person = people.get(task.get("assignee_id"))
             if person is None:
                 continue
             person["tasks"] += 1
-            if task.get("completed_on") and task.get("due_on") and str(task["completed_on"]) <= str(task["due_on"]):
+            if task_on_time(task, assigned_on=assigned_on):
                 person["tasks_on_time"] += 1
     by_period = {item["period"]: item for item in ratings["items"]}
     months = [

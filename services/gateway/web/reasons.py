@@ -90,6 +90,16 @@ BY_CODE = {
         "This event id was already used by a different event from the same source, so it was not taken as a copy."
     ),
     RefusalCode.APPROVED_BEFORE_MEETING: N_("Minutes cannot be adopted before the meeting has begun."),
+    RefusalCode.MEETING_TOO_LONG: N_("The meeting's end is more than 24 hours after its start."),
+    RefusalCode.SELF_CRITICISM_OVER_MEETING: N_(
+        "The minutes of self-criticism are more than the whole meeting lasted."
+    ),
+    RefusalCode.MINUTES_FAR_FROM_SCHEDULE: N_(
+        "The start in the minutes is more than 7 days from the meeting's scheduled time; a moved meeting must be "
+        "rescheduled first."
+    ),
+    RefusalCode.BEYOND_HORIZON: N_("The date is more than 2 years after the time the event was sent."),
+    RefusalCode.COMPLETED_BEFORE_MEETING: N_("The task's completion date is before the meeting that assigned it."),
     RefusalCode.BORN_AFTER_EVENT: N_("The year of birth is later than the time the record was sent."),
     RefusalCode.ADMITTED_BEFORE_BIRTH: N_("The date of admission is before the year of birth."),
     RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: N_(

@@ -12,7 +12,14 @@ from typing import Any
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds
-from shared.plausible import CLOCK_SKEW, event_time_problem, meeting_start_problem
+from shared.plausible import (
+    CLOCK_SKEW,
+    MINUTES_START_WINDOW,
+    event_time_problem,
+    horizon_problem,
+    meeting_length_problem,
+    meeting_start_problem,
+)
 from shared.refusals import Refusal, RefusalCode
 
 Version = tuple[datetime, str]
@@ -93,9 +100,14 @@ def is_newer(candidate: Version, stored: Version | None) -> bool:
 
 
 def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
-    """Reject an event sent from the future (`time` beyond the clock skew), a meeting starting before 2000 or more
-    than two years ahead (`data.starts_at`; shared.plausible holds the bounds), or a member born after the event's
-    own `time` (`data.birth_year`) or admitted before their birth year (`data.admitted_on`)."""
+    """Reject an event sent from the future (`time` beyond the clock skew), a meeting starting (`data.starts_at`, or its
+    minutes' `data.started_at`) before 2000 or more than two years ahead, minutes lasting more than a day
+    (`data.ended_at`) or giving more self-criticism than the meeting lasted (`data.self_criticism_minutes`), an
+    adoption, completion, removal, publication, notice or admission dated more than two years after the event's own
+    `time` (`data.approved_at`, `data.completed_on`, `data.effective_on`, `data.published_at`, `data.notified_at`,
+    `data.admitted_on`), or a member born after the event's own `time` (`data.birth_year`) or
+    admitted before their birth year (`data.admitted_on`). shared.plausible holds the bounds. Judged on the event
+    alone (and the clock, whose bounds only widen), so the outcome does not depend on what arrived before it."""
     problem = event_time_problem(event.time, now=now)
     if problem:
         raise InvalidEvent(f"time: {problem}", field="time")
@@ -104,6 +116,15 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
         problem = meeting_start_problem(starts_at, now=now)
         if problem:
             raise InvalidEvent(f"data.starts_at: {problem}", field="data.starts_at")
+    if event.type == "minutes.submitted.v1":
+        _check_minutes_moments(event.data, now=now)
+    for field, types in _REPORTED_DATES.items():
+        reported = getattr(event.data, field, None) if event.type in types else None
+        problem = horizon_problem(reported, time=event.time) if isinstance(reported, date) else None
+        if problem:
+            raise InvalidEvent(
+                f"data.{field}: {problem}", field=f"data.{field}", refusal=Refusal(code=RefusalCode.BEYOND_HORIZON)
+            )
     born = getattr(event.data, "birth_year", None) if event.type == "member.upserted.v1" else None
     if isinstance(born, int) and born > event.time.year:
         raise InvalidEvent(
@@ -117,6 +138,40 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
             f"data.admitted_on: admitted in {admitted.year}, before the member's birth year {born}",
             field="data.admitted_on",
             refusal=Refusal(code=RefusalCode.ADMITTED_BEFORE_BIRTH),
+        )
+
+
+_REPORTED_DATES = {
+    "approved_at": ("minutes.approved.v1",),
+    "completed_on": ("task.completed.v1",),
+    "effective_on": ("member.removed.v1",),
+    "published_at": ("documents.published.v1",),
+    "notified_at": ("meeting.scheduled.v1",),
+    "admitted_on": ("member.upserted.v1",),
+}
+"""The dates events report that must not lie beyond shared.plausible.FACT_HORIZON of the event's own time."""
+
+
+def _check_minutes_moments(data: Any, *, now: datetime) -> None:
+    """Reject minutes starting outside the meeting window (`data.started_at`), lasting more than a day
+    (`data.ended_at`), or giving more self-criticism than the meeting lasted (`data.self_criticism_minutes`)."""
+    started_at, ended_at = data.started_at, data.ended_at
+    problem = meeting_start_problem(started_at, now=now)
+    if problem:
+        raise InvalidEvent(f"data.started_at: {problem}", field="data.started_at")
+    problem = meeting_length_problem(started_at, ended_at)
+    if problem:
+        raise InvalidEvent(
+            f"data.ended_at: {problem}", field="data.ended_at", refusal=Refusal(code=RefusalCode.MEETING_TOO_LONG)
+        )
+    spent = data.self_criticism_minutes
+    lasted = (ended_at - started_at).total_seconds() / 60
+    if spent is not None and spent > lasted:
+        raise InvalidEvent(
+            f"data.self_criticism_minutes: {spent} minutes of self-criticism in a meeting of {lasted:g} minutes"
+            f" ({started_at.isoformat()} to {ended_at.isoformat()})",
+            field="data.self_criticism_minutes",
+            refusal=Refusal(code=RefusalCode.SELF_CRITICISM_OVER_MEETING),
         )
 
 
@@ -265,6 +320,39 @@ def check_approval_moment(meeting: MeetingState, approved_at: datetime) -> None:
             f" ({meeting.starts_at.isoformat()}): minutes are adopted at or after the meeting",
             field="data.approved_at",
             refusal=Refusal(code=RefusalCode.APPROVED_BEFORE_MEETING),
+        )
+
+
+def check_minutes_start(meeting: MeetingState, started_at: datetime) -> None:
+    """Reject minutes starting more than a week (shared.plausible.MINUTES_START_WINDOW) from the meeting's scheduled
+    start (`data.started_at`): a trial's minutes dated 2020-12-20 for a meeting of 2026-12-20 were accepted. Judged
+    against the stored meeting, which minutes always find (they wait for it otherwise): the outcome depends on arrival
+    order only when an integration moves a meeting by more than a week after sending its minutes, which a normal
+    stream does not do (a meeting is moved before it is held, and a secretary cannot move one with minutes); the
+    rejection is kept and can be replayed once the move is known, as check_approval_moment's."""
+    if abs(started_at - meeting.starts_at) > MINUTES_START_WINDOW:
+        raise InvalidEvent(
+            f"data.started_at: {started_at.isoformat()} is more than {MINUTES_START_WINDOW.days} days from the"
+            f" scheduled start of meeting {meeting.meeting_id} ({meeting.starts_at.isoformat()}): a moved meeting is"
+            " rescheduled first",
+            field="data.started_at",
+            refusal=Refusal(code=RefusalCode.MINUTES_FAR_FROM_SCHEDULE),
+        )
+
+
+def check_completion_day(meeting: MeetingState, completed_on: date) -> None:
+    """Reject a task completed before the day of the meeting that assigned it (`data.completed_on`): a trial's
+    completion of 2020-01-01 for a task of a meeting on 2026-12-01 counted as done on time. Judged against the stored
+    meeting, which a completion always finds (it waits for the task's minutes otherwise); as check_minutes_start, only
+    a meeting moved later by an integration after the completion arrived could change the outcome, and evaluation
+    never counts such a completion as on time anyway (TaskOutcome.on_time)."""
+    assigned_on = local_date(meeting.starts_at)
+    if completed_on < assigned_on:
+        raise InvalidEvent(
+            f"data.completed_on: {completed_on.isoformat()} is before meeting {meeting.meeting_id}, which assigned the"
+            f" task, began ({meeting.starts_at.isoformat()})",
+            field="data.completed_on",
+            refusal=Refusal(code=RefusalCode.COMPLETED_BEFORE_MEETING),
         )
 
 

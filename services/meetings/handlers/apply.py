@@ -190,6 +190,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="submitting minutes")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes")
+    domain.check_minutes_start(meeting, data.started_at)
     references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
     references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
@@ -241,9 +242,10 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
 
 
 async def apply_task_completed(event: Event[contract.TaskCompleted], uow: MeetingsUnit) -> Applied:
-    """A task assigned in the meeting's minutes is done."""
+    """A task assigned in the meeting's minutes is done, on or after the day of that meeting."""
     data = event.data
-    domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.check_completion_day(meeting, data.completed_on)
     if not await uow.meetings.task_exists(meeting_id=data.meeting_id, task_id=data.task_id):
         raise Held(
             waiting_for=f"task:{data.meeting_id}:{data.task_id}",
