@@ -105,3 +105,16 @@ async def test_moves_to_a_start_ahead_and_integrations_moves_are_taken(
         [move(meeting, starts_in=starts_in, source=source)], uow_factory, route="http"
     )
     assert result.outcome == "accepted"
+
+
+async def test_a_secretary_corrects_the_date_of_a_meeting_already_past_to_another_past_start(uow_factory: Any) -> None:
+    """A meeting held a week late without being moved: its minutes are refused as far from the schedule, so its
+    secretary must be able to put its start where it really was (a move from a start still ahead stays refused)."""
+    meeting, _member = await meeting_of(uow_factory, starts_in=-timedelta(days=20))
+    [result] = await handlers.ingest_batch(
+        [move(meeting, starts_in=-timedelta(days=12), source=GATEWAY_SOURCE)], uow_factory, route="http"
+    )
+    assert result.outcome == "accepted"
+    async with uow_factory() as uow:
+        state = await uow.meetings.get_state(meeting)
+    assert state is not None and abs(state.starts_at - (now() - timedelta(days=12))) < timedelta(minutes=1)

@@ -4,7 +4,7 @@ is the page that does not exist, not "the system could not answer". Against the 
 province."""
 
 import html
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -175,3 +175,47 @@ async def test_a_cancelled_meeting_says_it_is_not_scored_because_it_was_cancelle
             page = html.unescape((await member.get(f"/app/meetings/{meeting_id}")).text)
             assert "Buổi sinh hoạt đã bị hủy nên không được chấm điểm." in page
             assert "Chưa được chấm điểm." not in page
+
+
+async def test_the_reschedule_form_puts_a_past_meeting_where_it_really_took_place(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
+) -> None:
+    """A meeting held ten days after its date without being moved: meetings refuses its minutes as far from the
+    schedule, so its secretary corrects its date on the form to a day already past (a meeting still ahead is never
+    moved into the past)."""
+    meeting_id = f"demo-cb-thon-1-late-{now():%Y%m%d%H%M%S}"
+    planned = (now() - timedelta(days=20)).replace(hour=19, minute=30, second=0, microsecond=0)
+    held = planned + timedelta(days=10)
+    secretary = {"Authorization": f"Bearer {province['secretary']}"}
+    scheduled = await api.post(
+        "/v1/cells/demo-cb-thon-1/meetings",
+        headers=secretary,
+        json={
+            "meeting_id": meeting_id,
+            "kind": "extraordinary",
+            "topic": "Phòng chống dịch",
+            "starts_at": planned.isoformat(),
+            "location": "Nhà văn hóa thôn 1",
+            "agenda": ["Phân công"],
+        },
+    )
+    assert scheduled.status_code < 300, scheduled.text
+    await eventually(lambda: _found(api, meeting_id), timeout=120, interval=0.5)
+    async with signed_in(system, "secretary") as client:
+        record = await client.get(f"/app/meetings/{meeting_id}/record")
+        sent = await client.post(
+            f"/app/meetings/{meeting_id}/reschedule",
+            data={
+                "csrf": csrf_of(record.text),
+                "start_date": f"{held:%d/%m/%Y}",
+                "start_time": f"{held:%H:%M}",
+                "reason": "Họp muộn do mùa vụ",
+            },
+        )
+        assert sent.status_code in (302, 303), html.unescape(sent.text)[-3000:]
+
+    async def moved() -> bool:
+        starts = (await api.get(f"/v1/meetings/{meeting_id}")).json()["starts_at"]
+        return datetime.fromisoformat(starts) == held
+
+    await eventually(moved, timeout=120, interval=0.5)

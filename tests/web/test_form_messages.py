@@ -1,7 +1,7 @@
 """Form errors say what to fix: the limit a value broke, the choices it is not among, the kind of value to enter
 (pydantic's error types and their ctx, in Vietnamese), from the API body models and from the shared contract alike."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 import pytest
@@ -286,7 +286,10 @@ async def test_a_move_to_a_start_already_past_is_said_on_the_reschedule_forms_da
     meeting = MeetingState("m-1", "c-1", "combined", starts, None, False, False)
     with pytest.raises(InvalidEvent) as rule:
         check_reschedule(
-            meeting, source=GATEWAY_SOURCE, starts_at=datetime(2026, 11, 19, 8, tzinfo=VIETNAM_TZ), time=starts
+            meeting,
+            source=GATEWAY_SOURCE,
+            starts_at=datetime(2026, 11, 19, 8, tzinfo=VIETNAM_TZ),
+            time=starts - timedelta(days=1),  # the meeting still ahead
         )
 
     async def command() -> None:
@@ -393,6 +396,20 @@ def test_the_forms_schedule_no_meeting_on_a_day_already_past() -> None:
         errors = {}
         assert forms.meeting_start({"start_date": day, "start_time": hour}, errors, now=now) is not None, day
         assert errors == {}
+
+
+def test_the_reschedule_form_of_a_meeting_already_past_takes_a_past_day() -> None:
+    """A meeting held a week late without being moved: its minutes are far from the schedule, so its date must be
+    correctable on the form (meetings takes a move of a past meeting to another past start)."""
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=VIETNAM_TZ)
+    errors: dict[str, str] = {}
+    starts = forms.meeting_start({"start_date": "2026-11-27", "start_time": "19:30"}, errors, now=now, allow_past=True)
+    assert starts == datetime(2026, 11, 27, 19, 30, tzinfo=VIETNAM_TZ) and errors == {}
+    # still within the plausible window
+    assert (
+        forms.meeting_start({"start_date": "1999-11-27", "start_time": "19:30"}, errors, now=now, allow_past=True)
+        is None
+    )
 
 
 def test_a_count_out_of_bounds_writes_the_bound_with_the_thousands_separator() -> None:

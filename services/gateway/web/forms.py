@@ -135,12 +135,15 @@ def not_a_choice(field: str, value: object, *, name: str | None = None, expected
     )
 
 
-def meeting_start(form: Any, errors: dict[str, str], *, now: datetime | None = None) -> datetime | None:
+def meeting_start(
+    form: Any, errors: dict[str, str], *, now: datetime | None = None, allow_past: bool = False
+) -> datetime | None:
     """The start of an upcoming meeting from the schedule and reschedule forms' date and hour inputs: within
     shared.plausible's window (from 2000 to two years ahead) and not on a day already past; an error on `starts_at`
     naming the input to correct otherwise. The API still takes a past start (integrations backfill history, and a
     meeting forgotten in the calendar is recorded after it was held); these forms are for the meetings ahead. A start
-    earlier today is taken: a meeting held this evening and scheduled late must still be recordable."""
+    earlier today is taken: a meeting held this evening and scheduled late must still be recordable. `allow_past`:
+    the reschedule form of a meeting whose start has passed, where a past day corrects when it really took place."""
     starts = moment(form, "start_date", "start_time", errors, field="starts_at")
     if starts is None:
         return None
@@ -152,7 +155,7 @@ def meeting_start(form: Any, errors: dict[str, str], *, now: datetime | None = N
         )
         return None
     today = now.astimezone(VIETNAM_TZ).date()
-    if starts.date() < today:
+    if starts.date() < today and not allow_past:
         errors["starts_at"] = _(
             "%(field)s: %(day)s has already passed; a meeting scheduled here is dated from today (%(today)s) on.",
             field=label("start_date"),

@@ -419,12 +419,14 @@ def check_cancel(meeting: MeetingState, *, source: str) -> None:
 
 
 def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime) -> None:
-    """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so), nor move it
-    to a start already past at `time` (CLOCK_SKEW aside; naming `data.starts_at`): a trial's move of a December
-    meeting to November made it leave the members' upcoming meetings, count in a past month and have the secretary
-    at once told its minutes were late. An integration's move is stored whatever else is known, the latest by
-    (time, id) setting the start: refusing a move issued after the cancellation or the minutes only when those had
-    arrived first left the start depending on the arrival order."""
+    """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so), nor move a
+    meeting still ahead at `time` to a start already past (CLOCK_SKEW aside; naming `data.starts_at`): a trial's
+    move of a December meeting to November made it leave the members' upcoming meetings, count in a past month and
+    have the secretary at once told its minutes were late. A meeting whose start has passed may be moved to another
+    past start: that corrects the record of when it took place (held a week late without being moved, its minutes
+    are refused as far from the schedule until it is). An integration's move is stored whatever else is known, the
+    latest by (time, id) setting the start: refusing a move issued after the cancellation or the minutes only when
+    those had arrived first left the start depending on the arrival order."""
     if not from_a_person(source):
         return
     if meeting.cancel_version is not None:
@@ -439,9 +441,10 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
         )
-    if starts_at < time - CLOCK_SKEW:
+    if meeting.starts_at > time and starts_at < time - CLOCK_SKEW:
         raise InvalidEvent(
-            f"data.starts_at: {starts_at.isoformat()} is already past; a meeting is moved to a start still ahead",
+            f"data.starts_at: {starts_at.isoformat()} is already past; a meeting still ahead is moved to a start"
+            " still ahead",
             field="data.starts_at",
             refusal=Refusal(code=RefusalCode.MOVED_INTO_THE_PAST),
         )
