@@ -298,8 +298,8 @@ async def test_a_move_to_a_start_already_past_is_said_on_the_reschedule_forms_da
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert caught.value.errors == {
-        "data.starts_at": "Ngày giờ: Thời điểm này đã qua: chỉ có thể dời buổi sinh hoạt sang một thời điểm sắp tới,"
-        " và đảng viên sẽ được thông báo thời gian mới."
+        "data.starts_at": "Ngày giờ: Thời điểm này đã qua: buổi sinh hoạt chưa diễn ra chỉ có thể dời sang một thời"
+        " điểm sắp tới, và đảng viên sẽ được thông báo thời gian mới."
     }
 
 

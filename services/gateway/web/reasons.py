@@ -120,8 +120,8 @@ BY_CODE = {
         "The meeting has not begun yet: attendance, minutes and assessments are recorded once it has taken place."
     ),
     RefusalCode.MOVED_INTO_THE_PAST: N_(
-        "This time has already passed: a meeting can only be moved to a time still ahead, and its members are told "
-        "of the new time."
+        "This time has already passed: a meeting still ahead can only be moved to a time still ahead, and its "
+        "members are told of the new time."
     ),
 }
 """Rejections meetings gives a code (shared.refusals), said by the code whatever the English reason's wording."""
