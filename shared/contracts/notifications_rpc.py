@@ -51,8 +51,9 @@ class PreferencesReply(Reply):
 
 
 class RulesReply(Reply):
-    """The effective rule settings for a unit: rule → {enabled, params, set_by}, `set_by` naming the unit whose
-    setting gives each value ({"enabled": unit id, "params": {name: unit id}}, None where the default holds)."""
+    """The effective rule settings for a unit: rule → {enabled, params, set_by, limits}, `set_by` naming the unit whose
+    setting gives each value ({"enabled": unit id, "params": {name: unit id}}, None where the default holds), `limits`
+    what each parameter may be ({"min", "max"} or {"choices"})."""
 
     unit_id: str
     rules: dict[str, dict[str, Any]]

@@ -716,7 +716,12 @@ class World:
             config = settings.resolve_config(chain, stored)
             sources = settings.resolve_sources(chain, stored)
             rules = {
-                rule: {"enabled": config.is_enabled(rule), "params": dict(config.params[rule]), "set_by": sources[rule]}
+                rule: {
+                    "enabled": config.is_enabled(rule),
+                    "params": dict(config.params[rule]),
+                    "set_by": sources[rule],
+                    "limits": settings.param_limits(rule),
+                }
                 for rule in config.params
             }
             return {"unit_id": r.unit_id, "rules": rules}

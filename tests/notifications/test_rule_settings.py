@@ -64,6 +64,7 @@ async def test_a_committee_lead_time_moves_its_cells_reminder_and_the_answer_say
         "enabled": True,
         "params": {"hours_before": 24},
         "set_by": {"enabled": p.committee, "params": {"hours_before": p.committee}},
+        "limits": {"hours_before": {"min": 1, "max": 168}},
     }
     assert own["documents_missing"]["set_by"] == {"enabled": None, "params": {"hours_before": None}}
     below = (await commands.get_rules(p.cell))["rules"]["meeting_reminder"]

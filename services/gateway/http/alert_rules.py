@@ -40,6 +40,8 @@ class AlertRuleRead(ReadModel):
     enabled_from: ValueSource
     params: dict[str, Any]
     params_from: dict[str, ValueSource]
+    limits: dict[str, dict[str, Any]] = {}
+    """What each parameter may be, as notifications checks it: {"min", "max"} (whole numbers), {"choices"}."""
 
 
 class AlertRulesRead(ReadModel):
@@ -75,6 +77,7 @@ def rule_view(committee_id: str, rule: str, value: dict[str, Any]) -> dict[str, 
         "enabled_from": source(set_by.get("enabled"), committee_id),
         "params": value["params"],
         "params_from": {name: source(by_param.get(name), committee_id) for name in value["params"]},
+        "limits": value.get("limits") or {},
     }
 
 

@@ -153,6 +153,21 @@ def validate_override(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def param_limits(rule: str) -> dict[str, dict[str, Any]]:
+    """What each parameter of a rule may be, for a form to say: {"min", "max"} for whole numbers, {"choices"} for
+    lists, {} for true/false."""
+    limits: dict[str, dict[str, Any]] = {}
+    for name, default in DEFAULTS[rule].items():
+        if isinstance(default, bool):
+            limits[name] = {}
+        elif isinstance(default, int):
+            low, high = PARAM_BOUNDS.get(name, (0, 10_000))
+            limits[name] = {"min": low, "max": high}
+        else:
+            limits[name] = {"choices": list(PARAM_CHOICES.get(name, ()))}
+    return limits
+
+
 def merge_override(previous: RuleOverride | None, new: RuleOverride) -> RuleOverride:
     """A unit's setting of a rule after a change: what it set before, the change's `enabled` when given and its
     parameters over the previous ones (a None parameter dropped: the unit no longer sets it)."""

@@ -11,6 +11,7 @@ from services.notifications.domain.settings import (
     RuleOverride,
     UnknownSetting,
     merge_override,
+    param_limits,
     resolve_config,
     resolve_sources,
     validate_override,
@@ -193,7 +194,8 @@ class Commands:
 
     async def get_rules(self, unit_id: str) -> Any:
         """The effective rule settings for a unit (defaults, then its ancestors' overrides): rule → {enabled, params,
-        set_by: {"enabled": unit id or None, "params": {name: unit id or None}}}, None where the default holds."""
+        set_by: {"enabled": unit id or None, "params": {name: unit id or None}}, limits: settings.param_limits}, None
+        where the default holds."""
         async with self._uow() as uow:
             ancestors = await uow.projection.ancestors(unit_id)
             overrides = await uow.projection.rule_overrides(ancestors)
@@ -206,6 +208,7 @@ class Commands:
                     "enabled": config.is_enabled(rule),
                     "params": dict(config.params[rule]),
                     "set_by": sources[rule],
+                    "limits": param_limits(rule),
                 }
                 for rule in config.params
             },
