@@ -51,7 +51,9 @@ class PreferencesReply(Reply):
 
 
 class RulesReply(Reply):
-    """The effective rule settings for a unit: rule → {enabled, params}."""
+    """The effective rule settings for a unit: rule → {enabled, params, set_by, limits}, `set_by` naming the unit whose
+    setting gives each value ({"enabled": unit id, "params": {name: unit id}}, None where the default holds), `limits`
+    what each parameter may be ({"min", "max"} or {"choices"})."""
 
     unit_id: str
     rules: dict[str, dict[str, Any]]
@@ -146,7 +148,9 @@ class GetRules(NotificationsRequest[RulesReply]):
 
 
 class SetRule(NotificationsRequest[RulesReply]):
-    """Set a rule's thresholds or lead times (or switch it off) for a subtree."""
+    """Set a rule's thresholds or lead times (or switch it off) for a subtree, over the unit's earlier setting of it
+    (`enabled` None keeps it, a parameter set to None goes back to the units above); invalid naming the field
+    (`rule`, `params.NAME`) for an unknown name or a value out of its range."""
 
     method = "set_rule"
     unit_id: str

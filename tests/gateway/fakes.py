@@ -15,6 +15,7 @@ from typing import Any
 import aio_pika
 from faststream.rabbit import RabbitBroker
 
+from services.notifications.domain import settings
 from shared.bindings import read_message
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
@@ -706,6 +707,36 @@ class World:
         async def late_minutes(r: notifications.ListLateMinutes) -> dict[str, Any]:
             return page([], r.limit, r.offset)
 
+        overrides: dict[tuple[str, str], settings.RuleOverride] = {}
+
+        async def get_rules(r: notifications.GetRules) -> dict[str, Any]:
+            # notifications' own resolution over the fake tree, so the gateway is tested against the real rules
+            chain = self.units[r.unit_id]["ancestors"] if r.unit_id in self.units else [r.unit_id]
+            stored = [o for (unit_id, _), o in overrides.items() if unit_id in chain]
+            config = settings.resolve_config(chain, stored)
+            sources = settings.resolve_sources(chain, stored)
+            rules = {
+                rule: {
+                    "enabled": config.is_enabled(rule),
+                    "params": dict(config.params[rule]),
+                    "set_by": sources[rule],
+                    "limits": settings.param_limits(rule),
+                }
+                for rule in config.params
+            }
+            return {"unit_id": r.unit_id, "rules": rules}
+
+        async def set_rule(r: notifications.SetRule) -> dict[str, Any]:
+            try:
+                cleaned = settings.validate_override(r.rule, r.params or {})
+            except settings.UnknownSetting as exc:
+                raise RpcError("invalid", str(exc), field=exc.field) from exc
+            change = settings.RuleOverride(unit_id=r.unit_id, rule=r.rule, enabled=r.enabled, params=cleaned)
+            overrides[(r.unit_id, r.rule)] = settings.merge_override(overrides.get((r.unit_id, r.rule)), change)
+            return await get_rules(notifications.GetRules(unit_id=r.unit_id))
+
+        methods.add(notifications.GetRules, get_rules)
+        methods.add(notifications.SetRule, set_rule)
         methods.add(notifications.GetInbox, inbox)
         methods.add(notifications.ListLateMinutes, late_minutes)
         methods.add(notifications.MarkRead, mark_read)

@@ -32,6 +32,7 @@ OWN_SUBTREE = [
     ("/v1/committees/{ward_a}/ranking?period=2026&order=asc", OFFICERS),
     ("/v1/committees/{ward_a}/weakest?period=2026-Q4&limit=2", OFFICERS),
     ("/v1/committees/{ward_a}/inbox", OFFICERS),
+    ("/v1/committees/{ward_a}/alert-rules", OFFICERS),
     ("/v1/me/inbox", CELL_READERS),
     ("/v1/rejections?status=open", OPERATOR),
     ("/v1/dead-letters", OPERATOR),
@@ -57,6 +58,7 @@ OTHER_SUBTREE = [
     ("/v1/committees/{ward_b}/rollup?period=2026-11", {"province_officer"}),
     ("/v1/committees/{ward_b}/ranking?period=2026-11", {"province_officer"}),
     ("/v1/committees/{ward_b}/inbox", {"province_officer"}),
+    ("/v1/committees/{ward_b}/alert-rules", {"province_officer"}),
     ("/v1/committees/{root}", {"province_officer"}),
 ]
 

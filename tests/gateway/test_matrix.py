@@ -301,6 +301,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/committees/{committee_id}/inbox"): Row(
         call("/v1/committees/{ward_a}/inbox"), OFFICERS, call("/v1/committees/{ward_b}/inbox"), PROVINCE
     ),
+    ("GET", "/v1/committees/{committee_id}/alert-rules"): Row(
+        call("/v1/committees/{ward_a}/alert-rules"), OFFICERS, call("/v1/committees/{ward_b}/alert-rules"), PROVINCE
+    ),
+    ("PUT", "/v1/committees/{committee_id}/alert-rules/{rule}"): Row(
+        call("/v1/committees/{ward_a}/alert-rules/month_without_meeting", {"enabled": True}),
+        OFFICERS,
+        call("/v1/committees/{ward_b}/alert-rules/month_without_meeting", {"enabled": True}),
+        PROVINCE,
+    ),
     # outside: ward B's notification named through ward A's inbox (the path is the caller's own)
     ("POST", "/v1/committees/{committee_id}/inbox/{notification_id}/read"): Row(
         inbox_read("ward_a", "ward_a"), OFFICERS, inbox_read("ward_a", "ward_b")

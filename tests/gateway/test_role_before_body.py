@@ -58,6 +58,8 @@ def path_of(route: APIRoute, world: World) -> str:
         "queue": "meetings.ingest.dlq",
         "service": "meetings",
         "row_id": "1",
+        "committee_id": world.ward_a,
+        "rule": "meeting_reminder",
     }
     path = route.path
     for name in route.param_convertors:

@@ -229,3 +229,24 @@ def test_an_alert_of_a_meeting_cancelled_since_is_shown_as_no_longer_holding() -
     items = html.split('id="inbox"', 1)[1].split("</ul>", 1)[0].split("<li")
     said = "Không còn hiệu lực: buổi sinh hoạt đã bị hủy (10:05"
     assert [said in item for item in items[1:]] == [False, True]
+
+
+def test_the_alert_settings_are_linked_whether_the_period_is_rated_or_not() -> None:
+    rated = committee_page(rollup({"good": 1}, []))
+    assert 'href="/app/committees/xa-hoa-binh/alerts"' in rated and "Cài đặt cảnh báo" in rated
+    viewer = SimpleNamespace(
+        role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="can-bo"), csrf="t", principal=None
+    )
+    unrated = (
+        environment()
+        .get_template("committee.html")
+        .render(
+            viewer=viewer,
+            unit={"id": "xa-hoa-binh", "name": "Đảng ủy xã Hòa Bình", "kind": "committee"},
+            period="2027-01",
+            choices=periods.choices("2027-01"),
+            crumbs=[],
+            unrated={"state": "not_begun", "title": "Chưa bắt đầu", "message": "Tháng này chưa bắt đầu."},
+        )
+    )
+    assert 'href="/app/committees/xa-hoa-binh/alerts"' in unrated

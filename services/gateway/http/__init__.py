@@ -2,10 +2,21 @@
 
 from fastapi import APIRouter
 
-from services.gateway.http import commands, contract, health, ingest, operations, preferences, reads, recovery
+from services.gateway.http import (
+    alert_rules,
+    commands,
+    contract,
+    health,
+    ingest,
+    operations,
+    preferences,
+    reads,
+    recovery,
+)
 
 ROUTERS = tuple(
-    module.router for module in (health, ingest, contract, commands, reads, preferences, operations, recovery)
+    module.router
+    for module in (health, ingest, contract, commands, reads, preferences, alert_rules, operations, recovery)
 )
 """Every router of the HTTP surface, in the order they are included (tests walk their routes)."""
 

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.gateway.web.core import PREFIX
 from services.gateway.web.pages import (
+    alerts,
     asyncapi,
     auth,
     cells,
@@ -28,7 +29,20 @@ VENDOR = WEB_DIR / "node_modules"
 
 def install_web(app: FastAPI) -> None:
     """Mount the pages, the app's own static files, the npm-installed vendor files and an offline /docs."""
-    for module in (auth, oidc, officer, cells, secretary, member, exports, asyncapi, monitor, rescore, operations):
+    for module in (
+        auth,
+        oidc,
+        officer,
+        alerts,
+        cells,
+        secretary,
+        member,
+        exports,
+        asyncapi,
+        monitor,
+        rescore,
+        operations,
+    ):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
     if not (VENDOR / "echarts" / "dist" / "echarts.min.js").exists():

@@ -96,25 +96,110 @@ class UnknownSetting(ValueError):
         self.field = field
 
 
+PARAM_BOUNDS: dict[str, tuple[int, int]] = {
+    "hours_before": (1, 168),
+    "days_after": (1, 120),
+    "more_days": (1, 120),
+    "day_of_month": (1, 28),
+    "day_of_last_month": (1, 28),
+    "more_than": (1, 20),
+    "at_least": (1, 12),
+    "grace_days": (0, 30),
+    "days_before": (1, 180),
+    "official_members_at_least": (3, 100),
+}
+"""The sensible range of each whole-number parameter, both ends included: lead times up to a week, days of the month
+that every month has (1–28), counts of meetings or months in a year; a committee's setting outside it is refused."""
+
+PARAM_CHOICES: dict[str, tuple[str, ...]] = {"ratings": ("average", "poor")}
+"""The values a list parameter may hold (the low ratings DOMAIN.md alerts on: Average, Poor)."""
+
+
 def validate_override(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a rule name and its parameter names and kinds; return the cleaned parameters."""
+    """Check a rule name, its parameter names, kinds and ranges (`PARAM_BOUNDS`, `PARAM_CHOICES`); return the cleaned
+    parameters, a None value kept (it gives the parameter back to the committees above). UnknownSetting names the
+    field (`rule`, `params.NAME`)."""
     if rule not in DEFAULTS:
         raise UnknownSetting(f"unknown rule {rule!r}", field="rule")
     cleaned: dict[str, Any] = {}
     for name, value in params.items():
+        field = f"params.{name}"
         if name not in DEFAULTS[rule]:
-            raise UnknownSetting(f"rule {rule} has no parameter {name!r}", field=f"params.{name}")
+            raise UnknownSetting(f"rule {rule} has no parameter {name!r}", field=field)
+        if value is None:
+            cleaned[name] = None
+            continue
         default = DEFAULTS[rule][name]
         if isinstance(default, bool):
-            ok = isinstance(value, bool)
+            if not isinstance(value, bool):
+                raise UnknownSetting(f"{field}: must be true or false", field=field)
         elif isinstance(default, int):
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise UnknownSetting(f"{field}: must be a whole number", field=field)
+            low, high = PARAM_BOUNDS.get(name, (0, 10_000))
+            if not low <= value <= high:
+                raise UnknownSetting(f"{field}: must be between {low} and {high}, got {value}", field=field)
         else:
-            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
-        if not ok:
-            raise UnknownSetting(f"parameter {name!r} of {rule} has the wrong kind of value", field=f"params.{name}")
+            choices = PARAM_CHOICES.get(name, ())
+            if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+                raise UnknownSetting(f"{field}: must be a non-empty list of {', '.join(choices)}", field=field)
+            wrong = [item for item in value if choices and item not in choices]
+            if wrong:
+                raise UnknownSetting(f"{field}: {wrong[0]!r} is not one of {', '.join(choices)}", field=field)
+            value = [item for item in choices if item in value] if choices else list(dict.fromkeys(value))
         cleaned[name] = value
     return cleaned
+
+
+def param_limits(rule: str) -> dict[str, dict[str, Any]]:
+    """What each parameter of a rule may be, for a form to say: {"min", "max"} for whole numbers, {"choices"} for
+    lists, {} for true/false."""
+    limits: dict[str, dict[str, Any]] = {}
+    for name, default in DEFAULTS[rule].items():
+        if isinstance(default, bool):
+            limits[name] = {}
+        elif isinstance(default, int):
+            low, high = PARAM_BOUNDS.get(name, (0, 10_000))
+            limits[name] = {"min": low, "max": high}
+        else:
+            limits[name] = {"choices": list(PARAM_CHOICES.get(name, ()))}
+    return limits
+
+
+def merge_override(previous: RuleOverride | None, new: RuleOverride) -> RuleOverride:
+    """A unit's setting of a rule after a change: what it set before, the change's `enabled` when given and its
+    parameters over the previous ones (a None parameter dropped: the unit no longer sets it)."""
+    enabled = new.enabled if new.enabled is not None else (previous.enabled if previous else None)
+    params = dict(previous.params) if previous else {}
+    for name, value in new.params.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    return RuleOverride(unit_id=new.unit_id, rule=new.rule, enabled=enabled, params=params)
+
+
+def resolve_sources(ancestors: list[str], overrides: Iterable[RuleOverride]) -> dict[str, dict[str, Any]]:
+    """Which unit set each value `resolve_config` gives the last of `ancestors`: rule → {"enabled": unit id or None,
+    "params": {name: unit id or None}}, None where the default holds (the nearest setting wins, as there)."""
+    by_unit: dict[str, list[RuleOverride]] = {}
+    for override in overrides:
+        by_unit.setdefault(override.unit_id, []).append(override)
+    sources: dict[str, dict[str, Any]] = {
+        rule: {"enabled": None, "params": dict.fromkeys(values)} for rule, values in DEFAULTS.items()
+    }
+    for unit_id in ancestors:
+        for override in by_unit.get(unit_id, []):
+            if override.rule not in DEFAULTS:
+                continue
+            if override.enabled is not None:
+                sources[override.rule]["enabled"] = unit_id
+            for key in override.params:
+                if key in DEFAULTS[override.rule]:
+                    sources[override.rule]["params"][key] = unit_id
+    return sources
 
 
 def resolve_config(ancestors: list[str], overrides: Iterable[RuleOverride]) -> RuleConfig:

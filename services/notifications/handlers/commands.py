@@ -7,7 +7,15 @@ from typing import Any
 from services.notifications import queries
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import with_inbox
-from services.notifications.domain.settings import RuleOverride, UnknownSetting, validate_override
+from services.notifications.domain.settings import (
+    RuleOverride,
+    UnknownSetting,
+    merge_override,
+    param_limits,
+    resolve_config,
+    resolve_sources,
+    validate_override,
+)
 from services.notifications.handlers.alerts import config_for
 from services.notifications.handlers.replan import replan_subtree
 from services.notifications.repository.outgoing import Preference
@@ -185,13 +193,23 @@ class Commands:
             )
 
     async def get_rules(self, unit_id: str) -> Any:
-        """The effective rule settings for a unit (defaults, then its ancestors' overrides)."""
+        """The effective rule settings for a unit (defaults, then its ancestors' overrides): rule → {enabled, params,
+        set_by: {"enabled": unit id or None, "params": {name: unit id or None}}, limits: settings.param_limits}, None
+        where the default holds."""
         async with self._uow() as uow:
-            config = await config_for(unit_id, uow)
+            ancestors = await uow.projection.ancestors(unit_id)
+            overrides = await uow.projection.rule_overrides(ancestors)
+        config = resolve_config(ancestors, overrides)
+        sources = resolve_sources(ancestors, overrides)
         return {
             "unit_id": unit_id,
             "rules": {
-                rule: {"enabled": config.is_enabled(rule), "params": dict(config.params[rule])}
+                rule: {
+                    "enabled": config.is_enabled(rule),
+                    "params": dict(config.params[rule]),
+                    "set_by": sources[rule],
+                    "limits": param_limits(rule),
+                }
                 for rule in config.params
             },
         }
@@ -199,15 +217,20 @@ class Commands:
     async def set_rule(
         self, unit_id: str, rule: str, params: dict[str, Any] | None = None, enabled: bool | None = None
     ) -> Any:
-        """Set a rule's thresholds or lead times (or switch it off) for a subtree; re-plan its pending jobs."""
+        """Set a rule's thresholds or lead times (or switch it off) for a subtree, over what the unit set before (a
+        None parameter given back to the units above); re-plan its pending jobs. RpcError invalid naming the field
+        for an unknown rule or parameter or a value out of its range (settings.PARAM_BOUNDS)."""
         try:
             cleaned = validate_override(rule, params or {})
         except UnknownSetting as exc:
             raise RpcError("invalid", str(exc), field=exc.field) from exc
         async with self._uow() as uow:
-            await uow.projection.set_rule_override(
-                RuleOverride(unit_id=unit_id, rule=rule, enabled=enabled, params=cleaned)
+            previous = next(
+                (o for o in await uow.projection.rule_overrides([unit_id]) if o.unit_id == unit_id and o.rule == rule),
+                None,
             )
+            change = RuleOverride(unit_id=unit_id, rule=rule, enabled=enabled, params=cleaned)
+            await uow.projection.set_rule_override(merge_override(previous, change))
             uow.configs.clear()  # resolved before the change
             # lead times are fixed when a job is planned: move the subtree's pending ones to the new settings
             await replan_subtree(unit_id, uow)

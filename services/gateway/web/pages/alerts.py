@@ -1,0 +1,272 @@
+"""A committee's alert settings page (/app/committees/{c}/alerts): every rule of DOMAIN.md's alerts list in
+Vietnamese, what it does and to whom it goes, its current value and where it comes from, and a form per rule; the
+API's GET/PUT /v1/committees/{c}/alert-rules underneath (same scoping, same audit)."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.gateway.handlers import authorize_unit
+from services.gateway.http import alert_rules
+from services.gateway.http.deps import State
+from services.gateway.web import data
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, WebRoute, render
+from services.gateway.web.forms import FormErrors, form_of
+from services.gateway.web.i18n import N_, _, format_number
+from shared.rpc import RpcError
+
+router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
+
+RULES: dict[str, tuple[str, str]] = {
+    "meeting_scheduled": (
+        N_("Meeting scheduled"),
+        N_(
+            "When a cell schedules a meeting: every member expected and the upper-level monitor are told its time, "
+            "place and content."
+        ),
+    ),
+    "meeting_rescheduled": (
+        N_("Meeting moved"),
+        N_("When a meeting's time or place changes: every member expected and the upper-level monitor."),
+    ),
+    "meeting_cancelled": (
+        N_("Meeting cancelled"),
+        N_("When a meeting is cancelled, with its reason: every member expected and the upper-level monitor."),
+    ),
+    "documents_missing": (
+        N_("Documents not published"),
+        N_("The meeting's documents are not published this many hours before it starts: the cell's secretary."),
+    ),
+    "meeting_reminder": (
+        N_("Meeting reminder"),
+        N_("A reminder this many hours before the meeting starts: every member expected."),
+    ),
+    "minutes_late": (
+        N_("Minutes late"),
+        N_("The minutes or final documents are not in this many days after the meeting: the cell's secretary."),
+    ),
+    "minutes_late_superior": (
+        N_("Minutes still late"),
+        N_("The minutes are still not in this many more days after that: the superior committee."),
+    ),
+    "no_regular_meeting": (
+        N_("No regular meeting yet this month"),
+        N_("A cell has not held its regular meeting by this day of the month: the cell's secretary."),
+    ),
+    "month_without_meeting": (
+        N_("Month closed without a meeting"),
+        N_("A month ended without the cell's regular meeting: the superior committee."),
+    ),
+    "quarter_without_thematic": (
+        N_("Quarter without a thematic meeting"),
+        N_(
+            "From this day of the quarter's last month, a cell without a thematic meeting that quarter: the cell's "
+            "secretary and the superior committee."
+        ),
+    ),
+    "unexcused_absence": (
+        N_("Absence without a reason"),
+        N_("A member absent from a meeting without a valid reason: the cell's committee."),
+    ),
+    "consecutive_absences": (
+        N_("Absent several meetings in a row"),
+        N_("A member absent more than this many meetings in a row: the cell's committee and the superior committee."),
+    ),
+    "unexcused_months": (
+        N_("Absent without a reason for months"),
+        N_(
+            "A member absent without a valid reason in at least this many months of a year (grounds for removal "
+            "from the party): the cell's committee and the superior committee."
+        ),
+    ),
+    "meeting_rated_low": (
+        N_("Meeting rated low"),
+        N_("A meeting rated at one of these levels: the superior committee."),
+    ),
+    "period_rated_low": (
+        N_("Period rated low"),
+        N_(
+            "A cell's month or quarter rated at one of these levels, some days after the period ends: the superior "
+            "committee."
+        ),
+    ),
+    "probation_ending": (
+        N_("Probation ending"),
+        N_(
+            "A probationary member's probation ends within this many days (the cell must vote on official "
+            "membership): the cell's secretary."
+        ),
+    ),
+    "cell_without_committee": (
+        N_("Cell without a committee"),
+        N_("A cell with at least this many official members and no cell committee: the superior committee."),
+    ),
+    "monitor_behind_quota": (
+        N_("Monitor behind quota"),
+        N_(
+            "An upper-level monitor who attended fewer meetings of the cells they follow than the quota: the "
+            "superior committee."
+        ),
+    ),
+}
+"""Each rule's Vietnamese name and what it does and to whom it goes (DOMAIN.md "Alerts committees and members
+expect"); a rule notifications adds later is shown by its code until it is named here."""
+
+PARAMS: dict[str, str] = {
+    "hours_before": N_("Hours before the start"),
+    "days_after": N_("Days after the meeting"),
+    "more_days": N_("More days"),
+    "day_of_month": N_("Day of the month"),
+    "day_of_last_month": N_("Day of the quarter's last month"),
+    "more_than": N_("More than (meetings)"),
+    "at_least": N_("At least (months)"),
+    "ratings": N_("Ratings"),
+    "include_provisional": N_("Also provisional scores"),
+    "grace_days": N_("Days after the period ends"),
+    "days_before": N_("Days before it ends"),
+    "official_members_at_least": N_("Official members, at least"),
+}
+"""Each parameter's Vietnamese label in the form and in its errors."""
+
+ORIGINS = {
+    "default": N_("default"),
+    "this_committee": N_("set by this committee"),
+    "above": N_("set by a committee above"),
+}
+
+
+def param_label(name: str) -> str:
+    """A parameter's Vietnamese label (its code when it has none)."""
+    return _(PARAMS[name]) if name in PARAMS else name
+
+
+def rule_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The API's rules with their Vietnamese name and explanation, for the template."""
+    rows = []
+    for item in answer["rules"]:
+        name, explanation = RULES.get(item["rule"], (item["rule"], ""))
+        rows.append({**item, "name": _(name), "explanation": _(explanation) if explanation else ""})
+    return rows
+
+
+def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, Any], dict[str, str]]:
+    """What the posted form of one rule changes: `enabled` when it differs from the current state, the parameters
+    whose typed value differs from the current one (an unchanged value stays where it comes from), and Vietnamese
+    errors keyed `params.NAME` for values that are not whole numbers or lists left empty."""
+    errors: dict[str, str] = {}
+    enabled = form.get("enabled") == "on"
+    params: dict[str, Any] = {}
+    for name, current in rule["params"].items():
+        field = f"params.{name}"
+        if isinstance(current, bool):
+            value: Any = form.get(name) == "on"
+        elif isinstance(current, int):
+            raw = str(form.get(name) or "").strip()
+            try:
+                value = int(raw)
+            except ValueError:
+                errors[field] = _("%(field)s: enter a whole number.", field=param_label(name))
+                continue
+        else:
+            value = [str(item) for item in form.getlist(name)]
+            if not value:
+                errors[field] = _("%(field)s: choose at least one.", field=param_label(name))
+                continue
+        if value != current:
+            params[name] = value
+    return (enabled if enabled != rule["enabled"] else None), params, errors
+
+
+def refusal_message(exc: RpcError, rule: dict[str, Any]) -> dict[str, str]:
+    """The API's 422 on one rule in Vietnamese, naming the parameter and what it may be (from the limits the API
+    gives, so the page repeats none of notifications' bounds)."""
+    field = exc.field or "form"
+    name = field.removeprefix("params.")
+    limits = (rule.get("limits") or {}).get(name) or {}
+    if "min" in limits:
+        return {
+            field: _(
+                "%(field)s: between %(low)s and %(high)s.",
+                field=param_label(name),
+                low=format_number(limits["min"], digits=0),
+                high=format_number(limits["max"], digits=0),
+            )
+        }
+    return {field: _("%(field)s: not accepted by the system.", field=param_label(name))}
+
+
+async def _page(
+    request: Request,
+    viewer: Any,
+    state: Any,
+    committee_id: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    failed: str | None = None,
+    typed: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    principal = viewer.principal
+    unit = await authorize_unit(
+        principal, committee_id, directory=state.directory, kind="committee", roles=alert_rules.OFFICERS
+    )
+    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    return render(
+        request,
+        "alerts.html",
+        status=status,
+        viewer=viewer,
+        unit=unit,
+        crumbs=await data.breadcrumb(state, principal, unit),
+        rules=rule_rows(answer),
+        origins={key: _(value) for key, value in ORIGINS.items()},
+        labels={name: param_label(name) for name in PARAMS},
+        ratings={"average": _("Average"), "poor": _("Poor")},
+        errors=errors or {},
+        failed=failed,
+        typed=typed or {},
+        notice=request.query_params.get("notice"),
+        saved=request.query_params.get("rule"),
+    )
+
+
+@router.get("/committees/{committee_id}/alerts")
+async def alerts_page(committee_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """Every alert rule for the committee's subtree, with its value, where it comes from and a form to change it."""
+    return await _page(request, viewer, state, committee_id)
+
+
+@router.post("/committees/{committee_id}/alerts/{rule}")
+async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Switch one rule on or off and change its parameters (the API's PUT /v1/committees/{c}/alert-rules/{rule});
+    back to the page, or the page again with the Vietnamese errors and what was typed."""
+    principal = viewer.principal
+    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    current = next((item for item in answer["rules"] if item["rule"] == rule), None)
+    if current is None:
+        raise PageNotFound
+    form = await form_of(request)
+    typed = {
+        name: (form.getlist(name) if isinstance(value, list) else form.get(name))
+        for name, value in current["params"].items()
+    } | {"enabled": form.get("enabled") == "on"}
+    enabled, params, errors = changes_of(form, current)
+    try:
+        if errors:
+            raise FormErrors(errors)
+        if enabled is not None or params:
+            body = alert_rules.AlertRuleUpdate(enabled=enabled, params=params or None)
+            try:
+                await alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
+            except RpcError as exc:
+                if exc.code != "invalid":
+                    raise
+                raise FormErrors(refusal_message(exc, current)) from None
+    except FormErrors as exc:
+        return await _page(
+            request, viewer, state, committee_id, status=422, errors=exc.errors, failed=rule, typed=typed
+        )
+    return RedirectResponse(
+        f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
+    )
