@@ -29,7 +29,7 @@ from services.meetings.handlers.apply import APPLIERS, Applied
 from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
-from services.meetings.repository.ingest import INBOX
+from services.meetings.repository.ingest import INBOX, REPLAY_ROUTE
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
 from shared.bindings import AMQP_PREFIXES, HTTP_PREFIXES, Mode, binary_attributes, read_message
 from shared.contracts.ingest import IngestRejected
@@ -1352,6 +1352,23 @@ def check_correction_identity(stored: Any, event: Any) -> None:
             )
 
 
+def listed_sender(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection's sender was a scoped integration account judged by its registered sources
+    (check_source with a list), as its first judgement tells: only such a sender is refused FOREIGN_SOURCE
+    (source_not_registered). Any other rejection's sender either had no list (a secretary's or chair's command the
+    gateway sent under its own source, a province-wide account, AMQP: judged by the registry) or used a source of
+    its own list, registered to its scope's unit, which the registry lets through alike; a trial's gateway command
+    replayed as a scoped account's was refused source_not_registered. False without a scope."""
+    if stored["scope"] is None:
+        return False
+    refusal = stored["refusal"]
+    if isinstance(refusal, str):
+        refusal = json.loads(refusal)
+    if isinstance(refusal, Mapping) and refusal.get("code"):
+        return bool(refusal["code"] == RefusalCode.SOURCE_NOT_REGISTERED)
+    return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
+
+
 async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
@@ -1375,11 +1392,11 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
         # judged under the row's lock: a second replay (or two at once) would store a new open rejection of an event
         # already accepted, or count it twice; the resolved rejection stays as it is
         raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"])
-    # the replay is judged within the scope the event first came with, and a scoped account's event only under the
-    # sources registered to its unit: an operator cannot widen either (a source refusal replayed was let through)
+    # the replay is judged within the scope the event first came with, and by the sources rule its sender had:
+    # an operator cannot widen either (a source refusal replayed was let through)
     scope = stored["scope"]
-    sources = await uow.ingest.sources_of_unit(scope) if scope is not None else None
-    result = await judge(reading, uow, route="replay", scope=scope, sources=sources)
+    sources = await uow.ingest.sources_of_unit(scope) if listed_sender(stored) else None
+    result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources)
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
     return result

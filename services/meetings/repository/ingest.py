@@ -85,6 +85,10 @@ class IngestRepository(Protocol):
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
 
 
+REPLAY_ROUTE = "replay"
+"""The route an operator's replay of a stored rejection is judged on (handlers.replay_rejection)."""
+
+
 class PgIngestRepository:
     """IngestRepository over the meetings schema."""
 
@@ -195,8 +199,24 @@ class PgIngestRepository:
         refusal: Refusal | None = None,
     ) -> str:
         """Store a rejection (an open one for the same event is refreshed) with the write scope it came with and why
-        by code when its rule gave one; return its id."""
+        by code when its rule gave one; return its id. A replay's (REPLAY_ROUTE) refusal of an open rejection's event
+        keeps that rejection's reason, field, code and event, and is kept as its last replay's."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
+        if event_id and route == REPLAY_ROUTE:
+            # a replay rejected again keeps the first reason, field and code (the real cause) and its event as it
+            # came; its own reason is kept beside them (a trial's replay overwrote "meeting not started")
+            existing = await self._conn.fetchval(
+                "UPDATE rejection SET last_replay_reason = $3, last_replay_field = $4, last_replay_refusal = $5::jsonb,"
+                " last_replay_at = now() WHERE source = $1 AND event_id = $2 AND status = 'open'"
+                " RETURNING rejection_id",
+                source,
+                event_id,
+                reason,
+                field,
+                code,
+            )
+            if existing is not None:
+                return str(existing)
         if event_id:
             existing = await self._conn.fetchval(
                 "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8,"
