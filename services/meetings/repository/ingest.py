@@ -69,6 +69,7 @@ class IngestRepository(Protocol):
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
+    async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
@@ -265,6 +266,17 @@ class PgIngestRepository:
             rejection_id,
             at,
             outcome,
+        )
+
+    async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:
+        """Close an open rejection unreplayed: status 'dismissed', with when, who and why."""
+        await self._conn.execute(
+            "UPDATE rejection SET status = 'dismissed', dismissed_at = $2, dismissed_by = $3, dismissal_reason = $4"
+            " WHERE rejection_id = $1",
+            rejection_id,
+            at,
+            by,
+            reason,
         )
 
     async def source_owner(self, source: str) -> str | None:
