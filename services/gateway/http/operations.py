@@ -43,7 +43,7 @@ from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.envelope import now
 from shared.logs import get_logger
-from shared.ops.dead_letters import dead_letter_counts
+from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
 
@@ -240,16 +240,20 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         # passive declares: the gateway's broker user may not read these queues, only see their depth
         dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
     waiting = {queue: count for queue, count in dead_letters.items() if count}
+    waiting_lines = dead_letter_attention(waiting)
     attention = ["broker down"] if broker != "ok" else []
     for service, report in services.items():
         if report.status != "ok":
             attention.append(f"{service} {report.status}")
             told = report.detail.get("attention") if isinstance(report.detail, dict) else None
-            attention += [f"{service}: {item}" for item in told or [] if isinstance(item, str)]
+            # a service's own dead-letter lines are said once below, for every queue
+            attention += [
+                f"{service}: {item}" for item in told or [] if isinstance(item, str) and item not in waiting_lines
+            ]
     if broker == "ok":
         served = await queue_states(state, [name for service in RPC_SERVICES for name in served_queues(service)])
         attention += [line for queue in served.values() if (line := no_consumer(queue)) is not None]
-    attention += [f"{count} dead letters in {queue}" for queue, count in waiting.items()]
+    attention += waiting_lines
     return SystemHealthRead(
         status="degraded" if attention else "ok",
         broker=broker,
