@@ -9,7 +9,7 @@ import pytest
 from services.meetings import handlers
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
-from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE
+from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE, listed_sender
 from services.meetings.rpc import sync_registered_sources
 from shared.contracts import meetings_rpc as contract
 from shared.envelope import GATEWAY_SOURCE
@@ -200,3 +200,23 @@ async def test_a_replay_of_the_gateways_command_is_judged_as_the_gateways_and_ke
     )
     assert (kept["last_replay_field"], kept["last_replay_reason"]) == (again["field"], again["reason"])
     assert kept["last_replay_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("scope", "refusal", "field", "reason", "listed"),
+    [
+        ("cell", '{"code": "source_not_registered"}', "source", FOREIGN_SOURCE, True),
+        ("cell", None, "source", FOREIGN_SOURCE, True),  # stored before codes: by its words
+        ("cell", '{"code": "source_of_another_account"}', "source", REGISTERED_SOURCE, False),
+        ("cell", '{"code": "meeting_not_started"}', "records", "not started", False),
+        ("cell", '{"code": "hold_expired"}', "data.member_id", "still unresolved", False),
+        (None, '{"code": "source_not_registered"}', "source", FOREIGN_SOURCE, False),
+    ],
+)
+def test_only_a_sender_refused_its_unregistered_source_is_replayed_by_its_units_sources(
+    scope: str | None, refusal: str | None, field: str, reason: str, listed: bool
+) -> None:
+    """The whole kind: any rejection whose sender had no list of sources (a secretary's command, a province-wide
+    account, an expired hold of either) replays by the registry, as it was first judged."""
+    stored = {"scope": scope, "refusal": refusal, "field": field, "reason": reason}
+    assert listed_sender(stored) is listed

@@ -1394,8 +1394,11 @@ def listed_sender(stored: Mapping[str, Any]) -> bool:
     refusal = stored["refusal"]
     if isinstance(refusal, str):
         refusal = json.loads(refusal)
-    if isinstance(refusal, Mapping) and refusal.get("code"):
-        return bool(refusal["code"] == RefusalCode.SOURCE_NOT_REGISTERED)
+    code = (
+        refusal.code if isinstance(refusal, Refusal) else refusal.get("code") if isinstance(refusal, Mapping) else None
+    )
+    if code:
+        return bool(code == RefusalCode.SOURCE_NOT_REGISTERED)
     return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
 
 
