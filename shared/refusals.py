@@ -32,6 +32,9 @@ class RefusalCode(StrEnum):
     ALREADY_REPLAYED = "already_replayed"
     """Conflict: the rejection was replayed already (`replayed_at`), its event then judged `outcome` (accepted, held
     or duplicate; None for a replay from before the outcome was kept)."""
+    ALREADY_DISMISSED = "already_dismissed"
+    """Conflict: an operator dismissed (closed) the rejection (`replayed_at`: when), so it is neither replayed nor
+    dismissed again."""
     BODY_NOT_KEPT = "body_not_kept"
     """Conflict: the rejected event was over the size limit and only a prefix of it was kept, so it cannot be judged
     again as it was; only a corrected event can replay it."""

@@ -24,7 +24,7 @@ from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, render_metrics
-from shared.ops.dead_letters import dead_letter_counts
+from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
@@ -110,7 +110,8 @@ async def check_health(
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
-    (a parked row, a lagging outbox, one of `counts` above its entry in `limits`) is appended to `attention`."""
+    (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`) is appended
+    to `attention`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
@@ -148,6 +149,7 @@ async def check_health(
         report["queues"] = depths
         if dead_letter_queues:
             report["dead_letters"] = await dead_letter_counts(connection, dead_letter_queues)
+            attention += dead_letter_attention(report["dead_letters"])  # the operations page's words
         missing = [name for name, depth in depths.items() if depth["consumers"] < 1]
         if missing:
             healthy = False

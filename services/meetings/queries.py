@@ -228,14 +228,30 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
     }
 
 
+REJECTION_COLUMNS = (
+    "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
+    " last_replay_reason, last_replay_field, last_replay_at, dismissed_at, dismissed_by, dismissal_reason"
+)
+"""A rejection as its reply (RejectionReply) reads it."""
+
+
+async def rejection(conn: asyncpg.Connection, rejection_id: str) -> dict[str, Any] | None:
+    """One stored rejection as list_rejections shows it; None when there is none."""
+    row = await conn.fetchrow("SELECT " + REJECTION_COLUMNS + " FROM rejection WHERE rejection_id = $1", rejection_id)
+    return _with_refusal(row) if row else None
+
+
 async def list_rejections(
     conn: asyncpg.Connection, *, limit: int, offset: int, type: str | None, status: str | None
 ) -> dict[str, Any]:
     """Stored rejections, newest first."""
     where = " WHERE ($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR status = $2)"
     rows = await conn.fetch(
-        "SELECT rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal"
-        " FROM rejection" + where + " ORDER BY received_at DESC, rejection_id LIMIT $3 OFFSET $4",
+        "SELECT "
+        + REJECTION_COLUMNS
+        + " FROM rejection"
+        + where
+        + " ORDER BY received_at DESC, rejection_id LIMIT $3 OFFSET $4",
         type,
         status,
         limit,
@@ -274,8 +290,7 @@ async def open_rejection(conn: asyncpg.Connection, *, source: str, event_id: str
     """The open (not replayed) rejection of an event, by rejection_identity, as list_rejections shows it; None when
     there is none."""
     row = await conn.fetchrow(
-        "SELECT rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal"
-        " FROM rejection WHERE source = $1 AND event_id = $2 AND status = 'open'"
+        "SELECT " + REJECTION_COLUMNS + " FROM rejection WHERE source = $1 AND event_id = $2 AND status = 'open'"
         " ORDER BY received_at DESC, rejection_id LIMIT 1",
         source,
         event_id,

@@ -122,6 +122,25 @@ async def replay_rejection(request: rpc.ReplayRejection, app: MeetingsContext) -
     return result.for_operator().as_dict(0)  # the operator reads the real reason a scoped sender was not told
 
 
+async def dismiss_rejection(request: rpc.DismissRejection, app: MeetingsContext) -> dict[str, Any]:
+    """Close an open rejection unreplayed, saying who and why; the rejection as it now reads. not_found when there is
+    none, conflict (its refusal ALREADY_REPLAYED or ALREADY_DISMISSED) when it is no longer open."""
+
+    async def dismiss() -> None:
+        async with app.uow_factory() as uow:
+            await handlers.dismiss_rejection(request.rejection_id, uow, reason=request.reason, by=request.dismissed_by)
+            await uow.commit()
+
+    try:
+        await handlers.with_retries(dismiss, what="dismiss_rejection")
+    except handlers.RejectionNotFound:
+        raise RpcError("not_found", f"no rejection {request.rejection_id}", field="rejection_id") from None
+    except handlers.RejectionResolved as exc:
+        raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal) from None
+    async with app.pool.acquire() as conn:
+        return _found(await queries.rejection(conn, request.rejection_id), "no rejection", "rejection_id")
+
+
 async def get_unit(request: rpc.GetUnit, app: MeetingsContext) -> dict[str, Any]:
     """One unit with its ancestors."""
     async with app.pool.acquire() as conn:
@@ -249,6 +268,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.Ingest, partial(ingest, app=app))
     methods.add(rpc.IngestBody, partial(ingest_body, app=app))
     methods.add(rpc.ReplayRejection, partial(replay_rejection, app=app))
+    methods.add(rpc.DismissRejection, partial(dismiss_rejection, app=app))
     methods.add(rpc.SyncSources, partial(sync_registered_sources, app=app))
     methods.add(rpc.GetUnit, partial(get_unit, app=app))
     methods.add(rpc.ListUnits, partial(list_units, app=app))

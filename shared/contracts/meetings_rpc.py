@@ -165,9 +165,17 @@ class RejectionReply(Reply):
     reason: str
     field: str | None = None
     received_at: datetime | None = None
-    status: Literal["open", "replayed"] | None = None
+    status: Literal["open", "replayed", "dismissed"] | None = None
     refusal: Refusal | None = None
     """Why it was rejected, machine-readably, when its rule gave a code (shared.refusals); `reason` stays English."""
+    last_replay_reason: str | None = None
+    """Why its last replay was refused again (the first `reason` stays); None when no replay was refused."""
+    last_replay_field: str | None = None
+    last_replay_at: datetime | None = None
+    dismissed_at: datetime | None = None
+    """When an operator dismissed (closed) it unreplayed; with `dismissed_by` (who) and `dismissal_reason` (why)."""
+    dismissed_by: str | None = None
+    dismissal_reason: str | None = None
 
 
 class HeldEventReply(Reply):
@@ -269,6 +277,16 @@ class ReplayRejection(MeetingsRequest[IngestResultReply]):
     event: Any | None = None
 
 
+class DismissRejection(MeetingsRequest[RejectionReply]):
+    """Close an open rejection without replaying it (garbage, an event dropped for good), saying why and who;
+    not_found when there is none, conflict (ALREADY_REPLAYED or ALREADY_DISMISSED) when it is no longer open."""
+
+    method = "dismiss_rejection"
+    rejection_id: str
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    dismissed_by: Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class GetUnit(MeetingsRequest[UnitReply]):
     """One unit with its ancestors."""
 
@@ -344,7 +362,7 @@ class ListRejections(MeetingsRequest[Page[RejectionReply]]):
     limit: Limit = 50
     offset: Offset = 0
     type: str | None = None
-    status: Literal["open", "replayed"] | None = None
+    status: Literal["open", "replayed", "dismissed"] | None = None
 
 
 SourceText = Annotated[str, Field(min_length=1, max_length=1000)]

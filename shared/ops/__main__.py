@@ -9,11 +9,16 @@
     python -m shared.ops held list [--limit N] [--offset N]
     python -m shared.ops held retry --source S --event-id ID
     python -m shared.ops held drop --source S --event-id ID --reason TEXT
+    python -m shared.ops rejections list [--status open|replayed|dismissed] [--limit N] [--offset N]
+    python -m shared.ops rejections replay --id REJECTION
+    python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
 
-Each prints JSON; the exit code is 0, 1 when the held event named is not held (not found), or 2 for a wrong argument.
-`held retry` and `held drop` ask meetings over its RPC, as POST /v1/held-events/retry and /drop do (so meetings must
-be running and CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like
-them: a row in gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status the API would answer).
+Each prints JSON; the exit code is 0, 1 when the held event or rejection named does not exist (not found), 3 when
+the rejection is no longer open (replayed or dismissed already: conflict), or 2 for a wrong argument.
+`held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
+POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
+CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
+gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status the API would answer).
 """
 
 import argparse
@@ -109,7 +114,32 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--source", required=True, help="the held event's source, as `held list` shows it")
         command.add_argument("--event-id", required=True, help="the held event's id, as `held list` shows it")
     drop_held.add_argument("--reason", type=reason, required=True, help="why it is dropped (1-500 characters)")
+
+    rejected = areas.add_parser("rejections", help="events meetings rejected").add_subparsers(
+        dest="action", required=True
+    )
+    rejected_list = rejected.add_parser("list", help="rejections, newest first (open ones by default)")
+    rejected_list.add_argument("--status", choices=REJECTION_STATUSES, default="open")
+    page_arguments(rejected_list, limit=50)
+    replay_rejected = rejected.add_parser(
+        "replay",
+        help="judge a rejected event again as it was",
+        description="Judge a rejected event again, as POST /v1/rejections/{r}/replay (over meetings' RPC; audited).",
+    )
+    dismiss_rejected = rejected.add_parser(
+        "dismiss",
+        help="close an open rejection without replaying it (garbage, an event dropped for good), saying why",
+        description="Close an open rejection, as POST /v1/rejections/{r}/dismiss: it no longer counts as open and "
+        "stays listed as dismissed with who, when and why (over meetings' RPC; audited).",
+    )
+    for command in (replay_rejected, dismiss_rejected):
+        command.add_argument("--id", required=True, dest="rejection_id", help="the rejection's id, as listed")
+    dismiss_rejected.add_argument("--reason", type=reason, required=True, help="why it is closed (1-500 characters)")
     return root
+
+
+REJECTION_STATUSES = ("open", "replayed", "dismissed")
+"""A rejection's statuses (meetings' rejection.status)."""
 
 
 def reason(text: str) -> str:
@@ -130,6 +160,52 @@ class NotFound(Exception):
     """What the command names does not exist (exit code 1)."""
 
 
+class Conflict(Exception):
+    """What the command names is no longer in a state to act on (exit code 3): a rejection replayed or dismissed."""
+
+
+def operator() -> str:
+    """Who acts from the command line, as the audit log and a dismissal name them: `cli:<login>`."""
+    return f"cli:{getpass.getuser()}"
+
+
+async def call_meetings(request: Request[Any], settings: ServiceSettings) -> tuple[dict[str, Any] | None, int]:
+    """One call of meetings' RPC as the API makes it: the reply (None when refused) and the status the API would
+    answer (200; 404 not_found, 409 conflict); any other refusal is raised (RpcError)."""
+    broker = RabbitBroker(settings.amqp_url, logger=None)
+    await broker.start()
+    try:
+        client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+        try:
+            return (await client.call(request)).model_dump(mode="json", exclude_none=True), 200
+        except RpcError as exc:
+            if exc.code not in REFUSED_STATUS:
+                raise
+            return None, REFUSED_STATUS[exc.code]
+    finally:
+        await broker.stop()
+
+
+REFUSED_STATUS = {"not_found": 404, "conflict": 409}
+"""The API's status for each refusal a command reports as its exit code rather than raises."""
+
+
+async def audit(settings: ServiceSettings, *, path: str, status: int, detail: dict[str, Any]) -> None:
+    """A row in gateway.audit_log for one operator action from the command line, as the API writes it."""
+    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "gateway,public"})
+    try:
+        await conn.execute(
+            "INSERT INTO audit_log (sub, role, method, path, status, client_ip, detail)"
+            " VALUES ($1, 'operator', 'CLI', $2, $3, NULL, $4::jsonb)",
+            operator(),
+            path,
+            status,
+            json.dumps(detail, ensure_ascii=False),
+        )
+    finally:
+        await conn.close()
+
+
 async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
     """Retry or drop one held event through meetings' RPC, as the API does, and audit it in gateway.audit_log with
     the status the API would answer (200, or 404 when it is not held: NotFound)."""
@@ -138,35 +214,51 @@ async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> di
         if args.action == "retry"
         else meetings_rpc.DropHeldEvent(source=args.source, event_id=args.event_id, reason=args.reason)
     )
-    broker = RabbitBroker(settings.amqp_url, logger=None)
-    await broker.start()
-    try:
-        client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
-        try:
-            reply: dict[str, Any] | None = (await client.call(request)).model_dump(mode="json", exclude_none=True)
-        except RpcError as exc:
-            if exc.code != "not_found":
-                raise
-            reply = None
-    finally:
-        await broker.stop()
+    reply, status = await call_meetings(request, settings)
     detail: dict[str, Any] = {"action": AUDITED_ACTIONS[args.action], "source": args.source, "event_id": args.event_id}
     detail |= {"reason": args.reason} if args.action == "drop" else {"outcome": reply and reply.get("outcome")}
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "gateway,public"})
-    try:
-        await conn.execute(
-            "INSERT INTO audit_log (sub, role, method, path, status, client_ip, detail)"
-            " VALUES ($1, 'operator', 'CLI', $2, $3, NULL, $4::jsonb)",
-            f"cli:{getpass.getuser()}",
-            HELD_PATHS[args.action],
-            404 if reply is None else 200,
-            json.dumps(detail, ensure_ascii=False),
-        )
-    finally:
-        await conn.close()
+    await audit(settings, path=HELD_PATHS[args.action], status=status, detail=detail)
     if reply is None:
         raise NotFound(f"no held event {args.event_id} from {args.source}")
     return reply
+
+
+async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
+    """Replay or dismiss one rejection through meetings' RPC, as POST /v1/rejections/{r}/replay and /dismiss do,
+    audited with the status the API would answer; NotFound (404) or Conflict (409: replayed or dismissed already)."""
+    rejection_id = args.rejection_id
+    request: Request[Any] = (
+        meetings_rpc.ReplayRejection(rejection_id=rejection_id)
+        if args.action == "replay"
+        else meetings_rpc.DismissRejection(rejection_id=rejection_id, reason=args.reason, dismissed_by=operator())
+    )
+    reply, status = await call_meetings(request, settings)
+    detail: dict[str, Any] = (
+        {"rejection_id": rejection_id, "corrected": False}
+        if args.action == "replay"
+        else {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": args.reason}
+    )
+    await audit(settings, path=f"/v1/rejections/{rejection_id}/{args.action}", status=status, detail=detail)
+    if status == 404:
+        raise NotFound(f"no rejection {rejection_id}")
+    if reply is None:
+        raise Conflict(f"rejection {rejection_id} is no longer open (replayed or dismissed already)")
+    return reply
+
+
+async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
+    """Rejections of one status, newest first, with the reason, the last replay's and a dismissal's who/when/why."""
+    rows = await conn.fetch(
+        "SELECT rejection_id, source, event_id, type, reason, field, route, received_at::text AS received_at, status,"
+        " refusal->>'code' AS reason_code, last_replay_reason, last_replay_at::text AS last_replay_at,"
+        " dismissed_at::text AS dismissed_at, dismissed_by, dismissal_reason"
+        " FROM rejection WHERE status = $1 ORDER BY received_at DESC, rejection_id LIMIT $2 OFFSET $3",
+        status,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM rejection WHERE status = $1", status)
+    return {"total": total, "items": [dict(r) for r in rows]}
 
 
 async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
@@ -185,9 +277,13 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             await connection.close()
     if args.area == "held" and args.action != "list":
         return await held_action(args, settings)
-    schema = "meetings" if args.area == "held" else args.service
+    if args.area == "rejections" and args.action != "list":
+        return await rejection_action(args, settings)
+    schema = "meetings" if args.area in ("held", "rejections") else args.service
     conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
     try:
+        if args.area == "rejections":
+            return await list_rejections(conn, status=args.status, limit=args.limit, offset=args.offset)
         if args.area == "held":
             rows = await conn.fetch(
                 "SELECT source, event_id, type, waiting_for, reason, field, route, held_at::text AS held_at"
@@ -213,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotFound as exc:
         sys.stderr.write(f"not found: {exc}\n")
         return 1
+    except Conflict as exc:
+        sys.stderr.write(f"conflict: {exc}\n")
+        return 3
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

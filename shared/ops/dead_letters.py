@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -100,6 +100,13 @@ async def dead_letter_counts(connection: AbstractConnection, names: Sequence[str
             if not channel.is_closed:
                 await channel.close()
     return counts
+
+
+def dead_letter_attention(counts: Mapping[str, int | None]) -> list[str]:
+    """The attention lines of dead-letter queues holding messages (`2 dead letters in notifications.x.dlq`), in one
+    wording for every service's /health, the operations overview and the system health; an empty or undeclared
+    (None) queue says nothing."""
+    return [f"{count} dead letters in {queue}" for queue, count in counts.items() if count]
 
 
 def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) -> dict[str, Any]:

@@ -425,6 +425,20 @@ class World:
             self.rejections[r.rejection_id]["status"] = "replayed"
             return self.judge(0, r.event)
 
+        async def dismiss_rejection(r: meetings.DismissRejection) -> dict[str, Any]:
+            if r.rejection_id not in self.rejections:
+                raise RpcError("not_found", f"rejection {r.rejection_id} not found")
+            rejection = self.rejections[r.rejection_id]
+            if rejection["status"] != "open":
+                raise RpcError("conflict", f"rejection {r.rejection_id} is already {rejection['status']}")
+            rejection.update(
+                status="dismissed",
+                dismissed_at=datetime.now(UTC),
+                dismissed_by=r.dismissed_by,
+                dismissal_reason=r.reason,
+            )
+            return dict(rejection)
+
         async def list_held(r: meetings.ListHeldEvents) -> dict[str, Any]:
             return page(list(self.held.values()), r.limit, r.offset)
 
@@ -466,6 +480,7 @@ class World:
         methods.add(meetings.ListMonitorAssignments, monitor_assignments)
         methods.add(meetings.ListRejections, list_rejections)
         methods.add(meetings.ReplayRejection, replay_rejection)
+        methods.add(meetings.DismissRejection, dismiss_rejection)
         return methods
 
     # ---- evaluation ------------------------------------------------------------------------------

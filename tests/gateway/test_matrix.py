@@ -133,6 +133,18 @@ def rejection(body: Any) -> Build:
     return build
 
 
+def open_rejection(body: Any) -> Build:
+    """A new open rejection to dismiss (the world's first may be replayed or dismissed already)."""
+
+    async def build(ctx: Context) -> Request:
+        first = next(iter(ctx.world.rejections.values()))
+        rejection_id = random_id("rej")
+        ctx.world.rejections[rejection_id] = {**first, "rejection_id": rejection_id, "status": "open"}
+        return f"/v1/rejections/{rejection_id}/dismiss", body
+
+    return build
+
+
 def rescore_job(unit: str) -> Build:
     """A queued rescoring job over the world's `unit` (ward_a or ward_b)."""
 
@@ -316,6 +328,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/rejections"): Row(call("/v1/rejections"), OPERATOR),
     ("POST", "/v1/rejections/{rejection_id}/replay"): Row(rejection({}), OPERATOR),
+    ("POST", "/v1/rejections/{rejection_id}/dismiss"): Row(open_rejection({"reason": "Dữ liệu rác"}), OPERATOR),
     ("GET", "/v1/dead-letters"): Row(call("/v1/dead-letters"), OPERATOR),
     ("GET", "/v1/system/health"): Row(call("/v1/system/health"), OPERATOR),
     ("GET", "/v1/operations/overview"): Row(call("/v1/operations/overview"), OPERATOR),

@@ -15,6 +15,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.web.cli import create_web_account
 from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.gateway.fakes import World
+from tests.support.ids import random_id
 from tests.support.logs import structured_logs
 from tests.support.running import running_app
 
@@ -48,6 +49,38 @@ async def test_an_operator_lists_and_replays_rejections(
     assert replayed.status_code == 200 and replayed.json()["outcome"] == "accepted"
     missing = await client.post("/v1/rejections/rej-nowhere/replay", json={}, headers=headers["operator"])
     assert missing.status_code == 404 and missing.json()["message"] == "rejection rej-nowhere not found"
+
+
+async def test_an_operator_dismisses_a_rejection_with_a_reason_and_it_is_audited(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A trial's rejections could only be replayed: garbage stayed open for ever. An operator closes one saying
+    why; it leaves the open list, is listed as dismissed with who and why, and the action is audited."""
+    first = next(iter(world.rejections.values()))
+    rejection = {**first, "rejection_id": random_id("rej"), "status": "open"}  # the world's may be replayed already
+    world.rejections[rejection["rejection_id"]] = rejection
+    path = f"/v1/rejections/{rejection['rejection_id']}/dismiss"
+    unsaid = await client.post(path, json={}, headers=headers["operator"])
+    assert unsaid.status_code == 422  # a dismissal says why
+    refused = await client.post(path, json={"reason": "Dữ liệu rác"}, headers=headers["secretary"])
+    assert refused.status_code == 403
+    closed = await client.post(path, json={"reason": "Dữ liệu rác"}, headers=headers["operator"])
+    assert closed.status_code == 200
+    assert (closed.json()["status"], closed.json()["dismissal_reason"]) == ("dismissed", "Dữ liệu rác")
+    assert closed.json()["dismissed_by"] and closed.json()["dismissed_at"]
+    still_open = await client.get("/v1/rejections?status=open", headers=headers["operator"])
+    assert rejection["rejection_id"] not in [item["rejection_id"] for item in still_open.json()["items"]]
+    dismissed = await client.get("/v1/rejections?status=dismissed", headers=headers["operator"])
+    listed = {item["rejection_id"]: item for item in dismissed.json()["items"]}
+    assert listed[rejection["rejection_id"]]["dismissal_reason"] == "Dữ liệu rác"
+    again = await client.post(path, json={"reason": "lần nữa"}, headers=headers["operator"])
+    assert again.status_code == 409
+    missing = await client.post("/v1/rejections/rej-nowhere/dismiss", json={"reason": "x"}, headers=headers["operator"])
+    assert missing.status_code == 404
+    audit = await client.get("/v1/audit?limit=200", headers=headers["admin"])
+    entries = [entry for entry in audit.json()["items"] if entry["path"] == path and entry["status"] == 200]
+    assert entries and entries[0]["detail"]["action"] == "rejection_dismissed"
+    assert entries[0]["detail"]["reason"] == "Dữ liệu rác"
 
 
 async def test_an_operator_sees_the_depth_of_every_dead_letter_queue(

@@ -457,7 +457,12 @@ class FakeIngest:
         if event_id:
             for rejection in self._s.rejections.values():
                 if (rejection["source"], rejection["event_id"], rejection["status"]) == (source, event_id, "open"):
-                    rejection.update(values)
+                    if route == "replay":  # a replay refused again keeps the first cause, its own beside it
+                        rejection.update(
+                            last_replay_reason=reason, last_replay_field=field, last_replay_refusal=refusal
+                        )
+                    else:
+                        rejection.update(values)
                     return str(rejection["rejection_id"])
         rejection_id = str(uuid.uuid4())
         self._s.rejections[rejection_id] = {
@@ -478,6 +483,12 @@ class FakeIngest:
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None:
         """Close a rejection, keeping how its replay judged the event."""
         self._s.rejections[rejection_id].update(status="replayed", replayed_at=at, replay_outcome=outcome)
+
+    async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:
+        """Close a rejection unreplayed, with when, who and why."""
+        self._s.rejections[rejection_id].update(
+            status="dismissed", dismissed_at=at, dismissed_by=by, dismissal_reason=reason
+        )
 
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None:
         """Drop the inbox record of a rejected event."""

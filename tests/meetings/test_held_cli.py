@@ -61,3 +61,53 @@ async def test_a_held_event_is_retried_and_dropped_from_the_command_line_and_aud
 def test_a_drop_without_a_reason_is_refused_naming_it(amqp_url: str, database_url: str) -> None:
     result = run_ops(amqp_url, database_url, "held", "drop", "--source", "urn:x", "--event-id", "e", "--reason", " ")
     assert result.returncode == 2 and "--reason" in result.stderr
+
+
+async def test_a_rejection_is_listed_replayed_and_dismissed_from_the_command_line_and_audited(
+    meetings_service: str, amqp_url: str, database_url: str, uow_factory: Any
+) -> None:
+    """A trial's command line had no rejections at all: garbage and dropped held events stayed open for ever."""
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    garbage = ev.member(random_id("mem"), random_id("cell"), status="asleep")
+    [result] = await handlers.ingest_batch([garbage], uow_factory, route="test")
+    assert result.outcome == "rejected"
+    listed = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "list", "--limit", "1000")
+    [row] = [item for item in listed["items"] if item["event_id"] == garbage["id"]]
+    which = ("--id", row["rejection_id"])
+    replayed = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "replay", *which)
+    assert (replayed["outcome"], replayed["field"]) == ("rejected", "data.status")
+    dismissed = await asyncio.to_thread(
+        ops, amqp_url, database_url, "rejections", "dismiss", *which, "--reason", "Dữ liệu rác"
+    )
+    assert (dismissed["status"], dismissed["dismissal_reason"]) == ("dismissed", "Dữ liệu rác")
+    assert dismissed["dismissed_by"].startswith("cli:")
+    still_open = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "list", "--limit", "1000")
+    assert garbage["id"] not in [item["event_id"] for item in still_open["items"]]
+    closed = await asyncio.to_thread(
+        ops, amqp_url, database_url, "rejections", "list", "--status", "dismissed", "--limit", "1000"
+    )
+    [kept] = [item for item in closed["items"] if item["event_id"] == garbage["id"]]
+    assert (kept["dismissal_reason"], kept["reason_code"] or "", kept["dismissed_at"] is not None) == (
+        "Dữ liệu rác",
+        row["reason_code"] or "",
+        True,
+    )
+    again = await asyncio.to_thread(run_ops, amqp_url, database_url, "rejections", "replay", *which)
+    assert again.returncode == 3 and "conflict" in again.stderr
+    missing = await asyncio.to_thread(
+        run_ops, amqp_url, database_url, "rejections", "dismiss", "--id", "nope", "--reason", "x"
+    )
+    assert missing.returncode == 1 and "not found" in missing.stderr
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
+    try:
+        rows = await conn.fetch(
+            "SELECT path, status FROM audit_log WHERE detail->>'rejection_id' = $1 ORDER BY id", row["rejection_id"]
+        )
+    finally:
+        await conn.close()
+    path = f"/v1/rejections/{row['rejection_id']}"
+    assert [(r["path"], r["status"]) for r in rows] == [
+        (f"{path}/replay", 200),
+        (f"{path}/dismiss", 200),
+        (f"{path}/replay", 409),
+    ]

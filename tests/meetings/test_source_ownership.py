@@ -1,7 +1,7 @@
 """A scoped integration account cannot take another system's event ids: its events carry only its registered
 sources, and no other sender (province-wide account, AMQP, replay in another scope) uses those (real PostgreSQL)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,9 +9,10 @@ import pytest
 from services.meetings import handlers
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
-from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE
+from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE, listed_sender
 from services.meetings.rpc import sync_registered_sources
 from shared.contracts import meetings_rpc as contract
+from shared.envelope import GATEWAY_SOURCE
 from tests.meetings import events as ev
 from tests.meetings.test_scoping import rpc_methods
 from tests.support.ids import random_id
@@ -153,3 +154,69 @@ async def test_a_source_over_256_characters_is_rejected_as_too_long_not_as_unreg
         assert (refused["outcome"], refused["field"]) == ("rejected", "source"), refused
         assert refused["reason"] != FOREIGN_SOURCE and "at most 256 characters" in refused["reason"], refused
         assert refused.get("refusal") is None
+
+
+async def test_a_replay_of_the_gateways_command_is_judged_as_the_gateways_and_keeps_the_first_reason(
+    place: dict[str, Any], db: Any
+) -> None:
+    """A trial's secretary recorded attendance for a meeting not yet held (the gateway's command under its own
+    source, within the cell's scope, with no list of sources): the replay judged it as a scoped account's event,
+    answered source_not_registered and overwrote the stored reason. It is now judged as the gateway's command again,
+    and a failed replay keeps the first reason and code, its own kept beside them."""
+    methods, cell = place["methods"], place["cell"]
+    member_id, meeting_id = random_id("mem"), random_id("mtg")
+    ahead = datetime.now(UTC) + timedelta(days=10)
+    setup = [ev.member(member_id, cell), ev.scheduled(meeting_id, cell, starts_at=ahead)]
+    assert [r["outcome"] for r in (await methods["ingest"](events=setup, route="amqp"))["results"]] == [
+        "accepted",
+        "accepted",
+    ]
+    command = ev.attendance(meeting_id, {member_id: "present"}, source=GATEWAY_SOURCE)
+    [refused] = (await methods["ingest"](events=[command], route="http", account="secretary", scope=cell))["results"]
+    assert (refused["outcome"], refused["refusal"]["code"]) == ("rejected", "meeting_not_started")
+    first = await db.fetchrow(
+        "SELECT rejection_id, reason, field, refusal->>'code' AS code FROM meetings.rejection"
+        " WHERE source = $1 AND event_id = $2",
+        GATEWAY_SOURCE,
+        command["id"],
+    )
+    replayed = await methods["replay_rejection"](rejection_id=first["rejection_id"])
+    assert (replayed["outcome"], replayed["refusal"]["code"]) == ("rejected", "meeting_not_started")
+    assert replayed["field"] != "source"
+    # a correction refused for another cause: the first cause stays, the replay's is kept beside it
+    corrected = {**command, "data": {**command["data"], "records": [{"member_id": member_id, "status": "asleep"}]}}
+    again = await methods["replay_rejection"](rejection_id=first["rejection_id"], event=corrected)
+    assert again["outcome"] == "rejected" and again["field"] != first["field"]
+    kept = await db.fetchrow(
+        "SELECT status, reason, field, refusal->>'code' AS code, last_replay_field, last_replay_reason,"
+        " last_replay_at FROM meetings.rejection WHERE rejection_id = $1",
+        first["rejection_id"],
+    )
+    assert (kept["status"], kept["reason"], kept["field"], kept["code"]) == (
+        "open",
+        first["reason"],
+        first["field"],
+        "meeting_not_started",
+    )
+    assert (kept["last_replay_field"], kept["last_replay_reason"]) == (again["field"], again["reason"])
+    assert kept["last_replay_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("scope", "refusal", "field", "reason", "listed"),
+    [
+        ("cell", '{"code": "source_not_registered"}', "source", FOREIGN_SOURCE, True),
+        ("cell", None, "source", FOREIGN_SOURCE, True),  # stored before codes: by its words
+        ("cell", '{"code": "source_of_another_account"}', "source", REGISTERED_SOURCE, False),
+        ("cell", '{"code": "meeting_not_started"}', "records", "not started", False),
+        ("cell", '{"code": "hold_expired"}', "data.member_id", "still unresolved", False),
+        (None, '{"code": "source_not_registered"}', "source", FOREIGN_SOURCE, False),
+    ],
+)
+def test_only_a_sender_refused_its_unregistered_source_is_replayed_by_its_units_sources(
+    scope: str | None, refusal: str | None, field: str, reason: str, listed: bool
+) -> None:
+    """The whole kind: any rejection whose sender had no list of sources (a secretary's command, a province-wide
+    account, an expired hold of either) replays by the registry, as it was first judged."""
+    stored = {"scope": scope, "refusal": refusal, "field": field, "reason": reason}
+    assert listed_sender(stored) is listed

@@ -1,11 +1,14 @@
 """/health: a figure above its limit (e.g. evaluation's scoring lag) makes the service degraded, as parked rows do."""
 
+import aio_pika
 import asyncpg
 from faststream.rabbit import RabbitBroker
 
 from services.evaluation.bootstrap import build_spec
 from services.evaluation.config import Settings as EvaluationSettings
+from shared.ops.dead_letters import dead_letter_attention
 from shared.runtime import check_health
+from tests.support.ids import random_id
 
 
 async def test_a_figure_above_its_limit_is_named_in_attention_and_one_within_is_not(
@@ -41,3 +44,30 @@ def test_evaluation_is_degraded_by_a_scoring_lag_above_its_setting_or_a_failing_
     spec = build_spec(EvaluationSettings(scoring_lag_alert_seconds=120.0))
     assert spec.health_limits == {"scoring_lag_seconds": 120.0, "scoring_failing_cells": 0}
     assert set(spec.health_limits) <= set(spec.health_counts)
+
+
+async def test_dead_letters_waiting_are_named_in_attention_as_the_operations_page_names_them(
+    pool: asyncpg.Pool, amqp_url: str
+) -> None:
+    """A trial's notifications /health said "ok" with an empty attention while 2 dead letters waited and the
+    operations page said "Cần chú ý": every service's /health now names them, in the page's words."""
+    connection = await aio_pika.connect(amqp_url)
+    dlq = random_id("health-test") + ".dlq"
+    try:
+        channel = await connection.channel()
+        await channel.declare_queue(dlq, auto_delete=False)
+        for n in range(2):
+            await channel.default_exchange.publish(aio_pika.Message(body=f"{n}".encode()), routing_key=dlq)
+        broker = RabbitBroker(amqp_url)
+        await broker.connect()
+        attention: list[str] = []
+        _, report = await check_health(
+            pool=pool, broker=broker, queues=[], dead_letter_queues=[dlq], attention=attention
+        )
+        assert report["broker"] == "ok" and report["dead_letters"] == {dlq: 2}
+        assert attention == [f"2 dead letters in {dlq}"] == dead_letter_attention({dlq: 2})
+        await broker.stop()
+    finally:
+        channel = await connection.channel()
+        await channel.queue_delete(dlq)
+        await connection.close()

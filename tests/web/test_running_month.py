@@ -285,3 +285,25 @@ def test_once_the_quarter_has_closed_the_cell_that_never_met_is_kem() -> None:
     assert shown["not_met_yet"] is None and shown["by_rating"] == closed["by_rating"]
     line = data.month_shown({**quarter_ranking()[3], "score": 0.0, "rating": "poor"}, running=data.waiting_month(shown))
     assert (line["score"], line["rating"], line.get("not_met_yet")) == (0.0, "poor", None)
+
+
+def test_the_running_months_regularity_leaves_out_the_cells_not_met_yet_on_page_trend_and_exports() -> None:
+    """A trial's commune page showed "Sinh hoạt đều đặn" 33,3 % on 02/12 (and the trend line dropped to 33) while
+    its banner said the cells not met yet are counted apart: the share is of the cells that have met (DOMAIN.md:
+    cells that met every month), as the score is; once the month closes it is evaluation's again."""
+    shown = data.rollup_shown(rollup(in_progress=True))
+    assert shown["regularity"] == 1.0
+    page = committee_page(shown, cell_children(shown))
+    assert between(page, 'data-figure="regularity">', "<") == 'data-figure="regularity">100%'
+    trend = json.loads(data.trend_chart([shown]))
+    assert [series["data"] for series in trend["series"] if series["name"] == "Tỷ lệ sinh hoạt đều đặn (%)"] == [[100]]
+    document = report_document(WARD, PERIOD, report(in_progress=True))
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
+    assert "Sinh hoạt đều đặn\n100%" in text and "Sinh hoạt đều đặn\n40%" not in text
+    # none met yet: no share at all rather than 0 %
+    assert data.rollup_shown(rollup(in_progress=True) | {"irregular": 5, "regularity": 0.0})["regularity"] is None
+    closed = data.rollup_shown(rollup(in_progress=False))
+    assert closed["regularity"] == 0.4
+    assert between(committee_page(closed, cell_children(closed)), 'data-figure="regularity">', "<") == (
+        'data-figure="regularity">40%'
+    )

@@ -28,6 +28,7 @@ from services.gateway.schemas import (
     FrameworkRead,
     IngestOutcomeRead,
     Page,
+    RejectionDismissCreate,
     RejectionRead,
     ReplayCreate,
     RescoreCreate,
@@ -41,9 +42,12 @@ from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.envelope import now
-from shared.ops.dead_letters import dead_letter_counts
+from shared.logs import get_logger
+from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS})
 
@@ -52,6 +56,7 @@ DeliveryPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 OPERATORS = frozenset({Role.OPERATOR})
 RETRY_DELIVERIES = RoleCheck(OPERATORS, "retry deliveries")
 REPLAY_REJECTIONS = RoleCheck(OPERATORS, "replay rejections")
+DISMISS_REJECTIONS = RoleCheck(OPERATORS, "dismiss rejections")
 ADMINS = frozenset({Role.ADMIN})
 MANAGE_ACCOUNTS = RoleCheck(ADMINS, "manage accounts")
 MANAGE_FRAMEWORKS = RoleCheck(ADMINS, "manage frameworks")
@@ -74,7 +79,7 @@ async def list_rejections(
     caller: Caller,
     state: State,
     type: Annotated[str | None, Query(max_length=128)] = None,
-    status: Literal["open", "replayed"] | None = None,
+    status: Literal["open", "replayed", "dismissed"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
@@ -104,6 +109,31 @@ async def replay_rejection(
         if exc.code == "not_found":
             raise not_found("rejection", rejection_id) from None
         raise
+
+
+@router.post(
+    "/rejections/{rejection_id}/dismiss",
+    response_model=RejectionRead,
+    tags=["operations"],
+    dependencies=[Depends(DISMISS_REJECTIONS)],
+)
+async def dismiss_rejection(
+    rejection_id: IdPath, body: RejectionDismissCreate, request: Request, caller: Caller, state: State
+) -> Any:
+    """Close an open rejection without replaying it (garbage, an event dropped for good), saying why: it no longer
+    counts as open and stays listed as `dismissed` with who, when and why; 409 once replayed or dismissed."""
+    DISMISS_REJECTIONS.check(caller)
+    request.state.audit_detail = {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": body.reason}
+    log.info("operator_action", action="rejection_dismissed", sub=caller.sub, rejection_id=rejection_id)
+    try:
+        reply = await state.rpc.call(
+            meetings.DismissRejection(rejection_id=rejection_id, reason=body.reason, dismissed_by=caller.sub)
+        )
+    except RpcError as exc:
+        if exc.code == "not_found":
+            raise not_found("rejection", rejection_id) from None
+        raise
+    return reply.model_dump()
 
 
 @router.get(
@@ -210,16 +240,20 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         # passive declares: the gateway's broker user may not read these queues, only see their depth
         dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
     waiting = {queue: count for queue, count in dead_letters.items() if count}
+    waiting_lines = dead_letter_attention(waiting)
     attention = ["broker down"] if broker != "ok" else []
     for service, report in services.items():
         if report.status != "ok":
             attention.append(f"{service} {report.status}")
             told = report.detail.get("attention") if isinstance(report.detail, dict) else None
-            attention += [f"{service}: {item}" for item in told or [] if isinstance(item, str)]
+            # a service's own dead-letter lines are said once below, for every queue
+            attention += [
+                f"{service}: {item}" for item in told or [] if isinstance(item, str) and item not in waiting_lines
+            ]
     if broker == "ok":
         served = await queue_states(state, [name for service in RPC_SERVICES for name in served_queues(service)])
         attention += [line for queue in served.values() if (line := no_consumer(queue)) is not None]
-    attention += [f"{count} dead letters in {queue}" for queue, count in waiting.items()]
+    attention += waiting_lines
     return SystemHealthRead(
         status="degraded" if attention else "ok",
         broker=broker,

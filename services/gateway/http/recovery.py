@@ -46,6 +46,7 @@ from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.ops_rpc import OpsCatalog
 from shared.logs import get_logger
+from shared.ops.dead_letters import dead_letter_attention
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
 
@@ -277,7 +278,7 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
     for service, status in zip(RPC_SERVICES, outboxes, strict=True):
         mine = [queues[name] for name in queue_names[service]]
         dead = {q.name: q.messages for q in mine if q.name.endswith(".dlq")}
-        attention = [f"{n} dead letters in {name}" for name, n in dead.items() if n]
+        attention = dead_letter_attention(dead)
         if status is not None and status.parked:
             attention.append(f"{status.parked} outbox rows parked")
         attention += [line for q in mine if not q.name.endswith(".dlq") and (line := no_consumer(q)) is not None]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from services.gateway.auth import Role
 from services.gateway.schemas.common import CreateModel, Id
 from services.gateway.schemas.ingest import CloudEventCreate
+from services.gateway.schemas.recovery import Reason
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
@@ -23,6 +24,12 @@ class ReplayCreate(CreateModel):
     """Replay a rejection as it was, or with a corrected event."""
 
     event: CloudEventCreate | None = None
+
+
+class RejectionDismissCreate(CreateModel):
+    """Close a rejection without replaying it (garbage, an event dropped for good), and why."""
+
+    reason: Reason
 
 
 class DeadLetterQueueRead(BaseModel):

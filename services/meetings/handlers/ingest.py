@@ -29,7 +29,7 @@ from services.meetings.handlers.apply import APPLIERS, Applied
 from services.meetings.handlers.locks import locks_for
 from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
-from services.meetings.repository.ingest import INBOX
+from services.meetings.repository.ingest import INBOX, REPLAY_ROUTE
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
 from shared.bindings import AMQP_PREFIXES, HTTP_PREFIXES, Mode, binary_attributes, read_message
 from shared.contracts.ingest import IngestRejected
@@ -1318,9 +1318,14 @@ class RejectionUnreplayable(Exception):
         self.refusal = Refusal(code=RefusalCode.BODY_NOT_KEPT)
 
 
+DISMISSED = "dismissed"
+"""The status of a rejection an operator closed without replaying it (dismiss_rejection)."""
+
+
 class RejectionResolved(Exception):
-    """The rejection is no longer open (its event was replayed and accepted, held or found a duplicate): a replay
-    would reopen it. The message and the refusal say which (`outcome`; None for a replay from before it was kept)."""
+    """The rejection is no longer open (its event was replayed and accepted, held or found a duplicate, or an
+    operator dismissed it): a replay would reopen it. The message and the refusal say which (`outcome`; None for a
+    replay from before it was kept, and for a dismissal)."""
 
     def __init__(self, rejection_id: str, status: str, at: datetime | None, outcome: str | None = None) -> None:
         when = f" at {at.isoformat()}" if at else ""
@@ -1329,11 +1334,15 @@ class RejectionResolved(Exception):
         self.status = status
         self.at = at
         self.outcome = outcome
-        self.refusal = Refusal(
-            code=RefusalCode.ALREADY_REPLAYED,
-            replayed_at=at,
-            outcome=outcome,
-            accepted_at=at if outcome == "accepted" else None,
+        self.refusal = (
+            Refusal(code=RefusalCode.ALREADY_DISMISSED, replayed_at=at)
+            if status == DISMISSED
+            else Refusal(
+                code=RefusalCode.ALREADY_REPLAYED,
+                replayed_at=at,
+                outcome=outcome,
+                accepted_at=at if outcome == "accepted" else None,
+            )
         )
         """What the RPC answer carries, so a reader needs not parse the moment out of the sentence."""
 
@@ -1352,13 +1361,54 @@ def check_correction_identity(stored: Any, event: Any) -> None:
             )
 
 
+def resolved(rejection_id: str, stored: Mapping[str, Any]) -> RejectionResolved:
+    """Why a stored rejection no longer open is not replayed nor dismissed again: replayed (when, how judged) or
+    dismissed (when)."""
+    if stored["status"] == DISMISSED:
+        return RejectionResolved(rejection_id, DISMISSED, stored["dismissed_at"])
+    return RejectionResolved(rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"])
+
+
+async def dismiss_rejection(rejection_id: str, uow: MeetingsUnit, *, reason: str, by: str) -> None:
+    """Close an open rejection without replaying it (garbage, an event dropped for good), keeping who, when and why:
+    it no longer counts as open. RejectionNotFound, or RejectionResolved when it is no longer open (replayed or
+    dismissed already; judged under its row's lock, so a replay at the same moment wins or loses whole)."""
+    stored = await uow.ingest.get_rejection(rejection_id, lock_row=True)
+    if stored is None:
+        raise RejectionNotFound(rejection_id)
+    if stored["status"] != "open":
+        raise resolved(rejection_id, stored)
+    await uow.ingest.dismiss(rejection_id, at=now(), by=by, reason=reason)
+    log.info("rejection_dismissed", rejection_id=rejection_id, by=by, reason=reason)
+
+
+def listed_sender(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection's sender was a scoped integration account judged by its registered sources
+    (check_source with a list), as its first judgement tells: only such a sender is refused FOREIGN_SOURCE
+    (source_not_registered). Any other rejection's sender either had no list (a secretary's or chair's command the
+    gateway sent under its own source, a province-wide account, AMQP: judged by the registry) or used a source of
+    its own list, registered to its scope's unit, which the registry lets through alike; a trial's gateway command
+    replayed as a scoped account's was refused source_not_registered. False without a scope."""
+    if stored["scope"] is None:
+        return False
+    refusal = stored["refusal"]
+    if isinstance(refusal, str):
+        refusal = json.loads(refusal)
+    code = (
+        refusal.code if isinstance(refusal, Refusal) else refusal.get("code") if isinstance(refusal, Mapping) else None
+    )
+    if code:
+        return bool(code == RefusalCode.SOURCE_NOT_REGISTERED)
+    return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
+
+
 async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
     if stored["status"] != "open":  # the answer before any correction is read; judged again under the lock below
-        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"])
+        raise resolved(rejection_id, stored)
     if event is not None:
         check_correction_identity(stored, event)
     elif KEPT_PREFIX.search(str(stored["raw"] or "")):
@@ -1374,12 +1424,12 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     if stored["status"] != "open":
         # judged under the row's lock: a second replay (or two at once) would store a new open rejection of an event
         # already accepted, or count it twice; the resolved rejection stays as it is
-        raise RejectionResolved(rejection_id, stored["status"], stored["replayed_at"], stored["replay_outcome"])
-    # the replay is judged within the scope the event first came with, and a scoped account's event only under the
-    # sources registered to its unit: an operator cannot widen either (a source refusal replayed was let through)
+        raise resolved(rejection_id, stored)
+    # the replay is judged within the scope the event first came with, and by the sources rule its sender had:
+    # an operator cannot widen either (a source refusal replayed was let through)
     scope = stored["scope"]
-    sources = await uow.ingest.sources_of_unit(scope) if scope is not None else None
-    result = await judge(reading, uow, route="replay", scope=scope, sources=sources)
+    sources = await uow.ingest.sources_of_unit(scope) if listed_sender(stored) else None
+    result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources)
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
     return result

@@ -69,6 +69,7 @@ class IngestRepository(Protocol):
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
+    async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
     async def record_inbox(
         self, *, consumer: str, entries: Sequence[tuple[str, str, bytes]]
@@ -83,6 +84,10 @@ class IngestRepository(Protocol):
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
+
+
+REPLAY_ROUTE = "replay"
+"""The route an operator's replay of a stored rejection is judged on (handlers.replay_rejection)."""
 
 
 class PgIngestRepository:
@@ -195,8 +200,24 @@ class PgIngestRepository:
         refusal: Refusal | None = None,
     ) -> str:
         """Store a rejection (an open one for the same event is refreshed) with the write scope it came with and why
-        by code when its rule gave one; return its id."""
+        by code when its rule gave one; return its id. A replay's (REPLAY_ROUTE) refusal of an open rejection's event
+        keeps that rejection's reason, field, code and event, and is kept as its last replay's."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
+        if event_id and route == REPLAY_ROUTE:
+            # a replay rejected again keeps the first reason, field and code (the real cause) and its event as it
+            # came; its own reason is kept beside them (a trial's replay overwrote "meeting not started")
+            existing = await self._conn.fetchval(
+                "UPDATE rejection SET last_replay_reason = $3, last_replay_field = $4, last_replay_refusal = $5::jsonb,"
+                " last_replay_at = now() WHERE source = $1 AND event_id = $2 AND status = 'open'"
+                " RETURNING rejection_id",
+                source,
+                event_id,
+                reason,
+                field,
+                code,
+            )
+            if existing is not None:
+                return str(existing)
         if event_id:
             existing = await self._conn.fetchval(
                 "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8,"
@@ -245,6 +266,17 @@ class PgIngestRepository:
             rejection_id,
             at,
             outcome,
+        )
+
+    async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:
+        """Close an open rejection unreplayed: status 'dismissed', with when, who and why."""
+        await self._conn.execute(
+            "UPDATE rejection SET status = 'dismissed', dismissed_at = $2, dismissed_by = $3, dismissal_reason = $4"
+            " WHERE rejection_id = $1",
+            rejection_id,
+            at,
+            by,
+            reason,
         )
 
     async def source_owner(self, source: str) -> str | None:

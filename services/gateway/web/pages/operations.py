@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.gateway.auth import Role
 from services.gateway.http import operations, recovery
 from services.gateway.http.deps import State
+from services.gateway.schemas.operations import RejectionDismissCreate
 from services.gateway.schemas.recovery import (
     DeadLetterReplayCreate,
     HeldEventCreate,
@@ -60,6 +61,7 @@ NOTICES = {
     "held_retried": N_("The held event was judged again: %(outcome)s."),
     "held_dropped": N_("The held event was turned into a rejection."),
     "rejection_replayed": N_("The rejected event was judged again: %(outcome)s."),
+    "rejection_dismissed": N_("The rejection was closed; it is no longer counted as open."),
 }
 OUTCOMES = {
     "accepted": N_("accepted"),
@@ -432,6 +434,32 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
     return _done(request, "held_dropped")
 
 
+@router.post("/operations/rejections/dismiss")
+async def dismiss_rejection(request: Request, viewer: FormViewer, state: State) -> Response:
+    """Close an open rejection without replaying it, with a reason (garbage, an event dropped for good); one closed
+    already (replayed or dismissed) is not closed twice (409, saying so)."""
+    _operator(viewer)
+    form = await forms.form_of(request)
+    rejection_id = forms.text(form, "rejection_id")
+    if not rejection_id:
+        raise PageNotFound
+    try:
+        body = forms.build(RejectionDismissCreate, {"reason": forms.text(form, "reason")})
+    except FormErrors as exc:
+        return await _page(request, viewer, state, errors={f"dismiss-{rejection_id}": _reason_error(exc)})
+    try:
+        await operations.dismiss_rejection(rejection_id, body, request, viewer.principal, state)
+    except RpcError as exc:
+        if exc.code != "conflict":
+            raise
+        message = _(
+            "The rejection of %(event)s is no longer open (replayed or closed already), so nothing changed.",
+            event=forms.text(form, "event_id") or rejection_id,
+        )
+        return await _page(request, viewer, state, errors={"rejection": message}, status=409)
+    return _done(request, "rejection_dismissed")
+
+
 REPLAYED_BEFORE = {
     "accepted": N_(
         "The rejected event %(event)s was already replayed and accepted on %(moment)s, so it is not replayed "
@@ -488,6 +516,13 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
                 "The rejected event %(event)s was larger than the limit and only its beginning was kept, so it "
                 "cannot be judged again as it was. Ask the sending system to send it again within the limit.",
                 event=event,
+            )
+        elif exc.refusal is not None and exc.refusal.code == RefusalCode.ALREADY_DISMISSED:
+            moment = exc.refusal.replayed_at
+            message = _(
+                "The rejection of %(event)s was closed on %(moment)s without replaying, so it is not replayed.",
+                event=event,
+                moment=format_moment(moment) if moment is not None else "—",
             )
         else:
             # a second click, or a page older than the replay: the event was judged already, nothing is judged again

@@ -1,0 +1,69 @@
+"""An operator closes (dismisses) an open rejection without replaying it, saying why: garbage and dropped held
+events no longer stay open for ever (a user trial), and who, when and why stay listed (real PostgreSQL)."""
+
+from typing import Any
+
+import pytest
+
+from services.meetings import queries
+from services.meetings import rpc as meetings_rpc
+from services.meetings.config import Settings
+from services.meetings.context import meetings_context
+from shared.contracts import meetings_rpc as contract
+from shared.rpc import RpcError
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+
+
+async def _open_ids(conn: Any, rejection_ids: set[str]) -> set[str]:
+    listed = await queries.list_rejections(conn, limit=500, offset=0, type=None, status="open")
+    return {item["rejection_id"] for item in listed["items"]} & rejection_ids
+
+
+async def test_a_dismissed_rejection_is_closed_with_who_when_and_why(meetings_pool: Any, db: Any) -> None:
+    app = meetings_context(Settings(), meetings_pool)
+    garbage = ev.member(random_id("mem"), random_id("cell"), status="asleep")
+    replayable = ev.member(random_id("mem"), random_id("cell"), status="asleep")
+    reply = await meetings_rpc.ingest(contract.Ingest(events=[garbage, replayable], route="amqp"), app)
+    assert [result.outcome for result in reply.results] == ["rejected", "rejected"]
+    ids = {
+        row["event_id"]: row["rejection_id"]
+        for row in await db.fetch(
+            "SELECT event_id, rejection_id FROM meetings.rejection WHERE event_id = ANY($1::text[])",
+            [garbage["id"], replayable["id"]],
+        )
+    }
+    dismissed_id = ids[garbage["id"]]
+    async with meetings_pool.acquire() as conn:
+        assert await _open_ids(conn, set(ids.values())) == set(ids.values())
+    closed = await meetings_rpc.dismiss_rejection(
+        contract.DismissRejection(rejection_id=dismissed_id, reason="Dữ liệu rác từ thử nghiệm", dismissed_by="op-1"),
+        app,
+    )
+    assert (closed["status"], closed["dismissed_by"], closed["dismissal_reason"]) == (
+        "dismissed",
+        "op-1",
+        "Dữ liệu rác từ thử nghiệm",
+    )
+    assert closed["dismissed_at"] is not None and closed["reason"]  # the first reason stays
+    async with meetings_pool.acquire() as conn:
+        assert await _open_ids(conn, set(ids.values())) == {ids[replayable["id"]]}
+        listed = await queries.list_rejections(conn, limit=500, offset=0, type=None, status="dismissed")
+    assert dismissed_id in {item["rejection_id"] for item in listed["items"]}
+    contract.RejectionReply.model_validate(closed)  # the reply the gateway reads
+    # closed for good: neither replayed nor dismissed again, each refusal saying it was dismissed
+    for again in (
+        meetings_rpc.replay_rejection(contract.ReplayRejection(rejection_id=dismissed_id), app),
+        meetings_rpc.dismiss_rejection(
+            contract.DismissRejection(rejection_id=dismissed_id, reason="lần nữa", dismissed_by="op-2"), app
+        ),
+    ):
+        with pytest.raises(RpcError) as refused:
+            await again
+        assert refused.value.code == "conflict"
+        assert refused.value.refusal is not None and refused.value.refusal.code == "already_dismissed"
+    with pytest.raises(RpcError) as missing:
+        await meetings_rpc.dismiss_rejection(
+            contract.DismissRejection(rejection_id=random_id("nope"), reason="x", dismissed_by="op-1"), app
+        )
+    assert missing.value.code == "not_found"
