@@ -16,6 +16,10 @@ from shared.config import ServiceSettings
 from shared.logs import configure_logging
 from shared.runtime import migrate
 
+KEEP_ALIVE_SECONDS = 75
+"""How long `serve` keeps an idle HTTP connection open: longer than its clients' idle expiry, so a client never sends
+on a connection the server is closing."""
+
 ExtraCommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 
@@ -54,6 +58,10 @@ def run_service_cli(
             port=settings.http_port,
             log_config=None,
             timeout_graceful_shutdown=int(settings.graceful_timeout),
+            # longer than a client's or proxy's idle expiry (httpx 5 s, load balancers 60 s): with uvicorn's default
+            # 5 s the server closed an idle connection just as a client sent on it ("Server disconnected without
+            # sending a response" in a loaded test run)
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         return 0
     if args.command == "migrate":

@@ -219,3 +219,27 @@ async def test_the_reschedule_form_puts_a_past_meeting_where_it_really_took_plac
         return datetime.fromisoformat(starts) == held
 
     await eventually(moved, timeout=120, interval=0.5)
+
+
+async def test_an_idle_connection_outlives_a_clients_keep_alive_expiry(system: RunningSystem) -> None:
+    """uvicorn's default closed an idle connection after 5 s, the same moment httpx stops reusing one: a loaded test
+    run got "Server disconnected without sending a response". The server now keeps it longer than its clients do."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    url = urlsplit(system.gateway_url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    request = f"GET /health HTTP/1.1\r\nHost: {url.hostname}\r\n\r\n".encode()
+    try:
+        for _ in range(2):
+            writer.write(request)
+            await writer.drain()
+            status = await asyncio.wait_for(reader.readline(), timeout=60)
+            assert status.startswith(b"HTTP/1.1 "), status
+            headers = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=60)
+            length = int(headers.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+            await asyncio.wait_for(reader.readexactly(length), timeout=60)
+            await asyncio.sleep(6)  # idle past httpx's 5 s expiry (and uvicorn's default): still open
+        assert not reader.at_eof()
+    finally:
+        writer.close()
