@@ -52,7 +52,7 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     ends = starts + timedelta(minutes=100)
     await page.get_by_label("Giờ kết thúc").fill(ends.strftime("%H:%M"))
     speakers = page.locator('input[name="speakers"]')
-    for index in range(8):
+    for index in (0, 1, 2, 4, 5, 6, 7, 8):  # not the 4th member, excused: an absent speaker is refused
         await speakers.nth(index).check()
     await page.get_by_label("Số phút tự phê bình và phê bình").fill("20")
     await page.get_by_label("Nội dung", exact=True).fill("Đánh giá kết quả tháng; triển khai nhiệm vụ tháng tới.")
