@@ -42,3 +42,16 @@ def test_a_required_text_of_only_invisible_characters_is_refused(
         model.model_validate(data | {field: blank})
     assert [error["loc"] for error in caught.value.errors()] == [(field,)]
     model.model_validate(data | {field: "Nghị quyết"})
+
+
+def test_a_notice_says_no_reason_for_a_move_whose_reason_is_invisible() -> None:
+    """A reschedule reason of zero width characters (Text, optional) is no reason: the notice has no empty
+    "Lý do thay đổi" line (notifications reads it with shared.text as the other services do)."""
+    from services.notifications.templates import _text_values
+
+    assert _text_values({"reason": "\u200b\u00a0"})["reason_line"] == ""
+    assert (
+        _text_values({"reason": "\u200bTrùng lịch họp dân\u200b"})["reason_line"]
+        == "\nLý do thay đổi: Trùng lịch họp dân."
+    )
+    assert _text_values({"agenda": ["\u200b", "Kiểm điểm"]})["content_text"].count("- ") == 1
