@@ -58,7 +58,7 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     await page.get_by_label("Nội dung", exact=True).fill("Đánh giá kết quả tháng; triển khai nhiệm vụ tháng tới.")
     await page.get_by_label("Kết luận", exact=True).fill("Chi bộ thống nhất các chỉ tiêu tháng tới.")
     await page.get_by_label("Nghị quyết 1").fill("Nghị quyết chi bộ tháng này")
-    await page.locator("#votes_for-1").fill("13")
+    await page.locator("#votes_for-1").fill("12")  # 12 present: one excused, one exempt (votes above are refused)
     await page.locator("#votes_against-1").fill("0")
     await page.locator("#abstentions-1").fill("0")
     await page.get_by_label("Nhiệm vụ 1").fill("Vận động hội viên tham gia vệ sinh môi trường")
