@@ -78,6 +78,22 @@ class RefusalCode(StrEnum):
     the meeting has begun."""
     MOVED_INTO_THE_PAST = "moved_into_the_past"
     """Rejected: a secretary's reschedule moves a meeting to a start already past (data.starts_at)."""
+    MINUTES_NOT_ADOPTED = "minutes_not_adopted"
+    """Rejected: an adoption of minutes whose votes show no majority (data.votes_for not above half of the votes for
+    and against): the minutes were voted down, not adopted."""
+    VOTES_OVER_PRESENT = "votes_over_present"
+    """Rejected: more votes (an adoption's, or a resolution's in the minutes) than members present on the meeting's
+    roster."""
+    MINUTES_IN_THE_FUTURE = "minutes_in_the_future"
+    """Rejected: a secretary's minutes start or end after the moment they are sent (clock skew aside)."""
+    TASK_DUE_BEFORE_MEETING = "task_due_before_meeting"
+    """Rejected: a task in the minutes is due before the day of the meeting that assigns it."""
+    REASON_FOR_PRESENT = "reason_for_present"
+    """Rejected: a roster line marks a member present and gives a reason for an absence."""
+    ABSENT_AT_MEETING = "absent_at_meeting"
+    """Rejected: the minutes name as chair, recorder or speaker a member the meeting's roster lists as not present."""
+    MINUTES_ADOPTED = "minutes_adopted"
+    """Rejected: a secretary's change of minutes the cell has already adopted (they are the adopted record)."""
 
 
 class Refusal(BaseModel):

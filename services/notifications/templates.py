@@ -8,6 +8,7 @@ from typing import Any
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
 from shared.periods import local
+from shared.text import has_text, said_or_blank
 
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 MEETING_KINDS = {
@@ -210,7 +211,7 @@ def content_text(values: dict[str, Any]) -> str:
     """What a meeting notice says of the content: the agenda as the schedule carries it (at most AGENDA_ITEMS_SHOWN
     items, then how many more), else for a regular meeting that it is the cell's regular monthly meeting, else that
     the cell will send the content."""
-    agenda = [str(item) for item in values.get("agenda") or () if str(item).strip()]
+    agenda = [str(item) for item in values.get("agenda") or () if has_text(str(item))]
     if agenda:
         shown = [f"- {shorten(item, AGENDA_ITEM_CHARS)}" for item in agenda[:AGENDA_ITEMS_SHOWN]]
         rest = len(agenda) - len(shown)
@@ -279,8 +280,8 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     else:
         text["topic_part"] = ""
     text["location"] = str(values.get("location") or "(chưa rõ địa điểm)")
-    text["reason"] = str(values.get("reason") or "không nêu")
-    given_reason = str(values.get("reason") or "").strip()
+    text["reason"] = said_or_blank(str(values.get("reason") or "")) or "không nêu"
+    given_reason = said_or_blank(str(values.get("reason") or ""))
     text["reason_line"] = f"\nLý do thay đổi: {given_reason.rstrip('.')}." if given_reason else ""
     previous = values.get("previous_starts_at")
     moved_from = isinstance(previous, datetime) and previous != starts_at

@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.envelope import Day, Identifier, MeetingTime, Timestamp
+from shared.text import require_text
 
 __all__ = [
     "MAX_COUNT",
@@ -40,8 +41,10 @@ MAX_COUNT = 100_000
 MAX_ITEMS = 1000
 """Lists (a roster, speakers, tasks, agenda) hold at most 1,000 items."""
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, strip_whitespace=True)]
-"""A name or title: 1-200 characters."""
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME, strip_whitespace=True), AfterValidator(require_text)
+]
+"""A name or title: 1-200 characters, some visible (shared.text.has_text: spaces and zero-width ones are blank)."""
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 """Other free text: at most 10,000 characters."""
 Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]

@@ -21,6 +21,7 @@ from shared.contracts.base import (
     Whole,
 )
 from shared.envelope import is_uri_reference
+from shared.text import require_text
 
 
 class UnitKind(StrEnum):
@@ -95,8 +96,9 @@ class AssessorRole(StrEnum):
 
 
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-Said = Annotated[Text, Field(min_length=1)]
-"""Free text that must say something: an agenda item, a reason, a resolution, a task (1-10,000 characters)."""
+Said = Annotated[Text, Field(min_length=1), AfterValidator(require_text)]
+"""Free text that must say something: an agenda item, a reason, a resolution, a task (1-10,000 characters, some
+visible: shared.text.has_text)."""
 MAX_SCORED_ITEMS = 200
 """An assessment scores at most 200 items."""
 MAX_POINTS = 100_000

@@ -177,6 +177,8 @@ def test_speakers_who_were_not_present_do_not_count() -> None:
         {"content": ""},
         {"content": None},
         {"conclusions": "  "},
+        {"content": "\u200b"},  # a trial's content of one zero width space counted as recorded
+        {"conclusions": "\u00a0\u2060\ufeff\u200c\u200d\u3000"},
         {"speakers": frozenset()},
         {"resolutions": ()},
     ],
@@ -287,3 +289,10 @@ def test_final_documents_within_48_hours_of_the_end(
 
 def test_final_documents_need_both_kinds() -> None:
     assert points(perfect(documents=(Document("minutes", END),)), "closing.final_documents") == 0
+
+
+def test_a_resolution_without_a_majority_is_not_adopted() -> None:
+    """DOMAIN.md: a resolution passes by votes for above half of the votes cast; 2 for and 9 against never counts."""
+    facts = with_minutes(perfect(), resolutions=(Resolution(2, 9, 0),))
+    assert points(facts, "closing.resolution_adopted") == 0
+    assert points(perfect(), "closing.resolution_adopted") > 0

@@ -81,7 +81,8 @@ def minutes(
     speakers: list[str] | None = None,
     **kw: Any,
 ) -> dict[str, Any]:
-    """minutes.submitted.v1 lasting 100 minutes."""
+    """minutes.submitted.v1 lasting 100 minutes, its resolution adopted by one vote (a roster of one present member
+    allows it: votes above those present are refused)."""
     data = {
         "meeting_id": meeting_id,
         "started_at": started_at.isoformat(),
@@ -90,7 +91,7 @@ def minutes(
         "recorder_id": chair_id,
         "speakers": speakers if speakers is not None else [chair_id],
         "content": "Đánh giá kết quả tháng",
-        "resolutions": [{"text": "Thông qua nghị quyết", "votes_for": 3, "votes_against": 0, "abstentions": 0}],
+        "resolutions": [{"text": "Thông qua nghị quyết", "votes_for": 1, "votes_against": 0, "abstentions": 0}],
         "tasks": tasks or [],
     }
     data |= kw.pop("data", {})

@@ -224,6 +224,7 @@ class FakeMeetings:
             has_minutes=minutes is not None,
             minutes_version=minutes["version"] if minutes else None,
             roster_version=roster["version"] if roster else None,
+            approval_version=meeting.get("approval_version"),
         )
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
@@ -285,6 +286,11 @@ class FakeMeetings:
         """The members on the meeting's roster (none without a roster)."""
         roster = self._s.rosters.get(meeting_id)
         return [record["member_id"] for record in roster["records"]] if roster else []
+
+    async def roster_statuses(self, meeting_id: str) -> dict[str, str]:
+        """Each member on the meeting's roster and their status (empty without a roster)."""
+        roster = self._s.rosters.get(meeting_id)
+        return {record["member_id"]: record["status"] for record in roster["records"]} if roster else {}
 
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
         """Store the minutes and their tasks, replacing earlier ones."""

@@ -479,3 +479,54 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
         await forms.send(command())
     [(key, message)] = caught.value.errors.items()
     assert key == field and said in message, message
+
+
+@pytest.mark.parametrize(
+    ("code", "field", "expected"),
+    [
+        (
+            RefusalCode.MINUTES_NOT_ADOPTED,
+            "data.votes_for",
+            "Tán thành: Số phiếu tán thành không quá một nửa số phiếu biểu quyết, nên biên bản chưa được thông qua.",
+        ),
+        (
+            RefusalCode.VOTES_OVER_PRESENT,
+            "data.resolutions.0.votes_for",
+            "Tán thành, dòng 1: Số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt.",
+        ),
+        (
+            RefusalCode.MINUTES_IN_THE_FUTURE,
+            "data.ended_at",
+            "Giờ kết thúc: Thời điểm này chưa đến: biên bản chỉ ghi lại buổi sinh hoạt đã diễn ra.",
+        ),
+        (
+            RefusalCode.TASK_DUE_BEFORE_MEETING,
+            "data.tasks.0.due_on",
+            "Hạn hoàn thành nhiệm vụ, dòng 1: Hạn hoàn thành sớm hơn buổi sinh hoạt giao nhiệm vụ này.",
+        ),
+        (
+            RefusalCode.MINUTES_ADOPTED,
+            "data.meeting_id",
+            "Buổi sinh hoạt: Chi bộ đã thông qua biên bản này: biên bản đã thông qua là văn bản chính thức, không thể"
+            " sửa nữa.",
+        ),
+    ],
+)
+async def test_refusals_of_votes_dates_and_adopted_minutes_are_said_on_the_form(
+    code: RefusalCode, field: str, expected: str
+) -> None:
+    """Meetings' refusals of minutes voted down, votes over those present, minutes dated ahead, tasks due before
+    their meeting and edits of adopted minutes reach the secretary's form in Vietnamese, never as a raw field."""
+
+    async def command() -> None:
+        raise RpcError("invalid", f"{field}: reworded", field=field, refusal=Refusal(code=code))
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert list(caught.value.errors.values()) == [expected]
+
+
+def test_a_field_of_only_invisible_characters_is_empty() -> None:
+    """A trial's document title "\u200b\u200b" and excused reason "\u00a0 \u200b" counted as filled in."""
+    form = {"title": "\u200b\u200b", "reason": "\u00a0 \u200b", "topic": "\ufeff Học tập \u200b"}
+    assert [forms.text(form, name) for name in ("title", "reason", "topic")] == ["", "", "Học tập"]

@@ -1,7 +1,9 @@
 """The record page of a meeting whose minutes are recorded shows the minutes form filled in with them, every field
 (times, chair, recorder, speakers, self-criticism, content, conclusions, resolutions with votes, tasks with their
 assignees, due dates and ids), so that sending it unchanged changes nothing: a user trial saved only the time and the
-chair on an empty form and lost the speakers, resolutions and tasks of approved minutes."""
+chair on an empty form and lost the speakers, resolutions and tasks of approved minutes. Once adopted, the minutes
+are the adopted record: a secretary's change is refused on the form in Vietnamese (a later trial edited them after
+adoption and the adoption stayed over a text nobody voted on)."""
 
 from datetime import datetime
 from html.parser import HTMLParser
@@ -108,8 +110,8 @@ async def _recorded_meeting(api: httpx.AsyncClient) -> tuple[str, dict[str, Any]
         "self_criticism_minutes": 20,
         "content": "Bàn việc đóng góp làm đường liên thôn.\nPhân công vận động các hộ.",
         "conclusions": "Chi bộ thống nhất mức đóng góp & lịch làm đường.",
-        "resolutions": [
-            {"text": f"Nghị quyết {index}: làm đường đoạn {index}", "votes_for": 10 + index, "votes_against": index - 1}
+        "resolutions": [  # 12 votes each: 13 members present (votes above those present are refused)
+            {"text": f"Nghị quyết {index}: làm đường đoạn {index}", "votes_for": 12 - index, "votes_against": index - 1}
             | {"abstentions": 1}
             for index in range(1, 5)
         ],
@@ -125,10 +127,8 @@ async def _recorded_meeting(api: httpx.AsyncClient) -> tuple[str, dict[str, Any]
     }
     submitted = await api.put(f"/v1/meetings/{meeting_id}/minutes", json=minutes)
     assert submitted.status_code == 202, submitted.text
-    approved = await api.post(f"/v1/meetings/{meeting_id}/minutes/approval", json={"votes_for": 12})
-    assert approved.status_code == 202, approved.text
     meeting = (await api.get(f"/v1/meetings/{meeting_id}")).json()
-    assert meeting["minutes"]["resolutions"] and meeting["approved_at"], meeting
+    assert meeting["minutes"]["resolutions"], meeting
     return meeting_id, meeting
 
 
@@ -178,7 +178,19 @@ async def test_the_minutes_form_is_filled_in_with_the_stored_minutes_and_sent_un
             sent = await client.post(f"/app/meetings/{meeting_id}/minutes", data=form)
             assert sent.status_code == 303, sent.text
             assert sent.headers["location"].endswith("notice=minutes")
-        after = (await api.get(f"/v1/meetings/{meeting_id}")).json()
-    assert after["minutes"] == stored
-    assert after["tasks"] == before["tasks"]
-    assert after["approved_at"] == before["approved_at"]
+            after = (await api.get(f"/v1/meetings/{meeting_id}")).json()
+            assert after["minutes"] == stored
+            assert after["tasks"] == before["tasks"]
+
+            # once the cell adopted them the minutes are the adopted record: the form says they can no longer change
+            approved = await api.post(f"/v1/meetings/{meeting_id}/minutes/approval", json={"votes_for": 12})
+            assert approved.status_code == 202, approved.text
+            adopted = (await api.get(f"/v1/meetings/{meeting_id}")).json()
+            assert adopted["approved_at"]
+            form["content"] = ["Nội dung sửa sau khi đã thông qua"]
+            refused = await client.post(f"/app/meetings/{meeting_id}/minutes", data=form)
+            assert refused.status_code != 303
+            assert "Chi bộ đã thông qua biên bản này: biên bản đã thông qua là văn bản chính thức" in refused.text
+        final = (await api.get(f"/v1/meetings/{meeting_id}")).json()
+    assert final["minutes"] == stored
+    assert final["approved_at"] == adopted["approved_at"]

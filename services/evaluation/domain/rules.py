@@ -22,6 +22,7 @@ from services.evaluation.domain.framework import (
     Threshold,
 )
 from shared.reasons import ReasonCode, ReasonPart
+from shared.text import has_text
 
 Reason = tuple[ReasonPart, ...]
 """Why an item got its points, part by part (shared.reasons renders the English text from it)."""
@@ -161,9 +162,9 @@ def _minutes_complete(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
     missing = []
     if not facts.roster:
         missing.append("roster")
-    if not (minutes.content or "").strip():
+    if not has_text(minutes.content):
         missing.append("content")
-    if not (minutes.conclusions or "").strip():
+    if not has_text(minutes.conclusions):
         missing.append("conclusions")
     if not minutes.speakers:
         missing.append("speakers")

@@ -20,6 +20,7 @@ from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
+from shared.text import has_text, said_or_blank
 
 log = get_logger(__name__)
 
@@ -119,7 +120,7 @@ def not_a_choice(field: str, value: object, *, name: str | None = None, expected
     `expected` (`'a', 'b' or 'c'`)."""
     shown = name or label(field)
     text = "" if value is None else str(value)
-    if not text.strip():
+    if not has_text(text):
         return _("%(field)s: please choose a value.", field=shown)
     parts = [part for part in field.removeprefix("data.").split(".") if not part.isdigit()]
     group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
@@ -167,8 +168,8 @@ def meeting_start(
 
 
 def text(form: Any, name: str) -> str:
-    """A trimmed text field."""
-    return str(form.get(name) or "").strip()
+    """A trimmed text field; "" when it holds only spaces or invisible characters (shared.text.has_text)."""
+    return said_or_blank(str(form.get(name) or ""))
 
 
 def multiline(form: Any, name: str) -> str:

@@ -123,6 +123,24 @@ BY_CODE = {
         "This time has already passed: a meeting still ahead can only be moved to a time still ahead, and its "
         "members are told of the new time."
     ),
+    RefusalCode.MINUTES_NOT_ADOPTED: N_(
+        "The votes in favour are not more than half of the votes cast, so the minutes were not adopted."
+    ),
+    RefusalCode.VOTES_OVER_PRESENT: N_("There are more votes than members present at the meeting."),
+    RefusalCode.MINUTES_IN_THE_FUTURE: N_(
+        "This time has not come yet: minutes record a meeting that has already taken place."
+    ),
+    RefusalCode.TASK_DUE_BEFORE_MEETING: N_("The due date is before the meeting that assigns the task."),
+    RefusalCode.REASON_FOR_PRESENT: N_(
+        "A member marked present has no reason for absence: choose the right status or clear the reason."
+    ),
+    RefusalCode.ABSENT_AT_MEETING: N_(
+        "This member is not marked present on the meeting's roster, so cannot chair, record or speak at it."
+    ),
+    RefusalCode.MINUTES_ADOPTED: N_(
+        "The cell has already adopted these minutes: the adopted minutes are the official record and can no longer "
+        "be changed."
+    ),
 }
 """Rejections meetings gives a code (shared.refusals), said by the code whatever the English reason's wording."""
 WAITING_FOR = {

@@ -134,8 +134,9 @@ def _meeting(
             "meeting_id": meeting_id,
             "started_at": start.isoformat(),
             "ended_at": ended.isoformat(),
-            "chair_id": members[0],
-            "recorder_id": members[1 % len(members)],
+            # present chair and recorder: meetings refuses minutes naming an absent one (the secretary may be exempt)
+            "chair_id": (present or members)[0],
+            "recorder_id": (present or members)[1 % len(present or members)],
             "speakers": present[: max(1, int(len(present) * rng.uniform(0.3, 0.8)))],
             "self_criticism_minutes": rng.randint(10, 30),
             "content": "Đánh giá kết quả thực hiện nhiệm vụ tháng; thảo luận phương hướng tháng tới.",

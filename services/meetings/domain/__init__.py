@@ -21,6 +21,7 @@ from shared.plausible import (
     meeting_start_problem,
 )
 from shared.refusals import Refusal, RefusalCode
+from shared.text import has_text
 
 Version = tuple[datetime, str]
 """(event time, event id): snapshots resolve by time, ties by id."""
@@ -118,6 +119,11 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
             raise InvalidEvent(f"data.starts_at: {problem}", field="data.starts_at")
     if event.type == "minutes.submitted.v1":
         _check_minutes_moments(event.data, now=now)
+        _check_tasks_due(event.data)
+    if event.type == "minutes.approved.v1":
+        check_adoption_majority(event.data)
+    if event.type == "attendance.recorded.v1":
+        _check_present_without_reason(event.data)
     for field, types in _REPORTED_DATES.items():
         reported = getattr(event.data, field, None) if event.type in types else None
         problem = horizon_problem(reported, time=event.time) if isinstance(reported, date) else None
@@ -172,6 +178,138 @@ def _check_minutes_moments(data: Any, *, now: datetime) -> None:
             f" ({started_at.isoformat()} to {ended_at.isoformat()})",
             field="data.self_criticism_minutes",
             refusal=Refusal(code=RefusalCode.SELF_CRITICISM_OVER_MEETING),
+        )
+
+
+def check_person_minutes_moments(event: Event[Any]) -> None:
+    """Reject a secretary's minutes (`source` GATEWAY_SOURCE, timed by our clock) that start or end after the moment
+    they are sent, CLOCK_SKEW aside (`data.started_at`, `data.ended_at`): a trial's minutes dated tomorrow were
+    accepted. An integration's minutes are facts sent on the sender's clock (backfills, feeds sent ahead) and are not
+    judged so, as check_command_after_start. Judged on the event alone, but after check_command_after_start, so that
+    minutes of a meeting still ahead are told the meeting has not begun."""
+    if not from_a_person(event.source):
+        return
+    for field in ("started_at", "ended_at"):
+        moment = getattr(event.data, field)
+        if moment > event.time + CLOCK_SKEW:
+            raise InvalidEvent(
+                f"data.{field}: {moment.isoformat()} is after the minutes were sent ({event.time.isoformat()}):"
+                " minutes record a meeting that has taken place",
+                field=f"data.{field}",
+                refusal=Refusal(code=RefusalCode.MINUTES_IN_THE_FUTURE),
+            )
+
+
+def _check_tasks_due(data: Any) -> None:
+    """Reject a task due before the day the minutes start (`data.tasks.N.due_on`, the day in Vietnam): a meeting
+    assigns work for after it (a trial's minutes of 02/12 assigned a task due 01/11). Judged on the event alone."""
+    assigned_on = local_date(data.started_at)
+    for number, task in enumerate(data.tasks):
+        if task.due_on < assigned_on:
+            raise InvalidEvent(
+                f"data.tasks.{number}.due_on: {task.due_on.isoformat()} is before the meeting that assigns the task"
+                f" ({assigned_on.isoformat()})",
+                field=f"data.tasks.{number}.due_on",
+                refusal=Refusal(code=RefusalCode.TASK_DUE_BEFORE_MEETING),
+            )
+
+
+def check_adoption_majority(data: Any) -> None:
+    """Reject an adoption of minutes whose votes show no majority: `data.votes_for` not above half of the votes cast
+    (votes for plus votes against, a missing count read as 0). DOMAIN.md "Meetings": the minutes are read and
+    adopted, by votes for above half of the votes cast; a trial's adoption with 2 for and 9 against marked the
+    minutes adopted and scored them. An adoption without votes cannot be judged and is taken as the cell's word.
+    Judged on the event alone, whatever arrived before it."""
+    if data.votes_for is None and data.votes_against is None:
+        return
+    votes_for, votes_against = data.votes_for or 0, data.votes_against or 0
+    if votes_for * 2 <= votes_for + votes_against:
+        raise InvalidEvent(
+            f"data.votes_for: {votes_for} for and {votes_against} against is no majority of the votes cast: the"
+            " minutes were not adopted",
+            field="data.votes_for",
+            refusal=Refusal(code=RefusalCode.MINUTES_NOT_ADOPTED),
+        )
+
+
+def _check_present_without_reason(data: Any) -> None:
+    """Reject a roster line marking a member present with a reason (`data.records.N.reason`): a reason explains an
+    absence (excused, absent, exempt), so a present line carrying one is a wrong status or a misplaced reason, and
+    which one only its sender knows; dropping it silently would keep whichever was wrong. Judged on the event alone
+    (shared.text.has_text decides whether a reason is given)."""
+    for number, record in enumerate(data.records):
+        if record.status == "present" and has_text(record.reason):
+            raise InvalidEvent(
+                f"data.records.{number}.reason: member {record.member_id} is present, and a reason is given only for"
+                " an absence",
+                field=f"data.records.{number}.reason",
+                refusal=Refusal(code=RefusalCode.REASON_FOR_PRESENT),
+            )
+
+
+def check_votes_within_roster(data: Any, *, present: int | None, source: str) -> None:
+    """Reject a secretary's votes (`source` GATEWAY_SOURCE) above the members present on the meeting's roster
+    (`present`; None while no roster is known): an adoption's votes for and against (`data.votes_for`,
+    `data.votes_against`), or a minutes resolution's votes for, against and abstentions
+    (`data.resolutions.N.votes_for`...), naming the count that passes it. A trial's 50 votes in a cell of 14 and
+    resolutions of 40 votes with 11 present were accepted. Without a roster it cannot be judged: the votes are taken
+    as sent, and a roster recorded later does not judge them again (the secretary corrects either). Judged as the
+    meeting stands when the person sends it, as check_cancel: an integration's minutes and adoption are facts stored
+    whatever arrived before them, since judging them against a roster that may come before or after would make the
+    stored state depend on the arrival order (CONTRACT.md); no list of the same event bounds the votes either (the
+    speakers are only some of those present)."""
+    if present is None or not from_a_person(source):
+        return
+    counted: list[tuple[str, Any, tuple[str, ...]]]
+    if hasattr(data, "resolutions"):
+        counted = [
+            (f"data.resolutions.{number}", resolution, ("votes_for", "votes_against", "abstentions"))
+            for number, resolution in enumerate(data.resolutions)
+        ]
+    else:
+        counted = [("data", data, ("votes_for", "votes_against"))]
+    for prefix, votes, fields in counted:
+        cast = 0
+        for field in fields:
+            cast += getattr(votes, field) or 0
+            if cast > present:
+                raise InvalidEvent(
+                    f"{prefix}.{field}: {cast} votes with {present} members present on the meeting's roster",
+                    field=f"{prefix}.{field}",
+                    refusal=Refusal(code=RefusalCode.VOTES_OVER_PRESENT),
+                )
+
+
+def check_minutes_people_present(data: Any, *, statuses: Mapping[str, str] | None, source: str) -> None:
+    """Reject a secretary's minutes (`source` GATEWAY_SOURCE) naming as chair, recorder or speaker (`data.chair_id`,
+    `data.recorder_id`, `data.speakers.N`) a member the meeting's roster (`statuses`, member to status; None while no
+    roster is known) lists as not present: who was away neither chaired, recorded nor spoke. A member not on the
+    roster, or any member while no roster is known, cannot be judged. Judged as the meeting stands when the person
+    sends it, as check_votes_within_roster, and for the same reason not for an integration's minutes."""
+    if statuses is None or not from_a_person(source):
+        return
+    people = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
+    people += [(f"data.speakers.{number}", speaker) for number, speaker in enumerate(data.speakers)]
+    for field, member_id in people:
+        status = statuses.get(member_id)
+        if status is not None and status != "present":
+            raise InvalidEvent(
+                f"{field}: member {member_id} is {status} on the meeting's roster, not present",
+                field=field,
+                refusal=Refusal(code=RefusalCode.ABSENT_AT_MEETING, member_id=member_id),
+            )
+
+
+def check_adopted_minutes_unchanged(meeting: "MeetingState", *, source: str) -> None:
+    """A secretary cannot change minutes the cell has adopted (`approval_version` stored): they are the adopted
+    record (DOMAIN.md "Meetings": minutes read and adopted), and a trial's edit after adoption kept the adoption over
+    a text nobody voted on. An integration's minutes are a snapshot of its own record and are stored whatever else is
+    known (facts arrive in any order)."""
+    if from_a_person(source) and meeting.approval_version is not None:
+        raise InvalidEvent(
+            f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are adopted and can no longer be changed",
+            field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
         )
 
 
@@ -298,6 +436,8 @@ class MeetingState:
     has_minutes: bool
     minutes_version: Version | None = None
     roster_version: Version | None = None
+    approval_version: Version | None = None
+    """The version of the stored adoption of the minutes, None while they are not adopted."""
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:

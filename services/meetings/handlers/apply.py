@@ -190,7 +190,12 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="submitting minutes")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes")
+    domain.check_person_minutes_moments(event)
     domain.check_minutes_start(meeting, data.started_at)
+    domain.check_adopted_minutes_unchanged(meeting, source=event.source)
+    statuses = await _roster_statuses(uow, meeting) if domain.from_a_person(event.source) else None
+    domain.check_votes_within_roster(data, present=_present(statuses), source=event.source)
+    domain.check_minutes_people_present(data, statuses=statuses, source=event.source)
     references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
     references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
@@ -212,6 +217,8 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="approving minutes")
     domain.check_approval_moment(meeting, data.approved_at)
+    statuses = await _roster_statuses(uow, meeting) if domain.from_a_person(event.source) else None
+    domain.check_votes_within_roster(data, present=_present(statuses), source=event.source)
     if not meeting.has_minutes:
         raise Held(
             waiting_for=f"minutes:{data.meeting_id}",
@@ -263,6 +270,16 @@ async def _held_roster(uow: MeetingsUnit, meeting: domain.MeetingState) -> list[
     affected = sorted(set(await uow.meetings.roster_members(meeting.meeting_id)))
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
     return affected
+
+
+async def _roster_statuses(uow: MeetingsUnit, meeting: domain.MeetingState) -> dict[str, str] | None:
+    """Member to status on the meeting's stored roster, None while no roster is known."""
+    return await uow.meetings.roster_statuses(meeting.meeting_id) if meeting.has_roster else None
+
+
+def _present(statuses: dict[str, str] | None) -> int | None:
+    """How many members the roster lists present, None while no roster is known."""
+    return None if statuses is None else sum(1 for status in statuses.values() if status == "present")
 
 
 async def _check_members(uow: MeetingsUnit, *, meeting: domain.MeetingState, references: list[tuple[str, str]]) -> None:

@@ -32,6 +32,7 @@ class MeetingRepository(Protocol):
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool: ...
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]: ...
     async def roster_members(self, meeting_id: str) -> list[str]: ...
+    async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
@@ -150,6 +151,7 @@ def _state(row: asyncpg.Record) -> MeetingState:
         has_minutes=row["minutes_time"] is not None,
         minutes_version=_version(row, "minutes"),
         roster_version=_version(row, "roster"),
+        approval_version=_version(row, "approval"),
     )
 
 
@@ -180,8 +182,8 @@ class PgMeetingRepository:
         """The task ids of each meeting's minutes, for the meetings whose tasks were read."""
         self._completions: dict[str, dict[str, Version]] = {}
         """The stored completion versions of each meeting's tasks, for the meetings whose completions were read."""
-        self._rosters: dict[str, list[str]] = {}
-        """The members on each meeting's roster, for the meetings whose rosters were read."""
+        self._rosters: dict[str, dict[str, str]] = {}
+        """The members on each meeting's roster and their statuses, for the meetings whose rosters were read."""
         self._new_rosters: dict[str, tuple[contract.AttendanceRecorded, Version]] = {}
         self._new_minutes: dict[str, tuple[contract.MinutesSubmitted, Version]] = {}
 
@@ -237,14 +239,14 @@ class PgMeetingRepository:
     async def _read_rosters(self, meeting_ids: list[str]) -> None:
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT k.key AS meeting_id, a.member_id FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
-            " CROSS JOIN LATERAL (SELECT member_id FROM attendance WHERE meeting_id = k.key OFFSET 0) a",
+            "SELECT k.key AS meeting_id, a.member_id, a.status FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
+            " CROSS JOIN LATERAL (SELECT member_id, status FROM attendance WHERE meeting_id = k.key OFFSET 0) a",
             meeting_ids,
         )
         for meeting_id in meeting_ids:
-            self._rosters[meeting_id] = []
+            self._rosters[meeting_id] = {}
         for row in rows:
-            self._rosters[row["meeting_id"]].append(row["member_id"])
+            self._rosters[row["meeting_id"]][row["member_id"]] = row["status"]
 
     async def get_state(self, meeting_id: str) -> MeetingState | None:
         """The lifecycle facts of a meeting, or None when it is not scheduled."""
@@ -337,8 +339,8 @@ class PgMeetingRepository:
         """Replace the roster; return the members of the previous one."""
         if data.meeting_id not in self._rosters:
             await self._read_rosters([data.meeting_id])
-        previous = self._rosters[data.meeting_id]
-        self._rosters[data.meeting_id] = [record.member_id for record in data.records]
+        previous = list(self._rosters[data.meeting_id])
+        self._rosters[data.meeting_id] = {record.member_id: record.status.value for record in data.records}
         self._new_rosters[data.meeting_id] = (data, version)  # only the last one of a transaction is written
         self._pending.dirty = True
         state = self._states.get(data.meeting_id)
@@ -351,6 +353,13 @@ class PgMeetingRepository:
         if meeting_id not in self._rosters:
             await self._read_rosters([meeting_id])
         return list(self._rosters[meeting_id])
+
+    async def roster_statuses(self, meeting_id: str) -> dict[str, str]:
+        """Each member on the meeting's roster and their status (present, excused...), as this transaction sees it
+        (empty without a roster)."""
+        if meeting_id not in self._rosters:
+            await self._read_rosters([meeting_id])
+        return dict(self._rosters[meeting_id])
 
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None:
         """Store the minutes and their tasks, replacing earlier ones."""
@@ -409,6 +418,9 @@ class PgMeetingRepository:
         if stored.approval is not None and not stored.approval < version:
             return False
         stored.approval = version
+        state = self._states.get(data.meeting_id)
+        if state is not None:
+            self._states[data.meeting_id] = replace(state, approval_version=version)
         self._pending.add(
             _APPROVE_SQL,
             (data.meeting_id, data.approved_at, data.votes_for, data.votes_against, *version),

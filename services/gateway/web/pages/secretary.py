@@ -33,6 +33,7 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import LABELS, _, parse_moment
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
+from shared.text import has_text, said_or_blank
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 RECORDERS = frozenset({Role.SECRETARY})
@@ -98,7 +99,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
         "topic": forms.text(form, "topic") or None,
         "starts_at": starts.isoformat() if starts else None,
         "location": forms.text(form, "location"),
-        "agenda": [line.strip() for line in forms.text(form, "agenda").splitlines() if line.strip()],
+        "agenda": [said_or_blank(line) for line in forms.text(form, "agenda").splitlines() if has_text(line)],
         "committee_prepared": form.get("committee_prepared") == "on",
     }
     try:

@@ -1,0 +1,41 @@
+"""Whether a text says something: the one rule for every service (meetings' contracts, evaluation's scores, the
+gateway's forms).
+
+DOMAIN.md "How to read it": a text (content, conclusions) counts as recorded only when it holds more than whitespace.
+A trial's document title "\u200b\u200b", excused reason "\u00a0 \u200b" and minutes content "\u200b" counted as filled:
+Unicode spaces and the zero-width characters are blank as much as ASCII spaces are.
+"""
+
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
+"""Characters that show nothing and are not Unicode whitespace (str.isspace is False): zero width space, non-joiner,
+joiner, word joiner, byte order mark (zero width no-break space), Mongolian vowel separator."""
+
+
+def is_blank_char(char: str) -> bool:
+    """True for a character that shows nothing: Unicode whitespace (U+00A0, U+3000, line breaks...) or INVISIBLE."""
+    return char.isspace() or char in INVISIBLE
+
+
+def has_text(value: str | None) -> bool:
+    """True when `value` holds at least one visible character; None, "" and only spaces or INVISIBLE are blank."""
+    return value is not None and not all(is_blank_char(char) for char in value)
+
+
+def said_or_blank(value: str | None) -> str:
+    """`value` without its leading and trailing blank characters (Unicode spaces and INVISIBLE), "" when blank."""
+    if not has_text(value):
+        return ""
+    assert value is not None
+    start, end = 0, len(value)
+    while is_blank_char(value[start]):
+        start += 1
+    while is_blank_char(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
+def require_text(value: str) -> str:
+    """A pydantic AfterValidator for a text that must say something: ValueError when `value` is blank (has_text)."""
+    if not has_text(value):
+        raise ValueError("must hold visible text, not only spaces or invisible characters")
+    return value

@@ -1,0 +1,257 @@
+"""Votes, rosters and minutes that contradict themselves or each other are refused naming the field.
+
+A user trial had all of these accepted: minutes voted down (2 for, 9 against) recorded as adopted and scored 2/2,
+50 votes in a cell of 14 and resolutions of 40 votes with 11 present, a secretary's minutes dated tomorrow, a task
+due a month before the meeting that assigned it, a present member carrying an absence reason, an absent recorder
+and an excused speaker, and a secretary's edit of minutes the cell had already adopted.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.meetings import handlers
+from shared.envelope import GATEWAY_SOURCE, now
+from shared.periods import VIETNAM_TZ
+from shared.refusals import RefusalCode
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+
+MEETING = datetime(2026, 11, 2, 8, 0, tzinfo=VIETNAM_TZ)
+"""The meeting of the integration cases, and the `time` of their events."""
+
+
+def judged(results: list[Any]) -> list[tuple[str, str | None, str | None]]:
+    """(outcome, field, refusal code) of each result."""
+    return [(r.outcome, r.field, r.refusal and str(r.refusal.code)) for r in results]
+
+
+async def accept(uow_factory: Any, batch: list[dict[str, Any]]) -> None:
+    """Ingest `batch`, every event accepted."""
+    results = await handlers.ingest_batch(batch, uow_factory, route="test")
+    assert [result.outcome for result in results] == ["accepted"] * len(batch), [r.reason for r in results]
+
+
+async def cell_of_three(uow_factory: Any, *, starts_at: datetime = MEETING) -> tuple[list[str], str]:
+    """A fresh cell of three members and a regular meeting at `starts_at`: (members, meeting)."""
+    cell, meeting = random_id("cell"), random_id("mtg")
+    members = [random_id("mem") for _ in range(3)]
+    before = starts_at - timedelta(days=30)
+    await accept(
+        uow_factory,
+        [ev.unit(cell, time=before)]
+        + [ev.member(member, cell, time=before) for member in members]
+        + [ev.scheduled(meeting, cell, starts_at=starts_at, time=before)],
+    )
+    return members, meeting
+
+
+def approval(meeting: str, votes_for: int | None, votes_against: int | None, **kw: Any) -> dict[str, Any]:
+    """minutes.approved.v1 at the end of the meeting, with the votes given (None: left out)."""
+    data: dict[str, Any] = {"meeting_id": meeting, "approved_at": (MEETING + timedelta(hours=2)).isoformat()}
+    data |= {
+        key: value for key, value in (("votes_for", votes_for), ("votes_against", votes_against)) if value is not None
+    }
+    return ev.raw_event("minutes.approved.v1", data, time=kw.pop("time", MEETING + timedelta(hours=2)), **kw)
+
+
+def resolution(votes_for: int, votes_against: int = 0, abstentions: int = 0) -> dict[str, Any]:
+    """A resolution of the minutes with its votes."""
+    return {
+        "text": "Nghị quyết tháng",
+        "votes_for": votes_for,
+        "votes_against": votes_against,
+        "abstentions": abstentions,
+    }
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_minutes_voted_down_are_not_recorded_as_adopted(uow_factory: Any, dry_run: bool) -> None:
+    members, meeting = await cell_of_three(uow_factory)
+    await accept(uow_factory, [ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=MEETING)])
+    judge = handlers.dry_run if dry_run else handlers.ingest_batch
+    results = await judge(
+        [approval(meeting, 2, 9), approval(meeting, 5, 5), approval(meeting, 0, None), approval(meeting, 6, 5)],
+        uow_factory,
+        route="test",
+    )
+    refused = ("rejected", "data.votes_for", RefusalCode.MINUTES_NOT_ADOPTED.value)
+    assert judged(results) == [refused, refused, refused, ("accepted", None, None)]
+    assert results[0].reason is not None and "2 for and 9 against" in results[0].reason
+
+
+async def test_an_adoption_without_votes_is_taken_as_the_cells_word(uow_factory: Any) -> None:
+    members, meeting = await cell_of_three(uow_factory)
+    await accept(uow_factory, [ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=MEETING)])
+    await accept(uow_factory, [approval(meeting, None, None)])
+
+
+def secretarys(meeting: str, chair: str, **kw: Any) -> dict[str, Any]:
+    """minutes.submitted.v1 of the meeting at MEETING sent through the gateway three hours after it began."""
+    return ev.minutes(meeting, chair_id=chair, started_at=MEETING, source=GATEWAY_SOURCE, time=AFTER, **kw)
+
+
+AFTER = MEETING + timedelta(hours=3)
+
+
+async def test_a_secretarys_votes_above_the_members_present_are_refused_naming_the_count(uow_factory: Any) -> None:
+    members, meeting = await cell_of_three(uow_factory)
+    roster = {members[0]: "present", members[1]: "present", members[2]: "excused"}
+    await accept(uow_factory, [ev.attendance(meeting, roster, time=MEETING)])
+    chair = members[0]
+    too_many = [
+        secretarys(meeting, chair, data={"resolutions": [resolution(40)]}),
+        secretarys(meeting, chair, data={"resolutions": [resolution(2), resolution(1, 1, 1)]}),
+        secretarys(meeting, chair, data={"resolutions": [resolution(2)]}),
+    ]
+    results = await handlers.ingest_batch(too_many, uow_factory, route="http")
+    assert judged(results) == [
+        ("rejected", "data.resolutions.0.votes_for", RefusalCode.VOTES_OVER_PRESENT.value),
+        ("rejected", "data.resolutions.1.abstentions", RefusalCode.VOTES_OVER_PRESENT.value),
+        ("accepted", None, None),
+    ]
+    assert results[0].reason is not None and "40 votes with 2 members present" in results[0].reason
+    adoptions = [approval(meeting, votes, against, source=GATEWAY_SOURCE) for votes, against in ((50, None), (2, 1))]
+    adoptions.append(approval(meeting, 2, 0, source=GATEWAY_SOURCE))
+    results = await handlers.ingest_batch(adoptions, uow_factory, route="http")
+    assert judged(results) == [
+        ("rejected", "data.votes_for", RefusalCode.VOTES_OVER_PRESENT.value),
+        ("rejected", "data.votes_against", RefusalCode.VOTES_OVER_PRESENT.value),
+        ("accepted", None, None),
+    ]
+
+
+async def test_votes_are_not_judged_without_a_roster_nor_against_one_for_an_integration(uow_factory: Any) -> None:
+    """Without a roster the votes cannot be judged; an integration's facts are stored whatever arrived first (judged
+    against a roster that may come before or after them, the stored state would depend on the arrival order)."""
+    members, meeting = await cell_of_three(uow_factory)
+    over = {"resolutions": [resolution(40)]}
+    await accept(
+        uow_factory, [secretarys(meeting, members[0], data=over), approval(meeting, 50, 0, source=GATEWAY_SOURCE)]
+    )
+    roster = {members[0]: "present", members[1]: "absent", members[2]: "excused"}
+    feed = ev.minutes(meeting, chair_id=members[1], started_at=MEETING, time=AFTER, speakers=[members[2]], data=over)
+    await accept(uow_factory, [ev.attendance(meeting, roster, time=MEETING), feed, approval(meeting, 50, 0)])
+
+
+async def test_a_task_due_before_the_meeting_that_assigns_it_is_refused(uow_factory: Any) -> None:
+    members, meeting = await cell_of_three(uow_factory)
+
+    def task(due_on: str) -> dict[str, str]:
+        return {"task_id": "t1", "assignee_id": members[1], "description": "Thu đảng phí quý", "due_on": due_on}
+
+    results = await handlers.ingest_batch(
+        [
+            ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=MEETING, tasks=[task("2026-11-01")]),
+            ev.minutes(meeting, chair_id=members[0], started_at=MEETING, time=MEETING, tasks=[task("2026-11-02")]),
+        ],
+        uow_factory,
+        route="test",
+    )
+    assert judged(results) == [
+        ("rejected", "data.tasks.0.due_on", RefusalCode.TASK_DUE_BEFORE_MEETING.value),
+        ("accepted", None, None),
+    ]
+
+
+async def test_a_present_member_with_an_absence_reason_is_refused_naming_the_line(uow_factory: Any) -> None:
+    members, meeting = await cell_of_three(uow_factory)
+    rows = [
+        {"member_id": members[0], "status": "present"},
+        {"member_id": members[1], "status": "present", "reason": "Đi công tác"},
+    ]
+    wrong = ev.raw_event("attendance.recorded.v1", {"meeting_id": meeting, "records": rows}, time=MEETING)
+    blank = [{"member_id": members[0], "status": "present", "reason": "\u00a0\u200b"}]
+    blank_reason = ev.raw_event("attendance.recorded.v1", {"meeting_id": meeting, "records": blank}, time=MEETING)
+    results = await handlers.ingest_batch([wrong, blank_reason], uow_factory, route="test")
+    assert judged(results) == [
+        ("rejected", "data.records.1.reason", RefusalCode.REASON_FOR_PRESENT.value),
+        ("accepted", None, None),  # a blank reason gives no reason
+    ]
+
+
+async def test_a_secretarys_absent_recorder_or_speaker_is_refused_when_the_roster_says_so(uow_factory: Any) -> None:
+    members, meeting = await cell_of_three(uow_factory)
+    roster = {members[0]: "present", members[1]: "absent", members[2]: "excused"}
+    await accept(uow_factory, [ev.attendance(meeting, roster, time=MEETING)])
+    chair = members[0]
+    one_vote = {"resolutions": [resolution(1)]}  # one member present
+    absent_recorder = secretarys(meeting, chair, data=one_vote)
+    absent_recorder["data"]["recorder_id"] = members[1]
+    excused_speaker = secretarys(meeting, chair, speakers=[chair, members[2]], data=one_vote)
+    absent_chair = secretarys(meeting, members[1], data=one_vote)
+    absent_chair["data"]["recorder_id"] = chair
+    present = secretarys(meeting, chair, data=one_vote)
+    results = await handlers.ingest_batch(
+        [absent_recorder, excused_speaker, absent_chair, present], uow_factory, route="http"
+    )
+    code = RefusalCode.ABSENT_AT_MEETING.value
+    assert judged(results) == [
+        ("rejected", "data.recorder_id", code),
+        ("rejected", "data.speakers.1", code),
+        ("rejected", "data.chair_id", code),
+        ("accepted", None, None),
+    ]
+
+
+async def test_a_secretarys_minutes_dated_after_their_sending_are_refused(uow_factory: Any) -> None:
+    sent = now().replace(microsecond=0)
+    members, meeting = await cell_of_three(uow_factory, starts_at=sent - timedelta(hours=3))
+
+    def minutes(started_at: datetime, source: str) -> dict[str, Any]:
+        return ev.minutes(meeting, chair_id=members[0], started_at=started_at, source=source, time=sent)
+
+    tomorrow = sent + timedelta(days=1)
+    results = await handlers.ingest_batch(
+        [
+            minutes(tomorrow, GATEWAY_SOURCE),
+            minutes(sent - timedelta(minutes=90), GATEWAY_SOURCE),  # ends 10 minutes from now: within the skew
+            minutes(tomorrow, "urn:test:feed"),  # an integration's minutes are its own facts
+            minutes(sent - timedelta(hours=3), GATEWAY_SOURCE),
+        ],
+        uow_factory,
+        route="http",
+    )
+    code = RefusalCode.MINUTES_IN_THE_FUTURE.value
+    assert judged(results) == [
+        ("rejected", "data.started_at", code),
+        ("accepted", None, None),
+        ("accepted", None, None),
+        ("accepted", None, None),
+    ]
+    late_end = minutes(sent - timedelta(minutes=60), GATEWAY_SOURCE)  # ends 40 minutes from now
+    results = await handlers.ingest_batch([late_end], uow_factory, route="http")
+    assert judged(results) == [("rejected", "data.ended_at", code)]
+
+
+async def test_adopted_minutes_are_not_changed_by_a_secretary_but_taken_from_an_integration(uow_factory: Any) -> None:
+    sent = now().replace(microsecond=0)
+    start = sent - timedelta(hours=3)
+    members, meeting = await cell_of_three(uow_factory, starts_at=start)
+
+    def minutes(content: str, source: str, time: datetime) -> dict[str, Any]:
+        return ev.minutes(
+            meeting, chair_id=members[0], started_at=start, source=source, time=time, data={"content": content}
+        )
+
+    adopted = ev.raw_event(
+        "minutes.approved.v1",
+        {"meeting_id": meeting, "approved_at": (start + timedelta(hours=2)).isoformat(), "votes_for": 3},
+        source=GATEWAY_SOURCE,
+        time=sent - timedelta(minutes=30),
+    )
+    edit_before = minutes("Bản sửa trước khi thông qua", GATEWAY_SOURCE, sent - timedelta(minutes=50))
+    await accept(uow_factory, [minutes("Bản đầu", GATEWAY_SOURCE, sent - timedelta(hours=1)), edit_before, adopted])
+    results = await handlers.ingest_batch(
+        [
+            minutes("Bản sửa sau khi thông qua", GATEWAY_SOURCE, sent),
+            minutes("Bản của hệ thống", "urn:test:feed", sent),
+        ],
+        uow_factory,
+        route="http",
+    )
+    assert judged(results) == [
+        ("rejected", "data.meeting_id", RefusalCode.MINUTES_ADOPTED.value),
+        ("accepted", None, None),
+    ]

@@ -1,0 +1,57 @@
+"""One rule decides whether a text says something (shared.text), for meetings' contracts, evaluation's scores and
+the gateway's forms: a trial's document title "\u200b\u200b", excused reason "\u00a0 \u200b" and minutes content
+"\u200b" counted as filled."""
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared.contracts import meetings as contract
+from shared.text import has_text, said_or_blank
+
+BLANKS = ["", " \t\n", "\u200b\u200b", "\u00a0 \u200b", "\u200c\u200d\u2060\ufeff", "\u3000\u2003\u180e"]
+
+
+@pytest.mark.parametrize("blank", [None, *BLANKS])
+def test_spaces_and_zero_width_characters_are_blank(blank: str | None) -> None:
+    assert not has_text(blank)
+    assert said_or_blank(blank) == ""
+
+
+def test_a_visible_character_is_text_and_its_blank_edges_are_trimmed() -> None:
+    assert has_text("\u200b a")
+    assert said_or_blank("\ufeff\u00a0Biên bản\u200b \u2060") == "Biên bản"
+    assert said_or_blank("Nội\u200bdung") == "Nội\u200bdung"  # only the edges
+
+
+@pytest.mark.parametrize("blank", BLANKS[2:])
+@pytest.mark.parametrize(
+    ("model", "data", "field"),
+    [
+        (contract.DocumentItem, {"kind": "content"}, "title"),
+        (contract.MeetingCancelled, {"meeting_id": "m-1"}, "reason"),
+        (contract.Resolution, {"votes_for": 1, "votes_against": 0, "abstentions": 0}, "text"),
+        (contract.Task, {"task_id": "t1", "assignee_id": "dv-1", "due_on": "2026-12-20"}, "description"),
+    ],
+)
+def test_a_required_text_of_only_invisible_characters_is_refused(
+    model: Any, data: dict[str, Any], field: str, blank: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(data | {field: blank})
+    assert [error["loc"] for error in caught.value.errors()] == [(field,)]
+    model.model_validate(data | {field: "Nghị quyết"})
+
+
+def test_a_notice_says_no_reason_for_a_move_whose_reason_is_invisible() -> None:
+    """A reschedule reason of zero width characters (Text, optional) is no reason: the notice has no empty
+    "Lý do thay đổi" line (notifications reads it with shared.text as the other services do)."""
+    from services.notifications.templates import _text_values
+
+    assert _text_values({"reason": "\u200b\u00a0"})["reason_line"] == ""
+    assert (
+        _text_values({"reason": "\u200bTrùng lịch họp dân\u200b"})["reason_line"]
+        == "\nLý do thay đổi: Trùng lịch họp dân."
+    )
+    assert _text_values({"agenda": ["\u200b", "Kiểm điểm"]})["content_text"].count("- ") == 1
