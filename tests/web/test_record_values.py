@@ -146,3 +146,36 @@ async def test_a_task_is_marked_done_on_the_day_given(
         sent = await client.post(done, data={"csrf": csrf_of(record), "completed_on": before, "task_id": task})
         assert sent.status_code == 422, sent.text
         assert "sớm hơn buổi sinh hoạt giao nhiệm vụ này" in html.unescape(sent.text)
+
+
+async def test_the_other_refused_forms_are_shown_again_as_sent(system: RunningSystem, province: dict[str, str]) -> None:
+    """Documents and the adoption of a held meeting, the reschedule form of one still ahead."""
+    async with signed_in(system, "secretary") as client:
+        record = (await client.get(f"/app/meetings/{HELD}/record")).text
+        token = csrf_of(record)
+        document = {"csrf": token, "title": "Nghị quyết tháng 10", "kind": "resolution", "url": "không-phải-link"}
+        sent = await client.post(f"/app/meetings/{HELD}/documents", data=document)
+        assert sent.status_code == 422, sent.text
+        assert 'id="documents-errors"' in sent.text
+        assert value(sent.text, "title") == "Nghị quyết tháng 10"
+        assert value(sent.text, "url") == "không-phải-link"
+        assert selected(sent.text, "kind") == "resolution"
+        votes = {"csrf": token, "votes_for": "mười", "votes_against": "3"}
+        sent = await client.post(f"/app/meetings/{HELD}/approval", data=votes)
+        assert sent.status_code == 422, sent.text
+        assert (value(sent.text, "votes_for"), value(sent.text, "votes_against")) == ("mười", "3")
+
+        ahead = "demo-cb-thon-1-2026-12"
+        record = (await client.get(f"/app/meetings/{ahead}/record")).text
+        move = {
+            "csrf": csrf_of(record),
+            "start_date": "31/02/2027",
+            "start_time": "08:15",
+            "location": "Hội trường mới",
+            "reason": "Trùng lịch",
+        }
+        sent = await client.post(f"/app/meetings/{ahead}/reschedule", data=move)
+        assert sent.status_code == 422, sent.text
+        assert 'id="reschedule-errors"' in sent.text
+        shown = [value(sent.text, name) for name in ("start_date", "start_time", "location", "reason")]
+        assert shown == ["31/02/2027", "08:15", "Hội trường mới", "Trùng lịch"]

@@ -34,6 +34,8 @@ FIELD_LABELS = {
     "started": N_("Start time"),
     "ended": N_("End time"),
     "comment": N_("Comment"),
+    "committee_prepared": N_("The cell committee met to prepare"),
+    "digest": N_("One daily digest instead of single notices"),
     "location": N_("Place"),
     "agenda": N_("Agenda"),
     "reason": N_("Reason"),
