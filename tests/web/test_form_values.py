@@ -167,10 +167,13 @@ def test_every_input_of_a_form_has_a_vietnamese_name(template: str) -> None:
 
 
 def test_a_one_row_form_names_no_row() -> None:
+    body = {"items": [{"title": "", "kind": "bien-ban"}]}
     with pytest.raises(FormErrors) as caught:
-        forms.build(DocumentsCreate, {"items": [{"title": "", "kind": "minutes"}]})
-    assert caught.value.errors == {"items.0.title": "Tên tài liệu: vui lòng nhập trường này."}
-    # a form of several rows still says which
+        forms.build(DocumentsCreate, body, names=forms.single_rows(body))
+    assert caught.value.errors["items.0.title"] == "Tên tài liệu: vui lòng nhập trường này."
+    assert caught.value.errors["items.0.kind"].startswith("Loại tài liệu: “bien-ban” không nằm trong")
+    assert forms.single_rows(body)["data.items.0.title"] == "Tên tài liệu"  # a refusal by the shared contract too
+    # several rows still say which
     with pytest.raises(FormErrors) as caught:
         forms.build(DocumentsCreate, {"items": [{"title": "a", "kind": "minutes"}, {"title": "", "kind": "minutes"}]})
     assert caught.value.errors == {"items.1.title": "Tên tài liệu, dòng 2: vui lòng nhập trường này."}

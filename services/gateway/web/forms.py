@@ -300,8 +300,9 @@ def assessment_points(form: Any) -> dict[str, float]:
 
 
 def single_rows(data: Mapping[str, Any]) -> dict[str, str]:
-    """Names without a row number for the fields of a list the form sends with one row (the documents form's one
-    document: `items.0.title` is `Tên tài liệu`, not `Tên tài liệu, dòng 1`), by each row field's path."""
+    """Names without a row number for the fields of the lists of a form that has one row of each (the documents
+    form's one document: `items.0.title` is `Tên tài liệu`, not `Tên tài liệu, dòng 1`), by each row field's path.
+    Not for a form of several rows (the minutes' resolutions), whose row numbers say which row to correct."""
     names: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, list) and len(value) == 1 and isinstance(value[0], Mapping):
@@ -314,12 +315,11 @@ def single_rows(data: Mapping[str, Any]) -> dict[str, str]:
 
 def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str] | None = None) -> Any:
     """The API body model from the form's data; FormErrors naming each refused field (`names`: a path's own name,
-    such as `records.3.status` → `Điểm danh của Nguyễn Văn A`; a list sent with one row names no row)."""
+    such as `records.3.status` → `Điểm danh của Nguyễn Văn A`; single_rows for a form of one row)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        said = {**single_rows(data), **(names or {})}
-        raise FormErrors(messages(exc.errors(include_url=False), names=said)) from None
+        raise FormErrors(messages(exc.errors(include_url=False), names=names)) from None
 
 
 def messages(errors: Iterable[Mapping[str, Any]], *, names: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -385,8 +385,8 @@ async def documents(meeting_id: str, request: Request, viewer: FormViewer, state
         if forms.text(form, "url"):
             item["url"] = forms.text(form, "url")
         body = {"items": [item]}
-        model = forms.build(DocumentsCreate, body)
         names = forms.single_rows(body)  # the form's one document: a refusal names no row
+        model = forms.build(DocumentsCreate, body, names=names)
         await forms.send(commands.publish_documents(meeting_id, model, request, viewer.principal, state), names=names)
 
     return await _submit(request, viewer, state, meeting_id, "documents", action, "documents")
