@@ -115,15 +115,15 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
         (
             "data.starts_at: 1999-01-01T19:30:00+07:00 is before 2000-01-01",
             "data.starts_at",
-            "Trường thời gian buổi sinh hoạt: Thời gian buổi sinh hoạt nằm ngoài khoảng cho phép",
+            "Thời gian buổi sinh hoạt nằm ngoài khoảng cho phép",
         ),
         (
             "time: 9999-01-01T00:00:00+07:00 is in the future (more than 15 minutes ahead",
             "time",
-            "Trường thời điểm gửi:",
+            "Thời điểm gửi nằm ở tương lai",
         ),
         ("type: 'x.v1' is not an event this system accepts", "type", "Hệ thống không nhận loại sự kiện này."),
-        ("body: not valid JSON (Expecting value)", "body", "Trường nội dung gửi đến: Nội dung gửi đến không phải"),
+        ("body: not valid JSON (Expecting value)", "body", "Nội dung gửi đến không phải"),
         (
             "data.records.2.status: Input should be 'present'",
             "data.records.2.status",

@@ -163,10 +163,8 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         token = csrf_of((await client.get(f"{record}/record")).text)
         documents = await client.post(f"{record}/documents", data={"csrf": token, "title": "", "kind": "bien-ban"})
         assert documents.status_code == 422
-        assert "Tên tài liệu, dòng 1: vui lòng nhập trường này." in documents.text
-        assert "Loại tài liệu, dòng 1: “bien-ban” không nằm trong các lựa chọn cho phép (Nội dung sinh hoạt" in (
-            documents.text
-        )
+        assert "Tên tài liệu: vui lòng nhập trường này." in documents.text
+        assert "Loại tài liệu: “bien-ban” không nằm trong các lựa chọn cho phép (Nội dung sinh hoạt" in (documents.text)
         member = "demo-cb-thon-1-dv03"
         roster = {"csrf": token, "member": member, f"status-{member}": "co-mat", f"name-{member}": "Lê Văn Ba"}
         attendance = await client.post(f"{record}/attendance", data=roster)

@@ -1,8 +1,9 @@
 """Shared pieces of the API models: identifiers, periods, the error shape, pages."""
 
-from typing import Generic, TypeVar
+import unicodedata
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.base import Identifier
 from shared.contracts.meetings import Said
@@ -21,10 +22,28 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+def composed(value: Any) -> Any:
+    """The value with every text (and key) in Unicode NFC, lists and objects walked."""
+    if isinstance(value, str):
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {composed(key): composed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [composed(item) for item in value]
+    return value
+
+
 class CreateModel(BaseModel):
-    """Bodies clients send: unknown fields are refused, so a typo is not silently ignored."""
+    """Bodies clients send: unknown fields are refused, so a typo is not silently ignored. Text is read in Unicode
+    NFC before any check (CONTRACT.md stores text composed), so a length limit counts the characters stored: a
+    decomposed (NFD) Vietnamese text is never refused as longer than it is."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _composed(cls, data: Any) -> Any:
+        return composed(data)
 
 
 class ErrorRead(BaseModel):

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
 from services.gateway.web.i18n import LABELS, N_, _, format_number, format_short_date
-from services.gateway.web.reasons import BY_CODE, explain_hold, field_label
+from services.gateway.web.reasons import BY_CODE, explain_hold, field_label, on_field
 from shared.contracts.base import MAX_COUNT
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
@@ -30,6 +31,12 @@ FIELD_LABELS = {
     "starts_at": N_("Date and time"),
     "start_date": N_("Date"),
     "start_time": N_("Hour"),
+    "day": N_("Date"),
+    "started": N_("Start time"),
+    "ended": N_("End time"),
+    "comment": N_("Comment"),
+    "committee_prepared": N_("The cell committee met to prepare"),
+    "digest": N_("One daily digest instead of single notices"),
     "location": N_("Place"),
     "agenda": N_("Agenda"),
     "reason": N_("Reason"),
@@ -168,8 +175,10 @@ def meeting_start(
 
 
 def text(form: Any, name: str) -> str:
-    """A trimmed text field; "" when it holds only spaces or invisible characters (shared.text.has_text)."""
-    return said_or_blank(str(form.get(name) or ""))
+    """A trimmed text field in Unicode NFC (CONTRACT.md stores text composed): Vietnamese typed or pasted decomposed
+    (NFD: `ê` + U+0301) counts as the characters stored, never as its code points; "" when it holds only spaces or
+    invisible characters (shared.text.has_text)."""
+    return said_or_blank(unicodedata.normalize("NFC", str(form.get(name) or "")))
 
 
 def multiline(form: Any, name: str) -> str:
@@ -205,7 +214,8 @@ def moment(form: Any, date_name: str, time_name: str, errors: dict[str, str], *,
     not a date or an hour (with the form to write it in)."""
     day, clock = text(form, date_name), text(form, time_name)
     if not day or not clock:
-        errors[field] = required(date_name if not day else time_name)
+        missing = date_name if not day else time_name
+        errors[field] = required(missing, name=input_label(missing, field))
         return None
     parsed_day = parse_day(day)
     if parsed_day is None:
@@ -258,7 +268,7 @@ def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = Non
         return None
     parsed = parse_day(raw)
     if parsed is None:
-        errors[field or name] = invalid(field or name)
+        errors[field or name] = not_a_day(field or name, raw)
     return parsed
 
 
@@ -291,9 +301,23 @@ def assessment_points(form: Any) -> dict[str, float]:
     return points
 
 
+def single_rows(data: Mapping[str, Any]) -> dict[str, str]:
+    """Names without a row number for the fields of the lists of a form that has one row of each (the documents
+    form's one document: `items.0.title` is `Tên tài liệu`, not `Tên tài liệu, dòng 1`), by each row field's path.
+    Not for a form of several rows (the minutes' resolutions), whose row numbers say which row to correct."""
+    names: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], Mapping):
+            for field in value[0]:
+                name = ROW_LABELS.get(key, {}).get(field) or FIELD_LABELS.get(field)
+                if name:
+                    names[f"{key}.0.{field}"] = names[f"data.{key}.0.{field}"] = _(name)
+    return names
+
+
 def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str] | None = None) -> Any:
     """The API body model from the form's data; FormErrors naming each refused field (`names`: a path's own name,
-    such as `records.3.status` → `Điểm danh của Nguyễn Văn A`)."""
+    such as `records.3.status` → `Điểm danh của Nguyễn Văn A`; single_rows for a form of one row)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -498,7 +522,8 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
         if code in MEETING_STATE_REFUSALS:
             raise FormErrors({field: _(MEETING_STATE_REFUSALS[RefusalCode(code)])}) from None
         if code in BY_CODE:  # any other rule with a code (minutes adopted before the meeting began, ...)
-            raise FormErrors({field: _("%(field)s: %(why)s", field=name, why=_(BY_CODE[RefusalCode(code)]))}) from None
+            why = _(BY_CODE[RefusalCode(code)])
+            raise FormErrors({field: on_field(name, why, said=N_("%(field)s: %(why)s"))}) from None
         raise FormErrors({field: _("%(field)s: not accepted by the system.", field=name)}) from None
     if getattr(result, "outcome", None) == "held":
         # meetings parked the command (it names something it does not know on the meeting's date): the page must

@@ -257,12 +257,23 @@ def field_label(field: str | None) -> str:
     return _(DATA_FIELDS[top])
 
 
+FIELD_SAID = N_("Field %(field)s: %(why)s")
+
+
+def on_field(name: str, why: str, *, said: str = FIELD_SAID) -> str:
+    """`why` said of the field `name` (`said`, by default `Trường <tên>: <lý do>`); `why` alone when it already
+    begins with the field's name (`Buổi sinh hoạt chưa diễn ra: …` is never `Buổi sinh hoạt: Buổi sinh hoạt …`)."""
+    if name and why.casefold().startswith(name.casefold()):
+        return why
+    return _(said, field=name, why=why)
+
+
 def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:
     """Why an event was rejected, in Vietnamese, naming the field: `Trường thời gian buổi sinh hoạt: ...`; by the
     rejection's code when meetings gave one (`refusal`: {"code", ...}), else by the reason's English wording."""
     code = (refusal or {}).get("code")
     if code in BY_CODE:
-        return _("Field %(field)s: %(why)s", field=field_label(field), why=_(BY_CODE[RefusalCode(code)]))
+        return on_field(field_label(field), _(BY_CODE[RefusalCode(code)]))
     text = reason or ""
     for pattern, message in REJECTIONS:
         if match := pattern.search(text):
@@ -273,7 +284,7 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
             break
     else:
         sentence = _("The value is not valid.")
-    return _("Field %(field)s: %(why)s", field=field_label(field), why=sentence)
+    return on_field(field_label(field), sentence)
 
 
 DEAD_LETTER_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -341,4 +352,4 @@ def explain_hold(waiting_for: str | None, reason: str | None, field: str | None)
         sentence = _(OUTSIDE_SCOPE_SAID)
     else:
         sentence = _(message, id=ident) if message else _("It refers to data not known yet.")
-    return _("Field %(field)s: %(why)s", field=field_label(field), why=sentence)
+    return on_field(field_label(field), sentence)

@@ -154,8 +154,15 @@ async def _followed_meeting(state: GatewayState, viewer: Viewer, meeting_id: str
 
 
 async def _confirm_page(
-    request: Request, viewer: Viewer, state: State, meeting_id: str, *, errors: dict[str, str] | None = None
+    request: Request,
+    viewer: Viewer,
+    state: State,
+    meeting_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    sent: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The confirmation page; after a refusal (`errors`), its form shows again the points and comment `sent`."""
     meeting, assignment = await _followed_meeting(state, viewer, meeting_id)
     score = await data.meeting_score(state, viewer.principal, meeting_id)
     names: dict[str, tuple[str, str]] = {}
@@ -181,6 +188,7 @@ async def _confirm_page(
         manual=manual,
         proposals=proposals,
         errors=errors or {},
+        sent=sent or {},
     )
 
 
@@ -203,5 +211,6 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
         )
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
     except FormErrors as exc:
-        return await _confirm_page(request, viewer, state, meeting_id, errors=exc.errors)
+        sent = {str(key): str(value) for key, value in form.items()}  # shown again as typed, not as stored
+        return await _confirm_page(request, viewer, state, meeting_id, errors=exc.errors, sent=sent)
     return RedirectResponse(f"{PREFIX}/monitoring?notice=confirmed#m-{meeting_id}", status_code=303)

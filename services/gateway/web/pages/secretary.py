@@ -6,7 +6,7 @@ naming the field."""
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,7 +30,7 @@ from services.gateway.schemas import (
 from services.gateway.web import data, forms
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotAllowed, Viewer, WebRoute, render
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import LABELS, _, parse_moment
+from services.gateway.web.i18n import LABELS, _, format_short_date, parse_moment
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
 from shared.text import has_text, said_or_blank
@@ -129,10 +129,37 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
 # ---- the record page ----------------------------------------------------------------------------
 
 
+def sent_values(form: Any) -> dict[str, str]:
+    """A refused form's fields as the person typed them (`{name: value}`, the last value of a repeated name), to show
+    the form again with what was sent rather than what is stored."""
+    return {str(key): str(value) for key, value in form.items()} if form is not None else {}
+
+
+def roster_sent(form: Any) -> dict[str, dict[str, str]]:
+    """The attendance form as sent: `{member_id: {"status", "reason"}}`, each row as the person set it."""
+    return {
+        str(member_id): {
+            "status": str(form.get(f"status-{member_id}") or ""),
+            "reason": str(form.get(f"reason-{member_id}") or ""),
+        }
+        for member_id in form.getlist("member")
+    }
+
+
 async def _record_page(
-    request: Request, viewer: Viewer, state: State, meeting_id: str, *, errors: dict[str, dict[str, str]] | None = None
+    request: Request,
+    viewer: Viewer,
+    state: State,
+    meeting_id: str,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    form: Any = None,
 ) -> HTMLResponse:
+    """The record page; with `errors` of a refused `form`, that form shows again what was sent (never the stored
+    values the person was changing), the other forms what is stored."""
     principal = viewer.principal
+    section = next(iter(errors or {}), None)
+    sent = {section: sent_values(form)} if section and form is not None else {}
     meeting = (await recordable_meeting(viewer, state, meeting_id)).model_dump()
     unit = await state.directory.get(meeting["cell_id"])
     members = await data.members_by_id(state, principal, meeting["cell_id"])
@@ -149,6 +176,10 @@ async def _record_page(
         names = item_names(await data.framework(state, str(reference.get("id")), str(reference.get("version"))))
     roster = {record["member_id"]: record for record in ((meeting.get("attendance") or {}).get("records") or [])}
     minutes = minutes_values(meeting, chair=principal.person_id)
+    if section == "attendance" and form is not None:
+        roster = {**roster, **roster_sent(form)}
+    if section == "minutes" and form is not None:
+        minutes = minutes_sent(form)
     return render(
         request,
         "record.html",
@@ -167,6 +198,9 @@ async def _record_page(
         upcoming=ahead,
         manual=[{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in manual],
         errors=errors or {},
+        sent=sent,
+        today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
+        meeting_day=meeting_day(meeting),
         notice=request.query_params.get("notice"),
         statuses=LABELS["attendance"],
         document_kinds=LABELS["document"],
@@ -231,6 +265,48 @@ def minutes_values(meeting: dict[str, Any], *, chair: str | None) -> dict[str, A
     }
 
 
+def minutes_sent(form: Any) -> dict[str, Any]:
+    """The minutes form's values as sent (the shape of minutes_values): every row up to the last one with anything
+    typed stays in its place (an error names its row), the texts as typed, numbers and dates as the raw inputs."""
+    rows = range(1, form_rows(form) + 1)
+
+    def raw(name: str) -> str:
+        return str(form.get(name) or "").replace("\r\n", "\n")
+
+    resolutions = [
+        {"text": raw(f"resolution-{row}"), **{key: raw(f"{key}-{row}") for key in VOTE_KEYS}} for row in rows
+    ]
+    tasks = [
+        {
+            "task_id": raw(f"task_id-{row}") or None,
+            "description": raw(f"task-{row}"),
+            "assignee_id": raw(f"assignee-{row}") or None,
+            "due_on": raw(f"due-{row}"),
+        }
+        for row in rows
+    ]
+    while resolutions and not any(resolutions[-1].values()):
+        resolutions.pop()
+    while tasks and not any(value for key, value in tasks[-1].items() if key != "assignee_id"):
+        tasks.pop()  # an untouched row still has a member chosen in its list
+    speakers = speakers_in_order(form)
+    named = [raw("chair_id"), raw("recorder_id"), *speakers, *(task["assignee_id"] for task in tasks)]
+    return {
+        "day": raw("day"),
+        "started": raw("started"),
+        "ended": raw("ended"),
+        "chair_id": raw("chair_id") or None,
+        "recorder_id": raw("recorder_id") or None,
+        "speakers": speakers,
+        "self_criticism_minutes": raw("self_criticism_minutes"),
+        "content": raw("content"),
+        "conclusions": raw("conclusions"),
+        "resolutions": resolutions,
+        "tasks": tasks,
+        "others": list(dict.fromkeys(person for person in named if person)),
+    }
+
+
 def may_record(viewer: Viewer) -> bool:
     """Whether the viewer's role records meetings (the meeting page links to the record page only then)."""
     return viewer.role in RECORDERS
@@ -261,7 +337,8 @@ async def _submit(
     try:
         await action()
     except FormErrors as exc:
-        return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors})
+        form = await request.form()  # shown again as sent (already parsed: Starlette caches it)
+        return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors}, form=form)
     return _done(meeting_id, notice)
 
 
@@ -308,8 +385,10 @@ async def documents(meeting_id: str, request: Request, viewer: FormViewer, state
         item = {"title": forms.text(form, "title"), "kind": forms.text(form, "kind")}
         if forms.text(form, "url"):
             item["url"] = forms.text(form, "url")
-        model = forms.build(DocumentsCreate, {"items": [item]})
-        await forms.send(commands.publish_documents(meeting_id, model, request, viewer.principal, state))
+        body = {"items": [item]}
+        names = forms.single_rows(body)  # the form's one document: a refusal names no row
+        model = forms.build(DocumentsCreate, body, names=names)
+        await forms.send(commands.publish_documents(meeting_id, model, request, viewer.principal, state), names=names)
 
     return await _submit(request, viewer, state, meeting_id, "documents", action, "documents")
 
@@ -346,6 +425,7 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
 
 
+VOTE_KEYS = ("votes_for", "votes_against", "abstentions")
 MOST_ROWS = 200
 """The most resolution or task rows a minutes form is read for (the API takes at most 100 resolutions, 200 tasks)."""
 ROW_FIELD = re.compile(r"^(?:resolution|task)-(\d{1,4})$")
@@ -380,10 +460,7 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
         text = forms.text(form, f"resolution-{row}")
         if not text:
             continue
-        votes = {
-            key: forms.whole_number(form, f"{key}-{row}", errors) or 0
-            for key in ("votes_for", "votes_against", "abstentions")
-        }
+        votes = {key: forms.whole_number(form, f"{key}-{row}", errors) or 0 for key in VOTE_KEYS}
         resolutions.append({"text": text, **votes})
     tasks = []
     for row in rows:
@@ -472,6 +549,33 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
     return await _submit(request, viewer, state, meeting_id, "assessment", action, "assessed")
 
 
+def meeting_day(meeting: dict[str, Any]) -> str:
+    """The meeting's day in Vietnam (`2026-12-04`, a date input's value), or "" when it has no start."""
+    starts = parse_moment(meeting.get("starts_at"))
+    return f"{starts.astimezone(VIETNAM_TZ):%Y-%m-%d}" if starts else ""
+
+
+def completion_problem(completed: date, meeting: dict[str, Any], *, today: date) -> str | None:
+    """Why a task cannot be recorded done on `completed`: a day still ahead, or before the meeting that gave the task
+    (shared.plausible: completions not before their meeting); None when the day may be recorded."""
+    if completed > today:
+        return _(
+            "%(field)s: %(day)s is still ahead; enter the day the task was done (today, %(today)s, or earlier).",
+            field=forms.label("completed_on"),
+            day=format_short_date(completed),
+            today=format_short_date(today),
+        )
+    held = meeting_day(meeting)
+    if held and completed < date.fromisoformat(held):
+        return _(
+            "%(field)s: %(day)s is before the meeting that gave the task (%(meeting)s); enter that day or a later one.",
+            field=forms.label("completed_on"),
+            day=format_short_date(completed),
+            meeting=format_short_date(date.fromisoformat(held)),
+        )
+    return None
+
+
 @router.post("/meetings/{meeting_id}/tasks/{task_id}/done")
 async def task_done(meeting_id: str, task_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Mark a task done (today, or the date given)."""
@@ -480,6 +584,11 @@ async def task_done(meeting_id: str, task_id: str, request: Request, viewer: For
     async def action() -> None:
         errors: dict[str, str] = {}
         completed = forms.day(form, "completed_on", errors)
+        if completed is not None and not errors:
+            meeting = (await recordable_meeting(viewer, state, meeting_id)).model_dump()
+            problem = completion_problem(completed, meeting, today=datetime.now(VIETNAM_TZ).date())
+            if problem:
+                errors["completed_on"] = problem
         if errors:
             raise FormErrors(errors)
         model = TaskCompletionCreate(completed_on=completed)
