@@ -122,7 +122,7 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
         _check_tasks_due(event.data)
     if event.type == "minutes.approved.v1":
         check_adoption_majority(event.data)
-    if event.type == "attendance.recorded.v1":
+    if event.type == "attendance.recorded.v1" and from_a_person(event.source):
         _check_present_without_reason(event.data)
     for field, types in _REPORTED_DATES.items():
         reported = getattr(event.data, field, None) if event.type in types else None
@@ -233,10 +233,13 @@ def check_adoption_majority(data: Any) -> None:
 
 
 def _check_present_without_reason(data: Any) -> None:
-    """Reject a roster line marking a member present with a reason (`data.records.N.reason`): a reason explains an
-    absence (excused, absent, exempt), so a present line carrying one is a wrong status or a misplaced reason, and
-    which one only its sender knows; dropping it silently would keep whichever was wrong. Judged on the event alone
-    (shared.text.has_text decides whether a reason is given)."""
+    """Reject a secretary's roster line marking a member present with a reason (`data.records.N.reason`): a reason
+    explains an absence (excused, absent, exempt), so on the form a present line carrying one is a wrong status or a
+    misplaced reason, and which one only the secretary knows; dropping it silently would keep whichever was wrong.
+    Asked of the gateway's commands only (check_plausible_moments): an integration's present line may carry a note
+    (a check-in device's "đến muộn 10 phút"; the month-start feeds write one on every line), kept and never counted,
+    since a present member's reason plays no part in any rule. Judged on the event alone (shared.text.has_text
+    decides whether a reason is given)."""
     for number, record in enumerate(data.records):
         if record.status == "present" and has_text(record.reason):
             raise InvalidEvent(
