@@ -34,6 +34,7 @@ import aio_pika
 import asyncpg
 from faststream.rabbit import RabbitBroker
 
+from shared.audit import append_audit
 from shared.config import ServiceSettings
 from shared.contracts import meetings_rpc
 from shared.ops.dead_letters import (
@@ -194,13 +195,8 @@ async def audit(settings: ServiceSettings, *, path: str, status: int, detail: di
     """A row in gateway.audit_log for one operator action from the command line, as the API writes it."""
     conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "gateway,public"})
     try:
-        await conn.execute(
-            "INSERT INTO audit_log (sub, role, method, path, status, client_ip, detail)"
-            " VALUES ($1, 'operator', 'CLI', $2, $3, NULL, $4::jsonb)",
-            operator(),
-            path,
-            status,
-            json.dumps(detail, ensure_ascii=False),
+        await append_audit(
+            conn, sub=operator(), role="operator", method="CLI", path=path, status=status, client_ip=None, detail=detail
         )
     finally:
         await conn.close()

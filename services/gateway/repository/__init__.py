@@ -1,6 +1,5 @@
 """The gateway's own tables: local accounts, the signing secret and the audit log."""
 
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,6 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
+
+from shared.audit import append_audit
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,16 +191,15 @@ class PgAuditLog:
 
     async def record(self, entry: AuditEntry) -> None:
         """Append one entry."""
-        await self._conn.execute(
-            "INSERT INTO audit_log (sub, role, method, path, status, client_ip, detail)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
-            entry.sub,
-            entry.role,
-            entry.method,
-            entry.path,
-            entry.status,
-            entry.client_ip,
-            json.dumps(entry.detail, ensure_ascii=False) if entry.detail is not None else None,
+        await append_audit(
+            self._conn,
+            sub=entry.sub,
+            role=entry.role,
+            method=entry.method,
+            path=entry.path,
+            status=entry.status,
+            client_ip=entry.client_ip,
+            detail=entry.detail,
         )
 
 
