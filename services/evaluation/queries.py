@@ -46,17 +46,19 @@ period's rows, which it chooses when it misjudges how few cells a commune has)."
 SUMS = """
 SELECT period, sum(cells)::bigint AS cells, sum(rows)::bigint AS rows, sum(good)::bigint AS good,
        sum(fair)::bigint AS fair, sum(average)::bigint AS average, sum(poor)::bigint AS poor,
-       sum(regular)::bigint AS regular, sum(thematic)::bigint AS thematic, sum(present)::bigint AS present,
+       sum(regular)::bigint AS regular, sum(thematic)::bigint AS thematic,
+       sum(thematic_met)::bigint AS thematic_met, sum(present)::bigint AS present,
        sum(counted)::bigint AS counted, sum(speakers_present)::bigint AS speakers_present, sum(score) AS score,
        count(*) AS pieces
 FROM (
-    SELECT period, cells, rows, good, fair, average, poor, regular, thematic, present, counted, speakers_present, score
+    SELECT period, cells, rows, good, fair, average, poor, regular, thematic, thematic_met, present, counted,
+           speakers_present, score
     FROM committee_period_delta
     WHERE committee_id = $1
       AND (period = ANY($2::text[]) OR length(period) = 7 AND period <= $3 OR left(period, 1) IN ('+', '-'))
     UNION ALL
     -- a cell's own count under its span's keys and its periods (its own pair carries no deltas)
-    SELECT k.key, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    SELECT k.key, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM subtree_cell s CROSS JOIN LATERAL (
         SELECT coalesce('+' || s.first_month, '') AS key
         UNION ALL SELECT '-' || s.last_month WHERE s.last_month IS NOT NULL
@@ -64,7 +66,7 @@ FROM (
     WHERE s.ancestor_id = $1 AND s.cell_id = $1
     UNION ALL
     SELECT p.period, 0, 1, v.rating_good, v.rating_fair, v.rating_average, v.rating_poor, v.regular, v.thematic,
-           v.present, v.counted, v.speakers_present, v.score
+           v.thematic_met, v.present, v.counted, v.speakers_present, v.score
     FROM subtree_cell s JOIN cell_period p ON p.cell_id = s.cell_id CROSS JOIN LATERAL cell_period_sums(p) v
     WHERE s.ancestor_id = $1 AND s.cell_id = $1
       AND (p.period = ANY($2::text[]) OR length(p.period) = 7 AND p.period <= $3)
@@ -178,7 +180,8 @@ class SubtreeSums:
         the period (one of them without the period stored counts Poor at 0, or with `unrated`, a running quarter or
         year, is not rated yet: counted in `not_rated`, out of the ratings, rates and mean score); `irregular`: the
         cells rated that missed a counted month's regular meeting (a month: those without it), and for a month
-        `met_score`, the mean score of the cells that held it."""
+        `met_score`, the mean score of the cells that held it, and `met_thematic_coverage`, the share of them that
+        held a thematic meeting too."""
         cells = self.cells_in(period)
         row = self._periods.get(period)
 
@@ -210,6 +213,9 @@ class SubtreeSums:
             # running month from a meeting rated Kém (both are Poor here)
             "irregular": rated - met,
             "met_score": round(float(score) / met, 2) if month and met else None,
+            # and the share of those cells that held a thematic one too (a cell not met yet, even with a thematic
+            # meeting alone so far, is out of it as of the regularity and score: services/gateway/rollups.py)
+            "met_thematic_coverage": _share(total("thematic_met"), met) if month else None,
             "not_rated": not_rated,
         }
 

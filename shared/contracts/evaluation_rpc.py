@@ -134,6 +134,9 @@ class CommitteeRollupReply(Reply):
     among `by_rating.poor`)."""
     met_score: float | None = None
     """For a month: the mean score of the cells that held its regular meeting (None for a quarter or year)."""
+    met_thematic_coverage: float | None = None
+    """For a month: the share of the cells that held its regular meeting that held a thematic one too (None for a
+    quarter or year, and while no cell has held it)."""
     not_rated: int | None = None
     """In a quarter or year still running: the cells with no month counted yet (set up in the running month and not
     met yet), not rated, so out of `by_rating`, the rates, `score` and `weakest` (0 otherwise)."""

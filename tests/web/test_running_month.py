@@ -307,3 +307,20 @@ def test_the_running_months_regularity_leaves_out_the_cells_not_met_yet_on_page_
     assert between(committee_page(closed, cell_children(closed)), 'data-figure="regularity">', "<") == (
         'data-figure="regularity">40%'
     )
+
+
+def test_the_running_months_thematic_coverage_is_over_the_cells_that_met_on_page_and_exports() -> None:
+    """"Sinh hoạt chuyên đề" read 40 % in the running month: 2 cells of 5, the three not met yet counted as not
+    covered. Like the regularity and the score it is over the cells that have met (evaluation's
+    `met_thematic_coverage`: 1 of the 2), none while no cell has met; once the month closes it is evaluation's again."""
+    running = rollup(in_progress=True) | {"met_thematic_coverage": 0.5}
+    shown = data.rollup_shown(running)
+    assert shown["thematic_coverage"] == 0.5
+    page = committee_page(shown, cell_children(shown))
+    assert between(page, 'data-figure="thematic_coverage">', "<") == 'data-figure="thematic_coverage">50%'
+    document = report_document(WARD, PERIOD, {**report(in_progress=True), "rollup": shown})
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
+    assert "Sinh hoạt chuyên đề\n50%" in text and "Sinh hoạt chuyên đề\n40%" not in text
+    assert data.rollup_shown(running | {"irregular": 5})["thematic_coverage"] is None
+    closed = data.rollup_shown(rollup(in_progress=False) | {"met_thematic_coverage": 0.5})
+    assert closed["thematic_coverage"] == 0.4
