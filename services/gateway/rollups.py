@@ -7,7 +7,8 @@ apart as `not_met_yet`: not among the Poor cells, not at 0 in the average score 
 regularity nor the thematic coverage, not among the weakest cells. A quarter or year still running reads the same
 rule: evaluation leaves out its running month until the cell meets, so a cell whose only month so far is the running
 one (set up this month) has no rating yet; the roll-up counts it apart too (`not_met_yet`, from evaluation's
-`not_rated`) and its ranking line has neither score nor rating. A closed month, quarter and year stay exactly as evaluation rated them.
+`not_rated`) and its ranking line has neither score nor rating. A closed month, quarter and year stay exactly as
+evaluation rated them.
 """
 
 from typing import Any
