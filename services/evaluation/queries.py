@@ -295,15 +295,47 @@ def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def cell_periods(conn: asyncpg.Connection, cell_id: str, year: int | None) -> list[dict[str, Any]]:
-    """A cell's stored months, quarters and years (of one year, or all), in that order per year."""
+async def cell_periods(
+    conn: asyncpg.Connection, cell_id: str, year: int | None, *, today: date | None = None
+) -> list[dict[str, Any]]:
+    """A cell's stored months, quarters and years (of one year, or all), in that order per year, and the quarter and
+    year running on `today` (default: today in Vietnam) while not rated yet (`not_period_rated`)."""
     rows = await conn.fetch(
         "SELECT * FROM cell_period WHERE cell_id = $1 AND ($2::int IS NULL OR left(period, 4) = $2::text)"
         " ORDER BY left(period, 4), length(period) DESC, period",
         cell_id,
         year,
     )
-    return [period_data(row) for row in rows]
+    periods = [period_data(row) for row in rows]
+    today = today or today_in_vietnam()
+    if year is not None and year != today.year:
+        return periods
+    stored = {item["period"] for item in periods}
+    span = await cell_months(conn, cell_id)
+    current = f"{today:%Y-%m}"
+    if not span or span["first_month"] > current or (span["last_month"] or current) < current:
+        return periods  # not a cell this month (or not known): nothing of it is running
+    running = (f"{today.year}-Q{(today.month - 1) // 3 + 1}", str(today.year))
+    unrated = [not_period_rated(cell_id, period) for period in running if period not in stored]
+    return sorted(periods + unrated, key=lambda item: (item["period"][:4], -len(item["period"]), item["period"]))
+
+
+def not_period_rated(cell_id: str, period: str) -> dict[str, Any]:
+    """A cell's quarter or year still running and not rated yet (no month of it counted so far: its only month is the
+    running one, without the cell's regular meeting yet), listed as such: `not_rated`, no rating, score or counts,
+    as a committee's roll-up counts it apart (`not_rated`)."""
+    return {
+        "cell_id": cell_id,
+        "period": period,
+        "rating": None,
+        "score": None,
+        "regular_held": None,
+        "thematic_held": None,
+        "attendance_rate": None,
+        "speaking_rate": None,
+        "flags": ["in_progress"],
+        "not_rated": True,
+    }
 
 
 async def cell_months(conn: asyncpg.Connection, cell_id: str) -> dict[str, str | None]:

@@ -62,17 +62,21 @@ class MeetingScoreReply(Reply):
 
 
 class CellPeriodReply(Reply):
-    """A cell's rating for a month, quarter or year."""
+    """A cell's rating for a month, quarter or year; a quarter or year still running that is not rated yet (its only
+    month so far the running one, without the cell's regular meeting) is listed `not_rated`, without rating, score
+    or counts."""
 
     cell_id: str
     period: str
-    rating: Rating
-    score: float
-    regular_held: int
-    thematic_held: int
+    rating: Rating | None = None
+    score: float | None = None
+    regular_held: int | None = None
+    thematic_held: int | None = None
     attendance_rate: float | None = None
     speaking_rate: float | None = None
     flags: list[str] = Field(default_factory=list)
+    not_rated: bool = False
+    """A running quarter or year not rated yet (as a committee roll-up's `not_rated` counts such cells)."""
 
 
 class CellPeriodsReply(Reply):
