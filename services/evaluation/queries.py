@@ -313,7 +313,7 @@ async def cell_periods(
     stored = {item["period"] for item in periods}
     span = await cell_months(conn, cell_id)
     current = f"{today:%Y-%m}"
-    if not span or span["first_month"] > current or (span["last_month"] or current) < current:
+    if not span or (span["first_month"] or current) > current or (span["last_month"] or current) < current:
         return periods  # not a cell this month (or not known): nothing of it is running
     running = (f"{today.year}-Q{(today.month - 1) // 3 + 1}", str(today.year))
     unrated = [not_period_rated(cell_id, period) for period in running if period not in stored]

@@ -310,8 +310,8 @@ def test_the_running_months_regularity_leaves_out_the_cells_not_met_yet_on_page_
 
 
 def test_the_running_months_thematic_coverage_is_over_the_cells_that_met_on_page_and_exports() -> None:
-    """"Sinh hoạt chuyên đề" read 40 % in the running month: 2 cells of 5, the three not met yet counted as not
-    covered. Like the regularity and the score it is over the cells that have met (evaluation's
+    """The commune page's "Sinh hoạt chuyên đề" read 40 % in the running month: 2 cells of 5, the three not met yet
+    counted as not covered. Like the regularity and the score it is over the cells that have met (evaluation's
     `met_thematic_coverage`: 1 of the 2), none while no cell has met; once the month closes it is evaluation's again."""
     running = rollup(in_progress=True) | {"met_thematic_coverage": 0.5}
     shown = data.rollup_shown(running)
