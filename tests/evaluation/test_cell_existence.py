@@ -361,3 +361,21 @@ async def test_a_cells_running_quarter_and_year_not_rated_yet_are_listed_not_rat
     assert [(closed[p]["rating"], closed[p].get("not_rated")) for p in ("2026-Q4", "2026")] == [("poor", None)] * 2
     later = await cell_periods_on(pool, "k1-cell", 2027, clock.now)
     assert [p for p, item in later.items() if item.get("not_rated")] == ["2027-Q1", "2027"]
+
+
+async def test_migration_0013_sums_the_thematic_coverage_of_the_cells_that_met_from_the_stored_periods(
+    world: dict[str, Any],
+) -> None:
+    """An existing database has roll-up sums without `thematic_met`: migration 0013 adds them from the stored cell
+    periods of every subtree, so a month's `met_thematic_coverage` reads as if the sums had always had it."""
+    pool = world["pool"]
+    expected = {period: await rollup_on(pool, period, TODAY) for period in ("2026-05", "2026-06", "2026-Q2")}
+    assert expected["2026-05"]["met_thematic_coverage"] == 1.0  # cell-old's combined meeting in May
+    await pool.execute("UPDATE committee_period_delta SET thematic_met = 0")
+    assert (await rollup_on(pool, "2026-05", TODAY))["met_thematic_coverage"] == 0.0
+    sql = (
+        Path(services.evaluation.__file__).parent / "migrations" / "0013_thematic_coverage_of_cells_met.sql"
+    ).read_text()
+    await pool.execute(sql)
+    for period, before in expected.items():
+        assert await rollup_on(pool, period, TODAY) == before, period
