@@ -264,19 +264,25 @@ def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and
     assert "chưa sinh hoạt" in k1 and "Kém" not in k1
     assert "Kém" in between(rows, 'data-unit="thon-3"', "</tr>")
     assert "k1-cell" not in between(page, 'id="weakest"', "</ol>")
-    # the exports: k1-cell's line has no score and says "Chưa sinh hoạt"; thon-3's stays "0;Kém"
-    details = {"thon-3": {"regular_held": 0, "thematic_held": 0, "flags": ["months_without_regular_meeting"]}}
+    # the exports: k1-cell's line has no score and says "Chưa sinh hoạt"; thon-3's stays "0;Kém"; k1-cell's own
+    # quarter is listed not rated by the ratings API (no rating, score nor counts: blank, never "None")
+    not_rated = {"rating": None, "score": None, "regular_held": None, "thematic_held": None, "not_rated": True}
+    details = {
+        "thon-3": {"regular_held": 0, "thematic_held": 0, "flags": ["months_without_regular_meeting"]},
+        "k1-cell": {**not_rated, "attendance_rate": None, "speaking_rate": None, "flags": ["in_progress"]},
+    }
     lines = [
         data.month_shown({**item, **details.get(item["cell_id"], {})}, running=data.waiting_month(shown))
         for item in quarter_ranking()
     ]
     table = report_csv(lines, period=QUARTER)
     found = {row[0]: row for row in csv.reader(io.StringIO(table.decode("utf-8-sig")), delimiter=";")}
-    assert found["k1-cell"][2:4] == ["", "Chưa sinh hoạt"]
+    assert found["k1-cell"][2:4] == ["", "Chưa sinh hoạt"] and "None" not in found["k1-cell"]
+    assert found["k1-cell"][6:] == ["", "", "", ""]
     assert found["thon-3"][2:4] == ["0", "Kém"]
     document = report_document(WARD, QUARTER, {"rollup": shown, "rows": lines})
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
-    assert "Chưa sinh hoạt" in text and "Chi bộ K1" in text
+    assert "Chưa sinh hoạt" in text and "Chi bộ K1" in text and "None" not in text
 
 
 def test_once_the_quarter_has_closed_the_cell_that_never_met_is_kem() -> None:
