@@ -266,10 +266,16 @@ def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and
     assert "k1-cell" not in between(page, 'id="weakest"', "</ol>")
     # the exports: k1-cell's line has no score and says "Chưa sinh hoạt"; thon-3's stays "0;Kém"; k1-cell's own
     # quarter is listed not rated by the ratings API (no rating, score nor counts: blank, never "None")
-    not_rated = {"rating": None, "score": None, "regular_held": None, "thematic_held": None, "not_rated": True}
-    details = {
+    not_rated: dict[str, Any] = {"rating": None, "score": None, "regular_held": None, "thematic_held": None}
+    details: dict[str, dict[str, Any]] = {
         "thon-3": {"regular_held": 0, "thematic_held": 0, "flags": ["months_without_regular_meeting"]},
-        "k1-cell": {**not_rated, "attendance_rate": None, "speaking_rate": None, "flags": ["in_progress"]},
+        "k1-cell": {
+            **not_rated,
+            "attendance_rate": None,
+            "speaking_rate": None,
+            "flags": ["in_progress"],
+            "not_rated": True,
+        },
     }
     lines = [
         data.month_shown({**item, **details.get(item["cell_id"], {})}, running=data.waiting_month(shown))
