@@ -46,17 +46,19 @@ period's rows, which it chooses when it misjudges how few cells a commune has)."
 SUMS = """
 SELECT period, sum(cells)::bigint AS cells, sum(rows)::bigint AS rows, sum(good)::bigint AS good,
        sum(fair)::bigint AS fair, sum(average)::bigint AS average, sum(poor)::bigint AS poor,
-       sum(regular)::bigint AS regular, sum(thematic)::bigint AS thematic, sum(present)::bigint AS present,
+       sum(regular)::bigint AS regular, sum(thematic)::bigint AS thematic,
+       sum(thematic_met)::bigint AS thematic_met, sum(present)::bigint AS present,
        sum(counted)::bigint AS counted, sum(speakers_present)::bigint AS speakers_present, sum(score) AS score,
        count(*) AS pieces
 FROM (
-    SELECT period, cells, rows, good, fair, average, poor, regular, thematic, present, counted, speakers_present, score
+    SELECT period, cells, rows, good, fair, average, poor, regular, thematic, thematic_met, present, counted,
+           speakers_present, score
     FROM committee_period_delta
     WHERE committee_id = $1
       AND (period = ANY($2::text[]) OR length(period) = 7 AND period <= $3 OR left(period, 1) IN ('+', '-'))
     UNION ALL
     -- a cell's own count under its span's keys and its periods (its own pair carries no deltas)
-    SELECT k.key, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    SELECT k.key, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM subtree_cell s CROSS JOIN LATERAL (
         SELECT coalesce('+' || s.first_month, '') AS key
         UNION ALL SELECT '-' || s.last_month WHERE s.last_month IS NOT NULL
@@ -64,7 +66,7 @@ FROM (
     WHERE s.ancestor_id = $1 AND s.cell_id = $1
     UNION ALL
     SELECT p.period, 0, 1, v.rating_good, v.rating_fair, v.rating_average, v.rating_poor, v.regular, v.thematic,
-           v.present, v.counted, v.speakers_present, v.score
+           v.thematic_met, v.present, v.counted, v.speakers_present, v.score
     FROM subtree_cell s JOIN cell_period p ON p.cell_id = s.cell_id CROSS JOIN LATERAL cell_period_sums(p) v
     WHERE s.ancestor_id = $1 AND s.cell_id = $1
       AND (p.period = ANY($2::text[]) OR length(p.period) = 7 AND p.period <= $3)
@@ -178,7 +180,8 @@ class SubtreeSums:
         the period (one of them without the period stored counts Poor at 0, or with `unrated`, a running quarter or
         year, is not rated yet: counted in `not_rated`, out of the ratings, rates and mean score); `irregular`: the
         cells rated that missed a counted month's regular meeting (a month: those without it), and for a month
-        `met_score`, the mean score of the cells that held it."""
+        `met_score`, the mean score of the cells that held it, and `met_thematic_coverage`, the share of them that
+        held a thematic meeting too."""
         cells = self.cells_in(period)
         row = self._periods.get(period)
 
@@ -210,6 +213,9 @@ class SubtreeSums:
             # running month from a meeting rated Kém (both are Poor here)
             "irregular": rated - met,
             "met_score": round(float(score) / met, 2) if month and met else None,
+            # and the share of those cells that held a thematic one too (a cell not met yet, even with a thematic
+            # meeting alone so far, is out of it as of the regularity and score: services/gateway/rollups.py)
+            "met_thematic_coverage": _share(total("thematic_met"), met) if month else None,
             "not_rated": not_rated,
         }
 
@@ -289,15 +295,47 @@ def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def cell_periods(conn: asyncpg.Connection, cell_id: str, year: int | None) -> list[dict[str, Any]]:
-    """A cell's stored months, quarters and years (of one year, or all), in that order per year."""
+async def cell_periods(
+    conn: asyncpg.Connection, cell_id: str, year: int | None, *, today: date | None = None
+) -> list[dict[str, Any]]:
+    """A cell's stored months, quarters and years (of one year, or all), in that order per year, and the quarter and
+    year running on `today` (default: today in Vietnam) while not rated yet (`not_period_rated`)."""
     rows = await conn.fetch(
         "SELECT * FROM cell_period WHERE cell_id = $1 AND ($2::int IS NULL OR left(period, 4) = $2::text)"
         " ORDER BY left(period, 4), length(period) DESC, period",
         cell_id,
         year,
     )
-    return [period_data(row) for row in rows]
+    periods = [period_data(row) for row in rows]
+    today = today or today_in_vietnam()
+    if year is not None and year != today.year:
+        return periods
+    stored = {item["period"] for item in periods}
+    span = await cell_months(conn, cell_id)
+    current = f"{today:%Y-%m}"
+    if not span or (span["first_month"] or current) > current or (span["last_month"] or current) < current:
+        return periods  # not a cell this month (or not known): nothing of it is running
+    running = (f"{today.year}-Q{(today.month - 1) // 3 + 1}", str(today.year))
+    unrated = [not_period_rated(cell_id, period) for period in running if period not in stored]
+    return sorted(periods + unrated, key=lambda item: (item["period"][:4], -len(item["period"]), item["period"]))
+
+
+def not_period_rated(cell_id: str, period: str) -> dict[str, Any]:
+    """A cell's quarter or year still running and not rated yet (no month of it counted so far: its only month is the
+    running one, without the cell's regular meeting yet), listed as such: `not_rated`, no rating, score or counts,
+    as a committee's roll-up counts it apart (`not_rated`)."""
+    return {
+        "cell_id": cell_id,
+        "period": period,
+        "rating": None,
+        "score": None,
+        "regular_held": None,
+        "thematic_held": None,
+        "attendance_rate": None,
+        "speaking_rate": None,
+        "flags": ["in_progress"],
+        "not_rated": True,
+    }
 
 
 async def cell_months(conn: asyncpg.Connection, cell_id: str) -> dict[str, str | None]:

@@ -4,10 +4,11 @@ Evaluation rates a running month as it stands: a cell that has not held its regu
 (the month is rated Poor once it closes without one: DOMAIN.md "Quality evaluation", Periods). Until the month ends
 that is no verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells
 apart as `not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not failing the
-regularity, not among the weakest cells. A quarter or year still running reads the same rule: evaluation leaves out
-its running month until the cell meets, so a cell whose only month so far is the running one (set up this month)
-has no rating yet; the roll-up counts it apart too (`not_met_yet`, from evaluation's `not_rated`) and its ranking
-line has neither score nor rating. A closed month, quarter and year stay exactly as evaluation rated them.
+regularity nor the thematic coverage, not among the weakest cells. A quarter or year still running reads the same
+rule: evaluation leaves out its running month until the cell meets, so a cell whose only month so far is the running
+one (set up this month) has no rating yet; the roll-up counts it apart too (`not_met_yet`, from evaluation's
+`not_rated`) and its ranking line has neither score nor rating. A closed month, quarter and year stay exactly as
+evaluation rated them.
 """
 
 from typing import Any
@@ -46,11 +47,27 @@ def running_month(rollup: dict[str, Any]) -> bool:
     )
 
 
+def met_figures(rollup: dict[str, Any], waiting: int) -> dict[str, Any]:
+    """The running month's figures of a roll-up over the cells that have met (`waiting` have not), one reading for
+    every figure that counts cells: the score (evaluation's `met_score`), the regularity (DOMAIN.md: the share of
+    cells that met every month; every cell that met has met its one month, so 1.0) and the thematic coverage (of the
+    cells that met, those that held a thematic meeting too: evaluation's `met_thematic_coverage`; an evaluation
+    without it leaves its figure). None while no cell has met: a cell not met yet is no failure until the month
+    closes (a trial's 33,3 % beside "chưa sinh hoạt"). The pooled rates count held meetings only, so they stay."""
+    met = int(rollup.get("cells") or 0) - waiting > 0
+    thematic = rollup.get("met_thematic_coverage")
+    return {
+        "score": rollup.get("met_score"),
+        "regularity": 1.0 if met else None,
+        "thematic_coverage": (rollup.get("thematic_coverage") if thematic is None else thematic) if met else None,
+    }
+
+
 def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
     """A committee's roll-up as the API answers it and the pages show it: in the month in progress the cells that
     have not met yet are counted apart (`not_met_yet`), not among the Poor cells; the score is the mean of the cells
-    that have met (None while none has), and so is the regularity (every cell that met has met its one month: 1.0,
-    None while none has), the trend compares that score (no delta without it) and the weakest cells
+    that have met (None while none has), and so are the regularity and the thematic coverage (met_figures), the
+    trend compares that score (no delta without it) and the weakest cells
     read as month_shown (the caller replaces them by those that met: `met_only`). Anything else keeps evaluation's
     figures, with `not_met_yet` None. A roll-up already shown is returned as it is."""
     if "not_met_yet" in rollup:
@@ -61,10 +78,10 @@ def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
             return {**rollup, "not_met_yet": int(rollup["not_rated"])}
         return {**rollup, "not_met_yet": None}
     waiting = int(rollup["irregular"])
-    met = int(rollup.get("cells") or 0) - waiting
     by_rating = dict(rollup.get("by_rating") or {})
     by_rating["poor"] = max(0, int(by_rating.get("poor", 0)) - waiting)
-    score = rollup.get("met_score")
+    met = met_figures(rollup, waiting)
+    score = met["score"]
     trend = dict(rollup.get("trend") or {})
     if trend:
         previous = trend.get("previous_score")
@@ -73,10 +90,7 @@ def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
         **rollup,
         "by_rating": by_rating,
         "not_met_yet": waiting,
-        "score": score,
-        # regularity (DOMAIN.md: the share of cells that met every month) over the cells that have met, as the
-        # score: a cell not met yet is no failure until the month closes (a trial's 33,3 % beside "chưa sinh hoạt")
-        "regularity": 1.0 if met > 0 else None,
+        **met,
         "trend": trend or rollup.get("trend"),
         "weakest": [
             shown

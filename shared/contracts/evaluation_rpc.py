@@ -62,17 +62,21 @@ class MeetingScoreReply(Reply):
 
 
 class CellPeriodReply(Reply):
-    """A cell's rating for a month, quarter or year."""
+    """A cell's rating for a month, quarter or year; a quarter or year still running that is not rated yet (its only
+    month so far the running one, without the cell's regular meeting) is listed `not_rated`, without rating, score
+    or counts."""
 
     cell_id: str
     period: str
-    rating: Rating
-    score: float
-    regular_held: int
-    thematic_held: int
+    rating: Rating | None = None
+    score: float | None = None
+    regular_held: int | None = None
+    thematic_held: int | None = None
     attendance_rate: float | None = None
     speaking_rate: float | None = None
     flags: list[str] = Field(default_factory=list)
+    not_rated: bool = False
+    """A running quarter or year not rated yet (as a committee roll-up's `not_rated` counts such cells)."""
 
 
 class CellPeriodsReply(Reply):
@@ -134,6 +138,9 @@ class CommitteeRollupReply(Reply):
     among `by_rating.poor`)."""
     met_score: float | None = None
     """For a month: the mean score of the cells that held its regular meeting (None for a quarter or year)."""
+    met_thematic_coverage: float | None = None
+    """For a month: the share of the cells that held its regular meeting that held a thematic one too (None for a
+    quarter or year, and while no cell has held it)."""
     not_rated: int | None = None
     """In a quarter or year still running: the cells with no month counted yet (set up in the running month and not
     met yet), not rated, so out of `by_rating`, the rates, `score` and `weakest` (0 otherwise)."""

@@ -50,6 +50,7 @@ SELECT count(*) AS cells,
        count(*) FILTER (WHERE rating = 'poor') AS poor,
        count(*) FILTER (WHERE regular) AS regular,
        count(*) FILTER (WHERE thematic) AS thematic,
+       count(*) FILTER (WHERE thematic AND regular) AS thematic_met,
        sum(present) AS present, sum(counted) AS counted, sum(speakers_present) AS speakers_present,
        avg(score) AS score,
        sum(score) / nullif(count(*) FILTER (WHERE regular), 0) AS met_score  -- a cell without it scores 0
@@ -106,6 +107,7 @@ async def rollup_figures(conn: asyncpg.Connection, committee_id: str, period: st
         "score": round(row["score"], 2) if row["score"] is not None else None,
         "irregular": cells - row["regular"],
         "met_score": round(row["met_score"], 2) if month and row["met_score"] is not None else None,
+        "met_thematic_coverage": _share(row["thematic_met"], row["regular"]) if month else None,
         "not_rated": 0,  # the walk reads the periods closed (test_rollup_fast asks as of 2027-01-05)
     }
 

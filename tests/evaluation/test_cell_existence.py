@@ -319,3 +319,63 @@ async def test_migration_0012_drops_the_rows_stored_poor_under_the_old_rule(worl
         assert await rollup_on(pool, period, TODAY) == before, period
     after = await pool.fetch("SELECT * FROM cell_period WHERE cell_id <> 'k1-cell' ORDER BY cell_id, period")
     assert [dict(row) for row in after] == [dict(row) for row in others]
+
+
+async def cell_periods_on(pool: asyncpg.Pool, cell_id: str, year: int | None, today: date) -> dict[str, Any]:
+    """The cell's periods as the `cell_periods` RPC lists them on `today`, by period (in their order)."""
+    async with pool.acquire() as conn:
+        return {item["period"]: item for item in await queries.cell_periods(conn, cell_id, year, today=today)}
+
+
+async def test_a_cells_running_quarter_and_year_not_rated_yet_are_listed_not_rated(world: dict[str, Any]) -> None:
+    """`GET /v1/cells/{c}/ratings` left k1-cell's 2026-Q4 and 2026 out while they were not rated yet (set up on
+    1 December, not met): they are listed, `not_rated`, without rating or score, until the cell meets or December
+    closes; the closed and rated periods read as stored."""
+    pool, factory, clock = world["pool"], world["factory"], world["clock"]
+    await apply(factory, [unit("k1-cell", time=CREATED)])
+    listed = await cell_periods_on(pool, "k1-cell", 2026, TODAY)
+    assert list(listed) == ["2026-12", "2026-Q4", "2026"]
+    assert (listed["2026-12"]["rating"], listed["2026-12"].get("not_rated")) == ("poor", None)
+    for period in ("2026-Q4", "2026"):
+        item = listed[period]
+        assert (item["rating"], item["score"], item["not_rated"], item["flags"]) == (None, None, True, ["in_progress"])
+    assert list(await cell_periods_on(pool, "k1-cell", None, TODAY)) == list(listed)
+    assert await cell_periods_on(pool, "k1-cell", 2025, TODAY) == {}
+    # an older cell's running quarter and year are rated (its closed months count): nothing added
+    old = await cell_periods_on(pool, "cell-old", 2026, TODAY)
+    assert not [item for item in old.values() if item.get("not_rated")] and {"2026-Q4", "2026"} <= set(old)
+    # it meets: rated; its only meeting cancelled: not rated again
+    await apply(factory, held("k1-cell", "k1-12", at(12, 1, 19)))
+    rated = await cell_periods_on(pool, "k1-cell", 2026, TODAY)
+    assert [rated[p]["rating"] is not None and not rated[p].get("not_rated") for p in ("2026-Q4", "2026")] == [
+        True,
+        True,
+    ]
+    await apply(factory, [fact("meeting.cancelled.v1", {"meeting_id": "k1-12", "reason": "hoãn"}, time=at(12, 2))])
+    again = await cell_periods_on(pool, "k1-cell", 2026, TODAY)
+    assert [again[p].get("not_rated") for p in ("2026-Q4", "2026")] == [True, True]
+    # December closes without a meeting: Poor, rated; the next running quarter and year are those not rated yet
+    clock.now = date(2027, 1, 2)
+    await close_periods(uow_factory=factory)
+    closed = await cell_periods_on(pool, "k1-cell", 2026, clock.now)
+    assert [(closed[p]["rating"], closed[p].get("not_rated")) for p in ("2026-Q4", "2026")] == [("poor", None)] * 2
+    later = await cell_periods_on(pool, "k1-cell", 2027, clock.now)
+    assert [p for p, item in later.items() if item.get("not_rated")] == ["2027-Q1", "2027"]
+
+
+async def test_migration_0013_sums_the_thematic_coverage_of_the_cells_that_met_from_the_stored_periods(
+    world: dict[str, Any],
+) -> None:
+    """An existing database has roll-up sums without `thematic_met`: migration 0013 adds them from the stored cell
+    periods of every subtree, so a month's `met_thematic_coverage` reads as if the sums had always had it."""
+    pool = world["pool"]
+    expected = {period: await rollup_on(pool, period, TODAY) for period in ("2026-05", "2026-06", "2026-Q2")}
+    assert expected["2026-05"]["met_thematic_coverage"] == 1.0  # cell-old's combined meeting in May
+    await pool.execute("UPDATE committee_period_delta SET thematic_met = 0")
+    assert (await rollup_on(pool, "2026-05", TODAY))["met_thematic_coverage"] == 0.0
+    sql = (
+        Path(services.evaluation.__file__).parent / "migrations" / "0013_thematic_coverage_of_cells_met.sql"
+    ).read_text()
+    await pool.execute(sql)
+    for period, before in expected.items():
+        assert await rollup_on(pool, period, TODAY) == before, period

@@ -388,3 +388,15 @@ async def test_rescore_asked_again_with_its_job_id_is_the_one_job(rpc: RpcClient
 
     other = await rpc_error(ask(rpc, asked.model_copy(update={"period_to": "2026-04"})))
     assert (other.code, other.field) == ("conflict", "job_id")
+
+
+async def test_a_months_thematic_coverage_of_the_cells_that_met_is_apart(rpc: RpcClient, ward: dict[str, str]) -> None:
+    """May: the cell that met held a combined meeting, the other never met. Over every cell the coverage is 0.5; over
+    the cells that held the month's regular meeting (the running month's reading: services/gateway/rollups.py) it is
+    1.0, as `met_score` is their score. A quarter has no such figure."""
+    may = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period="2026-05"))
+    assert (may["thematic_coverage"], may["irregular"], may["met_thematic_coverage"]) == (0.5, 1, 1.0)
+    march = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period="2026-03"))
+    assert (march["thematic_coverage"], march["met_thematic_coverage"]) == (0.0, 0.0)
+    quarter = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period="2026-Q2"))
+    assert quarter["met_thematic_coverage"] is None

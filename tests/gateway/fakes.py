@@ -529,6 +529,10 @@ class World:
             )
 
         def period_row(cell_id: str, period: str) -> dict[str, Any]:
+            now = datetime.now(VIETNAM_TZ)
+            if cell_id in self.unrated and period in (f"{now:%Y}-Q{(now.month - 1) // 3 + 1}", f"{now:%Y}"):
+                # a running quarter or year not rated yet, listed as evaluation lists it
+                return {"cell_id": cell_id, "period": period, "rating": None, "score": None, "not_rated": True}
             return {
                 "cell_id": cell_id,
                 "period": period,

@@ -155,6 +155,24 @@ async def test_ratings_are_filtered_by_period_and_paginated(
     assert month.json()["total"] == 4 and [row["period"] for row in month.json()["items"]] == ["2026-11", "2026-Q4"]
 
 
+async def test_a_running_quarter_and_year_not_rated_yet_are_listed_not_rated_among_the_ratings(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """`GET /v1/cells/{c}/ratings` left a cell's running quarter and year out while evaluation had not rated them
+    (set up this month, not met yet): they are listed `not_rated`, without rating or score, as a roll-up counts such
+    cells in `not_rated`."""
+    world.unrated.add(world.cell_b1)
+    now = datetime.now(VIETNAM_TZ)
+    quarter, year = f"{now:%Y}-Q{(now.month - 1) // 3 + 1}", f"{now:%Y}"
+    response = await client.get(f"/v1/cells/{world.cell_b1}/ratings?period={year}", headers=headers["province_officer"])
+    assert response.status_code == 200
+    items = {item["period"]: item for item in response.json()["items"]}
+    for period in (quarter, year):
+        assert (items[period]["rating"], items[period]["score"], items[period]["not_rated"]) == (None, None, True)
+    rated = [item for period, item in items.items() if period not in (quarter, year)]
+    assert rated and all(item["not_rated"] is False and item["rating"] for item in rated)
+
+
 async def test_a_committee_officer_reads_the_rollup_of_their_subtree(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:

@@ -264,19 +264,31 @@ def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and
     assert "chưa sinh hoạt" in k1 and "Kém" not in k1
     assert "Kém" in between(rows, 'data-unit="thon-3"', "</tr>")
     assert "k1-cell" not in between(page, 'id="weakest"', "</ol>")
-    # the exports: k1-cell's line has no score and says "Chưa sinh hoạt"; thon-3's stays "0;Kém"
-    details = {"thon-3": {"regular_held": 0, "thematic_held": 0, "flags": ["months_without_regular_meeting"]}}
+    # the exports: k1-cell's line has no score and says "Chưa sinh hoạt"; thon-3's stays "0;Kém"; k1-cell's own
+    # quarter is listed not rated by the ratings API (no rating, score nor counts: blank, never "None")
+    not_rated: dict[str, Any] = {"rating": None, "score": None, "regular_held": None, "thematic_held": None}
+    details: dict[str, dict[str, Any]] = {
+        "thon-3": {"regular_held": 0, "thematic_held": 0, "flags": ["months_without_regular_meeting"]},
+        "k1-cell": {
+            **not_rated,
+            "attendance_rate": None,
+            "speaking_rate": None,
+            "flags": ["in_progress"],
+            "not_rated": True,
+        },
+    }
     lines = [
         data.month_shown({**item, **details.get(item["cell_id"], {})}, running=data.waiting_month(shown))
         for item in quarter_ranking()
     ]
     table = report_csv(lines, period=QUARTER)
     found = {row[0]: row for row in csv.reader(io.StringIO(table.decode("utf-8-sig")), delimiter=";")}
-    assert found["k1-cell"][2:4] == ["", "Chưa sinh hoạt"]
+    assert found["k1-cell"][2:4] == ["", "Chưa sinh hoạt"] and "None" not in found["k1-cell"]
+    assert found["k1-cell"][6:] == ["", "", "", ""]
     assert found["thon-3"][2:4] == ["0", "Kém"]
     document = report_document(WARD, QUARTER, {"rollup": shown, "rows": lines})
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
-    assert "Chưa sinh hoạt" in text and "Chi bộ K1" in text
+    assert "Chưa sinh hoạt" in text and "Chi bộ K1" in text and "None" not in text
 
 
 def test_once_the_quarter_has_closed_the_cell_that_never_met_is_kem() -> None:
@@ -307,3 +319,20 @@ def test_the_running_months_regularity_leaves_out_the_cells_not_met_yet_on_page_
     assert between(committee_page(closed, cell_children(closed)), 'data-figure="regularity">', "<") == (
         'data-figure="regularity">40%'
     )
+
+
+def test_the_running_months_thematic_coverage_is_over_the_cells_that_met_on_page_and_exports() -> None:
+    """The commune page's "Sinh hoạt chuyên đề" read 40 % in the running month: 2 cells of 5, the three not met yet
+    counted as not covered. Like the regularity and the score it is over the cells that have met (evaluation's
+    `met_thematic_coverage`: 1 of the 2), none while no cell has met; once the month closes it is evaluation's again."""
+    running = rollup(in_progress=True) | {"met_thematic_coverage": 0.5}
+    shown = data.rollup_shown(running)
+    assert shown["thematic_coverage"] == 0.5
+    page = committee_page(shown, cell_children(shown))
+    assert between(page, 'data-figure="thematic_coverage">', "<") == 'data-figure="thematic_coverage">50%'
+    document = report_document(WARD, PERIOD, {**report(in_progress=True), "rollup": shown})
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
+    assert "Sinh hoạt chuyên đề\n50%" in text and "Sinh hoạt chuyên đề\n40%" not in text
+    assert data.rollup_shown(running | {"irregular": 5})["thematic_coverage"] is None
+    closed = data.rollup_shown(rollup(in_progress=False) | {"met_thematic_coverage": 0.5})
+    assert closed["thematic_coverage"] == 0.4

@@ -100,8 +100,8 @@ def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
         format_number(row.get("score")) if row.get("score") is not None else "",
         _("Not met yet") if row.get("not_met_yet") else format_rating(row.get("rating")) if row.get("rating") else "",
         *((format_period(period), period_status(period)) if period is not None else ()),
-        str(row.get("regular_held", "")),
-        str(row.get("thematic_held", "")),
+        # none for a period not rated yet (its ratings line: `not_rated`): blank, as a line without them
+        *("" if row.get(key) is None else str(row[key]) for key in ("regular_held", "thematic_held")),
         *rates,
     ]
 
