@@ -61,7 +61,11 @@ async def get_rules(request: rpc.GetRules, app: NotificationsContext) -> Any:
 async def set_rule(request: rpc.SetRule, app: NotificationsContext) -> Any:
     """Set a rule's settings for a subtree and re-plan its pending jobs."""
     return await Commands(app.uow_factory).set_rule(
-        request.unit_id, request.rule, params=request.params, enabled=request.enabled
+        request.unit_id,
+        request.rule,
+        params=request.params,
+        enabled=request.enabled,
+        reset_enabled=request.reset_enabled,
     )
 
 

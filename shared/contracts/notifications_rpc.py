@@ -149,14 +149,16 @@ class GetRules(NotificationsRequest[RulesReply]):
 
 class SetRule(NotificationsRequest[RulesReply]):
     """Set a rule's thresholds or lead times (or switch it off) for a subtree, over the unit's earlier setting of it
-    (`enabled` None keeps it, a parameter set to None goes back to the units above); invalid naming the field
-    (`rule`, `params.NAME`) for an unknown name or a value out of its range."""
+    (`enabled` None keeps it, `reset_enabled` gives on or off back to the units above, a parameter set to None goes
+    back to the units above); invalid naming the field (`rule`, `params.NAME`) for an unknown name or a value out of
+    its range."""
 
     method = "set_rule"
     unit_id: str
     rule: str
     params: dict[str, Any] | None = None
     enabled: bool | None = None
+    reset_enabled: bool = False
 
 
 OPS = ops.ops_catalog("notifications")

@@ -12,13 +12,20 @@
     python -m shared.ops rejections list [--status open|replayed|dismissed] [--limit N] [--offset N]
     python -m shared.ops rejections replay --id REJECTION
     python -m shared.ops rejections dismiss --id REJECTION --reason TEXT
+    python -m shared.ops alert-rules list --committee C
+    python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
+    python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
 
-Each prints JSON; the exit code is 0, 1 when the held event or rejection named does not exist (not found), 3 when
-the rejection is no longer open (replayed or dismissed already: conflict), or 2 for a wrong argument.
+Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee or alert rule named does not exist
+(not found), 3 when the rejection is no longer open (replayed or dismissed already: conflict), 4 when notifications
+refuses an alert setting (naming the field), or 2 for a wrong argument.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
 gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status the API would answer).
+`alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
+PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
+detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
 """
 
 import argparse
@@ -34,9 +41,10 @@ import aio_pika
 import asyncpg
 from faststream.rabbit import RabbitBroker
 
+from shared import alert_rules
 from shared.audit import append_audit
 from shared.config import ServiceSettings
-from shared.contracts import meetings_rpc
+from shared.contracts import meetings_rpc, notifications_rpc
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
     dead_letter_counts,
@@ -136,7 +144,60 @@ def parser() -> argparse.ArgumentParser:
     for command in (replay_rejected, dismiss_rejected):
         command.add_argument("--id", required=True, dest="rejection_id", help="the rejection's id, as listed")
     dismiss_rejected.add_argument("--reason", type=reason, required=True, help="why it is closed (1-500 characters)")
+
+    rules = areas.add_parser("alert-rules", help="a committee's alert settings").add_subparsers(
+        dest="action", required=True
+    )
+    rules_list = rules.add_parser(
+        "list",
+        help="every alert rule as it holds for the committee's subtree, with where each value comes from",
+        description="As GET /v1/committees/{c}/alert-rules (over notifications' RPC).",
+    )
+    rules_set = rules.add_parser(
+        "set",
+        help="switch a rule on or off and/or set its parameters for the committee's whole subtree",
+        description="As PUT /v1/committees/{c}/alert-rules/{rule} (over notifications' RPC; audited).",
+    )
+    rules_reset = rules.add_parser(
+        "reset",
+        help="give the committee's own on/off and/or parameters back to the level above",
+        description="As PUT /v1/committees/{c}/alert-rules/{rule} with those values null (over notifications' RPC; "
+        "audited).",
+    )
+    for command in (rules_list, rules_set, rules_reset):
+        command.add_argument("--committee", required=True, help="the committee's id")
+    for command in (rules_set, rules_reset):
+        command.add_argument("--rule", required=True, help="the rule's name, as `alert-rules list` shows it")
+    switch = rules_set.add_mutually_exclusive_group()
+    switch.add_argument("--on", action="store_const", const=True, dest="enabled", help="send this alert")
+    switch.add_argument("--off", action="store_const", const=False, dest="enabled", help="do not send it")
+    rules_set.add_argument(
+        "--param",
+        type=param_setting,
+        action="append",
+        default=[],
+        dest="params",
+        metavar="NAME=VALUE",
+        help="a parameter's new value, as JSON when it is one (hours_before=24, ratings='[\"poor\"]')",
+    )
+    rules_reset.add_argument("--enabled", action="store_true", dest="reset_enabled", help="on or off")
+    rules_reset.add_argument(
+        "--param", action="append", default=[], dest="params", metavar="NAME", help="a parameter's name"
+    )
     return root
+
+
+def param_setting(text: str) -> tuple[str, Any]:
+    """`NAME=VALUE` of `alert-rules set --param`: the value read as JSON (24, true, ["poor"]), else as the text given;
+    ArgumentTypeError without a name."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name.strip(), value
 
 
 REJECTION_STATUSES = ("open", "replayed", "dismissed")
@@ -165,14 +226,18 @@ class Conflict(Exception):
     """What the command names is no longer in a state to act on (exit code 3): a rejection replayed or dismissed."""
 
 
+class Refused(Exception):
+    """The service refused what the command asks, naming the field (exit code 4): an alert setting out of range."""
+
+
 def operator() -> str:
     """Who acts from the command line, as the audit log and a dismissal name them: `cli:<login>`."""
     return f"cli:{getpass.getuser()}"
 
 
-async def call_meetings(request: Request[Any], settings: ServiceSettings) -> tuple[dict[str, Any] | None, int]:
-    """One call of meetings' RPC as the API makes it: the reply (None when refused) and the status the API would
-    answer (200; 404 not_found, 409 conflict); any other refusal is raised (RpcError)."""
+async def call_service(request: Request[Any], settings: ServiceSettings) -> tuple[dict[str, Any] | None, int]:
+    """One call of a service's RPC (meetings', notifications') as the API makes it: the reply (None when refused) and
+    the status the API would answer (200; 404 not_found, 409 conflict); any other refusal is raised (RpcError)."""
     broker = RabbitBroker(settings.amqp_url, logger=None)
     await broker.start()
     try:
@@ -210,7 +275,7 @@ async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> di
         if args.action == "retry"
         else meetings_rpc.DropHeldEvent(source=args.source, event_id=args.event_id, reason=args.reason)
     )
-    reply, status = await call_meetings(request, settings)
+    reply, status = await call_service(request, settings)
     detail: dict[str, Any] = {"action": AUDITED_ACTIONS[args.action], "source": args.source, "event_id": args.event_id}
     detail |= {"reason": args.reason} if args.action == "drop" else {"outcome": reply and reply.get("outcome")}
     await audit(settings, path=HELD_PATHS[args.action], status=status, detail=detail)
@@ -228,7 +293,7 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
         if args.action == "replay"
         else meetings_rpc.DismissRejection(rejection_id=rejection_id, reason=args.reason, dismissed_by=operator())
     )
-    reply, status = await call_meetings(request, settings)
+    reply, status = await call_service(request, settings)
     detail: dict[str, Any] = (
         {"rejection_id": rejection_id, "corrected": False}
         if args.action == "replay"
@@ -240,6 +305,61 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
     if reply is None:
         raise Conflict(f"rejection {rejection_id} is no longer open (replayed or dismissed already)")
     return reply
+
+
+ALERT_RULES_PATH = "/v1/committees/{committee}/alert-rules"
+"""The API route `alert-rules` does the work of (and a change is audited under, with `/{rule}`)."""
+
+
+async def known_committee(settings: ServiceSettings, committee_id: str) -> None:
+    """NotFound unless notifications, which keeps the alert settings, knows `committee_id` as a committee (the API
+    answers 404 for a unit that is no committee)."""
+    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "notifications,public"})
+    try:
+        kind = await conn.fetchval("SELECT kind FROM unit WHERE id = $1", committee_id)
+    finally:
+        await conn.close()
+    if kind != "committee":
+        raise NotFound(f"no committee {committee_id}")
+
+
+async def alert_rules_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
+    """List or change a committee's alert settings through notifications' RPC as GET and PUT
+    /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check and answer), a change
+    audited with the API's detail and the status it would answer; NotFound (404: no such committee or rule) or
+    Refused (422: a value notifications refuses, or a change that changes nothing, naming the field)."""
+    committee = args.committee
+    await known_committee(settings, committee)
+    if args.action == "list":
+        reply, _ = await call_service(notifications_rpc.GetRules(unit_id=committee), settings)
+        return alert_rules.rules_view(notifications_rpc.RulesReply.model_validate(reply), committee)
+    params: dict[str, Any] = (
+        dict(args.params) if args.action == "set" else dict.fromkeys(args.params)  # reset: each given back (None)
+    )
+    path = ALERT_RULES_PATH.format(committee=committee) + f"/{args.rule}"
+    try:
+        change = alert_rules.rule_change(
+            committee,
+            args.rule,
+            enabled=args.enabled if args.action == "set" else None,
+            reset_enabled=args.action == "reset" and args.reset_enabled,
+            params=params or None,
+        )
+    except RpcError as exc:
+        raise Refused(f"{exc.field}: {exc.message}") from None
+    try:
+        reply, status = await call_service(change, settings)
+    except RpcError as exc:
+        if exc.code != "invalid":
+            raise
+        status = 404 if exc.field == "rule" else 422
+        await audit(settings, path=path, status=status, detail=alert_rules.audit_detail(change))
+        if status == 404:
+            raise NotFound(f"no alert rule {args.rule}") from None
+        raise Refused(f"{exc.field}: {exc.message}") from None
+    await audit(settings, path=path, status=status, detail=alert_rules.audit_detail(change))
+    answer = notifications_rpc.RulesReply.model_validate(reply)
+    return alert_rules.rule_view(committee, args.rule, answer.rules[args.rule])
 
 
 async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
@@ -275,6 +395,8 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
         return await held_action(args, settings)
     if args.area == "rejections" and args.action != "list":
         return await rejection_action(args, settings)
+    if args.area == "alert-rules":
+        return await alert_rules_action(args, settings)
     schema = "meetings" if args.area in ("held", "rejections") else args.service
     conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
     try:
@@ -308,6 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Conflict as exc:
         sys.stderr.write(f"conflict: {exc}\n")
         return 3
+    except Refused as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 4
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

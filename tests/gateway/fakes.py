@@ -751,7 +751,9 @@ class World:
             except settings.UnknownSetting as exc:
                 raise RpcError("invalid", str(exc), field=exc.field) from exc
             change = settings.RuleOverride(unit_id=r.unit_id, rule=r.rule, enabled=r.enabled, params=cleaned)
-            overrides[(r.unit_id, r.rule)] = settings.merge_override(overrides.get((r.unit_id, r.rule)), change)
+            overrides[(r.unit_id, r.rule)] = settings.merge_override(
+                overrides.get((r.unit_id, r.rule)), change, reset_enabled=r.reset_enabled
+            )
             return await get_rules(notifications.GetRules(unit_id=r.unit_id))
 
         methods.add(notifications.GetRules, get_rules)

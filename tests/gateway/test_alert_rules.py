@@ -57,6 +57,24 @@ async def test_an_officer_sets_a_rule_for_the_subtree_and_each_value_says_where_
     assert '"rule": "meeting_reminder"' in row["detail"] and '"enabled": false' in row["detail"]
 
 
+async def test_enabled_null_gives_on_or_off_back_to_the_level_above_and_left_out_keeps_it(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, state: GatewayState
+) -> None:
+    """As a parameter set to null: a committee's own on or off given back to the committees above (a trial's ward
+    that switched a rule off could only switch it on again, its own setting for ever)."""
+    ward, path = headers["ward_officer"], f"/v1/committees/{world.ward_a}/alert-rules/unexcused_months"
+    off = await client.put(path, json={"enabled": False, "params": {"at_least": 4}}, headers=ward)
+    assert off.status_code == 200, off.text
+    kept = await client.put(path, json={"params": {"at_least": 5}}, headers=ward)  # `enabled` left out: kept
+    assert (kept.json()["enabled"], kept.json()["enabled_from"]["origin"]) == (False, "this_committee")
+    back = await client.put(path, json={"enabled": None}, headers=ward)
+    assert back.status_code == 200, back.text
+    assert back.json()["enabled"] is True and back.json()["enabled_from"] == {"origin": "default", "unit_id": None}
+    assert back.json()["params"] == {"at_least": 5}  # its parameter stays its own
+    row = await state.pool.fetchrow("SELECT * FROM audit_log WHERE path = $1 ORDER BY id DESC LIMIT 1", path)
+    assert '"reset_enabled": true' in row["detail"]
+
+
 @pytest.mark.parametrize(
     ("rule", "body", "status", "field"),
     [

@@ -114,3 +114,43 @@ async def test_another_wards_page_is_not_found_and_the_committee_page_links_here
     assert (await officer.get(f"/app/committees/{world.ward_b}/alerts")).status_code == 404
     committee = await officer.get(f"/app/committees/{world.ward_a}?period=2026-11")
     assert f'href="/app/committees/{world.ward_a}/alerts"' in committee.text
+
+
+async def test_a_committees_own_values_are_given_back_to_the_level_above(
+    officer: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A trial's ward switched a rule off and could never follow the level above again on the page (only the API
+    could give back a parameter, and nothing on or off): each value the committee set has a button that gives it
+    back, as the API's PUT with that value null does."""
+    path = f"/app/committees/{world.ward_a}/alerts"
+    page = await officer.get(path)
+    assert 'data-reset="' not in section(page.text, "consecutive_absences")  # nothing of its own yet
+    saved = await officer.post(f"{path}/consecutive_absences", data={"csrf": csrf_of(page.text), "more_than": "5"})
+    assert saved.status_code == 303, saved.text
+    page = await officer.get(path)
+    card = section(page.text, "consecutive_absences")
+    assert "Tắt" in card and card.count("(do cấp ủy này đặt)") == 2
+    assert 'data-reset="enabled"' in card and 'data-reset="more_than"' in card
+    assert "Dùng lại thiết lập của cấp trên" in card
+
+    back = await officer.post(
+        f"{path}/consecutive_absences/reset", data={"csrf": csrf_of(page.text), "what": "enabled"}
+    )
+    assert back.status_code == 303, back.text
+    card = section((await officer.get(path)).text, "consecutive_absences")
+    assert "Bật" in card and 'data-reset="enabled"' not in card and 'data-reset="more_than"' in card
+    back = await officer.post(
+        f"{path}/consecutive_absences/reset", data={"csrf": csrf_of(page.text), "what": "more_than"}
+    )
+    assert back.status_code == 303, back.text
+    card = section((await officer.get(path)).text, "consecutive_absences")
+    assert 'data-reset="' not in card and card.count("(mặc định)") == 2 and 'value="3"' in card
+    api = await officer.get(f"/v1/committees/{world.ward_a}/alert-rules", headers=headers["ward_officer"])
+    rule = next(item for item in api.json()["rules"] if item["rule"] == "consecutive_absences")
+    assert (rule["enabled"], rule["enabled_from"]["origin"], rule["params_from"]["more_than"]["origin"]) == (
+        True,
+        "default",
+        "default",
+    )
+    unknown = await officer.post(f"{path}/consecutive_absences/reset", data={"csrf": csrf_of(page.text), "what": "x"})
+    assert unknown.status_code == 404

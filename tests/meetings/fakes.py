@@ -297,6 +297,15 @@ class FakeMeetings:
         self._s.minutes[data.meeting_id] = {**data.model_dump(mode="json", exclude={"tasks"}), "version": version}
         self._s.tasks[data.meeting_id] = [t.model_dump(mode="json") for t in data.tasks]
 
+    async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
+        """The stored minutes as MinutesSubmitted.model_dump() gives them, None without minutes."""
+        minutes = self._s.minutes.get(meeting_id)
+        if minutes is None:
+            return None
+        fields = {key: value for key, value in minutes.items() if key != "version"}
+        stored = contract.MinutesSubmitted.model_validate({**fields, "tasks": self._s.tasks.get(meeting_id, [])})
+        return stored.model_dump()
+
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
         """Record the approval unless a later one is stored."""
         meeting = self._s.meetings.get(data.meeting_id)

@@ -3,7 +3,8 @@
 A user trial had all of these accepted: minutes voted down (2 for, 9 against) recorded as adopted and scored 2/2,
 50 votes in a cell of 14 and resolutions of 40 votes with 11 present, a secretary's minutes dated tomorrow, a task
 due a month before the meeting that assigned it, a present member carrying an absence reason, an absent recorder
-and an excused speaker, and a secretary's edit of minutes the cell had already adopted.
+and an excused speaker, and a secretary's edit of minutes the cell had already adopted. The adopted minutes sent
+again unchanged (a resent form, a client's retry) are no change, taken without a refusal.
 """
 
 from datetime import datetime, timedelta
@@ -262,3 +263,53 @@ async def test_adopted_minutes_are_not_changed_by_a_secretary_but_taken_from_an_
         ("rejected", "data.meeting_id", RefusalCode.MINUTES_ADOPTED.value),
         ("accepted", None, None),
     ]
+
+
+async def test_adopted_minutes_sent_again_unchanged_by_a_secretary_are_a_no_op(uow_factory: Any) -> None:
+    sent = now().replace(microsecond=0)
+    start = sent - timedelta(hours=3)
+    members, meeting = await cell_of_three(uow_factory, starts_at=start)
+    tasks = [
+        {"task_id": f"t{index}", "assignee_id": members[index], "description": f"Việc {index}", "due_on": due}
+        for index, due in ((1, f"{start + timedelta(days=7):%Y-%m-%d}"), (2, f"{start + timedelta(days=30):%Y-%m-%d}"))
+    ]
+
+    def minutes(content: str, time: datetime, *, order: int = 1, local: bool = False) -> dict[str, Any]:
+        started = start.astimezone(VIETNAM_TZ) if local else start
+        data = {"content": content, "conclusions": "Kết luận", "self_criticism_minutes": 15}
+        return ev.minutes(
+            meeting,
+            chair_id=members[0],
+            started_at=started,
+            tasks=tasks[::order],
+            source=GATEWAY_SOURCE,
+            time=time,
+            data=data,
+        )
+
+    adopted = ev.raw_event(
+        "minutes.approved.v1",
+        {"meeting_id": meeting, "approved_at": (start + timedelta(hours=2)).isoformat(), "votes_for": 1},
+        source=GATEWAY_SOURCE,
+        time=sent - timedelta(minutes=30),
+    )
+    await accept(uow_factory, [minutes("Bản đã thông qua", sent - timedelta(hours=1)), adopted])
+    results = await handlers.ingest_batch(
+        [
+            # the same minutes: their start in Vietnam's time, their tasks in another order
+            minutes("Bản đã thông qua", sent, order=-1, local=True),
+            minutes("Bản đã thông qua, sửa lại", sent + timedelta(seconds=1)),
+        ],
+        uow_factory,
+        route="http",
+    )
+    assert judged(results) == [
+        ("accepted", None, None),
+        ("rejected", "data.meeting_id", RefusalCode.MINUTES_ADOPTED.value),
+    ]
+    async with uow_factory() as uow:
+        stored = await uow.meetings.stored_minutes(meeting)
+        state = await uow.meetings.get_state(meeting)
+    assert stored is not None and stored["content"] == "Bản đã thông qua"
+    assert state is not None and state.minutes_version is not None
+    assert state.minutes_version[0] == sent - timedelta(hours=1)  # not rewritten by the no-op

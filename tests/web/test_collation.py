@@ -2,11 +2,13 @@
 secondary differences, numbers by value; and the pages list members and cells in that order."""
 
 import re
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from shared.collation import by_name, by_name_values, name_key
+from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import signed_in
 
@@ -70,8 +72,18 @@ async def test_the_record_page_lists_the_cells_members_in_vietnamese_order(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
     ) as api:
         members = (await api.get("/v1/cells/demo-cb-thon-1/members?limit=200")).json()["items"]
+        # a meeting ahead: the demo's held meetings have adopted minutes, shown read-only with no form
+        starts = (datetime.now(VIETNAM_TZ) + timedelta(days=12)).replace(hour=19, minute=30, second=0, microsecond=0)
+        body = {
+            "kind": "extraordinary",
+            "starts_at": starts.isoformat(),
+            "location": "Nhà văn hóa",
+            "agenda": ["Bàn việc"],
+        }
+        scheduled = await api.post("/v1/cells/demo-cb-thon-1/meetings", json=body)
+        assert scheduled.status_code == 202, scheduled.text
     async with signed_in(system, "secretary") as client:
-        page = (await client.get("/app/meetings/demo-cb-thon-1-2026-11/record")).text
+        page = (await client.get(f"/app/meetings/{scheduled.json()['subject']}/record")).text
     select = page[page.index('<select id="chair_id"') : page.index("</select>", page.index('<select id="chair_id"'))]
     shown = re.findall(r"<option [^>]*>([^<]+)</option>", select)
     assert shown == sorted((member["full_name"] for member in members), key=name_key)

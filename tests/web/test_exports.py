@@ -1,6 +1,7 @@
 """The committee's report as CSV (UTF-8 with BOM) and PDF, a meeting's minutes as PDF, and the yearly evidence."""
 
 import csv
+import html
 import io
 from typing import Any
 
@@ -180,6 +181,23 @@ async def test_the_yearly_evidence_counts_the_months_and_quarters_the_cell_exist
         page = (await client.get("/app/cells/demo-cb-thon-2/evidence?year=2025")).text
     assert page.split('id="months-with-meeting">', 1)[1].split("</dd>", 1)[0] == "1/1"
     assert page.split('id="quarters-with-thematic">', 1)[1].split("</dd>", 1)[0] == "0/1"
+
+
+async def test_the_evidence_of_a_year_outside_the_cells_span_is_a_page_naming_the_year(system: RunningSystem) -> None:
+    """A trial's evidence of any four-digit year (1900, 2999, a year before the cell was set up) read as a year of
+    empty rows; it is bounded to the years the cell's year picker offers (the demo cells: from 2025 to this year)."""
+    this_year = this_month()[:4]
+    async with signed_in(system, "commune-officer") as client:
+        for year in ("1900", "2024", "2999", str(int(this_year) + 1)):
+            for path in ("evidence", "evidence.csv"):
+                page = await client.get(f"/app/cells/demo-cb-thon-2/{path}?year={year}")
+                assert page.status_code == 404, (year, path)
+                said = html.unescape(page.text)
+                assert f"Không có dữ liệu của năm {year} (tham số year trong địa chỉ)" in said, (year, path)
+                assert f"chi bộ hoạt động từ năm 2025 đến năm {this_year}" in said
+                assert f'href="/app/cells/demo-cb-thon-2/evidence?year={this_year}"' in page.text
+        for year in ("2025", this_year):
+            assert (await client.get(f"/app/cells/demo-cb-thon-2/evidence?year={year}")).status_code == 200
 
 
 def test_the_evidence_counts_only_held_meetings() -> None:

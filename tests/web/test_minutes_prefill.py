@@ -3,7 +3,8 @@
 assignees, due dates and ids), so that sending it unchanged changes nothing: a user trial saved only the time and the
 chair on an empty form and lost the speakers, resolutions and tasks of approved minutes. Once adopted, the minutes
 are the adopted record: a secretary's change is refused on the form in Vietnamese (a later trial edited them after
-adoption and the adoption stayed over a text nobody voted on)."""
+adoption and the adoption stayed over a text nobody voted on); the record page then shows them read-only with no
+form, and the same minutes sent again through the API are a no-op, not a refusal."""
 
 from datetime import datetime
 from html.parser import HTMLParser
@@ -191,6 +192,30 @@ async def test_the_minutes_form_is_filled_in_with_the_stored_minutes_and_sent_un
             refused = await client.post(f"/app/meetings/{meeting_id}/minutes", data=form)
             assert refused.status_code != 303
             assert "Chi bộ đã thông qua biên bản này: biên bản đã thông qua là văn bản chính thức" in refused.text
+
+            # the page shows the adopted minutes read-only, saying why, and no minutes form to fill in in vain
+            page = await client.get(f"/app/meetings/{meeting_id}/record")
+            assert page.status_code == 200
+            assert form_fields(page.text, f"/meetings/{meeting_id}/minutes") == []
+            assert f'action="/app/meetings/{meeting_id}/minutes"' not in page.text
+            assert "Chi bộ đã thông qua biên bản này lúc" in page.text
+            assert "không thể sửa được nữa" in page.text
+            assert stored["conclusions"].replace("&", "&amp;") in page.text
+            assert "Nghị quyết 4: làm đường đoạn 4" in page.text
+
+        # through the API the adopted minutes sent again unchanged are a no-op success; a change stays refused
+        resent = {key: stored[key] for key in stored if key != "meeting_id"}
+        resent["tasks"] = [
+            {key: task[key] for key in ("task_id", "assignee_id", "description", "due_on")}
+            for task in reversed(before["tasks"])
+        ]
+        again = await api.put(f"/v1/meetings/{meeting_id}/minutes", json=resent)
+        assert again.status_code == 202, again.text
+        changed = await api.put(
+            f"/v1/meetings/{meeting_id}/minutes", json=resent | {"conclusions": "Kết luận sửa sau khi thông qua"}
+        )
+        assert changed.status_code == 422, changed.text
+        assert (changed.json()["field"], changed.json()["reason_code"]) == ("data.meeting_id", "minutes_adopted")
         final = (await api.get(f"/v1/meetings/{meeting_id}")).json()
     assert final["minutes"] == stored
     assert final["approved_at"] == adopted["approved_at"]

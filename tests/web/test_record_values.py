@@ -17,6 +17,7 @@ from tests.web.conftest import csrf_of, signed_in
 pytestmark = pytest.mark.e2e
 
 HELD = "demo-cb-thon-1-2026-10"  # thôn 1's October meeting, held (its start has passed), scored
+AHEAD = "demo-cb-thon-1-2026-12"  # thôn 1's December meeting, ahead: no minutes yet
 CONTENT = "Chi bộ quán triệt nghị quyết, phân công đảng viên phụ trách hộ gia đình.\n" * 120
 """About 9,000 characters of minutes."""
 
@@ -57,8 +58,9 @@ async def test_a_refused_attendance_is_shown_again_as_sent(system: RunningSystem
 
 
 async def test_refused_minutes_are_shown_again_as_sent(system: RunningSystem, province: dict[str, str]) -> None:
+    """On a meeting whose minutes are not adopted (adopted minutes are shown read-only, with no form)."""
     async with signed_in(system, "secretary") as client:
-        record = (await client.get(f"/app/meetings/{HELD}/record")).text
+        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
         members = re.findall(r'name="member" value="([^"]+)"', record)
         form = {
             "csrf": csrf_of(record),
@@ -76,7 +78,7 @@ async def test_refused_minutes_are_shown_again_as_sent(system: RunningSystem, pr
             "assignee-1": members[3],
             "due-1": "2026-12-31",
         }
-        sent = await client.post(f"/app/meetings/{HELD}/minutes", data=form)
+        sent = await client.post(f"/app/meetings/{AHEAD}/minutes", data=form)
         assert sent.status_code == 422, sent.text
         page = sent.text
         assert "Giờ kết thúc: vui lòng nhập trường này." in page
@@ -165,7 +167,7 @@ async def test_the_other_refused_forms_are_shown_again_as_sent(system: RunningSy
         assert sent.status_code == 422, sent.text
         assert (value(sent.text, "votes_for"), value(sent.text, "votes_against")) == ("mười", "3")
 
-        ahead = "demo-cb-thon-1-2026-12"
+        ahead = AHEAD
         record = (await client.get(f"/app/meetings/{ahead}/record")).text
         move = {
             "csrf": csrf_of(record),

@@ -1,5 +1,7 @@
 """The operations page closes a rejection without replaying it, with a reason: a trial's garbage and dropped held
-events stayed "Từ chối chưa xử lý" for ever (only "Xét lại" was offered). Against the real services."""
+events stayed "Từ chối chưa xử lý" for ever (only "Xét lại" was offered). The dismissed ones are listed on the page
+too ("Đã bỏ qua"), with who closed them, when and why, as the API and the command line list them. Against the real
+services."""
 
 import uuid
 from datetime import datetime
@@ -62,3 +64,16 @@ async def test_an_operator_closes_a_rejection_from_the_page_with_a_reason(system
             assert f"Sự kiện bị từ chối {event['id']} đã được đóng lúc " in replayed.text
             again = await client.post("/app/operations/rejections/dismiss", data={**form, "reason": "lần nữa"})
             assert again.status_code == 409 and "không còn chờ xử lý" in again.text
+
+            # the page lists the dismissed ones apart, with who closed each, when and why; the open list does not
+            open_page = (await client.get("/app/operations")).text
+            assert 'href="/app/operations?rejections=dismissed#rejections"' in open_page
+            assert f"<code>{event['id']}</code>" not in open_page
+            shown = await client.get("/app/operations?rejections=dismissed")
+            assert shown.status_code == 200
+            table = shown.text.split('id="dismissed-rejections"', 1)[1].split("</table>", 1)[0]
+            row = table.split(f"<code>{event['id']}</code>", 1)[1].split("</tr>", 1)[0]
+            assert "Lý do: Dữ liệu rác" in row
+            assert f"người thực hiện: {kept['dismissed_by']}" in row
+            assert "Đã bỏ qua" in shown.text and 'aria-current="page">Đã bỏ qua' in shown.text
+            assert "Đóng, không xét lại" not in table  # nothing to close twice

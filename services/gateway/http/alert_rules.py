@@ -11,6 +11,7 @@ from services.gateway.handlers import authorize_unit, not_found
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS
 from services.gateway.schemas.common import CreateModel, ReadModel
+from shared import alert_rules as shared_rules
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
 from shared.rpc import RpcError
@@ -53,40 +54,17 @@ class AlertRulesRead(ReadModel):
 
 class AlertRuleUpdate(CreateModel):
     """A committee's change to one rule for its whole subtree: `enabled` and/or `params` (only the parameters named
-    change; a parameter set to null goes back to the value from above). Notifications checks names and ranges: 422
-    naming `params.NAME` (hours_before 1–168, day_of_month 1–28, ratings among average/poor...)."""
+    change; `enabled` or a parameter set to null goes back to the value from above, `enabled` left out keeps it).
+    Notifications checks names and ranges: 422 naming `params.NAME` (hours_before 1–168, day_of_month 1–28, ratings
+    among average/poor...)."""
 
     enabled: Flag | None = None
     params: dict[str, Any] | None = None
 
-
-def source(unit_id: str | None, committee_id: str) -> dict[str, Any]:
-    """Where one value comes from, as the API says it."""
-    if unit_id is None:
-        return {"origin": "default", "unit_id": None}
-    return {"origin": "this_committee" if unit_id == committee_id else "above", "unit_id": unit_id}
-
-
-def rule_view(committee_id: str, rule: str, value: dict[str, Any]) -> dict[str, Any]:
-    """One rule of notifications' RulesReply as AlertRuleRead."""
-    set_by = value.get("set_by") or {}
-    by_param = set_by.get("params") or {}
-    return {
-        "rule": rule,
-        "enabled": value["enabled"],
-        "enabled_from": source(set_by.get("enabled"), committee_id),
-        "params": value["params"],
-        "params_from": {name: source(by_param.get(name), committee_id) for name in value["params"]},
-        "limits": value.get("limits") or {},
-    }
-
-
-def rules_view(answer: notifications.RulesReply, committee_id: str) -> dict[str, Any]:
-    """Notifications' RulesReply as AlertRulesRead."""
-    return {
-        "committee_id": committee_id,
-        "rules": [rule_view(committee_id, rule, value) for rule, value in answer.rules.items()],
-    }
+    @property
+    def reset_enabled(self) -> bool:
+        """Whether `enabled` was sent as null: on or off given back to the committees above."""
+        return "enabled" in self.model_fields_set and self.enabled is None
 
 
 async def officers_committee(caller: Principal, state: State, committee_id: str) -> None:
@@ -98,7 +76,7 @@ async def officers_committee(caller: Principal, state: State, committee_id: str)
 async def get_alert_rules(committee_id: IdPath, caller: Caller, state: State) -> Any:
     """Every alert rule as it holds for the committee's subtree, with where each value comes from."""
     await officers_committee(caller, state, committee_id)
-    return rules_view(await state.rpc.call(notifications.GetRules(unit_id=committee_id)), committee_id)
+    return shared_rules.rules_view(await state.rpc.call(notifications.GetRules(unit_id=committee_id)), committee_id)
 
 
 @router.put(
@@ -113,19 +91,14 @@ async def set_alert_rule(
     rule, 422 naming the field (`enabled`, `params.NAME`) for an empty change or a value notifications refuses."""
     CHANGE_ALERT_RULES.check(caller)
     await officers_committee(caller, state, committee_id)
-    if body.enabled is None and not body.params:
-        raise RpcError("invalid", "enabled: give enabled or params to change", field="enabled")
-    change = notifications.SetRule(unit_id=committee_id, rule=rule, enabled=body.enabled, params=body.params)
+    change = shared_rules.rule_change(
+        committee_id, rule, enabled=body.enabled, reset_enabled=body.reset_enabled, params=body.params
+    )
     try:
         answer = await state.rpc.call(change)
     except RpcError as exc:
         if exc.code == "invalid" and exc.field == "rule":
             raise not_found("alert rule", rule) from None
         raise
-    request.state.audit_detail = {
-        "committee_id": committee_id,
-        "rule": rule,
-        "enabled": body.enabled,
-        "params": body.params or {},
-    }
-    return rule_view(committee_id, rule, answer.rules[rule])
+    request.state.audit_detail = shared_rules.audit_detail(change)
+    return shared_rules.rule_view(committee_id, rule, answer.rules[rule])

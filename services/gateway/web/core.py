@@ -86,6 +86,18 @@ class BadPeriod(Exception):
         self.value = value if len(value) <= 40 else value[:39] + "…"
 
 
+class YearOutside(Exception):
+    """A `year` in the address that the unit did not exist in (before its first year, after its last or this one):
+    a 404 page naming the parameter and the years there are, with the way to the latest of them (`back`)."""
+
+    def __init__(self, *, year: str, earliest: str, latest: str, back: str) -> None:
+        super().__init__(year)
+        self.year = year
+        self.earliest = earliest
+        self.latest = latest
+        self.back = back
+
+
 class BadPosition(Exception):
     """A list's position in the address (`held_offset=-5`, `…=abc`) that is no whole number from 0: a 400 page naming
     the parameter and its list (`what`, already in Vietnamese), with the way back to the list's first page (`back`)."""
@@ -201,6 +213,20 @@ class WebRoute(APIRoute):
                         " or a year (2026).",
                         value=exc.value,
                     ),
+                )
+            except YearOutside as exc:
+                return error_page(
+                    request,
+                    404,
+                    _("No data for that year"),
+                    _(
+                        "There is nothing for %(year)s (the address's year): the cell existed from %(earliest)s to"
+                        " %(latest)s, so choose a year in that span.",
+                        year=exc.year,
+                        earliest=exc.earliest,
+                        latest=exc.latest,
+                    ),
+                    back=(exc.back, _("See %(year)s", year=exc.latest)),
                 )
             except BadPosition as exc:
                 return error_page(

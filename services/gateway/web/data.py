@@ -20,11 +20,13 @@ from services.gateway.web.i18n import (
     label,
     parse_moment,
 )
+from services.gateway.web.periods import cell_years
 from shared.collation import by_name, by_name_values
 from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
 from shared.contracts.meetings_rpc import UnitReply
 from shared.contracts.notifications_rpc import ListLateMinutes
 from shared.periods import VIETNAM_TZ
+from shared.plausible import EARLIEST_MEETING
 from shared.rpc import RpcError
 
 RATING_ORDER = ("good", "fair", "average", "poor")
@@ -252,6 +254,15 @@ async def cell_months(state: GatewayState, cell_id: str) -> tuple[str | None, st
         lambda: state.rpc.call(GetCellPeriods(cell_id=cell_id, year=int(datetime.now(VIETNAM_TZ).year))), None
     )
     return (reply.first_month, reply.last_month) if reply is not None else (None, None)
+
+
+async def cell_year_span(state: GatewayState, cell_id: str) -> tuple[list[str], str]:
+    """(years, earliest): the years a cell's pages offer, latest first (periods.cell_years over its span), and the
+    earliest year they show (from 2000 while evaluation knows no span for it). Call it after the cell is
+    authorized."""
+    first_month, last_month = await cell_months(state, cell_id)
+    years = cell_years(first_month, last_month)
+    return years, years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
 
 
 async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:

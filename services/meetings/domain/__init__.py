@@ -303,17 +303,34 @@ def check_minutes_people_present(data: Any, *, statuses: Mapping[str, str] | Non
             )
 
 
-def check_adopted_minutes_unchanged(meeting: "MeetingState", *, source: str) -> None:
+def check_adopted_minutes_unchanged(
+    meeting: "MeetingState", data: Any, *, stored: Mapping[str, Any] | None, source: str
+) -> bool:
     """A secretary cannot change minutes the cell has adopted (`approval_version` stored): they are the adopted
     record (DOMAIN.md "Meetings": minutes read and adopted), and a trial's edit after adoption kept the adoption over
-    a text nobody voted on. An integration's minutes are a snapshot of its own record and are stored whatever else is
-    known (facts arrive in any order)."""
-    if from_a_person(source) and meeting.approval_version is not None:
-        raise InvalidEvent(
-            f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are adopted and can no longer be changed",
-            field="data.meeting_id",
-            refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
-        )
+    a text nobody voted on. The adopted minutes sent again unchanged (`stored`, as same_minutes reads them) are no
+    change: True, to be taken as a no-op (a resent form or a client's retry is not refused). An integration's minutes
+    are a snapshot of its own record and are stored whatever else is known (facts arrive in any order)."""
+    if not from_a_person(source) or meeting.approval_version is None:
+        return False
+    if stored is not None and same_minutes(stored, data):
+        return True
+    raise InvalidEvent(
+        f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are adopted and can no longer be changed",
+        field="data.meeting_id",
+        refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
+    )
+
+
+def same_minutes(stored: Mapping[str, Any], data: Any) -> bool:
+    """Whether minutes.submitted.v1 data say what `stored` (its model_dump(), tasks in any order) says: moments
+    compared as instants, tasks by their ids (the store keeps no order of tasks)."""
+    sent = data.model_dump()
+
+    def by_id(tasks: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return sorted(tasks, key=lambda task: str(task["task_id"]))
+
+    return {**sent, "tasks": by_id(sent["tasks"])} == {**stored, "tasks": by_id(stored["tasks"])}
 
 
 def probation_ends_on(*, status: str, admitted_on: date | None) -> date | None:

@@ -192,7 +192,10 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes")
     domain.check_person_minutes_moments(event)
     domain.check_minutes_start(meeting, data.started_at)
-    domain.check_adopted_minutes_unchanged(meeting, source=event.source)
+    adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
+    stored = await uow.meetings.stored_minutes(data.meeting_id) if adopted else None
+    if domain.check_adopted_minutes_unchanged(meeting, data, stored=stored, source=event.source):
+        return Applied(subject=data.meeting_id, changed=False)  # the adopted minutes sent again: nothing to do
     statuses = await _roster_statuses(uow, meeting) if domain.from_a_person(event.source) else None
     domain.check_votes_within_roster(data, present=_present(statuses), source=event.source)
     domain.check_minutes_people_present(data, statuses=statuses, source=event.source)

@@ -34,6 +34,7 @@ class MeetingRepository(Protocol):
     async def roster_members(self, meeting_id: str) -> list[str]: ...
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
+    async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
     async def add_assessment(
@@ -109,6 +110,19 @@ _MINUTES_SQL = (
     " self_criticism_minutes = EXCLUDED.self_criticism_minutes, content = EXCLUDED.content,"
     " conclusions = EXCLUDED.conclusions, resolutions = EXCLUDED.resolutions,"
     " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+)
+_STORED_MINUTES_COLUMNS = (
+    "meeting_id",
+    "started_at",
+    "ended_at",
+    "chair_id",
+    "recorder_id",
+    "self_criticism_minutes",
+    "content",
+    "conclusions",
+)
+_STORED_MINUTES_SQL = (
+    f"SELECT {', '.join(_STORED_MINUTES_COLUMNS)}, speakers, resolutions FROM minutes WHERE meeting_id = $1"
 )
 _ROSTER_SQL = (
     "INSERT INTO roster (meeting_id, guests, version_time, version_id) VALUES ($1, $2::jsonb, $3, $4)"
@@ -369,6 +383,23 @@ class PgMeetingRepository:
         if state is not None:
             self._states[data.meeting_id] = replace(state, has_minutes=True, minutes_version=version)
         self._tasks[data.meeting_id] = {task.task_id for task in data.tasks}
+
+    async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:
+        """The meeting's stored minutes in the shape of MinutesSubmitted.model_dump() (tasks in no set order), None
+        without minutes."""
+        conn = await self._direct()
+        row = await conn.fetchrow(_STORED_MINUTES_SQL, meeting_id)
+        if row is None:
+            return None
+        tasks = await conn.fetch(
+            "SELECT task_id, assignee_id, description, due_on FROM task WHERE meeting_id = $1", meeting_id
+        )
+        return {
+            **{key: row[key] for key in _STORED_MINUTES_COLUMNS},
+            "speakers": json.loads(row["speakers"]),
+            "resolutions": json.loads(row["resolutions"]),
+            "tasks": [dict(task) for task in tasks],
+        }
 
     def _queue_replacements(self) -> None:
         """Queue the rows of the last roster and minutes of each meeting replaced since the last flush."""

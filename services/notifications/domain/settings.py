@@ -168,10 +168,13 @@ def param_limits(rule: str) -> dict[str, dict[str, Any]]:
     return limits
 
 
-def merge_override(previous: RuleOverride | None, new: RuleOverride) -> RuleOverride:
-    """A unit's setting of a rule after a change: what it set before, the change's `enabled` when given and its
-    parameters over the previous ones (a None parameter dropped: the unit no longer sets it)."""
+def merge_override(previous: RuleOverride | None, new: RuleOverride, *, reset_enabled: bool = False) -> RuleOverride:
+    """A unit's setting of a rule after a change: what it set before, the change's `enabled` when given (none at all
+    with `reset_enabled`: on or off is given back to the units above) and its parameters over the previous ones (a
+    None parameter dropped: the unit no longer sets it)."""
     enabled = new.enabled if new.enabled is not None else (previous.enabled if previous else None)
+    if reset_enabled:
+        enabled = None
     params = dict(previous.params) if previous else {}
     for name, value in new.params.items():
         if value is None:

@@ -215,11 +215,18 @@ class Commands:
         }
 
     async def set_rule(
-        self, unit_id: str, rule: str, params: dict[str, Any] | None = None, enabled: bool | None = None
+        self,
+        unit_id: str,
+        rule: str,
+        params: dict[str, Any] | None = None,
+        enabled: bool | None = None,
+        *,
+        reset_enabled: bool = False,
     ) -> Any:
         """Set a rule's thresholds or lead times (or switch it off) for a subtree, over what the unit set before (a
-        None parameter given back to the units above); re-plan its pending jobs. RpcError invalid naming the field
-        for an unknown rule or parameter or a value out of its range (settings.PARAM_BOUNDS)."""
+        None parameter, or on or off with `reset_enabled`, given back to the units above); re-plan its pending jobs.
+        RpcError invalid naming the field for an unknown rule or parameter or a value out of its range
+        (settings.PARAM_BOUNDS)."""
         try:
             cleaned = validate_override(rule, params or {})
         except UnknownSetting as exc:
@@ -230,7 +237,7 @@ class Commands:
                 None,
             )
             change = RuleOverride(unit_id=unit_id, rule=rule, enabled=enabled, params=cleaned)
-            await uow.projection.set_rule_override(merge_override(previous, change))
+            await uow.projection.set_rule_override(merge_override(previous, change, reset_enabled=reset_enabled))
             uow.configs.clear()  # resolved before the change
             # lead times are fixed when a job is planned: move the subtree's pending ones to the new settings
             await replan_subtree(unit_id, uow)

@@ -270,3 +270,24 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     return RedirectResponse(
         f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
     )
+
+
+@router.post("/committees/{committee_id}/alerts/{rule}/reset")
+async def reset_alert_rule(
+    committee_id: str, rule: str, request: Request, viewer: FormViewer, state: State
+) -> Response:
+    """Give one value this committee set (`what`: `enabled`, or a parameter's name) back to the level above, as the
+    API's PUT with that value null does; an unknown rule or value is the app's 404."""
+    principal = viewer.principal
+    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    current = next((item for item in answer["rules"] if item["rule"] == rule), None)
+    what = str((await form_of(request)).get("what") or "")
+    if current is None or (what != "enabled" and what not in current["params"]):
+        raise PageNotFound
+    body = alert_rules.AlertRuleUpdate.model_validate(
+        {"enabled": None} if what == "enabled" else {"params": {what: None}}
+    )
+    await alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
+    return RedirectResponse(
+        f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
+    )

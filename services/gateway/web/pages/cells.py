@@ -13,7 +13,6 @@ from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRo
 from services.gateway.web.explain import explained_lines
 from services.gateway.web.pages.secretary import may_record
 from shared.collation import by_name
-from shared.plausible import EARLIEST_MEETING
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -28,9 +27,7 @@ async def cell_page(
     year = periods.checked_year(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
-    first_month, last_month = await data.cell_months(state, cell_id)
-    years = periods.cell_years(first_month, last_month)
-    earliest = years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
+    years, earliest = await data.cell_year_span(state, cell_id)
     shown = periods.nearest_year(year, earliest=earliest, latest=years[0])
     if shown != year:
         return RedirectResponse(f"{PREFIX}/cells/{quote(cell_id)}?year={shown}", status_code=303)

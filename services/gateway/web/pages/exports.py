@@ -9,7 +9,7 @@ from services.gateway.handlers import authorize_meeting, authorize_unit
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS, ROSTER_READERS
 from services.gateway.web import data, exports, periods
-from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
+from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, YearOutside, render
 from services.gateway.web.i18n import _
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -77,6 +77,7 @@ async def evidence_page(
     """The year's meeting evidence per member and for the cell (for the committee's yearly grading)."""
     year = _year(year)
     unit = await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    await _within_span(state, cell_id, year)
     found = await exports.evidence(state, viewer.principal, cell_id, year)
     return render(
         request,
@@ -94,6 +95,7 @@ async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: 
     """The per-member evidence of the year as CSV (UTF-8 with BOM)."""
     year = _year(year)
     await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    await _within_span(state, cell_id, year)
     found = await exports.evidence(state, viewer.principal, cell_id, year)
     table = exports.evidence_csv(found["people"], year=year)
     return _download(table, "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{year}.csv")
@@ -101,6 +103,15 @@ async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: 
 
 def _year(year: str | None) -> str:
     return periods.checked_year(year)
+
+
+async def _within_span(state: State, cell_id: str, year: str) -> None:
+    """YearOutside unless the cell existed in `year` (the years its page's year picker offers, data.cell_year_span):
+    a trial's evidence of 1900 or 2999 read as a year of empty rows, as if the cell had met nowhere."""
+    years, earliest = await data.cell_year_span(state, cell_id)
+    if not earliest <= year <= years[0]:
+        back = f"{PREFIX}/cells/{quote(cell_id)}/evidence?year={years[0]}"
+        raise YearOutside(year=year, earliest=earliest, latest=years[0], back=back)
 
 
 __all__ = ["router", "_"]

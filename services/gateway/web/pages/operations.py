@@ -159,8 +159,19 @@ def list_offsets(request: Request) -> dict[str, int]:
     return {parameter: list_offset(request, parameter, what=what, anchor=anchor) for parameter, what, anchor in lists}
 
 
+REJECTIONS_VIEW = "rejections"
+"""The address's parameter choosing which rejections the page lists: the open ones (none) or `dismissed` (closed
+without replaying, with who, when and why), as the API's `status` and the command line's `--status` list them."""
+
+
+def rejections_view(request: Request) -> dict[str, str]:
+    """The page's choice of rejections as address values to keep (`{"rejections": "dismissed"}`), empty for the open
+    ones (the default; any other value reads as it)."""
+    return {REJECTIONS_VIEW: "dismissed"} if request.query_params.get(REJECTIONS_VIEW) == "dismissed" else {}
+
+
 def pager(
-    page: Mapping[str, Any] | None, *, anchor: str, parameter: str, offsets: Mapping[str, int] | None = None
+    page: Mapping[str, Any] | None, *, anchor: str, parameter: str, offsets: Mapping[str, int | str] | None = None
 ) -> dict[str, Any] | None:
     """Which items of a page of the API the list shows (first, last, total) and the addresses of the list's first
     page (`start`) and of the pages before and after, when there are any; every address keeps where the page's
@@ -187,7 +198,8 @@ async def _page(
     request: Request, viewer: Viewer, state: State, *, errors: dict[str, str] | None = None, status: int = 422
 ) -> HTMLResponse:
     principal = viewer.principal
-    offsets = list_offsets(request)
+    view = rejections_view(request)
+    offsets: dict[str, int | str] = {**list_offsets(request), **view}
     overview = await recovery.operations_overview(principal, state)
     waiting = {
         queue: count for service in overview.services.values() for queue, count in service.dead_letters.items() if count
@@ -199,7 +211,7 @@ async def _page(
                     queue,
                     total,
                     recovery.list_dead_letters(
-                        queue, principal, state, limit=SHOWN, offset=offsets[dead_letters_parameter(queue)]
+                        queue, principal, state, limit=SHOWN, offset=int(offsets[dead_letters_parameter(queue)])
                     ),
                 )
                 for queue, total in waiting.items()
@@ -213,16 +225,21 @@ async def _page(
                         principal,
                         state,
                         limit=SHOWN,
-                        offset=offsets[parked_parameter(service)],
+                        offset=int(offsets[parked_parameter(service)]),
                     )
                 )
                 for service in recovery.CATALOGS
             )
         ),
-        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=offsets["held_offset"])),
+        _quietly(recovery.list_held_events(principal, state, limit=SHOWN, offset=int(offsets["held_offset"]))),
         _quietly(
             operations.list_rejections(
-                principal, state, type=None, status="open", limit=SHOWN, offset=offsets["rejections_offset"]
+                principal,
+                state,
+                type=None,
+                status=view.get(REJECTIONS_VIEW, "open"),  # type: ignore[arg-type]
+                limit=SHOWN,
+                offset=int(offsets["rejections_offset"]),
             )
         ),
     )
@@ -268,6 +285,11 @@ async def _page(
         held=held,
         held_pager=pager(held, anchor="held", parameter="held_offset", offsets=offsets),
         rejections=rejections,
+        dismissed_view=bool(view),
+        rejections_views={
+            "open": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: '', 'rejections_offset': 0})}#rejections",
+            "dismissed": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: 'dismissed', 'rejections_offset': 0})}#rejections",
+        },
         rejections_pager=pager(rejections, anchor="rejections", parameter="rejections_offset", offsets=offsets),
         errors=errors or {},
         notice=notice_text,
@@ -282,7 +304,7 @@ async def _page(
     )
 
 
-def place(offsets: Mapping[str, int], **values: Any) -> str:
+def place(offsets: Mapping[str, int | str], **values: Any) -> str:
     """The lists' positions (those not on their first page) and any `values` as a query string (`?held_offset=20&…`,
     empty when there is nothing to say): the pagers' links, and the page's forms post to their action with it, so
     the answer, a redirect or the form again, opens where the operator was."""
@@ -292,7 +314,8 @@ def place(offsets: Mapping[str, int], **values: Any) -> str:
 
 def _done(request: Request, notice: str, **values: Any) -> RedirectResponse:
     """Back to the page after an action, with its notice and every list where it was (list_offsets of the post)."""
-    return RedirectResponse(f"{PAGE}{place(list_offsets(request), notice=notice, **values)}#notice", status_code=303)
+    kept: dict[str, int | str] = {**list_offsets(request), **rejections_view(request)}
+    return RedirectResponse(f"{PAGE}{place(kept, notice=notice, **values)}#notice", status_code=303)
 
 
 JUDGED_WHY = ("reason", "field", "waiting_for", "code")
