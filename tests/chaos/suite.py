@@ -31,6 +31,7 @@ from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, now
 from shared.topology import CONSUMER_QUEUES, INGEST_EXCHANGE, declare_topology
 from tests.benchmarks.month_start import month_start, province
 from tests.chaos.broker import PrivateBroker
+from tests.support import quiet
 from tests.support.system import RunningSystem, issue_token
 
 BATCH = 250
@@ -316,48 +317,8 @@ def bad_inputs(marker: str) -> list[bytes]:
 
 async def wait_quiet(amqp_url: str, dsn: str, *, timeout: float, settle: int = 3) -> float:
     """Until every consumer queue is empty, no outbox row or dirty cell waits and the applied counts stop moving;
-    seconds."""
-    started = time.monotonic()
-    previous: tuple[int, ...] | None = None
-    steady = 0
-    connection = await aio_pika.connect(amqp_url)
-    db = await asyncpg.connect(dsn)
-    try:
-        while time.monotonic() - started < timeout:
-            channel = await connection.channel()
-            try:
-                depths = []
-                for queue in CONSUMER_QUEUES:
-                    declared = await channel.declare_queue(queue.name, passive=True)
-                    depths.append(declared.declaration_result.message_count or 0)
-            finally:
-                await channel.close()
-            pending = [
-                await db.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")
-                for schema in SCHEMAS
-            ]
-            counts = tuple(
-                [
-                    await db.fetchval(f"SELECT count(*) FROM {schema}.processed_message")  # noqa: S608 (fixed names)
-                    for schema in SCHEMAS
-                ]
-            )
-            pending.append(await db.fetchval("SELECT count(*) FROM notifications.delivery WHERE status = 'pending'"))
-            pending.append(
-                await db.fetchval("SELECT count(*) FROM evaluation.dirty_cell")
-            )  # cells waiting to be scored
-            if not any(depths) and not any(pending) and counts == previous:
-                steady += 1
-                if steady >= settle:
-                    return time.monotonic() - started
-            else:
-                steady = 0
-            previous = counts
-            await asyncio.sleep(2)
-        raise TimeoutError(f"not quiet after {timeout} s: queues {depths}, outbox and deliveries {pending}")
-    finally:
-        await db.close()
-        await connection.close()
+    seconds (tests.support.quiet, polled every 2 s)."""
+    return await quiet.wait_quiet(amqp_url, dsn, timeout=timeout, settle=settle, interval=2.0)
 
 
 def count_mails(mail_dir: Path) -> int:

@@ -28,6 +28,7 @@ from shared.periods import VIETNAM_TZ
 from shared.topology import EVALUATION_FACTS, INGEST_EXCHANGE, MEETINGS_INGEST, declare_topology
 from tests.benchmarks.month_start import MANUAL_POINTS
 from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_database, isolated_vhost
+from tests.support.quiet import backlog
 from tests.support.system import running_replicas
 
 SOURCE = "urn:test:replicas"
@@ -269,24 +270,8 @@ async def state_of(dsn: str) -> dict[str, Any]:
 
 async def quiet(amqp_url: str, dsn: str) -> bool:
     """True when the consumed queues are empty, no outbox row waits and no cell waits to be scored."""
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        for queue in (MEETINGS_INGEST, EVALUATION_FACTS):
-            declared = await channel.declare_queue(queue.name, passive=True)
-            if declared.declaration_result.message_count:
-                return False
-    finally:
-        await connection.close()
-    conn = await asyncpg.connect(dsn)
-    try:
-        for schema in COMPARED:
-            if await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"):  # noqa: S608
-                return False
-        # evaluation scores what facts noted dirty after they commit: quiet once nothing waits to be scored
-        return not await conn.fetchval("SELECT count(*) FROM evaluation.dirty_cell")
-    finally:
-        await conn.close()
+    waiting = await backlog(amqp_url, dsn, queues=(MEETINGS_INGEST, EVALUATION_FACTS), schemas=tuple(COMPARED))
+    return not any(waiting.values())
 
 
 async def settled_state(amqp_url: str, dsn: str, *, expected: dict[str, Any] | None = None) -> dict[str, Any]:
