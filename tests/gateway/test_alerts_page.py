@@ -63,6 +63,8 @@ async def test_the_page_lists_every_rule_in_vietnamese_and_a_change_takes_effect
     reminder = section(page.text, "probation_ending")
     assert "Sắp hết thời gian dự bị" in reminder and "gửi bí thư chi bộ" in reminder
     assert "(mặc định)" in reminder and 'value="30"' in reminder
+    rated = section(page.text, "meeting_rated_low")  # judged on the settled score, after a settle period
+    assert "Chờ điểm ổn định (phút)" in html.unescape(rated) and 'value="30"' in rated
 
     saved = await officer.post(
         f"{path}/probation_ending", data={"csrf": csrf_of(page.text), "enabled": "on", "days_before": "45"}

@@ -17,6 +17,7 @@ from services.notifications.domain.model import (
     CellContext,
     CellScore,
     Meeting,
+    MeetingScore,
     Member,
     Monitor,
     Roster,
@@ -236,6 +237,7 @@ class FakeProjection:
         self.monitors: dict[tuple[str, str], Monitor] = {}
         self.meetings: dict[str, _StoredMeeting] = {}
         self.scores: dict[tuple[str, str], tuple[str, float]] = {}
+        self.meeting_scores: dict[str, MeetingScore] = {}
         self.overrides: dict[tuple[str, str], RuleOverride] = {}
         self._versions: dict[tuple[str, str], tuple[datetime, str]] = {}
         self.locked: list[str] = []
@@ -561,6 +563,28 @@ class FakeProjection:
     async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None:
         """(rating, score) of a cell's period."""
         return self.scores.get((cell_id, period))
+
+    async def upsert_meeting_scores(self, scores: Sequence[MeetingScore]) -> list[MeetingScore]:
+        """Store each meeting score in turn when newer; the latest stored of each meeting applied."""
+        applied: dict[str, MeetingScore] = {}
+        for score in scores:
+            if self._newer(("meeting_score", score.meeting_id), score.time, score.event_id):
+                self.meeting_scores[score.meeting_id] = applied[score.meeting_id] = score
+        return list(applied.values())
+
+    async def get_meeting_score(self, meeting_id: str) -> MeetingScore | None:
+        """A meeting's latest stored score."""
+        return self.meeting_scores.get(meeting_id)
+
+    async def pending_meeting_scores(self, cell_ids: Sequence[str]) -> list[MeetingScore]:
+        """The latest scores of the cells' meetings with a pending rating check."""
+        return [
+            score
+            for meeting_id, score in sorted(self.meeting_scores.items())
+            if score.cell_id in cell_ids
+            and (job := self._outgoing.jobs.get(("score.meeting", meeting_id))) is not None
+            and job.done_at is None
+        ]
 
     async def lock_members(self, member_ids: Sequence[str]) -> None:
         """Remember each lock."""

@@ -9,6 +9,8 @@ from services.notifications.config import Settings
 from services.notifications.domain.settings import RuleOverride
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.handlers.alerts import config_for, configs_for
+from services.notifications.handlers.jobs import run_job
+from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent
@@ -134,6 +136,22 @@ async def as_batch(pool: asyncpg.Pool, settings: Settings, clock: Clock, events:
         await uow.commit()
 
 
+async def settle_scores(pool: asyncpg.Pool, settings: Settings, clock: Clock, p: Province) -> None:
+    """Fire the province's meeting rating checks due at the clock's time, each as the schedule runner does."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, kind, subject_id, due_at, attempts, cursor FROM schedule WHERE kind = 'score.meeting'"
+            " AND subject_id LIKE $1 AND done_at IS NULL AND due_at <= $2 ORDER BY subject_id",
+            f"{p.cell}%",
+            clock.value,
+        )
+    for row in rows:
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            await run_job(Job(**dict(row)), uow)
+            await uow.outgoing.finish_job(row["id"], now=clock.value)
+            await uow.commit()
+
+
 async def outcome(pool: asyncpg.Pool, p: Province) -> dict[str, Any]:
     """Notices, deliveries, planned checks and stored ratings about the province, its ids made generic."""
     names = {
@@ -167,7 +185,10 @@ async def outcome(pool: asyncpg.Pool, p: Province) -> dict[str, Any]:
             "SELECT kind, subject_id, due_at, done_at FROM schedule WHERE subject_id LIKE $1", f"{p.cell}%"
         )
         scores = await conn.fetch(
-            "SELECT period, rating, score, version_time, version_id FROM cell_score WHERE cell_id = $1", p.cell
+            "SELECT period, rating, score, version_time, version_id FROM cell_score WHERE cell_id = $1"
+            " UNION ALL SELECT meeting_id, rating || CASE WHEN provisional THEN '?' ELSE '' END, score, version_time,"
+            " version_id || '@' || received_at::text FROM meeting_score WHERE cell_id = $1",
+            p.cell,
         )
         meetings = await conn.fetch(
             "SELECT m.meeting_id, m.minutes_submitted_at, m.ended_at, array_agg(d.kind || '@' || d.published_at::text"
@@ -206,8 +227,19 @@ async def test_a_batch_yields_the_same_notices_checks_and_ratings_as_the_same_ev
 
     expected = await outcome(pool, alone)
     assert expected["notices"], "the stream raises alerts"
-    assert {row[0] for row in expected["notices"]} >= {"meeting_rated_low", "consecutive_absences"}
+    assert {row[0] for row in expected["notices"]} >= {"consecutive_absences"}
+    assert {(row[0], row[1]) for row in expected["jobs"] if row[0] == "score.meeting"} == {
+        ("score.meeting", "CELL-m1"),  # the recent meeting's latest score is low: its settled rating judged later
+        ("score.meeting", "CELL-m3"),  # so is the unknown one's (the old one's raises nothing)
+    }
     assert expected["jobs"] and expected["scores"]
+    assert await outcome(pool, together) == expected
+
+    clock.value += timedelta(minutes=30)  # the scores settled: the checks fire alike
+    for p in (alone, together):
+        await settle_scores(pool, settings, clock, p)
+    expected = await outcome(pool, alone)
+    assert {row[0] for row in expected["notices"]} >= {"meeting_rated_low", "consecutive_absences"}
     assert await outcome(pool, together) == expected
 
 

@@ -89,6 +89,8 @@ async def test_a_committee_lead_time_moves_its_cells_reminder_and_the_answer_say
         ("meeting_rated_low", {"ratings": ["good"]}, "params.ratings"),
         ("meeting_rated_low", {"ratings": []}, "params.ratings"),
         ("meeting_rated_low", {"include_provisional": 1}, "params.include_provisional"),
+        ("meeting_rated_low", {"settle_minutes": -1}, "params.settle_minutes"),
+        ("meeting_rated_low", {"settle_minutes": 1441}, "params.settle_minutes"),
         ("consecutive_absences", {"more_than": 0}, "params.more_than"),
         ("unexcused_months", {"at_least": 13}, "params.at_least"),
         ("minutes_late_superior", {"more_days": True}, "params.more_days"),

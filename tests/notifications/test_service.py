@@ -51,6 +51,20 @@ def rules_by_recipient(inbox: SmtpInbox, addresses: list[str]) -> Counter[tuple[
     )
 
 
+async def settle_rating(db: asyncpg.Connection, meeting_id: str) -> None:
+    """Drive the meeting's settled-rating check (meeting_rated_low waits `settle_minutes` for a later score): once its
+    low score planned it, make it due now and wait until the running service fired it."""
+    query = "SELECT done_at IS NOT NULL FROM notifications.schedule WHERE kind = 'score.meeting' AND subject_id = $1"
+    planned = "SELECT count(*) FROM notifications.schedule WHERE kind = 'score.meeting' AND subject_id = $1"
+    await eventually(lambda: db.fetchval(planned, meeting_id))
+    await db.execute(
+        "UPDATE notifications.schedule SET due_at = now() WHERE kind = 'score.meeting' AND subject_id = $1"
+        " AND done_at IS NULL",
+        meeting_id,
+    )
+    await eventually(lambda: db.fetchval(query, meeting_id))
+
+
 async def deliveries_settled(db: asyncpg.Connection, cell_id: str, rules: set[str]) -> bool:
     """Whether every delivery of the cell's notifications of these rules has ended (delivered or given up), so no
     copy of them can still come: a mail is counted only once nothing can add to it."""
@@ -195,6 +209,7 @@ async def test_score_and_history_batches_with_copies_reach_each_recipient_once(
         await publish_batches(amqp_url, [*histories, histories[0]])
         await publish_batches(amqp_url, scores + histories)
         await eventually(lambda: settled(NOTIFICATIONS_EVENTS.name) - before >= 10, timeout=60)
+        await settle_rating(db, held)
         rules = {"meeting_rated_low", "consecutive_absences"}
         await eventually(lambda: deliveries_settled(db, p.cell, rules), timeout=60, interval=0.5)
     committee = [m for m in inbox.to(p.email(p.committee)) if str(m["X-Chibo-Rule"]) in rules]
@@ -277,6 +292,7 @@ async def test_every_event_twice_with_a_restart_in_the_middle_reaches_each_recip
         def received() -> set[tuple[str, str]]:
             return {(address, rule) for address, rule, _ in rules_by_recipient(inbox, addresses)}
 
+        await settle_rating(db, past)
         await eventually(lambda: expected <= received(), timeout=30)
         # every copy of every event settled (each was sent twice) and every delivery done: no late duplicate can come
         copies = 2 * sum(1 for item in first + second if item.type in NOTIFICATIONS_EVENTS.routing_keys)

@@ -7,6 +7,8 @@ from services.notifications.config import Settings
 from services.notifications.domain.model import COMMITTEE, PERSON, Alert, Recipient
 from services.notifications.handlers import HANDLERS
 from services.notifications.handlers.alerts import raise_alerts
+from services.notifications.handlers.jobs import run_job
+from services.notifications.repository.outgoing import Job
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, now
 from tests.notifications.events import Province, event
@@ -117,6 +119,18 @@ def meeting_score(p: Province, meeting_id: str, rating: str, *, provisional: boo
     return event("score.meeting.updated.v1", data, source="urn:chibo:evaluation")
 
 
+async def run_due_jobs(uow: FakeUnitOfWork) -> int:
+    """Fire every planned job due at the fake's clock, as the schedule runner does (each marked fired); the alerts
+    created."""
+    created = 0
+    for job in sorted(uow.outgoing.jobs.values(), key=lambda item: (item.due_at, item.kind, item.subject_id)):
+        if job.done_at is None and job.due_at <= uow.now():
+            run = await run_job(Job(id=0, kind=job.kind, subject_id=job.subject_id, due_at=job.due_at, attempts=0), uow)
+            created += run.created
+            job.done_at = uow.now()
+    return created
+
+
 async def test_average_and_poor_ratings_go_to_the_superior_committee_good_and_provisional_ones_do_not() -> None:
     p, uow = await province()
     good, provisional, average, poor = [await held_meeting(p, uow) for _ in range(4)]
@@ -127,6 +141,9 @@ async def test_average_and_poor_ratings_go_to_the_superior_committee_good_and_pr
         meeting_score(p, average, "average"),
         meeting_score(p, poor, "poor"),
     )
+    assert uow.outgoing.sent("meeting_rated_low") == []  # judged once the scores have settled
+    uow.clock += timedelta(minutes=30)
+    await run_due_jobs(uow)
     assert uow.outgoing.sent("meeting_rated_low") == sorted(
         [(p.committee, average, "average"), (p.committee, poor, "poor")]
     )

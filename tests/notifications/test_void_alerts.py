@@ -9,7 +9,10 @@ import asyncpg
 from services.notifications import queries
 from services.notifications.config import Settings
 from tests.notifications.events import Province, event
+from tests.notifications.fakes import Clock
 from tests.notifications.test_held_absences import NOW, handle, held_cell, roster
+from tests.notifications.test_settled_rating import handle as handle_at
+from tests.notifications.test_settled_rating import run_due
 
 
 def scored(p: Province, meeting_id: str) -> object:
@@ -53,7 +56,11 @@ async def test_absence_and_low_rating_alerts_of_a_meeting_cancelled_later_are_ma
 ) -> None:
     p, meeting_id = await held_cell(pool, settings)
     await handle(pool, settings, roster(meeting_id, p), p.minutes(meeting_id, NOW - timedelta(hours=20)))
-    await handle(pool, settings, scored(p, meeting_id))  # type: ignore[arg-type]
+    # the low rating's alert is raised once the score has settled (its check, 30 minutes on), before the cancellation
+    clock = Clock(NOW - timedelta(hours=1))
+    await handle_at(pool, settings, clock, scored(p, meeting_id))  # type: ignore[arg-type]
+    clock.value = NOW - timedelta(minutes=30)
+    assert await run_due(pool, settings, clock, meeting_id) == 1
     before = await about(pool, meeting_id)
     assert sorted({row["rule"] for row in before}) == ["meeting_rated_low", "unexcused_absence"]
     assert all(row["void_at"] is None for row in before)

@@ -138,6 +138,21 @@ class CellScore:
 
 
 @dataclass(frozen=True)
+class MeetingScore:
+    """A meeting's score as score.meeting.updated.v1 gave it, with the event's (time, id) version and when this
+    service stored it (the settle period of meeting_rated_low runs from then)."""
+
+    meeting_id: str
+    cell_id: str
+    rating: str
+    score: float
+    provisional: bool
+    time: datetime
+    event_id: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class Roster:
     """A meeting's roster as attendance.recorded.v1 gave it: (member, status) records, guests' person ids, and the
     event's (time, id) version."""

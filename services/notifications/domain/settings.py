@@ -49,7 +49,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     UNEXCUSED_ABSENCE: {},
     CONSECUTIVE_ABSENCES: {"more_than": 3},
     UNEXCUSED_MONTHS: {"at_least": 3},
-    MEETING_RATED_LOW: {"ratings": ["average", "poor"], "include_provisional": False},
+    MEETING_RATED_LOW: {"ratings": ["average", "poor"], "include_provisional": False, "settle_minutes": 30},
     PERIOD_RATED_LOW: {"ratings": ["average", "poor"], "grace_days": 3},
     PROBATION_ENDING: {"days_before": 30},
     CELL_WITHOUT_COMMITTEE: {"official_members_at_least": 9},
@@ -105,11 +105,13 @@ PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "more_than": (1, 20),
     "at_least": (1, 12),
     "grace_days": (0, 30),
+    "settle_minutes": (0, 1440),
     "days_before": (1, 180),
     "official_members_at_least": (3, 100),
 }
 """The sensible range of each whole-number parameter, both ends included: lead times up to a week, days of the month
-that every month has (1–28), counts of meetings or months in a year; a committee's setting outside it is refused."""
+that every month has (1–28), counts of meetings or months in a year, a meeting score's settle period up to a day (0:
+judged as soon as the check runs); a committee's setting outside it is refused."""
 
 PARAM_CHOICES: dict[str, tuple[str, ...]] = {"ratings": ("average", "poor")}
 """The values a list parameter may hold (the low ratings DOMAIN.md alerts on: Average, Poor)."""

@@ -1,4 +1,5 @@
-"""Time-based rules fired from the durable schedule: meeting deadlines, probation, periods, sweeps, digests."""
+"""Time-based rules fired from the durable schedule: meeting deadlines, settled meeting ratings, probation, periods,
+sweeps, digests."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -13,6 +14,7 @@ from services.notifications.handlers.alerts import (
     raise_alerts,
 )
 from services.notifications.handlers.facts import is_recent
+from services.notifications.handlers.scores import check_meeting_score
 from services.notifications.repository.outgoing import Job, NewNotification
 from services.notifications.templates import render_digest
 from services.notifications.unit_of_work import NotificationsUnit
@@ -94,6 +96,8 @@ async def _fire_job(job: Job, uow: NotificationsUnit) -> int:
         ctx = await uow.projection.cell_context(member.cell_id)
         config = await config_for(member.cell_id, uow)
         return await raise_alerts(rules.probation_ending(member=member, ctx=ctx, config=config, now=now), uow)
+    if job.kind == rules.MEETING_SCORE_CHECK:
+        return await check_meeting_score(job.subject_id, uow)
     if job.kind == "cell.period":
         cell_id, period = job.subject_id.split("|", 1)
         stored = await uow.projection.get_cell_score(cell_id=cell_id, period=period)

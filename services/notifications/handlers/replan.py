@@ -35,6 +35,15 @@ async def replan_subtree(unit_id: str, uow: NotificationsUnit) -> int:
     for cell_id, period in await uow.outgoing.pending_cell_periods(cells):
         grace = configs[cell_id].param(r.PERIOD_RATED_LOW, "grace_days")
         moves.append(("cell.period", f"{cell_id}|{period}", rules.period_due(period, grace_days=grace)))
+    for score in await uow.projection.pending_meeting_scores(cells):
+        settle = configs[score.cell_id].param(r.MEETING_RATED_LOW, "settle_minutes")
+        moves.append(
+            (
+                rules.MEETING_SCORE_CHECK,
+                score.meeting_id,
+                rules.meeting_score_due(score.received_at, settle_minutes=settle),
+            )
+        )
     await uow.outgoing.replan_pending(moves)
     log.info("rules_replanned", unit_id=unit_id, cells=len(cells), jobs=len(moves))
     return len(moves)

@@ -1,5 +1,6 @@
 """score.meeting.updated.v1 and score.cell.updated.v1: meetings and periods rated Average or Poor, for the superior
-committee (DOMAIN.md "Alerts")."""
+committee (DOMAIN.md "Alerts"), each judged on a settled rating: a meeting's latest score some minutes after it came,
+a period's after its end and a grace."""
 
 from collections.abc import Sequence
 from datetime import timedelta
@@ -7,48 +8,78 @@ from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import CellScore, Meeting
-from services.notifications.handlers.alerts import configs_for, raise_alerts
+from services.notifications.domain.model import CellScore, Meeting, MeetingScore
+from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts
 from services.notifications.handlers.facts import about_recent_meetings
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 
 
 async def on_meeting_score(event: Event[Any], uow: NotificationsUnit) -> None:
-    """A meeting rated Average or Poor: the superior committee."""
+    """Store a meeting's score and, when it is rated Average or Poor, plan the check of its settled rating."""
     await on_meeting_scores([event], uow)
 
 
 async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
-    """score.meeting.updated.v1 of a batch: the ratings of recent meetings decided at once, each cell's settings
-    read once and the context (its committees) only of cells with a rating that may alert, as for the histories
-    (the alerts are those of each event in turn)."""
+    """score.meeting.updated.v1 of a batch: the scores of recent meetings stored in one statement (each meeting takes
+    its newest when newer than the stored one) and, for those stored with a rating that may alert, the check of the
+    settled rating planned `settle_minutes` ahead in one more (re-armed: a later score of the meeting moves it). The
+    check raises meeting_rated_low only if the meeting's latest score is still low then: an interim low score (facts
+    released out of order, the minutes before the roster) that a later one replaces is no alarm (DOMAIN.md's
+    committees want no stream of alerts). A redelivered or older score is not newer: it plans nothing."""
     meetings: dict[str, Meeting] = {}
     recent = await about_recent_meetings(events, uow, meetings=meetings)
-    configs = await configs_for(sorted({event.data.cell_id for event in recent}), uow) if recent else {}
-    alerting = [
-        event
-        for event in recent
-        if rules.meeting_rated_low_may_alert(
-            rating=event.data.rating.value, provisional=event.data.provisional, config=configs[event.data.cell_id]
-        )
-    ]
-    if not alerting:
+    if not recent:
         return
-    contexts = await uow.projection.cell_contexts(sorted({event.data.cell_id for event in alerting}))
-    alerts = []
-    for event in alerting:
-        data = event.data
-        alerts += rules.meeting_rated_low(
-            meeting_id=data.meeting_id,
-            rating=data.rating.value,
-            score=data.score,
-            provisional=data.provisional,
-            meeting=meetings.get(data.meeting_id),
-            ctx=contexts[data.cell_id],
-            config=configs[data.cell_id],
-        )
-    await raise_alerts(alerts, uow)
+    now = uow.now()
+    stored = await uow.projection.upsert_meeting_scores(
+        [
+            MeetingScore(
+                meeting_id=event.data.meeting_id,
+                cell_id=event.data.cell_id,
+                rating=event.data.rating.value,
+                score=event.data.score,
+                provisional=event.data.provisional,
+                time=event.time,
+                event_id=event.order_id,
+                received_at=now,
+            )
+            for event in recent
+        ]
+    )
+    if not stored:
+        return
+    configs = await configs_for(sorted({score.cell_id for score in stored}), uow)
+    jobs = []
+    for score in sorted(stored, key=lambda item: item.meeting_id):
+        config, meeting = configs[score.cell_id], meetings.get(score.meeting_id)
+        if meeting is not None and meeting.cancelled:
+            continue
+        if rules.meeting_rated_low_may_alert(rating=score.rating, provisional=score.provisional, config=config):
+            settle = config.param(r.MEETING_RATED_LOW, "settle_minutes")
+            jobs.append(
+                (rules.MEETING_SCORE_CHECK, score.meeting_id, rules.meeting_score_due(now, settle_minutes=settle))
+            )
+    await uow.outgoing.schedule_many(jobs, rearm=True)
+
+
+async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> int:
+    """The settled-rating check of a meeting (its job is due): meeting_rated_low of its latest stored score, if that
+    is still low and the meeting not cancelled; the alerts created."""
+    score = await uow.projection.get_meeting_score(meeting_id)
+    if score is None:
+        return 0
+    ctx = await uow.projection.cell_context(score.cell_id)
+    alerts = rules.meeting_rated_low(
+        meeting_id=meeting_id,
+        rating=score.rating,
+        score=score.score,
+        provisional=score.provisional,
+        meeting=await uow.projection.get_meeting(meeting_id),
+        ctx=ctx,
+        config=await config_for(score.cell_id, uow),
+    )
+    return await raise_alerts(alerts, uow)
 
 
 async def on_cell_score(event: Event[Any], uow: NotificationsUnit) -> None:

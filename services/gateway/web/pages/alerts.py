@@ -123,6 +123,7 @@ PARAMS: dict[str, str] = {
     "at_least": N_("At least (months)"),
     "ratings": N_("Ratings"),
     "include_provisional": N_("Also provisional scores"),
+    "settle_minutes": N_("Wait for the score to settle (minutes)"),
     "grace_days": N_("Days after the period ends"),
     "days_before": N_("Days before it ends"),
     "official_members_at_least": N_("Official members, at least"),

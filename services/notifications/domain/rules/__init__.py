@@ -46,8 +46,10 @@ from services.notifications.domain.rules.members import (
     unexcused_crossings,
 )
 from services.notifications.domain.rules.scores import (
+    MEETING_SCORE_CHECK,
     meeting_rated_low,
     meeting_rated_low_may_alert,
+    meeting_score_due,
     period_due,
     period_rated_low,
 )
@@ -55,6 +57,7 @@ from services.notifications.domain.rules.scores import (
 __all__ = [
     "EARLY_DOCUMENT_KINDS",
     "FINAL_DOCUMENT_KINDS",
+    "MEETING_SCORE_CHECK",
     "NOTICE_RULES",
     "RECORDS_DUE_AT_SQL",
     "absence_history",
@@ -70,6 +73,7 @@ __all__ = [
     "notice_may_fire",
     "meeting_rated_low",
     "meeting_rated_low_may_alert",
+    "meeting_score_due",
     "meeting_reminder",
     "meeting_values",
     "minutes_due_times",

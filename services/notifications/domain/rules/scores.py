@@ -8,6 +8,9 @@ from services.notifications.domain.rules.common import build_alerts, meeting_val
 from services.notifications.domain.settings import RuleConfig
 from shared.periods import period_bounds
 
+MEETING_SCORE_CHECK = "score.meeting"
+"""The schedule's kind of the check that judges a meeting's settled rating (subject: the meeting id)."""
+
 
 def meeting_rated_low_may_alert(*, rating: str, provisional: bool, config: RuleConfig) -> bool:
     """Whether meeting_rated_low raises anything for this rating under the settings, whoever the cell's committees
@@ -16,6 +19,12 @@ def meeting_rated_low_may_alert(*, rating: str, provisional: bool, config: RuleC
     if not config.is_enabled(rule) or rating not in config.param(rule, "ratings"):
         return False
     return not provisional or bool(config.param(rule, "include_provisional"))
+
+
+def meeting_score_due(received_at: datetime, *, settle_minutes: int) -> datetime:
+    """When a meeting's latest score is settled enough to judge: `settle_minutes` after it was stored, no newer one
+    having come (a newer one plans the check again from its own arrival)."""
+    return received_at + timedelta(minutes=settle_minutes)
 
 
 def meeting_rated_low(
@@ -29,7 +38,9 @@ def meeting_rated_low(
     config: RuleConfig,
 ) -> list[Alert]:
     """A meeting rated Average or Poor: the superior committee; never a meeting known cancelled here (its score is
-    withdrawn: a score published before the cancellation reached evaluation may arrive after it)."""
+    withdrawn: a score published before the cancellation reached evaluation may arrive after it). Judged on the
+    meeting's settled score (the latest once `settle_minutes` passed without a newer one, MEETING_SCORE_CHECK), so an
+    interim low score a later one replaces raises nothing."""
     rule = r.MEETING_RATED_LOW
     if not meeting_rated_low_may_alert(rating=rating, provisional=provisional, config=config):
         return []

@@ -7,7 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from services.notifications.domain.model import CancelApplied, CellScore, Meeting, Roster
+from services.notifications.domain.model import CancelApplied, CellScore, Meeting, MeetingScore, Roster
+from services.notifications.domain.rules.scores import MEETING_SCORE_CHECK
 from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
 
 # a newer schedule snapshot (by time, then id, as meetings orders them) replaces the stored one; its start and place
@@ -371,6 +372,48 @@ class PgMeetings:
         )
         return (row["rating"], row["score"]) if row else None
 
+    async def upsert_meeting_scores(self, scores: Sequence[MeetingScore]) -> list[MeetingScore]:
+        """Store many meeting scores in one statement, each meeting's only when newer than the stored one (the newest
+        of the given ones wins, by time then id as NEWER compares); the scores stored, as stored."""
+        if not scores:
+            return []
+        rows = await self._db.fetch(
+            "INSERT INTO meeting_score AS s (meeting_id, cell_id, rating, score, provisional, version_time,"
+            " version_id, received_at)"
+            " SELECT DISTINCT ON (meeting_id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
+            " $5::boolean[], $6::timestamptz[], $7::text[], $8::timestamptz[])"
+            " AS t(meeting_id, cell_id, rating, score, provisional, version_time, version_id, received_at)"
+            " ORDER BY meeting_id, version_time DESC, version_id DESC"
+            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, rating = EXCLUDED.rating,"
+            " score = EXCLUDED.score, provisional = EXCLUDED.provisional, version_time = EXCLUDED.version_time,"
+            " version_id = EXCLUDED.version_id, received_at = EXCLUDED.received_at"
+            f" WHERE {NEWER.format(t='s')} RETURNING s.*",
+            [score.meeting_id for score in scores],
+            [score.cell_id for score in scores],
+            [score.rating for score in scores],
+            [score.score for score in scores],
+            [score.provisional for score in scores],
+            [score.time for score in scores],
+            [score.event_id for score in scores],
+            [score.received_at for score in scores],
+        )
+        return [_meeting_score(row) for row in rows]
+
+    async def get_meeting_score(self, meeting_id: str) -> MeetingScore | None:
+        """A meeting's latest stored score, if any."""
+        row = await self._db.fetchrow("SELECT * FROM meeting_score WHERE meeting_id = $1", meeting_id)
+        return _meeting_score(row) if row else None
+
+    async def pending_meeting_scores(self, cell_ids: Sequence[str]) -> list[MeetingScore]:
+        """The latest scores of the cells' meetings whose rating check (MEETING_SCORE_CHECK) has not fired yet."""
+        rows = await self._db.fetch(
+            "SELECT s.* FROM meeting_score s JOIN schedule j ON j.subject_id = s.meeting_id AND j.kind = $2"
+            " WHERE s.cell_id = ANY($1::text[]) AND j.done_at IS NULL ORDER BY s.meeting_id",
+            list(cell_ids),
+            MEETING_SCORE_CHECK,
+        )
+        return [_meeting_score(row) for row in rows]
+
     async def meetings_of_cells(
         self, cell_ids: Sequence[str], *, start: datetime, end: datetime
     ) -> dict[str, list[Meeting]]:
@@ -414,3 +457,16 @@ class PgMeetings:
             list(cell_ids),
         )
         return [to_meeting(row) for row in rows]
+
+
+def _meeting_score(row: asyncpg.Record) -> MeetingScore:
+    return MeetingScore(
+        meeting_id=row["meeting_id"],
+        cell_id=row["cell_id"],
+        rating=row["rating"],
+        score=row["score"],
+        provisional=row["provisional"],
+        time=row["version_time"],
+        event_id=row["version_id"],
+        received_at=row["received_at"],
+    )
