@@ -18,7 +18,8 @@ from services.meetings.config import Settings
 from services.meetings.context import meetings_context
 from shared.contracts.meetings_rpc import GetHeldEvent, HeldEventReply
 from tests.meetings import events as ev
-from tests.meetings.test_scope_leaks import CASES, START, Build, as_commune, tree  # noqa: F401 (the fixture)
+from tests.meetings.test_scope_leaks import CASES, START, Build, as_commune
+from tests.meetings.test_scope_leaks import tree as tree  # the fixture
 from tests.meetings.test_scope_operator_reason import _operator
 from tests.support.ids import random_id
 

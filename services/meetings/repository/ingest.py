@@ -146,7 +146,8 @@ class PgIngestRepository:
         await self._conn.execute(
             "INSERT INTO held_event"
             " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11) ON CONFLICT (source, event_id) DO UPDATE"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11)"
+            " ON CONFLICT (source, event_id) DO UPDATE"
             " SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
             " refusal = EXCLUDED.refusal, answer = EXCLUDED.answer, released_at = NULL",
             source,
@@ -183,7 +184,8 @@ class PgIngestRepository:
     async def expired(self, *, older_than: datetime, limit: int) -> list[asyncpg.Record]:
         """Held events that waited since before `older_than`, locked for this transaction."""
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at, answer,"
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
+            " answer,"
             " refusal::text AS refusal FROM held_event"
             " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
@@ -392,7 +394,8 @@ class PgIngestRepository:
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> asyncpg.Record | None:
         """One held event, its row locked for this transaction when asked."""
         return await self._conn.fetchrow(
-            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at, answer,"
+            "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
+            " answer,"
             " released_at FROM held_event WHERE source = $1 AND event_id = $2" + (" FOR UPDATE" if lock_row else ""),
             source,
             event_id,
