@@ -216,11 +216,12 @@ def _deep_field(path: tuple[str | int, ...]) -> str:
     return field_name(tuple(named)) if named else "body"
 
 
-def check_tree(value: Any, path: tuple[str | int, ...] = ()) -> Any:
-    """The value with NFC text, or ReadError naming the field that breaks a reading rule."""
-    if len(path) >= MAX_DEPTH and isinstance(value, dict | list):
+def check_tree(value: Any, path: tuple[str | int, ...] = (), *, levels: int = MAX_DEPTH) -> Any:
+    """The value with NFC text, or ReadError naming the field that breaks a reading rule (`levels`: the deepest
+    nesting allowed, an event's by default; the gateway's API bodies have their own limit)."""
+    if len(path) >= levels and isinstance(value, dict | list):
         field = _deep_field(path)
-        raise ReadError(f"{field}: JSON nested deeper than {MAX_DEPTH} levels", field=field)
+        raise ReadError(f"{field}: JSON nested deeper than {levels} levels", field=field)
     if isinstance(value, str):
         return check_text(value, path)
     if isinstance(value, dict):
@@ -232,10 +233,10 @@ def check_tree(value: Any, path: tuple[str | int, ...] = ()) -> Any:
             if not isinstance(key, str):
                 raise ReadError(f"{field_name(path)}: keys must be text", field=field_name(path))
             key = check_text(key, (*path, key))
-            checked[key] = check_tree(item, (*path, key))
+            checked[key] = check_tree(item, (*path, key), levels=levels)
         return checked
     if isinstance(value, list):
-        return [check_tree(item, (*path, index)) for index, item in enumerate(value)]
+        return [check_tree(item, (*path, index), levels=levels) for index, item in enumerate(value)]
     if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
         raise ReadError(f"{field_name(path)}: not a finite number", field=field_name(path))
     if isinstance(value, Unreadable):
