@@ -182,6 +182,15 @@ def _encodes(text: str) -> bool:
     return True
 
 
+def body_over_limit(limit: int) -> str:
+    """Why an HTTP ingestion body over the gateway's limit (CHIBO_MAX_BODY_BYTES) is refused, in the gateway's 413 and
+    in the rejection meetings stores alike: none of its events was judged, and the sender splits the batch."""
+    return (
+        f"body: larger than {limit} bytes, the limit of one HTTP request (CHIBO_MAX_BODY_BYTES); none of its events"
+        " was judged: split the batch into smaller ones (each event at most 1 MiB) and send each"
+    )
+
+
 def field_name(path: tuple[str | int, ...], *, prefix: str = "") -> str:
     """A dotted field path (`data.records.3.member_id`), cut to a bounded length."""
     name = prefix + ".".join(

@@ -21,7 +21,7 @@ from services.gateway.repository import AuditEntry, AuditLog
 from shared.audit import audit_json
 from shared.logs import get_logger
 from shared.metrics import AUDIT_WRITE_FAILURES
-from shared.reading import ReadError, check_tree, read_value
+from shared.reading import ReadError, body_over_limit, check_tree, read_value
 
 log = get_logger(__name__)
 
@@ -251,7 +251,7 @@ BODY_CUT = "body_cut"
 class BodyCut:
     """A body over the limit on a route that reports it (BodySizeLimit's `reported_by_route`): the app was handed at
     most its first `limit` bytes (none when its Content-Length alone showed it too large) and must answer 413 with
-    `too_large_message`, after whatever keeping it does (POST /v1/events: meetings stores the rejection)."""
+    `body_over_limit`, after whatever keeping it does (POST /v1/events: meetings stores the rejection)."""
 
     limit: int
     declared: int | None
@@ -391,7 +391,7 @@ class BodySizeLimit:
             if message["type"] == "http.response.start" and cut() is not None and message["status"] < 400:
                 log.error("cut_body_answered_as_whole", status=message["status"])
                 swallowing = True
-                await self._refuse(scope, send, 413, "payload_too_large", too_large_message(self.max_bytes))
+                await self._refuse(scope, send, 413, "payload_too_large", body_over_limit(self.max_bytes))
                 return
             if swallowing:
                 return

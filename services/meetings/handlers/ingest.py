@@ -52,7 +52,7 @@ from shared.envelope import (
 )
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
-from shared.reading import MAX_EVENT_BYTES, ReadError, loads
+from shared.reading import MAX_EVENT_BYTES, ReadError, body_over_limit, loads
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -849,7 +849,7 @@ async def _store_body_rejection(
 
 def cut_body_reason(limit: int) -> str:
     """Why a body over the gateway's limit is refused: the very words of the gateway's 413."""
-    return f"body: larger than {limit} bytes"
+    return body_over_limit(limit)
 
 
 def cut_text(prefix: bytes, *, limit: int, declared: int | None) -> str:
