@@ -8,17 +8,19 @@ said "meeting X (in cell Y) lies outside Z, the only subtree this account may wr
 an unknown id", while a truly unknown id expired with "meeting t3-nope is not scheduled"."""
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import services.meetings
 from services.meetings import handlers
 from services.meetings import rpc as meetings_rpc
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
 from shared.contracts.meetings_rpc import GetHeldEvent, HeldEventReply
 from tests.meetings import events as ev
-from tests.meetings.test_scope_leaks import CASES, START, Build, as_commune
+from tests.meetings.test_scope_leaks import CASES, START, Build, as_commune, roster
 from tests.meetings.test_scope_leaks import tree as tree  # the fixture
 from tests.meetings.test_scope_operator_reason import _operator
 from tests.support.ids import random_id
@@ -103,3 +105,22 @@ async def test_the_held_events_answer_to_its_sender_is_kept_beside_the_real_reas
     asked = GetHeldEvent(source=f"urn:test:feed-{ids['xa']}", event_id=cancelled["id"])
     held = HeldEventReply.model_validate(await meetings_rpc.get_held_event(asked, app))
     assert OUTSIDE in held.reason and held.answer == sent["reason"]
+
+
+async def test_a_hold_made_before_the_answer_was_kept_expires_with_the_unknown_ids_wording(  # type: ignore[no-untyped-def]
+    tree, db, meetings_pool
+) -> None:
+    """Migration 0012 gives the holds made before it (the operator's reason only) the answer their sender got."""
+    ids = tree["ids"]
+    cancelled = ev.raw_event("meeting.cancelled.v1", {"meeting_id": ids["mtg-out"], "reason": "Trùng lịch"})
+    member = roster(ids["mtg-in"], {ids["m-in"]: "present", ids["m-out"]: "present"})
+    sent = [await as_commune(tree, event) for event in (cancelled, member)]
+    event_ids = [cancelled["id"], member["id"]]
+    await db.execute("UPDATE meetings.held_event SET answer = NULL WHERE event_id = ANY($1::text[])", event_ids)
+    migration = Path(services.meetings.__file__).parent / "migrations" / "0012_hold_answer.sql"
+    async with db.transaction():
+        await db.execute("SET LOCAL search_path TO meetings")
+        await db.execute(migration.read_text(encoding="utf-8"))
+    await expire(db, meetings_pool, *event_ids)
+    for event_id, answer in zip(event_ids, sent, strict=True):
+        assert await published_reason(db, event_id) == f"{answer['reason']} (still unresolved after 86400 s)"
