@@ -2,6 +2,7 @@
 operator's command line (shared.ops), which does the same work over meetings' RPC and is audited the same way."""
 
 import json
+import math
 from typing import Any
 
 import asyncpg
@@ -28,5 +29,35 @@ async def append_audit(
         path,
         status,
         client_ip,
-        json.dumps(detail, ensure_ascii=False) if detail is not None else None,
+        audit_json(detail) if detail is not None else None,
     )
+
+
+def audit_json(detail: dict[str, Any]) -> str:
+    """`detail` as JSON PostgreSQL's jsonb always takes: a non-finite number written as its text ("NaN"), U+0000 and
+    unpaired surrogates replaced by U+FFFD, any other value by its text. The detail records what a caller sent, and
+    a value the jsonb refuses must not cost the row (the call it records has happened)."""
+    return json.dumps(_storable(detail), ensure_ascii=False, allow_nan=False)
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _storable_text(value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {_storable_text(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_storable(item) for item in value]
+    return _storable_text(str(value))
+
+
+def _storable_text(text: str) -> str:
+    text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+    return text

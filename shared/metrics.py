@@ -78,6 +78,12 @@ HTTP_SECONDS = Histogram(
     ["method", "route"],
     buckets=_LATENCY_BUCKETS,
 )
+AUDIT_WRITE_FAILURES = Counter(
+    "chibo_audit_write_failures_total",
+    "Audit rows the gateway could not write for a call it answered (the call's `audit_write_failed` log line holds "
+    "the whole row), by method.",
+    ["method"],
+)
 NOTIFICATION_DELIVERIES = Counter(
     "chibo_notification_deliveries_total",
     "Delivery attempts, by rule, channel and outcome (delivered, retrying, failed).",

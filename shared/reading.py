@@ -182,6 +182,15 @@ def _encodes(text: str) -> bool:
     return True
 
 
+def body_over_limit(limit: int) -> str:
+    """Why an HTTP ingestion body over the gateway's limit (CHIBO_MAX_BODY_BYTES) is refused, in the gateway's 413 and
+    in the rejection meetings stores alike: none of its events was judged, and the sender splits the batch."""
+    return (
+        f"body: larger than {limit} bytes, the limit of one HTTP request (CHIBO_MAX_BODY_BYTES); none of its events"
+        " was judged: split the batch into smaller ones (each event at most 1 MiB) and send each"
+    )
+
+
 def field_name(path: tuple[str | int, ...], *, prefix: str = "") -> str:
     """A dotted field path (`data.records.3.member_id`), cut to a bounded length."""
     name = prefix + ".".join(
@@ -216,11 +225,12 @@ def _deep_field(path: tuple[str | int, ...]) -> str:
     return field_name(tuple(named)) if named else "body"
 
 
-def check_tree(value: Any, path: tuple[str | int, ...] = ()) -> Any:
-    """The value with NFC text, or ReadError naming the field that breaks a reading rule."""
-    if len(path) >= MAX_DEPTH and isinstance(value, dict | list):
+def check_tree(value: Any, path: tuple[str | int, ...] = (), *, levels: int = MAX_DEPTH) -> Any:
+    """The value with NFC text, or ReadError naming the field that breaks a reading rule (`levels`: the deepest
+    nesting allowed, an event's by default; the gateway's API bodies have their own limit)."""
+    if len(path) >= levels and isinstance(value, dict | list):
         field = _deep_field(path)
-        raise ReadError(f"{field}: JSON nested deeper than {MAX_DEPTH} levels", field=field)
+        raise ReadError(f"{field}: JSON nested deeper than {levels} levels", field=field)
     if isinstance(value, str):
         return check_text(value, path)
     if isinstance(value, dict):
@@ -232,10 +242,10 @@ def check_tree(value: Any, path: tuple[str | int, ...] = ()) -> Any:
             if not isinstance(key, str):
                 raise ReadError(f"{field_name(path)}: keys must be text", field=field_name(path))
             key = check_text(key, (*path, key))
-            checked[key] = check_tree(item, (*path, key))
+            checked[key] = check_tree(item, (*path, key), levels=levels)
         return checked
     if isinstance(value, list):
-        return [check_tree(item, (*path, index)) for index, item in enumerate(value)]
+        return [check_tree(item, (*path, index), levels=levels) for index, item in enumerate(value)]
     if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
         raise ReadError(f"{field_name(path)}: not a finite number", field=field_name(path))
     if isinstance(value, Unreadable):

@@ -18,7 +18,10 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.repository import AuditEntry, AuditLog
+from shared.audit import audit_json
 from shared.logs import get_logger
+from shared.metrics import AUDIT_WRITE_FAILURES
+from shared.reading import ReadError, body_over_limit, check_tree, read_value
 
 log = get_logger(__name__)
 
@@ -218,8 +221,26 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
-def _error_body(code: str, message: str) -> bytes:
-    return json.dumps({"code": code, "message": message, "field": "body", "service": None}).encode()
+def _error_body(code: str, message: str, field: str) -> bytes:
+    return json.dumps({"code": code, "message": message, "field": field, "service": None}).encode()
+
+
+def body_refusal(body: bytes, *, levels: int) -> ReadError | None:
+    """What a JSON request body breaks of CONTRACT.md's reading rules that apply to any body (a non-finite number,
+    U+0000, an unpaired surrogate, a key given twice), naming the field (`params.hours_before`); None when it
+    breaks none, or is no JSON at all (the route answers that: 400 naming `body`). Python's JSON reader takes
+    `NaN` and `Infinity`, which PostgreSQL's json then refuses (an audit row lost) and a model may read as null."""
+    try:
+        value, clean = read_value(body, limit=None, levels=levels)
+    except ReadError:
+        return None
+    if clean:
+        return None
+    try:
+        check_tree(value, levels=levels + 1)  # depth is judged before, by json_depth against the same limit
+    except ReadError as exc:
+        return exc
+    return None
 
 
 BODY_CUT = "body_cut"
@@ -230,7 +251,7 @@ BODY_CUT = "body_cut"
 class BodyCut:
     """A body over the limit on a route that reports it (BodySizeLimit's `reported_by_route`): the app was handed at
     most its first `limit` bytes (none when its Content-Length alone showed it too large) and must answer 413 with
-    `too_large_message`, after whatever keeping it does (POST /v1/events: meetings stores the rejection)."""
+    `body_over_limit`, after whatever keeping it does (POST /v1/events: meetings stores the rejection)."""
 
     limit: int
     declared: int | None
@@ -267,8 +288,11 @@ class BodySizeLimit:
         max_depth: int = 64,
         depth_checked_by_route: frozenset[str] = frozenset(),
         reported_by_route: frozenset[str] = frozenset(),
+        page: Callable[[Scope, int], ASGIApp | None] | None = None,
     ) -> None:
         self.app = app
+        self.page = page
+        """The web app's error page for a refusal on one of its paths (a Vietnamese page, not JSON), else None."""
         self.max_bytes = max_bytes
         self.max_depth = max_depth
         self.depth_checked_by_route = depth_checked_by_route
@@ -289,7 +313,7 @@ class BodySizeLimit:
             if reported:
                 await self._hand_over_cut(scope, send, BodyCut(self.max_bytes, int(declared)))
                 return
-            await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+            await self._refuse(scope, send, 413, "payload_too_large", too_large_message(self.max_bytes))
             return
         if reported:
             await self._stream_reported(scope, receive, send)
@@ -319,7 +343,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+                await self._refuse(scope, send, 413, "payload_too_large", too_large_message(self.max_bytes))
 
     async def _stream_reported(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Hand the body on as it streams in; once it passes the limit, end it there with a BodyCut (see the class)."""
@@ -342,7 +366,7 @@ class BodySizeLimit:
             # what is left of the limit of this last chunk: the app's prefix is whole even when one chunk crosses it
             return {"type": "http.request", "body": chunk[: self.max_bytes - received], "more_body": False}
 
-        await self.app(scope, bounded_receive, self._answer_cut(send, lambda: cut))
+        await self.app(scope, bounded_receive, self._answer_cut(scope, send, lambda: cut))
 
     async def _hand_over_cut(self, scope: Scope, send: Send, cut: BodyCut) -> None:
         """Call the app with a body of nothing (its Content-Length already said too much) and the BodyCut."""
@@ -356,9 +380,9 @@ class BodySizeLimit:
             delivered = True
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        await self.app(scope, nothing, self._answer_cut(send, lambda: cut))
+        await self.app(scope, nothing, self._answer_cut(scope, send, lambda: cut))
 
-    def _answer_cut(self, send: Send, cut: Callable[[], BodyCut | None]) -> Send:
+    def _answer_cut(self, scope: Scope, send: Send, cut: Callable[[], BodyCut | None]) -> Send:
         """`send`, but a cut body answered with a success becomes the 413 (a route must never take it as whole)."""
         swallowing = False
 
@@ -367,7 +391,7 @@ class BodySizeLimit:
             if message["type"] == "http.response.start" and cut() is not None and message["status"] < 400:
                 log.error("cut_body_answered_as_whole", status=message["status"])
                 swallowing = True
-                await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+                await self._refuse(scope, send, 413, "payload_too_large", body_over_limit(self.max_bytes))
                 return
             if swallowing:
                 return
@@ -386,14 +410,19 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+                await self._refuse(scope, send, 413, "payload_too_large", too_large_message(self.max_bytes))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
         if json_depth(body) > self.max_depth:
-            await self._refuse(send, 400, "bad_request", f"body: nested deeper than {self.max_depth} levels")
+            await self._refuse(scope, send, 400, "bad_request", f"body: nested deeper than {self.max_depth} levels")
+            return
+        refused = body_refusal(body, levels=self.max_depth)
+        if refused is not None:
+            log.info("json_body_refused", path=scope["path"], field=refused.field, reason=refused.reason)
+            await self._refuse(scope, send, 422, "invalid", refused.reason, field=refused.field)
             return
         delivered = False
 
@@ -406,8 +435,15 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send, status: int, code: str, message: str) -> None:
-        body = _error_body(code, message)
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, code: str, message: str, *, field: str = "body"
+    ) -> None:
+        """The JSON error answer, or the web app's page for one of its paths (`page`)."""
+        page = self.page(scope, status) if self.page is not None else None
+        if page is not None:
+            await page(scope, _no_body, send)
+            return
+        body = _error_body(code, message, field)
         await send(
             {
                 "type": "http.response.start",
@@ -420,6 +456,11 @@ class BodySizeLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+async def _no_body() -> Message:
+    """The receive of an error page answered without reading the request's body."""
+    return {"type": "http.disconnect"}
 
 
 class AuditTrail:
@@ -478,10 +519,23 @@ class AuditTrail:
         )
         audit_log = self.audit_log(scope)
         if audit_log is None:
+            AUDIT_WRITE_FAILURES.labels(method=entry.method).inc()
             log.error("audit_unavailable", method=entry.method, path=entry.path, status=status)
             return
         try:
             await audit_log.record(entry)
         except Exception as exc:
-            # the call already happened: losing its trace is an operator alarm, not the client's error
-            log.error("audit_write_failed", method=entry.method, path=entry.path, sub=entry.sub, error=repr(exc))
+            # the call already happened (its answer is sent, its change made in the service that owns it): losing its
+            # trace is an operator alarm (ChiboAuditWriteFailed), and this line holds the whole row to restore it
+            AUDIT_WRITE_FAILURES.labels(method=entry.method).inc()
+            log.error(
+                "audit_write_failed",
+                method=entry.method,
+                path=entry.path,
+                sub=entry.sub,
+                role=entry.role,
+                status=entry.status,
+                client_ip=entry.client_ip,
+                detail=audit_json(entry.detail) if entry.detail is not None else None,
+                error=repr(exc),
+            )

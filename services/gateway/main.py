@@ -24,6 +24,7 @@ from services.gateway.limits import AnonymousGuard, AuditTrail, BodySizeLimit
 from services.gateway.repository import AuditLog, PgAccountRepository, SigningKeyMismatch, signing_secret
 from services.gateway.web import cli as web_cli
 from services.gateway.web import install_web
+from services.gateway.web.errors import scope_page, status_page
 from shared.cli import run_service_cli
 from shared.db import create_pool
 from shared.rpc import RpcClient, RpcError, ServiceUnavailable
@@ -57,7 +58,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.include_router(build_router())
     install_web(app)
-    install_error_handlers(app)
+    install_error_handlers(app, page=status_page)  # /app answers Vietnamese pages, /v1 JSON
     install_event_schemas(app)
 
     def audit_log(scope: Scope) -> AuditLog | None:
@@ -75,6 +76,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         max_depth=settings.max_json_depth,
         depth_checked_by_route=frozenset({"/v1/events"}),
         reported_by_route=frozenset({"/v1/events"}),  # a body over the limit is a stored rejection too
+        page=scope_page,
     )
     app.add_middleware(AuditTrail, audit_log=audit_log, anonymous=anonymous)
     instrument(app)  # outermost: metrics and logs see the status the client got, with its correlation id

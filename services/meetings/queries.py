@@ -264,7 +264,7 @@ async def list_rejections(
 async def list_held_events(conn: asyncpg.Connection, *, limit: int, offset: int) -> dict[str, Any]:
     """Held events, oldest first, each with what it waits for and a preview of its data."""
     rows = await conn.fetch(
-        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at,"
+        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at, answer,"
         " left((raw -> 'data')::text, 500) AS data_preview, refusal::text AS refusal"
         " FROM held_event ORDER BY held_at, source, event_id LIMIT $1 OFFSET $2",
         limit,
@@ -277,7 +277,7 @@ async def list_held_events(conn: asyncpg.Connection, *, limit: int, offset: int)
 async def held_event(conn: asyncpg.Connection, *, source: str, event_id: str) -> dict[str, Any] | None:
     """One event still held (none released to be applied), as list_held_events shows it; None when not held."""
     row = await conn.fetchrow(
-        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at,"
+        "SELECT source, event_id, type, waiting_for, reason, field, route, held_at, answer,"
         " left((raw -> 'data')::text, 500) AS data_preview, refusal::text AS refusal"
         " FROM held_event WHERE source = $1 AND event_id = $2 AND released_at IS NULL",
         source,

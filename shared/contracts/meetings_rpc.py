@@ -194,6 +194,9 @@ class HeldEventReply(Reply):
     refusal: Refusal | None = None
     """Why it is held, machine-readably (`member_unknown`, `member_not_placed`...; shared.refusals), when its rule
     gives a code."""
+    answer: str | None = None
+    """What the sender was told when `reason` says more (an id outside a scoped account's subtree, answered as an
+    unknown one); None when it was told `reason`. Only this may be repeated to the sender."""
 
 
 # ---- requests ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from shared.contracts.registry import read_event
 from shared.envelope import GATEWAY_SOURCE, InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
 from shared.ops.rpc import add_dead_letter_methods
 from shared.periods import VIETNAM_TZ, period_months
+from shared.reading import body_over_limit
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
@@ -304,7 +305,7 @@ class World:
             body = base64.b64decode(r.body_base64)
             if r.over_limit is not None:  # cut by the gateway at its limit: what meetings stores (reject_cut_body)
                 kind = "batch" if is_batch(r.content_type, body=body, headers=r.headers) else ""
-                reason = f"body: larger than {r.over_limit} bytes"
+                reason = body_over_limit(r.over_limit)
                 if not r.dry_run:
                     self.rejected.append(
                         {"type": kind, "reason": reason, "field": "body", "kept": body, "declared": r.declared_size}

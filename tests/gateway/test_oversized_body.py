@@ -21,6 +21,7 @@ from services.gateway.limits import BodySizeLimit, body_cut
 from services.gateway.main import create_app
 from services.gateway.web.reasons import explain_rejection
 from shared.contracts.meetings_rpc import CUT_BODY_KEPT
+from shared.reading import body_over_limit
 from tests.gateway.conftest import gateway_settings
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
@@ -28,7 +29,7 @@ from tests.support.ids import random_id
 LIMIT = 64 * 1024
 """The gateway's body limit here: above CUT_BODY_KEPT, so the prefix bound is not the limit's."""
 BATCH = {"Content-Type": "application/cloudevents-batch+json"}
-TOO_LARGE = {"code": "payload_too_large", "message": f"body: larger than {LIMIT} bytes", "field": "body"}
+TOO_LARGE = {"code": "payload_too_large", "message": body_over_limit(LIMIT), "field": "body"}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,7 @@ async def test_a_body_declared_over_the_limit_is_the_same_413_and_a_stored_rejec
     [stored] = world.rejected[before:]
     assert stored == {
         "type": "batch",
-        "reason": f"body: larger than {LIMIT} bytes",
+        "reason": body_over_limit(LIMIT),
         "field": "body",
         "kept": b"",  # its Content-Length said it all: not a byte of it was read
         "declared": len(body),
@@ -194,7 +195,8 @@ async def test_other_routes_still_refuse_a_body_over_the_limit_before_anything_e
         response = await client.post(
             "/v1/accounts", content=b"{" + b" " * LIMIT + b"}", headers={"Content-Type": "application/json"}
         )
-    assert response.status_code == 413 and response.json()["message"] == TOO_LARGE["message"]
+    # no batch to split here: the plain limit
+    assert response.status_code == 413 and response.json()["message"] == f"body: larger than {LIMIT} bytes"
     assert world.rejected[before:] == []
 
 
@@ -220,7 +222,8 @@ async def test_a_route_that_answers_a_cut_body_as_whole_still_sends_the_413() ->
         streamed = await client.post("/v1/events", content=Chunks(b"x" * 5000, size=300))
         whole = await client.post("/v1/events", content=b"x" * 1000)
     assert [declared.status_code, streamed.status_code, whole.status_code] == [413, 413, 200]
-    assert declared.json()["message"] == "body: larger than 1000 bytes"
+    assert declared.json()["message"] == body_over_limit(1000)
+    assert "split the batch" in declared.json()["message"]
     assert [(size, cut.declared if cut else "whole") for size, cut in seen] == [
         (0, 5000),
         (1000, None),
@@ -229,6 +232,7 @@ async def test_a_route_that_answers_a_cut_body_as_whole_still_sends_the_413() ->
 
 
 def test_the_operator_reads_a_cut_body_s_rejection_in_vietnamese() -> None:
-    said = explain_rejection("body: larger than 8388608 bytes", "body")
-    assert "vượt quá giới hạn kích thước của cổng tiếp nhận" in said and "1 MiB" not in said
+    for reason in ("body: larger than 8388608 bytes", body_over_limit(8388608)):  # as stored before, and now
+        said = explain_rejection(reason, "body")
+        assert "vượt quá giới hạn kích thước của cổng tiếp nhận" in said and "1 MiB" not in said
     assert "1 MiB" in explain_rejection("body: larger than 1048576 bytes (1200000 bytes)", "body")

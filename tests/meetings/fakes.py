@@ -412,8 +412,9 @@ class FakeIngest:
         route: str,
         scope: str | None = None,
         refusal: Refusal | None = None,
+        answer: str | None = None,
     ) -> None:
-        """Park the event (keeping its first hold time and its write scope, and why by code)."""
+        """Park the event (keeping its first hold time and its write scope, why by code, and the sender's answer)."""
         key = (source, event_id)
         first = self._s.held.get(key, {}).get("held_at", now())
         self._s.held[key] = {
@@ -427,6 +428,7 @@ class FakeIngest:
             "route": route,
             "scope": scope,
             "refusal": refusal,
+            "answer": answer if answer != reason else None,
             "held_at": first,
             "released_at": None,
         }

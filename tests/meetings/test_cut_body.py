@@ -25,6 +25,7 @@ from services.gateway.main import create_app
 from services.gateway.web.cli import create_web_account
 from services.meetings.handlers.ingest import STORED_PREFIX
 from shared.contracts import meetings_rpc as meetings
+from shared.reading import body_over_limit
 from shared.rpc import RpcClient
 from tests.gateway.conftest import gateway_settings
 from tests.meetings.feed import Feed, feed
@@ -35,7 +36,7 @@ from tests.support.running import eventually
 LIMIT = 8 * 1024 * 1024
 """The gateway's default body limit, as in the trial."""
 BATCH = {"Content-Type": "application/cloudevents-batch+json"}
-TOO_LARGE = {"code": "payload_too_large", "message": f"body: larger than {LIMIT} bytes", "field": "body"}
+TOO_LARGE = {"code": "payload_too_large", "message": body_over_limit(LIMIT), "field": "body"}
 PASSWORD = "mat-khau-van-hanh-2026"
 
 

@@ -8,7 +8,6 @@ from typing import Any, Protocol, cast
 from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_instant, issue_token
-from services.gateway.limits import too_large_message
 from services.gateway.repository import AccountRepository, AccountRow
 from shared.bindings import HTTP_PREFIXES, media_type
 from shared.contracts.base import EventData
@@ -34,6 +33,7 @@ from shared.envelope import (
     new_event,
     validation_message,
 )
+from shared.reading import body_over_limit
 from shared.refusals import refusal_code
 from shared.rpc import ReplyT, Request, RpcError
 
@@ -328,7 +328,7 @@ async def ingest_events(
     )
     results = reply.results
     if over_limit is not None:  # stored by meetings as cut; the answer is any over-limit body's, whatever it said
-        raise BodyError(413, "payload_too_large", too_large_message(over_limit))
+        raise BodyError(413, "payload_too_large", body_over_limit(over_limit))
     if len(results) == 1 and results[0].problem in BODY_PROBLEM_STATUS:
         status, code = BODY_PROBLEM_STATUS[results[0].problem]
         raise BodyError(status, code, results[0].reason or "body: not an event", field=results[0].field or "body")

@@ -163,7 +163,7 @@ async def still_held(state: State, result: dict[str, Any]) -> dict[str, Any]:
     return {
         **result,
         "outcome": "held",
-        "reason": held.reason,
+        "reason": held.answer or held.reason,  # the stored reason may say where an id outside the caller's scope lives
         "field": held.field,
         "waiting_for": held.waiting_for,
         "reason_code": refusal_code(held.refusal),

@@ -1,8 +1,9 @@
 """One error shape for every failure, and how service errors become HTTP statuses."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -115,11 +116,33 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Route every failure through the one error shape."""
-    app.add_exception_handler(RpcError, _on_rpc_error)
-    app.add_exception_handler(ApiError, _on_api_error)
-    app.add_exception_handler(BodyError, _on_body_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+ErrorPage = Callable[[Request, int], Response | None]
+"""The web app's page for an error status on one of its paths (None elsewhere): see web.errors.status_page."""
+
+
+def _paged(handler: Callable[[Request, Exception], Awaitable[Response]], page: ErrorPage | None) -> Any:
+    """`handler`, but on a path of the web app its answer's status as the app's Vietnamese page, not JSON."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        if page is None:
+            return response
+        paged = page(request, response.status_code)
+        if paged is None:
+            return response
+        for header in ("allow", "retry-after"):  # what the client is told to do next still holds
+            if header in response.headers:
+                paged.headers[header] = response.headers[header]
+        return paged
+
+    return answer
+
+
+def install_error_handlers(app: FastAPI, *, page: ErrorPage | None = None) -> None:
+    """Route every failure through the one error shape (JSON), and through `page` on the web app's paths."""
+    app.add_exception_handler(RpcError, _paged(_on_rpc_error, page))
+    app.add_exception_handler(ApiError, _paged(_on_api_error, page))
+    app.add_exception_handler(BodyError, _paged(_on_body_error, page))
+    app.add_exception_handler(RequestValidationError, _paged(_on_validation_error, page))
+    app.add_exception_handler(StarletteHTTPException, _paged(_on_http_error, page))
+    app.add_exception_handler(Exception, _paged(_on_unexpected, page))

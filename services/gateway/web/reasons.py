@@ -27,7 +27,8 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("The meeting's time is outside the allowed window (from 2000 to at most two years ahead)."),
         ),
         (
-            r"^body: larger than \d+ bytes$",  # the gateway's own limit on a whole request (limits.BodySizeLimit)
+            # the gateway's own limit on a whole request (limits.BodySizeLimit; shared.reading.body_over_limit)
+            r"^body: larger than \d+ bytes(?:$|, the limit of one HTTP request)",
             N_(
                 "What was sent is larger than the gateway's size limit for one request; it was not read in full "
                 "and only its beginning was kept."

@@ -63,12 +63,15 @@ async def drop_held(uow: MeetingsUnit, *, source: str, event_id: str, reason: st
         raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
     await uow.ingest.release(source=source, event_id=event_id)
     text = f"dropped by an operator: {reason} (was waiting for {row['waiting_for']}: {row['reason']})"
-    await _reject_held(uow, row, reason=text, field=row["field"])
+    told = f"dropped by an operator: {reason} (was waiting for {row['waiting_for']}: {row['answer'] or row['reason']})"
+    await _reject_held(uow, row, reason=text, field=row["field"], answer=told)
     log.warning("held_event_dropped", event_id=event_id, source=source, reason=reason)
     return IngestResult(event_id, source, row["type"], "rejected", text, row["field"])
 
 
-async def _reject_held(uow: MeetingsUnit, held: Mapping[str, Any], *, reason: str, field: str | None) -> None:
+async def _reject_held(
+    uow: MeetingsUnit, held: Mapping[str, Any], *, reason: str, field: str | None, answer: str | None = None
+) -> None:
     try:
         correlation_id = json.loads(held["raw"]).get("correlationid")
     except (ValueError, AttributeError):
@@ -85,4 +88,5 @@ async def _reject_held(uow: MeetingsUnit, held: Mapping[str, Any], *, reason: st
         received_at=now(),
         correlation_id=correlation_id if isinstance(correlation_id, str) else None,
         scope=held["scope"],
+        answer=answer,
     )

@@ -52,7 +52,7 @@ from shared.envelope import (
 )
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
-from shared.reading import MAX_EVENT_BYTES, ReadError, loads
+from shared.reading import MAX_EVENT_BYTES, ReadError, body_over_limit, loads
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -849,7 +849,7 @@ async def _store_body_rejection(
 
 def cut_body_reason(limit: int) -> str:
     """Why a body over the gateway's limit is refused: the very words of the gateway's 413."""
-    return f"body: larger than {limit} bytes"
+    return body_over_limit(limit)
 
 
 def cut_text(prefix: bytes, *, limit: int, declared: int | None) -> str:
@@ -987,6 +987,7 @@ async def _settle(
             route=route,
             scope=scope,
             refusal=held.refusal,
+            answer=held.reason,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
         return IngestResult(
@@ -1016,6 +1017,7 @@ async def _settle(
             correlation_id=event.correlation_id,
             scope=scope,
             refusal=exc.refusal,
+            answer=exc.reason,
         )
         detail = exc.detail if isinstance(exc, OutsideScope) and exc.detail != exc.reason else None
         return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal, detail=detail)
@@ -1218,10 +1220,14 @@ async def reject(
     scope: str | None = None,
     refusal: Refusal | None = None,
     keep_processed: bool = False,
+    answer: str | None = None,
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
     fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless
-    `keep_processed`: the inbox row is another event's)."""
+    `keep_processed`: the inbox row is another event's).
+
+    `answer`: the reason the sender was told when the stored `reason` says more (an id outside a scoped account's
+    subtree, handlers/scope.py); ingest.rejected.v1 goes to anyone bound to chibo.events, so it says only that."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
@@ -1244,7 +1250,12 @@ async def reject(
             source=SOURCE,
             subject=event_id if is_identifier(event_id) else rejection_id,
             data=IngestRejected(
-                source=source, event_id=event_id, type=event_type, reason=reason, field=field, received_at=received_at
+                source=source,
+                event_id=event_id,
+                type=event_type,
+                reason=answer or reason,
+                field=field,
+                received_at=received_at,
             ),
             # never an unjudged value: a correlation id travels in a short AMQP property
             correlation_id=correlation_id or (event_id if is_identifier(event_id) else rejection_id),
@@ -1271,12 +1282,14 @@ async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 50
             continue
         await uow.ingest.release(source=row["source"], event_id=row["event_id"])
         envelope = json.loads(row["raw"])
+        waited = f" (still unresolved after {int(timeout.total_seconds())} s)"
         await reject(
             uow,
             source=row["source"],
             event_id=row["event_id"],
             event_type=row["type"],
-            reason=f"{row['reason']} (still unresolved after {int(timeout.total_seconds())} s)",
+            reason=row["reason"] + waited,
+            answer=(row["answer"] or row["reason"]) + waited,  # the sender's wording: ingest.rejected.v1 is public
             field=row["field"],
             raw=row["raw"],
             route=row["route"],

@@ -49,6 +49,7 @@ class IngestRepository(Protocol):
         route: str,
         scope: str | None = None,
         refusal: Refusal | None = None,
+        answer: str | None = None,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -135,16 +136,20 @@ class PgIngestRepository:
         route: str,
         scope: str | None = None,
         refusal: Refusal | None = None,
+        answer: str | None = None,
     ) -> None:
         """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with), with
-        the hold's machine-readable reason when its rule gives one."""
+        the hold's machine-readable reason when its rule gives one; `answer`: what the sender was told when `reason`
+        says more (an id outside its scope), the only reason a public event or the sender may read."""
         self._any_held = True
         self._waited.add(waiting_for)
         await self._conn.execute(
-            "INSERT INTO held_event (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb) ON CONFLICT (source, event_id) DO UPDATE"
+            "INSERT INTO held_event"
+            " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11)"
+            " ON CONFLICT (source, event_id) DO UPDATE"
             " SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
-            " refusal = EXCLUDED.refusal, released_at = NULL",
+            " refusal = EXCLUDED.refusal, answer = EXCLUDED.answer, released_at = NULL",
             source,
             event_id,
             event_type,
@@ -155,6 +160,7 @@ class PgIngestRepository:
             route,
             scope,
             None if refusal is None else refusal.model_dump_json(exclude_none=True),
+            answer if answer != reason else None,
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
@@ -179,6 +185,7 @@ class PgIngestRepository:
         """Held events that waited since before `older_than`, locked for this transaction."""
         return await self._conn.fetch(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
+            " answer,"
             " refusal::text AS refusal FROM held_event"
             " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
@@ -388,6 +395,7 @@ class PgIngestRepository:
         """One held event, its row locked for this transaction when asked."""
         return await self._conn.fetchrow(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
+            " answer,"
             " released_at FROM held_event WHERE source = $1 AND event_id = $2" + (" FOR UPDATE" if lock_row else ""),
             source,
             event_id,
