@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.repository import AuditEntry, AuditLog
 from shared.logs import get_logger
+from shared.text import is_ascii_number
 
 log = get_logger(__name__)
 
@@ -285,7 +286,7 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         reported = scope["method"] == "POST" and scope["path"] in self.reported_by_route
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and is_ascii_number(declared) and int(declared) > self.max_bytes:
             if reported:
                 await self._hand_over_cut(scope, send, BodyCut(self.max_bytes, int(declared)))
                 return
