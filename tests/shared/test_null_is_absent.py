@@ -12,11 +12,13 @@ import json
 import types
 import typing
 from collections.abc import Iterator
+from pathlib import Path as FilePath
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
+from services.evaluation.domain.framework import Framework, FrameworkError, parse_framework
 from services.gateway.schemas.commands import AttendanceCreate
 from services.gateway.schemas.operations import AccountCreate
 from shared.contracts.meetings import TYPES
@@ -27,15 +29,20 @@ from tests.ops.contract_examples import EXAMPLES, event
 Path = tuple[str | int, ...]
 
 
-def _nested(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds, itself or as list rows (through Optional and Annotated), if any."""
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field may hold, itself or as list rows (through Optional, unions and Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in typing.get_args(annotation):
-        found = _nested(argument)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    return [model for argument in typing.get_args(annotation) for model in _models(argument)]
+
+
+def _nested(annotation: Any, value: Any) -> type[BaseModel] | None:
+    """The model that reads `value` (an object): of a union (a framework item's `rule`), the one with a field for
+    each of its keys."""
+    row = value
+    if not isinstance(row, dict):
+        return None
+    return next((model for model in _models(annotation) if set(row) <= set(model.model_fields)), None)
 
 
 def _admits_null(annotation: Any) -> bool:
@@ -49,20 +56,23 @@ def _admits_null(annotation: Any) -> bool:
     return False
 
 
-def fields(model: type[BaseModel], data: Any, path: Path = ()) -> Iterator[tuple[Path, bool, bool]]:
+def fields(
+    model: type[BaseModel], data: Any, path: Path = (), seen: set[tuple[type, str]] | None = None
+) -> Iterator[tuple[Path, bool, bool]]:
     """(path in `data`, optional, null is a value of its type) for each field of `model` and of the models it holds
-    where the example has a row or an object to put it in."""
+    where the example has a row or an object to put it in (each model's field once, in the first row holding it)."""
+    seen = set() if seen is None else seen
     for name, info in model.model_fields.items():
         here = (*path, name)
-        yield here, not info.is_required(), _admits_null(info.annotation)
-        sub = _nested(info.annotation)
+        if (model, name) not in seen:
+            seen.add((model, name))
+            yield here, not info.is_required(), _admits_null(info.annotation)
         value = data.get(name) if isinstance(data, dict) else None
-        if sub is None or value is None:
-            continue
-        if isinstance(value, list) and value:
-            yield from fields(sub, value[0], (*here, 0))
-        elif isinstance(value, dict):
-            yield from fields(sub, value, here)
+        rows = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, row in rows:
+            sub = _nested(info.annotation, row)
+            if sub is not None:
+                yield from fields(sub, row, here if index is None else (*here, index), seen)
 
 
 def _set(data: Any, path: Path, value: Any) -> None:
@@ -149,3 +159,30 @@ def test_the_gateways_bodies_read_null_as_absent_too() -> None:
         {"role": "integration", "unit_id": "cell-1", "province_wide": None, "sources": None}
     )
     assert account.province_wide is False and account.sources == []
+
+
+FRAMEWORK_DOCUMENT = json.loads(
+    (FilePath(__file__).resolve().parents[2] / "shared/contracts/framework_data/hd42-2025.v1.json").read_text("utf-8")
+)
+FRAMEWORK_CASES = [path for path, optional, _ in fields(Framework, FRAMEWORK_DOCUMENT) if optional]
+
+
+def _framework(path: Path, value: Any) -> object:
+    document = copy.deepcopy(FRAMEWORK_DOCUMENT)
+    _set(document, path, value)
+    try:
+        return parse_framework(document)
+    except FrameworkError as exc:
+        return ("refused", exc.field, str(exc))
+
+
+def test_the_framework_walk_reaches_nested_rules() -> None:
+    names = {_name(path) for path in FRAMEWORK_CASES}
+    assert {"gates", "scoring", "groups.0.items.0.applies_to"} <= names
+    assert any(name.endswith(".rule.strict") for name in names) and any(".bands." in name for name in names)
+
+
+@pytest.mark.parametrize("path", FRAMEWORK_CASES, ids=[_name(path) for path in FRAMEWORK_CASES])
+def test_a_framework_documents_optional_field_given_null_reads_as_absent(path: Path) -> None:
+    # an administrator's uploaded framework with `"gates": null` was refused: "Input should be a valid list"
+    assert _framework(path, None) == _framework(path, _ABSENT)
