@@ -124,3 +124,10 @@ def test_a_form_number_in_other_digits_is_refused_naming_the_field(value: str) -
         assessment_points({"point-content.self_criticism": value, "max-content.self_criticism": "5"})
     assert "point-content.self_criticism" in refused.value.errors
     assert forms.parse_day(value + "/12/2026") is None  # strptime read `1５/12/2026` as the 15th
+
+
+def test_a_bulk_csv_year_in_other_digits_stays_text_for_the_model_to_refuse() -> None:
+    # `١٩٧٥`.isdigit() made the CSV loader write the integer 1975 into birth_year
+    from services.meetings.bulk.csv_input import _cell_value
+
+    assert _cell_value("١٩٧٥", int) == "١٩٧٥" and _cell_value("1975", int) == 1975 and _cell_value("-3", int) == -3
