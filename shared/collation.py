@@ -26,7 +26,7 @@ VIETNAMESE_LETTERS = {
 AFTER_EVERY_LETTER = 0xFF00
 """Primary weights from here up mark a Vietnamese letter's rank after its base (the default table's, implicit weights
 of unassigned code points included, stay below 0xFC00)."""
-DIGITS = re.compile(r"(\d+)")
+DIGITS = re.compile(r"([0-9]+)")
 T = TypeVar("T")
 
 

@@ -14,7 +14,7 @@ from pydantic import Field
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 """The local time zone of every rule and of the times the services write (+07:00)."""
 
-PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
 """A month `2026-11`, a quarter `2026-Q4` or a year `2026`."""
 
 Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2026-11", "2026-Q4", "2026"])]

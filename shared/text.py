@@ -39,3 +39,9 @@ def require_text(value: str) -> str:
     if not has_text(value):
         raise ValueError("must hold visible text, not only spaces or invisible characters")
     return value
+
+
+def is_ascii_number(value: str | bytes) -> bool:
+    """True when `value` is one or more of the digits 0-9: str.isdigit is also True for ٢٠٢٦, ２０２６ and ², which no
+    contract field, query or form number is written in (and int('²') fails)."""
+    return value.isascii() and value.isdigit()

@@ -22,6 +22,7 @@ from shared.audit import audit_json
 from shared.logs import get_logger
 from shared.metrics import AUDIT_WRITE_FAILURES
 from shared.reading import ReadError, body_over_limit, check_tree, read_value
+from shared.text import is_ascii_number
 
 log = get_logger(__name__)
 
@@ -309,7 +310,7 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         reported = scope["method"] == "POST" and scope["path"] in self.reported_by_route
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and is_ascii_number(declared) and int(declared) > self.max_bytes:
             if reported:
                 await self._hand_over_cut(scope, send, BodyCut(self.max_bytes, int(declared)))
                 return

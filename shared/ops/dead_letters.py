@@ -26,6 +26,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
+from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
 
 PREVIEW_CHARS = 500
@@ -55,7 +56,7 @@ def broker_version(connection: AbstractConnection) -> tuple[int, ...]:
     properties = getattr(getattr(transport, "connection", None), "server_properties", None) or {}
     version = properties.get("version")
     text = version.decode() if isinstance(version, bytes) else str(version or "")
-    parts = [part for part in text.split(".")[:3] if part.isdigit()]
+    parts = [part for part in text.split(".")[:3] if is_ascii_number(part)]
     return tuple(int(part) for part in parts) if len(parts) == len(text.split(".")[:3]) and parts else ()
 
 
@@ -126,7 +127,7 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
     queue = str(headers.get("x-first-death-queue") or first.get("queue") or "")
     reason = str(headers.get("x-first-death-reason") or first.get("reason") or "")
     written = headers.get("x-chibo-delivery-count")
-    if isinstance(written, int | str) and str(written).isdigit():
+    if isinstance(written, int | str) and is_ascii_number(str(written)):
         deliveries = int(written)
     elif carried_count and headers.get("x-delivery-count") is not None:
         deliveries = int(str(headers.get("x-delivery-count") or 0))

@@ -310,6 +310,8 @@ async def test_a_bug_inside_a_service_method_is_a_500_not_a_422(
         ({"period_from": "2026-Q4", "period_to": "2026-09"}, "period_to"),
         ({"period_from": "2099-01", "period_to": "2099-03"}, "period_from"),
         ({"period_from": "2099"}, "period_from"),
+        ({"period_from": "２０２６"}, "period_from"),  # fullwidth digits passed pattern `\d` (Rust regex: Unicode)
+        ({"period_from": "2025-01", "period_to": "٢٠٢٦-Q4"}, "period_to"),
     ],
 )
 async def test_a_rescore_over_an_impossible_span_is_refused_naming_the_field(

@@ -347,3 +347,34 @@ async def test_a_batch_item_that_is_no_object_rejects_only_itself(  # type: igno
     assert all(row["field"] == "body" and row["reason"] == "body: an event must be a JSON object" for row in rows)
     assert sorted(json.loads(row["raw"]) == item for row in rows for item in odd[:4]).count(True) == 4
     assert await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = $1", nested_event["data"]["id"]) == 0
+
+
+@pytest.mark.parametrize("route", ["amqp", "http"])
+async def test_optional_fields_given_null_are_read_as_absent_on_both_routes(  # type: ignore[no-untyped-def]
+    world, rpc: RpcClient, db: asyncpg.Connection, route: str
+) -> None:
+    """CONTRACT.md: an optional field given as JSON null is the same as absent; `role: null`, `exempt: null`,
+    `active: null` and `contact_emails: null` were rejected ("Input should be a valid list")."""
+    bus, ids = world
+    member_id, unit_id = random_id("mem"), random_id("cell")
+    member = ev.member(member_id, ids["cell"], data={"role": None, "exempt": None, "gender": None})
+    unit = ev.raw_event(
+        "org.unit.upserted.v1",
+        {
+            "id": unit_id,
+            "name": "Chi bộ thôn 2",
+            "kind": "cell",
+            "parent_id": ids["committee"],
+            "active": None,
+            "contact_emails": None,
+            "category": None,
+        },
+    )
+    for raw in (unit, member):
+        answer = await send(route, _dumps(raw), bus=bus, rpc=rpc)
+        assert answer is None or answer["outcome"] == "accepted", answer
+        await eventually(lambda: bus.find(raw["type"], originid=raw["id"]), timeout=60)  # noqa: B023
+    stored = await db.fetchrow("SELECT role, exempt FROM meetings.member WHERE id = $1", member_id)
+    assert (stored["role"], stored["exempt"]) == ("member", False)
+    stored = await db.fetchrow("SELECT active, contact_emails FROM meetings.org_unit WHERE id = $1", unit_id)
+    assert stored["active"] is True and json.loads(stored["contact_emails"]) == []

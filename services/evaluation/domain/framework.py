@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.contracts.base import read_null_as_absent
 from shared.contracts.frameworks import in_force
 
 MeetingKindName = Literal["regular", "thematic", "combined", "extraordinary"]
@@ -26,6 +27,13 @@ class FrameworkError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Read null as absent in a framework document too (`"gates": null` is no gate, `"strict": null` the
+        default), as in events and API bodies."""
+        super().__pydantic_init_subclass__(**kwargs)
+        read_null_as_absent(cls)
 
 
 class Threshold(_Strict):

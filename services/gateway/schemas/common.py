@@ -5,7 +5,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts.base import Identifier
+from shared.contracts.base import Identifier, read_null_as_absent
 from shared.contracts.meetings import Said
 
 Id = Identifier
@@ -39,6 +39,12 @@ class CreateModel(BaseModel):
     decomposed (NFD) Vietnamese text is never refused as longer than it is."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Read null as absent in every body, as in events (`guests: null` is no roster of guests)."""
+        super().__pydantic_init_subclass__(**kwargs)
+        read_null_as_absent(cls)
 
     @model_validator(mode="before")
     @classmethod

@@ -324,7 +324,7 @@ def _share(value: str) -> float:
 
 
 def _lead_hours(value: str) -> float:
-    hours = re.match(r"^([\d.]+) h before the start$", value)
+    hours = re.match(r"^([0-9.]+) h before the start$", value)
     return float(hours.group(1)) if hours else 0.0
 
 
@@ -341,47 +341,47 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     (re.compile(r"^no attendance recorded yet$"), _plain(ReasonCode.NO_ROSTER)),
     (re.compile(r"^nobody expected on the roster$"), _plain(ReasonCode.NOBODY_EXPECTED)),
     (
-        re.compile(r"^lasted ([\d.]+) min of (\d+) required(?: \(([\d.]+) min short\))?$"),
+        re.compile(r"^lasted ([0-9.]+) min of ([0-9]+) required(?: \(([0-9.]+) min short\))?$"),
         lambda m: ReasonPart(
             code=ReasonCode.DURATION_SHORT, lasted=float(m[1]), required=int(m[2]), short=float(m[3] or 0)
         ),
     ),
     (
-        re.compile(r"^lasted ([\d.]+) min of (\d+) required: at least half$"),
+        re.compile(r"^lasted ([0-9.]+) min of ([0-9]+) required: at least half$"),
         lambda m: ReasonPart(code=ReasonCode.DURATION_HALF, lasted=float(m[1]), required=int(m[2])),
     ),
     (
-        re.compile(r"^lasted ([\d.]+) min of (\d+) required: below half$"),
+        re.compile(r"^lasted ([0-9.]+) min of ([0-9]+) required: below half$"),
         lambda m: ReasonPart(code=ReasonCode.DURATION_BELOW_HALF, lasted=float(m[1]), required=int(m[2])),
     ),
     (
-        re.compile(r"^(\d+)/(\d+) present \(([\d.]+%)\)$"),
+        re.compile(r"^([0-9]+)/([0-9]+) present \(([0-9.]+%)\)$"),
         lambda m: ReasonPart(code=ReasonCode.ATTENDANCE_RATE, present=int(m[1]), counted=int(m[2]), rate=_share(m[3])),
     ),
     (
-        re.compile(r"^(\d+) absent without excuse$"),
+        re.compile(r"^([0-9]+) absent without excuse$"),
         lambda m: ReasonPart(code=ReasonCode.ABSENT_WITHOUT_EXCUSE, count=int(m[1])),
     ),
     (
-        re.compile(r"^bonus: no excused-absence run above (\d+) \(longest (\d+)\)$"),
+        re.compile(r"^bonus: no excused-absence run above ([0-9]+) \(longest ([0-9]+)\)$"),
         lambda m: ReasonPart(code=ReasonCode.EXCUSED_RUN_BONUS, limit=int(m[1]), longest=int(m[2])),
     ),
     (
-        re.compile(r"^no bonus: an excused-absence run of (\d+) meetings$"),
+        re.compile(r"^no bonus: an excused-absence run of ([0-9]+) meetings$"),
         lambda m: ReasonPart(code=ReasonCode.EXCUSED_RUN_NO_BONUS, longest=int(m[1])),
     ),
     (
-        re.compile(r"^rate ([\d.]+%) not (above|at least) ([\d.]+%)$"),
+        re.compile(r"^rate ([0-9.]+%) not (above|at least) ([0-9.]+%)$"),
         lambda m: ReasonPart(
             code=ReasonCode.ATTENDANCE_RATE_LOW, rate=_share(m[1]), strict=m[2] == "above", required_rate=_share(m[3])
         ),
     ),
     (
-        re.compile(r"^a member absent (\d+) meetings in a row$"),
+        re.compile(r"^a member absent ([0-9]+) meetings in a row$"),
         lambda m: ReasonPart(code=ReasonCode.ABSENCE_RUN, longest=int(m[1])),
     ),
     (
-        re.compile(r"^rate ([\d.]+%), no unexcused absence, longest absence run (\d+)$"),
+        re.compile(r"^rate ([0-9.]+%), no unexcused absence, longest absence run ([0-9]+)$"),
         lambda m: ReasonPart(code=ReasonCode.ATTENDANCE_CHECK_MET, rate=_share(m[1]), longest=int(m[2])),
     ),
     (
@@ -400,7 +400,7 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     ),
     (
         re.compile(
-            r"^first (\S+) published (\S+), only ([\d.]+) h ahead of the start \(at least ([\d.]+) h required\)$"
+            r"^first (\S+) published (\S+), only ([0-9.]+) h ahead of the start \(at least ([0-9.]+) h required\)$"
         ),
         lambda m: ReasonPart(
             code=ReasonCode.DOCUMENTS_PUBLISHED_LATE,
@@ -411,7 +411,7 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
         ),
     ),
     (
-        re.compile(r"^(\S+) published (\S+), ([\d.]+) h ahead of the start(?: \(at least ([\d.]+) h required\))?$"),
+        re.compile(r"^(\S+) published (\S+), ([0-9.]+) h ahead of the start(?: \(at least ([0-9.]+) h required\))?$"),
         lambda m: ReasonPart(
             code=ReasonCode.DOCUMENTS_PUBLISHED,
             kinds=tuple(m[1].split("/")),
@@ -438,7 +438,7 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     (re.compile(r"^members notified (\S+)$"), lambda m: ReasonPart(code=ReasonCode.NOTIFIED, notified_at=_at(m[1]))),
     (re.compile(r"^members not notified before the start$"), _plain(ReasonCode.NOT_NOTIFIED)),
     (
-        re.compile(r"^(\d+) of (\d+) present members spoke \(([\d.]+%)\)$"),
+        re.compile(r"^([0-9]+) of ([0-9]+) present members spoke \(([0-9.]+%)\)$"),
         lambda m: ReasonPart(code=ReasonCode.SPEAKERS_SHARE, speakers=int(m[1]), present=int(m[2]), rate=_share(m[3])),
     ),
     (
@@ -451,34 +451,34 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     ),
     (re.compile(r"^self-criticism time not recorded$"), _plain(ReasonCode.SELF_CRITICISM_UNRECORDED)),
     (
-        re.compile(r"^(\d+) min of self-criticism \((\d+)–(\d+)\)$"),
+        re.compile(r"^([0-9]+) min of self-criticism \(([0-9]+)–([0-9]+)\)$"),
         lambda m: ReasonPart(code=ReasonCode.SELF_CRITICISM_WITHIN, spent=int(m[1]), low=int(m[2]), high=int(m[3])),
     ),
     (
-        re.compile(r"^(\d+) min of self-criticism, outside (\d+)–(\d+)$"),
+        re.compile(r"^([0-9]+) min of self-criticism, outside ([0-9]+)–([0-9]+)$"),
         lambda m: ReasonPart(code=ReasonCode.SELF_CRITICISM_OUTSIDE, spent=int(m[1]), low=int(m[2]), high=int(m[3])),
     ),
     (
-        re.compile(r"^(\d+) of (\d+) tasks of the previous meeting done on time \(([\d.]+%)\)$"),
+        re.compile(r"^([0-9]+) of ([0-9]+) tasks of the previous meeting done on time \(([0-9.]+%)\)$"),
         lambda m: ReasonPart(code=ReasonCode.TASKS_ON_TIME, done=int(m[1]), total=int(m[2]), rate=_share(m[3])),
     ),
     (re.compile(r"^no resolution in the minutes$"), _plain(ReasonCode.NO_RESOLUTION)),
     (
-        re.compile(r"^resolution (\d+): (\d+) for of (\d+) votes cast, not above half$"),
+        re.compile(r"^resolution ([0-9]+): ([0-9]+) for of ([0-9]+) votes cast, not above half$"),
         lambda m: ReasonPart(code=ReasonCode.RESOLUTION_NOT_ADOPTED, number=int(m[1]), votes=int(m[2]), cast=int(m[3])),
     ),
     (
-        re.compile(r"^(\d+) resolution\(s\), each adopted by more than half of the votes cast$"),
+        re.compile(r"^([0-9]+) resolution\(s\), each adopted by more than half of the votes cast$"),
         lambda m: ReasonPart(code=ReasonCode.RESOLUTIONS_ADOPTED, count=int(m[1])),
     ),
     (
-        re.compile(r"^minutes approved and (\d+) task\(s\) assigned$"),
+        re.compile(r"^minutes approved and ([0-9]+) task\(s\) assigned$"),
         lambda m: ReasonPart(code=ReasonCode.MINUTES_APPROVED_AND_TASKS, count=int(m[1])),
     ),
     (re.compile(r"^minutes not approved$"), _plain(ReasonCode.MINUTES_NOT_APPROVED)),
     (re.compile(r"^no task assigned$"), _plain(ReasonCode.NO_TASK_ASSIGNED)),
     (
-        re.compile(r"^(.+) not published yet: due within ([\d.]+) h of the end, by (\S+)$"),
+        re.compile(r"^(.+) not published yet: due within ([0-9.]+) h of the end, by (\S+)$"),
         lambda m: ReasonPart(
             code=ReasonCode.FINAL_DOCUMENTS_PENDING,
             kinds=tuple(m[1].split(", ")),
@@ -487,11 +487,11 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
         ),
     ),
     (
-        re.compile(r"^(.+) not published within ([\d.]+) h of the end$"),
+        re.compile(r"^(.+) not published within ([0-9.]+) h of the end$"),
         lambda m: ReasonPart(code=ReasonCode.FINAL_DOCUMENTS_LATE, kinds=tuple(m[1].split(", ")), hours=float(m[2])),
     ),
     (
-        re.compile(r"^(.+) published within ([\d.]+) h of the end$"),
+        re.compile(r"^(.+) published within ([0-9.]+) h of the end$"),
         lambda m: ReasonPart(
             code=ReasonCode.FINAL_DOCUMENTS_PUBLISHED, kinds=tuple(m[1].split(", ")), hours=float(m[2])
         ),
@@ -507,7 +507,7 @@ LEGACY_PATTERNS: list[tuple[re.Pattern[str], Parse]] = [
     (re.compile(r"^the previous meeting assigned no tasks$"), _plain(ReasonCode.PREVIOUS_NO_TASKS)),
     (re.compile(r"^awaiting assessment$"), _plain(ReasonCode.AWAITING_ASSESSMENT)),
     (
-        re.compile(r"^assessed ([\d.]+) by the (.+), capped at ([\d.]+)$"),
+        re.compile(r"^assessed ([0-9.]+) by the (.+), capped at ([0-9.]+)$"),
         lambda m: ReasonPart(
             code=ReasonCode.ASSESSED_CAPPED,
             given=float(m[1]),

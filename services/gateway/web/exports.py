@@ -108,7 +108,7 @@ def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet program read a cell as a formula (OWASP, "CSV injection")."""
-PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
 
 
 def inert(cell: str) -> str:

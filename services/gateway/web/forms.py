@@ -6,7 +6,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
@@ -21,7 +21,7 @@ from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
-from shared.text import has_text, said_or_blank
+from shared.text import has_text, is_ascii_number, said_or_blank
 
 log = get_logger(__name__)
 
@@ -87,10 +87,10 @@ def label(field: str) -> str:
     """The Vietnamese name of a form field: the first known part of a dotted path; `votes_for-2` (a field of
     a form's second row) is `Tán thành, dòng 2`."""
     base, dash, row = field.partition("-")
-    if dash and base in FIELD_LABELS and row.isdigit():
+    if dash and base in FIELD_LABELS and is_ascii_number(row):
         return _("%(field)s, row %(row)s", field=_(FIELD_LABELS[base]), row=row)
     parts = field.removeprefix("data.").split(".")
-    if len(parts) >= 3 and parts[1].isdigit():
+    if len(parts) >= 3 and is_ascii_number(parts[1]):
         # a field of a list's row (`items.0.title`): the row's own field, and which row (counted from 1)
         name = ROW_LABELS.get(parts[0], {}).get(parts[2]) or FIELD_LABELS.get(parts[2]) or FIELD_LABELS.get(parts[0])
         if name:
@@ -129,7 +129,7 @@ def not_a_choice(field: str, value: object, *, name: str | None = None, expected
     text = "" if value is None else str(value)
     if not has_text(text):
         return _("%(field)s: please choose a value.", field=shown)
-    parts = [part for part in field.removeprefix("data.").split(".") if not part.isdigit()]
+    parts = [part for part in field.removeprefix("data.").split(".") if not is_ascii_number(part)]
     group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
     quoted = text if len(text) <= 40 else text[:39] + "…"
     if group is not None:
@@ -187,15 +187,28 @@ def multiline(form: Any, name: str) -> str:
     return text(form, name).replace("\r\n", "\n")
 
 
+NumberT = TypeVar("NumberT", int, float)
+
+
+def _ascii_number(raw: str, kind: type[NumberT]) -> NumberT | None:
+    """`raw` read as `kind`, or None when it is no number written in ASCII (int() and float() also read ٥ and ５ as
+    5, which the API refuses)."""
+    if not raw.isascii():
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        return None
+
+
 def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, high: int = MAX_COUNT) -> int | None:
     """A whole number in [low, high] (by default the contract's counts: 0 to 100,000); an error naming the field
     otherwise; None when empty."""
     raw = text(form, name)
     if not raw:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
+    value = _ascii_number(raw, int)
+    if value is None:
         errors[name] = _("%(field)s: enter a whole number.", field=label(name))
         return None
     if not low <= value <= high:
@@ -240,7 +253,10 @@ def input_label(name: str, field: str) -> str:
 
 def parse_day(raw: str) -> date | None:
     """A date as a date input sends it (2026-12-04), or as a person types it where there is no date picker
-    (04/12/2026); None when it is neither or no such day."""
+    (04/12/2026); None when it is neither or no such day, or written in other digits than 0-9 (strptime reads
+    `1５/12/2026` as the 15th)."""
+    if not raw.isascii():
+        return None
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -285,9 +301,8 @@ def assessment_points(form: Any) -> dict[str, float]:
         raw = text(form, key).replace(",", ".")
         if not raw:
             continue
-        try:
-            value = float(raw)
-        except ValueError:
+        value = _ascii_number(raw, float)
+        if value is None:
             errors[key] = _("%(field)s: enter a number.", field=name)
             continue
         top = float(text(form, f"max-{code}") or 100)

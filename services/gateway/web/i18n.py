@@ -120,7 +120,7 @@ def format_share(value: float | None) -> str:
 
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
+PERIOD = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
 
 
 def format_period(period: str) -> str:

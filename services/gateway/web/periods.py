@@ -6,8 +6,9 @@ from datetime import datetime
 from services.gateway.web.core import BadPeriod
 from shared.envelope import VIETNAM_TZ
 from shared.periods import is_running, previous_month
+from shared.text import is_ascii_number
 
-PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
+PERIOD = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
 
 
 def this_month() -> str:
@@ -36,7 +37,7 @@ def checked_year(year: str | None) -> str:
     """The year asked for, or this year; BadPeriod naming anything else."""
     if not year:
         return this_month()[:4]
-    if not (len(year) == 4 and year.isdigit()):
+    if not (len(year) == 4 and is_ascii_number(year)):
         raise BadPeriod(year)
     return year
 

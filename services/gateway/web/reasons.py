@@ -10,6 +10,7 @@ from typing import Any
 
 from services.gateway.web.i18n import N_, _
 from shared.refusals import RefusalCode
+from shared.text import is_ascii_number
 
 OUTSIDE_SCOPE = re.compile(r"the only subtree this account may write")
 """How meetings ends every reason about a sender's write scope (services/meetings/handlers/scope.py)."""
@@ -19,7 +20,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
         (r"^dropped by an operator: ", N_("An operator stopped holding this event (their reason: %(note)s).")),
-        (r"still unresolved after \d+ s\)$", N_("It waited longer than allowed for data that never arrived.")),
+        (r"still unresolved after [0-9]+ s\)$", N_("It waited longer than allowed for data that never arrived.")),
         (r": duplicate key$", N_("The same key appears twice in one JSON object.")),
         (r"is in the future", N_("The sending time lies in the future, beyond the allowed clock difference.")),
         (
@@ -28,13 +29,13 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             # the gateway's own limit on a whole request (limits.BodySizeLimit; shared.reading.body_over_limit)
-            r"^body: larger than \d+ bytes(?:$|, the limit of one HTTP request)",
+            r"^body: larger than [0-9]+ bytes(?:$|, the limit of one HTTP request)",
             N_(
                 "What was sent is larger than the gateway's size limit for one request; it was not read in full "
                 "and only its beginning was kept."
             ),
         ),
-        (r"larger than \d+ bytes", N_("The event is larger than the 1 MiB limit.")),
+        (r"larger than [0-9]+ bytes", N_("The event is larger than the 1 MiB limit.")),
         (
             r"bytes as meetings publishes it",
             N_("The event's data is too large: once published with its envelope it would pass the 1 MiB limit."),
@@ -48,7 +49,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"a batch holds at most", N_("A batch holds more than the 1,000 events allowed.")),
         (r"a batch must be a JSON array", N_("A batch must be a JSON array of events.")),
         (r"a batch holds at least one event", N_("The batch sent is empty: a batch holds at least one event.")),
-        (r"should have at most (?P<note>\d+) characters?", N_("It is longer than the %(note)s characters allowed.")),
+        (r"should have at most (?P<note>[0-9]+) characters?", N_("It is longer than the %(note)s characters allowed.")),
         (
             r"not valid JSON|must be a JSON (object|array)|^body: (empty|not an event)",
             N_("What was sent is not a valid JSON event."),
@@ -246,7 +247,7 @@ def field_label(field: str | None) -> str:
     top, *rest = field.removeprefix("data.").split(".")
     if top not in DATA_FIELDS:
         return f"“{field}”"
-    if rest and rest[0].isdigit():
+    if rest and is_ascii_number(rest[0]):
         row = int(rest[0]) + 1
         if len(rest) > 1 and rest[1] in DATA_FIELDS:
             return _(

@@ -19,6 +19,7 @@ from typing import Any
 
 from shared.contracts import meetings as contract
 from shared.contracts.base import EventData
+from shared.text import is_ascii_number
 
 CSV_SOURCE = "urn:chibo:bulk-csv"
 TABLES: dict[str, tuple[str, type[EventData]]] = {
@@ -99,7 +100,7 @@ def _cell_value(text: str, scalar: type | None) -> Any:
     """
     if scalar is bool and text.lower() in ("true", "false"):
         return text.lower() == "true"
-    if scalar is int and text.lstrip("-").isdigit():
+    if scalar is int and is_ascii_number(text.lstrip("-")):
         return int(text)
     return text
 

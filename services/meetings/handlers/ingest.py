@@ -1314,7 +1314,7 @@ class RejectionNotFound(LookupError):
     """No stored rejection has that id."""
 
 
-KEPT_PREFIX = re.compile(r"… \((?:more than )?\d+ bytes in all\)$")
+KEPT_PREFIX = re.compile(r"… \((?:more than )?[0-9]+ bytes in all\)$")
 """How bounded_text ends the stored prefix of an event too large to keep whole (and cut_text a body the gateway cut
 at its limit: "more than" when it streamed in without a length)."""
 

@@ -41,7 +41,7 @@ from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
 from shared.periods import VIETNAM_TZ
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
-MONTH = re.compile(r"\d{4}-\d{2}")
+MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 RECENT_MEETINGS = 3
 RECENT_MONTHS = 3
 INBOX_ITEMS = 20

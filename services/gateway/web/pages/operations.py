@@ -38,6 +38,7 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
+from shared.text import is_ascii_number
 
 
 async def _positions(request: Request, viewer: CurrentViewer) -> None:
@@ -387,7 +388,7 @@ def _service(form: Any) -> Any:
 def _count(raw: str) -> str:
     """The count a notice reports, written as a person reads it (`2.032`); anything but a whole number from the
     address (which anyone can write) reads as 0, so the page's status line never says what a link made up."""
-    return format_number(int(raw)) if raw.isdigit() and len(raw) <= 9 else "0"
+    return format_number(int(raw)) if is_ascii_number(raw) and len(raw) <= 9 else "0"
 
 
 def _reason_error(exc: FormErrors) -> str:
@@ -398,7 +399,7 @@ def _reason_error(exc: FormErrors) -> str:
 def _row_number(form: Any) -> int:
     """The parked row a form names (`id`, a whole number of at most 18 digits); PageNotFound for anything else."""
     row = forms.text(form, "id")
-    if not row.isdigit() or len(row) > 18:
+    if not is_ascii_number(row) or len(row) > 18:
         raise PageNotFound
     return int(row)
 

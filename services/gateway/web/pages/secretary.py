@@ -428,7 +428,7 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
 VOTE_KEYS = ("votes_for", "votes_against", "abstentions")
 MOST_ROWS = 200
 """The most resolution or task rows a minutes form is read for (the API takes at most 100 resolutions, 200 tasks)."""
-ROW_FIELD = re.compile(r"^(?:resolution|task)-(\d{1,4})$")
+ROW_FIELD = re.compile(r"^(?:resolution|task)-([0-9]{1,4})$")
 
 
 def form_rows(form: Any) -> int:
