@@ -12,7 +12,7 @@ events keep their order.
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from services.meetings.handlers.ingest import IngestResult, Reading, ingest_readings, read_raw
+from services.meetings.handlers.ingest import IngestResult, Reading, binary_reading, ingest_readings, read_raw
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.bindings import Mode, read_message
 from shared.envelope import InvalidEvent
@@ -28,7 +28,7 @@ def single_event(headers: Mapping[str, Any], content_type: str | None, body: byt
         incoming = read_message(headers, content_type, body, route="amqp")
     except InvalidEvent:
         return None
-    return read_raw(incoming.event if incoming.mode is Mode.BINARY else body)
+    return binary_reading(incoming) if incoming.mode is Mode.BINARY else read_raw(body)
 
 
 def single_keys(reading: Reading) -> frozenset[str]:

@@ -31,7 +31,15 @@ from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
 from services.meetings.repository.ingest import INBOX, REPLAY_ROUTE
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
-from shared.bindings import AMQP_PREFIXES, HTTP_PREFIXES, Mode, binary_attributes, read_message
+from shared.bindings import (
+    AMQP_PREFIXES,
+    HTTP_PREFIXES,
+    Incoming,
+    Mode,
+    UnreadableHeaders,
+    binary_attributes,
+    read_message,
+)
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
@@ -282,6 +290,23 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
         return Reading(raw, source, event_id, event_type, error=exc)
     ignored = tuple(ignored_fields(model_for(event_type), envelope.data))
     return Reading(raw, source, event_id, event_type, event=event, data_json=data_json, ignored=ignored)
+
+
+def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
+    """A binary-mode message read as read_raw reads a structured one: over the per-event limit it is refused naming
+    `body` (`problem` too_large, a prefix and its size stored) before anything else, as a structured body is; a header
+    that cannot be read is refused naming its attribute. Either keeps the identity its readable headers give."""
+    if isinstance(incoming, UnreadableHeaders):
+        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.readable), incoming
+    else:
+        assert incoming.event is not None
+        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.event), None
+    if size > MAX_EVENT_BYTES:
+        text = bounded_text(raw_text(event), size=size)
+        return Reading(text, *identity, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
+    if error is not None:
+        return Reading(event, *identity, error=error)
+    return read_raw(event)
 
 
 Sources = frozenset[str] | None
@@ -760,15 +785,19 @@ async def ingest_delivery(
     if not batch:
         try:
             incoming = read_message(headers or {}, content_type, body, route=route)
+        except UnreadableHeaders as exc:  # judged as the event its other headers name (its source first)
+            judge_read = dry_run_readings if dry_run else ingest_readings
+            return await judge_read([binary_reading(exc)], uow_factory, route=route, scope=scope, sources=sources)
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
                     uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="", scope=scope
                 )
-            # neither mode, or a binary-mode attribute header that cannot be read (given twice, bad percent-encoding)
+            # neither mode
             return [IngestResult("", "", "", "rejected", exc.reason, exc.field, exc.problem or "neither_mode")]
         if incoming.mode is Mode.BINARY:
-            items = [incoming.event]
+            judge_read = dry_run_readings if dry_run else ingest_readings
+            return await judge_read([binary_reading(incoming)], uow_factory, route=route, scope=scope, sources=sources)
     if batch:
         try:
             read = read_batch(body)
@@ -903,14 +932,14 @@ def cut_body_identity(
     headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, *, route: str
 ) -> tuple[str, str, str]:
     """The bounded (source, id, type) a binary-mode message's attribute headers give (read_message's reading of
-    them); empty when there are none, or when they cannot be read (an attribute sent twice, a bad encoding)."""
+    them); empty when there are none, and an attribute that cannot be read (sent twice, a bad encoding) gives none."""
     if not headers:
         return ("", "", "")
     http = route != "amqp"
     try:
         attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
-    except InvalidEvent:
-        return ("", "", "")
+    except UnreadableHeaders as exc:  # the identity the readable ones give
+        attributes = exc.readable
     return peek_identity(attributes)
 
 
