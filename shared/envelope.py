@@ -39,6 +39,17 @@ from shared.refusals import Refusal
 GATEWAY_SOURCE = "urn:chibo:gateway"
 """The `source` of the events the gateway makes of people's commands (a secretary's form or API call), timed by
 this system's own clock when the command is made; no integration may send under it (urn:chibo: is reserved)."""
+RESERVED_SOURCE_PREFIX = "urn:chibo:"
+"""The sources of this system's own producers (urn:chibo:gateway, urn:chibo:meetings, urn:chibo:demo-seed, ...): no
+integration sends under one, and no account registers one (is_reserved_source)."""
+
+
+def is_reserved_source(source: str) -> bool:
+    """Whether `source` is one of this system's own (urn:chibo:...), in any case: a URN's `urn` and namespace are
+    case-insensitive (RFC 8141), so URN:CHIBO:gateway names the same namespace."""
+    return source[: len(RESERVED_SOURCE_PREFIX)].lower() == RESERVED_SOURCE_PREFIX
+
+
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 BATCH_ROUTING_KEY = "batch"

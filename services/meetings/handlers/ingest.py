@@ -47,11 +47,13 @@ from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     NOT_AN_OBJECT,
+    RESERVED_SOURCE_PREFIX,
     VIETNAM_TZ,
     CloudEvent,
     Event,
     InvalidEvent,
     is_identifier,
+    is_reserved_source,
     new_event,
     now,
     parse_envelope,
@@ -316,6 +318,30 @@ source registered to no scoped account (a province-wide account, the AMQP route,
 FOREIGN_SOURCE = "source: not a source registered to this account"
 """Why a scoped account's event under a source it did not register is refused (another system's events)."""
 REGISTERED_SOURCE = "source: registered to a scoped integration account; only it may use it"
+RESERVED_SOURCE = (
+    f"source: {RESERVED_SOURCE_PREFIX} names this system's own producers (the gateway's commands, meetings, the demo"
+    " seed); no integration may send under it"
+)
+"""Why an event from an ingest route's sender (an integration account over HTTP, a feed over AMQP) under a
+urn:chibo: source is refused: facts under urn:chibo:gateway would be taken for a secretary's own commands."""
+
+
+def as_feed(reading: Reading) -> Reading:
+    """The reading as judged from a feed (any sender on an ingest route but this system's own producers): under a
+    reserved source (is_reserved_source, in any case) it is refused naming `source` before anything else, with the
+    code SOURCE_RESERVED, and the inbox row of the system's own event with that (source, id) stays (judge)."""
+    if not is_reserved_source(reading.source):
+        return reading
+    refused = InvalidEvent(RESERVED_SOURCE, field="source", refusal=Refusal(code=RefusalCode.SOURCE_RESERVED))
+    return replace(reading, event=None, error=refused, ignored=())
+
+
+def as_sent_by(readings: Sequence[Reading], *, system: bool) -> list[Reading]:
+    """The readings of one delivery as its sender may send them: as they are from this system's own producers
+    (`system`), as_feed from anyone else."""
+    return list(readings) if system else [as_feed(reading) for reading in readings]
+
+
 """Why an event under a scoped account's registered source from any other sender is refused."""
 
 
@@ -374,8 +400,11 @@ async def judge(
     await uow.ingest.lock(reading.locks)
     if reading.event is None and reading.error is not None and reading.error.field == "source":
         # a source past CONTRACT.md's bounds (over 256 characters, no URI-reference) is named as such: no account
-        # can have registered it, and "not registered to this account" would hide the breach
-        return await _reject_reading(reading, reading.error, uow, route=route, received_at=received_at, scope=scope)
+        # can have registered it, and "not registered to this account" would hide the breach; a reserved source from
+        # a feed (as_feed) likewise. The inbox row of (source, id) is never such a sender's to forget.
+        return await _reject_reading(
+            reading, reading.error, uow, route=route, received_at=received_at, scope=scope, keep_processed=True
+        )
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
         if refused is not None:
@@ -771,6 +800,7 @@ async def ingest_delivery(
     dry_run: bool = False,
     scope: str | None = None,
     sources: Sources = None,
+    system: bool = False,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -778,16 +808,22 @@ async def ingest_delivery(
     The AMQP consumer and the HTTP route (`ingest_body`) both come here: one reading of the bytes for both. A
     message in binary content mode (attributes in headers, shared.bindings) is translated into the structured
     event it stands for; one in neither mode is a stored and published rejection naming what is missing.
-    A dry run answers the same outcomes and keeps nothing.
+    A dry run answers the same outcomes and keeps nothing. Only this system's own producers (`system`: an AMQP
+    publisher of CHIBO_SYSTEM_PUBLISHERS) may send under a urn:chibo: source; from anyone else it is refused (as_feed).
     """
+    judge_read = dry_run_readings if dry_run else ingest_readings
+
+    async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
+        readings = as_sent_by(readings, system=system)
+        return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
+
     items: list[Any] = [body]
     checked = False
     if not batch:
         try:
             incoming = read_message(headers or {}, content_type, body, route=route)
         except UnreadableHeaders as exc:  # judged as the event its other headers name (its source first)
-            judge_read = dry_run_readings if dry_run else ingest_readings
-            return await judge_read([binary_reading(exc)], uow_factory, route=route, scope=scope, sources=sources)
+            return await judge_readings([binary_reading(exc)])
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
@@ -796,8 +832,7 @@ async def ingest_delivery(
             # neither mode
             return [IngestResult("", "", "", "rejected", exc.reason, exc.field, exc.problem or "neither_mode")]
         if incoming.mode is Mode.BINARY:
-            judge_read = dry_run_readings if dry_run else ingest_readings
-            return await judge_read([binary_reading(incoming)], uow_factory, route=route, scope=scope, sources=sources)
+            return await judge_readings([binary_reading(incoming)])
     if batch:
         try:
             read = read_batch(body)
@@ -824,8 +859,7 @@ async def ingest_delivery(
                     oversized=exc.problem == "too_large",
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
-    judge = judge_without_keeping if dry_run else ingest_batch
-    return await judge(items, uow_factory, route=route, scope=scope, sources=sources, checked=checked)
+    return await judge_readings([read_raw(item, checked=checked) for item in items])
 
 
 async def _reject_body(
@@ -916,7 +950,7 @@ async def reject_cut_body(
     if any(identity):
         error = InvalidEvent(reason, field="body", problem="too_large")
         text = cut_text(prefix, limit=limit, declared=declared)
-        reading = Reading(text, *identity, error=error)
+        reading = as_feed(Reading(text, *identity, error=error))  # only POST /v1/events cuts: an integration's
         if dry_run:
             return await dry_run_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
         return await ingest_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
@@ -1420,15 +1454,26 @@ def listed_sender(stored: Mapping[str, Any]) -> bool:
     replayed as a scoped account's was refused source_not_registered. False without a scope."""
     if stored["scope"] is None:
         return False
-    refusal = stored["refusal"]
-    if isinstance(refusal, str):
-        refusal = json.loads(refusal)
-    code = (
-        refusal.code if isinstance(refusal, Refusal) else refusal.get("code") if isinstance(refusal, Mapping) else None
-    )
+    code = stored_code(stored)
     if code:
         return bool(code == RefusalCode.SOURCE_NOT_REGISTERED)
     return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
+
+
+def refused_as_feed(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection refused a feed's event under a reserved source (SOURCE_RESERVED): its replay is
+    judged as from that feed, so an operator's replay cannot let it in as this system's own."""
+    return stored_code(stored) == RefusalCode.SOURCE_RESERVED
+
+
+def stored_code(stored: Mapping[str, Any]) -> str | None:
+    """The refusal code a stored rejection was first refused with (None without one)."""
+    refusal = stored["refusal"]
+    if isinstance(refusal, str):
+        refusal = json.loads(refusal)
+    if isinstance(refusal, Refusal):
+        return str(refusal.code)
+    return refusal.get("code") if isinstance(refusal, Mapping) else None
 
 
 async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
@@ -1458,6 +1503,8 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     # an operator cannot widen either (a source refusal replayed was let through)
     scope = stored["scope"]
     sources = await uow.ingest.sources_of_unit(scope) if listed_sender(stored) else None
+    if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
+        reading = as_feed(reading)
     result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources)
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
