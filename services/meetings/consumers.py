@@ -79,8 +79,8 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     headers = raw.headers or {}
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
     acks.begin(message)
-    system = is_system_publisher(raw.user_id, app.settings.system_publishers)
     try:
+        system = is_system_publisher(raw.user_id, app.settings.system_publishers)
         batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
         event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system)
         if event is not None:

@@ -318,6 +318,7 @@ source registered to no scoped account (a province-wide account, the AMQP route,
 FOREIGN_SOURCE = "source: not a source registered to this account"
 """Why a scoped account's event under a source it did not register is refused (another system's events)."""
 REGISTERED_SOURCE = "source: registered to a scoped integration account; only it may use it"
+"""Why an event under a scoped account's registered source from any other sender is refused."""
 RESERVED_SOURCE = (
     f"source: {RESERVED_SOURCE_PREFIX} names this system's own producers (the gateway's commands, meetings, the demo"
     " seed); no integration may send under it"
@@ -340,9 +341,6 @@ def as_sent_by(readings: Sequence[Reading], *, system: bool) -> list[Reading]:
     """The readings of one delivery as its sender may send them: as they are from this system's own producers
     (`system`), as_feed from anyone else."""
     return list(readings) if system else [as_feed(reading) for reading in readings]
-
-
-"""Why an event under a scoped account's registered source from any other sender is refused."""
 
 
 async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> InvalidEvent | None:
@@ -783,10 +781,6 @@ async def dry_run_readings(
         results = await with_retries(judge_all, what="dry_run")
         log.info("ingest_dry_run", events=len(readings), outcomes=[result.outcome for result in results])
     return results
-
-
-judge_without_keeping = dry_run
-"""dry_run under a name that ingest_delivery's `dry_run` flag does not hide."""
 
 
 async def ingest_delivery(
