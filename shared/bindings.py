@@ -238,7 +238,7 @@ def _json_data(body: bytes, text: str) -> Any:
 def binary_size(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> int:
     """The bytes of a binary-mode event in structured mode: its attributes' compact JSON around the body (what the
     per-event limit bounds in either mode)."""
-    envelope = {**attributes, "datacontenttype": content_type or "", "data": None}
+    envelope = {**attributes, **({"datacontenttype": content_type} if content_type else {}), "data": None}
     return len(to_json(envelope, fallback=str)) - len(b"null") + len(body)
 
 
