@@ -19,7 +19,8 @@
 #     read       its queues (consuming) and the exchanges its queues are bound to
 #   gateway: writes amq.default only (requests to <service>.rpc; replies come on direct reply-to); no queue of its
 #            own, so it can neither consume another service's queue nor publish a fact on chibo.events / chibo.ingest
-#   feed:    the external feeds and the demo seed: declare the shared exchanges, publish on chibo.ingest, nothing else
+#   feed:    the external feeds: declare the shared exchanges, publish on chibo.ingest, nothing else (the demo seed
+#            publishes as --admin, one of meetings' CHIBO_SYSTEM_PUBLISHERS: its urn:chibo: source is refused to feed)
 # Topic permissions on chibo.events: meetings may publish only the fact types it validates (org.unit.*, member.*,
 # meeting.*, ..., ingest.rejected.v1), evaluation only score.* and framework.*, notifications only notification.*.
 set -euo pipefail

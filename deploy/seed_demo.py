@@ -14,6 +14,7 @@ import json
 import random
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import asyncpg
@@ -354,9 +355,17 @@ class Seed:
         )
 
 
+def publisher(amqp_url: str) -> str:
+    """The broker login of `amqp_url` (guest when it names none), which the seed's messages carry as `user_id`."""
+    return unquote(urlsplit(amqp_url).username or "guest")
+
+
 async def publish(amqp_url: str, events: list[dict[str, Any]], *, batch_size: int = 200) -> None:
-    """Publish the events in batches, persistent, with publisher confirms."""
+    """Publish the events in batches, persistent, with publisher confirms, each message stamped with the login's
+    `user_id` (RabbitMQ refuses one that is not the publisher's own): meetings lets only CHIBO_SYSTEM_PUBLISHERS send
+    under a urn:chibo: source such as the seed's, so run it as such a user (`make up`: CHIBO_AMQP_URL's, the admin)."""
     await declare_topology(amqp_url)
+    user_id = publisher(amqp_url)
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel(publisher_confirms=True)
@@ -364,7 +373,12 @@ async def publish(amqp_url: str, events: list[dict[str, Any]], *, batch_size: in
         for start in range(0, len(events), batch_size):
             body = json.dumps(events[start : start + batch_size], ensure_ascii=False).encode()
             await exchange.publish(
-                aio_pika.Message(body, content_type=BATCH_CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                aio_pika.Message(
+                    body,
+                    content_type=BATCH_CONTENT_TYPE,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    user_id=user_id,
+                ),
                 routing_key="batch",
             )
     finally:

@@ -15,10 +15,13 @@ source deploy/env.sh
 # one broker user per process, each allowed only its own queues and the exchanges it needs (docs/security.md);
 # without rabbitmqctl here (a remote or containerised broker) every process keeps CHIBO_AMQP_URL
 amqp_url_of() { echo "$CHIBO_AMQP_URL"; }
+admin=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).username or "guest"))' "$CHIBO_AMQP_URL")
+# only this system's own producers may send under a urn:chibo: source on chibo.ingest (the demo seed, as the admin
+# user of CHIBO_AMQP_URL; meetings judges a delivery by its user_id, which RabbitMQ checks): never the feed user
+export CHIBO_SYSTEM_PUBLISHERS="[\"$admin\"]"
 if command -v rabbitmqctl >/dev/null 2>&1 && [ -z "${CHIBO_SHARED_BROKER_USER:-}" ]; then
   # the virtual host is the one CHIBO_AMQP_URL names (its path; none is "/"), so one variable moves the whole demo
   vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).path[1:]) or "/")' "$CHIBO_AMQP_URL")
-  admin=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).username or "guest"))' "$CHIBO_AMQP_URL")
   deploy/broker_users.sh --vhost "$vhost" --admin "$admin" --prefix "$CHIBO_BROKER_USER_PREFIX" --out var/broker-credentials.env
   # shellcheck source=/dev/null
   source var/broker-credentials.env
@@ -87,7 +90,8 @@ wait_healthy gateway "http://127.0.0.1:${CHIBO_GATEWAY_PORT}/health"
 
 # sent only when the database's meetings service has not taken in every event of the seed yet (a re-run skips it)
 echo "up: seeding the demo province unless it is already in ${CHIBO_DATABASE_URL}"
-uv run --frozen python -m deploy.seed_demo --amqp-url "$(amqp_url_of feed)" --database-url "$CHIBO_DATABASE_URL"
+# as the admin user (CHIBO_SYSTEM_PUBLISHERS): the seed's source urn:chibo:demo-seed is refused to the feed user
+uv run --frozen python -m deploy.seed_demo --amqp-url "$CHIBO_AMQP_URL" --database-url "$CHIBO_DATABASE_URL"
 
 # the demo's API tokens and people's sign-ins for the web app (demo passwords; change them anywhere real), all in one
 # process through the gateway's own commands' code (deploy/demo_access.py lists them), so with the gateway's broker

@@ -17,6 +17,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote
 
+from pydantic_core import to_json
+
 from shared.envelope import (
     BATCH_CONTENT_TYPE,
     BATCH_ROUTING_KEY,
@@ -24,7 +26,7 @@ from shared.envelope import (
     VIETNAM_TZ,
     InvalidEvent,
 )
-from shared.reading import Unreadable, json_object
+from shared.reading import MAX_DEPTH, MAX_EVENT_BYTES, Unreadable, json_object
 
 HTTP_PREFIXES = ("ce-",)
 """Header prefixes of binary mode on HTTP (the HTTP binding)."""
@@ -51,6 +53,35 @@ class Incoming:
     mode: Mode
     body: bytes
     event: dict[str, Any] | None = None
+    size: int = 0
+    """Binary mode: the bytes of the event in structured mode (its attributes' compact JSON around the body), which
+    the per-event limit (MAX_EVENT_BYTES) bounds as it bounds a structured body; over it, `data` is not read and holds
+    only the body's first KEPT_BODY bytes as text."""
+
+    @property
+    def too_large(self) -> bool:
+        """Whether the binary-mode event is over the per-event limit (its data then unread)."""
+        return self.size > MAX_EVENT_BYTES
+
+
+KEPT_BODY = 8192
+"""Bytes of an oversized binary-mode body kept as its `data` text: enough for the stored prefix of its rejection."""
+
+
+class UnreadableHeaders(InvalidEvent):
+    """A binary-mode attribute header that cannot be read (given twice, malformed percent-encoding, an AMQP
+    timestamp no calendar has), refused naming it like any other attribute, with what the other headers say: the
+    rejection keeps the identity (source, id, type) whenever those are readable themselves.
+
+    `readable`: the attributes read; `event`: the message as the structured event it stands for, each unreadable
+    attribute as sent (its header text, or its values when given twice), set by read_message."""
+
+    def __init__(self, first: InvalidEvent, *, readable: dict[str, Any], as_sent: dict[str, Any]) -> None:
+        super().__init__(first.reason, field=first.field, problem=first.problem)
+        self.readable = readable
+        self.as_sent = as_sent
+        self.event: dict[str, Any] = {**readable, **as_sent}
+        self.size = 0
 
 
 def media_type(content_type: str | None) -> str:
@@ -75,6 +106,8 @@ def binary_attributes(
     items = headers.items() if isinstance(headers, Mapping) else headers
     lowered = tuple(prefix.lower() for prefix in prefixes)
     attributes: dict[str, Any] = {}
+    as_sent: dict[str, Any] = {}
+    errors: list[InvalidEvent] = []
     for name, value in items:
         key = str(name).lower()
         prefix = next((p for p in lowered if key.startswith(p)), None)
@@ -83,17 +116,36 @@ def binary_attributes(
         attribute = key[len(prefix) :]
         if attribute == "datacontenttype":
             continue  # the content type is the message's own content-type
-        if attribute == "time" and prefix in AMQP_TIMESTAMP_PREFIXES and _is_integer(value):
-            value = _amqp_timestamp(value, name=str(name))
-        if attribute in attributes:
+        if attribute in attributes or attribute in as_sent:
             # two values for one attribute (ce-id twice, or ce_id beside cloudEvents:id): which one is meant is unknown
-            raise InvalidEvent(
-                f"{attribute}: given more than once in the headers ({prefix}{attribute}); send each attribute once",
-                field=attribute,
-                problem="header",
+            errors.append(
+                InvalidEvent(
+                    f"{attribute}: given more than once in the headers ({prefix}{attribute}); send each attribute once",
+                    field=attribute,
+                    problem="header",
+                )
             )
-        attributes[attribute] = _header_text(value, attribute=attribute, percent_encoded=percent_encoded)
+            earlier = attributes.pop(attribute) if attribute in attributes else as_sent[attribute]
+            as_sent[attribute] = [*(earlier if isinstance(earlier, list) else [earlier]), _sent_text(value)]
+            continue
+        try:
+            if attribute == "time" and prefix in AMQP_TIMESTAMP_PREFIXES and _is_integer(value):
+                value = _amqp_timestamp(value, name=str(name))
+            attributes[attribute] = _header_text(value, attribute=attribute, percent_encoded=percent_encoded)
+        except InvalidEvent as exc:
+            errors.append(exc)
+            as_sent[attribute] = _sent_text(value)
+    if errors:
+        # every header read first: the rejection names the first fault and keeps what the others say
+        raise UnreadableHeaders(errors[0], readable=attributes, as_sent=as_sent)
     return attributes
+
+
+def _sent_text(value: Any) -> Any:
+    """A header's value as it was sent, for the stored rejection of a header that cannot be read."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value if isinstance(value, str | int) else str(value)
 
 
 def _amqp_timestamp(value: int, *, name: str) -> datetime:
@@ -117,7 +169,15 @@ BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 def _header_text(value: Any, *, attribute: str, percent_encoded: bool) -> Any:
     if isinstance(value, bytes | bytearray):
-        value = bytes(value).decode("utf-8", errors="replace")
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # as a structured body that is not UTF-8 is refused, not read with replacement characters put in
+            raise InvalidEvent(
+                f"{attribute}: the header's value is not UTF-8 ({exc.reason} at byte {exc.start})",
+                field=attribute,
+                problem="header",
+            ) from None
     if isinstance(value, datetime):
         stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
         return stamp.isoformat().replace("+00:00", "Z")
@@ -140,9 +200,10 @@ def _header_text(value: Any, *, attribute: str, percent_encoded: bool) -> Any:
 def structured_from_binary(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> dict[str, Any]:
     """The structured form of a binary-mode event: its attributes, `datacontenttype` and `data` from the body.
 
-    A JSON content type (or none) has its body read as JSON, and one that does not read stays Unreadable, which the
-    shared reading refuses as `data: not valid JSON (why)`; a body of another content type is kept as text, so the
-    validation rejects it naming `data` or `datacontenttype`.
+    A JSON content type (or none) has its body read as JSON as strictly as a structured body (UTF-8 only, no byte
+    order mark, nesting bounded), and one that does not read stays Unreadable, which the shared reading refuses as
+    `data: not valid JSON (why)`; a body of another content type is kept as text, so the validation rejects it
+    naming `data` or `datacontenttype`. The caller bounds the size first (binary_size).
     """
     event: dict[str, Any] = dict(attributes)
     if content_type:
@@ -150,14 +211,44 @@ def structured_from_binary(attributes: Mapping[str, Any], content_type: str | No
     if body:
         text = body.decode("utf-8", errors="replace")
         if is_json_media(content_type):
-            try:
-                event["data"] = json.loads(body, object_pairs_hook=json_object)
-            except json.JSONDecodeError as exc:
-                event["data"] = Unreadable(text, f"{exc.msg} at line {exc.lineno} column {exc.colno}")
-            except ValueError:  # not UTF-8
-                event["data"] = Unreadable(text, "not UTF-8 text")
+            event["data"] = _json_data(body, text)
         else:
             event["data"] = text
+    return event
+
+
+def _json_data(body: bytes, text: str) -> Any:
+    """A binary-mode body read as JSON, or Unreadable saying why (check_tree then names `data`)."""
+    try:
+        decoded = body.decode("utf-8")  # json.loads of bytes would also take UTF-16, UTF-32 and encoded surrogates
+    except UnicodeDecodeError:
+        return Unreadable(text, "not UTF-8 text")
+    try:
+        return json.loads(decoded, object_pairs_hook=json_object)
+    except json.JSONDecodeError as exc:
+        return Unreadable(text, f"{exc.msg} at line {exc.lineno} column {exc.colno}")
+    except RecursionError:
+        return Unreadable(
+            text, f"nested deeper than {MAX_DEPTH} levels", reason=f"JSON nested deeper than {MAX_DEPTH} levels"
+        )
+    except ValueError as exc:  # a number of more digits than Python reads
+        return Unreadable(text, str(exc))
+
+
+def binary_size(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> int:
+    """The bytes of a binary-mode event in structured mode: its attributes' compact JSON around the body (what the
+    per-event limit bounds in either mode)."""
+    envelope = {**attributes, **({"datacontenttype": content_type} if content_type else {}), "data": None}
+    return len(to_json(envelope, fallback=str)) - len(b"null") + len(body)
+
+
+def oversized_event(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> dict[str, Any]:
+    """The structured form of a binary-mode event over the per-event limit: its attributes, with only the first
+    KEPT_BODY bytes of its body as the text of `data` (never parsed)."""
+    event: dict[str, Any] = dict(attributes)
+    if content_type:
+        event["datacontenttype"] = content_type
+    event["data"] = body[:KEPT_BODY].decode("utf-8", errors="replace")
     return event
 
 
@@ -199,9 +290,18 @@ def read_message(
     if media == CLOUDEVENT_CONTENT_TYPE:
         return Incoming(Mode.STRUCTURED, body)
     http = route == "http"
-    attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+    try:
+        attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+    except UnreadableHeaders as exc:
+        exc.size = binary_size(exc.event, content_type, body)
+        read = oversized_event if exc.size > MAX_EVENT_BYTES else structured_from_binary
+        exc.event = read(exc.event, content_type, body)
+        raise
     if attributes:
-        return Incoming(Mode.BINARY, body, structured_from_binary(attributes, content_type, body))
+        size = binary_size(attributes, content_type, body)
+        if size > MAX_EVENT_BYTES:  # bounded as a structured body is: its data is not even read
+            return Incoming(Mode.BINARY, body, oversized_event(attributes, content_type, body), size)
+        return Incoming(Mode.BINARY, body, structured_from_binary(attributes, content_type, body), size)
     if media == "application/json" or (media == "" and _looks_structured(body)):
         return Incoming(Mode.STRUCTURED, body)
     raise neither_mode(route=route, content_type=content_type)

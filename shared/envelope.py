@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -39,6 +39,17 @@ from shared.refusals import Refusal
 GATEWAY_SOURCE = "urn:chibo:gateway"
 """The `source` of the events the gateway makes of people's commands (a secretary's form or API call), timed by
 this system's own clock when the command is made; no integration may send under it (urn:chibo: is reserved)."""
+RESERVED_SOURCE_PREFIX = "urn:chibo:"
+"""The sources of this system's own producers (urn:chibo:gateway, urn:chibo:meetings, urn:chibo:demo-seed, ...): no
+integration sends under one, and no account registers one (is_reserved_source)."""
+
+
+def is_reserved_source(source: str) -> bool:
+    """Whether `source` is one of this system's own (urn:chibo:...), in any case: a URN's `urn` and namespace are
+    case-insensitive (RFC 8141), so URN:CHIBO:gateway names the same namespace."""
+    return source[: len(RESERVED_SOURCE_PREFIX)].lower() == RESERVED_SOURCE_PREFIX
+
+
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 BATCH_ROUTING_KEY = "batch"
@@ -73,20 +84,45 @@ def _uri_reference(value: str) -> str:
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_uri_reference)]
 
 _RFC3339 = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+LEAP_SECOND = "60"
+"""RFC 3339's second 60: a leap second, only in the last minute of a month in UTC (section 5.6 and 5.7)."""
+LEAP_SECOND_PROBLEM = (
+    "a leap second (second 60) is only at 23:59 UTC on the last day of a month, such as 2016-12-31T23:59:60Z"
+)
 
 
 def _rfc3339(value: Any) -> Any:
-    """A time is RFC 3339 text with seconds and an offset; a datetime built in code passes as it is."""
+    """A time is RFC 3339 text with seconds and an offset; a datetime built in code passes as it is. A leap second
+    (second 60, where RFC 3339 allows it: 23:59 UTC on a month's last day) is read as the last microsecond of its
+    minute (Python's datetime has no second 60)."""
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str):
         raise ValueError("a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00")
-    if not _RFC3339.match(value):
+    matched = _RFC3339.match(value)
+    if not matched:
         raise ValueError("a time must be RFC 3339 with seconds and an offset (Z or ±hh:mm)")
+    if matched[2] == LEAP_SECOND:
+        return _leap_second(matched[1], matched[4])
+    if matched[2] > LEAP_SECOND:
+        raise ValueError("a second is 00 to 59 (60 only for a leap second)")
     return value
+
+
+def _leap_second(minute: str, offset: str) -> datetime:
+    """The last microsecond of the minute (`YYYY-MM-DDThh:mm`, at `offset`) a leap second ends, or ValueError when
+    RFC 3339 allows no leap second in it."""
+    try:
+        moment = datetime.fromisoformat(f"{minute}:59.999999{'+00:00' if offset in 'Zz' else offset}")
+    except ValueError:
+        raise ValueError("a time must be RFC 3339 with seconds and an offset (Z or ±hh:mm)") from None
+    in_utc = moment.astimezone(UTC)
+    if (in_utc.hour, in_utc.minute) != (23, 59) or (in_utc + timedelta(microseconds=1)).day != 1:
+        raise ValueError(LEAP_SECOND_PROBLEM)
+    return moment
 
 
 def _iso_date(value: Any) -> Any:

@@ -75,11 +75,13 @@ class Unreadable:
     """Stands for a part of a message that should hold JSON but does not read (a binary-mode body under a JSON
     content type), until `check_tree` names its field and says why; its text is kept for the rejection."""
 
-    __slots__ = ("text", "problem")
+    __slots__ = ("text", "problem", "reason")
 
-    def __init__(self, text: str, problem: str) -> None:
+    def __init__(self, text: str, problem: str, *, reason: str | None = None) -> None:
         self.text = text
         self.problem = problem
+        self.reason = reason
+        """What the refusal says after the field's name, when not `not valid JSON (problem)`."""
 
     def __str__(self) -> str:
         return self.text
@@ -249,7 +251,8 @@ def check_tree(value: Any, path: tuple[str | int, ...] = (), *, levels: int = MA
     if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
         raise ReadError(f"{field_name(path)}: not a finite number", field=field_name(path))
     if isinstance(value, Unreadable):
-        raise ReadError(f"{field_name(path)}: not valid JSON ({value.problem})", field=field_name(path))
+        said = value.reason or f"not valid JSON ({value.problem})"
+        raise ReadError(f"{field_name(path)}: {said}", field=field_name(path))
     return value
 
 

@@ -42,6 +42,9 @@ class RefusalCode(StrEnum):
     """Rejected: a scoped integration account sent under a source it has not registered."""
     SOURCE_OF_ANOTHER_ACCOUNT = "source_of_another_account"
     """Rejected: the source is registered to a scoped integration account, and another sender used it."""
+    SOURCE_RESERVED = "source_reserved"
+    """Rejected: an integration (an account over HTTP, a feed over AMQP) sent under a urn:chibo: source, which names
+    this system's own producers."""
     ID_REUSED = "id_reused"
     """Rejected: the (source, id) pair is already an event with other content (CONTRACT.md: the pair identifies it)."""
     APPROVED_BEFORE_MEETING = "approved_before_meeting"

@@ -18,3 +18,8 @@ class Settings(ServiceSettings):
     ingest_group_concurrency: int = 2
     """Groups of single events judged at once (each its own transactions; events sharing a cell, member or meeting
     never in two at once, and in their order): the next group gathers and runs while the previous one commits."""
+    system_publishers: list[str] = []
+    """AMQP users whose deliveries on chibo.ingest are this system's own (the demo seed), judged by the message's
+    `user_id`, which RabbitMQ checks against the publisher's login: only they may send under a urn:chibo: source.
+    Empty: no delivery may (a feed's event under one is refused naming `source`). The gateway's commands come by RPC
+    (its own broker user, CHIBO_RPC_CALLERS), not through here."""

@@ -80,14 +80,21 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
     acks.begin(message)
     try:
+        system = is_system_publisher(raw.user_id, app.settings.system_publishers)
         batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
-        event = None if batch else handlers.single_event(headers, raw.content_type, body)
+        event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system)
         if event is not None:
             await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
         else:
             async with app.other_slots:
                 await handlers.ingest_delivery(
-                    body, app.uow_factory, batch=batch, route="amqp", headers=headers, content_type=raw.content_type
+                    body,
+                    app.uow_factory,
+                    batch=batch,
+                    route="amqp",
+                    headers=headers,
+                    content_type=raw.content_type,
+                    system=system,
                 )
     except Exception as exc:
         deliveries = delivery_count(raw)
@@ -109,6 +116,13 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
         return
     await acks.ack(message)
     _consumed(kind, "handled").inc()
+
+
+def is_system_publisher(user_id: str | None, publishers: list[str]) -> bool:
+    """Whether a delivery on chibo.ingest is from one of this system's own producers (the demo seed), who may send
+    under urn:chibo: sources: its `user_id`, which RabbitMQ checks against the publisher's login, is one of
+    CHIBO_SYSTEM_PUBLISHERS. The text of an event's `source` is never trusted for it."""
+    return bool(user_id) and user_id in publishers
 
 
 @functools.cache

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from deploy.seed_demo import publisher
 from services.meetings.bootstrap import SERVICE_DIR, create_app
 from services.meetings.config import Settings
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
@@ -39,6 +40,7 @@ async def meetings_service(amqp_url: str, database_url: str, meetings_pool: asyn
         relay_poll_seconds=0.2,
         hold_sweep_seconds=0.5,
         hold_timeout_seconds=86400,
+        system_publishers=[publisher(amqp_url)],  # a Feed's publish(as_system=True), as the demo seed's
     )
     async with running_app(create_app(settings), port=settings.http_port) as base:
         yield base

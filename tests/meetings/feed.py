@@ -8,6 +8,7 @@ from typing import Any
 
 import aio_pika
 
+from deploy.seed_demo import publisher
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE
 from shared.topology import EVENTS_EXCHANGE, INGEST_EXCHANGE, declare_exchanges
 
@@ -15,12 +16,22 @@ from shared.topology import EVENTS_EXCHANGE, INGEST_EXCHANGE, declare_exchanges
 class Feed:
     """Publishes raw bodies and keeps every event seen on chibo.events."""
 
-    def __init__(self, channel: aio_pika.abc.AbstractChannel) -> None:
+    def __init__(self, channel: aio_pika.abc.AbstractChannel, *, login: str = "guest") -> None:
         self._channel = channel
+        self._login = login
         self.seen: list[dict[str, Any]] = []
 
-    async def publish(self, body: bytes | dict[str, Any] | list[Any], *, routing_key: str | None = None) -> None:
-        """Publish persistently to chibo.ingest (routing key = type, or `batch` for a list)."""
+    async def publish(
+        self,
+        body: bytes | dict[str, Any] | list[Any],
+        *,
+        routing_key: str | None = None,
+        as_system: bool = False,
+        headers: dict[str, Any] | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """Publish persistently to chibo.ingest (routing key = type, or `batch` for a list); `as_system`: stamped with
+        the connection's login as `user_id`, as this system's own producers (CHIBO_SYSTEM_PUBLISHERS) publish."""
         batch = isinstance(body, list)
         if isinstance(body, list):
             routing_key = routing_key or "batch"
@@ -32,8 +43,10 @@ class Feed:
         await exchange.publish(
             aio_pika.Message(
                 body,
-                content_type=BATCH_CONTENT_TYPE if batch else CLOUDEVENT_CONTENT_TYPE,
+                content_type=content_type or (BATCH_CONTENT_TYPE if batch else CLOUDEVENT_CONTENT_TYPE),
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                user_id=self._login if as_system else None,
+                headers=headers,
             ),
             routing_key=routing_key or "unknown",
         )
@@ -58,7 +71,7 @@ async def feed(amqp_url: str) -> AsyncIterator[Feed]:
         await declare_exchanges(channel)
         queue = await channel.declare_queue(f"test.meetings.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True)
         await queue.bind(EVENTS_EXCHANGE, routing_key="#")
-        result = Feed(channel)
+        result = Feed(channel, login=publisher(amqp_url))
 
         async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():

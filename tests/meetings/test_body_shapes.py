@@ -164,3 +164,122 @@ async def test_a_rejection_whose_body_was_not_kept_is_not_replayed_as_it_was(
         replayed = await handlers.replay_rejection(rejection_id, uow, event=fixed)
         await uow.commit()
     assert replayed.outcome == "accepted"
+
+
+def binary_headers(event: dict[str, Any], *, route: str) -> list[tuple[str, Any]]:
+    """An event's attributes as binary-mode headers of `route` (`ce-` on HTTP, the AMQP binding's `cloudEvents:`)."""
+    prefix = "ce-" if route == "http" else "cloudEvents:"
+    return [(f"{prefix}{name}", value) for name, value in event.items() if name not in ("data", "datacontenttype")]
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_a_binary_mode_event_over_one_mebibyte_is_refused_as_the_same_structured_one(
+    uow_factory: Any, db: Any, cell: str, route: str
+) -> None:
+    """A trial's binary event whose data was ~1,048,700 bytes was accepted on both routes (HTTP even answered
+    ignored_fields ["data.pad"]) while the same event in structured mode was `body: larger than 1048576 bytes`: the
+    body was read as JSON with no limit. Binary mode is bounded by the size of the event it stands for, and refused,
+    stored and published exactly as the structured one."""
+    event = ev.member(random_id("mem"), cell, data={"pad": "x" * 1_048_700})
+    headers = binary_headers(event, route=route)
+    body = compact(event["data"])
+    [binary] = await handlers.ingest_delivery(
+        body, uow_factory, batch=False, route=route, headers=headers, content_type="application/json"
+    )
+    assert (binary.id, binary.source, binary.type) == (event["id"], event["source"], "member.upserted.v1")
+    assert (binary.outcome, binary.field, binary.problem, binary.ignored_fields) == (
+        "rejected",
+        "body",
+        "too_large",
+        (),
+    )
+    structured = dict(event, id=event["id"][:-4] + "sTrC")  # an id of the same length: the same size
+    [alone] = await handlers.ingest_delivery(compact(structured), uow_factory, batch=False, route=route)
+    assert (alone.outcome, alone.field, alone.problem) == ("rejected", "body", "too_large")
+    assert binary.reason == alone.reason  # the same size: the event's, not only its data's
+    assert binary.reason is not None and binary.reason.startswith(f"body: larger than {MAX_EVENT_BYTES} bytes")
+    stored = await db.fetchrow(
+        "SELECT type, field, octet_length(raw) AS kept FROM meetings.rejection WHERE source = $1 AND event_id = $2",
+        event["source"],
+        event["id"],
+    )
+    assert (stored["type"], stored["field"]) == ("member.upserted.v1", "body") and stored["kept"] < 10_000
+    published = await db.fetchval(
+        "SELECT count(*) FROM meetings.outbox WHERE type = 'ingest.rejected.v1' AND payload->'data'->>'event_id' = $1",
+        event["id"],
+    )
+    assert published == 1
+    # the AMQP consumer reads a single delivery itself (the group commit): the same refusal
+    if route == "amqp":
+        reading = handlers.single_event(dict(headers), "application/json", body)
+        assert reading is not None and reading.error is not None and reading.error.reason == binary.reason
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_a_binary_body_is_read_as_strictly_as_a_structured_one(uow_factory: Any, cell: str, route: str) -> None:
+    """Binary mode's body is `data`, read by the same rules as a structured body: nesting past the parser's stack (a
+    RecursionError, a crash on every delivery), UTF-16, a byte order mark, an encoded surrogate, a number of too
+    many digits, NaN, U+0000, a key given twice, each refused naming `data...`, not read or crashed on."""
+    cases = [
+        (b"[" * 100_000, "data", "data: JSON nested deeper than 32 levels"),
+        ('{"id": "x"}'.encode("utf-16"), "data", "data: not valid JSON (not UTF-8 text)"),
+        (b"\xef\xbb\xbf{}", "data", "data: not valid JSON (Unexpected UTF-8 BOM"),
+        (b'{"full_name": "\xed\xa0\x80"}', "data", "data: not valid JSON (not UTF-8 text)"),
+        (b'{"n": ' + b"1" * 5_000 + b"}", "data", "data: not valid JSON (Exceeds the limit"),
+        (b'{"n": NaN}', "data.n", "data.n: not a finite number"),
+        (b'{"full_name": "a\\u0000"}', "data.full_name", "data.full_name: contains U+0000"),
+        (b'{"id": "a", "id": "b"}', "data.id", "data.id: duplicate key"),
+    ]
+    for body, field, said in cases:
+        event = ev.member(random_id("mem"), cell)
+        [result] = await handlers.ingest_delivery(
+            body,
+            uow_factory,
+            batch=False,
+            route=route,
+            headers=binary_headers(event, route=route),
+            content_type="application/json",
+        )
+        assert (result.id, result.outcome, result.field) == (event["id"], "rejected", field), body[:40]
+        assert result.reason is not None and result.reason.startswith(said), result.reason
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_a_header_that_cannot_be_read_keeps_the_identity_of_the_others(
+    uow_factory: Any, db: Any, cell: str, route: str
+) -> None:
+    """A trial's `ce-subject: abc%zz` beside a valid `ce-id` and `ce-source` was stored with source, id and type
+    empty: the first bad header stopped the reading. Every header is read, and the rejection names the bad one and
+    keeps what the readable ones say; over AMQP, a header sent twice or bytes that are not UTF-8 alike."""
+    event = ev.member(random_id("mem"), cell)
+    headers = binary_headers(event, route=route)
+    bad: list[tuple[str, Any]] = [("ce-subject", "abc%zz")]
+    if route == "amqp":  # bytes that are not UTF-8, then an attribute given twice
+        bad = [("cloudEvents:subject", b"abc\xff"), ("cloudEvents_correlationid", "c1"), ("ce-correlationid", "c2")]
+    field = "subject"
+    [result] = await handlers.ingest_delivery(
+        compact(event["data"]),
+        uow_factory,
+        batch=False,
+        route=route,
+        headers=headers + bad,
+        content_type="application/json",
+    )
+    assert (result.id, result.source, result.type) == (event["id"], event["source"], event["type"])
+    assert (result.outcome, result.field, result.problem) == ("rejected", field, "header")
+    stored = await db.fetchrow(
+        "SELECT source, event_id, type, field FROM meetings.rejection WHERE source = $1 AND event_id = $2",
+        event["source"],
+        event["id"],
+    )
+    assert stored is not None and (stored["type"], stored["field"]) == (event["type"], field)
+    # an unreadable id is no identity, the others still are
+    [no_id] = await handlers.ingest_delivery(
+        b"{}",
+        uow_factory,
+        batch=False,
+        route=route,
+        headers=[*headers, headers[1]],  # the id given twice
+        content_type="application/json",
+    )
+    assert (no_id.id, no_id.source, no_id.type, no_id.field) == ("", event["source"], event["type"], "id")

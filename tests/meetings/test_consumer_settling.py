@@ -15,6 +15,7 @@ class FakeRaw:
     content_type: str = "application/cloudevents+json"
     headers: dict[str, Any] = field(default_factory=lambda: {"x-delivery-count": 0})
     body: bytes = b""
+    user_id: str | None = None
 
 
 @dataclass

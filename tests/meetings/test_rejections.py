@@ -69,7 +69,7 @@ async def test_cancelling_a_held_meeting_is_refused_to_a_secretary_and_stored_fr
     await bus.publish(ev.minutes(mtg, chair_id=ids["mem"], started_at=START))
     await eventually(lambda: bus.find("minutes.submitted.v1", meeting_id=mtg), timeout=60)
     by_hand = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
-    await bus.publish(by_hand)
+    await bus.publish(by_hand, as_system=True)  # as the gateway's own, which no feed may send as
     await expect_rejection(bus, db, event_id=by_hand["id"], field="data.meeting_id")
     fed = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"})
     await bus.publish(fed)
@@ -105,3 +105,36 @@ async def test_a_batch_judges_each_event_alone(world, db: asyncpg.Connection) ->
     await expect_rejection(bus, db, event_id=bad["id"], field="data.reason")
     for raw in good:
         await eventually(lambda r=raw: bus.find("meeting.scheduled.v1", originid=r["id"]), timeout=60)
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+async def test_a_feed_under_the_gateways_source_is_refused_and_its_system_publisher_is_not(
+    world: tuple[Feed, dict[str, str]], db: asyncpg.Connection, mode: str
+) -> None:
+    """Through the running consumer: a feed (no `user_id`, or not one of CHIBO_SYSTEM_PUBLISHERS) under
+    URN:CHIBO:gateway is refused naming `source`, stored and published; the same event from a system publisher (the
+    broker-checked `user_id` of the demo seed's login) is judged as the gateway's own."""
+    bus, ids = world
+    mtg = random_id("mtg")
+    await bus.publish(ev.scheduled(mtg, ids["cell"], starts_at=START + timedelta(days=30)))
+    await eventually(lambda: bus.find("meeting.scheduled.v1", meeting_id=mtg), timeout=60)
+    for source in ("URN:CHIBO:gateway", GATEWAY_SOURCE):
+        forged = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Giả mạo"}, source=source)
+        if mode == "structured":
+            await bus.publish(forged)
+        else:
+            headers = {f"ce-{k}": v for k, v in forged.items() if k not in ("data", "datacontenttype")}
+            await bus.publish(
+                json.dumps(forged["data"]).encode(),
+                routing_key=forged["type"],
+                headers=headers,
+                content_type="application/json",
+            )
+        row = await expect_rejection(bus, db, event_id=forged["id"], field="source")
+        refusal = row["refusal"]
+        assert row["source"] == source
+        assert (json.loads(refusal) if isinstance(refusal, str) else refusal)["code"] == "source_reserved"
+    assert await db.fetchval("SELECT cancel_reason FROM meetings.meeting WHERE meeting_id = $1", mtg) is None
+    own = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
+    await bus.publish(own, as_system=True)
+    await eventually(lambda: bus.find("meeting.cancelled.v1", originid=own["id"]), timeout=60)

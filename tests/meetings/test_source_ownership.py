@@ -1,6 +1,8 @@
 """A scoped integration account cannot take another system's event ids: its events carry only its registered
 sources, and no other sender (province-wide account, AMQP, replay in another scope) uses those (real PostgreSQL)."""
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,10 +11,12 @@ import pytest
 from services.meetings import handlers
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
-from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE, listed_sender
+from services.meetings.handlers.ingest import FOREIGN_SOURCE, REGISTERED_SOURCE, RESERVED_SOURCE, listed_sender
 from services.meetings.rpc import sync_registered_sources
 from shared.contracts import meetings_rpc as contract
-from shared.envelope import GATEWAY_SOURCE
+from shared.envelope import BATCH_CONTENT_TYPE as BATCH
+from shared.envelope import CLOUDEVENT_CONTENT_TYPE, GATEWAY_SOURCE
+from shared.envelope import CLOUDEVENT_CONTENT_TYPE as SINGLE
 from tests.meetings import events as ev
 from tests.meetings.test_scoping import rpc_methods
 from tests.support.ids import random_id
@@ -220,3 +224,159 @@ def test_only_a_sender_refused_its_unregistered_source_is_replayed_by_its_units_
     account, an expired hold of either) replays by the registry, as it was first judged."""
     stored = {"scope": scope, "refusal": refusal, "field": field, "reason": reason}
     assert listed_sender(stored) is listed
+
+
+RESERVED = ["urn:chibo:gateway", "urn:chibo:meetings", "urn:chibo:demo-seed", "URN:CHIBO:gateway", "Urn:Chibo:x"]
+
+
+def ingest_body_method(meetings_pool: Any) -> Any:
+    """meetings.rpc's ingest_body (the gateway's POST /v1/events) as the RPC queue runs it."""
+    from services.meetings import rpc as meetings_rpc
+
+    app = meetings_context(Settings(), meetings_pool)
+
+    async def ingest_body(body: bytes, **params: Any) -> list[dict[str, Any]]:
+        request = contract.IngestBody(body_base64=base64.b64encode(body).decode(), **params)
+        return (await meetings_rpc.ingest_body(request, app))["results"]
+
+    return ingest_body
+
+
+@pytest.mark.parametrize("source", RESERVED)
+async def test_no_integration_sends_under_a_reserved_source_on_either_route(
+    place: dict[str, Any], meetings_pool: Any, uow_factory: Any, db: Any, source: str
+) -> None:
+    """A trial's feeds sent under urn:chibo:gateway, urn:chibo:meetings, urn:chibo:demo-seed and URN:CHIBO:gateway over
+    AMQP chibo.ingest and with a province-wide token over HTTP, all accepted, and facts under urn:chibo:gateway were
+    then judged as a secretary's own commands. Every ingest route's sender is refused naming `source`, in every
+    mode (structured, batch, binary) and for a scoped account too; nothing is applied."""
+    cell = place["cell"]
+    ingest_body = ingest_body_method(meetings_pool)
+    sent: list[tuple[str, list[dict[str, Any]]]] = []
+    members: list[str] = []
+
+    def member() -> dict[str, Any]:
+        event = ev.member(random_id("mem"), cell, source=source)
+        members.append(event["data"]["id"])
+        return event
+
+    # HTTP POST /v1/events: a province-wide account (no scope), then one scoped to the commune
+    for scope in (None, place["commune"]):
+        one, item = member(), member()
+        sources = [f"urn:test:{random_id('own')}"] if scope else None
+        params = {"account": "feed", "scope": scope, "sources": sources}
+        sent.append((one["id"], await ingest_body(json.dumps(one).encode(), content_type=SINGLE, **params)))
+        sent.append((item["id"], (await ingest_body(json.dumps([item]).encode(), content_type=BATCH, **params))[:1]))
+        binary = member()
+        headers = [(f"ce-{k}", v) for k, v in binary.items() if k not in ("data", "datacontenttype")]
+        sent.append(
+            (
+                binary["id"],
+                await ingest_body(
+                    json.dumps(binary["data"]).encode(), content_type="application/json", headers=headers, **params
+                ),
+            )
+        )
+    # AMQP chibo.ingest from a feed: a single delivery (the group commit's reading), a batch, a binary delivery
+    single = member()
+    reading = handlers.single_event({}, CLOUDEVENT_CONTENT_TYPE, json.dumps(single).encode())
+    assert reading is not None
+    [singled] = await handlers.ingest_singles([reading], uow_factory)
+    assert isinstance(singled, handlers.IngestResult)
+    sent.append((single["id"], [singled.as_dict(0)]))
+    batch = member()
+    delivered = await handlers.ingest_delivery(
+        json.dumps([batch]).encode(), uow_factory, batch=True, route="amqp", content_type=BATCH
+    )
+    sent.append((batch["id"], [result.as_dict(0) for result in delivered]))
+    binary = member()
+    headers = [(f"cloudEvents:{k}", v) for k, v in binary.items() if k not in ("data", "datacontenttype")]
+    delivered = await handlers.ingest_delivery(
+        json.dumps(binary["data"]).encode(),
+        uow_factory,
+        batch=False,
+        route="amqp",
+        headers=headers,
+        content_type="application/json",
+    )
+    sent.append((binary["id"], [result.as_dict(0) for result in delivered]))
+    for event_id, results in sent:
+        [result] = results
+        assert (result["id"], result["outcome"], result["field"], result["reason"]) == (
+            event_id,
+            "rejected",
+            "source",
+            RESERVED_SOURCE,
+        )
+        assert result["refusal"]["code"] == "source_reserved"
+    ids = [event_id for event_id, _ in sent]
+    assert not await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = ANY($1)", members)
+    stored = await db.fetch(
+        "SELECT field, refusal->>'code' AS code FROM meetings.rejection WHERE source = $1 AND event_id = ANY($2)",
+        source,
+        ids,
+    )
+    assert len(stored) == len(ids) and {(row["field"], row["code"]) for row in stored} == {
+        ("source", "source_reserved")
+    }
+
+
+async def test_the_systems_own_producers_still_send_under_reserved_sources(
+    place: dict[str, Any], uow_factory: Any, db: Any
+) -> None:
+    """The demo seed (an AMQP publisher of CHIBO_SYSTEM_PUBLISHERS), the gateway's commands (the Ingest RPC, its own
+    broker user) and the system's bulk paths keep their sources; a feed's forgery of one of their events is refused
+    without forgetting the real one's inbox row, and an operator's replay of that refusal is refused again."""
+    methods, cell = place["methods"], place["cell"]
+    seed = ev.member(random_id("mem"), cell, source="urn:chibo:demo-seed")
+    reading = handlers.single_event({}, CLOUDEVENT_CONTENT_TYPE, json.dumps(seed).encode(), system=True)
+    assert reading is not None
+    [seeded] = await handlers.ingest_singles([reading], uow_factory)
+    assert isinstance(seeded, handlers.IngestResult) and seeded.outcome == "accepted"
+    [batch] = await handlers.ingest_delivery(
+        json.dumps([ev.member(random_id("mem"), cell, source="urn:chibo:demo-seed")]).encode(),
+        uow_factory,
+        batch=True,
+        route="amqp",
+        content_type=BATCH,
+        system=True,
+    )
+    assert batch.outcome == "accepted"
+    command = ev.member(random_id("mem"), cell, source=GATEWAY_SOURCE)
+    [commanded] = (await methods["ingest"](events=[command], route="http", account="secretary", scope=cell))["results"]
+    assert commanded["outcome"] == "accepted"
+    # a feed resends the command's (source, id) with other content: refused, and the real one stays processed
+    forged = dict(command, data=dict(command["data"], full_name="Giả Mạo"))
+    [refused] = await handlers.ingest_delivery(json.dumps(forged).encode(), uow_factory, batch=False, route="amqp")
+    assert (refused.outcome, refused.field, refused.refusal and refused.refusal.code) == (
+        "rejected",
+        "source",
+        "source_reserved",
+    )
+    [again] = (await methods["ingest"](events=[command], route="http", account="secretary", scope=cell))["results"]
+    assert again["outcome"] == "duplicate"
+    name = await db.fetchval("SELECT full_name FROM meetings.member WHERE id = $1", command["data"]["id"])
+    assert name == command["data"]["full_name"]
+    # the forgery's replay is judged as from the feed it came from
+    other = ev.member(random_id("mem"), cell, source=GATEWAY_SOURCE)
+    [stored] = await handlers.ingest_delivery(json.dumps(other).encode(), uow_factory, batch=False, route="http")
+    assert stored.refusal is not None and stored.refusal.code == "source_reserved"
+    rejection_id = await db.fetchval(
+        "SELECT rejection_id FROM meetings.rejection WHERE source = $1 AND event_id = $2", GATEWAY_SOURCE, other["id"]
+    )
+    replayed = await methods["replay_rejection"](rejection_id=rejection_id)
+    assert (replayed["outcome"], replayed["field"], replayed["refusal"]["code"]) == (
+        "rejected",
+        "source",
+        "source_reserved",
+    )
+    assert not await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = $1", other["data"]["id"])
+
+
+def test_a_system_publisher_is_told_by_the_broker_checked_user_id_only() -> None:
+    from services.meetings.consumers import is_system_publisher
+
+    assert is_system_publisher("chibo-admin", ["chibo-admin"])
+    assert not is_system_publisher(None, ["chibo-admin"])  # a feed that sets no user_id
+    assert not is_system_publisher("chibo-feed", ["chibo-admin"])
+    assert not is_system_publisher("guest", [])  # none by default

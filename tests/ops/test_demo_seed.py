@@ -10,7 +10,7 @@ from datetime import date
 import asyncpg
 import pytest
 
-from deploy.seed_demo import MEETINGS_SCHEMA, SOURCE, Seed, seed_unless_seeded, seeded
+from deploy.seed_demo import MEETINGS_SCHEMA, SOURCE, Seed, publisher, seed_unless_seeded, seeded
 from services.meetings.bootstrap import SERVICE_DIR, create_app
 from services.meetings.config import Settings
 from services.meetings.unit_of_work import SCHEMA
@@ -37,7 +37,13 @@ async def test_the_seed_is_sent_until_meetings_took_it_all_in_then_skipped(own: 
     await apply_migrations(database_url, schema=SCHEMA, files=migration_files(SERVICE_DIR))
     assert not await seeded(database_url, events)  # the tables, nothing taken in
 
-    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
+    settings = Settings(
+        amqp_url=amqp_url,
+        database_url=database_url,
+        http_port=free_port(),
+        relay_poll_seconds=0.2,
+        system_publishers=[publisher(amqp_url)],  # as `make up` runs the seed: its urn:chibo: source is the system's
+    )
     async with running_app(create_app(settings), port=settings.http_port):
         # not seeded: the seed is sent, and meetings takes every event in
         assert await seed_unless_seeded(amqp_url, database_url, events) == {

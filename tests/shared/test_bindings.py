@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.bindings import Mode, read_message
+from shared.bindings import Mode, UnreadableHeaders, read_message
 from shared.envelope import InvalidEvent, parse_envelope
 
 HEADERS = {
@@ -121,3 +121,26 @@ def test_an_attribute_given_twice_is_refused_naming_it_and_a_well_encoded_letter
     assert both_prefixes.value.field == "id"
     fine = read_message([*HEADERS.items(), ("ce-subject", "Chi%20b%E1%BB%99")], "application/json", b"{}", route="http")
     assert fine.event is not None and fine.event["subject"] == "Chi bộ"
+
+
+def test_every_header_is_read_and_an_unreadable_one_keeps_what_the_others_say() -> None:
+    """The first bad header stopped the reading, so its rejection lost the event's id, source and type."""
+    headers = [*HEADERS.items(), ("ce-subject", "abc%zz"), ("ce-correlationid", "c%ZZ")]
+    with pytest.raises(UnreadableHeaders) as refused:
+        read_message(headers, "application/json", b'{"id": "m1"}', route="http")
+    assert refused.value.field == "subject" and refused.value.problem == "header"
+    assert {name: refused.value.readable[name] for name in ("id", "source", "type")} == {
+        "id": "evt-1",
+        "source": "urn:test",
+        "type": "member.upserted.v1",
+    }
+    assert refused.value.event["subject"] == "abc%zz" and refused.value.event["data"] == {"id": "m1"}
+
+
+def test_amqp_header_bytes_that_are_not_utf8_are_refused_naming_the_attribute() -> None:
+    """They were read with replacement characters put in, where a structured body that is not UTF-8 is refused."""
+    headers = {"cloudEvents:" + key[3:]: value for key, value in HEADERS.items()} | {"cloudEvents:subject": b"a\xff"}
+    with pytest.raises(UnreadableHeaders) as refused:
+        read_message(headers, "application/json", b"{}", route="amqp")
+    assert refused.value.field == "subject" and "not UTF-8" in refused.value.reason
+    assert refused.value.readable["id"] == "evt-1"

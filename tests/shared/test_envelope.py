@@ -408,3 +408,39 @@ def test_a_document_is_at_an_http_address(url: str) -> None:
         read_event(parse_envelope(json.dumps(published(url))))
     assert caught.value.field == "data.items.0.url"
     assert read_event(parse_envelope(json.dumps(published("http://x.vn")))).data.model_dump()["items"][0]["url"]
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999999+00:00"),
+        ("2017-01-01T06:59:60+07:00", "2017-01-01T06:59:59.999999+07:00"),  # the same leap second at +07:00
+        ("2015-06-30T23:59:60.5+00:00", "2015-06-30T23:59:59.999999+00:00"),
+    ],
+)
+def test_a_leap_second_is_read_as_the_last_microsecond_of_its_minute(written: str, read: str) -> None:
+    """RFC 3339 allows second 60 at 23:59 UTC on a month's last day; a trial's `2016-12-31T23:59:60Z` was refused as
+    "unexpected extra characters". Every time read takes it: the envelope's `time` and a time in data."""
+    raw = envelope("meeting.scheduled.v1", SCHEDULED | {"notified_at": written}, time=written)
+    event = read_event(parse_envelope(json.dumps(raw)))
+    assert event.time.isoformat() == read
+    assert isinstance(event.data, MeetingScheduled) and event.data.notified_at is not None
+    assert event.data.notified_at.isoformat() == read
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("2016-12-30T23:59:60Z", "a leap second (second 60) is only at 23:59 UTC on the last day of a month"),
+        ("2016-12-31T23:59:60+07:00", "a leap second (second 60) is only at 23:59 UTC on the last day of a month"),
+        ("2016-12-31T23:59:61Z", "a second is 00 to 59 (60 only for a leap second)"),
+    ],
+)
+def test_a_second_60_where_no_leap_second_can_be_is_refused_saying_so(written: str, said: str) -> None:
+    for raw, field in [
+        (envelope("meeting.scheduled.v1", SCHEDULED, time=written), "time"),
+        (envelope("meeting.scheduled.v1", SCHEDULED | {"notified_at": written}), "data.notified_at"),
+    ]:
+        with pytest.raises(InvalidEvent) as caught:
+            read_event(parse_envelope(json.dumps(raw)))
+        assert caught.value.field == field and caught.value.reason.startswith(f"{field}: {said}")

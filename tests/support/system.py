@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.seed_demo import publisher
 from tests.support.running import free_port
 
 ROOT = Path(__file__).parents[2]
@@ -117,6 +118,8 @@ def running_system(
         "CHIBO_SMTP_PORT": str(smtp_port),
         "CHIBO_TEST_MAIL_DIR": str(mail_dir),
         "CHIBO_JWT_SECRET": "e2e-secret-" + "x" * 32,
+        # the demo seed publishes as this login (deploy.seed_demo stamps user_id), as `make up` runs it as the admin
+        "CHIBO_SYSTEM_PUBLISHERS": json.dumps([publisher(amqp_url)]),
         "CHIBO_SERVICE_HEALTH_URLS": json.dumps(
             {name: f"http://127.0.0.1:{ports[name]}/health" for name in ("meetings", "evaluation", "notifications")}
         ),

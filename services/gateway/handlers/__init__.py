@@ -29,6 +29,8 @@ from shared.envelope import (
     BATCH_CONTENT_TYPE,
     CLOUDEVENT_CONTENT_TYPE,
     GATEWAY_SOURCE,
+    RESERVED_SOURCE_PREFIX,
+    is_reserved_source,
     is_uri_reference,
     new_event,
     validation_message,
@@ -99,8 +101,6 @@ def write_sources(principal: Principal) -> list[str] | None:
     return None
 
 
-RESERVED_SOURCE_PREFIX = "urn:chibo:"
-"""The system's own services' sources (urn:chibo:meetings, urn:chibo:gateway, ...): no account registers one."""
 MAX_SOURCES = 20
 """At most this many sources per account: a system names itself with one or a few."""
 
@@ -126,7 +126,7 @@ def check_sources(sources: Sequence[str], *, role: Role, unit_id: str | None, pr
                 " urn:example:system or https://example.vn/system",
                 field="sources",
             )
-        if source.startswith(RESERVED_SOURCE_PREFIX):
+        if is_reserved_source(source):
             raise RpcError(
                 "invalid", f"sources: {RESERVED_SOURCE_PREFIX} names this system's own services", field="sources"
             )

@@ -88,6 +88,9 @@ BY_CODE = {
     RefusalCode.SOURCE_OF_ANOTHER_ACCOUNT: N_(
         "This source is registered to another system's account; only that account may send under it."
     ),
+    RefusalCode.SOURCE_RESERVED: N_(
+        "Sources beginning with urn:chibo: belong to this system itself; no integration may send under them."
+    ),
     RefusalCode.ID_REUSED: N_(
         "This event id was already used by a different event from the same source, so it was not taken as a copy."
     ),

@@ -12,7 +12,14 @@ events keep their order.
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from services.meetings.handlers.ingest import IngestResult, Reading, ingest_readings, read_raw
+from services.meetings.handlers.ingest import (
+    IngestResult,
+    Reading,
+    as_feed,
+    binary_reading,
+    ingest_readings,
+    read_raw,
+)
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.bindings import Mode, read_message
 from shared.envelope import InvalidEvent
@@ -21,14 +28,18 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 
 
-def single_event(headers: Mapping[str, Any], content_type: str | None, body: bytes) -> Reading | None:
-    """The event of a one-event AMQP delivery read as ingest_batch reads it (the body in structured mode, the
-    translated event dict in binary mode); None in neither mode, which ingest_delivery rejects as always."""
+def single_event(
+    headers: Mapping[str, Any], content_type: str | None, body: bytes, *, system: bool = False
+) -> Reading | None:
+    """The event of a one-event AMQP delivery read as ingest_delivery reads it (the body in structured mode, the
+    translated event dict in binary mode), as its publisher may send it (`system`: one of this system's own producers,
+    else a feed: as_feed); None in neither mode or with a header that cannot be read, which ingest_delivery rejects."""
     try:
         incoming = read_message(headers, content_type, body, route="amqp")
     except InvalidEvent:
         return None
-    return read_raw(incoming.event if incoming.mode is Mode.BINARY else body)
+    reading = binary_reading(incoming) if incoming.mode is Mode.BINARY else read_raw(body)
+    return reading if system else as_feed(reading)
 
 
 def single_keys(reading: Reading) -> frozenset[str]:

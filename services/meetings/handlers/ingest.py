@@ -31,7 +31,15 @@ from services.meetings.handlers.prefetch import prefetch
 from services.meetings.handlers.scope import OutsideScope, ScopedView, check_write_scope
 from services.meetings.repository.ingest import INBOX, REPLAY_ROUTE
 from services.meetings.unit_of_work import RETRYABLE_ERRORS, MeetingsUnit
-from shared.bindings import AMQP_PREFIXES, HTTP_PREFIXES, Mode, binary_attributes, read_message
+from shared.bindings import (
+    AMQP_PREFIXES,
+    HTTP_PREFIXES,
+    Incoming,
+    Mode,
+    UnreadableHeaders,
+    binary_attributes,
+    read_message,
+)
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
@@ -39,11 +47,13 @@ from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     NOT_AN_OBJECT,
+    RESERVED_SOURCE_PREFIX,
     VIETNAM_TZ,
     CloudEvent,
     Event,
     InvalidEvent,
     is_identifier,
+    is_reserved_source,
     new_event,
     now,
     parse_envelope,
@@ -284,6 +294,23 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
     return Reading(raw, source, event_id, event_type, event=event, data_json=data_json, ignored=ignored)
 
 
+def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
+    """A binary-mode message read as read_raw reads a structured one: over the per-event limit it is refused naming
+    `body` (`problem` too_large, a prefix and its size stored) before anything else, as a structured body is; a header
+    that cannot be read is refused naming its attribute. Either keeps the identity its readable headers give."""
+    if isinstance(incoming, UnreadableHeaders):
+        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.readable), incoming
+    else:
+        assert incoming.event is not None
+        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.event), None
+    if size > MAX_EVENT_BYTES:
+        text = bounded_text(raw_text(event), size=size)
+        return Reading(text, *identity, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
+    if error is not None:
+        return Reading(event, *identity, error=error)
+    return read_raw(event)
+
+
 Sources = frozenset[str] | None
 """The sources a sender may use: a scoped integration account's registered ones; None for a sender that may use any
 source registered to no scoped account (a province-wide account, the AMQP route, the gateway's own commands)."""
@@ -292,6 +319,28 @@ FOREIGN_SOURCE = "source: not a source registered to this account"
 """Why a scoped account's event under a source it did not register is refused (another system's events)."""
 REGISTERED_SOURCE = "source: registered to a scoped integration account; only it may use it"
 """Why an event under a scoped account's registered source from any other sender is refused."""
+RESERVED_SOURCE = (
+    f"source: {RESERVED_SOURCE_PREFIX} names this system's own producers (the gateway's commands, meetings, the demo"
+    " seed); no integration may send under it"
+)
+"""Why an event from an ingest route's sender (an integration account over HTTP, a feed over AMQP) under a
+urn:chibo: source is refused: facts under urn:chibo:gateway would be taken for a secretary's own commands."""
+
+
+def as_feed(reading: Reading) -> Reading:
+    """The reading as judged from a feed (any sender on an ingest route but this system's own producers): under a
+    reserved source (is_reserved_source, in any case) it is refused naming `source` before anything else, with the
+    code SOURCE_RESERVED, and the inbox row of the system's own event with that (source, id) stays (judge)."""
+    if not is_reserved_source(reading.source):
+        return reading
+    refused = InvalidEvent(RESERVED_SOURCE, field="source", refusal=Refusal(code=RefusalCode.SOURCE_RESERVED))
+    return replace(reading, event=None, error=refused, ignored=())
+
+
+def as_sent_by(readings: Sequence[Reading], *, system: bool) -> list[Reading]:
+    """The readings of one delivery as its sender may send them: as they are from this system's own producers
+    (`system`), as_feed from anyone else."""
+    return list(readings) if system else [as_feed(reading) for reading in readings]
 
 
 async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> InvalidEvent | None:
@@ -349,8 +398,11 @@ async def judge(
     await uow.ingest.lock(reading.locks)
     if reading.event is None and reading.error is not None and reading.error.field == "source":
         # a source past CONTRACT.md's bounds (over 256 characters, no URI-reference) is named as such: no account
-        # can have registered it, and "not registered to this account" would hide the breach
-        return await _reject_reading(reading, reading.error, uow, route=route, received_at=received_at, scope=scope)
+        # can have registered it, and "not registered to this account" would hide the breach; a reserved source from
+        # a feed (as_feed) likewise. The inbox row of (source, id) is never such a sender's to forget.
+        return await _reject_reading(
+            reading, reading.error, uow, route=route, received_at=received_at, scope=scope, keep_processed=True
+        )
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
         if refused is not None:
@@ -731,10 +783,6 @@ async def dry_run_readings(
     return results
 
 
-judge_without_keeping = dry_run
-"""dry_run under a name that ingest_delivery's `dry_run` flag does not hide."""
-
-
 async def ingest_delivery(
     body: bytes,
     uow_factory: Callable[[], MeetingsUnit],
@@ -746,6 +794,7 @@ async def ingest_delivery(
     dry_run: bool = False,
     scope: str | None = None,
     sources: Sources = None,
+    system: bool = False,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -753,22 +802,31 @@ async def ingest_delivery(
     The AMQP consumer and the HTTP route (`ingest_body`) both come here: one reading of the bytes for both. A
     message in binary content mode (attributes in headers, shared.bindings) is translated into the structured
     event it stands for; one in neither mode is a stored and published rejection naming what is missing.
-    A dry run answers the same outcomes and keeps nothing.
+    A dry run answers the same outcomes and keeps nothing. Only this system's own producers (`system`: an AMQP
+    publisher of CHIBO_SYSTEM_PUBLISHERS) may send under a urn:chibo: source; from anyone else it is refused (as_feed).
     """
+    judge_read = dry_run_readings if dry_run else ingest_readings
+
+    async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
+        readings = as_sent_by(readings, system=system)
+        return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
+
     items: list[Any] = [body]
     checked = False
     if not batch:
         try:
             incoming = read_message(headers or {}, content_type, body, route=route)
+        except UnreadableHeaders as exc:  # judged as the event its other headers name (its source first)
+            return await judge_readings([binary_reading(exc)])
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
                     uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="", scope=scope
                 )
-            # neither mode, or a binary-mode attribute header that cannot be read (given twice, bad percent-encoding)
+            # neither mode
             return [IngestResult("", "", "", "rejected", exc.reason, exc.field, exc.problem or "neither_mode")]
         if incoming.mode is Mode.BINARY:
-            items = [incoming.event]
+            return await judge_readings([binary_reading(incoming)])
     if batch:
         try:
             read = read_batch(body)
@@ -795,8 +853,7 @@ async def ingest_delivery(
                     oversized=exc.problem == "too_large",
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
-    judge = judge_without_keeping if dry_run else ingest_batch
-    return await judge(items, uow_factory, route=route, scope=scope, sources=sources, checked=checked)
+    return await judge_readings([read_raw(item, checked=checked) for item in items])
 
 
 async def _reject_body(
@@ -887,7 +944,7 @@ async def reject_cut_body(
     if any(identity):
         error = InvalidEvent(reason, field="body", problem="too_large")
         text = cut_text(prefix, limit=limit, declared=declared)
-        reading = Reading(text, *identity, error=error)
+        reading = as_feed(Reading(text, *identity, error=error))  # only POST /v1/events cuts: an integration's
         if dry_run:
             return await dry_run_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
         return await ingest_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
@@ -903,14 +960,14 @@ def cut_body_identity(
     headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, *, route: str
 ) -> tuple[str, str, str]:
     """The bounded (source, id, type) a binary-mode message's attribute headers give (read_message's reading of
-    them); empty when there are none, or when they cannot be read (an attribute sent twice, a bad encoding)."""
+    them); empty when there are none, and an attribute that cannot be read (sent twice, a bad encoding) gives none."""
     if not headers:
         return ("", "", "")
     http = route != "amqp"
     try:
         attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
-    except InvalidEvent:
-        return ("", "", "")
+    except UnreadableHeaders as exc:  # the identity the readable ones give
+        attributes = exc.readable
     return peek_identity(attributes)
 
 
@@ -1404,15 +1461,26 @@ def listed_sender(stored: Mapping[str, Any]) -> bool:
     replayed as a scoped account's was refused source_not_registered. False without a scope."""
     if stored["scope"] is None:
         return False
-    refusal = stored["refusal"]
-    if isinstance(refusal, str):
-        refusal = json.loads(refusal)
-    code = (
-        refusal.code if isinstance(refusal, Refusal) else refusal.get("code") if isinstance(refusal, Mapping) else None
-    )
+    code = stored_code(stored)
     if code:
         return bool(code == RefusalCode.SOURCE_NOT_REGISTERED)
     return stored["field"] == "source" and str(stored["reason"]).startswith(FOREIGN_SOURCE)  # kept before codes
+
+
+def refused_as_feed(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection refused a feed's event under a reserved source (SOURCE_RESERVED): its replay is
+    judged as from that feed, so an operator's replay cannot let it in as this system's own."""
+    return stored_code(stored) == RefusalCode.SOURCE_RESERVED
+
+
+def stored_code(stored: Mapping[str, Any]) -> str | None:
+    """The refusal code a stored rejection was first refused with (None without one)."""
+    refusal = stored["refusal"]
+    if isinstance(refusal, str):
+        refusal = json.loads(refusal)
+    if isinstance(refusal, Refusal):
+        return str(refusal.code)
+    return refusal.get("code") if isinstance(refusal, Mapping) else None
 
 
 async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
@@ -1442,6 +1510,8 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     # an operator cannot widen either (a source refusal replayed was let through)
     scope = stored["scope"]
     sources = await uow.ingest.sources_of_unit(scope) if listed_sender(stored) else None
+    if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
+        reading = as_feed(reading)
     result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources)
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
