@@ -318,7 +318,7 @@ class PgFactRepository:
         await self._conn.execute(
             "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id)"
             " SELECT DISTINCT ON (id) id, cell_id, role, status, exempt, fact_time, fact_id"
-            f" FROM {given} ORDER BY id, fact_time DESC, fact_id DESC"
+            f' FROM {given} ORDER BY id, fact_time DESC, fact_id COLLATE "C" DESC'
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
             " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
