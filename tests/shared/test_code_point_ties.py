@@ -22,6 +22,7 @@ from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
 from services.evaluation.handlers.pending import write_pending
 from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
+from services.meetings.bulk.load import bulk_load_lines
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from services.notifications.bootstrap import SERVICE_DIR as NOTIFICATIONS_DIR
 from services.notifications.config import Settings
@@ -31,7 +32,7 @@ from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, now, parse_envelope
 from tests.evaluation.stream import at, fact
-from tests.meetings.events import BASE_TIME, member, scheduled, unit
+from tests.meetings.events import BASE_TIME, member, raw_event, scheduled, unit
 from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 
@@ -112,6 +113,43 @@ async def test_meetings_keeps_the_code_point_winner_of_a_tie(database_url: str) 
                     "SELECT location, location_id, schedule_id FROM meeting WHERE meeting_id = $1", meeting_id
                 )
                 assert tuple(stored) == ("Hội trường 1", ids[2][1], ids[2][1]), n
+
+
+async def test_a_meetings_bulk_chunk_keeps_the_code_point_winner_of_a_tie(database_url: str) -> None:
+    async with icu_pool(database_url, schema="meetings", service_dir=MEETINGS_DIR) as pool:
+        for n, order in enumerate(both_orders((0, 1))):
+            p = f"t{uuid.uuid4().hex[:8]}"
+            committee, cell, member_id = f"{p}-w", f"{p}-c", f"{p}-dv"
+            ids = [tie(f"{p}-u"), tie(f"{p}-v"), tie(f"{p}-a")]
+            units = [unit(cell, parent_id=committee, name=f"Chi bộ {i}", id=ids[0][i]) for i in (0, 1)]
+            members = [
+                member(member_id, cell, data={"full_name": f"Nguyễn Văn {i}"}, id=ids[1][i], time=BASE_TIME)
+                for i in (0, 1)
+            ]
+            monitors = [
+                raw_event(
+                    "monitor.assigned.v1",
+                    {"person_id": f"{p}-gs", "full_name": f"Võ Minh {i}", "committee_id": committee, "cell_id": cell},
+                    id=ids[2][i],
+                )
+                for i in (0, 1)
+            ]
+            lines = [unit(committee, kind="committee")] + [
+                pair[i] for pair in (units, members, monitors) for i in order
+            ]
+            report = await bulk_load_lines(
+                (json.dumps(line) for line in lines), pool, total=len(lines), chunk_size=100, progress=False
+            )
+            assert report.outcomes["accepted"] == len(lines), report.outcomes
+            async with pool.acquire() as conn:
+                stored = await conn.fetchrow("SELECT name, version_id FROM org_unit WHERE id = $1", cell)
+                assert (stored["name"], stored["version_id"]) == ("Chi bộ 1", ids[0][1]), n
+                stored = await conn.fetchrow("SELECT full_name, version_id FROM member WHERE id = $1", member_id)
+                assert (stored["full_name"], stored["version_id"]) == ("Nguyễn Văn 1", ids[1][1]), n
+                stored = await conn.fetchrow(
+                    "SELECT full_name, version_id FROM monitor_assignment WHERE cell_id = $1", cell
+                )
+                assert (stored["full_name"], stored["version_id"]) == ("Võ Minh 1", ids[2][1]), n
 
 
 # evaluation: the fact handlers, one by one and a run of members at once
