@@ -5,6 +5,7 @@ Under vi-VN ICU "Z" sorts after "a"; by code point (Python, CONTRACT.md's tie-br
 snapshots of one subject at one time, with ids "…-Z" and "…-a", the one with id "…-a" must be the one stored, in both
 arrival orders, and as a batch."""
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from services.evaluation.bootstrap import prepare as prepare_evaluation
 from services.evaluation.handlers import FACT_HANDLERS
 from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
 from services.evaluation.handlers.pending import write_pending
+from services.evaluation.repository.facts import PgFactRepository
 from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
 from services.meetings.bulk.load import bulk_load_lines
@@ -316,3 +318,30 @@ async def test_notifications_keeps_the_code_point_winner_of_a_tie(database_url: 
                     "SELECT rating, version_id FROM meeting_score WHERE meeting_id = $1", meeting_id
                 )
                 assert tuple(stored) == ("good", ids[2][1]), where
+
+
+# evaluation's cell locks: a handler locks cells one by one in Python's sorted order, a batch in one statement; both
+# must take them in the same order or two transactions deadlock
+
+
+async def test_evaluation_locks_cells_in_the_order_python_sorts_them(database_url: str) -> None:
+    async with icu_pool(database_url, schema="evaluation", service_dir=EVALUATION_DIR) as pool:
+        p = f"t{uuid.uuid4().hex[:8]}"
+        cells = sorted([f"{p}-a", f"{p}-Z"])  # code point order: "…-Z" first
+        one_by_one, at_once = await pool.acquire(), await pool.acquire()
+        try:
+            first = one_by_one.transaction()
+            second = at_once.transaction()
+            await first.start()
+            await second.start()
+            await PgFactRepository(one_by_one).lock_cell(cells[0])
+            batch = asyncio.create_task(PgFactRepository(at_once).lock_cells(list(reversed(cells))))
+            await asyncio.sleep(0.3)  # the batch waits for cells[0] (and holds nothing) or holds cells[1]
+            # in a deadlock PostgreSQL cancels one of the two after deadlock_timeout (1 s)
+            await asyncio.wait_for(PgFactRepository(one_by_one).lock_cell(cells[1]), timeout=5)
+            await first.commit()
+            await asyncio.wait_for(batch, timeout=5)
+            await second.commit()
+        finally:
+            await pool.release(one_by_one)
+            await pool.release(at_once)
