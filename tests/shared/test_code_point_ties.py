@@ -345,3 +345,45 @@ async def test_evaluation_locks_cells_in_the_order_python_sorts_them(database_ur
         finally:
             await pool.release(one_by_one)
             await pool.release(at_once)
+
+
+# every column that orders snapshots, not only those the scenarios above reach
+
+VERSION_COLUMNS = {
+    "meetings": {
+        ("meeting", "schedule_id"),
+        ("meeting", "start_id"),
+        ("meeting", "location_id"),
+        ("meeting", "cancel_id"),
+        ("meeting", "approval_id"),
+        ("document", "origin_id"),
+        ("assessment", "origin_id"),
+    },
+    "evaluation": set(),
+    "notifications": {
+        ("meeting", "scheduled_id"),
+        ("meeting", "rescheduled_id"),
+        ("meeting", "cancel_id"),
+        ("meeting", "minutes_id"),
+        ("meeting", "roster_id"),
+        ("member_figures", "cause_id"),
+        ("member_figures", "event_id"),
+    },
+}
+SERVICE_DIRS = {"meetings": MEETINGS_DIR, "evaluation": EVALUATION_DIR, "notifications": NOTIFICATIONS_DIR}
+
+
+async def test_every_version_column_compares_by_code_point(database_url: str) -> None:
+    for schema, named in VERSION_COLUMNS.items():
+        async with icu_pool(database_url, schema=schema, service_dir=SERVICE_DIRS[schema]) as pool:
+            rows = await pool.fetch(
+                "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+                " WHERE table_schema = $1 AND (column_name IN ('version_id', 'fact_id') OR (table_name, column_name)"
+                " IN (SELECT * FROM unnest($2::text[], $3::text[])))",
+                schema,
+                [table for table, _ in named],
+                [column for _, column in named],
+            )
+            found = {(row["table_name"], row["column_name"]): row["collation_name"] for row in rows}
+            assert named <= found.keys() and len(found) > len(named), (schema, found)
+            assert {key: collation for key, collation in found.items() if collation != "C"} == {}, schema
