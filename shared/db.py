@@ -103,7 +103,8 @@ async def apply_migrations(dsn: str, *, schema: str, files: list[Path]) -> list[
 
 
 async def ensure_database(dsn: str) -> None:
-    """Create the database named in the DSN if the server lacks it (a fresh machine)."""
+    """Create the database named in the DSN if the server lacks it (a fresh machine). Its default collation, the
+    server's, does not matter: the ids that order snapshots carry COLLATE "C" (docs/architecture.md)."""
     try:
         conn = await asyncpg.connect(dsn)
     except asyncpg.InvalidCatalogNameError:

@@ -318,7 +318,7 @@ class PgFactRepository:
         await self._conn.execute(
             "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id)"
             " SELECT DISTINCT ON (id) id, cell_id, role, status, exempt, fact_time, fact_id"
-            f" FROM {given} ORDER BY id, fact_time DESC, fact_id DESC"
+            f' FROM {given} ORDER BY id, fact_time DESC, fact_id COLLATE "C" DESC'
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
             " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
@@ -710,12 +710,13 @@ class PgFactRepository:
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || $1, 0))", cell_id)
 
     async def lock_cells(self, cell_ids: Sequence[str]) -> None:
-        """`lock_cell` of each cell, in id order (the order every locker uses), in one statement."""
+        """`lock_cell` of each cell, in id order (the order every locker uses: code point order, as Python's `sorted`
+        before `lock_cell` one by one, whatever the database's collation), in one statement."""
         if not cell_ids:
             return
         await self._conn.execute(
             "SELECT count(pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || c, 0)))"
-            " FROM (SELECT DISTINCT c FROM unnest($1::text[]) AS c ORDER BY c) AS ordered",
+            ' FROM (SELECT DISTINCT u COLLATE "C" AS c FROM unnest($1::text[]) AS u ORDER BY 1) AS ordered',
             list(cell_ids),
         )
 
@@ -726,7 +727,7 @@ class PgFactRepository:
             return
         await self._conn.execute(
             "SELECT count(pg_advisory_xact_lock(hashtextextended('evaluation.subject:' || k, 0)))"
-            " FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS ordered",
+            ' FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k COLLATE "C") AS ordered',
             wanted,
         )
         self._subjects.update(wanted)

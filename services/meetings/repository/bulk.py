@@ -29,8 +29,11 @@ LOADED_TABLES = ["org_unit", "member", "member_version", "monitor_assignment"]
 """The tables a bulk load grows: analyzed when it ends (shared/statistics.py), as autovacuum would only later."""
 
 _ENVELOPE = (
-    "seq int, source text, version_id text, version_time timestamptz, time_text text, correlation_id text, data jsonb"
+    'seq int, source text, version_id text COLLATE "C", version_time timestamptz, time_text text,'
+    " correlation_id text, data jsonb"
 )
+"""The envelope columns of every staging table: `version_id` in code point order, as the tables it is applied to
+(migration 0013), so the latest snapshot per subject of a chunk is the one Python and the guards would choose."""
 
 
 _TIME_ORDERED_UUID = "$1 || lpad(to_hex(r.seq), 6, '0')"

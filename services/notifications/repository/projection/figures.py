@@ -38,7 +38,7 @@ class PgFigures:
         if member_ids:
             await self._db.execute(
                 "SELECT count(pg_advisory_xact_lock(hashtextextended('member:' || k, 0)))"
-                " FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS t(k) ORDER BY k) AS ordered",
+                ' FROM (SELECT DISTINCT k COLLATE "C" AS k FROM unnest($1::text[]) AS t(k) ORDER BY 1) AS ordered',
                 list(member_ids),
             )
 

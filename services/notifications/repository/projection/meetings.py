@@ -352,7 +352,7 @@ class PgMeetings:
             "INSERT INTO cell_score AS c (cell_id, period, rating, score, version_time, version_id)"
             " SELECT DISTINCT ON (cell_id, period) * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
             " $5::timestamptz[], $6::text[]) AS t(cell_id, period, rating, score, version_time, version_id)"
-            " ORDER BY cell_id, period, version_time DESC, version_id DESC"
+            ' ORDER BY cell_id, period, version_time DESC, version_id COLLATE "C" DESC'
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating,"
             " score = EXCLUDED.score, version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
             f" WHERE {NEWER.format(t='c')} RETURNING c.cell_id, c.period",
@@ -383,7 +383,7 @@ class PgMeetings:
             " SELECT DISTINCT ON (meeting_id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
             " $5::boolean[], $6::timestamptz[], $7::text[], $8::timestamptz[])"
             " AS t(meeting_id, cell_id, rating, score, provisional, version_time, version_id, received_at)"
-            " ORDER BY meeting_id, version_time DESC, version_id DESC"
+            ' ORDER BY meeting_id, version_time DESC, version_id COLLATE "C" DESC'
             " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, rating = EXCLUDED.rating,"
             " score = EXCLUDED.score, provisional = EXCLUDED.provisional, version_time = EXCLUDED.version_time,"
             " version_id = EXCLUDED.version_id, received_at = EXCLUDED.received_at"
