@@ -12,6 +12,7 @@ raises anything but RpcError is `internal`, logged with its traceback. Requests 
 """
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -242,6 +243,18 @@ async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
     return RpcReply(ok=True, result=reply.model_dump(mode="json", exclude_unset=True)).model_dump(mode="json")
 
 
+def non_finite_field(value: Any, path: str = "") -> str | None:
+    """The dotted field of the first NaN or Infinity in a request's values, or None when there is none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "params"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list | tuple) else ()
+    for key, item in items:
+        found = non_finite_field(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 class RpcClient:
     """Calls service methods over the broker, with a timeout on every call.
 
@@ -267,6 +280,9 @@ class RpcClient:
     ) -> ReplyT:
         """Call the request's method; its reply model, RpcError on an error reply, ServiceUnavailable on silence."""
         service, method = request.service, request.method
+        wrong = non_finite_field(request.model_dump())
+        if wrong is not None:  # JSON has no NaN or Infinity: pydantic would send it as null, which means "none"
+            raise RpcError("invalid", f"{wrong}: not a finite number", field=wrong)
         wire = RpcRequest(method=method, params=request.model_dump(mode="json"), correlation_id=correlation_id)
         started = time.perf_counter()
         outcome = "ok"

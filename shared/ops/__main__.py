@@ -18,7 +18,9 @@
 
 Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee or alert rule named does not exist
 (not found), 3 when the rejection is no longer open (replayed or dismissed already: conflict), 4 when notifications
-refuses an alert setting (naming the field), or 2 for a wrong argument.
+refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
+CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when
+it does not answer (not running), or 2 for a wrong argument.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
@@ -53,6 +55,7 @@ from shared.ops.dead_letters import (
     replay_dead_letters,
 )
 from shared.ops.outbox import list_parked, outbox_health, replay_parked
+from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError
 
 SERVICES = ("meetings", "evaluation", "notifications")
@@ -187,17 +190,32 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def param_setting(text: str) -> tuple[str, Any]:
-    """`NAME=VALUE` of `alert-rules set --param`: the value read as JSON (24, true, ["poor"]), else as the text given;
-    ArgumentTypeError without a name."""
+def param_setting(text: str) -> tuple[str, str]:
+    """`NAME=VALUE` of `alert-rules set --param`: the name and the value's text (read by `param_value` once the
+    committee is known); ArgumentTypeError without a name."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name.strip(), raw
+
+
+def param_value(name: str, raw: str) -> Any:
+    """A `--param` value read as the API reads a body (shared/reading.py: no NaN, Infinity or key given twice): JSON
+    when it is JSON (24, true, ["poor"]), else the text given; Refused naming `params.NAME` for what the API
+    refuses (a NaN the loose json.loads let through reached notifications as null and erased the setting)."""
     try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return name.strip(), value
+        return check_tree(loads(raw, limit=None), ("params", name))
+    except ReadError as exc:
+        if exc.problem == "syntax":
+            return raw  # not JSON: the text given, which notifications judges (a word is no whole number)
+        raise Refused(exc.reason) from None
+
+
+def named(field: str | None, message: str) -> str:
+    """A refusal's message naming its field once (notifications' messages already start with it)."""
+    if field is None or message.startswith(f"{field}:"):
+        return message
+    return f"{field}: {message}"
 
 
 REJECTION_STATUSES = ("open", "replayed", "dismissed")
@@ -230,6 +248,24 @@ class Refused(Exception):
     """The service refused what the command asks, naming the field (exit code 4): an alert setting out of range."""
 
 
+class CallerNotAllowed(Exception):
+    """The service's RPC refuses CHIBO_AMQP_URL's broker user, not in its CHIBO_RPC_CALLERS (exit code 5)."""
+
+
+class Unavailable(Exception):
+    """The service did not answer in time, or failed (exit code 6): it is likely not running."""
+
+
+def caller_not_allowed(service: str, amqp_url: str) -> str:
+    """Why a service refused the command line's call and what to do: run as a broker user it lets call it."""
+    user = urlsplit(amqp_url).username or "guest"
+    return (
+        f"the {service} service does not take calls from broker user {user!r} (not in its CHIBO_RPC_CALLERS): "
+        "set CHIBO_AMQP_URL to a user it lists, such as the gateway's (CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY, from "
+        "var/broker-credentials.env)"
+    )
+
+
 def operator() -> str:
     """Who acts from the command line, as the audit log and a dismissal name them: `cli:<login>`."""
     return f"cli:{getpass.getuser()}"
@@ -245,6 +281,10 @@ async def call_service(request: Request[Any], settings: ServiceSettings) -> tupl
         try:
             return (await client.call(request)).model_dump(mode="json", exclude_none=True), 200
         except RpcError as exc:
+            if exc.code == "forbidden":
+                raise CallerNotAllowed(caller_not_allowed(request.service, settings.amqp_url)) from None
+            if exc.code in ("unavailable", "internal"):
+                raise Unavailable(f"the {request.service} service: {exc.message} (is it running?)") from None
             if exc.code not in REFUSED_STATUS:
                 raise
             return None, REFUSED_STATUS[exc.code]
@@ -333,10 +373,18 @@ async def alert_rules_action(args: argparse.Namespace, settings: ServiceSettings
     if args.action == "list":
         reply, _ = await call_service(notifications_rpc.GetRules(unit_id=committee), settings)
         return alert_rules.rules_view(notifications_rpc.RulesReply.model_validate(reply), committee)
-    params: dict[str, Any] = (
-        dict(args.params) if args.action == "set" else dict.fromkeys(args.params)  # reset: each given back (None)
-    )
     path = ALERT_RULES_PATH.format(committee=committee) + f"/{args.rule}"
+    try:
+        params: dict[str, Any] = (
+            {name: param_value(name, raw) for name, raw in args.params}
+            if args.action == "set"
+            else dict.fromkeys(args.params)  # reset: each given back (None)
+        )
+    except Refused as exc:
+        # the API audits a body it cannot read as a 422 too
+        detail = {"committee_id": committee, "rule": args.rule, "refused": str(exc)}
+        await audit(settings, path=path, status=422, detail=detail)
+        raise
     try:
         change = alert_rules.rule_change(
             committee,
@@ -346,7 +394,7 @@ async def alert_rules_action(args: argparse.Namespace, settings: ServiceSettings
             params=params or None,
         )
     except RpcError as exc:
-        raise Refused(f"{exc.field}: {exc.message}") from None
+        raise Refused(named(exc.field, exc.message)) from None
     try:
         reply, status = await call_service(change, settings)
     except RpcError as exc:
@@ -356,7 +404,7 @@ async def alert_rules_action(args: argparse.Namespace, settings: ServiceSettings
         await audit(settings, path=path, status=status, detail=alert_rules.audit_detail(change))
         if status == 404:
             raise NotFound(f"no alert rule {args.rule}") from None
-        raise Refused(f"{exc.field}: {exc.message}") from None
+        raise Refused(named(exc.field, exc.message)) from None
     await audit(settings, path=path, status=status, detail=alert_rules.audit_detail(change))
     answer = notifications_rpc.RulesReply.model_validate(reply)
     return alert_rules.rule_view(committee, args.rule, answer.rules[args.rule])
@@ -433,6 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Refused as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 4
+    except CallerNotAllowed as exc:
+        sys.stderr.write(f"not allowed: {exc}\n")
+        return 5
+    except Unavailable as exc:
+        sys.stderr.write(f"unavailable: {exc}\n")
+        return 6
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

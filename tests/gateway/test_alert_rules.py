@@ -85,6 +85,7 @@ async def test_enabled_null_gives_on_or_off_back_to_the_level_above_and_left_out
         ("no_regular_meeting", {"params": {"day_of_month": 29}}, 422, "params.day_of_month"),
         ("no_regular_meeting", {"params": {"day_of_month": "25"}}, 422, "params.day_of_month"),
         ("period_rated_low", {"params": {"ratings": ["good"]}}, 422, "params.ratings"),
+        ("period_rated_low", {"params": {"ratings": ["poor", "poor"]}}, 422, "params.ratings"),
         ("consecutive_absences", {"params": {"more_than": -1}}, 422, "params.more_than"),
         ("unexcused_months", {"params": {"at_least": 99}}, 422, "params.at_least"),
         ("unexcused_months", {"enabled": "no"}, 422, "enabled"),
@@ -132,3 +133,18 @@ async def test_a_committee_outside_the_subtree_is_a_404_like_a_missing_one(
         )
         assert response.status_code == 404, response.text
         assert response.json()["message"] == f"committee {committee} not found"
+
+
+async def test_a_refused_change_is_audited_with_what_was_tried_and_why(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, state: GatewayState
+) -> None:
+    """A refused change's audit row said nothing of the change: it names it and the field refused."""
+    path = f"/v1/committees/{world.ward_a}/alert-rules/meeting_reminder"
+    for body, field in (({"params": {"hours_before": 500}}, "params.hours_before"), ({}, "enabled")):
+        response = await client.put(path, json=body, headers=headers["ward_officer"])
+        assert response.status_code == 422, response.text
+        row = await state.pool.fetchrow(
+            "SELECT status, detail FROM audit_log WHERE path = $1 ORDER BY id DESC LIMIT 1", path
+        )
+        assert row["status"] == 422 and '"rule": "meeting_reminder"' in row["detail"] and field in row["detail"]
+        assert '"refused"' in row["detail"]

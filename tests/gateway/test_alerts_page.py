@@ -3,8 +3,10 @@ Vietnamese with its value and origin, a change that reaches notifications, error
 
 import argparse
 import html
+import re
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -83,8 +85,10 @@ async def test_the_page_lists_every_rule_in_vietnamese_and_a_change_takes_effect
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("0", "Số đảng viên chính thức, từ: phải từ 3 đến 100."),
-        ("ba mươi", "Số đảng viên chính thức, từ: vui lòng nhập số nguyên."),
+        ("0", "Số đảng viên chính thức tối thiểu: phải từ 3 đến 100."),
+        ("ba mươi", "Số đảng viên chính thức tối thiểu: vui lòng nhập số nguyên."),
+        ("٤٥", "Số đảng viên chính thức tối thiểu: vui lòng nhập số nguyên."),  # Arabic-Indic digits
+        ("１２", "Số đảng viên chính thức tối thiểu: vui lòng nhập số nguyên."),  # full-width digits
     ],
 )
 async def test_a_wrong_value_is_said_in_vietnamese_and_what_was_typed_is_shown_again(
@@ -156,3 +160,137 @@ async def test_a_committees_own_values_are_given_back_to_the_level_above(
     )
     unknown = await officer.post(f"{path}/consecutive_absences/reset", data={"csrf": csrf_of(page.text), "what": "x"})
     assert unknown.status_code == 404
+
+
+def visible(card: str) -> str:
+    """A card's text as read, tags left out and spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", card).split())
+
+
+def form_fields(card: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs a browser posts from a rule card's form as rendered (hidden fields, ticked boxes and
+    typed numbers; the reset buttons' forms left out)."""
+    form = card[card.index('<form method="post" action="/app/committees/') :]
+    form = form[form.index("novalidate") :]
+    fields: list[tuple[str, str]] = []
+    for tag in re.findall(r"<input [^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name is None:
+            continue
+        if 'type="checkbox"' in tag:
+            if " checked" in tag:
+                fields.append((name.group(1), value.group(1) if value else "on"))
+            continue
+        fields.append((name.group(1), value.group(1) if value else ""))
+    return fields
+
+
+def posted(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The pairs as httpx posts a form (a name given several times keeps each value)."""
+    data: dict[str, list[str]] = {}
+    for key, value in fields:
+        data.setdefault(key, []).append(value)
+    return data
+
+
+def with_value(fields: list[tuple[str, str]], name: str, value: str | None) -> dict[str, list[str]]:
+    """The fields as posted, one changed (None: a box unticked)."""
+    kept = [(key, old) for key, old in fields if key != name]
+    return posted(kept if value is None else [*kept, (name, value)])
+
+
+async def rule_state(officer: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, rule: str) -> Any:
+    """One rule as the API reads it for ward A."""
+    api = await officer.get(f"/v1/committees/{world.ward_a}/alert-rules", headers=headers["ward_officer"])
+    return next(item for item in api.json()["rules"] if item["rule"] == rule)
+
+
+async def test_saving_a_parameter_keeps_a_rule_switched_off_and_a_stale_tab_switches_nothing_back(
+    officer: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, state: Any
+) -> None:
+    """A trial's commune switched "Buổi sinh hoạt bị xếp loại thấp" off, then changed only its settle minutes with
+    the box left unticked: the rule came back on ("Bật (mặc định)") and the audit said reset_enabled. A form left
+    open in another tab while the rule was switched off switched it back on with its old ticked box."""
+    path = f"/app/committees/{world.ward_a}/alerts"
+    rule = "meeting_rated_low"
+    page = await officer.get(path)
+    stale = form_fields(section(page.text, rule))  # a second tab, rendered while the rule is on
+    assert ("enabled", "on") in stale and ("was.enabled", "on") in stale
+    off = await officer.post(f"{path}/{rule}", data=with_value(stale, "enabled", None))
+    assert off.status_code == 303, off.text
+    page = await officer.get(path)
+    assert "Tắt (do cấp ủy này đặt)" in visible(section(page.text, rule))
+
+    saved = await officer.post(
+        f"{path}/{rule}", data=with_value(form_fields(section(page.text, rule)), "settle_minutes", "40")
+    )
+    assert saved.status_code == 303, saved.text
+    now = await rule_state(officer, headers, world, rule)
+    assert (now["enabled"], now["enabled_from"]["origin"], now["params"]["settle_minutes"]) == (
+        False,
+        "this_committee",
+        40,
+    )
+    row = await state.pool.fetchrow(
+        "SELECT detail FROM audit_log WHERE path = $1 ORDER BY id DESC LIMIT 1", f"{path}/{rule}"
+    )
+    assert "reset_enabled" not in row["detail"] and '"settle_minutes": 40' in row["detail"]
+
+    # the stale tab changes only its settle minutes: its ticked box is what it was rendered with, so it stays off
+    resent = await officer.post(f"{path}/{rule}", data=with_value(stale, "settle_minutes", "50"))
+    assert resent.status_code == 303, resent.text
+    now = await rule_state(officer, headers, world, rule)
+    assert (now["enabled"], now["params"]["settle_minutes"]) == (False, 50)
+
+
+async def test_numbers_on_the_alert_page_are_written_the_vietnamese_way_and_labels_read_once(
+    officer: httpx.AsyncClient, world: World
+) -> None:
+    """The hint said "từ 0 đến 1440" and the error "phải từ 0 đến 1.440"; "Số đảng viên chính thức, từ" then
+    "từ 3 đến 100" read "từ từ"."""
+    path = f"/app/committees/{world.ward_a}/alerts"
+    page = await officer.get(path)
+    rated = visible(section(page.text, "meeting_rated_low"))
+    assert "từ 0 đến 1.440" in rated and "1440" not in rated
+    committee = visible(section(page.text, "cell_without_committee"))
+    assert "từ từ" not in committee and "Số đảng viên chính thức tối thiểu" in committee
+    refused = await officer.post(
+        f"{path}/meeting_rated_low",
+        data=with_value(form_fields(section(page.text, "meeting_rated_low")), "settle_minutes", "2000"),
+    )
+    assert refused.status_code == 422
+    assert "phải từ 0 đến 1.440" in visible(section(refused.text, "meeting_rated_low"))
+
+
+async def test_a_refused_change_on_the_page_is_audited_with_what_was_tried_and_why(
+    officer: httpx.AsyncClient, world: World, state: Any
+) -> None:
+    path = f"/app/committees/{world.ward_a}/alerts"
+    page = await officer.get(path)
+    fields = form_fields(section(page.text, "meeting_reminder"))
+    refused = await officer.post(f"{path}/meeting_reminder", data=with_value(fields, "hours_before", "500"))
+    assert refused.status_code == 422
+    row = await state.pool.fetchrow(
+        "SELECT status, detail FROM audit_log WHERE path = $1 ORDER BY id DESC LIMIT 1", f"{path}/meeting_reminder"
+    )
+    assert row["status"] == 422 and '"hours_before": 500' in row["detail"] and "params.hours_before" in row["detail"]
+    typed = await officer.post(f"{path}/meeting_reminder", data=with_value(fields, "hours_before", "ba"))
+    assert typed.status_code == 422
+    row = await state.pool.fetchrow(
+        "SELECT status, detail FROM audit_log WHERE path = $1 ORDER BY id DESC LIMIT 1", f"{path}/meeting_reminder"
+    )
+    assert row["status"] == 422 and '"ba"' in row["detail"] and "not a whole number" in row["detail"]
+
+
+async def test_ratings_ticked_are_saved_once(
+    officer: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    path = f"/app/committees/{world.ward_a}/alerts"
+    page = await officer.get(path)
+    fields = [(k, v) for k, v in form_fields(section(page.text, "period_rated_low")) if k != "ratings"]
+    saved = await officer.post(
+        f"{path}/period_rated_low", data=posted([*fields, ("ratings", "poor"), ("ratings", "poor")])
+    )
+    assert saved.status_code == 303, saved.text
+    assert (await rule_state(officer, headers, world, "period_rated_low"))["params"]["ratings"] == ["poor"]

@@ -96,3 +96,59 @@ async def test_an_operator_lists_sets_and_resets_a_committees_alert_rules_from_t
         "params": {"more_than": 5},
     }
     assert rows[1][3]["reset_enabled"] is True and rows[2][3]["params"] == {"more_than": None}
+
+
+async def test_a_non_finite_value_is_refused_naming_the_field_once_and_keeps_the_setting(
+    pool: asyncpg.Pool, settings: Settings, amqp_url: str, database_url: str
+) -> None:
+    """`--param settle_minutes=NaN` was read by the loose json.loads, travelled as null and erased the committee's
+    value (exit 0, audited 200); a refusal named its field twice (`params.x: params.x: ...`)."""
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    p = Province()
+    await handle(pool, settings, Clock(datetime.now(VIETNAM_TZ)), *p.setup())
+    rule = ("--committee", p.committee, "--rule", "meeting_rated_low")
+    async with running_app(build_app(settings)):
+        set_ = await asyncio.to_thread(
+            ops, amqp_url, database_url, "alert-rules", "set", *rule, "--param", "settle_minutes=45"
+        )
+        assert set_["params"]["settle_minutes"] == 45
+        for value in ("NaN", "Infinity", "-Infinity", "1e999"):
+            refused = await asyncio.to_thread(
+                run_ops, amqp_url, database_url, "alert-rules", "set", *rule, "--param", f"settle_minutes={value}"
+            )
+            assert refused.returncode == 4, refused.stderr
+            assert refused.stderr.count("params.settle_minutes") == 1 and "Traceback" not in refused.stderr
+        wrong = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "alert-rules", "set", *rule, "--param", "settle_minutes=99999"
+        )
+        assert wrong.returncode == 4 and wrong.stderr.count("params.settle_minutes") == 1, wrong.stderr
+        twice = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "alert-rules", "set", *rule, "--param", 'ratings=["poor","poor"]'
+        )
+        assert twice.returncode == 4 and "params.ratings" in twice.stderr, twice.stderr
+        listed = await asyncio.to_thread(ops, amqp_url, database_url, "alert-rules", "list", "--committee", p.committee)
+    [kept] = [item for item in listed["rules"] if item["rule"] == "meeting_rated_low"]
+    assert (
+        kept["params"]["settle_minutes"] == 45 and kept["params_from"]["settle_minutes"]["origin"] == "this_committee"
+    )
+    statuses = [status for _, _, status, _ in await audited(database_url, p.committee)]
+    assert statuses == [200, 422, 422, 422, 422, 422, 422]
+
+
+async def test_a_broker_user_the_service_does_not_take_calls_from_is_one_line_and_exit_5(
+    pool: asyncpg.Pool, settings: Settings, amqp_url: str, database_url: str
+) -> None:
+    """With the default CHIBO_AMQP_URL (a user not in notifications' CHIBO_RPC_CALLERS) the command ended in a
+    traceback `shared.rpc.RpcError: this caller may not use this service`."""
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    p = Province()
+    await handle(pool, settings, Clock(datetime.now(VIETNAM_TZ)), *p.setup())
+    guarded = settings.model_copy(update={"rpc_callers": ["chibo-gateway"]})
+    async with running_app(build_app(guarded)):
+        for args in (("list",), ("set", "--rule", "meeting_rated_low", "--off")):
+            result = await asyncio.to_thread(
+                run_ops, amqp_url, database_url, "alert-rules", args[0], "--committee", p.committee, *args[1:]
+            )
+            assert result.returncode == 5, result.stderr
+            assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+            assert "CHIBO_RPC_CALLERS" in result.stderr and "CHIBO_AMQP_URL_GATEWAY" in result.stderr

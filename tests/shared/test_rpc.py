@@ -8,6 +8,7 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from pydantic import Field
 
+from shared.contracts import notifications_rpc
 from shared.contracts.evaluation_rpc import GetMeetingScore, MeetingScoreReply
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
@@ -155,3 +156,14 @@ async def test_a_refusal_travels_with_its_code_and_values_over_the_broker(probe:
     assert refusal.code is RefusalCode.ALREADY_REPLAYED and refusal.accepted_at == REPLAYED_AT
     plain = await answer(RpcRequest(method="count_members", params={"cell_id": "c1", "limit": 50}), probe_methods())
     assert "refusal" not in plain["error"]
+
+
+async def test_a_request_holding_nan_or_infinity_is_refused_naming_the_field_before_it_is_sent() -> None:
+    """JSON has no NaN: pydantic wrote it as null, so `settle_minutes=NaN` reached notifications as "give it back to
+    the level above" and erased a committee's setting."""
+    client = RpcClient(None, timeout=0.1)  # type: ignore[arg-type]  # refused before any broker is used
+    for value in (float("nan"), float("inf"), float("-inf")):
+        change = notifications_rpc.SetRule(unit_id="u", rule="meeting_rated_low", params={"settle_minutes": value})
+        with pytest.raises(RpcError) as refused:
+            await client.call(change)
+        assert (refused.value.code, refused.value.field) == ("invalid", "params.settle_minutes")

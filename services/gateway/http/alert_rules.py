@@ -91,14 +91,19 @@ async def set_alert_rule(
     rule, 422 naming the field (`enabled`, `params.NAME`) for an empty change or a value notifications refuses."""
     CHANGE_ALERT_RULES.check(caller)
     await officers_committee(caller, state, committee_id)
-    change = shared_rules.rule_change(
-        committee_id, rule, enabled=body.enabled, reset_enabled=body.reset_enabled, params=body.params
-    )
+    try:
+        change = shared_rules.rule_change(
+            committee_id, rule, enabled=body.enabled, reset_enabled=body.reset_enabled, params=body.params
+        )
+    except RpcError as exc:
+        request.state.audit_detail = {"committee_id": committee_id, "rule": rule, "refused": {exc.field: exc.message}}
+        raise
+    request.state.audit_detail = shared_rules.audit_detail(change)  # a refused change is audited with it too
     try:
         answer = await state.rpc.call(change)
     except RpcError as exc:
+        request.state.audit_detail |= {"refused": {exc.field or "body": exc.message}}
         if exc.code == "invalid" and exc.field == "rule":
             raise not_found("alert rule", rule) from None
         raise
-    request.state.audit_detail = shared_rules.audit_detail(change)
     return shared_rules.rule_view(committee_id, rule, answer.rules[rule])

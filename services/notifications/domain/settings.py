@@ -150,6 +150,9 @@ def validate_override(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
             wrong = [item for item in value if choices and item not in choices]
             if wrong:
                 raise UnknownSetting(f"{field}: {wrong[0]!r} is not one of {', '.join(choices)}", field=field)
+            twice = [item for index, item in enumerate(value) if item in value[:index]]
+            if twice:
+                raise UnknownSetting(f"{field}: {twice[0]!r} is given more than once", field=field)
             value = [item for item in choices if item in value] if choices else list(dict.fromkeys(value))
         cleaned[name] = value
     return cleaned

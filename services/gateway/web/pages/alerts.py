@@ -15,6 +15,7 @@ from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNot
 from services.gateway.web.forms import FormErrors, form_of
 from services.gateway.web.i18n import N_, _, format_number
 from shared.rpc import RpcError
+from shared.text import is_ascii_number
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -151,11 +152,40 @@ def rule_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def rendered_of(form: Any, rule: dict[str, Any]) -> dict[str, Any]:
+    """The values the posted form was rendered with (its hidden `was.NAME` fields: `was.enabled` on/off, each
+    parameter as shown), each one the form does not carry taken as the rule's current value."""
+    flag = form.get("was.enabled")
+    params: dict[str, Any] = {}
+    for name, current in rule["params"].items():
+        key = f"was.{name}"
+        if isinstance(current, bool):
+            raw = form.get(key)
+            params[name] = raw == "on" if raw in ("on", "off") else current
+        elif isinstance(current, int):
+            raw = str(form.get(key) or "")
+            params[name] = int(raw) if is_ascii_number(raw) else current
+        else:
+            shown = [str(item) for item in form.getlist(key)]
+            params[name] = list(dict.fromkeys(shown)) if shown else current
+    return {"enabled": flag == "on" if flag in ("on", "off") else rule["enabled"], "params": params}
+
+
+def same(left: Any, right: Any) -> bool:
+    """Whether two values of a parameter are the same (a list of ratings in any order)."""
+    if isinstance(left, list) and isinstance(right, list):
+        return set(left) == set(right)
+    return bool(left == right and type(left) is type(right))
+
+
 def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, Any], dict[str, str]]:
-    """What the posted form of one rule changes: `enabled` when it differs from the current state, the parameters
-    whose typed value differs from the current one (an unchanged value stays where it comes from), and Vietnamese
-    errors keyed `params.NAME` for values that are not whole numbers or lists left empty."""
+    """What the posted form of one rule changes: only what the person changed from the values the form was rendered
+    with (`rendered_of`) and that differs from the current one, so a parameter-only save never touches on or off and a
+    form left open while another tab saved sends back none of its stale values; `enabled` is None when unchanged.
+    Vietnamese errors keyed `params.NAME` for values that are not whole numbers written in the digits 0-9 (Arabic-Indic
+    and full-width digits refused as on every form) or lists left empty."""
     errors: dict[str, str] = {}
+    rendered = rendered_of(form, rule)
     enabled = form.get("enabled") == "on"
     params: dict[str, Any] = {}
     for name, current in rule["params"].items():
@@ -164,19 +194,28 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
             value: Any = form.get(name) == "on"
         elif isinstance(current, int):
             raw = str(form.get(name) or "").strip()
-            try:
-                value = int(raw)
-            except ValueError:
+            if not is_ascii_number(raw.removeprefix("-")):
                 errors[field] = _("%(field)s: enter a whole number.", field=param_label(name))
                 continue
+            value = int(raw)
         else:
-            value = [str(item) for item in form.getlist(name)]
+            value = list(dict.fromkeys(str(item) for item in form.getlist(name)))  # a checkbox list holds each once
             if not value:
                 errors[field] = _("%(field)s: choose at least one.", field=param_label(name))
                 continue
-        if value != current:
+        if not same(value, rendered["params"][name]) and not same(value, current):
             params[name] = value
-    return (enabled if enabled != rule["enabled"] else None), params, errors
+    changed = enabled != rendered["enabled"] and enabled != rule["enabled"]
+    return (enabled if changed else None), params, errors
+
+
+LOCAL_REFUSALS = {False: "not a whole number", True: "none chosen"}
+"""Why the page refuses a parameter before asking the API, as its audit row says (a number, a list)."""
+
+
+def list_fields(rule: dict[str, Any]) -> set[str]:
+    """The `params.NAME` fields of a rule's list parameters."""
+    return {f"params.{name}" for name, value in rule["params"].items() if isinstance(value, list)}
 
 
 def refusal_message(exc: RpcError, rule: dict[str, Any]) -> dict[str, str]:
@@ -207,6 +246,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     failed: str | None = None,
     typed: dict[str, Any] | None = None,
+    rendered: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     principal = viewer.principal
     unit = await authorize_unit(
@@ -227,6 +267,7 @@ async def _page(
         errors=errors or {},
         failed=failed,
         typed=typed or {},
+        rendered=rendered,
         notice=request.query_params.get("notice"),
         saved=request.query_params.get("rule"),
     )
@@ -255,9 +296,19 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     enabled, params, errors = changes_of(form, current)
     try:
         if errors:
+            request.state.audit_detail = {
+                "committee_id": committee_id,
+                "rule": rule,
+                "attempted": {name: value for name, value in typed.items() if name != "enabled"},
+                "refused": {field: LOCAL_REFUSALS[field in list_fields(current)] for field in errors},
+            }
             raise FormErrors(errors)
         if enabled is not None or params:
-            body = alert_rules.AlertRuleUpdate(enabled=enabled, params=params or None)
+            # only what changed: `enabled` left out keeps on or off where it comes from (null would give it back to
+            # the level above, which only the reset button does)
+            body = alert_rules.AlertRuleUpdate.model_validate(
+                ({"enabled": enabled} if enabled is not None else {}) | ({"params": params} if params else {})
+            )
             try:
                 await alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
             except RpcError as exc:
@@ -266,7 +317,15 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
                 raise FormErrors(refusal_message(exc, current)) from None
     except FormErrors as exc:
         return await _page(
-            request, viewer, state, committee_id, status=422, errors=exc.errors, failed=rule, typed=typed
+            request,
+            viewer,
+            state,
+            committee_id,
+            status=422,
+            errors=exc.errors,
+            failed=rule,
+            typed=typed,
+            rendered=rendered_of(form, current),
         )
     return RedirectResponse(
         f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
