@@ -178,6 +178,12 @@ class RejectionReply(Reply):
     dismissal_reason: str | None = None
 
 
+ANSWERED_ON_FORM = "answered to the person on the form"
+"""The dismissal reason of a person's refused command (a secretary's form or API call, source GATEWAY_SOURCE): the
+refusal was answered to that person when they sent it, so meetings stores it closed (`dismissed_by` the gateway's
+source), never among the operators' open rejections (a trial's routine form mistakes raised the open count to 5)."""
+
+
 class HeldEventReply(Reply):
     """An event meetings holds until what it refers to arrives (`waiting_for`), with the reason and the field."""
 

@@ -36,6 +36,7 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
@@ -287,6 +288,7 @@ async def _page(
         held_pager=pager(held, anchor="held", parameter="held_offset", offsets=offsets),
         rejections=rejections,
         dismissed_view=bool(view),
+        answered_on_form=ANSWERED_ON_FORM,
         rejections_views={
             "open": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: '', 'rejections_offset': 0})}#rejections",
             "dismissed": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: 'dismissed', 'rejections_offset': 0})}#rejections",
