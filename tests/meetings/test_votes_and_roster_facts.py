@@ -322,11 +322,13 @@ async def test_adopted_minutes_are_adopted_once_by_a_secretary_and_again_by_an_i
     members, meeting = await cell_of_three(uow_factory, starts_at=start)
 
     def adoption(votes_for: int, seconds: int, *, source: str = GATEWAY_SOURCE) -> dict[str, Any]:
-        data = {"meeting_id": meeting, "approved_at": (sent + timedelta(seconds=seconds)).isoformat()}
+        data: dict[str, Any] = {"meeting_id": meeting, "approved_at": (sent + timedelta(seconds=seconds)).isoformat()}
         data |= {"votes_for": votes_for, "votes_against": 0}
         return ev.raw_event("minutes.approved.v1", data, source=source, time=sent + timedelta(seconds=seconds))
 
-    minutes = ev.minutes(meeting, chair_id=members[0], started_at=start, source=GATEWAY_SOURCE, time=sent - timedelta(minutes=30))
+    minutes = ev.minutes(
+        meeting, chair_id=members[0], started_at=start, source=GATEWAY_SOURCE, time=sent - timedelta(minutes=30)
+    )
     await accept(uow_factory, [minutes, adoption(3, 0)])
     results = await handlers.ingest_batch(
         [adoption(3, 12), adoption(2, 13)],  # the same votes again (a tab opened before), then other votes
