@@ -116,4 +116,32 @@ async def test_a_persons_refused_command_is_stored_answered_not_open(meetings_po
         True,
         contract.ANSWERED_ON_FORM,
     )
-    assert (await db.fetchval("SELECT status FROM meetings.rejection WHERE rejection_id = $1", open_one["rejection_id"])) == "open"
+    assert (
+        await db.fetchval("SELECT status FROM meetings.rejection WHERE rejection_id = $1", open_one["rejection_id"])
+    ) == "open"
+
+
+async def test_a_rejection_is_read_by_its_id_with_how_its_replay_judged_it(meetings_pool: Any, db: Any) -> None:
+    """The operator page reads a replay's outcome from meetings by the rejection's id (never from its address)."""
+    app = meetings_context(Settings(), meetings_pool)
+    garbage = ev.member(random_id("mem"), random_id("cell"), status="asleep")
+    await meetings_rpc.ingest(contract.Ingest(events=[garbage], route="amqp"), app)
+    rejection_id = await db.fetchval("SELECT rejection_id FROM meetings.rejection WHERE event_id = $1", garbage["id"])
+    read = contract.RejectionReply.model_validate(
+        await meetings_rpc.get_rejection(contract.GetRejection(rejection_id=rejection_id), app)
+    )
+    assert (read.status, read.replay_outcome, read.last_replay_at) == ("open", None, None)
+    await meetings_rpc.replay_rejection(contract.ReplayRejection(rejection_id=rejection_id), app)
+    again = contract.RejectionReply.model_validate(
+        await meetings_rpc.get_rejection(contract.GetRejection(rejection_id=rejection_id), app)
+    )
+    assert again.status == "open" and again.last_replay_at is not None and again.last_replay_reason
+    fixed = {**garbage, "data": {**garbage["data"], "status": "official"}}
+    await meetings_rpc.replay_rejection(contract.ReplayRejection(rejection_id=rejection_id, event=fixed), app)
+    closed = contract.RejectionReply.model_validate(
+        await meetings_rpc.get_rejection(contract.GetRejection(rejection_id=rejection_id), app)
+    )
+    assert (closed.status, closed.replay_outcome) in {("replayed", "held"), ("replayed", "accepted")}
+    with pytest.raises(RpcError) as missing:
+        await meetings_rpc.get_rejection(contract.GetRejection(rejection_id=random_id("nope")), app)
+    assert missing.value.code == "not_found"
