@@ -6,6 +6,8 @@ A trial's document title "\u200b\u200b", excused reason "\u00a0 \u200b" and minu
 Unicode spaces and the zero-width characters are blank as much as ASCII spaces are.
 """
 
+import unicodedata
+
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
 """Characters that show nothing and are not Unicode whitespace (str.isspace is False): zero width space, non-joiner,
 joiner, word joiner, byte order mark (zero width no-break space), Mongolian vowel separator."""
@@ -39,6 +41,18 @@ def require_text(value: str) -> str:
     if not has_text(value):
         raise ValueError("must hold visible text, not only spaces or invisible characters")
     return value
+
+
+def without_controls(value: str) -> str:
+    """`value` without the characters that only steer or hide text: format controls (Unicode category Cf: the
+    right-to-left override U+202E and the other bidirectional controls, INVISIBLE's zero-width ones, the soft hyphen)
+    and control characters other than line breaks and tabs. A trial's dismissal reason kept a U+202E typed into it,
+    which shows the text after it reversed wherever it is read; Vietnamese needs none of them."""
+    return "".join(
+        char
+        for char in value
+        if char in "\n\r\t" or unicodedata.category(char) not in ("Cf", "Cc") and char not in INVISIBLE
+    )
 
 
 def is_ascii_number(value: str | bytes) -> bool:

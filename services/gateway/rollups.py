@@ -89,6 +89,9 @@ def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
     return {
         **rollup,
         "by_rating": by_rating,
+        # evaluation counts every cell without the month's regular meeting as irregular (among the Poor,
+        # architecture.md); while the month runs those are the cells not met yet, so none is irregular yet
+        "irregular": max(0, int(rollup["irregular"]) - waiting),
         "not_met_yet": waiting,
         **met,
         "trend": trend or rollup.get("trend"),

@@ -230,7 +230,8 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
 
 REJECTION_COLUMNS = (
     "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
-    " last_replay_reason, last_replay_field, last_replay_at, dismissed_at, dismissed_by, dismissal_reason"
+    " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
+    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason"
 )
 """A rejection as its reply (RejectionReply) reads it."""
 
@@ -302,5 +303,8 @@ def _with_refusal(row: asyncpg.Record) -> dict[str, Any]:
     """A held event's or a rejection's row as its reply: the refusal (why, machine-readably) only when its rule gave
     one."""
     found = dict(row)
-    refusal = found.pop("refusal")
-    return found | ({"refusal": json.loads(refusal)} if refusal else {})
+    for name in ("refusal", "last_replay_refusal"):
+        if name in found:
+            refusal = found.pop(name)
+            found |= {name: json.loads(refusal)} if refusal else {}
+    return found

@@ -221,6 +221,13 @@ async def get_held_event(request: rpc.GetHeldEvent, app: MeetingsContext) -> dic
     return _found(found, f"no held event {request.event_id} from {request.source}", "event_id")
 
 
+async def get_rejection(request: rpc.GetRejection, app: MeetingsContext) -> dict[str, Any]:
+    """One stored rejection by its id, whatever its status; not_found when there is none."""
+    async with app.pool.acquire() as conn:
+        found = await queries.rejection(conn, request.rejection_id)
+    return _found(found, f"no rejection {request.rejection_id}", "rejection_id")
+
+
 async def get_open_rejection(request: rpc.GetOpenRejection, app: MeetingsContext) -> dict[str, Any]:
     """An event's open rejection; not_found when it has none (never rejected, or replayed since)."""
     async with app.pool.acquire() as conn:
@@ -282,6 +289,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.ListHeldEvents, partial(list_held_events, app=app))
     methods.add(rpc.GetHeldEvent, partial(get_held_event, app=app))
     methods.add(rpc.GetOpenRejection, partial(get_open_rejection, app=app))
+    methods.add(rpc.GetRejection, partial(get_rejection, app=app))
     methods.add(rpc.RetryHeldEvent, partial(retry_held_event, app=app))
     methods.add(rpc.DropHeldEvent, partial(drop_held_event, app=app))
     add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)

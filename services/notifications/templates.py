@@ -120,7 +120,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Đề nghị chi bộ và cấp ủy cấp trên xem xét, xử lý theo quy định.",
     ),
     r.MEETING_RATED_LOW: (
-        "Buổi sinh hoạt xếp loại $rating_label: $cell",
+        "Buổi sinh hoạt xếp loại $rating_label: $cell$when_part",
         "$greeting\n\nBuổi $meeting_kind$topic_part của $cell lúc $when được đánh giá $score_text điểm, "
         "xếp loại $rating_label.\n\nĐề nghị cấp ủy theo dõi, hướng dẫn chi bộ nâng cao chất lượng sinh hoạt.",
     ),
@@ -272,6 +272,8 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
             text[key] = str(value)
     starts_at = values.get("starts_at")
     text["when"] = format_when(starts_at) if isinstance(starts_at, datetime) else "(chưa rõ thời gian)"
+    # a title naming one meeting tells it apart from the cell's other meetings (two alerts of one cell read alike)
+    text["when_part"] = f", {format_when(starts_at)}" if isinstance(starts_at, datetime) else ""
     text["meeting_kind"] = MEETING_KINDS.get(str(values.get("meeting_kind")), "sinh hoạt")
     topic = values.get("topic")
     if topic:

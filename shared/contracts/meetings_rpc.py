@@ -172,10 +172,20 @@ class RejectionReply(Reply):
     """Why its last replay was refused again (the first `reason` stays); None when no replay was refused."""
     last_replay_field: str | None = None
     last_replay_at: datetime | None = None
+    last_replay_refusal: Refusal | None = None
+    """The code of its last replay's refusal, when that rule gave one."""
+    replay_outcome: str | None = None
+    """How the replay that closed it judged its event (accepted, held, duplicate); None while not replayed."""
     dismissed_at: datetime | None = None
     """When an operator dismissed (closed) it unreplayed; with `dismissed_by` (who) and `dismissal_reason` (why)."""
     dismissed_by: str | None = None
     dismissal_reason: str | None = None
+
+
+ANSWERED_ON_FORM = "answered to the person on the form"
+"""The dismissal reason of a person's refused command (a secretary's form or API call, source GATEWAY_SOURCE): the
+refusal was answered to that person when they sent it, so meetings stores it closed (`dismissed_by` the gateway's
+source), never among the operators' open rejections (a trial's routine form mistakes raised the open count to 5)."""
 
 
 class HeldEventReply(Reply):
@@ -388,6 +398,14 @@ class GetHeldEvent(MeetingsRequest[HeldEventReply]):
     method = "get_held_event"
     source: SourceText
     event_id: EventIdText
+
+
+class GetRejection(MeetingsRequest[RejectionReply]):
+    """One stored rejection by its id, whatever its status; not_found when there is none. The operator's page reads
+    how a replay judged its event from it (never from its address, which anyone can write)."""
+
+    method = "get_rejection"
+    rejection_id: Annotated[str, Field(min_length=1, max_length=255)]
 
 
 class GetOpenRejection(MeetingsRequest[RejectionReply]):

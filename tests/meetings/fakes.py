@@ -306,12 +306,24 @@ class FakeMeetings:
         stored = contract.MinutesSubmitted.model_validate({**fields, "tasks": self._s.tasks.get(meeting_id, [])})
         return stored.model_dump()
 
+    async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None:
+        """The stored adoption's votes (for, against), None when not adopted."""
+        meeting = self._s.meetings.get(meeting_id)
+        if meeting is None or meeting.get("approval_version") is None:
+            return None
+        return meeting.get("approval_votes_for"), meeting.get("approval_votes_against")
+
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
         """Record the approval unless a later one is stored."""
         meeting = self._s.meetings.get(data.meeting_id)
         if meeting is None or not newer(version, meeting.get("approval_version")):
             return False
-        meeting.update(approved_at=data.approved_at, approval_version=version)
+        meeting.update(
+            approved_at=data.approved_at,
+            approval_votes_for=data.votes_for,
+            approval_votes_against=data.votes_against,
+            approval_version=version,
+        )
         return True
 
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None:

@@ -149,8 +149,10 @@ async def test_meetings_rpc_answers_a_cancelled_meetings_command_with_its_code( 
     assert result.reason and "is cancelled" in result.reason
 
     assert await db.fetchval("SELECT reason FROM meetings.rejection WHERE event_id = $1", roster["id"]) == result.reason
-    async with meetings_pool.acquire() as conn:  # the stored rejection keeps the code for the operator's list
-        listed = await queries.list_rejections(conn, limit=50, offset=0, type="attendance.recorded.v1", status="open")
+    async with meetings_pool.acquire() as conn:  # the stored rejection keeps the code (answered on the form: closed)
+        listed = await queries.list_rejections(
+            conn, limit=50, offset=0, type="attendance.recorded.v1", status="dismissed"
+        )
     [stored] = [RejectionReply.model_validate(item) for item in listed["items"] if item["event_id"] == roster["id"]]
     assert stored.refusal is not None and stored.refusal.code is RefusalCode.MEETING_CANCELLED
 

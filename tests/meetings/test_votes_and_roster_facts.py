@@ -313,3 +313,39 @@ async def test_adopted_minutes_sent_again_unchanged_by_a_secretary_are_a_no_op(u
     assert stored is not None and stored["content"] == "Bản đã thông qua"
     assert state is not None and state.minutes_version is not None
     assert state.minutes_version[0] == sent - timedelta(hours=1)  # not rewritten by the no-op
+
+
+async def test_adopted_minutes_are_adopted_once_by_a_secretary_and_again_by_an_integration(uow_factory: Any) -> None:
+    # a trial's second adoption of adopted minutes was accepted and moved approved_at from 09:03:11 to 09:03:23
+    sent = now().replace(microsecond=0)
+    start = sent - timedelta(hours=3)
+    members, meeting = await cell_of_three(uow_factory, starts_at=start)
+
+    def adoption(votes_for: int, seconds: int, *, source: str = GATEWAY_SOURCE) -> dict[str, Any]:
+        data: dict[str, Any] = {"meeting_id": meeting, "approved_at": (sent + timedelta(seconds=seconds)).isoformat()}
+        data |= {"votes_for": votes_for, "votes_against": 0}
+        return ev.raw_event("minutes.approved.v1", data, source=source, time=sent + timedelta(seconds=seconds))
+
+    minutes = ev.minutes(
+        meeting, chair_id=members[0], started_at=start, source=GATEWAY_SOURCE, time=sent - timedelta(minutes=30)
+    )
+    await accept(uow_factory, [minutes, adoption(3, 0)])
+    results = await handlers.ingest_batch(
+        [adoption(3, 12), adoption(2, 13)],  # the same votes again (a tab opened before), then other votes
+        uow_factory,
+        route="http",
+    )
+    assert judged(results) == [
+        ("accepted", None, None),
+        ("rejected", "data.meeting_id", RefusalCode.MINUTES_ADOPTED.value),
+    ]
+    async with uow_factory() as uow:
+        state = await uow.meetings.get_state(meeting)
+        assert await uow.meetings.stored_approval(meeting) == (3, 0)
+    assert state is not None and state.approval_version is not None
+    assert state.approval_version[0] == sent  # not moved by the no-op
+    # an integration's later snapshot still wins (CONTRACT.md)
+    results = await handlers.ingest_batch([adoption(2, 20, source=ev.SOURCE)], uow_factory, route="test")
+    assert judged(results) == [("accepted", None, None)]
+    async with uow_factory() as uow:
+        assert await uow.meetings.stored_approval(meeting) == (2, 0)

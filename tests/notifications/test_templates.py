@@ -136,3 +136,21 @@ def test_a_notice_without_an_agenda_says_what_the_meeting_is_about_and_a_move_wi
     body = render(moved, PERSON)[1]
     assert "của Chi bộ thôn Đông được chuyển sang lúc 19:30 thứ Ba, ngày 03/11/2026 tại Nhà văn hóa.\n\n" in body
     assert "Lý do" not in body and "dự kiến" not in body
+
+
+def test_two_low_meeting_alerts_of_one_cell_are_told_apart_by_their_meetings_time() -> None:
+    """A trial's committee inbox showed two "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1" alike, with the same
+    "Đánh dấu … là đã đọc" buttons: the title names the meeting's time."""
+
+    def title(starts_at: datetime | None) -> str:
+        values = {"cell": "Chi bộ thôn 1", "rating": "poor", "score": 40.0, "meeting_kind": "regular"}
+        values |= {"starts_at": starts_at} if starts_at else {}
+        alert = Alert(
+            rule=r.MEETING_RATED_LOW, subject_id="m", period="p", recipients=(COMMITTEE,), cell_id="c", values=values
+        )
+        return render(alert, COMMITTEE)[0]
+
+    first = title(datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ))
+    assert first == "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1, 19:30 thứ Sáu, ngày 20/11/2026"
+    assert title(datetime(2026, 11, 27, 19, 30, tzinfo=VIETNAM_TZ)) != first
+    assert title(None) == "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1"  # no time known: none invented

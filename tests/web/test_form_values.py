@@ -196,3 +196,11 @@ async def test_a_reason_that_begins_with_the_fields_name_is_not_prefixed_by_it()
     # a reason about something else keeps its field
     said = explain_rejection("too long", "data.ended_at", {"code": RefusalCode.MEETING_TOO_LONG})
     assert said.startswith("Trường giờ kết thúc: "), said
+
+
+def test_a_forms_text_keeps_no_character_that_only_steers_or_hides_text() -> None:
+    """A trial's dismissal reason kept a right-to-left override (U+202E) as typed: every form's text leaves out the
+    bidirectional controls and the zero-width characters, wherever they are, and keeps line breaks."""
+    typed = "\u202eDữ liệu\u200b rác\u2066 thử\u2069 nghiệm\u200f\nDòng hai\u00ad"
+    assert forms.text(FormData({"reason": typed}), "reason") == "Dữ liệu rác thử nghiệm\nDòng hai"
+    assert forms.text(FormData({"reason": "\u202e\u202c\u200b"}), "reason") == ""  # nothing said: blank

@@ -110,6 +110,8 @@ def test_in_the_running_month_cells_not_met_yet_are_counted_apart_not_as_kem() -
     shown = data.rollup_shown(rollup(in_progress=True))
     page = committee_page(shown, cell_children(shown))
     assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "1", "not_met_yet": "3"}
+    # the API's roll-up too: the cells not met yet are no irregular ones while the month runs (a trial read 6 and 6)
+    assert (shown["irregular"], shown["not_met_yet"], shown["by_rating"]["poor"]) == (0, 3, 1)
     assert '<th scope="col">Chưa sinh hoạt</th>' in page
     chart = json.loads(data.ratings_chart(shown["by_rating"], not_met_yet=shown["not_met_yet"]))
     assert chart["xAxis"]["data"] == ["Tốt", "Khá", "Trung bình", "Kém", "Chưa sinh hoạt"]
@@ -135,6 +137,7 @@ def test_once_the_month_has_closed_a_cell_that_never_met_is_kem() -> None:
     shown = data.rollup_shown(rollup(in_progress=False))
     page = committee_page(shown, cell_children(shown))
     assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "4"}
+    assert shown["irregular"] == 3  # once closed, the cells that never met are irregular, among the Poor
     assert "hưa sinh hoạt" not in page
     assert between(page, 'data-figure="score">', "<") == 'data-figure="score">27'
     rows = between(page, 'id="children"', "</table>")

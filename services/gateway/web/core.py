@@ -81,9 +81,11 @@ class NotAllowed(Exception):
 class BadPeriod(Exception):
     """A `period` (or `year`) in the address that is no month, quarter or year: named back to the person."""
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, year: bool = False) -> None:
         super().__init__(value)
         self.value = value if len(value) <= 40 else value[:39] + "…"
+        self.year = year
+        """A page that takes only a year (`?year=`): it is told the year is wrong, not about months or quarters."""
 
 
 class YearOutside(Exception):
@@ -204,6 +206,13 @@ class WebRoute(APIRoute):
             except NotAllowed as exc:
                 return error_page(request, 403, _("Not allowed"), exc.message)
             except BadPeriod as exc:
+                if exc.year:
+                    return error_page(
+                        request,
+                        422,
+                        _("Invalid year"),
+                        _("“%(value)s” is not a year: write it with four digits, such as 2026.", value=exc.value),
+                    )
                 return error_page(
                     request,
                     422,

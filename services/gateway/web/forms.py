@@ -21,7 +21,7 @@ from shared.periods import VIETNAM_TZ
 from shared.plausible import meeting_start_problem
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
-from shared.text import has_text, is_ascii_number, said_or_blank
+from shared.text import has_text, is_ascii_number, said_or_blank, without_controls
 
 log = get_logger(__name__)
 
@@ -177,8 +177,9 @@ def meeting_start(
 def text(form: Any, name: str) -> str:
     """A trimmed text field in Unicode NFC (CONTRACT.md stores text composed): Vietnamese typed or pasted decomposed
     (NFD: `ê` + U+0301) counts as the characters stored, never as its code points; "" when it holds only spaces or
-    invisible characters (shared.text.has_text)."""
-    return said_or_blank(unicodedata.normalize("NFC", str(form.get(name) or "")))
+    invisible characters (shared.text.has_text); the characters that only steer or hide text (a right-to-left
+    override, zero-width ones) are left out wherever they are (shared.text.without_controls)."""
+    return said_or_blank(without_controls(unicodedata.normalize("NFC", str(form.get(name) or ""))))
 
 
 def multiline(form: Any, name: str) -> str:

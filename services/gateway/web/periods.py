@@ -38,7 +38,7 @@ def checked_year(year: str | None) -> str:
     if not year:
         return this_month()[:4]
     if not (len(year) == 4 and is_ascii_number(year)):
-        raise BadPeriod(year)
+        raise BadPeriod(year, year=True)
     return year
 
 

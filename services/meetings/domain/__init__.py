@@ -322,6 +322,25 @@ def check_adopted_minutes_unchanged(
     )
 
 
+def check_adoption_not_repeated(
+    meeting: "MeetingState", data: Any, *, stored: tuple[int | None, int | None] | None, source: str
+) -> bool:
+    """A secretary cannot adopt minutes again once the cell adopted them (`approval_version` stored): a second
+    adoption moved `approved_at` (a trial's 09:03:11 became 09:03:23), which can change the "published within 2 days"
+    criterion. The same votes again (`stored`: votes for, against; a resent form, a tab opened before the adoption)
+    are no change: True, to be taken as a no-op; other votes are refused as `minutes_adopted`. An integration's
+    approvals are snapshots of its own record, the latest one winning (CONTRACT.md)."""
+    if not from_a_person(source) or meeting.approval_version is None:
+        return False
+    if stored is not None and stored == (data.votes_for, data.votes_against):
+        return True
+    raise InvalidEvent(
+        f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are adopted and can no longer be adopted again",
+        field="data.meeting_id",
+        refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
+    )
+
+
 def same_minutes(stored: Mapping[str, Any], data: Any) -> bool:
     """Whether minutes.submitted.v1 data say what `stored` (its model_dump(), tasks in any order) says: moments
     compared as instants, tasks by their ids (the store keeps no order of tasks)."""

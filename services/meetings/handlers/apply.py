@@ -215,7 +215,8 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
 
 
 async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnit) -> Applied:
-    """The cell adopted the minutes: they must be known (else the adoption waits for them)."""
+    """The cell adopted the minutes: they must be known (else the adoption waits for them); a secretary adopts them
+    once (the same votes again are a no-op)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="approving minutes")
@@ -228,6 +229,10 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
             reason=f"data.meeting_id: meeting {data.meeting_id} has no minutes yet",
             field="data.meeting_id",
         )
+    adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
+    stored = await uow.meetings.stored_approval(data.meeting_id) if adopted else None
+    if domain.check_adoption_not_repeated(meeting, data, stored=stored, source=event.source):
+        return Applied(subject=data.meeting_id, changed=False)  # the same adoption sent again: nothing to do
     changed = await uow.meetings.approve(data, version=version_of(event))
     return Applied(subject=data.meeting_id, changed=changed)
 

@@ -43,6 +43,7 @@ from shared.bindings import (
 from shared.contracts.ingest import IngestRejected
 from shared.contracts.instants import with_times_in
 from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
@@ -1431,6 +1432,14 @@ def check_correction_identity(stored: Any, event: Any) -> None:
             )
 
 
+def replayable(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection may be replayed: an open one, or a person's command closed as answered on its form
+    (ANSWERED_ON_FORM: not the operators' to act on, but an operator may still judge it again)."""
+    return stored["status"] == "open" or (
+        stored["status"] == DISMISSED and stored["dismissal_reason"] == ANSWERED_ON_FORM
+    )
+
+
 def resolved(rejection_id: str, stored: Mapping[str, Any]) -> RejectionResolved:
     """Why a stored rejection no longer open is not replayed nor dismissed again: replayed (when, how judged) or
     dismissed (when)."""
@@ -1488,7 +1497,7 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
     if stored is None:
         raise RejectionNotFound(rejection_id)
-    if stored["status"] != "open":  # the answer before any correction is read; judged again under the lock below
+    if not replayable(stored):  # the answer before any correction is read; judged again under the lock below
         raise resolved(rejection_id, stored)
     if event is not None:
         check_correction_identity(stored, event)
@@ -1502,7 +1511,7 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=True)
     if stored is None:
         raise RejectionNotFound(rejection_id)
-    if stored["status"] != "open":
+    if not replayable(stored):
         # judged under the row's lock: a second replay (or two at once) would store a new open rejection of an event
         # already accepted, or count it twice; the resolved rejection stays as it is
         raise resolved(rejection_id, stored)

@@ -9,7 +9,9 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import LockSet
-from shared.refusals import Refusal
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.envelope import GATEWAY_SOURCE
+from shared.refusals import Refusal, RefusalCode
 from shared.topology import MEETINGS_INGEST
 
 GATE_KEY = "meetings.ingest"
@@ -206,7 +208,8 @@ class PgIngestRepository:
         scope: str | None = None,
         refusal: Refusal | None = None,
     ) -> str:
-        """Store a rejection (an open one for the same event is refreshed) with the write scope it came with and why
+        """Store a rejection (an open one for the same event is refreshed; a person's command, answered on its form,
+        is stored closed: ANSWERED_ON_FORM) with the write scope it came with and why
         by code when its rule gave one; return its id. A replay's (REPLAY_ROUTE) refusal of an open rejection's event
         keeps that rejection's reason, field, code and event, and is kept as its last replay's."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
@@ -215,13 +218,14 @@ class PgIngestRepository:
             # came; its own reason is kept beside them (a trial's replay overwrote "meeting not started")
             existing = await self._conn.fetchval(
                 "UPDATE rejection SET last_replay_reason = $3, last_replay_field = $4, last_replay_refusal = $5::jsonb,"
-                " last_replay_at = now() WHERE source = $1 AND event_id = $2 AND status = 'open'"
-                " RETURNING rejection_id",
+                " last_replay_at = now() WHERE source = $1 AND event_id = $2"
+                " AND (status = 'open' OR (status = 'dismissed' AND dismissal_reason = $6)) RETURNING rejection_id",
                 source,
                 event_id,
                 reason,
                 field,
                 code,
+                ANSWERED_ON_FORM,
             )
             if existing is not None:
                 return str(existing)
@@ -242,10 +246,15 @@ class PgIngestRepository:
             if existing is not None:
                 return str(existing)
         rejection_id = str(uuid.uuid4())
+        # a person's command (not a feed's forgery of the gateway's source): answered on its form, kept closed
+        answered = source == GATEWAY_SOURCE and (refusal is None or refusal.code != RefusalCode.SOURCE_RESERVED)
         await self._conn.execute(
             "INSERT INTO rejection"
-            " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)",
+            " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal,"
+            " status, dismissed_at, dismissed_by, dismissal_reason)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,"
+            " CASE WHEN $12 THEN 'dismissed' ELSE 'open' END, CASE WHEN $12 THEN now() END,"
+            " CASE WHEN $12 THEN $2 END, CASE WHEN $12 THEN $13 END)",
             rejection_id,
             source,
             event_id,
@@ -257,6 +266,8 @@ class PgIngestRepository:
             received_at,
             scope,
             code,
+            answered,
+            ANSWERED_ON_FORM,
         )
         return rejection_id
 

@@ -35,6 +35,7 @@ class MeetingRepository(Protocol):
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
+    async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None: ...
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
     async def add_assessment(
@@ -440,6 +441,16 @@ class PgMeetingRepository:
                 )
         self._new_rosters.clear()
         self._new_minutes.clear()
+
+    async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None:
+        """The stored adoption's votes (for, against), None when the minutes are not adopted."""
+        conn = await self._direct()
+        row = await conn.fetchrow(
+            "SELECT approval_votes_for, approval_votes_against FROM meeting"
+            " WHERE meeting_id = $1 AND approval_time IS NOT NULL",
+            meeting_id,
+        )
+        return None if row is None else (row["approval_votes_for"], row["approval_votes_against"])
 
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
         """Record the approval unless a later one is stored."""

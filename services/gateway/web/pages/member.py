@@ -64,7 +64,7 @@ async def _page(
         preferences=prefs,
         channels=CHANNELS,
         errors=errors or {},
-        notice=request.query_params.get("notice"),
+        notice=request.query_params.get("notice") == "saved",  # the one notice it is redirected with; no other
         unit=await state.directory.get(principal.unit_id),
     )
 

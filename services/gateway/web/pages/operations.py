@@ -36,6 +36,8 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
+from shared.contracts import meetings_rpc as meetings
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
@@ -249,14 +251,14 @@ async def _page(
     notice = request.query_params.get("notice")
     notice_text = None
     notice_detail = None
-    if notice in NOTICES:
-        outcome = request.query_params.get("outcome", "")
+    judged = await judged_notice(notice, request.query_params, state) if notice in JUDGED_NOTICES else {}
+    if notice in NOTICES and judged is not None:
         notice_text = _(
             NOTICES[notice],
             count=_count(request.query_params.get("count", "")),
-            outcome=_(OUTCOMES[outcome]) if outcome in OUTCOMES else "",
+            outcome=_(OUTCOMES[judged["outcome"]]) if "outcome" in judged else "",
         )
-        why, notice_detail = judged_why(request.query_params)
+        why, notice_detail = judged_why(judged)
         if why:
             notice_text = f"{notice_text} {why}"
     return render(
@@ -287,6 +289,7 @@ async def _page(
         held_pager=pager(held, anchor="held", parameter="held_offset", offsets=offsets),
         rejections=rejections,
         dismissed_view=bool(view),
+        answered_on_form=ANSWERED_ON_FORM,
         rejections_views={
             "open": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: '', 'rejections_offset': 0})}#rejections",
             "dismissed": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: 'dismissed', 'rejections_offset': 0})}#rejections",
@@ -321,6 +324,55 @@ def _done(request: Request, notice: str, **values: Any) -> RedirectResponse:
 
 JUDGED_WHY = ("reason", "field", "waiting_for", "code")
 """What the page's notice is told of an event judged again and held or rejected (judged_values, judged_why)."""
+
+
+JUDGED_NOTICES = ("held_retried", "rejection_replayed")
+"""The notices that say how an event was judged again: their address names only what was judged (a held event by
+its source and id, a rejection by its id) and the page reads the outcome and why from meetings (judged_notice); an
+address carrying its own outcome and reason let anyone's link show any text as the system's notice."""
+
+
+async def judged_notice(notice: str | None, query: Mapping[str, str], state: Any) -> dict[str, str] | None:
+    """How meetings stands on what `notice` says was judged again, as judged_values reads a reply: a rejection
+    (`rejection`: its id) replayed and closed, or refused again (its last replay's why); a held event (`source`,
+    `event_id`) still held (why), turned into a rejection (why) or taken in. None when the address names nothing
+    meetings knows so: the page then shows no notice."""
+    try:
+        if notice == "rejection_replayed":
+            rejection_id = query.get("rejection", "")
+            if not rejection_id:
+                return None
+            stored = (await state.rpc.call(meetings.GetRejection(rejection_id=rejection_id))).model_dump()
+            if stored["status"] == "replayed" and stored.get("replay_outcome") in OUTCOMES:
+                return {"outcome": str(stored["replay_outcome"])}
+            if stored.get("last_replay_at") and stored.get("last_replay_reason"):
+                return judged_values(
+                    {
+                        "outcome": "rejected",
+                        "reason": stored["last_replay_reason"],
+                        "field": stored.get("last_replay_field"),
+                        "refusal": stored.get("last_replay_refusal"),
+                    }
+                )
+            return None
+        source, event_id = query.get("source", ""), query.get("event_id", "")
+        if notice != "held_retried" or not source or not event_id:
+            return None
+        for request in (
+            meetings.GetHeldEvent(source=source, event_id=event_id),
+            meetings.GetOpenRejection(source=source, event_id=event_id),
+        ):
+            try:
+                found = (await state.rpc.call(request)).model_dump()
+            except RpcError as exc:
+                if exc.code != "not_found":
+                    raise
+                continue
+            outcome = "held" if isinstance(request, meetings.GetHeldEvent) else "rejected"
+            return judged_values({**found, "outcome": outcome})
+        return {"outcome": "accepted"}
+    except (RpcError, ValueError):  # unknown, or an id meetings refuses to read: no notice
+        return None
 
 
 def judged_values(reply: Mapping[str, Any]) -> dict[str, str]:
@@ -440,8 +492,8 @@ async def retry_held(request: Request, viewer: FormViewer, state: State) -> Resp
     body = forms.build(
         HeldEventCreate, {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     )
-    reply = await recovery.retry_held_event(body, request, viewer.principal, state)
-    return _done(request, "held_retried", **judged_values(reply))
+    await recovery.retry_held_event(body, request, viewer.principal, state)
+    return _done(request, "held_retried", source=body.source, event_id=body.event_id)
 
 
 @router.post("/operations/held/drop")
@@ -530,7 +582,7 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
     if not rejection_id:
         raise PageNotFound
     try:
-        reply = await operations.replay_rejection(rejection_id, request, viewer.principal, state)
+        await operations.replay_rejection(rejection_id, request, viewer.principal, state)
     except RpcError as exc:
         if exc.code != "conflict":
             raise
@@ -552,4 +604,4 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
             # a second click, or a page older than the replay: the event was judged already, nothing is judged again
             message = already_replayed(exc, event=event)
         return await _page(request, viewer, state, errors={"rejection": message}, status=409)
-    return _done(request, "rejection_replayed", **judged_values(reply))
+    return _done(request, "rejection_replayed", rejection=rejection_id)

@@ -45,6 +45,13 @@ LONGEST_MEETING = timedelta(hours=12)
 then at most this long (a meeting from 22:40 to 00:20), and refused otherwise."""
 
 
+RECORD_NOTICES = frozenset(
+    {"scheduled", "rescheduled", "cancelled", "documents", "attendance", "minutes", "approved", "assessed", "task"}
+)
+"""The notices the record page is redirected with after a form was recorded; any other `notice` in its address shows
+nothing (an address anyone can write is no word of the system's)."""
+
+
 def _done(meeting_id: str, notice: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice={notice}", status_code=303)
 
@@ -201,7 +208,7 @@ async def _record_page(
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         meeting_day=meeting_day(meeting),
-        notice=request.query_params.get("notice"),
+        notice=request.query_params.get("notice") in RECORD_NOTICES,
         statuses=LABELS["attendance"],
         document_kinds=LABELS["document"],
         rows=range(1, max(ROWS, len(minutes["resolutions"]) + 1, len(minutes["tasks"]) + 1) + 1),

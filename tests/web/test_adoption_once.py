@@ -1,0 +1,52 @@
+"""The record page of adopted minutes shows the adoption read-only, without the adoption form: a trial adopted the
+minutes again from the form (a tab opened before the adoption too) and moved the adoption time, which the meetings
+service now refuses unless the votes are the same (tests/meetings/test_votes_and_roster_facts.py)."""
+
+from types import SimpleNamespace
+from typing import Any
+
+from services.gateway.auth import Role
+from services.gateway.web.core import environment
+
+
+def record_page(approved_at: str | None) -> str:
+    """The secretary's record page of a held meeting, adopted at `approved_at` (None: not adopted)."""
+    meeting: dict[str, Any] = {
+        "meeting_id": "m1",
+        "approved_at": approved_at,
+        "minutes": None,
+        "starts_at": "2026-11-20T19:30:00+07:00",
+        "status": "held",
+        "location": "Nhà văn hóa",
+        "tasks": [],
+    }
+    viewer = SimpleNamespace(role=Role.SECRETARY, account=SimpleNamespace(sub="thu-ky"), csrf="t", principal=None)
+    return (
+        environment()
+        .get_template("record.html")
+        .render(
+            viewer=viewer,
+            meeting=meeting,
+            errors={},
+            sent={},
+            minutes={},
+            members={},
+            people={},
+            unit={"id": "c1", "name": "Chi bộ thôn 1"},
+            crumbs=[],
+            document_kinds={},
+            roster=[],
+            manual=None,
+        )
+    )
+
+
+def test_adopted_minutes_show_the_adoption_without_its_form() -> None:
+    page = record_page("2026-11-21T09:03:11+07:00")
+    assert "/meetings/m1/approval" not in page
+    assert 'id="adoption-recorded">Biên bản được thông qua lúc 09:03 thứ Bảy, ngày 21/11/2026<' in page
+
+
+def test_minutes_not_adopted_yet_show_the_adoption_form() -> None:
+    page = record_page(None)
+    assert "/meetings/m1/approval" in page and "adoption-recorded" not in page

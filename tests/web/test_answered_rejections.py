@@ -1,0 +1,80 @@
+"""A person's refused command, answered on the form, is listed among the closed rejections saying so in Vietnamese
+(not "by urn:chibo:gateway"), rendered from the operations page's template without a running system."""
+
+from types import SimpleNamespace
+from typing import Any
+
+from services.gateway.auth import Role
+from services.gateway.web import reasons
+from services.gateway.web.core import environment
+from services.gateway.web.pages.operations import DEATH_REASONS, SERVICES, STATUS
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+
+
+def dismissed_view(item: dict[str, Any]) -> str:
+    """The operations page's closed rejections listing `item`."""
+    pager = SimpleNamespace(first=1, last=1, total=1, previous=None, next=None, newest=None)
+    overview = {
+        "status": "ok",
+        "broker": "ok",
+        "services": {},
+        **dict.fromkeys(
+            ("dead_letters_total", "failed_deliveries", "held_events", "open_rejections", "parked_rows_total"), 0
+        ),
+    }
+    return (
+        environment()
+        .get_template("operations.html")
+        .render(
+            viewer=SimpleNamespace(role=Role.OPERATOR, account=SimpleNamespace(sub="op"), csrf="t", principal=None),
+            overview=overview,
+            rejections={"items": [item], "total": 1},
+            dismissed_view=True,
+            answered_on_form=ANSWERED_ON_FORM,
+            rejections_views={"open": "", "dismissed": ""},
+            rejections_pager=pager,
+            held=None,
+            held_pager=pager,
+            dead_letters=[],
+            dead_letters_pagers={},
+            parked={},
+            parked_pagers={},
+            errors={},
+            crumbs=[],
+            place="",
+            notice=None,
+            notice_detail=None,
+            status_labels=STATUS,
+            service_labels=SERVICES,
+            death_reasons=DEATH_REASONS,
+            explain_rejection=reasons.explain_rejection,
+            explain_dead_letter=reasons.explain_dead_letter,
+            explain_hold=reasons.explain_hold,
+            field_label=reasons.field_label,
+        )
+    )
+
+
+def rejection(**dismissal: str) -> dict[str, Any]:
+    """A closed rejection of a minutes adoption, with its dismissal."""
+    return {
+        "received_at": "2026-11-20T19:30:00+07:00",
+        "event_id": "evt-1",
+        "type": "minutes.approved.v1",
+        "reason": "data.meeting_id: adopted",
+        "field": "data.meeting_id",
+        "refusal": None,
+        "dismissed_at": "2026-11-20T19:30:01+07:00",
+        **dismissal,
+    }
+
+
+def test_a_persons_refused_command_is_listed_as_answered_on_the_form() -> None:
+    page = dismissed_view(rejection(dismissed_by="urn:chibo:gateway", dismissal_reason=ANSWERED_ON_FORM))
+    assert "Đã trả lời người gửi ngay trên biểu mẫu lúc 19:30 thứ Sáu, ngày 20/11/2026" in page
+    assert "urn:chibo:gateway" not in page and ANSWERED_ON_FORM not in page
+
+
+def test_an_operators_dismissal_says_who_and_why() -> None:
+    page = dismissed_view(rejection(dismissed_by="op-1", dismissal_reason="Dữ liệu rác"))
+    assert "op-1" in page and "Dữ liệu rác" in page and "Đã trả lời người gửi" not in page
