@@ -9,7 +9,9 @@ from typing import Any, TextIO
 from services.meetings.bulk.history import CellPlan, write_history
 from shared.envelope import now
 
-SOURCE = "urn:chibo:generator"
+SOURCE = "urn:generated:province"
+"""The generated history stands for the national systems' feed and is sent as a feed sends it (the benchmark, the
+replica test): under a feed's source, not a urn:chibo: one, which only this system's own producers may use."""
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc", "Quốc", "Thu", "Xuân"]
 GIVEN = [
