@@ -47,6 +47,8 @@ ROOT = Path(__file__).parents[2]
 FULL_CELLS = 10_000
 MEMBERS_PER_CELL = 17
 BATCH_SIZE = 1_000
+STALL_SECONDS = 300.0
+"""No score or period published for this long while some are missing: the run has stalled and stops waiting."""
 
 
 @dataclass
@@ -154,7 +156,10 @@ async def _measure(
             return int(count) + len(observer.rejections) >= expected.events
 
         async def covered() -> bool:
-            return expected.meetings <= observer.final_scores.keys() and expected.periods <= observer.periods.keys()
+            # or stalled: no result for STALL_SECONDS (every batch refused once waited out the whole timeout); the
+            # figures then say what is missing and the first rejections say why
+            done = expected.meetings <= observer.final_scores.keys() and expected.periods <= observer.periods.keys()
+            return done or observer.quiet_for() >= STALL_SECONDS
 
         in_done, _ = await wait_until(taken_in, timeout=timeout, interval=1.0)
         in_s = time.monotonic() - started
