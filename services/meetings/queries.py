@@ -7,6 +7,7 @@ import asyncpg
 
 from services.meetings import domain
 from shared.collation import name_key
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.tree import fetch_ancestors
 
 
@@ -288,13 +289,16 @@ async def held_event(conn: asyncpg.Connection, *, source: str, event_id: str) ->
 
 
 async def open_rejection(conn: asyncpg.Connection, *, source: str, event_id: str) -> dict[str, Any] | None:
-    """The open (not replayed) rejection of an event, by rejection_identity, as list_rejections shows it; None when
+    """The standing (not replayed) rejection of an event, by rejection_identity, as list_rejections shows it: open, or
+    a person's command closed as answered on its form (ANSWERED_ON_FORM: that form sent again is told why); None when
     there is none."""
     row = await conn.fetchrow(
-        "SELECT " + REJECTION_COLUMNS + " FROM rejection WHERE source = $1 AND event_id = $2 AND status = 'open'"
+        "SELECT " + REJECTION_COLUMNS + " FROM rejection WHERE source = $1 AND event_id = $2"
+        " AND (status = 'open' OR (status = 'dismissed' AND dismissal_reason = $3))"
         " ORDER BY received_at DESC, rejection_id LIMIT 1",
         source,
         event_id,
+        ANSWERED_ON_FORM,
     )
     return _with_refusal(row) if row else None
 
