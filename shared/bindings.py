@@ -271,6 +271,14 @@ def _looks_structured(body: bytes) -> bool:
     return stripped.startswith((b"{", b"["))
 
 
+def _binary_event(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> tuple[dict[str, Any], int]:
+    """A binary-mode message as the structured event it stands for, and that event's size in bytes: over
+    MAX_EVENT_BYTES bounded as a structured body is (its data not even read: oversized_event)."""
+    size = binary_size(attributes, content_type, body)
+    read = oversized_event if size > MAX_EVENT_BYTES else structured_from_binary
+    return read(attributes, content_type, body), size
+
+
 def read_message(
     headers: Mapping[str, Any] | Iterable[tuple[str, Any]],
     content_type: str | None,
@@ -293,15 +301,11 @@ def read_message(
     try:
         attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
     except UnreadableHeaders as exc:
-        exc.size = binary_size(exc.event, content_type, body)
-        read = oversized_event if exc.size > MAX_EVENT_BYTES else structured_from_binary
-        exc.event = read(exc.event, content_type, body)
+        exc.event, exc.size = _binary_event(exc.event, content_type, body)
         raise
     if attributes:
-        size = binary_size(attributes, content_type, body)
-        if size > MAX_EVENT_BYTES:  # bounded as a structured body is: its data is not even read
-            return Incoming(Mode.BINARY, body, oversized_event(attributes, content_type, body), size)
-        return Incoming(Mode.BINARY, body, structured_from_binary(attributes, content_type, body), size)
+        event, size = _binary_event(attributes, content_type, body)
+        return Incoming(Mode.BINARY, body, event, size)
     if media == "application/json" or (media == "" and _looks_structured(body)):
         return Incoming(Mode.STRUCTURED, body)
     raise neither_mode(route=route, content_type=content_type)
