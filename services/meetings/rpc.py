@@ -56,7 +56,12 @@ async def ingest(request: rpc.Ingest, app: MeetingsContext) -> rpc.IngestReply:
     judge = handlers.dry_run if request.dry_run else handlers.ingest_batch
     sources = await _sender_sources(request.scope, request.sources, app)
     outcomes = await judge(
-        request.events, app.uow_factory, route=request.route or "http", scope=request.scope, sources=sources
+        request.events,
+        app.uow_factory,
+        route=request.route or "http",
+        scope=request.scope,
+        sources=sources,
+        account=request.account or None,
     )
     log.info(
         "rpc_ingest", account=request.account, scope=request.scope, events=len(request.events), dry_run=request.dry_run

@@ -184,8 +184,9 @@ class RejectionReply(Reply):
 
 ANSWERED_ON_FORM = "answered to the person on the form"
 """The dismissal reason of a person's refused command (a secretary's form or API call, source GATEWAY_SOURCE): the
-refusal was answered to that person when they sent it, so meetings stores it closed (`dismissed_by` the gateway's
-source), never among the operators' open rejections (a trial's routine form mistakes raised the open count to 5)."""
+refusal was answered to that person when they sent it, so meetings stores it closed (`dismissed_by` the account that
+sent it, as the gateway names it with Ingest; the gateway's source for one stored before, or sent without an account),
+never among the operators' open rejections (a trial's routine form mistakes raised the open count to 5)."""
 
 
 class HeldEventReply(Reply):
@@ -242,6 +243,8 @@ class Ingest(MeetingsRequest[IngestReply]):
     events: list[Any]
     route: str = "http"
     account: str = ""
+    """The sending account's subject (the gateway's authenticated caller): a person's refused command is recorded as
+    answered to it (ANSWERED_ON_FORM, `dismissed_by`), held events keep it; empty: none named."""
     dry_run: bool = False
     """Judge exactly as for real and keep nothing."""
     scope: str | None = None

@@ -425,8 +425,10 @@ class FakeIngest:
         scope: str | None = None,
         refusal: Refusal | None = None,
         answer: str | None = None,
+        account: str | None = None,
     ) -> None:
-        """Park the event (keeping its first hold time and its write scope, why by code, and the sender's answer)."""
+        """Park the event (keeping its first hold time, its write scope and account, why by code, and the sender's
+        answer)."""
         key = (source, event_id)
         first = self._s.held.get(key, {}).get("held_at", now())
         self._s.held[key] = {
@@ -441,6 +443,7 @@ class FakeIngest:
             "scope": scope,
             "refusal": refusal,
             "answer": answer if answer != reason else None,
+            "account": account,
             "held_at": first,
             "released_at": None,
         }
@@ -472,8 +475,10 @@ class FakeIngest:
         received_at: datetime,
         scope: str | None = None,
         refusal: Refusal | None = None,
+        account: str | None = None,
     ) -> str:
-        """Store a rejection (an open one for the same event is refreshed) with its write scope; its id."""
+        """Store a rejection (an open one for the same event is refreshed) with its write scope and the account that
+        sent it; its id."""
         values = {
             "type": event_type,
             "reason": reason,
@@ -500,6 +505,7 @@ class FakeIngest:
             "event_id": event_id,
             "route": route,
             "scope": scope,
+            "account": account,
             "status": "open",
             **values,
         }

@@ -1,13 +1,14 @@
 """An operator closes (dismisses) an open rejection without replaying it, saying why: garbage and dropped held
 events no longer stay open for ever (a user trial), and who, when and why stay listed (real PostgreSQL)."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import services.meetings
-from services.meetings import queries
+from services.meetings import handlers, queries
 from services.meetings import rpc as meetings_rpc
 from services.meetings.config import Settings
 from services.meetings.context import meetings_context
@@ -90,9 +91,10 @@ async def test_a_persons_refused_command_is_stored_answered_not_open(meetings_po
         )
     }
     answered, open_one = rows[person["id"]], rows[partner["id"]]
+    # closed by the secretary's account the gateway named, not by the gateway's source
     assert (answered["status"], answered["dismissed_by"], answered["dismissal_reason"]) == (
         "dismissed",
-        GATEWAY_SOURCE,
+        "thu-ky",
         contract.ANSWERED_ON_FORM,
     )
     assert answered["dismissed_at"] is not None
@@ -119,6 +121,49 @@ async def test_a_persons_refused_command_is_stored_answered_not_open(meetings_po
     assert (
         await db.fetchval("SELECT status FROM meetings.rejection WHERE rejection_id = $1", open_one["rejection_id"])
     ) == "open"
+
+
+async def test_a_persons_held_command_refused_later_is_answered_by_the_account_that_sent_it(
+    meetings_pool: Any, db: Any
+) -> None:
+    """A secretary's command held for an unknown member, refused when its hold runs out or an operator drops it, is
+    closed as answered to the secretary's account it came from (kept with the hold), not to urn:chibo:gateway."""
+    app = meetings_context(Settings(), meetings_pool)
+    commune, cell = random_id("demo-xa"), random_id("demo-cb")
+    meeting = f"{cell}-2026-12"
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.scheduled(meeting, cell, starts_at=ev.BASE_TIME + timedelta(days=330), kind="regular"),
+    ]
+    await meetings_rpc.ingest(contract.Ingest(events=feed, route="http", account="feed"), app)
+    begun = ev.BASE_TIME + timedelta(days=331)  # a secretary records attendance once the meeting has begun
+    expiring = ev.attendance(meeting, {random_id("demo-dv"): "present"}, source=GATEWAY_SOURCE, time=begun)
+    dropped = ev.attendance(f"{meeting}-b", {random_id("demo-dv"): "present"}, source=GATEWAY_SOURCE, time=begun)
+    for command, account in ((expiring, "thu-ky-het-han"), (dropped, "thu-ky-bo")):
+        reply = await meetings_rpc.ingest(contract.Ingest(events=[command], route="http", account=account), app)
+        assert [result.outcome for result in reply.results] == ["held"]
+
+    async def closed_by(command: dict[str, Any]) -> Any:
+        return await db.fetchrow(
+            "SELECT status, dismissed_by, dismissal_reason FROM meetings.rejection WHERE source = $1 AND event_id = $2",
+            GATEWAY_SOURCE,
+            command["id"],
+        )
+
+    async with app.uow_factory() as uow:
+        await handlers.drop_held(uow, source=GATEWAY_SOURCE, event_id=dropped["id"], reason="Nhập nhầm")
+        await uow.commit()
+    while await closed_by(expiring) is None:  # every hold older than now runs out, a sweep of 500 at a time
+        async with app.uow_factory() as uow:
+            assert await handlers.expire_holds(uow, timeout=timedelta(seconds=0)) >= 1
+            await uow.commit()
+    for command, account in ((expiring, "thu-ky-het-han"), (dropped, "thu-ky-bo")):
+        assert dict(await closed_by(command)) == {
+            "status": "dismissed",
+            "dismissed_by": account,
+            "dismissal_reason": contract.ANSWERED_ON_FORM,
+        }
 
 
 async def test_a_rejection_is_read_by_its_id_with_how_its_replay_judged_it(meetings_pool: Any, db: Any) -> None:

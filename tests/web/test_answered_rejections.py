@@ -1,5 +1,6 @@
-"""A person's refused command, answered on the form, is listed among the closed rejections saying so in Vietnamese
-(not "by urn:chibo:gateway"), rendered from the operations page's template without a running system."""
+"""A person's refused command, answered on the form, is listed among the closed rejections saying so in Vietnamese,
+naming the account that sent it (not "by urn:chibo:gateway", which one stored before the account was kept names),
+rendered from the operations page's template without a running system."""
 
 from types import SimpleNamespace
 from typing import Any
@@ -9,6 +10,7 @@ from services.gateway.web import reasons
 from services.gateway.web.core import environment
 from services.gateway.web.pages.operations import DEATH_REASONS, SERVICES, STATUS
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.envelope import GATEWAY_SOURCE
 
 
 def dismissed_view(item: dict[str, Any]) -> str:
@@ -31,6 +33,7 @@ def dismissed_view(item: dict[str, Any]) -> str:
             rejections={"items": [item], "total": 1},
             dismissed_view=True,
             answered_on_form=ANSWERED_ON_FORM,
+            gateway_source=GATEWAY_SOURCE,
             rejections_views={"open": "", "dismissed": ""},
             rejections_pager=pager,
             held=None,
@@ -73,6 +76,12 @@ def test_a_persons_refused_command_is_listed_as_answered_on_the_form() -> None:
     page = dismissed_view(rejection(dismissed_by="urn:chibo:gateway", dismissal_reason=ANSWERED_ON_FORM))
     assert "Đã trả lời người gửi ngay trên biểu mẫu lúc 19:30 thứ Sáu, ngày 20/11/2026" in page
     assert "urn:chibo:gateway" not in page and ANSWERED_ON_FORM not in page
+
+
+def test_a_persons_refused_command_names_the_account_that_sent_it() -> None:
+    page = dismissed_view(rejection(dismissed_by="thu-ky-01", dismissal_reason=ANSWERED_ON_FORM))
+    assert "Đã trả lời người gửi (tài khoản thu-ky-01) ngay trên biểu mẫu lúc 19:30 thứ Sáu, ngày 20/11/2026" in page
+    assert ANSWERED_ON_FORM not in page
 
 
 def test_an_operators_dismissal_says_who_and_why() -> None:

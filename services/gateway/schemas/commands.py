@@ -1,14 +1,16 @@
 """API models of the secretary's commands, built from the contract's own field types (shared/contracts): times and
 dates read as strictly as an event's (a number is not a time; RFC 3339 with seconds and an offset; dates YYYY-MM-DD),
 counts are strict integers from 0 to 100,000, names 1-200 characters, lists at most 1,000 items. One source, so the
-API refuses exactly what meetings would, naming the same field and limit, and accepts what the contract accepts."""
+API refuses exactly what meetings would, naming the same field and limit, and accepts what the contract accepts. Free
+text (Name, Text) is read as the web forms read it: without the characters that only steer or hide text
+(common.typed_text)."""
 
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from services.gateway.schemas.common import CreateModel, Id, Text
-from shared.contracts.base import Count, Day, Flag, Items, MeetingTime, Name, Timestamp
+from services.gateway.schemas.common import CreateModel, Id, Name, Text
+from shared.contracts.base import Count, Day, Flag, Items, MeetingTime, Timestamp
 from shared.contracts.meetings import (
     MAX_SCORED_ITEMS,
     AssessorRole,

@@ -1,17 +1,35 @@
 """Shared pieces of the API models: identifiers, periods, the error shape, pages."""
 
 import unicodedata
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.contracts.base import Identifier, read_null_as_absent
+from shared.contracts.base import Name as ContractName
 from shared.contracts.meetings import Said
+from shared.text import require_text, without_controls
+
+
+def typed_text(value: Any) -> Any:
+    """A person's free text as the web forms keep it (web/forms.text): without the characters that only steer or hide
+    text (a right-to-left override, zero-width ones: shared.text.without_controls), so none that came through the API
+    shows a title reversed on a page, in a mail or a PDF; what is left is then checked as the type says (blank is
+    refused naming the field). Anything but a string is left to that check."""
+    return without_controls(value) if isinstance(value, str) else value
+
+
+AS_TYPED = BeforeValidator(typed_text)
+"""Marks a field type as a person's free text (typed_text): every such type of a request body carries it."""
 
 Id = Identifier
 """An id as CONTRACT.md writes them (the contract's own type): 1-64 of `A-Za-z0-9._:-`."""
-Text = Said
-"""Free text a command must fill: the contract's own type, 1-10,000 characters."""
+Text = Annotated[Said, AS_TYPED]
+"""Free text a command must fill: the contract's own type, 1-10,000 characters, as typed (typed_text)."""
+Name = Annotated[ContractName, AS_TYPED]
+"""A name or title: the contract's own type, 1-200 characters, as typed (typed_text)."""
+Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(require_text), AS_TYPED]
+"""Why an operator closes, drops or sets aside something: 1-500 characters, some visible, as typed (typed_text)."""
 
 T = TypeVar("T")
 

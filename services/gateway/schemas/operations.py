@@ -6,9 +6,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from services.gateway.auth import Role
-from services.gateway.schemas.common import CreateModel, Id
+from services.gateway.schemas.common import CreateModel, Id, Reason
 from services.gateway.schemas.ingest import CloudEventCreate
-from services.gateway.schemas.recovery import Reason
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications

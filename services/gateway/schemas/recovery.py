@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.gateway.schemas.common import CreateModel
+from services.gateway.schemas.common import CreateModel, Reason
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import ops_rpc as ops
 from shared.contracts.base import Flag
 
 ServiceName = Literal["meetings", "evaluation", "notifications"]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class DeadLetterRead(ops.DeadLetterReply):

@@ -41,7 +41,15 @@ async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> Ingest
     row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
-    result = await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
+    result = await settle(
+        event,
+        uow,
+        route=row["route"],
+        received_at=row["held_at"],
+        retrying=True,
+        scope=row["scope"],
+        account=row["account"],
+    )
     log.info("held_event_retried", event_id=event_id, source=source, outcome=result.outcome)
     return result
 
@@ -89,4 +97,5 @@ async def _reject_held(
         correlation_id=correlation_id if isinstance(correlation_id, str) else None,
         scope=held["scope"],
         answer=answer,
+        account=held["account"],
     )

@@ -386,6 +386,7 @@ async def judge(
     recorded: bool = False,
     savepoint: bool = True,
     histories: "PendingHistories | None" = None,
+    account: str | None = None,
 ) -> IngestResult:
     """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
 
@@ -394,7 +395,8 @@ async def judge(
 
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
-    gathers the attendance histories to publish once at its end (None: published with the event)."""
+    gathers the attendance histories to publish once at its end (None: published with the event); `account`: the
+    account that sent it (the gateway's authenticated subject), kept with its hold and rejection."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
     if reading.event is None and reading.error is not None and reading.error.field == "source":
@@ -402,18 +404,34 @@ async def judge(
         # can have registered it, and "not registered to this account" would hide the breach; a reserved source from
         # a feed (as_feed) likewise. The inbox row of (source, id) is never such a sender's to forget.
         return await _reject_reading(
-            reading, reading.error, uow, route=route, received_at=received_at, scope=scope, keep_processed=True
+            reading,
+            reading.error,
+            uow,
+            route=route,
+            received_at=received_at,
+            scope=scope,
+            keep_processed=True,
+            account=account,
         )
     if reading.source:
         refused = await check_source(reading.source, uow, sources=sources, scope=scope)
         if refused is not None:
             # only the inbox row its batch just made is this event's to forget
             return await _reject_reading(
-                reading, refused, uow, route=route, received_at=received_at, scope=scope, keep_processed=not recorded
+                reading,
+                refused,
+                uow,
+                route=route,
+                received_at=received_at,
+                scope=scope,
+                keep_processed=not recorded,
+                account=account,
             )
     if reading.event is None:
         error = reading.error or InvalidEvent("body: not an event", field="body")
-        return await _reject_reading(reading, error, uow, route=route, received_at=received_at, scope=scope)
+        return await _reject_reading(
+            reading, error, uow, route=route, received_at=received_at, scope=scope, account=account
+        )
     source, event_id, event_type = reading.source, reading.event_id, reading.type
     if not recorded:
         before = await uow.ingest.record_inbox(consumer=INBOX, entries=[(source, event_id, reading.digest)])
@@ -425,7 +443,14 @@ async def judge(
             # the inbox row is the other event's: kept, or a third copy of either would come in as new
             reused = InvalidEvent(REUSED_ID, field="id", refusal=Refusal(code=RefusalCode.ID_REUSED))
             return await _reject_reading(
-                reading, reused, uow, route=route, received_at=received_at, scope=scope, keep_processed=True
+                reading,
+                reused,
+                uow,
+                route=route,
+                received_at=received_at,
+                scope=scope,
+                keep_processed=True,
+                account=account,
             )
     settled = await settle(
         reading.event,
@@ -436,6 +461,7 @@ async def judge(
         scope=scope,
         savepoint=savepoint,
         histories=histories,
+        account=account,
     )
     return _naming_ignored(settled, reading, route=route)
 
@@ -470,6 +496,7 @@ async def _reject_reading(
     received_at: datetime,
     scope: str | None,
     keep_processed: bool = False,
+    account: str | None = None,
 ) -> IngestResult:
     """Store and publish the rejection of a read event for `error` (its reason, field, problem and code) and answer
     it; `keep_processed`: its (source, id) inbox row is not its own to forget (see reject)."""
@@ -487,6 +514,7 @@ async def _reject_reading(
         scope=scope,
         refusal=error.refusal,
         keep_processed=keep_processed,
+        account=account,
     )
     return IngestResult(
         reading.event_id,
@@ -570,6 +598,7 @@ async def ingest_batch(
     scope: str | None = None,
     sources: Sources = None,
     checked: bool = False,
+    account: str | None = None,
 ) -> list[IngestResult]:
     """Judge many raw events, a group of cells per transaction, each taking its locks at once; return the outcomes
     in the order of `raws`.
@@ -580,10 +609,15 @@ async def ingest_batch(
     an unexpected failure (a database error, a bug) rolls the transaction back and judges its events again one
     per transaction, so the events before the failing one are kept exactly as if each had come alone, and the
     failure propagates for the caller to retry or dead-letter. `checked`: the raws are the items of a batch body
-    `read_batch` found clean as a whole (see read_raw).
+    `read_batch` found clean as a whole (see read_raw); `account`: the account that sent them (see judge).
     """
     return await ingest_readings(
-        [read_raw(raw, checked=checked) for raw in raws], uow_factory, route=route, scope=scope, sources=sources
+        [read_raw(raw, checked=checked) for raw in raws],
+        uow_factory,
+        route=route,
+        scope=scope,
+        sources=sources,
+        account=account,
     )
 
 
@@ -594,6 +628,7 @@ async def ingest_readings(
     route: str,
     scope: str | None = None,
     sources: Sources = None,
+    account: str | None = None,
 ) -> list[IngestResult]:
     """ingest_batch of events already read (read_raw); the outcomes in the order of `readings`."""
     results: list[IngestResult | None] = [None] * len(readings)
@@ -602,17 +637,19 @@ async def ingest_readings(
         try:
             chunk_results = await with_retries(
                 lambda chunk=chunk: _judge_in_one_transaction(
-                    chunk, uow_factory, route=route, scope=scope, sources=sources
+                    chunk, uow_factory, route=route, scope=scope, sources=sources, account=account
                 ),  # type: ignore[misc]
                 what="ingest_chunk",
             )
         except Exception as exc:
             if len(chunk) == 1:
-                chunk_results = [await _failed_alone(chunk[0], exc, uow_factory, route=route, scope=scope)]
+                chunk_results = [
+                    await _failed_alone(chunk[0], exc, uow_factory, route=route, scope=scope, account=account)
+                ]
             else:
                 log.warning("ingest_chunk_failed", events=len(chunk), error=repr(exc))
                 chunk_results = [
-                    await _judge_alone(reading, uow_factory, route=route, scope=scope, sources=sources)
+                    await _judge_alone(reading, uow_factory, route=route, scope=scope, sources=sources, account=account)
                     for reading in chunk
                 ]
         for index, result in zip(plan, chunk_results, strict=True):
@@ -645,20 +682,29 @@ async def _judge_alone(
     route: str,
     scope: str | None,
     sources: Sources,
+    account: str | None = None,
 ) -> IngestResult:
     """One event of a failed chunk judged in a transaction of its own; a poison failure rejects it alone."""
     try:
         (result,) = await with_retries(
-            lambda: _judge_in_one_transaction([reading], uow_factory, route=route, scope=scope, sources=sources),
+            lambda: _judge_in_one_transaction(
+                [reading], uow_factory, route=route, scope=scope, sources=sources, account=account
+            ),
             what="ingest_event",
         )
     except Exception as exc:
-        return await _failed_alone(reading, exc, uow_factory, route=route, scope=scope)
+        return await _failed_alone(reading, exc, uow_factory, route=route, scope=scope, account=account)
     return result
 
 
 async def _failed_alone(
-    reading: Reading, exc: Exception, uow_factory: Callable[[], MeetingsUnit], *, route: str, scope: str | None
+    reading: Reading,
+    exc: Exception,
+    uow_factory: Callable[[], MeetingsUnit],
+    *,
+    route: str,
+    scope: str | None,
+    account: str | None = None,
 ) -> IngestResult:
     """An event whose own transaction failed: rejected, stored and published, when the failure is its own
     (POISON_ERRORS), so that it holds up no other event (a trial's member admitted on 9999-12-31 failed its batch's
@@ -678,7 +724,9 @@ async def _failed_alone(
         " operator to replay once the cause is fixed"
     )
     async with uow_factory() as uow:
-        result = await _reject_reading(reading, error, uow, route=route, received_at=now(), scope=scope)
+        result = await _reject_reading(
+            reading, error, uow, route=route, received_at=now(), scope=scope, account=account
+        )
         await uow.commit()
     return result
 
@@ -690,6 +738,7 @@ async def _judge_in_one_transaction(
     route: str,
     scope: str | None,
     sources: Sources = None,
+    account: str | None = None,
 ) -> list[IngestResult]:
     async with uow_factory() as uow:
         locks = LockSet()
@@ -713,6 +762,7 @@ async def _judge_in_one_transaction(
                 recorded=index in recorded,
                 savepoint=savepoint,
                 histories=histories,
+                account=account,
             )
             for index, reading in enumerate(chunk)
         ]
@@ -751,11 +801,12 @@ async def dry_run(
     scope: str | None = None,
     sources: Sources = None,
     checked: bool = False,
+    account: str | None = None,
 ) -> list[IngestResult]:
     """Judge the events exactly as ingest_batch would (each seeing the ones before it), in one transaction that is
     then rolled back: no state, inbox, hold, rejection or outbox row stays, so nothing is published either."""
     readings = [read_raw(raw, checked=checked) for raw in raws]
-    return await dry_run_readings(readings, uow_factory, route=route, scope=scope, sources=sources)
+    return await dry_run_readings(readings, uow_factory, route=route, scope=scope, sources=sources, account=account)
 
 
 async def dry_run_readings(
@@ -765,6 +816,7 @@ async def dry_run_readings(
     route: str,
     scope: str | None = None,
     sources: Sources = None,
+    account: str | None = None,
 ) -> list[IngestResult]:
     """dry_run of events already read (read_raw)."""
 
@@ -774,7 +826,10 @@ async def dry_run_readings(
             for reading in readings:
                 locks |= reading.locks
             await uow.ingest.lock(locks)
-            results = [await judge(reading, uow, route=route, scope=scope, sources=sources) for reading in readings]
+            results = [
+                await judge(reading, uow, route=route, scope=scope, sources=sources, account=account)
+                for reading in readings
+            ]
             await uow.rollback()
         return results
 
@@ -992,12 +1047,13 @@ async def settle(
     scope: str | None = None,
     savepoint: bool = True,
     histories: "PendingHistories | None" = None,
+    account: str | None = None,
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it.
 
     Appliers raise Held or InvalidEvent before writing anything (apply.py), so the savepoint is a guard only;
     `savepoint=False` (a round trip less each way) when any failure rolls the transaction back anyway;
-    `histories`: see judge."""
+    `histories` and `account`: see judge."""
     with message_context(
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id, source=event.source
     ):
@@ -1010,6 +1066,7 @@ async def settle(
             scope=scope,
             savepoint=savepoint,
             histories=histories,
+            account=account,
         )
 
 
@@ -1023,6 +1080,7 @@ async def _settle(
     scope: str | None,
     savepoint: bool,
     histories: "PendingHistories | None",
+    account: str | None,
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
     view: ScopedView | None = None
@@ -1046,6 +1104,7 @@ async def _settle(
             scope=scope,
             refusal=held.refusal,
             answer=held.reason,
+            account=account,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
         return IngestResult(
@@ -1076,6 +1135,7 @@ async def _settle(
             scope=scope,
             refusal=exc.refusal,
             answer=exc.reason,
+            account=account,
         )
         detail = exc.detail if isinstance(exc, OutsideScope) and exc.detail != exc.reason else None
         return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal, detail=detail)
@@ -1113,6 +1173,7 @@ async def release_waiting(
                 scope=row["scope"],
                 savepoint=savepoint,
                 histories=histories,
+                account=row["account"],
             )
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
@@ -1160,7 +1221,15 @@ async def _settle_one_released(
         row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
         if row is None or row["released_at"] is None:
             return None
-        await settle(event, uow, route=row["route"], received_at=row["held_at"], retrying=True, scope=row["scope"])
+        await settle(
+            event,
+            uow,
+            route=row["route"],
+            received_at=row["held_at"],
+            retrying=True,
+            scope=row["scope"],
+            account=row["account"],
+        )
         await uow.commit()
         return uow.ingest.deferred
 
@@ -1279,13 +1348,16 @@ async def reject(
     refusal: Refusal | None = None,
     keep_processed: bool = False,
     answer: str | None = None,
+    account: str | None = None,
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
     fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless
     `keep_processed`: the inbox row is another event's).
 
     `answer`: the reason the sender was told when the stored `reason` says more (an id outside a scoped account's
-    subtree, handlers/scope.py); ingest.rejected.v1 goes to anyone bound to chibo.events, so it says only that."""
+    subtree, handlers/scope.py); ingest.rejected.v1 goes to anyone bound to chibo.events, so it says only that.
+    `account`: the account that sent it, by whom a person's refused command is recorded as answered on its form
+    (ANSWERED_ON_FORM); never published."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
@@ -1299,6 +1371,7 @@ async def reject(
         received_at=received_at,
         scope=scope,
         refusal=refusal,
+        account=account,
     )
     if event_id and not keep_processed:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
@@ -1355,6 +1428,7 @@ async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 50
             correlation_id=envelope.get("correlationid"),
             scope=row["scope"],
             refusal=expired_refusal(row["refusal"]),
+            account=row["account"],
         )
         expired += 1
     return expired
@@ -1521,7 +1595,9 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
     sources = await uow.ingest.sources_of_unit(scope) if listed_sender(stored) else None
     if refused_as_feed(stored):  # a feed's event under a reserved source stays a feed's
         reading = as_feed(reading)
-    result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources)
+    # a person's command answered on its form stays that person's: its replay held, then run out, names them again
+    account = stored["dismissed_by"] if stored["status"] == DISMISSED else None
+    result = await judge(reading, uow, route=REPLAY_ROUTE, scope=scope, sources=sources, account=account)
     if result.outcome != "rejected":
         await uow.ingest.mark_replayed(rejection_id, at=now(), outcome=result.outcome)
     return result

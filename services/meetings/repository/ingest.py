@@ -52,6 +52,7 @@ class IngestRepository(Protocol):
         scope: str | None = None,
         refusal: Refusal | None = None,
         answer: str | None = None,
+        account: str | None = None,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -69,6 +70,7 @@ class IngestRepository(Protocol):
         received_at: datetime,
         scope: str | None = None,
         refusal: Refusal | None = None,
+        account: str | None = None,
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
@@ -139,16 +141,17 @@ class PgIngestRepository:
         scope: str | None = None,
         refusal: Refusal | None = None,
         answer: str | None = None,
+        account: str | None = None,
     ) -> None:
-        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope it came with), with
-        the hold's machine-readable reason when its rule gives one; `answer`: what the sender was told when `reason`
-        says more (an id outside its scope), the only reason a public event or the sender may read."""
+        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope and account it came
+        with), with the hold's machine-readable reason when its rule gives one; `answer`: what the sender was told
+        when `reason` says more (an id outside its scope), the only reason a public event or the sender may read."""
         self._any_held = True
         self._waited.add(waiting_for)
         await self._conn.execute(
             "INSERT INTO held_event"
-            " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11)"
+            " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer, account)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)"
             " ON CONFLICT (source, event_id) DO UPDATE"
             " SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
             " refusal = EXCLUDED.refusal, answer = EXCLUDED.answer, released_at = NULL",
@@ -163,6 +166,7 @@ class PgIngestRepository:
             scope,
             None if refusal is None else refusal.model_dump_json(exclude_none=True),
             answer if answer != reason else None,
+            account,
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
@@ -174,7 +178,7 @@ class PgIngestRepository:
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
             return []
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, route, scope, held_at FROM held_event"
+            "SELECT source, event_id, type, raw::text AS raw, route, scope, account, held_at FROM held_event"
             " WHERE waiting_for = ANY($1::text[]) AND released_at IS NULL ORDER BY held_at, source, event_id",
             list(keys),
         )
@@ -187,7 +191,7 @@ class PgIngestRepository:
         """Held events that waited since before `older_than`, locked for this transaction."""
         return await self._conn.fetch(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
-            " answer,"
+            " answer, account,"
             " refusal::text AS refusal FROM held_event"
             " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
@@ -207,9 +211,11 @@ class PgIngestRepository:
         received_at: datetime,
         scope: str | None = None,
         refusal: Refusal | None = None,
+        account: str | None = None,
     ) -> str:
         """Store a rejection (an open one for the same event is refreshed; a person's command, answered on its form,
-        is stored closed: ANSWERED_ON_FORM) with the write scope it came with and why
+        is stored closed: ANSWERED_ON_FORM, by `account`, the person's account that sent it, or by its source when
+        none was given) with the write scope it came with and why
         by code when its rule gave one; return its id. A replay's (REPLAY_ROUTE) refusal of an open rejection's event
         keeps that rejection's reason, field, code and event, and is kept as its last replay's."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
@@ -254,7 +260,7 @@ class PgIngestRepository:
             " status, dismissed_at, dismissed_by, dismissal_reason)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,"
             " CASE WHEN $12 THEN 'dismissed' ELSE 'open' END, CASE WHEN $12 THEN now() END,"
-            " CASE WHEN $12 THEN $2 END, CASE WHEN $12 THEN $13 END)",
+            " CASE WHEN $12 THEN coalesce($14, $2) END, CASE WHEN $12 THEN $13 END)",
             rejection_id,
             source,
             event_id,
@@ -268,6 +274,7 @@ class PgIngestRepository:
             code,
             answered,
             ANSWERED_ON_FORM,
+            account or None,
         )
         return rejection_id
 
@@ -406,7 +413,7 @@ class PgIngestRepository:
         """One held event, its row locked for this transaction when asked."""
         return await self._conn.fetchrow(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
-            " answer,"
+            " answer, account,"
             " released_at FROM held_event WHERE source = $1 AND event_id = $2" + (" FOR UPDATE" if lock_row else ""),
             source,
             event_id,

@@ -38,6 +38,7 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import N_, _, format_moment, format_number
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.envelope import GATEWAY_SOURCE
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
@@ -290,6 +291,7 @@ async def _page(
         rejections=rejections,
         dismissed_view=bool(view),
         answered_on_form=ANSWERED_ON_FORM,
+        gateway_source=GATEWAY_SOURCE,  # answered before the account was kept: no account to name
         rejections_views={
             "open": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: '', 'rejections_offset': 0})}#rejections",
             "dismissed": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: 'dismissed', 'rejections_offset': 0})}#rejections",
