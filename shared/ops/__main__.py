@@ -20,7 +20,8 @@ Each prints JSON; the exit code is 0, 1 when the held event, rejection, committe
 (not found), 3 when the rejection is no longer open (replayed or dismissed already: conflict), 4 when notifications
 refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
 CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when
-it does not answer (not running), or 2 for a wrong argument.
+it does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2
+for a wrong argument; each failure is one line on stderr.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
@@ -34,6 +35,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -266,6 +268,47 @@ def caller_not_allowed(service: str, amqp_url: str) -> str:
     )
 
 
+UNREACHABLE = (OSError, TimeoutError, asyncpg.CannotConnectNowError)
+"""What connecting to a broker or database that does not answer raises: refused (nothing listens on the port), a
+name that does not resolve, no answer in time (aio_pika's AMQPConnectionError is an OSError), a server starting up."""
+
+
+def unreachable(what: str, url: str, port: int, setting: str, exc: BaseException) -> Unavailable:
+    """Unavailable (exit code 6) naming what did not answer and where: host and port, and the error's kind, never
+    its text (a client's message may carry the URL with its password)."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or port}"
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return Unavailable(f"the {what} at {where} does not answer ({why}): is it running, and {setting} right?")
+
+
+async def start_broker(settings: ServiceSettings) -> RabbitBroker:
+    """A started broker client on CHIBO_AMQP_URL; Unavailable when RabbitMQ does not answer there."""
+    broker = RabbitBroker(settings.amqp_url, logger=None)
+    try:
+        await broker.start()
+    except UNREACHABLE as exc:
+        raise unreachable("broker", settings.amqp_url, 5672, "CHIBO_AMQP_URL", exc) from None
+    return broker
+
+
+async def connect_broker(settings: ServiceSettings) -> aio_pika.abc.AbstractConnection:
+    """A connection to CHIBO_AMQP_URL's broker (the dead-letter commands); Unavailable when it does not answer."""
+    try:
+        return await aio_pika.connect(settings.amqp_url)
+    except UNREACHABLE as exc:
+        raise unreachable("broker", settings.amqp_url, 5672, "CHIBO_AMQP_URL", exc) from None
+
+
+async def connect_database(settings: ServiceSettings, schema: str) -> asyncpg.Connection:
+    """A connection to CHIBO_DATABASE_URL with `schema` first on the search path; Unavailable when PostgreSQL does
+    not answer there."""
+    try:
+        return await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
+    except UNREACHABLE as exc:
+        raise unreachable("database", settings.database_url, 5432, "CHIBO_DATABASE_URL", exc) from None
+
+
 def operator() -> str:
     """Who acts from the command line, as the audit log and a dismissal name them: `cli:<login>`."""
     return f"cli:{getpass.getuser()}"
@@ -274,8 +317,7 @@ def operator() -> str:
 async def call_service(request: Request[Any], settings: ServiceSettings) -> tuple[dict[str, Any] | None, int]:
     """One call of a service's RPC (meetings', notifications') as the API makes it: the reply (None when refused) and
     the status the API would answer (200; 404 not_found, 409 conflict); any other refusal is raised (RpcError)."""
-    broker = RabbitBroker(settings.amqp_url, logger=None)
-    await broker.start()
+    broker = await start_broker(settings)
     try:
         client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
         try:
@@ -298,7 +340,7 @@ REFUSED_STATUS = {"not_found": 404, "conflict": 409}
 
 async def audit(settings: ServiceSettings, *, path: str, status: int, detail: dict[str, Any]) -> None:
     """A row in gateway.audit_log for one operator action from the command line, as the API writes it."""
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "gateway,public"})
+    conn = await connect_database(settings, "gateway")
     try:
         await append_audit(
             conn, sub=operator(), role="operator", method="CLI", path=path, status=status, client_ip=None, detail=detail
@@ -354,7 +396,7 @@ ALERT_RULES_PATH = "/v1/committees/{committee}/alert-rules"
 async def known_committee(settings: ServiceSettings, committee_id: str) -> None:
     """NotFound unless notifications, which keeps the alert settings, knows `committee_id` as a committee (the API
     answers 404 for a unit that is no committee)."""
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "notifications,public"})
+    conn = await connect_database(settings, "notifications")
     try:
         kind = await conn.fetchval("SELECT kind FROM unit WHERE id = $1", committee_id)
     finally:
@@ -428,7 +470,7 @@ async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, 
 async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     """Carry out one command; its result as JSON-ready data."""
     if args.area == "dead-letters":
-        connection = await aio_pika.connect(settings.amqp_url)
+        connection = await connect_broker(settings)
         try:
             if args.action == "list" and args.queue is None:
                 return await dead_letter_counts(connection, DEAD_LETTER_QUEUES)
@@ -446,7 +488,7 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     if args.area == "alert-rules":
         return await alert_rules_action(args, settings)
     schema = "meetings" if args.area in ("held", "rejections") else args.service
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
+    conn = await connect_database(settings, schema)
     try:
         if args.area == "rejections":
             return await list_rejections(conn, status=args.status, limit=args.limit, offset=args.offset)
@@ -470,6 +512,8 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
+    # the broker client logs a connection it could not make, then raises it: the command says so once (exit code 6)
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
     try:
         result = asyncio.run(run(args, ServiceSettings()))
     except NotFound as exc:
