@@ -17,11 +17,12 @@
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
 
 Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee or alert rule named does not exist
-(not found), 3 when the rejection is no longer open (replayed or dismissed already: conflict), 4 when notifications
-refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
-CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when
-it does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2
-for a wrong argument; each failure is one line on stderr.
+(not found), 3 when the rejection is no longer open (replayed or dismissed already) or the held event to retry was
+rejected (replay its rejection instead: conflict), 4 when notifications refuses an alert setting (naming the field),
+5 when the service called over RPC does not take calls from CHIBO_AMQP_URL's broker user (not in its
+CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it does not answer (not running) or the
+broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a wrong argument; each failure is
+one line on stderr.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
@@ -243,7 +244,8 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    """What the command names is no longer in a state to act on (exit code 3): a rejection replayed or dismissed."""
+    """What the command names is no longer in a state to act on (exit code 3): a rejection replayed or dismissed, a
+    held event rejected."""
 
 
 class Refused(Exception):
@@ -351,18 +353,35 @@ async def audit(settings: ServiceSettings, *, path: str, status: int, detail: di
 
 async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
     """Retry or drop one held event through meetings' RPC, as the API does, and audit it in gateway.audit_log with
-    the status the API would answer (200, or 404 when it is not held: NotFound)."""
+    the status the API would answer: 200; for a retry of an event not held, 409 when it was rejected (Conflict: its
+    rejection is replayed instead) or 404 when no held or rejected event has that id (NotFound); 404 for a drop of
+    an event not held."""
+    source, event_id = args.source, args.event_id
     request: Request[meetings_rpc.IngestResultReply] = (
-        meetings_rpc.RetryHeldEvent(source=args.source, event_id=args.event_id)
+        meetings_rpc.RetryHeldEvent(source=source, event_id=event_id)
         if args.action == "retry"
-        else meetings_rpc.DropHeldEvent(source=args.source, event_id=args.event_id, reason=args.reason)
+        else meetings_rpc.DropHeldEvent(source=source, event_id=event_id, reason=args.reason)
     )
     reply, status = await call_service(request, settings)
-    detail: dict[str, Any] = {"action": AUDITED_ACTIONS[args.action], "source": args.source, "event_id": args.event_id}
+    rejection = None
+    if reply is None and args.action == "retry":
+        rejection, _ = await call_service(meetings_rpc.GetOpenRejection(source=source, event_id=event_id), settings)
+        status = 404 if rejection is None else 409
+    detail: dict[str, Any] = {"action": AUDITED_ACTIONS[args.action], "source": source, "event_id": event_id}
     detail |= {"reason": args.reason} if args.action == "drop" else {"outcome": reply and reply.get("outcome")}
     await audit(settings, path=HELD_PATHS[args.action], status=status, detail=detail)
+    if rejection is not None:
+        rejection_id = rejection["rejection_id"]
+        raise Conflict(
+            f"event {event_id} from {source} is not held: it was rejected (rejection {rejection_id}); replay that "
+            f"rejection instead (rejections replay --id {rejection_id})"
+        )
     if reply is None:
-        raise NotFound(f"no held event {args.event_id} from {args.source}")
+        raise NotFound(
+            f"no held or rejected event has the id {event_id} from {source}"
+            if args.action == "retry"
+            else f"no held event {event_id} from {source}"
+        )
     return reply
 
 
