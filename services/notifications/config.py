@@ -3,7 +3,7 @@
 from email import policy
 from email.headerregistry import Address
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from shared.config import ServiceSettings
 
@@ -89,12 +89,27 @@ class Settings(ServiceSettings):
     prune_hour: int = 3
     """Local hour of the daily prune of old attendance figures."""
     prune_batch_size: int = 5000
-    """Members whose old figures the daily prune deletes per transaction (its cursor commits with each batch)."""
+    """Members whose old figures the daily prune deletes per transaction (its cursor commits with each batch), and
+    meetings whose old scores it looks at per transaction."""
+    meeting_score_retention_days: int = 90
+    """A meeting's latest score (kept to judge its settled rating) stored more than this many days ago is purged by
+    the daily prune (at `prune_hour`, `prune_batch_size` meetings a transaction) once its settled-rating check is not
+    pending; a score event published before it is never stored again (an old copy redelivered would otherwise count as
+    newer than nothing). More than `history_cutoff_days`: a meeting that old raises no alert anyway."""
 
     def offered_channels(self) -> list[str]:
         """The channels this deployment can deliver on: e-mail and the inbox always, the webhook (the province's SMS
         or messaging gateway) only when CHIBO_WEBHOOK_URL names one."""
         return ["email", "webhook", "inbox"] if self.webhook_url else ["email", "inbox"]
+
+    @model_validator(mode="after")
+    def _scores_outlive_the_cutoff(self) -> "Settings":
+        if self.meeting_score_retention_days <= self.history_cutoff_days:
+            raise ValueError(
+                "CHIBO_MEETING_SCORE_RETENTION_DAYS must exceed CHIBO_HISTORY_CUTOFF_DAYS: a purged score of a meeting "
+                "still recent would let an older copy of it alert"
+            )
+        return self
 
     @field_validator("mail_from")
     @classmethod

@@ -17,10 +17,12 @@
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
 
 Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee or alert rule named does not exist
-(not found), 3 when the rejection is no longer open (replayed or dismissed already: conflict), 4 when notifications
-refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
-CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when
-it does not answer (not running), or 2 for a wrong argument.
+(not found), 3 when the rejection is no longer open (replayed or dismissed already) or the held event to retry was
+rejected (replay its rejection instead: conflict), 4 when notifications refuses an alert setting (naming the field),
+5 when the service called over RPC does not take calls from CHIBO_AMQP_URL's broker user (not in its
+CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it does not answer (not running) or the
+broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a wrong argument; each failure is
+one line on stderr.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
@@ -34,6 +36,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -241,7 +244,8 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    """What the command names is no longer in a state to act on (exit code 3): a rejection replayed or dismissed."""
+    """What the command names is no longer in a state to act on (exit code 3): a rejection replayed or dismissed, a
+    held event rejected."""
 
 
 class Refused(Exception):
@@ -266,6 +270,47 @@ def caller_not_allowed(service: str, amqp_url: str) -> str:
     )
 
 
+UNREACHABLE = (OSError, TimeoutError, asyncpg.CannotConnectNowError)
+"""What connecting to a broker or database that does not answer raises: refused (nothing listens on the port), a
+name that does not resolve, no answer in time (aio_pika's AMQPConnectionError is an OSError), a server starting up."""
+
+
+def unreachable(what: str, url: str, port: int, setting: str, exc: BaseException) -> Unavailable:
+    """Unavailable (exit code 6) naming what did not answer and where: host and port, and the error's kind, never
+    its text (a client's message may carry the URL with its password)."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or port}"
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return Unavailable(f"the {what} at {where} does not answer ({why}): is it running, and {setting} right?")
+
+
+async def start_broker(settings: ServiceSettings) -> RabbitBroker:
+    """A started broker client on CHIBO_AMQP_URL; Unavailable when RabbitMQ does not answer there."""
+    broker = RabbitBroker(settings.amqp_url, logger=None)
+    try:
+        await broker.start()
+    except UNREACHABLE as exc:
+        raise unreachable("broker", settings.amqp_url, 5672, "CHIBO_AMQP_URL", exc) from None
+    return broker
+
+
+async def connect_broker(settings: ServiceSettings) -> aio_pika.abc.AbstractConnection:
+    """A connection to CHIBO_AMQP_URL's broker (the dead-letter commands); Unavailable when it does not answer."""
+    try:
+        return await aio_pika.connect(settings.amqp_url)
+    except UNREACHABLE as exc:
+        raise unreachable("broker", settings.amqp_url, 5672, "CHIBO_AMQP_URL", exc) from None
+
+
+async def connect_database(settings: ServiceSettings, schema: str) -> asyncpg.Connection:
+    """A connection to CHIBO_DATABASE_URL with `schema` first on the search path; Unavailable when PostgreSQL does
+    not answer there."""
+    try:
+        return await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
+    except UNREACHABLE as exc:
+        raise unreachable("database", settings.database_url, 5432, "CHIBO_DATABASE_URL", exc) from None
+
+
 def operator() -> str:
     """Who acts from the command line, as the audit log and a dismissal name them: `cli:<login>`."""
     return f"cli:{getpass.getuser()}"
@@ -274,8 +319,7 @@ def operator() -> str:
 async def call_service(request: Request[Any], settings: ServiceSettings) -> tuple[dict[str, Any] | None, int]:
     """One call of a service's RPC (meetings', notifications') as the API makes it: the reply (None when refused) and
     the status the API would answer (200; 404 not_found, 409 conflict); any other refusal is raised (RpcError)."""
-    broker = RabbitBroker(settings.amqp_url, logger=None)
-    await broker.start()
+    broker = await start_broker(settings)
     try:
         client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
         try:
@@ -298,7 +342,7 @@ REFUSED_STATUS = {"not_found": 404, "conflict": 409}
 
 async def audit(settings: ServiceSettings, *, path: str, status: int, detail: dict[str, Any]) -> None:
     """A row in gateway.audit_log for one operator action from the command line, as the API writes it."""
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "gateway,public"})
+    conn = await connect_database(settings, "gateway")
     try:
         await append_audit(
             conn, sub=operator(), role="operator", method="CLI", path=path, status=status, client_ip=None, detail=detail
@@ -309,18 +353,35 @@ async def audit(settings: ServiceSettings, *, path: str, status: int, detail: di
 
 async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
     """Retry or drop one held event through meetings' RPC, as the API does, and audit it in gateway.audit_log with
-    the status the API would answer (200, or 404 when it is not held: NotFound)."""
+    the status the API would answer: 200; for a retry of an event not held, 409 when it was rejected (Conflict: its
+    rejection is replayed instead) or 404 when no held or rejected event has that id (NotFound); 404 for a drop of
+    an event not held."""
+    source, event_id = args.source, args.event_id
     request: Request[meetings_rpc.IngestResultReply] = (
-        meetings_rpc.RetryHeldEvent(source=args.source, event_id=args.event_id)
+        meetings_rpc.RetryHeldEvent(source=source, event_id=event_id)
         if args.action == "retry"
-        else meetings_rpc.DropHeldEvent(source=args.source, event_id=args.event_id, reason=args.reason)
+        else meetings_rpc.DropHeldEvent(source=source, event_id=event_id, reason=args.reason)
     )
     reply, status = await call_service(request, settings)
-    detail: dict[str, Any] = {"action": AUDITED_ACTIONS[args.action], "source": args.source, "event_id": args.event_id}
+    rejection = None
+    if reply is None and args.action == "retry":
+        rejection, _ = await call_service(meetings_rpc.GetOpenRejection(source=source, event_id=event_id), settings)
+        status = 404 if rejection is None else 409
+    detail: dict[str, Any] = {"action": AUDITED_ACTIONS[args.action], "source": source, "event_id": event_id}
     detail |= {"reason": args.reason} if args.action == "drop" else {"outcome": reply and reply.get("outcome")}
     await audit(settings, path=HELD_PATHS[args.action], status=status, detail=detail)
+    if rejection is not None:
+        rejection_id = rejection["rejection_id"]
+        raise Conflict(
+            f"event {event_id} from {source} is not held: it was rejected (rejection {rejection_id}); replay that "
+            f"rejection instead (rejections replay --id {rejection_id})"
+        )
     if reply is None:
-        raise NotFound(f"no held event {args.event_id} from {args.source}")
+        raise NotFound(
+            f"no held or rejected event has the id {event_id} from {source}"
+            if args.action == "retry"
+            else f"no held event {event_id} from {source}"
+        )
     return reply
 
 
@@ -354,7 +415,7 @@ ALERT_RULES_PATH = "/v1/committees/{committee}/alert-rules"
 async def known_committee(settings: ServiceSettings, committee_id: str) -> None:
     """NotFound unless notifications, which keeps the alert settings, knows `committee_id` as a committee (the API
     answers 404 for a unit that is no committee)."""
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "notifications,public"})
+    conn = await connect_database(settings, "notifications")
     try:
         kind = await conn.fetchval("SELECT kind FROM unit WHERE id = $1", committee_id)
     finally:
@@ -428,7 +489,7 @@ async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, 
 async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     """Carry out one command; its result as JSON-ready data."""
     if args.area == "dead-letters":
-        connection = await aio_pika.connect(settings.amqp_url)
+        connection = await connect_broker(settings)
         try:
             if args.action == "list" and args.queue is None:
                 return await dead_letter_counts(connection, DEAD_LETTER_QUEUES)
@@ -446,7 +507,7 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     if args.area == "alert-rules":
         return await alert_rules_action(args, settings)
     schema = "meetings" if args.area in ("held", "rejections") else args.service
-    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
+    conn = await connect_database(settings, schema)
     try:
         if args.area == "rejections":
             return await list_rejections(conn, status=args.status, limit=args.limit, offset=args.offset)
@@ -470,6 +531,8 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
+    # the broker client logs a connection it could not make, then raises it: the command says so once (exit code 6)
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
     try:
         result = asyncio.run(run(args, ServiceSettings()))
     except NotFound as exc:

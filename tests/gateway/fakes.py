@@ -455,10 +455,27 @@ class World:
             if row is None:
                 raise RpcError("not_found", f"no held event {r.event_id}", field="event_id")
             reason = f"dropped by an operator: {r.reason}"
+            rejection_id = random_id("rej")  # as meetings stores it: an open rejection, replayable later
+            self.rejections[rejection_id] = {
+                "rejection_id": rejection_id,
+                "source": r.source,
+                "event_id": r.event_id,
+                "type": row["type"],
+                "reason": reason,
+                "field": row["field"],
+                "received_at": row["held_at"],
+                "status": "open",
+            }
             return {"index": 0, "id": r.event_id, "source": r.source, "type": row["type"], "outcome": "rejected"} | {
                 "reason": reason,
                 "field": row["field"],
             }
+
+        async def get_open_rejection(r: meetings.GetOpenRejection) -> dict[str, Any]:
+            for item in self.rejections.values():
+                if (item["source"], item["event_id"], item["status"]) == (r.source, r.event_id, "open"):
+                    return dict(item)
+            raise RpcError("not_found", f"no open rejection of {r.event_id} from {r.source}", field="event_id")
 
         async def sync_sources(r: meetings.SyncSources) -> dict[str, Any]:
             self.synced_sources.append({account.unit_id: account.sources for account in r.accounts})
@@ -469,6 +486,7 @@ class World:
         methods.add(meetings.ListHeldEvents, list_held)
         methods.add(meetings.RetryHeldEvent, retry_held)
         methods.add(meetings.DropHeldEvent, drop_held)
+        methods.add(meetings.GetOpenRejection, get_open_rejection)
         methods.add(meetings.Ingest, ingest)
         methods.add(meetings.IngestBody, ingest_body)
         methods.add(meetings.GetUnit, get_unit)

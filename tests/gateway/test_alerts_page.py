@@ -13,6 +13,9 @@ import pytest
 
 from services.gateway.config import GatewaySettings
 from services.gateway.web.cli import create_web_account
+from services.gateway.web.i18n import _
+from services.gateway.web.pages import alerts
+from services.notifications.domain import settings
 from tests.gateway.fakes import World
 
 PASSWORD = "mật-khẩu-thử-2026"
@@ -67,6 +70,7 @@ async def test_the_page_lists_every_rule_in_vietnamese_and_a_change_takes_effect
     assert "(mặc định)" in reminder and 'value="30"' in reminder
     rated = section(page.text, "meeting_rated_low")  # judged on the settled score, after a settle period
     assert "Chờ điểm ổn định (phút)" in html.unescape(rated) and 'value="30"' in rated
+    assert "khi điểm đã ổn định (cảnh báo chờ chừng này phút" in rated  # its description says the alert waits
 
     saved = await officer.post(
         f"{path}/probation_ending", data={"csrf": csrf_of(page.text), "enabled": "on", "days_before": "45"}
@@ -80,6 +84,23 @@ async def test_the_page_lists_every_rule_in_vietnamese_and_a_change_takes_effect
     api = await officer.get(f"/v1/committees/{world.ward_a}/alert-rules", headers=headers["ward_officer"])
     rule = next(item for item in api.json()["rules"] if item["rule"] == "probation_ending")
     assert rule["params"] == {"days_before": 45} and rule["params_from"]["days_before"]["origin"] == "this_committee"
+
+
+def test_each_rules_description_says_what_its_number_settings_do() -> None:
+    """A rule with a whole-number setting (hours before, days after, minutes to settle, ...) says in Vietnamese what
+    that number does (`chừng này` / `ngày này` points at the value below): meeting_rated_low's description did not
+    say the alert waits `settle_minutes` for the score to settle, period_rated_low's said `some days`."""
+    numbered = sorted(
+        rule
+        for rule, params in settings.DEFAULTS.items()
+        if any(isinstance(value, int) and not isinstance(value, bool) for value in params.values())
+    )
+    assert numbered
+    for rule in numbered:
+        explanation = _(alerts.RULES[rule][1])
+        assert "chừng này" in explanation or "ngày này" in explanation, (rule, explanation)
+    rated = _(alerts.RULES["meeting_rated_low"][1])
+    assert "điểm đã ổn định" in rated and "chừng này phút" in rated, rated
 
 
 @pytest.mark.parametrize(

@@ -177,8 +177,11 @@ async def test_the_health_names_every_service_down_and_every_queue_nobody_reads(
     assert "Không có bên nhận trên meetings.ingest" in page and "Không có bên nhận trên evaluation.facts" in page
 
 
-async def operator_page(client: httpx.AsyncClient, amqp_url: str, database_url: str) -> str:
-    """The web app's operator page, signed in as an operator made for it (the gateway's own account command)."""
+async def operator_page(
+    client: httpx.AsyncClient, amqp_url: str, database_url: str, *, keep_signed_in: bool = False
+) -> str:
+    """The web app's operator page, signed in as an operator made for it (the gateway's own account command); signed
+    out afterwards unless `keep_signed_in` (the caller then clears the client's cookies)."""
     sub = f"ops-{uuid.uuid4().hex[:8]}"
     args = argparse.Namespace(
         sub=sub, role="operator", unit=None, person=None, password=PASSWORD, oidc_subject=None, oidc_email=None
@@ -193,7 +196,8 @@ async def operator_page(client: httpx.AsyncClient, amqp_url: str, database_url: 
         assert page.status_code == 200, page.text
         return page.text
     finally:
-        client.cookies.clear()
+        if not keep_signed_in:
+            client.cookies.clear()
 
 
 async def test_an_operator_retries_a_failed_delivery(

@@ -2,6 +2,7 @@
 their queue and consumed there, purged), parked outbox rows and held events through the services' RPC; each
 action audited, and the dead letters shown in the system's health."""
 
+import html
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from shared.consuming import death_headers
 from shared.topology import CONSUMER_QUEUES, EVALUATION_FACTS, declare_topology
 from tests.gateway.fakes import World
 from tests.gateway.test_operations import operator_page
+from tests.support.ids import random_id
 from tests.support.running import eventually
 
 QUEUE = EVALUATION_FACTS.name
@@ -277,3 +279,44 @@ async def test_an_operator_retries_and_drops_held_events(
     assert gone.json()["outcome"] == "rejected" and "Nguồn đã hủy" in gone.json()["reason"]
     assert (await client.post("/v1/held-events/drop", json=body, headers=operator)).status_code == 404
     assert (await client.post("/v1/held-events/retry", json=identity, headers=headers["secretary"])).status_code == 403
+
+
+async def test_retrying_an_event_not_held_says_it_was_rejected_or_that_no_such_event_is_held_or_rejected(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, amqp_url: str, database_url: str
+) -> None:
+    """The page's notice said an id neither held nor rejected was `accepted` (nothing confirmed it): the API and the
+    page now say that no held or rejected event has that id (404), or that the event was rejected (409, its
+    rejection named: it is replayed instead)."""
+    operator = headers["operator"]
+    nowhere = {"source": "urn:test:held", "event_id": random_id("evt")}
+    unknown = await client.post("/v1/held-events/retry", json=nowhere, headers=operator)
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["message"] == f"no held or rejected event has the id {nowhere['event_id']} from urn:test:held"
+    dropped = world.hold()
+    identity = {"source": dropped["source"], "event_id": dropped["event_id"]}
+    gone = await client.post("/v1/held-events/drop", json={**identity, "reason": "Nguồn đã hủy"}, headers=operator)
+    assert gone.status_code == 200, gone.text
+    rejected = await client.post("/v1/held-events/retry", json=identity, headers=operator)
+    assert rejected.status_code == 409 and rejected.json()["field"] == "event_id", rejected.text
+    [rejection] = [r for r in world.rejections.values() if r["event_id"] == dropped["event_id"]]
+    assert f"is not held: it was rejected (rejection {rejection['rejection_id']})" in rejected.json()["message"]
+
+    # the operator's page says the same in Vietnamese, on the page itself, never "accepted"
+    try:
+        page = await operator_page(client, amqp_url, database_url, keep_signed_in=True)
+        csrf = page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+        said = await client.post("/app/operations/held/retry", data={**nowhere, "csrf": csrf})
+        assert said.status_code == 404, said.text
+        text = html.unescape(said.text)
+        assert (
+            f"Không có sự kiện nào đang chờ hoặc bị từ chối mang mã {nowhere['event_id']} từ nguồn urn:test:held."
+            in text
+        )
+        assert "chấp nhận" not in text[text.index('id="page-errors"') :].split("</div>", 1)[0]
+        said = await client.post("/app/operations/held/retry", data={**identity, "csrf": csrf})
+        assert said.status_code == 409, said.text
+        assert f"Sự kiện {dropped['event_id']} từ nguồn urn:test:held không còn đang chờ: sự kiện đã bị từ chối" in (
+            html.unescape(said.text)
+        )
+    finally:
+        client.cookies.clear()

@@ -48,14 +48,22 @@ async def test_a_held_event_is_retried_and_dropped_from_the_command_line_and_aud
     assert dropped["outcome"] == "rejected" and "dropped by an operator: Chi bộ đã giải thể" in dropped["reason"]
     listed = await asyncio.to_thread(ops, amqp_url, database_url, "held", "list", "--limit", "1000")
     assert held["id"] not in [item["event_id"] for item in listed["items"]]
+    # no longer held: rejected by the drop, so its rejection is named to replay instead (409, as the API answers)
     again = await asyncio.to_thread(run_ops, amqp_url, database_url, "held", "retry", *which)
-    assert again.returncode == 1 and "not found" in again.stderr
+    assert again.returncode == 3 and "is not held: it was rejected (rejection " in again.stderr, again.stderr
+    assert "rejections replay --id " in again.stderr
+    nowhere = random_id("evt")
+    never = await asyncio.to_thread(
+        run_ops, amqp_url, database_url, "held", "retry", "--source", held["source"], "--event-id", nowhere
+    )
+    assert never.returncode == 1 and f"no held or rejected event has the id {nowhere}" in never.stderr, never.stderr
 
     assert [(m, p, s, d["action"]) for m, p, s, d in await audited(database_url, held["id"])] == [
         ("CLI", "/v1/held-events/retry", 200, "held_event_retried"),
         ("CLI", "/v1/held-events/drop", 200, "held_event_dropped"),
-        ("CLI", "/v1/held-events/retry", 404, "held_event_retried"),
+        ("CLI", "/v1/held-events/retry", 409, "held_event_retried"),
     ]
+    assert [s for _, _, s, _ in await audited(database_url, nowhere)] == [404]
 
 
 def test_a_drop_without_a_reason_is_refused_naming_it(amqp_url: str, database_url: str) -> None:

@@ -586,6 +586,19 @@ class FakeProjection:
             and job.done_at is None
         ]
 
+    async def prune_meeting_scores(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Drop, among the next `limit` meetings after `after`, the scores stored before `before` whose rating check
+        is not pending; (how many, the batch's last meeting or None when none is left after it)."""
+        batch = sorted(meeting_id for meeting_id in self.meeting_scores if meeting_id > after)[:limit]
+        pruned = 0
+        for meeting_id in batch:
+            job = self._outgoing.jobs.get(("score.meeting", meeting_id))
+            if self.meeting_scores[meeting_id].received_at < before and (job is None or job.done_at is not None):
+                del self.meeting_scores[meeting_id]
+                self._versions.pop(("meeting_score", meeting_id), None)  # the stored version goes with the row
+                pruned += 1
+        return pruned, batch[-1] if len(batch) == limit else None
+
     async def lock_members(self, member_ids: Sequence[str]) -> None:
         """Remember each lock."""
         self.locked.extend(f"member:{member_id}" for member_id in member_ids)

@@ -13,7 +13,14 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 
 from services.gateway.web.i18n import translations
-from services.gateway.web.pages.operations import _done, judged_notice, judged_why
+from services.gateway.web.pages.operations import (
+    NO_HELD_OR_REJECTED,
+    NOT_HELD,
+    _done,
+    judged_notice,
+    judged_seal,
+    judged_why,
+)
 from shared.contracts import meetings_rpc as meetings
 from shared.rpc import RpcError
 
@@ -75,8 +82,36 @@ async def test_a_held_event_retried_says_it_waits_on_what_lies_outside_the_sende
     said = translations().gettext("What the event names lies outside what the sending account may write.")
     assert why is not None and why.startswith("Trường ") and said in why
     assert "Đang chờ thông tin của đơn vị" not in why  # the sender's wording, as if the unit were unknown
-    # no longer held nor rejected: taken in
-    assert await judged_notice("held_retried", query, _meetings()) == {"outcome": "accepted"}
+    # no longer held nor rejected: nothing says it was taken in (it may never have been held)
+    assert await judged_notice("held_retried", query, _meetings(), csrf="token") == {"outcome": NOT_HELD}
+
+
+async def test_a_retry_taken_in_says_so_only_when_this_sessions_own_retry_sealed_it() -> None:
+    """The page said `accepted` of any id meetings neither holds nor has an open rejection of, such as one never
+    held: now only the outcome the page's own retry sealed with the session's token is said, else that no held or
+    rejected event has that id."""
+    seal = judged_seal("token", source="urn:feed", event_id="e-1", outcome="accepted")
+    sealed = _query("held_retried", source="urn:feed", event_id="e-1", outcome="accepted", seal=seal)
+    assert await judged_notice("held_retried", sealed, _meetings(), csrf="token") == {"outcome": "accepted"}
+    duplicate = judged_seal("token", source="urn:feed", event_id="e-1", outcome="duplicate")
+    again = sealed | {"outcome": "duplicate", "seal": duplicate}
+    assert await judged_notice("held_retried", again, _meetings(), csrf="token") == {"outcome": "duplicate"}
+    for forged in (
+        sealed | {"seal": "0" * 64},  # a seal made up
+        sealed | {"event_id": "e-2"},  # another event's
+        sealed | {"outcome": "duplicate"},  # another outcome's
+        {key: value for key, value in sealed.items() if key != "seal"},  # none
+    ):
+        assert await judged_notice("held_retried", forged, _meetings(), csrf="token") == {"outcome": NOT_HELD}
+    # another session's (a link sent to another operator), or none known
+    assert await judged_notice("held_retried", sealed, _meetings(), csrf="other") == {"outcome": NOT_HELD}
+    assert await judged_notice("held_retried", sealed, _meetings()) == {"outcome": NOT_HELD}
+    # meetings still holds it or has rejected it: that is said, whatever the address carries
+    rejection = _rejection(status="open", reason="data.meeting_id: no such meeting")
+    judged = await judged_notice("held_retried", sealed, _meetings(get_open_rejection=rejection), csrf="token")
+    assert judged is not None and judged["outcome"] == "rejected"
+    said = translations().gettext(NO_HELD_OR_REJECTED) % {"event": "e-1", "source": "urn:feed"}
+    assert said == "Không có sự kiện nào đang chờ hoặc bị từ chối mang mã e-1 từ nguồn urn:feed."
 
 
 async def test_a_rejection_replayed_and_rejected_again_says_why_and_an_accepted_one_says_nothing_more() -> None:

@@ -213,13 +213,34 @@ async def list_held_events(caller: Caller, state: State, limit: Limit = 50, offs
     return (await state.rpc.call(meetings.ListHeldEvents(limit=limit, offset=offset))).model_dump()
 
 
+async def not_held(state: GatewayState, *, source: str, event_id: str) -> RpcError:
+    """Why an event meetings does not hold cannot be judged again: it was rejected (conflict, 409, naming its open
+    rejection, which is replayed instead), or no held or rejected event has that id (not_found, 404)."""
+    try:
+        rejection = await state.rpc.call(meetings.GetOpenRejection(source=source, event_id=event_id))
+    except RpcError as exc:
+        if exc.code != "not_found":
+            raise
+        return RpcError("not_found", f"no held or rejected event has the id {event_id} from {source}", field="event_id")
+    return RpcError(
+        "conflict",
+        f"event {event_id} from {source} is not held: it was rejected (rejection {rejection.rejection_id}); replay "
+        "that rejection instead",
+        field="event_id",
+    )
+
+
 @router.post("/held-events/retry", response_model=IngestOutcomeRead, dependencies=[Depends(RETRY_HELD)])
 async def retry_held_event(body: HeldEventCreate, request: Request, caller: Caller, state: State) -> Any:
-    """Judge a held event again now: `accepted`, `held` (still waiting) or `rejected`."""
+    """Judge a held event again now: `accepted`, `held` (still waiting), `rejected` or `duplicate`; 409 when it is
+    not held but rejected (replay its rejection), 404 when no held or rejected event has that id."""
     RETRY_HELD.check(caller)
-    reply = await _call_not_found(
-        state.rpc.call(meetings.RetryHeldEvent(source=body.source, event_id=body.event_id)), "held event", body.event_id
-    )
+    try:
+        reply = await state.rpc.call(meetings.RetryHeldEvent(source=body.source, event_id=body.event_id))
+    except RpcError as exc:
+        if exc.code != "not_found":
+            raise
+        raise await not_held(state, source=body.source, event_id=body.event_id) from None
     _acted(request, caller, "held_event_retried", source=body.source, event_id=body.event_id, outcome=reply.outcome)
     return reply.model_dump()
 

@@ -26,6 +26,7 @@ log = get_logger(__name__)
 DAILY_SWEEP = "daily.sweep"
 DAILY_DIGEST = "daily.digest"
 DAILY_PRUNE = "daily.prune"
+DAILY_SCORE_PRUNE = "daily.prune_scores"
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class JobRun:
 
 
 async def plan_daily_jobs(uow: NotificationsUnit) -> int:
-    """Plan the sweep, the digest and the prune of every day since the last planned one up to today (catch-up)."""
+    """Plan the sweep, the digest and the prunes of every day since the last planned one up to today (catch-up)."""
     today = local(uow.now()).date()
     planned = 0
     settings = uow.settings
@@ -46,6 +47,7 @@ async def plan_daily_jobs(uow: NotificationsUnit) -> int:
         (DAILY_SWEEP, settings.daily_sweep_hour),
         (DAILY_DIGEST, settings.digest_hour),
         (DAILY_PRUNE, settings.prune_hour),
+        (DAILY_SCORE_PRUNE, settings.prune_hour),
     )
     for kind, hour in daily:
         last = await uow.outgoing.last_daily(kind)
@@ -68,6 +70,8 @@ async def run_job(job: Job, uow: NotificationsUnit) -> JobRun:
         return await sweep_batch(uow, as_of=as_of, after=job.cursor or "", limit=uow.settings.sweep_batch_size)
     if job.kind == DAILY_PRUNE:
         return await prune_batch(job, uow)
+    if job.kind == DAILY_SCORE_PRUNE:
+        return await prune_scores_batch(job, uow)
     return JobRun(created=await _fire_job(job, uow))
 
 
@@ -82,6 +86,20 @@ async def prune_batch(job: Job, uow: NotificationsUnit) -> JobRun:
         before=before, after=job.cursor or "", limit=uow.settings.prune_batch_size
     )
     log.info("attendance_figures_pruned", rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
+    return JobRun(created=0, resume_after=last)
+
+
+async def prune_scores_batch(job: Job, uow: NotificationsUnit) -> JobRun:
+    """One batch of the daily purge of meeting scores (`prune_batch_size` meetings after the job's cursor): those
+    stored `meeting_score_retention_days` before the day's prune hour (whenever the batch runs) whose settled-rating
+    check is not pending; a batch that deletes nothing still moves the cursor on."""
+    day = date.fromisoformat(job.subject_id)
+    as_of = min(at_local_hour(day, uow.settings.prune_hour), uow.now())
+    before = as_of - timedelta(days=uow.settings.meeting_score_retention_days)
+    pruned, last = await uow.projection.prune_meeting_scores(
+        before=before, after=job.cursor or "", limit=uow.settings.prune_batch_size
+    )
+    log.info("meeting_scores_pruned", rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
     return JobRun(created=0, resume_after=last)
 
 

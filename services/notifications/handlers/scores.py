@@ -26,12 +26,17 @@ async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit
     settled rating planned `settle_minutes` ahead in one more (re-armed: a later score of the meeting moves it). The
     check raises meeting_rated_low only if the meeting's latest score is still low then: an interim low score (facts
     released out of order, the minutes before the roster) that a later one replaces is no alarm (DOMAIN.md's
-    committees want no stream of alerts). A redelivered or older score is not newer: it plans nothing."""
+    committees want no stream of alerts). A redelivered or older score is not newer: it plans nothing; one published
+    before the scores' retention is dropped, even about a meeting not known here (the score it would lose to may have
+    been purged, PgMeetings.prune_meeting_scores)."""
     meetings: dict[str, Meeting] = {}
-    recent = await about_recent_meetings(events, uow, meetings=meetings)
+    now = uow.now()
+    kept_since = now - timedelta(days=uow.settings.meeting_score_retention_days)
+    recent = [
+        event for event in await about_recent_meetings(events, uow, meetings=meetings) if event.time >= kept_since
+    ]
     if not recent:
         return
-    now = uow.now()
     stored = await uow.projection.upsert_meeting_scores(
         [
             MeetingScore(

@@ -83,13 +83,17 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "meeting_rated_low": (
         N_("Meeting rated low"),
-        N_("A meeting rated at one of these levels: the superior committee."),
+        N_(
+            "A meeting rated at one of these levels once its score has settled (the alert waits this many minutes "
+            "after the meeting's latest score, and is not sent if a newer score by then is no longer at these "
+            "levels): the superior committee."
+        ),
     ),
     "period_rated_low": (
         N_("Period rated low"),
         N_(
-            "A cell's month or quarter rated at one of these levels, some days after the period ends: the superior "
-            "committee."
+            "A cell's month or quarter rated at one of these levels, this many days after the period ends: the "
+            "superior committee."
         ),
     ),
     "probation_ending": (

@@ -3,6 +3,8 @@ forms that replay, purge, retry and drop. Every form calls the API's own operato
 check, same RPC, same audit detail and `operator_action` log line)."""
 
 import asyncio
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -73,6 +75,17 @@ OUTCOMES = {
     "rejected": N_("rejected"),
     "duplicate": N_("already applied"),
 }
+NOT_HELD = "not_held"
+"""judged_notice's outcome for a held event retried that meetings neither holds nor has an open rejection of, and
+whose taking in (accepted, duplicate) no sealed retry of this session vouches for: the page says only that."""
+NO_HELD_OR_REJECTED = N_("No held or rejected event has the id %(event)s from %(source)s.")
+RETRIED_REJECTED = N_(
+    "The event %(event)s from %(source)s is no longer held: it was rejected, so it is not judged again here (replay "
+    "it from the rejected events)."
+)
+SEALED_OUTCOMES = ("accepted", "duplicate")
+"""The outcomes of a retry that leave nothing meetings can be asked about (the event is neither held nor rejected):
+the address after the retry carries them sealed (judged_seal), and the page shows them only when the seal holds."""
 STATUS = {"ok": N_("Working"), "degraded": N_("Needs attention"), "down": N_("Not answering")}
 SERVICES = {"meetings": N_("Meetings"), "evaluation": N_("Evaluation"), "notifications": N_("Notifications")}
 DEATH_REASONS = {
@@ -252,8 +265,11 @@ async def _page(
     notice = request.query_params.get("notice")
     notice_text = None
     notice_detail = None
-    judged = await judged_notice(notice, request.query_params, state) if notice in JUDGED_NOTICES else {}
-    if notice in NOTICES and judged is not None:
+    query = request.query_params
+    judged = await judged_notice(notice, query, state, csrf=viewer.csrf) if notice in JUDGED_NOTICES else {}
+    if judged is not None and judged.get("outcome") == NOT_HELD:
+        notice_text = _(NO_HELD_OR_REJECTED, event=query.get("event_id", ""), source=query.get("source", ""))
+    elif notice in NOTICES and judged is not None:
         notice_text = _(
             NOTICES[notice],
             count=_count(request.query_params.get("count", "")),
@@ -266,8 +282,9 @@ async def _page(
         request,
         "operations.html",
         status=status if errors else 200,
-        # a 409 tells what was done already (nothing to correct); a 422 asks to correct the form
-        errors_title=_("Note:") if status == 409 else None,
+        # a 409 tells what was done already and a 404 that there is nothing to act on (nothing to correct); a 422
+        # asks to correct the form
+        errors_title=_("Note:") if status in (404, 409) else None,
         viewer=viewer,
         place=place(offsets),
         overview=overview,
@@ -331,14 +348,26 @@ JUDGED_WHY = ("reason", "field", "waiting_for", "code")
 JUDGED_NOTICES = ("held_retried", "rejection_replayed")
 """The notices that say how an event was judged again: their address names only what was judged (a held event by
 its source and id, a rejection by its id) and the page reads the outcome and why from meetings (judged_notice); an
-address carrying its own outcome and reason let anyone's link show any text as the system's notice."""
+address carrying its own outcome and reason let anyone's link show any text as the system's notice. A retry taken in
+leaves meetings nothing to read: its outcome rides in the address sealed for the session (judged_seal)."""
 
 
-async def judged_notice(notice: str | None, query: Mapping[str, str], state: Any) -> dict[str, str] | None:
+def judged_seal(csrf: str, *, source: str, event_id: str, outcome: str) -> str:
+    """The seal of a retry's outcome that meetings cannot be asked about afterwards (SEALED_OUTCOMES), keyed by the
+    session's form token: only this session's own retry makes an address that carries it."""
+    message = "\n".join(("held_retried", source, event_id, outcome)).encode()
+    return hmac.new(csrf.encode(), message, hashlib.sha256).hexdigest()
+
+
+async def judged_notice(
+    notice: str | None, query: Mapping[str, str], state: Any, *, csrf: str = ""
+) -> dict[str, str] | None:
     """How meetings stands on what `notice` says was judged again, as judged_values reads a reply: a rejection
     (`rejection`: its id) replayed and closed, or refused again (its last replay's why); a held event (`source`,
-    `event_id`) still held (why), turned into a rejection (why) or taken in. None when the address names nothing
-    meetings knows so: the page then shows no notice."""
+    `event_id`) still held (why), turned into a rejection (why), or neither: taken in (accepted, duplicate) only
+    when the address carries this session's seal of it (`csrf`: the session's form token; judged_seal), else
+    NOT_HELD (nothing confirms it was taken in: the id may never have been held). None when the address names
+    nothing meetings knows so: the page then shows no notice."""
     try:
         if notice == "rejection_replayed":
             rejection_id = query.get("rejection", "")
@@ -372,7 +401,12 @@ async def judged_notice(notice: str | None, query: Mapping[str, str], state: Any
                 continue
             outcome = "held" if isinstance(request, meetings.GetHeldEvent) else "rejected"
             return judged_values({**found, "outcome": outcome})
-        return {"outcome": "accepted"}
+        said, seal = query.get("outcome", ""), query.get("seal", "")
+        if csrf and said in SEALED_OUTCOMES:
+            expected = judged_seal(csrf, source=source, event_id=event_id, outcome=said)
+            if hmac.compare_digest(seal.encode(), expected.encode()):
+                return {"outcome": said}
+        return {"outcome": NOT_HELD}
     except (RpcError, ValueError):  # unknown, or an id meetings refuses to read: no notice
         return None
 
@@ -488,14 +522,33 @@ async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Res
 
 @router.post("/operations/held/retry")
 async def retry_held(request: Request, viewer: FormViewer, state: State) -> Response:
-    """Judge a held event again now."""
+    """Judge a held event again now; one no longer held is said on the page: rejected meanwhile (409), or no held or
+    rejected event has that id (404)."""
     _operator(viewer)
     form = await forms.form_of(request)
     body = forms.build(
         HeldEventCreate, {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     )
-    await recovery.retry_held_event(body, request, viewer.principal, state)
-    return _done(request, "held_retried", source=body.source, event_id=body.event_id)
+    try:
+        reply = await recovery.retry_held_event(body, request, viewer.principal, state)
+    except RpcError as exc:
+        if exc.code not in ("not_found", "conflict"):
+            raise
+        said = RETRIED_REJECTED if exc.code == "conflict" else NO_HELD_OR_REJECTED
+        message = _(said, event=body.event_id, source=body.source)
+        return await _page(
+            request, viewer, state, errors={"held": message}, status=409 if exc.code == "conflict" else 404
+        )
+    outcome = str(reply["outcome"])
+    sealed = (
+        {
+            "outcome": outcome,
+            "seal": judged_seal(viewer.csrf, source=body.source, event_id=body.event_id, outcome=outcome),
+        }
+        if outcome in SEALED_OUTCOMES
+        else {}
+    )
+    return _done(request, "held_retried", source=body.source, event_id=body.event_id, **sealed)
 
 
 @router.post("/operations/held/drop")

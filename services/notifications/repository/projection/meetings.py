@@ -414,6 +414,26 @@ class PgMeetings:
         )
         return [_meeting_score(row) for row in rows]
 
+    async def prune_meeting_scores(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Delete, among the next `limit` meetings after `after` (meeting id order), the scores stored before `before`
+        whose settled-rating check (MEETING_SCORE_CHECK) is not pending (fired, or never planned: not low); (rows
+        deleted, the last meeting of this batch, or None when none is left after it). Batched so that a province's
+        scores go in many short transactions, each locking at most `limit` rows."""
+        row = await self._db.fetchrow(
+            "WITH batch AS (SELECT meeting_id FROM meeting_score WHERE meeting_id > $2 ORDER BY meeting_id LIMIT $3),"
+            " pruned AS (DELETE FROM meeting_score AS s USING batch AS b WHERE s.meeting_id = b.meeting_id"
+            "  AND s.received_at < $1 AND NOT EXISTS (SELECT 1 FROM schedule AS j WHERE j.kind = $4"
+            "  AND j.subject_id = s.meeting_id AND j.done_at IS NULL) RETURNING 1)"
+            " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM batch) AS meetings,"
+            " (SELECT max(meeting_id) FROM batch) AS last",
+            before,
+            after,
+            limit,
+            MEETING_SCORE_CHECK,
+        )
+        assert row is not None
+        return int(row["pruned"]), row["last"] if row["meetings"] == limit else None
+
     async def meetings_of_cells(
         self, cell_ids: Sequence[str], *, start: datetime, end: datetime
     ) -> dict[str, list[Meeting]]:

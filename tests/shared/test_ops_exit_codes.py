@@ -1,0 +1,143 @@
+"""`python -m shared.ops`'s exit codes 5 (the service called does not take calls from CHIBO_AMQP_URL's broker user)
+and 6 (nothing answers: the service, the broker or the database), one line on stderr each, for the subcommands
+beyond `alert-rules` (which alone tested 5; nothing tested 6). A broker or database at a closed port ended in a
+traceback and exit code 1, which says "not found"."""
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
+
+from shared.ops.__main__ import main
+from shared.rpc import RpcMethods, RpcRequest, answer
+from shared.topology import RpcQueue
+from tests.shared.test_ops_cli import ROOT
+from tests.support.env import isolated_vhost
+from tests.support.running import free_port
+
+HELD = ("--source", "urn:chibo:test", "--event-id", "e-1")
+
+
+def at_closed_port(url: str) -> str:
+    """The URL with its port one nothing listens on."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
+    return urlunsplit(parts._replace(netloc=f"{netloc}:{free_port()}"))
+
+
+def run_ops(amqp_url: str, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line as an operator runs it, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "shared.ops", *args],
+        cwd=ROOT,
+        env={**os.environ, "CHIBO_AMQP_URL": amqp_url, "CHIBO_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def said_in_one_line(code: int, stderr: str, expected: int, *words: str) -> None:
+    """The exit code, and one line on stderr (no traceback) holding each of `words`."""
+    assert code == expected, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert all(word in stderr for word in words), stderr
+
+
+class Commands:
+    """The command line's main() run in this process (a process of its own takes seconds to import on a busy
+    machine; run_ops shows the same end to end), with CHIBO_* variables set for it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        self._monkeypatch = monkeypatch
+        self._capsys = capsys
+
+    async def run(self, amqp_url: str, database_url: str, *args: str, **env: str) -> tuple[int, str]:
+        """(exit code, stderr) of one command."""
+        for name, value in {"CHIBO_AMQP_URL": amqp_url, "CHIBO_DATABASE_URL": database_url, **env}.items():
+            self._monkeypatch.setenv(name, value)
+        self._capsys.readouterr()
+        code = await asyncio.to_thread(main, list(args))
+        return code, self._capsys.readouterr().err
+
+
+@pytest.fixture
+def commands(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Commands]:
+    """Commands run in this process; the broker client's log level main() raises is set back afterwards."""
+    connection_log = logging.getLogger("aiormq.connection")
+    level = connection_log.level
+    try:
+        yield Commands(monkeypatch, capsys)
+    finally:
+        connection_log.setLevel(level)
+
+
+@asynccontextmanager
+async def guarded_meetings(amqp_url: str) -> AsyncIterator[None]:
+    """meetings' RPC queue answered as the service answers it with CHIBO_RPC_CALLERS=chibo-gateway: every other
+    broker user's request `forbidden` (shared.rpc.answer, which services/meetings/consumers.py calls)."""
+    broker = RabbitBroker(amqp_url, logger=None)
+    methods = RpcMethods("meetings")
+
+    @broker.subscriber(RpcQueue("meetings").rabbit_queue())
+    async def on_rpc(request: RpcRequest, message: RabbitMessage) -> dict[str, Any]:
+        caller = message.raw_message.user_id
+        return await answer(request, methods, caller=caller, allowed_callers=["chibo-gateway"])
+
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.stop()
+
+
+async def test_a_broker_or_database_at_a_closed_port_is_exit_6_in_one_line(
+    amqp_url: str, database_url: str, commands: Commands
+) -> None:
+    no_broker, no_database = at_closed_port(amqp_url), at_closed_port(database_url)
+    for args in (("held", "retry", *HELD), ("rejections", "replay", "--id", "r-1"), ("dead-letters", "list")):
+        said_in_one_line(*await commands.run(no_broker, database_url, *args), 6, "broker", "CHIBO_AMQP_URL")
+    for args in (
+        ("held", "list"),
+        ("rejections", "list"),
+        ("outbox", "status", "--service", "meetings"),
+        ("alert-rules", "list", "--committee", "c-1"),
+    ):
+        said_in_one_line(*await commands.run(amqp_url, no_database, *args), 6, "database", "CHIBO_DATABASE_URL")
+    # end to end, as an operator sees it: the address, never the URL's password
+    for broker, database, args in (
+        (no_broker, database_url, ("held", "retry", *HELD)),
+        (amqp_url, no_database, ("held", "list")),
+    ):
+        result = await asyncio.to_thread(run_ops, broker, database, *args)
+        said_in_one_line(result.returncode, result.stderr, 6, "does not answer")
+        assert "guest:" not in result.stderr and "@" not in result.stderr
+
+
+async def test_a_service_that_does_not_answer_is_exit_6_and_one_that_refuses_the_caller_exit_5(
+    amqp_url: str, database_url: str, commands: Commands
+) -> None:
+    with isolated_vhost(amqp_url) as own:  # nothing else answers meetings' RPC there
+        said = await commands.run(own, database_url, "held", "retry", *HELD, CHIBO_RPC_TIMEOUT="1")
+        said_in_one_line(*said, 6, "meetings", "running")
+        async with guarded_meetings(own):
+            for args in (
+                ("held", "retry", *HELD),
+                ("held", "drop", *HELD, "--reason", "Nguồn đã hủy"),
+                ("rejections", "replay", "--id", "r-1"),
+                ("rejections", "dismiss", "--id", "r-1", "--reason", "Dữ liệu rác"),
+            ):
+                said = await commands.run(own, database_url, *args)
+                said_in_one_line(*said, 5, "CHIBO_RPC_CALLERS", "CHIBO_AMQP_URL_GATEWAY")
+            result = await asyncio.to_thread(run_ops, own, database_url, "held", "retry", *HELD)
+            said_in_one_line(result.returncode, result.stderr, 5, "CHIBO_RPC_CALLERS")
