@@ -28,12 +28,18 @@ from services.meetings.bulk.load import bulk_load_lines
 from services.meetings.queries import get_meeting
 from services.meetings.unit_of_work import SCHEMA as MEETINGS_SCHEMA
 from services.meetings.unit_of_work import MeetingsUnitOfWork
+from services.notifications.bootstrap import SERVICE_DIR as NOTIFICATIONS_DIR
+from services.notifications.config import Settings as NotificationsSettings
+from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
+from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
-from shared.envelope import parse_envelope, sub_microsecond
+from shared.envelope import CloudEvent, now, parse_envelope, sub_microsecond, time_text
 from tests.evaluation.builders import framework
 from tests.evaluation.stream import at, fact
 from tests.meetings.events import BASE_TIME, attendance, member, minutes, raw_event, scheduled, unit
+from tests.notifications.events import Province
+from tests.notifications.fakes import Clock
 
 
 @asynccontextmanager
@@ -422,3 +428,147 @@ def test_the_latest_assessment_of_a_role_and_snapshot_of_a_member_win_below_the_
     ]
     found = snapshot_at(snapshots, moment + timedelta(days=1))
     assert found is not None and found.cell_id == "c2"
+
+
+# notifications: the projection's handlers, one by one and as a batch
+
+
+def _announced(raw: dict[str, Any]) -> CloudEvent:
+    """A fact as meetings publishes it, read as the consumer reads it (its time's every digit kept)."""
+    return parse_envelope(json.dumps({"specversion": "1.0", "source": "urn:chibo:meetings", **raw}))
+
+
+def notification_pairs(p: Province) -> dict[str, list[CloudEvent]]:
+    """(earlier, later) facts of every kind notifications keeps the latest of, 100 ns apart, about `p`'s cell."""
+    meeting_id = f"{p.cell}-m1"
+    pairs: dict[str, list[CloudEvent]] = {}
+
+    def pair(kind: str, event_type: str, values: tuple[dict[str, Any], dict[str, Any]], *, days: int) -> None:
+        moment = p.origin + timedelta(days=days)
+        k = ids(f"{p.cell}-{kind}")
+        pairs[kind] = [
+            _announced({"id": k[i], "type": event_type, "time": time_text(moment, (100, 200)[i]), "data": values[i]})
+            for i in (0, 1)
+        ]
+
+    unit_data = {"id": p.cell, "kind": "cell", "parent_id": p.committee}
+    names = ({**unit_data, "name": "Chi bộ cũ"}, {**unit_data, "name": "Chi bộ mới"})
+    pair("unit", "org.unit.upserted.v1", names, days=1)
+    member_data = {"id": p.member, "cell_id": p.cell, "status": "official", "role": "member"}
+    people = ({**member_data, "full_name": "Lê Văn Cũ"}, {**member_data, "full_name": "Lê Văn Mới"})
+    pair("member", "member.upserted.v1", people, days=1)
+    monitor_data = {"person_id": p.monitor, "committee_id": p.committee, "cell_id": p.cell}
+    monitors = ({**monitor_data, "full_name": "Võ Minh Cũ"}, {**monitor_data, "full_name": "Võ Minh Mới"})
+    pair("monitor", "monitor.assigned.v1", monitors, days=1)
+    starts = p.origin + timedelta(days=10)
+    meeting_data = {
+        "meeting_id": meeting_id,
+        "cell_id": p.cell,
+        "kind": "regular",
+        "starts_at": starts.isoformat(),
+        "agenda": ["Thường kỳ"],
+    }
+    places = ({**meeting_data, "location": "Hội trường cũ"}, {**meeting_data, "location": "Hội trường mới"})
+    pair("schedule", "meeting.scheduled.v1", places, days=2)
+    moves = tuple({"meeting_id": meeting_id, "starts_at": (starts + timedelta(hours=h)).isoformat()} for h in (2, 1))
+    pair("reschedule", "meeting.rescheduled.v1", (moves[0], moves[1]), days=3)
+    rosters = tuple(
+        {"meeting_id": meeting_id, "records": [{"member_id": p.member, "status": status, "reason": "ốm"}]}
+        for status in ("absent", "excused")
+    )
+    pair("roster", "attendance.recorded.v1", (rosters[0], rosters[1]), days=11)
+    ends = tuple(starts + timedelta(hours=h) for h in (4, 3))
+    minutes_data = {
+        "meeting_id": meeting_id,
+        "chair_id": p.secretary,
+        "recorder_id": p.deputy,
+        "speakers": [],
+        "resolutions": [],
+        "tasks": [],
+    }
+    minutes = tuple(
+        {**minutes_data, "started_at": (end - timedelta(hours=2)).isoformat(), "ended_at": end.isoformat()}
+        for end in ends
+    )
+    pair("minutes", "minutes.submitted.v1", (minutes[0], minutes[1]), days=11)
+    reasons = tuple({"meeting_id": meeting_id, "reason": reason} for reason in ("Lý do cũ", "Lý do mới"))
+    pair("cancel", "meeting.cancelled.v1", (reasons[0], reasons[1]), days=12)
+    figures = tuple(
+        {
+            "member_id": p.member,
+            "cell_id": p.cell,
+            "meeting_id": meeting_id,
+            "full_name": "Lê Văn Đức",
+            "consecutive_absences": absences,
+            "consecutive_excused_absences": 0,
+            "unexcused_months_last_year": 0,
+        }
+        for absences in (1, 0)
+    )
+    pair("figures", "member.attendance.updated.v1", (figures[0], figures[1]), days=12)
+    removals = tuple(
+        {"id": p.member, "reason": "transferred", "effective_on": (starts + timedelta(days=d)).date().isoformat()}
+        for d in (30, 31)
+    )
+    pair("removal", "member.removed.v1", (removals[0], removals[1]), days=13)
+    return pairs
+
+
+async def test_notifications_keeps_the_later_of_two_snapshots_in_one_microsecond(database_url: str) -> None:
+    settings = NotificationsSettings(database_url=database_url)
+    clock = Clock(now())
+    async with service_pool(database_url, schema="notifications", service_dir=NOTIFICATIONS_DIR) as pool:
+
+        async def handle(events: list[CloudEvent], *, batch: bool) -> None:
+            read = [read_event(item) for item in events]
+            async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+                if batch and read[0].type in BATCH_HANDLERS:
+                    await BATCH_HANDLERS[read[0].type](read, uow)
+                else:
+                    for item in read:
+                        await HANDLERS[item.type](item, uow)
+                await uow.commit()
+
+        for batch in (False, True):
+            for n in (0, 1):
+                p = Province()
+                for item in p.setup():
+                    await handle([item], batch=False)
+                pairs = notification_pairs(p)
+                for pair in pairs.values():
+                    events = both_orders(pair)[n]
+                    if batch:
+                        await handle(events, batch=True)
+                    else:
+                        for item in events:
+                            await handle([item], batch=False)
+                where = (batch, n)
+                meeting_id = f"{p.cell}-m1"
+                assert await pool.fetchval("SELECT name FROM unit WHERE id = $1", p.cell) == "Chi bộ mới", where
+                member_row = await pool.fetchrow(
+                    "SELECT full_name, removed, version_id FROM member WHERE id = $1", p.member
+                )
+                assert tuple(member_row) == ("Lê Văn Mới", True, ids(f"{p.cell}-removal")[1]), where
+                name = await pool.fetchval("SELECT full_name FROM monitor WHERE person_id = $1", p.monitor)
+                assert name == "Võ Minh Mới", where
+                row = await pool.fetchrow(
+                    "SELECT location, rescheduled_starts_at, ended_at, cancel_reason FROM meeting"
+                    " WHERE meeting_id = $1",
+                    meeting_id,
+                )
+                later = {kind: pair[1].data for kind, pair in pairs.items()}
+                assert tuple(row) == (
+                    "Hội trường mới",
+                    datetime.fromisoformat(later["reschedule"]["starts_at"]),
+                    datetime.fromisoformat(later["minutes"]["ended_at"]),
+                    "Lý do mới",
+                ), where
+                status = await pool.fetchval(
+                    "SELECT status FROM meeting_attendance WHERE meeting_id = $1 AND member_id = $2",
+                    meeting_id,
+                    p.member,
+                )
+                assert status == "excused", where
+                async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+                    history = (await uow.projection.figure_histories([p.member]))[p.member]
+                assert [figure.event_id for figure in history] == list(ids(f"{p.cell}-figures")), where
