@@ -367,12 +367,13 @@ def new_event(
     source: str,
     data: BaseModel,
     subject: str | None = None,
-    time: datetime | None = None,
+    time: datetime | str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
     event_id: str | None = None,
 ) -> CloudEvent:
-    """Build an outgoing envelope around a validated data model."""
+    """Build an outgoing envelope around a validated data model; `time` as a datetime, or as RFC 3339 text to carry
+    digits below the microsecond (Event.time_text of a time received)."""
     return CloudEvent(
         specversion="1.0",
         id=event_id or str(uuid.uuid4()),
