@@ -136,8 +136,8 @@ def sub_microsecond(value: Any) -> int:
     minute's last microsecond), a datetime or anything that is no time. Python's datetime and PostgreSQL's
     timestamptz keep microseconds, so the rest is carried beside them: snapshots 100 ns apart must not tie
     (CONTRACT.md: the latest `time` wins)."""
-    if not isinstance(value, str):
-        return 0
+    if not isinstance(value, str) or len(value) < 28 or value[19:20] != ".":
+        return 0  # no fraction, or too short for a 7th digit: most times, told without a regex
     matched = _RFC3339.match(value)
     if not matched or matched[3] is None or len(matched[3]) <= 7 or matched[2] == LEAP_SECOND:
         return 0
