@@ -80,8 +80,13 @@ async def published_time(pool: asyncpg.Pool, origin_id: str) -> list[str]:
 # meetings: the handlers ingest raw events as the consumer does, and a bulk chunk
 
 
-async def ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]]) -> None:
-    """Each event in its own unit of work; every one accepted."""
+async def ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]], *, batch: bool = False) -> None:
+    """Each event in its own unit of work, or all as one batch (as a batch message is ingested); every one
+    accepted."""
+    if batch:
+        results = await meetings_handlers.ingest_batch(raws, lambda: MeetingsUnitOfWork(pool), route="test")
+        assert [result.outcome for result in results] == ["accepted"] * len(raws), [raw["id"] for raw in raws]
+        return
     for raw in raws:
         async with MeetingsUnitOfWork(pool) as uow:
             outcome = (await meetings_handlers.ingest_event(raw, uow, route="test")).outcome
@@ -91,7 +96,7 @@ async def ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]]) -> None:
 
 async def test_meetings_keeps_the_later_of_two_snapshots_in_one_microsecond(database_url: str) -> None:
     async with service_pool(database_url, schema=MEETINGS_SCHEMA, service_dir=MEETINGS_DIR) as pool:
-        for n in (0, 1):
+        for batch, n in ((False, 0), (False, 1), (True, 0), (True, 1)):
             p = f"n{uuid.uuid4().hex[:8]}"
             committee, cell, chair, other, meeting_id = f"{p}-w", f"{p}-c", f"{p}-dv", f"{p}-dv2", f"{p}-m"
             await ingest(
@@ -205,8 +210,8 @@ async def test_meetings_keeps_the_later_of_two_snapshots_in_one_microsecond(data
                 for i, reason in enumerate(("Lý do cũ", "Lý do mới"))
             ]
             for pair in pairs.values():
-                await ingest(pool, both_orders(pair)[n])
-            where = n
+                await ingest(pool, both_orders(pair)[n], batch=batch)
+            where = (batch, n)
             row = await pool.fetchrow("SELECT name FROM org_unit WHERE id = $1", cell)
             assert row["name"] == "Chi bộ mới", where
             row = await pool.fetchrow("SELECT full_name FROM member WHERE id = $1", other)
