@@ -15,8 +15,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -125,6 +130,42 @@ def _leap_second(minute: str, offset: str) -> datetime:
     return moment
 
 
+def sub_microsecond(value: Any) -> int:
+    """The nanoseconds (0-999) an RFC 3339 time text gives below its microsecond: the 7th to 9th digits of its
+    fraction (`...T10:00:00.000000100Z` gives 100); 0 for a text with at most 6 digits, a leap second (read as its
+    minute's last microsecond), a datetime or anything that is no time. Python's datetime and PostgreSQL's
+    timestamptz keep microseconds, so the rest is carried beside them: snapshots 100 ns apart must not tie
+    (CONTRACT.md: the latest `time` wins)."""
+    if not isinstance(value, str) or len(value) < 28 or value[19:20] != ".":
+        return 0  # no fraction, or too short for a 7th digit: most times, told without a regex
+    matched = _RFC3339.match(value)
+    if not matched or matched[3] is None or len(matched[3]) <= 7 or matched[2] == LEAP_SECOND:
+        return 0
+    return int(matched[3][7:].ljust(3, "0"))
+
+
+_WRITTEN_TIME = re.compile(r"^(.{19})(?:\.([0-9]+))?(.*)$")
+_TIME_WRITER: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+
+def time_text(moment: datetime, nanoseconds: int = 0) -> str:
+    """`moment` written as CloudEvent.to_json writes an envelope's time (pydantic's RFC 3339, `Z` for UTC), with
+    `nanoseconds` (0-999, sub_microsecond) as the 7th to 9th digits of the fraction when not 0: a time received is
+    re-published with every digit it came with."""
+    written = _TIME_WRITER.dump_python(moment, mode="json")
+    return with_nanoseconds(written, nanoseconds) if nanoseconds else written
+
+
+def with_nanoseconds(written: str, nanoseconds: int) -> str:
+    """An RFC 3339 text of whole microseconds (as pydantic writes a datetime) with `nanoseconds` (1-999) added
+    as the 7th to 9th digits of its fraction."""
+    matched = _WRITTEN_TIME.match(written)
+    if matched is None:
+        return written
+    micro = (matched[2] or "").ljust(6, "0")
+    return f"{matched[1]}.{micro}{nanoseconds:03d}{matched[3]}"
+
+
 def _iso_date(value: Any) -> Any:
     """A date is YYYY-MM-DD text; a date built in code passes as it is."""
     if isinstance(value, date) and not isinstance(value, datetime):
@@ -188,6 +229,30 @@ class CloudEvent(BaseModel):
     causationid: ExtensionValue | None = None
     originid: Identifier | None = None
     originsource: Uri | None = None
+    _time_ns: int = PrivateAttr(default=0)
+    """The nanoseconds of `time` below its microsecond (sub_microsecond): `time` itself keeps microseconds."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_nanoseconds(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> "CloudEvent":
+        """Keep the digits of `time` below the microsecond, which the datetime drops (sub_microsecond)."""
+        event: CloudEvent = handler(value)
+        if isinstance(value, dict):
+            nanoseconds = sub_microsecond(value.get("time"))
+            if nanoseconds:
+                event._time_ns = nanoseconds
+        return event
+
+    @field_serializer("time", mode="wrap", when_used="json")
+    def _precise_time(self, value: datetime, handler: SerializerFunctionWrapHandler) -> Any:
+        """`time` written with every digit it came with (a re-published time is never cut to microseconds)."""
+        written = handler(value)
+        return with_nanoseconds(written, self._time_ns) if self._time_ns and isinstance(written, str) else written
+
+    @property
+    def time_ns(self) -> int:
+        """The nanoseconds (0-999) of `time` below its microsecond: snapshots order by (time, time_ns, id)."""
+        return self._time_ns
 
     @model_validator(mode="before")
     @classmethod
@@ -253,6 +318,16 @@ class Event(Generic[DataT]):
         return self.envelope.time
 
     @property
+    def time_ns(self) -> int:
+        """The nanoseconds (0-999) of the envelope's time below its microsecond (sub_microsecond)."""
+        return self.envelope.time_ns
+
+    @property
+    def time_text(self) -> str:
+        """The envelope's time as RFC 3339 text with every digit it came with (for re-publishing it)."""
+        return time_text(self.envelope.time, self.envelope.time_ns)
+
+    @property
     def order_id(self) -> str:
         """The id that orders snapshots of equal `time`: the incoming event's own id (`originid` when meetings
         re-published it), never an id assigned on the way (CONTRACT.md)."""
@@ -292,12 +367,13 @@ def new_event(
     source: str,
     data: BaseModel,
     subject: str | None = None,
-    time: datetime | None = None,
+    time: datetime | str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
     event_id: str | None = None,
 ) -> CloudEvent:
-    """Build an outgoing envelope around a validated data model."""
+    """Build an outgoing envelope around a validated data model; `time` as a datetime, or as RFC 3339 text to carry
+    digits below the microsecond (Event.time_text of a time received)."""
     return CloudEvent(
         specversion="1.0",
         id=event_id or str(uuid.uuid4()),

@@ -1,7 +1,7 @@
 """A member's cell at a moment, from the member's versions (snapshots and removals), for every service.
 
 DOMAIN.md: facts about members are judged from the snapshots in force at the moment asked about.
-The version in force is the latest one not after the moment (ordered by time, then id). When none
+The version in force is the latest one not after the moment (ordered by time to the nanosecond, then id). When none
 is that early the earliest snapshot is assumed to have held before it, because feeds often load
 members today for meetings held long ago; such an answer is marked not certain, since an earlier
 snapshot may still arrive.
@@ -10,7 +10,7 @@ snapshot may still arrive.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 V = TypeVar("V")
 
@@ -23,6 +23,8 @@ class MemberVersion:
     version_id: str
     removed: bool
     cell_id: str | None
+    effective_ns: int = 0
+    """The nanoseconds of `effective_at` below its microsecond (a snapshot's event time: shared.envelope.time_ns)."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,11 @@ def version_in_force(
     versions: Sequence[V],
     at: datetime,
     *,
-    order: Callable[[V], tuple[datetime, str]],
+    order: Callable[[V], tuple[Any, ...]],
     assumable: Callable[[V], bool] = lambda version: True,
 ) -> tuple[V, bool] | None:
-    """(version in force at `at`, certain): the latest not after it, else the earliest assumable; None if none."""
+    """(version in force at `at`, certain): the latest not after it, else the earliest assumable; None if none.
+    `order(version)` starts with the version's time (a datetime) and goes on with what breaks its ties."""
     ordered = sorted(versions, key=order)
     before = [version for version in ordered if order(version)[0] <= at]
     if before:
@@ -49,8 +52,8 @@ def version_in_force(
     return (assumed[0], False) if assumed else None
 
 
-def _timeline_order(version: MemberVersion) -> tuple[datetime, str]:
-    return (version.effective_at, version.version_id)
+def _timeline_order(version: MemberVersion) -> tuple[datetime, int, str]:
+    return (version.effective_at, version.effective_ns, version.version_id)
 
 
 def _is_snapshot(version: MemberVersion) -> bool:

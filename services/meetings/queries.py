@@ -157,7 +157,7 @@ async def get_meeting(conn: asyncpg.Connection, meeting_id: str) -> dict[str, An
     )
     assessments = await conn.fetch(
         "SELECT role, person_id, points, comment, assessed_time AS assessed_at FROM assessment WHERE meeting_id = $1"
-        " ORDER BY assessed_time, origin_id",
+        " ORDER BY assessed_time, assessed_ns, origin_id",
         meeting_id,
     )
     tasks = await _tasks(conn, "t.meeting_id = $1", meeting_id)

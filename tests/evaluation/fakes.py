@@ -116,7 +116,7 @@ class FakeFacts:
         return self._put(self.approvals, meeting_id, stamp, approved_at)
 
     async def add_assessment(self, *, meeting_id, role, points, stamp):
-        self.assessed.setdefault(meeting_id, []).append((role, stamp.time, stamp.event_id, points))
+        self.assessed.setdefault(meeting_id, []).append((role, stamp, points))
         return True
 
     async def complete_task(self, *, task_id, meeting_id, completed_on, stamp):

@@ -3,7 +3,7 @@
 `FakeStore` is the "database"; a `FakeUnitOfWork` works on a copy of it and writes the copy back on
 commit only (leaving without commit rolls back, a failing savepoint restores what was before it), so
 handlers meet the same transaction semantics as with PostgreSQL. The repositories follow the snapshot
-rules of their Pg counterparts: a write is kept only when its (time, id) version is newer.
+rules of their Pg counterparts: a write is kept only when its (time, ns, id) version is newer.
 """
 
 import copy
@@ -137,6 +137,7 @@ class FakeOrg:
         *,
         member_id: str,
         effective_at: datetime,
+        effective_ns: int,
         version_id: str,
         removed: bool,
         cell_id: str | None,
@@ -149,12 +150,16 @@ class FakeOrg:
         if not any(
             (v.effective_at, v.version_id, v.removed) == (effective_at, version_id, removed) for v, _ in versions
         ):
-            versions.append((MemberVersion(effective_at, version_id, removed, cell_id), json.loads(json.dumps(data))))
+            version = MemberVersion(effective_at, version_id, removed, cell_id, effective_ns)
+            versions.append((version, json.loads(json.dumps(data))))
         return before
 
     async def refresh_member(self, member_id: str) -> None:
         """Rebuild the current member from its history: the latest snapshot's data, the latest removal."""
-        ordered = sorted(self._s.member_versions.get(member_id, []), key=lambda v: (v[0].effective_at, v[0].version_id))
+        ordered = sorted(
+            self._s.member_versions.get(member_id, []),
+            key=lambda v: (v[0].effective_at, v[0].effective_ns, v[0].version_id),
+        )
         snapshots = [(v, d) for v, d in ordered if not v.removed]
         if not snapshots:
             return
@@ -168,7 +173,7 @@ class FakeOrg:
             "admitted_on": admitted_on,
             "probation_ends_on": probation_ends_on(status=data["status"], admitted_on=admitted_on),
             "removed_on": date.fromisoformat(latest_data["effective_on"]) if latest.removed else None,
-            "version": (version.effective_at, version.version_id),
+            "version": (version.effective_at, version.effective_ns, version.version_id),
         }
 
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool:
@@ -331,7 +336,7 @@ class FakeMeetings:
         self._s.documents.update((data.meeting_id, source, event_id, i) for i in range(len(data.items)))
 
     async def add_assessment(
-        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime
+        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime, assessed_ns: int
     ) -> None:
         """Keep one assessment."""
         self._s.assessments.add((data.meeting_id, source, event_id))

@@ -70,9 +70,9 @@ def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> 
     refused to a person (the gateway's commands, judged on the meeting as it stands), stored from an integration,
     whose facts arrive in any order (the end state must not depend on which came first)."""
     cancelled = domain.MeetingState(
-        "m", "c", "regular", T0, cancel_version=(T0, "x"), has_roster=False, has_minutes=False
+        "m", "c", "regular", T0, cancel_version=(T0, 0, "x"), has_roster=False, has_minutes=False
     )
-    held = domain.MeetingState("m", "c", "regular", T0, None, True, True, minutes_version=(T0, "n"))
+    held = domain.MeetingState("m", "c", "regular", T0, None, True, True, minutes_version=(T0, 0, "n"))
     for source in ("urn:example:handbook", "urn:chibo:gateway:other"):
         domain.check_reschedule(cancelled, source=source, starts_at=T0, time=T0)
         domain.check_reschedule(held, source=source, starts_at=T0, time=T0)
@@ -92,7 +92,7 @@ def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> 
 def test_a_roster_alone_does_not_make_a_meeting_held() -> None:
     """DOMAIN.md: a meeting is held when it has minutes and is not cancelled. A roster without minutes read `held`
     and a secretary could not cancel it; it is `scheduled` and may be cancelled until its minutes arrive."""
-    roster_only = domain.MeetingState("m", "c", "regular", T0, None, True, False, roster_version=(T0, "r"))
+    roster_only = domain.MeetingState("m", "c", "regular", T0, None, True, False, roster_version=(T0, 0, "r"))
     assert domain.meeting_status(cancelled=False, has_minutes=False, approved=False) == "scheduled"
     assert domain.meeting_status(cancelled=False, has_minutes=True, approved=False) == "minutes_submitted"
     assert domain.meeting_status(cancelled=False, has_minutes=True, approved=True) == "minutes_approved"

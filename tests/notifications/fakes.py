@@ -223,8 +223,8 @@ class _StoredMeeting:
     meeting: Meeting
     roster: list[tuple[str, str]] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
-    roster_version: tuple[datetime, str] | None = None
-    minutes_version: tuple[datetime, str] | None = None
+    roster_version: tuple[datetime, int, str] | None = None
+    minutes_version: tuple[datetime, int, str] | None = None
 
 
 class FakeProjection:
@@ -239,15 +239,15 @@ class FakeProjection:
         self.scores: dict[tuple[str, str], tuple[str, float]] = {}
         self.meeting_scores: dict[str, MeetingScore] = {}
         self.overrides: dict[tuple[str, str], RuleOverride] = {}
-        self._versions: dict[tuple[str, str], tuple[datetime, str]] = {}
+        self._versions: dict[tuple[str, str], tuple[datetime, int, str]] = {}
         self.locked: list[str] = []
-        self.figures: dict[str, list[tuple[tuple[datetime, int, str, str], NewFigures, bool, bool]]] = {}
+        self.figures: dict[str, list[tuple[tuple[datetime, int, int, str, str], NewFigures, bool, bool]]] = {}
         """Each member's announced figures in order: (order key, figures, run alerted, months alerted)."""
 
-    def _newer(self, key: tuple[str, str], time: datetime, event_id: str) -> bool:
-        if key in self._versions and self._versions[key] >= (time, event_id):
+    def _newer(self, key: tuple[str, str], time: datetime, event_id: str, ns: int = 0) -> bool:
+        if key in self._versions and self._versions[key] >= (time, ns, event_id):
             return False
-        self._versions[key] = (time, event_id)
+        self._versions[key] = (time, ns, event_id)
         return True
 
     async def lock_cell(self, cell_id: str) -> None:
@@ -263,9 +263,9 @@ class FakeProjection:
         """Whether the cell was locked before."""
         return cell_id in self.locked
 
-    async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
+    async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str, ns: int = 0) -> bool:
         """Store a unit if newer."""
-        if not self._newer(("unit", unit.id), time, event_id):
+        if not self._newer(("unit", unit.id), time, event_id, ns):
             return False
         self.units[unit.id] = replace(unit, known_since=unit.known_since or time)
         return True
@@ -297,24 +297,24 @@ class FakeProjection:
         """Active cells after an id, in id order."""
         return sorted(u.id for u in self.units.values() if u.kind == "cell" and u.active and u.id > after_id)[:limit]
 
-    async def upsert_member(self, member: Member, *, time: datetime, event_id: str) -> bool:
+    async def upsert_member(self, member: Member, *, time: datetime, event_id: str, ns: int = 0) -> bool:
         """Store a member if newer."""
-        if not self._newer(("member", member.id), time, event_id):
+        if not self._newer(("member", member.id), time, event_id, ns):
             return False
         self.members[member.id] = replace(member, removed=False)
         return True
 
-    async def upsert_members(self, members: Sequence[tuple[Member, datetime, str]]) -> set[str]:
+    async def upsert_members(self, members: Sequence[tuple[Member, datetime, str, int]]) -> set[str]:
         """upsert_member of each; those applied."""
         applied = set()
-        for member, time, event_id in members:
-            if await self.upsert_member(member, time=time, event_id=event_id):
+        for member, time, event_id, ns in members:
+            if await self.upsert_member(member, time=time, event_id=event_id, ns=ns):
                 applied.add(member.id)
         return applied
 
-    async def remove_member(self, member_id: str, *, time: datetime, event_id: str) -> bool:
+    async def remove_member(self, member_id: str, *, time: datetime, event_id: str, ns: int = 0) -> bool:
         """Mark a member removed if newer."""
-        if member_id not in self.members or not self._newer(("member", member_id), time, event_id):
+        if member_id not in self.members or not self._newer(("member", member_id), time, event_id, ns):
             return False
         self.members[member_id] = replace(self.members[member_id], removed=True)
         return True
@@ -327,9 +327,9 @@ class FakeProjection:
         """Known members among the ids."""
         return {i: self.members[i] for i in member_ids if i in self.members}
 
-    async def upsert_monitor(self, monitor: Monitor, *, time: datetime, event_id: str) -> bool:
+    async def upsert_monitor(self, monitor: Monitor, *, time: datetime, event_id: str, ns: int = 0) -> bool:
         """Store a monitor assignment if newer."""
-        if not self._newer(("monitor", f"{monitor.person_id}:{monitor.cell_id}"), time, event_id):
+        if not self._newer(("monitor", f"{monitor.person_id}:{monitor.cell_id}"), time, event_id, ns):
             return False
         self.monitors[(monitor.person_id, monitor.cell_id)] = monitor
         return True
@@ -374,9 +374,9 @@ class FakeProjection:
             stored = self.meetings[meeting_id] = _StoredMeeting(Meeting(meeting_id, None, None, None, None, None))
         return stored
 
-    async def apply_scheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
+    async def apply_scheduled(self, data: Any, *, time: datetime, event_id: str, ns: int = 0) -> bool:
         """Store the scheduled facts if newer."""
-        if not self._newer(("scheduled", data.meeting_id), time, event_id):
+        if not self._newer(("scheduled", data.meeting_id), time, event_id, ns):
             return False
         stored = self._meeting(data.meeting_id)
         stored.meeting = replace(
@@ -389,17 +389,17 @@ class FakeProjection:
         )
         return True
 
-    async def apply_scheduled_many(self, scheduled: Sequence[tuple[Any, datetime, str]]) -> set[str]:
+    async def apply_scheduled_many(self, scheduled: Sequence[tuple[Any, datetime, str, int]]) -> set[str]:
         """apply_scheduled of each; the meetings applied."""
         applied = set()
-        for data, time, event_id in scheduled:
-            if await self.apply_scheduled(data, time=time, event_id=event_id):
+        for data, time, event_id, ns in scheduled:
+            if await self.apply_scheduled(data, time=time, event_id=event_id, ns=ns):
                 applied.add(data.meeting_id)
         return applied
 
-    async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
+    async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str, ns: int = 0) -> bool:
         """Store the new start if newer."""
-        if not self._newer(("rescheduled", data.meeting_id), time, event_id):
+        if not self._newer(("rescheduled", data.meeting_id), time, event_id, ns):
             return False
         stored = self._meeting(data.meeting_id)
         stored.meeting = replace(
@@ -408,12 +408,12 @@ class FakeProjection:
         return True
 
     async def apply_cancelled(
-        self, meeting_id: str, *, reason: str, time: datetime, event_id: str
+        self, meeting_id: str, *, reason: str, time: datetime, event_id: str, ns: int = 0
     ) -> CancelApplied | None:
-        """Keep the latest cancellation by (time, id): `first`, `newer` or None."""
+        """Keep the latest cancellation by (time, ns, id): `first`, `newer` or None."""
         stored = self._meeting(meeting_id)
         was = stored.meeting.cancelled
-        if not self._newer(("cancelled", meeting_id), time, event_id):
+        if not self._newer(("cancelled", meeting_id), time, event_id, ns):
             return None
         stored.meeting = replace(stored.meeting, cancelled=True, cancel_reason=reason)
         return "newer" if was else "first"
@@ -431,17 +431,19 @@ class FakeProjection:
         for meeting_id, kind, published_at in documents:
             await self.add_documents(meeting_id, kinds=[kind], published_at=published_at)
 
-    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, str, datetime]]) -> None:
+    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, str, datetime, int]]) -> None:
         """Each submission in turn."""
-        for meeting_id, time, event_id, ended_at in minutes:
-            await self.minutes_submitted(meeting_id, time=time, event_id=event_id, ended_at=ended_at)
+        for meeting_id, time, event_id, ended_at, ns in minutes:
+            await self.minutes_submitted(meeting_id, time=time, event_id=event_id, ended_at=ended_at, ns=ns)
 
-    async def minutes_submitted(self, meeting_id: str, *, time: datetime, event_id: str, ended_at: datetime) -> None:
-        """Remember the earliest submission and the end of the latest minutes by (time, id)."""
+    async def minutes_submitted(
+        self, meeting_id: str, *, time: datetime, event_id: str, ended_at: datetime, ns: int = 0
+    ) -> None:
+        """Remember the earliest submission and the end of the latest minutes by (time, ns, id)."""
         stored = self._meeting(meeting_id)
         earliest = min(stored.meeting.minutes_submitted_at or time, time)
-        if stored.minutes_version is None or (time, event_id) > stored.minutes_version:
-            stored.minutes_version = (time, event_id)
+        if stored.minutes_version is None or (time, ns, event_id) > stored.minutes_version:
+            stored.minutes_version = (time, ns, event_id)
             stored.meeting = replace(stored.meeting, ended_at=ended_at)
         stored.meeting = replace(stored.meeting, minutes_submitted_at=earliest)
 
@@ -453,12 +455,13 @@ class FakeProjection:
         guests: Sequence[str],
         time: datetime,
         event_id: str,
+        ns: int = 0,
     ) -> bool:
         """Replace the roster if newer."""
         stored = self._meeting(meeting_id)
-        if stored.roster_version is not None and stored.roster_version >= (time, event_id):
+        if stored.roster_version is not None and stored.roster_version >= (time, ns, event_id):
             return False
-        stored.roster, stored.guests, stored.roster_version = list(records), list(guests), (time, event_id)
+        stored.roster, stored.guests, stored.roster_version = list(records), list(guests), (time, ns, event_id)
         return True
 
     async def replace_rosters(self, rosters: Sequence[Roster]) -> set[str]:
@@ -471,6 +474,7 @@ class FakeProjection:
                 guests=roster.guests,
                 time=roster.time,
                 event_id=roster.event_id,
+                ns=roster.ns,
             ):
                 applied.add(roster.meeting_id)
         return applied
@@ -608,9 +612,9 @@ class FakeProjection:
         before = {key: list(rows) for key, rows in self.figures.items()}
         added: dict[tuple[str, str], bool] = {}
         for new in figures:
-            key = (new.time, new.sequence, new.cause_id, new.event_id)
+            key = (new.time, new.ns, new.sequence, new.cause_id, new.event_id)
             rows = self.figures.setdefault(new.member_id, [])
-            if any((row[0][0], *row[0][2:]) == (new.time, new.cause_id, new.event_id) for row in rows):
+            if any((row[0][0], *row[0][3:]) == (new.time, new.cause_id, new.event_id) for row in rows):
                 continue  # the primary key leaves the number out
             rows.append((key, new, False, False))
             rows.sort(key=lambda row: row[0])

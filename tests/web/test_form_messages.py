@@ -203,7 +203,7 @@ async def test_a_refusal_about_the_meetings_own_state_says_what_state(refuse: st
     )
     from shared.envelope import GATEWAY_SOURCE
 
-    at = (datetime(2026, 11, 1, tzinfo=UTC), "e-1")
+    at = (datetime(2026, 11, 1, tzinfo=UTC), 0, "e-1")
     meeting = MeetingState(
         meeting_id="m-1",
         cell_id="c-1",

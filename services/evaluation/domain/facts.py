@@ -47,6 +47,8 @@ class Assessment:
     time: datetime
     event_id: str
     points: Mapping[str, float]
+    ns: int = 0
+    """The nanoseconds of `time` below its microsecond: within a role the latest assessment wins."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ class MemberSnapshot:
     event_id: str
     cell_id: str
     role: str
+    ns: int = 0
+    """The nanoseconds of `time` below its microsecond."""
 
 
 @dataclass(frozen=True)
@@ -172,10 +176,12 @@ class MemberRemoval:
     effective_on: date
     time: datetime
     event_id: str
+    ns: int = 0
+    """The nanoseconds of `time` below its microsecond."""
 
 
-def _snapshot_order(snapshot: MemberSnapshot) -> tuple[datetime, str]:
-    return (snapshot.time, snapshot.event_id)
+def _snapshot_order(snapshot: MemberSnapshot) -> tuple[datetime, int, str]:
+    return (snapshot.time, snapshot.ns, snapshot.event_id)
 
 
 def snapshot_at(snapshots: Sequence[MemberSnapshot], moment: datetime) -> MemberSnapshot | None:
@@ -204,7 +210,7 @@ def has_committee_at(
         if (
             removal is not None
             and removal.effective_on <= local_day
-            and (removal.time, removal.event_id) > (current.time, current.event_id)
+            and (removal.time, removal.ns, removal.event_id) > (current.time, current.ns, current.event_id)
         ):
             continue
         return True

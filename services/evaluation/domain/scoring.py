@@ -74,7 +74,7 @@ def manual_points(item: Item, assessments: tuple[Assessment, ...]) -> tuple[floa
     candidates = [assessment for assessment in assessments if item.code in assessment.points]
     if not candidates:
         return None, (ReasonPart(code=ReasonCode.AWAITING_ASSESSMENT),)
-    winner = max(candidates, key=lambda a: (ASSESSOR_RANK.get(a.role, -1), a.time, a.event_id))
+    winner = max(candidates, key=lambda a: (ASSESSOR_RANK.get(a.role, -1), a.time, a.ns, a.event_id))
     given = float(winner.points[item.code])
     if given > item.max:
         return item.max, (ReasonPart(code=ReasonCode.ASSESSED_CAPPED, role=winner.role, given=given, max=item.max),)

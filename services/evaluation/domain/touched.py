@@ -39,6 +39,8 @@ class PendingFact:
     value: Any
     following: bool
     correlation_id: str | None
+    ns: int = 0
+    """The nanoseconds of `time` below its microsecond (snapshots order by time, ns, event id)."""
 
 
 @dataclass

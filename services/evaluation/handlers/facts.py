@@ -44,8 +44,8 @@ def batch_order(event: Event[Any]) -> str:
 
 
 def stamp_of(event: Event[Any]) -> FactStamp:
-    """The (time, id) that orders snapshots."""
-    return FactStamp(time=event.time, event_id=event.order_id)
+    """The (time, ns, id) that orders snapshots."""
+    return FactStamp(time=event.time, event_id=event.order_id, ns=event.time_ns)
 
 
 async def _rescore_meeting(
@@ -271,6 +271,7 @@ def _pend(uow: ScoringUnitOfWork, event: Event[Any], kind: str, value: Any, *, f
             meeting_id=event.data.meeting_id,
             time=event.time,
             event_id=event.order_id,
+            ns=event.time_ns,
             value=value,
             following=following,
             correlation_id=event.correlation_id,

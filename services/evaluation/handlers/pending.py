@@ -6,7 +6,7 @@ transaction's scoring step (`defer_touched` or `score_touched`) `write_pending` 
 key order in one statement, writes each kind in one multi-row statement, reads the positions of the meetings
 written in one more, and touches each changed meeting as its handler would have. A batch of 1,000 such facts
 costs a handful of round trips instead of about three per fact; the end state is the one applying them one by one
-gives (snapshots: the newest by (time, id) wins however they are offered; the first cancellation stays).
+gives (snapshots: the newest by (time, ns, id) wins however they are offered; the first cancellation stays).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ def subject_of(meeting_id: str) -> str:
 
 
 def _stamp(fact: PendingFact) -> FactStamp:
-    return FactStamp(time=fact.time, event_id=fact.event_id)
+    return FactStamp(time=fact.time, event_id=fact.event_id, ns=fact.ns)
 
 
 async def write_pending(uow: "ScoringUnitOfWork") -> int:
@@ -86,10 +86,10 @@ async def write_pending(uow: "ScoringUnitOfWork") -> int:
 
 
 def _newest_by(facts: list[tuple[int, PendingFact]], *, key: Any) -> set[int]:
-    """The positions of the newest fact (by time, then event id) of each key."""
+    """The positions of the newest fact (by time to the nanosecond, then event id) of each key."""
     newest: dict[Any, tuple[int, PendingFact]] = {}
     for index, fact in facts:
         held = newest.get(key(fact))
-        if held is None or (held[1].time, held[1].event_id) < (fact.time, fact.event_id):
+        if held is None or _stamp(held[1]).order < _stamp(fact).order:
             newest[key(fact)] = (index, fact)
     return {index for index, _ in newest.values()}

@@ -24,6 +24,7 @@ from services.evaluation.domain.touched import Touched, TouchedCell
 from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository import (
     FactRepository,
+    FactStamp,
     FrameworkRepository,
     MeetingRow,
     Recheck,
@@ -239,7 +240,7 @@ class _CellInputs:
     """What scoring a cell's meetings reads besides its meetings (read for every cell at once)."""
 
     documents: dict[str, list[tuple[str, datetime]]]
-    assessments: dict[str, list[tuple[str, datetime, str, dict]]]
+    assessments: dict[str, list[tuple[str, FactStamp, dict]]]
     completions: dict[tuple[str, str], date]
     """Completion dates by (meeting id, task id): a task is named within its meeting."""
     history: CommitteeHistory
@@ -296,8 +297,8 @@ async def _score_cell_meetings(
                 minutes=_minutes(meeting.minutes) if meeting.minutes else None,
                 approved_at=meeting.approved_at,
                 assessments=tuple(
-                    Assessment(role=role, time=time, event_id=event_id, points=points)
-                    for role, time, event_id, points in inputs.assessments.get(meeting.meeting_id, [])
+                    Assessment(role=role, time=stamp.time, event_id=stamp.event_id, points=points, ns=stamp.ns)
+                    for role, stamp, points in inputs.assessments.get(meeting.meeting_id, [])
                 ),
                 previous_tasks=previous_tasks,
                 excused_runs=excused,

@@ -1,4 +1,4 @@
-"""The projection of facts: snapshots by (time, id), accumulating documents and assessments."""
+"""The projection of facts: snapshots by (time, ns, id), accumulating documents and assessments."""
 
 import json
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ import asyncpg
 from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
 from shared.tree import fetch_ancestor_rows, fetch_ancestors, fetch_subtree_cells
 
-NEWER = "({t}.fact_time, {t}.fact_id) < (EXCLUDED.fact_time, EXCLUDED.fact_id)"
-"""Snapshot rule: a row is replaced only by a later event (time, then id)."""
+NEWER = "({t}.fact_time, {t}.fact_ns, {t}.fact_id) < (EXCLUDED.fact_time, EXCLUDED.fact_ns, EXCLUDED.fact_id)"
+"""Snapshot rule: a row is replaced only by a later event (time to the nanosecond, then id)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,13 @@ class FactStamp:
 
     time: datetime
     event_id: str
+    ns: int = 0
+    """The nanoseconds of `time` below its microsecond (shared.envelope.sub_microsecond)."""
+
+    @property
+    def order(self) -> tuple[datetime, int, str]:
+        """(time, ns, event id): the order of snapshots (CONTRACT.md), as NEWER compares them."""
+        return (self.time, self.ns, self.event_id)
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,15 @@ def per_key(table: str, column: str, outer: str, *, alias: str, columns: str = "
     return f" LEFT JOIN LATERAL (SELECT {columns} FROM {table} WHERE {column} = {outer} OFFSET 0) {alias} ON true"
 
 
+STAMPED = "fact_time = EXCLUDED.fact_time, fact_ns = EXCLUDED.fact_ns, fact_id = EXCLUDED.fact_id"
+"""The SET items that keep the stamp of the snapshot written."""
+
 KEYS = "(SELECT DISTINCT unnest($1::text[]) AS key) k"
 """The distinct keys of a `= ANY($1)` lookup as rows, for `CROSS JOIN LATERAL` (per_key) lookups by each."""
 
 MEETINGS_OF_CELLS = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.notified_at, m.committee_prepared,"
-    " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+    " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
     "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
     " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
     " p.approved_at"
@@ -70,13 +80,15 @@ MEETINGS_OF_CELLS = (
 """Every meeting of the cells $1 with its snapshots (each table read by its key: see per_key)."""
 
 COMMITTEE_HISTORIES = (
-    "SELECT k.key, s.member_id, s.fact_time, s.fact_id, s.cell_id, s.role, r.effective_on,"
-    " r.fact_time AS removal_time, r.fact_id AS removal_id"
+    "SELECT k.key, s.member_id, s.fact_time, s.fact_ns, s.fact_id, s.cell_id, s.role, r.effective_on,"
+    " r.fact_time AS removal_time, r.fact_ns AS removal_ns, r.fact_id AS removal_id"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT DISTINCT member_id FROM member_snapshot"
     "  WHERE cell_id = k.key AND role = $2 OFFSET 0) c"
-    " CROSS JOIN LATERAL (SELECT member_id, fact_time, fact_id, cell_id, role FROM member_snapshot"
+    " CROSS JOIN LATERAL (SELECT member_id, fact_time, fact_ns, fact_id, cell_id, role FROM member_snapshot"
     "  WHERE member_id = c.member_id OFFSET 0) s"
-    + per_key("member_removal", "member_id", "c.member_id", alias="r", columns="effective_on, fact_time, fact_id")
+    + per_key(
+        "member_removal", "member_id", "c.member_id", alias="r", columns="effective_on, fact_time, fact_ns, fact_id"
+    )
 )
 """Of the cells $1, every snapshot of each member ever in the role $2 there and the member's removal, by cell (`key`).
 
@@ -109,6 +121,7 @@ def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
             event_id=row["fact_id"],
             cell_id=row["cell_id"],
             role=row["role"],
+            ns=row["fact_ns"],
         )
         for row in rows
     ]
@@ -118,6 +131,7 @@ def _committee_history(rows: Sequence[asyncpg.Record]) -> CommitteeHistory:
             effective_on=row["effective_on"],
             time=row["removal_time"],
             event_id=row["removal_id"],
+            ns=row["removal_ns"],
         )
         for row in rows
         if row["effective_on"] is not None
@@ -165,7 +179,7 @@ class FactRepository(Protocol):
     async def cancel_meetings(self, rows: Sequence[tuple[str, FactStamp]]) -> set[str]: ...
     async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]: ...
     async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]: ...
-    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]: ...
+    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, FactStamp, dict]]]: ...
     async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]: ...
     async def committee_history(self, cell_id: str) -> CommitteeHistory: ...
     async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]: ...
@@ -200,22 +214,22 @@ class PgFactRepository:
         active = unit.get("active", True)
         # every snapshot's time and `active`, in any order: when a cell exists is read from them (cells_existence)
         earliest = await self._conn.fetchval(
-            "INSERT INTO unit_snapshot (unit_id, fact_time, fact_id, active) VALUES ($1, $2, $3, $4)"
+            "INSERT INTO unit_snapshot (unit_id, fact_time, fact_id, active, fact_ns) VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT DO NOTHING RETURNING NOT EXISTS (SELECT 1 FROM unit_snapshot s WHERE s.unit_id = $1"
-            "  AND (s.fact_time, s.fact_id) < ($2, $3))",
+            "  AND (s.fact_time, s.fact_ns, s.fact_id) < ($2, $5, $3))",
             unit["id"],
             stamp.time,
             stamp.event_id,
             active,
+            stamp.ns,
         )
         previous = await self._conn.fetchrow("SELECT parent_id, active FROM unit WHERE id = $1", unit["id"])
         changed = await self._conn.fetchval(
-            "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO unit (id, name, kind, parent_id, active, fact_time, fact_id, fact_ns)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
             " parent_id = EXCLUDED.parent_id, active = EXCLUDED.active,"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='unit')} RETURNING 1",
+            f" {STAMPED} WHERE {NEWER.format(t='unit')} RETURNING 1",
             unit["id"],
             unit["name"],
             unit["kind"],
@@ -223,6 +237,7 @@ class PgFactRepository:
             active,
             stamp.time,
             stamp.event_id,
+            stamp.ns,
         )
         plain = changed is not None and previous is not None and previous["active"] and active and not earliest
         return changed is not None, previous["parent_id"] if previous else None, earliest is not None and not plain
@@ -230,21 +245,21 @@ class PgFactRepository:
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool:
         """Keep the snapshot in the member's history, and as the current one if newer; True when it is new."""
         added = await self._conn.fetchval(
-            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role) VALUES ($1, $2, $3, $4, $5)"
-            " ON CONFLICT DO NOTHING RETURNING 1",
+            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
             member["id"],
             stamp.time,
             stamp.event_id,
             member["cell_id"],
             member["role"],
+            stamp.ns,
         )
         await self._conn.execute(
-            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='member')} RETURNING 1",
+            f" {STAMPED} WHERE {NEWER.format(t='member')} RETURNING 1",
             member["id"],
             member["cell_id"],
             member["role"],
@@ -252,20 +267,21 @@ class PgFactRepository:
             member["exempt"],
             stamp.time,
             stamp.event_id,
+            stamp.ns,
         )
         return added is not None
 
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool:
         """Store a removal if newer than a previous one."""
         changed = await self._conn.fetchval(
-            "INSERT INTO member_removal (member_id, effective_on, fact_time, fact_id) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (member_id) DO UPDATE SET effective_on = EXCLUDED.effective_on,"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='member_removal')} RETURNING 1",
+            "INSERT INTO member_removal (member_id, effective_on, fact_time, fact_id, fact_ns)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (member_id) DO UPDATE SET effective_on = EXCLUDED.effective_on,"
+            f" {STAMPED} WHERE {NEWER.format(t='member_removal')} RETURNING 1",
             member_id,
             effective_on,
             stamp.time,
             stamp.event_id,
+            stamp.ns,
         )
         return changed is not None
 
@@ -294,7 +310,7 @@ class PgFactRepository:
 
     async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None:
         """`upsert_member` of each row, in two statements: every snapshot kept in the history, and per member the
-        newest row (time, then id, compared as NEWER compares them) offered as the current one if newer."""
+        newest row (time, ns, then id, compared as NEWER compares them) offered as the current one if newer."""
         if not rows:
             return
         columns = (
@@ -305,24 +321,24 @@ class PgFactRepository:
             [member["exempt"] for member, _ in rows],
             [stamp.time for _, stamp in rows],
             [stamp.event_id for _, stamp in rows],
+            [stamp.ns for _, stamp in rows],
         )
         given = (
-            "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[], $7::text[])"
-            " AS g(id, cell_id, role, status, exempt, fact_time, fact_id)"
+            "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[], $7::text[],"
+            " $8::smallint[]) AS g(id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
         )
         await self._conn.execute(
-            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role)"
-            f" SELECT id, fact_time, fact_id, cell_id, role FROM {given} ON CONFLICT DO NOTHING",
+            "INSERT INTO member_snapshot (member_id, fact_time, fact_id, cell_id, role, fact_ns)"
+            f" SELECT id, fact_time, fact_id, cell_id, role, fact_ns FROM {given} ON CONFLICT DO NOTHING",
             *columns,
         )
         await self._conn.execute(
-            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id)"
-            " SELECT DISTINCT ON (id) id, cell_id, role, status, exempt, fact_time, fact_id"
-            f' FROM {given} ORDER BY id, fact_time DESC, fact_id COLLATE "C" DESC'
+            "INSERT INTO member (id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns)"
+            " SELECT DISTINCT ON (id) id, cell_id, role, status, exempt, fact_time, fact_id, fact_ns"
+            f' FROM {given} ORDER BY id, fact_time DESC, fact_ns DESC, fact_id COLLATE "C" DESC'
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, role = EXCLUDED.role,"
             " status = EXCLUDED.status, exempt = EXCLUDED.exempt,"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='member')}",
+            f" {STAMPED} WHERE {NEWER.format(t='member')}",
             *columns,
         )
 
@@ -331,12 +347,11 @@ class PgFactRepository:
         self._positions.pop(meeting["meeting_id"], None)
         changed = await self._conn.fetchval(
             "INSERT INTO meeting (meeting_id, cell_id, kind, starts_at, notified_at, committee_prepared,"
-            " fact_time, fact_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " fact_time, fact_id, fact_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
             " starts_at = EXCLUDED.starts_at, notified_at = EXCLUDED.notified_at,"
             " committee_prepared = EXCLUDED.committee_prepared,"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='meeting')} RETURNING 1",
+            f" {STAMPED} WHERE {NEWER.format(t='meeting')} RETURNING 1",
             meeting["meeting_id"],
             meeting["cell_id"],
             meeting["kind"],
@@ -345,6 +360,7 @@ class PgFactRepository:
             meeting.get("committee_prepared"),
             stamp.time,
             stamp.event_id,
+            stamp.ns,
         )
         return changed is not None
 
@@ -356,13 +372,12 @@ class PgFactRepository:
             self._positions.pop(meeting["meeting_id"], None)
         changed = await self._conn.fetch(
             "INSERT INTO meeting (meeting_id, cell_id, kind, starts_at, notified_at, committee_prepared,"
-            " fact_time, fact_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],"
-            " $5::timestamptz[], $6::bool[], $7::timestamptz[], $8::text[])"
+            " fact_time, fact_id, fact_ns) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+            " $4::timestamptz[], $5::timestamptz[], $6::bool[], $7::timestamptz[], $8::text[], $9::smallint[])"
             " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind,"
             " starts_at = EXCLUDED.starts_at, notified_at = EXCLUDED.notified_at,"
             " committee_prepared = EXCLUDED.committee_prepared,"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='meeting')} RETURNING meeting_id",
+            f" {STAMPED} WHERE {NEWER.format(t='meeting')} RETURNING meeting_id",
             [meeting["meeting_id"] for meeting, _ in rows],
             [meeting["cell_id"] for meeting, _ in rows],
             [meeting["kind"] for meeting, _ in rows],
@@ -371,6 +386,7 @@ class PgFactRepository:
             [meeting.get("committee_prepared") for meeting, _ in rows],
             [stamp.time for _, stamp in rows],
             [stamp.event_id for _, stamp in rows],
+            [stamp.ns for _, stamp in rows],
         )
         return {row["meeting_id"] for row in changed}
 
@@ -421,43 +437,44 @@ class PgFactRepository:
         self, table: str, column: str, *, meeting_id: str, value: Any, stamp: FactStamp, cast: str = ""
     ) -> bool:
         changed = await self._conn.fetchval(
-            f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id) VALUES ($1, $2{cast}, $3, $4)"
+            f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id, fact_ns) VALUES ($1, $2{cast}, $3, $4, $5)"
             f" ON CONFLICT (meeting_id) DO UPDATE SET {column} = EXCLUDED.{column},"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t=table)} RETURNING 1",
+            f" {STAMPED} WHERE {NEWER.format(t=table)} RETURNING 1",
             meeting_id,
             value,
             stamp.time,
             stamp.event_id,
+            stamp.ns,
         )
         return changed is not None
 
     async def add_assessment(self, *, meeting_id: str, role: str, points: dict[str, float], stamp: FactStamp) -> bool:
         """Keep every assessment; precedence is decided when scoring."""
         changed = await self._conn.fetchval(
-            "INSERT INTO assessment (meeting_id, fact_id, role, points, fact_time) VALUES ($1, $2, $3, $4::jsonb, $5)"
-            " ON CONFLICT DO NOTHING RETURNING 1",
+            "INSERT INTO assessment (meeting_id, fact_id, role, points, fact_time, fact_ns)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
             meeting_id,
             stamp.event_id,
             role,
             json.dumps(points),
             stamp.time,
+            stamp.ns,
         )
         return changed is not None
 
     async def complete_task(self, *, task_id: str, meeting_id: str, completed_on: date, stamp: FactStamp) -> bool:
         """Store a task completion if newer than the stored one."""
         changed = await self._conn.fetchval(
-            "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id)"
-            " VALUES ($1, $2, $3, $4, $5)"
+            "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id, fact_ns)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
-            " completed_on = EXCLUDED.completed_on, fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t='task_completion')} RETURNING 1",
+            f" completed_on = EXCLUDED.completed_on, {STAMPED} WHERE {NEWER.format(t='task_completion')} RETURNING 1",
             task_id,
             meeting_id,
             completed_on,
             stamp.time,
             stamp.event_id,
+            stamp.ns,
         )
         return changed is not None
 
@@ -467,7 +484,7 @@ class PgFactRepository:
             return self._positions[meeting_id]
         row = await self._conn.fetchrow(
             "SELECT m.cell_id, CASE WHEN r.meeting_id IS NOT NULL"
-            " AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+            " AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
             " THEN r.starts_at ELSE m.starts_at END AS starts_at"
             " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.meeting_id = $1",
             meeting_id,
@@ -483,7 +500,7 @@ class PgFactRepository:
                 self._positions[meeting_id] = None
             for row in await self._conn.fetch(
                 "SELECT m.meeting_id, m.cell_id, CASE WHEN r.meeting_id IS NOT NULL"
-                " AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+                " AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
                 " THEN r.starts_at ELSE m.starts_at END AS starts_at"
                 f" FROM {KEYS} CROSS JOIN LATERAL (SELECT * FROM meeting WHERE meeting_id = k.key OFFSET 0) m"
                 + per_key("meeting_reschedule", "meeting_id", "m.meeting_id", alias="r"),
@@ -501,22 +518,22 @@ class PgFactRepository:
         newest: dict[str, tuple[str, Any, FactStamp]] = {}
         for row in rows:
             held = newest.get(row[0])
-            if held is None or (held[2].time, held[2].event_id) < (row[2].time, row[2].event_id):
+            if held is None or held[2].order < row[2].order:
                 newest[row[0]] = row
         if not newest:
             return set()
         values = [json.dumps(value) if cast else value for _, value, _ in newest.values()]
         changed = await self._conn.fetch(
-            f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id)"
-            f" SELECT m, v{cast}, t, i FROM unnest($1::text[], $2::{array}, $3::timestamptz[], $4::text[])"
-            "  AS u(m, v, t, i)"
+            f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id, fact_ns)"
+            f" SELECT m, v{cast}, t, i, n FROM unnest($1::text[], $2::{array}, $3::timestamptz[], $4::text[],"
+            " $5::smallint[]) AS u(m, v, t, i, n)"
             f" ON CONFLICT (meeting_id) DO UPDATE SET {column} = EXCLUDED.{column},"
-            " fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
-            f" WHERE {NEWER.format(t=table)} RETURNING meeting_id",
+            f" {STAMPED} WHERE {NEWER.format(t=table)} RETURNING meeting_id",
             list(newest),
             values,
             [stamp.time for _, _, stamp in newest.values()],
             [stamp.event_id for _, _, stamp in newest.values()],
+            [stamp.ns for _, _, stamp in newest.values()],
         )
         return {row["meeting_id"] for row in changed}
 
@@ -543,15 +560,16 @@ class PgFactRepository:
         if not rows:
             return set()
         inserted = await self._conn.fetch(
-            "INSERT INTO assessment (meeting_id, fact_id, role, points, fact_time)"
-            " SELECT m, i, r, p::jsonb, t"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(m, i, r, p, t)"
+            "INSERT INTO assessment (meeting_id, fact_id, role, points, fact_time, fact_ns)"
+            " SELECT m, i, r, p::jsonb, t, n FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+            " $5::timestamptz[], $6::smallint[]) AS u(m, i, r, p, t, n)"
             " ON CONFLICT DO NOTHING RETURNING meeting_id, fact_id",
             [meeting_id for meeting_id, _, _, _ in rows],
             [stamp.event_id for _, _, _, stamp in rows],
             [role for _, role, _, _ in rows],
             [json.dumps(points) for _, _, points, _ in rows],
             [stamp.time for _, _, _, stamp in rows],
+            [stamp.ns for _, _, _, stamp in rows],
         )
         return {(row["meeting_id"], row["fact_id"]) for row in inserted}
 
@@ -562,21 +580,22 @@ class PgFactRepository:
         for row in rows:
             key = (row[1], row[0])
             held = newest.get(key)
-            if held is None or (held[3].time, held[3].event_id) < (row[3].time, row[3].event_id):
+            if held is None or held[3].order < row[3].order:
                 newest[key] = row
         if not newest:
             return set()
         changed = await self._conn.fetch(
-            "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::text[])"
+            "INSERT INTO task_completion (task_id, meeting_id, completed_on, fact_time, fact_id, fact_ns)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::text[], $6::smallint[])"
             " ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
-            " completed_on = EXCLUDED.completed_on, fact_time = EXCLUDED.fact_time, fact_id = EXCLUDED.fact_id"
+            f" completed_on = EXCLUDED.completed_on, {STAMPED}"
             f" WHERE {NEWER.format(t='task_completion')} RETURNING meeting_id, task_id",
             [task_id for task_id, _, _, _ in newest.values()],
             [meeting_id for _, meeting_id, _, _ in newest.values()],
             [completed_on for _, _, completed_on, _ in newest.values()],
             [stamp.time for _, _, _, stamp in newest.values()],
             [stamp.event_id for _, _, _, stamp in newest.values()],
+            [stamp.ns for _, _, _, stamp in newest.values()],
         )
         return {(row["meeting_id"], row["task_id"]) for row in changed}
 
@@ -619,18 +638,17 @@ class PgFactRepository:
             found.setdefault(row["meeting_id"], []).append((row["kind"], row["published_at"]))
         return found
 
-    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime, str, dict]]]:
-        """Assessments (role, time, event id, points) per meeting."""
-        found: dict[str, list[tuple[str, datetime, str, dict]]] = {}
+    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, FactStamp, dict]]]:
+        """Assessments (role, stamp, points) per meeting, oldest first."""
+        found: dict[str, list[tuple[str, FactStamp, dict]]] = {}
         for row in await self._conn.fetch(
-            f"SELECT k.key AS meeting_id, a.role, a.fact_time, a.fact_id, a.points::text AS points FROM {KEYS}"
-            " CROSS JOIN LATERAL (SELECT role, fact_time, fact_id, points FROM assessment WHERE meeting_id = k.key"
-            " OFFSET 0) a ORDER BY a.fact_time, a.fact_id",
+            f"SELECT k.key AS meeting_id, a.role, a.fact_time, a.fact_ns, a.fact_id, a.points::text AS points"
+            f" FROM {KEYS} CROSS JOIN LATERAL (SELECT role, fact_time, fact_ns, fact_id, points FROM assessment"
+            " WHERE meeting_id = k.key OFFSET 0) a ORDER BY a.fact_time, a.fact_ns, a.fact_id",
             meeting_ids,
         ):
-            found.setdefault(row["meeting_id"], []).append(
-                (row["role"], row["fact_time"], row["fact_id"], json.loads(row["points"]))
-            )
+            stamp = FactStamp(time=row["fact_time"], event_id=row["fact_id"], ns=row["fact_ns"])
+            found.setdefault(row["meeting_id"], []).append((row["role"], stamp, json.loads(row["points"])))
         return found
 
     async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]:
@@ -661,7 +679,7 @@ class PgFactRepository:
         """(meeting id, effective start) of every scheduled meeting of a cell."""
         rows = await self._conn.fetch(
             "SELECT m.meeting_id, CASE WHEN r.meeting_id IS NOT NULL"
-            " AND (r.fact_time, r.fact_id) > (m.fact_time, m.fact_id)"
+            " AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
             " THEN r.starts_at ELSE m.starts_at END AS starts_at"
             " FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id) WHERE m.cell_id = $1",
             cell_id,

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from pydantic import AwareDatetime, TypeAdapter
 from tqdm import tqdm
 
 from services.meetings.domain import (
@@ -40,6 +39,7 @@ from services.meetings.repository.bulk import (
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
+from shared.envelope import time_text as envelope_time_text
 from shared.reading import read_compact
 from shared.statistics import AnalyzedTable, analyze_tables
 
@@ -103,22 +103,20 @@ def count_lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: raw.read(1 << 20), b""))
 
 
-_TIMES: dict[tuple[datetime, Any], str] = {}
-"""An event time as the envelope writes it, by time and offset (a file's events share a few times)."""
+_TIMES: dict[tuple[datetime, Any, int], str] = {}
+"""An event time as the envelope writes it, by time, offset and nanoseconds (a file's events share a few times)."""
 
 
-def time_text(moment: datetime) -> str:
-    """`moment` as CloudEvent.to_json writes it (pydantic's RFC 3339: `Z` for UTC), as publish_applied's facts."""
-    key = (moment, moment.utcoffset())
+def time_text(moment: datetime, nanoseconds: int = 0) -> str:
+    """`moment` (and its `nanoseconds` below the microsecond) as CloudEvent.to_json writes it (shared.envelope.
+    time_text: `Z` for UTC, every digit it came with), as publish_applied's facts."""
+    key = (moment, moment.utcoffset(), nanoseconds)
     text = _TIMES.get(key)
     if text is None:
         if len(_TIMES) > 10_000:
             _TIMES.clear()
-        text = _TIMES[key] = _TIME.dump_python(moment, mode="json")
+        text = _TIMES[key] = envelope_time_text(moment, nanoseconds)
     return text
-
-
-_TIME: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
 
 def _envelope_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
@@ -128,7 +126,8 @@ def _envelope_record(seq: int, event: Event[Any]) -> tuple[Any, ...]:
         event.source,
         event.id,
         event.time,
-        time_text(event.time),
+        event.time_ns,
+        time_text(event.time, event.time_ns),
         event.correlation_id,
         event.data.model_dump_json(),
     )

@@ -23,8 +23,9 @@ from shared.plausible import (
 from shared.refusals import Refusal, RefusalCode
 from shared.text import has_text
 
-Version = tuple[datetime, str]
-"""(event time, event id): snapshots resolve by time, ties by id."""
+Version = tuple[datetime, int, str]
+"""(event time, its nanoseconds below the microsecond, event id): snapshots resolve by time to the nanosecond, ties
+by id (CONTRACT.md)."""
 
 ABSENT_STATUSES = frozenset({"excused", "absent"})
 COUNTED_STATUSES = frozenset({"present", "excused", "absent"})

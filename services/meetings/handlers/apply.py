@@ -31,8 +31,8 @@ class Applied:
 
 
 def version_of(event: Event[Any]) -> Version:
-    """(time, id): the order of snapshots."""
-    return (event.time, event.id)
+    """(time, nanoseconds below its microsecond, id): the order of snapshots."""
+    return (event.time, event.time_ns, event.id)
 
 
 async def apply_unit(event: Event[contract.OrgUnitUpserted], uow: MeetingsUnit) -> Applied:
@@ -67,6 +67,7 @@ async def apply_member(event: Event[contract.MemberUpserted], uow: MeetingsUnit)
     current = await uow.org.add_member_version(
         member_id=data.id,
         effective_at=event.time,
+        effective_ns=event.time_ns,
         version_id=event.id,
         removed=False,
         cell_id=data.cell_id,
@@ -89,6 +90,7 @@ async def apply_member_removed(event: Event[contract.MemberRemoved], uow: Meetin
     await uow.org.add_member_version(
         member_id=data.id,
         effective_at=local_midnight(data.effective_on),
+        effective_ns=0,
         version_id=event.id,
         removed=True,
         cell_id=None,
@@ -252,7 +254,9 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     if table is None:  # never: the shipped frameworks are always there
         raise LookupError("no framework is known")
     check_points(data.points, table=table)
-    await uow.meetings.add_assessment(data, source=event.source, event_id=event.id, assessed_time=event.time)
+    await uow.meetings.add_assessment(
+        data, source=event.source, event_id=event.id, assessed_time=event.time, assessed_ns=event.time_ns
+    )
     return Applied(subject=data.meeting_id, changed=True)
 
 

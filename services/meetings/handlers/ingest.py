@@ -1271,7 +1271,7 @@ async def publish_applied(
                     "id": str(uuid.uuid4()),
                     "source": SOURCE,
                     "type": event.type,
-                    "time": event.time,
+                    "time": event.time_text if event.time_ns else event.time,  # every digit it came with
                     "subject": applied.subject,
                     "data": data,
                     "correlationid": event.correlation_id,
@@ -1325,7 +1325,7 @@ async def _publish_histories(causes: Mapping[str, tuple[str, Event[Any]]], uow: 
                 source=SOURCE,
                 data=data,
                 subject=member_id,
-                time=event.time,
+                time=event.time_text if event.time_ns else event.time,
                 correlation_id=event.correlation_id,
                 causation_id=event.id,
             )

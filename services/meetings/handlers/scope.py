@@ -348,4 +348,4 @@ def _placement(versions: Sequence[MemberVersion]) -> str | None:
     placed = [version for version in versions if not version.removed and version.cell_id]
     if not placed:
         return None
-    return max(placed, key=lambda version: (version.effective_at, version.version_id)).cell_id
+    return max(placed, key=lambda version: (version.effective_at, version.effective_ns, version.version_id)).cell_id

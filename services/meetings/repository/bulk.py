@@ -17,9 +17,19 @@ from shared.topology import EVENTS_EXCHANGE
 SOURCE = "urn:chibo:meetings"
 """The source of the facts meetings re-publishes (handlers.ingest.SOURCE)."""
 
-ENVELOPE_COLUMNS = ["seq", "source", "version_id", "version_time", "time_text", "correlation_id", "data"]
-"""Every staged event: its place in the chunk, identity, version, its time as the envelope writes it, its
-correlation id and its validated data as published."""
+ENVELOPE_COLUMNS = [
+    "seq",
+    "source",
+    "version_id",
+    "version_time",
+    "version_ns",
+    "time_text",
+    "correlation_id",
+    "data",
+]
+"""Every staged event: its place in the chunk, identity, version (time, its nanoseconds below the microsecond, id),
+its time as the envelope writes it (every digit it came with), its correlation id and its validated data as
+published."""
 UNIT_COLUMNS = [*ENVELOPE_COLUMNS, "id", "name", "kind", "parent_id", "category", "contact_emails", "active"]
 MEMBER_COLUMNS = [*ENVELOPE_COLUMNS, "id", "cell_id", "probation_ends_on"]
 """A member's other columns are read from its staged data in SQL: fewer values for Python to make and COPY."""
@@ -29,7 +39,8 @@ LOADED_TABLES = ["org_unit", "member", "member_version", "monitor_assignment"]
 """The tables a bulk load grows: analyzed when it ends (shared/statistics.py), as autovacuum would only later."""
 
 _ENVELOPE = (
-    'seq int, source text, version_id text COLLATE "C", version_time timestamptz, time_text text,'
+    'seq int, source text, version_id text COLLATE "C", version_time timestamptz, version_ns smallint,'
+    " time_text text,"
     " correlation_id text, data jsonb"
 )
 """The envelope columns of every staging table: `version_id` in code point order, as the tables it is applied to
@@ -132,16 +143,18 @@ class PgBulkRepository:
                 break
             await self._conn.execute(
                 "WITH latest AS (SELECT DISTINCT ON (id) * FROM stage_unit WHERE state = 'ready'"
-                " ORDER BY id, version_time DESC, version_id DESC),"
+                " ORDER BY id, version_time DESC, version_ns DESC, version_id DESC),"
                 " written AS (INSERT INTO org_unit AS u (id, name, kind, parent_id, category, contact_emails, active,"
-                " version_time, version_id)"
-                " SELECT id, name, kind, parent_id, category, contact_emails, active, version_time, version_id"
-                " FROM latest"
+                " version_time, version_ns, version_id)"
+                " SELECT id, name, kind, parent_id, category, contact_emails, active, version_time, version_ns,"
+                " version_id FROM latest"
                 " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
                 " parent_id = EXCLUDED.parent_id, category = EXCLUDED.category,"
                 " contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
-                " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-                " WHERE (u.version_time, u.version_id) < (EXCLUDED.version_time, EXCLUDED.version_id)"
+                " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns,"
+                " version_id = EXCLUDED.version_id"
+                " WHERE (u.version_time, u.version_ns, u.version_id)"
+                " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
                 " RETURNING u.id)"
                 + _republish("org.unit.upserted.v1", "SELECT latest.* FROM latest JOIN written USING (id)", "id"),
                 _id_prefix(),
@@ -169,29 +182,32 @@ class PgBulkRepository:
         """Apply the staged members (all in known cells): every snapshot into the history, the latest of each
         member into its row unless a newer one is stored, those written re-published."""
         await self._conn.execute(
-            "INSERT INTO member_version (member_id, effective_at, version_id, removed, cell_id, data)"
-            " SELECT id, version_time, version_id, false, cell_id, data FROM stage_member"
+            "INSERT INTO member_version (member_id, effective_at, effective_ns, version_id, removed, cell_id, data)"
+            " SELECT id, version_time, version_ns, version_id, false, cell_id, data FROM stage_member"
             " ON CONFLICT DO NOTHING"
         )
         await self._conn.execute(
             "WITH latest AS (SELECT DISTINCT ON (id) * FROM stage_member"
-            " ORDER BY id, version_time DESC, version_id DESC),"
+            " ORDER BY id, version_time DESC, version_ns DESC, version_id DESC),"
             " written AS (INSERT INTO member AS m (id, cell_id, full_name, status, role, gender, birth_year,"
-            " admitted_on, exempt, email, phone, probation_ends_on, version_time, version_id)"
+            " admitted_on, exempt, email, phone, probation_ends_on, version_time, version_ns, version_id)"
             " SELECT id, cell_id, data->>'full_name', data->>'status', data->>'role', data->>'gender',"
             " (data->>'birth_year')::int, (data->>'admitted_on')::date, (data->>'exempt')::boolean, data->>'email',"
-            " data->>'phone', probation_ends_on, version_time, version_id FROM latest"
+            " data->>'phone', probation_ends_on, version_time, version_ns, version_id FROM latest"
             " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, full_name = EXCLUDED.full_name,"
             " status = EXCLUDED.status, role = EXCLUDED.role, gender = EXCLUDED.gender,"
             " birth_year = EXCLUDED.birth_year, admitted_on = EXCLUDED.admitted_on, exempt = EXCLUDED.exempt,"
             " email = EXCLUDED.email, phone = EXCLUDED.phone, probation_ends_on = EXCLUDED.probation_ends_on,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id,"
+            " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id,"
             # a removal effective after this snapshot still stands; an earlier one is superseded by it
             " removed_on = CASE WHEN EXISTS (SELECT 1 FROM member_version r WHERE r.member_id = m.id AND r.removed"
-            "   AND r.effective_at > EXCLUDED.version_time) THEN m.removed_on END,"
+            "   AND (r.effective_at, r.effective_ns) > (EXCLUDED.version_time, EXCLUDED.version_ns))"
+            " THEN m.removed_on END,"
             " removal_reason = CASE WHEN EXISTS (SELECT 1 FROM member_version r WHERE r.member_id = m.id AND r.removed"
-            "   AND r.effective_at > EXCLUDED.version_time) THEN m.removal_reason END"
-            " WHERE (m.version_time, m.version_id) < (EXCLUDED.version_time, EXCLUDED.version_id)"
+            "   AND (r.effective_at, r.effective_ns) > (EXCLUDED.version_time, EXCLUDED.version_ns))"
+            " THEN m.removal_reason END"
+            " WHERE (m.version_time, m.version_ns, m.version_id)"
+            " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
             " RETURNING m.id)"
             + _republish("member.upserted.v1", "SELECT latest.* FROM latest JOIN written USING (id)", "id"),
             _id_prefix(),
@@ -214,14 +230,16 @@ class PgBulkRepository:
         stored, those written re-published."""
         await self._conn.execute(
             "WITH latest AS (SELECT DISTINCT ON (person_id, cell_id) * FROM stage_monitor"
-            " ORDER BY person_id, cell_id, version_time DESC, version_id DESC),"
+            " ORDER BY person_id, cell_id, version_time DESC, version_ns DESC, version_id DESC),"
             " written AS (INSERT INTO monitor_assignment AS a (person_id, cell_id, committee_id, full_name, email,"
-            " yearly_quota, version_time, version_id)"
-            " SELECT person_id, cell_id, committee_id, full_name, email, yearly_quota, version_time, version_id"
-            " FROM latest ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
+            " yearly_quota, version_time, version_ns, version_id)"
+            " SELECT person_id, cell_id, committee_id, full_name, email, yearly_quota, version_time, version_ns,"
+            " version_id FROM latest ON CONFLICT (person_id, cell_id) DO UPDATE SET"
+            " committee_id = EXCLUDED.committee_id,"
             " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-            " WHERE (a.version_time, a.version_id) < (EXCLUDED.version_time, EXCLUDED.version_id)"
+            " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
+            " WHERE (a.version_time, a.version_ns, a.version_id)"
+            " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
             " RETURNING a.person_id, a.cell_id)"
             + _republish(
                 "monitor.assigned.v1", "SELECT latest.* FROM latest JOIN written USING (person_id, cell_id)", "cell_id"

@@ -20,7 +20,7 @@ from shared.contracts import meetings as contract
 def _version(row: asyncpg.Record | None, prefix: str) -> Version | None:
     if row is None or row[f"{prefix}_time"] is None:
         return None
-    return (row[f"{prefix}_time"], row[f"{prefix}_id"])
+    return (row[f"{prefix}_time"], row[f"{prefix}_ns"], row[f"{prefix}_id"])
 
 
 class MeetingRepository(Protocol):
@@ -39,7 +39,7 @@ class MeetingRepository(Protocol):
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
     async def add_assessment(
-        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime
+        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime, assessed_ns: int
     ) -> None: ...
     async def task_exists(self, *, meeting_id: str, task_id: str) -> bool: ...
     async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool: ...
@@ -48,69 +48,78 @@ class MeetingRepository(Protocol):
 
 
 _STATE_SQL = (
-    "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_id,"
-    " m.schedule_time, m.schedule_id, m.start_time, m.start_id, m.location_time, m.location_id,"
-    " m.approval_time, m.approval_id,"
-    " r.version_time AS roster_time, r.version_id AS roster_id,"
-    " n.version_time AS minutes_time, n.version_id AS minutes_id"
+    "SELECT m.meeting_id, m.cell_id, m.kind, m.starts_at, m.cancel_time, m.cancel_ns, m.cancel_id,"
+    " m.schedule_time, m.schedule_ns, m.schedule_id, m.start_time, m.start_ns, m.start_id,"
+    " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
+    " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
+    " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
+
+
+def _newer(part: str) -> str:
+    """SQL: the incoming meeting row's `part` version (time, ns, id) is newer than the stored one's."""
+    return (
+        f"(meeting.{part}_time, meeting.{part}_ns, meeting.{part}_id)"
+        f" < (EXCLUDED.{part}_time, EXCLUDED.{part}_ns, EXCLUDED.{part}_id)"
+    )
+
+
+def _latest(part: str, columns: Sequence[str]) -> str:
+    """SQL SET items: each of `columns` from the incoming row when its `part` version is newer, else as stored."""
+    return ", ".join(
+        f"{column} = CASE WHEN {_newer(part)} THEN EXCLUDED.{column} ELSE meeting.{column} END" for column in columns
+    )
+
+
 _SCHEDULE_SQL = (
     "INSERT INTO meeting (meeting_id, cell_id, kind, topic, agenda, notified_at, committee_prepared,"
-    " schedule_time, schedule_id, starts_at, start_time, start_id, location, location_time, location_id)"
-    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $8, $9, $11, $8, $9)"
+    " schedule_time, schedule_ns, schedule_id, starts_at, start_time, start_ns, start_id,"
+    " location, location_time, location_ns, location_id)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $8, $9, $10, $12, $8, $9, $10)"
     " ON CONFLICT (meeting_id) DO UPDATE SET"
     " cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind, topic = EXCLUDED.topic, agenda = EXCLUDED.agenda,"
     " notified_at = EXCLUDED.notified_at, committee_prepared = EXCLUDED.committee_prepared,"
-    " schedule_time = EXCLUDED.schedule_time, schedule_id = EXCLUDED.schedule_id,"
-    " starts_at = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
-    "   THEN EXCLUDED.starts_at ELSE meeting.starts_at END,"
-    " start_id = CASE WHEN (meeting.start_time, meeting.start_id) < (EXCLUDED.start_time, EXCLUDED.start_id)"
-    "   THEN EXCLUDED.start_id ELSE meeting.start_id END,"
-    " start_time = GREATEST(meeting.start_time, EXCLUDED.start_time),"
-    " location = CASE WHEN (meeting.location_time, meeting.location_id) < (EXCLUDED.location_time,"
-    " EXCLUDED.location_id)"
-    "   THEN EXCLUDED.location ELSE meeting.location END,"
-    " location_id = CASE WHEN (meeting.location_time, meeting.location_id)"
-    "   < (EXCLUDED.location_time, EXCLUDED.location_id) THEN EXCLUDED.location_id ELSE"
-    " meeting.location_id END,"
-    " location_time = GREATEST(meeting.location_time, EXCLUDED.location_time)"
-    " WHERE (meeting.schedule_time, meeting.schedule_id) < (EXCLUDED.schedule_time, EXCLUDED.schedule_id)"
+    " schedule_time = EXCLUDED.schedule_time, schedule_ns = EXCLUDED.schedule_ns, schedule_id = EXCLUDED.schedule_id,"
+    f" {_latest('start', ('starts_at', 'start_time', 'start_ns', 'start_id'))},"
+    f" {_latest('location', ('location', 'location_time', 'location_ns', 'location_id'))}"
+    f" WHERE {_newer('schedule')}"
 )
 _RESCHEDULE_SQL = (
-    "UPDATE meeting SET starts_at = $2, start_time = $3, start_id = $4, reschedule_reason = $5"
-    " WHERE meeting_id = $1 AND (start_time, start_id) < ($3, $4)"
+    "UPDATE meeting SET starts_at = $2, start_time = $3, start_ns = $4, start_id = $5, reschedule_reason = $6"
+    " WHERE meeting_id = $1 AND (start_time, start_ns, start_id) < ($3, $4, $5)"
 )
 _RELOCATE_SQL = (
-    "UPDATE meeting SET location = $2, location_time = $3, location_id = $4"
-    " WHERE meeting_id = $1 AND (location_time, location_id) < ($3, $4)"
+    "UPDATE meeting SET location = $2, location_time = $3, location_ns = $4, location_id = $5"
+    " WHERE meeting_id = $1 AND (location_time, location_ns, location_id) < ($3, $4, $5)"
 )
 _CANCEL_SQL = (
-    "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_id = $4 WHERE meeting_id = $1"
-    " AND (cancel_time IS NULL OR (cancel_time, cancel_id) < ($3, $4))"
+    "UPDATE meeting SET cancel_reason = $2, cancel_time = $3, cancel_ns = $4, cancel_id = $5 WHERE meeting_id = $1"
+    " AND (cancel_time IS NULL OR (cancel_time, cancel_ns, cancel_id) < ($3, $4, $5))"
 )
 _APPROVE_SQL = (
     "UPDATE meeting SET approved_at = $2, approval_votes_for = $3, approval_votes_against = $4,"
-    " approval_time = $5, approval_id = $6 WHERE meeting_id = $1"
-    " AND (approval_time IS NULL OR (approval_time, approval_id) < ($5, $6))"
+    " approval_time = $5, approval_ns = $6, approval_id = $7 WHERE meeting_id = $1"
+    " AND (approval_time IS NULL OR (approval_time, approval_ns, approval_id) < ($5, $6, $7))"
 )
 _COMPLETE_SQL = (
-    "INSERT INTO task_completion (meeting_id, task_id, completed_on, version_time, version_id)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
-    " completed_on = EXCLUDED.completed_on, version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-    " WHERE (task_completion.version_time, task_completion.version_id) < (EXCLUDED.version_time,"
-    " EXCLUDED.version_id)"
+    "INSERT INTO task_completion (meeting_id, task_id, completed_on, version_time, version_ns, version_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (meeting_id, task_id) DO UPDATE SET"
+    " completed_on = EXCLUDED.completed_on, version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns,"
+    " version_id = EXCLUDED.version_id"
+    " WHERE (task_completion.version_time, task_completion.version_ns, task_completion.version_id)"
+    " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
 )
 _MINUTES_SQL = (
     "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers,"
-    " self_criticism_minutes, content, conclusions, resolutions, version_time, version_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11, $12)"
+    " self_criticism_minutes, content, conclusions, resolutions, version_time, version_ns, version_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::jsonb, $11, $12, $13)"
     " ON CONFLICT (meeting_id) DO UPDATE SET started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,"
     " chair_id = EXCLUDED.chair_id, recorder_id = EXCLUDED.recorder_id, speakers = EXCLUDED.speakers,"
     " self_criticism_minutes = EXCLUDED.self_criticism_minutes, content = EXCLUDED.content,"
     " conclusions = EXCLUDED.conclusions, resolutions = EXCLUDED.resolutions,"
-    " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+    " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
 )
 _STORED_MINUTES_COLUMNS = (
     "meeting_id",
@@ -126,9 +135,9 @@ _STORED_MINUTES_SQL = (
     f"SELECT {', '.join(_STORED_MINUTES_COLUMNS)}, speakers, resolutions FROM minutes WHERE meeting_id = $1"
 )
 _ROSTER_SQL = (
-    "INSERT INTO roster (meeting_id, guests, version_time, version_id) VALUES ($1, $2::jsonb, $3, $4)"
+    "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) VALUES ($1, $2::jsonb, $3, $4, $5)"
     " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
-    " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+    " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
 )
 _DOCUMENT_SQL = (
     "INSERT INTO document (meeting_id, origin_source, origin_id, position, published_at, title, kind, url)"
@@ -136,9 +145,10 @@ _DOCUMENT_SQL = (
     " $7::text[], $8::text[]) ON CONFLICT DO NOTHING"
 )
 _ASSESSMENT_SQL = (
-    "INSERT INTO assessment (meeting_id, origin_source, origin_id, assessed_time, role, person_id, points, comment)"
-    " SELECT m, s, i, t, r, p, points::jsonb, c FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],"
-    " $5::text[], $6::text[], $7::text[], $8::text[]) AS u(m, s, i, t, r, p, points, c) ON CONFLICT DO NOTHING"
+    "INSERT INTO assessment (meeting_id, origin_source, origin_id, assessed_time, assessed_ns, role, person_id,"
+    " points, comment) SELECT m, s, i, t, n, r, p, points::jsonb, c FROM unnest($1::text[], $2::text[], $3::text[],"
+    " $4::timestamptz[], $5::smallint[], $6::text[], $7::text[], $8::text[], $9::text[])"
+    " AS u(m, s, i, t, n, r, p, points, c) ON CONFLICT DO NOTHING"
 )
 _ATTENDANCE_SQL = (
     "INSERT INTO attendance (meeting_id, member_id, status, reason)"
@@ -242,14 +252,15 @@ class PgMeetingRepository:
     async def _read_completions(self, meeting_ids: list[str]) -> None:
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT meeting_id, task_id, version_time, version_id FROM task_completion"
+            "SELECT meeting_id, task_id, version_time, version_ns, version_id FROM task_completion"
             " WHERE meeting_id = ANY($1::text[])",
             meeting_ids,
         )
         for meeting_id in meeting_ids:
             self._completions[meeting_id] = {}
         for row in rows:
-            self._completions[row["meeting_id"]][row["task_id"]] = (row["version_time"], row["version_id"])
+            version = (row["version_time"], row["version_ns"], row["version_id"])
+            self._completions[row["meeting_id"]][row["task_id"]] = version
 
     async def _read_rosters(self, meeting_ids: list[str]) -> None:
         conn = await self._direct()
@@ -311,8 +322,7 @@ class PgMeetingRepository:
                 json.dumps(data.agenda, ensure_ascii=False),
                 notified_at,
                 data.committee_prepared,
-                version[0],
-                version[1],
+                *version,
                 data.starts_at,
                 data.location,
             ),
@@ -481,9 +491,10 @@ class PgMeetingRepository:
             )
 
     async def add_assessment(
-        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime
+        self, data: contract.MeetingAssessed, *, source: str, event_id: str, assessed_time: datetime, assessed_ns: int
     ) -> None:
-        """Keep one assessment; evaluation decides which one wins per item."""
+        """Keep one assessment (its event's time and the nanoseconds below its microsecond order it); evaluation
+        decides which one wins per item."""
         self._pending.add(
             _ASSESSMENT_SQL,
             (
@@ -491,6 +502,7 @@ class PgMeetingRepository:
                 source,
                 event_id,
                 assessed_time,
+                assessed_ns,
                 data.assessor.role.value,
                 data.assessor.person_id,
                 json.dumps(data.points),

@@ -26,6 +26,7 @@ class OrgRepository(Protocol):
         *,
         member_id: str,
         effective_at: datetime,
+        effective_ns: int,
         version_id: str,
         removed: bool,
         cell_id: str | None,
@@ -93,7 +94,8 @@ class PgOrgRepository:
         keys = sorted(set(monitors) - self._monitor_versions.keys())
         if keys:
             rows = await self._conn.fetch(
-                "SELECT a.person_id, a.cell_id, a.version_time, a.version_id FROM unnest($1::text[], $2::text[])"
+                "SELECT a.person_id, a.cell_id, a.version_time, a.version_ns, a.version_id"
+                " FROM unnest($1::text[], $2::text[])"
                 " AS k(person_id, cell_id) JOIN monitor_assignment a USING (person_id, cell_id)",
                 [key[0] for key in keys],
                 [key[1] for key in keys],
@@ -101,17 +103,17 @@ class PgOrgRepository:
             for key in keys:
                 self._monitor_versions[key] = None
             for row in rows:
-                self._monitor_versions[(row["person_id"], row["cell_id"])] = (row["version_time"], row["version_id"])
+                self._monitor_versions[(row["person_id"], row["cell_id"])] = _row_version(row)
 
     async def _read_row_versions(self, member_ids: list[str]) -> None:
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT id, version_time, version_id FROM member WHERE id = ANY($1::text[])", member_ids
+            "SELECT id, version_time, version_ns, version_id FROM member WHERE id = ANY($1::text[])", member_ids
         )
         for member_id in member_ids:
             self._row_versions[member_id] = None
         for row in rows:
-            self._row_versions[row["id"]] = (row["version_time"], row["version_id"])
+            self._row_versions[row["id"]] = _row_version(row)
 
     async def _direct(self) -> asyncpg.Connection:
         """The connection, once every queued write is sent (before a statement on members of its own)."""
@@ -165,13 +167,14 @@ class PgOrgRepository:
         """Store the snapshot unless a newer one is stored; True when it was written."""
         written = await self._conn.fetchval(
             "INSERT INTO org_unit (id, name, kind, parent_id, category, contact_emails, active,"
-            " version_time, version_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)"
+            " version_time, version_ns, version_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)"
             " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id ="
             " EXCLUDED.parent_id,"
             " category = EXCLUDED.category, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-            " WHERE (org_unit.version_time, org_unit.version_id) < (EXCLUDED.version_time, EXCLUDED.version_id)"
+            " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
+            " WHERE (org_unit.version_time, org_unit.version_ns, org_unit.version_id)"
+            " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
             " RETURNING 1",
             data["id"],
             data["name"],
@@ -180,8 +183,7 @@ class PgOrgRepository:
             data.get("category"),
             json.dumps(data.get("contact_emails", [])),
             data.get("active", True),
-            version[0],
-            version[1],
+            *version,
         )
         if written is not None:
             self._units[data["id"]] = UnitRef(id=data["id"], kind=data["kind"], parent_id=data.get("parent_id"))
@@ -197,7 +199,7 @@ class PgOrgRepository:
     async def _read_histories(self, member_ids: list[str]) -> None:
         conn = await self._direct()
         rows = await conn.fetch(
-            "SELECT member_id, effective_at, version_id, removed, cell_id FROM member_version"
+            "SELECT member_id, effective_at, effective_ns, version_id, removed, cell_id FROM member_version"
             " WHERE member_id = ANY($1::text[])",
             member_ids,
         )
@@ -210,6 +212,7 @@ class PgOrgRepository:
                     version_id=row["version_id"],
                     removed=row["removed"],
                     cell_id=row["cell_id"],
+                    effective_ns=row["effective_ns"],
                 )
             )
 
@@ -218,6 +221,7 @@ class PgOrgRepository:
         *,
         member_id: str,
         effective_at: datetime,
+        effective_ns: int,
         version_id: str,
         removed: bool,
         cell_id: str | None,
@@ -234,17 +238,17 @@ class PgOrgRepository:
         history = self._histories[member_id]
         if any((v.effective_at, v.version_id) == (effective_at, version_id) for v in history):
             return before  # the primary key: a second copy is not inserted
-        history.append(MemberVersion(effective_at, version_id, removed, cell_id))
+        history.append(MemberVersion(effective_at, version_id, removed, cell_id, effective_ns))
         self._pending.add(
-            "INSERT INTO member_version (member_id, effective_at, version_id, removed, cell_id, data)"
-            " SELECT m, e, v, r, c, d::jsonb FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bool[],"
-            " $5::text[], $6::text[]) AS u(m, e, v, r, c, d) ON CONFLICT DO NOTHING",
-            (member_id, effective_at, version_id, removed, cell_id, json.dumps(data)),
+            "INSERT INTO member_version (member_id, effective_at, effective_ns, version_id, removed, cell_id, data)"
+            " SELECT m, e, n, v, r, c, d::jsonb FROM unnest($1::text[], $2::timestamptz[], $3::smallint[],"
+            " $4::text[], $5::bool[], $6::text[], $7::text[]) AS u(m, e, n, v, r, c, d) ON CONFLICT DO NOTHING",
+            (member_id, effective_at, effective_ns, version_id, removed, cell_id, json.dumps(data)),
             columns=True,
         )
-        if not removed and (before is None or before < (effective_at, version_id)):
+        if not removed and (before is None or before < (effective_at, effective_ns, version_id)):
             # the current row follows the latest snapshot (refresh_member)
-            self._row_versions[member_id] = (effective_at, version_id)
+            self._row_versions[member_id] = (effective_at, effective_ns, version_id)
         return before
 
     async def refresh_member(self, member_id: str) -> None:
@@ -258,8 +262,9 @@ class PgOrgRepository:
             return
         stale, self._stale = sorted(self._stale), set()
         rows = await self._conn.fetch(
-            "SELECT member_id, effective_at, version_id, removed, data::text AS data FROM member_version"
-            " WHERE member_id = ANY($1::text[]) ORDER BY member_id, effective_at DESC, version_id DESC",
+            "SELECT member_id, effective_at, effective_ns, version_id, removed, data::text AS data FROM member_version"
+            " WHERE member_id = ANY($1::text[])"
+            " ORDER BY member_id, effective_at DESC, effective_ns DESC, version_id DESC",
             stale,
         )
         versions: dict[str, list[asyncpg.Record]] = {}
@@ -281,8 +286,7 @@ class PgOrgRepository:
             data["full_name"],
             data.get("email"),
             data.get("yearly_quota"),
-            version[0],
-            version[1],
+            *version,
         )
         if key in self._monitor_versions:
             stored = self._monitor_versions[key]
@@ -307,28 +311,28 @@ class PgOrgRepository:
 
 _MONITOR_SQL = (
     "INSERT INTO monitor_assignment (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
-    " version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " version_time, version_ns, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
     " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
-    " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-    " WHERE (monitor_assignment.version_time, monitor_assignment.version_id)"
-    " < (EXCLUDED.version_time, EXCLUDED.version_id)"
+    " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
+    " WHERE (monitor_assignment.version_time, monitor_assignment.version_ns, monitor_assignment.version_id)"
+    " < (EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id)"
 )
 """Keep a monitor assignment unless a newer one for the same person and cell is stored."""
 
 _MEMBER_SQL = (
     "INSERT INTO member (id, cell_id, full_name, status, role, gender, birth_year, admitted_on,"
     " exempt, email, phone,"
-    " probation_ends_on, removed_on, removal_reason, version_time, version_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    " probation_ends_on, removed_on, removal_reason, version_time, version_ns, version_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     " ON CONFLICT (id) DO UPDATE SET cell_id = EXCLUDED.cell_id, full_name = EXCLUDED.full_name,"
     " status = EXCLUDED.status, role = EXCLUDED.role, gender = EXCLUDED.gender, birth_year ="
     " EXCLUDED.birth_year,"
     " admitted_on = EXCLUDED.admitted_on, exempt = EXCLUDED.exempt, email = EXCLUDED.email, phone ="
     " EXCLUDED.phone,"
     " probation_ends_on = EXCLUDED.probation_ends_on, removed_on = EXCLUDED.removed_on,"
-    " removal_reason = EXCLUDED.removal_reason, version_time = EXCLUDED.version_time, version_id ="
-    " EXCLUDED.version_id"
+    " removal_reason = EXCLUDED.removal_reason, version_time = EXCLUDED.version_time,"
+    " version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
 )
 
 
@@ -358,8 +362,14 @@ def _member_row(member_id: str, versions: Sequence[Mapping[str, Any]]) -> tuple[
         date.fromisoformat(removal["effective_on"]) if removal else None,
         removal.get("reason"),
         snapshot["effective_at"],
+        snapshot["effective_ns"],
         snapshot["version_id"],
     )
+
+
+def _row_version(row: Mapping[str, Any]) -> Version:
+    """The (version_time, version_ns, version_id) of a row."""
+    return (row["version_time"], row["version_ns"], row["version_id"])
 
 
 def _nothing() -> None:

@@ -162,6 +162,8 @@ class Roster:
     guests: tuple[str, ...]
     time: datetime
     event_id: str
+    ns: int = 0
+    """The nanoseconds of `time` below its microsecond (rosters order by time, ns, id)."""
 
 
 def person_recipient(member: Member) -> Recipient:

@@ -125,7 +125,7 @@ async def on_unit_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
         contact_emails=tuple(data.contact_emails),
         active=data.active,
     )
-    if not await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id):
+    if not await uow.projection.upsert_unit(unit, time=event.time, event_id=event.order_id, ns=event.time_ns):
         return
     uow.configs.clear()  # a cell's chain of ancestors may have changed
     if unit.kind == "cell":
@@ -137,7 +137,7 @@ async def on_member_upserted(event: Event[Any], uow: NotificationsUnit) -> None:
     """Store the member snapshot; plan the probation check and tell a newcomer of upcoming meetings."""
     await uow.projection.lock_cell(event.data.cell_id)
     member = _member_of(event)
-    if not await uow.projection.upsert_member(member, time=event.time, event_id=event.order_id):
+    if not await uow.projection.upsert_member(member, time=event.time, event_id=event.order_id, ns=event.time_ns):
         return
     await plan_probation(member, uow)
     for meeting in await uow.projection.upcoming_meetings(member.cell_id, now=uow.now()):
@@ -176,7 +176,9 @@ async def on_members_upserted(events: Sequence[Event[Any]], uow: NotificationsUn
         now = uow.now()
         busy = {cell_id for cell_id in cells if await uow.projection.upcoming_meetings(cell_id, now=now)}
         quiet = [(event, _member_of(event)) for event in stretch if event.data.cell_id not in busy]
-        applied = await uow.projection.upsert_members([(member, event.time, event.order_id) for event, member in quiet])
+        applied = await uow.projection.upsert_members(
+            [(member, event.time, event.order_id, event.time_ns) for event, member in quiet]
+        )
         members = [member for _, member in quiet if member.id in applied]
         configs = await configs_for(sorted({member.cell_id for member in members}), uow)
         jobs = []
@@ -205,7 +207,7 @@ async def plan_probation(member: Member, uow: NotificationsUnit) -> None:
 
 async def on_member_removed(event: Event[Any], uow: NotificationsUnit) -> None:
     """Take the member off the roll when the removal is newer than the snapshot."""
-    await uow.projection.remove_member(event.data.id, time=event.time, event_id=event.order_id)
+    await uow.projection.remove_member(event.data.id, time=event.time, event_id=event.order_id, ns=event.time_ns)
 
 
 async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -220,7 +222,7 @@ async def on_monitor_assigned(event: Event[Any], uow: NotificationsUnit) -> None
         email=data.email,
         yearly_quota=data.yearly_quota,
     )
-    if not await uow.projection.upsert_monitor(monitor, time=event.time, event_id=event.order_id):
+    if not await uow.projection.upsert_monitor(monitor, time=event.time, event_id=event.order_id, ns=event.time_ns):
         return
     for meeting in await uow.projection.upcoming_meetings(monitor.cell_id, now=uow.now()):
         await _notice(r.MEETING_SCHEDULED, meeting, uow)
@@ -231,7 +233,7 @@ async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> Non
     change); plan its time-based rules."""
     await uow.projection.lock_cell(event.data.cell_id)
     before = await uow.projection.get_meeting(event.data.meeting_id)  # a meeting never changes cell: locked too
-    if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.order_id):
+    if not await uow.projection.apply_scheduled(event.data, time=event.time, event_id=event.order_id, ns=event.time_ns):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     assert meeting is not None
@@ -253,7 +255,7 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
         await uow.projection.lock_cells([event.data.cell_id for event in stretch])
         before = await uow.projection.meetings_by_id([event.data.meeting_id for event in stretch])
         applied = await uow.projection.apply_scheduled_many(
-            [(event.data, event.time, event.order_id) for event in stretch]
+            [(event.data, event.time, event.order_id, event.time_ns) for event in stretch]
         )
         if not applied:
             continue
@@ -360,7 +362,9 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
     before = await _lock_meeting_cell(event.data.meeting_id, uow) or await uow.projection.get_meeting(
         event.data.meeting_id
     )
-    if not await uow.projection.apply_rescheduled(event.data, time=event.time, event_id=event.order_id):
+    if not await uow.projection.apply_rescheduled(
+        event.data, time=event.time, event_id=event.order_id, ns=event.time_ns
+    ):
         return
     meeting = await uow.projection.get_meeting(event.data.meeting_id)
     assert meeting is not None
@@ -382,7 +386,7 @@ async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> Non
         event.data.meeting_id
     )
     applied = await uow.projection.apply_cancelled(
-        event.data.meeting_id, reason=event.data.reason, time=event.time, event_id=event.order_id
+        event.data.meeting_id, reason=event.data.reason, time=event.time, event_id=event.order_id, ns=event.time_ns
     )
     if applied is None:
         return
@@ -438,7 +442,7 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
         [cell_id if (cell_id := _cell_of(known.get(meeting_id))) is not None else meeting_id for meeting_id in ids]
     )
     await uow.projection.minutes_submitted_many(
-        [(event.data.meeting_id, event.time, event.id, event.data.ended_at) for event in events]
+        [(event.data.meeting_id, event.time, event.id, event.data.ended_at, event.time_ns) for event in events]
     )
     meetings = await uow.projection.meetings_by_id(ids)
     await _replan_minutes_jobs([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
@@ -478,6 +482,7 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
         guests=[guest.person_id for guest in data.guests if guest.person_id],
         time=event.time,
         event_id=event.order_id,
+        ns=event.time_ns,
     )
     if not applied:
         return
@@ -510,6 +515,7 @@ async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: Notific
                     guests=tuple(guest.person_id for guest in event.data.guests if guest.person_id),
                     time=event.time,
                     event_id=event.order_id,
+                    ns=event.time_ns,
                 )
                 for event in stretch
             ]

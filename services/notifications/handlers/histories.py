@@ -45,6 +45,7 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
                 consecutive_absences=event.data.consecutive_absences,
                 unexcused_months=event.data.unexcused_months_last_year,
                 recent=id(event) in recent,
+                ns=event.time_ns,
             )
             for event in events
         ]
@@ -114,7 +115,7 @@ def _sequence_of(event: Event[Any]) -> int:
     return int(event.data.sequence or 0)
 
 
-def _announcement_order(event: Event[Any]) -> tuple[datetime, int, str, str]:
-    """Announcements in the order member_figures keeps them: time, announcement number, cause, id (code point
-    order)."""
-    return (event.time, _sequence_of(event), _cause_of(event), event.order_id)
+def _announcement_order(event: Event[Any]) -> tuple[datetime, int, int, str, str]:
+    """Announcements in the order member_figures keeps them: time, its nanoseconds below the microsecond,
+    announcement number, cause, id (code point order)."""
+    return (event.time, event.time_ns, _sequence_of(event), _cause_of(event), event.order_id)

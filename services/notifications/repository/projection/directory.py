@@ -8,7 +8,7 @@ import asyncpg
 
 from services.notifications.domain.model import CellContext, Member, Monitor, Unit
 from services.notifications.domain.settings import RuleOverride
-from services.notifications.repository.projection.rows import NEWER, to_member, to_monitor, to_unit
+from services.notifications.repository.projection.rows import NEWER, VERSION_SET, to_member, to_monitor, to_unit
 from shared.tree import fetch_ancestor_rows, fetch_ancestors, fetch_subtree_cells
 
 
@@ -47,16 +47,16 @@ class PgDirectory:
         """Whether this transaction locked the cell already (lock_cell), so what it reads about it is stable."""
         return cell_id in self._locked
 
-    async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str) -> bool:
-        """Store a unit snapshot if newer; True when it was applied."""
+    async def upsert_unit(self, unit: Unit, *, time: datetime, event_id: str, ns: int = 0) -> bool:
+        """Store a unit snapshot if newer (`ns`: the nanoseconds of `time` below its microsecond); True when it was
+        applied."""
         applied = await self._db.fetchval(
             "INSERT INTO unit AS u (id, name, kind, parent_id, contact_emails, active, known_since,"
-            " version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)"
+            " version_time, version_id, version_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)"
             " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,"
             " parent_id = EXCLUDED.parent_id, contact_emails = EXCLUDED.contact_emails, active = EXCLUDED.active,"
             " known_since = LEAST(u.known_since, EXCLUDED.known_since),"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-            f" WHERE {NEWER.format(t='u')} RETURNING 1",
+            f" {VERSION_SET} WHERE {NEWER.format(t='u')} RETURNING 1",
             unit.id,
             unit.name,
             unit.kind,
@@ -65,6 +65,7 @@ class PgDirectory:
             unit.active,
             time,
             event_id,
+            ns,
         )
         if applied is None:
             await self._db.execute("UPDATE unit SET known_since = LEAST(known_since, $2) WHERE id = $1", unit.id, time)
@@ -79,16 +80,17 @@ class PgDirectory:
         """Unit ids from the root down to `unit_id` (as far as the tree is known)."""
         return await fetch_ancestors(self._db, table="unit", unit_id=unit_id) or [unit_id]
 
-    async def upsert_member(self, member: Member, *, time: datetime, event_id: str) -> bool:
-        """Store a member snapshot if newer; True when applied."""
+    async def upsert_member(self, member: Member, *, time: datetime, event_id: str, ns: int = 0) -> bool:
+        """Store a member snapshot if newer (`ns`: the nanoseconds of `time` below its microsecond); True when
+        applied."""
         applied = await self._db.fetchval(
             "INSERT INTO member AS m (id, full_name, cell_id, status, role, email, phone, exempt, admitted_on,"
-            " removed, version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11)"
+            " removed, version_time, version_id, version_ns)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11, $12)"
             " ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, cell_id = EXCLUDED.cell_id,"
             " status = EXCLUDED.status, role = EXCLUDED.role, email = EXCLUDED.email, phone = EXCLUDED.phone,"
             " exempt = EXCLUDED.exempt, admitted_on = EXCLUDED.admitted_on, removed = false,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-            f" WHERE {NEWER.format(t='m')} RETURNING 1",
+            f" {VERSION_SET} WHERE {NEWER.format(t='m')} RETURNING 1",
             member.id,
             member.full_name,
             member.cell_id,
@@ -100,47 +102,51 @@ class PgDirectory:
             member.admitted_on,
             time,
             event_id,
+            ns,
         )
         return applied is not None
 
-    async def upsert_members(self, members: Sequence[tuple[Member, datetime, str]]) -> set[str]:
-        """upsert_member of many (member, time, event id) about distinct members, in one statement; those applied."""
+    async def upsert_members(self, members: Sequence[tuple[Member, datetime, str, int]]) -> set[str]:
+        """upsert_member of many (member, time, event id, ns) about distinct members, in one statement; those
+        applied."""
         if not members:
             return set()
         rows = await self._db.fetch(
             "INSERT INTO member AS m (id, full_name, cell_id, status, role, email, phone, exempt, admitted_on,"
-            " removed, version_time, version_id) SELECT id, full_name, cell_id, status, role, email, phone, exempt,"
-            " admitted_on, false, version_time, version_id FROM unnest($1::text[], $2::text[], $3::text[],"
-            " $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::date[], $10::timestamptz[],"
-            " $11::text[]) AS t(id, full_name, cell_id, status, role, email, phone, exempt, admitted_on,"
-            " version_time, version_id)"
+            " removed, version_time, version_id, version_ns) SELECT id, full_name, cell_id, status, role, email,"
+            " phone, exempt, admitted_on, false, version_time, version_id, version_ns FROM unnest($1::text[],"
+            " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::date[],"
+            " $10::timestamptz[], $11::text[], $12::smallint[]) AS t(id, full_name, cell_id, status, role, email,"
+            " phone, exempt, admitted_on, version_time, version_id, version_ns)"
             " ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, cell_id = EXCLUDED.cell_id,"
             " status = EXCLUDED.status, role = EXCLUDED.role, email = EXCLUDED.email, phone = EXCLUDED.phone,"
             " exempt = EXCLUDED.exempt, admitted_on = EXCLUDED.admitted_on, removed = false,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-            f" WHERE {NEWER.format(t='m')} RETURNING m.id",
-            [member.id for member, _, _ in members],
-            [member.full_name for member, _, _ in members],
-            [member.cell_id for member, _, _ in members],
-            [member.status for member, _, _ in members],
-            [member.role for member, _, _ in members],
-            [member.email for member, _, _ in members],
-            [member.phone for member, _, _ in members],
-            [member.exempt for member, _, _ in members],
-            [member.admitted_on for member, _, _ in members],
-            [time for _, time, _ in members],
-            [event_id for _, _, event_id in members],
+            f" {VERSION_SET} WHERE {NEWER.format(t='m')} RETURNING m.id",
+            [member.id for member, _, _, _ in members],
+            [member.full_name for member, _, _, _ in members],
+            [member.cell_id for member, _, _, _ in members],
+            [member.status for member, _, _, _ in members],
+            [member.role for member, _, _, _ in members],
+            [member.email for member, _, _, _ in members],
+            [member.phone for member, _, _, _ in members],
+            [member.exempt for member, _, _, _ in members],
+            [member.admitted_on for member, _, _, _ in members],
+            [time for _, time, _, _ in members],
+            [event_id for _, _, event_id, _ in members],
+            [ns for _, _, _, ns in members],
         )
         return {row["id"] for row in rows}
 
-    async def remove_member(self, member_id: str, *, time: datetime, event_id: str) -> bool:
-        """Mark a member removed if the removal is newer than the stored snapshot."""
+    async def remove_member(self, member_id: str, *, time: datetime, event_id: str, ns: int = 0) -> bool:
+        """Mark a member removed if the removal is newer than the stored snapshot (by time, `ns`, id)."""
         applied = await self._db.fetchval(
-            "UPDATE member SET removed = true, version_time = $2, version_id = $3"
-            " WHERE id = $1 AND ($2::timestamptz, $3::text) > (version_time, version_id) RETURNING 1",
+            "UPDATE member SET removed = true, version_time = $2, version_id = $3, version_ns = $4"
+            " WHERE id = $1 AND ($2::timestamptz, $4::smallint, $3::text) > (version_time, version_ns, version_id)"
+            " RETURNING 1",
             member_id,
             time,
             event_id,
+            ns,
         )
         return applied is not None
 
@@ -154,15 +160,15 @@ class PgDirectory:
         rows = await self._db.fetch("SELECT * FROM member WHERE id = ANY($1::text[])", list(member_ids))
         return {row["id"]: to_member(row) for row in rows}
 
-    async def upsert_monitor(self, monitor: Monitor, *, time: datetime, event_id: str) -> bool:
-        """Store a monitor assignment if newer; True when applied."""
+    async def upsert_monitor(self, monitor: Monitor, *, time: datetime, event_id: str, ns: int = 0) -> bool:
+        """Store a monitor assignment if newer (`ns`: the nanoseconds of `time` below its microsecond); True when
+        applied."""
         applied = await self._db.fetchval(
             "INSERT INTO monitor AS m (person_id, cell_id, committee_id, full_name, email, yearly_quota,"
-            " version_time, version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " version_time, version_id, version_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             " ON CONFLICT (person_id, cell_id) DO UPDATE SET committee_id = EXCLUDED.committee_id,"
             " full_name = EXCLUDED.full_name, email = EXCLUDED.email, yearly_quota = EXCLUDED.yearly_quota,"
-            " version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
-            f" WHERE {NEWER.format(t='m')} RETURNING 1",
+            f" {VERSION_SET} WHERE {NEWER.format(t='m')} RETURNING 1",
             monitor.person_id,
             monitor.cell_id,
             monitor.committee_id,
@@ -171,6 +177,7 @@ class PgDirectory:
             monitor.yearly_quota,
             time,
             event_id,
+            ns,
         )
         return applied is not None
 

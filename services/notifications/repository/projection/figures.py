@@ -12,9 +12,9 @@ from services.notifications.domain.model import AnnouncedFigures
 
 @dataclass(frozen=True)
 class NewFigures:
-    """A member.attendance.updated.v1 to store: the member, the announcement's order (time, the member's
-    announcement number, 0 when it carries none, cause, id), its figures and whether its meeting is recent enough to
-    alert about."""
+    """A member.attendance.updated.v1 to store: the member, the announcement's order (time, its nanoseconds below the
+    microsecond, the member's announcement number, 0 when it carries none, cause, id), its figures and whether its
+    meeting is recent enough to alert about."""
 
     member_id: str
     time: datetime
@@ -24,6 +24,7 @@ class NewFigures:
     consecutive_absences: int
     unexcused_months: int
     recent: bool
+    ns: int = 0
 
 
 class PgFigures:
@@ -49,14 +50,14 @@ class PgFigures:
             return {}
         rows = await self._db.fetch(
             "WITH added AS (INSERT INTO member_figures (member_id, version_time, sequence, cause_id, event_id,"
-            " consecutive_absences, unexcused_months, recent)"
+            " consecutive_absences, unexcused_months, recent, version_ns)"
             " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::int[],"
-            " $7::int[], $8::bool[]) ON CONFLICT DO NOTHING"
-            " RETURNING member_id, version_time, sequence, cause_id, event_id)"
+            " $7::int[], $8::bool[], $9::smallint[]) ON CONFLICT DO NOTHING"
+            " RETURNING member_id, version_time, version_ns, sequence, cause_id, event_id)"
             # the statement's snapshot: the rows stored before it, not those it adds
             " SELECT a.member_id, a.event_id, EXISTS (SELECT 1 FROM member_figures AS f WHERE f.member_id = a.member_id"
-            "  AND (f.version_time, f.sequence, f.cause_id, f.event_id)"
-            "  > (a.version_time, a.sequence, a.cause_id, a.event_id)) AS late"
+            "  AND (f.version_time, f.version_ns, f.sequence, f.cause_id, f.event_id)"
+            "  > (a.version_time, a.version_ns, a.sequence, a.cause_id, a.event_id)) AS late"
             " FROM added AS a",
             [f.member_id for f in figures],
             [f.time for f in figures],
@@ -66,17 +67,18 @@ class PgFigures:
             [f.consecutive_absences for f in figures],
             [f.unexcused_months for f in figures],
             [f.recent for f in figures],
+            [f.ns for f in figures],
         )
         return {(row["member_id"], row["event_id"]): row["late"] for row in rows}
 
     async def figure_histories(self, member_ids: Sequence[str]) -> dict[str, list[AnnouncedFigures]]:
-        """Each member's announced figures in order (time, announcement number, cause, id), in one query."""
+        """Each member's announced figures in order (time, ns, announcement number, cause, id), in one query."""
         if not member_ids:
             return {}
         rows = await self._db.fetch(
             "SELECT member_id, event_id, consecutive_absences, unexcused_months, recent, run_alerted, months_alerted"
             " FROM member_figures WHERE member_id = ANY($1::text[])"
-            " ORDER BY member_id, version_time, sequence, cause_id, event_id",
+            " ORDER BY member_id, version_time, version_ns, sequence, cause_id, event_id",
             list(member_ids),
         )
         histories: dict[str, list[AnnouncedFigures]] = {member_id: [] for member_id in member_ids}
@@ -123,14 +125,15 @@ class PgFigures:
         row = await self._db.fetchrow(
             "WITH members AS (SELECT DISTINCT member_id FROM member_figures WHERE member_id > $2"
             "  ORDER BY member_id LIMIT $3),"
-            " reset AS (SELECT DISTINCT ON (f.member_id) f.member_id, f.version_time, f.sequence, f.cause_id,"
-            "  f.event_id"
+            " reset AS (SELECT DISTINCT ON (f.member_id) f.member_id, f.version_time, f.version_ns, f.sequence,"
+            "  f.cause_id, f.event_id"
             "  FROM member_figures AS f JOIN members AS m ON m.member_id = f.member_id"
             "  WHERE f.consecutive_absences = 0 AND f.unexcused_months = 0 AND f.version_time < $1"
-            "  ORDER BY f.member_id, f.version_time DESC, f.sequence DESC, f.cause_id DESC, f.event_id DESC),"
+            "  ORDER BY f.member_id, f.version_time DESC, f.version_ns DESC, f.sequence DESC, f.cause_id DESC,"
+            "  f.event_id DESC),"
             " pruned AS (DELETE FROM member_figures AS f USING reset AS z WHERE f.member_id = z.member_id"
-            "  AND (f.version_time, f.sequence, f.cause_id, f.event_id)"
-            "  < (z.version_time, z.sequence, z.cause_id, z.event_id) RETURNING 1)"
+            "  AND (f.version_time, f.version_ns, f.sequence, f.cause_id, f.event_id)"
+            "  < (z.version_time, z.version_ns, z.sequence, z.cause_id, z.event_id) RETURNING 1)"
             " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM members) AS members,"
             " (SELECT max(member_id) FROM members) AS last",
             before,

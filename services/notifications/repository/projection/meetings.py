@@ -11,27 +11,35 @@ from services.notifications.domain.model import CancelApplied, CellScore, Meetin
 from services.notifications.domain.rules.scores import MEETING_SCORE_CHECK
 from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
 
-# a newer schedule snapshot (by time, then id, as meetings orders them) replaces the stored one; its start and place
-# are the latest word on them when it is newer than the latest move too (the move's are then dropped), as meetings
-# merges them
+# a newer schedule snapshot (by time to the nanosecond, then id, as meetings orders them) replaces the stored one;
+# its start and place are the latest word on them when it is newer than the latest move too (the move's are then
+# dropped), as meetings merges them
 _SUPERSEDED_MOVE = (
     "m.rescheduled_time IS NOT NULL"
-    " AND (m.rescheduled_time, m.rescheduled_id) < (EXCLUDED.scheduled_time, EXCLUDED.scheduled_id)"
+    " AND (m.rescheduled_time, m.rescheduled_ns, m.rescheduled_id)"
+    " < (EXCLUDED.scheduled_time, EXCLUDED.scheduled_ns, EXCLUDED.scheduled_id)"
 )
 _SCHEDULED_UPDATE = (
     "cell_id = EXCLUDED.cell_id, kind = EXCLUDED.kind, topic = EXCLUDED.topic,"
     " scheduled_starts_at = EXCLUDED.scheduled_starts_at, location = EXCLUDED.location,"
-    " scheduled_time = EXCLUDED.scheduled_time, scheduled_id = EXCLUDED.scheduled_id, agenda = EXCLUDED.agenda,"
+    " scheduled_time = EXCLUDED.scheduled_time, scheduled_ns = EXCLUDED.scheduled_ns,"
+    " scheduled_id = EXCLUDED.scheduled_id, agenda = EXCLUDED.agenda,"
     f" rescheduled_starts_at = CASE WHEN {_SUPERSEDED_MOVE} THEN NULL ELSE m.rescheduled_starts_at END,"
     f" rescheduled_location = CASE WHEN {_SUPERSEDED_MOVE} THEN NULL ELSE m.rescheduled_location END"
     " WHERE m.scheduled_time IS NULL"
-    " OR (EXCLUDED.scheduled_time, EXCLUDED.scheduled_id) > (m.scheduled_time, COALESCE(m.scheduled_id, ''))"
+    " OR (EXCLUDED.scheduled_time, EXCLUDED.scheduled_ns, EXCLUDED.scheduled_id)"
+    " > (m.scheduled_time, m.scheduled_ns, COALESCE(m.scheduled_id, ''))"
 )
 
-# minutes newer (by time, then id, as meetings orders them) than the stored ones give the meeting's end
+# minutes newer (by time to the nanosecond, then id, as meetings orders them) than the stored ones give the meeting's
+# end
 _NEWER_MINUTES = (
-    "(m.minutes_time IS NULL"
-    " OR (EXCLUDED.minutes_time, EXCLUDED.minutes_id) > (m.minutes_time, COALESCE(m.minutes_id, '')))"
+    "(m.minutes_time IS NULL OR (EXCLUDED.minutes_time, EXCLUDED.minutes_ns, EXCLUDED.minutes_id)"
+    " > (m.minutes_time, m.minutes_ns, COALESCE(m.minutes_id, '')))"
+)
+_NEWER_ROSTER = (
+    "m.roster_time IS NULL OR (EXCLUDED.roster_time, EXCLUDED.roster_ns, EXCLUDED.roster_id)"
+    " > (m.roster_time, m.roster_ns, m.roster_id)"
 )
 
 
@@ -45,12 +53,14 @@ class PgMeetings:
         meeting: the cell is locked by the handlers that read them, and a meeting's notice fields change only
         under that lock."""
 
-    async def apply_scheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
-        """Store a meeting's scheduled facts if newer than the stored ones."""
+    async def apply_scheduled(self, data: Any, *, time: datetime, event_id: str, ns: int = 0) -> bool:
+        """Store a meeting's scheduled facts if newer than the stored ones (`ns`: the nanoseconds of `time` below
+        its microsecond)."""
         self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
-            " scheduled_time, agenda, scheduled_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)"
+            " scheduled_time, agenda, scheduled_id, scheduled_ns)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)"
             f" ON CONFLICT (meeting_id) DO UPDATE SET {_SCHEDULED_UPDATE} RETURNING 1",
             data.meeting_id,
             data.cell_id,
@@ -61,76 +71,84 @@ class PgMeetings:
             time,
             json.dumps(list(data.agenda or []), ensure_ascii=False),
             event_id,
+            ns,
         )
         return applied is not None
 
-    async def apply_scheduled_many(self, scheduled: Sequence[tuple[Any, datetime, str]]) -> set[str]:
-        """apply_scheduled of many (data, time, event id) about distinct meetings, in one statement; the meetings
+    async def apply_scheduled_many(self, scheduled: Sequence[tuple[Any, datetime, str, int]]) -> set[str]:
+        """apply_scheduled of many (data, time, event id, ns) about distinct meetings, in one statement; the meetings
         applied."""
         self._upcoming.clear()
         if not scheduled:
             return set()
         rows = await self._db.fetch(
             "INSERT INTO meeting AS m (meeting_id, cell_id, kind, topic, scheduled_starts_at, location,"
-            " scheduled_time, agenda, scheduled_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
-            " $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $8::jsonb[], $9::text[])"
+            " scheduled_time, agenda, scheduled_id, scheduled_ns) SELECT * FROM unnest($1::text[], $2::text[],"
+            " $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[], $8::jsonb[], $9::text[],"
+            " $10::smallint[])"
             f" ON CONFLICT (meeting_id) DO UPDATE SET {_SCHEDULED_UPDATE} RETURNING m.meeting_id",
-            [data.meeting_id for data, _, _ in scheduled],
-            [data.cell_id for data, _, _ in scheduled],
-            [data.kind.value for data, _, _ in scheduled],
-            [data.topic for data, _, _ in scheduled],
-            [data.starts_at for data, _, _ in scheduled],
-            [data.location for data, _, _ in scheduled],
-            [time for _, time, _ in scheduled],
-            [json.dumps(list(data.agenda or []), ensure_ascii=False) for data, _, _ in scheduled],
-            [event_id for _, _, event_id in scheduled],
+            [data.meeting_id for data, _, _, _ in scheduled],
+            [data.cell_id for data, _, _, _ in scheduled],
+            [data.kind.value for data, _, _, _ in scheduled],
+            [data.topic for data, _, _, _ in scheduled],
+            [data.starts_at for data, _, _, _ in scheduled],
+            [data.location for data, _, _, _ in scheduled],
+            [time for _, time, _, _ in scheduled],
+            [json.dumps(list(data.agenda or []), ensure_ascii=False) for data, _, _, _ in scheduled],
+            [event_id for _, _, event_id, _ in scheduled],
+            [ns for _, _, _, ns in scheduled],
         )
         return {row["meeting_id"] for row in rows}
 
-    async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str) -> bool:
-        """Store a new start (and place) if this rescheduling is the latest one."""
+    async def apply_rescheduled(self, data: Any, *, time: datetime, event_id: str, ns: int = 0) -> bool:
+        """Store a new start (and place) if this rescheduling is the latest one (by time, `ns`, id)."""
         self._upcoming.clear()
         applied = await self._db.fetchval(
             "INSERT INTO meeting AS m (meeting_id, rescheduled_starts_at, rescheduled_location, rescheduled_time,"
-            " rescheduled_id) VALUES ($1, $2, $3, $4, $5)"
+            " rescheduled_id, rescheduled_ns) VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (meeting_id) DO UPDATE SET rescheduled_starts_at = EXCLUDED.rescheduled_starts_at,"
             " rescheduled_location = COALESCE(EXCLUDED.rescheduled_location, m.rescheduled_location),"
-            " rescheduled_time = EXCLUDED.rescheduled_time, rescheduled_id = EXCLUDED.rescheduled_id"
+            " rescheduled_time = EXCLUDED.rescheduled_time, rescheduled_ns = EXCLUDED.rescheduled_ns,"
+            " rescheduled_id = EXCLUDED.rescheduled_id"
             " WHERE (m.rescheduled_time IS NULL"
-            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id) > (m.rescheduled_time, m.rescheduled_id))"
+            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_ns, EXCLUDED.rescheduled_id)"
+            " > (m.rescheduled_time, m.rescheduled_ns, m.rescheduled_id))"
             # a move older than the schedule snapshot in force is no longer the latest word on the start
             " AND (m.scheduled_time IS NULL"
-            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_id)"
-            " > (m.scheduled_time, COALESCE(m.scheduled_id, '')))"
+            " OR (EXCLUDED.rescheduled_time, EXCLUDED.rescheduled_ns, EXCLUDED.rescheduled_id)"
+            " > (m.scheduled_time, m.scheduled_ns, COALESCE(m.scheduled_id, '')))"
             " RETURNING 1",
             data.meeting_id,
             data.starts_at,
             data.location,
             time,
             event_id,
+            ns,
         )
         return applied is not None
 
     async def apply_cancelled(
-        self, meeting_id: str, *, reason: str, time: datetime, event_id: str
+        self, meeting_id: str, *, reason: str, time: datetime, event_id: str, ns: int = 0
     ) -> CancelApplied | None:
-        """Store a cancellation when it is the latest by (time, id), as meetings keeps it (its reason is the one in
-        force); `first` when the meeting was not cancelled before, `newer` when it replaced an older cancellation,
+        """Store a cancellation when it is the latest by (time, `ns`, id), as meetings keeps it (its reason is the one
+        in force); `first` when the meeting was not cancelled before, `newer` when it replaced an older cancellation,
         None when an equal or newer one is stored."""
         self._upcoming.clear()
         row = await self._db.fetchrow(
             "WITH before AS (SELECT cancelled_time IS NOT NULL AS was FROM meeting WHERE meeting_id = $1),"
-            " applied AS (INSERT INTO meeting AS m (meeting_id, cancelled_time, cancel_reason, cancel_id)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (meeting_id) DO UPDATE SET cancelled_time = EXCLUDED.cancelled_time,"
+            " applied AS (INSERT INTO meeting AS m (meeting_id, cancelled_time, cancel_reason, cancel_id, cancelled_ns)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id) DO UPDATE SET"
+            " cancelled_time = EXCLUDED.cancelled_time, cancelled_ns = EXCLUDED.cancelled_ns,"
             " cancel_reason = EXCLUDED.cancel_reason, cancel_id = EXCLUDED.cancel_id"
-            " WHERE m.cancelled_time IS NULL"
-            " OR (m.cancelled_time, COALESCE(m.cancel_id, '')) < (EXCLUDED.cancelled_time, EXCLUDED.cancel_id)"
+            " WHERE m.cancelled_time IS NULL OR (m.cancelled_time, m.cancelled_ns, COALESCE(m.cancel_id, ''))"
+            " < (EXCLUDED.cancelled_time, EXCLUDED.cancelled_ns, EXCLUDED.cancel_id)"
             " RETURNING 1)"
             " SELECT EXISTS (SELECT 1 FROM applied) AS applied, COALESCE((SELECT was FROM before), false) AS was",
             meeting_id,
             time,
             reason,
             event_id,
+            ns,
         )
         if not row["applied"]:
             return None
@@ -158,38 +176,44 @@ class PgMeetings:
             list(earliest.values()),
         )
 
-    async def minutes_submitted(self, meeting_id: str, *, time: datetime, event_id: str, ended_at: datetime) -> None:
+    async def minutes_submitted(
+        self, meeting_id: str, *, time: datetime, event_id: str, ended_at: datetime, ns: int = 0
+    ) -> None:
         """Remember that minutes arrived (the earliest submission counts) and the meeting's end they give when they are
-        the latest minutes by (time, id), as meetings keeps them."""
-        await self.minutes_submitted_many([(meeting_id, time, event_id, ended_at)])
+        the latest minutes by (time, `ns`, id), as meetings keeps them."""
+        await self.minutes_submitted_many([(meeting_id, time, event_id, ended_at, ns)])
 
-    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, str, datetime]]) -> None:
-        """Remember many minutes (meeting, event time, event id, ended at) in one statement: per meeting the earliest
-        submission counts and the end of the latest minutes by (time, id) stands, whatever order they come in."""
+    async def minutes_submitted_many(self, minutes: Sequence[tuple[str, datetime, str, datetime, int]]) -> None:
+        """Remember many minutes (meeting, event time, event id, ended at, ns) in one statement: per meeting the
+        earliest submission counts and the end of the latest minutes by (time, ns, id) stands, whatever order they
+        come in."""
         self._upcoming.clear()
         earliest: dict[str, datetime] = {}
-        latest: dict[str, tuple[datetime, str, datetime]] = {}
-        for meeting_id, time, event_id, ended_at in minutes:
+        latest: dict[str, tuple[datetime, int, str, datetime]] = {}
+        for meeting_id, time, event_id, ended_at, ns in minutes:
             known = earliest.get(meeting_id)
             earliest[meeting_id] = time if known is None else min(known, time)
             newest = latest.get(meeting_id)
-            if newest is None or (time, event_id) > newest[:2]:
-                latest[meeting_id] = (time, event_id, ended_at)
+            if newest is None or (time, ns, event_id) > newest[:3]:
+                latest[meeting_id] = (time, ns, event_id, ended_at)
         if not earliest:
             return
         await self._db.execute(
-            "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, minutes_time, minutes_id, ended_at)"
-            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::timestamptz[])"
+            "INSERT INTO meeting AS m (meeting_id, minutes_submitted_at, minutes_time, minutes_ns, minutes_id,"
+            " ended_at) SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::smallint[],"
+            " $5::text[], $6::timestamptz[])"
             " ON CONFLICT (meeting_id) DO UPDATE SET minutes_submitted_at ="
             " LEAST(COALESCE(m.minutes_submitted_at, EXCLUDED.minutes_submitted_at), EXCLUDED.minutes_submitted_at),"
-            f" ended_at = CASE WHEN {_NEWER_MINUTES} THEN EXCLUDED.ended_at ELSE m.ended_at END,"
-            f" minutes_id = CASE WHEN {_NEWER_MINUTES} THEN EXCLUDED.minutes_id ELSE m.minutes_id END,"
-            f" minutes_time = CASE WHEN {_NEWER_MINUTES} THEN EXCLUDED.minutes_time ELSE m.minutes_time END",
+            + ",".join(
+                f" {column} = CASE WHEN {_NEWER_MINUTES} THEN EXCLUDED.{column} ELSE m.{column} END"
+                for column in ("ended_at", "minutes_id", "minutes_ns", "minutes_time")
+            ),
             list(earliest),
             list(earliest.values()),
             [latest[meeting_id][0] for meeting_id in earliest],
             [latest[meeting_id][1] for meeting_id in earliest],
             [latest[meeting_id][2] for meeting_id in earliest],
+            [latest[meeting_id][3] for meeting_id in earliest],
         )
 
     async def replace_roster(
@@ -200,17 +224,18 @@ class PgMeetings:
         guests: Sequence[str],
         time: datetime,
         event_id: str,
+        ns: int = 0,
     ) -> bool:
-        """Replace the meeting's roster and guests if this one is newer; True when applied."""
+        """Replace the meeting's roster and guests if this one is newer (by time, `ns`, id); True when applied."""
         self._upcoming.clear()
         applied = await self._db.fetchval(
-            "INSERT INTO meeting AS m (meeting_id, roster_time, roster_id) VALUES ($1, $2, $3)"
-            " ON CONFLICT (meeting_id) DO UPDATE SET roster_time = EXCLUDED.roster_time, roster_id = EXCLUDED.roster_id"
-            " WHERE m.roster_time IS NULL OR (EXCLUDED.roster_time, EXCLUDED.roster_id) > (m.roster_time, m.roster_id)"
-            " RETURNING 1",
+            "INSERT INTO meeting AS m (meeting_id, roster_time, roster_id, roster_ns) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (meeting_id) DO UPDATE SET roster_time = EXCLUDED.roster_time,"
+            f" roster_id = EXCLUDED.roster_id, roster_ns = EXCLUDED.roster_ns WHERE {_NEWER_ROSTER} RETURNING 1",
             meeting_id,
             time,
             event_id,
+            ns,
         )
         if applied is None:
             return False
@@ -240,14 +265,15 @@ class PgMeetings:
         if not rosters:
             return set()
         rows = await self._db.fetch(
-            "INSERT INTO meeting AS m (meeting_id, roster_time, roster_id)"
-            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[])"
-            " ON CONFLICT (meeting_id) DO UPDATE SET roster_time = EXCLUDED.roster_time, roster_id = EXCLUDED.roster_id"
-            " WHERE m.roster_time IS NULL OR (EXCLUDED.roster_time, EXCLUDED.roster_id) > (m.roster_time, m.roster_id)"
+            "INSERT INTO meeting AS m (meeting_id, roster_time, roster_id, roster_ns)"
+            " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::smallint[])"
+            " ON CONFLICT (meeting_id) DO UPDATE SET roster_time = EXCLUDED.roster_time,"
+            f" roster_id = EXCLUDED.roster_id, roster_ns = EXCLUDED.roster_ns WHERE {_NEWER_ROSTER}"
             " RETURNING m.meeting_id",
             [roster.meeting_id for roster in rosters],
             [roster.time for roster in rosters],
             [roster.event_id for roster in rosters],
+            [roster.ns for roster in rosters],
         )
         applied = {row["meeting_id"] for row in rows}
         if not applied:

@@ -7,8 +7,13 @@ import asyncpg
 
 from services.notifications.domain.model import Meeting, Member, Monitor, Unit
 
-# a snapshot applies only when newer than the stored one, by event time then id
-NEWER = "(EXCLUDED.version_time, EXCLUDED.version_id) > ({t}.version_time, {t}.version_id)"
+# a snapshot applies only when newer than the stored one, by event time (to the nanosecond) then id
+NEWER = (
+    "(EXCLUDED.version_time, EXCLUDED.version_ns, EXCLUDED.version_id) > ({t}.version_time, {t}.version_ns,"
+    " {t}.version_id)"
+)
+VERSION_SET = "version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
+"""The SET items that keep the version of the snapshot written."""
 
 
 def to_unit(row: asyncpg.Record) -> Unit:
