@@ -577,3 +577,40 @@ async def test_notifications_keeps_the_later_of_two_snapshots_in_one_microsecond
                 async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
                     history = (await uow.projection.figure_histories([p.member]))[p.member]
                 assert [figure.event_id for figure in history] == list(ids(f"{p.cell}-figures")), where
+
+
+async def test_notifications_orders_minutes_of_one_time_by_the_incoming_id_not_the_republished_one(
+    database_url: str,
+) -> None:
+    # meetings re-publishes each fact under an id of its own (`originid` keeps the incoming one): two minutes of the
+    # same time are ordered by the incoming ids (CONTRACT.md), never by the ids assigned on the way
+    settings = NotificationsSettings(database_url=database_url)
+    clock = Clock(now())
+    async with service_pool(database_url, schema="notifications", service_dir=NOTIFICATIONS_DIR) as pool:
+        for batch in (False, True):
+            for n in (0, 1):
+                p = Province()
+                for item in p.setup():
+                    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+                        await HANDLERS[read_event(item).type](read_event(item), uow)
+                        await uow.commit()
+                earlier, later = notification_pairs(p)["minutes"]
+                moment = time_text(p.origin + timedelta(days=11), 100)
+                # one time to the nanosecond: the higher incoming id (`-in-b`) wins, though it travels under the
+                # lower id assigned on the way (`a-1`)
+                pair = [
+                    earlier.model_copy(update={"time": earlier.time, "originid": f"{p.cell}-in-a", "id": "z-1"}),
+                    later.model_copy(update={"time": later.time, "originid": f"{p.cell}-in-b", "id": "a-1"}),
+                ]
+                for item in pair:
+                    item._time_ns = sub_microsecond(moment)
+                read = [read_event(item) for item in both_orders(pair)[n]]
+                async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+                    if batch:
+                        await BATCH_HANDLERS[read[0].type](read, uow)
+                    else:
+                        for item in read:
+                            await HANDLERS[item.type](item, uow)
+                    await uow.commit()
+                ended = await pool.fetchval("SELECT ended_at FROM meeting WHERE meeting_id = $1", f"{p.cell}-m1")
+                assert ended == datetime.fromisoformat(later.data["ended_at"]), (batch, n)

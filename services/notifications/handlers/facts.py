@@ -442,7 +442,7 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
         [cell_id if (cell_id := _cell_of(known.get(meeting_id))) is not None else meeting_id for meeting_id in ids]
     )
     await uow.projection.minutes_submitted_many(
-        [(event.data.meeting_id, event.time, event.id, event.data.ended_at, event.time_ns) for event in events]
+        [(event.data.meeting_id, event.time, event.order_id, event.data.ended_at, event.time_ns) for event in events]
     )
     meetings = await uow.projection.meetings_by_id(ids)
     await _replan_minutes_jobs([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
