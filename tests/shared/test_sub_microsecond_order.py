@@ -602,15 +602,15 @@ async def test_notifications_orders_minutes_of_one_time_by_the_incoming_id_not_t
                     earlier.model_copy(update={"time": earlier.time, "originid": f"{p.cell}-in-a", "id": "z-1"}),
                     later.model_copy(update={"time": later.time, "originid": f"{p.cell}-in-b", "id": "a-1"}),
                 ]
-                for item in pair:
-                    item._time_ns = sub_microsecond(moment)
-                read = [read_event(item) for item in both_orders(pair)[n]]
+                for envelope in pair:
+                    envelope._time_ns = sub_microsecond(moment)
+                read = [read_event(envelope) for envelope in both_orders(pair)[n]]
                 async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
                     if batch:
                         await BATCH_HANDLERS[read[0].type](read, uow)
                     else:
-                        for item in read:
-                            await HANDLERS[item.type](item, uow)
+                        for fact_read in read:
+                            await HANDLERS[fact_read.type](fact_read, uow)
                     await uow.commit()
                 ended = await pool.fetchval("SELECT ended_at FROM meeting WHERE meeting_id = $1", f"{p.cell}-m1")
                 assert ended == datetime.fromisoformat(later.data["ended_at"]), (batch, n)
