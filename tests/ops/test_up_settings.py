@@ -202,7 +202,12 @@ def test_a_second_process_gets_what_up_computes_for_the_service(tmp_path: Path) 
 
     (var / "broker-credentials.env").unlink()
     missing = subprocess.run(
-        ["bash", "deploy/serve.sh", "meetings", "8611"], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
+        ["bash", "deploy/serve.sh", "meetings", "8611"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert missing.returncode == 1
     assert "make up" in missing.stderr
