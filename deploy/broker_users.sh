@@ -5,6 +5,8 @@
 #
 # A VHOST that does not exist yet is created (as `make up` creates the database of CHIBO_DATABASE_URL), and the
 # --admin user (the one of CHIBO_AMQP_URL, which declares the topology and seeds) is given all of it.
+# VHOST defaults to the one CHIBO_AMQP_URL names and PREFIX to CHIBO_BROKER_USER_PREFIX (else / and chibo-), read as
+# deploy/settings.sh reads them (an exported variable, else the checkout's var/up.env).
 # Creates (or re-keys) PREFIX{meetings,evaluation,notifications,gateway,feed} in VHOST with the permissions below,
 # and writes their AMQP URLs to FILE (mode 600; default var/broker-credentials.env) as
 # CHIBO_AMQP_URL_<NAME>=amqp://user:password@host:port/vhost. Passwords are kept in FILE and reused on a re-run.
@@ -27,9 +29,13 @@ set -euo pipefail
 umask 077
 cd "$(dirname "$0")/.."
 
-vhost=/
+# the defaults are this checkout's settings (exported, else saved by its last `make up` in var/up.env): the vhost of
+# CHIBO_AMQP_URL and CHIBO_BROKER_USER_PREFIX, so a run without arguments never re-keys another checkout's users
+# shellcheck source=deploy/settings.sh
+source deploy/settings.sh
+vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).path[1:]) or "/")' "${CHIBO_AMQP_URL:-}")
 admin=
-prefix=chibo-
+prefix=${CHIBO_BROKER_USER_PREFIX:-chibo-}
 out=var/broker-credentials.env
 host=${CHIBO_AMQP_HOST:-127.0.0.1}
 port=${CHIBO_AMQP_PORT:-5672}

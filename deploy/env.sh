@@ -1,4 +1,7 @@
-# The demo's settings; anything already set in the environment wins.
+# The demo's settings; anything already set in the environment wins, then what the last `make up` in this checkout
+# started with (var/up.env, deploy/settings.sh), then these defaults. Sourced from the checkout's root.
+# shellcheck source=deploy/settings.sh
+source deploy/settings.sh
 export CHIBO_AMQP_URL=${CHIBO_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}
 export CHIBO_DATABASE_URL=${CHIBO_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/chibo}
 export CHIBO_LOG_JSON=${CHIBO_LOG_JSON:-true}
@@ -18,7 +21,7 @@ export CHIBO_BROKER_USER_PREFIX=${CHIBO_BROKER_USER_PREFIX:-chibo-}
 # Secret files are readable by their owner only.
 mkdir -p var
 chmod 700 var
-for secret_file in var/jwt-secret var/secret-key var/demo-tokens.env var/broker-credentials.env; do
+for secret_file in var/jwt-secret var/secret-key var/demo-tokens.env var/broker-credentials.env var/up.env; do
   [ -f "$secret_file" ] && chmod 600 "$secret_file"
 done
 if [ -z "${CHIBO_SECRET_KEY:-}" ]; then

@@ -5,30 +5,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# the settings first: what is exported, else what the last `make up` here started with (var/up.env), else the
+# defaults; they are saved again at once, so a later `make up` / `make status` without them exported finds this
+# checkout's own database, vhost, broker users and ports (deploy/settings.sh)
+# shellcheck source=deploy/env.sh
+source deploy/env.sh
+save_settings
+
 deploy/bootstrap.sh
 deploy/infra.sh
 
 mkdir -p var/log var/run var/mail
-# shellcheck source=deploy/env.sh
-source deploy/env.sh
 
-# one broker user per process, each allowed only its own queues and the exchanges it needs (docs/security.md);
-# without rabbitmqctl here (a remote or containerised broker) every process keeps CHIBO_AMQP_URL
-amqp_url_of() { echo "$CHIBO_AMQP_URL"; }
-admin=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).username or "guest"))' "$CHIBO_AMQP_URL")
-# only this system's own producers may send under a urn:chibo: source on chibo.ingest (the demo seed, as the admin
-# user of CHIBO_AMQP_URL; meetings judges a delivery by its user_id, which RabbitMQ checks): never the feed user
-export CHIBO_SYSTEM_PUBLISHERS="[\"$admin\"]"
-if command -v rabbitmqctl >/dev/null 2>&1 && [ -z "${CHIBO_SHARED_BROKER_USER:-}" ]; then
-  # the virtual host is the one CHIBO_AMQP_URL names (its path; none is "/"), so one variable moves the whole demo
-  vhost=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).path[1:]) or "/")' "$CHIBO_AMQP_URL")
+# one broker user per process, each allowed only its own queues and the exchanges it needs (docs/security.md), and
+# the variables computed from them (deploy/process_env.sh; deploy/serve.sh starts a second process the same way)
+# shellcheck source=deploy/process_env.sh
+source deploy/process_env.sh
+if per_process_users; then
   deploy/broker_users.sh --vhost "$vhost" --admin "$admin" --prefix "$CHIBO_BROKER_USER_PREFIX" --out var/broker-credentials.env
-  # shellcheck source=/dev/null
-  source var/broker-credentials.env
-  amqp_url_of() { local key="CHIBO_AMQP_URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; echo "${!key:-$CHIBO_AMQP_URL}"; }
-  export CHIBO_RPC_CALLERS="[\"$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).username)' "$CHIBO_AMQP_URL_GATEWAY")\"]"
+  use_broker_credentials
 else
-  echo "up: rabbitmqctl not available: every process uses CHIBO_AMQP_URL" >&2
+  echo "up: rabbitmqctl not available (or CHIBO_SHARED_BROKER_USER set): every process uses CHIBO_AMQP_URL" >&2
 fi
 
 # the migrations' log lines go to var/log/migrate.log, so the summary at the end is not buried under them; the four

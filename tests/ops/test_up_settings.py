@@ -1,0 +1,213 @@
+"""`make up` remembers the settings it started with (var/up.env, deploy/settings.sh). A fresh user's trial found a
+checkout started with its own CHIBO_* variables (database, vhost, ports) forgotten as soon as they were no longer
+exported: `make status` probed the default ports and printed "down" for four running services, and a `make up`
+after a kill -9 would have started the killed service on the default database, vhost and ports, re-keying the
+global `chibo-*` broker users of another checkout. Also: deploy/serve.sh starts a second process of a service with
+what up.sh computes for it (its broker user, CHIBO_RPC_CALLERS, CHIBO_SYSTEM_PUBLISHERS).
+
+Each test runs the real scripts in a directory of its own, with stand-ins for what would start the whole system."""
+
+import http.server
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSWER = '{"status": "ok", "service": "meetings-of-this-checkout"}'
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def without_chibo() -> dict[str, str]:
+    """This process's environment without any CHIBO_ variable (a new shell in the same checkout)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("CHIBO_")}
+
+
+def checkout(tmp_path: Path, *scripts: str) -> Path:
+    """A directory holding the named deploy/ scripts as the checkout has them."""
+    (tmp_path / "deploy").mkdir()
+    for script in scripts:
+        shutil.copy2(ROOT / "deploy" / script, tmp_path / "deploy" / script)
+    return tmp_path
+
+
+def stand_in(path: Path, body: str) -> None:
+    """An executable bash script at `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/usr/bin/env bash\n{body}\n")
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def health_server() -> Iterator[int]:
+    """A port whose /health answers ANSWER, as this checkout's meetings service would."""
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the base class's name)
+            body = ANSWER.encode()
+            self.send_response(200 if self.path == "/health" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def status(workdir: Path, env: dict[str, str]) -> dict[str, str]:
+    """`make status` in `workdir`: each service's line, by name."""
+    out = subprocess.run(
+        ["bash", "deploy/status.sh"], cwd=workdir, env=env, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    return {line.split(maxsplit=1)[0]: line.split(maxsplit=1)[1] for line in out.splitlines() if line.strip()}
+
+
+def test_status_run_later_without_the_variables_probes_the_ports_make_up_started_with(
+    tmp_path: Path, health_server: int
+) -> None:
+    workdir = checkout(tmp_path, "up.sh", "env.sh", "settings.sh", "status.sh")
+    # `make up` ends at its first heavy step here: what it has done by then is what a real run has done
+    stand_in(workdir / "deploy" / "bootstrap.sh", "echo 'bootstrap: stopped by the test' >&2; exit 3")
+    own = {
+        "CHIBO_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/chibo_own",
+        "CHIBO_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/chibo-own",
+        "CHIBO_BROKER_USER_PREFIX": "own-",
+        "CHIBO_MEETINGS_PORT": str(health_server),
+        "CHIBO_EVALUATION_PORT": str(free_port()),
+        "CHIBO_NOTIFICATIONS_PORT": str(free_port()),
+        "CHIBO_GATEWAY_PORT": str(free_port()),
+        "CHIBO_SMTP_PORT": str(free_port()),
+        "CHIBO_OIDC_ISSUER": "https://sso.example.vn/realms/tỉnh 'demo'",
+    }
+    up = subprocess.run(
+        ["bash", "deploy/up.sh"], cwd=workdir, env=without_chibo() | own, capture_output=True, text=True, timeout=120
+    )
+    assert up.returncode == 3, up.stderr
+    lines = status(workdir, without_chibo())
+    assert lines["meetings"] == ANSWER
+    assert lines["evaluation"] == lines["notifications"] == lines["gateway"] == "down"
+    saved = workdir / "var" / "up.env"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600  # the URLs may hold passwords
+
+    # every saved value comes back as it was given (quoting included), none derived from others is kept
+    script = f'source deploy/env.sh && for n in {" ".join(own)}; do printf "%s=%s\\n" "$n" "${{!n}}"; done'
+    echoed = subprocess.run(
+        ["bash", "-c", script],
+        cwd=workdir,
+        env=without_chibo(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert dict(line.split("=", 1) for line in echoed.splitlines()) == own
+    assert "CHIBO_SERVICE_HEALTH_URLS" not in saved.read_text()
+    assert "CHIBO_SECRET_KEY" not in saved.read_text()
+
+    # an exported variable wins over the saved one
+    elsewhere = str(free_port())
+    lines = status(workdir, without_chibo() | {"CHIBO_MEETINGS_PORT": elsewhere})
+    assert lines["meetings"] == "down"
+    health_urls = subprocess.run(
+        ["bash", "-c", 'source deploy/env.sh && echo "$CHIBO_SERVICE_HEALTH_URLS"'],
+        cwd=workdir,
+        env=without_chibo() | {"CHIBO_MEETINGS_PORT": elsewhere},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert json.loads(health_urls)["meetings"] == f"http://127.0.0.1:{elsewhere}/health"
+
+
+def test_broker_users_without_arguments_keys_this_checkouts_users_in_its_vhost(tmp_path: Path) -> None:
+    workdir = checkout(tmp_path, "settings.sh", "broker_users.sh")
+    bin_dir = tmp_path / "bin"
+    calls = tmp_path / "rabbitmqctl.calls"
+    # a broker that holds nothing yet and records what it is asked
+    stand_in(bin_dir / "rabbitmqctl", f'cat >/dev/null; echo "$*" >>"{calls}"')
+    (workdir / "var").mkdir()
+    (workdir / "var" / "up.env").write_text(
+        "export CHIBO_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/chibo-own\nexport CHIBO_BROKER_USER_PREFIX=own-\n"
+    )
+    env = without_chibo() | {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    subprocess.run(
+        ["bash", "deploy/broker_users.sh"], cwd=workdir, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    asked = calls.read_text().splitlines()
+    assert "-q add_vhost chibo-own" in asked
+    users = {line.split()[2] for line in asked if line.startswith("-q add_user")}
+    assert users == {f"own-{name}" for name in ("meetings", "evaluation", "notifications", "gateway", "feed")}
+    assert not any(" -p / " in line for line in asked)
+
+
+def test_a_second_process_gets_what_up_computes_for_the_service(tmp_path: Path) -> None:
+    workdir = checkout(tmp_path, "env.sh", "settings.sh", "process_env.sh", "serve.sh")
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir / "rabbitmqctl", "exit 1")  # on this host: each process has a broker user of its own
+    # the service's interpreter: prints the environment and arguments it is started with
+    python = tmp_path / "python"
+    stand_in(python, 'env | grep "^CHIBO_"; echo "ARGS=$*"')
+    var = workdir / "var"
+    var.mkdir()
+    (var / "up.env").write_text(
+        "export CHIBO_AMQP_URL=amqp://admin:secret@127.0.0.1:5672/chibo-own\n"
+        "export CHIBO_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/chibo_own\n"
+    )
+    (var / "broker-credentials.env").write_text(
+        "CHIBO_AMQP_URL_MEETINGS=amqp://own-meetings:m@127.0.0.1:5672/chibo-own\n"
+        "CHIBO_AMQP_URL_GATEWAY=amqp://own-gateway:g@127.0.0.1:5672/chibo-own\n"
+    )
+    env = without_chibo() | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CHIBO_SERVE_PYTHON": str(python)}
+    out = subprocess.run(
+        ["bash", "deploy/serve.sh", "meetings", "8611"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    started = dict(line.split("=", 1) for line in out.splitlines())
+    assert started["CHIBO_AMQP_URL"] == "amqp://own-meetings:m@127.0.0.1:5672/chibo-own"
+    assert started["CHIBO_DATABASE_URL"] == "postgresql://postgres@127.0.0.1:5432/chibo_own"
+    assert started["CHIBO_HTTP_PORT"] == "8611"
+    assert json.loads(started["CHIBO_RPC_CALLERS"]) == ["own-gateway"]
+    assert json.loads(started["CHIBO_SYSTEM_PUBLISHERS"]) == ["admin"]
+    assert started["ARGS"] == "-m services.meetings serve"
+
+    (var / "broker-credentials.env").unlink()
+    missing = subprocess.run(
+        ["bash", "deploy/serve.sh", "meetings", "8611"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1
+    assert "make up" in missing.stderr
