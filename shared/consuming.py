@@ -7,6 +7,10 @@ both are taken here. Subscribers run with AckPolicy.MANUAL and settle every mess
   published to `<queue>.dlq` with the cause in `x-chibo-reason` (a `basic.reject` cannot add a header), confirmed,
   then the delivery is acked (when the copy cannot be published: rejected, and the broker dead-letters it without
   the cause, which stays in the log); inside a batch only that event goes there, alone, the rest is applied;
+- a dependency that cannot be reached (shared.outages.is_dependency_unavailable: PostgreSQL down, refusing
+  connections, a connection lost): the delivery is held, unsettled, and its transaction tried again with a bounded
+  backoff until the dependency answers (shared.outages.hold_through_outage), so an outage spends none of its
+  delivery limit; only after HOLD_LIMIT_SECONDS does it count as the handler error below;
 - a handler error: reject with requeue after a short backoff, which counts toward the quorum
   queue's delivery limit; on its last allowed delivery a message still failing is dead-lettered as above, with the
   error as its cause and `delivery_limit` as its reason.
@@ -54,6 +58,7 @@ from shared.envelope import (
 from shared.group_commit import GroupCommit
 from shared.logs import get_logger, message_context
 from shared.metrics import EVENTS_CONSUMED, type_label
+from shared.outages import hold_through_outage, is_dependency_unavailable
 from shared.reading import bounded
 from shared.telemetry import current_trace_context, traces_by_cause
 from shared.topology import DEAD_LETTER_EXCHANGE
@@ -259,7 +264,13 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
 async def _apply(plan: _Plan, events: list[tuple[Event[Any], EventHandler[Any]]]) -> list[str]:
     """Apply the events in one transaction (inbox first, all at once), run `finish`, commit; each one's outcome.
 
-    A deadlock or serialization failure (another consumer's transaction) is tried again a few times."""
+    A deadlock or serialization failure (another consumer's transaction) is tried again a few times; while the
+    database cannot be reached the delivery is held and tried again (shared.outages.hold_through_outage)."""
+    return await hold_through_outage(lambda: _apply_retrying(plan, events), consumer=plan.consumer)
+
+
+async def _apply_retrying(plan: _Plan, events: list[tuple[Event[Any], EventHandler[Any]]]) -> list[str]:
+    """_apply's transaction, tried again a few times after a deadlock or serialization failure."""
     for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
         try:
             return await _apply_once(plan, events)
@@ -452,6 +463,11 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
             item.outcome = outcome
         return
     except Exception as exc:
+        if is_dependency_unavailable(exc):  # held past its limit: one by one would hold each as long again
+            for item in good:
+                item.outcome, item.reason = "failed", bounded(repr(exc))
+            log.error("event_batch_dependency_unavailable", consumer=consumer, events=len(good), error=repr(exc))
+            return
         log.warning("event_batch_failed_applying_one_by_one", consumer=consumer, events=len(good), error=repr(exc))
     for item, pair in zip(good, pairs, strict=True):
         try:

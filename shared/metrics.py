@@ -29,6 +29,22 @@ EVENTS_CONSUMED = Counter(
     "(handled, duplicate, ignored, retried, dead_lettered).",
     ["queue", "type", "outcome"],
 )
+DELIVERIES_HELD = Gauge(
+    "chibo_deliveries_held",
+    "Deliveries a consumer holds unsettled because a dependency is unreachable (shared.outages), by queue.",
+    ["queue"],
+)
+DELIVERY_HELD_SECONDS = Histogram(
+    "chibo_delivery_held_seconds",
+    "How long a delivery was held through an outage before its dependency answered again, by queue.",
+    ["queue"],
+    buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
+)
+DEPENDENCY_UNAVAILABLE = Counter(
+    "chibo_dependency_unavailable_total",
+    "Tries of a delivery that failed because a dependency was unreachable (not counted as its failures), by queue.",
+    ["queue"],
+)
 INGEST_EVENTS = Counter(
     "chibo_ingest_events_total",
     "Events meetings judged, by route (amqp, http, replay), type and outcome (accepted, duplicate, held, rejected).",

@@ -26,6 +26,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
+from shared.outages import held_deliveries
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
@@ -108,13 +109,18 @@ async def check_health(
     counts: Mapping[str, str] | None = None,
     limits: Mapping[str, float] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    """Database reachable, broker reachable, and a consumer attached to every queue we read; also the outbox
+    """Database reachable, broker reachable, no delivery held for an unreachable dependency (`held_for_dependency`,
+    shared.outages), and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
     (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`) is appended
     to `attention`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
+    held = held_deliveries()
+    if held:  # consumers waiting for a dependency (shared.outages): the outage is shown even between its probes
+        healthy = False
+        report["held_for_dependency"] = held
     try:
         if pool is None:
             raise RuntimeError("no pool")

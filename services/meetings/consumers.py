@@ -25,6 +25,7 @@ from shared.context import ServiceContext
 from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
+from shared.outages import hold_through_outage
 from shared.rpc import RpcRequest, answer
 from shared.telemetry import current_trace_context
 from shared.topology import MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
@@ -72,7 +73,8 @@ def build_router(door: Door[MeetingsContext]) -> RabbitRouter:
 
 async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     """Judge every event of the delivery (a single one in a group with the deliveries that arrive with it); ack
-    once its transaction committed, requeue with backoff only when the infrastructure fails."""
+    once its transaction committed; held while the database cannot be reached (shared.outages), requeued with
+    backoff, toward the delivery limit, when the infrastructure fails otherwise."""
     raw = message.raw_message
     body = bytes(raw.body)
     kind = type_label(raw.routing_key)
@@ -84,18 +86,23 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
         batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
         event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system)
         if event is not None:
-            await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
+            single = (event, current_trace_context())  # the delivery's span is active here
+            await hold_through_outage(lambda: app.singles.submit(single), consumer=MEETINGS_INGEST.name)
         else:
-            async with app.other_slots:
-                await handlers.ingest_delivery(
-                    body,
-                    app.uow_factory,
-                    batch=batch,
-                    route="amqp",
-                    headers=headers,
-                    content_type=raw.content_type,
-                    system=system,
-                )
+
+            async def ingest() -> None:
+                async with app.other_slots:  # not kept while held: the slot is taken again for each try
+                    await handlers.ingest_delivery(
+                        body,
+                        app.uow_factory,
+                        batch=batch,
+                        route="amqp",
+                        headers=headers,
+                        content_type=raw.content_type,
+                        system=system,
+                    )
+
+            await hold_through_outage(ingest, consumer=MEETINGS_INGEST.name)
     except Exception as exc:
         deliveries = delivery_count(raw)
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))

@@ -1,0 +1,200 @@
+"""An unreachable dependency holds a delivery instead of spending its delivery limit; a failure of the message itself
+still dead-letters it on its last allowed delivery (shared.outages, shared.consuming)."""
+
+import errno
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiormq
+import asyncpg
+import pytest
+
+from shared import outages
+from shared.consuming import consume_event
+from shared.contracts.meetings import MeetingCancelled
+from shared.envelope import CLOUDEVENT_CONTENT_TYPE, Event, new_event
+from shared.outages import held_deliveries, hold_through_outage, is_dependency_unavailable
+
+
+@pytest.fixture(autouse=True)
+def quick_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held tries 10 ms apart: the tests wait on what is tried, not on the backoff."""
+    monkeypatch.setattr(outages, "HOLD_FIRST_DELAY", 0.01)
+    monkeypatch.setattr(outages, "HOLD_MAX_DELAY", 0.01)
+
+
+def _chained(error: BaseException, cause: BaseException) -> BaseException:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.ObjectNotInPrerequisiteStateError('database "chibo" is not currently accepting connections'),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+        ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+        OSError(errno.EHOSTUNREACH, "No route to host"),
+        aiormq.exceptions.AMQPConnectionError("broker gone"),
+        _chained(RuntimeError("could not save"), ConnectionRefusedError(errno.ECONNREFUSED, "refused")),
+    ],
+    ids=repr,
+)
+def test_an_unreachable_dependency_is_recognised(error: BaseException) -> None:
+    assert is_dependency_unavailable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("the handler keeps failing"),
+        asyncpg.exceptions.CheckViolationError("new row violates check constraint"),
+        asyncpg.exceptions.ObjectNotInPrerequisiteStateError("currval of sequence is not yet defined"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.InterfaceError("pool is closing"),
+        TimeoutError(),
+        OSError(errno.ENOENT, "No such file or directory"),
+    ],
+    ids=repr,
+)
+def test_a_failure_of_the_message_itself_is_not_an_outage(error: BaseException) -> None:
+    assert not is_dependency_unavailable(error)
+
+
+async def test_a_delivery_is_held_and_tried_again_until_the_dependency_answers() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def attempt() -> str:
+        seen.append(held_deliveries())
+        if len(seen) < 4:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+        return "applied"
+
+    assert await hold_through_outage(attempt, consumer="probe.queue") == "applied"
+    assert seen[0] == {}  # not held before its first failure
+    assert seen[-1]["probe.queue"]["deliveries"] == 1 and "ConnectionRefusedError" in seen[-1]["probe.queue"]["error"]
+    assert held_deliveries() == {}
+
+
+async def test_a_genuine_failure_is_raised_at_once_and_an_outage_after_the_limit() -> None:
+    calls: list[int] = []
+
+    async def failing(error: Exception) -> None:
+        calls.append(1)
+        raise error
+
+    with pytest.raises(RuntimeError):
+        await hold_through_outage(lambda: failing(RuntimeError("bad data")), consumer="probe.queue")
+    assert len(calls) == 1
+    with pytest.raises(ConnectionRefusedError):
+        await hold_through_outage(lambda: failing(ConnectionRefusedError()), consumer="probe.queue", limit=0.05)
+    assert len(calls) > 2 and held_deliveries() == {}
+
+
+@dataclass
+class FakeChannel:
+    published: list[dict[str, Any]] = field(default_factory=list)
+
+    async def basic_publish(self, body: bytes, **kwargs: Any) -> object:
+        self.published.append({"body": body, **kwargs})
+        return object()  # a confirm that is not a Nack
+
+
+@dataclass
+class FakeRaw:
+    body: bytes
+    headers: dict[str, Any]
+    routing_key: str = "meeting.cancelled.v1"
+    content_type: str = CLOUDEVENT_CONTENT_TYPE
+    content_encoding: str | None = None
+    message_id: str | None = None
+    correlation_id: str | None = None
+    type: str | None = None
+    app_id: str | None = None
+    channel: FakeChannel = field(default_factory=FakeChannel)
+
+
+@dataclass
+class FakeMessage:
+    raw_message: FakeRaw
+    settled: list[str] = field(default_factory=list)
+
+    async def ack(self) -> None:
+        self.settled.append("ack")
+
+    async def reject(self, requeue: bool = False) -> None:
+        self.settled.append("requeue" if requeue else "reject")
+
+
+class FakeUow:
+    """A unit of work whose database refuses connections for its first `refusals` transactions."""
+
+    def __init__(self, refusals: list[int]) -> None:
+        self.refusals = refusals
+
+    async def __aenter__(self) -> "FakeUow":
+        if self.refusals[0] > 0:
+            self.refusals[0] -= 1
+            raise asyncpg.exceptions.ObjectNotInPrerequisiteStateError(
+                'database "chibo" is not currently accepting connections'
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def record_processed(self, *, consumer: str, identities: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        return set()
+
+    async def commit(self) -> None:
+        return None
+
+
+def _last_delivery(limit: int) -> FakeMessage:
+    event = new_event(
+        type="meeting.cancelled.v1", source="urn:test:outage", data=MeetingCancelled(meeting_id="m1", reason="x")
+    )
+    return FakeMessage(FakeRaw(body=event.to_json(), headers={"x-delivery-count": limit - 1}))
+
+
+async def test_an_outage_on_the_last_allowed_delivery_is_held_and_applied_not_dead_lettered() -> None:
+    applied: list[str] = []
+
+    async def apply(event: Event[Any], uow: Any) -> None:
+        applied.append(event.data.meeting_id)
+
+    message = _last_delivery(5)
+    refusals = [6]
+    outcome = await consume_event(
+        message,  # type: ignore[arg-type]
+        consumer="probe.queue",
+        handlers={"meeting.cancelled.v1": apply},
+        uow_factory=lambda: FakeUow(refusals),  # type: ignore[arg-type,return-value]
+        delivery_limit=5,
+    )
+    assert outcome == {"handled": 1} and applied == ["m1"] and refusals == [0]
+    assert message.settled == ["ack"] and message.raw_message.channel.published == []
+
+
+async def test_a_genuine_failure_on_the_last_allowed_delivery_is_still_dead_lettered() -> None:
+    async def apply(event: Event[Any], uow: Any) -> None:
+        raise RuntimeError("the handler keeps failing")
+
+    message = _last_delivery(5)
+    outcome = await consume_event(
+        message,  # type: ignore[arg-type]
+        consumer="probe.queue",
+        handlers={"meeting.cancelled.v1": apply},
+        uow_factory=lambda: FakeUow([0]),  # type: ignore[arg-type,return-value]
+        delivery_limit=5,
+    )
+    assert outcome == {"dead_lettered": 1} and message.settled == ["ack"]
+    [dead] = message.raw_message.channel.published
+    assert dead["routing_key"] == "probe.queue"
+    headers = dead["properties"].headers
+    assert headers["x-first-death-reason"] == "delivery_limit" and "keeps failing" in headers["x-chibo-reason"]
