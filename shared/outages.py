@@ -34,6 +34,9 @@ RabbitMQ's consumer timeout (30 min by default, after which the broker closes th
 with the limit of 5, an outage dead-letters a message after ~50 min."""
 HOLD_FIRST_DELAY = 0.5
 HOLD_MAX_DELAY = 5.0
+HOLD_LOG_INTERVAL = 10.0
+"""Seconds between two `dependency_unavailable_holding` warnings of one consumer: every held delivery tries again
+every few seconds (a prefetch of 256 would log 256 lines each time), so one line says how many are held."""
 """Seconds between the tries of a held delivery: 0.5, 1, 2, 4, then every 5 (so it resumes within 5 s of recovery)."""
 
 UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -90,6 +93,7 @@ class _Hold:
 
 
 _holds: dict[int, _Hold] = {}
+_last_warned: dict[str, float] = {}
 _tokens = itertools.count()
 
 
@@ -125,13 +129,16 @@ async def hold_through_outage(
                     log.error("dependency_hold_exhausted", consumer=consumer, waited_seconds=round(waited, 1))
                     raise
                 tries += 1
-                log.warning(
-                    "dependency_unavailable_holding",
-                    consumer=consumer,
-                    attempt=tries,
-                    waited_seconds=round(waited, 1),
-                    error=repr(exc),
-                )
+                if now - _last_warned.get(consumer, -HOLD_LOG_INTERVAL) >= HOLD_LOG_INTERVAL:
+                    _last_warned[consumer] = now
+                    log.warning(
+                        "dependency_unavailable_holding",
+                        consumer=consumer,
+                        held=sum(1 for other in _holds.values() if other.consumer == consumer),
+                        attempt=tries,
+                        waited_seconds=round(waited, 1),
+                        error=repr(exc),
+                    )
                 await asyncio.sleep(min(hold_delay(tries), max(limit - waited, 0.0)))
                 continue
             if token is not None:

@@ -1,6 +1,7 @@
 """An unreachable dependency holds a delivery instead of spending its delivery limit; a failure of the message itself
 still dead-letters it on its last allowed delivery (shared.outages, shared.consuming)."""
 
+import asyncio
 import errno
 from dataclasses import dataclass, field
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import aiormq
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
 from shared import outages
 from shared.consuming import consume_event
@@ -198,3 +200,29 @@ async def test_a_genuine_failure_on_the_last_allowed_delivery_is_still_dead_lett
     assert dead["routing_key"] == "probe.queue"
     headers = dead["properties"].headers
     assert headers["x-first-death-reason"] == "delivery_limit" and "keeps failing" in headers["x-chibo-reason"]
+
+
+async def test_many_held_deliveries_of_one_consumer_log_one_warning_per_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a full prefetch held through an outage tries again every few seconds: one line says how many are held, not
+    # one line per delivery and try
+    monkeypatch.setattr(outages, "_last_warned", {})
+    answered = asyncio.Event()
+    tries: list[int] = []
+
+    async def attempt() -> str:
+        tries.append(1)
+        if len(tries) >= 50 * 3:
+            answered.set()
+        if not answered.is_set():
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+        return "applied"
+
+    with capture_logs() as lines:
+        results = await asyncio.gather(*(hold_through_outage(attempt, consumer="busy.queue") for _ in range(50)))
+    assert results == ["applied"] * 50
+    warnings = [line for line in lines if line["event"] == "dependency_unavailable_holding"]
+    assert len(warnings) == 1, warnings
+    assert warnings[0]["consumer"] == "busy.queue" and warnings[0]["held"] >= 1
+    assert len([line for line in lines if line["event"] == "dependency_available_again"]) == 50
