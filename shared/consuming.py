@@ -182,15 +182,16 @@ def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
             parsed = json.loads(body)
             attributes = parsed if isinstance(parsed, dict) else {}
         elif body[:1] == b"[":
-            attributes = {"type": raw.routing_key}
+            attributes = {"type": getattr(raw, "routing_key", None)}
         for attribute, field in IDENTITY_FIELDS:
             _keep(found, field, attributes.get(attribute))
         _keep(found, "correlation_id", attributes.get("correlationid"))
     except Exception:  # a body that is no JSON, or worse: what the properties say is all there is
         pass
-    _keep(found, "event_id", raw.message_id)
-    _keep(found, "event_type", raw.type or raw.routing_key)
-    _keep(found, "correlation_id", raw.correlation_id or found.get("event_id"))
+    # getattr: a log line must never fail, not even on a message without the usual properties
+    _keep(found, "event_id", getattr(raw, "message_id", None))
+    _keep(found, "event_type", getattr(raw, "type", None) or getattr(raw, "routing_key", None))
+    _keep(found, "correlation_id", getattr(raw, "correlation_id", None) or found.get("event_id"))
     return found
 
 
