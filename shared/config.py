@@ -33,5 +33,10 @@ class ServiceSettings(BaseSettings):
     """A table is analyzed once rows changed since its last analyze exceed min_rows + fraction × its planned rows. The
     planner scales a table's analyzed row count by its pages now, so what matters is the first analyze of a grown table
     (none, or one of it empty); later ones mostly refresh value distributions, and each costs up to 0.5-0.6 s."""
+    bindings_check_seconds: float = 30.0
+    """How often a service declares the shared exchanges and binds its consumer queues again (also at once when its
+    broker connection is restored): an exchange deleted and declared again has lost its bindings, and its events
+    would go to chibo.unrouted until then. Idempotent and cheap (one channel, a few dozen declarations);
+    0: only at start."""
     http_host: str = "127.0.0.1"
     http_port: int = 8100

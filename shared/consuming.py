@@ -59,7 +59,7 @@ from shared.group_commit import GroupCommit
 from shared.logs import get_logger, message_context
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import hold_through_outage, is_dependency_unavailable
-from shared.reading import bounded
+from shared.reading import MAX_EVENT_BYTES, bounded
 from shared.telemetry import current_trace_context, traces_by_cause
 from shared.topology import DEAD_LETTER_EXCHANGE
 from shared.unit_of_work import PgUnitOfWork
@@ -161,6 +161,65 @@ class Finish(Protocol[UowT]):
     def __call__(self, uow: UowT) -> Awaitable[object]: ...
 
 
+IDENTITY_HEADER_PREFIXES = ("ce-", "cloudEvents:", "cloudEvents_")
+"""Header prefixes of binary mode (shared.bindings.AMQP_PREFIXES), read by delivery_identity."""
+IDENTITY_FIELDS = (("id", "event_id"), ("type", "event_type"), ("source", "event_source"))
+IDENTITY_LIMIT = 200
+"""Characters of an identity value a log line keeps (a hostile header must not flood the log)."""
+
+
+def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
+    """`event_id`, `event_type`, `event_source` and `correlation_id` of a delivery for its failure and dead-letter log
+    lines, as far as they can be read without judging the event: binary-mode headers (`ce-`, `cloudEvents:`,
+    `cloudEvents_`), else a structured body (a JSON object up to MAX_EVENT_BYTES), else the AMQP properties
+    (`message_id`, `type`, `correlation_id`); a batch is its routing key. Unreadable values are left out; never
+    raises."""
+    found: dict[str, str] = {}
+    try:
+        headers = raw.headers or {}
+        attributes: dict[str, Any] = {}
+        for name, value in headers.items():
+            for prefix in IDENTITY_HEADER_PREFIXES:
+                if name.startswith(prefix):
+                    attributes.setdefault(name[len(prefix) :], value)
+        body = bytes(raw.body)
+        if not attributes and body[:1] == b"{" and len(body) <= MAX_EVENT_BYTES:
+            parsed = json.loads(body)
+            attributes = parsed if isinstance(parsed, dict) else {}
+        elif body[:1] == b"[":
+            attributes = {"type": getattr(raw, "routing_key", None)}
+        for attribute, field in IDENTITY_FIELDS:
+            _keep(found, field, attributes.get(attribute))
+        _keep(found, "correlation_id", attributes.get("correlationid"))
+    except Exception:  # a body that is no JSON, or worse: what the properties say is all there is
+        pass
+    # getattr: a log line must never fail, not even on a message without the usual properties
+    _keep(found, "event_id", getattr(raw, "message_id", None))
+    _keep(found, "event_type", getattr(raw, "type", None) or getattr(raw, "routing_key", None))
+    _keep(found, "correlation_id", getattr(raw, "correlation_id", None) or found.get("event_id"))
+    return found
+
+
+def _keep(found: dict[str, str], field: str, value: object) -> None:
+    if field in found:
+        return
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and value:
+        found[field] = value[:IDENTITY_LIMIT]
+
+
+def item_identity(item: object) -> dict[str, str]:
+    """`event_id`, `event_type`, `event_source` and `correlation_id` of one event of a batch (its JSON object) for
+    its log lines; unreadable values are left out."""
+    found: dict[str, str] = {}
+    if isinstance(item, dict):
+        for attribute, field in IDENTITY_FIELDS:
+            _keep(found, field, item.get(attribute))
+        _keep(found, "correlation_id", item.get("correlationid") or found.get("event_id"))
+    return found
+
+
 def delivery_count(raw: AbstractIncomingMessage) -> int:
     """How often the broker delivered this message before (`x-delivery-count` of quorum queues; 0 when absent)."""
     count = (raw.headers or {}).get("x-delivery-count")
@@ -223,7 +282,7 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
     try:
         envelope = parse_envelope(raw.body)
     except InvalidEvent as exc:
-        log.error("event_unreadable", consumer=consumer, reason=exc.reason, field=exc.field)
+        log.error("event_unreadable", consumer=consumer, reason=exc.reason, field=exc.field, **delivery_identity(raw))
         await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
         return "dead_lettered"
     with message_context(
@@ -367,7 +426,9 @@ async def _consume_batch(
     try:
         batch = read_batch(bytes(raw.body))
     except InvalidEvent as exc:
-        log.error("event_batch_unreadable", consumer=consumer, reason=exc.reason, field=exc.field)
+        log.error(
+            "event_batch_unreadable", consumer=consumer, reason=exc.reason, field=exc.field, **delivery_identity(raw)
+        )
         await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
         EVENTS_CONSUMED.labels(consumer, "batch", "dead_lettered").inc()
         return {"dead_lettered": 1}
@@ -381,7 +442,14 @@ async def _consume_batch(
     last_delivery = delivery_count(raw) >= delivery_limit - 1
     if failing and not last_delivery:
         deliveries = delivery_count(raw)
-        log.error("event_batch_retried", consumer=consumer, failing=len(failing), deliveries=deliveries)
+        log.error(
+            "event_batch_retried",
+            consumer=consumer,
+            failing=len(failing),
+            deliveries=deliveries,
+            failing_ids=[item.envelope.id for item in failing if item.envelope is not None],
+            **delivery_identity(raw),
+        )
         await asyncio.sleep(retry_delay(deliveries))
         await message.reject(requeue=True)
         for item in failing:
@@ -393,7 +461,13 @@ async def _consume_batch(
                 await _dead_letter(raw, item, consumer=consumer)
         except Exception as exc:  # the dead letters could not be written: try the whole message again
             deliveries = delivery_count(raw)
-            log.exception("event_batch_dead_letter_failed", consumer=consumer, error=repr(exc))
+            log.exception(
+                "event_batch_dead_letter_failed",
+                consumer=consumer,
+                error=repr(exc),
+                dead_ids=[item.envelope.id for item in dead if item.envelope is not None],
+                **delivery_identity(raw),
+            )
             await asyncio.sleep(retry_delay(deliveries))
             await message.reject(requeue=True)
             return {"retried": len(items)}
@@ -422,10 +496,19 @@ def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: s
         item.event = read_event(item.envelope)
     except InvalidEvent as exc:
         item.outcome, item.reason = "dead_lettered", exc.reason
-        log.error("event_invalid", consumer=consumer, position=item.position, reason=exc.reason, field=exc.field)
+        log.error(
+            "event_invalid",
+            consumer=consumer,
+            position=item.position,
+            reason=exc.reason,
+            field=exc.field,
+            **item_identity(item.raw),
+        )
     except (TypeError, ValueError) as exc:  # an item json cannot even write back (e.g. a non-finite number)
         item.outcome, item.reason = "dead_lettered", bounded(repr(exc))
-        log.error("event_invalid", consumer=consumer, position=item.position, reason=item.reason)
+        log.error(
+            "event_invalid", consumer=consumer, position=item.position, reason=item.reason, **item_identity(item.raw)
+        )
 
 
 async def _apply_batch(
@@ -506,7 +589,9 @@ async def _dead_letter(raw: AbstractIncomingMessage, item: _Item, *, consumer: s
         },
     )
     await _publish_dead_letter(raw, body, properties, consumer=consumer)
-    log.warning("event_dead_lettered", consumer=consumer, position=item.position, event_id=event_id, reason=item.reason)
+    log.warning(
+        "event_dead_lettered", consumer=consumer, position=item.position, reason=item.reason, **item_identity(item.raw)
+    )
 
 
 def death_headers(consumer: str, *, cause: str, death: str, deliveries: int) -> dict[str, Any]:
@@ -579,11 +664,13 @@ async def dead_letter_delivery(
     try:
         await _publish_dead_letter(raw, bytes(raw.body), properties, consumer=consumer)
     except Exception as exc:
-        log.warning("dead_letter_cause_not_written", consumer=consumer, cause=cause, error=repr(exc))
+        log.warning(
+            "dead_letter_cause_not_written", consumer=consumer, cause=cause, error=repr(exc), **delivery_identity(raw)
+        )
         await reject()
         return
     await ack()
-    log.warning("event_dead_lettered", consumer=consumer, reason=cause, death=death)
+    log.warning("event_dead_lettered", consumer=consumer, reason=cause, death=death, **delivery_identity(raw))
 
 
 AppT = TypeVar("AppT")

@@ -20,6 +20,7 @@ from faststream.asgi.response import JSONResponse
 from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 
 from shared.asyncapi import ASSET_FILES, render_page, service_document
+from shared.background import poll
 from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.logs import configure_logging, get_logger
@@ -30,7 +31,14 @@ from shared.outages import held_deliveries
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
-from shared.topology import ConsumerQueue, declare_topology, queue_depths
+from shared.topology import (
+    ConsumerQueue,
+    declare_topology,
+    queue_depths,
+    restore_bindings,
+    unrouted_watch,
+    watched_keys,
+)
 
 log = get_logger(__name__)
 
@@ -108,12 +116,13 @@ async def check_health(
     attention: list[str] | None = None,
     counts: Mapping[str, str] | None = None,
     limits: Mapping[str, float] | None = None,
+    unrouted_watches: Sequence[str] = (),
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, no delivery held for an unreachable dependency (`held_for_dependency`,
     shared.outages), and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
-    (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`) is appended
-    to `attention`."""
+    (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`, events of the
+    service's that reached chibo.unrouted, counted by its `unrouted_watches`) is appended to `attention`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
@@ -150,9 +159,14 @@ async def check_health(
         channel = await connection.channel()
         try:
             depths = await queue_depths(channel, queues)
+            unrouted = await queue_depths(channel, unrouted_watches)
         finally:
-            await channel.close()
+            if not channel.is_closed:
+                await channel.close()
         report["queues"] = depths
+        if unrouted_watches:
+            report["unrouted"] = {name: depth["messages"] for name, depth in unrouted.items()}
+            attention += unrouted_attention(report["unrouted"])
         if dead_letter_queues:
             report["dead_letters"] = await dead_letter_counts(connection, dead_letter_queues)
             attention += dead_letter_attention(report["dead_letters"])  # the operations page's words
@@ -166,6 +180,33 @@ async def check_health(
         healthy = False
         report.setdefault("broker", f"down: {exc!r}")
     return healthy, report
+
+
+def unrouted_attention(counts: Mapping[str, int]) -> list[str]:
+    """The attention lines of unrouted watches holding messages (`3 events lost to chibo.unrouted
+    (evaluation.unrouted)`): events a consumer of ours binds that found no binding (docs/operations.md,
+    ChiboEventsUnrouted)."""
+    return [f"{count} events lost to chibo.unrouted ({name})" for name, count in counts.items() if count]
+
+
+async def keep_bindings(broker: RabbitBroker, queues: Sequence[ConsumerQueue], *, every_seconds: float) -> None:
+    """Run restore_bindings on the broker's own connection every `every_seconds` and at once after the connection is
+    restored, until cancelled (a failure is logged and retried by shared.background.poll). A consumer whose exchange
+    was deleted and declared again (by anyone: every service declares the shared exchanges) gets its bindings back
+    within that time instead of losing every event to chibo.unrouted for good."""
+    wake = asyncio.Event()
+    watched: list[object] = []
+
+    async def step() -> bool:
+        connection = await broker.connect()
+        if connection not in watched:  # the broker's one connection, watched once
+            connection.reconnect_callbacks.add(lambda *_: wake.set())
+            watched.append(connection)
+        await restore_bindings(connection, queues)
+        return False
+
+    await asyncio.sleep(every_seconds)  # the first round after the broker has connected (start-up declared them)
+    await poll("bindings", step, poll_seconds=every_seconds, wake=wake)
 
 
 async def stop_background(
@@ -197,7 +238,8 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     broker.include_router(spec.router)
     state: dict[str, Any] = {"pool": None}
     read_queues = [queue.name for queue in spec.consumer_queues] + ([spec.rpc_queue] if spec.rpc_queue else [])
-    metric_queues = read_queues + [queue.dead_letter_queue for queue in spec.consumer_queues]
+    unrouted_watches = [unrouted_watch(service) for service in watched_keys(spec.consumer_queues)]
+    metric_queues = read_queues + [queue.dead_letter_queue for queue in spec.consumer_queues] + unrouted_watches
 
     @contextlib.asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
@@ -228,6 +270,9 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
                 min_rows=settings.statistics_analyze_min_rows,
             )
             tasks.append(asyncio.create_task(statistics, name=f"{spec.name}-statistics"))
+        if settings.bindings_check_seconds > 0 and spec.consumer_queues:
+            bindings = keep_bindings(broker, spec.consumer_queues, every_seconds=settings.bindings_check_seconds)
+            tasks.append(asyncio.create_task(bindings, name=f"{spec.name}-bindings"))
         for job in spec.background:
             tasks.append(asyncio.create_task(job(app_context), name=f"{spec.name}-{getattr(job, '__name__', 'job')}"))
         try:
@@ -251,6 +296,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             attention=attention,
             counts=spec.health_counts,
             limits=spec.health_limits,
+            unrouted_watches=unrouted_watches,
         )
         status = "ok" if healthy and not attention else "degraded"
         body = {"service": spec.name, "status": status, **report, "attention": attention}

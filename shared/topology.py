@@ -24,6 +24,8 @@ EVENTS_EXCHANGE = "chibo.events"
 DEAD_LETTER_EXCHANGE = "chibo.dead-letter"
 UNROUTED_EXCHANGE = "chibo.unrouted"
 UNROUTED_QUEUE = "chibo.unrouted"
+UNROUTED_ARGUMENTS: dict[str, Any] = {"x-max-length": 100_000, "x-overflow": "drop-head"}
+"""Declaration arguments of chibo.unrouted and of each service's `<service>.unrouted` watch: bounded, oldest dropped."""
 RPC_MESSAGE_TTL_MS = 30_000
 DEAD_LETTER_DELIVERY_LIMIT = 2**31 - 1
 """The delivery limit of every `.dlq`: as good as none. Listing or replaying one dead letter takes the queue's messages
@@ -117,13 +119,42 @@ def ingest_exchange() -> RabbitExchange:
 async def declare_exchanges(channel: AbstractChannel) -> None:
     """Declare the shared exchanges, the unrouted catch-all and the dead-letter exchange."""
     unrouted = await channel.declare_exchange(UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
-    unrouted_queue = await channel.declare_queue(
-        UNROUTED_QUEUE, durable=True, arguments={"x-max-length": 100_000, "x-overflow": "drop-head"}
-    )
+    unrouted_queue = await channel.declare_queue(UNROUTED_QUEUE, durable=True, arguments=UNROUTED_ARGUMENTS)
     await unrouted_queue.bind(unrouted)
     for name in (INGEST_EXCHANGE, EVENTS_EXCHANGE):
         await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True, arguments=_exchange_args())
     await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
+
+
+def unrouted_watch(service: str) -> str:
+    """`<service>.unrouted`: the exchange and queue that keep a copy of each message reaching chibo.unrouted whose
+    routing key one of the service's consumer queues binds (declare_unrouted_watches)."""
+    return f"{service}.unrouted"
+
+
+def watched_keys(queues: Sequence[ConsumerQueue]) -> dict[str, list[str]]:
+    """Service -> the routing keys its consumer queues bind, wildcards (`#`, `*`) left out: a message with one of these
+    keys reaching chibo.unrouted is one the service should have received (its binding was gone)."""
+    keys: dict[str, set[str]] = {}
+    for spec in queues:
+        own = keys.setdefault(spec.service, set())
+        own.update(key for key in spec.routing_keys if "#" not in key and "*" not in key)
+    return {service: sorted(found) for service, found in keys.items()}
+
+
+async def declare_unrouted_watches(channel: AbstractChannel, queues: Sequence[ConsumerQueue]) -> None:
+    """For each service among `queues`, a topic exchange `<service>.unrouted` bound to chibo.unrouted (which fans out
+    every unroutable message with its routing key) and a bounded queue of the same name bound to it by the service's
+    watched_keys: its depth counts the events that service lost to chibo.unrouted, which keeps its own copies and its
+    meaning (messages nobody is bound for; some types are published for no consumer of ours). Idempotent."""
+    unrouted = await channel.get_exchange(UNROUTED_EXCHANGE)
+    for service, keys in watched_keys(queues).items():
+        name = unrouted_watch(service)
+        exchange = await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
+        await exchange.bind(unrouted)
+        queue = await channel.declare_queue(name, durable=True, arguments=UNROUTED_ARGUMENTS)
+        for key in keys:
+            await queue.bind(exchange, routing_key=key)
 
 
 async def has_dead_letter_arguments(connection: AbstractConnection, name: str) -> bool:
@@ -217,7 +248,7 @@ async def declare_dead_letter_queue(connection: AbstractConnection, name: str, *
 
 async def declare_consumer_queues(connection: AbstractConnection, queues: Sequence[ConsumerQueue]) -> None:
     """Declare each consumer queue with its dead-letter queue (declare_dead_letter_queue) and bind all its routing
-    keys."""
+    keys; then each service's unrouted watch (declare_unrouted_watches)."""
     channel = await connection.channel()
     try:
         for spec in queues:
@@ -226,8 +257,32 @@ async def declare_consumer_queues(connection: AbstractConnection, queues: Sequen
             for key in spec.routing_keys:
                 await queue.bind(exchange, routing_key=key)
             await declare_dead_letter_queue(connection, spec.dead_letter_queue, routing_key=spec.name)
+        await declare_unrouted_watches(channel, queues)
     finally:
         await channel.close()
+
+
+async def restore_bindings(connection: AbstractConnection, queues: Sequence[ConsumerQueue]) -> None:
+    """Declare the shared exchanges again and bind each consumer queue by all its routing keys, its `.dlq` to the
+    dead-letter exchange and the service's unrouted watch (declare_unrouted_watches), as declare_topology does. Every
+    step is idempotent: it changes nothing on an intact broker and puts back what a deleted exchange took with it
+    (deleting an exchange deletes its bindings, and a re-declared exchange comes back without them). Raises the
+    broker's error (a closed channel) when a queue is missing."""
+    channel = await connection.channel()
+    try:
+        await declare_exchanges(channel)
+        dead_letter = await channel.get_exchange(DEAD_LETTER_EXCHANGE)
+        for spec in queues:
+            exchange = await channel.get_exchange(spec.exchange)
+            queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
+            for key in spec.routing_keys:
+                await queue.bind(exchange, routing_key=key)
+            dead = await channel.declare_queue(spec.dead_letter_queue, passive=True)
+            await dead.bind(dead_letter, routing_key=spec.name)
+        await declare_unrouted_watches(channel, queues)
+    finally:
+        if not channel.is_closed:
+            await channel.close()
 
 
 async def declare_topology(amqp_url: str, queues: Sequence[ConsumerQueue] = ()) -> None:

@@ -18,6 +18,7 @@ from shared.consuming import (
     consume_event,
     dead_letter_delivery,
     delivery_count,
+    delivery_identity,
     hand_over_message,
     retry_delay,
 )
@@ -105,7 +106,7 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
             await hold_through_outage(ingest, consumer=MEETINGS_INGEST.name)
     except Exception as exc:
         deliveries = delivery_count(raw)
-        log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc))
+        log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc), **delivery_identity(raw))
         if deliveries >= MEETINGS_INGEST.delivery_limit - 1:  # its last allowed delivery: dead-lettered, saying why
             await dead_letter_delivery(
                 message,

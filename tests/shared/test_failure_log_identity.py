@@ -1,0 +1,185 @@
+"""Every failure and dead-letter line of a consumer names the event (id, type, source, correlation id), in binary and
+structured mode: docs/operations.md tells operators to match these lines to dead letters by event_id, and a trial
+found `ingest_delivery_failed` and `event_dead_lettered` without it."""
+
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import aiormq
+import pytest
+
+from shared.consuming import consume_event, dead_letter_delivery, delivery_identity
+from shared.envelope import BATCH_CONTENT_TYPE
+from tests.support.logs import route_logs_to_stdlib, structured_logs
+
+IDENTITY = {
+    "event_id": "ev-1",
+    "event_type": "meeting.cancelled.v1",
+    "event_source": "urn:test:feed",
+    "correlation_id": "corr-1",
+}
+
+
+class FakeChannel:
+    """Takes a dead letter as the broker would (confirmed) or refuses it."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.published: list[bytes] = []
+
+    async def basic_publish(self, body: bytes, **_: Any) -> Any:
+        if self.refuse:
+            raise ConnectionError("channel closed")
+        self.published.append(body)
+        return aiormq.spec.Basic.Ack()
+
+
+class FakeRaw:
+    """The aio-pika message a consumer reads: body, headers and properties."""
+
+    def __init__(self, body: bytes, *, headers: dict[str, Any] | None = None, refuse: bool = False, **props: Any):
+        self.body = body
+        self.headers = headers or {}
+        self.content_type = props.get("content_type", "application/cloudevents+json")
+        self.content_encoding = None
+        self.message_id = props.get("message_id")
+        self.correlation_id = props.get("correlation_id")
+        self.type = props.get("type")
+        self.app_id = None
+        self.routing_key = props.get("routing_key", "meeting.cancelled.v1")
+        self.channel = FakeChannel(refuse=refuse)
+
+
+class FakeMessage:
+    """The FastStream message around it, settled explicitly."""
+
+    def __init__(self, raw: FakeRaw) -> None:
+        self.raw_message = raw
+        self.settled: list[str] = []
+
+    async def ack(self) -> None:
+        self.settled.append("ack")
+
+    async def reject(self, requeue: bool = False) -> None:
+        self.settled.append("requeue" if requeue else "reject")
+
+
+def structured(**attributes: Any) -> bytes:
+    """A structured-mode event without `time` (so it cannot be read) but with its identity."""
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": "ev-1",
+            "type": "meeting.cancelled.v1",
+            "source": "urn:test:feed",
+            "correlationid": "corr-1",
+            "data": {},
+            **attributes,
+        }
+    ).encode()
+
+
+BINARY_HEADERS = {
+    "ce-specversion": "1.0",
+    "ce-id": "ev-1",
+    "ce-type": "meeting.cancelled.v1",
+    "ce-source": "urn:test:feed",
+    "ce-correlationid": "corr-1",
+}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        FakeRaw(structured()),
+        FakeRaw(b"not json", headers=BINARY_HEADERS, content_type="application/json"),
+        FakeRaw(b"{}", headers={k.replace("ce-", "cloudEvents:"): v for k, v in BINARY_HEADERS.items()}),
+        FakeRaw(b"\xff{", message_id="ev-1", type="meeting.cancelled.v1", correlation_id="corr-1"),
+    ],
+    ids=["structured", "binary", "amqp-binding", "properties"],
+)
+def test_the_identity_is_read_from_headers_body_or_properties(raw: FakeRaw) -> None:
+    expected = dict(IDENTITY) if raw.message_id is None else {k: v for k, v in IDENTITY.items() if k != "event_source"}
+    assert delivery_identity(raw) == expected  # type: ignore[arg-type]
+
+
+async def test_a_delivery_dead_lettered_or_not_written_names_its_event(caplog: pytest.LogCaptureFixture) -> None:
+    route_logs_to_stdlib(caplog)
+    for raw in (FakeRaw(b"x", headers=BINARY_HEADERS), FakeRaw(structured(), refuse=True)):
+        message = FakeMessage(raw)
+        await dead_letter_delivery(
+            message,  # type: ignore[arg-type]
+            consumer="probe.events",
+            cause="RuntimeError('boom')",
+            death="delivery_limit",
+            ack=message.ack,
+            reject=lambda message=message: message.reject(requeue=False),  # type: ignore[misc]
+        )
+    lines = [
+        line
+        for line in structured_logs(caplog)
+        if line["event"] in ("event_dead_lettered", "dead_letter_cause_not_written")
+    ]
+    assert [line["event"] for line in lines] == ["event_dead_lettered", "dead_letter_cause_not_written"]
+    for line in lines:
+        assert {key: line.get(key) for key in IDENTITY} == IDENTITY
+
+
+async def test_an_unreadable_event_and_a_bad_batch_item_are_logged_with_their_identity(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    route_logs_to_stdlib(caplog)
+    single = FakeMessage(FakeRaw(structured()))
+    await consume_event(single, consumer="probe.events", handlers={}, uow_factory=None)  # type: ignore[arg-type]
+    item = json.loads(structured())
+    batch = FakeMessage(
+        FakeRaw(json.dumps([item]).encode(), content_type=BATCH_CONTENT_TYPE, routing_key="batch", message_id="b-1")
+    )
+    handlers: dict[str, Any] = {"meeting.cancelled.v1": None}  # never called: the item cannot be read
+    await consume_event(batch, consumer="probe.events", handlers=handlers, uow_factory=None)  # type: ignore[arg-type]
+    lines = [
+        line
+        for line in structured_logs(caplog)
+        if line["event"] in ("event_unreadable", "event_invalid", "event_dead_lettered")
+    ]
+    assert [line["event"] for line in lines] == [
+        "event_unreadable",
+        "event_dead_lettered",
+        "event_invalid",
+        "event_dead_lettered",
+    ]
+    for line in lines:
+        assert {key: line.get(key) for key in IDENTITY} == IDENTITY, line
+    assert single.settled == ["ack"] and batch.settled == ["ack"]
+
+
+async def test_a_failed_ingest_delivery_names_its_event(caplog: pytest.LogCaptureFixture) -> None:
+    """meetings.ingest settles its deliveries itself (no message context): its failure line names the event too."""
+    from services.meetings.consumers import on_ingest
+
+    class Broken:
+        async def submit(self, _: Any) -> None:
+            raise RuntimeError("database down")
+
+    def no_database() -> Any:
+        raise RuntimeError("database down")
+
+    app = SimpleNamespace(
+        settings=SimpleNamespace(system_publishers=[]),
+        singles=Broken(),
+        other_slots=asyncio.Semaphore(1),
+        uow_factory=no_database,
+    )
+    route_logs_to_stdlib(caplog)
+    for raw in (FakeRaw(structured(time="2026-01-05T09:00:00+07:00")), FakeRaw(b"{}", headers=BINARY_HEADERS)):
+        raw.headers["x-delivery-count"] = 99  # its last delivery: dead-lettered, saying why
+        message = FakeMessage(raw)
+        await on_ingest(message, app)  # type: ignore[arg-type]
+    lines = [
+        line for line in structured_logs(caplog) if line["event"] in ("ingest_delivery_failed", "event_dead_lettered")
+    ]
+    assert [line["event"] for line in lines] == ["ingest_delivery_failed", "event_dead_lettered"] * 2
+    for line in lines:
+        assert {key: line.get(key) for key in IDENTITY} == IDENTITY, line
