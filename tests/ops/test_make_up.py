@@ -107,6 +107,7 @@ def make_up(checkout: Path, environment: dict[str, str]) -> Iterator[tuple[subpr
         subprocess.run(["make", "down"], cwd=checkout, env=environment, capture_output=True, timeout=120)
 
 
+@pytest.mark.timeout(1500)  # make up (up to 900 s), the checks, make down (120 s): a loaded machine took 352 s in all
 async def test_make_up_on_a_fresh_checkout_prints_where_to_go_and_every_demo_access_works(
     checkout: Path, environment: dict[str, str], make_up: tuple[subprocess.CompletedProcess[str], str]
 ) -> None:
