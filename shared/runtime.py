@@ -34,6 +34,8 @@ from shared.topology import ConsumerQueue, declare_topology, queue_depths
 log = get_logger(__name__)
 
 AppT = TypeVar("AppT")
+AttentionReader = Callable[[asyncpg.Connection], Awaitable[list[str]]]
+"""Lines needing an operator, read from the service's schema on the connection's search path."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class ServiceSpec(Generic[AppT]):
     health_limits: Mapping[str, float] = field(default_factory=dict)
     """Highest acceptable value of some of those figures (name -> limit): one above its limit makes the service
     `degraded` and is named in `attention`, as a parked outbox row is (e.g. evaluation's scoring lag, s)."""
+    health_attention: Sequence[AttentionReader] = ()
+    """Readers of the service's own lines for `attention` on /health (each makes it `degraded`), run on the
+    connection of the health probe (e.g. notifications' deliveries failing on the mail server)."""
 
 
 FRAMEWORK_MESSAGE_LOG_LEVEL = logging.DEBUG
@@ -107,11 +112,12 @@ async def check_health(
     attention: list[str] | None = None,
     counts: Mapping[str, str] | None = None,
     limits: Mapping[str, float] | None = None,
+    readers: Sequence[AttentionReader] = (),
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
-    (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`) is appended
-    to `attention`."""
+    (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`, a line of
+    one of `readers`) is appended to `attention`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
@@ -123,6 +129,8 @@ async def check_health(
             outbox = await outbox_health(conn)
             for name, sql in (counts or {}).items():
                 report[name] = await conn.fetchval(sql)
+            for reader in readers:
+                attention += await reader(conn)
         for name, limit in (limits or {}).items():
             value = report.get(name)
             if isinstance(value, int | float) and value > limit:
@@ -245,6 +253,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             attention=attention,
             counts=spec.health_counts,
             limits=spec.health_limits,
+            readers=spec.health_attention,
         )
         status = "ok" if healthy and not attention else "degraded"
         body = {"service": spec.name, "status": status, **report, "attention": attention}
