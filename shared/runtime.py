@@ -26,6 +26,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
+from shared.outage import broker_reason, broker_refusal
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
@@ -113,11 +114,13 @@ async def check_health(
     counts: Mapping[str, str] | None = None,
     limits: Mapping[str, float] | None = None,
     readers: Sequence[AttentionReader] = (),
+    amqp_url: str | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
     (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`, a line of
-    one of `readers`) is appended to `attention`."""
+    one of `readers`) is appended to `attention`. A broker that does not answer is asked why with a fresh login to
+    `amqp_url` (access refused, connection refused), said in `broker`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
@@ -146,7 +149,9 @@ async def check_health(
         report["database"] = f"down: {exc!r}"
     try:
         if not await broker.ping(timeout=2):
-            raise RuntimeError("ping failed")
+            refusal = await broker_refusal(amqp_url) if amqp_url else ""
+            report["broker"] = f"down: {refusal or 'no answer to a ping'}"  # access refused reads as such
+            raise BrokerDown(report["broker"])
         report["broker"] = "ok"
         connection = await broker.connect()  # the broker's own connection: no second login per probe
         channel = await connection.channel()
@@ -166,8 +171,33 @@ async def check_health(
             report["consumers"] = "ok"
     except Exception as exc:
         healthy = False
-        report.setdefault("broker", f"down: {exc!r}")
+        report.setdefault("broker", f"down: {broker_reason(exc)}")
     return healthy, report
+
+
+class BrokerDown(Exception):
+    """The broker did not answer check_health's ping (its `broker` line already says why)."""
+
+
+def down_lines(report: Mapping[str, Any]) -> list[str]:
+    """The attention lines of what makes a check_health report unhealthy (`database down: ...`, `broker down:
+    access refused (...)`, `no consumer on meetings.ingest`): /health names what is wrong whenever it is not ok."""
+    lines = []
+    for dependency in ("database", "broker"):
+        value = str(report.get(dependency, "down: not checked"))
+        if value != "ok":
+            lines.append(f"{dependency} {value}")
+    consumers = report.get("consumers")
+    if consumers is not None and consumers != "ok":
+        lines.append(str(consumers))
+    return lines
+
+
+def health_status(healthy: bool, report: Mapping[str, Any], attention: Sequence[str]) -> str:
+    """`ok`; `down` when the database or the broker cannot be used; `degraded` for anything else in `attention`."""
+    if any(str(report.get(dependency, "down")) != "ok" for dependency in ("database", "broker")):
+        return "down"
+    return "ok" if healthy and not attention else "degraded"
 
 
 async def stop_background(
@@ -254,8 +284,11 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             counts=spec.health_counts,
             limits=spec.health_limits,
             readers=spec.health_attention,
+            amqp_url=settings.amqp_url,
         )
-        status = "ok" if healthy and not attention else "degraded"
+        if not healthy:
+            attention[:0] = down_lines(report)  # what is wrong first, then what else needs an operator
+        status = health_status(healthy, report, attention)
         body = {"service": spec.name, "status": status, **report, "attention": attention}
         return JSONResponse(body, 200 if healthy else 503)
 
