@@ -70,6 +70,16 @@ QUEUE_MESSAGES = Gauge("chibo_queue_messages", "Messages ready in a queue the se
 QUEUE_CONSUMERS = Gauge("chibo_queue_consumers", "Consumers attached to a queue the service reads.", ["queue"])
 HELD_EVENTS = Gauge("chibo_held_events", "Events meetings holds until what they refer to arrives.")
 HELD_OLDEST_AGE = Gauge("chibo_held_oldest_age_seconds", "Age of the oldest held event (0 when none).")
+DELIVERIES_RETRYING = Gauge(
+    "chibo_deliveries_retrying",
+    "Deliveries whose last attempt failed, waiting for the next (e.g. the mail server refusing), by channel.",
+    ["channel"],
+)
+DELIVERIES_RETRYING_OLDEST_AGE = Gauge(
+    "chibo_deliveries_retrying_oldest_age_seconds",
+    "Age of the oldest delivery waiting for a retry after a failed attempt, by channel (0 when none).",
+    ["channel"],
+)
 REJECTIONS_OPEN = Gauge("chibo_rejections_open", "Stored rejections not replayed yet.")
 RPC_CLIENT_SECONDS = Histogram(
     "chibo_rpc_client_duration_seconds",

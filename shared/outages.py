@@ -8,6 +8,9 @@ backoff until the dependency answers, up to HOLD_LIMIT_SECONDS; only then, or on
 delivery count toward its limit. While deliveries are held, /health (`held_for_dependency`), the metrics
 (`chibo_deliveries_held`, `chibo_delivery_held_seconds`, `chibo_dependency_unavailable_total`) and the log
 (`dependency_unavailable_holding`, `dependency_available_again`) say so.
+
+Which dependency (RabbitMQ or PostgreSQL) a failure says is unreachable, and why, in words an operator can act on
+(outage_of, broker_reason): the gateway's one mapping of such failures to 503 and the services' /health lines.
 """
 
 import asyncio
@@ -17,9 +20,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, TypeVar
 
+import aio_pika
 import aiormq
+import aiormq.exceptions
 import asyncpg
 
 from shared.logs import get_logger
@@ -34,17 +40,22 @@ RabbitMQ's consumer timeout (30 min by default, after which the broker closes th
 with the limit of 5, an outage dead-letters a message after ~50 min."""
 HOLD_FIRST_DELAY = 0.5
 HOLD_MAX_DELAY = 5.0
+"""Seconds between the tries of a held delivery: 0.5, 1, 2, 4, then every 5 (so it resumes within 5 s of recovery)."""
 HOLD_LOG_INTERVAL = 10.0
 """Seconds between two `dependency_unavailable_holding` warnings of one consumer: every held delivery tries again
 every few seconds (a prefetch of 256 would log 256 lines each time), so one line says how many are held."""
-"""Seconds between the tries of a held delivery: 0.5, 1, 2, 4, then every 5 (so it resumes within 5 s of recovery)."""
 
-UNAVAILABLE: tuple[type[BaseException], ...] = (
+DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08, and a connection lost mid-operation (08003)
     asyncpg.exceptions.CannotConnectNowError,  # 57P03: the server is starting up, shutting down or in recovery
     asyncpg.exceptions.AdminShutdownError,  # 57P01: the backend was terminated (pg_terminate_backend, fast shutdown)
     asyncpg.exceptions.CrashShutdownError,  # 57P02: another backend crashed, the server restarts
     asyncpg.exceptions.TooManyConnectionsError,  # 53300: max_connections reached, by others
+)
+"""PostgreSQL errors that always mean the database cannot be used now (both UNAVAILABLE and outage_of read them)."""
+
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    *DATABASE_UNREACHABLE,
     ConnectionError,  # refused, reset, aborted, broken pipe (aiormq.AMQPConnectionError is one too)
     socket.gaierror,  # the host name does not resolve (DNS during a failover)
     aiormq.exceptions.ChannelInvalidStateError,  # the broker channel closed under a publish
@@ -162,3 +173,97 @@ def held_deliveries() -> dict[str, dict[str, Any]]:
         entry["oldest_seconds"] = max(entry["oldest_seconds"], round(now - hold.since, 1))
         entry["error"] = hold.error
     return report
+
+
+BROKER = "broker"
+DATABASE = "database"
+
+_BROKER_MODULES = ("aio_pika", "aiormq", "pamqp", "faststream")
+_DATABASE_MODULES = ("asyncpg",)
+_DATABASE_CONNECT_ERRORS: tuple[type[BaseException], ...] = (
+    *DATABASE_UNREACHABLE,
+    asyncpg.exceptions.InvalidCatalogNameError,  # the database does not exist
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # role missing, password wrong, pg_hba refused
+)
+"""What outage_of names the database for, beside what _unavailable says of a PostgreSQL error (a database not
+accepting connections, a closed connection): a request also fails on a database missing or refusing our login."""
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A dependency (`broker` or `database`) that could not be used, and why (`access refused: ...`)."""
+
+    dependency: str
+    reason: str
+
+
+def _modules(traceback: TracebackType | None) -> list[str]:
+    names = []
+    while traceback is not None:
+        names.append(str(traceback.tb_frame.f_globals.get("__name__", "")))
+        traceback = traceback.tb_next
+    return names
+
+
+def _within(modules: list[str], roots: tuple[str, ...]) -> bool:
+    return any(name == root or name.startswith(root + ".") for name in modules for root in roots)
+
+
+def broker_reason(exc: BaseException) -> str:
+    """Why the broker refused or dropped us, in words: `access refused (...)` for a login or virtual-host permission
+    refusal, `connection refused (...)` for nothing listening, `not connected, reconnecting (...)` for a link lost and
+    not yet back, else the exception's repr."""
+    text = repr(exc)
+    refused = isinstance(exc, aiormq.exceptions.ProbableAuthenticationError | aiormq.exceptions.AuthenticationError)
+    if refused or "ACCESS_REFUSED" in text or "NOT_ALLOWED" in text or "access to vhost" in text:
+        return f"access refused ({text})"
+    if isinstance(exc, ConnectionRefusedError) or (exc.args and exc.args[0] == errno.ECONNREFUSED):
+        return f"connection refused ({text})"
+    if "was not opened" in text or "closed" in text.lower():
+        return f"not connected, reconnecting ({text})"
+    if isinstance(exc, TimeoutError):
+        return f"no answer in time ({text})"
+    return text
+
+
+def outage_of(exc: BaseException) -> Outage | None:
+    """The dependency `exc` (or an exception it was raised from) says is unreachable: a connection-level error of
+    RabbitMQ (not opened, closed, refused, access refused) or of PostgreSQL (refused, not accepting connections,
+    lost, pool acquire timed out); None for any other failure, a bug's included."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        modules = _modules(current.__traceback__)
+        if isinstance(current, _DATABASE_CONNECT_ERRORS) or (
+            isinstance(current, asyncpg.exceptions.PostgresError | asyncpg.exceptions.InterfaceError)
+            and _unavailable(current)
+        ):
+            return Outage(DATABASE, repr(current))
+        if isinstance(current, OSError | TimeoutError | asyncpg.exceptions.InterfaceError) and _within(
+            modules, _DATABASE_MODULES
+        ):
+            return Outage(DATABASE, repr(current))
+        if isinstance(
+            current,
+            aiormq.exceptions.AMQPConnectionError
+            | aiormq.exceptions.ChannelInvalidStateError
+            | aiormq.exceptions.ChannelAccessRefused,
+        ):
+            return Outage(BROKER, broker_reason(current))
+        if isinstance(current, RuntimeError | OSError | TimeoutError) and _within(modules, _BROKER_MODULES):
+            return Outage(BROKER, broker_reason(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+async def broker_refusal(url: str, *, timeout: float = 2.0) -> str:
+    """Why a fresh connection to `url` fails (broker_reason), or `` when it opens (then closed at once): asked only
+    once a ping has failed, to name the cause (an access refusal reads differently from a broker that is down)."""
+    try:
+        async with asyncio.timeout(timeout):
+            connection = await aio_pika.connect(url, timeout=timeout)
+    except Exception as exc:
+        return broker_reason(exc)
+    await connection.close()
+    return ""

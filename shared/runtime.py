@@ -27,7 +27,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
-from shared.outages import held_deliveries
+from shared.outages import broker_reason, broker_refusal, held_deliveries
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
@@ -43,6 +43,8 @@ from shared.topology import (
 log = get_logger(__name__)
 
 AppT = TypeVar("AppT")
+AttentionReader = Callable[[asyncpg.Connection], Awaitable[list[str]]]
+"""Lines needing an operator, read from the service's schema on the connection's search path."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class ServiceSpec(Generic[AppT]):
     health_limits: Mapping[str, float] = field(default_factory=dict)
     """Highest acceptable value of some of those figures (name -> limit): one above its limit makes the service
     `degraded` and is named in `attention`, as a parked outbox row is (e.g. evaluation's scoring lag, s)."""
+    health_attention: Sequence[AttentionReader] = ()
+    """Readers of the service's own lines for `attention` on /health (each makes it `degraded`), run on the
+    connection of the health probe (e.g. notifications' deliveries failing on the mail server)."""
 
 
 FRAMEWORK_MESSAGE_LOG_LEVEL = logging.DEBUG
@@ -117,12 +122,16 @@ async def check_health(
     counts: Mapping[str, str] | None = None,
     limits: Mapping[str, float] | None = None,
     unrouted_watches: Sequence[str] = (),
+    readers: Sequence[AttentionReader] = (),
+    amqp_url: str | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Database reachable, broker reachable, no delivery held for an unreachable dependency (`held_for_dependency`,
     shared.outages), and a consumer attached to every queue we read; also the outbox
     (pending, lag, parked) and the dead letters' counts. What needs an operator without stopping the service
     (a parked row, a lagging outbox, dead letters waiting, one of `counts` above its entry in `limits`, events of the
-    service's that reached chibo.unrouted, counted by its `unrouted_watches`) is appended to `attention`."""
+    service's that reached chibo.unrouted, counted by its `unrouted_watches`, a line of one of `readers`) is
+    appended to `attention`. A broker that does not answer is asked why with a fresh login to `amqp_url` (access
+    refused, connection refused), said in `broker`."""
     report: dict[str, Any] = {}
     healthy = True
     attention = attention if attention is not None else []
@@ -138,6 +147,8 @@ async def check_health(
             outbox = await outbox_health(conn)
             for name, sql in (counts or {}).items():
                 report[name] = await conn.fetchval(sql)
+            for reader in readers:
+                attention += await reader(conn)
         for name, limit in (limits or {}).items():
             value = report.get(name)
             if isinstance(value, int | float) and value > limit:
@@ -153,7 +164,9 @@ async def check_health(
         report["database"] = f"down: {exc!r}"
     try:
         if not await broker.ping(timeout=2):
-            raise RuntimeError("ping failed")
+            refusal = await broker_refusal(amqp_url) if amqp_url else ""
+            report["broker"] = f"down: {refusal or 'no answer to a ping'}"  # access refused reads as such
+            raise BrokerDown(report["broker"])
         report["broker"] = "ok"
         connection = await broker.connect()  # the broker's own connection: no second login per probe
         channel = await connection.channel()
@@ -178,7 +191,7 @@ async def check_health(
             report["consumers"] = "ok"
     except Exception as exc:
         healthy = False
-        report.setdefault("broker", f"down: {exc!r}")
+        report.setdefault("broker", f"down: {broker_reason(exc)}")
     return healthy, report
 
 
@@ -207,6 +220,31 @@ async def keep_bindings(broker: RabbitBroker, queues: Sequence[ConsumerQueue], *
 
     await asyncio.sleep(every_seconds)  # the first round after the broker has connected (start-up declared them)
     await poll("bindings", step, poll_seconds=every_seconds, wake=wake)
+
+
+class BrokerDown(Exception):
+    """The broker did not answer check_health's ping (its `broker` line already says why)."""
+
+
+def down_lines(report: Mapping[str, Any]) -> list[str]:
+    """The attention lines of what makes a check_health report unhealthy (`database down: ...`, `broker down:
+    access refused (...)`, `no consumer on meetings.ingest`): /health names what is wrong whenever it is not ok."""
+    lines = []
+    for dependency in ("database", "broker"):
+        value = str(report.get(dependency, "down: not checked"))
+        if value != "ok":
+            lines.append(f"{dependency} {value}")
+    consumers = report.get("consumers")
+    if consumers is not None and consumers != "ok":
+        lines.append(str(consumers))
+    return lines
+
+
+def health_status(healthy: bool, report: Mapping[str, Any], attention: Sequence[str]) -> str:
+    """`ok`; `down` when the database or the broker cannot be used; `degraded` for anything else in `attention`."""
+    if any(str(report.get(dependency, "down")) != "ok" for dependency in ("database", "broker")):
+        return "down"
+    return "ok" if healthy and not attention else "degraded"
 
 
 async def stop_background(
@@ -297,8 +335,12 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             counts=spec.health_counts,
             limits=spec.health_limits,
             unrouted_watches=unrouted_watches,
+            readers=spec.health_attention,
+            amqp_url=settings.amqp_url,
         )
-        status = "ok" if healthy and not attention else "degraded"
+        if not healthy:
+            attention[:0] = down_lines(report)  # what is wrong first, then what else needs an operator
+        status = health_status(healthy, report, attention)
         body = {"service": spec.name, "status": status, **report, "attention": attention}
         return JSONResponse(body, 200 if healthy else 503)
 

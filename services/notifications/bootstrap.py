@@ -13,6 +13,7 @@ from services.notifications.channels import Sender, default_senders
 from services.notifications.config import Settings
 from services.notifications.consumers import RPC_QUEUE, build_router
 from services.notifications.context import NotificationsContext
+from services.notifications.monitoring import delivery_attention, read_gauges
 from services.notifications.unit_of_work import SCHEMA, Clock, uow_factory
 from shared.consuming import Door
 from shared.contracts import notifications as notifications_contract
@@ -51,6 +52,8 @@ def build_spec(
         background=(run_schedule, run_deliveries),
         description="Alerts of party cell meetings, once per recipient, by e-mail, webhook and in-app inbox.",
         publishes=sorted(notifications_contract.TYPES),
+        gauges=[read_gauges],
+        health_attention=[delivery_attention],
     )
 
 

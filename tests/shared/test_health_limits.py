@@ -1,5 +1,7 @@
 """/health: a figure above its limit (e.g. evaluation's scoring lag) makes the service degraded, as parked rows do."""
 
+from urllib.parse import urlsplit, urlunsplit
+
 import aio_pika
 import asyncpg
 from faststream.rabbit import RabbitBroker
@@ -7,7 +9,7 @@ from faststream.rabbit import RabbitBroker
 from services.evaluation.bootstrap import build_spec
 from services.evaluation.config import Settings as EvaluationSettings
 from shared.ops.dead_letters import dead_letter_attention
-from shared.runtime import check_health
+from shared.runtime import check_health, down_lines, health_status
 from tests.support.ids import random_id
 
 
@@ -71,3 +73,28 @@ async def test_dead_letters_waiting_are_named_in_attention_as_the_operations_pag
         channel = await connection.channel()
         await channel.queue_delete(dlq)
         await connection.close()
+
+
+async def test_a_broker_refusing_the_login_is_down_with_access_refused_named_in_attention(
+    pool: asyncpg.Pool, amqp_url: str
+) -> None:
+    """The trial: a /health answering 503 said "degraded" with an empty attention, and its broker line
+    `down: RuntimeError('ping failed')` did not say access was refused."""
+    parts = urlsplit(amqp_url)
+    refused_url = urlunsplit(parts._replace(netloc=f"guest:wrong-password@{parts.hostname}:{parts.port or 5672}"))
+    broker = RabbitBroker(refused_url)
+    attention: list[str] = []
+    healthy, report = await check_health(pool=pool, broker=broker, queues=[], attention=attention, amqp_url=refused_url)
+    assert not healthy
+    assert report["broker"].startswith("down: access refused"), report
+    lines = down_lines(report)
+    assert lines == [f"broker {report['broker']}"], lines
+    assert health_status(healthy, report, [*lines, *attention]) == "down"
+    await broker.stop()
+
+
+def test_every_unhealthy_part_of_a_report_is_an_attention_line() -> None:
+    report = {"database": "down: ConnectionRefusedError(111)", "broker": "ok", "consumers": "no consumer on a.b"}
+    assert down_lines(report) == ["database down: ConnectionRefusedError(111)", "no consumer on a.b"]
+    assert health_status(False, {"database": "ok", "broker": "ok"}, ["no consumer on a.b"]) == "degraded"
+    assert health_status(True, {"database": "ok", "broker": "ok"}, []) == "ok"

@@ -3,6 +3,8 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiormq.exceptions
+import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,6 +14,7 @@ from services.gateway.handlers import BodyError
 from services.gateway.schemas import ErrorRead
 from shared.envelope import validation_message
 from shared.logs import get_logger
+from shared.outages import BROKER, DATABASE, Outage, outage_of
 from shared.refusals import refusal_code
 from shared.rpc import RpcError, ServiceUnavailable
 
@@ -46,7 +49,10 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     422: _describe("A parameter or field is invalid; `field` names it"),
     429: _describe("Too many requests for this token; see Retry-After"),
     500: _describe("A bug in the gateway or in the service answering (its log has the traceback)"),
-    503: _describe("A service did not answer in time; `service` names it"),
+    503: _describe(
+        "A service did not answer in time, or the gateway cannot reach RabbitMQ or PostgreSQL; `service` names it"
+        " (`broker`, `database`); see Retry-After"
+    ),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: _describe("Conflicts with the current state"),
@@ -69,9 +75,28 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+OUTAGE_RETRY_AFTER = "10"
+"""Seconds a client is told to wait before retrying while the gateway's broker or database is unreachable."""
+OUTAGE_WORDS = {BROKER: "the message broker (RabbitMQ)", DATABASE: "the gateway's database (PostgreSQL)"}
+
+
+def outage_response(request: Request, outage: Outage) -> JSONResponse:
+    """503 `unavailable` naming the unreachable dependency in `service` (`broker`, `database`) and why, with
+    Retry-After; the web app's page reads `request.state.outage` to say the same in Vietnamese."""
+    request.state.outage = outage
+    log.warning("dependency_unavailable", dependency=outage.dependency, reason=outage.reason, path=request.url.path)
+    message = f"{OUTAGE_WORDS[outage.dependency]} is unavailable to the gateway: {outage.reason}; try again later"
+    return error_response(
+        503, "unavailable", message, service=outage.dependency, headers={"Retry-After": OUTAGE_RETRY_AFTER}
+    )
+
+
 async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RpcError)
     if isinstance(exc, ServiceUnavailable):
+        outage = outage_of(exc.__cause__) if exc.__cause__ is not None else None
+        if outage is not None and outage.dependency == BROKER:  # not the service's silence: the gateway's own link
+            return outage_response(request, outage)
         log.warning("service_unavailable", service=exc.service, path=request.url.path)
         return error_response(503, "unavailable", exc.message, service=exc.service, headers={"Retry-After": "5"})
     status = RPC_STATUS.get(exc.code, 500)
@@ -111,7 +136,30 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse:
+    """A failure of a kind RabbitMQ's or PostgreSQL's clients raise: 503 when it says one is unreachable (outage_of),
+    else raised on to the handler of unexpected failures (500)."""
+    outage = outage_of(exc)
+    if outage is None:
+        raise exc
+    return outage_response(request, outage)
+
+
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    RuntimeError,  # aio-pika's "Connection was not opened", aiormq's channel state errors
+    OSError,  # refused connections, TimeoutError of a pool's acquire
+    aiormq.exceptions.AMQPError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+"""The kinds of failure the clients of RabbitMQ and PostgreSQL raise when one is unreachable; each answered by
+_on_dependency_error in one place for every route, API and page."""
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    outage = outage_of(exc)
+    if outage is not None:  # RabbitMQ or PostgreSQL unreachable: the client should retry, not report a bug
+        return outage_response(request, outage)
     log.exception("gateway_error", path=request.url.path, error=repr(exc))
     return error_response(500, "internal", "internal error")
 
@@ -145,4 +193,6 @@ def install_error_handlers(app: FastAPI, *, page: ErrorPage | None = None) -> No
     app.add_exception_handler(BodyError, _paged(_on_body_error, page))
     app.add_exception_handler(RequestValidationError, _paged(_on_validation_error, page))
     app.add_exception_handler(StarletteHTTPException, _paged(_on_http_error, page))
+    for kind in DEPENDENCY_ERRORS:
+        app.add_exception_handler(kind, _paged(_on_dependency_error, page))
     app.add_exception_handler(Exception, _paged(_on_unexpected, page))

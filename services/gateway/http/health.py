@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 
 from services.gateway.http.deps import State
 from services.gateway.schemas import HealthRead
+from shared.outages import broker_refusal
 from shared.topology import RPC_SERVICES
 
 router = APIRouter(tags=["health"])
@@ -19,9 +20,10 @@ async def health(state: State) -> JSONResponse:
         async with state.pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
     except Exception as exc:
-        report["database"] = f"down: {exc.__class__.__name__}"
+        report["database"] = f"down: {exc!r}"
     if not await state.broker.ping(timeout=2):
-        report["broker"] = "down"
+        refusal = await broker_refusal(state.settings.amqp_url)
+        report["broker"] = f"down: {refusal}" if refusal else "down"
     else:
         connection = await state.broker.connect()  # the broker's own connection: no second login per probe
         services: dict[str, str] = {}

@@ -44,6 +44,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.envelope import now
 from shared.logs import get_logger
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
+from shared.outages import broker_refusal
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
 
@@ -233,7 +234,10 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
 
     async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
         reports = await asyncio.gather(*(probe(client, url) for url in urls.values()))
-    broker = "ok" if await state.broker.ping(timeout=2) else "down"
+    broker = "ok"
+    if not await state.broker.ping(timeout=2):
+        refusal = await broker_refusal(state.settings.amqp_url)  # says whether access was refused
+        broker = f"down: {refusal}" if refusal else "down"
     services = dict(zip(urls, reports, strict=True))
     dead_letters: dict[str, int | None] = {spec.dead_letter_queue: None for spec in CONSUMER_QUEUES}
     if broker == "ok":
@@ -241,7 +245,7 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
     waiting = {queue: count for queue, count in dead_letters.items() if count}
     waiting_lines = dead_letter_attention(waiting)
-    attention = ["broker down"] if broker != "ok" else []
+    attention = [f"broker {broker}"] if broker != "ok" else []
     for service, report in services.items():
         if report.status != "ok":
             attention.append(f"{service} {report.status}")

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Scope
 
 from services.gateway.web.core import PREFIX, error_page, not_found_page
 from services.gateway.web.i18n import _
+from shared.outages import BROKER, Outage
 
 
 def is_page_path(path: str) -> bool:
@@ -50,6 +51,9 @@ def status_page(request: Request, status: int) -> HTMLResponse | None:
         return error_page(
             request, 429, _("Too many requests"), _("Too many requests were sent in a short time. Wait a moment.")
         )
+    outage = getattr(request.state, "outage", None)
+    if status == 503 and outage is not None:
+        return outage_page(request, outage)
     if status == 503:
         return error_page(request, 503, _("Service busy"), _("The system is busy. Please try again in a moment."))
     return error_page(
@@ -58,6 +62,23 @@ def status_page(request: Request, status: int) -> HTMLResponse | None:
         _("Something went wrong"),
         _("The system could not answer. Please try again."),
     )
+
+
+def outage_page(request: Request, outage: Outage) -> HTMLResponse:
+    """The 503 page of a request the gateway could not serve because RabbitMQ or its database is unreachable, naming
+    which (http.errors.outage_response), so an operator knows where to look and anyone else that it is not them."""
+    if outage.dependency == BROKER:
+        message = _(
+            "The system cannot reach its message broker (RabbitMQ), so the services cannot be asked right now. Please"
+            " try again in a few minutes; if it lasts, tell the system's operators that the gateway cannot connect"
+            " to RabbitMQ."
+        )
+    else:
+        message = _(
+            "The system cannot reach its database (PostgreSQL) right now. Please try again in a few minutes; if it"
+            " lasts, tell the system's operators that the gateway cannot connect to its database."
+        )
+    return error_page(request, 503, _("The system is temporarily unavailable"), message)
 
 
 def scope_page(scope: Scope, status: int) -> ASGIApp | None:
