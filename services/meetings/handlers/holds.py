@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.meetings.domain import LockSet, event_key
-from services.meetings.handlers.ingest import IngestResult, reject, settle
+from services.meetings.handlers.ingest import IngestResult, reject, settle_held
 from services.meetings.handlers.locks import locks_for
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts.registry import read_event
@@ -41,15 +41,7 @@ async def retry_held(uow: MeetingsUnit, *, source: str, event_id: str) -> Ingest
     row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
     if row is None:
         raise HeldNotFound(f"{source} {event_id}")  # settled meanwhile
-    result = await settle(
-        event,
-        uow,
-        route=row["route"],
-        received_at=row["held_at"],
-        retrying=True,
-        scope=row["scope"],
-        account=row["account"],
-    )
+    result = await settle_held(event, uow, row)
     log.info("held_event_retried", event_id=event_id, source=source, outcome=result.outcome)
     return result
 

@@ -1037,6 +1037,29 @@ def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:
         return None
 
 
+async def settle_held(
+    event: Event[Any],
+    uow: MeetingsUnit,
+    row: Mapping[str, Any],
+    *,
+    savepoint: bool = True,
+    histories: "PendingHistories | None" = None,
+) -> IngestResult:
+    """settle a held event again (`retrying`): its route, time received, scope and sending account from its
+    held_event `row`."""
+    return await settle(
+        event,
+        uow,
+        route=row["route"],
+        received_at=row["held_at"],
+        retrying=True,
+        scope=row["scope"],
+        savepoint=savepoint,
+        histories=histories,
+        account=row["account"],
+    )
+
+
 async def settle(
     event: Event[Any],
     uow: MeetingsUnit,
@@ -1164,17 +1187,7 @@ async def release_waiting(
     for row in await uow.ingest.waiting_for(keys):
         event = read_event(parse_envelope(row["raw"]))
         if await uow.ingest.try_lock(locks_for(event)):
-            await settle(
-                event,
-                uow,
-                route=row["route"],
-                received_at=row["held_at"],
-                retrying=True,
-                scope=row["scope"],
-                savepoint=savepoint,
-                histories=histories,
-                account=row["account"],
-            )
+            await settle_held(event, uow, row, savepoint=savepoint, histories=histories)
         else:
             await uow.ingest.defer_release(source=row["source"], event_id=row["event_id"])
             log.info("held_event_release_deferred", event_id=row["event_id"], source=row["source"])
@@ -1221,15 +1234,7 @@ async def _settle_one_released(
         row = await uow.ingest.get_held(source=source, event_id=event_id, lock_row=True)
         if row is None or row["released_at"] is None:
             return None
-        await settle(
-            event,
-            uow,
-            route=row["route"],
-            received_at=row["held_at"],
-            retrying=True,
-            scope=row["scope"],
-            account=row["account"],
-        )
+        await settle_held(event, uow, row)
         await uow.commit()
         return uow.ingest.deferred
 
