@@ -50,6 +50,7 @@ from shared import alert_rules
 from shared.audit import append_audit
 from shared.config import ServiceSettings
 from shared.contracts import meetings_rpc, notifications_rpc
+from shared.logs import configure_logging, get_logger
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
     dead_letter_counts,
@@ -62,6 +63,8 @@ from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError
 
 SERVICES = ("meetings", "evaluation", "notifications")
+
+log = get_logger(__name__)
 
 
 def count(text: str) -> int:
@@ -341,7 +344,8 @@ REFUSED_STATUS = {"not_found": 404, "conflict": 409}
 
 
 async def audit(settings: ServiceSettings, *, path: str, status: int, detail: dict[str, Any]) -> None:
-    """A row in gateway.audit_log for one operator action from the command line, as the API writes it."""
+    """A row in gateway.audit_log for one operator action from the command line, as the API writes it, and, when it
+    was done (status below 400), its `operator_action` log line on stderr, as the API logs it."""
     conn = await connect_database(settings, "gateway")
     try:
         await append_audit(
@@ -349,6 +353,9 @@ async def audit(settings: ServiceSettings, *, path: str, status: int, detail: di
         )
     finally:
         await conn.close()
+    if status < 400:
+        fields = {key: value for key, value in detail.items() if key != "action"}
+        log.info("operator_action", action=detail.get("action", path), sub=operator(), path=path, **fields)
 
 
 async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
@@ -496,8 +503,20 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             if args.action == "list":
                 return await list_dead_letters(connection, args.queue, limit=args.limit, offset=args.offset)
             if args.action == "replay":
-                return await replay_dead_letters(connection, args.queue, limit=args.limit, event_id=args.event_id)
-            return await purge_dead_letters(connection, args.queue)
+                choice = {key: getattr(args, key) for key in ("limit", "event_id") if getattr(args, key) is not None}
+                replayed = await replay_dead_letters(connection, args.queue, **choice)
+                detail = {"queue": args.queue, "replayed": replayed["replayed"], "kept": replayed["kept"], **choice}
+                await audit(
+                    settings,
+                    path=f"/v1/dead-letters/{args.queue}/replay",
+                    status=200,
+                    detail={"action": "dead_letters_replayed", **detail},
+                )
+                return replayed
+            purged = await purge_dead_letters(connection, args.queue)
+            detail = {"action": "dead_letters_purged", "queue": args.queue, "purged": purged["purged"]}
+            await audit(settings, path=f"/v1/dead-letters/{args.queue}/purge", status=200, detail=detail)
+            return purged
         finally:
             await connection.close()
     if args.area == "held" and args.action != "list":
@@ -523,9 +542,12 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             return await outbox_health(conn)
         if args.action == "list":
             return await list_parked(conn, limit=args.limit, offset=args.offset)
-        return {"replayed": await replay_parked(conn, schema=schema, ids=None if args.all else args.ids)}
+        replayed = await replay_parked(conn, schema=schema, ids=None if args.all else args.ids)
     finally:
         await conn.close()
+    detail = {"action": "parked_rows_replayed", "service": schema, "ids": args.ids or "all", "replayed": replayed}
+    await audit(settings, path=f"/v1/outbox/{schema}/parked/replay", status=200, detail=detail)
+    return {"replayed": replayed}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -556,4 +578,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # log lines (an action's `operator_action`) go to stderr, stdout holds the JSON answer alone
+    configure_logging(service="ops", level="INFO", json=True)
     sys.exit(main())
