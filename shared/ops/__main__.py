@@ -60,7 +60,7 @@ from shared.ops.dead_letters import (
     purge_dead_letters,
     replay_dead_letters,
 )
-from shared.ops.outbox import list_parked, outbox_health, replay_parked
+from shared.ops.outbox import list_parked, outbox_health, parked_rows_missing, replay_parked
 from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError
 
@@ -569,12 +569,15 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
                 choice = {key: getattr(args, key) for key in ("limit", "event_id") if getattr(args, key) is not None}
                 replayed = await replay_dead_letters(connection, args.queue, **choice)
                 detail = {"queue": args.queue, "replayed": replayed["replayed"], "kept": replayed["kept"], **choice}
+                unknown = args.event_id is not None and replayed["replayed"] == 0
                 await audit(
                     settings,
                     path=f"/v1/dead-letters/{args.queue}/replay",
-                    status=200,
+                    status=404 if unknown else 200,
                     detail={"action": "dead_letters_replayed", **detail},
                 )
+                if unknown:
+                    raise NotFound(f"no dead letter in {args.queue} has the event id {args.event_id}")
                 return replayed
             purged = await purge_dead_letters(connection, args.queue)
             detail = {"action": "dead_letters_purged", "queue": args.queue, "purged": purged["purged"]}
@@ -608,9 +611,18 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
         rows_back = await replay_parked(conn, schema=schema, ids=None if args.all else args.ids)
     finally:
         await conn.close()
-    detail = {"action": "parked_rows_replayed", "service": schema, "ids": args.ids or "all", "replayed": rows_back}
-    await audit(settings, path=f"/v1/outbox/{schema}/parked/replay", status=200, detail=detail)
-    return {"replayed": rows_back}
+    replayed_rows, missing = rows_back["replayed"], rows_back["missing"]
+    detail = {"action": "parked_rows_replayed", "service": schema, "ids": args.ids or "all", "replayed": replayed_rows}
+    detail |= {"missing": missing} if missing else {}
+    status = 404 if missing else 200
+    # a row replayed is done even when another id names none: the log line says so (status 200 in it)
+    await audit(settings, path=f"/v1/outbox/{schema}/parked/replay", status=status, detail=detail)
+    if missing:
+        if replayed_rows:
+            fields = {key: value for key, value in detail.items() if key != "action"}
+            log.info("operator_action", action="parked_rows_replayed", sub=operator(), **fields)
+        raise NotFound(parked_rows_missing(schema, missing, replayed_rows))
+    return {"replayed": replayed_rows}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

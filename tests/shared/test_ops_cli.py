@@ -247,3 +247,47 @@ async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_lo
     finally:
         await conn.execute("DELETE FROM outbox WHERE event_id = $1", parked)
         await conn.close()
+
+
+async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url: str, database_url: str) -> None:
+    """`outbox replay --id` of no parked row and `dead-letters replay --event-id` of no dead letter answered
+    `replayed: 0`, exit 0: now exit 1 naming them, audited 404, and the known ids of a mix are replayed all the same."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    await apply_migrations(database_url, schema="meetings", files=migration_files(ROOT / "services" / "meetings"))
+    before = await last_audit_row(database_url)
+    nope = random_id("nope")
+    unknown = await asyncio.to_thread(
+        run_ops, amqp_url, database_url, "dead-letters", "replay", "--queue", "evaluation.facts.dlq", "--event-id", nope
+    )
+    assert unknown.returncode == 1, unknown.stderr
+    assert f"not found: no dead letter in evaluation.facts.dlq has the event id {nope}" in unknown.stderr
+    rows = await audit_rows_since(database_url, before, "/v1/dead-letters/evaluation.facts.dlq/replay")
+    assert [(s, d["event_id"]) for _, s, d in rows if d.get("event_id") == nope] == [(404, nope)]
+
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
+    parked = random_id("parked")
+    try:
+        row_id = await conn.fetchval(
+            "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
+            " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
+            parked,
+        )
+        missing = 9_000_000_000_000_000_000
+        for ids, said in (
+            ([missing], f"no parked row {missing} in the meetings outbox"),
+            ([row_id, missing], f"no parked row {missing} in the meetings outbox; the other 1 were replayed"),
+        ):
+            words = [word for row in ids for word in ("--id", str(row))]
+            result = await asyncio.to_thread(
+                run_ops, amqp_url, database_url, "outbox", "replay", "--service", "meetings", *words
+            )
+            assert result.returncode == 1 and f"not found: {said}" in result.stderr, result.stderr
+        assert await conn.fetchval("SELECT parked_at FROM outbox WHERE id = $1", row_id) is None
+        rows = await audit_rows_since(database_url, before, "/v1/outbox/meetings/parked/replay")
+        assert [(s, d["replayed"], d["missing"]) for _, s, d in rows if missing in d.get("missing", [])] == [
+            (404, 0, [missing]),
+            (404, 1, [missing]),
+        ]
+    finally:
+        await conn.execute("DELETE FROM outbox WHERE event_id = $1", parked)
+        await conn.close()
