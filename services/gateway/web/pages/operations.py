@@ -28,6 +28,7 @@ from services.gateway.schemas.recovery import (
 from services.gateway.web import forms, reasons
 from services.gateway.web.core import (
     PREFIX,
+    BadChoice,
     BadPosition,
     CurrentViewer,
     FormViewer,
@@ -51,6 +52,7 @@ async def _positions(request: Request, viewer: CurrentViewer) -> None:
     role): a made-up `…_offset` is a 400 page naming it, never an action taken and then an error."""
     _operator(viewer)
     list_offsets(request)
+    rejections_view(request)
 
 
 T = TypeVar("T")
@@ -186,8 +188,12 @@ without replaying, with who, when and why), as the API's `status` and the comman
 
 def rejections_view(request: Request) -> dict[str, str]:
     """The page's choice of rejections as address values to keep (`{"rejections": "dismissed"}`), empty for the open
-    ones (the default; any other value reads as it)."""
-    return {REJECTIONS_VIEW: "dismissed"} if request.query_params.get(REJECTIONS_VIEW) == "dismissed" else {}
+    ones (the default, also `open` or empty); BadChoice (a 422 page naming it) for any other value, which read as
+    the open ones without a word."""
+    chosen = request.query_params.get(REJECTIONS_VIEW, "")
+    if chosen not in ("", "open", "dismissed"):
+        raise BadChoice(parameter=REJECTIONS_VIEW, value=chosen, choices="open, dismissed", back=f"{PAGE}#rejections")
+    return {REJECTIONS_VIEW: "dismissed"} if chosen == "dismissed" else {}
 
 
 def pager(
