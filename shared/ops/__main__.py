@@ -16,7 +16,8 @@
     python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
 
-Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee or alert rule named does not exist
+Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
+replay --id`: the others given are replayed) or dead letter (`dead-letters replay --event-id`) named does not exist
 (not found), 3 when the rejection is no longer open (replayed or dismissed already) or the held event to retry was
 rejected (replay its rejection instead: conflict), 4 when notifications refuses an alert setting (naming the field),
 5 when the service called over RPC does not take calls from CHIBO_AMQP_URL's broker user (not in its
@@ -27,6 +28,9 @@ one line on stderr.
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
 gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status the API would answer).
+`dead-letters replay` and `purge` and `outbox replay` are audited the same way, under POST /v1/dead-letters/{q}/replay
+and /purge and /v1/outbox/{s}/parked/replay, each done one logged as an `operator_action` line on stderr.
+Every number and id argument is bounded as the API bounds it (BOUNDS): out of bounds is exit 2 naming it.
 `alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
 PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
 detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
