@@ -105,9 +105,10 @@ class OutboxStatusReply(Reply):
 
 
 class ParkedReplayReply(Reply):
-    """How many parked rows went back in line."""
+    """How many parked rows went back in line, and the ids given that name no parked row (`missing`)."""
 
     replayed: int
+    missing: list[int] = []
 
 
 # ---- requests (subclassed by each service's catalog with its name) ------------------------------

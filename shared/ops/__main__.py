@@ -16,7 +16,8 @@
     python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
 
-Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee or alert rule named does not exist
+Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
+replay --id`: the others given are replayed) or dead letter (`dead-letters replay --event-id`) named does not exist
 (not found), 3 when the rejection is no longer open (replayed or dismissed already) or the held event to retry was
 rejected (replay its rejection instead: conflict), 4 when notifications refuses an alert setting (naming the field),
 5 when the service called over RPC does not take calls from CHIBO_AMQP_URL's broker user (not in its
@@ -27,6 +28,9 @@ one line on stderr.
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
 gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status the API would answer).
+`dead-letters replay` and `purge` and `outbox replay` are audited the same way, under POST /v1/dead-letters/{q}/replay
+and /purge and /v1/outbox/{s}/parked/replay, each done one logged as an `operator_action` line on stderr.
+Every number and id argument is bounded as the API bounds it (BOUNDS): out of bounds is exit 2 naming it.
 `alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
 PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
 detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
@@ -37,6 +41,8 @@ import asyncio
 import getpass
 import json
 import logging
+import re
+import string
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -50,6 +56,7 @@ from shared import alert_rules
 from shared.audit import append_audit
 from shared.config import ServiceSettings
 from shared.contracts import meetings_rpc, notifications_rpc
+from shared.logs import configure_logging, get_logger
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
     dead_letter_counts,
@@ -57,28 +64,73 @@ from shared.ops.dead_letters import (
     purge_dead_letters,
     replay_dead_letters,
 )
-from shared.ops.outbox import list_parked, outbox_health, replay_parked
+from shared.ops.outbox import list_parked, outbox_health, parked_rows_missing, replay_parked
 from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError
 
 SERVICES = ("meetings", "evaluation", "notifications")
 
+log = get_logger(__name__)
 
-def count(text: str) -> int:
-    """A whole number ≥ 0 given on the command line (a --limit or --offset); ArgumentTypeError otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is below 0")
-    return value
+
+class Whole:
+    """An argparse type: a whole number (ASCII digits) from `low` to `high`; ArgumentTypeError naming the bounds
+    otherwise (argparse then names the argument and exits 2). A number PostgreSQL's bigint or a page cannot hold is
+    refused here, not by the database as a traceback."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, text: str) -> int:
+        """The number given, within the bounds; ArgumentTypeError otherwise."""
+        digits = text.strip()
+        if re.fullmatch(r"-?[0-9]{1,30}", digits) is None:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number from {self.low} to {self.high}")
+        value = int(digits)
+        if not self.low <= value <= self.high:
+            raise argparse.ArgumentTypeError(f"{value} is not from {self.low} to {self.high}")
+        return value
+
+
+class Name:
+    """An argparse type: an id given on the command line, `low` to `high` characters (and only the characters of
+    `allowed`, a description and its test, when given); ArgumentTypeError naming the bounds otherwise."""
+
+    def __init__(self, low: int, high: int, allowed: tuple[str, str] | None = None) -> None:
+        self.low, self.high, self.allowed = low, high, allowed
+
+    def __call__(self, text: str) -> str:
+        """The id given, within the bounds; ArgumentTypeError otherwise."""
+        if not self.low <= len(text) <= self.high:
+            raise argparse.ArgumentTypeError(f"{self.low} to {self.high} characters, not {len(text)}")
+        if self.allowed is not None and not all(char in self.allowed[1] for char in text):
+            raise argparse.ArgumentTypeError(f"{text!r} has characters other than {self.allowed[0]}")
+        return text
+
+
+BIGINT_MAX = 2**63 - 1
+PARAM_NAME = Name(1, 64)
+ID_CHARACTERS = ("letters, digits and . _ : -", string.ascii_letters + string.digits + "._:-")
+BOUNDS: dict[str, Whole | Name] = {
+    "limit": Whole(1, 1000),
+    "offset": Whole(0, 1_000_000),
+    "replay_limit": Whole(1, 100_000),
+    "row_id": Whole(1, BIGINT_MAX),
+    "event_id": Name(1, 255),
+    "source": Name(1, 1000),
+    "rejection_id": Name(1, 64, ID_CHARACTERS),
+    "committee": Name(1, 64, ID_CHARACTERS),
+    "rule": Name(1, 64, ("a-z and _", string.ascii_lowercase + "_")),
+    "param_name": PARAM_NAME,
+}
+"""Every number and id an operator gives, bounded in this one place as the API bounds them (services/gateway/http:
+Limit and Offset, RowPath, IdPath, RulePath; the schemas' event_id, source and replay limit)."""
 
 
 def page_arguments(command: argparse.ArgumentParser, *, limit: int) -> None:
     """--limit and --offset of a listing (the listing's position from its start, as the API's `offset`)."""
-    command.add_argument("--limit", type=count, default=limit)
-    command.add_argument("--offset", type=count, default=0, help="how many of the listing to skip")
+    command.add_argument("--limit", type=BOUNDS["limit"], default=limit, help="1 to 1000")
+    command.add_argument("--offset", type=BOUNDS["offset"], default=0, help="how many of the listing to skip")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -92,8 +144,8 @@ def parser() -> argparse.ArgumentParser:
     page_arguments(listing, limit=20)
     replay = dead.add_parser("replay", help="publish dead letters back to the queue they died in")
     replay.add_argument("--queue", choices=DEAD_LETTER_QUEUES, required=True)
-    replay.add_argument("--limit", type=count)
-    replay.add_argument("--event-id")
+    replay.add_argument("--limit", type=BOUNDS["replay_limit"])
+    replay.add_argument("--event-id", type=BOUNDS["event_id"])
     purge = dead.add_parser("purge", help="drop every message of a dead-letter queue")
     purge.add_argument("--queue", choices=DEAD_LETTER_QUEUES, required=True)
     purge.add_argument("--yes", action="store_true", required=True, help="confirm")
@@ -107,7 +159,7 @@ def parser() -> argparse.ArgumentParser:
     again = outbox.add_parser("replay", help="put parked rows back in line")
     again.add_argument("--service", choices=SERVICES, required=True)
     which = again.add_mutually_exclusive_group(required=True)
-    which.add_argument("--id", type=int, action="append", dest="ids")
+    which.add_argument("--id", type=BOUNDS["row_id"], action="append", dest="ids")
     which.add_argument("--all", action="store_true")
 
     held = areas.add_parser("held", help="events meetings holds").add_subparsers(dest="action", required=True)
@@ -126,8 +178,12 @@ def parser() -> argparse.ArgumentParser:
         "giving the reason, which can still be replayed later (meetings does it over its RPC; audited).",
     )
     for command in (retry_held, drop_held):
-        command.add_argument("--source", required=True, help="the held event's source, as `held list` shows it")
-        command.add_argument("--event-id", required=True, help="the held event's id, as `held list` shows it")
+        command.add_argument(
+            "--source", type=BOUNDS["source"], required=True, help="the held event's source, as `held list` shows it"
+        )
+        command.add_argument(
+            "--event-id", type=BOUNDS["event_id"], required=True, help="the held event's id, as `held list` shows it"
+        )
     drop_held.add_argument("--reason", type=reason, required=True, help="why it is dropped (1-500 characters)")
 
     rejected = areas.add_parser("rejections", help="events meetings rejected").add_subparsers(
@@ -148,7 +204,13 @@ def parser() -> argparse.ArgumentParser:
         "stays listed as dismissed with who, when and why (over meetings' RPC; audited).",
     )
     for command in (replay_rejected, dismiss_rejected):
-        command.add_argument("--id", required=True, dest="rejection_id", help="the rejection's id, as listed")
+        command.add_argument(
+            "--id",
+            type=BOUNDS["rejection_id"],
+            required=True,
+            dest="rejection_id",
+            help="the rejection's id, as listed",
+        )
     dismiss_rejected.add_argument("--reason", type=reason, required=True, help="why it is closed (1-500 characters)")
 
     rules = areas.add_parser("alert-rules", help="a committee's alert settings").add_subparsers(
@@ -171,9 +233,11 @@ def parser() -> argparse.ArgumentParser:
         "audited).",
     )
     for command in (rules_list, rules_set, rules_reset):
-        command.add_argument("--committee", required=True, help="the committee's id")
+        command.add_argument("--committee", type=BOUNDS["committee"], required=True, help="the committee's id")
     for command in (rules_set, rules_reset):
-        command.add_argument("--rule", required=True, help="the rule's name, as `alert-rules list` shows it")
+        command.add_argument(
+            "--rule", type=BOUNDS["rule"], required=True, help="the rule's name, as `alert-rules list` shows it"
+        )
     switch = rules_set.add_mutually_exclusive_group()
     switch.add_argument("--on", action="store_const", const=True, dest="enabled", help="send this alert")
     switch.add_argument("--off", action="store_const", const=False, dest="enabled", help="do not send it")
@@ -188,7 +252,13 @@ def parser() -> argparse.ArgumentParser:
     )
     rules_reset.add_argument("--enabled", action="store_true", dest="reset_enabled", help="on or off")
     rules_reset.add_argument(
-        "--param", action="append", default=[], dest="params", metavar="NAME", help="a parameter's name"
+        "--param",
+        type=BOUNDS["param_name"],
+        action="append",
+        default=[],
+        dest="params",
+        metavar="NAME",
+        help="a parameter's name",
     )
     return root
 
@@ -198,8 +268,8 @@ def param_setting(text: str) -> tuple[str, str]:
     committee is known); ArgumentTypeError without a name."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name.strip(), raw
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} is not NAME=VALUE")
+    return PARAM_NAME(name.strip()), raw
 
 
 def param_value(name: str, raw: str) -> Any:
@@ -341,7 +411,8 @@ REFUSED_STATUS = {"not_found": 404, "conflict": 409}
 
 
 async def audit(settings: ServiceSettings, *, path: str, status: int, detail: dict[str, Any]) -> None:
-    """A row in gateway.audit_log for one operator action from the command line, as the API writes it."""
+    """A row in gateway.audit_log for one operator action from the command line, as the API writes it, and, when it
+    was done (status below 400), its `operator_action` log line on stderr, as the API logs it."""
     conn = await connect_database(settings, "gateway")
     try:
         await append_audit(
@@ -349,6 +420,9 @@ async def audit(settings: ServiceSettings, *, path: str, status: int, detail: di
         )
     finally:
         await conn.close()
+    if status < 400:
+        fields = {key: value for key, value in detail.items() if key != "action"}
+        log.info("operator_action", action=detail.get("action", path), sub=operator(), path=path, **fields)
 
 
 async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
@@ -496,8 +570,23 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             if args.action == "list":
                 return await list_dead_letters(connection, args.queue, limit=args.limit, offset=args.offset)
             if args.action == "replay":
-                return await replay_dead_letters(connection, args.queue, limit=args.limit, event_id=args.event_id)
-            return await purge_dead_letters(connection, args.queue)
+                choice = {key: getattr(args, key) for key in ("limit", "event_id") if getattr(args, key) is not None}
+                replayed = await replay_dead_letters(connection, args.queue, **choice)
+                detail = {"queue": args.queue, "replayed": replayed["replayed"], "kept": replayed["kept"], **choice}
+                unknown = args.event_id is not None and replayed["replayed"] == 0
+                await audit(
+                    settings,
+                    path=f"/v1/dead-letters/{args.queue}/replay",
+                    status=404 if unknown else 200,
+                    detail={"action": "dead_letters_replayed", **detail},
+                )
+                if unknown:
+                    raise NotFound(f"no dead letter in {args.queue} has the event id {args.event_id}")
+                return replayed
+            purged = await purge_dead_letters(connection, args.queue)
+            detail = {"action": "dead_letters_purged", "queue": args.queue, "purged": purged["purged"]}
+            await audit(settings, path=f"/v1/dead-letters/{args.queue}/purge", status=200, detail=detail)
+            return purged
         finally:
             await connection.close()
     if args.area == "held" and args.action != "list":
@@ -523,9 +612,21 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             return await outbox_health(conn)
         if args.action == "list":
             return await list_parked(conn, limit=args.limit, offset=args.offset)
-        return {"replayed": await replay_parked(conn, schema=schema, ids=None if args.all else args.ids)}
+        rows_back = await replay_parked(conn, schema=schema, ids=None if args.all else args.ids)
     finally:
         await conn.close()
+    replayed_rows, missing = rows_back["replayed"], rows_back["missing"]
+    detail = {"action": "parked_rows_replayed", "service": schema, "ids": args.ids or "all", "replayed": replayed_rows}
+    detail |= {"missing": missing} if missing else {}
+    status = 404 if missing else 200
+    # a row replayed is done even when another id names none: the log line says so (status 200 in it)
+    await audit(settings, path=f"/v1/outbox/{schema}/parked/replay", status=status, detail=detail)
+    if missing:
+        if replayed_rows:
+            fields = {key: value for key, value in detail.items() if key != "action"}
+            log.info("operator_action", action="parked_rows_replayed", sub=operator(), **fields)
+        raise NotFound(parked_rows_missing(schema, missing, replayed_rows))
+    return {"replayed": replayed_rows}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -556,4 +657,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # log lines (an action's `operator_action`) go to stderr, stdout holds the JSON answer alone
+    configure_logging(service="ops", level="INFO", json=True)
     sys.exit(main())

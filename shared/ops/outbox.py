@@ -40,16 +40,26 @@ async def list_parked(conn: asyncpg.Connection, *, limit: int = 50, offset: int 
     return {"items": [_parked_item(row) for row in rows], "total": total, "limit": limit, "offset": offset}
 
 
-async def replay_parked(conn: asyncpg.Connection, *, schema: str, ids: list[int] | None = None) -> int:
-    """Put parked rows (the given ids, or all) back in line with fresh attempts; return how many; wakes the relay."""
-    replayed = await conn.fetchval(
-        "WITH replayed AS (UPDATE outbox SET parked_at = NULL, parked_reason = NULL, attempts = 0,"
+async def replay_parked(conn: asyncpg.Connection, *, schema: str, ids: list[int] | None = None) -> dict[str, Any]:
+    """Put parked rows (the given ids, or all) back in line with fresh attempts and wake the relay: `replayed`, how
+    many, and `missing`, the ids given that name no parked row (none there, published or never parked), ascending."""
+    replayed = await conn.fetch(
+        "UPDATE outbox SET parked_at = NULL, parked_reason = NULL, attempts = 0,"
         " next_attempt_at = NULL WHERE parked_at IS NOT NULL AND published_at IS NULL"
-        " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) RETURNING 1) SELECT count(*) FROM replayed",
+        " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) RETURNING id",
         ids,
     )
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
-    return int(replayed)
+    missing = sorted(set(ids or ()) - {row["id"] for row in replayed})
+    return {"replayed": len(replayed), "missing": missing}
+
+
+def parked_rows_missing(service: str, missing: list[int], replayed: int) -> str:
+    """The not-found message of a parked-row replay (API 404, command line exit 1) naming the ids that name no parked
+    row, and how many of the others went back in line."""
+    shown = ", ".join(str(row_id) for row_id in missing[:20]) + (" …" if len(missing) > 20 else "")
+    others = f"; the other {replayed} were replayed" if replayed else ""
+    return f"no parked row {shown} in the {service} outbox{others}"
 
 
 async def drop_parked(conn: asyncpg.Connection, *, row_id: int) -> dict[str, Any] | None:

@@ -110,9 +110,14 @@ def add_outbox_methods(methods: RpcMethods, catalog: ops.OpsCatalog, *, pool: as
 
     async def replay(request: ops.ReplayParkedRows) -> dict[str, Any]:
         async with pool.acquire() as conn:
-            replayed = await replay_parked(conn, schema=schema, ids=request.ids)
-        log.info("outbox_rows_replayed", replayed=replayed, ids=request.ids[:50] if request.ids else "all")
-        return {"replayed": replayed}
+            result = await replay_parked(conn, schema=schema, ids=request.ids)
+        log.info(
+            "outbox_rows_replayed",
+            replayed=result["replayed"],
+            missing=result["missing"][:50],
+            ids=request.ids[:50] if request.ids else "all",
+        )
+        return result
 
     async def drop(request: ops.DropParkedRow) -> dict[str, Any]:
         async with pool.acquire() as conn:

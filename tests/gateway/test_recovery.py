@@ -187,6 +187,11 @@ async def test_dead_letters_are_purged_and_only_known_queues_are_reached(
     await eventually(
         lambda: _total(client, operator, DLQ, expected=2),
     )
+    # a replay naming an id no dead letter has is not found (it counted as a success, `replayed: 0`); both stay
+    for choice in ({"event_id": "nope"}, {"message_id": "nope"}, {"key": "0" * 32}):
+        unknown = await client.post(f"/v1/dead-letters/{DLQ}/replay", json=choice, headers=operator)
+        assert unknown.status_code == 404 and unknown.json()["field"] == next(iter(choice)), unknown.text
+        assert f"no dead letter in {DLQ} has the " in unknown.json()["message"], unknown.text
     purged = await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)
     assert purged.status_code == 200 and purged.json()["purged"] == 2
     assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 0
@@ -246,6 +251,16 @@ async def test_an_operator_replays_and_drops_parked_outbox_rows(
         f"/v1/outbox/notifications/parked/{second}/drop", json={"reason": "Lần nữa"}, headers=operator
     )
     assert again.status_code == 404
+    # an id that names no parked row is not found (it counted as a success, `replayed: 0`), named with the others
+    # replayed all the same
+    for ids, replayed in (([424242], 0), ([third, 424242, 424243], 1)):
+        named = await client.post("/v1/outbox/notifications/parked/replay", json={"ids": ids}, headers=operator)
+        assert named.status_code == 404 and named.json()["field"] == "ids", named.text
+        assert "no parked row 424242" in named.json()["message"], named.text
+        assert ("424243" in named.json()["message"]) == (replayed == 1)
+        assert ("the other 1 were replayed" in named.json()["message"]) == (replayed == 1)
+    assert third not in world.parked["notifications"]
+    world.park("notifications")
     rest = await client.post("/v1/outbox/notifications/parked/replay", json={"all": True}, headers=operator)
     assert rest.json()["replayed"] >= 1 and third not in world.parked["notifications"]
     bad_bodies: list[dict[str, Any]] = [{}, {"ids": [1], "all": True}, {"ids": []}]

@@ -186,6 +186,10 @@ async def test_an_operator_drops_a_held_event_and_it_becomes_a_rejection_with_th
     cell, mem = random_id("cell"), random_id("mem")
     raw = ev.member(mem, cell)
     assert (await ingest(uow_factory, raw))[0].outcome == "held"
+    held = store.held_event(raw["id"])
+    assert held is not None
+    received = held["held_at"] - timedelta(hours=3)
+    held["held_at"] = received  # held three hours ago: the rejection says when it came, not when it was dropped
     async with uow_factory() as uow:
         result = await handlers.drop_held(uow, source=raw["source"], event_id=raw["id"], reason="Nguồn đã hủy")
         await uow.commit()
@@ -193,5 +197,6 @@ async def test_an_operator_drops_a_held_event_and_it_becomes_a_rejection_with_th
     assert result.outcome == "rejected" and "Nguồn đã hủy" in (result.reason or "")
     row = store.rejection_of(raw["id"])
     assert row is not None and row["field"] == "data.cell_id" and "dropped by an operator" in row["reason"]
+    assert row["received_at"] == received
     assert any(e.type == "ingest.rejected.v1" and e.data["event_id"] == raw["id"] for e in emitted)
     assert store.held_event(raw["id"]) is None

@@ -41,6 +41,7 @@ async def test_dead_letters_are_counted_listed_and_replayed_from_the_command_lin
     amqp_url: str, database_url: str
 ) -> None:
     await declare_topology(amqp_url, CONSUMER_QUEUES)
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
     event_id = random_id("dead")
     connection = await aio_pika.connect(amqp_url)
     try:
@@ -79,6 +80,7 @@ async def test_dead_letters_are_counted_listed_and_replayed_from_the_command_lin
 
 async def test_the_outbox_status_and_parked_rows_from_the_command_line(amqp_url: str, database_url: str) -> None:
     meetings_dir = ROOT / "services" / "meetings"
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
     await apply_migrations(database_url, schema="meetings", files=migration_files(meetings_dir))
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
     event_id = random_id("parked")
@@ -141,3 +143,151 @@ async def test_the_command_line_pages_dead_letters_and_refuses_a_negative_offset
         await (await channel.declare_queue(queue, passive=True)).purge()
     finally:
         await connection.close()
+
+
+async def audit_rows_since(database_url: str, after: int, path: str) -> list[tuple[str, int, dict[str, Any]]]:
+    """(method, status, detail) of the audit rows written under `path` after row `after`, oldest first."""
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
+    try:
+        rows = await conn.fetch(
+            "SELECT method, status, detail FROM audit_log WHERE id > $1 AND path = $2 ORDER BY id", after, path
+        )
+    finally:
+        await conn.close()
+    return [(row["method"], row["status"], json.loads(row["detail"])) for row in rows]
+
+
+async def last_audit_row(database_url: str) -> int:
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
+    try:
+        return int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM audit_log"))
+    finally:
+        await conn.close()
+
+
+def operator_actions(stderr: str) -> list[dict[str, Any]]:
+    """The `operator_action` log lines a command wrote on stderr."""
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "operator_action"]
+
+
+async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_logged(
+    amqp_url: str, database_url: str
+) -> None:
+    """They change state as POST /v1/dead-letters/{q}/replay and /purge and /v1/outbox/{s}/parked/replay do, and
+    wrote neither the audit row nor the `operator_action` line the API writes (held and rejections commands did)."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    queue = "evaluation.facts.dlq"
+    event_id = random_id("dead")
+    before = await last_audit_row(database_url)
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        for _ in range(2):
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
+                    headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"},
+                    message_id=event_id,
+                ),
+                routing_key=queue,
+            )
+        replay = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "dead-letters", "replay", "--queue", queue, "--event-id", event_id
+        )
+        assert replay.returncode == 0, replay.stderr
+        assert json.loads(replay.stdout)["replayed"] == 2
+        [(method, status, detail)] = await audit_rows_since(database_url, before, f"/v1/dead-letters/{queue}/replay")
+        assert (method, status) == ("CLI", 200)
+        assert (detail["action"], detail["queue"], detail["event_id"], detail["replayed"]) == (
+            "dead_letters_replayed",
+            queue,
+            event_id,
+            2,
+        )
+        [logged] = operator_actions(replay.stderr)
+        assert (logged["action"], logged["event_id"], logged["replayed"]) == ("dead_letters_replayed", event_id, 2)
+        assert logged["sub"].startswith("cli:")
+        facts = await channel.declare_queue("evaluation.facts", passive=True)
+        found = 0
+        while found < 2 and (message := await facts.get(fail=False)) is not None:
+            if message.message_id == event_id:
+                await message.ack()
+                found += 1
+        purge = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "dead-letters", "purge", "--queue", queue, "--yes"
+        )
+        assert purge.returncode == 0, purge.stderr
+        [(method, status, detail)] = await audit_rows_since(database_url, before, f"/v1/dead-letters/{queue}/purge")
+        assert (method, status, detail["action"], detail["queue"]) == ("CLI", 200, "dead_letters_purged", queue)
+        assert [line["action"] for line in operator_actions(purge.stderr)] == ["dead_letters_purged"]
+    finally:
+        await connection.close()
+
+    await apply_migrations(database_url, schema="meetings", files=migration_files(ROOT / "services" / "meetings"))
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
+    parked = random_id("parked")
+    try:
+        row_id = await conn.fetchval(
+            "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
+            " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
+            parked,
+        )
+        again = await asyncio.to_thread(
+            run_ops, amqp_url, database_url, "outbox", "replay", "--service", "meetings", "--id", str(row_id)
+        )
+        assert again.returncode == 0, again.stderr
+        rows = await audit_rows_since(database_url, before, "/v1/outbox/meetings/parked/replay")
+        assert [(m, s, d) for m, s, d in rows if d["ids"] == [row_id]] == [
+            ("CLI", 200, {"action": "parked_rows_replayed", "service": "meetings", "ids": [row_id], "replayed": 1})
+        ]
+        [logged] = operator_actions(again.stderr)
+        assert (logged["action"], logged["ids"], logged["replayed"]) == ("parked_rows_replayed", [row_id], 1)
+    finally:
+        await conn.execute("DELETE FROM outbox WHERE event_id = $1", parked)
+        await conn.close()
+
+
+async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url: str, database_url: str) -> None:
+    """`outbox replay --id` of no parked row and `dead-letters replay --event-id` of no dead letter answered
+    `replayed: 0`, exit 0: now exit 1 naming them, audited 404, and the known ids of a mix are replayed all the same."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    await apply_migrations(database_url, schema="meetings", files=migration_files(ROOT / "services" / "meetings"))
+    before = await last_audit_row(database_url)
+    nope = random_id("nope")
+    unknown = await asyncio.to_thread(
+        run_ops, amqp_url, database_url, "dead-letters", "replay", "--queue", "evaluation.facts.dlq", "--event-id", nope
+    )
+    assert unknown.returncode == 1, unknown.stderr
+    assert f"not found: no dead letter in evaluation.facts.dlq has the event id {nope}" in unknown.stderr
+    rows = await audit_rows_since(database_url, before, "/v1/dead-letters/evaluation.facts.dlq/replay")
+    assert [(s, d["event_id"]) for _, s, d in rows if d.get("event_id") == nope] == [(404, nope)]
+
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
+    parked = random_id("parked")
+    try:
+        row_id = await conn.fetchval(
+            "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
+            " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
+            parked,
+        )
+        missing = 9_000_000_000_000_000_000
+        for ids, said in (
+            ([missing], f"no parked row {missing} in the meetings outbox"),
+            ([row_id, missing], f"no parked row {missing} in the meetings outbox; the other 1 were replayed"),
+        ):
+            words = [word for row in ids for word in ("--id", str(row))]
+            result = await asyncio.to_thread(
+                run_ops, amqp_url, database_url, "outbox", "replay", "--service", "meetings", *words
+            )
+            assert result.returncode == 1 and f"not found: {said}" in result.stderr, result.stderr
+        assert await conn.fetchval("SELECT parked_at FROM outbox WHERE id = $1", row_id) is None
+        rows = await audit_rows_since(database_url, before, "/v1/outbox/meetings/parked/replay")
+        assert [(s, d["replayed"], d["missing"]) for _, s, d in rows if missing in d.get("missing", [])] == [
+            (404, 0, [missing]),
+            (404, 1, [missing]),
+        ]
+    finally:
+        await conn.execute("DELETE FROM outbox WHERE event_id = $1", parked)
+        await conn.close()

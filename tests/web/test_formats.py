@@ -132,7 +132,7 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
         (
             "dropped by an operator: Chi bộ không tồn tại (was waiting for unit:c1: data.cell_id: unit c1 is unknown)",
             "data.cell_id",
-            "Trường chi bộ: Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại).",
+            "Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại).",  # no "Trường chi bộ:" before
         ),
         ("something new one day", None, "Trường sự kiện: Giá trị không hợp lệ."),
         (
@@ -228,3 +228,33 @@ def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
         said = explain_rejection("any English", "source", {"code": code.value})
         assert said.startswith("Trường hệ thống gửi: ") and not said.endswith("Giá trị không hợp lệ."), code
         assert BY_CODE[code] not in said, code  # its translation, not the English msgid
+
+
+def test_an_operator_s_drop_is_said_without_the_field_it_was_held_on() -> None:
+    """A drop is the operator's decision on the whole event: "Trường buổi sinh hoạt: Người vận hành đã thôi giữ…"
+    named the field the hold waited on as if it were wrong."""
+    reason = "dropped by an operator: Chi bộ đã giải thể (was waiting for meeting:m1: data.meeting_id: no meeting m1)"
+    assert explain_rejection(reason, "data.meeting_id") == (
+        "Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ đã giải thể)."
+    )
+
+
+def test_the_failed_deliveries_heading_reads_naturally() -> None:
+    assert i18n._("Failed deliveries") == "Thông báo không gửi được"
+
+
+def test_a_rejections_view_that_is_no_choice_is_refused_naming_it() -> None:
+    """`?rejections=bogus` silently showed the open rejections; now a 422 page naming the parameter and its choices."""
+    from starlette.requests import Request
+
+    from services.gateway.web.core import BadChoice
+    from services.gateway.web.pages.operations import rejections_view
+
+    def asked(query: str) -> Request:
+        return Request({"type": "http", "method": "GET", "path": "/app/operations", "query_string": query.encode()})
+
+    assert rejections_view(asked("")) == {} and rejections_view(asked("rejections=open")) == {}
+    assert rejections_view(asked("rejections=dismissed")) == {"rejections": "dismissed"}
+    with pytest.raises(BadChoice) as refused:
+        rejections_view(asked("rejections=bogus"))
+    assert (refused.value.parameter, refused.value.value) == ("rejections", "bogus")

@@ -243,7 +243,7 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
         unknown = await client.post(
             "/app/operations/dead-letters/replay", data={"queue": "gateway.nothing.dlq", "csrf": csrf_of(page.text)}
         )
-        assert unknown.status_code == 404
+        assert unknown.status_code == 404 and "Không có hàng thư lỗi gateway.nothing.dlq." in unknown.text
         # the status line's count comes from the address: only a whole number is shown, as people read it
         made_up = await client.get("/app/operations?notice=purged&count=mọi%20thứ")
         assert "Đã xóa 0 thư lỗi" in made_up.text and "mọi thứ" not in made_up.text
@@ -264,14 +264,38 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
         assert purged.status_code == 303
         location = purged.headers["location"]
         assert "held_offset=20" in location and "rejections_offset=40" in location and "notice=purged" in location
-        # a parked row's form with an id that names no row is refused, never read as "all of the service's rows"
-        for bad in ("-1", "abc", "", "1" * 40):
+        # a parked row's form with an id that names no row is refused, never read as "all of the service's rows":
+        # the operations page again naming the field (it was the app's 404 page, which speaks of a unit)
+        for bad in ("-1", "abc", "", "1" * 40, "99999999999999999999", "0"):
             for action in ("replay", "drop"):
                 answer = await client.post(
                     f"/app/operations/parked/{action}",
                     data={"service": "meetings", "id": bad, "reason": "thử", "csrf": csrf_of(page.text)},
                 )
-                assert answer.status_code == 404, (action, bad, answer.status_code)
+                assert answer.status_code == 422, (action, bad, answer.status_code)
+                assert "Số dòng hộp thư đi" in answer.text and "không hợp lệ" in answer.text, (action, bad)
+                assert "Không tìm thấy trang" not in answer.text and "Vận hành" in answer.text
+        token = csrf_of(page.text)
+        for path, data, status, said in (
+            ("parked/replay", {"service": "nosuch", "id": "1"}, 422, "Không có dịch vụ nosuch"),
+            ("parked/drop", {"service": "nosuch", "id": "1", "reason": "thử"}, 422, "Không có dịch vụ nosuch"),
+            ("parked/replay", {"service": "meetings", "id": "9000000000000000000"}, 404, "Không có dòng hộp thư đi"),
+            (
+                "parked/drop",
+                {"service": "meetings", "id": "9000000000000000000", "reason": "thử"},
+                404,
+                "Không có dòng",
+            ),
+            ("held/drop", {"source": "urn:test:x", "event_id": "khong-co", "reason": "thử"}, 404, "mang mã khong-co"),
+            ("rejections/replay", {"rejection_id": "khong-co"}, 404, "Không có sự kiện bị từ chối khong-co"),
+            ("rejections/dismiss", {"rejection_id": "khong-co", "reason": "thử"}, 404, "bị từ chối khong-co"),
+            ("rejections/replay", {}, 422, "Biểu mẫu không nêu sự kiện bị từ chối nào."),
+            ("dead-letters/purge", {"queue": "nosuch.dlq", "confirm": "yes"}, 404, "Không có hàng thư lỗi nosuch.dlq"),
+            ("dead-letters/replay", {"queue": DLQ, "event_id": "khong-co"}, 404, "mang mã khong-co"),
+        ):
+            answer = await client.post(f"/app/operations/{path}", data={**data, "csrf": token})
+            assert answer.status_code == status and said in answer.text, (path, data, answer.status_code)
+            assert "Không tìm thấy trang" not in answer.text and "thuộc đơn vị" not in answer.text, path
 
 
 def feed_event(event_id: str, event_type: str, data: dict) -> dict:

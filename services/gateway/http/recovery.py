@@ -47,6 +47,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.ops_rpc import OpsCatalog
 from shared.logs import get_logger
 from shared.ops.dead_letters import dead_letter_attention
+from shared.ops.outbox import parked_rows_missing
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
 
@@ -138,8 +139,21 @@ async def replay_dead_letters(
         "dead-letter queue",
         queue,
     )
-    _acted(request, caller, "dead_letters_replayed", queue=queue, replayed=reply.replayed, kept=reply.kept, **choice)
+    detail = {"queue": queue, "replayed": reply.replayed, "kept": reply.kept, **choice}
+    if reply.replayed == 0 and (unknown := chosen_by_id(choice)) is not None:
+        request.state.audit_detail = {"action": "dead_letters_replayed", **detail}
+        raise RpcError(
+            "not_found", f"no dead letter in {queue} has the {unknown[1]} {choice[unknown[0]]}", field=unknown[0]
+        )
+    _acted(request, caller, "dead_letters_replayed", **detail)
     return DeadLetterReplayRead(queue=queue, service=service, replayed=reply.replayed, kept=reply.kept)
+
+
+def chosen_by_id(choice: dict[str, Any]) -> tuple[str, str] | None:
+    """The field and its words (`event_id`, "event id") when a dead-letter replay names the messages it wants by an
+    id (event, message or listing key): none replayed then means none has it (404), not "nothing to do"."""
+    words = {"key": "listing key", "message_id": "message id", "event_id": "event id"}
+    return next(((field, said) for field, said in words.items() if choice.get(field) is not None), None)
 
 
 @router.post(
@@ -172,10 +186,19 @@ async def list_parked_rows(
 async def replay_parked_rows(
     service: ServiceName, body: ParkedReplayCreate, request: Request, caller: Caller, state: State
 ) -> ParkedReplayRead:
-    """Put parked rows (`ids`, or `all: true`) back in line with fresh attempts; the relay publishes them."""
+    """Put parked rows (`ids`, or `all: true`) back in line with fresh attempts; the relay publishes them. 404 naming
+    the ids that name no parked row (those that do are replayed all the same)."""
     REPLAY_PARKED.check(caller)
     reply = await state.rpc.call(CATALOGS[service].replay_parked_rows(ids=None if body.all else body.ids))
-    _acted(request, caller, "parked_rows_replayed", service=service, ids=body.ids or "all", replayed=reply.replayed)
+    detail: dict[str, Any] = {"service": service, "ids": body.ids or "all", "replayed": reply.replayed}
+    if reply.missing:
+        detail["missing"] = reply.missing
+    if reply.replayed or not reply.missing:
+        _acted(request, caller, "parked_rows_replayed", **detail)
+    else:
+        request.state.audit_detail = {"action": "parked_rows_replayed", **detail}
+    if reply.missing:
+        raise RpcError("not_found", parked_rows_missing(service, reply.missing, reply.replayed), field="ids")
     return ParkedReplayRead(service=service, replayed=reply.replayed)
 
 

@@ -112,6 +112,18 @@ class BadPosition(Exception):
         self.back = back
 
 
+class BadChoice(Exception):
+    """An address's parameter that is none of its choices (`rejections=bogus`): a 422 page naming the parameter, the
+    value and the choices (already in Vietnamese), with the way back (`back`)."""
+
+    def __init__(self, *, parameter: str, value: str, choices: str, back: str) -> None:
+        super().__init__(parameter)
+        self.parameter = parameter
+        self.value = value if len(value) <= 40 else value[:39] + "…"
+        self.choices = choices
+        self.back = back
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """The signed-in person: their stored account as a principal, and their session's CSRF token."""
@@ -248,6 +260,19 @@ class WebRoute(APIRoute):
                         value=exc.value,
                         what=exc.what,
                         parameter=exc.parameter,
+                    ),
+                    back=(exc.back, _("Back to the first page")),
+                )
+            except BadChoice as exc:
+                return error_page(
+                    request,
+                    422,
+                    _("Invalid address"),
+                    _(
+                        "“%(value)s” is not a choice for the address's %(parameter)s: use %(choices)s.",
+                        value=exc.value,
+                        parameter=exc.parameter,
+                        choices=exc.choices,
                     ),
                     back=(exc.back, _("Back to the first page")),
                 )

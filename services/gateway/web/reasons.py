@@ -16,10 +16,13 @@ OUTSIDE_SCOPE = re.compile(r"the only subtree this account may write")
 """How meetings ends every reason about a sender's write scope (services/meetings/handlers/scope.py)."""
 OUTSIDE_SCOPE_SAID = N_("What the event names lies outside what the sending account may write.")
 
+DROPPED = "dropped by an operator: "
+"""How meetings' reason begins for a held event an operator dropped (services/meetings/handlers/holds.py)."""
+DROPPED_SAID = N_("An operator stopped holding this event (their reason: %(note)s).")
+"""A drop, said without the field's `Trường …:` (the field named why the event was held, not why it was dropped)."""
 REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
-        (r"^dropped by an operator: ", N_("An operator stopped holding this event (their reason: %(note)s).")),
         (r"still unresolved after [0-9]+ s\)$", N_("It waited longer than allowed for data that never arrived.")),
         (r": duplicate key$", N_("The same key appears twice in one JSON object.")),
         (r"is in the future", N_("The sending time lies in the future, beyond the allowed clock difference.")),
@@ -280,6 +283,9 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     if code in BY_CODE:
         return on_field(field_label(field), _(BY_CODE[RefusalCode(code)]))
     text = reason or ""
+    if text.startswith(DROPPED):  # the operator's decision on the whole event, not something wrong with a field
+        note = text.removeprefix(DROPPED).split(" (was waiting for ")[0]
+        return _(DROPPED_SAID, note=note)
     for pattern, message in REJECTIONS:
         if match := pattern.search(text):
             # a pattern's `note` group is the value its sentence says (a length); else the operator's own note

@@ -9,7 +9,7 @@ from services.meetings.handlers.ingest import IngestResult, reject, settle_held
 from services.meetings.handlers.locks import locks_for
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts.registry import read_event
-from shared.envelope import InvalidEvent, now, parse_envelope
+from shared.envelope import InvalidEvent, parse_envelope
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -85,7 +85,7 @@ async def _reject_held(
         field=field,
         raw=held["raw"],
         route=held["route"],
-        received_at=now(),
+        received_at=held["held_at"],  # when it came (its first hold), as a hold that runs out keeps it: not now
         correlation_id=correlation_id if isinstance(correlation_id, str) else None,
         scope=held["scope"],
         answer=answer,

@@ -3,11 +3,12 @@ forms that replay, purge, retry and drop. Every form calls the API's own operato
 check, same RPC, same audit detail and `operator_action` log line)."""
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -27,11 +28,11 @@ from services.gateway.schemas.recovery import (
 from services.gateway.web import forms, reasons
 from services.gateway.web.core import (
     PREFIX,
+    BadChoice,
     BadPosition,
     CurrentViewer,
     FormViewer,
     NotAllowed,
-    PageNotFound,
     Viewer,
     WebRoute,
     render,
@@ -51,7 +52,11 @@ async def _positions(request: Request, viewer: CurrentViewer) -> None:
     role): a made-up `…_offset` is a 400 page naming it, never an action taken and then an error."""
     _operator(viewer)
     list_offsets(request)
+    rejections_view(request)
 
+
+T = TypeVar("T")
+Handler = Callable[[Request, FormViewer, State], Awaitable[Response]]
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False, dependencies=[Depends(_positions)])
 PAGE = f"{PREFIX}/operations"
@@ -183,8 +188,12 @@ without replaying, with who, when and why), as the API's `status` and the comman
 
 def rejections_view(request: Request) -> dict[str, str]:
     """The page's choice of rejections as address values to keep (`{"rejections": "dismissed"}`), empty for the open
-    ones (the default; any other value reads as it)."""
-    return {REJECTIONS_VIEW: "dismissed"} if request.query_params.get(REJECTIONS_VIEW) == "dismissed" else {}
+    ones (the default, also `open` or empty); BadChoice (a 422 page naming it) for any other value, which read as
+    the open ones without a word."""
+    chosen = request.query_params.get(REJECTIONS_VIEW, "")
+    if chosen not in ("", "open", "dismissed"):
+        raise BadChoice(parameter=REJECTIONS_VIEW, value=chosen, choices="open, dismissed", back=f"{PAGE}#rejections")
+    return {REJECTIONS_VIEW: "dismissed"} if chosen == "dismissed" else {}
 
 
 def pager(
@@ -443,7 +452,41 @@ async def operations_page(request: Request, viewer: CurrentViewer, state: State)
     return await _page(request, viewer, state)
 
 
+class Refused(Exception):
+    """A form the page answers with itself again and a message naming what is wrong (`status` 422: a field that is
+    no value of its kind) or what was not found (404), never the app's 404 page (which speaks of a unit: an operator
+    has none)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def on_page(handler: Handler) -> Handler:
+    """A form's handler whose Refused is the operations page again with its message and status."""
+
+    @functools.wraps(handler)
+    async def answered(request: Request, viewer: FormViewer, state: State) -> Response:
+        try:
+            return await handler(request, viewer, state)
+        except Refused as exc:
+            return await _page(request, viewer, state, errors={"form": exc.message}, status=exc.status)
+
+    return answered
+
+
+async def _found(call: Awaitable[T], message: str) -> T:
+    """The call's answer; its not_found as Refused (404) with the operator's `message`."""
+    try:
+        return await call
+    except RpcError as exc:
+        if exc.code != "not_found":
+            raise
+        raise Refused(message, 404) from None
+
+
 @router.post("/operations/dead-letters/replay")
+@on_page
 async def replay_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
     """Send one dead letter back to where it died (the row chosen, by its `key`: not the other copies of its event
     or message id), or all of a queue."""
@@ -451,26 +494,46 @@ async def replay_dead_letters(request: Request, viewer: FormViewer, state: State
     form = await forms.form_of(request)
     choice = {name: forms.text(form, name) for name in ("event_id", "message_id", "key") if forms.text(form, name)}
     body = DeadLetterReplayCreate.model_validate(choice if choice else {})
-    reply = await recovery.replay_dead_letters(forms.text(form, "queue"), body, request, viewer.principal, state)
+    queue = _queue(form)
+    named = " ".join(choice.values())
+    reply = await _found(
+        recovery.replay_dead_letters(queue, body, request, viewer.principal, state),
+        _("No dead letter in %(queue)s has the id %(id)s.", queue=queue, id=named[:255])
+        if named
+        else _("There is no dead-letter queue %(queue)s.", queue=queue),
+    )
     return _done(request, "replayed", count=reply.replayed)
 
 
 @router.post("/operations/dead-letters/purge")
+@on_page
 async def purge_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
     """Delete every message of a dead-letter queue, once the operator ticked that they understand."""
     _operator(viewer)
     form = await forms.form_of(request)
     if form.get("confirm") != "yes":
         return await _page(request, viewer, state, errors={"purge": _("Tick the box to confirm the deletion.")})
-    reply = await recovery.purge_dead_letters(forms.text(form, "queue"), request, viewer.principal, state)
+    reply = await recovery.purge_dead_letters(_queue(form), request, viewer.principal, state)
     return _done(request, "purged", count=reply.purged)
 
 
 def _service(form: Any) -> Any:
+    """The service a form names; Refused (422) naming it when it is none of the services."""
     service = forms.text(form, "service")
     if service not in recovery.CATALOGS:
-        raise PageNotFound
+        raise Refused(
+            _("There is no service %(service)s: choose meetings, evaluation or notifications.", service=service[:64]),
+            422,
+        )
     return service
+
+
+def _queue(form: Any) -> str:
+    """The dead-letter queue a form names; Refused (404) naming it when the system has no such queue."""
+    queue = forms.text(form, "queue")
+    if queue not in recovery.OWNER_OF_DEAD_LETTERS:
+        raise Refused(_("There is no dead-letter queue %(queue)s.", queue=queue[:255]), 404)
+    return queue
 
 
 def _count(raw: str) -> str:
@@ -485,42 +548,72 @@ def _reason_error(exc: FormErrors) -> str:
 
 
 def _row_number(form: Any) -> int:
-    """The parked row a form names (`id`, a whole number of at most 18 digits); PageNotFound for anything else."""
+    """The parked row a form names (`id`, a whole number from 1 to 2⁶³−1, the API's bounds); Refused (422) naming the
+    field for anything else."""
     row = forms.text(form, "id")
-    if not is_ascii_number(row) or len(row) > 18:
-        raise PageNotFound
+    if not is_ascii_number(row) or len(row) > 19 or not 1 <= int(row) <= ROW_MOST:
+        raise Refused(
+            _(
+                "The outbox row number %(row)s is not valid: it is a whole number from 1 to %(most)s.",
+                row=row[:40],
+                most=ROW_MOST,
+            ),
+            422,
+        )
     return int(row)
 
 
+ROW_MOST = 2**63 - 1
+"""The largest parked row number (the outbox's bigint id, the API's RowPath)."""
+
+
+def _rejection_id(form: Any) -> str:
+    """The rejection a form names; Refused (422) when it names none."""
+    rejection_id = forms.text(form, "rejection_id")
+    if not rejection_id:
+        raise Refused(_("The form names no rejection."), 422)
+    return rejection_id
+
+
 @router.post("/operations/parked/replay")
+@on_page
 async def replay_parked(request: Request, viewer: FormViewer, state: State) -> Response:
     """Put one parked outbox row (`id`), or all of a service's (the form without an `id`), back in line; an `id`
     that is no row number is the app's 404, as for dropping, never all of them."""
     _operator(viewer)
     form = await forms.form_of(request)
+    service = _service(form)
     if "id" not in form:
         body = ParkedReplayCreate(all=True)
     else:
         body = ParkedReplayCreate(ids=[_row_number(form)])
-    reply = await recovery.replay_parked_rows(_service(form), body, request, viewer.principal, state)
+    reply = await _found(
+        recovery.replay_parked_rows(service, body, request, viewer.principal, state),
+        _("There is no parked outbox row %(row)s in %(service)s.", row=forms.text(form, "id"), service=service),
+    )
     return _done(request, "rows_replayed", count=reply.replayed)
 
 
 @router.post("/operations/parked/drop")
+@on_page
 async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Response:
     """Delete one parked outbox row for good, with a reason."""
     _operator(viewer)
     form = await forms.form_of(request)
-    row = _row_number(form)
+    row, service = _row_number(form), _service(form)
     try:
         body = forms.build(ParkedDropCreate, {"reason": forms.text(form, "reason")})
     except FormErrors as exc:  # the reason's own message: missing, or too long (naming the limit)
         return await _page(request, viewer, state, errors={f"drop-{row}": _reason_error(exc)})
-    await recovery.drop_parked_row(_service(form), row, body, request, viewer.principal, state)
+    await _found(
+        recovery.drop_parked_row(service, row, body, request, viewer.principal, state),
+        _("There is no parked outbox row %(row)s in %(service)s.", row=row, service=service),
+    )
     return _done(request, "row_dropped")
 
 
 @router.post("/operations/held/retry")
+@on_page
 async def retry_held(request: Request, viewer: FormViewer, state: State) -> Response:
     """Judge a held event again now; one no longer held is said on the page: rejected meanwhile (409), or no held or
     rejected event has that id (404)."""
@@ -552,6 +645,7 @@ async def retry_held(request: Request, viewer: FormViewer, state: State) -> Resp
 
 
 @router.post("/operations/held/drop")
+@on_page
 async def drop_held(request: Request, viewer: FormViewer, state: State) -> Response:
     """Stop holding an event, with a reason: it becomes a rejection."""
     _operator(viewer)
@@ -561,25 +655,30 @@ async def drop_held(request: Request, viewer: FormViewer, state: State) -> Respo
         body = forms.build(HeldEventDropCreate, {**identity, "reason": forms.text(form, "reason")})
     except FormErrors as exc:
         return await _page(request, viewer, state, errors={f"held-{identity['event_id']}": _reason_error(exc)})
-    await recovery.drop_held_event(body, request, viewer.principal, state)
+    await _found(
+        recovery.drop_held_event(body, request, viewer.principal, state),
+        _("No held event has the id %(event)s from %(source)s.", event=body.event_id, source=body.source),
+    )
     return _done(request, "held_dropped")
 
 
 @router.post("/operations/rejections/dismiss")
+@on_page
 async def dismiss_rejection(request: Request, viewer: FormViewer, state: State) -> Response:
     """Close an open rejection without replaying it, with a reason (garbage, an event dropped for good); one closed
     already (replayed or dismissed) is not closed twice (409, saying so)."""
     _operator(viewer)
     form = await forms.form_of(request)
-    rejection_id = forms.text(form, "rejection_id")
-    if not rejection_id:
-        raise PageNotFound
+    rejection_id = _rejection_id(form)
     try:
         body = forms.build(RejectionDismissCreate, {"reason": forms.text(form, "reason")})
     except FormErrors as exc:
         return await _page(request, viewer, state, errors={f"dismiss-{rejection_id}": _reason_error(exc)})
     try:
-        await operations.dismiss_rejection(rejection_id, body, request, viewer.principal, state)
+        await _found(
+            operations.dismiss_rejection(rejection_id, body, request, viewer.principal, state),
+            _("There is no rejection %(rejection)s.", rejection=rejection_id[:64]),
+        )
     except RpcError as exc:
         if exc.code != "conflict":
             raise
@@ -629,15 +728,17 @@ def already_replayed(conflict: RpcError, *, event: str) -> str:
 
 
 @router.post("/operations/rejections/replay")
+@on_page
 async def replay_rejection(request: Request, viewer: FormViewer, state: State) -> Response:
     """Judge a rejected event again as it was; a rejection already replayed is not replayed twice (409, saying so)."""
     _operator(viewer)
     form = await forms.form_of(request)
-    rejection_id = forms.text(form, "rejection_id")
-    if not rejection_id:
-        raise PageNotFound
+    rejection_id = _rejection_id(form)
     try:
-        await operations.replay_rejection(rejection_id, request, viewer.principal, state)
+        await _found(
+            operations.replay_rejection(rejection_id, request, viewer.principal, state),
+            _("There is no rejection %(rejection)s.", rejection=rejection_id[:64]),
+        )
     except RpcError as exc:
         if exc.code != "conflict":
             raise
