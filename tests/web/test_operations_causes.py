@@ -123,3 +123,16 @@ def test_a_dead_letters_cause_is_said_in_vietnamese_with_the_raw_text_as_technic
     why = cell(page(dead_letters=[queue]), "data-cause-gloss")
     assert "lỗi quá số lần cho phép" in why, why  # the delivery limit reached, said first
     assert said in why and "Chi tiết kỹ thuật" in why and "Nguyên nhân" not in why, why
+
+
+def test_a_figure_whose_service_does_not_answer_says_so_not_only_a_dash() -> None:
+    """With notifications down the failed-deliveries figure showed "—" and nothing else; each figure a service did not
+    answer for (failed deliveries, held events, open rejections) now says which service does not answer."""
+    html = page(failed_deliveries=None, held_events=None, open_rejections=None)
+    failed = cell(html.replace("<dd", "<td").replace("</dd>", "</td>"), 'data-figure="failed"')
+    assert failed.count("—") == 1 and "dịch vụ thông báo không phản hồi" in failed, failed
+    for figure in ("held", "rejections"):
+        said = cell(html.replace("<dd", "<td").replace("</dd>", "</td>"), f'data-figure="{figure}"')
+        assert "dịch vụ sinh hoạt chi bộ không phản hồi" in said, said
+    answered = page(failed_deliveries=3)
+    assert "dịch vụ thông báo không phản hồi" not in answered and "data-unavailable" not in answered
