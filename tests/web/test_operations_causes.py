@@ -93,7 +93,8 @@ def test_a_parked_rows_reason_is_said_in_vietnamese_with_the_raw_text_as_technic
     )
     why = cell(html, "data-parked-gloss")
     assert said in why, why
-    assert "Chi tiết kỹ thuật" in why and reasons.explain_parked(reason) in why
+    gloss = reasons.explain_parked(reason)
+    assert gloss is not None and gloss in why and "Chi tiết kỹ thuật" in why, why
 
 
 def test_every_kind_of_parked_reason_has_its_example_and_a_translation() -> None:
