@@ -174,7 +174,7 @@ async def test_a_dead_letter_shows_its_cause_and_its_deliveries_however_often_it
     page = await operator_page(client, amqp_url, database_url)
     row = page[page.index(f'<tr data-event="{event_id}">') :]
     row = row[: row.index("</tr>")]
-    assert "Nguyên nhân" in row and cause in row, row
+    assert "Chi tiết kỹ thuật" in row and cause in row, row
     assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)).json()["purged"] == 1
 
 

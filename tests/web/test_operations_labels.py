@@ -197,6 +197,10 @@ DEAD_LETTER_GLOSSES = {
     "specversion: Field required": "Không đọc được sự kiện. Trường phiên bản CloudEvents: Thiếu trường bắt buộc.",
     "body: not valid JSON (Expecting value: line 1 column 1 (char 0))": "không phải là một sự kiện JSON hợp lệ",
     "data.starts_at: Input should be a valid datetime": "Không đọc được sự kiện. Trường thời gian buổi sinh hoạt:",
+    "ObjectNotInPrerequisiteStateError('database \"meetings\" is not currently accepting connections')": (
+        "Cơ sở dữ liệu không nhận kết nối"
+    ),
+    "CannotConnectNowError('the database system is starting up')": "Cơ sở dữ liệu không nhận kết nối",
 }
 
 
@@ -214,6 +218,14 @@ def test_every_kind_of_dead_letter_cause_has_its_example_and_a_translation() -> 
         assert translations().gettext(message) != message, message
 
 
-@pytest.mark.parametrize("cause", ["KeyError('x')", "something odd happened", "data.nonsense: bad", "", None])
-def test_a_dead_letters_unknown_cause_has_no_gloss_only_its_raw_text(cause: str | None) -> None:
+@pytest.mark.parametrize("cause", ["KeyError('x')", "something odd happened", "data.nonsense: bad"])
+def test_a_dead_letters_unknown_cause_is_said_as_unknown_in_vietnamese_not_left_in_english(cause: str) -> None:
+    """An unknown kind had no gloss: the operator read only the English repr. It now gets a Vietnamese line saying the
+    reason is not known here (the raw text stays under the technical detail)."""
+    assert reasons.explain_dead_letter(cause) == translations().gettext(reasons.UNKNOWN_CAUSE)
+    assert translations().gettext(reasons.UNKNOWN_CAUSE).startswith("Dịch vụ không xử lý được thư này")
+
+
+@pytest.mark.parametrize("cause", ["", None])
+def test_a_dead_letter_without_a_cause_has_no_gloss(cause: str | None) -> None:
     assert reasons.explain_dead_letter(cause) is None

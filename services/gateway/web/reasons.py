@@ -298,6 +298,16 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     return on_field(field_label(field), sentence)
 
 
+DATABASE_CLOSED = r"^ObjectNotInPrerequisiteStateError\(.*not currently accepting connections|^CannotConnectNowError\("
+"""A database that is up but accepts no connections (`ALTER DATABASE … ALLOW_CONNECTIONS false`, SQLSTATE 55000, or
+starting up / shutting down, 57P03): asyncpg's error repr."""
+DATABASE_CLOSED_SAID = N_(
+    "The database is not accepting connections (closed to connections, starting or stopping); send it back once it "
+    "accepts them again."
+)
+UNKNOWN_CAUSE = N_("The service could not handle this message for a reason not known here; see the technical detail.")
+"""A dead letter's cause of no known kind: said as unknown, never left as English alone."""
+
 DEAD_LETTER_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
@@ -313,10 +323,11 @@ DEAD_LETTER_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"^(ConnectionDoesNotExistError|ConnectionRefusedError|ConnectionResetError|ConnectionError|"
-            r"InterfaceError|TooManyConnectionsError|CannotConnectNowError|AdminShutdownError|"
+            r"InterfaceError|TooManyConnectionsError|AdminShutdownError|"
             r"PostgresConnectionError|ChannelInvalidStateError|AMQPConnectionError)\(",
             N_("The service lost its connection to the database or the broker; send it back once they are up."),
         ),
+        (DATABASE_CLOSED, DATABASE_CLOSED_SAID),
         (
             r"^(TimeoutError|QueryCanceledError|CancelledError)\(",
             N_("Applying the event took too long and was stopped; send it back when the system is less busy."),
@@ -342,7 +353,7 @@ DEAD_LETTER_FIELD = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-
 def explain_dead_letter(cause: str | None) -> str | None:
     """A short Vietnamese gloss of a dead letter's cause (its `x-chibo-reason`) for the operator, beside the raw text:
     a handler's failure by its error's kind (DEAD_LETTER_CAUSES), an event that could not be read as a rejection is
-    said, naming the field; None for a cause of no known kind (the raw text alone is shown)."""
+    said, naming the field; UNKNOWN_CAUSE for a cause of no known kind; None when there is no cause."""
     if not cause:
         return None
     for pattern, message in DEAD_LETTER_CAUSES:
@@ -350,8 +361,60 @@ def explain_dead_letter(cause: str | None) -> str | None:
             return _(message)
     named = DEAD_LETTER_FIELD.match(cause)
     if named is None or field_label(named["field"]).startswith("“"):
-        return None
+        return _(UNKNOWN_CAUSE)
     return _("The event could not be read. %(why)s", why=explain_rejection(cause, named["field"]))
+
+
+PARKED_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), message)
+    for pattern, message in (
+        (
+            r"^UnusableExchange\(",
+            N_(
+                "The exchange this row is sent to does not exist or may not be used, so sending it fails every "
+                "time; set up the exchange (or check the destination), then send it again."
+            ),
+        ),
+        (
+            DATABASE_CLOSED,
+            N_(
+                "The database is not accepting connections (closed to connections, starting or stopping), so "
+                "the row could not be sent; send it again once it accepts them."
+            ),
+        ),
+        (
+            r"^(ConnectionDoesNotExistError|ConnectionRefusedError|ConnectionResetError|ConnectionError|OSError|"
+            r"InterfaceError|TooManyConnectionsError|AdminShutdownError|PostgresConnectionError|"
+            r"ChannelInvalidStateError|AMQPConnectionError|ConnectionClosed|ChannelClosed)\(",
+            N_(
+                "The database or the broker could not be reached each time the row was tried; send it again once "
+                "they are up."
+            ),
+        ),
+        (
+            r"^(TimeoutError|CancelledError|DeliveryError)\(",
+            N_("Sending took too long or was not confirmed each time; send it again when the system is less busy."),
+        ),
+        (
+            r"^(ValueError|TypeError|UnicodeEncodeError|error)\(",
+            N_("The event holds a value that cannot be put in a message: a fault in the service to report."),
+        ),
+    )
+)
+"""The reasons the outbox relay parks a row with (shared.outbox `_defer_or_park`: the repr of the publish error), by
+the error's kind: a permanent one (PERMANENT_ERRORS) at once, any other after the relay's last attempt."""
+UNKNOWN_PARKED = N_("Sending this row failed for a reason not known here; see the technical detail.")
+
+
+def explain_parked(reason: str | None) -> str | None:
+    """A short Vietnamese line on why an outbox row was parked (its `parked_reason`, an error's repr) beside the raw
+    text: by the error's kind (PARKED_CAUSES), UNKNOWN_PARKED for any other; None when the row gives no reason."""
+    if not reason:
+        return None
+    for pattern, message in PARKED_CAUSES:
+        if pattern.search(reason):
+            return _(message)
+    return _(UNKNOWN_PARKED)
 
 
 def explain_hold(waiting_for: str | None, reason: str | None, field: str | None) -> str:

@@ -331,6 +331,7 @@ async def _page(
         death_reasons=DEATH_REASONS,
         explain_rejection=reasons.explain_rejection,
         explain_dead_letter=reasons.explain_dead_letter,
+        explain_parked=reasons.explain_parked,
         explain_hold=reasons.explain_hold,
         field_label=reasons.field_label,
     )

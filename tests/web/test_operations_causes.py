@@ -1,0 +1,139 @@
+"""The operations page says in Vietnamese why an outbox row was parked and why a letter died, as it does for held
+events and rejections, keeping the raw English text under "Chi tiết kỹ thuật"; rendered from the page's template
+without a running system."""
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from services.gateway.auth import Role
+from services.gateway.web import reasons
+from services.gateway.web.core import environment
+from services.gateway.web.i18n import translations
+from services.gateway.web.pages.operations import DEATH_REASONS, SERVICES, STATUS
+from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.envelope import GATEWAY_SOURCE
+
+PAGER = SimpleNamespace(first=1, last=1, total=1, previous=None, next=None, start="")
+
+
+def page(*, parked: dict[str, Any] | None = None, dead_letters: list[Any] | None = None, **figures: Any) -> str:
+    """The operations page with these parked rows, dead letters and overview figures."""
+    overview = {
+        "status": "ok",
+        "broker": "ok",
+        "services": {},
+        **dict.fromkeys(
+            ("dead_letters_total", "failed_deliveries", "held_events", "open_rejections", "parked_rows_total"), 0
+        ),
+        **figures,
+    }
+    return (
+        environment()
+        .get_template("operations.html")
+        .render(
+            viewer=SimpleNamespace(role=Role.OPERATOR, account=SimpleNamespace(sub="op"), csrf="t", principal=None),
+            overview=overview,
+            rejections=None,
+            dismissed_view=False,
+            answered_on_form=ANSWERED_ON_FORM,
+            gateway_source=GATEWAY_SOURCE,
+            rejections_views={"open": "", "dismissed": ""},
+            rejections_pager=None,
+            held=None,
+            held_pager=None,
+            dead_letters=dead_letters or [],
+            dead_letters_pagers={queue["queue"]: PAGER for queue in dead_letters or []},
+            parked=parked or {},
+            parked_pagers=dict.fromkeys(parked or {}, PAGER),
+            errors={},
+            crumbs=[],
+            place="",
+            notice=None,
+            notice_detail=None,
+            status_labels=STATUS,
+            service_labels=SERVICES,
+            death_reasons=DEATH_REASONS,
+            explain_rejection=reasons.explain_rejection,
+            explain_dead_letter=reasons.explain_dead_letter,
+            explain_parked=reasons.explain_parked,
+            explain_hold=reasons.explain_hold,
+            field_label=reasons.field_label,
+        )
+    )
+
+
+def cell(html: str, marker: str) -> str:
+    """The table cell of `html` holding `marker`."""
+    start = html.rindex("<td", 0, html.index(marker))
+    return html[start : html.index("</td>", start)]
+
+
+PARKED = {
+    "UnusableExchange(\"exchange 'chibo.events': ChannelNotFoundEntity(404, 'NOT_FOUND')\")": "Sàn trao đổi",
+    "ObjectNotInPrerequisiteStateError('database \"meetings\" is not currently accepting connections')": (
+        "Cơ sở dữ liệu không nhận kết nối"
+    ),
+    "ConnectionRefusedError(111, 'Connect call failed')": "không kết nối được",
+    "TimeoutError()": "quá lâu",
+    "UnicodeEncodeError('utf-8', '\\ud800', 0, 1, 'surrogates not allowed')": "lỗi của dịch vụ",
+    "KeyError('x')": "Không gửi được dòng này vì một lý do chưa được nhận diện",
+}
+
+
+@pytest.mark.parametrize(("reason", "said"), sorted(PARKED.items()))
+def test_a_parked_rows_reason_is_said_in_vietnamese_with_the_raw_text_as_technical_detail(
+    reason: str, said: str
+) -> None:
+    """The user trial: a parked row's "Lý do" showed only the publish error's English repr."""
+    row = {"id": 7, "event_id": "evt-7", "type": "meeting.scheduled.v1", "exchange": "chibo.events"}
+    html = page(
+        parked={"meetings": {"total": 1, "offset": 0, "items": [{**row, "routing_key": "m", "parked_reason": reason}]}}
+    )
+    why = cell(html, "data-parked-gloss")
+    assert said in why, why
+    gloss = reasons.explain_parked(reason)
+    assert gloss is not None and gloss in why and "Chi tiết kỹ thuật" in why, why
+
+
+def test_every_kind_of_parked_reason_has_its_example_and_a_translation() -> None:
+    for pattern, message in reasons.PARKED_CAUSES:
+        assert any(pattern.search(reason) for reason in PARKED), pattern.pattern
+        assert translations().gettext(message) != message, message
+    assert translations().gettext(reasons.UNKNOWN_PARKED) != reasons.UNKNOWN_PARKED
+
+
+@pytest.mark.parametrize(
+    ("cause", "said"),
+    [
+        (
+            "ObjectNotInPrerequisiteStateError('database \"x\" is not currently accepting connections')",
+            "không nhận kết nối",
+        ),
+        ("KeyError('x')", "Dịch vụ không xử lý được thư này vì một lý do chưa được nhận diện"),
+        ("data.starts_at: Input should be a valid datetime", "Không đọc được sự kiện."),
+    ],
+)
+def test_a_dead_letters_cause_is_said_in_vietnamese_with_the_raw_text_as_technical_detail(
+    cause: str, said: str
+) -> None:
+    """A dead letter's cause was shown under "Nguyên nhân" in English, with no Vietnamese line for unknown kinds."""
+    letter = {"event_id": "evt-9", "type": "t", "queue": "meetings.events", "reason": "delivery_limit", "cause": cause}
+    queue = {"queue": "meetings.events.dlq", "total": 1, "items": [{**letter, "death_count": 1, "body_bytes": 2}]}
+    why = cell(page(dead_letters=[queue]), "data-cause-gloss")
+    assert "lỗi quá số lần cho phép" in why, why  # the delivery limit reached, said first
+    assert said in why and "Chi tiết kỹ thuật" in why and "Nguyên nhân" not in why, why
+
+
+def test_a_figure_whose_service_does_not_answer_says_so_not_only_a_dash() -> None:
+    """With notifications down the failed-deliveries figure showed "—" and nothing else; each figure a service did not
+    answer for (failed deliveries, held events, open rejections) now says which service does not answer."""
+    html = page(failed_deliveries=None, held_events=None, open_rejections=None)
+    failed = cell(html.replace("<dd", "<td").replace("</dd>", "</td>"), 'data-figure="failed"')
+    assert failed.count("—") == 1 and "dịch vụ thông báo không phản hồi" in failed, failed
+    for figure in ("held", "rejections"):
+        said = cell(html.replace("<dd", "<td").replace("</dd>", "</td>"), f'data-figure="{figure}"')
+        assert "dịch vụ sinh hoạt chi bộ không phản hồi" in said, said
+    answered = page(failed_deliveries=3)
+    assert "dịch vụ thông báo không phản hồi" not in answered and "data-unavailable" not in answered
