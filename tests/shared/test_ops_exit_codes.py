@@ -73,13 +73,20 @@ class Commands:
 
 @pytest.fixture
 def commands(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Commands]:
-    """Commands run in this process; the broker client's log level main() raises is set back afterwards."""
+    """Commands run in this process; the broker client's log level main() raises is set back afterwards. The root
+    logger writes nowhere meanwhile: an earlier test's configure_logging may have left it a handler on a captured
+    stream since closed, and the in-process stub services log too (their lines are not the command's: run as a
+    program, the command's stderr holds its own only)."""
     connection_log = logging.getLogger("aiormq.connection")
     level = connection_log.level
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    root.handlers[:] = [logging.NullHandler()]
     try:
         yield Commands(monkeypatch, capsys)
     finally:
         connection_log.setLevel(level)
+        root.handlers[:] = handlers
 
 
 @asynccontextmanager
