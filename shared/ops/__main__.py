@@ -17,13 +17,13 @@
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
 
 Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
-replay --id`: the others given are replayed) or dead letter (`dead-letters replay --event-id`) named does not exist
-(not found), 3 when the rejection is no longer open (replayed or dismissed already) or the held event to retry was
-rejected (replay its rejection instead: conflict), 4 when notifications refuses an alert setting (naming the field),
-5 when the service called over RPC does not take calls from CHIBO_AMQP_URL's broker user (not in its
-CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it does not answer (not running) or the
-broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a wrong argument; each failure is
-one line on stderr.
+replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`) or dead
+letter (`dead-letters replay --event-id`) named does not exist (not found), 3 when the rejection is no longer open
+(replayed or dismissed already) or the held event to retry was rejected (replay its rejection instead: conflict), 4 when
+notifications refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
+CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it
+does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a
+wrong argument; each failure is one line on stderr.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
@@ -64,7 +64,13 @@ from shared.ops.dead_letters import (
     purge_dead_letters,
     replay_dead_letters,
 )
-from shared.ops.outbox import list_parked, outbox_health, parked_rows_missing, replay_parked
+from shared.ops.outbox import (
+    list_parked,
+    outbox_health,
+    parked_rows_missing,
+    replay_parked,
+    unknown_parked_rows,
+)
 from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError
 
@@ -618,15 +624,16 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     replayed_rows, missing = rows_back["replayed"], rows_back["missing"]
     detail = {"action": "parked_rows_replayed", "service": schema, "ids": args.ids or "all", "replayed": replayed_rows}
     detail |= {"missing": missing} if missing else {}
-    status = 404 if missing else 200
-    # a row replayed is done even when another id names none: the log line says so (status 200 in it)
+    # as the API: a 404 only when no id given names a parked row; some replayed is a success naming the others unknown
+    status = 404 if missing and not replayed_rows else 200
     await audit(settings, path=f"/v1/outbox/{schema}/parked/replay", status=status, detail=detail)
-    if missing:
-        if replayed_rows:
-            fields = {key: value for key, value in detail.items() if key != "action"}
-            log.info("operator_action", action="parked_rows_replayed", sub=operator(), **fields)
+    if status == 404:
         raise NotFound(parked_rows_missing(schema, missing, replayed_rows))
-    return {"replayed": replayed_rows}
+    return {
+        "replayed": replayed_rows,
+        "replayed_ids": rows_back["replayed_ids"],
+        "unknown": unknown_parked_rows(schema, missing),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
