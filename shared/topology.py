@@ -330,6 +330,7 @@ NOTIFICATIONS_EVENTS = ConsumerQueue(
     [
         *(kind for kind in meetings_contract.TYPES_OUT if kind not in NOTIFICATIONS_IGNORES),
         "score.meeting.updated.v1",
+        "score.meeting.withdrawn.v1",
         "score.cell.updated.v1",
     ],
 )
