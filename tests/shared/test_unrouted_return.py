@@ -77,10 +77,10 @@ async def test_the_events_a_service_lost_to_chibo_unrouted_are_sent_back_once_wi
         assert await _depth(channel, WATCH) == 0
         facts = await channel.declare_queue(EVALUATION_FACTS.name, passive=True)
         received = []
-        while (message := await facts.get(fail=False, no_ack=True)) is not None:
-            received.append((message.message_id, message.routing_key, (message.headers or {}).get("x-chibo-test")))
-            assert message.content_type == "application/cloudevents+json"
-            assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+        while (got := await facts.get(fail=False, no_ack=True)) is not None:
+            received.append((got.message_id, got.routing_key, (got.headers or {}).get("x-chibo-test")))
+            assert got.content_type == "application/cloudevents+json"
+            assert got.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
         assert sorted(received) == sorted((event_id, key, event_id) for event_id, key in sent)
 
         path = f"/cli/unrouted/{WATCH}/return"
