@@ -134,7 +134,11 @@ def unrouted_watch(service: str) -> str:
 
 def watched_keys(queues: Sequence[ConsumerQueue]) -> dict[str, list[str]]:
     """Service -> the routing keys its consumer queues bind, wildcards (`#`, `*`) left out: a message with one of these
-    keys reaching chibo.unrouted is one the service should have received (its binding was gone)."""
+    keys reaching chibo.unrouted is one the service should have received (its binding was gone). A wildcard cannot be
+    watched so: chibo.unrouted takes the unroutable messages of both chibo.ingest and chibo.events and keeps only their
+    routing key, not the exchange, so meetings.ingest's `#` would match every type published for no consumer of ours
+    (notification.delivered.v1, ...), a loss on every health check, and `unrouted return` would send raw facts of
+    chibo.ingest to chibo.events. Wildcard bindings are still bound again by restore_bindings like any other key."""
     keys: dict[str, set[str]] = {}
     for spec in queues:
         own = keys.setdefault(spec.service, set())
@@ -330,6 +334,7 @@ NOTIFICATIONS_EVENTS = ConsumerQueue(
     [
         *(kind for kind in meetings_contract.TYPES_OUT if kind not in NOTIFICATIONS_IGNORES),
         "score.meeting.updated.v1",
+        "score.meeting.withdrawn.v1",
         "score.cell.updated.v1",
     ],
 )

@@ -105,9 +105,11 @@ class OutboxStatusReply(Reply):
 
 
 class ParkedReplayReply(Reply):
-    """How many parked rows went back in line, and the ids given that name no parked row (`missing`)."""
+    """How many parked rows went back in line, which (`replayed_ids`, ascending), and the ids given that name no
+    parked row (`missing`)."""
 
     replayed: int
+    replayed_ids: list[int] = []
     missing: list[int] = []
 
 

@@ -15,15 +15,16 @@
     python -m shared.ops alert-rules list --committee C
     python -m shared.ops alert-rules set --committee C --rule R [--on | --off] [--param NAME=VALUE ...]
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
+    python -m shared.ops unrouted return --service S [--dry-run]
 
 Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
-replay --id`: the others given are replayed) or dead letter (`dead-letters replay --event-id`) named does not exist
-(not found), 3 when the rejection is no longer open (replayed or dismissed already) or the held event to retry was
-rejected (replay its rejection instead: conflict), 4 when notifications refuses an alert setting (naming the field),
-5 when the service called over RPC does not take calls from CHIBO_AMQP_URL's broker user (not in its
-CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it does not answer (not running) or the
-broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a wrong argument; each failure is
-one line on stderr.
+replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`) or dead
+letter (`dead-letters replay --event-id`) named does not exist (not found), 3 when the rejection is no longer open
+(replayed or dismissed already) or the held event to retry was rejected (replay its rejection instead: conflict), 4 when
+notifications refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
+CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it
+does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a
+wrong argument; each failure is one line on stderr.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
@@ -31,6 +32,10 @@ gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status t
 `dead-letters replay` and `purge` and `outbox replay` are audited the same way, under POST /v1/dead-letters/{q}/replay
 and /purge and /v1/outbox/{s}/parked/replay, each done one logged as an `operator_action` line on stderr.
 Every number and id argument is bounded as the API bounds it (BOUNDS): out of bounds is exit 2 naming it.
+`unrouted return` publishes the events a service lost to chibo.unrouted (the copies in `<service>.unrouted`) back to
+chibo.events with their routing keys and headers, once, each acknowledged after its publication is confirmed
+(shared/ops/unrouted.py); `--dry-run` counts them by routing key and moves nothing. Audited under the path
+/cli/unrouted/<service>.unrouted/return (no API route does it); exit 1 when that queue does not exist.
 `alert-rules` reads and changes a committee's alert settings over notifications' RPC as GET and
 PUT /v1/committees/{c}/alert-rules[/{rule}] do (shared/alert_rules.py: the same change, check, answer and audit
 detail); `reset` gives the committee's own on/off (`--enabled`) or parameters back to the level above.
@@ -64,9 +69,17 @@ from shared.ops.dead_letters import (
     purge_dead_letters,
     replay_dead_letters,
 )
-from shared.ops.outbox import list_parked, outbox_health, parked_rows_missing, replay_parked
+from shared.ops.outbox import (
+    list_parked,
+    outbox_health,
+    parked_rows_missing,
+    replay_parked,
+    unknown_parked_rows,
+)
+from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
 from shared.reading import ReadError, check_tree, loads
 from shared.rpc import Request, RpcClient, RpcError
+from shared.topology import unrouted_watch as unrouted_watch_name
 
 SERVICES = ("meetings", "evaluation", "notifications")
 
@@ -212,6 +225,19 @@ def parser() -> argparse.ArgumentParser:
             help="the rejection's id, as listed",
         )
     dismiss_rejected.add_argument("--reason", type=reason, required=True, help="why it is closed (1-500 characters)")
+
+    unrouted = areas.add_parser("unrouted", help="events a service lost to chibo.unrouted").add_subparsers(
+        dest="action", required=True
+    )
+    back = unrouted.add_parser(
+        "return",
+        help="publish the copies in <service>.unrouted back to chibo.events (once the bindings are back)",
+        description="Publish each message of <service>.unrouted back to chibo.events with its routing key and headers, "
+        "once, acknowledging each after the broker confirmed it (audited). Run it once the service's bindings are "
+        "back (CHIBO_BINDINGS_CHECK_SECONDS); a copy finding no binding again waits in the queue for the next run.",
+    )
+    back.add_argument("--service", choices=UNROUTED_SERVICES, required=True)
+    back.add_argument("--dry-run", action="store_true", help="count them by routing key; move nothing")
 
     rules = areas.add_parser("alert-rules", help="a committee's alert settings").add_subparsers(
         dest="action", required=True
@@ -545,6 +571,27 @@ async def alert_rules_action(args: argparse.Namespace, settings: ServiceSettings
     return alert_rules.rule_view(committee, args.rule, answer.rules[args.rule])
 
 
+async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
+    """`unrouted return`: the service's unrouted copies back to chibo.events (return_unrouted), audited when it moved
+    something or named no queue (a dry run only reads); NotFound when the queue does not exist."""
+    connection = await connect_broker(settings)
+    try:
+        result = await return_unrouted(connection, args.service, dry_run=args.dry_run)
+    except NoUnroutedWatch as exc:
+        result, missing = None, exc
+    finally:
+        await connection.close()
+    queue = unrouted_watch_name(args.service)
+    path = f"/cli/unrouted/{queue}/return"
+    if result is None:
+        await audit(settings, path=path, status=404, detail={"action": "unrouted_returned", "queue": queue})
+        raise NotFound(str(missing))
+    if not args.dry_run:
+        detail = {"action": "unrouted_returned", "queue": queue, "moved": result["moved"], "left": result["left"]}
+        await audit(settings, path=path, status=200, detail=detail | {"routing_keys": result["routing_keys"]})
+    return result
+
+
 async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
     """Rejections of one status, newest first, with the reason, the last replay's and a dismissal's who/when/why."""
     rows = await conn.fetch(
@@ -589,6 +636,8 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             return purged
         finally:
             await connection.close()
+    if args.area == "unrouted":
+        return await unrouted_return(args, settings)
     if args.area == "held" and args.action != "list":
         return await held_action(args, settings)
     if args.area == "rejections" and args.action != "list":
@@ -618,15 +667,16 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     replayed_rows, missing = rows_back["replayed"], rows_back["missing"]
     detail = {"action": "parked_rows_replayed", "service": schema, "ids": args.ids or "all", "replayed": replayed_rows}
     detail |= {"missing": missing} if missing else {}
-    status = 404 if missing else 200
-    # a row replayed is done even when another id names none: the log line says so (status 200 in it)
+    # as the API: a 404 only when no id given names a parked row; some replayed is a success naming the others unknown
+    status = 404 if missing and not replayed_rows else 200
     await audit(settings, path=f"/v1/outbox/{schema}/parked/replay", status=status, detail=detail)
-    if missing:
-        if replayed_rows:
-            fields = {key: value for key, value in detail.items() if key != "action"}
-            log.info("operator_action", action="parked_rows_replayed", sub=operator(), **fields)
+    if status == 404:
         raise NotFound(parked_rows_missing(schema, missing, replayed_rows))
-    return {"replayed": replayed_rows}
+    return {
+        "replayed": replayed_rows,
+        "replayed_ids": rows_back["replayed_ids"],
+        "unknown": unknown_parked_rows(schema, missing),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,7 +42,8 @@ async def list_parked(conn: asyncpg.Connection, *, limit: int = 50, offset: int 
 
 async def replay_parked(conn: asyncpg.Connection, *, schema: str, ids: list[int] | None = None) -> dict[str, Any]:
     """Put parked rows (the given ids, or all) back in line with fresh attempts and wake the relay: `replayed`, how
-    many, and `missing`, the ids given that name no parked row (none there, published or never parked), ascending."""
+    many, `replayed_ids`, which, and `missing`, the ids given that name no parked row (none there, published or never
+    parked), both ascending."""
     replayed = await conn.fetch(
         "UPDATE outbox SET parked_at = NULL, parked_reason = NULL, attempts = 0,"
         " next_attempt_at = NULL WHERE parked_at IS NOT NULL AND published_at IS NULL"
@@ -50,8 +51,9 @@ async def replay_parked(conn: asyncpg.Connection, *, schema: str, ids: list[int]
         ids,
     )
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
-    missing = sorted(set(ids or ()) - {row["id"] for row in replayed})
-    return {"replayed": len(replayed), "missing": missing}
+    replayed_ids = sorted(row["id"] for row in replayed)
+    missing = sorted(set(ids or ()) - set(replayed_ids))
+    return {"replayed": len(replayed), "replayed_ids": replayed_ids, "missing": missing}
 
 
 def parked_rows_missing(service: str, missing: list[int], replayed: int) -> str:
@@ -60,6 +62,15 @@ def parked_rows_missing(service: str, missing: list[int], replayed: int) -> str:
     shown = ", ".join(str(row_id) for row_id in missing[:20]) + (" …" if len(missing) > 20 else "")
     others = f"; the other {replayed} were replayed" if replayed else ""
     return f"no parked row {shown} in the {service} outbox{others}"
+
+
+def unknown_parked_rows(service: str, missing: list[int]) -> list[dict[str, Any]]:
+    """Per id of a replay that names no parked row, its outcome in the API's error shape (`id`, `code` not_found,
+    `message`): what a replay that also put other rows back in line answers beside them (API 200, command line 0)."""
+    return [
+        {"id": row_id, "code": "not_found", "message": f"no parked row {row_id} in the {service} outbox"}
+        for row_id in missing
+    ]
 
 
 async def drop_parked(conn: asyncpg.Connection, *, row_id: int) -> dict[str, Any] | None:

@@ -165,7 +165,8 @@ class World:
             chosen = [row_id for row_id in rows if r.ids is None or row_id in r.ids]
             for row_id in chosen:
                 del rows[row_id]
-            return {"replayed": len(chosen), "missing": sorted(set(r.ids or ()) - set(chosen))}
+            missing = sorted(set(r.ids or ()) - set(chosen))
+            return {"replayed": len(chosen), "replayed_ids": sorted(chosen), "missing": missing}
 
         async def drop(r: ops_rpc.DropParkedRow) -> dict[str, Any]:
             if r.id not in rows:

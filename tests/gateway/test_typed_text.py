@@ -61,7 +61,8 @@ NOT_TEXT = {
 }
 """Strings of request bodies that are no person's text, kept exactly: the names of stored events, dead letters and
 sources looked up as they are, a document's address (its own check refuses any of these characters), and documents
-their service reads by its own schema (a framework, rule parameters)."""
+their service reads by its own schema (a framework's keys and codes: its labels are cleaned, framework_as_typed;
+rule parameters)."""
 
 
 def _leaves(annotation: Any) -> list[tuple[str, Any]]:
@@ -203,3 +204,31 @@ async def test_an_operators_dismissal_reason_is_kept_without_steering_characters
     closed = await client.post(path, json={"reason": SENT}, headers=headers["operator"])
     assert closed.status_code == 200, closed.text
     assert world.rejections[rejection["rejection_id"]]["dismissal_reason"] == KEPT
+
+
+async def test_the_labels_of_a_framework_document_are_kept_without_steering_characters(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """The person-readable texts of a framework (its name, issuer, document number, each criterion's and item's label)
+    are shown on pages, in explanations and PDFs like any other: cleaned as typed; its codes and ids are not touched
+    (evaluation's own schema judges them as sent)."""
+    framework_id = random_id("fw")
+    label = "\u202eChuẩn bị\u200b nội dung"
+    item = {"code": "preparation.content", "name": label, "max": 3, "rule": {"kind": "manual"}}
+    document = {
+        "id": framework_id,
+        "version": "1",
+        "name": "Tiêu chí\u200b 2026\u202e",
+        "issuer": "\u2066Tỉnh ủy\u2069 Demo",
+        "document_number": "15\u200b-QĐi/TU",
+        "groups": [{"code": "3", "name": "Công tác\u202e chuẩn bị", "items": [item]}],
+    }
+    adopted = await client.post("/v1/frameworks", json={"document": document}, headers=headers["admin"])
+    assert adopted.status_code == 201, adopted.text
+    stored = world.frameworks[framework_id]
+    said = (stored["name"], stored["issuer"], stored["document_number"])
+    assert said == ("Tiêu chí 2026", "Tỉnh ủy Demo", "15-QĐi/TU")
+    assert stored["groups"][0]["name"] == "Công tác chuẩn bị"
+    assert stored["groups"][0]["items"][0]["name"] == "Chuẩn bị nội dung"
+    assert stored["groups"][0]["items"][0]["code"] == "preparation.content"
+    assert not set(STEERING) & set(str(stored))

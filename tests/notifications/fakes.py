@@ -18,6 +18,7 @@ from services.notifications.domain.model import (
     CellScore,
     Meeting,
     MeetingScore,
+    MeetingScoreWithdrawal,
     Member,
     Monitor,
     Roster,
@@ -177,6 +178,27 @@ class FakeOutgoing:
                 self.notifications[notification_id] = replace(n, digest_pending=False)
                 voided += 1
         return voided
+
+    async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int:
+        """Mark the unfired jobs of this kind about these subjects done; how many."""
+        cancelled = 0
+        for (job_kind, subject_id), job in self.jobs.items():
+            if job_kind == kind and subject_id in subject_ids and job.done_at is None:
+                job.done_at, cancelled = now, cancelled + 1
+        return cancelled
+
+    async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]:
+        """Mark void the alerts of the rule about these subjects and drop their deliveries not yet made."""
+        chosen = {key for key, n in self.notifications.items() if n.rule == rule and n.subject_id in subject_ids}
+        voided = 0
+        for notification_id in sorted(chosen - set(self.voided)):
+            self.voided[notification_id] = now
+            self.notifications[notification_id] = replace(self.notifications[notification_id], digest_pending=False)
+            voided += 1
+        kept = [d for d in self.deliveries if d.notification_id not in chosen or d.delivered_at or d.error]
+        cancelled = len(self.deliveries) - len(kept)
+        self.deliveries = kept
+        return voided, cancelled
 
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
         """Give the stored notifications of these keys the new title and body; how many there were."""
@@ -575,6 +597,15 @@ class FakeProjection:
             if self._newer(("meeting_score", score.meeting_id), score.time, score.event_id):
                 self.meeting_scores[score.meeting_id] = applied[score.meeting_id] = score
         return list(applied.values())
+
+    async def withdraw_meeting_scores(self, withdrawals: Sequence[MeetingScoreWithdrawal]) -> list[str]:
+        """Drop each meeting's score when the withdrawal is newer; the meetings withdrawn, ascending."""
+        withdrawn = set()
+        for item in withdrawals:
+            if self._newer(("meeting_score", item.meeting_id), item.time, item.event_id):
+                self.meeting_scores.pop(item.meeting_id, None)
+                withdrawn.add(item.meeting_id)
+        return sorted(withdrawn)
 
     async def get_meeting_score(self, meeting_id: str) -> MeetingScore | None:
         """A meeting's latest stored score."""

@@ -16,7 +16,15 @@ from prometheus_client import REGISTRY
 from shared.contracts import meetings as meetings_contract
 from shared.metrics import read_queue_gauges
 from shared.runtime import check_health, keep_bindings
-from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE, UNROUTED_QUEUE, declare_topology, unrouted_watch
+from shared.topology import (
+    EVALUATION_FACTS,
+    EVENTS_EXCHANGE,
+    INGEST_EXCHANGE,
+    MEETINGS_INGEST,
+    UNROUTED_QUEUE,
+    declare_topology,
+    unrouted_watch,
+)
 from tests.support.env import isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually
@@ -100,3 +108,39 @@ async def test_an_event_a_consumer_lost_to_chibo_unrouted_is_named_in_health_and
 async def _messages(channel: aio_pika.abc.AbstractChannel, name: str, count: int) -> bool:
     queue = await channel.declare_queue(name, passive=True)
     return queue.declaration_result.message_count == count
+
+
+async def test_a_wildcard_binding_is_bound_again_after_its_exchange_is_deleted_and_declared_again(
+    throwaway_url: str,
+) -> None:
+    """meetings.ingest binds chibo.ingest by `#`: the periodic check binds it again like any other key (its unrouted
+    watch cannot hold `#`: shared.topology.watched_keys says why)."""
+    queues = [MEETINGS_INGEST]
+    await declare_topology(throwaway_url, queues)
+    broker = RabbitBroker(throwaway_url)
+    await broker.connect()
+    keeper = asyncio.create_task(keep_bindings(broker, queues, every_seconds=0.2))
+    connection = await aio_pika.connect(throwaway_url)
+    try:
+        channel = await connection.channel()
+        ingest = await channel.declare_queue(MEETINGS_INGEST.name, passive=True)
+        unrouted = await channel.declare_queue(UNROUTED_QUEUE, passive=True)
+        await channel.exchange_delete(INGEST_EXCHANGE)
+        await declare_topology(throwaway_url)  # a publisher's restart: the exchange is back, its bindings are not
+        exchange = await channel.get_exchange(INGEST_EXCHANGE)
+        marker = random_id("rebound").encode()
+
+        async def delivered() -> bool:
+            await exchange.publish(aio_pika.Message(marker), routing_key=random_id("any.key"))
+            message = await ingest.get(fail=False, no_ack=True)
+            return message is not None and message.body == marker
+
+        await eventually(delivered, timeout=30)
+        assert not keeper.done()
+        await unrouted.purge()
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        await connection.close()
+        await broker.stop()

@@ -47,7 +47,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.ops_rpc import OpsCatalog
 from shared.logs import get_logger
 from shared.ops.dead_letters import dead_letter_attention
-from shared.ops.outbox import parked_rows_missing
+from shared.ops.outbox import parked_rows_missing, unknown_parked_rows
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
 
@@ -186,8 +186,9 @@ async def list_parked_rows(
 async def replay_parked_rows(
     service: ServiceName, body: ParkedReplayCreate, request: Request, caller: Caller, state: State
 ) -> ParkedReplayRead:
-    """Put parked rows (`ids`, or `all: true`) back in line with fresh attempts; the relay publishes them. 404 naming
-    the ids that name no parked row (those that do are replayed all the same)."""
+    """Put parked rows (`ids`, or `all: true`) back in line with fresh attempts; the relay publishes them. The rows
+    replayed are listed (`replayed_ids`) and each id that names no parked row is said unknown (`unknown`, in the error
+    shape); a 404 naming them when none of the ids given names a parked row."""
     REPLAY_PARKED.check(caller)
     reply = await state.rpc.call(CATALOGS[service].replay_parked_rows(ids=None if body.all else body.ids))
     detail: dict[str, Any] = {"service": service, "ids": body.ids or "all", "replayed": reply.replayed}
@@ -197,9 +198,15 @@ async def replay_parked_rows(
         _acted(request, caller, "parked_rows_replayed", **detail)
     else:
         request.state.audit_detail = {"action": "parked_rows_replayed", **detail}
-    if reply.missing:
         raise RpcError("not_found", parked_rows_missing(service, reply.missing, reply.replayed), field="ids")
-    return ParkedReplayRead(service=service, replayed=reply.replayed)
+    return ParkedReplayRead.model_validate(
+        {
+            "service": service,
+            "replayed": reply.replayed,
+            "replayed_ids": reply.replayed_ids,
+            "unknown": unknown_parked_rows(service, reply.missing),
+        }
+    )
 
 
 @router.post(

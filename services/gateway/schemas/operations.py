@@ -3,10 +3,10 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from services.gateway.auth import Role
-from services.gateway.schemas.common import CreateModel, Id, Reason
+from services.gateway.schemas.common import CreateModel, Id, Reason, typed_text
 from services.gateway.schemas.ingest import CloudEventCreate
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
@@ -92,10 +92,30 @@ class FrameworkListRead(BaseModel):
     items: list[FrameworkRead]
 
 
-class FrameworkCreate(CreateModel):
-    """Adopt a framework document, for the whole province or one committee's subtree."""
+FRAMEWORK_TEXT_KEYS = frozenset({"name", "issuer", "document_number"})
+"""The keys of a framework document, at any depth, whose values people read (the framework's name, issuer and
+document number, each criterion's and item's label: evaluation's Framework, Group and Item); its other strings are
+codes, ids, kinds and dates, which evaluation's schema judges exactly as sent."""
 
-    document: dict[str, Any]
+
+def framework_as_typed(value: Any) -> Any:
+    """A framework document (dicts and lists walked) with the texts under FRAMEWORK_TEXT_KEYS cleaned as typed
+    (typed_text: no bidirectional or zero-width character); anything else left as it is."""
+    if isinstance(value, dict):
+        return {
+            key: typed_text(item) if key in FRAMEWORK_TEXT_KEYS else framework_as_typed(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [framework_as_typed(item) for item in value]
+    return value
+
+
+class FrameworkCreate(CreateModel):
+    """Adopt a framework document, for the whole province or one committee's subtree; its labels are read as typed
+    (framework_as_typed)."""
+
+    document: Annotated[dict[str, Any], AfterValidator(framework_as_typed)]
     committee_id: Id | None = None
 
 

@@ -78,11 +78,22 @@ class ParkedReplayCreate(CreateModel):
         return self
 
 
+class ParkedRowUnknownRead(BaseModel):
+    """An id a replay named that names no parked row, in the error shape: `not_found` and a message saying so."""
+
+    id: int
+    code: Literal["not_found"]
+    message: str
+
+
 class ParkedReplayRead(BaseModel):
-    """How many parked rows went back in line."""
+    """How many parked rows went back in line and which; each id given that names no parked row (`unknown`: the
+    replay is still a success when some other went back; when none did it is a 404 naming them)."""
 
     service: ServiceName
     replayed: int
+    replayed_ids: list[int]
+    unknown: list[ParkedRowUnknownRead] = []
 
 
 class ParkedDropCreate(CreateModel):

@@ -153,6 +153,18 @@ class MeetingScore:
 
 
 @dataclass(frozen=True)
+class MeetingScoreWithdrawal:
+    """score.meeting.withdrawn.v1 of a meeting (no longer scored: cancelled), with the event's (time, id) version,
+    which competes with its scores', and when this service stored it."""
+
+    meeting_id: str
+    cell_id: str
+    time: datetime
+    event_id: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class Roster:
     """A meeting's roster as attendance.recorded.v1 gave it: (member, status) records, guests' person ids, and the
     event's (time, id) version."""

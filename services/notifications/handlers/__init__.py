@@ -18,6 +18,7 @@ HANDLERS: dict[str, EventHandler[Any]] = {
     "minutes.submitted.v1": facts.on_minutes_submitted,
     "member.attendance.updated.v1": histories.on_member_attendance_updated,
     "score.meeting.updated.v1": scores.on_meeting_score,
+    "score.meeting.withdrawn.v1": scores.on_meeting_score_withdrawn,
     "score.cell.updated.v1": scores.on_cell_score,
 }
 """The types this service reacts to; others on its queue are acknowledged and ignored."""
@@ -30,6 +31,7 @@ BATCH_HANDLERS: dict[str, BatchHandler[Any]] = {
     "minutes.submitted.v1": facts.on_minutes_submitted_many,
     "member.attendance.updated.v1": histories.on_member_attendance_updates,
     "score.meeting.updated.v1": scores.on_meeting_scores,
+    "score.meeting.withdrawn.v1": scores.on_meeting_scores_withdrawn,
     "score.cell.updated.v1": scores.on_cell_scores,
 }
 """The types whose runs in a batch are decided at once (the same outcome as their HANDLERS one by one)."""

@@ -8,11 +8,14 @@ from typing import Any
 
 from services.notifications.domain import rules
 from services.notifications.domain import settings as r
-from services.notifications.domain.model import CellScore, Meeting, MeetingScore
+from services.notifications.domain.model import CellScore, Meeting, MeetingScore, MeetingScoreWithdrawal
 from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts
 from services.notifications.handlers.facts import about_recent_meetings
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 
 async def on_meeting_score(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -66,6 +69,49 @@ async def on_meeting_scores(events: Sequence[Event[Any]], uow: NotificationsUnit
                 (rules.MEETING_SCORE_CHECK, score.meeting_id, rules.meeting_score_due(now, settle_minutes=settle))
             )
     await uow.outgoing.schedule_many(jobs, rearm=True)
+
+
+async def on_meeting_score_withdrawn(event: Event[Any], uow: NotificationsUnit) -> None:
+    """A meeting's score withdrawn (it was cancelled): what was raised or planned from that score is retracted."""
+    await on_meeting_scores_withdrawn([event], uow)
+
+
+async def on_meeting_scores_withdrawn(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
+    """score.meeting.withdrawn.v1 of a batch (CONTRACT.md: a meeting no longer scored). Each withdrawal is stored as
+    its meeting's latest score version when newer than the stored one (in one statement), so the withdrawn score
+    counts in no later alert decision and an older score arriving after it (order is not guaranteed) changes nothing.
+    For the meetings withdrawn now: the settled-rating check not yet fired is cancelled (no meeting_rated_low will
+    come from that score), and the meeting_rated_low alerts already raised from it are retracted (PgOutgoing
+    .retract_alerts: void in the inbox, out of the digests, their deliveries not yet made cancelled; one delivered
+    stays delivered, with no mail about it: DOMAIN.md's alerts reach each recipient once and committees want no
+    stream of alerts). A redelivered or older withdrawal changes nothing; one published before the scores'
+    retention is dropped, as such a score is (on_meeting_scores)."""
+    now = uow.now()
+    kept_since = now - timedelta(days=uow.settings.meeting_score_retention_days)
+    withdrawn = await uow.projection.withdraw_meeting_scores(
+        [
+            MeetingScoreWithdrawal(
+                meeting_id=event.data.meeting_id,
+                cell_id=event.data.cell_id,
+                time=event.time,
+                event_id=event.order_id,
+                received_at=now,
+            )
+            for event in events
+            if event.time >= kept_since
+        ]
+    )
+    if not withdrawn:
+        return
+    checks = await uow.outgoing.cancel_jobs(rules.MEETING_SCORE_CHECK, withdrawn, now=now)
+    alerts, deliveries = await uow.outgoing.retract_alerts(r.MEETING_RATED_LOW, withdrawn, now=now)
+    log.info(
+        "meeting_scores_withdrawn",
+        meetings=len(withdrawn),
+        checks_cancelled=checks,
+        alerts_retracted=alerts,
+        deliveries_cancelled=deliveries,
+    )
 
 
 async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> int:

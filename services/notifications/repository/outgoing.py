@@ -136,6 +136,8 @@ class OutgoingRepository(Protocol):
         self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime
     ) -> dict[str, list[tuple[str, tuple[str, ...]]]]: ...
     async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int: ...
+    async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int: ...
+    async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]: ...
 
 
 class PgOutgoingRepository:
@@ -632,6 +634,43 @@ class PgOutgoingRepository:
             MEETING_RATED_LOW,
         )
         return voided
+
+    async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int:
+        """Mark the jobs of this kind about these subjects that have not fired as done without running them (a later
+        `schedule(rearm=True)` plans one again); how many."""
+        result: str = await self._db.execute(
+            "UPDATE schedule SET done_at = $3 WHERE kind = $1 AND subject_id = ANY($2::text[]) AND done_at IS NULL",
+            kind,
+            list(subject_ids),
+            now,
+        )
+        return int(result.split()[-1])
+
+    async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]:
+        """Retract the alerts of `rule` about these subjects, whose ground is gone: each marked void in the inbox and
+        taken out of the digests still to come, and each of its deliveries not yet made cancelled (status
+        `cancelled`, logged): a pending one no sender holds now. One a sender has leased is going out as we speak and
+        is left to it (gone_out counts it gone); one delivered stays delivered, with no mail about the retraction
+        (DOMAIN.md "Alerts": each alert once, committees want no stream of alerts). (alerts voided, deliveries
+        cancelled)."""
+        row = await self._db.fetchrow(
+            "WITH voided AS (UPDATE notification SET void_at = $3, digest_pending = false"
+            " WHERE rule = $1 AND subject_id = ANY($2::text[]) AND void_at IS NULL RETURNING id),"
+            " held AS (SELECT d.id FROM delivery d JOIN notification n ON n.id = d.notification_id"
+            " WHERE n.rule = $1 AND n.subject_id = ANY($2::text[]) AND d.status = 'pending'"
+            " AND (d.locked_until IS NULL OR d.locked_until <= $3) FOR UPDATE OF d),"
+            " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
+            " last_error = 'retracted: its ground was withdrawn' FROM held WHERE d.id = held.id"
+            " RETURNING d.id, d.attempts),"
+            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+            " SELECT id, attempts, 'cancelled', 'retracted: its ground was withdrawn' FROM cancelled)"
+            " SELECT (SELECT count(*) FROM voided) AS voided, (SELECT count(*) FROM cancelled) AS cancelled",
+            rule,
+            list(subject_ids),
+            now,
+        )
+        assert row is not None
+        return int(row["voided"]), int(row["cancelled"])
 
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None:
         """Mark notifications as carried by a digest."""

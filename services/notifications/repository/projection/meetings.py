@@ -7,7 +7,14 @@ from typing import Any
 
 import asyncpg
 
-from services.notifications.domain.model import CancelApplied, CellScore, Meeting, MeetingScore, Roster
+from services.notifications.domain.model import (
+    CancelApplied,
+    CellScore,
+    Meeting,
+    MeetingScore,
+    MeetingScoreWithdrawal,
+    Roster,
+)
 from services.notifications.domain.rules.scores import MEETING_SCORE_CHECK
 from services.notifications.repository.projection.rows import MEETING_SELECT, NEWER, to_meeting
 
@@ -412,7 +419,7 @@ class PgMeetings:
             ' ORDER BY meeting_id, version_time DESC, version_id COLLATE "C" DESC'
             " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, rating = EXCLUDED.rating,"
             " score = EXCLUDED.score, provisional = EXCLUDED.provisional, version_time = EXCLUDED.version_time,"
-            " version_id = EXCLUDED.version_id, received_at = EXCLUDED.received_at"
+            " version_id = EXCLUDED.version_id, received_at = EXCLUDED.received_at, withdrawn = false"
             f" WHERE {NEWER.format(t='s')} RETURNING s.*",
             [score.meeting_id for score in scores],
             [score.cell_id for score in scores],
@@ -425,16 +432,40 @@ class PgMeetings:
         )
         return [_meeting_score(row) for row in rows]
 
+    async def withdraw_meeting_scores(self, withdrawals: Sequence[MeetingScoreWithdrawal]) -> list[str]:
+        """Store many withdrawals (score.meeting.withdrawn.v1) in one statement, each meeting's only when newer than
+        its stored score or withdrawal (as upsert_meeting_scores compares); the meetings withdrawn now, ascending."""
+        if not withdrawals:
+            return []
+        rows = await self._db.fetch(
+            "INSERT INTO meeting_score AS s (meeting_id, cell_id, rating, score, provisional, version_time,"
+            " version_id, received_at, withdrawn)"
+            " SELECT DISTINCT ON (meeting_id) meeting_id, cell_id, '', 0, false, version_time, version_id,"
+            " received_at, true FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[])"
+            " AS t(meeting_id, cell_id, version_time, version_id, received_at)"
+            ' ORDER BY meeting_id, version_time DESC, version_id COLLATE "C" DESC'
+            " ON CONFLICT (meeting_id) DO UPDATE SET cell_id = EXCLUDED.cell_id, version_time = EXCLUDED.version_time,"
+            " version_id = EXCLUDED.version_id, received_at = EXCLUDED.received_at, withdrawn = true"
+            f" WHERE {NEWER.format(t='s')} RETURNING s.meeting_id",
+            [item.meeting_id for item in withdrawals],
+            [item.cell_id for item in withdrawals],
+            [item.time for item in withdrawals],
+            [item.event_id for item in withdrawals],
+            [item.received_at for item in withdrawals],
+        )
+        return sorted(row["meeting_id"] for row in rows)
+
     async def get_meeting_score(self, meeting_id: str) -> MeetingScore | None:
-        """A meeting's latest stored score, if any."""
-        row = await self._db.fetchrow("SELECT * FROM meeting_score WHERE meeting_id = $1", meeting_id)
+        """A meeting's latest stored score, if any and not withdrawn since."""
+        row = await self._db.fetchrow("SELECT * FROM meeting_score WHERE meeting_id = $1 AND NOT withdrawn", meeting_id)
         return _meeting_score(row) if row else None
 
     async def pending_meeting_scores(self, cell_ids: Sequence[str]) -> list[MeetingScore]:
-        """The latest scores of the cells' meetings whose rating check (MEETING_SCORE_CHECK) has not fired yet."""
+        """The latest scores (not withdrawn) of the cells' meetings whose rating check (MEETING_SCORE_CHECK) has not
+        fired yet."""
         rows = await self._db.fetch(
             "SELECT s.* FROM meeting_score s JOIN schedule j ON j.subject_id = s.meeting_id AND j.kind = $2"
-            " WHERE s.cell_id = ANY($1::text[]) AND j.done_at IS NULL ORDER BY s.meeting_id",
+            " WHERE s.cell_id = ANY($1::text[]) AND j.done_at IS NULL AND NOT s.withdrawn ORDER BY s.meeting_id",
             list(cell_ids),
             MEETING_SCORE_CHECK,
         )

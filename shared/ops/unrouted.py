@@ -1,0 +1,60 @@
+"""Events a service lost to chibo.unrouted, sent back: the copies its `<service>.unrouted` watch keeps
+(shared.topology.declare_unrouted_watches) published again to chibo.events with their routing key and headers.
+
+docs/operations.md, ChiboEventsUnrouted: once the service's bindings are back (every CHIBO_BINDINGS_CHECK_SECONDS),
+`python -m shared.ops unrouted return --service S` does what a RabbitMQ shovel from the queue to chibo.events did.
+"""
+
+from collections import Counter
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractConnection
+
+from shared.topology import CONSUMER_QUEUES, EVENTS_EXCHANGE, message_copy, unrouted_watch, watched_keys
+
+UNROUTED_SERVICES = tuple(sorted(watched_keys(CONSUMER_QUEUES)))
+"""The services that keep an unrouted watch (those with a consumer queue bound by exact routing keys)."""
+
+
+class NoUnroutedWatch(Exception):
+    """The service's `<service>.unrouted` queue does not exist on this broker (not declared yet: it never started)."""
+
+
+async def return_unrouted(connection: AbstractConnection, service: str, *, dry_run: bool) -> dict[str, Any]:
+    """Publish each message of `<service>.unrouted` back to chibo.events with its routing key, headers and
+    properties, once: only the messages there when it starts (a copy that finds no binding again comes back to the
+    watch and waits for the next run instead of looping), each acknowledged only after the broker confirmed its
+    publication (a crash in between leaves it in both places, never in none: consumers are idempotent). `dry_run`
+    takes them all and gives them all back untouched. {queue, moved, routing_keys (key -> count), left, dry_run};
+    NoUnroutedWatch when the queue does not exist."""
+    name = unrouted_watch(service)
+    channel = await connection.channel(publisher_confirms=True)
+    try:
+        try:
+            queue = await channel.declare_queue(name, passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            raise NoUnroutedWatch(f"no queue {name} on this broker (the {service} service never started?)") from None
+        waiting = queue.declaration_result.message_count or 0
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE, ensure=True)
+        keys: Counter[str] = Counter()
+        moved = 0
+        while sum(keys.values()) < waiting and (message := await queue.get(no_ack=False, fail=False)) is not None:
+            key = message.routing_key or ""
+            keys[key] += 1
+            if dry_run:
+                continue  # left unacknowledged: back in the queue when the channel closes
+            copy = message_copy(message, headers=dict(message.headers or {}), timestamp=message.timestamp)
+            await exchange.publish(copy, routing_key=key, timeout=30)  # returns once the broker confirmed it
+            await message.ack()
+            moved += 1
+        return {
+            "queue": name,
+            "moved": moved,
+            "routing_keys": dict(sorted(keys.items())),
+            "left": waiting - moved,
+            "dry_run": dry_run,
+        }
+    finally:
+        if not channel.is_closed:
+            await channel.close()
