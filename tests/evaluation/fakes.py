@@ -15,16 +15,21 @@ from shared.envelope import CloudEvent
 from shared.periods import period_months
 
 
+def _tiebreak(stamp: FactStamp) -> tuple[int, str]:
+    """What orders two facts of one microsecond: their nanoseconds below it, then their event ids (CONTRACT.md)."""
+    return (stamp.ns, stamp.event_id)
+
+
 def _newer(old: tuple | None, stamp: FactStamp) -> bool:
-    return old is None or (old[0], old[1]) < (stamp.time, stamp.event_id)
+    return old is None or (old[0], old[1]) < (stamp.time, _tiebreak(stamp))
 
 
 class FakeFacts:
-    """FactRepository in memory: snapshots keyed by id with their (time, id) stamp."""
+    """FactRepository in memory: snapshots keyed by id with their (time, (ns, id)) stamp, ordered as in the database."""
 
     def __init__(self) -> None:
         self.units: dict[str, tuple] = {}
-        self.unit_history: set[tuple[str, datetime, str, bool]] = set()
+        self.unit_history: set[tuple[str, datetime, tuple[int, str], bool]] = set()
         self.members: dict[str, tuple] = {}
         self.meetings: dict[str, tuple] = {}
         self.reschedules: dict[str, tuple] = {}
@@ -35,20 +40,20 @@ class FakeFacts:
         self.approvals: dict[str, tuple] = {}
         self.assessed: dict[str, list] = {}
         self.done: dict[tuple[str, str], tuple] = {}
-        self.snapshots: dict[tuple[str, datetime, str], MemberSnapshot] = {}
+        self.snapshots: dict[tuple[str, datetime, tuple[int, str]], MemberSnapshot] = {}
         self.removals: dict[str, MemberRemoval] = {}
 
     def _put(self, table: dict, key: Hashable, stamp: FactStamp, value: Any) -> bool:
         if _newer(table.get(key), stamp):
-            table[key] = (stamp.time, stamp.event_id, value)
+            table[key] = (stamp.time, _tiebreak(stamp), value)
             return True
         return False
 
     async def upsert_unit(self, *, unit, stamp):
         active = unit.get("active", True)
-        entry = (unit["id"], stamp.time, stamp.event_id, active)
+        entry = (unit["id"], stamp.time, _tiebreak(stamp), active)
         added = entry not in self.unit_history
-        earliest = all((t, e) >= (stamp.time, stamp.event_id) for u, t, e, _ in self.unit_history if u == unit["id"])
+        earliest = all((t, e) >= (stamp.time, _tiebreak(stamp)) for u, t, e, _ in self.unit_history if u == unit["id"])
         self.unit_history.add(entry)
         old = self.units.get(unit["id"])
         changed = self._put(self.units, unit["id"], stamp, unit)
@@ -57,19 +62,19 @@ class FakeFacts:
 
     async def upsert_member(self, *, member, stamp):
         self._put(self.members, member["id"], stamp, member)
-        key = (member["id"], stamp.time, stamp.event_id)
+        key = (member["id"], stamp.time, _tiebreak(stamp))
         if key in self.snapshots:
             return False
         self.snapshots[key] = MemberSnapshot(
-            member["id"], stamp.time, stamp.event_id, member["cell_id"], member["role"]
+            member["id"], stamp.time, stamp.event_id, member["cell_id"], member["role"], stamp.ns
         )
         return True
 
     async def remove_member(self, *, member_id, effective_on, stamp):
         old = self.removals.get(member_id)
-        if old is not None and (old.time, old.event_id) >= (stamp.time, stamp.event_id):
+        if old is not None and (old.time, old.ns, old.event_id) >= stamp.order:
             return False
-        self.removals[member_id] = MemberRemoval(member_id, effective_on, stamp.time, stamp.event_id)
+        self.removals[member_id] = MemberRemoval(member_id, effective_on, stamp.time, stamp.event_id, stamp.ns)
         return True
 
     async def member_cells(self, member_id):

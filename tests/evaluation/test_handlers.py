@@ -335,3 +335,12 @@ async def test_a_score_stored_before_reason_codes_gets_them_at_its_next_scoring_
     await rescore_cell(uow, "c1", only=["m1"])  # the next scoring of the meeting: nothing published changes
     assert all(line["parts"] for line in uow.results.scores["m1"]["criteria"])
     assert "score.meeting.updated.v1" not in [event.type for event in uow.emitted]
+
+
+async def test_the_doubles_order_facts_of_one_microsecond_by_their_nanoseconds(uow: FakeUnitOfWork) -> None:
+    # The database orders snapshots by (time, ns, id); the double must too, or handler tests pass on a wrong order.
+    later = scheduled("m1", starts_at=at(3, 5).isoformat()) | {"id": "a", "time": "2026-03-01T12:00:00.000000200Z"}
+    earlier = scheduled("m1", starts_at=at(3, 6).isoformat()) | {"id": "b", "time": "2026-03-01T12:00:00.000000100Z"}
+    await apply(uow, later)
+    await apply(uow, earlier)  # 100 ns earlier: stale though its id sorts after
+    assert await uow.facts.meeting_position("m1") == ("c1", at(3, 5))
