@@ -6,11 +6,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from services.gateway.auth import Role
-from services.gateway.web import reasons
 from services.gateway.web.core import environment
-from services.gateway.web.pages.operations import DEATH_REASONS, SERVICES, STATUS
+from services.gateway.web.pages.operations import TEMPLATE_HELPERS
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
-from shared.envelope import GATEWAY_SOURCE
 
 
 def dismissed_view(item: dict[str, Any]) -> str:
@@ -32,8 +30,6 @@ def dismissed_view(item: dict[str, Any]) -> str:
             overview=overview,
             rejections={"items": [item], "total": 1},
             dismissed_view=True,
-            answered_on_form=ANSWERED_ON_FORM,
-            gateway_source=GATEWAY_SOURCE,
             rejections_views={"open": "", "dismissed": ""},
             rejections_pager=pager,
             held=None,
@@ -47,13 +43,7 @@ def dismissed_view(item: dict[str, Any]) -> str:
             place="",
             notice=None,
             notice_detail=None,
-            status_labels=STATUS,
-            service_labels=SERVICES,
-            death_reasons=DEATH_REASONS,
-            explain_rejection=reasons.explain_rejection,
-            explain_dead_letter=reasons.explain_dead_letter,
-            explain_hold=reasons.explain_hold,
-            field_label=reasons.field_label,
+            **TEMPLATE_HELPERS,
         )
     )
 

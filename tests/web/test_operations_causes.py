@@ -11,9 +11,7 @@ from services.gateway.auth import Role
 from services.gateway.web import reasons
 from services.gateway.web.core import environment
 from services.gateway.web.i18n import translations
-from services.gateway.web.pages.operations import DEATH_REASONS, SERVICES, STATUS
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
-from shared.envelope import GATEWAY_SOURCE
+from services.gateway.web.pages.operations import TEMPLATE_HELPERS
 
 PAGER = SimpleNamespace(first=1, last=1, total=1, previous=None, next=None, start="")
 
@@ -37,8 +35,6 @@ def page(*, parked: dict[str, Any] | None = None, dead_letters: list[Any] | None
             overview=overview,
             rejections=None,
             dismissed_view=False,
-            answered_on_form=ANSWERED_ON_FORM,
-            gateway_source=GATEWAY_SOURCE,
             rejections_views={"open": "", "dismissed": ""},
             rejections_pager=None,
             held=None,
@@ -52,14 +48,7 @@ def page(*, parked: dict[str, Any] | None = None, dead_letters: list[Any] | None
             place="",
             notice=None,
             notice_detail=None,
-            status_labels=STATUS,
-            service_labels=SERVICES,
-            death_reasons=DEATH_REASONS,
-            explain_rejection=reasons.explain_rejection,
-            explain_dead_letter=reasons.explain_dead_letter,
-            explain_parked=reasons.explain_parked,
-            explain_hold=reasons.explain_hold,
-            field_label=reasons.field_label,
+            **TEMPLATE_HELPERS,
         )
     )
 
