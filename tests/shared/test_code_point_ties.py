@@ -6,6 +6,7 @@ snapshots of one subject at one time, with ids "…-Z" and "…-a", the one with
 arrival orders, and as a batch."""
 
 import asyncio
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -28,13 +29,12 @@ from services.meetings.bulk.load import bulk_load_lines
 from services.meetings.unit_of_work import MeetingsUnitOfWork
 from services.notifications.bootstrap import SERVICE_DIR as NOTIFICATIONS_DIR
 from services.notifications.config import Settings
-from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
-from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, now, parse_envelope
 from tests.evaluation.stream import at, fact
 from tests.meetings.events import BASE_TIME, member, raw_event, scheduled, unit
+from tests.notifications.applying import apply_events
 from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 
@@ -276,16 +276,7 @@ async def test_notifications_keeps_the_code_point_winner_of_a_tie(database_url: 
     settings = Settings(database_url=database_url)
     clock = Clock(now())
     async with icu_pool(database_url, schema="notifications", service_dir=NOTIFICATIONS_DIR) as pool:
-
-        async def handle(events: list[CloudEvent], *, batch: bool) -> None:
-            read = [read_event(item) for item in events]
-            async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-                if batch and read[0].type in BATCH_HANDLERS:
-                    await BATCH_HANDLERS[read[0].type](read, uow)
-                else:
-                    for item in read:
-                        await HANDLERS[item.type](item, uow)
-                await uow.commit()
+        handle = functools.partial(apply_events, pool, settings, clock)
 
         for batch in (False, True):
             for n, order in enumerate(both_orders((0, 1))):

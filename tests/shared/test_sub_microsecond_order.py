@@ -5,6 +5,7 @@ of one subject 100 ns apart, the later must win (CONTRACT.md: the latest `time` 
 arrival orders, one by one and as a batch. Each pair gives the earlier snapshot the higher id (`…-b`), so a tie at the
 microsecond would keep it; and what a service re-publishes keeps every digit of the time it received."""
 
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +39,7 @@ from shared.envelope import CloudEvent, now, parse_envelope, sub_microsecond, ti
 from tests.evaluation.builders import framework
 from tests.evaluation.stream import at, fact
 from tests.meetings.events import BASE_TIME, attendance, member, minutes, raw_event, scheduled, unit
+from tests.notifications.applying import apply_events
 from tests.notifications.events import Province
 from tests.notifications.fakes import Clock
 
@@ -523,16 +525,7 @@ async def test_notifications_keeps_the_later_of_two_snapshots_in_one_microsecond
     settings = NotificationsSettings(database_url=database_url)
     clock = Clock(now())
     async with service_pool(database_url, schema="notifications", service_dir=NOTIFICATIONS_DIR) as pool:
-
-        async def handle(events: list[CloudEvent], *, batch: bool) -> None:
-            read = [read_event(item) for item in events]
-            async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-                if batch and read[0].type in BATCH_HANDLERS:
-                    await BATCH_HANDLERS[read[0].type](read, uow)
-                else:
-                    for item in read:
-                        await HANDLERS[item.type](item, uow)
-                await uow.commit()
+        handle = functools.partial(apply_events, pool, settings, clock)
 
         for batch in (False, True):
             for n in (0, 1):
