@@ -19,9 +19,6 @@ import asyncpg
 
 from services.evaluation.bootstrap import SERVICE_DIR as EVALUATION_DIR
 from services.evaluation.bootstrap import prepare as prepare_evaluation
-from services.evaluation.handlers import FACT_HANDLERS
-from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
-from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository.facts import PgFactRepository
 from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
@@ -32,6 +29,7 @@ from services.notifications.config import Settings
 from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, now, parse_envelope
+from tests.evaluation.applying import apply_facts
 from tests.evaluation.stream import at, fact
 from tests.meetings.events import BASE_TIME, member, raw_event, scheduled, unit
 from tests.notifications.applying import apply_events
@@ -213,15 +211,7 @@ async def test_evaluation_keeps_the_code_point_winner_of_a_tie(database_url: str
                 ]
                 for pair in (units, members, meetings):
                     events = [_read(pair[i]) for i in order]
-                    async with factory() as uow:
-                        if batch and events[0].type in FACT_BATCH_HANDLERS:
-                            await FACT_BATCH_HANDLERS[events[0].type](sorted(events, key=lock_order), uow)
-                        else:
-                            for item in events:
-                                await FACT_HANDLERS[item.type](item, uow)
-                        await write_pending(uow)
-                        list(uow.touched.take())  # what the scorer would rescore: not this test's concern
-                        await uow.commit()
+                    await apply_facts(factory, events, batch=batch)
                 where = (batch, n)
                 stored = await pool.fetchrow("SELECT active, fact_id FROM unit WHERE id = $1", cell)
                 assert tuple(stored) == (True, ids[0][1]), where

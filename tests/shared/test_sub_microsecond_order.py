@@ -19,9 +19,6 @@ from services.evaluation.bootstrap import SERVICE_DIR as EVALUATION_DIR
 from services.evaluation.bootstrap import prepare as prepare_evaluation
 from services.evaluation.domain.facts import Assessment, MemberSnapshot, snapshot_at
 from services.evaluation.domain.scoring import manual_points
-from services.evaluation.handlers import FACT_HANDLERS
-from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
-from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository.facts import PgFactRepository
 from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
@@ -36,6 +33,7 @@ from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, now, parse_envelope, sub_microsecond, time_text
+from tests.evaluation.applying import apply_facts
 from tests.evaluation.builders import framework
 from tests.evaluation.stream import at, fact
 from tests.meetings.events import BASE_TIME, attendance, member, minutes, raw_event, scheduled, unit
@@ -368,16 +366,7 @@ async def test_evaluation_keeps_the_later_of_two_facts_in_one_microsecond(databa
     async with service_pool(database_url, schema="evaluation", service_dir=EVALUATION_DIR) as pool:
         factory: Callable[[], Any] = await prepare_evaluation(pool, today=lambda: date(2026, 6, 20))
 
-        async def apply(events: list[Any], *, batch: bool) -> None:
-            async with factory() as uow:
-                if batch and events[0].type in FACT_BATCH_HANDLERS:
-                    await FACT_BATCH_HANDLERS[events[0].type](sorted(events, key=lock_order), uow)
-                else:
-                    for item in events:
-                        await FACT_HANDLERS[item.type](item, uow)
-                await write_pending(uow)
-                list(uow.touched.take())  # what the scorer would rescore: not this test's concern
-                await uow.commit()
+        apply = functools.partial(apply_facts, factory)
 
         for batch in (False, True):
             for n in (0, 1):
