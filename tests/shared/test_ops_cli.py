@@ -184,11 +184,7 @@ async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_lo
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
     parked = random_id("parked")
     try:
-        row_id = await conn.fetchval(
-            "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
-            " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
-            parked,
-        )
+        row_id = await park_row(conn, parked)
         again = await asyncio.to_thread(
             run_ops, amqp_url, database_url, "outbox", "replay", "--service", "meetings", "--id", str(row_id)
         )
@@ -222,11 +218,7 @@ async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
     parked = random_id("parked")
     try:
-        row_id = await conn.fetchval(
-            "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
-            " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
-            parked,
-        )
+        row_id = await park_row(conn, parked)
         missing = 9_000_000_000_000_000_000
         for ids, said in (
             ([missing], f"no parked row {missing} in the meetings outbox"),
@@ -246,3 +238,13 @@ async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url
     finally:
         await conn.execute("DELETE FROM outbox WHERE event_id = $1", parked)
         await conn.close()
+
+
+async def park_row(conn: asyncpg.Connection, event_id: str) -> int:
+    """A parked outbox row of `event_id` (in the connection's schema); its id."""
+    row_id = await conn.fetchval(
+        "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
+        " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
+        event_id,
+    )
+    return int(row_id)
