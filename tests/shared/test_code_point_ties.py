@@ -20,10 +20,8 @@ import asyncpg
 from services.evaluation.bootstrap import SERVICE_DIR as EVALUATION_DIR
 from services.evaluation.bootstrap import prepare as prepare_evaluation
 from services.evaluation.repository.facts import PgFactRepository
-from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
 from services.meetings.bulk.load import bulk_load_lines
-from services.meetings.unit_of_work import MeetingsUnitOfWork
 from services.notifications.bootstrap import SERVICE_DIR as NOTIFICATIONS_DIR
 from services.notifications.config import Settings
 from shared.contracts.registry import read_event
@@ -31,6 +29,7 @@ from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, now, parse_envelope
 from tests.evaluation.applying import apply_facts
 from tests.evaluation.stream import at, fact
+from tests.meetings.applying import ingest
 from tests.meetings.events import BASE_TIME, member, raw_event, scheduled, unit
 from tests.notifications.applying import apply_events
 from tests.notifications.events import Province, event
@@ -74,15 +73,6 @@ def both_orders(pair: tuple[Any, Any]) -> list[list[Any]]:
 
 
 # meetings: the handlers ingest raw events as the consumer does
-
-
-async def ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]]) -> None:
-    """Each event in its own unit of work; every one accepted."""
-    for raw in raws:
-        async with MeetingsUnitOfWork(pool) as uow:
-            outcome = (await meetings_handlers.ingest_event(raw, uow, route="test")).outcome
-            await uow.commit()
-        assert outcome == "accepted", (raw["id"], outcome)
 
 
 async def test_meetings_keeps_the_code_point_winner_of_a_tie(database_url: str) -> None:

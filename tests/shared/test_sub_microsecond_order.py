@@ -20,12 +20,10 @@ from services.evaluation.bootstrap import prepare as prepare_evaluation
 from services.evaluation.domain.facts import Assessment, MemberSnapshot, snapshot_at
 from services.evaluation.domain.scoring import manual_points
 from services.evaluation.repository.facts import PgFactRepository
-from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
 from services.meetings.bulk.load import bulk_load_lines
 from services.meetings.queries import get_meeting
 from services.meetings.unit_of_work import SCHEMA as MEETINGS_SCHEMA
-from services.meetings.unit_of_work import MeetingsUnitOfWork
 from services.notifications.bootstrap import SERVICE_DIR as NOTIFICATIONS_DIR
 from services.notifications.config import Settings as NotificationsSettings
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
@@ -36,6 +34,7 @@ from shared.envelope import CloudEvent, now, parse_envelope, sub_microsecond, ti
 from tests.evaluation.applying import apply_facts
 from tests.evaluation.builders import framework
 from tests.evaluation.stream import at, fact
+from tests.meetings.applying import ingest
 from tests.meetings.events import BASE_TIME, attendance, member, minutes, raw_event, scheduled, unit
 from tests.notifications.applying import apply_events
 from tests.notifications.events import Province
@@ -78,20 +77,6 @@ async def published_time(pool: asyncpg.Pool, origin_id: str) -> list[str]:
 
 
 # meetings: the handlers ingest raw events as the consumer does, and a bulk chunk
-
-
-async def ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]], *, batch: bool = False) -> None:
-    """Each event in its own unit of work, or all as one batch (as a batch message is ingested); every one
-    accepted."""
-    if batch:
-        results = await meetings_handlers.ingest_batch(raws, lambda: MeetingsUnitOfWork(pool), route="test")
-        assert [result.outcome for result in results] == ["accepted"] * len(raws), [raw["id"] for raw in raws]
-        return
-    for raw in raws:
-        async with MeetingsUnitOfWork(pool) as uow:
-            outcome = (await meetings_handlers.ingest_event(raw, uow, route="test")).outcome
-            await uow.commit()
-        assert outcome == "accepted", (raw["id"], outcome)
 
 
 async def test_meetings_keeps_the_later_of_two_snapshots_in_one_microsecond(database_url: str) -> None:
