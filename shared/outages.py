@@ -18,7 +18,7 @@ import errno
 import itertools
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -65,25 +65,20 @@ _UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EN
 
 
 def is_dependency_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` (or an error it was raised from) says a dependency cannot be reached, not that the message failed.
+    """Whether `exc` (or an error in its chain, _chain) says a dependency cannot be reached, not that the message
+    failed: an error of the chain _judge finds `certain`, whichever dependency it names, or none (outage_of reads
+    the same judgements).
 
     Unavailable: UNAVAILABLE (PostgreSQL connection errors and shutdowns, too many connections, refused or reset
     sockets, unresolvable hosts, a closed broker channel); an OSError of an unreachable network or host;
     ObjectNotInPrerequisiteStateError "database … is not currently accepting connections" (ALTER DATABASE …
     ALLOW_CONNECTIONS false); asyncpg's InterfaceError on a closed connection. Not unavailable: timeouts (a slow
     query is the message's own), a closing or closed pool (the service is stopping), every other database error."""
-    seen: set[int] = set()
-    error: BaseException | None = exc
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if _unavailable(error):
-            return True
-        error = error.__cause__
-    return False
+    return any(judged.certain for judged in _judgements(exc))
 
 
 def _unavailable(error: BaseException) -> bool:
-    """One error, without its causes (is_dependency_unavailable)."""
+    """One error, by its own type or text, without its chain (_judge's `certain`)."""
     if isinstance(error, UNAVAILABLE):
         return True
     text = str(error)
@@ -227,34 +222,67 @@ def broker_reason(exc: BaseException) -> str:
 
 
 def outage_of(exc: BaseException) -> Outage | None:
-    """The dependency `exc` (or an exception it was raised from) says is unreachable: a connection-level error of
+    """The dependency `exc` (or an exception in its chain, _chain) says is unreachable: a connection-level error of
     RabbitMQ (not opened, closed, refused, access refused) or of PostgreSQL (refused, not accepting connections,
-    lost, pool acquire timed out); None for any other failure, a bug's included."""
+    lost, pool acquire timed out); None for any other failure, a bug's included (_judge)."""
+    for judged in _judgements(exc):
+        if judged.outage is not None:
+            return judged.outage
+    return None
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """What one error of a chain says (_judge): the outage it names (None: a socket error raised outside both
+    clients, so which peer is not known: a consumer still holds for it, the gateway cannot name it), and whether it
+    says *unreachable* by its own type or text (`certain`: is_dependency_unavailable) or only by where it was raised,
+    or by a refused login or a missing database. The one deliberate difference: the gateway answers 503 for the
+    uncertain ones, a consumer does not hold its delivery for them (a timeout is a slow query's own, a closing pool
+    a service stopping, a refused login no outage that passes)."""
+
+    outage: Outage | None
+    certain: bool
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then what it was raised from or while handling (`__cause__`, else `__context__`), each once: the one
+    chain rule of outage_of and is_dependency_unavailable."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        modules = _modules(current.__traceback__)
-        if isinstance(current, _DATABASE_CONNECT_ERRORS) or (
-            isinstance(current, asyncpg.exceptions.PostgresError | asyncpg.exceptions.InterfaceError)
-            and _unavailable(current)
-        ):
-            return Outage(DATABASE, repr(current))
-        if isinstance(current, OSError | TimeoutError | asyncpg.exceptions.InterfaceError) and _within(
-            modules, _DATABASE_MODULES
-        ):
-            return Outage(DATABASE, repr(current))
-        if isinstance(
-            current,
-            aiormq.exceptions.AMQPConnectionError
-            | aiormq.exceptions.ChannelInvalidStateError
-            | aiormq.exceptions.ChannelAccessRefused,
-        ):
-            return Outage(BROKER, broker_reason(current))
-        if isinstance(current, RuntimeError | OSError | TimeoutError) and _within(modules, _BROKER_MODULES):
-            return Outage(BROKER, broker_reason(current))
+        yield current
         current = current.__cause__ or current.__context__
-    return None
+
+
+def _judgements(exc: BaseException) -> Iterator[_Judgement]:
+    """_judge of each error of `exc`'s chain that says a dependency is unreachable, in chain order."""
+    for error in _chain(exc):
+        judged = _judge(error)
+        if judged is not None:
+            yield judged
+
+
+def _judge(error: BaseException) -> _Judgement | None:
+    """The one judgement of one error (its chain aside): which dependency it says is unreachable, and how surely."""
+    modules = _modules(error.__traceback__)
+    in_database = _within(modules, _DATABASE_MODULES)
+    in_broker = _within(modules, _BROKER_MODULES)
+    certain = _unavailable(error)
+    if isinstance(error, _DATABASE_CONNECT_ERRORS) or (
+        isinstance(error, asyncpg.exceptions.PostgresError | asyncpg.exceptions.InterfaceError) and certain
+    ):
+        return _Judgement(Outage(DATABASE, repr(error)), certain)
+    if isinstance(error, OSError | TimeoutError | asyncpg.exceptions.InterfaceError) and in_database:
+        return _Judgement(Outage(DATABASE, repr(error)), certain)
+    if isinstance(
+        error,
+        aiormq.exceptions.AMQPConnectionError
+        | aiormq.exceptions.ChannelInvalidStateError
+        | aiormq.exceptions.ChannelAccessRefused,
+    ) or (isinstance(error, RuntimeError | OSError | TimeoutError) and in_broker):
+        return _Judgement(Outage(BROKER, broker_reason(error)), certain)
+    return _Judgement(None, certain=True) if certain else None
 
 
 async def broker_refusal(url: str, *, timeout: float = 2.0) -> str:

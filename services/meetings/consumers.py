@@ -77,33 +77,12 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     once its transaction committed; held while the database cannot be reached (shared.outages), requeued with
     backoff, toward the delivery limit, when the infrastructure fails otherwise."""
     raw = message.raw_message
-    body = bytes(raw.body)
     kind = type_label(raw.routing_key)
-    headers = raw.headers or {}
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
     acks.begin(message)
     try:
-        system = is_system_publisher(raw.user_id, app.settings.system_publishers)
-        batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
-        event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system)
-        if event is not None:
-            single = (event, current_trace_context())  # the delivery's span is active here
-            await hold_through_outage(lambda: app.singles.submit(single), consumer=MEETINGS_INGEST.name)
-        else:
-
-            async def ingest() -> None:
-                async with app.other_slots:  # not kept while held: the slot is taken again for each try
-                    await handlers.ingest_delivery(
-                        body,
-                        app.uow_factory,
-                        batch=batch,
-                        route="amqp",
-                        headers=headers,
-                        content_type=raw.content_type,
-                        system=system,
-                    )
-
-            await hold_through_outage(ingest, consumer=MEETINGS_INGEST.name)
+        # the one hold of every path of a delivery (ingest_judged): none can be added beside it and miss it
+        await hold_through_outage(lambda: ingest_judged(message, app), consumer=MEETINGS_INGEST.name)
     except Exception as exc:
         deliveries = delivery_count(raw)
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc), **delivery_identity(raw))
@@ -124,6 +103,31 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
         return
     await acks.ack(message)
     _consumed(kind, "handled").inc()
+
+
+async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
+    """Judge the delivery's events once, raising what fails: a single event in the group commit (app.singles), a
+    batch or a neither-mode body on its own (handlers.ingest_delivery, in one of app.other_slots, taken again for
+    each try of a held delivery). on_ingest holds it through an outage and settles the delivery."""
+    raw = message.raw_message
+    body = bytes(raw.body)
+    headers = raw.headers or {}
+    system = is_system_publisher(raw.user_id, app.settings.system_publishers)
+    batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
+    event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system)
+    if event is not None:
+        await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
+        return
+    async with app.other_slots:
+        await handlers.ingest_delivery(
+            body,
+            app.uow_factory,
+            batch=batch,
+            route="amqp",
+            headers=headers,
+            content_type=raw.content_type,
+            system=system,
+        )
 
 
 def is_system_publisher(user_id: str | None, publishers: list[str]) -> bool:

@@ -82,6 +82,36 @@ def state(app_and_state: tuple[object, GatewayState]) -> GatewayState:
     return app_and_state[1]
 
 
+async def issue_token(
+    state: GatewayState,
+    role: Role | str,
+    unit: str | None = None,
+    person: str | None = None,
+    *,
+    province_wide: bool | None = None,
+    sources: tuple[str, ...] = (),
+) -> str:
+    """A token of a new local account of `role` for a day (province-wide by default for an integration account
+    without a unit)."""
+    role = Role(role)
+    if province_wide is None:
+        province_wide = role is Role.INTEGRATION and unit is None
+    _, token = await create_account(
+        state.accounts,
+        secret=state.secret,
+        issuer=state.settings.jwt_issuer,
+        sub=random_id(role.value),
+        role=role,
+        unit_id=unit,
+        person_id=person,
+        days=1,
+        max_days=state.settings.token_max_days,
+        province_wide=province_wide,
+        sources=sources,
+    )
+    return token
+
+
 @pytest.fixture(scope="package")
 def token_for(state: GatewayState) -> TokenFactory:
     """Record a local account and return the Authorization header of its token."""
@@ -94,22 +124,7 @@ def token_for(state: GatewayState) -> TokenFactory:
         province_wide: bool | None = None,
         sources: tuple[str, ...] = (),
     ) -> dict[str, str]:
-        role = Role(role)
-        if province_wide is None:
-            province_wide = role is Role.INTEGRATION and unit is None
-        _, token = await create_account(
-            state.accounts,
-            secret=state.secret,
-            issuer=state.settings.jwt_issuer,
-            sub=random_id(role.value),
-            role=role,
-            unit_id=unit,
-            person_id=person,
-            days=1,
-            max_days=state.settings.token_max_days,
-            province_wide=province_wide,
-            sources=sources,
-        )
+        token = await issue_token(state, role, unit, person, province_wide=province_wide, sources=sources)
         return {"Authorization": f"Bearer {token}"}
 
     return make

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel
 from services.gateway import schemas
 from shared.contracts import meetings as contract
 from shared.contracts.base import MAX_COUNT, MAX_ITEMS
+from tests.gateway.bodies import put, send_command
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
@@ -134,34 +135,13 @@ def test_the_cases_cover_every_time_and_date_of_every_command_body() -> None:
     assert dates == set(DATE_FIELDS)
 
 
-def _set(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """`body` (copied) with the value at the dotted `path` (list indexes as numbers) replaced."""
-    if "." not in path:
-        return {**body, path: value}
-    head, rest = path.split(".", 1)
-    index, deeper = rest.split(".", 1)
-    items = list(body[head])
-    items[int(index)] = _set(items[int(index)], deeper, value)
-    return {**body, head: items}
-
-
-async def _send(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, name: str, body: dict[str, Any]
-) -> httpx.Response:
-    method, path, *_rest = COMMANDS[name]
-    meeting = random_id("mtg")
-    world.meetings[meeting] = world._meeting(meeting, world.cell_a1)
-    url = path.format(cell=world.cell_a1, meeting=meeting)
-    return await client.request(method, url, json=body, headers=headers["secretary"])
-
-
 @pytest.mark.parametrize(("command", "field"), TIME_FIELDS)
 @pytest.mark.parametrize("value", LOOSE_TIMES, ids=repr)
 async def test_a_loose_time_in_any_command_is_a_422_naming_the_field(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, command: str, field: str, value: Any
 ) -> None:
     before = len(world.ingested)
-    response = await _send(client, headers, world, command, _set(COMMANDS[command][4], field, value))
+    response = await send_command(client, headers, world, command, put(COMMANDS[command][4], field, value))
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
     assert len(world.ingested) == before  # nothing reached meetings
@@ -175,7 +155,7 @@ async def test_a_loose_date_in_any_command_is_a_422_naming_the_field(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, command: str, field: str, value: Any
 ) -> None:
     before = len(world.ingested)
-    response = await _send(client, headers, world, command, _set(COMMANDS[command][4], field, value))
+    response = await send_command(client, headers, world, command, put(COMMANDS[command][4], field, value))
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
     assert len(world.ingested) == before
@@ -201,8 +181,8 @@ async def test_a_number_in_text_or_a_fraction_for_a_count_is_a_422_naming_the_fi
     if field.startswith("points."):
         body = {**body, "points": {field.removeprefix("points."): value}}
     else:
-        body = _set(body, field, value)
-    response = await _send(client, headers, world, command, body)
+        body = put(body, field, value)
+    response = await send_command(client, headers, world, command, body)
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
 
@@ -219,7 +199,7 @@ def _contract_data(command: str, body: dict[str, Any]) -> dict[str, Any]:
 def _contract_refuses(command: str, field: str, value: Any) -> bool:
     model = COMMANDS[command][3]
     try:
-        model.model_validate(_contract_data(command, _set(COMMANDS[command][4], field, value)))
+        model.model_validate(_contract_data(command, put(COMMANDS[command][4], field, value)))
     except ValueError:
         return True
     return False
@@ -254,11 +234,11 @@ async def test_the_api_accepts_what_the_contract_accepts_and_refuses_what_it_ref
     """The limits are the contract's (shared.contracts.base): a value at its bound passes both, one past it neither."""
     for value in accepted:
         assert not _contract_refuses(command, field, value), value
-        response = await _send(client, headers, world, command, _set(COMMANDS[command][4], field, value))
+        response = await send_command(client, headers, world, command, put(COMMANDS[command][4], field, value))
         assert response.status_code == 202, (field, response.text[:300])
     for value in refused:
         assert _contract_refuses(command, field, value), value
-        response = await _send(client, headers, world, command, _set(COMMANDS[command][4], field, value))
+        response = await send_command(client, headers, world, command, put(COMMANDS[command][4], field, value))
         assert response.status_code == 422, response.text[:300]
         assert response.json()["field"] == field
 
@@ -350,8 +330,8 @@ async def test_a_refused_body_says_the_reason_without_the_validation_librarys_wo
 ) -> None:
     """A trial read "items.0.url: Value error, …" and "starts_at: Value error, …" from the secretary API: the reason is
     ours (shared.envelope.validation_message), as the event route says it, never pydantic's "Value error, " prefix."""
-    body = _set(COMMANDS[command][4], field, value) if value is not None else {**SCHEDULE, "kind": "thematic"}
-    response = await _send(client, headers, world, command, body)
+    body = put(COMMANDS[command][4], field, value) if value is not None else {**SCHEDULE, "kind": "thematic"}
+    response = await send_command(client, headers, world, command, body)
     assert response.status_code == 422, response.text
     message = response.json()["message"]
     assert message.startswith(said) and "Value error" not in message, message

@@ -19,13 +19,11 @@ from fastapi import FastAPI
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.config import GatewaySettings
-from services.gateway.handlers import create_account
 from services.gateway.main import create_app
 from services.gateway.web.cli import create_web_account
-from tests.gateway.conftest import gateway_settings
+from tests.gateway.conftest import gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_ingest import SINGLE, unit_event
-from tests.support.ids import random_id
 from tests.support.proxy import CuttableProxy, cuttable
 from tests.support.running import eventually
 
@@ -34,18 +32,7 @@ PASSWORD = "an operator's long passphrase 42"
 
 async def token(state: GatewayState, role: Role) -> dict[str, str]:
     """The Authorization header of a new local account of `role` (province-wide)."""
-    _, issued = await create_account(
-        state.accounts,
-        secret=state.secret,
-        issuer=state.settings.jwt_issuer,
-        sub=random_id(role.value),
-        role=role,
-        unit_id=None,
-        person_id=None,
-        days=1,
-        max_days=state.settings.token_max_days,
-        province_wide=role is Role.INTEGRATION,
-    )
+    issued = await issue_token(state, role)
     return {"Authorization": f"Bearer {issued}"}
 
 

@@ -16,13 +16,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import create_account
 from services.gateway.limits import BodySizeLimit, body_cut
 from services.gateway.main import create_app
 from services.gateway.web.reasons import explain_rejection
 from shared.contracts.meetings_rpc import CUT_BODY_KEPT
 from shared.reading import body_over_limit
-from tests.gateway.conftest import gateway_settings
+from tests.gateway.conftest import gateway_settings, issue_token
 from tests.gateway.fakes import FakeServices, World
 from tests.support.ids import random_id
 
@@ -45,19 +44,8 @@ async def tokens(gateway: tuple[Any, GatewayState], world: World) -> dict[str, s
     """Bearer headers' tokens of a province-wide integration account and of an operator."""
     _, state = gateway
     issued = {}
-    for role, unit in ((Role.INTEGRATION, None), (Role.OPERATOR, None)):
-        _, issued[role.value] = await create_account(
-            state.accounts,
-            secret=state.secret,
-            issuer=state.settings.jwt_issuer,
-            sub=random_id(role.value),
-            role=role,
-            unit_id=unit,
-            person_id=None,
-            days=1,
-            max_days=30,
-            province_wide=role is Role.INTEGRATION,
-        )
+    for role in (Role.INTEGRATION, Role.OPERATOR):
+        issued[role.value] = await issue_token(state, role)
     return issued
 
 

@@ -9,20 +9,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.gateway.http.preferences import PreferencesUpdate
 from services.gateway.schemas.commands import MeetingScheduleCreate
-from services.gateway.schemas.common import CreateModel
 from services.gateway.schemas.operations import AccountCreate
 from services.gateway.schemas.recovery import ParkedReplayCreate
-
-
-def _all_bodies() -> set[type[BaseModel]]:
-    seen: set[type[BaseModel]] = set()
-    todo: list[type[BaseModel]] = [CreateModel]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            if sub not in seen:
-                seen.add(sub)
-                todo.append(sub)
-    return seen
+from tests.gateway.bodies import request_bodies
 
 
 def _is_bool(annotation: object) -> bool:
@@ -34,7 +23,7 @@ def _is_bool(annotation: object) -> bool:
 def test_every_boolean_of_a_request_body_is_strict() -> None:
     flags = {
         (model.__name__, name)
-        for model in _all_bodies()
+        for model in request_bodies()
         for name, field in model.model_fields.items()
         if _is_bool(field.annotation)
     }
@@ -44,7 +33,7 @@ def test_every_boolean_of_a_request_body_is_strict() -> None:
         ("ParkedReplayCreate", "all"),
         ("AccountCreate", "province_wide"),
     }
-    for model in _all_bodies():
+    for model in request_bodies():
         for name, field in model.model_fields.items():
             if _is_bool(field.annotation):
                 form: Any = typing.Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation

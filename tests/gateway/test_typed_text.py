@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 import services.gateway.main  # noqa: F401 (every request body's model defined)
-from services.gateway.schemas.common import CreateModel
+from tests.gateway.bodies import put, request_bodies, send_command
 from tests.gateway.fakes import World
 from tests.gateway.test_command_bodies import COMMANDS, SCHEDULE
 from tests.support.ids import random_id
@@ -86,21 +86,10 @@ def _leaves(annotation: Any) -> list[tuple[str, Any]]:
     return []
 
 
-def _request_bodies() -> set[type[BaseModel]]:
-    seen: set[type[BaseModel]] = set()
-    todo: list[type[BaseModel]] = [CreateModel]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            if sub not in seen:
-                seen.add(sub)
-                todo.append(sub)
-    return seen
-
-
 def _string_fields() -> dict[tuple[str, str], Any]:
     """Every string a request body reads that has no pattern (an id's or a code's syntax), by (model, path)."""
     found: dict[tuple[str, str], Any] = {}
-    for model in _request_bodies():
+    for model in request_bodies():
         for name, field in model.model_fields.items():
             form: Any = typing.Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
             for path, leaf in _leaves(form):
@@ -141,30 +130,10 @@ def test_the_cases_cover_every_free_text_of_every_command_body() -> None:
     assert found == set(TEXT_FIELDS)
 
 
-def _put(body: Any, path: str, value: Any) -> Any:
-    """`body` (copied) with the value at the dotted `path` (list indexes as numbers) replaced."""
-    head, _, rest = path.partition(".")
-    if isinstance(body, list):
-        items = list(body)
-        items[int(head)] = _put(items[int(head)], rest, value) if rest else value
-        return items
-    return {**body, head: _put(body[head], rest, value) if rest else value}
-
-
 def _get(data: Any, path: str) -> Any:
     for part in path.split("."):
         data = data[int(part)] if isinstance(data, list) else data[part]
     return data
-
-
-async def _send(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, command: str, body: dict[str, Any]
-) -> httpx.Response:
-    method, path, *_rest = COMMANDS[command]
-    meeting = random_id("mtg")
-    world.meetings[meeting] = world._meeting(meeting, world.cell_a1)
-    url = path.format(cell=world.cell_a1, meeting=meeting)
-    return await client.request(method, url, json=body, headers=headers["secretary"])
 
 
 @pytest.mark.parametrize(("command", "field"), TEXT_FIELDS)
@@ -172,7 +141,7 @@ async def test_a_text_sent_through_the_api_reaches_the_event_without_steering_ch
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, command: str, field: str
 ) -> None:
     base = BASES.get((command, field), COMMANDS[command][4])
-    response = await _send(client, headers, world, command, _put(base, field, SENT))
+    response = await send_command(client, headers, world, command, put(base, field, SENT))
     assert response.status_code == 202, response.text
     [event] = [event for event in world.ingested if event["id"] == response.json()["event_id"]]
     assert _get(event["data"], field) == KEPT
@@ -185,7 +154,7 @@ async def test_a_text_of_only_steering_characters_is_a_422_naming_the_field(
 ) -> None:
     before = len(world.ingested)
     base = BASES.get((command, field), COMMANDS[command][4])
-    response = await _send(client, headers, world, command, _put(base, field, BLANK))
+    response = await send_command(client, headers, world, command, put(base, field, BLANK))
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
     assert len(world.ingested) == before  # nothing reached meetings

@@ -20,14 +20,13 @@ from faststream.rabbit import RabbitBroker
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import create_account
 from services.gateway.main import create_app
 from services.gateway.web.cli import create_web_account
 from services.meetings.handlers.ingest import STORED_PREFIX
 from shared.contracts import meetings_rpc as meetings
 from shared.reading import body_over_limit
 from shared.rpc import RpcClient
-from tests.gateway.conftest import gateway_settings
+from tests.gateway.conftest import gateway_settings, issue_token
 from tests.meetings.feed import Feed, feed
 from tests.support.ids import random_id
 from tests.support.rpc import ask
@@ -58,18 +57,7 @@ async def gateway(
         state: GatewayState = app.state.gateway
         tokens = {}
         for role in (Role.INTEGRATION, Role.OPERATOR):
-            _, tokens[role.value] = await create_account(
-                state.accounts,
-                secret=state.secret,
-                issuer=state.settings.jwt_issuer,
-                sub=random_id(role.value),
-                role=role,
-                unit_id=None,
-                person_id=None,
-                days=1,
-                max_days=30,
-                province_wide=role is Role.INTEGRATION,
-            )
+            tokens[role.value] = await issue_token(state, role)
         tokens["web"] = random_id("van-hanh")
         await create_web_account(
             settings,

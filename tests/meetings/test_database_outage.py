@@ -4,12 +4,8 @@ backends terminated) while events arrive; once it is back every event is applied
 
 import asyncio
 import json
-import os
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,12 +15,11 @@ import asyncpg
 
 from shared.topology import INGEST_EXCHANGE, MEETINGS_INGEST
 from tests.meetings import events as ev
-from tests.meetings.test_dead_letters import entered, healthy
+from tests.meetings.serving import entered, meetings_process
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
-from tests.support.running import eventually, free_port
+from tests.support.running import eventually
 
-ROOT = Path(__file__).parents[2]
 OUTAGE_SECONDS = 12.0
 """Longer than the whole old retry budget (0.5+1+2+4 s over 5 deliveries)."""
 
@@ -40,36 +35,6 @@ def health(url: str) -> dict[str, Any]:
         return {}
 
 
-@asynccontextmanager
-async def meetings_serving(amqp_url: str, database_url: str, log: Path) -> AsyncIterator[str]:
-    """`python -m services.meetings serve` until the block ends; yields its /health URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CHIBO_AMQP_URL": amqp_url,
-        "CHIBO_DATABASE_URL": database_url,
-        "CHIBO_HTTP_PORT": str(port),
-        "CHIBO_LOG_JSON": "true",
-    }
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.meetings", "serve", cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}/health"
-    try:
-        await eventually(lambda: process.returncode is not None or healthy(url), timeout=90, interval=0.3)
-        assert process.returncode is None, (await asyncio.to_thread(log.read_text, errors="replace"))[-3000:]
-        yield url
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
 async def test_events_consumed_while_the_database_refuses_connections_are_applied_once_it_is_back(
     infra: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -78,7 +43,7 @@ async def test_events_consumed_while_the_database_refuses_connections_are_applie
     async with (
         entered(isolated_vhost(infra[0])) as amqp_url,
         entered(fresh_database(infra[1])) as database_url,
-        meetings_serving(amqp_url, database_url, log) as health_url,
+        meetings_process(amqp_url, database_url, log) as serving,
     ):
         name = urlsplit(database_url).path.lstrip("/")
         admin = await asyncpg.connect(urlunsplit(urlsplit(database_url)._replace(path="/postgres")))
@@ -105,7 +70,7 @@ async def test_events_consumed_while_the_database_refuses_connections_are_applie
                 )
 
             def held_long_enough() -> bool:
-                held = health(health_url).get("held_for_dependency", {}).get(MEETINGS_INGEST.name, {})
+                held = health(serving.health_url).get("held_for_dependency", {}).get(MEETINGS_INGEST.name, {})
                 return bool(held) and held["deliveries"] >= 1 and held["oldest_seconds"] >= OUTAGE_SECONDS
 
             async def dead_lettered() -> int:
@@ -131,7 +96,7 @@ async def test_events_consumed_while_the_database_refuses_connections_are_applie
                 await eventually(all_applied, timeout=90, interval=0.3)
             finally:
                 await db.close()
-            await eventually(lambda: asyncio.to_thread(lambda: "held_for_dependency" not in health(health_url)))
+            await eventually(lambda: asyncio.to_thread(lambda: "held_for_dependency" not in health(serving.health_url)))
             assert await dead_lettered() == 0
             ingest = await channel.get_queue(MEETINGS_INGEST.name, ensure=True)
             assert ingest.declaration_result.message_count == 0

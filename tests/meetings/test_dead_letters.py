@@ -8,13 +8,7 @@ limit sends it to `meetings.ingest.dlq`, while the events of the batch before th
 
 import asyncio
 import json
-import os
-import sys
-import urllib.request
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aio_pika
 import asyncpg
@@ -23,60 +17,10 @@ from shared.envelope import BATCH_CONTENT_TYPE
 from shared.ops.dead_letters import describe
 from shared.topology import INGEST_EXCHANGE, MEETINGS_INGEST
 from tests.meetings import events as ev
+from tests.meetings.serving import entered, meetings_process
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
-from tests.support.running import eventually, free_port
-
-ROOT = Path(__file__).parents[2]
-
-
-@asynccontextmanager
-async def entered(manager: Any) -> AsyncIterator[Any]:
-    """Enter a blocking context manager (rabbitmqctl, its own event loop) off the test's loop."""
-    value = await asyncio.to_thread(manager.__enter__)
-    try:
-        yield value
-    finally:
-        await asyncio.to_thread(manager.__exit__, None, None, None)
-
-
-def healthy(url: str) -> bool:
-    """True when the service answers its health check."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-@asynccontextmanager
-async def meetings_process(amqp_url: str, database_url: str, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m services.meetings serve` until the block ends."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CHIBO_AMQP_URL": amqp_url,
-        "CHIBO_DATABASE_URL": database_url,
-        "CHIBO_HTTP_PORT": str(port),
-        "CHIBO_LOG_JSON": "true",
-    }
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.meetings", "serve", cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    try:
-        url = f"http://127.0.0.1:{port}/health"
-        await eventually(lambda: process.returncode is not None or healthy(url), timeout=90, interval=0.3)
-        assert process.returncode is None, (await asyncio.to_thread(log.read_text, errors="replace"))[-3000:]
-        yield process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+from tests.support.running import eventually
 
 
 async def test_a_delivery_the_database_keeps_refusing_ends_in_the_dead_letter_queue(

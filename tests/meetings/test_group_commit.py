@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE
 from shared.topology import INGEST_EXCHANGE, MEETINGS_INGEST
 from tests.meetings import events as ev
-from tests.meetings.test_dead_letters import entered, meetings_process
+from tests.meetings.serving import entered, meetings_process
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually
@@ -240,14 +240,14 @@ async def test_a_process_stopped_with_a_group_pending_loses_nothing(
         connection = await aio_pika.connect(amqp_url)
         try:
             channel = await connection.channel(publisher_confirms=True)
-            async with meetings_process(amqp_url, database_url, log) as process:
+            async with meetings_process(amqp_url, database_url, log) as serving:
                 held = await hold_inbox(db)
                 try:
                     for event in stream:
                         await publish(channel, event)
                     await eventually(lambda: _zero(ready_messages(channel)), timeout=60)
-                    process.send_signal(stop)
-                    await asyncio.wait_for(process.wait(), 60)
+                    serving.process.send_signal(stop)
+                    await asyncio.wait_for(serving.process.wait(), 60)
                 finally:
                     await held.rollback()
             assert await db.fetchval("SELECT count(*) FROM meetings.processed_message") == 0

@@ -6,6 +6,7 @@ snapshots of one subject at one time, with ids "…-Z" and "…-a", the one with
 arrival orders, and as a batch."""
 
 import asyncio
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,23 +19,19 @@ import asyncpg
 
 from services.evaluation.bootstrap import SERVICE_DIR as EVALUATION_DIR
 from services.evaluation.bootstrap import prepare as prepare_evaluation
-from services.evaluation.handlers import FACT_HANDLERS
-from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
-from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository.facts import PgFactRepository
-from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
 from services.meetings.bulk.load import bulk_load_lines
-from services.meetings.unit_of_work import MeetingsUnitOfWork
 from services.notifications.bootstrap import SERVICE_DIR as NOTIFICATIONS_DIR
 from services.notifications.config import Settings
-from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
-from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, now, parse_envelope
+from tests.evaluation.applying import apply_facts
 from tests.evaluation.stream import at, fact
+from tests.meetings.applying import ingest
 from tests.meetings.events import BASE_TIME, member, raw_event, scheduled, unit
+from tests.notifications.applying import apply_events
 from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 
@@ -76,15 +73,6 @@ def both_orders(pair: tuple[Any, Any]) -> list[list[Any]]:
 
 
 # meetings: the handlers ingest raw events as the consumer does
-
-
-async def ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]]) -> None:
-    """Each event in its own unit of work; every one accepted."""
-    for raw in raws:
-        async with MeetingsUnitOfWork(pool) as uow:
-            outcome = (await meetings_handlers.ingest_event(raw, uow, route="test")).outcome
-            await uow.commit()
-        assert outcome == "accepted", (raw["id"], outcome)
 
 
 async def test_meetings_keeps_the_code_point_winner_of_a_tie(database_url: str) -> None:
@@ -213,15 +201,7 @@ async def test_evaluation_keeps_the_code_point_winner_of_a_tie(database_url: str
                 ]
                 for pair in (units, members, meetings):
                     events = [_read(pair[i]) for i in order]
-                    async with factory() as uow:
-                        if batch and events[0].type in FACT_BATCH_HANDLERS:
-                            await FACT_BATCH_HANDLERS[events[0].type](sorted(events, key=lock_order), uow)
-                        else:
-                            for item in events:
-                                await FACT_HANDLERS[item.type](item, uow)
-                        await write_pending(uow)
-                        list(uow.touched.take())  # what the scorer would rescore: not this test's concern
-                        await uow.commit()
+                    await apply_facts(factory, events, batch=batch)
                 where = (batch, n)
                 stored = await pool.fetchrow("SELECT active, fact_id FROM unit WHERE id = $1", cell)
                 assert tuple(stored) == (True, ids[0][1]), where
@@ -276,16 +256,7 @@ async def test_notifications_keeps_the_code_point_winner_of_a_tie(database_url: 
     settings = Settings(database_url=database_url)
     clock = Clock(now())
     async with icu_pool(database_url, schema="notifications", service_dir=NOTIFICATIONS_DIR) as pool:
-
-        async def handle(events: list[CloudEvent], *, batch: bool) -> None:
-            read = [read_event(item) for item in events]
-            async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-                if batch and read[0].type in BATCH_HANDLERS:
-                    await BATCH_HANDLERS[read[0].type](read, uow)
-                else:
-                    for item in read:
-                        await HANDLERS[item.type](item, uow)
-                await uow.commit()
+        handle = functools.partial(apply_events, pool, settings, clock)
 
         for batch in (False, True):
             for n, order in enumerate(both_orders((0, 1))):

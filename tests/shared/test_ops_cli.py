@@ -2,10 +2,6 @@
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -14,27 +10,7 @@ import asyncpg
 from shared.db import apply_migrations, migration_files
 from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.support.ids import random_id
-
-ROOT = Path(__file__).parents[2]
-
-
-def run_ops(amqp_url: str, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command line run as an operator runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "shared.ops", *args],
-        cwd=ROOT,
-        env={**os.environ, "CHIBO_AMQP_URL": amqp_url, "CHIBO_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def ops(amqp_url: str, database_url: str, *args: str) -> Any:
-    result = run_ops(amqp_url, database_url, *args)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+from tests.support.ops import ROOT, ops, publish_dead_letter, run_ops
 
 
 async def test_dead_letters_are_counted_listed_and_replayed_from_the_command_line(
@@ -47,14 +23,7 @@ async def test_dead_letters_are_counted_listed_and_replayed_from_the_command_lin
     try:
         channel = await connection.channel(publisher_confirms=True)
         await (await channel.declare_queue("evaluation.facts.dlq", passive=True)).purge()
-        await channel.default_exchange.publish(
-            aio_pika.Message(
-                json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
-                headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"},
-                message_id=event_id,
-            ),
-            routing_key="evaluation.facts.dlq",
-        )
+        await publish_dead_letter(channel, "evaluation.facts", event_id)
         counts = await asyncio.to_thread(ops, amqp_url, database_url, "dead-letters", "list")
         assert counts["evaluation.facts.dlq"] == 1
         listed = await asyncio.to_thread(
@@ -117,14 +86,7 @@ async def test_the_command_line_pages_dead_letters_and_refuses_a_negative_offset
         channel = await connection.channel(publisher_confirms=True)
         await (await channel.declare_queue(queue, passive=True)).purge()
         for event_id in ids:
-            await channel.default_exchange.publish(
-                aio_pika.Message(
-                    json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
-                    headers={"x-first-death-queue": "notifications.events", "x-first-death-reason": "rejected"},
-                    message_id=event_id,
-                ),
-                routing_key=queue,
-            )
+            await publish_dead_letter(channel, "notifications.events", event_id)
         pages = [
             await asyncio.to_thread(
                 ops, amqp_url, database_url, "dead-letters", "list", "--queue", queue, "--limit", "2", "--offset", at
@@ -185,14 +147,7 @@ async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_lo
     try:
         channel = await connection.channel(publisher_confirms=True)
         for _ in range(2):
-            await channel.default_exchange.publish(
-                aio_pika.Message(
-                    json.dumps({"id": event_id, "type": "meeting.scheduled.v1"}).encode(),
-                    headers={"x-first-death-queue": "evaluation.facts", "x-first-death-reason": "rejected"},
-                    message_id=event_id,
-                ),
-                routing_key=queue,
-            )
+            await publish_dead_letter(channel, "evaluation.facts", event_id)
         replay = await asyncio.to_thread(
             run_ops, amqp_url, database_url, "dead-letters", "replay", "--queue", queue, "--event-id", event_id
         )
@@ -229,11 +184,7 @@ async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_lo
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
     parked = random_id("parked")
     try:
-        row_id = await conn.fetchval(
-            "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
-            " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
-            parked,
-        )
+        row_id = await park_row(conn, parked)
         again = await asyncio.to_thread(
             run_ops, amqp_url, database_url, "outbox", "replay", "--service", "meetings", "--id", str(row_id)
         )
@@ -267,11 +218,7 @@ async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
     parked = random_id("parked")
     try:
-        row_id = await conn.fetchval(
-            "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
-            " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
-            parked,
-        )
+        row_id = await park_row(conn, parked)
         missing = 9_000_000_000_000_000_000
         result = await asyncio.to_thread(
             run_ops, amqp_url, database_url, "outbox", "replay", "--service", "meetings", "--id", str(missing)
@@ -298,3 +245,13 @@ async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url
     finally:
         await conn.execute("DELETE FROM outbox WHERE event_id = $1", parked)
         await conn.close()
+
+
+async def park_row(conn: asyncpg.Connection, event_id: str) -> int:
+    """A parked outbox row of `event_id` (in the connection's schema); its id."""
+    row_id = await conn.fetchval(
+        "INSERT INTO outbox (event_id, type, exchange, routing_key, payload, parked_at, parked_reason)"
+        " VALUES ($1, 't', 'chibo.events', 't', '{}'::jsonb, now(), 'test') RETURNING id",
+        event_id,
+    )
+    return int(row_id)

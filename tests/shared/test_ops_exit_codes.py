@@ -5,9 +5,6 @@ traceback and exit code 1, which says "not found"."""
 
 import asyncio
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,8 +17,8 @@ from faststream.rabbit.annotations import RabbitMessage
 from shared.ops.__main__ import main
 from shared.rpc import RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
-from tests.shared.test_ops_cli import ROOT
 from tests.support.env import isolated_vhost
+from tests.support.ops import run_ops
 from tests.support.running import free_port
 
 HELD = ("--source", "urn:chibo:test", "--event-id", "e-1")
@@ -32,19 +29,6 @@ def at_closed_port(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
     return urlunsplit(parts._replace(netloc=f"{netloc}:{free_port()}"))
-
-
-def run_ops(amqp_url: str, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command line as an operator runs it, in its own process."""
-    return subprocess.run(
-        [sys.executable, "-m", "shared.ops", *args],
-        cwd=ROOT,
-        env={**os.environ, "CHIBO_AMQP_URL": amqp_url, "CHIBO_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def said_in_one_line(code: int, stderr: str, expected: int, *words: str) -> None:

@@ -15,7 +15,7 @@ from shared import outages
 from shared.consuming import consume_event
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, Event, new_event
-from shared.outages import held_deliveries, hold_through_outage, is_dependency_unavailable
+from shared.outages import DATABASE, held_deliveries, hold_through_outage, is_dependency_unavailable, outage_of
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +66,34 @@ def test_an_unreachable_dependency_is_recognised(error: BaseException) -> None:
 )
 def test_a_failure_of_the_message_itself_is_not_an_outage(error: BaseException) -> None:
     assert not is_dependency_unavailable(error)
+
+
+def test_an_error_raised_while_handling_an_outage_is_one_for_both_judgements() -> None:
+    # one chain rule (__cause__, else __context__): a consumer holds what the gateway answers 503 for
+    try:
+        try:
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
+        except asyncpg.exceptions.CannotConnectNowError:
+            raise RuntimeError("could not save the meeting")  # noqa: B904 - the context is the point
+    except RuntimeError as error:
+        raised = error
+    assert is_dependency_unavailable(raised)
+    outage = outage_of(raised)
+    assert outage is not None and outage.dependency == DATABASE
+
+
+async def test_a_pool_timeout_is_an_outage_to_the_gateway_but_holds_no_delivery(database_url: str) -> None:
+    # the one deliberate difference (shared.outages._Judgement.certain): known by where it was raised, not its kind
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire():
+            with pytest.raises(TimeoutError) as waited:
+                await pool.acquire(timeout=0.05)
+    finally:
+        await pool.close()
+    outage = outage_of(waited.value)
+    assert outage is not None and outage.dependency == DATABASE
+    assert not is_dependency_unavailable(waited.value)
 
 
 async def test_a_delivery_is_held_and_tried_again_until_the_dependency_answers() -> None:

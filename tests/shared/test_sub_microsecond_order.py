@@ -5,6 +5,7 @@ of one subject 100 ns apart, the later must win (CONTRACT.md: the latest `time` 
 arrival orders, one by one and as a batch. Each pair gives the earlier snapshot the higher id (`…-b`), so a tie at the
 microsecond would keep it; and what a service re-publishes keeps every digit of the time it received."""
 
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,16 +19,11 @@ from services.evaluation.bootstrap import SERVICE_DIR as EVALUATION_DIR
 from services.evaluation.bootstrap import prepare as prepare_evaluation
 from services.evaluation.domain.facts import Assessment, MemberSnapshot, snapshot_at
 from services.evaluation.domain.scoring import manual_points
-from services.evaluation.handlers import FACT_HANDLERS
-from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, lock_order
-from services.evaluation.handlers.pending import write_pending
 from services.evaluation.repository.facts import PgFactRepository
-from services.meetings import handlers as meetings_handlers
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
 from services.meetings.bulk.load import bulk_load_lines
 from services.meetings.queries import get_meeting
 from services.meetings.unit_of_work import SCHEMA as MEETINGS_SCHEMA
-from services.meetings.unit_of_work import MeetingsUnitOfWork
 from services.notifications.bootstrap import SERVICE_DIR as NOTIFICATIONS_DIR
 from services.notifications.config import Settings as NotificationsSettings
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
@@ -35,9 +31,12 @@ from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
 from shared.envelope import CloudEvent, now, parse_envelope, sub_microsecond, time_text
+from tests.evaluation.applying import apply_facts
 from tests.evaluation.builders import framework
 from tests.evaluation.stream import at, fact
+from tests.meetings.applying import ingest
 from tests.meetings.events import BASE_TIME, attendance, member, minutes, raw_event, scheduled, unit
+from tests.notifications.applying import apply_events
 from tests.notifications.events import Province
 from tests.notifications.fakes import Clock
 
@@ -78,20 +77,6 @@ async def published_time(pool: asyncpg.Pool, origin_id: str) -> list[str]:
 
 
 # meetings: the handlers ingest raw events as the consumer does, and a bulk chunk
-
-
-async def ingest(pool: asyncpg.Pool, raws: list[dict[str, Any]], *, batch: bool = False) -> None:
-    """Each event in its own unit of work, or all as one batch (as a batch message is ingested); every one
-    accepted."""
-    if batch:
-        results = await meetings_handlers.ingest_batch(raws, lambda: MeetingsUnitOfWork(pool), route="test")
-        assert [result.outcome for result in results] == ["accepted"] * len(raws), [raw["id"] for raw in raws]
-        return
-    for raw in raws:
-        async with MeetingsUnitOfWork(pool) as uow:
-            outcome = (await meetings_handlers.ingest_event(raw, uow, route="test")).outcome
-            await uow.commit()
-        assert outcome == "accepted", (raw["id"], outcome)
 
 
 async def test_meetings_keeps_the_later_of_two_snapshots_in_one_microsecond(database_url: str) -> None:
@@ -366,16 +351,7 @@ async def test_evaluation_keeps_the_later_of_two_facts_in_one_microsecond(databa
     async with service_pool(database_url, schema="evaluation", service_dir=EVALUATION_DIR) as pool:
         factory: Callable[[], Any] = await prepare_evaluation(pool, today=lambda: date(2026, 6, 20))
 
-        async def apply(events: list[Any], *, batch: bool) -> None:
-            async with factory() as uow:
-                if batch and events[0].type in FACT_BATCH_HANDLERS:
-                    await FACT_BATCH_HANDLERS[events[0].type](sorted(events, key=lock_order), uow)
-                else:
-                    for item in events:
-                        await FACT_HANDLERS[item.type](item, uow)
-                await write_pending(uow)
-                list(uow.touched.take())  # what the scorer would rescore: not this test's concern
-                await uow.commit()
+        apply = functools.partial(apply_facts, factory)
 
         for batch in (False, True):
             for n in (0, 1):
@@ -523,16 +499,7 @@ async def test_notifications_keeps_the_later_of_two_snapshots_in_one_microsecond
     settings = NotificationsSettings(database_url=database_url)
     clock = Clock(now())
     async with service_pool(database_url, schema="notifications", service_dir=NOTIFICATIONS_DIR) as pool:
-
-        async def handle(events: list[CloudEvent], *, batch: bool) -> None:
-            read = [read_event(item) for item in events]
-            async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-                if batch and read[0].type in BATCH_HANDLERS:
-                    await BATCH_HANDLERS[read[0].type](read, uow)
-                else:
-                    for item in read:
-                        await HANDLERS[item.type](item, uow)
-                await uow.commit()
+        handle = functools.partial(apply_events, pool, settings, clock)
 
         for batch in (False, True):
             for n in (0, 1):

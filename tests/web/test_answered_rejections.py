@@ -2,59 +2,19 @@
 naming the account that sent it (not "by urn:chibo:gateway", which one stored before the account was kept names),
 rendered from the operations page's template without a running system."""
 
-from types import SimpleNamespace
 from typing import Any
 
-from services.gateway.auth import Role
-from services.gateway.web import reasons
-from services.gateway.web.core import environment
-from services.gateway.web.pages.operations import DEATH_REASONS, SERVICES, STATUS
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
-from shared.envelope import GATEWAY_SOURCE
+from tests.web.operations_render import PAGER, operations_html
 
 
 def dismissed_view(item: dict[str, Any]) -> str:
     """The operations page's closed rejections listing `item`."""
-    pager = SimpleNamespace(first=1, last=1, total=1, previous=None, next=None, newest=None)
-    overview = {
-        "status": "ok",
-        "broker": "ok",
-        "services": {},
-        **dict.fromkeys(
-            ("dead_letters_total", "failed_deliveries", "held_events", "open_rejections", "parked_rows_total"), 0
-        ),
-    }
-    return (
-        environment()
-        .get_template("operations.html")
-        .render(
-            viewer=SimpleNamespace(role=Role.OPERATOR, account=SimpleNamespace(sub="op"), csrf="t", principal=None),
-            overview=overview,
-            rejections={"items": [item], "total": 1},
-            dismissed_view=True,
-            answered_on_form=ANSWERED_ON_FORM,
-            gateway_source=GATEWAY_SOURCE,
-            rejections_views={"open": "", "dismissed": ""},
-            rejections_pager=pager,
-            held=None,
-            held_pager=pager,
-            dead_letters=[],
-            dead_letters_pagers={},
-            parked={},
-            parked_pagers={},
-            errors={},
-            crumbs=[],
-            place="",
-            notice=None,
-            notice_detail=None,
-            status_labels=STATUS,
-            service_labels=SERVICES,
-            death_reasons=DEATH_REASONS,
-            explain_rejection=reasons.explain_rejection,
-            explain_dead_letter=reasons.explain_dead_letter,
-            explain_hold=reasons.explain_hold,
-            field_label=reasons.field_label,
-        )
+    return operations_html(
+        rejections={"items": [item], "total": 1},
+        dismissed_view=True,
+        rejections_pager=PAGER,
+        held_pager=PAGER,
     )
 
 

@@ -2,65 +2,23 @@
 events and rejections, keeping the raw English text under "Chi tiết kỹ thuật"; rendered from the page's template
 without a running system."""
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from services.gateway.auth import Role
 from services.gateway.web import reasons
-from services.gateway.web.core import environment
 from services.gateway.web.i18n import translations
-from services.gateway.web.pages.operations import DEATH_REASONS, SERVICES, STATUS
-from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
-from shared.envelope import GATEWAY_SOURCE
-
-PAGER = SimpleNamespace(first=1, last=1, total=1, previous=None, next=None, start="")
+from tests.web.operations_render import PAGER, operations_html
 
 
 def page(*, parked: dict[str, Any] | None = None, dead_letters: list[Any] | None = None, **figures: Any) -> str:
     """The operations page with these parked rows, dead letters and overview figures."""
-    overview = {
-        "status": "ok",
-        "broker": "ok",
-        "services": {},
-        **dict.fromkeys(
-            ("dead_letters_total", "failed_deliveries", "held_events", "open_rejections", "parked_rows_total"), 0
-        ),
-        **figures,
-    }
-    return (
-        environment()
-        .get_template("operations.html")
-        .render(
-            viewer=SimpleNamespace(role=Role.OPERATOR, account=SimpleNamespace(sub="op"), csrf="t", principal=None),
-            overview=overview,
-            rejections=None,
-            dismissed_view=False,
-            answered_on_form=ANSWERED_ON_FORM,
-            gateway_source=GATEWAY_SOURCE,
-            rejections_views={"open": "", "dismissed": ""},
-            rejections_pager=None,
-            held=None,
-            held_pager=None,
-            dead_letters=dead_letters or [],
-            dead_letters_pagers={queue["queue"]: PAGER for queue in dead_letters or []},
-            parked=parked or {},
-            parked_pagers=dict.fromkeys(parked or {}, PAGER),
-            errors={},
-            crumbs=[],
-            place="",
-            notice=None,
-            notice_detail=None,
-            status_labels=STATUS,
-            service_labels=SERVICES,
-            death_reasons=DEATH_REASONS,
-            explain_rejection=reasons.explain_rejection,
-            explain_dead_letter=reasons.explain_dead_letter,
-            explain_parked=reasons.explain_parked,
-            explain_hold=reasons.explain_hold,
-            field_label=reasons.field_label,
-        )
+    return operations_html(
+        figures=figures,
+        dead_letters=dead_letters or [],
+        dead_letters_pagers={queue["queue"]: PAGER for queue in dead_letters or []},
+        parked=parked or {},
+        parked_pagers=dict.fromkeys(parked or {}, PAGER),
     )
 
 

@@ -99,6 +99,20 @@ DEATH_REASONS = {
     "expired": N_("expired"),
     "maxlen": N_("queue full"),
 }
+TEMPLATE_HELPERS: Mapping[str, Any] = {
+    "status_labels": STATUS,
+    "service_labels": SERVICES,
+    "death_reasons": DEATH_REASONS,
+    "answered_on_form": ANSWERED_ON_FORM,
+    "gateway_source": GATEWAY_SOURCE,  # answered before the account was kept: no account to name
+    "explain_rejection": reasons.explain_rejection,
+    "explain_dead_letter": reasons.explain_dead_letter,
+    "explain_parked": reasons.explain_parked,
+    "explain_hold": reasons.explain_hold,
+    "field_label": reasons.field_label,
+}
+"""What operations.html reads beside a request's figures: its labels and the Vietnamese explanations of rejections,
+holds, dead letters and parked rows (the page renders with it, and so do the tests that render the template)."""
 
 
 def _operator(viewer: Viewer) -> None:
@@ -316,8 +330,6 @@ async def _page(
         held_pager=pager(held, anchor="held", parameter="held_offset", offsets=offsets),
         rejections=rejections,
         dismissed_view=bool(view),
-        answered_on_form=ANSWERED_ON_FORM,
-        gateway_source=GATEWAY_SOURCE,  # answered before the account was kept: no account to name
         rejections_views={
             "open": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: '', 'rejections_offset': 0})}#rejections",
             "dismissed": f"{PAGE}{place({**offsets, REJECTIONS_VIEW: 'dismissed', 'rejections_offset': 0})}#rejections",
@@ -326,14 +338,7 @@ async def _page(
         errors=errors or {},
         notice=notice_text,
         notice_detail=notice_detail,
-        status_labels=STATUS,
-        service_labels=SERVICES,
-        death_reasons=DEATH_REASONS,
-        explain_rejection=reasons.explain_rejection,
-        explain_dead_letter=reasons.explain_dead_letter,
-        explain_parked=reasons.explain_parked,
-        explain_hold=reasons.explain_hold,
-        field_label=reasons.field_label,
+        **TEMPLATE_HELPERS,
     )
 
 
