@@ -24,8 +24,9 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     page = await sign_in(browser, system, "secretary")
     await page.wait_for_url("**/app/cells/demo-cb-thon-1")
     await page.get_by_role("link", name="Lên lịch sinh hoạt").click()
-    now = datetime.now(VIETNAM_TZ)
-    # held earlier today (the form takes no day already past), so its minutes can be recorded now
+    # held earlier today (the form takes no day already past), so its minutes can be recorded now: in the first
+    # minutes after local midnight no minute of today has ended yet, so wait for one (the form counts whole minutes)
+    now = await eventually(_a_minute_of_today_has_ended, timeout=180, interval=1)
     starts = max(now - timedelta(hours=3), now.replace(hour=0, minute=0, second=0, microsecond=0))
     await page.get_by_label("Ngày", exact=True).fill(starts.strftime("%Y-%m-%d"))
     await page.get_by_label("Giờ", exact=True).fill(starts.strftime("%H:%M"))
@@ -49,12 +50,14 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     await page.get_by_role("button", name="Lưu điểm danh").click()
     await page.wait_for_url("**notice=attendance")
 
-    ends = starts + timedelta(minutes=100)
+    # 100 minutes, or less when it is not yet 01:41 local time: the end may not be after the minutes are sent
+    ends = min(starts + timedelta(minutes=100), now - timedelta(minutes=1))
     await page.get_by_label("Giờ kết thúc").fill(ends.strftime("%H:%M"))
     speakers = page.locator('input[name="speakers"]')
     for index in (0, 1, 2, 4, 5, 6, 7, 8):  # not the 4th member, excused: an absent speaker is refused
         await speakers.nth(index).check()
-    await page.get_by_label("Số phút tự phê bình và phê bình").fill("20")
+    lasted = (ends.replace(second=0, microsecond=0) - starts.replace(second=0, microsecond=0)).seconds // 60
+    await page.get_by_label("Số phút tự phê bình và phê bình").fill(str(min(20, lasted)))  # no more than it lasted
     await page.get_by_label("Nội dung", exact=True).fill("Đánh giá kết quả tháng; triển khai nhiệm vụ tháng tới.")
     await page.get_by_label("Kết luận", exact=True).fill("Chi bộ thống nhất các chỉ tiêu tháng tới.")
     await page.get_by_label("Nghị quyết 1").fill("Nghị quyết chi bộ tháng này")
@@ -81,6 +84,12 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     assert await page.locator("#provisional").is_visible()
     assert await page.locator("#record-score").inner_text() == format_number(score["score"])
     await page.context.close()
+
+
+async def _a_minute_of_today_has_ended() -> datetime | None:
+    """Now in Vietnam once two minutes of the local day have begun (one whole minute ended), else None."""
+    now = datetime.now(VIETNAM_TZ)
+    return now if now - now.replace(hour=0, minute=0, second=0, microsecond=0) >= timedelta(minutes=2) else None
 
 
 def _has_minutes(score: dict) -> bool:
