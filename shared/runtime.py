@@ -27,7 +27,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
-from shared.outages import broker_reason, broker_refusal, held_deliveries
+from shared.outages import broker_reason, broker_refusal, held_deliveries, set_hold_limit
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
@@ -272,6 +272,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     """The ASGI FastStream app of a service: consumers, relay, /health, /metrics and /asyncapi."""
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
     configure_tracing(spec.name)
+    set_hold_limit(settings.hold_limit_seconds)
     broker = create_broker(settings, service=spec.name, consumer_queues=spec.consumer_queues)
     broker.include_router(spec.router)
     state: dict[str, Any] = {"pool": None}
