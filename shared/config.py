@@ -46,6 +46,9 @@ class ServiceSettings(BaseSettings):
     0: only at start."""
     http_host: str = "127.0.0.1"
     http_port: int = 8100
+    status_every_seconds: float = 5.0
+    """How often each process publishes its status heartbeat on chibo.ops (shared/instances.py: the gateway's view
+    of every running process); 0: never."""
     hold_limit_seconds: float = HOLD_LIMIT_DEFAULT_SECONDS
     """How long one delivery is held through a dependency outage before its failure counts toward its delivery limit
     (shared/outages.py); must stay under broker_consumer_timeout_seconds, or the broker closes the channel first."""

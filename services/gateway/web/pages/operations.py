@@ -92,6 +92,8 @@ SEALED_OUTCOMES = ("accepted", "duplicate")
 """The outcomes of a retry that leave nothing meetings can be asked about (the event is neither held nor rejected):
 the address after the retry carries them sealed (judged_seal), and the page shows them only when the seal holds."""
 STATUS = {"ok": N_("Working"), "degraded": N_("Needs attention"), "down": N_("Not answering")}
+INSTANCE_STATES = {"reporting": N_("Reporting"), "missing": N_("Not reporting"), "stopped": N_("Stopped")}
+"""A service process's state by its heartbeats (shared.instances)."""
 SERVICES = {"meetings": N_("Meetings"), "evaluation": N_("Evaluation"), "notifications": N_("Notifications")}
 DEATH_REASONS = {
     "rejected": N_("refused by its consumer"),
@@ -328,6 +330,7 @@ async def _page(
         notice_detail=notice_detail,
         status_labels=STATUS,
         service_labels=SERVICES,
+        instance_states=INSTANCE_STATES,
         death_reasons=DEATH_REASONS,
         explain_rejection=reasons.explain_rejection,
         explain_dead_letter=reasons.explain_dead_letter,
