@@ -44,6 +44,8 @@ class InstanceStatus(BaseModel):
     http_port: int | None = None
     status: Literal["ok", "degraded", "stopping"]
     attention: list[str] = Field(default_factory=list, max_length=50)
+    report: dict[str, Any] = Field(default_factory=dict)
+    """The process's /health body as it would answer now (database, broker, queues, outbox, dead letters, ...)."""
 
 
 class InstanceIdentity:
@@ -57,8 +59,13 @@ class InstanceIdentity:
         self.started_at = datetime.now(UTC)
         self.http_port = http_port
 
-    def status(self, status: Literal["ok", "degraded", "stopping"], attention: list[str]) -> InstanceStatus:
-        """A heartbeat of this process now."""
+    def status(
+        self,
+        status: Literal["ok", "degraded", "stopping"],
+        attention: list[str],
+        report: dict[str, Any] | None = None,
+    ) -> InstanceStatus:
+        """A heartbeat of this process now (`report`: its /health body)."""
         return InstanceStatus(
             service=self.service,
             instance=self.instance,
@@ -69,6 +76,7 @@ class InstanceIdentity:
             http_port=self.http_port,
             status=status,
             attention=attention[:50],
+            report=report or {},
         )
 
 
@@ -100,19 +108,20 @@ async def publish_status(connection: AbstractRobustConnection, status: InstanceS
 async def keep_reporting(
     connect: Callable[[], Awaitable[AbstractRobustConnection]],
     identity: InstanceIdentity,
-    summary: Callable[[], Awaitable[tuple[bool, list[str]]]],
+    summary: Callable[[], Awaitable[tuple[bool, list[str], dict[str, Any]]]],
     *,
     every_seconds: float,
     farewell_url: str | None = None,
 ) -> None:
-    """Publish this process's heartbeat every `every_seconds` (its health from `summary`: healthy, attention lines)
+    """Publish this process's heartbeat every `every_seconds` (its health from `summary`: healthy, attention lines,
+    the /health body)
     until cancelled; then one `stopping` heartbeat, on a connection of its own to `farewell_url` (the service's broker
     is stopped by then; none sent without it). A failed heartbeat (broker down) is logged and tried next time."""
     try:
         while True:
             try:
-                healthy, attention = await summary()
-                status = identity.status("ok" if healthy else "degraded", attention)
+                healthy, attention, report = await summary()
+                status = identity.status("ok" if healthy else "degraded", attention, report)
                 await publish_status(await connect(), status, ttl_seconds=every_seconds * 3)
             except Exception as exc:
                 log.warning("instance_status_not_sent", error=repr(exc))
@@ -154,6 +163,18 @@ class InstanceBoard:
             return
         if status.instance in self._stopped:
             return  # a heartbeat overtaken by its own stop
+        if status.instance not in self._latest:
+            # a process started again on the same host and port (`make up` after a kill -9) replaces the old one:
+            # only one process can hold a port, so the old one is gone, not silent
+            for table in (self._latest, self._stopped):
+                for key in [
+                    key
+                    for key, (old, _) in table.items()
+                    if (old.service, old.host, old.http_port) == (status.service, status.host, status.http_port)
+                    and old.started_at <= status.started_at
+                    and status.http_port is not None
+                ]:
+                    del table[key]
         self._latest[status.instance] = (status, at)
 
     def services(self) -> set[str]:
@@ -166,6 +187,12 @@ class InstanceBoard:
         for table in (self._latest, self._stopped):
             for key in [key for key, (_, at) in table.items() if now - at > self.forget_seconds]:
                 del table[key]
+
+    def latest_report(self, service: str) -> dict[str, Any] | None:
+        """The /health body of the process of `service` that reported last within the window (None: none did)."""
+        now = time.monotonic()
+        fresh = [(at, s) for s, at in self._latest.values() if s.service == service and now - at <= self.window_seconds]
+        return max(fresh, key=lambda entry: entry[0])[1].report if fresh else None
 
     def view(self, service: str) -> tuple[Literal["ok", "degraded", "down"], list[dict[str, Any]], list[str]]:
         """(status, instances, attention) of `service`: each known process with `state` `reporting` / `missing` /
@@ -185,7 +212,10 @@ class InstanceBoard:
                 reporting += 1
                 if status.status != "ok":
                     unhealthy += 1
-                    attention += [f"{where}: {line}" for line in status.attention] or [f"{where} {status.status}"]
+                    # its own lines as its /health says them (once, whichever process says them), else its status
+                    attention += [line for line in status.attention if line not in attention]
+                    if not status.attention:
+                        attention.append(f"{where} {status.status}")
             elif state == "missing":
                 missing += 1
                 attention.append(f"{where} silent for {age:.0f} s")

@@ -353,10 +353,12 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             attention[:0] = down_lines(report)  # what is wrong first, then what else needs an operator
         return healthy, health_status(healthy, report, attention), report, attention
 
-    async def status_summary() -> tuple[bool, list[str]]:
-        """What this process's heartbeat says (shared.instances): ok only when /health would say `ok`."""
-        healthy, status, _, attention = await health_report()
-        return healthy and status == "ok", attention
+    async def status_summary() -> tuple[bool, list[str], dict[str, Any]]:
+        """What this process's heartbeat says (shared.instances): ok only when /health would say `ok`, its attention
+        lines and its /health body."""
+        healthy, status, report, attention = await health_report()
+        body = {"service": spec.name, "status": status, **report, "attention": attention}
+        return healthy and status == "ok", attention, body
 
     @get
     async def health(scope: Any) -> AsgiResponse:

@@ -113,7 +113,10 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
         )
         instances = app.state.gateway.instances
         instances.window_seconds = settings.instance_window_seconds
-        await instances.listen(await broker.connect(), owner=SERVICE)
+        try:
+            await instances.listen(await broker.connect(), owner=SERVICE)
+        except Exception as exc:  # a broker user without the chibo.ops permissions: the configured addresses only
+            log.error("instance_status_not_read", error=repr(exc))
         flusher = asyncio.create_task(
             app.state.gateway.anonymous.run_flusher(pool, every=settings.anonymous_flush_seconds)
         )

@@ -75,6 +75,8 @@ async def test_two_processes_of_a_service_one_killed_then_the_other_stopped(
             await eventually(lambda: _is(evaluation(), one_short), timeout=60)
             health = (await operator.get("/v1/system/health")).json()
             assert any(f"pid {first.pid}" in line and "silent" in line for line in health["attention"]), health
+            # the detail is still a process's own /health body, as when the gateway asked one address
+            assert health["services"]["evaluation"]["detail"]["outbox"]["parked"] == 0, health
 
             # the operations page (Vietnamese) lists both processes, the killed one as not reporting
             await web_account(system, "van-hanh-tien-trinh", "operator", None, None)

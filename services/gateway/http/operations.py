@@ -243,9 +243,12 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     for service in sorted(reported):
         verdict, instances, lines = state.instances.view(service)
         reporting = sum(1 for instance in instances if instance["state"] == "reporting")
+        # the /health body of the process that reported last, as the one configured address gave it, with the
+        # attention lines of all of them
+        latest = state.instances.latest_report(service) or {}
         services[service] = ServiceHealthRead(
             status=verdict,
-            detail={"reporting": reporting, "instances": len(instances), "attention": lines},
+            detail={**latest, "reporting": reporting, "instances": len(instances), "attention": lines},
             instances=[InstanceRead.model_validate(instance) for instance in instances],
         )
     services = {service: services[service] for service in [*urls, *sorted(reported - set(urls))]}
