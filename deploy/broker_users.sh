@@ -19,8 +19,10 @@
 #     write      its queues (bindings), chibo.events (its outbox), chibo.dead-letter / chibo.unrouted (declared as
 #                dead-letter and alternate exchanges), amq.default (RPC replies go to RabbitMQ's direct reply-to)
 #     read       its queues (consuming) and the exchanges its queues are bound to
-#   gateway: writes amq.default only (requests to <service>.rpc; replies come on direct reply-to); no queue of its
-#            own, so it can neither consume another service's queue nor publish a fact on chibo.events / chibo.ingest
+#   gateway: writes amq.default (requests to <service>.rpc; replies come on direct reply-to), and its own exclusive
+#            status queues (gateway.status.*) bound to chibo.ops, where the services' heartbeats come (shared/instances.py);
+#            it can neither consume another service's queue nor publish a fact on chibo.events / chibo.ingest
+#   (the services also declare and write chibo.ops, the internal operations exchange of their status heartbeats)
 #   feed:    the external feeds: declare the shared exchanges, publish on chibo.ingest, nothing else (the demo seed
 #            publishes as --admin, one of meetings' CHIBO_SYSTEM_PUBLISHERS: its urn:chibo: source is refused to feed)
 # Topic permissions on chibo.events: meetings may publish only the fact types it validates (org.unit.*, member.*,
@@ -52,16 +54,30 @@ while [ $# -gt 0 ]; do
 done
 
 command -v rabbitmqctl >/dev/null 2>&1 || { echo "broker_users: rabbitmqctl not found" >&2; exit 1; }
-shared='chibo\.(ingest|events|dead-letter|unrouted)'
-perm_configure() { case $1 in gateway) echo '^$' ;; feed) echo "^${shared}\$" ;; *) echo "^($1\\..+|${shared})\$" ;; esac; }
-perm_write() {
+shared='chibo\.(ingest|events|dead-letter|unrouted|ops)'
+# the gateway's status queue (exclusive, one per gateway process) reads the services' heartbeats on chibo.ops
+status_queue='gateway\.status\..+'
+perm_configure() {
   case $1 in
-    gateway) echo '^amq\.default$' ;;
-    feed) echo '^chibo\.(ingest|unrouted)$' ;;
-    *) echo "^($1\\..+|chibo\\.(events|dead-letter|unrouted)|amq\\.default)\$" ;;
+    gateway) echo "^(${status_queue}|chibo\\.ops)\$" ;;
+    feed) echo '^chibo\.(ingest|events|dead-letter|unrouted)$' ;;
+    *) echo "^($1\\..+|${shared})\$" ;;
   esac
 }
-perm_read() { case $1 in gateway) echo '^$' ;; feed) echo '^chibo\.(ingest|events|unrouted)$' ;; *) echo "^($1\\..+|${shared})\$" ;; esac; }
+perm_write() {
+  case $1 in
+    gateway) echo "^(amq\\.default|${status_queue})\$" ;;
+    feed) echo '^chibo\.(ingest|unrouted)$' ;;
+    *) echo "^($1\\..+|chibo\\.(events|dead-letter|unrouted|ops)|amq\\.default)\$" ;;
+  esac
+}
+perm_read() {
+  case $1 in
+    gateway) echo "^(${status_queue}|chibo\\.ops)\$" ;;
+    feed) echo '^chibo\.(ingest|events|unrouted)$' ;;
+    *) echo "^($1\\..+|${shared})\$" ;;
+  esac
+}
 # on chibo.events each service may publish only the types it owns (routing key = type); binding keys are free
 topic_types() {
   case $1 in

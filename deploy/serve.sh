@@ -7,8 +7,8 @@
 # It runs in the foreground with the settings `make up` started this checkout with (deploy/env.sh: an exported
 # variable, else var/up.env, else the defaults) and the per-process ones up.sh computes (deploy/process_env.sh): the
 # service's own broker user as CHIBO_AMQP_URL, CHIBO_RPC_CALLERS and CHIBO_SYSTEM_PUBLISHERS; its HTTP port
-# (/health, /metrics) is PORT, which must differ from the first process's. Run `make up` first. `make status` and
-# `make down` know only the processes `make up` started: stop this one yourself (Ctrl-C, or kill its pid).
+# (/health, /metrics) is PORT, which must differ from the first process's. Run `make up` first. Its pid is kept in
+# var/run/serve-NAME-PORT.pid (deploy/pids.sh), so `make down` stops it with the rest; Ctrl-C stops it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +37,7 @@ export CHIBO_HTTP_PORT=$port
 # CHIBO_SERVE_PYTHON replaces it (tests)
 py=${CHIBO_SERVE_PYTHON:-$(uv run --frozen python -c 'import sys; print(sys.executable)')}
 echo "serve: $name on port $port as broker user $(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).username)' "$CHIBO_AMQP_URL")" >&2
+# exec keeps this shell's pid: the pid file names the service's own process, for `make down` (deploy/down.sh)
+mkdir -p var/run
+echo $$ >"var/run/serve-$name-$port.pid"
 exec "$py" -m "services.$name" serve

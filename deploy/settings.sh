@@ -20,21 +20,24 @@ if [ -f var/up.env ]; then
 fi
 
 # the CHIBO_ variables given (exported, or saved by an earlier make up) before deploy/env.sh fills in its defaults:
-# these are saved as they are; of env.sh's own settings only the base ones (not those derived from them, such as
-# CHIBO_SERVICE_HEALTH_URLS from the ports, or CHIBO_SECRET_KEY read from var/secret-key) are saved
+# only these are saved (those derived, such as CHIBO_SERVICE_HEALTH_URLS from the ports or CHIBO_SECRET_KEY read
+# from var/secret-key, and the defaults are not)
 CHIBO_GIVEN_SETTINGS=$(compgen -e | grep '^CHIBO_' || true)
 
-# save_settings: writes the effective settings to var/up.env (mode 600), one `export NAME=VALUE` line each
+# save_settings: writes to var/up.env (mode 600) one `export NAME=VALUE` line for each setting given (exported, or
+# saved by an earlier make up) whose value is not deploy/env.sh's default (CHIBO_DEFAULTS): a default is derived
+# again each run, so a later change of a default reaches this checkout (a file of an earlier version, which kept
+# the defaults too, loses them at the next make up)
 save_settings() {
-  local name base="CHIBO_AMQP_URL CHIBO_DATABASE_URL CHIBO_LOG_JSON CHIBO_SMTP_HOST CHIBO_SMTP_PORT CHIBO_GATEWAY_PORT
-    CHIBO_MEETINGS_PORT CHIBO_EVALUATION_PORT CHIBO_NOTIFICATIONS_PORT CHIBO_BROKER_USER_PREFIX"
+  local name
   mkdir -p var
   (
     umask 077
-    echo "# the settings the last \`make up\` in this checkout started with (deploy/settings.sh); an exported variable wins"
-    for name in $(printf '%s\n' $base $CHIBO_GIVEN_SETTINGS | sort -u); do
+    echo "# the settings the last \`make up\` in this checkout was given (deploy/settings.sh); an exported variable wins"
+    for name in $(printf '%s\n' $CHIBO_GIVEN_SETTINGS | sort -u); do
       [[ "$name" =~ $CHIBO_UNSAVED_SETTINGS ]] && continue
       [ -n "${!name+set}" ] || continue
+      [ -n "${CHIBO_DEFAULTS[$name]+set}" ] && [ "${!name}" = "${CHIBO_DEFAULTS[$name]}" ] && continue
       printf 'export %s=%q\n' "$name" "${!name}"
     done
   ) >var/up.env.tmp

@@ -1,6 +1,12 @@
 """Typed settings shared by every service; each service's config.py extends these."""
 
+from typing import Self
+
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+HOLD_LIMIT_DEFAULT_SECONDS = 600.0
+BROKER_CONSUMER_TIMEOUT_DEFAULT_SECONDS = 1800.0
 
 
 class ServiceSettings(BaseSettings):
@@ -40,3 +46,24 @@ class ServiceSettings(BaseSettings):
     0: only at start."""
     http_host: str = "127.0.0.1"
     http_port: int = 8100
+    status_every_seconds: float = 5.0
+    """How often each process publishes its status heartbeat on chibo.ops (shared/instances.py: the gateway's view
+    of every running process); 0: never."""
+    hold_limit_seconds: float = HOLD_LIMIT_DEFAULT_SECONDS
+    """How long one delivery is held through a dependency outage before its failure counts toward its delivery limit
+    (shared/outages.py); must stay under broker_consumer_timeout_seconds, or the broker closes the channel first."""
+    broker_consumer_timeout_seconds: float = BROKER_CONSUMER_TIMEOUT_DEFAULT_SECONDS
+    """RabbitMQ's consumer_timeout (rabbitmq.conf, 30 min by default): an unsettled delivery held longer makes the
+    broker close the channel. Only read to check hold_limit_seconds against it."""
+
+    @model_validator(mode="after")
+    def _hold_under_consumer_timeout(self) -> Self:
+        """ValueError naming CHIBO_HOLD_LIMIT_SECONDS when it is not above 0 or not under the consumer timeout."""
+        if not 0 < self.hold_limit_seconds < self.broker_consumer_timeout_seconds:
+            raise ValueError(
+                f"hold_limit_seconds (CHIBO_HOLD_LIMIT_SECONDS) is {self.hold_limit_seconds:g}: it must be above 0 and"
+                f" under RabbitMQ's consumer timeout, broker_consumer_timeout_seconds"
+                f" (CHIBO_BROKER_CONSUMER_TIMEOUT_SECONDS) = {self.broker_consumer_timeout_seconds:g} s, or the broker"
+                " closes the channel of a delivery still held"
+            )
+        return self

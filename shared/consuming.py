@@ -10,7 +10,7 @@ both are taken here. Subscribers run with AckPolicy.MANUAL and settle every mess
 - a dependency that cannot be reached (shared.outages.is_dependency_unavailable: PostgreSQL down, refusing
   connections, a connection lost): the delivery is held, unsettled, and its transaction tried again with a bounded
   backoff until the dependency answers (shared.outages.hold_through_outage), so an outage spends none of its
-  delivery limit; only after HOLD_LIMIT_SECONDS does it count as the handler error below;
+  delivery limit; only after the service's hold_limit_seconds does it count as the handler error below;
 - a handler error: reject with requeue after a short backoff, which counts toward the quorum
   queue's delivery limit; on its last allowed delivery a message still failing is dead-lettered as above, with the
   error as its cause and `delivery_limit` as its reason.

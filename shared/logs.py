@@ -94,6 +94,9 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool | None = 
     root.setLevel(level.upper())
     for noisy in ("aiormq", "aio_pika", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from shared.broker_logs import install_broker_close_lines  # it logs through this module
+
+    install_broker_close_lines()
     # FastStream attaches its own coloured handlers at import, and sets its logger to INFO (so its two lines per
     # message, received and processed, ignored CHIBO_LOG_LEVEL=WARNING: 10 % of meetings' CPU in the single
     # preset); send its lines through ours at the level configured here instead

@@ -4,10 +4,12 @@ A routine PostgreSQL restart or failover lasts longer than a message's whole ret
 the queue's delivery limit of 5, ~7.5 s), so counting such failures toward the delivery limit dead-letters every
 message consumed meanwhile. An error of `is_dependency_unavailable` says nothing about the message: the consumer
 keeps the delivery (unsettled, so the prefetch fills and the broker sends no more) and tries it again with a bounded
-backoff until the dependency answers, up to HOLD_LIMIT_SECONDS; only then, or on any other error, does the
+backoff until the dependency answers, up to the service's hold_limit_seconds (CHIBO_HOLD_LIMIT_SECONDS, 600 by
+default; set_hold_limit); only then, or on any other error, does the
 delivery count toward its limit. While deliveries are held, /health (`held_for_dependency`), the metrics
 (`chibo_deliveries_held`, `chibo_delivery_held_seconds`, `chibo_dependency_unavailable_total`) and the log
-(`dependency_unavailable_holding`, `dependency_available_again`) say so.
+(`dependency_unavailable_holding`, and `dependency_available_again` once per consumer and recovery with the count)
+say so.
 
 Which dependency (RabbitMQ or PostgreSQL) a failure says is unreachable, and why, in words an operator can act on
 (outage_of, broker_reason): the gateway's one mapping of such failures to 503 and the services' /health lines.
@@ -28,16 +30,18 @@ import aiormq
 import aiormq.exceptions
 import asyncpg
 
+from shared.config import HOLD_LIMIT_DEFAULT_SECONDS
 from shared.logs import get_logger
 from shared.metrics import DELIVERIES_HELD, DELIVERY_HELD_SECONDS, DEPENDENCY_UNAVAILABLE
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
-HOLD_LIMIT_SECONDS = 600.0
-"""How long one delivery is held through an outage before its failure counts toward its delivery limit: well under
-RabbitMQ's consumer timeout (30 min by default, after which the broker closes the channel of an unsettled delivery);
-with the limit of 5, an outage dead-letters a message after ~50 min."""
+_hold_limit = HOLD_LIMIT_DEFAULT_SECONDS
+"""How long one delivery is held through an outage before its failure counts toward its delivery limit (the service's
+hold_limit_seconds, set at start by set_hold_limit): under RabbitMQ's consumer timeout (30 min by default, after which
+the broker closes the channel of an unsettled delivery); with the limit of 5 and the default 600 s, an outage
+dead-letters a message after ~50 min."""
 HOLD_FIRST_DELAY = 0.5
 HOLD_MAX_DELAY = 5.0
 """Seconds between the tries of a held delivery: 0.5, 1, 2, 4, then every 5 (so it resumes within 5 s of recovery)."""
@@ -100,7 +104,23 @@ class _Hold:
 
 _holds: dict[int, _Hold] = {}
 _last_warned: dict[str, float] = {}
+_recovered: dict[str, tuple[int, float]] = {}
+"""Per consumer, the deliveries of the current recovery that went through since the outage ended and the longest
+wait among them: one `dependency_available_again` line says them when the consumer's last held delivery is done."""
 _tokens = itertools.count()
+
+
+def set_hold_limit(seconds: float) -> None:
+    """Hold each delivery at most `seconds` (> 0; the service's hold_limit_seconds, validated by ServiceSettings)."""
+    global _hold_limit
+    if seconds <= 0:
+        raise ValueError(f"hold_limit_seconds must be above 0, not {seconds}")
+    _hold_limit = seconds
+
+
+def hold_limit() -> float:
+    """Seconds a delivery is held at most now (set_hold_limit)."""
+    return _hold_limit
 
 
 def hold_delay(attempt: int) -> float:
@@ -108,11 +128,12 @@ def hold_delay(attempt: int) -> float:
     return min(HOLD_FIRST_DELAY * (2 ** max(attempt - 1, 0)), HOLD_MAX_DELAY)
 
 
-async def hold_through_outage(
-    attempt: Callable[[], Awaitable[T]], *, consumer: str, limit: float = HOLD_LIMIT_SECONDS
-) -> T:
+async def hold_through_outage(attempt: Callable[[], Awaitable[T]], *, consumer: str, limit: float | None = None) -> T:
     """Run `attempt` until it returns, trying it again while it fails with is_dependency_unavailable (hold_delay
-    between tries, `limit` seconds in all); any other error, or the outage's after `limit`, is raised at once."""
+    between tries, `limit` seconds in all, hold_limit() when None); any other error, or the outage's after `limit`,
+    is raised at once."""
+    if limit is None:
+        limit = _hold_limit
     token: int | None = None
     tries = 0
     try:
@@ -150,12 +171,23 @@ async def hold_through_outage(
             if token is not None:
                 waited = time.monotonic() - _holds[token].since
                 DELIVERY_HELD_SECONDS.labels(consumer).observe(waited)
-                log.info("dependency_available_again", consumer=consumer, waited_seconds=round(waited, 1))
+                count, longest = _recovered.get(consumer, (0, 0.0))
+                _recovered[consumer] = (count + 1, max(longest, waited))
             return result
     finally:
         if token is not None:
             del _holds[token]
             DELIVERIES_HELD.labels(consumer).dec()
+            _end_of_recovery(consumer)
+
+
+def _end_of_recovery(consumer: str) -> None:
+    """Once no delivery of `consumer` is held any more: one `dependency_available_again` line for those that went
+    through (their count, the longest wait), not one per delivery (a full prefetch would log hundreds)."""
+    if any(hold.consumer == consumer for hold in _holds.values()) or consumer not in _recovered:
+        return
+    count, longest = _recovered.pop(consumer)
+    log.info("dependency_available_again", consumer=consumer, deliveries=count, waited_seconds=round(longest, 1))
 
 
 def held_deliveries() -> dict[str, dict[str, Any]]:

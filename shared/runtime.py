@@ -23,11 +23,12 @@ from shared.asyncapi import ASSET_FILES, render_page, service_document
 from shared.background import poll
 from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
+from shared.instances import InstanceIdentity, keep_reporting
 from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
-from shared.outages import broker_reason, broker_refusal, held_deliveries
+from shared.outages import broker_reason, broker_refusal, held_deliveries, set_hold_limit
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
@@ -272,6 +273,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     """The ASGI FastStream app of a service: consumers, relay, /health, /metrics and /asyncapi."""
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
     configure_tracing(spec.name)
+    set_hold_limit(settings.hold_limit_seconds)
     broker = create_broker(settings, service=spec.name, consumer_queues=spec.consumer_queues)
     broker.include_router(spec.router)
     state: dict[str, Any] = {"pool": None}
@@ -308,6 +310,15 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
                 min_rows=settings.statistics_analyze_min_rows,
             )
             tasks.append(asyncio.create_task(statistics, name=f"{spec.name}-statistics"))
+        if settings.status_every_seconds > 0:
+            reporting = keep_reporting(
+                broker.connect,
+                InstanceIdentity(spec.name, http_port=settings.http_port),
+                status_summary,
+                every_seconds=settings.status_every_seconds,
+                farewell_url=settings.amqp_url,
+            )
+            tasks.append(asyncio.create_task(reporting, name=f"{spec.name}-status"))
         if settings.bindings_check_seconds > 0 and spec.consumer_queues:
             bindings = keep_bindings(broker, spec.consumer_queues, every_seconds=settings.bindings_check_seconds)
             tasks.append(asyncio.create_task(bindings, name=f"{spec.name}-bindings"))
@@ -323,8 +334,8 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
 
     dead_letter_queues = [queue.dead_letter_queue for queue in spec.consumer_queues]
 
-    @get
-    async def health(scope: Any) -> AsgiResponse:
+    async def health_report() -> tuple[bool, str, dict[str, Any], list[str]]:
+        """(healthy, status, report, attention) of this process, as /health says them."""
         attention: list[str] = []
         healthy, report = await check_health(
             pool=state["pool"],
@@ -340,7 +351,18 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
         )
         if not healthy:
             attention[:0] = down_lines(report)  # what is wrong first, then what else needs an operator
-        status = health_status(healthy, report, attention)
+        return healthy, health_status(healthy, report, attention), report, attention
+
+    async def status_summary() -> tuple[bool, list[str], dict[str, Any]]:
+        """What this process's heartbeat says (shared.instances): ok only when /health would say `ok`, its attention
+        lines and its /health body."""
+        healthy, status, report, attention = await health_report()
+        body = {"service": spec.name, "status": status, **report, "attention": attention}
+        return healthy and status == "ok", attention, body
+
+    @get
+    async def health(scope: Any) -> AsgiResponse:
+        healthy, status, report, attention = await health_report()
         body = {"service": spec.name, "status": status, **report, "attention": attention}
         return JSONResponse(body, 200 if healthy else 503)
 

@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ from services.gateway.limits import AnonymousGuard, RateLimiter, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.background import poll
 from shared.db import create_pool
+from shared.instances import InstanceBoard
 from shared.logs import configure_logging, get_logger
 from shared.rpc import RpcClient
 from shared.runtime import create_broker, migrate
@@ -47,6 +48,8 @@ class GatewayState:
     """Failed web sign-ins per username and per client address."""
     sources_changed: asyncio.Event
     """Set when an account changed through the API: meetings gets the registered sources at once."""
+    instances: InstanceBoard = field(default_factory=InstanceBoard)
+    """Every running process of each service, by its heartbeats on chibo.ops (shared.instances)."""
 
 
 async def keep_sources_synced(
@@ -108,6 +111,12 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
                 pool, per_account=settings.web_sign_in_account_limit, per_address=settings.web_sign_in_address_limit
             ),
         )
+        instances = app.state.gateway.instances
+        instances.window_seconds = settings.instance_window_seconds
+        try:
+            await instances.listen(await broker.connect(), owner=SERVICE)
+        except Exception as exc:  # a broker user without the chibo.ops permissions: the configured addresses only
+            log.error("instance_status_not_read", error=repr(exc))
         flusher = asyncio.create_task(
             app.state.gateway.anonymous.run_flusher(pool, every=settings.anonymous_flush_seconds)
         )
@@ -123,6 +132,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             flusher.cancel()
             syncer.cancel()
             await asyncio.gather(flusher, syncer, return_exceptions=True)
+            await instances.close()
     finally:
         await broker.stop()
         await pool.close()

@@ -38,6 +38,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
     health_timeout: float = 2.0
+    instance_window_seconds: float = 15.0
+    """A service process whose last status heartbeat (shared.instances) is older than this is `missing`: the service
+    is `degraded` while another one reports, `down` when none does (three heartbeats of 5 s by default)."""
     web_session_hours: float = 12.0
     """Lifetime of a web sign-in session."""
     web_sign_in_account_limit: str = "10/15 minutes"

@@ -14,7 +14,9 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,3 +213,80 @@ def test_a_second_process_gets_what_up_computes_for_the_service(tmp_path: Path) 
     )
     assert missing.returncode == 1
     assert "make up" in missing.stderr
+
+
+def test_make_down_stops_a_process_serve_sh_started(tmp_path: Path) -> None:
+    # `make down` knew only the pid files of `make up`: a second process started with deploy/serve.sh kept running
+    workdir = checkout(tmp_path, "env.sh", "settings.sh", "process_env.sh", "serve.sh", "pids.sh", "down.sh")
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir / "rabbitmqctl", "exit 1")  # a broker user per process, as up.sh sets them up
+    # the service's interpreter: a real process whose command line is the service's (`-m services.evaluation serve`)
+    python = tmp_path / "python"
+    stand_in(python, f'exec {sys.executable} -c "import time; time.sleep(300)" "$@"')
+    var = workdir / "var"
+    var.mkdir()
+    (var / "broker-credentials.env").write_text(
+        "CHIBO_AMQP_URL_EVALUATION=amqp://own-evaluation:e@127.0.0.1:5672/chibo-own\n"
+        "CHIBO_AMQP_URL_GATEWAY=amqp://own-gateway:g@127.0.0.1:5672/chibo-own\n"
+    )
+    env = without_chibo() | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CHIBO_SERVE_PYTHON": str(python)}
+    port = free_port()
+    serving = subprocess.Popen(
+        ["bash", "deploy/serve.sh", "evaluation", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        pidfile = var / "run" / f"serve-evaluation-{port}.pid"
+        deadline = time.monotonic() + 60
+        cmdline = Path(f"/proc/{serving.pid}/cmdline")
+        # the pid file is written, and the shell has become the service's process
+        while not (pidfile.exists() and b"services.evaluation" in cmdline.read_bytes()):
+            assert serving.poll() is None and time.monotonic() < deadline, "serve.sh started no service process"
+            time.sleep(0.05)
+        assert int(pidfile.read_text()) == serving.pid  # the service's own process (serve.sh execs it)
+
+        down = subprocess.run(
+            ["bash", "deploy/down.sh"], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert down.returncode == 0, down.stderr
+        assert serving.wait(timeout=30) is not None
+        assert f"down: stopped evaluation-{port}" in down.stdout
+        assert not pidfile.exists()
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait()
+
+
+def test_up_env_keeps_only_what_was_given_so_a_changed_default_reaches_the_checkout(tmp_path: Path) -> None:
+    # var/up.env kept the defaults `make up` used: once written, a default changed later never reached this checkout
+    workdir = checkout(tmp_path, "up.sh", "env.sh", "settings.sh")
+    stand_in(workdir / "deploy" / "bootstrap.sh", "echo 'bootstrap: stopped by the test' >&2; exit 3")
+    var = workdir / "var"
+    var.mkdir()
+    # a file of the earlier version: a default (the gateway's port) saved beside what the user gave
+    (var / "up.env").write_text(
+        "export CHIBO_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/chibo_own\nexport CHIBO_GATEWAY_PORT=8000\n"
+    )
+    given = {"CHIBO_MEETINGS_PORT": "8611"}
+    up = subprocess.run(
+        ["bash", "deploy/up.sh"], cwd=workdir, env=without_chibo() | given, capture_output=True, text=True, timeout=120
+    )
+    assert up.returncode == 3, up.stderr
+    saved = [line for line in (var / "up.env").read_text().splitlines() if not line.startswith("#")]
+    assert saved == [
+        "export CHIBO_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/chibo_own",
+        "export CHIBO_MEETINGS_PORT=8611",
+    ]
+
+    # a later version changes the gateway's default port: the checkout gets it, and keeps what it was given
+    env_sh = workdir / "deploy" / "env.sh"
+    env_sh.write_text(env_sh.read_text().replace("[CHIBO_GATEWAY_PORT]=8000", "[CHIBO_GATEWAY_PORT]=8010"))
+    script = 'source deploy/env.sh && echo "$CHIBO_GATEWAY_PORT $CHIBO_MEETINGS_PORT $CHIBO_DATABASE_URL"'
+    echoed = subprocess.run(
+        ["bash", "-c", script], cwd=workdir, env=without_chibo(), capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert echoed == ["8010", "8611", "postgresql://postgres@127.0.0.1:5432/chibo_own"]

@@ -21,6 +21,7 @@ import pytest
 
 from shared.contracts import meetings_rpc
 from shared.contracts.meetings_rpc import GetUnit
+from shared.instances import OPS_EXCHANGE, InstanceBoard, InstanceIdentity, publish_status
 from shared.ops.dead_letters import dead_letter_counts
 from shared.ops.rpc import add_dead_letter_methods
 from shared.rpc import RpcMethods, RpcRequest, answer
@@ -32,6 +33,7 @@ from shared.topology import (
     RPC_MESSAGE_TTL_MS,
     declare_topology,
 )
+from tests.support.running import eventually
 
 ROOT = Path(__file__).parents[2]
 NAMES = ("meetings", "evaluation", "notifications", "gateway", "feed")
@@ -262,3 +264,23 @@ async def test_a_rerun_leaves_users_in_sync_alone_and_repairs_what_drifted(
     assert await refused(topology["evaluation"], "publish", EVENTS_EXCHANGE)
     assert not await refused(topology["feed"], "publish", INGEST_EXCHANGE)  # the kept password is the broker's again
     assert "already as wanted" in broker_users.run()
+
+
+async def test_each_service_sends_its_heartbeat_and_the_gateway_reads_them(topology: dict[str, str]) -> None:
+    """shared.instances with the scripts' users: a service declares chibo.ops and publishes its status; the gateway
+    declares its exclusive status queue, binds it and reads the heartbeat (and may not publish one itself)."""
+    board = InstanceBoard(window_seconds=60)
+    gateway = await aio_pika.connect_robust(topology["gateway"])
+    try:
+        await board.listen(gateway, owner="gateway")
+        meetings = await aio_pika.connect_robust(topology["meetings"])
+        try:
+            await publish_status(meetings, InstanceIdentity("meetings").status("ok", []), ttl_seconds=30)
+        finally:
+            await meetings.close()
+        await eventually(lambda: "meetings" in board.services(), timeout=30)
+        assert board.view("meetings")[0] == "ok"
+        await board.close()
+    finally:
+        await gateway.close()
+    assert await refused(topology["gateway"], "publish", OPS_EXCHANGE, "status.meetings")

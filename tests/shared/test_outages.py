@@ -9,9 +9,11 @@ from typing import Any
 import aiormq
 import asyncpg
 import pytest
+from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from shared import outages
+from shared.config import ServiceSettings
 from shared.consuming import consume_event
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, Event, new_event
@@ -253,4 +255,36 @@ async def test_many_held_deliveries_of_one_consumer_log_one_warning_per_interval
     warnings = [line for line in lines if line["event"] == "dependency_unavailable_holding"]
     assert len(warnings) == 1, warnings
     assert warnings[0]["consumer"] == "busy.queue" and warnings[0]["held"] >= 1
-    assert len([line for line in lines if line["event"] == "dependency_available_again"]) == 50
+    # and one line says the recovery of the consumer, with how many went through, not one line per delivery
+    recovered = [line for line in lines if line["event"] == "dependency_available_again"]
+    assert len(recovered) == 1, recovered
+    assert recovered[0]["consumer"] == "busy.queue" and recovered[0]["deliveries"] == 50
+
+
+def test_the_hold_limit_is_a_setting_checked_against_the_consumer_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the 10-minute hold was a constant: an operator whose broker has a shorter consumer timeout could not lower it
+    monkeypatch.setenv("CHIBO_HOLD_LIMIT_SECONDS", "120")
+    assert ServiceSettings().hold_limit_seconds == 120
+    monkeypatch.setenv("CHIBO_HOLD_LIMIT_SECONDS", "1800")
+    with pytest.raises(ValidationError, match=r"CHIBO_HOLD_LIMIT_SECONDS.*consumer timeout"):
+        ServiceSettings()
+    monkeypatch.setenv("CHIBO_BROKER_CONSUMER_TIMEOUT_SECONDS", "3600")
+    assert ServiceSettings().hold_limit_seconds == 1800
+    monkeypatch.setenv("CHIBO_HOLD_LIMIT_SECONDS", "0")
+    with pytest.raises(ValidationError, match="hold_limit_seconds"):
+        ServiceSettings()
+
+
+async def test_a_held_delivery_gives_up_after_the_configured_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outages, "_hold_limit", outages.hold_limit())
+    outages.set_hold_limit(0.05)
+
+    async def refused() -> None:
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    with capture_logs() as lines:
+        with pytest.raises(ConnectionRefusedError):
+            await hold_through_outage(refused, consumer="probe.queue")
+    assert [line["event"] for line in lines if line["event"] == "dependency_hold_exhausted"] == [
+        "dependency_hold_exhausted"
+    ]

@@ -27,6 +27,7 @@ from services.gateway.schemas import (
     FrameworkListRead,
     FrameworkRead,
     IngestOutcomeRead,
+    InstanceRead,
     Page,
     RejectionDismissCreate,
     RejectionRead,
@@ -232,13 +233,29 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         healthy = response.status_code == 200 and reported in (None, "ok")
         return ServiceHealthRead(status="ok" if healthy else "degraded", detail=detail)
 
+    # a service whose processes send heartbeats is judged by all of them (shared.instances); the configured /health
+    # address (one process) is asked only for a service none of whose processes has reported
+    reported = state.instances.services()
+    probed = {service: url for service, url in urls.items() if service not in reported}
     async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
-        reports = await asyncio.gather(*(probe(client, url) for url in urls.values()))
+        reports = await asyncio.gather(*(probe(client, url) for url in probed.values()))
+    services = dict(zip(probed, reports, strict=True))
+    for service in sorted(reported):
+        verdict, instances, lines = state.instances.view(service)
+        reporting = sum(1 for instance in instances if instance["state"] == "reporting")
+        # the /health body of the process that reported last, as the one configured address gave it, with the
+        # attention lines of all of them
+        latest = state.instances.latest_report(service) or {}
+        services[service] = ServiceHealthRead(
+            status=verdict,
+            detail={**latest, "reporting": reporting, "instances": len(instances), "attention": lines},
+            instances=[InstanceRead.model_validate(instance) for instance in instances],
+        )
+    services = {service: services[service] for service in [*urls, *sorted(reported - set(urls))]}
     broker = "ok"
     if not await state.broker.ping(timeout=2):
         refusal = await broker_refusal(state.settings.amqp_url)  # says whether access was refused
         broker = f"down: {refusal}" if refusal else "down"
-    services = dict(zip(urls, reports, strict=True))
     dead_letters: dict[str, int | None] = {spec.dead_letter_queue: None for spec in CONSUMER_QUEUES}
     if broker == "ok":
         # passive declares: the gateway's broker user may not read these queues, only see their depth

@@ -347,6 +347,7 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
             dead_letters=dead,
             outbox=status,
             attention=attention,
+            instances=reported.instances if reported is not None else [],
         )
     dead_total = sum(n or 0 for s in services.values() for n in s.dead_letters.values())
     healthy = health.status == "ok" and all(s.status == "ok" for s in services.values())

@@ -48,11 +48,28 @@ class DeadLettersRead(BaseModel):
     total: int
 
 
+class InstanceRead(BaseModel):
+    """One running process of a service, by its last status heartbeat (shared.instances): `reporting` within the
+    gateway's window, `missing` (silent longer), or `stopped` (it said so)."""
+
+    instance: str
+    state: Literal["reporting", "missing", "stopped"]
+    pid: int
+    host: str
+    http_port: int | None = None
+    started_at: str
+    seconds_since_report: float
+    status: Literal["ok", "degraded", "stopping"]
+    attention: list[str] = Field(default_factory=list)
+
+
 class ServiceHealthRead(BaseModel):
-    """One service's health as its own /health page reports it."""
+    """One service's health: from every process's heartbeat when any reported (`instances`; `down` when none reports
+    within the window, `degraded` when one is missing or not ok), else as its one configured /health page says."""
 
     status: Literal["ok", "degraded", "down"]
     detail: dict[str, Any] | str | None = None
+    instances: list[InstanceRead] = Field(default_factory=list)
 
 
 class SystemHealthRead(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from services.gateway.schemas.common import CreateModel, Reason
+from services.gateway.schemas.operations import InstanceRead
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import ops_rpc as ops
 from shared.contracts.base import Flag
@@ -135,6 +136,8 @@ class ServiceOverviewRead(BaseModel):
     dead_letters: dict[str, int | None]
     outbox: OutboxStatusRead | None
     attention: list[str] = Field(default_factory=list)
+    instances: list[InstanceRead] = Field(default_factory=list)
+    """Each running process of the service by its heartbeats (shared.instances); empty when none reported."""
 
 
 class OperationsOverviewRead(BaseModel):

@@ -92,6 +92,8 @@ SEALED_OUTCOMES = ("accepted", "duplicate")
 """The outcomes of a retry that leave nothing meetings can be asked about (the event is neither held nor rejected):
 the address after the retry carries them sealed (judged_seal), and the page shows them only when the seal holds."""
 STATUS = {"ok": N_("Working"), "degraded": N_("Needs attention"), "down": N_("Not answering")}
+INSTANCE_STATES = {"reporting": N_("Reporting"), "missing": N_("Not reporting"), "stopped": N_("Stopped")}
+"""A service process's state by its heartbeats (shared.instances)."""
 SERVICES = {"meetings": N_("Meetings"), "evaluation": N_("Evaluation"), "notifications": N_("Notifications")}
 DEATH_REASONS = {
     "rejected": N_("refused by its consumer"),
@@ -102,6 +104,7 @@ DEATH_REASONS = {
 TEMPLATE_HELPERS: Mapping[str, Any] = {
     "status_labels": STATUS,
     "service_labels": SERVICES,
+    "instance_states": INSTANCE_STATES,
     "death_reasons": DEATH_REASONS,
     "answered_on_form": ANSWERED_ON_FORM,
     "gateway_source": GATEWAY_SOURCE,  # answered before the account was kept: no account to name

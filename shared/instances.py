@@ -1,0 +1,267 @@
+"""Every running process of each service, as the gateway sees them: a status heartbeat over RabbitMQ.
+
+The gateway knew one health address per service, so with a second process of a service on another port (deploy/
+serve.sh, a replica) it saw only one of them, and called the service down when that one stopped though the other
+ran. Services meet only over RabbitMQ: each process publishes a small status message every `status_every_seconds`
+on the operations exchange `chibo.ops` (internal, not part of the public contract: no CloudEvent, nobody outside
+chibo binds it), routing key `status.<service>`, with its instance id, pid, host, start time, HTTP port and the
+summary of its own /health (status, attention lines); a process that stops cleanly says so last. The gateway reads
+them on an exclusive queue of its own (InstanceBoard) and judges each service: `down` when no process reported within
+the window, `degraded` when one of them did not (or reports itself not ok), else `ok`.
+"""
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import BaseModel, Field, ValidationError
+
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+OPS_EXCHANGE = "chibo.ops"
+"""The internal operations exchange (topic, durable): status heartbeats, `status.<service>`."""
+STATUS_KEY_PREFIX = "status."
+
+
+class InstanceStatus(BaseModel):
+    """One heartbeat of one process: who it is and its own health's summary (`ok` / `degraded`, attention lines)."""
+
+    service: str = Field(max_length=64)
+    instance: str = Field(max_length=64)
+    pid: int
+    host: str = Field(max_length=255)
+    started_at: datetime
+    sent_at: datetime
+    http_port: int | None = None
+    status: Literal["ok", "degraded", "stopping"]
+    attention: list[str] = Field(default_factory=list, max_length=50)
+    report: dict[str, Any] = Field(default_factory=dict)
+    """The process's /health body as it would answer now (database, broker, queues, outbox, dead letters, ...)."""
+
+
+class InstanceIdentity:
+    """This process: a random instance id, its pid, host and start time (UTC)."""
+
+    def __init__(self, service: str, *, http_port: int | None = None) -> None:
+        self.service = service
+        self.instance = uuid.uuid4().hex
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self.started_at = datetime.now(UTC)
+        self.http_port = http_port
+
+    def status(
+        self,
+        status: Literal["ok", "degraded", "stopping"],
+        attention: list[str],
+        report: dict[str, Any] | None = None,
+    ) -> InstanceStatus:
+        """A heartbeat of this process now (`report`: its /health body)."""
+        return InstanceStatus(
+            service=self.service,
+            instance=self.instance,
+            pid=self.pid,
+            host=self.host,
+            started_at=self.started_at,
+            sent_at=datetime.now(UTC),
+            http_port=self.http_port,
+            status=status,
+            attention=attention[:50],
+            report=report or {},
+        )
+
+
+async def _ops_exchange(connection: AbstractRobustConnection) -> tuple[Any, aio_pika.abc.AbstractExchange]:
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(OPS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+    return channel, exchange
+
+
+async def publish_status(connection: AbstractRobustConnection, status: InstanceStatus, *, ttl_seconds: float) -> None:
+    """Publish one heartbeat on chibo.ops (`status.<service>`, not persistent, expiring after `ttl_seconds`)."""
+    channel, exchange = await _ops_exchange(connection)
+    try:
+        await exchange.publish(
+            aio_pika.Message(
+                status.model_dump_json().encode(),
+                content_type="application/json",
+                type="chibo.instance.status",
+                expiration=max(ttl_seconds, 1.0),
+                delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+            ),
+            routing_key=f"{STATUS_KEY_PREFIX}{status.service}",
+        )
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
+async def keep_reporting(
+    connect: Callable[[], Awaitable[AbstractRobustConnection]],
+    identity: InstanceIdentity,
+    summary: Callable[[], Awaitable[tuple[bool, list[str], dict[str, Any]]]],
+    *,
+    every_seconds: float,
+    farewell_url: str | None = None,
+) -> None:
+    """Publish this process's heartbeat every `every_seconds` (its health from `summary`: healthy, attention lines,
+    the /health body)
+    until cancelled; then one `stopping` heartbeat, on a connection of its own to `farewell_url` (the service's broker
+    is stopped by then; none sent without it). A failed heartbeat (broker down) is logged and tried next time."""
+    try:
+        while True:
+            try:
+                healthy, attention, report = await summary()
+                status = identity.status("ok" if healthy else "degraded", attention, report)
+                await publish_status(await connect(), status, ttl_seconds=every_seconds * 3)
+            except Exception as exc:
+                log.warning("instance_status_not_sent", error=repr(exc))
+            await asyncio.sleep(every_seconds)
+    except asyncio.CancelledError:
+        if farewell_url is not None:
+            try:
+                await asyncio.wait_for(_farewell(farewell_url, identity, ttl_seconds=every_seconds * 3), 3)
+            except Exception as exc:
+                log.info("instance_stopping_not_sent", error=repr(exc))
+        raise
+
+
+async def _farewell(url: str, identity: InstanceIdentity, *, ttl_seconds: float) -> None:
+    connection = await aio_pika.connect_robust(url)
+    try:
+        await publish_status(connection, identity.status("stopping", []), ttl_seconds=ttl_seconds)
+    finally:
+        await connection.close()
+
+
+class InstanceBoard:
+    """The latest heartbeat of each process, by service (the gateway's view): `window_seconds` without one makes a
+    process `missing`; a process missing for `forget_seconds`, or `stopping`, is dropped."""
+
+    def __init__(self, *, window_seconds: float = 15.0, forget_seconds: float = 600.0) -> None:
+        self.window_seconds = window_seconds
+        self.forget_seconds = forget_seconds
+        self._latest: dict[str, tuple[InstanceStatus, float]] = {}
+        self._stopped: dict[str, tuple[InstanceStatus, float]] = {}
+        self._channel: Any = None
+
+    def record(self, status: InstanceStatus, *, received: float | None = None) -> None:
+        """Keep `status` as its process's latest (monotonic `received`, now when None)."""
+        at = time.monotonic() if received is None else received
+        if status.status == "stopping":
+            self._latest.pop(status.instance, None)
+            self._stopped[status.instance] = (status, at)
+            return
+        if status.instance in self._stopped:
+            return  # a heartbeat overtaken by its own stop
+        if status.instance not in self._latest:
+            # a process started again on the same host and port (`make up` after a kill -9) replaces the old one:
+            # only one process can hold a port, so the old one is gone, not silent
+            for table in (self._latest, self._stopped):
+                for key in [
+                    key
+                    for key, (old, _) in table.items()
+                    if (old.service, old.host, old.http_port) == (status.service, status.host, status.http_port)
+                    and old.started_at <= status.started_at
+                    and status.http_port is not None
+                ]:
+                    del table[key]
+        self._latest[status.instance] = (status, at)
+
+    def services(self) -> set[str]:
+        """The services any process has reported for (and not been forgotten)."""
+        self._forget()
+        return {status.service for status, _ in (*self._latest.values(), *self._stopped.values())}
+
+    def _forget(self) -> None:
+        now = time.monotonic()
+        for table in (self._latest, self._stopped):
+            for key in [key for key, (_, at) in table.items() if now - at > self.forget_seconds]:
+                del table[key]
+
+    def latest_report(self, service: str) -> dict[str, Any] | None:
+        """The /health body of the process of `service` that reported last within the window (None: none did)."""
+        now = time.monotonic()
+        fresh = [(at, s) for s, at in self._latest.values() if s.service == service and now - at <= self.window_seconds]
+        return max(fresh, key=lambda entry: entry[0])[1].report if fresh else None
+
+    def view(self, service: str) -> tuple[Literal["ok", "degraded", "down"], list[dict[str, Any]], list[str]]:
+        """(status, instances, attention) of `service`: each known process with `state` `reporting` / `missing` /
+        `stopped`, its pid, host, port, start, seconds since its last heartbeat and its own status and lines."""
+        self._forget()
+        now = time.monotonic()
+        instances: list[dict[str, Any]] = []
+        attention: list[str] = []
+        reporting = missing = unhealthy = 0
+        entries = [(s, at, False) for s, at in self._latest.values() if s.service == service]
+        entries += [(s, at, True) for s, at in self._stopped.values() if s.service == service]
+        for status, at, stopped in sorted(entries, key=lambda entry: entry[0].started_at):
+            age = now - at
+            state = "stopped" if stopped else ("reporting" if age <= self.window_seconds else "missing")
+            where = f"pid {status.pid} on {status.host}" + (f":{status.http_port}" if status.http_port else "")
+            if state == "reporting":
+                reporting += 1
+                if status.status != "ok":
+                    unhealthy += 1
+                    # its own lines as its /health says them (once, whichever process says them), else its status
+                    attention += [line for line in status.attention if line not in attention]
+                    if not status.attention:
+                        attention.append(f"{where} {status.status}")
+            elif state == "missing":
+                missing += 1
+                attention.append(f"{where} silent for {age:.0f} s")
+            instances.append(
+                {
+                    "instance": status.instance,
+                    "state": state,
+                    "pid": status.pid,
+                    "host": status.host,
+                    "http_port": status.http_port,
+                    "started_at": status.started_at.isoformat(),
+                    "seconds_since_report": round(age, 1),
+                    "status": status.status,
+                    "attention": status.attention,
+                }
+            )
+        verdict: Literal["ok", "degraded", "down"]
+        if not reporting:
+            verdict = "down"
+        elif missing or unhealthy:
+            verdict = "degraded"
+        else:
+            verdict = "ok"
+        return verdict, instances, attention
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        async with message.process(ignore_processed=True):
+            try:
+                self.record(InstanceStatus.model_validate_json(message.body))
+            except ValidationError as exc:
+                log.warning("instance_status_unreadable", error=str(exc)[:300])
+
+    async def listen(self, connection: AbstractRobustConnection, *, owner: str) -> None:
+        """Read every heartbeat on an exclusive, auto-deleted queue `<owner>.status.<random>` bound to chibo.ops
+        (a robust channel declares it again after a reconnect)."""
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(OPS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(
+            f"{owner}.status.{uuid.uuid4().hex[:12]}", exclusive=True, auto_delete=True, durable=False
+        )
+        await queue.bind(exchange, routing_key=f"{STATUS_KEY_PREFIX}#")
+        await queue.consume(self._on_message)
+        self._channel = channel
+
+    async def close(self) -> None:
+        """Stop reading heartbeats."""
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+        self._channel = None

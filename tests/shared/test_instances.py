@@ -1,0 +1,48 @@
+"""How the gateway judges a service from its processes' heartbeats (shared.instances.InstanceBoard): down when none
+reports within the window, degraded when one is silent or not ok, a clean stop is not a silence."""
+
+import time
+
+from shared.instances import InstanceBoard, InstanceIdentity
+
+
+def test_a_service_is_judged_by_all_of_its_processes() -> None:
+    board = InstanceBoard(window_seconds=10)
+    first, second = InstanceIdentity("evaluation", http_port=8102), InstanceIdentity("evaluation", http_port=8112)
+    board.record(first.status("ok", []), received=time.monotonic() - 700)
+    board.record(second.status("ok", []), received=time.monotonic() - 700)
+    assert board.services() == set()  # forgotten: silent longer than forget_seconds (600)
+    board = InstanceBoard(window_seconds=10, forget_seconds=10**9)
+    board.record(first.status("ok", []))
+    board.record(second.status("degraded", ["outbox lag 70 s"]))
+    status, instances, attention = board.view("evaluation")
+    assert status == "degraded" and [i["state"] for i in instances] == ["reporting", "reporting"]
+    assert attention == ["outbox lag 70 s"]
+
+    board.record(second.status("ok", []))
+    assert board.view("evaluation")[0] == "ok"
+    assert board.view("meetings")[0] == "down"  # no process ever reported
+
+    board.record(first.status("ok", []), received=time.monotonic() - 20)  # silent for longer than the window
+    status, instances, attention = board.view("evaluation")
+    assert status == "degraded" and {i["pid"]: i["state"] for i in instances} == {first.pid: "missing"} | {
+        second.pid: "reporting"
+    }
+    assert "silent for" in attention[0]
+
+    board.record(second.status("stopping", []))
+    board.record(second.status("ok", []))  # a heartbeat overtaken by the stop
+    status, instances, _ = board.view("evaluation")
+    assert status == "down" and [i["state"] for i in instances] == ["missing", "stopped"]
+
+
+def test_a_process_started_again_on_the_same_port_replaces_the_killed_one() -> None:
+    # `make up` after a kill -9 starts the service again on its port: the killed process is gone, not silent
+    board = InstanceBoard(window_seconds=10)
+    killed, again = InstanceIdentity("meetings", http_port=8101), InstanceIdentity("meetings", http_port=8101)
+    board.record(killed.status("ok", []), received=time.monotonic() - 30)
+    assert board.view("meetings")[0] == "down"
+    board.record(again.status("ok", [], {"outbox": {"parked": 0}}))
+    status, instances, attention = board.view("meetings")
+    assert status == "ok" and [i["pid"] for i in instances] == [again.pid] and attention == []
+    assert board.latest_report("meetings") == {"outbox": {"parked": 0}}
