@@ -295,6 +295,11 @@ def _judgements(exc: BaseException) -> Iterator[_Judgement]:
             yield judged
 
 
+_ASYNCPG_CLIENT_ERRORS = asyncpg.exceptions.InterfaceError | asyncpg.exceptions.InternalClientError
+"""asyncpg's own errors about a connection's state (a pool closing, an operation said to be in progress on a connection
+the server has just ended): an outage when raised within the database client, never on their own a hold."""
+
+
 def _judge(error: BaseException) -> _Judgement | None:
     """The one judgement of one error (its chain aside): which dependency it says is unreachable, and how surely."""
     modules = _modules(error.__traceback__)
@@ -305,7 +310,7 @@ def _judge(error: BaseException) -> _Judgement | None:
         isinstance(error, asyncpg.exceptions.PostgresError | asyncpg.exceptions.InterfaceError) and certain
     ):
         return _Judgement(Outage(DATABASE, repr(error)), certain)
-    if isinstance(error, OSError | TimeoutError | asyncpg.exceptions.InterfaceError) and in_database:
+    if isinstance(error, OSError | TimeoutError | _ASYNCPG_CLIENT_ERRORS) and in_database:
         return _Judgement(Outage(DATABASE, repr(error)), certain)
     if isinstance(
         error,

@@ -4,6 +4,7 @@ still dead-letters it on its last allowed delivery (shared.outages, shared.consu
 import asyncio
 import errno
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import aiormq
@@ -82,6 +83,18 @@ def test_an_error_raised_while_handling_an_outage_is_one_for_both_judgements() -
     assert is_dependency_unavailable(raised)
     outage = outage_of(raised)
     assert outage is not None and outage.dependency == DATABASE
+
+
+def test_asyncpg_losing_track_of_a_connection_is_an_outage_to_the_gateway_but_holds_no_delivery() -> None:
+    # Seen as a 500 from the gateway's health right after pg_terminate_backend: a pooled connection the server had
+    # just ended answered `InternalClientError('cannot switch to state 12; another operation (2) is in progress')`.
+    # Raised here by asyncpg's own pool code (the judgement reads where an error was raised, not only its kind).
+    holder = SimpleNamespace(_in_use=object())
+    with pytest.raises(asyncpg.exceptions.InternalClientError) as raised:
+        asyncpg.pool.PoolConnectionHolder._deactivate_inactive_connection(holder)
+    outage = outage_of(raised.value)
+    assert outage is not None and outage.dependency == DATABASE
+    assert not is_dependency_unavailable(raised.value)
 
 
 async def test_a_pool_timeout_is_an_outage_to_the_gateway_but_holds_no_delivery(database_url: str) -> None:
