@@ -30,7 +30,7 @@ from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.db import apply_migrations, create_pool, migration_files
-from shared.envelope import CloudEvent, now, parse_envelope, sub_microsecond, time_text
+from shared.envelope import CloudEvent, keep_time_ns, now, parse_envelope, sub_microsecond, time_text
 from tests.evaluation.applying import apply_facts
 from tests.evaluation.builders import framework
 from tests.evaluation.stream import at, fact
@@ -570,7 +570,7 @@ async def test_notifications_orders_minutes_of_one_time_by_the_incoming_id_not_t
                     later.model_copy(update={"time": later.time, "originid": f"{p.cell}-in-b", "id": "a-1"}),
                 ]
                 for envelope in pair:
-                    envelope._time_ns = sub_microsecond(moment)
+                    keep_time_ns(envelope, sub_microsecond(moment))
                 read = [read_event(envelope) for envelope in both_orders(pair)[n]]
                 async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
                     if batch:

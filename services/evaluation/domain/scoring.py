@@ -1,6 +1,7 @@
 """A meeting's score under a framework: a pure function of the meeting's facts."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
@@ -20,10 +21,16 @@ class CriterionLine:
     source: str
     parts: Reason
 
-    @property
+    @cached_property
     def reason(self) -> str:
-        """The English reason, rendered from the parts (shared.reasons.reason_text)."""
+        """The English reason, rendered from the parts (shared.reasons.reason_text) once per line: a scoring round
+        asks for it in the published data, in the stored row compared with the previous one and in the row saved."""
         return reason_text(self.parts)
+
+    @cached_property
+    def _stored_parts(self) -> tuple[dict[str, Any], ...]:
+        """The parts as stored (`[{"code", ...values}]`), dumped once per line (see reason)."""
+        return tuple(part.model_dump(mode="json", exclude_none=True) for part in self.parts)
 
     def as_dict(self) -> dict[str, Any]:
         """The line as the contract's criteria entry (no parts: score.meeting.updated.v1 fixes its fields)."""
@@ -39,7 +46,7 @@ class CriterionLine:
     def stored_dict(self) -> dict[str, Any]:
         """The line as evaluation stores and serves it: the contract's entry plus its parts as JSON
         (`parts`: [{"code", ...values}])."""
-        return self.as_dict() | {"parts": [part.model_dump(mode="json", exclude_none=True) for part in self.parts]}
+        return self.as_dict() | {"parts": [dict(part) for part in self._stored_parts]}
 
 
 @dataclass(frozen=True)

@@ -377,6 +377,7 @@ def _store_score(
     month = month_of(facts.starts_at)
     outcome.months.setdefault(facts.cell_id, set()).add(month)
     published = result.published_data()
+    was_published = _stored_published(previous) if previous is not None else None
     if previous is not None:
         outcome.months.setdefault(previous["cell_id"], set()).add(month_of(previous["starts_at"]))
         before = (
@@ -391,7 +392,7 @@ def _store_score(
         )
         stored_lines = [line.stored_dict() for line in result.criteria]
         # a row stored before lines carried their parts is rewritten (not republished) so the web can say it by code
-        if before == columns and _stored_published(previous) == published and previous["criteria"] == stored_lines:
+        if before == columns and was_published == published and previous["criteria"] == stored_lines:
             return
     writes.saved.append(
         ScoreRow(
@@ -404,9 +405,9 @@ def _store_score(
             speakers_present=speakers,
         )
     )
-    if previous is None or _points_moved(_stored_published(previous), published):
+    if was_published is None or _points_moved(was_published, published):
         outcome.changed += 1
-    if previous is not None and _stored_published(previous) == published:
+    if was_published == published:
         return
     data = MeetingScoreUpdated.model_validate(published)
     uow.emit(
