@@ -1,5 +1,6 @@
 """The member's own page, rendered from its data: the attendance history and what in it counts."""
 
+import re
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -8,17 +9,16 @@ from services.gateway.web.core import environment
 from services.gateway.web.pages.member import CHANNELS
 
 
-def member_page(history: dict[str, object]) -> str:
+def member_page(history: dict[str, object], **extra: object) -> str:
     """The member page of a history, rendered as the member's own page renders it."""
     return (
         environment()
         .get_template("member.html")
         .render(
             viewer=SimpleNamespace(role=Role.MEMBER, account=SimpleNamespace(sub="dv"), csrf="t", principal=None),
-            upcoming=[],
             history=history,
             records=history["records"],
-            inbox=[],
+            **({"upcoming": [], "inbox": [], "tasks": []} | extra),
             preferences={"channels": [], "digest": False},
             channels=CHANNELS,
             errors={},
@@ -44,3 +44,17 @@ def test_a_roster_whose_meeting_has_no_minutes_is_shown_as_not_counted() -> None
     extra, held = table.split("<tbody>", 1)[1].split("</tr>")[:2]
     assert 'class="muted"' in extra and "chưa tính: chưa có biên bản" in extra
     assert 'class="muted"' not in held and "chưa tính" not in held
+
+
+def test_a_notices_received_time_is_set_apart_from_its_subject() -> None:
+    """The fresh-user trial read "…ngày 05/01/2027 23:58 thứ Tư, ngày 02/12/2026": the subject's date ran into the
+    time the notice came."""
+    notice = {
+        "notification_id": "n-1",
+        "title": "Lịch sinh hoạt chi bộ ngày 05/01/2027",
+        "created_at": datetime(2026, 12, 2, 16, 58, tzinfo=UTC),
+        "read_at": None,
+    }
+    page = member_page({"records": []}, inbox=[notice])
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.split('id="inbox"', 1)[1]).split())
+    assert "ngày 05/01/2027 — nhận lúc 23:58 thứ Tư, ngày 02/12/2026" in text, text

@@ -412,6 +412,9 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
     for kinds, text in KINDS:
         if kind in kinds:
             return _(text, field=name or label(path))
+    if kind == "value_error" and path.rsplit(".", 1)[-1] == "url":
+        # the contract's DocumentUrl: an http(s) address, which the person types without a picker
+        return _("%(field)s must begin with http:// or https://.", field=name or label(path))
     if value in EMPTY:
         # a rule that wants a value left empty (a thematic meeting's topic)
         return required(path, name=name)
