@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from services.gateway.auth import Role
 from services.gateway.web.core import environment
-from services.gateway.web.pages.member import CHANNELS, my_tasks
+from services.gateway.web.pages.member import CHANNELS
 
 
 def member_page(history: dict[str, object], **extra: object) -> str:
@@ -62,6 +62,8 @@ def test_a_notices_received_time_is_set_apart_from_its_subject() -> None:
 
 def test_my_tasks_lists_mine_with_meeting_due_date_and_overdue_marked() -> None:
     """The fresh-user trial: a member had nowhere to see the tasks the minutes assigned to them."""
+    from services.gateway.web.pages.member import my_tasks
+
     meetings = [{"meeting_id": "m-11", "starts_at": datetime(2026, 11, 4, 12, 30, tzinfo=UTC), "kind": "regular"}]
     tasks = [
         {
