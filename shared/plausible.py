@@ -23,6 +23,15 @@ birth, admission or a meeting outside them is a typo, and beyond them dates stop
 exist for Python, 0001-01-01T00:00:00+07:00 is in year 0 in UTC)."""
 CLOCK_SKEW = timedelta(minutes=15)
 """An event's `time` is at most this far ahead of the receiving clock."""
+
+
+def begins_later(starts_at: datetime, now: datetime) -> bool:
+    """Whether a meeting starting at `starts_at` has not begun at `now`, CLOCK_SKEW aside: a person's roster,
+    minutes or assessment of it are refused then (meetings' check_command_after_start, which the gateway's forms
+    check first so that a form reports it together with its other errors)."""
+    return starts_at > now + CLOCK_SKEW
+
+
 LONGEST_MEETING = timedelta(hours=24)
 """A meeting's minutes end at most this long after they start. A cell meeting is one sitting of hours (DOMAIN.md
 "Meetings": at least 90 minutes, 120 for a combined one; the generated feeds hold 80-135 minutes); a day leaves room

@@ -176,7 +176,7 @@ async def test_a_combined_meeting_without_a_topic_names_the_topic_field_like_a_t
         await forms.send(command())
     assert caught.value.errors == {"topic": "Chủ đề: vui lòng nhập trường này."}
     assert explain_rejection(f"data.topic: Value error, a {kind} meeting needs a topic", "data.topic").endswith(
-        "Buổi sinh hoạt chuyên đề và buổi sinh hoạt thường kỳ kết hợp chuyên đề cần có chủ đề."
+        "buổi sinh hoạt chuyên đề và buổi sinh hoạt thường kỳ kết hợp chuyên đề cần có chủ đề."
     )
 
 
@@ -272,7 +272,7 @@ async def test_minutes_adopted_before_the_meeting_are_said_on_the_form_not_as_a_
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert list(caught.value.errors.values()) == [
-        "Thời điểm thông qua biên bản: Biên bản không thể được thông qua trước khi buổi sinh hoạt bắt đầu."
+        "Thời điểm thông qua biên bản: biên bản không thể được thông qua trước khi buổi sinh hoạt bắt đầu."
     ]
 
 
@@ -298,7 +298,7 @@ async def test_a_move_to_a_start_already_past_is_said_on_the_reschedule_forms_da
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert caught.value.errors == {
-        "data.starts_at": "Ngày giờ: Thời điểm này đã qua: buổi sinh hoạt chưa diễn ra chỉ có thể dời sang một thời"
+        "data.starts_at": "Ngày giờ: thời điểm này đã qua; buổi sinh hoạt chưa diễn ra chỉ có thể dời sang một thời"
         " điểm sắp tới, và đảng viên sẽ được thông báo thời gian mới."
     }
 
@@ -308,7 +308,7 @@ async def test_a_move_to_a_start_already_past_is_said_on_the_reschedule_forms_da
     [
         (RefusalCode.MEMBER_NOT_PLACED, "không có tên trong danh sách đảng viên của chi bộ"),
         (RefusalCode.MEMBER_UNKNOWN, "hệ thống chưa có hồ sơ của đồng chí dv-9"),
-        (None, "Đang chờ thông tin của đảng viên dv-9"),
+        (None, "đang chờ thông tin của đảng viên dv-9"),
     ],
 )
 async def test_a_held_command_says_why_by_its_code(code: RefusalCode | None, expected: str) -> None:
@@ -487,27 +487,27 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
         (
             RefusalCode.MINUTES_NOT_ADOPTED,
             "data.votes_for",
-            "Tán thành: Số phiếu tán thành không quá một nửa số phiếu biểu quyết, nên biên bản chưa được thông qua.",
+            "Tán thành: số phiếu tán thành không quá một nửa số phiếu biểu quyết, nên biên bản chưa được thông qua.",
         ),
         (
             RefusalCode.VOTES_OVER_PRESENT,
             "data.resolutions.0.votes_for",
-            "Tán thành, dòng 1: Số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt.",
+            "Tán thành, dòng 1: số phiếu nhiều hơn số đảng viên có mặt tại buổi sinh hoạt.",
         ),
         (
             RefusalCode.MINUTES_IN_THE_FUTURE,
             "data.ended_at",
-            "Giờ kết thúc: Thời điểm này chưa đến: biên bản chỉ ghi lại buổi sinh hoạt đã diễn ra.",
+            "Giờ kết thúc: thời điểm này chưa đến; biên bản chỉ ghi lại buổi sinh hoạt đã diễn ra.",
         ),
         (
             RefusalCode.TASK_DUE_BEFORE_MEETING,
             "data.tasks.0.due_on",
-            "Hạn hoàn thành nhiệm vụ, dòng 1: Hạn hoàn thành sớm hơn buổi sinh hoạt giao nhiệm vụ này.",
+            "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt giao nhiệm vụ này.",
         ),
         (
             RefusalCode.MINUTES_ADOPTED,
             "data.meeting_id",
-            "Buổi sinh hoạt: Chi bộ đã thông qua biên bản này: biên bản đã thông qua là văn bản chính thức, không thể"
+            "Buổi sinh hoạt: chi bộ đã thông qua biên bản này; biên bản đã thông qua là văn bản chính thức, không thể"
             " sửa nữa.",
         ),
     ],
@@ -523,6 +523,40 @@ async def test_refusals_of_votes_dates_and_adopted_minutes_are_said_on_the_form(
 
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
+    assert list(caught.value.errors.values()) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("code", "field", "name", "expected"),
+    [
+        (
+            RefusalCode.REASON_FOR_PRESENT,
+            "data.records.3.reason",
+            "Lý do vắng của Đặng Kim Thảo",
+            "Lý do vắng của Đặng Kim Thảo: đảng viên có mặt thì không ghi lý do vắng; hãy chọn đúng tình trạng hoặc"
+            " xóa lý do.",
+        ),
+        (
+            RefusalCode.ABSENT_AT_MEETING,
+            "data.chair_id",
+            None,
+            "Chủ trì: đảng viên này không có mặt theo danh sách điểm danh của buổi sinh hoạt, nên không thể chủ trì,"
+            " làm thư ký hay phát biểu.",
+        ),
+    ],
+)
+async def test_a_refusal_after_a_field_label_reads_on_in_lower_case_without_a_second_colon(
+    code: RefusalCode, field: str, name: str | None, expected: str
+) -> None:
+    """The fresh-user trial read "Lý do vắng của Đặng Kim Thảo: Đảng viên có mặt thì không có lý do vắng: hãy chọn…"
+    and "Chủ trì: Đảng viên này…": after a field's label the sentence goes on in lower case, its colon a
+    semicolon."""
+
+    async def command() -> None:
+        raise RpcError("invalid", f"{field}: reworded", field=field, refusal=Refusal(code=code))
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command(), names={field.removeprefix("data."): name} if name else None)
     assert list(caught.value.errors.values()) == [expected]
 
 

@@ -148,7 +148,9 @@ def test_the_minutes_times_are_named_in_vietnamese() -> None:
     assert caught.value.errors == {"ended_at": "Giờ kết thúc: vui lòng nhập trường này."}
     with pytest.raises(FormErrors) as caught:
         _minutes_body(FormData([*MINUTES.items(), ("started", ""), ("day", "")]), "m")
-    assert caught.value.errors["started_at"] == "Ngày: vui lòng nhập trường này."
+    assert caught.value.errors["started_at"] == (  # both inputs at once, never one sending for each
+        "Ngày: vui lòng nhập trường này. Giờ bắt đầu: vui lòng nhập trường này."
+    )
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
 @pytest.mark.parametrize(
     ("reason", "field", "vietnamese"),
     [
-        ("data.meeting_id: duplicate key", "data.meeting_id", "Trường buổi sinh hoạt: Một khóa xuất hiện hai lần"),
+        ("data.meeting_id: duplicate key", "data.meeting_id", "Trường buổi sinh hoạt: một khóa xuất hiện hai lần"),
         (
             "data.starts_at: 1999-01-01T19:30:00+07:00 is before 2000-01-01",
             "data.starts_at",
@@ -122,7 +122,7 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
             "time",
             "Thời điểm gửi nằm ở tương lai",
         ),
-        ("type: 'x.v1' is not an event this system accepts", "type", "Hệ thống không nhận loại sự kiện này."),
+        ("type: 'x.v1' is not an event this system accepts", "type", "hệ thống không nhận loại sự kiện này."),
         ("body: not valid JSON (Expecting value)", "body", "Nội dung gửi đến không phải"),
         (
             "data.records.2.status: Input should be 'present'",
@@ -134,24 +134,24 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
             "data.cell_id",
             "Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại).",  # no "Trường chi bộ:" before
         ),
-        ("something new one day", None, "Trường sự kiện: Giá trị không hợp lệ."),
+        ("something new one day", None, "Trường sự kiện: giá trị không hợp lệ."),
         (
             "body: a batch holds at most 1000 events, got 1001",
             "body",
-            "Lô sự kiện có nhiều hơn 1.000 sự kiện cho phép.",
+            "lô sự kiện có nhiều hơn 1.000 sự kiện cho phép.",
         ),
-        ("body: a batch must be a JSON array of events", "body", "Lô sự kiện phải là một mảng JSON gồm các sự kiện."),
+        ("body: a batch must be a JSON array of events", "body", "lô sự kiện phải là một mảng JSON gồm các sự kiện."),
         # an empty batch is said as such, not as something that is no JSON event
         (
             "body: a batch holds at least one event",
             "body",
-            "Trường nội dung gửi đến: Lô sự kiện gửi đến không có sự kiện nào: một lô phải có ít nhất một sự kiện.",
+            "Trường nội dung gửi đến: lô sự kiện gửi đến không có sự kiện nào; một lô phải có ít nhất một sự kiện.",
         ),
         # CONTRACT.md's bound on `source`, named with its length
         (
             "source: String should have at most 256 characters",
             "source",
-            "Trường hệ thống gửi: Giá trị dài hơn mức tối đa 256 ký tự cho phép.",
+            "Trường hệ thống gửi: giá trị dài hơn mức tối đa 256 ký tự cho phép.",
         ),
     ],
 )
@@ -164,8 +164,8 @@ def test_a_rejection_is_explained_in_vietnamese_naming_the_field(
 @pytest.mark.parametrize(
     ("code", "vietnamese"),
     [
-        ("member_not_in_cell", "Trường người chủ trì: Đảng viên không thuộc chi bộ này vào ngày sinh hoạt."),
-        ("meeting_cancelled", "Trường người chủ trì: Buổi sinh hoạt đã bị hủy nên không thể thực hiện việc này."),
+        ("member_not_in_cell", "Trường người chủ trì: đảng viên không thuộc chi bộ này vào ngày sinh hoạt."),
+        ("meeting_cancelled", "Trường người chủ trì: buổi sinh hoạt đã bị hủy nên không thể thực hiện việc này."),
     ],
 )
 def test_a_rejection_with_a_code_is_explained_by_the_code_not_the_wording(code: str, vietnamese: str) -> None:
@@ -173,15 +173,15 @@ def test_a_rejection_with_a_code_is_explained_by_the_code_not_the_wording(code: 
     without a code falls back to the wording, and to "not valid" when no wording is known."""
     reworded = "data.chair_id: something meetings might say one day"
     assert explain_rejection(reworded, "data.chair_id", {"code": code}) == vietnamese
-    assert explain_rejection(reworded, "data.chair_id", None).endswith("Giá trị không hợp lệ.")
+    assert explain_rejection(reworded, "data.chair_id", None).endswith("giá trị không hợp lệ.")
 
 
 def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
     said = explain_hold("minutes:m1", "data.meeting_id: meeting m1 has no minutes yet", "data.meeting_id")
-    assert said == "Trường buổi sinh hoạt: Đang chờ biên bản của buổi sinh hoạt m1."
+    assert said == "Trường buổi sinh hoạt: đang chờ biên bản của buổi sinh hoạt m1."
     assert (
         explain_hold("member:dv1", "x", "data.chair_id")
-        == "Trường người chủ trì: Đang chờ thông tin của đảng viên dv1."
+        == "Trường người chủ trì: đang chờ thông tin của đảng viên dv1."
     )
 
 
@@ -192,7 +192,7 @@ def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:
         " answered as for an unknown id"
     )
     assert explain_hold("unit:tinh", reason, "data.committee_id") == (
-        "Trường cấp ủy: Đơn vị, đảng viên hoặc cuộc họp mà sự kiện nêu nằm ngoài phạm vi tài khoản gửi được phép ghi."
+        "Trường cấp ủy: đơn vị, đảng viên hoặc cuộc họp mà sự kiện nêu nằm ngoài phạm vi tài khoản gửi được phép ghi."
     )
     assert explain_rejection(reason.split(";")[0], "data.committee_id").endswith("được phép ghi.")
 
@@ -204,7 +204,7 @@ def test_a_write_to_the_senders_own_scope_root_is_said_to_be_managed_from_above(
         " superior committee or the national member database), not by an account scoped to it"
     )
     assert explain_rejection(reason, "data.active", {"code": "scope_root_managed_above"}) == (
-        "Trường tình trạng hoạt động của đơn vị: Đây là đơn vị gốc trong phạm vi của tài khoản gửi: thông tin của"
+        "Trường tình trạng hoạt động của đơn vị: đây là đơn vị gốc trong phạm vi của tài khoản gửi; thông tin của"
         " chính đơn vị này do cấp trên quản lý (cấp ủy cấp trên hoặc Cơ sở dữ liệu đảng viên), tài khoản đó không"
         " được sửa."
     )
@@ -226,7 +226,7 @@ def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
     assert set(RefusalCode) - held_only <= set(BY_CODE)
     for code in set(RefusalCode) - held_only:
         said = explain_rejection("any English", "source", {"code": code.value})
-        assert said.startswith("Trường hệ thống gửi: ") and not said.endswith("Giá trị không hợp lệ."), code
+        assert said.startswith("Trường hệ thống gửi: ") and not said.endswith("giá trị không hợp lệ."), code
         assert BY_CODE[code] not in said, code  # its translation, not the English msgid
 
 

@@ -191,7 +191,7 @@ async def test_the_minutes_form_is_filled_in_with_the_stored_minutes_and_sent_un
             form["content"] = ["Nội dung sửa sau khi đã thông qua"]
             refused = await client.post(f"/app/meetings/{meeting_id}/minutes", data=form)
             assert refused.status_code != 303
-            assert "Chi bộ đã thông qua biên bản này: biên bản đã thông qua là văn bản chính thức" in refused.text
+            assert "chi bộ đã thông qua biên bản này; biên bản đã thông qua là văn bản chính thức" in refused.text
 
             # the page shows the adopted minutes read-only, saying why, and no minutes form to fill in in vain
             page = await client.get(f"/app/meetings/{meeting_id}/record")

@@ -68,7 +68,7 @@ def test_documents_published_early_say_how_early_and_what_was_required() -> None
         "reason": "content published 2026-11-02T16:30:00+00:00, 59.5 h ahead of the start (at least 24 h required)"
     }
     said = explain_line(new)
-    assert "trước giờ sinh hoạt 59,5 giờ (yêu cầu ít nhất 24 giờ)" in said, said
+    assert "59,5 giờ trước giờ sinh hoạt (yêu cầu ít nhất 24 giờ)" in said, said
     old = line | {"reason": "content published 2026-11-02T16:30:00+00:00, 24 h before the start"}
     assert "ít nhất 24 giờ trước giờ sinh hoạt" in explain_line(old)
     late = line | {
@@ -76,10 +76,36 @@ def test_documents_published_early_say_how_early_and_what_was_required() -> None
         "reason": "first content published 2026-11-12T02:30:00+00:00, only 10 h ahead of the start"
         " (at least 24 h required)",
     }
-    assert "chỉ trước giờ sinh hoạt 10 giờ (yêu cầu ít nhất 24 giờ)" in explain_line(late)  # a trial's 10 hours
+    assert "chỉ 10 giờ trước giờ sinh hoạt (yêu cầu ít nhất 24 giờ)" in explain_line(late)  # a trial's 10 hours
     met = line | {"code": "duration", "reason": "lasted 100 min of 90 required"}
     assert explain_line(met) == "Sinh hoạt 100 phút, đủ 90 phút quy định"
     assert explain_line(met | {"reason": "lasted 100 min of 90 required (0 min short)"}) == explain_line(met)
+
+
+@pytest.mark.parametrize(
+    ("ahead", "lead", "said"),
+    [
+        (10.0, 24.0, "đăng tải lần đầu lúc 10:00 thứ Năm, ngày 12/11/2026, chỉ 10 giờ trước giờ sinh hoạt (yêu cầu ít"),
+        (-2.0, 24.0, "lúc 10:00 thứ Năm, ngày 12/11/2026, sau giờ bắt đầu sinh hoạt, không đủ 24 giờ trước buổi sinh"),
+        (None, 24.0, "đăng tải lần đầu lúc 10:00 thứ Năm, ngày 12/11/2026, không đủ 24 giờ trước buổi sinh hoạt"),
+        (-2.0, None, "đăng tải lần đầu lúc 10:00 thứ Năm, ngày 12/11/2026, sau giờ bắt đầu sinh hoạt"),
+    ],
+)
+def test_documents_published_late_read_naturally_in_each_case(
+    ahead: float | None, lead: float | None, said: str
+) -> None:
+    """The fresh-user trial read "đăng tải lần đầu lúc 10:00 …, không trước giờ sinh hoạt 24 giờ" for documents put
+    up after the meeting began."""
+    part = ReasonPart(
+        code=ReasonCode.DOCUMENTS_PUBLISHED_LATE,
+        kinds=["draft_resolution"],
+        published_at="2026-11-12T03:00:00+00:00",
+        ahead_hours=ahead,
+        lead_hours=lead,
+    )
+    explanation = BY_CODE[ReasonCode.DOCUMENTS_PUBLISHED_LATE](part)
+    assert said in explanation, explanation
+    assert "không trước" not in explanation
 
 
 def test_a_code_this_gateway_does_not_know_yet_reads_as_see_the_recorded_facts() -> None:

@@ -250,7 +250,19 @@ async def authorize_meeting(
         allowed = unit is not None and in_subtree(principal, unit)
     if not allowed:
         raise not_found("meeting", meeting_id)
-    return meeting
+    return shown_to(principal, meeting)
+
+
+def shown_to(principal: Principal, meeting: MeetingReply) -> MeetingReply:
+    """The meeting as `principal` may read it: a plain member sees every roster line's status but the reason of an
+    absence only on their own line (reasons can be about health); everyone else sees it whole."""
+    if principal.role is not Role.MEMBER or meeting.attendance is None:
+        return meeting
+    records = [
+        record if record.get("member_id") == principal.person_id else {**record, "reason": None}
+        for record in meeting.attendance.records
+    ]
+    return meeting.model_copy(update={"attendance": meeting.attendance.model_copy(update={"records": records})})
 
 
 async def followed_cells(principal: Principal, *, rpc: Rpc, directory: UnitDirectory) -> list[MonitorAssignmentReply]:

@@ -265,6 +265,29 @@ async def cell_year_span(state: GatewayState, cell_id: str) -> tuple[list[str], 
     return years, years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
 
 
+async def all_cell_meetings(state: GatewayState, principal: Principal, cell_id: str) -> list[dict[str, Any]]:
+    """Every meeting of the cell, of any year (the API's list, page by page). Call it after the cell is
+    authorized."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = await reads.list_cell_meetings(cell_id, principal, state, period=None, limit=200, offset=len(items))
+        items += page["items"]
+        if not page["items"] or len(items) >= page["total"]:
+            return items
+
+
+def meeting_years(meetings: list[dict[str, Any]]) -> set[str]:
+    """The years (Vietnam time, `2027`) in which the meetings start."""
+    starts = (parse_moment(item.get("starts_at")) for item in meetings)
+    return {str(start.astimezone(VIETNAM_TZ).year) for start in starts if start is not None}
+
+
+def ahead(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The meetings still ahead (upcoming: scheduled, not held, starting later), soonest first, whatever their
+    year."""
+    return sorted((item for item in meetings if upcoming(item)), key=lambda item: str(item.get("starts_at")))
+
+
 async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:
     """The cell's members by id in Vietnamese order of their names, for those who may read the roster; empty for a
     member."""

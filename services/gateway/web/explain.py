@@ -66,10 +66,34 @@ def _moment(value: datetime | None) -> str:
     return format_moment(value)
 
 
-def _before_start(lead_hours: float | None) -> str:
-    if lead_hours:
-        return _("%(hours)s hours before the start", hours=format_number(lead_hours))
-    return _("before the start")
+def _published_late(p: ReasonPart) -> str:
+    """Documents first published too late, as a person says it: only so many hours ahead, after the start (and so
+    not the hours the rule asks ahead), or, when how far ahead is not known, not the hours the rule asks."""
+    kinds, when = _any_of(p.kinds), _moment(p.published_at)
+    if p.ahead_hours is not None and p.ahead_hours > 0 and p.lead_hours:
+        return _(
+            "%(kinds)s first published at %(when)s, only %(ahead)s hours before the start (at least %(lead)s hours "
+            "required)",
+            kinds=kinds,
+            when=when,
+            ahead=_figure(p.ahead_hours),
+            lead=_figure(p.lead_hours),
+        )
+    if p.ahead_hours is None and p.lead_hours:
+        return _(
+            "%(kinds)s first published at %(when)s, less than %(lead)s hours before the meeting",
+            kinds=kinds,
+            when=when,
+            lead=_figure(p.lead_hours),
+        )
+    if p.lead_hours:
+        return _(
+            "%(kinds)s first published at %(when)s, after the start, less than %(lead)s hours before the meeting",
+            kinds=kinds,
+            when=when,
+            lead=_figure(p.lead_hours),
+        )
+    return _("%(kinds)s first published at %(when)s, after the start", kinds=kinds, when=when)
 
 
 def _at_least_before_start(lead_hours: float | None) -> str:
@@ -139,23 +163,7 @@ BY_CODE: dict[ReasonCode, Callable[[ReasonPart], str]] = {
         run=_count(p.longest),
     ),
     ReasonCode.DOCUMENTS_NOT_PUBLISHED: lambda p: _("%(kinds)s not published", kinds=_any_of(p.kinds)),
-    ReasonCode.DOCUMENTS_PUBLISHED_LATE: lambda p: (
-        _(
-            "%(kinds)s first published at %(when)s, only %(ahead)s hours before the start (at least %(lead)s hours "
-            "required)",
-            kinds=_any_of(p.kinds),
-            when=_moment(p.published_at),
-            ahead=_figure(p.ahead_hours),
-            lead=_figure(p.lead_hours),
-        )
-        if p.ahead_hours is not None and p.ahead_hours > 0 and p.lead_hours
-        else _(
-            "%(kinds)s first published at %(when)s, not %(lead)s",
-            kinds=_any_of(p.kinds),
-            when=_moment(p.published_at),
-            lead=_before_start(p.lead_hours),
-        )
-    ),
+    ReasonCode.DOCUMENTS_PUBLISHED_LATE: _published_late,
     ReasonCode.DOCUMENTS_PUBLISHED: lambda p: (
         _(
             "%(kinds)s published at %(when)s, %(ahead)s hours before the start (at least %(lead)s hours required)",

@@ -224,26 +224,33 @@ def whole_number(form: Any, name: str, errors: dict[str, str], *, low: int = 0, 
 
 
 def moment(form: Any, date_name: str, time_name: str, errors: dict[str, str], *, field: str) -> datetime | None:
-    """A local (+07:00) moment from a date and a time input; an error on `field` naming the input that is empty or
-    not a date or an hour (with the form to write it in)."""
+    """A local (+07:00) moment from a date and a time input; an error on `field` naming each input that is empty or
+    not a date or an hour (with the form to write it in), both at once when both are wrong."""
     day, clock = text(form, date_name), text(form, time_name)
-    if not day or not clock:
-        missing = date_name if not day else time_name
-        errors[field] = required(missing, name=input_label(missing, field))
+    problems: list[str] = []
+    parsed_day: date | None = None
+    parsed_clock: time | None = None
+    if not day:
+        problems.append(required(date_name, name=input_label(date_name, field)))
+    elif (parsed_day := parse_day(day)) is None:
+        problems.append(not_a_day(date_name, day))
+    if not clock:
+        problems.append(required(time_name, name=input_label(time_name, field)))
+    else:
+        try:
+            parsed_clock = time.fromisoformat(clock)
+        except ValueError:
+            problems.append(
+                _(
+                    "%(field)s: “%(value)s” is not an hour of the day; enter it as 19:30.",
+                    field=input_label(time_name, field),
+                    value=clock[:20],
+                )
+            )
+    if problems or parsed_day is None or parsed_clock is None:
+        errors[field] = " ".join(problems)
         return None
-    parsed_day = parse_day(day)
-    if parsed_day is None:
-        errors[field] = not_a_day(date_name, day)
-        return None
-    try:
-        return datetime.combine(parsed_day, time.fromisoformat(clock), tzinfo=VIETNAM_TZ)
-    except ValueError:
-        errors[field] = _(
-            "%(field)s: “%(value)s” is not an hour of the day; enter it as 19:30.",
-            field=input_label(time_name, field),
-            value=clock[:20],
-        )
-        return None
+    return datetime.combine(parsed_day, parsed_clock, tzinfo=VIETNAM_TZ)
 
 
 def input_label(name: str, field: str) -> str:
@@ -405,6 +412,9 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
     for kinds, text in KINDS:
         if kind in kinds:
             return _(text, field=name or label(path))
+    if kind == "value_error" and path.rsplit(".", 1)[-1] == "url":
+        # the contract's DocumentUrl: an http(s) address, which the person types without a picker
+        return _("%(field)s must begin with http:// or https://.", field=name or label(path))
     if value in EMPTY:
         # a rule that wants a value left empty (a thematic meeting's topic)
         return required(path, name=name)

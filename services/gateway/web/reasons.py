@@ -269,11 +269,24 @@ FIELD_SAID = N_("Field %(field)s: %(why)s")
 
 
 def on_field(name: str, why: str, *, said: str = FIELD_SAID) -> str:
-    """`why` said of the field `name` (`said`, by default `Trường <tên>: <lý do>`); `why` alone when it already
-    begins with the field's name (`Buổi sinh hoạt chưa diễn ra: …` is never `Buổi sinh hoạt: Buổi sinh hoạt …`)."""
+    """`why` said of the field `name` (`said`, by default `Trường <tên>: <lý do>`) as it reads after the label
+    (after_label); `why` alone when it already begins with the field's name (`Buổi sinh hoạt chưa diễn ra: …` is
+    never `Buổi sinh hoạt: Buổi sinh hoạt …`)."""
     if name and why.casefold().startswith(name.casefold()):
         return why
-    return _(said, field=name, why=why)
+    return _(said, field=name, why=after_label(why))
+
+
+def after_label(why: str) -> str:
+    """A sentence as it continues a field's label and its colon: its first letter in lower case (an acronym's
+    kept), and a colon in its first sentence said as a semicolon, so no line carries two colons (`Ngày giờ: thời
+    điểm này đã qua; buổi sinh hoạt …`, never `Ngày giờ: Thời điểm này đã qua: …`)."""
+    first, stop, rest = why.partition(". ")
+    first = first.replace(": ", "; ", 1)
+    why = first + stop + rest
+    if len(why) > 1 and why[0].isupper() and not why[1].isupper():
+        why = why[0].lower() + why[1:]
+    return why
 
 
 def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:

@@ -15,6 +15,7 @@ from shared.periods import add_years, local_date, month_of, period_bounds
 from shared.plausible import (
     CLOCK_SKEW,
     MINUTES_START_WINDOW,
+    begins_later,
     event_time_problem,
     horizon_problem,
     meeting_length_problem,
@@ -542,7 +543,7 @@ def check_command_after_start(meeting: MeetingState, *, source: str, time: datet
     nine days ahead made it count as held and scored, and mailed the cell committee absences that had not happened.
     Integrations' events are not judged so: their `time` is the sender's, and backfills and the benchmark's feeds
     send a meeting's facts ahead of it."""
-    if from_a_person(source) and meeting.starts_at > time + CLOCK_SKEW:
+    if from_a_person(source) and begins_later(meeting.starts_at, time):
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} begins {meeting.starts_at.isoformat()}; {what} is"
             " recorded once it has begun",

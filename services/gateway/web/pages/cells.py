@@ -21,14 +21,19 @@ router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 async def cell_page(
     cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
 ) -> Response:
-    """The cell's months as a rating strip, its quarters and year, and its meetings of the year. The year picker
-    offers the years the cell existed in, up to this year; a year outside them (`?year=1800`, a year before the cell
-    was set up, or one ahead) is sent to the nearest it offers (from 2000 while the cell's years are not known)."""
+    """The cell's months as a rating strip, its quarters and year, its meetings of the year, and its meetings still
+    ahead whatever their year. The year picker offers the years the cell existed in, up to this year, and every year
+    it has a meeting in (one scheduled next January); a year outside them (`?year=1800`, a year before the cell was
+    set up, or one ahead without meetings) is sent to the nearest it offers (from 2000 while the cell's years are not
+    known)."""
     year = periods.checked_year(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
-    years, earliest = await data.cell_year_span(state, cell_id)
-    shown = periods.nearest_year(year, earliest=earliest, latest=years[0])
+    (span, earliest), meetings = await asyncio.gather(
+        data.cell_year_span(state, cell_id), data.all_cell_meetings(state, principal, cell_id)
+    )
+    years = sorted(set(span) | data.meeting_years(meetings), reverse=True)
+    shown = periods.nearest_year(year, earliest=min(earliest, years[-1]), latest=years[0])
     if shown != year:
         return RedirectResponse(f"{PREFIX}/cells/{quote(cell_id)}?year={shown}", status_code=303)
     return render(
@@ -39,6 +44,7 @@ async def cell_page(
         year=year,
         years=years if year in years else sorted([*years, year], reverse=True),
         crumbs=await data.breadcrumb(state, principal, unit),
+        ahead=data.ahead(meetings),
         **await data.cell_year(state, principal, cell_id, year),
     )
 

@@ -1,12 +1,14 @@
-"""A member's own page: next meetings, attendance history, inbox, and notification preferences."""
+"""A member's own page: next meetings, tasks assigned in minutes, attendance history, inbox, and notification
+preferences."""
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.gateway.auth import Principal
 from services.gateway.http import preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.web import forms
@@ -22,6 +24,7 @@ from services.gateway.web.core import (
 )
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import LABELS, _, parse_moment
+from shared.periods import VIETNAM_TZ
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 CHANNELS = LABELS["channel"]
@@ -33,11 +36,12 @@ async def _page(
     principal = viewer.principal
     if not principal.person_id or not principal.unit_id:
         raise NotAllowed(_("This page is a party member's own page. Your account is not linked to a party member."))
-    meetings, history, inbox, prefs = await asyncio.gather(
+    meetings, history, inbox, prefs, tasks = await asyncio.gather(
         reads.list_cell_meetings(principal.unit_id, principal, state, period=None, limit=200, offset=0),
         reads.get_member_history(principal.person_id, principal, state),
         reads.get_my_inbox(principal, state, unread_only=False, limit=20, offset=0),
         preferences.get_my_preferences(principal, state),
+        _cell_tasks(state, principal),
     )
     now = datetime.now().astimezone()
     # every meeting still ahead that is not cancelled, whether or not a roster was sent for it ahead of time
@@ -52,9 +56,11 @@ async def _page(
     records: list[dict[str, Any]] = sorted(
         history.get("records") or [], key=lambda r: str(r["starts_at"]), reverse=True
     )
+    today = datetime.now(VIETNAM_TZ).date()
     return render(
         request,
         "member.html",
+        tasks=my_tasks(tasks, meetings["items"], principal.person_id, today=today),
         status=422 if errors else 200,
         viewer=viewer,
         upcoming=upcoming,
@@ -69,9 +75,42 @@ async def _page(
     )
 
 
+async def _cell_tasks(state: State, principal: Principal) -> list[dict[str, Any]]:
+    """Every task assigned at the meetings of the principal's cell (the API's list, page by page)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = await reads.list_cell_tasks(
+            str(principal.unit_id), principal, state, open_only=False, limit=200, offset=len(items)
+        )
+        items += page["items"]
+        if not page["items"] or len(items) >= page["total"]:
+            return items
+
+
+def my_tasks(
+    tasks: list[dict[str, Any]], meetings: list[dict[str, Any]], person_id: str, *, today: date
+) -> list[dict[str, Any]]:
+    """The tasks assigned to `person_id` in minutes, each with its `meeting` (the cell's meeting summary, or None
+    when not listed) and `overdue` (not done and due before `today`): open ones first by due date, then done ones,
+    latest first."""
+    by_id = {item["meeting_id"]: item for item in meetings}
+    mine = [
+        task
+        | {
+            "meeting": by_id.get(task.get("meeting_id") or ""),
+            "overdue": not task.get("completed_on") and task.get("due_on") is not None and task["due_on"] < today,
+        }
+        for task in tasks
+        if task.get("assignee_id") == person_id
+    ]
+    open_tasks = sorted((t for t in mine if not t.get("completed_on")), key=lambda t: str(t.get("due_on") or "9999"))
+    done = sorted((t for t in mine if t.get("completed_on")), key=lambda t: str(t["completed_on"]), reverse=True)
+    return open_tasks + done
+
+
 @router.get("/me")
 async def member_page(request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
-    """My next meetings, my attendance history, my inbox and my notification preferences."""
+    """My next meetings, my tasks, my attendance history, my inbox and my notification preferences."""
     return await _page(request, viewer, state)
 
 

@@ -31,8 +31,11 @@ from services.gateway.web import data, forms
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotAllowed, Viewer, WebRoute, render
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import LABELS, _, format_short_date, parse_moment
+from services.gateway.web.reasons import BY_CODE
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
+from shared.plausible import begins_later
+from shared.refusals import RefusalCode
 from shared.text import has_text, said_or_blank
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -406,9 +409,13 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     form = await forms.form_of(request)
 
     async def action() -> None:
+        meeting = await recordable_meeting(viewer, state, meeting_id)
         records = []
         errors: dict[str, str] = {}
         names: dict[str, str] = {}
+        if meeting.starts_at is not None and begins_later(meeting.starts_at, datetime.now(VIETNAM_TZ)):
+            # meetings refuses it too; said now, with the rows' own errors, so one sending reports them all
+            errors["data.meeting_id"] = _(BY_CODE[RefusalCode.MEETING_NOT_STARTED])
         for row, member_id in enumerate(form.getlist("member")):
             status = forms.text(form, f"status-{member_id}")
             reason = forms.text(form, f"reason-{member_id}")
@@ -424,9 +431,12 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
             records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
         if not records:
             errors["records"] = forms.required("records")
+        try:
+            model = forms.build(AttendanceCreate, {"records": records}, names=names)
+        except FormErrors as exc:  # said with the form's own errors, each mistake on the first sending
+            raise FormErrors(errors | {key: said for key, said in exc.errors.items() if key not in errors}) from None
         if errors:
             raise FormErrors(errors)
-        model = forms.build(AttendanceCreate, {"records": records}, names=names)
         await forms.send(commands.record_attendance(meeting_id, model, request, viewer.principal, state), names=names)
 
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")

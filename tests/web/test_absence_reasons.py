@@ -1,0 +1,126 @@
+"""Who reads the reason of an absence: a plain member only on their own roster line, on every page, download and API
+read they can reach; the cell's secretary and the officers above read them all (services/gateway/handlers)."""
+
+import html
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from services.gateway.web.i18n import label
+from shared.periods import VIETNAM_TZ
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import PEOPLE, api_token, signed_in
+from tests.web.test_exports import pdf_text
+
+MEMBER = PEOPLE["member"][2]
+CELL = "demo-cb-thon-1"
+
+
+HEALTH = "Ốm, có giấy của trạm y tế"
+
+
+def _event(event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{uuid.uuid4().hex[:16]}",
+        "source": "urn:test:absence-reasons",
+        "type": event_type,
+        "time": at.isoformat(timespec="seconds"),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+async def _held_with_a_health_reason(system: RunningSystem, province: dict[str, str]) -> str:
+    """A meeting of the member's cell held earlier today, its minutes in, another member excused for health."""
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    meeting_id = f"{CELL}-health-{uuid.uuid4().hex[:8]}"
+    token = await api_token(system, role="integration", unit=None, sub="api-feed-health", province_wide=True)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        secretary = {"Authorization": f"Bearer {province['secretary']}"}
+        members = [
+            m["id"] for m in (await api.get(f"/v1/cells/{CELL}/members?limit=200", headers=secretary)).json()["items"]
+        ]
+        ill = next(member for member in members if member != MEMBER and member != members[0])
+        records = [
+            {"member_id": m, "status": "present"}
+            if m != ill
+            else {"member_id": m, "status": "excused", "reason": HEALTH}
+            for m in members
+        ]
+        events = [
+            _event(
+                "meeting.scheduled.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "cell_id": CELL,
+                    "kind": "extraordinary",
+                    "starts_at": starts.isoformat(),
+                    "location": "Nhà văn hóa thôn 1",
+                    "agenda": ["Bàn việc thôn"],
+                },
+                starts - timedelta(days=1),
+            ),
+            _event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, starts),
+            _event(
+                "minutes.submitted.v1",
+                {
+                    "meeting_id": meeting_id,
+                    "started_at": starts.isoformat(),
+                    "ended_at": (starts + timedelta(minutes=95)).isoformat(),
+                    "chair_id": members[0],
+                    "recorder_id": MEMBER,
+                    "speakers": [members[0]],
+                    "self_criticism_minutes": 20,
+                    "content": "Bàn việc thôn.",
+                    "conclusions": "Chi bộ thống nhất.",
+                    "resolutions": [],
+                    "tasks": [],
+                },
+                starts + timedelta(minutes=96),
+            ),
+        ]
+        sent = await api.post(
+            "/v1/events",
+            content=httpx.Request("POST", "/", json=events).content,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+        assert sent.status_code == 200 and sent.json()["accepted"] == len(events), str(sent.json()["results"][-1])
+
+        async def recorded() -> bool:
+            found = await api.get(f"/v1/meetings/{meeting_id}", headers=secretary)
+            return found.status_code == 200 and bool(found.json().get("minutes"))
+
+        await eventually(recorded, timeout=60, interval=0.5)
+    return meeting_id
+
+
+async def test_a_member_reads_no_others_reason_anywhere(system: RunningSystem, province: dict[str, str]) -> None:
+    """The fresh-user trial: a member read every member's reasons, health included, on the meeting's page, the
+    cell's page, the minutes PDF and the API; the secretary still reads them all."""
+    meeting_id, reason, status = await _held_with_a_health_reason(system, province), HEALTH, "excused"
+    async with signed_in(system, "member") as member:
+        page = await member.get(f"/app/meetings/{meeting_id}")
+        cell = await member.get(f"/app/cells/{CELL}")
+        minutes = await member.get(f"/app/meetings/{meeting_id}/minutes.pdf")
+    assert page.status_code == cell.status_code == minutes.status_code == 200
+    shown = html.unescape(page.text)
+    assert reason not in shown and f"<td>{label('attendance', status)}</td>" in shown  # the status stays
+    assert reason not in html.unescape(cell.text)
+    assert reason not in " ".join(pdf_text(minutes.content).split())
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['member']}"}
+    ) as own:
+        for path in (f"/v1/meetings/{meeting_id}", f"/v1/meetings/{meeting_id}/attendance"):
+            response = await own.get(path)
+            assert response.status_code == 200 and reason not in response.text, path
+            records = response.json()["attendance"]["records"]
+            assert all(record.get("reason") is None for record in records if record["member_id"] != MEMBER)
+    async with signed_in(system, "secretary") as secretary:
+        page = await secretary.get(f"/app/meetings/{meeting_id}")
+        minutes = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
+    assert reason in html.unescape(page.text)
+    assert reason in " ".join(pdf_text(minutes.content).split())

@@ -1,0 +1,40 @@
+"""A form reports every independent mistake on its first sending: the checks that ran one after another made the
+secretary send it again to learn of the next one."""
+
+import html
+import re
+
+import pytest
+
+from services.gateway.web import forms
+from tests.support.system import RunningSystem
+from tests.web.conftest import csrf_of, signed_in
+from tests.web.test_record_values import AHEAD
+
+
+def test_a_date_and_an_hour_both_wrong_are_both_reported() -> None:
+    """The fresh-user trial's reschedule with `2026-13-45` and `25:99` reported only the date."""
+    errors: dict[str, str] = {}
+    assert forms.meeting_start({"start_date": "2026-13-45", "start_time": "25:99"}, errors) is None
+    assert "“2026-13-45”" in errors["starts_at"] and "“25:99”" in errors["starts_at"], errors
+    errors = {}
+    assert forms.meeting_start({"start_date": "", "start_time": "25:99"}, errors) is None
+    assert "vui lòng nhập" in errors["starts_at"] and "“25:99”" in errors["starts_at"], errors
+
+
+@pytest.mark.e2e
+async def test_a_roster_of_a_meeting_ahead_reports_its_missing_reason_and_the_meeting_at_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The fresh-user trial: a roster for a meeting not begun, "Vắng có lý do" without a reason, reported only the
+    missing reason; once it was given, "Buổi sinh hoạt chưa diễn ra…" came."""
+    async with signed_in(system, "secretary") as client:
+        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        members = re.findall(r'name="member" value="([^"]+)"', record)
+        form: dict[str, object] = {"csrf": csrf_of(record), "member": members}
+        form |= {f"status-{member}": "present" for member in members}
+        form |= {f"status-{members[1]}": "excused", f"reason-{members[1]}": ""}
+        sent = await client.post(f"/app/meetings/{AHEAD}/attendance", data=form)
+    assert sent.status_code == 422, sent.text
+    errors = html.unescape(sent.text.split('id="attendance-errors"', 1)[1].split("</ul>", 1)[0])
+    assert "vui lòng nhập trường này" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
