@@ -150,7 +150,7 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     await reload_until(page, f'#held tr[data-event="{held_id}"]')
     # what it waits for, said in Vietnamese with the field, the technical reason kept on a detail line
     waiting = await page.locator(f'#held tr[data-event="{held_id}"]').inner_text()
-    assert "Trường chi bộ: Đang chờ thông tin của đơn vị cell-" in waiting and "Chi tiết kỹ thuật" in waiting
+    assert "Trường chi bộ: đang chờ thông tin của đơn vị cell-" in waiting and "Chi tiết kỹ thuật" in waiting
     assert "is unknown" in waiting
     await reload_until(page, '#parked [data-service="evaluation"] tr[data-row]')
     assert await page.locator('[data-figure="dead_letters"]').inner_text() != "0"
