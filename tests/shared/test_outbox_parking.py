@@ -138,6 +138,7 @@ async def test_a_parked_row_is_replayed_by_an_operator_once_the_cause_is_fixed( 
         row_id = await conn.fetchval("SELECT id FROM outbox WHERE event_id = $1", meeting_id)
         assert await replay_parked(conn, schema=SCHEMA, ids=[row_id, 424242424242]) == {
             "replayed": 1,
+            "replayed_ids": [row_id],
             "missing": [424242424242],
         }
     seen: list[dict] = []
