@@ -29,7 +29,7 @@ from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import hold_through_outage
 from shared.rpc import RpcRequest, answer
 from shared.telemetry import current_trace_context
-from shared.topology import MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
+from shared.topology import INGEST_EXCHANGE, MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
 
 log = get_logger(__name__)
 RPC_QUEUE = RpcQueue("meetings")
@@ -85,7 +85,10 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     try:
         system = is_system_publisher(raw.user_id, app.settings.system_publishers)
         batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
-        event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system)
+        routed = published_key(raw.exchange, raw.routing_key)
+        event = (
+            None if batch else handlers.single_event(headers, raw.content_type, body, system=system, routing_key=routed)
+        )
         if event is not None:
             single = (event, current_trace_context())  # the delivery's span is active here
             await hold_through_outage(lambda: app.singles.submit(single), consumer=MEETINGS_INGEST.name)
@@ -101,6 +104,7 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
                         headers=headers,
                         content_type=raw.content_type,
                         system=system,
+                        routing_key=routed,
                     )
 
             await hold_through_outage(ingest, consumer=MEETINGS_INGEST.name)
@@ -124,6 +128,13 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
         return
     await acks.ack(message)
     _consumed(kind, "handled").inc()
+
+
+def published_key(exchange: str | None, routing_key: str | None) -> str | None:
+    """The routing key a publisher gave a delivery on chibo.ingest, which must be its event's type or `batch`
+    (handlers.as_routed); None for one that reached the queue otherwise (an operator's replay of a dead letter goes
+    straight to the queue under the queue's name, the key it was first published with long gone)."""
+    return routing_key if exchange == INGEST_EXCHANGE else None
 
 
 def is_system_publisher(user_id: str | None, publishers: list[str]) -> bool:

@@ -46,6 +46,7 @@ from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
+    BATCH_ROUTING_KEY,
     CLOUDEVENT_CONTENT_TYPE,
     NOT_AN_OBJECT,
     RESERVED_SOURCE_PREFIX,
@@ -342,6 +343,28 @@ def as_sent_by(readings: Sequence[Reading], *, system: bool) -> list[Reading]:
     """The readings of one delivery as its sender may send them: as they are from this system's own producers
     (`system`), as_feed from anyone else."""
     return list(readings) if system else [as_feed(reading) for reading in readings]
+
+
+def as_routed(reading: Reading, routing_key: str | None, *, batch: bool) -> Reading:
+    """The reading as its AMQP delivery's `routing_key` allows it (None: the HTTP route or a replay, no key).
+
+    CONTRACT.md "Routes in": on chibo.ingest a message is published with routing key = the event's `type`, and a
+    batch with routing key `batch` (BATCH_ROUTING_KEY). A trial's member.upserted.v1 under meeting.cancelled.v1 was
+    applied silently, so a binding by type would have routed it to a listener of cancellations; an event under any
+    other key (each event of a batch under any key but `batch`) is refused naming `type` and the key given, stored
+    and published as every rejection is, and can be replayed once sent right. A reading already refused keeps its
+    own reason (a reserved source, an unreadable envelope)."""
+    if routing_key is None or reading.event is None:
+        return reading
+    expected = BATCH_ROUTING_KEY if batch else reading.type
+    if routing_key == expected:
+        return reading
+    what = "an event of a batch" if batch else "an event"
+    reason = (
+        f"type: {reading.type} arrived under routing key {routing_key!r}; on chibo.ingest {what} is published with"
+        f" routing key {expected!r}"
+    )
+    return replace(reading, event=None, error=InvalidEvent(reason, field="type"), ignored=())
 
 
 async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> InvalidEvent | None:
@@ -851,6 +874,7 @@ async def ingest_delivery(
     scope: str | None = None,
     sources: Sources = None,
     system: bool = False,
+    routing_key: str | None = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -860,11 +884,12 @@ async def ingest_delivery(
     event it stands for; one in neither mode is a stored and published rejection naming what is missing.
     A dry run answers the same outcomes and keeps nothing. Only this system's own producers (`system`: an AMQP
     publisher of CHIBO_SYSTEM_PUBLISHERS) may send under a urn:chibo: source; from anyone else it is refused (as_feed).
+    `routing_key`: an AMQP delivery's, which must be its event's type or `batch` (as_routed); None over HTTP.
     """
     judge_read = dry_run_readings if dry_run else ingest_readings
 
     async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
-        readings = as_sent_by(readings, system=system)
+        readings = [as_routed(reading, routing_key, batch=batch) for reading in as_sent_by(readings, system=system)]
         return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
 
     items: list[Any] = [body]
