@@ -3,6 +3,8 @@
 D1: the secretary's `PUT /v1/meetings/<id>/attendance` naming "no-such-member-zz", or a member of another cell, was
 answered 202 `held` (member_unknown), and the member's record arriving later made that one-line roster replace the
 meeting's own. It is now a 422 naming `data.records.N.member_id` with meetings' code, and nothing waits.
+D7: a 2 MB `POST /v1/events` under a source the account had not registered was answered 200 with a `source`
+rejection, under a registered one 413. The size is judged first: 413 `body: larger than 1048576 bytes` for both.
 """
 
 import json
@@ -129,3 +131,15 @@ async def test_a_secretarys_roster_naming_someone_outside_the_cell_is_a_422_on_t
     assert roster.status_code == 200, roster.text
     listed = sorted(record["member_id"] for record in roster.json()["attendance"]["records"])
     assert listed == sorted([ids["m1"], ids["m2"]]), roster.json()
+
+
+@pytest.mark.parametrize("source", ["registered", "unregistered"])
+async def test_a_2_mb_event_is_a_413_whatever_its_source(
+    system: RunningSystem, province: dict[str, str], source: str
+) -> None:
+    sent_as = FEED if source == "registered" else "urn:test:nobody-registered-this"
+    event = member(random_id("big"), province["thon1"]) | {"source": sent_as}
+    event["data"]["full_name"] = "x" * (2 * 1024 * 1024)
+    response = await post_events(system, province["feed_token"], json.dumps(event).encode(), batch=False)
+    assert response.status_code == 413, response.text
+    assert response.json()["message"].startswith("body: larger than 1048576 bytes"), response.text

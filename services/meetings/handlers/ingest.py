@@ -162,6 +162,9 @@ class Reading:
     re-published event's, and its digest is the event's content (see digest)."""
     ignored: tuple[str, ...] = ()
     """Keys of its data no field of its type reads (shared.contracts.registry.ignored_fields), named in its answer."""
+    oversized: bool = False
+    """Its `error` is a size limit's (over MAX_EVENT_BYTES): judged before anything the event says, its source
+    included (judge)."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -263,7 +266,8 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
     if isinstance(raw, TooLarge):
         source, event_id, event_type = peek_identity(raw.value)
         text = bounded_text(to_json(raw.value).decode(), size=raw.size)
-        return Reading(text, source, event_id, event_type, error=InvalidEvent(too_large(raw.size), field="body"))
+        error = InvalidEvent(too_large(raw.size), field="body")
+        return Reading(text, source, event_id, event_type, error=error, oversized=True)
     try:
         envelope = parse_envelope(raw, checked=checked)
     except InvalidEvent as exc:
@@ -272,7 +276,8 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
             size = len(raw)
             peeked = peek_identity(_loads_or_none(raw, limit=PEEK_LIMIT) if size <= PEEK_LIMIT else None)
             text = bounded_text(raw_text(raw[: STORED_PREFIX * 4]), size=size)
-            return Reading(text, *peeked, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
+            error = InvalidEvent(too_large(size), field="body", problem="too_large")
+            return Reading(text, *peeked, error=error, oversized=True)
         source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
         return Reading(raw, source, event_id, event_type, error=exc)
     source, event_id, event_type = envelope.source, envelope.id, envelope.type
@@ -307,7 +312,8 @@ def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
         event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.event), None
     if size > MAX_EVENT_BYTES:
         text = bounded_text(raw_text(event), size=size)
-        return Reading(text, *identity, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
+        over = InvalidEvent(too_large(size), field="body", problem="too_large")
+        return Reading(text, *identity, error=over, oversized=True)
     if error is not None:
         return Reading(event, *identity, error=error)
     return read_raw(event)
@@ -331,9 +337,10 @@ urn:chibo: source is refused: facts under urn:chibo:gateway would be taken for a
 
 def as_feed(reading: Reading) -> Reading:
     """The reading as judged from a feed (any sender on an ingest route but this system's own producers): under a
-    reserved source (is_reserved_source, in any case) it is refused naming `source` before anything else, with the
-    code SOURCE_RESERVED, and the inbox row of the system's own event with that (source, id) stays (judge)."""
-    if not is_reserved_source(reading.source):
+    reserved source (is_reserved_source, in any case) it is refused naming `source` before anything else but a size
+    limit (judge), with the code SOURCE_RESERVED, and the inbox row of the system's own event with that (source, id)
+    stays (judge)."""
+    if reading.oversized or not is_reserved_source(reading.source):
         return reading
     refused = InvalidEvent(RESERVED_SOURCE, field="source", refusal=Refusal(code=RefusalCode.SOURCE_RESERVED))
     return replace(reading, event=None, error=refused, ignored=())
@@ -413,8 +420,10 @@ async def judge(
 ) -> IngestResult:
     """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
 
-    Its source is judged first (check_source): a sender's event under a source it may not use is rejected naming
-    `source` before it can meet, or forget, the inbox row of the event that source's owner sent.
+    Its size is judged first (`reading.oversized`: CONTRACT.md's one event at most 1 MiB), whatever its source: a
+    trial's 2 MB event under a source the account had not registered was answered 200 with a `source` rejection, the
+    same under a registered one 413. Then its source (check_source): a sender's event under a source it may not use
+    is rejected naming `source` before it can meet, or forget, the inbox row of the event that source's owner sent.
 
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
@@ -422,6 +431,21 @@ async def judge(
     account that sent it (the gateway's authenticated subject), kept with its hold and rejection."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
+    if reading.oversized and reading.error is not None:
+        # the inbox row of (source, id) is forgotten only when the sender may use that source (as below)
+        foreign = is_reserved_source(reading.source) or (
+            bool(reading.source) and await check_source(reading.source, uow, sources=sources, scope=scope) is not None
+        )
+        return await _reject_reading(
+            reading,
+            reading.error,
+            uow,
+            route=route,
+            received_at=received_at,
+            scope=scope,
+            keep_processed=foreign,
+            account=account,
+        )
     if reading.event is None and reading.error is not None and reading.error.field == "source":
         # a source past CONTRACT.md's bounds (over 256 characters, no URI-reference) is named as such: no account
         # can have registered it, and "not registered to this account" would hide the breach; a reserved source from
@@ -900,12 +924,22 @@ async def ingest_delivery(
         except UnreadableHeaders as exc:  # judged as the event its other headers name (its source first)
             return await judge_readings([binary_reading(exc)])
         except InvalidEvent as exc:
+            refused = exc
+            if len(body) > MAX_EVENT_BYTES:  # a size limit before what the body is (judge): over it, no event at all
+                refused = InvalidEvent(too_large(len(body)), field="body", problem="too_large")
             if not dry_run:
                 await _reject_body(
-                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="", scope=scope
+                    uow_factory,
+                    body,
+                    reason=refused.reason,
+                    field=refused.field,
+                    route=route,
+                    event_type="",
+                    scope=scope,
                 )
             # neither mode
-            return [IngestResult("", "", "", "rejected", exc.reason, exc.field, exc.problem or "neither_mode")]
+            problem = refused.problem or "neither_mode"
+            return [IngestResult("", "", "", "rejected", refused.reason, refused.field, problem)]
         if incoming.mode is Mode.BINARY:
             return await judge_readings([binary_reading(incoming)])
     if batch:
