@@ -61,7 +61,7 @@ from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import hold_through_outage, is_dependency_unavailable
 from shared.reading import MAX_EVENT_BYTES, bounded
 from shared.telemetry import current_trace_context, traces_by_cause
-from shared.topology import DEAD_LETTER_EXCHANGE
+from shared.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from shared.unit_of_work import PgUnitOfWork
 
 log = get_logger(__name__)
@@ -265,6 +265,25 @@ async def consume_event(
     return {outcome: 1}
 
 
+def published_key(raw: Any) -> str | None:
+    """The routing key a delivery was published under on chibo.events, None for one that reached the queue otherwise
+    (an operator's replay of a dead letter goes straight to the queue, under the queue's name)."""
+    return raw.routing_key if getattr(raw, "exchange", None) == EVENTS_EXCHANGE else None
+
+
+def misrouted_reason(event_type: str, routing_key: str | None) -> str | None:
+    """Why an event of `event_type` is not taken under `routing_key` (None: not judged): CONTRACT.md "Route out", on
+    chibo.events the routing key is the event's `type`, and a batch's (all of one type) that type. A trial's event
+    published under another type's key reached that type's listeners; it is dead-lettered saying so, naming `type`
+    and the key given."""
+    if routing_key is None or routing_key == event_type:
+        return None
+    return (
+        f"type: {event_type} arrived under routing key {routing_key!r}; on chibo.events an event, and each event of"
+        " a batch, is published with routing key = its type"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """How one consumer applies events: its inbox name, handlers, units of work and finishing step."""
@@ -291,6 +310,11 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
         correlation_id=envelope.correlationid or envelope.id,
         source=envelope.source,
     ):
+        misrouted = misrouted_reason(envelope.type, published_key(raw))
+        if misrouted is not None:
+            log.error("event_misrouted", consumer=consumer, reason=misrouted, routing_key=raw.routing_key)
+            await _dead_letter_delivery(message, consumer=consumer, cause=misrouted)
+            return "dead_lettered"
         handler = handlers.get(envelope.type)
         if handler is None:
             await message.ack()
@@ -433,8 +457,9 @@ async def _consume_batch(
         EVENTS_CONSUMED.labels(consumer, "batch", "dead_lettered").inc()
         return {"dead_lettered": 1}
     items = [_Item(position, value) for position, value in enumerate(batch.items)]
+    key = published_key(raw)
     for item in items:
-        _read(item, handlers, consumer=consumer, checked=batch.checked)
+        _read(item, handlers, consumer=consumer, checked=batch.checked, routing_key=key)
     good = [item for item in items if item.event is not None]
     if good:
         await _apply_batch(plan, good, order=order, keys=keys, concurrency=concurrency)
@@ -482,14 +507,25 @@ async def _consume_batch(
     return dict(summary)
 
 
-def _read(item: _Item, handlers: Mapping[str, EventHandler[Any]], *, consumer: str, checked: bool) -> None:
+def _read(
+    item: _Item,
+    handlers: Mapping[str, EventHandler[Any]],
+    *,
+    consumer: str,
+    checked: bool,
+    routing_key: str | None = None,
+) -> None:
     """Read one event of a batch (`checked`: the batch's text was found clean as a whole, see read_batch); an
-    unreadable one is marked for the dead letters, an unhandled type ignored."""
+    unreadable one, or one not of the type its batch was published under (`routing_key`: see published_key), is
+    marked for the dead letters, an unhandled type ignored."""
     try:
         if isinstance(item.raw, dict):
             item.envelope = parse_envelope(item.raw, checked=checked)
         else:
             item.envelope = parse_envelope(json.dumps(item.raw))
+        misrouted = misrouted_reason(item.envelope.type, routing_key)
+        if misrouted is not None:
+            raise InvalidEvent(misrouted, field="type")
         if item.envelope.type not in handlers:
             item.outcome = "ignored"
             return

@@ -29,7 +29,7 @@ from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import hold_through_outage
 from shared.rpc import RpcRequest, answer
 from shared.telemetry import current_trace_context
-from shared.topology import MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
+from shared.topology import INGEST_EXCHANGE, MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
 
 log = get_logger(__name__)
 RPC_QUEUE = RpcQueue("meetings")
@@ -114,7 +114,10 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
     headers = raw.headers or {}
     system = is_system_publisher(raw.user_id, app.settings.system_publishers)
     batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
-    event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system)
+    routed = published_key(raw.exchange, raw.routing_key)
+    event = (
+        None if batch else handlers.single_event(headers, raw.content_type, body, system=system, routing_key=routed)
+    )
     if event is not None:
         await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
         return
@@ -127,7 +130,15 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
             headers=headers,
             content_type=raw.content_type,
             system=system,
+            routing_key=routed,
         )
+
+
+def published_key(exchange: str | None, routing_key: str | None) -> str | None:
+    """The routing key a publisher gave a delivery on chibo.ingest, which must be its event's type or `batch`
+    (handlers.as_routed); None for one that reached the queue otherwise (an operator's replay of a dead letter goes
+    straight to the queue under the queue's name, the key it was first published with long gone)."""
+    return routing_key if exchange == INGEST_EXCHANGE else None
 
 
 def is_system_publisher(user_id: str | None, publishers: list[str]) -> bool:

@@ -35,7 +35,7 @@ def test_membership_rejects_known_strangers_and_holds_the_unsure() -> None:
         "m5": [version(0, None, removed=True)],
         "m6": [version(10, None, removed=True)],
     }
-    check = dict(cell_id="a", at=T0 + timedelta(days=5), histories=histories)
+    check = dict(cell_id="a", at=T0 + timedelta(days=5), histories=histories, source="urn:test:feed")
     domain.check_members_in_cell(references=[("data.chair_id", "m1")], **check)  # type: ignore[arg-type]
     domain.check_members_in_cell(references=[("data.chair_id", "m4")], **check)  # type: ignore[arg-type]  # assumed before
     with pytest.raises(InvalidEvent):
@@ -50,6 +50,13 @@ def test_membership_rejects_known_strangers_and_holds_the_unsure() -> None:
     assert unsure.value.waiting_for == "member:m3"
     with pytest.raises(domain.Held):
         domain.check_members_in_cell(references=[("data.speakers.0", "nobody")], **check)  # type: ignore[arg-type]
+    person = check | {"source": GATEWAY_SOURCE}  # a secretary's command is never held for a member
+    domain.check_members_in_cell(references=[("data.chair_id", "m1"), ("data.chair_id", "m4")], **person)  # type: ignore[arg-type]
+    for member_id in ("m2", "m3", "m5", "m6", "nobody"):
+        with pytest.raises(InvalidEvent) as refused:
+            domain.check_members_in_cell(references=[("data.speakers.0", member_id)], **person)  # type: ignore[arg-type]
+        assert not isinstance(refused.value, domain.Held) and refused.value.field == "data.speakers.0"
+        assert refused.value.refusal is not None and refused.value.refusal.member_id == member_id
 
 
 def test_units_hang_under_known_committees_without_cycles() -> None:

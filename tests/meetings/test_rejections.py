@@ -141,3 +141,34 @@ async def test_a_feed_under_the_gateways_source_is_refused_and_its_system_publis
     own = ev.raw_event("meeting.cancelled.v1", {"meeting_id": mtg, "reason": "Trùng lịch"}, source=GATEWAY_SOURCE)
     await bus.publish(own, as_system=True)
     await eventually(lambda: bus.find("meeting.cancelled.v1", originid=own["id"]), timeout=60)
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary", "batch"])
+async def test_an_event_under_a_routing_key_that_is_not_its_type_is_refused_naming_type(
+    world: tuple[Feed, dict[str, str]], db: asyncpg.Connection, mode: str
+) -> None:
+    """The trial's member.upserted.v1 published to chibo.ingest under meeting.cancelled.v1 was applied silently.
+    CONTRACT.md "Routes in": the routing key is the event's `type` (`batch` for a batch), so it is refused naming
+    `type` and the key given, stored and published as every rejection; the same event under its own key applies."""
+    bus, ids = world
+    member = ev.member(random_id("mem"), ids["cell"])
+    if mode == "structured":
+        await bus.publish(member, routing_key="meeting.cancelled.v1")
+    elif mode == "binary":
+        headers = {f"ce-{k}": v for k, v in member.items() if k not in ("data", "datacontenttype")}
+        await bus.publish(
+            json.dumps(member["data"]).encode(),
+            routing_key="meeting.cancelled.v1",
+            headers=headers,
+            content_type="application/json",
+        )
+    else:  # a batch is published under `batch`, never under one of its types
+        await bus.publish([member], routing_key="member.upserted.v1")
+    row = await expect_rejection(bus, db, event_id=member["id"], field="type")
+    expected = "'batch'" if mode == "batch" else "'member.upserted.v1'"
+    given = "member.upserted.v1" if mode == "batch" else "meeting.cancelled.v1"
+    assert f"routing key '{given}'" in row["reason"] and expected in row["reason"], row["reason"]
+    assert not await db.fetchval("SELECT count(*) FROM meetings.member WHERE id = $1", member["data"]["id"])
+    again = ev.member(member["data"]["id"], ids["cell"])
+    await bus.publish(again)
+    await eventually(lambda: bus.find("member.upserted.v1", originid=again["id"]), timeout=60)

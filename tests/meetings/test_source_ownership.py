@@ -380,3 +380,57 @@ def test_a_system_publisher_is_told_by_the_broker_checked_user_id_only() -> None
     assert not is_system_publisher(None, ["chibo-admin"])  # a feed that sets no user_id
     assert not is_system_publisher("chibo-feed", ["chibo-admin"])
     assert not is_system_publisher("guest", [])  # none by default
+
+
+@pytest.mark.parametrize("source", ["unregistered", "registered", "reserved", "foreign"])
+async def test_an_event_over_the_size_limit_is_refused_for_its_size_whatever_its_source(
+    place: dict[str, Any], meetings_pool: Any, db: Any, source: str
+) -> None:
+    """A trial's 2 MB POST /v1/events under a source the account had not registered was answered 200 with only a
+    `source` rejection, the same body under a registered source 413 `body: larger than 1048576 bytes`. A size limit
+    is judged before anything the event says: every mode answers the body's size (`problem` too_large: the
+    gateway's 413), stored naming `body`, whatever the source (unregistered, registered, reserved, or registered to
+    another account); a batch item over the limit likewise, and a body over it in neither mode."""
+    methods, cell = place["methods"], place["cell"]
+    ingest_body = ingest_body_method(meetings_pool)
+    own, other = f"urn:test:{random_id('own')}", f"urn:test:{random_id('other')}"
+    if source == "foreign":  # registered to another scoped account
+        first = ev.member(random_id("mem"), cell, source=other)
+        reply = await methods["ingest"](
+            events=[first], route="http", account="other-feed", scope=place["commune"], sources=[other]
+        )
+        assert reply["results"][0]["outcome"] == "accepted"
+    sent_as = {
+        "unregistered": f"urn:test:{random_id('nobody')}",
+        "registered": own,
+        "reserved": GATEWAY_SOURCE,
+        "foreign": other,
+    }[source]
+    params = {"account": "cell-feed", "scope": place["commune"], "sources": [own]}
+    big = "x" * (2 * 1024 * 1024)
+
+    def member() -> dict[str, Any]:
+        return ev.member(random_id("mem"), cell, source=sent_as, data={"full_name": big})
+
+    single, item, binary = member(), member(), member()
+    headers = [(f"ce-{k}", v) for k, v in binary.items() if k not in ("data", "datacontenttype")]
+    answers = {
+        "single": (single["id"], await ingest_body(json.dumps(single).encode(), content_type=SINGLE, **params)),
+        "batch": (item["id"], await ingest_body(json.dumps([item]).encode(), content_type=BATCH, **params)),
+        "binary": (
+            binary["id"],
+            await ingest_body(
+                json.dumps(binary["data"]).encode(), content_type="application/json", headers=headers, **params
+            ),
+        ),
+    }
+    for mode, (event_id, [result]) in answers.items():
+        assert (result["outcome"], result["field"]) == ("rejected", "body"), (mode, result)
+        assert result["reason"].startswith("body: larger than 1048576 bytes"), (mode, result)
+        assert result.get("problem") == (None if mode == "batch" else "too_large"), (mode, result)
+        stored = await db.fetchval(
+            "SELECT field FROM meetings.rejection WHERE source = $1 AND event_id = $2", sent_as, event_id
+        )
+        assert stored == "body", mode
+    [neither] = await ingest_body(big.encode(), content_type="text/plain", **params)
+    assert (neither["field"], neither["problem"]) == ("body", "too_large"), neither

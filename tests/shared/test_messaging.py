@@ -484,3 +484,33 @@ async def test_batch_deliveries_about_other_keys_run_side_by_side_and_those_shar
     # the delivery sharing `held` was applied only after the first committed, the disjoint one before
     assert probe.called_before_gate == [held, *other_ids]
     assert probe.calls == [held, *other_ids, held, after]
+
+
+async def test_an_event_under_another_types_routing_key_is_dead_lettered_naming_type(
+    probe: ProbeConsumer, pool: asyncpg.Pool, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    """CONTRACT.md "Route out": on chibo.events the routing key is the event's type, a batch's (all of one type)
+    that type. A trial's event published under another type's key was applied silently by that key's listeners (on
+    chibo.ingest, D5); here a cancellation arrives, alone and in a batch, under meeting.rescheduled.v1, which the
+    probe's queue also binds: each is dead-lettered with a cause naming `type` and the key given, and none applied."""
+    misrouted = "meeting.rescheduled.v1"
+    queue = await channel.declare_queue(probe.queue.name, passive=True)
+    await queue.bind(EVENTS_EXCHANGE, routing_key=misrouted)
+    single, item = cancellation(random_id("misrouted")), cancellation(random_id("misrouted"))
+    exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+    await exchange.publish(
+        aio_pika.Message(json.dumps(single).encode(), message_id=single["id"]), routing_key=misrouted
+    )
+    await exchange.publish(
+        aio_pika.Message(json.dumps([item]).encode(), content_type=BATCH_CONTENT_TYPE), routing_key=misrouted
+    )
+    dead = await channel.declare_queue(probe.queue.dead_letter_queue, passive=True)
+    causes: dict[str, str] = {}
+    while len(causes) < 2:
+        message = await eventually(lambda: dead.get(fail=False, no_ack=True), timeout=30)
+        causes[json.loads(message.body)["id"]] = describe(message, 0)["cause"] or ""
+    assert set(causes) == {single["id"], item["id"]}
+    for cause in causes.values():
+        assert cause.startswith(f"type: meeting.cancelled.v1 arrived under routing key '{misrouted}'"), cause
+    assert await applied(pool, [single["data"]["meeting_id"], item["data"]["meeting_id"]]) == {}
+    assert probe.calls == []

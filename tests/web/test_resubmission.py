@@ -161,9 +161,10 @@ async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
 
 
 async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSystem, province: dict[str, str]) -> None:
-    """A form whose command meetings holds (the minutes are not known yet; a member no record places in the cell on
-    the meeting's date) answers the same hold message on its second sending, not "recorded"; and the adoption's
-    second copy, whose approved_at is the first one's, is no rejection either."""
+    """A form whose command meetings holds (the minutes are not known yet) answers the same hold message on its second
+    sending, not "recorded"; and the adoption's second copy, whose approved_at is the first one's, is no rejection
+    either. Minutes naming a member no record places in the cell on the meeting's date are refused, not held (D1),
+    and said the same twice."""
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=4)).replace(second=0, microsecond=0)
     async with signed_in(system, SECRETARY) as client:
         meeting_id, token = await _schedule(client, starts, province["secretary"])
@@ -178,14 +179,14 @@ async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSyste
         assert await what_meetings_did(system, event_id) == {"received": 1, "stored": 0, "published": 0}
 
         # the minutes chaired by a member of another cell (outside the secretary's scope, so answered as one the
-        # system has no record of): held, and said so twice
+        # system has no record of): refused on the field, and said so twice
         earlier, token = await _schedule(client, BEFORE_THE_RECORDS, province["secretary"])
         form = {**_minutes(token, BEFORE_THE_RECORDS, chair=STRANGER, speakers=OWN), "form_key": uuid.uuid4().hex}
         answers = [await client.post(f"/app/meetings/{earlier}/minutes", data=form) for _ in range(2)]
         said = [errors_of(answer.text, "minutes") for answer in answers]
         assert [answer.status_code for answer in answers] == [422, 422]
         assert said[0] == said[1] and RECORDED not in answers[1].text
-        assert f"Chủ trì: hệ thống chưa có hồ sơ của đồng chí {STRANGER}" in said[1]
+        assert f"Chủ trì: đồng chí {STRANGER} không phải là đảng viên của chi bộ vào ngày sinh hoạt" in said[1]
 
 
 async def run_out_the_wait(system: RunningSystem, event_id: str) -> int:

@@ -367,13 +367,21 @@ def check_members_in_cell(
     at: datetime,
     references: Iterable[tuple[str, str]],
     histories: Mapping[str, Sequence[MemberVersion]],
+    source: str,
 ) -> None:
-    """Every (field, member id) must be in `cell_id` at `at`: reject when known otherwise, hold when unsure."""
+    """Every (field, member id) must be in `cell_id` at `at`: reject when known otherwise, hold when unsure.
+
+    A secretary's command (`source` GATEWAY_SOURCE) is never held for its members: it is judged at once against the
+    cell's members as they stand (check_command_members_known), since a trial's roster naming an unknown id was held
+    and a later member.upserted.v1 of that id made it replace the meeting's 19 lines with one. Only integrations'
+    facts wait for members arriving later (CONTRACT.md: an event referring to something not yet known is held)."""
     for field, member_id in references:
         versions = histories.get(member_id, ())
         if len(versions) == 1 and not versions[0].removed and versions[0].cell_id == cell_id:
             continue  # its only snapshot puts the member in the cell, taken for true before it too (cell_on)
         where = cell_on(versions, at)
+        if from_a_person(source) and (where is None or where.cell_id != cell_id):
+            raise not_a_member_of_cell(field, member_id, cell_id=cell_id, at=at)
         if where is None:
             raise Held(
                 waiting_for=f"member:{member_id}",
@@ -395,6 +403,36 @@ def check_members_in_cell(
             field=field,
             refusal=Refusal(code=RefusalCode.MEMBER_NOT_PLACED, member_id=member_id),
         )
+
+
+def not_a_member_of_cell(field: str, member_id: str, *, cell_id: str, at: datetime) -> InvalidEvent:
+    """The refusal of a secretary's command naming (`field`) a member no record puts in `cell_id` at `at`: unknown,
+    of another cell, or not placed yet are one answer (`member_not_in_cell`), so a secretary scoped to the cell
+    learns nothing of ids elsewhere (handlers/scope.py hides them as unknown)."""
+    return InvalidEvent(
+        f"{field}: member {member_id} is not a member of cell {cell_id} on {local_date(at)}; a secretary names only"
+        " the cell's own members",
+        field=field,
+        refusal=Refusal(code=RefusalCode.MEMBER_NOT_IN_CELL, member_id=member_id),
+    )
+
+
+def check_transferred_members(
+    *,
+    cell_id: str,
+    references: Iterable[tuple[str, str]],
+    histories: Mapping[str, Sequence[MemberVersion]],
+    source: str,
+    at: datetime,
+) -> None:
+    """A secretary's roster line marking a member transferred (`field`, member id) names someone some record put in
+    `cell_id` (the transferred are the cell's, moved away); any other id is refused at once as not_a_member_of_cell.
+    An integration's transferred line is judged by handlers/scope.py and held when the member is unknown."""
+    if not from_a_person(source):
+        return
+    for field, member_id in references:
+        if not any(version.cell_id == cell_id for version in histories.get(member_id, ())):
+            raise not_a_member_of_cell(field, member_id, cell_id=cell_id, at=at)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from shared.envelope import Event, InvalidEvent
 from shared.periods import local_date, local_midnight
 from shared.refusals import Refusal, RefusalCode
 
+TRANSFERRED = contract.AttendanceStatus.TRANSFERRED
+
 
 @dataclass
 class Applied:
@@ -170,12 +172,18 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance")
-    references = list(
-        (f"data.records.{i}.member_id", record.member_id)
-        for i, record in enumerate(data.records)
-        if record.status != contract.AttendanceStatus.TRANSFERRED
-    )
-    await _check_members(uow, meeting=meeting, references=references)
+    lines = [(f"data.records.{i}.member_id", record) for i, record in enumerate(data.records)]
+    references = [(name, record.member_id) for name, record in lines if record.status != TRANSFERRED]
+    await _check_members(uow, meeting=meeting, references=references, source=event.source)
+    transferred = [(name, record.member_id) for name, record in lines if record.status == TRANSFERRED]
+    if transferred and domain.from_a_person(event.source):
+        domain.check_transferred_members(
+            cell_id=meeting.cell_id,
+            references=transferred,
+            histories=await uow.org.histories(sorted({member_id for _, member_id in transferred})),
+            source=event.source,
+            at=meeting.starts_at,
+        )
     if not is_newer(version_of(event), meeting.roster_version):
         return Applied(subject=data.meeting_id, changed=False)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
@@ -204,7 +212,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
     references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
-    await _check_members(uow, meeting=meeting, references=references)
+    await _check_members(uow, meeting=meeting, references=references, source=event.source)
     provides = [f"minutes:{data.meeting_id}"] + [f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks]
     if not is_newer(version_of(event), meeting.minutes_version):
         return Applied(subject=data.meeting_id, changed=False)
@@ -294,10 +302,13 @@ def _present(statuses: dict[str, str] | None) -> int | None:
     return None if statuses is None else sum(1 for status in statuses.values() if status == "present")
 
 
-async def _check_members(uow: MeetingsUnit, *, meeting: domain.MeetingState, references: list[tuple[str, str]]) -> None:
+async def _check_members(
+    uow: MeetingsUnit, *, meeting: domain.MeetingState, references: list[tuple[str, str]], source: str
+) -> None:
+    """The (field, member id) pairs are the meeting's cell's members on its date (domain.check_members_in_cell)."""
     histories = await uow.org.histories(sorted({member_id for _, member_id in references}))
     domain.check_members_in_cell(
-        cell_id=meeting.cell_id, at=meeting.starts_at, references=references, histories=histories
+        cell_id=meeting.cell_id, at=meeting.starts_at, references=references, histories=histories, source=source
     )
 
 

@@ -16,6 +16,7 @@ from services.meetings.handlers.ingest import (
     IngestResult,
     Reading,
     as_feed,
+    as_routed,
     binary_reading,
     ingest_readings,
     read_raw,
@@ -29,17 +30,23 @@ log = get_logger(__name__)
 
 
 def single_event(
-    headers: Mapping[str, Any], content_type: str | None, body: bytes, *, system: bool = False
+    headers: Mapping[str, Any],
+    content_type: str | None,
+    body: bytes,
+    *,
+    system: bool = False,
+    routing_key: str | None = None,
 ) -> Reading | None:
     """The event of a one-event AMQP delivery read as ingest_delivery reads it (the body in structured mode, the
     translated event dict in binary mode), as its publisher may send it (`system`: one of this system's own producers,
-    else a feed: as_feed); None in neither mode or with a header that cannot be read, which ingest_delivery rejects."""
+    else a feed: as_feed) under its `routing_key` (as_routed); None in neither mode or with a header that cannot be
+    read, which ingest_delivery rejects."""
     try:
         incoming = read_message(headers, content_type, body, route="amqp")
     except InvalidEvent:
         return None
     reading = binary_reading(incoming) if incoming.mode is Mode.BINARY else read_raw(body)
-    return reading if system else as_feed(reading)
+    return as_routed(reading if system else as_feed(reading), routing_key, batch=False)
 
 
 def single_keys(reading: Reading) -> frozenset[str]:

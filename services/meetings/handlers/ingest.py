@@ -46,6 +46,7 @@ from shared.contracts.meetings import INGEST_TYPES, MemberAttendanceUpdated
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.contracts.registry import ignored_fields, model_for, read_event
 from shared.envelope import (
+    BATCH_ROUTING_KEY,
     CLOUDEVENT_CONTENT_TYPE,
     NOT_AN_OBJECT,
     RESERVED_SOURCE_PREFIX,
@@ -161,6 +162,9 @@ class Reading:
     re-published event's, and its digest is the event's content (see digest)."""
     ignored: tuple[str, ...] = ()
     """Keys of its data no field of its type reads (shared.contracts.registry.ignored_fields), named in its answer."""
+    oversized: bool = False
+    """Its `error` is a size limit's (over MAX_EVENT_BYTES): judged before anything the event says, its source
+    included (judge)."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -262,7 +266,8 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
     if isinstance(raw, TooLarge):
         source, event_id, event_type = peek_identity(raw.value)
         text = bounded_text(to_json(raw.value).decode(), size=raw.size)
-        return Reading(text, source, event_id, event_type, error=InvalidEvent(too_large(raw.size), field="body"))
+        error = InvalidEvent(too_large(raw.size), field="body")
+        return Reading(text, source, event_id, event_type, error=error, oversized=True)
     try:
         envelope = parse_envelope(raw, checked=checked)
     except InvalidEvent as exc:
@@ -271,7 +276,8 @@ def read_raw(raw: Any, *, checked: bool = False) -> Reading:
             size = len(raw)
             peeked = peek_identity(_loads_or_none(raw, limit=PEEK_LIMIT) if size <= PEEK_LIMIT else None)
             text = bounded_text(raw_text(raw[: STORED_PREFIX * 4]), size=size)
-            return Reading(text, *peeked, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
+            error = InvalidEvent(too_large(size), field="body", problem="too_large")
+            return Reading(text, *peeked, error=error, oversized=True)
         source, event_id, event_type = peek_identity(raw if isinstance(raw, dict) else _loads_or_none(raw))
         return Reading(raw, source, event_id, event_type, error=exc)
     source, event_id, event_type = envelope.source, envelope.id, envelope.type
@@ -306,7 +312,8 @@ def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
         event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.event), None
     if size > MAX_EVENT_BYTES:
         text = bounded_text(raw_text(event), size=size)
-        return Reading(text, *identity, error=InvalidEvent(too_large(size), field="body", problem="too_large"))
+        over = InvalidEvent(too_large(size), field="body", problem="too_large")
+        return Reading(text, *identity, error=over, oversized=True)
     if error is not None:
         return Reading(event, *identity, error=error)
     return read_raw(event)
@@ -330,9 +337,10 @@ urn:chibo: source is refused: facts under urn:chibo:gateway would be taken for a
 
 def as_feed(reading: Reading) -> Reading:
     """The reading as judged from a feed (any sender on an ingest route but this system's own producers): under a
-    reserved source (is_reserved_source, in any case) it is refused naming `source` before anything else, with the
-    code SOURCE_RESERVED, and the inbox row of the system's own event with that (source, id) stays (judge)."""
-    if not is_reserved_source(reading.source):
+    reserved source (is_reserved_source, in any case) it is refused naming `source` before anything else but a size
+    limit (judge), with the code SOURCE_RESERVED, and the inbox row of the system's own event with that (source, id)
+    stays (judge)."""
+    if reading.oversized or not is_reserved_source(reading.source):
         return reading
     refused = InvalidEvent(RESERVED_SOURCE, field="source", refusal=Refusal(code=RefusalCode.SOURCE_RESERVED))
     return replace(reading, event=None, error=refused, ignored=())
@@ -342,6 +350,28 @@ def as_sent_by(readings: Sequence[Reading], *, system: bool) -> list[Reading]:
     """The readings of one delivery as its sender may send them: as they are from this system's own producers
     (`system`), as_feed from anyone else."""
     return list(readings) if system else [as_feed(reading) for reading in readings]
+
+
+def as_routed(reading: Reading, routing_key: str | None, *, batch: bool) -> Reading:
+    """The reading as its AMQP delivery's `routing_key` allows it (None: the HTTP route or a replay, no key).
+
+    CONTRACT.md "Routes in": on chibo.ingest a message is published with routing key = the event's `type`, and a
+    batch with routing key `batch` (BATCH_ROUTING_KEY). A trial's member.upserted.v1 under meeting.cancelled.v1 was
+    applied silently, so a binding by type would have routed it to a listener of cancellations; an event under any
+    other key (each event of a batch under any key but `batch`) is refused naming `type` and the key given, stored
+    and published as every rejection is, and can be replayed once sent right. A reading already refused keeps its
+    own reason (a reserved source, an unreadable envelope)."""
+    if routing_key is None or reading.event is None:
+        return reading
+    expected = BATCH_ROUTING_KEY if batch else reading.type
+    if routing_key == expected:
+        return reading
+    what = "an event of a batch" if batch else "an event"
+    reason = (
+        f"type: {reading.type} arrived under routing key {routing_key!r}; on chibo.ingest {what} is published with"
+        f" routing key {expected!r}"
+    )
+    return replace(reading, event=None, error=InvalidEvent(reason, field="type"), ignored=())
 
 
 async def check_source(source: str, uow: MeetingsUnit, *, sources: Sources, scope: str | None) -> InvalidEvent | None:
@@ -390,8 +420,10 @@ async def judge(
 ) -> IngestResult:
     """Judge one read event: lock what it touches (nothing new when its batch holds it), dedupe, apply/hold/reject.
 
-    Its source is judged first (check_source): a sender's event under a source it may not use is rejected naming
-    `source` before it can meet, or forget, the inbox row of the event that source's owner sent.
+    Its size is judged first (`reading.oversized`: CONTRACT.md's one event at most 1 MiB), whatever its source: a
+    trial's 2 MB event under a source the account had not registered was answered 200 with a `source` rejection, the
+    same under a registered one 413. Then its source (check_source): a sender's event under a source it may not use
+    is rejected naming `source` before it can meet, or forget, the inbox row of the event that source's owner sent.
 
     `recorded`: its batch has just put it in the inbox as new (no inbox round trip here); `savepoint`: False when
     its transaction is retried event by event on any failure (see settle); `histories`: where its transaction
@@ -399,6 +431,21 @@ async def judge(
     account that sent it (the gateway's authenticated subject), kept with its hold and rejection."""
     received_at = received_at or now()
     await uow.ingest.lock(reading.locks)
+    if reading.oversized and reading.error is not None:
+        # the inbox row of (source, id) is forgotten only when the sender may use that source (as below)
+        foreign = is_reserved_source(reading.source) or (
+            bool(reading.source) and await check_source(reading.source, uow, sources=sources, scope=scope) is not None
+        )
+        return await _reject_reading(
+            reading,
+            reading.error,
+            uow,
+            route=route,
+            received_at=received_at,
+            scope=scope,
+            keep_processed=foreign,
+            account=account,
+        )
     if reading.event is None and reading.error is not None and reading.error.field == "source":
         # a source past CONTRACT.md's bounds (over 256 characters, no URI-reference) is named as such: no account
         # can have registered it, and "not registered to this account" would hide the breach; a reserved source from
@@ -851,6 +898,7 @@ async def ingest_delivery(
     scope: str | None = None,
     sources: Sources = None,
     system: bool = False,
+    routing_key: str | None = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -860,11 +908,12 @@ async def ingest_delivery(
     event it stands for; one in neither mode is a stored and published rejection naming what is missing.
     A dry run answers the same outcomes and keeps nothing. Only this system's own producers (`system`: an AMQP
     publisher of CHIBO_SYSTEM_PUBLISHERS) may send under a urn:chibo: source; from anyone else it is refused (as_feed).
+    `routing_key`: an AMQP delivery's, which must be its event's type or `batch` (as_routed); None over HTTP.
     """
     judge_read = dry_run_readings if dry_run else ingest_readings
 
     async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
-        readings = as_sent_by(readings, system=system)
+        readings = [as_routed(reading, routing_key, batch=batch) for reading in as_sent_by(readings, system=system)]
         return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
 
     items: list[Any] = [body]
@@ -875,12 +924,22 @@ async def ingest_delivery(
         except UnreadableHeaders as exc:  # judged as the event its other headers name (its source first)
             return await judge_readings([binary_reading(exc)])
         except InvalidEvent as exc:
+            refused = exc
+            if len(body) > MAX_EVENT_BYTES:  # a size limit before what the body is (judge): over it, no event at all
+                refused = InvalidEvent(too_large(len(body)), field="body", problem="too_large")
             if not dry_run:
                 await _reject_body(
-                    uow_factory, body, reason=exc.reason, field=exc.field, route=route, event_type="", scope=scope
+                    uow_factory,
+                    body,
+                    reason=refused.reason,
+                    field=refused.field,
+                    route=route,
+                    event_type="",
+                    scope=scope,
                 )
             # neither mode
-            return [IngestResult("", "", "", "rejected", exc.reason, exc.field, exc.problem or "neither_mode")]
+            problem = refused.problem or "neither_mode"
+            return [IngestResult("", "", "", "rejected", refused.reason, refused.field, problem)]
         if incoming.mode is Mode.BINARY:
             return await judge_readings([binary_reading(incoming)])
     if batch:

@@ -172,7 +172,7 @@ async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | N
     elif getattr(data, "meeting_id", None) is not None:
         meeting = await judge.meeting("data.meeting_id", data.meeting_id)
         if kind == "attendance.recorded.v1":
-            await _judge_roster(judge, data, meeting=meeting)
+            await _judge_roster(judge, data, meeting=meeting, person=domain.from_a_person(event.source))
         elif kind == "minutes.submitted.v1":
             await judge.members(_minutes_members(data))
     else:  # a type nobody placed in the tree yet: refuse rather than let it through
@@ -182,11 +182,12 @@ async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | N
 
 
 async def _judge_roster(
-    judge: "_Judge", data: contract.AttendanceRecorded, *, meeting: domain.MeetingState | None
+    judge: "_Judge", data: contract.AttendanceRecorded, *, meeting: domain.MeetingState | None, person: bool
 ) -> None:
     """A roster's members (the transferred too: they are the cell's) and its guests' committees; those the applier
     does not look up must be known and placed, held as unknown otherwise, once the meeting itself is (`meeting`:
-    known and inside).
+    known and inside). A secretary's transferred lines (`person`) are left to the applier, which refuses an id
+    unknown or hidden at once (domain.check_transferred_members): a person's command is never held for a member.
 
     A guest's committee may be one above the meeting's cell (DOMAIN.md: upper-level attendees; the sender's own
     ancestry, so naming it tells nothing of the rest of the tree, and a secretary, scoped to the cell, records the
@@ -198,7 +199,7 @@ async def _judge_roster(
     transferred = [
         (name, member_id)
         for (name, member_id), record in zip(records, data.records, strict=True)
-        if record.status == contract.AttendanceStatus.TRANSFERRED
+        if record.status == contract.AttendanceStatus.TRANSFERRED and not person
     ]
     for name, member_id in transferred:
         if member_id in judge.view.members or not await judge.uow.org.histories([member_id]):
