@@ -115,9 +115,7 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
     system = is_system_publisher(raw.user_id, app.settings.system_publishers)
     batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
     routed = published_key(raw.exchange, raw.routing_key)
-    event = (
-        None if batch else handlers.single_event(headers, raw.content_type, body, system=system, routing_key=routed)
-    )
+    event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system, routing_key=routed)
     if event is not None:
         await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
         return
