@@ -5,7 +5,7 @@ They implement the same Protocols as the Pg ones (`ProjectionRepository`, `Outgo
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from services.notifications.domain.model import (
     Roster,
     Unit,
 )
-from services.notifications.domain.settings import RuleConfig, RuleOverride
+from services.notifications.domain.settings import RETRACTED_WHEN_CANCELLED, UNEXCUSED_ABSENCE, RuleConfig, RuleOverride
 from services.notifications.repository import OutgoingRepository, ProjectionRepository
 from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
 from services.notifications.repository.projection import NewFigures
@@ -166,18 +166,15 @@ class FakeOutgoing:
                 )
         return grouped
 
-    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int:
-        """Mark void the absence and low-rating alerts about the meeting, out of the digests to come."""
-        voided = 0
-        for notification_id, n in self.notifications.items():
-            about = (n.rule == "unexcused_absence" and n.period == meeting_id) or (
-                n.rule == "meeting_rated_low" and n.subject_id == meeting_id
-            )
-            if about and notification_id not in self.voided:
-                self.voided[notification_id] = now
-                self.notifications[notification_id] = replace(n, digest_pending=False)
-                voided += 1
-        return voided
+    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> tuple[int, int]:
+        """Retract the absence and low-rating alerts about the meeting (as retract_alerts)."""
+        return self._retract(
+            lambda n: (
+                (n.rule == UNEXCUSED_ABSENCE and n.period == meeting_id)
+                or (n.rule in RETRACTED_WHEN_CANCELLED and n.subject_id == meeting_id)
+            ),
+            now=now,
+        )
 
     async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int:
         """Mark the unfired jobs of this kind about these subjects done; how many."""
@@ -188,8 +185,12 @@ class FakeOutgoing:
         return cancelled
 
     async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]:
-        """Mark void the alerts of the rule about these subjects and drop their deliveries not yet made."""
-        chosen = {key for key, n in self.notifications.items() if n.rule == rule and n.subject_id in subject_ids}
+        """Retract the alerts of the rule about these subjects."""
+        return self._retract(lambda n: n.rule == rule and n.subject_id in subject_ids, now=now)
+
+    def _retract(self, chooses: Callable[[NewNotification], bool], *, now: datetime) -> tuple[int, int]:
+        """Mark void the chosen alerts, out of the digests, and drop their deliveries not yet made."""
+        chosen = {key for key, n in self.notifications.items() if chooses(n)}
         voided = 0
         for notification_id in sorted(chosen - set(self.voided)):
             self.voided[notification_id] = now
@@ -228,12 +229,6 @@ class FakeOutgoing:
         """Mark notifications as carried by a digest."""
         for notification_id in notification_ids:
             self.digest_ids[notification_id] = digest_id or ""
-
-    async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None:
-        """Take a subject's notifications of these rules out of the digests still to come."""
-        for notification_id, n in self.notifications.items():
-            if n.subject_id == subject_id and n.rule in rules and n.digest_pending:
-                self.notifications[notification_id] = replace(n, digest_pending=False)
 
     def sent(self, rule: str) -> list[tuple[str, str, str]]:
         """(recipient, subject, period) of each notification of a rule, sorted."""

@@ -9,7 +9,7 @@ import pytest
 from services.gateway.web import forms
 from tests.support.system import RunningSystem
 from tests.web.conftest import csrf_of, signed_in
-from tests.web.test_record_values import AHEAD
+from tests.web.test_record_values import AHEAD, HELD, value
 
 
 def test_a_date_and_an_hour_both_wrong_are_both_reported() -> None:
@@ -38,3 +38,54 @@ async def test_a_roster_of_a_meeting_ahead_reports_its_missing_reason_and_the_me
     assert sent.status_code == 422, sent.text
     errors = html.unescape(sent.text.split('id="attendance-errors"', 1)[1].split("</ul>", 1)[0])
     assert "vui lòng nhập trường này" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
+
+
+def errors_of(page: str, section: str) -> str:
+    """The text of a record page section's list of errors."""
+    return html.unescape(page.split(f'id="{section}-errors"', 1)[1].split("</ul>", 1)[0])
+
+
+@pytest.mark.e2e
+async def test_minutes_of_a_meeting_ahead_report_their_missing_end_and_the_meeting_at_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """Minutes of a meeting not begun without their end time reported only the end; once it was given, "Buổi sinh
+    hoạt chưa diễn ra…" came (the attendance form's fresh-user trial D6, on the minutes form)."""
+    async with signed_in(system, "secretary") as client:
+        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        members = re.findall(r'name="member" value="([^"]+)"', record)
+        form = {
+            "csrf": csrf_of(record),
+            "day": "2026-10-20",
+            "started": "19:30",
+            "ended": "",
+            "chair_id": members[0],
+            "recorder_id": members[1],
+            "content": "Kiểm điểm nghị quyết tháng trước",
+        }
+        sent = await client.post(f"/app/meetings/{AHEAD}/minutes", data=form)
+    assert sent.status_code == 422, sent.text
+    errors = errors_of(sent.text, "minutes")
+    assert "Giờ kết thúc: vui lòng nhập trường này" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
+
+
+@pytest.mark.e2e
+async def test_an_assessment_of_a_meeting_ahead_reports_its_wrong_points_and_the_meeting_at_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """An assessment of a meeting not begun with a point that is not a number reported only the point; once it was
+    corrected, "Buổi sinh hoạt chưa diễn ra…" came."""
+    async with signed_in(system, "secretary") as client:
+        shown = (await client.get(f"/app/meetings/{HELD}/record")).text  # the items a cell assesses
+        codes = re.findall(r'name="point-([a-z_.]+)"', shown)
+        assert codes
+        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
+        form: dict[str, object] = {"csrf": csrf_of(record), "comment": "Đã rà soát"}
+        for code in codes:
+            form |= {f"point-{code}": "1", f"max-{code}": value(shown, f"max-{code}")}
+            form[f"name-{code}"] = value(shown, f"name-{code}")
+        form[f"point-{codes[-1]}"] = "nhiều"
+        sent = await client.post(f"/app/meetings/{AHEAD}/assessment", data=form)
+    assert sent.status_code == 422, sent.text
+    errors = errors_of(sent.text, "assessment")
+    assert "nhập số" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors

@@ -4,7 +4,8 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
@@ -81,6 +82,19 @@ class FormErrors(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(errors))
         self.errors = errors
+
+
+@contextmanager
+def reported_with(errors: dict[str, str]) -> Iterator[None]:
+    """Report `errors` (the form's checks so far: rows, the meeting not begun) together with the FormErrors the block
+    raises (an earlier error of a field keeps its message), and on their own when it raises none: every independent
+    mistake on the first sending."""
+    try:
+        yield
+    except FormErrors as exc:
+        raise FormErrors(errors | {key: said for key, said in exc.errors.items() if key not in errors}) from None
+    if errors:
+        raise FormErrors(errors)
 
 
 def label(field: str) -> str:

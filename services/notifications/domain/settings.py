@@ -35,6 +35,12 @@ VOID_SHOWN_WHEN_CANCELLED = (UNEXCUSED_ABSENCE, MEETING_RATED_LOW)
 absence on its roster counts, its score is withdrawn): the inbox keeps them, marked void, and no digest still to come
 carries them; no mail is sent about it."""
 
+RETRACTED_WHEN_CANCELLED = (*VOID_WHEN_CANCELLED, MEETING_RATED_LOW, DOCUMENTS_MISSING, MEETING_REMINDER)
+"""Rules whose alerts are about a meeting (their subject) and lose their ground once it is cancelled: with its
+unexcused absences (by their period) they are retracted then (PgOutgoing.void_for_cancelled), their mails not yet
+sent cancelled; its own notices (scheduled, moved, cancelled) are not among them: members must hear of the
+cancellation."""
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     MEETING_SCHEDULED: {},
     MEETING_RESCHEDULED: {},

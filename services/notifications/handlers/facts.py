@@ -18,9 +18,12 @@ from services.notifications.handlers.alerts import (
 )
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
+from shared.logs import get_logger
 from shared.periods import at_local_hour
 
 MEETING_JOBS = ("meeting.documents", "meeting.reminder", "meeting.minutes", "meeting.minutes_superior")
+
+log = get_logger(__name__)
 
 
 def is_recent(meeting: Meeting | None, *, now: datetime, cutoff_days: int) -> bool:
@@ -377,7 +380,8 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
     """Mark the meeting cancelled and notify members and monitors; its late-minutes alerts are void (the inbox no
     longer shows them), so the committee's next digest does not carry them either; its absence and low-rating alerts
-    raised before stay in the inbox marked void (no mail about it). A later cancellation (by event
+    raised before stay in the inbox marked void, their mails and webhooks not yet sent cancelled (PgOutgoing
+    .void_for_cancelled, the retraction a withdrawn score makes), and no mail about it. A later cancellation (by event
     time, then id, as meetings keeps it) replaces the reason: the notices already stored say the latest one (a mail
     still waiting goes out with it), and those whose mail already went out with the earlier reason get one short
     follow-up with the new one (once per change, keyed by its version); an older one arriving late, or one
@@ -402,8 +406,9 @@ async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> Non
                 uow=uow,
             )
         return
-    await uow.outgoing.drop_from_digest(event.data.meeting_id, r.VOID_WHEN_CANCELLED)
-    await uow.outgoing.void_for_cancelled(event.data.meeting_id, now=uow.now())
+    retracted, deliveries = await uow.outgoing.void_for_cancelled(event.data.meeting_id, now=uow.now())
+    if retracted or deliveries:
+        log.info("cancelled_meeting_alerts_retracted", alerts_retracted=retracted, deliveries_cancelled=deliveries)
     await _notice(r.MEETING_CANCELLED, meeting, uow)
 
 

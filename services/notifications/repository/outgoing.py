@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.notifications.domain.model import Recipient
-from services.notifications.domain.settings import MEETING_RATED_LOW, UNEXCUSED_ABSENCE
+from services.notifications.domain.settings import RETRACTED_WHEN_CANCELLED, UNEXCUSED_ABSENCE
 from services.notifications.secrets import SecretBox, UnreadableSecret
 from shared.logs import get_logger
 
@@ -130,12 +130,11 @@ class OutgoingRepository(Protocol):
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
-    async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None: ...
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
     async def gone_out(
         self, *, rule: str, subject_id: str, period: str, recipient_ids: Sequence[str], now: datetime
     ) -> dict[str, list[tuple[str, tuple[str, ...]]]]: ...
-    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int: ...
+    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> tuple[int, int]: ...
     async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int: ...
     async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]: ...
 
@@ -567,15 +566,6 @@ class PgOutgoingRepository:
             grouped.setdefault(row["recipient_id"], []).append(row)
         return grouped
 
-    async def drop_from_digest(self, subject_id: str, rules: Sequence[str]) -> None:
-        """Take a subject's notifications of these rules out of the digests still to come (no digest carries them)."""
-        await self._db.execute(
-            "UPDATE notification SET digest_pending = false WHERE digest_pending AND subject_id = $1"
-            " AND rule = ANY($2::text[])",
-            subject_id,
-            list(rules),
-        )
-
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int:
         """Give the stored notifications of these (rule, subject, recipient, period) keys the new title and body, in
         one statement (no new notification, no delivery: the inbox shows the latest word); how many were stored."""
@@ -620,20 +610,18 @@ class PgOutgoingRepository:
                 found.setdefault(row["recipient_id"], []).append((row["channel"], tuple(row["addresses"])))
         return found
 
-    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> int:
-        """Mark void the alerts about a meeting cancelled since they were raised (VOID_SHOWN_WHEN_CANCELLED: its
-        unexcused absences, by their period; its low rating, by its subject) and take them out of the digests still
-        to come, in one statement; how many."""
-        voided: int = await self._db.fetchval(
-            "WITH voided AS (UPDATE notification SET void_at = $2, digest_pending = false"
-            " WHERE void_at IS NULL AND ((rule = $3 AND period = $1) OR (rule = $4 AND subject_id = $1)) RETURNING 1)"
-            " SELECT count(*) FROM voided",
-            meeting_id,
-            now,
-            UNEXCUSED_ABSENCE,
-            MEETING_RATED_LOW,
+    async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> tuple[int, int]:
+        """Retract the alerts about a meeting cancelled since they were raised as retract_alerts does (_retract): its
+        unexcused absences (by their period) and the alerts of RETRACTED_WHEN_CANCELLED about it (its low rating, late
+        minutes, missing documents, reminder) void in the inbox, out of the digests still to come, their deliveries
+        not yet made cancelled (no mail about a meeting that will not be held); its own notices (meeting_cancelled
+        among them) are not touched. (alerts voided, deliveries cancelled); a second call changes nothing."""
+        return await self._retract(
+            "((n.rule = $3 AND n.period = $5) OR (n.rule = ANY($4::text[]) AND n.subject_id = $5))",
+            [UNEXCUSED_ABSENCE, list(RETRACTED_WHEN_CANCELLED), meeting_id],
+            now=now,
+            why="retracted: its meeting was cancelled",
         )
-        return voided
 
     async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int:
         """Mark the jobs of this kind about these subjects that have not fired as done without running them (a later
@@ -647,27 +635,36 @@ class PgOutgoingRepository:
         return int(result.split()[-1])
 
     async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]:
-        """Retract the alerts of `rule` about these subjects, whose ground is gone: each marked void in the inbox and
-        taken out of the digests still to come, and each of its deliveries not yet made cancelled (status
-        `cancelled`, logged): a pending one no sender holds now. One a sender has leased is going out as we speak and
-        is left to it (gone_out counts it gone); one delivered stays delivered, with no mail about the retraction
-        (DOMAIN.md "Alerts": each alert once, committees want no stream of alerts). (alerts voided, deliveries
-        cancelled)."""
+        """Retract the alerts of `rule` about these subjects, whose ground is gone (_retract); (alerts voided,
+        deliveries cancelled)."""
+        return await self._retract(
+            "n.rule = $3 AND n.subject_id = ANY($4::text[])",
+            [rule, list(subject_ids)],
+            now=now,
+            why="retracted: its ground was withdrawn",
+        )
+
+    async def _retract(self, match: str, args: Sequence[Any], *, now: datetime, why: str) -> tuple[int, int]:
+        """Retract the alerts (`notification n`) that `match` selects ($3 on are `args`), in one statement: each
+        marked void in the inbox and taken out of the digests still to come, and each of its deliveries not yet made
+        cancelled (status `cancelled`, a `delivery_log` line saying `why`): a pending one no sender holds now. One a
+        sender has leased is going out as we speak and is left to it (gone_out counts it gone); one delivered stays
+        delivered, with no mail about the retraction (DOMAIN.md "Alerts": each alert once, committees want no stream
+        of alerts). Idempotent: a second call finds nothing left. (alerts voided, deliveries cancelled)."""
         row = await self._db.fetchrow(
-            "WITH voided AS (UPDATE notification SET void_at = $3, digest_pending = false"
-            " WHERE rule = $1 AND subject_id = ANY($2::text[]) AND void_at IS NULL RETURNING id),"
+            "WITH voided AS (UPDATE notification n SET void_at = $1, digest_pending = false"
+            f" WHERE {match} AND n.void_at IS NULL RETURNING n.id),"
             " held AS (SELECT d.id FROM delivery d JOIN notification n ON n.id = d.notification_id"
-            " WHERE n.rule = $1 AND n.subject_id = ANY($2::text[]) AND d.status = 'pending'"
-            " AND (d.locked_until IS NULL OR d.locked_until <= $3) FOR UPDATE OF d),"
+            f" WHERE {match} AND d.status = 'pending'"
+            " AND (d.locked_until IS NULL OR d.locked_until <= $1) FOR UPDATE OF d),"
             " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
-            " last_error = 'retracted: its ground was withdrawn' FROM held WHERE d.id = held.id"
-            " RETURNING d.id, d.attempts),"
+            " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
-            " SELECT id, attempts, 'cancelled', 'retracted: its ground was withdrawn' FROM cancelled)"
+            " SELECT id, attempts, 'cancelled', $2 FROM cancelled)"
             " SELECT (SELECT count(*) FROM voided) AS voided, (SELECT count(*) FROM cancelled) AS cancelled",
-            rule,
-            list(subject_ids),
             now,
+            why,
+            *args,
         )
         assert row is not None
         return int(row["voided"]), int(row["cancelled"])

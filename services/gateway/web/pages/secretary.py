@@ -333,6 +333,16 @@ async def recordable_meeting(viewer: Viewer, state: State, meeting_id: str) -> A
     return meeting
 
 
+async def not_begun(viewer: Viewer, state: State, meeting_id: str) -> dict[str, str]:
+    """{"data.meeting_id": why} when the meeting (one the viewer may record, else recordable_meeting's 404 or 403) has
+    not begun (shared.plausible.begins_later, the rule meetings refuses a person's roster, minutes and assessment by),
+    else {}: a form says it with its own errors, so one sending reports them all."""
+    meeting = await recordable_meeting(viewer, state, meeting_id)
+    if meeting.starts_at is not None and begins_later(meeting.starts_at, datetime.now(VIETNAM_TZ)):
+        return {"data.meeting_id": _(BY_CODE[RefusalCode.MEETING_NOT_STARTED])}
+    return {}
+
+
 @router.get("/meetings/{meeting_id}/record")
 async def record_page(meeting_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
     """Every form of a meeting for its secretary (403 page for other roles that see the meeting)."""
@@ -409,13 +419,9 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     form = await forms.form_of(request)
 
     async def action() -> None:
-        meeting = await recordable_meeting(viewer, state, meeting_id)
         records = []
-        errors: dict[str, str] = {}
+        errors = await not_begun(viewer, state, meeting_id)
         names: dict[str, str] = {}
-        if meeting.starts_at is not None and begins_later(meeting.starts_at, datetime.now(VIETNAM_TZ)):
-            # meetings refuses it too; said now, with the rows' own errors, so one sending reports them all
-            errors["data.meeting_id"] = _(BY_CODE[RefusalCode.MEETING_NOT_STARTED])
         for row, member_id in enumerate(form.getlist("member")):
             status = forms.text(form, f"status-{member_id}")
             reason = forms.text(form, f"reason-{member_id}")
@@ -431,12 +437,8 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
             records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
         if not records:
             errors["records"] = forms.required("records")
-        try:
+        with forms.reported_with(errors):
             model = forms.build(AttendanceCreate, {"records": records}, names=names)
-        except FormErrors as exc:  # said with the form's own errors, each mistake on the first sending
-            raise FormErrors(errors | {key: said for key, said in exc.errors.items() if key not in errors}) from None
-        if errors:
-            raise FormErrors(errors)
         await forms.send(commands.record_attendance(meeting_id, model, request, viewer.principal, state), names=names)
 
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
@@ -528,7 +530,8 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
     form = await forms.form_of(request)
 
     async def action() -> None:
-        model = forms.build(MinutesCreate, _minutes_body(form, meeting_id))
+        with forms.reported_with(await not_begun(viewer, state, meeting_id)):
+            model = forms.build(MinutesCreate, _minutes_body(form, meeting_id))
         await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "minutes", action, "minutes")
@@ -556,11 +559,12 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
     form = await forms.form_of(request)
 
     async def action() -> None:
-        points = forms.assessment_points(form)
-        model = forms.build(
-            AssessmentCreate,
-            {"role": "cell_committee", "points": points, "comment": forms.text(form, "comment") or None},
-        )
+        with forms.reported_with(await not_begun(viewer, state, meeting_id)):
+            points = forms.assessment_points(form)
+            model = forms.build(
+                AssessmentCreate,
+                {"role": "cell_committee", "points": points, "comment": forms.text(form, "comment") or None},
+            )
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "assessment", action, "assessed")
