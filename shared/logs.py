@@ -87,7 +87,7 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool | None = 
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -105,6 +105,20 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool | None = 
         framework_logger.handlers[:] = []
         framework_logger.propagate = True
         framework_logger.setLevel(logging.NOTSET)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler writing to `sys.stderr` as it is when each line is written, not as it was when logging was
+    configured (a stream swapped since, such as a test's captured one, closed after it, would take the lines of every
+    later test or raise `I/O operation on closed file`); as the standard library's last-resort handler does."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass  # StreamHandler.__init__ sets it: the stream is always the current sys.stderr
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -1,5 +1,7 @@
 """Log lines written while handling a message carry its identity, and nesting restores it."""
 
+import json
+
 import structlog
 from structlog.testing import capture_logs
 
@@ -60,3 +62,31 @@ def test_a_service_line_written_for_a_message_carries_its_identity(capsys) -> No
     assert lines["inside"]["event_source"] == "urn:y"
     assert lines["inside"]["service"] == "probe"
     assert "event_id" not in lines["after"]
+
+
+def test_lines_go_to_stderr_as_it_is_when_written_not_as_it_was_when_configured(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A test's captured stderr is closed after it: a handler that kept it sent every later test's lines there
+    ('--- Logging error --- ValueError: I/O operation on closed file' in the suite's output)."""
+    import io
+    import logging
+
+    from shared.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, structlog.get_config())
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        monkeypatch.setattr("sys.stderr", first)
+        configure_logging(service="probe", json=True)
+        first.close()  # as pytest closes a finished test's captured stream
+        monkeypatch.setattr("sys.stderr", second)
+        logging.getLogger("probe.stdlib").warning("written_after_the_swap")
+        get_logger("probe.structlog").warning("structlog_after_the_swap")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        structlog.configure(**saved[2])
+    written = second.getvalue()
+    assert "Logging error" not in written, written
+    events = {json.loads(line)["event"] for line in written.splitlines()}
+    assert {"written_after_the_swap", "structlog_after_the_swap"} <= events, written
