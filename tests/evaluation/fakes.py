@@ -10,7 +10,7 @@ from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodR
 from services.evaluation.domain.scoring import MeetingScore
 from services.evaluation.domain.touched import Touched
 from services.evaluation.handlers.scores import local_year
-from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow
+from services.evaluation.repository import CellExistence, FactStamp, MeetingRow, ScoreRow, ScoringInputs
 from shared.envelope import CloudEvent
 from shared.periods import period_months
 
@@ -153,6 +153,7 @@ class FakeFacts:
                 roster=self.rosters[mid][2] if mid in self.rosters else None,
                 minutes=self.minutes[mid][2] if mid in self.minutes else None,
                 approved_at=self.approvals[mid][2] if mid in self.approvals else None,
+                completions={task: done[2] for (of, task), done in self.done.items() if of == mid},
             )
             for mid, (_, _, m) in self.meetings.items()
             if m["cell_id"] == cell_id
@@ -264,6 +265,13 @@ class FakeResults:
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
+
+    async def scoring_inputs(self, meeting_ids):
+        return ScoringInputs(
+            stored=await self.stored_scores(meeting_ids),
+            documents=await self.facts.documents(meeting_ids),
+            assessments=await self.facts.assessments(meeting_ids),
+        )
 
     async def save_scores(self, rows: Sequence[ScoreRow]) -> None:
         for row in rows:

@@ -4,10 +4,10 @@ The fact consumer's `finish` step (`defer_touched`) appends one `dirty_cell` row
 own transaction, and the unit of work wakes the worker once that commits. The worker (`score_dirty`, run by
 `shared.background.poll`) claims the oldest rows and every other row of their cells FOR UPDATE SKIP LOCKED,
 merges them per cell (earliest `since`, union of `only`), scores those cells set-based under their cell locks
-(`score_cells`), deletes the claimed rows and commits with the outbox rows: many deliveries about the same
-meetings fold into one scoring and one published change. A fact committed after the claim has its own row, so
-the cell is scored again; nothing is lost on a crash (the rows stay until a scoring commits). A cell whose scoring
-fails is retried later on its own (`defer_dirty`), so it holds up no other cell.
+(`score_cells`) and commits with the outbox rows (the claim deleted the rows it took, in the same transaction):
+many deliveries about the same meetings fold into one scoring and one published change. A fact committed after the
+claim has its own row, so the cell is scored again; nothing is lost on a crash (the rows stay until a scoring
+commits). A cell whose scoring fails is retried later on its own (`defer_dirty`), so it holds up no other cell.
 """
 
 from collections.abc import Callable, Sequence
@@ -68,7 +68,7 @@ MAX_RETRY_DELAY = 300.0
 
 
 async def score_dirty(*, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int) -> bool:
-    """One scoring round: claim up to `limit` dirty rows (and their cells' others), score, delete, commit.
+    """One scoring round: claim (and delete) up to `limit` dirty rows and their cells' others, score, commit.
 
     When the round fails, each of its cells is scored in its own transaction, and a cell that fails alone has its
     rows deferred (retried later, the error noted), so one cell that cannot be scored holds up no other. True when
@@ -79,8 +79,7 @@ async def score_dirty(*, uow_factory: Callable[[], AbstractAsyncContextManager[A
             claimed = await uow.jobs.claim_dirty_cells(limit=limit)
             if not claimed:
                 return False
-            outcome = await score_cells(uow, merge_dirty(claimed))
-            await uow.jobs.delete_dirty([row.id for row in claimed])
+            outcome = await score_cells(uow, merge_dirty(claimed))  # the claim deleted the rows: gone on commit
             await uow.commit()
     except RETRIED_ERRORS as exc:
         log.warning("scoring_round_retried", error=repr(exc))

@@ -84,7 +84,7 @@ class Rescored:
     months: dict[str, set[str]] = field(default_factory=dict)
     ancestors_of: dict[str, list[str]] = field(default_factory=dict)
     """The scored cells' ancestors and the adoptions, as read for their meetings: refreshing their periods in the
-    same round reads them again no more (two round trips of the ~20 a scoring round makes)."""
+    same round reads them again no more (two round trips of the 16 a scoring round of new cells makes)."""
     adoptions: list[Adoption] | None = None
 
 
@@ -189,17 +189,8 @@ async def rescore_cells(
     if not scored:
         return outcome
     ids = [meeting.meeting_id for cell_id in scored for meeting in targets_of[cell_id]]
-    stored = await uow.results.stored_scores(ids)
-    documents = await uow.facts.documents(ids)
-    assessments = await uow.facts.assessments(ids)
-    all_tasks = [
-        (m.meeting_id, task["task_id"])
-        for cell_id in scored
-        for m in meetings_of[cell_id]
-        if m.minutes
-        for task in m.minutes.get("tasks", [])
-    ]
-    completions = await uow.facts.completions(all_tasks) if all_tasks else {}
+    inputs_of = await uow.results.scoring_inputs(ids)
+    stored, documents, assessments = inputs_of.stored, inputs_of.documents, inputs_of.assessments
     histories = await uow.facts.committee_histories(scored)
     ancestors_of = await uow.facts.ancestors_of(scored)
     adoptions = await uow.frameworks.adoptions()
@@ -211,7 +202,6 @@ async def rescore_cells(
         inputs = _CellInputs(
             documents=documents,
             assessments=assessments,
-            completions=completions,
             history=histories[cell_id],
             ancestors=ancestors_of[cell_id],
             adoptions=adoptions,
@@ -241,8 +231,6 @@ class _CellInputs:
 
     documents: dict[str, list[tuple[str, datetime]]]
     assessments: dict[str, list[tuple[str, FactStamp, dict]]]
-    completions: dict[tuple[str, str], date]
-    """Completion dates by (meeting id, task id): a task is named within its meeting."""
     history: CommitteeHistory
     ancestors: list[str]
     adoptions: list[Adoption]
@@ -276,7 +264,7 @@ async def _score_cell_meetings(
                 previous_tasks = tuple(
                     TaskOutcome(
                         due_on=date.fromisoformat(task["due_on"]),
-                        completed_on=inputs.completions.get((previous_regular.meeting_id, task["task_id"])),
+                        completed_on=previous_regular.completions.get(task["task_id"]),
                         assigned_on=local_date(previous_regular.starts_at),
                     )
                     for task in previous_regular.minutes.get("tasks", [])

@@ -9,6 +9,7 @@ from services.evaluation.repository.results import (
     Recheck,
     ResultRepository,
     ScoreRow,
+    ScoringInputs,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "Recheck",
     "ResultRepository",
     "ScoreRow",
+    "ScoringInputs",
 ]

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -44,6 +44,8 @@ class MeetingRow:
     roster: dict[str, str] | None
     minutes: dict[str, Any] | None
     approved_at: datetime | None
+    completions: dict[str, date] = field(default_factory=dict)
+    """Completion dates of the meeting's tasks that are done, by task id (a task is named within its meeting)."""
 
 
 CommitteeHistory = tuple[list[MemberSnapshot], dict[str, MemberRemoval]]
@@ -69,15 +71,18 @@ MEETINGS_OF_CELLS = (
     " CASE WHEN r.meeting_id IS NOT NULL AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)"
     "  THEN r.starts_at ELSE m.starts_at END AS starts_at,"
     " c.meeting_id IS NOT NULL AS cancelled, a.records::text AS roster, n.data::text AS minutes,"
-    " p.approved_at"
+    " p.approved_at, t.done_tasks, t.done_on"
     f" FROM {KEYS} CROSS JOIN LATERAL (SELECT * FROM meeting WHERE cell_id = k.key OFFSET 0) m"
     + per_key("meeting_reschedule", "meeting_id", "m.meeting_id", alias="r")
     + per_key("meeting_cancellation", "meeting_id", "m.meeting_id", alias="c", columns="meeting_id")
     + per_key("attendance", "meeting_id", "m.meeting_id", alias="a", columns="records")
     + per_key("minutes", "meeting_id", "m.meeting_id", alias="n", columns="data")
     + per_key("approval", "meeting_id", "m.meeting_id", alias="p", columns="approved_at")
+    + " CROSS JOIN LATERAL (SELECT array_agg(task_id) AS done_tasks, array_agg(completed_on) AS done_on"
+    "  FROM task_completion WHERE meeting_id = m.meeting_id) t"
 )
-"""Every meeting of the cells $1 with its snapshots (each table read by its key: see per_key)."""
+"""Every meeting of the cells $1 with its snapshots and its tasks' completions (each table read by its key: see
+per_key; the completions here save scoring a round trip of its own)."""
 
 COMMITTEE_HISTORIES = (
     "SELECT k.key, s.member_id, s.fact_time, s.fact_ns, s.fact_id, s.cell_id, s.role, r.effective_on,"
@@ -110,6 +115,7 @@ def _meeting_row(row: asyncpg.Record) -> MeetingRow:
         roster=json.loads(row["roster"]) if row["roster"] else None,
         minutes=json.loads(row["minutes"]) if row["minutes"] else None,
         approved_at=row["approved_at"],
+        completions=dict(zip(row["done_tasks"], row["done_on"], strict=True)) if row["done_tasks"] else {},
     )
 
 

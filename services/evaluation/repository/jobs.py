@@ -215,16 +215,18 @@ class PgJobRepository:
         )
 
     async def claim_dirty_cells(self, *, limit: int) -> list[DirtyRow]:
-        """The oldest unclaimed rows (up to `limit`) and every other unclaimed row of their cells, locked until the
-        transaction ends (SKIP LOCKED: another worker's claim is passed over, never waited for)."""
+        """The oldest unclaimed rows (up to `limit`) and every other unclaimed row of their cells, by id, deleted in
+        the claiming transaction (SKIP LOCKED: another worker's claim is passed over, never waited for). Deleted at
+        once rather than after the scoring: one round trip less, and a round that fails rolls them back all the same."""
         rows = await self._conn.fetch(
             "WITH first AS MATERIALIZED (SELECT cell_id FROM dirty_cell"
             "  WHERE not_before IS NULL OR not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-            f" SELECT {DIRTY_COLUMNS} FROM dirty_cell"
-            " WHERE cell_id IN (SELECT cell_id FROM first) ORDER BY id FOR UPDATE SKIP LOCKED",
+            " DELETE FROM dirty_cell WHERE id IN (SELECT id FROM dirty_cell"
+            "  WHERE cell_id IN (SELECT cell_id FROM first) FOR UPDATE SKIP LOCKED)"
+            f" RETURNING {DIRTY_COLUMNS}",
             limit,
         )
-        return [_dirty_row(row) for row in rows]
+        return sorted((_dirty_row(row) for row in rows), key=lambda row: row.id)
 
     async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]:
         """The given rows that still wait and nobody else holds, locked until the transaction ends."""

@@ -10,6 +10,7 @@ import asyncpg
 
 from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
+from services.evaluation.repository.facts import FactStamp
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,53 @@ LEFT JOIN cell_span c ON c.cell_id = k.cell_id
 after its last active one); its first and last held meetings' starts; the stored span."""
 
 
+STORED_SCORE_COLUMNS = (
+    "cell_id",
+    "kind",
+    "starts_at",
+    "held",
+    "framework_id",
+    "framework_version",
+    "score",
+    "rating",
+    "provisional",
+    "criteria",
+    "present",
+    "counted",
+    "speakers_present",
+)
+"""The columns of a stored score row as `stored_scores` gives them (with `meeting_id` first)."""
+
+SCORING_INPUTS = (
+    "SELECT k.key AS meeting_id, s.meeting_id IS NOT NULL AS scored, "
+    + ", ".join(f"s.{column}" for column in STORED_SCORE_COLUMNS if column != "criteria")
+    + ", s.criteria::text AS criteria, d.kinds, d.published, a.roles, a.times, a.ns, a.ids, a.points"
+    " FROM (SELECT DISTINCT unnest($1::text[]) AS key) k"
+    " LEFT JOIN LATERAL (SELECT * FROM meeting_score WHERE meeting_id = k.key OFFSET 0) s ON true"
+    " CROSS JOIN LATERAL (SELECT array_agg(kind ORDER BY published_at, fact_id, position) AS kinds,"
+    "  array_agg(published_at ORDER BY published_at, fact_id, position) AS published"
+    "  FROM document WHERE meeting_id = k.key) d"
+    " CROSS JOIN LATERAL (SELECT array_agg(role ORDER BY fact_time, fact_ns, fact_id) AS roles,"
+    "  array_agg(fact_time ORDER BY fact_time, fact_ns, fact_id) AS times,"
+    "  array_agg(fact_ns ORDER BY fact_time, fact_ns, fact_id) AS ns,"
+    "  array_agg(fact_id ORDER BY fact_time, fact_ns, fact_id) AS ids,"
+    "  array_agg(points::text ORDER BY fact_time, fact_ns, fact_id) AS points"
+    "  FROM assessment WHERE meeting_id = k.key) a"
+)
+"""Per meeting of $1: its stored score (`scored` false when none), its documents (kinds and times, as
+`PgFactRepository.documents` orders them) and its assessments (as `PgFactRepository.assessments` orders them), each
+table read by the meeting's key."""
+
+
+@dataclass(frozen=True)
+class ScoringInputs:
+    """What scoring reads of its target meetings: `stored_scores`, `documents` and `assessments` (same shapes)."""
+
+    stored: dict[str, dict[str, Any]]
+    documents: dict[str, list[tuple[str, datetime]]]
+    assessments: dict[str, list[tuple[str, FactStamp, dict]]]
+
+
 @dataclass(frozen=True)
 class Recheck:
     """A meeting to score again once `due_at` has come (its start; the end of a window its score awaits)."""
@@ -69,6 +117,7 @@ class ResultRepository(Protocol):
     """Meeting scores and period results as stored."""
 
     async def stored_scores(self, meeting_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    async def scoring_inputs(self, meeting_ids: list[str]) -> ScoringInputs: ...
     async def save_scores(self, rows: Sequence[ScoreRow]) -> None: ...
     async def delete_scores(self, meeting_ids: Sequence[str]) -> None: ...
     async def schedule_rechecks(self, rechecks: Sequence[Recheck]) -> None: ...
@@ -98,6 +147,31 @@ class PgResultRepository:
             meeting_ids,
         )
         return {row["meeting_id"]: {**dict(row), "criteria": json.loads(row["criteria"])} for row in rows}
+
+    async def scoring_inputs(self, meeting_ids: list[str]) -> ScoringInputs:
+        """`stored_scores`, `PgFactRepository.documents` and `.assessments` of the meetings in one statement (three
+        round trips of a scoring round were one each)."""
+        stored: dict[str, dict[str, Any]] = {}
+        documents: dict[str, list[tuple[str, datetime]]] = {}
+        assessments: dict[str, list[tuple[str, FactStamp, dict]]] = {}
+        for row in await self._conn.fetch(SCORING_INPUTS, meeting_ids):
+            meeting_id = row["meeting_id"]
+            if row["scored"]:
+                stored[meeting_id] = {
+                    "meeting_id": meeting_id,
+                    **{column: row[column] for column in STORED_SCORE_COLUMNS},
+                    "criteria": json.loads(row["criteria"]),
+                }
+            if row["kinds"] is not None:
+                documents[meeting_id] = list(zip(row["kinds"], row["published"], strict=True))
+            if row["roles"] is not None:
+                assessments[meeting_id] = [
+                    (role, FactStamp(time=time, event_id=event_id, ns=ns), json.loads(points))
+                    for role, time, ns, event_id, points in zip(
+                        row["roles"], row["times"], row["ns"], row["ids"], row["points"], strict=True
+                    )
+                ]
+        return ScoringInputs(stored=stored, documents=documents, assessments=assessments)
 
     async def save_scores(self, rows: Sequence[ScoreRow]) -> None:
         """Insert or replace meetings' score rows in one statement (the last row of a meeting wins)."""
