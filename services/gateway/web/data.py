@@ -288,9 +288,9 @@ def ahead(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((item for item in meetings if upcoming(item)), key=lambda item: str(item.get("starts_at")))
 
 
-MEMBER_SHOWN = ("id", "full_name", "status")
-"""What a plain member reads of their cell's members: names for the roster, minutes and tasks, and the status the
-minutes split the summoned by; never contact details or dates."""
+MEMBER_SHOWN = ("id", "full_name", "status", "probation_ends_on")
+"""What a plain member reads of their cell's members: names for the roster, minutes and tasks, and the status and
+probation end the minutes split the summoned by (exports.summoned_split); never contact details."""
 
 
 async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:
@@ -304,7 +304,7 @@ async def members_by_id(state: GatewayState, principal: Principal, cell_id: str)
     while True:
         if own_cell:
             reply = await state.rpc.call(ListMembers(cell_id=cell_id, limit=200, offset=offset))
-            page = {
+            page: dict[str, Any] = {
                 "items": [{key: getattr(item, key) for key in MEMBER_SHOWN} for item in reply.items],
                 "total": reply.total,
             }
