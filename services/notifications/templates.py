@@ -47,8 +47,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     r.MEETING_SCHEDULED: (
         "Thông báo lịch sinh hoạt: $cell, $when",
         "$greeting\n\nXin thông báo buổi " + _MEETING_LINE + ".\n\n$content_text\n\n"
-        "Đề nghị các đồng chí sắp xếp thời gian tham dự đầy đủ, đúng giờ; đồng chí nào không thể dự "
-        "báo cáo lý do với bí thư chi bộ trước buổi sinh hoạt.",
+        "Đề nghị các đồng chí sắp xếp thời gian tham dự đầy đủ, đúng giờ; đồng chí nào không thể tham dự "
+        "thì báo cáo lý do với đồng chí bí thư chi bộ trước buổi sinh hoạt.",
     ),
     r.MEETING_RESCHEDULED: (
         "$change_title",

@@ -28,9 +28,10 @@ wrong argument; each failure is one line on stderr.
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
-gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path, the status the API would answer).
-`dead-letters replay` and `purge` and `outbox replay` are audited the same way, under POST /v1/dead-letters/{q}/replay
-and /purge and /v1/outbox/{s}/parked/replay, each done one logged as an `operator_action` line on stderr.
+gateway.audit_log (sub `cli:<login>`, method `CLI`, the API's path with /cli/ for /v1/, the status the API
+would answer).
+`dead-letters replay` and `purge` and `outbox replay` are audited the same way, under /cli/dead-letters/{q}/replay
+and /purge and /cli/outbox/{s}/parked/replay, each done one logged as an `operator_action` line on stderr.
 Every number and id argument is bounded as the API bounds it (BOUNDS): out of bounds is exit 2 naming it.
 `unrouted return` publishes the events a service lost to chibo.unrouted (the copies in `<service>.unrouted`) back to
 chibo.events with their routing keys and headers, once, each acknowledged after its publication is confirmed
@@ -329,7 +330,7 @@ def reason(text: str) -> str:
     return trimmed
 
 
-HELD_PATHS = {"retry": "/v1/held-events/retry", "drop": "/v1/held-events/drop"}
+HELD_PATHS = {"retry": "/cli/held-events/retry", "drop": "/cli/held-events/drop"}
 """The API route each held-event command does the work of (and is audited under)."""
 AUDITED_ACTIONS = {"retry": "held_event_retried", "drop": "held_event_dropped"}
 """The audit detail's `action`, as the API writes it (services/gateway/http/recovery.py)."""
@@ -436,9 +437,17 @@ REFUSED_STATUS = {"not_found": 404, "conflict": 409}
 """The API's status for each refusal a command reports as its exit code rather than raises."""
 
 
+CLI_PATH = "/cli/"
+"""Where every command line audit path begins (the API's paths begin with /v1/)."""
+
+
 async def audit(settings: ServiceSettings, *, path: str, status: int, detail: dict[str, Any]) -> None:
     """A row in gateway.audit_log for one operator action from the command line, as the API writes it, and, when it
-    was done (status below 400), its `operator_action` log line on stderr, as the API logs it."""
+    was done (status below 400), its `operator_action` log line on stderr, as the API logs it. `path` is the
+    command line's own, `/cli/` and the API's path without `/v1/` (`/cli/outbox/meetings/parked/replay`), so the
+    audit tells a command from an API call; ValueError otherwise."""
+    if not path.startswith(CLI_PATH):
+        raise ValueError(f"an ops audit path begins with {CLI_PATH}: {path}")
     conn = await connect_database(settings, "gateway")
     try:
         await append_audit(
@@ -500,7 +509,7 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
         if args.action == "replay"
         else {"action": "rejection_dismissed", "rejection_id": rejection_id, "reason": args.reason}
     )
-    await audit(settings, path=f"/v1/rejections/{rejection_id}/{args.action}", status=status, detail=detail)
+    await audit(settings, path=f"/cli/rejections/{rejection_id}/{args.action}", status=status, detail=detail)
     if status == 404:
         raise NotFound(f"no rejection {rejection_id}")
     if reply is None:
@@ -508,7 +517,7 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
     return reply
 
 
-ALERT_RULES_PATH = "/v1/committees/{committee}/alert-rules"
+ALERT_RULES_PATH = "/cli/committees/{committee}/alert-rules"
 """The API route `alert-rules` does the work of (and a change is audited under, with `/{rule}`)."""
 
 
@@ -623,7 +632,7 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
                 unknown = args.event_id is not None and replayed["replayed"] == 0
                 await audit(
                     settings,
-                    path=f"/v1/dead-letters/{args.queue}/replay",
+                    path=f"/cli/dead-letters/{args.queue}/replay",
                     status=404 if unknown else 200,
                     detail={"action": "dead_letters_replayed", **detail},
                 )
@@ -632,7 +641,7 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
                 return replayed
             purged = await purge_dead_letters(connection, args.queue)
             detail = {"action": "dead_letters_purged", "queue": args.queue, "purged": purged["purged"]}
-            await audit(settings, path=f"/v1/dead-letters/{args.queue}/purge", status=200, detail=detail)
+            await audit(settings, path=f"/cli/dead-letters/{args.queue}/purge", status=200, detail=detail)
             return purged
         finally:
             await connection.close()
@@ -669,7 +678,7 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     detail |= {"missing": missing} if missing else {}
     # as the API: a 404 only when no id given names a parked row; some replayed is a success naming the others unknown
     status = 404 if missing and not replayed_rows else 200
-    await audit(settings, path=f"/v1/outbox/{schema}/parked/replay", status=status, detail=detail)
+    await audit(settings, path=f"/cli/outbox/{schema}/parked/replay", status=status, detail=detail)
     if status == 404:
         raise NotFound(parked_rows_missing(schema, missing, replayed_rows))
     return {

@@ -59,9 +59,9 @@ async def test_a_held_event_is_retried_and_dropped_from_the_command_line_and_aud
     assert never.returncode == 1 and f"no held or rejected event has the id {nowhere}" in never.stderr, never.stderr
 
     assert [(m, p, s, d["action"]) for m, p, s, d in await audited(database_url, held["id"])] == [
-        ("CLI", "/v1/held-events/retry", 200, "held_event_retried"),
-        ("CLI", "/v1/held-events/drop", 200, "held_event_dropped"),
-        ("CLI", "/v1/held-events/retry", 409, "held_event_retried"),
+        ("CLI", "/cli/held-events/retry", 200, "held_event_retried"),
+        ("CLI", "/cli/held-events/drop", 200, "held_event_dropped"),
+        ("CLI", "/cli/held-events/retry", 409, "held_event_retried"),
     ]
     assert [s for _, _, s, _ in await audited(database_url, nowhere)] == [404]
 
@@ -113,7 +113,7 @@ async def test_a_rejection_is_listed_replayed_and_dismissed_from_the_command_lin
         )
     finally:
         await conn.close()
-    path = f"/v1/rejections/{row['rejection_id']}"
+    path = f"/cli/rejections/{row['rejection_id']}"
     assert [(r["path"], r["status"]) for r in rows] == [
         (f"{path}/replay", 200),
         (f"{path}/dismiss", 200),

@@ -80,14 +80,14 @@ async def test_an_operator_lists_sets_and_resets_a_committees_alert_rules_from_t
         )
         assert nowhere.returncode == 1 and "not found" in nowhere.stderr
 
-    path = f"/v1/committees/{p.committee}/alert-rules/consecutive_absences"
+    path = f"/cli/committees/{p.committee}/alert-rules/consecutive_absences"
     rows = await audited(database_url, p.committee)
     assert [(method, where, status) for method, where, status, _ in rows] == [
         ("CLI", path, 200),
         ("CLI", path, 200),
         ("CLI", path, 200),
         ("CLI", path, 422),
-        ("CLI", f"/v1/committees/{p.committee}/alert-rules/no_such_rule", 404),
+        ("CLI", f"/cli/committees/{p.committee}/alert-rules/no_such_rule", 404),
     ]
     assert rows[0][3] == {
         "committee_id": p.committee,

@@ -45,6 +45,10 @@ def test_a_meeting_notice_names_cell_meeting_time_place_and_what_to_do() -> None
     assert "sinh hoạt chuyên đề chuyên đề “Học tập Chỉ thị 50” của Chi bộ khu phố 3" not in body
     assert "buổi sinh hoạt chuyên đề “Học tập Chỉ thị 50” của Chi bộ khu phố 3 vào lúc 19:30 thứ Ba" in body
     assert "Đề nghị các đồng chí sắp xếp thời gian tham dự" in body
+    # 'không thể dự báo cáo' read as 'dự báo' (forecast): the fresh-user trial
+    assert body.endswith(
+        "đồng chí nào không thể tham dự thì báo cáo lý do với đồng chí bí thư chi bộ trước buổi sinh hoạt."
+    )
 
 
 def test_a_notice_to_a_whole_cell_is_one_text_for_every_recipient_naming_no_one() -> None:

@@ -153,7 +153,7 @@ async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_lo
         )
         assert replay.returncode == 0, replay.stderr
         assert json.loads(replay.stdout)["replayed"] == 2
-        [(method, status, detail)] = await audit_rows_since(database_url, before, f"/v1/dead-letters/{queue}/replay")
+        [(method, status, detail)] = await audit_rows_since(database_url, before, f"/cli/dead-letters/{queue}/replay")
         assert (method, status) == ("CLI", 200)
         assert (detail["action"], detail["queue"], detail["event_id"], detail["replayed"]) == (
             "dead_letters_replayed",
@@ -174,7 +174,7 @@ async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_lo
             run_ops, amqp_url, database_url, "dead-letters", "purge", "--queue", queue, "--yes"
         )
         assert purge.returncode == 0, purge.stderr
-        [(method, status, detail)] = await audit_rows_since(database_url, before, f"/v1/dead-letters/{queue}/purge")
+        [(method, status, detail)] = await audit_rows_since(database_url, before, f"/cli/dead-letters/{queue}/purge")
         assert (method, status, detail["action"], detail["queue"]) == ("CLI", 200, "dead_letters_purged", queue)
         assert [line["action"] for line in operator_actions(purge.stderr)] == ["dead_letters_purged"]
     finally:
@@ -189,7 +189,7 @@ async def test_dead_letter_replay_and_purge_and_outbox_replay_are_audited_and_lo
             run_ops, amqp_url, database_url, "outbox", "replay", "--service", "meetings", "--id", str(row_id)
         )
         assert again.returncode == 0, again.stderr
-        rows = await audit_rows_since(database_url, before, "/v1/outbox/meetings/parked/replay")
+        rows = await audit_rows_since(database_url, before, "/cli/outbox/meetings/parked/replay")
         assert [(m, s, d) for m, s, d in rows if d["ids"] == [row_id]] == [
             ("CLI", 200, {"action": "parked_rows_replayed", "service": "meetings", "ids": [row_id], "replayed": 1})
         ]
@@ -212,7 +212,7 @@ async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url
     )
     assert unknown.returncode == 1, unknown.stderr
     assert f"not found: no dead letter in evaluation.facts.dlq has the event id {nope}" in unknown.stderr
-    rows = await audit_rows_since(database_url, before, "/v1/dead-letters/evaluation.facts.dlq/replay")
+    rows = await audit_rows_since(database_url, before, "/cli/dead-letters/evaluation.facts.dlq/replay")
     assert [(s, d["event_id"]) for _, s, d in rows if d.get("event_id") == nope] == [(404, nope)]
 
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "meetings"})
@@ -237,7 +237,7 @@ async def test_a_replay_naming_what_is_not_there_is_not_found_naming_it(amqp_url
             "unknown": [{"id": missing, "code": "not_found", "message": said}],
         }
         assert await conn.fetchval("SELECT parked_at FROM outbox WHERE id = $1", row_id) is None
-        rows = await audit_rows_since(database_url, before, "/v1/outbox/meetings/parked/replay")
+        rows = await audit_rows_since(database_url, before, "/cli/outbox/meetings/parked/replay")
         assert [(s, d["replayed"], d["missing"]) for _, s, d in rows if missing in d.get("missing", [])] == [
             (404, 0, [missing]),
             (200, 1, [missing]),

@@ -124,3 +124,27 @@ async def test_a_member_reads_no_others_reason_anywhere(system: RunningSystem, p
         minutes = await secretary.get(f"/app/meetings/{meeting_id}/minutes.pdf")
     assert reason in html.unescape(page.text)
     assert reason in " ".join(pdf_text(minutes.content).split())
+
+
+async def test_a_member_reads_the_cell_members_names(system: RunningSystem, province: dict[str, str]) -> None:
+    """The fresh-user trial: a member read ids for names ('demo-cb-thon-1-dv01 Có mặt', 'Chủ trì: đồng chí
+    demo-cb-thon-1-dv01') on the meeting page and the minutes PDF, where an officer read names; a member of the cell
+    sits in its meetings and reads its members' names, though not the roster's other fields."""
+    meeting_id = await _held_with_a_health_reason(system, province)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        listed = await api.get(
+            f"/v1/cells/{CELL}/members?limit=200", headers={"Authorization": f"Bearer {province['secretary']}"}
+        )
+    members = {item["id"]: item for item in listed.json()["items"]}
+    chair = str(next(iter(members)))
+    async with signed_in(system, "member") as member:
+        page = await member.get(f"/app/meetings/{meeting_id}")
+        minutes = await member.get(f"/app/meetings/{meeting_id}/minutes.pdf")
+    assert page.status_code == minutes.status_code == 200
+    shown = html.unescape(page.text)
+    for member_id, item in members.items():
+        assert f"<td>{item['full_name']}</td>" in shown and f"<td>{member_id}</td>" not in shown, member_id
+        assert not item.get("email") or item["email"] not in shown
+    text = " ".join(pdf_text(minutes.content).split())
+    assert members[chair]["full_name"] in text and members[MEMBER]["full_name"] in text
+    assert chair not in text and str(MEMBER) not in text

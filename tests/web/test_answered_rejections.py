@@ -47,3 +47,18 @@ def test_a_persons_refused_command_names_the_account_that_sent_it() -> None:
 def test_an_operators_dismissal_says_who_and_why() -> None:
     page = dismissed_view(rejection(dismissed_by="op-1", dismissal_reason="Dữ liệu rác"))
     assert "op-1" in page and "Dữ liệu rác" in page and "Đã trả lời người gửi" not in page
+
+
+def test_the_field_column_reads_the_vietnamese_name_with_the_api_name_in_brackets() -> None:
+    """The fresh-user trial read 'hệ thống gửi source' and 'nội dung gửi đến body' in the 'Trường' column: two
+    languages run together; the API's name goes in brackets after the Vietnamese one, and once for a path the
+    contract does not name (it is its own label)."""
+    items = [
+        rejection(field="source", reason="source: too long"),
+        rejection(field="body", reason="body: empty batch"),
+        rejection(field="data.colour", reason="data.colour: extra"),
+    ]
+    page = operations_html(rejections={"items": items, "total": 3}, rejections_pager=PAGER, held_pager=PAGER)
+    assert "hệ thống gửi (<code>source</code>)" in page
+    assert "nội dung gửi đến (<code>body</code>)" in page
+    assert page.count("data.colour") == page.count("“data.colour”") + 1  # once quoted, once in the technical detail

@@ -307,7 +307,9 @@ def test_the_minutes_split_the_members_summoned_into_official_and_probationary()
         "Tổng số đảng viên được triệu tập: 6 (3 đảng viên chính thức, 2 đảng viên dự bị,"
         " 1 đồng chí không còn trong danh sách của chi bộ); có mặt: 6"
     ) in text
-    # a viewer without the cell's list (a member) reads the total alone, not a split of unknowns
+    # the period within the heading in lower case, as the phrase goes on (not 'Sinh hoạt thường kỳ, Tháng 11/2026')
+    assert "Sinh hoạt thường kỳ, tháng 11/2026" in text
+    # a viewer without the cell's list reads the total alone, not a split of unknowns
     alone = " ".join(pdf_text(minutes_document(meeting, unit, None, {})).split())
     assert "Tổng số đảng viên được triệu tập: 6; có mặt: 6" in alone
 

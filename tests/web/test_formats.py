@@ -43,6 +43,8 @@ def test_periods_and_ratings_read_in_vietnamese() -> None:
     assert i18n.format_period("2026-11") == "Tháng 11/2026"
     assert i18n.format_period("2026-Q4") == "Quý IV/2026"
     assert i18n.format_period("2026") == "Năm 2026"
+    assert i18n.format_period("2026-11", within=True) == "tháng 11/2026"
+    assert i18n.period_within("2026-Q4") == "quý IV/2026"
     assert [i18n.format_rating(r) for r in ("good", "fair", "average", "poor")] == ["Tốt", "Khá", "Trung bình", "Kém"]
 
 
@@ -192,7 +194,7 @@ def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:
         " answered as for an unknown id"
     )
     assert explain_hold("unit:tinh", reason, "data.committee_id") == (
-        "Trường cấp ủy: đơn vị, đảng viên hoặc cuộc họp mà sự kiện nêu nằm ngoài phạm vi tài khoản gửi được phép ghi."
+        "Trường cấp ủy: đơn vị, đảng viên hoặc buổi sinh hoạt mà sự kiện nêu nằm ngoài phạm vi tài khoản được phép ghi."
     )
     assert explain_rejection(reason.split(";")[0], "data.committee_id").endswith("được phép ghi.")
 

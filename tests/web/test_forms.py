@@ -1,6 +1,7 @@
 """The secretary's forms in Chromium: schedule, roster, minutes, and the provisional score; Vietnamese
 validation naming the field; a member changes their notification preferences (also through the API)."""
 
+import html
 from datetime import datetime, timedelta
 
 import httpx
@@ -169,16 +170,22 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
             assert "Ngày: buổi sinh hoạt phải diễn ra từ năm 2000 đến chậm nhất là 2 năm" in absurd.text, day
 
         record = "/app/meetings/demo-cb-thon-1-2026-12"
-        token = csrf_of((await client.get(f"{record}/record")).text)
+        shown = (await client.get(f"{record}/record")).text
+        token = csrf_of(shown)
         documents = await client.post(f"{record}/documents", data={"csrf": token, "title": "", "kind": "bien-ban"})
         assert documents.status_code == 422
         assert "Tên tài liệu: vui lòng nhập trường này." in documents.text
         assert "Loại tài liệu: “bien-ban” không nằm trong các lựa chọn cho phép (Nội dung sinh hoạt" in (documents.text)
         member = "demo-cb-thon-1-dv03"
-        roster = {"csrf": token, "member": member, f"status-{member}": "co-mat", f"name-{member}": "Lê Văn Ba"}
+        # the row's label names the member as the cell's roster does, whatever name a client posts along
+        own = html.unescape(shown.split(f'name="status-{member}" aria-label="', 1)[1].split('"', 1)[0])
+        assert own.startswith("Điểm danh đồng chí ") and member not in own, own
+        roster = {"csrf": token, "member": member, f"status-{member}": "co-mat", f"name-{member}": "Kẻ Mạo Danh"}
         attendance = await client.post(f"{record}/attendance", data=roster)
         assert attendance.status_code == 422
-        assert "Điểm danh đồng chí Lê Văn Ba: “co-mat” không nằm trong các lựa chọn cho phép (Có mặt" in attendance.text
+        said = html.unescape(attendance.text)
+        assert f"{own}: “co-mat” không nằm trong các lựa chọn cho phép (Có mặt" in said
+        assert "Kẻ Mạo Danh" not in said
 
     async with httpx.AsyncClient(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}

@@ -23,7 +23,7 @@ from services.gateway.web.i18n import (
 from services.gateway.web.periods import cell_years
 from shared.collation import by_name, by_name_values
 from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
-from shared.contracts.meetings_rpc import UnitReply
+from shared.contracts.meetings_rpc import ListMembers, UnitReply
 from shared.contracts.notifications_rpc import ListLateMinutes
 from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_MEETING
@@ -288,15 +288,28 @@ def ahead(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((item for item in meetings if upcoming(item)), key=lambda item: str(item.get("starts_at")))
 
 
+MEMBER_SHOWN = ("id", "full_name", "status", "probation_ends_on")
+"""What a plain member reads of their cell's members: names for the roster, minutes and tasks, and the status and
+probation end the minutes split the summoned by (exports.summoned_split); never contact details."""
+
+
 async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:
-    """The cell's members by id in Vietnamese order of their names, for those who may read the roster; empty for a
-    member."""
-    if principal.role not in (Role.SECRETARY, Role.COMMITTEE_OFFICER):
+    """The cell's members by id in Vietnamese order of their names: whole for those who may read the roster, only
+    `MEMBER_SHOWN` for a plain member of this cell (they sit in its meetings), empty for anyone else."""
+    own_cell = principal.role is Role.MEMBER and principal.unit_id == cell_id
+    if principal.role not in (Role.SECRETARY, Role.COMMITTEE_OFFICER) and not own_cell:
         return {}
     members: dict[str, dict[str, Any]] = {}
     offset = 0
     while True:
-        page = await reads.list_cell_members(cell_id, principal, state, limit=200, offset=offset)
+        if own_cell:
+            reply = await state.rpc.call(ListMembers(cell_id=cell_id, limit=200, offset=offset))
+            page: dict[str, Any] = {
+                "items": [{key: getattr(item, key) for key in MEMBER_SHOWN} for item in reply.items],
+                "total": reply.total,
+            }
+        else:
+            page = await reads.list_cell_members(cell_id, principal, state, limit=200, offset=offset)
         members.update({item["id"]: item for item in page["items"]})
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:

@@ -242,7 +242,7 @@ def minutes_document(
         cell=str(unit.get("name") or ""),
         place_and_date=pdf.place_and_date(locality(superior, unit), starts),
         title=_("MINUTES"),
-        subtitle=_("%(kind)s, %(period)s", kind=kind, period=format_period(f"{starts:%Y-%m}")),
+        subtitle=_("%(kind)s, %(period)s", kind=kind, period=format_period(f"{starts:%Y-%m}", within=True)),
         sections=sections,
         tasks_header=[_("Task"), _("Assignee"), _("Due")],
         tasks=tasks,
@@ -261,7 +261,7 @@ def probationary_on(member: dict[str, Any], day: date) -> bool:
 def summoned_split(records: list[dict[str, Any]], members: dict[str, Any], day: date) -> str:
     """` (10 đảng viên chính thức, 2 đảng viên dự bị)`: the members summoned (the roster) split as the minutes give
     them (DOMAIN.md); those the viewer's list does not hold are counted apart, and nothing is said when it holds none
-    of them (a member's own view has no list of the cell)."""
+    of them."""
     known = [members[record["member_id"]] for record in records if record["member_id"] in members]
     if not known:
         return ""

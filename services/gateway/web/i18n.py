@@ -123,17 +123,25 @@ ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 PERIOD = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
 
 
-def format_period(period: str) -> str:
-    """`Tháng 11/2026`, `Quý IV/2026`, `Năm 2026`."""
+def format_period(period: str, *, within: bool = False) -> str:
+    """`Tháng 11/2026`, `Quý IV/2026`, `Năm 2026`; `within` a phrase (after a comma, `Từ … đến …`) in lower case:
+    `tháng 11/2026`."""
     match = PERIOD.match(period)
     if not match:
         return period
     year, month, quarter = match.groups()
     if month:
-        return _("Month %(month)s/%(year)s", month=int(month), year=year)
-    if quarter:
-        return _("Quarter %(quarter)s/%(year)s", quarter=ROMAN[int(quarter)], year=year)
-    return _("Year %(year)s", year=year)
+        said = _("Month %(month)s/%(year)s", month=int(month), year=year)
+    elif quarter:
+        said = _("Quarter %(quarter)s/%(year)s", quarter=ROMAN[int(quarter)], year=year)
+    else:
+        said = _("Year %(year)s", year=year)
+    return said[:1].lower() + said[1:] if within else said
+
+
+def period_within(period: str) -> str:
+    """format_period within a phrase: `tháng 11/2026`."""
+    return format_period(period, within=True)
 
 
 RATINGS = {"good": N_("Good"), "fair": N_("Fair"), "average": N_("Average"), "poor": N_("Poor")}
@@ -214,5 +222,6 @@ def filters() -> dict[str, Any]:
         "number": format_number,
         "share": format_share,
         "period": format_period,
+        "period_within": period_within,
         "rating": format_rating,
     }

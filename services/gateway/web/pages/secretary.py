@@ -337,7 +337,11 @@ async def not_begun(viewer: Viewer, state: State, meeting_id: str) -> dict[str, 
     """{"data.meeting_id": why} when the meeting (one the viewer may record, else recordable_meeting's 404 or 403) has
     not begun (shared.plausible.begins_later, the rule meetings refuses a person's roster, minutes and assessment by),
     else {}: a form says it with its own errors, so one sending reports them all."""
-    meeting = await recordable_meeting(viewer, state, meeting_id)
+    return not_begun_at(await recordable_meeting(viewer, state, meeting_id))
+
+
+def not_begun_at(meeting: Any) -> dict[str, str]:
+    """not_begun's answer for a meeting already read (a MeetingReply)."""
     if meeting.starts_at is not None and begins_later(meeting.starts_at, datetime.now(VIETNAM_TZ)):
         return {"data.meeting_id": _(BY_CODE[RefusalCode.MEETING_NOT_STARTED])}
     return {}
@@ -420,12 +424,15 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
 
     async def action() -> None:
         records = []
-        errors = await not_begun(viewer, state, meeting_id)
+        meeting = await recordable_meeting(viewer, state, meeting_id)
+        errors = not_begun_at(meeting)
+        # the labels name members as the cell's roster does, never as the post says (a client could write anything)
+        members = await data.members_by_id(state, viewer.principal, meeting.cell_id)
         names: dict[str, str] = {}
         for row, member_id in enumerate(form.getlist("member")):
             status = forms.text(form, f"status-{member_id}")
             reason = forms.text(form, f"reason-{member_id}")
-            name = forms.text(form, f"name-{member_id}") or member_id
+            name = str(members.get(member_id, {}).get("full_name") or member_id)
             # a refusal of this row names the member, not the roster as a whole
             for key in ("status", "member_id"):
                 names[f"records.{row}.{key}"] = _("Attendance of %(name)s", name=name)
