@@ -121,7 +121,8 @@ def test_a_form_number_in_other_digits_is_refused_naming_the_field(value: str) -
     assert whole_number({"votes_for": value}, "votes_for", errors) is None
     assert "votes_for" in errors
     with pytest.raises(FormErrors) as refused:
-        assessment_points({"point-content.self_criticism": value, "max-content.self_criticism": "5"})
+        item = {"code": "content.self_criticism", "name": "Tự phê bình", "max": 5}
+        assessment_points({"point-content.self_criticism": value}, [item])
     assert "point-content.self_criticism" in refused.value.errors
     assert forms.parse_day(value + "/12/2026") is None  # strptime read `1５/12/2026` as the 15th
 

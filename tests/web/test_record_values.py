@@ -107,8 +107,7 @@ async def test_refused_points_are_shown_again_as_sent(system: RunningSystem, pro
             assert codes, who
             form: dict[str, object] = {"csrf": csrf_of(shown), "comment": "Đã rà soát"}
             for code in codes:
-                form |= {f"point-{code}": "1", f"max-{code}": value(shown, f"max-{code}")}
-                form[f"name-{code}"] = value(shown, f"name-{code}")
+                form[f"point-{code}"] = "1"
             form[f"point-{codes[-1]}"] = "nhiều"  # the one mistake
             action = path if who == "monitor" else f"/app/meetings/{HELD}/assessment"
             sent = await client.post(action, data=form)
@@ -117,6 +116,45 @@ async def test_refused_points_are_shown_again_as_sent(system: RunningSystem, pro
             assert f'id="{section}-errors"' in page, who
             assert [value(page, f"point-{code}") for code in codes] == [str(form[f"point-{code}"]) for code in codes]
             assert value(page, "comment") == "Đã rà soát"
+
+
+async def test_an_assessment_is_judged_by_the_framework_never_by_a_posted_name_or_maximum(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    """The forms posted hidden `name-<code>` and `max-<code>` that the page's check trusted: a client chose the label
+    of an item's error and its maximum. Both now come from the framework the page itself shows, read again."""
+    for who, path in (("secretary", f"/app/meetings/{HELD}/record"), ("monitor", f"/app/monitoring/meetings/{HELD}")):
+        async with signed_in(system, who) as client:
+            shown = (await client.get(path)).text
+            assert 'name="max-' not in shown and 'name="name-' not in shown, who
+            items = re.findall(r'<label for="point-([a-z_.]+)">([^<]+) <small>\(tối đa ([0-9,]+) điểm', shown)
+            assert len(items) >= 2, who
+            (code, name, top), (other, other_name, _top) = items[0], items[1]
+            name, other_name = html.unescape(name), html.unescape(other_name)
+            above = str(float(top.replace(",", ".")) + 1).replace(".", ",")
+            action = path if who == "monitor" else f"/app/meetings/{HELD}/assessment"
+            forged = {f"max-{code}": "1000", f"name-{code}": "Kẻ Mạo Danh", f"name-{other}": "Kẻ Mạo Danh"}
+            over = await client.post(action, data={"csrf": csrf_of(shown), f"point-{code}": above} | forged)
+            assert over.status_code == 422, (who, over.status_code)
+            said = html.unescape(over.text)
+            assert f"{name}: từ 0 đến {top} điểm." in said, who
+            assert "Kẻ Mạo Danh" not in said, who
+            wrong = {"csrf": csrf_of(shown), f"point-{code}": "1", f"point-{other}": "nhiều"} | forged
+            word = await client.post(action, data=wrong)
+            assert word.status_code == 422, (who, word.status_code)
+            said = html.unescape(word.text)
+            assert f"{other_name}: vui lòng nhập số." in said, who
+            assert "Kẻ Mạo Danh" not in said, who
+    # the API (POST /v1/meetings/{id}/assessments): meetings judges the points by the framework in force, so points
+    # above an item's maximum, or of an item not assessed by hand, are refused and nothing is kept
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
+    ) as api:
+        before = (await api.get(f"/v1/meetings/{HELD}")).json()["assessments"]
+        for points in ({code: float(top.replace(",", ".")) + 1}, {"no.such_item": 1}):
+            sent = await api.post(f"/v1/meetings/{HELD}/assessments", json={"role": "cell_committee", "points": points})
+            assert sent.status_code == 422 and "data.points." in sent.text, (points, sent.status_code, sent.text)
+        assert (await api.get(f"/v1/meetings/{HELD}")).json()["assessments"] == before
 
 
 async def test_a_task_is_marked_done_on_the_day_given(

@@ -10,6 +10,7 @@ from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
 from services.gateway.web.availability import empty_page, scores_or
+from services.gateway.web.explain import item_names
 from services.gateway.web.i18n import (
     N_,
     _,
@@ -357,6 +358,20 @@ async def framework(state: GatewayState, framework_id: str, version: str) -> dic
             return None
         _frameworks[key] = found.model_dump()
     return _frameworks[key]
+
+
+async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The meeting score's applicable items assessed by hand, each its score line (code, max, points) with its
+    Vietnamese `name` from the framework the score was computed by (the one in force for the meeting); [] without a
+    score. The assessment forms show these and judge a post by them, never by names or maxima the post carries."""
+    if score is None:
+        return []
+    lines = [line for line in score.get("criteria") or [] if line.get("source") == "manual" and line["applicable"]]
+    if not lines:
+        return []
+    reference = score.get("framework") or {}
+    names = item_names(await framework(state, str(reference.get("id")), str(reference.get("version"))))
+    return [{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in lines]
 
 
 def score_text(value: float | None) -> str:

@@ -4,7 +4,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any, TypeVar
@@ -310,16 +310,17 @@ def day(form: Any, name: str, errors: dict[str, str], *, field: str | None = Non
     return parsed
 
 
-def assessment_points(form: Any) -> dict[str, float]:
-    """The manual items' points of an assessment form (`point-<code>`, with `max-<code>` and `name-<code>`):
-    {code: points}; FormErrors naming the item when a value is not a number in [0, max] or none is given."""
+def assessment_points(form: Any, items: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The points of an assessment form (`point-<code>`) for the manual `items` the server read (data.manual_items:
+    each its `code`, `name` and `max`, of the framework in force): {code: points}; FormErrors naming the item by its
+    framework name when a value is not a number in [0, max], or when none is given. Posted fields of other codes
+    are not read: a client chooses neither an item's name nor its maximum (CONTRACT.md, assessment points)."""
     errors: dict[str, str] = {}
     points: dict[str, float] = {}
-    for key in form:
-        if not key.startswith("point-"):
-            continue
-        code = key[6:]
-        name = text(form, f"name-{code}") or code
+    for item in items:
+        code = str(item["code"])
+        key = f"point-{code}"
+        name = str(item.get("name") or code)
         raw = text(form, key).replace(",", ".")
         if not raw:
             continue
@@ -327,7 +328,7 @@ def assessment_points(form: Any) -> dict[str, float]:
         if value is None:
             errors[key] = _("%(field)s: enter a number.", field=name)
             continue
-        top = float(text(form, f"max-{code}") or 100)
+        top = float(item["max"])
         if not 0 <= value <= top:
             errors[key] = _("%(field)s: between 0 and %(max)s points.", field=name, max=format_number(top))
         points[code] = value

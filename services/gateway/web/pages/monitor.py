@@ -32,7 +32,6 @@ from services.gateway.web.core import (
     WebRoute,
     render,
 )
-from services.gateway.web.explain import item_names
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import _, parse_moment
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
@@ -165,18 +164,10 @@ async def _confirm_page(
     """The confirmation page; after a refusal (`errors`), its form shows again the points and comment `sent`."""
     meeting, assignment = await _followed_meeting(state, viewer, meeting_id)
     score = await data.meeting_score(state, viewer.principal, meeting_id)
-    names: dict[str, tuple[str, str]] = {}
-    if score:
-        reference = score.get("framework") or {}
-        names = item_names(await data.framework(state, str(reference.get("id")), str(reference.get("version"))))
     proposals: dict[str, dict[str, Any]] = {}
     for entry in meeting.assessments:  # oldest first: the latest of each role wins
         proposals[str(entry.get("role"))] = entry
-    manual = [
-        {**line, "name": names.get(line["code"], ("", line["code"]))[1]}
-        for line in (score or {}).get("criteria", [])
-        if line.get("source") == "manual" and line["applicable"]
-    ]
+    manual = await data.manual_items(state, score)
     return render(
         request,
         "monitor_confirm.html",
@@ -204,7 +195,9 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
     await _followed_meeting(state, viewer, meeting_id)
     form = await forms.form_of(request)
     try:
-        points = forms.assessment_points(form)
+        # the items, their names and maxima are those the page showed, read again: never what the post says
+        score = await data.meeting_score(state, viewer.principal, meeting_id)
+        points = forms.assessment_points(form, await data.manual_items(state, score))
         model = forms.build(
             AssessmentCreate,
             {"role": "upper_monitor", "points": points, "comment": forms.text(form, "comment") or None},

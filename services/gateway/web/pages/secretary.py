@@ -175,15 +175,6 @@ async def _record_page(
     members = await data.members_by_id(state, principal, meeting["cell_id"])
     ahead = data.upcoming(meeting)
     score = None if ahead else await data.meeting_score(state, principal, meeting_id)
-    manual = [
-        line for line in (score or {}).get("criteria", []) if line.get("source") == "manual" and line["applicable"]
-    ]
-    names = {}
-    if score:
-        reference = score.get("framework") or {}
-        from services.gateway.web.explain import item_names
-
-        names = item_names(await data.framework(state, str(reference.get("id")), str(reference.get("version"))))
     roster = {record["member_id"]: record for record in ((meeting.get("attendance") or {}).get("records") or [])}
     minutes = minutes_values(meeting, chair=principal.person_id)
     if section == "attendance" and form is not None:
@@ -206,7 +197,7 @@ async def _record_page(
         },
         score=score,
         upcoming=ahead,
-        manual=[{**line, "name": names.get(line["code"], ("", line["code"]))[1]} for line in manual],
+        manual=await data.manual_items(state, score),
         errors=errors or {},
         sent=sent,
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
@@ -566,8 +557,12 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
     form = await forms.form_of(request)
 
     async def action() -> None:
-        with forms.reported_with(await not_begun(viewer, state, meeting_id)):
-            points = forms.assessment_points(form)
+        meeting = await recordable_meeting(viewer, state, meeting_id)
+        # the items, their names and maxima are those the page shows, read again: never what the post says (a meeting
+        # ahead has its provisional score's items, so wrong points are reported along with "not begun")
+        score = await data.meeting_score(state, viewer.principal, meeting_id)
+        with forms.reported_with(not_begun_at(meeting)):
+            points = forms.assessment_points(form, await data.manual_items(state, score))
             model = forms.build(
                 AssessmentCreate,
                 {"role": "cell_committee", "points": points, "comment": forms.text(form, "comment") or None},
