@@ -89,7 +89,7 @@ async def test_the_cell_page_says_chua_xep_loai_for_its_running_quarter_and_year
 
 
 async def test_the_evidence_page_says_chua_xep_loai_for_a_year_not_rated_yet(reads_answer: None) -> None:
-    member = SimpleNamespace(role=Role.MEMBER)
+    member = SimpleNamespace(role=Role.MEMBER, unit_id="cb-khac")  # of another cell: no member list read here
     found = await evidence(SimpleNamespace(), member, CELL["id"], YEAR)  # type: ignore[arg-type]
     assert found["quarters_rated"] == 0
     page = environment().get_template("evidence.html").render(viewer=viewer(), unit=CELL, year=YEAR, crumbs=[], **found)
