@@ -9,7 +9,6 @@ rejection, under a registered one 413. The size is judged first: 413 `body: larg
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,22 +16,11 @@ import httpx
 import pytest
 
 from shared.periods import VIETNAM_TZ
-from tests.support.env import fresh_database
 from tests.support.ids import random_id
-from tests.support.system import RunningSystem, issue_token, running_system
+from tests.support.system import RunningSystem, issue_token
 
 pytestmark = pytest.mark.e2e
 FEED = "urn:test:trial-feed"
-
-
-@pytest.fixture(scope="module")
-def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """The four services and the mail sink, started once for this module."""
-    with (
-        fresh_database(database_url) as own_database,
-        running_system(amqp_url=amqp_url, database_url=own_database, workdir=tmp_path_factory.mktemp("system")) as s,
-    ):
-        yield s
 
 
 def cloudevent(event_type: str, data: dict[str, Any], *, source: str = FEED, days_ago: int = 30) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import email
 import email.header
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,23 +23,12 @@ import pytest
 from deploy.mailsink import envelope_recipients
 from shared.periods import VIETNAM_TZ
 from shared.topology import INGEST_EXCHANGE, declare_topology
-from tests.support.env import fresh_database
 from tests.support.ids import random_id
 from tests.support.running import eventually
-from tests.support.system import RunningSystem, issue_token, running_system
+from tests.support.system import RunningSystem, issue_token
 
 pytestmark = pytest.mark.e2e
 SOURCE = "urn:test:member-database"
-
-
-@pytest.fixture(scope="module")
-def system(amqp_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """The four services and the mail sink, started once for this module."""
-    with (
-        fresh_database(database_url) as own_database,
-        running_system(amqp_url=amqp_url, database_url=own_database, workdir=tmp_path_factory.mktemp("system")) as s,
-    ):
-        yield s
 
 
 def cloudevent(event_type: str, data: dict, *, at: datetime | None = None, event_id: str | None = None) -> dict:

@@ -28,7 +28,7 @@ async def test_every_reason_part_reads_back_from_the_stored_row_as_scoring_store
     async with private_pool(database_url) as pool, pool.acquire() as conn:
         results = PgResultRepository(conn)
         await results.save_scores(rows)
-        stored = await results.stored_scores(list(scores))
+        stored = (await results.scoring_inputs(list(scores))).stored
     for meeting_id, score in scores.items():
         lines = stored[meeting_id]["criteria"]
         # the comparison scoring makes before rewriting a row (handlers.scores._store_score)

@@ -19,7 +19,7 @@ from services.evaluation.bootstrap import SERVICE_DIR as EVALUATION_DIR
 from services.evaluation.bootstrap import prepare as prepare_evaluation
 from services.evaluation.domain.facts import Assessment, MemberSnapshot, snapshot_at
 from services.evaluation.domain.scoring import manual_points
-from services.evaluation.repository.facts import PgFactRepository
+from services.evaluation.repository.results import PgResultRepository
 from services.meetings.bootstrap import SERVICE_DIR as MEETINGS_DIR
 from services.meetings.bulk.load import bulk_load_lines
 from services.meetings.queries import get_meeting
@@ -390,7 +390,7 @@ async def test_evaluation_keeps_the_later_of_two_facts_in_one_microsecond(databa
                 )
                 assert removed == "2026-03-01", where
                 async with pool.acquire() as conn:
-                    listed = (await PgFactRepository(conn).assessments([meeting_id]))[meeting_id]
+                    listed = (await PgResultRepository(conn).scoring_inputs([meeting_id])).assessments[meeting_id]
                 assert [stamp.event_id for _, stamp, _ in listed] == list(ids(f"{p}-assessment")), where
 
 

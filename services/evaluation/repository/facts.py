@@ -184,8 +184,6 @@ class FactRepository(Protocol):
     async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[tuple[str, str]]: ...
     async def cancel_meetings(self, rows: Sequence[tuple[str, FactStamp]]) -> set[str]: ...
     async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]: ...
-    async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]: ...
-    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, FactStamp, dict]]]: ...
     async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]: ...
     async def committee_history(self, cell_id: str) -> CommitteeHistory: ...
     async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]: ...
@@ -630,31 +628,6 @@ class PgFactRepository:
             found[row["cell_id"]].append(_meeting_row(row))
         for meetings in found.values():
             meetings.sort(key=lambda m: (m.starts_at, m.meeting_id))
-        return found
-
-    async def documents(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]:
-        """Published documents (kind, published_at) per meeting."""
-        found: dict[str, list[tuple[str, datetime]]] = {}
-        for row in await self._conn.fetch(
-            f"SELECT k.key AS meeting_id, d.kind, d.published_at FROM {KEYS} CROSS JOIN LATERAL"
-            " (SELECT kind, published_at, fact_id, position FROM document WHERE meeting_id = k.key OFFSET 0) d"
-            " ORDER BY d.published_at, d.fact_id, d.position",
-            meeting_ids,
-        ):
-            found.setdefault(row["meeting_id"], []).append((row["kind"], row["published_at"]))
-        return found
-
-    async def assessments(self, meeting_ids: list[str]) -> dict[str, list[tuple[str, FactStamp, dict]]]:
-        """Assessments (role, stamp, points) per meeting, oldest first."""
-        found: dict[str, list[tuple[str, FactStamp, dict]]] = {}
-        for row in await self._conn.fetch(
-            f"SELECT k.key AS meeting_id, a.role, a.fact_time, a.fact_ns, a.fact_id, a.points::text AS points"
-            f" FROM {KEYS} CROSS JOIN LATERAL (SELECT role, fact_time, fact_ns, fact_id, points FROM assessment"
-            " WHERE meeting_id = k.key OFFSET 0) a ORDER BY a.fact_time, a.fact_ns, a.fact_id",
-            meeting_ids,
-        ):
-            stamp = FactStamp(time=row["fact_time"], event_id=row["fact_id"], ns=row["fact_ns"])
-            found.setdefault(row["meeting_id"], []).append((row["role"], stamp, json.loads(row["points"])))
         return found
 
     async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]:

@@ -97,7 +97,7 @@ table read by the meeting's key."""
 
 @dataclass(frozen=True)
 class ScoringInputs:
-    """What scoring reads of its target meetings: `stored_scores`, `documents` and `assessments` (same shapes)."""
+    """What scoring reads of its target meetings: stored score rows, documents and assessments, by meeting id."""
 
     stored: dict[str, dict[str, Any]]
     documents: dict[str, list[tuple[str, datetime]]]
@@ -116,7 +116,6 @@ class Recheck:
 class ResultRepository(Protocol):
     """Meeting scores and period results as stored."""
 
-    async def stored_scores(self, meeting_ids: list[str]) -> dict[str, dict[str, Any]]: ...
     async def scoring_inputs(self, meeting_ids: list[str]) -> ScoringInputs: ...
     async def save_scores(self, rows: Sequence[ScoreRow]) -> None: ...
     async def delete_scores(self, meeting_ids: Sequence[str]) -> None: ...
@@ -138,19 +137,10 @@ class PgResultRepository:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
 
-    async def stored_scores(self, meeting_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Stored score rows by meeting id (criteria decoded; each line with its reason `parts` once stored so)."""
-        rows = await self._conn.fetch(
-            "SELECT meeting_id, cell_id, kind, starts_at, held, framework_id, framework_version, score, rating,"
-            " provisional, criteria::text AS criteria, present, counted, speakers_present"
-            " FROM meeting_score WHERE meeting_id = ANY($1::text[])",
-            meeting_ids,
-        )
-        return {row["meeting_id"]: {**dict(row), "criteria": json.loads(row["criteria"])} for row in rows}
-
     async def scoring_inputs(self, meeting_ids: list[str]) -> ScoringInputs:
-        """`stored_scores`, `PgFactRepository.documents` and `.assessments` of the meetings in one statement (three
-        round trips of a scoring round were one each)."""
+        """The meetings' stored score rows (criteria decoded; each line with its reason `parts` once stored so), their
+        published documents (kind, first published) and assessments (role, stamp, points; oldest first), in one
+        statement (a scoring round reads all three)."""
         stored: dict[str, dict[str, Any]] = {}
         documents: dict[str, list[tuple[str, datetime]]] = {}
         assessments: dict[str, list[tuple[str, FactStamp, dict]]] = {}
