@@ -1,7 +1,10 @@
-"""Fixtures of the notifications tests: a real SMTP server, a real webhook receiver, the service's settings."""
+"""Fixtures of the notifications tests: a real SMTP server, a real webhook receiver, the service's settings, and a
+held meeting whose score the settled-rating check judges on a clock the test drives."""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -11,9 +14,24 @@ import pytest
 
 from services.notifications.bootstrap import SERVICE_DIR
 from services.notifications.config import Settings
+from services.notifications.handlers import HANDLERS
+from services.notifications.handlers.jobs import run_job
+from services.notifications.repository.outgoing import Job
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.contracts.registry import read_event
 from shared.db import create_pool
+from shared.envelope import CloudEvent
+from shared.periods import VIETNAM_TZ
 from shared.runtime import migrate
+from tests.notifications.events import Province, event
+from tests.notifications.fakes import Clock
+from tests.support.ids import random_id
 from tests.support.running import free_port, smtp_server
+
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)
+"""Where the settled-rating tests start their clock."""
+RATING_CHECK = "score.meeting"
+"""The schedule's kind of a meeting's settled-rating check."""
 
 
 class SmtpInbox:
@@ -124,3 +142,151 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+def scored(p: Province, meeting_id: str, rating: str, score: float, *, time: datetime) -> CloudEvent:
+    """score.meeting.updated.v1 of the meeting, final (not provisional), published at `time`."""
+    data = {
+        "meeting_id": meeting_id,
+        "cell_id": p.cell,
+        "framework": {"id": "f", "version": "1"},
+        "score": score,
+        "rating": rating,
+        "provisional": False,
+        "criteria": [],
+    }
+    return event("score.meeting.updated.v1", data, source="urn:chibo:evaluation", time=time)
+
+
+async def handle(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events: CloudEvent) -> None:
+    """Each event through its handler in its own committed unit of work, at the clock's time."""
+    for item in events:
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            await HANDLERS[item.type](read_event(item), uow)
+            await uow.commit()
+
+
+async def run_due(
+    pool: asyncpg.Pool, settings: Settings, clock: Clock, meeting_id: str, kind: str = RATING_CHECK
+) -> int | None:
+    """The meeting's job of `kind` (its rating check by default) as the schedule runs it once due at the clock's time
+    (claimed, run, marked fired, in one transaction): the alerts it created, None while it is not due (or not
+    planned, or fired already)."""
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        row = await uow.connection.fetchrow(
+            "SELECT id, kind, subject_id, due_at, attempts, cursor FROM schedule WHERE kind = $1 AND subject_id = $2"
+            " AND done_at IS NULL AND due_at <= $3 FOR UPDATE",
+            kind,
+            meeting_id,
+            clock.value,
+        )
+        if row is None:
+            return None
+        created = (await run_job(Job(**dict(row)), uow)).created
+        await uow.outgoing.finish_job(row["id"], now=clock.value)
+        await uow.commit()
+    return created
+
+
+async def due_at(pool: asyncpg.Pool, meeting_id: str) -> datetime | None:
+    """When the meeting's rating check is due (None when none is planned)."""
+    async with pool.acquire() as conn:
+        found: datetime | None = await conn.fetchval(
+            "SELECT due_at FROM schedule WHERE kind = $1 AND subject_id = $2", RATING_CHECK, meeting_id
+        )
+    return found
+
+
+async def cancellations_logged(pool: asyncpg.Pool, meeting_id: str) -> list[str]:
+    """The delivery_log errors of the meeting's cancelled deliveries."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT l.error FROM delivery_log l JOIN delivery d ON d.id = l.delivery_id JOIN notification n"
+            " ON n.id = d.notification_id WHERE n.subject_id = $1 AND l.outcome = 'cancelled'",
+            meeting_id,
+        )
+    return [row["error"] for row in rows]
+
+
+@dataclass
+class HeldMeeting:
+    """A projected cell's meeting that started the day before NOW, the clock its handlers and schedule run at (the
+    test moves it), and what the rating tests read of it: its check, its meeting_rated_low alerts and their
+    deliveries."""
+
+    pool: asyncpg.Pool
+    settings: Settings
+    clock: Clock
+    province: Province
+    meeting_id: str
+
+    def unit_of_work(self) -> NotificationsUnitOfWork:
+        """A unit of work on the pool at the clock's time."""
+        return NotificationsUnitOfWork(self.pool, settings=self.settings, clock=self.clock)
+
+    def scored(self, rating: str, score: float, *, time: datetime) -> CloudEvent:
+        """score.meeting.updated.v1 of the meeting, final, published at `time`."""
+        return scored(self.province, self.meeting_id, rating, score, time=time)
+
+    async def handle(self, *events: CloudEvent) -> None:
+        """Each event through its handler in its own committed unit of work, at the clock's time."""
+        await handle(self.pool, self.settings, self.clock, *events)
+
+    async def run_due(self) -> int | None:
+        """The rating check run once due at the clock's time: the alerts it created, None while not due."""
+        return await run_due(self.pool, self.settings, self.clock, self.meeting_id)
+
+    async def due_at(self) -> datetime | None:
+        """When the rating check is due (None when none is planned)."""
+        return await due_at(self.pool, self.meeting_id)
+
+    async def alerts(self) -> list[tuple[str, str, str, str]]:
+        """(recipient, rating, title, body) of every meeting_rated_low alert about the meeting."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT recipient_id, period, title, body FROM notification WHERE rule = 'meeting_rated_low'"
+                " AND subject_id = $1 ORDER BY recipient_id, period",
+                self.meeting_id,
+            )
+        return [(row["recipient_id"], row["period"], row["title"], row["body"]) for row in rows]
+
+    async def deliveries(self) -> dict[str, str]:
+        """channel -> status of the deliveries of the meeting's meeting_rated_low alerts."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT d.channel, d.status FROM delivery d JOIN notification n ON n.id = d.notification_id"
+                " WHERE n.rule = 'meeting_rated_low' AND n.subject_id = $1",
+                self.meeting_id,
+            )
+        return {row["channel"]: row["status"] for row in rows}
+
+    async def voided(self) -> list[bool]:
+        """Whether each meeting_rated_low alert of the meeting is void (and out of the digests)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT void_at IS NOT NULL AND NOT digest_pending AS void FROM notification"
+                " WHERE rule = 'meeting_rated_low' AND subject_id = $1",
+                self.meeting_id,
+            )
+        return [row["void"] for row in rows]
+
+    async def cancellations_logged(self) -> list[str]:
+        """The delivery_log errors of the meeting's cancelled deliveries."""
+        return await cancellations_logged(self.pool, self.meeting_id)
+
+    async def low_alert_waiting(self) -> None:
+        """A poor score at NOW settled 30 minutes later into one meeting_rated_low alert: in the inbox, its mail
+        still pending (no sender runs)."""
+        await self.handle(self.scored("poor", 41.0, time=NOW))
+        self.clock.value = NOW + timedelta(minutes=30)
+        assert await self.run_due() == 1
+        assert await self.deliveries() == {"email": "pending", "inbox": "delivered"}
+
+
+@pytest.fixture
+async def held(pool: asyncpg.Pool, settings: Settings) -> HeldMeeting:
+    """A projected cell and a meeting of it that started the day before NOW, the clock at NOW."""
+    clock = Clock(NOW)
+    p, meeting_id = Province(), random_id("mtg")
+    await handle(pool, settings, clock, *p.setup(), p.scheduled(meeting_id, NOW - timedelta(days=1)))
+    return HeldMeeting(pool, settings, clock, p, meeting_id)

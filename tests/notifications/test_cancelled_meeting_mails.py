@@ -10,16 +10,11 @@ from email.message import EmailMessage
 import asyncpg
 
 from services.notifications.config import Settings
-from services.notifications.handlers.jobs import run_job
-from services.notifications.repository.outgoing import Job
-from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.envelope import CloudEvent
-from tests.notifications.conftest import SmtpInbox
+from tests.notifications.conftest import NOW, HeldMeeting, SmtpInbox, cancellations_logged, handle, run_due
 from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 from tests.notifications.test_meeting_changes import send_mail
-from tests.notifications.test_score_withdrawn import deliveries, voided
-from tests.notifications.test_settled_rating import NOW, handle, held, run_due, scored
 from tests.support.ids import random_id
 
 
@@ -33,17 +28,6 @@ async def statuses(pool: asyncpg.Pool, meeting_id: str, rule: str) -> set[tuple[
             meeting_id,
         )
     return {(row["channel"], row["status"]) for row in rows}
-
-
-async def cancellations_logged(pool: asyncpg.Pool, meeting_id: str) -> list[str]:
-    """The delivery_log errors of the meeting's cancelled deliveries."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT l.error FROM delivery_log l JOIN delivery d ON d.id = l.delivery_id JOIN notification n"
-            " ON n.id = d.notification_id WHERE n.subject_id = $1 AND l.outcome = 'cancelled'",
-            meeting_id,
-        )
-    return [row["error"] for row in rows]
 
 
 def mailed(inbox: SmtpInbox, start: int, pool_ids: set[str], meeting_id: str) -> list[str]:
@@ -62,23 +46,6 @@ async def notification_ids(pool: asyncpg.Pool, meeting_id: str) -> set[str]:
     return {row["id"] for row in rows}
 
 
-async def run_job_due(pool: asyncpg.Pool, settings: Settings, clock: Clock, kind: str, meeting_id: str) -> int:
-    """The meeting's job of `kind` as the schedule runs it once due at the clock's time; the alerts it created."""
-    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
-        row = await uow.connection.fetchrow(
-            "SELECT id, kind, subject_id, due_at, attempts, cursor FROM schedule WHERE kind = $1 AND subject_id = $2"
-            " AND done_at IS NULL AND due_at <= $3 FOR UPDATE",
-            kind,
-            meeting_id,
-            clock.value,
-        )
-        assert row is not None, kind
-        created = (await run_job(Job(**dict(row)), uow)).created
-        await uow.outgoing.finish_job(row["id"], now=clock.value)
-        await uow.commit()
-    return created
-
-
 def cancellation(meeting_id: str, *, time: datetime) -> CloudEvent:
     """meeting.cancelled.v1 of the meeting at `time`."""
     return event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Họp nhầm ngày"}, time=time)
@@ -91,7 +58,7 @@ async def test_a_meeting_cancelled_after_its_reminder_cancels_the_reminder_mail_
     clock = Clock(NOW)
     p, meeting_id = Province(), random_id("mtg")
     await handle(pool, settings, clock, *p.setup(), p.scheduled(meeting_id, NOW + timedelta(hours=2)))
-    assert await run_job_due(pool, settings, clock, "meeting.reminder", meeting_id) > 0
+    assert await run_due(pool, settings, clock, meeting_id, kind="meeting.reminder")  # due at once: alerts raised
     assert ("email", "pending") in await statuses(pool, meeting_id, "meeting_reminder")  # no sender ran yet
 
     cancelled = cancellation(meeting_id, time=NOW + timedelta(minutes=1))
@@ -114,25 +81,21 @@ async def test_a_meeting_cancelled_after_its_reminder_cancels_the_reminder_mail_
 
 
 async def test_a_meeting_cancelled_after_its_low_rating_alert_cancels_the_alert_mail_still_waiting(
-    pool: asyncpg.Pool, settings: Settings, smtp: tuple[SmtpInbox, int]
+    held: HeldMeeting, smtp: tuple[SmtpInbox, int]
 ) -> None:
     inbox, start = smtp[0], len(smtp[0].messages)
-    clock = Clock(NOW)
-    p, meeting_id = await held(pool, settings, clock)
-    await handle(pool, settings, clock, scored(p, meeting_id, "poor", 41.0, time=NOW))
-    clock.value = NOW + timedelta(minutes=30)
-    assert await run_due(pool, settings, clock, meeting_id) == 1
-    assert await deliveries(pool, meeting_id) == {"email": "pending", "inbox": "delivered"}  # no sender ran yet
+    await held.low_alert_waiting()
 
-    cancelled = cancellation(meeting_id, time=NOW + timedelta(minutes=31))
-    await handle(pool, settings, clock, cancelled)
-    assert await voided(pool, meeting_id) == [True]
-    assert await deliveries(pool, meeting_id) == {"email": "cancelled", "inbox": "delivered"}
-    assert await cancellations_logged(pool, meeting_id) == ["retracted: its meeting was cancelled"]
-    await handle(pool, settings, clock, cancelled)  # redelivered: nothing more
-    assert await deliveries(pool, meeting_id) == {"email": "cancelled", "inbox": "delivered"}
-    assert len(await cancellations_logged(pool, meeting_id)) == 1
+    cancelled = cancellation(held.meeting_id, time=NOW + timedelta(minutes=31))
+    await held.handle(cancelled)
+    assert await held.voided() == [True]
+    assert await held.deliveries() == {"email": "cancelled", "inbox": "delivered"}
+    assert await held.cancellations_logged() == ["retracted: its meeting was cancelled"]
+    await held.handle(cancelled)  # redelivered: nothing more
+    assert await held.deliveries() == {"email": "cancelled", "inbox": "delivered"}
+    assert len(await held.cancellations_logged()) == 1
 
-    await send_mail(pool, settings)
-    assert await deliveries(pool, meeting_id) == {"email": "cancelled", "inbox": "delivered"}  # never sent
-    assert "meeting_rated_low" not in mailed(inbox, start, await notification_ids(pool, meeting_id), meeting_id)
+    await send_mail(held.pool, held.settings)
+    assert await held.deliveries() == {"email": "cancelled", "inbox": "delivered"}  # never sent
+    ids = await notification_ids(held.pool, held.meeting_id)
+    assert "meeting_rated_low" not in mailed(inbox, start, ids, held.meeting_id)

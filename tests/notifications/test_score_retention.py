@@ -15,9 +15,9 @@ from services.notifications.handlers.jobs import DAILY_SCORE_PRUNE, plan_daily_j
 from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.periods import VIETNAM_TZ, at_local_hour
+from tests.notifications.conftest import due_at, handle, run_due, scored
 from tests.notifications.events import Province
 from tests.notifications.fakes import Clock, FakeUnitOfWork
-from tests.notifications.test_settled_rating import due_at, handle, run_due, scored
 from tests.support.ids import random_id
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=VIETNAM_TZ)

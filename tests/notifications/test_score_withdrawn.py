@@ -13,14 +13,12 @@ import asyncpg
 from services.notifications.bootstrap import build_app
 from services.notifications.config import Settings
 from services.notifications.handlers import BATCH_HANDLERS
-from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent, now
 from shared.topology import NOTIFICATIONS_EVENTS
+from tests.notifications.conftest import NOW, HeldMeeting, scored
 from tests.notifications.events import Province, event, publish, publish_batches
-from tests.notifications.fakes import Clock
 from tests.notifications.test_service import setup_projected
-from tests.notifications.test_settled_rating import NOW, alerts, due_at, handle, held, run_due, scored
 from tests.support.ids import random_id
 from tests.support.running import eventually, running_app
 
@@ -31,70 +29,35 @@ def withdrawn(p: Province, meeting_id: str, *, time: datetime | None = None) -> 
     return event("score.meeting.withdrawn.v1", data, source="urn:chibo:evaluation", time=time)
 
 
-async def deliveries(pool: asyncpg.Pool, meeting_id: str) -> dict[str, str]:
-    """channel -> status of the deliveries of the meeting's meeting_rated_low alerts."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT d.channel, d.status FROM delivery d JOIN notification n ON n.id = d.notification_id"
-            " WHERE n.rule = 'meeting_rated_low' AND n.subject_id = $1",
-            meeting_id,
-        )
-    return {row["channel"]: row["status"] for row in rows}
-
-
-async def voided(pool: asyncpg.Pool, meeting_id: str) -> list[bool]:
-    """Whether each meeting_rated_low alert of the meeting is void (and out of the digests)."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT void_at IS NOT NULL AND NOT digest_pending AS void FROM notification"
-            " WHERE rule = 'meeting_rated_low' AND subject_id = $1",
-            meeting_id,
-        )
-    return [row["void"] for row in rows]
-
-
 async def test_a_withdrawn_score_retracts_its_alert_cancelling_the_mail_still_waiting_and_keeping_what_went_out(
-    pool: asyncpg.Pool, settings: Settings
+    held: HeldMeeting,
 ) -> None:
-    clock = Clock(NOW)
-    p, meeting_id = await held(pool, settings, clock)
-    await handle(pool, settings, clock, scored(p, meeting_id, "poor", 41.0, time=NOW))
-    clock.value = NOW + timedelta(minutes=30)
-    assert await run_due(pool, settings, clock, meeting_id) == 1
-    assert await deliveries(pool, meeting_id) == {"email": "pending", "inbox": "delivered"}  # no sender runs here
+    await held.low_alert_waiting()
 
-    retraction = withdrawn(p, meeting_id, time=NOW + timedelta(minutes=31))
-    await handle(pool, settings, clock, retraction)
-    assert await voided(pool, meeting_id) == [True]
-    assert await deliveries(pool, meeting_id) == {"email": "cancelled", "inbox": "delivered"}
-    async with pool.acquire() as conn:
-        logged = await conn.fetchval(
-            "SELECT count(*) FROM delivery_log l JOIN delivery d ON d.id = l.delivery_id JOIN notification n"
-            " ON n.id = d.notification_id WHERE n.subject_id = $1 AND l.outcome = 'cancelled'",
-            meeting_id,
-        )
-    assert logged == 1
-    await handle(pool, settings, clock, retraction)  # again: nothing more
-    assert await deliveries(pool, meeting_id) == {"email": "cancelled", "inbox": "delivered"}
-    assert len(await alerts(pool, meeting_id)) == 1
+    retraction = withdrawn(held.province, held.meeting_id, time=NOW + timedelta(minutes=31))
+    await held.handle(retraction)
+    assert await held.voided() == [True]
+    assert await held.deliveries() == {"email": "cancelled", "inbox": "delivered"}
+    assert len(await held.cancellations_logged()) == 1
+    await held.handle(retraction)  # again: nothing more
+    assert await held.deliveries() == {"email": "cancelled", "inbox": "delivered"}
+    assert len(await held.alerts()) == 1
 
 
 async def test_a_withdrawn_score_cancels_its_settled_rating_check_and_an_older_score_after_it_plans_nothing(
-    pool: asyncpg.Pool, settings: Settings
+    held: HeldMeeting,
 ) -> None:
-    clock = Clock(NOW)
-    p, meeting_id = await held(pool, settings, clock)
-    await handle(pool, settings, clock, scored(p, meeting_id, "average", 62.0, time=NOW))
-    assert await due_at(pool, meeting_id) == NOW + timedelta(minutes=30)
-    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:  # a batch, a copy inside it
-        retraction = withdrawn(p, meeting_id, time=NOW + timedelta(minutes=1))
+    await held.handle(held.scored("average", 62.0, time=NOW))
+    assert await held.due_at() == NOW + timedelta(minutes=30)
+    async with held.unit_of_work() as uow:  # a batch, a copy inside it
+        retraction = withdrawn(held.province, held.meeting_id, time=NOW + timedelta(minutes=1))
         await BATCH_HANDLERS[retraction.type]([read_event(retraction), read_event(retraction)], uow)
         await uow.commit()
-    late = scored(p, meeting_id, "poor", 40.0, time=NOW + timedelta(seconds=30))  # published before the withdrawal
-    await handle(pool, settings, clock, late)
-    clock.value = NOW + timedelta(hours=2)
-    assert await run_due(pool, settings, clock, meeting_id) is None  # cancelled, not re-armed by the older score
-    assert await alerts(pool, meeting_id) == []
+    late = held.scored("poor", 40.0, time=NOW + timedelta(seconds=30))  # published before the withdrawal
+    await held.handle(late)
+    held.clock.value = NOW + timedelta(hours=2)
+    assert await held.run_due() is None  # cancelled, not re-armed by the older score
+    assert await held.alerts() == []
 
 
 async def _withdrawal_applied(db: asyncpg.Connection, meeting_id: str) -> bool:

@@ -8,25 +8,11 @@ import asyncpg
 
 from services.notifications import queries
 from services.notifications.config import Settings
-from tests.notifications.events import Province, event
+from tests.notifications.conftest import handle as handle_at
+from tests.notifications.conftest import run_due, scored
+from tests.notifications.events import event
 from tests.notifications.fakes import Clock
 from tests.notifications.test_held_absences import NOW, handle, held_cell, roster
-from tests.notifications.test_settled_rating import handle as handle_at
-from tests.notifications.test_settled_rating import run_due
-
-
-def scored(p: Province, meeting_id: str) -> object:
-    """score.meeting.updated.v1: the meeting rated Poor, final."""
-    data = {
-        "meeting_id": meeting_id,
-        "cell_id": p.cell,
-        "framework": {"id": "f", "version": "1"},
-        "score": 41.0,
-        "rating": "poor",
-        "provisional": False,
-        "criteria": [],
-    }
-    return event("score.meeting.updated.v1", data, source="urn:chibo:evaluation", time=NOW - timedelta(hours=2))
 
 
 async def about(pool: asyncpg.Pool, meeting_id: str) -> list[asyncpg.Record]:
@@ -58,7 +44,7 @@ async def test_absence_and_low_rating_alerts_of_a_meeting_cancelled_later_are_ma
     await handle(pool, settings, roster(meeting_id, p), p.minutes(meeting_id, NOW - timedelta(hours=20)))
     # the low rating's alert is raised once the score has settled (its check, 30 minutes on), before the cancellation
     clock = Clock(NOW - timedelta(hours=1))
-    await handle_at(pool, settings, clock, scored(p, meeting_id))  # type: ignore[arg-type]
+    await handle_at(pool, settings, clock, scored(p, meeting_id, "poor", 41.0, time=NOW - timedelta(hours=2)))
     clock.value = NOW - timedelta(minutes=30)
     assert await run_due(pool, settings, clock, meeting_id) == 1
     before = await about(pool, meeting_id)

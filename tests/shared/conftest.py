@@ -1,14 +1,23 @@
-"""Fixtures of the shared messaging tests: the probe service's schema and a channel on the test vhost."""
+"""Fixtures of the shared messaging tests: the probe service's schema, a channel on the test vhost and a throwaway
+virtual host whose exchanges a test may delete."""
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import aio_pika
 import asyncpg
 import pytest
+from faststream.rabbit import RabbitBroker
 
 from shared.db import apply_migrations, create_pool, migration_files
-from shared.topology import declare_topology
+from shared.runtime import keep_bindings
+from shared.topology import UNROUTED_QUEUE, ConsumerQueue, declare_topology
+from tests.support.env import isolated_vhost
+from tests.support.ids import random_id
+from tests.support.running import eventually
 
 SCHEMA = "probe"
 PROBE_DIR = Path(__file__).parent / "probe_service"
@@ -30,3 +39,60 @@ async def channel(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
     connection = await aio_pika.connect(amqp_url)
     yield await connection.channel()
     await connection.close()
+
+
+@dataclass
+class Throwaway:
+    """A virtual host of one test's own (it deletes shared exchanges), with a connected broker and a channel on it."""
+
+    url: str
+    broker: RabbitBroker
+    channel: aio_pika.abc.AbstractChannel
+
+    async def lose_bindings(self, exchange: str) -> aio_pika.abc.AbstractExchange:
+        """Delete the exchange and declare the topology again, as a publisher's restart does: the exchange is back,
+        the bindings deleted with it are not; the exchange declared again."""
+        await self.channel.exchange_delete(exchange)
+        await declare_topology(self.url)
+        return await self.channel.get_exchange(exchange)
+
+    @contextlib.asynccontextmanager
+    async def keeping_bindings(self, queues: Sequence[ConsumerQueue]) -> AsyncIterator["asyncio.Task[None]"]:
+        """shared.runtime.keep_bindings of the queues on the broker, every 0.2 s, cancelled on leaving."""
+        keeper = asyncio.create_task(keep_bindings(self.broker, queues, every_seconds=0.2))
+        try:
+            yield keeper
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def receives(self, exchange: aio_pika.abc.AbstractExchange, queue: str, *, routing_key: str) -> None:
+        """Publish a fresh marker to the exchange with the key until the queue receives it (30 s at most)."""
+        consumer = await self.channel.declare_queue(queue, passive=True)
+        marker = random_id("rebound").encode()
+
+        async def delivered() -> bool:
+            await exchange.publish(aio_pika.Message(marker), routing_key=routing_key)
+            message = await consumer.get(fail=False, no_ack=True)
+            return message is not None and message.body == marker
+
+        await eventually(delivered, timeout=30)
+
+
+@pytest.fixture
+async def throwaway(infra: tuple[str, str]) -> AsyncIterator[Throwaway]:
+    """A throwaway virtual host with a connected broker and channel; chibo.unrouted purged after the test (the base
+    vhost is used where no rabbitmqctl answers)."""
+    with isolated_vhost(infra[0]) as url:
+        broker = RabbitBroker(url)
+        await broker.connect()
+        connection = await aio_pika.connect(url)
+        try:
+            channel = await connection.channel()
+            yield Throwaway(url, broker, channel)
+            with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
+                await (await channel.declare_queue(UNROUTED_QUEUE, passive=True)).purge()
+        finally:
+            await connection.close()
+            await broker.stop()

@@ -7,11 +7,13 @@ import shutil
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from deploy.seed_demo import Seed, publish
 from services.gateway.config import GatewaySettings
 from services.gateway.main import issue_local_token
 from services.gateway.web.cli import create_web_account
+from shared.periods import VIETNAM_TZ
 from tests.support.env import fresh_database
 from tests.support.quiet import wait_quiet
 from tests.support.running import eventually, free_port
@@ -193,6 +196,55 @@ async def api_token(
     )
     issued = await issue_local_token(settings, args)
     return str(issued["token"])
+
+
+def feed_event(event_type: str, data: dict[str, Any], *, source: str, at: datetime | None = None) -> dict[str, Any]:
+    """A CloudEvent as an integration posts it to /v1/events: of `source`, its time `at` (now by default)."""
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{uuid.uuid4().hex[:16]}",
+        "source": source,
+        "type": event_type,
+        "time": (at or datetime.now(VIETNAM_TZ)).isoformat(timespec="seconds"),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def extraordinary_meeting(meeting_id: str, cell: str, starts: datetime, agenda: str) -> dict[str, Any]:
+    """meeting.scheduled.v1's data: an extraordinary meeting of the cell at Nhà văn hóa thôn 1, one agenda item."""
+    return {
+        "meeting_id": meeting_id,
+        "cell_id": cell,
+        "kind": "extraordinary",
+        "starts_at": starts.isoformat(),
+        "location": "Nhà văn hóa thôn 1",
+        "agenda": [agenda],
+    }
+
+
+async def feed(system: RunningSystem, events: list[dict[str, Any]], *, sub: str) -> None:
+    """Post the events as one batch to /v1/events as the province-wide integration account `sub`; every one is
+    accepted (AssertionError with the gateway's answer otherwise)."""
+    token = await api_token(system, role="integration", unit=None, sub=sub, province_wide=True)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        sent = await api.post(
+            "/v1/events",
+            content=httpx.Request("POST", "/", json=events).content,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
+        )
+    assert sent.status_code == 200 and sent.json()["accepted"] == len(events), sent.text
+
+
+async def cell_members(system: RunningSystem, province: dict[str, str], cell: str) -> list[dict[str, Any]]:
+    """The cell's current members (the API's items, roster order) as the province's secretary reads them."""
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        listed = await api.get(
+            f"/v1/cells/{cell}/members?limit=200", headers={"Authorization": f"Bearer {province['secretary']}"}
+        )
+    assert listed.status_code == 200, listed.text
+    items: list[dict[str, Any]] = listed.json()["items"]
+    return items
 
 
 @pytest.fixture(scope="package")

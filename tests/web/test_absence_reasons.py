@@ -4,7 +4,6 @@ read they can reach; the cell's secretary and the officers above read them all (
 import html
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 
@@ -12,7 +11,7 @@ from services.gateway.web.i18n import label
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import PEOPLE, api_token, signed_in
+from tests.web.conftest import PEOPLE, cell_members, extraordinary_meeting, feed, feed_event, signed_in
 from tests.web.test_exports import pdf_text
 
 MEMBER = PEOPLE["member"][2]
@@ -20,78 +19,45 @@ CELL = "demo-cb-thon-1"
 
 
 HEALTH = "Ốm, có giấy của trạm y tế"
-
-
-def _event(event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{uuid.uuid4().hex[:16]}",
-        "source": "urn:test:absence-reasons",
-        "type": event_type,
-        "time": at.isoformat(timespec="seconds"),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+FEED = "urn:test:absence-reasons"
 
 
 async def _held_with_a_health_reason(system: RunningSystem, province: dict[str, str]) -> str:
     """A meeting of the member's cell held earlier today, its minutes in, another member excused for health."""
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=2)).replace(second=0, microsecond=0)
     meeting_id = f"{CELL}-health-{uuid.uuid4().hex[:8]}"
-    token = await api_token(system, role="integration", unit=None, sub="api-feed-health", province_wide=True)
+    members = [m["id"] for m in await cell_members(system, province, CELL)]
+    ill = next(member for member in members if member != MEMBER and member != members[0])
+    records = [
+        {"member_id": m, "status": "present"} if m != ill else {"member_id": m, "status": "excused", "reason": HEALTH}
+        for m in members
+    ]
+    minutes = {
+        "meeting_id": meeting_id,
+        "started_at": starts.isoformat(),
+        "ended_at": (starts + timedelta(minutes=95)).isoformat(),
+        "chair_id": members[0],
+        "recorder_id": MEMBER,
+        "speakers": [members[0]],
+        "self_criticism_minutes": 20,
+        "content": "Bàn việc thôn.",
+        "conclusions": "Chi bộ thống nhất.",
+        "resolutions": [],
+        "tasks": [],
+    }
+    scheduled = extraordinary_meeting(meeting_id, CELL, starts, "Bàn việc thôn")
+    events = [
+        feed_event("meeting.scheduled.v1", scheduled, source=FEED, at=starts - timedelta(days=1)),
+        feed_event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, source=FEED, at=starts),
+        feed_event("minutes.submitted.v1", minutes, source=FEED, at=starts + timedelta(minutes=96)),
+    ]
+    await feed(system, events, sub="api-feed-health")
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        secretary = {"Authorization": f"Bearer {province['secretary']}"}
-        members = [
-            m["id"] for m in (await api.get(f"/v1/cells/{CELL}/members?limit=200", headers=secretary)).json()["items"]
-        ]
-        ill = next(member for member in members if member != MEMBER and member != members[0])
-        records = [
-            {"member_id": m, "status": "present"}
-            if m != ill
-            else {"member_id": m, "status": "excused", "reason": HEALTH}
-            for m in members
-        ]
-        events = [
-            _event(
-                "meeting.scheduled.v1",
-                {
-                    "meeting_id": meeting_id,
-                    "cell_id": CELL,
-                    "kind": "extraordinary",
-                    "starts_at": starts.isoformat(),
-                    "location": "Nhà văn hóa thôn 1",
-                    "agenda": ["Bàn việc thôn"],
-                },
-                starts - timedelta(days=1),
-            ),
-            _event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": records}, starts),
-            _event(
-                "minutes.submitted.v1",
-                {
-                    "meeting_id": meeting_id,
-                    "started_at": starts.isoformat(),
-                    "ended_at": (starts + timedelta(minutes=95)).isoformat(),
-                    "chair_id": members[0],
-                    "recorder_id": MEMBER,
-                    "speakers": [members[0]],
-                    "self_criticism_minutes": 20,
-                    "content": "Bàn việc thôn.",
-                    "conclusions": "Chi bộ thống nhất.",
-                    "resolutions": [],
-                    "tasks": [],
-                },
-                starts + timedelta(minutes=96),
-            ),
-        ]
-        sent = await api.post(
-            "/v1/events",
-            content=httpx.Request("POST", "/", json=events).content,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
-        )
-        assert sent.status_code == 200 and sent.json()["accepted"] == len(events), str(sent.json()["results"][-1])
 
         async def recorded() -> bool:
-            found = await api.get(f"/v1/meetings/{meeting_id}", headers=secretary)
+            found = await api.get(
+                f"/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {province['secretary']}"}
+            )
             return found.status_code == 200 and bool(found.json().get("minutes"))
 
         await eventually(recorded, timeout=60, interval=0.5)
@@ -131,11 +97,7 @@ async def test_a_member_reads_the_cell_members_names(system: RunningSystem, prov
     demo-cb-thon-1-dv01') on the meeting page and the minutes PDF, where an officer read names; a member of the cell
     sits in its meetings and reads its members' names, though not the roster's other fields."""
     meeting_id = await _held_with_a_health_reason(system, province)
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        listed = await api.get(
-            f"/v1/cells/{CELL}/members?limit=200", headers={"Authorization": f"Bearer {province['secretary']}"}
-        )
-    members = {item["id"]: item for item in listed.json()["items"]}
+    members = {item["id"]: item for item in await cell_members(system, province, CELL)}
     chair = str(next(iter(members)))
     async with signed_in(system, "member") as member:
         page = await member.get(f"/app/meetings/{meeting_id}")

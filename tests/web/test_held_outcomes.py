@@ -14,7 +14,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, csrf_of, signed_in, web_account
+from tests.web.conftest import api_token, csrf_of, feed, feed_event, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,6 @@ async def _moved_member(system: RunningSystem) -> str:
     """A member who came to thôn 1 from thôn 2 on 15 Dec 2025 and left the roll yesterday (fed province-wide, so no
     cell's current members change): inside the secretary's cell once, so meetings judges them by date and says why."""
     member = f"demo-chuyen-{uuid.uuid4().hex[:8]}"
-    token = await api_token(system, role="integration", unit=None, sub="api-feed-moves", province_wide=True)
     yesterday = datetime.now(VIETNAM_TZ) - timedelta(days=1)
     facts: list[tuple[datetime, str, dict[str, Any]]] = [
         (datetime(2025, 11, 1, 8, tzinfo=VIETNAM_TZ), "member.upserted.v1", {"cell_id": "demo-cb-thon-2"}),
@@ -44,24 +43,15 @@ async def _moved_member(system: RunningSystem) -> str:
     ]
     snapshot = {"full_name": "Đinh Văn Chuyển", "status": "official"}
     events = [
-        {
-            "specversion": "1.0",
-            "id": f"evt-{uuid.uuid4().hex[:16]}",
-            "source": FEED,
-            "type": event_type,
-            "time": at.isoformat(timespec="seconds"),
-            "datacontenttype": "application/json",
-            "data": {"id": member, **(snapshot if event_type == "member.upserted.v1" else {}), **data},
-        }
+        feed_event(
+            event_type,
+            {"id": member, **(snapshot if event_type == "member.upserted.v1" else {}), **data},
+            source=FEED,
+            at=at,
+        )
         for at, event_type, data in facts
     ]
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        sent = await api.post(
-            "/v1/events",
-            content=httpx.Request("POST", "/", json=events).content,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
-        )
-    assert sent.status_code == 200 and sent.json()["accepted"] == len(events), sent.text
+    await feed(system, events, sub="api-feed-moves")
     return member
 
 

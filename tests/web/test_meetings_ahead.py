@@ -9,7 +9,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, signed_in
+from tests.web.conftest import cell_members, extraordinary_meeting, feed, feed_event, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -17,57 +17,23 @@ CELL = "demo-cb-thon-1"  # followed by the demo's monitor; the demo's member bel
 FEED = "urn:test:meetings-ahead"
 
 
-def _event(event_type: str, data: dict[str, object]) -> dict[str, object]:
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{uuid.uuid4().hex[:16]}",
-        "source": FEED,
-        "type": event_type,
-        "time": datetime.now(VIETNAM_TZ).isoformat(timespec="seconds"),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
-
-
 async def test_a_meeting_ahead_with_its_roster_is_upcoming_and_not_offered_for_confirmation(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=40)).replace(hour=19, minute=30, second=0, microsecond=0)
     meeting_id = f"{CELL}-ahead-{uuid.uuid4().hex[:8]}"
-    token = await api_token(system, role="integration", unit=None, sub="api-feed-ahead", province_wide=True)
+    roster = [{"member_id": m["id"], "status": "present"} for m in await cell_members(system, province, CELL)]
+    scheduled = extraordinary_meeting(meeting_id, CELL, starts, "Bàn kế hoạch tháng tới")
+    events = [
+        feed_event("meeting.scheduled.v1", scheduled, source=FEED),
+        feed_event("attendance.recorded.v1", {"meeting_id": meeting_id, "records": roster}, source=FEED),
+    ]
+    await feed(system, events, sub="api-feed-ahead")
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        members = (
-            await api.get(
-                f"/v1/cells/{CELL}/members?limit=200", headers={"Authorization": f"Bearer {province['secretary']}"}
-            )
-        ).json()["items"]
-        events = [
-            _event(
-                "meeting.scheduled.v1",
-                {
-                    "meeting_id": meeting_id,
-                    "cell_id": CELL,
-                    "kind": "extraordinary",
-                    "starts_at": starts.isoformat(),
-                    "location": "Nhà văn hóa thôn 1",
-                    "agenda": ["Bàn kế hoạch tháng tới"],
-                },
-            ),
-            _event(
-                "attendance.recorded.v1",
-                {"meeting_id": meeting_id, "records": [{"member_id": m["id"], "status": "present"} for m in members]},
-            ),
-        ]
-        sent = await api.post(
-            "/v1/events",
-            content=httpx.Request("POST", "/", json=events).content,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
-        )
-        assert sent.status_code == 200 and sent.json()["accepted"] == len(events), sent.text
         meeting = (
             await api.get(f"/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {province['officer']}"})
         ).json()
-        assert meeting["attendance"]["records"], meeting
+    assert meeting["attendance"]["records"], meeting
     async with signed_in(system, "monitor") as client:
         monitoring = await client.get("/app/monitoring")
     assert monitoring.status_code == 200

@@ -10,7 +10,7 @@ import httpx
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, signed_in
+from tests.web.conftest import feed, feed_event, signed_in
 
 CELL = "demo-cb-tram-yte"  # a cell whose years and meetings no other web test reads
 FEED = "urn:test:next-year"
@@ -25,30 +25,16 @@ async def test_a_meeting_next_january_is_offered_shown_and_listed_ahead(
     next_year = str(this_year + 1)
     starts = datetime(this_year + 1, 1, 5, 19, 30, tzinfo=VIETNAM_TZ)
     meeting_id = f"{CELL}-next-year-{uuid.uuid4().hex[:8]}"
-    token = await api_token(system, role="integration", unit=None, sub="api-feed-next-year", province_wide=True)
-    event = {
-        "specversion": "1.0",
-        "id": f"evt-{uuid.uuid4().hex[:16]}",
-        "source": FEED,
-        "type": "meeting.scheduled.v1",
-        "time": datetime.now(VIETNAM_TZ).isoformat(timespec="seconds"),
-        "datacontenttype": "application/json",
-        "data": {
-            "meeting_id": meeting_id,
-            "cell_id": CELL,
-            "kind": "regular",
-            "starts_at": starts.isoformat(),
-            "location": "Nhà văn hóa thôn 2",
-            "agenda": ["Triển khai nhiệm vụ năm mới"],
-        },
+    scheduled = {
+        "meeting_id": meeting_id,
+        "cell_id": CELL,
+        "kind": "regular",
+        "starts_at": starts.isoformat(),
+        "location": "Nhà văn hóa thôn 2",
+        "agenda": ["Triển khai nhiệm vụ năm mới"],
     }
+    await feed(system, [feed_event("meeting.scheduled.v1", scheduled, source=FEED)], sub="api-feed-next-year")
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        sent = await api.post(
-            "/v1/events",
-            content=httpx.Request("POST", "/", json=[event]).content,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
-        )
-        assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
 
         async def listed() -> bool:
             found = await api.get(
