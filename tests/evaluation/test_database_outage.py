@@ -13,7 +13,7 @@ import asyncpg
 
 from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE
 from tests.evaluation.stream import at, fact, publish
-from tests.support.db_outage import database_outage
+from tests.support.db_outage import database_outage, dead_letters, held_or_dead_lettered
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually
@@ -70,20 +70,13 @@ async def test_a_fact_delivered_while_the_database_refuses_connections_is_scored
             await outage.begin()
             locker.terminate()
 
-            def held_long_enough() -> bool:
-                held = health(serving.health_url).get("held_for_dependency", {}).get(EVALUATION_FACTS.name, {})
-                return bool(held) and held["deliveries"] >= 1 and held["oldest_seconds"] >= OUTAGE_SECONDS
-
-            async def dead_lettered() -> int:
-                queue = await channel.get_queue(EVALUATION_FACTS.dead_letter_queue, ensure=True)
-                return queue.declaration_result.message_count or 0
-
-            async def held_or_dead() -> bool:
-                return await dead_lettered() > 0 or await asyncio.to_thread(held_long_enough)
-
             # the delivery is held through the outage, past the old retry window, and not dead-lettered
-            await eventually(held_or_dead, timeout=90, interval=0.5)
-            assert await dead_lettered() == 0
+            await eventually(
+                lambda: held_or_dead_lettered(channel, EVALUATION_FACTS, serving.health_url, OUTAGE_SECONDS),
+                timeout=90,
+                interval=0.5,
+            )
+            assert await dead_letters(channel, EVALUATION_FACTS) == 0
             assert not seen
             await outage.end()
 
@@ -112,7 +105,7 @@ async def test_a_fact_delivered_while_the_database_refuses_connections_is_scored
                 await db.close()
             await eventually(lambda: asyncio.to_thread(lambda: "held_for_dependency" not in health(serving.health_url)))
             assert len(seen) == 1 and seen[0]["data"]["cell_id"] == cell_id, seen
-            assert await dead_lettered() == 0
+            assert await dead_letters(channel, EVALUATION_FACTS) == 0
             facts = await channel.get_queue(EVALUATION_FACTS.name, ensure=True)
             assert facts.declaration_result.message_count == 0
         finally:

@@ -16,7 +16,8 @@ from shared.envelope import now
 from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
-from tests.support.db_outage import database_outage
+from tests.notifications.test_service import setup_projected
+from tests.support.db_outage import database_outage, dead_letters, held_or_dead_lettered
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually, smtp_server
@@ -54,19 +55,9 @@ async def test_an_event_delivered_while_the_database_refuses_connections_is_deci
             database_outage(database_url) as outage,
         ):
             db = await asyncpg.connect(database_url)
-            people = [p.secretary, p.deputy, p.member, p.exempt]
             try:
                 await publish(amqp_url, p.setup())
-                await eventually(
-                    lambda: db.fetchval(
-                        "SELECT (SELECT count(*) FROM notifications.member WHERE id = ANY($1::text[])) = $2"
-                        " AND EXISTS (SELECT 1 FROM notifications.monitor WHERE person_id = $3)",
-                        people,
-                        len(people),
-                        p.monitor,
-                    ),
-                    timeout=60,
-                )
+                await setup_projected(db, p)
             finally:
                 await db.close()
             connection = await aio_pika.connect(amqp_url)
@@ -81,21 +72,13 @@ async def test_an_event_delivered_while_the_database_refuses_connections_is_deci
                 await outage.begin()
                 locker.terminate()
 
-                def held_long_enough() -> bool:
-                    queues = health(serving.health_url).get("held_for_dependency", {})
-                    held = queues.get(NOTIFICATIONS_EVENTS.name, {})
-                    return bool(held) and held["deliveries"] >= 1 and held["oldest_seconds"] >= OUTAGE_SECONDS
-
-                async def dead_lettered() -> int:
-                    queue = await channel.get_queue(NOTIFICATIONS_EVENTS.dead_letter_queue, ensure=True)
-                    return queue.declaration_result.message_count or 0
-
-                async def held_or_dead() -> bool:
-                    return await dead_lettered() > 0 or await asyncio.to_thread(held_long_enough)
-
                 # the delivery is held through the outage, past the old retry window, and not dead-lettered
-                await eventually(held_or_dead, timeout=90, interval=0.5)
-                assert await dead_lettered() == 0
+                await eventually(
+                    lambda: held_or_dead_lettered(channel, NOTIFICATIONS_EVENTS, serving.health_url, OUTAGE_SECONDS),
+                    timeout=90,
+                    interval=0.5,
+                )
+                assert await dead_letters(channel, NOTIFICATIONS_EVENTS) == 0
                 await outage.end()
 
                 def notice_mails() -> Counter[str]:
@@ -140,7 +123,7 @@ async def test_an_event_delivered_while_the_database_refuses_connections_is_deci
                     lambda: asyncio.to_thread(lambda: "held_for_dependency" not in health(serving.health_url))
                 )
                 assert notice_mails() == Counter(dict.fromkeys(expected, 1))
-                assert await dead_lettered() == 0
+                assert await dead_letters(channel, NOTIFICATIONS_EVENTS) == 0
                 events = await channel.get_queue(NOTIFICATIONS_EVENTS.name, ensure=True)
                 assert events.declaration_result.message_count == 0
             finally:
