@@ -80,6 +80,12 @@ DELIVERIES_RETRYING_OLDEST_AGE = Gauge(
     "Age of the oldest delivery waiting for a retry after a failed attempt, by channel (0 when none).",
     ["channel"],
 )
+DELIVERY_CHANNEL_FAILING = Gauge(
+    "chibo_delivery_channel_failing",
+    "1 while a channel's failed attempts, with no success between them, have lasted CHIBO_DELIVERY_FAILING_SECONDS"
+    " (e.g. the mail server down), else 0; by channel.",
+    ["channel"],
+)
 REJECTIONS_OPEN = Gauge("chibo_rejections_open", "Stored rejections not replayed yet.")
 RPC_CLIENT_SECONDS = Histogram(
     "chibo_rpc_client_duration_seconds",

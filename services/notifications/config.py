@@ -3,7 +3,7 @@
 from email import policy
 from email.headerregistry import Address
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from shared.config import ServiceSettings
 
@@ -74,6 +74,11 @@ class Settings(ServiceSettings):
     cell notices (18 recipients each), enough mails for every SMTP session; a crash before a round is recorded sends
     it again after the lease (the same Message-IDs)."""
     delivery_lease_seconds: float = 120.0
+    delivery_failing_seconds: float = Field(default=60.0, ge=0)
+    """CHIBO_DELIVERY_FAILING_SECONDS: a channel (the mail server, the webhook receiver) is named as failing on /health,
+    `chibo_delivery_channel_failing` and the operations page only once its failed attempts, with no success between
+    them, span this many seconds; its next success clears it (monitoring.ChannelWatch). 0 names it at the first
+    failure. One transient SMTP hiccup retried successfully alarms nobody; each failed attempt is logged and counted."""
 
     schedule_poll_seconds: float = 1.0
     schedule_batch_size: int = 50

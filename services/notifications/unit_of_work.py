@@ -8,6 +8,7 @@ import asyncpg
 
 from services.notifications.config import Settings
 from services.notifications.domain.settings import RuleConfig
+from services.notifications.monitoring import ChannelWatch
 from services.notifications.repository import (
     OutgoingRepository,
     PgOutgoingRepository,
@@ -61,8 +62,11 @@ class NotificationsUnitOfWork(PgUnitOfWork):
         settings: Settings,
         clock: Clock = wall_clock,
         on_deliveries_queued: Callable[[], None] | None = None,
+        watch: ChannelWatch | None = None,
     ) -> None:
         super().__init__(pool, schema=SCHEMA)
+        self.watch = watch
+        """What the service tells operators of failing channels (fed each recorded round); None: nobody watches."""
         self.settings = settings
         self._clock = clock
         self._secrets = secret_box(settings.secret_key)
@@ -91,8 +95,10 @@ def uow_factory(
     settings: Settings,
     clock: Clock = wall_clock,
     on_deliveries_queued: Callable[[], None] | None = None,
+    watch: ChannelWatch | None = None,
 ) -> Callable[[], NotificationsUnitOfWork]:
-    """A factory of units of work bound to a pool, settings and clock (and what to call when one queued deliveries)."""
+    """A factory of units of work bound to a pool, settings and clock (and what to call when one queued deliveries,
+    and the service's ChannelWatch that delivery rounds feed)."""
     return lambda: NotificationsUnitOfWork(
-        pool, settings=settings, clock=clock, on_deliveries_queued=on_deliveries_queued
+        pool, settings=settings, clock=clock, on_deliveries_queued=on_deliveries_queued, watch=watch
     )

@@ -4,10 +4,7 @@ backends terminated) while events arrive; once it is back every event is applied
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -16,23 +13,14 @@ import asyncpg
 from shared.topology import INGEST_EXCHANGE, MEETINGS_INGEST
 from tests.meetings import events as ev
 from tests.meetings.serving import entered, meetings_process
+from tests.support.db_outage import dead_letters, held_or_dead_lettered
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually
+from tests.support.serving import health
 
 OUTAGE_SECONDS = 12.0
 """Longer than the whole old retry budget (0.5+1+2+4 s over 5 deliveries)."""
-
-
-def health(url: str) -> dict[str, Any]:
-    """The service's /health report, whatever its status (503 while unhealthy); {} when it does not answer."""
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return dict(json.loads(response.read()))
-    except urllib.error.HTTPError as error:
-        return dict(json.loads(error.read()))
-    except OSError:
-        return {}
 
 
 async def test_events_consumed_while_the_database_refuses_connections_are_applied_once_it_is_back(
@@ -69,20 +57,13 @@ async def test_events_consumed_while_the_database_refuses_connections_are_applie
                     routing_key="org.unit.upserted.v1",
                 )
 
-            def held_long_enough() -> bool:
-                held = health(serving.health_url).get("held_for_dependency", {}).get(MEETINGS_INGEST.name, {})
-                return bool(held) and held["deliveries"] >= 1 and held["oldest_seconds"] >= OUTAGE_SECONDS
-
-            async def dead_lettered() -> int:
-                queue = await channel.get_queue(MEETINGS_INGEST.dead_letter_queue, ensure=True)
-                return queue.declaration_result.message_count or 0
-
-            async def held_or_dead() -> bool:
-                return await dead_lettered() > 0 or await asyncio.to_thread(held_long_enough)
-
             # the outage shows on /health, and lasts past the old retry window without a dead letter
-            await eventually(held_or_dead, timeout=90, interval=0.5)
-            assert await dead_lettered() == 0
+            await eventually(
+                lambda: held_or_dead_lettered(channel, MEETINGS_INGEST, serving.health_url, OUTAGE_SECONDS),
+                timeout=90,
+                interval=0.5,
+            )
+            assert await dead_letters(channel, MEETINGS_INGEST) == 0
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             refusing = False
 
@@ -97,7 +78,7 @@ async def test_events_consumed_while_the_database_refuses_connections_are_applie
             finally:
                 await db.close()
             await eventually(lambda: asyncio.to_thread(lambda: "held_for_dependency" not in health(serving.health_url)))
-            assert await dead_lettered() == 0
+            assert await dead_letters(channel, MEETINGS_INGEST) == 0
             ingest = await channel.get_queue(MEETINGS_INGEST.name, ensure=True)
             assert ingest.declaration_result.message_count == 0
         finally:

@@ -56,6 +56,8 @@ async def record_attempts(
         delivery.id: outcome_of(delivery, error=error, now=now, settings=uow.settings) for delivery, error in results
     }
     recorded = await uow.outgoing.record_outcomes(list(outcomes.values()), now=now)
+    if uow.watch is not None:  # every attempt made tells whether its channel works, recorded or not
+        uow.watch.saw(((delivery.channel, error) for delivery, error in results), now=now)
     statuses: dict[int, str] = {}
     for delivery, _ in results:
         if delivery.id not in recorded:

@@ -1,0 +1,79 @@
+"""A database outage a test can cause and end: its own throwaway database refuses connections (ALTER DATABASE …
+ALLOW_CONNECTIONS false, its backends terminated), never the shared PostgreSQL server stopped."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from aio_pika.abc import AbstractChannel
+
+from shared.topology import ConsumerQueue
+from tests.support.serving import health
+
+
+class DatabaseOutage:
+    """Turns a database's connections off (`begin`) and on again (`end`) from the server's `postgres` database."""
+
+    def __init__(self, admin: asyncpg.Connection, name: str) -> None:
+        self._admin = admin
+        self.name = name
+        self.refusing = False
+
+    async def begin(self) -> None:
+        """Refuse new connections to the database and end every open one (its pool's included)."""
+        await self._admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
+        self.refusing = True
+        await self._admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            self.name,
+        )
+
+    async def waiting_on_locks(self) -> int:
+        """How many of the database's backends wait for a lock now (a transaction caught mid-way, to cut it so)."""
+        count = await self._admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", self.name
+        )
+        return int(count)
+
+    async def end(self) -> None:
+        """Accept connections again."""
+        await self._admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
+        self.refusing = False
+
+
+@asynccontextmanager
+async def database_outage(database_url: str) -> AsyncIterator[DatabaseOutage]:
+    """A DatabaseOutage of the database `database_url` names (a throwaway one: tests.support.env.fresh_database),
+    ended on exit if the block left it refusing."""
+    name = urlsplit(database_url).path.lstrip("/")
+    admin = await asyncpg.connect(urlunsplit(urlsplit(database_url)._replace(path="/postgres")))
+    outage = DatabaseOutage(admin, name)
+    try:
+        yield outage
+    finally:
+        try:
+            if outage.refusing:
+                await outage.end()
+        finally:
+            await admin.close()
+
+
+async def dead_letters(channel: AbstractChannel, queue: ConsumerQueue) -> int:
+    """Messages waiting in the consumer queue's dead letters."""
+    declared = await channel.get_queue(queue.dead_letter_queue, ensure=True)
+    return declared.declaration_result.message_count or 0
+
+
+async def held_or_dead_lettered(
+    channel: AbstractChannel, queue: ConsumerQueue, health_url: str, seconds: float
+) -> bool:
+    """Whether the service's /health shows a delivery of `queue` held through the outage for `seconds` or more, or
+    its dead letters are not empty (what a test waits on before it looks which)."""
+
+    def held_long_enough() -> bool:
+        held = health(health_url).get("held_for_dependency", {}).get(queue.name, {})
+        return bool(held) and held["deliveries"] >= 1 and held["oldest_seconds"] >= seconds
+
+    return await dead_letters(channel, queue) > 0 or await asyncio.to_thread(held_long_enough)
