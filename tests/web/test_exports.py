@@ -88,7 +88,8 @@ def test_every_row_of_the_report_csv_says_whether_its_period_has_ended(period: s
 
 
 def test_the_report_pdf_title_of_a_running_period_nests_no_brackets() -> None:
-    """The title read "Tỉnh ủy Demo — Quý IV/2026 (đang diễn ra (tạm tính))": one bracket, worded as a phrase."""
+    """The title read "Tỉnh ủy Demo — Quý IV/2026 (đang diễn ra (tạm tính))": one bracket, worded as a phrase; the
+    period after the dash in lower case, as a phrase goes on ("Tỉnh ủy Demo — quý IV/2026", not "— Quý IV/2026")."""
     from services.gateway.web.exports import report_document
 
     month = this_month()
@@ -98,19 +99,20 @@ def test_the_report_pdf_title_of_a_running_period_nests_no_brackets() -> None:
         text = " ".join(
             pdf_text(report_document({"name": "Tỉnh ủy Demo"}, period, {"rollup": rollup, "rows": []})).split()
         )
-        assert f"Tỉnh ủy Demo — {format_period(period)} (đang diễn ra, số liệu tạm tính)" in text
+        assert f"Tỉnh ủy Demo — {format_period(period, within=True)} (đang diễn ra, số liệu tạm tính)" in text
+        assert "Tỉnh ủy Demo — tháng " in text or "Tỉnh ủy Demo — quý " in text or "Tỉnh ủy Demo — năm " in text
         assert "((" not in text and "))" not in text
     # the document's properties name it too (a trial read Subject and Creator "(unspecified)")
     document = report_document({"name": "Tỉnh ủy Demo"}, last_closed_month(), {"rollup": rollup, "rows": []})
     metadata = PdfReader(io.BytesIO(document)).metadata
     assert metadata is not None
-    assert metadata.subject == f"Tỉnh ủy Demo — {format_period(last_closed_month())}"
+    assert metadata.subject == f"Tỉnh ủy Demo — tháng {int(last_closed_month()[5:])}/{last_closed_month()[:4]}"
     assert metadata.creator == "chibo" and metadata.author == "chibo"
     assert metadata.title == f"Báo cáo tình hình sinh hoạt chi bộ — {metadata.subject}"
     ended = " ".join(
         pdf_text(report_document({"name": "Tỉnh ủy Demo"}, last_closed_month(), {"rollup": rollup, "rows": []})).split()
     )
-    assert f"Tỉnh ủy Demo — {format_period(last_closed_month())}" in ended and "tạm tính" not in ended
+    assert f"Tỉnh ủy Demo — {format_period(last_closed_month(), within=True)}" in ended and "tạm tính" not in ended
 
 
 async def test_the_report_pdf_holds_the_cells_names_with_diacritics(
@@ -123,7 +125,7 @@ async def test_the_report_pdf_holds_the_cells_names_with_diacritics(
     text = " ".join(pdf_text(response.content).split())  # a long name wraps inside its table cell
     for name in ("Chi bộ Trạm Y tế phường", "Chi bộ Trường Tiểu học Hòa Bình", "Chi bộ Công an phường"):
         assert name in text
-    assert "Tháng 11/2026" in text
+    assert "— tháng 11/2026" in text
     assert any("DejaVu" in font for font in embedded_fonts(response.content))
 
 
@@ -171,6 +173,7 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
     # the year is running (the demo's figures are of this year): the page and every row of the file say so
     year = page.split('id="year-rating">', 1)[1].split("</dd>", 1)[0]
     assert "đang diễn ra, số liệu tạm tính" in year and "data-in-progress" in year
+    assert "— năm 2026</small>" in page and "— Năm 2026" not in page  # the heading goes on in lower case
     assert row[-2:] == ["Năm 2026", "đang diễn ra, số liệu tạm tính"]
 
 
@@ -309,6 +312,10 @@ def test_the_minutes_split_the_members_summoned_into_official_and_probationary()
     ) in text
     # the period within the heading in lower case, as the phrase goes on (not 'Sinh hoạt thường kỳ, Tháng 11/2026')
     assert "Sinh hoạt thường kỳ, tháng 11/2026" in text
+    # the document's subject goes on after the cell's name in lower case, not "Chi bộ thôn 1 — Sinh hoạt …"
+    metadata = PdfReader(io.BytesIO(minutes_document(meeting, unit, None, members))).metadata
+    assert metadata is not None
+    assert metadata.subject == "Chi bộ thôn 1 — sinh hoạt thường kỳ, tháng 11/2026", metadata.subject
     # a viewer without the cell's list reads the total alone, not a split of unknowns
     alone = " ".join(pdf_text(minutes_document(meeting, unit, None, {})).split())
     assert "Tổng số đảng viên được triệu tập: 6; có mặt: 6" in alone

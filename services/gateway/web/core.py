@@ -18,7 +18,7 @@ from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
 from services.gateway.repository import AccountRow
 from services.gateway.web.availability import page_render, scores_unavailable
-from services.gateway.web.i18n import _, filters, format_period, globals_, translations
+from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
 from shared.logs import get_logger
@@ -144,6 +144,7 @@ def render(
     """A page from a template, with the security headers; `scores_unavailable` tells it evaluation did not answer
     during this render (the page shows its note in place of the scores)."""
     context.setdefault("scores_unavailable", scores_unavailable())
+    context.setdefault("criteria_unavailable", CRITERIA_UNAVAILABLE)
     html = environment().get_template(template).render(request=request, viewer=viewer, **context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
@@ -176,6 +177,23 @@ async def check_csrf(request: Request, viewer: CurrentViewer) -> Viewer:
 
 
 FormViewer = Annotated[Viewer, Depends(check_csrf)]
+
+
+CRITERIA_UNAVAILABLE = N_(
+    "The items to assess cannot be loaded right now: the evaluation service is not answering, so no points can be"
+    " entered or sent. Please try again in a few minutes."
+)
+"""An assessment form's words while evaluation does not answer: its items (the meeting's score and framework) come
+from evaluation, so the form shows no box to fill and takes no points (the page's banner, the post's 503 page)."""
+
+
+class CriteriaUnavailable(Exception):
+    """An assessment form posted while evaluation does not answer: its items cannot be read, so nothing is judged or
+    sent; a 503 page saying so, with `back` (address, label) to the form."""
+
+    def __init__(self, back: tuple[str, str]) -> None:
+        super().__init__("criteria unavailable")
+        self.back = back
 
 
 class CsrfRefused(Exception):
@@ -275,6 +293,10 @@ class WebRoute(APIRoute):
                         choices=exc.choices,
                     ),
                     back=(exc.back, _("Back to the first page")),
+                )
+            except CriteriaUnavailable as exc:
+                return error_page(
+                    request, 503, _("The items to assess cannot be loaded"), _(CRITERIA_UNAVAILABLE), back=exc.back
                 )
             except (PageNotFound, RequestValidationError):
                 return not_found_page(request)

@@ -17,6 +17,7 @@ from services.gateway.web import pdf
 from services.gateway.web.data import month_shown, waiting_month
 from services.gateway.web.i18n import (
     _,
+    after_dash,
     format_moment,
     format_number,
     format_period,
@@ -150,7 +151,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         *((format_rating(key), str(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
         *(((_("Not met yet"), str(rollup["not_met_yet"])),) if rollup.get("not_met_yet") is not None else ()),
     ]
-    subtitle = f"{unit['name']} — {format_period(period)}"
+    subtitle = after_dash(str(unit["name"]), format_period(period))
     if running(period):  # figures still moving as cells meet; one bracket, none nested inside it
         subtitle += f" ({period_status(period)})"
     return pdf.report_pdf(

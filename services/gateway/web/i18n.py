@@ -144,6 +144,12 @@ def period_within(period: str) -> str:
     return format_period(period, within=True)
 
 
+def after_dash(name: str, phrase: str) -> str:
+    """A title's `<name> — <phrase>`, the phrase in lower case as Vietnamese writes it mid-sentence (`Xã Hòa Bình —
+    tháng 12/2026`, `Chi bộ thôn 1 — sinh hoạt thường kỳ, tháng 12/2026`); the name as given (a proper name)."""
+    return f"{name} — {phrase[:1].lower()}{phrase[1:]}"
+
+
 RATINGS = {"good": N_("Good"), "fair": N_("Fair"), "average": N_("Average"), "poor": N_("Poor")}
 
 
@@ -223,5 +229,6 @@ def filters() -> dict[str, Any]:
         "share": format_share,
         "period": format_period,
         "period_within": period_within,
+        "after_dash": after_dash,
         "rating": format_rating,
     }

@@ -18,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.gateway.web.i18n import _
+from services.gateway.web.i18n import _, after_dash
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONTS = {
@@ -176,7 +176,7 @@ def minutes_pdf(
         colWidths=[83 * mm, 84 * mm],
     )
     story.append(signs)
-    return _build(story, title=f"{title} {subtitle}", subject=f"{cell} — {subtitle}" if cell else subtitle)
+    return _build(story, title=f"{title} {subtitle}", subject=after_dash(cell, subtitle) if cell else subtitle)
 
 
 def place_and_date(place: str, moment: datetime) -> str:

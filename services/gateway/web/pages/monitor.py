@@ -21,9 +21,10 @@ from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
-from services.gateway.web.availability import empty_page, scores_or
+from services.gateway.web.availability import empty_page, scores_or, scores_unavailable
 from services.gateway.web.core import (
     PREFIX,
+    CriteriaUnavailable,
     CurrentViewer,
     FormViewer,
     NotAllowed,
@@ -35,6 +36,7 @@ from services.gateway.web.core import (
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import _, parse_moment
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
+from services.gateway.web.pages.secretary import not_begun_at
 from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
 from shared.periods import VIETNAM_TZ
@@ -192,16 +194,22 @@ async def confirm_form(meeting_id: str, request: Request, viewer: CurrentViewer,
 @router.post("/monitoring/meetings/{meeting_id}")
 async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Confirm (or correct) the manual points as upper-level monitor (meeting.assessed.v1, role upper_monitor)."""
-    await _followed_meeting(state, viewer, meeting_id)
+    meeting, _assignment = await _followed_meeting(state, viewer, meeting_id)
     form = await forms.form_of(request)
     try:
         # the items, their names and maxima are those the page showed, read again: never what the post says
         score = await data.meeting_score(state, viewer.principal, meeting_id)
-        points = forms.assessment_points(form, await data.manual_items(state, score))
-        model = forms.build(
-            AssessmentCreate,
-            {"role": "upper_monitor", "points": points, "comment": forms.text(form, "comment") or None},
-        )
+        items = await data.manual_items(state, score)
+        if not items and scores_unavailable():
+            # evaluation does not answer: no item to judge points by, and no "fill in the points" for boxes not shown
+            raise CriteriaUnavailable((f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation")))
+        # a meeting not begun is said with the points' own errors, as on the secretary's forms: one sending
+        with forms.reported_with(not_begun_at(meeting)):
+            points = forms.assessment_points(form, items)
+            model = forms.build(
+                AssessmentCreate,
+                {"role": "upper_monitor", "points": points, "comment": forms.text(form, "comment") or None},
+            )
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         sent = {str(key): str(value) for key, value in form.items()}  # shown again as typed, not as stored

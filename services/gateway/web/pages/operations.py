@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.gateway.auth import Role
 from services.gateway.http import operations, recovery
 from services.gateway.http.deps import State
+from services.gateway.http.errors import DEPENDENCY_ERRORS
 from services.gateway.schemas.operations import RejectionDismissCreate
 from services.gateway.schemas.recovery import (
     DeadLetterReplayCreate,
@@ -42,6 +43,8 @@ from services.gateway.web.i18n import N_, _, format_moment, format_number
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.envelope import GATEWAY_SOURCE
+from shared.logs import get_logger
+from shared.outages import outage_of
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
@@ -58,6 +61,7 @@ async def _positions(request: Request, viewer: CurrentViewer) -> None:
 T = TypeVar("T")
 Handler = Callable[[Request, FormViewer, State], Awaitable[Response]]
 
+log = get_logger(__name__)
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False, dependencies=[Depends(_positions)])
 PAGE = f"{PREFIX}/operations"
 SHOWN = 20
@@ -101,7 +105,42 @@ DEATH_REASONS = {
     "expired": N_("expired"),
     "maxlen": N_("queue full"),
 }
+DOWN_PARTS = {
+    "meetings": N_("the meetings service"),
+    "evaluation": N_("the evaluation service"),
+    "notifications": N_("the notifications service"),
+}
+DATABASE_DOWN = {
+    "meetings": N_("the meetings service's database"),
+    "evaluation": N_("the evaluation service's database"),
+    "notifications": N_("the notifications service's database"),
+}
+BROKER_DOWN = N_("the message broker (RabbitMQ)")
+OVERVIEW_DOWN = N_("the overview of the services")
+
+
+def down_parts(overview: Any) -> list[str]:
+    """What does not answer, in Vietnamese, for the page's banner (`["cơ sở dữ liệu của dịch vụ chấm điểm", …]`):
+    the broker, each service whose database its processes report down (their `database down: …` lines), each other
+    service `down`; [] when everything answers. `overview` is the page's overview (a model or its dict); one the
+    page could not read at all (`unread`) says so."""
+    found = overview if isinstance(overview, Mapping) else overview.model_dump()
+    parts: list[str] = []
+    if found.get("unread"):
+        parts.append(_(OVERVIEW_DOWN))
+    if found.get("broker", "ok") != "ok":
+        parts.append(_(BROKER_DOWN))
+    for name, service in (found.get("services") or {}).items():
+        lines = [line for instance in service.get("instances") or [] for line in instance.get("attention") or []]
+        if any(str(line).startswith("database ") and str(line) != "database ok" for line in lines):
+            parts.append(_(DATABASE_DOWN.get(name, name)))
+        elif service.get("status") == "down":
+            parts.append(_(DOWN_PARTS.get(name, name)))
+    return parts
+
+
 TEMPLATE_HELPERS: Mapping[str, Any] = {
+    "down_parts": down_parts,
     "status_labels": STATUS,
     "service_labels": SERVICES,
     "instance_states": INSTANCE_STATES,
@@ -125,11 +164,32 @@ def _operator(viewer: Viewer) -> None:
 
 
 async def _quietly(call: Any) -> Any:
-    """A part of the page whose service does not answer is shown as missing, not as an error page."""
+    """A part of the page whose service (or the broker, or a database) does not answer is shown as missing, not as
+    an error page; any other failure is raised."""
     try:
         return await call
     except RpcError:
         return None
+    except DEPENDENCY_ERRORS as exc:
+        if outage_of(exc) is None:
+            raise
+        log.warning("operations_part_unavailable", error=repr(exc))
+        return None
+
+
+UNREAD_OVERVIEW: dict[str, Any] = {
+    "status": "degraded",
+    "broker": "ok",
+    "services": {},
+    "dead_letters_total": None,
+    "parked_rows_total": None,
+    "held_events": None,
+    "open_rejections": None,
+    "failed_deliveries": None,
+    "unread": True,
+}
+"""The overview of a page whose overview could not be read at all (a dependency the gateway asks first is down):
+the banner says so and the page shows the lists it could read."""
 
 
 async def _dead_letters_of(queue: str, total: int, call: Any) -> dict[str, Any] | None:
@@ -243,10 +303,15 @@ async def _page(
     principal = viewer.principal
     view = rejections_view(request)
     offsets: dict[str, int | str] = {**list_offsets(request), **view}
-    overview = await recovery.operations_overview(principal, state)
-    waiting = {
-        queue: count for service in overview.services.values() for queue, count in service.dead_letters.items() if count
-    }
+    read = await _quietly(recovery.operations_overview(principal, state))
+    overview: Any = read if read is not None else UNREAD_OVERVIEW
+    waiting = (
+        {}
+        if read is None
+        else {
+            queue: count for service in read.services.values() for queue, count in service.dead_letters.items() if count
+        }
+    )
     dead_lists, parked_lists, held, rejections = await asyncio.gather(
         asyncio.gather(
             *(

@@ -28,7 +28,17 @@ from services.gateway.schemas import (
     TaskCompletionCreate,
 )
 from services.gateway.web import data, forms
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotAllowed, Viewer, WebRoute, render
+from services.gateway.web.availability import scores_unavailable
+from services.gateway.web.core import (
+    PREFIX,
+    CriteriaUnavailable,
+    CurrentViewer,
+    FormViewer,
+    NotAllowed,
+    Viewer,
+    WebRoute,
+    render,
+)
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import LABELS, _, format_short_date, parse_moment
 from services.gateway.web.reasons import BY_CODE
@@ -561,8 +571,12 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         # the items, their names and maxima are those the page shows, read again: never what the post says (a meeting
         # ahead has its provisional score's items, so wrong points are reported along with "not begun")
         score = await data.meeting_score(state, viewer.principal, meeting_id)
+        items = await data.manual_items(state, score)
+        if not items and scores_unavailable():
+            # evaluation does not answer: no item to judge points by, and no "fill in the points" for boxes not shown
+            raise CriteriaUnavailable((f"{PREFIX}/meetings/{meeting_id}/record", _("Back to the meeting's record")))
         with forms.reported_with(not_begun_at(meeting)):
-            points = forms.assessment_points(form, await data.manual_items(state, score))
+            points = forms.assessment_points(form, items)
             model = forms.build(
                 AssessmentCreate,
                 {"role": "cell_committee", "points": points, "comment": forms.text(form, "comment") or None},
