@@ -83,14 +83,28 @@ async def scoring_worker(app: EvaluationContext) -> None:
         )
         return await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
 
+    # each worker its own wake-up, set from the one the commits set: a worker that declines (under load) clears only
+    # its own, and the first worker, its round over, looks again at once for the notes committed meanwhile (a shared
+    # one cleared by a declining worker left them to the next commit or the poll, 1 s)
+    wakes = [asyncio.Event() for _ in range(max(1, settings.scoring_workers))]
     await asyncio.gather(
+        fan_out(app.scoring_wanted, wakes),
         *(
             poll(
                 "evaluation.scoring",
                 functools.partial(step, first=worker == 0),
                 poll_seconds=settings.scoring_poll_seconds,
-                wake=app.scoring_wanted,
+                wake=wake,
             )
-            for worker in range(max(1, settings.scoring_workers))
-        )
+            for worker, wake in enumerate(wakes)
+        ),
     )
+
+
+async def fan_out(source: asyncio.Event, targets: list[asyncio.Event]) -> None:
+    """Until cancelled: each time `source` is set, clear it and set every one of `targets`."""
+    while True:
+        await source.wait()
+        source.clear()
+        for target in targets:
+            target.set()
