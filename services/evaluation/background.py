@@ -70,10 +70,19 @@ async def scoring_worker(app: EvaluationContext) -> None:
     only (each delivery a round waits for is one fewer republication)."""
     settings = app.settings
 
+    declined = False  # a worker declined (and cleared) the wake-up the workers share since the first one looked
+
     async def step(*, first: bool) -> bool:
+        nonlocal declined
         activity = app.facts_activity
         if not first and (activity.bulk or activity.busy_share() >= settings.scoring_busy_share):
-            return False  # under load or bulk work, one worker coalesces: fewer rounds, fewer republications
+            # under load or bulk work, one worker coalesces: fewer rounds, fewer republications. This worker took the
+            # wake-up from the first one, busy scoring: it looks again once its round ends (issue 12: it slept until
+            # the next commit or the 1 s poll, and the notes committed during its round with it)
+            declined = True
+            return False
+        if first:
+            declined = False
         # let the deliveries in flight (and those right behind them) fold into this round, within a bound
         await app.facts_activity.wait_settled(
             settle=settings.scoring_settle_seconds,
@@ -81,30 +90,17 @@ async def scoring_worker(app: EvaluationContext) -> None:
             bulk_wait=settings.scoring_bulk_wait_seconds,
             busy_share=settings.scoring_busy_share,
         )
-        return await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
+        more = await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
+        return more or (first and declined)
 
-    # each worker its own wake-up, set from the one the commits set: a worker that declines (under load) clears only
-    # its own, and the first worker, its round over, looks again at once for the notes committed meanwhile (a shared
-    # one cleared by a declining worker left them to the next commit or the poll, 1 s)
-    wakes = [asyncio.Event() for _ in range(max(1, settings.scoring_workers))]
     await asyncio.gather(
-        fan_out(app.scoring_wanted, wakes),
         *(
             poll(
                 "evaluation.scoring",
                 functools.partial(step, first=worker == 0),
                 poll_seconds=settings.scoring_poll_seconds,
-                wake=wake,
+                wake=app.scoring_wanted,
             )
-            for worker, wake in enumerate(wakes)
-        ),
+            for worker in range(max(1, settings.scoring_workers))
+        )
     )
-
-
-async def fan_out(source: asyncio.Event, targets: list[asyncio.Event]) -> None:
-    """Until cancelled: each time `source` is set, clear it and set every one of `targets`."""
-    while True:
-        await source.wait()
-        source.clear()
-        for target in targets:
-            target.set()

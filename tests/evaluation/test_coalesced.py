@@ -204,7 +204,7 @@ async def test_a_fact_committed_while_the_one_coalescing_worker_scores_is_scored
     """Under load (here: bulk batches flow) only the first worker scores; the others decline. A commit during its
     round woke them too, and one declining used to clear the wake-up the workers shared: the first worker, its round
     over, then slept until the next commit or its poll (issue 12: up to `scoring_poll_seconds`, 1 s, on the last
-    facts of a stream). Each worker now keeps its own wake-up."""
+    facts of a stream). A worker that declines now has the first one look again once its round ends."""
     pool, _ = world
     wanted = asyncio.Event()
     factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
