@@ -70,10 +70,19 @@ async def scoring_worker(app: EvaluationContext) -> None:
     only (each delivery a round waits for is one fewer republication)."""
     settings = app.settings
 
+    declined = False  # a worker declined (and cleared) the wake-up the workers share since the first one looked
+
     async def step(*, first: bool) -> bool:
+        nonlocal declined
         activity = app.facts_activity
         if not first and (activity.bulk or activity.busy_share() >= settings.scoring_busy_share):
-            return False  # under load or bulk work, one worker coalesces: fewer rounds, fewer republications
+            # under load or bulk work, one worker coalesces: fewer rounds, fewer republications. This worker took the
+            # wake-up from the first one, busy scoring: it looks again once its round ends (issue 12: it slept until
+            # the next commit or the 1 s poll, and the notes committed during its round with it)
+            declined = True
+            return False
+        if first:
+            declined = False
         # let the deliveries in flight (and those right behind them) fold into this round, within a bound
         await app.facts_activity.wait_settled(
             settle=settings.scoring_settle_seconds,
@@ -81,7 +90,8 @@ async def scoring_worker(app: EvaluationContext) -> None:
             bulk_wait=settings.scoring_bulk_wait_seconds,
             busy_share=settings.scoring_busy_share,
         )
-        return await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
+        more = await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
+        return more or (first and declined)
 
     await asyncio.gather(
         *(

@@ -198,6 +198,53 @@ async def test_a_cell_whose_round_is_blocked_holds_up_no_other_cells_scoring(
                 await worker
 
 
+async def test_a_fact_committed_while_the_one_coalescing_worker_scores_is_scored_right_after_its_round(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    """Under load (here: bulk batches flow) only the first worker scores; the others decline. A commit during its
+    round woke them too, and one declining used to clear the wake-up the workers shared: the first worker, its round
+    over, then slept until the next commit or its poll (issue 12: up to `scoring_poll_seconds`, 1 s, on the last
+    facts of a stream). A worker that declines now has the first one look again once its round ends."""
+    pool, _ = world
+    wanted = asyncio.Event()
+    factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
+    # a poll far beyond the test's patience: only a wake-up gets the second cell scored in time
+    settings = Settings(
+        scoring_settle_seconds=0,
+        scoring_max_wait_seconds=0,
+        scoring_bulk_wait_seconds=0,
+        scoring_poll_seconds=600,
+        scoring_workers=2,
+    )
+    app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+    first, _ = split(cell_history(committee_id="ward", cell_id="cell-first", prefix="f"), "meeting.scheduled.v1")
+    later, _ = split(cell_history(committee_id="ward", cell_id="cell-later", prefix="l"), "meeting.scheduled.v1")
+    with app.facts_activity.delivery(batch=True):  # bulk work: one worker coalesces, the other declines
+        await deliver(factory, first)
+    worker: asyncio.Task[None] | None = None
+    try:
+        async with pool.acquire() as holder:
+            async with holder.transaction():
+                # the first cell's round blocks on its lock, as behind a long transaction about it
+                await holder.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || 'cell-first', 0))"
+                )
+                worker = asyncio.create_task(scoring_worker(app))
+                await eventually(lambda: _waiting_on_a_lock(holder), timeout=20)
+                with app.facts_activity.delivery(batch=True):
+                    await deliver(factory, later)  # committed after the round claimed: the next round's
+                await eventually(lambda: not wanted.is_set(), timeout=20)  # the wake-up was taken
+            # the first cell's round ends; the later cell's note is scored by the next round, not at the poll
+            await eventually(lambda: _scored(holder, "cell-first"), timeout=20)
+            await eventually(lambda: _scored(holder, "cell-later"), timeout=20)
+            assert await holder.fetchval("SELECT count(*) FROM dirty_cell") == 0
+    finally:
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+
 async def _scored(conn: asyncpg.Connection, cell_id: str) -> bool:
     return bool(await conn.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = $1", cell_id))
 
