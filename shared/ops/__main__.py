@@ -19,8 +19,9 @@
 
 Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
 replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`) or dead
-letter (`dead-letters replay --event-id`) named does not exist (not found), 3 when the rejection is no longer open
-(replayed or dismissed already) or the held event to retry was rejected (replay its rejection instead: conflict), 4 when
+letter (`dead-letters replay --event-id`) named does not exist (not found), 3 when the rejection cannot be acted on
+(replayed or dismissed already, or its body was not kept: the service's reason and code are said) or the held event
+to retry was rejected (replay its rejection instead: conflict), 4 when
 notifications refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
 CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it
 does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a
@@ -416,11 +417,20 @@ def operator() -> str:
 async def call_service(request: Request[Any], settings: ServiceSettings) -> tuple[dict[str, Any] | None, int]:
     """One call of a service's RPC (meetings', notifications') as the API makes it: the reply (None when refused) and
     the status the API would answer (200; 404 not_found, 409 conflict); any other refusal is raised (RpcError)."""
+    reply, status, _ = await call_service_saying(request, settings)
+    return reply, status
+
+
+async def call_service_saying(
+    request: Request[Any], settings: ServiceSettings
+) -> tuple[dict[str, Any] | None, int, RpcError | None]:
+    """call_service, with the service's refusal itself (its English message and refusal code, as the API answers
+    them) when it refused with not_found or conflict; None beside a reply."""
     broker = await start_broker(settings)
     try:
         client = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
         try:
-            return (await client.call(request)).model_dump(mode="json", exclude_none=True), 200
+            return (await client.call(request)).model_dump(mode="json", exclude_none=True), 200, None
         except RpcError as exc:
             if exc.code == "forbidden":
                 raise CallerNotAllowed(caller_not_allowed(request.service, settings.amqp_url)) from None
@@ -428,7 +438,7 @@ async def call_service(request: Request[Any], settings: ServiceSettings) -> tupl
                 raise Unavailable(f"the {request.service} service: {exc.message} (is it running?)") from None
             if exc.code not in REFUSED_STATUS:
                 raise
-            return None, REFUSED_STATUS[exc.code]
+            return None, REFUSED_STATUS[exc.code], exc
     finally:
         await broker.stop()
 
@@ -496,14 +506,15 @@ async def held_action(args: argparse.Namespace, settings: ServiceSettings) -> di
 
 async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) -> dict[str, Any]:
     """Replay or dismiss one rejection through meetings' RPC, as POST /v1/rejections/{r}/replay and /dismiss do,
-    audited with the status the API would answer; NotFound (404) or Conflict (409: replayed or dismissed already)."""
+    audited with the status the API would answer; NotFound (404) or Conflict (409) saying the service's own reason
+    and code, as the API's answer does (replayed or dismissed already, or the body was not kept)."""
     rejection_id = args.rejection_id
     request: Request[Any] = (
         meetings_rpc.ReplayRejection(rejection_id=rejection_id)
         if args.action == "replay"
         else meetings_rpc.DismissRejection(rejection_id=rejection_id, reason=args.reason, dismissed_by=operator())
     )
-    reply, status = await call_service(request, settings)
+    reply, status, refused = await call_service_saying(request, settings)
     detail: dict[str, Any] = (
         {"rejection_id": rejection_id, "corrected": False}
         if args.action == "replay"
@@ -513,8 +524,17 @@ async def rejection_action(args: argparse.Namespace, settings: ServiceSettings) 
     if status == 404:
         raise NotFound(f"no rejection {rejection_id}")
     if reply is None:
-        raise Conflict(f"rejection {rejection_id} is no longer open (replayed or dismissed already)")
+        raise Conflict(refusal_said(refused) or f"rejection {rejection_id} is no longer open")
     return reply
+
+
+def refusal_said(refused: RpcError | None) -> str | None:
+    """A service's refusal as a command says it: its English message, then its refusal code when it gave one
+    (`… (body_not_kept)`, the API's `reason_code`); None without a refusal."""
+    if refused is None:
+        return None
+    code = refused.refusal.code if refused.refusal is not None else None
+    return f"{refused.message} ({code})" if code else refused.message
 
 
 ALERT_RULES_PATH = "/cli/committees/{committee}/alert-rules"

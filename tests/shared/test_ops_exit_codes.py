@@ -14,11 +14,14 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
+from services.meetings.handlers import RejectionUnreplayable
+from shared.contracts import meetings_rpc
+from shared.db import apply_migrations, migration_files
 from shared.ops.__main__ import main
-from shared.rpc import RpcMethods, RpcRequest, answer
+from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
 from tests.support.env import isolated_vhost
-from tests.support.ops import run_ops
+from tests.support.ops import ROOT, run_ops
 from tests.support.running import free_port
 
 HELD = ("--source", "urn:chibo:test", "--event-id", "e-1")
@@ -132,3 +135,41 @@ async def test_a_service_that_does_not_answer_is_exit_6_and_one_that_refuses_the
                 said_in_one_line(*said, 5, "CHIBO_RPC_CALLERS", "CHIBO_AMQP_URL_GATEWAY")
             result = await asyncio.to_thread(run_ops, own, database_url, "held", "retry", *HELD)
             said_in_one_line(result.returncode, result.stderr, 5, "CHIBO_RPC_CALLERS")
+
+
+@asynccontextmanager
+async def meetings_refusing_replays(amqp_url: str) -> AsyncIterator[None]:
+    """meetings' RPC answering ReplayRejection as the service does for a rejection whose body was not kept (an event
+    over the size limit): conflict, its English reason and the refusal body_not_kept (services/meetings/rpc.py)."""
+    broker = RabbitBroker(amqp_url, logger=None)
+    methods = RpcMethods("meetings")
+
+    async def replay(request: meetings_rpc.ReplayRejection) -> dict[str, Any]:
+        exc = RejectionUnreplayable(request.rejection_id)
+        raise RpcError("conflict", str(exc), field="rejection_id", refusal=exc.refusal)
+
+    methods.add(meetings_rpc.ReplayRejection, replay)
+
+    @broker.subscriber(RpcQueue("meetings").rabbit_queue())
+    async def on_rpc(request: RpcRequest, message: RabbitMessage) -> dict[str, Any]:
+        return await answer(request, methods, caller=message.raw_message.user_id, allowed_callers=())
+
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.stop()
+
+
+async def test_a_replay_the_service_refuses_says_the_services_reason_not_a_fixed_one(
+    amqp_url: str, database_url: str, commands: Commands
+) -> None:
+    """`rejections replay` of a rejection whose body was not kept said "no longer open (replayed or dismissed
+    already)" though it is still open; the API answers 409 body_not_kept with the reason. The command says the
+    service's own reason and code (exit 3)."""
+    await apply_migrations(database_url, schema="gateway", files=migration_files(ROOT / "services" / "gateway"))
+    with isolated_vhost(amqp_url) as own:
+        async with meetings_refusing_replays(own):
+            code, stderr = await commands.run(own, database_url, "rejections", "replay", "--id", "r-cut")
+    said_in_one_line(code, stderr, 3, "conflict: rejection r-cut", "size limit", "(body_not_kept)")
+    assert "no longer open" not in stderr and "dismissed" not in stderr

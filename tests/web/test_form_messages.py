@@ -21,7 +21,7 @@ from services.gateway.schemas import (
 from services.gateway.web import forms
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages.secretary import _minutes_body
-from services.gateway.web.reasons import explain_rejection
+from services.gateway.web.reasons import after_label, explain_rejection
 from shared.contracts.base import MAX_COUNT, MAX_ITEMS
 from shared.contracts.meetings import MeetingScheduled
 from shared.periods import VIETNAM_TZ
@@ -564,3 +564,17 @@ def test_a_field_of_only_invisible_characters_is_empty() -> None:
     """A trial's document title "\u200b\u200b" and excused reason "\u00a0 \u200b" counted as filled in."""
     form = {"title": "\u200b\u200b", "reason": "\u00a0 \u200b", "topic": "\ufeff Học tập \u200b"}
     assert [forms.text(form, name) for name in ("title", "reason", "topic")] == ["", "", "Học tập"]
+
+
+def test_a_colon_of_a_literal_is_kept_when_a_reason_follows_a_label() -> None:
+    """after_label said the first ": " of a reason as "; ", and so broke the literal `urn:chibo:` on the operations
+    page ("bắt đầu bằng urn:chibo; thuộc về…"): a colon ending a token that holds another colon, or inside code
+    marks, is the literal's; the first colon that separates clauses is still said as a semicolon."""
+    said = explain_rejection("reworded", "source", {"code": RefusalCode.SOURCE_RESERVED})
+    assert "bắt đầu bằng urn:chibo: thuộc về chính hệ thống này" in said and "urn:chibo;" not in said
+    assert after_label("Nguồn urn:chibo: là của hệ thống") == "nguồn urn:chibo: là của hệ thống"
+    assert after_label("Giá trị `a: b` sai: hãy sửa") == "giá trị `a: b` sai; hãy sửa"
+    assert (
+        after_label("Thời điểm này đã qua: buổi sinh hoạt đã diễn ra")
+        == "thời điểm này đã qua; buổi sinh hoạt đã diễn ra"
+    )

@@ -260,3 +260,13 @@ def test_a_rejections_view_that_is_no_choice_is_refused_naming_it() -> None:
     with pytest.raises(BadChoice) as refused:
         rejections_view(asked("rejections=bogus"))
     assert (refused.value.parameter, refused.value.value) == ("rejections", "bogus")
+
+
+def test_the_alert_settings_intro_says_the_committee_above_applies_again() -> None:
+    """The alerts page said "khi đó giá trị theo lại thiết lập của cấp ủy cấp trên", which does not read as
+    Vietnamese: a value given back to the level above now says that level's setting applies again."""
+    said = i18n._(
+        "A value this committee set can be given back to the level above: it then follows the committee above again"
+        " (or the default when none above sets it)."
+    )
+    assert "khi đó áp dụng lại thiết lập của cấp ủy cấp trên" in said and "theo lại" not in said

@@ -280,13 +280,32 @@ def on_field(name: str, why: str, *, said: str = FIELD_SAID) -> str:
 def after_label(why: str) -> str:
     """A sentence as it continues a field's label and its colon: its first letter in lower case (an acronym's
     kept), and a colon in its first sentence said as a semicolon, so no line carries two colons (`Ngày giờ: thời
-    điểm này đã qua; buổi sinh hoạt …`, never `Ngày giờ: Thời điểm này đã qua: …`)."""
+    điểm này đã qua; buổi sinh hoạt …`, never `Ngày giờ: Thời điểm này đã qua: …`). A colon of a literal is kept:
+    one inside code marks (`…`) or ending a token that holds another colon (`urn:chibo:`), see separator_colon."""
     first, stop, rest = why.partition(". ")
-    first = first.replace(": ", "; ", 1)
+    at = separator_colon(first)
+    if at is not None:
+        first = first[:at] + ";" + first[at + 1 :]
     why = first + stop + rest
     if len(why) > 1 and why[0].isupper() and not why[1].isupper():
         why = why[0].lower() + why[1:]
     return why
+
+
+def separator_colon(text: str) -> int | None:
+    """The index of the first colon in `text` that separates two clauses (one followed by a space), or None. A
+    colon inside code marks (an odd number of backticks before it) or ending a token that holds another colon
+    (`urn:chibo:`, `http://…:`) belongs to a literal and is skipped; one not followed by a space never separates."""
+    for at, char in enumerate(text):
+        if char != ":" or text[at + 1 : at + 2] != " ":
+            continue
+        if text.count("`", 0, at) % 2:
+            continue
+        token = text[:at].rsplit(None, 1)[-1] if text[:at].strip() else ""
+        if ":" in token:
+            continue
+        return at
+    return None
 
 
 def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:
