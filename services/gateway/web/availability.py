@@ -1,14 +1,14 @@
-"""Whether the evaluation service answered during one page's render.
+"""Whether the evaluation and notifications services answered during one page's render.
 
-The facts of meetings come from the meetings service; only the scores come from evaluation. A page whose scores
-cannot be read (evaluation down or silent) still shows the rest, with a short note in place of the scores. The first
-call to evaluation that goes unanswered marks it unavailable for the rest of the render, so the page waits one
-timeout, not one for each of its sections."""
+The facts of meetings come from the meetings service; the scores come from evaluation and the notices (inboxes, late
+minutes, notice preferences) from notifications. A page whose scores or notices cannot be read (that service down or
+silent) still shows the rest, with a short note in place of the missing part. The first call to a service that goes
+unanswered marks it unavailable for the rest of the render, so the page waits one timeout, not one per section."""
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from shared.logs import get_logger
@@ -17,13 +17,14 @@ from shared.rpc import ServiceUnavailable
 log = get_logger(__name__)
 T = TypeVar("T")
 SCORES_SERVICE = "evaluation"
+NOTICES_SERVICE = "notifications"
 
 
 @dataclass
 class Render:
-    """One page render's view of evaluation: whether a call to it went unanswered."""
+    """One page render's view of the services it may do without: those whose call went unanswered."""
 
-    scores_unavailable: bool = False
+    unavailable: set[str] = field(default_factory=set)
 
 
 _render: ContextVar[Render | None] = ContextVar("web_render", default=None)
@@ -42,7 +43,13 @@ def page_render() -> Iterator[Render]:
 def scores_unavailable() -> bool:
     """Whether this render found evaluation unavailable (the page then shows its note in place of the scores)."""
     found = _render.get()
-    return bool(found and found.scores_unavailable)
+    return bool(found and SCORES_SERVICE in found.unavailable)
+
+
+def notices_unavailable() -> bool:
+    """Whether this render found notifications unavailable (the page then shows its note in place of the notices)."""
+    found = _render.get()
+    return bool(found and NOTICES_SERVICE in found.unavailable)
 
 
 def empty_page() -> dict[str, Any]:
@@ -50,20 +57,30 @@ def empty_page() -> dict[str, Any]:
     return {"items": [], "total": 0}
 
 
-async def scores_or(call: Callable[[], Awaitable[T]], fallback: T) -> T:
-    """`call()`'s answer, or `fallback` when evaluation does not answer; once it has not, later calls of the same
-    render are not made (fallback at once). Outside a page render, the error is raised as before."""
+async def answered_or(service: str, call: Callable[[], Awaitable[T]], fallback: T) -> T:
+    """`call()`'s answer, or `fallback` when `service` does not answer (ServiceUnavailable naming it); once it has
+    not, later calls of the same render to it are not made (fallback at once). Outside a page render, or when another
+    service does not answer, the error is raised as before."""
     found = _render.get()
     if found is None:
         return await call()
-    if found.scores_unavailable:
+    if service in found.unavailable:
         return fallback
     try:
         return await call()
     except ServiceUnavailable as exc:
-        if exc.service != SCORES_SERVICE:
+        if exc.service != service:
             raise
-        if not found.scores_unavailable:
-            log.warning("web_scores_unavailable", service=exc.service)
-        found.scores_unavailable = True
+        log.warning("web_service_unavailable", service=exc.service)
+        found.unavailable.add(service)
         return fallback
+
+
+async def scores_or(call: Callable[[], Awaitable[T]], fallback: T) -> T:
+    """`answered_or` for evaluation: the scores a page can do without."""
+    return await answered_or(SCORES_SERVICE, call, fallback)
+
+
+async def notices_or(call: Callable[[], Awaitable[T]], fallback: T) -> T:
+    """`answered_or` for notifications: the notices (inboxes, late minutes, preferences) a page can do without."""
+    return await answered_or(NOTICES_SERVICE, call, fallback)

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
 from services.gateway.repository import AccountRow
-from services.gateway.web.availability import page_render, scores_unavailable
+from services.gateway.web.availability import notices_unavailable, page_render, scores_unavailable
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
@@ -144,6 +144,7 @@ def render(
     """A page from a template, with the security headers; `scores_unavailable` tells it evaluation did not answer
     during this render (the page shows its note in place of the scores)."""
     context.setdefault("scores_unavailable", scores_unavailable())
+    context.setdefault("notices_unavailable", notices_unavailable())
     context.setdefault("criteria_unavailable", CRITERIA_UNAVAILABLE)
     html = environment().get_template(template).render(request=request, viewer=viewer, **context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

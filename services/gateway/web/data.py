@@ -9,7 +9,7 @@ from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
-from services.gateway.web.availability import empty_page, scores_or
+from services.gateway.web.availability import empty_page, notices_or, scores_or
 from services.gateway.web.explain import item_names
 from services.gateway.web.i18n import (
     N_,
@@ -50,8 +50,8 @@ async def breadcrumb(state: GatewayState, principal: Principal, unit: UnitReply)
 async def committee_overview(
     state: GatewayState, principal: Principal, committee_id: str, period: str
 ) -> dict[str, Any]:
-    """Roll-up, children with their figures, weakest cells and inbox of a committee for a period; while evaluation
-    does not answer, the children and the inbox with `rollup` None (availability)."""
+    """Roll-up, children with their figures, weakest cells, late minutes and inbox of a committee for a period; while
+    evaluation does not answer, `rollup` None, while notifications does not, no inbox or late minutes (availability)."""
     found, units, ranking, inbox, late = await asyncio.gather(
         scores_or(lambda: reads.get_committee_rollup(committee_id, period, principal, state), None),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
@@ -61,12 +61,18 @@ async def committee_overview(
             ),
             empty_page(),
         ),
-        reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
-        state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
+        notices_or(
+            lambda: reads.get_committee_inbox(committee_id, principal, state, unread_only=False, limit=20, offset=0),
+            empty_page(),
+        ),
+        notices_or(
+            lambda: state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
+            None,
+        ),
     )
     lateness = {
-        "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items],
-        "late_minutes_more": max(late.total - len(late.items), 0),
+        "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items] if late else [],
+        "late_minutes_more": max(late.total - len(late.items), 0) if late else 0,
     }
     if found is None:
         unscored = [{**unit, "score": None, "cells": None, "rollup": None, "rating": None} for unit in units["items"]]

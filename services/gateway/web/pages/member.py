@@ -12,6 +12,7 @@ from services.gateway.auth import Principal
 from services.gateway.http import preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.web import forms
+from services.gateway.web.availability import empty_page, notices_or
 from services.gateway.web.core import (
     PREFIX,
     CurrentViewer,
@@ -39,8 +40,8 @@ async def _page(
     meetings, history, inbox, prefs, tasks = await asyncio.gather(
         reads.list_cell_meetings(principal.unit_id, principal, state, period=None, limit=200, offset=0),
         reads.get_member_history(principal.person_id, principal, state),
-        reads.get_my_inbox(principal, state, unread_only=False, limit=20, offset=0),
-        preferences.get_my_preferences(principal, state),
+        notices_or(lambda: reads.get_my_inbox(principal, state, unread_only=False, limit=20, offset=0), empty_page()),
+        notices_or(lambda: preferences.get_my_preferences(principal, state), None),
         _cell_tasks(state, principal),
     )
     now = datetime.now().astimezone()

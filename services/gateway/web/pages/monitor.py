@@ -21,7 +21,7 @@ from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
-from services.gateway.web.availability import empty_page, scores_or, scores_unavailable
+from services.gateway.web.availability import empty_page, notices_or, scores_or, scores_unavailable
 from services.gateway.web.core import (
     PREFIX,
     CriteriaUnavailable,
@@ -115,8 +115,11 @@ async def _monitoring(
     cells = await followed_cells(state, viewer.principal)
     summaries, inbox, prefs = await asyncio.gather(
         asyncio.gather(*(_cell_summary(state, viewer.principal, item) for item in cells)),
-        reads.get_my_inbox(viewer.principal, state, unread_only=False, limit=INBOX_ITEMS, offset=0),
-        preferences.get_my_preferences(viewer.principal, state),
+        notices_or(
+            lambda: reads.get_my_inbox(viewer.principal, state, unread_only=False, limit=INBOX_ITEMS, offset=0),
+            empty_page(),
+        ),
+        notices_or(lambda: preferences.get_my_preferences(viewer.principal, state), None),
     )
     return render(
         request,
