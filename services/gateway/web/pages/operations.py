@@ -44,7 +44,7 @@ from shared.contracts import meetings_rpc as meetings
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.envelope import GATEWAY_SOURCE
 from shared.logs import get_logger
-from shared.outages import outage_of
+from shared.outages import BROKER, outage_of
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import is_ascii_number
@@ -164,14 +164,16 @@ def _operator(viewer: Viewer) -> None:
 
 
 async def _quietly(call: Any) -> Any:
-    """A part of the page whose service (or the broker, or a database) does not answer is shown as missing, not as
-    an error page; any other failure is raised."""
+    """A part of the page whose service (or a database) does not answer is shown as missing, not as an error page;
+    the gateway's own broker link down (every part is read over it, so nothing could be shown) and any other failure
+    are raised: the former is the outage page naming RabbitMQ (WebRoute)."""
     try:
         return await call
     except RpcError:
         return None
     except DEPENDENCY_ERRORS as exc:
-        if outage_of(exc) is None:
+        outage = outage_of(exc)
+        if outage is None or outage.dependency == BROKER:
             raise
         log.warning("operations_part_unavailable", error=repr(exc))
         return None
