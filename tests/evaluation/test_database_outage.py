@@ -13,7 +13,7 @@ import asyncpg
 
 from shared.topology import EVALUATION_FACTS, EVENTS_EXCHANGE
 from tests.evaluation.stream import at, fact, publish
-from tests.support.db_outage import database_outage, dead_letters, held_or_dead_lettered
+from tests.support.db_outage import database_outage, dead_letters, held_mid_delivery
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually
@@ -62,21 +62,18 @@ async def test_a_fact_delivered_while_the_database_refuses_connections_is_scored
 
             await scores.consume(collect)
 
-            # the fact's transaction is caught mid-way (waiting on a lock of the inbox), then the database goes away
-            locker = await asyncpg.connect(database_url)
-            await locker.execute("BEGIN; LOCK TABLE evaluation.processed_message IN EXCLUSIVE MODE")
-            await publish(amqp_url, [scheduled])
-            await eventually(outage.waiting_on_locks, timeout=60, interval=0.1)
-            await outage.begin()
-            locker.terminate()
-
-            # the delivery is held through the outage, past the old retry window, and not dead-lettered
-            await eventually(
-                lambda: held_or_dead_lettered(channel, EVALUATION_FACTS, serving.health_url, OUTAGE_SECONDS),
-                timeout=90,
-                interval=0.5,
+            # the fact's transaction is caught mid-way, then the database goes away: the delivery is held through
+            # the outage, past the old retry window, and not dead-lettered
+            await held_mid_delivery(
+                outage,
+                database_url,
+                "evaluation.processed_message",
+                lambda: publish(amqp_url, [scheduled]),
+                channel,
+                EVALUATION_FACTS,
+                serving.health_url,
+                OUTAGE_SECONDS,
             )
-            assert await dead_letters(channel, EVALUATION_FACTS) == 0
             assert not seen
             await outage.end()
 

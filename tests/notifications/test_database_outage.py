@@ -17,7 +17,7 @@ from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
 from tests.notifications.test_service import setup_projected
-from tests.support.db_outage import database_outage, dead_letters, held_or_dead_lettered
+from tests.support.db_outage import database_outage, dead_letters, held_mid_delivery
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually, smtp_server
@@ -64,21 +64,18 @@ async def test_an_event_delivered_while_the_database_refuses_connections_is_deci
             try:
                 channel = await connection.channel()
                 # the event's transaction is caught mid-way (waiting on a lock of the inbox), then the database goes
+                # away: the delivery is held through the outage, past the old retry window, and not dead-lettered
                 scheduled = p.scheduled(meeting_id, now() + timedelta(days=2))
-                locker = await asyncpg.connect(database_url)
-                await locker.execute("BEGIN; LOCK TABLE notifications.processed_message IN EXCLUSIVE MODE")
-                await publish(amqp_url, [scheduled])
-                await eventually(outage.waiting_on_locks, timeout=60, interval=0.1)
-                await outage.begin()
-                locker.terminate()
-
-                # the delivery is held through the outage, past the old retry window, and not dead-lettered
-                await eventually(
-                    lambda: held_or_dead_lettered(channel, NOTIFICATIONS_EVENTS, serving.health_url, OUTAGE_SECONDS),
-                    timeout=90,
-                    interval=0.5,
+                await held_mid_delivery(
+                    outage,
+                    database_url,
+                    "notifications.processed_message",
+                    lambda: publish(amqp_url, [scheduled]),
+                    channel,
+                    NOTIFICATIONS_EVENTS,
+                    serving.health_url,
+                    OUTAGE_SECONDS,
                 )
-                assert await dead_letters(channel, NOTIFICATIONS_EVENTS) == 0
                 await outage.end()
 
                 def notice_mails() -> Counter[str]:

@@ -2,7 +2,7 @@
 ALLOW_CONNECTIONS false, its backends terminated), never the shared PostgreSQL server stopped."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -10,6 +10,7 @@ import asyncpg
 from aio_pika.abc import AbstractChannel
 
 from shared.topology import ConsumerQueue
+from tests.support.running import eventually
 from tests.support.serving import health
 
 
@@ -77,3 +78,25 @@ async def held_or_dead_lettered(
         return bool(held) and held["deliveries"] >= 1 and held["oldest_seconds"] >= seconds
 
     return await dead_letters(channel, queue) > 0 or await asyncio.to_thread(held_long_enough)
+
+
+async def held_mid_delivery(
+    outage: DatabaseOutage,
+    database_url: str,
+    inbox_table: str,
+    send: Callable[[], Awaitable[object]],
+    channel: AbstractChannel,
+    queue: ConsumerQueue,
+    health_url: str,
+    seconds: float,
+) -> None:
+    """Catch the delivery `send()` causes mid-transaction (waiting on a lock of its inbox `inbox_table`), cut the
+    database, and wait until the service holds it `seconds` or more; AssertionError if it was dead-lettered instead."""
+    locker = await asyncpg.connect(database_url)
+    await locker.execute(f"BEGIN; LOCK TABLE {inbox_table} IN EXCLUSIVE MODE")
+    await send()
+    await eventually(outage.waiting_on_locks, timeout=60, interval=0.1)
+    await outage.begin()
+    locker.terminate()
+    await eventually(lambda: held_or_dead_lettered(channel, queue, health_url, seconds), timeout=90, interval=0.5)
+    assert await dead_letters(channel, queue) == 0

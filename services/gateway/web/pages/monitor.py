@@ -21,10 +21,9 @@ from services.gateway.http import commands, preferences, reads
 from services.gateway.http.deps import State
 from services.gateway.schemas import AssessmentCreate
 from services.gateway.web import data, forms
-from services.gateway.web.availability import empty_page, notices_or, scores_or, scores_unavailable
+from services.gateway.web.availability import empty_page, notices_or, scores_or
 from services.gateway.web.core import (
     PREFIX,
-    CriteriaUnavailable,
     CurrentViewer,
     FormViewer,
     NotAllowed,
@@ -36,7 +35,7 @@ from services.gateway.web.core import (
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import _, parse_moment
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
-from services.gateway.web.pages.secretary import not_begun_at
+from services.gateway.web.pages.secretary import not_begun_at, posted_items
 from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
 from shared.periods import VIETNAM_TZ
@@ -201,11 +200,8 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
     form = await forms.form_of(request)
     try:
         # the items, their names and maxima are those the page showed, read again: never what the post says
-        score = await data.meeting_score(state, viewer.principal, meeting_id)
-        items = await data.manual_items(state, score)
-        if not items and scores_unavailable():
-            # evaluation does not answer: no item to judge points by, and no "fill in the points" for boxes not shown
-            raise CriteriaUnavailable((f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation")))
+        back = (f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation"))
+        items = await posted_items(state, viewer.principal, meeting_id, back)
         # a meeting not begun is said with the points' own errors, as on the secretary's forms: one sending
         with forms.reported_with(not_begun_at(meeting)):
             points = forms.assessment_points(form, items)
