@@ -9,7 +9,8 @@ from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
-from services.gateway.web.availability import empty_page, notices_or, scores_or
+from services.gateway.web.availability import empty_page, notices_or, scores_or, scores_unavailable
+from services.gateway.web.core import CriteriaUnavailable
 from services.gateway.web.explain import item_names
 from services.gateway.web.i18n import (
     N_,
@@ -383,3 +384,15 @@ async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> lis
 def score_text(value: float | None) -> str:
     """A score as `72,5`."""
     return format_number(value)
+
+
+async def posted_items(
+    state: GatewayState, principal: Principal, meeting_id: str, back: tuple[str, str]
+) -> list[dict[str, Any]]:
+    """The manual items a posted assessment of the meeting is judged by (manual_items of its score, read again:
+    never what the post says); CriteriaUnavailable with `back` (the form's address and its link text) while evaluation
+    does not answer: no item to judge points by, and no "fill in the points" for boxes not shown."""
+    items = await manual_items(state, await meeting_score(state, principal, meeting_id))
+    if not items and scores_unavailable():
+        raise CriteriaUnavailable(back)
+    return items

@@ -35,7 +35,7 @@ from services.gateway.web.core import (
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import _, parse_moment
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
-from services.gateway.web.pages.secretary import not_begun_at, posted_items
+from services.gateway.web.pages.secretary import not_begun_at
 from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
 from shared.periods import VIETNAM_TZ
@@ -201,7 +201,7 @@ async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: 
     try:
         # the items, their names and maxima are those the page showed, read again: never what the post says
         back = (f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation"))
-        items = await posted_items(state, viewer.principal, meeting_id, back)
+        items = await data.posted_items(state, viewer.principal, meeting_id, back)
         # a meeting not begun is said with the points' own errors, as on the secretary's forms: one sending
         with forms.reported_with(not_begun_at(meeting)):
             points = forms.assessment_points(form, items)

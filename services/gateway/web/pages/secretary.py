@@ -12,8 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.gateway.auth import Principal, Role
-from services.gateway.bootstrap import GatewayState
+from services.gateway.auth import Role
 from services.gateway.handlers import authorize_meeting, authorize_unit
 from services.gateway.http import commands
 from services.gateway.http.deps import State
@@ -29,10 +28,8 @@ from services.gateway.schemas import (
     TaskCompletionCreate,
 )
 from services.gateway.web import data, forms
-from services.gateway.web.availability import scores_unavailable
 from services.gateway.web.core import (
     PREFIX,
-    CriteriaUnavailable,
     CurrentViewer,
     FormViewer,
     NotAllowed,
@@ -572,7 +569,7 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         # the items, their names and maxima are those the page shows, read again: never what the post says (a meeting
         # ahead has its provisional score's items, so wrong points are reported along with "not begun")
         back = (f"{PREFIX}/meetings/{meeting_id}/record", _("Back to the meeting's record"))
-        items = await posted_items(state, viewer.principal, meeting_id, back)
+        items = await data.posted_items(state, viewer.principal, meeting_id, back)
         with forms.reported_with(not_begun_at(meeting)):
             points = forms.assessment_points(form, items)
             model = forms.build(
@@ -582,18 +579,6 @@ async def assessment(meeting_id: str, request: Request, viewer: FormViewer, stat
         await forms.send(commands.assess_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "assessment", action, "assessed")
-
-
-async def posted_items(
-    state: GatewayState, principal: Principal, meeting_id: str, back: tuple[str, str]
-) -> list[dict[str, Any]]:
-    """The manual items a posted assessment of the meeting is judged by (data.manual_items of its score, read again:
-    never what the post says); CriteriaUnavailable with `back` (the form's address and its link text) while evaluation
-    does not answer: no item to judge points by, and no "fill in the points" for boxes not shown."""
-    items = await data.manual_items(state, await data.meeting_score(state, principal, meeting_id))
-    if not items and scores_unavailable():
-        raise CriteriaUnavailable(back)
-    return items
 
 
 def meeting_day(meeting: dict[str, Any]) -> str:
