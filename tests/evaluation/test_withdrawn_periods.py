@@ -271,6 +271,7 @@ async def test_migration_0016_publishes_again_the_periods_an_earlier_release_dro
     await pool.execute("DELETE FROM cell_period WHERE cell_id = 'c1' AND period <> '2026-12'")
     await pool.execute("UPDATE cell_span SET first_month = '2026-12' WHERE cell_id = 'c1'")
     await pool.execute("DELETE FROM dirty_cell")
+    await pool.execute("UPDATE meeting SET cancelled = false")  # the column the migration adds, not filled yet
     marker = await last_outbox_id(pool)
 
     sql = (
@@ -278,6 +279,7 @@ async def test_migration_0016_publishes_again_the_periods_an_earlier_release_dro
     ).read_text()
     await pool.execute(sql)
     assert await pool.fetchval("SELECT array_agg(cell_id) FROM dirty_cell") == ["c1"]
+    assert await pool.fetchval("SELECT cancelled FROM meeting WHERE meeting_id = 'c1-11'") is True
     assert await score_dirty(uow_factory=factory, limit=100) is False
     found = await announced(pool, "c1", after=marker)
     assert found["2026-11"] == poor_without_meeting("c1", "2026-11", "no_regular_meeting")
@@ -287,3 +289,21 @@ async def test_migration_0016_publishes_again_the_periods_an_earlier_release_dro
     assert {p: {k: v for k, v in r.items() if k not in strip} for p, r in after.items()} == {
         p: {k: v for k, v in r.items() if k not in strip} for p, r in expected.items()
     }
+
+
+async def test_the_cancellation_before_the_schedule_and_the_minutes_ends_in_the_same_periods(
+    ward: dict[str, Any],
+) -> None:
+    """CONTRACT.md: the same facts in any order converge. The cancellation stored before the meeting is scheduled
+    still marks it cancelled (migration 0016's trigger), so its month stays in the span as in the other order."""
+    pool, factory = ward["pool"], ward["factory"]
+    await apply(factory, units("w1", "c1", "c2"))
+    await apply(factory, [*held("c1", "c1-11", at(11, 5)), cancelled("c1-11")])
+    await apply(factory, [cancelled("c2-11"), *held("c2", "c2-11", at(11, 5))])
+    assert await pool.fetchval("SELECT cancelled FROM meeting WHERE meeting_id = 'c2-11'") is True
+    first, second = await periods(pool, "c1"), await periods(pool, "c2")
+    assert sorted(first) == sorted(second) == ["2026", "2026-11", "2026-12", "2026-Q4"]
+    columns = ("rating", "score", "regular_held", "thematic_held", "months_counted", "flags")
+    for period in first:
+        assert [first[period][c] for c in columns] == [second[period][c] for c in columns], period
+    assert (second["2026-11"]["rating"], second["2026-11"]["score"]) == ("poor", 0.0)

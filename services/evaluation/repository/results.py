@@ -61,15 +61,15 @@ LEFT JOIN LATERAL (
     FROM (SELECT CASE WHEN r.meeting_id IS NOT NULL
                        AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)
                       THEN r.starts_at ELSE m.starts_at END AS starts_at
-          FROM meeting m LEFT JOIN meeting_reschedule r USING (meeting_id)
-          WHERE m.cell_id = k.cell_id
-            AND EXISTS (SELECT 1 FROM meeting_cancellation n WHERE n.meeting_id = m.meeting_id)
-            AND EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id)) s
+          FROM (SELECT * FROM meeting WHERE cell_id = k.cell_id AND cancelled OFFSET 0) m
+          CROSS JOIN LATERAL (SELECT 1 FROM minutes WHERE meeting_id = m.meeting_id OFFSET 0) d
+          LEFT JOIN LATERAL (SELECT * FROM meeting_reschedule WHERE meeting_id = m.meeting_id OFFSET 0) r ON true) s
 ) x ON true
 """
 """Per cell: its first unit snapshot's time; when it ended (its latest snapshot inactive: the first inactive snapshot
 after its last active one); its first and last held meetings' starts; those of its cancelled meetings with minutes
-(their effective start, as MEETINGS_OF_CELLS reads it); the stored span."""
+(their effective start, as MEETINGS_OF_CELLS reads it; found by the partial index on `meeting.cancelled`, migration
+0016, and each table by its key, kept subqueries by OFFSET 0 as facts.per_key explains); the stored span."""
 
 
 STORED_SCORE_COLUMNS = (
