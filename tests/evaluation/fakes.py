@@ -370,6 +370,11 @@ class FakeResults:
         for cell_id in cell_ids:
             history = sorted(s for s in self.facts.unit_history if s[0] == cell_id)
             held = sorted(row["starts_at"] for row in self.scores.values() if row["cell_id"] == cell_id and row["held"])
+            cancelled = sorted(
+                self.facts._start(mid)
+                for mid, (_, _, m) in self.facts.meetings.items()
+                if m["cell_id"] == cell_id and mid in self.facts.cancelled and mid in self.facts.minutes
+            )
             ended_at = None
             if history and not max(history, key=lambda s: (s[1], s[2]))[3]:
                 last_active = max((s[1] for s in history if s[3]), default=None)
@@ -380,6 +385,8 @@ class FakeResults:
                 first_held=held[0] if held else None,
                 last_held=held[-1] if held else None,
                 stored=self.spans.get(cell_id),
+                first_cancelled=cancelled[0] if cancelled else None,
+                last_cancelled=cancelled[-1] if cancelled else None,
             )
         return found
 

@@ -1,7 +1,7 @@
 """Month, quarter and year ratings of a cell (pure domain)."""
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -247,6 +247,28 @@ def test_a_span_starts_at_the_earlier_of_the_first_snapshot_and_the_first_held_m
     )
     assert quarter is not None and quarter.months_counted == 2 and quarter.rating == "good"
     assert "in_progress" not in quarter.flags
+
+
+def test_a_cancelled_meeting_with_minutes_keeps_its_month_in_the_span_as_a_held_one_does() -> None:
+    """A meeting's cancellation withdraws its score, not the month the cell met in (docs/architecture.md)."""
+    loaded = datetime(2026, 12, 1, 9, tzinfo=VIETNAM_TZ)
+    november = datetime(2026, 11, 5, 19, tzinfo=VIETNAM_TZ)
+    assert cell_span(first_snapshot=loaded, ended_at=None, first_held=None, last_held=None) == CellSpan("2026-12")
+    assert cell_span(
+        first_snapshot=loaded, ended_at=None, first_held=None, last_held=None, first_cancelled=november
+    ) == CellSpan("2026-11")
+    ended = datetime(2026, 10, 15, tzinfo=VIETNAM_TZ)
+    assert cell_span(
+        first_snapshot=ended - timedelta(days=300),
+        ended_at=ended,
+        first_held=None,
+        last_held=None,
+        first_cancelled=november,
+        last_cancelled=november,
+    ) == CellSpan("2025-12", "2026-11")
+    assert cell_span(
+        first_snapshot=None, ended_at=None, first_held=None, last_held=None, first_cancelled=november
+    ) == CellSpan("2026-11")
 
 
 def test_a_running_year_leaves_out_its_running_month_until_that_month_has_its_meeting() -> None:

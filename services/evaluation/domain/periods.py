@@ -94,19 +94,24 @@ def cell_span(
     ended_at: datetime | None,
     first_held: datetime | None,
     last_held: datetime | None,
+    first_cancelled: datetime | None = None,
+    last_cancelled: datetime | None = None,
 ) -> CellSpan | None:
     """The months a cell existed in, from the facts about it (docs/architecture.md, "When a cell exists").
 
     It begins in the local month of the earlier of its first unit snapshot (by event time, whatever the arrival
     order) and its first held meeting: a tree loaded today for a backfilled history still has that history. It ends
     in the month it was made inactive (`ended_at`: the first inactive snapshot after its last active one), or of its
-    last held meeting if that is later. No snapshot and no held meeting: None, no bound is known."""
-    starts = [moment for moment in (first_snapshot, first_held) if moment is not None]
+    last held meeting if that is later. A cancelled meeting with minutes (`first_cancelled`, `last_cancelled`) counts
+    as a held one here: its cancellation withdraws its score, not the month the cell met in, which stays rated (Poor
+    without another regular meeting) and is published again instead of dropped unannounced. No snapshot and no such
+    meeting: None, no bound is known."""
+    starts = [moment for moment in (first_snapshot, first_held, first_cancelled) if moment is not None]
     if not starts:
         return None
     last_month = None
     if ended_at is not None:
-        last_month = max(month_of(moment) for moment in (ended_at, last_held) if moment is not None)
+        last_month = max(month_of(moment) for moment in (ended_at, last_held, last_cancelled) if moment is not None)
     return CellSpan(first_month=min(month_of(moment) for moment in starts), last_month=last_month)
 
 

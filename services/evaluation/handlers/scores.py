@@ -547,6 +547,8 @@ async def _cells_spans(
             ended_at=found.ended_at,
             first_held=found.first_held,
             last_held=found.last_held,
+            first_cancelled=found.first_cancelled,
+            last_cancelled=found.last_cancelled,
         )
         if span is not None and span != found.stored:
             respanned[cell_id] = span

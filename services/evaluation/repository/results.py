@@ -36,6 +36,9 @@ class CellExistence:
     first_held: datetime | None
     last_held: datetime | None
     stored: CellSpan | None
+    first_cancelled: datetime | None = None
+    last_cancelled: datetime | None = None
+    """The first and last start of a cancelled meeting with minutes (a held meeting's withdrawal keeps its month)."""
 
 
 CELLS_EXISTENCE = """
@@ -48,13 +51,25 @@ SELECT k.cell_id,
            u.fact_time) END AS ended_at,
        (SELECT min(m.starts_at) FROM meeting_score m WHERE m.cell_id = k.cell_id AND m.held) AS first_held,
        (SELECT max(m.starts_at) FROM meeting_score m WHERE m.cell_id = k.cell_id AND m.held) AS last_held,
+       x.first_cancelled, x.last_cancelled,
        c.first_month, c.last_month
 FROM (SELECT DISTINCT unnest($1::text[]) AS cell_id) k
 LEFT JOIN unit u ON u.id = k.cell_id
 LEFT JOIN cell_span c ON c.cell_id = k.cell_id
+LEFT JOIN LATERAL (
+    SELECT min(s.starts_at) AS first_cancelled, max(s.starts_at) AS last_cancelled
+    FROM (SELECT CASE WHEN r.meeting_id IS NOT NULL
+                       AND (r.fact_time, r.fact_ns, r.fact_id) > (m.fact_time, m.fact_ns, m.fact_id)
+                      THEN r.starts_at ELSE m.starts_at END AS starts_at
+          FROM (SELECT * FROM meeting WHERE cell_id = k.cell_id AND cancelled OFFSET 0) m
+          CROSS JOIN LATERAL (SELECT 1 FROM minutes WHERE meeting_id = m.meeting_id OFFSET 0) d
+          LEFT JOIN LATERAL (SELECT * FROM meeting_reschedule WHERE meeting_id = m.meeting_id OFFSET 0) r ON true) s
+) x ON true
 """
 """Per cell: its first unit snapshot's time; when it ended (its latest snapshot inactive: the first inactive snapshot
-after its last active one); its first and last held meetings' starts; the stored span."""
+after its last active one); its first and last held meetings' starts; those of its cancelled meetings with minutes
+(their effective start, as MEETINGS_OF_CELLS reads it; found by the partial index on `meeting.cancelled`, migration
+0016, and each table by its key, kept subqueries by OFFSET 0 as facts.per_key explains); the stored span."""
 
 
 STORED_SCORE_COLUMNS = (
@@ -302,6 +317,8 @@ class PgResultRepository:
                 first_held=row["first_held"],
                 last_held=row["last_held"],
                 stored=None if row["first_month"] is None else CellSpan(row["first_month"], row["last_month"]),
+                first_cancelled=row["first_cancelled"],
+                last_cancelled=row["last_cancelled"],
             )
             for row in rows
         }
