@@ -141,6 +141,21 @@ def is_running(period: str, now: datetime) -> bool:
     return now < period_bounds(period)[1]
 
 
+def has_begun(period: str, now: datetime) -> bool:
+    """Whether the period's first month has begun at `now` (Vietnam's month of `now` is that month or later); a
+    period not begun holds no meeting yet, so it has no rating at all. Compared as text, so any four-digit year
+    (`0000-01`) answers without a date; ValueError when it is not a period."""
+    return period_months(period)[0] <= month_of(now)
+
+
+def awaiting_meeting(period: str, now: datetime) -> bool:
+    """Whether a month without its regular meeting is still waiting for it at `now` rather than rated Poor: a month
+    is Poor for having no regular meeting only once it has closed (DOMAIN.md "Periods"), judged by the clock, never
+    by a stored `in_progress` flag. False for a quarter or a year (their running months are left out until the cell
+    meets, by evaluation); ValueError when it is not a period."""
+    return len(period) == 7 and period_months(period) == [period] and month_of(now) <= period
+
+
 def period_contains(outer: str, inner: str) -> bool:
     """Whether period `inner` lies within `outer` (`2026-11` within `2026-Q4` and `2026`)."""
     return set(period_months(inner)) <= set(period_months(outer))

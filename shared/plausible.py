@@ -10,7 +10,7 @@ as time passes, so an event accepted once is accepted again on replay or re-deli
 
 from datetime import date, datetime, timedelta
 
-from shared.periods import VIETNAM_TZ, local_date
+from shared.periods import VIETNAM_TZ, local_date, month_of, period_months
 
 EARLIEST_MEETING = datetime(2000, 1, 1, tzinfo=VIETNAM_TZ)
 """No meeting starts before 1 January 2000 (local)."""
@@ -106,4 +106,27 @@ def day_problem(day: date) -> str | None:
     """Why no event may carry the date `day` (outside EARLIEST_DAY..LATEST_DAY); None if it may."""
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         return f"{day.isoformat()} is outside {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+    return None
+
+
+EARLIEST_PERIOD = "2000-01"
+"""No period asked of history begins before January 2000 (EARLIEST_MEETING's month)."""
+
+
+def latest_period_month(now: datetime) -> str:
+    """The last month a period asked for at `now` may begin in (`YYYY-MM`): two years ahead (MEETING_HORIZON), as
+    far as a cell plans its meetings."""
+    return month_of(now + MEETING_HORIZON)
+
+
+def period_range_problem(period: str, *, now: datetime) -> str | None:
+    """Why a `?period=` (a valid period, shared.periods.check_period) cannot be read at `now`: it begins before
+    2000-01 or more than two years after `now` (latest_period_month); None when it can. Compared as text, so
+    `0000-01` or `9999-12` answer without building a date. The message names the field `period`."""
+    first = period_months(period)[0]
+    latest = latest_period_month(now)
+    if first < EARLIEST_PERIOD:
+        return f"period: {period} begins before {EARLIEST_PERIOD}, the earliest period (the latest is {latest})"
+    if first > latest:
+        return f"period: {period} begins more than 2 years ahead: the latest period is {latest}"
     return None

@@ -2,7 +2,8 @@
 
 Evaluation rates a running month as it stands: a cell that has not held its regular meeting yet is Poor at 0 there
 (the month is rated Poor once it closes without one: DOMAIN.md "Quality evaluation", Periods). Until the month ends
-that is no verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells
+(by the clock: shared.periods.awaiting_meeting, the one rule, never a row's stored `in_progress` flag) that is no
+verdict, so the gateway's reads (and the pages and exports, which read through them) count such cells
 apart as `not_met_yet`: not among the Poor cells, not at 0 in the average score nor in the trend, not failing the
 regularity nor the thematic coverage, not among the weakest cells. A quarter or year still running reads the same
 rule: evaluation leaves out its running month until the cell meets, so a cell whose only month so far is the running
@@ -11,19 +12,22 @@ one (set up this month) has no rating yet; the roll-up counts it apart too (`not
 evaluation rated them.
 """
 
+from datetime import datetime
 from typing import Any
 
-from shared.periods import period_months
+from shared.envelope import now as clock
+from shared.periods import awaiting_meeting, period_months
 
 
-def month_shown(row: dict[str, Any], *, running: bool | None = None) -> dict[str, Any]:
-    """A cell's month (its rating row, or its line of a committee's ranking) as it reads: the running month before
-    the cell's regular meeting has no rating or score yet, only `not_met_yet`. `running`: whether the month is still
-    running, by default the row's own `in_progress` flag."""
+def month_shown(row: dict[str, Any], *, period: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """A cell's month (its rating row, or its line of a committee's ranking) as it reads: a month still waiting for
+    the cell's regular meeting at `now` (shared.periods.awaiting_meeting: by the clock, whatever `in_progress` flag
+    the row was stored with) has no rating or score yet, only `not_met_yet`; once closed without one it is Poor as
+    evaluation rated it. `period`: the row's own `period` unless given (a ranking line has none); `now`: the clock."""
     flags = row.get("flags") or []
-    if running is None:
-        running = "in_progress" in flags
-    if running and ("no_regular_meeting" in flags or row.get("regular_held") == 0):
+    period = period or row.get("period")
+    waiting = period is not None and awaiting_meeting(period, clock() if now is None else now)
+    if waiting and ("no_regular_meeting" in flags or row.get("regular_held") == 0):
         return {**row, "rating": None, "score": None, "not_met_yet": True}
     if "rating" in row and row["rating"] is None and row.get("score") is None and not row.get("not_met_yet"):
         # a ranking line of a running quarter or year that evaluation has not rated yet (no month counted so far)
@@ -33,18 +37,15 @@ def month_shown(row: dict[str, Any], *, running: bool | None = None) -> dict[str
 
 def waiting_month(rollup: dict[str, Any]) -> bool:
     """Whether a roll-up as shown (rollup_shown) is of the month in progress, whose cells read through month_shown
-    with `running=True` (in a running quarter or year only the lines evaluation left unrated are not met yet)."""
+    (in a running quarter or year only the lines evaluation left unrated are not met yet)."""
     return rollup.get("not_met_yet") is not None and len(period_months(rollup["period"])) == 1
 
 
-def running_month(rollup: dict[str, Any]) -> bool:
-    """Whether a committee's roll-up is of the month in progress, with the count of its cells that have not met yet
-    (`irregular`; an older evaluation service without it leaves the roll-up as it rated it)."""
-    return (
-        bool(rollup.get("in_progress"))
-        and len(period_months(rollup["period"])) == 1
-        and (rollup.get("irregular") is not None)
-    )
+def running_month(rollup: dict[str, Any], *, now: datetime | None = None) -> bool:
+    """Whether a committee's roll-up is of a month still waiting for its cells' meetings at `now`
+    (shared.periods.awaiting_meeting), with the count of its cells that have not met yet (`irregular`; an older
+    evaluation service without it leaves the roll-up as it rated it)."""
+    return awaiting_meeting(rollup["period"], clock() if now is None else now) and rollup.get("irregular") is not None
 
 
 def met_figures(rollup: dict[str, Any], waiting: int) -> dict[str, Any]:
@@ -63,16 +64,16 @@ def met_figures(rollup: dict[str, Any], waiting: int) -> dict[str, Any]:
     }
 
 
-def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
+def rollup_shown(rollup: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     """A committee's roll-up as the API answers it and the pages show it: in the month in progress the cells that
     have not met yet are counted apart (`not_met_yet`), not among the Poor cells; the score is the mean of the cells
     that have met (None while none has), and so are the regularity and the thematic coverage (met_figures), the
     trend compares that score (no delta without it) and the weakest cells
     read as month_shown (the caller replaces them by those that met: `met_only`). Anything else keeps evaluation's
-    figures, with `not_met_yet` None. A roll-up already shown is returned as it is."""
+    figures, with `not_met_yet` None. A roll-up already shown is returned as it is. `now`: the clock."""
     if "not_met_yet" in rollup:
         return rollup
-    if not running_month(rollup):
+    if not running_month(rollup, now=now):
         if rollup.get("in_progress") and len(period_months(rollup["period"])) > 1 and rollup.get("not_rated"):
             # a running quarter or year: evaluation already keeps its cells not rated yet out of every figure
             return {**rollup, "not_met_yet": int(rollup["not_rated"])}
@@ -97,7 +98,7 @@ def rollup_shown(rollup: dict[str, Any]) -> dict[str, Any]:
         "trend": trend or rollup.get("trend"),
         "weakest": [
             shown
-            for shown in (month_shown(item, running=True) for item in rollup.get("weakest") or [])
+            for shown in (month_shown(item, period=rollup["period"], now=now) for item in rollup.get("weakest") or [])
             if not shown.get("not_met_yet")
         ],
     }

@@ -78,6 +78,8 @@ class World:
     """Parked outbox rows of each service, by row id."""
     held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Events the fake meetings holds, by (source, id)."""
+    stored_periods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """A cell's rating rows exactly as evaluation stored them (flags included), listed instead of the default ones."""
     buggy_framework: str = field(default_factory=lambda: random_id("fw-bug"))
     """A framework id whose lookup hits a bug in the fake evaluation (a KeyError), as a real bug would."""
 
@@ -177,6 +179,10 @@ class World:
         methods.add(catalog.list_parked_rows, list_parked)
         methods.add(catalog.replay_parked_rows, replay)
         methods.add(catalog.drop_parked_row, drop)
+
+    def add_unit(self, unit_id: str, name: str, kind: str, parent: str | None) -> None:
+        """A committee or cell of a test's own (under `parent`, or a root of its own), known to the fake services."""
+        self._unit(unit_id, name, kind, parent)
 
     def _unit(self, unit_id: str, name: str, kind: str, parent: str | None) -> None:
         ancestors = [*self.units[parent]["ancestors"], unit_id] if parent else [unit_id]
@@ -566,6 +572,11 @@ class World:
             }
 
         async def cell_periods(r: evaluation.GetCellPeriods) -> dict[str, Any]:
+            if r.cell_id in self.stored_periods:
+                rows = [
+                    row for row in self.stored_periods[r.cell_id] if r.year is None or row["period"][:4] == str(r.year)
+                ]
+                return {"cell_id": r.cell_id, "periods": rows}
             year = r.year or 2026
             periods = [f"{year}-10", f"{year}-11", f"{year}-Q4", str(year)]
             return {"cell_id": r.cell_id, "periods": [period_row(r.cell_id, p) for p in periods]}

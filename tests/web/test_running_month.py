@@ -2,11 +2,13 @@
 counted apart from the ratings, never Kém; once the month has closed it is Kém (DOMAIN.md, Periods).
 
 The roll-up and ranking are given as the gateway's read functions return them (evaluation's figures with the
-gateway's `in_progress`), then read through the pages' own helpers and templates, without a running system."""
+gateway's `in_progress`), then read through the pages' own helpers and templates at a clock inside the month or
+after it (shared.periods.awaiting_meeting decides by the clock), without a running system."""
 
 import csv
 import io
 import json
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,9 +18,24 @@ from services.gateway.auth import Role
 from services.gateway.web import data, periods
 from services.gateway.web.core import environment
 from services.gateway.web.exports import report_csv, report_document
+from shared.periods import VIETNAM_TZ
 
 PERIOD = "2026-12"
 WARD = {"id": "xa-hoa-binh", "name": "Đảng ủy xã Hòa Bình", "kind": "committee"}
+RUNNING = datetime(2026, 12, 10, 9, 0, tzinfo=VIETNAM_TZ)
+"""A moment inside PERIOD (and QUARTER): the month still waits for its cells' meetings."""
+CLOSED = datetime(2027, 1, 5, 9, 0, tzinfo=VIETNAM_TZ)
+"""A moment after PERIOD (and QUARTER) closed."""
+
+
+def at(running: bool) -> datetime:
+    """The clock inside the period (`running`) or after it."""
+    return RUNNING if running else CLOSED
+
+
+def shown_at(found: dict[str, Any]) -> dict[str, Any]:
+    """data.rollup_shown at the clock the roll-up's `in_progress` stands for (as the gateway sets it from the clock)."""
+    return data.rollup_shown(found, now=at(bool(found["in_progress"])))
 
 
 def ranking() -> list[dict[str, Any]]:
@@ -83,7 +100,12 @@ def cell_children(shown: dict[str, Any]) -> list[dict[str, Any]]:
     """The commune's cells as the page lists them (committee_overview: each ranking line through month_shown)."""
     running = shown["not_met_yet"] is not None
     return [
-        {"id": item["cell_id"], "name": item["name"], "kind": "cell", **data.month_shown(item, running=running)}
+        {
+            "id": item["cell_id"],
+            "name": item["name"],
+            "kind": "cell",
+            **data.month_shown(item, period=PERIOD, now=at(running)),
+        }
         for item in ranking()
     ]
 
@@ -107,7 +129,7 @@ def rating_counts(page: str) -> dict[str, str]:
 
 
 def test_in_the_running_month_cells_not_met_yet_are_counted_apart_not_as_kem() -> None:
-    shown = data.rollup_shown(rollup(in_progress=True))
+    shown = shown_at(rollup(in_progress=True))
     page = committee_page(shown, cell_children(shown))
     assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "1", "not_met_yet": "3"}
     # the API's roll-up too: the cells not met yet are no irregular ones while the month runs (a trial read 6 and 6)
@@ -134,7 +156,7 @@ def test_in_the_running_month_cells_not_met_yet_are_counted_apart_not_as_kem() -
 
 
 def test_once_the_month_has_closed_a_cell_that_never_met_is_kem() -> None:
-    shown = data.rollup_shown(rollup(in_progress=False))
+    shown = shown_at(rollup(in_progress=False))
     page = committee_page(shown, cell_children(shown))
     assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "4"}
     assert shown["irregular"] == 3  # once closed, the cells that never met are irregular, among the Poor
@@ -150,9 +172,9 @@ def test_once_the_month_has_closed_a_cell_that_never_met_is_kem() -> None:
 def test_a_sub_committee_line_says_how_many_of_its_cells_have_not_met_yet() -> None:
     province = {**WARD, "id": "tinh", "name": "Tỉnh ủy Demo"}
     for in_progress, words in ((True, "1 tốt, 1 kém, 3 chưa sinh hoạt"), (False, "1 tốt, 4 kém")):
-        shown = data.rollup_shown(rollup(in_progress=in_progress))
+        shown = shown_at(rollup(in_progress=in_progress))
         child = {**WARD, "score": shown["score"], "cells": shown["cells"], "rollup": shown}
-        page = committee_page(data.rollup_shown(rollup(in_progress=in_progress)) | {"committee_id": "tinh"}, [child])
+        page = committee_page(shown_at(rollup(in_progress=in_progress)) | {"committee_id": "tinh"}, [child])
         line = between(page, f'data-unit="{WARD["id"]}"', "</tr>")
         assert words in line, line
         assert province["name"] not in line
@@ -160,7 +182,7 @@ def test_a_sub_committee_line_says_how_many_of_its_cells_have_not_met_yet() -> N
 
 def report(*, in_progress: bool) -> dict[str, Any]:
     """The committee's report as exports.report assembles it from the roll-up and each ranked cell's month."""
-    shown = data.rollup_shown(rollup(in_progress=in_progress))
+    shown = shown_at(rollup(in_progress=in_progress))
     running = shown["not_met_yet"] is not None
     flags = ["in_progress"] if in_progress else []
     details = {
@@ -168,7 +190,10 @@ def report(*, in_progress: bool) -> dict[str, Any]:
         "thon-2": {"regular_held": 1, "thematic_held": 0, "flags": flags},
         "thon-3": {"regular_held": 0, "thematic_held": 0, "flags": [*flags, "no_regular_meeting"]},
     }
-    rows = [data.month_shown({**item, **details.get(item["cell_id"], {})}, running=running) for item in ranking()[::-1]]
+    rows = [
+        data.month_shown({**item, **details.get(item["cell_id"], {})}, period=PERIOD, now=at(running))
+        for item in ranking()[::-1]
+    ]
     return {"rollup": shown, "rows": rows}
 
 
@@ -190,21 +215,24 @@ def test_the_report_exports_say_chua_sinh_hoat_in_the_running_month_and_kem_once
 def test_month_shown_reads_a_ranking_line_by_its_regular_meetings_only_while_the_month_runs() -> None:
     waiting = {"cell_id": "thon-3", "score": 0.0, "rating": "poor", "regular_held": 0}
     met = {"cell_id": "thon-2", "score": 40.0, "rating": "poor", "regular_held": 1}
-    assert data.month_shown(waiting, running=True) == {**waiting, "rating": None, "score": None, "not_met_yet": True}
-    assert data.month_shown(waiting, running=False) == waiting
-    assert data.month_shown(met, running=True) == met
+    waiting_shown = data.month_shown(waiting, period=PERIOD, now=RUNNING)
+    assert waiting_shown == {**waiting, "rating": None, "score": None, "not_met_yet": True}
+    assert data.month_shown(waiting, period=PERIOD, now=CLOSED) == waiting
+    assert data.month_shown(met, period=PERIOD, now=RUNNING) == met
     older = {"cell_id": "thon-3", "score": 0.0, "rating": "poor"}  # an evaluation service without regular_held
-    assert data.month_shown(older, running=True) == older
-    assert data.rollup_shown({**rollup(in_progress=True), "irregular": None})["by_rating"]["poor"] == 4
-    quarter = data.rollup_shown({**rollup(in_progress=True), "period": "2026-Q4"})
+    assert data.month_shown(older, period=PERIOD, now=RUNNING) == older
+    assert shown_at({**rollup(in_progress=True), "irregular": None})["by_rating"]["poor"] == 4
+    quarter = shown_at({**rollup(in_progress=True), "period": "2026-Q4"})
     assert quarter["by_rating"]["poor"] == 4 and quarter["not_met_yet"] is None
 
 
 def test_the_weakest_cells_of_the_running_month_are_those_that_met_and_were_rated_weak() -> None:
     """The gateway's roll-up read replaces its weakest cells by evaluation's `met_only` page (reads._weakest_items):
     the cells not met yet would otherwise fill the list at 0."""
-    shown = data.rollup_shown(rollup(in_progress=True))
-    shown["weakest"] = [data.month_shown(item, running=True) for item in ranking() if item["regular_held"]][:1]
+    shown = shown_at(rollup(in_progress=True))
+    shown["weakest"] = [
+        data.month_shown(item, period=PERIOD, now=RUNNING) for item in ranking() if item["regular_held"]
+    ][:1]
     weakest = between(committee_page(shown, cell_children(shown)), 'id="weakest"', "</ol>")
     assert 'data-cell="thon-2"' in weakest and "Kém" in weakest and "40" in weakest
     assert "thon-3" not in weakest and "chưa sinh hoạt" not in weakest
@@ -254,10 +282,15 @@ def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and
     """User trial: k1-cell, created on 1 December, read "0;Kém" in the province's 2026-Q4 CSV and among its weakest
     cells. While the quarter runs it is apart ("Chưa sinh hoạt", no score); thon-3, rated Kém for the quarter with no
     meeting in October and November, stays Kém."""
-    shown = data.rollup_shown(quarter_rollup(in_progress=True))
+    shown = shown_at(quarter_rollup(in_progress=True))
     assert shown["not_met_yet"] == 1 and not data.waiting_month(shown)
     children = [
-        {"id": item["cell_id"], "name": item["name"], "kind": "cell", **data.month_shown(item, running=False)}
+        {
+            "id": item["cell_id"],
+            "name": item["name"],
+            "kind": "cell",
+            **data.month_shown(item, period=QUARTER, now=RUNNING),
+        }
         for item in quarter_ranking()
     ]
     page = committee_page(shown, children)
@@ -281,7 +314,7 @@ def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and
         },
     }
     lines = [
-        data.month_shown({**item, **details.get(item["cell_id"], {})}, running=data.waiting_month(shown))
+        data.month_shown({**item, **details.get(item["cell_id"], {})}, period=QUARTER, now=RUNNING)
         for item in quarter_ranking()
     ]
     table = report_csv(lines, period=QUARTER)
@@ -296,9 +329,9 @@ def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and
 
 def test_once_the_quarter_has_closed_the_cell_that_never_met_is_kem() -> None:
     closed = quarter_rollup(in_progress=False)
-    shown = data.rollup_shown(closed)
+    shown = shown_at(closed)
     assert shown["not_met_yet"] is None and shown["by_rating"] == closed["by_rating"]
-    line = data.month_shown({**quarter_ranking()[3], "score": 0.0, "rating": "poor"}, running=data.waiting_month(shown))
+    line = data.month_shown({**quarter_ranking()[3], "score": 0.0, "rating": "poor"}, period=QUARTER, now=CLOSED)
     assert (line["score"], line["rating"], line.get("not_met_yet")) == (0.0, "poor", None)
 
 
@@ -306,7 +339,7 @@ def test_the_running_months_regularity_leaves_out_the_cells_not_met_yet_on_page_
     """A trial's commune page showed "Sinh hoạt đều đặn" 33,3 % on 02/12 (and the trend line dropped to 33) while
     its banner said the cells not met yet are counted apart: the share is of the cells that have met (DOMAIN.md:
     cells that met every month), as the score is; once the month closes it is evaluation's again."""
-    shown = data.rollup_shown(rollup(in_progress=True))
+    shown = shown_at(rollup(in_progress=True))
     assert shown["regularity"] == 1.0
     page = committee_page(shown, cell_children(shown))
     assert between(page, 'data-figure="regularity">', "<") == 'data-figure="regularity">100%'
@@ -316,8 +349,8 @@ def test_the_running_months_regularity_leaves_out_the_cells_not_met_yet_on_page_
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
     assert "Sinh hoạt đều đặn\n100%" in text and "Sinh hoạt đều đặn\n40%" not in text
     # none met yet: no share at all rather than 0 %
-    assert data.rollup_shown(rollup(in_progress=True) | {"irregular": 5, "regularity": 0.0})["regularity"] is None
-    closed = data.rollup_shown(rollup(in_progress=False))
+    assert shown_at(rollup(in_progress=True) | {"irregular": 5, "regularity": 0.0})["regularity"] is None
+    closed = shown_at(rollup(in_progress=False))
     assert closed["regularity"] == 0.4
     assert between(committee_page(closed, cell_children(closed)), 'data-figure="regularity">', "<") == (
         'data-figure="regularity">40%'
@@ -329,13 +362,13 @@ def test_the_running_months_thematic_coverage_is_over_the_cells_that_met_on_page
     counted as not covered. Like the regularity and the score it is over the cells that have met (evaluation's
     `met_thematic_coverage`: 1 of the 2), none while no cell has met; once the month closes it is evaluation's again."""
     running = rollup(in_progress=True) | {"met_thematic_coverage": 0.5}
-    shown = data.rollup_shown(running)
+    shown = shown_at(running)
     assert shown["thematic_coverage"] == 0.5
     page = committee_page(shown, cell_children(shown))
     assert between(page, 'data-figure="thematic_coverage">', "<") == 'data-figure="thematic_coverage">50%'
     document = report_document(WARD, PERIOD, {**report(in_progress=True), "rollup": shown})
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)
     assert "Sinh hoạt chuyên đề\n50%" in text and "Sinh hoạt chuyên đề\n40%" not in text
-    assert data.rollup_shown(running | {"irregular": 5})["thematic_coverage"] is None
-    closed = data.rollup_shown(rollup(in_progress=False) | {"met_thematic_coverage": 0.5})
+    assert shown_at(running | {"irregular": 5})["thematic_coverage"] is None
+    closed = shown_at(rollup(in_progress=False) | {"met_thematic_coverage": 0.5})
     assert closed["thematic_coverage"] == 0.4

@@ -39,7 +39,8 @@ from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
-from shared.periods import Period, is_running, period_contains, period_months
+from shared.periods import Period, awaiting_meeting, has_begun, is_running, period_contains
+from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
@@ -52,6 +53,21 @@ ROSTER_READERS = frozenset({Role.SECRETARY, Role.COMMITTEE_OFFICER})
 INBOX_OWNERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
 READ_HISTORIES = RoleCheck(INBOX_OWNERS, "read attendance histories")
 READ_INBOX = RoleCheck(INBOX_OWNERS, "read an inbox")
+
+
+def readable_period(period: str | None, *, rated: bool = True) -> None:
+    """RpcError `invalid` naming `period` (422) for a `?period=` outside 2000-01 to two years ahead
+    (shared.plausible.period_range_problem) or, when it asks for ratings (`rated`), one not begun yet: such a period
+    has no rating at all, never a page of Poor. None asks for no period. Every API read of `?period=` calls it; the
+    web pages check the same two rules first, to say them in Vietnamese (web.periods.checked)."""
+    if period is None:
+        return
+    at = now()
+    if problem := period_range_problem(period, now=at):
+        raise RpcError("invalid", problem, field="period")
+    if rated and not has_begun(period, at):
+        message = f"period: {period} has not begun yet (this month is {at:%Y-%m}), so it is not rated"
+        raise RpcError("invalid", message, field="period")
 
 
 async def _forward(state: State, request: Request[Any]) -> dict[str, Any]:
@@ -113,7 +129,8 @@ async def list_cell_members(
 async def list_cell_meetings(
     cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
 ) -> Any:
-    """The cell's meetings, optionally those of one month, quarter or year."""
+    """The cell's meetings, optionally those of one month, quarter or year (from 2000-01 to two years ahead)."""
+    readable_period(period, rated=False)
     await _cell(caller, state, cell_id)
     return await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
 
@@ -136,11 +153,19 @@ async def list_cell_tasks(
 async def list_cell_ratings(
     cell_id: IdPath, caller: Caller, state: State, period: PeriodFilter = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
-    """The cell's ratings per month, quarter and year; `period` keeps those inside it."""
+    """The cell's ratings per month, quarter and year; `period` keeps those inside it (422 naming `period` when it has
+    not begun or lies outside 2000-01 to two years ahead). A month still waiting for the cell's regular meeting has
+    no `rating` nor `score` yet, only `not_met_yet` (services/gateway/rollups.py)."""
+    readable_period(period)
     await _cell(caller, state, cell_id)
     year = int(period[:4]) if period else None
     reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=year))
-    periods = [item.model_dump() for item in reply.periods if not period or period_contains(period, item.period)]
+    at = now()
+    periods = [
+        month_shown(item.model_dump(), now=at)
+        for item in reply.periods
+        if not period or period_contains(period, item.period)
+    ]
     return {"items": periods[offset : offset + limit], "total": len(periods), "limit": limit, "offset": offset}
 
 
@@ -252,28 +277,27 @@ async def list_committee_units(
 async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
     """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree; `in_progress` while
     the period has not ended, and in the month in progress its cells not met yet apart (`not_met_yet`)."""
+    readable_period(period)
     await _officers_committee(caller, state, committee_id)
     rollup = await _forward(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
-    shown = rollup_shown(rollup | {"in_progress": is_running(period, now())})
+    at = now()
+    shown = rollup_shown(rollup | {"in_progress": is_running(period, at)}, now=at)
     if waiting_month(shown) and rollup.get("weakest"):
         # the raw list is filled with the cells not met yet (Poor at 0 there): the weakest of those that met instead
         shown["weakest"] = await _weakest_items(state, committee_id, period, limit=len(rollup["weakest"]))
     return shown
 
 
-def _running_month(period: str) -> bool:
-    """Whether `period` is the month in progress (its cells not met yet are apart: services/gateway/rollups.py)."""
-    return len(period_months(period)) == 1 and is_running(period, now())
-
-
 async def _weakest_items(state: State, committee_id: str, period: str, *, limit: int) -> list[dict[str, Any]]:
-    """The subtree's cells rated Poor or Average, worst first; in the month in progress only those that have met."""
-    running = _running_month(period)
+    """The subtree's cells rated Poor or Average, worst first; in a month still waiting for meetings
+    (shared.periods.awaiting_meeting) only those that have met."""
+    at = now()
+    waiting = awaiting_meeting(period, at)
     weakest = evaluation.GetCommitteeRanking(
-        committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=running
+        committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=waiting
     )
     page = await state.rpc.call(weakest)
-    return [month_shown(item.model_dump(), running=running) for item in page.items]
+    return [month_shown(item.model_dump(), period=period, now=at) for item in page.items]
 
 
 @router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
@@ -288,13 +312,14 @@ async def get_committee_ranking(
 ) -> Any:
     """The subtree's cells ranked by score for the period (in the month in progress a cell not met yet is
     `not_met_yet`, without score or rating)."""
+    readable_period(period)
     await _officers_committee(caller, state, committee_id)
     ranking = evaluation.GetCommitteeRanking(
         committee_id=committee_id, period=period, order=order, limit=limit, offset=offset
     )
     found = await _forward(state, ranking)
-    running = _running_month(period)
-    return found | {"items": [month_shown(item, running=running) for item in found["items"]]}
+    at = now()
+    return found | {"items": [month_shown(item, period=period, now=at) for item in found["items"]]}
 
 
 @router.get("/committees/{committee_id}/weakest", response_model=WeakestRead, tags=["committees"])
@@ -308,6 +333,7 @@ async def get_committee_weakest(
     """The weakest cells of the subtree for the period: only those rated Poor or Average (DOMAIN.md "Alerts"),
     worst rating first, then lowest score; a Good or Fair cell is never listed, nor in the month in progress a cell
     that has not met yet."""
+    readable_period(period)
     await _officers_committee(caller, state, committee_id)
     items = await _weakest_items(state, committee_id, period, limit=limit)
     return {"committee_id": committee_id, "period": period, "items": items}

@@ -82,7 +82,10 @@ class MeetingScoreRead(evaluation.MeetingScoreReply):
 
 
 class CellPeriodRead(evaluation.CellPeriodReply):
-    """A cell's rating for a month, quarter or year."""
+    """A cell's rating for a month, quarter or year; a month still waiting for the cell's regular meeting (not closed
+    yet: shared.periods.awaiting_meeting) has no rating or score, only `not_met_yet` (services/gateway/rollups.py)."""
+
+    not_met_yet: bool | None = None
 
 
 class ByRatingRead(evaluation.ByRatingReply):

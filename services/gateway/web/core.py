@@ -22,6 +22,7 @@ from services.gateway.web.i18n import N_, _, filters, format_period, globals_, t
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
 from shared.logs import get_logger
+from shared.plausible import EARLIEST_PERIOD
 from shared.rpc import RpcError, ServiceUnavailable
 
 log = get_logger(__name__)
@@ -81,11 +82,23 @@ class NotAllowed(Exception):
 class BadPeriod(Exception):
     """A `period` (or `year`) in the address that is no month, quarter or year: named back to the person."""
 
-    def __init__(self, value: str, *, year: bool = False) -> None:
+    def __init__(self, value: str, *, year: bool = False, latest: str | None = None) -> None:
         super().__init__(value)
         self.value = value if len(value) <= 40 else value[:39] + "…"
         self.year = year
         """A page that takes only a year (`?year=`): it is told the year is wrong, not about months or quarters."""
+        self.latest = latest
+        """The latest month a period may begin in, set for a period of the right shape outside 2000-01 to it
+        (shared.plausible.period_range_problem): it is told the span there is."""
+
+
+class PeriodNotBegun(Exception):
+    """A `period` in the address that has not begun yet (shared.periods.has_begun): a 422 page "Chưa đến kỳ", never
+    a page, report or export of Kém; the committee page says it with its period chooser."""
+
+    def __init__(self, period: str) -> None:
+        super().__init__(period)
+        self.period = period
 
 
 class YearOutside(Exception):
@@ -244,6 +257,18 @@ class WebRoute(APIRoute):
                         _("Invalid year"),
                         _("“%(value)s” is not a year: write it with four digits, such as 2026.", value=exc.value),
                     )
+                if exc.latest is not None:
+                    return error_page(
+                        request,
+                        422,
+                        _("Invalid period"),
+                        _(
+                            "“%(value)s” is outside the periods there are: choose one from %(earliest)s to %(latest)s.",
+                            value=exc.value,
+                            earliest=format_period(EARLIEST_PERIOD, within=True),
+                            latest=format_period(exc.latest, within=True),
+                        ),
+                    )
                 return error_page(
                     request,
                     422,
@@ -254,6 +279,8 @@ class WebRoute(APIRoute):
                         value=exc.value,
                     ),
                 )
+            except PeriodNotBegun as exc:
+                return error_page(request, 422, *not_yet_due(exc.period))
             except YearOutside as exc:
                 return error_page(
                     request,
@@ -320,10 +347,15 @@ class WebRoute(APIRoute):
         return handler
 
 
+def not_yet_due(period: str) -> tuple[str, str]:
+    """(title, message) of a period not begun yet: "Chưa đến kỳ", never rated."""
+    return _("Not yet due"), _("%(period)s has not begun yet, so it is not rated.", period=format_period(period))
+
+
 def unrated(period: str, error: RpcError) -> tuple[str, str]:
     """(title, message) of a period evaluation does not rate: not begun yet (`invalid`) or before any data."""
     if error.code == "invalid":
-        return _("Not yet due"), _("%(period)s has not begun yet, so it is not rated.", period=format_period(period))
+        return not_yet_due(period)
     return _("No data yet"), _(
         "There is no data for %(period)s in this unit yet, so it is not rated.", period=format_period(period)
     )

@@ -27,7 +27,7 @@ from shared.collation import by_name, by_name_values
 from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
 from shared.contracts.meetings_rpc import ListMembers, UnitReply
 from shared.contracts.notifications_rpc import ListLateMinutes
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, has_begun
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import RpcError
 
@@ -81,8 +81,7 @@ async def committee_overview(
         return {"rollup": None, "children": children, "inbox": inbox["items"], **lateness}
     # the API's roll-up and ranking already read the month in progress as people do (services/gateway/rollups.py)
     rollup = found
-    waiting = waiting_month(rollup)
-    ranks = {item["cell_id"]: month_shown(item, running=waiting) for item in ranking["items"]}
+    ranks = {item["cell_id"]: month_shown(item, period=period) for item in ranking["items"]}
     children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
 
@@ -238,11 +237,16 @@ def _round(value: float | None) -> float | None:
 
 
 async def cell_year(state: GatewayState, principal: Principal, cell_id: str, year: str) -> dict[str, Any]:
-    """A cell's ratings (months as a strip, quarters, the year) and meetings of one year."""
+    """A cell's ratings (months as a strip, quarters, the year) and meetings of one year; a year not begun yet (one
+    with a meeting planned ahead) has meetings but no ratings at all (shared.periods.has_begun)."""
+
+    async def ratings_of() -> dict[str, Any]:
+        if not has_begun(year, datetime.now(VIETNAM_TZ)):
+            return empty_page()
+        return await reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0)
+
     ratings, meetings = await asyncio.gather(
-        scores_or(
-            lambda: reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0), empty_page()
-        ),
+        scores_or(ratings_of, empty_page()),
         reads.list_cell_meetings(cell_id, principal, state, period=year, limit=200, offset=0),
     )
     by_period = {item["period"]: item for item in ratings["items"]}

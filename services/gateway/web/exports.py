@@ -14,7 +14,7 @@ from services.gateway.auth import Principal
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web import pdf
-from services.gateway.web.data import month_shown, waiting_month
+from services.gateway.web.data import month_shown
 from services.gateway.web.i18n import (
     _,
     after_dash,
@@ -61,8 +61,7 @@ async def report(state: GatewayState, principal: Principal, committee_id: str, p
         return next((item for item in page["items"] if item["period"] == period), {})
 
     details = await asyncio.gather(*(figures(item["cell_id"]) for item in ranked))
-    waiting = waiting_month(rollup)
-    rows = [month_shown({**item, **detail}, running=waiting) for item, detail in zip(ranked, details, strict=True)]
+    rows = [month_shown({**item, **detail}, period=period) for item, detail in zip(ranked, details, strict=True)]
     return {"rollup": rollup, "rows": rows}
 
 

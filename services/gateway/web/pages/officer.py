@@ -8,7 +8,16 @@ from services.gateway.http import reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS
 from services.gateway.web import data, periods
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, go_back, render, unrated
+from services.gateway.web.core import (
+    PREFIX,
+    CurrentViewer,
+    FormViewer,
+    PeriodNotBegun,
+    WebRoute,
+    go_back,
+    render,
+    unrated,
+)
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -20,21 +29,28 @@ async def committee_page(
 ) -> HTMLResponse:
     """Cells by rating, regularity, rates, thematic coverage, 12-month trend, weakest cells, late minutes,
     the committee's inbox, and its sub-committees and cells for the period."""
-    period = periods.checked(period)
+    try:
+        period = periods.checked(period)
+        not_begun = False
+    except PeriodNotBegun as exc:
+        period, not_begun = exc.period, True
     principal = viewer.principal
     unit = await authorize_unit(principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
     crumbs = await data.breadcrumb(state, principal, unit)
     try:
+        if not_begun:
+            raise RpcError("invalid", f"period: {period} has not begun yet", field="period")
         overview = await data.committee_overview(state, principal, committee_id, period)
     except RpcError as exc:
         if exc.field != "period":
             raise
-        # a period not begun, or before the unit's data: said so, with the chooser to pick another, never all Kém
+        # a period not begun (422, as the API, report and export answer it), or before the unit's data: said so,
+        # with the chooser to pick another, never all Kém
         title, message = unrated(period, exc)
         return render(
             request,
             "committee.html",
-            status=200,
+            status=422 if exc.code == "invalid" else 200,
             viewer=viewer,
             unit=unit,
             period=period,
