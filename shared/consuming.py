@@ -244,24 +244,69 @@ def _count(value: object) -> int:
         return 0
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """How a delivery was first published: its exchange, routing key and (broker-checked) `user_id`."""
+
+    exchange: str | None
+    routing_key: str | None
+    user_id: str | None
+
+
+ORIGIN_HEADERS = ("x-chibo-origin-exchange", "x-chibo-origin-routing-key", "x-chibo-origin-user-id")
+"""Where a copy handed back with an `origin` (hand_back) says its original was published, and by whom."""
+
+
+def origin_of(raw: Any, *, own_user: str | None) -> Origin:
+    """How the delivery `raw` was first published: its own exchange, routing key and user_id; for a copy this service
+    handed back at a stop (from the default exchange, its `user_id` this service's own login `own_user`, which the
+    broker vouches for: no one else can publish it) the original's, from ORIGIN_HEADERS."""
+    headers = getattr(raw, "headers", None) or {}
+    if own_user and raw.exchange == "" and raw.user_id == own_user and ORIGIN_HEADERS[1] in headers:
+        exchange, routing_key, user_id = (_text(headers.get(name)) for name in ORIGIN_HEADERS)
+        return Origin(exchange, routing_key, user_id)
+    return Origin(raw.exchange, raw.routing_key, raw.user_id)
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
 async def hand_back(
     message: RabbitMessage,
     *,
     consumer: str,
     failed: bool = False,
     ack: Callable[[], Awaitable[None]] | None = None,
+    origin: Origin | None = None,
+    own_user: str | None = None,
 ) -> bool:
     """Hand a held delivery back to the broker at a stop without spending its delivery limit (shared.outages.HandBack):
     the delivery's consumer is cancelled (the service is stopping), a copy (body, properties, headers but the broker's
     `x-…` ones) published to the consumer's queue through the default exchange with its failed deliveries so far in
     DELIVERIES_HEADER (one more when `failed`: some of its events failed on their own), confirmed, then the delivery
     acked (`ack`, else message.ack); the copy waits in the queue for the next start. Letting the broker take it back
-    when the channel closes counts a delivery (`x-delivery-count` of quorum queues). False when the copy could not be
-    published: the delivery is left unsettled, and the broker takes it back as before."""
+    when the channel closes counts a delivery (`x-delivery-count` of quorum queues). With `origin` and `own_user`
+    (the service's AMQP login) the copy is published as `own_user` and carries the original's exchange, routing key
+    and user_id for origin_of. False when the copy could not be published: the delivery is left unsettled, and the
+    broker takes it back as before."""
     raw = message.raw_message
     headers = {name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-")}
-    headers.update({name: value for name, value in (raw.headers or {}).items() if name.startswith("x-chibo-")})
+    headers.update(
+        {
+            name: value
+            for name, value in (raw.headers or {}).items()
+            if name.startswith("x-chibo-") and name not in ORIGIN_HEADERS
+        }
+    )
     headers[DELIVERIES_HEADER] = delivery_count(raw) + (1 if failed else 0)
+    vouched = origin is not None and bool(own_user)
+    if origin is not None and vouched:
+        for name, value in zip(ORIGIN_HEADERS, (origin.exchange, origin.routing_key, origin.user_id), strict=True):
+            if value is not None:
+                headers[name] = value
     properties = aiormq.spec.Basic.Properties(
         content_type=raw.content_type,
         content_encoding=raw.content_encoding,
@@ -273,6 +318,7 @@ async def hand_back(
         message_id=raw.message_id,
         timestamp=raw.timestamp,
         message_type=raw.type,
+        user_id=own_user if vouched else None,
         app_id=raw.app_id,
         headers=headers,
     )

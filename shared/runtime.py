@@ -331,6 +331,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             # FastStream has stopped the broker (its handlers finished or were cancelled within the graceful
             # timeout) before this runs; now every background task, then the pool, each within the timeout
             await stop_background(tasks, relay=relay, pool=pool, timeout=settings.graceful_timeout)
+            stop_holding(False)  # nothing of this app is held any more: another app of this process holds again
             log.info("service_stopped")
 
     dead_letter_queues = [queue.dead_letter_queue for queue in spec.consumer_queues]
