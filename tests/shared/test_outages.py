@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from shared import outages
 from shared.config import ServiceSettings
-from shared.consuming import DELIVERIES_HEADER, consume_event, delivery_count
+from shared.consuming import DELIVERIES_HEADER, ORIGIN_HEADERS, Origin, consume_event, delivery_count, origin_of
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, Event, new_event
 from shared.outages import (
@@ -379,3 +379,15 @@ async def test_a_delivery_handed_back_at_a_stop_goes_to_its_queue_with_its_faile
     again = FakeRaw(body=copy["body"], headers={**headers, "x-delivery-count": 1})
     # the copy's own failed delivery adds to those before the stop
     assert delivery_count(again) == 3  # type: ignore[arg-type]
+
+
+def test_a_copy_s_origin_is_read_only_from_this_service_s_own_copies() -> None:
+    said = dict(zip(ORIGIN_HEADERS, ("chibo.ingest", "batch", "seed"), strict=True))
+    own_copy = SimpleNamespace(exchange="", routing_key="meetings.ingest", user_id="meetings", headers=said)
+    assert origin_of(own_copy, own_user="meetings") == Origin("chibo.ingest", "batch", "seed")
+    # the same headers from anyone else, or published on an exchange, say nothing: the delivery's own values count
+    forged = SimpleNamespace(exchange="", routing_key="meetings.ingest", user_id="feed", headers=said)
+    assert origin_of(forged, own_user="meetings") == Origin("", "meetings.ingest", "feed")
+    published = SimpleNamespace(exchange="chibo.ingest", routing_key="batch", user_id="meetings", headers=said)
+    assert origin_of(published, own_user="meetings") == Origin("chibo.ingest", "batch", "meetings")
+    assert origin_of(own_copy, own_user=None) == Origin("", "meetings.ingest", "meetings")
