@@ -109,8 +109,8 @@ async def begin(pool: asyncpg.Pool) -> tuple[asyncpg.Connection, asyncpg.transac
     for attempt in range(1, attempts + 1):
         conn = await pool.acquire()
         try:
-            transaction = conn.transaction()
-            await transaction.start()
+            started = conn.transaction()
+            await started.start()
         except BaseException as exc:
             ended = isinstance(exc, Exception) and connection_ended(conn, exc)
             if ended:
@@ -122,7 +122,7 @@ async def begin(pool: asyncpg.Pool) -> tuple[asyncpg.Connection, asyncpg.transac
             if attempt == attempts:
                 raise ended_error(exc) from exc
             continue
-        return conn, transaction
+        return conn, started
     raise AssertionError("unreachable")
 
 
