@@ -9,6 +9,9 @@ in the step's own unit of work. `poll` runs such a step until the service shuts 
 - otherwise after `poll_seconds`, or as soon as `wake` is set;
 - after a failure (logged with its traceback) it backs off, doubling the wait up to `max_backoff`,
   and carries on: the rows stay due, so nothing is lost, and a database outage does not kill the job;
+- a failure that says a dependency cannot be reached (shared.outages.is_dependency_unavailable: the database or
+  the broker down) is no bug of the step: one `background_step_waiting_for_dependency` warning per outage says
+  which dependency and why, not a traceback per retry, and `background_step_recovered` says when it is over;
 - cancellation (shutdown) is honoured at once, also when it surfaced as a rollback's error.
 """
 
@@ -16,6 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from shared.logs import get_logger
+from shared.outages import is_dependency_unavailable, outage_of
 
 log = get_logger(__name__)
 
@@ -40,6 +44,8 @@ async def poll(
 ) -> None:
     """Run `step` until cancelled: again at once while it has more, else after `poll_seconds` or on `wake`."""
     failures = 0
+    waiting_since: float | None = None
+    """When the current outage's first failure was (loop time), None while no dependency is missing."""
     while True:
         if wake is not None:
             wake.clear()
@@ -55,12 +61,27 @@ async def poll(
                 raise asyncio.CancelledError from exc
             failures += 1
             delay = min(poll_seconds * 2 ** (failures - 1), max(max_backoff, poll_seconds))
-            log.exception("background_step_failed", job=job, failures=failures, retry_in=delay, error=repr(exc))
+            if not is_dependency_unavailable(exc):
+                log.exception("background_step_failed", job=job, failures=failures, retry_in=delay, error=repr(exc))
+            elif waiting_since is None:  # once per outage: its retries say nothing new
+                waiting_since = asyncio.get_running_loop().time()
+                outage = outage_of(exc)
+                log.warning(
+                    "background_step_waiting_for_dependency",
+                    job=job,
+                    dependency=outage.dependency if outage is not None else "unknown",
+                    error=repr(exc),
+                    retry_in=delay,
+                )
             await asyncio.sleep(delay)
             continue
         if failures:
-            log.info("background_step_recovered", job=job, failures=failures)
+            waited = {}
+            if waiting_since is not None:
+                waited["waited_seconds"] = round(asyncio.get_running_loop().time() - waiting_since, 1)
+            log.info("background_step_recovered", job=job, failures=failures, **waited)
             failures = 0
+            waiting_since = None
         if more:
             await asyncio.sleep(0)  # let the loop breathe between full batches
             continue

@@ -10,7 +10,10 @@ both are taken here. Subscribers run with AckPolicy.MANUAL and settle every mess
 - a dependency that cannot be reached (shared.outages.is_dependency_unavailable: PostgreSQL down, refusing
   connections, a connection lost): the delivery is held, unsettled, and its transaction tried again with a bounded
   backoff until the dependency answers (shared.outages.hold_through_outage), so an outage spends none of its
-  delivery limit; only after the service's hold_limit_seconds does it count as the handler error below;
+  delivery limit; only after the service's hold_limit_seconds does it count as the handler error below; when the
+  service stops meanwhile (shared.outages.stop_holding) the delivery is handed back (hand_back: a copy published to
+  its queue carrying its failed deliveries so far in `x-chibo-deliveries`, confirmed, then the delivery acked), so
+  the stop spends none of its delivery limit either;
 - a handler error: reject with requeue after a short backoff, which counts toward the quorum
   queue's delivery limit; on its last allowed delivery a message still failing is dead-lettered as above, with the
   error as its cause and `delivery_limit` as its reason.
@@ -58,7 +61,7 @@ from shared.envelope import (
 from shared.group_commit import GroupCommit
 from shared.logs import get_logger, message_context
 from shared.metrics import EVENTS_CONSUMED, type_label
-from shared.outages import hold_through_outage, is_dependency_unavailable
+from shared.outages import HandBack, hold_through_outage, is_dependency_unavailable
 from shared.reading import MAX_EVENT_BYTES, bounded
 from shared.telemetry import current_trace_context, traces_by_cause
 from shared.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
@@ -220,10 +223,121 @@ def item_identity(item: object) -> dict[str, str]:
     return found
 
 
+DELIVERIES_HEADER = "x-chibo-deliveries"
+"""The failed deliveries a message had before a consumer handed it back at a stop (hand_back): its copy starts a new
+`x-delivery-count`, and delivery_count adds the two."""
+
+
 def delivery_count(raw: AbstractIncomingMessage) -> int:
-    """How often the broker delivered this message before (`x-delivery-count` of quorum queues; 0 when absent)."""
-    count = (raw.headers or {}).get("x-delivery-count")
-    return int(count) if isinstance(count, int | str) else 0
+    """How often the broker delivered this message before and it failed: `x-delivery-count` of quorum queues, plus
+    DELIVERIES_HEADER of a copy handed back at a stop (0 when absent)."""
+    headers = raw.headers or {}
+    return _count(headers.get("x-delivery-count")) + _count(headers.get(DELIVERIES_HEADER))
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str | bytes):
+        return 0
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """How a delivery was first published: its exchange, routing key and (broker-checked) `user_id`."""
+
+    exchange: str | None
+    routing_key: str | None
+    user_id: str | None
+
+
+ORIGIN_HEADERS = ("x-chibo-origin-exchange", "x-chibo-origin-routing-key", "x-chibo-origin-user-id")
+"""Where a copy handed back with an `origin` (hand_back) says its original was published, and by whom."""
+
+
+def origin_of(raw: Any, *, own_user: str | None) -> Origin:
+    """How the delivery `raw` was first published: its own exchange, routing key and user_id; for a copy this service
+    handed back at a stop (from the default exchange, its `user_id` this service's own login `own_user`, which the
+    broker vouches for: no one else can publish it) the original's, from ORIGIN_HEADERS."""
+    headers = getattr(raw, "headers", None) or {}
+    if own_user and raw.exchange == "" and raw.user_id == own_user and ORIGIN_HEADERS[1] in headers:
+        exchange, routing_key, user_id = (_text(headers.get(name)) for name in ORIGIN_HEADERS)
+        return Origin(exchange, routing_key, user_id)
+    return Origin(raw.exchange, raw.routing_key, raw.user_id)
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+async def hand_back(
+    message: RabbitMessage,
+    *,
+    consumer: str,
+    failed: bool = False,
+    ack: Callable[[], Awaitable[None]] | None = None,
+    origin: Origin | None = None,
+    own_user: str | None = None,
+) -> bool:
+    """Hand a held delivery back to the broker at a stop without spending its delivery limit (shared.outages.HandBack):
+    the delivery's consumer is cancelled (the service is stopping), a copy (body, properties, headers but the broker's
+    `x-…` ones) published to the consumer's queue through the default exchange with its failed deliveries so far in
+    DELIVERIES_HEADER (one more when `failed`: some of its events failed on their own), confirmed, then the delivery
+    acked (`ack`, else message.ack); the copy waits in the queue for the next start. Letting the broker take it back
+    when the channel closes counts a delivery (`x-delivery-count` of quorum queues). With `origin` and `own_user`
+    (the service's AMQP login) the copy is published as `own_user` and carries the original's exchange, routing key
+    and user_id for origin_of. False when the copy could not be published: the delivery is left unsettled, and the
+    broker takes it back as before."""
+    raw = message.raw_message
+    headers = {name: value for name, value in (raw.headers or {}).items() if not name.startswith("x-")}
+    headers.update(
+        {
+            name: value
+            for name, value in (raw.headers or {}).items()
+            if name.startswith("x-chibo-") and name not in ORIGIN_HEADERS
+        }
+    )
+    headers[DELIVERIES_HEADER] = delivery_count(raw) + (1 if failed else 0)
+    vouched = origin is not None and bool(own_user)
+    if origin is not None and vouched:
+        for name, value in zip(ORIGIN_HEADERS, (origin.exchange, origin.routing_key, origin.user_id), strict=True):
+            if value is not None:
+                headers[name] = value
+    properties = aiormq.spec.Basic.Properties(
+        content_type=raw.content_type,
+        content_encoding=raw.content_encoding,
+        delivery_mode=2,
+        priority=raw.priority,
+        correlation_id=raw.correlation_id,
+        reply_to=raw.reply_to,
+        expiration=None,
+        message_id=raw.message_id,
+        timestamp=raw.timestamp,
+        message_type=raw.type,
+        user_id=own_user if vouched else None,
+        app_id=raw.app_id,
+        headers=headers,
+    )
+    try:
+        if raw.consumer_tag:
+            # the stop's cancel, first: a copy published while this consumer still took deliveries would come back
+            # to it, and be taken back, counted, when its channel closes (RabbitMQ ignores a second cancel)
+            await raw.channel.basic_cancel(raw.consumer_tag, timeout=10)
+        confirmation = await raw.channel.basic_publish(
+            bytes(raw.body), exchange="", routing_key=consumer, properties=properties, mandatory=True, timeout=10
+        )
+        if isinstance(confirmation, aiormq.spec.Basic.Nack):
+            raise RuntimeError(f"the broker refused the handed-back copy of {consumer}")
+        await (ack or message.ack)()
+    except Exception as exc:
+        log.warning("delivery_hand_back_failed", consumer=consumer, error=repr(exc), **delivery_identity(raw))
+        return False
+    log.info("delivery_handed_back", consumer=consumer, deliveries=headers[DELIVERIES_HEADER], **delivery_identity(raw))
+    return True
 
 
 def retry_delay(delivery_count: int) -> float:
@@ -327,6 +441,9 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
             return "dead_lettered"
         try:
             outcome = await _apply(plan, [(event, handler)])
+        except HandBack:
+            await hand_back(message, consumer=consumer)
+            return "handed_back"
         except Exception as exc:
             deliveries = delivery_count(raw)
             log.exception("event_handler_failed", consumer=consumer, deliveries=deliveries, error=repr(exc))
@@ -465,7 +582,13 @@ async def _consume_batch(
         await _apply_batch(plan, good, order=order, keys=keys, concurrency=concurrency)
     failing = [item for item in good if item.outcome == "failed"]
     last_delivery = delivery_count(raw) >= delivery_limit - 1
-    if failing and not last_delivery:
+    if any(item.outcome == "handed_back" for item in good):
+        # the service stops during an outage: the whole delivery goes back uncounted (the inbox skips what was
+        # applied), counted once only when some of its events failed on their own
+        await hand_back(message, consumer=consumer, failed=bool(failing))
+        for item in items:
+            item.outcome = "handed_back"
+    elif failing and not last_delivery:
         deliveries = delivery_count(raw)
         log.error(
             "event_batch_retried",
@@ -581,6 +704,10 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
         for item, outcome in zip(good, outcomes, strict=True):
             item.outcome = outcome
         return
+    except HandBack as exc:
+        for item in good:
+            item.outcome, item.reason = "handed_back", bounded(repr(exc))
+        return
     except Exception as exc:
         if is_dependency_unavailable(exc):  # held past its limit: one by one would hold each as long again
             for item in good:
@@ -591,6 +718,8 @@ async def _apply_items(plan: _Plan, good: list[_Item]) -> None:
     for item, pair in zip(good, pairs, strict=True):
         try:
             [item.outcome] = await _apply(plan, [pair])
+        except HandBack as exc:
+            item.outcome, item.reason = "handed_back", bounded(repr(exc))
         except Exception as exc:
             item.outcome, item.reason = "failed", bounded(repr(exc))
             assert item.envelope is not None

@@ -6,10 +6,13 @@ message consumed meanwhile. An error of `is_dependency_unavailable` says nothing
 keeps the delivery (unsettled, so the prefetch fills and the broker sends no more) and tries it again with a bounded
 backoff until the dependency answers, up to the service's hold_limit_seconds (CHIBO_HOLD_LIMIT_SECONDS, 600 by
 default; set_hold_limit); only then, or on any other error, does the
-delivery count toward its limit. While deliveries are held, /health (`held_for_dependency`), the metrics
-(`chibo_deliveries_held`, `chibo_delivery_held_seconds`, `chibo_dependency_unavailable_total`) and the log
-(`dependency_unavailable_holding`, and `dependency_available_again` once per consumer and recovery with the count)
-say so.
+delivery count toward its limit. A service that stops while deliveries are held (stop_holding, before its broker
+stops) ends their holds at once with HandBack: the consumer hands each back to the broker without spending its
+delivery limit (shared.consuming.hand_back), where letting the broker take it back at the channel's close counted it
+as a failed delivery (a quorum queue's `x-delivery-count`). While deliveries are held, /health
+(`held_for_dependency`), the metrics (`chibo_deliveries_held`, `chibo_delivery_held_seconds`,
+`chibo_dependency_unavailable_total`) and the log (`dependency_unavailable_holding`, and `dependency_available_again`
+once per consumer and recovery with the count) say so.
 
 Which dependency (RabbitMQ or PostgreSQL) a failure says is unreachable, and why, in words an operator can act on
 (outage_of, broker_reason): the gateway's one mapping of such failures to 503 and the services' /health lines.
@@ -108,6 +111,41 @@ _recovered: dict[str, tuple[int, float]] = {}
 """Per consumer, the deliveries of the current recovery that went through since the outage ended and the longest
 wait among them: one `dependency_available_again` line says them when the consumer's last held delivery is done."""
 _tokens = itertools.count()
+_stopping = False
+_waking: set["asyncio.Future[None]"] = set()
+"""The futures held deliveries wait on between tries: stop_holding wakes them."""
+
+
+class HandBack(Exception):
+    """A delivery held through an outage while its service stops (stop_holding): not its own failure, to be handed
+    back to the broker without counting toward its delivery limit; the outage's last error is its __cause__."""
+
+
+def stop_holding(stopping: bool = True) -> None:
+    """The service is stopping (True, at shutdown before the broker stops): every held delivery stops waiting and
+    raises HandBack, and so does a delivery that meets an outage from now on; False: hold again (tests)."""
+    global _stopping
+    _stopping = stopping
+    if stopping:
+        for waiting in list(_waking):
+            _wake(waiting)
+
+
+def _wake(waiting: "asyncio.Future[None]") -> None:
+    if not waiting.done():
+        waiting.set_result(None)
+
+
+async def _pause(seconds: float) -> None:
+    """Sleep `seconds`, or less when stop_holding wakes the held deliveries."""
+    waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    _waking.add(waiting)
+    handle = asyncio.get_running_loop().call_later(seconds, _wake, waiting)
+    try:
+        await waiting
+    finally:
+        handle.cancel()
+        _waking.discard(waiting)
 
 
 def set_hold_limit(seconds: float) -> None:
@@ -131,7 +169,7 @@ def hold_delay(attempt: int) -> float:
 async def hold_through_outage(attempt: Callable[[], Awaitable[T]], *, consumer: str, limit: float | None = None) -> T:
     """Run `attempt` until it returns, trying it again while it fails with is_dependency_unavailable (hold_delay
     between tries, `limit` seconds in all, hold_limit() when None); any other error, or the outage's after `limit`,
-    is raised at once."""
+    is raised at once; HandBack (from the outage's error) once the service is stopping (stop_holding)."""
     if limit is None:
         limit = _hold_limit
     token: int | None = None
@@ -143,6 +181,9 @@ async def hold_through_outage(attempt: Callable[[], Awaitable[T]], *, consumer: 
             except Exception as exc:
                 if not is_dependency_unavailable(exc):
                     raise
+                if _stopping:
+                    log.warning("dependency_unavailable_handing_back", consumer=consumer, error=repr(exc))
+                    raise HandBack(f"stopping while {exc!r}") from exc
                 now = time.monotonic()
                 if token is None:
                     token = next(_tokens)
@@ -166,7 +207,7 @@ async def hold_through_outage(attempt: Callable[[], Awaitable[T]], *, consumer: 
                         waited_seconds=round(waited, 1),
                         error=repr(exc),
                     )
-                await asyncio.sleep(min(hold_delay(tries), max(limit - waited, 0.0)))
+                await _pause(min(hold_delay(tries), max(limit - waited, 0.0)))
                 continue
             if token is not None:
                 waited = time.monotonic() - _holds[token].since

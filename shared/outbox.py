@@ -25,7 +25,7 @@ import aiormq
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
-from shared.db import keeps_session_state
+from shared.db import keeps_session_state, transaction
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, CloudEvent
 from shared.logs import get_logger
 from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, type_label
@@ -250,7 +250,7 @@ class OutboxRelay:
         Raises when nothing of a non-empty fetch got through for a transient reason (an outage)."""
         await self._ensure_connection()
         self._again = False
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool) as conn:  # an ended pooled connection is dropped at BEGIN
             rows = await conn.fetch(
                 "SELECT id, event_id, type, exchange, routing_key, payload::text AS payload, correlation_id, attempts,"
                 " trace_context::text AS trace_context"

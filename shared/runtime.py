@@ -28,7 +28,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
-from shared.outages import broker_reason, broker_refusal, held_deliveries, set_hold_limit
+from shared.outages import broker_reason, broker_refusal, held_deliveries, set_hold_limit, stop_holding
 from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
@@ -274,6 +274,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
     configure_tracing(spec.name)
     set_hold_limit(settings.hold_limit_seconds)
+    stop_holding(False)  # a new app in this process holds again
     broker = create_broker(settings, service=spec.name, consumer_queues=spec.consumer_queues)
     broker.include_router(spec.router)
     state: dict[str, Any] = {"pool": None}
@@ -330,6 +331,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             # FastStream has stopped the broker (its handlers finished or were cancelled within the graceful
             # timeout) before this runs; now every background task, then the pool, each within the timeout
             await stop_background(tasks, relay=relay, pool=pool, timeout=settings.graceful_timeout)
+            stop_holding(False)  # nothing of this app is held any more: another app of this process holds again
             log.info("service_stopped")
 
     dead_letter_queues = [queue.dead_letter_queue for queue in spec.consumer_queues]
@@ -381,9 +383,15 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
         )
         return AsgiResponse(body, 200, headers={"content-type": content_type})
 
+    def hand_back_held() -> None:
+        """Before the broker stops (its graceful wait for running handlers): held deliveries stop waiting for their
+        dependency and are handed back without spending their delivery limit (shared.outages.stop_holding)."""
+        stop_holding()
+
     return AsgiFastStream(
         broker,
         lifespan=lifespan,
+        on_shutdown=[hand_back_held],
         logger=logging.getLogger(f"faststream.app.{spec.name}"),
         asgi_routes=[("/health", health), ("/metrics", metrics), *asyncapi_routes(spec)],
     )

@@ -12,6 +12,7 @@ from typing import Any, Self, cast
 
 import asyncpg
 
+from shared.db import begin, finish
 from shared.envelope import CloudEvent
 from shared.outbox import add_to_outbox
 from shared.topology import EVENTS_EXCHANGE
@@ -24,15 +25,14 @@ class PgUnitOfWork:
         self._pool = pool
         self.schema = schema
         self._events: list[tuple[str, CloudEvent]] = []
-        self._committed = False
+        self._ended = False
 
     async def __aenter__(self) -> Self:
-        self.connection: asyncpg.Connection = await self._pool.acquire()
+        # a connection the server ended while pooled is dropped and BEGIN tried again on another (shared.db.begin)
+        self.connection, self._transaction = await begin(self._pool)
         try:
-            self._transaction = self.connection.transaction()
-            await self._transaction.start()
             self._events = []
-            self._committed = False
+            self._ended = False
             self.start_repositories(self.connection)
         except BaseException:
             # __aexit__ does not run when entering fails (a cancel at shutdown lands here too):
@@ -47,11 +47,9 @@ class PgUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            if not self._committed:
-                await self._transaction.rollback()
-        finally:
-            await self._pool.release(self.connection)
+        # rolled back unless committed; asyncpg's error on a connection the server ended mid-way is raised as an
+        # outage (ConnectionDoesNotExistError), which a consumer holds its delivery for (shared.db.finish)
+        await finish(self._pool, self.connection, self._transaction, exc, done=self._ended)
 
     def emit(self, event: CloudEvent, *, exchange: str = EVENTS_EXCHANGE) -> None:
         """Queue an event to be written to the outbox when the unit of work commits."""
@@ -101,10 +99,12 @@ class PgUnitOfWork:
             by_exchange.setdefault(exchange, []).append(event)
         for exchange, events in by_exchange.items():
             await add_to_outbox(self.connection, events, schema=self.schema, exchange=exchange)
-        await self._transaction.commit()
-        self._committed = True
+        try:
+            await self._transaction.commit()
+        finally:
+            self._ended = True  # a failed COMMIT ended the transaction too: nothing is left to roll back
 
     async def rollback(self) -> None:
         """Abandon the transaction explicitly."""
         await self._transaction.rollback()
-        self._committed = True
+        self._ended = True

@@ -3,6 +3,7 @@
 import asyncio
 import functools
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitRouter
@@ -19,14 +20,16 @@ from shared.consuming import (
     dead_letter_delivery,
     delivery_count,
     delivery_identity,
+    hand_back,
     hand_over_message,
+    origin_of,
     retry_delay,
 )
 from shared.context import ServiceContext
 from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
-from shared.outages import hold_through_outage
+from shared.outages import HandBack, hold_through_outage
 from shared.rpc import RpcRequest, answer
 from shared.telemetry import current_trace_context
 from shared.topology import INGEST_EXCHANGE, MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
@@ -74,8 +77,10 @@ def build_router(door: Door[MeetingsContext]) -> RabbitRouter:
 
 async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     """Judge every event of the delivery (a single one in a group with the deliveries that arrive with it); ack
-    once its transaction committed; held while the database cannot be reached (shared.outages), requeued with
-    backoff, toward the delivery limit, when the infrastructure fails otherwise."""
+    once its transaction committed; held while the database cannot be reached (shared.outages), and handed back
+    uncounted when the service stops meanwhile (shared.consuming.hand_back, with its origin: how it was published and
+    by whom, so its copy is judged as it would have been); requeued with backoff, toward the delivery limit, when the
+    infrastructure fails otherwise."""
     raw = message.raw_message
     kind = type_label(raw.routing_key)
     acks = ChannelAcks.for_message(message)  # a group's deliveries end together: one ack frame for them
@@ -83,6 +88,17 @@ async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:
     try:
         # the one hold of every path of a delivery (ingest_judged): none can be added beside it and miss it
         await hold_through_outage(lambda: ingest_judged(message, app), consumer=MEETINGS_INGEST.name)
+    except HandBack:
+        login = amqp_login(app.settings.amqp_url)
+        await hand_back(
+            message,
+            consumer=MEETINGS_INGEST.name,
+            ack=lambda: acks.ack(message),
+            origin=origin_of(raw, own_user=login),
+            own_user=login,
+        )
+        _consumed(kind, "handed_back").inc()
+        return
     except Exception as exc:
         deliveries = delivery_count(raw)
         log.exception("ingest_delivery_failed", deliveries=deliveries, error=repr(exc), **delivery_identity(raw))
@@ -112,9 +128,10 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
     raw = message.raw_message
     body = bytes(raw.body)
     headers = raw.headers or {}
-    system = is_system_publisher(raw.user_id, app.settings.system_publishers)
-    batch = is_batch(raw.content_type, raw.routing_key, headers=headers)
-    routed = published_key(raw.exchange, raw.routing_key)
+    origin = origin_of(raw, own_user=amqp_login(app.settings.amqp_url))  # a copy handed back at a stop: its original
+    system = is_system_publisher(origin.user_id, app.settings.system_publishers)
+    batch = is_batch(raw.content_type, origin.routing_key, headers=headers)
+    routed = published_key(origin.exchange, origin.routing_key)
     event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system, routing_key=routed)
     if event is not None:
         await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
@@ -137,6 +154,13 @@ def published_key(exchange: str | None, routing_key: str | None) -> str | None:
     (handlers.as_routed); None for one that reached the queue otherwise (an operator's replay of a dead letter goes
     straight to the queue under the queue's name, the key it was first published with long gone)."""
     return routing_key if exchange == INGEST_EXCHANGE else None
+
+
+@functools.cache
+def amqp_login(url: str) -> str | None:
+    """The AMQP user an amqp:// URL logs in as (this service's own login: shared.consuming.origin_of)."""
+    name = urlsplit(url).username
+    return unquote(name) if name else None
 
 
 def is_system_publisher(user_id: str | None, publishers: list[str]) -> bool:

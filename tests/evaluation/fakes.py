@@ -166,9 +166,6 @@ class FakeFacts:
     async def assessments(self, meeting_ids):
         return {mid: self.assessed[mid] for mid in meeting_ids if mid in self.assessed}
 
-    async def completions(self, tasks):
-        return {key: self.done[key][2] for key in tasks if key in self.done}
-
     async def committee_history(self, cell_id):
         members = {s.member_id for s in self.snapshots.values() if s.cell_id == cell_id and s.role == COMMITTEE_ROLE}
         snapshots = [s for s in self.snapshots.values() if s.member_id in members]

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import pytest
 
 from shared.background import poll
@@ -48,7 +49,7 @@ async def test_a_failing_step_is_logged_backs_off_and_the_job_carries_on(caplog:
     async def step() -> bool:
         calls.append(asyncio.get_running_loop().time())
         if len(calls) <= 3:
-            raise ConnectionError("database down")
+            raise RuntimeError("a bug of the step")
         return False
 
     async with running(lambda: poll("test.flaky", step, poll_seconds=0.05, max_backoff=0.2)) as task:
@@ -59,6 +60,41 @@ async def test_a_failing_step_is_logged_backs_off_and_the_job_carries_on(caplog:
     assert [line["retry_in"] for line in failed] == [0.05, 0.1, 0.2]  # doubling, capped at max_backoff
     assert all(line["exc_info"] is True and line["job"] == "test.flaky" for line in failed)
     assert any(line["event"] == "background_step_recovered" for line in structured_logs(caplog))
+
+
+async def test_a_step_waiting_for_the_database_says_so_once_per_outage_not_per_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    route_logs_to_stdlib(caplog)
+    outcomes: list[BaseException | None] = [
+        *[asyncpg.exceptions.CannotConnectNowError("the database system is starting up")] * 4,
+        None,
+        *[asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")] * 3,
+    ]
+    calls: list[int] = []
+
+    async def step() -> bool:
+        calls.append(1)
+        outcome = outcomes[len(calls) - 1] if len(calls) <= len(outcomes) else None
+        if outcome is not None:
+            raise outcome
+        return False
+
+    async with running(lambda: poll("test.outage", step, poll_seconds=0.01, max_backoff=0.02)):
+        await eventually(lambda: len(calls) > len(outcomes) + 1, timeout=60)
+    lines = [line for line in structured_logs(caplog) if line.get("job") == "test.outage"]
+    waiting = [line for line in lines if line["event"] == "background_step_waiting_for_dependency"]
+    assert (
+        [(line["dependency"], line["error"][:21]) for line in waiting]
+        == [
+            ("database", "CannotConnectNowError"),  # the first outage, once for its 4 failures
+            ("database", "ConnectionDoesNotExist"[:21]),  # the second, once for its 3
+        ]
+    )
+    assert all(line["level"] == "warning" and "retry_in" in line for line in waiting)
+    assert not [line for line in lines if line["event"] == "background_step_failed"]  # no traceback per retry
+    recovered = [line for line in lines if line["event"] == "background_step_recovered"]
+    assert [line["failures"] for line in recovered] == [4, 3] and all("waited_seconds" in line for line in recovered)
 
 
 async def test_shutdown_stops_the_job_even_mid_step() -> None:

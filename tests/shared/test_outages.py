@@ -15,10 +15,18 @@ from structlog.testing import capture_logs
 
 from shared import outages
 from shared.config import ServiceSettings
-from shared.consuming import consume_event
+from shared.consuming import DELIVERIES_HEADER, ORIGIN_HEADERS, Origin, consume_event, delivery_count, origin_of
 from shared.contracts.meetings import MeetingCancelled
 from shared.envelope import CLOUDEVENT_CONTENT_TYPE, Event, new_event
-from shared.outages import DATABASE, held_deliveries, hold_through_outage, is_dependency_unavailable, outage_of
+from shared.outages import (
+    DATABASE,
+    HandBack,
+    held_deliveries,
+    hold_through_outage,
+    is_dependency_unavailable,
+    outage_of,
+    stop_holding,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -144,6 +152,10 @@ async def test_a_genuine_failure_is_raised_at_once_and_an_outage_after_the_limit
 @dataclass
 class FakeChannel:
     published: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+    async def basic_cancel(self, consumer_tag: str, **kwargs: Any) -> None:
+        self.cancelled.append(consumer_tag)
 
     async def basic_publish(self, body: bytes, **kwargs: Any) -> object:
         self.published.append({"body": body, **kwargs})
@@ -161,6 +173,10 @@ class FakeRaw:
     correlation_id: str | None = None
     type: str | None = None
     app_id: str | None = None
+    priority: int | None = None
+    reply_to: str | None = None
+    timestamp: Any = None
+    consumer_tag: str | None = "ctag-1"
     channel: FakeChannel = field(default_factory=FakeChannel)
 
 
@@ -301,3 +317,77 @@ async def test_a_held_delivery_gives_up_after_the_configured_limit(monkeypatch: 
     assert [line["event"] for line in lines if line["event"] == "dependency_hold_exhausted"] == [
         "dependency_hold_exhausted"
     ]
+
+
+@pytest.fixture
+def stopping() -> Any:
+    """Undo stop_holding after the test: the process holds again."""
+    yield stop_holding
+    stop_holding(False)
+
+
+async def test_a_held_delivery_stops_waiting_when_the_service_stops_and_is_handed_back(
+    monkeypatch: pytest.MonkeyPatch, stopping: Any
+) -> None:
+    monkeypatch.setattr(outages, "HOLD_FIRST_DELAY", 30.0)  # its next try would be far away
+    monkeypatch.setattr(outages, "HOLD_MAX_DELAY", 30.0)
+    tries: list[int] = []
+    failed = asyncio.Event()
+
+    async def refused() -> None:
+        tries.append(1)
+        failed.set()
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    held = asyncio.create_task(hold_through_outage(refused, consumer="probe.queue"))
+    await asyncio.wait_for(failed.wait(), 5)
+    await asyncio.sleep(0.05)  # in its pause now
+    assert held_deliveries()["probe.queue"]["deliveries"] == 1
+    stopping()
+    with pytest.raises(HandBack) as caught:
+        await asyncio.wait_for(held, 2)  # at once, not after the 30 s pause
+    assert isinstance(caught.value.__cause__, ConnectionRefusedError)
+    assert len(tries) == 2  # tried once more when woken: a database back by then applies it
+    assert held_deliveries() == {}
+    with pytest.raises(HandBack):  # an outage met while stopping is not held at all
+        await hold_through_outage(refused, consumer="probe.queue")
+
+
+async def test_a_delivery_handed_back_at_a_stop_goes_to_its_queue_with_its_failed_deliveries_and_is_acked(
+    stopping: Any,
+) -> None:
+    async def apply(event: Event[Any], uow: Any) -> None:
+        raise AssertionError("never applied: the database refuses")
+
+    message = _last_delivery(3)  # two failed deliveries before
+    message.raw_message.headers["x-chibo-replayed"] = 1
+    stopping()
+    outcome = await consume_event(
+        message,  # type: ignore[arg-type]
+        consumer="probe.queue",
+        handlers={"meeting.cancelled.v1": apply},
+        uow_factory=lambda: FakeUow([99]),  # type: ignore[arg-type,return-value]
+        delivery_limit=5,
+    )
+    assert outcome == {"handed_back": 1} and message.settled == ["ack"]
+    channel = message.raw_message.channel
+    assert channel.cancelled == ["ctag-1"]  # the stopping consumer takes no more deliveries, the copy's included
+    [copy] = channel.published
+    assert copy["exchange"] == "" and copy["routing_key"] == "probe.queue" and copy["body"] == message.raw_message.body
+    headers = copy["properties"].headers
+    assert headers == {DELIVERIES_HEADER: 2, "x-chibo-replayed": 1}  # the broker's x-delivery-count is not copied
+    again = FakeRaw(body=copy["body"], headers={**headers, "x-delivery-count": 1})
+    # the copy's own failed delivery adds to those before the stop
+    assert delivery_count(again) == 3  # type: ignore[arg-type]
+
+
+def test_a_copy_s_origin_is_read_only_from_this_service_s_own_copies() -> None:
+    said = dict(zip(ORIGIN_HEADERS, ("chibo.ingest", "batch", "seed"), strict=True))
+    own_copy = SimpleNamespace(exchange="", routing_key="meetings.ingest", user_id="meetings", headers=said)
+    assert origin_of(own_copy, own_user="meetings") == Origin("chibo.ingest", "batch", "seed")
+    # the same headers from anyone else, or published on an exchange, say nothing: the delivery's own values count
+    forged = SimpleNamespace(exchange="", routing_key="meetings.ingest", user_id="feed", headers=said)
+    assert origin_of(forged, own_user="meetings") == Origin("", "meetings.ingest", "feed")
+    published = SimpleNamespace(exchange="chibo.ingest", routing_key="batch", user_id="meetings", headers=said)
+    assert origin_of(published, own_user="meetings") == Origin("chibo.ingest", "batch", "meetings")
+    assert origin_of(own_copy, own_user=None) == Origin("", "meetings.ingest", "meetings")

@@ -184,7 +184,6 @@ class FactRepository(Protocol):
     async def complete_tasks(self, rows: Sequence[tuple[str, str, date, FactStamp]]) -> set[tuple[str, str]]: ...
     async def cancel_meetings(self, rows: Sequence[tuple[str, FactStamp]]) -> set[str]: ...
     async def cells_meetings(self, cell_ids: Sequence[str]) -> dict[str, list[MeetingRow]]: ...
-    async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]: ...
     async def committee_history(self, cell_id: str) -> CommitteeHistory: ...
     async def committee_histories(self, cell_ids: Sequence[str]) -> dict[str, CommitteeHistory]: ...
     async def meeting_starts(self, cell_id: str) -> list[tuple[str, datetime]]: ...
@@ -629,18 +628,6 @@ class PgFactRepository:
         for meetings in found.values():
             meetings.sort(key=lambda m: (m.starts_at, m.meeting_id))
         return found
-
-    async def completions(self, tasks: Sequence[tuple[str, str]]) -> dict[tuple[str, str], date]:
-        """Completion dates of the given (meeting id, task id) tasks that are done (a task is named within its
-        meeting: two meetings' "k1" are two tasks)."""
-        rows = await self._conn.fetch(
-            "SELECT t.meeting_id, t.task_id, t.completed_on"
-            " FROM unnest($1::text[], $2::text[]) AS k(meeting_id, task_id)"
-            " JOIN task_completion t ON t.meeting_id = k.meeting_id AND t.task_id = k.task_id",
-            [meeting_id for meeting_id, _ in tasks],
-            [task_id for _, task_id in tasks],
-        )
-        return {(row["meeting_id"], row["task_id"]): row["completed_on"] for row in rows}
 
     async def committee_history(self, cell_id: str) -> CommitteeHistory:
         """Every snapshot and the removal of each member ever a committee_member of the cell."""
