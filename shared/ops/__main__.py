@@ -17,7 +17,8 @@
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
     python -m shared.ops unrouted return --service S [--dry-run]
 
-Each prints JSON, every time in it RFC 3339 with its offset (shared.ops.json_value); the exit code is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
+Each prints JSON, every time in it RFC 3339 with its offset (shared.ops.json_value); the exit code is 0, 1 when the
+held event, rejection, committee, alert rule, parked row (`outbox
 replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`) or dead
 letter (`dead-letters replay --event-id`) named does not exist (not found), 3 when the rejection cannot be acted on
 (replayed or dismissed already, or its body was not kept: the service's reason and code are said) or the held event
