@@ -11,6 +11,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,8 @@ def health() -> Iterator[tuple[dict[str, int], Answers]]:
 
     class Health(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the base class's name)
-            port = self.server.server_address[1]
+            address: Any = self.server.server_address
+            port = int(address[1])
             status = answers.by_port[port]
             # a nested "status" after the top level's, as a real report may hold
             body = json.dumps({"service": "x", "status": status, "queues": {"q": {"status": "ok"}}}).encode()

@@ -87,8 +87,8 @@ def handled(monkeypatch: pytest.MonkeyPatch, sent: Any) -> None:
 
 async def test_the_cancel_forms_errors_name_its_field_as_labelled(monkeypatch: pytest.MonkeyPatch) -> None:
     handled(monkeypatch, {"reason": ""})
-    errors = await secretary.cancel("m-1", None, None, None)  # type: ignore[arg-type]
-    assert list(errors.values()) == ["Lý do hủy: vui lòng nhập trường này."]  # type: ignore[union-attr]
+    errors: Any = await secretary.cancel("m-1", None, None, None)  # type: ignore[arg-type]
+    assert list(errors.values()) == ["Lý do hủy: vui lòng nhập trường này."]
 
     async def refused() -> None:
         raise RpcError("invalid", "data.reason: reworded", field="data.reason")
@@ -170,13 +170,10 @@ async def test_the_minutes_roster_is_read_from_the_meeting_and_the_members_by_na
     monkeypatch.setattr(data, "members_by_id", members_by_id)
     records = [{"member_id": "m-1", "status": "present"}, {"member_id": "m-3", "status": "absent"}]
     meeting = SimpleNamespace(cell_id="c", attendance=SimpleNamespace(records=records))
-    roster, names = await meeting_roster(SimpleNamespace(principal=None), None, meeting)  # type: ignore[arg-type]
+    someone: Any = SimpleNamespace(principal=None)
+    roster, names = await meeting_roster(someone, None, meeting)  # type: ignore[arg-type]
     assert roster == {"m-1": "present", "m-3": "absent"} and names["m-3"] == "Nguyễn Văn Cường"
-    roster, _ = await meeting_roster(
-        SimpleNamespace(principal=None),
-        None,  # type: ignore[arg-type]
-        SimpleNamespace(cell_id="c", attendance=None),
-    )
+    roster, _ = await meeting_roster(someone, None, SimpleNamespace(cell_id="c", attendance=None))  # type: ignore[arg-type]
     assert roster is None
 
 
