@@ -6,7 +6,10 @@ The default table orders by letters first, then accents, then case, so tones are
 letters of their own, each right after its base (`&A<ă<â &D<đ &E<ê &O<ô<ơ &U<ư`): Đặng after Dương. pyuca has no
 tailoring syntax, so each such letter is given its base's collation element followed by one whose primary weight is
 above every letter's: a name with ă at some place sorts after every name with a plain a there. Runs of digits
-compare as numbers (thôn 2 before thôn 10)."""
+compare as numbers (thôn 2 before thôn 10).
+
+A person's full name is read as Vietnamese lists read it (person_key): by the given name, its last word, then by the
+rest (family and middle names), so Trần Văn An comes before Nguyễn Thị Bình; units keep their whole name's order."""
 
 import re
 from collections.abc import Iterable, Mapping
@@ -58,3 +61,20 @@ def by_name(items: Iterable[T], name: Any) -> list[T]:
 def by_name_values(items: Mapping[str, T], name: Any) -> dict[str, T]:
     """The mapping re-ordered by `name(value)` in Vietnamese order (as the pages iterate it)."""
     return dict(sorted(items.items(), key=lambda pair: name_key(name(pair[1]))))
+
+
+def person_key(full_name: str | None) -> tuple[Any, ...]:
+    """The sort key of a person's full name in Vietnamese order: the given name (the last word) first, then the family
+    and middle names before it, each by name_key (Trần Văn An before Nguyễn Thị Bình, Lê An before Trần An)."""
+    words = (full_name or "").split()
+    return (name_key(words[-1] if words else ""), name_key(" ".join(words[:-1])))
+
+
+def by_person(items: Iterable[T], name: Any) -> list[T]:
+    """The items in Vietnamese order of the person's full name `name(item)` (person_key)."""
+    return sorted(items, key=lambda item: person_key(name(item)))
+
+
+def by_person_values(items: Mapping[str, T], name: Any) -> dict[str, T]:
+    """The mapping re-ordered by the person's full name `name(value)` (person_key), as the pages iterate it."""
+    return dict(sorted(items.items(), key=lambda pair: person_key(name(pair[1]))))

@@ -6,7 +6,7 @@ from typing import Any
 import asyncpg
 
 from services.meetings import domain
-from shared.collation import name_key
+from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
 from shared.tree import fetch_ancestors
 
@@ -52,14 +52,15 @@ async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: 
 
 
 async def list_members(conn: asyncpg.Connection, *, cell_id: str, limit: int, offset: int) -> dict[str, Any]:
-    """The current (not removed) members of a cell in Vietnamese order of their names (shared.collation, as the web
-    pages list them: Hồ before Huỳnh, Đ after D), then by id; a cell's members are few, so they are ordered here."""
+    """The current (not removed) members of a cell in Vietnamese order of their names (shared.collation.person_key:
+    the given name, then the rest, as the web pages list them: Hồ before Huỳnh, Đ after D), then by id; a cell's
+    members are few, so they are ordered here."""
     rows = await conn.fetch(
         "SELECT id, full_name, status, role, exempt, email, admitted_on, probation_ends_on FROM member"
         " WHERE cell_id = $1 AND removed_on IS NULL",
         cell_id,
     )
-    ordered = sorted(rows, key=lambda row: (name_key(row["full_name"]), row["id"]))
+    ordered = sorted(rows, key=lambda row: (person_key(row["full_name"]), row["id"]))
     return page([dict(r) for r in ordered[offset : offset + limit]], total=len(ordered), limit=limit, offset=offset)
 
 

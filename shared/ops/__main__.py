@@ -17,7 +17,8 @@
     python -m shared.ops alert-rules reset --committee C --rule R [--enabled] [--param NAME ...]
     python -m shared.ops unrouted return --service S [--dry-run]
 
-Each prints JSON; the exit code is 0, 1 when the held event, rejection, committee, alert rule, parked row (`outbox
+Each prints JSON, every time in it RFC 3339 with its offset (shared.ops.json_value); the exit code is 0, 1 when the
+held event, rejection, committee, alert rule, parked row (`outbox
 replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`) or dead
 letter (`dead-letters replay --event-id`) named does not exist (not found), 3 when the rejection cannot be acted on
 (replayed or dismissed already, or its body was not kept: the service's reason and code are said) or the held event
@@ -64,6 +65,7 @@ from shared.audit import append_audit
 from shared.config import ServiceSettings
 from shared.contracts import meetings_rpc, notifications_rpc
 from shared.logs import configure_logging, get_logger
+from shared.ops import json_value
 from shared.ops.dead_letters import (
     DEAD_LETTER_QUEUES,
     dead_letter_counts,
@@ -624,9 +626,9 @@ async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -
 async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
     """Rejections of one status, newest first, with the reason, the last replay's and a dismissal's who/when/why."""
     rows = await conn.fetch(
-        "SELECT rejection_id, source, event_id, type, reason, field, route, received_at::text AS received_at, status,"
-        " refusal->>'code' AS reason_code, last_replay_reason, last_replay_at::text AS last_replay_at,"
-        " dismissed_at::text AS dismissed_at, dismissed_by, dismissal_reason"
+        "SELECT rejection_id, source, event_id, type, reason, field, route, received_at, status,"
+        " refusal->>'code' AS reason_code, last_replay_reason, last_replay_at,"
+        " dismissed_at, dismissed_by, dismissal_reason"
         " FROM rejection WHERE status = $1 ORDER BY received_at DESC, rejection_id LIMIT $2 OFFSET $3",
         status,
         limit,
@@ -680,7 +682,7 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
             return await list_rejections(conn, status=args.status, limit=args.limit, offset=args.offset)
         if args.area == "held":
             rows = await conn.fetch(
-                "SELECT source, event_id, type, waiting_for, reason, field, route, held_at::text AS held_at"
+                "SELECT source, event_id, type, waiting_for, reason, field, route, held_at"
                 " FROM held_event ORDER BY held_at, source, event_id LIMIT $1 OFFSET $2",
                 args.limit,
                 args.offset,
@@ -730,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Unavailable as exc:
         sys.stderr.write(f"unavailable: {exc}\n")
         return 6
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=json_value)
     sys.stdout.write("\n")
     return 0
 

@@ -26,6 +26,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
+from shared.ops import rfc3339
 from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
 
@@ -142,7 +143,7 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
         "cause": str(cause) if cause else None,
         "death_count": int(str(first.get("count") or 0)) or (1 if headers.get("x-first-death-queue") else 0),
         "delivery_count": deliveries,
-        "died_at": died_at.isoformat() if isinstance(died_at, datetime) else None,
+        "died_at": rfc3339(died_at) if isinstance(died_at, datetime) else None,
     }
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import asyncpg
 
+from shared.ops import rfc3339
 from shared.outbox import notify_channel
 
 
@@ -23,7 +24,7 @@ def _parked_item(row: asyncpg.Record) -> dict[str, Any]:
     item = dict(row)
     for key, value in item.items():
         if isinstance(value, datetime):
-            item[key] = value.isoformat()
+            item[key] = rfc3339(value)
     return item
 
 

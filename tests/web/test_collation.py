@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from shared.collation import by_name, by_name_values, name_key
+from shared.collation import by_name, by_name_values, name_key, person_key
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import signed_in
@@ -86,7 +86,7 @@ async def test_the_record_page_lists_the_cells_members_in_vietnamese_order(
         page = (await client.get(f"/app/meetings/{scheduled.json()['subject']}/record")).text
     select = page[page.index('<select id="chair_id"') : page.index("</select>", page.index('<select id="chair_id"'))]
     shown = re.findall(r"<option [^>]*>([^<]+)</option>", select)
-    assert shown == sorted((member["full_name"] for member in members), key=name_key)
+    assert shown == sorted((member["full_name"] for member in members), key=person_key)
     assert len(shown) == len(members) > 3
 
 
@@ -104,7 +104,7 @@ async def test_the_apis_members_are_in_the_same_vietnamese_order_as_the_pages(
         for cell in cells:
             listed = (await api.get(f"/v1/cells/{cell}/members?limit=200")).json()["items"]
             names = [item["full_name"] for item in listed]
-            assert names == sorted(names, key=name_key), cell
+            assert names == sorted(names, key=person_key), cell
             differs = differs or sorted(names) != names
             # the pages of a list follow the same order
             first = (await api.get(f"/v1/cells/{cell}/members?limit=5&offset=0")).json()["items"]

@@ -210,6 +210,28 @@ class CriteriaUnavailable(Exception):
         self.back = back
 
 
+NOTHING_SAVED = N_(
+    "Nothing was saved: the notifications service, which keeps the alert settings, is not answering. Please try"
+    " again in a few minutes."
+)
+SAVED_UNKNOWN = N_(
+    "The change was sent, but the notifications service, which keeps the alert settings, did not answer in time, so"
+    " it is not known whether it was saved. Reload the alert settings in a few minutes to see whether it took effect"
+    " before changing it again."
+)
+
+
+class NotSaved(Exception):
+    """A settings form posted while notifications (which keeps the settings) does not answer: a 503 page saying
+    nothing was saved, or, when the change was sent and no answer came (`sent`), that it is not known whether it was;
+    `back` (address, label) to the form."""
+
+    def __init__(self, back: tuple[str, str], *, sent: bool) -> None:
+        super().__init__("not saved")
+        self.back = back
+        self.sent = sent
+
+
 class CsrfRefused(Exception):
     """A form without the session's CSRF token."""
 
@@ -326,6 +348,10 @@ class WebRoute(APIRoute):
                 return error_page(
                     request, 503, _("The items to assess cannot be loaded"), _(CRITERIA_UNAVAILABLE), back=exc.back
                 )
+            except NotSaved as exc:
+                if exc.sent:
+                    return error_page(request, 503, _("Perhaps not saved"), _(SAVED_UNKNOWN), back=exc.back)
+                return error_page(request, 503, _("Not saved"), _(NOTHING_SAVED), back=exc.back)
             except (PageNotFound, RequestValidationError):
                 return not_found_page(request)
             except ServiceUnavailable as exc:

@@ -23,7 +23,7 @@ from services.gateway.web.i18n import (
     parse_moment,
 )
 from services.gateway.web.periods import cell_years
-from shared.collation import by_name, by_name_values
+from shared.collation import by_name, by_person_values
 from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
 from shared.contracts.meetings_rpc import ListMembers, UnitReply
 from shared.contracts.notifications_rpc import ListLateMinutes
@@ -325,7 +325,7 @@ async def members_by_id(state: GatewayState, principal: Principal, cell_id: str)
         members.update({item["id"]: item for item in page["items"]})
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:
-            return by_name_values(members, lambda member: member.get("full_name"))
+            return by_person_values(members, lambda member: member.get("full_name"))
 
 
 async def meeting_score(state: GatewayState, principal: Principal, meeting_id: str) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ from services.gateway.web.i18n import (
     parse_moment,
 )
 from services.gateway.web.periods import running
-from shared.collation import by_name
+from shared.collation import by_person
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.periods import local_date
 
@@ -172,7 +172,8 @@ def minutes_document(
 
     starts = local(parse_moment(meeting.get("starts_at")) or parse_moment("2000-01-01T00:00:00+07:00"))  # type: ignore[arg-type]
     minutes = meeting.get("minutes") or {}
-    records = by_name((meeting.get("attendance") or {}).get("records") or [], lambda record: name(record["member_id"]))
+    roster = (meeting.get("attendance") or {}).get("records") or []
+    records = by_person(roster, lambda record: name(record["member_id"]))
     counts = Counter(record["status"] for record in records)
     absent_lines = [
         f"- {name(record['member_id'])}: {label('attendance', record['status'])}"
@@ -375,7 +376,7 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
     ]
     rated = [month for month in months if month.get("rating")]
     return {
-        "people": by_name(people.values(), lambda person: person["name"]),
+        "people": by_person(people.values(), lambda person: person["name"]),
         "months": months,
         "year_row": by_period.get(year),
         "quarters": [by_period.get(f"{year}-Q{q}") or {"period": f"{year}-Q{q}"} for q in range(1, 5)],

@@ -525,9 +525,10 @@ def hold_expired_message(field: str, *, member: str | None) -> str:
     )
 
 
-async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
+async def send(call: Any, *, names: dict[str, str] | None = None, members: Mapping[str, str] | None = None) -> Any:
     """Await a command; a refusal naming a field, or a hold (recorded only later, if ever), becomes FormErrors in
-    Vietnamese; the command's answer otherwise."""
+    Vietnamese (`members`, member id to full name: the member a refusal names, by name); the command's answer
+    otherwise."""
     try:
         result = await call
     except DataRefused as exc:
@@ -555,6 +556,10 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
                 member=refusal.member_id,
             )
             raise FormErrors({field: message}) from None
+        if code == RefusalCode.ABSENT_AT_MEETING and refusal is not None and refusal.member_id and members:
+            # the roster changed since the form checked it: still the member by name, not "this member"
+            said = absent_at_meeting(name, members.get(refusal.member_id) or refusal.member_id)
+            raise FormErrors({field: said}) from None
         if code == RefusalCode.HOLD_EXPIRED:
             # the same form sent again after its first sending waited out the hold: not recorded, and not sent again
             raise FormErrors(
@@ -572,6 +577,17 @@ async def send(call: Any, *, names: dict[str, str] | None = None) -> Any:
         log.info("web_command_held", field=result.field, waiting_for=result.waiting_for, reason=result.reason)
         raise FormErrors(held_errors(result, names=names))
     return result
+
+
+def absent_at_meeting(field: str, name: str) -> str:
+    """`<Trường>: đồng chí <tên> không có mặt …`: a chair, recorder or speaker the meeting's roster lists as not
+    present (meetings' check_minutes_people_present), named."""
+    return _(
+        "%(field)s: comrade %(name)s is not marked present on the meeting's roster, so cannot chair, record or speak "
+        "at it.",
+        field=field,
+        name=name,
+    )
 
 
 FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

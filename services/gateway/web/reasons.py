@@ -25,7 +25,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, message in (
         (r"still unresolved after [0-9]+ s\)$", N_("It waited longer than allowed for data that never arrived.")),
         (r": duplicate key$", N_("The same key appears twice in one JSON object.")),
-        (r"is in the future", N_("The sending time lies in the future, beyond the allowed clock difference.")),
+        (r"is in the future", N_("The time of the event lies in the future, beyond the allowed clock difference.")),
         (
             r"is before 2000|more than 2 years ahead",
             N_("The meeting's time is outside the allowed window (from 2000 to at most two years ahead)."),
@@ -164,7 +164,7 @@ ENVELOPE = {
     "id": N_("the event id"),
     "source": N_("the sending system"),
     "type": N_("the event type"),
-    "time": N_("the sending time"),
+    "time": N_("the time of the event"),
     "datacontenttype": N_("the data's content type"),
     "subject": N_("the event's subject"),
     "dataschema": N_("the data's schema address"),

@@ -2,6 +2,7 @@
 Vietnamese, what it does and to whom it goes, its current value and where it comes from, and a form per rule; the
 API's GET/PUT /v1/committees/{c}/alert-rules underneath (same scoping, same audit)."""
 
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,10 +12,11 @@ from services.gateway.handlers import authorize_unit
 from services.gateway.http import alert_rules
 from services.gateway.http.deps import State
 from services.gateway.web import data
-from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, PageNotFound, WebRoute, render
+from services.gateway.web.availability import NOTICES_SERVICE, notices_or
+from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotSaved, PageNotFound, WebRoute, render
 from services.gateway.web.forms import FormErrors, form_of
 from services.gateway.web.i18n import N_, _, format_number
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable
 from shared.text import is_ascii_number
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -240,6 +242,34 @@ def refusal_message(exc: RpcError, rule: dict[str, Any]) -> dict[str, str]:
     return {field: _("%(field)s: not accepted by the system.", field=param_label(name))}
 
 
+def back_to_settings(committee_id: str) -> tuple[str, str]:
+    """The way back from a 503 page to the committee's alert settings (address, label)."""
+    return f"{PREFIX}/committees/{committee_id}/alerts", _("Back to the alert settings")
+
+
+async def rules_before_saving(committee_id: str, principal: Any, state: Any) -> dict[str, Any]:
+    """The committee's rules as a save reads them first; NotSaved (nothing sent, so nothing saved) while
+    notifications does not answer."""
+    try:
+        answer: dict[str, Any] = await alert_rules.get_alert_rules(committee_id, principal, state)
+    except ServiceUnavailable as exc:
+        if exc.service != NOTICES_SERVICE:
+            raise
+        raise NotSaved(back_to_settings(committee_id), sent=False) from None
+    return answer
+
+
+async def saved_or_not(committee_id: str, change: Awaitable[Any]) -> Any:
+    """Await a change sent to notifications; NotSaved with `sent` (it may or may not have been saved) when no answer
+    came in time."""
+    try:
+        return await change
+    except ServiceUnavailable as exc:
+        if exc.service != NOTICES_SERVICE:
+            raise
+        raise NotSaved(back_to_settings(committee_id), sent=True) from None
+
+
 async def _page(
     request: Request,
     viewer: Any,
@@ -256,7 +286,8 @@ async def _page(
     unit = await authorize_unit(
         principal, committee_id, directory=state.directory, kind="committee", roles=alert_rules.OFFICERS
     )
-    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    # the rules come from notifications: while it does not answer the page says so instead of failing as a whole
+    answer = await notices_or(lambda: alert_rules.get_alert_rules(committee_id, principal, state), None)
     return render(
         request,
         "alerts.html",
@@ -264,7 +295,9 @@ async def _page(
         viewer=viewer,
         unit=unit,
         crumbs=await data.breadcrumb(state, principal, unit),
-        rules=rule_rows(answer),
+        rules=rule_rows(answer) if answer is not None else [],
+        rules_unavailable=answer is None,
+        notices_unavailable=False,  # the page's own banner says it, for the settings
         origins={key: _(value) for key, value in ORIGINS.items()},
         labels={name: param_label(name) for name in PARAMS},
         ratings={"average": _("Average"), "poor": _("Poor")},
@@ -288,7 +321,7 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     """Switch one rule on or off and change its parameters (the API's PUT /v1/committees/{c}/alert-rules/{rule});
     back to the page, or the page again with the Vietnamese errors and what was typed."""
     principal = viewer.principal
-    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    answer = await rules_before_saving(committee_id, principal, state)
     current = next((item for item in answer["rules"] if item["rule"] == rule), None)
     if current is None:
         raise PageNotFound
@@ -314,7 +347,9 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
                 ({"enabled": enabled} if enabled is not None else {}) | ({"params": params} if params else {})
             )
             try:
-                await alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
+                await saved_or_not(
+                    committee_id, alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
+                )
             except RpcError as exc:
                 if exc.code != "invalid":
                     raise
@@ -343,7 +378,7 @@ async def reset_alert_rule(
     """Give one value this committee set (`what`: `enabled`, or a parameter's name) back to the level above, as the
     API's PUT with that value null does; an unknown rule or value is the app's 404."""
     principal = viewer.principal
-    answer = await alert_rules.get_alert_rules(committee_id, principal, state)
+    answer = await rules_before_saving(committee_id, principal, state)
     current = next((item for item in answer["rules"] if item["rule"] == rule), None)
     what = str((await form_of(request)).get("what") or "")
     if current is None or (what != "enabled" and what not in current["params"]):
@@ -351,7 +386,7 @@ async def reset_alert_rule(
     body = alert_rules.AlertRuleUpdate.model_validate(
         {"enabled": None} if what == "enabled" else {"params": {what: None}}
     )
-    await alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request)
+    await saved_or_not(committee_id, alert_rules.set_alert_rule(committee_id, rule, body, principal, state, request))
     return RedirectResponse(
         f"{PREFIX}/committees/{committee_id}/alerts?notice=saved&rule={rule}#rule-{rule}", status_code=303
     )

@@ -12,7 +12,7 @@ from services.gateway.web import data, periods
 from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
 from services.gateway.web.explain import explained_lines
 from services.gateway.web.pages.secretary import may_record
-from shared.collation import by_name
+from shared.collation import by_person
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -83,10 +83,10 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         upcoming=ahead,
         lines=lines,
         members=members,
-        roster=by_name(
+        roster=by_person(
             meeting.attendance.records if meeting.attendance else [], lambda record: name(record["member_id"])
         ),
-        speakers=by_name((meeting.minutes or {}).get("speakers") or [], name),
+        speakers=by_person((meeting.minutes or {}).get("speakers") or [], name),
         crumbs=await data.breadcrumb(state, principal, unit),
         may_record=may_record(viewer),
         follows=meeting.cell_id in {item.cell_id for item in followed},

@@ -6,6 +6,7 @@ naming the field."""
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,8 +39,8 @@ from services.gateway.web.core import (
     render,
 )
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import LABELS, _, format_short_date, parse_moment
-from services.gateway.web.reasons import BY_CODE
+from services.gateway.web.i18n import LABELS, N_, _, format_short_date, parse_moment
+from services.gateway.web.reasons import BY_CODE, on_field
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
 from shared.plausible import begins_later
@@ -393,8 +394,9 @@ async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: S
     form = await forms.form_of(request)
 
     async def action() -> None:
-        model = forms.build(MeetingCancelCreate, {"reason": forms.text(form, "reason")})
-        await forms.send(commands.cancel_meeting(meeting_id, model, request, viewer.principal, state))
+        names = {"reason": _("Reason for cancelling")}  # the form's own label, not the reschedule form's "Lý do"
+        model = forms.build(MeetingCancelCreate, {"reason": forms.text(form, "reason")}, names=names)
+        await forms.send(commands.cancel_meeting(meeting_id, model, request, viewer.principal, state), names=names)
 
     return await _submit(request, viewer, state, meeting_id, "cancel", action, "cancelled")
 
@@ -440,6 +442,13 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
                 errors[f"reason-{member_id}"] = _(
                     "Reason for the absence of %(name)s: please fill in this field.", name=name
                 )
+            elif status == "present" and reason:
+                # meetings refuses it (REASON_FOR_PRESENT) only once every other line is right: said with the rest
+                errors[f"reason-{member_id}"] = on_field(
+                    names[f"records.{row}.reason"],
+                    _(BY_CODE[RefusalCode.REASON_FOR_PRESENT]),
+                    said=N_("%(field)s: %(why)s"),
+                )
             records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
         if not records:
             errors["records"] = forms.required("records")
@@ -471,7 +480,18 @@ def speakers_in_order(form: Any) -> list[str]:
     return sorted(ticked, key=lambda member: order.get(member, len(order)))
 
 
-def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
+def _minutes_body(
+    form: Any,
+    meeting_id: str,
+    *,
+    roster: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The API body of the minutes form; FormErrors with every mistake of the form at once: its own fields, a task due
+    before the meeting's day and, with the meeting's `roster` (member id to status, None while none is recorded;
+    `names`: member id to full name), a chair, recorder or speaker not present (named) and a resolution's votes above
+    the members present: the rules meetings refuses one at a time (check_minutes_people_present,
+    check_votes_within_roster, _check_tasks_due)."""
     errors: dict[str, str] = {}
     started = forms.moment(form, "day", "started", errors, field="started_at")
     ended = forms.moment(form, "day", "ended", errors, field="ended_at")
@@ -512,6 +532,16 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
             }
         )
     minutes = forms.whole_number(form, "self_criticism_minutes", errors)
+    speakers = speakers_in_order(form)
+    if started is not None:
+        assigned_on = started.astimezone(VIETNAM_TZ).date()
+        for row, task in zip((row for row in rows if forms.text(form, f"task-{row}")), tasks, strict=True):
+            if task["due_on"] is not None and date.fromisoformat(task["due_on"]) < assigned_on:
+                why = _(BY_CODE[RefusalCode.TASK_DUE_BEFORE_MEETING])
+                said = on_field(forms.label(f"tasks.{row - 1}.due_on"), why, said=N_("%(field)s: %(why)s"))
+                errors.setdefault(f"due-{row}", said)
+    if roster is not None:
+        errors |= roster_problems(form, resolutions, speakers, roster=roster, names=names or {})
     if errors:
         raise FormErrors(errors)
     assert started is not None and ended is not None
@@ -520,7 +550,7 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
         "ended_at": ended.isoformat(),
         "chair_id": forms.text(form, "chair_id"),
         "recorder_id": forms.text(form, "recorder_id"),
-        "speakers": speakers_in_order(form),
+        "speakers": speakers,
         "content": forms.multiline(form, "content") or None,
         "conclusions": forms.multiline(form, "conclusions") or None,
         "self_criticism_minutes": minutes,
@@ -530,15 +560,64 @@ def _minutes_body(form: Any, meeting_id: str) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
+def roster_problems(
+    form: Any,
+    resolutions: list[dict[str, Any]],
+    speakers: list[str],
+    *,
+    roster: Mapping[str, str],
+    names: Mapping[str, str],
+) -> dict[str, str]:
+    """The minutes form's mistakes against the meeting's roster (member id to status): each chair, recorder or
+    speaker the roster lists as not present, by name, and each resolution whose votes (for, against, abstaining) are
+    more than the members present. A member not on the roster is not judged, as meetings does not."""
+    errors: dict[str, str] = {}
+    people = [("chair_id", forms.text(form, "chair_id")), ("recorder_id", forms.text(form, "recorder_id"))]
+    people += [(f"speakers-{member_id}", member_id) for member_id in speakers]
+    for key, member_id in people:
+        status = roster.get(member_id)
+        if status is not None and status != "present":
+            errors[key] = forms.absent_at_meeting(forms.label(key.partition("-")[0]), names.get(member_id) or member_id)
+    present = sum(1 for status in roster.values() if status == "present")
+    rows = [row for row in range(1, form_rows(form) + 1) if forms.text(form, f"resolution-{row}")]
+    for row, resolution in zip(rows, resolutions, strict=True):
+        cast = sum(int(resolution[key]) for key in VOTE_KEYS)
+        if cast > present:
+            errors.setdefault(
+                f"votes_for-{row}",
+                _(
+                    "Votes on resolution %(row)s: %(cast)s in all, more than the %(present)s members present at the "
+                    "meeting.",
+                    row=row,
+                    cast=cast,
+                    present=present,
+                ),
+            )
+    return errors
+
+
+async def meeting_roster(viewer: Viewer, state: State, meeting: Any) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """The meeting's roster (member id to status; None while none is recorded) and the names of the cell's members
+    (member id to full name), as the record page reads them."""
+    members = await data.members_by_id(state, viewer.principal, meeting.cell_id)
+    names = {member_id: str(member.get("full_name") or member_id) for member_id, member in members.items()}
+    attendance = meeting.attendance
+    if attendance is None:
+        return None, names
+    return {str(record["member_id"]): str(record["status"]) for record in attendance.records}, names
+
+
 @router.post("/meetings/{meeting_id}/minutes")
 async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Submit the minutes: times, chair, recorder, speakers, content, resolutions with votes, tasks."""
     form = await forms.form_of(request)
 
     async def action() -> None:
-        with forms.reported_with(await not_begun(viewer, state, meeting_id)):
-            model = forms.build(MinutesCreate, _minutes_body(form, meeting_id))
-        await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state))
+        meeting = await recordable_meeting(viewer, state, meeting_id)
+        roster, names = await meeting_roster(viewer, state, meeting)
+        with forms.reported_with(not_begun_at(meeting)):
+            model = forms.build(MinutesCreate, _minutes_body(form, meeting_id, roster=roster, names=names))
+        await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state), members=names)
 
     return await _submit(request, viewer, state, meeting_id, "minutes", action, "minutes")
 

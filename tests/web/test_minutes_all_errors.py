@@ -1,0 +1,52 @@
+"""The minutes form of a meeting with a roster, sent with an absent speaker, votes above the members present and a
+task due before the meeting: meetings refuses them one at a time, so the secretary learnt of one per sending, and the
+absent speaker only as "đảng viên này". The form now reports the three at once, the speaker by name."""
+
+import html
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.support.running import eventually
+from tests.support.system import RunningSystem
+from tests.web.conftest import signed_in
+from tests.web.test_held_outcomes import CELL, OWN, _minutes, _schedule
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_the_minutes_form_reports_an_absent_speaker_by_name_too_many_votes_and_an_early_due_date_at_once(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    headers = {"Authorization": f"Bearer {province['secretary']}"}
+    async with (
+        signed_in(system, "secretary") as client,
+        httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as api,
+    ):
+        members = (await api.get(f"/v1/cells/{CELL}/members?limit=200")).json()["items"]
+        absent_name = next(member["full_name"] for member in members if member["id"] == OWN[2])
+        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        record = f"/app/meetings/{meeting_id}"
+        roster = {"csrf": token, "member": OWN} | {f"status-{member}": "present" for member in OWN[:2]}
+        roster[f"status-{OWN[2]}"] = "absent"
+        sent = await client.post(f"{record}/attendance", data=roster)
+        assert sent.status_code == 303, sent.text[-2000:]
+
+        async def roster_stored() -> bool:
+            meeting = (await api.get(f"/v1/meetings/{meeting_id}")).json()
+            return bool(meeting.get("attendance"))
+
+        await eventually(roster_stored, timeout=60, interval=0.2)
+        form = _minutes(token, starts, chair=OWN[0], speakers=[OWN[0], OWN[2]])
+        form |= {"resolution-1": "Nghị quyết tháng", "votes_for-1": "3", "votes_against-1": "0", "abstentions-1": "0"}
+        form |= {"task-1": "Rà soát hộ nghèo", "assignee-1": OWN[0]}
+        form["due-1"] = (starts - timedelta(days=10)).strftime("%Y-%m-%d")
+        answer = await client.post(f"{record}/minutes", data=form)
+    assert answer.status_code == 422, answer.text[-2000:]
+    errors = html.unescape(answer.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0])
+    assert f"Người phát biểu: đồng chí {absent_name} không có mặt" in errors, errors
+    assert "Biểu quyết nghị quyết dòng 1: tổng cộng 3 phiếu" in errors, errors
+    assert "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt" in errors, errors
