@@ -401,13 +401,18 @@ def new_event(
     )
 
 
-def describe_validation_error(error: ValidationError, *, prefix: str = "") -> InvalidEvent:
-    """Turn the first pydantic error into a reason that names the offending field (bounded)."""
-    first = error.errors(include_url=False)[0]
-    location = tuple(part for part in first.get("loc", ()) if isinstance(part, str | int))
-    field = field_name(location, prefix=prefix) if location else prefix.rstrip(".") or None
-    message = validation_message(first)
-    return InvalidEvent(f"{field}: {message}" if field else message, field=field)
+def describe_validation_error(error: ValidationError, *, prefix: str = "", every: bool = False) -> InvalidEvent:
+    """Turn the first pydantic error into a reason that names the offending field (bounded); `every`: the first
+    error of each field at fault, joined by `; ` (`specversion: …; data: …`), the InvalidEvent's `field` the first
+    of them (an envelope wrong in two attributes names both: a user trial's was told of only one)."""
+    said: dict[str | None, str] = {}
+    for problem in error.errors(include_url=False)[: None if every else 1]:
+        location = tuple(part for part in problem.get("loc", ()) if isinstance(part, str | int))
+        field = field_name(location, prefix=prefix) if location else prefix.rstrip(".") or None
+        if field not in said:
+            message = validation_message(problem)
+            said[field] = f"{field}: {message}" if field else message
+    return InvalidEvent("; ".join(said.values()), field=next(iter(said)))
 
 
 def validation_message(error: Mapping[str, Any]) -> str:
@@ -457,7 +462,7 @@ def parse_envelope(raw: bytes | str | dict[str, Any], *, checked: bool = False) 
     try:
         return CloudEvent.model_validate(value)
     except ValidationError as exc:
-        raise describe_validation_error(exc) from exc
+        raise describe_validation_error(exc, every=True) from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,14 @@ def begins_later(starts_at: datetime, now: datetime) -> bool:
     return starts_at > now + CLOCK_SKEW
 
 
+def already_past(starts_at: datetime, now: datetime) -> bool:
+    """Whether a start `starts_at` has passed at `now`, CLOCK_SKEW aside: a person schedules a new meeting, or moves
+    one still ahead, only to a start still ahead (meetings' check_start_ahead, and the secretary's forms, which say
+    it first beside their other errors): a meeting scheduled in the past sends no notice in time and loses the
+    notice item of its score without a word."""
+    return starts_at < now - CLOCK_SKEW
+
+
 LONGEST_MEETING = timedelta(hours=24)
 """A meeting's minutes end at most this long after they start. A cell meeting is one sitting of hours (DOMAIN.md
 "Meetings": at least 90 minutes, 120 for a combined one; the generated feeds hold 80-135 minutes); a day leaves room

@@ -65,6 +65,9 @@ class RefusalCode(StrEnum):
     """Rejected: a member's birth year after the event's own time."""
     ADMITTED_BEFORE_BIRTH = "admitted_before_birth"
     """Rejected: a member admitted before their birth year."""
+    UNIT_WITHOUT_PARENT = "unit_without_parent"
+    """Rejected: a unit that may not be a root of the tree (a cell: only a committee may) has no parent
+    (`data.parent_id` null)."""
     MONITOR_COMMITTEE_NOT_ABOVE = "monitor_committee_not_above"
     """Rejected: a monitor's committee is not above the cell they are to follow."""
     SCOPE_ROOT_MANAGED_ABOVE = "scope_root_managed_above"
@@ -81,6 +84,9 @@ class RefusalCode(StrEnum):
     the meeting has begun."""
     MOVED_INTO_THE_PAST = "moved_into_the_past"
     """Rejected: a secretary's reschedule moves a meeting to a start already past (data.starts_at)."""
+    SCHEDULED_IN_THE_PAST = "scheduled_in_the_past"
+    """Rejected: a secretary's schedule command sets a new meeting at a start already past (data.starts_at), the rule
+    MOVED_INTO_THE_PAST applies to a move."""
     MINUTES_NOT_ADOPTED = "minutes_not_adopted"
     """Rejected: an adoption of minutes whose votes show no majority (data.votes_for not above half of the votes for
     and against): the minutes were voted down, not adopted."""

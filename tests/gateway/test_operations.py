@@ -337,3 +337,36 @@ async def test_a_rescore_reaching_into_the_running_month_is_queued(
         headers=headers["admin"],
     )
     assert queued.status_code == 202, queued.text
+
+
+async def test_a_rejections_code_is_its_reason_code_in_the_list_as_in_the_ingest_answer(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A user trial read the code as `reason_code` in POST /v1/events but as `refusal.code` in GET /v1/rejections:
+    both answers name it `reason_code` (docs/integrations.md), a refused replay's as `last_replay_reason_code`."""
+    rejection = {
+        **next(iter(world.rejections.values())),
+        "rejection_id": random_id("rej"),
+        "type": "org.unit.upserted.v1",
+        "reason": "data.parent_id: a cell needs a parent committee",
+        "field": "data.parent_id",
+        "status": "open",
+        "refusal": {"code": "unit_without_parent"},
+        "last_replay_refusal": {"code": "unit_without_parent"},
+    }
+    world.rejections[rejection["rejection_id"]] = rejection
+    listed = await client.get("/v1/rejections?status=open", headers=headers["operator"])
+    assert listed.status_code == 200, listed.text
+    items = {item["rejection_id"]: item for item in listed.json()["items"]}
+    item = items[rejection["rejection_id"]]
+    assert (item["reason_code"], item["last_replay_reason_code"]) == ("unit_without_parent", "unit_without_parent")
+    assert "refusal" not in item and "last_replay_refusal" not in item
+    assert all("refusal" not in other and "reason_code" in other for other in items.values())
+    closed = await client.post(
+        f"/v1/rejections/{rejection['rejection_id']}/dismiss", json={"reason": "Đã báo"}, headers=headers["operator"]
+    )
+    assert closed.status_code == 200 and closed.json()["reason_code"] == "unit_without_parent"
+    assert "refusal" not in closed.json()
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["RejectionRead"]["properties"]
+    assert "reason_code" in schema and "refusal" not in schema
+    assert schema.keys() >= {"reason_code", "last_replay_reason_code"}

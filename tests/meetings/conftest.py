@@ -6,10 +6,12 @@ import asyncpg
 import pytest
 
 from deploy.seed_demo import publisher
+from services.meetings import handlers
 from services.meetings.bootstrap import SERVICE_DIR, create_app
 from services.meetings.config import Settings
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
 from shared.db import apply_migrations, create_pool, migration_files
+from tests.meetings import events as ev
 from tests.support.running import free_port, running_app
 
 
@@ -18,6 +20,10 @@ async def meetings_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the migrated meetings schema of the test database."""
     await apply_migrations(database_url, schema=SCHEMA, files=migration_files(SERVICE_DIR))
     pool = await create_pool(database_url, schema=SCHEMA, min_size=1, max_size=5)
+    # the committee every test's cell given no parent hangs under (tests.meetings.events.unit)
+    await handlers.ingest_batch(
+        [ev.unit(ev.TEST_ROOT, kind="committee")], lambda: MeetingsUnitOfWork(pool), route="test"
+    )
     try:
         yield pool
     finally:

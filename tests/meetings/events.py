@@ -8,6 +8,9 @@ from shared.periods import VIETNAM_TZ
 
 BASE_TIME = datetime(2026, 1, 1, 8, 0, tzinfo=VIETNAM_TZ)
 SOURCE = "urn:test:feed"
+TEST_ROOT = "test-province-committee"
+"""The committee at the top of the tests' tree: a cell needs a parent (domain.check_unit_root), so `unit` puts a
+cell given no parent under it; the meetings_pool fixture and FakeState hold it."""
 
 
 def raw_event(
@@ -29,7 +32,9 @@ def raw_event(
 def unit(
     unit_id: str, *, kind: str = "cell", parent_id: str | None = None, name: str = "Chi bộ thôn 1", **kw: Any
 ) -> dict[str, Any]:
-    """org.unit.upserted.v1."""
+    """org.unit.upserted.v1; a cell given no parent hangs under TEST_ROOT."""
+    if kind == "cell" and parent_id is None:
+        parent_id = TEST_ROOT
     return raw_event("org.unit.upserted.v1", {"id": unit_id, "name": name, "kind": kind, "parent_id": parent_id}, **kw)
 
 

@@ -30,6 +30,7 @@ from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
 from shared.membership import MemberVersion
 from shared.refusals import Refusal
+from tests.meetings.events import BASE_TIME, TEST_ROOT
 
 
 def newer(candidate: Version, stored: Version | None) -> bool:
@@ -37,11 +38,21 @@ def newer(candidate: Version, stored: Version | None) -> bool:
     return stored is None or stored < candidate
 
 
+ROOT_RECORD: dict[str, Any] = {
+    "id": TEST_ROOT,
+    "name": "Tỉnh ủy thử",
+    "kind": "committee",
+    "parent_id": None,
+    "version": (BASE_TIME, 0, "root"),
+}
+"""The tests' province committee (tests.meetings.events.TEST_ROOT), known to every fake store."""
+
+
 @dataclass
 class FakeState:
     """Everything the meetings schema holds, as plain values."""
 
-    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    units: dict[str, dict[str, Any]] = field(default_factory=lambda: {TEST_ROOT: dict(ROOT_RECORD)})
     member_versions: dict[str, list[tuple[MemberVersion, dict[str, Any]]]] = field(default_factory=dict)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     monitors: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)

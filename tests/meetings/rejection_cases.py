@@ -60,6 +60,25 @@ def cases(ids: dict[str, str], *, start: datetime) -> dict[str, tuple[dict[str, 
         ),
         "member of a committee": (ev.member(random_id("mem"), ids["committee"]), "data.cell_id"),
         "meeting of a committee": (ev.scheduled(random_id("mtg"), ids["committee"], starts_at=start), "data.cell_id"),
+        # a user trial's cell with a null parent became a second root, scored but seen by no officer
+        "cell without a parent": (
+            ev.raw_event(
+                "org.unit.upserted.v1", {"id": random_id("cell"), "name": "Chi bộ", "kind": "cell", "parent_id": None}
+            ),
+            "data.parent_id",
+        ),
+        "cell whose parent is left out": (
+            ev.raw_event("org.unit.upserted.v1", {"id": random_id("cell"), "name": "Chi bộ", "kind": "cell"}),
+            "data.parent_id",
+        ),
+        "known cell moved to the root": (
+            ev.raw_event(
+                "org.unit.upserted.v1",
+                {"id": ids["cell"], "name": "Chi bộ", "kind": "cell", "parent_id": None},
+                time=ev.BASE_TIME + timedelta(days=1),
+            ),
+            "data.parent_id",
+        ),
         "unit under a cell": (ev.unit(random_id("cell"), parent_id=ids["cell"]), "data.parent_id"),
         "cell turned committee": (
             ev.unit(ids["cell"], kind="committee", parent_id=ids["committee"], time=ev.BASE_TIME + timedelta(days=1)),

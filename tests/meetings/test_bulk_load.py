@@ -106,6 +106,23 @@ async def test_members_before_their_cells_wait_and_bad_lines_are_rejected(meetin
     assert reason == "data.cell_id"
 
 
+async def test_a_bulk_loaded_cell_without_a_parent_is_rejected_with_its_code(meetings_pool, db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A cell with `parent_id` null would be a second root that no officer sees (a user trial's): the bulk load
+    refuses it as the ingest path does, naming `data.parent_id`, its code stored for the web's wording."""
+    prefix = random_id("bulkroot") + "-"
+    lines = province(tmp_path / "province.jsonl", prefix, cells=2, members=6)
+    cell = next(json.loads(line) for line in lines if '"kind":"cell"' in line)
+    rooted = cell | {"id": prefix + "root-cell", "data": {**cell["data"], "id": prefix + "cb-root", "parent_id": None}}
+    path = tmp_path / "rooted.jsonl"
+    path.write_text("\n".join([*lines, json.dumps(rooted, ensure_ascii=False)]) + "\n", encoding="utf-8")
+    report = await bulk_load(path, meetings_pool, chunk_size=20, progress=False)
+    assert report.outcomes["rejected"] == 1
+    row = await db.fetchrow("SELECT field, refusal FROM meetings.rejection WHERE event_id = $1", prefix + "root-cell")
+    assert row is not None and row["field"] == "data.parent_id"
+    assert json.loads(row["refusal"])["code"] == "unit_without_parent"
+    assert await db.fetchval("SELECT count(*) FROM meetings.org_unit WHERE id = $1", prefix + "cb-root") == 0
+
+
 def test_the_commands_generate_and_load_a_province(database_url: str, tmp_path: Path) -> None:
     out = tmp_path / "cli.jsonl"
     env = {"CHIBO_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}

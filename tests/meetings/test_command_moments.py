@@ -120,3 +120,32 @@ async def test_a_secretary_corrects_the_date_of_a_meeting_already_past_to_anothe
     async with uow_factory() as uow:
         state = await uow.meetings.get_state(meeting)
     assert state is not None and abs(state.starts_at - (now() - timedelta(days=12))) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("source", "starts_in", "outcome"),
+    [
+        (GATEWAY_SOURCE, -timedelta(hours=2), ("rejected", "data.starts_at")),  # an hour already past
+        (GATEWAY_SOURCE, -timedelta(days=3), ("rejected", "data.starts_at")),  # a day already past
+        (GATEWAY_SOURCE, -timedelta(minutes=10), ("accepted", None)),  # within the clock skew, as a move is
+        (GATEWAY_SOURCE, timedelta(hours=2), ("accepted", None)),
+        ("urn:test:feed", -timedelta(days=3), ("accepted", None)),  # an integration's backfill of history
+    ],
+)
+async def test_a_secretarys_new_meeting_at_a_start_already_past_is_refused_as_a_move_there_is(
+    uow_factory: Any, source: str, starts_in: timedelta, outcome: tuple[str, str | None]
+) -> None:
+    """A trial scheduled a new meeting for an hour already past today: it was taken, no notice went out and its
+    score lost the notice item unsaid, while a move to a past day was refused. One rule refuses both."""
+    cell, meeting = random_id("cell"), random_id("mtg")
+    sent = now().replace(microsecond=0)
+    setup = await handlers.ingest_batch([ev.unit(cell, time=sent - timedelta(days=30))], uow_factory, route="test")
+    assert [result.outcome for result in setup] == ["accepted"]
+    schedule = ev.scheduled(meeting, cell, starts_at=sent + starts_in, source=source, time=sent)
+    [result] = await handlers.ingest_batch([schedule], uow_factory, route="http")
+    assert (result.outcome, result.field) == outcome
+    if outcome[0] == "rejected":
+        assert result.refusal is not None and result.refusal.code == RefusalCode.SCHEDULED_IN_THE_PAST
+        assert "already past" in (result.reason or "")
+        async with uow_factory() as uow:
+            assert await uow.meetings.get_state(meeting) is None  # nothing scheduled

@@ -256,7 +256,13 @@ def huge_unit_event(event_id: str, source: str) -> dict[str, Any]:
         "source": source,
         "type": "org.unit.upserted.v1",
         "time": "2026-11-01T08:00:00+07:00",
-        "data": {"id": random_id("cell"), "name": "Chi bộ " + "x" * (LIMIT + 1024), "kind": "cell", "parent_id": None},
+        # a committee: the one kind of unit that may be a root (parent_id null)
+        "data": {
+            "id": random_id("xa"),
+            "name": "Đảng ủy " + "x" * (LIMIT + 1024),
+            "kind": "committee",
+            "parent_id": None,
+        },
     }
 
 
@@ -297,7 +303,7 @@ async def test_a_cut_body_is_named_by_the_identity_its_headers_carry_in_binary_m
     )
     # only a prefix was kept: not replayed as it was, but a correction of that very event may now replay it
     operator = {"Authorization": f"Bearer {tokens['operator']}"}
-    corrected = {**event, "data": {**event["data"], "name": "Chi bộ thôn 5"}}
+    corrected = {**event, "data": {**event["data"], "name": "Đảng ủy xã 5"}}
     async with client_of(app, "198.51.100.79") as client:
         refused = await client.post(f"/v1/rejections/{row['rejection_id']}/replay", headers=operator)
         assert refused.status_code == 409 and refused.json()["reason_code"] == "body_not_kept"

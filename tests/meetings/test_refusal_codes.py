@@ -29,6 +29,8 @@ from tests.support.ids import random_id
         ("reschedule after the cancellation", RefusalCode.MEETING_CANCELLED),
         ("attendance of a member of another cell", RefusalCode.MEMBER_NOT_IN_CELL),
         ("minutes chaired by someone outside the cell", RefusalCode.MEMBER_NOT_IN_CELL),
+        ("cell without a parent", RefusalCode.UNIT_WITHOUT_PARENT),
+        ("known cell moved to the root", RefusalCode.UNIT_WITHOUT_PARENT),
     ],
 )
 async def test_a_rejection_by_a_rule_carries_its_code(case: str, code: RefusalCode) -> None:

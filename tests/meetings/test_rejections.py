@@ -46,7 +46,7 @@ async def expect_rejection(
     return dict(row)
 
 
-END_TO_END_CASES = ["unknown type", "missing field", "attendance of a member of another cell"]
+END_TO_END_CASES = ["unknown type", "missing field", "attendance of a member of another cell", "cell without a parent"]
 """A sample through the broker and database; every case runs on fakes in test_rules.py."""
 
 

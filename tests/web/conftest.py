@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,37 @@ async def feed(system: RunningSystem, events: list[dict[str, Any]], *, sub: str)
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"},
         )
     assert sent.status_code == 200 and sent.json()["accepted"] == len(events), sent.text
+
+
+HISTORY_FEED = "urn:test:web-history"
+"""The source of the past meetings tests feed (history_meeting)."""
+
+
+async def history_meeting(
+    system: RunningSystem,
+    secretary: str,
+    cell: str,
+    starts: datetime,
+    *,
+    agenda: str,
+    meeting_id: str | None = None,
+    topic: str | None = None,
+) -> str:
+    """An extraordinary meeting of the cell starting at `starts`, already past, fed by an integration the day before
+    (a secretary schedules only meetings still ahead: meetings' check_schedule), once the secretary's token
+    `secretary` reads it; its id."""
+    meeting_id = meeting_id or f"{cell}-past-{uuid.uuid4().hex[:10]}"
+    data = extraordinary_meeting(meeting_id, cell, starts, agenda) | ({"topic": topic} if topic else {})
+    schedule = feed_event("meeting.scheduled.v1", data, source=HISTORY_FEED, at=starts - timedelta(days=1))
+    await feed(system, [schedule], sub="api-feed-history")
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+
+        async def known() -> bool:
+            found = await api.get(f"/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {secretary}"})
+            return found.status_code == 200
+
+        await eventually(known, timeout=120, interval=0.5)
+    return meeting_id
 
 
 async def cell_members(system: RunningSystem, province: dict[str, str], cell: str) -> list[dict[str, Any]]:

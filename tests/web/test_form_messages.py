@@ -391,11 +391,22 @@ def test_the_forms_schedule_no_meeting_on_a_day_already_past() -> None:
         shown = "/".join(reversed(day.split("-")))
         said = f"Ngày: ngày {shown} đã qua; buổi sinh hoạt lên lịch ở đây phải từ hôm nay (02/12/2026) trở đi."
         assert errors == {"starts_at": said}
-    # earlier today is taken (a meeting held this morning, scheduled late, is still recorded), as is a day ahead
-    for day, hour in (("2026-12-02", "07:00"), ("2026-12-04", "19:30")):
+    # an hour already past today is refused as meetings refuses it (shared.plausible.already_past), naming the hour:
+    # a trial's meeting scheduled so sent no notice and lost the notice item of its score unsaid
+    errors = {}
+    assert forms.meeting_start({"start_date": "2026-12-02", "start_time": "07:00"}, errors, now=now) is None
+    said = (
+        "Giờ: 07:00 hôm nay đã qua; buổi sinh hoạt lên lịch ở đây phải bắt đầu vào một giờ chưa tới (bây giờ là 09:00)."
+    )
+    assert errors == {"starts_at": said}
+    # within the clock skew meetings allows, later today and a day ahead are taken
+    for day, hour in (("2026-12-02", "08:50"), ("2026-12-02", "19:30"), ("2026-12-04", "19:30")):
         errors = {}
         assert forms.meeting_start({"start_date": day, "start_time": hour}, errors, now=now) is not None, day
         assert errors == {}
+    # the reschedule form of a meeting whose start has passed still corrects it to an earlier hour
+    errors = {}
+    assert forms.meeting_start({"start_date": "2026-12-02", "start_time": "07:00"}, errors, now=now, allow_past=True)
 
 
 def test_the_reschedule_form_of_a_meeting_already_past_takes_a_past_day() -> None:

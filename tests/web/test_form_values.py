@@ -197,7 +197,7 @@ async def test_a_reason_that_begins_with_the_fields_name_is_not_prefixed_by_it()
     assert said.startswith("Buổi sinh hoạt chưa diễn ra:"), said
     # a reason about something else keeps its field
     said = explain_rejection("too long", "data.ended_at", {"code": RefusalCode.MEETING_TOO_LONG})
-    assert said.startswith("Trường giờ kết thúc: "), said
+    assert said.startswith("Giờ kết thúc: "), said
 
 
 def test_a_forms_text_keeps_no_character_that_only_steers_or_hides_text() -> None:

@@ -1,5 +1,6 @@
 """The Vietnamese formats, the completeness of the message catalog, and score reasons said in Vietnamese."""
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from babel.messages.pofile import read_po
 from services.gateway.web import i18n
 from services.gateway.web.explain import explain_legacy_reason
 from services.gateway.web.reasons import explain_hold, explain_rejection
+from shared.envelope import InvalidEvent, parse_envelope
 
 WEB = Path(i18n.__file__).parent
 
@@ -113,7 +115,7 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
 @pytest.mark.parametrize(
     ("reason", "field", "vietnamese"),
     [
-        ("data.meeting_id: duplicate key", "data.meeting_id", "Trường buổi sinh hoạt: một khóa xuất hiện hai lần"),
+        ("data.meeting_id: duplicate key", "data.meeting_id", "Buổi sinh hoạt: một khóa xuất hiện hai lần"),
         (
             "data.starts_at: 1999-01-01T19:30:00+07:00 is before 2000-01-01",
             "data.starts_at",
@@ -129,14 +131,14 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
         (
             "data.records.2.status: Input should be 'present'",
             "data.records.2.status",
-            "Trường trạng thái (dòng 3 của danh sách điểm danh):",
+            "Trạng thái (dòng 3 của danh sách điểm danh):",
         ),
         (
             "dropped by an operator: Chi bộ không tồn tại (was waiting for unit:c1: data.cell_id: unit c1 is unknown)",
             "data.cell_id",
-            "Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại).",  # no "Trường chi bộ:" before
+            "Người vận hành đã thôi giữ sự kiện này (lý do: Chi bộ không tồn tại).",  # no "Chi bộ:" before
         ),
-        ("something new one day", None, "Trường sự kiện: giá trị không hợp lệ."),
+        ("something new one day", None, "Sự kiện: giá trị không hợp lệ."),
         (
             "body: a batch holds at most 1000 events, got 1001",
             "body",
@@ -147,13 +149,13 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
         (
             "body: a batch holds at least one event",
             "body",
-            "Trường nội dung gửi đến: lô sự kiện gửi đến không có sự kiện nào; một lô phải có ít nhất một sự kiện.",
+            "Nội dung gửi đến: lô sự kiện gửi đến không có sự kiện nào; một lô phải có ít nhất một sự kiện.",
         ),
         # CONTRACT.md's bound on `source`, named with its length
         (
             "source: String should have at most 256 characters",
             "source",
-            "Trường hệ thống gửi: giá trị dài hơn mức tối đa 256 ký tự cho phép.",
+            "Hệ thống gửi: giá trị dài hơn mức tối đa 256 ký tự cho phép.",
         ),
     ],
 )
@@ -166,8 +168,8 @@ def test_a_rejection_is_explained_in_vietnamese_naming_the_field(
 @pytest.mark.parametrize(
     ("code", "vietnamese"),
     [
-        ("member_not_in_cell", "Trường người chủ trì: đảng viên không thuộc chi bộ này vào ngày sinh hoạt."),
-        ("meeting_cancelled", "Trường người chủ trì: buổi sinh hoạt đã bị hủy nên không thể thực hiện việc này."),
+        ("member_not_in_cell", "Người chủ trì: đảng viên không thuộc chi bộ này vào ngày sinh hoạt."),
+        ("meeting_cancelled", "Người chủ trì: buổi sinh hoạt đã bị hủy nên không thể thực hiện việc này."),
     ],
 )
 def test_a_rejection_with_a_code_is_explained_by_the_code_not_the_wording(code: str, vietnamese: str) -> None:
@@ -180,11 +182,8 @@ def test_a_rejection_with_a_code_is_explained_by_the_code_not_the_wording(code: 
 
 def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
     said = explain_hold("minutes:m1", "data.meeting_id: meeting m1 has no minutes yet", "data.meeting_id")
-    assert said == "Trường buổi sinh hoạt: đang chờ biên bản của buổi sinh hoạt m1."
-    assert (
-        explain_hold("member:dv1", "x", "data.chair_id")
-        == "Trường người chủ trì: đang chờ thông tin của đảng viên dv1."
-    )
+    assert said == "Buổi sinh hoạt: đang chờ biên bản của buổi sinh hoạt m1."
+    assert explain_hold("member:dv1", "x", "data.chair_id") == "Người chủ trì: đang chờ thông tin của đảng viên dv1."
 
 
 def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:
@@ -194,7 +193,7 @@ def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:
         " answered as for an unknown id"
     )
     assert explain_hold("unit:tinh", reason, "data.committee_id") == (
-        "Trường cấp ủy: đơn vị, đảng viên hoặc buổi sinh hoạt mà sự kiện nêu nằm ngoài phạm vi tài khoản được phép ghi."
+        "Cấp ủy: đơn vị, đảng viên hoặc buổi sinh hoạt mà sự kiện nêu nằm ngoài phạm vi tài khoản được phép ghi."
     )
     assert explain_rejection(reason.split(";")[0], "data.committee_id").endswith("được phép ghi.")
 
@@ -206,7 +205,7 @@ def test_a_write_to_the_senders_own_scope_root_is_said_to_be_managed_from_above(
         " superior committee or the national member database), not by an account scoped to it"
     )
     assert explain_rejection(reason, "data.active", {"code": "scope_root_managed_above"}) == (
-        "Trường tình trạng hoạt động của đơn vị: đây là đơn vị gốc trong phạm vi của tài khoản gửi; thông tin của"
+        "Tình trạng hoạt động của đơn vị: đây là đơn vị gốc trong phạm vi của tài khoản gửi; thông tin của"
         " chính đơn vị này do cấp trên quản lý (cấp ủy cấp trên hoặc Cơ sở dữ liệu đảng viên), tài khoản đó không"
         " được sửa."
     )
@@ -228,12 +227,12 @@ def test_every_refusal_code_is_said_in_vietnamese_naming_the_field() -> None:
     assert set(RefusalCode) - held_only <= set(BY_CODE)
     for code in set(RefusalCode) - held_only:
         said = explain_rejection("any English", "source", {"code": code.value})
-        assert said.startswith("Trường hệ thống gửi: ") and not said.endswith("giá trị không hợp lệ."), code
+        assert said.startswith("Hệ thống gửi: ") and not said.endswith("giá trị không hợp lệ."), code
         assert BY_CODE[code] not in said, code  # its translation, not the English msgid
 
 
 def test_an_operator_s_drop_is_said_without_the_field_it_was_held_on() -> None:
-    """A drop is the operator's decision on the whole event: "Trường buổi sinh hoạt: Người vận hành đã thôi giữ…"
+    """A drop is the operator's decision on the whole event: "Buổi sinh hoạt: Người vận hành đã thôi giữ…"
     named the field the hold waited on as if it were wrong."""
     reason = "dropped by an operator: Chi bộ đã giải thể (was waiting for meeting:m1: data.meeting_id: no meeting m1)"
     assert explain_rejection(reason, "data.meeting_id") == (
@@ -270,3 +269,75 @@ def test_the_alert_settings_intro_says_the_committee_above_applies_again() -> No
         " (or the default when none above sets it)."
     )
     assert "khi đó áp dụng lại thiết lập của cấp ủy cấp trên" in said and "theo lại" not in said
+
+
+def _refusal_of(event: dict[str, object]) -> tuple[str, str | None]:
+    """The reason and field meetings gives an envelope it cannot read (shared.envelope.parse_envelope)."""
+    try:
+        parse_envelope(json.dumps(event))
+    except InvalidEvent as exc:
+        return exc.reason, exc.field
+    raise AssertionError("the envelope was read")
+
+
+GOOD = {
+    "specversion": "1.0",
+    "id": "e-1",
+    "source": "urn:test",
+    "type": "meeting.cancelled.v1",
+    "time": "2026-11-25T10:00:00+07:00",
+    "data": {"meeting_id": "m-1", "reason": "Trùng lịch"},
+}
+
+
+def test_a_refusal_names_its_field_naturally_without_the_word_truong() -> None:
+    """A trial read `Trường thời gian buổi sinh hoạt: …` as awkward: the field's own name begins the sentence, as the
+    forms say theirs; a path the contract does not name is `Mục “…”`."""
+    said = explain_rejection("data.location: String should have at most 200 characters", "data.location")
+    assert said == "Địa điểm: giá trị dài hơn mức tối đa 200 ký tự cho phép."
+    assert explain_rejection("data.colour: Field required", "data.colour") == (
+        "Mục “data.colour”: chưa được gửi, mà đây là mục bắt buộc."
+    )
+    assert explain_rejection("something new one day", None) == "Sự kiện: giá trị không hợp lệ."
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        (
+            "type: meeting.cancelled.v1 arrived under routing key 'batch'; on chibo.ingest an event of a batch is"
+            " published with routing key 'batch'",
+            "Loại sự kiện: sự kiện meeting.cancelled.v1 đến trong một lô gửi theo khóa định tuyến “batch”; trên"
+            " chibo.ingest, một lô phải được gửi theo khóa định tuyến “batch”.",
+        ),
+        (
+            "type: meeting.cancelled.v1 arrived under routing key 'meeting.scheduled.v1'; on chibo.ingest an event is"
+            " published with routing key 'meeting.cancelled.v1'",
+            "Loại sự kiện: sự kiện meeting.cancelled.v1 đến theo khóa định tuyến “meeting.scheduled.v1”; trên"
+            " chibo.ingest, mỗi sự kiện phải được gửi theo khóa định tuyến là chính loại của nó"
+            " (“meeting.cancelled.v1”).",
+        ),
+    ],
+)
+def test_a_refusal_for_the_routing_key_says_the_key_given_and_the_key_expected(reason: str, said: str) -> None:
+    """The Vietnamese said only `giá trị không hợp lệ` where the English names the type, the key and the right key."""
+    assert explain_rejection(reason, "type") == said
+
+
+def test_a_wrong_specversion_and_data_as_a_list_say_what_is_expected_and_both_are_named() -> None:
+    """A trial's envelope wrong in two attributes was told of one, and in Vietnamese without the English hint."""
+    reason, field = _refusal_of({**GOOD, "specversion": "0.3"})
+    assert explain_rejection(reason, field) == "Phiên bản CloudEvents: giá trị phải là “1.0”."
+    reason, field = _refusal_of({**GOOD, "data": [GOOD["data"]]})
+    assert explain_rejection(reason, field) == (
+        "Dữ liệu của sự kiện: phải là một đối tượng JSON (nằm trong cặp { }), không phải một danh sách hay một giá"
+        " trị đơn lẻ."
+    )
+    reason, field = _refusal_of({**GOOD, "specversion": "0.3", "data": [GOOD["data"]]})
+    assert field == "specversion"
+    assert reason == "specversion: Input should be '1.0'; data: Input should be a valid dictionary"
+    said = explain_rejection(reason, field)
+    assert said.startswith("Phiên bản CloudEvents: giá trị phải là “1.0”. Dữ liệu của sự kiện: phải là một đối tượng")
+    reason, field = _refusal_of({**GOOD, "id": "có dấu cách", "time": "hôm nay"})
+    said = explain_rejection(reason, field)
+    assert field == "id" and said.startswith("Mã sự kiện: gồm từ 1 đến 64 ký tự") and "Thời điểm gửi: phải là" in said

@@ -25,10 +25,11 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     page = await sign_in(browser, system, "secretary")
     await page.wait_for_url("**/app/cells/demo-cb-thon-1")
     await page.get_by_role("link", name="Lên lịch sinh hoạt").click()
-    # held earlier today (the form takes no day already past), so its minutes can be recorded now: in the first
-    # minutes after local midnight no minute of today has ended yet, so wait for one (the form counts whole minutes)
+    # begun ten minutes ago (a start already past beyond the 15 minutes of clock difference is refused, as a move
+    # there is), so its minutes can be recorded now: in the first minutes after local midnight no minute of today
+    # has ended yet, so wait for one (the form counts whole minutes)
     now = await eventually(_a_minute_of_today_has_ended, timeout=180, interval=1)
-    starts = max(now - timedelta(hours=3), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    starts = max(now - timedelta(minutes=10), now.replace(hour=0, minute=0, second=0, microsecond=0))
     await page.get_by_label("Ngày", exact=True).fill(starts.strftime("%Y-%m-%d"))
     await page.get_by_label("Giờ", exact=True).fill(starts.strftime("%H:%M"))
     await page.get_by_label("Chương trình").fill("Kiểm điểm nghị quyết tháng trước\nTriển khai nhiệm vụ tháng tới")
@@ -200,6 +201,11 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         # refused while reading the body (shared.plausible's meeting window), naming the body's own field
         assert refused.status_code == 422 and refused.json()["field"] == "starts_at", refused.json()
         assert "before 2000-01-01" in refused.json()["message"], refused.json()
+        # a new meeting at an hour already past is refused by meetings as a move there is, naming the start
+        past = (datetime.now(VIETNAM_TZ) - timedelta(hours=2)).isoformat(timespec="seconds")
+        late = await api.post("/v1/cells/demo-cb-thon-1/meetings", json={**body, "starts_at": past, "agenda": ["a"]})
+        assert late.status_code == 422, late.text
+        assert (late.json()["field"], late.json()["reason_code"]) == ("data.starts_at", "scheduled_in_the_past")
 
 
 async def test_a_member_changes_preferences_and_the_api_agrees(

@@ -14,7 +14,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, csrf_of, feed, feed_event, signed_in, web_account
+from tests.web.conftest import api_token, csrf_of, feed, feed_event, history_meeting, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -55,17 +55,12 @@ async def _moved_member(system: RunningSystem) -> str:
     return member
 
 
-async def _schedule(client: httpx.AsyncClient, starts: datetime, secretary: str) -> tuple[str, str]:
-    """A new meeting of thôn 1 through the API (the web form takes no day already past, and these meetings are
-    history); its id and the record page's CSRF token."""
-    body = {"kind": "extraordinary", "starts_at": starts.isoformat(), "location": "Nhà văn hóa thôn 1"}
-    scheduled = await client.post(
-        f"/v1/cells/{CELL}/meetings",
-        json={**body, "agenda": ["Thử ghi biên bản"]},
-        headers={"Authorization": f"Bearer {secretary}"},
-    )
-    assert scheduled.status_code == 202, scheduled.text
-    meeting_id = scheduled.json()["subject"]
+async def _schedule(
+    system: RunningSystem, client: httpx.AsyncClient, starts: datetime, secretary: str
+) -> tuple[str, str]:
+    """A past meeting of thôn 1, fed by an integration (a secretary schedules only meetings still ahead, and these
+    meetings are history); its id and the record page's CSRF token."""
+    meeting_id = await history_meeting(system, secretary, CELL, starts, agenda="Thử ghi biên bản")
     return meeting_id, csrf_of((await client.get(f"/app/meetings/{meeting_id}/record")).text)
 
 
@@ -89,7 +84,7 @@ async def test_a_minutes_or_roster_naming_someone_outside_the_cell_is_refused_no
     starts = BEFORE_THE_RECORDS
     moved = await _moved_member(system)
     async with signed_in(system, "secretary") as client:
-        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
         record = f"/app/meetings/{meeting_id}"
 
         # a member of another cell, never of thôn 1, is said exactly as an id nobody has
@@ -124,7 +119,7 @@ async def test_a_minutes_or_roster_naming_someone_outside_the_cell_is_refused_no
 
         # a meeting of today, so the demo's older periods keep their scores
         starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
-        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
         record = f"/app/meetings/{meeting_id}"
         # on a date meetings knows the moved member had left the cell, the minutes are refused outright, and said so
         refused = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=moved, speakers=OWN))
@@ -140,7 +135,7 @@ async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem,
     operator = await api_token(system, role="operator", unit=None, sub="api-operator-held")
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=5)).replace(second=0, microsecond=0)
     async with signed_in(system, "secretary") as client:
-        meeting_id, _token = await _schedule(client, starts, province["secretary"])
+        meeting_id, _token = await _schedule(system, client, starts, province["secretary"])
     event: dict[str, Any] = {
         "specversion": "1.0",
         "id": f"evt-{uuid.uuid4().hex[:16]}",

@@ -11,7 +11,7 @@ from shared.envelope import now
 from shared.periods import month_of
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import PERIOD, signed_in
+from tests.web.conftest import PERIOD, history_meeting, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -29,13 +29,9 @@ async def test_a_cancelled_meeting_leaves_the_committees_late_minutes_list(
 ) -> None:
     starts = now() - timedelta(days=6)  # past the 2 + 3 days after which the superior committee hears of it
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
-    body = {"kind": "extraordinary", "starts_at": starts.isoformat(), "location": "Nhà văn hóa thôn 1"}
+    # history, fed by an integration: a secretary schedules only meetings still ahead
+    meeting_id = await history_meeting(system, province["secretary"], CELL, starts, agenda="Bàn việc")
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        scheduled = await api.post(
-            f"/v1/cells/{CELL}/meetings", json={**body, "agenda": ["Bàn việc"]}, headers=secretary
-        )
-        assert scheduled.status_code == 202, scheduled.text
-        meeting_id = scheduled.json()["subject"]
         link = f'/meetings/{meeting_id}"'
         async with signed_in(system, "commune-officer") as officer:
 
@@ -87,13 +83,9 @@ async def test_a_meeting_late_before_any_alert_is_listed_and_stays_listed_as_sub
     starts = now() - timedelta(days=3)
     period = month_of(starts)
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
-    body = {"kind": "extraordinary", "starts_at": starts.isoformat(), "location": "Nhà văn hóa thôn 1"}
+    # history, fed by an integration: a secretary schedules only meetings still ahead
+    meeting_id = await history_meeting(system, province["secretary"], CELL, starts, agenda="Bàn việc")
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        scheduled = await api.post(
-            f"/v1/cells/{CELL}/meetings", json={**body, "agenda": ["Bàn việc"]}, headers=secretary
-        )
-        assert scheduled.status_code == 202, scheduled.text
-        meeting_id = scheduled.json()["subject"]
         link = f'/meetings/{meeting_id}"'
         async with signed_in(system, "commune-officer") as officer:
 
@@ -146,13 +138,9 @@ async def test_a_meeting_is_late_two_days_after_the_end_its_minutes_give_not_aft
     starts = now() - timedelta(hours=50)
     period = month_of(starts)
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
-    body = {"kind": "extraordinary", "starts_at": starts.isoformat(), "location": "Nhà văn hóa thôn 1"}
+    # history, fed by an integration: a secretary schedules only meetings still ahead
+    meeting_id = await history_meeting(system, province["secretary"], CELL, starts, agenda="Bàn việc")
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
-        scheduled = await api.post(
-            f"/v1/cells/{CELL}/meetings", json={**body, "agenda": ["Bàn việc"]}, headers=secretary
-        )
-        assert scheduled.status_code == 202, scheduled.text
-        meeting_id = scheduled.json()["subject"]
         link = f'/meetings/{meeting_id}"'
         async with signed_in(system, "commune-officer") as officer:
 

@@ -15,7 +15,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import signed_in
+from tests.web.conftest import history_meeting, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -83,21 +83,13 @@ def form_fields(html: str, action: str) -> list[tuple[str, str]]:
     return parser.fields
 
 
-async def _recorded_meeting(api: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
+async def _recorded_meeting(system: RunningSystem, api: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
     """A meeting of thôn 1 with its roster, full minutes (four resolutions and four tasks: more than the form's three
     empty rows) and their adoption, through the API; its id and the meeting as the API reads it."""
     members = [item["id"] for item in (await api.get(f"/v1/cells/{CELL}/members?limit=200")).json()["items"]]
-    scheduled = await api.post(
-        f"/v1/cells/{CELL}/meetings",
-        json={
-            "kind": "extraordinary",
-            "starts_at": STARTS.isoformat(),
-            "location": "Nhà văn hóa thôn 1",
-            "agenda": ["Bàn việc làm đường liên thôn"],
-        },
-    )
-    assert scheduled.status_code == 202, scheduled.text
-    meeting_id = scheduled.json()["subject"]
+    # history, fed by an integration: a secretary schedules only meetings still ahead
+    secretary = api.headers["Authorization"].removeprefix("Bearer ")
+    meeting_id = await history_meeting(system, secretary, CELL, STARTS, agenda="Bàn việc làm đường liên thôn")
     records = [{"member_id": member, "status": "present"} for member in members]
     records[2] = {"member_id": members[2], "status": "excused", "reason": "Ốm"}
     roster = await api.put(f"/v1/meetings/{meeting_id}/attendance", json={"records": records})
@@ -143,7 +135,7 @@ async def test_the_minutes_form_is_filled_in_with_the_stored_minutes_and_sent_un
     async with httpx.AsyncClient(
         base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {province['secretary']}"}
     ) as api:
-        meeting_id, before = await _recorded_meeting(api)
+        meeting_id, before = await _recorded_meeting(system, api)
         stored = before["minutes"]
         async with signed_in(system, "secretary") as client:
             page = await client.get(f"/app/meetings/{meeting_id}/record")

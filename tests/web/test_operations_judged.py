@@ -81,7 +81,7 @@ async def test_a_held_event_retried_says_it_waits_on_what_lies_outside_the_sende
     why, detail = judged_why(judged)
     assert detail == REAL
     said = after_label(translations().gettext("What the event names lies outside what the sending account may write."))
-    assert why is not None and why.startswith("Trường ") and said in why
+    assert why is not None and why.startswith("Đơn vị cấp trên: ") and said in why
     assert "đang chờ thông tin của đơn vị" not in why.lower()  # the sender's wording, as if the unit were unknown
     # no longer held nor rejected: nothing says it was taken in (it may never have been held)
     assert await judged_notice("held_retried", query, _meetings(), csrf="token") == {"outcome": NOT_HELD}
@@ -123,7 +123,7 @@ async def test_a_rejection_replayed_and_rejected_again_says_why_and_an_accepted_
     judged = await judged_notice("rejection_replayed", query, _meetings(get_rejection=again))
     assert judged is not None and judged["outcome"] == "rejected"
     why, detail = judged_why(judged)
-    assert detail == reason and why is not None and why.startswith("Trường ")
+    assert detail == reason and why is not None and why.startswith("Buổi sinh hoạt: ")
     accepted = _rejection(status="replayed", replay_outcome="accepted")
     judged = await judged_notice("rejection_replayed", query, _meetings(get_rejection=accepted))
     assert judged == {"outcome": "accepted"} and judged_why(judged) == (None, None)

@@ -194,9 +194,9 @@ DEAD_LETTER_GLOSSES = {
     "TimeoutError()": "quá lâu",
     "LookupError(\"framework ('hd42-2025', '1') is adopted but not stored\")": "bộ tiêu chí",
     "ValueError('Out of range float values are not JSON compliant: nan')": "không ghi được dưới dạng JSON",
-    "specversion: Field required": "Không đọc được sự kiện. Trường phiên bản CloudEvents: thiếu trường bắt buộc.",
+    "specversion: Field required": "Không đọc được sự kiện. Phiên bản CloudEvents: chưa được gửi, mà đây là mục",
     "body: not valid JSON (Expecting value: line 1 column 1 (char 0))": "không phải là một sự kiện JSON hợp lệ",
-    "data.starts_at: Input should be a valid datetime": "Không đọc được sự kiện. Trường thời gian buổi sinh hoạt:",
+    "data.starts_at: Input should be a valid datetime": "Không đọc được sự kiện. Thời gian buổi sinh hoạt:",
     "ObjectNotInPrerequisiteStateError('database \"meetings\" is not currently accepting connections')": (
         "Cơ sở dữ liệu không nhận kết nối"
     ),

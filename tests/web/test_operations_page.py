@@ -150,7 +150,7 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     await reload_until(page, f'#held tr[data-event="{held_id}"]')
     # what it waits for, said in Vietnamese with the field, the technical reason kept on a detail line
     waiting = await page.locator(f'#held tr[data-event="{held_id}"]').inner_text()
-    assert "Trường chi bộ: đang chờ thông tin của đơn vị cell-" in waiting and "Chi tiết kỹ thuật" in waiting
+    assert "Chi bộ: đang chờ thông tin của đơn vị cell-" in waiting and "Chi tiết kỹ thuật" in waiting
     assert "is unknown" in waiting
     await reload_until(page, '#parked [data-service="evaluation"] tr[data-row]')
     assert await page.locator('[data-figure="dead_letters"]').inner_text() != "0"
@@ -159,7 +159,9 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     assert "bị bên nhận từ chối" in await row.inner_text()
     # the cause as the consumer wrote it, in English, with a short Vietnamese gloss beside it
     assert "specversion" in await row.locator("[data-cause]").inner_text()
-    assert (await row.locator("[data-cause-gloss]").inner_text()).startswith("Không đọc được sự kiện. Trường ")
+    assert (await row.locator("[data-cause-gloss]").inner_text()).startswith(
+        "Không đọc được sự kiện. Phiên bản CloudEvents: "
+    )
     facts = page.locator('#services li[data-queue="evaluation.facts"]')
     assert await facts.locator("[data-consumers]").inner_text() == "1"
     await screenshot(page, "operations")
@@ -349,7 +351,7 @@ async def test_open_rejections_page_on_as_the_counter_says_with_every_field_name
         assert section.count("<tr><td") == 20 and 'data-shown="1-20"' in section
         assert f"Đang hiển thị 1–20 trong tổng số {counter} sự kiện bị từ chối chưa xử lý" in section
         assert 'href="/app/operations?rejections_offset=20#rejections"' in section and "Xem thêm" in section
-        assert "Trường địa điểm:" in section and "Trường lý do:" in section
+        assert "Địa điểm:" in section and "Lý do:" in section
         assert '<td data-label="Trường">“data.' not in section
 
         second = (await client.get("/app/operations?rejections_offset=20")).text

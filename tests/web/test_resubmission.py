@@ -146,7 +146,7 @@ async def test_an_adoption_form_double_clicked_is_one_event_and_no_rejection(
     second copy, on the operators' page, when each sending stamped its own moment)."""
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
     async with signed_in(system, SECRETARY) as client:
-        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
         record = f"/app/meetings/{meeting_id}"
         minutes = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
         assert minutes.status_code == 303, minutes.text
@@ -167,7 +167,7 @@ async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSyste
     and said the same twice."""
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=4)).replace(second=0, microsecond=0)
     async with signed_in(system, SECRETARY) as client:
-        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
         approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "6"}
         answers = [await client.post(f"/app/meetings/{meeting_id}/approval", data=approval) for _ in range(2)]
         said = [errors_of(answer.text, "approval") for answer in answers]
@@ -180,7 +180,7 @@ async def test_a_held_form_sent_again_says_it_is_held_again(system: RunningSyste
 
         # the minutes chaired by a member of another cell (outside the secretary's scope, so answered as one the
         # system has no record of): refused on the field, and said so twice
-        earlier, token = await _schedule(client, BEFORE_THE_RECORDS, province["secretary"])
+        earlier, token = await _schedule(system, client, BEFORE_THE_RECORDS, province["secretary"])
         form = {**_minutes(token, BEFORE_THE_RECORDS, chair=STRANGER, speakers=OWN), "form_key": uuid.uuid4().hex}
         answers = [await client.post(f"/app/meetings/{earlier}/minutes", data=form) for _ in range(2)]
         said = [errors_of(answer.text, "minutes") for answer in answers]
@@ -220,7 +220,7 @@ async def test_a_held_form_sent_again_after_its_wait_ran_out_says_it_was_not_rec
     was not recorded because the wait ran out, and what to do."""
     starts = (datetime.now(VIETNAM_TZ) - timedelta(hours=4)).replace(second=0, microsecond=0)
     async with signed_in(system, SECRETARY) as client:
-        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
         approval = {"csrf": token, "form_key": uuid.uuid4().hex, "votes_for": "5"}
         first = await client.post(f"/app/meetings/{meeting_id}/approval", data=approval)
         assert first.status_code == 422 and "hệ thống tạm giữ" in errors_of(first.text, "approval")

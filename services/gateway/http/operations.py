@@ -36,6 +36,7 @@ from services.gateway.schemas import (
     RescoreRead,
     ServiceHealthRead,
     SystemHealthRead,
+    rejection_page,
 )
 from services.gateway.schemas.recovery import QueueRead
 from shared import periods
@@ -87,9 +88,9 @@ async def list_rejections(
 ) -> Any:
     """Events meetings rejected, newest first."""
     LIST_REJECTIONS.check(caller)
-    return (
+    return rejection_page(
         await state.rpc.call(meetings.ListRejections(type=type, status=status, limit=limit, offset=offset))
-    ).model_dump()
+    )
 
 
 @router.post(
@@ -135,7 +136,7 @@ async def dismiss_rejection(
         if exc.code == "not_found":
             raise not_found("rejection", rejection_id) from None
         raise
-    return reply.model_dump()
+    return RejectionRead.model_validate(reply.model_dump()).model_dump()
 
 
 @router.get(

@@ -52,6 +52,7 @@ from services.gateway.schemas.operations import (
     RescoreRead,
     ServiceHealthRead,
     SystemHealthRead,
+    rejection_page,
 )
 from services.gateway.schemas.reads import (
     AttendanceRead,
@@ -128,6 +129,7 @@ __all__ = [
     "ReadModel",
     "RejectionDismissCreate",
     "RejectionRead",
+    "rejection_page",
     "ReplayCreate",
     "RescoreCreate",
     "RescoreRead",

@@ -3,7 +3,8 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from services.gateway.auth import Role
 from services.gateway.schemas.common import CreateModel, Id, Reason, typed_text
@@ -13,10 +14,41 @@ from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
 from shared.periods import Period
+from shared.refusals import Refusal
 
 
 class RejectionRead(meetings.RejectionReply):
-    """An event meetings refused, with the reason and the field at fault."""
+    """An event meetings refused, with the reason and the field at fault; its code as `reason_code`, the name the
+    ingest answer and error answers give it (docs/integrations.md), never as meetings' `refusal` object."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codes_as_reason_codes(cls, value: Any) -> Any:
+        """meetings' `refusal` and `last_replay_refusal` ({"code", ...}) answered as `reason_code` and
+        `last_replay_reason_code`, as POST /v1/events answers each event's."""
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        for refusal, code in (("refusal", "reason_code"), ("last_replay_refusal", "last_replay_reason_code")):
+            given = value.pop(refusal, None)
+            if code not in value:
+                value[code] = str(given.get("code")) if isinstance(given, dict) and given.get("code") else None
+        return value
+
+    refusal: SkipJsonSchema[Refusal | None] = Field(default=None, exclude=True)
+    last_replay_refusal: SkipJsonSchema[Refusal | None] = Field(default=None, exclude=True)
+    reason_code: str | None = None
+    """Why it was rejected, machine-readably, when its rule gives a code (`id_reused`, `unit_without_parent`, ...:
+    shared/refusals.py), as the ingest answer's `reason_code`: match on it, not on `reason`, whose English may
+    change."""
+    last_replay_reason_code: str | None = None
+    """The code of its last replay's refusal, when that rule gave one."""
+
+
+def rejection_page(page: Any) -> dict[str, Any]:
+    """A page of meetings' rejections as GET /v1/rejections answers it (each a RejectionRead, plain JSON values)."""
+    plain = page.model_dump() if isinstance(page, BaseModel) else dict(page)
+    return {**plain, "items": [RejectionRead.model_validate(item).model_dump() for item in plain["items"]]}
 
 
 class ReplayCreate(CreateModel):

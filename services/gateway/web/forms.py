@@ -19,7 +19,7 @@ from services.gateway.web.reasons import BY_CODE, explain_hold, field_label, on_
 from shared.contracts.base import MAX_COUNT
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
-from shared.plausible import meeting_start_problem
+from shared.plausible import already_past, meeting_start_problem
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import has_text, is_ascii_number, said_or_blank, without_controls
@@ -161,11 +161,12 @@ def meeting_start(
     form: Any, errors: dict[str, str], *, now: datetime | None = None, allow_past: bool = False
 ) -> datetime | None:
     """The start of an upcoming meeting from the schedule and reschedule forms' date and hour inputs: within
-    shared.plausible's window (from 2000 to two years ahead) and not on a day already past; an error on `starts_at`
-    naming the input to correct otherwise. The API still takes a past start (integrations backfill history, and a
-    meeting forgotten in the calendar is recorded after it was held); these forms are for the meetings ahead. A start
-    earlier today is taken: a meeting held this evening and scheduled late must still be recordable. `allow_past`:
-    the reschedule form of a meeting whose start has passed, where a past day corrects when it really took place."""
+    shared.plausible's window (from 2000 to two years ahead) and not already past (shared.plausible.already_past,
+    the rule meetings refuses a secretary's new meeting or move by: a past day names the date, an hour already past
+    today the hour); an error on `starts_at` naming the input to correct otherwise. A trial's meeting scheduled for
+    an hour already past today sent no notice and lost the notice item of its score unsaid. An integration still
+    sends past meetings (a backfill of history). `allow_past`: the reschedule form of a meeting whose start has
+    passed, where a past start corrects when it really took place."""
     starts = moment(form, "start_date", "start_time", errors, field="starts_at")
     if starts is None:
         return None
@@ -183,6 +184,15 @@ def meeting_start(
             field=label("start_date"),
             day=format_short_date(starts.date()),
             today=format_short_date(today),
+        )
+        return None
+    if already_past(starts, now) and not allow_past:
+        errors["starts_at"] = _(
+            "%(field)s: %(hour)s today has already passed; a meeting scheduled here starts at a time still ahead "
+            "(it is %(now)s now).",
+            field=label("start_time"),
+            hour=starts.strftime("%H:%M"),
+            now=now.astimezone(VIETNAM_TZ).strftime("%H:%M"),
         )
         return None
     return starts

@@ -19,13 +19,47 @@ OUTSIDE_SCOPE_SAID = N_("What the event names lies outside what the sending acco
 DROPPED = "dropped by an operator: "
 """How meetings' reason begins for a held event an operator dropped (services/meetings/handlers/holds.py)."""
 DROPPED_SAID = N_("An operator stopped holding this event (their reason: %(note)s).")
-"""A drop, said without the field's `Trường …:` (the field named why the event was held, not why it was dropped)."""
+"""A drop, said without the field's `<Mục>: …` (the field named why the event was held, not why it was dropped)."""
 REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
         (r"still unresolved after [0-9]+ s\)$", N_("It waited longer than allowed for data that never arrived.")),
         (r": duplicate key$", N_("The same key appears twice in one JSON object.")),
         (r"is in the future", N_("The time of the event lies in the future, beyond the allowed clock difference.")),
+                # meetings' as_routed: the English names the type, the key it came under and the key it belongs under
+        (
+            r"^type: (?P<type>\S+) arrived under routing key (?P<q>['\"])(?P<key>.*?)(?P=q); on chibo\.ingest an event"
+            r" of a batch is published with routing key (?P<r>['\"])(?P<expected>.*?)(?P=r)$",
+            N_(
+                "The event %(type)s arrived in a batch under the routing key “%(key)s”; on chibo.ingest a batch is "
+                "published under the routing key “%(expected)s”."
+            ),
+        ),
+        (
+            r"^type: (?P<type>\S+) arrived under routing key (?P<q>['\"])(?P<key>.*?)(?P=q); on chibo\.ingest an event"
+            r" is published with routing key (?P<r>['\"])(?P<expected>.*?)(?P=r)$",
+            N_(
+                "The event %(type)s arrived under the routing key “%(key)s”; on chibo.ingest an event is published "
+                "under its own type as the routing key (“%(expected)s”)."
+            ),
+        ),
+        # pydantic's words for a value that is not the one allowed, and for a list or value where an object belongs
+        (r"Input should be '(?P<expected>[^']*)'$", N_("It must be “%(expected)s”.")),
+        (
+            r"an id is 1-64 characters of A-Za-z0-9\._:-",
+            N_(
+                "An id is 1 to 64 characters: letters A-Z and a-z, digits, and the dot, underscore, colon and hyphen "
+                "(. _ : -)."
+            ),
+        ),
+        (
+            r"a time must be RFC 3339",
+            N_("It must be a time in RFC 3339 with seconds and an offset, such as 2026-11-01T08:00:00+07:00."),
+        ),
+        (
+            r"Input should be a valid dictionary",
+            N_("It must be a JSON object (between { and }), not a list or a single value."),
+        ),
         (
             r"is before 2000|more than 2 years ahead",
             N_("The meeting's time is outside the allowed window (from 2000 to at most two years ahead)."),
@@ -110,6 +144,10 @@ BY_CODE = {
     RefusalCode.COMPLETED_BEFORE_MEETING: N_("The task's completion date is before the meeting that assigned it."),
     RefusalCode.BORN_AFTER_EVENT: N_("The year of birth is later than the time the record was sent."),
     RefusalCode.ADMITTED_BEFORE_BIRTH: N_("The date of admission is before the year of birth."),
+    RefusalCode.UNIT_WITHOUT_PARENT: N_(
+        "A cell must belong to a committee: only a committee, the province committee at the top of the tree, may "
+        "have no parent unit."
+    ),
     RefusalCode.MONITOR_COMMITTEE_NOT_ABOVE: N_(
         "The committee of the assigned comrade is not a higher-level committee of this cell."
     ),
@@ -130,6 +168,10 @@ BY_CODE = {
     RefusalCode.MOVED_INTO_THE_PAST: N_(
         "This time has already passed: a meeting still ahead can only be moved to a time still ahead, and its "
         "members are told of the new time."
+    ),
+    RefusalCode.SCHEDULED_IN_THE_PAST: N_(
+        "This time has already passed: a new meeting is scheduled at a time still ahead, so that its members are "
+        "told of it beforehand."
     ),
     RefusalCode.MINUTES_NOT_ADOPTED: N_(
         "The votes in favour are not more than half of the votes cast, so the minutes were not adopted."
@@ -265,16 +307,28 @@ def field_label(field: str | None) -> str:
     return _(DATA_FIELDS[top])
 
 
-FIELD_SAID = N_("Field %(field)s: %(why)s")
+FIELD_SAID = N_("%(field)s: %(why)s")
+"""A refusal said of its field, the field's name first as a sentence begins (`Thời gian buổi sinh hoạt: …`), as
+the forms say theirs (`Ngày giờ: …`); a trial read `Trường thời gian buổi sinh hoạt: …` as awkward."""
+UNNAMED_FIELD = N_("Item %(path)s")
+"""A field the contract does not name (field_label gives its path in quotes), as a sentence begins with it."""
+
+
+def as_heading(name: str) -> str:
+    """A field's label as a sentence begins with it: its first letter in upper case (`thời gian buổi sinh hoạt` →
+    `Thời gian buổi sinh hoạt`), a path in quotes (`“data.x”`) as UNNAMED_FIELD (`Mục “data.x”`)."""
+    if name.startswith("“"):
+        return _(UNNAMED_FIELD, path=name)
+    return name[:1].upper() + name[1:]
 
 
 def on_field(name: str, why: str, *, said: str = FIELD_SAID) -> str:
-    """`why` said of the field `name` (`said`, by default `Trường <tên>: <lý do>`) as it reads after the label
-    (after_label); `why` alone when it already begins with the field's name (`Buổi sinh hoạt chưa diễn ra: …` is
-    never `Buổi sinh hoạt: Buổi sinh hoạt …`)."""
+    """`why` said of the field `name` (`said`, by default `<Tên mục>: <lý do>`, the name as_heading) as it reads
+    after the label (after_label); `why` alone when it already begins with the field's name (`Buổi sinh hoạt chưa
+    diễn ra: …` is never `Buổi sinh hoạt: Buổi sinh hoạt …`)."""
     if name and why.casefold().startswith(name.casefold()):
         return why
-    return _(said, field=name, why=after_label(why))
+    return _(said, field=as_heading(name), why=after_label(why))
 
 
 def after_label(why: str) -> str:
@@ -309,21 +363,28 @@ def separator_colon(text: str) -> int | None:
 
 
 def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:
-    """Why an event was rejected, in Vietnamese, naming the field: `Trường thời gian buổi sinh hoạt: ...`; by the
-    rejection's code when meetings gave one (`refusal`: {"code", ...}), else by the reason's English wording."""
+    """Why an event was rejected, in Vietnamese, naming the field: `Thời gian buổi sinh hoạt: ...`; by the
+    rejection's code when meetings gave one (`refusal`: {"code", ...}), else by the reason's English wording, each
+    field of a reason naming several (`specversion: …; data: …`, shared.envelope.describe_validation_error) said
+    in turn."""
     code = (refusal or {}).get("code")
     if code in BY_CODE:
         return on_field(field_label(field), _(BY_CODE[RefusalCode(code)]))
     text = reason or ""
+    parts = EACH_FIELD.split(text)
+    if len(parts) > 1:
+        return " ".join(explain_rejection(part, _named_field(part) or field) for part in parts)
     if text.startswith(DROPPED):  # the operator's decision on the whole event, not something wrong with a field
         note = text.removeprefix(DROPPED).split(" (was waiting for ")[0]
         return _(DROPPED_SAID, note=note)
     for pattern, message in REJECTIONS:
         if match := pattern.search(text):
-            # a pattern's `note` group is the value its sentence says (a length); else the operator's own note
-            note = match.groupdict().get("note") or text.removeprefix("dropped by an operator: ")
-            note = note.split(" (was waiting for ")[0]
-            sentence = _(message, note=note) if "%(note)s" in message else _(message)
+            # a pattern's named groups are the values its sentence says (a length, a type, a routing key); `note`
+            # without a group of its own is the operator's own note
+            values = {name: value for name, value in match.groupdict().items() if value is not None}
+            note = values.get("note") or text.removeprefix("dropped by an operator: ")
+            values["note"] = note.split(" (was waiting for ")[0]
+            sentence = _(message, **values) if "%(" in message else _(message)
             break
     else:
         sentence = _("The value is not valid.")
@@ -378,6 +439,17 @@ DEAD_LETTER_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 a handler's failure, as the repr of its error, by the error's kind. A cause that is an event refusal (the event could
 not be read: shared.envelope's and shared.reading's reasons, naming a field) is said by REJECTIONS, as a rejection
 is; any other cause has no gloss and is shown as written."""
+EACH_FIELD = re.compile(r"; (?=(?:" + "|".join(sorted(ENVELOPE, key=len, reverse=True)) + r")(?:\.[A-Za-z0-9_]+)*: )")
+"""Where a reason naming several fields of an event passes to the next (`specversion: …; data: …`): a `; ` followed
+by a field of the event and its colon (shared.envelope.describe_validation_error joins them so)."""
+
+
+def _named_field(part: str) -> str | None:
+    """The field one part of a reason names first (`data: …` → `data`), None when it names none."""
+    named = DEAD_LETTER_FIELD.match(part)
+    return named["field"] if named else None
+
+
 DEAD_LETTER_FIELD = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): ")
 """How an event refusal names its field first (`data.starts_at: ...`, `body: ...`)."""
 

@@ -337,6 +337,7 @@ async def _reject(
         route=ROUTE,
         received_at=received_at,
         correlation_id=correlation_id,
+        refusal=exc.refusal,  # its code, as the ingest path stores it (a cell without a parent, a birth ahead)
     )
 
 

@@ -15,6 +15,7 @@ from shared.periods import add_years, local_date, month_of, period_bounds
 from shared.plausible import (
     CLOCK_SKEW,
     MINUTES_START_WINDOW,
+    already_past,
     begins_later,
     event_time_problem,
     horizon_problem,
@@ -109,11 +110,14 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
     adoption, completion, removal, publication, notice or admission dated more than two years after the event's own
     `time` (`data.approved_at`, `data.completed_on`, `data.effective_on`, `data.published_at`, `data.notified_at`,
     `data.admitted_on`), or a member born after the event's own `time` (`data.birth_year`) or
-    admitted before their birth year (`data.admitted_on`). shared.plausible holds the bounds. Judged on the event
-    alone (and the clock, whose bounds only widen), so the outcome does not depend on what arrived before it."""
+    admitted before their birth year (`data.admitted_on`), or a cell without a parent (check_unit_root).
+    shared.plausible holds the bounds. Judged on the event alone (and the clock, whose bounds only widen), so the
+    outcome does not depend on what arrived before it."""
     problem = event_time_problem(event.time, now=now)
     if problem:
         raise InvalidEvent(f"time: {problem}", field="time")
+    if event.type == "org.unit.upserted.v1":
+        check_unit_root(kind=event.data.kind.value, parent_id=event.data.parent_id)
     starts_at = getattr(event.data, "starts_at", None) if event.type.startswith("meeting.") else None
     if isinstance(starts_at, datetime):
         problem = meeting_start_problem(starts_at, now=now)
@@ -464,6 +468,24 @@ def check_unit_placement(
         )
 
 
+ROOT_KIND = "committee"
+"""The only kind of unit that may be a root of the tree (`parent_id` null): the province committee at its top
+(DOMAIN.md "Organization tree"; CONTRACT.md: `parent_id` null for the root). A cell always hangs under a committee."""
+
+
+def check_unit_root(*, kind: str, parent_id: str | None) -> None:
+    """A unit of any kind but ROOT_KIND (a cell) names its parent: one sent with `parent_id` null would be a second
+    root of the tree, scored and published but under no committee, so no officer would see it (a user trial's
+    cell). InvalidEvent naming `data.parent_id`, coded UNIT_WITHOUT_PARENT; judged on the event alone."""
+    if parent_id is None and kind != ROOT_KIND:
+        raise InvalidEvent(
+            f"data.parent_id: a {kind} needs a parent committee; only a committee (the province committee at the top"
+            " of the tree) may have no parent",
+            field="data.parent_id",
+            refusal=Refusal(code=RefusalCode.UNIT_WITHOUT_PARENT),
+        )
+
+
 def check_unit_kind(existing: UnitRef | None, *, unit_id: str, kind: str) -> None:
     """A unit keeps the kind it was first known by (cell or committee): its meetings, members and units under it
     belong to that kind; InvalidEvent naming data.kind otherwise."""
@@ -596,18 +618,43 @@ def from_a_person(source: str) -> bool:
     return source == GATEWAY_SOURCE
 
 
-def check_schedule(existing: MeetingState | None, *, meeting_id: str, source: str) -> None:
+def check_schedule(
+    existing: MeetingState | None, *, meeting_id: str, source: str, starts_at: datetime, time: datetime
+) -> None:
     """A secretary's schedule command creates a meeting and never overwrites one (a trial's second schedule under a
     known id turned a thematic meeting into a regular one, dropped its topic and moved its date): a known id is
     refused naming `data.meeting_id` (moving a meeting is meeting.rescheduled.v1). Judged under the meeting's lock,
-    so of two creates at the same moment one schedules and the other is refused. An integration's
-    meeting.scheduled.v1 is a snapshot, the latest by (time, id) winning, as CONTRACT.md says."""
-    if from_a_person(source) and existing is not None:
+    so of two creates at the same moment one schedules and the other is refused. Nor does it set a new meeting at a
+    start already past at `time` (check_start_ahead, as check_reschedule refuses a move into the past): a trial's
+    meeting scheduled for an hour already past sent no notice and lost the notice item of its score unsaid. An
+    integration's meeting.scheduled.v1 is a snapshot, the latest by (time, id) winning, as CONTRACT.md says, and
+    may be a past meeting (a backfill of history)."""
+    if not from_a_person(source):
+        return
+    if existing is not None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting_id} is already scheduled; scheduling never overwrites a meeting, to"
             " move it reschedule it",
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_EXISTS),
+        )
+    check_start_ahead(
+        starts_at=starts_at,
+        time=time,
+        rule="a new meeting is scheduled at a start still ahead",
+        code=RefusalCode.SCHEDULED_IN_THE_PAST,
+    )
+
+
+def check_start_ahead(*, starts_at: datetime, time: datetime, rule: str, code: RefusalCode) -> None:
+    """The one rule by which a secretary's schedule (check_schedule) and move (check_reschedule) are refused: a start
+    `starts_at` already past at the command's `time` (shared.plausible.already_past, CLOCK_SKEW aside), naming
+    `data.starts_at` with `code` and saying `rule`."""
+    if already_past(starts_at, time):
+        raise InvalidEvent(
+            f"data.starts_at: {starts_at.isoformat()} is already past; {rule}",
+            field="data.starts_at",
+            refusal=Refusal(code=code),
         )
 
 
@@ -660,12 +707,12 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
         )
-    if meeting.starts_at > time and starts_at < time - CLOCK_SKEW:
-        raise InvalidEvent(
-            f"data.starts_at: {starts_at.isoformat()} is already past; a meeting still ahead is moved to a start"
-            " still ahead",
-            field="data.starts_at",
-            refusal=Refusal(code=RefusalCode.MOVED_INTO_THE_PAST),
+    if meeting.starts_at > time:
+        check_start_ahead(
+            starts_at=starts_at,
+            time=time,
+            rule="a meeting still ahead is moved to a start still ahead",
+            code=RefusalCode.MOVED_INTO_THE_PAST,
         )
 
 

@@ -129,7 +129,9 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
             f"data.cell_id: meeting {data.meeting_id} belongs to another cell; a meeting never changes cell",
             field="data.cell_id",
         )
-    domain.check_schedule(existing, meeting_id=data.meeting_id, source=event.source)
+    domain.check_schedule(
+        existing, meeting_id=data.meeting_id, source=event.source, starts_at=data.starts_at, time=event.time
+    )
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)
     validated = data.model_dump(mode="json") | {"notified_at": notified_at.isoformat()}
