@@ -28,7 +28,7 @@ async def test_the_minutes_form_reports_an_absent_speaker_by_name_too_many_votes
     ):
         members = (await api.get(f"/v1/cells/{CELL}/members?limit=200")).json()["items"]
         absent_name = next(member["full_name"] for member in members if member["id"] == OWN[2])
-        meeting_id, token = await _schedule(client, starts, province["secretary"])
+        meeting_id, token = await _schedule(system, client, starts, province["secretary"])
         record = f"/app/meetings/{meeting_id}"
         roster = {"csrf": token, "member": OWN} | {f"status-{member}": "present" for member in OWN[:2]}
         roster[f"status-{OWN[2]}"] = "absent"

@@ -26,7 +26,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"still unresolved after [0-9]+ s\)$", N_("It waited longer than allowed for data that never arrived.")),
         (r": duplicate key$", N_("The same key appears twice in one JSON object.")),
         (r"is in the future", N_("The time of the event lies in the future, beyond the allowed clock difference.")),
-                # meetings' as_routed: the English names the type, the key it came under and the key it belongs under
+        # meetings' as_routed: the English names the type, the key it came under and the key it belongs under
         (
             r"^type: (?P<type>\S+) arrived under routing key (?P<q>['\"])(?P<key>.*?)(?P=q); on chibo\.ingest an event"
             r" of a batch is published with routing key (?P<r>['\"])(?P<expected>.*?)(?P=r)$",
