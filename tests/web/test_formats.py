@@ -124,7 +124,7 @@ def test_a_form_error_names_a_rows_field_in_vietnamese() -> None:
         (
             "time: 9999-01-01T00:00:00+07:00 is in the future (more than 15 minutes ahead",
             "time",
-            "Thời điểm gửi nằm ở tương lai",
+            "Thời điểm của sự kiện nằm ở tương lai",
         ),
         ("type: 'x.v1' is not an event this system accepts", "type", "hệ thống không nhận loại sự kiện này."),
         ("body: not valid JSON (Expecting value)", "body", "Nội dung gửi đến không phải"),
@@ -340,4 +340,4 @@ def test_a_wrong_specversion_and_data_as_a_list_say_what_is_expected_and_both_ar
     assert said.startswith("Phiên bản CloudEvents: giá trị phải là “1.0”. Dữ liệu của sự kiện: phải là một đối tượng")
     reason, field = _refusal_of({**GOOD, "id": "có dấu cách", "time": "hôm nay"})
     said = explain_rejection(reason, field)
-    assert field == "id" and said.startswith("Mã sự kiện: gồm từ 1 đến 64 ký tự") and "Thời điểm gửi: phải là" in said
+    assert field == "id" and said.startswith("Mã sự kiện: gồm từ 1 đến 64 ký tự") and "Thời điểm của sự kiện: phải là" in said
