@@ -713,8 +713,11 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
-    # the broker client logs a connection it could not make, then raises it: the command says so once (exit code 6)
-    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
+    # the broker client logs a connection it could not make, then raises it: the command says so once (exit code 6);
+    # the level is set back after, so a caller in the same process (a test) keeps the client's lines
+    connection_log = logging.getLogger("aiormq.connection")
+    level = connection_log.level
+    connection_log.setLevel(logging.CRITICAL)
     try:
         result = asyncio.run(run(args, ServiceSettings()))
     except NotFound as exc:
@@ -732,6 +735,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Unavailable as exc:
         sys.stderr.write(f"unavailable: {exc}\n")
         return 6
+    finally:
+        connection_log.setLevel(level)
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=json_value)
     sys.stdout.write("\n")
     return 0

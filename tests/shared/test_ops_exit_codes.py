@@ -173,3 +173,27 @@ async def test_a_replay_the_service_refuses_says_the_services_reason_not_a_fixed
             code, stderr = await commands.run(own, database_url, "rejections", "replay", "--id", "r-cut")
     said_in_one_line(code, stderr, 3, "conflict: rejection r-cut", "size limit", "(body_not_kept)")
     assert "no longer open" not in stderr and "dismissed" not in stderr
+
+
+def test_the_command_run_in_process_sets_the_broker_clients_log_level_back(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """main() quiets aiormq's connection lines while it runs; run in process (tests/ops/test_ops_times.py) it left
+    them at CRITICAL, so a later test of the broker's close lines (tests/shared/test_broker_close_lines.py) saw none
+    in the full run. Whatever the command's outcome, the level is set back."""
+    import shared.ops.__main__ as cli
+
+    connection_log = logging.getLogger("aiormq.connection")
+    monkeypatch.setattr(connection_log, "level", logging.NOTSET)
+
+    async def answered(args: Any, settings: Any) -> dict[str, Any]:
+        assert connection_log.level == logging.CRITICAL  # quiet while the command runs
+        return {}
+
+    async def unavailable(args: Any, settings: Any) -> dict[str, Any]:
+        raise cli.Unavailable("broker down")
+
+    for run, code in ((answered, 0), (unavailable, 6)):
+        monkeypatch.setattr(cli, "run", run)
+        assert main(["held", "list"]) == code
+        assert connection_log.level == logging.NOTSET
