@@ -123,9 +123,11 @@ async def test_a_run_of_events_handled_at_once_names_its_first_event_and_no_made
         log.info("one_applied")
 
     plan = _Plan("probe.events", {}, {"meeting.cancelled.v1": apply_run}, lambda: None, None)  # type: ignore[arg-type,return-value]
+    three: list[Any] = [(event(name), apply_one) for name in ("e1", "e2", "e3")]
+    one: list[Any] = [(event("e4"), apply_one)]
     with capture_logs(processors=[merge_message_context]) as lines:
-        await _handle(plan, [(event(name), apply_one) for name in ("e1", "e2", "e3")], None)  # type: ignore[arg-type]
-        await _handle(plan, [(event("e4"), apply_one)], None)  # type: ignore[arg-type]
+        await _handle(plan, three, None)  # type: ignore[arg-type]
+        await _handle(plan, one, None)  # type: ignore[arg-type]
     run, alone = [line for line in lines if line["event"] == "run_applied"]
     assert "event_id" not in run and (run["first_event_id"], run["run_events"]) == ("e1", 3), run
     assert (run["event_type"], run["correlation_id"]) == ("meeting.cancelled.v1", "c7")
