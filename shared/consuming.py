@@ -59,7 +59,7 @@ from shared.envelope import (
     read_batch,
 )
 from shared.group_commit import GroupCommit
-from shared.logs import get_logger, message_context
+from shared.logs import get_logger, message_context, run_context
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import HandBack, hold_through_outage, is_dependency_unavailable
 from shared.reading import MAX_EVENT_BYTES, bounded
@@ -172,11 +172,12 @@ IDENTITY_LIMIT = 200
 
 
 def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
-    """`event_id`, `event_type`, `event_source` and `correlation_id` of a delivery for its failure and dead-letter log
-    lines, as far as they can be read without judging the event: binary-mode headers (`ce-`, `cloudEvents:`,
-    `cloudEvents_`), else a structured body (a JSON object up to MAX_EVENT_BYTES), else the AMQP properties
-    (`message_id`, `type`, `correlation_id`); a batch is its routing key. Unreadable values are left out; never
-    raises."""
+    """`message_id`, `event_id`, `event_type`, `event_source` and `correlation_id` of a delivery for its failure and
+    dead-letter log lines, as far as they can be read without judging the event: `message_id` is the AMQP property
+    (the message's own id: a batch's or a copy's is no event's), `event_id` only a CloudEvents `id`, from binary-mode
+    headers (`ce-`, `cloudEvents:`, `cloudEvents_`) or a structured body (a JSON object up to MAX_EVENT_BYTES); the
+    type and correlation id fall back to the AMQP properties (`type`, `correlation_id`), and a batch's type is its
+    routing key. Unreadable values are left out; never raises."""
     found: dict[str, str] = {}
     try:
         headers = raw.headers or {}
@@ -197,10 +198,22 @@ def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
     except Exception:  # a body that is no JSON, or worse: what the properties say is all there is
         pass
     # getattr: a log line must never fail, not even on a message without the usual properties
-    _keep(found, "event_id", getattr(raw, "message_id", None))
+    _keep(found, "message_id", amqp_message_id(raw))
     _keep(found, "event_type", getattr(raw, "type", None) or getattr(raw, "routing_key", None))
     _keep(found, "correlation_id", getattr(raw, "correlation_id", None) or found.get("event_id"))
     return found
+
+
+def amqp_message_id(raw: object) -> str | None:
+    """The AMQP `message_id` property of a delivery (the message's own id, which for a batch or a copy is no event's
+    CloudEvents `id`) as text a log line or a row can keep: at most IDENTITY_LIMIT characters, U+0000 replaced; None
+    when it has none."""
+    value = getattr(raw, "message_id", None)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str) or not value:
+        return None
+    return value[:IDENTITY_LIMIT].replace("\x00", "\ufffd")
 
 
 def _keep(found: dict[str, str], field: str, value: object) -> None:
@@ -423,6 +436,7 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
         event_type=envelope.type,
         correlation_id=envelope.correlationid or envelope.id,
         source=envelope.source,
+        message_id=amqp_message_id(raw),
     ):
         misrouted = misrouted_reason(envelope.type, published_key(raw))
         if misrouted is not None:
@@ -525,12 +539,23 @@ async def _handle(plan: _Plan, events: list[tuple[Event[Any], EventHandler[Any]]
         while end < len(events) and events[end][0].type == first.type:
             end += 1
         run = [event for event, _ in events[start:end]]
-        with message_context(
-            event_id=f"{first.envelope.id}+{len(run) - 1}" if len(run) > 1 else first.envelope.id,
-            event_type=first.type,
-            correlation_id=first.correlation_id,
-            source=first.envelope.source,
-        ):
+        context = (
+            run_context(
+                first_event_id=first.envelope.id,
+                events=len(run),
+                event_type=first.type,
+                correlation_id=first.correlation_id,
+                source=first.envelope.source,
+            )
+            if len(run) > 1
+            else message_context(
+                event_id=first.envelope.id,
+                event_type=first.type,
+                correlation_id=first.correlation_id,
+                source=first.envelope.source,
+            )
+        )
+        with context:
             await many(run, uow)
         start = end
 
@@ -626,7 +651,9 @@ async def _consume_batch(
     for (kind, outcome), count in counts.items():
         EVENTS_CONSUMED.labels(consumer, kind, outcome).inc(count)
     summary = Counter(item.outcome for item in items)
-    log.info("event_batch_settled", consumer=consumer, events=len(items), **dict(summary))
+    log.info(
+        "event_batch_settled", consumer=consumer, events=len(items), message_id=amqp_message_id(raw), **dict(summary)
+    )
     return dict(summary)
 
 

@@ -149,11 +149,34 @@ class _MessageContext:
 
 
 def message_context(
-    *, event_id: str, event_type: str, correlation_id: str | None, source: str | None = None
+    *,
+    event_id: str,
+    event_type: str,
+    correlation_id: str | None,
+    source: str | None = None,
+    message_id: str | None = None,
 ) -> AbstractContextManager[None]:
-    """Bind the message's identity for the block, restoring what was bound before (nesting is safe)."""
+    """Bind the event's identity for the block, restoring what was bound before (nesting is safe): `event_id` is
+    the CloudEvents `id`; `message_id` (optional) the AMQP message's own id it came in, never taken for it."""
+    fields = {"event_id": event_id, "event_type": event_type, "correlation_id": correlation_id, "event_source": source}
+    if message_id:
+        fields["message_id"] = message_id
+    return _MessageContext(fields)
+
+
+def run_context(
+    *, first_event_id: str, events: int, event_type: str, correlation_id: str | None, source: str | None = None
+) -> AbstractContextManager[None]:
+    """Bind the identity of a run of `events` events of one type handled at once (a batch handler's): its first
+    event's CloudEvents `id` as `first_event_id` and the count as `run_events`, never a made-up `event_id`."""
     return _MessageContext(
-        {"event_id": event_id, "event_type": event_type, "correlation_id": correlation_id, "event_source": source}
+        {
+            "first_event_id": first_event_id,
+            "run_events": events,
+            "event_type": event_type,
+            "correlation_id": correlation_id,
+            "event_source": source,
+        }
     )
 
 

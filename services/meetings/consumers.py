@@ -16,6 +16,7 @@ from services.meetings.rpc import rpc_methods
 from shared.acking import ChannelAcks
 from shared.consuming import (
     Door,
+    amqp_message_id,
     consume_event,
     dead_letter_delivery,
     delivery_count,
@@ -132,7 +133,14 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
     system = is_system_publisher(origin.user_id, app.settings.system_publishers)
     batch = is_batch(raw.content_type, origin.routing_key, headers=headers)
     routed = published_key(origin.exchange, origin.routing_key)
-    event = None if batch else handlers.single_event(headers, raw.content_type, body, system=system, routing_key=routed)
+    message_id = amqp_message_id(raw)
+    event = (
+        None
+        if batch
+        else handlers.single_event(
+            headers, raw.content_type, body, system=system, routing_key=routed, message_id=message_id
+        )
+    )
     if event is not None:
         await app.singles.submit((event, current_trace_context()))  # the delivery's span is active here
         return
@@ -146,6 +154,7 @@ async def ingest_judged(message: IncomingMessage, app: MeetingsContext) -> None:
             content_type=raw.content_type,
             system=system,
             routing_key=routed,
+            message_id=message_id,
         )
 
 

@@ -233,7 +233,7 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
 REJECTION_COLUMNS = (
     "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
     " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
-    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason"
+    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id"
 )
 """A rejection as its reply (RejectionReply) reads it."""
 

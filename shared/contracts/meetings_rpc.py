@@ -180,6 +180,10 @@ class RejectionReply(Reply):
     """When an operator dismissed (closed) it unreplayed; with `dismissed_by` (who) and `dismissal_reason` (why)."""
     dismissed_by: str | None = None
     dismissal_reason: str | None = None
+    message_id: str | None = None
+    """The AMQP `message_id` property of the message its event came in (for a batch or a copy, not the CloudEvents
+    `event_id`): find that message in the broker's dead letters and logs by it. None when it came otherwise or its
+    message had none."""
 
 
 ANSWERED_ON_FORM = "answered to the person on the form"

@@ -624,11 +624,12 @@ async def unrouted_return(args: argparse.Namespace, settings: ServiceSettings) -
 
 
 async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, offset: int) -> dict[str, Any]:
-    """Rejections of one status, newest first, with the reason, the last replay's and a dismissal's who/when/why."""
+    """Rejections of one status, newest first, with the reason, the last replay's and a dismissal's who/when/why, and
+    the AMQP `message_id` of the message its event came in (None when it came otherwise)."""
     rows = await conn.fetch(
         "SELECT rejection_id, source, event_id, type, reason, field, route, received_at, status,"
         " refusal->>'code' AS reason_code, last_replay_reason, last_replay_at,"
-        " dismissed_at, dismissed_by, dismissal_reason"
+        " dismissed_at, dismissed_by, dismissal_reason, message_id"
         " FROM rejection WHERE status = $1 ORDER BY received_at DESC, rejection_id LIMIT $2 OFFSET $3",
         status,
         limit,

@@ -442,9 +442,10 @@ class FakeIngest:
         refusal: Refusal | None = None,
         answer: str | None = None,
         account: str | None = None,
+        message_id: str | None = None,
     ) -> None:
-        """Park the event (keeping its first hold time, its write scope and account, why by code, and the sender's
-        answer)."""
+        """Park the event (keeping its first hold time, its write scope, account and AMQP message id, why by code,
+        and the sender's answer)."""
         key = (source, event_id)
         first = self._s.held.get(key, {}).get("held_at", now())
         self._s.held[key] = {
@@ -460,6 +461,7 @@ class FakeIngest:
             "refusal": refusal,
             "answer": answer if answer != reason else None,
             "account": account,
+            "message_id": message_id,
             "held_at": first,
             "released_at": None,
         }
@@ -492,9 +494,10 @@ class FakeIngest:
         scope: str | None = None,
         refusal: Refusal | None = None,
         account: str | None = None,
+        message_id: str | None = None,
     ) -> str:
-        """Store a rejection (an open one for the same event is refreshed) with its write scope and the account that
-        sent it; its id."""
+        """Store a rejection (an open one for the same event is refreshed) with its write scope, the account that
+        sent it and the AMQP message it came in; its id."""
         values = {
             "type": event_type,
             "reason": reason,
@@ -503,6 +506,7 @@ class FakeIngest:
             "received_at": received_at,
             "scope": scope,
             "refusal": refusal,
+            "message_id": message_id,
         }
         if event_id:
             for rejection in self._s.rejections.values():

@@ -29,9 +29,11 @@ class Feed:
         as_system: bool = False,
         headers: dict[str, Any] | None = None,
         content_type: str | None = None,
+        message_id: str | None = None,
     ) -> None:
         """Publish persistently to chibo.ingest (routing key = type, or `batch` for a list); `as_system`: stamped with
-        the connection's login as `user_id`, as this system's own producers (CHIBO_SYSTEM_PUBLISHERS) publish."""
+        the connection's login as `user_id`, as this system's own producers (CHIBO_SYSTEM_PUBLISHERS) publish;
+        `message_id`: the AMQP message's own id (none by default)."""
         batch = isinstance(body, list)
         if isinstance(body, list):
             routing_key = routing_key or "batch"
@@ -47,6 +49,7 @@ class Feed:
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 user_id=self._login if as_system else None,
                 headers=headers,
+                message_id=message_id,
             ),
             routing_key=routing_key or "unknown",
         )

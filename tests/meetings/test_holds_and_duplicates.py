@@ -1,10 +1,11 @@
 """Duplicates, stale snapshots, holds (applied later or expired) and replays: the ingest use case on fakes."""
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
 from services.meetings import handlers
-from shared.envelope import CloudEvent
+from shared.envelope import CLOUDEVENT_CONTENT_TYPE, CloudEvent
 from tests.meetings import events as ev
 from tests.meetings.fakes import FakeStore, UowFactory
 from tests.support.ids import random_id
@@ -200,3 +201,25 @@ async def test_an_operator_drops_a_held_event_and_it_becomes_a_rejection_with_th
     assert row["received_at"] == received
     assert any(e.type == "ingest.rejected.v1" and e.data["event_id"] == raw["id"] for e in emitted)
     assert store.held_event(raw["id"]) is None
+
+
+async def test_a_held_event_keeps_its_amqp_message_id_for_the_rejection_its_hold_ends_in() -> None:
+    """An event held, then dropped by an operator or expired, is rejected later: its rejection still names the AMQP
+    message it came in (`message_id`, a batch's own id for an event of a batch), as one rejected at once does."""
+    store = FakeStore()
+    cell = random_id("cell")
+    in_batch, alone = ev.member(random_id("mem"), cell), ev.member(random_id("mem"), cell)  # their cell is unknown
+    [batched] = await handlers.ingest_delivery(
+        json.dumps([in_batch]).encode(), store.uow, batch=True, message_id="amqp-batch-9"
+    )
+    reading = handlers.single_event({}, CLOUDEVENT_CONTENT_TYPE, json.dumps(alone).encode(), message_id="amqp-one-3")
+    assert reading is not None
+    [single] = await handlers.ingest_singles([reading], store.uow)
+    assert isinstance(single, handlers.IngestResult) and (batched.outcome, single.outcome) == ("held", "held")
+    async with store.uow() as uow:
+        await handlers.drop_held(uow, source=alone["source"], event_id=alone["id"], reason="Nguồn đã hủy")
+        await handlers.expire_holds(uow, timeout=timedelta(seconds=0))
+        await uow.commit()
+    dropped, expired = store.rejection_of(alone["id"]), store.rejection_of(in_batch["id"])
+    assert dropped is not None and dropped["message_id"] == "amqp-one-3"
+    assert expired is not None and expired["message_id"] == "amqp-batch-9" and "unresolved" in expired["reason"]

@@ -4,6 +4,7 @@ Events are published to chibo.ingest; the stored rejection is read from the data
 ingest.rejected.v1 from a queue bound to chibo.events.
 """
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,12 +12,19 @@ from typing import Any
 
 import asyncpg
 import pytest
+from faststream.rabbit import RabbitBroker
 
+from services.gateway.schemas.operations import rejection_page
+from services.meetings import handlers
+from shared.contracts import meetings_rpc as meetings
 from shared.envelope import GATEWAY_SOURCE
+from shared.rpc import RpcClient
 from tests.meetings import events as ev
 from tests.meetings.feed import Feed, feed
 from tests.meetings.rejection_cases import WORLD_IDS, cases, world_events
+from tests.shared.test_ops_cli import ops
 from tests.support.ids import random_id
+from tests.support.rpc import ask
 from tests.support.running import eventually
 
 START = ev.BASE_TIME + timedelta(days=10)
@@ -172,3 +180,50 @@ async def test_an_event_under_a_routing_key_that_is_not_its_type_is_refused_nami
     again = ev.member(member["data"]["id"], ids["cell"])
     await bus.publish(again)
     await eventually(lambda: bus.find("member.upserted.v1", originid=again["id"]), timeout=60)
+
+
+async def test_a_rejection_keeps_the_amqp_message_id_its_event_came_in(  # type: ignore[no-untyped-def]
+    world, db: asyncpg.Connection, amqp_url: str, database_url: str, uow_factory: Any
+) -> None:
+    """An operator finds the message a rejected event came in among the dead letters and logs by its AMQP
+    `message_id`, which for a batch is the batch message's, not the event's `event_id`: meetings keeps it with the
+    rejection, and GET /v1/rejections (over meetings' RPC) and `shared.ops rejections list` show it."""
+    bus, ids = world
+    good = ev.scheduled(random_id("mtg"), ids["cell"], starts_at=START)
+    in_batch = ev.raw_event("meeting.cancelled.v1", {"meeting_id": good["data"]["meeting_id"]})  # no reason
+    alone = ev.raw_event("meeting.cancelled.v1", {"meeting_id": good["data"]["meeting_id"]})
+    batch_id, single_id, body_id = random_id("amqp-batch"), random_id("amqp-single"), random_id("amqp-body")
+    marker = random_id("garbage")
+    await bus.publish([good, in_batch], message_id=batch_id)
+    await bus.publish(alone, message_id=single_id)
+    await bus.publish(f"[1, {marker}".encode(), routing_key="batch", message_id=body_id)
+    over_http = ev.raw_event("meeting.cancelled.v1", {"meeting_id": good["data"]["meeting_id"]})
+    [result] = await handlers.ingest_batch([over_http], uow_factory, route="http")  # no AMQP message at all
+    assert result.outcome == "rejected"
+
+    stored = {
+        event["id"]: await expect_rejection(bus, db, event_id=event["id"], field="data.reason")
+        for event in (in_batch, alone, over_http)
+    }
+    assert stored[in_batch["id"]]["message_id"] == batch_id
+    assert stored[alone["id"]]["message_id"] == single_id
+    assert stored[over_http["id"]]["message_id"] is None
+    body = await eventually(
+        lambda: db.fetchrow("SELECT * FROM meetings.rejection WHERE raw LIKE $1", f"%{marker}%"), timeout=60
+    )
+    assert (body["event_id"], body["message_id"]) == ("", body_id)
+
+    broker = RabbitBroker(amqp_url)
+    await broker.start()
+    try:
+        page = await ask(RpcClient(broker, timeout=10), meetings.ListRejections(limit=1000, offset=0, status="open"))
+    finally:
+        await broker.stop()
+    listed = {item["rejection_id"]: item for item in rejection_page(page)["items"]}
+    shown = listed[stored[in_batch["id"]]["rejection_id"]]
+    assert (shown["event_id"], shown["message_id"]) == (in_batch["id"], batch_id)
+    assert "reason_code" in shown and listed[body["rejection_id"]]["message_id"] == body_id
+    cli = await asyncio.to_thread(ops, amqp_url, database_url, "rejections", "list", "--limit", "1000")
+    by_cli = {item["rejection_id"]: item for item in cli["items"]}
+    assert by_cli[stored[alone["id"]]["rejection_id"]]["message_id"] == single_id
+    assert by_cli[stored[over_http["id"]]["rejection_id"]]["message_id"] is None

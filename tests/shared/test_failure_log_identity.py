@@ -96,13 +96,28 @@ BINARY_HEADERS = {
         FakeRaw(structured()),
         FakeRaw(b"not json", headers=BINARY_HEADERS, content_type="application/json"),
         FakeRaw(b"{}", headers={k.replace("ce-", "cloudEvents:"): v for k, v in BINARY_HEADERS.items()}),
-        FakeRaw(b"\xff{", message_id="ev-1", type="meeting.cancelled.v1", correlation_id="corr-1"),
+        FakeRaw(b"\xff{", type="meeting.cancelled.v1", correlation_id="corr-1"),
     ],
     ids=["structured", "binary", "amqp-binding", "properties"],
 )
 def test_the_identity_is_read_from_headers_body_or_properties(raw: FakeRaw) -> None:
-    expected = dict(IDENTITY) if raw.message_id is None else {k: v for k, v in IDENTITY.items() if k != "event_source"}
+    expected = (
+        dict(IDENTITY) if raw.body != b"\xff{" else {"event_type": "meeting.cancelled.v1", "correlation_id": "corr-1"}
+    )
     assert delivery_identity(raw) == expected  # type: ignore[arg-type]
+
+
+def test_the_amqp_message_id_is_named_message_id_and_never_taken_for_the_event_id() -> None:
+    """The AMQP `message_id` property is the message's own id: a body that cannot be read has no CloudEvents id to
+    name, and one that can names its own `id` as `event_id` beside the message's `message_id`."""
+    unreadable = FakeRaw(b"\xff{", message_id="m-1", type="meeting.cancelled.v1", correlation_id="corr-1")
+    assert delivery_identity(unreadable) == {  # type: ignore[arg-type]
+        "message_id": "m-1",
+        "event_type": "meeting.cancelled.v1",
+        "correlation_id": "corr-1",
+    }
+    copy = FakeRaw(structured(), message_id="copy-7")
+    assert delivery_identity(copy) == IDENTITY | {"message_id": "copy-7"}  # type: ignore[arg-type]
 
 
 async def test_a_delivery_dead_lettered_or_not_written_names_its_event(caplog: pytest.LogCaptureFixture) -> None:
@@ -183,3 +198,35 @@ async def test_a_failed_ingest_delivery_names_its_event(caplog: pytest.LogCaptur
     assert [line["event"] for line in lines] == ["ingest_delivery_failed", "event_dead_lettered"] * 2
     for line in lines:
         assert {key: line.get(key) for key in IDENTITY} == IDENTITY, line
+
+
+async def test_a_batch_messages_lines_name_its_amqp_id_as_message_id_not_event_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A batch message's AMQP `message_id` is no event's id: an operator searching the logs by an `event_id` found
+    the batch's lines under an id no event has. Its lines name it `message_id`; `event_id` is only ever a
+    CloudEvents `id` (an item's own)."""
+    route_logs_to_stdlib(caplog)
+    unreadable = FakeMessage(
+        FakeRaw(b"[1, {", content_type=BATCH_CONTENT_TYPE, routing_key="batch", message_id="batch-1")
+    )
+    await consume_event(unreadable, consumer="probe.events", handlers={}, uow_factory=None)  # type: ignore[arg-type]
+    item = json.loads(structured())
+    readable = FakeMessage(
+        FakeRaw(json.dumps([item]).encode(), content_type=BATCH_CONTENT_TYPE, routing_key="batch", message_id="batch-2")
+    )
+    handlers: dict[str, Any] = {"meeting.cancelled.v1": None}  # never called: the item cannot be read
+    await consume_event(readable, consumer="probe.events", handlers=handlers, uow_factory=None)  # type: ignore[arg-type]
+    lines = {
+        (line["event"], line.get("message_id")): line
+        for line in structured_logs(caplog)
+        if line["event"] in ("event_batch_unreadable", "event_dead_lettered", "event_batch_settled")
+    }
+    for name in ("event_batch_unreadable", "event_dead_lettered"):
+        line = lines[(name, "batch-1")]
+        assert "event_id" not in line and line["event_type"] == "batch", line
+    settled = lines[("event_batch_settled", "batch-2")]
+    assert settled.get("event_id") is None and settled["dead_lettered"] == 1, settled
+    every = [line for line in structured_logs(caplog) if line.get("consumer") == "probe.events"]
+    assert not [line for line in every if line.get("event_id") in ("batch-1", "batch-2")]
+    assert {line.get("event_id") for line in every if line["event"] == "event_invalid"} == {IDENTITY["event_id"]}

@@ -90,3 +90,45 @@ def test_lines_go_to_stderr_as_it_is_when_written_not_as_it_was_when_configured(
     assert "Logging error" not in written, written
     events = {json.loads(line)["event"] for line in written.splitlines()}
     assert {"written_after_the_swap", "structlog_after_the_swap"} <= events, written
+
+
+async def test_a_run_of_events_handled_at_once_names_its_first_event_and_no_made_up_event_id() -> None:
+    """A batch handler's run of events was logged as `event_id` "<first id>+<n>", which no event has: `event_id` is
+    only ever a CloudEvents `id`. The run names its first event's as `first_event_id` and its size as `run_events`."""
+    from typing import Any
+
+    from shared.consuming import _handle, _Plan
+    from shared.envelope import Event, parse_envelope
+
+    def event(event_id: str) -> Event[Any]:
+        envelope = parse_envelope(
+            {
+                "specversion": "1.0",
+                "id": event_id,
+                "source": "urn:test:feed",
+                "type": "meeting.cancelled.v1",
+                "time": "2026-01-05T09:00:00+07:00",
+                "correlationid": "c7",
+                "data": {},
+            }
+        )
+        return Event(envelope=envelope, data={})
+
+    log = get_logger("test")
+
+    async def apply_run(events: Any, uow: Any) -> None:
+        log.info("run_applied")
+
+    async def apply_one(one: Any, uow: Any) -> None:
+        log.info("one_applied")
+
+    plan = _Plan("probe.events", {}, {"meeting.cancelled.v1": apply_run}, lambda: None, None)  # type: ignore[arg-type,return-value]
+    three: list[Any] = [(event(name), apply_one) for name in ("e1", "e2", "e3")]
+    one: list[Any] = [(event("e4"), apply_one)]
+    with capture_logs(processors=[merge_message_context]) as lines:
+        await _handle(plan, three, None)  # type: ignore[arg-type]
+        await _handle(plan, one, None)  # type: ignore[arg-type]
+    run, alone = [line for line in lines if line["event"] == "run_applied"]
+    assert "event_id" not in run and (run["first_event_id"], run["run_events"]) == ("e1", 3), run
+    assert (run["event_type"], run["correlation_id"]) == ("meeting.cancelled.v1", "c7")
+    assert alone["event_id"] == "e4" and "first_event_id" not in alone

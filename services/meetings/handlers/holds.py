@@ -90,4 +90,5 @@ async def _reject_held(
         scope=held["scope"],
         answer=answer,
         account=held["account"],
+        message_id=held.get("message_id"),
     )

@@ -165,6 +165,9 @@ class Reading:
     oversized: bool = False
     """Its `error` is a size limit's (over MAX_EVENT_BYTES): judged before anything the event says, its source
     included (judge)."""
+    message_id: str | None = None
+    """The AMQP `message_id` of the message it came in (a batch's is no event's id), kept with its hold and
+    rejection so an operator finds that message; None over HTTP, in a replay, or when the message had none."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -509,6 +512,7 @@ async def judge(
         savepoint=savepoint,
         histories=histories,
         account=account,
+        message_id=reading.message_id,
     )
     return _naming_ignored(settled, reading, route=route)
 
@@ -562,6 +566,7 @@ async def _reject_reading(
         refusal=error.refusal,
         keep_processed=keep_processed,
         account=account,
+        message_id=reading.message_id,
     )
     return IngestResult(
         reading.event_id,
@@ -899,6 +904,7 @@ async def ingest_delivery(
     sources: Sources = None,
     system: bool = False,
     routing_key: str | None = None,
+    message_id: str | None = None,
 ) -> list[IngestResult]:
     """Judge a body's events (one, or a batch) a chunk per transaction, so a redelivered batch finds the done ones
     duplicate; a batch body that cannot be read is one stored and published rejection (field `body`).
@@ -909,11 +915,15 @@ async def ingest_delivery(
     A dry run answers the same outcomes and keeps nothing. Only this system's own producers (`system`: an AMQP
     publisher of CHIBO_SYSTEM_PUBLISHERS) may send under a urn:chibo: source; from anyone else it is refused (as_feed).
     `routing_key`: an AMQP delivery's, which must be its event's type or `batch` (as_routed); None over HTTP.
+    `message_id`: an AMQP delivery's `message_id` property, kept with each of its events' holds and rejections
+    (Reading.message_id); None over HTTP.
     """
     judge_read = dry_run_readings if dry_run else ingest_readings
 
     async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
         readings = [as_routed(reading, routing_key, batch=batch) for reading in as_sent_by(readings, system=system)]
+        if message_id:
+            readings = [replace(reading, message_id=message_id) for reading in readings]
         return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
 
     items: list[Any] = [body]
@@ -936,6 +946,7 @@ async def ingest_delivery(
                     route=route,
                     event_type="",
                     scope=scope,
+                    message_id=message_id,
                 )
             # neither mode
             problem = refused.problem or "neither_mode"
@@ -966,6 +977,7 @@ async def ingest_delivery(
                     event_type="batch",
                     scope=scope,
                     oversized=exc.problem == "too_large",
+                    message_id=message_id,
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
     return await judge_readings([read_raw(item, checked=checked) for item in items])
@@ -981,13 +993,21 @@ async def _reject_body(
     event_type: str,
     scope: str | None = None,
     oversized: bool = False,
+    message_id: str | None = None,
 ) -> None:
     """Store and publish the rejection of a whole body that holds no event to judge; one over a limit (`oversized`,
-    or over 1 MiB) is kept as a prefix and its size."""
+    or over 1 MiB) is kept as a prefix and its size; `message_id`: the AMQP message it came in."""
     text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     raw = bounded_text(text, size=len(body)) if oversized or len(body) > MAX_EVENT_BYTES else text
     await _store_body_rejection(
-        uow_factory, raw, reason=reason, field=field, route=route, event_type=event_type, scope=scope
+        uow_factory,
+        raw,
+        reason=reason,
+        field=field,
+        route=route,
+        event_type=event_type,
+        scope=scope,
+        message_id=message_id,
     )
 
 
@@ -1000,8 +1020,10 @@ async def _store_body_rejection(
     route: str,
     event_type: str,
     scope: str | None,
+    message_id: str | None = None,
 ) -> None:
-    """Store and publish, in one transaction, the rejection of a whole body (no source or id) kept as `raw`."""
+    """Store and publish, in one transaction, the rejection of a whole body (no source or id) kept as `raw`, with the
+    AMQP `message_id` it came in (None over HTTP)."""
     async with uow_factory() as uow:
         await reject(
             uow,
@@ -1015,6 +1037,7 @@ async def _store_body_rejection(
             received_at=now(),
             correlation_id=None,
             scope=scope,
+            message_id=message_id,
         )
         await uow.commit()
 
@@ -1104,8 +1127,8 @@ async def settle_held(
     savepoint: bool = True,
     histories: "PendingHistories | None" = None,
 ) -> IngestResult:
-    """settle a held event again (`retrying`): its route, time received, scope and sending account from its
-    held_event `row`."""
+    """settle a held event again (`retrying`): its route, time received, scope, sending account and AMQP message id
+    from its held_event `row`."""
     return await settle(
         event,
         uow,
@@ -1116,6 +1139,7 @@ async def settle_held(
         savepoint=savepoint,
         histories=histories,
         account=row["account"],
+        message_id=row.get("message_id"),
     )
 
 
@@ -1130,12 +1154,14 @@ async def settle(
     savepoint: bool = True,
     histories: "PendingHistories | None" = None,
     account: str | None = None,
+    message_id: str | None = None,
 ) -> IngestResult:
     """Apply, hold or reject one validated event; applying it releases the events that waited for it.
 
     Appliers raise Held or InvalidEvent before writing anything (apply.py), so the savepoint is a guard only;
     `savepoint=False` (a round trip less each way) when any failure rolls the transaction back anyway;
-    `histories` and `account`: see judge."""
+    `histories` and `account`: see judge; `message_id`: the AMQP message it came in (Reading.message_id), kept with
+    its hold or rejection."""
     with message_context(
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id, source=event.source
     ):
@@ -1149,6 +1175,7 @@ async def settle(
             savepoint=savepoint,
             histories=histories,
             account=account,
+            message_id=message_id,
         )
 
 
@@ -1163,6 +1190,7 @@ async def _settle(
     savepoint: bool,
     histories: "PendingHistories | None",
     account: str | None,
+    message_id: str | None,
 ) -> IngestResult:
     identity = (event.id, event.source, event.type)
     view: ScopedView | None = None
@@ -1187,6 +1215,7 @@ async def _settle(
             refusal=held.refusal,
             answer=held.reason,
             account=account,
+            message_id=message_id,
         )
         log.info("event_held", event_id=event.id, waiting_for=held.waiting_for)
         return IngestResult(
@@ -1218,6 +1247,7 @@ async def _settle(
             refusal=exc.refusal,
             answer=exc.reason,
             account=account,
+            message_id=message_id,
         )
         detail = exc.detail if isinstance(exc, OutsideScope) and exc.detail != exc.reason else None
         return IngestResult(*identity, "rejected", exc.reason, exc.field, refusal=exc.refusal, detail=detail)
@@ -1413,6 +1443,7 @@ async def reject(
     keep_processed: bool = False,
     answer: str | None = None,
     account: str | None = None,
+    message_id: str | None = None,
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
     fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless
@@ -1421,7 +1452,8 @@ async def reject(
     `answer`: the reason the sender was told when the stored `reason` says more (an id outside a scoped account's
     subtree, handlers/scope.py); ingest.rejected.v1 goes to anyone bound to chibo.events, so it says only that.
     `account`: the account that sent it, by whom a person's refused command is recorded as answered on its form
-    (ANSWERED_ON_FORM); never published."""
+    (ANSWERED_ON_FORM); never published. `message_id`: the AMQP message the event came in (its `message_id` property,
+    not the event's id), for an operator to find it in the broker; never published."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
     rejection_id = await uow.ingest.reject(
@@ -1436,6 +1468,7 @@ async def reject(
         scope=scope,
         refusal=refusal,
         account=account,
+        message_id=message_id,
     )
     if event_id and not keep_processed:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
@@ -1456,7 +1489,15 @@ async def reject(
             correlation_id=correlation_id or (event_id if is_identifier(event_id) else rejection_id),
         )
     )
-    log.warning("event_rejected", event_id=event_id, source=source, event_type=event_type, reason=reason, field=field)
+    log.warning(
+        "event_rejected",
+        event_id=event_id,
+        source=source,
+        event_type=event_type,
+        reason=reason,
+        field=field,
+        message_id=message_id,
+    )
     return rejection_id
 
 
@@ -1493,6 +1534,7 @@ async def expire_holds(uow: MeetingsUnit, *, timeout: timedelta, limit: int = 50
             scope=row["scope"],
             refusal=expired_refusal(row["refusal"]),
             account=row["account"],
+            message_id=row.get("message_id"),
         )
         expired += 1
     return expired

@@ -53,6 +53,7 @@ class IngestRepository(Protocol):
         refusal: Refusal | None = None,
         answer: str | None = None,
         account: str | None = None,
+        message_id: str | None = None,
     ) -> None: ...
     async def waiting_for(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any]]: ...
     async def release(self, *, source: str, event_id: str) -> None: ...
@@ -71,6 +72,7 @@ class IngestRepository(Protocol):
         scope: str | None = None,
         refusal: Refusal | None = None,
         account: str | None = None,
+        message_id: str | None = None,
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
@@ -142,16 +144,19 @@ class PgIngestRepository:
         refusal: Refusal | None = None,
         answer: str | None = None,
         account: str | None = None,
+        message_id: str | None = None,
     ) -> None:
-        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope and account it came
-        with), with the hold's machine-readable reason when its rule gives one; `answer`: what the sender was told
-        when `reason` says more (an id outside its scope), the only reason a public event or the sender may read."""
+        """Park the event until `waiting_for` arrives (keeping its first hold time and the scope, account and AMQP
+        `message_id` it came with), with the hold's machine-readable reason when its rule gives one; `answer`: what
+        the sender was told when `reason` says more (an id outside its scope), the only reason a public event or the
+        sender may read."""
         self._any_held = True
         self._waited.add(waiting_for)
         await self._conn.execute(
             "INSERT INTO held_event"
-            " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer, account)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)"
+            " (source, event_id, type, raw, waiting_for, reason, field, route, scope, refusal, answer, account,"
+            " message_id)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)"
             " ON CONFLICT (source, event_id) DO UPDATE"
             " SET waiting_for = EXCLUDED.waiting_for, reason = EXCLUDED.reason, field = EXCLUDED.field,"
             " refusal = EXCLUDED.refusal, answer = EXCLUDED.answer, released_at = NULL",
@@ -167,6 +172,7 @@ class PgIngestRepository:
             None if refusal is None else refusal.model_dump_json(exclude_none=True),
             answer if answer != reason else None,
             account,
+            message_id,
         )
 
     async def waiting_for(self, keys: Sequence[str]) -> list[asyncpg.Record]:
@@ -178,7 +184,8 @@ class PgIngestRepository:
         if not self._any_held:  # the usual case in a bulk feed: no round trip per applied event
             return []
         return await self._conn.fetch(
-            "SELECT source, event_id, type, raw::text AS raw, route, scope, account, held_at FROM held_event"
+            "SELECT source, event_id, type, raw::text AS raw, route, scope, account, message_id, held_at"
+            " FROM held_event"
             " WHERE waiting_for = ANY($1::text[]) AND released_at IS NULL ORDER BY held_at, source, event_id",
             list(keys),
         )
@@ -191,7 +198,7 @@ class PgIngestRepository:
         """Held events that waited since before `older_than`, locked for this transaction."""
         return await self._conn.fetch(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
-            " answer, account,"
+            " answer, account, message_id,"
             " refusal::text AS refusal FROM held_event"
             " WHERE held_at < $1 AND released_at IS NULL ORDER BY held_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             older_than,
@@ -212,12 +219,14 @@ class PgIngestRepository:
         scope: str | None = None,
         refusal: Refusal | None = None,
         account: str | None = None,
+        message_id: str | None = None,
     ) -> str:
         """Store a rejection (an open one for the same event is refreshed; a person's command, answered on its form,
         is stored closed: ANSWERED_ON_FORM, by `account`, the person's account that sent it, or by its source when
         none was given) with the write scope it came with and why
         by code when its rule gave one; return its id. A replay's (REPLAY_ROUTE) refusal of an open rejection's event
-        keeps that rejection's reason, field, code and event, and is kept as its last replay's."""
+        keeps that rejection's reason, field, code and event, and is kept as its last replay's. `message_id`: the AMQP
+        message the event came in (None over HTTP), as the latest copy's when an open rejection is refreshed."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
         if event_id and route == REPLAY_ROUTE:
             # a replay rejected again keeps the first reason, field and code (the real cause) and its event as it
@@ -238,7 +247,8 @@ class PgIngestRepository:
         if event_id:
             existing = await self._conn.fetchval(
                 "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8,"
-                " refusal = $9::jsonb WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
+                " refusal = $9::jsonb, message_id = $10"
+                " WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
                 source,
                 event_id,
                 reason,
@@ -248,6 +258,7 @@ class PgIngestRepository:
                 event_type,
                 scope,
                 code,
+                message_id,
             )
             if existing is not None:
                 return str(existing)
@@ -257,10 +268,10 @@ class PgIngestRepository:
         await self._conn.execute(
             "INSERT INTO rejection"
             " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal,"
-            " status, dismissed_at, dismissed_by, dismissal_reason)"
+            " status, dismissed_at, dismissed_by, dismissal_reason, message_id)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,"
             " CASE WHEN $12 THEN 'dismissed' ELSE 'open' END, CASE WHEN $12 THEN now() END,"
-            " CASE WHEN $12 THEN coalesce($14, $2) END, CASE WHEN $12 THEN $13 END)",
+            " CASE WHEN $12 THEN coalesce($14, $2) END, CASE WHEN $12 THEN $13 END, $15)",
             rejection_id,
             source,
             event_id,
@@ -275,6 +286,7 @@ class PgIngestRepository:
             answered,
             ANSWERED_ON_FORM,
             account or None,
+            message_id,
         )
         return rejection_id
 
@@ -413,7 +425,7 @@ class PgIngestRepository:
         """One held event, its row locked for this transaction when asked."""
         return await self._conn.fetchrow(
             "SELECT source, event_id, type, raw::text AS raw, waiting_for, reason, field, route, scope, held_at,"
-            " answer, account,"
+            " answer, account, message_id,"
             " released_at FROM held_event WHERE source = $1 AND event_id = $2" + (" FOR UPDATE" if lock_row else ""),
             source,
             event_id,
