@@ -84,7 +84,9 @@ _SUMMARY = (
     "SELECT m.meeting_id, m.cell_id, m.kind, m.topic, m.starts_at, m.location, m.cancel_reason,"
     " m.cancel_time IS NOT NULL AS cancelled, m.approved_at,"
     " EXISTS (SELECT 1 FROM minutes n WHERE n.meeting_id = m.meeting_id) AS has_minutes,"
-    " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster FROM meeting m"
+    " EXISTS (SELECT 1 FROM roster r WHERE r.meeting_id = m.meeting_id) AS has_roster,"
+    " EXISTS (SELECT 1 FROM document d WHERE d.meeting_id = m.meeting_id AND d.kind = 'minutes')"
+    " AS minutes_published FROM meeting m"
 )
 
 
@@ -106,6 +108,7 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
         "starts_at": row["starts_at"],
         "location": row["location"],
         "attendance_recorded": row["has_roster"],
+        "minutes_published": row["minutes_published"],
     }
 
 

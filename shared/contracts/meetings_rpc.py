@@ -98,6 +98,9 @@ class MeetingSummaryReply(Reply):
     location: str | None = None
     attendance_recorded: bool = False
     """Whether its roster is recorded: a `scheduled` meeting with one awaits its minutes."""
+    minutes_published: bool | None = None
+    """Whether a minutes document of it is published (documents.published.v1, kind `minutes`); None from a meetings
+    service that does not say (a reader then cannot tell, and says only that minutes are recorded)."""
 
 
 class AttendanceReply(Reply):

@@ -369,6 +369,7 @@ class World:
             period = r.period
             items = [
                 {key: meeting[key] for key in ("meeting_id", "cell_id", "kind", "status", "starts_at", "location")}
+                | {"minutes_published": meeting.get("minutes_published")}
                 for meeting in self.meetings.values()
                 if meeting["cell_id"] == r.cell_id and (period is None or meeting["starts_at"].startswith(period[:4]))
             ]

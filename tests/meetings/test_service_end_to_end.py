@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -125,3 +126,41 @@ async def test_the_rpc_catalog_answers_what_was_ingested(rpc: RpcClient) -> None
     with pytest.raises(RpcError) as bad_period:
         await ask(rpc, meetings.ListMeetings.model_construct(cell_id=cell, period="2026-13", limit=10, offset=0))
     assert bad_period.value.field == "period"
+
+
+async def test_a_meetings_reply_says_whether_its_minutes_were_published(rpc: RpcClient) -> None:
+    """The list and the meeting say `minutes_published` (a minutes document published, documents.published.v1), so
+    that the pages can tell minutes recorded from minutes published (the reply could not)."""
+    cell, secretary, mtg = random_id("cell"), random_id("mem"), random_id("mtg")
+    events = [
+        ev.unit(cell),
+        ev.member(secretary, cell, role="secretary"),
+        ev.scheduled(mtg, cell, starts_at=START),
+        ev.attendance(mtg, {secretary: "present"}),
+    ]
+    answer = await ask(rpc, meetings.Ingest(events=events, route="http", account="feed-test"))
+    assert [r["outcome"] for r in answer["results"]] == ["accepted"] * 4
+
+    async def published() -> tuple[Any, Any]:
+        listed = await ask(rpc, meetings.ListMeetings(cell_id=cell, period=None, limit=10, offset=0))
+        meeting = await ask(rpc, meetings.GetMeeting(meeting_id=mtg))
+        return listed["items"][0]["minutes_published"], meeting["minutes_published"]
+
+    assert await published() == (False, False)
+    content = {"title": "Nội dung sinh hoạt", "kind": "content"}
+    documents = {"meeting_id": mtg, "published_at": (START - timedelta(days=2)).isoformat(), "items": [content]}
+    recorded = [
+        ev.minutes(mtg, chair_id=secretary, started_at=START),
+        ev.raw_event("documents.published.v1", documents),
+    ]
+    answer = await ask(rpc, meetings.Ingest(events=recorded, route="http", account="feed-test"))
+    assert [r["outcome"] for r in answer["results"]] == ["accepted"] * 2
+    assert await published() == (False, False)  # minutes recorded, a content document: no minutes published
+    final = {
+        "meeting_id": mtg,
+        "published_at": (START + timedelta(days=1)).isoformat(),
+        "items": [{"title": "Biên bản sinh hoạt", "kind": "minutes"}],
+    }
+    answer = await ask(rpc, meetings.Ingest(events=[ev.raw_event("documents.published.v1", final)]))
+    assert answer["results"][0]["outcome"] == "accepted"
+    assert await published() == (True, True)

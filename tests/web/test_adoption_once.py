@@ -44,7 +44,7 @@ def record_page(approved_at: str | None) -> str:
 def test_adopted_minutes_show_the_adoption_without_its_form() -> None:
     page = record_page("2026-11-21T09:03:11+07:00")
     assert "/meetings/m1/approval" not in page
-    assert 'id="adoption-recorded">Biên bản được thông qua lúc 09:03 thứ Bảy, ngày 21/11/2026<' in page
+    assert 'id="adoption-recorded">Biên bản đã được thông qua lúc 09:03 thứ Bảy, ngày 21/11/2026<' in page
 
 
 def test_minutes_not_adopted_yet_show_the_adoption_form() -> None:

@@ -8,5 +8,5 @@ def test_a_scheduled_meeting_with_a_roster_says_it_awaits_its_minutes() -> None:
     assert meeting_status_label("scheduled", True) == "Đã lên lịch (đã điểm danh, đang chờ biên bản)"
     assert meeting_status_label("scheduled", False) == "Đã lên lịch"
     # held meetings (minutes in) and cancelled ones say so, a roster or not
-    assert meeting_status_label("minutes_submitted", True) == "Đã nộp biên bản"
+    assert meeting_status_label("minutes_submitted", True) == "Đã ghi biên bản"  # minutes in, published unknown
     assert meeting_status_label("cancelled", True) == "Đã hủy"

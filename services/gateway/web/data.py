@@ -13,6 +13,7 @@ from services.gateway.web.availability import empty_page, notices_or, scores_or,
 from services.gateway.web.core import CriteriaUnavailable
 from services.gateway.web.explain import item_names
 from services.gateway.web.i18n import (
+    MINUTES_STATES,
     N_,
     _,
     format_moment,
@@ -20,6 +21,7 @@ from services.gateway.web.i18n import (
     format_period,
     format_rating,
     label,
+    lower_first,
     parse_moment,
 )
 from services.gateway.web.periods import cell_years
@@ -125,7 +127,7 @@ LATE_MINUTES_SHOWN = 50
 """How many meetings with late minutes the committee page lists (the longest overdue first, then those whose records
 came late in the period); it says how many more."""
 MISSING_RECORDS = {
-    "minutes_submitted": N_("minutes not submitted"),
+    "minutes_submitted": MINUTES_STATES["none"],  # as every page says a meeting's minutes (i18n.minutes_label)
     "minutes": N_("minutes not published"),
     "resolution": N_("resolution not published"),
 }
@@ -135,7 +137,7 @@ MISSING_RECORDS = {
 def late_minutes_shown(item: dict[str, Any]) -> dict[str, Any]:
     """A late meeting as the committee page lists it: its cell, kind and start, and what its records lack, or, once
     they came late, when they arrived."""
-    missing = [_(MISSING_RECORDS.get(code, code)) for code in item["missing"]]
+    missing = [lower_first(_(MISSING_RECORDS.get(code, code))) for code in item["missing"]]
     if item.get("arrived_at"):
         missing = [_("submitted late: records arrived at %(when)s", when=format_moment(item["arrived_at"]))]
     return item | {

@@ -13,7 +13,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
+from pydantic import BaseModel
 
+from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
 
 CATALOG = Path(__file__).parent / "locale" / "vi" / "LC_MESSAGES" / "messages.po"
@@ -144,6 +146,11 @@ def period_within(period: str) -> str:
     return format_period(period, within=True)
 
 
+def lower_first(text: str) -> str:
+    """The text with its first letter in lower case, as Vietnamese writes a phrase mid-sentence (`chưa có biên bản`)."""
+    return text[:1].lower() + text[1:]
+
+
 def after_dash(name: str, phrase: str) -> str:
     """A title's `<name> — <phrase>`, the phrase in lower case as Vietnamese writes it mid-sentence (`Xã Hòa Bình —
     tháng 12/2026`, `Chi bộ thôn 1 — sinh hoạt thường kỳ, tháng 12/2026`); the name as given (a proper name)."""
@@ -170,8 +177,6 @@ LABELS = {
     "status": {
         "scheduled": N_("Scheduled"),
         "cancelled": N_("Cancelled"),
-        "minutes_submitted": N_("Minutes submitted"),
-        "minutes_approved": N_("Minutes adopted"),
     },
     "attendance": {
         "present": N_("Present"),
@@ -198,11 +203,66 @@ def label(kind: str, value: str | None) -> str:
     return _(LABELS[kind].get(value, value))
 
 
-def meeting_status_label(status: str | None, attendance_recorded: bool | None = False) -> str:
-    """A meeting's status in Vietnamese, the same on every page: `Đã lên lịch (đã điểm danh, đang chờ biên bản)`
-    for a scheduled meeting whose roster is recorded (not held until its minutes come, DOMAIN.md)."""
+MINUTES_STATES = {
+    "none": N_("No minutes yet"),
+    "recorded": N_("Minutes recorded"),
+    "unpublished": N_("Minutes recorded (not published)"),
+    "published": N_("Minutes published"),
+    "adopted": N_("Minutes adopted by the cell"),
+}
+"""A meeting's minutes as every page says them (minutes_state's codes); `recorded`: minutes in, and the reply does
+not say whether they were published (a meetings service older than `minutes_published`)."""
+
+
+def _field(meeting: Any, name: str) -> Any:
+    if isinstance(meeting, BaseModel):
+        return getattr(meeting, name, None)
+    return meeting.get(name) if isinstance(meeting, dict) else None
+
+
+def minutes_state(meeting: Any) -> str:
+    """The state of a meeting's minutes (a meetings RPC reply, MeetingSummaryReply or MeetingReply, or its dict):
+    `none` (not held: no minutes, DOMAIN.md), `adopted` (the cell adopted them), `published` (a minutes document
+    published, documents.published.v1), `unpublished`, or `recorded` when the reply cannot tell (no
+    `minutes_published` and no documents list)."""
+    status = _field(meeting, "status")
+    held = status in HELD_STATUSES if status else bool(_field(meeting, "minutes"))
+    if not held:
+        return "none"
+    if status == "minutes_approved" or (status is None and _field(meeting, "approved_at")):
+        return "adopted"
+    published = _field(meeting, "minutes_published")
+    if published is None:
+        documents = _field(meeting, "documents")
+        if isinstance(documents, list) and documents:
+            published = any(_field(document, "kind") == "minutes" for document in documents)
+        elif isinstance(documents, list) and _field(meeting, "minutes") is not None:
+            published = False  # a whole meeting's reply lists every document: none published
+    if published is None:
+        return "recorded"
+    return "published" if published else "unpublished"
+
+
+def minutes_label(meeting: Any) -> str:
+    """The state of a meeting's minutes in Vietnamese, the same on every page (`Chưa có biên bản`, `Đã ghi biên bản
+    (chưa công bố)`, `Đã công bố biên bản`, `Biên bản đã được thông qua`); the meeting as minutes_state takes it."""
+    return _(MINUTES_STATES[minutes_state(meeting)])
+
+
+def meeting_status_label(meeting: Any, attendance_recorded: bool | None = None) -> str:
+    """A meeting's status in Vietnamese, the same on every page: a held meeting's is the state of its minutes
+    (minutes_label); `Đã lên lịch (đã điểm danh, đang chờ biên bản)` for a scheduled meeting whose roster is recorded
+    (not held until its minutes come, DOMAIN.md). `meeting`: a reply or its dict, or (older callers) a status code
+    with `attendance_recorded`."""
+    if isinstance(meeting, str) or meeting is None:
+        status, recorded = meeting, attendance_recorded
+        meeting = {"status": status}
+    else:
+        status, recorded = _field(meeting, "status"), _field(meeting, "attendance_recorded")
+    if status in HELD_STATUSES:
+        return minutes_label(meeting)
     said = label("status", status)
-    if status == "scheduled" and attendance_recorded:
+    if status == "scheduled" and recorded:
         return _("%(status)s (attendance recorded, waiting for the minutes)", status=said)
     return said
 
@@ -212,6 +272,7 @@ def globals_() -> dict[str, Any]:
     return {
         "kind_label": lambda value: label("kind", value),
         "status_label": meeting_status_label,
+        "minutes_label": minutes_label,
         "attendance_label": lambda value: label("attendance", value),
         "document_label": lambda value: label("document", value),
         "local_date": lambda value: f"{local(parse_moment(value)):%Y-%m-%d}" if value else "",  # type: ignore[arg-type]

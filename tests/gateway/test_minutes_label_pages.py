@@ -1,0 +1,172 @@
+"""A meeting's minutes read the same on every page (i18n.minutes_label): the cell's list, the meeting, the record
+page, the monitor's cells and confirmation; and the monitor's confirmation says a refused post's errors even when the
+meeting has no item scored by people (they were shown only inside the items' section, so nothing was said)."""
+
+import argparse
+import html
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+
+from services.gateway.config import GatewaySettings
+from services.gateway.web.cli import create_web_account
+from tests.gateway.fakes import World
+from tests.support.ids import random_id
+
+PASSWORD = "mật-khẩu-thử-2026"
+NONE = "Chưa có biên bản"
+UNPUBLISHED = "Đã ghi biên bản (chưa công bố)"
+PUBLISHED = "Đã công bố biên bản"
+ADOPTED = "Biên bản đã được thông qua"
+
+
+def csrf_of(page: str) -> str:
+    """The page's (first form's) CSRF token."""
+    return page[page.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+
+
+def text_of(page: str, element_id: str) -> str:
+    """The text inside the element with that id (tags dropped, entities read)."""
+    found = re.search(f'id="{element_id}"[^>]*>(.*?)</(?:p|dd|tr)>', page, re.S)
+    assert found, f"no #{element_id} on the page"
+    return html.unescape(re.sub("<[^>]+>", "", found.group(1))).strip()
+
+
+@asynccontextmanager
+async def signed_in(
+    client: httpx.AsyncClient, amqp_url: str, database_url: str, role: str, unit: str, person: str | None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The shared client signed in with a web account made for the test, signed out afterwards."""
+    sub = f"min-{uuid.uuid4().hex[:8]}"
+    args = argparse.Namespace(
+        sub=sub, role=role, unit=unit, person=person, password=PASSWORD, oidc_subject=None, oidc_email=None
+    )
+    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    form = (await client.get("/app/sign-in")).text
+    signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf_of(form)})
+    assert signed.status_code == 303, signed.text
+    try:
+        yield client
+    finally:
+        client.cookies.clear()
+
+
+@contextmanager
+def meetings_of_cell_a1(
+    world: World, **changes: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Iterator[dict[str, str]]:
+    """Meetings of cell A1 (held last month) in the fake meetings service, one for each name, removed afterwards."""
+    made: dict[str, str] = {}
+    for name, change in changes.items():
+        meeting_id = random_id("mtg")
+        world.meetings[meeting_id] = change(world._meeting(meeting_id, world.cell_a1) | {"tasks": []})
+        made[name] = meeting_id
+    try:
+        yield made
+    finally:
+        for meeting_id in made.values():
+            world.meetings.pop(meeting_id, None)
+
+
+MINUTES_DOCUMENT = {"title": "Biên bản", "kind": "minutes", "url": None, "published_at": "2026-11-04T08:00:00+07:00"}
+STATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "none": lambda m: (
+        m
+        | {"status": "scheduled", "minutes": None, "approved_at": None, "attendance": None}
+        | {"minutes_published": False, "starts_at": "2026-11-05T19:00:00+07:00"}
+    ),
+    "unpublished": lambda m: (
+        m
+        | {"status": "minutes_submitted", "approved_at": None, "minutes_published": False}
+        | {"starts_at": "2026-11-06T19:00:00+07:00"}
+    ),
+    "published": lambda m: (
+        m
+        | {"status": "minutes_submitted", "approved_at": None, "minutes_published": True}
+        | {"documents": [MINUTES_DOCUMENT], "starts_at": "2026-11-07T19:00:00+07:00"}
+    ),
+    "adopted": lambda m: (
+        m | {"minutes_published": True, "documents": [MINUTES_DOCUMENT], "starts_at": "2026-11-08T19:00:00+07:00"}
+    ),
+}
+
+
+async def test_the_cell_and_meeting_pages_say_the_minutes_state_in_the_same_words(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    with meetings_of_cell_a1(world, **STATES) as made:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            cell = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
+            assert cell.status_code == 200, cell.text
+            rows = {
+                name: html.unescape(re.search(f'/meetings/{meeting_id}".*?</tr>', cell.text, re.S).group(0))  # type: ignore[union-attr]
+                for name, meeting_id in made.items()
+            }
+            assert UNPUBLISHED in rows["unpublished"] and PUBLISHED in rows["published"]
+            assert ADOPTED in rows["adopted"] and "Đã nộp biên bản" not in cell.text
+            said = {}
+            for name, meeting_id in made.items():
+                page = await officer.get(f"/app/meetings/{meeting_id}")
+                assert page.status_code == 200, page.text
+                said[name] = text_of(page.text, "minutes-state")
+        assert said["none"] == NONE and said["unpublished"] == UNPUBLISHED and said["published"] == PUBLISHED
+        assert said["adopted"].startswith(ADOPTED + " lúc 08:00")
+
+
+async def test_the_record_page_says_the_minutes_state(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    with meetings_of_cell_a1(world, **STATES) as made:
+        async with signed_in(client, amqp_url, database_url, "secretary", world.cell_a1, world.member_a1) as secretary:
+            said = {}
+            for name in ("none", "unpublished", "published"):
+                page = await secretary.get(f"/app/meetings/{made[name]}/record")
+                assert page.status_code == 200, page.text
+                said[name] = text_of(page.text, "minutes-state")
+    assert said == {"none": NONE, "unpublished": UNPUBLISHED, "published": PUBLISHED}
+
+
+async def test_the_monitor_reads_the_minutes_state_of_the_meetings_they_follow(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    with meetings_of_cell_a1(world, **STATES) as made:
+        async with signed_in(
+            client, amqp_url, database_url, "committee_officer", world.ward_a, world.officer_a
+        ) as monitor:
+            page = await monitor.get("/app/monitoring")
+            assert page.status_code == 200, page.text
+            for name, words in (("unpublished", UNPUBLISHED), ("published", PUBLISHED), ("adopted", ADOPTED)):
+                row = re.search(f'id="m-{made[name]}".*?</tr>', page.text, re.S)
+                assert row and words in html.unescape(row.group(0)), name
+            confirm = await monitor.get(f"/app/monitoring/meetings/{made['published']}")
+            assert confirm.status_code == 200, confirm.text
+            assert text_of(confirm.text, "confirm-minutes") == PUBLISHED
+
+
+async def test_a_refused_confirmation_is_said_when_the_meeting_has_no_item_scored_by_people(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    # a meeting not scored (no minutes yet): no item scored by people to show, and a post of the form is refused
+    with meetings_of_cell_a1(world, none=STATES["none"]) as made:
+        async with signed_in(
+            client, amqp_url, database_url, "committee_officer", world.ward_a, world.officer_a
+        ) as monitor:
+            path = f"/app/monitoring/meetings/{made['none']}"
+            form = await monitor.get(path)
+            assert form.status_code == 200, form.text
+            no_items = "Buổi sinh hoạt này chưa có tiêu chí chấm thủ công nào để xác nhận."
+            assert no_items in html.unescape(form.text) and 'id="confirm-errors"' not in form.text
+            sent = await monitor.post(
+                path, data={"csrf": csrf_of(form.text), "form_key": uuid.uuid4().hex, "comment": "Đạt"}
+            )
+    assert sent.status_code == 422, sent.text
+    page = html.unescape(sent.text)
+    assert 'id="confirm-errors"' in page and 'role="alert"' in page
+    start = page.index('id="confirm-errors"')
+    errors = page[start : page.index("</div>", start)]
+    assert "Vui lòng sửa:" in errors and "Điểm: vui lòng nhập trường này." in errors
+    assert no_items in page
