@@ -133,7 +133,7 @@ async def test_the_evidence_page_reads_the_running_month_as_not_met_yet(web: htt
 
 
 @pytest.mark.parametrize("period", OUT_OF_RANGE)
-async def test_a_period_out_of_range_is_422_naming_period_on_every_api_read(
+async def test_a_period_out_of_range_is_422_naming_query_period_on_every_api_read(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, period: str
 ) -> None:
     officer = headers["province_officer"]
@@ -147,7 +147,7 @@ async def test_a_period_out_of_range_is_422_naming_period_on_every_api_read(
         answer = await client.get(f"{path}?period={period}", headers=officer)
         assert answer.status_code == 422, (path, answer.text)
         body = answer.json()
-        assert body["field"] == "period" and period in body["message"], (path, body)
+        assert body["field"] == "query.period" and period in body["message"], (path, body)
     # the bounds themselves are read: 2000-01 (no data there: a page of nothing, not Poor), and a cell's meetings
     # up to two years ahead, as far as meetings are planned
     earliest = await client.get(f"/v1/cells/{world.cell_a1}/ratings?period=2000-01", headers=officer)
@@ -182,7 +182,8 @@ async def test_a_period_not_begun_is_422_on_the_api_and_chua_den_ky_on_the_page_
         answer = await client.get(f"{path}?period={coming}", headers=ours.api)
         assert answer.status_code == 422, (path, answer.text)
         body = answer.json()
-        assert body["field"] == "period" and f"period: {coming} has not begun yet" in body["message"], (path, body)
+        assert body["field"] == "query.period", (path, body)
+        assert f"query.period: {coming} has not begun yet" in body["message"], (path, body)
     for path in ("", "/report.pdf", "/report.csv"):
         answer = await web.get(f"/app/committees/{ours.committee}{path}?period={coming}")
         assert answer.status_code == 422, (path, answer.text[:300])
@@ -194,3 +195,33 @@ async def test_a_period_not_begun_is_422_on_the_api_and_chua_den_ky_on_the_page_
     # a cell's meetings of the coming month are listed still: they are planned ahead, only ratings wait
     meetings = await client.get(f"/v1/cells/{ours.cell}/meetings?period={coming}", headers=ours.api)
     assert meetings.status_code == 200, meetings.text
+
+
+async def test_every_period_problem_names_the_same_field_on_every_endpoint(
+    client: httpx.AsyncClient, web: httpx.AsyncClient, ours: Ours
+) -> None:
+    """A user trial: `?period=2026-13` answered `"field": "query.period"` and `9999-12` `"field": "period"`. Every
+    `?period=` problem (malformed, out of range, not begun) names `query.period`, as other query parameters' errors
+    (`query.limit`) do, on every API read taking it; the committee page, its PDF and CSV answer the same 422 page for
+    a malformed period as for one out of range."""
+    coming = next_period(ours.running)
+    rated = [
+        f"/v1/committees/{ours.committee}/rollup",
+        f"/v1/committees/{ours.committee}/ranking",
+        f"/v1/committees/{ours.committee}/weakest",
+        f"/v1/cells/{ours.cell}/ratings",
+    ]
+    for path in [*rated, f"/v1/cells/{ours.cell}/meetings"]:
+        for period in ["2026-13", "abc", "9999-12", "1999-12", *([coming] if path in rated else [])]:
+            answer = await client.get(path, params={"period": period}, headers=ours.api)
+            assert answer.status_code == 422, (path, period, answer.text)
+            body = answer.json()
+            assert body["field"] == "query.period", (path, period, body)
+            assert body["message"].startswith("query.period: "), (path, period, body)
+    for path in ("", "/report.pdf", "/report.csv"):
+        answers = [
+            await web.get(f"/app/committees/{ours.committee}{path}", params={"period": period})
+            for period in ("2026-13", "9999-12")
+        ]
+        assert [answer.status_code for answer in answers] == [422, 422], path
+        assert all("Kỳ không hợp lệ" in answer.text for answer in answers), path

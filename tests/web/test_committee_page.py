@@ -30,8 +30,7 @@ def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool 
             trend_chart=data.trend_chart([]),
             trend=[],
             rollup=rollup,
-            children=[],
-            **({"inbox": [], "late_minutes": []} | extra),
+            **({"inbox": [], "late_minutes": [], "children": []} | extra),
         )
     )
 
@@ -250,3 +249,24 @@ def test_the_alert_settings_are_linked_whether_the_period_is_rated_or_not() -> N
         )
     )
     assert 'href="/app/committees/xa-hoa-binh/alerts"' in unrated
+
+
+@pytest.mark.parametrize(
+    ("by_rating", "words"),
+    [
+        ({"good": 1, "fair": 2, "average": 3, "poor": 1}, "1 tốt, 2 khá, 3 trung bình, 1 kém"),
+        ({"good": 1, "poor": 1}, "1 tốt, 1 kém"),
+        ({"fair": 2, "average": 1}, "2 khá, 1 trung bình"),
+        ({}, "chưa chi bộ nào được xếp loại"),
+    ],
+)
+def test_a_sub_committee_line_counts_every_rating_it_has_in_order(by_rating: dict[str, int], words: str) -> None:
+    """A user trial: "Đảng ủy phường An Phú: 1 tốt, 1 kém" left its Khá and Trung bình cells uncounted. Every rating
+    with a nonzero count is said, in the order Tốt, Khá, Trung bình, Kém; a rating without cells is not."""
+    ward = rollup(by_rating, []) | {"committee_id": "phuong-an-phu", "not_met_yet": None}
+    child = {"id": "phuong-an-phu", "name": "Đảng ủy phường An Phú", "kind": "committee", "score": 80.0}
+    page = committee_page(rollup({"good": 1}, []), children=[child | {"cells": ward["cells"], "rollup": ward}])
+    start = page.index('data-unit="phuong-an-phu"')
+    line = page[start : page.index("</tr>", start)]
+    assert f"<td>{words}</td>" in line, line
+    assert " 0 " not in line and "0 tốt" not in line

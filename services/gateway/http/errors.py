@@ -91,6 +91,22 @@ def outage_response(request: Request, outage: Outage) -> JSONResponse:
     )
 
 
+QUERY_NAMED = frozenset({"period"})
+"""Fields the services (and reads.readable_period) name bare that an API request gives as a query parameter."""
+
+
+def query_field(request: Request, field: str | None, message: str) -> tuple[str | None, str]:
+    """(field, message) naming a query parameter as a request's own validation does (`query.period`, like
+    `query.limit`): a `?period=` refused by its range or by a service is named as one refused by its form (a trial's
+    `2026-13` answered `query.period`, `9999-12` `period`). Other fields are returned as they are."""
+    if field not in QUERY_NAMED or field not in request.query_params:
+        return field, message
+    named = f"query.{field}"
+    if message.startswith(f"{field}:"):
+        return named, f"query.{message}"
+    return named, f"{named}: {message}"
+
+
 async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RpcError)
     if isinstance(exc, ServiceUnavailable):
@@ -102,7 +118,8 @@ async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     status = RPC_STATUS.get(exc.code, 500)
     if exc.code == "internal":
         log.error("service_internal_error", path=request.url.path, message=exc.message)
-    return error_response(status, exc.code, exc.message, field=exc.field, reason_code=refusal_code(exc.refusal))
+    field, message = query_field(request, exc.field, exc.message)
+    return error_response(status, exc.code, message, field=field, reason_code=refusal_code(exc.refusal))
 
 
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:

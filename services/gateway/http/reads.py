@@ -56,7 +56,8 @@ READ_INBOX = RoleCheck(INBOX_OWNERS, "read an inbox")
 
 
 def readable_period(period: str | None, *, rated: bool = True) -> None:
-    """RpcError `invalid` naming `period` (422) for a `?period=` outside 2000-01 to two years ahead
+    """RpcError `invalid` naming `period` (422; the API answers it as `query.period`, errors.query_field) for a
+    `?period=` outside 2000-01 to two years ahead
     (shared.plausible.period_range_problem) or, when it asks for ratings (`rated`), one not begun yet: such a period
     has no rating at all, never a page of Poor. None asks for no period. Every API read of `?period=` calls it; the
     web pages check the same two rules first, to say them in Vietnamese (web.periods.checked)."""

@@ -167,6 +167,22 @@ def format_rating(rating: str | None) -> str:
     return _(RATINGS.get(rating, rating))
 
 
+RATING_COUNTS = {
+    "good": N_("%(count)s good"),
+    "fair": N_("%(count)s fair"),
+    "average": N_("%(count)s average"),
+    "poor": N_("%(count)s poor"),
+}
+
+
+def rating_counts(by_rating: dict[str, int]) -> str:
+    """A sub-committee's cells by rating as a phrase, every rating with a nonzero count in the order Tốt, Khá, Trung
+    bình, Kém (DOMAIN.md's bands): `1 tốt, 2 khá, 1 kém`; `chưa chi bộ nào được xếp loại` when none is rated (a trial's
+    summary named only Tốt and Kém, leaving Khá and Trung bình uncounted)."""
+    parts = [_(RATING_COUNTS[key], count=by_rating[key]) for key in RATING_COUNTS if by_rating.get(key)]
+    return ", ".join(parts) or _("no cell rated")
+
+
 LABELS = {
     "kind": {
         "regular": N_("Regular meeting"),
@@ -292,4 +308,5 @@ def filters() -> dict[str, Any]:
         "period_within": period_within,
         "after_dash": after_dash,
         "rating": format_rating,
+        "rating_counts": rating_counts,
     }
