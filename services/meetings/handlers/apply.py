@@ -30,6 +30,8 @@ class Applied:
     data: dict[str, Any] | None = None
     """The validated data to re-publish when it differs from the event's (defaults filled in)."""
     attendance_changed_for: list[str] = field(default_factory=list)
+    announced: bool = True
+    """Whether a change is re-published; False for a schedule or move stored for a cancelled meeting (silent)."""
 
 
 def version_of(event: Event[Any]) -> Version:
@@ -135,7 +137,13 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)
     validated = data.model_dump(mode="json") | {"notified_at": notified_at.isoformat()}
-    return Applied(subject=data.meeting_id, changed=changed, provides=[f"meeting:{data.meeting_id}"], data=validated)
+    return Applied(
+        subject=data.meeting_id,
+        changed=changed,
+        provides=[f"meeting:{data.meeting_id}"],
+        data=validated,
+        announced=not _cancelled(existing),
+    )
 
 
 async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: MeetingsUnit) -> Applied:
@@ -144,7 +152,7 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.check_reschedule(meeting, source=event.source, starts_at=data.starts_at, time=event.time)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
-    return Applied(subject=data.meeting_id, changed=changed)
+    return Applied(subject=data.meeting_id, changed=changed, announced=not _cancelled(meeting))
 
 
 async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnit) -> Applied:
@@ -283,6 +291,12 @@ async def apply_task_completed(event: Event[contract.TaskCompleted], uow: Meetin
         )
     changed = await uow.meetings.complete_task(data, version=version_of(event))
     return Applied(subject=data.task_id, changed=changed)
+
+
+def _cancelled(meeting: domain.MeetingState | None) -> bool:
+    """Whether the meeting is stored cancelled: a schedule or move then applied is stored by version (any arrival
+    order ends the same, CONTRACT.md) but not re-published, so no listener hears a cancelled meeting go ahead."""
+    return meeting is not None and meeting.cancel_version is not None
 
 
 async def _held_roster(uow: MeetingsUnit, meeting: domain.MeetingState) -> list[str]:

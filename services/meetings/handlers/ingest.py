@@ -1355,8 +1355,9 @@ async def publish_applied(
     event: Event[Any], applied: Applied, uow: MeetingsUnit, *, histories: PendingHistories | None = None
 ) -> None:
     """Re-publish a fact that changed the state, and the attendance histories it changed (now, or gathered into
-    `histories` for its transaction to publish once at its end)."""
-    if applied.changed:
+    `histories` for its transaction to publish once at its end); a change not announced (Applied.announced: a schedule
+    or move of a cancelled meeting) is stored only."""
+    if applied.changed and applied.announced:
         data = applied.data or event.data.model_dump(mode="json")
         uow.emit(
             CloudEvent.model_validate(

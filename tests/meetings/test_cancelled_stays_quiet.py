@@ -1,0 +1,83 @@
+"""A user trial: after meeting M was cancelled, an integration's later schedule snapshot (new start and place) and
+later move were accepted and meetings re-published them on chibo.events, so listeners (notifications' mails among
+them) heard a cancelled meeting "scheduled" again. They are still stored by version (any arrival order ends the
+same, CONTRACT.md), but nothing announcing the meeting as going ahead is published once it is cancelled.
+
+The service runs in this process against the package's vhost and database, over the real broker.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.contracts import meetings_rpc as meetings
+from shared.rpc import RpcClient
+from tests.meetings import events as ev
+from tests.meetings.feed import feed
+from tests.support.ids import random_id
+from tests.support.rpc import ask
+from tests.support.running import eventually
+
+START = ev.BASE_TIME + timedelta(days=5)
+
+
+@pytest.fixture(scope="module")
+async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
+    """An RPC client on the test vhost."""
+    broker = RabbitBroker(amqp_url)
+    await broker.start()
+    try:
+        yield RpcClient(broker, timeout=20)
+    finally:
+        await broker.stop()
+
+
+async def judge(rpc: RpcClient, event: dict[str, Any]) -> str:
+    """Ingest one event through meetings.rpc; its outcome."""
+    answer = await ask(rpc, meetings.Ingest(events=[event], route="http", account="feed-test"))
+    outcome: str = answer["results"][0]["outcome"]
+    assert outcome == "accepted", str(answer["results"][0])
+    return outcome
+
+
+async def test_a_later_schedule_and_move_of_a_cancelled_meeting_are_stored_but_not_announced(
+    rpc: RpcClient, amqp_url: str, uow_factory: Callable[[], MeetingsUnitOfWork]
+) -> None:
+    cell, mtg, sentinel = random_id("cell"), random_id("mtg"), random_id("mtg")
+    later_start = START + timedelta(days=3)
+    moved_start = START + timedelta(days=4)
+    schedule = ev.scheduled(mtg, cell, starts_at=START)
+    cancel = ev.raw_event(
+        "meeting.cancelled.v1",
+        {"meeting_id": mtg, "reason": "Trùng lịch họp của xã"},
+        time=ev.BASE_TIME + timedelta(hours=1),
+    )
+    again = ev.scheduled(
+        mtg, cell, starts_at=later_start, time=ev.BASE_TIME + timedelta(hours=2), data={"location": "Hội trường xã"}
+    )
+    moved = ev.raw_event(
+        "meeting.rescheduled.v1",
+        {"meeting_id": mtg, "starts_at": moved_start.isoformat(), "location": "Nhà văn hóa thôn 2"},
+        time=ev.BASE_TIME + timedelta(hours=3),
+    )
+    async with feed(amqp_url) as bus:
+        for raw in (ev.unit(cell), schedule, cancel):
+            assert await judge(rpc, raw) == "accepted"
+        await eventually(lambda: bus.find("meeting.cancelled.v1", originid=cancel["id"]), timeout=60)
+        assert await judge(rpc, again) == "accepted"
+        assert await judge(rpc, moved) == "accepted"
+        # a meeting scheduled afterwards comes out after anything the two above would have published
+        last = ev.scheduled(sentinel, cell, starts_at=START, time=ev.BASE_TIME + timedelta(hours=4))
+        assert await judge(rpc, last) == "accepted"
+        await eventually(lambda: bus.find("meeting.scheduled.v1", originid=last["id"]), timeout=60)
+        heard = [event for event in bus.seen if event.get("subject") == mtg]
+    assert [event["type"] for event in heard] == ["meeting.scheduled.v1", "meeting.cancelled.v1"]
+    assert heard[0]["originid"] == schedule["id"]
+    async with uow_factory() as uow:
+        state = await uow.meetings.get_state(mtg)
+    assert state is not None and state.cancel_version is not None  # still cancelled
+    assert state.starts_at == moved_start  # the later move is stored all the same (by version)
