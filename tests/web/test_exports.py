@@ -87,6 +87,28 @@ def test_every_row_of_the_report_csv_says_whether_its_period_has_ended(period: s
     assert [row[2:4] for row in rows] == [["0", "Kém"], ["91,5", "Tốt"]]  # the figures where they were
 
 
+def test_a_provisional_cell_period_reads_provisional_in_the_report_of_a_closed_month() -> None:
+    """A trial's CSV of a closed month read "51,7;Trung bình;…;đã kết thúc" for a cell whose period the API flags
+    `provisional` (manual items not assessed yet, the score may still change): its rating now says "tạm tính", as
+    the pages badge a provisional score; a cell without the flag reads as before."""
+    from services.gateway.web.exports import report_csv, report_row
+
+    cells = [
+        {"cell_id": "cb-1", "name": "Chi bộ thôn 1", "score": 51.7, "rating": "average", "flags": ["provisional"]},
+        {"cell_id": "cb-2", "name": "Chi bộ thôn 2", "score": 91.5, "rating": "good", "flags": []},
+    ]
+    period = last_closed_month()
+    header, *rows = list(csv.reader(io.StringIO(report_csv(cells, period=period).decode("utf-8-sig")), delimiter=";"))
+    assert [row[2:6] for row in rows] == [
+        ["51,7", "Trung bình (tạm tính)", format_period(period), "đã kết thúc"],
+        ["91,5", "Tốt", format_period(period), "đã kết thúc"],
+    ]
+    assert [report_row(cell, period=None)[2:4] for cell in cells] == [
+        ["51,7", "Trung bình (tạm tính)"],
+        ["91,5", "Tốt"],
+    ]
+
+
 def test_the_report_pdf_title_of_a_running_period_nests_no_brackets() -> None:
     """The title read "Tỉnh ủy Demo — Quý IV/2026 (đang diễn ra (tạm tính))": one bracket, worded as a phrase; the
     period after the dash in lower case, as a phrase goes on ("Tỉnh ủy Demo — quý IV/2026", not "— Quý IV/2026")."""

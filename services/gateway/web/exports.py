@@ -87,9 +87,21 @@ def period_status(period: str) -> str:
     return _("in progress, figures provisional") if running(period) else _("ended")
 
 
+def row_rating(row: dict[str, Any]) -> str:
+    """A report row's rating as a person reads it (`Trung bình`), `(tạm tính)` after it when evaluation flags the
+    cell's period `provisional` (a meeting's manual items not assessed yet: DOMAIN.md "Quality evaluation"), as the
+    pages badge a provisional score; "Not met yet" for a cell not met yet, blank without a rating."""
+    if row.get("not_met_yet"):
+        return _("Not met yet")
+    if not row.get("rating"):
+        return ""
+    rating = format_rating(row["rating"])
+    return f"{rating} ({_('provisional')})" if "provisional" in (row.get("flags") or []) else rating
+
+
 def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
     """One cell's figures for the period as a person reads them (`72,5`), with the period and its status (none
-    when `period` is None: report_header without them)."""
+    when `period` is None: report_header without them); a provisional figure says so by its rating (row_rating)."""
     rates = [
         format_number(row[key] * 100) if row.get(key) is not None else ""
         for key in ("attendance_rate", "speaking_rate")
@@ -98,7 +110,7 @@ def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
         str(row["cell_id"]),
         str(row.get("name") or row["cell_id"]),
         format_number(row.get("score")) if row.get("score") is not None else "",
-        _("Not met yet") if row.get("not_met_yet") else format_rating(row.get("rating")) if row.get("rating") else "",
+        row_rating(row),
         *((format_period(period), period_status(period)) if period is not None else ()),
         # none for a period not rated yet (its ratings line: `not_rated`): blank, as a line without them
         *("" if row.get(key) is None else str(row[key]) for key in ("regular_held", "thematic_held")),
