@@ -66,13 +66,13 @@ async def test_a_fact_delivered_while_the_database_refuses_connections_is_scored
             # the outage, past the old retry window, and not dead-lettered
             await held_mid_delivery(
                 outage,
-                database_url,
-                "evaluation.processed_message",
-                lambda: publish(amqp_url, [scheduled]),
-                channel,
-                EVALUATION_FACTS,
-                serving.health_url,
-                OUTAGE_SECONDS,
+                database_url=database_url,
+                inbox_table="evaluation.processed_message",
+                send=lambda: publish(amqp_url, [scheduled]),
+                channel=channel,
+                queue=EVALUATION_FACTS,
+                health_url=serving.health_url,
+                seconds=OUTAGE_SECONDS,
             )
             assert not seen
             await outage.end()

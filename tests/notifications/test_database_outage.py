@@ -68,13 +68,13 @@ async def test_an_event_delivered_while_the_database_refuses_connections_is_deci
                 scheduled = p.scheduled(meeting_id, now() + timedelta(days=2))
                 await held_mid_delivery(
                     outage,
-                    database_url,
-                    "notifications.processed_message",
-                    lambda: publish(amqp_url, [scheduled]),
-                    channel,
-                    NOTIFICATIONS_EVENTS,
-                    serving.health_url,
-                    OUTAGE_SECONDS,
+                    database_url=database_url,
+                    inbox_table="notifications.processed_message",
+                    send=lambda: publish(amqp_url, [scheduled]),
+                    channel=channel,
+                    queue=NOTIFICATIONS_EVENTS,
+                    health_url=serving.health_url,
+                    seconds=OUTAGE_SECONDS,
                 )
                 await outage.end()
 

@@ -62,13 +62,13 @@ async def test_a_delivery_held_when_the_service_stops_goes_back_uncounted_and_is
                         await db.close()
                     await held_mid_delivery(
                         outage,
-                        database_url,
-                        "notifications.processed_message",
-                        lambda: publish(amqp_url, [scheduled]),
-                        channel,
-                        NOTIFICATIONS_EVENTS,
-                        serving.health_url,
-                        HELD_SECONDS,
+                        database_url=database_url,
+                        inbox_table="notifications.processed_message",
+                        send=lambda: publish(amqp_url, [scheduled]),
+                        channel=channel,
+                        queue=NOTIFICATIONS_EVENTS,
+                        health_url=serving.health_url,
+                        seconds=HELD_SECONDS,
                     )
                     serving.process.terminate()  # a graceful stop while the delivery is held
                     await asyncio.wait_for(serving.process.wait(), 60)

@@ -82,6 +82,7 @@ async def held_or_dead_lettered(
 
 async def held_mid_delivery(
     outage: DatabaseOutage,
+    *,
     database_url: str,
     inbox_table: str,
     send: Callable[[], Awaitable[object]],
