@@ -16,7 +16,7 @@ from shared.consuming import delivery_count
 from shared.topology import INGEST_EXCHANGE, MEETINGS_INGEST
 from tests.meetings import events as ev
 from tests.meetings.serving import entered, meetings_process
-from tests.support.db_outage import database_outage, dead_letters
+from tests.support.db_outage import database_outage, dead_letters, put_back
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually
@@ -78,17 +78,7 @@ async def test_ingest_deliveries_held_when_meetings_stops_go_back_uncounted_and_
             ]
             assert {m.user_id for m in waiting} == {urlsplit(amqp_url).username}  # vouched for by the broker
             for message in waiting:  # back as they were (a reject would count a delivery)
-                await channel.default_exchange.publish(
-                    aio_pika.Message(
-                        message.body,
-                        headers=message.headers,
-                        content_type=message.content_type,
-                        user_id=message.user_id,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
-                    routing_key=MEETINGS_INGEST.name,
-                )
-                await message.ack()
+                await put_back(channel, message, MEETINGS_INGEST.name)
             await outage.end()
 
             async with meetings_process(amqp_url, database_url, log):

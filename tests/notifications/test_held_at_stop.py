@@ -19,7 +19,7 @@ from shared.topology import NOTIFICATIONS_EVENTS
 from tests.notifications.conftest import SmtpInbox
 from tests.notifications.events import Province, publish
 from tests.notifications.test_service import setup_projected
-from tests.support.db_outage import database_outage, dead_letters, held_mid_delivery
+from tests.support.db_outage import database_outage, dead_letters, held_mid_delivery, put_back
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
 from tests.support.running import eventually, smtp_server
@@ -82,17 +82,7 @@ async def test_a_delivery_held_when_the_service_stops_goes_back_uncounted_and_is
                 assert delivery_count(waiting) == 0, waiting.headers  # before: x-delivery-count 1
                 assert await queue.get(fail=False) is None  # handed back once, not copied twice
                 # put it back as it was (a reject would count a delivery, which is what this test looks for)
-                await channel.default_exchange.publish(
-                    aio_pika.Message(
-                        waiting.body,
-                        headers=waiting.headers,
-                        content_type=waiting.content_type,
-                        message_id=waiting.message_id,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
-                    routing_key=NOTIFICATIONS_EVENTS.name,
-                )
-                await waiting.ack()
+                await put_back(channel, waiting, NOTIFICATIONS_EVENTS.name)
                 assert (waiting.headers or {}).get(DELIVERIES_HEADER) == 0
                 await outage.end()
 

@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractChannel
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from shared.topology import ConsumerQueue
 from tests.support.running import eventually
@@ -101,3 +102,20 @@ async def held_mid_delivery(
     locker.terminate()
     await eventually(lambda: held_or_dead_lettered(channel, queue, health_url, seconds), timeout=90, interval=0.5)
     assert await dead_letters(channel, queue) == 0
+
+
+async def put_back(channel: AbstractChannel, message: AbstractIncomingMessage, queue_name: str) -> None:
+    """Publish a message taken from `queue_name` back to it as it was (body, headers, content type, message id, user
+    id), then ack the one taken: a reject would count a delivery, which is what the hand-back tests look at."""
+    await channel.default_exchange.publish(
+        aio_pika.Message(
+            message.body,
+            headers=message.headers,
+            content_type=message.content_type,
+            message_id=message.message_id,
+            user_id=message.user_id,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        ),
+        routing_key=queue_name,
+    )
+    await message.ack()
