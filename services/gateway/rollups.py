@@ -102,3 +102,30 @@ def rollup_shown(rollup: dict[str, Any], *, now: datetime | None = None) -> dict
             if not shown.get("not_met_yet")
         ],
     }
+
+
+def no_data_rollup(committee_id: str, period: str, *, in_progress: bool) -> dict[str, Any]:
+    """The roll-up of a committee that exists but has no data up to the end of `period` (no cell of its subtree has
+    a month scored by then: a committee just loaded, or a period before its first data), as the API answers it:
+    `no_data` true, every count 0, every rate, score and trend null, no weakest cell. Evaluation answers such a
+    period not_found (a page of Poor would be false); the page says "Chưa có dữ liệu", the API agrees with 200."""
+    return {
+        "committee_id": committee_id,
+        "period": period,
+        "cells": 0,
+        "by_rating": {"good": 0, "fair": 0, "average": 0, "poor": 0},
+        "regularity": None,
+        "attendance_rate": None,
+        "speaking_rate": None,
+        "thematic_coverage": None,
+        "score": None,
+        "trend": None,
+        "weakest": [],
+        "irregular": None,
+        "met_score": None,
+        "met_thematic_coverage": None,
+        "not_rated": None,
+        "in_progress": in_progress,
+        "not_met_yet": None,
+        "no_data": True,
+    }

@@ -80,6 +80,9 @@ class World:
     """Events the fake meetings holds, by (source, id)."""
     stored_periods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """A cell's rating rows exactly as evaluation stored them (flags included), listed instead of the default ones."""
+    without_data: dict[str, str] = field(default_factory=dict)
+    """Committees evaluation has no data for, each with the field its not_found names (as the real one answers):
+    `period` when no cell of the subtree has a month scored, `committee_id` before it has heard of the committee."""
     buggy_framework: str = field(default_factory=lambda: random_id("fw-bug"))
     """A framework id whose lookup hits a bug in the fake evaluation (a KeyError), as a real bug would."""
 
@@ -606,7 +609,18 @@ class World:
                 return []
             return [cell for cell in cells if cell in self.unrated]
 
+        def check_data(committee_id: str, period: str) -> None:
+            """Evaluation's not_found for a committee without data (World.without_data), worded as it words it."""
+            if committee_id not in self.without_data:
+                return
+            if self.without_data[committee_id] == "committee_id":
+                raise RpcError("not_found", f"no unit {committee_id}", field="committee_id")
+            raise RpcError(
+                "not_found", f"period {period}: no data for the cells of {committee_id} up to then", field="period"
+            )
+
         async def committee_rollup(r: evaluation.GetCommitteeRollup) -> dict[str, Any]:
+            check_data(r.committee_id, r.period)
             cells = cells_under(r.committee_id)
             if running(r.period):
                 rows = running_month_rows(r.committee_id)
@@ -645,6 +659,7 @@ class World:
             }
 
         async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
+            check_data(r.committee_id, r.period)
             # ward A's cells are weak (Average, Poor), ward B's is Fair; weak_only keeps Poor then Average
             rated = {self.cell_a1: (60.5, "average"), self.cell_a2: (30.0, "poor")}
             if running(r.period):

@@ -455,13 +455,13 @@ TRIAL_MINUTES = {
             "minutes.approved.v1",
             {"meeting_id": "m1", "approved_at": "2199-01-01T08:00:00+07:00"},
             "data.approved_at",
-            "muộn hơn thời điểm gửi quá 2 năm",
+            "muộn hơn thời điểm của sự kiện quá 2 năm",
         ),
         (
             "task.completed.v1",
             {"meeting_id": "m1", "task_id": "t1", "completed_on": "2199-12-31"},
             "data.completed_on",
-            "muộn hơn thời điểm gửi quá 2 năm",
+            "muộn hơn thời điểm của sự kiện quá 2 năm",
         ),
     ],
 )

@@ -47,8 +47,14 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     await page.get_by_role("button", name="Lưu điểm danh").click()
     errors = await page.locator("#attendance-errors").inner_text()
     assert "Lý do vắng của" in errors and "vui lòng nhập trường này" in errors
+    # no status is preselected but the exempt member's: every other member left unchosen is named too
+    assert errors.count("chưa chọn tình trạng") == 12, errors
     await page.locator("#roster-form tbody tr").nth(3).locator("select").select_option("excused")
     await page.locator("#roster-form tbody tr").nth(3).locator("input[name^=reason]").fill("Đi công tác")
+    rows = page.locator("#roster-form tbody tr")
+    for index in range(await rows.count()):  # the secretary checks each member present
+        if not await rows.nth(index).locator("select").input_value():
+            await rows.nth(index).locator("select").select_option("present")
     await page.get_by_role("button", name="Lưu điểm danh").click()
     await page.wait_for_url("**notice=attendance")
 

@@ -1,6 +1,7 @@
 """Small wording faults a trial's secretaries, officers and operators read, each checked without a running system:
 a month with only a thematic meeting said "chưa sinh hoạt" on the cell page; the operations page called the
-CloudEvents `time` "thời điểm gửi"; the cancel form's error said "Lý do" for the field labelled "Lý do hủy"; the
+CloudEvents `time` "thời điểm gửi" (and so did the refusals of a date over two years past it and of a birth year after
+it); the cancel form's error said "Lý do" for the field labelled "Lý do hủy"; the
 minutes form named an absent speaker only as "đảng viên này" and, like the roster form, told one mistake per sending;
 and member lists were sorted by family name where Vietnamese lists read the given name first."""
 
@@ -66,6 +67,25 @@ def test_the_cloudevents_time_is_the_time_of_the_event_not_when_it_was_sent() ->
     assert reasons.field_label("time") == "thời điểm của sự kiện"
     said = reasons.explain_rejection("time: 2027-01-01T00:00:00Z is in the future", "time", None)
     assert "thời điểm gửi" not in said.lower() and "thời điểm của sự kiện" in said.lower(), said
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "expected"),
+    [
+        (
+            "data.approved_at",
+            RefusalCode.BEYOND_HORIZON,
+            "Thời điểm thông qua biên bản: ngày ghi trong dữ liệu muộn hơn thời điểm của sự kiện quá 2 năm.",
+        ),
+        ("data.birth_year", RefusalCode.BORN_AFTER_EVENT, "Năm sinh muộn hơn thời điểm của sự kiện."),
+    ],
+)
+def test_a_date_beyond_the_events_time_is_measured_from_the_time_of_the_event(
+    field: str, code: RefusalCode, expected: str
+) -> None:
+    """A date more than two years ahead and a birth year ahead are judged against the event's CloudEvents `time`
+    (when the fact was true), so the refusal names that moment as the house does, never "thời điểm gửi"."""
+    assert reasons.explain_rejection(f"{field}: reworded", field, {"code": code.value}) == expected
 
 
 def handled(monkeypatch: pytest.MonkeyPatch, sent: Any) -> None:

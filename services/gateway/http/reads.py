@@ -16,7 +16,7 @@ from services.gateway.handlers import (
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
-from services.gateway.rollups import month_shown, rollup_shown, waiting_month
+from services.gateway.rollups import month_shown, no_data_rollup, rollup_shown, waiting_month
 from services.gateway.schemas import (
     CellPeriodRead,
     CellRankRead,
@@ -84,6 +84,19 @@ async def _cell(caller: Caller, state: State, cell_id: str) -> UnitReply:
 async def _officers_committee(caller: Caller, state: State, committee_id: str) -> UnitReply:
     """The committee, when the caller is an officer above or at it (404 otherwise)."""
     return await authorize_unit(caller, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
+
+
+async def _scored(state: State, request: Request[Any]) -> dict[str, Any] | None:
+    """Evaluation's reply to a committee's roll-up or ranking `request`, or None when it has no data for the subtree
+    up to the period's end (not_found naming `period`) or has not heard of the committee yet (not_found naming
+    `committee_id`: its unit snapshot still on its way). The gateway has already found the committee in the
+    caller's scope, so either is a committee without data yet, not a missing one (other errors as they came)."""
+    try:
+        return await _forward(state, request)
+    except RpcError as exc:
+        if exc.code == "not_found" and exc.field in ("period", "committee_id"):
+            return None
+        raise
 
 
 @contextmanager
@@ -277,11 +290,15 @@ async def list_committee_units(
 @router.get("/committees/{committee_id}/rollup", response_model=CommitteeRollupRead, tags=["committees"])
 async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, caller: Caller, state: State) -> Any:
     """Ratings, regularity, attendance, speaking, thematic coverage and trend of the subtree; `in_progress` while
-    the period has not ended, and in the month in progress its cells not met yet apart (`not_met_yet`)."""
+    the period has not ended, and in the month in progress its cells not met yet apart (`not_met_yet`). A committee
+    without data up to the period's end (just loaded, or a period before its first data) answers `no_data` true
+    with every count 0 and every rate null (rollups.no_data_rollup), as its page says "Chưa có dữ liệu"."""
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
-    rollup = await _forward(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
+    rollup = await _scored(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
     at = now()
+    if rollup is None:
+        return no_data_rollup(committee_id, period, in_progress=is_running(period, at))
     shown = rollup_shown(rollup | {"in_progress": is_running(period, at)}, now=at)
     if waiting_month(shown) and rollup.get("weakest"):
         # the raw list is filled with the cells not met yet (Poor at 0 there): the weakest of those that met instead
@@ -297,8 +314,8 @@ async def _weakest_items(state: State, committee_id: str, period: str, *, limit:
     weakest = evaluation.GetCommitteeRanking(
         committee_id=committee_id, period=period, order="asc", limit=limit, offset=0, weak_only=True, met_only=waiting
     )
-    page = await state.rpc.call(weakest)
-    return [month_shown(item.model_dump(), period=period, now=at) for item in page.items]
+    page = await _scored(state, weakest)
+    return [month_shown(item, period=period, now=at) for item in page["items"]] if page else []
 
 
 @router.get("/committees/{committee_id}/ranking", response_model=Page[CellRankRead], tags=["committees"])
@@ -312,13 +329,16 @@ async def get_committee_ranking(
     offset: Offset = 0,
 ) -> Any:
     """The subtree's cells ranked by score for the period (in the month in progress a cell not met yet is
-    `not_met_yet`, without score or rating)."""
+    `not_met_yet`, without score or rating); an empty page for a committee without data up to the period's end,
+    as its roll-up answers `no_data`."""
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
     ranking = evaluation.GetCommitteeRanking(
         committee_id=committee_id, period=period, order=order, limit=limit, offset=offset
     )
-    found = await _forward(state, ranking)
+    found = await _scored(state, ranking)
+    if found is None:
+        return {"items": [], "total": 0, "limit": limit, "offset": offset}
     at = now()
     return found | {"items": [month_shown(item, period=period, now=at) for item in found["items"]]}
 
@@ -333,7 +353,7 @@ async def get_committee_weakest(
 ) -> dict[str, Any]:
     """The weakest cells of the subtree for the period: only those rated Poor or Average (DOMAIN.md "Alerts"),
     worst rating first, then lowest score; a Good or Fair cell is never listed, nor in the month in progress a cell
-    that has not met yet."""
+    that has not met yet; none for a committee without data up to the period's end."""
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
     items = await _weakest_items(state, committee_id, period, limit=limit)

@@ -113,6 +113,9 @@ class CommitteeRollupRead(evaluation.CommitteeRollupReply):
     closed month, quarter or year reads as evaluation rated it, `not_met_yet` null."""
 
     in_progress: bool = False
+    no_data: bool = False
+    """True when no cell of the subtree has a month scored up to the period's end (a committee just loaded, or a
+    period before its first data): every count 0, every rate, score and trend null, not a page of Poor."""
     not_met_yet: int | None = None
     """In the month in progress: the cells that have not held its regular meeting yet (else null)."""
     by_rating: ByRatingRead

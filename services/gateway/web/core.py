@@ -382,6 +382,12 @@ def unrated(period: str, error: RpcError) -> tuple[str, str]:
     """(title, message) of a period evaluation does not rate: not begun yet (`invalid`) or before any data."""
     if error.code == "invalid":
         return not_yet_due(period)
+    return no_data_yet(period)
+
+
+def no_data_yet(period: str) -> tuple[str, str]:
+    """(title, message) of a period the unit has no data for up to its end (the API's roll-up `no_data`): "Chưa có
+    dữ liệu", never rated."""
     return _("No data yet"), _(
         "There is no data for %(period)s in this unit yet, so it is not rated.", period=format_period(period)
     )

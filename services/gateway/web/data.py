@@ -95,8 +95,9 @@ async def committee_overview(
         except RpcError as exc:
             if exc.field != "period":
                 raise
-            return None  # a sub-committee whose data begins later: no figures, rather than all Kém
-        return child
+            return None
+        # a sub-committee whose data begins later (its roll-up `no_data`): no figures, rather than all Kém
+        return None if child is None or child.get("no_data") else child
 
     sub_rollups = await asyncio.gather(*(sub_rollup(unit["id"]) for unit in sub_committees))
     by_id = {unit["id"]: rollup_of for unit, rollup_of in zip(sub_committees, sub_rollups, strict=True)}

@@ -14,6 +14,7 @@ from services.gateway.auth import Principal
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
 from services.gateway.web import pdf
+from services.gateway.web.core import no_data_yet
 from services.gateway.web.data import month_shown
 from services.gateway.web.i18n import (
     _,
@@ -144,12 +145,14 @@ def spreadsheet_csv(header: list[str], rows: Iterable[list[str]]) -> bytes:
 
 def report_csv(rows: list[dict[str, Any]], *, period: str) -> bytes:
     """The report for the period as a spreadsheet's CSV (spreadsheet_csv), decimal commas; every row says whether
-    the period has ended, so a provisional figure copied or sorted away from the file's name still says so."""
+    the period has ended, so a provisional figure copied or sorted away from the file's name still says so. A
+    committee without data up to the period's end has no rows: the header alone."""
     return spreadsheet_csv(report_header(), (report_row(row, period=period) for row in rows))
 
 
 def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:
-    """The report as PDF."""
+    """The report as PDF; for a committee without data up to the period's end (its roll-up `no_data`) the title and
+    "Chưa có dữ liệu" with why, as its page says, instead of figures that would read as nothing but zeros."""
     rollup = data["rollup"]
     by_rating = rollup.get("by_rating") or {}
     figures = [
@@ -171,6 +174,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         figures=figures,
         header=report_header(with_period=False)[1:],
         rows=[report_row(row, period=None)[1:] for row in data["rows"]],
+        unrated=no_data_yet(period) if rollup.get("no_data") else None,
     )
 
 

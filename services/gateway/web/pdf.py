@@ -92,11 +92,17 @@ def report_pdf(
     figures: Sequence[tuple[str, str]],
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
+    unrated: tuple[str, str] | None = None,
 ) -> bytes:
-    """A committee's report: title, key figures, and a table of its cells."""
+    """A committee's report: title, key figures, and a table of its cells; `unrated` (heading, message) instead of
+    the figures and the table for a period without any data ("Chưa có dữ liệu")."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
+    if unrated is not None:
+        heading, message = unrated
+        story += [para(heading, style["h2"]), para(message, style["body"])]
+        return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
     story.append(
         _table(
             [[para(name, style["cell"]), para(value, style["cell-bold"])] for name, value in figures],

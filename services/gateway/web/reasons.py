@@ -140,9 +140,9 @@ BY_CODE = {
         "The start in the minutes is more than 7 days from the meeting's scheduled time; a moved meeting must be "
         "rescheduled first."
     ),
-    RefusalCode.BEYOND_HORIZON: N_("The date is more than 2 years after the time the event was sent."),
+    RefusalCode.BEYOND_HORIZON: N_("The date is more than 2 years after the time of the event."),
     RefusalCode.COMPLETED_BEFORE_MEETING: N_("The task's completion date is before the meeting that assigned it."),
-    RefusalCode.BORN_AFTER_EVENT: N_("The year of birth is later than the time the record was sent."),
+    RefusalCode.BORN_AFTER_EVENT: N_("The year of birth is later than the time of the event."),
     RefusalCode.ADMITTED_BEFORE_BIRTH: N_("The date of admission is before the year of birth."),
     RefusalCode.UNIT_WITHOUT_PARENT: N_(
         "A cell must belong to a committee: only a committee, the province committee at the top of the tree, may "

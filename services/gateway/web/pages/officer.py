@@ -41,11 +41,13 @@ async def committee_page(
         if not_begun:
             raise RpcError("invalid", f"period: {period} has not begun yet", field="period")
         overview = await data.committee_overview(state, principal, committee_id, period)
+        if overview["rollup"] is not None and overview["rollup"].get("no_data"):
+            raise RpcError("not_found", f"period: no data for {committee_id} up to {period}", field="period")
     except RpcError as exc:
         if exc.field != "period":
             raise
-        # a period not begun (422, as the API, report and export answer it), or before the unit's data: said so,
-        # with the chooser to pick another, never all Kém
+        # a period not begun (422, as the API, report and export answer it), or before the unit's data (200, the
+        # API's roll-up `no_data`): said so, with the chooser to pick another, never all Kém
         title, message = unrated(period, exc)
         return render(
             request,

@@ -420,20 +420,31 @@ async def documents(meeting_id: str, request: Request, viewer: FormViewer, state
 
 @router.post("/meetings/{meeting_id}/attendance")
 async def attendance(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
-    """Record the roster: present, excused with a reason, absent, exempt."""
+    """Record the roster: present, excused with a reason, absent, exempt. Every member's status is required (the
+    form preselects none but what was recorded or reported): each member sent without one is named, with every other
+    mistake of the form, on the first sending."""
     form = await forms.form_of(request)
 
     async def action() -> None:
-        records = []
+        records: list[dict[str, str]] = []
         meeting = await recordable_meeting(viewer, state, meeting_id)
         errors = not_begun_at(meeting)
         # the labels name members as the cell's roster does, never as the post says (a client could write anything)
         members = await data.members_by_id(state, viewer.principal, meeting.cell_id)
         names: dict[str, str] = {}
-        for row, member_id in enumerate(form.getlist("member")):
+        unchosen = False
+        for member_id in form.getlist("member"):
             status = forms.text(form, f"status-{member_id}")
             reason = forms.text(form, f"reason-{member_id}")
             name = str(members.get(member_id, {}).get("full_name") or member_id)
+            if not status:
+                # never taken as present: a roster nobody checked would read everyone there
+                errors[f"status-{member_id}"] = _(
+                    "Attendance of %(name)s: no status chosen; please choose one.", name=name
+                )
+                unchosen = True
+                continue
+            row = len(records)
             # a refusal of this row names the member, not the roster as a whole
             for key in ("status", "member_id"):
                 names[f"records.{row}.{key}"] = _("Attendance of %(name)s", name=name)
@@ -450,10 +461,12 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
                     said=N_("%(field)s: %(why)s"),
                 )
             records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
-        if not records:
+        if not records and not unchosen:
             errors["records"] = forms.required("records")
         with forms.reported_with(errors):
-            model = forms.build(AttendanceCreate, {"records": records}, names=names)
+            # without a row to build, the errors above are the whole answer (reported_with raises them)
+            model = forms.build(AttendanceCreate, {"records": records}, names=names) if records else None
+        assert model is not None
         await forms.send(commands.record_attendance(meeting_id, model, request, viewer.principal, state), names=names)
 
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
