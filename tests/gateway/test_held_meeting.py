@@ -105,6 +105,14 @@ async def test_the_secretary_records_a_meeting_already_held_on_its_own_form_warn
                 or f"Ngày: 19:30 {start:%d/%m/%Y} {expected}" in (errors)
             ), errors
             assert "Đảng viên chưa được thông báo qua chibo." in errors  # still warned
+        # a notice given after the start is no notice before it: the form says so rather than score it unsaid
+        again = await secretary.get(f"/app/cells/{world.cell_a1}/meetings/held")
+        late = {**form, "csrf": csrf_of(again.text), "form_key": random_id("key"), "meeting_id": random_id("mtg")}
+        late["notified_date"] = f"{held:%Y-%m-%d}"
+        late["notified_time"] = "20:00"
+        refused = await secretary.post(f"/app/cells/{world.cell_a1}/meetings/held", data=late)
+        assert refused.status_code == 422, refused.text
+        assert f"Ngày thông báo cho đảng viên: 20:00 {held:%d/%m/%Y} không trước giờ bắt đầu" in said(refused.text)
         assert len(world.ingested) == before + 1
 
 

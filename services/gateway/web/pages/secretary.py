@@ -188,6 +188,15 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     errors: dict[str, str] = {}
     starts = forms.held_start(form, errors)
     notified = forms.notified_moment(form, errors)
+    if starts is not None and notified is not None and notified >= starts:
+        # the form asks for a notice before the start: a later one would only read as "not notified" unsaid
+        errors["notified_at"] = _(
+            "%(field)s: %(when)s is not before the start of the meeting (%(start)s); give when the members were told "
+            "before it, or leave it empty.",
+            field=forms.label("notified_date"),
+            when=f"{notified:%H:%M} {format_short_date(notified.date())}",
+            start=f"{starts:%H:%M} {format_short_date(starts.date())}",
+        )
     meeting_id = forms.text(form, "meeting_id")
     if not MEETING_ID.match(meeting_id):
         meeting_id = new_meeting_id(cell_id)
