@@ -47,6 +47,20 @@ RESERVED_SOURCE_PREFIX = "urn:chibo:"
 """The sources of this system's own producers (urn:chibo:gateway, urn:chibo:meetings, urn:chibo:demo-seed, ...): no
 integration sends under one, and no account registers one (is_reserved_source)."""
 
+HELD_EXTENSION = "alreadyheld"
+"""The CloudEvents extension attribute (boolean `true`) on the gateway's meeting.scheduled.v1 of a secretary's command
+"record a meeting already held" (`already_held` in the API): meetings then takes a start already past, within
+shared.plausible.HELD_RECORD_WINDOW, where it refuses it for a plain schedule. Read only on GATEWAY_SOURCE events
+(an integration's schedule may be past anyway). CONTRACT.md's data of meeting.scheduled.v1 has no field for it, so
+it stays on the command's envelope; the event meetings re-publishes carries the contract's data alone, whose
+`notified_at` (the moment it was recorded, after the start, unless the secretary gave an earlier one) tells every
+listener that no notice went before the meeting."""
+
+
+def recorded_as_held(event: "CloudEvent") -> bool:
+    """Whether the envelope carries HELD_EXTENSION set to JSON `true` (any other value: not recorded as held)."""
+    return (event.model_extra or {}).get(HELD_EXTENSION) is True
+
 
 def is_reserved_source(source: str) -> bool:
     """Whether `source` is one of this system's own (urn:chibo:...), in any case: a URN's `urn` and namespace are

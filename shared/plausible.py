@@ -54,6 +54,18 @@ MINUTES_START_WINDOW = timedelta(days=7)
 """The minutes' start lies at most this far from the meeting's scheduled start: a meeting that begins later (or
 earlier) than that was moved, which meeting.rescheduled.v1 says (CONTRACT.md) before its minutes are sent."""
 
+HELD_RECORD_WINDOW = MINUTES_START_WINDOW
+"""A secretary records a meeting already held (one they forgot to enter beforehand) only if it began at most this long
+before they do: the week within which its minutes may start from its scheduled start, so a meeting recorded so can
+take the minutes of the sitting it records. Older history, long past its minutes' two days (DOMAIN.md "After") and
+perhaps in a month already reported, is an integration's backfill."""
+
+
+def held_too_long_ago(starts_at: datetime, now: datetime) -> bool:
+    """Whether a meeting recorded at `now` as already held began more than HELD_RECORD_WINDOW before `now`, too long
+    ago to be recorded so (meetings' check_held_start, and the secretary's form, which says it first)."""
+    return starts_at < now - HELD_RECORD_WINDOW
+
 
 def meeting_start_problem(starts_at: datetime, *, now: datetime) -> str | None:
     """Why a meeting cannot start at `starts_at` (before 2000, or more than two years after `now`); None if it can."""

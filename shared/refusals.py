@@ -86,7 +86,14 @@ class RefusalCode(StrEnum):
     """Rejected: a secretary's reschedule moves a meeting to a start already past (data.starts_at)."""
     SCHEDULED_IN_THE_PAST = "scheduled_in_the_past"
     """Rejected: a secretary's schedule command sets a new meeting at a start already past (data.starts_at), the rule
-    MOVED_INTO_THE_PAST applies to a move."""
+    MOVED_INTO_THE_PAST applies to a move; a meeting already held is recorded as such (shared.envelope.HELD_EXTENSION)
+    instead."""
+    HELD_START_AHEAD = "held_start_ahead"
+    """Rejected: a secretary records a meeting as already held (shared.envelope.HELD_EXTENSION) at a start that has
+    not come yet (data.starts_at, CLOCK_SKEW aside); a meeting still ahead is scheduled, and its members told of it."""
+    HELD_TOO_LONG_AGO = "held_too_long_ago"
+    """Rejected: a secretary records a meeting as already held (shared.envelope.HELD_EXTENSION) at a start more than
+    a week (shared.plausible.HELD_RECORD_WINDOW) before the command (data.starts_at)."""
     MINUTES_NOT_ADOPTED = "minutes_not_adopted"
     """Rejected: an adoption of minutes whose votes show no majority (data.votes_for not above half of the votes for
     and against): the minutes were voted down, not adopted."""

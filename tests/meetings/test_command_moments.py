@@ -2,13 +2,16 @@
 minutes of a meeting nine days ahead through the web form and the API: the meeting counted as held and scored, left
 the members' upcoming meetings, and the cell committee was mailed about absences that had not happened."""
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from services.meetings import handlers
-from shared.envelope import GATEWAY_SOURCE, now
+from shared.contracts.meetings import MeetingScheduled
+from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, now
+from shared.plausible import HELD_RECORD_WINDOW
 from shared.refusals import RefusalCode
 from tests.meetings import events as ev
 from tests.support.ids import random_id
@@ -149,3 +152,84 @@ async def test_a_secretarys_new_meeting_at_a_start_already_past_is_refused_as_a_
         assert "already past" in (result.reason or "")
         async with uow_factory() as uow:
             assert await uow.meetings.get_state(meeting) is None  # nothing scheduled
+
+
+def held(meeting: str, cell: str, *, starts_in: timedelta, sent: Any, **kw: Any) -> dict[str, Any]:
+    """A secretary's command recording the meeting as already held (the gateway's `already_held`), sent at `sent`."""
+    return ev.scheduled(meeting, cell, starts_at=sent + starts_in, source=GATEWAY_SOURCE, time=sent, **kw) | {
+        HELD_EXTENSION: True
+    }
+
+
+async def test_a_secretary_records_a_meeting_already_held_within_the_week_and_it_is_published_as_scheduled(
+    uow_factory: Any, meetings_pool: Any
+) -> None:
+    """A secretary who held a meeting and forgot to enter it beforehand was refused (scheduled_in_the_past) and had
+    no way to record it: said explicitly, a start in the last seven days is taken, and re-published as any schedule
+    (CONTRACT.md's data alone, members notified at the moment it was recorded, after the start)."""
+    cell, meeting = random_id("cell"), random_id("mtg")
+    sent = now().replace(microsecond=0)
+    setup = await handlers.ingest_batch([ev.unit(cell, time=sent - timedelta(days=30))], uow_factory, route="test")
+    assert [result.outcome for result in setup] == ["accepted"]
+    recorded = held(meeting, cell, starts_in=-timedelta(days=2), sent=sent)
+    [result] = await handlers.ingest_batch([recorded], uow_factory, route="http")
+    assert (result.outcome, result.field) == ("accepted", None), result.reason
+    async with uow_factory() as uow:
+        state = await uow.meetings.get_state(meeting)
+    assert state is not None and state.starts_at == sent - timedelta(days=2)
+    payload = await meetings_pool.fetchval(
+        "SELECT payload FROM meetings.outbox WHERE type = 'meeting.scheduled.v1' AND payload->>'originid' = $1",
+        recorded["id"],
+    )
+    published = json.loads(payload) if isinstance(payload, str) else payload
+    assert HELD_EXTENSION not in published  # the contract has no field for it: the data tells it by notified_at
+    assert set(published["data"]) <= set(MeetingScheduled.model_fields)
+    assert datetime.fromisoformat(published["data"]["notified_at"]) == sent  # after the start: no notice before it
+    # the same start without saying it was held keeps its refusal, whose reason names the way to record it
+    [plain] = await handlers.ingest_batch(
+        [ev.scheduled(random_id("mtg"), cell, starts_at=sent - timedelta(days=2), source=GATEWAY_SOURCE, time=sent)],
+        uow_factory,
+        route="http",
+    )
+    assert plain.refusal is not None and plain.refusal.code == RefusalCode.SCHEDULED_IN_THE_PAST
+    assert "already_held" in (plain.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "code"),
+    [
+        (timedelta(hours=2), RefusalCode.HELD_START_AHEAD),  # not begun: scheduled, so its members are notified
+        (-(HELD_RECORD_WINDOW + timedelta(hours=1)), RefusalCode.HELD_TOO_LONG_AGO),  # older than the week
+        (-timedelta(days=30), RefusalCode.HELD_TOO_LONG_AGO),
+    ],
+)
+async def test_a_meeting_recorded_as_held_begun_and_within_the_week_else_refused_naming_the_start(
+    uow_factory: Any, starts_in: timedelta, code: RefusalCode
+) -> None:
+    cell, meeting = random_id("cell"), random_id("mtg")
+    sent = now().replace(microsecond=0)
+    await handlers.ingest_batch([ev.unit(cell, time=sent - timedelta(days=30))], uow_factory, route="test")
+    [result] = await handlers.ingest_batch(
+        [held(meeting, cell, starts_in=starts_in, sent=sent)], uow_factory, route="http"
+    )
+    assert (result.outcome, result.field) == ("rejected", "data.starts_at")
+    assert result.refusal is not None and result.refusal.code == code
+    if code == RefusalCode.HELD_TOO_LONG_AGO:
+        assert "within 7 days of its start" in (result.reason or "")
+    async with uow_factory() as uow:
+        assert await uow.meetings.get_state(meeting) is None
+
+
+@pytest.mark.parametrize(
+    "starts_in", [-timedelta(minutes=10), -(HELD_RECORD_WINDOW - timedelta(minutes=5)), timedelta(minutes=10)]
+)
+async def test_a_meeting_recorded_as_held_takes_the_edges_of_its_week_and_the_clock_skew(
+    uow_factory: Any, starts_in: timedelta
+) -> None:
+    cell, meeting = random_id("cell"), random_id("mtg")
+    sent = now().replace(microsecond=0)
+    await handlers.ingest_batch([ev.unit(cell, time=sent - timedelta(days=30))], uow_factory, route="test")
+    [result] = await handlers.ingest_batch(
+        [held(meeting, cell, starts_in=starts_in, sent=sent)], uow_factory, route="http"
+    )
+    assert result.outcome == "accepted", result.reason

@@ -2,7 +2,7 @@
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ValidationError
@@ -355,8 +355,10 @@ def build_command_event(
     subject: str,
     correlation_id: str | None,
     event_id: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A CloudEvent from the gateway whose data passed the shared contract model."""
+    """A CloudEvent from the gateway whose data passed the shared contract model, with `extensions` (extension
+    attributes, such as shared.envelope.HELD_EXTENSION) on its envelope."""
     try:
         validated = model.model_validate(data)
     except ValidationError as exc:
@@ -373,7 +375,7 @@ def build_command_event(
         correlation_id=correlation_id,
         event_id=event_id,
     )
-    return event.model_dump(mode="json", exclude_none=True)
+    return {**event.model_dump(mode="json", exclude_none=True), **(extensions or {})}
 
 
 async def send_command(
@@ -386,11 +388,18 @@ async def send_command(
     subject: str,
     correlation_id: str | None = None,
     event_id: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Send one command as an ingested event (`event_id`: a resent command's own id, else a new one); a rejection
-    becomes an `invalid` error naming the field."""
+    """Send one command as an ingested event (`event_id`: a resent command's own id, else a new one; `extensions` on
+    its envelope); a rejection becomes an `invalid` error naming the field."""
     event = build_command_event(
-        event_type=event_type, model=model, data=data, subject=subject, correlation_id=correlation_id, event_id=event_id
+        event_type=event_type,
+        model=model,
+        data=data,
+        subject=subject,
+        correlation_id=correlation_id,
+        event_id=event_id,
+        extensions=extensions,
     )
     reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub, scope=write_scope(principal)))
     result = reply.results[0]

@@ -42,7 +42,8 @@ class CommandRead(BaseModel):
 
 
 class MeetingScheduleCreate(CreateModel):
-    """Schedule a meeting of the cell; `meeting_id` is generated when omitted."""
+    """Schedule a meeting of the cell; `meeting_id` is generated when omitted. `already_held`: record a meeting that
+    already took place (its start within the last 7 days) instead of scheduling one ahead."""
 
     meeting_id: Id | None = None
     kind: MeetingKind
@@ -52,6 +53,16 @@ class MeetingScheduleCreate(CreateModel):
     agenda: Annotated[list[Text], Items]
     notified_at: Timestamp | None = None
     committee_prepared: Flag | None = None
+    already_held: Flag = Field(
+        default=False,
+        description=(
+            "true: the meeting already took place and is recorded after the fact (a secretary who forgot to enter it"
+            " beforehand): its start must have begun and be at most 7 days ago (refused naming data.starts_at with"
+            " held_start_ahead or held_too_long_ago); no invitation or reminder is sent, and `preparation.notified`"
+            " is met only if `notified_at` says members were told before the start. false (default): a start already"
+            " past is refused (scheduled_in_the_past)."
+        ),
+    )
 
     @field_validator("topic")
     @classmethod

@@ -19,7 +19,13 @@ from services.gateway.web.reasons import BY_CODE, explain_hold, field_label, on_
 from shared.contracts.base import MAX_COUNT
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
-from shared.plausible import already_past, meeting_start_problem
+from shared.plausible import (
+    HELD_RECORD_WINDOW,
+    already_past,
+    begins_later,
+    held_too_long_ago,
+    meeting_start_problem,
+)
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import has_text, is_ascii_number, said_or_blank, without_controls
@@ -32,6 +38,9 @@ FIELD_LABELS = {
     "starts_at": N_("Date and time"),
     "start_date": N_("Date"),
     "start_time": N_("Hour"),
+    "notified_at": N_("Members notified at"),
+    "notified_date": N_("Date the members were notified"),
+    "notified_time": N_("Hour the members were notified"),
     "day": N_("Date"),
     "started": N_("Start time"),
     "ended": N_("End time"),
@@ -157,8 +166,17 @@ def not_a_choice(field: str, value: object, *, name: str | None = None, expected
     )
 
 
+HELD_PATH = N_("If the meeting has already taken place, record it with “Record a meeting already held”.")
+"""What a new meeting's refused past start adds: the way to record a meeting held and not entered beforehand."""
+
+
 def meeting_start(
-    form: Any, errors: dict[str, str], *, now: datetime | None = None, allow_past: bool = False
+    form: Any,
+    errors: dict[str, str],
+    *,
+    now: datetime | None = None,
+    allow_past: bool = False,
+    held_path: bool = False,
 ) -> datetime | None:
     """The start of an upcoming meeting from the schedule and reschedule forms' date and hour inputs: within
     shared.plausible's window (from 2000 to two years ahead) and not already past (shared.plausible.already_past,
@@ -166,7 +184,8 @@ def meeting_start(
     today the hour); an error on `starts_at` naming the input to correct otherwise. A trial's meeting scheduled for
     an hour already past today sent no notice and lost the notice item of its score unsaid. An integration still
     sends past meetings (a backfill of history). `allow_past`: the reschedule form of a meeting whose start has
-    passed, where a past start corrects when it really took place."""
+    passed, where a past start corrects when it really took place. `held_path`: the schedule form, whose refusal of a
+    past start adds HELD_PATH (a meeting already held is recorded on its own form, held_start)."""
     starts = moment(form, "start_date", "start_time", errors, field="starts_at")
     if starts is None:
         return None
@@ -178,24 +197,72 @@ def meeting_start(
         )
         return None
     today = now.astimezone(VIETNAM_TZ).date()
+    hint = f" {_(HELD_PATH)}" if held_path else ""
     if starts.date() < today and not allow_past:
-        errors["starts_at"] = _(
-            "%(field)s: %(day)s has already passed; a meeting scheduled here is dated from today (%(today)s) on.",
-            field=label("start_date"),
-            day=format_short_date(starts.date()),
-            today=format_short_date(today),
+        errors["starts_at"] = (
+            _(
+                "%(field)s: %(day)s has already passed; a meeting scheduled here is dated from today (%(today)s) on.",
+                field=label("start_date"),
+                day=format_short_date(starts.date()),
+                today=format_short_date(today),
+            )
+            + hint
         )
         return None
     if already_past(starts, now) and not allow_past:
-        errors["starts_at"] = _(
-            "%(field)s: %(hour)s today has already passed; a meeting scheduled here starts at a time still ahead "
-            "(it is %(now)s now).",
-            field=label("start_time"),
-            hour=starts.strftime("%H:%M"),
-            now=now.astimezone(VIETNAM_TZ).strftime("%H:%M"),
+        errors["starts_at"] = (
+            _(
+                "%(field)s: %(hour)s today has already passed; a meeting scheduled here starts at a time still ahead "
+                "(it is %(now)s now).",
+                field=label("start_time"),
+                hour=starts.strftime("%H:%M"),
+                now=now.astimezone(VIETNAM_TZ).strftime("%H:%M"),
+            )
+            + hint
         )
         return None
     return starts
+
+
+def held_start(form: Any, errors: dict[str, str], *, now: datetime | None = None) -> datetime | None:
+    """The start of a meeting already held from the "record a meeting already held" form's date and hour inputs: it
+    has begun (shared.plausible.begins_later, CLOCK_SKEW aside) and began at most HELD_RECORD_WINDOW (7 days) ago
+    (held_too_long_ago), the bounds meetings' check_held_start refuses by; an error on `starts_at` naming the input
+    to correct and the days allowed otherwise."""
+    starts = moment(form, "start_date", "start_time", errors, field="starts_at")
+    if starts is None:
+        return None
+    now = now or datetime.now(VIETNAM_TZ)
+    local = now.astimezone(VIETNAM_TZ)
+    if begins_later(starts, now):
+        errors["starts_at"] = _(
+            "%(field)s: %(when)s has not come yet (it is %(now)s now); a meeting still ahead is scheduled with "
+            "“Schedule a meeting”, so that its members are notified.",
+            field=label("start_date" if starts.date() > local.date() else "start_time"),
+            when=f"{starts:%H:%M} {format_short_date(starts.date())}",
+            now=f"{local:%H:%M} {format_short_date(local.date())}",
+        )
+        return None
+    if held_too_long_ago(starts, now):
+        errors["starts_at"] = _(
+            "%(field)s: %(day)s is more than %(days)s days ago; a meeting already held is recorded here within "
+            "%(days)s days of its start (from %(earliest)s on).",
+            field=label("start_date"),
+            day=format_short_date(starts.date()),
+            days=HELD_RECORD_WINDOW.days,
+            earliest=f"{local - HELD_RECORD_WINDOW:%H:%M} {format_short_date((local - HELD_RECORD_WINDOW).date())}",
+        )
+        return None
+    return starts
+
+
+def notified_moment(form: Any, errors: dict[str, str]) -> datetime | None:
+    """When the members were told of a meeting already held by other means than chibo, from the optional
+    `notified_date` and `notified_time` inputs (both left empty: None, nobody was told beforehand); an error on
+    `notified_at` naming what to correct otherwise."""
+    if not text(form, "notified_date") and not text(form, "notified_time"):
+        return None
+    return moment(form, "notified_date", "notified_time", errors, field="notified_at")
 
 
 def text(form: Any, name: str) -> str:

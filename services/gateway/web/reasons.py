@@ -171,7 +171,15 @@ BY_CODE = {
     ),
     RefusalCode.SCHEDULED_IN_THE_PAST: N_(
         "This time has already passed: a new meeting is scheduled at a time still ahead, so that its members are "
-        "told of it beforehand."
+        "told of it beforehand. If the meeting has already taken place, record it with “Record a meeting already "
+        "held”."
+    ),
+    RefusalCode.HELD_START_AHEAD: N_(
+        "This time has not come yet: only a meeting that has already begun is recorded as held; a meeting still ahead "
+        "is scheduled, so that its members are notified."
+    ),
+    RefusalCode.HELD_TOO_LONG_AGO: N_(
+        "This time is more than 7 days ago: a meeting already held is recorded here within 7 days of its start."
     ),
     RefusalCode.MINUTES_NOT_ADOPTED: N_(
         "The votes in favour are not more than half of the votes cast, so the minutes were not adopted."

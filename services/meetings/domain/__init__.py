@@ -14,10 +14,12 @@ from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds
 from shared.plausible import (
     CLOCK_SKEW,
+    HELD_RECORD_WINDOW,
     MINUTES_START_WINDOW,
     already_past,
     begins_later,
     event_time_problem,
+    held_too_long_ago,
     horizon_problem,
     meeting_length_problem,
     meeting_start_problem,
@@ -619,7 +621,13 @@ def from_a_person(source: str) -> bool:
 
 
 def check_schedule(
-    existing: MeetingState | None, *, meeting_id: str, source: str, starts_at: datetime, time: datetime
+    existing: MeetingState | None,
+    *,
+    meeting_id: str,
+    source: str,
+    starts_at: datetime,
+    time: datetime,
+    already_held: bool = False,
 ) -> None:
     """A secretary's schedule command creates a meeting and never overwrites one (a trial's second schedule under a
     known id turned a thematic meeting into a regular one, dropped its topic and moved its date): a known id is
@@ -628,7 +636,9 @@ def check_schedule(
     start already past at `time` (check_start_ahead, as check_reschedule refuses a move into the past): a trial's
     meeting scheduled for an hour already past sent no notice and lost the notice item of its score unsaid. An
     integration's meeting.scheduled.v1 is a snapshot, the latest by (time, id) winning, as CONTRACT.md says, and
-    may be a past meeting (a backfill of history)."""
+    may be a past meeting (a backfill of history). A secretary who says the meeting was `already_held`
+    (shared.envelope.HELD_EXTENSION: they forgot to enter it beforehand) records it at a past start instead, within
+    check_held_start's bounds."""
     if not from_a_person(source):
         return
     if existing is not None:
@@ -638,12 +648,37 @@ def check_schedule(
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_EXISTS),
         )
+    if already_held:
+        check_held_start(starts_at=starts_at, time=time)
+        return
     check_start_ahead(
         starts_at=starts_at,
         time=time,
-        rule="a new meeting is scheduled at a start still ahead",
+        rule="a new meeting is scheduled at a start still ahead; a meeting already held is recorded with already_held",
         code=RefusalCode.SCHEDULED_IN_THE_PAST,
     )
+
+
+def check_held_start(*, starts_at: datetime, time: datetime) -> None:
+    """A meeting a secretary records at `time` as already held has begun (begins_later, CLOCK_SKEW aside: its roster
+    and minutes are recorded next, which check_command_after_start takes only then) and began at most
+    shared.plausible.HELD_RECORD_WINDOW (7 days, the minutes' window MINUTES_START_WINDOW) before `time`; InvalidEvent
+    naming `data.starts_at`, coded HELD_START_AHEAD or HELD_TOO_LONG_AGO, otherwise."""
+    if begins_later(starts_at, time):
+        raise InvalidEvent(
+            f"data.starts_at: {starts_at.isoformat()} has not come yet; a meeting recorded as already held has begun"
+            " (a meeting still ahead is scheduled without already_held, and its members are notified)",
+            field="data.starts_at",
+            refusal=Refusal(code=RefusalCode.HELD_START_AHEAD),
+        )
+    if held_too_long_ago(starts_at, time):
+        days = HELD_RECORD_WINDOW.days
+        raise InvalidEvent(
+            f"data.starts_at: {starts_at.isoformat()} is more than {days} days before {time.isoformat()}; a meeting"
+            f" already held is recorded within {days} days of its start",
+            field="data.starts_at",
+            refusal=Refusal(code=RefusalCode.HELD_TOO_LONG_AGO),
+        )
 
 
 def check_start_ahead(*, starts_at: datetime, time: datetime, rule: str, code: RefusalCode) -> None:

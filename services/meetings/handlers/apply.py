@@ -13,7 +13,7 @@ from services.meetings.domain import Held, LockSet, Version, is_newer, member_ke
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
-from shared.envelope import Event, InvalidEvent
+from shared.envelope import Event, InvalidEvent, recorded_as_held
 from shared.periods import local_date, local_midnight
 from shared.refusals import Refusal, RefusalCode
 
@@ -121,7 +121,8 @@ async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUni
 
 
 async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: MeetingsUnit) -> Applied:
-    """A meeting of a known cell; members count as notified at the event's time unless told otherwise."""
+    """A meeting of a known cell; members count as notified at the event's time unless told otherwise (a meeting a
+    secretary records as already held, shared.envelope.HELD_EXTENSION, too: it is re-published as any schedule)."""
     data = event.data
     domain.require_unit(await uow.org.get_unit(data.cell_id), unit_id=data.cell_id, kind="cell", field="data.cell_id")
     existing = await uow.meetings.get_state(data.meeting_id)
@@ -132,7 +133,12 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
             field="data.cell_id",
         )
     domain.check_schedule(
-        existing, meeting_id=data.meeting_id, source=event.source, starts_at=data.starts_at, time=event.time
+        existing,
+        meeting_id=data.meeting_id,
+        source=event.source,
+        starts_at=data.starts_at,
+        time=event.time,
+        already_held=recorded_as_held(event.envelope),
     )
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)

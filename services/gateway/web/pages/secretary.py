@@ -43,7 +43,7 @@ from services.gateway.web.i18n import LABELS, N_, _, format_short_date, parse_mo
 from services.gateway.web.reasons import BY_CODE, on_field
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
-from shared.plausible import begins_later
+from shared.plausible import HELD_RECORD_WINDOW, begins_later
 from shared.refusals import RefusalCode
 from shared.text import has_text, said_or_blank
 
@@ -58,7 +58,18 @@ then at most this long (a meeting from 22:40 to 00:20), and refused otherwise.""
 
 
 RECORD_NOTICES = frozenset(
-    {"scheduled", "rescheduled", "cancelled", "documents", "attendance", "minutes", "approved", "assessed", "task"}
+    {
+        "scheduled",
+        "held",
+        "rescheduled",
+        "cancelled",
+        "documents",
+        "attendance",
+        "minutes",
+        "approved",
+        "assessed",
+        "task",
+    }
 )
 """The notices the record page is redirected with after a form was recorded; any other `notice` in its address shows
 nothing (an address anyone can write is no word of the system's)."""
@@ -107,7 +118,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     await schedulable_cell(viewer, state, cell_id)
     form = await forms.form_of(request)
     errors: dict[str, str] = {}
-    starts = forms.meeting_start(form, errors)
+    starts = forms.meeting_start(form, errors, held_path=True)
     # the id the form was shown with (a form from before it carried one: a new id)
     meeting_id = forms.text(form, "meeting_id")
     if not MEETING_ID.match(meeting_id):
@@ -143,6 +154,78 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             kinds=LABELS["kind"],
         )
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=scheduled", status_code=303)
+
+
+@router.get("/cells/{cell_id}/meetings/held")
+async def held_form(cell_id: str, request: Request, viewer: CurrentViewer, state: State) -> HTMLResponse:
+    """The form to record a meeting of the secretary's own cell that already took place (held in the last 7 days and
+    not entered beforehand), with its warning that members were not notified through chibo; 404 and 403 pages as
+    for schedule_form."""
+    unit = await schedulable_cell(viewer, state, cell_id)
+    return render(request, "schedule.html", viewer=viewer, unit=unit, errors={}, **_held_page(cell_id, {}))
+
+
+def _held_page(cell_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """What schedule.html shows as the "record a meeting already held" form: `held`, its values (a new meeting id
+    when the form is first shown), the kinds and the earliest day it takes (HELD_RECORD_WINDOW ago)."""
+    earliest = datetime.now(VIETNAM_TZ) - HELD_RECORD_WINDOW
+    return {
+        "held": True,
+        "values": {"meeting_id": new_meeting_id(cell_id), **values},
+        "kinds": LABELS["kind"],
+        "held_days": HELD_RECORD_WINDOW.days,
+        "earliest": format_short_date(earliest.date()),
+    }
+
+
+@router.post("/cells/{cell_id}/meetings/held")
+async def record_held(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Record a meeting already held (the API's schedule command with `already_held`: meeting.scheduled.v1 whose
+    envelope says so); the record page follows, where its roster and minutes are entered as for any meeting. The
+    form again, with the fields to correct, if refused."""
+    await schedulable_cell(viewer, state, cell_id)
+    form = await forms.form_of(request)
+    errors: dict[str, str] = {}
+    starts = forms.held_start(form, errors)
+    notified = forms.notified_moment(form, errors)
+    if starts is not None and notified is not None and notified >= starts:
+        # the form asks for a notice before the start: a later one would only read as "not notified" unsaid
+        errors["notified_at"] = _(
+            "%(field)s: %(when)s is not before the start of the meeting (%(start)s); give when the members were told "
+            "before it, or leave it empty.",
+            field=forms.label("notified_date"),
+            when=f"{notified:%H:%M} {format_short_date(notified.date())}",
+            start=f"{starts:%H:%M} {format_short_date(starts.date())}",
+        )
+    meeting_id = forms.text(form, "meeting_id")
+    if not MEETING_ID.match(meeting_id):
+        meeting_id = new_meeting_id(cell_id)
+    body = {
+        "meeting_id": meeting_id,
+        "kind": forms.text(form, "kind"),
+        "topic": forms.text(form, "topic") or None,
+        "starts_at": starts.isoformat() if starts else None,
+        "location": forms.text(form, "location"),
+        "agenda": [said_or_blank(line) for line in forms.text(form, "agenda").splitlines() if has_text(line)],
+        "committee_prepared": form.get("committee_prepared") == "on",
+        "notified_at": notified.isoformat() if notified else None,
+        "already_held": True,
+    }
+    try:
+        try:
+            model = forms.build(MeetingScheduleCreate, {key: value for key, value in body.items() if value is not None})
+        except FormErrors as exc:
+            errors = {**exc.errors, **errors}
+        if errors:
+            raise FormErrors(errors)
+        await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
+    except FormErrors as exc:
+        unit = await state.directory.get(cell_id)
+        page = _held_page(cell_id, {**dict(form), "meeting_id": meeting_id})
+        return render(
+            request, "schedule.html", status=422, viewer=viewer, unit=unit, errors={**errors, **exc.errors}, **page
+        )
+    return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
 
 
 # ---- the record page ----------------------------------------------------------------------------
@@ -212,6 +295,7 @@ async def _record_page(
         today=f"{datetime.now(VIETNAM_TZ):%Y-%m-%d}",
         meeting_day=meeting_day(meeting),
         notice=request.query_params.get("notice") in RECORD_NOTICES,
+        held_notice=request.query_params.get("notice") == "held",
         statuses=LABELS["attendance"],
         document_kinds=LABELS["document"],
         rows=range(1, max(ROWS, len(minutes["resolutions"]) + 1, len(minutes["tasks"]) + 1) + 1),

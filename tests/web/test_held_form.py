@@ -1,0 +1,62 @@
+"""The secretary records a meeting already held on its own form ("Ghi lại buổi sinh hoạt đã diễn ra"), through the
+running system: warned that members were not notified through chibo, the real meetings takes it, and the record page
+follows with its roster form; the schedule form's refusal of a past day points there."""
+
+import html
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.support.system import RunningSystem
+from tests.web.conftest import csrf_of, signed_in
+
+pytestmark = pytest.mark.e2e
+CELL = "demo-cb-thon-1"
+
+
+def text(page: str) -> str:
+    """The page's words, tags dropped and entities read."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", page)))
+
+
+async def test_a_secretary_records_a_meeting_already_held_and_lands_on_its_record_page(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    async with signed_in(system, "secretary") as client:
+        cell = (await client.get(f"/app/cells/{CELL}")).text
+        assert f"/app/cells/{CELL}/meetings/held" in cell and "Ghi lại buổi sinh hoạt đã diễn ra" in text(cell)
+        yesterday = datetime.now(VIETNAM_TZ) - timedelta(days=1)
+        form = {
+            "kind": "extraordinary",
+            "start_date": f"{yesterday:%Y-%m-%d}",
+            "start_time": "19:30",
+            "location": "Nhà văn hóa thôn 1",
+            "agenda": "Bàn việc phòng chống bão",
+        }
+        shown = (await client.get(f"/app/cells/{CELL}/meetings/new")).text
+        plain = await client.post(f"/app/cells/{CELL}/meetings", data={**form, "csrf": csrf_of(shown)})
+        assert plain.status_code == 422
+        assert "hãy ghi lại bằng “Ghi lại buổi sinh hoạt đã diễn ra”" in text(plain.text)
+
+        shown = (await client.get(f"/app/cells/{CELL}/meetings/held")).text
+        warning = text(shown)
+        assert "Đảng viên chưa được thông báo qua chibo." in warning
+        assert "sẽ bị tính là không đạt, trừ khi bạn ghi dưới đây thời điểm chi bộ đã thông báo" in warning
+        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
+        sent = await client.post(
+            f"/app/cells/{CELL}/meetings/held", data={**form, "csrf": csrf_of(shown), "meeting_id": meeting_id}
+        )
+        assert sent.status_code == 303, text(sent.text)
+        assert sent.headers["location"] == f"/app/meetings/{meeting_id}/record?notice=held"
+        record = await client.get(sent.headers["location"])
+        assert record.status_code == 200
+        said = text(record.text)
+        assert "không có thông báo hay nhắc lịch nào được gửi cho buổi này" in said
+        assert 'id="roster-form"' in record.text and "Lưu điểm danh" in said  # recorded as any meeting next
+        stored = (
+            await client.get(f"/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {province['secretary']}"})
+        ).json()
+        starts = datetime.fromisoformat(stored["starts_at"].replace("Z", "+00:00"))
+        assert starts == yesterday.replace(hour=19, minute=30, second=0, microsecond=0)
