@@ -1,7 +1,7 @@
 """The CloudEvents 1.0 structured-mode envelope every message travels in (CONTRACT.md)."""
 
+import os
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -386,7 +386,18 @@ class InvalidEvent(Exception):
 
 def now() -> datetime:
     """The current time in Vietnam (+07:00), the offset events carry."""
-    return datetime.now(UTC).astimezone(VIETNAM_TZ)
+    return datetime.now(VIETNAM_TZ)  # the same as now(UTC).astimezone(VIETNAM_TZ), one conversion less
+
+
+_UUID4_KEPT = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def new_id() -> str:
+    """A random version-4 UUID as text, exactly as str(uuid.uuid4()) writes one (os.urandom, RFC 4122 variant), built
+    without the UUID object (issue 12: uuid4() and its str were ~2 % of meetings' ingest samples, one per event)."""
+    text = f"{int.from_bytes(os.urandom(16)) & _UUID4_KEPT | _UUID4_SET:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def new_event(
@@ -404,7 +415,7 @@ def new_event(
     digits below the microsecond (Event.time_text of a time received)."""
     return CloudEvent(
         specversion="1.0",
-        id=event_id or str(uuid.uuid4()),
+        id=event_id or new_id(),
         source=source,
         type=type,
         time=time or now(),

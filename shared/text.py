@@ -20,7 +20,14 @@ def is_blank_char(char: str) -> bool:
 
 def has_text(value: str | None) -> bool:
     """True when `value` holds at least one visible character; None, "" and only spaces or INVISIBLE are blank."""
-    return value is not None and not all(is_blank_char(char) for char in value)
+    if value is None:
+        return False
+    # str.strip() drops exactly the characters str.isspace() calls space: what is left starts with a visible
+    # character unless it starts with an INVISIBLE one (issue 12: a generator per call was 3 % of meetings' samples)
+    stripped = value.strip()
+    if not stripped:
+        return False
+    return stripped[0] not in INVISIBLE or not all(is_blank_char(char) for char in stripped)
 
 
 def said_or_blank(value: str | None) -> str:

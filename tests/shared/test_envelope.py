@@ -1,6 +1,7 @@
 """The envelope and the contract models: what is accepted and how rejections name the field."""
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -8,7 +9,15 @@ import pytest
 from shared.bindings import structured_from_binary
 from shared.contracts.meetings import MeetingScheduled
 from shared.contracts.registry import read_event
-from shared.envelope import BATCH_CONTENT_TYPE, InvalidEvent, is_batch, parse_batch, parse_envelope, read_batch
+from shared.envelope import (
+    BATCH_CONTENT_TYPE,
+    InvalidEvent,
+    is_batch,
+    new_id,
+    parse_batch,
+    parse_envelope,
+    read_batch,
+)
 from shared.reading import MAX_EVENT_BYTES
 
 
@@ -444,3 +453,11 @@ def test_a_second_60_where_no_leap_second_can_be_is_refused_saying_so(written: s
         with pytest.raises(InvalidEvent) as caught:
             read_event(parse_envelope(json.dumps(raw)))
         assert caught.value.field == field and caught.value.reason.startswith(f"{field}: {said}")
+
+
+def test_new_ids_are_random_version_4_uuids_written_as_str_uuid4_writes_them() -> None:
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)

@@ -2,13 +2,14 @@
 the gateway's forms: a trial's document title "\u200b\u200b", excused reason "\u00a0 \u200b" and minutes content
 "\u200b" counted as filled."""
 
+import itertools
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from shared.contracts import meetings as contract
-from shared.text import has_text, said_or_blank
+from shared.text import INVISIBLE, has_text, said_or_blank
 
 BLANKS = ["", " \t\n", "\u200b\u200b", "\u00a0 \u200b", "\u200c\u200d\u2060\ufeff", "\u3000\u2003\u180e"]
 
@@ -55,3 +56,11 @@ def test_a_notice_says_no_reason_for_a_move_whose_reason_is_invisible() -> None:
         == "\nLý do thay đổi: Trùng lịch họp dân."
     )
     assert _text_values({"agenda": ["\u200b", "Kiểm điểm"]})["content_text"].count("- ") == 1
+
+
+def test_has_text_is_any_character_neither_space_nor_invisible_for_every_mix() -> None:
+    alphabet = [" ", "\u00a0", "\u3000", "\n", *sorted(INVISIBLE), "a", "\u0301", "ệ"]
+    for length in range(4):
+        for chars in itertools.product(alphabet, repeat=length):
+            value = "".join(chars)
+            assert has_text(value) == any(not char.isspace() and char not in INVISIBLE for char in value), repr(value)

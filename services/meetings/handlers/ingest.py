@@ -9,7 +9,6 @@ import json
 import logging
 import random
 import re
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -57,6 +56,7 @@ from shared.envelope import (
     is_identifier,
     is_reserved_source,
     new_event,
+    new_id,
     now,
     parse_envelope,
     peek_identity,
@@ -1363,7 +1363,7 @@ async def publish_applied(
             CloudEvent.model_validate(
                 {
                     "specversion": "1.0",
-                    "id": str(uuid.uuid4()),
+                    "id": new_id(),
                     "source": SOURCE,
                     "type": event.type,
                     "time": event.time_text if event.time_ns else event.time,  # every digit it came with

@@ -85,12 +85,15 @@ class PgOrgRepository:
                     self._units.setdefault(row["parent_id"], None)
             for row in rows:
                 self._units[row["id"]] = UnitRef(id=row["id"], kind=row["kind"], parent_id=row["parent_id"])
-        members = sorted(set(member_ids) - self._histories.keys())
-        if members:
-            await self._read_histories(members)
-        members = sorted(set(member_ids) - self._row_versions.keys())
-        if members:
-            await self._read_row_versions(members)
+        member_ids = set(member_ids)
+        histories = sorted(member_ids - self._histories.keys())
+        rows = sorted(member_ids - self._row_versions.keys())
+        if histories and rows:
+            await self._read_histories_and_row_versions(histories, rows)
+        elif histories:
+            await self._read_histories(histories)
+        elif rows:
+            await self._read_row_versions(rows)
         keys = sorted(set(monitors) - self._monitor_versions.keys())
         if keys:
             rows = await self._conn.fetch(
@@ -104,6 +107,28 @@ class PgOrgRepository:
                 self._monitor_versions[key] = None
             for row in rows:
                 self._monitor_versions[(row["person_id"], row["cell_id"])] = _row_version(row)
+
+    async def _read_histories_and_row_versions(self, histories: list[str], rows: list[str]) -> None:
+        """_read_histories of `histories` and _read_row_versions of `rows` in one round trip (issue 12)."""
+        conn = await self._direct()
+        found = await conn.fetch(_HISTORIES_AND_ROW_VERSIONS_SQL, histories, rows)
+        for member_id in histories:
+            self._histories[member_id] = []
+        for member_id in rows:
+            self._row_versions[member_id] = None
+        for row in found:
+            if row["current"]:
+                self._row_versions[row["member_id"]] = (row["at"], row["ns"], row["version_id"])
+            else:
+                self._histories[row["member_id"]].append(
+                    MemberVersion(
+                        effective_at=row["at"],
+                        version_id=row["version_id"],
+                        removed=row["removed"],
+                        cell_id=row["cell_id"],
+                        effective_ns=row["ns"],
+                    )
+                )
 
     async def _read_row_versions(self, member_ids: list[str]) -> None:
         conn = await self._direct()
@@ -365,6 +390,16 @@ def _member_row(member_id: str, versions: Sequence[Mapping[str, Any]]) -> tuple[
         snapshot["effective_ns"],
         snapshot["version_id"],
     )
+
+
+_HISTORIES_AND_ROW_VERSIONS_SQL = (
+    "SELECT false AS current, member_id, effective_at AS at, effective_ns AS ns, version_id, removed, cell_id"
+    " FROM member_version WHERE member_id = ANY($1::text[])"
+    " UNION ALL SELECT true, id, version_time, version_ns, version_id, NULL::boolean, NULL::text FROM member"
+    " WHERE id = ANY($2::text[])"
+)
+"""The versions of the members of $1 (in no particular order, as _read_histories reads them) and the current row
+versions of the members of $2, told apart by `current`."""
 
 
 def _row_version(row: Mapping[str, Any]) -> Version:
