@@ -241,6 +241,8 @@ class FakeMeetings:
             minutes_version=minutes["version"] if minutes else None,
             roster_version=roster["version"] if roster else None,
             approval_version=meeting.get("approval_version"),
+            minutes_ended_at=datetime.fromisoformat(minutes["ended_at"]) if minutes else None,
+            start_version=meeting.get("start_version"),
         )
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:

@@ -75,14 +75,21 @@ def test_units_hang_under_known_committees_without_cycles() -> None:
 def test_a_secretary_is_refused_by_the_meetings_state_an_integration_never() -> None:
     """Cancelling a held meeting, moving a cancelled one or one with minutes, recording anything for a cancelled one:
     refused to a person (the gateway's commands, judged on the meeting as it stands), stored from an integration,
-    whose facts arrive in any order (the end state must not depend on which came first)."""
+    whose facts arrive in any order (the end state must not depend on which came first), but for a move issued after
+    the meeting ended by its minutes, refused from any source (check_not_moved_when_held)."""
     cancelled = domain.MeetingState(
         "m", "c", "regular", T0, cancel_version=(T0, 0, "x"), has_roster=False, has_minutes=False
     )
-    held = domain.MeetingState("m", "c", "regular", T0, None, True, True, minutes_version=(T0, 0, "n"))
+    ended = T0 + timedelta(minutes=100)
+    held = domain.MeetingState(
+        "m", "c", "regular", T0, None, True, True, minutes_version=(T0, 0, "n"), minutes_ended_at=ended
+    )
     for source in ("urn:example:handbook", "urn:chibo:gateway:other"):
         domain.check_reschedule(cancelled, source=source, starts_at=T0, time=T0)
-        domain.check_reschedule(held, source=source, starts_at=T0, time=T0)
+        domain.check_reschedule(held, source=source, starts_at=T0, time=ended)  # issued before it ended: a late fact
+        with pytest.raises(InvalidEvent, match="already held and cannot be rescheduled") as refused:
+            domain.check_reschedule(held, source=source, starts_at=T0, time=ended + timedelta(seconds=1))
+        assert refused.value.field == "data.meeting_id"
         domain.check_cancel(held, source=source)
         domain.require_not_cancelled(cancelled, source=source, what="submitting minutes")
     with pytest.raises(InvalidEvent, match="cancelled and cannot be rescheduled"):

@@ -541,6 +541,10 @@ class MeetingState:
     roster_version: Version | None = None
     approval_version: Version | None = None
     """The version of the stored adoption of the minutes, None while they are not adopted."""
+    minutes_ended_at: datetime | None = None
+    """When the stored minutes say the meeting ended (`data.ended_at`), None without minutes."""
+    start_version: Version | None = None
+    """The version of the schedule or move that set `starts_at` (None when not known to the reader)."""
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:
@@ -570,9 +574,10 @@ def check_minutes_start(meeting: MeetingState, started_at: datetime) -> None:
     """Reject minutes starting more than a week (shared.plausible.MINUTES_START_WINDOW) from the meeting's scheduled
     start (`data.started_at`): a trial's minutes dated 2020-12-20 for a meeting of 2026-12-20 were accepted. Judged
     against the stored meeting, which minutes always find (they wait for it otherwise): the outcome depends on arrival
-    order only when an integration moves a meeting by more than a week after sending its minutes, which a normal
-    stream does not do (a meeting is moved before it is held, and a secretary cannot move one with minutes); the
-    rejection is kept and can be replayed once the move is known, as check_approval_moment's."""
+    order only when an integration's move issued after the meeting ended arrives before its minutes (after them it
+    is refused, check_not_moved_when_held; meetings keeps no earlier start to judge the minutes against instead:
+    docs/integrations.md "A move after the meeting"); the rejection is kept and can be replayed once the move is
+    corrected, as check_approval_moment's."""
     if abs(started_at - meeting.starts_at) > MINUTES_START_WINDOW:
         raise InvalidEvent(
             f"data.started_at: {started_at.isoformat()} is more than {MINUTES_START_WINDOW.days} days from the"
@@ -659,6 +664,21 @@ def check_schedule(
     )
 
 
+def check_schedule_keeps_held_start(
+    existing: MeetingState | None, *, starts_at: datetime, version: Version, source: str, time: datetime
+) -> None:
+    """An integration's meeting.scheduled.v1 sent again for a known meeting with another start (`data.starts_at`),
+    newer than the schedule or move that set the stored start (`version` against MeetingState.start_version, None
+    read as older), moves the meeting as a meeting.rescheduled.v1 would: refused as one by check_not_moved_when_held,
+    naming `data.starts_at`. The same start, or an older snapshot (which leaves the start as it is), is not a move.
+    A secretary's schedule never reaches a known meeting (check_schedule)."""
+    if existing is None or starts_at == existing.starts_at:
+        return
+    if existing.start_version is not None and not existing.start_version < version:
+        return
+    check_not_moved_when_held(existing, source=source, time=time, field="data.starts_at")
+
+
 def check_held_start(*, starts_at: datetime, time: datetime) -> None:
     """A meeting a secretary records at `time` as already held has begun (begins_later, CLOCK_SKEW aside: its roster
     and minutes are recorded next, which check_command_after_start takes only then) and began at most
@@ -725,30 +745,48 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
     move of a December meeting to November made it leave the members' upcoming meetings, count in a past month and
     have the secretary at once told its minutes were late. A meeting whose start has passed may be moved to another
     past start: that corrects the record of when it took place (held a week late without being moved, its minutes
-    are refused as far from the schedule until it is). An integration's move is stored whatever else is known, the
-    latest by (time, id) setting the start: refusing a move issued after the cancellation or the minutes only when
-    those had arrived first left the start depending on the arrival order."""
-    if not from_a_person(source):
-        return
-    if meeting.cancel_version is not None:
+    are refused as far from the schedule until it is). An integration's move is judged by check_not_moved_when_held
+    only: a cancelled meeting's move is stored by version (silently), and a move issued after the meeting was held is
+    refused."""
+    if from_a_person(source) and meeting.cancel_version is not None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
         )
-    if meeting.has_minutes:
-        raise InvalidEvent(
-            f"data.meeting_id: meeting {meeting.meeting_id} was already held and cannot be rescheduled",
-            field="data.meeting_id",
-            refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
-        )
-    if meeting.starts_at > time:
+    check_not_moved_when_held(meeting, source=source, time=time)
+    if from_a_person(source) and meeting.starts_at > time:
         check_start_ahead(
             starts_at=starts_at,
             time=time,
             rule="a meeting still ahead is moved to a start still ahead",
             code=RefusalCode.MOVED_INTO_THE_PAST,
         )
+
+
+def check_not_moved_when_held(
+    meeting: MeetingState, *, source: str, time: datetime, field: str = "data.meeting_id"
+) -> None:
+    """The one rule refusing a move of a meeting already held, for a secretary's reschedule and any source's
+    meeting.rescheduled.v1 or re-sent meeting.scheduled.v1 with another start: InvalidEvent naming `field`, coded
+    MEETING_MINUTES_RECORDED. A secretary's move is refused once the meeting's minutes are recorded (the form says
+    so). An integration's is refused when minutes are recorded and the move was issued (its CloudEvents `time`)
+    after the meeting ended by those minutes (`data.ended_at`): a trial's move of a meeting held on 02/12, issued on
+    03/12, set it to 20/12 and mailed every member about a meeting held the day before. A move issued before the
+    meeting ended is a fact that arrived late and is stored as any (the latest by (time, id) setting the start), so
+    a normal stream (moved, then held) ends alike in any arrival order. What still depends on the order (the move
+    issued after the end arriving before the minutes) is in docs/integrations.md."""
+    if not meeting.has_minutes:
+        return
+    ended = meeting.minutes_ended_at
+    if not from_a_person(source) and (ended is None or time <= ended):
+        return
+    after = "" if ended is None or time <= ended else f" (it ended {ended.isoformat()}, before {time.isoformat()})"
+    raise InvalidEvent(
+        f"{field}: meeting {meeting.meeting_id} was already held and cannot be rescheduled{after}",
+        field=field,
+        refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
+    )
 
 
 def is_held(*, cancelled: bool, has_minutes: bool) -> bool:

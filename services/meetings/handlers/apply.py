@@ -140,6 +140,9 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
         time=event.time,
         already_held=recorded_as_held(event.envelope),
     )
+    domain.check_schedule_keeps_held_start(
+        existing, starts_at=data.starts_at, version=version_of(event), source=event.source, time=event.time
+    )
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)
     validated = data.model_dump(mode="json") | {"notified_at": notified_at.isoformat()}
@@ -153,7 +156,8 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
 
 
 async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: MeetingsUnit) -> Applied:
-    """A new start (and place) for a scheduled meeting; the latest by (time, id) wins, whatever else is known."""
+    """A new start (and place) for a scheduled meeting; the latest by (time, id) wins, but a move issued after the
+    meeting was held by its minutes is refused (domain.check_reschedule)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.check_reschedule(meeting, source=event.source, starts_at=data.starts_at, time=event.time)

@@ -52,7 +52,8 @@ _STATE_SQL = (
     " m.schedule_time, m.schedule_ns, m.schedule_id, m.start_time, m.start_ns, m.start_id,"
     " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
     " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
-    " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id"
+    " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id,"
+    " n.ended_at AS minutes_ended_at"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
@@ -183,6 +184,8 @@ def _state(row: asyncpg.Record) -> MeetingState:
         minutes_version=_version(row, "minutes"),
         roster_version=_version(row, "roster"),
         approval_version=_version(row, "approval"),
+        minutes_ended_at=row["minutes_ended_at"],
+        start_version=_version(row, "start"),
     )
 
 
@@ -311,6 +314,7 @@ class PgMeetingRepository:
                 cancel_version=None,
                 has_roster=False,
                 has_minutes=False,
+                start_version=version,
             )
             self._versions[data.meeting_id] = _Versions(
                 schedule=version, start=version, approval=None, location=version
@@ -330,6 +334,7 @@ class PgMeetingRepository:
                 cell_id=data.cell_id,
                 kind=data.kind.value,
                 starts_at=data.starts_at if moves else existing.starts_at,
+                start_version=stored.start,
             )
         self._pending.add(
             _SCHEDULE_SQL,
@@ -361,7 +366,7 @@ class PgMeetingRepository:
         relocated = data.location is not None and stored.location is not None and stored.location < version
         if moved:
             stored.start = version
-            self._states[data.meeting_id] = replace(state, starts_at=data.starts_at)
+            self._states[data.meeting_id] = replace(state, starts_at=data.starts_at, start_version=version)
             self._pending.add(_RESCHEDULE_SQL, (data.meeting_id, data.starts_at, *version, data.reason), rank=THEN)
         if relocated:
             stored.location = version
@@ -411,7 +416,9 @@ class PgMeetingRepository:
         self._pending.dirty = True
         state = self._states.get(data.meeting_id)
         if state is not None:
-            self._states[data.meeting_id] = replace(state, has_minutes=True, minutes_version=version)
+            self._states[data.meeting_id] = replace(
+                state, has_minutes=True, minutes_version=version, minutes_ended_at=data.ended_at
+            )
         self._tasks[data.meeting_id] = {task.task_id for task in data.tasks}
 
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None:

@@ -1,0 +1,200 @@
+"""A user trial (HIGH): an integration's meeting.rescheduled.v1 for a meeting already held (its minutes recorded) was
+accepted: the meeting held on 02/12 19:30 moved to 20/12, every member and the monitor were mailed the move, and a
+reminder was scheduled. A move (or a meeting.scheduled.v1 sent again with another start) issued after the meeting
+ended by its minutes is now refused from any source and route, coded as the secretary's, stored as a rejection and
+never re-published (so notifications mails nothing). A move issued before the end and arriving late is still stored.
+The order that remains (the move arriving before the minutes) is pinned here and in docs/integrations.md.
+
+The service runs in this process against the package's vhost and database, over the real broker.
+"""
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from services.meetings import handlers
+from services.meetings.unit_of_work import MeetingsUnitOfWork
+from shared.contracts import meetings_rpc as meetings
+from shared.periods import VIETNAM_TZ
+from shared.refusals import RefusalCode
+from shared.rpc import RpcClient
+from tests.meetings import events as ev
+from tests.meetings.feed import Feed, feed
+from tests.support.ids import random_id
+from tests.support.rpc import ask
+from tests.support.running import eventually
+
+HELD = datetime(2026, 12, 2, 19, 30, tzinfo=VIETNAM_TZ)
+"""The trial's meeting: scheduled for, and held at, 02/12 19:30 (its minutes end at 21:10)."""
+ENDED = datetime(2026, 12, 2, 21, 10, tzinfo=VIETNAM_TZ)
+MOVED_TO = datetime(2026, 12, 20, 19, 30, tzinfo=VIETNAM_TZ)
+MOVE_ISSUED = datetime(2026, 12, 3, 10, 0, tzinfo=VIETNAM_TZ)
+"""The CloudEvents `time` of the trial's move: the morning after the meeting ended."""
+
+
+@pytest.fixture(scope="module")
+async def rpc(meetings_service: str, amqp_url: str) -> AsyncIterator[RpcClient]:
+    """An RPC client on the test vhost (the gateway's HTTP route ingests through it)."""
+    broker = RabbitBroker(amqp_url)
+    await broker.start()
+    try:
+        yield RpcClient(broker, timeout=20)
+    finally:
+        await broker.stop()
+
+
+def trial(cell: str, member: str, mtg: str) -> dict[str, dict[str, Any]]:
+    """The trial's events: (a) the schedule, (b) the minutes, (c) the move issued after the meeting ended."""
+    minutes = ev.minutes(mtg, chair_id=member, started_at=HELD, time=ENDED + timedelta(minutes=20))
+    minutes["data"]["ended_at"] = ENDED.isoformat()
+    return {
+        "a": ev.scheduled(mtg, cell, starts_at=HELD, time=HELD - timedelta(days=10)),
+        "b": minutes,
+        "c": ev.raw_event(
+            "meeting.rescheduled.v1",
+            {"meeting_id": mtg, "starts_at": MOVED_TO.isoformat(), "location": "Hội trường thôn"},
+            time=MOVE_ISSUED,
+        ),
+    }
+
+
+def world(cell: str, member: str) -> list[dict[str, Any]]:
+    """A cell and one member of it, known long before the meeting."""
+    return [ev.unit(cell), ev.member(member, cell)]
+
+
+async def ingest(rpc: RpcClient, raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ingest the events as one HTTP call would (meetings.rpc); each event's result."""
+    answer = await ask(rpc, meetings.Ingest(events=raws, route="http", account="feed-test"))
+    results: list[dict[str, Any]] = answer["results"]
+    return results
+
+
+async def rejection_row(pool: asyncpg.Pool, event_id: str) -> asyncpg.Record | None:
+    """The stored rejection of the event, None when there is none."""
+    async with pool.acquire() as conn:
+        return await conn.fetchrow("SELECT field, reason, refusal FROM rejection WHERE event_id = $1", event_id)
+
+
+async def quiet_after(bus: Feed, rpc: RpcClient, cell: str, mtg: str) -> list[dict[str, Any]]:
+    """What chibo.events carried about `mtg`, once a meeting scheduled afterwards is heard (after anything the events
+    before it would have published)."""
+    sentinel = random_id("mtg")
+    last = ev.scheduled(sentinel, cell, starts_at=MOVED_TO, time=MOVE_ISSUED + timedelta(hours=1))
+    [result] = await ingest(rpc, [last])
+    assert result["outcome"] == "accepted", result
+    await eventually(lambda: bus.find("meeting.scheduled.v1", originid=last["id"]), timeout=60)
+    return [event for event in bus.seen if event.get("subject") == mtg]
+
+
+@pytest.mark.parametrize("route", ["http", "http-batch", "http-same-batch", "amqp", "amqp-batch"])
+async def test_an_integrations_move_issued_after_the_meeting_was_held_is_refused_stored_and_not_announced(
+    route: str, rpc: RpcClient, amqp_url: str, meetings_pool: asyncpg.Pool
+) -> None:
+    cell, member, mtg = random_id("cell"), random_id("mem"), random_id("mtg")
+    events = trial(cell, member, mtg)
+    move = events["c"]
+    async with feed(amqp_url) as bus:
+        same_batch = [move] if route == "http-same-batch" else []  # judged on what the batch recorded before it
+        results = await ingest(rpc, [*world(cell, member), events["a"], events["b"], *same_batch])
+        assert [r["outcome"] for r in results[:4]] == ["accepted"] * 4, results
+        if route == "http-same-batch":
+            refused = results[4]
+        elif route == "http":
+            [refused] = await ingest(rpc, [move])
+        elif route == "http-batch":  # one bad event rejects only itself
+            other = ev.raw_event("meeting.cancelled.v1", {"meeting_id": random_id("mtg"), "reason": "x"})
+            refused = (await ingest(rpc, [move, other]))[0]
+        else:
+            await bus.publish([move] if route == "amqp-batch" else move)
+            await eventually(lambda: bus.find("ingest.rejected.v1", event_id=move["id"]), timeout=60)
+            refused = {"outcome": "rejected", "field": "data.meeting_id", "refusal": None}
+        assert refused["outcome"] == "rejected", refused
+        assert refused["field"] == "data.meeting_id"
+        if refused["refusal"] is not None:
+            assert refused["refusal"]["code"] == RefusalCode.MEETING_MINUTES_RECORDED.value
+        heard = await quiet_after(bus, rpc, cell, mtg)
+    assert "meeting.rescheduled.v1" not in [event["type"] for event in heard]
+    stored = await rejection_row(meetings_pool, move["id"])
+    assert stored is not None and stored["field"] == "data.meeting_id"
+    assert "already held and cannot be rescheduled" in stored["reason"]
+    assert json.loads(stored["refusal"])["code"] == RefusalCode.MEETING_MINUTES_RECORDED.value
+    async with MeetingsUnitOfWork(meetings_pool) as uow:
+        state = await uow.meetings.get_state(mtg)
+    assert state is not None and state.starts_at == HELD and state.has_minutes
+
+
+async def test_a_schedule_sent_again_with_another_start_after_the_meeting_was_held_is_refused_naming_the_start(
+    rpc: RpcClient, amqp_url: str, meetings_pool: asyncpg.Pool
+) -> None:
+    cell, member, mtg = random_id("cell"), random_id("mem"), random_id("mtg")
+    events = trial(cell, member, mtg)
+    assert {r["outcome"] for r in await ingest(rpc, [*world(cell, member), events["a"], events["b"]])} == {"accepted"}
+    again = ev.scheduled(mtg, cell, starts_at=MOVED_TO, time=MOVE_ISSUED)
+    same_start = ev.scheduled(mtg, cell, starts_at=HELD, time=MOVE_ISSUED + timedelta(minutes=1))
+    async with feed(amqp_url) as bus:
+        [refused] = await ingest(rpc, [again])
+        assert refused["outcome"] == "rejected" and refused["field"] == "data.starts_at", refused
+        assert refused["refusal"]["code"] == RefusalCode.MEETING_MINUTES_RECORDED.value
+        [kept] = await ingest(rpc, [same_start])  # the same start again is no move: the snapshot is stored
+        assert kept["outcome"] == "accepted", kept
+        heard = await quiet_after(bus, rpc, cell, mtg)
+    assert [event["originid"] for event in heard if event["type"] == "meeting.scheduled.v1"] == [same_start["id"]]
+    stored = await rejection_row(meetings_pool, again["id"])
+    assert stored is not None and stored["field"] == "data.starts_at"
+    async with MeetingsUnitOfWork(meetings_pool) as uow:
+        state = await uow.meetings.get_state(mtg)
+    assert state is not None and state.starts_at == HELD
+
+
+async def test_a_move_issued_before_the_meeting_ended_arriving_after_its_minutes_is_stored(
+    rpc: RpcClient, meetings_pool: asyncpg.Pool
+) -> None:
+    """A fact that arrives late is still a fact: moved on 01/12 from 01/12 to 02/12, held on 02/12, the move delivered
+    after the minutes moves the meeting, as it would have delivered first."""
+    cell, member, mtg = random_id("cell"), random_id("mem"), random_id("mtg")
+    events = trial(cell, member, mtg)
+    events["a"]["data"]["starts_at"] = (HELD - timedelta(days=1)).isoformat()
+    move = ev.raw_event(
+        "meeting.rescheduled.v1", {"meeting_id": mtg, "starts_at": HELD.isoformat()}, time=HELD - timedelta(days=1)
+    )
+    results = await ingest(rpc, [*world(cell, member), events["a"], events["b"], move])
+    assert [r["outcome"] for r in results] == ["accepted"] * 5, results
+    async with MeetingsUnitOfWork(meetings_pool) as uow:
+        state = await uow.meetings.get_state(mtg)
+    assert state is not None and state.starts_at == HELD
+
+
+async def test_the_trials_three_events_in_either_order_pinned(
+    uow_factory: Callable[[], MeetingsUnitOfWork],
+) -> None:
+    """What each arrival order does now (docs/integrations.md, "A move after the meeting"): a, b, c keeps the meeting
+    held on 02/12 and refuses the move; a, c, b moves it to 20/12 and refuses the minutes as far from the schedule.
+    The two ends differ: meetings keeps no history of a meeting's earlier starts, so minutes arriving after such a
+    move cannot be judged against the start before it. Whichever is refused is stored and can be replayed."""
+    ends = {}
+    for order in ("abc", "acb"):
+        cell, member, mtg = random_id("cell"), random_id("mem"), random_id("mtg")
+        events = trial(cell, member, mtg)
+        outcomes = {}
+        for raw in [*world(cell, member), *(events[name] for name in order)]:
+            async with uow_factory() as uow:
+                result = await handlers.ingest_event(raw, uow, route="test")
+                await uow.commit()
+            outcomes[raw["id"]] = (result.outcome, result.refusal.code if result.refusal else None)
+        async with uow_factory() as uow:
+            state = await uow.meetings.get_state(mtg)
+        assert state is not None
+        ends[order] = (
+            [outcomes[events[name]["id"]] for name in "abc"],
+            state.starts_at,
+            state.has_minutes,
+        )
+    accepted = ("accepted", None)
+    assert ends["abc"] == ([accepted, accepted, ("rejected", RefusalCode.MEETING_MINUTES_RECORDED)], HELD, True)
+    assert ends["acb"] == ([accepted, ("rejected", RefusalCode.MINUTES_FAR_FROM_SCHEDULE), accepted], MOVED_TO, False)
