@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import BaseModel, Field, ValidationError
 
 from shared.logs import get_logger
@@ -80,13 +80,13 @@ class InstanceIdentity:
         )
 
 
-async def _ops_exchange(connection: AbstractRobustConnection) -> tuple[Any, aio_pika.abc.AbstractExchange]:
+async def _ops_exchange(connection: AbstractConnection) -> tuple[Any, aio_pika.abc.AbstractExchange]:
     channel = await connection.channel()
     exchange = await channel.declare_exchange(OPS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
     return channel, exchange
 
 
-async def publish_status(connection: AbstractRobustConnection, status: InstanceStatus, *, ttl_seconds: float) -> None:
+async def publish_status(connection: AbstractConnection, status: InstanceStatus, *, ttl_seconds: float) -> None:
     """Publish one heartbeat on chibo.ops (`status.<service>`, not persistent, expiring after `ttl_seconds`)."""
     channel, exchange = await _ops_exchange(connection)
     try:
@@ -136,7 +136,9 @@ async def keep_reporting(
 
 
 async def _farewell(url: str, identity: InstanceIdentity, *, ttl_seconds: float) -> None:
-    connection = await aio_pika.connect_robust(url)
+    # a plain connection: a robust one cut short by the farewell's time limit mid-connect kept reconnecting, by a
+    # task of its own, for the rest of the process
+    connection = await aio_pika.connect(url)
     try:
         await publish_status(connection, identity.status("stopping", []), ttl_seconds=ttl_seconds)
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import asyncpg
+from aio_pika.abc import AbstractRobustConnection
 from faststream import ContextRepo
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.response import JSONResponse
@@ -203,16 +204,24 @@ def unrouted_attention(counts: Mapping[str, int]) -> list[str]:
     return [f"{count} events lost to chibo.unrouted ({name})" for name, count in counts.items() if count]
 
 
-async def keep_bindings(broker: RabbitBroker, queues: Sequence[ConsumerQueue], *, every_seconds: float) -> None:
-    """Run restore_bindings on the broker's own connection every `every_seconds` and at once after the connection is
-    restored, until cancelled (a failure is logged and retried by shared.background.poll). A consumer whose exchange
-    was deleted and declared again (by anyone: every service declares the shared exchanges) gets its bindings back
-    within that time instead of losing every event to chibo.unrouted for good."""
+async def keep_bindings(
+    broker: RabbitBroker,
+    queues: Sequence[ConsumerQueue],
+    *,
+    every_seconds: float,
+    connect: Callable[[], Awaitable[AbstractRobustConnection]] | None = None,
+) -> None:
+    """Run restore_bindings on the broker's own connection (`connect()`, broker.connect by default) every
+    `every_seconds` and at once after the connection is restored, until cancelled (a failure is logged and retried
+    by shared.background.poll). A consumer whose exchange was deleted and declared again (by anyone: every service
+    declares the shared exchanges) gets its bindings back within that time instead of losing every event to
+    chibo.unrouted for good."""
     wake = asyncio.Event()
     watched: list[object] = []
+    connect = connect or broker.connect
 
     async def step() -> bool:
-        connection = await broker.connect()
+        connection = await connect()
         if connection not in watched:  # the broker's one connection, watched once
             connection.reconnect_callbacks.add(lambda *_: wake.set())
             watched.append(connection)
@@ -225,6 +234,49 @@ async def keep_bindings(broker: RabbitBroker, queues: Sequence[ConsumerQueue], *
 
 class BrokerDown(Exception):
     """The broker did not answer check_health's ping (its `broker` line already says why)."""
+
+
+class BrokerStopping(Exception):
+    """The service's broker has not started or its shutdown has begun: its connection is not asked for
+    (BrokerGate)."""
+
+
+class BrokerGate:
+    """The broker's own connection for a service's heartbeat, bindings keeper and /metrics, from the broker's start
+    until its shutdown begins. FastStream's broker.connect() opens a new connection whenever the broker has none: a
+    job asking before the broker's start had made its own raced it (two connections, one of them kept by nobody),
+    and one asking after its stop opened another nobody closed; either reconnected for the rest of the process, to a
+    virtual host perhaps deleted since."""
+
+    def __init__(self, broker: RabbitBroker) -> None:
+        self._broker = broker
+        self._started = asyncio.Event()
+        self.closed = False
+
+    def open(self) -> None:
+        """The broker has started (FastStream's after_startup): its connection may be asked for."""
+        self._started.set()
+
+    async def connection(self, *, wait: bool = True) -> AbstractRobustConnection:
+        """The broker's connection once it has started (waiting for that, or BrokerStopping at once when not
+        `wait`); BrokerStopping once the shutdown has begun."""
+        if not self.closed and not self._started.is_set():
+            if not wait:
+                raise BrokerStopping("the broker has not started yet")
+            await self._started.wait()
+        if self.closed:
+            raise BrokerStopping("the service is stopping: its broker connection is not opened again")
+        connection: AbstractRobustConnection = await self._broker.connect()  # no await before its own answer
+        return connection
+
+
+async def close_reopened(broker: RabbitBroker) -> None:
+    """Stop the broker again once the background tasks have stopped: a connection anything else opened through
+    broker.connect() after FastStream stopped it (an RPC client of a job) is closed, not left reconnecting."""
+    try:
+        await broker.stop()
+    except Exception as exc:
+        log.warning("broker_close_failed", error=repr(exc))
 
 
 def down_lines(report: Mapping[str, Any]) -> list[str]:
@@ -278,6 +330,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     broker = create_broker(settings, service=spec.name, consumer_queues=spec.consumer_queues)
     broker.include_router(spec.router)
     state: dict[str, Any] = {"pool": None}
+    gate = BrokerGate(broker)
     read_queues = [queue.name for queue in spec.consumer_queues] + ([spec.rpc_queue] if spec.rpc_queue else [])
     unrouted_watches = [unrouted_watch(service) for service in watched_keys(spec.consumer_queues)]
     metric_queues = read_queues + [queue.dead_letter_queue for queue in spec.consumer_queues] + unrouted_watches
@@ -313,7 +366,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             tasks.append(asyncio.create_task(statistics, name=f"{spec.name}-statistics"))
         if settings.status_every_seconds > 0:
             reporting = keep_reporting(
-                broker.connect,
+                gate.connection,
                 InstanceIdentity(spec.name, http_port=settings.http_port),
                 status_summary,
                 every_seconds=settings.status_every_seconds,
@@ -321,7 +374,9 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             )
             tasks.append(asyncio.create_task(reporting, name=f"{spec.name}-status"))
         if settings.bindings_check_seconds > 0 and spec.consumer_queues:
-            bindings = keep_bindings(broker, spec.consumer_queues, every_seconds=settings.bindings_check_seconds)
+            bindings = keep_bindings(
+                broker, spec.consumer_queues, every_seconds=settings.bindings_check_seconds, connect=gate.connection
+            )
             tasks.append(asyncio.create_task(bindings, name=f"{spec.name}-bindings"))
         for job in spec.background:
             tasks.append(asyncio.create_task(job(app_context), name=f"{spec.name}-{getattr(job, '__name__', 'job')}"))
@@ -331,6 +386,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
             # FastStream has stopped the broker (its handlers finished or were cancelled within the graceful
             # timeout) before this runs; now every background task, then the pool, each within the timeout
             await stop_background(tasks, relay=relay, pool=pool, timeout=settings.graceful_timeout)
+            await close_reopened(broker)
             stop_holding(False)  # nothing of this app is held any more: another app of this process holds again
             log.info("service_stopped")
 
@@ -371,7 +427,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     @get
     async def metrics(scope: Any) -> AsgiResponse:
         try:
-            connection = await broker.connect()  # the broker's own connection: no second login per scrape
+            connection = await gate.connection(wait=False)  # the broker's own: no second login per scrape
         except Exception:
             connection = None
         body, content_type = await render_metrics(
@@ -385,12 +441,15 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
 
     def hand_back_held() -> None:
         """Before the broker stops (its graceful wait for running handlers): held deliveries stop waiting for their
-        dependency and are handed back without spending their delivery limit (shared.outages.stop_holding)."""
+        dependency and are handed back without spending their delivery limit (shared.outages.stop_holding); no job
+        asks for the broker's connection any more (BrokerGate)."""
+        gate.closed = True
         stop_holding()
 
     return AsgiFastStream(
         broker,
         lifespan=lifespan,
+        after_startup=[gate.open],
         on_shutdown=[hand_back_held],
         logger=logging.getLogger(f"faststream.app.{spec.name}"),
         asgi_routes=[("/health", health), ("/metrics", metrics), *asyncapi_routes(spec)],

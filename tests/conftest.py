@@ -6,7 +6,38 @@ import asyncpg
 import pytest
 
 from shared.db import ensure_database
+from tests.support.connections import left_open_by, track_robust_connections
 from tests.support.env import broker_and_database, fresh_database, isolated_vhost
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record every robust broker connection of the run, so a virtual host deleted while one still reconnects to it
+    fails where it is deleted, naming the test that opened it (tests.support.env.isolated_vhost)."""
+    track_robust_connections()
+
+
+def package_of(nodeid: str) -> str:
+    """The nodeid prefix of a test's top-level package (`tests/meetings/`), or its file's path outside one."""
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")
+    return "/".join(parts[:2]) + "/" if len(parts) > 2 else path
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Once a package's last test is torn down (its package's fixtures with it), no robust broker connection its
+    tests opened may still (re)connect: one left open logs `broker_reconnect_failed` into later tests once its
+    vhost is gone. A teardown error of that last test names the tests that opened them."""
+    result = yield
+    package = package_of(item.nodeid)
+    if nextitem is None or package_of(nextitem.nodeid) != package:
+        openers = left_open_by(package)
+        if openers:
+            raise AssertionError(
+                f"{package}: robust broker connections still open after the package's fixtures were torn down (a"
+                " broker or service never closed); opened by: " + "; ".join(openers)
+            )
+    return result
 
 
 @pytest.fixture(scope="session")

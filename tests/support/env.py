@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from tests.support.connections import left_open
+
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -48,7 +50,8 @@ def isolated_vhost(base_url: str) -> Iterator[str]:
 
     Its users then see only their own queues and messages: no backlog left by another run's publishes, no RPC
     cross-talk with another test run on the same broker. Without a local rabbitmqctl (a remote or containerised
-    broker) the base URL is used as it is.
+    broker) the base URL is used as it is. Under pytest (tests/conftest.py tracks robust connections) an
+    AssertionError names the tests whose robust connection to it still reconnects once it is deleted.
     """
     if shutil.which("rabbitmqctl") is None or os.environ.get("CHIBO_TEST_SHARED_VHOST") == "1":
         yield base_url
@@ -66,6 +69,14 @@ def isolated_vhost(base_url: str) -> Iterator[str]:
         yield urlunsplit(urlsplit(base_url)._replace(path="/" + quote(name, safe="")))
     finally:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True, timeout=60)
+    # reached only when the block ended without an error (which is the one to report otherwise)
+    openers = left_open(name)
+    if openers:
+        raise AssertionError(
+            f"virtual host {name} deleted while this process still reconnects to it (a broker or service not closed"
+            f" before its vhost goes; it would log broker_reconnect_failed into later tests); opened by: "
+            + "; ".join(openers)
+        )
 
 
 @contextmanager
