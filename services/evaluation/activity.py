@@ -6,6 +6,13 @@ meeting's score once per batch. So while batches flow, a scoring round waits for
 delivery in flight and none for `settle` s), up to `bulk_wait` (bulk work is judged by its completion time, and
 every batch a round waits for is one fewer republication).
 
+Whatever the load, a round never starts between two messages of one relay fetch: meetings writes a transaction's
+facts grouped by type and its relay sends them back to back as one-type batches (scheduled, documents, attendance,
+minutes, completions, assessments ...), each saying which types follow (shared.outbox.NEXT_TYPES_HEADER). A round
+that started in the gap after the scheduled batch published every meeting of the cell provisional and again final
+(issue 12: 1.30 score messages a meeting and 1.65 a closed period in the province-year preset), so after a delivery
+that announces more of this consumer's types the round waits for the next one, at most `bulk_wait`.
+
 Single events are judged by their latency, but coalesced under load:
 - lightly loaded (the consumer was busy less than `busy_share` of the time since the previous round began), a round
   starts as soon as no delivery is in flight (woken the moment the last one ends, no quiet period): an idle
@@ -37,23 +44,38 @@ class FactActivity:
     _busy_then: float = 0.0
     _pending_since: float | None = None
     """When the first delivery since the previous round began started: its facts wait for the next round from then."""
+    expecting: bool = False
+    """The last delivery to end said more of the same relay fetch follows it (its next one has not begun yet)."""
+    _announced: bool = False
+    """The delivery in flight was announced by the one before it (it is not the first of its relay fetch)."""
+    noted_before: float | None = None
+    """After a round's wait cut short by its bound (deliveries still in flight or announced): the seconds since the
+    previous round stopped waiting. The round claims only cells noted before then (scoring.claim_dirty_cells): a
+    cell noted since likely has more of its facts in flight, and its meetings scored now would be published
+    provisional and again a round later (issue 12). None when the consumer settled: every cell is claimed."""
+    _batches_in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the last delivery in flight ends (a waiting round looks again at once)."""
 
     @contextmanager
-    def delivery(self, *, batch: bool) -> Iterator[None]:
-        """Mark one delivery (a batch or a single event) as being applied."""
+    def delivery(self, *, batch: bool, more: bool = False, several: bool = False) -> Iterator[None]:
+        """Mark one delivery (a bulk batch or not) as being applied; `more`: its sender said more of the same fetch
+        follows right after it (shared.outbox.more_follows); `several`: a batch message of any size."""
         if not self.in_flight:
             self._busy_since = time.monotonic()
         if self._pending_since is None:
             self._pending_since = time.monotonic()
         self.in_flight += 1
+        self._batches_in_flight += several
         self.bulk = batch
+        self._announced, self.expecting = self.expecting, False
         try:
             yield
         finally:
             self.in_flight -= 1
+            self._batches_in_flight -= several
             self.last_end = time.monotonic()
+            self.expecting = more
             if self.in_flight == 0:
                 self._busy_seconds += self.last_end - self._busy_since
                 self._idle.set()
@@ -66,8 +88,9 @@ class FactActivity:
         return min(1.0, (busy - self._busy_then) / elapsed) if elapsed > 0 else 1.0
 
     def settled(self, *, settle: float, coalesce: bool = True) -> bool:
-        """No delivery in flight and, when coalescing (batches flow, or under load), none in the last `settle` s."""
-        if self.in_flight:
+        """No delivery in flight or announced and, when coalescing (batches flow, or under load), none in the last
+        `settle` s."""
+        if self.in_flight or self.expecting:
             return False
         return not (coalesce or self.bulk) or time.monotonic() - self.last_end >= settle
 
@@ -80,14 +103,20 @@ class FactActivity:
         arrived while that round scored have waited already (under load at 200 events/s a round of ~80 cells
         scores for a few tenths of a second, and waiting the whole bound after it put both in each fact's latency)."""
         started = time.monotonic()
+        previous_round = self._round_began
         coalesce = self.busy_share() >= busy_share
+        cut_short = False
         pending_since = min(started, self._pending_since if self._pending_since is not None else started)
         while not self.settled(settle=settle, coalesce=coalesce):
             now = time.monotonic()
-            left = bulk_wait - (now - started) if self.bulk else max_wait - (now - pending_since)
+            # inside a relay fetch (a delivery announced, or one announced in flight): bound as for batches
+            patient = self.bulk or self.expecting or bool(self.in_flight and self._announced)
+            left = bulk_wait - (now - started) if patient else max_wait - (now - pending_since)
             if left <= 0:
+                # batches of facts still coming (not single events, whose rounds keep their latency bound)
+                cut_short = bool(self._batches_in_flight or self.expecting)
                 break
-            if not self.in_flight:  # a delivery ended lately: the rest of the quiet period
+            if not self.in_flight and not self.expecting:  # a delivery ended lately: the rest of the quiet period
                 left = min(left, max(settle - (now - self.last_end), 0.001))
             self._idle.clear()
             try:
@@ -95,6 +124,7 @@ class FactActivity:
             except TimeoutError:
                 pass
         self._round_began = time.monotonic()
+        self.noted_before = self._round_began - previous_round if cut_short and previous_round > 0 else None
         # deliveries still in flight commit after this round claims: their facts are the next round's
         self._pending_since = self._round_began if self.in_flight else None
         self._busy_then = self._busy_seconds + (self._round_began - self._busy_since if self.in_flight else 0.0)

@@ -90,7 +90,10 @@ async def scoring_worker(app: EvaluationContext) -> None:
             bulk_wait=settings.scoring_bulk_wait_seconds,
             busy_share=settings.scoring_busy_share,
         )
-        more = await score_dirty(uow_factory=app.uow_factory, limit=settings.scoring_batch)
+        # cut short while facts still flow: the cells noted since the previous round wait for the next one
+        more = await score_dirty(
+            uow_factory=app.uow_factory, limit=settings.scoring_batch, noted_before=activity.noted_before
+        )
         return more or (first and declined)
 
     await asyncio.gather(

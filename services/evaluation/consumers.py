@@ -14,6 +14,7 @@ from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
 from shared.envelope import is_batch
+from shared.outbox import more_follows
 from shared.rpc import RpcRequest, answer
 from shared.topology import EVALUATION_FACTS, RpcQueue
 
@@ -22,6 +23,8 @@ BULK_BODY_BYTES = 64 * 1024
 """A batch this large (about a hundred facts) is bulk work: the scoring worker lets more such batches fold into a
 round; a small batch (the relay joining a few singles) keeps the single-event latency bound."""
 RPC_QUEUE = RpcQueue("evaluation")
+FACT_TYPES = frozenset(EVALUATION_FACTS.routing_keys)
+"""The types bound to `evaluation.facts`: a relayed message announcing one of them next makes a round wait for it."""
 
 
 @router.subscriber(
@@ -39,8 +42,10 @@ async def on_fact(
     """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle."""
     raw = message.raw_message
     body = bytes(raw.body)
-    bulk = len(body) >= BULK_BODY_BYTES and is_batch(raw.content_type, raw.routing_key, body)
-    with app.facts_activity.delivery(batch=bulk):
+    several = is_batch(raw.content_type, raw.routing_key, body)
+    bulk = several and len(body) >= BULK_BODY_BYTES
+    more = more_follows(raw.headers, FACT_TYPES)  # the rest of the relay's fetch: no scoring round in between
+    with app.facts_activity.delivery(batch=bulk, more=more, several=several):
         await consume_event(
             message,
             consumer=EVALUATION_FACTS.name,

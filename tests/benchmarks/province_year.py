@@ -194,6 +194,9 @@ async def _measure(
             "rejected": len(observer.rejections),
             "first_rejections": observer.rejections[:3],
             "published": dict(sorted(observer.counts.items())),
+            # the fan-out (issue 12): how many meetings and (cell, period) pairs the score messages above were about
+            "meetings_published": len(observer.scored),
+            "periods_published": len(observer.periods),
             "result_messages": observer.messages,
             "result_batch_messages": observer.batch_messages,
             "outbox_events": await outbox_counts(conn),

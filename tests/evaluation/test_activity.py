@@ -77,3 +77,28 @@ async def test_under_load_a_single_events_round_waits_for_quiet_so_close_facts_f
     await asyncio.sleep(0.1)
     assert activity.busy_share() < 0.5
     assert await activity.wait_settled(settle=30.0, max_wait=30.0, bulk_wait=30.0, busy_share=0.5) < 5.0
+
+
+async def test_a_round_does_not_start_between_two_messages_of_one_relay_fetch() -> None:
+    activity = FactActivity()
+    with activity.delivery(batch=False, more=True, several=True):  # the scheduled batch: attendance ... follow
+        pass
+    waiting = asyncio.create_task(activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=30.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # announced: neither idle (lightly loaded) nor the single-event bound (0 s) start it
+    with activity.delivery(batch=False, several=True):  # the fetch's last message
+        pass
+    assert await asyncio.wait_for(waiting, 10.0) < 10.0  # woken once it ended, not after the 30 s bound
+    assert activity.noted_before is None  # settled: every noted cell is claimed
+
+
+async def test_a_round_cut_short_while_batches_are_in_flight_leaves_the_cells_noted_since_the_last_round() -> None:
+    activity = FactActivity()
+    await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)  # the previous round stopped waiting
+    await asyncio.sleep(0.05)
+    with activity.delivery(batch=False, more=True, several=True):
+        await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.01)  # its bound over, a batch in flight
+    assert activity.noted_before is not None and 0.05 <= activity.noted_before < 5.0
+    with activity.delivery(batch=False):  # a single event in flight keeps its latency bound: every cell claimed
+        await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)
+    assert activity.noted_before is None

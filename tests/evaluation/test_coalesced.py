@@ -99,6 +99,26 @@ async def test_a_claimed_note_is_skipped_by_another_worker_and_kept_when_its_rou
     assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0
 
 
+async def test_a_round_cut_short_claims_only_the_cells_noted_before_the_previous_round(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, factory = world
+    first, later = split(cell_history(committee_id="ward", cell_id="cell-s", prefix="s"), "meeting.scheduled.v1")
+    await deliver(factory, first)  # the scheduled batch noted; the rest of the cell's facts are still in flight
+    assert await score_dirty(uow_factory=factory, limit=100, noted_before=60.0) is False  # noted lately: left
+    assert await pool.fetchval("SELECT count(*) FROM meeting_score") == 0
+    for batch in later:
+        await deliver(factory, batch)
+    await pool.execute(
+        "UPDATE dirty_cell SET created_at = created_at - interval '2 minutes' WHERE id = (SELECT min(id)"
+        " FROM dirty_cell)"
+    )  # its first note is now older than the previous round
+    assert await score_dirty(uow_factory=factory, limit=100, noted_before=60.0) is False
+    assert await pool.fetchval("SELECT count(*) FROM dirty_cell") == 0  # the cell claimed with every note
+    counts = await published(pool)
+    assert counts["score.meeting.updated.v1"] == 4  # each meeting published once, with all its facts
+
+
 async def test_a_fact_committed_after_the_claim_is_scored_by_the_next_round(
     world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
 ) -> None:

@@ -67,16 +67,20 @@ MAX_RETRY_DELAY = 300.0
 """A cell whose scoring keeps failing is tried again at most this many seconds apart (never dropped)."""
 
 
-async def score_dirty(*, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int) -> bool:
+async def score_dirty(
+    *, uow_factory: Callable[[], AbstractAsyncContextManager[Any]], limit: int, noted_before: float | None = None
+) -> bool:
     """One scoring round: claim (and delete) up to `limit` dirty rows and their cells' others, score, commit.
 
     When the round fails, each of its cells is scored in its own transaction, and a cell that fails alone has its
     rows deferred (retried later, the error noted), so one cell that cannot be scored holds up no other. True when
-    more may be waiting (a full claim, a failed round, or one lost to a deadlock and worth running again)."""
+    more may be waiting (a full claim, a failed round, or one lost to a deadlock and worth running again).
+    `noted_before` (seconds): only cells noted at least that long ago, for a round cut short by its bound while
+    facts still flow (a cell noted during its wait likely has more of its facts in flight: issue 12)."""
     claimed: list[DirtyRow] = []
     try:
         async with uow_factory() as uow:
-            claimed = await uow.jobs.claim_dirty_cells(limit=limit)
+            claimed = await uow.jobs.claim_dirty_cells(limit=limit, noted_before=noted_before)
             if not claimed:
                 return False
             outcome = await score_cells(uow, merge_dirty(claimed))  # the claim deleted the rows: gone on commit

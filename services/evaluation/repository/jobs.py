@@ -66,7 +66,7 @@ class JobRepository(Protocol):
     async def rescore_job(self, job_id: str) -> dict[str, Any] | None: ...
     async def record_rescore_progress(self, *, job_id: str, values: dict[str, Any]) -> None: ...
     async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]]) -> None: ...
-    async def claim_dirty_cells(self, *, limit: int) -> list[DirtyRow]: ...
+    async def claim_dirty_cells(self, *, limit: int, noted_before: float | None = None) -> list[DirtyRow]: ...
     async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
     async def delete_dirty(self, ids: Sequence[int]) -> None: ...
     async def defer_dirty(self, ids: Sequence[int], *, error: str, max_delay: float) -> None: ...
@@ -205,8 +205,10 @@ class PgJobRepository:
         if not cells:
             return
         await self._conn.execute(
-            "INSERT INTO dirty_cell (cell_id, since, only_meetings, correlation_id)"
-            " SELECT c, s, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), r"
+            # noted when written, at the end of the fact transaction (not at its start: a claim that leaves the cells
+            # noted lately to the next round judges by this)
+            "INSERT INTO dirty_cell (cell_id, since, only_meetings, correlation_id, created_at)"
+            " SELECT c, s, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), r, clock_timestamp()"
             " FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS t(c, s, o, r)",
             [cell_id for cell_id, _ in cells],
             [None if cell.since is None else max(cell.since, EARLIEST) for _, cell in cells],
@@ -214,17 +216,22 @@ class PgJobRepository:
             [cell.correlation_id for _, cell in cells],
         )
 
-    async def claim_dirty_cells(self, *, limit: int) -> list[DirtyRow]:
+    async def claim_dirty_cells(self, *, limit: int, noted_before: float | None = None) -> list[DirtyRow]:
         """The oldest unclaimed rows (up to `limit`) and every other unclaimed row of their cells, by id, deleted in
         the claiming transaction (SKIP LOCKED: another worker's claim is passed over, never waited for). Deleted at
-        once rather than after the scoring: one round trip less, and a round that fails rolls them back all the same."""
+        once rather than after the scoring: one round trip less, and a round that fails rolls them back all the same.
+        With `noted_before` (seconds), only cells with a row noted at least that long ago are claimed (with all
+        their rows): a round cut short while facts still flow leaves the cells noted meanwhile to the next round."""
         rows = await self._conn.fetch(
             "WITH first AS MATERIALIZED (SELECT cell_id FROM dirty_cell"
-            "  WHERE not_before IS NULL OR not_before <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            "  WHERE (not_before IS NULL OR not_before <= now())"
+            "  AND ($2::float8 IS NULL OR created_at <= clock_timestamp() - make_interval(secs => $2))"
+            "  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
             " DELETE FROM dirty_cell WHERE id IN (SELECT id FROM dirty_cell"
             "  WHERE cell_id IN (SELECT cell_id FROM first) FOR UPDATE SKIP LOCKED)"
             f" RETURNING {DIRTY_COLUMNS}",
             limit,
+            noted_before,
         )
         return sorted((_dirty_row(row) for row in rows), key=lambda row: row.id)
 

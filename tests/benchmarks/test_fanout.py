@@ -1,0 +1,45 @@
+"""Issue 12's fan-out: a backfill through the real broker and the running services publishes each meeting's score
+and each cell period about once, not once per one-type batch of its facts.
+
+`province-year` at ten cells (about 1,400 events in two batch messages, as a national system sends a year): meetings
+relays each transaction's facts as one-type batches (scheduled, documents, attendance, minutes ...). Before issue 12's
+fix a scoring round ran between them and published every meeting of a cell provisional, then again final, and its
+months, quarters and year with them (1.2-1.3 score messages a meeting, 1.4-1.7 a period, in the benchmark).
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+SLACK = 1.05
+"""Republications allowed: a late fact may still change a score (CONTRACT.md), and a cell whose facts a batch
+message boundary splits is scored once per part."""
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+def test_a_backfill_publishes_each_meeting_score_and_cell_period_about_once(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks", "province-year", "--scale", "0.001", "--quiet", "3"]
+        + ["--no-baseline", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    [result] = json.loads(out.read_text(encoding="utf-8"))
+    chibo = result["chibo"]
+    assert chibo["missing_final_scores"] == 0 and chibo["missing_periods"] == 0, chibo
+    published = chibo["published"]
+    # every meeting scored and every closed period published (the figures above), each about once
+    assert chibo["meetings_published"] == chibo["meetings"] > 0
+    assert chibo["periods_published"] >= chibo["closed_periods"] > 0
+    meeting_messages, period_messages = published["score.meeting.updated.v1"], published["score.cell.updated.v1"]
+    assert meeting_messages <= SLACK * chibo["meetings_published"], (meeting_messages, chibo["meetings_published"])
+    assert period_messages <= SLACK * chibo["periods_published"], (period_messages, chibo["periods_published"])
