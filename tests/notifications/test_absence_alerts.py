@@ -245,7 +245,7 @@ async def prune(
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT consecutive_absences FROM member_figures WHERE member_id = ANY($1::text[])"
-            " ORDER BY member_id, version_time, sequence, cause_id, event_id",
+            " ORDER BY member_id, sequence, version_time, version_ns, cause_id, event_id",
             members or [p.member],
         )
     return [row[0] for row in rows]
