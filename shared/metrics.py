@@ -5,6 +5,8 @@ units) and every label takes a bounded set of values: event types outside the co
 `other`, RPC methods outside a service's catalog `unknown`, HTTP paths their route template.
 Counters and histograms move where the work happens; gauges that describe stored state (outbox
 lag, parked rows, held events, queue depths, job progress) are read when /metrics is scraped.
+A metric without labels that only one service's state or work sets (held events, open rejections, the scoring
+backlog) is exported by that service alone (OWNED, export_owned).
 """
 
 import asyncio
@@ -13,6 +15,7 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import CollectorRegistry
 
 from shared.logs import get_logger
@@ -68,8 +71,8 @@ OUTBOX_PARKED = Gauge(
 )
 QUEUE_MESSAGES = Gauge("chibo_queue_messages", "Messages ready in a queue the service reads (and its .dlq).", ["queue"])
 QUEUE_CONSUMERS = Gauge("chibo_queue_consumers", "Consumers attached to a queue the service reads.", ["queue"])
-HELD_EVENTS = Gauge("chibo_held_events", "Events meetings holds until what they refer to arrives.")
-HELD_OLDEST_AGE = Gauge("chibo_held_oldest_age_seconds", "Age of the oldest held event (0 when none).")
+HELD_EVENTS = Gauge("chibo_held_events", "Events meetings holds until what they refer to arrives.", registry=None)
+HELD_OLDEST_AGE = Gauge("chibo_held_oldest_age_seconds", "Age of the oldest held event (0 when none).", registry=None)
 DELIVERIES_RETRYING = Gauge(
     "chibo_deliveries_retrying",
     "Deliveries whose last attempt failed, waiting for the next (e.g. the mail server refusing), by channel.",
@@ -86,7 +89,7 @@ DELIVERY_CHANNEL_FAILING = Gauge(
     " (e.g. the mail server down), else 0; by channel.",
     ["channel"],
 )
-REJECTIONS_OPEN = Gauge("chibo_rejections_open", "Stored rejections not replayed yet.")
+REJECTIONS_OPEN = Gauge("chibo_rejections_open", "Stored rejections not replayed yet.", registry=None)
 RPC_CLIENT_SECONDS = Histogram(
     "chibo_rpc_client_duration_seconds",
     "RPC calls the gateway made, by service, method and outcome (ok, error code, unavailable).",
@@ -126,6 +129,7 @@ SCORING_SECONDS = Histogram(
     "Rescoring the touched meetings and refreshing the touched periods: once per scoring round of the dirty cells "
     "(many deliveries coalesced), or per cell in a rescoring job.",
     buckets=_LATENCY_BUCKETS,
+    registry=None,
 )
 GROUP_COMMIT_SIZE = Histogram(
     "chibo_group_commit_size",
@@ -139,17 +143,45 @@ GROUP_COMMIT_SECONDS = Histogram(
     ["group"],
     buckets=_LATENCY_BUCKETS,
 )
-SCORING_BACKLOG = Gauge("chibo_scoring_backlog_cells", "Cells noted dirty by facts and not scored yet (evaluation).")
+SCORING_BACKLOG = Gauge(
+    "chibo_scoring_backlog_cells", "Cells noted dirty by facts and not scored yet (evaluation).", registry=None
+)
 SCORING_FAILING = Gauge(
-    "chibo_scoring_failing_cells", "Dirty cells whose scoring failed, retried later on their own (evaluation)."
+    "chibo_scoring_failing_cells",
+    "Dirty cells whose scoring failed, retried later on their own (evaluation).",
+    registry=None,
 )
 SCORING_LAG = Gauge(
-    "chibo_scoring_lag_seconds", "Age of the oldest dirty-cell note waiting for the scoring worker (0 when none)."
+    "chibo_scoring_lag_seconds",
+    "Age of the oldest dirty-cell note waiting for the scoring worker (0 when none).",
+    registry=None,
 )
 JOBS = Gauge("chibo_jobs", "Background jobs by kind and status.", ["job", "status"])
 JOB_PROGRESS = Gauge(
     "chibo_job_progress_ratio", "Progress of the running job of a kind, 0 to 1 (1 when none is running).", ["job"]
 )
+
+OWNED: dict[str, tuple[MetricWrapperBase, ...]] = {
+    "meetings": (HELD_EVENTS, HELD_OLDEST_AGE, REJECTIONS_OPEN),
+    "evaluation": (SCORING_SECONDS, SCORING_BACKLOG, SCORING_FAILING, SCORING_LAG),
+}
+"""The metrics without labels of one service's own state or work, by service: defined here, exported only by that
+service's processes (export_owned). Registered on import, every process exported them, 0 or empty where they mean
+nothing (the gateway's `chibo_rejections_open 0` beside meetings' 67), for a dashboard summing or reading the wrong
+service to be misled."""
+
+_exported: set[tuple[int, int]] = set()
+
+
+def export_owned(service: str, registry: CollectorRegistry = REGISTRY) -> None:
+    """Register the metrics `service` owns (OWNED; none for another name) on `registry`, once however often a
+    process builds the service's app."""
+    for collector in OWNED.get(service, ()):
+        key = (id(registry), id(collector))
+        if key not in _exported:
+            registry.register(collector)
+            _exported.add(key)
+
 
 _known_types: frozenset[str] | None = None
 

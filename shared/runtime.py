@@ -26,7 +26,7 @@ from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.instances import InstanceIdentity, keep_reporting
 from shared.logs import configure_logging, get_logger
-from shared.metrics import GaugeReader, render_metrics
+from shared.metrics import GaugeReader, export_owned, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
 from shared.outages import broker_reason, broker_refusal, held_deliveries, set_hold_limit, stop_holding
@@ -325,6 +325,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     """The ASGI FastStream app of a service: consumers, relay, /health, /metrics and /asyncapi."""
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
     configure_tracing(spec.name)
+    export_owned(spec.name)  # its own state's gauges, which no other service exports
     set_hold_limit(settings.hold_limit_seconds)
     stop_holding(False)  # a new app in this process holds again
     broker = create_broker(settings, service=spec.name, consumer_queues=spec.consumer_queues)

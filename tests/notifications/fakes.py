@@ -258,7 +258,7 @@ class FakeProjection:
         self.overrides: dict[tuple[str, str], RuleOverride] = {}
         self._versions: dict[tuple[str, str], tuple[datetime, int, str]] = {}
         self.locked: list[str] = []
-        self.figures: dict[str, list[tuple[tuple[datetime, int, int, str, str], NewFigures, bool, bool]]] = {}
+        self.figures: dict[str, list[tuple[tuple[int, datetime, int, str, str], NewFigures, bool, bool]]] = {}
         """Each member's announced figures in order: (order key, figures, run alerted, months alerted)."""
 
     def _newer(self, key: tuple[str, str], time: datetime, event_id: str, ns: int = 0) -> bool:
@@ -638,9 +638,12 @@ class FakeProjection:
         before = {key: list(rows) for key, rows in self.figures.items()}
         added: dict[tuple[str, str], bool] = {}
         for new in figures:
-            key = (new.time, new.ns, new.sequence, new.cause_id, new.event_id)
+            key = (new.sequence, new.time, new.ns, new.cause_id, new.event_id)
             rows = self.figures.setdefault(new.member_id, [])
-            if any((row[0][0], *row[0][3:]) == (new.time, new.cause_id, new.event_id) for row in rows):
+            if any(
+                (row[1].time, row[1].cause_id, row[1].event_id) == (new.time, new.cause_id, new.event_id)
+                for row in rows
+            ):
                 continue  # the primary key leaves the number out
             rows.append((key, new, False, False))
             rows.sort(key=lambda row: row[0])
@@ -679,15 +682,17 @@ class FakeProjection:
 
     async def prune_figures(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
         """Drop, for the next `limit` members after `after`, their figures before their latest figure at zeros
-        announced before `before`; (how many, the batch's last member or None when none is left after it)."""
+        announced, with every figure before it, before `before`; (how many, the batch's last member or None when none
+        is left after it)."""
         pruned = 0
         members = sorted(member_id for member_id in self.figures if member_id > after)[:limit]
         for member_id in members:
             rows = self.figures[member_id]
             zero = [
                 key
-                for key, new, _run, _months in rows
-                if key[0] < before and not (new.consecutive_absences or new.unexcused_months)
+                for index, (key, new, _run, _months) in enumerate(rows)
+                if all(row[1].time < before for row in rows[: index + 1])
+                and not (new.consecutive_absences or new.unexcused_months)
             ]
             if not zero:
                 continue

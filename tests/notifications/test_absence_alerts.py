@@ -245,7 +245,7 @@ async def prune(
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT consecutive_absences FROM member_figures WHERE member_id = ANY($1::text[])"
-            " ORDER BY member_id, version_time, sequence, cause_id, event_id",
+            " ORDER BY member_id, sequence, version_time, version_ns, cause_id, event_id",
             members or [p.member],
         )
     return [row[0] for row in rows]
@@ -324,3 +324,23 @@ async def test_a_province_prune_goes_member_batch_after_member_batch_and_prunes_
     assert len(batches) + 1 == everyone // 2 + 1 >= 3  # and the last batch, which found the members' end
     assert batches == sorted(batches)
     assert await prune(pool, small, clock, p, members=members) == [0, 2] * 5
+
+
+async def test_pruning_keeps_what_was_published_after_a_recent_figure_so_a_copy_of_it_alerts_nothing(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Announcements go by their numbers, not by their causes' times: a recent 4 (alerted) published before zeros
+    whose cause carries a time older than the retention (a source's clock, a correction of an old record). The
+    zeros are not a point to prune at while a figure before them is recent: pruned, the 4 would come back in a copy
+    as a fresh run of its own and alert again."""
+    p, clock = await province(pool, settings)
+    recent, old_zeros = (
+        announced(p, 0, 4).model_copy(update={"data": announced(p, 0, 4).data | {"sequence": 1}}),
+        announced(p, 1, 0, days_ago=500).model_copy(update={"data": announced(p, 1, 0).data | {"sequence": 2}}),
+    )
+    await feed(pool, settings, clock, [[recent], [old_zeros]])
+    before = await alerts(pool, p)
+    assert per_recipient(before) == each_once("consecutive_absences")
+    assert sorted(await prune(pool, settings, clock, p)) == [0, 4]
+    await feed(pool, settings, clock, [[recent]])
+    assert await alerts(pool, p) == before

@@ -198,3 +198,32 @@ async def test_one_run_of_same_time_absences_alerts_each_recipient_once(
         {cell.secretary: 1, cell.deputy: 1, cell.committee: 1}
     ), found
     assert {title for _, title in found} == {"Đảng viên vắng 4 buổi liên tiếp: Nguyễn Văn A, Chi bộ khu phố Đông"}
+
+
+async def test_a_run_whose_meetings_commit_out_of_time_order_alerts_each_recipient_once(
+    meetings_pool: asyncpg.Pool, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Trial 11's shape: the facts of meeting k carry the time SENT + k minutes, but meetings 7-9 are committed
+    before meetings 3-6 (two batches side by side, the later first). Meetings announces 4, 5, 6 at the times of
+    meetings 7-9, then 7 … 10 at the earlier times of meetings 3-6: by time, 10 came before 4, a fall, two runs
+    and a second alert ("vắng 4 buổi" then "vắng 7 buổi"); by meetings' numbers it is one run."""
+    cell = Cell()
+
+    def timed(k: int) -> list[dict[str, Any]]:
+        return [item | {"time": (SENT + timedelta(minutes=k)).isoformat()} for item in cell.meeting(k)]
+
+    published: list[CloudEvent] = []
+    for item in cell.setup() + [item for k in (0, 1, 2, 7, 8, 9, 3, 4, 5, 6) for item in timed(k)]:
+        published += await ingest(meetings_pool, item)
+    announced = [item for item in published if item.type == UPDATED and item.subject == cell.absent]
+    assert [item.data["consecutive_absences"] for item in announced] == list(range(1, 11))
+    times = [item.time for item in announced]
+    assert times != sorted(times)  # the causes' times say otherwise than the order they were published in
+
+    await notify(pool, settings, [[item] for item in published])
+
+    found = await run_alerts(pool, cell)
+    assert Counter(recipient for recipient, _ in found) == Counter(
+        {cell.secretary: 1, cell.deputy: 1, cell.committee: 1}
+    ), found
+    assert {title for _, title in found} == {"Đảng viên vắng 4 buổi liên tiếp: Nguyễn Văn A, Chi bộ khu phố Đông"}

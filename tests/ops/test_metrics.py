@@ -142,6 +142,10 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
     assert sample_sum(meetings, "chibo_queue_consumers", queue="meetings.ingest") >= 1
     assert sample_sum(meetings, "chibo_queue_messages", queue="meetings.ingest.dlq") == 0
     assert sample_sum(meetings, "chibo_rejections_open") >= 1
+    # meetings' own state, exported by meetings alone: no 0 elsewhere for a dashboard to sum or read instead
+    owned = {"chibo_held_events", "chibo_held_oldest_age_seconds", "chibo_rejections_open"}
+    assert not any(owned & names(text) for text in (evaluation, notifications, gateway))
+    assert not any("chibo_scoring_backlog_cells" in names(text) for text in (meetings, notifications, gateway))
 
     # evaluation: facts consumed per type, scoring timed, jobs reported
     assert (

@@ -258,7 +258,7 @@ class CellContext:
 @dataclass(frozen=True)
 class AnnouncedFigures:
     """One member.attendance.updated.v1 of a member as the absence rules read it, in the order of the
-    announcements (event time, then the member's announcement number, then cause, then id): its figures, whether
+    announcements (the member's announcement number, then event time, cause, id): its figures, whether
     its meeting was recent enough to alert about when it arrived, and whether an alert of each rule was anchored
     on it."""
 

@@ -111,11 +111,12 @@ def _cause_of(event: Event[Any]) -> str:
 
 def _sequence_of(event: Event[Any]) -> int:
     """The member's announcement number meetings gave it (1, 2, … as published), 0 for one published before the
-    numbering: what orders a member's announcements of one event time (a backfill sends every fact at one time)."""
+    numbering: what orders a member's announcements, before their time (the facts that caused two announcements
+    may have been committed in the other order than their times, as two batches committing side by side are)."""
     return int(event.data.sequence or 0)
 
 
-def _announcement_order(event: Event[Any]) -> tuple[datetime, int, int, str, str]:
-    """Announcements in the order member_figures keeps them: time, its nanoseconds below the microsecond,
-    announcement number, cause, id (code point order)."""
-    return (event.time, event.time_ns, _sequence_of(event), _cause_of(event), event.order_id)
+def _announcement_order(event: Event[Any]) -> tuple[int, datetime, int, str, str]:
+    """Announcements in the order member_figures keeps them (projection.figures.ORDER): announcement number, then
+    time, its nanoseconds below the microsecond, cause, id (code point order)."""
+    return (_sequence_of(event), event.time, event.time_ns, _cause_of(event), event.order_id)

@@ -9,6 +9,13 @@ import asyncpg
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import AnnouncedFigures
 
+ORDER = "sequence, version_time, version_ns, cause_id, event_id"
+"""A member's announcements in the order meetings published them: its announcement number first (each number is
+given under the member's row lock as meetings commits, so it follows the figures as they changed, whatever the times
+of the facts that caused them: two batches committing in the other order than their facts' times, a held fact
+released later, a late record), then, among the unnumbered (0, published before every numbered one), by the time
+of their cause as before (migration 0012)."""
+
 
 @dataclass(frozen=True)
 class NewFigures:
@@ -56,8 +63,8 @@ class PgFigures:
             " RETURNING member_id, version_time, version_ns, sequence, cause_id, event_id)"
             # the statement's snapshot: the rows stored before it, not those it adds
             " SELECT a.member_id, a.event_id, EXISTS (SELECT 1 FROM member_figures AS f WHERE f.member_id = a.member_id"
-            "  AND (f.version_time, f.version_ns, f.sequence, f.cause_id, f.event_id)"
-            "  > (a.version_time, a.version_ns, a.sequence, a.cause_id, a.event_id)) AS late"
+            "  AND (f.sequence, f.version_time, f.version_ns, f.cause_id, f.event_id)"
+            "  > (a.sequence, a.version_time, a.version_ns, a.cause_id, a.event_id)) AS late"
             " FROM added AS a",
             [f.member_id for f in figures],
             [f.time for f in figures],
@@ -72,13 +79,13 @@ class PgFigures:
         return {(row["member_id"], row["event_id"]): row["late"] for row in rows}
 
     async def figure_histories(self, member_ids: Sequence[str]) -> dict[str, list[AnnouncedFigures]]:
-        """Each member's announced figures in order (time, ns, announcement number, cause, id), in one query."""
+        """Each member's announced figures in order (ORDER: announcement number, then time, ns, cause, id), in one
+        query."""
         if not member_ids:
             return {}
         rows = await self._db.fetch(
             "SELECT member_id, event_id, consecutive_absences, unexcused_months, recent, run_alerted, months_alerted"
-            " FROM member_figures WHERE member_id = ANY($1::text[])"
-            " ORDER BY member_id, version_time, version_ns, sequence, cause_id, event_id",
+            f" FROM member_figures WHERE member_id = ANY($1::text[]) ORDER BY member_id, {ORDER}",
             list(member_ids),
         )
         histories: dict[str, list[AnnouncedFigures]] = {member_id: [] for member_id in member_ids}
@@ -116,24 +123,29 @@ class PgFigures:
         )
 
     async def prune_figures(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
-        """Delete, for the next `limit` members after `after` (member id order), each one's figures that come before
-        their latest figure at zeros (no absence in a row, no unexcused month) announced before `before`; (rows
-        deleted, the last member of this batch, or None when no member is left after it). Nothing before such a
-        figure bears on a later alert: a run of absences and a time above the unexcused months both end there
-        (rules.absence_runs, unexcused_crossings), and a late figure older than `before` is never recent
-        (histories). Batched so that a province's first prune is many short transactions, not one of millions."""
+        """Delete, for the next `limit` members after `after` (member id order), each one's figures that come (in
+        ORDER) before their latest figure at zeros (no absence in a row, no unexcused month) that, with every figure
+        before it, was announced before `before`; (rows deleted, the last member of this batch, or None when no
+        member is left after it). Nothing before such a figure bears on a later alert: a run of absences and a time
+        above the unexcused months both end there (rules.absence_runs, unexcused_crossings), and every deleted
+        figure is older than `before`, so a copy of it arriving again is never recent (histories) and its run, ended
+        by the zeros, cannot alert again. Batched so that a province's first prune is many short transactions, not
+        one of millions."""
         row = await self._db.fetchrow(
             "WITH members AS (SELECT DISTINCT member_id FROM member_figures WHERE member_id > $2"
             "  ORDER BY member_id LIMIT $3),"
-            " reset AS (SELECT DISTINCT ON (f.member_id) f.member_id, f.version_time, f.version_ns, f.sequence,"
-            "  f.cause_id, f.event_id"
-            "  FROM member_figures AS f JOIN members AS m ON m.member_id = f.member_id"
-            "  WHERE f.consecutive_absences = 0 AND f.unexcused_months = 0 AND f.version_time < $1"
-            "  ORDER BY f.member_id, f.version_time DESC, f.version_ns DESC, f.sequence DESC, f.cause_id DESC,"
-            "  f.event_id DESC),"
+            " ordered AS (SELECT f.member_id, f.sequence, f.version_time, f.version_ns, f.cause_id, f.event_id,"
+            "  f.consecutive_absences, f.unexcused_months,"
+            "  bool_or(f.version_time >= $1) OVER (PARTITION BY f.member_id"
+            f"  ORDER BY {_of('f')} ROWS UNBOUNDED PRECEDING) AS newer_so_far"
+            "  FROM member_figures AS f JOIN members AS m ON m.member_id = f.member_id),"
+            " reset AS (SELECT DISTINCT ON (o.member_id) o.member_id, o.sequence, o.version_time, o.version_ns,"
+            "  o.cause_id, o.event_id FROM ordered AS o"
+            "  WHERE o.consecutive_absences = 0 AND o.unexcused_months = 0 AND NOT o.newer_so_far"
+            "  ORDER BY o.member_id, o.sequence DESC, o.version_time DESC, o.version_ns DESC, o.cause_id DESC,"
+            "  o.event_id DESC),"
             " pruned AS (DELETE FROM member_figures AS f USING reset AS z WHERE f.member_id = z.member_id"
-            "  AND (f.version_time, f.version_ns, f.sequence, f.cause_id, f.event_id)"
-            "  < (z.version_time, z.version_ns, z.sequence, z.cause_id, z.event_id) RETURNING 1)"
+            f"  AND ({_of('f')}) < ({_of('z')}) RETURNING 1)"
             " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM members) AS members,"
             " (SELECT max(member_id) FROM members) AS last",
             before,
@@ -142,3 +154,8 @@ class PgFigures:
         )
         assert row is not None
         return int(row["pruned"]), row["last"] if row["members"] == limit else None
+
+
+def _of(alias: str) -> str:
+    """SQL: the ORDER columns of the member_figures row `alias`, comma-separated."""
+    return ", ".join(f"{alias}.{column}" for column in ORDER.split(", "))
