@@ -29,8 +29,8 @@ import asyncpg
 import httpx
 import psutil
 
-from services.gateway.config import GatewaySettings
 from services.evaluation.queries import refresh_subtrees
+from services.gateway.config import GatewaySettings
 from services.gateway.web.cli import create_web_account
 from services.meetings.bulk.generate import last_closed_month
 from tests.benchmarks.harness import BenchSystem, bench_system, ratio, wait_until
