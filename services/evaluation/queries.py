@@ -558,6 +558,7 @@ async def committee_report(
     items = [
         {
             "cell_id": r["cell_id"],
+            "period": period,
             "name": r["name"],
             "parent_id": r["parent_id"],
             "rating": r["rating"],
