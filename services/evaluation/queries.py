@@ -510,6 +510,73 @@ async def committee_ranking(
     return {"items": _cell_items(rows), "total": total, "limit": limit, "offset": offset}
 
 
+REPORT_ROWS = """
+SELECT s.cell_id, u.name, u.parent_id,
+       coalesce(p.rating, {missing_rating}) AS rating,
+       coalesce(p.score, {missing_score}) AS score,
+       CASE WHEN p.cell_id IS NULL THEN {missing_held} ELSE p.regular_held END AS regular_held,
+       p.thematic_held, p.present, p.counted, p.speakers_present, p.flags, p.cell_id IS NULL AS missing
+FROM subtree_cell s
+JOIN unit u ON u.id = s.cell_id
+LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
+WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
+"""
+"""Each cell of the subtree that existed in the period, with its name, parent and every figure of the period (a cell
+without a stored period as SUBTREE_PERIOD reads it: Poor at 0 with no regular meeting, or in a running quarter or
+year not rated yet, without any figure)."""
+
+REPORT_PAGE = """
+SELECT * FROM ({rows}) r
+WHERE $4::text IS NULL
+   OR ($3::float8 IS NOT NULL AND (r.score < $3 OR (r.score = $3 AND r.cell_id > $4) OR r.score IS NULL))
+   OR ($3::float8 IS NULL AND r.score IS NULL AND r.cell_id > $4)
+ORDER BY r.score DESC NULLS LAST, r.cell_id
+LIMIT $5
+"""
+"""A page of REPORT_ROWS in ranking order (score descending, not rated last, ties by id), after the cursor
+($3 the raw score of the last row read, NULL for a row not rated; $4 its cell, NULL for the first page)."""
+
+
+async def committee_report(
+    conn: asyncpg.Connection,
+    committee_id: str,
+    period: str,
+    *,
+    after_score: float | None,
+    after_cell: str | None,
+    limit: int,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """A page of the subtree's cells with all their figures for the period, best first as the ranking orders them,
+    read after a cursor (keyset: each page costs the same however deep); `next` is the cursor of the following
+    page ({after_score, after_cell}), None after the last. In a quarter or year running on `today` a cell not rated
+    yet is `not_rated`, without figures (as cell_periods lists it)."""
+    unrated = not_rated_yet(period, today=today or today_in_vietnam())
+    placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
+    sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
+    rows = await _fetch_planned_for(conn, sql, committee_id, period, after_score, after_cell, limit)
+    items = [
+        {
+            "cell_id": r["cell_id"],
+            "period": period,
+            "name": r["name"],
+            "parent_id": r["parent_id"],
+            "rating": r["rating"],
+            "score": None if r["score"] is None else round(r["score"], 2),
+            "regular_held": r["regular_held"],
+            "thematic_held": r["thematic_held"],
+            "attendance_rate": _share(r["present"], r["counted"]),
+            "speaking_rate": _share(r["speakers_present"], r["present"]),
+            "flags": ["in_progress"] if r["missing"] and unrated else list(r["flags"] or []),
+            "not_rated": bool(r["missing"] and unrated),
+        }
+        for r in rows
+    ]
+    last = rows[-1] if len(rows) == limit else None
+    following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
+    return {"items": items, "next": following}
+
+
 async def list_frameworks(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     """Every stored framework version with where and from when it is in force."""
     rows = await conn.fetch(

@@ -82,6 +82,22 @@ async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationCon
         )
 
 
+async def committee_report(request: rpc.GetCommitteeReport, app: EvaluationContext) -> dict[str, Any]:
+    """A page of the subtree's cells with their figures (queries.committee_report); the period's errors as for the
+    roll-up."""
+    async with app.pool.acquire() as conn:
+        await _committee(conn, request.committee_id)
+        await _rated(conn, request.committee_id, request.period)
+        return await queries.committee_report(
+            conn,
+            request.committee_id,
+            request.period,
+            after_score=request.after_score,
+            after_cell=request.after_cell,
+            limit=request.limit,
+        )
+
+
 async def list_frameworks(request: rpc.ListFrameworks, app: EvaluationContext) -> dict[str, Any]:
     """Every stored framework version, as one page."""
     async with app.pool.acquire() as conn:
@@ -153,6 +169,7 @@ def rpc_methods(app: EvaluationContext) -> RpcMethods:
     methods.add(rpc.GetCellPeriods, partial(cell_periods, app=app))
     methods.add(rpc.GetCommitteeRollup, partial(committee_rollup, app=app))
     methods.add(rpc.GetCommitteeRanking, partial(committee_ranking, app=app))
+    methods.add(rpc.GetCommitteeReport, partial(committee_report, app=app))
     methods.add(rpc.ListFrameworks, partial(list_frameworks, app=app))
     methods.add(rpc.GetFramework, partial(get_framework, app=app))
     methods.add(rpc.AdoptFramework, partial(adopt_framework, app=app))

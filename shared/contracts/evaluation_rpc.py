@@ -101,6 +101,27 @@ class CellRankReply(Reply):
     """Regular (or combined) meetings the cell held in the period: 0 in a month it has not met."""
 
 
+class ReportRowReply(CellPeriodReply):
+    """A cell's line of its committee's report: its figures for the period (CellPeriodReply), name and parent."""
+
+    name: str | None = None
+    parent_id: str | None = None
+
+
+class ReportCursor(Reply):
+    """Where the next page of a committee's report starts: after this cell, at this raw score (None: not rated)."""
+
+    after_score: float | None = None
+    after_cell: str
+
+
+class CommitteeReportReply(Reply):
+    """A page of a committee's report; `next` reads the following page, None after the last."""
+
+    items: list[ReportRowReply]
+    next: ReportCursor | None = None
+
+
 class ByRatingReply(Reply):
     """How many cells got each rating."""
 
@@ -263,3 +284,20 @@ class GetRescoreStatus(EvaluationRequest[RescoreJobReply]):
 
 OPS = ops.ops_catalog("evaluation")
 """The operator methods (dead letters, parked outbox rows) as this service's own requests (see ops_rpc.py)."""
+
+
+REPORT_PAGE_MAX = 2000
+"""The most cells one page of a committee's report holds: about 0.5 MB of JSON, far below RabbitMQ's
+`max_message_size` (128 MiB by default), so a province's 35,000 cells come in ~18 replies, never in one huge one."""
+
+
+class GetCommitteeReport(EvaluationRequest[CommitteeReportReply]):
+    """A page of the subtree's cells with every figure of the period, best first (the ranking's order), read after
+    the cursor of the previous page (`after_cell` None: the first); the period's errors as for the roll-up."""
+
+    method = "committee_report"
+    committee_id: str
+    period: Period
+    after_score: float | None = None
+    after_cell: str | None = None
+    limit: Annotated[int, Field(ge=1, le=REPORT_PAGE_MAX)] = 1000

@@ -8,7 +8,8 @@ Presets (default: all, full size; `--scale 0.01` runs each at a hundredth, a qui
 - month-start    35,000 cells holding their meeting at once; until every meeting is scored and notice mailed
 - latency        a steady 200 events/s for 60 s; p50/p95/p99 event → score and event → notice
 - bulk           a 35,000-cell, 600,000-member tree through `bulk-load`
-- rollup         the province-root, commune and ranking queries over 35,000 cells
+- rollup         the province-root, commune and ranking queries over 35,000 cells, then an officer's report
+                 downloads (CSV, PDF) of the province root and its largest commune through the running services
 - sweep          the notifications' daily sweep over a province (kept from before; no baseline)
 
 The service presets run all four services as OS processes against a throwaway database and vhost, and
@@ -109,6 +110,9 @@ def main() -> None:
             result = bulk.run(scale=args.scale, baseline=baseline, profile_dir=profile(preset))
         elif preset == "rollup":
             run_module(["-m", "tests.evaluation.bench_rollup", "--scale", str(args.scale)])
+            from tests.benchmarks import reports
+
+            result = reports.run(scale=args.scale, baseline=baseline, timeout=timeout, profile_dir=profile(preset))
         elif preset == "sweep":
             cells = max(10, round(35_000 * args.scale))
             run_module(["-m", "tests.notifications.bench_sweep", "--cells", str(cells)])

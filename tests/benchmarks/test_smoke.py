@@ -40,3 +40,29 @@ def test_province_year_at_three_cells_prints_every_figure_with_its_baseline(tmp_
     assert chibo["events_per_busy_core_s"] > 0
     assert baseline["events_per_s_end_to_end"] > 0
     assert result["ratio"]["events_per_s_end_to_end"] > 0
+
+
+def test_rollup_at_a_tiny_scale_prints_the_report_downloads_beside_their_baseline(tmp_path: Path) -> None:
+    """The rollup preset also times an officer's report.csv and report.pdf of the province root and of a commune,
+    through the running services, with the bare CSV baseline and the ratio."""
+    out = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks", "rollup", "--scale", "0.0006", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "committee_rollup(province, month)" in completed.stdout  # the queries' figures, as before
+    assert "rollup: chibo/baseline province_report_csv_s =" in completed.stdout
+    assert "rollup: chibo/baseline commune_report_csv_s =" in completed.stdout
+    [result] = json.loads(out.read_text(encoding="utf-8"))
+    chibo, baseline = result["chibo"], result["baseline"]
+    assert result["preset"] == "rollup" and result["cells"] >= 20 and result["commune_cells"] > 0
+    for figure in ("province_csv_s", "province_pdf_s", "commune_csv_s", "commune_pdf_s"):
+        assert chibo[figure] > 0, figure
+    for download in ("province_csv", "province_pdf", "commune_csv", "commune_pdf"):
+        assert chibo[download]["bytes"] > 0
+        assert set(chibo[download]["rss_peak_mb"]) == {"gateway", "evaluation"}
+    assert baseline["province_csv_s"] > 0 and result["ratio"]["province_report_csv_s"] > 0

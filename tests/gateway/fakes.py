@@ -683,6 +683,20 @@ class World:
             )
             return page(items, r.limit, r.offset)
 
+        async def committee_report(r: evaluation.GetCommitteeReport) -> dict[str, Any]:
+            # the ranking's lines (their score and rating), best first, with the cell's other figures of the period, a
+            # page after the cursor
+            ranked = await committee_ranking(
+                evaluation.GetCommitteeRanking(committee_id=r.committee_id, period=r.period, limit=10_000)
+            )
+            rows = [{**period_row(item["cell_id"], r.period), **item} for item in ranked["items"]]
+            ids = [row["cell_id"] for row in rows]
+            start = ids.index(r.after_cell) + 1 if r.after_cell in ids else 0
+            chosen = rows[start : start + r.limit]
+            more = start + r.limit < len(rows)
+            following = {"after_score": chosen[-1]["score"], "after_cell": chosen[-1]["cell_id"]} if more else None
+            return {"items": chosen, "next": following}
+
         async def list_frameworks(r: evaluation.ListFrameworks) -> dict[str, Any]:
             items = list(self.frameworks.values())
             return page(items, len(items), 0)
@@ -725,6 +739,7 @@ class World:
         methods.add(evaluation.GetCellPeriods, cell_periods)
         methods.add(evaluation.GetCommitteeRollup, committee_rollup)
         methods.add(evaluation.GetCommitteeRanking, committee_ranking)
+        methods.add(evaluation.GetCommitteeReport, committee_report)
         methods.add(evaluation.ListFrameworks, list_frameworks)
         methods.add(evaluation.GetFramework, get_framework)
         methods.add(evaluation.AdoptFramework, adopt_framework)

@@ -3,16 +3,18 @@ and the meeting evidence for the yearly grading (Quy định 366-QĐ/TW) per mem
 
 import asyncio
 import csv
+import heapq
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime
 from typing import Any
 
 from services.gateway.auth import Principal
 from services.gateway.bootstrap import GatewayState
 from services.gateway.http import reads
+from services.gateway.rollups import rollup_shown
 from services.gateway.web import pdf
 from services.gateway.web.core import no_data_yet
 from services.gateway.web.data import month_shown
@@ -31,39 +33,114 @@ from services.gateway.web.i18n import (
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
-from shared.contracts.meetings_rpc import HELD_STATUSES
-from shared.periods import local_date
+from shared.contracts.evaluation_rpc import GetCommitteeReport, GetCommitteeRollup
+from shared.contracts.meetings_rpc import HELD_STATUSES, ListUnits
+from shared.envelope import now as clock
+from shared.periods import is_running, local_date
+from shared.rpc import RpcError
 
-PAGE = 200
+REPORT_PAGE = 1000
+"""Cells per page read from evaluation for a report (GetCommitteeReport; at most REPORT_PAGE_MAX): a province's
+35,000 cells come in 35 replies of ~0.25 MB, each turned into CSV lines and let go before the next is read."""
+FULL_LIST_CELLS = 600
+"""Above this many cells (more than any commune's 100–500) the report's PDF lists no cell by cell: it gives the
+figures by directly subordinate unit and the weakest cells, and says that the full list is in the CSV. A PDF of a
+province's 35,000 cells (some 900 pages) was no document an officer reads, and took minutes and gigabytes to
+draw."""
+PDF_WEAKEST = 50
+"""How many of the weakest cells (rated Average or Poor, worst first) a summary PDF lists."""
 
 
-async def all_ranked(state: GatewayState, principal: Principal, committee_id: str, period: str) -> list[dict[str, Any]]:
-    """Every cell of the subtree with its score and rating for the period, best first."""
-    items: list[dict[str, Any]] = []
+async def report_pages(
+    state: GatewayState, principal: Principal, committee_id: str, period: str
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The committee's cells for the period, one page of REPORT_PAGE rows at a time, best first (the ranking's
+    order), each as the committee's page reads it (data.month_shown: in the month in progress a cell that has not
+    met yet is apart); read from evaluation by cursor, so a page costs the same however deep. The caller has
+    authorized `principal` for the committee."""
+    del principal  # authorized by the caller (authorize_unit): the pages read the committee's whole subtree
+    after_score: float | None = None
+    after_cell: str | None = None
     while True:
-        page = await reads.get_committee_ranking(
-            committee_id, period, principal, state, order="desc", limit=PAGE, offset=len(items)
+        page = await state.rpc.call(
+            GetCommitteeReport(
+                committee_id=committee_id,
+                period=period,
+                after_score=after_score,
+                after_cell=after_cell,
+                limit=REPORT_PAGE,
+            )
         )
-        items += page["items"]
-        if not page["items"] or len(items) >= page["total"]:
-            return items
+        at = clock()
+        yield [month_shown(item.model_dump(), period=period, now=at) for item in page.items]
+        if page.next is None:
+            return
+        after_score, after_cell = page.next.after_score, page.next.after_cell
 
 
-async def report(state: GatewayState, principal: Principal, committee_id: str, period: str) -> dict[str, Any]:
-    """The committee's roll-up and one row per cell (its period figures from the API), as the committee's page reads
-    them (data.rollup_shown, data.month_shown): in the month in progress a cell that has not met yet is apart."""
-    rollup = await reads.get_committee_rollup(committee_id, period, principal, state)  # rollup_shown already
-    ranked = await all_ranked(state, principal, committee_id, period)
+async def report(
+    state: GatewayState, principal: Principal, committee_id: str, period: str, rollup: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The committee's roll-up (read unless given, as reads.get_committee_rollup answers it) and one row per cell
+    (its period figures), as the committee's page reads them (data.rollup_shown, data.month_shown): in the month in
+    progress a cell that has not met yet is apart. Holds every row: for a committee of at most FULL_LIST_CELLS cells
+    (report_summary for larger ones)."""
+    if rollup is None:
+        rollup = await reads.get_committee_rollup(committee_id, period, principal, state)  # rollup_shown already
+    rows = [row async for page in report_pages(state, principal, committee_id, period) for row in page]
+    return {"rollup": rollup, "rows": rows}
+
+
+def weakness(row: dict[str, Any]) -> tuple[int, float, str] | None:
+    """How weak a report row is, the weakest smallest (Poor before Average, then the lower score, then the cell id),
+    as evaluation's weakest cells order them; None for a row that is not weak: rated Good or Fair, or without a
+    rating (not met yet in the month in progress, not rated yet in a running quarter or year: DOMAIN.md "Alerts")."""
+    rating = row.get("rating")
+    if rating not in ("poor", "average"):
+        return None
+    return (0 if rating == "poor" else 1, float(row.get("score") or 0.0), str(row["cell_id"]))
+
+
+async def sub_units(state: GatewayState, committee_id: str, period: str) -> list[dict[str, Any]]:
+    """The committee's direct children (committees and cells) that have cells in the period, each with its roll-up
+    as the committee's page shows it (rollup_shown); in the children's order of the tree (by id)."""
+    children: list[dict[str, Any]] = []
+    while True:
+        listed = await state.rpc.call(ListUnits(parent_id=committee_id, limit=1000, offset=len(children)))
+        children += [unit.model_dump() for unit in listed.items]
+        if not listed.items or len(children) >= listed.total:
+            break
     gate = asyncio.Semaphore(8)
 
-    async def figures(cell_id: str) -> dict[str, Any]:
+    async def summed(unit: dict[str, Any]) -> dict[str, Any] | None:
         async with gate:
-            page = await reads.list_cell_ratings(cell_id, principal, state, period=period, limit=50, offset=0)
-        return next((item for item in page["items"] if item["period"] == period), {})
+            try:
+                found = await state.rpc.call(GetCommitteeRollup(committee_id=unit["id"], period=period))
+            except RpcError as exc:
+                if exc.code == "not_found":  # no cell in the period (or none known to evaluation)
+                    return None
+                raise
+        at = clock()
+        shown = rollup_shown(found.model_dump() | {"in_progress": is_running(period, at)}, now=at)
+        return {"unit": unit, "rollup": shown} if shown.get("cells") else None
 
-    details = await asyncio.gather(*(figures(item["cell_id"]) for item in ranked))
-    rows = [month_shown({**item, **detail}, period=period) for item, detail in zip(ranked, details, strict=True)]
-    return {"rollup": rollup, "rows": rows}
+    found = await asyncio.gather(*(summed(unit) for unit in children))
+    return [item for item in found if item is not None]
+
+
+async def report_summary(
+    state: GatewayState, principal: Principal, committee_id: str, period: str, rollup: dict[str, Any]
+) -> dict[str, Any]:
+    """What the PDF of a committee above FULL_LIST_CELLS cells gives: its roll-up, the figures of each directly
+    subordinate unit (sub_units) and its PDF_WEAKEST weakest cells with all their figures (`weakest`), read off the
+    report's pages with only those rows kept."""
+    kept: list[tuple[tuple[int, float, str], dict[str, Any]]] = []
+    async for page in report_pages(state, principal, committee_id, period):
+        kept += [(weak, row) for row in page if (weak := weakness(row)) is not None]
+        if len(kept) > 2 * PDF_WEAKEST:  # never more than a page and twice the list at once
+            kept = heapq.nsmallest(PDF_WEAKEST, kept, key=lambda pair: pair[0])
+    weakest = [row for _, row in heapq.nsmallest(PDF_WEAKEST, kept, key=lambda pair: pair[0])]
+    return {"rollup": rollup, "sub_units": await sub_units(state, committee_id, period), "weakest": weakest}
 
 
 def report_header(*, with_period: bool = True) -> list[str]:
@@ -132,15 +209,19 @@ def inert(cell: str) -> str:
     return cell
 
 
-def spreadsheet_csv(header: list[str], rows: Iterable[list[str]]) -> bytes:
-    """UTF-8 with a BOM (so spreadsheet programs show the diacritics), `;` between fields, CRLF lines, every text
-    cell inert (no formula runs when the file is opened)."""
+def csv_lines(rows: Iterable[list[str]]) -> str:
+    """Rows as a spreadsheet's CSV lines: `;` between fields, CRLF line ends, every text cell inert (no formula runs
+    when the file is opened)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([inert(cell) for cell in header])
     for row in rows:
         writer.writerow([inert(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8-sig")
+    return buffer.getvalue()
+
+
+def spreadsheet_csv(header: list[str], rows: Iterable[list[str]]) -> bytes:
+    """UTF-8 with a BOM (so spreadsheet programs show the diacritics), then csv_lines of the header and the rows."""
+    return csv_lines([header, *rows]).encode("utf-8-sig")
 
 
 def report_csv(rows: list[dict[str, Any]], *, period: str) -> bytes:
@@ -150,12 +231,21 @@ def report_csv(rows: list[dict[str, Any]], *, period: str) -> bytes:
     return spreadsheet_csv(report_header(), (report_row(row, period=period) for row in rows))
 
 
-def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:
-    """The report as PDF; for a committee without data up to the period's end (its roll-up `no_data`) the title and
-    "Chưa có dữ liệu" with why, as its page says, instead of figures that would read as nothing but zeros."""
-    rollup = data["rollup"]
+async def report_csv_chunks(
+    first: list[dict[str, Any]], rest: AsyncIterator[list[dict[str, Any]]], *, period: str
+) -> AsyncIterator[bytes]:
+    """report_csv, one chunk per page of rows (report_pages: `first`, then `rest`): the BOM and the header, then each
+    page's lines, so the gateway holds one page at a time however many cells the committee has."""
+    yield csv_lines([report_header()]).encode("utf-8-sig")
+    yield csv_lines(report_row(row, period=period) for row in first).encode()
+    async for page in rest:
+        yield csv_lines(report_row(row, period=period) for row in page).encode()
+
+
+def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
+    """The committee's key figures of the period, as the report's PDF lists them under its title."""
     by_rating = rollup.get("by_rating") or {}
-    figures = [
+    return [
         (_("Cells"), str(rollup.get("cells", ""))),
         (_("Average score"), format_number(rollup.get("score"))),
         (_("Regularity"), format_share(rollup.get("regularity"))),
@@ -165,16 +255,64 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         *((format_rating(key), str(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
         *(((_("Not met yet"), str(rollup["not_met_yet"])),) if rollup.get("not_met_yet") is not None else ()),
     ]
+
+
+def report_subtitle(unit: dict[str, Any], period: str) -> str:
+    """`Tỉnh ủy — Tháng 11/2026`, with the period's status when it has not ended."""
     subtitle = after_dash(str(unit["name"]), format_period(period))
     if running(period):  # figures still moving as cells meet; one bracket, none nested inside it
         subtitle += f" ({period_status(period)})"
-    return pdf.report_pdf(
-        title=_("Report on party cell meetings"),
+    return subtitle
+
+
+def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:
+    """The report as PDF: with `rows` (report) every cell; with `sub_units` and `weakest` (report_summary, a
+    committee above FULL_LIST_CELLS cells) the figures by directly subordinate unit and the weakest cells, and a note
+    that the full list is in the CSV."""
+    rollup = data["rollup"]
+    title, subtitle = _("Report on party cell meetings"), report_subtitle(unit, period)
+    if "rows" in data:
+        return pdf.report_pdf(
+            title=title,
+            subtitle=subtitle,
+            figures=report_figures(rollup),
+            header=report_header(with_period=False)[1:],
+            rows=[report_row(row, period=None)[1:] for row in data["rows"]],
+            unrated=no_data_yet(period) if rollup.get("no_data") else None,
+        )
+    units = [
+        [
+            str(item["unit"].get("name") or item["unit"]["id"]),
+            str(item["rollup"].get("cells", "")),
+            format_number(item["rollup"].get("score")),
+            *(str((item["rollup"].get("by_rating") or {}).get(key, 0)) for key in ("good", "fair", "average", "poor")),
+        ]
+        for item in data["sub_units"]
+    ]
+    weakest = [report_row(row, period=None)[1:] for row in data["weakest"]]
+    note = _(
+        "This committee has %(cells)s cells: this PDF gives its figures by directly subordinate unit and its "
+        "weakest cells (rated Average or Poor, at most %(weakest)s); every cell's figures are in the report's CSV.",
+        cells=format_number(rollup.get("cells")),
+        weakest=PDF_WEAKEST,
+    )
+    return pdf.report_summary_pdf(
+        title=title,
         subtitle=subtitle,
-        figures=figures,
-        header=report_header(with_period=False)[1:],
-        rows=[report_row(row, period=None)[1:] for row in data["rows"]],
-        unrated=no_data_yet(period) if rollup.get("no_data") else None,
+        figures=report_figures(rollup),
+        note=note,
+        units_title=_("By directly subordinate unit"),
+        units_header=[
+            _("Unit"),
+            _("Cells"),
+            _("Average score"),
+            *(format_rating(key) for key in ("good", "fair", "average", "poor")),
+        ],
+        units=units,
+        weakest_title=_("Weakest cells"),
+        weakest_header=report_header(with_period=False)[1:],
+        weakest=weakest,
+        none_weak=_("No cell rated Average or Poor."),
     )
 
 

@@ -117,6 +117,48 @@ def report_pdf(
     return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
 
 
+def report_summary_pdf(
+    *,
+    title: str,
+    subtitle: str,
+    figures: Sequence[tuple[str, str]],
+    note: str,
+    units_title: str,
+    units_header: Sequence[str],
+    units: Sequence[Sequence[str]],
+    weakest_title: str,
+    weakest_header: Sequence[str],
+    weakest: Sequence[Sequence[str]],
+    none_weak: str,
+) -> bytes:
+    """A large committee's report: title, key figures, `note` (why no cell-by-cell list), a table of its directly
+    subordinate units and one of its weakest cells (`none_weak` in its place when there are none)."""
+    fonts()
+    style = _styles(serif=False)
+    story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
+    story.append(
+        _table(
+            [[para(name, style["cell"]), para(value, style["cell-bold"])] for name, value in figures],
+            [70 * mm, 40 * mm],
+        )
+    )
+    story += [Spacer(1, 4 * mm), para(note, style["body"]), para(units_title, style["h2"])]
+    data = [[para(text, style["cell-bold"]) for text in units_header]]
+    data += [[para(text, style["cell"]) for text in row] for row in units]
+    story.append(
+        _table(data, [52 * mm] + [(167 - 52) * mm / (len(units_header) - 1)] * (len(units_header) - 1), header=True)
+    )
+    story.append(para(weakest_title, style["h2"]))
+    if weakest:
+        data = [[para(text, style["cell-bold"]) for text in weakest_header]]
+        data += [[para(text, style["cell"]) for text in row] for row in weakest]
+        widths = [52 * mm] + [(167 - 52) * mm / (len(weakest_header) - 1)] * (len(weakest_header) - 1)
+        story.append(_table(data, widths, header=True))
+    else:
+        story.append(para(none_weak, style["body"]))
+    return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
+
+
 def _table(data: list[list[Any]], widths: Sequence[float], *, header: bool = False) -> Table:
     table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0)
     commands: list[Any] = [

@@ -3,9 +3,11 @@
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from services.gateway.handlers import authorize_meeting, authorize_unit
+from services.gateway.http import reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS, ROSTER_READERS
 from services.gateway.web import data, exports, periods
@@ -15,40 +17,48 @@ from services.gateway.web.i18n import _
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
 
+def _download_headers(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"}
+
+
 def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-            "Cache-Control": "no-store",
-        },
-    )
+    return Response(content, media_type=media_type, headers=_download_headers(filename))
 
 
 @router.get("/committees/{committee_id}/report.csv")
-async def report_csv(committee_id: str, viewer: CurrentViewer, state: State, period: str | None = None) -> Response:
-    """The committee's cells for the period as CSV (UTF-8 with BOM)."""
+async def report_csv(
+    committee_id: str, viewer: CurrentViewer, state: State, period: str | None = None
+) -> StreamingResponse:
+    """The committee's cells for the period as CSV (UTF-8 with BOM), streamed a page of cells at a time (the roll-up
+    and the first page read before the reply starts, so their errors answer as the committee page's do)."""
     period = periods.checked(period)
     await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    report = await exports.report(state, viewer.principal, committee_id, period)
-    table = exports.report_csv(report["rows"], period=period)
-    return _download(table, "text/csv; charset=utf-8", f"bao-cao-{committee_id}-{period}.csv")
+    await reads.get_committee_rollup(committee_id, period, viewer.principal, state)  # the period's errors
+    pages = exports.report_pages(state, viewer.principal, committee_id, period)
+    first = await anext(pages)
+    return StreamingResponse(
+        exports.report_csv_chunks(first, pages, period=period),
+        media_type="text/csv; charset=utf-8",
+        headers=_download_headers(f"bao-cao-{committee_id}-{period}.csv"),
+    )
 
 
 @router.get("/committees/{committee_id}/report.pdf")
 async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, period: str | None = None) -> Response:
-    """The committee's report for the period as PDF."""
+    """The committee's report for the period as PDF: every cell up to exports.FULL_LIST_CELLS, else the figures by
+    directly subordinate unit and the weakest cells (the full list being in the CSV)."""
     period = periods.checked(period)
     unit = await authorize_unit(
         viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
     )
-    report = await exports.report(state, viewer.principal, committee_id, period)
-    return _download(
-        exports.report_document(unit.model_dump(), period, report),
-        "application/pdf",
-        f"bao-cao-{committee_id}-{period}.pdf",
-    )
+    rollup = await reads.get_committee_rollup(committee_id, period, viewer.principal, state)
+    if int(rollup.get("cells") or 0) > exports.FULL_LIST_CELLS:
+        report = await exports.report_summary(state, viewer.principal, committee_id, period, rollup)
+    else:
+        report = await exports.report(state, viewer.principal, committee_id, period, rollup)
+    # ReportLab draws synchronously: in a worker thread, so the gateway answers other requests meanwhile
+    document = await run_in_threadpool(exports.report_document, unit.model_dump(), period, report)
+    return _download(document, "application/pdf", f"bao-cao-{committee_id}-{period}.pdf")
 
 
 @router.get("/meetings/{meeting_id}/minutes.pdf")

@@ -1,0 +1,157 @@
+"""A committee's report downloads at any size: the CSV read from evaluation a page of cells at a time and streamed
+(the gateway holds one page, not the 35,000 rows of a province and their text), the PDF of a committee above
+exports.FULL_LIST_CELLS its figures by directly subordinate unit and its weakest cells, saying the full list is in
+the CSV (a province's cell-by-cell PDF took minutes and gigabytes to draw, and nobody reads 900 pages)."""
+
+import argparse
+import asyncio
+import csv
+import importlib
+import io
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from services.gateway.bootstrap import GatewayState
+from services.gateway.config import GatewaySettings
+from services.gateway.web.cli import create_web_account
+from shared.contracts import evaluation_rpc as evaluation
+from shared.envelope import now
+from shared.periods import month_of, previous_period
+from tests.gateway.fakes import World
+
+exports = importlib.import_module("services.gateway.web.exports")
+"""The exports module (the package's attribute `exports` is the pages' module of the same name)."""
+PASSWORD = "mật-khẩu-thử-2026"
+PERIOD = previous_period(month_of(now()))
+"""A closed month: the fake evaluation rates cell A1 Average 60.5, A2 Poor 30.0, B1 Fair 80.5."""
+
+
+@pytest.fixture
+async def officer(
+    app_and_state: tuple[object, GatewayState], world: World, amqp_url: str, database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser signed in as an officer of the fake province's root committee."""
+    app, _ = app_and_state
+    sub = f"tinh-{uuid.uuid4().hex[:8]}"
+    args = argparse.Namespace(
+        sub=sub,
+        role="committee_officer",
+        unit=world.root,
+        person=None,
+        password=PASSWORD,
+        oidc_subject=None,
+        oidc_email=None,
+    )
+    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 4713))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as client:
+        form = (await client.get("/app/sign-in")).text
+        csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
+        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
+        assert signed.status_code == 303, signed.text
+        yield client
+
+
+def pdf_words(content: bytes) -> str:
+    """The PDF's text, every run of white space one space (a paragraph's line breaks included)."""
+    return " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+
+
+async def test_the_report_csv_is_read_from_evaluation_a_page_of_cells_at_a_time(
+    officer: httpx.AsyncClient, world: World, state: GatewayState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old CSV read every ranked cell, then asked evaluation once per cell for its figures (35,000 calls for a
+    province) and built the whole file in memory. It now reads pages of cells with all their figures, by cursor."""
+    asked: list[Any] = []
+    call = state.rpc.call
+
+    async def recorded(request: Any, **kwargs: Any) -> Any:
+        asked.append(request)
+        return await call(request, **kwargs)
+
+    monkeypatch.setattr(state.rpc, "call", recorded)
+    monkeypatch.setattr(exports, "REPORT_PAGE", 1, raising=False)
+    answer = await officer.get(f"/app/committees/{world.root}/report.csv?period={PERIOD}")
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.content.startswith(b"\xef\xbb\xbf") and answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))
+    # in evaluation's order, each row's figures as the cell's ratings give them
+    assert sorted(row[:4] for row in rows[1:]) == sorted(
+        [
+            [world.cell_b1, "Chi bộ khu phố 3", "80,5", "Khá"],
+            [world.cell_a1, "Chi bộ khu phố 1", "60,5", "Trung bình"],
+            [world.cell_a2, "Chi bộ khu phố 2", "30", "Kém"],
+        ]
+    )
+    assert rows[1][6:] == ["1", "0", "90", "50"]
+    pages = [request for request in asked if isinstance(request, evaluation.GetCommitteeReport)]
+    assert len(pages) >= 3 and all(request.limit == 1 for request in pages), asked
+    assert [request.after_cell for request in pages] == [None, *(row[0] for row in rows[1:-1])]
+    assert not [request for request in asked if isinstance(request, evaluation.GetCellPeriods)]
+
+
+def test_the_report_csv_holds_one_page_of_cells_at_a_time() -> None:
+    """60 pages of 1,000 cells: the chunks add up to the whole file, and the memory held while they are written and
+    sent is a small share of it (the old report_csv built every row and the whole text at once)."""
+    pages = 60
+
+    def page(number: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "cell_id": f"cb{number:03d}{index:04d}",
+                "name": f"Chi bộ thôn {number}-{index} xã Hòa Bình",
+                "score": 72.5,
+                "rating": "fair",
+                "regular_held": 1,
+                "thematic_held": 0,
+                "attendance_rate": 0.9,
+                "speaking_rate": 0.5,
+            }
+            for index in range(1000)
+        ]
+
+    async def rest() -> AsyncIterator[list[dict[str, Any]]]:
+        for number in range(1, pages):
+            yield page(number)
+
+    async def streamed() -> tuple[int, int]:
+        size = 0
+        exports.report_csv(page(0)[:1], period=PERIOD)  # the locale's data and catalog loaded once, before measuring
+        tracemalloc.start()
+        try:
+            async for chunk in exports.report_csv_chunks(page(0), rest(), period=PERIOD):
+                size += len(chunk)
+            return size, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    size, peak = asyncio.run(streamed())
+    assert size > 5_000_000
+    assert peak < size / 3, (size, peak)
+
+
+async def test_the_pdf_of_a_committee_above_the_full_list_gives_its_sub_units_and_weakest_cells(
+    officer: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above FULL_LIST_CELLS cells the PDF lists no cell by cell: the figures of each directly subordinate unit,
+    the weakest cells (Average or Poor, worst first, at most PDF_WEAKEST), and a note that the CSV has them all."""
+    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 2, raising=False)  # the province's three cells are above it
+    monkeypatch.setattr(exports, "PDF_WEAKEST", 1, raising=False)
+    answer = await officer.get(f"/app/committees/{world.root}/report.pdf?period={PERIOD}")
+    assert answer.status_code == 200, answer.text[:500]
+    text = pdf_words(answer.content)
+    assert "Theo đơn vị trực thuộc" in text and "Đảng ủy phường A" in text and "Đảng ủy phường B" in text
+    assert "Các chi bộ yếu nhất" in text and "Chi bộ khu phố 2" in text  # Poor 30: the weakest
+    assert "Chi bộ khu phố 1" not in text  # Average, but only one is listed
+    assert "Chi bộ khu phố 3" not in text  # Fair: never weak
+    assert "Đảng bộ có 3 chi bộ" in text and "có đầy đủ trong tệp CSV của báo cáo" in text
+    # a ward of two cells is within the full list: every cell, no note
+    ward = pdf_words((await officer.get(f"/app/committees/{world.ward_a}/report.pdf?period={PERIOD}")).content)
+    assert "Chi bộ khu phố 1" in ward and "Chi bộ khu phố 2" in ward
+    assert "Theo đơn vị trực thuộc" not in ward and "tệp CSV" not in ward
