@@ -56,21 +56,24 @@ async def report_pages(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The committee's cells for the period, one page of REPORT_PAGE rows at a time, best first (the ranking's
     order), each as the committee's page reads it (data.month_shown: in the month in progress a cell that has not
-    met yet is apart); read from evaluation by cursor, so a page costs the same however deep. The caller has
-    authorized `principal` for the committee."""
+    met yet is apart); read from evaluation by cursor, so a page costs the same however deep; one empty page for a
+    committee without data yet. The caller has authorized `principal` for the committee."""
     del principal  # authorized by the caller (authorize_unit): the pages read the committee's whole subtree
     after_score: float | None = None
     after_cell: str | None = None
     while True:
-        page = await state.rpc.call(
-            GetCommitteeReport(
-                committee_id=committee_id,
-                period=period,
-                after_score=after_score,
-                after_cell=after_cell,
-                limit=REPORT_PAGE,
-            )
+        request = GetCommitteeReport(
+            committee_id=committee_id, period=period, after_score=after_score, after_cell=after_cell, limit=REPORT_PAGE
         )
+        try:
+            page = await state.rpc.call(request)
+        except RpcError as exc:
+            # no data for the subtree up to the period's end, or the committee not heard of yet: a committee without
+            # data, as its roll-up answers `no_data` (reads._scored), so a report of no rows
+            if exc.code == "not_found" and exc.field in ("period", "committee_id") and after_cell is None:
+                yield []
+                return
+            raise
         at = clock()
         yield [month_shown(item.model_dump(), period=period, now=at) for item in page.items]
         if page.next is None:
