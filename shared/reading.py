@@ -94,6 +94,11 @@ def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found if len(found) == len(pairs) else _Duplicated(pairs)
 
 
+NOT_UTF8 = "body: not valid UTF-8"
+"""How the refusal of a body whose bytes are not UTF-8 begins: its text, kept with a rejection, has U+FFFD in place of
+the bytes that did not decode, so it is not the body as sent (meetings' body_not_kept)."""
+
+
 def loads(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES) -> Any:
     """Parse JSON text; ReadError(field="body") for empty, oversized, non-UTF-8, malformed or too deep input."""
     return read_value(raw, limit=limit)[0]
@@ -110,9 +115,7 @@ def read_value(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES, levels:
         try:
             raw = bytes(raw).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ReadError(
-                f"body: not valid UTF-8 ({exc.reason} at byte {exc.start})", field="body", problem="syntax"
-            ) from None
+            raise ReadError(f"{NOT_UTF8} ({exc.reason} at byte {exc.start})", field="body", problem="syntax") from None
     if _COMPACT_LOOKING not in raw:  # json.dumps writes `": ` after every key; the relay's compact form never does
         compact = read_compact(raw, limit=None, levels=levels)
         if compact is not None:

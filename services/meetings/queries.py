@@ -8,6 +8,7 @@ import asyncpg
 from services.meetings import domain
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
 
@@ -236,9 +237,11 @@ async def member_history(conn: asyncpg.Connection, member_id: str) -> dict[str, 
 REJECTION_COLUMNS = (
     "rejection_id, source, event_id, type, reason, field, received_at, status, refusal::text AS refusal,"
     " last_replay_reason, last_replay_field, last_replay_at, last_replay_refusal::text AS last_replay_refusal,"
-    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id"
+    " replay_outcome, dismissed_at, dismissed_by, dismissal_reason, message_id,"
+    " CASE WHEN raw ~ '… \\((more than )?[0-9]+ bytes in all\\)$' THEN 'cut'"
+    " WHEN starts_with(reason, '" + NOT_UTF8 + "') THEN 'not_utf8' END AS body_not_kept"
 )
-"""A rejection as its reply (RejectionReply) reads it."""
+"""A rejection as its reply (RejectionReply) reads it; `body_not_kept` as handlers.ingest.body_not_kept says it."""
 
 
 async def rejection(conn: asyncpg.Connection, rejection_id: str) -> dict[str, Any] | None:

@@ -178,14 +178,15 @@ def greeting(recipient: Recipient) -> str:
 
 MISSING_RECORDS = {
     "minutes_submitted": "chưa nộp biên bản",
-    "minutes": "chưa công bố biên bản",
-    "resolution": "chưa công bố nghị quyết",
+    "minutes": "chưa đăng tải biên bản",
+    "resolution": "chưa đăng tải nghị quyết",
 }
 """What a meeting's records lack (rules.missing_records), as the alert says it."""
 
 
 def missing_text(missing: Any) -> str:
-    """`chưa nộp biên bản, chưa công bố biên bản và chưa công bố nghị quyết`: the parts, joined as Vietnamese lists."""
+    """`chưa nộp biên bản, chưa đăng tải biên bản và chưa đăng tải nghị quyết`: the parts, joined as Vietnamese
+    lists."""
     parts = [MISSING_RECORDS.get(str(code), str(code)) for code in missing or ()]
     if not parts:
         return "chưa hoàn thiện biên bản, nghị quyết"
@@ -240,7 +241,7 @@ def change_texts(values: dict[str, Any], text: dict[str, str]) -> dict[str, str]
     if moved:
         before = text["previous_part"] + (f" tại {old_place}" if relocated and text["previous_part"] else "")
         return {
-            "change_title": f"Thay đổi lịch sinh hoạt: {text.get('cell', '')}, nay vào {text['when']}",
+            "change_title": f"Thay đổi lịch sinh hoạt {text.get('cell', '')}: chuyển sang {text['when']}",
             "change_text": f"Buổi {meeting}{before} được chuyển sang lúc {text['when']} tại {text['location']}.",
             "change_noted": "thời gian, địa điểm mới" if relocated else "lịch mới",
         }

@@ -187,6 +187,10 @@ class RejectionReply(Reply):
     """The AMQP `message_id` property of the message its event came in (for a batch or a copy, not the CloudEvents
     `event_id`): find that message in the broker's dead letters and logs by it. None when it came otherwise or its
     message had none."""
+    body_not_kept: Literal["cut", "not_utf8"] | None = None
+    """Why its body was not kept as it was sent, so it cannot be replayed as it was (only with a corrected event:
+    409 body_not_kept): `cut`, only a prefix of a body over the size limit; `not_utf8`, the text of a body whose
+    bytes are not UTF-8. None when it was kept whole."""
 
 
 ANSWERED_ON_FORM = "answered to the person on the form"

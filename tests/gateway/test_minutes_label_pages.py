@@ -19,8 +19,8 @@ from tests.support.ids import random_id
 
 PASSWORD = "mật-khẩu-thử-2026"
 NONE = "Chưa có biên bản"
-UNPUBLISHED = "Đã ghi biên bản (chưa công bố)"
-PUBLISHED = "Đã công bố biên bản"
+UNPUBLISHED = "Đã ghi biên bản (chưa đăng tải)"
+PUBLISHED = "Đã đăng tải biên bản"
 ADOPTED = "Biên bản đã được thông qua"
 
 

@@ -541,6 +541,14 @@ class FakeIngest:
         """Close a rejection, keeping how its replay judged the event."""
         self._s.rejections[rejection_id].update(status="replayed", replayed_at=at, replay_outcome=outcome)
 
+    async def note_replay_refused(
+        self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
+    ) -> None:
+        """Keep a replay's refusal of a body naming no event as the rejection's last replay's."""
+        self._s.rejections[rejection_id].update(
+            last_replay_reason=reason, last_replay_field=field, last_replay_refusal=refusal
+        )
+
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:
         """Close a rejection unreplayed, with when, who and why."""
         self._s.rejections[rejection_id].update(

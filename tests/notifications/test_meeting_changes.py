@@ -128,7 +128,7 @@ async def test_a_resent_schedule_with_a_new_time_and_place_notifies_every_expect
     changed = times_each(p, "meeting_scheduled", 1) + times_each(p, "meeting_rescheduled", 1)
     assert await notices(pool, meeting_id) == changed
     [(title, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")  # one text for the whole cell
-    assert title == f"Thay đổi lịch sinh hoạt: Chi bộ khu phố Đông, nay vào {format_when(later)}"
+    assert title == f"Thay đổi lịch sinh hoạt Chi bộ khu phố Đông: chuyển sang {format_when(later)}"
     assert (
         f"Buổi sinh hoạt thường kỳ của Chi bộ khu phố Đông dự kiến lúc {format_when(start)} tại {HALL}"
         f" được chuyển sang lúc {format_when(later)} tại {WARD_HALL}." in body
@@ -173,7 +173,8 @@ async def test_a_newer_snapshot_overrides_an_earlier_move_and_an_older_move_arri
     assert await notices(pool, meeting_id) == times_each(p, "meeting_scheduled", 1) + times_each(
         p, "meeting_rescheduled", 2
     )
-    moved_to = {title.rsplit("nay vào ", 1)[1] for title, _ in await bodies(pool, meeting_id, "meeting_rescheduled")}
+    titles = await bodies(pool, meeting_id, "meeting_rescheduled")
+    moved_to = {title.rsplit("chuyển sang ", 1)[1] for title, _ in titles}
     assert moved_to == {format_when(start + timedelta(days=1)), format_when(start + timedelta(days=2))}
 
 
@@ -213,10 +214,10 @@ async def test_moving_a_meeting_back_and_forth_notifies_every_move_and_a_redeliv
             assert {p.email(person) for person in expected_people(p)} <= set(rcpt)
             assert p.email(p.exempt) not in rcpt
         scheduled = f"Thông báo lịch sinh hoạt: Chi bộ khu phố Đông, {format_when(on_18)}"
-        subjects = Counter(str(mail["Subject"]).rsplit(", nay vào ", 1)[-1] for mail in mails)
+        subjects = Counter(str(mail["Subject"]).rsplit(": chuyển sang ", 1)[-1] for mail in mails)
         assert subjects == Counter({format_when(on_19): 2, format_when(on_18): 1, scheduled: 1})
         if mail_each:
-            assert str(mails[-1]["Subject"]).endswith(f"nay vào {format_when(on_19)}")
+            assert str(mails[-1]["Subject"]).endswith(f"chuyển sang {format_when(on_19)}")
             last = mails[-1].get_content()
             assert f"dự kiến lúc {format_when(on_18)} được chuyển sang lúc {format_when(on_19)}" in last
             assert "Lý do thay đổi: Trùng lịch họp tổ dân phố." in last
@@ -343,7 +344,7 @@ async def test_a_meeting_members_were_told_of_moved_to_a_start_already_past_is_t
     told = times_each(p, "meeting_scheduled", 1) + times_each(p, "meeting_rescheduled", 1)
     assert await notices(pool, meeting_id) == told
     [(title, body)] = await bodies(pool, meeting_id, "meeting_rescheduled")
-    assert title.endswith(f"nay vào {format_when(past)}")
+    assert title.endswith(f"chuyển sang {format_when(past)}")
     assert f"dự kiến lúc {format_when(ahead)}" in body and f"sang lúc {format_when(past)}" in body
 
     await handle(pool, settings, clock, move(meeting_id, past - timedelta(days=1), time=t + timedelta(minutes=2)))

@@ -79,7 +79,7 @@ async def test_notices_carry_the_agenda_bounded_or_the_regular_meeting_and_a_mov
     )
     await handle(pool, settings, clock, moved)
     [(title, moved_body)] = await bodies(pool, with_agenda, "meeting_rescheduled")
-    assert title.endswith(f"nay vào {format_when(new_start)}")
+    assert title.endswith(f"chuyển sang {format_when(new_start)}")
     assert (
         f"Buổi sinh hoạt thường kỳ của Chi bộ khu phố Đông dự kiến lúc {format_when(first_start)} được chuyển sang"
         f" lúc {format_when(new_start)} tại Nhà văn hóa khu phố Đông.\nLý do thay đổi: Trùng lịch họp dân."

@@ -144,13 +144,13 @@ def test_minutes_late_says_what_is_missing_not_that_the_minutes_are() -> None:
     secretary = render(late[r.MINUTES_LATE], late[r.MINUTES_LATE].recipients[0])
     superior = render(late[r.MINUTES_LATE_SUPERIOR], late[r.MINUTES_LATE_SUPERIOR].recipients[0])
     for title, body in (secretary, superior):
-        assert "chưa công bố biên bản và chưa công bố nghị quyết." in body and "chưa nộp" not in body
+        assert "chưa đăng tải biên bản và chưa đăng tải nghị quyết." in body and "chưa nộp" not in body
         assert "Chưa hoàn thiện biên bản, nghị quyết" in title or "chậm hoàn thiện biên bản, nghị quyết" in title
     nothing = rules.minutes_late(
         meeting=meeting(start, documents={"resolution": start}), ctx=CTX, config=DEFAULT_CONFIG, now=NOW
     )
     _, body = render(nothing[0], nothing[0].recipients[0])
-    assert "mà chi bộ chưa nộp biên bản và chưa công bố biên bản." in body
+    assert "mà chi bộ chưa nộp biên bản và chưa đăng tải biên bản." in body
 
 
 def test_no_regular_meeting_by_day_25() -> None:

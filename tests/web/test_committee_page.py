@@ -188,7 +188,7 @@ def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() ->
     section = page.split('id="late-title"', 1)[1].split("</section>", 1)[0]
     assert 'href="/app/meetings/mtg-1"' in section
     assert "Chi bộ thôn 1: Sinh hoạt thường kỳ lúc 19:30" in section
-    assert "chưa có biên bản, chưa công bố nghị quyết" in section
+    assert "chưa có biên bản, chưa đăng tải nghị quyết" in section
     assert "và 1.234 buổi khác" in section
 
 
@@ -214,7 +214,7 @@ def test_a_meeting_whose_records_came_late_is_listed_as_submitted_late_with_when
     page = committee_page(rollup({"good": 1}, []), late_minutes=items, late_minutes_more=3)
     section = page.split('id="late-minutes"', 1)[1].split("</ul>", 1)[0]
     first, second = section.split("<li")[1:]
-    assert 'href="/app/meetings/mtg-1"' in first and "chưa công bố nghị quyết" in first and "nộp muộn" not in first
+    assert 'href="/app/meetings/mtg-1"' in first and "chưa đăng tải nghị quyết" in first and "nộp muộn" not in first
     assert 'href="/app/meetings/mtg-2"' in second
     assert "nộp muộn: biên bản đến lúc 08:15 thứ Năm, ngày 12/11/2026" in second
     assert "và 3 buổi khác" in page

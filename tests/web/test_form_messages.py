@@ -551,8 +551,7 @@ async def test_refusals_of_votes_dates_and_adopted_minutes_are_said_on_the_form(
             RefusalCode.ABSENT_AT_MEETING,
             "data.chair_id",
             None,
-            "Chủ trì: đảng viên này không có mặt theo danh sách điểm danh của buổi sinh hoạt, nên không thể chủ trì,"
-            " làm thư ký hay phát biểu.",
+            "Đảng viên này vắng mặt theo điểm danh nên không thể là người chủ trì.",
         ),
     ],
 )

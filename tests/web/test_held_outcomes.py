@@ -128,7 +128,7 @@ async def test_a_minutes_or_roster_naming_someone_outside_the_cell_is_refused_no
         valid = await client.post(f"{record}/minutes", data=_minutes(token, starts, chair=OWN[0], speakers=OWN))
         assert valid.status_code == 303 and valid.headers["location"].endswith("notice=minutes")
         page = await client.get(valid.headers["location"])
-        assert "Đã ghi nhận. Trang sẽ cập nhật sau ít giây." in page.text
+        assert "Đã ghi nhận. Trang sẽ cập nhật sau giây lát." in page.text
 
 
 async def test_a_replayed_rejection_is_not_replayed_again(system: RunningSystem, province: dict[str, str]) -> None:

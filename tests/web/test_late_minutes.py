@@ -94,7 +94,7 @@ async def test_a_meeting_late_before_any_alert_is_listed_and_stays_listed_as_sub
                 section = late_section(page.text)
                 return (
                     link in section
-                    and "chưa có biên bản, chưa công bố biên bản, chưa công bố nghị quyết"
+                    and "chưa có biên bản, chưa đăng tải biên bản, chưa đăng tải nghị quyết"
                     in (section.split(link, 1)[1].split("</li>", 1)[0])
                 )
 

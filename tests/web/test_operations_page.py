@@ -525,7 +525,7 @@ async def test_dead_letters_and_parked_rows_page_on_as_their_counters_say(
         # the counters above the lists say as much
         services = part(first, 'id="services"', "</table>")
         assert f"{counts['dead']} thư lỗi trong {DLQ}" in services
-        assert f"{counts['parked']} dòng hộp thư đi bị tạm giữ" in part(services, 'data-service="evaluation"', "</tr>")
+        assert f"{counts['parked']} sự kiện chờ gửi bị tạm dừng" in part(services, 'data-service="evaluation"', "</tr>")
         assert int(first.split('data-figure="parked">', 1)[1].split("<", 1)[0]) >= counts["parked"]
 
         # one list moves, the others stay where they are (and keep the moved one's place in their links)

@@ -148,7 +148,7 @@ def test_the_minutes_form_reports_an_absent_speaker_by_name_and_every_other_mist
     with pytest.raises(FormErrors) as caught:
         _minutes_body(form, "m", roster=ROSTER, names=NAMES)
     said = list(caught.value.errors.values())
-    assert any("Nguyễn Văn Cường" in line and line.startswith("Người phát biểu:") for line in said), said
+    assert "Đồng chí Nguyễn Văn Cường vắng mặt theo điểm danh nên không thể là người phát biểu." in said, said
     assert any("Phạm Thị Dung" in line for line in said), said
     assert any("nghị quyết dòng 1" in line and "4 phiếu" in line and "(3)" in line for line in said), said
     assert any(line.startswith("Hạn hoàn thành nhiệm vụ, dòng 1:") for line in said), said
@@ -174,7 +174,9 @@ def test_an_absent_chair_is_named_and_no_roster_judges_nothing() -> None:
     form = FormData([*{**MINUTES, "chair_id": "m-3"}.items(), ("resolution-1", "Kế hoạch"), ("votes_for-1", "40")])
     with pytest.raises(FormErrors) as caught:
         _minutes_body(form, "m", roster=ROSTER, names=NAMES)
-    assert caught.value.errors["chair_id"].startswith("Chủ trì: đồng chí Nguyễn Văn Cường không có mặt")
+    assert caught.value.errors["chair_id"] == (
+        "Đồng chí Nguyễn Văn Cường vắng mặt theo điểm danh nên không thể là người chủ trì."
+    )
     assert "votes_for-1" in caught.value.errors
     assert _minutes_body(form, "m")["chair_id"] == "m-3"  # no roster recorded yet: meetings takes it as sent
 
@@ -217,7 +219,7 @@ async def test_the_minutes_handler_judges_the_form_by_the_meetings_roster(monkey
     monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)
     handled(monkeypatch, [*MINUTES.items(), ("speakers", "m-3"), ("resolution-1", "Kế hoạch"), ("votes_for-1", "9")])
     errors: Any = await secretary.minutes("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
-    assert errors["speakers-m-3"].startswith("Người phát biểu: đồng chí Nguyễn Văn Cường"), errors
+    assert errors["speakers-m-3"].startswith("Đồng chí Nguyễn Văn Cường vắng mặt"), errors
     assert "votes_for-1" in errors and len(errors) == 2, errors
 
 
@@ -233,7 +235,7 @@ async def test_an_absent_speaker_refused_by_meetings_is_named_too() -> None:
     with pytest.raises(FormErrors) as caught:
         await forms.send(refused(), members=NAMES)
     [said] = caught.value.errors.values()
-    assert said.startswith("Người phát biểu: đồng chí Nguyễn Văn Cường không có mặt"), said
+    assert said == "Đồng chí Nguyễn Văn Cường vắng mặt theo điểm danh nên không thể là người phát biểu.", said
 
 
 def test_member_lists_read_by_given_name_then_the_rest() -> None:

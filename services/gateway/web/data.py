@@ -186,8 +186,14 @@ def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) 
         names.append(_("Not met yet"))
     option = {
         "aria": {"enabled": True},
-        "grid": {"left": 40, "right": 16, "top": 16, "bottom": 32},
-        "xAxis": {"type": "category", "data": names},
+        "grid": {"left": 40, "right": 16, "top": 16, "bottom": 8, "containLabel": True},
+        # every bar's name drawn (ECharts' automatic interval dropped "Khá" and "Kém" at 1280 px), each wrapped
+        # within its bar's width (static/charts.js sets `width` from the chart's size)
+        "xAxis": {
+            "type": "category",
+            "data": names,
+            "axisLabel": {"interval": 0, "hideOverlap": False, "overflow": "break"},
+        },
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [
             {

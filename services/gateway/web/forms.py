@@ -190,14 +190,16 @@ def meeting_start(
     if starts is None:
         return None
     now = now or datetime.now(VIETNAM_TZ)
-    if meeting_start_problem(starts, now=now):
+    today = now.astimezone(VIETNAM_TZ).date()
+    hint = f" {_(HELD_PATH)}" if held_path else ""
+    # any past day is said as past, whatever its year (a trial's 1999 read "from 2000 to two years ahead"): the
+    # window's message is left for a start too far ahead, or a past one a past meeting's move may take
+    if meeting_start_problem(starts, now=now) and (allow_past or starts.date() >= today):
         errors["starts_at"] = _(
             "%(field)s: a meeting is dated from the year 2000 to at most two years from today.",
             field=label("start_date"),
         )
         return None
-    today = now.astimezone(VIETNAM_TZ).date()
-    hint = f" {_(HELD_PATH)}" if held_path else ""
     if starts.date() < today and not allow_past:
         errors["starts_at"] = (
             _(
@@ -633,9 +635,11 @@ async def send(call: Any, *, names: dict[str, str] | None = None, members: Mappi
                 member=refusal.member_id,
             )
             raise FormErrors({field: message}) from None
-        if code == RefusalCode.ABSENT_AT_MEETING and refusal is not None and refusal.member_id and members:
-            # the roster changed since the form checked it: still the member by name, not "this member"
-            said = absent_at_meeting(name, members.get(refusal.member_id) or refusal.member_id)
+        if code == RefusalCode.ABSENT_AT_MEETING:
+            # the roster changed since the form checked it: still the member by name, not "this member", and the one
+            # role at fault
+            member = refusal.member_id if refusal is not None else None
+            said = absent_at_meeting(field, (members or {}).get(member or "") or member)
             raise FormErrors({field: said}) from None
         if code == RefusalCode.HOLD_EXPIRED:
             # the same form sent again after its first sending waited out the hold: not recorded, and not sent again
@@ -656,15 +660,34 @@ async def send(call: Any, *, names: dict[str, str] | None = None, members: Mappi
     return result
 
 
-def absent_at_meeting(field: str, name: str) -> str:
-    """`<Trường>: đồng chí <tên> không có mặt …`: a chair, recorder or speaker the meeting's roster lists as not
-    present (meetings' check_minutes_people_present), named."""
-    return _(
-        "%(field)s: comrade %(name)s is not marked present on the meeting's roster, so cannot chair, record or speak "
-        "at it.",
-        field=field,
-        name=name,
-    )
+ABSENT_IN_ROLE = {
+    "chair_id": (
+        N_("Comrade %(name)s is absent according to the roster, so cannot be the chair."),
+        N_("This member is absent according to the roster, so cannot be the chair."),
+    ),
+    "recorder_id": (
+        N_("Comrade %(name)s is absent according to the roster, so cannot be the recorder."),
+        N_("This member is absent according to the roster, so cannot be the recorder."),
+    ),
+    "speakers": (
+        N_("Comrade %(name)s is absent according to the roster, so cannot be a speaker."),
+        N_("This member is absent according to the roster, so cannot be a speaker."),
+    ),
+}
+"""What the minutes form says of a chair, recorder or speaker the roster lists as not present (named, or unnamed):
+the one role at fault (a trial read "cannot chair, record or speak" under each field alike)."""
+
+
+def absent_at_meeting(field: str, name: str | None) -> str:
+    """`Đồng chí <tên> vắng mặt theo điểm danh nên không thể là người chủ trì.`: a chair, recorder or speaker the
+    meeting's roster lists as not present (meetings' check_minutes_people_present), named when `name` is known, by
+    the role its `field` (`chair_id`, `data.recorder_id`, `speakers-<id>`, `data.speakers.2`) gives it."""
+    role = field.removeprefix("data.").partition("-")[0].split(".")[0]
+    if role not in ABSENT_IN_ROLE:
+        why = _(BY_CODE[RefusalCode.ABSENT_AT_MEETING])
+        return on_field(refused_label(field), why, said=N_("%(field)s: %(why)s"))
+    named, unnamed = ABSENT_IN_ROLE[role]
+    return _(named, name=name) if name else _(unnamed)
 
 
 FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

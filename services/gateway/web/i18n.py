@@ -261,7 +261,7 @@ def minutes_state(meeting: Any) -> str:
 
 def minutes_label(meeting: Any) -> str:
     """The state of a meeting's minutes in Vietnamese, the same on every page (`Chưa có biên bản`, `Đã ghi biên bản
-    (chưa công bố)`, `Đã công bố biên bản`, `Biên bản đã được thông qua`); the meeting as minutes_state takes it."""
+    (chưa đăng tải)`, `Đã đăng tải biên bản`, `Biên bản đã được thông qua`); the meeting as minutes_state takes it."""
     return _(MINUTES_STATES[minutes_state(meeting)])
 
 

@@ -370,6 +370,12 @@ def separator_colon(text: str) -> int | None:
     return None
 
 
+MEMBER_STATUS = re.compile(r"^data\.status: Input should be 'official' or 'probationary'$")
+"""A member.upserted.v1 whose `status` is none of CONTRACT.md's two (official|probationary), as meetings words it."""
+MEMBER_STATUS_SAID = N_("Member status: only official (chính thức) or probationary (dự bị) is accepted.")
+"""MEMBER_STATUS said to an operator: the field (a member's status, not a meeting's) and the values it takes."""
+
+
 def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:
     """Why an event was rejected, in Vietnamese, naming the field: `Thời gian buổi sinh hoạt: ...`; by the
     rejection's code when meetings gave one (`refusal`: {"code", ...}), else by the reason's English wording, each
@@ -385,6 +391,8 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
     if text.startswith(DROPPED):  # the operator's decision on the whole event, not something wrong with a field
         note = text.removeprefix(DROPPED).split(" (was waiting for ")[0]
         return _(DROPPED_SAID, note=note)
+    if MEMBER_STATUS.search(text):  # the field and the values it takes, said whole ("giá trị không hợp lệ" was not)
+        return _(MEMBER_STATUS_SAID)
     for pattern, message in REJECTIONS:
         if match := pattern.search(text):
             # a pattern's named groups are the values its sentence says (a length, a type, a routing key); `note`

@@ -64,7 +64,7 @@ from shared.envelope import (
 )
 from shared.logs import get_logger, message_context
 from shared.metrics import INGEST_EVENTS, type_label
-from shared.reading import MAX_EVENT_BYTES, ReadError, body_over_limit, loads
+from shared.reading import MAX_EVENT_BYTES, NOT_UTF8, ReadError, body_over_limit, loads
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -926,8 +926,6 @@ async def ingest_delivery(
             readings = [replace(reading, message_id=message_id) for reading in readings]
         return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
 
-    items: list[Any] = [body]
-    checked = False
     if not batch:
         try:
             incoming = read_message(headers or {}, content_type, body, route=route)
@@ -955,17 +953,7 @@ async def ingest_delivery(
             return await judge_readings([binary_reading(incoming)])
     if batch:
         try:
-            read = read_batch(body)
-            # its text found clean once: no walk per item; an item that is no object is rejected alone
-            items = [
-                TooLarge(item, read.sizes[index])
-                if index in read.sizes
-                else item
-                if isinstance(item, dict)
-                else NotAnObject(item)
-                for index, item in enumerate(read.items)
-            ]
-            checked = read.checked
+            readings = read_batch_body(body)
         except InvalidEvent as exc:
             if not dry_run:
                 await _reject_body(
@@ -976,11 +964,28 @@ async def ingest_delivery(
                     route=route,
                     event_type="batch",
                     scope=scope,
-                    oversized=exc.problem == "too_large",
                     message_id=message_id,
                 )
             return [IngestResult("", "", "batch", "rejected", exc.reason, exc.field, exc.problem)]
-    return await judge_readings([read_raw(item, checked=checked) for item in items])
+        return await judge_readings(readings)
+    return await judge_readings([read_raw(body)])
+
+
+def read_batch_body(body: bytes | str) -> list[Reading]:
+    """A batch body's events, each read by read_raw (an item over the per-event limit or no object rejected alone);
+    InvalidEvent naming `body` when it is no batch (read_batch: not JSON, not UTF-8, no array, empty, over the event
+    count). The first reading of a batch (ingest_delivery) and its replay (replay_rejection) both read it here."""
+    read = read_batch(body)
+    # its text found clean once: no walk per item; an item that is no object is rejected alone
+    items = [
+        TooLarge(item, read.sizes[index])
+        if index in read.sizes
+        else item
+        if isinstance(item, dict)
+        else NotAnObject(item)
+        for index, item in enumerate(read.items)
+    ]
+    return [read_raw(item, checked=read.checked) for item in items]
 
 
 async def _reject_body(
@@ -992,13 +997,13 @@ async def _reject_body(
     route: str,
     event_type: str,
     scope: str | None = None,
-    oversized: bool = False,
     message_id: str | None = None,
 ) -> None:
-    """Store and publish the rejection of a whole body that holds no event to judge; one over a limit (`oversized`,
-    or over 1 MiB) is kept as a prefix and its size; `message_id`: the AMQP message it came in."""
+    """Store and publish the rejection of a whole body that holds no event to judge; one over 1 MiB is kept as a
+    prefix and its size, any other whole (a batch over the event count too: its replay reads it again as a batch,
+    read_body); `message_id`: the AMQP message it came in."""
     text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-    raw = bounded_text(text, size=len(body)) if oversized or len(body) > MAX_EVENT_BYTES else text
+    raw = bounded_text(text, size=len(body)) if len(body) > MAX_EVENT_BYTES else text
     await _store_body_rejection(
         uow_factory,
         raw,
@@ -1559,15 +1564,51 @@ at its limit: "more than" when it streamed in without a length)."""
 
 
 class RejectionUnreplayable(Exception):
-    """Only a prefix of the rejected event was kept (it was over the size limit): judging that prefix again would
-    store a new, unreadable rejection; a corrected event may still replay it."""
+    """The rejected body was not kept as it was sent (body_kept): only a prefix of one over the size limit, or the text
+    of one not valid UTF-8 with U+FFFD for the bytes that did not decode. Judging what was kept again would answer
+    another reason than the first and store a new, unreadable rejection; the message says the first reason, and a
+    corrected event may still replay it."""
 
-    def __init__(self, rejection_id: str) -> None:
+    def __init__(self, rejection_id: str, stored: Mapping[str, Any] | None = None) -> None:
+        how = body_not_kept(stored) if stored is not None else "cut"
+        kept = (
+            "its text was kept with U+FFFD in place of the bytes that are not UTF-8"
+            if how == "not_utf8"
+            else f"only its first {STORED_PREFIX} characters were kept"
+        )
+        first = f" (it was refused: {stored['reason']})" if stored is not None else " (it was over the size limit)"
         super().__init__(
-            f"rejection {rejection_id}: the event was over the size limit and only its first {STORED_PREFIX}"
-            " characters were kept; send it again within the limit, or replay it with a corrected event"
+            f"rejection {rejection_id}: the body was not kept as sent{first} and {kept}, so it cannot be judged"
+            " again as it was; send it again, or replay it with a corrected event"
         )
         self.refusal = Refusal(code=RefusalCode.BODY_NOT_KEPT)
+
+
+def body_not_kept(stored: Mapping[str, Any]) -> str | None:
+    """Why a stored rejection's body is not the body as it was sent: `cut` (only a prefix and its size were kept,
+    KEPT_PREFIX), `not_utf8` (its bytes were not UTF-8: the text kept has U+FFFD for them); None when it was kept
+    whole, so a replay reads it as the first reading did. queries.REJECTION_COLUMNS says the same to readers."""
+    if KEPT_PREFIX.search(str(stored["raw"] or "")):
+        return "cut"
+    if str(stored["reason"] or "").startswith(NOT_UTF8):
+        return "not_utf8"
+    return None
+
+
+def names_no_event(stored: Mapping[str, Any]) -> bool:
+    """Whether a stored rejection is of a whole body that named no event (no source, no id): a batch that is no
+    batch, or a body that is no event; its replay reads the body as its first reading did (read_body)."""
+    return not stored["source"] and not stored["event_id"]
+
+
+def read_body(stored: Mapping[str, Any]) -> list[Reading]:
+    """A stored body's events as the first reading read them: a batch's (`type` batch) by read_batch_body, raising
+    InvalidEvent as it does (an empty batch, one over the event count), a body that named no event as its text
+    (a JSON text is no event, not the body it spells), any other as one event (read_raw)."""
+    raw = stored["raw"]
+    if names_no_event(stored):
+        return read_batch_body(raw) if stored["type"] == "batch" else [read_raw(raw)]
+    return [read_raw(_loads_or_none(raw) or raw)]
 
 
 DISMISSED = "dismissed"
@@ -1673,6 +1714,23 @@ def stored_code(stored: Mapping[str, Any]) -> str | None:
     return refusal.get("code") if isinstance(refusal, Mapping) else None
 
 
+async def _refused_again(
+    rejection_id: str, stored: Mapping[str, Any], error: InvalidEvent, uow: MeetingsUnit
+) -> IngestResult:
+    """A replayed body that names no event refused again (its first reason, read the same way): kept as the open
+    rejection's last replay's, under its row's lock, never a new rejection naming nothing; RejectionResolved when a
+    replay at the same moment closed it."""
+    locked = await uow.ingest.get_rejection(rejection_id, lock_row=True)
+    if locked is None:
+        raise RejectionNotFound(rejection_id)
+    if not replayable(locked):
+        raise resolved(rejection_id, locked)
+    await uow.ingest.note_replay_refused(rejection_id, reason=error.reason, field=error.field, refusal=error.refusal)
+    log.warning("rejection_replay_refused", rejection_id=rejection_id, reason=error.reason, field=error.field)
+    event_type = str(stored["type"] or "")
+    return IngestResult("", "", event_type, "rejected", error.reason, error.field, error.problem, refusal=error.refusal)
+
+
 async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any | None = None) -> IngestResult:
     """Judge a rejected event again (or a corrected one); close the rejection unless it is rejected again."""
     stored = await uow.ingest.get_rejection(rejection_id, lock_row=False)
@@ -1682,10 +1740,19 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
         raise resolved(rejection_id, stored)
     if event is not None:
         check_correction_identity(stored, event)
-    elif KEPT_PREFIX.search(str(stored["raw"] or "")):
-        raise RejectionUnreplayable(rejection_id)
-    raw = event if event is not None else _loads_or_none(stored["raw"]) or stored["raw"]
-    reading = read_raw(raw)
+        reading = read_raw(event)
+    else:
+        if body_not_kept(stored):
+            raise RejectionUnreplayable(rejection_id, stored)
+        try:
+            readings = read_body(stored)  # the first reading's, a batch's as a batch
+        except InvalidEvent as exc:  # a body that is still no batch: refused again for its own reason
+            return await _refused_again(rejection_id, stored, exc, uow)
+        if len(readings) != 1:  # a batch that reads now (a rule since relaxed): its events are its sender's to send
+            raise RejectionUnreplayable(rejection_id, stored)
+        [reading] = readings
+        if names_no_event(stored) and reading.error is not None and not (reading.source or reading.event_id):
+            return await _refused_again(rejection_id, stored, reading.error, uow)
     identity = {event_key(stored["source"], stored["event_id"])} if stored["event_id"] else set()
     # the event's keys first, then its rejection row: the order every ingest transaction follows
     await uow.ingest.lock(reading.locks | LockSet(exclusive=frozenset(identity)))

@@ -76,6 +76,9 @@ class IngestRepository(Protocol):
     ) -> str: ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
+    async def note_replay_refused(
+        self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
+    ) -> None: ...
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None: ...
     async def forget_processed(self, *, consumer: str, source: str, event_id: str) -> None: ...
     async def record_inbox(
@@ -303,6 +306,20 @@ class PgIngestRepository:
             rejection_id,
             at,
             outcome,
+        )
+
+    async def note_replay_refused(
+        self, rejection_id: str, *, reason: str, field: str | None, refusal: Refusal | None
+    ) -> None:
+        """Keep a replay's refusal of a body that names no event as the rejection's last replay's (it stays open,
+        its first reason kept), as reject keeps a named event's replayed again."""
+        await self._conn.execute(
+            "UPDATE rejection SET last_replay_reason = $2, last_replay_field = $3, last_replay_refusal = $4::jsonb,"
+            " last_replay_at = now() WHERE rejection_id = $1",
+            rejection_id,
+            reason,
+            field,
+            None if refusal is None else refusal.model_dump_json(exclude_none=True),
         )
 
     async def dismiss(self, rejection_id: str, *, at: datetime, by: str, reason: str) -> None:

@@ -821,8 +821,8 @@ async def replay_rejection(request: Request, viewer: FormViewer, state: State) -
         event = forms.text(form, "event_id") or rejection_id
         if exc.refusal is not None and exc.refusal.code == RefusalCode.BODY_NOT_KEPT:
             message = _(
-                "The rejected event %(event)s was larger than the limit and only its beginning was kept, so it "
-                "cannot be judged again as it was. Ask the sending system to send it again within the limit.",
+                "The rejected event %(event)s was not kept as it was sent (it was over the size limit, or not valid "
+                "UTF-8), so it cannot be judged again as it was. Ask the sending system to send it again.",
                 event=event,
             )
         elif exc.refusal is not None and exc.refusal.code == RefusalCode.ALREADY_DISMISSED:

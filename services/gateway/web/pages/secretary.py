@@ -502,6 +502,10 @@ async def documents(meeting_id: str, request: Request, viewer: FormViewer, state
     return await _submit(request, viewer, state, meeting_id, "documents", action, "documents")
 
 
+ROSTER_CANCELLED = N_("The meeting has been cancelled, so no attendance is recorded for it.")
+"""Why the roster form of a cancelled meeting records nothing (meetings' MEETING_CANCELLED, said before sending)."""
+
+
 @router.post("/meetings/{meeting_id}/attendance")
 async def attendance(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Record the roster: present, excused with a reason, absent, exempt. Every member's status is required (the
@@ -512,7 +516,9 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     async def action() -> None:
         records: list[dict[str, str]] = []
         meeting = await recordable_meeting(viewer, state, meeting_id)
-        errors = not_begun_at(meeting)
+        # a cancelled meeting is said as such, never "not begun yet" (a trial's meeting cancelled before its day)
+        cancelled = getattr(meeting, "status", None) == "cancelled"
+        errors = {"data.meeting_id": _(ROSTER_CANCELLED)} if cancelled else not_begun_at(meeting)
         # the labels name members as the cell's roster does, never as the post says (a client could write anything)
         members = await data.members_by_id(state, viewer.principal, meeting.cell_id)
         names: dict[str, str] = {}
@@ -674,7 +680,7 @@ def roster_problems(
     for key, member_id in people:
         status = roster.get(member_id)
         if status is not None and status != "present":
-            errors[key] = forms.absent_at_meeting(forms.label(key.partition("-")[0]), names.get(member_id) or member_id)
+            errors[key] = forms.absent_at_meeting(key, names.get(member_id) or member_id)
     present = sum(1 for status in roster.values() if status == "present")
     rows = [row for row in range(1, form_rows(form) + 1) if forms.text(form, f"resolution-{row}")]
     for row, resolution in zip(rows, resolutions, strict=True):

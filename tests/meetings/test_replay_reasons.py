@@ -1,0 +1,119 @@
+"""A replay judges a rejected body the way its first reading did, so every kind of rejection replays to its own reason
+(a trial: a batch of 1,001 events replayed as "over the size limit", a body not UTF-8 as "not valid JSON"): a batch
+is read again as a batch, a batch over the event count is kept whole within the size limit, and a body not kept as
+sent (cut, or not UTF-8) is refused as body_not_kept saying its first reason (real PostgreSQL)."""
+
+import json
+from typing import Any
+
+import pytest
+
+from services.meetings import handlers
+from services.meetings.queries import rejection
+from shared.envelope import MAX_BATCH_SIZE
+from tests.meetings import events as ev
+from tests.support.ids import random_id
+
+BATCH = "application/cloudevents-batch+json"
+
+
+async def stored_rejection(db: Any, marker: str) -> dict[str, Any]:
+    """The one rejection whose kept body holds `marker`."""
+    rows = await db.fetch("SELECT rejection_id FROM meetings.rejection WHERE strpos(raw, $1) > 0", marker)
+    assert len(rows) == 1, rows
+    return dict(rows[0])
+
+
+async def read_back(pool: Any, rejection_id: str) -> dict[str, Any] | None:
+    """The rejection as its reply reads it (queries.rejection, on the meetings schema)."""
+    async with pool.acquire() as conn:
+        return await rejection(conn, rejection_id)
+
+
+async def replayed(uow_factory: Any, rejection_id: str) -> handlers.IngestResult:
+    async with uow_factory() as uow:
+        result = await handlers.replay_rejection(rejection_id, uow)
+        await uow.commit()
+    return result
+
+
+async def test_a_batch_over_the_event_count_replays_to_the_event_count(
+    uow_factory: Any, db: Any, meetings_pool: Any
+) -> None:
+    marker = random_id("many")
+    events = [ev.member(f"{marker}-{index}", "cell-none") for index in range(MAX_BATCH_SIZE + 1)]
+    body = json.dumps(events).encode()
+    [first] = await handlers.ingest_delivery(body, uow_factory, batch=True, route="http", content_type=BATCH)
+    assert first.reason == f"body: a batch holds at most {MAX_BATCH_SIZE} events, got {MAX_BATCH_SIZE + 1}"
+    found = await stored_rejection(db, marker)
+    before = await db.fetchval("SELECT count(*) FROM meetings.rejection")
+    again = await replayed(uow_factory, found["rejection_id"])
+    assert (again.outcome, again.reason, again.field) == ("rejected", first.reason, "body")
+    assert await db.fetchval("SELECT count(*) FROM meetings.rejection") == before  # no rejection naming nothing
+    kept = await read_back(meetings_pool, found["rejection_id"])
+    assert kept is not None and kept["status"] == "open" and kept["last_replay_reason"] == first.reason
+    assert kept["body_not_kept"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[]", "body: a batch holds at least one event"),
+        (b'{"a": 1}', "body: a batch must be a JSON array of events"),
+        (b"[1, 2", None),
+    ],
+)
+async def test_a_batch_that_is_no_batch_replays_to_its_own_reason(
+    uow_factory: Any, db: Any, body: bytes, reason: str | None
+) -> None:
+    sent = body  # found by its exact kept text: the newest open one replays
+    [first] = await handlers.ingest_delivery(sent, uow_factory, batch=True, route="http", content_type=BATCH)
+    assert first.outcome == "rejected" and (reason is None or first.reason == reason), first
+    rows = await db.fetch(
+        "SELECT rejection_id FROM meetings.rejection WHERE raw = $1 AND type = 'batch' AND status = 'open'"
+        " ORDER BY received_at DESC LIMIT 1",
+        sent.decode(),
+    )
+    again = await replayed(uow_factory, rows[0]["rejection_id"])
+    assert (again.outcome, again.reason, again.field) == ("rejected", first.reason, first.field)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+async def test_a_body_not_utf8_is_not_replayed_as_other_text_and_says_its_first_reason(
+    uow_factory: Any, db: Any, meetings_pool: Any, batch: bool
+) -> None:
+    marker = random_id("latin")
+    body = (f'[{{"id": "{marker}", "x": "' if batch else f'{{"id": "{marker}", "x": "').encode() + b'\xff\xfe"}'
+    body += b"]" if batch else b""
+    [first] = await handlers.ingest_delivery(
+        body, uow_factory, batch=batch, route="http", content_type=BATCH if batch else "application/cloudevents+json"
+    )
+    assert first.reason is not None and first.reason.startswith("body: not valid UTF-8"), first
+    found = await stored_rejection(db, marker)
+    before = await db.fetchval("SELECT count(*) FROM meetings.rejection")
+    async with uow_factory() as uow:
+        with pytest.raises(handlers.RejectionUnreplayable) as caught:
+            await handlers.replay_rejection(found["rejection_id"], uow)
+    assert caught.value.refusal.code == "body_not_kept"
+    assert first.reason in str(caught.value) and "UTF-8" in str(caught.value) and "size limit" not in str(caught.value)
+    assert await db.fetchval("SELECT count(*) FROM meetings.rejection") == before
+    kept = await read_back(meetings_pool, found["rejection_id"])
+    assert kept is not None and kept["body_not_kept"] == "not_utf8"
+
+
+async def test_a_batch_over_the_count_and_the_size_says_its_count_when_not_replayed(
+    uow_factory: Any, db: Any, meetings_pool: Any
+) -> None:
+    marker = random_id("huge")
+    pad = "x" * 1_100
+    events = [ev.member(f"{marker}-{index}", "cell-none", data={"pad": pad}) for index in range(MAX_BATCH_SIZE + 1)]
+    body = json.dumps(events).encode()
+    [first] = await handlers.ingest_delivery(body, uow_factory, batch=True, route="http", content_type=BATCH)
+    found = await stored_rejection(db, marker)
+    async with uow_factory() as uow:
+        with pytest.raises(handlers.RejectionUnreplayable) as caught:
+            await handlers.replay_rejection(found["rejection_id"], uow)
+    said = str(caught.value)
+    assert first.reason is not None and first.reason in said and "first 2048 characters" in said, said
+    kept = await read_back(meetings_pool, found["rejection_id"])
+    assert kept is not None and kept["body_not_kept"] == "cut"
