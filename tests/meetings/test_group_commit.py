@@ -230,6 +230,15 @@ async def test_a_transaction_failure_requeues_only_its_own_delivery(
 async def test_a_process_stopped_with_a_group_pending_loses_nothing(
     infra: tuple[str, str], tmp_path: Path, stop: signal.Signals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every event of a group pending when its process stopped is applied once by the next process.
+
+    It asserts what meetings promises after a stop: nothing lost or applied twice (each event republished exactly
+    once, its inbox row written once), every cell and member stored, nothing left held or rejected. Not the outbox's
+    order across types: a transaction writes its outbox rows one type after the other (shared.outbox.add_to_outbox;
+    CONTRACT.md: order is not guaranteed), so when the restarted process groups another cell's members before this
+    cell's unit, the unit's row follows this cell's members although it was judged first (the grouping depends on
+    the load: asserting that order failed 3 runs in 5 on a loaded machine). Nor the order in which the broker
+    delivers again the messages the stopped process held."""
     monkeypatch.setenv("CHIBO_GRACEFUL_TIMEOUT", "2")  # a graceful stop gives up on the held group after 2 s
     cells = [cell_events(random_id("cell"), members=4) for _ in range(2)]
     stream = [event for cell in cells for event in cell]
@@ -258,9 +267,18 @@ async def test_a_process_stopped_with_a_group_pending_loses_nothing(
             await eventually(lambda: _count_ready(channel, len(stream)), timeout=60)
             async with meetings_process(amqp_url, database_url, log):
                 await eventually(lambda: _same_length(republished_order(db, ids), len(ids)), timeout=90)
-                for cell in cells:
-                    assert await republished_order(db, [event["id"] for event in cell]) == [e["id"] for e in cell]
                 await eventually(lambda: _zero(ready_messages(channel)), timeout=60)
+                assert sorted(await republished_order(db, ids)) == sorted(ids)  # each exactly once
+                inbox = "SELECT count(*) FROM meetings.processed_message WHERE event_id = ANY($1::text[])"
+                assert await db.fetchval(inbox, ids) == len(ids)
+                for cell in cells:
+                    cell_id, members = cell[0]["data"]["id"], [event["data"]["id"] for event in cell[1:]]
+                    assert await db.fetchval("SELECT kind FROM meetings.org_unit WHERE id = $1", cell_id) == "cell"
+                    stored = await db.fetch("SELECT id FROM meetings.member WHERE cell_id = $1", cell_id)
+                    assert sorted(row["id"] for row in stored) == sorted(members)
+                # a member redelivered ahead of its cell is held, then released by it: none is left held
+                await eventually(lambda: _none_held(db, ids), timeout=60)
+                assert await db.fetchval("SELECT count(*) FROM meetings.rejection") == 0
         finally:
             await connection.close()
             await db.close()
@@ -286,3 +304,9 @@ async def _waiting_on_a_lock(db: asyncpg.Connection) -> bool:
 
 async def _count(db: asyncpg.Connection, sql: str, expected: int) -> bool:
     return bool(await db.fetchval(sql) == expected)
+
+
+async def _none_held(db: asyncpg.Connection, event_ids: Sequence[str]) -> bool:
+    """None of the given events is held (or released and not yet settled)."""
+    sql = "SELECT count(*) FROM meetings.held_event WHERE event_id = ANY($1::text[])"
+    return bool(await db.fetchval(sql, list(event_ids)) == 0)
