@@ -2,14 +2,14 @@
 naming `starts_at`, unless `confirm_same_time` says it is another meeting: a user trial scheduled the same meeting by
 two submissions of the form, and every member got two notices."""
 
+from datetime import datetime, timedelta
+
 import httpx
 
+from shared.periods import VIETNAM_TZ
 from tests.gateway.fakes import World
 from tests.gateway.test_commands import last_event, schedule_body
 from tests.support.ids import random_id
-
-KNOWN_START = "2026-11-03T19:00:00+07:00"
-"""The start of the world's meeting of cell a1 (and of every meeting the fake stores)."""
 
 
 async def test_a_schedule_within_the_hour_of_another_meeting_needs_a_confirmation(
@@ -17,27 +17,35 @@ async def test_a_schedule_within_the_hour_of_another_meeting_needs_a_confirmatio
 ) -> None:
     url = f"/v1/cells/{world.cell_a1}/meetings"
     secretary = headers["secretary"]
-    close = schedule_body(meeting_id=random_id("mtg"), starts_at="2026-11-03T19:40:00+07:00")
-    refused = await client.post(url, json=close, headers=secretary)
-    assert refused.status_code == 409, refused.text
-    body = refused.json()
-    assert (body["code"], body["field"], body["reason_code"]) == ("conflict", "starts_at", "meeting_at_same_time")
-    assert world.meeting_a1 in body["message"] and "confirm_same_time" in body["message"]
-
-    confirmed = await client.post(url, json=close | {"confirm_same_time": True}, headers=secretary)
-    assert confirmed.status_code == 202, confirmed.text
-    event = last_event(world, confirmed.json()["event_id"])
-    assert "confirm_same_time" not in event["data"]  # the gateway's own question, no part of the event
-
-    # two hours away is another meeting; a cancelled one at the same start is none
-    later = schedule_body(meeting_id=random_id("mtg"), starts_at="2026-11-03T21:00:00+07:00")
-    assert (await client.post(url, json=later, headers=secretary)).status_code == 202
-    ours = {key: meeting["status"] for key, meeting in world.meetings.items() if meeting["cell_id"] == world.cell_a1}
+    starts = (datetime.now(VIETNAM_TZ) + timedelta(days=30)).replace(hour=19, minute=0, second=0, microsecond=0)
+    known = random_id("mtg")  # the cell's meeting already scheduled at `starts` (the fake stores no start it is sent)
+    world.meetings[known] = world._meeting(known, world.cell_a1) | {
+        "starts_at": starts.isoformat(),
+        "status": "scheduled",
+        "location": "Nhà văn hóa thôn 1",
+    }
     try:
-        for key in ours:
-            world.meetings[key]["status"] = "cancelled"
-        again = schedule_body(meeting_id=random_id("mtg"), starts_at="2026-11-03T19:10:00+07:00")
-        assert (await client.post(url, json=again, headers=secretary)).status_code == 202
+
+        def at(moment: datetime, **more: object) -> dict[str, object]:
+            return schedule_body(meeting_id=random_id("mtg"), starts_at=moment.isoformat(), **more)
+
+        close = at(starts + timedelta(minutes=40))
+        refused = await client.post(url, json=close, headers=secretary)
+        assert refused.status_code == 409, refused.text
+        body = refused.json()
+        assert (body["code"], body["field"], body["reason_code"]) == ("conflict", "starts_at", "meeting_at_same_time")
+        assert known in body["message"] and "confirm_same_time" in body["message"]
+        earlier = await client.post(url, json=at(starts - timedelta(minutes=59)), headers=secretary)
+        assert earlier.status_code == 409, earlier.text
+
+        confirmed = await client.post(url, json=close | {"confirm_same_time": True}, headers=secretary)
+        assert confirmed.status_code == 202, confirmed.text
+        event = last_event(world, confirmed.json()["event_id"])
+        assert "confirm_same_time" not in event["data"]  # the gateway's own question, no part of the event
+
+        # an hour away is another meeting; a cancelled one at the same start is none
+        assert (await client.post(url, json=at(starts + timedelta(hours=1)), headers=secretary)).status_code == 202
+        world.meetings[known]["status"] = "cancelled"
+        assert (await client.post(url, json=at(starts + timedelta(minutes=10)), headers=secretary)).status_code == 202
     finally:  # the world is the package's
-        for key, status in ours.items():
-            world.meetings[key]["status"] = status
+        del world.meetings[known]

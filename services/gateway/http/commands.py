@@ -47,6 +47,7 @@ from shared.contracts.meetings_rpc import (
 from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, now
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ, month_of
+from shared.plausible import already_past
 from shared.reading import EXTENSION_VALUE
 from shared.refusals import Refusal, RefusalCode, refusal_code
 from shared.rpc import RpcError
@@ -273,7 +274,8 @@ async def schedule_meeting(
     if body.meeting_id:
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
     meeting_id = body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}"
-    if not body.confirm_same_time:
+    # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
+    if not body.confirm_same_time and (body.already_held or not already_past(body.starts_at, now())):
         clashes = await meetings_at_same_start(state, cell_id, body.starts_at, other_than=meeting_id)
         if clashes:
             raise same_time_conflict(clashes[0])
