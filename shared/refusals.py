@@ -109,7 +109,12 @@ class RefusalCode(StrEnum):
     ABSENT_AT_MEETING = "absent_at_meeting"
     """Rejected: the minutes name as chair, recorder or speaker a member the meeting's roster lists as not present."""
     MINUTES_ADOPTED = "minutes_adopted"
-    """Rejected: a secretary's change of minutes the cell has already adopted (they are the adopted record)."""
+    """Rejected: a secretary's change of minutes the cell has already adopted (they are the adopted record), or of the
+    roster of such a meeting (the adopted minutes hold who was present)."""
+    MEETING_AT_SAME_TIME = "meeting_at_same_time"
+    """Conflict: a secretary schedules (or records as held) a meeting within an hour of the start of another meeting
+    of the cell not cancelled (services.gateway.http.commands.SAME_START_WINDOW), without `confirm_same_time`: most
+    likely the same meeting entered twice, whose members would be notified twice."""
 
 
 class Refusal(BaseModel):

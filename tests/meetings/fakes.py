@@ -324,6 +324,17 @@ class FakeMeetings:
         stored = contract.MinutesSubmitted.model_validate({**fields, "tasks": self._s.tasks.get(meeting_id, [])})
         return stored.model_dump()
 
+    async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None:
+        """The stored roster: its records and guests, None without a roster."""
+        roster = self._s.rosters.get(meeting_id)
+        if roster is None:
+            return None
+        records = [
+            {"member_id": r["member_id"], "status": r["status"], "reason": r.get("reason")} for r in roster["records"]
+        ]
+        guests = [{key: value for key, value in guest.items() if value is not None} for guest in roster["guests"]]
+        return {"records": records, "guests": guests}
+
     async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None:
         """The stored adoption's votes (for, against), None when not adopted."""
         meeting = self._s.meetings.get(meeting_id)

@@ -38,8 +38,9 @@ def value(page: str, name: str) -> str:
 
 
 async def test_a_refused_attendance_is_shown_again_as_sent(system: RunningSystem, province: dict[str, str]) -> None:
+    """On a meeting whose minutes are not adopted (an adopted meeting's roster is shown read-only, with no form)."""
     async with signed_in(system, "secretary") as client:
-        record = (await client.get(f"/app/meetings/{HELD}/record")).text
+        record = (await client.get(f"/app/meetings/{AHEAD}/record")).text
         members = re.findall(r'name="member" value="([^"]+)"', record)
         first, second = members[1], members[2]
         form: dict[str, object] = {"csrf": csrf_of(record), "member": members}
@@ -47,7 +48,7 @@ async def test_a_refused_attendance_is_shown_again_as_sent(system: RunningSystem
             form[f"status-{member}"] = "present"
         form |= {f"status-{first}": "excused", f"reason-{first}": ""}
         form |= {f"status-{second}": "absent", f"reason-{second}": "Đi làm ăn xa"}
-        sent = await client.post(f"/app/meetings/{HELD}/attendance", data=form)
+        sent = await client.post(f"/app/meetings/{AHEAD}/attendance", data=form)
         assert sent.status_code == 422, sent.text
         page = sent.text
         assert 'id="attendance-errors"' in page

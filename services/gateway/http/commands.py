@@ -37,10 +37,17 @@ from services.gateway.schemas import (
 )
 from shared.contracts import meetings as contract
 from shared.contracts.meetings import AssessorRole
-from shared.contracts.meetings_rpc import GetHeldEvent, GetMeeting, GetOpenRejection
+from shared.contracts.meetings_rpc import (
+    GetHeldEvent,
+    GetMeeting,
+    GetOpenRejection,
+    ListMeetings,
+    MeetingSummaryReply,
+)
 from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, now
 from shared.logs import get_logger
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, month_of
+from shared.plausible import already_past
 from shared.reading import EXTENSION_VALUE
 from shared.refusals import Refusal, RefusalCode, refusal_code
 from shared.rpc import RpcError
@@ -267,7 +274,13 @@ async def schedule_meeting(
     if body.meeting_id:
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
     meeting_id = body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}"
+    # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
+    if not body.confirm_same_time and (body.already_held or not already_past(body.starts_at, now())):
+        clashes = await meetings_at_same_start(state, cell_id, body.starts_at, other_than=meeting_id)
+        if clashes:
+            raise same_time_conflict(clashes[0])
     data = command_data(body, cell_id=cell_id, meeting_id=meeting_id)
+    data.pop("confirm_same_time", None)  # the gateway's own question, no part of the event
     # said on the envelope: the contract's data of meeting.scheduled.v1 has no field for it (shared.envelope)
     data.pop("already_held", None)
     extensions = {HELD_EXTENSION: True} if body.already_held else None
@@ -278,6 +291,44 @@ async def schedule_meeting(
         if exc.refusal is None or exc.refusal.code != RefusalCode.MEETING_EXISTS:
             raise
         raise meeting_exists(meeting_id, exc.refusal) from None
+
+
+SAME_START_WINDOW = timedelta(hours=1)
+"""Two meetings of a cell starting less than this apart are most likely one meeting entered twice (a user trial
+scheduled the same meeting by two submissions of the form, and every member got two notices)."""
+
+
+async def meetings_at_same_start(
+    state: State, cell_id: str, starts_at: datetime, *, other_than: str
+) -> list[MeetingSummaryReply]:
+    """The cell's meetings, not cancelled and other than `other_than` (the meeting being scheduled: its form sent
+    again is answered as a duplicate), starting less than SAME_START_WINDOW from `starts_at`, earliest first."""
+    months = sorted({month_of(starts_at - SAME_START_WINDOW), month_of(starts_at + SAME_START_WINDOW)})
+    found: list[MeetingSummaryReply] = []
+    for month in months:
+        page = await state.rpc.call(ListMeetings(cell_id=cell_id, period=month, limit=1000))
+        found += [
+            item
+            for item in page.items
+            if item.meeting_id != other_than
+            and item.status != "cancelled"
+            and item.starts_at is not None
+            and abs(item.starts_at - starts_at) < SAME_START_WINDOW
+        ]
+    return sorted(found, key=lambda item: (item.starts_at or starts_at, item.meeting_id))
+
+
+def same_time_conflict(other: MeetingSummaryReply) -> RpcError:
+    """409 naming `starts_at`, coded MEETING_AT_SAME_TIME: another meeting of the cell starts within the hour."""
+    when = other.starts_at.isoformat() if other.starts_at else "?"
+    return RpcError(
+        "conflict",
+        f"starts_at: meeting {other.meeting_id} of the cell starts at {when}"
+        f" ({other.location or 'no place given'}), less than {SAME_START_WINDOW} away; if this is another meeting,"
+        " send it again with confirm_same_time true",
+        field="starts_at",
+        refusal=Refusal(code=RefusalCode.MEETING_AT_SAME_TIME),
+    )
 
 
 def meeting_exists(meeting_id: str, refusal: Refusal) -> RpcError:

@@ -64,6 +64,16 @@ class MeetingScheduleCreate(CreateModel):
         ),
     )
 
+    confirm_same_time: Flag = Field(
+        default=False,
+        description=(
+            "true: schedule it even though another meeting of the cell, not cancelled, starts within an hour of"
+            " `starts_at`. false (default): such a schedule is refused with 409, reason_code meeting_at_same_time,"
+            " naming data.starts_at (most likely the same meeting entered twice, whose members would be notified"
+            " twice)."
+        ),
+    )
+
     @field_validator("topic")
     @classmethod
     def _topic_for_thematic(cls, value: str | None, info: ValidationInfo) -> str | None:

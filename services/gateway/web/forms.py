@@ -545,6 +545,8 @@ MEETING_EXISTS_SAID = N_(
     "“Reschedule” on the meeting's record page."
 )
 """A schedule form sent for a meeting already scheduled (refused with a 409 by the API: domain.check_schedule)."""
+SAME_TIME_SAID = N_("Another meeting of the cell starts within an hour of this one.")
+"""A schedule form refused by the API's 409 meeting_at_same_time (the page's own check names the other meeting)."""
 
 
 def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -604,10 +606,16 @@ def hold_expired_message(field: str, *, member: str | None) -> str:
     )
 
 
-async def send(call: Any, *, names: dict[str, str] | None = None, members: Mapping[str, str] | None = None) -> Any:
+async def send(
+    call: Any,
+    *,
+    names: dict[str, str] | None = None,
+    members: Mapping[str, str] | None = None,
+    wording: Mapping[RefusalCode, str] | None = None,
+) -> Any:
     """Await a command; a refusal naming a field, or a hold (recorded only later, if ever), becomes FormErrors in
-    Vietnamese (`members`, member id to full name: the member a refusal names, by name); the command's answer
-    otherwise."""
+    Vietnamese (`members`, member id to full name: the member a refusal names, by name; `wording`, refusal code to the
+    form's own message, N_ marked, over the generic one); the command's answer otherwise."""
     try:
         result = await call
     except DataRefused as exc:
@@ -619,6 +627,10 @@ async def send(call: Any, *, names: dict[str, str] | None = None, members: Mappi
             # a schedule under a meeting id already scheduled (http.commands.meeting_exists): never an overwrite
             log.info("web_command_refused", field=exc.field, message=exc.message)
             raise FormErrors({exc.field or "meeting_id": _(MEETING_EXISTS_SAID)}) from None
+        if exc.code == "conflict" and exc.refusal is not None and exc.refusal.code == RefusalCode.MEETING_AT_SAME_TIME:
+            # another meeting starts within the hour (http.commands.same_time_conflict), found only now
+            log.info("web_command_refused", field=exc.field, message=exc.message)
+            raise FormErrors({"confirm_same_time": _(SAME_TIME_SAID)}) from None
         if exc.code != "invalid":
             raise
         log.info("web_command_refused", field=exc.field, message=exc.message)
@@ -635,6 +647,9 @@ async def send(call: Any, *, names: dict[str, str] | None = None, members: Mappi
                 member=refusal.member_id,
             )
             raise FormErrors({field: message}) from None
+        if code is not None and wording and code in wording:
+            said = on_field(name, _(wording[RefusalCode(code)]), said=N_("%(field)s: %(why)s"))
+            raise FormErrors({field: said}) from None
         if code == RefusalCode.ABSENT_AT_MEETING:
             # the roster changed since the form checked it: still the member by name, not "this member", and the one
             # role at fault

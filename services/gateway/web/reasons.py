@@ -195,6 +195,7 @@ BY_CODE = {
     RefusalCode.ABSENT_AT_MEETING: N_(
         "This member is not marked present on the meeting's roster, so cannot chair, record or speak at it."
     ),
+    RefusalCode.MEETING_AT_SAME_TIME: N_("Another meeting of the cell starts within an hour of this one."),
     RefusalCode.MINUTES_ADOPTED: N_(
         "The cell has already adopted these minutes: the adopted minutes are the official record and can no longer "
         "be changed."

@@ -330,6 +330,105 @@ def check_adopted_minutes_unchanged(
     )
 
 
+def check_adopted_roster_unchanged(
+    meeting: "MeetingState", data: Any, *, stored: Mapping[str, Any] | None, source: str
+) -> bool:
+    """A secretary cannot change the roster of a meeting whose minutes the cell has adopted (`approval_version`
+    stored), as check_adopted_minutes_unchanged: the adopted minutes record who was present (DOMAIN.md "Meetings":
+    minutes hold the members present and absent with reasons), and a trial's roster saved after adoption changed the
+    attendance score and made the official minutes name an absent chair. The adopted roster sent again unchanged
+    (`stored`, as same_roster reads it) is no change: True, to be taken as a no-op. InvalidEvent naming
+    `data.meeting_id`, coded MINUTES_ADOPTED, otherwise. An integration's roster (a check-in device's
+    attendance.recorded.v1) is a snapshot stored whatever else is known: refusing it only when the adoption arrived
+    first would make the stored roster depend on the arrival order, which CONTRACT.md rules out ("the system converges
+    to the same state whatever order")."""
+    if not from_a_person(source) or meeting.approval_version is None:
+        return False
+    if stored is not None and same_roster(stored, data):
+        return True
+    raise InvalidEvent(
+        f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are adopted, so its roster (part of the adopted"
+        " record) can no longer be changed",
+        field="data.meeting_id",
+        refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
+    )
+
+
+def same_roster(stored: Mapping[str, Any], data: Any) -> bool:
+    """Whether attendance.recorded.v1 data say what `stored` ({"records": [{member_id, status, reason}], "guests":
+    [guest as model_dump(mode="json", exclude_none=True)]}) says: records in any order (the store keeps none)."""
+
+    def lines(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str | None]]:
+        return sorted((str(r["member_id"]), str(r["status"]), r.get("reason")) for r in records)
+
+    sent_records = [{"member_id": r.member_id, "status": r.status.value, "reason": r.reason} for r in data.records]
+    sent_guests = [guest.model_dump(mode="json", exclude_none=True) for guest in data.guests]
+    return lines(sent_records) == lines(stored["records"]) and sent_guests == list(stored["guests"])
+
+
+def roster_against_minutes(records: Sequence[Any], minutes: Mapping[str, Any]) -> list[tuple[str, str, Refusal]]:
+    """Every way a roster (`records`: lines with member_id and status) contradicts recorded minutes (`minutes`, as
+    stored_minutes reads them), as (field, English reason, refusal) in the roster's terms: a chair, recorder or
+    speaker the roster lists as not present (`data.records.N.status`, ABSENT_AT_MEETING with the member), and a
+    resolution whose votes (for, against, abstaining) are more than the members the roster lists present
+    (`data.records`, VOTES_OVER_PRESENT). The rules of check_minutes_people_present and check_votes_within_roster,
+    judged from the roster's side; a member the minutes name who is not on the roster is not judged, as there."""
+    problems: list[tuple[str, str, Refusal]] = []
+    row_of = {record.member_id: number for number, record in enumerate(records)}
+    status_of = {record.member_id: _status_value(record.status) for record in records}
+    roles = [("chair", minutes.get("chair_id")), ("recorder", minutes.get("recorder_id"))]
+    roles += [("speaker", speaker) for speaker in minutes.get("speakers") or []]
+    judged: set[str] = set()
+    for role, member_id in roles:
+        status = status_of.get(member_id) if member_id else None
+        if member_id is None or status is None or status == "present" or member_id in judged:
+            continue
+        judged.add(member_id)
+        problems.append(
+            (
+                f"data.records.{row_of[member_id]}.status",
+                f"member {member_id} is the minutes' {role} but {status} on this roster, not present",
+                Refusal(code=RefusalCode.ABSENT_AT_MEETING, member_id=member_id),
+            )
+        )
+    present = sum(1 for status in status_of.values() if status == "present")
+    for number, resolution in enumerate(minutes.get("resolutions") or []):
+        cast = sum(int(resolution.get(key) or 0) for key in ("votes_for", "votes_against", "abstentions"))
+        if cast > present:
+            problems.append(
+                (
+                    "data.records",
+                    f"resolution {number} of the minutes has {cast} votes and this roster lists {present} members"
+                    " present",
+                    Refusal(code=RefusalCode.VOTES_OVER_PRESENT),
+                )
+            )
+    return problems
+
+
+def _status_value(status: Any) -> str:
+    """An attendance status as its text (the contract's enum or a stored string)."""
+    return str(getattr(status, "value", status))
+
+
+def check_roster_against_minutes(data: Any, *, minutes: Mapping[str, Any] | None, source: str) -> None:
+    """Reject a secretary's roster (`source` GATEWAY_SOURCE) that contradicts the meeting's recorded minutes
+    (`minutes`, as stored_minutes reads them; None without minutes): the minutes' rules against the roster
+    (check_minutes_people_present, check_votes_within_roster) judged whichever of the two comes second, since a
+    trial's roster saved after the minutes listed the chair and recorder absent and left 4 present under resolutions
+    of 12 votes. InvalidEvent naming the first problem's field (roster_against_minutes) with its refusal, its
+    reason saying every problem at once. An integration's roster is stored whatever else is known, as for those
+    rules (the outcome would otherwise depend on the arrival order, CONTRACT.md)."""
+    if minutes is None or not from_a_person(source):
+        return
+    problems = roster_against_minutes(data.records, minutes)
+    if not problems:
+        return
+    field, _reason, refusal = problems[0]
+    said = "; ".join(f"{where}: {reason}" for where, reason, _refusal in problems)
+    raise InvalidEvent(f"{said} (the meeting's recorded minutes)", field=field, refusal=refusal)
+
+
 def check_adoption_not_repeated(
     meeting: "MeetingState", data: Any, *, stored: tuple[int | None, int | None] | None, source: str
 ) -> bool:

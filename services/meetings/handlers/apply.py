@@ -187,11 +187,20 @@ async def apply_documents(event: Event[contract.DocumentsPublished], uow: Meetin
 
 
 async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: MeetingsUnit) -> Applied:
-    """A full roster; every listed member (but the transferred) belongs to the cell on the meeting's date."""
+    """A full roster; every listed member (but the transferred) belongs to the cell on the meeting's date. A
+    secretary's roster is refused once the minutes are adopted (the same roster again is a no-op) and when it
+    contradicts the recorded minutes (domain.check_adopted_roster_unchanged, check_roster_against_minutes)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance")
+    person = domain.from_a_person(event.source)
+    adopted = meeting.approval_version is not None and person
+    stored = await uow.meetings.stored_roster(data.meeting_id) if adopted else None
+    if domain.check_adopted_roster_unchanged(meeting, data, stored=stored, source=event.source):
+        return Applied(subject=data.meeting_id, changed=False)  # the adopted roster sent again: nothing to do
+    minutes = await uow.meetings.stored_minutes(data.meeting_id) if person and meeting.has_minutes else None
+    domain.check_roster_against_minutes(data, minutes=minutes, source=event.source)
     lines = [(f"data.records.{i}.member_id", record) for i, record in enumerate(data.records)]
     references = [(name, record.member_id) for name, record in lines if record.status != TRANSFERRED]
     await _check_members(uow, meeting=meeting, references=references, source=event.source)

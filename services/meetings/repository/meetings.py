@@ -35,6 +35,7 @@ class MeetingRepository(Protocol):
     async def roster_statuses(self, meeting_id: str) -> dict[str, str]: ...
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
+    async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None: ...
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
@@ -477,6 +478,16 @@ class PgMeetingRepository:
                 )
         self._new_rosters.clear()
         self._new_minutes.clear()
+
+    async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None:
+        """The meeting's stored roster: {"records": [{member_id, status, reason}] (no set order), "guests": [guest as
+        model_dump(mode="json", exclude_none=True)]}, None without a roster."""
+        conn = await self._direct()
+        guests = await conn.fetchval("SELECT guests FROM roster WHERE meeting_id = $1", meeting_id)
+        if guests is None:
+            return None
+        records = await conn.fetch("SELECT member_id, status, reason FROM attendance WHERE meeting_id = $1", meeting_id)
+        return {"records": [dict(record) for record in records], "guests": json.loads(guests)}
 
     async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None:
         """The stored adoption's votes (for, against), None when the minutes are not adopted."""

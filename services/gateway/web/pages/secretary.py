@@ -131,6 +131,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
         "location": forms.text(form, "location"),
         "agenda": [said_or_blank(line) for line in forms.text(form, "agenda").splitlines() if has_text(line)],
         "committee_prepared": form.get("committee_prepared") == "on",
+        "confirm_same_time": form.get("confirm_same_time") == "on",
     }
     try:
         # every field is judged at once: a form sent empty names each field to fill, not only the first
@@ -140,6 +141,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             errors = {**exc.errors, **errors}  # the date's own message wins over "missing"
         if errors:
             raise FormErrors(errors)
+        await same_time_warning(state, cell_id, model)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -210,6 +212,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
         "committee_prepared": form.get("committee_prepared") == "on",
         "notified_at": notified.isoformat() if notified else None,
         "already_held": True,
+        "confirm_same_time": form.get("confirm_same_time") == "on",
     }
     try:
         try:
@@ -218,6 +221,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
             errors = {**exc.errors, **errors}
         if errors:
             raise FormErrors(errors)
+        await same_time_warning(state, cell_id, model)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -226,6 +230,32 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
             request, "schedule.html", status=422, viewer=viewer, unit=unit, errors={**errors, **exc.errors}, **page
         )
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
+
+
+async def same_time_warning(state: State, cell_id: str, model: MeetingScheduleCreate) -> None:
+    """FormErrors under `confirm_same_time` when the cell already has a meeting, not cancelled, starting within the
+    hour of the one the form schedules (commands.meetings_at_same_start, the API's 409 meeting_at_same_time) and the
+    secretary has not ticked the confirmation: the other meeting named by its start and place, so the same meeting
+    sent twice is not scheduled, and its members notified, twice (a user trial)."""
+    if model.confirm_same_time:
+        return
+    assert model.meeting_id is not None  # the form always carries one
+    clashes = await commands.meetings_at_same_start(state, cell_id, model.starts_at, other_than=model.meeting_id)
+    if not clashes:
+        return
+    other = clashes[0]
+    starts = other.starts_at.astimezone(VIETNAM_TZ) if other.starts_at else None
+    raise FormErrors(
+        {
+            "confirm_same_time": _(
+                "The cell already has a meeting at %(when)s (%(place)s), within an hour of this one: it may be the "
+                "same meeting entered twice, and its members would be notified twice. If this is another meeting, "
+                "tick “Schedule it anyway: this is another meeting” and send the form again.",
+                when=f"{starts:%H:%M} {format_short_date(starts.date())}" if starts else "?",
+                place=other.location or "—",
+            )
+        }
+    )
 
 
 # ---- the record page ----------------------------------------------------------------------------
@@ -553,13 +583,92 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
             records.append({"member_id": member_id, "status": status, **({"reason": reason} if reason else {})})
         if not records and not unchosen:
             errors["records"] = forms.required("records")
+        if meeting.approved_at is not None:
+            errors["data.meeting_id"] = _(ROSTER_ADOPTED_SAID)  # the page shows no form then; a tab opened before
+        elif meeting.minutes:
+            errors |= minutes_problems(records, meeting.minutes, names=names_of(members))
         with forms.reported_with(errors):
             # without a row to build, the errors above are the whole answer (reported_with raises them)
             model = forms.build(AttendanceCreate, {"records": records}, names=names) if records else None
         assert model is not None
-        await forms.send(commands.record_attendance(meeting_id, model, request, viewer.principal, state), names=names)
+        await forms.send(
+            commands.record_attendance(meeting_id, model, request, viewer.principal, state),
+            names=names,
+            wording={
+                RefusalCode.MINUTES_ADOPTED: ROSTER_ADOPTED_SAID,
+                # the minutes changed since this form judged the roster against them: said from the roster's side
+                RefusalCode.ABSENT_AT_MEETING: ROSTER_ABSENT_SAID,
+                RefusalCode.VOTES_OVER_PRESENT: ROSTER_VOTES_SAID,
+            },
+        )
 
     return await _submit(request, viewer, state, meeting_id, "attendance", action, "attendance")
+
+
+ROSTER_ADOPTED_SAID = N_(
+    "The cell has already adopted the minutes of this meeting: the roster is part of the official record and can no "
+    "longer be changed."
+)
+"""The roster form of a meeting whose minutes are adopted (meetings' check_adopted_roster_unchanged,
+MINUTES_ADOPTED)."""
+ROSTER_ABSENT_SAID = N_(
+    "The recorded minutes name this member as chair, recorder or speaker, so they must be marked present; if they "
+    "were away, correct the minutes first."
+)
+ROSTER_VOTES_SAID = N_(
+    "A resolution of the recorded minutes has more votes than the members this roster marks present."
+)
+"""The roster form refused by meetings for a contradiction with minutes recorded after the form judged it
+(domain.check_roster_against_minutes)."""
+MINUTES_ROLES = {"chair_id": N_("chair"), "recorder_id": N_("recorder"), "speakers": N_("a speaker")}
+
+
+def names_of(members: Mapping[str, Any]) -> dict[str, str]:
+    """Member id to full name (the id when the cell's list has none)."""
+    return {member_id: str(member.get("full_name") or member_id) for member_id, member in members.items()}
+
+
+def minutes_problems(
+    records: list[dict[str, str]], minutes: Mapping[str, Any], *, names: Mapping[str, str]
+) -> dict[str, str]:
+    """The roster form's mistakes against the meeting's recorded minutes, all at once (meetings refuses them one at a
+    time: domain.check_roster_against_minutes): each member the minutes name as chair, recorder or speaker whom the
+    roster marks other than present (`status-<id>`, by name and role), and each resolution whose votes are more than
+    the members the roster marks present (`records`). A member the minutes name who is not on the roster is not
+    judged, as meetings does not."""
+    errors: dict[str, str] = {}
+    status_of = {record["member_id"]: record["status"] for record in records}
+    roles = [("chair_id", minutes.get("chair_id")), ("recorder_id", minutes.get("recorder_id"))]
+    roles += [("speakers", speaker) for speaker in minutes.get("speakers") or []]
+    for role, member_id in roles:
+        status = status_of.get(member_id) if member_id else None
+        if member_id is None or status is None or status == "present":
+            continue
+        name = names.get(member_id) or str(member_id)
+        errors.setdefault(
+            f"status-{member_id}",
+            _(
+                "Attendance of %(name)s: the recorded minutes name comrade %(name)s as %(role)s, so they must be "
+                "marked present; if they were away, correct the minutes first.",
+                name=name,
+                role=_(MINUTES_ROLES[role]),
+            ),
+        )
+    present = sum(1 for status in status_of.values() if status == "present")
+    for row, resolution in enumerate(minutes.get("resolutions") or [], start=1):
+        cast = sum(int(resolution.get(key) or 0) for key in VOTE_KEYS)
+        if cast > present:
+            errors.setdefault(
+                f"records-resolution-{row}",
+                _(
+                    "Attendance: resolution %(row)s of the recorded minutes has %(cast)s votes, more than the "
+                    "%(present)s members this roster marks present.",
+                    row=row,
+                    cast=cast,
+                    present=present,
+                ),
+            )
+    return errors
 
 
 VOTE_KEYS = ("votes_for", "votes_against", "abstentions")
