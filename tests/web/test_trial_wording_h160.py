@@ -71,7 +71,13 @@ async def test_a_cancelled_meetings_roster_is_refused_as_cancelled(monkeypatch: 
         return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
 
     async def recordable_meeting(*_: Any) -> Any:  # cancelled before its day, which is still ahead
-        return SimpleNamespace(cell_id="c", status="cancelled", starts_at=datetime(2099, 1, 1, tzinfo=VIETNAM_TZ))
+        return SimpleNamespace(
+            cell_id="c",
+            status="cancelled",
+            starts_at=datetime(2099, 1, 1, tzinfo=VIETNAM_TZ),
+            approved_at=None,
+            minutes=None,
+        )
 
     monkeypatch.setattr(data, "members_by_id", members_by_id)
     monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)
