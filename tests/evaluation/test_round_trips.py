@@ -14,9 +14,7 @@ from services.evaluation.unit_of_work import EvaluationUnitOfWork
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import by_type, cell_history
 from tests.evaluation.test_coalesced import deliver
-
-INTROSPECTION = ("typeinfo_tree", "current_setting('jit')", "set_config('jit'")
-"""asyncpg's own look-ups of a type the connection meets first (once per connection, not per round)."""
+from tests.support.private_db import StatementLog
 
 
 class CountingUnitOfWork(EvaluationUnitOfWork):
@@ -28,14 +26,11 @@ class CountingUnitOfWork(EvaluationUnitOfWork):
         """Build the repositories and start noting the connection's statements."""
         super().start_repositories(connection)
         self.sent = []
-        connection.add_query_logger(self._note)
-
-    def _note(self, record: Any) -> None:
-        if not any(mark in record.query for mark in INTROSPECTION):
-            self.sent.append(" ".join(record.query.split()))
+        self._log = StatementLog(self.sent)
+        connection.add_query_logger(self._log)
 
     async def __aexit__(self, *exc: Any) -> None:
-        self.connection.remove_query_logger(self._note)
+        self.connection.remove_query_logger(self._log)
         await super().__aexit__(*exc)
 
 

@@ -5,10 +5,8 @@ Now the API answers 200 with an empty roll-up (`no_data`, counts 0, rates null),
 cell, the CSV its header alone and the PDF "Chưa có dữ liệu"; a committee that does not exist, or lies outside the
 caller's scope, keeps the same 404 (nothing said of whether it exists), and a role that may not read roll-ups 403."""
 
-import argparse
 import csv
 import io
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -17,15 +15,13 @@ import pytest
 from pypdf import PdfReader
 
 from services.gateway.bootstrap import GatewayState
-from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
 from shared.envelope import now
 from shared.periods import month_of, previous_period
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
+from tests.support.web import signed_in_web
 
-PASSWORD = "mật-khẩu-thử-2026"
 READS = ("rollup", "ranking", "weakest")
 
 
@@ -57,23 +53,7 @@ async def web(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A browser of its own, signed in as an officer of the new committee."""
     app, _ = app_and_state
-    sub = f"xa-moi-{uuid.uuid4().hex[:8]}"
-    args = argparse.Namespace(
-        sub=sub,
-        role="committee_officer",
-        unit=fresh.committee,
-        person=None,
-        password=PASSWORD,
-        oidc_subject=None,
-        oidc_email=None,
-    )
-    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 4713))  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as client:
-        form = (await client.get("/app/sign-in")).text
-        csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
-        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
-        assert signed.status_code == 303, signed.text
+    async with signed_in_web(app, "xa-moi", "committee_officer", fresh.committee, database_url, amqp_url) as client:
         yield client
 
 

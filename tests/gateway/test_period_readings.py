@@ -5,9 +5,7 @@ period_range_problem) and one not begun yet has no rating at all, on the API, th
 `0000-01` crashed the roll-up, its pages and exports (a date in year 0); a cell's API and page read the running month
 before its meeting as Poor 0."""
 
-import argparse
 import re
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,15 +14,13 @@ import httpx
 import pytest
 
 from services.gateway.bootstrap import GatewayState
-from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
 from shared.envelope import now
 from shared.periods import month_of, next_period, previous_period
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
+from tests.support.web import signed_in_web
 
-PASSWORD = "mật-khẩu-thử-2026"
 OUT_OF_RANGE = ["0000-01", "1999-12", "9999-12", "2999"]
 
 
@@ -68,23 +64,9 @@ async def web(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A browser of its own, signed in as an officer of the test's committee."""
     app, _ = app_and_state
-    sub = f"xa-{uuid.uuid4().hex[:8]}"
-    args = argparse.Namespace(
-        sub=sub,
-        role="committee_officer",
-        unit=ours.committee,
-        person=None,
-        password=PASSWORD,
-        oidc_subject=None,
-        oidc_email=None,
-    )
-    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 4712))  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as client:
-        form = (await client.get("/app/sign-in")).text
-        csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
-        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
-        assert signed.status_code == 303, signed.text
+    async with signed_in_web(
+        app, "xa", "committee_officer", ours.committee, database_url, amqp_url, peer=("203.0.113.8", 4712)
+    ) as client:
         yield client
 
 

@@ -3,13 +3,11 @@
 exports.FULL_LIST_CELLS its figures by directly subordinate unit and its weakest cells, saying the full list is in
 the CSV (a province's cell-by-cell PDF took minutes and gigabytes to draw, and nobody reads 900 pages)."""
 
-import argparse
 import asyncio
 import csv
 import importlib
 import io
 import tracemalloc
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,16 +16,14 @@ import pytest
 from pypdf import PdfReader
 
 from services.gateway.bootstrap import GatewayState
-from services.gateway.config import GatewaySettings
-from services.gateway.web.cli import create_web_account
 from shared.contracts import evaluation_rpc as evaluation
 from shared.envelope import now
 from shared.periods import month_of, previous_period
 from tests.gateway.fakes import World
+from tests.support.web import signed_in_web
 
 exports = importlib.import_module("services.gateway.web.exports")
 """The exports module (the package's attribute `exports` is the pages' module of the same name)."""
-PASSWORD = "mật-khẩu-thử-2026"
 PERIOD = previous_period(month_of(now()))
 """A closed month: the fake evaluation rates cell A1 Average 60.5, A2 Poor 30.0, B1 Fair 80.5."""
 
@@ -38,23 +34,7 @@ async def officer(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A browser signed in as an officer of the fake province's root committee."""
     app, _ = app_and_state
-    sub = f"tinh-{uuid.uuid4().hex[:8]}"
-    args = argparse.Namespace(
-        sub=sub,
-        role="committee_officer",
-        unit=world.root,
-        person=None,
-        password=PASSWORD,
-        oidc_subject=None,
-        oidc_email=None,
-    )
-    await create_web_account(GatewaySettings(database_url=database_url, amqp_url=amqp_url), args)
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 4713))  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=10) as client:
-        form = (await client.get("/app/sign-in")).text
-        csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
-        signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
-        assert signed.status_code == 303, signed.text
+    async with signed_in_web(app, "tinh", "committee_officer", world.root, database_url, amqp_url) as client:
         yield client
 
 

@@ -4,7 +4,6 @@ merged reads merged: a transaction reads its meetings' tasks with their completi
 their current row versions, one statement each."""
 
 import io
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,11 +14,8 @@ from services.meetings import handlers
 from services.meetings.bootstrap import SERVICE_DIR
 from services.meetings.bulk.generate import generate_province
 from services.meetings.unit_of_work import SCHEMA, MeetingsUnitOfWork
-from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.envelope import BATCH_CONTENT_TYPE
-
-INTROSPECTION = ("typeinfo_tree", "current_setting('jit')", "set_config('jit'")
-"""asyncpg's own look-ups of a type a connection meets first (once per connection, not per batch)."""
+from tests.support.private_db import StatementLog, private_database
 
 
 class CountingUnitOfWork(MeetingsUnitOfWork):
@@ -28,41 +24,25 @@ class CountingUnitOfWork(MeetingsUnitOfWork):
     def __init__(self, pool: asyncpg.Pool, sent: list[str]) -> None:
         super().__init__(pool)
         self.sent = sent
+        self._log = StatementLog(sent)
 
     def start_repositories(self, connection: asyncpg.Connection) -> None:
         """Build the repositories and start noting the connection's statements."""
         super().start_repositories(connection)
-        connection.add_query_logger(self._note)
-
-    def _note(self, record: Any) -> None:
-        if not any(mark in record.query for mark in INTROSPECTION):
-            self.sent.append(" ".join(record.query.split()))
+        connection.add_query_logger(self._log)
 
     async def __aexit__(self, *exc: Any) -> None:
-        self.connection.remove_query_logger(self._note)
+        self.connection.remove_query_logger(self._log)
         await super().__aexit__(*exc)
 
 
 @pytest.fixture
 async def private_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh database with the meetings schema migrated (no framework or unit another test left)."""
-    base, _, _ = database_url.partition("?")[0].rpartition("/")
-    name = f"test_meetings_{uuid.uuid4().hex[:12]}"
-    url = f"{base}/{name}"
-    await ensure_database(url)
-    try:
-        await apply_migrations(url, schema=SCHEMA, files=migration_files(SERVICE_DIR))
-        pool = await create_pool(url, schema=SCHEMA, min_size=1, max_size=2)
-        try:
-            yield pool
-        finally:
-            await pool.close()
-    finally:
-        admin = await asyncpg.connect(database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with private_database(
+        database_url, service="meetings", schema=SCHEMA, service_dir=SERVICE_DIR, max_size=2
+    ) as pool:
+        yield pool
 
 
 async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(private_pool: asyncpg.Pool) -> None:
