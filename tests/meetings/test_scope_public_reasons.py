@@ -24,6 +24,7 @@ from tests.meetings.test_scope_leaks import CASES, START, Build, as_commune, ros
 from tests.meetings.test_scope_leaks import tree as tree  # the fixture
 from tests.meetings.test_scope_operator_reason import _operator
 from tests.support.ids import random_id
+from tests.support.running import eventually
 
 OUTSIDE = "the only subtree this account may write"
 
@@ -49,11 +50,14 @@ async def expire(db: Any, pool: Any, *event_ids: str) -> None:
     async with app.uow_factory() as uow:
         await handlers.expire_holds(uow, timeout=timedelta(days=1))
         await uow.commit()
-    # expired by this run or by the service's own sweep, which may pass first (a count of this run's would race it)
-    left = await db.fetchval(
-        "SELECT count(*) FROM meetings.held_event WHERE event_id = ANY($1::text[])", list(event_ids)
-    )
-    assert left == 0
+    # expired by this run or by the service's own sweep, which may pass first (a count of this run's would race it);
+    # a sweep holding the rows (SKIP LOCKED) when this run passed commits them a moment later: wait for it
+
+    async def none_left() -> bool:
+        sql = "SELECT count(*) FROM meetings.held_event WHERE event_id = ANY($1::text[])"
+        return bool(await db.fetchval(sql, list(event_ids)) == 0)
+
+    await eventually(none_left, timeout=60)
 
 
 @pytest.mark.parametrize(("case", "outside", "build"), CASES, ids=[case for case, _, _ in CASES])

@@ -12,6 +12,9 @@ from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
 from tests.web.conftest import PERIOD, screenshot, sign_in
 
+NOT_ADOPTED = "demo-cb-thon-1-2026-12"
+"""Thôn 1's December meeting, no minutes yet: its record page shows the roster form (an adopted one's is read-only)."""
+
 pytestmark = pytest.mark.e2e
 
 DRAWN_TEXT = "Array.from(document.querySelectorAll('#chart-ratings svg text')).map(t => t.textContent).join(' ')"
@@ -48,7 +51,7 @@ async def test_the_roster_is_usable_on_a_phone(
 ) -> None:
     page = await sign_in(browser, system, "secretary", width=390)  # type: ignore[arg-type]
     await page.wait_for_url("**/app/cells/demo-cb-thon-1")
-    await page.goto(f"{system.gateway_url}/app/meetings/demo-cb-thon-1-{PERIOD}/record")
+    await page.goto(f"{system.gateway_url}/app/meetings/{NOT_ADOPTED}/record")
     await page.wait_for_selector("#roster-form")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     # the table does not scroll inside its box either: every reason box lies within the screen

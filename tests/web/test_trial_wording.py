@@ -262,7 +262,9 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
         return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
 
     async def recordable_meeting(*_: Any) -> Any:
-        return SimpleNamespace(cell_id="c", starts_at=datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ))
+        return SimpleNamespace(
+            cell_id="c", starts_at=datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ), approved_at=None, minutes=None
+        )
 
     monkeypatch.setattr(data, "members_by_id", members_by_id)
     monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)

@@ -46,6 +46,7 @@ FIELD_LABELS = {
     "ended": N_("End time"),
     "comment": N_("Comment"),
     "committee_prepared": N_("The cell committee met to prepare"),
+    "confirm_same_time": N_("Schedule it anyway: this is another meeting"),
     "digest": N_("One daily digest instead of single notices"),
     "location": N_("Place"),
     "agenda": N_("Agenda"),
