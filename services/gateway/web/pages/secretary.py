@@ -111,19 +111,13 @@ MEETING_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 """The id syntax (CONTRACT.md) a form's meeting id must follow to be used."""
 
 
-@router.post("/cells/{cell_id}/meetings")
-async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
-    """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused. Who may
-    is judged before the form (a refused form is the secretary's page, shown to no one else)."""
-    await schedulable_cell(viewer, state, cell_id)
-    form = await forms.form_of(request)
-    errors: dict[str, str] = {}
-    starts = forms.meeting_start(form, errors, held_path=True)
-    # the id the form was shown with (a form from before it carried one: a new id)
+def _schedule_body(form: Any, cell_id: str, starts: datetime | None) -> dict[str, Any]:
+    """The schedule command's body as the schedule and held-meeting forms send it (None where a field is missing);
+    the id the form was shown with, or a new one for a form from before it carried one."""
     meeting_id = forms.text(form, "meeting_id")
     if not MEETING_ID.match(meeting_id):
         meeting_id = new_meeting_id(cell_id)
-    body = {
+    return {
         "meeting_id": meeting_id,
         "kind": forms.text(form, "kind"),
         "topic": forms.text(form, "topic") or None,
@@ -133,14 +127,32 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
         "committee_prepared": form.get("committee_prepared") == "on",
         "confirm_same_time": form.get("confirm_same_time") == "on",
     }
+
+
+def _schedule_model(body: dict[str, Any], errors: dict[str, str]) -> MeetingScheduleCreate:
+    """The command built from `body`; FormErrors with every field's problem at once (a form sent empty names each
+    field to fill), the form's own `errors` (a date's message) winning over the model's "missing"."""
     try:
-        # every field is judged at once: a form sent empty names each field to fill, not only the first
-        try:
-            model = forms.build(MeetingScheduleCreate, {key: value for key, value in body.items() if value is not None})
-        except FormErrors as exc:
-            errors = {**exc.errors, **errors}  # the date's own message wins over "missing"
-        if errors:
-            raise FormErrors(errors)
+        model = forms.build(MeetingScheduleCreate, {key: value for key, value in body.items() if value is not None})
+    except FormErrors as exc:
+        errors = {**exc.errors, **errors}
+    if errors:
+        raise FormErrors(errors)
+    return model
+
+
+@router.post("/cells/{cell_id}/meetings")
+async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
+    """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused. Who may
+    is judged before the form (a refused form is the secretary's page, shown to no one else)."""
+    await schedulable_cell(viewer, state, cell_id)
+    form = await forms.form_of(request)
+    errors: dict[str, str] = {}
+    starts = forms.meeting_start(form, errors, held_path=True)
+    body = _schedule_body(form, cell_id, starts)
+    meeting_id = body["meeting_id"]
+    try:
+        model = _schedule_model(body, errors)
         await same_time_warning(state, cell_id, model)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
@@ -199,28 +211,13 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
             when=f"{notified:%H:%M} {format_short_date(notified.date())}",
             start=f"{starts:%H:%M} {format_short_date(starts.date())}",
         )
-    meeting_id = forms.text(form, "meeting_id")
-    if not MEETING_ID.match(meeting_id):
-        meeting_id = new_meeting_id(cell_id)
-    body = {
-        "meeting_id": meeting_id,
-        "kind": forms.text(form, "kind"),
-        "topic": forms.text(form, "topic") or None,
-        "starts_at": starts.isoformat() if starts else None,
-        "location": forms.text(form, "location"),
-        "agenda": [said_or_blank(line) for line in forms.text(form, "agenda").splitlines() if has_text(line)],
-        "committee_prepared": form.get("committee_prepared") == "on",
+    body = _schedule_body(form, cell_id, starts) | {
         "notified_at": notified.isoformat() if notified else None,
         "already_held": True,
-        "confirm_same_time": form.get("confirm_same_time") == "on",
     }
+    meeting_id = body["meeting_id"]
     try:
-        try:
-            model = forms.build(MeetingScheduleCreate, {key: value for key, value in body.items() if value is not None})
-        except FormErrors as exc:
-            errors = {**exc.errors, **errors}
-        if errors:
-            raise FormErrors(errors)
+        model = _schedule_model(body, errors)
         await same_time_warning(state, cell_id, model)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
