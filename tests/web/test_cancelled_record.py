@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from services.gateway.auth import Role
+from services.gateway.http import commands
 from services.gateway.web.core import environment
+from services.gateway.web.pages import secretary
+from shared.refusals import Refusal, RefusalCode
+from shared.rpc import RpcError
+from tests.web.test_trial_wording import handled
 
 FORMS = ("/reschedule", "/cancel", "/documents", "/attendance", "/minutes", "/approval", "/assessment", "/done")
 
@@ -67,3 +72,23 @@ def test_a_meeting_not_cancelled_keeps_its_forms(status: str) -> None:
     page = record_page(status, starts_at="2026-11-20T19:30:00+07:00")
     assert 'id="meeting-cancelled"' not in page
     assert "/meetings/m1/documents" in page and "/meetings/m1/attendance" in page and "/meetings/m1/assessment" in page
+
+
+async def test_documents_sent_from_a_tab_opened_before_the_cancellation_are_refused_in_vietnamese(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The documents form sent after the meeting was cancelled (the page opened before) gets meetings' refusal,
+    coded MEETING_CANCELLED and naming `data.meeting_id`, said as the cancellation it is."""
+
+    async def refused(*_: Any) -> None:
+        raise RpcError(
+            "invalid",
+            "data.meeting_id: meeting m-1 is cancelled; publishing documents is impossible",
+            field="data.meeting_id",
+            refusal=Refusal(code=RefusalCode.MEETING_CANCELLED),
+        )
+
+    monkeypatch.setattr(commands, "publish_documents", refused)
+    handled(monkeypatch, {"title": "Nghị quyết tháng 12", "kind": "resolution"})
+    errors: Any = await secretary.documents("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
+    assert list(errors.values()) == ["Buổi sinh hoạt này đã bị hủy, nên không ghi nhận thêm nội dung nào cho buổi này."]
