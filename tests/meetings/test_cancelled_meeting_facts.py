@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
-from services.meetings import handlers
+from services.meetings import handlers, queries
+from shared.contracts.meetings_rpc import IngestReply
 from shared.envelope import GATEWAY_SOURCE
 from shared.refusals import RefusalCode
 from tests.meetings import events as ev
 from tests.meetings.fakes import FakeStore
 from tests.meetings.rejection_cases import WORLD_IDS, world_events
+from tests.meetings.test_scoping import rpc_methods
 from tests.support.ids import random_id
 
 START = ev.BASE_TIME + timedelta(days=10)
@@ -100,3 +102,31 @@ async def test_an_integrations_fact_on_a_cancelled_meeting_is_stored(event_type:
     raw = facts(mtg, member, time=START)[event_type]
     [result] = await handlers.ingest_batch([raw], store.uow, route="test")
     assert result.outcome in ("accepted", "duplicate"), result.reason
+
+
+async def test_a_secretarys_documents_on_a_cancelled_meeting_are_refused_and_not_listed(  # type: ignore[no-untyped-def]
+    meetings_pool, db
+) -> None:
+    """The trial over the real database through meetings.rpc: the secretary's documents on a meeting cancelled
+    ahead of its day are refused as cancelled, and the meeting lists no document."""
+    methods = rpc_methods(meetings_pool)
+    commune, cell, member = random_id("demo-xa"), random_id("demo-cb"), random_id("demo-dv")
+    meeting = f"{cell}-2026-12"
+    start = ev.BASE_TIME + timedelta(days=330)
+    feed = [
+        ev.unit(commune, kind="committee", name="Đảng ủy xã"),
+        ev.unit(cell, parent_id=commune, name="Chi bộ thôn 1"),
+        ev.member(member, cell),
+        ev.scheduled(meeting, cell, starts_at=start, kind="regular"),
+        ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting, "reason": "Mưa bão"}, source=GATEWAY_SOURCE),
+    ]
+    reply = await methods["ingest"](events=feed, route="http", account="feed")
+    assert [result["outcome"] for result in reply["results"]] == ["accepted"] * len(feed)
+    documents = facts(meeting, member, source=GATEWAY_SOURCE, time=ev.BASE_TIME)["documents.published.v1"]
+    answered = await methods["ingest"](events=[documents], route="http", account="secretary")
+    [result] = IngestReply.model_validate(answered).results
+    assert (result.outcome, result.field) == ("rejected", "data.meeting_id")
+    assert result.refusal is not None and result.refusal.code is RefusalCode.MEETING_CANCELLED
+    async with meetings_pool.acquire() as conn:
+        found = await queries.get_meeting(conn, meeting)
+    assert found is not None and found["status"] == "cancelled" and found["documents"] == []
