@@ -61,6 +61,8 @@ class World:
     seen: set[tuple[str, str]] = field(default_factory=set)
     unrated: set[str] = field(default_factory=set)
     """Cells evaluation has not rated yet in the running quarter and year (set up this month, not met yet)."""
+    stale_scores: set[str] = field(default_factory=set)
+    """Meetings whose cancellation evaluation has not consumed yet: it still answers the score it had (as held)."""
     ingested: list[dict[str, Any]] = field(default_factory=list)
     scopes: list[str | None] = field(default_factory=list)
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
@@ -519,6 +521,8 @@ class World:
         async def meeting_score(r: evaluation.GetMeetingScore) -> evaluation.MeetingScoreReply:
             meeting = self.meetings.get(r.meeting_id)
             ahead = meeting is not None and datetime.fromisoformat(meeting["starts_at"]) > datetime.now(UTC)
+            if r.meeting_id in self.stale_scores and meeting is not None:
+                meeting = {**meeting, "status": "minutes_approved"}
             if (
                 meeting is None
                 or meeting.get("status") == "cancelled"

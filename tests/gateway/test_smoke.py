@@ -33,11 +33,12 @@ async def test_a_cancelled_meetings_score_says_it_was_cancelled_not_not_yet(
         del world.meetings[cancelled], world.meetings[waiting]
 
 
-async def test_the_score_of_a_meeting_not_begun_says_it_has_not_begun(
+async def test_the_score_of_a_meeting_not_begun_is_a_404_saying_it_has_not_taken_place(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    """A trial read a provisional 21.67 "poor" for a meeting ahead, and nothing said it had not happened while the web
-    app says "chưa diễn ra nên chưa chấm điểm": the provisional score stays, and `begun` says whether it began."""
+    """Trials read a provisional 21.67, then 18.33, "poor" for a meeting ahead while the web app says "chưa diễn ra
+    nên chưa chấm điểm": a meeting not held yet has no score, and the API says so (404 with the reason, as for a
+    cancelled one) instead of a verdict on a meeting that has not taken place."""
     headers = await token_for("member", world.cell_a1, world.member_a1)
     ahead = f"{world.cell_a1}-2099-01-ahead"
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=17)).isoformat()
@@ -51,13 +52,29 @@ async def test_the_score_of_a_meeting_not_begun_says_it_has_not_begun(
     }
     try:
         response = await client.get(f"/v1/meetings/{ahead}/score", headers=headers)
-        assert response.status_code == 200, response.text
-        assert (response.json()["begun"], response.json()["provisional"], response.json()["rating"]) == (
-            False,
-            True,
-            "poor",
-        )
+        assert response.status_code == 404, response.text
+        assert "has not taken place yet, so it is not scored" in response.text
+        assert "score" not in response.json() and "rating" not in response.json()
         response = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers)
         assert response.status_code == 200 and response.json()["begun"] is True
     finally:
         del world.meetings[ahead]
+
+
+async def test_a_meeting_just_cancelled_has_no_score_before_evaluation_withdraws_it(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    """A trial's page right after cancelling showed "Điểm: 18,3 — Kém", gone on reload: evaluation had not consumed
+    the cancellation yet. Meetings says the meeting is cancelled, so no score is answered whatever evaluation still
+    holds (DOMAIN.md: a cancelled meeting is not scored)."""
+    headers = await token_for("member", world.cell_a1, world.member_a1)
+    cancelled = f"{world.cell_a1}-2026-09-cancelled"
+    world.meetings[cancelled] = {**world._meeting(cancelled, world.cell_a1), "status": "cancelled"}
+    world.stale_scores.add(cancelled)
+    try:
+        response = await client.get(f"/v1/meetings/{cancelled}/score", headers=headers)
+        assert response.status_code == 404, response.text
+        assert "was cancelled, so it is not scored" in response.text
+    finally:
+        del world.meetings[cancelled]
+        world.stale_scores.discard(cancelled)

@@ -338,10 +338,12 @@ async def members_by_id(state: GatewayState, principal: Principal, cell_id: str)
 
 
 async def meeting_score(state: GatewayState, principal: Principal, meeting_id: str) -> dict[str, Any] | None:
-    """The meeting's score, or None while it has none or evaluation does not answer (availability)."""
+    """The meeting's score, or None while it has none (a cancelled meeting never, even before evaluation withdraws
+    it: reads.meeting_score) or evaluation does not answer (availability); a meeting still ahead answers its
+    provisional score, whose manual items the forms read, and the pages show it as not rated (upcoming)."""
     try:
         score: dict[str, Any] | None = await scores_or(
-            lambda: reads.get_meeting_score(meeting_id, principal, state), None
+            lambda: reads.meeting_score(meeting_id, principal, state, ahead=True), None
         )
     except RpcError as exc:
         if exc.code == "not_found":

@@ -813,9 +813,12 @@ def check_start_ahead(*, starts_at: datetime, time: datetime, rule: str, code: R
 
 
 def require_not_cancelled(meeting: MeetingState, *, source: str, what: str) -> None:
-    """A secretary records nothing more for a cancelled meeting (the form says so). An integration's roster,
-    minutes, adoption or assessment of a cancelled meeting is stored all the same: facts arrive in any order, and a
-    cancelled meeting is never held nor scored whatever else is known of it (DOMAIN.md "How to read it")."""
+    """A person (`source` GATEWAY_SOURCE) records nothing more for a cancelled meeting: every meeting fact (move,
+    documents, roster, minutes, adoption, assessment, task done) is refused alike, naming `data.meeting_id`, coded
+    MEETING_CANCELLED (a trial's documents were accepted while its roster was refused). An integration's fact of a
+    cancelled meeting is stored all the same: facts arrive in any order and the state converges whatever the order
+    (CONTRACT.md), and a cancelled meeting is never held nor scored whatever else is known of it (DOMAIN.md "How to
+    read it")."""
     if from_a_person(source) and meeting.cancel_version is not None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} is cancelled; {what} is impossible",

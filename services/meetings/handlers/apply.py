@@ -179,9 +179,10 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
 
 
 async def apply_documents(event: Event[contract.DocumentsPublished], uow: MeetingsUnit) -> Applied:
-    """Documents published for a meeting."""
+    """Documents published for a meeting; a secretary publishes none for a cancelled one (require_not_cancelled)."""
     data = event.data
-    domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.require_not_cancelled(meeting, source=event.source, what="publishing documents")
     await uow.meetings.add_documents(data, source=event.source, event_id=event.id)
     return Applied(subject=data.meeting_id, changed=True)
 
@@ -298,9 +299,11 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
 
 
 async def apply_task_completed(event: Event[contract.TaskCompleted], uow: MeetingsUnit) -> Applied:
-    """A task assigned in the meeting's minutes is done, on or after the day of that meeting."""
+    """A task assigned in the meeting's minutes is done, on or after the day of that meeting; a secretary marks no
+    task of a cancelled meeting done (require_not_cancelled)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    domain.require_not_cancelled(meeting, source=event.source, what="completing its tasks")
     domain.check_completion_day(meeting, data.completed_on)
     if not await uow.meetings.task_exists(meeting_id=data.meeting_id, task_id=data.task_id):
         raise Held(

@@ -179,7 +179,7 @@ async def _confirm_page(
         viewer=viewer,
         meeting=meeting,
         assignment=assignment,
-        score=score,
+        score=None if data.upcoming(meeting) else score,  # a meeting ahead is not rated; its items still shown
         manual=manual,
         proposals=proposals,
         errors=errors or {},
