@@ -33,12 +33,12 @@ async def test_a_cancelled_meetings_score_says_it_was_cancelled_not_not_yet(
         del world.meetings[cancelled], world.meetings[waiting]
 
 
-async def test_the_score_of_a_meeting_not_begun_is_a_404_saying_it_has_not_taken_place(
+async def test_the_score_of_a_meeting_not_begun_says_it_has_not_begun(
     client: httpx.AsyncClient, token_for: TokenFactory, world: World
 ) -> None:
-    """Trials read a provisional 21.67, then 18.33, "poor" for a meeting ahead while the web app says "chưa diễn ra
-    nên chưa chấm điểm": a meeting not held yet has no score, and the API says so (404 with the reason, as for a
-    cancelled one) instead of a verdict on a meeting that has not taken place."""
+    """A trial read a provisional 21.67 "poor" for a meeting ahead, and nothing said it had not happened while the web
+    app says "chưa diễn ra nên chưa chấm điểm": the provisional score stays (integrators read its preparation items
+    before the meeting), and `begun` says whether it began."""
     headers = await token_for("member", world.cell_a1, world.member_a1)
     ahead = f"{world.cell_a1}-2099-01-ahead"
     starts = (datetime.now(VIETNAM_TZ) + timedelta(days=17)).isoformat()
@@ -52,9 +52,12 @@ async def test_the_score_of_a_meeting_not_begun_is_a_404_saying_it_has_not_taken
     }
     try:
         response = await client.get(f"/v1/meetings/{ahead}/score", headers=headers)
-        assert response.status_code == 404, response.text
-        assert "has not taken place yet, so it is not scored" in response.text
-        assert "score" not in response.json() and "rating" not in response.json()
+        assert response.status_code == 200, response.text
+        assert (response.json()["begun"], response.json()["provisional"], response.json()["rating"]) == (
+            False,
+            True,
+            "poor",
+        )
         response = await client.get(f"/v1/meetings/{world.meeting_a1}/score", headers=headers)
         assert response.status_code == 200 and response.json()["begun"] is True
     finally:

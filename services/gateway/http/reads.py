@@ -238,26 +238,21 @@ def begun(meeting: meetings.MeetingReply) -> bool:
 
 @router.get("/meetings/{meeting_id}/score", response_model=MeetingScoreRead, tags=["meetings"])
 async def get_meeting_score(meeting_id: IdPath, caller: Caller, state: State) -> Any:
-    """The meeting's score, rating and the explanation of every item; 404 saying why when there is none: cancelled
-    and so never scored, not taken place yet (scheduled, no minutes, its start ahead: evaluation's provisional Poor
-    is no verdict on it, as the web app says "chưa diễn ra nên chưa chấm điểm"), or not scored yet."""
+    """The meeting's score, rating and the explanation of every item, and whether the meeting has `begun` (false: a
+    meeting still ahead, its score provisional); 404 saying why when there is none: not scored yet, or cancelled and
+    so never scored (judged on meetings' status first, so a score not withdrawn yet is never answered)."""
     return await meeting_score(meeting_id, caller, state)
 
 
-async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState, *, ahead: bool = False) -> Any:
+async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState) -> Any:
     """get_meeting_score's answer (a dict with `begun`), RpcError not_found saying why there is none. Cancelled is
     judged on meetings' status first, so a score evaluation has not withdrawn yet (it consumes the cancellation a
-    moment later) is never answered (DOMAIN.md: a cancelled meeting is not scored). `ahead` True answers a meeting
-    not begun with evaluation's provisional score too (`begun` false): the web forms read its manual items from it,
-    never showing it as a score (data.upcoming)."""
+    moment later) is never answered (DOMAIN.md: a cancelled meeting is not scored). A meeting not begun answers
+    evaluation's provisional score with `begun` false (the web forms read its manual items from it, never showing it
+    as a score: data.upcoming)."""
     meeting = await authorize_meeting(caller, meeting_id, rpc=state.rpc, directory=state.directory)
     if meeting.status == "cancelled":
         raise RpcError("not_found", f"meeting {meeting_id} was cancelled, so it is not scored")
-    if not ahead and not begun(meeting):
-        starts = meeting.starts_at.isoformat() if meeting.starts_at else ""
-        raise RpcError(
-            "not_found", f"meeting {meeting_id} has not taken place yet, so it is not scored (it begins {starts})"
-        )
     try:
         return await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id)) | {"begun": begun(meeting)}
     except RpcError as exc:

@@ -70,14 +70,15 @@ class CriterionRead(evaluation.CriterionReply):
 
 
 class MeetingScoreRead(evaluation.MeetingScoreReply):
-    """A meeting's score under the framework in force, with its explanation per item. A meeting not taken place yet
-    (scheduled, no minutes, its start in the future) or cancelled has no score: the read is a 404 saying why, as the
-    web app says "chưa diễn ra nên chưa chấm điểm" or "đã bị hủy nên không được chấm điểm"."""
+    """A meeting's score under the framework in force, with its explanation per item; `begun` false while the meeting
+    is still ahead (scheduled, no minutes, its start in the future): its score is then provisional (no roster, no
+    minutes, so Poor) and no verdict on a meeting that has not taken place, as the web app says. A cancelled meeting
+    has no score (404 saying why)."""
 
     framework: FrameworkRefRead
     criteria: Sequence[CriterionRead]
     begun: bool = Field(
-        description="Whether the meeting has begun: always true here (a meeting not begun answers 404, not a score)"
+        description="False while the meeting has not begun (scheduled, no minutes, start ahead): score provisional"
     )
 
 

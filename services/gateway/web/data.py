@@ -342,9 +342,7 @@ async def meeting_score(state: GatewayState, principal: Principal, meeting_id: s
     it: reads.meeting_score) or evaluation does not answer (availability); a meeting still ahead answers its
     provisional score, whose manual items the forms read, and the pages show it as not rated (upcoming)."""
     try:
-        score: dict[str, Any] | None = await scores_or(
-            lambda: reads.meeting_score(meeting_id, principal, state, ahead=True), None
-        )
+        score: dict[str, Any] | None = await scores_or(lambda: reads.meeting_score(meeting_id, principal, state), None)
     except RpcError as exc:
         if exc.code == "not_found":
             return None
