@@ -49,23 +49,20 @@ class FactActivity:
     _announced: bool = False
     """The delivery in flight was announced by the one before it (it is not the first of its relay fetch)."""
     noted_before: float | None = None
-    """After a round's wait cut short by its bound while bulk batches are still in flight or announced: the seconds
-    since the previous round stopped waiting. The round claims only cells noted before then
-    (scoring.claim_dirty_cells): a cell noted since likely has more of its facts in flight, and its meetings scored
-    now would be published provisional and again a round later (issue 12). None when the consumer settled, or when
-    only single events and small batches (the relay joining a few singles) are in flight: every cell is claimed, a
-    steady trickle's facts keep their latency bound (a cut-short round left the cells noted during its wait, the
-    newest facts, a whole round behind: 27 of 75 rounds in a latency-preset run, issue 12)."""
-    _bulk_in_flight: int = 0
+    """After a round's wait cut short by its bound (deliveries still in flight or announced): the seconds since the
+    previous round stopped waiting. The round claims only cells noted before then (scoring.claim_dirty_cells): a
+    cell noted since likely has more of its facts in flight, and its meetings scored now would be published
+    provisional and again a round later (issue 12). None when the consumer settled: every cell is claimed."""
+    _batches_in_flight: int = 0
     _started: int = 0
     """Deliveries begun so far: one that ends announcing more expects it only if none began after it."""
     _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the last delivery in flight ends (a waiting round looks again at once)."""
 
     @contextmanager
-    def delivery(self, *, batch: bool, more: bool = False) -> Iterator[None]:
+    def delivery(self, *, batch: bool, more: bool = False, several: bool = False) -> Iterator[None]:
         """Mark one delivery (a bulk batch or not) as being applied; `more`: its sender said more of the same fetch
-        follows right after it (shared.outbox.more_follows)."""
+        follows right after it (shared.outbox.more_follows); `several`: a batch message of any size."""
         if not self.in_flight:
             self._busy_since = time.monotonic()
         if self._pending_since is None:
@@ -73,14 +70,14 @@ class FactActivity:
         self.in_flight += 1
         self._started += 1
         mine = self._started
-        self._bulk_in_flight += batch
+        self._batches_in_flight += several
         self.bulk = batch
         self._announced, self.expecting = self.expecting, False
         try:
             yield
         finally:
             self.in_flight -= 1
-            self._bulk_in_flight -= batch
+            self._batches_in_flight -= several
             self.last_end = time.monotonic()
             if self._started == mine:
                 self.expecting = more
@@ -124,9 +121,8 @@ class FactActivity:
             patient = self.bulk or self.expecting or bool(self.in_flight and self._announced)
             left = bulk_wait - (now - started) if patient else max_wait - (now - pending_since)
             if left <= 0:
-                # bulk batches of facts still coming (not single events or the relay's small batches of them, whose
-                # rounds keep their latency bound)
-                cut_short = bool(self._bulk_in_flight or (self.expecting and self.bulk))
+                # batches of facts still coming (not single events, whose rounds keep their latency bound)
+                cut_short = bool(self._batches_in_flight or self.expecting)
                 break
             if not self.in_flight and not self.expecting:  # a delivery ended lately: the rest of the quiet period
                 left = min(left, max(settle - (now - self.last_end), 0.001))

@@ -42,9 +42,10 @@ async def on_fact(
     """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle."""
     raw = message.raw_message
     body = bytes(raw.body)
-    bulk = len(body) >= BULK_BODY_BYTES and is_batch(raw.content_type, raw.routing_key, body)
+    several = is_batch(raw.content_type, raw.routing_key, body)
+    bulk = several and len(body) >= BULK_BODY_BYTES
     more = more_follows(raw.headers, FACT_TYPES)  # the rest of the relay's fetch: no scoring round in between
-    with app.facts_activity.delivery(batch=bulk, more=more):
+    with app.facts_activity.delivery(batch=bulk, more=more, several=several):
         await consume_event(
             message,
             consumer=EVALUATION_FACTS.name,

@@ -81,22 +81,22 @@ async def test_under_load_a_single_events_round_waits_for_quiet_so_close_facts_f
 
 async def test_a_round_does_not_start_between_two_messages_of_one_relay_fetch() -> None:
     activity = FactActivity()
-    with activity.delivery(batch=False, more=True):  # the scheduled batch: attendance ... follow
+    with activity.delivery(batch=False, more=True, several=True):  # the scheduled batch: attendance ... follow
         pass
     waiting = asyncio.create_task(activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=30.0))
     await asyncio.sleep(0.05)
     assert not waiting.done()  # announced: neither idle (lightly loaded) nor the single-event bound (0 s) start it
-    with activity.delivery(batch=False):  # the fetch's last message
+    with activity.delivery(batch=False, several=True):  # the fetch's last message
         pass
     assert await asyncio.wait_for(waiting, 10.0) < 10.0  # woken once it ended, not after the 30 s bound
     assert activity.noted_before is None  # settled: every noted cell is claimed
 
 
-async def test_a_round_cut_short_while_bulk_batches_are_in_flight_leaves_the_cells_noted_since_the_last_round() -> None:
+async def test_a_round_cut_short_while_batches_are_in_flight_leaves_the_cells_noted_since_the_last_round() -> None:
     activity = FactActivity()
     await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)  # the previous round stopped waiting
     await asyncio.sleep(0.05)
-    with activity.delivery(batch=True, more=True):
+    with activity.delivery(batch=False, more=True, several=True):
         await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.01)  # its bound over, a batch in flight
     assert activity.noted_before is not None and 0.05 <= activity.noted_before < 5.0
     with activity.delivery(batch=False):  # a single event in flight keeps its latency bound: every cell claimed
@@ -106,22 +106,11 @@ async def test_a_round_cut_short_while_bulk_batches_are_in_flight_leaves_the_cel
 
 async def test_an_announcement_whose_next_message_already_began_side_by_side_holds_no_round() -> None:
     activity = FactActivity()
-    first = activity.delivery(batch=False, more=True)  # announces the next message of its fetch
+    first = activity.delivery(batch=False, more=True, several=True)  # announces the next message of its fetch
     first.__enter__()
-    with activity.delivery(batch=False):  # that next message, applied beside it, ends first
+    with activity.delivery(batch=False, several=True):  # that next message, applied beside it, ends first
         pass
     first.__exit__(None, None, None)
     # nothing in flight and nothing more announced: the round starts at once, not after the 30 s bound
     assert not activity.expecting
     assert await activity.wait_settled(settle=0.0, max_wait=30.0, bulk_wait=30.0) < 5.0
-
-
-async def test_a_round_cut_short_while_small_batches_of_a_trickle_are_in_flight_claims_every_cell() -> None:
-    activity = FactActivity()
-    await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)  # the previous round stopped waiting
-    await asyncio.sleep(0.05)
-    with activity.delivery(batch=False, more=True):  # the relay joined a few singles: more announced, not bulk
-        pass
-    await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.01)  # its bound over, the next one not begun
-    # the cells noted during the wait (the trickle's newest facts) are scored in this round, not one round later
-    assert activity.noted_before is None
