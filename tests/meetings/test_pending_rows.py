@@ -1,9 +1,12 @@
 """Issue 12: a transaction's queued upserts and updates go as one multi-row statement when no key occurs twice, and
 one execution per row, in order, when one does (ON CONFLICT DO UPDATE may not meet a row twice in one statement)."""
 
+import json
 from typing import Any
 
-from services.meetings.repository.pending import PendingWrites
+import asyncpg
+
+from services.meetings.repository.pending import PendingWrites, jsonb
 
 
 class RecordingConnection:
@@ -48,3 +51,22 @@ async def test_rows_meeting_a_key_twice_go_one_execution_each_in_order() -> None
         ("executemany", "UPSERT one", [("m-1", 1), ("m-2", 2), ("m-1", 3)]),
         ("execute", "UPSERT rows", (["m-1"], [4])),
     ]
+
+
+async def test_jsonb_text_stores_the_value_json_dumps_stored(meetings_pool: asyncpg.Pool) -> None:
+    values: list[Any] = [
+        {"title": "Hội trường chi bộ", "items": [1, 2.5, None, True, "ấp 3"], "nested": {"n": 1e16, "z": -0.0}},
+        ["a", "b"],
+        {},
+        [],
+        {"emoji": "\U0001f389", "quote": 'say "yes"\n'},
+    ]
+    async with meetings_pool.acquire() as conn:
+        for value in values:
+            same = await conn.fetchval(
+                "SELECT $1::jsonb = $2::jsonb AND $1::jsonb = $3::jsonb",
+                jsonb(value),
+                json.dumps(value),
+                json.dumps(value, ensure_ascii=False),
+            )
+            assert same is True, value
