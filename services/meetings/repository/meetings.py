@@ -129,63 +129,6 @@ _MINUTES_SQL = (
     " conclusions = EXCLUDED.conclusions, resolutions = EXCLUDED.resolutions,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
 )
-
-
-def _upsert_part(sql: str) -> str:
-    """The `ON CONFLICT …` part of an upsert, for its multi-row form."""
-    return sql[sql.index(" ON CONFLICT") :]
-
-
-# The multi-row forms of the statements above, for the rows of one transaction that write distinct keys
-# (PendingWrites.add `once`): each column one array, one execution for all the rows instead of one each.
-_SCHEDULE_ROWS_SQL = (
-    "INSERT INTO meeting (meeting_id, cell_id, kind, topic, agenda, notified_at, committee_prepared,"
-    " schedule_time, schedule_ns, schedule_id, starts_at, start_time, start_ns, start_id,"
-    " location, location_time, location_ns, location_id)"
-    " SELECT m, c, k, t, a::jsonb, n, p, vt, vn, vi, s, vt, vn, vi, l, vt, vn, vi FROM unnest($1::text[], $2::text[],"
-    " $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bool[], $8::timestamptz[], $9::smallint[],"
-    " $10::text[], $11::timestamptz[], $12::text[]) AS u(m, c, k, t, a, n, p, vt, vn, vi, s, l)"
-    + _upsert_part(_SCHEDULE_SQL)
-)
-_RESCHEDULE_ROWS_SQL = (
-    "UPDATE meeting SET starts_at = u.s, start_time = u.t, start_ns = u.n, start_id = u.i, reschedule_reason = u.r"
-    " FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::smallint[], $5::text[], $6::text[])"
-    " AS u(m, s, t, n, i, r) WHERE meeting.meeting_id = u.m"
-    " AND (meeting.start_time, meeting.start_ns, meeting.start_id) < (u.t, u.n, u.i)"
-)
-_RELOCATE_ROWS_SQL = (
-    "UPDATE meeting SET location = u.l, location_time = u.t, location_ns = u.n, location_id = u.i"
-    " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[]) AS u(m, l, t, n, i)"
-    " WHERE meeting.meeting_id = u.m"
-    " AND (meeting.location_time, meeting.location_ns, meeting.location_id) < (u.t, u.n, u.i)"
-)
-_CANCEL_ROWS_SQL = (
-    "UPDATE meeting SET cancel_reason = u.r, cancel_time = u.t, cancel_ns = u.n, cancel_id = u.i"
-    " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[]) AS u(m, r, t, n, i)"
-    " WHERE meeting.meeting_id = u.m AND (meeting.cancel_time IS NULL"
-    " OR (meeting.cancel_time, meeting.cancel_ns, meeting.cancel_id) < (u.t, u.n, u.i))"
-)
-_APPROVE_ROWS_SQL = (
-    "UPDATE meeting SET approved_at = u.a, approval_votes_for = u.f, approval_votes_against = u.g,"
-    " approval_time = u.t, approval_ns = u.n, approval_id = u.i FROM unnest($1::text[], $2::timestamptz[], $3::int[],"
-    " $4::int[], $5::timestamptz[], $6::smallint[], $7::text[]) AS u(m, a, f, g, t, n, i)"
-    " WHERE meeting.meeting_id = u.m AND (meeting.approval_time IS NULL"
-    " OR (meeting.approval_time, meeting.approval_ns, meeting.approval_id) < (u.t, u.n, u.i))"
-)
-_COMPLETE_ROWS_SQL = (
-    "INSERT INTO task_completion (meeting_id, task_id, completed_on, version_time, version_ns, version_id)"
-    " SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::smallint[], $6::text[])"
-    + _upsert_part(_COMPLETE_SQL)
-)
-_MINUTES_ROWS_SQL = (
-    "INSERT INTO minutes (meeting_id, started_at, ended_at, chair_id, recorder_id, speakers,"
-    " self_criticism_minutes, content, conclusions, resolutions, version_time, version_ns, version_id)"
-    " SELECT m, s, e, c, r, sp::jsonb, sc, ct, cn, rs::jsonb, t, n, i FROM unnest($1::text[], $2::timestamptz[],"
-    " $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[],"
-    " $11::timestamptz[], $12::smallint[], $13::text[]) AS u(m, s, e, c, r, sp, sc, ct, cn, rs, t, n, i)"
-    + _upsert_part(_MINUTES_SQL)
-)
-
 _STORED_MINUTES_COLUMNS = (
     "meeting_id",
     "started_at",
@@ -203,11 +146,6 @@ _ROSTER_SQL = (
     "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) VALUES ($1, $2::jsonb, $3, $4, $5)"
     " ON CONFLICT (meeting_id) DO UPDATE SET guests = EXCLUDED.guests,"
     " version_time = EXCLUDED.version_time, version_ns = EXCLUDED.version_ns, version_id = EXCLUDED.version_id"
-)
-_ROSTER_ROWS_SQL = (
-    "INSERT INTO roster (meeting_id, guests, version_time, version_ns, version_id) SELECT m, g::jsonb, t, n, i"
-    " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::smallint[], $5::text[]) AS u(m, g, t, n, i)"
-    + _upsert_part(_ROSTER_SQL)
 )
 _DOCUMENT_SQL = (
     "INSERT INTO document (meeting_id, origin_source, origin_id, position, published_at, title, kind, url)"
@@ -414,7 +352,6 @@ class PgMeetingRepository:
                 data.location,
             ),
             rank=FIRST,
-            once=(_SCHEDULE_ROWS_SQL, data.meeting_id),
         )
         return True
 
@@ -431,20 +368,10 @@ class PgMeetingRepository:
         if moved:
             stored.start = version
             self._states[data.meeting_id] = replace(state, starts_at=data.starts_at, start_version=version)
-            self._pending.add(
-                _RESCHEDULE_SQL,
-                (data.meeting_id, data.starts_at, *version, data.reason),
-                rank=THEN,
-                once=(_RESCHEDULE_ROWS_SQL, data.meeting_id),
-            )
+            self._pending.add(_RESCHEDULE_SQL, (data.meeting_id, data.starts_at, *version, data.reason), rank=THEN)
         if relocated:
             stored.location = version
-            self._pending.add(
-                _RELOCATE_SQL,
-                (data.meeting_id, data.location, *version),
-                rank=THEN,
-                once=(_RELOCATE_ROWS_SQL, data.meeting_id),
-            )
+            self._pending.add(_RELOCATE_SQL, (data.meeting_id, data.location, *version), rank=THEN)
         return moved or relocated
 
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool:
@@ -455,9 +382,7 @@ class PgMeetingRepository:
         if state.cancel_version is not None and not state.cancel_version < version:
             return False
         self._states[data.meeting_id] = replace(state, cancel_version=version)
-        self._pending.add(
-            _CANCEL_SQL, (data.meeting_id, data.reason, *version), rank=THEN, once=(_CANCEL_ROWS_SQL, data.meeting_id)
-        )
+        self._pending.add(_CANCEL_SQL, (data.meeting_id, data.reason, *version), rank=THEN)
         return True
 
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]:
@@ -525,12 +450,7 @@ class PgMeetingRepository:
                     _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
                 )
             guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
-            self._pending.add(
-                _ROSTER_SQL,
-                (meeting_id, jsonb(guests), *version),
-                rank=THEN,
-                once=(_ROSTER_ROWS_SQL, meeting_id),
-            )
+            self._pending.add(_ROSTER_SQL, (meeting_id, jsonb(guests), *version), rank=THEN)
         for meeting_id, (minutes, version) in self._new_minutes.items():
             self._pending.add(
                 _MINUTES_SQL,
@@ -548,7 +468,6 @@ class PgMeetingRepository:
                     *version,
                 ),
                 rank=THEN,
-                once=(_MINUTES_ROWS_SQL, meeting_id),
             )
             self._pending.add(
                 "DELETE FROM task WHERE meeting_id = ANY($1::text[])", (meeting_id,), rank=THEN, columns=True
@@ -595,7 +514,6 @@ class PgMeetingRepository:
             _APPROVE_SQL,
             (data.meeting_id, data.approved_at, data.votes_for, data.votes_against, *version),
             rank=THEN,
-            once=(_APPROVE_ROWS_SQL, data.meeting_id),
         )
         return True
 
@@ -646,12 +564,7 @@ class PgMeetingRepository:
         if stored is not None and not stored < version:
             return False
         completions[data.task_id] = version
-        self._pending.add(
-            _COMPLETE_SQL,
-            (data.meeting_id, data.task_id, data.completed_on, *version),
-            rank=THEN,
-            once=(_COMPLETE_ROWS_SQL, (data.meeting_id, data.task_id)),
-        )
+        self._pending.add(_COMPLETE_SQL, (data.meeting_id, data.task_id, data.completed_on, *version), rank=THEN)
         return True
 
     async def attendance_news(self, member_ids: Sequence[str]) -> dict[str, asyncpg.Record]:

@@ -7,7 +7,7 @@ row before the updates of it). A repository flushes before any statement of its 
 directly, and the unit of work before it commits, so every statement sees what was queued before it.
 """
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -27,33 +27,17 @@ class PendingWrites:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._conn = connection
         self._rows: dict[tuple[int, str, bool], list[tuple[Any, ...]]] = {}
-        self._keys: dict[tuple[int, str, bool], tuple[str, set[Hashable]]] = {}
-        """For a kind queued with `once`: its multi-row form and the keys its rows write (see add)."""
         self._before: list[Callable[[], None]] = []
         self._after: list[Callable[[], Awaitable[None]]] = []
         self.dirty = False
 
-    def add(
-        self,
-        sql: str,
-        args: tuple[Any, ...],
-        *,
-        rank: int = 1,
-        columns: bool = False,
-        once: tuple[str, Hashable] | None = None,
-    ) -> None:
+    def add(self, sql: str, args: tuple[Any, ...], *, rank: int = 1, columns: bool = False) -> None:
         """Queue one row for `sql`; statements run by `rank` (lower first), then in the order first queued.
 
         `columns`: `sql` takes each column as one array (`unnest($1::text[], ...)`) and runs once for all rows, one
         message instead of one per row; for a plain INSERT or `ON CONFLICT DO NOTHING` only, which may meet the same
-        key twice in one statement. `once`: (the same statement in that multi-row form, the key of the row this one
-        writes) for an upsert or update, which may not meet a row twice in one statement (`ON CONFLICT DO UPDATE`
-        refuses it, an `UPDATE … FROM` applies one match): its rows go as that one statement when no key occurs
-        twice, else one execution each, in order (`executemany`)."""
-        kind = (rank, sql, columns)
-        self._rows.setdefault(kind, []).append(args)
-        if once is not None:
-            self._keys.setdefault(kind, (once[0], set()))[1].add(once[1])
+        key twice in one statement."""
+        self._rows.setdefault((rank, sql, columns), []).append(args)
         self.dirty = True
 
     def hooks(self, *, before: Callable[[], None], after: Callable[[], Awaitable[None]]) -> None:
@@ -69,14 +53,9 @@ class PendingWrites:
         for before in self._before:
             before()
         rows, self._rows = self._rows, {}
-        keys, self._keys = self._keys, {}
         self.dirty = False
-        for kind in sorted(rows, key=lambda key: key[0]):
-            rank, sql, columns = kind
-            queued = rows[kind]
-            multi_row, written = keys.get(kind, ("", set()))
-            if multi_row and len(written) == len(queued):  # no key twice: one statement for all its rows
-                sql, columns = multi_row, True
+        for rank, sql, columns in sorted(rows, key=lambda key: key[0]):
+            queued = rows[(rank, sql, columns)]
             if columns:
                 await self._conn.execute(sql, *(list(column) for column in zip(*queued, strict=True)))
             else:
