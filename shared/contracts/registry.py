@@ -72,6 +72,14 @@ def ignored_fields(model: type[BaseModel], data: Any, *, prefix: str = "data.") 
     return found[:IGNORED_MOST]
 
 
+@functools.cache
+def _flat_keys(model: type[BaseModel]) -> frozenset[str]:
+    """The keys a model reads when none of its fields nests a model (a roster's row), else none: such a row holds
+    no key its model ignores when its keys are among these (a subset test in C, no walk of its keys)."""
+    shape = _shape(model)
+    return frozenset() if any(shape.values()) else frozenset(shape)
+
+
 def _walk(model: type[BaseModel], data: Any, prefix: str, found: list[str]) -> None:
     if not isinstance(data, dict) or len(found) >= IGNORED_MOST:
         return
@@ -85,5 +93,7 @@ def _walk(model: type[BaseModel], data: Any, prefix: str, found: list[str]) -> N
             if isinstance(value, dict):
                 _walk(sub, value, f"{prefix}{key}.", found)
             elif isinstance(value, list):
+                flat = _flat_keys(sub)
                 for index, item in enumerate(value):
-                    _walk(sub, item, f"{prefix}{key}.{index}.", found)
+                    if not (isinstance(item, dict) and flat.issuperset(item)):  # else nothing ignored in it
+                        _walk(sub, item, f"{prefix}{key}.{index}.", found)

@@ -7,12 +7,15 @@ into 1,000-event batch bodies, as the province-year preset publishes them, and e
 after the other through `handlers.ingest_delivery` (the AMQP batch route) into a fresh database, then drops it.
 Process CPU (user + system) covers only the ingest; the statements each unit of work's connection sends
 (asyncpg's query logger, BEGIN excluded: it goes before the logger is on) are counted in one more, separate pass,
-so the logger's own cost stays out of the CPU figures. Other builders on the machine move wall time, not CPU much.
+so the logger's own cost stays out of the CPU figures. `pg_cpu_s`: the CPU-s of the PostgreSQL backends serving
+each pass (from /proc, when the server runs on this machine), the server's side of the same work. Other builders
+on the machine move wall time, not CPU much.
 """
 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -63,6 +66,27 @@ def batch_bodies(cells: int) -> tuple[list[bytes], int]:
     return bodies, len(lines)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+async def backends_cpu(admin: asyncpg.Connection, database: str) -> float | None:
+    """CPU-s (user + system) the PostgreSQL backends connected to `database` have used, read from /proc (the server
+    on this machine; None when it is not, or /proc cannot tell): a pass's pool is its only client, so this is the
+    server's share of the pass (its statements' planning and execution), beside the process's own CPU-s."""
+    pids = [row["pid"] for row in await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)]
+    ticks = [_ticks(pid) for pid in pids]
+    return None if not ticks or None in ticks else round(sum(t or 0 for t in ticks) / CLOCK_TICKS, 3)
+
+
+def _ticks(pid: int) -> int | None:
+    """User + system clock ticks of process `pid` (fields 14 and 15 of /proc/PID/stat), None when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
 async def one_pass(base_url: str, bodies: list[bytes], *, counting: bool) -> dict[str, Any]:
     """Ingest every body, in order, into a fresh database; its CPU-s, wall-s and (counting) statements."""
     name = f"chibo_bench_{uuid.uuid4().hex[:10]}"
@@ -89,6 +113,7 @@ async def one_pass(base_url: str, bodies: list[bytes], *, counting: bool) -> dic
                 outcomes.update(result.outcome for result in results)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             figures: dict[str, Any] = {"cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "outcomes": dict(outcomes)}
+            figures["pg_cpu_s"] = await backends_cpu(admin, name)
             if counting:
                 sent = CountingUnitOfWork.sent
                 figures["statements"] = len(sent)
@@ -108,12 +133,15 @@ async def run(base_url: str, cells: int, repeat: int) -> dict[str, Any]:
     passes = [await one_pass(base_url, bodies, counting=False) for _ in range(repeat)]
     counted = await one_pass(base_url, bodies, counting=True)
     cpu = [figures["cpu_s"] for figures in passes]
+    pg_cpu = [figures["pg_cpu_s"] for figures in passes]
     return {
         "cells": cells,
         "events": events,
         "batches": len(bodies),
         "cpu_s": cpu,
         "cpu_s_median": statistics.median(cpu),
+        "pg_cpu_s": pg_cpu,
+        "pg_cpu_s_median": statistics.median(pg_cpu) if None not in pg_cpu else None,
         "us_cpu_per_event_median": round(statistics.median(cpu) / events * 1e6),
         "wall_s": [figures["wall_s"] for figures in passes],
         "outcomes": passes[0]["outcomes"],

@@ -1,6 +1,7 @@
 """The envelope and the contract models: what is accepted and how rejections name the field."""
 
 import json
+import os
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ from shared.contracts.meetings import MeetingScheduled
 from shared.contracts.registry import read_event
 from shared.envelope import (
     BATCH_CONTENT_TYPE,
+    CloudEvent,
     InvalidEvent,
     is_batch,
     new_id,
@@ -461,3 +463,46 @@ def test_new_ids_are_random_version_4_uuids_written_as_str_uuid4_writes_them() -
     for text in ids:
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+@pytest.mark.parametrize(
+    ("time", "optional"),
+    [
+        ("2026-11-03T19:00:00+07:00", {"subject": "m-1", "correlationid": "c-1", "causationid": "e-1"}),
+        ("2026-11-03T12:00:00.123456789Z", {"originid": "e-1", "originsource": "urn:partner:x"}),
+        ("2026-11-03T19:00:00.5+07:00", {}),
+    ],
+)
+def test_an_envelope_of_checked_values_is_the_one_model_validate_makes(time: str, optional: dict[str, str]) -> None:
+    validated = parse_envelope(json.dumps(envelope("meeting.scheduled.v1", SCHEDULED, time=time, **optional)))
+    built = CloudEvent.of_checked(
+        id=validated.id,
+        source=validated.source,
+        type=validated.type,
+        time=validated.time,
+        time_ns=validated.time_ns,
+        data=validated.data,
+        **optional,
+    )
+    assert built == validated
+    assert built.to_json() == validated.to_json()
+    assert (built.time_ns, built.model_fields_set, built.model_extra) == (
+        validated.time_ns,
+        validated.model_fields_set,
+        validated.model_extra,
+    )
+
+
+def test_a_forked_child_never_repeats_the_ids_of_its_parent() -> None:
+    new_id()  # the parent has random bytes fetched ahead
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child writes its ids and leaves)
+        os.write(writer, "\n".join(new_id() for _ in range(300)).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        theirs = set(pipe.read().split("\n"))
+    os.waitpid(child, 0)
+    ours = {new_id() for _ in range(300)}
+    assert len(theirs) == 300 and not ours & theirs

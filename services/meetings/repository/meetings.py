@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import MeetingState, Version
-from services.meetings.repository.pending import PendingWrites
+from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
 
 
@@ -344,7 +344,7 @@ class PgMeetingRepository:
                 data.cell_id,
                 data.kind.value,
                 data.topic,
-                json.dumps(data.agenda, ensure_ascii=False),
+                jsonb(data.agenda),
                 notified_at,
                 data.committee_prepared,
                 *version,
@@ -450,7 +450,7 @@ class PgMeetingRepository:
                     _ATTENDANCE_SQL, (meeting_id, r.member_id, r.status.value, r.reason), rank=LAST, columns=True
                 )
             guests = [g.model_dump(mode="json", exclude_none=True) for g in roster.guests]
-            self._pending.add(_ROSTER_SQL, (meeting_id, json.dumps(guests, ensure_ascii=False), *version), rank=THEN)
+            self._pending.add(_ROSTER_SQL, (meeting_id, jsonb(guests), *version), rank=THEN)
         for meeting_id, (minutes, version) in self._new_minutes.items():
             self._pending.add(
                 _MINUTES_SQL,
@@ -460,11 +460,11 @@ class PgMeetingRepository:
                     minutes.ended_at,
                     minutes.chair_id,
                     minutes.recorder_id,
-                    json.dumps(minutes.speakers),
+                    jsonb(minutes.speakers),
                     minutes.self_criticism_minutes,
                     minutes.content,
                     minutes.conclusions,
-                    json.dumps([r.model_dump(mode="json") for r in minutes.resolutions], ensure_ascii=False),
+                    jsonb([r.model_dump(mode="json") for r in minutes.resolutions]),
                     *version,
                 ),
                 rank=THEN,
@@ -542,7 +542,7 @@ class PgMeetingRepository:
                 assessed_ns,
                 data.assessor.role.value,
                 data.assessor.person_id,
-                json.dumps(data.points),
+                jsonb(data.points),
                 data.comment,
             ),
             rank=THEN,

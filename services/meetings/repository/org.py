@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.meetings.domain import UnitRef, Version, probation_ends_on
-from services.meetings.repository.pending import PendingWrites
+from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.membership import MemberVersion
 from shared.tree import fetch_ancestors
 
@@ -206,7 +206,7 @@ class PgOrgRepository:
             data["kind"],
             data.get("parent_id"),
             data.get("category"),
-            json.dumps(data.get("contact_emails", [])),
+            jsonb(data.get("contact_emails", [])),
             data.get("active", True),
             *version,
         )
@@ -268,7 +268,7 @@ class PgOrgRepository:
             "INSERT INTO member_version (member_id, effective_at, effective_ns, version_id, removed, cell_id, data)"
             " SELECT m, e, n, v, r, c, d::jsonb FROM unnest($1::text[], $2::timestamptz[], $3::smallint[],"
             " $4::text[], $5::bool[], $6::text[], $7::text[]) AS u(m, e, n, v, r, c, d) ON CONFLICT DO NOTHING",
-            (member_id, effective_at, effective_ns, version_id, removed, cell_id, json.dumps(data)),
+            (member_id, effective_at, effective_ns, version_id, removed, cell_id, jsonb(data)),
             columns=True,
         )
         if not removed and (before is None or before < (effective_at, effective_ns, version_id)):

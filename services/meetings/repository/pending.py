@@ -11,6 +11,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from pydantic_core import to_json
+
+
+def jsonb(value: Any) -> str:
+    """`value` (JSON-able: dicts, lists, texts, numbers) as compact JSON text for a `jsonb` parameter, written by
+    pydantic_core (json.dumps cost 2.2 % of meetings' ingest samples, a few µs per agenda, roster or points); jsonb
+    keeps no spacing or key order, so the stored value is the one json.dumps gave."""
+    return to_json(value).decode()
 
 
 class PendingWrites:
