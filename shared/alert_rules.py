@@ -3,10 +3,27 @@ notifications' set_rule (SetRule), checked for saying something, the audit detai
 with where each value comes from. services/gateway/http/alert_rules.py (GET/PUT /v1/committees/{c}/alert-rules)
 and `python -m shared.ops alert-rules` both go through here, so the two never judge a change differently."""
 
+from datetime import datetime
 from typing import Any
 
 from shared.contracts import notifications_rpc as notifications
+from shared.periods import period_due
 from shared.rpc import RpcError
+
+PERIOD_RATED_LOW = "period_rated_low"
+"""The rule that alerts a committee to a cell's closed period rated Average or Poor (notifications' settings), judged
+once the period is over plus its `grace_days` (shared.periods.period_due)."""
+
+
+def period_alerts_due(answer: notifications.RulesReply, period: str) -> datetime | None:
+    """When the alerts on `period`'s ratings are decided under a unit's effective settings (notifications' RulesReply
+    for it): shared.periods.period_due with the rule's `grace_days`, as notifications plans its check; None when the
+    rule is off there or its settings do not say."""
+    rule = answer.rules.get(PERIOD_RATED_LOW) or {}
+    grace = (rule.get("params") or {}).get("grace_days")
+    if not rule.get("enabled", True) or not isinstance(grace, int):
+        return None
+    return period_due(period, grace_days=grace)
 
 
 def source(unit_id: str | None, committee_id: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The CloudEvents 1.0 structured-mode envelope every message travels in (CONTRACT.md)."""
 
+import calendar
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -123,6 +124,9 @@ def _rfc3339(value: Any) -> Any:
     matched = _RFC3339.match(value)
     if not matched:
         raise ValueError("a time must be RFC 3339 with seconds and an offset (Z or ±hh:mm)")
+    problem = time_text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     if matched[2] == LEAP_SECOND:
         return _leap_second(matched[1], matched[4])
     if matched[2] > LEAP_SECOND:
@@ -180,12 +184,71 @@ def with_nanoseconds(written: str, nanoseconds: int) -> str:
 
 
 def _iso_date(value: Any) -> Any:
-    """A date is YYYY-MM-DD text; a date built in code passes as it is."""
+    """A date is YYYY-MM-DD text of a day that exists; a date built in code passes as it is."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _DATE.match(value):
         raise ValueError("a date must be YYYY-MM-DD text")
+    problem = day_text_problem(int(value[:4]), int(value[5:7]), int(value[8:10]))
+    if problem is not None:
+        raise ValueError(problem)
     return value
+
+
+def day_text_problem(year: int, month: int, day: int) -> str | None:
+    """Why year-month-day as written names no day, in plain words (`month 13 is out of range: a month is 01 to 12`,
+    `day 30 is not in 2026-02, which has 28 days`); None for a day that exists. Every reason about a date or a
+    date-time says it so (the validation library's "valid datetime or date, day value is outside expected range"
+    named the wrong kind of field and no rule)."""
+    if not 1 <= month <= 12:
+        return f"month {month:02d} is out of range: a month is 01 to 12"
+    last = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= last:
+        return f"day {day:02d} is not in {year:04d}-{month:02d}, which has {last} days"
+    return None
+
+
+def clock_problem(hour: int, minute: int) -> str | None:
+    """Why hour:minute as written is no time of day, in plain words (`hour 24 is out of range: an hour is 00 to 23`);
+    None when it is one."""
+    if not 0 <= hour <= 23:
+        return f"hour {hour:02d} is out of range: an hour is 00 to 23 (midnight is 00:00 of the next day)"
+    if not 0 <= minute <= 59:
+        return f"minute {minute:02d} is out of range: a minute is 00 to 59"
+    return None
+
+
+def offset_problem(offset: str) -> str | None:
+    """Why an RFC 3339 offset (`Z` or `±hh:mm`) as written is none, in plain words (`offset +25:00 is out of range:
+    an offset is at most ±23:59`, RFC 3339's hours 00-23 and minutes 00-59); None when it is one."""
+    if offset in ("Z", "z"):
+        return None
+    if int(offset[1:3]) > 23 or int(offset[4:6]) > 59:
+        return f"offset {offset} is out of range: an offset is at most ±23:59 (Vietnam is +07:00)"
+    return None
+
+
+_LOOSE_MOMENT = re.compile(
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?$"
+)
+"""A date or a date-time by its shape alone, each part read as written (time_text_problem judges the ranges)."""
+
+
+def time_text_problem(value: Any) -> str | None:
+    """Why a text shaped as a date (`YYYY-MM-DD`) or a date-time (RFC 3339) names no real moment: its month, day,
+    hour, minute or offset out of range, in plain words (day_text_problem, clock_problem, offset_problem, first the
+    date's, then the time's, then the offset's); None for anything else (a text of another shape, a real moment)."""
+    matched = _LOOSE_MOMENT.match(value) if isinstance(value, str) else None
+    if matched is None:
+        return None
+    year, month, day, hour, minute, offset = matched.groups()
+    problem = day_text_problem(int(year), int(month), int(day))
+    if problem is None and hour is not None:
+        problem = clock_problem(int(hour), int(minute))
+    if problem is None and offset is not None:
+        problem = offset_problem(offset)
+    return problem
 
 
 def _plausible_day(value: date) -> date:
@@ -509,10 +572,25 @@ def describe_validation_error(error: ValidationError, *, prefix: str = "", every
     return InvalidEvent("; ".join(said.values()), field=next(iter(said)))
 
 
+DATETIME_ERRORS = frozenset({"datetime_parsing", "datetime_from_date_parsing", "datetime_type"})
+DATE_ERRORS = frozenset({"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"})
+"""The validation library's error types of a date-time field and of a date field that it read itself."""
+DATETIME_SAID = "a time must be RFC 3339 text such as 2026-11-01T08:00:00+07:00"
+DATE_SAID = "a date must be YYYY-MM-DD text"
+
+
 def validation_message(error: Mapping[str, Any]) -> str:
     """What one pydantic error (an item of ValidationError.errors()) says, as our reasons say it: without pydantic's
     "Value error, " prefix to a validator's own words, and an id or extension value by its syntax, not its regex."""
     message = str(error.get("msg") or "invalid value")
+    kind = error.get("type")
+    if kind in DATETIME_ERRORS or kind in DATE_ERRORS:
+        # the library's own reading of a date or date-time field (one typed `date` or `datetime` without our
+        # validators): what is wrong with the text in plain words, never "valid datetime or date" of a date-time
+        problem = time_text_problem(error.get("input"))
+        if problem is not None:
+            return problem
+        return DATETIME_SAID if kind in DATETIME_ERRORS else DATE_SAID
     pattern = (error.get("ctx") or {}).get("pattern")
     if pattern == ID_PATTERN:
         message = "an id is 1-64 characters of A-Za-z0-9._:-"

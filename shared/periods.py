@@ -189,6 +189,13 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     return month_start(first_year, first_month), month_start(*next_month(last_year, last_month))
 
 
+def period_due(period: str, *, grace_days: int) -> datetime:
+    """When a period's rating is final enough to judge, and the alerts on it are decided (notifications'
+    period_rated_low check, planned then; the committee page says it ahead): its end (local midnight after its last
+    day) plus `grace_days` days, a grace for minutes sent late."""
+    return period_bounds(period)[1] + timedelta(days=grace_days)
+
+
 def add_years(day: date, years: int) -> date:
     """The same calendar day `years` later (29 February becomes 28 February)."""
     try:

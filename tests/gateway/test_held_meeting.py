@@ -21,6 +21,14 @@ from tests.support.ids import random_id
 HELD_LINK = "Ghi lại buổi sinh hoạt đã diễn ra"
 
 
+WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+
+
+def weekday(moment: datetime) -> str:
+    """The day of the week as the app writes it before a date (`thứ Năm`)."""
+    return WEEKDAYS[moment.weekday()]
+
+
 def said(page: str) -> str:
     """The page's text, tags dropped and entities read."""
     return html.unescape(re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", page)))
@@ -88,6 +96,22 @@ async def test_the_secretary_records_a_meeting_already_held_on_its_own_form_warn
         assert record.status_code == 200, record.text
         assert "Hãy ghi điểm danh và biên bản bên dưới" in said(record.text)
 
+        # the same meeting recorded again (a trial sent the form twice): a record's warning, no notice nor schedule
+        start = held.replace(hour=19, minute=30, second=0, microsecond=0)
+        world.meetings[meeting_id] |= {"starts_at": start.isoformat(), "location": form["location"]}  # as recorded
+        again = await secretary.get(f"/app/cells/{world.cell_a1}/meetings/held")
+        twice = {**form, "csrf": csrf_of(again.text), "form_key": random_id("key"), "meeting_id": random_id("mtg")}
+        repeated = await secretary.post(f"/app/cells/{world.cell_a1}/meetings/held", data=twice)
+        assert repeated.status_code == 422, repeated.text
+        warned = said(repeated.text)
+        assert (
+            f"Chi bộ đã có buổi sinh hoạt lúc 19:30 {weekday(held)}, ngày {held:%d/%m/%Y} (Nhà văn hóa thôn 1), cách"
+            " buổi này chưa đến một giờ: có thể đây là cùng một buổi sinh hoạt được ghi lại hai lần. Nếu đây là một"
+            " buổi sinh hoạt khác đã diễn ra, hãy đánh dấu “Vẫn ghi lại: đây là một buổi sinh hoạt khác” rồi gửi lại."
+        ) in warned, warned
+        assert "thông báo hai lần" not in warned and "Vẫn lên lịch" not in warned
+        assert "Vẫn ghi lại: đây là một buổi sinh hoạt khác" in warned.split("Chi bộ đã có buổi", 1)[1]
+
         # more than 7 days ago, or not begun: the form says so naming the date, and nothing is sent
         for start, expected in (
             (datetime.now(VIETNAM_TZ) - timedelta(days=9), "đã cách đây hơn 7 ngày"),
@@ -102,7 +126,7 @@ async def test_the_secretary_records_a_meeting_already_held_on_its_own_form_warn
             errors = said(refused.text)
             assert (
                 f"Ngày: ngày {start:%d/%m/%Y} {expected}" in errors
-                or f"Ngày: 19:30 {start:%d/%m/%Y} {expected}" in (errors)
+                or f"Ngày: 19:30 {weekday(start)}, ngày {start:%d/%m/%Y} {expected}" in (errors)
             ), errors
             assert "Đảng viên chưa được thông báo qua chibo." in errors  # still warned
         # a notice given after the start is no notice before it: the form says so rather than score it unsaid
@@ -112,7 +136,10 @@ async def test_the_secretary_records_a_meeting_already_held_on_its_own_form_warn
         late["notified_time"] = "20:00"
         refused = await secretary.post(f"/app/cells/{world.cell_a1}/meetings/held", data=late)
         assert refused.status_code == 422, refused.text
-        assert f"Ngày thông báo cho đảng viên: 20:00 {held:%d/%m/%Y} không trước giờ bắt đầu" in said(refused.text)
+        assert (
+            f"Ngày thông báo cho đảng viên: 20:00 {weekday(held)}, ngày {held:%d/%m/%Y} không trước giờ bắt đầu"
+            f" buổi sinh hoạt (19:30 {weekday(held)}, ngày {held:%d/%m/%Y})"
+        ) in said(refused.text)
         assert len(world.ingested) == before + 1
 
 
@@ -149,11 +176,12 @@ def test_the_held_forms_start_is_begun_and_at_most_seven_days_old() -> None:
     assert forms.held_start({"start_date": "2026-12-03", "start_time": "08:30"}, errors, now=now) is None
     assert errors == {
         "starts_at": "Ngày: ngày 03/12/2026 đã cách đây hơn 7 ngày; buổi sinh hoạt đã diễn ra chỉ được ghi lại ở đây"
-        " trong vòng 7 ngày kể từ lúc bắt đầu (từ 09:00 03/12/2026 trở đi)."
+        " trong vòng 7 ngày kể từ lúc bắt đầu (từ 09:00 thứ Năm, ngày 03/12/2026 trở đi)."
     }
     errors = {}
     assert forms.held_start({"start_date": "2026-12-10", "start_time": "19:30"}, errors, now=now) is None
     assert errors == {
-        "starts_at": "Giờ: 19:30 10/12/2026 chưa tới (bây giờ là 09:00 10/12/2026); buổi sinh hoạt sắp tới thì dùng"
+        "starts_at": "Giờ: 19:30 thứ Năm, ngày 10/12/2026 chưa tới (bây giờ là 09:00 thứ Năm, ngày 10/12/2026); buổi"
+        " sinh hoạt sắp tới thì dùng"
         " “Lên lịch sinh hoạt”, để đảng viên được thông báo."
     }

@@ -3,9 +3,11 @@
 import json
 import os
 import uuid
+from datetime import date, datetime
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from shared.bindings import structured_from_binary
 from shared.contracts.meetings import MeetingScheduled
@@ -19,6 +21,7 @@ from shared.envelope import (
     parse_batch,
     parse_envelope,
     read_batch,
+    validation_message,
 )
 from shared.reading import MAX_EVENT_BYTES
 
@@ -506,3 +509,69 @@ def test_a_forked_child_never_repeats_the_ids_of_its_parent() -> None:
     os.waitpid(child, 0)
     ours = {new_id() for _ in range(300)}
     assert len(theirs) == 300 and not ours & theirs
+
+
+IMPOSSIBLE_TIMES = [
+    ("2026-12-30T24:00:00+07:00", "hour 24 is out of range: an hour is 00 to 23"),
+    ("2026-12-30T19:60:00+07:00", "minute 60 is out of range: a minute is 00 to 59"),
+    ("2026-12-30T19:00:00+25:00", "offset +25:00 is out of range: an offset is at most ±23:59"),
+    ("2026-12-30T19:00:00-24:00", "offset -24:00 is out of range: an offset is at most ±23:59"),
+    ("2026-12-30T19:00:00+07:60", "offset +07:60 is out of range: an offset is at most ±23:59"),
+    ("2026-02-30T19:00:00+07:00", "day 30 is not in 2026-02, which has 28 days"),
+    ("2026-04-31T19:00:00+07:00", "day 31 is not in 2026-04, which has 30 days"),
+    ("2026-12-00T19:00:00+07:00", "day 00 is not in 2026-12, which has 31 days"),
+    ("2026-13-01T19:00:00+07:00", "month 13 is out of range: a month is 01 to 12"),
+]
+
+
+@pytest.mark.parametrize(("written", "said"), IMPOSSIBLE_TIMES)
+def test_a_time_that_names_no_moment_is_refused_saying_what_is_out_of_range(written: str, said: str) -> None:
+    """A trial's `T24:00:00+07:00`, `+25:00` and 30 February read "Input should be a valid datetime or date,
+    unexpected extra characters at the end of the input": "or date" of a date-time field, and no rule. Every time an
+    event carries (the envelope's `time`, a time in data) says which part is out of range, naming the field."""
+    for raw, field in [
+        (envelope("meeting.scheduled.v1", SCHEDULED, time=written), "time"),
+        (envelope("meeting.scheduled.v1", SCHEDULED | {"starts_at": written}), "data.starts_at"),
+    ]:
+        with pytest.raises(InvalidEvent) as caught:
+            read_event(parse_envelope(json.dumps(raw)))
+        assert caught.value.field == field and caught.value.reason.startswith(f"{field}: {said}")
+        assert "valid datetime" not in caught.value.reason and "or date" not in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("2026-02-30", "day 30 is not in 2026-02, which has 28 days"),
+        ("2025-02-29", "day 29 is not in 2025-02, which has 28 days"),
+        ("2026-13-01", "month 13 is out of range: a month is 01 to 12"),
+        ("2026-12-32", "day 32 is not in 2026-12, which has 31 days"),
+    ],
+)
+def test_a_date_that_names_no_day_is_refused_saying_which_part(written: str, said: str) -> None:
+    raw = envelope(
+        "member.upserted.v1",
+        {"id": "m1", "cell_id": "c1", "full_name": "Nguyễn Văn A", "status": "official", "admitted_on": written},
+    )
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(parse_envelope(json.dumps(raw)))
+    assert caught.value.field == "data.admitted_on"
+    assert caught.value.reason.startswith(f"data.admitted_on: {said}"), caught.value.reason
+    assert "or datetime" not in caught.value.reason
+
+
+@pytest.mark.parametrize(("written", "said"), [*IMPOSSIBLE_TIMES, ("xx", "a time must be RFC 3339")])
+def test_a_plain_datetime_field_says_the_same_in_its_reason(written: str, said: str) -> None:
+    """A field typed `datetime` without the contract's validators (the library reads it itself): its reason says
+    the same plain words (shared.envelope.validation_message), never "valid datetime or date"."""
+
+    class Stamped(BaseModel):
+        at: datetime
+        on: date | None = None
+
+    with pytest.raises(ValidationError) as caught:
+        Stamped.model_validate({"at": written})
+    assert validation_message(caught.value.errors()[0]).startswith(said)
+    with pytest.raises(ValidationError) as caught:
+        Stamped.model_validate({"at": "2026-12-30T19:00:00+07:00", "on": "2026-02-30"})
+    assert validation_message(caught.value.errors()[0]) == "day 30 is not in 2026-02, which has 28 days"

@@ -1,5 +1,6 @@
 """The committee page's texts for what the roll-up holds, rendered from its template without a running system."""
 
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -8,6 +9,8 @@ import pytest
 from services.gateway.auth import Role
 from services.gateway.web import data, periods
 from services.gateway.web.core import environment
+from shared.contracts.notifications_rpc import RulesReply
+from shared.periods import VIETNAM_TZ, period_due
 
 
 def committee_page(rollup: dict[str, Any], *, viewer: Any = None, running: bool = False, **extra: Any) -> str:
@@ -270,3 +273,85 @@ def test_a_sub_committee_line_counts_every_rating_it_has_in_order(by_rating: dic
     line = page[start : page.index("</tr>", start)]
     assert f"<td>{words}</td>" in line, line
     assert " 0 " not in line and "0 tốt" not in line
+
+
+def test_the_units_table_lists_the_cells_the_summary_counts_for_the_period() -> None:
+    """A trial's /app/committees/demo-xa-hoa-binh?period=2025: the summary said 3 cells, the table listed 6, three of
+    them set up on 03/12/2026 (shown "—"). The table lists the units the period's roll-up counts, and adds up to it."""
+    units = [{"id": f"thon-{number}", "name": f"Chi bộ thôn {number}", "kind": "cell"} for number in range(1, 7)] + [
+        {"id": "khoi-1", "name": "Đảng ủy khối 1", "kind": "committee"},
+        {"id": "khoi-moi", "name": "Đảng ủy khối mới", "kind": "committee"},
+    ]
+    lines = [{"cell_id": f"thon-{n}", "name": f"Chi bộ thôn {n}", "score": 80.0, "rating": "fair"} for n in (1, 2, 3)]
+    lines += [
+        {"cell_id": f"khoi-1-{n}", "name": f"Chi bộ cơ quan {n}", "score": 95.0, "rating": "good"} for n in (1, 2)
+    ]
+    ranking = {"items": lines, "total": 5}  # the subtree's cells: the sub-committee's too
+    sub = rollup({"good": 2}, []) | {"committee_id": "khoi-1", "period": "2025", "not_met_yet": None}
+    later = {"committee_id": "khoi-moi", "period": "2025", "no_data": True, "cells": 0}
+    summary = rollup({"fair": 3, "good": 2}, []) | {"period": "2025"}
+    children = data.subordinates(
+        units,
+        rollup=summary,
+        ranking=ranking,
+        sub_rollups={"khoi-1": sub, "khoi-moi": later},
+        period="2025",
+    )
+    assert [child["id"] for child in children] == ["thon-1", "thon-2", "thon-3", "khoi-1"]
+    assert sum(child.get("cells") or 1 for child in children) == 5
+    # evaluation not answering, or a subtree larger than the ranking's page: every cell, as before
+    for partial in ({"items": [], "total": 0}, ranking | {"total": 500}):
+        shown = data.subordinates(units, rollup=summary, ranking=partial, sub_rollups={}, period="2025")
+        assert len([child for child in shown if child["kind"] == "cell"]) == 6
+
+
+@pytest.mark.parametrize("with_committee", [True, False])
+def test_a_cell_row_has_no_count_of_cells(with_committee: bool) -> None:
+    """The table's "Chi bộ" column said 1 on every cell's row: it counts a sub-committee's cells (in the app's digit
+    grouping), is left empty on a cell's row, and is not shown at all when every unit is a cell."""
+    cell = {"id": "thon-1", "name": "Chi bộ thôn 1", "kind": "cell", "score": 80.0, "rating": "fair"}
+    ward = rollup({"good": 1200}, []) | {"committee_id": "khoi-1", "not_met_yet": None}
+    committee = {"id": "khoi-1", "name": "Đảng ủy khối 1", "kind": "committee", "score": 90.0, "cells": 1200}
+    children = [cell] + ([committee | {"rollup": ward}] if with_committee else [])
+    page = committee_page(rollup({"good": 1}, []), children=children)
+    table = page[page.index('id="children"') : page.index("</table>", page.index('id="children"'))]
+    row = table[table.index('data-unit="thon-1"') : table.index("</tr>", table.index('data-unit="thon-1"'))]
+    assert "<td>1</td>" not in row
+    assert ('<th scope="col">Chi bộ</th>' in table) is with_committee
+    assert ("<td data-cells></td>" in row) is with_committee
+    if with_committee:
+        assert "<td data-cells>1.200</td>" in table
+
+
+def test_the_alerts_of_a_period_not_yet_decided_say_when_they_will_be() -> None:
+    """The trial's November overview showed a cell rated Kém and "Không có cảnh báo.": the month's alerts are decided
+    when notifications' check runs (the period's end plus the rule's grace days, shared.periods.period_due). Until
+    then the page says when, under the committee's own settings; after it, nothing more."""
+    rules = RulesReply(
+        unit_id="xa-hoa-binh",
+        rules={"period_rated_low": {"enabled": True, "params": {"ratings": ["average", "poor"], "grace_days": 3}}},
+    )
+    before = datetime(2026, 12, 3, 18, 49, tzinfo=VIETNAM_TZ)
+    due = data.alerts_ahead(rules, "2026-11", now=before)
+    assert due == datetime(2026, 12, 4, 0, 0, tzinfo=VIETNAM_TZ)
+    assert data.alerts_ahead(rules, "2026-11", now=due) is None
+    later = RulesReply(
+        unit_id="xa-hoa-binh", rules={"period_rated_low": {"enabled": True, "params": {"grace_days": 10}}}
+    )
+    assert data.alerts_ahead(later, "2026-11", now=before) == datetime(2026, 12, 11, 0, 0, tzinfo=VIETNAM_TZ)
+    off = RulesReply(unit_id="xa-hoa-binh", rules={"period_rated_low": {"enabled": False, "params": {"grace_days": 3}}})
+    assert data.alerts_ahead(off, "2026-11", now=before) is None and data.alerts_ahead(None, "2026-11") is None
+    page = committee_page(rollup({"poor": 1}, []), alerts_due=due)
+    inbox = page[page.index('id="inbox-title"') : page.index("</section>", page.index('id="inbox-title"'))]
+    assert "Không có cảnh báo." in inbox
+    assert (
+        "Cảnh báo của tháng 11/2026 sẽ được xét lúc 00:00 thứ Sáu, ngày 04/12/2026, khi hết thời gian chờ biên bản"
+        " nộp muộn."
+    ) in inbox
+    assert 'id="alerts-due"' not in committee_page(rollup({"poor": 1}, []), alerts_due=None)
+
+
+def test_notifications_plans_the_period_check_by_the_same_rule_the_page_says() -> None:
+    from services.notifications.domain import rules
+
+    assert rules.period_due is period_due

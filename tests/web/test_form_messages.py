@@ -375,12 +375,80 @@ def test_an_already_replayed_rejection_whose_replay_was_held_says_it_is_held_not
 
 def test_an_hour_that_is_no_hour_names_the_hour_and_how_to_write_it() -> None:
     errors: dict[str, str] = {}
-    form = {"start_date": "2026-12-04", "start_time": "25:99"}
+    form = {"start_date": "2026-12-04", "start_time": "7h30"}
     assert forms.meeting_start(form, errors, now=datetime(2026, 12, 1, 20, 0, tzinfo=VIETNAM_TZ)) is None
-    assert errors == {"starts_at": "Giờ: “25:99” không phải giờ hợp lệ; nhập theo dạng 19:30."}
+    assert errors == {"starts_at": "Giờ: “7h30” không phải giờ hợp lệ; nhập theo dạng 19:30."}
     errors = {}
-    assert forms.meeting_start({**form, "start_date": "31/02/2026", "start_time": "19:30"}, errors) is None
-    assert errors == {"starts_at": "Ngày: “31/02/2026” không phải ngày hợp lệ; nhập theo dạng 04/12/2026."}
+    assert forms.meeting_start({**form, "start_date": "ngày mai", "start_time": "19:30"}, errors) is None
+    assert errors == {"starts_at": "Ngày: “ngày mai” không phải ngày hợp lệ; nhập theo dạng 04/12/2026."}
+
+
+@pytest.mark.parametrize(
+    ("day", "hour", "said"),
+    [
+        ("2026-12-04", "25:99", "Giờ: giờ 25 không hợp lệ; giờ chỉ từ 00 đến 23 (nửa đêm là 00:00 của ngày hôm sau)."),
+        ("2026-12-04", "24:00", "Giờ: giờ 24 không hợp lệ; giờ chỉ từ 00 đến 23 (nửa đêm là 00:00 của ngày hôm sau)."),
+        ("2026-12-04", "19:60", "Giờ: phút 60 không hợp lệ; phút chỉ từ 00 đến 59."),
+        ("31/02/2026", "19:30", "Ngày: ngày 31 không có trong tháng 02/2026 (tháng này có 28 ngày)."),
+        ("2026-02-30", "19:30", "Ngày: ngày 30 không có trong tháng 02/2026 (tháng này có 28 ngày)."),
+        ("01/13/2026", "19:30", "Ngày: tháng 13 không có thật; tháng chỉ từ 01 đến 12."),
+    ],
+)
+def test_a_date_or_hour_out_of_range_says_which_part_and_the_range(day: str, hour: str, said: str) -> None:
+    """A user trial: 30 February and hour 24 read "is not a date" / "valid datetime or date": the form says which
+    part of what was typed is out of range, and the range, naming the input (shared.envelope's one rule)."""
+    errors: dict[str, str] = {}
+    assert forms.meeting_start({"start_date": day, "start_time": hour}, errors) is None
+    assert errors == {"starts_at": said}
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("2026-12-30T24:00:00+07:00", "giờ 24 không hợp lệ; giờ chỉ từ 00 đến 23 (nửa đêm là 00:00 của ngày hôm sau)"),
+        (
+            "2026-12-30T19:00:00+25:00",
+            "độ lệch múi giờ +25:00 không hợp lệ; độ lệch tối đa là ±23:59 (giờ Việt Nam là +07:00)",
+        ),
+        ("2026-02-30T19:00:00+07:00", "ngày 30 không có trong tháng 02/2026 (tháng này có 28 ngày)"),
+    ],
+)
+def test_a_time_out_of_range_is_said_in_vietnamese_on_forms_and_on_the_operators_page(written: str, said: str) -> None:
+    """The API's English reason (`data.starts_at: hour 24 is out of range: …`) read by an operator, and the same
+    refusal met by a form: both say the part out of range in Vietnamese, naming the field."""
+    with pytest.raises(FormErrors) as caught:
+        forms.build(MeetingScheduled, {**SCHEDULED_DATA, "starts_at": written}, names={"starts_at": "Ngày giờ"})
+    assert caught.value.errors == {"starts_at": f"Ngày giờ: {said}."}
+    try:
+        build_command_event(
+            event_type="meeting.scheduled.v1",
+            model=MeetingScheduled,
+            data={**SCHEDULED_DATA, "starts_at": written},
+            subject="c1",
+            correlation_id=None,
+        )
+    except Exception as exc:  # the gateway's refusal, with the English reason the API answers
+        reason = str(exc)
+    assert reason.startswith("starts_at: ") and "valid datetime" not in reason and "or date" not in reason
+    assert explain_rejection(f"data.{reason}", "data.starts_at") == f"Thời gian buổi sinh hoạt: {said}."
+
+
+SCHEDULED_DATA = {
+    "meeting_id": "m1",
+    "cell_id": "c1",
+    "kind": "regular",
+    "starts_at": "2026-12-30T19:00:00+07:00",
+    "location": "Nhà văn hóa",
+    "agenda": ["Kiểm điểm"],
+}
+
+
+def test_a_length_over_a_limit_is_said_with_the_apps_digit_grouping() -> None:
+    """The operator's page read "giá trị dài hơn mức tối đa 10000 ký tự": a number as the app writes it (10.000)."""
+    reason = "data.content: String should have at most 10000 characters"
+    assert explain_rejection(reason, "data.content") == (
+        "Nội dung sinh hoạt: giá trị dài hơn mức tối đa 10.000 ký tự cho phép."
+    )
 
 
 def test_the_forms_schedule_no_meeting_on_a_day_already_past() -> None:

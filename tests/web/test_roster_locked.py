@@ -132,7 +132,8 @@ async def test_the_same_meeting_scheduled_twice_asks_for_a_confirmation(
             second = await submit(start_time="07:40")  # another submission, within the hour
             assert second.status_code == 422, text(second.text)
             said = errors_of(second.text, "schedule")
-            assert f"Chi bộ đã có buổi sinh hoạt lúc 07:10 {day:%d/%m/%Y} (Nhà văn hóa thôn 1)" in said, said
+            weekday = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")[day.weekday()]
+            assert f"Chi bộ đã có buổi sinh hoạt lúc 07:10 {weekday}, ngày {day:%d/%m/%Y} (Nhà văn hóa thôn 1)" in said
             assert "đảng viên sẽ nhận thông báo hai lần" in said
             assert 'name="confirm_same_time"' in second.text
             confirmed = await submit(start_time="07:40", confirm_same_time="on")

@@ -25,10 +25,11 @@ from services.gateway.web.i18n import (
     parse_moment,
 )
 from services.gateway.web.periods import cell_years
+from shared.alert_rules import period_alerts_due
 from shared.collation import by_name, by_person_values
 from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
 from shared.contracts.meetings_rpc import ListMembers, UnitReply
-from shared.contracts.notifications_rpc import ListLateMinutes
+from shared.contracts.notifications_rpc import GetRules, ListLateMinutes, RulesReply
 from shared.periods import VIETNAM_TZ, has_begun
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import RpcError
@@ -55,7 +56,7 @@ async def committee_overview(
 ) -> dict[str, Any]:
     """Roll-up, children with their figures, weakest cells, late minutes and inbox of a committee for a period; while
     evaluation does not answer, `rollup` None, while notifications does not, no inbox or late minutes (availability)."""
-    found, units, ranking, inbox, late = await asyncio.gather(
+    found, units, ranking, inbox, late, rules = await asyncio.gather(
         scores_or(lambda: reads.get_committee_rollup(committee_id, period, principal, state), None),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
         scores_or(
@@ -72,10 +73,12 @@ async def committee_overview(
             lambda: state.rpc.call(ListLateMinutes(committee_id=committee_id, period=period, limit=LATE_MINUTES_SHOWN)),
             None,
         ),
+        notices_or(lambda: state.rpc.call(GetRules(unit_id=committee_id)), None),
     )
     lateness = {
         "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items] if late else [],
         "late_minutes_more": max(late.total - len(late.items), 0) if late else 0,
+        "alerts_due": alerts_ahead(rules, period),
     }
     if found is None:
         unscored = [{**unit, "score": None, "cells": None, "rollup": None, "rating": None} for unit in units["items"]]
@@ -83,8 +86,6 @@ async def committee_overview(
         return {"rollup": None, "children": children, "inbox": inbox["items"], **lateness}
     # the API's roll-up and ranking already read the month in progress as people do (services/gateway/rollups.py)
     rollup = found
-    ranks = {item["cell_id"]: month_shown(item, period=period) for item in ranking["items"]}
-    children = []
     sub_committees = [unit for unit in units["items"] if unit["kind"] == "committee"]
 
     async def sub_rollup(unit_id: str) -> dict[str, Any] | None:
@@ -96,16 +97,55 @@ async def committee_overview(
             if exc.field != "period":
                 raise
             return None
-        # a sub-committee whose data begins later (its roll-up `no_data`): no figures, rather than all Kém
-        return None if child is None or child.get("no_data") else child
+        return child
 
     sub_rollups = await asyncio.gather(*(sub_rollup(unit["id"]) for unit in sub_committees))
     by_id = {unit["id"]: rollup_of for unit, rollup_of in zip(sub_committees, sub_rollups, strict=True)}
-    for unit in units["items"]:
+    children = subordinates(units["items"], rollup=rollup, ranking=ranking, sub_rollups=by_id, period=period)
+    return {
+        "rollup": rollup,
+        "children": children,
+        "inbox": inbox["items"],
+        **lateness,
+    }
+
+
+def alerts_ahead(rules: RulesReply | None, period: str, *, now: datetime | None = None) -> datetime | None:
+    """When the alerts on `period`'s ratings will be decided (shared.alert_rules.period_alerts_due under the
+    committee's settings, `rules`, as notifications plans the check), while that is still ahead at `now`; None once
+    it is past (the inbox then holds what was decided), when the rule is off, or while notifications does not answer.
+    A trial's page showed a cell rated Kém and "Không có cảnh báo." before the check had run."""
+    due = period_alerts_due(rules, period) if rules is not None else None
+    if due is None or due <= (now or datetime.now(VIETNAM_TZ)):
+        return None
+    return due
+
+
+def subordinates(
+    units: list[dict[str, Any]],
+    *,
+    rollup: dict[str, Any],
+    ranking: dict[str, Any],
+    sub_rollups: dict[str, dict[str, Any] | None],
+    period: str,
+) -> list[dict[str, Any]]:
+    """The committee's direct children as its page lists them for `period`, by name: the units its roll-up counts,
+    so the table adds up to the summary's cells (a trial's 2025 page said 3 cells and listed 6, three of them set up
+    in 2026). A cell is listed when the period's ranking (`ranking`: a page of the subtree's lines, those the
+    roll-up's `cells` counts) holds it, whenever that page is the whole of it (else, evaluation not answering or a
+    subtree larger than the page, every cell, as before); a sub-committee unless its own roll-up (`sub_rollups`,
+    None while evaluation does not answer) has no data or no cell for the period, with its figures."""
+    ranks = {item["cell_id"]: month_shown(item, period=period) for item in ranking["items"]}
+    whole = ranking.get("total") == rollup.get("cells") and len(ranks) >= int(ranking.get("total") or 0)
+    children = []
+    for unit in units:
         if unit["kind"] == "committee":
-            child = by_id[unit["id"]] or {}
+            child = sub_rollups.get(unit["id"])
+            if child is not None and (child.get("no_data") or not child.get("cells")):
+                continue  # no cell of it counted in the period (set up later, or none yet)
+            child = child or {}
             children.append({**unit, "score": child.get("score"), "cells": child.get("cells"), "rollup": child or None})
-        else:
+        elif unit["id"] in ranks or not whole:
             rank = ranks.get(unit["id"], {})
             children.append(
                 {
@@ -115,13 +155,7 @@ async def committee_overview(
                     "not_met_yet": rank.get("not_met_yet"),
                 }
             )
-    children = by_name(children, lambda child: child.get("name") or child["id"])
-    return {
-        "rollup": rollup,
-        "children": children,
-        "inbox": inbox["items"],
-        **lateness,
-    }
+    return by_name(children, lambda child: child.get("name") or child["id"])
 
 
 LATE_MINUTES_SHOWN = 50

@@ -14,9 +14,26 @@ from pydantic import BaseModel, ValidationError
 
 from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
-from services.gateway.web.i18n import LABELS, N_, _, format_number, format_short_date
-from services.gateway.web.reasons import BY_CODE, explain_hold, field_label, on_field
+from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_number, format_short_date
+from services.gateway.web.reasons import (
+    BY_CODE,
+    FIELD_SAID,
+    after_label,
+    explain_hold,
+    explain_time_problem,
+    field_label,
+    on_field,
+)
 from shared.contracts.base import MAX_COUNT
+from shared.envelope import (
+    DATE_ERRORS,
+    DATE_SAID,
+    DATETIME_ERRORS,
+    DATETIME_SAID,
+    clock_problem,
+    day_text_problem,
+    validation_message,
+)
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import (
@@ -242,8 +259,8 @@ def held_start(form: Any, errors: dict[str, str], *, now: datetime | None = None
             "%(field)s: %(when)s has not come yet (it is %(now)s now); a meeting still ahead is scheduled with "
             "“Schedule a meeting”, so that its members are notified.",
             field=label("start_date" if starts.date() > local.date() else "start_time"),
-            when=f"{starts:%H:%M} {format_short_date(starts.date())}",
-            now=f"{local:%H:%M} {format_short_date(local.date())}",
+            when=format_moment(starts),
+            now=format_moment(local),
         )
         return None
     if held_too_long_ago(starts, now):
@@ -253,7 +270,7 @@ def held_start(form: Any, errors: dict[str, str], *, now: datetime | None = None
             field=label("start_date"),
             day=format_short_date(starts.date()),
             days=HELD_RECORD_WINDOW.days,
-            earliest=f"{local - HELD_RECORD_WINDOW:%H:%M} {format_short_date((local - HELD_RECORD_WINDOW).date())}",
+            earliest=format_moment(local - HELD_RECORD_WINDOW),
         )
         return None
     return starts
@@ -334,8 +351,11 @@ def moment(form: Any, date_name: str, time_name: str, errors: dict[str, str], *,
         try:
             parsed_clock = time.fromisoformat(clock)
         except ValueError:
+            out_of_range = _out_of_range(CLOCK_SHAPE.match(clock), clock_problem)
             problems.append(
-                _(
+                field_said(input_label(time_name, field), out_of_range)
+                if out_of_range
+                else _(
                     "%(field)s: “%(value)s” is not an hour of the day; enter it as 19:30.",
                     field=input_label(time_name, field),
                     value=clock[:20],
@@ -369,8 +389,38 @@ def parse_day(raw: str) -> date | None:
         return None
 
 
+CLOCK_SHAPE = re.compile(r"^([0-9]{2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?$")
+"""An hour as a time input sends it (19:30, 19:30:15), each part read as written."""
+DAY_SHAPES = (
+    (re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"), (1, 2, 3)),
+    (re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$"), (3, 2, 1)),
+)
+"""A date as a date input sends it (2026-12-04) and as a person types it (04/12/2026), with where its year, month
+and day are."""
+
+
+def field_said(name: str, why: str) -> str:
+    """`why` said of the field `name` as the forms say a problem (`Giờ: giờ 24 không hợp lệ; …`): the field's name
+    first, always, even when `why` begins with the same word."""
+    return _(FIELD_SAID, field=name, why=after_label(why))
+
+
+def _out_of_range(matched: re.Match[str] | None, problem: Any, order: Sequence[int] = (1, 2)) -> str | None:
+    """The Vietnamese of what `problem` (shared.envelope's day_text_problem or clock_problem) finds out of range in
+    the parts `matched` holds (in `order`), None when nothing is."""
+    if matched is None:
+        return None
+    found = problem(*(int(matched[index]) for index in order))
+    return explain_time_problem(found) if found else None
+
+
 def not_a_day(name: str, value: str) -> str:
-    """`<Ngày>: “x” không phải một ngày có thật; nhập theo dạng 04/12/2026.`"""
+    """`<Ngày>: “x” không phải một ngày có thật; nhập theo dạng 04/12/2026.`; for a date of the right shape whose
+    month or day does not exist, which (`Ngày: ngày 30 không có trong tháng 02/2026 …`)."""
+    for shape, order in DAY_SHAPES:
+        said = _out_of_range(shape.match(value), day_text_problem, order)
+        if said:
+            return field_said(label(name), said)
     return _(
         "%(field)s: “%(value)s” is not a date; enter it as %(example)s.",
         field=label(name),
@@ -504,6 +554,12 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
                 limit=format_number(limit, digits=2),
                 count=format_number(count, digits=0),
             )
+    if kind == "value_error" or kind in DATETIME_ERRORS or kind in DATE_ERRORS:
+        # a date or date-time whose month, day, hour, minute or offset is out of range: said which (shared.envelope)
+        english = validation_message(error)
+        said = explain_time_problem(english) if english not in (DATE_SAID, DATETIME_SAID) else None
+        if said is not None:
+            return field_said(name or label(path), said)
     for kinds, text in KINDS:
         if kind in kinds:
             return _(text, field=name or label(path))

@@ -179,7 +179,11 @@ def rating_counts(by_rating: dict[str, int]) -> str:
     """A sub-committee's cells by rating as a phrase, every rating with a nonzero count in the order Tốt, Khá, Trung
     bình, Kém (DOMAIN.md's bands): `1 tốt, 2 khá, 1 kém`; `chưa chi bộ nào được xếp loại` when none is rated (a trial's
     summary named only Tốt and Kém, leaving Khá and Trung bình uncounted)."""
-    parts = [_(RATING_COUNTS[key], count=by_rating[key]) for key in RATING_COUNTS if by_rating.get(key)]
+    parts = [
+        _(RATING_COUNTS[key], count=format_number(by_rating[key], digits=0))
+        for key in RATING_COUNTS
+        if by_rating.get(key)
+    ]
     return ", ".join(parts) or _("no cell rated")
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from services.gateway.web.i18n import N_, _
+from services.gateway.web.i18n import N_, _, format_number
 from shared.refusals import RefusalCode
 from shared.text import is_ascii_number
 
@@ -20,7 +20,55 @@ DROPPED = "dropped by an operator: "
 """How meetings' reason begins for a held event an operator dropped (services/meetings/handlers/holds.py)."""
 DROPPED_SAID = N_("An operator stopped holding this event (their reason: %(note)s).")
 """A drop, said without the field's `<Mục>: …` (the field named why the event was held, not why it was dropped)."""
-REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+TIME_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), message)
+    for pattern, message in (
+        (
+            r"month (?P<month>[0-9]+) is out of range: a month is 01 to 12",
+            N_("Month %(month)s does not exist: a month is 01 to 12."),
+        ),
+        (
+            r"day (?P<day>[0-9]+) is not in (?P<year>[0-9]+)-(?P<month>[0-9]+), which has (?P<last>[0-9]+) days",
+            N_("Day %(day)s is not in month %(month)s/%(year)s, which has %(last)s days."),
+        ),
+        (
+            r"hour (?P<hour>[0-9]+) is out of range: an hour is 00 to 23",
+            N_("Hour %(hour)s is out of range: an hour is 00 to 23 (midnight is 00:00 of the next day)."),
+        ),
+        (
+            r"minute (?P<minute>[0-9]+) is out of range: a minute is 00 to 59",
+            N_("Minute %(minute)s is out of range: a minute is 00 to 59."),
+        ),
+        (
+            r"offset (?P<offset>[+-][0-9]+:[0-9]+) is out of range",
+            N_("The time zone offset %(offset)s is out of range: an offset is at most ±23:59 (Vietnam is +07:00)."),
+        ),
+        (
+            r"a second is 00 to 59 \(60 only for a leap second\)",
+            N_("A second is 00 to 59 (60 only for a leap second, at 23:59 UTC on a month's last day)."),
+        ),
+        (
+            r"a leap second \(second 60\) is only at 23:59 UTC",
+            N_("A second is 00 to 59 (60 only for a leap second, at 23:59 UTC on a month's last day)."),
+        ),
+        (r"a date must be YYYY-MM-DD", N_("It must be a date written YYYY-MM-DD, such as 2026-11-01.")),
+    )
+)
+"""What shared.envelope says of a date or a date-time whose month, day, hour, minute or offset is out of range
+(day_text_problem, clock_problem, offset_problem), each said in Vietnamese with the part's value: the operator's page
+(REJECTIONS begin with them) and the forms (forms.message, forms.moment) say them alike."""
+
+
+def explain_time_problem(text: str) -> str | None:
+    """The Vietnamese of an English date or date-time problem (TIME_PROBLEMS: `hour 24 is out of range: …` → `Giờ 24
+    nằm ngoài …`), its values as written; None when `text` says no such problem."""
+    for pattern, message in TIME_PROBLEMS:
+        if match := pattern.search(text):
+            return _(message, **match.groupdict()) if match.groupdict() else _(message)
+    return None
+
+
+REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
     (re.compile(pattern), message)
     for pattern, message in (
         (r"still unresolved after [0-9]+ s\)$", N_("It waited longer than allowed for data that never arrived.")),
@@ -86,7 +134,10 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"a batch holds at most", N_("A batch holds more than the 1,000 events allowed.")),
         (r"a batch must be a JSON array", N_("A batch must be a JSON array of events.")),
         (r"a batch holds at least one event", N_("The batch sent is empty: a batch holds at least one event.")),
-        (r"should have at most (?P<note>[0-9]+) characters?", N_("It is longer than the %(note)s characters allowed.")),
+        (
+            r"should have at most (?P<count>[0-9]+) characters?",
+            N_("It is longer than the %(count)s characters allowed."),
+        ),
         (
             r"not valid JSON|must be a JSON (object|array)|^body: (empty|not an event)",
             N_("What was sent is not a valid JSON event."),
@@ -377,6 +428,10 @@ MEMBER_STATUS_SAID = N_("Member status: only official (chính thức) or probati
 """MEMBER_STATUS said to an operator: the field (a member's status, not a meeting's) and the values it takes."""
 
 
+COUNTED = ("count",)
+"""The named groups of a REJECTIONS pattern that hold a number said as the app says numbers (format_number: 10.000)."""
+
+
 def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:
     """Why an event was rejected, in Vietnamese, naming the field: `Thời gian buổi sinh hoạt: ...`; by the
     rejection's code when meetings gave one (`refusal`: {"code", ...}), else by the reason's English wording, each
@@ -399,6 +454,7 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
             # a pattern's named groups are the values its sentence says (a length, a type, a routing key); `note`
             # without a group of its own is the operator's own note
             values = {name: value for name, value in match.groupdict().items() if value is not None}
+            values.update({name: format_number(int(values[name]), digits=0) for name in COUNTED if name in values})
             note = values.get("note") or text.removeprefix("dropped by an operator: ")
             values["note"] = note.split(" (was waiting for ")[0]
             sentence = _(message, **values) if "%(" in message else _(message)

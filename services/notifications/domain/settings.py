@@ -4,6 +4,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import alert_rules
+
 MEETING_SCHEDULED = "meeting_scheduled"
 MEETING_RESCHEDULED = "meeting_rescheduled"
 MEETING_CANCELLED = "meeting_cancelled"
@@ -21,7 +23,7 @@ UNEXCUSED_ABSENCE = "unexcused_absence"
 CONSECUTIVE_ABSENCES = "consecutive_absences"
 UNEXCUSED_MONTHS = "unexcused_months"
 MEETING_RATED_LOW = "meeting_rated_low"
-PERIOD_RATED_LOW = "period_rated_low"
+PERIOD_RATED_LOW = alert_rules.PERIOD_RATED_LOW
 PROBATION_ENDING = "probation_ending"
 CELL_WITHOUT_COMMITTEE = "cell_without_committee"
 MONITOR_BEHIND_QUOTA = "monitor_behind_quota"

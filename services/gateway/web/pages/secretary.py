@@ -39,7 +39,7 @@ from services.gateway.web.core import (
     render,
 )
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import LABELS, N_, _, format_short_date, parse_moment
+from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_short_date, parse_moment
 from services.gateway.web.reasons import BY_CODE, on_field
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
@@ -188,7 +188,7 @@ def _held_page(cell_id: str, values: dict[str, Any]) -> dict[str, Any]:
         "values": {"meeting_id": new_meeting_id(cell_id), **values},
         "kinds": LABELS["kind"],
         "held_days": HELD_RECORD_WINDOW.days,
-        "earliest": format_short_date(earliest.date()),
+        "earliest": format_moment(earliest),
     }
 
 
@@ -208,8 +208,8 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
             "%(field)s: %(when)s is not before the start of the meeting (%(start)s); give when the members were told "
             "before it, or leave it empty.",
             field=forms.label("notified_date"),
-            when=f"{notified:%H:%M} {format_short_date(notified.date())}",
-            start=f"{starts:%H:%M} {format_short_date(starts.date())}",
+            when=format_moment(notified),
+            start=format_moment(starts),
         )
     body = _schedule_body(form, cell_id, starts) | {
         "notified_at": notified.isoformat() if notified else None,
@@ -218,7 +218,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     meeting_id = body["meeting_id"]
     try:
         model = _schedule_model(body, errors)
-        await same_time_warning(state, cell_id, model)
+        await same_time_warning(state, cell_id, model, held=True)
         await forms.send(commands.schedule_meeting(cell_id, model, request, viewer.principal, state))
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
@@ -229,11 +229,26 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
 
 
-async def same_time_warning(state: State, cell_id: str, model: MeetingScheduleCreate) -> None:
+SAME_TIME_SCHEDULE = N_(
+    "The cell already has a meeting at %(when)s (%(place)s), within an hour of this one: it may be the same meeting "
+    "entered twice, and its members would be notified twice. If this is another meeting, tick “Schedule it anyway: "
+    "this is another meeting” and send the form again."
+)
+SAME_TIME_HELD = N_(
+    "The cell already has a meeting at %(when)s (%(place)s), within an hour of this one: it may be the same meeting "
+    "recorded twice. If this is another meeting that was held, tick “Record it anyway: this is another meeting” and "
+    "send the form again."
+)
+"""The warning of a meeting within the hour of another, on the schedule form and on the form of a meeting already
+held (which sends no notice and schedules nothing: a trial's held form said its members would be notified twice)."""
+
+
+async def same_time_warning(state: State, cell_id: str, model: MeetingScheduleCreate, *, held: bool = False) -> None:
     """FormErrors under `confirm_same_time` when the cell already has a meeting, not cancelled, starting within the
     hour of the one the form schedules (commands.meetings_at_same_start, the API's 409 meeting_at_same_time) and the
     secretary has not ticked the confirmation: the other meeting named by its start and place, so the same meeting
-    sent twice is not scheduled, and its members notified, twice (a user trial)."""
+    sent twice is not scheduled, and its members notified, twice (a user trial); `held`: the form of a meeting
+    already held, worded for a record (SAME_TIME_HELD)."""
     if model.confirm_same_time:
         return
     assert model.meeting_id is not None  # the form always carries one
@@ -245,10 +260,8 @@ async def same_time_warning(state: State, cell_id: str, model: MeetingScheduleCr
     raise FormErrors(
         {
             "confirm_same_time": _(
-                "The cell already has a meeting at %(when)s (%(place)s), within an hour of this one: it may be the "
-                "same meeting entered twice, and its members would be notified twice. If this is another meeting, "
-                "tick “Schedule it anyway: this is another meeting” and send the form again.",
-                when=f"{starts:%H:%M} {format_short_date(starts.date())}" if starts else "?",
+                SAME_TIME_HELD if held else SAME_TIME_SCHEDULE,
+                when=format_moment(starts) if starts else "?",
                 place=other.location or "—",
             )
         }

@@ -6,7 +6,7 @@ from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, CellContext, Meeting
 from services.notifications.domain.rules.common import build_alerts, meeting_values
 from services.notifications.domain.settings import RuleConfig
-from shared.periods import period_bounds
+from shared.periods import period_due
 
 MEETING_SCORE_CHECK = "score.meeting"
 """The schedule's kind of the check that judges a meeting's settled rating (subject: the meeting id)."""
@@ -79,8 +79,3 @@ def period_rated_low(
         rating=rating,
         score=score,
     )
-
-
-def period_due(period: str, *, grace_days: int) -> datetime:
-    """When a period's rating is final enough to judge: its end plus the grace days."""
-    return period_bounds(period)[1] + timedelta(days=grace_days)
