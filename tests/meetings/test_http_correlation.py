@@ -131,3 +131,25 @@ async def test_a_whole_body_rejected_is_logged_without_an_empty_event_id_and_wit
     assert all(line.get("event_id") != "" for line in rejected)
     published_rejection = await published(bus, "ingest.rejected.v1", subject=ours[0]["rejection_id"])
     assert published_rejection["correlationid"] == correlation_id
+
+
+async def test_every_rejection_line_names_the_correlation_id_its_published_rejection_carries_on_amqp_too(
+    meetings_service: str, bus: Feed, lines: pytest.LogCaptureFixture
+) -> None:
+    """An item of an AMQP batch that is no event is judged outside any event's context: its line still names the
+    correlation id its ingest.rejected.v1 carries, so the two are found together."""
+    good, message_id = unit(), random_id("batch")
+    await bus.publish([good, 42], message_id=message_id)
+    await published(bus, "org.unit.upserted.v1", originid=good["id"])
+
+    def item_line() -> dict[str, Any] | None:
+        found = [
+            line
+            for line in structured_logs(lines)
+            if line["event"] == "event_rejected" and "event_id" not in line and line.get("message_id") == message_id
+        ]
+        return found[-1] if found else None
+
+    line = await eventually(item_line)
+    rejection = await published(bus, "ingest.rejected.v1", subject=line["rejection_id"])
+    assert line["correlation_id"] == rejection["correlationid"]

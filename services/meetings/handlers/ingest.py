@@ -1497,6 +1497,8 @@ async def reject(
     )
     if event_id and not keep_processed:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
+    # never an unjudged value: a correlation id travels in a short AMQP property
+    published_correlation = correlation_id or (event_id if is_identifier(event_id) else rejection_id)
     uow.emit(
         new_event(
             type="ingest.rejected.v1",
@@ -1510,17 +1512,17 @@ async def reject(
                 field=field,
                 received_at=received_at,
             ),
-            # never an unjudged value: a correlation id travels in a short AMQP property
-            correlation_id=correlation_id or (event_id if is_identifier(event_id) else rejection_id),
+            correlation_id=published_correlation,
         )
     )
     # a whole body rejected has no event id: its line names none (nor an empty one), only its message when it came in
-    # one (message_id) and its rejection; its correlation id is the request's (request_context) or its message's
+    # one (message_id) and its rejection
     identity = {"event_id": event_id} if event_id else {}
     log.warning(
         "event_rejected",
         **identity,
         rejection_id=rejection_id,
+        correlation_id=published_correlation,  # as ingest.rejected.v1 carries it, in any context (a batch's item)
         source=source,
         event_type=event_type,
         reason=reason,
