@@ -3,8 +3,8 @@
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
-from contextlib import AbstractContextManager
+from collections.abc import MutableMapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -165,19 +165,69 @@ def message_context(
 
 
 def run_context(
-    *, first_event_id: str, events: int, event_type: str, correlation_id: str | None, source: str | None = None
+    *,
+    first_event_id: str,
+    events: int,
+    event_type: str,
+    correlation_id: str | None,
+    source: str | None = None,
+    event_ids: Sequence[str] = (),
+    correlation_ids: Sequence[str] = (),
 ) -> AbstractContextManager[None]:
     """Bind the identity of a run of `events` events of one type handled at once (a batch handler's): its first
-    event's CloudEvents `id` as `first_event_id` and the count as `run_events`, never a made-up `event_id`."""
-    return _MessageContext(
-        {
-            "first_event_id": first_event_id,
-            "run_events": events,
-            "event_type": event_type,
-            "correlation_id": correlation_id,
-            "event_source": source,
-        }
-    )
+    event's CloudEvents `id` as `first_event_id`, the count as `run_events`, never a made-up `event_id`; every event's
+    id as `event_ids` (a run is at most one message's events, MAX_BATCH_SIZE), so a search by any event id or by any
+    of their correlation ids (`correlation_ids`, when they are not all `correlation_id`) finds the run's lines."""
+    fields: dict[str, Any] = {
+        "first_event_id": first_event_id,
+        "run_events": events,
+        "event_type": event_type,
+        "correlation_id": correlation_id,
+        "event_source": source,
+    }
+    if event_ids:
+        fields["event_ids"] = list(event_ids)
+    if any(other != correlation_id for other in correlation_ids):
+        fields["correlation_ids"] = sorted(set(correlation_ids))
+    return _MessageContext(fields)
+
+
+_REQUEST_CORRELATION: ContextVar[str | None] = ContextVar("chibo_request_correlation", default=None)
+"""The correlation id of the RPC request being answered (request_context), for the events it carries in."""
+
+
+class _RequestContext:
+    """The block of request_context: the request's correlation id bound for log lines and for its events."""
+
+    __slots__ = ("_correlation_id", "_tokens")
+
+    def __init__(self, correlation_id: str | None) -> None:
+        self._correlation_id = correlation_id
+        self._tokens: tuple[Token[str | None], Token[dict[str, Any] | None]] | None = None
+
+    def __enter__(self) -> None:
+        fields = {**(_MESSAGE.get() or {}), "correlation_id": self._correlation_id}
+        self._tokens = (_REQUEST_CORRELATION.set(self._correlation_id), _MESSAGE.set(fields))
+
+    def __exit__(self, *_: object) -> None:
+        if self._tokens is not None:
+            correlation, message = self._tokens
+            _MESSAGE.reset(message)
+            _REQUEST_CORRELATION.reset(correlation)
+
+
+def request_context(*, correlation_id: str | None) -> AbstractContextManager[None]:
+    """Bind the correlation id of a request being answered (an RPC's, which the gateway gives every HTTP request) for
+    the block: every line carries it (a message_context within names its own event's), request_correlation_id
+    returns it. None binds nothing new."""
+    if not correlation_id:
+        return nullcontext()
+    return _RequestContext(correlation_id)
+
+
+def request_correlation_id() -> str | None:
+    """The correlation id of the request being answered (request_context), or None outside one."""
+    return _REQUEST_CORRELATION.get()
 
 
 def merge_message_context(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

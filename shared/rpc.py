@@ -19,13 +19,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import aio_pika
+import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from faststream.rabbit import RabbitBroker
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.envelope import validation_message
-from shared.logs import get_logger
+from shared.logs import get_logger, request_context
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
 from shared.refusals import Refusal
 from shared.telemetry import inject_trace_headers
@@ -204,7 +205,8 @@ async def answer(
         )
         reply = refused.model_dump(mode="json")
     else:
-        reply = await _answer(request, methods)
+        with request_context(correlation_id=request.correlation_id):  # every line of the method carries the caller's
+            reply = await _answer(request, methods)
     label = request.method if methods.lookup(request.method) is not None else "unknown"
     outcome = "ok" if reply.get("ok") else str((reply.get("error") or {}).get("code", "internal"))
     RPC_SERVER_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
@@ -278,11 +280,16 @@ class RpcClient:
     async def call(
         self, request: Request[ReplyT], *, correlation_id: str | None = None, timeout: float | None = None
     ) -> ReplyT:
-        """Call the request's method; its reply model, RpcError on an error reply, ServiceUnavailable on silence."""
+        """Call the request's method; its reply model, RpcError on an error reply, ServiceUnavailable on silence.
+        `correlation_id`: sent with the request (the server's lines carry it); by default the one bound to the
+        caller's log lines (structlog contextvars), as the gateway binds each HTTP request's."""
         service, method = request.service, request.method
         wrong = non_finite_field(request.model_dump())
         if wrong is not None:  # JSON has no NaN or Infinity: pydantic would send it as null, which means "none"
             raise RpcError("invalid", f"{wrong}: not a finite number", field=wrong)
+        if correlation_id is None:  # the caller's own (the gateway binds each HTTP request's): it travels along
+            bound = structlog.contextvars.get_contextvars().get("correlation_id")
+            correlation_id = bound if isinstance(bound, str) else None
         wire = RpcRequest(method=method, params=request.model_dump(mode="json"), correlation_id=correlation_id)
         started = time.perf_counter()
         outcome = "ok"

@@ -34,6 +34,7 @@ from shared.outbox import OutboxRelay
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
 from shared.topology import (
+    UNROUTED_QUEUE,
     ConsumerQueue,
     declare_topology,
     queue_depths,
@@ -334,7 +335,13 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     gate = BrokerGate(broker)
     read_queues = [queue.name for queue in spec.consumer_queues] + ([spec.rpc_queue] if spec.rpc_queue else [])
     unrouted_watches = [unrouted_watch(service) for service in watched_keys(spec.consumer_queues)]
-    metric_queues = read_queues + [queue.dead_letter_queue for queue in spec.consumer_queues] + unrouted_watches
+    # chibo.unrouted: what the exchanges' alternate exchange keeps (unbound_types, and losses), as every service sees it
+    metric_queues = [
+        *read_queues,
+        *(queue.dead_letter_queue for queue in spec.consumer_queues),
+        *unrouted_watches,
+        UNROUTED_QUEUE,
+    ]
 
     @contextlib.asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:

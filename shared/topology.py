@@ -126,6 +126,35 @@ async def declare_exchanges(channel: AbstractChannel) -> None:
     await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
 
 
+def _binds(pattern: str, key: str) -> bool:
+    """True when a topic binding `pattern` (`*` one word, `#` zero or more) matches routing key `key`."""
+
+    def match(words: list[str], parts: list[str]) -> bool:
+        if not words:
+            return not parts
+        if words[0] == "#":
+            return any(match(words[1:], parts[index:]) for index in range(len(parts) + 1))
+        return bool(parts) and words[0] in ("*", parts[0]) and match(words[1:], parts[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
+def unbound_types(queues: Sequence[ConsumerQueue] | None = None) -> list[str]:
+    """The event types published on chibo.events that no consumer queue of ours binds (`queues`, CONSUMER_QUEUES by
+    default), sorted: what chibo.unrouted (the alternate exchange) keeps by design, published for listeners outside
+    chibo (ingest.rejected.v1, notification.delivered.v1, ...) when none is bound; bound types it receives are
+    losses, which each service's unrouted watch counts."""
+    from shared.contracts.registry import REGISTRY  # the registry reads every contract module: only when asked
+
+    bindings = [
+        key
+        for spec in (CONSUMER_QUEUES if queues is None else queues)
+        if spec.exchange == EVENTS_EXCHANGE
+        for key in spec.routing_keys
+    ]
+    return sorted(event_type for event_type in REGISTRY if not any(_binds(key, event_type) for key in bindings))
+
+
 def unrouted_watch(service: str) -> str:
     """`<service>.unrouted`: the exchange and queue that keep a copy of each message reaching chibo.unrouted whose
     routing key one of the service's consumer queues binds (declare_unrouted_watches)."""

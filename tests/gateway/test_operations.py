@@ -18,7 +18,7 @@ from shared.topology import CONSUMER_QUEUES, declare_topology
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 from tests.support.logs import structured_logs
-from tests.support.running import running_app
+from tests.support.running import eventually, running_app
 
 PASSWORD = "mật-khẩu-thử-2026"
 
@@ -370,3 +370,33 @@ async def test_a_rejections_code_is_its_reason_code_in_the_list_as_in_the_ingest
     schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["RejectionRead"]["properties"]
     assert "reason_code" in schema and "refusal" not in schema
     assert schema.keys() >= {"reason_code", "last_replay_reason_code"}
+
+
+async def test_the_health_and_the_overview_say_how_many_messages_went_unrouted_and_which_types_land_there(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], amqp_url: str
+) -> None:
+    """Trial: chibo.unrouted held 66 messages nobody reads and neither the health nor the operator page said so. The
+    types no chibo service binds (published for listeners outside chibo) land there by design: named, counted, no
+    alarm by themselves (a service's own losses are its /health's, ChiboEventsUnrouted)."""
+    await declare_topology(amqp_url, CONSUMER_QUEUES)
+    before = (await client.get("/v1/system/health", headers=headers["operator"])).json()
+    assert isinstance(before["unrouted"], int)
+    assert before["unrouted_types"] == ["ingest.rejected.v1", "notification.delivered.v1", "notification.failed.v1"]
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("chibo.events")
+        for key in ("notification.delivered.v1", "notification.failed.v1"):
+            await exchange.publish(aio_pika.Message(b"{}", message_id=random_id("unrouted")), routing_key=key)
+    finally:
+        await connection.close()
+
+    async def counted() -> dict[str, Any] | None:
+        health = (await client.get("/v1/system/health", headers=headers["operator"])).json()
+        return health if health["unrouted"] >= before["unrouted"] + 2 else None
+
+    health = await eventually(counted)
+    assert not any("unrouted" in line for line in health["attention"])  # by design: no alarm by itself
+    overview = (await client.get("/v1/operations/overview", headers=headers["operator"])).json()
+    assert overview["unrouted"] >= before["unrouted"] + 2
+    assert overview["unrouted_types"] == health["unrouted_types"]

@@ -5,11 +5,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pytest
+import structlog
 from faststream.rabbit import RabbitBroker
 from pydantic import Field
 
 from shared.contracts import notifications_rpc
 from shared.contracts.evaluation_rpc import GetMeetingScore, MeetingScoreReply
+from shared.logs import get_logger, request_correlation_id
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
 from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer
@@ -167,3 +169,47 @@ async def test_a_request_holding_nan_or_infinity_is_refused_naming_the_field_bef
         with pytest.raises(RpcError) as refused:
             await client.call(change)
         assert (refused.value.code, refused.value.field) == ("invalid", "params.settle_minutes")
+
+
+async def test_the_callers_correlation_id_travels_with_every_call_and_is_on_every_line_of_the_method(
+    amqp_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Trial: the gateway's id of an HTTP request was on no line of the service it called. Bound to the caller's lines
+    (as the gateway binds each request's) or given, it goes with the request; each line the method logs names it,
+    and request_correlation_id gives it to the method (meetings stamps it on the events it carries in)."""
+    route_logs_to_stdlib(caplog)
+    seen: list[str | None] = []
+
+    async def logging_count(request: CountMembers) -> CountReply:
+        seen.append(request_correlation_id())
+        get_logger("rpcprobe").info("probe_counted", cell_id=request.cell_id)
+        return CountReply(cell_id=request.cell_id, members=1)
+
+    methods = RpcMethods("rpcprobe")
+    methods.add(CountMembers, logging_count)
+    server = RabbitBroker(amqp_url)
+
+    @server.subscriber(RpcQueue("rpcprobe").rabbit_queue())
+    async def on_rpc(request: RpcRequest) -> dict[str, Any]:
+        return await answer(request, methods)
+
+    await server.start()
+    client_broker = RabbitBroker(amqp_url)
+    await client_broker.connect()
+    try:
+        client = RpcClient(client_broker, timeout=10)
+        with structlog.contextvars.bound_contextvars(correlation_id="bound-by-the-gateway"):
+            await client.call(CountMembers(cell_id="c1"))
+            await client.call(CountMembers(cell_id="c2"), correlation_id="given-one")
+        await client.call(CountMembers(cell_id="c3"))
+    finally:
+        await client_broker.stop()
+        await server.stop()
+    assert seen == ["bound-by-the-gateway", "given-one", None]
+    counted = {
+        line["cell_id"]: line.get("correlation_id")
+        for line in structured_logs(caplog)
+        if line["event"] == "probe_counted"
+    }
+    assert counted == {"c1": "bound-by-the-gateway", "c2": "given-one", "c3": None}
+    assert request_correlation_id() is None  # nothing left bound after the call

@@ -306,6 +306,7 @@ async def ingest_events(
     dry_run: bool = False,
     over_limit: int | None = None,
     declared_size: int | None = None,
+    correlation_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Hand the body's bytes to meetings, which reads and judges them exactly as on chibo.ingest.
 
@@ -317,6 +318,8 @@ async def ingest_events(
     `declared_size` its Content-Length) is judged no further: only its first CUT_BODY_KEPT bytes go to meetings,
     which stores the rejection naming `body` as cut, and the answer is the 413 of any body over the limit.
     A dry run is judged alike and keeps nothing, not even the rejection of an unreadable body.
+    `correlation_id`: the request's (X-Correlation-ID or made for it), sent with the call: meetings logs it and gives
+    it to each event that names none of its own, so the facts it re-publishes carry it on.
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
     attributes = [(name.lower(), value) for name, value in headers if name.lower().startswith(HTTP_PREFIXES)]
@@ -336,6 +339,7 @@ async def ingest_events(
             scope=write_scope(principal),
             sources=write_sources(principal),
         ),
+        correlation_id=correlation_id,
         timeout=timeout,
     )
     results = reply.results

@@ -9,6 +9,7 @@ from services.gateway.auth import Role
 from services.gateway.handlers import ingest_events
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
+from services.gateway.http.observability import correlation_id_of
 from services.gateway.limits import body_cut
 from services.gateway.schemas import IngestOutcomeRead, IngestRead
 from shared.contracts.schemas import ingest_types
@@ -88,6 +89,7 @@ async def post_events(
         dry_run=dry_run,
         over_limit=cut.limit if cut is not None else None,
         declared_size=cut.declared if cut is not None else None,
+        correlation_id=correlation_id_of(request),
     )
     outcomes = [IngestOutcomeRead.model_validate(result) for result in results]
     counts = Counter(outcome.outcome for outcome in outcomes)

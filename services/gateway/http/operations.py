@@ -48,7 +48,7 @@ from shared.logs import get_logger
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.outages import broker_refusal
 from shared.rpc import RpcError
-from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
+from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbound_types
 
 log = get_logger(__name__)
 
@@ -261,6 +261,10 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
     if broker == "ok":
         # passive declares: the gateway's broker user may not read these queues, only see their depth
         dead_letters = await dead_letter_counts(await state.broker.connect(), list(dead_letters))
+    unrouted: int | None = None
+    if broker == "ok":
+        # passive, as the dead letters: how many messages nobody was bound for (what they are: unbound_types)
+        unrouted = (await dead_letter_counts(await state.broker.connect(), [UNROUTED_QUEUE]))[UNROUTED_QUEUE]
     waiting = {queue: count for queue, count in dead_letters.items() if count}
     waiting_lines = dead_letter_attention(waiting)
     attention = [f"broker {broker}"] if broker != "ok" else []
@@ -282,6 +286,8 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         services=services,
         dead_letters=dead_letters,
         dead_letters_total=sum(waiting.values()),
+        unrouted=unrouted,
+        unrouted_types=unbound_types(),
         attention=attention,
     )
 

@@ -356,6 +356,8 @@ async def operations_overview(caller: Principal, state: GatewayState) -> Operati
         broker=health.broker,
         services=services,
         dead_letters_total=dead_total,
+        unrouted=health.unrouted,
+        unrouted_types=health.unrouted_types,
         parked_rows_total=sum(s.outbox.parked for s in services.values() if s.outbox is not None),
         held_events=held,
         open_rejections=rejections,

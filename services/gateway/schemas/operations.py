@@ -113,6 +113,13 @@ class SystemHealthRead(BaseModel):
     dead_letters: dict[str, int | None] = Field(default_factory=dict)
     """Messages in each dead-letter queue (None: not declared yet); any makes the system `degraded`."""
     dead_letters_total: int = 0
+    unrouted: int | None = None
+    """Messages in chibo.unrouted, the exchanges' alternate exchange (None: broker down or queue not declared),
+    published with a routing key nobody was bound for. No alarm by itself: `unrouted_types` land there by design; an
+    event a service should have received is counted by that service's own /health (`unrouted`, ChiboEventsUnrouted)."""
+    unrouted_types: list[str] = Field(default_factory=list)
+    """The types published on chibo.events that no chibo service binds (for listeners outside chibo), which is what
+    chibo.unrouted holds while no such listener is bound."""
     attention: list[str] = Field(default_factory=list)
     """What needs an operator, in words (`3 dead letters in meetings.ingest.dlq`)."""
 

@@ -148,6 +148,10 @@ class OperationsOverviewRead(BaseModel):
     broker: str
     services: dict[str, ServiceOverviewRead]
     dead_letters_total: int
+    unrouted: int | None = None
+    """Messages in chibo.unrouted (SystemHealthRead.unrouted)."""
+    unrouted_types: list[str] = Field(default_factory=list)
+    """The types no chibo service binds (SystemHealthRead.unrouted_types)."""
     parked_rows_total: int
     held_events: int | None
     open_rejections: int | None

@@ -62,9 +62,9 @@ from shared.envelope import (
     peek_identity,
     read_batch,
 )
-from shared.logs import get_logger, message_context
+from shared.logs import get_logger, message_context, request_correlation_id
 from shared.metrics import INGEST_EVENTS, type_label
-from shared.reading import MAX_EVENT_BYTES, NOT_UTF8, ReadError, body_over_limit, loads
+from shared.reading import EXTENSION_VALUE, MAX_EVENT_BYTES, NOT_UTF8, ReadError, body_over_limit, loads
 from shared.refusals import Refusal, RefusalCode
 
 log = get_logger(__name__)
@@ -168,6 +168,9 @@ class Reading:
     message_id: str | None = None
     """The AMQP `message_id` of the message it came in (a batch's is no event's id), kept with its hold and
     rejection so an operator finds that message; None over HTTP, in a replay, or when the message had none."""
+    correlation_id: str | None = None
+    """The correlation id of the request it came in (POST /v1/events: the gateway's, with_request_correlation) when
+    the event names none of its own; its rejection carries it when no event could be read. None on AMQP."""
 
     @cached_property
     def locks(self) -> LockSet:
@@ -348,6 +351,18 @@ def as_feed(reading: Reading) -> Reading:
         return reading
     refused = InvalidEvent(RESERVED_SOURCE, field="source", refusal=Refusal(code=RefusalCode.SOURCE_RESERVED))
     return replace(reading, event=None, error=refused, ignored=())
+
+
+def with_request_correlation(reading: Reading, correlation_id: str | None) -> Reading:
+    """The reading as it came in a request with `correlation_id` (an RPC's: the gateway's id of the HTTP request): an
+    event naming no `correlationid` of its own takes it, so every line and re-published fact of it carries it as an
+    AMQP event's own does; an event naming one keeps its own. A value not of the extension syntax changes nothing."""
+    if not correlation_id or not EXTENSION_VALUE.match(correlation_id):
+        return reading
+    event = reading.event
+    if event is not None and event.envelope.correlationid is None:
+        event = replace(event, envelope=event.envelope.model_copy(update={"correlationid": correlation_id}))
+    return replace(reading, event=event, correlation_id=correlation_id)
 
 
 def as_sent_by(readings: Sequence[Reading], *, system: bool) -> list[Reading]:
@@ -563,7 +578,7 @@ async def _reject_reading(
         raw=raw_text(reading.raw),
         route=route,
         received_at=received_at,
-        correlation_id=reading.event.envelope.correlationid if reading.event is not None else None,
+        correlation_id=reading.event.envelope.correlationid if reading.event is not None else reading.correlation_id,
         scope=scope,
         refusal=error.refusal,
         keep_processed=keep_processed,
@@ -924,6 +939,9 @@ async def ingest_delivery(
 
     async def judge_readings(readings: Sequence[Reading]) -> list[IngestResult]:
         readings = [as_routed(reading, routing_key, batch=batch) for reading in as_sent_by(readings, system=system)]
+        correlation_id = request_correlation_id()  # over HTTP: the gateway's, sent with the RPC
+        if correlation_id:
+            readings = [with_request_correlation(reading, correlation_id) for reading in readings]
         if message_id:
             readings = [replace(reading, message_id=message_id) for reading in readings]
         return await judge_read(readings, uow_factory, route=route, scope=scope, sources=sources)
@@ -1043,7 +1061,7 @@ async def _store_body_rejection(
             raw=raw,
             route=route,
             received_at=now(),
-            correlation_id=None,
+            correlation_id=request_correlation_id(),  # over HTTP the gateway's; an AMQP body's line names its message
             scope=scope,
             message_id=message_id,
         )
@@ -1091,6 +1109,7 @@ async def reject_cut_body(
         error = InvalidEvent(reason, field="body", problem="too_large")
         text = cut_text(prefix, limit=limit, declared=declared)
         reading = as_feed(Reading(text, *identity, error=error))  # only POST /v1/events cuts: an integration's
+        reading = with_request_correlation(reading, request_correlation_id())
         if dry_run:
             return await dry_run_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
         return await ingest_readings([reading], uow_factory, route=route, scope=scope, sources=sources)
@@ -1491,6 +1510,8 @@ async def reject(
     )
     if event_id and not keep_processed:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
+    # never an unjudged value: a correlation id travels in a short AMQP property
+    published_correlation = correlation_id or (event_id if is_identifier(event_id) else rejection_id)
     uow.emit(
         new_event(
             type="ingest.rejected.v1",
@@ -1504,13 +1525,17 @@ async def reject(
                 field=field,
                 received_at=received_at,
             ),
-            # never an unjudged value: a correlation id travels in a short AMQP property
-            correlation_id=correlation_id or (event_id if is_identifier(event_id) else rejection_id),
+            correlation_id=published_correlation,
         )
     )
+    # a whole body rejected has no event id: its line names none (nor an empty one), only its message when it came in
+    # one (message_id) and its rejection
+    identity = {"event_id": event_id} if event_id else {}
     log.warning(
         "event_rejected",
-        event_id=event_id,
+        **identity,
+        rejection_id=rejection_id,
+        correlation_id=published_correlation,  # as ingest.rejected.v1 carries it, in any context (a batch's item)
         source=source,
         event_type=event_type,
         reason=reason,

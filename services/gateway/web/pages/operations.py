@@ -184,6 +184,8 @@ UNREAD_OVERVIEW: dict[str, Any] = {
     "broker": "ok",
     "services": {},
     "dead_letters_total": None,
+    "unrouted": None,
+    "unrouted_types": [],
     "parked_rows_total": None,
     "held_events": None,
     "open_rejections": None,
