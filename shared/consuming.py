@@ -546,8 +546,6 @@ async def _handle(plan: _Plan, events: list[tuple[Event[Any], EventHandler[Any]]
                 event_type=first.type,
                 correlation_id=first.correlation_id,
                 source=first.envelope.source,
-                event_ids=[event.envelope.id for event in run],
-                correlation_ids=[event.correlation_id for event in run],
             )
             if len(run) > 1
             else message_context(

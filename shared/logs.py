@@ -3,7 +3,7 @@
 import logging
 import re
 import sys
-from collections.abc import MutableMapping, Sequence
+from collections.abc import MutableMapping
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
 from typing import Any
@@ -165,31 +165,21 @@ def message_context(
 
 
 def run_context(
-    *,
-    first_event_id: str,
-    events: int,
-    event_type: str,
-    correlation_id: str | None,
-    source: str | None = None,
-    event_ids: Sequence[str] = (),
-    correlation_ids: Sequence[str] = (),
+    *, first_event_id: str, events: int, event_type: str, correlation_id: str | None, source: str | None = None
 ) -> AbstractContextManager[None]:
     """Bind the identity of a run of `events` events of one type handled at once (a batch handler's): its first
-    event's CloudEvents `id` as `first_event_id`, the count as `run_events`, never a made-up `event_id`; every event's
-    id as `event_ids` (a run is at most one message's events, MAX_BATCH_SIZE), so a search by any event id or by any
-    of their correlation ids (`correlation_ids`, when they are not all `correlation_id`) finds the run's lines."""
-    fields: dict[str, Any] = {
-        "first_event_id": first_event_id,
-        "run_events": events,
-        "event_type": event_type,
-        "correlation_id": correlation_id,
-        "event_source": source,
-    }
-    if event_ids:
-        fields["event_ids"] = list(event_ids)
-    if any(other != correlation_id for other in correlation_ids):
-        fields["correlation_ids"] = sorted(set(correlation_ids))
-    return _MessageContext(fields)
+    event's CloudEvents `id` as `first_event_id` and the count as `run_events`, never a made-up `event_id` (a run's
+    every id is not logged: up to 1,000 ids would make each of its lines ~40 KB; its events' own lines and the
+    outbox rows name them)."""
+    return _MessageContext(
+        {
+            "first_event_id": first_event_id,
+            "run_events": events,
+            "event_type": event_type,
+            "correlation_id": correlation_id,
+            "event_source": source,
+        }
+    )
 
 
 _REQUEST_CORRELATION: ContextVar[str | None] = ContextVar("chibo_request_correlation", default=None)
