@@ -1,8 +1,11 @@
 """A score's coded reasons in PostgreSQL: every branch's parts read back as they were stored, so the web gets them
 whole and an unchanged meeting is not rewritten at each scoring."""
 
+import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
+from services.evaluation.domain.scoring import part_json
 from services.evaluation.repository.results import PgResultRepository, ScoreRow
 from shared.reasons import ReasonPart
 from tests.evaluation.builders import START
@@ -35,3 +38,18 @@ async def test_every_reason_part_reads_back_from_the_stored_row_as_scoring_store
         assert lines == [line.stored_dict() for line in score.criteria]
         for line, original in zip(lines, score.criteria, strict=True):
             assert tuple(ReasonPart.model_validate(part) for part in line["parts"]) == original.parts
+
+
+def test_every_reason_part_is_stored_as_pydantic_dumps_it() -> None:
+    """part_json is pydantic's JSON dump of a part without its per-field calls: the same dict, keys in the same
+    order, a time in UTC written with `Z`, a code this reader does not know kept as text."""
+    parts = [part for score in all_scores().values() for line in score.criteria for part in line.parts]
+    parts += [
+        ReasonPart(code="notified", notified_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ReasonPart(code="a_code_of_a_newer_writer", kinds=("content", "minutes"), rate=0.5, strict=False),
+    ]
+    for part in parts:
+        dumped = part.model_dump(mode="json", exclude_none=True)
+        assert part_json(part) == dumped
+        assert list(part_json(part)) == list(dumped)
+        assert json.dumps(part_json(part)) == json.dumps(dumped)

@@ -1,8 +1,11 @@
 """A meeting's score under a framework: a pure function of the meeting's facts."""
 
 from dataclasses import dataclass
+from enum import Enum
 from functools import cached_property
 from typing import Any
+
+from pydantic_core import to_jsonable_python
 
 from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
 from services.evaluation.domain.framework import Framework, Item
@@ -30,7 +33,7 @@ class CriterionLine:
     @cached_property
     def _stored_parts(self) -> tuple[dict[str, Any], ...]:
         """The parts as stored (`[{"code", ...values}]`), dumped once per line (see reason)."""
-        return tuple(part.model_dump(mode="json", exclude_none=True) for part in self.parts)
+        return tuple(part_json(part) for part in self.parts)
 
     def as_dict(self) -> dict[str, Any]:
         """The line as the contract's criteria entry (no parts: score.meeting.updated.v1 fixes its fields)."""
@@ -47,6 +50,26 @@ class CriterionLine:
         """The line as evaluation stores and serves it: the contract's entry plus its parts as JSON
         (`parts`: [{"code", ...values}])."""
         return self.as_dict() | {"parts": [dict(part) for part in self._stored_parts]}
+
+
+_PLAIN = frozenset({str, int, float, bool})
+
+
+def _json_value(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if kind is tuple or kind is list:
+        return [_json_value(item) for item in value]
+    return to_jsonable_python(value)  # a datetime, as pydantic writes it (`Z` for UTC)
+
+
+def part_json(part: ReasonPart) -> dict[str, Any]:
+    """`part.model_dump(mode="json", exclude_none=True)`, the same dict (keys in field order), without pydantic's
+    per-field `exclude_if` calls: a scoring round dumps every part of every line it stores (issue 12)."""
+    return {name: _json_value(value) for name, value in part.__dict__.items() if value is not None}
 
 
 @dataclass(frozen=True)

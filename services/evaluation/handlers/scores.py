@@ -407,13 +407,14 @@ def _store_score(
             correlation_id=correlation_id,
         )
     )
-    log.info(
-        "meeting_score_updated",
-        meeting_id=result.meeting_id,
-        score=published["score"],
-        rating=result.rating,
-        provisional=result.provisional,
-    )
+    if logging.getLogger(__name__).isEnabledFor(logging.INFO):  # as refresh_cells_periods: no line prepared for nothing
+        log.info(
+            "meeting_score_updated",
+            meeting_id=result.meeting_id,
+            score=published["score"],
+            rating=result.rating,
+            provisional=result.provisional,
+        )
 
 
 async def refresh_periods(

@@ -1,12 +1,12 @@
 """The projection of facts: snapshots by (time, ns, id), accumulating documents and assessments."""
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 import asyncpg
+from pydantic_core import from_json, to_json
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
 from shared.tree import fetch_ancestor_rows, fetch_ancestors, fetch_subtree_cells
@@ -112,8 +112,8 @@ def _meeting_row(row: asyncpg.Record) -> MeetingRow:
         notified_at=row["notified_at"],
         committee_prepared=row["committee_prepared"],
         cancelled=row["cancelled"],
-        roster=json.loads(row["roster"]) if row["roster"] else None,
-        minutes=json.loads(row["minutes"]) if row["minutes"] else None,
+        roster=from_json(row["roster"]) if row["roster"] else None,
+        minutes=from_json(row["minutes"]) if row["minutes"] else None,
         approved_at=row["approved_at"],
         completions=dict(zip(row["done_tasks"], row["done_on"], strict=True)) if row["done_tasks"] else {},
     )
@@ -423,13 +423,13 @@ class PgFactRepository:
     async def record_attendance(self, *, meeting_id: str, roster: dict[str, str], stamp: FactStamp) -> bool:
         """Store a roster if newer than the stored one."""
         return await self._snapshot(
-            "attendance", "records", meeting_id=meeting_id, value=json.dumps(roster), stamp=stamp, cast="::jsonb"
+            "attendance", "records", meeting_id=meeting_id, value=to_json(roster).decode(), stamp=stamp, cast="::jsonb"
         )
 
     async def submit_minutes(self, *, meeting_id: str, minutes: dict[str, Any], stamp: FactStamp) -> bool:
         """Store minutes if newer than the stored ones."""
         return await self._snapshot(
-            "minutes", "data", meeting_id=meeting_id, value=json.dumps(minutes), stamp=stamp, cast="::jsonb"
+            "minutes", "data", meeting_id=meeting_id, value=to_json(minutes).decode(), stamp=stamp, cast="::jsonb"
         )
 
     async def approve_minutes(self, *, meeting_id: str, approved_at: datetime, stamp: FactStamp) -> bool:
@@ -459,7 +459,7 @@ class PgFactRepository:
             meeting_id,
             stamp.event_id,
             role,
-            json.dumps(points),
+            to_json(points).decode(),
             stamp.time,
             stamp.ns,
         )
@@ -525,7 +525,7 @@ class PgFactRepository:
                 newest[row[0]] = row
         if not newest:
             return set()
-        values = [json.dumps(value) if cast else value for _, value, _ in newest.values()]
+        values = [to_json(value).decode() if cast else value for _, value, _ in newest.values()]
         changed = await self._conn.fetch(
             f"INSERT INTO {table} (meeting_id, {column}, fact_time, fact_id, fact_ns)"
             f" SELECT m, v{cast}, t, i, n FROM unnest($1::text[], $2::{array}, $3::timestamptz[], $4::text[],"
@@ -570,7 +570,7 @@ class PgFactRepository:
             [meeting_id for meeting_id, _, _, _ in rows],
             [stamp.event_id for _, _, _, stamp in rows],
             [role for _, role, _, _ in rows],
-            [json.dumps(points) for _, _, points, _ in rows],
+            [to_json(points).decode() for _, _, points, _ in rows],
             [stamp.time for _, _, _, stamp in rows],
             [stamp.ns for _, _, _, stamp in rows],
         )

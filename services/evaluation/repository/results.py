@@ -1,12 +1,12 @@
 """Stored meeting scores and cell period results."""
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
+from pydantic_core import from_json, to_json
 
 from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
@@ -165,13 +165,13 @@ class PgResultRepository:
                 stored[meeting_id] = {
                     "meeting_id": meeting_id,
                     **{column: row[column] for column in STORED_SCORE_COLUMNS},
-                    "criteria": json.loads(row["criteria"]),
+                    "criteria": from_json(row["criteria"]),
                 }
             if row["kinds"] is not None:
                 documents[meeting_id] = list(zip(row["kinds"], row["published"], strict=True))
             if row["roles"] is not None:
                 assessments[meeting_id] = [
-                    (role, FactStamp(time=time, event_id=event_id, ns=ns), json.loads(points))
+                    (role, FactStamp(time=time, event_id=event_id, ns=ns), from_json(points))
                     for role, time, ns, event_id, points in zip(
                         row["roles"], row["times"], row["ns"], row["ids"], row["points"], strict=True
                     )
@@ -197,7 +197,7 @@ class PgResultRepository:
                 result.score,
                 result.rating,
                 result.provisional,
-                json.dumps([line.stored_dict() for line in result.criteria]),
+                to_json([line.stored_dict() for line in result.criteria]).decode(),
                 row.present,
                 row.counted,
                 row.speakers_present,
@@ -287,7 +287,7 @@ class PgResultRepository:
                 result.speakers_present,
                 result.months_counted,
                 result.months_with_regular,
-                json.dumps(list(result.flags)),
+                to_json(list(result.flags)).decode(),
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
