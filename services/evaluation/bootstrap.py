@@ -1,7 +1,6 @@
 """Wires the evaluation service: the spec (router, queues, context), the shipped frameworks, the app."""
 
 import asyncio
-import gc
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -83,29 +82,12 @@ def _ratio(done: int | None, total: int | None) -> float:
     return min(1.0, (done or 0) / total) if total else 0.0
 
 
-YOUNG_COLLECTION_THRESHOLD = 10_000
-"""Allocations between two young collections (CPython's default is 700): a batch of a thousand facts, its rows and
-results live through many young collections at 700, each walking them again (issue 12)."""
-
-
-def freeze_startup_heap() -> None:
-    """Tune the cyclic garbage collector for the service's work once startup is done: what startup built (modules,
-    pydantic schemas, parsed frameworks) leaves its reach (gc.freeze, after a collection so no garbage is kept), so
-    a full collection no longer walks it again, and young collections run less often (YOUNG_COLLECTION_THRESHOLD).
-    Measured in the province-year preset: collections took 10-19 % of evaluation's CPU-s, then 7 % (docs)."""
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
-
-
 def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietnam) -> ServiceSpec[EvaluationContext]:
     """The evaluation service's runtime description."""
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> EvaluationContext:
         wanted = asyncio.Event()
         factory = await prepare(pool, today=today, scoring_wanted=wanted)
-        freeze_startup_heap()
         return EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
 
     return ServiceSpec(

@@ -12,10 +12,11 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from services.evaluation.bootstrap import YOUNG_COLLECTION_THRESHOLD, create_app, uow_factory_for
+from services.evaluation.bootstrap import create_app, uow_factory_for
 from services.evaluation.config import Settings
 from services.evaluation.handlers import rescore
 from shared.db import create_pool
+from shared.heap import YOUNG_COLLECTION_THRESHOLD
 from shared.topology import EVENTS_EXCHANGE, declare_topology
 from tests.evaluation.stream import at, by_type, cell_history, fact, publish, publish_batches
 from tests.evaluation.waiting import applied_and_scored
