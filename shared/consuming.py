@@ -38,7 +38,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -48,6 +48,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from faststream.message import StreamMessage
 from faststream.rabbit import RabbitMessage
 
+from shared.contracts.base import EventData
 from shared.contracts.registry import read_event
 from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
@@ -370,6 +371,7 @@ async def consume_event(
     batch_handlers: Mapping[str, BatchHandler[Any]] | None = None,
     keys: BatchKeys | None = None,
     concurrency: int = 1,
+    models: Mapping[str, type[EventData]] | None = None,
 ) -> dict[str, int]:
     """Apply a delivered event, or each event of a batch, exactly once and settle the delivery.
 
@@ -379,10 +381,11 @@ async def consume_event(
     global key order cannot deadlock each other on those locks; `batch_handlers` (optional, by type) take each
     run of consecutive new events of their type at once instead of the type's handler one by one; `keys`
     (optional) names what applying an event locks, and lets batch deliveries about disjoint keys be applied in up
-    to `concurrency` transactions at once (without it, one at a time: the consumer's first call fixes both).
+    to `concurrency` transactions at once (without it, one at a time: the consumer's first call fixes both);
+    `models` (optional, by type) the consumer's reading models of the data, the fields it reads (read_event).
     Returns how many events ended in each outcome (also counted per type)."""
     raw = message.raw_message
-    plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish)
+    plan = _Plan(consumer, handlers, batch_handlers or {}, uow_factory, finish, models or {})
     if is_batch(raw.content_type, raw.routing_key, bytes(raw.body), headers=raw.headers):
         return await _consume_batch(
             message, plan, delivery_limit=delivery_limit, order=order, keys=keys, concurrency=concurrency
@@ -420,6 +423,7 @@ class _Plan:
     batch_handlers: Mapping[str, BatchHandler[Any]]
     uow_factory: Callable[[], PgUnitOfWork]
     finish: Finish[Any] | None
+    models: Mapping[str, type[EventData]] = field(default_factory=dict)
 
 
 async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: int) -> str:
@@ -448,7 +452,7 @@ async def _consume_one(message: RabbitMessage, plan: _Plan, *, delivery_limit: i
             await message.ack()
             return "ignored"
         try:
-            event = read_event(envelope)
+            event = read_event(envelope, plan.models)
         except InvalidEvent as exc:
             log.error("event_invalid", consumer=consumer, reason=exc.reason, field=exc.field)
             await _dead_letter_delivery(message, consumer=consumer, cause=exc.reason)
@@ -601,7 +605,7 @@ async def _consume_batch(
     items = [_Item(position, value) for position, value in enumerate(batch.items)]
     key = published_key(raw)
     for item in items:
-        _read(item, handlers, consumer=consumer, checked=batch.checked, routing_key=key)
+        _read(item, handlers, consumer=consumer, checked=batch.checked, routing_key=key, models=plan.models)
     good = [item for item in items if item.event is not None]
     if good:
         await _apply_batch(plan, good, order=order, keys=keys, concurrency=concurrency)
@@ -664,10 +668,11 @@ def _read(
     consumer: str,
     checked: bool,
     routing_key: str | None = None,
+    models: Mapping[str, type[EventData]] | None = None,
 ) -> None:
     """Read one event of a batch (`checked`: the batch's text was found clean as a whole, see read_batch); an
     unreadable one, or one not of the type its batch was published under (`routing_key`: see published_key), is
-    marked for the dead letters, an unhandled type ignored."""
+    marked for the dead letters, an unhandled type ignored; `models`: the consumer's reading models (read_event)."""
     try:
         if isinstance(item.raw, dict):
             item.envelope = parse_envelope(item.raw, checked=checked)
@@ -679,7 +684,7 @@ def _read(
         if item.envelope.type not in handlers:
             item.outcome = "ignored"
             return
-        item.event = read_event(item.envelope)
+        item.event = read_event(item.envelope, models)
     except InvalidEvent as exc:
         item.outcome, item.reason = "dead_lettered", exc.reason
         log.error(

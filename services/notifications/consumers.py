@@ -8,6 +8,7 @@ from faststream.rabbit import RabbitMessage, RabbitRouter
 
 from services.notifications.context import NotificationsContext
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
+from services.notifications.reading import READING_MODELS
 from services.notifications.rpc import rpc_methods
 from shared.consuming import Door, consume_event, hand_over_message
 from shared.context import ServiceContext
@@ -30,7 +31,8 @@ def build_router(door: Door[NotificationsContext]) -> RabbitRouter:
         description="Facts, attendance histories and scores that may trigger an alert.",
     )
     async def on_event(message: Any) -> None:
-        """Apply one event, or each of a batch, exactly once (inbox) and settle it, with this app's context."""
+        """Apply one event, or each of a batch, exactly once (inbox) and settle it, with this app's context; the data
+        read with notifications' reading models (services.notifications.reading)."""
         await consume_event(
             message,
             consumer=NOTIFICATIONS_EVENTS.name,
@@ -38,6 +40,7 @@ def build_router(door: Door[NotificationsContext]) -> RabbitRouter:
             batch_handlers=BATCH_HANDLERS,
             uow_factory=door.context().uow_factory,
             delivery_limit=NOTIFICATIONS_EVENTS.delivery_limit,
+            models=READING_MODELS,
         )
 
     router.subscriber(RPC_QUEUE.rabbit_queue(), title="notifications.rpc", ack_policy=AckPolicy.ACK)(on_rpc)

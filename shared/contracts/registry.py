@@ -31,9 +31,10 @@ def model_for(event_type: str) -> type[EventData]:
         raise InvalidEvent(f"unknown event type {event_type!r}", field="type") from None
 
 
-def read_event(envelope: CloudEvent) -> Event[EventData]:
-    """Validate an envelope's data against its type's model; errors name `data.<field>`."""
-    model = model_for(envelope.type)
+def read_event(envelope: CloudEvent, models: Mapping[str, type[EventData]] | None = None) -> Event[EventData]:
+    """Validate an envelope's data against its type's model (`models`: a consumer's own reading model of a type, the
+    fields it reads; EventData ignores the rest); errors name `data.<field>`."""
+    model = (models.get(envelope.type) if models else None) or model_for(envelope.type)
     try:
         data = model.model_validate(envelope.data)
     except ValidationError as exc:

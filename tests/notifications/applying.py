@@ -5,6 +5,7 @@ import asyncpg
 
 from services.notifications.config import Settings
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
+from services.notifications.reading import READING_MODELS
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent
@@ -14,8 +15,9 @@ from tests.notifications.fakes import Clock
 async def apply_events(
     pool: asyncpg.Pool, settings: Settings, clock: Clock, events: list[CloudEvent], *, batch: bool
 ) -> None:
-    """`events` in one transaction: as one batch (the type's batch handler, when it has one) or one by one."""
-    read = [read_event(item) for item in events]
+    """`events` in one transaction: as one batch (the type's batch handler, when it has one, the data read with the
+    service's reading models as its consumer reads them) or one by one (the contract's models)."""
+    read = [read_event(item, READING_MODELS if batch else None) for item in events]
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         if batch and read[0].type in BATCH_HANDLERS:
             await BATCH_HANDLERS[read[0].type](read, uow)

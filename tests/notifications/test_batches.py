@@ -10,6 +10,7 @@ from services.notifications.domain.settings import RuleOverride
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.handlers.alerts import config_for, configs_for
 from services.notifications.handlers.jobs import run_job
+from services.notifications.reading import READING_MODELS
 from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
@@ -119,8 +120,9 @@ async def one_by_one(pool: asyncpg.Pool, settings: Settings, clock: Clock, event
 
 
 async def as_batch(pool: asyncpg.Pool, settings: Settings, clock: Clock, events: list[CloudEvent]) -> None:
-    """All events in one unit of work, each run of one type through its batch handler (as consume_event does)."""
-    read = [read_event(item) for item in events]
+    """All events in one unit of work, each run of one type through its batch handler, the data read with the
+    service's reading models (as consume_event does; one_by_one reads the contract's models)."""
+    read = [read_event(item, READING_MODELS) for item in events]
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
         start = 0
         while start < len(read):
@@ -588,3 +590,48 @@ async def test_schedules_of_meetings_in_several_cells_in_one_transaction_notify_
     }
     assert reminder["a", "CELL-m3"] == clock.value + timedelta(days=2) - timedelta(hours=48)
     assert reminder["b", "CELL-m3"] == clock.value + timedelta(days=3) - timedelta(hours=3)
+
+
+async def test_a_batch_of_minutes_reads_the_absentees_of_all_its_held_recent_meetings_at_once(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Issue 12: a batch's roster alerts are decided once (_roster_alerts_many), not meeting by meeting: the rosters'
+    absentees of all its held, recent meetings in one query, whatever their number, and the alerts as one by one."""
+    clock = Clock(wall_clock().replace(microsecond=0))
+    alone, together = Province(), Province()
+    for p in (alone, together):
+        await prepare(pool, settings, clock, p)
+    t = clock.value - timedelta(hours=1)
+
+    def rosters(p: Province) -> list[CloudEvent]:
+        ids = [f"{p.cell}-m{i}" for i in (3, 4, 5)]
+        return [
+            *[p.scheduled(meeting_id, clock.value - timedelta(days=1)) for meeting_id in ids],
+            *[_roster(p, meeting_id, [p.member], time=t, tag=f"r{i}") for i, meeting_id in enumerate(ids)],
+            _roster(p, f"{p.cell}-m2", [p.deputy], time=t, tag="old"),  # the old meeting: never alerts
+        ]
+
+    def minutes(p: Province) -> list[CloudEvent]:
+        return [
+            _minutes(p, f"{p.cell}-m{i}", ended_at=t, time=t, tag=f"m{i}") for i in (3, 4, 5, 2)
+        ]  # all four held now
+
+    await one_by_one(pool, settings, clock, [*rosters(alone), *minutes(alone)])
+    await as_batch(pool, settings, clock, rosters(together))
+    sent: list[str] = []
+    read = [read_event(item, READING_MODELS) for item in minutes(together)]
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+
+        def note(record: Any) -> None:
+            sent.append(record.query)
+
+        uow.connection.add_query_logger(note)
+        await BATCH_HANDLERS["minutes.submitted.v1"](read, uow)
+        uow.connection.remove_query_logger(note)
+        await uow.commit()
+
+    expected = await outcome(pool, alone)
+    absences = {(row[5], row[1]) for row in expected["notices"] if row[0] == "unexcused_absence"}
+    assert absences == {("CELL-m3", "MEMBER"), ("CELL-m4", "MEMBER"), ("CELL-m5", "MEMBER")}
+    assert await outcome(pool, together) == expected
+    assert len([query for query in sent if "FROM meeting_attendance" in query]) == 1

@@ -102,6 +102,45 @@ async def _roster_alerts(meeting: Meeting, uow: NotificationsUnit) -> None:
     await raise_alerts(rules.unexcused_absences(meeting=meeting, absent=absent, ctx=ctx, config=config), uow)
 
 
+async def _roster_alerts_many(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
+    """_roster_alerts of each meeting in turn (distinct meetings), decided at once: only held, recent meetings read
+    their rosters' absentees (one query for all), and only those with an unexcused absence read those members,
+    their cells' contexts and settings (one query each); every alert raised in one raise_alerts, in the meetings'
+    order. Raising alerts changes no roster, member or cell, so each meeting reads what it read in turn (issue 12:
+    a batch's alerts decided once per batch; most rosters of a backfill are of meetings too old to alert)."""
+    now, cutoff_days = uow.now(), uow.settings.history_cutoff_days
+    candidates = [
+        meeting for meeting in meetings if is_held(meeting) and is_recent(meeting, now=now, cutoff_days=cutoff_days)
+    ]
+    if not candidates:
+        return
+    absent = await uow.projection.absent_members_of([meeting.meeting_id for meeting in candidates])
+    alerting = [meeting for meeting in candidates if absent.get(meeting.meeting_id)]
+    if not alerting:
+        return
+    known = await uow.projection.members_by_id(
+        sorted({member_id for meeting in alerting for member_id in absent[meeting.meeting_id]})
+    )
+    cells = sorted({meeting.cell_id for meeting in alerting if meeting.cell_id is not None})
+    contexts = await uow.projection.cell_contexts(cells) if cells else {}
+    configs = await configs_for(cells, uow) if cells else {}
+    alerts: list[Alert] = []
+    for meeting in alerting:
+        if meeting.cell_id is None:  # as _roster_alerts reads it: no cell, the default settings
+            ctx, config = await uow.projection.cell_context(None), await config_for(None, uow)
+        else:
+            ctx, config = contexts[meeting.cell_id], configs[meeting.cell_id]
+        members = [
+            known.get(member_id)
+            or Member(
+                id=member_id, full_name=member_id, cell_id=meeting.cell_id or "", status="official", role="member"
+            )
+            for member_id in absent[meeting.meeting_id]
+        ]
+        alerts += rules.unexcused_absences(meeting=meeting, absent=members, ctx=ctx, config=config)
+    await raise_alerts(alerts, uow)
+
+
 async def _lock_meeting_cell(meeting_id: str, uow: NotificationsUnit) -> Meeting | None:
     """Lock the meeting's cell (the meeting's id while its cell is unknown); the meeting as read, when it was read
     under that lock already (taken earlier in the transaction: nobody else can have changed it), else None."""
@@ -437,10 +476,10 @@ async def on_minutes_submitted(event: Event[Any], uow: NotificationsUnit) -> Non
 async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
     """minutes.submitted.v1 of a batch: that each meeting's minutes arrived and its end (the latest minutes' by time
     and id, whatever order they come in), in one statement; its pending late-records checks moved to count from that
-    end (rules.records_due_at); then, meeting by
-    meeting in the order first named, the unexcused absences of a roster already known alert (the meeting is held
-    now). The meetings' cells (a meeting's id while its cell is unknown) are locked first, as a roster's handler
-    locks them: minutes and roster committed side by side cannot each miss the other."""
+    end (rules.records_due_at); then the unexcused absences of the rosters already known alert, for all the
+    meetings at once in the order first named (_roster_alerts_many: the meeting is held now). The meetings' cells
+    (a meeting's id while its cell is unknown) are locked first, as a roster's handler locks them: minutes and
+    roster committed side by side cannot each miss the other."""
     ids = list(dict.fromkeys(event.data.meeting_id for event in events))
     known = await uow.projection.meetings_by_id(ids)
     await uow.projection.lock_cells(
@@ -451,11 +490,7 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
     )
     meetings = await uow.projection.meetings_by_id(ids)
     await _replan_minutes_jobs([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
-    held = [meeting_id for meeting_id in ids if meeting_id in meetings and is_held(meetings[meeting_id])]
-    absent = await uow.projection.absent_members_of(held) if held else {}
-    for meeting_id in held:
-        if absent.get(meeting_id):
-            await _roster_alerts(meetings[meeting_id], uow)
+    await _roster_alerts_many([meetings[meeting_id] for meeting_id in ids if meeting_id in meetings], uow)
 
 
 async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
@@ -500,9 +535,9 @@ async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> N
 async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: NotificationsUnit) -> None:
     """attendance.recorded.v1 of a batch, leaving what on_attendance_recorded of each in turn leaves: each stretch
     of meetings named once in the run is read in one statement, has its cells (a meeting's id while its cell is
-    unknown) locked in one, its rosters stored in three and the applied meetings read again in one; then each
-    applied roster's alerts follow in order (they read only that meeting's roster and its cell); a meeting named
-    more than once goes through on_attendance_recorded each time."""
+    unknown) locked in one, its rosters stored in three and the applied meetings read again in one; then the
+    applied rosters' alerts, for all of them at once in order (_roster_alerts_many: each reads only its meeting's
+    roster and cell); a meeting named more than once goes through on_attendance_recorded each time."""
     for once, stretch in _stretches(events):
         if not once:
             await on_attendance_recorded(stretch[0], uow)
@@ -528,10 +563,9 @@ async def on_attendance_recorded_many(events: Sequence[Event[Any]], uow: Notific
         if not applied:
             continue
         meetings = await uow.projection.meetings_by_id(sorted(applied))
-        for meeting_id in ids:
-            meeting = meetings.get(meeting_id) if meeting_id in applied else None
-            if meeting is not None:
-                await _roster_alerts(meeting, uow)
+        await _roster_alerts_many(
+            [meetings[meeting_id] for meeting_id in ids if meeting_id in applied and meeting_id in meetings], uow
+        )
 
 
 def _cell_of(meeting: Meeting | None) -> str | None:
