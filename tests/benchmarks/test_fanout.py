@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-SLACK = 1.05
-"""Republications allowed: a late fact may still change a score (CONTRACT.md), and a cell whose facts a batch
-message boundary splits is scored once per part."""
+MEETING_SLACK = 1.10
+PERIOD_SLACK = 1.15
+"""Republications allowed: a late fact may still change a score (CONTRACT.md), a cell whose facts a batch message
+boundary splits is scored once per part, and a round may start between two one-type batches when a service runs
+late (a cold start of a fresh clone, a loaded machine: 1.11-1.13 a period measured under load 15-30, and one CI run's
+first test failed at 1.05 while the same code passed 1.05 in the run before). The code before the fix published
+1.2-1.3 a meeting and 1.18 a period at this size (247 for 210), which both bounds still refuse."""
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -41,5 +45,8 @@ def test_a_backfill_publishes_each_meeting_score_and_cell_period_about_once(tmp_
     assert chibo["meetings_published"] == chibo["meetings"] > 0
     assert chibo["periods_published"] >= chibo["closed_periods"] > 0
     meeting_messages, period_messages = published["score.meeting.updated.v1"], published["score.cell.updated.v1"]
-    assert meeting_messages <= SLACK * chibo["meetings_published"], (meeting_messages, chibo["meetings_published"])
-    assert period_messages <= SLACK * chibo["periods_published"], (period_messages, chibo["periods_published"])
+    assert meeting_messages <= MEETING_SLACK * chibo["meetings_published"], (
+        meeting_messages,
+        chibo["meetings_published"],
+    )
+    assert period_messages <= PERIOD_SLACK * chibo["periods_published"], (period_messages, chibo["periods_published"])
