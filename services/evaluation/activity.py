@@ -54,8 +54,6 @@ class FactActivity:
     cell noted since likely has more of its facts in flight, and its meetings scored now would be published
     provisional and again a round later (issue 12). None when the consumer settled: every cell is claimed."""
     _batches_in_flight: int = 0
-    _started: int = 0
-    """Deliveries begun so far: one that ends announcing more expects it only if none began after it."""
     _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the last delivery in flight ends (a waiting round looks again at once)."""
 
@@ -68,8 +66,6 @@ class FactActivity:
         if self._pending_since is None:
             self._pending_since = time.monotonic()
         self.in_flight += 1
-        self._started += 1
-        mine = self._started
         self._batches_in_flight += several
         self.bulk = batch
         self._announced, self.expecting = self.expecting, False
@@ -79,11 +75,7 @@ class FactActivity:
             self.in_flight -= 1
             self._batches_in_flight -= several
             self.last_end = time.monotonic()
-            if self._started == mine:
-                self.expecting = more
-            # else a delivery began after this one (deliveries run side by side, up to the prefetch): the one it
-            # announced has arrived already, and the latest to begin says what follows (issue 12: a stale
-            # announcement held a round the whole `bulk_wait`, 3 s, with nothing in flight)
+            self.expecting = more
             if self.in_flight == 0:
                 self._busy_seconds += self.last_end - self._busy_since
                 self._idle.set()

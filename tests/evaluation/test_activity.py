@@ -102,15 +102,3 @@ async def test_a_round_cut_short_while_batches_are_in_flight_leaves_the_cells_no
     with activity.delivery(batch=False):  # a single event in flight keeps its latency bound: every cell claimed
         await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)
     assert activity.noted_before is None
-
-
-async def test_an_announcement_whose_next_message_already_began_side_by_side_holds_no_round() -> None:
-    activity = FactActivity()
-    first = activity.delivery(batch=False, more=True, several=True)  # announces the next message of its fetch
-    first.__enter__()
-    with activity.delivery(batch=False, several=True):  # that next message, applied beside it, ends first
-        pass
-    first.__exit__(None, None, None)
-    # nothing in flight and nothing more announced: the round starts at once, not after the 30 s bound
-    assert not activity.expecting
-    assert await activity.wait_settled(settle=0.0, max_wait=30.0, bulk_wait=30.0) < 5.0

@@ -183,41 +183,6 @@ async def test_an_idle_worker_scores_a_single_delivery_without_waiting_for_its_b
             await worker
 
 
-async def test_a_fact_whose_relay_announcement_was_answered_side_by_side_is_scored_without_the_bulk_bound(
-    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
-) -> None:
-    pool, _ = world
-    wanted = asyncio.Event()
-    factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
-    # every bound far beyond the test's patience: a round held by the announcement would not finish in time
-    settings = Settings(
-        scoring_settle_seconds=60,
-        scoring_max_wait_seconds=60,
-        scoring_bulk_wait_seconds=60,
-        scoring_poll_seconds=60,
-    )
-    app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
-    worker = asyncio.create_task(scoring_worker(app))
-    try:
-        scheduled, _ = split(cell_history(committee_id="ward", cell_id="cell-n", prefix="n"), "meeting.scheduled.v1")
-        started = time.monotonic()
-        # the consumer applies a relay fetch's two messages side by side (prefetch): the first announces the
-        # second, which begins (and ends) before the first one ends
-        first = app.facts_activity.delivery(batch=False, more=True)
-        first.__enter__()
-        with app.facts_activity.delivery(batch=False):
-            await deliver(factory, scheduled)  # its commit wakes the worker
-        first.__exit__(None, None, None)
-        await eventually(
-            lambda: pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-n'"), timeout=20
-        )
-        assert time.monotonic() - started < 20
-    finally:
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
-
-
 async def test_a_cell_whose_round_is_blocked_holds_up_no_other_cells_scoring(
     world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
 ) -> None:
