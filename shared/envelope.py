@@ -124,14 +124,28 @@ def _rfc3339(value: Any) -> Any:
     matched = _RFC3339.match(value)
     if not matched:
         raise ValueError("a time must be RFC 3339 with seconds and an offset (Z or ±hh:mm)")
-    problem = time_text_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
+    if not _plainly_in_range(matched[1], matched[4]):
+        problem = time_text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
     if matched[2] == LEAP_SECOND:
         return _leap_second(matched[1], matched[4])
     if matched[2] > LEAP_SECOND:
         raise ValueError("a second is 00 to 59 (60 only for a leap second)")
     return value
+
+
+def _plainly_in_range(minute: str, offset: str) -> bool:
+    """True when `YYYY-MM-DDThh:mm` and its offset are surely in range (month 01-12, day 01-28, hour 00-23, minute
+    00-59, offset at most ±23:59), by comparing the fixed-width digits as text; False sends the text to
+    time_text_problem's full reading (a 29th to 31st, or a part out of range). Most times pass here without it."""
+    return (
+        "01" <= minute[5:7] <= "12"
+        and "01" <= minute[8:10] <= "28"
+        and minute[11:13] <= "23"
+        and minute[14:16] <= "59"
+        and (offset in ("Z", "z") or (offset[1:3] <= "23" and offset[4:6] <= "59"))
+    )
 
 
 def _leap_second(minute: str, offset: str) -> datetime:

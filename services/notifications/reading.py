@@ -52,13 +52,8 @@ class _AttendanceRead(EventData):
     @field_validator("records")
     @classmethod
     def _unique_members(cls, value: list[Any]) -> list[Any]:
-        """A member listed twice is refused, as the contract model refuses it (the roster rows are keyed by member)."""
-        seen: set[str] = set()
-        for record in value:
-            if record.member_id in seen:
-                raise ValueError(f"member {record.member_id} is listed twice")
-            seen.add(record.member_id)
-        return value
+        """A member listed twice is refused, as the contract model refuses it."""
+        return meetings.unique_members(value)
 
 
 READING_MODELS: dict[str, type[EventData]] = {

@@ -3,7 +3,7 @@
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
@@ -247,6 +247,25 @@ class Guest(EventData):
     committee_id: Identifier | None = None
 
 
+class _Keyed(Protocol):
+    @property
+    def member_id(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Keyed)
+
+
+def unique_members(records: list[_R]) -> list[_R]:
+    """The roster records unchanged, each with a `member_id`; ValueError naming the member listed twice (a roster's
+    rows are keyed by member, CONTRACT.md attendance.recorded.v1)."""
+    seen: set[str] = set()
+    for record in records:
+        if record.member_id in seen:
+            raise ValueError(f"member {record.member_id} is listed twice")
+        seen.add(record.member_id)
+    return records
+
+
 class AttendanceRecorded(EventData):
     """attendance.recorded.v1: the full roster of one meeting; a later one replaces it."""
 
@@ -257,12 +276,7 @@ class AttendanceRecorded(EventData):
     @field_validator("records")
     @classmethod
     def _unique_members(cls, value: list[AttendanceRecord]) -> list[AttendanceRecord]:
-        seen: set[str] = set()
-        for record in value:
-            if record.member_id in seen:
-                raise ValueError(f"member {record.member_id} is listed twice")
-            seen.add(record.member_id)
-        return value
+        return unique_members(value)
 
 
 class Resolution(EventData):

@@ -521,7 +521,20 @@ IMPOSSIBLE_TIMES = [
     ("2026-04-31T19:00:00+07:00", "day 31 is not in 2026-04, which has 30 days"),
     ("2026-12-00T19:00:00+07:00", "day 00 is not in 2026-12, which has 31 days"),
     ("2026-13-01T19:00:00+07:00", "month 13 is out of range: a month is 01 to 12"),
+    ("2025-02-29T19:00:00+07:00", "day 29 is not in 2025-02, which has 28 days"),
+    ("2026-00-10T19:00:00Z", "month 00 is out of range: a month is 01 to 12"),
 ]
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2024-02-29T19:00:00+07:00", "2026-01-31T23:59:59Z", "2026-04-30T00:00:00-23:59", "2026-12-29T08:00:00+23:00"],
+)
+def test_a_time_at_a_month_end_or_an_extreme_offset_is_read(written: str) -> None:
+    """The range check reads most times by their digits alone and sends the 29th to 31st and the far offsets to
+    the full reading: a real leap day, a 31st, a 30th and ±23:59 are all read, not refused."""
+    event = read_event(parse_envelope(json.dumps(envelope("meeting.scheduled.v1", SCHEDULED, time=written))))
+    assert event.time == datetime.fromisoformat(written.replace("Z", "+00:00"))
 
 
 @pytest.mark.parametrize(("written", "said"), IMPOSSIBLE_TIMES)
