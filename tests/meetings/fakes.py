@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -244,6 +244,20 @@ class FakeMeetings:
             minutes_ended_at=datetime.fromisoformat(minutes["ended_at"]) if minutes else None,
             start_version=meeting.get("start_version"),
         )
+
+    async def starting_near(
+        self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str
+    ) -> list[dict[str, Any]]:
+        """The cell's meetings, not cancelled and other than `other_than`, starting less than `window` away."""
+        found = [
+            {"meeting_id": m["meeting_id"], "starts_at": m["starts_at"], "location": m.get("location")}
+            for m in self._s.meetings.values()
+            if m["cell_id"] == cell_id
+            and m["meeting_id"] != other_than
+            and m.get("cancel_version") is None
+            and abs(m["starts_at"] - starts_at) < window
+        ]
+        return sorted(found, key=lambda m: (m["starts_at"], m["meeting_id"]))
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
         """Create the meeting or merge a newer schedule; start and place only when newer than their own versions."""

@@ -16,6 +16,7 @@ from shared.plausible import (
     CLOCK_SKEW,
     HELD_RECORD_WINDOW,
     MINUTES_START_WINDOW,
+    SAME_START_WINDOW,
     already_past,
     begins_later,
     event_time_problem,
@@ -760,6 +761,30 @@ def check_schedule(
         time=time,
         rule="a new meeting is scheduled at a start still ahead; a meeting already held is recorded with already_held",
         code=RefusalCode.SCHEDULED_IN_THE_PAST,
+    )
+
+
+def check_same_start(
+    others: Sequence[Mapping[str, Any]], *, meeting_id: str, source: str, starts_at: datetime, confirmed: bool
+) -> None:
+    """A secretary's schedule (`source` GATEWAY_SOURCE) starting less than shared.plausible.SAME_START_WINDOW (1 h)
+    from another meeting of the cell not cancelled (`others`: {meeting_id, starts_at, location}, earliest first, as
+    the repository's starting_near reads them) is refused naming `data.starts_at`, coded MEETING_AT_SAME_TIME, unless
+    the secretary `confirmed` it is another meeting (shared.envelope.SAME_TIME_EXTENSION): a user trial scheduled one
+    meeting twice by two submissions of the form, and every member got two notices. Judged under the cell's lock
+    (handlers/locks.py: such a schedule holds its cell exclusively, every schedule holds it shared), so of two such
+    schedules sent at the same moment, by two gateway replicas or two deliveries, the second sees the first. An
+    integration's schedule is a fact and is not judged so."""
+    if confirmed or not from_a_person(source) or not others:
+        return
+    other = others[0]
+    place = other.get("location") or "no place given"
+    raise InvalidEvent(
+        f"data.starts_at: meeting {other['meeting_id']} of the cell starts at {other['starts_at'].isoformat()}"
+        f" ({place}), less than {SAME_START_WINDOW} from {starts_at.isoformat()}; if meeting {meeting_id} is another"
+        " meeting, send it again with confirm_same_time true",
+        field="data.starts_at",
+        refusal=Refusal(code=RefusalCode.MEETING_AT_SAME_TIME),
     )
 
 

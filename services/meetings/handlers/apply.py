@@ -13,8 +13,9 @@ from services.meetings.domain import Held, LockSet, Version, is_newer, member_ke
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
-from shared.envelope import Event, InvalidEvent, recorded_as_held
+from shared.envelope import Event, InvalidEvent, recorded_as_held, same_time_confirmed
 from shared.periods import local_date, local_midnight
+from shared.plausible import SAME_START_WINDOW
 from shared.refusals import Refusal, RefusalCode
 
 TRANSFERRED = contract.AttendanceStatus.TRANSFERRED
@@ -140,6 +141,14 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
         time=event.time,
         already_held=recorded_as_held(event.envelope),
     )
+    if domain.from_a_person(event.source) and not same_time_confirmed(event.envelope):
+        # read under the cell's exclusive lock (locks.py): a schedule of the cell committed meanwhile is seen
+        others = await uow.meetings.starting_near(
+            data.cell_id, data.starts_at, window=SAME_START_WINDOW, other_than=data.meeting_id
+        )
+        domain.check_same_start(
+            others, meeting_id=data.meeting_id, source=event.source, starts_at=data.starts_at, confirmed=False
+        )
     domain.check_schedule_keeps_held_start(
         existing, starts_at=data.starts_at, version=version_of(event), source=event.source, time=event.time
     )

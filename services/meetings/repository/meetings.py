@@ -7,7 +7,7 @@ each write in memory (is this snapshot newer?) and queues it in PendingWrites, s
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
@@ -46,6 +46,9 @@ class MeetingRepository(Protocol):
     async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool: ...
     async def attendance_news(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
     async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]: ...
+    async def starting_near(
+        self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str
+    ) -> list[dict[str, Any]]: ...
 
 
 _STATE_SQL = (
@@ -354,6 +357,25 @@ class PgMeetingRepository:
             rank=FIRST,
         )
         return True
+
+    async def starting_near(
+        self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str
+    ) -> list[dict[str, Any]]:
+        """The cell's meetings, not cancelled and other than `other_than`, starting less than `window` from
+        `starts_at`, earliest first, as {meeting_id, starts_at, location}: read fresh (the queue sent first), so
+        under the cell's lock it is every such meeting committed or written by this transaction (check_same_start)."""
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT meeting_id, starts_at, location FROM meeting WHERE cell_id = $1 AND meeting_id <> $2"
+            " AND cancel_time IS NULL AND starts_at > $3::timestamptz - $4::interval"
+            " AND starts_at < $3::timestamptz + $4::interval"
+            " ORDER BY starts_at, meeting_id",
+            cell_id,
+            other_than,
+            starts_at,
+            window,
+        )
+        return [dict(row) for row in rows]
 
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool:
         """Move the start (and place) when this is the latest word on them; True when anything changed. Decided on
