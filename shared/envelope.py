@@ -57,10 +57,22 @@ it stays on the command's envelope; the event meetings re-publishes carries the 
 `notified_at` (the moment it was recorded, after the start, unless the secretary gave an earlier one) tells every
 listener that no notice went before the meeting."""
 
+SAME_TIME_EXTENSION = "confirmsametime"
+"""The CloudEvents extension attribute (boolean `true`) on the gateway's meeting.scheduled.v1 of a secretary who
+confirmed (`confirm_same_time` in the API) that the meeting is another one than a meeting of the cell starting
+within shared.plausible.SAME_START_WINDOW of it: meetings then schedules it where it refuses it otherwise
+(MEETING_AT_SAME_TIME, judged under the cell's lock). Read only on GATEWAY_SOURCE events; like HELD_EXTENSION, no
+part of the contract's data."""
+
 
 def recorded_as_held(event: "CloudEvent") -> bool:
     """Whether the envelope carries HELD_EXTENSION set to JSON `true` (any other value: not recorded as held)."""
     return (event.model_extra or {}).get(HELD_EXTENSION) is True
+
+
+def same_time_confirmed(event: "CloudEvent") -> bool:
+    """Whether the envelope carries SAME_TIME_EXTENSION set to JSON `true` (any other value: not confirmed)."""
+    return (event.model_extra or {}).get(SAME_TIME_EXTENSION) is True
 
 
 def is_reserved_source(source: str) -> bool:

@@ -53,6 +53,11 @@ the outcome never depends on what arrived before it (a trial's adoption in 2030 
 MINUTES_START_WINDOW = timedelta(days=7)
 """The minutes' start lies at most this far from the meeting's scheduled start: a meeting that begins later (or
 earlier) than that was moved, which meeting.rescheduled.v1 says (CONTRACT.md) before its minutes are sent."""
+SAME_START_WINDOW = timedelta(hours=1)
+"""Two meetings of a cell starting less than this apart are most likely one meeting entered twice (a user trial
+scheduled the same meeting by two submissions of the form, and every member got two notices): a secretary's schedule
+so close to another meeting of the cell not cancelled is refused unless confirmed (meetings' check_same_start, under
+the cell's lock; the gateway asks first only to answer early)."""
 
 HELD_RECORD_WINDOW = MINUTES_START_WINDOW
 """A secretary records a meeting already held (one they forgot to enter beforehand) only if it began at most this long

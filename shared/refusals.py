@@ -113,8 +113,8 @@ class RefusalCode(StrEnum):
     roster of such a meeting (the adopted minutes hold who was present)."""
     MEETING_AT_SAME_TIME = "meeting_at_same_time"
     """Conflict: a secretary schedules (or records as held) a meeting within an hour of the start of another meeting
-    of the cell not cancelled (services.gateway.http.commands.SAME_START_WINDOW), without `confirm_same_time`: most
-    likely the same meeting entered twice, whose members would be notified twice."""
+    of the cell not cancelled (shared.plausible.SAME_START_WINDOW; judged by meetings under the cell's lock), without
+    `confirm_same_time`: most likely the same meeting entered twice, whose members would be notified twice."""
 
 
 class Refusal(BaseModel):

@@ -23,7 +23,15 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts import ops_rpc
 from shared.contracts.ops_rpc import OpsCatalog
 from shared.contracts.registry import read_event
-from shared.envelope import GATEWAY_SOURCE, InvalidEvent, is_batch, parse_batch, parse_envelope, peek_identity
+from shared.envelope import (
+    GATEWAY_SOURCE,
+    InvalidEvent,
+    is_batch,
+    parse_batch,
+    parse_envelope,
+    peek_identity,
+    same_time_confirmed,
+)
 from shared.ops.rpc import add_dead_letter_methods
 from shared.periods import VIETNAM_TZ, period_months
 from shared.reading import body_over_limit
@@ -72,6 +80,9 @@ class World:
     """Each registry sync the gateway sent ({unit: sources}), in order."""
     rejected: list[dict[str, Any]] = field(default_factory=list)
     """What meetings would store and publish as ingest.rejected.v1 (body-level rejections too)."""
+    same_time: set[str] = field(default_factory=set)
+    """Meetings whose unconfirmed secretary's schedule meetings refuses as MEETING_AT_SAME_TIME (its check under the
+    cell's lock found another meeting the gateway's early question did not: one scheduled at the same moment)."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -285,6 +296,13 @@ class World:
             self.rejected.append(result | {"reason": reason, "field": "data.meeting_id"})
             refusal = {"code": RefusalCode.MEETING_CANCELLED.value}
             return {**result, "outcome": "rejected", "reason": reason, "field": "data.meeting_id", "refusal": refusal}
+        confirmed = same_time_confirmed(event.envelope)
+        if event.type == "meeting.scheduled.v1" and data.get("meeting_id") in self.same_time and not confirmed:
+            # meetings' check_same_start, judged under the cell's lock
+            reason = "data.starts_at: meeting mtg-other of the cell starts within the hour; confirm_same_time true"
+            self.rejected.append(result | {"reason": reason, "field": "data.starts_at"})
+            refusal = {"code": RefusalCode.MEETING_AT_SAME_TIME.value}
+            return {**result, "outcome": "rejected", "reason": reason, "field": "data.starts_at", "refusal": refusal}
         if event.type == "meeting.scheduled.v1" and event.source == GATEWAY_SOURCE and meeting is not None:
             # meetings' check_schedule: a secretary's schedule never overwrites a known meeting
             reason = f"data.meeting_id: meeting {meeting['meeting_id']} is already scheduled"

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from shared.envelope import SAME_TIME_EXTENSION
 from shared.periods import VIETNAM_TZ
 from tests.gateway.fakes import World
 from tests.gateway.test_commands import last_event, schedule_body
@@ -42,6 +43,9 @@ async def test_a_schedule_within_the_hour_of_another_meeting_needs_a_confirmatio
         assert confirmed.status_code == 202, confirmed.text
         event = last_event(world, confirmed.json()["event_id"])
         assert "confirm_same_time" not in event["data"]  # the gateway's own question, no part of the event
+        assert (
+            event[SAME_TIME_EXTENSION] is True
+        )  # said on the envelope: meetings judges it again under the cell's lock
 
         # an hour away is another meeting; a cancelled one at the same start is none
         assert (await client.post(url, json=at(starts + timedelta(hours=1)), headers=secretary)).status_code == 202
@@ -49,3 +53,30 @@ async def test_a_schedule_within_the_hour_of_another_meeting_needs_a_confirmatio
         assert (await client.post(url, json=at(starts + timedelta(minutes=10)), headers=secretary)).status_code == 202
     finally:  # the world is the package's
         del world.meetings[known]
+
+
+async def test_meetings_refusal_of_a_schedule_at_the_same_time_is_the_same_409(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """The gateway's early question saw no other meeting (the other was being scheduled at that moment, by another
+    replica or a second sending): meetings, judging it under the cell's lock, refuses it, and the answer is the 409
+    the early question gives, naming starts_at; an unconfirmed schedule carries no confirmation on its envelope."""
+    url = f"/v1/cells/{world.cell_a1}/meetings"
+    starts = (datetime.now(VIETNAM_TZ) + timedelta(days=40)).replace(hour=19, minute=0, second=0, microsecond=0)
+    meeting = random_id("mtg")
+    world.same_time.add(meeting)
+    try:
+        body = schedule_body(meeting_id=meeting, starts_at=starts.isoformat())
+        refused = await client.post(url, json=body, headers=headers["secretary"])
+        assert refused.status_code == 409, refused.text
+        error = refused.json()
+        assert (error["code"], error["field"], error["reason_code"]) == (
+            "conflict",
+            "starts_at",
+            "meeting_at_same_time",
+        )
+        assert error["message"].startswith("starts_at:") and "confirm_same_time" in error["message"]
+        confirmed = await client.post(url, json=body | {"confirm_same_time": True}, headers=headers["secretary"])
+        assert confirmed.status_code == 202, confirmed.text
+    finally:
+        world.same_time.discard(meeting)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -20,6 +20,7 @@ from services.meetings.domain import (
     AttendanceEntry,
     LockSet,
     MeetingState,
+    StartFact,
     UnitRef,
     Version,
     attendance_history,
@@ -57,6 +58,7 @@ class FakeState:
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     monitors: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    start_facts: dict[str, list[StartFact]] = field(default_factory=dict)
     rosters: dict[str, dict[str, Any]] = field(default_factory=dict)
     minutes: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -244,6 +246,41 @@ class FakeMeetings:
             minutes_ended_at=datetime.fromisoformat(minutes["ended_at"]) if minutes else None,
             start_version=meeting.get("start_version"),
         )
+
+    async def starting_near(
+        self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str
+    ) -> list[dict[str, Any]]:
+        """The cell's meetings, not cancelled and other than `other_than`, starting less than `window` away."""
+        found = [
+            {"meeting_id": m["meeting_id"], "starts_at": m["starts_at"], "location": m.get("location")}
+            for m in self._s.meetings.values()
+            if m["cell_id"] == cell_id
+            and m["meeting_id"] != other_than
+            and m.get("cancel_version") is None
+            and abs(m["starts_at"] - starts_at) < window
+        ]
+        return sorted(found, key=lambda m: (m["starts_at"], m["meeting_id"]))
+
+    def add_start_fact(self, meeting_id: str, fact: StartFact) -> None:
+        """Keep an accepted schedule or move beside the current start."""
+        facts = self._s.start_facts.setdefault(meeting_id, [])
+        if all(kept.version != fact.version for kept in facts):
+            facts.append(fact)
+
+    async def start_facts(self, meeting_id: str) -> list[StartFact]:
+        """The meeting's kept schedules and moves, oldest first."""
+        return sorted(self._s.start_facts.get(meeting_id, []), key=lambda fact: fact.version)
+
+    async def restore_start(
+        self, meeting_id: str, *, start: StartFact, location: StartFact | None, undone: Sequence[StartFact]
+    ) -> None:
+        """Set the start (and place) back to the facts in force and forget the undone moves."""
+        meeting = self._s.meetings[meeting_id]
+        meeting.update(starts_at=start.starts_at, start_version=start.version, reschedule_reason=start.reason)
+        if location is not None:
+            meeting.update(location=location.location, location_version=location.version)
+        gone = {fact.version for fact in undone}
+        self._s.start_facts[meeting_id] = [f for f in self._s.start_facts.get(meeting_id, []) if f.version not in gone]
 
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool:
         """Create the meeting or merge a newer schedule; start and place only when newer than their own versions."""

@@ -67,5 +67,6 @@ async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(priva
     # per transaction: its locks, the inbox, units with their ancestors, member histories with row versions,
     # monitors, held-event keys, the source's owner, meeting states, tasks with completions, rosters, frameworks,
     # a statement per kind of write (one per unit upserted), the attendance news, the outbox and COMMIT; 126 before
-    # the merged reads (issue 12)
-    assert len(sent) <= 118, "\n".join(f"{query[:100]}" for query in sent)
+    # the merged reads (issue 12); 118 before the schedules and moves were kept beside the start (one more per
+    # transaction: meeting_start_fact, so that minutes undo a move after the meeting whatever the arrival order)
+    assert len(sent) <= 122, "\n".join(f"{query[:100]}" for query in sent)

@@ -17,10 +17,10 @@ from tests.support.ids import random_id
 
 async def test_a_secretarys_schedule_under_a_known_id_is_refused_and_changes_nothing() -> None:
     store, ids = await world()
-    meeting = random_id("mtg")
-    first = ev.scheduled(meeting, ids["cell"], starts_at=START, kind="thematic", source=GATEWAY_SOURCE)
+    meeting, start = random_id("mtg"), START + timedelta(days=2)  # the world's own meeting is at START
+    first = ev.scheduled(meeting, ids["cell"], starts_at=start, kind="thematic", source=GATEWAY_SOURCE)
     again = ev.scheduled(
-        meeting, ids["cell"], starts_at=START + timedelta(days=3), kind="regular", source=GATEWAY_SOURCE
+        meeting, ids["cell"], starts_at=start + timedelta(days=3), kind="regular", source=GATEWAY_SOURCE
     )
     created, refused = await handlers.ingest_batch([first, again], store.uow, route="test")
     assert created.outcome == "accepted"
@@ -28,7 +28,7 @@ async def test_a_secretarys_schedule_under_a_known_id_is_refused_and_changes_not
     assert refused.refusal is not None and refused.refusal.code is RefusalCode.MEETING_EXISTS
     assert refused.reason and "reschedule" in refused.reason
     stored = store.state.meetings[meeting]
-    assert (stored["kind"], stored["starts_at"], stored.get("topic")) == ("thematic", START, first["data"]["topic"])
+    assert (stored["kind"], stored["starts_at"], stored.get("topic")) == ("thematic", start, first["data"]["topic"])
 
 
 async def test_an_integrations_schedule_snapshot_still_replaces_the_earlier_one() -> None:

@@ -44,10 +44,10 @@ from shared.contracts.meetings_rpc import (
     ListMeetings,
     MeetingSummaryReply,
 )
-from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, now
+from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, SAME_TIME_EXTENSION, now
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ, month_of
-from shared.plausible import already_past
+from shared.plausible import SAME_START_WINDOW, already_past
 from shared.reading import EXTENSION_VALUE
 from shared.refusals import Refusal, RefusalCode, refusal_code
 from shared.rpc import RpcError
@@ -275,27 +275,28 @@ async def schedule_meeting(
         await _not_another_cells_meeting(state, cell_id, body.meeting_id)
     meeting_id = body.meeting_id or f"mtg-{uuid.uuid4().hex[:20]}"
     # a new meeting's start already past is meetings' refusal to say (scheduled_in_the_past), not this question
+    # asked first only to answer early; meetings judges it again under the cell's lock (domain.check_same_start), so
+    # two schedules sent at the same moment (two replicas, a form sent twice) cannot both pass
     if not body.confirm_same_time and (body.already_held or not already_past(body.starts_at, now())):
         clashes = await meetings_at_same_start(state, cell_id, body.starts_at, other_than=meeting_id)
         if clashes:
             raise same_time_conflict(clashes[0])
     data = command_data(body, cell_id=cell_id, meeting_id=meeting_id)
-    data.pop("confirm_same_time", None)  # the gateway's own question, no part of the event
-    # said on the envelope: the contract's data of meeting.scheduled.v1 has no field for it (shared.envelope)
+    # said on the envelope: the contract's data of meeting.scheduled.v1 has no field for them (shared.envelope)
+    data.pop("confirm_same_time", None)
     data.pop("already_held", None)
-    extensions = {HELD_EXTENSION: True} if body.already_held else None
+    extensions = {HELD_EXTENSION: True} if body.already_held else {}
+    if body.confirm_same_time:
+        extensions[SAME_TIME_EXTENSION] = True
     try:
-        return await _send(request, state, caller, "meeting.scheduled.v1", data, extensions=extensions)
+        return await _send(request, state, caller, "meeting.scheduled.v1", data, extensions=extensions or None)
     except RpcError as exc:
         # meetings judges it under the meeting's lock (domain.check_schedule), so two creates at once are one meeting
+        if exc.refusal is not None and exc.refusal.code == RefusalCode.MEETING_AT_SAME_TIME:
+            raise RpcError("conflict", str(exc).removeprefix("data."), field="starts_at", refusal=exc.refusal) from None
         if exc.refusal is None or exc.refusal.code != RefusalCode.MEETING_EXISTS:
             raise
         raise meeting_exists(meeting_id, exc.refusal) from None
-
-
-SAME_START_WINDOW = timedelta(hours=1)
-"""Two meetings of a cell starting less than this apart are most likely one meeting entered twice (a user trial
-scheduled the same meeting by two submissions of the form, and every member got two notices)."""
 
 
 async def meetings_at_same_start(

@@ -16,6 +16,7 @@ from shared.plausible import (
     CLOCK_SKEW,
     HELD_RECORD_WINDOW,
     MINUTES_START_WINDOW,
+    SAME_START_WINDOW,
     already_past,
     begins_later,
     event_time_problem,
@@ -673,10 +674,10 @@ def check_minutes_start(meeting: MeetingState, started_at: datetime) -> None:
     """Reject minutes starting more than a week (shared.plausible.MINUTES_START_WINDOW) from the meeting's scheduled
     start (`data.started_at`): a trial's minutes dated 2020-12-20 for a meeting of 2026-12-20 were accepted. Judged
     against the stored meeting, which minutes always find (they wait for it otherwise): the outcome depends on arrival
-    order only when an integration's move issued after the meeting ended arrives before its minutes (after them it
-    is refused, check_not_moved_when_held; meetings keeps no earlier start to judge the minutes against instead:
-    docs/integrations.md "A move after the meeting"); the rejection is kept and can be replayed once the move is
-    corrected, as check_approval_moment's."""
+    order only for a meeting stored before its schedules and moves were kept: an integration's move issued after the
+    meeting ended and arriving before its minutes is undone by them (moves_undone_by_minutes), which are judged
+    against the start in force before it (docs/integrations.md "A move after the meeting"); the rejection is kept and
+    can be replayed once the move is corrected, as check_approval_moment's."""
     if abs(started_at - meeting.starts_at) > MINUTES_START_WINDOW:
         raise InvalidEvent(
             f"data.started_at: {started_at.isoformat()} is more than {MINUTES_START_WINDOW.days} days from the"
@@ -760,6 +761,30 @@ def check_schedule(
         time=time,
         rule="a new meeting is scheduled at a start still ahead; a meeting already held is recorded with already_held",
         code=RefusalCode.SCHEDULED_IN_THE_PAST,
+    )
+
+
+def check_same_start(
+    others: Sequence[Mapping[str, Any]], *, meeting_id: str, source: str, starts_at: datetime, confirmed: bool
+) -> None:
+    """A secretary's schedule (`source` GATEWAY_SOURCE) starting less than shared.plausible.SAME_START_WINDOW (1 h)
+    from another meeting of the cell not cancelled (`others`: {meeting_id, starts_at, location}, earliest first, as
+    the repository's starting_near reads them) is refused naming `data.starts_at`, coded MEETING_AT_SAME_TIME, unless
+    the secretary `confirmed` it is another meeting (shared.envelope.SAME_TIME_EXTENSION): a user trial scheduled one
+    meeting twice by two submissions of the form, and every member got two notices. Judged under the cell's lock
+    (handlers/locks.py: such a schedule holds its cell exclusively, every schedule holds it shared), so of two such
+    schedules sent at the same moment, by two gateway replicas or two deliveries, the second sees the first. An
+    integration's schedule is a fact and is not judged so."""
+    if confirmed or not from_a_person(source) or not others:
+        return
+    other = others[0]
+    place = other.get("location") or "no place given"
+    raise InvalidEvent(
+        f"data.starts_at: meeting {other['meeting_id']} of the cell starts at {other['starts_at'].isoformat()}"
+        f" ({place}), less than {SAME_START_WINDOW} from {starts_at.isoformat()}; if meeting {meeting_id} is another"
+        " meeting, send it again with confirm_same_time true",
+        field="data.starts_at",
+        refusal=Refusal(code=RefusalCode.MEETING_AT_SAME_TIME),
     )
 
 
@@ -876,8 +901,8 @@ def check_not_moved_when_held(
     after the meeting ended by those minutes (`data.ended_at`): a trial's move of a meeting held on 02/12, issued on
     03/12, set it to 20/12 and mailed every member about a meeting held the day before. A move issued before the
     meeting ended is a fact that arrived late and is stored as any (the latest by (time, id) setting the start), so
-    a normal stream (moved, then held) ends alike in any arrival order. What still depends on the order (the move
-    issued after the end arriving before the minutes) is in docs/integrations.md."""
+    a normal stream (moved, then held) ends alike in any arrival order. The move issued after the end arriving before
+    the minutes is undone by them (moves_undone_by_minutes), so it ends rejected in either order."""
     if not meeting.has_minutes:
         return
     ended = meeting.minutes_ended_at
@@ -889,6 +914,64 @@ def check_not_moved_when_held(
         field=field,
         refusal=Refusal(code=RefusalCode.MEETING_MINUTES_RECORDED),
     )
+
+
+@dataclass(frozen=True)
+class StartFact:
+    """A schedule (`kind` schedule) or move (`kind` move) of a meeting as stored beside its current start: its
+    version, sender, start, place and reason (a move's), and the event's text (for its rejection when undone)."""
+
+    version: Version
+    kind: str
+    source: str
+    starts_at: datetime
+    location: str | None
+    reason: str | None
+    raw: str
+
+
+@dataclass(frozen=True)
+class UndoneMoves:
+    """What minutes ending at some moment make of a meeting's start facts (moves_undone_by_minutes): the moves they
+    undo, oldest first, the fact whose start is then in force, and the latest place given by a fact kept."""
+
+    undone: list[StartFact]
+    start: StartFact
+    location: StartFact | None
+
+
+def moves_undone_by_minutes(facts: Sequence[StartFact], *, ended_at: datetime) -> UndoneMoves | None:
+    """The integrations' moves (not from a person) issued after `ended_at`, the end the minutes give: the moves
+    check_not_moved_when_held refuses when they arrive after those minutes, which the minutes undo when they arrive
+    after the moves, so that either order ends with the meeting held at the start in force before them and the moves
+    rejected (CONTRACT.md: the same state whatever the arrival order). None when there is nothing to undo or no fact
+    is left to take the start from (a meeting stored before its facts were kept: judged as it stands)."""
+    ordered = sorted(facts, key=lambda fact: fact.version)
+    undone = [f for f in ordered if f.kind == "move" and not from_a_person(f.source) and f.version[0] > ended_at]
+    kept = [fact for fact in ordered if fact not in undone]
+    if not undone or not kept:
+        return None
+    placed = [fact for fact in kept if fact.location is not None]
+    return UndoneMoves(undone=undone, start=kept[-1], location=placed[-1] if placed else None)
+
+
+def undone_move_refusal(meeting: MeetingState, fact: StartFact, *, ended_at: datetime) -> InvalidEvent:
+    """The rejection an undone move gets: the one check_not_moved_when_held gives it arriving after the minutes."""
+    held = MeetingState(
+        meeting_id=meeting.meeting_id,
+        cell_id=meeting.cell_id,
+        kind=meeting.kind,
+        starts_at=meeting.starts_at,
+        cancel_version=meeting.cancel_version,
+        has_roster=meeting.has_roster,
+        has_minutes=True,
+        minutes_ended_at=ended_at,
+    )
+    try:
+        check_not_moved_when_held(held, source=fact.source, time=fact.version[0])
+    except InvalidEvent as exc:
+        return exc
+    raise ValueError(f"move {fact.version[2]} is not undone by minutes ending {ended_at.isoformat()}")
 
 
 def is_held(*, cancelled: bool, has_minutes: bool) -> bool:

@@ -5,7 +5,7 @@ what the event changed, which keys it provides to held events, and the events it
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.meetings import domain
@@ -13,8 +13,9 @@ from services.meetings.domain import Held, LockSet, Version, is_newer, member_ke
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
-from shared.envelope import Event, InvalidEvent, recorded_as_held
+from shared.envelope import CloudEvent, Event, InvalidEvent, new_id, now, recorded_as_held, same_time_confirmed
 from shared.periods import local_date, local_midnight
+from shared.plausible import SAME_START_WINDOW
 from shared.refusals import Refusal, RefusalCode
 
 TRANSFERRED = contract.AttendanceStatus.TRANSFERRED
@@ -140,11 +141,20 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
         time=event.time,
         already_held=recorded_as_held(event.envelope),
     )
+    if domain.from_a_person(event.source) and not same_time_confirmed(event.envelope):
+        # read under the cell's exclusive lock (locks.py): a schedule of the cell committed meanwhile is seen
+        others = await uow.meetings.starting_near(
+            data.cell_id, data.starts_at, window=SAME_START_WINDOW, other_than=data.meeting_id
+        )
+        domain.check_same_start(
+            others, meeting_id=data.meeting_id, source=event.source, starts_at=data.starts_at, confirmed=False
+        )
     domain.check_schedule_keeps_held_start(
         existing, starts_at=data.starts_at, version=version_of(event), source=event.source, time=event.time
     )
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)
+    uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "schedule", data.starts_at, data.location, None))
     validated = data.model_dump(mode="json") | {"notified_at": notified_at.isoformat()}
     return Applied(
         subject=data.meeting_id,
@@ -162,7 +172,24 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.check_reschedule(meeting, source=event.source, starts_at=data.starts_at, time=event.time)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
+    uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "move", data.starts_at, data.location, data.reason))
     return Applied(subject=data.meeting_id, changed=changed, announced=not _cancelled(meeting))
+
+
+def _start_fact(
+    event: Event[Any], kind: str, starts_at: Any, location: str | None, reason: str | None
+) -> domain.StartFact:
+    """The accepted schedule or move as kept beside the meeting's start (domain.moves_undone_by_minutes)."""
+    raw = event.envelope.to_json().decode()  # as the ingest path stores an event its state refuses
+    return domain.StartFact(
+        version=version_of(event),
+        kind=kind,
+        source=event.source,
+        starts_at=starts_at,
+        location=location,
+        reason=reason,
+        raw=raw,
+    )
 
 
 async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: MeetingsUnit) -> Applied:
@@ -231,7 +258,10 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     domain.require_not_cancelled(meeting, source=event.source, what="submitting minutes")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes")
     domain.check_person_minutes_moments(event)
-    domain.check_minutes_start(meeting, data.started_at)
+    undo = await _moves_undone(uow, meeting, data, version=version_of(event))
+    # judged against the start in force before the moves these minutes undo, as when the moves arrive after them
+    judged = meeting if undo is None else replace(meeting, starts_at=undo.start.starts_at)
+    domain.check_minutes_start(judged, data.started_at)
     adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
     stored = await uow.meetings.stored_minutes(data.meeting_id) if adopted else None
     if domain.check_adopted_minutes_unchanged(meeting, data, stored=stored, source=event.source):
@@ -242,10 +272,12 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     references = [("data.chair_id", data.chair_id), ("data.recorder_id", data.recorder_id)]
     references += [(f"data.speakers.{i}", speaker) for i, speaker in enumerate(data.speakers)]
     references += [(f"data.tasks.{i}.assignee_id", task.assignee_id) for i, task in enumerate(data.tasks)]
-    await _check_members(uow, meeting=meeting, references=references, source=event.source)
+    await _check_members(uow, meeting=judged, references=references, source=event.source)
     provides = [f"minutes:{data.meeting_id}"] + [f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks]
     if not is_newer(version_of(event), meeting.minutes_version):
         return Applied(subject=data.meeting_id, changed=False)
+    if undo is not None:
+        await _undo_moves(uow, meeting, undo, event=event)
     await uow.meetings.replace_minutes(data, version=version_of(event))
     if meeting.has_minutes or meeting.cancel_version is not None or not meeting.has_roster:
         return Applied(subject=data.meeting_id, changed=True, provides=provides)
@@ -313,6 +345,72 @@ async def apply_task_completed(event: Event[contract.TaskCompleted], uow: Meetin
         )
     changed = await uow.meetings.complete_task(data, version=version_of(event))
     return Applied(subject=data.task_id, changed=changed)
+
+
+async def _moves_undone(
+    uow: MeetingsUnit, meeting: domain.MeetingState, data: contract.MinutesSubmitted, *, version: Version
+) -> domain.UndoneMoves | None:
+    """The integrations' moves that minutes `data` (to be stored: newer than the stored ones) undo, for a meeting
+    whose start was set after the end they give (domain.moves_undone_by_minutes); None otherwise, without a read."""
+    start = meeting.start_version
+    if start is None or start[0] <= data.ended_at or not is_newer(version, meeting.minutes_version):
+        return None
+    return domain.moves_undone_by_minutes(await uow.meetings.start_facts(meeting.meeting_id), ended_at=data.ended_at)
+
+
+async def _undo_moves(
+    uow: MeetingsUnit, meeting: domain.MeetingState, undo: domain.UndoneMoves, *, event: Event[Any]
+) -> None:
+    """Minutes arriving after integrations' moves issued after the meeting ended make the state the one the other
+    order leaves (CONTRACT.md): the start (and place) back to the facts in force, each undone move rejected as it is
+    when it arrives after the minutes (stored, ingest.rejected.v1, its inbox row forgotten so it is judged again if
+    sent again), and, for a meeting not cancelled, a meeting.rescheduled.v1 giving the start in force again: the
+    undone moves were re-published, and its version (the latest undone move's time, its id suffixed `.undone`) is
+    newer than theirs for every listener that orders starts by (time, id)."""
+    from services.meetings.handlers.ingest import SOURCE, reject  # ingest imports this module
+
+    ended = event.data.ended_at
+    await uow.meetings.restore_start(meeting.meeting_id, start=undo.start, location=undo.location, undone=undo.undone)
+    for fact in undo.undone:
+        refusal = domain.undone_move_refusal(meeting, fact, ended_at=ended)
+        await reject(
+            uow,
+            source=fact.source,
+            event_id=fact.version[2],
+            event_type="meeting.rescheduled.v1",
+            reason=refusal.reason,
+            field=refusal.field,
+            raw=fact.raw,
+            route=UNDONE_ROUTE,
+            received_at=now(),
+            correlation_id=event.correlation_id,
+            refusal=refusal.refusal,
+        )
+    if _cancelled(meeting):
+        return  # a cancelled meeting's moves are stored silently: nothing of them was announced
+    last = undo.undone[-1]
+    data: dict[str, Any] = {"meeting_id": meeting.meeting_id, "starts_at": undo.start.starts_at.isoformat()}
+    if undo.location is not None:
+        data["location"] = undo.location.location
+    uow.emit(
+        CloudEvent.of_checked(
+            id=new_id(),
+            source=SOURCE,
+            type="meeting.rescheduled.v1",
+            time=last.version[0],
+            time_ns=last.version[1],
+            subject=meeting.meeting_id,
+            data=data,
+            correlationid=event.correlation_id,
+            causationid=event.id,
+            originsource=last.source,
+            originid=f"{last.version[2]}.undone",
+        )
+    )
+
+
+UNDONE_ROUTE = "undone-by-minutes"
+"""The route a move undone by later-arriving minutes is stored as rejected by (it came in by another, earlier)."""
 
 
 def _cancelled(meeting: domain.MeetingState | None) -> bool:

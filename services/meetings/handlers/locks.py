@@ -11,7 +11,7 @@ from typing import Any
 
 from services.meetings.domain import LockSet, meeting_key, member_key, monitor_key, unit_key
 from shared.contracts import meetings as contract
-from shared.envelope import Event
+from shared.envelope import GATEWAY_SOURCE, Event, same_time_confirmed
 
 
 def locks_for(event: Event[Any]) -> LockSet:
@@ -33,6 +33,10 @@ def locks_for(event: Event[Any]) -> LockSet:
             shared=frozenset({unit_key(data.cell_id), unit_key(data.committee_id)}),
         )
     if isinstance(data, contract.MeetingScheduled):
+        if event.source == GATEWAY_SOURCE and not same_time_confirmed(event.envelope):
+            # the secretary's schedule reads the cell's other meetings (domain.check_same_start): it holds the cell
+            # exclusively, so no other schedule of the cell (each holds it shared) commits unseen meanwhile
+            return LockSet(exclusive=frozenset({meeting_key(data.meeting_id), unit_key(data.cell_id)}))
         return LockSet(exclusive=frozenset({meeting_key(data.meeting_id)}), shared=frozenset({unit_key(data.cell_id)}))
     if isinstance(data, contract.AttendanceRecorded):
         # exclusive on the members: the roster rewrites their attendance histories, which this event publishes

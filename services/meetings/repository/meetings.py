@@ -7,12 +7,12 @@ each write in memory (is this snapshot newer?) and queues it in PendingWrites, s
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
 
-from services.meetings.domain import MeetingState, Version
+from services.meetings.domain import MeetingState, StartFact, Version
 from services.meetings.repository.pending import PendingWrites, jsonb
 from shared.contracts import meetings as contract
 
@@ -46,6 +46,14 @@ class MeetingRepository(Protocol):
     async def complete_task(self, data: contract.TaskCompleted, *, version: Version) -> bool: ...
     async def attendance_news(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
     async def prefetch(self, meeting_ids: Iterable[str]) -> set[str]: ...
+    async def starting_near(
+        self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str
+    ) -> list[dict[str, Any]]: ...
+    def add_start_fact(self, meeting_id: str, fact: StartFact) -> None: ...
+    async def start_facts(self, meeting_id: str) -> list[StartFact]: ...
+    async def restore_start(
+        self, meeting_id: str, *, start: StartFact, location: StartFact | None, undone: Sequence[StartFact]
+    ) -> None: ...
 
 
 _STATE_SQL = (
@@ -93,6 +101,10 @@ _SCHEDULE_SQL = (
     f" {_latest('start', ('starts_at', 'start_time', 'start_ns', 'start_id'))},"
     f" {_latest('location', ('location', 'location_time', 'location_ns', 'location_id'))}"
     f" WHERE {_newer('schedule')}"
+)
+_START_FACT_SQL = (
+    "INSERT INTO meeting_start_fact (meeting_id, version_time, version_ns, version_id, kind, source, starts_at,"
+    " location, reason, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
 )
 _RESCHEDULE_SQL = (
     "UPDATE meeting SET starts_at = $2, start_time = $3, start_ns = $4, start_id = $5, reschedule_reason = $6"
@@ -354,6 +366,87 @@ class PgMeetingRepository:
             rank=FIRST,
         )
         return True
+
+    async def starting_near(
+        self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str
+    ) -> list[dict[str, Any]]:
+        """The cell's meetings, not cancelled and other than `other_than`, starting less than `window` from
+        `starts_at`, earliest first, as {meeting_id, starts_at, location}: read fresh (the queue sent first), so
+        under the cell's lock it is every such meeting committed or written by this transaction (check_same_start)."""
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT meeting_id, starts_at, location FROM meeting WHERE cell_id = $1 AND meeting_id <> $2"
+            " AND cancel_time IS NULL AND starts_at > $3::timestamptz - $4::interval"
+            " AND starts_at < $3::timestamptz + $4::interval"
+            " ORDER BY starts_at, meeting_id",
+            cell_id,
+            other_than,
+            starts_at,
+            window,
+        )
+        return [dict(row) for row in rows]
+
+    def add_start_fact(self, meeting_id: str, fact: StartFact) -> None:
+        """Keep an accepted schedule or move of the meeting beside its current start (the same one again: no-op)."""
+        self._pending.add(
+            _START_FACT_SQL,
+            (meeting_id, *fact.version, fact.kind, fact.source, fact.starts_at, fact.location, fact.reason, fact.raw),
+            rank=THEN,
+        )
+
+    async def start_facts(self, meeting_id: str) -> list[StartFact]:
+        """The meeting's kept schedules and moves, oldest first (those queued by this transaction too)."""
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT version_time, version_ns, version_id, kind, source, starts_at, location, reason, raw"
+            " FROM meeting_start_fact WHERE meeting_id = $1 ORDER BY version_time, version_ns, version_id",
+            meeting_id,
+        )
+        return [
+            StartFact(
+                version=(row["version_time"], row["version_ns"], row["version_id"]),
+                kind=row["kind"],
+                source=row["source"],
+                starts_at=row["starts_at"],
+                location=row["location"],
+                reason=row["reason"],
+                raw=row["raw"],
+            )
+            for row in rows
+        ]
+
+    async def restore_start(
+        self, meeting_id: str, *, start: StartFact, location: StartFact | None, undone: Sequence[StartFact]
+    ) -> None:
+        """Set the start (and place) back to the facts in force and forget the `undone` moves, at once (the queue
+        sent first: a move queued earlier in this transaction is written before it is undone)."""
+        conn = await self._direct()
+        await conn.execute(
+            "UPDATE meeting SET starts_at = $2, start_time = $3, start_ns = $4, start_id = $5, reschedule_reason = $6"
+            " WHERE meeting_id = $1",
+            meeting_id,
+            start.starts_at,
+            *start.version,
+            start.reason,
+        )
+        if location is not None:
+            await conn.execute(
+                "UPDATE meeting SET location = $2, location_time = $3, location_ns = $4, location_id = $5"
+                " WHERE meeting_id = $1",
+                meeting_id,
+                location.location,
+                *location.version,
+            )
+            self._versions[meeting_id].location = location.version
+        await conn.executemany(
+            "DELETE FROM meeting_start_fact WHERE meeting_id = $1 AND version_time = $2 AND version_ns = $3"
+            " AND version_id = $4",
+            [(meeting_id, *fact.version) for fact in undone],
+        )
+        self._versions[meeting_id].start = start.version
+        state = self._states[meeting_id]
+        if state is not None:
+            self._states[meeting_id] = replace(state, starts_at=start.starts_at, start_version=start.version)
 
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool:
         """Move the start (and place) when this is the latest word on them; True when anything changed. Decided on
