@@ -27,12 +27,14 @@ DLQ = EVALUATION_FACTS.dead_letter_queue
 
 @pytest.fixture
 async def channel(amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    """A channel of the test's own, on the package's vhost, with the topology declared and evaluation's dead letters
-    emptied (the counts below are this test's own)."""
+    """A channel of the test's own, on the package's vhost, with the topology declared and evaluation's queue and
+    dead letters emptied (the counts and the message taken below are this test's own, not one an earlier test of
+    the package left in the queue)."""
     await declare_topology(amqp_url, CONSUMER_QUEUES)
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
+        await (await channel.get_queue(QUEUE, ensure=False)).purge()
         await (await channel.get_queue(DLQ, ensure=False)).purge()
         yield channel
     finally:
