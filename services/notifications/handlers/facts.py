@@ -495,7 +495,10 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
 
 async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
     """Move the late-records checks of meetings whose minutes just gave their end to that end plus the set days
-    (rules.records_due_at); checks that fired already stay as they were (what they raised is kept)."""
+    (rules.records_due_at); checks that fired already stay as they were (what they raised is kept) unless the end
+    now given puts the deadline ahead: the minutes were corrected (a mistyped end, say), so the late alerts raised
+    from the earlier end no longer hold and are withdrawn (void in the inbox, out of the digests, their deliveries
+    not yet made cancelled: PgOutgoing.withdraw_alerts), and their checks planned again at the new deadline."""
     planned = [(meeting, meeting.cell_id) for meeting in meetings if meeting.known and not meeting.cancelled]
     cells = sorted({cell_id for _, cell_id in planned if cell_id is not None})
     if not cells:
@@ -509,6 +512,18 @@ async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUn
             for kind, due_at in rules.minutes_due_times(meeting, configs[cell_id]).items()
         ]
     )
+    now = uow.now()
+    ahead = {
+        (rule, meeting.meeting_id): (kind, due_at)
+        for meeting, cell_id in planned
+        if cell_id is not None
+        for kind, rule, due_at in rules.minutes_not_late(meeting, configs[cell_id], now)
+    }
+    withdrawn = await uow.outgoing.withdraw_alerts(list(ahead), now=now)
+    if not withdrawn:
+        return
+    await uow.outgoing.schedule_many([(ahead[key][0], key[1], ahead[key][1]) for key in withdrawn], rearm=True)
+    log.info("late_records_alerts_withdrawn", alerts=len(withdrawn), meetings=len({key[1] for key in withdrawn}))
 
 
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:
