@@ -9,12 +9,17 @@ and an alert the corrected minutes show does not hold is withdrawn as a cancella
 from datetime import datetime, timedelta
 
 import asyncpg
+import pytest
 
 from services.notifications import queries
 from services.notifications.config import Settings
+from services.notifications.handlers import BATCH_HANDLERS
+from services.notifications.unit_of_work import NotificationsUnitOfWork
+from shared.contracts.registry import read_event
+from shared.envelope import CloudEvent
 from shared.periods import VIETNAM_TZ
 from tests.notifications.conftest import run_due
-from tests.notifications.events import Province
+from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 from tests.notifications.test_handlers import due_times, handle
 from tests.support.ids import random_id
@@ -122,3 +127,42 @@ async def test_minutes_that_leave_the_meeting_late_keep_its_alerts(pool: asyncpg
     assert await fire_late_checks(pool, settings, clock, meeting_id) > 0
     await handle(pool, settings, clock, p.minutes(meeting_id, STARTS + timedelta(hours=3)))
     assert await late_alerts(pool, meeting_id) == [("minutes_late", p.secretary, False)]
+
+
+async def handle_batch(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events: CloudEvent) -> None:
+    """Apply the events of one type as one batch, through its batch handler."""
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        await BATCH_HANDLERS[events[0].type]([read_event(item) for item in events], uow)
+        await uow.commit()
+
+
+@pytest.mark.parametrize("how", ["rescheduled", "snapshot", "snapshot_batch"])
+async def test_a_move_of_the_meeting_withdraws_the_late_alerts_its_new_start_shows_do_not_hold(
+    pool: asyncpg.Pool, settings: Settings, how: str
+) -> None:
+    p = Province()
+    planned = STARTS - timedelta(days=6)
+    clock = Clock(planned - timedelta(days=2))
+    meeting_id = random_id("mtg")
+    await handle(pool, settings, clock, *p.setup(), p.scheduled(meeting_id, planned))
+    clock.value = planned + timedelta(days=5, hours=1)
+    assert await fire_late_checks(pool, settings, clock, meeting_id) > 0
+    assert [void for _, _, void in await late_alerts(pool, meeting_id)] == [False, False]
+
+    # the secretary moves it to 01/12 08:00, the day it was held: nothing is late before 03/12 08:00
+    if how == "rescheduled":
+        moved = event("meeting.rescheduled.v1", {"meeting_id": meeting_id, "starts_at": STARTS.isoformat()})
+        await handle(pool, settings, clock, moved)
+    elif how == "snapshot":
+        await handle(pool, settings, clock, p.scheduled(meeting_id, STARTS))
+    else:
+        await handle_batch(pool, settings, clock, p.scheduled(meeting_id, STARTS))
+    assert [void for _, _, void in await late_alerts(pool, meeting_id)] == [True, True]
+    assert (await due_times(pool, meeting_id))["meeting.minutes"] == (STARTS + timedelta(days=2), False)
+    clock.value = STARTS + timedelta(days=2)
+    assert await fire_late_checks(pool, settings, clock, meeting_id) > 0
+    assert [(rule, void) for rule, _, void in await late_alerts(pool, meeting_id)] == [
+        ("minutes_late", True),
+        ("minutes_late", False),
+        ("minutes_late_superior", True),
+    ]
