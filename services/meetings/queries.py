@@ -1,6 +1,7 @@
 """Read side: SQL over the meetings schema returning the read models of the RPC catalog."""
 
 import json
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -52,14 +53,19 @@ async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: 
     return page(items, total=total, limit=limit, offset=offset)
 
 
-async def list_members(conn: asyncpg.Connection, *, cell_id: str, limit: int, offset: int) -> dict[str, Any]:
-    """The current (not removed) members of a cell in Vietnamese order of their names (shared.collation.person_key:
-    the given name, then the rest, as the web pages list them: Hồ before Huỳnh, Đ after D), then by id; a cell's
-    members are few, so they are ordered here."""
+async def list_members(
+    conn: asyncpg.Connection, *, cell_id: str, today: date, limit: int, offset: int
+) -> dict[str, Any]:
+    """The members of a cell on `today` (a Vietnam date), in Vietnamese order of their names (shared.collation
+    .person_key: the given name, then the rest, as the web pages list them: Hồ before Huỳnh, Đ after D), then by id;
+    a cell's members are few, so they are ordered here. A member removed (member.removed.v1) is listed until the day
+    before the removal's `effective_on`: it takes effect that day, as rosters and scores read it (DOMAIN.md: removals
+    by `effective_on`), so a removal announced ahead leaves the list on its day, not when it arrives."""
     rows = await conn.fetch(
         "SELECT id, full_name, status, role, exempt, email, admitted_on, probation_ends_on FROM member"
-        " WHERE cell_id = $1 AND removed_on IS NULL",
+        " WHERE cell_id = $1 AND (removed_on IS NULL OR removed_on > $2)",
         cell_id,
+        today,
     )
     ordered = sorted(rows, key=lambda row: (person_key(row["full_name"]), row["id"]))
     return page([dict(r) for r in ordered[offset : offset + limit]], total=len(ordered), limit=limit, offset=offset)

@@ -8,9 +8,10 @@ from services.meetings import handlers, queries
 from services.meetings.context import MeetingsContext
 from services.meetings.repository.ingest import register_sources, sync_sources
 from shared.contracts import meetings_rpc as rpc
-from shared.envelope import InvalidEvent, is_batch
+from shared.envelope import InvalidEvent, is_batch, now
 from shared.logs import get_logger
 from shared.ops.rpc import add_ops_methods
+from shared.periods import local_date
 from shared.rpc import RpcError, RpcMethods
 
 log = get_logger(__name__)
@@ -159,9 +160,11 @@ async def list_units(request: rpc.ListUnits, app: MeetingsContext) -> dict[str, 
 
 
 async def list_members(request: rpc.ListMembers, app: MeetingsContext) -> dict[str, Any]:
-    """The members of a cell."""
+    """The members of a cell as of today in Vietnam (a removal counts from its `effective_on`)."""
     async with app.pool.acquire() as conn:
-        return await queries.list_members(conn, cell_id=request.cell_id, limit=request.limit, offset=request.offset)
+        return await queries.list_members(
+            conn, cell_id=request.cell_id, today=local_date(now()), limit=request.limit, offset=request.offset
+        )
 
 
 async def list_meetings(request: rpc.ListMeetings, app: MeetingsContext) -> dict[str, Any]:

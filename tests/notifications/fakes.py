@@ -188,6 +188,22 @@ class FakeOutgoing:
         """Retract the alerts of the rule about these subjects."""
         return self._retract(lambda n: n.rule == rule and n.subject_id in subject_ids, now=now)
 
+    async def withdraw_alerts(self, keys: Sequence[tuple[str, str]], *, now: datetime) -> list[tuple[str, str]]:
+        """Retract the alerts of these (rule, subject) keys and set their periods aside; the keys withdrawn."""
+        wanted = set(keys)
+        chosen = {
+            key: notification_id
+            for key, notification_id in self.keys.items()
+            if (key[0], key[1]) in wanted and notification_id not in self.voided
+        }
+        self._retract(lambda n: (n.rule, n.subject_id) in wanted, now=now)
+        for key, notification_id in chosen.items():
+            aside = replace(self.notifications[notification_id], period=f"{key[3]}|void:{now.isoformat()}")
+            self.notifications[notification_id] = aside
+            del self.keys[key]
+            self.keys[(key[0], key[1], key[2], aside.period)] = notification_id
+        return sorted({(key[0], key[1]) for key in chosen})
+
     def _retract(self, chooses: Callable[[NewNotification], bool], *, now: datetime) -> tuple[int, int]:
         """Mark void the chosen alerts, out of the digests, and drop their deliveries not yet made."""
         chosen = {key for key, n in self.notifications.items() if chooses(n)}

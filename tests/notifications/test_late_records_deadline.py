@@ -134,7 +134,7 @@ async def test_a_meeting_without_minutes_is_late_from_its_start_until_minutes_gi
     ]
 
 
-@pytest.mark.parametrize("ended", [ENDS, None])
+@pytest.mark.parametrize("ended", [ENDS, None, STARTS - timedelta(days=6)])
 async def test_the_lists_sql_reads_the_deadline_as_the_rule_does(pool: asyncpg.Pool, ended: datetime | None) -> None:
     expression = rules.RECORDS_DUE_AT_SQL.format(starts_at="$1::timestamptz", ended_at="$2::timestamptz", days="$3")
     async with pool.acquire() as conn:

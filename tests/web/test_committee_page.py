@@ -233,6 +233,21 @@ def test_an_alert_of_a_meeting_cancelled_since_is_shown_as_no_longer_holding() -
     assert [said in item for item in items[1:]] == [False, True]
 
 
+def test_a_late_records_alert_withdrawn_by_corrected_minutes_does_not_say_the_meeting_was_cancelled() -> None:
+    """A trial: corrected minutes withdrew a late-minutes escalation; the inbox must say why it no longer holds."""
+    late = {
+        "notification_id": "n-1",
+        "rule": "minutes_late_superior",
+        "title": "Chi bộ chậm hoàn thiện biên bản, nghị quyết: Chi bộ thôn 1",
+        "created_at": "2026-12-01T12:00:00+07:00",
+        "void_at": "2026-12-02T10:05:00+07:00",
+    }
+    html = committee_page(rollup({"good": 1}, []), inbox=[late])
+    item = html.split('id="inbox"', 1)[1].split("</ul>", 1)[0]
+    assert "Không còn hiệu lực: theo biên bản hoặc thời gian buổi sinh hoạt đã cập nhật" in item
+    assert "chưa quá hạn (10:05" in item and "đã bị hủy" not in item
+
+
 def test_the_alert_settings_are_linked_whether_the_period_is_rated_or_not() -> None:
     rated = committee_page(rollup({"good": 1}, []))
     assert 'href="/app/committees/xa-hoa-binh/alerts"' in rated and "Cài đặt cảnh báo" in rated

@@ -143,7 +143,8 @@ class NotificationRead(ReadModel):
     created_at: datetime | None = None
     read_at: datetime | None = None
     void_at: datetime | None = None
-    """When the alert stopped holding (its meeting was cancelled after it was raised); None while it holds."""
+    """When the alert stopped holding (its meeting was cancelled after it was raised, or a late-records alert that
+    corrected minutes or a move of the meeting show is not late yet); None while it holds."""
 
 
 class MeRead(BaseModel):

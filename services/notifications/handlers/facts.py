@@ -33,8 +33,9 @@ def is_recent(meeting: Meeting | None, *, now: datetime, cutoff_days: int) -> bo
     return meeting.starts_at >= now - timedelta(days=cutoff_days)
 
 
-async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit) -> None:
-    """(Re)plan the time-based rules of a meeting from its effective start and its cell's settings."""
+async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit, *, moved: bool = False) -> None:
+    """(Re)plan the time-based rules of a meeting from its effective start and its cell's settings; when its start
+    `moved`, its late-records alerts the new start shows do not hold are withdrawn (withdraw_not_late)."""
     if (
         not meeting.known
         or meeting.cancelled
@@ -44,6 +45,13 @@ async def plan_meeting_jobs(meeting: Meeting, uow: NotificationsUnit) -> None:
     config = await config_for(meeting.cell_id, uow)
     for kind, due_at in rules.meeting_due_times(meeting, config).items():
         await uow.outgoing.schedule(kind=kind, subject_id=meeting.meeting_id, due_at=due_at, rearm=True)
+    if moved:
+        await withdraw_not_late([(meeting, config)], uow)
+
+
+def _moved(before: Meeting | None, after: Meeting) -> bool:
+    """Whether a stored fact moved a known meeting's start."""
+    return before is not None and before.starts_at is not None and before.starts_at != after.starts_at
 
 
 async def _notice(
@@ -281,7 +289,7 @@ async def on_meeting_scheduled(event: Event[Any], uow: NotificationsUnit) -> Non
     assert meeting is not None
     for rule, told, change in _schedule_notices(before, meeting, event):
         await _notice(rule, told, uow, change=change)
-    await plan_meeting_jobs(meeting, uow)
+    await plan_meeting_jobs(meeting, uow, moved=_moved(before, meeting))
     await _roster_alerts(meeting, uow)
 
 
@@ -313,6 +321,19 @@ async def on_meeting_scheduled_many(events: Sequence[Event[Any]], uow: Notificat
             ],
             uow,
         )
+        moved = [
+            meetings[meeting_id]
+            for meeting_id in sorted(applied)
+            if _moved(before.get(meeting_id), meetings[meeting_id])
+            and meetings[meeting_id].known
+            and not meetings[meeting_id].cancelled
+            and meetings[meeting_id].cell_id is not None
+        ]
+        if moved:
+            configs = await configs_for(sorted({meeting.cell_id for meeting in moved if meeting.cell_id}), uow)
+            await withdraw_not_late(
+                [(meeting, configs[meeting.cell_id]) for meeting in moved if meeting.cell_id is not None], uow
+            )
 
 
 async def _scheduled_alerts(
@@ -413,7 +434,7 @@ async def on_meeting_rescheduled(event: Event[Any], uow: NotificationsUnit) -> N
     changed = rules.meeting_change(before, meeting, reason=event.data.reason)
     if changed is not None:
         await _notice(r.MEETING_RESCHEDULED, changed, uow, change=rules.change_id(event.time, event.order_id))
-    await plan_meeting_jobs(meeting, uow)
+    await plan_meeting_jobs(meeting, uow, moved=_moved(before, meeting))
 
 
 async def on_meeting_cancelled(event: Event[Any], uow: NotificationsUnit) -> None:
@@ -495,7 +516,10 @@ async def on_minutes_submitted_many(events: Sequence[Event[Any]], uow: Notificat
 
 async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUnit) -> None:
     """Move the late-records checks of meetings whose minutes just gave their end to that end plus the set days
-    (rules.records_due_at); checks that fired already stay as they were (what they raised is kept)."""
+    (rules.records_due_at); checks that fired already stay as they were (what they raised is kept) unless the end
+    now given puts the deadline ahead: the minutes were corrected (a mistyped end, say), so the late alerts raised
+    from the earlier end no longer hold and are withdrawn (void in the inbox, out of the digests, their deliveries
+    not yet made cancelled: PgOutgoing.withdraw_alerts), and their checks planned again at the new deadline."""
     planned = [(meeting, meeting.cell_id) for meeting in meetings if meeting.known and not meeting.cancelled]
     cells = sorted({cell_id for _, cell_id in planned if cell_id is not None})
     if not cells:
@@ -509,6 +533,28 @@ async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUn
             for kind, due_at in rules.minutes_due_times(meeting, configs[cell_id]).items()
         ]
     )
+    await withdraw_not_late([(meeting, configs[cell_id]) for meeting, cell_id in planned if cell_id is not None], uow)
+
+
+async def withdraw_not_late(planned: Sequence[tuple[Meeting, RuleConfig]], uow: NotificationsUnit) -> None:
+    """Withdraw the late-records alerts of these meetings (each with its cell's settings) that no longer hold now:
+    a later fact (corrected minutes, a move of the meeting) puts the rule's deadline ahead (rules.minutes_not_late).
+    They are void in the inbox, out of the digests, their deliveries not yet made cancelled (PgOutgoing
+    .withdraw_alerts), and their checks planned again at the new deadline, so a deadline that passes with the
+    records still missing alerts again."""
+    now = uow.now()
+    ahead = {
+        (rule, meeting.meeting_id): (kind, due_at)
+        for meeting, config in planned
+        for kind, rule, due_at in rules.minutes_not_late(meeting, config, now)
+    }
+    if not ahead:
+        return
+    withdrawn = await uow.outgoing.withdraw_alerts(list(ahead), now=now)
+    if not withdrawn:
+        return
+    await uow.outgoing.schedule_many([(ahead[key][0], key[1], ahead[key][1]) for key in withdrawn], rearm=True)
+    log.info("late_records_alerts_withdrawn", alerts=len(withdrawn), meetings=len({key[1] for key in withdrawn}))
 
 
 async def on_attendance_recorded(event: Event[Any], uow: NotificationsUnit) -> None:

@@ -137,6 +137,7 @@ class OutgoingRepository(Protocol):
     async def void_for_cancelled(self, meeting_id: str, *, now: datetime) -> tuple[int, int]: ...
     async def cancel_jobs(self, kind: str, subject_ids: Sequence[str], *, now: datetime) -> int: ...
     async def retract_alerts(self, rule: str, subject_ids: Sequence[str], *, now: datetime) -> tuple[int, int]: ...
+    async def withdraw_alerts(self, keys: Sequence[tuple[str, str]], *, now: datetime) -> list[tuple[str, str]]: ...
 
 
 class PgOutgoingRepository:
@@ -643,6 +644,37 @@ class PgOutgoingRepository:
             now=now,
             why="retracted: its ground was withdrawn",
         )
+
+    async def withdraw_alerts(self, keys: Sequence[tuple[str, str]], *, now: datetime) -> list[tuple[str, str]]:
+        """Withdraw the alerts of these (rule, subject) keys that a later fact shows no longer hold (a late-records
+        alert whose deadline the corrected minutes moved ahead): retracted as _retract does (void in the inbox, out of
+        the digests still to come, deliveries not yet made cancelled), and each one's period set aside
+        (`<period>|void:<now>`), so that the rule may raise it again should its condition come to hold later (the
+        new deadline passes with the records still missing). The (rule, subject) keys withdrawn, sorted; a second
+        call finds nothing left."""
+        if not keys:
+            return []
+        pairs = sorted(set(keys))
+        rows = await self._db.fetch(
+            "WITH keyed AS (SELECT * FROM unnest($3::text[], $4::text[]) AS k(rule, subject_id)),"
+            " voided AS (UPDATE notification n SET void_at = $1, digest_pending = false,"
+            " period = n.period || '|void:' || $5"
+            " FROM keyed k WHERE n.rule = k.rule AND n.subject_id = k.subject_id AND n.void_at IS NULL"
+            " RETURNING n.id, n.rule, n.subject_id),"
+            " held AS (SELECT d.id FROM delivery d JOIN voided v ON v.id = d.notification_id"
+            " WHERE d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until <= $1) FOR UPDATE OF d),"
+            " cancelled AS (UPDATE delivery d SET status = 'cancelled', locked_until = NULL,"
+            " last_error = $2 FROM held WHERE d.id = held.id RETURNING d.id, d.attempts),"
+            " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
+            " SELECT id, attempts, 'cancelled', $2 FROM cancelled)"
+            " SELECT DISTINCT rule, subject_id FROM voided ORDER BY rule, subject_id",
+            now,
+            "withdrawn: a later fact shows its ground no longer holds",
+            [rule for rule, _ in pairs],
+            [subject_id for _, subject_id in pairs],
+            now.isoformat(),
+        )
+        return [(row["rule"], row["subject_id"]) for row in rows]
 
     async def _retract(self, match: str, args: Sequence[Any], *, now: datetime, why: str) -> tuple[int, int]:
         """Retract the alerts (`notification n`) that `match` selects ($3 on are `args`), in one statement: each

@@ -155,15 +155,19 @@ def records_due_at(*, starts_at: datetime, ended_at: datetime | None, days: floa
     (`ended_at` of minutes.submitted.v1). Before any minutes the end is unknown (the minutes are what record it), so
     they count from the start: the one moment known to be the meeting's, and the earliest it can have ended — a
     meeting that ran on is called late at most its own length early, and submitting the minutes moves the deadline
-    to the end they give. The committee page's list (queries.late_minutes, through RECORDS_DUE_AT_SQL) and the
-    alerts (minutes_late, meeting_due_times) both use this reading.
+    to the end they give. An end before the start (a mistyped date in the minutes) is not the meeting's time: the
+    days then count from its start, as DOMAIN.md counts them "after the meeting", so such minutes never make a meeting
+    late before it could have been (a user trial saw an end 6 days before the start alert at once, superior committee
+    included). The committee page's list (queries.late_minutes, through RECORDS_DUE_AT_SQL) and the alerts
+    (minutes_late, meeting_due_times) both use this reading.
     """
-    return (ended_at or starts_at) + timedelta(days=days)
+    return max(ended_at or starts_at, starts_at) + timedelta(days=days)
 
 
-RECORDS_DUE_AT_SQL = "(COALESCE({ended_at}, {starts_at}) + ({days}) * interval '1 day')"
-"""records_due_at as an SQL expression over the named columns (str.format: `starts_at`, `ended_at`, `days`), for the
-queries that list late meetings; tests/notifications/test_late_minutes_list.py holds the two to the same answers."""
+RECORDS_DUE_AT_SQL = "(GREATEST({ended_at}, {starts_at}) + ({days}) * interval '1 day')"
+"""records_due_at as an SQL expression over the named columns (str.format: `starts_at`, `ended_at`, `days`; GREATEST
+skips a NULL end), for the queries that list late meetings; tests/notifications/test_late_minutes_list.py holds the
+two to the same answers."""
 
 
 def _records_due(meeting: Meeting, days: float) -> datetime:
@@ -229,6 +233,23 @@ def minutes_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetim
         "meeting.minutes": _records_due(meeting, days),
         "meeting.minutes_superior": _records_due(meeting, days + more),
     }
+
+
+MINUTES_JOB_RULES = {"meeting.minutes": r.MINUTES_LATE, "meeting.minutes_superior": r.MINUTES_LATE_SUPERIOR}
+"""The late-records rule each late-records check (its schedule kind) raises."""
+
+
+def minutes_not_late(meeting: Meeting, config: RuleConfig, now: datetime) -> list[tuple[str, str, datetime]]:
+    """(check kind, rule, due) of the late-records rules a meeting does not break at `now`: its records are due
+    later (records_due_at from the end its latest minutes give), so an alert of that rule raised before (from a
+    minutes end since corrected) no longer holds (DOMAIN.md "Alerts": minutes "not in 2 days after the meeting")."""
+    if not meeting.known or meeting.cancelled or meeting.starts_at is None:
+        return []
+    return [
+        (kind, MINUTES_JOB_RULES[kind], due_at)
+        for kind, due_at in minutes_due_times(meeting, config).items()
+        if now < due_at
+    ]
 
 
 def meeting_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetime]:
