@@ -1,9 +1,9 @@
 """A meeting's score under a framework: a pure function of the meeting's facts."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from pydantic_core import to_jsonable_python
 
@@ -11,6 +11,34 @@ from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingF
 from services.evaluation.domain.framework import Framework, Item
 from services.evaluation.domain.rules import Reason, evaluate_automatic
 from shared.reasons import ReasonCode, ReasonPart, reason_text
+
+T = TypeVar("T")
+
+
+class cached_property(Generic[T]):  # noqa: N801 (named as the functools one it stands for)
+    """functools.cached_property without its lock: Python 3.11's takes an RLock at every first read, and a scoring
+    round reads two per criterion line (~27 a meeting; issue 12). Computed once per instance, kept in its __dict__
+    (a frozen dataclass too), then read as a plain attribute."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> "cached_property[T]": ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> "T | cached_property[T]":
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
 
 
 @dataclass(frozen=True)
