@@ -11,11 +11,13 @@ from shared.outbox import notify_channel
 
 async def outbox_health(conn: asyncpg.Connection) -> dict[str, Any]:
     """Rows waiting to be published, how old the oldest is (seconds), and parked rows."""
+    # each part in the words of a partial index's predicate (outbox_due, outbox_parked), so it reads only the
+    # unpublished rows: `WHERE published_at IS NULL` alone matches neither index and read the whole outbox, published
+    # rows kept for days included (issue 12: 53 ms a call at 42,000 rows, fillfactor 50)
     row = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,"
-        " coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0) AS lag,"
-        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked"
-        " FROM outbox WHERE published_at IS NULL"
+        "SELECT count(*) AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS lag,"
+        " (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL) AS parked"
+        " FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
     )
     return {"pending": row["pending"], "oldest_pending_seconds": round(float(row["lag"]), 1), "parked": row["parked"]}
 

@@ -9,7 +9,10 @@ Runs the `province-year` preset (tests/benchmarks/province_year.py, no baseline)
 - pg_stat_statements of that database (created there; reset for its dbid at the start, after a CHECKPOINT so that
   full-page images come only from checkpoints during the run): per statement calls, total_exec_time (lock waits
   included: advisory locks rank high without costing CPU), rows, shared_blks_dirtied, wal_bytes, wal_fpi;
-- pg_stat_database's tuple counters and each schema's outbox size.
+- pg_stat_database's tuple counters and each schema's outbox size;
+- per index of the service schemas, the scans and tuples read during the run and its size (pg_stat_user_indexes), so
+  an index that a hot insert table maintains and nobody reads shows as 0 scans; the time spent in advisory-lock
+  statements (their total_exec_time is mostly waiting).
 The server must preload pg_stat_statements (`shared_preload_libraries`); without it the statement figures are empty.
 """
 
@@ -68,6 +71,7 @@ class PgMeter:
     _stop: bool = False
     _task: "asyncio.Task[None] | None" = None
     _db_start: dict[str, int] = field(default_factory=dict)
+    _index_start: dict[str, int] = field(default_factory=dict)
 
     async def _backends(self) -> list[int]:
         rows = await self.conn.fetch(
@@ -100,6 +104,7 @@ class PgMeter:
             if cpu is not None:
                 self.first[pid] = self.last[pid] = cpu
         self._db_start = await self._database_counters()
+        self._index_start = {name: row["scans"] for name, row in (await index_usage(self.conn)).items()}
         self._task = asyncio.get_running_loop().create_task(self._sample())
 
     async def _read_statements(self, *, text: bool = False) -> None:
@@ -192,11 +197,33 @@ class PgMeter:
             "statement_entries_evicted": self.evicted,
             "database": {name: counters[name] - self._db_start.get(name, 0) for name in counters},
             "outbox": await outbox_sizes(self.conn),
+            "advisory_locks": sorted(
+                (
+                    {"query": s["query"][:120], "calls": s["calls"], "total_exec_time": s["total_exec_time"]}
+                    for s in statements
+                    if "advisory" in s["query"] and "lock" in s["query"]
+                ),
+                key=lambda s: -float(s["total_exec_time"]),
+            ),
+            "indexes": {
+                name: {**row, "scans": row["scans"] - self._index_start.get(name, 0)}
+                for name, row in sorted((await index_usage(self.conn)).items())
+            },
             "top": {
                 key: sorted(statements, key=lambda s, key=key: -float(s[key]))[:top]  # type: ignore[misc]
                 for key in STATEMENT_KEYS
             },
         }
+
+
+async def index_usage(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:
+    """Per index of the service schemas (`schema.table.index`): scans so far, tuples read, size in bytes."""
+    rows = await conn.fetch(
+        "SELECT schemaname || '.' || relname || '.' || indexrelname AS name, idx_scan AS scans,"
+        " idx_tup_read AS tuples, pg_relation_size(indexrelid) AS bytes FROM pg_stat_user_indexes"
+        " WHERE schemaname IN ('meetings', 'evaluation', 'notifications')"
+    )
+    return {row["name"]: {"scans": row["scans"], "tuples": row["tuples"], "bytes": row["bytes"]} for row in rows}
 
 
 async def outbox_sizes(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -460,12 +461,23 @@ def test_a_second_60_where_no_leap_second_can_be_is_refused_saying_so(written: s
         assert caught.value.field == field and caught.value.reason.startswith(f"{field}: {said}")
 
 
-def test_new_ids_are_random_version_4_uuids_written_as_str_uuid4_writes_them() -> None:
+def test_new_ids_are_time_ordered_version_7_uuids_written_as_str_uuid_writes_them() -> None:
     ids = [new_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)
     for text in ids:
         parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
+
+
+def test_new_ids_of_a_later_millisecond_sort_after_earlier_ones() -> None:
+    """An inbox takes them at its index's right edge (issue 12): the millisecond leads, in code point order too."""
+    before = [new_id() for _ in range(50)]
+    started = time.time_ns()
+    while time.time_ns() // 1_000_000 <= started // 1_000_000 + 1:
+        pass  # two millisecond boundaries: every id below was made in a later millisecond than every id above
+    after = [new_id() for _ in range(50)]
+    assert max(before) < min(after)
+    assert all(int(text[:8] + text[9:13], 16) <= time.time_ns() // 1_000_000 for text in after)
 
 
 @pytest.mark.parametrize(
