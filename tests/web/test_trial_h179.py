@@ -1,0 +1,71 @@
+"""A new user's trial of the secretary's forms (h179): minutes dated on another day than their meeting were accepted
+(and at once raised a late-minutes escalation), a minutes day still ahead was said of the start time, rows with data
+but no text vanished, an exempt speaker was called absent, the schedule form listed its errors out of its order, a
+U+0000 in a text field was dropped without a word, and the API said "a extraordinary meeting"."""
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from starlette.datastructures import FormData
+
+from services.gateway.web.forms import FormErrors
+from services.gateway.web.pages import secretary
+from services.gateway.web.pages.secretary import _minutes_body
+from shared.periods import VIETNAM_TZ
+from tests.web.test_trial_wording import handled
+
+SCHEDULED = datetime(2026, 12, 1, 19, 30, tzinfo=VIETNAM_TZ)
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=VIETNAM_TZ)
+MINUTES = {"started": "19:30", "ended": "21:30", "chair_id": "m-1", "recorder_id": "m-2", "content": "Nội dung"}
+
+
+def _form(day: str, *rows: tuple[str, str], **values: str) -> FormData:
+    return FormData([*{**MINUTES, "day": day, **values}.items(), *rows])
+
+
+def test_minutes_dated_before_their_meetings_day_are_refused_on_the_day_naming_it() -> None:
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(_form("2026-11-25"), "m", scheduled=SCHEDULED, now=NOW)
+    said = caught.value.errors["day"]
+    assert said.startswith("Ngày: biên bản ghi ngày 25/11/2026"), said
+    assert "01/12/2026" in said and "Đổi lịch" in said, said
+    # a later day is another day too (the meeting is moved first)
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(_form("2026-12-02"), "m", scheduled=SCHEDULED, now=NOW)
+    assert caught.value.errors["day"].startswith("Ngày:")
+    # the meeting's own day goes through, also past midnight
+    body = _minutes_body(_form("2026-12-01"), "m", scheduled=SCHEDULED, now=NOW)
+    assert body["started_at"] == SCHEDULED.isoformat()
+    assert _minutes_body(_form("2026-12-01", started="23:00", ended="00:30"), "m", scheduled=SCHEDULED, now=NOW)
+
+
+async def test_the_minutes_handler_judges_the_day_by_the_meetings_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.gateway.web import data
+
+    async def members_by_id(*_: Any) -> dict[str, dict[str, Any]]:
+        return {}
+
+    meeting = SimpleNamespace(cell_id="c", starts_at=SCHEDULED, attendance=None)
+
+    async def recordable_meeting(*_: Any) -> Any:
+        return meeting
+
+    monkeypatch.setattr(data, "members_by_id", members_by_id)
+    monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)
+    handled(monkeypatch, {**MINUTES, "day": "2026-11-25"})
+    errors: Any = await secretary.minutes("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
+    assert list(errors) == ["day"] and errors["day"].startswith("Ngày: biên bản ghi ngày 25/11/2026"), errors
+
+
+def test_a_minutes_day_still_ahead_is_said_of_the_day_and_an_hour_ahead_today_of_the_start_time() -> None:
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(_form("2026-12-04"), "m", scheduled=SCHEDULED, now=NOW)
+    assert list(caught.value.errors) == ["day"], caught.value.errors
+    said = caught.value.errors["day"]
+    assert said.startswith("Ngày: 19:30 thứ Sáu, ngày 04/12/2026 chưa tới"), said
+    today = datetime(2026, 12, 1, 18, 0, tzinfo=VIETNAM_TZ)
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(_form("2026-12-01"), "m", scheduled=today, now=today)
+    assert caught.value.errors["started"].startswith("Giờ bắt đầu: 19:30"), caught.value.errors
