@@ -69,3 +69,35 @@ def test_a_minutes_day_still_ahead_is_said_of_the_day_and_an_hour_ahead_today_of
     with pytest.raises(FormErrors) as caught:
         _minutes_body(_form("2026-12-01"), "m", scheduled=today, now=today)
     assert caught.value.errors["started"].startswith("Giờ bắt đầu: 19:30"), caught.value.errors
+
+
+def test_a_row_with_votes_or_a_due_date_but_no_text_is_refused_naming_the_row() -> None:
+    form = _form(
+        "2026-12-01",
+        ("resolution-1", ""),
+        ("votes_for-1", "10"),
+        ("resolution-2", "Thông qua kế hoạch"),
+        ("votes_for-2", "3"),
+        ("task-1", ""),
+        ("assignee-1", "m-1"),
+        ("due-1", "2026-12-20"),
+    )
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(form, "m", scheduled=SCHEDULED, now=NOW)
+    errors = caught.value.errors
+    assert errors["resolution-1"] == "Nghị quyết 1: vui lòng nhập nội dung (hoặc để trống cả dòng).", errors
+    assert errors["task-1"] == "Nhiệm vụ 1: vui lòng nhập nội dung công việc (hoặc để trống cả dòng).", errors
+    assert len(errors) == 2, errors
+
+
+def test_an_empty_row_is_still_ignored_its_assignee_list_aside() -> None:
+    form = _form(
+        "2026-12-01",
+        ("resolution-1", ""),
+        ("votes_for-1", ""),
+        ("task-1", ""),
+        ("assignee-1", "m-1"),  # the assignee list always sends its first member
+        ("due-1", ""),
+    )
+    body = _minutes_body(form, "m", scheduled=SCHEDULED, now=NOW)
+    assert body["resolutions"] == [] and body["tasks"] == []

@@ -731,6 +731,10 @@ def _minutes_body(
     for row in rows:
         text = forms.text(form, f"resolution-{row}")
         if not text:
+            if any(forms.text(form, f"{key}-{row}") for key in VOTE_KEYS):  # votes typed for no resolution
+                errors[f"resolution-{row}"] = _(
+                    "Resolution %(row)s: please enter its text (or leave the whole row empty).", row=row
+                )
             continue
         votes = {key: forms.whole_number(form, f"{key}-{row}", errors) or 0 for key in VOTE_KEYS}
         resolutions.append({"text": text, **votes})
@@ -738,6 +742,11 @@ def _minutes_body(
     for row in rows:
         description = forms.text(form, f"task-{row}")
         if not description:
+            # a due date typed for no task (the assignee is no sign: its list always sends a member)
+            if forms.text(form, f"due-{row}"):
+                errors[f"task-{row}"] = _(
+                    "Task %(row)s: please enter what is to be done (or leave the whole row empty).", row=row
+                )
             continue
         due = forms.day(form, f"due-{row}", errors, field=f"tasks.{row - 1}.due_on")
         if not forms.text(form, f"due-{row}"):  # a date given but not a date has its own message already
