@@ -101,3 +101,19 @@ def test_an_empty_row_is_still_ignored_its_assignee_list_aside() -> None:
     )
     body = _minutes_body(form, "m", scheduled=SCHEDULED, now=NOW)
     assert body["resolutions"] == [] and body["tasks"] == []
+
+
+def test_an_exempt_or_transferred_member_in_the_minutes_is_said_by_the_rosters_own_status() -> None:
+    roster = {"m-1": "present", "m-2": "present", "m-3": "exempt", "m-4": "transferred", "m-5": "excused"}
+    names = {"m-3": "Nguyễn Văn Cường", "m-4": "Phạm Thị Dung", "m-5": "Lê Văn Em"}
+    form = _form("2026-12-01", ("speakers", "m-3"), ("speakers", "m-5"), chair_id="m-4")
+    with pytest.raises(FormErrors) as caught:
+        _minutes_body(form, "m", roster=roster, names=names, scheduled=SCHEDULED, now=NOW)
+    errors = caught.value.errors
+    assert errors["speakers-m-3"] == (
+        "Đồng chí Nguyễn Văn Cường được ghi “Miễn sinh hoạt” trong điểm danh nên không thể là người phát biểu."
+    ), errors
+    assert errors["chair_id"] == (
+        "Đồng chí Phạm Thị Dung được ghi “Sinh hoạt tạm thời nơi khác” trong điểm danh nên không thể là người chủ trì."
+    ), errors
+    assert errors["speakers-m-5"] == "Đồng chí Lê Văn Em vắng mặt theo điểm danh nên không thể là người phát biểu."

@@ -748,16 +748,28 @@ ABSENT_IN_ROLE = {
 }
 """What the minutes form says of a chair, recorder or speaker the roster lists as not present (named, or unnamed):
 the one role at fault (a trial read "cannot chair, record or speak" under each field alike)."""
+NOT_PRESENT_IN_ROLE = {
+    "chair_id": N_("Comrade %(name)s is marked “%(status)s” on the roster, so cannot be the chair."),
+    "recorder_id": N_("Comrade %(name)s is marked “%(status)s” on the roster, so cannot be the recorder."),
+    "speakers": N_("Comrade %(name)s is marked “%(status)s” on the roster, so cannot be a speaker."),
+}
+"""The same of a member the roster lists as neither present nor absent (exempt, temporarily elsewhere), by the status
+the roster gives: a trial's exempt speaker was said "absent according to the roster", which the roster did not say."""
+ABSENT_STATUSES = frozenset({"absent", "excused"})
 
 
-def absent_at_meeting(field: str, name: str | None) -> str:
+def absent_at_meeting(field: str, name: str | None, *, status: str | None = None) -> str:
     """`Đồng chí <tên> vắng mặt theo điểm danh nên không thể là người chủ trì.`: a chair, recorder or speaker the
     meeting's roster lists as not present (meetings' check_minutes_people_present), named when `name` is known, by
-    the role its `field` (`chair_id`, `data.recorder_id`, `speakers-<id>`, `data.speakers.2`) gives it."""
+    the role its `field` (`chair_id`, `data.recorder_id`, `speakers-<id>`, `data.speakers.2`) gives it; a known
+    roster `status` other than absent (exempt, transferred) is said as the roster says it (`được ghi “Miễn sinh
+    hoạt”`)."""
     role = field.removeprefix("data.").partition("-")[0].split(".")[0]
     if role not in ABSENT_IN_ROLE:
         why = _(BY_CODE[RefusalCode.ABSENT_AT_MEETING])
         return on_field(refused_label(field), why, said=N_("%(field)s: %(why)s"))
+    if name and status is not None and status not in ABSENT_STATUSES and status in LABELS["attendance"]:
+        return _(NOT_PRESENT_IN_ROLE[role], name=name, status=_(LABELS["attendance"][status]))
     named, unnamed = ABSENT_IN_ROLE[role]
     return _(named, name=name) if name else _(unnamed)
 

@@ -845,7 +845,7 @@ def roster_problems(
     for key, member_id in people:
         status = roster.get(member_id)
         if status is not None and status != "present":
-            errors[key] = forms.absent_at_meeting(key, names.get(member_id) or member_id)
+            errors[key] = forms.absent_at_meeting(key, names.get(member_id) or member_id, status=status)
     present = sum(1 for status in roster.values() if status == "present")
     rows = [row for row in range(1, form_rows(form) + 1) if forms.text(form, f"resolution-{row}")]
     for row, resolution in zip(rows, resolutions, strict=True):
