@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.datastructures import FormData
 
+from services.gateway.web import forms
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages import secretary
 from services.gateway.web.pages.secretary import _minutes_body
@@ -117,3 +118,32 @@ def test_an_exempt_or_transferred_member_in_the_minutes_is_said_by_the_rosters_o
         "Đồng chí Phạm Thị Dung được ghi “Sinh hoạt tạm thời nơi khác” trong điểm danh nên không thể là người chủ trì."
     ), errors
     assert errors["speakers-m-5"] == "Đồng chí Lê Văn Em vắng mặt theo điểm danh nên không thể là người phát biểu."
+
+
+@pytest.mark.parametrize("held", [False, True])
+async def test_an_empty_schedule_form_lists_its_errors_in_the_forms_order(
+    monkeypatch: pytest.MonkeyPatch, held: bool
+) -> None:
+    shown: dict[str, Any] = {}
+
+    async def schedulable_cell(*_: Any) -> Any:
+        return {"id": "c", "name": "Chi bộ 1"}
+
+    async def form_of(_: Any) -> FormData:
+        return FormData({"kind": "", "topic": "", "start_date": "", "start_time": "", "location": "", "agenda": ""})
+
+    def render(*_: Any, **context: Any) -> Any:
+        shown.update(context)
+        return context
+
+    async def get(_: str) -> Any:
+        return {"id": "c", "name": "Chi bộ 1"}
+
+    monkeypatch.setattr(secretary, "schedulable_cell", schedulable_cell)
+    monkeypatch.setattr(forms, "form_of", form_of)
+    monkeypatch.setattr(secretary, "render", render)
+    state: Any = SimpleNamespace(directory=SimpleNamespace(get=get))
+    handler = secretary.record_held if held else secretary.schedule
+    await handler("c", None, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
+    said = list(shown["errors"].values())
+    assert [line.split(":", 1)[0] for line in said] == ["Loại buổi sinh hoạt", "Ngày", "Địa điểm"], said

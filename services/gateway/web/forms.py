@@ -111,6 +111,18 @@ class FormErrors(Exception):
         self.errors = errors
 
 
+def in_form_order(errors: Mapping[str, str], order: Sequence[str]) -> dict[str, str]:
+    """`errors` (field to message) listed in the form's field `order`, a field known by its path's first part
+    (`agenda.2` is `agenda`'s), the fields `order` does not name after them as they came: a page lists a form's errors
+    top to bottom (a trial's empty schedule form listed Ngày, Giờ before Loại, the form's first field)."""
+    rank = {field: index for index, field in enumerate(order)}
+
+    def place(key: str) -> int:
+        return rank.get(re.split(r"[.-]", key.removeprefix("data."), maxsplit=1)[0], len(order))
+
+    return {key: errors[key] for key in sorted(errors, key=place)}
+
+
 @contextmanager
 def reported_with(errors: dict[str, str]) -> Iterator[None]:
     """Report `errors` (the form's checks so far: rows, the meeting not begun) together with the FormErrors the block

@@ -129,6 +129,20 @@ def _schedule_body(form: Any, cell_id: str, starts: datetime | None) -> dict[str
     }
 
 
+SCHEDULE_FIELDS = (
+    "meeting_id",
+    "kind",
+    "topic",
+    "starts_at",
+    "location",
+    "agenda",
+    "committee_prepared",
+    "confirm_same_time",
+    "notified_at",
+)
+"""The schedule and held-meeting forms' fields, top to bottom (schedule.html): the order their errors are listed in."""
+
+
 def _schedule_model(body: dict[str, Any], errors: dict[str, str]) -> MeetingScheduleCreate:
     """The command built from `body`; FormErrors with every field's problem at once (a form sent empty names each
     field to fill), the form's own `errors` (a date's message) winning over the model's "missing"."""
@@ -163,7 +177,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             status=422,
             viewer=viewer,
             unit=unit,
-            errors={**errors, **exc.errors},
+            errors=forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS),
             values={**dict(form), "meeting_id": meeting_id},
             kinds=LABELS["kind"],
         )
@@ -223,9 +237,8 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
         page = _held_page(cell_id, {**dict(form), "meeting_id": meeting_id})
-        return render(
-            request, "schedule.html", status=422, viewer=viewer, unit=unit, errors={**errors, **exc.errors}, **page
-        )
+        errors = forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS)
+        return render(request, "schedule.html", status=422, viewer=viewer, unit=unit, errors=errors, **page)
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
 
 
