@@ -147,3 +147,24 @@ async def test_an_empty_schedule_form_lists_its_errors_in_the_forms_order(
     await handler("c", None, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
     said = list(shown["errors"].values())
     assert [line.split(":", 1)[0] for line in said] == ["Loại buổi sinh hoạt", "Ngày", "Địa điểm"], said
+
+
+def test_a_kind_named_after_an_article_takes_an_before_a_vowel() -> None:
+    from services.gateway.web.explain import legacy_part
+    from shared.reasons import ReasonCode, ReasonPart, english
+    from shared.text import with_article
+
+    assert english(ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind="extraordinary")) == (
+        "not applicable to an extraordinary meeting"
+    )
+    assert (
+        english(ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind="thematic")) == "not applicable to a thematic meeting"
+    )
+    assert [with_article(word) for word in ("cell", "committee", "extraordinary")] == [
+        "a cell",
+        "a committee",
+        "an extraordinary",
+    ]
+    # the page reads a stored reason with either article (stored before this fix, or after)
+    for said in ("not applicable to a extraordinary meeting", "not applicable to an extraordinary meeting"):
+        assert legacy_part(said) == ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind="extraordinary")
