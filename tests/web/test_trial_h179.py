@@ -168,3 +168,56 @@ def test_a_kind_named_after_an_article_takes_an_before_a_vowel() -> None:
     # the page reads a stored reason with either article (stored before this fix, or after)
     for said in ("not applicable to a extraordinary meeting", "not applicable to an extraordinary meeting"):
         assert legacy_part(said) == ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind="extraordinary")
+
+
+async def test_a_forms_text_holding_u0000_is_refused_naming_the_field_and_nothing_is_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.gateway.http import commands
+
+    shown: dict[str, Any] = {}
+    sent: list[Any] = []
+    typed = FormData(
+        {"kind": "regular", "start_date": "2026-12-20", "start_time": "19:30", "location": "a\x00b", "agenda": "x"}
+    )
+
+    async def schedulable_cell(*_: Any) -> Any:
+        return {"id": "c", "name": "Chi bộ 1"}
+
+    async def same_time_warning(*_: Any, **__: Any) -> None:
+        return None
+
+    async def schedule_meeting(*arguments: Any) -> Any:
+        sent.append(arguments)
+        return SimpleNamespace(outcome="accepted")
+
+    def render(*_: Any, **context: Any) -> Any:
+        shown.update(context)
+        return context
+
+    async def get(_: str) -> Any:
+        return {"id": "c", "name": "Chi bộ 1"}
+
+    async def form() -> FormData:
+        return typed
+
+    monkeypatch.setattr(secretary, "schedulable_cell", schedulable_cell)
+    monkeypatch.setattr(secretary, "same_time_warning", same_time_warning)
+    monkeypatch.setattr(commands, "schedule_meeting", schedule_meeting)
+    monkeypatch.setattr(secretary, "render", render)
+    request: Any = SimpleNamespace(form=form, state=SimpleNamespace())
+    state: Any = SimpleNamespace(directory=SimpleNamespace(get=get))
+    await secretary.schedule("c", request, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
+    assert sent == []
+    assert shown["errors"] == {"location": "Địa điểm: có một ký tự không lưu được (U+0000); vui lòng nhập lại."}, (
+        shown.get("errors")
+    )
+
+
+def test_every_input_holding_u0000_is_named_rows_too() -> None:
+    typed = FormData({"content": "x\x00", "task-2": "\x00", "resolution-1": "ok", "reason": "a\x00"})
+    assert forms.unstorable_fields(typed) == {
+        "content": "Nội dung: có một ký tự không lưu được (U+0000); vui lòng nhập lại.",
+        "task-2": "Nhiệm vụ 2: có một ký tự không lưu được (U+0000); vui lòng nhập lại.",
+        "reason": "Lý do: có một ký tự không lưu được (U+0000); vui lòng nhập lại.",
+    }
