@@ -16,6 +16,8 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.text import with_article
+
 T = TypeVar("T")
 Value = Annotated[T | None, Field(exclude_if=lambda value: value is None)]
 """A part's value, left out of its JSON when unset (each code sets only its own few)."""
@@ -276,7 +278,7 @@ ENGLISH: dict[ReasonCode, Callable[[ReasonPart], str]] = {
     ReasonCode.FINAL_DOCUMENTS_PENDING: lambda p: (
         f"{', '.join(p.kinds or ())} not published yet: due within {p.hours:g} h of the end, by {_iso(p.deadline)}"
     ),
-    ReasonCode.NOT_APPLICABLE: lambda p: f"not applicable to a {p.kind} meeting",
+    ReasonCode.NOT_APPLICABLE: lambda p: f"not applicable to {with_article(str(p.kind))} meeting",
     ReasonCode.NO_PREVIOUS_MEETING: lambda p: "no previous held regular or combined meeting",
     ReasonCode.PREVIOUS_NO_TASKS: lambda p: "the previous meeting assigned no tasks",
     ReasonCode.AWAITING_ASSESSMENT: lambda p: "awaiting assessment",

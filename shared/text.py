@@ -66,3 +66,9 @@ def is_ascii_number(value: str | bytes) -> bool:
     """True when `value` is one or more of the digits 0-9: str.isdigit is also True for ٢٠٢٦, ２０２６ and ², which no
     contract field, query or form number is written in (and int('²') fails)."""
     return value.isascii() and value.isdigit()
+
+
+def with_article(word: str) -> str:
+    """`word` after its English indefinite article: `an extraordinary`, `a thematic` (by its first letter, a vowel
+    taking `an`): reasons and refusals that name a kind ("not applicable to a extraordinary meeting" in a trial)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -21,7 +21,7 @@ from shared.contracts.base import (
     Whole,
 )
 from shared.envelope import is_uri_reference
-from shared.text import require_text
+from shared.text import require_text, with_article
 
 
 class UnitKind(StrEnum):
@@ -167,7 +167,7 @@ def topic_for_kind(topic: str | None, kind: Any) -> str | None:
     """The topic, or ValueError when a thematic or combined meeting has none (DOMAIN.md: a thematic meeting is on
     a planned topic); for the validators of meeting.scheduled.v1 and of the gateway's schedule command alike."""
     if topic is None and kind in (MeetingKind.THEMATIC, MeetingKind.COMBINED):
-        raise ValueError(f"a {MeetingKind(kind).value} meeting needs a topic")
+        raise ValueError(f"{with_article(MeetingKind(kind).value)} meeting needs a topic")
     return topic
 
 

@@ -38,6 +38,7 @@ from shared.envelope import (
 from shared.reading import body_over_limit
 from shared.refusals import refusal_code
 from shared.rpc import ReplyT, Request, RpcError
+from shared.text import with_article
 
 SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
 
@@ -219,7 +220,11 @@ async def authorize_unit(
         raise not_found(kind, unit_id)
     if unit.kind != kind:
         if field is not None:
-            raise RpcError("invalid", f"{field}: unit {unit_id} is a {unit.kind}, not a {kind}", field=field)
+            raise RpcError(
+                "invalid",
+                f"{field}: unit {unit_id} is {with_article(unit.kind)}, not {with_article(kind)}",
+                field=field,
+            )
         raise not_found(kind, unit_id)
     return unit
 

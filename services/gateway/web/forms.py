@@ -6,7 +6,9 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, time
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -103,12 +105,70 @@ CHOICES = {"kind": "kind", "items.kind": "document", "status": "attendance", "ch
 """The choice lists (i18n.LABELS) of a form's select fields, by field (or list.field)."""
 
 
+UNSTORABLE: ContextVar[Mapping[str, str]] = ContextVar("unstorable_fields", default=MappingProxyType({}))
+"""The fields of the form being handled (form_of sets it for each request) that hold a character no text is stored
+with (U+0000), each with its message: every refusal of that form says them too (FormErrors), and no command of it is
+sent while there are any (build, send)."""
+
+
 class FormErrors(Exception):
-    """Fields the person must correct, each with a Vietnamese message naming it."""
+    """Fields the person must correct, each with a Vietnamese message naming it; with them the form's fields holding
+    U+0000 (UNSTORABLE), which the form reports whatever else it finds."""
 
     def __init__(self, errors: dict[str, str]) -> None:
+        errors = errors | {key: said for key, said in UNSTORABLE.get().items() if key not in errors}
         super().__init__(", ".join(errors))
         self.errors = errors
+
+
+UNSTORABLE_CHARACTERS = frozenset("\x00")
+"""What the API's reading refuses in any text ("contains U+0000", shared.reading) and the forms so refuse too, where
+forms.text would otherwise drop it without a word (a trial's location `a\\x00b` was stored as `ab`)."""
+ROW_INPUTS = {"resolution": N_("Resolution %(row)s"), "task": N_("Task %(row)s")}
+"""The minutes form's row inputs with no label of their own in FIELD_LABELS, by their name's stem."""
+
+
+def input_name(name: str) -> str:
+    """The Vietnamese name of a form input `name` as the person sees it (`location` → `Địa điểm`, `task-2` →
+    `Nhiệm vụ 2`); the name itself when it has none (a hidden field no one types in)."""
+    stem, dash, row = name.partition("-")
+    if dash and stem in ROW_INPUTS and is_ascii_number(row):
+        return _(ROW_INPUTS[stem], row=row)
+    return label(name)
+
+
+def unstorable_fields(form: Any) -> dict[str, str]:
+    """{input: message} for each input of `form` whose text holds a character no text is stored with (U+0000):
+    `Địa điểm: có ký tự không lưu được (U+0000); vui lòng nhập lại.`"""
+    found: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str) and any(char in UNSTORABLE_CHARACTERS for char in value):
+            found.setdefault(
+                name,
+                _(
+                    "%(field)s: contains a character that cannot be stored (U+0000); please type it again.",
+                    field=input_name(name),
+                ),
+            )
+    return found
+
+
+def refuse_unstorable() -> None:
+    """FormErrors with the form's fields that hold U+0000 (UNSTORABLE), if any: before a command is built or sent."""
+    if UNSTORABLE.get():
+        raise FormErrors({})
+
+
+def in_form_order(errors: Mapping[str, str], order: Sequence[str]) -> dict[str, str]:
+    """`errors` (field to message) listed in the form's field `order`, a field known by its path's first part
+    (`agenda.2` is `agenda`'s), the fields `order` does not name after them as they came: a page lists a form's errors
+    top to bottom (a trial's empty schedule form listed Ngày, Giờ before Loại, the form's first field)."""
+    rank = {field: index for index, field in enumerate(order)}
+
+    def place(key: str) -> int:
+        return rank.get(re.split(r"[.-]", key.removeprefix("data."), maxsplit=1)[0], len(order))
+
+    return {key: errors[key] for key in sorted(errors, key=place)}
 
 
 @contextmanager
@@ -487,9 +547,11 @@ def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str]
     """The API body model from the form's data; FormErrors naming each refused field (`names`: a path's own name,
     such as `records.3.status` → `Điểm danh của Nguyễn Văn A`; single_rows for a form of one row)."""
     try:
-        return model.model_validate(data)
+        built = model.model_validate(data)
     except ValidationError as exc:
         raise FormErrors(messages(exc.errors(include_url=False), names=names)) from None
+    refuse_unstorable()
+    return built
 
 
 def messages(errors: Iterable[Mapping[str, Any]], *, names: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -672,7 +734,11 @@ async def send(
 ) -> Any:
     """Await a command; a refusal naming a field, or a hold (recorded only later, if ever), becomes FormErrors in
     Vietnamese (`members`, member id to full name: the member a refusal names, by name; `wording`, refusal code to the
-    form's own message, N_ marked, over the generic one); the command's answer otherwise."""
+    form's own message, N_ marked, over the generic one); the command's answer otherwise. A form with a field holding
+    U+0000 (UNSTORABLE) sends nothing: FormErrors naming it."""
+    if UNSTORABLE.get():
+        getattr(call, "close", lambda: None)()  # never sent: the coroutine is closed unawaited
+        refuse_unstorable()
     try:
         result = await call
     except DataRefused as exc:
@@ -748,16 +814,28 @@ ABSENT_IN_ROLE = {
 }
 """What the minutes form says of a chair, recorder or speaker the roster lists as not present (named, or unnamed):
 the one role at fault (a trial read "cannot chair, record or speak" under each field alike)."""
+NOT_PRESENT_IN_ROLE = {
+    "chair_id": N_("Comrade %(name)s is marked “%(status)s” on the roster, so cannot be the chair."),
+    "recorder_id": N_("Comrade %(name)s is marked “%(status)s” on the roster, so cannot be the recorder."),
+    "speakers": N_("Comrade %(name)s is marked “%(status)s” on the roster, so cannot be a speaker."),
+}
+"""The same of a member the roster lists as neither present nor absent (exempt, temporarily elsewhere), by the status
+the roster gives: a trial's exempt speaker was said "absent according to the roster", which the roster did not say."""
+ABSENT_STATUSES = frozenset({"absent", "excused"})
 
 
-def absent_at_meeting(field: str, name: str | None) -> str:
+def absent_at_meeting(field: str, name: str | None, *, status: str | None = None) -> str:
     """`Đồng chí <tên> vắng mặt theo điểm danh nên không thể là người chủ trì.`: a chair, recorder or speaker the
     meeting's roster lists as not present (meetings' check_minutes_people_present), named when `name` is known, by
-    the role its `field` (`chair_id`, `data.recorder_id`, `speakers-<id>`, `data.speakers.2`) gives it."""
+    the role its `field` (`chair_id`, `data.recorder_id`, `speakers-<id>`, `data.speakers.2`) gives it; a known
+    roster `status` other than absent (exempt, transferred) is said as the roster says it (`được ghi “Miễn sinh
+    hoạt”`)."""
     role = field.removeprefix("data.").partition("-")[0].split(".")[0]
     if role not in ABSENT_IN_ROLE:
         why = _(BY_CODE[RefusalCode.ABSENT_AT_MEETING])
         return on_field(refused_label(field), why, said=N_("%(field)s: %(why)s"))
+    if name and status is not None and status not in ABSENT_STATUSES and status in LABELS["attendance"]:
+        return _(NOT_PRESENT_IN_ROLE[role], name=name, status=_(LABELS["attendance"][status]))
     named, unnamed = ABSENT_IN_ROLE[role]
     return _(named, name=name) if name else _(unnamed)
 
@@ -771,6 +849,7 @@ async def form_of(request: Request) -> Any:
     carries one, goes on the request's state, where the command it sends reads it (a resent form is the same
     event)."""
     form = await request.form()
+    UNSTORABLE.set(unstorable_fields(form))
     key = text(form, FORM_KEY)
     if FORM_KEY_PATTERN.match(key):
         setattr(request.state, FORM_KEY, key)

@@ -42,6 +42,7 @@ from shared.envelope import CloudEvent, Event, InvalidEvent, now, parse_envelope
 from shared.envelope import time_text as envelope_time_text
 from shared.reading import read_compact
 from shared.statistics import AnalyzedTable, analyze_tables
+from shared.text import with_article
 
 BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "monitor.assigned.v1": "monitor"}
 ROUTE = "bulk"
@@ -300,7 +301,7 @@ def _refused_unit(event: Event[Any], stored_kind: str | None) -> InvalidEvent:
 
 def _not_a(kind: str, *, unit_id: str, wanted: str, field: str) -> InvalidEvent:
     """Why a staged event was refused: it names a unit of the wrong kind (domain.require_unit's reason)."""
-    return InvalidEvent(f"{field}: unit {unit_id} is a {kind}, not a {wanted}", field=field)
+    return InvalidEvent(f"{field}: unit {unit_id} is {with_article(kind)}, not {with_article(wanted)}", field=field)
 
 
 async def _hold(uow: MeetingsUnitOfWork, event: Event[Any], waiting_for: str, reason: str, field_name: str) -> None:

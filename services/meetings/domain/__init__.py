@@ -26,7 +26,7 @@ from shared.plausible import (
     meeting_start_problem,
 )
 from shared.refusals import Refusal, RefusalCode
-from shared.text import has_text
+from shared.text import has_text, with_article
 
 Version = tuple[datetime, int, str]
 """(event time, its nanoseconds below the microsecond, event id): snapshots resolve by time to the nanosecond, ties
@@ -581,8 +581,8 @@ def check_unit_root(*, kind: str, parent_id: str | None) -> None:
     cell). InvalidEvent naming `data.parent_id`, coded UNIT_WITHOUT_PARENT; judged on the event alone."""
     if parent_id is None and kind != ROOT_KIND:
         raise InvalidEvent(
-            f"data.parent_id: a {kind} needs a parent committee; only a committee (the province committee at the top"
-            " of the tree) may have no parent",
+            f"data.parent_id: {with_article(kind)} needs a parent committee; only a committee (the province committee"
+            " at the top of the tree) may have no parent",
             field="data.parent_id",
             refusal=Refusal(code=RefusalCode.UNIT_WITHOUT_PARENT),
         )
@@ -602,7 +602,10 @@ def under_a_cell_reason(parent_id: str) -> str:
 
 def kind_change_reason(*, unit_id: str, stored: str, sent: str) -> str:
     """Why a snapshot that changes a unit's kind is refused."""
-    return f"data.kind: unit {unit_id} is a {stored}; a unit never changes kind (a new {sent} needs an id of its own)"
+    return (
+        f"data.kind: unit {unit_id} is {with_article(stored)}; a unit never changes kind (a new {sent} needs an id of"
+        " its own)"
+    )
 
 
 def require_unit(unit: UnitRef | None, *, unit_id: str, kind: str, field: str) -> None:
@@ -610,7 +613,9 @@ def require_unit(unit: UnitRef | None, *, unit_id: str, kind: str, field: str) -
     if unit is None:
         raise Held(waiting_for=f"unit:{unit_id}", reason=f"{field}: unit {unit_id} is unknown", field=field)
     if unit.kind != kind:
-        raise InvalidEvent(f"{field}: unit {unit_id} is a {unit.kind}, not a {kind}", field=field)
+        raise InvalidEvent(
+            f"{field}: unit {unit_id} is {with_article(unit.kind)}, not {with_article(kind)}", field=field
+        )
 
 
 def check_monitor_committee(*, committee_id: str, cell_id: str, path: list[str]) -> None:

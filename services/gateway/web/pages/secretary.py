@@ -129,6 +129,20 @@ def _schedule_body(form: Any, cell_id: str, starts: datetime | None) -> dict[str
     }
 
 
+SCHEDULE_FIELDS = (
+    "meeting_id",
+    "kind",
+    "topic",
+    "starts_at",
+    "location",
+    "agenda",
+    "committee_prepared",
+    "confirm_same_time",
+    "notified_at",
+)
+"""The schedule and held-meeting forms' fields, top to bottom (schedule.html): the order their errors are listed in."""
+
+
 def _schedule_model(body: dict[str, Any], errors: dict[str, str]) -> MeetingScheduleCreate:
     """The command built from `body`; FormErrors with every field's problem at once (a form sent empty names each
     field to fill), the form's own `errors` (a date's message) winning over the model's "missing"."""
@@ -163,7 +177,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
             status=422,
             viewer=viewer,
             unit=unit,
-            errors={**errors, **exc.errors},
+            errors=forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS),
             values={**dict(form), "meeting_id": meeting_id},
             kinds=LABELS["kind"],
         )
@@ -223,9 +237,8 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     except FormErrors as exc:
         unit = await state.directory.get(cell_id)
         page = _held_page(cell_id, {**dict(form), "meeting_id": meeting_id})
-        return render(
-            request, "schedule.html", status=422, viewer=viewer, unit=unit, errors={**errors, **exc.errors}, **page
-        )
+        errors = forms.in_form_order({**errors, **exc.errors}, SCHEDULE_FIELDS)
+        return render(request, "schedule.html", status=422, viewer=viewer, unit=unit, errors=errors, **page)
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice=held", status_code=303)
 
 
@@ -708,12 +721,15 @@ def _minutes_body(
     *,
     roster: Mapping[str, str] | None = None,
     names: Mapping[str, str] | None = None,
+    scheduled: datetime | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The API body of the minutes form; FormErrors with every mistake of the form at once: its own fields, a task due
-    before the meeting's day and, with the meeting's `roster` (member id to status, None while none is recorded;
-    `names`: member id to full name), a chair, recorder or speaker not present (named) and a resolution's votes above
-    the members present: the rules meetings refuses one at a time (check_minutes_people_present,
-    check_votes_within_roster, _check_tasks_due)."""
+    before the meeting's day, a start still ahead of `now` or on another day than the meeting's `scheduled` start
+    (minutes_day_problem; either None: not judged here) and, with the meeting's `roster` (member id to status, None
+    while none is recorded; `names`: member id to full name), a chair, recorder or speaker not present (named) and a
+    resolution's votes above the members present: the rules meetings refuses one at a time
+    (check_minutes_people_present, check_votes_within_roster, _check_tasks_due)."""
     errors: dict[str, str] = {}
     started = forms.moment(form, "day", "started", errors, field="started_at")
     ended = forms.moment(form, "day", "ended", errors, field="ended_at")
@@ -721,11 +737,17 @@ def _minutes_body(
         ended += timedelta(days=1)  # past midnight: the form's one date is the day the meeting started
     if started and ended and ended <= started:
         errors["ended_at"] = _("%(field)s: must be after the start time.", field=forms.label("ended_at"))
+    if started is not None:
+        errors |= minutes_day_problem(started, scheduled=scheduled, now=now)
     rows = range(1, form_rows(form) + 1)
     resolutions = []
     for row in rows:
         text = forms.text(form, f"resolution-{row}")
         if not text:
+            if any(forms.text(form, f"{key}-{row}") for key in VOTE_KEYS):  # votes typed for no resolution
+                errors[f"resolution-{row}"] = _(
+                    "Resolution %(row)s: please enter its text (or leave the whole row empty).", row=row
+                )
             continue
         votes = {key: forms.whole_number(form, f"{key}-{row}", errors) or 0 for key in VOTE_KEYS}
         resolutions.append({"text": text, **votes})
@@ -733,6 +755,11 @@ def _minutes_body(
     for row in rows:
         description = forms.text(form, f"task-{row}")
         if not description:
+            # a due date typed for no task (the assignee is no sign: its list always sends a member)
+            if forms.text(form, f"due-{row}"):
+                errors[f"task-{row}"] = _(
+                    "Task %(row)s: please enter what is to be done (or leave the whole row empty).", row=row
+                )
             continue
         due = forms.day(form, f"due-{row}", errors, field=f"tasks.{row - 1}.due_on")
         if not forms.text(form, f"due-{row}"):  # a date given but not a date has its own message already
@@ -782,6 +809,38 @@ def _minutes_body(
     return {key: value for key, value in body.items() if value is not None}
 
 
+def minutes_day_problem(started: datetime, *, scheduled: datetime | None, now: datetime | None) -> dict[str, str]:
+    """{input: why} for a minutes start (local) the form refuses, else {}: one still ahead of `now`
+    (shared.plausible.begins_later, meetings' minutes_in_the_future), said on the day input ("Ngày") when its day is
+    after today and on the hour input otherwise; one on another local day than the meeting's `scheduled` start
+    (meetings allows shared.plausible.MINUTES_START_WINDOW either way, but DOMAIN.md "Meetings" has a meeting that
+    begins at another time moved first, meeting.rescheduled.v1: minutes dated 6 days before their meeting were
+    accepted and at once raised a late-minutes escalation), said on the day input, with the meeting's own day."""
+    day = started.astimezone(VIETNAM_TZ).date()
+    if now is not None and begins_later(started, now):
+        local = now.astimezone(VIETNAM_TZ)
+        key = "day" if day > local.date() else "started"
+        said = _(
+            "%(field)s: %(when)s has not come yet (it is %(now)s now); minutes record a meeting that has already "
+            "taken place.",
+            field=forms.label(key),
+            when=format_moment(started),
+            now=format_moment(local),
+        )
+        return {key: said}
+    if scheduled is not None and day != (meeting_on := scheduled.astimezone(VIETNAM_TZ)).date():
+        said = _(
+            "%(field)s: the minutes are dated %(day)s, but the meeting is scheduled for %(when)s. Minutes are dated on "
+            "the meeting's own day; if the cell met on another day, first move the meeting to that day with "
+            "“Reschedule”, then record its minutes.",
+            field=forms.label("day"),
+            day=format_short_date(day),
+            when=format_moment(meeting_on),
+        )
+        return {"day": said}
+    return {}
+
+
 def roster_problems(
     form: Any,
     resolutions: list[dict[str, Any]],
@@ -799,7 +858,7 @@ def roster_problems(
     for key, member_id in people:
         status = roster.get(member_id)
         if status is not None and status != "present":
-            errors[key] = forms.absent_at_meeting(key, names.get(member_id) or member_id)
+            errors[key] = forms.absent_at_meeting(key, names.get(member_id) or member_id, status=status)
     present = sum(1 for status in roster.values() if status == "present")
     rows = [row for row in range(1, form_rows(form) + 1) if forms.text(form, f"resolution-{row}")]
     for row, resolution in zip(rows, resolutions, strict=True):
@@ -838,7 +897,15 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
         meeting = await recordable_meeting(viewer, state, meeting_id)
         roster, names = await meeting_roster(viewer, state, meeting)
         with forms.reported_with(not_begun_at(meeting)):
-            model = forms.build(MinutesCreate, _minutes_body(form, meeting_id, roster=roster, names=names))
+            body = _minutes_body(
+                form,
+                meeting_id,
+                roster=roster,
+                names=names,
+                scheduled=meeting.starts_at,
+                now=datetime.now(VIETNAM_TZ),
+            )
+            model = forms.build(MinutesCreate, body)
         await forms.send(commands.submit_minutes(meeting_id, model, request, viewer.principal, state), members=names)
 
     return await _submit(request, viewer, state, meeting_id, "minutes", action, "minutes")
