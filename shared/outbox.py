@@ -14,9 +14,11 @@ the rows of one bulk transaction form such runs.
 import asyncio
 import contextlib
 import json
+import os
 import struct
 import time
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -113,6 +115,15 @@ NEXT_TYPES_HEADER = "chibo-next-types"
 in the same fetch and to the same exchange; absent on the last. A consumer that binds one of them knows more of the
 same transactions is on its way (evaluation's scoring round waits for it rather than score a meeting between the
 one-type batches of its facts: issue 12). Only a hint: a message may be lost or routed elsewhere, so wait boundedly."""
+FETCH_HEADER = "chibo-fetch"
+"""A relayed message's header when its fetch sends more than one message to its exchange: the fetch's id and the
+message's number in it (`<hex id>.<n>`, n from 0)."""
+FETCH_TYPES_HEADER = "chibo-fetch-types"
+"""Beside FETCH_HEADER: how many messages of each type the fetch sends to that exchange, the message itself included
+(`type=count,…`, sorted). A consumer counts, per type it binds, the distinct messages of the fetch it has received
+against these counts: while some are missing, more of the same transactions is on its way, whichever arrived first
+and whatever other deliveries began in between (evaluation's scoring round waits for them: issue 12). Only a hint: a
+message may be lost, split or routed elsewhere, so wait boundedly."""
 PURGE_EVERY = 600.0
 """Seconds between two purges of rows published longer ago than the retention."""
 MAX_BATCH_CHARS = 8 * 1024 * 1024
@@ -274,7 +285,7 @@ class OutboxRelay:
                 published = [await self._try_publish(message) for message in messages]
             else:
                 messages = self._messages(usable)
-                after = next_types(messages)
+                after = fetch_headers(messages, os.urandom(8).hex())
                 published = list(
                     await asyncio.gather(
                         *(self._try_publish(message, rest) for message, rest in zip(messages, after, strict=True))
@@ -427,25 +438,27 @@ class OutboxRelay:
         if _channel_broken(failed):
             self._channel = None  # the broker closed it: a fresh one for the next batch
 
-    async def _try_publish(self, rows: list[asyncpg.Record], next_types: str = "") -> BaseException | None:
+    async def _try_publish(
+        self, rows: list[asyncpg.Record], announced: Mapping[str, str] | None = None
+    ) -> BaseException | None:
         try:
-            await self._publish(rows, next_types)
+            await self._publish(rows, announced)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             return exc
         return None
 
-    async def _publish(self, rows: list[asyncpg.Record], next_types: str = "") -> None:
+    async def _publish(self, rows: list[asyncpg.Record], announced: Mapping[str, str] | None = None) -> None:
         """One row as one event, or a run of rows as one batch message (bounded properties, never a payload's);
-        `next_types` (NEXT_TYPES_HEADER) when messages follow it."""
+        `announced`: the headers saying what else its fetch sends (fetch_headers)."""
         first = rows[0]
         exchange = await self._exchange(first["exchange"])
         headers: dict[str, Any] = {}
         if first["trace_context"]:
             headers.update(json.loads(first["trace_context"]))  # traceparent/tracestate of the writing transaction
-        if next_types:
-            headers[NEXT_TYPES_HEADER] = next_types
+        if announced:
+            headers.update(announced)
         if len(rows) == 1:
             headers["ce-type"] = short_property(first["type"]) or ""
             message = aio_pika.Message(
@@ -496,12 +509,60 @@ def next_types(messages: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
     return values[::-1]
 
 
-def more_follows(headers: Mapping[str, Any] | None, types: Collection[str]) -> bool:
-    """Whether a relayed message says (NEXT_TYPES_HEADER) that messages of one of `types` follow it right away."""
-    value = (headers or {}).get(NEXT_TYPES_HEADER)
+def fetch_headers(messages: Sequence[Sequence[Mapping[str, Any]]], fetch_id: str) -> list[dict[str, str]]:
+    """For each message of one fetch (its rows), the headers announcing the rest: NEXT_TYPES_HEADER (the types after
+    it on its exchange, when any), and FETCH_HEADER with FETCH_TYPES_HEADER when the fetch sends more than one
+    message to its exchange ({} for a message alone on its exchange)."""
+    counts: dict[str, dict[str, int]] = {}
+    for message in messages:
+        kinds = counts.setdefault(message[0]["exchange"], {})
+        kinds[message[0]["type"]] = kinds.get(message[0]["type"], 0) + 1
+    totals = {
+        exchange: ",".join(f"{kind}={n}" for kind, n in sorted(kinds.items())) for exchange, kinds in counts.items()
+    }
+    headers: list[dict[str, str]] = []
+    for number, (message, after) in enumerate(zip(messages, next_types(messages), strict=True)):
+        exchange = message[0]["exchange"]
+        announced: dict[str, str] = {NEXT_TYPES_HEADER: after} if after else {}
+        if sum(counts[exchange].values()) > 1:
+            announced[FETCH_HEADER] = f"{fetch_id}.{number}"
+            announced[FETCH_TYPES_HEADER] = totals[exchange]
+        headers.append(announced)
+    return headers
+
+
+@dataclass(frozen=True)
+class FetchPart:
+    """A received message's place in its relay fetch (fetch_part): the fetch's id, the message's number in it, its
+    type, and how many messages of each of the consumer's types the fetch sends (the message included)."""
+
+    fetch: str
+    number: int
+    kind: str
+    counts: Mapping[str, int]
+
+
+def _text(value: Any) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return isinstance(value, str) and any(kind in types for kind in value.split(","))
+    return value if isinstance(value, str) else None
+
+
+def fetch_part(headers: Mapping[str, Any] | None, kind: str | None, types: Collection[str]) -> FetchPart | None:
+    """The place of a relayed message of type `kind` in its fetch (FETCH_HEADER, FETCH_TYPES_HEADER), counting only
+    `types` (those the consumer binds); None for a message alone in its fetch, or with headers not the relay's."""
+    place, totals = _text((headers or {}).get(FETCH_HEADER)), _text((headers or {}).get(FETCH_TYPES_HEADER))
+    if place is None or totals is None or not kind:
+        return None
+    fetch, _, number = place.rpartition(".")
+    counts: dict[str, int] = {}
+    for item in totals.split(","):
+        name, _, count = item.rpartition("=")
+        if name in types and count.isascii() and count.isdigit():
+            counts[name] = int(count)
+    if not fetch or not (number.isascii() and number.isdigit()) or kind not in counts:
+        return None
+    return FetchPart(fetch=fetch, number=int(number), kind=kind, counts=counts)
 
 
 def _channel_broken(failed: list[tuple[asyncpg.Record, BaseException]]) -> bool:

@@ -8,10 +8,15 @@ every batch a round waits for is one fewer republication).
 
 Whatever the load, a round never starts between two messages of one relay fetch: meetings writes a transaction's
 facts grouped by type and its relay sends them back to back as one-type batches (scheduled, documents, attendance,
-minutes, completions, assessments ...), each saying which types follow (shared.outbox.NEXT_TYPES_HEADER). A round
-that started in the gap after the scheduled batch published every meeting of the cell provisional and again final
-(issue 12: 1.30 score messages a meeting and 1.65 a closed period in the province-year preset), so after a delivery
-that announces more of this consumer's types the round waits for the next one, at most `bulk_wait`.
+minutes, completions, assessments ...), each naming its fetch and how many messages of each type the fetch sends
+(shared.outbox.FETCH_HEADER, FETCH_TYPES_HEADER). A round that started in the gap after the scheduled batch
+published every meeting of the cell provisional and again final (issue 12: 1.30 score messages a meeting and 1.65 a
+closed period in the province-year preset), so while a fetch of which a delivery began has messages of this
+consumer's types not yet begun (counted per type, distinct messages), the round waits for them, at most `bulk_wait`.
+Deliveries run concurrently (up to the prefetch) and the relay publishes a fetch's messages concurrently: which
+began first, and whatever other deliveries began in between, does not matter. (Before, the last delivery to end said
+whether "more follows"; one ending after its successor had begun left a round waiting the whole bound for nothing,
+and ignoring it once any later delivery had begun let rounds start mid-cell.)
 
 Single events are judged by their latency, but coalesced under load:
 - lightly loaded (the consumer was busy less than `busy_share` of the time since the previous round began), a round
@@ -23,9 +28,30 @@ Single events are judged by their latency, but coalesced under load:
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from shared.outbox import FetchPart
+
+FETCHES_KEPT = 256
+"""Relay fetches remembered (the latest seen): a late or redelivered message of one of them is known as such."""
+
+
+@dataclass
+class _Fetch:
+    """What this consumer has begun of one relay fetch: the distinct message numbers per type, against the counts
+    the fetch announced; `given_up` once a round stopped waiting for it (its missing messages lost or elsewhere),
+    until another of its messages begins."""
+
+    counts: dict[str, int]
+    begun: dict[str, set[int]] = field(default_factory=dict)
+    given_up: bool = False
+
+    def missing(self) -> bool:
+        """Some message of the consumer's types announced in the fetch has not begun here."""
+        return not self.given_up and any(len(self.begun.get(kind, ())) < n for kind, n in self.counts.items())
 
 
 @dataclass
@@ -44,10 +70,12 @@ class FactActivity:
     _busy_then: float = 0.0
     _pending_since: float | None = None
     """When the first delivery since the previous round began started: its facts wait for the next round from then."""
-    expecting: bool = False
-    """The last delivery to end said more of the same relay fetch follows it (its next one has not begun yet)."""
-    _announced: bool = False
-    """The delivery in flight was announced by the one before it (it is not the first of its relay fetch)."""
+    _fetches: OrderedDict[str, _Fetch] = field(default_factory=OrderedDict, repr=False)
+    """The relay fetches seen lately (at most FETCHES_KEPT), the latest last."""
+    _waiting_for: set[str] = field(default_factory=set)
+    """The fetches of `_fetches` with messages announced and not begun (_Fetch.missing)."""
+    _inside_in_flight: int = 0
+    """Deliveries in flight that are one of several messages of this consumer's types in their relay fetch."""
     noted_before: float | None = None
     """After a round's wait cut short by its bound (deliveries still in flight or announced): the seconds since the
     previous round stopped waiting. The round claims only cells noted before then (scoring.claim_dirty_cells): a
@@ -57,10 +85,15 @@ class FactActivity:
     _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set when the last delivery in flight ends (a waiting round looks again at once)."""
 
+    @property
+    def expecting(self) -> bool:
+        """A relay fetch of which a delivery began here has messages of this consumer's types not begun yet."""
+        return bool(self._waiting_for)
+
     @contextmanager
-    def delivery(self, *, batch: bool, more: bool = False, several: bool = False) -> Iterator[None]:
-        """Mark one delivery (a bulk batch or not) as being applied; `more`: its sender said more of the same fetch
-        follows right after it (shared.outbox.more_follows); `several`: a batch message of any size."""
+    def delivery(self, *, batch: bool, part: FetchPart | None = None, several: bool = False) -> Iterator[None]:
+        """Mark one delivery (a bulk batch or not) as being applied; `part`: its place in its relay fetch
+        (shared.outbox.fetch_part; None when alone in it); `several`: a batch message of any size."""
         if not self.in_flight:
             self._busy_since = time.monotonic()
         if self._pending_since is None:
@@ -68,17 +101,45 @@ class FactActivity:
         self.in_flight += 1
         self._batches_in_flight += several
         self.bulk = batch
-        self._announced, self.expecting = self.expecting, False
+        inside = part is not None and sum(part.counts.values()) > 1
+        self._inside_in_flight += inside
+        if part is not None:
+            self._begin_part(part)
         try:
             yield
         finally:
             self.in_flight -= 1
             self._batches_in_flight -= several
+            self._inside_in_flight -= inside
             self.last_end = time.monotonic()
-            self.expecting = more
             if self.in_flight == 0:
                 self._busy_seconds += self.last_end - self._busy_since
                 self._idle.set()
+
+    def _begin_part(self, part: FetchPart) -> None:
+        """Count a delivery's message among its fetch's; a fetch first seen now starts waiting for the rest."""
+        fetch = self._fetches.get(part.fetch)
+        if fetch is None:
+            fetch = self._fetches[part.fetch] = _Fetch(counts=dict(part.counts))
+            while len(self._fetches) > FETCHES_KEPT:
+                forgotten, _ = self._fetches.popitem(last=False)
+                self._waiting_for.discard(forgotten)
+        else:
+            self._fetches.move_to_end(part.fetch)
+        begun = fetch.begun.setdefault(part.kind, set())
+        if part.number not in begun:  # more of a fetch given up still comes: its rest is awaited again
+            begun.add(part.number)
+            fetch.given_up = False
+        if fetch.missing():
+            self._waiting_for.add(part.fetch)
+        else:
+            self._waiting_for.discard(part.fetch)
+
+    def _give_up_waiting(self) -> None:
+        """A round's bound passed with fetches still missing messages: they are not waited for again."""
+        for name in self._waiting_for:
+            self._fetches[name].given_up = True
+        self._waiting_for.clear()
 
     def busy_share(self) -> float:
         """The share of the time since the previous round began that a delivery was in flight (0 to 1)."""
@@ -109,12 +170,13 @@ class FactActivity:
         pending_since = min(started, self._pending_since if self._pending_since is not None else started)
         while not self.settled(settle=settle, coalesce=coalesce):
             now = time.monotonic()
-            # inside a relay fetch (a delivery announced, or one announced in flight): bound as for batches
-            patient = self.bulk or self.expecting or bool(self.in_flight and self._announced)
+            # inside a relay fetch (messages of it awaited, or one of several in flight): bound as for batches
+            patient = self.bulk or self.expecting or bool(self._inside_in_flight)
             left = bulk_wait - (now - started) if patient else max_wait - (now - pending_since)
             if left <= 0:
                 # batches of facts still coming (not single events, whose rounds keep their latency bound)
                 cut_short = bool(self._batches_in_flight or self.expecting)
+                self._give_up_waiting()
                 break
             if not self.in_flight and not self.expecting:  # a delivery ended lately: the rest of the quiet period
                 left = min(left, max(settle - (now - self.last_end), 0.001))

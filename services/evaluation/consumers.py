@@ -14,7 +14,7 @@ from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
 from shared.envelope import is_batch
-from shared.outbox import more_follows
+from shared.outbox import fetch_part
 from shared.rpc import RpcRequest, answer
 from shared.topology import EVALUATION_FACTS, RpcQueue
 
@@ -24,7 +24,7 @@ BULK_BODY_BYTES = 64 * 1024
 round; a small batch (the relay joining a few singles) keeps the single-event latency bound."""
 RPC_QUEUE = RpcQueue("evaluation")
 FACT_TYPES = frozenset(EVALUATION_FACTS.routing_keys)
-"""The types bound to `evaluation.facts`: a relayed message announcing one of them next makes a round wait for it."""
+"""The types bound to `evaluation.facts`: messages of them a relay fetch announced make a round wait for them."""
 
 
 @router.subscriber(
@@ -44,8 +44,8 @@ async def on_fact(
     body = bytes(raw.body)
     several = is_batch(raw.content_type, raw.routing_key, body)
     bulk = several and len(body) >= BULK_BODY_BYTES
-    more = more_follows(raw.headers, FACT_TYPES)  # the rest of the relay's fetch: no scoring round in between
-    with app.facts_activity.delivery(batch=bulk, more=more, several=several):
+    part = fetch_part(raw.headers, raw.type, FACT_TYPES)  # the rest of the relay's fetch: no scoring round between
+    with app.facts_activity.delivery(batch=bulk, part=part, several=several):
         await consume_event(
             message,
             consumer=EVALUATION_FACTS.name,

@@ -3,6 +3,16 @@
 import asyncio
 
 from services.evaluation.activity import FactActivity
+from shared.outbox import FetchPart
+
+SCHEDULED, ATTENDANCE, MINUTES = "meeting.scheduled.v1", "attendance.recorded.v1", "minutes.submitted.v1"
+FETCH = {SCHEDULED: 1, ATTENDANCE: 1, MINUTES: 1}
+"""A relay fetch of three one-type batches, as meetings sends one transaction's facts."""
+
+
+def part(number: int, kind: str, fetch: str = "f1", counts: dict[str, int] | None = None) -> FetchPart:
+    """A message's place in a relay fetch, as shared.outbox.fetch_part reads it."""
+    return FetchPart(fetch=fetch, number=number, kind=kind, counts=FETCH if counts is None else counts)
 
 
 async def test_an_idle_consumer_lets_a_round_start_at_once() -> None:
@@ -81,12 +91,13 @@ async def test_under_load_a_single_events_round_waits_for_quiet_so_close_facts_f
 
 async def test_a_round_does_not_start_between_two_messages_of_one_relay_fetch() -> None:
     activity = FactActivity()
-    with activity.delivery(batch=False, more=True, several=True):  # the scheduled batch: attendance ... follow
+    fetch = {SCHEDULED: 1, MINUTES: 1}
+    with activity.delivery(batch=False, part=part(0, SCHEDULED, counts=fetch), several=True):  # minutes follow
         pass
     waiting = asyncio.create_task(activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=30.0))
     await asyncio.sleep(0.05)
     assert not waiting.done()  # announced: neither idle (lightly loaded) nor the single-event bound (0 s) start it
-    with activity.delivery(batch=False, several=True):  # the fetch's last message
+    with activity.delivery(batch=False, part=part(1, MINUTES, counts=fetch), several=True):  # the fetch's last
         pass
     assert await asyncio.wait_for(waiting, 10.0) < 10.0  # woken once it ended, not after the 30 s bound
     assert activity.noted_before is None  # settled: every noted cell is claimed
@@ -96,9 +107,77 @@ async def test_a_round_cut_short_while_batches_are_in_flight_leaves_the_cells_no
     activity = FactActivity()
     await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)  # the previous round stopped waiting
     await asyncio.sleep(0.05)
-    with activity.delivery(batch=False, more=True, several=True):
+    with activity.delivery(batch=False, part=part(0, SCHEDULED), several=True):
         await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.01)  # its bound over, a batch in flight
     assert activity.noted_before is not None and 0.05 <= activity.noted_before < 5.0
     with activity.delivery(batch=False):  # a single event in flight keeps its latency bound: every cell claimed
         await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.0)
     assert activity.noted_before is None
+
+
+async def test_an_announced_message_that_began_before_its_announcer_ended_is_not_waited_for() -> None:
+    # deliveries run concurrently: the fetch's later messages began (and ended) while its first was still applied
+    activity = FactActivity()
+    with activity.delivery(batch=False, part=part(0, SCHEDULED), several=True):
+        with activity.delivery(batch=False, part=part(2, MINUTES), several=True):
+            pass
+        with activity.delivery(batch=False, part=part(1, ATTENDANCE), several=True):
+            pass
+    assert not activity.expecting  # all three began: nothing of the fetch is on its way
+    # the round starts at once, not after the whole bulk bound (30 s) with nothing in flight
+    assert await asyncio.wait_for(activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=30.0), 10.0) < 5.0
+    assert activity.noted_before is None
+
+
+async def test_other_deliveries_in_between_do_not_end_the_wait_for_a_fetchs_announced_messages() -> None:
+    activity = FactActivity()
+    with activity.delivery(batch=False, part=part(0, SCHEDULED), several=True):
+        pass
+    # a single event, and a message of another fetch, begin and end before the fetch's attendance and minutes
+    with activity.delivery(batch=False):
+        pass
+    other = {ATTENDANCE: 1, MINUTES: 1}
+    with activity.delivery(batch=False, part=part(0, ATTENDANCE, "f2", other), several=True):
+        pass
+    with activity.delivery(batch=False, part=part(1, MINUTES, "f2", other), several=True):
+        pass
+    assert activity.expecting  # the fetch's attendance and minutes are still coming
+    waiting = asyncio.create_task(activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=30.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    with activity.delivery(batch=False, part=part(2, MINUTES), several=True):
+        pass
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the attendance batch is still announced
+    with activity.delivery(batch=False, part=part(1, ATTENDANCE), several=True):
+        pass
+    assert await asyncio.wait_for(waiting, 10.0) < 10.0
+    assert activity.noted_before is None
+
+
+async def test_a_fetch_waited_for_past_the_bound_is_given_up_until_more_of_it_arrives() -> None:
+    activity = FactActivity()
+    with activity.delivery(batch=False, part=part(0, SCHEDULED), several=True):
+        pass
+    assert 0.04 <= await activity.wait_settled(settle=0.0, max_wait=0.0, bulk_wait=0.05) < 5.0
+    assert not activity.expecting  # its two other messages lost or elsewhere: the next round does not wait again
+    with activity.delivery(batch=False, part=part(0, SCHEDULED), several=True):  # redelivered: nothing new
+        pass
+    assert not activity.expecting
+    with activity.delivery(batch=False, part=part(1, ATTENDANCE), several=True):  # more of it: minutes awaited
+        pass
+    assert activity.expecting
+
+
+async def test_counts_are_per_type_and_distinct_messages() -> None:
+    activity = FactActivity()
+    counts = {ATTENDANCE: 2, MINUTES: 1}  # attendance in two messages (a batch cut at its size bound)
+    with activity.delivery(batch=False, part=part(0, ATTENDANCE, counts=counts), several=True):
+        pass
+    with activity.delivery(batch=False, part=part(0, ATTENDANCE, counts=counts), several=True):  # redelivered
+        pass
+    with activity.delivery(batch=False, part=part(2, MINUTES, counts=counts), several=True):
+        pass
+    assert activity.expecting  # the second attendance message has not begun
+    with activity.delivery(batch=False, part=part(1, ATTENDANCE, counts=counts), several=True):
+        assert not activity.expecting

@@ -22,6 +22,7 @@ from services.evaluation.repository import Recheck
 from services.evaluation.unit_of_work import EvaluationUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import parse_envelope
+from shared.outbox import FetchPart
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import by_type, cell_history
 from tests.support.running import eventually
@@ -181,6 +182,82 @@ async def test_an_idle_worker_scores_a_single_delivery_without_waiting_for_its_b
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+
+
+def fetch_of(batches: list[list[dict[str, Any]]], fetch: str) -> list[FetchPart]:
+    """Each one-type batch's place in one relay fetch sending them all (shared.outbox.fetch_headers, read back)."""
+    counts = Counter(batch[0]["type"] for batch in batches)
+    return [FetchPart(fetch=fetch, number=n, kind=batch[0]["type"], counts=counts) for n, batch in enumerate(batches)]
+
+
+@contextlib.asynccontextmanager
+async def running_worker(pool: asyncpg.Pool) -> AsyncIterator[tuple[EvaluationContext, Callable[[], Any]]]:
+    """The scoring worker with every bound (quiet, single-event, bulk, poll) far beyond a test's patience: a round
+    that waited for any of them would not finish in time."""
+    wanted = asyncio.Event()
+    factory = uow_factory_for(pool, today=lambda: date(2026, 6, 20), scoring_wanted=wanted)
+    settings = Settings(
+        scoring_settle_seconds=60,
+        scoring_max_wait_seconds=60,
+        scoring_bulk_wait_seconds=60,
+        scoring_poll_seconds=60,
+    )
+    app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+    worker = asyncio.create_task(scoring_worker(app))
+    try:
+        yield app, factory
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+async def test_a_fetch_whose_messages_were_applied_side_by_side_is_scored_without_the_bulk_bound(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, _ = world
+    async with running_worker(pool) as (app, factory):
+        batches = by_type(cell_history(committee_id="ward", cell_id="cell-n", prefix="n"))
+        parts = fetch_of(batches, "side")
+        started = time.monotonic()
+        # the consumer applies the relay fetch's messages side by side (prefetch): the first one ends last, after
+        # the ones it announced began and ended (once, such an announcement held the round for the whole bound)
+        with app.facts_activity.delivery(batch=False, part=parts[0], several=True):
+            for batch, part in zip(batches[1:], parts[1:], strict=True):
+                with app.facts_activity.delivery(batch=False, part=part, several=True):
+                    await deliver(factory, batch)
+            await deliver(factory, batches[0])
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-n'"), timeout=20
+        )
+        assert time.monotonic() - started < 20
+
+
+async def test_a_round_waits_for_a_fetchs_announced_batches_whatever_begins_in_between(
+    world: tuple[asyncpg.Pool, Callable[[], EvaluationUnitOfWork]],
+) -> None:
+    pool, _ = world
+    async with running_worker(pool) as (app, factory):
+        batches = by_type(cell_history(committee_id="ward", cell_id="cell-m", prefix="m"))
+        other, _ = split(cell_history(committee_id="ward", cell_id="cell-o", prefix="o"), "meeting.scheduled.v1")
+        parts = fetch_of(batches, "mid")
+        with app.facts_activity.delivery(batch=False, part=parts[0], several=True):
+            await deliver(factory, batches[0])
+        with app.facts_activity.delivery(batch=False):  # another cell's facts, begun and ended in between
+            await deliver(factory, other)
+        assert app.facts_activity.expecting  # the rest of cell-m's fetch is still announced
+        for batch, part in zip(batches[1:], parts[1:], strict=True):
+            with app.facts_activity.delivery(batch=False, part=part, several=True):
+                await deliver(factory, batch)
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM dirty_cell"), timeout=20)
+        scored = await pool.fetchval("SELECT count(*) FROM meeting_score WHERE cell_id = 'cell-m'")
+        # cell-m's meetings scored once, with all their facts: not provisional after the scheduled batch, then final
+        assert scored == 4
+        rows = await pool.fetch(
+            "SELECT payload->'data'->>'meeting_id' AS meeting FROM outbox WHERE type = 'score.meeting.updated.v1'"
+        )
+        cell_m = Counter(row["meeting"] for row in rows if row["meeting"].startswith("m-"))
+        assert len(cell_m) == 4 and set(cell_m.values()) == {1}, cell_m
 
 
 async def test_a_cell_whose_round_is_blocked_holds_up_no_other_cells_scoring(
