@@ -92,7 +92,10 @@ async def _idle(seconds: float, wake: asyncio.Event | None) -> None:
     if wake is None:
         await asyncio.sleep(seconds)
         return
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the wake-up and drops a cancel that arrives in
+    # the same turn, so a worker being stopped went on to its next poll
     try:
-        await asyncio.wait_for(wake.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):
+            await wake.wait()
     except TimeoutError:
         pass

@@ -224,7 +224,8 @@ class OutboxRelay:
 
     async def _wait_for_work(self) -> None:
         try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+            async with asyncio.timeout(self._poll_seconds):  # not wait_for: it drops a cancel that comes with a wake
+                await self._wakeup.wait()
         except TimeoutError:
             await self._purge_old()
         self._wakeup.clear()

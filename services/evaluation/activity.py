@@ -182,7 +182,8 @@ class FactActivity:
                 left = min(left, max(settle - (now - self.last_end), 0.001))
             self._idle.clear()
             try:
-                await asyncio.wait_for(self._idle.wait(), left)
+                async with asyncio.timeout(left):  # not wait_for: it drops a cancel that comes with the wake-up
+                    await self._idle.wait()
             except TimeoutError:
                 pass
         self._round_began = time.monotonic()

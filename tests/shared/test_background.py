@@ -134,3 +134,22 @@ async def test_a_step_failing_in_its_own_clean_up_at_shutdown_stops_the_job_and_
     assert [(line["job"], line["error"]) for line in stopping] == [
         ("test.clean-up", "ConnectionError('recording the round failed')")
     ]
+
+
+async def test_a_stop_that_comes_with_a_wake_up_stops_the_job() -> None:
+    """A cancel in the same turn as the wake-up the idle job waits for: on Python 3.11 `asyncio.wait_for` returned the
+    wake-up and dropped the cancel, so a stopped worker went on to another step (and a test waiting for it hung)."""
+    wake = asyncio.Event()
+    steps: list[int] = []
+
+    async def step() -> bool:
+        steps.append(1)
+        return False
+
+    task = asyncio.create_task(poll("test.stop_with_wake", step, poll_seconds=3600, wake=wake))
+    await eventually(lambda: steps == [1])  # idle now, waiting for the wake-up
+    wake.set()
+    task.cancel()  # the same turn: the wake-up is ready when the cancel lands
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=5)
+    assert steps == [1]
