@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from faststream._internal.endpoint.subscriber.usecase import SubscriberUsecase
+from faststream.rabbit.subscriber.usecase import RabbitSubscriber
 
 from services.meetings import consumers
 from tests.meetings import events as ev
@@ -22,13 +22,13 @@ START = ev.BASE_TIME + timedelta(days=9)
 def framework_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The queues whose deliveries went through FastStream's own per-message path while the test ran."""
     seen: list[str] = []
-    original = SubscriberUsecase.process_message
+    original = RabbitSubscriber.process_message
 
     async def counted(self: Any, msg: Any) -> Any:
         seen.append(str(getattr(getattr(self, "queue", None), "name", "")))
         return await original(self, msg)
 
-    monkeypatch.setattr(SubscriberUsecase, "process_message", counted)
+    monkeypatch.setattr(RabbitSubscriber, "process_message", counted)
     # the light path is taken without a recording tracer provider, which another test in this process may install
     monkeypatch.setattr(consumers, "tracing_recorded", lambda: False)
     yield seen
