@@ -110,11 +110,6 @@ def short_property(value: Any) -> str | None:
         return None
 
 
-NEXT_TYPES_HEADER = "chibo-next-types"
-"""A relayed message's header: the types (comma-separated, sorted) of the messages the relay publishes right after it,
-in the same fetch and to the same exchange; absent on the last. A consumer that binds one of them knows more of the
-same transactions is on its way (evaluation's scoring round waits for it rather than score a meeting between the
-one-type batches of its facts: issue 12). Only a hint: a message may be lost or routed elsewhere, so wait boundedly."""
 FETCH_HEADER = "chibo-fetch"
 """A relayed message's header when its fetch sends more than one message to its exchange: the fetch's id and the
 message's number in it (`<hex id>.<n>`, n from 0)."""
@@ -498,22 +493,9 @@ class OutboxRelay:
             )
 
 
-def next_types(messages: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
-    """For each message (its rows), the NEXT_TYPES_HEADER value: the sorted, comma-joined types of the messages
-    after it bound for the same exchange ("" for none)."""
-    values: list[str] = []
-    later: dict[str, set[str]] = {}
-    for message in reversed(messages):
-        exchange = message[0]["exchange"]
-        values.append(",".join(sorted(later.get(exchange, set()))))
-        later.setdefault(exchange, set()).add(message[0]["type"])
-    return values[::-1]
-
-
 def fetch_headers(messages: Sequence[Sequence[Mapping[str, Any]]], fetch_id: str) -> list[dict[str, str]]:
-    """For each message of one fetch (its rows), the headers announcing the rest: NEXT_TYPES_HEADER (the types after
-    it on its exchange, when any), and FETCH_HEADER with FETCH_TYPES_HEADER when the fetch sends more than one
-    message to its exchange ({} for a message alone on its exchange)."""
+    """For each message of one fetch (its rows), the headers announcing the rest: FETCH_HEADER with
+    FETCH_TYPES_HEADER when the fetch sends more than one message to its exchange ({} for a message alone on it)."""
     counts: dict[str, dict[str, int]] = {}
     for message in messages:
         kinds = counts.setdefault(message[0]["exchange"], {})
@@ -522,9 +504,9 @@ def fetch_headers(messages: Sequence[Sequence[Mapping[str, Any]]], fetch_id: str
         exchange: ",".join(f"{kind}={n}" for kind, n in sorted(kinds.items())) for exchange, kinds in counts.items()
     }
     headers: list[dict[str, str]] = []
-    for number, (message, after) in enumerate(zip(messages, next_types(messages), strict=True)):
+    for number, message in enumerate(messages):
         exchange = message[0]["exchange"]
-        announced: dict[str, str] = {NEXT_TYPES_HEADER: after} if after else {}
+        announced: dict[str, str] = {}
         if sum(counts[exchange].values()) > 1:
             announced[FETCH_HEADER] = f"{fetch_id}.{number}"
             announced[FETCH_TYPES_HEADER] = totals[exchange]

@@ -1,7 +1,7 @@
-"""The relay's NEXT_TYPES_HEADER: each message of a fetch names the types that follow it to the same exchange, so a
-consumer (evaluation's scoring round) does not act between the one-type batches of one transaction (issue 12); and
-each names its fetch and the fetch's count of messages per type, so the consumer tells what of it is still to come
-whichever order its messages arrive and are applied in (the last test: through the real broker)."""
+"""The relay's fetch headers: each message of a fetch names its fetch and the fetch's count of messages per type, so a
+consumer (evaluation's scoring round) does not act between the one-type batches of one transaction (issue 12) and
+tells what of it is still to come whichever order its messages arrive and are applied in (the last test: through the
+real broker)."""
 
 import asyncio
 
@@ -14,13 +14,11 @@ from shared.envelope import CloudEvent, new_event
 from shared.outbox import (
     FETCH_HEADER,
     FETCH_TYPES_HEADER,
-    NEXT_TYPES_HEADER,
     FetchPart,
     OutboxRelay,
     add_to_outbox,
     fetch_headers,
     fetch_part,
-    next_types,
 )
 from shared.topology import EVENTS_EXCHANGE
 from tests.shared.conftest import SCHEMA
@@ -29,25 +27,8 @@ from tests.support.running import eventually
 
 
 def rows(exchange: str, kind: str, count: int = 1) -> list[dict[str, str]]:
-    """A message's rows as the relay reads them (the fields next_types uses)."""
+    """A message's rows as the relay reads them (the fields fetch_headers uses)."""
     return [{"exchange": exchange, "type": kind}] * count
-
-
-def test_each_message_names_the_types_after_it_on_its_exchange() -> None:
-    messages = [
-        rows("chibo.events", "meeting.scheduled.v1", 12),
-        rows("chibo.events", "attendance.recorded.v1", 12),
-        rows("other", "x.v1"),
-        rows("chibo.events", "minutes.submitted.v1", 12),
-        rows("chibo.events", "attendance.recorded.v1", 3),
-    ]
-    assert next_types(messages) == [
-        "attendance.recorded.v1,minutes.submitted.v1",
-        "attendance.recorded.v1,minutes.submitted.v1",
-        "",
-        "attendance.recorded.v1",
-        "",
-    ]
 
 
 def test_each_message_names_its_fetch_and_the_fetchs_count_of_each_type_on_its_exchange() -> None:
@@ -61,7 +42,6 @@ def test_each_message_names_its_fetch_and_the_fetchs_count_of_each_type_on_its_e
     headers = fetch_headers(messages, "ab12")
     counts = "attendance.recorded.v1=2,meeting.scheduled.v1=1,minutes.submitted.v1=1"
     assert headers[0] == {
-        NEXT_TYPES_HEADER: "attendance.recorded.v1,minutes.submitted.v1",
         FETCH_HEADER: "ab12.0",
         FETCH_TYPES_HEADER: counts,
     }
