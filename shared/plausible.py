@@ -106,6 +106,17 @@ def meeting_length_problem(started_at: datetime, ended_at: datetime) -> str | No
     return None
 
 
+def end_for_deadlines(*, starts_at: datetime, ended_at: datetime | None) -> datetime:
+    """The moment a meeting's after-the-meeting deadlines count from (DOMAIN.md "After": final documents "within 2
+    days"; `closing.final_documents`: "within 48 h of the end"; the alert: "not in 2 days after the meeting"):
+    the end its minutes give (`ended_at`), its start (`starts_at`, after any rescheduling) while it has no minutes or
+    when they end before it. An end before the scheduled start (a mistyped date, a backfill: minutes may start up to
+    MINUTES_START_WINDOW from it) is not the meeting's time, and counting from it called records late before the
+    meeting was held (a user trial: an end 6 days early). One reading for notifications' late-records alerts
+    (rules.records_due_at) and evaluation's `closing.final_documents`."""
+    return starts_at if ended_at is None or ended_at < starts_at else ended_at
+
+
 def horizon_problem(reported: date | datetime, *, time: datetime) -> str | None:
     """Why an event sent at `time` cannot report the date or moment `reported` (more than FACT_HORIZON after
     `time`; a date is compared with the local day of that limit); None if it can."""

@@ -287,6 +287,41 @@ def test_final_documents_within_48_hours_of_the_end(
     assert points(perfect(documents=documents), "closing.final_documents") == expected
 
 
+EARLY_START = START - timedelta(days=6)
+"""A minutes start 6 days before the scheduled one (a mistyped date, as a user trial had for notifications' alert)."""
+
+
+@pytest.mark.parametrize(
+    ("published_after_start", "scored_after_start", "expected", "code"),
+    [
+        (timedelta(hours=20), None, 1, "final_documents_published"),
+        (timedelta(hours=48), None, 1, "final_documents_published"),
+        (timedelta(hours=48, seconds=1), None, 0, "final_documents_late"),
+        (None, timedelta(hours=47), 0, "final_documents_pending"),
+        (None, timedelta(hours=49), 0, "final_documents_late"),
+    ],
+)
+def test_final_documents_count_from_the_start_when_the_minutes_end_before_it(
+    published_after_start: timedelta | None, scored_after_start: timedelta | None, expected: int, code: str
+) -> None:
+    """DOMAIN.md "After": final documents "within 2 days" after the meeting; an end before the scheduled start is not
+    the meeting's end, so the 48 h count from the start, as notifications' late-records alert counts them (h180);
+    documents published the day after the meeting used to score 0 from an end 6 days before it."""
+    documents = (
+        ()
+        if published_after_start is None
+        else (Document("minutes", START + published_after_start), Document("resolution", START + timedelta(hours=1)))
+    )
+    scored_at = None if scored_after_start is None else START + scored_after_start
+    facts = with_minutes(
+        perfect(documents=documents, scored_at=scored_at),
+        started_at=EARLY_START,
+        ended_at=EARLY_START + timedelta(minutes=90),
+    )
+    assert points(facts, "closing.final_documents") == expected
+    assert line(facts, "closing.final_documents").parts[0].code == code
+
+
 def test_final_documents_need_both_kinds() -> None:
     assert points(perfect(documents=(Document("minutes", END),)), "closing.final_documents") == 0
 

@@ -21,6 +21,7 @@ from services.evaluation.domain.framework import (
     SpeakersRule,
     Threshold,
 )
+from shared.plausible import end_for_deadlines
 from shared.reasons import ReasonCode, ReasonPart
 from shared.text import has_text
 
@@ -224,7 +225,9 @@ def _minutes_and_tasks(rule: Any, item: Item, facts: MeetingFacts) -> Outcome:
 def _final_documents(rule: FinalDocumentsRule, item: Item, facts: MeetingFacts) -> Outcome:
     if facts.minutes is None:
         return 0, NO_MINUTES
-    deadline = facts.minutes.ended_at + timedelta(hours=rule.within_hours)
+    # from the minutes' end, or the start when they end before it (DOMAIN.md "After"; shared.plausible)
+    end = end_for_deadlines(starts_at=facts.starts_at, ended_at=facts.minutes.ended_at)
+    deadline = end + timedelta(hours=rule.within_hours)
     late = [
         kind
         for kind in rule.document_kinds

@@ -14,6 +14,7 @@ from services.notifications.domain.rules.common import (
     meeting_values,
 )
 from services.notifications.domain.settings import RuleConfig
+from shared.plausible import end_for_deadlines
 
 
 def notice_may_fire(rule: str, *, meeting: Meeting, now: datetime) -> bool:
@@ -159,9 +160,10 @@ def records_due_at(*, starts_at: datetime, ended_at: datetime | None, days: floa
     days then count from its start, as DOMAIN.md counts them "after the meeting", so such minutes never make a meeting
     late before it could have been (a user trial saw an end 6 days before the start alert at once, superior committee
     included). The committee page's list (queries.late_minutes, through RECORDS_DUE_AT_SQL) and the alerts
-    (minutes_late, meeting_due_times) both use this reading.
+    (minutes_late, meeting_due_times) both use this reading, and evaluation's `closing.final_documents` the same one
+    (shared.plausible.end_for_deadlines).
     """
-    return max(ended_at or starts_at, starts_at) + timedelta(days=days)
+    return end_for_deadlines(starts_at=starts_at, ended_at=ended_at) + timedelta(days=days)
 
 
 RECORDS_DUE_AT_SQL = "(GREATEST({ended_at}, {starts_at}) + ({days}) * interval '1 day')"
