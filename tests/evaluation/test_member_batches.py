@@ -1,6 +1,7 @@
 """Runs of member.upserted.v1 and meeting.scheduled.v1 applied at once (FACT_BATCH_HANDLERS) store and touch what the
 same events one by one store and touch."""
 
+import asyncio
 import json
 from datetime import date
 from typing import Any
@@ -178,3 +179,21 @@ async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(data
     locks = [query for query in sent if "pg_advisory_xact_lock" in query]
     assert len(locks) == 2, locks
     assert held == 8 + 3  # every member's subject and every cell: none dropped
+
+
+async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_deadlock(database_url: str) -> None:
+    """Two transactions applying runs of the same committee members (their cells crossed), offered in opposite
+    orders side by side: the subjects, then the cells, are locked in one global order, so one waits for the other
+    and both commit (one by one in input order, each held one subject or cell the other wanted next)."""
+    raws = [member(f"x{n}", "committee_member", month=2, day=1, cell=f"c{n}") for n in range(4)]
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+
+        async def apply(events: list[Event[Any]]) -> None:
+            async with factory() as uow:
+                await FACT_BATCH_HANDLERS["member.upserted.v1"](events, uow)
+                await uow.commit()
+
+        for _ in range(3):
+            await asyncio.wait_for(asyncio.gather(apply(_events(raws)), apply(_events(raws[::-1]))), timeout=30)
+        assert await pool.fetchval("SELECT count(*) FROM member") == 4
