@@ -196,6 +196,12 @@ class FakeFacts:
     async def lock_cell(self, cell_id):
         return None
 
+    async def members_cells(self, member_ids):
+        found = set()
+        for member_id in member_ids:
+            found |= await self.member_cells(member_id)
+        return found
+
     async def lock_cells(self, cell_ids):
         return None
 

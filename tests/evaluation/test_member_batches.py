@@ -1,6 +1,7 @@
 """Runs of member.upserted.v1 and meeting.scheduled.v1 applied at once (FACT_BATCH_HANDLERS) store and touch what the
 same events one by one store and touch."""
 
+import asyncio
 import json
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from shared.contracts.registry import read_event
 from shared.envelope import Event, parse_envelope
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at, fact
+from tests.support.private_db import StatementLog
 
 
 def member(member_id: str, role: str, *, month: int, day: int, cell: str = "c1", event_id: str | None = None) -> dict:
@@ -153,3 +155,45 @@ async def test_a_run_of_meeting_schedules_stores_and_touches_what_one_by_one_doe
     stored = {json.loads(row)["meeting_id"]: json.loads(row) for row in together[0]["meeting"]}
     assert stored["s-moved"]["cell_id"] == "c2" and stored["s-stale"]["starts_at"].startswith("2026-04-05")
     assert {cell for cell, _ in together[1]} == {"c1", "c2"}
+
+
+async def test_a_run_of_committee_members_takes_its_locks_in_two_statements(database_url: str) -> None:
+    """Issue 12 (pgstats): committee members were locked one statement per subject and per cell; a run of them now
+    takes every subject lock in one statement and every cell lock in one, in key order, and the same locks."""
+    run = sorted(
+        _events([member(f"k{n:02d}", "committee_member", month=2, day=1, cell=f"c{n % 3}") for n in range(8)]),
+        key=lock_order,
+    )
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+        async with factory() as uow:
+            sent: list[str] = []
+            log = StatementLog(sent)
+            uow.connection.add_query_logger(log)
+            await FACT_BATCH_HANDLERS["member.upserted.v1"](run, uow)
+            uow.connection.remove_query_logger(log)
+            held = await uow.connection.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            )
+            await uow.commit()
+    locks = [query for query in sent if "pg_advisory_xact_lock" in query]
+    assert len(locks) == 2, locks
+    assert held == 8 + 3  # every member's subject and every cell: none dropped
+
+
+async def test_runs_naming_the_same_committee_members_in_other_orders_do_not_deadlock(database_url: str) -> None:
+    """Two transactions applying runs of the same committee members (their cells crossed), offered in opposite
+    orders side by side: the subjects, then the cells, are locked in one global order, so one waits for the other
+    and both commit (one by one in input order, each held one subject or cell the other wanted next)."""
+    raws = [member(f"x{n}", "committee_member", month=2, day=1, cell=f"c{n}") for n in range(4)]
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=lambda: date(2026, 6, 20))
+
+        async def apply(events: list[Event[Any]]) -> None:
+            async with factory() as uow:
+                await FACT_BATCH_HANDLERS["member.upserted.v1"](events, uow)
+                await uow.commit()
+
+        for _ in range(3):
+            await asyncio.wait_for(asyncio.gather(apply(_events(raws)), apply(_events(raws[::-1]))), timeout=30)
+        assert await pool.fetchval("SELECT count(*) FROM member") == 4

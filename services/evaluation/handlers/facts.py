@@ -156,11 +156,22 @@ async def members_upserted(events: Sequence[Event[contract.MemberUpserted]], uow
     A member never a committee member (none of its stored snapshots nor of these events names that role: most
     members) changes no cell's committee history, so no other fact's handling sees it: each stretch of such
     members is locked in one statement and written in two (`upsert_members`). Any other member goes through
-    `member_upserted`, in the run's order, so the subject and cell locks are taken in the order one by one takes
-    them."""
+    `member_upserted`, in the run's order.
+
+    Every member of the run is locked first, in key order in one statement, then every cell a committee member of
+    the run names (stored or in the run), in id order in one statement: the same locks the handlings one by one
+    take, two statements instead of one or more per committee member, and in one order for all runs (subjects,
+    then cells) where one by one interleaved them member by member. A cell not foreseen is still locked by
+    `member_upserted`."""
+    all_ids = sorted({event.data.id for event in events})
+    await uow.facts.lock_fact_subjects([f"member:{member_id}" for member_id in all_ids])
     committee_role = {event.data.id for event in events if event.data.role.value == COMMITTEE_ROLE}
-    known = await uow.facts.committee_members(sorted({event.data.id for event in events}))
+    known = await uow.facts.committee_members(all_ids)
     plain = {event.data.id for event in events} - committee_role - known
+    if committee_role | known:
+        cells = await uow.facts.members_cells(sorted(committee_role | known))
+        cells |= {event.data.cell_id for event in events if event.data.id in committee_role | known}
+        await uow.facts.lock_cells(sorted(cells))
     start = 0
     while start < len(events):
         if events[start].data.id not in plain:

@@ -159,6 +159,7 @@ class FactRepository(Protocol):
     async def upsert_member(self, *, member: dict[str, Any], stamp: FactStamp) -> bool: ...
     async def remove_member(self, *, member_id: str, effective_on: date, stamp: FactStamp) -> bool: ...
     async def member_cells(self, member_id: str) -> set[str]: ...
+    async def members_cells(self, member_ids: Sequence[str]) -> set[str]: ...
     async def committee_cells(self, member_id: str) -> set[str]: ...
     async def committee_members(self, member_ids: Sequence[str]) -> set[str]: ...
     async def upsert_members(self, rows: Sequence[tuple[dict[str, Any], FactStamp]]) -> None: ...
@@ -207,6 +208,7 @@ class PgFactRepository:
         # Per unit of work (one transaction): a batch's facts about one subject lock it once, and read the meeting's
         # position once until a schedule or reschedule of it (the subject lock keeps others from moving it).
         self._subjects: set[str] = set()
+        self._cells: set[str] = set()  # cell locks held, likewise until the transaction ends
         self._positions: dict[str, tuple[str, datetime] | None] = {}
 
     async def upsert_unit(self, *, unit: dict[str, Any], stamp: FactStamp) -> tuple[bool, str | None, bool]:
@@ -291,6 +293,13 @@ class PgFactRepository:
     async def member_cells(self, member_id: str) -> set[str]:
         """Every cell a member's snapshots name."""
         rows = await self._conn.fetch("SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = $1", member_id)
+        return {row["cell_id"] for row in rows}
+
+    async def members_cells(self, member_ids: Sequence[str]) -> set[str]:
+        """Every cell any of the members' snapshots name (`member_cells` of each, united), in one statement."""
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT cell_id FROM member_snapshot WHERE member_id = ANY($1::text[])", list(member_ids)
+        )
         return {row["cell_id"] for row in rows}
 
     async def committee_cells(self, member_id: str) -> set[str]:
@@ -691,18 +700,24 @@ class PgFactRepository:
 
     async def lock_cell(self, cell_id: str) -> None:
         """Serialize recomputation of one cell across consumers until the transaction ends."""
+        if cell_id in self._cells:
+            return  # held until the transaction ends
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || $1, 0))", cell_id)
+        self._cells.add(cell_id)
 
     async def lock_cells(self, cell_ids: Sequence[str]) -> None:
         """`lock_cell` of each cell, in id order (the order every locker uses: code point order, as Python's `sorted`
-        before `lock_cell` one by one, whatever the database's collation), in one statement."""
-        if not cell_ids:
+        before `lock_cell` one by one, whatever the database's collation), in one statement; those held already
+        in this transaction are not asked again."""
+        wanted = sorted(set(cell_ids) - self._cells)
+        if not wanted:
             return
         await self._conn.execute(
             "SELECT count(pg_advisory_xact_lock(hashtextextended('evaluation.cell:' || c, 0)))"
             ' FROM (SELECT DISTINCT u COLLATE "C" AS c FROM unnest($1::text[]) AS u ORDER BY 1) AS ordered',
-            list(cell_ids),
+            wanted,
         )
+        self._cells.update(wanted)
 
     async def lock_fact_subjects(self, keys: Sequence[str]) -> None:
         """`lock_fact_subject` of each key not locked yet in this transaction, in key order, in one statement."""
