@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import struct
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -531,6 +532,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_COUNT = re.compile(r"[0-9]{1,9}")
+"""A count or a message number in the relay's fetch headers: ASCII digits."""
+
+
 def fetch_part(headers: Mapping[str, Any] | None, kind: str | None, types: Collection[str]) -> FetchPart | None:
     """The place of a relayed message of type `kind` in its fetch (FETCH_HEADER, FETCH_TYPES_HEADER), counting only
     `types` (those the consumer binds); None for a message alone in its fetch, or with headers not the relay's."""
@@ -541,9 +546,9 @@ def fetch_part(headers: Mapping[str, Any] | None, kind: str | None, types: Colle
     counts: dict[str, int] = {}
     for item in totals.split(","):
         name, _, count = item.rpartition("=")
-        if name in types and count.isascii() and count.isdigit():
+        if name in types and _COUNT.fullmatch(count):
             counts[name] = int(count)
-    if not fetch or not (number.isascii() and number.isdigit()) or kind not in counts:
+    if not fetch or not _COUNT.fullmatch(number) or kind not in counts:
         return None
     return FetchPart(fetch=fetch, number=int(number), kind=kind, counts=counts)
 

@@ -63,6 +63,14 @@ def test_a_consumer_counts_only_the_types_it_binds() -> None:
     assert fetch_part(headers, "member.attendance.updated.v1", facts) is None
     assert fetch_part({}, "minutes.submitted.v1", facts) is None and fetch_part(None, "x", facts) is None
     assert fetch_part({FETCH_HEADER: "ab12.x", FETCH_TYPES_HEADER: value}, "minutes.submitted.v1", facts) is None
+    # digits of another script are no number (test_ascii_digits' rule): "٣" (Arabic-Indic three) is refused
+    assert fetch_part({FETCH_HEADER: "ab12.\u0663", FETCH_TYPES_HEADER: value}, "minutes.submitted.v1", facts) is None
+    assert (
+        fetch_part(
+            {FETCH_HEADER: "ab12.3", FETCH_TYPES_HEADER: "minutes.submitted.v1=\u0661"}, "minutes.submitted.v1", facts
+        )
+        is None
+    )
 
 
 def _event(kind: str) -> CloudEvent:
