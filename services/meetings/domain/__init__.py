@@ -5,7 +5,7 @@ is rejected, the field named) or Held (the event waits for something it refers t
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -962,16 +962,7 @@ def moves_undone_by_minutes(facts: Sequence[StartFact], *, ended_at: datetime) -
 
 def undone_move_refusal(meeting: MeetingState, fact: StartFact, *, ended_at: datetime) -> InvalidEvent:
     """The rejection an undone move gets: the one check_not_moved_when_held gives it arriving after the minutes."""
-    held = MeetingState(
-        meeting_id=meeting.meeting_id,
-        cell_id=meeting.cell_id,
-        kind=meeting.kind,
-        starts_at=meeting.starts_at,
-        cancel_version=meeting.cancel_version,
-        has_roster=meeting.has_roster,
-        has_minutes=True,
-        minutes_ended_at=ended_at,
-    )
+    held = replace(meeting, has_minutes=True, minutes_ended_at=ended_at)
     try:
         check_not_moved_when_held(held, source=fact.source, time=fact.version[0])
     except InvalidEvent as exc:
