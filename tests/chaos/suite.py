@@ -15,6 +15,7 @@ import asyncio
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -629,6 +630,13 @@ def compare(quiet: dict[str, Any], faulty: dict[str, Any]) -> list[str]:
                 changed = [k for k in set(quiet[key]) & set(faulty[key]) if quiet[key][k] != faulty[key][k]]
                 differences.append(
                     f"{key}: {len(keys)} only in one run, {len(changed)} differ (e.g. {(list(keys) + changed)[:3]})"
+                )
+            elif isinstance(quiet[key], list):
+                only_quiet = sorted((Counter(quiet[key]) - Counter(faulty[key])).elements())
+                only_faulty = sorted((Counter(faulty[key]) - Counter(quiet[key])).elements())
+                differences.append(
+                    f"{key}: {len(only_quiet)} only in the quiet run {only_quiet[:10]},"
+                    f" {len(only_faulty)} only in the faulty run {only_faulty[:10]}"
                 )
             else:
                 differences.append(f"{key}: quiet {str(quiet[key])[:200]} vs faulty {str(faulty[key])[:200]}")
