@@ -12,7 +12,8 @@ from shared.rpc import RpcError
 
 PERIOD_RATED_LOW = "period_rated_low"
 """The rule that alerts a committee to a cell's closed period rated Average or Poor (notifications' settings), judged
-once the period is over plus its `grace_days` (shared.periods.period_due)."""
+once the period is over plus its `grace_days` (shared.periods.period_due); a rating arriving after that is judged
+once it has gone the rule's `settle_minutes` without a newer one."""
 
 
 def period_alerts_due(answer: notifications.RulesReply, period: str) -> datetime | None:

@@ -65,6 +65,7 @@ class FakeOutgoing:
         self.deliveries: list[FakeDelivery] = []
         self.digest_ids: dict[str, str] = {}
         self.voided: dict[str, datetime] = {}
+        self.cell_scores_received: dict[tuple[str, str], datetime] = {}
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one and makes it fire again."""
@@ -86,13 +87,13 @@ class FakeOutgoing:
             if job is not None and job.done_at is None:
                 job.due_at = due_at
 
-    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """(cell, period) of pending period checks of the cells."""
-        found = []
+    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str, datetime | None]]:
+        """(cell, period, when its rating arrived) of pending period checks of the cells."""
+        found: list[tuple[str, str, datetime | None]] = []
         for (kind, subject_id), job in self.jobs.items():
             cell_id, _, period = subject_id.partition("|")
             if kind == "cell.period" and job.done_at is None and cell_id in cell_ids:
-                found.append((cell_id, period))
+                found.append((cell_id, period, self.cell_scores_received.get((cell_id, period))))
         return found
 
     async def last_daily(self, kind: str) -> date | None:
@@ -587,14 +588,16 @@ class FakeProjection:
         self.scores[(cell_id, period)] = (rating, score)
         return True
 
-    async def upsert_cell_scores(self, scores: Sequence[CellScore]) -> set[tuple[str, str]]:
-        """Store each rating in turn; the (cell, period) keys applied."""
+    async def upsert_cell_scores(self, scores: Sequence[CellScore], *, received_at: datetime) -> set[tuple[str, str]]:
+        """Store each rating in turn, noting when it arrived (where the schedule's re-planning reads it); the
+        (cell, period) keys applied."""
         applied = set()
         for s in scores:
             if await self.upsert_cell_score(
                 cell_id=s.cell_id, period=s.period, rating=s.rating, score=s.score, time=s.time, event_id=s.event_id
             ):
                 applied.add((s.cell_id, s.period))
+                self._outgoing.cell_scores_received[(s.cell_id, s.period)] = received_at
         return applied
 
     async def get_cell_score(self, *, cell_id: str, period: str) -> tuple[str, float] | None:

@@ -58,7 +58,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     CONSECUTIVE_ABSENCES: {"more_than": 3},
     UNEXCUSED_MONTHS: {"at_least": 3},
     MEETING_RATED_LOW: {"ratings": ["average", "poor"], "include_provisional": False, "settle_minutes": 30},
-    PERIOD_RATED_LOW: {"ratings": ["average", "poor"], "grace_days": 3},
+    PERIOD_RATED_LOW: {"ratings": ["average", "poor"], "grace_days": 3, "settle_minutes": 30},
     PROBATION_ENDING: {"days_before": 30},
     CELL_WITHOUT_COMMITTEE: {"official_members_at_least": 9},
     MONITOR_BEHIND_QUOTA: {},

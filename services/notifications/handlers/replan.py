@@ -32,9 +32,11 @@ async def replan_subtree(unit_id: str, uow: NotificationsUnit) -> int:
         day = rules.probation_check_day(member, configs[member.cell_id])
         if day is not None:
             moves.append(("member.probation", member.id, at_local_hour(day, uow.settings.daily_sweep_hour)))
-    for cell_id, period in await uow.outgoing.pending_cell_periods(cells):
+    for cell_id, period, received_at in await uow.outgoing.pending_cell_periods(cells):
         grace = configs[cell_id].param(r.PERIOD_RATED_LOW, "grace_days")
-        moves.append(("cell.period", f"{cell_id}|{period}", rules.period_due(period, grace_days=grace)))
+        settle = configs[cell_id].param(r.PERIOD_RATED_LOW, "settle_minutes")
+        check = rules.period_check_due(period, grace_days=grace, settle_minutes=settle, received_at=received_at)
+        moves.append(("cell.period", f"{cell_id}|{period}", check))
     for score in await uow.projection.pending_meeting_scores(cells):
         settle = configs[score.cell_id].param(r.MEETING_RATED_LOW, "settle_minutes")
         moves.append(

@@ -152,7 +152,8 @@ async def on_cell_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -
                 event_id=event.order_id,
             )
             for event in events
-        ]
+        ],
+        received_at=uow.now(),
     )
     if not applied:
         return
@@ -161,7 +162,10 @@ async def on_cell_scores(events: Sequence[Event[Any]], uow: NotificationsUnit) -
     oldest = now - timedelta(days=uow.settings.history_cutoff_days)
     jobs = []
     for cell_id, period in sorted(applied):
-        due = rules.period_due(period, grace_days=configs[cell_id].param(r.PERIOD_RATED_LOW, "grace_days"))
-        if due >= oldest:
-            jobs.append(("cell.period", f"{cell_id}|{period}", max(due, now)))
+        config = configs[cell_id]
+        grace = config.param(r.PERIOD_RATED_LOW, "grace_days")
+        if rules.period_due(period, grace_days=grace) >= oldest:
+            settle = config.param(r.PERIOD_RATED_LOW, "settle_minutes")
+            due = rules.period_check_due(period, grace_days=grace, settle_minutes=settle, received_at=now)
+            jobs.append(("cell.period", f"{cell_id}|{period}", due))
     await uow.outgoing.schedule_many(jobs, rearm=True)

@@ -112,7 +112,7 @@ class OutgoingRepository(Protocol):
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None: ...
     async def schedule_many(self, jobs: Sequence[tuple[str, str, datetime]], *, rearm: bool) -> None: ...
     async def replan_pending(self, jobs: Sequence[tuple[str, str, datetime]]) -> None: ...
-    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]: ...
+    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str, datetime | None]]: ...
     async def last_daily(self, kind: str) -> date | None: ...
     async def preference(self, recipient_id: str) -> Preference | None: ...
     async def preferences(self, recipient_ids: Sequence[str]) -> dict[str, Preference]: ...
@@ -206,15 +206,17 @@ class PgOutgoingRepository:
             list(moves.values()),
         )
 
-    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """(cell, period) of the period-rating checks of the cells that have not fired yet."""
+    async def pending_cell_periods(self, cell_ids: Sequence[str]) -> list[tuple[str, str, datetime | None]]:
+        """(cell, period, when its latest rating arrived or None) of the period-rating checks of the cells that have
+        not fired yet."""
         rows = await self._db.fetch(
-            "SELECT split_part(subject_id, '|', 1) AS cell_id, split_part(subject_id, '|', 2) AS period"
-            " FROM schedule WHERE kind = 'cell.period' AND done_at IS NULL"
-            " AND split_part(subject_id, '|', 1) = ANY($1::text[])",
+            "SELECT j.cell_id, j.period, c.received_at FROM (SELECT split_part(subject_id, '|', 1) AS cell_id,"
+            " split_part(subject_id, '|', 2) AS period FROM schedule WHERE kind = 'cell.period' AND done_at IS NULL"
+            " AND split_part(subject_id, '|', 1) = ANY($1::text[])) AS j"
+            " LEFT JOIN cell_score c ON c.cell_id = j.cell_id AND c.period = j.period",
             list(cell_ids),
         )
-        return [(row["cell_id"], row["period"]) for row in rows]
+        return [(row["cell_id"], row["period"], row["received_at"]) for row in rows]
 
     async def claim_due_job(self, now: datetime) -> Job | None:
         """Lock the earliest due job for this transaction, skipping those other workers hold."""

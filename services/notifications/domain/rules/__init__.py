@@ -51,6 +51,7 @@ from services.notifications.domain.rules.scores import (
     meeting_rated_low,
     meeting_rated_low_may_alert,
     meeting_score_due,
+    period_check_due,
     period_due,
     period_rated_low,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "month_without_meeting",
     "monitor_behind_quota",
     "no_regular_meeting",
+    "period_check_due",
     "period_due",
     "pending_stretches",
     "records_due_at",

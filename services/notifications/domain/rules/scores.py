@@ -27,6 +27,17 @@ def meeting_score_due(received_at: datetime, *, settle_minutes: int) -> datetime
     return received_at + timedelta(minutes=settle_minutes)
 
 
+def period_check_due(period: str, *, grace_days: int, settle_minutes: int, received_at: datetime | None) -> datetime:
+    """When period_rated_low judges a cell's period (DOMAIN.md "Alerts": a period rated Average or Poor): `grace_days`
+    after the period ends, and not before its latest rating has gone `settle_minutes` without a newer one (ratings of
+    a period already past its grace, a backfill's or late minutes', pass through interim levels as the facts arrive;
+    None: arrival unknown, the grace alone)."""
+    due = period_due(period, grace_days=grace_days)
+    if received_at is None:
+        return due
+    return max(due, received_at + timedelta(minutes=settle_minutes))
+
+
 def meeting_rated_low(
     *,
     meeting_id: str,
@@ -62,7 +73,8 @@ def meeting_rated_low(
 def period_rated_low(
     *, period: str, rating: str, score: float, ctx: CellContext, config: RuleConfig, now: datetime
 ) -> list[Alert]:
-    """A closed period rated Average or Poor (after a grace for late minutes): the superior committee."""
+    """A closed period rated Average or Poor (after a grace for late minutes): the superior committee. Judged by the
+    check period_check_due plans, on the period's latest rating then."""
     rule = r.PERIOD_RATED_LOW
     if not config.is_enabled(rule) or rating not in config.param(rule, "ratings") or ctx.cell is None:
         return []

@@ -376,18 +376,21 @@ class PgMeetings:
         )
         return applied is not None
 
-    async def upsert_cell_scores(self, scores: Sequence[CellScore]) -> set[tuple[str, str]]:
+    async def upsert_cell_scores(self, scores: Sequence[CellScore], *, received_at: datetime) -> set[tuple[str, str]]:
         """Store many period ratings in one statement, each (cell, period) only when newer than the stored one
-        (the newest of the given ones wins, by time then id as NEWER compares); the (cell, period) keys applied."""
+        (the newest of the given ones wins, by time then id as NEWER compares) and noted as arrived at `received_at`;
+        the (cell, period) keys applied."""
         if not scores:
             return set()
         rows = await self._db.fetch(
-            "INSERT INTO cell_score AS c (cell_id, period, rating, score, version_time, version_id)"
-            " SELECT DISTINCT ON (cell_id, period) * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],"
-            " $5::timestamptz[], $6::text[]) AS t(cell_id, period, rating, score, version_time, version_id)"
+            "INSERT INTO cell_score AS c (cell_id, period, rating, score, version_time, version_id, received_at)"
+            " SELECT DISTINCT ON (cell_id, period) *, $7::timestamptz FROM unnest($1::text[], $2::text[],"
+            " $3::text[], $4::float8[], $5::timestamptz[], $6::text[])"
+            " AS t(cell_id, period, rating, score, version_time, version_id)"
             ' ORDER BY cell_id, period, version_time DESC, version_id COLLATE "C" DESC'
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating,"
-            " score = EXCLUDED.score, version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id"
+            " score = EXCLUDED.score, version_time = EXCLUDED.version_time, version_id = EXCLUDED.version_id,"
+            " received_at = EXCLUDED.received_at"
             f" WHERE {NEWER.format(t='c')} RETURNING c.cell_id, c.period",
             [score.cell_id for score in scores],
             [score.period for score in scores],
@@ -395,6 +398,7 @@ class PgMeetings:
             [score.score for score in scores],
             [score.time for score in scores],
             [score.event_id for score in scores],
+            received_at,
         )
         return {(row["cell_id"], row["period"]) for row in rows}
 
