@@ -205,18 +205,30 @@ def field_name(path: tuple[str | int, ...], *, prefix: str = "") -> str:
     return name if len(name) <= MAX_FIELD_TEXT else name[: MAX_FIELD_TEXT - 1] + "…"
 
 
-def check_text(value: str, path: tuple[str | int, ...]) -> str:
-    """The text in NFC; ReadError naming the field when it holds U+0000 or an unpaired surrogate."""
-    if value.isascii():
-        if "\x00" in value:
-            raise ReadError(f"{field_name(path)}: contains U+0000", field=field_name(path))
-        return value
+def unstorable_character(value: str) -> str | None:
+    """The character of `value` no stored text may hold (U+0000, else its first surrogate), or None: the one rule.
+
+    U+0000 PostgreSQL's text refuses; a surrogate no UTF-8 encodes (text decoded from UTF-8 or JSON holds one only
+    unpaired). check_text (every event, API body) and the web forms (forms.unstorable_fields) both refuse by it."""
     if "\x00" in value:
-        raise ReadError(f"{field_name(path)}: contains U+0000", field=field_name(path))
+        return "\x00"
+    if value.isascii():
+        return None
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ReadError(f"{field_name(path)}: contains an unpaired surrogate", field=field_name(path)) from None
+    except UnicodeEncodeError as exc:
+        return value[exc.start]
+    return None
+
+
+def check_text(value: str, path: tuple[str | int, ...]) -> str:
+    """The text in NFC; ReadError naming the field holding U+0000 or an unpaired surrogate: unstorable_character."""
+    unstorable = unstorable_character(value)
+    if unstorable is not None:
+        said = "U+0000" if unstorable == "\x00" else "an unpaired surrogate"
+        raise ReadError(f"{field_name(path)}: contains {said}", field=field_name(path))
+    if value.isascii():
+        return value
     return value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize("NFC", value)
 
 

@@ -15,6 +15,7 @@ from services.gateway.web.forms import FormErrors
 from services.gateway.web.pages import secretary
 from services.gateway.web.pages.secretary import _minutes_body
 from shared.periods import VIETNAM_TZ
+from shared.reading import ReadError, check_text
 from tests.web.test_trial_wording import handled
 
 SCHEDULED = datetime(2026, 12, 1, 19, 30, tzinfo=VIETNAM_TZ)
@@ -170,15 +171,19 @@ def test_a_kind_named_after_an_article_takes_an_before_a_vowel() -> None:
         assert legacy_part(said) == ReasonPart(code=ReasonCode.NOT_APPLICABLE, kind="extraordinary")
 
 
-async def test_a_forms_text_holding_u0000_is_refused_naming_the_field_and_nothing_is_sent(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("location", "character"),
+    [("a\x00b", "U+0000"), ("a\ud800b", "U+D800")],  # a surrogate no browser sends, but a decoded form may hold
+)
+async def test_a_forms_text_holding_an_unstorable_character_is_refused_naming_the_field_and_nothing_is_sent(
+    monkeypatch: pytest.MonkeyPatch, location: str, character: str
 ) -> None:
     from services.gateway.http import commands
 
     shown: dict[str, Any] = {}
     sent: list[Any] = []
     typed = FormData(
-        {"kind": "regular", "start_date": "2026-12-20", "start_time": "19:30", "location": "a\x00b", "agenda": "x"}
+        {"kind": "regular", "start_date": "2026-12-20", "start_time": "19:30", "location": location, "agenda": "x"}
     )
 
     async def schedulable_cell(*_: Any) -> Any:
@@ -209,9 +214,9 @@ async def test_a_forms_text_holding_u0000_is_refused_naming_the_field_and_nothin
     state: Any = SimpleNamespace(directory=SimpleNamespace(get=get))
     await secretary.schedule("c", request, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
     assert sent == []
-    assert shown["errors"] == {"location": "Địa điểm: có một ký tự không lưu được (U+0000); vui lòng nhập lại."}, (
-        shown.get("errors")
-    )
+    assert shown["errors"] == {
+        "location": f"Địa điểm: có một ký tự không lưu được ({character}); vui lòng nhập lại."
+    }, shown.get("errors")
 
 
 def test_every_input_holding_u0000_is_named_rows_too() -> None:
@@ -221,3 +226,20 @@ def test_every_input_holding_u0000_is_named_rows_too() -> None:
         "task-2": "Nhiệm vụ 2: có một ký tự không lưu được (U+0000); vui lòng nhập lại.",
         "reason": "Lý do: có một ký tự không lưu được (U+0000); vui lòng nhập lại.",
     }
+
+
+@pytest.mark.parametrize(
+    "value", ["ok", "Địa điểm", "a\x00", "\x00\ud800", "x\ud800", "\udfff", "\ud83d\ude00", "e\u0301", "\U0001f600"]
+)
+def test_a_form_refuses_exactly_the_text_the_apis_reading_refuses(value: str) -> None:
+    """One rule of storable text (shared.reading.check_text): a form input is refused iff the API refuses it."""
+    try:
+        check_text(value, ("location",))
+    except ReadError:
+        refused = True
+    else:
+        refused = False
+    found = forms.unstorable_fields(FormData({"location": value}))
+    assert ("location" in found) is refused, (value, found)
+    if refused:
+        assert found["location"].startswith("Địa điểm: có một ký tự không lưu được (U+"), found

@@ -45,6 +45,7 @@ from shared.plausible import (
     held_too_long_ago,
     meeting_start_problem,
 )
+from shared.reading import unstorable_character
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
 from shared.text import has_text, is_ascii_number, said_or_blank, without_controls
@@ -107,23 +108,21 @@ CHOICES = {"kind": "kind", "items.kind": "document", "status": "attendance", "ch
 
 UNSTORABLE: ContextVar[Mapping[str, str]] = ContextVar("unstorable_fields", default=MappingProxyType({}))
 """The fields of the form being handled (form_of sets it for each request) that hold a character no text is stored
-with (U+0000), each with its message: every refusal of that form says them too (FormErrors), and no command of it is
-sent while there are any (build, send)."""
+with (U+0000, an unpaired surrogate: unstorable_fields), each with its message: every refusal of that form says them
+too (FormErrors), and no command of it is sent while there are any (build, send)."""
 
 
 class FormErrors(Exception):
     """Fields the person must correct, each with a Vietnamese message naming it; with them the form's fields holding
-    U+0000 (UNSTORABLE), which the form reports whatever else it finds."""
+    a character no text is stored with (UNSTORABLE), which the form reports whatever else it finds, over that field's
+    other refusal (which the character may cause: the API model refuses a surrogate as no valid string)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        errors = errors | {key: said for key, said in UNSTORABLE.get().items() if key not in errors}
+        errors = errors | dict(UNSTORABLE.get())
         super().__init__(", ".join(errors))
         self.errors = errors
 
 
-UNSTORABLE_CHARACTERS = frozenset("\x00")
-"""What the API's reading refuses in any text ("contains U+0000", shared.reading) and the forms so refuse too, where
-forms.text would otherwise drop it without a word (a trial's location `a\\x00b` was stored as `ab`)."""
 ROW_INPUTS = {"resolution": N_("Resolution %(row)s"), "task": N_("Task %(row)s")}
 """The minutes form's row inputs with no label of their own in FIELD_LABELS, by their name's stem."""
 
@@ -138,23 +137,25 @@ def input_name(name: str) -> str:
 
 
 def unstorable_fields(form: Any) -> dict[str, str]:
-    """{input: message} for each input of `form` whose text holds a character no text is stored with (U+0000):
-    `Địa điểm: có ký tự không lưu được (U+0000); vui lòng nhập lại.`"""
+    """{input: message} for each input of `form` whose text holds a character no text is stored with, by the API's
+    own rule (shared.reading.unstorable_character: U+0000, an unpaired surrogate), which forms.text would otherwise
+    drop without a word (a trial's location `a\\x00b` was stored as `ab`):
+    `Địa điểm: có một ký tự không lưu được (U+0000); vui lòng nhập lại.`"""
     found: dict[str, str] = {}
     for name, value in form.multi_items():
-        if isinstance(value, str) and any(char in UNSTORABLE_CHARACTERS for char in value):
-            found.setdefault(
-                name,
-                _(
-                    "%(field)s: contains a character that cannot be stored (U+0000); please type it again.",
-                    field=input_name(name),
-                ),
+        unstorable = unstorable_character(value) if isinstance(value, str) and name not in found else None
+        if unstorable is not None:
+            found[name] = _(
+                "%(field)s: contains a character that cannot be stored (%(character)s); please type it again.",
+                field=input_name(name),
+                character=f"U+{ord(unstorable):04X}",
             )
     return found
 
 
 def refuse_unstorable() -> None:
-    """FormErrors with the form's fields that hold U+0000 (UNSTORABLE), if any: before a command is built or sent."""
+    """FormErrors with the form's fields that hold an unstorable character (UNSTORABLE), if any: before a command is
+    built or sent."""
     if UNSTORABLE.get():
         raise FormErrors({})
 
@@ -735,7 +736,7 @@ async def send(
     """Await a command; a refusal naming a field, or a hold (recorded only later, if ever), becomes FormErrors in
     Vietnamese (`members`, member id to full name: the member a refusal names, by name; `wording`, refusal code to the
     form's own message, N_ marked, over the generic one); the command's answer otherwise. A form with a field holding
-    U+0000 (UNSTORABLE) sends nothing: FormErrors naming it."""
+    an unstorable character (UNSTORABLE) sends nothing: FormErrors naming it."""
     if UNSTORABLE.get():
         getattr(call, "close", lambda: None)()  # never sent: the coroutine is closed unawaited
         refuse_unstorable()
