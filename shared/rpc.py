@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.envelope import validation_message
 from shared.logs import get_logger, request_context
 from shared.metrics import RPC_CLIENT_SECONDS, RPC_SERVER_SECONDS
+from shared.reading import unstorable_character
 from shared.refusals import Refusal
 from shared.telemetry import inject_trace_headers
 
@@ -159,23 +160,26 @@ class RpcMethods:
         return self._handlers.get(method)
 
 
-def _nul_at(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string (or key) holding a NUL character in a request's params, or None."""
+def _unstorable_at(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(dotted path, character) of the first string (or key) in a request's params holding a character no stored text
+    may hold (shared.reading.unstorable_character: U+0000, an unpaired surrogate), or None."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        found = unstorable_character(value)
+        return (path, found) if found is not None else None
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return here
-            found = _nul_at(item, here)
-            if found is not None:
-                return found
+            in_key = unstorable_character(str(key))
+            if in_key is not None:
+                return here, in_key
+            inner = _unstorable_at(item, here)
+            if inner is not None:
+                return inner
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = _nul_at(item, f"{path}.{index}" if path else str(index))
-            if found is not None:
-                return found
+            inner = _unstorable_at(item, f"{path}.{index}" if path else str(index))
+            if inner is not None:
+                return inner
     return None
 
 
@@ -219,10 +223,12 @@ async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:
         error = RpcErrorBody(code="invalid", message=f"unknown method {request.method!r}", field="method")
         return RpcReply(ok=False, error=error).model_dump(mode="json")
     request_type, handler = found
-    nul = _nul_at(request.params)
-    if nul is not None:  # PostgreSQL's text holds no NUL: no method can look such a value up, so it is the caller's
-        message = f"{nul}: a NUL character is not allowed" if nul else "a NUL character is not allowed"
-        return RpcReply(ok=False, error=RpcErrorBody(code="invalid", message=message, field=nul or None)).model_dump(
+    unstorable = _unstorable_at(request.params)
+    if unstorable is not None:  # PostgreSQL's text holds neither: no method could look such a value up
+        field, character = unstorable
+        said = "a NUL character is not allowed" if character == "\x00" else "an unpaired surrogate is not allowed"
+        message = f"{field}: {said}" if field else said
+        return RpcReply(ok=False, error=RpcErrorBody(code="invalid", message=message, field=field or None)).model_dump(
             mode="json"
         )
     try:

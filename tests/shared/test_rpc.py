@@ -82,6 +82,16 @@ async def test_a_nul_character_in_a_request_is_invalid_naming_the_field_not_a_bu
     assert (nested["error"]["code"], nested["error"]["field"]) == ("invalid", "filters.0.x")
 
 
+async def test_an_unpaired_surrogate_in_a_request_is_invalid_naming_the_field_by_the_one_storable_text_rule() -> None:
+    """JSON may escape a lone surrogate (\\ud800): no UTF-8 holds it, so PostgreSQL could not store or look it up;
+    the same rule as events' and the web forms' text (shared.reading.unstorable_character)."""
+    reply = await answer(RpcRequest(method="count_members", params={"cell_id": "c\ud8001"}), probe_methods())
+    assert (reply["error"]["code"], reply["error"]["field"]) == ("invalid", "cell_id")
+    assert reply["error"]["message"] == "cell_id: an unpaired surrogate is not allowed"
+    key = await answer(RpcRequest(method="count_members", params={"cell_id": "c1", "\udc00": 1}), probe_methods())
+    assert (key["error"]["code"], key["error"]["field"]) == ("invalid", "\udc00")
+
+
 async def test_an_unknown_method_is_invalid_naming_the_method() -> None:
     reply = await answer(RpcRequest(method="drop_everything"), probe_methods())
     assert (reply["error"]["code"], reply["error"]["field"]) == ("invalid", "method")
