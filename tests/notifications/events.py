@@ -29,6 +29,32 @@ def event(
     )
 
 
+CELL_SCORES = {"good": 90.0, "fair": 75.0, "average": 55.0, "poor": 40.0}
+"""A score of each rating, for the builders of score.cell.updated.v1."""
+
+
+def cell_rated(cell_id: str, period: str, rating: str, *, time: datetime, event_id: str | None = None) -> CloudEvent:
+    """score.cell.updated.v1 of the cell's period at a rating (its score CELL_SCORES says), as evaluation publishes it
+    at `time`."""
+    return event(
+        "score.cell.updated.v1",
+        {
+            "cell_id": cell_id,
+            "period": period,
+            "rating": rating,
+            "score": CELL_SCORES[rating],
+            "regular_held": 1,
+            "thematic_held": 0,
+            "attendance_rate": 0.8,
+            "speaking_rate": 0.5,
+            "flags": [],
+        },
+        source="urn:chibo:evaluation",
+        time=time,
+        event_id=event_id,
+    )
+
+
 class Province:
     """A committee, a cell, its members and a monitor, with unique ids and e-mails per test."""
 

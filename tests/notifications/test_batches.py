@@ -16,7 +16,7 @@ from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent
 from shared.envelope import now as wall_clock
-from tests.notifications.events import Province, event
+from tests.notifications.events import Province, cell_rated, event
 from tests.notifications.fakes import Clock
 from tests.support.ids import random_id
 
@@ -58,23 +58,7 @@ def _absences(p: Province, member_id: str, count: int, *, time: datetime) -> Clo
 
 
 def _period(p: Province, period: str, rating: str, *, time: datetime, tag: str) -> CloudEvent:
-    return event(
-        "score.cell.updated.v1",
-        {
-            "cell_id": p.cell,
-            "period": period,
-            "rating": rating,
-            "score": {"good": 90.0, "fair": 75.0, "average": 55.0, "poor": 40.0}[rating],
-            "regular_held": 1,
-            "thematic_held": 0,
-            "attendance_rate": 0.8,
-            "speaking_rate": 0.5,
-            "flags": [],
-        },
-        source="urn:chibo:evaluation",
-        time=time,
-        event_id=f"{p.cell}-p{tag}",
-    )
+    return cell_rated(p.cell, period, rating, time=time, event_id=f"{p.cell}-p{tag}")
 
 
 def stream(p: Province, clock: datetime) -> list[CloudEvent]:

@@ -12,8 +12,7 @@ from services.notifications.handlers.commands import Commands
 from shared.envelope import CloudEvent
 from shared.periods import VIETNAM_TZ
 from tests.notifications.conftest import NOW, HeldMeeting, run_due
-from tests.notifications.events import event
-from tests.support.ids import random_id
+from tests.notifications.events import cell_rated
 
 PAST = "2026-10"
 """A month whose grace (3 days) ended before NOW."""
@@ -22,23 +21,7 @@ PERIOD_CHECK = "cell.period"
 
 def rated(held: HeldMeeting, period: str, rating: str, *, time: datetime) -> CloudEvent:
     """score.cell.updated.v1 of the held meeting's cell for `period`, published at `time`."""
-    return event(
-        "score.cell.updated.v1",
-        {
-            "cell_id": held.province.cell,
-            "period": period,
-            "rating": rating,
-            "score": {"good": 90.0, "fair": 75.0, "average": 55.0, "poor": 40.0}[rating],
-            "regular_held": 1,
-            "thematic_held": 0,
-            "attendance_rate": 0.8,
-            "speaking_rate": 0.5,
-            "flags": [],
-        },
-        source="urn:chibo:evaluation",
-        time=time,
-        event_id=random_id("evt"),
-    )
+    return cell_rated(held.province.cell, period, rating, time=time)
 
 
 async def check_due(held: HeldMeeting, period: str) -> datetime | None:

@@ -32,7 +32,7 @@ from tests.evaluation.stream import at, fact
 from tests.meetings.applying import ingest
 from tests.meetings.events import BASE_TIME, member, raw_event, scheduled, unit
 from tests.notifications.applying import apply_events
-from tests.notifications.events import Province, event
+from tests.notifications.events import Province, cell_rated, event
 from tests.notifications.fakes import Clock
 
 ICU_DATABASE = "CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'vi-VN' LOCALE 'C.UTF-8'"
@@ -215,23 +215,7 @@ async def test_evaluation_keeps_the_code_point_winner_of_a_tie(database_url: str
 
 
 def _cell_score(cell: str, rating: str, *, time: datetime, event_id: str) -> CloudEvent:
-    return event(
-        "score.cell.updated.v1",
-        {
-            "cell_id": cell,
-            "period": "2026-01",
-            "rating": rating,
-            "score": {"good": 90.0, "poor": 40.0}[rating],
-            "regular_held": 1,
-            "thematic_held": 0,
-            "attendance_rate": 0.8,
-            "speaking_rate": 0.5,
-            "flags": [],
-        },
-        source="urn:chibo:evaluation",
-        time=time,
-        event_id=event_id,
-    )
+    return cell_rated(cell, "2026-01", rating, time=time, event_id=event_id)
 
 
 def _meeting_score(cell: str, meeting_id: str, rating: str, *, time: datetime, event_id: str) -> CloudEvent:
