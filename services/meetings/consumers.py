@@ -2,7 +2,6 @@
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
@@ -27,13 +26,13 @@ from shared.consuming import (
     origin_of,
     retry_delay,
 )
-from shared.context import ServiceContext
+from shared.context import ServiceContext, light_delivery
 from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import HandBack, hold_through_outage
 from shared.rpc import RpcRequest, answer
-from shared.telemetry import BrokerInstrumentation, current_trace_context, tracing_recorded
+from shared.telemetry import current_trace_context
 from shared.topology import INGEST_EXCHANGE, MEETINGS_FRAMEWORKS, MEETINGS_INGEST, RpcQueue
 
 log = get_logger(__name__)
@@ -68,7 +67,8 @@ def build_router(door: Door[MeetingsContext]) -> RabbitRouter:
         """Judge the delivery's events and settle it (on_ingest), with this app's context."""
         await on_ingest(message, door.context())
 
-    ingest.consume = light_delivery(ingest, door)  # type: ignore[method-assign,assignment]  # read by its start()
+    # each delivery straight to on_ingest, past FastStream's per-message path (shared.context.light_delivery)
+    light_delivery(ingest, functools.partial(_judge_delivery, door), log=log, unsettled="ingest_delivery_unsettled")
 
     router.subscriber(
         MEETINGS_FRAMEWORKS.rabbit_queue(),
@@ -79,47 +79,6 @@ def build_router(door: Door[MeetingsContext]) -> RabbitRouter:
     )(on_framework)
     router.subscriber(RPC_QUEUE.rabbit_queue(), title="meetings.rpc", description="Requests from the gateway.")(on_rpc)
     return router
-
-
-def light_delivery(subscriber: Any, door: Door[MeetingsContext]) -> Callable[[Any], Awaitable[None]]:
-    """The ingest subscriber's per-delivery callback without FastStream's per-message path (issue 12): its context
-    scopes, logging and acknowledgement middlewares, handler lookup and dependency injection were about a fifth of
-    meetings' busy samples in the single preset (one event per message). It keeps what that path gives this
-    handler: the subscriber's lock (a graceful stop waits for the deliveries under way), the broker's
-    instrumentation (shared.telemetry: the carried trace context and the chibo_received_* metrics), the message
-    FastStream's parser makes (the same RabbitMessage, acked and rejected as before) and a logged failure. With a
-    recording tracer provider every delivery takes FastStream's own path (its telemetry middleware's spans)."""
-    original = subscriber.consume
-
-    async def consume(raw: Any) -> None:
-        if not subscriber.running:
-            return
-        if tracing_recorded():
-            await original(raw)
-            return
-        with subscriber.lock:
-            message = IncomingMessage(
-                body=raw.body,
-                headers=raw.headers,
-                reply_to=raw.reply_to or "",
-                content_type=raw.content_type,
-                message_id=raw.message_id or "",
-                correlation_id=raw.correlation_id or "",
-                raw_message=raw,
-            )
-            context = subscriber._outer_config.context
-            call_next = functools.partial(_judge_delivery, door)
-            try:
-                for middleware in subscriber._broker_middlewares:
-                    if isinstance(middleware, BrokerInstrumentation):
-                        await middleware(message, context=context).consume_scope(call_next, message)
-                        break
-                else:
-                    await call_next(message)
-            except Exception as exc:  # on_ingest settles every delivery; what escapes it (an ack that failed) is logged
-                log.exception("ingest_delivery_unsettled", error=repr(exc), **delivery_identity(raw))
-
-    return consume
 
 
 async def _judge_delivery(door: Door[MeetingsContext], message: IncomingMessage) -> None:

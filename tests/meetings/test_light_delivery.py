@@ -1,4 +1,4 @@
-"""meetings.ingest's deliveries skip FastStream's per-message path (consumers.light_delivery, issue 12) and keep
+"""meetings.ingest's deliveries skip FastStream's per-message path (shared.context.light_delivery, issue 12) and keep
 what it gave them: the event judged and re-published, the delivery acked, the chibo_received_* metrics counted."""
 
 from collections.abc import Iterator
@@ -9,7 +9,7 @@ import httpx
 import pytest
 from faststream.rabbit.subscriber.usecase import RabbitSubscriber
 
-from services.meetings import consumers
+from shared import context
 from tests.meetings import events as ev
 from tests.meetings.feed import feed
 from tests.support.ids import random_id
@@ -30,7 +30,7 @@ def framework_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(RabbitSubscriber, "process_message", counted)
     # the light path is taken without a recording tracer provider, which another test in this process may install
-    monkeypatch.setattr(consumers, "tracing_recorded", lambda: False)
+    monkeypatch.setattr(context, "tracing_recorded", lambda: False)
     yield seen
 
 

@@ -23,6 +23,8 @@ ROLES = [
 ]
 GATEWAY_ROLES = ["http", "schemas", "handlers", "repository", "queries.py", "bootstrap.py", "config.py", "main.py"]
 """The gateway answers no RPC and consumes no queue: http/ and schemas/ instead of consumers, rpc and domain."""
+FASTSTREAM_PRIVATE_PARTS = {"_outer_config", "_broker_middlewares"}
+"""A FastStream subscriber's private attributes: only shared/context.py reaches them (light_delivery)."""
 
 
 def python_files(under: Path) -> list[Path]:
@@ -78,5 +80,7 @@ def test_rpc_calls_name_no_method_strings_and_nothing_reaches_private_framework_
                 assert not (node.args and isinstance(node.args[0], ast.Constant)), f"{path}:{node.lineno}"
             if isinstance(node, ast.Attribute) and node.attr == "_connection":
                 assert path.name == "outbox.py", f"{path}:{node.lineno}"  # the relay's own attribute
+            if isinstance(node, ast.Attribute) and node.attr in FASTSTREAM_PRIVATE_PARTS:
+                assert path == ROOT / "shared" / "context.py", f"{path}:{node.lineno}"
         if path != ROOT / "shared" / "context.py":
             assert not [name for name in imported_modules(path) if "._internal" in name], path
