@@ -13,7 +13,9 @@ import pytest
 
 from services.notifications import queries
 from services.notifications.config import Settings
+from services.notifications.domain.settings import RuleOverride
 from services.notifications.handlers import BATCH_HANDLERS
+from services.notifications.handlers.replan import replan_subtree
 from services.notifications.unit_of_work import NotificationsUnitOfWork
 from shared.contracts.registry import read_event
 from shared.envelope import CloudEvent
@@ -23,6 +25,7 @@ from tests.notifications.events import Province, event
 from tests.notifications.fakes import Clock
 from tests.notifications.test_handlers import due_times, handle
 from tests.support.ids import random_id
+from tests.support.private_db import StatementLog
 
 STARTS = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM_TZ)
 LATE = ("minutes_late", "minutes_late_superior")
@@ -129,11 +132,91 @@ async def test_minutes_that_leave_the_meeting_late_keep_its_alerts(pool: asyncpg
     assert await late_alerts(pool, meeting_id) == [("minutes_late", p.secretary, False)]
 
 
-async def handle_batch(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events: CloudEvent) -> None:
-    """Apply the events of one type as one batch, through its batch handler."""
+async def handle_batch(pool: asyncpg.Pool, settings: Settings, clock: Clock, *events: CloudEvent) -> list[str]:
+    """Apply the events of one type as one batch, through its batch handler; the statements it sent."""
+    sent: list[str] = []
     async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        log = StatementLog(sent)
+        uow.connection.add_query_logger(log)
         await BATCH_HANDLERS[events[0].type]([read_event(item) for item in events], uow)
+        uow.connection.remove_query_logger(log)
         await uow.commit()
+    return sent
+
+
+def withdrawals(sent: list[str]) -> list[str]:
+    """The withdraw_alerts statements among those sent (each sets withdrawn alerts' periods aside as `|void:`)."""
+    return [query for query in sent if "'|void:'" in query]
+
+
+async def test_minutes_sent_within_a_day_of_the_meetings_look_for_no_late_alert_to_withdraw(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The usual batch: minutes of meetings held hours ago, their deadlines ahead and nothing alerted; no late alert
+    can stand a day before any setting's deadline, so the batch sends no withdraw_alerts statement (one each before)."""
+    p = Province()
+    clock = Clock(STARTS - timedelta(days=2))
+    meetings = [random_id("mtg") for _ in range(3)]
+    await handle(pool, settings, clock, *p.setup(), *(p.scheduled(meeting_id, STARTS) for meeting_id in meetings))
+    clock.value = STARTS + timedelta(hours=5)
+    sent = await handle_batch(
+        pool, settings, clock, *(p.minutes(meeting_id, STARTS + timedelta(hours=2)) for meeting_id in meetings)
+    )
+    assert withdrawals(sent) == []
+    assert any("INSERT INTO meeting AS m" in query for query in sent)  # the minutes were stored all the same
+    due = await due_times(pool, meetings[0])
+    assert due["meeting.minutes"] == (STARTS + timedelta(days=2, hours=2), False)
+    clock.value = STARTS + timedelta(days=2, hours=2)
+    assert await fire_late_checks(pool, settings, clock, meetings[0]) > 0  # and their deadlines alert once come
+
+
+async def test_a_batch_withdraws_the_late_alert_of_its_corrected_meeting_beside_meetings_just_held(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    p = Province()
+    planned = STARTS - timedelta(days=6)  # planned for 25/11, held 01/12 without a move sent: late, alerted
+    clock = Clock(planned - timedelta(days=2))
+    late, fresh = random_id("mtg"), random_id("mtg")
+    await handle(pool, settings, clock, *p.setup(), p.scheduled(late, planned), p.scheduled(fresh, STARTS))
+    clock.value = planned + timedelta(days=2, hours=1)
+    assert await fire_late_checks(pool, settings, clock, late) > 0
+    clock.value = STARTS + timedelta(hours=5)
+    ends = STARTS + timedelta(hours=2)
+    sent = await handle_batch(pool, settings, clock, p.minutes(fresh, ends), p.minutes(late, ends))
+    assert len(withdrawals(sent)) == 1
+    assert await late_alerts(pool, late) == [("minutes_late", p.secretary, True)]
+    assert await late_alerts(pool, fresh) == []
+
+
+async def test_late_alerts_raised_under_shorter_days_are_withdrawn_by_minutes_after_the_days_grew(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """An alert raised one day after the meeting (the cell set days_after to 1), then the days set to 5: minutes
+    coming then with an end that puts both deadlines ahead withdraw it, as they did when every batch looked (the
+    settings in force now are not those the alert was raised under)."""
+    p = Province()
+    clock = Clock(STARTS - timedelta(days=2))
+    meeting_id = random_id("mtg")
+    await handle(pool, settings, clock, *p.setup())
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        await uow.projection.set_rule_override(
+            RuleOverride(unit_id=p.cell, rule="minutes_late", params={"days_after": 1})
+        )
+        await uow.commit()
+    await handle(pool, settings, clock, p.scheduled(meeting_id, STARTS))
+    clock.value = STARTS + timedelta(days=1, hours=1)
+    assert await fire_late_checks(pool, settings, clock, meeting_id) > 0
+    assert await late_alerts(pool, meeting_id) == [("minutes_late", p.secretary, False)]
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        await uow.projection.set_rule_override(
+            RuleOverride(unit_id=p.cell, rule="minutes_late", params={"days_after": 5})
+        )
+        await replan_subtree(p.cell, uow)
+        await uow.commit()
+    clock.value = STARTS + timedelta(days=1, hours=2)
+    await handle_batch(pool, settings, clock, p.minutes(meeting_id, STARTS + timedelta(hours=2)))
+    assert await late_alerts(pool, meeting_id) == [("minutes_late", p.secretary, True)]
+    assert (await due_times(pool, meeting_id))["meeting.minutes"] == (STARTS + timedelta(days=5, hours=2), False)
 
 
 @pytest.mark.parametrize("how", ["rescheduled", "snapshot", "snapshot_batch"])

@@ -133,6 +133,23 @@ def test_minutes_late_goes_to_the_secretary_after_2_days_then_to_the_superior() 
     assert rules.minutes_late(meeting=done, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
 
 
+def test_a_late_records_alert_may_have_fired_from_a_day_after_the_start_whatever_the_days_set() -> None:
+    """minutes_late_may_have_fired: no setting calls records late sooner than a day after the start (days_after is
+    at least 1), an hour allowed for clocks; a cell's own lower days (set before the bounds) count; never for a
+    cancelled meeting (its late alerts are void) or one not yet known."""
+    day = NOW - timedelta(days=1)
+    may = rules.minutes_late_may_have_fired
+    assert may(meeting(day + timedelta(hours=1)), DEFAULT_CONFIG, NOW)
+    assert not may(meeting(day + timedelta(hours=1, seconds=1)), DEFAULT_CONFIG, NOW)
+    assert not may(meeting(NOW - timedelta(hours=3)), DEFAULT_CONFIG, NOW)  # minutes sent hours after: the usual
+    longer = resolve_config(["cell"], [RuleOverride("cell", r.MINUTES_LATE, params={"days_after": 30})])
+    assert may(meeting(day), longer, NOW)  # an alert may stand from days set shorter before
+    shorter = resolve_config(["cell"], [RuleOverride("cell", r.MINUTES_LATE, params={"days_after": 0})])
+    assert may(meeting(NOW - timedelta(minutes=30)), shorter, NOW)
+    assert not may(meeting(NOW - timedelta(days=9), cancelled=True), DEFAULT_CONFIG, NOW)
+    assert not may(meeting(NOW - timedelta(days=9), kind=None), DEFAULT_CONFIG, NOW)
+
+
 def test_minutes_late_says_what_is_missing_not_that_the_minutes_are() -> None:
     """Minutes submitted and approved but the final documents never published: the alerts say the minutes and the
     resolution are not published, not that the minutes were never handed in (the fresh user's fault 5)."""

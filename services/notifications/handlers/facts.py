@@ -519,7 +519,9 @@ async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUn
     (rules.records_due_at); checks that fired already stay as they were (what they raised is kept) unless the end
     now given puts the deadline ahead: the minutes were corrected (a mistyped end, say), so the late alerts raised
     from the earlier end no longer hold and are withdrawn (void in the inbox, out of the digests, their deliveries
-    not yet made cancelled: PgOutgoing.withdraw_alerts), and their checks planned again at the new deadline."""
+    not yet made cancelled: PgOutgoing.withdraw_alerts), and their checks planned again at the new deadline. Only
+    meetings one of whose late alerts can be standing are looked for (rules.minutes_late_may_have_fired: a day after
+    their start), so minutes sent within a day of the meeting, the usual case, cost no withdraw_alerts statement."""
     planned = [(meeting, meeting.cell_id) for meeting in meetings if meeting.known and not meeting.cancelled]
     cells = sorted({cell_id for _, cell_id in planned if cell_id is not None})
     if not cells:
@@ -533,7 +535,15 @@ async def _replan_minutes_jobs(meetings: Sequence[Meeting], uow: NotificationsUn
             for kind, due_at in rules.minutes_due_times(meeting, configs[cell_id]).items()
         ]
     )
-    await withdraw_not_late([(meeting, configs[cell_id]) for meeting, cell_id in planned if cell_id is not None], uow)
+    now = uow.now()
+    await withdraw_not_late(
+        [
+            (meeting, configs[cell_id])
+            for meeting, cell_id in planned
+            if cell_id is not None and rules.minutes_late_may_have_fired(meeting, configs[cell_id], now)
+        ],
+        uow,
+    )
 
 
 async def withdraw_not_late(planned: Sequence[tuple[Meeting, RuleConfig]], uow: NotificationsUnit) -> None:

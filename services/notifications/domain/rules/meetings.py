@@ -254,6 +254,27 @@ def minutes_not_late(meeting: Meeting, config: RuleConfig, now: datetime) -> lis
     ]
 
 
+LATE_ALERT_SLACK = timedelta(hours=1)
+"""How much earlier than `now` minutes_late_may_have_fired looks: a check may run by a clock a little ahead of the
+handler's, or commit while a batch that read its clock before it is still running."""
+
+
+def minutes_late_may_have_fired(meeting: Meeting, config: RuleConfig, now: datetime) -> bool:
+    """Whether a late-records alert of the meeting can be standing at `now` (False: none can, and minutes_not_late
+    has nothing to withdraw), whatever its cell's settings were: its start plus the fewest days any setting allows
+    (days_after, PARAM_BOUNDS; the cell's own if lower) less LATE_ALERT_SLACK has come.
+
+    A late-records check raises only once its deadline has come (records_due_at counts from the end or the start,
+    never before the start), and every later fact that may put it ahead (a move; minutes, when this holds) withdraws
+    the alerts whose deadline it puts ahead (handlers.facts.withdraw_not_late): an alert left standing has its
+    deadline from the meeting's present start come, whatever the settings were then. Minutes do not move the start;
+    settings changed since (replan_subtree withdraws nothing) do not matter, only the fewest days they allow."""
+    if not meeting.known or meeting.cancelled or meeting.starts_at is None:
+        return False
+    fewest = min(r.PARAM_BOUNDS["days_after"][0], config.param(r.MINUTES_LATE, "days_after"))
+    return now >= meeting.starts_at + timedelta(days=fewest) - LATE_ALERT_SLACK
+
+
 def meeting_due_times(meeting: Meeting, config: RuleConfig) -> dict[str, datetime]:
     """When each time-based rule of a meeting is checked, from its effective start (its end, for the late-records
     rules, once its minutes give one) and the cell's lead times."""
