@@ -10,6 +10,7 @@ from services.evaluation.context import EvaluationContext
 from services.evaluation.handlers import FACT_HANDLERS
 from services.evaluation.handlers.coalesced import defer_touched
 from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, batch_order
+from services.evaluation.reading import READING_MODELS
 from services.evaluation.rpc import rpc_methods
 from shared.consuming import consume_event
 from shared.context import ServiceContext
@@ -39,7 +40,8 @@ async def on_fact(
     message: Annotated[RabbitMessage, ServiceContext("message")],
     app: Annotated[EvaluationContext, ServiceContext("evaluation")],
 ) -> None:
-    """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle."""
+    """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle. The data
+    read with evaluation's reading models (services.evaluation.reading)."""
     raw = message.raw_message
     body = bytes(raw.body)
     several = is_batch(raw.content_type, raw.routing_key, body)
@@ -55,6 +57,7 @@ async def on_fact(
             finish=defer_touched,
             order=batch_order,
             delivery_limit=EVALUATION_FACTS.delivery_limit,
+            models=READING_MODELS,
         )
 
 

@@ -1,15 +1,13 @@
 """Notifications reads each event's data with a model of the fields its handlers read (services.notifications.reading,
 issue 12): the same values as the contract's model gives, each read field refused as strictly as before, what it
-does not read left unread."""
+does not read left unread (each reading model's fields against the contract's: tests/shared/test_reading_models.py)."""
 
-from typing import Any, get_args
+from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
-from services.notifications.reading import READING_MODELS, reading_model
-from shared.contracts.meetings import DocumentItem
-from shared.contracts.registry import REGISTRY, read_event
+from services.notifications.reading import READING_MODELS
+from shared.contracts.registry import read_event
 from shared.envelope import InvalidEvent
 from tests.notifications.events import event
 
@@ -32,29 +30,6 @@ def _score(**changes: Any) -> dict[str, Any]:
         "criteria": _criteria(3),
     }
     return data | changes
-
-
-def _item_model(annotation: Any) -> type[BaseModel] | None:
-    """The model a list field holds, None for other fields."""
-    args = get_args(annotation)
-    return args[0] if args and isinstance(args[0], type) and issubclass(args[0], BaseModel) else None
-
-
-@pytest.mark.parametrize("event_type", sorted(READING_MODELS))
-def test_each_read_field_has_the_contract_type_and_limits(event_type: str) -> None:
-    full, read = REGISTRY[event_type], READING_MODELS[event_type]
-    for name, field in read.model_fields.items():
-        contract = full.model_fields[name]
-        assert field.metadata == contract.metadata, name
-        item = _item_model(field.annotation)
-        if item is None:
-            assert field.annotation == contract.annotation, name
-            continue
-        contract_item = _item_model(contract.annotation)
-        assert contract_item is not None
-        for sub, sub_field in item.model_fields.items():  # a list of a reading model of the contract's items
-            assert sub_field.annotation == contract_item.model_fields[sub].annotation, (name, sub)
-            assert sub_field.metadata == contract_item.model_fields[sub].metadata, (name, sub)
 
 
 def test_a_meeting_score_is_read_without_its_criteria() -> None:
@@ -92,9 +67,3 @@ def test_a_roster_naming_a_member_twice_is_refused_as_the_contract_refuses_it() 
     envelope = event("attendance.recorded.v1", {"meeting_id": "m1", "records": twice})
     with pytest.raises(InvalidEvent, match="listed twice"):
         read_event(envelope, READING_MODELS)
-
-
-def test_a_reading_model_names_only_fields_of_the_contract_model() -> None:
-    assert set(reading_model(DocumentItem, "kind").model_fields) == {"kind"}
-    with pytest.raises(ValueError, match="no field"):
-        reading_model(DocumentItem, "kind", "size")
