@@ -55,6 +55,24 @@ async def test_an_empty_field_is_named(system: RunningSystem, province: dict) ->
     assert "Mật khẩu: vui lòng nhập trường này." in response.text
 
 
+@pytest.mark.parametrize("username", ["can-bo-tinh%00", "%00", "officer%00"])
+async def test_a_username_with_an_unstorable_character_is_refused_naming_the_field_not_a_500(
+    system: RunningSystem, province: dict, username: str
+) -> None:
+    """A trial's `username=can-bo-tinh%00` answered 500 (PostgreSQL's text refused the throttle's key); no account is
+    named so: the field is named, as every form names it, and no session opens."""
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        csrf = csrf_of((await client.get("/app/sign-in")).text)
+        response = await client.post(
+            "/app/sign-in",
+            content=f"username={username}&password=x&csrf={csrf}".encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    assert response.status_code == 422, response.text
+    assert "Tên đăng nhập: có một ký tự không lưu được (U+0000); vui lòng nhập lại." in response.text
+    assert SESSION_COOKIE not in response.cookies
+
+
 async def test_sign_in_without_the_form_token_is_refused(system: RunningSystem, province: dict) -> None:
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
         await client.get("/app/sign-in")

@@ -15,6 +15,7 @@ from services.gateway.web.i18n import _
 from services.gateway.web.oidc import configured
 from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
 from shared.logs import get_logger
+from shared.reading import unstorable_character
 
 log = get_logger(__name__)
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -90,6 +91,19 @@ async def sign_in(
             username=username,
             status=422,
             error=_("%(field)s: please fill in this field.", field=field),
+        )
+    unstorable = unstorable_character(username)
+    if unstorable is not None:  # no account is named so, and the throttle's table could not store the name (was a 500)
+        return sign_in_form(
+            request,
+            next_url=next_url,
+            username="",
+            status=422,
+            error=_(
+                "%(field)s: contains a character that cannot be stored (%(character)s); please type it again.",
+                field=_("Username"),
+                character=f"U+{ord(unstorable):04X}",
+            ),
         )
     sub = username.strip()
     address = client_address(request.scope)
