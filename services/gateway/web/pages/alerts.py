@@ -94,9 +94,9 @@ RULES: dict[str, tuple[str, str]] = {
     "period_rated_low": (
         N_("Period rated low"),
         N_(
-            "A cell's month or quarter rated at one of these levels, this many days after the period ends, once its "
-            "rating has settled (a rating that arrives later waits the minutes set below after the latest one, and "
-            "is not sent if a newer rating by then is no longer at these levels): the superior committee."
+            "A cell's month, quarter or year rated at one of these levels, this many days after the period ends, once "
+            "its rating has settled (a rating that arrives later waits the minutes set below after the latest one, "
+            "and is not sent if a newer rating by then is no longer at these levels): the superior committee."
         ),
     ),
     "probation_ending": (
