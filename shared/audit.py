@@ -19,16 +19,17 @@ async def append_audit(
     client_ip: str | None,
     detail: dict[str, Any] | None,
 ) -> None:
-    """Append one state-changing call to `audit_log` (on the connection's search path): who, what, how it ended."""
+    """Append one state-changing call to `audit_log` (on the connection's search path): who, what, how it ended; text
+    PostgreSQL refuses (U+0000, an unpaired surrogate: a path's %00) written as U+FFFD, so the row is never lost."""
     await conn.execute(
         "INSERT INTO audit_log (sub, role, method, path, status, client_ip, detail)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
-        sub,
-        role,
-        method,
-        path,
+        _storable_or_none(sub),
+        _storable_or_none(role),
+        _storable_text(method),
+        _storable_text(path),
         status,
-        client_ip,
+        _storable_or_none(client_ip),
         audit_json(detail) if detail is not None else None,
     )
 
@@ -52,6 +53,10 @@ def _storable(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_storable(item) for item in value]
     return _storable_text(str(value))
+
+
+def _storable_or_none(text: str | None) -> str | None:
+    return None if text is None else _storable_text(text)
 
 
 def _storable_text(text: str) -> str:

@@ -116,6 +116,22 @@ async def test_an_audit_detail_holding_what_jsonb_refuses_is_written_all_the_sam
     assert stored == {"hours_before": "nan", "upper": "inf", "text": "a\ufffdb\ufffdc", "bad\ufffdkey": 1}
 
 
+async def test_an_audit_row_of_a_path_or_name_holding_what_text_refuses_is_written_all_the_same(state: Any) -> None:
+    """Trial 14: PUT /v1/committees/%00/alert-rules/… was answered 422 but its audit row was lost
+    (audit_write_failed): the path's U+0000 reached PostgreSQL's text. Written as U+FFFD, like the detail's."""
+    tag = random_id("audit")
+    path = f"/v1/committees/\x00{tag}\ud800/alert-rules/meeting_reminder"
+    await append_audit(
+        state.pool, sub="s\x00", role="r\ud800", method="PUT", path=path, status=422, client_ip="192.0.2.1", detail=None
+    )
+    row = await state.pool.fetchrow("SELECT sub, role, path FROM audit_log WHERE path LIKE '%' || $1 || '%'", tag)
+    assert (row["sub"], row["role"], row["path"]) == (
+        "s\ufffd",
+        "r\ufffd",
+        f"/v1/committees/\ufffd{tag}\ufffd/alert-rules/meeting_reminder",
+    )
+
+
 async def test_an_audit_row_that_cannot_be_written_is_counted_and_logged_whole(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
