@@ -50,6 +50,16 @@ def require_text(value: str) -> str:
     return value
 
 
+def echoed(value: str) -> str:
+    """`value` as a page may say it back to whoever typed it: each control or format character (U+0000, U+202E, ...;
+    without_controls' set, line breaks included) and unpaired surrogate shown as its code point `U+XXXX` instead of
+    itself. A trial's period `%00` was echoed as a raw NUL in “…” không phải là một kỳ hợp lệ."""
+    return "".join(
+        char if unicodedata.category(char) not in ("Cf", "Cc", "Cs") and char not in INVISIBLE else f"U+{ord(char):04X}"
+        for char in value
+    )
+
+
 def without_controls(value: str) -> str:
     """`value` without the characters that only steer or hide text: format controls (Unicode category Cf: the
     right-to-left override U+202E and the other bidirectional controls, INVISIBLE's zero-width ones, the soft hyphen)

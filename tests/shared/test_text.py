@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contracts import meetings as contract
-from shared.text import INVISIBLE, has_text, said_or_blank
+from shared.text import INVISIBLE, echoed, has_text, said_or_blank
 
 BLANKS = ["", " \t\n", "\u200b\u200b", "\u00a0 \u200b", "\u200c\u200d\u2060\ufeff", "\u3000\u2003\u180e"]
 
@@ -64,3 +64,8 @@ def test_has_text_is_any_character_neither_space_nor_invisible_for_every_mix() -
         for chars in itertools.product(alphabet, repeat=length):
             value = "".join(chars)
             assert has_text(value) == any(not char.isspace() and char not in INVISIBLE for char in value), repr(value)
+
+
+def test_echoed_shows_control_format_and_surrogate_characters_as_code_points_and_keeps_vietnamese() -> None:
+    assert echoed("Tháng 11/2026") == "Tháng 11/2026"
+    assert echoed("a\x00b\u202ec\ud800d\u200be\n") == "aU+0000bU+202EcU+D800dU+200BeU+000A"

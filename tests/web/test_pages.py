@@ -48,6 +48,7 @@ async def test_the_overview_shows_the_rollup_of_the_api(system: RunningSystem, a
         ("/app/committees/demo-tinh-uy?period=abc", "abc"),
         ("/app/committees/demo-tinh-uy?period=2026-13", "2026-13"),
         ("/app/committees/demo-tinh-uy/report.csv?period=2026-1", "2026-1"),
+        ("/app/committees/demo-tinh-uy?period=11%00%E2%80%AE", "11U+0000U+202E"),  # trial 14: a raw NUL was echoed
         # a cell page's malformed `year` is named back as a year, not a period: tests/web/test_year_message.py
     ],
 )

@@ -24,6 +24,7 @@ from shared.envelope import is_identifier
 from shared.logs import get_logger
 from shared.plausible import EARLIEST_PERIOD
 from shared.rpc import RpcError, ServiceUnavailable
+from shared.text import echoed
 
 log = get_logger(__name__)
 WEB_DIR = Path(__file__).parent
@@ -277,7 +278,10 @@ class WebRoute(APIRoute):
                         request,
                         422,
                         _("Invalid year"),
-                        _("“%(value)s” is not a year: write it with four digits, such as 2026.", value=exc.value),
+                        _(
+                            "“%(value)s” is not a year: write it with four digits, such as 2026.",
+                            value=echoed(exc.value),
+                        ),
                     )
                 if exc.latest is not None:
                     return error_page(
@@ -286,7 +290,7 @@ class WebRoute(APIRoute):
                         _("Invalid period"),
                         _(
                             "“%(value)s” is outside the periods there are: choose one from %(earliest)s to %(latest)s.",
-                            value=exc.value,
+                            value=echoed(exc.value),
                             earliest=format_period(EARLIEST_PERIOD, within=True),
                             latest=format_period(exc.latest, within=True),
                         ),
@@ -298,7 +302,7 @@ class WebRoute(APIRoute):
                     _(
                         "“%(value)s” is not a period: choose a month (such as 2026-11), a quarter (2026-Q4)"
                         " or a year (2026).",
-                        value=exc.value,
+                        value=echoed(exc.value),
                     ),
                 )
             except PeriodNotBegun as exc:
@@ -325,7 +329,7 @@ class WebRoute(APIRoute):
                     _(
                         "“%(value)s” is not a position in %(what)s (the address's %(parameter)s): write a whole"
                         " number from 0, such as 20.",
-                        value=exc.value,
+                        value=echoed(exc.value),
                         what=exc.what,
                         parameter=exc.parameter,
                     ),
@@ -338,7 +342,7 @@ class WebRoute(APIRoute):
                     _("Invalid address"),
                     _(
                         "“%(value)s” is not a choice for the address's %(parameter)s: use %(choices)s.",
-                        value=exc.value,
+                        value=echoed(exc.value),
                         parameter=exc.parameter,
                         choices=exc.choices,
                     ),
