@@ -106,6 +106,19 @@ async def test_a_key_given_twice_and_a_key_holding_u0000_are_refused(
     assert keyed.status_code == 422, keyed.text
 
 
+async def test_a_body_that_is_not_utf8_is_refused_naming_the_body(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]]
+) -> None:
+    """Trial 14: a raw \\xff answered 400 "There was an error parsing the body" (FastAPI's words), naming nothing."""
+    preferences = {**headers["member"], "Content-Type": "application/json"}
+    for body in (b"\xff", b'{"channels": ["\xffemail"]}'):
+        refused = await client.put("/v1/me/preferences", content=body, headers=preferences)
+        assert refused.status_code == 400, refused.text
+        answer = refused.json()
+        assert (answer["code"], answer["field"]) == ("bad_request", "body"), answer
+        assert answer["message"].startswith("body: not valid JSON"), answer
+
+
 async def test_an_audit_detail_holding_what_jsonb_refuses_is_written_all_the_same(state: Any) -> None:
     path = f"/v1/test/{random_id('audit')}"
     detail = {"hours_before": float("nan"), "upper": float("inf"), "text": "a\x00b\ud800c", "bad\x00key": 1}

@@ -145,8 +145,14 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return error_response(422, "invalid", f"{field}: {message}", field=field)
 
 
+FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"
+"""FastAPI's whole answer when a body cannot be decoded at all (bytes that are not UTF-8), before any JSON is read."""
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == FASTAPI_BODY_UNREADABLE:
+        return error_response(400, "bad_request", "body: not valid JSON (not UTF-8 text)", field="body")
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
     return error_response(
         exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers=getattr(exc, "headers", None)
