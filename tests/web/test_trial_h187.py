@@ -1,5 +1,6 @@
 """A trial of the web forms (h187): text whose bytes are not valid UTF-8 (`topic=A%ED%A0%80B`, a surrogate's bytes)
-was stored with replacement characters, where the JSON API refuses it."""
+was stored with replacement characters, where the JSON API refuses it, and the alert settings' `enabled=%00` turned
+the rule off for the whole subtree and said "saved" where every other field refuses U+0000."""
 
 from types import SimpleNamespace
 from typing import Any
@@ -9,7 +10,7 @@ from starlette.requests import Request
 
 from services.gateway.web import core, forms
 from services.gateway.web.forms import UNSTORABLE, FormErrors
-from services.gateway.web.pages import secretary
+from services.gateway.web.pages import alerts, secretary
 
 URLENCODED = "application/x-www-form-urlencoded"
 NOT_UTF8 = "có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại."
@@ -113,3 +114,58 @@ async def test_valid_utf8_forms_are_read_as_typed_and_refuse_nothing() -> None:
     )
     assert (await forms.form_of(multipart)).get("reason") == "Chí bộ"
     assert dict(UNSTORABLE.get()) == {}  # a file's bytes are not text
+
+
+RULE = {
+    "rule": "late_minutes",
+    "enabled": True,
+    "params": {"days_after": 3, "include_provisional": False},
+}
+
+
+def _alert_form(**values: str) -> Any:
+    from starlette.datastructures import FormData
+
+    return FormData({"was.enabled": "on", "was.days_after": "3", "days_after": "3", **values})
+
+
+@pytest.mark.parametrize("value", ["\x00", "off", "yes", ""])
+def test_an_alert_checkbox_holding_anything_but_on_is_refused_naming_it(value: str) -> None:
+    enabled, params, errors = alerts.changes_of(_alert_form(enabled=value), RULE)
+    assert errors == {"enabled": "Gửi cảnh báo này: giá trị không hợp lệ."}, errors
+    _e, _p, errors = alerts.changes_of(_alert_form(enabled="on", include_provisional=value), RULE)
+    assert errors == {"params.include_provisional": "Tính cả điểm tạm thời: giá trị không hợp lệ."}, errors
+    # on, or absent (unticked), as a browser sends it
+    assert alerts.changes_of(_alert_form(enabled="on"), RULE) == (None, {}, {})
+    assert alerts.changes_of(_alert_form(), RULE) == (False, {}, {})
+
+
+async def test_the_alert_forms_enabled_u0000_is_refused_and_nothing_saved(monkeypatch: pytest.MonkeyPatch) -> None:
+    saved: list[Any] = []
+    shown: dict[str, Any] = {}
+
+    async def rules_before_saving(*_: Any) -> Any:
+        return {"rules": [RULE]}
+
+    async def saved_or_not(*arguments: Any) -> None:
+        saved.append(arguments)
+
+    def set_alert_rule(*arguments: Any) -> Any:
+        return arguments
+
+    async def page(*_: Any, **context: Any) -> Any:
+        shown.update(context)
+        return context
+
+    monkeypatch.setattr(alerts, "rules_before_saving", rules_before_saving)
+    monkeypatch.setattr(alerts, "saved_or_not", saved_or_not)
+    monkeypatch.setattr(alerts.alert_rules, "set_alert_rule", set_alert_rule)
+    monkeypatch.setattr(alerts, "_page", page)
+    request = posted(b"csrf=t&was.enabled=on&was.days_after=3&days_after=3&enabled=%00")
+    request.scope["state"] = {}
+    viewer: Any = SimpleNamespace(principal=None, csrf="t")
+    await alerts.save_alert_rule("c", "late_minutes", request, viewer, SimpleNamespace())  # type: ignore[arg-type]
+    assert saved == []
+    assert shown["status"] == 422
+    assert list(shown["errors"]) == ["enabled"], shown["errors"]
+    assert shown["errors"]["enabled"].startswith("Gửi cảnh báo này:"), shown["errors"]
