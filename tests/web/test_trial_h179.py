@@ -210,7 +210,11 @@ async def test_a_forms_text_holding_an_unstorable_character_is_refused_naming_th
     monkeypatch.setattr(secretary, "same_time_warning", same_time_warning)
     monkeypatch.setattr(commands, "schedule_meeting", schedule_meeting)
     monkeypatch.setattr(secretary, "render", render)
-    request: Any = SimpleNamespace(form=form, state=SimpleNamespace())
+
+    async def body() -> bytes:
+        return b""
+
+    request: Any = SimpleNamespace(form=form, body=body, headers={}, state=SimpleNamespace())
     state: Any = SimpleNamespace(directory=SimpleNamespace(get=get))
     await secretary.schedule("c", request, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
     assert sent == []

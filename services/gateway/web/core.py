@@ -18,6 +18,7 @@ from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
 from services.gateway.repository import AccountRow
 from services.gateway.web.availability import notices_unavailable, page_render, scores_unavailable
+from services.gateway.web.forms import posted_form
 from services.gateway.web.i18n import N_, _, filters, format_period, globals_, translations
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
@@ -185,7 +186,7 @@ CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 
 async def check_csrf(request: Request, viewer: CurrentViewer) -> Viewer:
     """The viewer, once the form's `csrf` field matches their session's token; otherwise 403."""
-    form = await request.form()
+    form = await posted_form(request)
     if not same_token(str(form.get("csrf") or ""), viewer.csrf):
         raise CsrfRefused
     return viewer
@@ -405,7 +406,7 @@ def not_found_page(request: Request) -> HTMLResponse:
 async def go_back(request: Request, *, fallback: str, anchor: str = "") -> RedirectResponse:
     """303 to the posted form's `next` (inside the app only, else `fallback`), at `anchor`: a small form on a
     shared part of several pages answers with the page it was on."""
-    form = await request.form()
+    form = await posted_form(request)
     target = str(form.get("next") or "")
     return RedirectResponse((target if safe_next(target) == target else fallback) + anchor, status_code=303)
 

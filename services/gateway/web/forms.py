@@ -8,8 +8,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import HTTP
 from types import MappingProxyType
 from typing import Any, TypeVar
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
@@ -151,6 +155,51 @@ def unstorable_fields(form: Any) -> dict[str, str]:
                 character=f"U+{ord(unstorable):04X}",
             )
     return found
+
+
+def undecodable_fields(content_type: str, body: bytes) -> list[str]:
+    """The inputs of a posted form body (urlencoded or multipart, `content_type` its header) whose value's bytes are
+    not valid UTF-8, named as the parsed form names them; Starlette decodes them with errors replaced (urlencoded:
+    `topic=A%ED%A0%80B` read as `A\ufffd\ufffd\ufffdB`) or as Latin-1 (multipart), which would be stored as such. A
+    file's content is not text and not judged; any other body: []."""
+    media = content_type.partition(";")[0].strip().lower()
+    found: list[str] = []
+    if media == "application/x-www-form-urlencoded":
+        for pair in body.split(b"&"):
+            raw_name, _equals, raw_value = pair.partition(b"=")
+            if not _is_utf8(unquote_to_bytes(raw_value.replace(b"+", b" "))):
+                found.append(unquote_plus(raw_name.decode("latin-1")))
+    elif media == "multipart/form-data":
+        head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
+        message = BytesParser(policy=HTTP).parsebytes(head + body)
+        parts = message.get_payload() if message.is_multipart() else []
+        for part in parts if isinstance(parts, list) else []:
+            if not isinstance(part, Message) or part.get_filename() is not None:
+                continue
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str):
+                continue
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and not _is_utf8(payload):
+                found.append(name)
+    return list(dict.fromkeys(found))
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether `raw` is valid UTF-8 (strict: no surrogate, no stray byte)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def not_utf8_message(name: str) -> str:
+    """`<Nhãn>: có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại.` for input `name`."""
+    return _(
+        "%(field)s: contains a character that cannot be stored (not valid UTF-8); please type it again.",
+        field=input_name(name),
+    )
 
 
 def refuse_unstorable() -> None:
@@ -845,12 +894,21 @@ FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 """A form's one-time key as core.new_form_key writes it."""
 
 
+async def posted_form(request: Request) -> Any:
+    """The request's parsed form (Starlette's FormData), its raw body read and kept first (Request.body caches it) so
+    form_of can judge the bytes Starlette's parsing replaces: every reading of a posted form goes through here."""
+    await request.body()
+    return await request.form()
+
+
 async def form_of(request: Request) -> Any:
-    """The submitted form (already parsed once for the CSRF check; Starlette caches it); its one-time key, when it
-    carries one, goes on the request's state, where the command it sends reads it (a resent form is the same
-    event)."""
-    form = await request.form()
-    UNSTORABLE.set(unstorable_fields(form))
+    """The submitted form (already parsed once for the CSRF check; Starlette caches it), its unstorable fields
+    (UNSTORABLE: a character no text is stored with, or bytes that are not valid UTF-8) noted for every refusal; its
+    one-time key, when it carries one, goes on the request's state, where the command it sends reads it (a resent form
+    is the same event)."""
+    form = await posted_form(request)
+    undecodable = undecodable_fields(request.headers.get("content-type", ""), await request.body())
+    UNSTORABLE.set({name: not_utf8_message(name) for name in undecodable} | unstorable_fields(form))
     key = text(form, FORM_KEY)
     if FORM_KEY_PATTERN.match(key):
         setattr(request.state, FORM_KEY, key)

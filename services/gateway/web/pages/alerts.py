@@ -14,7 +14,7 @@ from services.gateway.http.deps import State
 from services.gateway.web import data
 from services.gateway.web.availability import NOTICES_SERVICE, notices_or
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotSaved, PageNotFound, WebRoute, render
-from services.gateway.web.forms import FormErrors, form_of
+from services.gateway.web.forms import UNSTORABLE, FormErrors, form_of, invalid, refuse_unstorable
 from services.gateway.web.i18n import N_, _, format_number
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.text import is_ascii_number
@@ -194,10 +194,15 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
     errors: dict[str, str] = {}
     rendered = rendered_of(form, rule)
     enabled = form.get("enabled") == "on"
+    if not is_checkbox_value(form.get("enabled")):
+        errors["enabled"] = invalid("enabled", name=_("Send this alert"))
     params: dict[str, Any] = {}
     for name, current in rule["params"].items():
         field = f"params.{name}"
         if isinstance(current, bool):
+            if not is_checkbox_value(form.get(name)):
+                errors[field] = invalid(field, name=param_label(name))
+                continue
             value: Any = form.get(name) == "on"
         elif isinstance(current, int):
             raw = str(form.get(name) or "").strip()
@@ -216,8 +221,28 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
     return (enabled if changed else None), params, errors
 
 
+def is_checkbox_value(value: object) -> bool:
+    """Whether a checkbox's posted value is one a browser sends: `on` (ticked) or none (unticked); anything else
+    (`%00`, `off`, `""`) is refused, never read as unticked (a trial's `enabled=%00` switched a rule off)."""
+    return value is None or value == "on"
+
+
+def checkboxes(rule: dict[str, Any]) -> set[str]:
+    """The checkbox inputs of a rule's form: `enabled` and each on/off parameter."""
+    return {"enabled"} | {name for name, value in rule["params"].items() if isinstance(value, bool)}
+
+
 LOCAL_REFUSALS = {False: "not a whole number", True: "none chosen"}
 """Why the page refuses a parameter before asking the API, as its audit row says (a number, a list)."""
+CHECKBOX_REFUSAL = "not on or unticked"
+"""Why the page refuses a checkbox's value (anything but `on` or none), as its audit row says."""
+
+
+def local_refusal(field: str, rule: dict[str, Any]) -> str:
+    """Why the page refused `field` (`enabled`, `params.NAME`) of `rule` before asking the API, for its audit row."""
+    if field.removeprefix("params.") in checkboxes(rule):
+        return CHECKBOX_REFUSAL
+    return LOCAL_REFUSALS[field in list_fields(rule)]
 
 
 def list_fields(rule: dict[str, Any]) -> set[str]:
@@ -327,6 +352,8 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     if current is None:
         raise PageNotFound
     form = await form_of(request)
+    # a checkbox is judged by its own rule (on or unticked: changes_of), which names it as the page labels it
+    UNSTORABLE.set({name: said for name, said in UNSTORABLE.get().items() if name not in checkboxes(current)})
     typed = {
         name: (form.getlist(name) if isinstance(value, list) else form.get(name))
         for name, value in current["params"].items()
@@ -338,9 +365,10 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
                 "committee_id": committee_id,
                 "rule": rule,
                 "attempted": {name: value for name, value in typed.items() if name != "enabled"},
-                "refused": {field: LOCAL_REFUSALS[field in list_fields(current)] for field in errors},
+                "refused": {field: local_refusal(field, current) for field in errors},
             }
             raise FormErrors(errors)
+        refuse_unstorable()  # any other input holding what no text is stored with: nothing saved
         if enabled is not None or params:
             # only what changed: `enabled` left out keeps on or off where it comes from (null would give it back to
             # the level above, which only the reset button does)

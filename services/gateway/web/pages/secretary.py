@@ -498,7 +498,7 @@ async def _submit(
     try:
         await action()
     except FormErrors as exc:
-        form = await request.form()  # shown again as sent (already parsed: Starlette caches it)
+        form = await forms.posted_form(request)  # shown again as sent (already parsed: Starlette caches it)
         return await _record_page(request, viewer, state, meeting_id, errors={section: exc.errors}, form=form)
     return _done(meeting_id, notice)
 
