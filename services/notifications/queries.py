@@ -1,6 +1,7 @@
 """Read side: inbox pages, failed deliveries, a delivery and its log, preferences."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -171,6 +172,17 @@ SELECT *, count(*) OVER () AS total FROM records
 WHERE arrived_at IS NULL OR arrived_at > due_at
 ORDER BY arrived_at IS NOT NULL, due_at, meeting_id LIMIT $7 OFFSET $8
 """
+
+
+async def period_checks_due(conn: asyncpg.Connection, *, cell_ids: Sequence[str], period: str) -> dict[str, Any]:
+    """{due_at: ISO time or None, pending: int} of the period_rated_low checks of `cell_ids` for `period` not run yet
+    (schedule rows kind 'cell.period', subject '<cell>|<period>', done_at NULL): the latest due time and how many."""
+    row = await conn.fetchrow(
+        "SELECT max(due_at) AS due_at, count(*) AS pending FROM schedule"
+        " WHERE kind = 'cell.period' AND subject_id = ANY($1::text[]) AND done_at IS NULL",
+        [f"{cell_id}|{period}" for cell_id in cell_ids],
+    )
+    return {"due_at": _iso(row["due_at"]) if row else None, "pending": int(row["pending"]) if row else 0}
 
 
 async def late_minutes(

@@ -76,6 +76,11 @@ async def list_late_minutes(request: rpc.ListLateMinutes, app: NotificationsCont
     )
 
 
+async def period_checks_due(request: rpc.GetPeriodChecks, app: NotificationsContext) -> Any:
+    """When the pending period checks of a committee's cells for a period are due."""
+    return await Commands(app.uow_factory).period_checks_due(request.committee_id, request.period)
+
+
 def rpc_methods(app: NotificationsContext) -> RpcMethods:
     """The notifications.rpc catalog bound to the service's context."""
     methods = RpcMethods("notifications")
@@ -89,5 +94,6 @@ def rpc_methods(app: NotificationsContext) -> RpcMethods:
     methods.add(rpc.GetRules, partial(get_rules, app=app))
     methods.add(rpc.SetRule, partial(set_rule, app=app))
     methods.add(rpc.ListLateMinutes, partial(list_late_minutes, app=app))
+    methods.add(rpc.GetPeriodChecks, partial(period_checks_due, app=app))
     add_ops_methods(methods, rpc.OPS, pool=app.pool, amqp_url=app.settings.amqp_url)
     return methods

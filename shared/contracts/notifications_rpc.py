@@ -79,6 +79,18 @@ class LateMinutesReply(Reply):
     after the meetings still overdue; None while something is lacking."""
 
 
+class PeriodChecksReply(Reply):
+    """When the period_rated_low checks of a committee's cells for a period that have not run yet are due."""
+
+    committee_id: str
+    period: str
+    due_at: datetime | None = None
+    """The latest due time of those checks (the grace's end, or later while a rating that came after it is still
+    settling: notifications' rules.period_check_due); None when none is pending."""
+    pending: int = 0
+    """How many of the subtree's cells have that check still to run."""
+
+
 # ---- requests ----------------------------------------------------------------------------------
 
 
@@ -175,3 +187,12 @@ class ListLateMinutes(NotificationsRequest[Page[LateMinutesReply]]):
     period: Period
     limit: Limit = 50
     offset: Offset = 0
+
+
+class GetPeriodChecks(NotificationsRequest[PeriodChecksReply]):
+    """When the pending period_rated_low checks of a committee's cells for a period are due (the latest of them),
+    so a page can say the period's alerts are not decided yet. The gateway checks the caller's scope first."""
+
+    method = "period_checks_due"
+    committee_id: Annotated[str, Field(min_length=1, max_length=200)]
+    period: Period

@@ -93,6 +93,9 @@ class World:
     """Events the fake meetings holds, by (source, id)."""
     stored_periods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """A cell's rating rows exactly as evaluation stored them (flags included), listed instead of the default ones."""
+    period_checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    """When notifications' pending period_rated_low checks of a committee's cells for a period are due (the latest),
+    by (committee, period); none pending where absent."""
     without_data: dict[str, str] = field(default_factory=dict)
     """Committees evaluation has no data for, each with the field its not_found names (as the real one answers):
     `period` when no cell of the subtree has a month scored, `committee_id` before it has heard of the committee."""
@@ -810,6 +813,10 @@ class World:
         async def late_minutes(r: notifications.ListLateMinutes) -> dict[str, Any]:
             return page([], r.limit, r.offset)
 
+        async def period_checks_due(r: notifications.GetPeriodChecks) -> dict[str, Any]:
+            due = self.period_checks.get((r.committee_id, r.period))
+            return {"committee_id": r.committee_id, "period": r.period, "due_at": due, "pending": int(due is not None)}
+
         overrides: dict[tuple[str, str], settings.RuleOverride] = {}
 
         async def get_rules(r: notifications.GetRules) -> dict[str, Any]:
@@ -844,6 +851,7 @@ class World:
         methods.add(notifications.SetRule, set_rule)
         methods.add(notifications.GetInbox, inbox)
         methods.add(notifications.ListLateMinutes, late_minutes)
+        methods.add(notifications.GetPeriodChecks, period_checks_due)
         methods.add(notifications.MarkRead, mark_read)
         methods.add(notifications.ListFailedDeliveries, list_failed)
         methods.add(notifications.RetryDelivery, retry_delivery)

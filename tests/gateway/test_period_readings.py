@@ -8,6 +8,7 @@ before its meeting as Poor 0."""
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -207,3 +208,21 @@ async def test_every_period_problem_names_the_same_field_on_every_endpoint(
         ]
         assert [answer.status_code for answer in answers] == [422, 422], path
         assert all("Kỳ không hợp lệ" in answer.text for answer in answers), path
+
+
+async def test_the_page_says_the_alerts_are_ahead_while_a_late_rating_of_a_period_past_its_grace_settles(
+    web: httpx.AsyncClient, ours: Ours, world: World
+) -> None:
+    """Trial 14: a month past its grace, a cell's rating that came late (Kém) is judged by notifications once settled;
+    the page, knowing only the grace, said "Không có cảnh báo." and nothing pending. It asks notifications
+    (GetPeriodChecks) and says when the alerts will be decided while one of its checks is pending."""
+    long_past = previous_period(ours.closed)  # its grace (3 days) over whatever the day
+    empty = {"cell_id": ours.cell, "rating": "poor", "score": 40.0, "regular_held": 1, "thematic_held": 0}
+    world.stored_periods[ours.cell] = [{**empty, "period": long_past, "flags": []}, *world.stored_periods[ours.cell]]
+    address = f"/app/committees/{ours.committee}?period={long_past}"
+    page = await web.get(address)
+    assert page.status_code == 200 and 'id="alerts-due"' not in page.text, page.text[-3000:]
+    world.period_checks[(ours.committee, long_past)] = now() + timedelta(minutes=30)
+    page = await web.get(address)
+    assert page.status_code == 200 and 'id="alerts-due"' in page.text, page.text[-3000:]
+    assert "khi đã hết thời gian chờ biên bản nộp muộn và xếp loại mới nhất đã ổn định." in page.text

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from services.notifications.domain import rules
 from services.notifications.handlers.commands import Commands
+from shared.contracts.notifications_rpc import PeriodChecksReply
 from shared.envelope import CloudEvent
 from shared.periods import VIETNAM_TZ
 from tests.notifications.conftest import NOW, HeldMeeting, run_due
@@ -100,3 +101,31 @@ async def test_a_committee_settle_period_moves_a_pending_period_check(held: Held
     answer = await commands.set_rule(held.province.committee, "period_rated_low", {"settle_minutes": 90})
     assert answer["rules"]["period_rated_low"]["params"]["settle_minutes"] == 90
     assert await check_due(held, PAST) == NOW + timedelta(minutes=90)  # from the rating's arrival, not from now
+
+
+async def test_the_committee_page_is_told_when_a_rating_settling_after_the_grace_will_be_judged(
+    held: HeldMeeting,
+) -> None:
+    """Trial 14: the committee page said "Không có cảnh báo." and nothing pending for a cell rated Kém whose late
+    rating's check was still due (the page knew only the grace). notifications answers when its pending period checks
+    of the committee's cells are due (period_checks_due, the latest of them), none once they ran."""
+    commands = Commands(lambda: held.unit_of_work())
+    committee = held.province.committee
+    assert await commands.period_checks_due(committee, PAST) == {
+        "committee_id": committee,
+        "period": PAST,
+        "due_at": None,
+        "pending": 0,
+    }
+    await held.handle(rated(held, PAST, "poor", time=NOW))
+    settled = NOW + timedelta(minutes=30)
+    answer = await commands.period_checks_due(committee, PAST)
+    assert (datetime.fromisoformat(answer["due_at"]), answer["pending"]) == (settled, 1)
+    assert PeriodChecksReply.model_validate(answer).due_at == settled  # what the gateway reads of it
+    assert (await commands.period_checks_due(committee, "2026-09"))["pending"] == 0  # another period
+    assert (await commands.period_checks_due(held.province.cell, PAST))["due_at"] is not None  # the cell itself
+    assert (await commands.period_checks_due(f"{committee}-other", PAST))["pending"] == 0
+
+    held.clock.value = settled
+    assert await run_check(held, PAST) == 1
+    assert (await commands.period_checks_due(committee, PAST))["due_at"] is None

@@ -1,6 +1,6 @@
 """The committee page's texts for what the roll-up holds, rendered from its template without a running system."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -9,7 +9,7 @@ import pytest
 from services.gateway.auth import Role
 from services.gateway.web import data, periods
 from services.gateway.web.core import environment
-from shared.contracts.notifications_rpc import RulesReply
+from shared.contracts.notifications_rpc import PeriodChecksReply, RulesReply
 from shared.periods import VIETNAM_TZ, period_due
 
 
@@ -360,10 +360,35 @@ def test_the_alerts_of_a_period_not_yet_decided_say_when_they_will_be() -> None:
     inbox = page[page.index('id="inbox-title"') : page.index("</section>", page.index('id="inbox-title"'))]
     assert "Không có cảnh báo." in inbox
     assert (
-        "Cảnh báo của tháng 11/2026 sẽ được xét lúc 00:00 thứ Sáu, ngày 04/12/2026, khi hết thời gian chờ biên bản"
-        " nộp muộn."
+        "Cảnh báo của tháng 11/2026 sẽ được xét lúc 00:00 thứ Sáu, ngày 04/12/2026, khi đã hết thời gian chờ biên"
+        " bản nộp muộn và xếp loại mới nhất đã ổn định."
     ) in inbox
     assert 'id="alerts-due"' not in committee_page(rollup({"poor": 1}, []), alerts_due=None)
+
+
+def test_a_rating_still_settling_after_the_grace_keeps_the_alerts_ahead() -> None:
+    """Trial 14: past November's grace, a cell's late rating Kém is judged once settled (notifications'
+    rules.period_check_due, due 19:41 UTC); the page, knowing only the grace, said nothing was pending. It now takes
+    the later of the grace and notifications' pending checks of the committee's cells (GetPeriodChecks), and the
+    grace alone when notifications does not answer that."""
+    rules = RulesReply(
+        unit_id="xa-hoa-binh",
+        rules={"period_rated_low": {"enabled": True, "params": {"grace_days": 3, "settle_minutes": 30}}},
+    )
+    after_grace = datetime(2026, 12, 4, 2, 11, tzinfo=VIETNAM_TZ)
+    settled = datetime(2026, 12, 3, 19, 41, tzinfo=UTC)
+    checks = PeriodChecksReply(committee_id="xa-hoa-binh", period="2026-11", due_at=settled, pending=1)
+    due = data.alerts_ahead(rules, "2026-11", checks=checks, now=after_grace)
+    assert due == settled and due.utcoffset() == VIETNAM_TZ.utcoffset(due)
+    assert data.alerts_ahead(rules, "2026-11", checks=checks, now=settled) is None
+    none_left = PeriodChecksReply(committee_id="xa-hoa-binh", period="2026-11", due_at=None, pending=0)
+    assert data.alerts_ahead(rules, "2026-11", checks=none_left, now=after_grace) is None
+    assert data.alerts_ahead(rules, "2026-11", checks=None, now=after_grace) is None  # not answered: the grace alone
+    before = datetime(2026, 12, 3, 18, 49, tzinfo=VIETNAM_TZ)
+    early = checks.model_copy(update={"due_at": datetime(2026, 12, 4, 0, 0, tzinfo=VIETNAM_TZ)})
+    assert data.alerts_ahead(rules, "2026-11", checks=early, now=before) == datetime(2026, 12, 4, tzinfo=VIETNAM_TZ)
+    page = committee_page(rollup({"poor": 1}, []), alerts_due=due)
+    assert "sẽ được xét lúc 02:41 thứ Sáu, ngày 04/12/2026" in page
 
 
 def test_notifications_plans_the_period_check_by_the_same_rule_the_page_says() -> None:

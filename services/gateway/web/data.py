@@ -29,7 +29,13 @@ from shared.alert_rules import period_alerts_due
 from shared.collation import by_name, by_person_values
 from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
 from shared.contracts.meetings_rpc import ListMembers, UnitReply
-from shared.contracts.notifications_rpc import GetRules, ListLateMinutes, RulesReply
+from shared.contracts.notifications_rpc import (
+    GetPeriodChecks,
+    GetRules,
+    ListLateMinutes,
+    PeriodChecksReply,
+    RulesReply,
+)
 from shared.periods import VIETNAM_TZ, has_begun
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import RpcError
@@ -56,7 +62,7 @@ async def committee_overview(
 ) -> dict[str, Any]:
     """Roll-up, children with their figures, weakest cells, late minutes and inbox of a committee for a period; while
     evaluation does not answer, `rollup` None, while notifications does not, no inbox or late minutes (availability)."""
-    found, units, ranking, inbox, late, rules = await asyncio.gather(
+    found, units, ranking, inbox, late, rules, checks = await asyncio.gather(
         scores_or(lambda: reads.get_committee_rollup(committee_id, period, principal, state), None),
         reads.list_committee_units(committee_id, principal, state, limit=200, offset=0),
         scores_or(
@@ -74,11 +80,12 @@ async def committee_overview(
             None,
         ),
         notices_or(lambda: state.rpc.call(GetRules(unit_id=committee_id)), None),
+        notices_or(lambda: state.rpc.call(GetPeriodChecks(committee_id=committee_id, period=period)), None),
     )
     lateness = {
         "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items] if late else [],
         "late_minutes_more": max(late.total - len(late.items), 0) if late else 0,
-        "alerts_due": alerts_ahead(rules, period),
+        "alerts_due": alerts_ahead(rules, period, checks=checks),
     }
     if found is None:
         unscored = [{**unit, "score": None, "cells": None, "rollup": None, "rating": None} for unit in units["items"]]
@@ -110,13 +117,26 @@ async def committee_overview(
     }
 
 
-def alerts_ahead(rules: RulesReply | None, period: str, *, now: datetime | None = None) -> datetime | None:
-    """When the alerts on `period`'s ratings will be decided (shared.alert_rules.period_alerts_due under the
-    committee's settings, `rules`, as notifications plans the check), while that is still ahead at `now`; None once
-    it is past (the inbox then holds what was decided), when the rule is off, or while notifications does not answer.
-    A trial's page showed a cell rated Kém and "Không có cảnh báo." before the check had run."""
+def alerts_ahead(
+    rules: RulesReply | None,
+    period: str,
+    *,
+    checks: PeriodChecksReply | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """When the alerts on `period`'s ratings will be decided, in Vietnam time, while that is still ahead at `now`:
+    the later of shared.alert_rules.period_alerts_due under the committee's settings (`rules`) and the latest due time
+    of the period checks of its cells notifications has still to run (`checks`: a rating that came after the grace
+    is judged once settled, rules.period_check_due); None once it is past (the inbox then holds what was decided),
+    when the rule is off, or while notifications does not answer (`rules` None; `checks` None: the grace alone). A
+    trial's page showed a cell rated Kém and "Không có cảnh báo." before the check had run, first before the grace
+    ended, then after it while the cell's late rating was still settling."""
     due = period_alerts_due(rules, period) if rules is not None else None
-    if due is None or due <= (now or datetime.now(VIETNAM_TZ)):
+    if due is None:
+        return None
+    if checks is not None and checks.due_at is not None:
+        due = max(due, checks.due_at.astimezone(VIETNAM_TZ))
+    if due <= (now or datetime.now(VIETNAM_TZ)):
         return None
     return due
 

@@ -192,6 +192,15 @@ class Commands:
                 offset=offset,
             )
 
+    async def period_checks_due(self, committee_id: str, period: str) -> Any:
+        """{committee_id, period, due_at: ISO time or None, pending: int}: the latest due time of the period_rated_low
+        checks (schedule kind 'cell.period') of the cells under `committee_id` for `period` that have not run yet
+        (queries.period_checks_due); due_at None when none is pending."""
+        async with self._uow() as uow:
+            cells = await uow.projection.subtree_cells(committee_id)
+            found = await queries.period_checks_due(uow.connection, cell_ids=cells, period=period)
+        return {"committee_id": committee_id, "period": period, **found}
+
     async def get_rules(self, unit_id: str) -> Any:
         """The effective rule settings for a unit (defaults, then its ancestors' overrides): rule → {enabled, params,
         set_by: {"enabled": unit id or None, "params": {name: unit id or None}}, limits: settings.param_limits}, None
