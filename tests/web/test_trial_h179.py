@@ -16,6 +16,7 @@ from services.gateway.web.pages import secretary
 from services.gateway.web.pages.secretary import _minutes_body
 from shared.periods import VIETNAM_TZ
 from shared.reading import ReadError, check_text
+from tests.web.scheduling import stand_in_for_scheduling
 from tests.web.test_trial_wording import handled
 
 SCHEDULED = datetime(2026, 12, 1, 19, 30, tzinfo=VIETNAM_TZ)
@@ -178,49 +179,23 @@ def test_a_kind_named_after_an_article_takes_an_before_a_vowel() -> None:
 async def test_a_forms_text_holding_an_unstorable_character_is_refused_naming_the_field_and_nothing_is_sent(
     monkeypatch: pytest.MonkeyPatch, location: str, character: str
 ) -> None:
-    from services.gateway.http import commands
-
-    shown: dict[str, Any] = {}
-    sent: list[Any] = []
+    seen = stand_in_for_scheduling(monkeypatch)
     typed = FormData(
         {"kind": "regular", "start_date": "2026-12-20", "start_time": "19:30", "location": location, "agenda": "x"}
     )
 
-    async def schedulable_cell(*_: Any) -> Any:
-        return {"id": "c", "name": "Chi bộ 1"}
-
-    async def same_time_warning(*_: Any, **__: Any) -> None:
-        return None
-
-    async def schedule_meeting(*arguments: Any) -> Any:
-        sent.append(arguments)
-        return SimpleNamespace(outcome="accepted")
-
-    def render(*_: Any, **context: Any) -> Any:
-        shown.update(context)
-        return context
-
-    async def get(_: str) -> Any:
-        return {"id": "c", "name": "Chi bộ 1"}
-
     async def form() -> FormData:
         return typed
-
-    monkeypatch.setattr(secretary, "schedulable_cell", schedulable_cell)
-    monkeypatch.setattr(secretary, "same_time_warning", same_time_warning)
-    monkeypatch.setattr(commands, "schedule_meeting", schedule_meeting)
-    monkeypatch.setattr(secretary, "render", render)
 
     async def body() -> bytes:
         return b""
 
     request: Any = SimpleNamespace(form=form, body=body, headers={}, state=SimpleNamespace())
-    state: Any = SimpleNamespace(directory=SimpleNamespace(get=get))
-    await secretary.schedule("c", request, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
-    assert sent == []
-    assert shown["errors"] == {
+    await seen.schedule(request)
+    assert seen.sent == []
+    assert seen.shown["errors"] == {
         "location": f"Địa điểm: có một ký tự không lưu được ({character}); vui lòng nhập lại."
-    }, shown.get("errors")
+    }, seen.shown.get("errors")
 
 
 def test_every_input_holding_u0000_is_named_rows_too() -> None:

@@ -10,7 +10,8 @@ from starlette.requests import Request
 
 from services.gateway.web import core, forms
 from services.gateway.web.forms import UNSTORABLE, FormErrors
-from services.gateway.web.pages import alerts, secretary
+from services.gateway.web.pages import alerts
+from tests.web.scheduling import stand_in_for_scheduling
 
 URLENCODED = "application/x-www-form-urlencoded"
 NOT_UTF8 = "có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại."
@@ -37,42 +38,16 @@ def posted(body: bytes, content_type: str = URLENCODED) -> Request:
 async def test_a_schedule_forms_topic_that_is_not_utf8_is_refused_naming_it_and_nothing_is_sent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from services.gateway.http import commands
-
-    shown: dict[str, Any] = {}
-    sent: list[Any] = []
-
-    async def schedulable_cell(*_: Any) -> Any:
-        return {"id": "c", "name": "Chi bộ 1"}
-
-    async def same_time_warning(*_: Any, **__: Any) -> None:
-        return None
-
-    async def schedule_meeting(*arguments: Any) -> Any:
-        sent.append(arguments)
-        return SimpleNamespace(outcome="accepted")
-
-    def render(*_: Any, **context: Any) -> Any:
-        shown.update(context)
-        return context
-
-    async def get(_: str) -> Any:
-        return {"id": "c", "name": "Chi bộ 1"}
-
-    monkeypatch.setattr(secretary, "schedulable_cell", schedulable_cell)
-    monkeypatch.setattr(secretary, "same_time_warning", same_time_warning)
-    monkeypatch.setattr(commands, "schedule_meeting", schedule_meeting)
-    monkeypatch.setattr(secretary, "render", render)
+    seen = stand_in_for_scheduling(monkeypatch)
     request = posted(
         b"csrf=t&kind=regular&start_date=2026-12-20&start_time=19%3A30&location=Nh%C3%A0+v%C4%83n+h%C3%B3a"
         b"&agenda=x&topic=A%ED%A0%80B"
     )
     # the CSRF check parses the form first (as FormViewer does), then the handler reads it again
     await core.check_csrf(request, SimpleNamespace(csrf="t"))  # type: ignore[arg-type]
-    state: Any = SimpleNamespace(directory=SimpleNamespace(get=get))
-    await secretary.schedule("c", request, SimpleNamespace(principal=None), state)  # type: ignore[arg-type]
-    assert sent == []
-    assert shown["errors"] == {"topic": f"Chủ đề: {NOT_UTF8}"}, shown.get("errors")
+    await seen.schedule(request)
+    assert seen.sent == []
+    assert seen.shown["errors"] == {"topic": f"Chủ đề: {NOT_UTF8}"}, seen.shown.get("errors")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,59 @@
+"""The secretary's schedule form handled without a running system: its cell, the same-time warning, the command and
+the page replaced by stand-ins that record what would be sent and shown (for the form-reading tests)."""
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from services.gateway.web.pages import secretary
+
+
+@dataclass
+class ScheduleStandIns:
+    """What the stand-ins saw: the page's context (`shown`), the commands sent (`sent`), and the gateway state whose
+    directory knows cell `c`."""
+
+    shown: dict[str, Any] = field(default_factory=dict)
+    sent: list[Any] = field(default_factory=list)
+
+    @property
+    def state(self) -> Any:
+        """A gateway state whose directory answers cell `c`."""
+
+        async def get(_: str) -> Any:
+            return {"id": "c", "name": "Chi bộ 1"}
+
+        return SimpleNamespace(directory=SimpleNamespace(get=get))
+
+    async def schedule(self, request: Any) -> None:
+        """secretary.schedule of cell `c` on `request`, by nobody in particular."""
+        await secretary.schedule("c", request, SimpleNamespace(principal=None), self.state)  # type: ignore[arg-type]
+
+
+def stand_in_for_scheduling(monkeypatch: pytest.MonkeyPatch) -> ScheduleStandIns:
+    """Replace what secretary.schedule reaches beyond the form (cell, warning, command, page); what they saw."""
+    from services.gateway.http import commands
+
+    seen = ScheduleStandIns()
+
+    async def schedulable_cell(*_: Any) -> Any:
+        return {"id": "c", "name": "Chi bộ 1"}
+
+    async def same_time_warning(*_: Any, **__: Any) -> None:
+        return None
+
+    async def schedule_meeting(*arguments: Any) -> Any:
+        seen.sent.append(arguments)
+        return SimpleNamespace(outcome="accepted")
+
+    def render(*_: Any, **context: Any) -> Any:
+        seen.shown.update(context)
+        return context
+
+    monkeypatch.setattr(secretary, "schedulable_cell", schedulable_cell)
+    monkeypatch.setattr(secretary, "same_time_warning", same_time_warning)
+    monkeypatch.setattr(commands, "schedule_meeting", schedule_meeting)
+    monkeypatch.setattr(secretary, "render", render)
+    return seen
