@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
 import pytest
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitQueue
@@ -13,7 +14,7 @@ from faststream.rabbit.message import RabbitMessage
 from faststream.rabbit.subscriber.usecase import RabbitSubscriber
 from prometheus_client import CollectorRegistry
 
-from shared import context
+from shared import context, telemetry
 from shared.consuming import hand_over_message
 from shared.context import light_delivery
 from shared.logs import get_logger
@@ -82,10 +83,24 @@ async def probes(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[Probe]]:
         return await original(self, msg)
 
     monkeypatch.setattr(RabbitSubscriber, "process_message", counted)
+    # no recording tracer, whatever an earlier test of the process installed (tests/ops/test_traces sets the SDK's
+    # provider globally, once): the bypass's choice and the instrumentation's own spans alike
     monkeypatch.setattr(context, "tracing_recorded", lambda: False)
+    monkeypatch.setattr(telemetry, "tracing_recorded", lambda: False)
     yield made
     for probe in made:
         await probe.broker.stop()
+
+
+async def _send(amqp_url: str, queue: str, body: bytes, *, headers: dict[str, Any], message_id: str) -> None:
+    """Publish `body` to `queue` with plain aio-pika (no instrumentation of ours or FastStream's)."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        message = aio_pika.Message(body, headers=headers, message_id=message_id)
+        await channel.default_exchange.publish(message, routing_key=queue)
+    finally:
+        await connection.close()
 
 
 async def _settled(probe: Probe, message: RabbitMessage) -> None:
@@ -100,7 +115,9 @@ async def test_a_delivery_reaches_the_handler_past_faststreams_path_traced_and_c
     probe = _probe(amqp_url, _settled)
     probes.append(probe)
     await probe.broker.start()
-    await probe.broker.publish(b"one", queue=probe.queue, headers={"traceparent": PARENT}, message_id="m-1")
+    # sent past the probe broker's own publishing instrumentation, which with a recording tracer provider installed by
+    # an earlier test of the process (tests/ops/test_traces) would put its own span's traceparent in place of PARENT
+    await _send(amqp_url, probe.queue, b"one", headers={"traceparent": PARENT}, message_id="m-1")
     await eventually(lambda: probe.light, timeout=30)
     message = probe.light[0]
     assert isinstance(message, RabbitMessage)
