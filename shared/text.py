@@ -50,12 +50,17 @@ def require_text(value: str) -> str:
     return value
 
 
+def code_point(char: str) -> str:
+    """A character as its Unicode code point, `U+0000` style (four hex digits at least)."""
+    return f"U+{ord(char):04X}"
+
+
 def echoed(value: str) -> str:
     """`value` as a page may say it back to whoever typed it: each control or format character (U+0000, U+202E, ...;
     without_controls' set, line breaks included) and unpaired surrogate shown as its code point `U+XXXX` instead of
     itself. A trial's period `%00` was echoed as a raw NUL in “…” không phải là một kỳ hợp lệ."""
     return "".join(
-        char if unicodedata.category(char) not in ("Cf", "Cc", "Cs") and char not in INVISIBLE else f"U+{ord(char):04X}"
+        char if unicodedata.category(char) not in ("Cf", "Cc", "Cs") and char not in INVISIBLE else code_point(char)
         for char in value
     )
 

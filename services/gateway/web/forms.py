@@ -52,7 +52,7 @@ from shared.plausible import (
 from shared.reading import unstorable_character
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
-from shared.text import has_text, is_ascii_number, said_or_blank, without_controls
+from shared.text import code_point, has_text, is_ascii_number, said_or_blank, without_controls
 
 log = get_logger(__name__)
 
@@ -149,12 +149,18 @@ def unstorable_fields(form: Any) -> dict[str, str]:
     for name, value in form.multi_items():
         unstorable = unstorable_character(value) if isinstance(value, str) and name not in found else None
         if unstorable is not None:
-            found[name] = _(
-                "%(field)s: contains a character that cannot be stored (%(character)s); please type it again.",
-                field=input_name(name),
-                character=f"U+{ord(unstorable):04X}",
-            )
+            found[name] = unstorable_message(input_name(name), unstorable)
     return found
+
+
+def unstorable_message(field: str, character: str) -> str:
+    """`<field>: có một ký tự không lưu được (U+0000); vui lòng nhập lại.`: the refusal of text holding `character`,
+    one no text is stored with (shared.reading.unstorable_character), in the field labelled `field`."""
+    return _(
+        "%(field)s: contains a character that cannot be stored (%(character)s); please type it again.",
+        field=field,
+        character=code_point(character),
+    )
 
 
 def undecodable_fields(content_type: str, body: bytes) -> list[str]:

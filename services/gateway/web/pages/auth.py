@@ -11,6 +11,7 @@ from services.gateway.auth import Role
 from services.gateway.http.deps import State
 from services.gateway.limits import client_address
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, render, safe_next
+from services.gateway.web.forms import unstorable_message
 from services.gateway.web.i18n import _
 from services.gateway.web.oidc import configured
 from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
@@ -99,11 +100,7 @@ async def sign_in(
             next_url=next_url,
             username="",
             status=422,
-            error=_(
-                "%(field)s: contains a character that cannot be stored (%(character)s); please type it again.",
-                field=_("Username"),
-                character=f"U+{ord(unstorable):04X}",
-            ),
+            error=unstorable_message(_("Username"), unstorable),
         )
     sub = username.strip()
     address = client_address(request.scope)
