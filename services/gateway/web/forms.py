@@ -13,10 +13,11 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from types import MappingProxyType
 from typing import Any, TypeVar
-from urllib.parse import unquote_plus, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
@@ -168,13 +169,13 @@ def undecodable_fields(content_type: str, body: bytes) -> list[str]:
     not valid UTF-8, named as the parsed form names them; Starlette decodes them with errors replaced (urlencoded:
     `topic=A%ED%A0%80B` read as `A\ufffd\ufffd\ufffdB`) or as Latin-1 (multipart), which would be stored as such. A
     file's content is not text and not judged; any other body: []."""
-    media = content_type.partition(";")[0].strip().lower()
+    media = _media(content_type)
     found: list[str] = []
-    if media == "application/x-www-form-urlencoded":
+    if media == URLENCODED:
         for pair in body.split(b"&"):
             raw_name, _equals, raw_value = pair.partition(b"=")
             if not _is_utf8(unquote_to_bytes(raw_value.replace(b"+", b" "))):
-                found.append(unquote_plus(raw_name.decode("latin-1")))
+                found.append(_form_text(raw_name))
     elif media == "multipart/form-data":
         head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
         message = BytesParser(policy=HTTP).parsebytes(head + body)
@@ -902,9 +903,42 @@ FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 async def posted_form(request: Request) -> Any:
     """The request's parsed form (Starlette's FormData), its raw body read and kept first (Request.body caches it) so
-    form_of can judge the bytes Starlette's parsing replaces: every reading of a posted form goes through here."""
-    await request.body()
-    return await request.form()
+    form_of can judge the bytes Starlette's parsing replaces: every reading of a posted form goes through here. An
+    urlencoded body is read as UTF-8 whether its bytes are percent-encoded or not (urlencoded_pairs): Starlette
+    reads raw bytes as Latin-1 (a trial's raw `Chi bộ Đồng Tâm` was stored `Chi bá»\x99 Ä\x90á»\x93ng TÃ¢m`)."""
+    body = await request.body()
+    form = await request.form()  # Starlette's limits (fields, sizes) and its cache, which later readings take
+    if _media(request.headers.get("content-type", "")) == URLENCODED:
+        form = FormData([(name, value) for name, value in urlencoded_pairs(body)])
+        request._form = form  # the cache Request.form answers from: one reading for the CSRF check and the handler
+    return form
+
+
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _media(content_type: str) -> str:
+    """The media type of a Content-Type header (`application/x-www-form-urlencoded; charset=utf-8` → its first
+    part), lower-cased."""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def urlencoded_pairs(body: bytes) -> list[tuple[str, str]]:
+    """[(name, value)] of an application/x-www-form-urlencoded body, as the WHATWG URL standard parses one: split on
+    `&` (empty sequences skipped), name and value at the first `=`, `+` read as a space, then percent-decoded to
+    bytes and those decoded as UTF-8 (an invalid sequence as U+FFFD, which undecodable_fields refuses), raw bytes and
+    percent-encoded ones alike."""
+    pairs = []
+    for sequence in body.split(b"&"):
+        if sequence:
+            name, _equals, value = sequence.partition(b"=")
+            pairs.append((_form_text(name), _form_text(value)))
+    return pairs
+
+
+def _form_text(raw: bytes) -> str:
+    """An urlencoded name or value as text: `+` a space, percent-decoded, UTF-8 (invalid bytes U+FFFD)."""
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
 
 
 async def form_of(request: Request) -> Any:
