@@ -2,13 +2,17 @@
 listing the SMS channel the page disables, raw UTF-8 in an urlencoded body stored as Latin-1 mojibake, and one
 sentence for both reasons the committee page's period alerts wait."""
 
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from services.gateway.web import core, forms
+from services.gateway.web import core, data, forms
 from services.gateway.web.forms import UNSTORABLE
+from shared.contracts.notifications_rpc import PeriodChecksReply, RulesReply
+from shared.periods import VIETNAM_TZ
 from tests.web.scheduling import stand_in_for_scheduling
+from tests.web.test_committee_page import committee_page, rollup
 from tests.web.test_trial_h187 import NOT_UTF8, posted
 
 CELL = "Chi bộ Đồng Tâm"
@@ -45,3 +49,43 @@ async def test_raw_bytes_that_are_not_utf8_are_still_refused(value: bytes) -> No
     request = posted(b"csrf=t&reason=" + value)
     await forms.form_of(request)
     assert dict(UNSTORABLE.get()) == {"reason": f"Lý do: {NOT_UTF8}"}
+
+
+GRACE_ENDS = datetime(2026, 12, 4, 0, 0, tzinfo=VIETNAM_TZ)  # November's end and 3 grace days, in Vietnam time
+RULES = RulesReply(
+    unit_id="xa-hoa-binh",
+    rules={"period_rated_low": {"enabled": True, "params": {"grace_days": 3, "settle_minutes": 30}}},
+)
+SAID_GRACE = "khi đã hết thời gian chờ biên bản nộp muộn."
+SAID_SETTLING = "khi xếp loại mới nhất đã ổn định."
+SAID_BOTH = "khi đã hết thời gian chờ biên bản nộp muộn và xếp loại mới nhất đã ổn định."
+
+
+def _checks(due_at: datetime | None) -> PeriodChecksReply:
+    return PeriodChecksReply(committee_id="xa-hoa-binh", period="2026-11", due_at=due_at, pending=int(bool(due_at)))
+
+
+@pytest.mark.parametrize(
+    ("settles", "wait", "said", "moment"),
+    [
+        (None, "grace", SAID_GRACE, "00:00 thứ Sáu, ngày 04/12/2026"),  # no cell's rating still settling
+        (GRACE_ENDS - timedelta(hours=2), "grace", SAID_GRACE, "00:00 thứ Sáu, ngày 04/12/2026"),
+        (GRACE_ENDS + timedelta(hours=2, minutes=41), "settling", SAID_SETTLING, "02:41 thứ Sáu, ngày 04/12/2026"),
+        (GRACE_ENDS, "both", SAID_BOTH, "00:00 thứ Sáu, ngày 04/12/2026"),
+    ],
+    ids=["no-check-pending", "grace-later", "settling-later", "together"],
+)
+def test_the_period_alerts_note_gives_only_the_reason_that_holds_them_back(
+    settles: datetime | None, wait: str, said: str, moment: str
+) -> None:
+    """The trial's note said both "the days for late minutes are over and the latest ratings have settled" whichever
+    one held the alerts back: the later of the two is said alone (both when they end together)."""
+    checks = _checks(settles)
+    now = datetime(2026, 12, 3, 18, 49, tzinfo=VIETNAM_TZ)
+    due = data.alerts_ahead(RULES, "2026-11", checks=checks, now=now)
+    assert data.alerts_waiting_for(RULES, "2026-11", checks=checks) == wait
+    page = committee_page(rollup({"poor": 1}, []), alerts_due=due, alerts_wait=wait)
+    note = f"Cảnh báo của tháng 11/2026 sẽ được xét lúc {moment}, {said}"
+    assert note in page, page[page.index('id="inbox-title"') :][:2000]
+    for other in {SAID_GRACE, SAID_SETTLING, SAID_BOTH} - {said}:
+        assert f"{moment}, {other}" not in page
