@@ -4,11 +4,13 @@ sentence for both reasons the committee page's period alerts wait."""
 
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from services.gateway.web import core, data, forms
-from services.gateway.web.forms import UNSTORABLE
+from services.gateway.web.forms import UNSTORABLE, FormErrors
+from services.gateway.web.pages import member
 from shared.contracts.notifications_rpc import PeriodChecksReply, RulesReply
 from shared.periods import VIETNAM_TZ
 from tests.web.scheduling import stand_in_for_scheduling
@@ -89,3 +91,37 @@ def test_the_period_alerts_note_gives_only_the_reason_that_holds_them_back(
     assert note in page, page[page.index('id="inbox-title"') :][:2000]
     for other in {SAID_GRACE, SAID_SETTLING, SAID_BOTH} - {said}:
         assert f"{moment}, {other}" not in page
+
+
+@pytest.mark.parametrize(
+    ("available", "posted_channel", "listed"),
+    [
+        (["email", "inbox"], "pigeon", "Thư điện tử"),  # no SMS gateway: the page shows SMS disabled
+        (["email", "inbox"], "webhook", "Thư điện tử"),  # the disabled box sent anyway (a tampered form)
+        (["email", "webhook", "inbox"], "pigeon", "Thư điện tử, Tin nhắn (cổng SMS)"),  # a gateway configured
+    ],
+)
+async def test_the_preferences_error_lists_only_the_channels_the_page_offers(
+    available: list[str], posted_channel: str, listed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[Any] = []
+
+    async def get_my_preferences(*_: Any) -> dict[str, Any]:
+        return {"recipient_id": "m", "channels": ["inbox"], "digest": False, "available_channels": available}
+
+    async def set_my_preferences(*arguments: Any) -> None:
+        sent.append(arguments)
+
+    monkeypatch.setattr(member.preferences, "get_my_preferences", get_my_preferences)
+    monkeypatch.setattr(member.preferences, "set_my_preferences", set_my_preferences)
+    request = posted(f"csrf=t&channels=email&channels={posted_channel}&digest=on".encode())
+    viewer: Any = SimpleNamespace(principal=None, csrf="t")
+    with pytest.raises(FormErrors) as caught:
+        await member.save_my_preferences(request, viewer, SimpleNamespace())  # type: ignore[arg-type]
+    assert caught.value.errors == {
+        "channels": f"Kênh nhận thông báo: “{posted_channel}” không nằm trong các lựa chọn cho phép ({listed})."
+    }
+    assert sent == []
+    # what the page offers is saved as before
+    await member.save_my_preferences(posted(b"csrf=t&channels=email&digest=on"), viewer, SimpleNamespace())  # type: ignore[arg-type]
+    assert len(sent) == 1

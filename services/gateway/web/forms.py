@@ -279,10 +279,17 @@ def invalid(field: str, *, name: str | None = None) -> str:
     return _("%(field)s: the value is not valid.", field=name or label(field))
 
 
-def not_a_choice(field: str, value: object, *, name: str | None = None, expected: str | None = None) -> str:
+def not_a_choice(
+    field: str,
+    value: object,
+    *,
+    name: str | None = None,
+    expected: str | None = None,
+    offered: Sequence[str] | None = None,
+) -> str:
     """`<Trường>: vui lòng chọn một giá trị.` when nothing was chosen; otherwise `<Trường>: “x” không nằm trong các
-    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select, else the codes pydantic
-    `expected` (`'a', 'b' or 'c'`)."""
+    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select (only the codes `offered`,
+    when given: those the page lets the person choose), else the codes pydantic `expected` (`'a', 'b' or 'c'`)."""
     shown = name or label(field)
     text = "" if value is None else str(value)
     if not has_text(text):
@@ -291,7 +298,8 @@ def not_a_choice(field: str, value: object, *, name: str | None = None, expected
     group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
     quoted = text if len(text) <= 40 else text[:39] + "…"
     if group is not None:
-        options = ", ".join(_(option) for option in LABELS[group].values())
+        codes = LABELS[group] if offered is None else [code for code in offered if code in LABELS[group]]
+        options = ", ".join(_(LABELS[group][code]) for code in codes)
     else:
         options = ", ".join(f"“{code}”" for code in re.findall(r"'([^']*)'", expected or ""))
     if not options:
