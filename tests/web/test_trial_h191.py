@@ -2,12 +2,15 @@
 listing the SMS channel the page disables, raw UTF-8 in an urlencoded body stored as Latin-1 mojibake, and one
 sentence for both reasons the committee page's period alerts wait."""
 
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from services.gateway.schemas import RescoreCreate
 from services.gateway.web import core, data, forms
 from services.gateway.web.forms import UNSTORABLE, FormErrors
 from services.gateway.web.pages import member
@@ -18,6 +21,7 @@ from tests.web.test_committee_page import committee_page, rollup
 from tests.web.test_trial_h187 import NOT_UTF8, posted
 
 CELL = "Chi bộ Đồng Tâm"
+TEMPLATES = Path(forms.__file__).parent / "templates"
 
 
 @pytest.mark.parametrize("encoded", [False, True])
@@ -125,3 +129,57 @@ async def test_the_preferences_error_lists_only_the_channels_the_page_offers(
     # what the page offers is saved as before
     await member.save_my_preferences(posted(b"csrf=t&channels=email&digest=on"), viewer, SimpleNamespace())  # type: ignore[arg-type]
     assert len(sent) == 1
+
+
+HIDDEN_IN_TEMPLATES = re.compile(r'type="hidden" name="([^"{]+)(?:\{\{[^"]*)?"')
+RELOAD = "trường này do trang tự điền, vui lòng tải lại biểu mẫu rồi gửi lại."
+
+
+def _hidden_fields() -> set[str]:
+    """Every hidden input of the app's forms, as its template names it (`was.{{ name }}` as `was.`)."""
+    found: set[str] = set()
+    for template in TEMPLATES.glob("*.html"):
+        found.update(HIDDEN_IN_TEMPLATES.findall(template.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_hidden_field_of_every_form_has_a_vietnamese_name() -> None:
+    hidden = _hidden_fields()
+    assert {"csrf", "form_key", "meeting_id", "was.", "task_id-", "rejection_id"} <= hidden, hidden
+    for name in hidden:
+        shown = name + ("2" if name.endswith("-") else "days_after" if name.endswith(".") else "")
+        said = forms.hidden_label(shown)
+        assert said is not None and said != shown and not re.search(r"[_.]", said), (name, said)
+    assert forms.hidden_label("form_key") == "Mã biểu mẫu"
+    assert forms.hidden_label("data.unit_id") == "Đơn vị"
+    assert forms.hidden_label("task_id-2") == "Mã nhiệm vụ, dòng 2"
+    assert forms.hidden_label("location") is None
+
+
+@pytest.mark.parametrize("name", sorted(_hidden_fields() | {"unit_id"}))
+@pytest.mark.parametrize("value", [b"%00", b"%FF"])
+async def test_a_tampered_hidden_field_is_refused_in_vietnamese_asking_for_the_form_to_be_reloaded(
+    name: str, value: bytes
+) -> None:
+    """A trial's tampered `form_key=%00` was refused as `form_key: … vui lòng nhập lại.`: the English name of a field
+    no one can type in, and the wrong thing to do."""
+    field = name + ("2" if name.endswith("-") else "days_after" if name.endswith(".") else "")
+    await forms.form_of(posted(b"csrf=t&" + field.encode() + b"=a" + value + b"b"))
+    said = dict(UNSTORABLE.get())
+    assert list(said) == [field], said
+    assert said[field].startswith(f"{forms.hidden_label(field)}: có một ký tự không lưu được ("), said
+    assert said[field].endswith(RELOAD) and field not in said[field], said
+
+
+def test_an_api_refusal_of_a_hidden_field_names_it_and_asks_for_a_reload() -> None:
+    with pytest.raises(FormErrors) as caught:
+        forms.build(RescoreCreate, {"unit_id": "x" * 300, "period_from": "2026-01", "period_to": None})
+    assert caught.value.errors == {
+        "unit_id": "Đơn vị: giá trị này do trang tự điền, nhưng bản gửi đi bị thiếu hoặc không hợp lệ. Vui lòng tải"
+        " lại biểu mẫu rồi gửi lại."
+    }
+    # a field the person types in is still said as before
+    assert (
+        forms.unstorable_message("Địa điểm", "\x00")
+        == "Địa điểm: có một ký tự không lưu được (U+0000); vui lòng nhập lại."
+    )

@@ -132,13 +132,61 @@ ROW_INPUTS = {"resolution": N_("Resolution %(row)s"), "task": N_("Task %(row)s")
 """The minutes form's row inputs with no label of their own in FIELD_LABELS, by their name's stem."""
 
 
+HIDDEN_FIELDS = {
+    "csrf": N_("Security code of the form"),
+    "form_key": N_("Form code"),
+    "next": N_("Page to return to"),
+    "unit_id": N_("Unit"),
+    "meeting_id": N_("Meeting"),
+    "member": N_("Member"),
+    "speaker_order": N_("Order of the speakers"),
+    "task_id": N_("Task code"),
+    "what": N_("Setting to follow the level above for"),
+    "was": N_("Settings the form was shown with"),
+    "queue": N_("Queue"),
+    "event_id": N_("Event code"),
+    "message_id": N_("Message code"),
+    "key": N_("Dead letter code"),
+    "service": N_("Service"),
+    "id": N_("Outbox row"),
+    "source": N_("Event source"),
+    "rejection_id": N_("Rejection code"),
+}
+"""The inputs the app's forms hide (templates/*.html, `type="hidden"`), which the page fills in and no one types, by
+name (`was.NAME` by `was`, `task_id-2` by `task_id`), and `unit_id`, which the API reads; a refusal of one can only
+come of an altered form, so it names the field in Vietnamese and asks for the form to be reloaded (a trial's tampered
+`form_key` was refused as `form_key: … vui lòng nhập lại`)."""
+
+
+def hidden_label(field: str) -> str | None:
+    """The Vietnamese name of a hidden form field or API path (`form_key` → `Mã biểu mẫu`, `data.unit_id` → `Đơn vị`,
+    `task_id-2` → `Mã nhiệm vụ, dòng 2`, `was.days_after` → `Thiết lập biểu mẫu đã hiển thị`); None for any other."""
+    name = field.removeprefix("data.")
+    stem, dash, row = name.partition("-")
+    if dash and stem in HIDDEN_FIELDS and is_ascii_number(row):
+        return _("%(field)s, row %(row)s", field=_(HIDDEN_FIELDS[stem]), row=row)
+    if name.startswith("was."):
+        return _(HIDDEN_FIELDS["was"])
+    return _(HIDDEN_FIELDS[name]) if name in HIDDEN_FIELDS else None
+
+
+def hidden_refused(field: str) -> str:
+    """`<Tên>: giá trị này do trang tự điền nhưng bản gửi đi bị thiếu hoặc không hợp lệ. Vui lòng tải lại biểu mẫu
+    rồi gửi lại.` for hidden field `field` (hidden_label names it)."""
+    return _(
+        "%(field)s: the page fills in this value itself, but what was sent is missing or not valid. Please reload the"
+        " form and send it again.",
+        field=hidden_label(field) or field,
+    )
+
+
 def input_name(name: str) -> str:
     """The Vietnamese name of a form input `name` as the person sees it (`location` → `Địa điểm`, `task-2` →
-    `Nhiệm vụ 2`); the name itself when it has none (a hidden field no one types in)."""
+    `Nhiệm vụ 2`), a hidden one's too (hidden_label: `form_key` → `Mã biểu mẫu`); the name itself when it has none."""
     stem, dash, row = name.partition("-")
     if dash and stem in ROW_INPUTS and is_ascii_number(row):
         return _(ROW_INPUTS[stem], row=row)
-    return label(name)
+    return hidden_label(name) or label(name)
 
 
 def unstorable_fields(form: Any) -> dict[str, str]:
@@ -150,13 +198,22 @@ def unstorable_fields(form: Any) -> dict[str, str]:
     for name, value in form.multi_items():
         unstorable = unstorable_character(value) if isinstance(value, str) and name not in found else None
         if unstorable is not None:
-            found[name] = unstorable_message(input_name(name), unstorable)
+            found[name] = unstorable_message(input_name(name), unstorable, hidden=hidden_label(name) is not None)
     return found
 
 
-def unstorable_message(field: str, character: str) -> str:
+def unstorable_message(field: str, character: str, *, hidden: bool = False) -> str:
     """`<field>: có một ký tự không lưu được (U+0000); vui lòng nhập lại.`: the refusal of text holding `character`,
-    one no text is stored with (shared.reading.unstorable_character), in the field labelled `field`."""
+    one no text is stored with (shared.reading.unstorable_character), in the field labelled `field`; of a `hidden`
+    one (HIDDEN_FIELDS), which no one types in: `…; trường này do trang tự điền, vui lòng tải lại biểu mẫu rồi gửi
+    lại.`"""
+    if hidden:
+        return _(
+            "%(field)s: contains a character that cannot be stored (%(character)s); the page fills in this field"
+            " itself, so please reload the form and send it again.",
+            field=field,
+            character=code_point(character),
+        )
     return _(
         "%(field)s: contains a character that cannot be stored (%(character)s); please type it again.",
         field=field,
@@ -202,7 +259,14 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def not_utf8_message(name: str) -> str:
-    """`<Nhãn>: có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại.` for input `name`."""
+    """`<Nhãn>: có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại.` for input `name`; a hidden
+    one's (HIDDEN_FIELDS) asks for the form to be reloaded instead."""
+    if hidden_label(name) is not None:
+        return _(
+            "%(field)s: contains a character that cannot be stored (not valid UTF-8); the page fills in this field"
+            " itself, so please reload the form and send it again.",
+            field=input_name(name),
+        )
     return _(
         "%(field)s: contains a character that cannot be stored (not valid UTF-8); please type it again.",
         field=input_name(name),
@@ -256,7 +320,7 @@ def label(field: str) -> str:
     for part in reversed(parts):
         if part in FIELD_LABELS:
             return _(FIELD_LABELS[part])
-    return field
+    return hidden_label(field) or field
 
 
 def refused_label(field: str) -> str:
@@ -624,6 +688,9 @@ def messages(errors: Iterable[Mapping[str, Any]], *, names: Mapping[str, str] | 
     found: dict[str, str] = {}
     for error in errors:
         path = ".".join(str(part) for part in error.get("loc", ()))
+        if hidden_label(path) is not None and path not in (names or {}):
+            # a field the page fills in (a form's hidden input, an id from the address): never the person's typing
+            found.setdefault(path, hidden_refused(path))
         found.setdefault(path, message(error, path=path, name=(names or {}).get(path)))
     return found
 
