@@ -980,7 +980,7 @@ async def posted_form(request: Request) -> Any:
     """The request's parsed form (Starlette's FormData), its raw body read and kept first (Request.body caches it) so
     form_of can judge the bytes Starlette's parsing replaces: every reading of a posted form goes through here. An
     urlencoded body is read as UTF-8 whether its bytes are percent-encoded or not (urlencoded_pairs): Starlette
-    reads raw bytes as Latin-1 (a trial's raw `Chi bộ Đồng Tâm` was stored `Chi bá»\x99 Ä\x90á»\x93ng TÃ¢m`)."""
+    reads raw bytes as Latin-1 (a trial's raw `Chi bộ Đồng Tâm` was stored as `Chi bá»…`, a character a byte)."""
     body = await request.body()
     form = await request.form()  # Starlette's limits (fields, sizes) and its cache, which later readings take
     if _media(request.headers.get("content-type", "")) == URLENCODED:
