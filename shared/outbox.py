@@ -27,6 +27,7 @@ import aio_pika
 import aiormq
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
+from aio_pika.connection import make_url
 
 from shared.db import keeps_session_state, transaction
 from shared.envelope import BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, MAX_BATCH_SIZE, CloudEvent
@@ -228,11 +229,26 @@ class OutboxRelay:
 
     async def _ensure_connection(self) -> None:
         if self._connection is None or self._connection.is_closed:
-            self._connection = await aio_pika.connect_robust(self._amqp_url)
+            self._connection = await self._connect()
             self._channel = None
         if self._channel is None or self._channel.is_closed:
             self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
             self._exchanges = {}
+
+    async def _connect(self) -> AbstractRobustConnection:
+        """A connected robust connection to the broker (aio_pika.connect_robust's), closed again when connecting
+        fails or the relay is cancelled meanwhile: RobustConnection.connect runs the connecting in a task of its own,
+        which a cancel of the waiting relay left running, a connection no one held that connected and reconnected
+        on its own (tests/shared/test_outbox_connect_cancel.py)."""
+        connection = aio_pika.RobustConnection(make_url(self._amqp_url))
+        try:
+            await connection.connect()
+        except BaseException:
+            # shielded: a second cancel (a shutdown's timeout) still lets the close finish
+            with contextlib.suppress(Exception):
+                await asyncio.shield(connection.close())
+            raise
+        return connection
 
     async def _resolve_exchanges(self, names: set[str]) -> dict[str, UnusableExchange]:
         """Passively declare each exchange not yet known, one at a time; those the broker refuses, with why.

@@ -86,6 +86,7 @@ async def committee_overview(
         "late_minutes": [late_minutes_shown(item.model_dump()) for item in late.items] if late else [],
         "late_minutes_more": max(late.total - len(late.items), 0) if late else 0,
         "alerts_due": alerts_ahead(rules, period, checks=checks),
+        "alerts_wait": alerts_waiting_for(rules, period, checks=checks),
     }
     if found is None:
         unscored = [{**unit, "score": None, "cells": None, "rollup": None, "rating": None} for unit in units["items"]]
@@ -139,6 +140,20 @@ def alerts_ahead(
     if due <= (now or datetime.now(VIETNAM_TZ)):
         return None
     return due
+
+
+def alerts_waiting_for(rules: RulesReply | None, period: str, *, checks: PeriodChecksReply | None = None) -> str:
+    """What the alerts on `period`'s ratings wait for, as alerts_ahead dates it: `grace` (the days left for minutes
+    sent late: shared.alert_rules.period_alerts_due) when that ends later than the cells' pending period checks
+    (`checks`, a late rating settling) or they are unknown, `settling` when those end later, `both` when they end
+    together; the committee page says only that reason (a trial's page gave both whichever held it back)."""
+    grace = period_alerts_due(rules, period) if rules is not None else None
+    settle = checks.due_at if checks is not None else None
+    if settle is None or (grace is not None and grace > settle):
+        return "grace"
+    if grace is None or settle > grace:
+        return "settling"
+    return "both"
 
 
 def subordinates(

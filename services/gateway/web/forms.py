@@ -13,10 +13,11 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from types import MappingProxyType
 from typing import Any, TypeVar
-from urllib.parse import unquote_plus, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from services.gateway.handlers import DataRefused
 from services.gateway.http.commands import FORM_KEY
@@ -131,13 +132,61 @@ ROW_INPUTS = {"resolution": N_("Resolution %(row)s"), "task": N_("Task %(row)s")
 """The minutes form's row inputs with no label of their own in FIELD_LABELS, by their name's stem."""
 
 
+HIDDEN_FIELDS = {
+    "csrf": N_("Security code of the form"),
+    "form_key": N_("Form code"),
+    "next": N_("Page to return to"),
+    "unit_id": N_("Unit"),
+    "meeting_id": N_("Meeting"),
+    "member": N_("Member"),
+    "speaker_order": N_("Order of the speakers"),
+    "task_id": N_("Task code"),
+    "what": N_("Setting to follow the level above for"),
+    "was": N_("Settings the form was shown with"),
+    "queue": N_("Queue"),
+    "event_id": N_("Event code"),
+    "message_id": N_("Message code"),
+    "key": N_("Dead letter code"),
+    "service": N_("Service"),
+    "id": N_("Outbox row"),
+    "source": N_("Event source"),
+    "rejection_id": N_("Rejection code"),
+}
+"""The inputs the app's forms hide (templates/*.html, `type="hidden"`), which the page fills in and no one types, by
+name (`was.NAME` by `was`, `task_id-2` by `task_id`), and `unit_id`, which the API reads; a refusal of one can only
+come of an altered form, so it names the field in Vietnamese and asks for the form to be reloaded (a trial's tampered
+`form_key` was refused as `form_key: … vui lòng nhập lại`)."""
+
+
+def hidden_label(field: str) -> str | None:
+    """The Vietnamese name of a hidden form field or API path (`form_key` → `Mã biểu mẫu`, `data.unit_id` → `Đơn vị`,
+    `task_id-2` → `Mã nhiệm vụ, dòng 2`, `was.days_after` → `Thiết lập biểu mẫu đã hiển thị`); None for any other."""
+    name = field.removeprefix("data.")
+    stem, dash, row = name.partition("-")
+    if dash and stem in HIDDEN_FIELDS and is_ascii_number(row):
+        return _("%(field)s, row %(row)s", field=_(HIDDEN_FIELDS[stem]), row=row)
+    if name.startswith("was."):
+        return _(HIDDEN_FIELDS["was"])
+    return _(HIDDEN_FIELDS[name]) if name in HIDDEN_FIELDS else None
+
+
+def hidden_refused(field: str) -> str:
+    """`<Tên>: giá trị này do trang tự điền nhưng bản gửi đi bị thiếu hoặc không hợp lệ. Vui lòng tải lại biểu mẫu
+    rồi gửi lại.` for hidden field `field` (hidden_label names it)."""
+    return _(
+        "%(field)s: the page fills in this value itself, but what was sent is missing or not valid. Please reload the"
+        " form and send it again.",
+        field=hidden_label(field) or field,
+    )
+
+
 def input_name(name: str) -> str:
     """The Vietnamese name of a form input `name` as the person sees it (`location` → `Địa điểm`, `task-2` →
-    `Nhiệm vụ 2`); the name itself when it has none (a hidden field no one types in)."""
+    `Nhiệm vụ 2`), a hidden one's too (hidden_label: `form_key` → `Mã biểu mẫu`); the name itself when it has none."""
     stem, dash, row = name.partition("-")
     if dash and stem in ROW_INPUTS and is_ascii_number(row):
         return _(ROW_INPUTS[stem], row=row)
-    return label(name)
+    return hidden_label(name) or label(name)
 
 
 def unstorable_fields(form: Any) -> dict[str, str]:
@@ -149,13 +198,22 @@ def unstorable_fields(form: Any) -> dict[str, str]:
     for name, value in form.multi_items():
         unstorable = unstorable_character(value) if isinstance(value, str) and name not in found else None
         if unstorable is not None:
-            found[name] = unstorable_message(input_name(name), unstorable)
+            found[name] = unstorable_message(input_name(name), unstorable, hidden=hidden_label(name) is not None)
     return found
 
 
-def unstorable_message(field: str, character: str) -> str:
+def unstorable_message(field: str, character: str, *, hidden: bool = False) -> str:
     """`<field>: có một ký tự không lưu được (U+0000); vui lòng nhập lại.`: the refusal of text holding `character`,
-    one no text is stored with (shared.reading.unstorable_character), in the field labelled `field`."""
+    one no text is stored with (shared.reading.unstorable_character), in the field labelled `field`; of a `hidden`
+    one (HIDDEN_FIELDS), which no one types in: `…; trường này do trang tự điền, vui lòng tải lại biểu mẫu rồi gửi
+    lại.`"""
+    if hidden:
+        return _(
+            "%(field)s: contains a character that cannot be stored (%(character)s); the page fills in this field"
+            " itself, so please reload the form and send it again.",
+            field=field,
+            character=code_point(character),
+        )
     return _(
         "%(field)s: contains a character that cannot be stored (%(character)s); please type it again.",
         field=field,
@@ -168,13 +226,13 @@ def undecodable_fields(content_type: str, body: bytes) -> list[str]:
     not valid UTF-8, named as the parsed form names them; Starlette decodes them with errors replaced (urlencoded:
     `topic=A%ED%A0%80B` read as `A\ufffd\ufffd\ufffdB`) or as Latin-1 (multipart), which would be stored as such. A
     file's content is not text and not judged; any other body: []."""
-    media = content_type.partition(";")[0].strip().lower()
+    media = _media(content_type)
     found: list[str] = []
-    if media == "application/x-www-form-urlencoded":
+    if media == URLENCODED:
         for pair in body.split(b"&"):
             raw_name, _equals, raw_value = pair.partition(b"=")
             if not _is_utf8(unquote_to_bytes(raw_value.replace(b"+", b" "))):
-                found.append(unquote_plus(raw_name.decode("latin-1")))
+                found.append(_form_text(raw_name))
     elif media == "multipart/form-data":
         head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
         message = BytesParser(policy=HTTP).parsebytes(head + body)
@@ -201,7 +259,14 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def not_utf8_message(name: str) -> str:
-    """`<Nhãn>: có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại.` for input `name`."""
+    """`<Nhãn>: có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại.` for input `name`; a hidden
+    one's (HIDDEN_FIELDS) asks for the form to be reloaded instead."""
+    if hidden_label(name) is not None:
+        return _(
+            "%(field)s: contains a character that cannot be stored (not valid UTF-8); the page fills in this field"
+            " itself, so please reload the form and send it again.",
+            field=input_name(name),
+        )
     return _(
         "%(field)s: contains a character that cannot be stored (not valid UTF-8); please type it again.",
         field=input_name(name),
@@ -255,7 +320,7 @@ def label(field: str) -> str:
     for part in reversed(parts):
         if part in FIELD_LABELS:
             return _(FIELD_LABELS[part])
-    return field
+    return hidden_label(field) or field
 
 
 def refused_label(field: str) -> str:
@@ -278,10 +343,17 @@ def invalid(field: str, *, name: str | None = None) -> str:
     return _("%(field)s: the value is not valid.", field=name or label(field))
 
 
-def not_a_choice(field: str, value: object, *, name: str | None = None, expected: str | None = None) -> str:
+def not_a_choice(
+    field: str,
+    value: object,
+    *,
+    name: str | None = None,
+    expected: str | None = None,
+    offered: Sequence[str] | None = None,
+) -> str:
     """`<Trường>: vui lòng chọn một giá trị.` when nothing was chosen; otherwise `<Trường>: “x” không nằm trong các
-    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select, else the codes pydantic
-    `expected` (`'a', 'b' or 'c'`)."""
+    lựa chọn (...)`, listing the choices in Vietnamese when the field is a known select (only the codes `offered`,
+    when given: those the page lets the person choose), else the codes pydantic `expected` (`'a', 'b' or 'c'`)."""
     shown = name or label(field)
     text = "" if value is None else str(value)
     if not has_text(text):
@@ -290,7 +362,8 @@ def not_a_choice(field: str, value: object, *, name: str | None = None, expected
     group = CHOICES.get(".".join(parts[-2:])) or CHOICES.get(parts[-1]) if parts else None
     quoted = text if len(text) <= 40 else text[:39] + "…"
     if group is not None:
-        options = ", ".join(_(option) for option in LABELS[group].values())
+        codes = LABELS[group] if offered is None else [code for code in offered if code in LABELS[group]]
+        options = ", ".join(_(LABELS[group][code]) for code in codes)
     else:
         options = ", ".join(f"“{code}”" for code in re.findall(r"'([^']*)'", expected or ""))
     if not options:
@@ -615,6 +688,9 @@ def messages(errors: Iterable[Mapping[str, Any]], *, names: Mapping[str, str] | 
     found: dict[str, str] = {}
     for error in errors:
         path = ".".join(str(part) for part in error.get("loc", ()))
+        if hidden_label(path) is not None and path not in (names or {}):
+            # a field the page fills in (a form's hidden input, an id from the address): never the person's typing
+            found.setdefault(path, hidden_refused(path))
         found.setdefault(path, message(error, path=path, name=(names or {}).get(path)))
     return found
 
@@ -902,9 +978,42 @@ FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 async def posted_form(request: Request) -> Any:
     """The request's parsed form (Starlette's FormData), its raw body read and kept first (Request.body caches it) so
-    form_of can judge the bytes Starlette's parsing replaces: every reading of a posted form goes through here."""
-    await request.body()
-    return await request.form()
+    form_of can judge the bytes Starlette's parsing replaces: every reading of a posted form goes through here. An
+    urlencoded body is read as UTF-8 whether its bytes are percent-encoded or not (urlencoded_pairs): Starlette
+    reads raw bytes as Latin-1 (a trial's raw `Chi bộ Đồng Tâm` was stored as `Chi bá»…`, a character a byte)."""
+    body = await request.body()
+    form = await request.form()  # Starlette's limits (fields, sizes) and its cache, which later readings take
+    if _media(request.headers.get("content-type", "")) == URLENCODED:
+        form = FormData([(name, value) for name, value in urlencoded_pairs(body)])
+        request._form = form  # the cache Request.form answers from: one reading for the CSRF check and the handler
+    return form
+
+
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _media(content_type: str) -> str:
+    """The media type of a Content-Type header (`application/x-www-form-urlencoded; charset=utf-8` → its first
+    part), lower-cased."""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def urlencoded_pairs(body: bytes) -> list[tuple[str, str]]:
+    """[(name, value)] of an application/x-www-form-urlencoded body, as the WHATWG URL standard parses one: split on
+    `&` (empty sequences skipped), name and value at the first `=`, `+` read as a space, then percent-decoded to
+    bytes and those decoded as UTF-8 (an invalid sequence as U+FFFD, which undecodable_fields refuses), raw bytes and
+    percent-encoded ones alike."""
+    pairs = []
+    for sequence in body.split(b"&"):
+        if sequence:
+            name, _equals, value = sequence.partition(b"=")
+            pairs.append((_form_text(name), _form_text(value)))
+    return pairs
+
+
+def _form_text(raw: bytes) -> str:
+    """An urlencoded name or value as text: `+` a space, percent-decoded, UTF-8 (invalid bytes U+FFFD)."""
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
 
 
 async def form_of(request: Request) -> Any:

@@ -132,11 +132,25 @@ async def save_preferences(request: Request, viewer: FormViewer, state: State) -
     return RedirectResponse(f"{PREFIX}/me?notice=saved", status_code=303)
 
 
+def refuse_unoffered(chosen: list[str], available: list[str]) -> None:
+    """FormErrors on `channels` naming the first of `chosen` (channel codes posted) that the person's `available`
+    channels (the API's available_channels) do not hold, listing only the channels the page offers to tick (the
+    available ones but the inbox, always on): a trial's error listed the SMS channel the page showed disabled, no
+    SMS gateway being configured."""
+    unoffered = next((channel for channel in chosen if channel not in available), None)
+    if unoffered is not None:
+        offered = [channel for channel in CHANNELS if channel in available and channel != "inbox"]
+        raise FormErrors({"channels": forms.not_a_choice("channels", unoffered, offered=offered)})
+
+
 async def save_my_preferences(request: Request, viewer: Viewer, state: State) -> None:
     """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); the in-app inbox is
     always on (notifications keeps every notice there), so ticking none of the others is a choice too; FormErrors
     naming `channels` for an unknown one, or the API's refusal."""
     form = await forms.form_of(request)
     chosen = form.getlist("channels")  # an unknown one is named back with the choices, not dropped unseen
+    current = await notices_or(lambda: preferences.get_my_preferences(viewer.principal, state), None)
+    if current is not None:
+        refuse_unoffered(chosen, current.get("available_channels") or [])
     body = forms.build(preferences.PreferencesUpdate, {"channels": chosen, "digest": form.get("digest") == "on"})
     await forms.send(preferences.set_my_preferences(body, viewer.principal, state))
