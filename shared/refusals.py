@@ -102,6 +102,15 @@ class RefusalCode(StrEnum):
     roster."""
     MINUTES_IN_THE_FUTURE = "minutes_in_the_future"
     """Rejected: a secretary's minutes start or end after the moment they are sent (clock skew aside)."""
+    PUBLISHED_IN_THE_FUTURE = "published_in_the_future"
+    """Rejected: a secretary's documents are dated after the moment they are sent (data.published_at, clock skew
+    aside)."""
+    PUBLISHED_BEFORE_RECORDED = "published_before_recorded"
+    """Rejected: a secretary's documents for a meeting they recorded as already held (shared.envelope.HELD_EXTENSION)
+    are dated before it was recorded (data.published_at): chibo published nothing of it before then, and its
+    documents count as published after the start (README, secretaries)."""
+    COMPLETED_IN_THE_FUTURE = "completed_in_the_future"
+    """Rejected: a secretary marks a task done on a day after today in Vietnam (data.completed_on, clock skew aside)."""
     TASK_DUE_BEFORE_MEETING = "task_due_before_meeting"
     """Rejected: a task in the minutes is due before the day of the meeting that assigns it."""
     REASON_FOR_PRESENT = "reason_for_present"

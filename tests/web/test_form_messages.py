@@ -579,6 +579,22 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
             "Giờ kết thúc: thời điểm này chưa đến; biên bản chỉ ghi lại buổi sinh hoạt đã diễn ra.",
         ),
         (
+            RefusalCode.PUBLISHED_IN_THE_FUTURE,
+            "data.published_at",
+            "Thời điểm đăng tải: thời điểm này chưa đến; tài liệu được công bố lúc gửi, hoặc đã được công bố trước đó.",
+        ),
+        (
+            RefusalCode.PUBLISHED_BEFORE_RECORDED,
+            "data.published_at",
+            "Thời điểm đăng tải: thời điểm này sớm hơn lúc buổi sinh hoạt được ghi lại là đã diễn ra; tài liệu của"
+            " buổi này được công bố từ lúc đó trở đi, sau giờ bắt đầu.",
+        ),
+        (
+            RefusalCode.COMPLETED_IN_THE_FUTURE,
+            "data.completed_on",
+            "Ngày hoàn thành: ngày này chưa đến; nhập ngày nhiệm vụ được hoàn thành (hôm nay hoặc trước đó).",
+        ),
+        (
             RefusalCode.TASK_DUE_BEFORE_MEETING,
             "data.tasks.0.due_on",
             "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt giao nhiệm vụ này.",
@@ -594,8 +610,9 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
 async def test_refusals_of_votes_dates_and_adopted_minutes_are_said_on_the_form(
     code: RefusalCode, field: str, expected: str
 ) -> None:
-    """Meetings' refusals of minutes voted down, votes over those present, minutes dated ahead, tasks due before
-    their meeting and edits of adopted minutes reach the secretary's form in Vietnamese, never as a raw field."""
+    """Meetings' refusals of minutes voted down, votes over those present, minutes, documents or a task's completion
+    dated ahead, documents dated before a held meeting was recorded, tasks due before their meeting and edits of
+    adopted minutes reach the secretary's form in Vietnamese, never as a raw field."""
 
     async def command() -> None:
         raise RpcError("invalid", f"{field}: reworded", field=field, refusal=Refusal(code=code))

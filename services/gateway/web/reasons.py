@@ -239,6 +239,16 @@ BY_CODE = {
     RefusalCode.MINUTES_IN_THE_FUTURE: N_(
         "This time has not come yet: minutes record a meeting that has already taken place."
     ),
+    RefusalCode.PUBLISHED_IN_THE_FUTURE: N_(
+        "This time has not come yet: documents are published when they are sent, or were published earlier."
+    ),
+    RefusalCode.PUBLISHED_BEFORE_RECORDED: N_(
+        "This time is before the meeting was recorded as already held: its documents are published from then on, "
+        "after the meeting began."
+    ),
+    RefusalCode.COMPLETED_IN_THE_FUTURE: N_(
+        "This day has not come yet: enter the day the task was done (today or earlier)."
+    ),
     RefusalCode.TASK_DUE_BEFORE_MEETING: N_("The due date is before the meeting that assigns the task."),
     RefusalCode.REASON_FOR_PRESENT: N_(
         "A member marked present has no reason for absence: choose the right status or clear the reason."

@@ -4,12 +4,13 @@ Pure: the standard library and the contract's value types only. Rules raise Inva
 is rejected, the field named) or Held (the event waits for something it refers to).
 """
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
+from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds
 from shared.plausible import (
@@ -706,6 +707,66 @@ def check_completion_day(meeting: MeetingState, completed_on: date) -> None:
             f" task, began ({meeting.starts_at.isoformat()})",
             field="data.completed_on",
             refusal=Refusal(code=RefusalCode.COMPLETED_BEFORE_MEETING),
+        )
+
+
+def held_recorded_at(facts: Sequence["StartFact"]) -> datetime | None:
+    """When a secretary recorded the meeting as already held: the time of its kept schedule (`facts`, oldest first)
+    sent by GATEWAY_SOURCE with HELD_EXTENSION `true`; None for a meeting scheduled beforehand (or by an
+    integration, or kept before its start facts were)."""
+    for fact in facts:
+        if fact.kind == "schedule" and fact.source == GATEWAY_SOURCE:
+            try:
+                envelope = json.loads(fact.raw)
+            except ValueError:
+                continue
+            if isinstance(envelope, dict) and envelope.get(HELD_EXTENSION) is True:
+                return fact.version[0]
+    return None
+
+
+def check_documents_moment(
+    *, source: str, published_at: datetime, time: datetime, recorded_at: datetime | None
+) -> None:
+    """Reject a secretary's documents (`source` GATEWAY_SOURCE, `time` our clock) dated after their sending, CLOCK_SKEW
+    aside, or, for a meeting recorded as already held at `recorded_at` (held_recorded_at), dated before it was recorded
+    (`data.published_at`, coded PUBLISHED_IN_THE_FUTURE / PUBLISHED_BEFORE_RECORDED): a trial's documents dated two
+    days before a meeting recorded afterwards scored the draft-resolution and early-documents items, and a date of the
+    next year was taken. Nothing of such a meeting went to its members through chibo before it was recorded, so its
+    documents count as published after the start (README, secretaries; DOMAIN.md criterion 3 and 8 read
+    `published_at`). An integration's publication is a fact on the sender's clock (check_plausible_moments bounds
+    it)."""
+    if not from_a_person(source):
+        return
+    if published_at > time + CLOCK_SKEW:
+        raise InvalidEvent(
+            f"data.published_at: {published_at.isoformat()} is after the documents were sent ({time.isoformat()}):"
+            " documents are published when they are sent, or were before",
+            field="data.published_at",
+            refusal=Refusal(code=RefusalCode.PUBLISHED_IN_THE_FUTURE),
+        )
+    if recorded_at is not None and published_at < recorded_at:
+        raise InvalidEvent(
+            f"data.published_at: {published_at.isoformat()} is before the meeting was recorded as already held"
+            f" ({recorded_at.isoformat()}); its documents are published from then on, after its start",
+            field="data.published_at",
+            refusal=Refusal(code=RefusalCode.PUBLISHED_BEFORE_RECORDED),
+        )
+
+
+def check_completion_not_ahead(*, source: str, completed_on: date, time: datetime) -> None:
+    """Reject a secretary's task done (`source` GATEWAY_SOURCE, `time` our clock) on a day after today in Vietnam,
+    CLOCK_SKEW aside (`data.completed_on`, coded COMPLETED_IN_THE_FUTURE): a trial's completion dated two months
+    ahead showed as done and counted on time for the next meeting's `results`. An integration's completion is judged
+    by check_plausible_moments' horizon only: CONTRACT.md names no bound against the event's `time` for it, and
+    backfills send facts ahead."""
+    today = local_date(time + CLOCK_SKEW)
+    if from_a_person(source) and completed_on > today:
+        raise InvalidEvent(
+            f"data.completed_on: {completed_on.isoformat()} is after today ({today.isoformat()}, Vietnam):"
+            " a task is marked done on the day it was done, or later",
+            field="data.completed_on",
+            refusal=Refusal(code=RefusalCode.COMPLETED_IN_THE_FUTURE),
         )
 
 

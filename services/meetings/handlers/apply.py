@@ -206,10 +206,17 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
 
 
 async def apply_documents(event: Event[contract.DocumentsPublished], uow: MeetingsUnit) -> Applied:
-    """Documents published for a meeting; a secretary publishes none for a cancelled one (require_not_cancelled)."""
+    """Documents published for a meeting; a secretary publishes none for a cancelled one (require_not_cancelled), nor
+    any dated ahead of the sending or, for a meeting recorded as already held, before it was recorded
+    (check_documents_moment)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="publishing documents")
+    if domain.from_a_person(event.source):
+        recorded_at = domain.held_recorded_at(await uow.meetings.start_facts(data.meeting_id))
+        domain.check_documents_moment(
+            source=event.source, published_at=data.published_at, time=event.time, recorded_at=recorded_at
+        )
     await uow.meetings.add_documents(data, source=event.source, event_id=event.id)
     return Applied(subject=data.meeting_id, changed=True)
 
@@ -332,11 +339,13 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
 
 async def apply_task_completed(event: Event[contract.TaskCompleted], uow: MeetingsUnit) -> Applied:
     """A task assigned in the meeting's minutes is done, on or after the day of that meeting; a secretary marks no
-    task of a cancelled meeting done (require_not_cancelled)."""
+    task of a cancelled meeting done (require_not_cancelled), nor one done on a day still ahead
+    (check_completion_not_ahead)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="completing its tasks")
     domain.check_completion_day(meeting, data.completed_on)
+    domain.check_completion_not_ahead(source=event.source, completed_on=data.completed_on, time=event.time)
     if not await uow.meetings.task_exists(meeting_id=data.meeting_id, task_id=data.task_id):
         raise Held(
             waiting_for=f"task:{data.meeting_id}:{data.task_id}",
