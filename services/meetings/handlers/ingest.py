@@ -313,10 +313,20 @@ def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
     `body` (`problem` too_large, a prefix and its size stored) before anything else, as a structured body is; a header
     that cannot be read is refused naming its attribute. Either keeps the identity its readable headers give."""
     if isinstance(incoming, UnreadableHeaders):
-        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.readable), incoming
+        event, size, identity, error = (
+            incoming.event,
+            incoming.size,
+            peek_identity(incoming.readable, attributes=True),
+            incoming,
+        )
     else:
         assert incoming.event is not None
-        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.event), None
+        event, size, identity, error = (
+            incoming.event,
+            incoming.size,
+            peek_identity(incoming.event, attributes=True),
+            None,
+        )
     if size > MAX_EVENT_BYTES:
         text = bounded_text(raw_text(event), size=size)
         over = InvalidEvent(too_large(size), field="body", problem="too_large")
@@ -1133,7 +1143,7 @@ def cut_body_identity(
         attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
     except UnreadableHeaders as exc:  # the identity the readable ones give
         attributes = exc.readable
-    return peek_identity(attributes)
+    return peek_identity(attributes, attributes=True)
 
 
 def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:
