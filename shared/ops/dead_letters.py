@@ -164,7 +164,7 @@ def event_identity(headers: Mapping[str, Any], body: bytes) -> tuple[Any, Any]:
         return attributes.get("id"), attributes.get("type")
     with contextlib.suppress(ValueError, RecursionError):
         parsed = json.loads(body) if len(body) <= 1 << 20 else None
-        if is_envelope_like(parsed):
+        if isinstance(parsed, dict) and is_envelope_like(parsed):
             return parsed.get("id"), parsed.get("type")
     return None, None
 
