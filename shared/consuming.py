@@ -56,6 +56,7 @@ from shared.envelope import (
     Event,
     InvalidEvent,
     is_batch,
+    is_envelope_like,
     parse_envelope,
     read_batch,
 )
@@ -176,7 +177,7 @@ def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
     """`message_id`, `event_id`, `event_type`, `event_source` and `correlation_id` of a delivery for its failure and
     dead-letter log lines, as far as they can be read without judging the event: `message_id` is the AMQP property
     (the message's own id: a batch's or a copy's is no event's), `event_id` only a CloudEvents `id`, from binary-mode
-    headers (`ce-`, `cloudEvents:`, `cloudEvents_`) or a structured body (a JSON object up to MAX_EVENT_BYTES); the
+    headers (`ce-`, `cloudEvents:`, `cloudEvents_`) or a structured body (an envelope up to MAX_EVENT_BYTES); the
     type and correlation id fall back to the AMQP properties (`type`, `correlation_id`), and a batch's type is its
     routing key. Unreadable values are left out; never raises."""
     found: dict[str, str] = {}
@@ -190,7 +191,7 @@ def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
         body = bytes(raw.body)
         if not attributes and body[:1] == b"{" and len(body) <= MAX_EVENT_BYTES:
             parsed = json.loads(body)
-            attributes = parsed if isinstance(parsed, dict) else {}
+            attributes = parsed if is_envelope_like(parsed) else {}  # a `data` read as a body: its id is no event's
         elif body[:1] == b"[":
             attributes = {"type": getattr(raw, "routing_key", None)}
         for attribute, field in IDENTITY_FIELDS:

@@ -738,9 +738,21 @@ def is_batch(
     return media == "application/json" and body.lstrip()[:1] == b"[" and not has_attribute_headers(headers)
 
 
-def peek_identity(raw: Any) -> tuple[str, str, str]:
-    """Best-effort, bounded (source, id, type) of a raw event, for rejections of unreadable input."""
-    if isinstance(raw, dict):
+ENVELOPE_MARKERS = ("specversion", "source", "type", "time", "data")
+"""Attributes only a CloudEvents envelope has at its top (no data of a type in has one): a JSON object without any of
+them is no envelope, so its `id` is no event's (a binary message's `data` read as a body, e.g. a member's `id`)."""
+
+
+def is_envelope_like(raw: Any) -> bool:
+    """Whether a parsed body reads as a CloudEvents envelope, however broken: a dict with an ENVELOPE_MARKERS key."""
+    return isinstance(raw, dict) and any(key in raw for key in ENVELOPE_MARKERS)
+
+
+def peek_identity(raw: Any, *, attributes: bool = False) -> tuple[str, str, str]:
+    """Best-effort, bounded (source, id, type) of a raw event, for rejections of unreadable input: a body's only when
+    it is an envelope (is_envelope_like), never the `id` of a body that is no envelope (trial 15: a member's id taken
+    for the event's); `attributes`: `raw` holds binary-mode headers' attributes, each an envelope's by where it came."""
+    if isinstance(raw, dict) and (attributes or is_envelope_like(raw)):
         return (bounded(raw.get("source")), bounded(raw.get("id")), bounded(raw.get("type"), limit=128))
     return ("", "", "")
 

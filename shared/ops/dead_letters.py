@@ -26,6 +26,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
+from shared.bindings import AMQP_PREFIXES
+from shared.envelope import is_envelope_like
 from shared.ops import rfc3339
 from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
@@ -147,17 +149,33 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
     }
 
 
+def event_identity(headers: Mapping[str, Any], body: bytes) -> tuple[Any, Any]:
+    """A dead letter's CloudEvents (`id`, `type`), each None when not read (the caller keeps only text), from where
+    its mode puts them: binary-mode headers (`ce-`, `cloudEvents:`, `cloudEvents_`, any case), else the body when it
+    is an envelope (is_envelope_like), never the `id` of a body that is only `data` (a member's id is no event's)."""
+    lowered = tuple(prefix.lower() for prefix in AMQP_PREFIXES)
+    attributes: dict[str, Any] = {}
+    for name, value in headers.items():
+        key = str(name).lower()
+        prefix = next((p for p in lowered if key.startswith(p)), None)
+        if prefix is not None:
+            attributes.setdefault(key[len(prefix) :], value)
+    if attributes:
+        return attributes.get("id"), attributes.get("type")
+    with contextlib.suppress(ValueError, RecursionError):
+        parsed = json.loads(body) if len(body) <= 1 << 20 else None
+        if isinstance(parsed, dict) and is_envelope_like(parsed):
+            return parsed.get("id"), parsed.get("type")
+    return None, None
+
+
 def describe(message: AbstractIncomingMessage, position: int, *, carried_count: bool = True) -> dict[str, Any]:
     """One dead letter for an operator: where and why it died, how often (death_of), its ids and a body preview."""
     body = bytes(message.body)
     # characters, not bytes: a cut at PREVIEW_CHARS bytes split a Vietnamese letter into U+FFFD. 4 bytes a character
     # at most hold PREVIEW_CHARS whole ones; a letter split at the end of those bytes falls past the cut
     text = body[: PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:PREVIEW_CHARS]
-    event_id = type_ = None
-    with contextlib.suppress(ValueError, RecursionError):
-        parsed = json.loads(body) if len(body) <= 1 << 20 else None
-        if isinstance(parsed, dict):
-            event_id, type_ = parsed.get("id"), parsed.get("type")
+    event_id, type_ = event_identity(message.headers or {}, body)
     hidden = {"x-death"} if carried_count else {"x-death", "x-delivery-count"}  # 3.x: it counts the listings
     headers = {
         key: value if isinstance(value, str | int | float | bool) else str(value)[:200]

@@ -40,7 +40,7 @@ OWN_SUBTREE = [
     ("/v1/frameworks", ADMIN),
     ("/v1/frameworks/hd42-2025", ADMIN),
     ("/v1/accounts?limit=5", ADMIN),
-    ("/v1/audit?limit=5", ADMIN),
+    ("/v1/audit?limit=5", ADMIN | OPERATOR),
     ("/v1/me", set(ROLES)),
 ]
 

@@ -367,7 +367,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/accounts"): Row(call("/v1/accounts"), ADMIN),
     ("POST", "/v1/accounts"): Row(call("/v1/accounts", {"role": "operator"}), ADMIN),
     ("DELETE", "/v1/accounts/{sub}"): Row(throwaway_account(), ADMIN),
-    ("GET", "/v1/audit"): Row(call("/v1/audit"), ADMIN),
+    ("GET", "/v1/audit"): Row(call("/v1/audit"), ADMIN | OPERATOR),  # an operator: only operators' actions
     # the public contract: no party data, no token needed
     ("GET", "/v1/schemas"): Row(call("/v1/schemas"), frozenset(ROLES)),
     ("GET", "/v1/schemas/{event_type}"): Row(call("/v1/schemas/member.upserted.v1"), frozenset(ROLES)),

@@ -84,6 +84,34 @@ async def test_an_operator_dismisses_a_rejection_with_a_reason_and_it_is_audited
     assert entries[0]["detail"]["reason"] == "Dữ liệu rác"
 
 
+async def test_an_operator_reads_the_operators_actions_in_the_audit_log_and_no_personal_data_reads(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A trial's operator got 403 from GET /v1/audit, where docs/operations.md says operator actions are audited.
+    An operator reads the operators' actions (theirs and colleagues', API and command line); who read members'
+    personal data, and every other role's calls, stay the admins' to read."""
+    rejection = {**next(iter(world.rejections.values())), "rejection_id": random_id("rej"), "status": "open"}
+    world.rejections[rejection["rejection_id"]] = rejection
+    path = f"/v1/rejections/{rejection['rejection_id']}/dismiss"
+    assert (await client.post(path, json={"reason": "Dữ liệu rác"}, headers=headers["operator"])).status_code == 200
+    members = f"/v1/cells/{world.cell_a1}/members"
+    assert (await client.get(members, headers=headers["operator"])).status_code == 403  # audited: a personal read
+    assert (await client.get(members, headers=headers["secretary"])).status_code == 200
+    await client.post("/v1/rescore", json={}, headers=headers["member"])
+    seen = await client.get("/v1/audit?limit=200", headers=headers["operator"])
+    assert seen.status_code == 200, seen.text
+    items = seen.json()["items"]
+    assert [entry["detail"]["action"] for entry in items if entry["path"] == path] == ["rejection_dismissed"]
+    assert {entry["role"] for entry in items} == {"operator"}
+    assert not [entry for entry in items if "personal_data" in (entry["detail"] or {})]
+    assert seen.json()["total"] == len(items) or len(items) == 200
+    every = (await client.get("/v1/audit?limit=200", headers=headers["admin"])).json()["items"]
+    assert {("operator", members), ("secretary", members), ("member", "/v1/rescore")} <= {
+        (entry["role"], entry["path"]) for entry in every
+    }
+    assert (await client.get("/v1/audit", headers=headers["secretary"])).status_code == 403
+
+
 async def test_an_operator_sees_the_depth_of_every_dead_letter_queue(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], amqp_url: str
 ) -> None:

@@ -287,3 +287,34 @@ async def test_a_header_that_cannot_be_read_keeps_the_identity_of_the_others(
         content_type="application/json",
     )
     assert (no_id.id, no_id.source, no_id.type, no_id.field) == ("", event["source"], event["type"], "id")
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_a_body_that_is_no_envelope_gives_its_rejection_no_event_id(
+    uow_factory: Any, db: Any, cell: str, route: str
+) -> None:
+    """A trial's binary message under the prefix `ce_` (CONTRACT.md accepts `ce-`, `cloudEvents_`, `cloudEvents:`)
+    was read as a structured body, and its rejection stored with `event_id` = the member's `data.id`. An event id is
+    taken only where the mode read puts it (structured: the envelope's `id`), none from a body that is no envelope."""
+    event = ev.member(random_id("mem"), cell)
+    headers = [(f"ce_{name}", value) for name, value in event.items() if name not in ("data", "datacontenttype")]
+    body = compact(event["data"])
+    [result] = await handlers.ingest_delivery(
+        body, uow_factory, batch=False, route=route, headers=headers, content_type="application/json"
+    )
+    assert (result.outcome, result.id, result.source) == ("rejected", "", "")
+    stored = await db.fetchval(
+        "SELECT count(*) FROM meetings.rejection WHERE event_id = $1 OR raw LIKE $2",
+        event["data"]["id"],
+        f"%{event['data']['id']}%",
+    )
+    kept = await db.fetch("SELECT event_id FROM meetings.rejection WHERE raw LIKE $1", f"%{event['data']['id']}%")
+    assert stored >= 1 and [row["event_id"] for row in kept] == [""] * len(kept)
+    if route == "amqp":  # the consumer's own reading of a single delivery (the group commit) alike
+        reading = handlers.single_event(dict(headers), "application/json", body)
+        assert reading is not None and (reading.event_id, reading.error is not None) == ("", True)
+    # a structured envelope that does not read still names its own id
+    broken = {**event, "data": {**event["data"], "status": "retired"}}
+    broken.pop("specversion")
+    [named] = await handlers.ingest_delivery(compact(broken), uow_factory, batch=False, route=route)
+    assert (named.outcome, named.id, named.source) == ("rejected", event["id"], event["source"])

@@ -123,6 +123,54 @@ async def test_a_correction_with_the_same_identity_is_judged_and_closes_the_reje
     )
 
 
+def cancellation(meeting_id: str, **kw: Any) -> dict[str, Any]:
+    """meeting.cancelled.v1 of `meeting_id`."""
+    return ev.raw_event("meeting.cancelled.v1", {"meeting_id": meeting_id, "reason": "Bão lớn"}, **kw)
+
+
+async def rejected_id(methods: Any, db: Any, event: dict[str, Any], field: str) -> str:
+    """`event` sent over HTTP, rejected naming `field`: its rejection's id."""
+    [rejected] = (await methods["ingest"](events=[event], route="http", account="x"))["results"]
+    assert (rejected["outcome"], rejected["field"]) == ("rejected", field)
+    return str(await db.fetchval("SELECT rejection_id FROM meetings.rejection WHERE event_id = $1", event["id"]))
+
+
+@pytest.mark.parametrize("retargeted", ["data.meeting_id", "subject"])
+async def test_a_correction_cannot_retarget_another_meeting_than_the_rejected_events(  # type: ignore[no-untyped-def]
+    province, db, retargeted
+) -> None:
+    """Trial 15: a rejection about thôn 1's meeting, replayed "corrected" into a fact about kp-3's, was taken in."""
+    ids, methods = province["ids"], province["methods"]
+    other = f"{ids['thon1']}-2026-12"
+    about = other if retargeted == "data.meeting_id" else ids["meeting"]
+    bad = cancellation(about, subject=f"meeting/{about}")
+    bad["data"].pop("reason")  # the fault: a cancellation gives no reason
+    rejection_id = await rejected_id(methods, db, bad, "data.reason")
+    corrected = cancellation(ids["meeting"], id=bad["id"], subject=bad["subject"])
+    if retargeted == "subject":
+        corrected["subject"] = f"meeting/{other}"
+    with pytest.raises(RpcError) as refused:
+        await methods["replay_rejection"](rejection_id=rejection_id, event=corrected)
+    assert (refused.value.code, refused.value.field) == ("invalid", f"event.{retargeted}")
+    assert f"keeps the rejected event's {retargeted.removeprefix('data.')} (" in str(refused.value)
+    assert await db.fetchval("SELECT cancel_reason FROM meetings.meeting WHERE meeting_id = $1", ids["meeting"]) is None
+    assert await db.fetchval("SELECT status FROM meetings.rejection WHERE rejection_id = $1", rejection_id) == "open"
+    # the same meeting and subject, the reason given: the correction it was meant to be
+    fixed = {**bad, "data": {**bad["data"], "reason": "Bão lớn"}}
+    assert (await methods["replay_rejection"](rejection_id=rejection_id, event=fixed))["outcome"] != "rejected"
+
+
+async def test_a_correction_gives_the_meeting_id_the_rejected_event_lacked(province, db) -> None:  # type: ignore[no-untyped-def]
+    """A meeting id that was the fault itself (missing, not an id) binds nothing: the correction supplies it."""
+    ids, methods = province["ids"], province["methods"]
+    bad = cancellation("not an id")
+    rejection_id = await rejected_id(methods, db, bad, "data.meeting_id")
+    fixed = cancellation(ids["meeting"], id=bad["id"])
+    assert (await methods["replay_rejection"](rejection_id=rejection_id, event=fixed))["outcome"] == "accepted"
+    reason = await db.fetchval("SELECT cancel_reason FROM meetings.meeting WHERE meeting_id = $1", ids["meeting"])
+    assert reason == "Bão lớn"
+
+
 # ---- fault 5: an integration account writes only within its unit's subtree --------------------
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from shared.consuming import consume_event, dead_letter_delivery, delivery_identity
 from shared.envelope import BATCH_CONTENT_TYPE
+from shared.ops.dead_letters import event_identity
 from tests.support.logs import route_logs_to_stdlib, structured_logs
 
 IDENTITY = {
@@ -105,6 +106,15 @@ def test_the_identity_is_read_from_headers_body_or_properties(raw: FakeRaw) -> N
         dict(IDENTITY) if raw.body != b"\xff{" else {"event_type": "meeting.cancelled.v1", "correlation_id": "corr-1"}
     )
     assert delivery_identity(raw) == expected  # type: ignore[arg-type]
+
+
+def test_a_body_that_is_no_envelope_names_no_event_id() -> None:
+    """A binary message under the prefix `ce_` (not one CONTRACT.md accepts) is read as a body: its `data`, whose
+    `id` (a member's) is no event's id, nor the correlation's; a broken envelope still names its own."""
+    headers = {name.replace("ce-", "ce_"): value for name, value in BINARY_HEADERS.items()}
+    member = FakeRaw(b'{"id": "mem-1", "full_name": "A", "cell_id": "c-1"}', headers=headers, type="member.upserted.v1")
+    assert delivery_identity(member) == {"event_type": "member.upserted.v1"}  # type: ignore[arg-type]
+    assert delivery_identity(FakeRaw(structured(specversion=None)))["event_id"] == "ev-1"  # type: ignore[arg-type]
 
 
 def test_the_amqp_message_id_is_named_message_id_and_never_taken_for_the_event_id() -> None:
@@ -230,3 +240,13 @@ async def test_a_batch_messages_lines_name_its_amqp_id_as_message_id_not_event_i
     every = [line for line in structured_logs(caplog) if line.get("consumer") == "probe.events"]
     assert not [line for line in every if line.get("event_id") in ("batch-1", "batch-2")]
     assert {line.get("event_id") for line in every if line["event"] == "event_invalid"} == {IDENTITY["event_id"]}
+
+
+def test_a_dead_letters_event_id_is_read_where_its_mode_puts_it() -> None:
+    """The dead-letter listing (and its replay by `event_id`) took a binary message's `data.id` for its event id."""
+    data = b'{"id": "mem-1", "full_name": "A", "cell_id": "c-1"}'
+    amqp = {name.replace("ce-", "cloudEvents_"): value for name, value in BINARY_HEADERS.items()}
+    assert event_identity(amqp, data) == ("ev-1", "meeting.cancelled.v1")
+    assert event_identity({"CE-ID": "ev-2"}, data) == ("ev-2", None)
+    assert event_identity({name.replace("ce-", "ce_"): v for name, v in BINARY_HEADERS.items()}, data) == (None, None)
+    assert event_identity({}, structured()) == ("ev-1", "meeting.cancelled.v1")

@@ -67,7 +67,8 @@ LIST_REJECTIONS = RoleCheck(OPERATORS, "list rejections")
 READ_DEAD_LETTERS = RoleCheck(OPERATORS, "read dead letters")
 READ_HEALTH = RoleCheck(OPERATORS, "read the system's health")
 LIST_FAILED_DELIVERIES = RoleCheck(OPERATORS, "list failed deliveries")
-READ_AUDIT = RoleCheck(ADMINS, "read the audit log")
+READ_AUDIT = RoleCheck(ADMINS | OPERATORS, "read the audit log")
+"""An operator reads only the operators' actions in it (list_audit's operations_only), an admin all of it."""
 """Each route's role, checked before its body or parameters are validated (the route's dependency) and again by the
 endpoint, for callers that run it directly (the web app)."""
 
@@ -486,6 +487,8 @@ async def get_audit(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    """The audit log of state-changing calls, newest first."""
+    """The audit log of state-changing calls and personal-data reads, newest first: all of it for an admin; for an
+    operator only the operators' actions (API and command line), never who read members' data (docs/security.md)."""
     READ_AUDIT.check(caller)
-    return await list_audit(state.pool, sub=sub, limit=limit, offset=offset)
+    operations_only = caller.role != Role.ADMIN
+    return await list_audit(state.pool, sub=sub, limit=limit, offset=offset, operations_only=operations_only)

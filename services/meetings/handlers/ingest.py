@@ -313,10 +313,20 @@ def binary_reading(incoming: Incoming | UnreadableHeaders) -> Reading:
     `body` (`problem` too_large, a prefix and its size stored) before anything else, as a structured body is; a header
     that cannot be read is refused naming its attribute. Either keeps the identity its readable headers give."""
     if isinstance(incoming, UnreadableHeaders):
-        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.readable), incoming
+        event, size, identity, error = (
+            incoming.event,
+            incoming.size,
+            peek_identity(incoming.readable, attributes=True),
+            incoming,
+        )
     else:
         assert incoming.event is not None
-        event, size, identity, error = incoming.event, incoming.size, peek_identity(incoming.event), None
+        event, size, identity, error = (
+            incoming.event,
+            incoming.size,
+            peek_identity(incoming.event, attributes=True),
+            None,
+        )
     if size > MAX_EVENT_BYTES:
         text = bounded_text(raw_text(event), size=size)
         over = InvalidEvent(too_large(size), field="body", problem="too_large")
@@ -1133,7 +1143,7 @@ def cut_body_identity(
         attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
     except UnreadableHeaders as exc:  # the identity the readable ones give
         attributes = exc.readable
-    return peek_identity(attributes)
+    return peek_identity(attributes, attributes=True)
 
 
 def _loads_or_none(raw: Any, *, limit: int = MAX_EVENT_BYTES) -> Any:
@@ -1692,6 +1702,54 @@ def check_correction_identity(stored: Any, event: Any) -> None:
             )
 
 
+SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
+    "org.unit.upserted.v1": ("id",),
+    "member.upserted.v1": ("id",),
+    "member.removed.v1": ("id",),
+    "monitor.assigned.v1": ("person_id", "cell_id"),
+    "meeting.scheduled.v1": ("meeting_id", "cell_id"),
+    "task.completed.v1": ("task_id", "meeting_id"),
+}
+"""The data fields naming what an event of each type is about (its aggregate: a unit, a member, a monitor's cell, a
+meeting, which never moves to another cell, DOMAIN.md); every other type in is about one meeting (`meeting_id`)."""
+
+
+def subject_fields(event_type: str) -> tuple[str, ...]:
+    """The data fields naming what an event of `event_type` is about (SUBJECT_FIELDS; `meeting_id` otherwise)."""
+    return SUBJECT_FIELDS.get(event_type, ("meeting_id",))
+
+
+def check_correction_subject(stored: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+    """A correction is about what the rejected event was about: its CloudEvents `subject` (absent stays absent) and
+    its data's subject fields (subject_fields: `meeting_id`, a member's `id`, ...) as the kept body says them, so an
+    operator's replay cannot retarget another meeting, member or unit (trial 15). A value the kept body does not give
+    readably (a body that is no JSON object or was not kept whole, a field missing, not an id, or a subject over its
+    limit: the fault itself) binds nothing, and the correction supplies it. InvalidEvent naming
+    `event.subject` or `event.data.<field>` otherwise."""
+    kept = None if body_not_kept(stored) else _loads_or_none(stored["raw"])
+    if not isinstance(kept, dict):
+        return
+    subject = kept.get("subject")
+    if subject is None or (isinstance(subject, str) and 0 < len(subject) <= 256):
+        if event.get("subject") != subject:
+            raise InvalidEvent(
+                "event.subject: a correction keeps the rejected event's subject"
+                f" ({subject if subject is not None else 'none'}): it is about the same thing",
+                field="event.subject",
+            )
+    data, corrected = kept.get("data"), event.get("data")
+    if not isinstance(data, dict):
+        return
+    for name in subject_fields(str(stored["type"])):
+        value = data.get(name)
+        if is_identifier(value) and (not isinstance(corrected, dict) or corrected.get(name) != value):
+            raise InvalidEvent(
+                f"event.data.{name}: a correction keeps the rejected event's {name} ({value}): it is about the same"
+                " thing; an event about another one is its source's to send",
+                field=f"event.data.{name}",
+            )
+
+
 def replayable(stored: Mapping[str, Any]) -> bool:
     """Whether a stored rejection may be replayed: an open one, or a person's command closed as answered on its form
     (ANSWERED_ON_FORM: not the operators' to act on, but an operator may still judge it again)."""
@@ -1778,6 +1836,7 @@ async def replay_rejection(rejection_id: str, uow: MeetingsUnit, *, event: Any |
         raise resolved(rejection_id, stored)
     if event is not None:
         check_correction_identity(stored, event)
+        check_correction_subject(stored, event)
         reading = read_raw(event)
     else:
         if body_not_kept(stored):
