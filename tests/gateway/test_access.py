@@ -1,5 +1,6 @@
 """Every role against every read family, inside and outside its subtree."""
 
+import uuid
 from datetime import datetime
 
 import httpx
@@ -130,11 +131,16 @@ async def test_outside_the_subtree_is_refused_like_a_missing_thing(
 async def test_a_member_sees_only_their_own_inbox(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
 ) -> None:
+    # the world is the package's: other tests (test_matrix) may have marked the member's notification read, so the
+    # test gives the member one of its own, unread
+    fresh = dict(world.notifications[world.member_a1][0], notification_id=str(uuid.uuid4()), read_at=None)
+    world.notifications[world.member_a1].append(fresh)
     response = await client.get("/v1/me/inbox?unread_only=true", headers=headers["member"])
     assert response.status_code == 200
     items = response.json()["items"]
+    assert fresh["notification_id"] in [item["notification_id"] for item in items]
     assert [item["notification_id"] for item in items] == [
-        item["notification_id"] for item in world.notifications[world.member_a1]
+        item["notification_id"] for item in world.notifications[world.member_a1] if item["read_at"] is None
     ]
     other = world.notifications[world.member_b1][0]["notification_id"]
     refused = await client.post(f"/v1/me/inbox/{other}/read", headers=headers["member"])
