@@ -137,9 +137,19 @@ async def test_the_secretary_records_a_meeting_already_held_on_its_own_form_warn
         refused = await secretary.post(f"/app/cells/{world.cell_a1}/meetings/held", data=late)
         assert refused.status_code == 422, refused.text
         assert (
-            f"Ngày thông báo cho đảng viên: 20:00 {weekday(held)}, ngày {held:%d/%m/%Y} không trước giờ bắt đầu"
+            f"Ngày thông báo cho đảng viên: 20:00 {weekday(held)}, ngày {held:%d/%m/%Y} muộn hơn giờ bắt đầu"
             f" buổi sinh hoạt (19:30 {weekday(held)}, ngày {held:%d/%m/%Y})"
         ) in said(refused.text)
+        # at the very minute of the start (a trial read "không trước giờ bắt đầu" as unnatural): said as such
+        again = await secretary.get(f"/app/cells/{world.cell_a1}/meetings/held")
+        at_start = {**late, "csrf": csrf_of(again.text), "form_key": random_id("key"), "notified_time": "19:30"}
+        refused = await secretary.post(f"/app/cells/{world.cell_a1}/meetings/held", data=at_start)
+        assert refused.status_code == 422, refused.text
+        assert (
+            f"Ngày thông báo cho đảng viên: 19:30 {weekday(held)}, ngày {held:%d/%m/%Y} trùng với giờ bắt đầu"
+            f" buổi sinh hoạt (19:30 {weekday(held)}, ngày {held:%d/%m/%Y})"
+        ) in said(refused.text)
+        assert "không trước" not in said(refused.text)
         assert len(world.ingested) == before + 1
 
 

@@ -296,7 +296,7 @@ def test_a_refusal_names_its_field_naturally_without_the_word_truong() -> None:
     said = explain_rejection("data.location: String should have at most 200 characters", "data.location")
     assert said == "Địa điểm: giá trị dài hơn mức tối đa 200 ký tự cho phép."
     assert explain_rejection("data.colour: Field required", "data.colour") == (
-        "Mục “data.colour”: chưa được gửi, mà đây là mục bắt buộc."
+        "Thiếu mục “data.colour”: đây là trường bắt buộc."
     )
     assert explain_rejection("something new one day", None) == "Sự kiện: giá trị không hợp lệ."
 

@@ -36,6 +36,15 @@ PARKED = {
     "ConnectionRefusedError(111, 'Connect call failed')": "không kết nối được",
     "TimeoutError()": "quá lâu",
     "UnicodeEncodeError('utf-8', '\\ud800', 0, 1, 'surrogates not allowed')": "lỗi của dịch vụ",
+    "<ChannelAccessRefused: The client attempted to work with a server entity to which it has no access due to"
+    " security settings: \"ACCESS_REFUSED - write access to exchange 'chibo.events' in vhost '/' refused for user"
+    " 'meetings'\">": "ACCESS_REFUSED, mã 403",
+    '<ChannelNotFoundEntity: The client attempted to work with a server entity that does not exist: "NOT_FOUND -'
+    " no exchange 'chibo.events' in vhost '/'\">": "NOT_FOUND, mã 404",
+    "<ChannelPreconditionFailed: The client requested a method that was not allowed because some precondition"
+    ' failed: "PRECONDITION_FAILED - message size 200000000 is larger than configured max size 134217728">': (
+        "PRECONDITION_FAILED, mã 406"
+    ),
     "KeyError('x')": "Không gửi được dòng này vì một lý do chưa được nhận diện",
 }
 

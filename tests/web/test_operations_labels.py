@@ -194,7 +194,7 @@ DEAD_LETTER_GLOSSES = {
     "TimeoutError()": "quá lâu",
     "LookupError(\"framework ('hd42-2025', '1') is adopted but not stored\")": "bộ tiêu chí",
     "ValueError('Out of range float values are not JSON compliant: nan')": "không ghi được dưới dạng JSON",
-    "specversion: Field required": "Không đọc được sự kiện. Phiên bản CloudEvents: chưa được gửi, mà đây là mục",
+    "specversion: Field required": "Không đọc được sự kiện. Thiếu phiên bản CloudEvents (specversion): đây là trường",
     "body: not valid JSON (Expecting value: line 1 column 1 (char 0))": "không phải là một sự kiện JSON hợp lệ",
     "data.starts_at: Input should be a valid datetime": "Không đọc được sự kiện. Thời gian buổi sinh hoạt:",
     "ObjectNotInPrerequisiteStateError('database \"meetings\" is not currently accepting connections')": (

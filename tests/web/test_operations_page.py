@@ -160,7 +160,7 @@ async def test_an_operator_works_dead_letters_parked_rows_and_held_events_from_t
     # the cause as the consumer wrote it, in English, with a short Vietnamese gloss beside it
     assert "specversion" in await row.locator("[data-cause]").inner_text()
     assert (await row.locator("[data-cause-gloss]").inner_text()).startswith(
-        "Không đọc được sự kiện. Phiên bản CloudEvents: "
+        "Không đọc được sự kiện. Thiếu phiên bản CloudEvents (specversion): đây là trường bắt buộc."
     )
     facts = page.locator('#services li[data-queue="evaluation.facts"]')
     assert await facts.locator("[data-consumers]").inner_text() == "1"

@@ -30,12 +30,17 @@ class PreferencesRead(ReadModel):
     digest: bool
     stored: bool = False
     available_channels: list[str] = ["email", "inbox"]
+    email_on_file: bool | None = None
+    """False when no e-mail address is on file for the person (the member database gave none): `email` may still be
+    chosen, but nothing is e-mailed until an address comes; None when it is not known."""
 
 
 def person_view(answer: notifications.PreferencesReply) -> dict[str, Any]:
     """What a person sees of their preferences: the fields the PUT takes back and the channels on offer. A recipient's
     own webhook address and secret are an operator's setting over RPC, not a person's, so they are not shown here."""
-    return answer.model_dump(include={"recipient_id", "channels", "digest", "stored", "available_channels"})
+    return answer.model_dump(
+        include={"recipient_id", "channels", "digest", "stored", "available_channels", "email_on_file"}
+    )
 
 
 class PreferencesUpdate(CreateModel):

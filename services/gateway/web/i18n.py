@@ -287,10 +287,23 @@ def meeting_status_label(meeting: Any, attendance_recorded: bool | None = None) 
     return said
 
 
+def meeting_summary(meeting: Any) -> str:
+    """A meeting ahead as a list says it after its moment, the same on the secretary's and the member's pages: its
+    kind, its topic after a colon, its place after a comma (`Sinh hoạt chuyên đề: Học tập Chỉ thị 50, Hội trường
+    UBND xã`); `meeting` a reply or its dict; a missing topic or place is left out."""
+    said = label("kind", _field(meeting, "kind"))
+    if topic := _field(meeting, "topic"):
+        said += f": {topic}"
+    if location := _field(meeting, "location"):
+        said += f", {location}"
+    return said
+
+
 def globals_() -> dict[str, Any]:
     """Label helpers for templates."""
     return {
         "kind_label": lambda value: label("kind", value),
+        "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,
         "minutes_label": minutes_label,
         "attendance_label": lambda value: label("attendance", value),

@@ -68,6 +68,27 @@ def explain_time_problem(text: str) -> str | None:
     return None
 
 
+MISSING = N_("A required field is missing.")
+"""A reason saying a required field was not sent (pydantic's `Field required`, our `missing …`); said of its field
+by missing_field, the field first, for every field alike."""
+MISSING_SAID = N_("Missing %(field)s (%(path)s): it is a required field.")
+"""MISSING of a field the contract names: its label and its path (`Thiếu chi bộ (cell_id): …`); a trial read
+`Chi bộ: chưa được gửi, mà đây là mục bắt buộc.` as unnatural."""
+MISSING_UNNAMED = N_("Missing the item %(path)s: it is a required field.")
+"""MISSING of a field the contract does not name (field_label gives its path in quotes)."""
+
+
+def missing_field(field: str | None) -> str:
+    """The one sentence saying the required `field` (`data.cell_id`) was not sent: MISSING_SAID with its label and
+    path, MISSING_UNNAMED for a path the contract does not name, MISSING alone when no field is named."""
+    if not field:
+        return _(MISSING)
+    name = field_label(field)
+    if name.startswith("“"):
+        return _(MISSING_UNNAMED, path=name)
+    return _(MISSING_SAID, field=name, path=field.removeprefix("data."))
+
+
 REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
     (re.compile(pattern), message)
     for pattern, message in (
@@ -159,7 +180,7 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             r"is unknown|is not scheduled|has no minutes yet|is not in the minutes",
             N_("It refers to data not known yet."),
         ),
-        (r"[Ff]ield required|[Mm]issing", N_("A required field is missing.")),
+        (r"[Ff]ield required|[Mm]issing", MISSING),
     )
 )
 BY_CODE = {
@@ -461,6 +482,8 @@ def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[st
         return _(MEMBER_STATUS_SAID)
     for pattern, message in REJECTIONS:
         if match := pattern.search(text):
+            if message == MISSING:
+                return missing_field(field)
             # a pattern's named groups are the values its sentence says (a length, a type, a routing key); `note`
             # without a group of its own is the operator's own note
             values = {name: value for name, value in match.groupdict().items() if value is not None}
@@ -555,11 +578,35 @@ def explain_dead_letter(cause: str | None) -> str | None:
 PARKED_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), message)
     for pattern, message in (
+        # the broker closing the channel (AMQP channel.close): aiormq's error by its reply code, as its repr writes it
+        # (`<ChannelAccessRefused: …>`) or inside the exchange's refused declare (`UnusableExchange("exchange …")`)
+        (
+            r"ChannelAccessRefused|ACCESS_REFUSED",
+            N_(
+                "The broker refused the service's account the right to send to this exchange (ACCESS_REFUSED, "
+                "reply code 403); give the account write permission on the exchange, then send the row again."
+            ),
+        ),
         (
             r"^UnusableExchange\(",
             N_(
                 "The exchange this row is sent to does not exist or may not be used, so sending it fails every "
                 "time; set up the exchange (or check the destination), then send it again."
+            ),
+        ),
+        (
+            r"^<?ChannelNotFoundEntity\b|NOT_FOUND - ",
+            N_(
+                "The broker has no exchange by this row's name (NOT_FOUND, reply code 404), so sending it fails; "
+                "set up the exchange (or check the destination), then send the row again."
+            ),
+        ),
+        (
+            r"^<?ChannelPreconditionFailed\b|PRECONDITION_FAILED",
+            N_(
+                "The broker refused the message because a condition it sets does not hold (PRECONDITION_FAILED, "
+                "reply code 406), such as a message larger than the broker allows; see the technical detail, "
+                "correct the cause, then send the row again."
             ),
         ),
         (
@@ -570,16 +617,16 @@ PARKED_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             ),
         ),
         (
-            r"^(ConnectionDoesNotExistError|ConnectionRefusedError|ConnectionResetError|ConnectionError|OSError|"
+            r"^<?(ConnectionDoesNotExistError|ConnectionRefusedError|ConnectionResetError|ConnectionError|OSError|"
             r"InterfaceError|TooManyConnectionsError|AdminShutdownError|PostgresConnectionError|"
-            r"ChannelInvalidStateError|AMQPConnectionError|ConnectionClosed|ChannelClosed)\(",
+            r"ChannelInvalidStateError|AMQPConnectionError|ConnectionClosed|ChannelClosed)(\(|: )",
             N_(
                 "The database or the broker could not be reached each time the row was tried; send it again once "
                 "they are up."
             ),
         ),
         (
-            r"^(TimeoutError|CancelledError|DeliveryError)\(",
+            r"^<?(TimeoutError|CancelledError|DeliveryError|PublishError)(\(|: )",
             N_("Sending took too long or was not confirmed each time; send it again when the system is less busy."),
         ),
         (
@@ -589,7 +636,9 @@ PARKED_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 """The reasons the outbox relay parks a row with (shared.outbox `_defer_or_park`: the repr of the publish error), by
-the error's kind: a permanent one (PERMANENT_ERRORS) at once, any other after the relay's last attempt."""
+the error's kind: a permanent one (PERMANENT_ERRORS) at once, any other after the relay's last attempt. aiormq writes
+its errors' repr as `<Name: …>`, Python's as `Name(…)`: both are matched. The channel-close reply codes a publish
+meets each have their line: 403 ACCESS_REFUSED, 404 NOT_FOUND, 406 PRECONDITION_FAILED."""
 UNKNOWN_PARKED = N_("Sending this row failed for a reason not known here; see the technical detail.")
 
 

@@ -775,10 +775,11 @@ def check_command_after_start(meeting: MeetingState, *, source: str, time: datet
     happens at a meeting before the meeting begins (CLOCK_SKEW aside): a trial's minutes and roster for a meeting
     nine days ahead made it count as held and scored, and mailed the cell committee absences that had not happened.
     Integrations' events are not judged so: their `time` is the sender's, and backfills and the benchmark's feeds
-    send a meeting's facts ahead of it."""
+    send a meeting's facts ahead of it. `what` is the subject with its verb (`its minutes are`, `attendance is`), so
+    the sentence agrees in number."""
     if from_a_person(source) and begins_later(meeting.starts_at, time):
         raise InvalidEvent(
-            f"data.meeting_id: meeting {meeting.meeting_id} begins {meeting.starts_at.isoformat()}; {what} is"
+            f"data.meeting_id: meeting {meeting.meeting_id} begins {meeting.starts_at.isoformat()}; {what}"
             " recorded once it has begun",
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_NOT_STARTED),

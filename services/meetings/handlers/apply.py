@@ -228,7 +228,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
-    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance")
+    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance is")
     person = domain.from_a_person(event.source)
     adopted = meeting.approval_version is not None and person
     stored = await uow.meetings.stored_roster(data.meeting_id) if adopted else None
@@ -263,7 +263,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="submitting minutes")
-    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes")
+    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes are")
     domain.check_person_minutes_moments(event)
     undo = await _moves_undone(uow, meeting, data, version=version_of(event))
     # judged against the start in force before the moves these minutes undo, as when the moves arrive after them
@@ -321,7 +321,7 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="assessing it")
-    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its assessment")
+    domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its assessment is")
     path = await uow.org.ancestors(meeting.cell_id)
     table = in_force(
         local_date(meeting.starts_at),

@@ -104,11 +104,15 @@ class Commands:
 
     async def get_preferences(self, recipient_id: str) -> Any:
         """The recipient's channels and digest choice (defaults when none are stored, without a channel the
-        deployment lacks) and `available_channels`, those a choice may name."""
+        deployment lacks), `available_channels`, those a choice may name, and `email_on_file`: whether the member
+        snapshot (or a committee's contact addresses) holds an e-mail address to send to, None when the recipient is
+        no member known here (a chosen e-mail reaches nobody until an address comes from the member database)."""
         async with self._uow() as uow:
             stored = await uow.outgoing.preference(recipient_id)
             unit = await uow.projection.get_unit(recipient_id)
+            member = None if unit else await uow.projection.get_member(recipient_id)
         offered = uow.settings.offered_channels()
+        email_on_file = bool(unit.contact_emails) if unit else bool(member.email) if member else None
         if stored is None:
             defaults = uow.settings.default_committee_channels if unit else uow.settings.default_person_channels
             return {
@@ -119,6 +123,7 @@ class Commands:
                 "webhook_secret_set": False,
                 "stored": False,
                 "available_channels": offered,
+                "email_on_file": email_on_file,
             }
         own_webhook = stored.webhook_url and Channel.WEBHOOK.value not in offered
         return {
@@ -129,6 +134,7 @@ class Commands:
             "webhook_secret_set": stored.has_webhook_secret,
             "stored": True,
             "available_channels": [*offered, Channel.WEBHOOK.value] if own_webhook else offered,
+            "email_on_file": email_on_file,
         }
 
     async def set_preferences(

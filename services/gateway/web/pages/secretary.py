@@ -206,6 +206,18 @@ def _held_page(cell_id: str, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+NOTIFIED_AFTER_START = N_(
+    "%(field)s: %(when)s is later than the start of the meeting (%(start)s); give when the members were told before "
+    "it, or leave it empty."
+)
+"""The held form's notice moment after the meeting's start."""
+NOTIFIED_AT_START = N_(
+    "%(field)s: %(when)s is the very start of the meeting (%(start)s); give when the members were told before it, "
+    "or leave it empty."
+)
+"""The held form's notice moment at the meeting's start, to the minute."""
+
+
 @router.post("/cells/{cell_id}/meetings/held")
 async def record_held(cell_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Record a meeting already held (the API's schedule command with `already_held`: meeting.scheduled.v1 whose
@@ -217,10 +229,10 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     starts = forms.held_start(form, errors)
     notified = forms.notified_moment(form, errors)
     if starts is not None and notified is not None and notified >= starts:
-        # the form asks for a notice before the start: a later one would only read as "not notified" unsaid
+        # the form asks for a notice before the start: a later one would only read as "not notified" unsaid; said
+        # as what it is (later than, or the very moment of, the start), as a trial found "không trước" unnatural
         errors["notified_at"] = _(
-            "%(field)s: %(when)s is not before the start of the meeting (%(start)s); give when the members were told "
-            "before it, or leave it empty.",
+            NOTIFIED_AT_START if notified == starts else NOTIFIED_AFTER_START,
             field=forms.label("notified_date"),
             when=format_moment(notified),
             start=format_moment(starts),
