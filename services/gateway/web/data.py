@@ -27,7 +27,7 @@ from services.gateway.web.i18n import (
 from services.gateway.web.periods import cell_years
 from shared.alert_rules import period_alerts_due
 from shared.collation import by_name, by_person_values
-from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
+from shared.contracts.evaluation_rpc import GetCellPeriods
 from shared.contracts.meetings_rpc import ListMembers, UnitReply
 from shared.contracts.notifications_rpc import (
     GetPeriodChecks,
@@ -415,23 +415,13 @@ def upcoming(meeting: Any) -> bool:
     return starts_at > datetime.now(VIETNAM_TZ)
 
 
-_frameworks: dict[tuple[str, str], dict[str, Any]] = {}
-
-
 async def framework(state: GatewayState, framework_id: str, version: str) -> dict[str, Any] | None:
-    """A framework document (its Vietnamese criterion names), kept once read."""
-    key = (framework_id, version)
-    if key not in _frameworks:
-        try:
-            found = await scores_or(
-                lambda: state.rpc.call(GetFramework(framework_id=framework_id, version=version)), None
-            )
-        except RpcError:
-            return None
-        if found is None:
-            return None
-        _frameworks[key] = found.model_dump()
-    return _frameworks[key]
+    """A framework document (its Vietnamese criterion names), kept once read (reads.framework_document); None when
+    evaluation does not answer or knows no such version."""
+    try:
+        return await scores_or(lambda: reads.framework_document(state, framework_id, version), None)
+    except RpcError:
+        return None
 
 
 async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> list[dict[str, Any]]:
