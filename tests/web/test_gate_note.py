@@ -1,17 +1,24 @@
 """The user trial: a meeting scored 95,79 read "95,8 điểm — Khá (chính thức)" and nothing said why not Tốt (the gate:
 attendance 2/5). The score's `gate` (reads.score_gate, by evaluation's own rule, shared.gates) and the meeting page's
-sentence now say it, naming the items by the framework's labels; a Good and a Fair by points say nothing of it."""
+sentence now say it, naming the items by the framework's labels (and the secretary's record page and the monitor's
+confirmation, which show the score and rating too); a Good and a Fair by points say nothing of it."""
 
+import html
+import re
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from services.gateway.auth import Role
 from services.gateway.http import reads
+from services.gateway.web import data
+from services.gateway.web.core import environment
 from services.gateway.web.explain import gate_note
 from shared.contracts.evaluation_rpc import FrameworkReply, GetFramework
 from shared.rpc import RpcError
 from tests.web import gate_cases
+from tests.web.test_cancelled_record import record_page
 from tests.web.test_meeting_wording import meeting_page
 
 
@@ -83,3 +90,29 @@ async def test_the_document_is_read_once_and_a_score_without_a_readable_framewor
     assert state.rpc.calls == 1  # kept once read
     unknown = gate_cases.attendance_short() | {"framework": {"id": "nope", "version": "9"}}
     assert await reads.score_gate(state, unknown) is None
+
+
+def confirmation_page(score: dict[str, Any], note: str | None) -> str:
+    """The upper-level monitor's confirmation page's text with this score and gate sentence."""
+    viewer = SimpleNamespace(role=Role.COMMITTEE_OFFICER, account=SimpleNamespace(sub="gs"), csrf="t", principal=None)
+    meeting = SimpleNamespace(meeting_id="m1", starts_at="2026-11-10T19:30:00+07:00", kind="regular", minutes=None)
+    page = (
+        environment()
+        .get_template("monitor_confirm.html")
+        .render(viewer=viewer, meeting=meeting, assignment={}, score=score, gate_note=note, manual=[], errors={})
+    )
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+async def test_the_secretarys_record_page_and_the_monitors_confirmation_say_it_too(state: Any) -> None:
+    """Both pages show the score and rating (`Điểm: 96,8 — Khá`): the same sentence follows."""
+    score = await gated(state, gate_cases.attendance_short())
+    note = await data.gate_sentence(state, score)
+    assert note == gate_note(score, gate_cases.document()) and note is not None
+    assert note in " ".join(record_page("minutes_approved", context={"score": score, "gate_note": note}).split())
+    assert f"96,8 — Khá {note}" in confirmation_page(score, note)
+    calls = state.rpc.calls
+    fair = await gated(state, gate_cases.fair_by_points())
+    assert await data.gate_sentence(state, fair) is None
+    assert "hạ từ" not in confirmation_page(fair, None)
+    assert state.rpc.calls == calls  # no framework read for a score the gate did not lower
