@@ -71,6 +71,8 @@ class World:
     """Cells evaluation has not rated yet in the running quarter and year (set up this month, not met yet)."""
     stale_scores: set[str] = field(default_factory=set)
     """Meetings whose cancellation evaluation has not consumed yet: it still answers the score it had (as held)."""
+    scores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Scores evaluation answers as given (meeting id -> the reply's data), before the fake's own."""
     ingested: list[dict[str, Any]] = field(default_factory=list)
     scopes: list[str | None] = field(default_factory=list)
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
@@ -540,6 +542,8 @@ class World:
 
     def evaluation_methods(self) -> RpcMethods:
         async def meeting_score(r: evaluation.GetMeetingScore) -> evaluation.MeetingScoreReply:
+            if r.meeting_id in self.scores:
+                return evaluation.MeetingScoreReply.model_validate(self.scores[r.meeting_id])
             meeting = self.meetings.get(r.meeting_id)
             ahead = meeting is not None and datetime.fromisoformat(meeting["starts_at"]) > datetime.now(UTC)
             if r.meeting_id in self.stale_scores and meeting is not None:

@@ -20,8 +20,9 @@ from tests.web.test_trial_wording import handled
 FORMS = ("/reschedule", "/cancel", "/documents", "/attendance", "/minutes", "/approval", "/assessment", "/done")
 
 
-def record_page(status: str, **meeting: Any) -> str:
-    """The secretary's record page of meeting m1 in `status`, with a stale provisional score and its manual item."""
+def record_page(status: str, *, context: dict[str, Any] | None = None, **meeting: Any) -> str:
+    """The secretary's record page of meeting m1 in `status`, with a stale provisional score and its manual item
+    (`context`: values the page gets instead, e.g. another `score` and its `gate_note`)."""
     shown: dict[str, Any] = {
         "meeting_id": "m1",
         "approved_at": None,
@@ -39,20 +40,23 @@ def record_page(status: str, **meeting: Any) -> str:
         environment()
         .get_template("record.html")
         .render(
-            viewer=viewer,
-            meeting=shown,
-            errors={},
-            sent={},
-            minutes={"speakers": [], "resolutions": [], "tasks": [], "others": []},
-            members={},
-            people={},
-            unit={"id": "c1", "name": "Chi bộ thôn 1"},
-            crumbs=[],
-            document_kinds={},
-            roster={},
-            rows=range(1, 2),
-            score=score,
-            manual=manual,
+            {
+                "viewer": viewer,
+                "meeting": shown,
+                "errors": {},
+                "sent": {},
+                "minutes": {"speakers": [], "resolutions": [], "tasks": [], "others": []},
+                "members": {},
+                "people": {},
+                "unit": {"id": "c1", "name": "Chi bộ thôn 1"},
+                "crumbs": [],
+                "document_kinds": {},
+                "roster": {},
+                "rows": range(1, 2),
+                "score": score,
+                "manual": manual,
+            }
+            | (context or {})
         )
     )
 

@@ -27,8 +27,9 @@ MEETING: dict[str, Any] = {
 }
 
 
-def meeting_page(meeting: dict[str, Any], score: dict[str, Any] | None = None) -> str:
-    """The meeting page's text (tags dropped, spaces folded), rendered as the meeting's page renders it."""
+def meeting_page(meeting: dict[str, Any], score: dict[str, Any] | None = None, **context: Any) -> str:
+    """The meeting page's text (tags dropped, spaces folded), rendered as the meeting's page renders it (`context`:
+    further values the page gets, e.g. `gate_note`)."""
     page = (
         environment()
         .get_template("meeting.html")
@@ -45,6 +46,7 @@ def meeting_page(meeting: dict[str, Any], score: dict[str, Any] | None = None) -
             crumbs=[],
             may_record=False,
             follows=False,
+            **context,
         )
     )
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())

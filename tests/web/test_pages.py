@@ -224,6 +224,9 @@ async def test_the_meeting_page_explains_every_criterion_in_vietnamese(
     system: RunningSystem, api: httpx.AsyncClient
 ) -> None:
     score = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11/score")).json()
+    # the gate is judged from the real framework document evaluation answers (reads.score_gate), never unknown here
+    gate = score["gate"]
+    assert gate is not None and gate["applied"] == (gate["rating_by_points"] != score["rating"]), score
     async with signed_in(system, "commune-officer") as client:
         page = (await client.get("/app/meetings/demo-cb-thon-2-2026-11")).text
     assert f'id="meeting-score">{format_number(score["score"])}<' in page

@@ -3,12 +3,13 @@
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.contracts.base import read_null_as_absent
 from shared.contracts.frameworks import in_force
+from shared.gates import band_of
 
 MeetingKindName = Literal["regular", "thematic", "combined", "extraordinary"]
 ALL_MEETING_KINDS: tuple[MeetingKindName, ...] = ("regular", "thematic", "combined", "extraordinary")
@@ -283,11 +284,8 @@ class Framework(_Strict):
         return sum(item.max for item in self.items)
 
     def rating_for(self, score: float) -> RatingName:
-        """The band of an unrounded score."""
-        for band in sorted(self.bands, key=lambda band: band.min, reverse=True):
-            if score >= band.min:
-                return band.rating
-        return "poor"
+        """The band of an unrounded score (shared.gates.band_of)."""
+        return cast(RatingName, band_of(((band.rating, band.min) for band in self.bands), score))
 
 
 def parse_framework(document: Any) -> Framework:

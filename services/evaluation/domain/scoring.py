@@ -10,6 +10,7 @@ from pydantic_core import to_jsonable_python
 from services.evaluation.domain.facts import ASSESSOR_RANK, Assessment, MeetingFacts
 from services.evaluation.domain.framework import Framework, Item
 from services.evaluation.domain.rules import Reason, evaluate_automatic
+from shared.gates import ItemResult, apply_gates
 from shared.reasons import ReasonCode, ReasonPart, reason_text
 
 T = TypeVar("T")
@@ -163,18 +164,8 @@ def score_meeting(framework: Framework, facts: MeetingFacts) -> MeetingScore:
     maximum = sum(line.max for line in counted)
     earned = sum(line.points or 0.0 for line in counted)
     score = 100 * earned / maximum if maximum else 0.0
-    rating = framework.rating_for(score)
-    by_code = {line.code: line for line in lines}
-    for gate in framework.gates:
-        if rating != gate.rating:
-            continue
-        short = [
-            code
-            for code in gate.items
-            if by_code[code].applicable and (by_code[code].points or 0.0) < by_code[code].max
-        ]
-        if short:
-            rating = gate.demote_to
+    results = {line.code: ItemResult(line.points, line.max, line.applicable) for line in lines}
+    rating = apply_gates(framework.rating_for(score), framework.gates, results).rating
     return MeetingScore(
         meeting_id=facts.meeting_id,
         cell_id=facts.cell_id,

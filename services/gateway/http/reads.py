@@ -40,6 +40,7 @@ from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
+from shared.gates import ItemResult, apply_gates, band_of, document_gates
 from shared.periods import Period, awaiting_meeting, has_begun, is_running, period_contains
 from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError
@@ -254,11 +255,47 @@ async def meeting_score(meeting_id: str, caller: Principal, state: GatewayState)
     if meeting.status == "cancelled":
         raise RpcError("not_found", f"meeting {meeting_id} was cancelled, so it is not scored")
     try:
-        return await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id)) | {"begun": begun(meeting)}
+        score = await _forward(state, evaluation.GetMeetingScore(meeting_id=meeting_id))
     except RpcError as exc:
         if exc.code != "not_found":
             raise
         raise RpcError("not_found", f"meeting {meeting_id} has no score yet") from None
+    return score | {"begun": begun(meeting), "gate": await score_gate(state, score)}
+
+
+_frameworks: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+async def framework_document(state: GatewayState, framework_id: str, version: str) -> dict[str, Any]:
+    """A framework version's document as evaluation answers it (criteria names, bands, gates), kept once read: a
+    stored version does not change. RpcError as it came (not_found for an unknown one)."""
+    key = (framework_id, version)
+    if key not in _frameworks:
+        _frameworks[key] = await _forward(state, evaluation.GetFramework(framework_id=framework_id, version=version))
+    return _frameworks[key]
+
+
+async def score_gate(state: GatewayState, score: dict[str, Any]) -> dict[str, Any] | None:
+    """Whether a gate lowered the meeting's rating (DOMAIN.md: Good also needs full points on the gated items, else
+    Fair), judged as evaluation judges it (shared.gates) from the score's lines and the gates of the framework that
+    scored it: {`applied`, `items_short` (item codes, empty unless applied), `rating_by_points` (the band before the
+    gates)}, for a provisional score too. None when that cannot be told: the framework not readable, or its gates
+    not giving the rating evaluation answered."""
+    reference = score.get("framework") or {}
+    try:
+        document = await framework_document(state, str(reference.get("id")), str(reference.get("version")))
+        bands, gates = document_gates(document)
+        lines = {
+            str(line["code"]): ItemResult(line.get("points"), float(line["max"]), bool(line["applicable"]))
+            for line in score.get("criteria") or ()
+        }
+        by_points = band_of(bands, float(score["score"])) if gates else str(score.get("rating"))
+    except (RpcError, KeyError, TypeError, ValueError):
+        return None
+    outcome = apply_gates(by_points, gates, lines)
+    if outcome.rating != score.get("rating"):
+        return None
+    return {"applied": outcome.applied, "items_short": list(outcome.items_short), "rating_by_points": by_points}
 
 
 @router.get(

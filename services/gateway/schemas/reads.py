@@ -15,6 +15,7 @@ from services.gateway.auth import Role
 from services.gateway.schemas.common import ReadModel
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
+from shared.contracts.evaluation import Rating
 
 
 class UnitRead(meetings.UnitReply):
@@ -69,6 +70,15 @@ class CriterionRead(evaluation.CriterionReply):
     """One item of the score and why it got its points."""
 
 
+class GateRead(BaseModel):
+    """The framework's gate on a meeting's rating (DOMAIN.md "Quality evaluation"; shared.gates): `applied` when
+    gated items short of full points lowered the band's rating `rating_by_points` to the answered `rating`."""
+
+    applied: bool
+    items_short: list[str] = Field(description="The gated item codes below full points that lowered the rating")
+    rating_by_points: Rating = Field(description="The rating of the score's band, before the gates")
+
+
 class MeetingScoreRead(evaluation.MeetingScoreReply):
     """A meeting's score under the framework in force, with its explanation per item; `begun` false while the meeting
     is still ahead (scheduled, no minutes, its start in the future): its score is then provisional (no roster, no
@@ -79,6 +89,11 @@ class MeetingScoreRead(evaluation.MeetingScoreReply):
     criteria: Sequence[CriterionRead]
     begun: bool = Field(
         description="False while the meeting has not begun (scheduled, no minutes, start ahead): score provisional"
+    )
+    gate: GateRead | None = Field(
+        None,
+        description="Whether a gate of the framework lowered the rating (Good needs full points on the gated items, "
+        "else Fair); null when that cannot be told",
     )
 
 

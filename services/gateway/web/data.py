@@ -11,7 +11,7 @@ from services.gateway.http import reads
 from services.gateway.rollups import month_shown, rollup_shown, waiting_month  # noqa: F401  (the pages' names for them)
 from services.gateway.web.availability import empty_page, notices_or, scores_or, scores_unavailable
 from services.gateway.web.core import CriteriaUnavailable
-from services.gateway.web.explain import item_names
+from services.gateway.web.explain import gate_note, item_names
 from services.gateway.web.i18n import (
     MINUTES_STATES,
     N_,
@@ -27,7 +27,7 @@ from services.gateway.web.i18n import (
 from services.gateway.web.periods import cell_years
 from shared.alert_rules import period_alerts_due
 from shared.collation import by_name, by_person_values
-from shared.contracts.evaluation_rpc import GetCellPeriods, GetFramework
+from shared.contracts.evaluation_rpc import GetCellPeriods
 from shared.contracts.meetings_rpc import ListMembers, UnitReply
 from shared.contracts.notifications_rpc import (
     GetPeriodChecks,
@@ -430,23 +430,22 @@ def upcoming(meeting: Any) -> bool:
     return starts_at > datetime.now(VIETNAM_TZ)
 
 
-_frameworks: dict[tuple[str, str], dict[str, Any]] = {}
-
-
 async def framework(state: GatewayState, framework_id: str, version: str) -> dict[str, Any] | None:
-    """A framework document (its Vietnamese criterion names), kept once read."""
-    key = (framework_id, version)
-    if key not in _frameworks:
-        try:
-            found = await scores_or(
-                lambda: state.rpc.call(GetFramework(framework_id=framework_id, version=version)), None
-            )
-        except RpcError:
-            return None
-        if found is None:
-            return None
-        _frameworks[key] = found.model_dump()
-    return _frameworks[key]
+    """A framework document (its Vietnamese criterion names), kept once read (reads.framework_document); None when
+    evaluation does not answer or knows no such version."""
+    try:
+        return await scores_or(lambda: reads.framework_document(state, framework_id, version), None)
+    except RpcError:
+        return None
+
+
+async def gate_sentence(state: GatewayState, score: dict[str, Any] | None) -> str | None:
+    """The score's sentence on the gate (explain.gate_note: `Đạt 95,8 điểm nhưng hạ từ Tốt xuống Khá vì …`), the items
+    named by the framework that scored it; None when no gate lowered the rating (no framework read then)."""
+    if score is None or not (score.get("gate") or {}).get("applied"):
+        return None
+    reference = score.get("framework") or {}
+    return gate_note(score, await framework(state, str(reference.get("id")), str(reference.get("version"))))
 
 
 async def manual_items(state: GatewayState, score: dict[str, Any] | None) -> list[dict[str, Any]]:

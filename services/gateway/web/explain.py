@@ -10,7 +10,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.gateway.web.i18n import N_, _, format_moment, format_number, format_share, parse_moment
+from services.gateway.web.i18n import (
+    N_,
+    _,
+    format_moment,
+    format_number,
+    format_rating,
+    format_share,
+    parse_moment,
+)
 from shared.reasons import ROLE_LABEL, ReasonCode, ReasonPart
 
 SEE_FACTS = N_("see the recorded facts of the meeting")
@@ -315,6 +323,34 @@ def explained_lines(score: dict[str, Any], framework: dict[str, Any] | None) -> 
             }
         )
     return lines
+
+
+def gate_note(score: Mapping[str, Any] | None, framework: dict[str, Any] | None) -> str | None:
+    """Why a score in Good's band is rated lower, in Vietnamese, when the framework's gate lowered it (the score's
+    `gate`, reads.score_gate): `Đạt 95,8 điểm nhưng hạ từ Tốt xuống Khá vì chưa đạt điểm tối đa ở: Tỷ lệ đảng viên
+    có mặt.`, the items by their names in `framework`; `Tạm tính đạt …` for a provisional score. None when no gate
+    lowered the rating (or that is not known)."""
+    gate = (score or {}).get("gate") or {}
+    if score is None or not gate.get("applied"):
+        return None
+    names = item_names(framework)
+    values = {
+        "score": format_number(score.get("score")),
+        "by_points": format_rating(gate.get("rating_by_points")),
+        "rating": format_rating(score.get("rating")),
+        "items": _(", ").join(names.get(str(code), ("", str(code)))[1] for code in gate.get("items_short") or ()),
+    }
+    if score.get("provisional"):
+        return _(
+            "Provisionally %(score)s points, but lowered from %(by_points)s to %(rating)s because these items are not "
+            "at full points: %(items)s.",
+            **values,
+        )
+    return _(
+        "Scored %(score)s points, but lowered from %(by_points)s to %(rating)s because these items are not at full "
+        "points: %(items)s.",
+        **values,
+    )
 
 
 # ---- Fallback for lines stored before evaluation coded its reasons (no `parts`) ------------------------------------

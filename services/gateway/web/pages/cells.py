@@ -10,7 +10,7 @@ from services.gateway.handlers import authorize_meeting, authorize_unit, followe
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
 from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
-from services.gateway.web.explain import explained_lines
+from services.gateway.web.explain import explained_lines, gate_note
 from services.gateway.web.pages.secretary import may_record
 from shared.collation import by_person
 
@@ -60,11 +60,11 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         raise PageNotFound
     ahead = data.upcoming(meeting)
     score = None if ahead else await data.meeting_score(state, principal, meeting_id)
-    lines = []
+    lines, gate = [], None
     if score:
         reference = score.get("framework") or {}
         framework = await data.framework(state, str(reference.get("id")), str(reference.get("version")))
-        lines = explained_lines(score, framework)
+        lines, gate = explained_lines(score, framework), gate_note(score, framework)
     followed, members = await asyncio.gather(
         followed_cells(principal, rpc=state.rpc, directory=state.directory),
         data.members_by_id(state, principal, meeting.cell_id),
@@ -82,6 +82,7 @@ async def meeting_page(meeting_id: str, request: Request, viewer: CurrentViewer,
         score=score,
         upcoming=ahead,
         lines=lines,
+        gate_note=gate,
         members=members,
         roster=by_person(
             meeting.attendance.records if meeting.attendance else [], lambda record: name(record["member_id"])

@@ -180,6 +180,7 @@ async def _confirm_page(
         meeting=meeting,
         assignment=assignment,
         score=None if data.upcoming(meeting) else score,  # a meeting ahead is not rated; its items still shown
+        gate_note=None if data.upcoming(meeting) else await data.gate_sentence(state, score),
         manual=manual,
         proposals=proposals,
         errors=errors or {},

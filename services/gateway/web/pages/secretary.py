@@ -353,6 +353,7 @@ async def _record_page(
             **{person: {"id": person, "full_name": person} for person in minutes["others"] if person not in members},
         },
         score=score,
+        gate_note=await data.gate_sentence(state, score),
         upcoming=ahead,
         manual=await data.manual_items(state, score),
         errors=errors or {},
