@@ -137,20 +137,14 @@ async def report_summary(
 ) -> dict[str, Any]:
     """What the PDF of a committee above FULL_LIST_CELLS cells gives: its roll-up, the figures of each directly
     subordinate unit (sub_units) and its PDF_WEAKEST weakest cells with all their figures (`weakest`), read off the
-    report's pages with only those rows kept. The sub-units' roll-ups are read while the pages are: neither waits
-    for the other."""
-    units = asyncio.create_task(sub_units(state, committee_id, period))
+    report's pages with only those rows kept."""
     kept: list[tuple[tuple[int, float, str], dict[str, Any]]] = []
-    try:
-        async for page in report_pages(state, principal, committee_id, period):
-            kept += [(weak, row) for row in page if (weak := weakness(row)) is not None]
-            if len(kept) > 2 * PDF_WEAKEST:  # never more than a page and twice the list at once
-                kept = heapq.nsmallest(PDF_WEAKEST, kept, key=lambda pair: pair[0])
-    except BaseException:
-        units.cancel()
-        raise
+    async for page in report_pages(state, principal, committee_id, period):
+        kept += [(weak, row) for row in page if (weak := weakness(row)) is not None]
+        if len(kept) > 2 * PDF_WEAKEST:  # never more than a page and twice the list at once
+            kept = heapq.nsmallest(PDF_WEAKEST, kept, key=lambda pair: pair[0])
     weakest = [row for _, row in heapq.nsmallest(PDF_WEAKEST, kept, key=lambda pair: pair[0])]
-    return {"rollup": rollup, "sub_units": await units, "weakest": weakest}
+    return {"rollup": rollup, "sub_units": await sub_units(state, committee_id, period), "weakest": weakest}
 
 
 def report_header(*, with_period: bool = True) -> list[str]:
