@@ -286,9 +286,10 @@ OPS = ops.ops_catalog("evaluation")
 """The operator methods (dead letters, parked outbox rows) as this service's own requests (see ops_rpc.py)."""
 
 
-REPORT_PAGE_MAX = 2000
-"""The most cells one page of a committee's report holds: about 0.5 MB of JSON, far below RabbitMQ's
-`max_message_size` (128 MiB by default), so a province's 35,000 cells come in ~18 replies, never in one huge one."""
+REPORT_PAGE_MAX = 5000
+"""The most cells one page of a committee's report holds: about 1.5 MB of JSON, far below RabbitMQ's
+`max_message_size` (128 MiB by default), so a province's 35,000 cells come in 7 replies, never in one huge one (each
+page reads the whole subtree again to rank it: 35 pages of 1,000 cost a province's CSV seconds of database time)."""
 
 
 class GetCommitteeReport(EvaluationRequest[CommitteeReportReply]):

@@ -55,6 +55,7 @@ def main() -> None:
     )
     parser.add_argument("--quiet", type=float, default=10.0, help="seconds without results that mean settled")
     parser.add_argument("--rate", type=float, default=200.0, help="latency: events a second")
+    parser.add_argument("--repeat", type=int, default=1, help="rollup: download each report N times (median kept)")
     parser.add_argument("--duration", type=float, default=60.0, help="latency: seconds of steady feed")
     parser.add_argument("--profile", type=Path, help="py-spy each service during the service presets into DIR")
     parser.add_argument("--no-baseline", action="store_true", help="skip the raw baselines")
@@ -112,7 +113,9 @@ def main() -> None:
             run_module(["-m", "tests.evaluation.bench_rollup", "--scale", str(args.scale)])
             from tests.benchmarks import reports
 
-            result = reports.run(scale=args.scale, baseline=baseline, timeout=timeout, profile_dir=profile(preset))
+            result = reports.run(
+                scale=args.scale, baseline=baseline, timeout=timeout, profile_dir=profile(preset), repeat=args.repeat
+            )
         elif preset == "sweep":
             cells = max(10, round(35_000 * args.scale))
             run_module(["-m", "tests.notifications.bench_sweep", "--cells", str(cells)])

@@ -129,10 +129,22 @@ def rss_mb(pid: int) -> float:
         return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process and its children have used so far."""
+    try:
+        root = psutil.Process(pid)
+        times = [process.cpu_times() for process in [root, *root.children(recursive=True)]]
+    except psutil.NoSuchProcess:
+        return 0.0
+    return sum(t.user + t.system for t in times)
+
+
 async def download(client: httpx.AsyncClient, pids: dict[str, int], path: str) -> dict[str, Any]:
-    """GET `path` (read to its end), timed; bytes, and each process's RSS before it and its peak while it ran (MB,
-    sampled every 20 ms: a process's VmHWM would carry the peak of an earlier download)."""
+    """GET `path` (read to its end), timed; bytes, the CPU seconds each process spent on it, and each process's RSS
+    before it and its peak while it ran (MB, sampled every 20 ms: a process's VmHWM would carry the peak of an
+    earlier download)."""
     before = {name: rss_mb(pid) for name, pid in pids.items()}
+    cpu_before = {name: cpu_s(pid) for name, pid in pids.items()}
     peak = dict(before)
     done = asyncio.Event()
 
@@ -150,6 +162,7 @@ async def download(client: httpx.AsyncClient, pids: dict[str, int], path: str) -
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
         seconds = time.perf_counter() - started
+        cpu = {name: round(cpu_s(pid) - cpu_before[name], 2) for name, pid in pids.items()}
     finally:
         done.set()
         await sampler
@@ -158,6 +171,7 @@ async def download(client: httpx.AsyncClient, pids: dict[str, int], path: str) -
     return {
         "seconds": round(seconds, 2),
         "bytes": size,
+        "cpu_s": cpu,
         "rss_before_mb": {name: round(value, 1) for name, value in before.items()},
         "rss_peak_mb": {name: round(value, 1) for name, value in peak.items()},
         "rss_jump_mb": {name: round(peak[name] - before[name], 1) for name in pids},
@@ -165,9 +179,17 @@ async def download(client: httpx.AsyncClient, pids: dict[str, int], path: str) -
 
 
 async def measure(
-    bench: BenchSystem, *, cells: int, baseline: bool, profile_dir: Path | None, timeout: float, path: Path
+    bench: BenchSystem,
+    *,
+    cells: int,
+    baseline: bool,
+    profile_dir: Path | None,
+    timeout: float,
+    path: Path,
+    repeat: int = 1,
 ) -> dict[str, Any]:
-    """Load, seed, sign in, download; the figures."""
+    """Load, seed, sign in, download (each report `repeat` times: its figures those of the median download, every
+    download's seconds and CPU seconds per service listed beside them); the figures."""
     period = last_closed_month()
     env = {**os.environ, "CHIBO_DATABASE_URL": bench.dsn, "CHIBO_AMQP_URL": bench.amqp_url}
     started = time.perf_counter()
@@ -229,8 +251,16 @@ async def measure(
             for name, unit in (("commune", commune), ("province", ROOT_UNIT)):
                 for kind in ("csv", "pdf"):
                     url = f"/app/committees/{unit}/report.{kind}?period={period}"
-                    figures[f"{name}_{kind}"] = await download(client, pids, url)
-                    print(f"report {name} {kind}: {json.dumps(figures[f'{name}_{kind}'])}", flush=True)
+                    runs = []
+                    for _ in range(repeat):
+                        runs.append(await download(client, pids, url))
+                        print(f"report {name} {kind}: {json.dumps(runs[-1])}", flush=True)
+                    median = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+                    figures[f"{name}_{kind}"] = {
+                        **median,
+                        "runs_s": [run["seconds"] for run in runs],
+                        "runs_cpu_s": [run["cpu_s"] for run in runs],
+                    }
         finally:
             if profiler is not None:
                 profiler.stop()
@@ -247,6 +277,10 @@ async def measure(
         "commune_pdf_s": figures["commune_pdf"]["seconds"],
         "province_csv_s": figures["province_csv"]["seconds"],
         "province_pdf_s": figures["province_pdf"]["seconds"],
+        **{
+            f"{download}_cpu_s": figures[download]["cpu_s"]
+            for download in ("commune_csv", "commune_pdf", "province_csv", "province_pdf")
+        },
     }
     return {
         "preset": "rollup",
@@ -264,8 +298,10 @@ async def measure(
     }
 
 
-def run(*, scale: float, baseline: bool, timeout: float, profile_dir: Path | None = None) -> dict[str, Any]:
-    """The report downloads over a generated province of 35,000 × `scale` cells (at least 20)."""
+def run(
+    *, scale: float, baseline: bool, timeout: float, profile_dir: Path | None = None, repeat: int = 1
+) -> dict[str, Any]:
+    """The report downloads over a generated province of 35,000 × `scale` cells (at least 20), each `repeat` times."""
     cells = max(20, round(FULL_CELLS * scale))
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "province.jsonl"
@@ -278,5 +314,13 @@ def run(*, scale: float, baseline: bool, timeout: float, profile_dir: Path | Non
         )
         with bench_system() as bench:
             return asyncio.run(
-                measure(bench, cells=cells, baseline=baseline, profile_dir=profile_dir, timeout=timeout, path=path)
+                measure(
+                    bench,
+                    cells=cells,
+                    baseline=baseline,
+                    profile_dir=profile_dir,
+                    timeout=timeout,
+                    path=path,
+                    repeat=repeat,
+                )
             )

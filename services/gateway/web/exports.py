@@ -7,7 +7,7 @@ import heapq
 import io
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -39,9 +39,10 @@ from shared.envelope import now as clock
 from shared.periods import is_running, local_date
 from shared.rpc import RpcError
 
-REPORT_PAGE = 1000
+REPORT_PAGE = 5000
 """Cells per page read from evaluation for a report (GetCommitteeReport; at most REPORT_PAGE_MAX): a province's
-35,000 cells come in 35 replies of ~0.25 MB, each turned into CSV lines and let go before the next is read."""
+35,000 cells come in 7 replies of ~1.5 MB, each turned into CSV lines and let go before the next is read (evaluation
+ranks the whole subtree for every page: 35 pages of 1,000 spent seconds in the database)."""
 FULL_LIST_CELLS = 600
 """Above this many cells (more than any commune's 100–500) the report's PDF lists no cell by cell: it gives the
 figures by directly subordinate unit and the weakest cells, and says that the full list is in the CSV. A PDF of a
@@ -183,6 +184,23 @@ def row_rating(row: dict[str, Any]) -> str:
 def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
     """One cell's figures for the period as a person reads them (`72,5`), with the period and its status (none
     when `period` is None: report_header without them); a provisional figure says so by its rating (row_rating)."""
+    return report_line(row, report_period(period))
+
+
+def report_period(period: str | None) -> tuple[str, ...]:
+    """The columns every row of a report gives its period in (report_row): its name and whether it has ended; none
+    for None. Worked out once for all the rows of an export (period_status reads the clock and the calendar)."""
+    return (format_period(period), period_status(period)) if period is not None else ()
+
+
+def report_rows(rows: Iterable[dict[str, Any]], *, period: str | None) -> Iterator[list[str]]:
+    """report_row of each row, the period's columns worked out once."""
+    columns = report_period(period)
+    return (report_line(row, columns) for row in rows)
+
+
+def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+    """report_row with the period's columns given (report_period)."""
     rates = [
         format_number(row[key] * 100) if row.get(key) is not None else ""
         for key in ("attendance_rate", "speaking_rate")
@@ -192,7 +210,7 @@ def report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
         str(row.get("name") or row["cell_id"]),
         format_number(row.get("score")) if row.get("score") is not None else "",
         row_rating(row),
-        *((format_period(period), period_status(period)) if period is not None else ()),
+        *columns,
         # none for a period not rated yet (its ratings line: `not_rated`): blank, as a line without them
         *("" if row.get(key) is None else str(row[key]) for key in ("regular_held", "thematic_held")),
         *rates,
@@ -231,7 +249,7 @@ def report_csv(rows: list[dict[str, Any]], *, period: str) -> bytes:
     """The report for the period as a spreadsheet's CSV (spreadsheet_csv), decimal commas; every row says whether
     the period has ended, so a provisional figure copied or sorted away from the file's name still says so. A
     committee without data up to the period's end has no rows: the header alone."""
-    return spreadsheet_csv(report_header(), (report_row(row, period=period) for row in rows))
+    return spreadsheet_csv(report_header(), report_rows(rows, period=period))
 
 
 async def report_csv_chunks(
@@ -240,9 +258,9 @@ async def report_csv_chunks(
     """report_csv, one chunk per page of rows (report_pages: `first`, then `rest`): the BOM and the header, then each
     page's lines, so the gateway holds one page at a time however many cells the committee has."""
     yield csv_lines([report_header()]).encode("utf-8-sig")
-    yield csv_lines(report_row(row, period=period) for row in first).encode()
+    yield csv_lines(report_rows(first, period=period)).encode()
     async for page in rest:
-        yield csv_lines(report_row(row, period=period) for row in page).encode()
+        yield csv_lines(report_rows(page, period=period)).encode()
 
 
 def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
@@ -280,7 +298,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             subtitle=subtitle,
             figures=report_figures(rollup),
             header=report_header(with_period=False)[1:],
-            rows=[report_row(row, period=None)[1:] for row in data["rows"]],
+            rows=[line[1:] for line in report_rows(data["rows"], period=None)],
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
         )
     units = [
@@ -292,7 +310,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         ]
         for item in data["sub_units"]
     ]
-    weakest = [report_row(row, period=None)[1:] for row in data["weakest"]]
+    weakest = [line[1:] for line in report_rows(data["weakest"], period=None)]
     note = _(
         "This committee has %(cells)s cells: this PDF gives its figures by directly subordinate unit and its "
         "weakest cells (rated Average or Poor, at most %(weakest)s); every cell's figures are in the report's CSV.",
