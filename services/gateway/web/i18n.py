@@ -9,9 +9,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import Translations
 from pydantic import BaseModel
 
@@ -107,26 +108,23 @@ def format_number(value: float | int | None, digits: int = 1) -> str:
     they read: 81.05 is `81,1`); an em dash for no value."""
     if value is None:
         return "—"
-    pattern = "#,##0" + ("." + "#" * digits if digits else "")
     # the decimal text of the value, not its binary float: round(81.05, 1) is 81.0, since 81.05 is 81.04999... as
     # a float, and a score the API gives as 81.05 (81.0526 rounded) was shown as 81
     exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    if not exact.is_finite():
-        return str(format_decimal(exact, format=pattern, locale=LOCALE))
-    return vietnamese_decimal(exact)
+    return str(_number_pattern(digits).apply(exact, _vietnamese()))
 
 
-def vietnamese_decimal(exact: Decimal) -> str:
-    """A finite decimal as babel's format_decimal writes it in Vietnamese with the pattern `#,##0.#…` when the value
-    has no more decimals than the pattern (format_number quantized it): `.` between groups of thousands, `,` before
-    the decimals, trailing zeros of the decimals dropped, `-` before a negative value (`-0` too, as babel). Written
-    by hand since babel parses the pattern and the locale's data at every call: a province's report has 100,000
-    figures (tests/web/test_i18n.py holds it to babel's text)."""
-    text = format(exact, ",f")  # `-1,234.50`: Python's own grouping, every decimal of the quantized value kept
-    whole, _dot, decimals = text.partition(".")
-    decimals = decimals.rstrip("0")
-    whole = whole.replace(",", ".")
-    return f"{whole},{decimals}" if decimals else whole
+@cache
+def _number_pattern(digits: int) -> NumberPattern:
+    """babel's parsed `#,##0.#…` pattern for `digits` decimals, parsed once: format_decimal parses its pattern at
+    every call, about half its time, and a province's report writes 100,000 figures."""
+    return parse_pattern("#,##0" + ("." + "#" * digits if digits else ""))
+
+
+@cache
+def _vietnamese() -> Locale:
+    """babel's Vietnamese locale data, looked up once."""
+    return Locale.parse(LOCALE)
 
 
 def format_share(value: float | None) -> str:
