@@ -151,8 +151,9 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
 
 def event_identity(headers: Mapping[str, Any], body: bytes) -> tuple[Any, Any]:
     """A dead letter's CloudEvents (`id`, `type`), each None when not read (the caller keeps only text), from where
-    its mode puts them: binary-mode headers (`ce-`, `cloudEvents:`, `cloudEvents_`, any case), else the body when it
-    is an envelope (is_envelope_like), never the `id` of a body that is only `data` (a member's id is no event's)."""
+    its mode puts them: binary-mode headers (`ce-`, `cloudEvents:`, `cloudEvents_`, any case) when they give an `id`,
+    else the body when it is an envelope (is_envelope_like), never the `id` of a body that is only `data` (a member's
+    id is no event's)."""
     lowered = tuple(prefix.lower() for prefix in AMQP_PREFIXES)
     attributes: dict[str, Any] = {}
     for name, value in headers.items():
@@ -160,13 +161,15 @@ def event_identity(headers: Mapping[str, Any], body: bytes) -> tuple[Any, Any]:
         prefix = next((p for p in lowered if key.startswith(p)), None)
         if prefix is not None:
             attributes.setdefault(key[len(prefix) :], value)
-    if attributes:
+    if "id" in attributes:
         return attributes.get("id"), attributes.get("type")
+    # no `id` header (none at all, or only other attributes, e.g. a `ce-note` beside a structured body): an envelope
+    # body's own
     with contextlib.suppress(ValueError, RecursionError):
         parsed = json.loads(body) if len(body) <= 1 << 20 else None
         if isinstance(parsed, dict) and is_envelope_like(parsed):
-            return parsed.get("id"), parsed.get("type")
-    return None, None
+            return parsed.get("id"), attributes.get("type", parsed.get("type"))
+    return None, attributes.get("type")
 
 
 def describe(message: AbstractIncomingMessage, position: int, *, carried_count: bool = True) -> dict[str, Any]:

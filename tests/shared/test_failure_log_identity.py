@@ -250,3 +250,6 @@ def test_a_dead_letters_event_id_is_read_where_its_mode_puts_it() -> None:
     assert event_identity({"CE-ID": "ev-2"}, data) == ("ev-2", None)
     assert event_identity({name.replace("ce-", "ce_"): v for name, v in BINARY_HEADERS.items()}, data) == (None, None)
     assert event_identity({}, structured()) == ("ev-1", "meeting.cancelled.v1")
+    # an attribute header without `id` beside a structured body (tests/gateway/test_recovery's `ce-note`): the
+    # envelope's own id, as before the binary-mode reading came in (3 of test_recovery failed on None)
+    assert event_identity({"ce-note": "thử"}, structured()) == ("ev-1", "meeting.cancelled.v1")
