@@ -221,7 +221,9 @@ async def test_a_service_works_its_own_dead_letters_and_the_gateway_sees_only_th
     try:
         channel = await connection.channel(publisher_confirms=True)
         await channel.default_exchange.publish(
-            aio_pika.Message(b'{"id": "evt-dead"}', headers={"x-first-death-queue": MEETINGS_INGEST.name}),
+            aio_pika.Message(
+                b'{"specversion": "1.0", "id": "evt-dead"}', headers={"x-first-death-queue": MEETINGS_INGEST.name}
+            ),
             routing_key=dead,
         )
     finally:

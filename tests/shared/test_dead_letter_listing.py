@@ -128,7 +128,7 @@ async def test_dead_letters_caught_while_a_queue_was_replaced_are_moved_in_at_th
     caught = random_id("caught")
     died: dict[str, Any] = {"x-death": [{"count": 1, "reason": "rejected", "queue": NOTIFICATIONS_EVENTS.name}]}
     await channel.default_exchange.publish(
-        aio_pika.Message(json.dumps({"id": caught}).encode(), message_id=caught, headers=died),
+        aio_pika.Message(json.dumps({"specversion": "1.0", "id": caught}).encode(), message_id=caught, headers=died),
         routing_key=f"{DLQ}.upgrade",
     )
     await declare_topology(amqp_url, [NOTIFICATIONS_EVENTS])
