@@ -27,8 +27,8 @@ MEETING_SLACK = 1.10
 PERIOD_SLACK = 1.15
 """Republications allowed: a late fact may still change a score (CONTRACT.md), and a round may start between two
 one-type batches when a service runs later than SCORING_WAITS. The code before the fix published 1.2-1.3 a meeting
-and 1.18 a period (247 for 210, at ten cells), and a round that ignored the relay's announcement once a later delivery had begun
-(a change tried and reverted) 1.15, which these bounds still refuse."""
+and 1.18 a period (247 for 210, at ten cells), and a round that ignored the relay's announcement once a later
+delivery had begun (a change tried and reverted) 1.15, which these bounds still refuse."""
 
 SCORING_WAITS = {"CHIBO_SCORING_MAX_WAIT_SECONDS": "5", "CHIBO_SCORING_BULK_WAIT_SECONDS": "10"}
 """Evaluation's longest waits for a relay fetch's announced messages before a scoring round (services/evaluation/
