@@ -31,8 +31,9 @@ class PreferencesRead(ReadModel):
     stored: bool = False
     available_channels: list[str] = ["email", "inbox"]
     email_on_file: bool | None = None
-    """False when no e-mail address is on file for the person (the member database gave none): `email` may still be
-    chosen, but nothing is e-mailed until an address comes; None when it is not known."""
+    """False when no e-mail address is on file for the person (the member database gave none, nor their monitor
+    assignments for an upper-level monitor): `email` may still be chosen, but nothing is e-mailed until an address
+    comes; None when it is not known."""
 
 
 def person_view(answer: notifications.PreferencesReply) -> dict[str, Any]:
