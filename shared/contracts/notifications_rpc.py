@@ -49,9 +49,9 @@ class PreferencesReply(Reply):
     available_channels: list[str] = Field(default_factory=lambda: ["email", "inbox"])
     """The channels a choice may name here (the webhook only where an SMS gateway is configured)."""
     email_on_file: bool | None = None
-    """Whether an e-mail address is on file to send to (the member snapshot's, a committee's contact addresses);
-    None when the recipient is no member known to notifications. E-mail stays a choice without one: nothing is
-    e-mailed until an address comes from the member database."""
+    """Whether an e-mail address is on file to send to (the member snapshot's or the person's monitor assignments',
+    a committee's contact addresses); None when the recipient is no member, monitor or unit known to notifications.
+    E-mail stays a choice without one: nothing is e-mailed until an address comes from the member database."""
 
 
 class RulesReply(Reply):

@@ -73,6 +73,9 @@ class World:
     """Meetings whose cancellation evaluation has not consumed yet: it still answers the score it had (as held)."""
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Scores evaluation answers as given (meeting id -> the reply's data), before the fake's own."""
+    emails_on_file: dict[str, bool] = field(default_factory=dict)
+    """What notifications answers as a recipient's `email_on_file` (recipient id -> whether an address is on file);
+    a recipient not listed is not known (None)."""
     ingested: list[dict[str, Any]] = field(default_factory=list)
     scopes: list[str | None] = field(default_factory=list)
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
@@ -802,13 +805,14 @@ class World:
 
         async def get_preferences(r: notifications.GetPreferences) -> dict[str, Any]:
             stored = chosen.get(r.recipient_id)
+            on_file = {"email_on_file": self.emails_on_file.get(r.recipient_id)}
             if stored is None:
-                return {"recipient_id": r.recipient_id, "channels": ["email", "inbox"], "digest": False}
-            return {"recipient_id": r.recipient_id, **stored, "stored": True}
+                return {"recipient_id": r.recipient_id, "channels": ["email", "inbox"], "digest": False, **on_file}
+            return {"recipient_id": r.recipient_id, **stored, "stored": True, **on_file}
 
         async def set_preferences(r: notifications.SetPreferences) -> dict[str, Any]:
             chosen[r.recipient_id] = {"channels": list(r.channels), "digest": r.digest}
-            return {"recipient_id": r.recipient_id, **chosen[r.recipient_id], "stored": True}
+            return await get_preferences(notifications.GetPreferences(recipient_id=r.recipient_id))
 
         methods = RpcMethods("notifications")
         methods.add(notifications.GetPreferences, get_preferences)

@@ -245,6 +245,7 @@ class FakeMeetings:
             approval_version=meeting.get("approval_version"),
             minutes_ended_at=datetime.fromisoformat(minutes["ended_at"]) if minutes else None,
             start_version=meeting.get("start_version"),
+            held_recorded_at=meeting.get("held_recorded_at"),
         )
 
     async def starting_near(
@@ -260,6 +261,12 @@ class FakeMeetings:
             and abs(m["starts_at"] - starts_at) < window
         ]
         return sorted(found, key=lambda m: (m["starts_at"], m["meeting_id"]))
+
+    def record_held(self, meeting_id: str, *, at: datetime) -> None:
+        """Keep the earliest time the meeting was recorded as already held."""
+        meeting = self._s.meetings[meeting_id]
+        kept = meeting.get("held_recorded_at")
+        meeting["held_recorded_at"] = at if kept is None else min(kept, at)
 
     def add_start_fact(self, meeting_id: str, fact: StartFact) -> None:
         """Keep an accepted schedule or move beside the current start."""

@@ -368,6 +368,10 @@ class FakeProjection:
         self.monitors[(monitor.person_id, monitor.cell_id)] = monitor
         return True
 
+    async def monitors_of(self, person_id: str) -> list[Monitor]:
+        """The person's monitor assignments, in cell order."""
+        return [m for (p, _), m in sorted(self.monitors.items()) if p == person_id]
+
     async def pending_probations(self, cell_ids: Sequence[str]) -> list[Member]:
         """Members of the cells with a pending probation check."""
         return [

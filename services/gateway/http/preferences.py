@@ -20,6 +20,30 @@ KEEP_PREFERENCES = RoleCheck(PEOPLE, "keep notification preferences")
 Channel = Literal["email", "webhook", "inbox"]
 
 
+EMAIL_NOT_ON_FILE = "email_not_on_file"
+
+
+class PreferenceWarning(ReadModel):
+    """Something a choice cannot do yet, though it is stored: `code` (`email_not_on_file`), the `field` it is about
+    (`email`, the channel) and an English `message` saying why."""
+
+    code: Literal["email_not_on_file"]
+    field: str
+    message: str
+
+
+def preference_warnings(answer: notifications.PreferencesReply) -> list[dict[str, str]]:
+    """The warnings of a person's preferences: `email_not_on_file` when e-mail is chosen and notifications knows the
+    person without an address (`email_on_file` false; nothing said while it is not known)."""
+    if "email" not in answer.channels or answer.email_on_file is not False:
+        return []
+    message = (
+        "email is chosen but no e-mail address is on file for you: nothing is e-mailed until one is added to the"
+        " member records; the choice is kept until then"
+    )
+    return [{"code": EMAIL_NOT_ON_FILE, "field": "email", "message": message}]
+
+
 class PreferencesRead(ReadModel):
     """Which channels reach the person (always `inbox`: every notice is kept there), whether they get one daily
     digest instead of single alerts, and `available_channels`: those a choice may name here (`webhook`, the SMS
@@ -31,16 +55,22 @@ class PreferencesRead(ReadModel):
     stored: bool = False
     available_channels: list[str] = ["email", "inbox"]
     email_on_file: bool | None = None
-    """False when no e-mail address is on file for the person (the member database gave none): `email` may still be
-    chosen, but nothing is e-mailed until an address comes; None when it is not known."""
+    """False when no e-mail address is on file for the person (the member database gave none, nor their monitor
+    assignments for an upper-level monitor): `email` may still be chosen, but nothing is e-mailed until an address
+    comes; None when it is not known."""
+    warnings: list[PreferenceWarning] = []
+    """What the choice cannot do yet (empty when nothing): `email_not_on_file` while e-mail is chosen and
+    `email_on_file` is false."""
 
 
 def person_view(answer: notifications.PreferencesReply) -> dict[str, Any]:
     """What a person sees of their preferences: the fields the PUT takes back and the channels on offer. A recipient's
-    own webhook address and secret are an operator's setting over RPC, not a person's, so they are not shown here."""
-    return answer.model_dump(
+    own webhook address and secret are an operator's setting over RPC, not a person's, so they are not shown here;
+    `warnings` (preference_warnings) says what the choice cannot do yet."""
+    shown = answer.model_dump(
         include={"recipient_id", "channels", "digest", "stored", "available_channels", "email_on_file"}
     )
+    return shown | {"warnings": preference_warnings(answer)}
 
 
 class PreferencesUpdate(CreateModel):
@@ -61,14 +91,15 @@ def person_of(caller: Caller) -> str:
 
 @router.get("/me/preferences", response_model=PreferencesRead)
 async def get_my_preferences(caller: Caller, state: State) -> Any:
-    """The caller's notification preferences (the defaults until they choose)."""
+    """The caller's notification preferences (the defaults until they choose), with their `warnings`."""
     return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=person_of(caller))))
 
 
 @router.put("/me/preferences", response_model=PreferencesRead, dependencies=[Depends(KEEP_PREFERENCES)])
 async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
     """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off);
-    422 naming `channels` for `webhook` where no SMS gateway is configured (see `available_channels`)."""
+    422 naming `channels` for `webhook` where no SMS gateway is configured (see `available_channels`); e-mail without
+    an address on file is stored and answered with the `email_not_on_file` warning."""
     person = person_of(caller)
     await state.rpc.call(
         notifications.SetPreferences(recipient_id=person, channels=list(body.channels), digest=body.digest)

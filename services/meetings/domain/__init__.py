@@ -4,13 +4,12 @@ Pure: the standard library and the contract's value types only. Rules raise Inva
 is rejected, the field named) or Held (the event waits for something it refers to).
 """
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, Event, InvalidEvent
+from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
 from shared.periods import add_years, local_date, month_of, period_bounds
 from shared.plausible import (
@@ -651,6 +650,9 @@ class MeetingState:
     """When the stored minutes say the meeting ended (`data.ended_at`), None without minutes."""
     start_version: Version | None = None
     """The version of the schedule or move that set `starts_at` (None when not known to the reader)."""
+    held_recorded_at: datetime | None = None
+    """When a secretary recorded the meeting as already held (held_recorded_at: the earliest such schedule's time),
+    None for a meeting scheduled beforehand or by an integration."""
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:
@@ -710,19 +712,11 @@ def check_completion_day(meeting: MeetingState, completed_on: date) -> None:
         )
 
 
-def held_recorded_at(facts: Sequence["StartFact"]) -> datetime | None:
-    """When a secretary recorded the meeting as already held: the time of its kept schedule (`facts`, oldest first)
-    sent by GATEWAY_SOURCE with HELD_EXTENSION `true`; None for a meeting scheduled beforehand (or by an
-    integration, or kept before its start facts were)."""
-    for fact in facts:
-        if fact.kind == "schedule" and fact.source == GATEWAY_SOURCE:
-            try:
-                envelope = json.loads(fact.raw)
-            except ValueError:
-                continue
-            if isinstance(envelope, dict) and envelope.get(HELD_EXTENSION) is True:
-                return fact.version[0]
-    return None
+def held_recorded_at(*, source: str, already_held: bool, time: datetime) -> datetime | None:
+    """When an accepted meeting.scheduled.v1 records its meeting as already held: its `time` when a secretary sent it
+    (`source` GATEWAY_SOURCE, the envelope's HELD_EXTENSION `true`), else None (scheduled beforehand, or by an
+    integration). The meeting keeps the earliest such time (meeting.held_recorded_at, check_documents_moment)."""
+    return time if source == GATEWAY_SOURCE and already_held else None
 
 
 def check_documents_moment(

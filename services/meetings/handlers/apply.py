@@ -133,13 +133,14 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
             f"data.cell_id: meeting {data.meeting_id} belongs to another cell; a meeting never changes cell",
             field="data.cell_id",
         )
+    already_held = recorded_as_held(event.envelope)
     domain.check_schedule(
         existing,
         meeting_id=data.meeting_id,
         source=event.source,
         starts_at=data.starts_at,
         time=event.time,
-        already_held=recorded_as_held(event.envelope),
+        already_held=already_held,
     )
     if domain.from_a_person(event.source) and not same_time_confirmed(event.envelope):
         # read under the cell's exclusive lock (locks.py): a schedule of the cell committed meanwhile is seen
@@ -155,6 +156,9 @@ async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: Meetings
     notified_at = data.notified_at or event.time
     changed = await uow.meetings.schedule(data, version=version_of(event), notified_at=notified_at)
     uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "schedule", data.starts_at, data.location, None))
+    held_at = domain.held_recorded_at(source=event.source, already_held=already_held, time=event.time)
+    if held_at is not None:
+        uow.meetings.record_held(data.meeting_id, at=held_at)
     validated = data.model_dump(mode="json") | {"notified_at": notified_at.isoformat()}
     return Applied(
         subject=data.meeting_id,
@@ -212,11 +216,9 @@ async def apply_documents(event: Event[contract.DocumentsPublished], uow: Meetin
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="publishing documents")
-    if domain.from_a_person(event.source):
-        recorded_at = domain.held_recorded_at(await uow.meetings.start_facts(data.meeting_id))
-        domain.check_documents_moment(
-            source=event.source, published_at=data.published_at, time=event.time, recorded_at=recorded_at
-        )
+    domain.check_documents_moment(
+        source=event.source, published_at=data.published_at, time=event.time, recorded_at=meeting.held_recorded_at
+    )
     await uow.meetings.add_documents(data, source=event.source, event_id=event.id)
     return Applied(subject=data.meeting_id, changed=True)
 

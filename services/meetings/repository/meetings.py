@@ -28,6 +28,7 @@ class MeetingRepository(Protocol):
 
     async def get_state(self, meeting_id: str) -> MeetingState | None: ...
     async def schedule(self, data: contract.MeetingScheduled, *, version: Version, notified_at: datetime) -> bool: ...
+    def record_held(self, meeting_id: str, *, at: datetime) -> None: ...
     async def reschedule(self, data: contract.MeetingRescheduled, *, version: Version) -> bool: ...
     async def cancel(self, data: contract.MeetingCancelled, *, version: Version) -> bool: ...
     async def replace_roster(self, data: contract.AttendanceRecorded, *, version: Version) -> list[str]: ...
@@ -62,7 +63,7 @@ _STATE_SQL = (
     " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
     " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
     " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id,"
-    " n.ended_at AS minutes_ended_at"
+    " n.ended_at AS minutes_ended_at, m.held_recorded_at"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
@@ -102,6 +103,8 @@ _SCHEDULE_SQL = (
     f" {_latest('location', ('location', 'location_time', 'location_ns', 'location_id'))}"
     f" WHERE {_newer('schedule')}"
 )
+_HELD_SQL = "UPDATE meeting SET held_recorded_at = LEAST(held_recorded_at, $2) WHERE meeting_id = $1"
+"""A recording as already held: the meeting keeps the earliest (LEAST passes over a NULL)."""
 _START_FACT_SQL = (
     "INSERT INTO meeting_start_fact (meeting_id, version_time, version_ns, version_id, kind, source, starts_at,"
     " location, reason, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
@@ -199,6 +202,7 @@ def _state(row: asyncpg.Record) -> MeetingState:
         approval_version=_version(row, "approval"),
         minutes_ended_at=row["minutes_ended_at"],
         start_version=_version(row, "start"),
+        held_recorded_at=row["held_recorded_at"],
     )
 
 
@@ -366,6 +370,14 @@ class PgMeetingRepository:
             rank=FIRST,
         )
         return True
+
+    def record_held(self, meeting_id: str, *, at: datetime) -> None:
+        """Keep `at` as when the scheduled meeting was recorded as already held, unless an earlier recording is kept
+        (whatever the arrival order: the earliest wins); queued after the meeting's row is written."""
+        state = self._states.get(meeting_id)
+        if state is not None and (state.held_recorded_at is None or at < state.held_recorded_at):
+            self._states[meeting_id] = replace(state, held_recorded_at=at)
+        self._pending.add(_HELD_SQL, (meeting_id, at), rank=THEN)
 
     async def starting_near(
         self, cell_id: str, starts_at: datetime, *, window: timedelta, other_than: str

@@ -199,6 +199,18 @@ def monitor_recipient(monitor: Monitor) -> Recipient:
     )
 
 
+def email_on_file(unit: Unit | None, member: Member | None, monitors: Iterable[Monitor]) -> bool | None:
+    """Whether a recipient has an e-mail address to send to: a committee's contact addresses, else the member
+    snapshot's or any of the person's monitor assignments' (monitor.assigned.v1 `email`), the addresses their notices
+    go to (person_recipient, monitor_recipient); None when the recipient is no unit, member or monitor known here."""
+    if unit is not None:
+        return bool(unit.contact_emails)
+    assignments = list(monitors)
+    if member is None and not assignments:
+        return None
+    return bool(member and member.email) or any(monitor.email for monitor in assignments)
+
+
 def committee_recipient(unit: Unit) -> Recipient:
     """A committee as a recipient: its inbox and its contact e-mails."""
     return Recipient(id=unit.id, kind=COMMITTEE, name=unit.name, emails=tuple(unit.contact_emails))

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.notifications import queries
+from services.notifications.domain import model
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import with_inbox
 from services.notifications.domain.settings import (
@@ -105,14 +106,16 @@ class Commands:
     async def get_preferences(self, recipient_id: str) -> Any:
         """The recipient's channels and digest choice (defaults when none are stored, without a channel the
         deployment lacks), `available_channels`, those a choice may name, and `email_on_file`: whether the member
-        snapshot (or a committee's contact addresses) holds an e-mail address to send to, None when the recipient is
-        no member known here (a chosen e-mail reaches nobody until an address comes from the member database)."""
+        snapshot, the person's monitor assignments or a committee's contact addresses hold an e-mail address to send
+        to (model.email_on_file), None when the recipient is none known here (a chosen e-mail reaches nobody until an
+        address comes from the member database)."""
         async with self._uow() as uow:
             stored = await uow.outgoing.preference(recipient_id)
             unit = await uow.projection.get_unit(recipient_id)
             member = None if unit else await uow.projection.get_member(recipient_id)
+            monitors = [] if unit else await uow.projection.monitors_of(recipient_id)
         offered = uow.settings.offered_channels()
-        email_on_file = bool(unit.contact_emails) if unit else bool(member.email) if member else None
+        email_on_file = model.email_on_file(unit, member, monitors)
         if stored is None:
             defaults = uow.settings.default_committee_channels if unit else uow.settings.default_person_channels
             return {

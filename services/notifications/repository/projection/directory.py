@@ -181,6 +181,11 @@ class PgDirectory:
         )
         return applied is not None
 
+    async def monitors_of(self, person_id: str) -> list[Monitor]:
+        """The person's monitor assignments, one per cell followed, in cell id order (none: not a monitor)."""
+        rows = await self._db.fetch("SELECT * FROM monitor WHERE person_id = $1 ORDER BY cell_id", person_id)
+        return [to_monitor(row) for row in rows]
+
     async def cell_context(self, cell_id: str | None) -> CellContext:
         """The cell, its superior, its members and monitors."""
         if cell_id is None:
