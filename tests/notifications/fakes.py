@@ -26,7 +26,13 @@ from services.notifications.domain.model import (
 )
 from services.notifications.domain.settings import RETRACTED_WHEN_CANCELLED, UNEXCUSED_ABSENCE, RuleConfig, RuleOverride
 from services.notifications.repository import OutgoingRepository, ProjectionRepository
-from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
+from services.notifications.repository.outgoing import (
+    MailAddress,
+    NewDelivery,
+    NewNotification,
+    Preference,
+    mail_address_key,
+)
 from services.notifications.repository.projection import NewFigures
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import CloudEvent
@@ -66,6 +72,7 @@ class FakeOutgoing:
         self.digest_ids: dict[str, str] = {}
         self.voided: dict[str, datetime] = {}
         self.cell_scores_received: dict[tuple[str, str], datetime] = {}
+        self.mail_addresses: dict[tuple[str, str, str, str], str] = {}
 
     async def schedule(self, *, kind: str, subject_id: str, due_at: datetime, rearm: bool) -> None:
         """Plan a job; `rearm` moves an existing one and makes it fire again."""
@@ -137,6 +144,16 @@ class FakeOutgoing:
     async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]:
         """Store notifications unless their key exists, one by one."""
         return [await self.insert_notification(new) for new in news]
+
+    async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]:
+        """Each alert's address for the first notification to ask; the pairs taken here."""
+        taken: set[tuple[str, str]] = set()
+        for item in addresses:
+            key = (item.rule, item.subject_id, item.period, mail_address_key(item.address))
+            if key not in self.mail_addresses:
+                self.mail_addresses[key] = item.notification_id
+                taken.add((item.notification_id, key[3]))
+        return taken
 
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int:
         """Plan deliveries, one by one."""

@@ -147,6 +147,27 @@ async def test_attending_ends_the_run_and_four_more_absences_alert_again(
     assert per_recipient(await alerts(pool, q)) == each_once("consecutive_absences", times=2)
 
 
+async def test_a_history_loaded_with_its_figures_ahead_of_its_meetings_stays_silent_and_so_does_a_current_fact(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A province's year of history, its figures arriving before their meetings are known here (moved by facts two
+    months old): nothing alerts, neither then nor when the member's figures move at this month's meeting (present,
+    the year still counting 3 unexcused months); absent again now, the run goes on and is told once."""
+    p, clock = await province(pool, settings)
+    history = [
+        announced(p, step, count, months=months, days_ago=60)
+        for step, (count, months) in enumerate([(1, 1), (2, 2), (3, 3), (4, 3), (5, 3)])
+    ]
+    await feed(pool, settings, clock, [[item] for item in history])
+    assert await alerts(pool, p) == []
+    await feed(pool, settings, clock, [[announced(p, 5, 0, months=3)]])  # present at this month's meeting
+    assert await alerts(pool, p) == []
+    q, clock = await province(pool, settings)
+    history = [announced(q, step, count, days_ago=60) for step, count in enumerate([1, 2, 3, 4, 5])]
+    await feed(pool, settings, clock, [history, [announced(q, 5, 6)]])  # absent at this month's meeting too
+    assert per_recipient(await alerts(pool, q)) == each_once("consecutive_absences")
+
+
 @pytest.mark.parametrize(
     "numbered_from",
     [None, 0, 3],

@@ -287,6 +287,23 @@ def test_figures_about_old_meetings_alert_nothing_but_still_shape_the_runs() -> 
     assert decide(now) == [(r.CONSECUTIVE_ABSENCES, 7, "n0")]  # the run goes on into a recent meeting: told once
 
 
+def test_a_threshold_passed_only_in_history_stays_silent_whatever_later_figure_carries_it() -> None:
+    """A province loads a year of history (figures about meetings older than the cutoff), then a current fact moves
+    the member's figures without adding an absence: the runs and months counted in history alert nothing."""
+
+    def then(old: list[AnnouncedFigures], *figures: int | tuple[int, int]) -> list[AnnouncedFigures]:
+        later = [replace(figure, event_id=f"n{index}") for index, figure in enumerate(history(*figures), start=1)]
+        return [*old, *later]
+
+    months = history((0, 1), (0, 2), (1, 3), recent=False)  # unexcused in 3 months, the last a month ago
+    assert decide(then(months, (0, 3))) == []  # present at this month's meeting: the year still counts 3
+    assert decide(then(months, (0, 3), (1, 4))) == [(r.UNEXCUSED_MONTHS, 4, "n2")]  # a 4th month, recorded now
+    run = history(4, 5, recent=False)  # absent 5 in a row, all in history
+    assert decide(then(run, (5, 1))) == []  # a current figure moves only the months: the run is history's
+    assert decide(then(run, (5, 1), 6)) == [(r.CONSECUTIVE_ABSENCES, 6, "n2")]  # absent again now: it goes on
+    assert decide(then(run, 0, 4)) == [(r.CONSECUTIVE_ABSENCES, 4, "n2")]  # a new run, passed now
+
+
 def test_unexcused_months_alert_once_per_crossing_not_per_month() -> None:
     assert decide(history((0, 1), (0, 2), (0, 3), (0, 4), (0, 5))) == [(r.UNEXCUSED_MONTHS, 3, "e3")]
     assert decide(history((0, 4))) == [(r.UNEXCUSED_MONTHS, 4, "e1")]
@@ -371,6 +388,18 @@ def test_probation_ending_within_30_days() -> None:
     assert recipients(fired) == {r.PROBATION_ENDING: ["bt"]} and fired[0].period == "2026-12-10"
     later = member("dv", status="probationary", admitted_on=date(2025, 12, 11))
     assert rules.probation_ending(member=later, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+
+
+def test_probation_ending_alerts_only_while_the_probation_is_still_to_end() -> None:
+    """A probationer whose 12 months ended already (a member snapshot imported late, never made official) is no
+    advance warning: the check planned in the past raises nothing; ending today still alerts."""
+    ended = member("dv", status="probationary", admitted_on=date(2025, 11, 9))
+    assert rules.probation_ending(member=ended, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+    long_ago = member("dv", status="probationary", admitted_on=date(2023, 5, 2))
+    assert rules.probation_ending(member=long_ago, ctx=CTX, config=DEFAULT_CONFIG, now=NOW) == []
+    today = member("dv", status="probationary", admitted_on=date(2025, 11, 10))
+    fired = rules.probation_ending(member=today, ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    assert [alert.period for alert in fired] == ["2026-11-10"]
 
 
 def test_cell_with_9_official_members_and_no_committee() -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from services.notifications.handlers import BATCH_HANDLERS
 from services.notifications.handlers.commands import Commands
 from shared.contracts.registry import read_event
-from tests.notifications.conftest import NOW, HeldMeeting, due_at, scored
+from tests.notifications.conftest import NOW, HeldMeeting, due_at, run_due, scored
 from tests.notifications.events import event
 from tests.support.ids import random_id
 
@@ -115,3 +115,21 @@ async def test_a_committee_settle_period_moves_a_pending_check_of_its_cells(held
     await held.handle(held.province.scheduled(later, NOW - timedelta(hours=3)))
     await held.handle(scored(held.province, later, "poor", 41.5, time=NOW))
     assert await due_at(held.pool, later) == NOW + timedelta(minutes=90)  # a new check takes the committee's period
+
+
+async def test_a_low_score_arriving_before_its_old_meeting_raises_nothing_once_the_meeting_is_known(
+    held: HeldMeeting,
+) -> None:
+    """A history load: evaluation's score of an imported meeting a month old may come before meetings' schedule of it
+    (judged recent while unknown, its check planned); the meeting known by the check is older than the history
+    cutoff (14 days) when the score came, so nothing is raised. A meeting of last week is still told of."""
+    old, recent = random_id("mtg"), random_id("mtg")
+    await held.handle(
+        scored(held.province, old, "poor", 41.5, time=NOW), scored(held.province, recent, "poor", 41.5, time=NOW)
+    )
+    await held.handle(held.province.scheduled(old, NOW - timedelta(days=30)))
+    await held.handle(held.province.scheduled(recent, NOW - timedelta(days=7)))
+
+    held.clock.value = NOW + timedelta(minutes=30)
+    assert await run_due(held.pool, held.settings, held.clock, old) == 0
+    assert await run_due(held.pool, held.settings, held.clock, recent) == 1

@@ -3,14 +3,20 @@
 import functools
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient, with_inbox
 from services.notifications.domain.settings import RuleConfig, resolve_config
-from services.notifications.repository.outgoing import NewDelivery, NewNotification, Preference
+from services.notifications.repository.outgoing import (
+    MailAddress,
+    NewDelivery,
+    NewNotification,
+    Preference,
+    mail_address_key,
+)
 from services.notifications.templates import render, shared_text
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
@@ -267,12 +273,14 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
         return 0
     ids = await uow.outgoing.insert_notifications(news)
     deliveries: list[NewDelivery] = []
+    alert_of: dict[str, Alert] = {}
     created = 0
     debug = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)  # the per-notification line only when asked
     for (alert, recipient, preference), notification_id in zip(candidates, ids, strict=True):
         if notification_id is None:
             continue
         created += 1
+        alert_of[notification_id] = alert
         if debug:
             log.debug(
                 "notification_created",
@@ -309,6 +317,7 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
                 planned, rule=alert.rule, recipient_id=recipient.id, subject_id=alert.subject_id, uow=uow
             )
             deliveries.extend(planned)
+    deliveries = await one_mail_per_address(deliveries, alert_of, uow)
     await uow.outgoing.add_deliveries(deliveries)
     log.info(
         "notifications_created",
@@ -319,6 +328,49 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
         rules=sorted({alert.rule for alert in alerts}),
     )
     return created
+
+
+async def one_mail_per_address(
+    deliveries: Sequence[NewDelivery], alert_of: Mapping[str, Alert], uow: NotificationsUnit
+) -> list[NewDelivery]:
+    """The deliveries with each alert's e-mail addresses mailed once: members sharing a mailbox (a cell's common
+    address) are distinct recipients, each with their notification and inbox notice, but the address gets one mail
+    per alert (rule, subject, period). The first notification to take an address holds it, now or in an earlier
+    transaction (uow.outgoing.hold_mail_addresses, a key in the database: a redelivered fact, a restart, the alert
+    raised later for one more recipient mail it nothing again); the others' e-mail deliveries leave it out, and one
+    left without any address is not planned (its notice went to that mailbox with another's). `alert_of`: the alert
+    of each new notification."""
+    wanted = [
+        MailAddress(
+            notification_id=delivery.notification_id,
+            rule=alert_of[delivery.notification_id].rule,
+            subject_id=alert_of[delivery.notification_id].subject_id,
+            period=alert_of[delivery.notification_id].period,
+            address=address,
+        )
+        for delivery in deliveries
+        if delivery.channel == Channel.EMAIL.value and delivery.error is None and delivery.delivered_at is None
+        for address in delivery.addresses
+    ]
+    if not wanted:
+        return list(deliveries)
+    held = await uow.outgoing.hold_mail_addresses(wanted)
+    kept: list[NewDelivery] = []
+    shared = 0
+    for delivery in deliveries:
+        if delivery.channel != Channel.EMAIL.value or delivery.error is not None or delivery.delivered_at is not None:
+            kept.append(delivery)
+            continue
+        mine: dict[str, str] = {}
+        for address in delivery.addresses:
+            mine.setdefault(mail_address_key(address), address)  # each address once, as first written
+        own = tuple(address for key, address in mine.items() if (delivery.notification_id, key) in held)
+        shared += len(delivery.addresses) - len(own)
+        if own:
+            kept.append(replace(delivery, addresses=own))
+    if shared:
+        log.info("mail_addresses_shared", addresses_left_out=shared, deliveries=len(deliveries) - len(kept))
+    return kept
 
 
 async def revise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifications.domain import rules
-from services.notifications.domain.model import Alert
+from services.notifications.domain.model import Alert, Meeting
 from services.notifications.handlers.alerts import configs_for, raise_alerts
 from services.notifications.handlers.facts import about_recent_meetings
 from services.notifications.repository.projection import NewFigures
@@ -33,7 +33,12 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
     # a figure older than the retention is never recent, even about a meeting not known here: the figures before it
     # may have been pruned (PgFigures.prune_figures), with the alert anchored on them
     kept_since = uow.now() - timedelta(days=uow.settings.figures_retention_days)
-    recent = {id(event) for event in await about_recent_meetings(events, uow) if event.time >= kept_since}
+    meetings: dict[str, Meeting] = {}
+    recent = {
+        id(event)
+        for event in await about_recent_meetings(events, uow, meetings=meetings)
+        if event.time >= kept_since and (event.data.meeting_id in meetings or told_recently(event, uow))
+    }
     added = await uow.projection.add_figures(
         [
             NewFigures(
@@ -101,6 +106,13 @@ async def on_member_attendance_updates(events: Sequence[Event[Any]], uow: Notifi
             marks.append((member_id, anchor, alert.rule))
     await raise_alerts(alerts, uow)
     await uow.projection.mark_alerted(marks)
+
+
+def told_recently(event: Event[Any], uow: NotificationsUnit) -> bool:
+    """Whether figures about a meeting not known here (yet) can be about a recent one: the fact that moved them (a
+    roster, minutes, a cancellation of a held meeting, all from the meeting's start on) is not older than the
+    history cutoff. A history loaded with its figures ahead of their meetings stays silent."""
+    return event.time >= uow.now() - timedelta(days=uow.settings.history_cutoff_days)
 
 
 def _cause_of(event: Event[Any]) -> str:

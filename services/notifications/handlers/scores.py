@@ -10,7 +10,7 @@ from services.notifications.domain import rules
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import CellScore, Meeting, MeetingScore, MeetingScoreWithdrawal
 from services.notifications.handlers.alerts import config_for, configs_for, raise_alerts
-from services.notifications.handlers.facts import about_recent_meetings
+from services.notifications.handlers.facts import about_recent_meetings, is_recent
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.envelope import Event
 from shared.logs import get_logger
@@ -116,9 +116,14 @@ async def on_meeting_scores_withdrawn(events: Sequence[Event[Any]], uow: Notific
 
 async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> int:
     """The settled-rating check of a meeting (its job is due): meeting_rated_low of its latest stored score, if that
-    is still low and the meeting not cancelled; the alerts created."""
+    is still low, the meeting not cancelled and, as far as it is known now, not older than the history cutoff when
+    the score came (a score may arrive before its meeting: judged recent then, an imported meeting of last month
+    known by the check raises nothing); the alerts created."""
     score = await uow.projection.get_meeting_score(meeting_id)
     if score is None:
+        return 0
+    meeting = await uow.projection.get_meeting(meeting_id)
+    if not is_recent(meeting, now=score.received_at, cutoff_days=uow.settings.history_cutoff_days):
         return 0
     ctx = await uow.projection.cell_context(score.cell_id)
     alerts = rules.meeting_rated_low(
@@ -126,7 +131,7 @@ async def check_meeting_score(meeting_id: str, uow: NotificationsUnit) -> int:
         rating=score.rating,
         score=score.score,
         provisional=score.provisional,
-        meeting=await uow.projection.get_meeting(meeting_id),
+        meeting=meeting,
         ctx=ctx,
         config=await config_for(score.cell_id, uow),
     )

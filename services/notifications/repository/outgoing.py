@@ -17,6 +17,11 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 
 
+def mail_address_key(address: str) -> str:
+    """An e-mail address as the one-mail-per-address rule compares it: trimmed, lower-cased."""
+    return address.strip().lower()
+
+
 @dataclass(frozen=True)
 class Job:
     """A due row of the schedule."""
@@ -68,6 +73,17 @@ class NewDelivery:
     addresses: tuple[str, ...]
     delivered_at: datetime | None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class MailAddress:
+    """An e-mail address one notification of an alert (rule, subject, period) is about to be mailed to."""
+
+    notification_id: str
+    rule: str
+    subject_id: str
+    period: str
+    address: str
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,7 @@ class OutgoingRepository(Protocol):
     ) -> int: ...
     async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]: ...
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
+    async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]: ...
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
@@ -439,6 +456,30 @@ class PgOutgoingRepository:
         )
         self.queued_deliveries += sum(1 for delivery in deliveries if not delivery.delivered_at and not delivery.error)
         return int(planned)
+
+    async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]:
+        """Take each alert's addresses for the notifications about to be mailed to them, in one statement (table
+        mail_address, keyed by the alert and the address lower-cased): an address is held by the first notification
+        of the alert to ask, now or in an earlier transaction; the (notification id, lower-cased address) pairs
+        taken here. In key order, so two transactions raising the same alert wait on each other without
+        deadlocking; the later one finds the address held once the earlier commits."""
+        if not addresses:
+            return set()
+        rows = await self._db.fetch(
+            "INSERT INTO mail_address (rule, subject_id, period, address, notification_id)"
+            " SELECT DISTINCT ON (u.rule, u.subject_id, u.period, u.address)"
+            " u.rule, u.subject_id, u.period, u.address, u.notification_id"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[])"
+            " WITH ORDINALITY AS u(rule, subject_id, period, address, notification_id, position)"
+            " ORDER BY u.rule, u.subject_id, u.period, u.address, u.position"
+            " ON CONFLICT DO NOTHING RETURNING notification_id, address",
+            [item.rule for item in addresses],
+            [item.subject_id for item in addresses],
+            [item.period for item in addresses],
+            [mail_address_key(item.address) for item in addresses],
+            [item.notification_id for item in addresses],
+        )
+        return {(str(row["notification_id"]), row["address"]) for row in rows}
 
     async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
         """Lease due pending deliveries for one attempt each (a crashed sender's lease runs out)."""

@@ -31,15 +31,19 @@ def absence_history_may_alert(*, consecutive_absences: int, unexcused_months: in
 def absence_runs(history: Sequence[AnnouncedFigures], *, more_than: int) -> list[Stretch]:
     """A member's runs of absences over their announced figures in order. A run starts at the first figure and
     wherever the count falls: the member attended since the figure before, whether or not an announcement of the
-    fall itself (0) came through. A run alerts once any recent figure in it exceeds `more_than`, however far it
-    jumped past it (at the first such figure); later figures of the same run only extend it."""
+    fall itself (0) came through. A run alerts once a figure in it about a recent meeting that added to it (its count
+    above the figure before's: an absence recorded now) exceeds `more_than`, however far it jumped past it (at the
+    first such figure); later figures of the same run only extend it. A run that passed the threshold only in history
+    (imported meetings, older than the history cutoff) stays silent, whatever later figure repeats its count (DOMAIN.md
+    "Alerts": a member absent more than 3 meetings in a row)."""
     runs: list[Stretch] = []
     previous: int | None = None
     for figures in history:
         count = figures.consecutive_absences
         if previous is None or count < previous:
             runs.append(Stretch(count=count, alerting=False, alerted=False, anchor=""))
-        runs[-1] = _extend(runs[-1], figures, count=count, passes=count > more_than, alerted=figures.run_alerted)
+        passes = count > more_than and (previous is None or count != previous)
+        runs[-1] = _extend(runs[-1], figures, count=count, passes=passes, alerted=figures.run_alerted)
         previous = count
     return runs
 
@@ -47,24 +51,30 @@ def absence_runs(history: Sequence[AnnouncedFigures], *, more_than: int) -> list
 def unexcused_crossings(history: Sequence[AnnouncedFigures], *, at_least: int) -> list[Stretch]:
     """The times a member's unexcused months (a rolling 12 months) stood at `at_least` or more, over their
     announced figures in order: each rise from below the threshold is a new crossing, further months of the same
-    time above it are not."""
+    time above it are not. A crossing alerts at its first figure about a recent meeting that added a month (above the
+    figure before's months); one whose months were all counted in history stays silent when a later figure (the
+    member present at a meeting now) only carries them on (DOMAIN.md "Alerts": unexcused 3 months in a year)."""
     crossings: list[Stretch] = []
     above = False
+    previous: int | None = None
     for figures in history:
         months = figures.unexcused_months
+        rose = previous is None or months > previous
+        previous = months
         if months < at_least:
             above = False
             continue
         if not above:
             crossings.append(Stretch(count=months, alerting=False, alerted=False, anchor=""))
             above = True
-        crossings[-1] = _extend(crossings[-1], figures, count=months, passes=True, alerted=figures.months_alerted)
+        crossings[-1] = _extend(crossings[-1], figures, count=months, passes=rose, alerted=figures.months_alerted)
     return crossings
 
 
 def _extend(stretch: Stretch, figures: AnnouncedFigures, *, count: int, passes: bool, alerted: bool) -> Stretch:
-    """The stretch with one more figure; the first that passes the threshold about a recent meeting is where it
-    crossed (its count and anchor), so the same figures give the same alert however they were batched."""
+    """The stretch with one more figure; the first that `passes` (past the threshold by what it added to the
+    stretch) about a recent meeting is where it crossed (its count and anchor), so the same figures give the same
+    alert however they were batched."""
     crosses = passes and figures.recent and not stretch.alerting
     return Stretch(
         count=count if crosses else stretch.count,
@@ -133,12 +143,15 @@ def probation_ends_on(member: Member) -> date | None:
 
 
 def probation_ending(*, member: Member, ctx: CellContext, config: RuleConfig, now: datetime) -> list[Alert]:
-    """Probation ends within the set days: the secretary, so the cell votes on official membership."""
+    """Probation ends within the set days: the secretary, so the cell votes on official membership (DOMAIN.md
+    "Alerts"). Only while the probation is still to end (its last day today at the latest): one that ended already,
+    a member snapshot imported late or a probationer never made official, is no advance warning any more."""
     rule = r.PROBATION_ENDING
     ends_on = probation_ends_on(member)
     if not config.is_enabled(rule) or ends_on is None or not member.active:
         return []
-    if local(now).date() < ends_on - timedelta(days=config.param(rule, "days_before")):
+    today = local(now).date()
+    if today < ends_on - timedelta(days=config.param(rule, "days_before")) or today > ends_on:
         return []
     return build_alerts(
         rule,

@@ -1,0 +1,152 @@
+"""One mail per address per alert (trial 16 #1: a cell's common mailbox held by 7 members got 7 copies of one alert),
+against the real database and the demo mail sink (deploy.mailsink, as the end-to-end tests read it): every member is
+a recipient with their own notification and inbox notice, the shared address gets the alert once, and raising the
+alert again (a redelivered fact, a restart) or for one more member later mails it nothing more."""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from deploy.mailsink import envelope_recipients, start_sink
+from services.notifications.channels import SmtpSender
+from services.notifications.config import Settings
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import Alert, Recipient
+from services.notifications.handlers.alerts import raise_alerts
+from services.notifications.handlers.deliveries import deliver_due
+from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
+from shared.periods import VIETNAM_TZ
+from tests.notifications.fakes import Clock
+from tests.support.ids import random_id
+from tests.support.running import free_port
+
+CELL = "Chi bộ thôn Đông Hòa"
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """The demo mail sink on a port of its own: (its directory, its port)."""
+    port = free_port()
+    directory = tmp_path / "mail"
+    controller = start_sink(host="127.0.0.1", port=port, directory=directory)
+    try:
+        yield directory, port
+    finally:
+        controller.stop()
+
+
+def copies(directory: Path, address: str) -> int:
+    """How many mails the sink kept for the address (in the envelope of each)."""
+    return sum(address in envelope_recipients(path.read_bytes()) for path in directory.glob("*.eml"))
+
+
+def members(count: int, address: str) -> list[Recipient]:
+    """Members of one cell sharing one e-mail address."""
+    return [
+        Recipient(id=random_id("dv"), kind="person", name=f"Nguyễn Văn {number}", emails=(address,))
+        for number in range(count)
+    ]
+
+
+def probation(recipients: list[Recipient], subject_id: str) -> Alert:
+    """A probation-ending alert (a personal text: each greeted by name) to the recipients."""
+    return Alert(
+        rule=r.PROBATION_ENDING,
+        subject_id=subject_id,
+        period="2026-12-20",
+        recipients=tuple(recipients),
+        cell_id=None,
+        values={"cell": CELL, "member": "Võ Thị Hạnh", "ends_on": datetime(2026, 12, 20).date()},
+    )
+
+
+def notice(recipients: list[Recipient], subject_id: str) -> Alert:
+    """A cell's meeting notice (one text for all) to the recipients."""
+    return Alert(
+        rule=r.MEETING_SCHEDULED,
+        subject_id=subject_id,
+        period="scheduled",
+        recipients=tuple(recipients),
+        cell_id=None,
+        values={
+            "cell": CELL,
+            "meeting_kind": "regular",
+            "topic": None,
+            "starts_at": datetime(2026, 12, 20, 19, 30, tzinfo=VIETNAM_TZ),
+            "location": "Nhà văn hóa thôn",
+            "meeting_id": subject_id,
+        },
+    )
+
+
+async def raise_now(pool: asyncpg.Pool, settings: Settings, clock: Clock, alert: Alert) -> int:
+    """The alert raised in a committed unit of work at the clock's time; how many notifications were new."""
+    async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+        created = await raise_alerts([alert], uow)
+        await uow.commit()
+    return created
+
+
+async def deliver_all(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> None:
+    """Delivery rounds until none is due at the clock's time (a minute on, past every delivery planned)."""
+    sender = SmtpSender(settings)
+    later = Clock(clock.value + timedelta(minutes=1))
+    try:
+        while await deliver_due(uow_factory(pool, settings=settings, clock=later), {"email": sender}):
+            pass
+    finally:
+        await sender.aclose()
+
+
+async def inbox_notices(pool: asyncpg.Pool, subject_id: str) -> list[str]:
+    """The recipients whose inbox got a notice about the subject."""
+    rows = await pool.fetch(
+        "SELECT n.recipient_id FROM notification n JOIN delivery d ON d.notification_id = n.id"
+        " WHERE n.subject_id = $1 AND d.channel = 'inbox' AND d.status = 'delivered' ORDER BY n.recipient_id",
+        subject_id,
+    )
+    return [row["recipient_id"] for row in rows]
+
+
+async def test_seven_members_sharing_an_address_get_one_mail_of_an_alert_and_each_their_inbox_notice(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int]
+) -> None:
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared = f"{random_id('chibo')}@example.vn"
+    seven, subject_id = members(7, shared), random_id("dv")
+    own = Recipient(id=random_id("bt"), kind="person", name="Trần Thị Lan", emails=(f"{random_id('bt')}@example.vn",))
+
+    assert await raise_now(pool, settings, clock, probation([*seven, own], subject_id)) == 8
+    await deliver_all(pool, settings, clock)
+    assert copies(directory, shared) == 1
+    assert copies(directory, own.emails[0]) == 1  # an address of one's own is mailed as before
+    assert await inbox_notices(pool, subject_id) == sorted(recipient.id for recipient in [*seven, own])
+
+    # the fact redelivered, or the service restarted: nothing new; the alert reaching an eighth member sharing the
+    # address later (a new member): their own notice, and no second mail to the address
+    assert await raise_now(pool, settings, clock, probation([*seven, own], subject_id)) == 0
+    eighth = members(1, shared.upper())
+    assert await raise_now(pool, settings, clock, probation(eighth, subject_id)) == 1
+    await deliver_all(pool, settings, clock)
+    assert copies(directory, shared) + copies(directory, shared.upper()) == 1
+    assert eighth[0].id in await inbox_notices(pool, subject_id)
+
+
+async def test_a_cell_notice_mails_a_shared_address_once_however_its_deliveries_are_batched(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int]
+) -> None:
+    """One text for all, sent in rounds of 3 deliveries: each round's mail named the shared address again."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port, "delivery_batch_size": 3})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared = f"{random_id('chibo')}@example.vn"
+    seven, subject_id = members(7, shared), random_id("mtg")
+    assert await raise_now(pool, settings, clock, notice(seven, subject_id)) == 7
+    await deliver_all(pool, settings, clock)
+    assert copies(directory, shared) == 1
+    assert len(await inbox_notices(pool, subject_id)) == 7
