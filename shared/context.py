@@ -1,5 +1,6 @@
 """Where chibo builds on FastStream outside its public API: a subscriber's typed service context, and the light
-per-delivery path of a single-event subscriber.
+per-delivery path of a subscriber whose handler settles each delivery itself (meetings.ingest, evaluation.facts,
+notifications.events).
 
 The runtime puts one object per service into FastStream's context under the service's name; a
 subscriber declares `app: Annotated[MeetingsContext, ServiceContext("meetings")]`. It builds on

@@ -11,11 +11,12 @@ from faststream.rabbit import RabbitBroker
 
 from services.evaluation.background import period_close_loop, recheck_loop, rescore_worker, scoring_worker
 from services.evaluation.config import Settings
-from services.evaluation.consumers import RPC_QUEUE, router
+from services.evaluation.consumers import RPC_QUEUE, build_router
 from services.evaluation.context import EvaluationContext
 from services.evaluation.domain.framework import Framework
 from services.evaluation.handlers import register_shipped, shipped_frameworks
 from services.evaluation.unit_of_work import EvaluationUnitOfWork, today_in_vietnam
+from shared.consuming import Door
 from shared.contracts import evaluation as evaluation_contract
 from shared.contracts import frameworks as frameworks_contract
 from shared.metrics import JOB_PROGRESS, JOBS, SCORING_BACKLOG, SCORING_FAILING, SCORING_LAG
@@ -84,16 +85,18 @@ def _ratio(done: int | None, total: int | None) -> float:
 
 def build_spec(settings: Settings, *, today: Callable[[], date] = today_in_vietnam) -> ServiceSpec[EvaluationContext]:
     """The evaluation service's runtime description."""
+    door = Door[EvaluationContext]()
 
     async def build_context(pool: asyncpg.Pool, broker: RabbitBroker) -> EvaluationContext:
         wanted = asyncio.Event()
         factory = await prepare(pool, today=today, scoring_wanted=wanted)
-        return EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+        door.app = EvaluationContext(settings=settings, pool=pool, uow_factory=factory, scoring_wanted=wanted)
+        return door.app
 
     return ServiceSpec(
         name="evaluation",
         service_dir=SERVICE_DIR,
-        router=router,
+        router=build_router(door),
         consumer_queues=[EVALUATION_FACTS],
         rpc_queue=RPC_QUEUE.name,
         build_context=build_context,

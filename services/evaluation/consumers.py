@@ -1,5 +1,7 @@
-"""FastStream subscribers of the evaluation service: facts on `evaluation.facts`, RPC on `evaluation.rpc`."""
+"""FastStream subscribers of the evaluation service: facts on `evaluation.facts` (each delivery straight to on_fact,
+with the app's context from its Door), RPC on `evaluation.rpc`."""
 
+import functools
 from typing import Annotated, Any
 
 from faststream import AckPolicy, Context
@@ -12,14 +14,15 @@ from services.evaluation.handlers.coalesced import defer_touched
 from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, batch_order
 from services.evaluation.reading import READING_MODELS
 from services.evaluation.rpc import rpc_methods
-from shared.consuming import consume_event
-from shared.context import ServiceContext
+from shared.consuming import Door, consume_event, hand_over_message
+from shared.context import ServiceContext, light_delivery
 from shared.envelope import is_batch
+from shared.logs import get_logger
 from shared.outbox import fetch_part
 from shared.rpc import RpcRequest, answer
 from shared.topology import EVALUATION_FACTS, RpcQueue
 
-router = RabbitRouter()
+log = get_logger(__name__)
 BULK_BODY_BYTES = 64 * 1024
 """A batch this large (about a hundred facts) is bulk work: the scoring worker lets more such batches fold into a
 round; a small batch (the relay joining a few singles) keeps the single-event latency bound."""
@@ -28,18 +31,42 @@ FACT_TYPES = frozenset(EVALUATION_FACTS.routing_keys)
 """The types bound to `evaluation.facts`: messages of them a relay fetch announced make a round wait for them."""
 
 
-@router.subscriber(
-    EVALUATION_FACTS.rabbit_queue(),
-    EVALUATION_FACTS.rabbit_exchange(),
-    ack_policy=AckPolicy.MANUAL,
-    title="evaluation.facts",
-    description="Validated facts republished by meetings, one or a batch a message; each updates the projection "
-    "and notes the cells it touched, which the scoring worker scores (coalesced) once the facts commit.",
-)
-async def on_fact(
-    message: Annotated[RabbitMessage, ServiceContext("message")],
-    app: Annotated[EvaluationContext, ServiceContext("evaluation")],
-) -> None:
+def build_router(door: Door[EvaluationContext]) -> RabbitRouter:
+    """The evaluation subscribers of one app: facts through `door`, RPC with FastStream's context."""
+    router = RabbitRouter()
+
+    facts = router.subscriber(
+        EVALUATION_FACTS.rabbit_queue(),
+        EVALUATION_FACTS.rabbit_exchange(),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=hand_over_message,
+        title="evaluation.facts",
+        description="Validated facts republished by meetings, one or a batch a message; each updates the projection "
+        "and notes the cells it touched, which the scoring worker scores (coalesced) once the facts commit.",
+    )
+
+    @facts
+    async def on_fact_delivery(message: Any) -> None:
+        """Apply the delivery's facts and settle it (on_fact), with this app's context."""
+        await on_fact(message, door.context())
+
+    # each delivery straight to on_fact, past FastStream's per-message path (shared.context.light_delivery)
+    light_delivery(facts, functools.partial(_judge_fact, door), log=log, unsettled="fact_delivery_unsettled")
+
+    router.subscriber(
+        RPC_QUEUE.rabbit_queue(),
+        ack_policy=AckPolicy.ACK,
+        title="evaluation.rpc",
+        description="Requests from the gateway: scores, periods, roll-ups, frameworks, rescoring.",
+    )(on_rpc)
+    return router
+
+
+async def _judge_fact(door: Door[EvaluationContext], message: RabbitMessage) -> None:
+    await on_fact(message, door.context())
+
+
+async def on_fact(message: RabbitMessage, app: EvaluationContext) -> None:
     """Apply one fact, or each of a batch, exactly once (inbox); note what they touched for scoring; settle. The data
     read with evaluation's reading models (services.evaluation.reading)."""
     raw = message.raw_message
@@ -61,12 +88,6 @@ async def on_fact(
         )
 
 
-@router.subscriber(
-    RPC_QUEUE.rabbit_queue(),
-    ack_policy=AckPolicy.ACK,
-    title="evaluation.rpc",
-    description="Requests from the gateway: scores, periods, roll-ups, frameworks, rescoring.",
-)
 async def on_rpc(
     request: RpcRequest,
     message: Annotated[RabbitMessage, Context("message")],

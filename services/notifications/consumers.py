@@ -1,6 +1,7 @@
-"""FastStream subscribers: the events queue (through consume_event, with the app's context from its Door) and
-the RPC queue."""
+"""FastStream subscribers: the events queue (each delivery straight to on_event, with the app's context from its
+Door) and the RPC queue."""
 
+import functools
 from typing import Annotated, Any
 
 from faststream import AckPolicy
@@ -11,10 +12,12 @@ from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.reading import READING_MODELS
 from services.notifications.rpc import rpc_methods
 from shared.consuming import Door, consume_event, hand_over_message
-from shared.context import ServiceContext
+from shared.context import ServiceContext, light_delivery
+from shared.logs import get_logger
 from shared.rpc import RpcRequest, answer
 from shared.topology import NOTIFICATIONS_EVENTS, RpcQueue
 
+log = get_logger(__name__)
 RPC_QUEUE = RpcQueue("notifications")
 
 
@@ -22,7 +25,7 @@ def build_router(door: Door[NotificationsContext]) -> RabbitRouter:
     """The notifications subscribers of one app: the events through `door`, RPC with FastStream's context."""
     router = RabbitRouter()
 
-    @router.subscriber(
+    events = router.subscriber(
         NOTIFICATIONS_EVENTS.rabbit_queue(),
         NOTIFICATIONS_EVENTS.rabbit_exchange(),
         ack_policy=AckPolicy.MANUAL,
@@ -30,21 +33,35 @@ def build_router(door: Door[NotificationsContext]) -> RabbitRouter:
         title="notifications.events",
         description="Facts, attendance histories and scores that may trigger an alert.",
     )
-    async def on_event(message: Any) -> None:
-        """Apply one event, or each of a batch, exactly once (inbox) and settle it, with this app's context; the data
-        read with notifications' reading models (services.notifications.reading)."""
-        await consume_event(
-            message,
-            consumer=NOTIFICATIONS_EVENTS.name,
-            handlers=HANDLERS,
-            batch_handlers=BATCH_HANDLERS,
-            uow_factory=door.context().uow_factory,
-            delivery_limit=NOTIFICATIONS_EVENTS.delivery_limit,
-            models=READING_MODELS,
-        )
+
+    @events
+    async def on_event_delivery(message: Any) -> None:
+        """Apply the delivery's events and settle it (on_event), with this app's context."""
+        await on_event(message, door.context())
+
+    # each delivery straight to on_event, past FastStream's per-message path (shared.context.light_delivery)
+    light_delivery(events, functools.partial(_judge_event, door), log=log, unsettled="event_delivery_unsettled")
 
     router.subscriber(RPC_QUEUE.rabbit_queue(), title="notifications.rpc", ack_policy=AckPolicy.ACK)(on_rpc)
     return router
+
+
+async def _judge_event(door: Door[NotificationsContext], message: RabbitMessage) -> None:
+    await on_event(message, door.context())
+
+
+async def on_event(message: RabbitMessage, app: NotificationsContext) -> None:
+    """Apply one event, or each of a batch, exactly once (inbox) and settle it; the data read with notifications'
+    reading models (services.notifications.reading)."""
+    await consume_event(
+        message,
+        consumer=NOTIFICATIONS_EVENTS.name,
+        handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
+        uow_factory=app.uow_factory,
+        delivery_limit=NOTIFICATIONS_EVENTS.delivery_limit,
+        models=READING_MODELS,
+    )
 
 
 async def on_rpc(

@@ -1,17 +1,14 @@
 """meetings.ingest's deliveries skip FastStream's per-message path (shared.context.light_delivery, issue 12) and keep
 what it gave them: the event judged and re-published, the delivery acked, the chibo_received_* metrics counted."""
 
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
-from faststream.rabbit.subscriber.usecase import RabbitSubscriber
 
-from shared import context, telemetry
 from tests.meetings import events as ev
 from tests.meetings.feed import feed
+from tests.support.delivery_paths import count_framework_paths, metric_total
 from tests.support.ids import random_id
 from tests.support.running import eventually
 
@@ -19,30 +16,13 @@ START = ev.BASE_TIME + timedelta(days=9)
 
 
 @pytest.fixture
-def framework_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def framework_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The queues whose deliveries went through FastStream's own per-message path while the test ran."""
-    seen: list[str] = []
-    original = RabbitSubscriber.process_message
-
-    async def counted(self: Any, msg: Any) -> Any:
-        seen.append(str(getattr(getattr(self, "queue", None), "name", "")))
-        return await original(self, msg)
-
-    monkeypatch.setattr(RabbitSubscriber, "process_message", counted)
-    # the light path is taken without a recording tracer provider, which another test in this process may install
-    # no recording tracer, whatever an earlier test of the process installed (tests/ops/test_traces sets the SDK's
-    # provider globally, once): the bypass's choice and the instrumentation's own spans alike
-    monkeypatch.setattr(context, "tracing_recorded", lambda: False)
-    monkeypatch.setattr(telemetry, "tracing_recorded", lambda: False)
-    yield seen
+    return count_framework_paths(monkeypatch)
 
 
 def _received(text: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("chibo_received_messages_total{") and 'handler="meetings.ingest"' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    return metric_total(text, "chibo_received_messages_total", handler="meetings.ingest")
 
 
 async def test_a_single_event_skips_faststreams_path_and_is_judged_acked_and_counted(
