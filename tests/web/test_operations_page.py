@@ -294,6 +294,13 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
             ("rejections/replay", {}, 422, "Biểu mẫu không nêu sự kiện bị từ chối nào."),
             ("dead-letters/purge", {"queue": "nosuch.dlq", "confirm": "yes"}, 404, "Không có hàng thư lỗi nosuch.dlq"),
             ("dead-letters/replay", {"queue": DLQ, "event_id": "khong-co"}, 404, "mang mã khong-co"),
+            # the consumer queue's own name, as the API's listing shows it beside its .dlq, reaches the same letters
+            (
+                "dead-letters/replay",
+                {"queue": DLQ.removesuffix(".dlq"), "event_id": "khong-co"},
+                404,
+                "mang mã khong-co",
+            ),
         ):
             answer = await client.post(f"/app/operations/{path}", data={**data, "csrf": token})
             assert answer.status_code == status and said in answer.text, (path, data, answer.status_code)
