@@ -236,7 +236,9 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         return ServiceHealthRead(status="ok" if healthy else "degraded", detail=detail)
 
     # a service whose processes send heartbeats is judged by all of them (shared.instances); the configured /health
-    # address (one process) is asked only for a service none of whose processes has reported
+    # address (one process) is asked only for a service none of whose processes has reported. A process of this
+    # host killed outright is found dead now, as `make status` finds it, not once its heartbeats are overdue
+    await state.instances.check_local(timeout=min(1.0, state.settings.health_timeout))
     reported = state.instances.services()
     probed = {service: url for service, url in urls.items() if service not in reported}
     async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
