@@ -95,7 +95,7 @@ async def province(system: RunningSystem) -> dict[str, str]:
         system, role="integration", unit=ids["xa"], sub=random_id("commune-feed"), sources=[FEED]
     )
     ids["officer_token"] = issue_token(system, role="committee_officer", unit=ids["xa"], sub=random_id("officer"))
-    ids["operator_token"] = issue_token(system, role="operator", unit="root", sub=random_id("operator"))
+    ids["operator_token"] = issue_token(system, role="operator", unit=None, sub=random_id("operator"))
     return ids
 
 
