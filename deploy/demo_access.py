@@ -9,7 +9,7 @@ import asyncio
 import sys
 
 from services.gateway.config import GatewaySettings, load_settings
-from services.gateway.main import issue_local_token
+from services.gateway.main import UnitNotChecked, check_unit, issue_local_token
 from services.gateway.repository import SigningKeyMismatch
 from services.gateway.web.cli import create_web_account
 from shared.rpc import RpcError
@@ -36,10 +36,32 @@ WEB_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
 """The people who sign in to the web app with the demo password."""
 
 
+SEED_WAIT_SECONDS = 180.0
+"""How long the tokens wait for meetings to have applied the demo seed's units (`make up` publishes the seed just
+before): `issue-token` refuses a unit meetings does not know."""
+
+
+async def units_known(settings: GatewaySettings, units: set[str], *, timeout: float = SEED_WAIT_SECONDS) -> None:
+    """Return once meetings knows every unit of `units` (main.check_unit); its refusal naming the unit after
+    `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    for unit in sorted(units):
+        while True:
+            try:
+                await check_unit(settings, unit)
+                break
+            except RpcError as exc:
+                if exc.code != "invalid" or loop.time() > deadline:
+                    raise
+                await asyncio.sleep(1)
+
+
 async def demo_access(settings: GatewaySettings, password: str) -> dict[str, str]:
     """Issue the demo tokens and create the web accounts with the demo password, leaving the password of an account
     that has one alone (a person or operator who changed it keeps it across `make up`): {variable: token};
-    RpcError, ValueError."""
+    RpcError, ValueError, UnitNotChecked (once the seed's units are known: units_known)."""
+    await units_known(settings, {unit for _, _, unit, _, _ in TOKENS if unit})
     tokens = {}
     for variable, role, unit, person, sub in TOKENS:
         sources = list(DEMO_FEED_SOURCES) if role == "integration" else None
@@ -69,7 +91,7 @@ def main() -> int:
     args = parser.parse_args()
     try:
         tokens = asyncio.run(demo_access(load_settings(), args.password))
-    except (SigningKeyMismatch, RpcError, ValueError) as exc:
+    except (SigningKeyMismatch, RpcError, ValueError, UnitNotChecked) as exc:
         print(f"demo_access: {exc}", file=sys.stderr)
         return 2
     for variable, token in tokens.items():

@@ -7,7 +7,10 @@ on the operations exchange `chibo.ops` (internal, not part of the public contrac
 chibo binds it), routing key `status.<service>`, with its instance id, pid, host, start time, HTTP port and the
 summary of its own /health (status, attention lines); a process that stops cleanly says so last. The gateway reads
 them on an exclusive queue of its own (InstanceBoard) and judges each service: `down` when no process reported within
-the window, `degraded` when one of them did not (or reports itself not ok), else `ok`.
+the window, `degraded` when one of them did not (or reports itself not ok), else `ok`. A process killed outright
+sends no farewell, so before judging, the gateway asks each process of its own host as `make status` does
+(InstanceBoard.check_local): one whose pid is gone and whose port refuses connections is dead at once, not after the
+window (12-20 s of `ok` for a killed service); one merely slow to answer (load) stays reporting until the window.
 """
 
 import asyncio
@@ -154,6 +157,8 @@ class InstanceBoard:
         self.forget_seconds = forget_seconds
         self._latest: dict[str, tuple[InstanceStatus, float]] = {}
         self._stopped: dict[str, tuple[InstanceStatus, float]] = {}
+        self._dead: dict[str, datetime] = {}
+        """Processes found dead (check_local), and when (UTC): a heartbeat sent before then changes nothing."""
         self._channel: Any = None
 
     def record(self, status: InstanceStatus, *, received: float | None = None) -> None:
@@ -165,6 +170,10 @@ class InstanceBoard:
             return
         if status.instance in self._stopped:
             return  # a heartbeat overtaken by its own stop
+        if status.instance in self._dead:
+            if status.sent_at <= self._dead[status.instance]:
+                return  # sent before it was found dead, delivered after
+            del self._dead[status.instance]
         if status.instance not in self._latest:
             # a process started again on the same host and port (`make up` after a kill -9) replaces the old one:
             # only one process can hold a port, so the old one is gone, not silent
@@ -189,6 +198,29 @@ class InstanceBoard:
         for table in (self._latest, self._stopped):
             for key in [key for key, (_, at) in table.items() if now - at > self.forget_seconds]:
                 del table[key]
+        for key in [key for key in self._dead if key not in self._latest]:
+            del self._dead[key]
+
+    async def check_local(self, *, timeout: float = 1.0) -> None:
+        """Find dead the processes of this host still within the window (`make status`'s question: does its port
+        answer on 127.0.0.1?): dead when its pid is gone and a connection to its port is refused, both, so a
+        process of another pid or network namespace that shares the host name is never taken for dead; a process
+        that does not answer within `timeout` (busy) is left to the window, so load never makes a service flap."""
+        host, now = socket.gethostname(), time.monotonic()
+        local = {
+            key: status
+            for key, (status, at) in self._latest.items()
+            if status.host == host
+            and status.http_port is not None
+            and key not in self._dead
+            and now - at <= self.window_seconds
+            and not _pid_alive(status.pid)
+        }
+        refused = await asyncio.gather(*(_port_refuses(s.http_port or 0, timeout) for s in local.values()))
+        for key, gone in zip(local, refused, strict=True):
+            if gone:
+                self._dead[key] = datetime.now(UTC)
+                log.info("instance_found_dead", service=local[key].service, pid=local[key].pid)
 
     def latest_report(self, service: str) -> dict[str, Any] | None:
         """The /health body of the process of `service` that reported last within the window (None: none did)."""
@@ -208,7 +240,8 @@ class InstanceBoard:
         entries += [(s, at, True) for s, at in self._stopped.values() if s.service == service]
         for status, at, stopped in sorted(entries, key=lambda entry: entry[0].started_at):
             age = now - at
-            state = "stopped" if stopped else ("reporting" if age <= self.window_seconds else "missing")
+            dead = status.instance in self._dead
+            state = "stopped" if stopped else ("reporting" if age <= self.window_seconds and not dead else "missing")
             where = f"pid {status.pid} on {status.host}" + (f":{status.http_port}" if status.http_port else "")
             if state == "reporting":
                 reporting += 1
@@ -220,7 +253,7 @@ class InstanceBoard:
                         attention.append(f"{where} {status.status}")
             elif state == "missing":
                 missing += 1
-                attention.append(f"{where} silent for {age:.0f} s")
+                attention.append(f"{where} silent for {age:.0f} s" + (" (its process is gone)" if dead else ""))
             instances.append(
                 {
                     "instance": status.instance,
@@ -267,3 +300,27 @@ class InstanceBoard:
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
         self._channel = None
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process `pid` runs on this host (one of another user counts: it exists)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _port_refuses(port: int, timeout: float) -> bool:
+    """Whether a TCP connection to 127.0.0.1:`port` is refused (nothing listens); False when it is accepted or does
+    not answer within `timeout` (a busy process is not a dead one)."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    except ConnectionRefusedError:
+        return True
+    except (TimeoutError, OSError):
+        return False
+    writer.close()
+    return False

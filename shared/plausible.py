@@ -155,14 +155,27 @@ def latest_period_month(now: datetime) -> str:
     return month_of(now + MEETING_HORIZON)
 
 
-def period_range_problem(period: str, *, now: datetime) -> str | None:
+def latest_rated_month(now: datetime) -> str:
+    """The last month a period asked for its ratings at `now` may begin in (`YYYY-MM`): the month in progress in
+    Vietnam's time (month_of), as a period not begun yet has no rating (shared.periods.has_begun)."""
+    return month_of(now)
+
+
+def period_range_problem(period: str, *, now: datetime, rated: bool = False) -> str | None:
     """Why a `?period=` (a valid period, shared.periods.check_period) cannot be read at `now`: it begins before
-    2000-01 or more than two years after `now` (latest_period_month); None when it can. Compared as text, so
-    `0000-01` or `9999-12` answer without building a date. The message names the field `period`."""
+    2000-01 or more than two years after `now` (latest_period_month), or, for a read of ratings (`rated`), after
+    the month in progress (latest_rated_month: it has not begun); None when it can. The message names the field
+    `period` and the real latest period of that read. Compared as text, so `0000-01` or `9999-12` answer without
+    building a date."""
     first = period_months(period)[0]
-    latest = latest_period_month(now)
+    latest = latest_rated_month(now) if rated else latest_period_month(now)
     if first < EARLIEST_PERIOD:
         return f"period: {period} begins before {EARLIEST_PERIOD}, the earliest period (the latest is {latest})"
+    if first > latest and rated:
+        return (
+            f"period: {period} has not begun yet, so it is not rated: the latest period is {latest}"
+            " (this month, in Vietnam's time)"
+        )
     if first > latest:
         return f"period: {period} begins more than 2 years ahead: the latest period is {latest}"
     return None

@@ -15,7 +15,7 @@ from starlette.types import Scope
 from services.gateway.auth import Role
 from services.gateway.bootstrap import SERVICE, SERVICE_DIR, gateway_lifespan
 from services.gateway.config import GatewaySettings, load_settings
-from services.gateway.handlers import create_account, sync_registered_sources
+from services.gateway.handlers import TtlCache, UnitDirectory, create_account, require_unit, sync_registered_sources
 from services.gateway.http import build_router
 from services.gateway.http.contract import install_event_schemas
 from services.gateway.http.errors import install_error_handlers
@@ -88,9 +88,50 @@ class SourcesNotReserved(Exception):
     recorded nothing."""
 
 
+class UnitNotChecked(Exception):
+    """`issue-token` could not reach meetings (RabbitMQ or the service) to check that `--unit` names a unit, so it
+    recorded nothing."""
+
+
+OPTIONS = {"unit_id": "--unit", "person_id": "--person", "days": "--days", "sources": "--source"}
+OPTIONS["province_wide"] = "--province-wide"
+"""The `issue-token` option each account field comes from: a refusal names the option the person typed."""
+
+
+def said_as_option(exc: RpcError) -> str:
+    """A refusal of `issue-token` as its user reads it: `unit_id: …` becomes `--unit: …` (OPTIONS)."""
+    message = str(exc)
+    field, said, rest = message.partition(": ")
+    return f"{OPTIONS[field]}: {rest}" if said and field in OPTIONS else message
+
+
+async def check_unit(settings: GatewaySettings, unit_id: str) -> None:
+    """RpcError `invalid` naming `unit_id` (handlers.require_unit) when meetings knows no unit `unit_id`, asked over
+    a broker connection of this command; UnitNotChecked when RabbitMQ or meetings does not answer within
+    CHIBO_RPC_TIMEOUT."""
+    broker = create_broker(settings, service=SERVICE)
+    try:
+        try:
+            async with asyncio.timeout(settings.rpc_timeout):
+                await broker.start()
+        except (TimeoutError, OSError, AMQPError) as exc:
+            raise UnitNotChecked(f"RabbitMQ did not answer ({type(exc).__name__}: {exc})") from exc
+        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
+        directory = UnitDirectory(rpc, TtlCache(seconds=0))
+        try:
+            await require_unit(directory.get, unit_id)
+        except ServiceUnavailable as exc:
+            raise UnitNotChecked(str(exc)) from exc
+    finally:
+        await broker.stop()
+
+
 async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, object]:
     """`issue-token`'s work on its parsed `args`: {"sub", "role", "unit_id", "sources", "token"}; RpcError,
-    SigningKeyMismatch, SourcesNotReserved.
+    SigningKeyMismatch, SourcesNotReserved, UnitNotChecked.
+
+    `--unit` must name a unit meetings knows (check_unit, before anything is recorded): a token for a unit that does
+    not exist would be refused everywhere.
 
     An account with sources (or one that held some before this change) is recorded in one transaction with the
     SyncSources call the running gateway makes after `POST /v1/accounts`, so its sources are reserved in meetings
@@ -98,6 +139,8 @@ async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace)
     reached the transaction is rolled back and nothing is recorded (run the command again once it answers), never
     an account whose sources stay open to other senders until the gateway's next periodic sync. (Should the commit
     itself fail after the call, meetings holds sources of no account until that sync releases them: harmless.)"""
+    if args.unit:
+        await check_unit(settings, args.unit)
     await migrate(settings, schema=SERVICE, service_dir=SERVICE_DIR)
     pool = await create_pool(settings.database_url, schema=SERVICE, min_size=1, max_size=2)
     try:
@@ -159,9 +202,10 @@ def caller_hint(exc: RpcError) -> str:
     if exc.code != "forbidden":
         return ""
     return (
-        ". issue-token reserves the account's sources through meetings, which answers only the gateway's broker"
-        " user: run it with the gateway's CHIBO_AMQP_URL (after `make up`: `source var/broker-credentials.env &&"
-        " CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway issue-token ...`)"
+        ". issue-token asks meetings (whether --unit exists, to reserve the account's sources), which answers only"
+        " the gateway's broker user: run it with the gateway's CHIBO_AMQP_URL (after `make up`: `source"
+        " var/broker-credentials.env && CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway"
+        " issue-token ...`)"
     )
 
 
@@ -192,7 +236,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
         try:
             result = asyncio.run(issue_local_token(load_settings(), args))
         except RpcError as exc:
-            print(f"issue-token: {exc}{caller_hint(exc)}", file=sys.stderr)
+            print(f"issue-token: {said_as_option(exc)}{caller_hint(exc)}", file=sys.stderr)
             return 2
         except SigningKeyMismatch as exc:
             print(f"issue-token: {exc}", file=sys.stderr)
@@ -201,6 +245,14 @@ def cli(argv: Sequence[str] | None = None) -> int:
             print(
                 f"issue-token: the account's sources could not be reserved in meetings: {exc}. Nothing was recorded"
                 " and no token issued; run the command again once RabbitMQ and the meetings service answer.",
+                file=sys.stderr,
+            )
+            return 3
+        except UnitNotChecked as exc:
+            print(
+                f"issue-token: --unit: meetings could not be asked whether the unit {args.unit} exists: {exc}. Nothing"
+                " was recorded and no token issued; run the command again once RabbitMQ and the meetings service"
+                " answer.",
                 file=sys.stderr,
             )
             return 3

@@ -8,6 +8,9 @@ still reads the real reason.
 """
 
 import json
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,11 +20,14 @@ import httpx
 import pytest
 
 from shared.periods import VIETNAM_TZ
+from tests.gateway.test_command_bodies import COMMANDS
 from tests.support.ids import random_id
-from tests.support.system import RunningSystem, issue_token
+from tests.support.system import ROOT, RunningSystem, issue_token
 
 pytestmark = pytest.mark.e2e
 FEED = "urn:test:commune-feed"
+WEB_FORMS = ["reschedule", "cancel", "documents", "attendance", "minutes", "approval", "assessment", "tasks/t-9/done"]
+"""Every form a secretary sends about a meeting (services/gateway/web/pages/secretary.py)."""
 
 
 def cloudevent(event_type: str, data: dict[str, Any], *, source: str = "urn:test:member-database") -> dict[str, Any]:
@@ -89,7 +95,7 @@ async def province(system: RunningSystem) -> dict[str, str]:
         system, role="integration", unit=ids["xa"], sub=random_id("commune-feed"), sources=[FEED]
     )
     ids["officer_token"] = issue_token(system, role="committee_officer", unit=ids["xa"], sub=random_id("officer"))
-    ids["operator_token"] = issue_token(system, role="operator", unit="root", sub=random_id("operator"))
+    ids["operator_token"] = issue_token(system, role="operator", unit=None, sub=random_id("operator"))
     return ids
 
 
@@ -187,3 +193,63 @@ async def test_the_commune_officer_reads_an_id_outside_as_a_missing_one(system, 
         missing = await client.get(template.format(unknown))
     assert outside.status_code == missing.status_code == 404, outside.text
     assert outside.text.replace(ids[key], "<id>") == missing.text.replace(unknown, "<id>")
+
+
+def web_sign_in(system: RunningSystem, *, role: str, unit: str) -> tuple[str, str]:
+    """A web account of `role` at `unit` made with the gateway's own `web-account` command: (username, password)."""
+    sub, password = random_id("web"), "mat-khau-thu-2026"
+    command = [sys.executable, "-m", "services.gateway", "web-account", "--sub", sub, "--role", role]
+    command += ["--unit", unit, "--password", password]
+    result = subprocess.run(command, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return sub, password
+
+
+async def test_a_secretary_commanding_another_cells_meeting_reads_the_404_of_a_missing_one(system, province) -> None:  # type: ignore[no-untyped-def]
+    """The fresh-user trial: a secretary scheduling under the id of another cell's meeting was answered "meeting_id:
+    meeting X not found in cell Y; …", a 404 worded otherwise than the one about a meeting id nobody knows, so a
+    secretary could tell which ids exist elsewhere. That POST, every command on a meeting of the API and every form
+    of the web app answer an id outside the cell with the same plain 404 as an unknown one (the same body but for
+    the id)."""
+    ids = province
+    secretary = issue_token(system, role="secretary", unit=ids["thon1"], sub=random_id("secretary"))
+    unknown = random_id("nobody")
+    async with httpx.AsyncClient(
+        base_url=system.gateway_url, timeout=30, headers={"Authorization": f"Bearer {secretary}"}
+    ) as client:
+        for name, (method, path, _model, _data, body) in COMMANDS.items():
+            if "{meeting}" not in path:
+                continue  # scheduling names a cell: a new meeting's id is the caller's to choose
+            outside = await client.request(method, path.format(meeting=ids["meeting"]), json=body)
+            missing = await client.request(method, path.format(meeting=unknown), json=body)
+            assert outside.status_code == missing.status_code == 404, (name, outside.text, missing.text)
+            assert outside.text.replace(ids["meeting"], "<id>") == missing.text.replace(unknown, "<id>"), name
+        starts = (datetime.now(VIETNAM_TZ) + timedelta(days=12)).replace(microsecond=0).isoformat()
+        schedule = {"kind": "regular", "starts_at": starts, "location": "Nhà văn hóa", "agenda": ["Kiểm điểm"]}
+        taken = await client.post(f"/v1/cells/{ids['thon1']}/meetings", json={**schedule, "meeting_id": ids["meeting"]})
+        missing = await client.post(f"/v1/meetings/{unknown}/cancel", json={"reason": "Dò thử"})
+        assert taken.status_code == missing.status_code == 404, taken.text
+        assert taken.text.replace(ids["meeting"], "<id>") == missing.text.replace(unknown, "<id>")
+    username, password = web_sign_in(system, role="secretary", unit=ids["thon1"])
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as web:
+        form = (await web.get("/app/sign-in")).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None
+        signed = await web.post("/app/sign-in", data={"username": username, "password": password, "csrf": csrf[1]})
+        assert signed.status_code == 303, signed.text
+        home = (await web.get("/app/", follow_redirects=True)).text
+        token = re.search(r'name="csrf" value="([^"]+)"', home)  # the session's own, in the page's sign-out form
+        assert token is not None, home[-2000:]
+        data = {"csrf": token[1]}
+        for form_path in WEB_FORMS:
+            outside = await web.post(f"/app/meetings/{ids['meeting']}/{form_path}", data=data)
+            missing = await web.post(f"/app/meetings/{unknown}/{form_path}", data=data)
+            assert outside.status_code == missing.status_code == 404, (form_path, outside.text[-500:])
+            assert outside.text.replace(ids["meeting"], "<id>") == missing.text.replace(unknown, "<id>"), form_path
+        day = datetime.now(VIETNAM_TZ) + timedelta(days=12)
+        schedule_form = {**data, "kind": "regular", "start_date": f"{day:%Y-%m-%d}", "start_time": "19:30"}
+        schedule_form |= {"location": "Nhà văn hóa", "agenda": "Kiểm điểm", "meeting_id": ids["meeting"]}
+        taken = await web.post(f"/app/cells/{ids['thon1']}/meetings", data=schedule_form)
+        missing = await web.post(f"/app/meetings/{unknown}/cancel", data={**data, "reason": "Dò thử"})
+        assert taken.status_code == missing.status_code == 404, taken.text[-1500:]
+        assert taken.text.replace(ids["meeting"], "<id>") == missing.text.replace(unknown, "<id>")

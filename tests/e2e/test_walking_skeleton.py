@@ -141,7 +141,7 @@ def tokens(system: RunningSystem) -> dict[str, str]:
         "integration": issue_token(
             system, role="integration", unit=None, sub=random_id("integration"), province_wide=True
         ),
-        "operator": issue_token(system, role="operator", unit="root", sub=random_id("operator")),
+        "operator": issue_token(system, role="operator", unit=None, sub=random_id("operator")),
     }
 
 

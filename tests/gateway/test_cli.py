@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import jwt
 
 from tests.gateway.fakes import World
@@ -16,11 +18,13 @@ from tests.support.ids import random_id
 ROOT = Path(__file__).parents[2]
 
 
-async def test_issue_token_records_the_account_and_prints_a_token(database_url: str, db: asyncpg.Connection) -> None:
+async def test_issue_token_records_the_account_and_prints_a_token(
+    database_url: str, db: asyncpg.Connection, amqp_url: str, world: World
+) -> None:
     sub = random_id("sec")
     # no CHIBO_JWT_SECRET: the secret kept in the gateway schema signs the token
     env = {key: value for key, value in os.environ.items() if key != "CHIBO_JWT_SECRET"}
-    env.update(CHIBO_DATABASE_URL=database_url, CHIBO_LOG_JSON="true")
+    env.update(CHIBO_DATABASE_URL=database_url, CHIBO_AMQP_URL=amqp_url, CHIBO_LOG_JSON="true")
     result = await asyncio.to_thread(
         subprocess.run,
         [
@@ -31,7 +35,7 @@ async def test_issue_token_records_the_account_and_prints_a_token(database_url: 
             "--role",
             "secretary",
             "--unit",
-            "cell-9",
+            world.cell_a1,
             "--person",
             "mem-9",
             "--sub",
@@ -54,14 +58,14 @@ async def test_issue_token_records_the_account_and_prints_a_token(database_url: 
     assert (claims["sub"], claims["role"], claims["unit_id"], claims["person_id"]) == (
         sub,
         "secretary",
-        "cell-9",
+        world.cell_a1,
         "mem-9",
     )
     lifetime = claims["exp"] - claims["iat"]
     assert lifetime <= 2 * 86400
     assert lifetime > 1.9 * 86400
     row = await db.fetchrow("SELECT role, unit_id, person_id, active FROM gateway.account WHERE sub = $1", sub)
-    assert dict(row) == {"role": "secretary", "unit_id": "cell-9", "person_id": "mem-9", "active": True}
+    assert dict(row) == {"role": "secretary", "unit_id": world.cell_a1, "person_id": "mem-9", "active": True}
 
 
 async def test_issue_token_registers_a_scoped_integration_accounts_sources(
@@ -73,7 +77,7 @@ async def test_issue_token_registers_a_scoped_integration_accounts_sources(
     sources = ["--source", "urn:test:cell-feed", "--source", "urn:test:cell-feed-2"]
     result = await asyncio.to_thread(
         subprocess.run,
-        [*command, "--unit", "xa-1", *sources, "--json"],
+        [*command, "--unit", world.ward_a, *sources, "--json"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -99,7 +103,7 @@ async def test_issue_token_registers_a_scoped_integration_accounts_sources(
         timeout=60,
         check=False,
     )
-    assert refused.returncode == 2 and "sources:" in refused.stderr
+    assert refused.returncode == 2 and "issue-token: --source: " in refused.stderr  # the option typed, not the field
 
 
 def issue(env: dict[str, str], *args: str) -> "subprocess.CompletedProcess[str]":
@@ -133,8 +137,9 @@ async def test_issue_token_reserves_the_sources_in_meetings_before_it_prints_the
 async def test_issue_token_records_nothing_when_meetings_cannot_be_reached(
     database_url: str, db: asyncpg.Connection
 ) -> None:
-    """Without RabbitMQ (or meetings) the sources cannot be reserved: the command says so and exits 3, and the
-    account is not recorded (its transaction is rolled back), so no account holds sources meetings does not know."""
+    """Without RabbitMQ (or meetings) neither the unit can be checked nor the sources reserved: the command says so,
+    naming --unit, and exits 3, and the account is not recorded, so no account holds sources meetings does not know
+    nor a unit that may not exist."""
     sub, source = random_id("feed"), f"urn:test:{random_id('feed')}"
     env = {
         **os.environ,
@@ -147,9 +152,32 @@ async def test_issue_token_records_nothing_when_meetings_cannot_be_reached(
         issue, env, "--role", "integration", "--sub", sub, "--unit", "xa-1", "--source", source
     )
     assert result.returncode == 3, (result.returncode, result.stderr)
-    assert "could not be reserved in meetings" in result.stderr and "Nothing was recorded" in result.stderr
+    assert "issue-token: --unit: meetings could not be asked" in result.stderr, result.stderr
+    assert "Nothing was recorded" in result.stderr
     assert result.stdout.strip() == ""  # no token
     assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
-    # an account without sources needs no meetings: it is recorded as before
-    plain = await asyncio.to_thread(issue, env, "--role", "secretary", "--unit", "cell-9", "--sub", random_id("sec"))
+    # an account without a unit or sources needs no meetings: it is recorded as before
+    plain = await asyncio.to_thread(issue, env, "--role", "operator", "--sub", random_id("op"))
     assert plain.returncode == 0, plain.stderr
+
+
+async def test_issue_token_refuses_a_unit_that_does_not_exist_naming_the_option(
+    database_url: str, db: asyncpg.Connection, amqp_url: str, world: World, client: httpx.AsyncClient, headers: Any
+) -> None:
+    """The fresh-user trial: `issue-token --unit does-not-exist` printed a token (for a unit nothing may be read or
+    written in). The command refuses it naming `--unit`, exits 2 and records nothing; `POST /v1/accounts` refuses the
+    same unit naming `unit_id`; a unit meetings knows is taken as before."""
+    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_AMQP_URL": amqp_url, "CHIBO_LOG_JSON": "true"}
+    for role in ("secretary", "committee_officer", "integration", "operator"):
+        sub = random_id("nowhere")
+        refused = await asyncio.to_thread(issue, env, "--role", role, "--unit", "does-not-exist", "--sub", sub)
+        assert refused.returncode == 2, (role, refused.returncode, refused.stdout)
+        assert "issue-token: --unit: no organization unit has the id does-not-exist" in refused.stderr, refused.stderr
+        assert refused.stdout.strip() == ""  # no token
+        assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
+    body = {"role": "secretary", "unit_id": "does-not-exist", "sub": random_id("nowhere")}
+    answer = await client.post("/v1/accounts", json=body, headers=headers["admin"])
+    assert answer.status_code == 422 and answer.json()["field"] == "unit_id", answer.text
+    assert "no organization unit has the id does-not-exist" in answer.json()["message"]
+    known = await client.post("/v1/accounts", json={**body, "unit_id": world.cell_a1}, headers=headers["admin"])
+    assert known.status_code == 201, known.text

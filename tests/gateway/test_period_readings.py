@@ -228,3 +228,23 @@ async def test_the_page_says_the_alerts_are_ahead_while_a_late_rating_of_a_perio
     # past its grace: the rating settling alone holds the alerts back, and the page says only that (h191)
     assert ", khi xếp loại mới nhất đã ổn định." in page.text, page.text[-3000:]
     assert "thời gian chờ biên bản nộp muộn" not in page.text
+
+
+async def test_every_period_refusal_names_the_latest_period_a_rating_can_be_read_for(
+    client: httpx.AsyncClient, web: httpx.AsyncClient, ours: Ours
+) -> None:
+    """The fresh-user trial: `?period=9999-12` on a roll-up said "the latest period is 2028-12" (two years ahead, the
+    span of a meeting list), then 2028-12 and 2027-01 were refused as not begun. The API and the pages name the real
+    latest period of a rating, this month in Vietnam's time, whether the period asked lies beyond two years or not."""
+    month, year = int(ours.running[5:]), ours.running[:4]
+    said = f"tháng {month}/{year}"
+    two_years_ahead = f"{int(year) + 2}-{month:02d}"
+    for period in (next_period(ours.running), two_years_ahead, "9999-12", "1999-12"):
+        answer = await client.get(f"/v1/committees/{ours.committee}/rollup?period={period}", headers=ours.api)
+        assert answer.status_code == 422, (period, answer.text)
+        message = answer.json()["message"]
+        assert f"latest period is {ours.running}" in message or f"the latest is {ours.running})" in message, message
+        assert two_years_ahead not in message.removeprefix(f"query.period: {period}"), message
+        page = await web.get(f"/app/committees/{ours.committee}?period={period}")
+        assert page.status_code == 422 and said in page.text, (period, page.text[-2000:])
+        assert f"tháng {month}/{int(year) + 2}" not in page.text.replace(f"“{period}”", ""), period

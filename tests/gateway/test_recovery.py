@@ -197,9 +197,10 @@ async def test_dead_letters_are_purged_and_only_known_queues_are_reached(
     purged = await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=operator)
     assert purged.status_code == 200 and purged.json()["purged"] == 2
     assert (await client.get(f"/v1/dead-letters/{DLQ}", headers=operator)).json()["total"] == 0
-    for path in ("/v1/dead-letters/evaluation.facts", "/v1/dead-letters/chibo.unrouted.dlq"):
+    for path in ("/v1/dead-letters/evaluation.factz", "/v1/dead-letters/chibo.unrouted.dlq"):
         missing = await client.get(path, headers=operator)
         assert missing.status_code == 404 and missing.json()["code"] == "not_found", path
+        assert missing.json()["field"] == "queue" and "GET /v1/dead-letters" in missing.json()["message"], path
     assert (await client.post(f"/v1/dead-letters/{DLQ}/purge", headers=headers["admin"])).status_code == 403
 
 
@@ -348,3 +349,28 @@ async def test_retrying_an_event_not_held_says_it_was_rejected_or_that_no_such_e
         )
     finally:
         client.cookies.clear()
+
+
+async def test_every_name_the_listing_shows_reads_replays_and_purges_its_dead_letters(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], channel: AbstractChannel
+) -> None:
+    """The fresh-user trial: `GET /v1/dead-letters` lists `evaluation.facts` (`queue`) beside
+    `evaluation.facts.dlq` (`dead_letter_queue`), but `GET /v1/dead-letters/evaluation.facts` was a 404; only the
+    `.dlq` worked. Both names the listing shows reach the same dead letters, answered under the `.dlq`'s name."""
+    operator = headers["operator"]
+    listing = (await client.get("/v1/dead-letters", headers=operator)).json()["queues"]
+    shown = {(item["queue"], item["dead_letter_queue"]) for item in listing}
+    assert (QUEUE, DLQ) in shown
+    event_id = await dead_letter(channel)
+    await eventually(lambda: _total(client, operator, DLQ, expected=1))
+    for name, dead in sorted(shown):
+        for asked in (name, dead):
+            page = await client.get(f"/v1/dead-letters/{asked}", headers=operator)
+            assert page.status_code == 200, (asked, page.text)
+            assert page.json()["queue"] == dead, asked
+    by_queue = (await client.get(f"/v1/dead-letters/{QUEUE}", headers=operator)).json()
+    assert [item["event_id"] for item in by_queue["items"]] == [event_id]
+    replayed = await client.post(f"/v1/dead-letters/{QUEUE}/replay", json={"event_id": "nope"}, headers=operator)
+    assert replayed.status_code == 404 and f"no dead letter in {DLQ} has the " in replayed.json()["message"]
+    purged = await client.post(f"/v1/dead-letters/{QUEUE}/purge", headers=operator)
+    assert purged.status_code == 200 and purged.json() == {**purged.json(), "queue": DLQ, "purged": 1}

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from deploy.demo_access import WEB_ACCOUNTS, demo_access
+from deploy.demo_access import TOKENS, WEB_ACCOUNTS, demo_access
 from services.gateway.bootstrap import SERVICE
 from services.gateway.config import GatewaySettings
 from services.gateway.web.cli import create_web_account
@@ -33,6 +33,8 @@ def database_of_its_own(infra: tuple[str, str]) -> Iterator[str]:
 async def meetings_answering(amqp_url: str) -> AsyncIterator[str]:
     """The test vhost's URL, with fake services answering RPC there (meetings' SyncSources among them)."""
     services = FakeServices(amqp_url)
+    for unit in sorted({unit for _, _, unit, _, _ in TOKENS if unit}):
+        services.world.add_unit(unit, f"Đơn vị {unit}", "committee", None)  # seeded: issue-token checks --unit
     await services.start()
     try:
         yield amqp_url

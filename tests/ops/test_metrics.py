@@ -12,6 +12,8 @@ import aio_pika
 import httpx
 import pytest
 
+from deploy.demo_access import units_known
+from services.gateway.config import GatewaySettings
 from shared.topology import INGEST_EXCHANGE, declare_topology
 from tests.ops.feed import Province
 from tests.ops.scrape import names, sample_sum
@@ -80,6 +82,10 @@ async def test_feeding_events_moves_every_services_counters(system: RunningSyste
 
         await publish(amqp_url, [*province.facts(), province.invalid()])
         feed_source = "urn:test:ops-metrics-feed"  # its own: a scoped account's source is no one else's
+        # the facts go over AMQP: meetings knows the committee once it has taken them in (issue-token checks --unit)
+        env = system.env
+        settings = GatewaySettings(database_url=env["CHIBO_DATABASE_URL"], amqp_url=env["CHIBO_AMQP_URL"])
+        await units_known(settings, {province.committee}, timeout=120)
         token = issue_token(
             system, role="integration", unit=province.committee, sub="ops-metrics-feed", sources=[feed_source]
         )
@@ -177,13 +183,15 @@ async def _when(pending, name: str) -> str | None:  # type: ignore[no-untyped-de
 
 async def test_the_operator_overview_shows_services_queues_outboxes_and_rejections(system: RunningSystem) -> None:
     token = issue_token(system, role="operator", unit=None, sub="ops-overview-reader")
+    # a role that may not read it (province-wide: issue-token refuses a unit the system does not have)
+    feed = issue_token(system, role="integration", unit=None, sub="ops-no", province_wide=True)
     async with httpx.AsyncClient(timeout=30) as client:
         answer = await client.get(
             system.gateway_url + "/v1/operations/overview", headers={"authorization": f"Bearer {token}"}
         )
         forbidden = await client.get(
             system.gateway_url + "/v1/operations/overview",
-            headers={"authorization": f"Bearer {issue_token(system, role='integration', unit='ops', sub='ops-no')}"},
+            headers={"authorization": f"Bearer {feed}"},
         )
         health = await client.get(
             system.gateway_url + "/v1/system/health", headers={"authorization": f"Bearer {token}"}

@@ -45,7 +45,7 @@ def integration_token(system: RunningSystem) -> str:
 @pytest.fixture(scope="package")
 def operator_token(system: RunningSystem) -> str:
     """A token of an operator."""
-    return issue_token(system, role="operator", unit="root", sub=random_id("operator"))
+    return issue_token(system, role="operator", unit=None, sub=random_id("operator"))
 
 
 @pytest.fixture

@@ -41,3 +41,16 @@ def test_a_period_outside_is_named_without_building_a_date(period: str) -> None:
 
 def test_the_latest_month_is_two_years_ahead() -> None:
     assert latest_period_month(DECEMBER_FIRST) == "2028-12"
+
+
+@pytest.mark.parametrize("period", ["2027-01", "2027", "2028-12", "2029-01", "9999-12"])
+def test_a_read_of_ratings_names_this_month_in_vietnam_as_the_latest_period(period: str) -> None:
+    """The fresh-user trial: a roll-up refused 9999-12 saying "the latest period is 2028-12", then refused 2027-01 as
+    not begun. A read of ratings says the real latest period, the month in progress in Vietnam's time (2026-12 at
+    half past midnight on 1 December there, though UTC still reads November), never two years ahead."""
+    problem = period_range_problem(period, now=DECEMBER_FIRST, rated=True)
+    assert problem is not None and problem.startswith(f"period: {period} has not begun yet"), problem
+    assert "the latest period is 2026-12" in problem and "2028-12" not in problem.removeprefix(f"period: {period}")
+    early = period_range_problem("1999-12", now=DECEMBER_FIRST, rated=True)
+    assert early is not None and "(the latest is 2026-12)" in early
+    assert period_range_problem("2026-12", now=DECEMBER_FIRST, rated=True) is None

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from deploy.demo_access import units_known
 from deploy.seed_demo import Seed, publish
 from services.gateway.config import GatewaySettings
 from services.gateway.main import issue_local_token
@@ -282,6 +283,11 @@ async def cell_members(system: RunningSystem, province: dict[str, str], cell: st
 async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
     """The demo province seeded over AMQP and scored; the API tokens of its officer and secretary."""
     await publish(amqp_url, Seed(date(2026, 11, 25)).build())
+    # the tokens' units must be known to meetings first (issue-token refuses a unit the system does not have)
+    settings = GatewaySettings(
+        database_url=system.env["CHIBO_DATABASE_URL"], amqp_url=system.env["CHIBO_AMQP_URL"], rpc_timeout=30
+    )
+    await units_known(settings, {"demo-tinh-uy", "demo-cb-thon-1"})
     for sub, (role, unit, person) in PEOPLE.items():
         await web_account(system, sub, role, unit, person)
     tokens = {

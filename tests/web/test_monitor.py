@@ -121,6 +121,7 @@ async def test_a_monitor_reads_their_own_notices_on_the_monitoring_page(
     assert "Thông báo lịch sinh hoạt: Chi bộ thôn 1" in html
 
 
+@pytest.mark.usefixtures("province")  # the monitor's committee is the demo province's: its token needs the unit
 async def test_a_monitor_chooses_how_they_get_notices_on_the_monitoring_page(system: RunningSystem) -> None:
     """The monitoring page's form stores the monitor's channels and digest choice (the API's /v1/me/preferences
     agrees); an unknown channel is refused in Vietnamese listing the choices, and nothing is stored; none ticked is

@@ -18,7 +18,7 @@ from shared.outbox import notify_channel
 from shared.topology import EVENTS_EXCHANGE, INGEST_EXCHANGE
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, csrf_of, screenshot, sign_in, signed_in, web_account
+from tests.web.conftest import api_token, csrf_of, feed, screenshot, sign_in, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -294,6 +294,13 @@ async def test_the_page_is_the_operators_alone_and_its_forms_need_their_token_an
             ("rejections/replay", {}, 422, "Biểu mẫu không nêu sự kiện bị từ chối nào."),
             ("dead-letters/purge", {"queue": "nosuch.dlq", "confirm": "yes"}, 404, "Không có hàng thư lỗi nosuch.dlq"),
             ("dead-letters/replay", {"queue": DLQ, "event_id": "khong-co"}, 404, "mang mã khong-co"),
+            # the consumer queue's own name, as the API's listing shows it beside its .dlq, reaches the same letters
+            (
+                "dead-letters/replay",
+                {"queue": DLQ.removesuffix(".dlq"), "event_id": "khong-co"},
+                404,
+                "mang mã khong-co",
+            ),
         ):
             answer = await client.post(f"/app/operations/{path}", data={**data, "csrf": token})
             assert answer.status_code == status and said in answer.text, (path, data, answer.status_code)
@@ -318,7 +325,12 @@ async def feed_all(system: RunningSystem, sub: str, events: list[dict], *, outco
     is one account's alone); each must come to `outcome`."""
     source = f"urn:test:{sub}"
     events = [{**event, "source": source} for event in events]
-    token = await api_token(system, role="integration", unit="demo-tinh-uy", sub=sub, sources=[source])
+    # the account's scope: a committee of its own, fed first (issue-token refuses a unit the system does not have)
+    scope = f"xa-{sub}-{uuid.uuid4().hex[:8]}"
+    root = {"id": scope, "name": "Đảng ủy xã Thử", "kind": "committee", "parent_id": None}
+    unit = {**feed_event(f"evt-{scope}", "org.unit.upserted.v1", root), "source": f"{source}-root"}
+    await feed(system, [unit], sub=f"{sub}-root")
+    token = await api_token(system, role="integration", unit=scope, sub=sub, sources=[source])
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
         sent = await api.post(
             "/v1/events",

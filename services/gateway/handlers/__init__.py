@@ -2,7 +2,7 @@
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ValidationError
@@ -429,6 +429,19 @@ async def send_command(
 def command_data(body: BaseModel, **fixed: Any) -> dict[str, Any]:
     """The event data of a command: the body's fields plus those taken from the path."""
     return {**body.model_dump(mode="json", exclude_none=True), **fixed}
+
+
+async def require_unit(get_unit: Callable[[str], Awaitable[object | None]], unit_id: str | None) -> None:
+    """RpcError `invalid` naming `unit_id` when an account's unit is no unit meetings knows (`get_unit`: the
+    directory's read, None for an unknown id): a token for a unit that does not exist would be refused everywhere.
+    None (no unit) asks nothing."""
+    if unit_id is not None and await get_unit(unit_id) is None:
+        raise RpcError(
+            "invalid",
+            f"unit_id: no organization unit has the id {unit_id}; give the id of a cell or committee the system has"
+            " (GET /v1/committees/{id} and /v1/cells/{id} read them)",
+            field="unit_id",
+        )
 
 
 async def create_account(

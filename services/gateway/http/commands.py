@@ -239,8 +239,10 @@ async def _meeting_command(
 
 
 async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str) -> None:
-    """A meeting id named in the body must be new or the cell's own: another cell's meeting is 404, as if it did not
-    exist (issue 11, fault 1; meetings also refuses a meeting.scheduled.v1 that would move a meeting)."""
+    """A meeting id named in the body must be new or the cell's own: another cell's meeting is the plain 404 of a
+    meeting that does not exist (handlers.not_found, the same body as a command on an unknown meeting id), never a
+    wording of its own that would tell a secretary the id is taken elsewhere (issue 11, fault 1; a fresh-user
+    trial; meetings also refuses a meeting.scheduled.v1 that would move a meeting)."""
     try:
         existing = (await state.rpc.call(GetMeeting(meeting_id=meeting_id))).model_dump()
     except RpcError as exc:
@@ -248,12 +250,7 @@ async def _not_another_cells_meeting(state: State, cell_id: str, meeting_id: str
             return
         raise
     if existing.get("cell_id") != cell_id:
-        raise RpcError(
-            "not_found",
-            f"meeting_id: meeting {meeting_id} not found in cell {cell_id}; a new meeting takes an id no other meeting"
-            " uses (leave meeting_id out to have one made)",
-            field="meeting_id",
-        )
+        raise not_found("meeting", meeting_id)
 
 
 @router.post(

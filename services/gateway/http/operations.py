@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from services.gateway.auth import Role
 from services.gateway.bootstrap import GatewayState
-from services.gateway.handlers import authorize_unit, create_account, not_found
+from services.gateway.handlers import authorize_unit, create_account, not_found, require_unit
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
@@ -236,7 +236,9 @@ async def get_system_health(caller: Caller, state: State) -> SystemHealthRead:
         return ServiceHealthRead(status="ok" if healthy else "degraded", detail=detail)
 
     # a service whose processes send heartbeats is judged by all of them (shared.instances); the configured /health
-    # address (one process) is asked only for a service none of whose processes has reported
+    # address (one process) is asked only for a service none of whose processes has reported. A process of this
+    # host killed outright is found dead now, as `make status` finds it, not once its heartbeats are overdue
+    await state.instances.check_local(timeout=min(1.0, state.settings.health_timeout))
     reported = state.instances.services()
     probed = {service: url for service, url in urls.items() if service not in reported}
     async with httpx.AsyncClient(timeout=state.settings.health_timeout) as client:
@@ -438,8 +440,10 @@ async def get_accounts(caller: Caller, state: State, limit: Limit = 50, offset: 
     dependencies=[Depends(MANAGE_ACCOUNTS)],
 )
 async def post_account(body: AccountCreate, request: Request, caller: Caller, state: State) -> AccountTokenRead:
-    """Create (or update) a local account and return its token once."""
+    """Create (or update) a local account and return its token once; 422 naming `unit_id` for a unit the system
+    does not have."""
     MANAGE_ACCOUNTS.check(caller)
+    await require_unit(state.directory.get, body.unit_id)
     sub = body.sub or f"{body.role.value}-{uuid.uuid4().hex[:12]}"
     account, token = await create_account(
         state.accounts,

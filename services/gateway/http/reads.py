@@ -41,7 +41,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
-from shared.periods import Period, awaiting_meeting, has_begun, is_running, period_contains
+from shared.periods import Period, awaiting_meeting, is_running, period_contains
 from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError
 
@@ -59,18 +59,14 @@ READ_INBOX = RoleCheck(INBOX_OWNERS, "read an inbox")
 
 def readable_period(period: str | None, *, rated: bool = True) -> None:
     """RpcError `invalid` naming `period` (422; the API answers it as `query.period`, errors.query_field) for a
-    `?period=` outside 2000-01 to two years ahead
-    (shared.plausible.period_range_problem) or, when it asks for ratings (`rated`), one not begun yet: such a period
-    has no rating at all, never a page of Poor. None asks for no period. Every API read of `?period=` calls it; the
-    web pages check the same two rules first, to say them in Vietnamese (web.periods.checked)."""
+    `?period=` outside 2000-01 to two years ahead or, when it asks for ratings (`rated`), one not begun yet (after
+    this month in Vietnam's time): such a period has no rating at all, never a page of Poor; the message names the
+    latest period the read takes (shared.plausible.period_range_problem). None asks for no period. Every API read of
+    `?period=` calls it; the web pages check the same rules first, to say them in Vietnamese (web.periods.checked)."""
     if period is None:
         return
-    at = now()
-    if problem := period_range_problem(period, now=at):
+    if problem := period_range_problem(period, now=now(), rated=rated):
         raise RpcError("invalid", problem, field="period")
-    if rated and not has_begun(period, at):
-        message = f"period: {period} has not begun yet (this month is {at:%Y-%m}), so it is not rated"
-        raise RpcError("invalid", message, field="period")
 
 
 async def _forward(state: State, request: Request[Any]) -> dict[str, Any]:

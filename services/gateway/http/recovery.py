@@ -73,16 +73,42 @@ CATALOGS: dict[str, OpsCatalog] = {
 }
 OWNER_OF_DEAD_LETTERS = {queue.dead_letter_queue: queue.service for queue in CONSUMER_QUEUES}
 """Every dead-letter queue of the system, and the service that owns (and alone may read) it."""
+DEAD_LETTERS_OF = {
+    name: queue.dead_letter_queue for queue in CONSUMER_QUEUES for name in (queue.name, queue.dead_letter_queue)
+}
+"""The dead-letter queue each name `GET /v1/dead-letters` lists stands for: a consumer queue (`queue`) and its
+`.dlq` (`dead_letter_queue`) alike."""
 
-QueuePath = Annotated[str, Path(pattern=r"^[a-z0-9._-]{1,255}$", description="a dead-letter queue, `<queue>.dlq`")]
+QueuePath = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9._-]{1,255}$",
+        description="a consumer queue or its dead-letter queue, as `GET /v1/dead-letters` lists them"
+        " (`evaluation.facts` or `evaluation.facts.dlq`)",
+    ),
+]
 RowPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _owner(queue: str) -> ServiceName:
-    service = OWNER_OF_DEAD_LETTERS.get(queue)
-    if service is None:
-        raise not_found("dead-letter queue", queue)
-    return cast(ServiceName, service)
+def dead_letter_queue(queue: str) -> str:
+    """The `.dlq` a name of `GET /v1/dead-letters` (a consumer queue or its dead-letter queue) stands for; RpcError
+    `not_found` naming the field `queue` and how to find the names for any other."""
+    dead = DEAD_LETTERS_OF.get(queue)
+    if dead is None:
+        raise RpcError(
+            "not_found",
+            f"queue: {queue[:255]} is no queue of the system: name a consumer queue or its dead-letter queue as"
+            " GET /v1/dead-letters lists them (queue or dead_letter_queue, e.g. evaluation.facts or"
+            " evaluation.facts.dlq)",
+            field="queue",
+        )
+    return dead
+
+
+def _owner(queue: str) -> tuple[str, ServiceName]:
+    """The dead-letter queue a name stands for (dead_letter_queue) and the service that owns it."""
+    dead = dead_letter_queue(queue)
+    return dead, cast(ServiceName, OWNER_OF_DEAD_LETTERS[dead])
 
 
 def _acted(request: Request, caller: Principal, action: str, **detail: Any) -> None:
@@ -114,7 +140,7 @@ async def list_dead_letters(
     """`limit` messages of a dead-letter queue from position `offset`, oldest first (headers, reason, death count,
     body preview), left there."""
     READ_DEAD_LETTERS.check(caller)
-    service = _owner(queue)
+    queue, service = _owner(queue)
     reply = await _call_not_found(
         state.rpc.call(CATALOGS[service].list_dead_letters(queue=queue, limit=limit, offset=offset)),
         "dead-letter queue",
@@ -132,7 +158,7 @@ async def replay_dead_letters(
     """Send dead letters back to the queue they died in (consumers deduplicate): one event's or message's, the first
     `limit`, or all (empty body)."""
     REPLAY_DEAD_LETTERS.check(caller)
-    service = _owner(queue)
+    queue, service = _owner(queue)
     choice = body.model_dump(exclude_none=True)
     reply = await _call_not_found(
         state.rpc.call(CATALOGS[service].replay_dead_letters(queue=queue, **choice), timeout=60),
@@ -162,7 +188,7 @@ def chosen_by_id(choice: dict[str, Any]) -> tuple[str, str] | None:
 async def purge_dead_letters(queue: QueuePath, request: Request, caller: Caller, state: State) -> DeadLetterPurgeRead:
     """Drop every message of a dead-letter queue (for good: list them first)."""
     PURGE_DEAD_LETTERS.check(caller)
-    service = _owner(queue)
+    queue, service = _owner(queue)
     reply = await _call_not_found(
         state.rpc.call(CATALOGS[service].purge_dead_letters(queue=queue)), "dead-letter queue", queue
     )

@@ -3,6 +3,7 @@
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +24,8 @@ from services.gateway.web.i18n import N_, _, filters, format_period, globals_, t
 from services.gateway.web.sessions import SESSION_COOKIE, WebAccounts, principal_of, same_token
 from shared.envelope import is_identifier
 from shared.logs import get_logger
-from shared.plausible import EARLIEST_PERIOD
+from shared.periods import VIETNAM_TZ
+from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.text import echoed
 
@@ -90,8 +92,9 @@ class BadPeriod(Exception):
         self.year = year
         """A page that takes only a year (`?year=`): it is told the year is wrong, not about months or quarters."""
         self.latest = latest
-        """The latest month a period may begin in, set for a period of the right shape outside 2000-01 to it
-        (shared.plausible.period_range_problem): it is told the span there is."""
+        """The latest month a period may begin in (this month: later ones have no rating), set for a period of the
+        right shape outside 2000-01 to two years ahead (shared.plausible.period_range_problem): it is told the span
+        there is."""
 
 
 class PeriodNotBegun(Exception):
@@ -379,8 +382,14 @@ class WebRoute(APIRoute):
 
 
 def not_yet_due(period: str) -> tuple[str, str]:
-    """(title, message) of a period not begun yet: "Chưa đến kỳ", never rated."""
-    return _("Not yet due"), _("%(period)s has not begun yet, so it is not rated.", period=format_period(period))
+    """(title, message) of a period not begun yet: "Chưa đến kỳ", never rated, naming the latest period there is
+    (this month in Vietnam's time, shared.plausible.latest_rated_month, as the API's message does)."""
+    latest = format_period(latest_rated_month(datetime.now(VIETNAM_TZ)), within=True)
+    return _("Not yet due"), _(
+        "%(period)s has not begun yet, so it is not rated. The latest period that can be viewed is %(latest)s.",
+        period=format_period(period),
+        latest=latest,
+    )
 
 
 def unrated(period: str, error: RpcError) -> tuple[str, str]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from services.gateway.web.core import BadPeriod, PeriodNotBegun
 from shared.envelope import VIETNAM_TZ
 from shared.periods import has_begun, is_running, previous_month
-from shared.plausible import latest_period_month, period_range_problem
+from shared.plausible import latest_rated_month, period_range_problem
 from shared.text import is_ascii_number
 
 PERIOD = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
@@ -28,14 +28,15 @@ def checked(period: str | None) -> str:
     """The period asked for, or the month last ended (a committee's page and report open on final figures: early in
     a month every cell that has not met yet reads Kém for it); BadPeriod naming a malformed one or one outside
     2000-01 to two years ahead (shared.plausible.period_range_problem, as the API's reads.readable_period),
-    PeriodNotBegun for one not begun yet (shared.periods.has_begun)."""
+    PeriodNotBegun for one not begun yet (shared.periods.has_begun); both say the latest period there is, this
+    month in Vietnam's time (latest_rated_month, as the API's message names it)."""
     if not period:
         return last_closed_month()
     if not PERIOD.fullmatch(period):
         raise BadPeriod(period)
     now = datetime.now(VIETNAM_TZ)
     if period_range_problem(period, now=now) is not None:
-        raise BadPeriod(period, latest=latest_period_month(now))
+        raise BadPeriod(period, latest=latest_rated_month(now))
     if not has_begun(period, now):
         raise PeriodNotBegun(period)
     return period

@@ -607,11 +607,12 @@ def _service(form: Any) -> Any:
 
 
 def _queue(form: Any) -> str:
-    """The dead-letter queue a form names; Refused (404) naming it when the system has no such queue."""
+    """The dead-letter queue a form names, by its own name or its consumer queue's (recovery.DEAD_LETTERS_OF, as the
+    API reads it); Refused (404) naming it when the system has no such queue."""
     queue = forms.text(form, "queue")
-    if queue not in recovery.OWNER_OF_DEAD_LETTERS:
+    if queue not in recovery.DEAD_LETTERS_OF:
         raise Refused(_("There is no dead-letter queue %(queue)s.", queue=queue[:255]), 404)
-    return queue
+    return recovery.DEAD_LETTERS_OF[queue]
 
 
 def _count(raw: str) -> str:
