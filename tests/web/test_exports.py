@@ -218,7 +218,7 @@ async def test_the_evidence_of_a_year_outside_the_cells_span_is_a_page_naming_th
                 page = await client.get(f"/app/cells/demo-cb-thon-2/{path}?year={year}")
                 assert page.status_code == 404, (year, path)
                 said = html.unescape(page.text)
-                assert f"Không có dữ liệu của năm {year} (tham số year trong địa chỉ)" in said, (year, path)
+                assert f"Không có dữ liệu của năm {year} (năm ghi trong địa chỉ của trang)" in said, (year, path)
                 assert f"chi bộ hoạt động từ năm 2025 đến năm {this_year}" in said
                 assert f'href="/app/cells/demo-cb-thon-2/evidence?year={this_year}"' in page.text
         for year in ("2025", this_year):

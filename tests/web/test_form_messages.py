@@ -673,3 +673,46 @@ def test_a_colon_of_a_literal_is_kept_when_a_reason_follows_a_label() -> None:
         after_label("Thời điểm này đã qua: buổi sinh hoạt đã diễn ra")
         == "thời điểm này đã qua; buổi sinh hoạt đã diễn ra"
     )
+
+
+def test_no_refusal_names_a_field_by_its_raw_name() -> None:
+    """A name no label knows (an address parameter, a made-up input, a contract path) was said as itself
+    (`held_offset: …`, `“data.x”`): it is said as a field not on the form; a contract field by its own name."""
+    assert forms.label("held_offset") == forms.refused_label("held_offset") == "Một trường không có trên biểu mẫu này"
+    assert forms.label("data.khong_co") == "Một trường không có trên biểu mẫu này"
+    assert forms.label("cell_id") == forms.label("data.cell_id") == "Chi bộ"
+    assert forms.input_name("ten_la") == "Một trường không có trên biểu mẫu này"
+    assert forms.label("form") == "Biểu mẫu này"
+
+
+def test_a_form_names_its_inputs_as_its_page_labels_them() -> None:
+    """One mapping per form (forms.FormLabels, declared by its page): the cancel form's reason is its own label, an
+    input the form does not have is not named by its raw name, a select box is chosen again, never retyped."""
+    from services.gateway.web.pages.secretary import CANCEL_FORM, MINUTES_FORM, RESCHEDULE_FORM, SCHEDULE_FORM
+
+    token = forms.FORM.set(CANCEL_FORM)
+    try:
+        assert forms.label("reason") == forms.label("data.reason") == "Lý do hủy"
+        forms.FORM.set(RESCHEDULE_FORM)
+        assert forms.label("reason") == "Lý do"
+        forms.FORM.set(SCHEDULE_FORM)
+        sent = FormData([("kind", "a\x00b"), ("location", "a\x00b"), ("cell_id", "a\x00b"), ("form_key", "\x00")])
+        assert forms.unstorable_fields(sent) == {
+            "kind": "Loại buổi sinh hoạt: có một ký tự không lưu được (U+0000); vui lòng chọn lại.",
+            "location": "Địa điểm: có một ký tự không lưu được (U+0000); vui lòng nhập lại.",
+            "cell_id": "Một trường không có trên biểu mẫu này: có một ký tự không lưu được (U+0000); trường này do"
+            " trang tự điền, vui lòng tải lại biểu mẫu rồi gửi lại.",
+            "form_key": "Mã biểu mẫu: có một ký tự không lưu được (U+0000); trường này do trang tự điền, vui lòng tải"
+            " lại biểu mẫu rồi gửi lại.",
+        }
+        assert forms.not_utf8_message("kind").endswith("(không phải UTF-8 hợp lệ); vui lòng chọn lại.")
+        forms.FORM.set(MINUTES_FORM)
+        assert [forms.input_name(name) for name in ("task-2", "votes_for-3", "assignee-1", "task_id-2")] == [
+            "Nhiệm vụ 2",
+            "Tán thành, dòng 3",
+            "Người thực hiện, dòng 1",
+            "Mã nhiệm vụ, dòng 2",
+        ]
+        assert forms.input_kind("chair_id") == forms.CHOICE and forms.input_kind("held_offset") == forms.FILLED
+    finally:
+        forms.FORM.reset(token)

@@ -131,7 +131,8 @@ async def test_an_empty_schedule_form_lists_its_errors_in_the_forms_order(
     async def schedulable_cell(*_: Any) -> Any:
         return {"id": "c", "name": "Chi bộ 1"}
 
-    async def form_of(_: Any) -> FormData:
+    async def form_of(_: Any, labels: forms.FormLabels) -> FormData:
+        forms.FORM.set(labels)  # as the real one does: the refusals name the inputs as this form labels them
         return FormData({"kind": "", "topic": "", "start_date": "", "start_time": "", "location": "", "agenda": ""})
 
     def render(*_: Any, **context: Any) -> Any:

@@ -18,7 +18,7 @@ from shared.contracts.notifications_rpc import PeriodChecksReply, RulesReply
 from shared.periods import VIETNAM_TZ
 from tests.web.scheduling import stand_in_for_scheduling
 from tests.web.test_committee_page import committee_page, rollup
-from tests.web.test_trial_h187 import NOT_UTF8, posted
+from tests.web.test_trial_h187 import NOT_UTF8, READ, posted
 
 CELL = "Chi bộ Đồng Tâm"
 TEMPLATES = Path(forms.__file__).parent / "templates"
@@ -32,7 +32,7 @@ async def test_raw_utf8_in_an_urlencoded_body_is_read_as_utf8(encoded: bool) -> 
     value = b"".join(b"%%%02X" % byte for byte in raw) if encoded else raw.replace(b" ", b"+")
     request = posted(b"csrf=t&location=" + value + b"&" + "địa_điểm".encode() + b"=x&empty=&bare&&a=1%2B1")
     await core.check_csrf(request, SimpleNamespace(csrf="t"))  # type: ignore[arg-type]
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, READ)
     assert form.get("location") == CELL
     assert form.get("địa_điểm") == "x" and form.get("empty") == "" and form.get("bare") == ""
     assert form.get("a") == "1+1"
@@ -53,7 +53,7 @@ async def test_a_schedule_form_sent_with_raw_utf8_stores_the_text_exactly(monkey
 @pytest.mark.parametrize("value", [b"A\xed\xa0\x80B", b"\xff", b"caf\xc3"])
 async def test_raw_bytes_that_are_not_utf8_are_still_refused(value: bytes) -> None:
     request = posted(b"csrf=t&reason=" + value)
-    await forms.form_of(request)
+    await forms.form_of(request, READ)
     assert dict(UNSTORABLE.get()) == {"reason": f"Lý do: {NOT_UTF8}"}
 
 
@@ -164,7 +164,7 @@ async def test_a_tampered_hidden_field_is_refused_in_vietnamese_asking_for_the_f
     """A trial's tampered `form_key=%00` was refused as `form_key: … vui lòng nhập lại.`: the English name of a field
     no one can type in, and the wrong thing to do."""
     field = name + ("2" if name.endswith("-") else "days_after" if name.endswith(".") else "")
-    await forms.form_of(posted(b"csrf=t&" + field.encode() + b"=a" + value + b"b"))
+    await forms.form_of(posted(b"csrf=t&" + field.encode() + b"=a" + value + b"b"), READ)
     said = dict(UNSTORABLE.get())
     assert list(said) == [field], said
     assert said[field].startswith(f"{forms.hidden_label(field)}: có một ký tự không lưu được ("), said

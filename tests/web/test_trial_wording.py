@@ -98,7 +98,8 @@ def handled(monkeypatch: pytest.MonkeyPatch, sent: Any) -> None:
             return exc.errors
         return {}
 
-    async def form_of(_: Any) -> FormData:
+    async def form_of(_: Any, labels: forms.FormLabels) -> FormData:
+        forms.FORM.set(labels)  # as the real one does: the refusals name the inputs as this form labels them
         return FormData(list(sent.items()) if isinstance(sent, dict) else sent)
 
     monkeypatch.setattr(secretary, "_submit", submit)

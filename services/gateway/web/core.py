@@ -120,7 +120,8 @@ class YearOutside(Exception):
 
 class BadPosition(Exception):
     """A list's position in the address (`held_offset=-5`, `…=abc`) that is no whole number from 0: a 400 page naming
-    the parameter and its list (`what`, already in Vietnamese), with the way back to the list's first page (`back`)."""
+    its list (`what`, already in Vietnamese: the parameter's label, never its raw name), with the way back to the
+    list's first page (`back`)."""
 
     def __init__(self, *, parameter: str, value: str, what: str, back: str) -> None:
         super().__init__(parameter)
@@ -131,12 +132,14 @@ class BadPosition(Exception):
 
 
 class BadChoice(Exception):
-    """An address's parameter that is none of its choices (`rejections=bogus`): a 422 page naming the parameter, the
-    value and the choices (already in Vietnamese), with the way back (`back`)."""
+    """An address's parameter that is none of its choices (`rejections=bogus`): a 422 page naming what the parameter
+    chooses (`what`, its label in Vietnamese, never its raw name), the value and the choices (already in
+    Vietnamese, as the page offers them), with the way back (`back`)."""
 
-    def __init__(self, *, parameter: str, value: str, choices: str, back: str) -> None:
+    def __init__(self, *, parameter: str, what: str, value: str, choices: str, back: str) -> None:
         super().__init__(parameter)
         self.parameter = parameter
+        self.what = what
         self.value = value if len(value) <= 40 else value[:39] + "…"
         self.choices = choices
         self.back = back
@@ -331,11 +334,10 @@ class WebRoute(APIRoute):
                     400,
                     _("Invalid list position"),
                     _(
-                        "“%(value)s” is not a position in %(what)s (the address's %(parameter)s): write a whole"
-                        " number from 0, such as 20.",
+                        "“%(value)s” is not a position in %(what)s (in the page's address): write a whole number"
+                        " from 0, such as 20.",
                         value=echoed(exc.value),
                         what=exc.what,
-                        parameter=exc.parameter,
                     ),
                     back=(exc.back, _("Back to the first page")),
                 )
@@ -345,9 +347,10 @@ class WebRoute(APIRoute):
                     422,
                     _("Invalid address"),
                     _(
-                        "“%(value)s” is not a choice for the address's %(parameter)s: use %(choices)s.",
+                        "“%(value)s” is not one of the choices of %(what)s in the page's address: choose %(choices)s"
+                        " on the page.",
                         value=echoed(exc.value),
-                        parameter=exc.parameter,
+                        what=exc.what,
                         choices=exc.choices,
                     ),
                     back=(exc.back, _("Back to the first page")),

@@ -1,5 +1,6 @@
 """Forms of the web app: reading fields, Vietnamese messages that name the field, and sending commands."""
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -158,6 +159,51 @@ come of an altered form, so it names the field in Vietnamese and asks for the fo
 `form_key` was refused as `form_key: … vui lòng nhập lại`)."""
 
 
+NOT_ON_FORM = N_("A field that is not on this form")
+"""The name of a posted input the form being handled does not have (FORM): never its raw name, which no one sees
+on the page (a trial read `held_offset`, `cell_id` in refusals)."""
+TEXT, CHOICE, FILLED = "text", "choice", "filled"
+"""How a person gives an input's value: typing it, choosing it (a select box, a tick: chosen again, never retyped),
+or not at all (filled in by the page: a hidden input, or one the form does not have: the form is reloaded)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FormLabels:
+    """One form's inputs as its page shows them: `fields`, typed in, and `choices`, chosen, each by input name with
+    its label (N_ marked); a name ending in `-` is the stem of a row's inputs (`task-` for `task-2`), its label
+    taking the row as %(row)s when it has one; `hidden`, the inputs the page fills in (HIDDEN_FIELDS names them)."""
+
+    fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    choices: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    hidden: frozenset[str] = frozenset({"csrf", "form_key"})
+
+    def find(self, name: str) -> tuple[str, str] | None:
+        """(label in Vietnamese, TEXT or CHOICE or FILLED) of input `name` on this form; None when it has none."""
+        stem, dash, row = name.partition("-")
+        for kind, labels in ((TEXT, self.fields), (CHOICE, self.choices)):
+            if name in labels:
+                return _(labels[name]), kind
+            if dash and f"{stem}-" in labels:
+                said = labels[f"{stem}-"]
+                if "%(row)s" in said:
+                    return _(said, row=row), kind
+                if is_ascii_number(row):
+                    return _("%(field)s, row %(row)s", field=_(said), row=row), kind
+                return _(said), kind  # a row keyed by an id (a member's), which the label says in words
+        if name in self.hidden or (dash and stem in self.hidden) or name.partition(".")[0] in self.hidden:
+            return hidden_label(name) or _(NOT_ON_FORM), FILLED
+        return None
+
+
+FORM: ContextVar[FormLabels | None] = ContextVar("form_labels", default=None)
+"""The labels of the form being handled (form_of sets them for each request): what its refusals call its inputs."""
+
+
+def known(*names: str) -> dict[str, str]:
+    """{input: label} of inputs whose page labels them as FIELD_LABELS does (`known("topic")` → Chủ đề)."""
+    return {name: FIELD_LABELS[name] for name in names}
+
+
 def hidden_label(field: str) -> str | None:
     """The Vietnamese name of a hidden form field or API path (`form_key` → `Mã biểu mẫu`, `data.unit_id` → `Đơn vị`,
     `task_id-2` → `Mã nhiệm vụ, dòng 2`, `was.days_after` → `Thiết lập biểu mẫu đã hiển thị`); None for any other."""
@@ -176,17 +222,32 @@ def hidden_refused(field: str) -> str:
     return _(
         "%(field)s: the page fills in this value itself, but what was sent is missing or not valid. Please reload the"
         " form and send it again.",
-        field=hidden_label(field) or field,
+        field=hidden_label(field) or _(NOT_ON_FORM),
     )
 
 
 def input_name(name: str) -> str:
-    """The Vietnamese name of a form input `name` as the person sees it (`location` → `Địa điểm`, `task-2` →
-    `Nhiệm vụ 2`), a hidden one's too (hidden_label: `form_key` → `Mã biểu mẫu`); the name itself when it has none."""
+    """The Vietnamese name of a form input `name` as the person sees it: the label the form being handled gives it
+    (FORM: `location` → `Địa điểm`, `task-2` → `Nhiệm vụ 2`, `form_key` → `Mã biểu mẫu`), NOT_ON_FORM for an input
+    that form does not have; outside a form's handling, the labels the forms share (label)."""
+    form = FORM.get()
+    if form is not None:
+        found = form.find(name)
+        return found[0] if found is not None else _(NOT_ON_FORM)
     stem, dash, row = name.partition("-")
     if dash and stem in ROW_INPUTS and is_ascii_number(row):
         return _(ROW_INPUTS[stem], row=row)
     return hidden_label(name) or label(name)
+
+
+def input_kind(name: str) -> str:
+    """How a person gives input `name` of the form being handled (FORM): TEXT, CHOICE, or FILLED (a hidden input, or
+    one the form does not have: no one can type it again, the form is reloaded)."""
+    form = FORM.get()
+    if form is not None:
+        found = form.find(name)
+        return found[1] if found is not None else FILLED
+    return FILLED if hidden_label(name) is not None else TEXT
 
 
 def unstorable_fields(form: Any) -> dict[str, str]:
@@ -198,16 +259,22 @@ def unstorable_fields(form: Any) -> dict[str, str]:
     for name, value in form.multi_items():
         unstorable = unstorable_character(value) if isinstance(value, str) and name not in found else None
         if unstorable is not None:
-            found[name] = unstorable_message(input_name(name), unstorable, hidden=hidden_label(name) is not None)
+            found[name] = unstorable_message(input_name(name), unstorable, kind=input_kind(name))
     return found
 
 
-def unstorable_message(field: str, character: str, *, hidden: bool = False) -> str:
+def unstorable_message(field: str, character: str, *, kind: str = TEXT) -> str:
     """`<field>: có một ký tự không lưu được (U+0000); vui lòng nhập lại.`: the refusal of text holding `character`,
-    one no text is stored with (shared.reading.unstorable_character), in the field labelled `field`; of a `hidden`
-    one (HIDDEN_FIELDS), which no one types in: `…; trường này do trang tự điền, vui lòng tải lại biểu mẫu rồi gửi
-    lại.`"""
-    if hidden:
+    one no text is stored with (shared.reading.unstorable_character), in the field labelled `field`; of a CHOICE
+    (a select box): `…; vui lòng chọn lại.`; of one FILLED by the page (HIDDEN_FIELDS, or not on the form), which no
+    one types in: `…; trường này do trang tự điền, vui lòng tải lại biểu mẫu rồi gửi lại.`"""
+    if kind == CHOICE:
+        return _(
+            "%(field)s: contains a character that cannot be stored (%(character)s); please choose again.",
+            field=field,
+            character=code_point(character),
+        )
+    if kind == FILLED:
         return _(
             "%(field)s: contains a character that cannot be stored (%(character)s); the page fills in this field"
             " itself, so please reload the form and send it again.",
@@ -260,8 +327,15 @@ def _is_utf8(raw: bytes) -> bool:
 
 def not_utf8_message(name: str) -> str:
     """`<Nhãn>: có một ký tự không lưu được (không phải UTF-8 hợp lệ); vui lòng nhập lại.` for input `name`; a hidden
-    one's (HIDDEN_FIELDS) asks for the form to be reloaded instead."""
-    if hidden_label(name) is not None:
+    one's (HIDDEN_FIELDS, or one not on the form) asks for the form to be reloaded instead, a select box's to choose
+    again."""
+    kind = input_kind(name)
+    if kind == CHOICE:
+        return _(
+            "%(field)s: contains a character that cannot be stored (not valid UTF-8); please choose again.",
+            field=input_name(name),
+        )
+    if kind == FILLED:
         return _(
             "%(field)s: contains a character that cannot be stored (not valid UTF-8); the page fills in this field"
             " itself, so please reload the form and send it again.",
@@ -306,8 +380,14 @@ def reported_with(errors: dict[str, str]) -> Iterator[None]:
 
 
 def label(field: str) -> str:
-    """The Vietnamese name of a form field: the first known part of a dotted path; `votes_for-2` (a field of
-    a form's second row) is `Tán thành, dòng 2`."""
+    """The Vietnamese name of a form field: the label the form being handled gives its input (FORM), else the first
+    known part of a dotted path (`votes_for-2`, a field of a form's second row, is `Tán thành, dòng 2`), else the
+    contract field's (`data.approved_at` → `Thời điểm thông qua biên bản`); NOT_ON_FORM for a name none of them
+    knows, never the raw name or path a person cannot act on (`cell_id`)."""
+    form, own = FORM.get(), field.removeprefix("data.")
+    found = form.find(own) if form is not None and "." not in own else None
+    if found is not None and found[1] != FILLED:
+        return found[0]
     base, dash, row = field.partition("-")
     if dash and base in FIELD_LABELS and is_ascii_number(row):
         return _("%(field)s, row %(row)s", field=_(FIELD_LABELS[base]), row=row)
@@ -320,17 +400,22 @@ def label(field: str) -> str:
     for part in reversed(parts):
         if part in FIELD_LABELS:
             return _(FIELD_LABELS[part])
-    return hidden_label(field) or field
+    if field == WHOLE_FORM:
+        return _("This form")
+    said = hidden_label(field) or next(
+        (said for path in (field, f"data.{field}") if not (said := field_label(path)).startswith("“")), None
+    )
+    return said[:1].upper() + said[1:] if said else _(NOT_ON_FORM)
+
+
+WHOLE_FORM = "form"
+"""The key of a refusal about the whole form, no one field of it (a command refused without a field)."""
 
 
 def refused_label(field: str) -> str:
-    """A refused field's Vietnamese name: the form's own label, else the contract field's (`data.approved_at` →
-    `Thời điểm thông qua biên bản`), never the raw path a person cannot act on."""
-    named = label(field)
-    if named != field:
-        return named
-    said = field_label(field)
-    return said[:1].upper() + said[1:]
+    """A refused field's Vietnamese name (label): the form's own label, else the contract field's, never the raw
+    path."""
+    return label(field)
 
 
 def required(field: str, *, name: str | None = None) -> str:
@@ -1016,11 +1101,12 @@ def _form_text(raw: bytes) -> str:
     return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
 
 
-async def form_of(request: Request) -> Any:
-    """The submitted form (already parsed once for the CSRF check; Starlette caches it), its unstorable fields
-    (UNSTORABLE: a character no text is stored with, or bytes that are not valid UTF-8) noted for every refusal; its
-    one-time key, when it carries one, goes on the request's state, where the command it sends reads it (a resent form
-    is the same event)."""
+async def form_of(request: Request, labels: FormLabels) -> Any:
+    """The submitted form (already parsed once for the CSRF check; Starlette caches it), its `labels` (FORM: what its
+    refusals call its inputs, as its page shows them), its unstorable fields (UNSTORABLE: a character no text is
+    stored with, or bytes that are not valid UTF-8) noted for every refusal; its one-time key, when it carries one,
+    goes on the request's state, where the command it sends reads it (a resent form is the same event)."""
+    FORM.set(labels)
     form = await posted_form(request)
     undecodable = undecodable_fields(request.headers.get("content-type", ""), await request.body())
     UNSTORABLE.set({name: not_utf8_message(name) for name in undecodable} | unstorable_fields(form))

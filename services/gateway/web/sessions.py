@@ -115,5 +115,11 @@ def principal_of(account: AccountRow) -> Principal:
 
 
 def same_token(sent: str | None, expected: str | None) -> bool:
-    """Constant-time comparison of a submitted CSRF token with the expected one."""
-    return bool(sent) and bool(expected) and secrets.compare_digest(str(sent), str(expected))
+    """Constant-time comparison of a submitted CSRF token with the expected one, as UTF-8 bytes: anything posted is
+    compared, a token with non-ASCII characters too (compare_digest raises TypeError on such str: a 500 before)."""
+    return bool(sent) and bool(expected) and secrets.compare_digest(as_bytes(str(sent)), as_bytes(str(expected)))
+
+
+def as_bytes(text: str) -> bytes:
+    """`text` as UTF-8 bytes for a constant-time comparison, a lone surrogate too (never UnicodeEncodeError)."""
+    return text.encode("utf-8", "surrogatepass")

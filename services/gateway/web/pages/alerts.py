@@ -14,7 +14,14 @@ from services.gateway.http.deps import State
 from services.gateway.web import data
 from services.gateway.web.availability import NOTICES_SERVICE, notices_or
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, NotSaved, PageNotFound, WebRoute, render
-from services.gateway.web.forms import UNSTORABLE, FormErrors, form_of, invalid, refuse_unstorable
+from services.gateway.web.forms import (
+    UNSTORABLE,
+    FormErrors,
+    FormLabels,
+    form_of,
+    invalid,
+    refuse_unstorable,
+)
 from services.gateway.web.i18n import N_, _, format_number
 from shared.rpc import RpcError, ServiceUnavailable
 from shared.text import is_ascii_number
@@ -145,9 +152,13 @@ ORIGINS = {
 }
 
 
+UNNAMED_PARAM = N_("A setting of this alert")
+"""The label of a parameter notifications adds before it is named in PARAMS: never its code."""
+
+
 def param_label(name: str) -> str:
-    """A parameter's Vietnamese label (its code when it has none)."""
-    return _(PARAMS[name]) if name in PARAMS else name
+    """A parameter's Vietnamese label (UNNAMED_PARAM when it has none)."""
+    return _(PARAMS.get(name, UNNAMED_PARAM))
 
 
 def rule_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -195,7 +206,7 @@ def changes_of(form: Any, rule: dict[str, Any]) -> tuple[bool | None, dict[str, 
     rendered = rendered_of(form, rule)
     enabled = form.get("enabled") == "on"
     if not is_checkbox_value(form.get("enabled")):
-        errors["enabled"] = invalid("enabled", name=_("Send this alert"))
+        errors["enabled"] = invalid("enabled", name=_(SEND_THIS))
     params: dict[str, Any] = {}
     for name, current in rule["params"].items():
         field = f"params.{name}"
@@ -225,6 +236,24 @@ def is_checkbox_value(value: object) -> bool:
     """Whether a checkbox's posted value is one a browser sends: `on` (ticked) or none (unticked); anything else
     (`%00`, `off`, `""`) is refused, never read as unticked (a trial's `enabled=%00` switched a rule off)."""
     return value is None or value == "on"
+
+
+SEND_THIS = N_("Send this alert")
+"""The label of a rule's on/off tick."""
+RESET_FORM = FormLabels(hidden=frozenset({"csrf", "what"}))
+"""The reset button's form: nothing but what the page fills in."""
+
+
+def alert_form(rule: dict[str, Any]) -> FormLabels:
+    """The inputs of one rule's form as alerts.html labels them: its ticks and lists of ticks chosen, its numbers
+    typed, the values it was shown with (`was.NAME`) filled in by the page."""
+    ticked = checkboxes(rule) | {name for name, value in rule["params"].items() if isinstance(value, list)}
+    labels = {"enabled": SEND_THIS} | {name: PARAMS.get(name, UNNAMED_PARAM) for name in rule["params"]}
+    return FormLabels(
+        fields={name: said for name, said in labels.items() if name not in ticked},
+        choices={name: said for name, said in labels.items() if name in ticked},
+        hidden=frozenset({"csrf", "was"}),
+    )
 
 
 def checkboxes(rule: dict[str, Any]) -> set[str]:
@@ -351,7 +380,7 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     current = next((item for item in answer["rules"] if item["rule"] == rule), None)
     if current is None:
         raise PageNotFound
-    form = await form_of(request)
+    form = await form_of(request, alert_form(current))
     # a checkbox is judged by its own rule (on or unticked: changes_of), which names it as the page labels it
     UNSTORABLE.set({name: said for name, said in UNSTORABLE.get().items() if name not in checkboxes(current)})
     typed = {
@@ -409,7 +438,7 @@ async def reset_alert_rule(
     principal = viewer.principal
     answer = await rules_before_saving(committee_id, principal, state)
     current = next((item for item in answer["rules"] if item["rule"] == rule), None)
-    what = str((await form_of(request)).get("what") or "")
+    what = str((await form_of(request, RESET_FORM)).get("what") or "")
     if current is None or (what != "enabled" and what not in current["params"]):
         raise PageNotFound
     body = alert_rules.AlertRuleUpdate.model_validate(

@@ -2,21 +2,20 @@
 
 import math
 import secrets
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.auth import Role
 from services.gateway.http.deps import State
 from services.gateway.limits import client_address
+from services.gateway.web import forms
 from services.gateway.web.core import PREFIX, CurrentViewer, FormViewer, WebRoute, render, safe_next
-from services.gateway.web.forms import unstorable_message
-from services.gateway.web.i18n import _
+from services.gateway.web.i18n import N_, _, format_number
 from services.gateway.web.oidc import configured
 from services.gateway.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, WebAccounts, same_token
 from shared.logs import get_logger
-from shared.reading import unstorable_character
 
 log = get_logger(__name__)
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -65,18 +64,29 @@ async def sign_in_page(request: Request, next: str | None = None) -> HTMLRespons
     return sign_in_form(request, next_url=safe_next(next))
 
 
+SIGN_IN_FORM = forms.FormLabels(
+    fields={"username": N_("Username"), "password": N_("Password")}, hidden=frozenset({"csrf", "next"})
+)
+"""The sign-in form's inputs as sign_in.html labels them."""
+SIGN_IN_LIMITS = {"username": 200, "password": 500}
+"""The longest username and password the form takes, in characters."""
+
+
+def posted_text(form: Any, name: str) -> str:
+    """A posted input's text as sent ("" for none, or for a file in its place)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
 @router.post("/sign-in")
-async def sign_in(
-    request: Request,
-    state: State,
-    username: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=500)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "",  # noqa: A002
-) -> Response:
-    """Check the password of an active account allowed on the web, open a session, go on."""
-    next_url = safe_next(next)
-    if not same_token(csrf, request.cookies.get(SIGN_IN_COOKIE)):
+async def sign_in(request: Request, state: State) -> Response:
+    """Check the password of an active account allowed on the web, open a session, go on. The form is read as every
+    form is (forms.form_of): UTF-8 whether percent-encoded or not, bytes that are not UTF-8 and characters no text is
+    stored with refused naming the field, as are a username or password too long (was the app's 404 page)."""
+    form = await forms.form_of(request, SIGN_IN_FORM)
+    username, password = posted_text(form, "username"), posted_text(form, "password")
+    next_url = safe_next(posted_text(form, "next"))
+    if not same_token(posted_text(form, "csrf"), request.cookies.get(SIGN_IN_COOKIE)):
         return sign_in_form(
             request,
             next_url=next_url,
@@ -84,24 +94,27 @@ async def sign_in(
             status=403,
             error=_("The form has expired. Please sign in again."),
         )
+    unstorable = forms.UNSTORABLE.get()
+    if unstorable:  # no account is named so, and the throttle's table could not store the name (was a 500)
+        return sign_in_form(request, next_url=next_url, username="", status=422, error=" ".join(unstorable.values()))
     if not username.strip() or not password:
-        field = _("Username") if not username.strip() else _("Password")
-        return sign_in_form(
-            request,
-            next_url=next_url,
-            username=username,
-            status=422,
-            error=_("%(field)s: please fill in this field.", field=field),
-        )
-    unstorable = unstorable_character(username)
-    if unstorable is not None:  # no account is named so, and the throttle's table could not store the name (was a 500)
-        return sign_in_form(
-            request,
-            next_url=next_url,
-            username="",
-            status=422,
-            error=unstorable_message(_("Username"), unstorable),
-        )
+        field = "username" if not username.strip() else "password"
+        return sign_in_form(request, next_url=next_url, username=username, status=422, error=forms.required(field))
+    for field, most in SIGN_IN_LIMITS.items():
+        entered = len(posted_text(form, field))
+        if entered > most:
+            return sign_in_form(
+                request,
+                next_url=next_url,
+                username="",
+                status=422,
+                error=_(
+                    forms.LIMITS["string_too_long"],
+                    field=forms.label(field),
+                    limit=format_number(most, digits=0),
+                    count=format_number(entered, digits=0),
+                ),
+            )
     sub = username.strip()
     address = client_address(request.scope)
     wait, attempt = await state.sign_in.begin(sub, address)

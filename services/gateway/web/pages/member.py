@@ -143,11 +143,15 @@ def refuse_unoffered(chosen: list[str], available: list[str]) -> None:
         raise FormErrors({"channels": forms.not_a_choice("channels", unoffered, offered=offered)})
 
 
+PREFERENCES_FORM = forms.FormLabels(choices=forms.known("channels", "digest"))
+"""The notice preferences' inputs as _preferences.html labels them (the member's page and the monitor's)."""
+
+
 async def save_my_preferences(request: Request, viewer: Viewer, state: State) -> None:
     """Store the viewer's channels and digest choice from the posted form (`_preferences.html`); the in-app inbox is
     always on (notifications keeps every notice there), so ticking none of the others is a choice too; FormErrors
     naming `channels` for an unknown one, or the API's refusal."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, PREFERENCES_FORM)
     chosen = form.getlist("channels")  # an unknown one is named back with the choices, not dropped unseen
     current = await notices_or(lambda: preferences.get_my_preferences(viewer.principal, state), None)
     if current is not None:

@@ -35,7 +35,7 @@ from services.gateway.web.core import (
 from services.gateway.web.forms import FormErrors
 from services.gateway.web.i18n import _, parse_moment
 from services.gateway.web.pages.member import CHANNELS, save_my_preferences
-from services.gateway.web.pages.secretary import not_begun_at
+from services.gateway.web.pages.secretary import ASSESSMENT_FORM, not_begun_at
 from shared.collation import by_name
 from shared.contracts.meetings_rpc import HELD_STATUSES, MonitorAssignmentReply
 from shared.periods import VIETNAM_TZ
@@ -198,7 +198,7 @@ async def confirm_form(meeting_id: str, request: Request, viewer: CurrentViewer,
 async def confirm(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Confirm (or correct) the manual points as upper-level monitor (meeting.assessed.v1, role upper_monitor)."""
     meeting, _assignment = await _followed_meeting(state, viewer, meeting_id)
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, ASSESSMENT_FORM)  # the same inputs as the cell's
     try:
         # the items, their names and maxima are those the page showed, read again: never what the post says
         back = (f"{PREFIX}/monitoring/meetings/{meeting_id}", _("Back to the confirmation"))

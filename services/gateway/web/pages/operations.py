@@ -215,6 +215,28 @@ OFFSET_MOST = 1_000_000
 of any list as this one is, and the page says so."""
 
 
+QUERY_LABELS = {
+    "held_offset": N_("the list of held events"),
+    "rejections_offset": N_("the list of open rejections"),
+    "rejections": N_("the rejections listed"),
+}
+"""What the page's address parameters choose, as its refusals name them (never the raw parameter, which no one sees
+on the page); each dead-letter queue's and service's list is named with its queue or service (list_offsets)."""
+REASON = {"reason": N_("Reason")}
+DEAD_LETTER_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "queue", "event_id", "message_id", "key"}))
+PURGE_FORM = forms.FormLabels(
+    choices={"confirm": N_("The box confirming the deletion")}, hidden=frozenset({"csrf", "queue"})
+)
+PARKED_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "service", "id"}))
+PARKED_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "service", "id"}))
+HELD_RETRY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "source", "event_id"}))
+HELD_DROP_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "source", "event_id"}))
+DISMISS_FORM = forms.FormLabels(fields=REASON, hidden=frozenset({"csrf", "rejection_id", "event_id"}))
+REJECTION_REPLAY_FORM = forms.FormLabels(hidden=frozenset({"csrf", "rejection_id", "event_id"}))
+"""The page's forms' inputs as operations.html labels them: the rows' ids and names filled in by the page, the
+reason a drop or a dismissal gives, and the purge's confirming tick."""
+
+
 def list_offset(request: Request, parameter: str, *, what: str, anchor: str) -> int:
     """Where one of the page's paged lists starts (its parameter, as the API's `offset`): a whole number from 0 (none
     or empty: 0), rounded down to a page of SHOWN, at most OFFSET_MOST (past the end, said on the page); anything else
@@ -244,8 +266,8 @@ def list_offsets(request: Request) -> dict[str, int]:
     `dead_letters_offset.<queue>` per dead-letter queue and one `parked_offset.<service>` per service. A parameter
     naming no such queue or service is not one of them; one that is no position is BadPosition (list_offset)."""
     lists = [
-        ("held_offset", _("the list of held events"), "held"),
-        ("rejections_offset", _("the list of open rejections"), "rejections"),
+        ("held_offset", _(QUERY_LABELS["held_offset"]), "held"),
+        ("rejections_offset", _(QUERY_LABELS["rejections_offset"]), "rejections"),
         *(
             (dead_letters_parameter(queue), _("the dead letters of %(queue)s", queue=queue), f"dead-letters-{queue}")
             for queue in recovery.OWNER_OF_DEAD_LETTERS
@@ -273,7 +295,13 @@ def rejections_view(request: Request) -> dict[str, str]:
     the open ones without a word."""
     chosen = request.query_params.get(REJECTIONS_VIEW, "")
     if chosen not in ("", "open", "dismissed"):
-        raise BadChoice(parameter=REJECTIONS_VIEW, value=chosen, choices="open, dismissed", back=f"{PAGE}#rejections")
+        raise BadChoice(
+            parameter=REJECTIONS_VIEW,
+            what=_(QUERY_LABELS[REJECTIONS_VIEW]),
+            value=chosen,
+            choices=_("“%(open)s” or “%(dismissed)s”", open=_("Still open"), dismissed=_("Dismissed")),
+            back=f"{PAGE}#rejections",
+        )
     return {REJECTIONS_VIEW: "dismissed"} if chosen == "dismissed" else {}
 
 
@@ -549,8 +577,19 @@ def on_page(handler: Handler) -> Handler:
             return await handler(request, viewer, state)
         except Refused as exc:
             return await _page(request, viewer, state, errors={"form": exc.message}, status=exc.status)
+        except FormErrors as exc:  # an input holding what no text is stored with (posted_form): nothing done
+            return await _page(request, viewer, state, errors=exc.errors, status=422)
 
     return answered
+
+
+async def posted_form(request: Request, labels: forms.FormLabels) -> Any:
+    """The posted form of one of the page's actions (forms.form_of, its inputs named by `labels`); FormErrors naming
+    each input that holds a character no text is stored with, or bytes that are not UTF-8, before anything is done
+    (a queue or an id read with its U+0000 dropped would name another)."""
+    form = await forms.form_of(request, labels)
+    forms.refuse_unstorable()
+    return form
 
 
 async def _found(call: Awaitable[T], message: str) -> T:
@@ -569,7 +608,7 @@ async def replay_dead_letters(request: Request, viewer: FormViewer, state: State
     """Send one dead letter back to where it died (the row chosen, by its `key`: not the other copies of its event
     or message id), or all of a queue."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, DEAD_LETTER_REPLAY_FORM)
     choice = {name: forms.text(form, name) for name in ("event_id", "message_id", "key") if forms.text(form, name)}
     body = DeadLetterReplayCreate.model_validate(choice if choice else {})
     queue = _queue(form)
@@ -588,7 +627,7 @@ async def replay_dead_letters(request: Request, viewer: FormViewer, state: State
 async def purge_dead_letters(request: Request, viewer: FormViewer, state: State) -> Response:
     """Delete every message of a dead-letter queue, once the operator ticked that they understand."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, PURGE_FORM)
     if form.get("confirm") != "yes":
         return await _page(request, viewer, state, errors={"purge": _("Tick the box to confirm the deletion.")})
     reply = await recovery.purge_dead_letters(_queue(form), request, viewer.principal, state)
@@ -660,7 +699,7 @@ async def replay_parked(request: Request, viewer: FormViewer, state: State) -> R
     """Put one parked outbox row (`id`), or all of a service's (the form without an `id`), back in line; an `id`
     that is no row number is the app's 404, as for dropping, never all of them."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, PARKED_REPLAY_FORM)
     service = _service(form)
     if "id" not in form:
         body = ParkedReplayCreate(all=True)
@@ -678,7 +717,7 @@ async def replay_parked(request: Request, viewer: FormViewer, state: State) -> R
 async def drop_parked(request: Request, viewer: FormViewer, state: State) -> Response:
     """Delete one parked outbox row for good, with a reason."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, PARKED_DROP_FORM)
     row, service = _row_number(form), _service(form)
     try:
         body = forms.build(ParkedDropCreate, {"reason": forms.text(form, "reason")})
@@ -697,7 +736,7 @@ async def retry_held(request: Request, viewer: FormViewer, state: State) -> Resp
     """Judge a held event again now; one no longer held is said on the page: rejected meanwhile (409), or no held or
     rejected event has that id (404)."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, HELD_RETRY_FORM)
     body = forms.build(
         HeldEventCreate, {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     )
@@ -728,7 +767,7 @@ async def retry_held(request: Request, viewer: FormViewer, state: State) -> Resp
 async def drop_held(request: Request, viewer: FormViewer, state: State) -> Response:
     """Stop holding an event, with a reason: it becomes a rejection."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, HELD_DROP_FORM)
     identity = {"source": forms.text(form, "source"), "event_id": forms.text(form, "event_id")}
     try:
         body = forms.build(HeldEventDropCreate, {**identity, "reason": forms.text(form, "reason")})
@@ -747,7 +786,7 @@ async def dismiss_rejection(request: Request, viewer: FormViewer, state: State) 
     """Close an open rejection without replaying it, with a reason (garbage, an event dropped for good); one closed
     already (replayed or dismissed) is not closed twice (409, saying so)."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, DISMISS_FORM)
     rejection_id = _rejection_id(form)
     try:
         body = forms.build(RejectionDismissCreate, {"reason": forms.text(form, "reason")})
@@ -811,7 +850,7 @@ def already_replayed(conflict: RpcError, *, event: str) -> str:
 async def replay_rejection(request: Request, viewer: FormViewer, state: State) -> Response:
     """Judge a rejected event again as it was; a rejection already replayed is not replayed twice (409, saying so)."""
     _operator(viewer)
-    form = await forms.form_of(request)
+    form = await posted_form(request, REJECTION_REPLAY_FORM)
     rejection_id = _rejection_id(form)
     try:
         await _found(

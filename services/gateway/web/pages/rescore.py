@@ -114,11 +114,15 @@ def span_errors(first: str | None, last: str | None, at: datetime) -> dict[str, 
     return {field: _("%(field)s: must not be before the first month.", field=forms.label(field))}
 
 
+RESCORE_FORM = forms.FormLabels(fields=forms.known("period_from", "period_to"))
+"""The re-scoring form's inputs as rescore.html labels them."""
+
+
 @router.post("/committees/{committee_id}/rescore")
 async def start_rescore(committee_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Queue the re-scoring of the committee's subtree (POST /v1/rescore) and go to its progress page."""
     unit = await _committee(viewer, state, committee_id)
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, RESCORE_FORM)
     errors: dict[str, str] = {}
     first = _month(form, "period_from", errors, required=True)
     last = _month(form, "period_to", errors, required=False)

@@ -75,6 +75,51 @@ RECORD_NOTICES = frozenset(
 nothing (an address anyone can write is no word of the system's)."""
 
 
+SCHEDULE_FORM = forms.FormLabels(
+    fields=forms.known("topic", "start_date", "start_time", "location", "agenda"),
+    choices=forms.known("kind", "committee_prepared", "confirm_same_time"),
+    hidden=frozenset({"csrf", "form_key", "meeting_id"}),
+)
+"""The schedule form's inputs as schedule.html labels them."""
+HELD_FORM = forms.FormLabels(
+    fields=forms.known("topic", "start_date", "start_time", "location", "agenda", "notified_date", "notified_time"),
+    choices=forms.known("kind", "committee_prepared")
+    | {"confirm_same_time": N_("Record it anyway: this is another meeting")},
+    hidden=frozenset({"csrf", "form_key", "meeting_id"}),
+)
+"""The "record a meeting already held" form's (schedule.html with `held`)."""
+RESCHEDULE_FORM = forms.FormLabels(fields=forms.known("start_date", "start_time", "location", "reason"))
+"""The reschedule form's inputs as record.html labels them."""
+CANCEL_FORM = forms.FormLabels(fields={"reason": N_("Reason for cancelling")})
+DOCUMENTS_FORM = forms.FormLabels(fields=forms.known("title", "url"), choices={"kind": N_("Kind")})
+ATTENDANCE_FORM = forms.FormLabels(
+    fields={"reason-": N_("Reason for absence")},
+    choices={"status-": N_("Attendance")},
+    hidden=frozenset({"csrf", "form_key", "member"}),
+)
+"""The roster's inputs, one row a member (`status-<member>`, `reason-<member>`), said without the member's id."""
+MINUTES_FORM = forms.FormLabels(
+    fields=forms.known("day", "started", "ended", "self_criticism_minutes", "content", "conclusions")
+    | {
+        "resolution-": forms.ROW_INPUTS["resolution"],
+        "task-": forms.ROW_INPUTS["task"],
+        "votes_for-": forms.FIELD_LABELS["votes_for"],
+        "votes_against-": forms.FIELD_LABELS["votes_against"],
+        "abstentions-": forms.FIELD_LABELS["abstentions"],
+        "due-": N_("Due"),
+    },
+    choices=forms.known("chair_id", "recorder_id", "speakers") | {"assignee-": N_("Assignee")},
+    hidden=frozenset({"csrf", "form_key", "speaker_order", "task_id"}),
+)
+"""The minutes form's inputs as _minutes.html labels them, its rows' by stem (`task-2` → Nhiệm vụ 2)."""
+APPROVAL_FORM = forms.FormLabels(fields=forms.known("votes_for", "votes_against"))
+ASSESSMENT_FORM = forms.FormLabels(fields={"point-": N_("Points")} | forms.known("comment"))
+"""The assessment form's inputs: one `point-<item>` an item (said by the item's own name where it is judged)."""
+TASK_DONE_FORM = forms.FormLabels(
+    fields={"completed_on": N_("Done on")}, hidden=frozenset({"csrf", "form_key", "task_id"})
+)
+
+
 def _done(meeting_id: str, notice: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/meetings/{meeting_id}/record?notice={notice}", status_code=303)
 
@@ -160,7 +205,7 @@ async def schedule(cell_id: str, request: Request, viewer: FormViewer, state: St
     """Schedule the meeting (meeting.scheduled.v1); the form again, with the fields to correct, if refused. Who may
     is judged before the form (a refused form is the secretary's page, shown to no one else)."""
     await schedulable_cell(viewer, state, cell_id)
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, SCHEDULE_FORM)
     errors: dict[str, str] = {}
     starts = forms.meeting_start(form, errors, held_path=True)
     body = _schedule_body(form, cell_id, starts)
@@ -224,7 +269,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     envelope says so); the record page follows, where its roster and minutes are entered as for any meeting. The
     form again, with the fields to correct, if refused."""
     await schedulable_cell(viewer, state, cell_id)
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, HELD_FORM)
     errors: dict[str, str] = {}
     starts = forms.held_start(form, errors)
     notified = forms.notified_moment(form, errors)
@@ -519,7 +564,7 @@ async def _submit(
 @router.post("/meetings/{meeting_id}/reschedule")
 async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Move the meeting."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, RESCHEDULE_FORM)
 
     async def action() -> None:
         errors: dict[str, str] = {}
@@ -541,12 +586,12 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
 @router.post("/meetings/{meeting_id}/cancel")
 async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Cancel the meeting, with the reason."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, CANCEL_FORM)
 
     async def action() -> None:
-        names = {"reason": _("Reason for cancelling")}  # the form's own label, not the reschedule form's "Lý do"
-        model = forms.build(MeetingCancelCreate, {"reason": forms.text(form, "reason")}, names=names)
-        await forms.send(commands.cancel_meeting(meeting_id, model, request, viewer.principal, state), names=names)
+        # the reason named as CANCEL_FORM labels it (Lý do hủy), not as the reschedule form does (Lý do)
+        model = forms.build(MeetingCancelCreate, {"reason": forms.text(form, "reason")})
+        await forms.send(commands.cancel_meeting(meeting_id, model, request, viewer.principal, state))
 
     return await _submit(request, viewer, state, meeting_id, "cancel", action, "cancelled")
 
@@ -554,7 +599,7 @@ async def cancel(meeting_id: str, request: Request, viewer: FormViewer, state: S
 @router.post("/meetings/{meeting_id}/documents")
 async def documents(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Publish a document to the members."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, DOCUMENTS_FORM)
 
     async def action() -> None:
         item = {"title": forms.text(form, "title"), "kind": forms.text(form, "kind")}
@@ -577,7 +622,7 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
     """Record the roster: present, excused with a reason, absent, exempt. Every member's status is required (the
     form preselects none but what was recorded or reported): each member sent without one is named, with every other
     mistake of the form, on the first sending."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, ATTENDANCE_FORM)
 
     async def action() -> None:
         records: list[dict[str, str]] = []
@@ -904,7 +949,7 @@ async def meeting_roster(viewer: Viewer, state: State, meeting: Any) -> tuple[di
 @router.post("/meetings/{meeting_id}/minutes")
 async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Submit the minutes: times, chair, recorder, speakers, content, resolutions with votes, tasks."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, MINUTES_FORM)
 
     async def action() -> None:
         meeting = await recordable_meeting(viewer, state, meeting_id)
@@ -927,7 +972,7 @@ async def minutes(meeting_id: str, request: Request, viewer: FormViewer, state: 
 @router.post("/meetings/{meeting_id}/approval")
 async def approval(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Record that the cell adopted the minutes."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, APPROVAL_FORM)
 
     async def action() -> None:
         errors: dict[str, str] = {}
@@ -943,7 +988,7 @@ async def approval(meeting_id: str, request: Request, viewer: FormViewer, state:
 @router.post("/meetings/{meeting_id}/assessment")
 async def assessment(meeting_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """The cell committee's self-assessment (the upper-level monitor confirms on the monitoring page)."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, ASSESSMENT_FORM)
 
     async def action() -> None:
         meeting = await recordable_meeting(viewer, state, meeting_id)
@@ -992,7 +1037,7 @@ def completion_problem(completed: date, meeting: dict[str, Any], *, today: date)
 @router.post("/meetings/{meeting_id}/tasks/{task_id}/done")
 async def task_done(meeting_id: str, task_id: str, request: Request, viewer: FormViewer, state: State) -> Response:
     """Mark a task done (today, or the date given)."""
-    form = await forms.form_of(request)
+    form = await forms.form_of(request, TASK_DONE_FORM)
 
     async def action() -> None:
         errors: dict[str, str] = {}
