@@ -45,15 +45,18 @@ def sanitize(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return event_dict
 
 
+def add_service(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: the line's `service` is the one configured last, read when the line is written (a logger
+    cached under an earlier configuration of the process, as tests make several, still names the current service)."""
+    event_dict.setdefault("service", _configured_service)
+    return event_dict
+
+
 def configure_logging(*, service: str, level: str = "INFO", json: bool | None = None) -> None:
     """Configure structlog and stdlib logging once per process for one service."""
     global _configured_service
     _configured_service = service
     render_json = (not sys.stderr.isatty()) if json is None else json
-
-    def add_service(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-        event_dict.setdefault("service", service)
-        return event_dict
 
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
