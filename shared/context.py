@@ -17,13 +17,19 @@ This is the one module that reaches those parts; if FastStream changes them, onl
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from faststream import AckPolicy
 from faststream._internal.context import Context as _ContextField
+from faststream.rabbit import RabbitRouter
 from faststream.rabbit.message import RabbitMessage
+from faststream.rabbit.schemas import Channel
 
-from shared.consuming import delivery_identity
+from shared.consuming import Door, delivery_identity, hand_over_message
 from shared.telemetry import BrokerInstrumentation, tracing_recorded
+from shared.topology import ConsumerQueue
+
+AppT = TypeVar("AppT")
 
 
 class ServiceContext(_ContextField):
@@ -32,6 +38,40 @@ class ServiceContext(_ContextField):
     async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """Resolve the context value without leaving the event loop."""
         return super().use(**kwargs)
+
+
+def door_subscriber(
+    router: RabbitRouter,
+    queue: ConsumerQueue,
+    door: Door[AppT],
+    handler: Callable[[Any, AppT], Awaitable[None]],
+    *,
+    log: Any,
+    unsettled: str,
+    title: str,
+    description: str,
+    channel: Channel | None = None,
+) -> Any:
+    """A manually acked subscriber of `router` on `queue` (its exchange and bindings) whose every delivery goes to
+    `handler(message, door.context())`, which settles it: on the light path (light_delivery, failures logged as the
+    event `unsettled`), or FastStream's own when a recording tracer is set. The subscriber, for tests to inspect."""
+    options: dict[str, Any] = {} if channel is None else {"channel": channel}
+    subscriber = router.subscriber(
+        queue.rabbit_queue(),
+        queue.rabbit_exchange(),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=hand_over_message,
+        title=title,
+        description=description,
+        **options,
+    )
+
+    async def settle(message: Any) -> None:
+        await handler(message, door.context())
+
+    subscriber(settle)
+    light_delivery(subscriber, settle, log=log, unsettled=unsettled)
+    return subscriber
 
 
 def light_delivery(

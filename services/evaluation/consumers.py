@@ -1,7 +1,6 @@
 """FastStream subscribers of the evaluation service: facts on `evaluation.facts` (each delivery straight to on_fact,
 with the app's context from its Door), RPC on `evaluation.rpc`."""
 
-import functools
 from typing import Annotated, Any
 
 from faststream import AckPolicy, Context
@@ -14,8 +13,8 @@ from services.evaluation.handlers.coalesced import defer_touched
 from services.evaluation.handlers.facts import FACT_BATCH_HANDLERS, batch_order
 from services.evaluation.reading import READING_MODELS
 from services.evaluation.rpc import rpc_methods
-from shared.consuming import Door, consume_event, hand_over_message
-from shared.context import ServiceContext, light_delivery
+from shared.consuming import Door, consume_event
+from shared.context import ServiceContext, door_subscriber
 from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.outbox import fetch_part
@@ -35,23 +34,17 @@ def build_router(door: Door[EvaluationContext]) -> RabbitRouter:
     """The evaluation subscribers of one app: facts through `door`, RPC with FastStream's context."""
     router = RabbitRouter()
 
-    facts = router.subscriber(
-        EVALUATION_FACTS.rabbit_queue(),
-        EVALUATION_FACTS.rabbit_exchange(),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=hand_over_message,
+    door_subscriber(
+        router,
+        EVALUATION_FACTS,
+        door,
+        on_fact,
+        log=log,
+        unsettled="fact_delivery_unsettled",
         title="evaluation.facts",
         description="Validated facts republished by meetings, one or a batch a message; each updates the projection "
         "and notes the cells it touched, which the scoring worker scores (coalesced) once the facts commit.",
     )
-
-    @facts
-    async def on_fact_delivery(message: Any) -> None:
-        """Apply the delivery's facts and settle it (on_fact), with this app's context."""
-        await on_fact(message, door.context())
-
-    # each delivery straight to on_fact, past FastStream's per-message path (shared.context.light_delivery)
-    light_delivery(facts, functools.partial(_judge_fact, door), log=log, unsettled="fact_delivery_unsettled")
 
     router.subscriber(
         RPC_QUEUE.rabbit_queue(),
@@ -60,10 +53,6 @@ def build_router(door: Door[EvaluationContext]) -> RabbitRouter:
         description="Requests from the gateway: scores, periods, roll-ups, frameworks, rescoring.",
     )(on_rpc)
     return router
-
-
-async def _judge_fact(door: Door[EvaluationContext], message: RabbitMessage) -> None:
-    await on_fact(message, door.context())
 
 
 async def on_fact(message: RabbitMessage, app: EvaluationContext) -> None:

@@ -22,11 +22,10 @@ from shared.consuming import (
     delivery_count,
     delivery_identity,
     hand_back,
-    hand_over_message,
     origin_of,
     retry_delay,
 )
-from shared.context import ServiceContext, light_delivery
+from shared.context import ServiceContext, door_subscriber
 from shared.envelope import is_batch
 from shared.logs import get_logger
 from shared.metrics import EVENTS_CONSUMED, type_label
@@ -52,23 +51,17 @@ def build_router(door: Door[MeetingsContext]) -> RabbitRouter:
     """The meetings subscribers of one app: ingestion through `door`, frameworks and RPC with FastStream's context."""
     router = RabbitRouter()
 
-    ingest = router.subscriber(
-        MEETINGS_INGEST.rabbit_queue(),
-        MEETINGS_INGEST.rabbit_exchange(),
-        ack_policy=AckPolicy.MANUAL,
-        channel=Channel(prefetch_count=INGEST_PREFETCH),
-        decoder=hand_over_message,
+    door_subscriber(
+        router,
+        MEETINGS_INGEST,
+        door,
+        on_ingest,
+        log=log,
+        unsettled="ingest_delivery_unsettled",
         title="meetings.ingest",
         description="External facts (one CloudEvent, or a batch of up to 1,000) to validate, apply and re-publish.",
+        channel=Channel(prefetch_count=INGEST_PREFETCH),
     )
-
-    @ingest
-    async def on_ingest_delivery(message: Any) -> None:
-        """Judge the delivery's events and settle it (on_ingest), with this app's context."""
-        await on_ingest(message, door.context())
-
-    # each delivery straight to on_ingest, past FastStream's per-message path (shared.context.light_delivery)
-    light_delivery(ingest, functools.partial(_judge_delivery, door), log=log, unsettled="ingest_delivery_unsettled")
 
     router.subscriber(
         MEETINGS_FRAMEWORKS.rabbit_queue(),
@@ -79,10 +72,6 @@ def build_router(door: Door[MeetingsContext]) -> RabbitRouter:
     )(on_framework)
     router.subscriber(RPC_QUEUE.rabbit_queue(), title="meetings.rpc", description="Requests from the gateway.")(on_rpc)
     return router
-
-
-async def _judge_delivery(door: Door[MeetingsContext], message: IncomingMessage) -> None:
-    await on_ingest(message, door.context())
 
 
 async def on_ingest(message: IncomingMessage, app: MeetingsContext) -> None:

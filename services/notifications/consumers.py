@@ -1,7 +1,6 @@
 """FastStream subscribers: the events queue (each delivery straight to on_event, with the app's context from its
 Door) and the RPC queue."""
 
-import functools
 from typing import Annotated, Any
 
 from faststream import AckPolicy
@@ -11,8 +10,8 @@ from services.notifications.context import NotificationsContext
 from services.notifications.handlers import BATCH_HANDLERS, HANDLERS
 from services.notifications.reading import READING_MODELS
 from services.notifications.rpc import rpc_methods
-from shared.consuming import Door, consume_event, hand_over_message
-from shared.context import ServiceContext, light_delivery
+from shared.consuming import Door, consume_event
+from shared.context import ServiceContext, door_subscriber
 from shared.logs import get_logger
 from shared.rpc import RpcRequest, answer
 from shared.topology import NOTIFICATIONS_EVENTS, RpcQueue
@@ -25,29 +24,19 @@ def build_router(door: Door[NotificationsContext]) -> RabbitRouter:
     """The notifications subscribers of one app: the events through `door`, RPC with FastStream's context."""
     router = RabbitRouter()
 
-    events = router.subscriber(
-        NOTIFICATIONS_EVENTS.rabbit_queue(),
-        NOTIFICATIONS_EVENTS.rabbit_exchange(),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=hand_over_message,
+    door_subscriber(
+        router,
+        NOTIFICATIONS_EVENTS,
+        door,
+        on_event,
+        log=log,
+        unsettled="event_delivery_unsettled",
         title="notifications.events",
         description="Facts, attendance histories and scores that may trigger an alert.",
     )
 
-    @events
-    async def on_event_delivery(message: Any) -> None:
-        """Apply the delivery's events and settle it (on_event), with this app's context."""
-        await on_event(message, door.context())
-
-    # each delivery straight to on_event, past FastStream's per-message path (shared.context.light_delivery)
-    light_delivery(events, functools.partial(_judge_event, door), log=log, unsettled="event_delivery_unsettled")
-
     router.subscriber(RPC_QUEUE.rabbit_queue(), title="notifications.rpc", ack_policy=AckPolicy.ACK)(on_rpc)
     return router
-
-
-async def _judge_event(door: Door[NotificationsContext], message: RabbitMessage) -> None:
-    await on_event(message, door.context())
 
 
 async def on_event(message: RabbitMessage, app: NotificationsContext) -> None:
