@@ -8,6 +8,7 @@ type is `datacontenttype`. Nothing here validates an attribute: a translated eve
 structured one, so both modes are deduplicated, held and rejected alike.
 """
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,7 @@ from shared.envelope import (
     CLOUDEVENT_CONTENT_TYPE,
     VIETNAM_TZ,
     InvalidEvent,
+    is_envelope_like,
 )
 from shared.reading import MAX_DEPTH, MAX_EVENT_BYTES, Unreadable, json_object
 
@@ -138,6 +140,32 @@ def binary_attributes(
     if errors:
         # every header read first: the rejection names the first fault and keeps what the others say
         raise UnreadableHeaders(errors[0], readable=attributes, as_sent=as_sent)
+    return attributes
+
+
+def identity_attributes(
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]], body: bytes, *, body_limit: int = MAX_EVENT_BYTES
+) -> dict[str, Any]:
+    """The CloudEvents attributes naming a delivery (`id`, `type`, `source`, `correlationid`, ...) for its log lines
+    and dead-letter listing, read leniently and never raising: the attribute headers of AMQP_PREFIXES (any case, the
+    first value of an attribute given twice, values as sent) when they give an `id` (binary mode); else an envelope
+    body's (a JSON object of at most `body_limit` bytes that is_envelope_like), the headers' values over its own
+    (an extension header such as `ce-note` beside a structured body hides nothing of it); else the headers' alone.
+    Never the `id` of a body that is no envelope (a binary message's `data`: a member's id is no event's)."""
+    lowered = tuple(prefix.lower() for prefix in AMQP_PREFIXES)
+    attributes: dict[str, Any] = {}
+    with contextlib.suppress(Exception):  # a header table that cannot be walked: what was read is all there is
+        for name, value in headers.items() if isinstance(headers, Mapping) else headers:
+            key = str(name).lower()
+            prefix = next((p for p in lowered if key.startswith(p)), None)
+            if prefix is not None and len(key) > len(prefix):
+                attributes.setdefault(key[len(prefix) :], value)
+    if "id" in attributes or len(body) > body_limit or body.lstrip()[:1] != b"{":
+        return attributes
+    with contextlib.suppress(ValueError, RecursionError):  # not JSON, not UTF-8, too deep: no envelope to read
+        parsed = json.loads(body)
+        if is_envelope_like(parsed):
+            return {**parsed, **attributes}
     return attributes
 
 
