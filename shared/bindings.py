@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from pydantic_core import to_json
 
 from shared.envelope import (
+    ATTRIBUTE_HEADER_PREFIXES,
     BATCH_CONTENT_TYPE,
     BATCH_ROUTING_KEY,
     CLOUDEVENT_CONTENT_TYPE,
@@ -281,16 +282,62 @@ def oversized_event(attributes: Mapping[str, Any], content_type: str | None, bod
 
 
 def neither_mode(*, route: str, content_type: str | None, found: Mapping[str, Any] | None = None) -> InvalidEvent:
-    """The rejection of a message in neither content mode, naming the missing attributes and where they were sought."""
-    missing = [name for name in REQUIRED_ATTRIBUTES if name not in (found or {})]
+    """The rejection of a message in neither content mode: with a content type that no mode reads (CONTRACT.md:
+    `application/cloudevents+json`, a batch's, or a binary event's `application/json`), naming `datacontenttype` and
+    the content types that are read; without one, naming the missing attributes and where they were sought."""
     prefixes = HTTP_PREFIXES if route == "http" else AMQP_PREFIXES
+    media = media_type(content_type)
+    if media:
+        headers = ", ".join(f"{prefixes[0]}{name}" for name in REQUIRED_ATTRIBUTES)
+        others = f"; prefixed {', '.join(prefixes[:-1])} or {prefixes[-1]}" if len(prefixes) > 1 else ""
+        reason = (
+            f"datacontenttype: the content type {media!r} is no CloudEvents content type: send the whole event as "
+            f"{CLOUDEVENT_CONTENT_TYPE} (a batch as {BATCH_CONTENT_TYPE}), or its data as application/json with its "
+            f"attributes in the headers {headers}, ... (binary mode{others})"
+        )
+        return InvalidEvent(reason, field="datacontenttype")
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in (found or {})]
     headers = ", ".join(f"{prefix}{name}" for prefix in prefixes for name in missing)
     reason = (
         f"not a CloudEvent: {', '.join(missing)} missing; looked for in the headers {headers} (binary mode) and "
         f"in the body of a {CLOUDEVENT_CONTENT_TYPE} or {BATCH_CONTENT_TYPE} message (structured mode), "
-        f"but the content type is {media_type(content_type) or 'absent'!r} and no such header was sent"
+        f"but the content type is absent and no such header was sent"
     )
     return InvalidEvent(reason, field=missing[0] if missing else "body")
+
+
+def misprefixed(
+    headers: Iterable[tuple[str, Any]], *, route: str, readable: dict[str, Any]
+) -> UnreadableHeaders | None:
+    """The refusal of a message whose attribute headers come under a prefix its route's binding does not use
+    (ATTRIBUTE_HEADER_PREFIXES but not HTTP_PREFIXES/AMQP_PREFIXES, e.g. `ce_type` or `cloudevents-id`; CONTRACT.md
+    "Routes in"): such an attribute was silently dropped, and the event refused as missing its `specversion`. It
+    names the first such header (the required attributes' first), `problem` header, keeps the identity the accepted
+    headers give (`readable`) and the event as the sender meant it (the misprefixed values among its attributes);
+    None when there is none."""
+    prefixes = tuple(prefix.lower() for prefix in (HTTP_PREFIXES if route == "http" else AMQP_PREFIXES))
+    found: list[tuple[int, str, str, str, Any]] = []
+    for position, (name, value) in enumerate(headers):
+        key = str(name).lower()
+        prefix = next((p for p in ATTRIBUTE_HEADER_PREFIXES if key.startswith(p)), None)
+        if prefix is None or key.startswith(prefixes) or len(key) == len(prefix):
+            continue
+        attribute = key[len(prefix) :]
+        rank = REQUIRED_ATTRIBUTES.index(attribute) if attribute in REQUIRED_ATTRIBUTES else len(REQUIRED_ATTRIBUTES)
+        found.append((rank * 10_000 + position, str(name), str(name)[: len(prefix)], attribute, value))
+    if not found:
+        return None
+    _, header, prefix, attribute, _ = min(found)
+    accepted = HTTP_PREFIXES if route == "http" else AMQP_PREFIXES
+    reason = (
+        f"{header}: the header prefix {prefix!r} is not one CloudEvents attributes are read under on {route.upper()}"
+        f" (only {', '.join(accepted)}); send this attribute as {accepted[0]}{attribute}"
+    )
+    as_sent: dict[str, Any] = {}
+    for *_, other, value in found:
+        if other not in readable and other != "datacontenttype":
+            as_sent.setdefault(other, _sent_text(value))
+    return UnreadableHeaders(InvalidEvent(reason, field=header, problem="header"), readable=readable, as_sent=as_sent)
 
 
 def _looks_structured(body: bytes) -> bool:
@@ -319,6 +366,8 @@ def read_message(
 
     A CloudEvents content type is structured mode (or a batch); else any attribute header is binary mode; else an
     `application/json` body, or a JSON-looking one without a content type, is still read as structured, as always.
+    Outside structured mode a header under a prefix the route's binding does not use is refused naming it
+    (UnreadableHeaders from misprefixed), and a content type no mode reads naming `datacontenttype` (neither_mode).
     """
     media = media_type(content_type)
     if media == BATCH_CONTENT_TYPE or (route == "amqp" and routing_key == BATCH_ROUTING_KEY):
@@ -326,8 +375,12 @@ def read_message(
     if media == CLOUDEVENT_CONTENT_TYPE:
         return Incoming(Mode.STRUCTURED, body)
     http = route == "http"
+    items = list(headers.items() if isinstance(headers, Mapping) else headers)
     try:
-        attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+        attributes = binary_attributes(items, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+        refused = misprefixed(items, route=route, readable=attributes)
+        if refused is not None:
+            raise refused
     except UnreadableHeaders as exc:
         exc.event, exc.size = _binary_event(exc.event, content_type, body)
         raise
