@@ -8,6 +8,7 @@ type is `datacontenttype`. Nothing here validates an attribute: a translated eve
 structured one, so both modes are deduplicated, held and rejected alike.
 """
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -20,11 +21,13 @@ from urllib.parse import unquote
 from pydantic_core import to_json
 
 from shared.envelope import (
+    ATTRIBUTE_HEADER_PREFIXES,
     BATCH_CONTENT_TYPE,
     BATCH_ROUTING_KEY,
     CLOUDEVENT_CONTENT_TYPE,
     VIETNAM_TZ,
     InvalidEvent,
+    is_envelope_like,
 )
 from shared.reading import MAX_DEPTH, MAX_EVENT_BYTES, Unreadable, json_object
 
@@ -141,6 +144,32 @@ def binary_attributes(
     return attributes
 
 
+def identity_attributes(
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]], body: bytes, *, body_limit: int = MAX_EVENT_BYTES
+) -> dict[str, Any]:
+    """The CloudEvents attributes naming a delivery (`id`, `type`, `source`, `correlationid`, ...) for its log lines
+    and dead-letter listing, read leniently and never raising: the attribute headers of AMQP_PREFIXES (any case, the
+    first value of an attribute given twice, values as sent) when they give an `id` (binary mode); else an envelope
+    body's (a JSON object of at most `body_limit` bytes that is_envelope_like), the headers' values over its own
+    (an extension header such as `ce-note` beside a structured body hides nothing of it); else the headers' alone.
+    Never the `id` of a body that is no envelope (a binary message's `data`: a member's id is no event's)."""
+    lowered = tuple(prefix.lower() for prefix in AMQP_PREFIXES)
+    attributes: dict[str, Any] = {}
+    with contextlib.suppress(Exception):  # a header table that cannot be walked: what was read is all there is
+        for name, value in headers.items() if isinstance(headers, Mapping) else headers:
+            key = str(name).lower()
+            prefix = next((p for p in lowered if key.startswith(p)), None)
+            if prefix is not None and len(key) > len(prefix):
+                attributes.setdefault(key[len(prefix) :], value)
+    if "id" in attributes or len(body) > body_limit or body.lstrip()[:1] != b"{":
+        return attributes
+    with contextlib.suppress(ValueError, RecursionError):  # not JSON, not UTF-8, too deep: no envelope to read
+        parsed = json.loads(body)
+        if is_envelope_like(parsed):
+            return {**parsed, **attributes}
+    return attributes
+
+
 def _sent_text(value: Any) -> Any:
     """A header's value as it was sent, for the stored rejection of a header that cannot be read."""
     if isinstance(value, bytes | bytearray):
@@ -253,16 +282,62 @@ def oversized_event(attributes: Mapping[str, Any], content_type: str | None, bod
 
 
 def neither_mode(*, route: str, content_type: str | None, found: Mapping[str, Any] | None = None) -> InvalidEvent:
-    """The rejection of a message in neither content mode, naming the missing attributes and where they were sought."""
-    missing = [name for name in REQUIRED_ATTRIBUTES if name not in (found or {})]
+    """The rejection of a message in neither content mode: with a content type that no mode reads (CONTRACT.md:
+    `application/cloudevents+json`, a batch's, or a binary event's `application/json`), naming `datacontenttype` and
+    the content types that are read; without one, naming the missing attributes and where they were sought."""
     prefixes = HTTP_PREFIXES if route == "http" else AMQP_PREFIXES
+    media = media_type(content_type)
+    if media:
+        headers = ", ".join(f"{prefixes[0]}{name}" for name in REQUIRED_ATTRIBUTES)
+        others = f"; prefixed {', '.join(prefixes[:-1])} or {prefixes[-1]}" if len(prefixes) > 1 else ""
+        reason = (
+            f"datacontenttype: the content type {media!r} is no CloudEvents content type: send the whole event as "
+            f"{CLOUDEVENT_CONTENT_TYPE} (a batch as {BATCH_CONTENT_TYPE}), or its data as application/json with its "
+            f"attributes in the headers {headers}, ... (binary mode{others})"
+        )
+        return InvalidEvent(reason, field="datacontenttype")
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in (found or {})]
     headers = ", ".join(f"{prefix}{name}" for prefix in prefixes for name in missing)
     reason = (
         f"not a CloudEvent: {', '.join(missing)} missing; looked for in the headers {headers} (binary mode) and "
         f"in the body of a {CLOUDEVENT_CONTENT_TYPE} or {BATCH_CONTENT_TYPE} message (structured mode), "
-        f"but the content type is {media_type(content_type) or 'absent'!r} and no such header was sent"
+        f"but the content type is absent and no such header was sent"
     )
     return InvalidEvent(reason, field=missing[0] if missing else "body")
+
+
+def misprefixed(
+    headers: Iterable[tuple[str, Any]], *, route: str, readable: dict[str, Any]
+) -> UnreadableHeaders | None:
+    """The refusal of a message whose attribute headers come under a prefix its route's binding does not use
+    (ATTRIBUTE_HEADER_PREFIXES but not HTTP_PREFIXES/AMQP_PREFIXES, e.g. `ce_type` or `cloudevents-id`; CONTRACT.md
+    "Routes in"): such an attribute was silently dropped, and the event refused as missing its `specversion`. It
+    names the first such header (the required attributes' first), `problem` header, keeps the identity the accepted
+    headers give (`readable`) and the event as the sender meant it (the misprefixed values among its attributes);
+    None when there is none."""
+    prefixes = tuple(prefix.lower() for prefix in (HTTP_PREFIXES if route == "http" else AMQP_PREFIXES))
+    found: list[tuple[int, str, str, str, Any]] = []
+    for position, (name, value) in enumerate(headers):
+        key = str(name).lower()
+        prefix = next((p for p in ATTRIBUTE_HEADER_PREFIXES if key.startswith(p)), None)
+        if prefix is None or key.startswith(prefixes) or len(key) == len(prefix):
+            continue
+        attribute = key[len(prefix) :]
+        rank = REQUIRED_ATTRIBUTES.index(attribute) if attribute in REQUIRED_ATTRIBUTES else len(REQUIRED_ATTRIBUTES)
+        found.append((rank * 10_000 + position, str(name), str(name)[: len(prefix)], attribute, value))
+    if not found:
+        return None
+    _, header, prefix, attribute, _ = min(found)
+    accepted = HTTP_PREFIXES if route == "http" else AMQP_PREFIXES
+    reason = (
+        f"{header}: the header prefix {prefix!r} is not one CloudEvents attributes are read under on {route.upper()}"
+        f" (only {', '.join(accepted)}); send this attribute as {accepted[0]}{attribute}"
+    )
+    as_sent: dict[str, Any] = {}
+    for *_, other, value in found:
+        if other not in readable and other != "datacontenttype":
+            as_sent.setdefault(other, _sent_text(value))
+    return UnreadableHeaders(InvalidEvent(reason, field=header, problem="header"), readable=readable, as_sent=as_sent)
 
 
 def _looks_structured(body: bytes) -> bool:
@@ -291,6 +366,8 @@ def read_message(
 
     A CloudEvents content type is structured mode (or a batch); else any attribute header is binary mode; else an
     `application/json` body, or a JSON-looking one without a content type, is still read as structured, as always.
+    Outside structured mode a header under a prefix the route's binding does not use is refused naming it
+    (UnreadableHeaders from misprefixed), and a content type no mode reads naming `datacontenttype` (neither_mode).
     """
     media = media_type(content_type)
     if media == BATCH_CONTENT_TYPE or (route == "amqp" and routing_key == BATCH_ROUTING_KEY):
@@ -298,8 +375,12 @@ def read_message(
     if media == CLOUDEVENT_CONTENT_TYPE:
         return Incoming(Mode.STRUCTURED, body)
     http = route == "http"
+    items = list(headers.items() if isinstance(headers, Mapping) else headers)
     try:
-        attributes = binary_attributes(headers, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+        attributes = binary_attributes(items, prefixes=HTTP_PREFIXES if http else AMQP_PREFIXES, percent_encoded=http)
+        refused = misprefixed(items, route=route, readable=attributes)
+        if refused is not None:
+            raise refused
     except UnreadableHeaders as exc:
         exc.event, exc.size = _binary_event(exc.event, content_type, body)
         raise

@@ -48,6 +48,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from faststream.message import StreamMessage
 from faststream.rabbit import RabbitMessage
 
+from shared.bindings import identity_attributes
 from shared.contracts.base import EventData
 from shared.contracts.registry import read_event
 from shared.envelope import (
@@ -56,7 +57,6 @@ from shared.envelope import (
     Event,
     InvalidEvent,
     is_batch,
-    is_envelope_like,
     parse_envelope,
     read_batch,
 )
@@ -64,7 +64,7 @@ from shared.group_commit import GroupCommit
 from shared.logs import get_logger, message_context, run_context
 from shared.metrics import EVENTS_CONSUMED, type_label
 from shared.outages import HandBack, hold_through_outage, is_dependency_unavailable
-from shared.reading import MAX_EVENT_BYTES, bounded
+from shared.reading import bounded
 from shared.telemetry import current_trace_context, traces_by_cause
 from shared.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from shared.unit_of_work import PgUnitOfWork
@@ -166,8 +166,6 @@ class Finish(Protocol[UowT]):
     def __call__(self, uow: UowT) -> Awaitable[object]: ...
 
 
-IDENTITY_HEADER_PREFIXES = ("ce-", "cloudEvents:", "cloudEvents_")
-"""Header prefixes of binary mode (shared.bindings.AMQP_PREFIXES), read by delivery_identity."""
 IDENTITY_FIELDS = (("id", "event_id"), ("type", "event_type"), ("source", "event_source"))
 IDENTITY_LIMIT = 200
 """Characters of an identity value a log line keeps (a hostile header must not flood the log)."""
@@ -176,28 +174,20 @@ IDENTITY_LIMIT = 200
 def delivery_identity(raw: AbstractIncomingMessage) -> dict[str, str]:
     """`message_id`, `event_id`, `event_type`, `event_source` and `correlation_id` of a delivery for its failure and
     dead-letter log lines, as far as they can be read without judging the event: `message_id` is the AMQP property
-    (the message's own id: a batch's or a copy's is no event's), `event_id` only a CloudEvents `id`, from binary-mode
-    headers (`ce-`, `cloudEvents:`, `cloudEvents_`) or a structured body (an envelope up to MAX_EVENT_BYTES); the
-    type and correlation id fall back to the AMQP properties (`type`, `correlation_id`), and a batch's type is its
-    routing key. Unreadable values are left out; never raises."""
+    (the message's own id: a batch's or a copy's is no event's), `event_id` only a CloudEvents `id`, read as the
+    dead-letter listing reads it (shared.bindings.identity_attributes: binary-mode headers, else an envelope body up
+    to MAX_EVENT_BYTES); the type and correlation id fall back to the AMQP properties (`type`, `correlation_id`), and
+    a batch's type is its routing key. Unreadable values are left out; never raises."""
     found: dict[str, str] = {}
     try:
-        headers = raw.headers or {}
-        attributes: dict[str, Any] = {}
-        for name, value in headers.items():
-            for prefix in IDENTITY_HEADER_PREFIXES:
-                if name.startswith(prefix):
-                    attributes.setdefault(name[len(prefix) :], value)
         body = bytes(raw.body)
-        if not attributes and body[:1] == b"{" and len(body) <= MAX_EVENT_BYTES:
-            parsed = json.loads(body)
-            attributes = parsed if is_envelope_like(parsed) else {}  # a `data` read as a body: its id is no event's
-        elif body[:1] == b"[":
+        attributes = identity_attributes(raw.headers or {}, body)
+        if not attributes and body.lstrip()[:1] == b"[":
             attributes = {"type": getattr(raw, "routing_key", None)}
         for attribute, field in IDENTITY_FIELDS:
             _keep(found, field, attributes.get(attribute))
         _keep(found, "correlation_id", attributes.get("correlationid"))
-    except Exception:  # a body that is no JSON, or worse: what the properties say is all there is
+    except Exception:  # no body, or worse: what the properties say is all there is
         pass
     # getattr: a log line must never fail, not even on a message without the usual properties
     _keep(found, "message_id", amqp_message_id(raw))

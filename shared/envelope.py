@@ -712,9 +712,10 @@ def parse_batch(raw: bytes | str) -> list[Any]:
     return read_batch(raw).items
 
 
-ATTRIBUTE_HEADER_PREFIXES = ("ce-", "ce_", "cloudevents:", "cloudevents_")
-"""How a CloudEvents attribute header begins (lower-cased), on HTTP or AMQP: with any of them, a message is in binary
-mode (shared.bindings reads them), never a batch."""
+ATTRIBUTE_HEADER_PREFIXES = ("ce-", "ce_", "cloudevents-", "cloudevents:", "cloudevents_")
+"""How a header meant as a CloudEvents attribute begins (lower-cased), on HTTP or AMQP: with any of them, a message
+is in binary mode, never a batch; shared.bindings reads those of the route's binding and refuses the others naming
+the header (misprefixed)."""
 
 
 def has_attribute_headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> bool:

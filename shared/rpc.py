@@ -16,14 +16,14 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from faststream.rabbit import RabbitBroker
 from opentelemetry import trace
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from shared.envelope import validation_message
 from shared.logs import get_logger, request_context
@@ -79,10 +79,12 @@ ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 class TypedRpcReply(BaseModel, Generic[ReplyT]):
     """RpcReply with its `result` typed by the method's reply model: a reply read from its JSON bytes in one pass
-    (pydantic-core's parser building the models straight away), not parsed to dicts and then validated again."""
+    (pydantic-core's parser building the models straight away), not parsed to dicts and then validated again. A
+    result out of the model's contract (or none) is kept as its JSON value, so an error reply and such a result are
+    read in that same one pass too (read_reply)."""
 
     ok: bool
-    result: ReplyT | None = None
+    result: Annotated[ReplyT | JsonValue, Field(union_mode="left_to_right")] = None
     error: RpcErrorBody | None = None
 
 
@@ -276,21 +278,17 @@ def non_finite_field(value: Any, path: str = "") -> str | None:
 
 
 def read_reply(request: Request[ReplyT], body: bytes) -> ReplyT:
-    """The reply to `request` from its JSON bytes (RpcReply's shape): its reply model; RpcError with the error's code
-    for an error reply, `internal` for a result out of the model's contract (logged). The result is read straight
-    into the model from the bytes (TypedRpcReply); anything else is read again as RpcReply, as it always was."""
+    """The reply to `request` from its JSON bytes (RpcReply's shape), parsed once (TypedRpcReply): its reply model;
+    RpcError with the error's code for an error reply, `internal` for a result out of the model's contract (logged,
+    why judged from the value already read); ValidationError for bytes that are no RpcReply."""
     reply_model = request.reply_model()
-    try:
-        typed = TypedRpcReply[reply_model].model_validate_json(body)  # type: ignore[valid-type]
-        if typed.ok and typed.result is not None:
-            return cast(ReplyT, typed.result)
-    except ValidationError:
-        pass  # read below, so an error or a reply out of contract answers as it always has
-    reply = RpcReply.model_validate_json(body)
+    reply = TypedRpcReply[reply_model].model_validate_json(body)  # type: ignore[valid-type]
     if not reply.ok:
         error = reply.error or RpcErrorBody(code="internal", message="empty error")
         raise RpcError(error.code, error.message, field=error.field, refusal=error.refusal)
-    try:
+    if isinstance(reply.result, reply_model):
+        return cast(ReplyT, reply.result)
+    try:  # a JSON value the model did not take: judged again only to say why (no second parse of the bytes)
         return cast(ReplyT, reply_model.model_validate(reply.result))
     except ValidationError as exc:
         service, method = request.service, request.method

@@ -275,7 +275,8 @@ class IngestBody(MeetingsRequest[IngestReply]):
     account: str = ""
     headers: list[tuple[str, str]] | None = None
     """`ce-` headers of a message in binary content mode, in order and every one (a header sent twice is refused
-    by the reading, shared.bindings, not silently one of its values)."""
+    by the reading, shared.bindings, not silently one of its values), and any under a prefix the HTTP binding does not
+    use (`ce_id`: shared.envelope.ATTRIBUTE_HEADER_PREFIXES), which the reading refuses naming it."""
     dry_run: bool = False
     """Judge exactly as for real and keep nothing, not even the rejection of an unreadable body."""
     scope: str | None = None

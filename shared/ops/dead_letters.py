@@ -16,9 +16,7 @@ Purge: the queue's `queue.purge`.
 """
 
 import asyncio
-import contextlib
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,8 +24,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from shared.bindings import AMQP_PREFIXES
-from shared.envelope import is_envelope_like
+from shared.bindings import identity_attributes
 from shared.ops import rfc3339
 from shared.text import is_ascii_number
 from shared.topology import CONSUMER_QUEUES, has_dead_letter_arguments, message_copy
@@ -150,26 +147,11 @@ def death_of(message: AbstractIncomingMessage, *, carried_count: bool = True) ->
 
 
 def event_identity(headers: Mapping[str, Any], body: bytes) -> tuple[Any, Any]:
-    """A dead letter's CloudEvents (`id`, `type`), each None when not read (the caller keeps only text), from where
-    its mode puts them: binary-mode headers (`ce-`, `cloudEvents:`, `cloudEvents_`, any case) when they give an `id`,
-    else the body when it is an envelope (is_envelope_like), never the `id` of a body that is only `data` (a member's
-    id is no event's)."""
-    lowered = tuple(prefix.lower() for prefix in AMQP_PREFIXES)
-    attributes: dict[str, Any] = {}
-    for name, value in headers.items():
-        key = str(name).lower()
-        prefix = next((p for p in lowered if key.startswith(p)), None)
-        if prefix is not None:
-            attributes.setdefault(key[len(prefix) :], value)
-    if "id" in attributes:
-        return attributes.get("id"), attributes.get("type")
-    # no `id` header (none at all, or only other attributes, e.g. a `ce-note` beside a structured body): an envelope
-    # body's own
-    with contextlib.suppress(ValueError, RecursionError):
-        parsed = json.loads(body) if len(body) <= 1 << 20 else None
-        if isinstance(parsed, dict) and is_envelope_like(parsed):
-            return parsed.get("id"), attributes.get("type", parsed.get("type"))
-    return None, attributes.get("type")
+    """A dead letter's CloudEvents (`id`, `type`), each None when not read (the caller keeps only text), read as a
+    consumer's failure log reads them (shared.bindings.identity_attributes): binary-mode headers when they give an
+    `id`, else an envelope body's, never the `id` of a body that is only `data` (a member's id is no event's)."""
+    attributes = identity_attributes(headers, body)
+    return attributes.get("id"), attributes.get("type")
 
 
 def describe(message: AbstractIncomingMessage, position: int, *, carried_count: bool = True) -> dict[str, Any]:

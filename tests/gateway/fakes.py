@@ -358,7 +358,10 @@ class World:
                     self.rejected.append({"type": "", "reason": exc.reason, "field": exc.field})
                     rejection = {"id": "", "source": "", "type": "", "outcome": "rejected", "index": 0}
                     return {
-                        "results": [rejection | {"reason": exc.reason, "field": exc.field, "problem": "neither_mode"}]
+                        "results": [
+                            rejection
+                            | {"reason": exc.reason, "field": exc.field, "problem": exc.problem or "neither_mode"}
+                        ]
                     }
                 if incoming.event is not None:
                     items = [incoming.event]

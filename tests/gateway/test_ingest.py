@@ -122,8 +122,10 @@ async def test_an_unknown_content_type_is_a_415(
         headers={**headers["integration"], "Content-Type": "text/plain"},
     )
     assert response.status_code == 415
-    assert response.json()["field"] == "specversion" and "ce-specversion" in response.json()["message"]
-    assert world.rejected[-1]["field"] == "specversion"  # stored by meetings like any rejection
+    # the content type is what is wrong (trial 16 #10), not a missing `specversion`
+    assert response.json()["field"] == "datacontenttype" and "'text/plain'" in response.json()["message"]
+    assert "ce-specversion" in response.json()["message"]
+    assert world.rejected[-1]["field"] == "datacontenttype"  # stored by meetings like any rejection
 
 
 async def test_ce_headers_make_a_binary_mode_event_of_the_body(
@@ -138,6 +140,28 @@ async def test_ce_headers_make_a_binary_mode_event_of_the_body(
     )
     assert response.status_code == 200, response.text
     assert response.json()["results"][0]["outcome"] == "accepted" and response.json()["results"][0]["id"] == event["id"]
+
+
+async def test_attribute_headers_under_a_prefix_http_does_not_use_are_refused_naming_them(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """`ce_` headers (HTTP's binding uses only `ce-`) were dropped by the gateway, and the event refused as missing
+    its `specversion`: they go along, and the answer is a 422 naming the header and its prefix."""
+    event = unit_event(world)
+    for prefix in ("ce_", "CloudEvents_"):
+        attributes = {f"{prefix}{name}": str(value) for name, value in event.items() if name not in ("data",)}
+        response = await client.post(
+            "/v1/events",
+            content=json.dumps(event["data"]),
+            headers={**headers["integration"], **attributes, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        said = prefix.lower()
+        assert response.json()["field"] == f"{said}specversion", response.text
+        assert (
+            f"the header prefix '{said}' is not one CloudEvents attributes are read under on HTTP (only ce-)"
+            in (response.json()["message"])
+        )
 
 
 async def test_only_integration_accounts_may_ingest(

@@ -310,11 +310,82 @@ async def test_a_body_that_is_no_envelope_gives_its_rejection_no_event_id(
     )
     kept = await db.fetch("SELECT event_id FROM meetings.rejection WHERE raw LIKE $1", f"%{event['data']['id']}%")
     assert stored >= 1 and [row["event_id"] for row in kept] == [""] * len(kept)
-    if route == "amqp":  # the consumer's own reading of a single delivery (the group commit) alike
-        reading = handlers.single_event(dict(headers), "application/json", body)
-        assert reading is not None and (reading.event_id, reading.error is not None) == ("", True)
+    if route == "amqp":  # the consumer's own reading hands it to ingest_delivery, as any header it cannot read
+        assert handlers.single_event(dict(headers), "application/json", body) is None
     # a structured envelope that does not read still names its own id
     broken = {**event, "data": {**event["data"], "status": "retired"}}
     broken.pop("specversion")
     [named] = await handlers.ingest_delivery(compact(broken), uow_factory, batch=False, route=route)
     assert (named.outcome, named.id, named.source) == ("rejected", event["id"], event["source"])
+
+
+MISPREFIXED = {"http": ["ce_", "cloudEvents_", "CE_"], "amqp": ["ce_", "cloudevents-", "CloudEvents-"]}
+"""Prefixes of attribute headers that CONTRACT.md "Routes in" does not accept on each route (HTTP: only `ce-`;
+AMQP: `ce-`, `cloudEvents:`, `cloudEvents_`)."""
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_an_attribute_header_under_a_prefix_the_route_does_not_accept_is_refused_naming_it(
+    uow_factory: Any, db: Any, cell: str, route: str
+) -> None:
+    """Trial 15: a binary message under `ce_` was refused as `specversion: Field required` (its headers dropped, its
+    data read as the envelope), which told the sender nothing of the prefix. It is refused naming the header and its
+    prefix (`problem` header), stored naming it; beside accepted headers (`ce-id` with `ce_type`) the misprefixed one
+    is named and the identity the accepted ones give is kept."""
+    for prefix in MISPREFIXED[route]:
+        event = ev.member(random_id("mem"), cell)
+        headers = [
+            (f"{prefix}{name}", value) for name, value in event.items() if name not in ("data", "datacontenttype")
+        ]
+        body = compact(event["data"])
+        [result] = await handlers.ingest_delivery(
+            body, uow_factory, batch=False, route=route, headers=headers, content_type="application/json"
+        )
+        assert (result.outcome, result.field, result.problem) == ("rejected", f"{prefix}specversion", "header")
+        assert result.reason is not None and f"the header prefix '{prefix}' is not one" in result.reason
+        assert "send this attribute as ce-specversion" in result.reason
+        stored = await db.fetchval("SELECT field FROM meetings.rejection WHERE raw LIKE $1", f"%{event['data']['id']}%")
+        assert stored == f"{prefix}specversion"
+        if route == "amqp":
+            assert handlers.single_event(dict(headers), "application/json", body) is None
+    event = ev.member(random_id("mem"), cell)
+    mixed = [
+        (name, value) if name != f"{accepted(route)}type" else ("ce_type", value)
+        for name, value in binary_headers(event, route=route)
+    ]
+    [result] = await handlers.ingest_delivery(
+        compact(event["data"]), uow_factory, batch=False, route=route, headers=mixed, content_type="application/json"
+    )
+    assert (result.outcome, result.field, result.problem) == ("rejected", "ce_type", "header")
+    assert (result.id, result.source) == (event["id"], event["source"])
+    stored = await db.fetchval(
+        "SELECT field FROM meetings.rejection WHERE source = $1 AND event_id = $2", event["source"], event["id"]
+    )
+    assert stored == "ce_type"
+
+
+def accepted(route: str) -> str:
+    """The prefix binary_headers writes on `route`."""
+    return "ce-" if route == "http" else "cloudEvents:"
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+async def test_a_content_type_no_mode_reads_is_refused_naming_the_content_type(
+    uow_factory: Any, db: Any, cell: str, route: str
+) -> None:
+    """Trial 16 #10: an event sent as `text/plain` (neither a CloudEvents content type nor, with attribute headers,
+    binary mode's `application/json`) was stored with the field `specversion`, as if an attribute were missing. It
+    names `datacontenttype` (the body's content type, CONTRACT.md "Routes in") and the content types that are read."""
+    for content_type in ("text/plain", "application/xml; charset=utf-8"):
+        event = ev.member(random_id("mem"), cell)
+        [result] = await handlers.ingest_delivery(
+            compact(event), uow_factory, batch=False, route=route, headers=[], content_type=content_type
+        )
+        assert (result.outcome, result.field, result.problem) == ("rejected", "datacontenttype", "neither_mode")
+        media = content_type.split(";")[0]
+        assert result.reason is not None and result.reason.startswith(
+            f"datacontenttype: the content type '{media}' is no CloudEvents content type"
+        )
+        assert "application/cloudevents+json" in result.reason
+        stored = await db.fetchval("SELECT field FROM meetings.rejection WHERE raw LIKE $1", f"%{event['id']}%")
+        assert stored == "datacontenttype"

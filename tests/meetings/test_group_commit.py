@@ -181,7 +181,7 @@ async def test_single_deliveries_gather_in_groups_and_are_applied_in_order_per_c
     # none of this test's events is left held (the package's database also keeps other tests' holds)
     assert await db.fetchval("SELECT count(*) FROM meetings.held_event WHERE event_id = ANY($1::text[])", ids) == 0
     [rejection] = await db.fetch("SELECT field, reason FROM meetings.rejection WHERE raw = $1", poison.decode())
-    assert rejection["field"] == "specversion" and "ce-specversion" in rejection["reason"]
+    assert rejection["field"] == "datacontenttype" and "ce-specversion" in rejection["reason"]
     # the first group waited on the lock with the first delivery, the others formed beside and behind it
     await eventually(lambda: consumed("handled") - handled_before == len(stream) + 1, timeout=30)
     assert consumed("retried") == retried_before

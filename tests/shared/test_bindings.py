@@ -1,5 +1,7 @@
 """shared.bindings: which content mode a message is in, and binary mode as the structured event it stands for."""
 
+from typing import Any
+
 import pytest
 
 from shared.bindings import Mode, UnreadableHeaders, read_message
@@ -80,12 +82,59 @@ def test_a_body_that_is_not_json_is_refused_as_such_naming_data() -> None:
 @pytest.mark.parametrize(("route", "prefixes"), [("http", ["ce-"]), ("amqp", ["ce-", "cloudEvents:", "cloudEvents_"])])
 def test_neither_mode_names_the_missing_attributes_and_where_they_were_looked_for(route: str, prefixes: list) -> None:
     with pytest.raises(InvalidEvent) as caught:
-        read_message({"x-other": "1"}, "text/plain", b"hello", route=route)
+        read_message({"x-other": "1"}, None, b"hello", route=route)
     assert caught.value.field == "specversion"
     assert "specversion, id, source, type, time missing" in caught.value.reason
     for prefix in prefixes:
         assert f"{prefix}specversion" in caught.value.reason
-    assert "application/cloudevents+json" in caught.value.reason and "'text/plain'" in caught.value.reason
+    assert "application/cloudevents+json" in caught.value.reason and "content type is absent" in caught.value.reason
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+def test_a_content_type_no_mode_reads_is_named_not_a_missing_attribute(route: str) -> None:
+    """Trial 16 #10: `text/plain` was refused naming `specversion`; it names the content type and those read."""
+    for content_type in ("text/plain", "Application/XML; charset=utf-8", "application/cloudevents+xml"):
+        with pytest.raises(InvalidEvent) as caught:
+            read_message({"x-other": "1"}, content_type, b'{"specversion": "1.0"}', route=route)
+        assert (caught.value.field, caught.value.problem) == ("datacontenttype", None)
+        media = content_type.split(";")[0].lower()
+        assert caught.value.reason.startswith(f"datacontenttype: the content type '{media}' is no CloudEvents")
+        assert "application/cloudevents+json" in caught.value.reason and "ce-specversion" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("route", "headers", "named", "readable"),
+    [
+        ("amqp", {"ce_specversion": "1.0", "ce_id": "e1", "ce_source": "urn:test"}, "ce_specversion", {}),
+        (
+            "amqp",
+            {"ce-id": "e1", "ce-source": "urn:test", "ce_type": "x.v1"},
+            "ce_type",
+            {"id": "e1", "source": "urn:test"},
+        ),
+        ("amqp", {"cloudevents-id": "e1", "cloudEvents:source": "urn:test"}, "cloudevents-id", {"source": "urn:test"}),
+        ("http", [("ce-id", "e1"), ("cloudevents_type", "x.v1")], "cloudevents_type", {"id": "e1"}),
+        ("http", [("ce-id", "e1"), ("ce_note", "x"), ("ce_time", "2026-01-01T00:00:00Z")], "ce_time", {"id": "e1"}),
+    ],
+)
+def test_an_attribute_header_under_a_prefix_the_route_does_not_read_is_refused_naming_it(
+    route: str, headers: Any, named: str, readable: dict[str, str]
+) -> None:
+    """Trial 15: a `ce_` header was dropped and the message refused as missing its `specversion`, saying nothing of
+    the prefix. It is refused naming the header (a required attribute's first), its prefix and the accepted ones,
+    keeping the identity the accepted headers give and the misprefixed values as the event meant them."""
+    with pytest.raises(UnreadableHeaders) as refused:
+        read_message(headers, "application/json", b'{"id": "m1"}', route=route)
+    assert (refused.value.field, refused.value.problem) == (named, "header")
+    prefix = named[: next(at for at, char in enumerate(named) if char in "-_:") + 1]
+    assert refused.value.reason.startswith(f"{named}: the header prefix '{prefix}' is not one CloudEvents attributes")
+    accepted = "ce-" if route == "http" else "ce-, cloudEvents:, cloudEvents_"
+    assert f"(only {accepted})" in refused.value.reason
+    assert refused.value.readable == readable
+    assert refused.value.event["data"] == {"id": "m1"}
+    assert refused.value.event[named[len(prefix) :]] == dict(headers)[named]  # the stored event as it was meant
+    # a structured message reads its body whatever headers come along
+    assert read_message(headers, "application/cloudevents+json", b"{}", route=route).mode is Mode.STRUCTURED
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 from shared.consuming import consume_event, dead_letter_delivery, delivery_identity
 from shared.envelope import BATCH_CONTENT_TYPE
-from shared.ops.dead_letters import event_identity
+from shared.ops.dead_letters import describe, event_identity
 from tests.support.logs import route_logs_to_stdlib, structured_logs
 
 IDENTITY = {
@@ -253,3 +253,39 @@ def test_a_dead_letters_event_id_is_read_where_its_mode_puts_it() -> None:
     # an attribute header without `id` beside a structured body (tests/gateway/test_recovery's `ce-note`): the
     # envelope's own id, as before the binary-mode reading came in (3 of test_recovery failed on None)
     assert event_identity({"ce-note": "thử"}, structured()) == ("ev-1", "meeting.cancelled.v1")
+
+
+async def test_a_structured_envelope_with_an_extension_header_keeps_its_event_id_everywhere(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A structured envelope delivered with a `ce-note` header (an attribute header without an `id`): the dead-letter
+    listing named its event id, but the consumer's own failure and dead-letter lines, read by a second copy of the
+    header reading, took the `ce-note` for binary mode and named none. One reading (shared.bindings) for both."""
+    raw = FakeRaw(structured(), headers={"ce-note": "thử", "CloudEvents:Note": "b"})
+    message = FakeMessage(raw)
+    route_logs_to_stdlib(caplog)
+    await dead_letter_delivery(
+        message,  # type: ignore[arg-type]
+        consumer="probe.events",
+        cause="RuntimeError('boom')",
+        death="delivery_limit",
+        ack=message.ack,
+        reject=lambda: message.reject(requeue=False),
+    )
+    [line] = [line for line in structured_logs(caplog) if line["event"] == "event_dead_lettered"]
+    assert {key: line.get(key) for key in IDENTITY} == IDENTITY
+    assert delivery_identity(raw) == IDENTITY  # type: ignore[arg-type]
+    listed = describe(FakeListed(raw), 1)  # type: ignore[arg-type]
+    assert (listed["event_id"], listed["type"]) == ("ev-1", "meeting.cancelled.v1")
+    # binary mode's headers, in any case, still name the event rather than a `data` body's `id`
+    binary = FakeRaw(b'{"id": "mem-1", "type": "x"}', headers={"CE-ID": "ev-2", "ce-type": "member.upserted.v1"})
+    assert delivery_identity(binary)["event_id"] == "ev-2"  # type: ignore[arg-type]
+    assert describe(FakeListed(binary), 1)["event_id"] == "ev-2"  # type: ignore[arg-type]
+
+
+class FakeListed:
+    """A dead letter as the listing reads it (FakeRaw with the properties describe adds)."""
+
+    def __init__(self, raw: FakeRaw) -> None:
+        self.body, self.headers, self.message_id = raw.body, raw.headers, raw.message_id
+        self.type, self.routing_key, self.timestamp = raw.type, raw.routing_key, None

@@ -1,5 +1,6 @@
 """The typed RPC: requests checked against their model, bugs answered as `internal` with a logged traceback."""
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -7,14 +8,14 @@ from typing import Annotated, Any
 import pytest
 import structlog
 from faststream.rabbit import RabbitBroker
-from pydantic import Field
+from pydantic import BaseModel, Field, ValidationError
 
 from shared.contracts import notifications_rpc
 from shared.contracts.evaluation_rpc import GetMeetingScore, MeetingScoreReply
 from shared.logs import get_logger, request_correlation_id
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
-from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer
+from shared.rpc import Reply, Request, RpcClient, RpcError, RpcMethods, RpcRequest, answer, read_reply
 from shared.topology import RpcQueue
 from tests.support.logs import route_logs_to_stdlib, structured_logs
 
@@ -223,3 +224,32 @@ async def test_the_callers_correlation_id_travels_with_every_call_and_is_on_ever
     }
     assert counted == {"c1": "bound-by-the-gateway", "c2": "given-one", "c3": None}
     assert request_correlation_id() is None  # nothing left bound after the call
+
+
+def test_a_reply_is_parsed_once_whatever_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_reply parsed an error reply, and a result out of the model's contract, twice (as TypedRpcReply, then as
+    RpcReply): each reply is read from its bytes once, and still answers as before (the result, the error's code,
+    field and refusal, `internal` for a result out of contract)."""
+    parsed: list[str] = []
+    original = BaseModel.model_validate_json.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[BaseModel], *args: Any, **kwargs: Any) -> Any:
+        parsed.append(cls.__name__)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(BaseModel, "model_validate_json", classmethod(counting))
+    request = CountMembers(cell_id="c1")
+    assert read_reply(request, b'{"ok": true, "result": {"cell_id": "c1", "members": 2}}').members == 2
+    refusal = {"code": "already_replayed", "accepted_at": "2026-12-04T19:30:00+07:00"}
+    error = {"code": "conflict", "message": "m", "field": "cell_id", "refusal": refusal}
+    with pytest.raises(RpcError) as refused:
+        read_reply(request, json.dumps({"ok": False, "error": error}).encode())
+    assert (refused.value.code, refused.value.field) == ("conflict", "cell_id")
+    assert refused.value.refusal is not None and refused.value.refusal.code == RefusalCode.ALREADY_REPLAYED
+    for result in ({"cell_id": "c1"}, None, [1]):
+        with pytest.raises(RpcError) as wrong:
+            read_reply(request, json.dumps({"ok": True, "result": result}).encode())
+        assert wrong.value.code == "internal"
+    with pytest.raises(ValidationError):
+        read_reply(request, b"not json")
+    assert len(parsed) == 6, parsed

@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 from services.gateway.web import i18n
 from services.gateway.web.explain import explain_legacy_reason
 from services.gateway.web.reasons import explain_hold, explain_rejection
+from shared.bindings import UnreadableHeaders, read_message
 from shared.envelope import InvalidEvent, parse_envelope
 
 WEB = Path(i18n.__file__).parent
@@ -342,3 +343,19 @@ def test_a_wrong_specversion_and_data_as_a_list_say_what_is_expected_and_both_ar
     said = explain_rejection(reason, field)
     assert field == "id" and said.startswith("Mã sự kiện: gồm từ 1 đến 64 ký tự")
     assert "Thời điểm của sự kiện: phải là" in said
+
+
+def test_a_content_type_and_a_header_prefix_no_mode_reads_are_said_naming_them() -> None:
+    """A wrong content type was said as a missing CloudEvents version (trial 16 #10), and a `ce_` header as a missing
+    field (trial 15): each says what was sent and what is read, as shared.bindings refuses them."""
+    with pytest.raises(InvalidEvent) as content_type:
+        read_message({}, "text/plain", b"{}", route="http")
+    said = explain_rejection(content_type.value.reason, content_type.value.field)
+    assert said.startswith("Kiểu nội dung của dữ liệu: kiểu nội dung “text/plain” không được chấp nhận; hãy gửi")
+    assert "application/cloudevents+json" in said
+    with pytest.raises(UnreadableHeaders) as prefix:
+        read_message({"ce-id": "e1", "ce_type": "x.v1"}, "application/json", b"{}", route="amqp")
+    assert explain_rejection(prefix.value.reason, prefix.value.field) == (
+        "Mục “ce_type”: tiền tố tiêu đề “ce_” không phải là tiền tố dùng cho thuộc tính CloudEvents trên AMQP (chỉ nhận"
+        " ce-, cloudEvents:, cloudEvents_), nên thuộc tính này không được đọc."
+    )

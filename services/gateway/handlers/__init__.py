@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.gateway.auth import Principal, Role, issue_instant, issue_token
 from services.gateway.repository import AccountRepository, AccountRow
-from shared.bindings import HTTP_PREFIXES, media_type
+from shared.bindings import media_type
 from shared.contracts.base import EventData
 from shared.contracts.meetings_rpc import (
     CUT_BODY_KEPT,
@@ -26,6 +26,7 @@ from shared.contracts.meetings_rpc import (
     UnitReply,
 )
 from shared.envelope import (
+    ATTRIBUTE_HEADER_PREFIXES,
     BATCH_CONTENT_TYPE,
     CLOUDEVENT_CONTENT_TYPE,
     GATEWAY_SOURCE,
@@ -318,7 +319,8 @@ async def ingest_events(
     A body that is not an event or a batch at all is stored and published as a rejection by meetings,
     and answered here as BodyError (400 not JSON, 422 not an object or array, 413 too many events, 415 in neither
     content mode). With `ce-` headers the request is in binary content mode: they go along and meetings translates
-    them (shared.bindings).
+    them (shared.bindings); so do headers under a prefix the HTTP binding does not use (`ce_`), which meetings refuses
+    naming them.
     A body over the gateway's limit (`over_limit`, the limit; `body` then only what was read of it, and
     `declared_size` its Content-Length) is judged no further: only its first CUT_BODY_KEPT bytes go to meetings,
     which stores the rejection naming `body` as cut, and the answer is the 413 of any body over the limit.
@@ -327,7 +329,10 @@ async def ingest_events(
     it to each event that names none of its own, so the facts it re-publishes carry it on.
     """
     require_role(principal, {Role.INTEGRATION}, "ingest events")
-    attributes = [(name.lower(), value) for name, value in headers if name.lower().startswith(HTTP_PREFIXES)]
+    # every header meant as an attribute goes along, a misprefixed one (`ce_id`) too: meetings refuses it by name
+    attributes = [
+        (name.lower(), value) for name, value in headers if name.lower().startswith(ATTRIBUTE_HEADER_PREFIXES)
+    ]
     binary = bool(attributes) and media_type(content_type) not in (CLOUDEVENT_CONTENT_TYPE, BATCH_CONTENT_TYPE)
     if over_limit is not None:
         body = body[:CUT_BODY_KEPT]

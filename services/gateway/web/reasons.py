@@ -112,6 +112,23 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
                 "under its own type as the routing key (“%(expected)s”)."
             ),
         ),
+        # shared.bindings: a message's content type no mode reads, and an attribute header under another prefix
+        (
+            r"^datacontenttype: the content type (?P<q>['\"])(?P<type>.*?)(?P=q) is no CloudEvents content type",
+            N_(
+                "The content type “%(type)s” is not accepted: send the whole event as application/cloudevents+json "
+                "(a batch as application/cloudevents-batch+json), or its attributes in ce- headers with its data as "
+                "application/json."
+            ),
+        ),
+        (
+            r": the header prefix (?P<q>['\"])(?P<prefix>.*?)(?P=q) is not one CloudEvents attributes are read under"
+            r" on (?P<route>\S+) \(only (?P<accepted>[^)]*)\)",
+            N_(
+                "The header prefix “%(prefix)s” is not one under which CloudEvents attributes are read on %(route)s "
+                "(only %(accepted)s), so this attribute was not read."
+            ),
+        ),
         # pydantic's words for a value that is not the one allowed, and for a list or value where an object belongs
         (r"Input should be '(?P<expected>[^']*)'$", N_("It must be “%(expected)s”.")),
         (
