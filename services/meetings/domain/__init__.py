@@ -24,6 +24,7 @@ from shared.plausible import (
     horizon_problem,
     meeting_length_problem,
     meeting_start_problem,
+    notified_before_start,
 )
 from shared.refusals import Refusal, RefusalCode
 from shared.text import has_text, with_article
@@ -133,6 +134,8 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
         check_adoption_majority(event.data)
     if event.type == "attendance.recorded.v1" and from_a_person(event.source):
         _check_present_without_reason(event.data)
+    if event.type == "meeting.scheduled.v1" and from_a_person(event.source):
+        _check_notified_before_start(event.data)
     for field, types in _REPORTED_DATES.items():
         reported = getattr(event.data, field, None) if event.type in types else None
         problem = horizon_problem(reported, time=event.time) if isinstance(reported, date) else None
@@ -238,6 +241,22 @@ def check_adoption_majority(data: Any) -> None:
             " minutes were not adopted",
             field="data.votes_for",
             refusal=Refusal(code=RefusalCode.MINUTES_NOT_ADOPTED),
+        )
+
+
+def _check_notified_before_start(data: Any) -> None:
+    """Reject a secretary's schedule whose notice (`data.notified_at`) is not before the meeting's start: DOMAIN.md
+    "Before" has members told before the meeting, and such a notice would only score `preparation.notified` 0 unsaid
+    (a trial's API schedule was taken where the held form refuses it; shared.plausible.notified_before_start is the
+    rule of both). Asked of the gateway's commands only: an integration's `notified_at` is a fact of its record
+    (CONTRACT.md sets no bound but the horizon), taken and scored as not notified. Judged on the event alone."""
+    notified_at = data.notified_at
+    if notified_at is not None and not notified_before_start(notified_at, data.starts_at):
+        raise InvalidEvent(
+            f"data.notified_at: {notified_at.isoformat()} is not before the meeting's start"
+            f" ({data.starts_at.isoformat()}): members are notified before the meeting",
+            field="data.notified_at",
+            refusal=Refusal(code=RefusalCode.NOTIFIED_AFTER_START),
         )
 
 
