@@ -607,6 +607,12 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
         ),
         (
             RefusalCode.MINUTES_ADOPTED,
+            "data.approved_at",
+            "Thời điểm thông qua biên bản: chi bộ đã thông qua biên bản này; biên bản đã thông qua là văn bản chính"
+            " thức, không thể sửa nữa.",
+        ),
+        (
+            RefusalCode.MINUTES_ADOPTED,
             "data.meeting_id",
             "Buổi sinh hoạt: chi bộ đã thông qua biên bản này; biên bản đã thông qua là văn bản chính thức, không thể"
             " sửa nữa.",

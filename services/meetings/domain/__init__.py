@@ -450,17 +450,26 @@ def check_roster_against_minutes(data: Any, *, minutes: Mapping[str, Any] | None
 
 
 def check_adoption_not_repeated(
-    meeting: "MeetingState", data: Any, *, stored: tuple[int | None, int | None] | None, source: str
+    meeting: "MeetingState", data: Any, *, stored: tuple[datetime, int | None, int | None] | None, source: str
 ) -> bool:
-    """A secretary cannot adopt minutes again once the cell adopted them (`approval_version` stored): a second
-    adoption moved `approved_at` (a trial's 09:03:11 became 09:03:23), which can change the "published within 2 days"
-    criterion. The same votes again (`stored`: votes for, against; a resent form, a tab opened before the adoption)
-    are no change: True, to be taken as a no-op; other votes are refused as `minutes_adopted`. An integration's
-    approvals are snapshots of its own record, the latest one winning (CONTRACT.md)."""
+    """A secretary cannot adopt minutes again once the cell adopted them (`approval_version` stored): DOMAIN.md
+    "Meetings" has the cell adopt its minutes by one vote, and a second adoption moved `approved_at` (a trial's
+    09:03:11 became 09:03:23), which can change the "published within 2 days" criterion. The very same adoption again
+    (`stored`: approved_at, votes for, against) is no change: True, to be taken as a no-op. Another moment (`data.
+    approved_at`; a tab opened before the adoption sends now) is refused as `minutes_adopted` naming it, rather than
+    answered as accepted while it changes nothing; other votes are refused so too. An integration's approvals are
+    snapshots of its own record, the latest one winning (CONTRACT.md)."""
     if not from_a_person(source) or meeting.approval_version is None:
         return False
-    if stored is not None and stored == (data.votes_for, data.votes_against):
+    if stored is not None and stored == (data.approved_at, data.votes_for, data.votes_against):
         return True
+    if stored is not None and stored[1:] == (data.votes_for, data.votes_against):
+        raise InvalidEvent(
+            f"data.approved_at: the minutes of meeting {meeting.meeting_id} were adopted at {stored[0].isoformat()};"
+            f" adopting them again at {data.approved_at.isoformat()} changes nothing",
+            field="data.approved_at",
+            refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
+        )
     raise InvalidEvent(
         f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are adopted and can no longer be adopted again",
         field="data.meeting_id",
