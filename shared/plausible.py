@@ -72,6 +72,13 @@ def held_too_long_ago(starts_at: datetime, now: datetime) -> bool:
     return starts_at < now - HELD_RECORD_WINDOW
 
 
+def notified_before_start(notified_at: datetime, starts_at: datetime) -> bool:
+    """Whether members told at `notified_at` were told before the meeting starting at `starts_at` (DOMAIN.md
+    "Before": notice of time, place and content precedes the meeting; the score's `preparation.notified`). A
+    secretary's later notice is refused (meetings' check_plausible_moments, and the held form, which says it first)."""
+    return notified_at < starts_at
+
+
 def meeting_start_problem(starts_at: datetime, *, now: datetime) -> str | None:
     """Why a meeting cannot start at `starts_at` (before 2000, or more than two years after `now`); None if it can."""
     if starts_at < EARLIEST_MEETING:

@@ -111,6 +111,9 @@ class RefusalCode(StrEnum):
     documents count as published after the start (README, secretaries)."""
     COMPLETED_IN_THE_FUTURE = "completed_in_the_future"
     """Rejected: a secretary marks a task done on a day after today in Vietnam (data.completed_on, clock skew aside)."""
+    NOTIFIED_AFTER_START = "notified_after_start"
+    """Rejected: a secretary's schedule says members were notified at or after the meeting's start
+    (data.notified_at; shared.plausible.notified_before_start)."""
     TASK_DUE_BEFORE_MEETING = "task_due_before_meeting"
     """Rejected: a task in the minutes is due before the day of the meeting that assigns it."""
     REASON_FOR_PRESENT = "reason_for_present"

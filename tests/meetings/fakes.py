@@ -379,12 +379,12 @@ class FakeMeetings:
         guests = [{key: value for key, value in guest.items() if value is not None} for guest in roster["guests"]]
         return {"records": records, "guests": guests}
 
-    async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None:
-        """The stored adoption's votes (for, against), None when not adopted."""
+    async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None:
+        """The stored adoption's moment and votes (approved_at, for, against), None when not adopted."""
         meeting = self._s.meetings.get(meeting_id)
         if meeting is None or meeting.get("approval_version") is None:
             return None
-        return meeting.get("approval_votes_for"), meeting.get("approval_votes_against")
+        return meeting["approved_at"], meeting.get("approval_votes_for"), meeting.get("approval_votes_against")
 
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
         """Record the approval unless a later one is stored."""

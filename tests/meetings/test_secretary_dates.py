@@ -148,3 +148,34 @@ async def test_a_secretarys_task_is_not_done_on_a_day_still_ahead_in_vietnam(
     if outcome[0] == "rejected":
         assert result.refusal is not None and result.refusal.code == RefusalCode.COMPLETED_IN_THE_FUTURE
         assert (result.reason or "").startswith(f"data.completed_on: {day} is after today ({today.isoformat()}")
+
+
+@pytest.mark.parametrize(
+    ("notified_after", "source", "held", "outcome"),
+    [
+        (timedelta(hours=12, minutes=30), GATEWAY_SOURCE, True, ("rejected", "data.notified_at")),  # the trial's
+        (timedelta(0), GATEWAY_SOURCE, True, ("rejected", "data.notified_at")),  # the very start
+        (timedelta(hours=1), GATEWAY_SOURCE, False, ("rejected", "data.notified_at")),  # a meeting still ahead
+        (-timedelta(days=1), GATEWAY_SOURCE, True, ("accepted", None)),
+        (-timedelta(days=1), GATEWAY_SOURCE, False, ("accepted", None)),
+        (timedelta(hours=12), FEED, False, ("accepted", None)),  # an integration's fact, scored as not notified
+    ],
+)
+async def test_a_secretarys_notice_is_before_the_meetings_start(
+    uow_factory: Any, notified_after: timedelta, source: str, held: bool, outcome: tuple[str, str | None]
+) -> None:
+    """A trial's API schedule of a meeting held at 19:30 said its members were notified the next morning, and was
+    taken where the held form refuses it (shared.plausible.notified_before_start, the rule of both)."""
+    sent = now().replace(microsecond=0)
+    cell, meeting = random_id("cell"), random_id("mtg")
+    start = sent - timedelta(days=1) if held else sent + timedelta(days=3)
+    notice = {"notified_at": (start + notified_after).isoformat()}
+    schedule = ev.scheduled(meeting, cell, starts_at=start, source=source, time=sent, data=notice)
+    if held:
+        schedule[HELD_EXTENSION] = True
+    results = await handlers.ingest_batch(
+        [ev.unit(cell, time=sent - timedelta(days=30)), schedule], uow_factory, route="http"
+    )
+    assert [(result.outcome, result.field) for result in results] == [("accepted", None), outcome], results[1].reason
+    if outcome[0] == "rejected":
+        assert results[1].refusal is not None and results[1].refusal.code == RefusalCode.NOTIFIED_AFTER_START

@@ -331,21 +331,24 @@ async def test_adopted_minutes_are_adopted_once_by_a_secretary_and_again_by_an_i
     )
     await accept(uow_factory, [minutes, adoption(3, 0)])
     results = await handlers.ingest_batch(
-        [adoption(3, 12), adoption(2, 13)],  # the same votes again (a tab opened before), then other votes
+        # the very same adoption again under a new id; the same votes later (a tab opened before, or the API's
+        # second adoption a trial was told was accepted, approved_at unmoved); then other votes
+        [adoption(3, 0), adoption(3, 12), adoption(2, 13)],
         uow_factory,
         route="http",
     )
     assert judged(results) == [
         ("accepted", None, None),
+        ("rejected", "data.approved_at", RefusalCode.MINUTES_ADOPTED.value),
         ("rejected", "data.meeting_id", RefusalCode.MINUTES_ADOPTED.value),
     ]
     async with uow_factory() as uow:
         state = await uow.meetings.get_state(meeting)
-        assert await uow.meetings.stored_approval(meeting) == (3, 0)
+        assert await uow.meetings.stored_approval(meeting) == (sent, 3, 0)
     assert state is not None and state.approval_version is not None
     assert state.approval_version[0] == sent  # not moved by the no-op
     # an integration's later snapshot still wins (CONTRACT.md)
     results = await handlers.ingest_batch([adoption(2, 20, source=ev.SOURCE)], uow_factory, route="test")
     assert judged(results) == [("accepted", None, None)]
     async with uow_factory() as uow:
-        assert await uow.meetings.stored_approval(meeting) == (2, 0)
+        assert await uow.meetings.stored_approval(meeting) == (sent + timedelta(seconds=20), 2, 0)

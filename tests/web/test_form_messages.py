@@ -600,6 +600,18 @@ async def test_a_secretarys_impossible_minutes_or_dates_are_refused_as_an_integr
             "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt giao nhiệm vụ này.",
         ),
         (
+            RefusalCode.NOTIFIED_AFTER_START,
+            "data.notified_at",
+            "Thời điểm thông báo cho đảng viên: đảng viên được thông báo trước giờ bắt đầu buổi sinh hoạt; hãy ghi lúc"
+            " đã thông báo trước đó, hoặc để trống.",
+        ),
+        (
+            RefusalCode.MINUTES_ADOPTED,
+            "data.approved_at",
+            "Thời điểm thông qua biên bản: chi bộ đã thông qua biên bản này; biên bản đã thông qua là văn bản chính"
+            " thức, không thể sửa nữa.",
+        ),
+        (
             RefusalCode.MINUTES_ADOPTED,
             "data.meeting_id",
             "Buổi sinh hoạt: chi bộ đã thông qua biên bản này; biên bản đã thông qua là văn bản chính thức, không thể"

@@ -287,6 +287,9 @@ BY_CODE = {
     RefusalCode.COMPLETED_IN_THE_FUTURE: N_(
         "This day has not come yet: enter the day the task was done (today or earlier)."
     ),
+    RefusalCode.NOTIFIED_AFTER_START: N_(
+        "Members are notified before the meeting starts: give when they were told before it, or leave it empty."
+    ),
     RefusalCode.TASK_DUE_BEFORE_MEETING: N_("The due date is before the meeting that assigns the task."),
     RefusalCode.REASON_FOR_PRESENT: N_(
         "A member marked present has no reason for absence: choose the right status or clear the reason."

@@ -24,6 +24,7 @@ from shared.plausible import (
     horizon_problem,
     meeting_length_problem,
     meeting_start_problem,
+    notified_before_start,
 )
 from shared.refusals import Refusal, RefusalCode
 from shared.text import has_text, with_article
@@ -133,6 +134,8 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
         check_adoption_majority(event.data)
     if event.type == "attendance.recorded.v1" and from_a_person(event.source):
         _check_present_without_reason(event.data)
+    if event.type == "meeting.scheduled.v1" and from_a_person(event.source):
+        _check_notified_before_start(event.data)
     for field, types in _REPORTED_DATES.items():
         reported = getattr(event.data, field, None) if event.type in types else None
         problem = horizon_problem(reported, time=event.time) if isinstance(reported, date) else None
@@ -238,6 +241,22 @@ def check_adoption_majority(data: Any) -> None:
             " minutes were not adopted",
             field="data.votes_for",
             refusal=Refusal(code=RefusalCode.MINUTES_NOT_ADOPTED),
+        )
+
+
+def _check_notified_before_start(data: Any) -> None:
+    """Reject a secretary's schedule whose notice (`data.notified_at`) is not before the meeting's start: DOMAIN.md
+    "Before" has members told before the meeting, and such a notice would only score `preparation.notified` 0 unsaid
+    (a trial's API schedule was taken where the held form refuses it; shared.plausible.notified_before_start is the
+    rule of both). Asked of the gateway's commands only: an integration's `notified_at` is a fact of its record
+    (CONTRACT.md sets no bound but the horizon), taken and scored as not notified. Judged on the event alone."""
+    notified_at = data.notified_at
+    if notified_at is not None and not notified_before_start(notified_at, data.starts_at):
+        raise InvalidEvent(
+            f"data.notified_at: {notified_at.isoformat()} is not before the meeting's start"
+            f" ({data.starts_at.isoformat()}): members are notified before the meeting",
+            field="data.notified_at",
+            refusal=Refusal(code=RefusalCode.NOTIFIED_AFTER_START),
         )
 
 
@@ -431,17 +450,26 @@ def check_roster_against_minutes(data: Any, *, minutes: Mapping[str, Any] | None
 
 
 def check_adoption_not_repeated(
-    meeting: "MeetingState", data: Any, *, stored: tuple[int | None, int | None] | None, source: str
+    meeting: "MeetingState", data: Any, *, stored: tuple[datetime, int | None, int | None] | None, source: str
 ) -> bool:
-    """A secretary cannot adopt minutes again once the cell adopted them (`approval_version` stored): a second
-    adoption moved `approved_at` (a trial's 09:03:11 became 09:03:23), which can change the "published within 2 days"
-    criterion. The same votes again (`stored`: votes for, against; a resent form, a tab opened before the adoption)
-    are no change: True, to be taken as a no-op; other votes are refused as `minutes_adopted`. An integration's
-    approvals are snapshots of its own record, the latest one winning (CONTRACT.md)."""
+    """A secretary cannot adopt minutes again once the cell adopted them (`approval_version` stored): DOMAIN.md
+    "Meetings" has the cell adopt its minutes by one vote, and a second adoption moved `approved_at` (a trial's
+    09:03:11 became 09:03:23), which can change the "published within 2 days" criterion. The very same adoption again
+    (`stored`: approved_at, votes for, against) is no change: True, to be taken as a no-op. Another moment (`data.
+    approved_at`; a tab opened before the adoption sends now) is refused as `minutes_adopted` naming it, rather than
+    answered as accepted while it changes nothing; other votes are refused so too. An integration's approvals are
+    snapshots of its own record, the latest one winning (CONTRACT.md)."""
     if not from_a_person(source) or meeting.approval_version is None:
         return False
-    if stored is not None and stored == (data.votes_for, data.votes_against):
+    if stored is not None and stored == (data.approved_at, data.votes_for, data.votes_against):
         return True
+    if stored is not None and stored[1:] == (data.votes_for, data.votes_against):
+        raise InvalidEvent(
+            f"data.approved_at: the minutes of meeting {meeting.meeting_id} were adopted at {stored[0].isoformat()};"
+            f" adopting them again at {data.approved_at.isoformat()} changes nothing",
+            field="data.approved_at",
+            refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
+        )
     raise InvalidEvent(
         f"data.meeting_id: the minutes of meeting {meeting.meeting_id} are adopted and can no longer be adopted again",
         field="data.meeting_id",

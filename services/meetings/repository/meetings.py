@@ -37,7 +37,7 @@ class MeetingRepository(Protocol):
     async def replace_minutes(self, data: contract.MinutesSubmitted, *, version: Version) -> None: ...
     async def stored_minutes(self, meeting_id: str) -> dict[str, Any] | None: ...
     async def stored_roster(self, meeting_id: str) -> dict[str, Any] | None: ...
-    async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None: ...
+    async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None: ...
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool: ...
     async def add_documents(self, data: contract.DocumentsPublished, *, source: str, event_id: str) -> None: ...
     async def add_assessment(
@@ -594,15 +594,15 @@ class PgMeetingRepository:
         records = await conn.fetch("SELECT member_id, status, reason FROM attendance WHERE meeting_id = $1", meeting_id)
         return {"records": [dict(record) for record in records], "guests": json.loads(guests)}
 
-    async def stored_approval(self, meeting_id: str) -> tuple[int | None, int | None] | None:
-        """The stored adoption's votes (for, against), None when the minutes are not adopted."""
+    async def stored_approval(self, meeting_id: str) -> tuple[datetime, int | None, int | None] | None:
+        """The stored adoption's moment and votes (approved_at, for, against), None when the minutes are not adopted."""
         conn = await self._direct()
         row = await conn.fetchrow(
-            "SELECT approval_votes_for, approval_votes_against FROM meeting"
+            "SELECT approved_at, approval_votes_for, approval_votes_against FROM meeting"
             " WHERE meeting_id = $1 AND approval_time IS NOT NULL",
             meeting_id,
         )
-        return None if row is None else (row["approval_votes_for"], row["approval_votes_against"])
+        return None if row is None else (row["approved_at"], row["approval_votes_for"], row["approval_votes_against"])
 
     async def approve(self, data: contract.MinutesApproved, *, version: Version) -> bool:
         """Record the approval unless a later one is stored."""

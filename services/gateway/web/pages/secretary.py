@@ -43,7 +43,7 @@ from services.gateway.web.i18n import LABELS, N_, _, format_moment, format_short
 from services.gateway.web.reasons import BY_CODE, on_field
 from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
-from shared.plausible import HELD_RECORD_WINDOW, begins_later
+from shared.plausible import HELD_RECORD_WINDOW, begins_later, notified_before_start
 from shared.refusals import RefusalCode
 from shared.text import has_text, said_or_blank
 
@@ -273,7 +273,7 @@ async def record_held(cell_id: str, request: Request, viewer: FormViewer, state:
     errors: dict[str, str] = {}
     starts = forms.held_start(form, errors)
     notified = forms.notified_moment(form, errors)
-    if starts is not None and notified is not None and notified >= starts:
+    if starts is not None and notified is not None and not notified_before_start(notified, starts):
         # the form asks for a notice before the start: a later one would only read as "not notified" unsaid; said
         # as what it is (later than, or the very moment of, the start), as a trial found "không trước" unnatural
         errors["notified_at"] = _(
