@@ -50,6 +50,18 @@ CELLS = [
 ]
 
 
+DECEMBER_MEETING = datetime(2026, 12, 4, 19, 30, tzinfo=VIETNAM_TZ)
+"""When the demo cells hold December's regular meeting, seeded ahead (scheduled on 25 November, no minutes)."""
+
+
+def december_start(now: datetime) -> datetime:
+    """December's meeting of the demo cells: 19:30 on 4 December 2026, or 19:30 of the day after `now` (Vietnam) once
+    that has passed, so the demo always has a meeting ahead to record (its ahead-of-time refusals, its notice),
+    kept within December (19:30 on the 31st at the latest)."""
+    tomorrow = datetime.combine(now.astimezone(VIETNAM_TZ).date() + timedelta(days=1), DECEMBER_MEETING.timetz())
+    return min(max(DECEMBER_MEETING, tomorrow), DECEMBER_MEETING.replace(day=31))
+
+
 class Seed:
     """Builds the demo's CloudEvents in an order a real feed might use."""
 
@@ -192,7 +204,7 @@ class Seed:
                 }
                 for n in range(2)
             ]
-        december = datetime(2026, 12, 4, 19, 30, tzinfo=VIETNAM_TZ)
+        december = december_start(datetime.now(VIETNAM_TZ))
         self.emit(
             "meeting.scheduled.v1",
             {

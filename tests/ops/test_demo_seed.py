@@ -5,12 +5,13 @@ The real meetings service (in-process) takes the seed in from a vhost and a data
 """
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
-from deploy.seed_demo import MEETINGS_SCHEMA, SOURCE, Seed, publisher, seed_unless_seeded, seeded
+from deploy.seed_demo import MEETINGS_SCHEMA, SOURCE, Seed, december_start, publisher, seed_unless_seeded, seeded
 from services.meetings.bootstrap import SERVICE_DIR, create_app
 from services.meetings.config import Settings
 from services.meetings.unit_of_work import SCHEMA
@@ -97,3 +98,15 @@ def test_every_demo_cell_appears_in_the_month_of_its_first_meeting() -> None:
         if "cell_id" in data and data["cell_id"] in appears:
             assert event["time"][:7] >= appears[data["cell_id"]], event["id"]
     assert appears and appears == first_meeting
+
+
+def test_decembers_meeting_stays_ahead_of_the_day_the_demo_is_seeded() -> None:
+    """Seeded on 4 December at 19:45 in Vietnam, a meeting at 19:30 that day was already begun, and every web test of
+    "a meeting ahead" failed from then on: the meeting moves to 19:30 of the next day, never past 31 December."""
+    vietnam = ZoneInfo("Asia/Ho_Chi_Minh")
+    assert december_start(datetime(2026, 11, 30, 9, 0, tzinfo=vietnam)) == datetime(2026, 12, 4, 19, 30, tzinfo=vietnam)
+    assert december_start(datetime(2026, 12, 4, 19, 45, tzinfo=vietnam)) == datetime(
+        2026, 12, 5, 19, 30, tzinfo=vietnam
+    )
+    assert december_start(datetime(2026, 12, 4, 12, 45, tzinfo=UTC)) == datetime(2026, 12, 5, 19, 30, tzinfo=vietnam)
+    assert december_start(datetime(2027, 2, 1, 8, 0, tzinfo=vietnam)) == datetime(2026, 12, 31, 19, 30, tzinfo=vietnam)
