@@ -126,6 +126,14 @@ async def check_unit(settings: GatewaySettings, unit_id: str) -> None:
         await broker.stop()
 
 
+async def create_checked_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
+    """`web-account`'s work: `--unit` must name a unit meetings knows (check_unit, RpcError / UnitNotChecked, before
+    anything is recorded), then web_cli.create_web_account."""
+    if args.unit:
+        await check_unit(settings, args.unit)
+    return await web_cli.create_web_account(settings, args)
+
+
 async def issue_local_token(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, object]:
     """`issue-token`'s work on its parsed `args`: {"sub", "role", "unit_id", "sources", "token"}; RpcError,
     SigningKeyMismatch, SourcesNotReserved, UnitNotChecked.
@@ -261,10 +269,20 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
     def web_account(args: argparse.Namespace) -> int:
         try:
-            result = asyncio.run(web_cli.create_web_account(load_settings(), args))
+            result = asyncio.run(create_checked_web_account(load_settings(), args))
+        except RpcError as exc:
+            print(f"web-account: {said_as_option(exc)}", file=sys.stderr)
+            return 2
         except ValueError as exc:
             print(f"web-account: {exc}", file=sys.stderr)
             return 2
+        except UnitNotChecked as exc:
+            print(
+                f"web-account: --unit: meetings could not be asked whether the unit {args.unit} exists: {exc}. Nothing"
+                " was recorded; run the command again once RabbitMQ and the meetings service answer.",
+                file=sys.stderr,
+            )
+            return 3
         print(json.dumps(result))
         return 0
 

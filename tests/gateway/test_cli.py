@@ -181,3 +181,24 @@ async def test_issue_token_refuses_a_unit_that_does_not_exist_naming_the_option(
     assert "no organization unit has the id does-not-exist" in answer.json()["message"]
     known = await client.post("/v1/accounts", json={**body, "unit_id": world.cell_a1}, headers=headers["admin"])
     assert known.status_code == 201, known.text
+
+
+async def test_web_account_refuses_a_unit_that_does_not_exist_naming_the_option(
+    database_url: str, db: asyncpg.Connection, amqp_url: str, world: World
+) -> None:
+    """`web-account --unit does-not-exist` recorded an account for a unit nothing may be read or written in; like
+    `issue-token` it refuses naming `--unit`, exits 2 and records nothing; a unit meetings knows is taken."""
+    env = {**os.environ, "CHIBO_DATABASE_URL": database_url, "CHIBO_AMQP_URL": amqp_url, "CHIBO_LOG_JSON": "true"}
+
+    def web_account(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "services.gateway", "web-account", "--password", "mật-khẩu-dài-đủ", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    sub = random_id("nowhere")
+    refused = await asyncio.to_thread(web_account, "--role", "secretary", "--unit", "does-not-exist", "--sub", sub)
+    assert refused.returncode == 2, (refused.returncode, refused.stdout, refused.stderr)
+    assert "web-account: --unit: no organization unit has the id does-not-exist" in refused.stderr, refused.stderr
+    assert await db.fetchval("SELECT count(*) FROM gateway.account WHERE sub = $1", sub) == 0
+    known = await asyncio.to_thread(web_account, "--role", "secretary", "--unit", world.cell_a1, "--sub", sub)
+    assert known.returncode == 0, known.stderr
+    assert await db.fetchval("SELECT unit_id FROM gateway.account WHERE sub = $1", sub) == world.cell_a1

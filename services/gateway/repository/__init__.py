@@ -214,7 +214,7 @@ async def signing_secret(
 
     Created on first use (random, or `configured`). The gateway pins a configured key into the row (`pin`), so a
     token command run without the same environment still signs with it; a command given a *different* configured
-    key raises SigningKeyMismatch instead of minting tokens the gateway would refuse."""
+    key raises SigningKeyMismatch instead of minting tokens the gateway would refuse. Keys compare as UTF-8 bytes."""
     await conn.execute(
         "INSERT INTO signing_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
         configured or secrets.token_urlsafe(48),
@@ -223,7 +223,7 @@ async def signing_secret(
         await conn.execute("UPDATE signing_secret SET secret = $1, created_at = now() WHERE id = 1", configured)
     secret = await conn.fetchval("SELECT secret FROM signing_secret WHERE id = 1")
     assert isinstance(secret, str)
-    if configured and not secrets.compare_digest(secret, configured):
+    if configured and not secrets.compare_digest(secret.encode(), configured.encode()):  # str needs ASCII
         raise SigningKeyMismatch(
             "CHIBO_JWT_SECRET differs from the key the gateway uses (gateway.signing_secret): unset it, or restart"
             " the gateway with the same value"
