@@ -105,25 +105,31 @@ def said_as_option(exc: RpcError) -> str:
     return f"{OPTIONS[field]}: {rest}" if said and field in OPTIONS else message
 
 
-async def check_unit(settings: GatewaySettings, unit_id: str) -> None:
-    """RpcError `invalid` naming `unit_id` (handlers.require_unit) when meetings knows no unit `unit_id`, asked over
-    a broker connection of this command; UnitNotChecked when RabbitMQ or meetings does not answer within
-    CHIBO_RPC_TIMEOUT."""
+@asynccontextmanager
+async def meetings_rpc(settings: GatewaySettings, unreachable: type[Exception]) -> AsyncIterator[RpcClient]:
+    """An RpcClient over a broker connection of this command, as the gateway's broker user calls meetings; raises
+    `unreachable` when RabbitMQ does not answer within CHIBO_RPC_TIMEOUT or a call finds meetings unavailable."""
     broker = create_broker(settings, service=SERVICE)
     try:
         try:
             async with asyncio.timeout(settings.rpc_timeout):
                 await broker.start()
         except (TimeoutError, OSError, AMQPError) as exc:
-            raise UnitNotChecked(f"RabbitMQ did not answer ({type(exc).__name__}: {exc})") from exc
-        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
-        directory = UnitDirectory(rpc, TtlCache(seconds=0))
+            raise unreachable(f"RabbitMQ did not answer ({type(exc).__name__}: {exc})") from exc
         try:
-            await require_unit(directory.get, unit_id)
+            yield RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
         except ServiceUnavailable as exc:
-            raise UnitNotChecked(str(exc)) from exc
+            raise unreachable(str(exc)) from exc
     finally:
         await broker.stop()
+
+
+async def check_unit(settings: GatewaySettings, unit_id: str) -> None:
+    """RpcError `invalid` naming `unit_id` (handlers.require_unit) when meetings knows no unit `unit_id`, asked over
+    a broker connection of this command; UnitNotChecked when RabbitMQ or meetings does not answer within
+    CHIBO_RPC_TIMEOUT."""
+    async with meetings_rpc(settings, UnitNotChecked) as rpc:
+        await require_unit(UnitDirectory(rpc, TtlCache(seconds=0)).get, unit_id)
 
 
 async def create_checked_web_account(settings: GatewaySettings, args: argparse.Namespace) -> dict[str, str | None]:
@@ -188,20 +194,8 @@ async def reserve_sources(settings: GatewaySettings, accounts: PgAccountReposito
     """Send meetings the registered sources as `accounts` reads them (sync_registered_sources, the gateway's own
     SyncSources call) over a broker connection of this command; SourcesNotReserved when RabbitMQ or meetings does
     not answer within CHIBO_RPC_TIMEOUT."""
-    broker = create_broker(settings, service=SERVICE)
-    try:
-        try:
-            async with asyncio.timeout(settings.rpc_timeout):
-                await broker.start()
-        except (TimeoutError, OSError, AMQPError) as exc:
-            raise SourcesNotReserved(f"RabbitMQ did not answer ({type(exc).__name__}: {exc})") from exc
-        rpc = RpcClient(broker, timeout=settings.rpc_timeout, user_id=urlsplit(settings.amqp_url).username or None)
-        try:
-            await sync_registered_sources(accounts, rpc)
-        except ServiceUnavailable as exc:
-            raise SourcesNotReserved(str(exc)) from exc
-    finally:
-        await broker.stop()
+    async with meetings_rpc(settings, SourcesNotReserved) as rpc:
+        await sync_registered_sources(accounts, rpc)
 
 
 def caller_hint(exc: RpcError) -> str:
