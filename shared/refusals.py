@@ -84,6 +84,9 @@ class RefusalCode(StrEnum):
     the meeting has begun."""
     MOVED_INTO_THE_PAST = "moved_into_the_past"
     """Rejected: a secretary's reschedule moves a meeting to a start already past (data.starts_at)."""
+    MOVED_BEFORE_NOTICE = "moved_before_notice"
+    """Rejected: a secretary's reschedule moves a meeting whose members were notified before its start to a start at or
+    before that notice (data.starts_at; the meeting's notified_at, shared.plausible.notified_before_start)."""
     SCHEDULED_IN_THE_PAST = "scheduled_in_the_past"
     """Rejected: a secretary's schedule command sets a new meeting at a start already past (data.starts_at), the rule
     MOVED_INTO_THE_PAST applies to a move; a meeting already held is recorded as such (shared.envelope.HELD_EXTENSION)

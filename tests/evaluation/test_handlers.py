@@ -344,3 +344,25 @@ async def test_the_doubles_order_facts_of_one_microsecond_by_their_nanoseconds(u
     await apply(uow, later)
     await apply(uow, earlier)  # 100 ns earlier: stale though its id sorts after
     assert await uow.facts.meeting_position("m1") == ("c1", at(3, 5))
+
+
+async def test_an_integrations_move_to_the_moment_of_the_notice_scores_the_meeting_as_not_notified(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Meetings takes an integration's move to a start at or before the notice (a secretary's is refused,
+    moved_before_notice): the start in force is then not after the notice, and `preparation.notified` ("before" is
+    strict, DOMAIN.md) falls to 0; a later move puts it back."""
+
+    def notified() -> Any:
+        return next(x for x in uow.results.scores["m1"]["criteria"] if x["code"] == "preparation.notified")["points"]
+
+    await apply(uow, scheduled())  # notified at its time, 1 March 19:00, for the 5th
+    assert notified() == 1
+    await apply(
+        uow, fact("meeting.rescheduled.v1", {"meeting_id": "m1", "starts_at": at(3, 1).isoformat()}, time=at(3, 2))
+    )
+    assert notified() == 0
+    await apply(
+        uow, fact("meeting.rescheduled.v1", {"meeting_id": "m1", "starts_at": at(3, 6).isoformat()}, time=at(3, 3))
+    )
+    assert notified() == 1

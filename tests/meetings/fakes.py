@@ -246,6 +246,7 @@ class FakeMeetings:
             minutes_ended_at=datetime.fromisoformat(minutes["ended_at"]) if minutes else None,
             start_version=meeting.get("start_version"),
             held_recorded_at=meeting.get("held_recorded_at"),
+            notified_at=meeting.get("notified_at"),
         )
 
     async def starting_near(

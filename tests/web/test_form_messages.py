@@ -276,20 +276,43 @@ async def test_minutes_adopted_before_the_meeting_are_said_on_the_form_not_as_a_
     ]
 
 
-async def test_a_move_to_a_start_already_past_is_said_on_the_reschedule_forms_date() -> None:
-    """Meetings refuses a secretary's move to a start already past (domain.check_reschedule); the form says so in
-    Vietnamese under the date and time, not "not accepted by the system"."""
+MOVED_START = datetime(2026, 12, 19, 19, 30, tzinfo=VIETNAM_TZ)
+
+
+@pytest.mark.parametrize(
+    ("notified_at", "moved_to", "expected"),
+    [
+        (
+            None,
+            MOVED_START - timedelta(days=30),
+            "Ngày giờ: thời điểm này đã qua; buổi sinh hoạt chưa diễn ra chỉ có thể dời sang một thời điểm sắp tới, và"
+            " đảng viên sẽ được thông báo thời gian mới.",
+        ),
+        (  # domain.check_move_keeps_notice: to the very moment its members were notified
+            MOVED_START - timedelta(hours=12),
+            MOVED_START - timedelta(hours=12),
+            "Ngày giờ: thời điểm này sớm hơn hoặc trùng với lúc đảng viên được thông báo về buổi sinh hoạt; chỉ có thể"
+            " dời buổi sinh hoạt sang một thời điểm sau lúc thông báo, để đảng viên được biết trước khi buổi sinh hoạt"
+            " bắt đầu.",
+        ),
+    ],
+)
+async def test_a_move_to_a_start_already_past_or_not_after_the_notice_is_said_on_the_reschedule_forms_date(
+    notified_at: datetime | None, moved_to: datetime, expected: str
+) -> None:
+    """Meetings refuses a secretary's move to a start already past, or at or before the moment the members were
+    notified (domain.check_reschedule); the form says so in Vietnamese under the date and time, not "not accepted by
+    the system"."""
     from services.meetings.domain import InvalidEvent, MeetingState, check_reschedule
     from shared.envelope import GATEWAY_SOURCE
 
-    starts = datetime(2026, 12, 19, 8, tzinfo=VIETNAM_TZ)
-    meeting = MeetingState("m-1", "c-1", "combined", starts, None, False, False)
+    meeting = MeetingState("m-1", "c-1", "combined", MOVED_START, None, False, False, notified_at=notified_at)
     with pytest.raises(InvalidEvent) as rule:
         check_reschedule(
             meeting,
             source=GATEWAY_SOURCE,
-            starts_at=datetime(2026, 11, 19, 8, tzinfo=VIETNAM_TZ),
-            time=starts - timedelta(days=1),  # the meeting still ahead
+            starts_at=moved_to,
+            time=MOVED_START - timedelta(days=1),  # the meeting still ahead
         )
 
     async def command() -> None:
@@ -297,10 +320,7 @@ async def test_a_move_to_a_start_already_past_is_said_on_the_reschedule_forms_da
 
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
-    assert caught.value.errors == {
-        "data.starts_at": "Ngày giờ: thời điểm này đã qua; buổi sinh hoạt chưa diễn ra chỉ có thể dời sang một thời"
-        " điểm sắp tới, và đảng viên sẽ được thông báo thời gian mới."
-    }
+    assert caught.value.errors == {"data.starts_at": expected}
 
 
 @pytest.mark.parametrize(

@@ -258,6 +258,10 @@ BY_CODE = {
         "This time has already passed: a meeting still ahead can only be moved to a time still ahead, and its "
         "members are told of the new time."
     ),
+    RefusalCode.MOVED_BEFORE_NOTICE: N_(
+        "This time is earlier than, or the very moment of, when the members were notified of the meeting: a meeting "
+        "can only be moved to a time after its notice, so that its members are told before it begins."
+    ),
     RefusalCode.SCHEDULED_IN_THE_PAST: N_(
         "This time has already passed: a new meeting is scheduled at a time still ahead, so that its members are "
         "told of it beforehand. If the meeting has already taken place, record it with “Record a meeting already "

@@ -681,6 +681,9 @@ class MeetingState:
     held_recorded_at: datetime | None = None
     """When a secretary recorded the meeting as already held (held_recorded_at: the earliest such schedule's time),
     None for a meeting scheduled beforehand or by an integration."""
+    notified_at: datetime | None = None
+    """When its members were notified as its schedule in force says (`data.notified_at`, else that schedule's `time`),
+    None when not known to the reader."""
 
 
 def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:
@@ -977,6 +980,29 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
             time=time,
             rule="a meeting still ahead is moved to a start still ahead",
             code=RefusalCode.MOVED_INTO_THE_PAST,
+        )
+    check_move_keeps_notice(meeting, source=source, starts_at=starts_at)
+
+
+def check_move_keeps_notice(meeting: MeetingState, *, source: str, starts_at: datetime) -> None:
+    """Refuse a secretary's move (`source` GATEWAY_SOURCE) of a meeting whose members were notified before its start
+    (`meeting.notified_at`) to a start `starts_at` at or before that notice, naming `data.starts_at`, coded
+    MOVED_BEFORE_NOTICE: the notice would read as given after the meeting began and score `preparation.notified` 0
+    unsaid (DOMAIN.md "Before" and "How to read it": the start after any rescheduling, "before" strict), which a
+    secretary's own schedule is refused for (notified_after_start; shared.plausible.notified_before_start is the rule
+    of both). A notice already not before the start (a meeting recorded as already held without one, an
+    integration's late notice) is not made late by a move, which is taken. An integration's move is a fact of its
+    record, taken and scored as not notified, as its late `notified_at` is."""
+    notified_at = meeting.notified_at
+    if not from_a_person(source) or notified_at is None:
+        return
+    if notified_before_start(notified_at, meeting.starts_at) and not notified_before_start(notified_at, starts_at):
+        told = notified_at.astimezone(starts_at.tzinfo)
+        raise InvalidEvent(
+            f"data.starts_at: {starts_at.isoformat()} is not after the members were notified of meeting"
+            f" {meeting.meeting_id} ({told.isoformat()}): a meeting is moved to a start after its notice",
+            field="data.starts_at",
+            refusal=Refusal(code=RefusalCode.MOVED_BEFORE_NOTICE),
         )
 
 

@@ -63,7 +63,7 @@ _STATE_SQL = (
     " m.location_time, m.location_ns, m.location_id, m.approval_time, m.approval_ns, m.approval_id,"
     " r.version_time AS roster_time, r.version_ns AS roster_ns, r.version_id AS roster_id,"
     " n.version_time AS minutes_time, n.version_ns AS minutes_ns, n.version_id AS minutes_id,"
-    " n.ended_at AS minutes_ended_at, m.held_recorded_at"
+    " n.ended_at AS minutes_ended_at, m.held_recorded_at, m.notified_at"
     " FROM meeting m LEFT JOIN minutes n ON n.meeting_id = m.meeting_id"
     " LEFT JOIN roster r ON r.meeting_id = m.meeting_id WHERE m.meeting_id = ANY($1::text[])"
 )
@@ -203,6 +203,7 @@ def _state(row: asyncpg.Record) -> MeetingState:
         minutes_ended_at=row["minutes_ended_at"],
         start_version=_version(row, "start"),
         held_recorded_at=row["held_recorded_at"],
+        notified_at=row["notified_at"],
     )
 
 
@@ -332,6 +333,7 @@ class PgMeetingRepository:
                 has_roster=False,
                 has_minutes=False,
                 start_version=version,
+                notified_at=notified_at,
             )
             self._versions[data.meeting_id] = _Versions(
                 schedule=version, start=version, approval=None, location=version
@@ -352,6 +354,7 @@ class PgMeetingRepository:
                 kind=data.kind.value,
                 starts_at=data.starts_at if moves else existing.starts_at,
                 start_version=stored.start,
+                notified_at=notified_at,
             )
         self._pending.add(
             _SCHEDULE_SQL,
