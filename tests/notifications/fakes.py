@@ -58,6 +58,7 @@ class FakeDelivery:
     addresses: tuple[str, ...]
     delivered_at: datetime | None
     error: str | None = None
+    greeting: str | None = None
 
 
 class FakeOutgoing:
@@ -165,6 +166,7 @@ class FakeOutgoing:
                 delivered_at=delivery.delivered_at,
                 error=delivery.error,
             )
+            self.deliveries[-1].greeting = delivery.greeting
         return len(deliveries)
 
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]:

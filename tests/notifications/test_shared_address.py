@@ -5,12 +5,13 @@ alert again (a redelivered fact, a restart) or for one more member later mails i
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from deploy.mailsink import envelope_recipients, start_sink
+from deploy.mailsink import envelope_recipients, plain_text, start_sink
 from services.notifications.channels import SmtpSender
 from services.notifications.config import Settings
 from services.notifications.domain import settings as r
@@ -41,6 +42,15 @@ def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
 def copies(directory: Path, address: str) -> int:
     """How many mails the sink kept for the address (in the envelope of each)."""
     return sum(address in envelope_recipients(path.read_bytes()) for path in directory.glob("*.eml"))
+
+
+def greetings(directory: Path, address: str) -> list[str]:
+    """The first line (the greeting) of each mail the sink kept for the address."""
+    return [
+        plain_text(message_from_bytes(path.read_bytes())).splitlines()[0]
+        for path in sorted(directory.glob("*.eml"))
+        if address in envelope_recipients(path.read_bytes())
+    ]
 
 
 def members(count: int, address: str) -> list[Recipient]:
@@ -126,6 +136,9 @@ async def test_seven_members_sharing_an_address_get_one_mail_of_an_alert_and_eac
     assert copies(directory, shared) == 1
     assert copies(directory, own.emails[0]) == 1  # an address of one's own is mailed as before
     assert await inbox_notices(pool, subject_id) == sorted(recipient.id for recipient in [*seven, own])
+    # the one mail is for all seven: more than a few to name, greeted together; one's own mail greets one
+    assert greetings(directory, shared) == ["Kính gửi các đồng chí,"]
+    assert greetings(directory, own.emails[0]) == ["Kính gửi đồng chí Trần Thị Lan,"]
 
     # the fact redelivered, or the service restarted: nothing new; the alert reaching an eighth member sharing the
     # address later (a new member): their own notice, and no second mail to the address
@@ -150,3 +163,45 @@ async def test_a_cell_notice_mails_a_shared_address_once_however_its_deliveries_
     await deliver_all(pool, settings, clock)
     assert copies(directory, shared) == 1
     assert len(await inbox_notices(pool, subject_id)) == 7
+
+
+async def inbox_greetings(pool: asyncpg.Pool, subject_id: str) -> dict[str, str]:
+    """The greeting (first line) of each recipient's own notification about the subject, by recipient name."""
+    rows = await pool.fetch("SELECT recipient_name, body FROM notification WHERE subject_id = $1", subject_id)
+    return {row["recipient_name"]: row["body"].splitlines()[0] for row in rows}
+
+
+async def test_a_personal_mail_to_a_shared_mailbox_greets_every_member_it_serves_by_name(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int]
+) -> None:
+    """Trial: a probation alert to two members sharing a mailbox went out greeting the first alone ("Kính gửi đồng
+    chí Nguyễn Văn An,") though it was the only mail either got; their inbox notices stay each their own."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared, subject_id = f"{random_id('chibo')}@example.vn", random_id("dv")
+    an = Recipient(id=random_id("dv"), kind="person", name="Nguyễn Văn An", emails=(shared,))
+    binh = Recipient(id=random_id("dv"), kind="person", name="Trần Thị Bình", emails=(shared.upper(),))
+    assert await raise_now(pool, settings, clock, probation([an, binh], subject_id)) == 2
+    await deliver_all(pool, settings, clock)
+    assert greetings(directory, shared) == ["Kính gửi các đồng chí Nguyễn Văn An, Trần Thị Bình,"]
+    assert await inbox_greetings(pool, subject_id) == {
+        "Nguyễn Văn An": "Kính gửi đồng chí Nguyễn Văn An,",
+        "Trần Thị Bình": "Kính gửi đồng chí Trần Thị Bình,",
+    }
+
+
+async def test_a_committee_and_a_member_sharing_an_address_are_both_greeted(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int]
+) -> None:
+    """A superior committee whose contact address is also its officer's: one mail naming the committee, then the
+    member."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared, subject_id = f"{random_id('dux')}@example.vn", random_id("dv")
+    officer = Recipient(id=random_id("dv"), kind="person", name="Lê Văn Cường", emails=(shared,))
+    committee = Recipient(id=random_id("dux"), kind="committee", name="Đảng ủy xã Đông Hòa", emails=(shared,))
+    assert await raise_now(pool, settings, clock, probation([officer, committee], subject_id)) == 2
+    await deliver_all(pool, settings, clock)
+    assert greetings(directory, shared) == ["Kính gửi Đảng ủy xã Đông Hòa và đồng chí Lê Văn Cường,"]

@@ -12,6 +12,7 @@ import asyncpg
 from services.notifications.domain.model import Recipient
 from services.notifications.domain.settings import RETRACTED_WHEN_CANCELLED, UNEXCUSED_ABSENCE
 from services.notifications.secrets import SecretBox, UnreadableSecret
+from services.notifications.templates import with_greeting
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -73,6 +74,9 @@ class NewDelivery:
     addresses: tuple[str, ...]
     delivered_at: datetime | None
     error: str | None = None
+    greeting: str | None = None
+    """The mail's own greeting line when it serves several recipients at one address (handlers.alerts
+    .one_mail_per_address); None: the notification's text as it is."""
 
 
 @dataclass(frozen=True)
@@ -436,12 +440,12 @@ class PgOutgoingRepository:
             return 0
         planned: int = await self._db.fetchval(
             "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at,"
-            " last_error)"
+            " last_error, greeting)"
             " SELECT u.notification_id, u.channel, ARRAY(SELECT jsonb_array_elements_text(u.addresses)),"
             " CASE WHEN u.error IS NOT NULL THEN 'failed' WHEN u.delivered_at IS NULL THEN 'pending'"
-            " ELSE 'delivered' END, u.delivered_at, u.error"
-            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[])"
-            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, error, position)"
+            " ELSE 'delivered' END, u.delivered_at, u.error, u.greeting"
+            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[], $6::text[])"
+            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, error, greeting, position)"
             " ORDER BY u.position RETURNING id, delivered_at, last_error),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
             " SELECT id, 1, CASE WHEN last_error IS NULL THEN 'delivered' ELSE 'failed' END, last_error FROM planned"
@@ -453,6 +457,7 @@ class PgOutgoingRepository:
             [json.dumps(list(delivery.addresses)) for delivery in deliveries],
             [delivery.delivered_at for delivery in deliveries],
             [delivery.error for delivery in deliveries],
+            [delivery.greeting for delivery in deliveries],
         )
         self.queued_deliveries += sum(1 for delivery in deliveries if not delivery.delivered_at and not delivery.error)
         return int(planned)
@@ -488,7 +493,7 @@ class PgOutgoingRepository:
             " AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at, id LIMIT $2"
             " FOR UPDATE SKIP LOCKED)"
             " UPDATE delivery d SET locked_until = $3 FROM due WHERE d.id = due.id"
-            " RETURNING d.id, d.notification_id, d.channel, d.addresses, d.attempts",
+            " RETURNING d.id, d.notification_id, d.channel, d.addresses, d.attempts, d.greeting",
             now,
             limit,
             now + lease,
@@ -520,7 +525,7 @@ class PgOutgoingRepository:
                     recipient_phone=n["recipient_phone"],
                     cell_id=n["cell_id"],
                     title=n["title"],
-                    body=n["body"],
+                    body=with_greeting(n["body"], row["greeting"]),
                     created_at=n["created_at"],
                     webhook_secret=self._open(n["webhook_secret_sealed"], recipient_id=n["recipient_id"]),
                     cell_name=n["cell_name"],
