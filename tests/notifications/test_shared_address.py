@@ -3,13 +3,16 @@ against the real database and the demo mail sink (deploy.mailsink, as the end-to
 a recipient with their own notification and inbox notice, the shared address gets the alert once, and raising the
 alert again (a redelivered fact, a restart) or for one more member later mails it nothing more."""
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from deploy.mailsink import envelope_recipients, plain_text, start_sink
 from services.notifications.channels import SmtpSender
@@ -18,6 +21,8 @@ from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
 from services.notifications.handlers.alerts import raise_alerts
 from services.notifications.handlers.deliveries import deliver_due
+from services.notifications.handlers.jobs import DAILY_MAIL_PRUNE, run_job
+from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.periods import VIETNAM_TZ
 from tests.notifications.fakes import Clock
@@ -205,3 +210,82 @@ async def test_a_committee_and_a_member_sharing_an_address_are_both_greeted(
     assert await raise_now(pool, settings, clock, probation([officer, committee], subject_id)) == 2
     await deliver_all(pool, settings, clock)
     assert greetings(directory, shared) == ["Kính gửi Đảng ủy xã Đông Hòa và đồng chí Lê Văn Cường,"]
+
+
+async def prune(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> list[list[str]]:
+    """The day's prune of held addresses as the schedule runs it (batch after batch, each in its own transaction
+    with the job's cursor); the cursors (keys) of the unfinished batches."""
+    job = Job(id=0, kind=DAILY_MAIL_PRUNE, subject_id=clock.value.date().isoformat(), due_at=clock.value, attempts=0)
+    cursors: list[list[str]] = []
+    for _ in range(100_000):
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            ran = await run_job(job, uow)
+            await uow.commit()
+        if ran.resume_after is None:
+            return cursors
+        cursors.append(json.loads(ran.resume_after))
+        job = replace(job, cursor=ran.resume_after)
+    raise AssertionError("the prune never finished")
+
+
+async def held(pool: asyncpg.Pool, subject_ids: list[str]) -> set[str]:
+    """Those of the subjects whose alert still holds an address."""
+    rows = await pool.fetch("SELECT subject_id FROM mail_address WHERE subject_id = ANY($1::text[])", subject_ids)
+    return {row["subject_id"] for row in rows}
+
+
+@pytest.mark.parametrize("batch", [5000, 1])
+async def test_the_daily_prune_drops_old_holds_and_keeps_those_an_alert_may_still_need(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int], batch: int
+) -> None:
+    """mail_address kept every alert's addresses forever: the daily prune drops those taken more than
+    `mail_address_retention_days` ago, unless their meeting is still ahead (a newcomer sharing the mailbox is told
+    of it), in batches of `prune_batch_size` rows; a recent alert raised again still mails the address nothing."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port, "prune_batch_size": batch})
+    now = datetime.now(VIETNAM_TZ)
+    old = now - timedelta(days=settings.mail_address_retention_days + 30)
+    shared = f"{random_id('chibo')}@example.vn"
+    old_probation, recent_probation = random_id("dv"), random_id("dv")
+    ahead, held_long_ago = random_id("mtg"), random_id("mtg")
+    await pool.execute(
+        "INSERT INTO meeting (meeting_id, scheduled_starts_at, rescheduled_starts_at)"
+        " VALUES ($1, $2, $3), ($4, $5, NULL)",
+        ahead,
+        old + timedelta(days=7),
+        now + timedelta(days=300),  # moved since, far ahead: newcomers are told of it until then
+        held_long_ago,
+        old + timedelta(days=7),
+    )
+    clock = Clock(old)
+    assert await raise_now(pool, settings, clock, probation(members(2, shared), old_probation)) == 2
+    assert await raise_now(pool, settings, clock, notice(members(2, shared), ahead)) == 2
+    assert await raise_now(pool, settings, clock, notice(members(2, shared), held_long_ago)) == 2
+    clock.value = now - timedelta(days=settings.mail_address_retention_days - 30)
+    two = members(2, shared)
+    assert await raise_now(pool, settings, clock, probation(two, recent_probation)) == 2
+    await deliver_all(pool, settings, Clock(now))
+    assert copies(directory, shared) == 4  # one mail an alert (the notice of the meeting ahead not yet due: sent)
+    everyone = [old_probation, recent_probation, ahead, held_long_ago]
+    assert await held(pool, everyone) == set(everyone)
+
+    clock.value = now
+    cursors = await prune(pool, settings, clock)
+    assert await held(pool, everyone) == {recent_probation, ahead}
+    assert cursors == sorted(cursors)  # the cursor moves on, batch after batch
+    if batch == 1:
+        assert len(cursors) >= 4
+
+    # the recent alert redelivered, then raised for one more member sharing the mailbox: no second mail
+    assert await raise_now(pool, settings, clock, probation(two, recent_probation)) == 0
+    assert await raise_now(pool, settings, clock, probation(members(1, shared), recent_probation)) == 1
+    assert await raise_now(pool, settings, clock, notice(members(1, shared), ahead)) == 1
+    await deliver_all(pool, settings, clock)
+    assert copies(directory, shared) == 4
+
+
+def test_the_holds_outlive_every_alert_that_may_be_raised_again(settings: Settings) -> None:
+    """A retention shorter than the probation lead time (180 days at most) would mail a sharing member twice."""
+    with pytest.raises(ValidationError, match="CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed 181 days"):
+        Settings(**(settings.model_dump() | {"mail_address_retention_days": 181}))
+    assert Settings(**(settings.model_dump() | {"mail_address_retention_days": 182})).mail_address_retention_days == 182

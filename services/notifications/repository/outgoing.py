@@ -149,6 +149,7 @@ class OutgoingRepository(Protocol):
     async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]: ...
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
     async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]: ...
+    async def prune_mail_addresses(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]: ...
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
@@ -485,6 +486,31 @@ class PgOutgoingRepository:
             [item.notification_id for item in addresses],
         )
         return {(str(row["notification_id"]), row["address"]) for row in rows}
+
+    async def prune_mail_addresses(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Delete, of the next `limit` mail_address rows after the cursor `after` (key order; "" from the start),
+        those whose notification was created before `before` and that name no meeting (as subject or period) starting
+        at or after `before` (its scheduled or moved start, the later); (rows deleted, the cursor to resume after, None
+        once the table is done). The cursor is the JSON array of the last key read."""
+        key = json.loads(after) if after else ["", "", "", ""]
+        row = await self._db.fetchrow(
+            "WITH batch AS (SELECT rule, subject_id, period, address, notification_id FROM mail_address"
+            " WHERE (rule, subject_id, period, address) > ($2, $3, $4, $5)"
+            " ORDER BY rule, subject_id, period, address LIMIT $6),"
+            " pruned AS (DELETE FROM mail_address AS a USING batch AS b, notification AS n"
+            " WHERE (a.rule, a.subject_id, a.period, a.address) = (b.rule, b.subject_id, b.period, b.address)"
+            " AND n.id = b.notification_id AND n.created_at < $1"
+            " AND NOT EXISTS (SELECT 1 FROM meeting AS m WHERE m.meeting_id IN (b.subject_id, b.period)"
+            " AND GREATEST(m.scheduled_starts_at, m.rescheduled_starts_at) >= $1) RETURNING 1),"
+            " last AS (SELECT rule, subject_id, period, address FROM batch"
+            " ORDER BY rule DESC, subject_id DESC, period DESC, address DESC LIMIT 1)"
+            " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM batch) AS read,"
+            " (SELECT json_build_array(rule, subject_id, period, address)::text FROM last) AS last",
+            before,
+            *key,
+            limit,
+        )
+        return int(row["pruned"]), row["last"] if row["read"] == limit else None
 
     async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
         """Lease due pending deliveries for one attempt each (a crashed sender's lease runs out)."""
