@@ -17,7 +17,7 @@ from services.notifications.repository.outgoing import (
     Preference,
     mail_address_key,
 )
-from services.notifications.templates import greeting_of_many, render, shared_text
+from services.notifications.templates import COLLECTIVE_RULES, greeting_of_many, render, shared_text
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from shared.envelope import CloudEvent, new_event
@@ -388,7 +388,7 @@ async def one_mail_per_address(
             continue
         alert = planned[delivery.notification_id][0]
         readers = list(served.get(delivery.notification_id, {}).values())
-        personal = len(readers) > 1 and shared_text(alert) is None
+        personal = len(readers) > 1 and alert.rule not in COLLECTIVE_RULES
         kept.append(replace(delivery, addresses=own, greeting=greeting_of_many(readers) if personal else None))
     if shared:
         log.info("mail_addresses_shared", addresses_left_out=shared, deliveries=len(deliveries) - len(kept))
