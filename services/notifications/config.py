@@ -5,7 +5,12 @@ from email.headerregistry import Address
 
 from pydantic import Field, field_validator, model_validator
 
+from services.notifications.domain.settings import PARAM_BOUNDS
 from shared.config import ServiceSettings
+
+SWEPT_PERIOD_DAYS = 62
+"""The longest the daily sweep raises one alert of a month or a quarter again: the sweeps of that month and of the
+next (month_without_meeting), two months of at most 31 days."""
 
 
 def parse_mailbox(value: str) -> Address:
@@ -101,6 +106,13 @@ class Settings(ServiceSettings):
     the daily prune (at `prune_hour`, `prune_batch_size` meetings a transaction) once its settled-rating check is not
     pending; a score event published before it is never stored again (an old copy redelivered would otherwise count as
     newer than nothing). More than `history_cutoff_days`: a meeting that old raises no alert anyway."""
+    mail_address_retention_days: int = 400
+    """How long the daily prune (at `prune_hour`, `prune_batch_size` addresses a transaction) keeps an alert's hold on
+    an e-mail address (table mail_address: one mail per address per alert), counted from the notification that took
+    it, and longer while the alert's meeting starts after that (handlers.jobs.prune_mail_addresses_batch says why).
+    More than any other alert can be raised again for one more recipient (`_mail_addresses_outlive_their_alerts`):
+    the probation lead time (180 days at most), a period's grace (30 at most) plus the history cutoff, two months of
+    sweeps."""
 
     def offered_channels(self) -> list[str]:
         """The channels this deployment can deliver on: e-mail and the inbox always, the webhook (the province's SMS
@@ -113,6 +125,20 @@ class Settings(ServiceSettings):
             raise ValueError(
                 "CHIBO_MEETING_SCORE_RETENTION_DAYS must exceed CHIBO_HISTORY_CUTOFF_DAYS: a purged score of a meeting "
                 "still recent would let an older copy of it alert"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mail_addresses_outlive_their_alerts(self) -> "Settings":
+        longest = max(
+            SWEPT_PERIOD_DAYS,
+            PARAM_BOUNDS["days_before"][1] + 1,
+            PARAM_BOUNDS["grace_days"][1] + self.history_cutoff_days + 1,
+        )
+        if self.mail_address_retention_days <= longest:
+            raise ValueError(
+                f"CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed {longest} days: an alert raised again within them for "
+                "one more member sharing a mailbox would mail it a second time"
             )
         return self
 

@@ -176,6 +176,38 @@ def greeting(recipient: Recipient) -> str:
     return f"Kính gửi đồng chí {recipient.name},"
 
 
+NAMED_AT_MOST = 4
+"""Recipients one mail to a shared mailbox greets by name at most; more are greeted together ("Kính gửi các đồng
+chí,"), a line of names being no greeting."""
+
+
+def greeting_of_many(recipients: Sequence[Recipient]) -> str:
+    """The greeting of one mail serving several recipients at one address (members sharing a mailbox), in their
+    order: "Kính gửi các đồng chí Nguyễn Văn A, Trần Thị B," (committees by their names first: "Kính gửi Đảng ủy
+    xã X và đồng chí Nguyễn Văn A,"); "Kính gửi các đồng chí," for more than NAMED_AT_MOST; one recipient, their own
+    `greeting`."""
+    if len(recipients) == 1:
+        return greeting(recipients[0])
+    if len(recipients) > NAMED_AT_MOST:
+        return "Kính gửi các đồng chí,"
+    committees = [recipient.name for recipient in recipients if recipient.kind == COMMITTEE]
+    people = [recipient.name for recipient in recipients if recipient.kind != COMMITTEE]
+    parts = [*committees]
+    if people:
+        parts.append(("đồng chí " if len(people) == 1 else "các đồng chí ") + ", ".join(people))
+    named = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " và " + parts[-1]
+    return f"Kính gửi {named},"
+
+
+def with_greeting(body: str, greeting_line: str | None) -> str:
+    """The body with its greeting (its first line: every template opens with it) replaced by `greeting_line`; the
+    body as it is when that is None."""
+    if greeting_line is None:
+        return body
+    _, newline, rest = body.partition("\n")
+    return greeting_line + newline + rest
+
+
 MISSING_RECORDS = {
     "minutes_submitted": "chưa nộp biên bản",
     "minutes": "chưa đăng tải biên bản",

@@ -58,6 +58,7 @@ class FakeDelivery:
     addresses: tuple[str, ...]
     delivered_at: datetime | None
     error: str | None = None
+    greeting: str | None = None
 
 
 class FakeOutgoing:
@@ -155,6 +156,13 @@ class FakeOutgoing:
                 taken.add((item.notification_id, key[3]))
         return taken
 
+    async def prune_mail_addresses(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Drop the addresses held by notifications created before `before`, all at once (no meetings here)."""
+        old = [key for key, held_by in self.mail_addresses.items() if self.notifications[held_by].created_at < before]
+        for key in old:
+            del self.mail_addresses[key]
+        return len(old), None
+
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int:
         """Plan deliveries, one by one."""
         for delivery in deliveries:
@@ -165,6 +173,7 @@ class FakeOutgoing:
                 delivered_at=delivery.delivered_at,
                 error=delivery.error,
             )
+            self.deliveries[-1].greeting = delivery.greeting
         return len(deliveries)
 
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]:

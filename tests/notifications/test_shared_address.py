@@ -3,20 +3,26 @@ against the real database and the demo mail sink (deploy.mailsink, as the end-to
 a recipient with their own notification and inbox notice, the shared address gets the alert once, and raising the
 alert again (a redelivered fact, a restart) or for one more member later mails it nothing more."""
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
-from deploy.mailsink import envelope_recipients, start_sink
+from deploy.mailsink import envelope_recipients, plain_text, start_sink
 from services.notifications.channels import SmtpSender
 from services.notifications.config import Settings
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
 from services.notifications.handlers.alerts import raise_alerts
 from services.notifications.handlers.deliveries import deliver_due
+from services.notifications.handlers.jobs import DAILY_MAIL_PRUNE, run_job
+from services.notifications.repository.outgoing import Job
 from services.notifications.unit_of_work import NotificationsUnitOfWork, uow_factory
 from shared.periods import VIETNAM_TZ
 from tests.notifications.fakes import Clock
@@ -41,6 +47,15 @@ def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
 def copies(directory: Path, address: str) -> int:
     """How many mails the sink kept for the address (in the envelope of each)."""
     return sum(address in envelope_recipients(path.read_bytes()) for path in directory.glob("*.eml"))
+
+
+def greetings(directory: Path, address: str) -> list[str]:
+    """The first line (the greeting) of each mail the sink kept for the address."""
+    return [
+        plain_text(message_from_bytes(path.read_bytes())).splitlines()[0]
+        for path in sorted(directory.glob("*.eml"))
+        if address in envelope_recipients(path.read_bytes())
+    ]
 
 
 def members(count: int, address: str) -> list[Recipient]:
@@ -126,6 +141,9 @@ async def test_seven_members_sharing_an_address_get_one_mail_of_an_alert_and_eac
     assert copies(directory, shared) == 1
     assert copies(directory, own.emails[0]) == 1  # an address of one's own is mailed as before
     assert await inbox_notices(pool, subject_id) == sorted(recipient.id for recipient in [*seven, own])
+    # the one mail is for all seven: more than a few to name, greeted together; one's own mail greets one
+    assert greetings(directory, shared) == ["Kính gửi các đồng chí,"]
+    assert greetings(directory, own.emails[0]) == ["Kính gửi đồng chí Trần Thị Lan,"]
 
     # the fact redelivered, or the service restarted: nothing new; the alert reaching an eighth member sharing the
     # address later (a new member): their own notice, and no second mail to the address
@@ -150,3 +168,124 @@ async def test_a_cell_notice_mails_a_shared_address_once_however_its_deliveries_
     await deliver_all(pool, settings, clock)
     assert copies(directory, shared) == 1
     assert len(await inbox_notices(pool, subject_id)) == 7
+
+
+async def inbox_greetings(pool: asyncpg.Pool, subject_id: str) -> dict[str, str]:
+    """The greeting (first line) of each recipient's own notification about the subject, by recipient name."""
+    rows = await pool.fetch("SELECT recipient_name, body FROM notification WHERE subject_id = $1", subject_id)
+    return {row["recipient_name"]: row["body"].splitlines()[0] for row in rows}
+
+
+async def test_a_personal_mail_to_a_shared_mailbox_greets_every_member_it_serves_by_name(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int]
+) -> None:
+    """Trial: a probation alert to two members sharing a mailbox went out greeting the first alone ("Kính gửi đồng
+    chí Nguyễn Văn An,") though it was the only mail either got; their inbox notices stay each their own."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared, subject_id = f"{random_id('chibo')}@example.vn", random_id("dv")
+    an = Recipient(id=random_id("dv"), kind="person", name="Nguyễn Văn An", emails=(shared,))
+    binh = Recipient(id=random_id("dv"), kind="person", name="Trần Thị Bình", emails=(shared.upper(),))
+    assert await raise_now(pool, settings, clock, probation([an, binh], subject_id)) == 2
+    await deliver_all(pool, settings, clock)
+    assert greetings(directory, shared) == ["Kính gửi các đồng chí Nguyễn Văn An, Trần Thị Bình,"]
+    assert await inbox_greetings(pool, subject_id) == {
+        "Nguyễn Văn An": "Kính gửi đồng chí Nguyễn Văn An,",
+        "Trần Thị Bình": "Kính gửi đồng chí Trần Thị Bình,",
+    }
+
+
+async def test_a_committee_and_a_member_sharing_an_address_are_both_greeted(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int]
+) -> None:
+    """A superior committee whose contact address is also its officer's: one mail naming the committee, then the
+    member."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port})
+    clock = Clock(datetime.now(VIETNAM_TZ))
+    shared, subject_id = f"{random_id('dux')}@example.vn", random_id("dv")
+    officer = Recipient(id=random_id("dv"), kind="person", name="Lê Văn Cường", emails=(shared,))
+    committee = Recipient(id=random_id("dux"), kind="committee", name="Đảng ủy xã Đông Hòa", emails=(shared,))
+    assert await raise_now(pool, settings, clock, probation([officer, committee], subject_id)) == 2
+    await deliver_all(pool, settings, clock)
+    assert greetings(directory, shared) == ["Kính gửi Đảng ủy xã Đông Hòa và đồng chí Lê Văn Cường,"]
+
+
+async def prune(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> list[list[str]]:
+    """The day's prune of held addresses as the schedule runs it (batch after batch, each in its own transaction
+    with the job's cursor); the cursors (keys) of the unfinished batches."""
+    job = Job(id=0, kind=DAILY_MAIL_PRUNE, subject_id=clock.value.date().isoformat(), due_at=clock.value, attempts=0)
+    cursors: list[list[str]] = []
+    for _ in range(100_000):
+        async with NotificationsUnitOfWork(pool, settings=settings, clock=clock) as uow:
+            ran = await run_job(job, uow)
+            await uow.commit()
+        if ran.resume_after is None:
+            return cursors
+        cursors.append(json.loads(ran.resume_after))
+        job = replace(job, cursor=ran.resume_after)
+    raise AssertionError("the prune never finished")
+
+
+async def held(pool: asyncpg.Pool, subject_ids: list[str]) -> set[str]:
+    """Those of the subjects whose alert still holds an address."""
+    rows = await pool.fetch("SELECT subject_id FROM mail_address WHERE subject_id = ANY($1::text[])", subject_ids)
+    return {row["subject_id"] for row in rows}
+
+
+@pytest.mark.parametrize("batch", [5000, 1])
+async def test_the_daily_prune_drops_old_holds_and_keeps_those_an_alert_may_still_need(
+    pool: asyncpg.Pool, settings: Settings, sink: tuple[Path, int], batch: int
+) -> None:
+    """mail_address kept every alert's addresses forever: the daily prune drops those taken more than
+    `mail_address_retention_days` ago, unless their meeting is still ahead (a newcomer sharing the mailbox is told
+    of it), in batches of `prune_batch_size` rows; a recent alert raised again still mails the address nothing."""
+    directory, port = sink
+    settings = settings.model_copy(update={"smtp_port": port, "prune_batch_size": batch})
+    now = datetime.now(VIETNAM_TZ)
+    old = now - timedelta(days=settings.mail_address_retention_days + 30)
+    shared = f"{random_id('chibo')}@example.vn"
+    old_probation, recent_probation = random_id("dv"), random_id("dv")
+    ahead, held_long_ago = random_id("mtg"), random_id("mtg")
+    await pool.execute(
+        "INSERT INTO meeting (meeting_id, scheduled_starts_at, rescheduled_starts_at)"
+        " VALUES ($1, $2, $3), ($4, $5, NULL)",
+        ahead,
+        old + timedelta(days=7),
+        now + timedelta(days=300),  # moved since, far ahead: newcomers are told of it until then
+        held_long_ago,
+        old + timedelta(days=7),
+    )
+    clock = Clock(old)
+    assert await raise_now(pool, settings, clock, probation(members(2, shared), old_probation)) == 2
+    assert await raise_now(pool, settings, clock, notice(members(2, shared), ahead)) == 2
+    assert await raise_now(pool, settings, clock, notice(members(2, shared), held_long_ago)) == 2
+    clock.value = now - timedelta(days=settings.mail_address_retention_days - 30)
+    two = members(2, shared)
+    assert await raise_now(pool, settings, clock, probation(two, recent_probation)) == 2
+    await deliver_all(pool, settings, Clock(now))
+    assert copies(directory, shared) == 4  # one mail an alert (the notice of the meeting ahead not yet due: sent)
+    everyone = [old_probation, recent_probation, ahead, held_long_ago]
+    assert await held(pool, everyone) == set(everyone)
+
+    clock.value = now
+    cursors = await prune(pool, settings, clock)
+    assert await held(pool, everyone) == {recent_probation, ahead}
+    assert cursors == sorted(cursors)  # the cursor moves on, batch after batch
+    if batch == 1:
+        assert len(cursors) >= 4
+
+    # the recent alert redelivered, then raised for one more member sharing the mailbox: no second mail
+    assert await raise_now(pool, settings, clock, probation(two, recent_probation)) == 0
+    assert await raise_now(pool, settings, clock, probation(members(1, shared), recent_probation)) == 1
+    assert await raise_now(pool, settings, clock, notice(members(1, shared), ahead)) == 1
+    await deliver_all(pool, settings, clock)
+    assert copies(directory, shared) == 4
+
+
+def test_the_holds_outlive_every_alert_that_may_be_raised_again(settings: Settings) -> None:
+    """A retention shorter than the probation lead time (180 days at most) would mail a sharing member twice."""
+    with pytest.raises(ValidationError, match="CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed 181 days"):
+        Settings(**(settings.model_dump() | {"mail_address_retention_days": 181}))
+    assert Settings(**(settings.model_dump() | {"mail_address_retention_days": 182})).mail_address_retention_days == 182

@@ -17,7 +17,7 @@ from services.notifications.repository.outgoing import (
     Preference,
     mail_address_key,
 )
-from services.notifications.templates import render, shared_text
+from services.notifications.templates import COLLECTIVE_RULES, greeting_of_many, render, shared_text
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from shared.envelope import CloudEvent, new_event
@@ -273,14 +273,14 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
         return 0
     ids = await uow.outgoing.insert_notifications(news)
     deliveries: list[NewDelivery] = []
-    alert_of: dict[str, Alert] = {}
+    planned_for: dict[str, tuple[Alert, Recipient]] = {}
     created = 0
     debug = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)  # the per-notification line only when asked
     for (alert, recipient, preference), notification_id in zip(candidates, ids, strict=True):
         if notification_id is None:
             continue
         created += 1
-        alert_of[notification_id] = alert
+        planned_for[notification_id] = (alert, recipient)
         if debug:
             log.debug(
                 "notification_created",
@@ -317,7 +317,7 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
                 planned, rule=alert.rule, recipient_id=recipient.id, subject_id=alert.subject_id, uow=uow
             )
             deliveries.extend(planned)
-    deliveries = await one_mail_per_address(deliveries, alert_of, uow)
+    deliveries = await one_mail_per_address(deliveries, planned_for, uow)
     await uow.outgoing.add_deliveries(deliveries)
     log.info(
         "notifications_created",
@@ -330,35 +330,53 @@ async def raise_alerts(alerts: Sequence[Alert], uow: NotificationsUnit) -> int:
     return created
 
 
+def _mailed(delivery: NewDelivery) -> bool:
+    """Whether a delivery is an e-mail still to send (not the inbox's, not failed from the start)."""
+    return delivery.channel == Channel.EMAIL.value and delivery.error is None and delivery.delivered_at is None
+
+
 async def one_mail_per_address(
-    deliveries: Sequence[NewDelivery], alert_of: Mapping[str, Alert], uow: NotificationsUnit
+    deliveries: Sequence[NewDelivery], planned: Mapping[str, tuple[Alert, Recipient]], uow: NotificationsUnit
 ) -> list[NewDelivery]:
     """The deliveries with each alert's e-mail addresses mailed once: members sharing a mailbox (a cell's common
     address) are distinct recipients, each with their notification and inbox notice, but the address gets one mail
     per alert (rule, subject, period). The first notification to take an address holds it, now or in an earlier
     transaction (uow.outgoing.hold_mail_addresses, a key in the database: a redelivered fact, a restart, the alert
     raised later for one more recipient mail it nothing again); the others' e-mail deliveries leave it out, and one
-    left without any address is not planned (its notice went to that mailbox with another's). `alert_of`: the alert
-    of each new notification."""
+    left without any address is not planned (its notice went to that mailbox with another's). A personal text's
+    mail that serves others planned with it greets them all (`greeting`, templates.greeting_of_many), holder first.
+    `planned`: the alert and recipient of each new notification."""
     wanted = [
         MailAddress(
             notification_id=delivery.notification_id,
-            rule=alert_of[delivery.notification_id].rule,
-            subject_id=alert_of[delivery.notification_id].subject_id,
-            period=alert_of[delivery.notification_id].period,
+            rule=planned[delivery.notification_id][0].rule,
+            subject_id=planned[delivery.notification_id][0].subject_id,
+            period=planned[delivery.notification_id][0].period,
             address=address,
         )
         for delivery in deliveries
-        if delivery.channel == Channel.EMAIL.value and delivery.error is None and delivery.delivered_at is None
+        if _mailed(delivery)
         for address in delivery.addresses
     ]
     if not wanted:
         return list(deliveries)
     held = await uow.outgoing.hold_mail_addresses(wanted)
+    holder = {
+        (item.rule, item.subject_id, item.period, mail_address_key(item.address)): item.notification_id
+        for item in wanted
+        if (item.notification_id, mail_address_key(item.address)) in held
+    }
+    served: dict[str, dict[str, Recipient]] = {}  # holder -> every recipient its mail serves, in planning order
+    for item in wanted:
+        notification_id = holder.get((item.rule, item.subject_id, item.period, mail_address_key(item.address)))
+        if notification_id is not None:
+            recipient = planned[item.notification_id][1]
+            served.setdefault(notification_id, {planned[notification_id][1].id: planned[notification_id][1]})
+            served[notification_id].setdefault(recipient.id, recipient)
     kept: list[NewDelivery] = []
     shared = 0
     for delivery in deliveries:
-        if delivery.channel != Channel.EMAIL.value or delivery.error is not None or delivery.delivered_at is not None:
+        if not _mailed(delivery):
             kept.append(delivery)
             continue
         mine: dict[str, str] = {}
@@ -366,8 +384,12 @@ async def one_mail_per_address(
             mine.setdefault(mail_address_key(address), address)  # each address once, as first written
         own = tuple(address for key, address in mine.items() if (delivery.notification_id, key) in held)
         shared += len(delivery.addresses) - len(own)
-        if own:
-            kept.append(replace(delivery, addresses=own))
+        if not own:
+            continue
+        alert = planned[delivery.notification_id][0]
+        readers = list(served.get(delivery.notification_id, {}).values())
+        personal = len(readers) > 1 and alert.rule not in COLLECTIVE_RULES
+        kept.append(replace(delivery, addresses=own, greeting=greeting_of_many(readers) if personal else None))
     if shared:
         log.info("mail_addresses_shared", addresses_left_out=shared, deliveries=len(deliveries) - len(kept))
     return kept

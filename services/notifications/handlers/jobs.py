@@ -3,6 +3,7 @@ sweeps, digests."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from services.notifications.domain import rules
 from services.notifications.domain.model import Alert, Recipient
@@ -27,6 +28,7 @@ DAILY_SWEEP = "daily.sweep"
 DAILY_DIGEST = "daily.digest"
 DAILY_PRUNE = "daily.prune"
 DAILY_SCORE_PRUNE = "daily.prune_scores"
+DAILY_MAIL_PRUNE = "daily.prune_mail_addresses"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ async def plan_daily_jobs(uow: NotificationsUnit) -> int:
         (DAILY_DIGEST, settings.digest_hour),
         (DAILY_PRUNE, settings.prune_hour),
         (DAILY_SCORE_PRUNE, settings.prune_hour),
+        (DAILY_MAIL_PRUNE, settings.prune_hour),
     )
     for kind, hour in daily:
         last = await uow.outgoing.last_daily(kind)
@@ -72,6 +75,8 @@ async def run_job(job: Job, uow: NotificationsUnit) -> JobRun:
         return await prune_batch(job, uow)
     if job.kind == DAILY_SCORE_PRUNE:
         return await prune_scores_batch(job, uow)
+    if job.kind == DAILY_MAIL_PRUNE:
+        return await prune_mail_addresses_batch(job, uow)
     return JobRun(created=await _fire_job(job, uow))
 
 
@@ -79,27 +84,61 @@ async def prune_batch(job: Job, uow: NotificationsUnit) -> JobRun:
     """One batch of the daily prune of old attendance figures (`prune_batch_size` members after the job's cursor);
     the cutoff is the retention before the day's prune hour, whenever the batch runs, so every batch of a day
     prunes alike."""
-    day = date.fromisoformat(job.subject_id)
-    as_of = min(at_local_hour(day, uow.settings.prune_hour), uow.now())
-    before = as_of - timedelta(days=uow.settings.figures_retention_days)
-    pruned, last = await uow.projection.prune_figures(
-        before=before, after=job.cursor or "", limit=uow.settings.prune_batch_size
+    return await _prune_batch(
+        job, uow, uow.settings.figures_retention_days, uow.projection.prune_figures, "attendance_figures_pruned"
     )
-    log.info("attendance_figures_pruned", rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
-    return JobRun(created=0, resume_after=last)
 
 
 async def prune_scores_batch(job: Job, uow: NotificationsUnit) -> JobRun:
     """One batch of the daily purge of meeting scores (`prune_batch_size` meetings after the job's cursor): those
     stored `meeting_score_retention_days` before the day's prune hour (whenever the batch runs) whose settled-rating
     check is not pending; a batch that deletes nothing still moves the cursor on."""
+    days = uow.settings.meeting_score_retention_days
+    return await _prune_batch(job, uow, days, uow.projection.prune_meeting_scores, "meeting_scores_pruned")
+
+
+async def prune_mail_addresses_batch(job: Job, uow: NotificationsUnit) -> JobRun:
+    """One batch of the daily prune of the e-mail addresses alerts hold (table mail_address, one mail per address
+    per alert: `prune_batch_size` rows after the job's cursor), as of the day's prune hour whenever the batch runs.
+
+    A row matters only while its alert (rule, subject, period) can be raised again with a new notification for one
+    more recipient at that address (a newcomer sharing the mailbox, a changed committee): a redelivered fact is
+    answered by the processed-message inbox and the notification's own key, neither pruned. It is kept
+    `mail_address_retention_days` (400) from the notification that took it, which outlasts every window but the
+    meetings' ahead (config.Settings._mail_addresses_outlive_their_alerts holds it to that):
+    - meeting notices (scheduled, moved, cancelled), documents missing and reminders: until the meeting starts,
+      which may be two years ahead (shared.plausible.MEETING_HORIZON) and move again: a row naming a meeting (its
+      subject, or its period for an unexcused absence) is kept while its scheduled or moved start, the later, is
+      not before the cutoff, however old;
+    - late minutes, unexcused absences, a meeting's low rating: while the meeting is within the history cutoff (14
+      days; a settled rating's check a day at most after the score), so the meeting rule above covers them;
+    - a period's low rating: its check is planned only while its end plus the grace (30 days at most) is within the
+      history cutoff, a day's settling at most after;
+    - the sweep's month and quarter rules: the sweeps of that month and the next (62 days; catch-up sweeps run in
+      their days' order and prune as of their own day, so a late sweep finds what an on-time one would);
+    - probation ending: from the lead time (180 days at most) before the end to the end;
+    - absences in a row or months unexcused: once per run, its anchor taken with the first alert (never again).
+    A meeting's low score about a meeting never known here, scored again more than the retention later, could mail
+    a sharing member a second time: a meeting that old raises nothing once known."""
+    return await _prune_batch(
+        job, uow, uow.settings.mail_address_retention_days, uow.outgoing.prune_mail_addresses, "mail_addresses_pruned"
+    )
+
+
+class Pruner(Protocol):
+    """A repository's batched prune: (rows deleted, the cursor to resume after, None when done)."""
+
+    async def __call__(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]: ...
+
+
+async def _prune_batch(job: Job, uow: NotificationsUnit, days: int, prune: Pruner, event: str) -> JobRun:
+    """One batch of a daily prune: what `prune` finds older than `days` before the day's prune hour (whenever the
+    batch runs, so every batch of a day prunes alike), `prune_batch_size` after the job's cursor; logged as `event`."""
     day = date.fromisoformat(job.subject_id)
     as_of = min(at_local_hour(day, uow.settings.prune_hour), uow.now())
-    before = as_of - timedelta(days=uow.settings.meeting_score_retention_days)
-    pruned, last = await uow.projection.prune_meeting_scores(
-        before=before, after=job.cursor or "", limit=uow.settings.prune_batch_size
-    )
-    log.info("meeting_scores_pruned", rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
+    before = as_of - timedelta(days=days)
+    pruned, last = await prune(before=before, after=job.cursor or "", limit=uow.settings.prune_batch_size)
+    log.info(event, rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
     return JobRun(created=0, resume_after=last)
 
 

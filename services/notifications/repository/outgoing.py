@@ -12,6 +12,7 @@ import asyncpg
 from services.notifications.domain.model import Recipient
 from services.notifications.domain.settings import RETRACTED_WHEN_CANCELLED, UNEXCUSED_ABSENCE
 from services.notifications.secrets import SecretBox, UnreadableSecret
+from services.notifications.templates import with_greeting
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -73,6 +74,9 @@ class NewDelivery:
     addresses: tuple[str, ...]
     delivered_at: datetime | None
     error: str | None = None
+    greeting: str | None = None
+    """The mail's own greeting line when it serves several recipients at one address (handlers.alerts
+    .one_mail_per_address); None: the notification's text as it is."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ class OutgoingRepository(Protocol):
     async def insert_notifications(self, news: Sequence[NewNotification]) -> list[str | None]: ...
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
     async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]: ...
+    async def prune_mail_addresses(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]: ...
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
@@ -436,12 +441,12 @@ class PgOutgoingRepository:
             return 0
         planned: int = await self._db.fetchval(
             "WITH planned AS (INSERT INTO delivery (notification_id, channel, addresses, status, delivered_at,"
-            " last_error)"
+            " last_error, greeting)"
             " SELECT u.notification_id, u.channel, ARRAY(SELECT jsonb_array_elements_text(u.addresses)),"
             " CASE WHEN u.error IS NOT NULL THEN 'failed' WHEN u.delivered_at IS NULL THEN 'pending'"
-            " ELSE 'delivered' END, u.delivered_at, u.error"
-            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[])"
-            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, error, position)"
+            " ELSE 'delivered' END, u.delivered_at, u.error, u.greeting"
+            " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[], $6::text[])"
+            " WITH ORDINALITY AS u(notification_id, channel, addresses, delivered_at, error, greeting, position)"
             " ORDER BY u.position RETURNING id, delivered_at, last_error),"
             " logged AS (INSERT INTO delivery_log (delivery_id, attempt, outcome, error)"
             " SELECT id, 1, CASE WHEN last_error IS NULL THEN 'delivered' ELSE 'failed' END, last_error FROM planned"
@@ -453,6 +458,7 @@ class PgOutgoingRepository:
             [json.dumps(list(delivery.addresses)) for delivery in deliveries],
             [delivery.delivered_at for delivery in deliveries],
             [delivery.error for delivery in deliveries],
+            [delivery.greeting for delivery in deliveries],
         )
         self.queued_deliveries += sum(1 for delivery in deliveries if not delivery.delivered_at and not delivery.error)
         return int(planned)
@@ -481,6 +487,31 @@ class PgOutgoingRepository:
         )
         return {(str(row["notification_id"]), row["address"]) for row in rows}
 
+    async def prune_mail_addresses(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Delete, of the next `limit` mail_address rows after the cursor `after` (key order; "" from the start),
+        those whose notification was created before `before` and that name no meeting (as subject or period) starting
+        at or after `before` (its scheduled or moved start, the later); (rows deleted, the cursor to resume after, None
+        once the table is done). The cursor is the JSON array of the last key read."""
+        key = json.loads(after) if after else ["", "", "", ""]
+        row = await self._db.fetchrow(
+            "WITH batch AS (SELECT rule, subject_id, period, address, notification_id FROM mail_address"
+            " WHERE (rule, subject_id, period, address) > ($2, $3, $4, $5)"
+            " ORDER BY rule, subject_id, period, address LIMIT $6),"
+            " pruned AS (DELETE FROM mail_address AS a USING batch AS b, notification AS n"
+            " WHERE (a.rule, a.subject_id, a.period, a.address) = (b.rule, b.subject_id, b.period, b.address)"
+            " AND n.id = b.notification_id AND n.created_at < $1"
+            " AND NOT EXISTS (SELECT 1 FROM meeting AS m WHERE m.meeting_id IN (b.subject_id, b.period)"
+            " AND GREATEST(m.scheduled_starts_at, m.rescheduled_starts_at) >= $1) RETURNING 1),"
+            " last AS (SELECT rule, subject_id, period, address FROM batch"
+            " ORDER BY rule DESC, subject_id DESC, period DESC, address DESC LIMIT 1)"
+            " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM batch) AS read,"
+            " (SELECT json_build_array(rule, subject_id, period, address)::text FROM last) AS last",
+            before,
+            *key,
+            limit,
+        )
+        return int(row["pruned"]), row["last"] if row["read"] == limit else None
+
     async def claim_deliveries(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
         """Lease due pending deliveries for one attempt each (a crashed sender's lease runs out)."""
         rows = await self._db.fetch(
@@ -488,7 +519,7 @@ class PgOutgoingRepository:
             " AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at, id LIMIT $2"
             " FOR UPDATE SKIP LOCKED)"
             " UPDATE delivery d SET locked_until = $3 FROM due WHERE d.id = due.id"
-            " RETURNING d.id, d.notification_id, d.channel, d.addresses, d.attempts",
+            " RETURNING d.id, d.notification_id, d.channel, d.addresses, d.attempts, d.greeting",
             now,
             limit,
             now + lease,
@@ -520,7 +551,7 @@ class PgOutgoingRepository:
                     recipient_phone=n["recipient_phone"],
                     cell_id=n["cell_id"],
                     title=n["title"],
-                    body=n["body"],
+                    body=with_greeting(n["body"], row["greeting"]),
                     created_at=n["created_at"],
                     webhook_secret=self._open(n["webhook_secret_sealed"], recipient_id=n["recipient_id"]),
                     cell_name=n["cell_name"],
