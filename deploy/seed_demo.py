@@ -5,9 +5,10 @@ moves with the calendar (DemoYear): the twelve months ending with last month in 
 the first of them, meetings held (a thematic one in each quarter, a weak cell, missed months; the first month is
 regular, so a quarter of which the history holds only that month is Poor without its thematic meeting), plus this
 month's meeting still ahead and its notices, so every screen and most alerts have something to show. Ids are stable
-for a given month, so seeding twice changes nothing (the second run's events are duplicates by (source, id)); with
+(a counter), so seeding twice changes nothing (the second run's events are duplicates by (source, id)); with
 --database-url the seed is not even sent when that database's meetings service already took in every one of its
-events (a second `make up`).
+events (a second `make up`). So a database seeded in an earlier month keeps that month's demo, its meeting "ahead"
+then past: a fresh database (CHIBO_DATABASE_URL) gets this month's.
 """
 
 import argparse
