@@ -1,18 +1,22 @@
 """Seed a small demo province through the public ingest route (AMQP batches on chibo.ingest).
 
-Two communes/wards under a province committee, six cells with members, monitors (all loaded on 1 December 2025),
-and a year of meeting history (December 2025 to November 2026: held, thematic every quarter of 2026, a weak cell,
-missed months; December 2025 is regular, so 2025-Q4 is Poor without its thematic meeting) plus next month's notices,
-so every screen and most alerts have something to show. Ids are stable, so seeding twice
-changes nothing (the second run's events are duplicates by (source, id)); with --database-url the seed is not even
-sent when that database's meetings service already took in every one of its events (a second `make up`).
+Two communes/wards under a province committee, six cells with members, monitors, and a year of meeting history that
+moves with the calendar (DemoYear): the twelve months ending with last month in Vietnam, the tree loaded on the 1st of
+the first of them, meetings held (a thematic one in each quarter, a weak cell, missed months; the first month is
+regular, so a quarter of which the history holds only that month is Poor without its thematic meeting), plus this
+month's meeting still ahead and its notices, so every screen and most alerts have something to show. Ids are stable
+(a counter), so seeding twice changes nothing (the second run's events are duplicates by (source, id)); with
+--database-url the seed is not even sent when that database's meetings service already took in every one of its
+events (a second `make up`). So a database seeded in an earlier month keeps that month's demo, its meeting "ahead"
+then past: a fresh database (CHIBO_DATABASE_URL) gets this month's.
 """
 
 import argparse
 import asyncio
 import json
 import random
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -21,7 +25,7 @@ import asyncpg
 
 from shared.contracts.frameworks import default_manual_maxima
 from shared.envelope import BATCH_CONTENT_TYPE
-from shared.periods import VIETNAM_TZ
+from shared.periods import VIETNAM_TZ, previous_month, quarter_of
 from shared.topology import INGEST_EXCHANGE, declare_topology
 
 SOURCE = "urn:chibo:demo-seed"
@@ -36,10 +40,6 @@ GIVEN_FEMALE = ["Hà", "Hạnh", "Hoa", "Lan", "Mai", "Nga", "Tâm", "Thảo", "
 
 PROVINCE = ("demo-tinh-uy", "Tỉnh ủy Demo")
 COMMUNES = [("demo-xa-hoa-binh", "Đảng ủy xã Hòa Bình"), ("demo-phuong-an-phu", "Đảng ủy phường An Phú")]
-SETUP = datetime(2025, 12, 1, 8, 0, tzinfo=VIETNAM_TZ)
-"""When the province's tree, members and monitors are loaded: the first day of the month of the cells' first meetings
-(4 December 2025). A cell is rated from the month it appears in, so a tree loaded in November left every cell, even
-the strongest, without a November meeting: Kém for November and for 2025."""
 CELLS = [
     ("demo-cb-thon-1", "Chi bộ thôn 1", "residential", "demo-xa-hoa-binh", 14, "good"),
     ("demo-cb-thon-2", "Chi bộ thôn 2", "residential", "demo-xa-hoa-binh", 11, "weak"),
@@ -50,23 +50,118 @@ CELLS = [
 ]
 
 
-DECEMBER_MEETING = datetime(2026, 12, 4, 19, 30, tzinfo=VIETNAM_TZ)
-"""When the demo cells hold December's regular meeting, seeded ahead (scheduled on 25 November, no minutes)."""
+MEETING_DAY = 4
+"""The day of the month the demo cells hold their regular meeting (19:30, MEETING_TIME)."""
+MEETING_TIME = time(19, 30, tzinfo=VIETNAM_TZ)
+AHEAD = timedelta(hours=12)
+"""How far ahead of the seeding moment this month's meeting is at least: room for a run of the web tests that sign in
+to the demo and expect a meeting still ahead."""
+NOTICE_DAYS = 9
+"""How many days before this month's meeting it is scheduled (at 08:00), with its notice."""
+SKIPPED_MONTHS = (4, 10)
+"""The calendar months (April, October) the 'missed' cell holds no meeting in."""
 
 
-def december_start(now: datetime) -> datetime:
-    """December's meeting of the demo cells: 19:30 on 4 December 2026, or 19:30 of the day after `now` (Vietnam) once
-    that has passed, so the demo always has a meeting ahead to record (its ahead-of-time refusals, its notice),
-    kept within December (19:30 on the 31st at the latest)."""
-    tomorrow = datetime.combine(now.astimezone(VIETNAM_TZ).date() + timedelta(days=1), DECEMBER_MEETING.timetz())
-    return min(max(DECEMBER_MEETING, tomorrow), DECEMBER_MEETING.replace(day=31))
+def month_id(month: date) -> str:
+    """The period `YYYY-MM` of the month starting on `month`."""
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+@dataclass(frozen=True)
+class DemoYear:
+    """The demo's calendar for the moment it is seeded (`now`, Vietnam): deterministic for a given moment."""
+
+    now: datetime
+
+    @classmethod
+    def at(cls, now: datetime | None = None) -> "DemoYear":
+        """The calendar of a seeding at `now` (aware; the current moment by default), on Vietnam's clock."""
+        return cls((now or datetime.now(VIETNAM_TZ)).astimezone(VIETNAM_TZ))
+
+    @property
+    def current(self) -> date:
+        """The first day of the month the demo is seeded in: its meeting is the one still ahead."""
+        return self.now.date().replace(day=1)
+
+    @property
+    def months(self) -> list[date]:
+        """The first days of the twelve months of history, oldest first, ending with last month."""
+        months = [self.current]
+        for _ in range(12):
+            months.insert(0, date(*previous_month(months[0].year, months[0].month), 1))
+        return months[:-1]
+
+    @property
+    def setup(self) -> datetime:
+        """When the province's tree, members and monitors are loaded: 08:00 on the 1st of the first month of history.
+        A cell is rated from the month it appears in, so a tree loaded a month earlier left every cell, even the
+        strongest, without a meeting in that month: Kém for it and for its year."""
+        return datetime.combine(self.months[0], time(8, 0), tzinfo=VIETNAM_TZ)
+
+    @property
+    def period(self) -> str:
+        """Last month, `YYYY-MM`: the latest closed month, every cell rated."""
+        return month_id(self.months[-1])
+
+    @property
+    def running(self) -> str:
+        """This month, `YYYY-MM`: still running, its meeting ahead."""
+        return month_id(self.current)
+
+    @property
+    def first_year(self) -> str:
+        """The year of the history's first month, `YYYY`."""
+        return str(self.months[0].year)
+
+    @property
+    def admitted_on(self) -> date:
+        """When each cell's probationary member was admitted: the 6th of the history's second month."""
+        return self.months[1].replace(day=6)
+
+    def meeting_id(self, cell_id: str, month: date | str) -> str:
+        """The id of the cell's meeting of `month` (a first day or `YYYY-MM`), held or ahead."""
+        return f"{cell_id}-{month if isinstance(month, str) else month_id(month)}"
+
+    def meeting_start(self, month: date) -> datetime:
+        """19:30 on the 4th of a month of history: when the demo cells held its meeting."""
+        return datetime.combine(month.replace(day=MEETING_DAY), MEETING_TIME)
+
+    @property
+    def meeting_ahead(self) -> datetime:
+        """This month's meeting: 19:30 on the 4th, or the first 19:30 at least AHEAD after the seeding moment once that
+        is too close or past. It stays within this month unless the demo is seeded after 07:30 on the month's last
+        day: then it is at 19:30 on the 1st of next month, still this month's meeting by id and agenda (ahead wins
+        over within: this month is then left without a meeting held in it, as a cell that postponed it would be)."""
+        earliest = self.now + AHEAD
+        day = earliest.date() if earliest.timetz() <= MEETING_TIME else earliest.date() + timedelta(days=1)
+        return max(self.meeting_start(self.current), datetime.combine(day, MEETING_TIME))
+
+    @property
+    def notices_at(self) -> datetime:
+        """When this month's meeting is scheduled and its notices go out: 08:00, NOTICE_DAYS days before it."""
+        return datetime.combine(self.meeting_ahead.date() - timedelta(days=NOTICE_DAYS), time(8, 0), tzinfo=VIETNAM_TZ)
+
+    def held(self, quality: str) -> list[date]:
+        """The months of history a cell of `quality` held its meeting in: every one but April and October for the
+        'missed' cell."""
+        return [m for m in self.months if not (quality == "missed" and m.month in SKIPPED_MONTHS)]
+
+    def thematic(self, quality: str) -> set[date]:
+        """The months a cell of `quality` held a thematic (combined) meeting in: each quarter's latest month of
+        history, but never the first month (the cells just appeared: a quarter of which the history holds only that
+        month is Poor without its thematic meeting); the weak cell only in the 1st and 3rd quarters of a year."""
+        latest: dict[str, date] = {}
+        for month in self.months[1:]:
+            latest[quarter_of(datetime.combine(month, time(12, 0), tzinfo=VIETNAM_TZ))] = month
+        chosen = {month for quarter, month in latest.items() if quality != "weak" or quarter[-1] in "13"}
+        return chosen & set(self.held(quality))
 
 
 class Seed:
     """Builds the demo's CloudEvents in an order a real feed might use."""
 
-    def __init__(self, today: date) -> None:
-        self.today = today
+    def __init__(self, now: datetime | None = None) -> None:
+        self.year = DemoYear.at(now)
         self.random = random.Random(2026)
         self.events: list[dict[str, Any]] = []
         self.counter = 0
@@ -95,7 +190,7 @@ class Seed:
 
     def build(self) -> list[dict[str, Any]]:
         """All events of the demo province."""
-        setup = SETUP
+        setup = self.year.setup
         self.emit(
             "org.unit.upserted.v1",
             {
@@ -165,7 +260,7 @@ class Seed:
                 else ("committee_member" if size >= 9 and index == 2 else "member")
             )
             probationary = index == size - 1
-            admitted = date(2026, 1, 6) if probationary else date(2000 + index % 20, 3, 1)
+            admitted = self.year.admitted_on if probationary else date(2000 + index % 20, 3, 1)
             self.emit(
                 "member.upserted.v1",
                 {
@@ -186,15 +281,13 @@ class Seed:
         return ids
 
     def history(self, cell_id: str, members: list[str], quality: str, committee_id: str) -> None:
-        """A year of meetings (December 2025 to November 2026), and December's notice."""
+        """A year of meetings (DemoYear.months), and this month's, ahead, with its notice."""
         previous_tasks: list[dict[str, Any]] = []
-        thematic = (3, 9) if quality == "weak" else (3, 6, 9, 11)
-        for year, month in [(2025, 12), *((2026, month) for month in range(1, 12))]:
-            if quality == "missed" and month in (4, 10):
-                continue
+        thematic = self.year.thematic(quality)
+        for month in self.year.held(quality):
             kind = "combined" if month in thematic else "regular"
-            start = datetime(year, month, 4, 19, 30, tzinfo=VIETNAM_TZ)
-            meeting_id = f"{cell_id}-{year}-{month:02d}"
+            start = self.year.meeting_start(month)
+            meeting_id = self.year.meeting_id(cell_id, month)
             self.meeting(cell_id, meeting_id, kind, start, members, quality, previous_tasks, committee_id)
             previous_tasks = [
                 {
@@ -204,19 +297,19 @@ class Seed:
                 }
                 for n in range(2)
             ]
-        december = december_start(datetime.now(VIETNAM_TZ))
+        last, current = self.year.months[-1].month, self.year.current.month
         self.emit(
             "meeting.scheduled.v1",
             {
-                "meeting_id": f"{cell_id}-2026-12",
+                "meeting_id": self.year.meeting_id(cell_id, self.year.current),
                 "cell_id": cell_id,
                 "kind": "regular",
-                "starts_at": december.isoformat(),
+                "starts_at": self.year.meeting_ahead.isoformat(),
                 "location": "Hội trường nhà văn hóa",
-                "agenda": ["Kiểm điểm nghị quyết tháng 11", "Phương hướng nhiệm vụ tháng 12"],
+                "agenda": [f"Kiểm điểm nghị quyết tháng {last}", f"Phương hướng nhiệm vụ tháng {current}"],
                 "committee_prepared": True,
             },
-            at=datetime(2026, 11, 25, 8, 0, tzinfo=VIETNAM_TZ),
+            at=self.year.notices_at,
         )
 
     def meeting(
@@ -231,7 +324,7 @@ class Seed:
         committee_id: str,
     ) -> None:
         """One held meeting with its documents, roster, minutes, approval and assessments."""
-        scheduled_at = max(start - timedelta(days=5), SETUP)  # not before its cell is known
+        scheduled_at = max(start - timedelta(days=5), self.year.setup)  # not before its cell is known
         data: dict[str, Any] = {
             "meeting_id": meeting_id,
             "cell_id": cell_id,
@@ -440,7 +533,7 @@ def main() -> None:
         "--database-url", help="send nothing when this database's meetings service already took every event in"
     )
     args = parser.parse_args()
-    events = Seed(date(2026, 11, 25)).build()
+    events = Seed().build()
     print(json.dumps(asyncio.run(seed_unless_seeded(args.amqp_url, args.database_url, events))))
 
 

@@ -94,6 +94,8 @@ uv run --frozen python -m deploy.seed_demo --amqp-url "$CHIBO_AMQP_URL" --databa
 # process through the gateway's own commands' code (deploy/demo_access.py lists them), so with the gateway's broker
 # user: meetings answers its RPC (a feed's sources are reserved there) only to the callers in CHIBO_RPC_CALLERS
 web_password=chibo-demo-2026
+# the demo's latest closed month (deploy/seed_demo.py: its history ends with last month in Vietnam), for the hint below
+demo_period=$(TZ=Asia/Ho_Chi_Minh date -d "$(TZ=Asia/Ho_Chi_Minh date +%Y-%m-01) -1 month" +%Y-%m)
 tokens=$(CHIBO_AMQP_URL=$(amqp_url_of gateway) uv run --frozen python -m deploy.demo_access --password "$web_password")
 
 (umask 077 && cat >var/demo-tokens.env) <<TOKENS
@@ -116,5 +118,5 @@ chibo is up.
   demo mail:      $root/var/mail   (every e-mail the system sends, as .eml files)
   demo tokens:    var/demo-tokens.env   (source it; e.g. curl -H "Authorization: Bearer \$OFFICER_TOKEN" ...)
   logs:           var/log/<service>.log    stop with: make down
-Try:  source var/demo-tokens.env && curl -s -H "Authorization: Bearer \$OFFICER_TOKEN" http://127.0.0.1:${CHIBO_GATEWAY_PORT}/v1/committees/demo-tinh-uy/rollup?period=2026-11
+Try:  source var/demo-tokens.env && curl -s -H "Authorization: Bearer \$OFFICER_TOKEN" http://127.0.0.1:${CHIBO_GATEWAY_PORT}/v1/committees/demo-tinh-uy/rollup?period=${demo_period}
 DONE

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from deploy.demo_access import TOKENS, WEB_ACCOUNTS
+from deploy.seed_demo import DemoYear
 from shared.periods import VIETNAM_TZ
 from tests.shared.test_broker_permissions import NAMES
 from tests.support.env import fresh_database
@@ -127,7 +128,8 @@ async def test_make_up_on_a_fresh_checkout_prints_where_to_go_and_every_demo_acc
     starts_at = (datetime.now(VIETNAM_TZ) + timedelta(days=14)).replace(hour=19, minute=30, second=0, microsecond=0)
     meeting_id = f"up-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=gateway, timeout=60) as api:
-        rollup = await api.get("/v1/committees/demo-tinh-uy/rollup?period=2026-11", headers=bearer("OFFICER_TOKEN"))
+        period = DemoYear.at().period  # the demo's latest closed month
+        rollup = await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={period}", headers=bearer("OFFICER_TOKEN"))
         assert rollup.status_code == 200, rollup.text
         assert rollup.json()["committee_id"] == "demo-tinh-uy"
         assert rollup.json()["cells"] == 6

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from deploy.demo_access import units_known
-from deploy.seed_demo import Seed, publish
+from deploy.seed_demo import DemoYear, Seed, month_id, publish
 from services.gateway.config import GatewaySettings
 from services.gateway.main import issue_local_token
 from services.gateway.web.cli import create_web_account
@@ -51,7 +51,15 @@ PEOPLE = {
     # the commune committee member the demo assigns to follow its three cells (monitor.assigned.v1)
     "monitor": ("committee_officer", "demo-xa-hoa-binh", "demo-xa-hoa-binh-uv1"),
 }
-PERIOD = "2026-11"
+DEMO = DemoYear.at()
+"""The demo province's calendar, taken once as the package starts and seeded as it says (province): the tests read
+its months and meeting ids here, never a fixed year."""
+PERIOD = DEMO.period
+"""Last month: the demo's latest closed month, every cell rated."""
+MONTHS = [month_id(month) for month in DEMO.months]
+"""The demo's twelve months of history, `YYYY-MM`, oldest first (MONTHS[-1] is PERIOD)."""
+RUNNING = DEMO.running
+"""This month, `YYYY-MM`: each demo cell's meeting of it (`<cell>-<RUNNING>`) is still ahead, with no minutes."""
 SIGN_IN_ACCOUNT_LIMIT = "3/8 seconds"
 """Failed sign-ins per username the web tests' gateway allows (CHIBO_WEB_SIGN_IN_ACCOUNT_LIMIT)."""
 OIDC_DIR = Path(__file__).parent / "oidc"
@@ -282,7 +290,7 @@ async def cell_members(system: RunningSystem, province: dict[str, str], cell: st
 @pytest.fixture(scope="package")
 async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
     """The demo province seeded over AMQP and scored; the API tokens of its officer and secretary."""
-    await publish(amqp_url, Seed(date(2026, 11, 25)).build())
+    await publish(amqp_url, Seed(DEMO.now).build())
     # the tokens' units must be known to meetings first (issue-token refuses a unit the system does not have)
     settings = GatewaySettings(
         database_url=system.env["CHIBO_DATABASE_URL"], amqp_url=system.env["CHIBO_AMQP_URL"], rpc_timeout=30
@@ -306,7 +314,7 @@ async def province(system: RunningSystem, amqp_url: str) -> dict[str, str]:
         async def scored() -> bool:
             rollup = (await api.get(f"/v1/committees/demo-tinh-uy/rollup?period={PERIOD}")).json()
             rated = sum((rollup.get("by_rating") or {}).values())
-            score = await api.get("/v1/meetings/demo-cb-thon-2-2026-11/score")
+            score = await api.get(f"/v1/meetings/demo-cb-thon-2-{PERIOD}/score")
             return rollup.get("cells") == 6 and rated == 6 and score.status_code == 200
 
         await eventually(scored, timeout=300, interval=1)

@@ -5,9 +5,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from services.gateway.web.i18n import format_number, format_share
+from services.gateway.web.i18n import format_moment, format_number, format_share
 from tests.support.system import RunningSystem
-from tests.web.conftest import PERIOD, sign_in
+from tests.web.conftest import DEMO, PERIOD, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -42,14 +42,14 @@ async def test_an_officer_drills_down_and_sees_the_apis_figures(
     assert await row.locator("[data-score]").inner_text() == format_number(thon_2["score"])
 
     await row.get_by_role("link").click()
-    await page.wait_for_url("**/app/cells/demo-cb-thon-2?year=2026")
-    ratings = (await api.get("/v1/cells/demo-cb-thon-2/ratings?period=2026-11")).json()
-    november = page.locator('#rating-strip li[data-period="2026-11"]')
-    assert format_number(ratings["items"][0]["score"]) in await november.inner_text()
+    await page.wait_for_url(f"**/app/cells/demo-cb-thon-2?year={PERIOD[:4]}")
+    ratings = (await api.get(f"/v1/cells/demo-cb-thon-2/ratings?period={PERIOD}")).json()
+    last_month = page.locator(f'#rating-strip li[data-period="{PERIOD}"]')
+    assert format_number(ratings["items"][0]["score"]) in await last_month.inner_text()
 
-    await page.get_by_role("link", name="19:30 thứ Tư, ngày 04/11/2026").click()
-    await page.wait_for_url("**/app/meetings/demo-cb-thon-2-2026-11")
-    score = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11/score")).json()
+    await page.get_by_role("link", name=format_moment(DEMO.meeting_start(DEMO.months[-1]))).click()
+    await page.wait_for_url(f"**/app/meetings/demo-cb-thon-2-{PERIOD}")
+    score = (await api.get(f"/v1/meetings/demo-cb-thon-2-{PERIOD}/score")).json()
     assert await page.locator("#meeting-score").inner_text() == format_number(score["score"])
     assert await page.locator("#criteria tbody tr").count() == len(score["criteria"])
     crumbs = await page.get_by_role("navigation", name="Vị trí hiện tại").inner_text()

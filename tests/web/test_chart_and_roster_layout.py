@@ -10,10 +10,11 @@ from playwright.async_api import Page
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import PERIOD, screenshot, sign_in
+from tests.web.conftest import PERIOD, RUNNING, screenshot, sign_in
 
-NOT_ADOPTED = "demo-cb-thon-1-2026-12"
-"""Thôn 1's December meeting, no minutes yet: its record page shows the roster form (an adopted one's is read-only)."""
+NOT_ADOPTED = f"demo-cb-thon-1-{RUNNING}"
+"""Thôn 1's meeting of this month, ahead, no minutes yet: its record page shows the roster form (an adopted one's is
+read-only)."""
 
 pytestmark = pytest.mark.e2e
 

@@ -12,11 +12,11 @@ import pytest
 from shared.envelope import now
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, history_meeting, signed_in
+from tests.web.conftest import MONTHS, csrf_of, history_meeting, signed_in
 
 pytestmark = pytest.mark.e2e
 
-HELD = "demo-cb-thon-1-2026-10"  # thôn 1's October meeting: its attendance and minutes are recorded
+HELD = f"demo-cb-thon-1-{MONTHS[-2]}"  # thôn 1's meeting two months back: its attendance and minutes are recorded
 ALREADY_HELD = "Buổi sinh hoạt này đã diễn ra (đã có biên bản), nên không thể hủy."
 NOT_FOUND = "Không tìm thấy trang"
 

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from services.gateway.web.i18n import format_number, format_period, format_rating
 from services.gateway.web.periods import last_closed_month, running, this_month
 from tests.support.system import RunningSystem
-from tests.web.conftest import PERIOD, signed_in
+from tests.web.conftest import DEMO, PERIOD, RUNNING, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -147,14 +147,14 @@ async def test_the_report_pdf_holds_the_cells_names_with_diacritics(
     text = " ".join(pdf_text(response.content).split())  # a long name wraps inside its table cell
     for name in ("Chi bộ Trạm Y tế phường", "Chi bộ Trường Tiểu học Hòa Bình", "Chi bộ Công an phường"):
         assert name in text
-    assert "— tháng 11/2026" in text
+    assert f"— {format_period(PERIOD, within=True)}" in text
     assert any("DejaVu" in font for font in embedded_fonts(response.content))
 
 
 async def test_the_minutes_pdf_has_the_customary_layout(system: RunningSystem, api: httpx.AsyncClient) -> None:
-    meeting = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11")).json()
+    meeting = (await api.get(f"/v1/meetings/demo-cb-thon-2-{PERIOD}")).json()
     async with signed_in(system, "commune-officer") as client:
-        response = await client.get("/app/meetings/demo-cb-thon-2-2026-11/minutes.pdf")
+        response = await client.get(f"/app/meetings/demo-cb-thon-2-{PERIOD}/minutes.pdf")
         not_held = await client.get("/app/meetings/no-such-meeting/minutes.pdf")
     assert response.status_code == 200
     text = pdf_text(response.content)
@@ -162,7 +162,7 @@ async def test_the_minutes_pdf_has_the_customary_layout(system: RunningSystem, a
     assert "ĐẢNG ỦY XÃ HÒA BÌNH" in lines[0]
     assert "ĐẢNG CỘNG SẢN VIỆT NAM" in text
     assert "CHI BỘ THÔN 2" in text
-    assert "Hòa Bình, ngày 04 tháng 11 năm 2026" in " ".join(text.split())
+    assert f"Hòa Bình, ngày 04 tháng {PERIOD[5:]} năm {PERIOD[:4]}" in " ".join(text.split())
     assert "BIÊN BẢN" in text
     metadata = PdfReader(io.BytesIO(response.content)).metadata
     assert metadata is not None and metadata.creator == "chibo"
@@ -179,11 +179,14 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
 ) -> None:
     member = "demo-cb-thon-2-dv04"
     history = (await api.get(f"/v1/members/{member}/history")).json()
-    records = [r for r in history["records"] if str(r["starts_at"]).startswith("2026")]
+    year_of = RUNNING[:4]  # this year, running
+    records = [r for r in history["records"] if str(r["starts_at"]).startswith(year_of)]
     counted = [r for r in records if r["held"] and r["status"] not in ("exempt", "transferred")]
     async with signed_in(system, "commune-officer") as client:
-        page = (await client.get("/app/cells/demo-cb-thon-2/evidence?year=2026")).text
-        csv_text = (await client.get("/app/cells/demo-cb-thon-2/evidence.csv?year=2026")).content.decode("utf-8-sig")
+        page = (await client.get(f"/app/cells/demo-cb-thon-2/evidence?year={year_of}")).text
+        csv_text = (await client.get(f"/app/cells/demo-cb-thon-2/evidence.csv?year={year_of}")).content.decode(
+            "utf-8-sig"
+        )
     row = next(r for r in csv.reader(io.StringIO(csv_text), delimiter=";") if r[0] == member)
     assert row[2:6] == [
         str(len(counted)),
@@ -195,33 +198,38 @@ async def test_the_yearly_evidence_counts_a_members_meetings_like_the_history(
     # the year is running (the demo's figures are of this year): the page and every row of the file say so
     year = page.split('id="year-rating">', 1)[1].split("</dd>", 1)[0]
     assert "đang diễn ra, số liệu tạm tính" in year and "data-in-progress" in year
-    assert "— năm 2026</small>" in page and "— Năm 2026" not in page  # the heading goes on in lower case
-    assert row[-2:] == ["Năm 2026", "đang diễn ra, số liệu tạm tính"]
+    assert f"— năm {year_of}</small>" in page and f"— Năm {year_of}" not in page  # the heading goes on in lower case
+    assert row[-2:] == [f"Năm {year_of}", "đang diễn ra, số liệu tạm tính"]
 
 
 async def test_the_yearly_evidence_counts_the_months_and_quarters_the_cell_existed_in(system: RunningSystem) -> None:
-    """The demo cells are set up on 1 December 2025: their 2025 has one month and one quarter to count, not four
-    quarters (a user trial read "0/4" beside "1/1")."""
+    """The demo cells set up on 1 December 2025 had one month and one quarter to count in 2025, not four quarters (a
+    user trial read "0/4" beside "1/1"): the months and quarters of the history's first year, and of them the
+    quarters the weak thôn 2 held a thematic meeting in (none for 2025-Q4: its December was regular)."""
+    first_year = [month for month in DEMO.months if str(month.year) == DEMO.first_year]
+    quarters = {(month.month - 1) // 3 for month in first_year}
+    thematic = {(month.month - 1) // 3 for month in DEMO.thematic("weak") if month in first_year}
     async with signed_in(system, "commune-officer") as client:
-        page = (await client.get("/app/cells/demo-cb-thon-2/evidence?year=2025")).text
-    assert page.split('id="months-with-meeting">', 1)[1].split("</dd>", 1)[0] == "1/1"
-    assert page.split('id="quarters-with-thematic">', 1)[1].split("</dd>", 1)[0] == "0/1"
+        page = (await client.get(f"/app/cells/demo-cb-thon-2/evidence?year={DEMO.first_year}")).text
+    assert page.split('id="months-with-meeting">', 1)[1].split("</dd>", 1)[0] == f"{len(first_year)}/{len(first_year)}"
+    assert page.split('id="quarters-with-thematic">', 1)[1].split("</dd>", 1)[0] == f"{len(thematic)}/{len(quarters)}"
 
 
 async def test_the_evidence_of_a_year_outside_the_cells_span_is_a_page_naming_the_year(system: RunningSystem) -> None:
-    """A trial's evidence of any four-digit year (1900, 2999, a year before the cell was set up) read as a year of
-    empty rows; it is bounded to the years the cell's year picker offers (the demo cells: from 2025 to this year)."""
+    """A trial's evidence of any four-digit year (1900, 2999, a year before the cell was set up) read as a year of empty
+    rows; it is bounded to the years the cell's year picker offers (the demo cells: from DEMO.first_year to this
+    year)."""
     this_year = this_month()[:4]
     async with signed_in(system, "commune-officer") as client:
-        for year in ("1900", "2024", "2999", str(int(this_year) + 1)):
+        for year in ("1900", str(int(DEMO.first_year) - 1), "2999", str(int(this_year) + 1)):
             for path in ("evidence", "evidence.csv"):
                 page = await client.get(f"/app/cells/demo-cb-thon-2/{path}?year={year}")
                 assert page.status_code == 404, (year, path)
                 said = html.unescape(page.text)
                 assert f"Không có dữ liệu của năm {year} (năm ghi trong địa chỉ của trang)" in said, (year, path)
-                assert f"chi bộ hoạt động từ năm 2025 đến năm {this_year}" in said
+                assert f"chi bộ hoạt động từ năm {DEMO.first_year} đến năm {this_year}" in said
                 assert f'href="/app/cells/demo-cb-thon-2/evidence?year={this_year}"' in page.text
-        for year in ("2025", this_year):
+        for year in (DEMO.first_year, this_year):
             assert (await client.get(f"/app/cells/demo-cb-thon-2/evidence?year={year}")).status_code == 200
 
 
@@ -346,13 +354,13 @@ def test_the_minutes_split_the_members_summoned_into_official_and_probationary()
 async def test_the_minutes_pdf_gives_the_official_and_probationary_members_summoned(
     system: RunningSystem, api: httpx.AsyncClient
 ) -> None:
-    meeting = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11")).json()
+    meeting = (await api.get(f"/v1/meetings/demo-cb-thon-2-{PERIOD}")).json()
     members = {m["id"]: m for m in (await api.get("/v1/cells/demo-cb-thon-2/members?limit=200")).json()["items"]}
     summoned = [members[record["member_id"]] for record in meeting["attendance"]["records"]]
     day = "2026-11-04"
     probationary = sum(m["status"] == "probationary" or str(m.get("probation_ends_on") or "") > day for m in summoned)
     async with signed_in(system, "commune-officer") as client:
-        response = await client.get("/app/meetings/demo-cb-thon-2-2026-11/minutes.pdf")
+        response = await client.get(f"/app/meetings/demo-cb-thon-2-{PERIOD}/minutes.pdf")
     text = " ".join(pdf_text(response.content).split())
     assert (
         f"Tổng số đảng viên được triệu tập: {len(summoned)} ({len(summoned) - probationary} đảng viên chính thức,"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in, web_account
+from tests.web.conftest import PERIOD, RUNNING, csrf_of, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -24,11 +24,11 @@ PAGES = {
     "secretary": [
         f"/app/cells/{CELL}/meetings/new",
         f"/app/cells/{CELL}/meetings/held",
-        f"/app/meetings/{CELL}-2026-11/record",
-        f"/app/meetings/{CELL}-2026-12/record",
+        f"/app/meetings/{CELL}-{PERIOD}/record",
+        f"/app/meetings/{CELL}-{RUNNING}/record",
     ],
     "member": ["/app/me"],
-    "monitor": ["/app/monitoring", f"/app/monitoring/meetings/{CELL}-2026-11"],
+    "monitor": ["/app/monitoring", f"/app/monitoring/meetings/{CELL}-{PERIOD}"],
     "officer": ["/app/committees/demo-tinh-uy/alerts", "/app/committees/demo-tinh-uy/rescore"],
 }
 """The pages whose forms are walked, by who sees them."""

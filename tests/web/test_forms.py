@@ -12,9 +12,12 @@ from services.gateway.web.i18n import format_number
 from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, sign_in, signed_in
+from tests.web.conftest import DEMO, RUNNING, csrf_of, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
+
+AHEAD_DAY = f"{DEMO.meeting_ahead:%Y-%m-%d}"
+"""The day of the demo cells' meeting still ahead (a valid day for a form refused for another reason)."""
 
 
 async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
@@ -122,7 +125,7 @@ async def test_a_form_without_its_token_is_refused(system: RunningSystem, provin
             data={
                 "csrf": csrf_of(page.text),
                 "kind": "regular",
-                "start_date": "2026-12-04",
+                "start_date": AHEAD_DAY,
                 "start_time": "19:30",
                 "location": "x",
                 "agenda": "a",
@@ -170,7 +173,8 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         assert 'name="topic" value="" aria-invalid="true"' in combined.text
         form = {"csrf": token, "start_time": "19:30", "location": "Nhà văn hóa", "agenda": "Kiểm điểm"}
         bogus = await client.post(
-            "/app/cells/demo-cb-thon-1/meetings", data={**form, "kind": "hop-mat", "start_date": "2026-12-04"}
+            "/app/cells/demo-cb-thon-1/meetings",
+            data={**form, "kind": "hop-mat", "start_date": AHEAD_DAY},
         )
         assert bogus.status_code == 422
         assert "Loại buổi sinh hoạt: “hop-mat” không nằm trong các lựa chọn cho phép (Sinh hoạt thường kỳ" in bogus.text
@@ -189,7 +193,7 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         assert "Ngày: ngày 01/01/1999 đã qua; buổi sinh hoạt lên lịch ở đây phải từ hôm nay (" in ancient.text
         assert "Ghi lại buổi sinh hoạt đã diễn ra" in ancient.text and "từ năm 2000" not in ancient.text
 
-        record = "/app/meetings/demo-cb-thon-1-2026-12"
+        record = f"/app/meetings/demo-cb-thon-1-{RUNNING}"
         shown = (await client.get(f"{record}/record")).text
         token = csrf_of(shown)
         documents = await client.post(f"{record}/documents", data={"csrf": token, "title": "", "kind": "bien-ban"})

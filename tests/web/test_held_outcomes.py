@@ -14,7 +14,7 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, csrf_of, feed, feed_event, history_meeting, signed_in, web_account
+from tests.web.conftest import DEMO, api_token, csrf_of, feed, feed_event, history_meeting, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -22,9 +22,10 @@ CELL = "demo-cb-thon-1"
 OWN = [f"{CELL}-dv{index:02d}" for index in (1, 2, 3)]
 STRANGER = "demo-cb-thon-2-dv03"  # a member of Chi bộ thôn 2, never of thôn 1
 NOBODY = "demo-khong-co-ai"  # an id nobody has
-BEFORE_THE_RECORDS = datetime(2025, 10, 7, 19, 30, tzinfo=VIETNAM_TZ)
-"""Before the moved member's snapshots: nothing says where they were then, which an integration's record would wait
-for (a later snapshot may yet put them in thôn 1); a secretary's form is refused at once."""
+BEFORE_THE_RECORDS = DEMO.setup.replace(hour=19, minute=30) - timedelta(days=55)
+"""Before the moved member's snapshots (55 days before the demo's tree is loaded): nothing says where they were then,
+which an integration's record would wait for (a later snapshot may yet put them in thôn 1); a secretary's form is
+refused at once."""
 RECORDED = "Đã ghi nhận"
 NOT_OURS = "không phải là đảng viên của chi bộ vào ngày sinh hoạt"
 """How the form refuses a member no record places in the cell on the meeting's date (forms.send)."""
@@ -32,13 +33,14 @@ FEED = "urn:test:held-outcomes-moves"
 
 
 async def _moved_member(system: RunningSystem) -> str:
-    """A member who came to thôn 1 from thôn 2 on 15 Dec 2025 and left the roll yesterday (fed province-wide, so no
-    cell's current members change): inside the secretary's cell once, so meetings judges them by date and says why."""
+    """A member in thôn 2 a month before the demo's tree was loaded, who came to thôn 1 two weeks after it and left the
+    roll yesterday (fed province-wide, so no cell's current members change): inside the secretary's cell once, so
+    meetings judges them by date and says why."""
     member = f"demo-chuyen-{uuid.uuid4().hex[:8]}"
     yesterday = datetime.now(VIETNAM_TZ) - timedelta(days=1)
     facts: list[tuple[datetime, str, dict[str, Any]]] = [
-        (datetime(2025, 11, 1, 8, tzinfo=VIETNAM_TZ), "member.upserted.v1", {"cell_id": "demo-cb-thon-2"}),
-        (datetime(2025, 12, 15, 8, tzinfo=VIETNAM_TZ), "member.upserted.v1", {"cell_id": CELL}),
+        (DEMO.setup - timedelta(days=30), "member.upserted.v1", {"cell_id": "demo-cb-thon-2"}),
+        (DEMO.setup + timedelta(days=14), "member.upserted.v1", {"cell_id": CELL}),
         (yesterday, "member.removed.v1", {"reason": "transferred", "effective_on": yesterday.date().isoformat()}),
     ]
     snapshot = {"full_name": "Đinh Văn Chuyển", "status": "official"}

@@ -15,13 +15,14 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import history_meeting, signed_in
+from tests.web.conftest import DEMO, MONTHS, history_meeting, signed_in
 
 pytestmark = pytest.mark.e2e
 
 CELL = "demo-cb-thon-1"
-STARTS = datetime(2026, 9, 18, 19, 30, tzinfo=VIETNAM_TZ)
-"""An extraordinary meeting of a closed month (no month's regular meeting or running figures change)."""
+STARTS = DEMO.meeting_start(DEMO.months[-3]).replace(day=18)
+"""An extraordinary meeting of a closed month of the demo's history (no month's regular meeting or running figures
+change)."""
 
 
 class FormFields(HTMLParser):
@@ -113,7 +114,7 @@ async def _recorded_meeting(system: RunningSystem, api: httpx.AsyncClient) -> tu
                 "task_id": f"t-prefill-{index}",
                 "assignee_id": members[index],
                 "description": f"Vận động các hộ đoạn {index}",
-                "due_on": f"2026-10-{10 + index}",
+                "due_on": f"{MONTHS[-2]}-{10 + index}",
             }
             for index in range(1, 5)
         ],

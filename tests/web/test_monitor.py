@@ -12,17 +12,18 @@ from services.gateway.web.data import month_shown
 from services.gateway.web.i18n import format_number
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import api_token, csrf_of, screenshot, sign_in, signed_in
+from tests.web.conftest import MONTHS, PERIOD, api_token, csrf_of, screenshot, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
 
 FOLLOWED = ("demo-cb-thon-1", "demo-cb-thon-2", "demo-cb-truong-th")
-MEETING = "demo-cb-truong-th-2026-09"
+MEETING = f"demo-cb-truong-th-{MONTHS[-3]}"
+"""The school cell's meeting three months back (a month no other web test reads)."""
 
 
 def period(row: dict) -> str:
     """A rating's period, for ordering months."""
-    return str(row["period"])  # a month no other web test reads
+    return str(row["period"])
 
 
 async def test_a_monitor_sees_the_cells_they_follow_and_confirms_an_assessment(
@@ -87,7 +88,7 @@ async def test_monitoring_pages_outside_ones_own_cells_answer_404_and_other_role
     async with signed_in(system, "monitor") as client:
         assert (await client.get("/app/monitoring")).status_code == 200
         # a cell of the other ward: not followed, not in the subtree
-        outside = await client.get("/app/monitoring/meetings/demo-cb-kp-3-2026-11")
+        outside = await client.get(f"/app/monitoring/meetings/demo-cb-kp-3-{PERIOD}")
         assert outside.status_code == 404 and "Không tìm thấy trang" in outside.text
         assert (await client.get("/app/monitoring/meetings/no-such-meeting")).status_code == 404
     for who in ("secretary", "member", "commune-officer"):  # no person followed as monitor: a 403 saying who may

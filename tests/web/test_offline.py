@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import signed_in
+from tests.web.conftest import PERIOD, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -51,9 +51,9 @@ async def test_no_served_page_refers_to_another_host(system: RunningSystem, prov
             assert "text/html" in page.headers["content-type"], url
             assert external_references(page.text) == [], url
     signed_in_pages = {
-        "monitor": ["/app/monitoring", "/app/monitoring/meetings/demo-cb-thon-1-2026-11"],
+        "monitor": ["/app/monitoring", f"/app/monitoring/meetings/demo-cb-thon-1-{PERIOD}"],
         "commune-officer": ["/app/committees/demo-xa-hoa-binh", "/app/committees/demo-xa-hoa-binh/rescore"],
-        "secretary": ["/app/cells/demo-cb-thon-1", "/app/meetings/demo-cb-thon-1-2026-11/record"],
+        "secretary": ["/app/cells/demo-cb-thon-1", f"/app/meetings/demo-cb-thon-1-{PERIOD}/record"],
         "member": ["/app/me"],
     }
     for who, paths in signed_in_pages.items():

@@ -11,7 +11,7 @@ from services.gateway.web.i18n import format_number, format_share
 from shared.periods import VIETNAM_TZ, next_period
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
-from tests.web.conftest import PERIOD, figure, signed_in
+from tests.web.conftest import DEMO, MONTHS, PERIOD, figure, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +91,7 @@ async def test_a_period_not_begun_or_before_the_data_is_not_rated_kem(
                 assert len(report.content.decode("utf-8-sig").splitlines()) == 1, period
         # the demo's first month, whose trend reaches back before the data, still shows its figures (the older
         # months left blank)
-        early = await client.get("/app/committees/demo-tinh-uy?period=2025-12")
+        early = await client.get(f"/app/committees/demo-tinh-uy?period={MONTHS[0]}")
         assert early.status_code == 200 and 'data-figure="cells"' in early.text
 
 
@@ -182,7 +182,7 @@ async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(
             for path in (
                 "/app/committees/demo-tinh-uy",
                 "/app/cells/demo-cb-thon-2",
-                "/app/meetings/demo-cb-thon-2-2026-11",
+                f"/app/meetings/demo-cb-thon-2-{PERIOD}",
                 "/app/sign-in",
             )
         ]
@@ -202,9 +202,9 @@ async def test_every_page_declares_vietnamese_and_loads_nothing_from_elsewhere(
         ("commune-officer", "/app/committees/demo-phuong-an-phu"),
         ("commune-officer", "/app/committees/demo-tinh-uy"),
         ("commune-officer", "/app/cells/demo-cb-kp-3"),
-        ("commune-officer", "/app/meetings/demo-cb-kp-3-2026-11"),
+        ("commune-officer", f"/app/meetings/demo-cb-kp-3-{PERIOD}"),
         ("secretary", "/app/cells/demo-cb-thon-2"),
-        ("secretary", "/app/meetings/demo-cb-thon-2-2026-11"),
+        ("secretary", f"/app/meetings/demo-cb-thon-2-{PERIOD}"),
         ("secretary", "/app/committees/demo-xa-hoa-binh"),
         ("member", "/app/committees/demo-xa-hoa-binh"),
         ("officer", "/app/committees/no-such-committee"),
@@ -223,12 +223,12 @@ async def test_a_page_outside_the_viewers_subtree_answers_404(
 async def test_the_meeting_page_explains_every_criterion_in_vietnamese(
     system: RunningSystem, api: httpx.AsyncClient
 ) -> None:
-    score = (await api.get("/v1/meetings/demo-cb-thon-2-2026-11/score")).json()
+    score = (await api.get(f"/v1/meetings/demo-cb-thon-2-{PERIOD}/score")).json()
     # the gate is judged from the real framework document evaluation answers (reads.score_gate), never unknown here
     gate = score["gate"]
     assert gate is not None and gate["applied"] == (gate["rating_by_points"] != score["rating"]), score
     async with signed_in(system, "commune-officer") as client:
-        page = (await client.get("/app/meetings/demo-cb-thon-2-2026-11")).text
+        page = (await client.get(f"/app/meetings/demo-cb-thon-2-{PERIOD}")).text
     assert f'id="meeting-score">{format_number(score["score"])}<' in page
     for line in score["criteria"]:
         assert f'data-code="{line["code"]}"' in page
@@ -238,18 +238,22 @@ async def test_the_meeting_page_explains_every_criterion_in_vietnamese(
     assert "đảng viên có mặt" in page
 
 
-async def test_the_demos_strong_cells_are_not_poor_for_2025(system: RunningSystem, api: httpx.AsyncClient) -> None:
-    """The demo's cells first met in December 2025 but were loaded in November: every cell read Kém for 2025."""
+async def test_the_demos_strong_cells_are_not_poor_for_their_first_year(
+    system: RunningSystem, api: httpx.AsyncClient
+) -> None:
+    """The demo's cells first met in December 2025 but were loaded in November: every cell read Kém for 2025 (the
+    tree is now loaded on the 1st of the history's first month, MONTHS[0], whose year is DEMO.first_year)."""
+    before = DEMO.months[0] - timedelta(days=1)
 
     async def year_of(cell_id: str) -> dict | None:
-        items = (await api.get(f"/v1/cells/{cell_id}/ratings?period=2025")).json()["items"]
-        return next((item for item in items if item["period"] == "2025"), None)
+        items = (await api.get(f"/v1/cells/{cell_id}/ratings?period={DEMO.first_year}")).json()["items"]
+        return next((item for item in items if item["period"] == DEMO.first_year), None)
 
     for cell_id in ("demo-cb-thon-1", "demo-cb-cong-an"):
         year = await eventually(lambda cell_id=cell_id: year_of(cell_id), timeout=120, interval=0.5)
         assert year["rating"] in ("good", "fair"), (cell_id, year)
-        months = (await api.get(f"/v1/cells/{cell_id}/ratings?period=2025")).json()["items"]
-        assert "2025-11" not in {item["period"] for item in months}, cell_id
+        months = (await api.get(f"/v1/cells/{cell_id}/ratings?period={DEMO.first_year}")).json()["items"]
+        assert f"{before:%Y-%m}" not in {item["period"] for item in months}, cell_id
 
 
 OUTSIDE_PAGES = [
@@ -258,9 +262,9 @@ OUTSIDE_PAGES = [
     ("/app/cells/{}/meetings/new", "demo-cb-kp-3"),
     ("/app/cells/{}/evidence", "demo-cb-kp-3"),
     ("/app/cells/{}/evidence.csv", "demo-cb-kp-3"),
-    ("/app/meetings/{}", "demo-cb-kp-3-2026-11"),
-    ("/app/meetings/{}/minutes.pdf", "demo-cb-kp-3-2026-11"),
-    ("/app/meetings/{}/record", "demo-cb-kp-3-2026-11"),
+    ("/app/meetings/{}", f"demo-cb-kp-3-{PERIOD}"),
+    ("/app/meetings/{}/minutes.pdf", f"demo-cb-kp-3-{PERIOD}"),
+    ("/app/meetings/{}/record", f"demo-cb-kp-3-{PERIOD}"),
     ("/app/committees/{}", "demo-phuong-an-phu"),
     ("/app/committees/{}", "demo-tinh-uy"),
     ("/app/committees/{}/report.csv", "demo-phuong-an-phu"),
@@ -294,11 +298,15 @@ async def test_a_cells_year_picker_offers_the_years_it_existed_and_sends_other_y
     December 2025 (the demo's first month): only the years the cell existed in, up to this year, are offered, and a
     year outside them goes to the nearest one offered."""
     this_year = f"{datetime.now(VIETNAM_TZ):%Y}"
-    offered = [str(year) for year in range(int(this_year), 2024, -1)]
+    offered = [str(year) for year in range(int(this_year), int(DEMO.first_year) - 1, -1)]
     async with signed_in(system, "officer") as client:
         page = (await client.get("/app/cells/demo-cb-thon-2")).text
         assert re.findall(r'<option value="(\d{4})"', page) == offered
-        for asked, nearest in (("1800", offered[-1]), ("2024", offered[-1]), ("2999", this_year)):
+        for asked, nearest in (
+            ("1800", offered[-1]),
+            (str(int(DEMO.first_year) - 1), offered[-1]),
+            ("2999", this_year),
+        ):
             moved = await client.get(f"/app/cells/demo-cb-thon-2?year={asked}")
             assert (moved.status_code, moved.headers["location"]) == (303, f"/app/cells/demo-cb-thon-2?year={nearest}")
         assert (await client.get(f"/app/cells/demo-cb-thon-2?year={offered[-1]}")).status_code == 200

@@ -5,11 +5,11 @@ on the page and its forms, and a meeting outside what they see is the app's 404 
 import pytest
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in
+from tests.web.conftest import PERIOD, csrf_of, signed_in
 
 pytestmark = pytest.mark.e2e
 
-MEETING = "demo-cb-thon-1-2026-11"
+MEETING = f"demo-cb-thon-1-{PERIOD}"
 RECORD_LINK = f'href="/app/meetings/{MEETING}/record"'
 
 
@@ -43,7 +43,7 @@ async def test_the_monitor_is_offered_the_confirmation_and_outsiders_get_404(sys
     async with signed_in(system, "officer") as client:  # the province's officer follows no cell
         assert "/app/monitoring/meetings/" not in (await client.get(f"/app/meetings/{MEETING}")).text
     async with signed_in(system, "commune-officer") as client:  # Hòa Bình's officer; khu phố 3 is An Phú's
-        outside = await client.get("/app/meetings/demo-cb-kp-3-2026-11/record")
+        outside = await client.get(f"/app/meetings/demo-cb-kp-3-{PERIOD}/record")
         assert outside.status_code == 404 and "Không tìm thấy trang" in outside.text
 
 

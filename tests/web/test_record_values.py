@@ -12,12 +12,12 @@ import pytest
 
 from shared.periods import VIETNAM_TZ
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, signed_in
+from tests.web.conftest import MONTHS, RUNNING, csrf_of, signed_in
 
 pytestmark = pytest.mark.e2e
 
-HELD = "demo-cb-thon-1-2026-10"  # thôn 1's October meeting, held (its start has passed), scored
-AHEAD = "demo-cb-thon-1-2026-12"  # thôn 1's December meeting, ahead: no minutes yet
+HELD = f"demo-cb-thon-1-{MONTHS[-2]}"  # thôn 1's meeting two months back, held (its start has passed), scored
+AHEAD = f"demo-cb-thon-1-{RUNNING}"  # thôn 1's meeting of this month, ahead: no minutes yet
 CONTENT = "Chi bộ quán triệt nghị quyết, phân công đảng viên phụ trách hộ gia đình.\n" * 120
 """About 9,000 characters of minutes."""
 
@@ -65,7 +65,7 @@ async def test_refused_minutes_are_shown_again_as_sent(system: RunningSystem, pr
         members = re.findall(r'name="member" value="([^"]+)"', record)
         form = {
             "csrf": csrf_of(record),
-            "day": "2026-10-20",
+            "day": f"{MONTHS[-2]}-20",
             "started": "19:30",
             "ended": "",  # the one mistake
             "chair_id": members[0],
@@ -163,7 +163,7 @@ async def test_a_task_is_marked_done_on_the_day_given(
 ) -> None:
     """Refused days only (a day ahead, a day before the meeting): the demo's open tasks stay open for other tests."""
     found = None
-    for month in ("2026-11", "2026-10", "2026-09", "2026-08"):
+    for month in reversed(MONTHS[-4:]):
         meeting = (await api.get(f"/v1/meetings/demo-cb-thon-1-{month}")).json()
         open_tasks = [task for task in meeting.get("tasks") or [] if not task.get("completed_on")]
         if open_tasks:

@@ -7,7 +7,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import csrf_of, screenshot, sign_in, signed_in
+from tests.web.conftest import MONTHS, PERIOD, csrf_of, screenshot, sign_in, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +36,8 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     # a last month still ahead is taken: the page says the job re-scores up to now
     assert "chỉ tính đến thời điểm hiện tại" in await page.locator("#period-to-hint").inner_text()
     await screenshot(page, "rescore-form")
-    await page.get_by_label("Từ tháng").fill("2026-01")
-    await page.get_by_label("Đến tháng").fill("2026-11")
+    await page.get_by_label("Từ tháng").fill(MONTHS[1])
+    await page.get_by_label("Đến tháng").fill(PERIOD)
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
     await page.wait_for_url("**/app/committees/demo-xa-hoa-binh/rescore/*")
     job_id = page.url.rsplit("/", 1)[1]
@@ -48,7 +48,7 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     assert await page.locator("#rescore-status").inner_text() == "Hoàn thành"
     job = (await api.get(f"/v1/rescore/{job_id}")).json()
     assert job["status"] == "done" and job["unit_id"] == "demo-xa-hoa-binh" and job["cells_total"] == 3
-    assert job["period_from"] == "2026-01" and job["period_to"] == "2026-11"
+    assert job["period_from"] == MONTHS[1] and job["period_to"] == PERIOD
     assert await page.locator("#rescore-text").inner_text() == "3/3 chi bộ (100%)"
     assert await page.locator("#rescore-meetings").inner_text() == str(job["meetings_rescored"])
     assert await page.locator("#rescore-meetings-changed").inner_text() == str(job["meetings_changed"])
@@ -68,7 +68,7 @@ async def test_rescoring_outside_ones_committee_answers_404(system: RunningSyste
         form = await commune.get("/app/committees/demo-xa-hoa-binh/rescore")
         started = await commune.post(
             "/app/committees/demo-xa-hoa-binh/rescore",
-            data={"csrf": csrf_of(form.text), "period_from": "2026-10", "period_to": "2026-11"},
+            data={"csrf": csrf_of(form.text), "period_from": MONTHS[-2], "period_to": PERIOD},
         )
         assert started.status_code == 303
         job_page = started.headers["location"]
@@ -79,7 +79,7 @@ async def test_rescoring_outside_ones_committee_answers_404(system: RunningSyste
         # the other ward's committee, even when its form is posted to directly
         other = await commune.post(
             "/app/committees/demo-phuong-an-phu/rescore",
-            data={"csrf": csrf_of(form.text), "period_from": "2026-10"},
+            data={"csrf": csrf_of(form.text), "period_from": MONTHS[-2]},
         )
         assert other.status_code == 404
         assert (await commune.get(f"/app/committees/demo-tinh-uy/rescore/{job_id}")).status_code == 404

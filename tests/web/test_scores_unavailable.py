@@ -7,16 +7,16 @@ import time
 import pytest
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import signed_in
+from tests.web.conftest import PERIOD, signed_in
 
 pytestmark = pytest.mark.e2e
 
 NOTE = "Điểm đánh giá tạm thời chưa hiển thị được"
 PAGES = {
     # the secretary's first page, and a held meeting's page
-    "secretary": ["/app/cells/demo-cb-thon-1", "/app/meetings/demo-cb-thon-1-2026-11"],
+    "secretary": ["/app/cells/demo-cb-thon-1", f"/app/meetings/demo-cb-thon-1-{PERIOD}"],
     "commune-officer": ["/app/committees/demo-xa-hoa-binh"],
-    "officer": ["/app/committees/demo-tinh-uy?period=2026-11"],
+    "officer": [f"/app/committees/demo-tinh-uy?period={PERIOD}"],
     "monitor": ["/app/monitoring"],
 }
 
@@ -39,7 +39,7 @@ async def test_pages_show_the_meetings_with_a_note_while_evaluation_is_down(
                     # a second unanswered call would add a second timeout
                     assert took < 2 * timeout, (path, took)
                     if path == "/app/cells/demo-cb-thon-1":
-                        assert 'href="/app/meetings/demo-cb-thon-1-2026-11"' in page.text  # the meetings listed
+                        assert f'href="/app/meetings/demo-cb-thon-1-{PERIOD}"' in page.text  # the meetings listed
                         assert 'id="ratings-unavailable"' in page.text
                     if path.startswith("/app/meetings/"):
                         assert 'id="score-unavailable"' in page.text and 'id="minutes-title"' in page.text

@@ -7,16 +7,16 @@ import pytest
 
 from services.gateway.web.sessions import SESSION_COOKIE
 from tests.support.system import RunningSystem
-from tests.web.conftest import PASSWORD, SIGN_IN_ACCOUNT_LIMIT, csrf_of, signed_in, web_account
+from tests.web.conftest import PASSWORD, PERIOD, SIGN_IN_ACCOUNT_LIMIT, csrf_of, signed_in, web_account
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_a_page_without_a_session_sends_the_browser_to_sign_in(system: RunningSystem, province: dict) -> None:
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
-        response = await client.get("/app/committees/demo-tinh-uy?period=2026-11")
+        response = await client.get(f"/app/committees/demo-tinh-uy?period={PERIOD}")
     assert response.status_code == 303
-    assert response.headers["location"] == "/app/sign-in?next=/app/committees/demo-tinh-uy%3Fperiod%3D2026-11"
+    assert response.headers["location"] == f"/app/sign-in?next=/app/committees/demo-tinh-uy%3Fperiod%3D{PERIOD}"
 
 
 async def test_the_session_cookie_is_httponly_and_samesite(system: RunningSystem, province: dict) -> None:
