@@ -9,7 +9,7 @@ from services.gateway.auth import Role
 from services.gateway.handlers import forbidden
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, ApiError
-from services.gateway.schemas.common import CreateModel, ReadModel
+from services.gateway.schemas.common import CreateModel, Id, ReadModel
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
 
@@ -85,7 +85,7 @@ class PreferencesUpdate(CreateModel):
 
     channels: list[Channel] = Field(max_length=3)
     digest: Flag = False
-    recipient_id: str | None = Field(
+    recipient_id: Id | None = Field(
         default=None,
         json_schema_extra=READ_ONLY | {"description": "Read-only, as GET answers it: must be your own (else 422)."},
     )
