@@ -40,6 +40,14 @@ def local(moment: datetime) -> datetime:
     return moment.astimezone(VIETNAM_TZ)
 
 
+def said_at(moment: datetime, *, like: datetime | None = None) -> str:
+    """`moment` as RFC 3339 text at the UTC offset of `like` (the moment the caller sent, so that one refusal names
+    every moment in the caller's offset), or on Vietnam's clock (+07:00, DOMAIN.md) without one: a stored moment
+    reads +00:00 from PostgreSQL, and a refusal naming it beside the caller's +07:00 read as two clocks."""
+    offset = like.utcoffset() if like is not None else None
+    return moment.astimezone(timezone(offset) if offset is not None else VIETNAM_TZ).isoformat()
+
+
 def local_date(moment: datetime) -> date:
     """The calendar date of a moment in Vietnam."""
     return local(moment).date()

@@ -10,7 +10,7 @@ as time passes, so an event accepted once is accepted again on replay or re-deli
 
 from datetime import date, datetime, timedelta
 
-from shared.periods import VIETNAM_TZ, local_date, month_of, period_months
+from shared.periods import VIETNAM_TZ, local_date, month_of, period_months, said_at
 
 EARLIEST_MEETING = datetime(2000, 1, 1, tzinfo=VIETNAM_TZ)
 """No meeting starts before 1 January 2000 (local)."""
@@ -107,8 +107,8 @@ def meeting_length_problem(started_at: datetime, ended_at: datetime) -> str | No
         minutes = int((ended_at - started_at).total_seconds() // 60)
         hours = int(LONGEST_MEETING.total_seconds() // 3600)
         return (
-            f"{ended_at.isoformat()} is {minutes} minutes after the start {started_at.isoformat()}: a meeting lasts at"
-            f" most {hours} hours"
+            f"{ended_at.isoformat()} is {minutes} minutes after the start {said_at(started_at, like=ended_at)}: a"
+            f" meeting lasts at most {hours} hours"
         )
     return None
 
@@ -133,7 +133,8 @@ def horizon_problem(reported: date | datetime, *, time: datetime) -> str | None:
     else:
         beyond = reported > local_date(limit)
     if beyond:
-        return f"{reported.isoformat()} is more than 2 years after the event's own time ({time.isoformat()})"
+        own = said_at(time, like=reported) if isinstance(reported, datetime) else time.isoformat()
+        return f"{reported.isoformat()} is more than 2 years after the event's own time ({own})"
     return None
 
 

@@ -14,7 +14,7 @@ from faststream.rabbit import RabbitBroker
 
 from services.gateway.auth import TokenVerifier, load_jwks
 from services.gateway.config import GatewaySettings
-from services.gateway.handlers import TtlCache, UnitDirectory, sync_registered_sources
+from services.gateway.handlers import PersonNames, TtlCache, UnitDirectory, sync_registered_sources
 from services.gateway.limits import AnonymousGuard, RateLimiter, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.background import poll
@@ -40,6 +40,8 @@ class GatewayState:
     verifier: TokenVerifier
     secret: str
     directory: UnitDirectory
+    names: PersonNames
+    """The signed-in people's full names, for the web app's header."""
     accounts: PgAccountRepository
     anonymous: AnonymousGuard
     audit: PgAuditLog
@@ -102,6 +104,7 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             ),
             secret=secret,
             directory=UnitDirectory(rpc, TtlCache(seconds=settings.unit_cache_seconds)),
+            names=PersonNames(rpc, TtlCache(seconds=settings.unit_cache_seconds)),
             accounts=accounts,
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),
             audit=PgAuditLog(pool),

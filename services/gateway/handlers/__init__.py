@@ -17,6 +17,7 @@ from shared.contracts.meetings_rpc import (
     GetUnit,
     Ingest,
     IngestBody,
+    ListMembers,
     ListMonitorAssignments,
     MeetingReply,
     MonitorAssignmentReply,
@@ -189,6 +190,46 @@ class UnitDirectory:
             unit = None
         self._cache.put(unit_id, unit)
         return unit
+
+
+class PersonNames:
+    """The full name of a signed-in account's person from meetings, cached briefly: a member's or secretary's from
+    their cell's member list (the member snapshots), an upper-level monitor's from their monitor assignments."""
+
+    def __init__(self, rpc: Rpc, cache: TtlCache) -> None:
+        self._rpc = rpc
+        self._cache = cache
+
+    async def full_name(self, principal: Principal) -> str | None:
+        """The person's full name; None for an account without a person, a person meetings does not name, or while
+        meetings does not answer (not remembered then: the next page asks again)."""
+        person, unit = principal.person_id, principal.unit_id
+        if not person or not unit:
+            return None
+        key = f"{principal.role.value}/{unit}/{person}"
+        hit, cached = self._cache.get(key)
+        if hit:
+            return cast(str | None, cached)
+        try:
+            name = await self._look_up(principal.role, person=person, unit=unit)
+        except RpcError:
+            return None
+        self._cache.put(key, name)
+        return name
+
+    async def _look_up(self, role: Role, *, person: str, unit: str) -> str | None:
+        if role is Role.COMMITTEE_OFFICER:
+            followed = await self._rpc.call(ListMonitorAssignments(person_id=person, limit=1))
+            return followed.items[0].full_name if followed.items else None
+        if role not in (Role.MEMBER, Role.SECRETARY):
+            return None
+        seen = 0
+        while True:
+            page = await self._rpc.call(ListMembers(cell_id=unit, limit=200, offset=seen))
+            found = next((member.full_name for member in page.items if member.id == person), None)
+            seen += len(page.items)
+            if found is not None or not page.items or seen >= page.total:
+                return found
 
 
 def in_subtree(principal: Principal, unit: UnitReply) -> bool:

@@ -46,7 +46,7 @@ from shared.contracts.meetings_rpc import (
 )
 from shared.envelope import GATEWAY_SOURCE, HELD_EXTENSION, SAME_TIME_EXTENSION, now
 from shared.logs import get_logger
-from shared.periods import VIETNAM_TZ, month_of
+from shared.periods import VIETNAM_TZ, month_of, said_at
 from shared.plausible import SAME_START_WINDOW, already_past
 from shared.reading import EXTENSION_VALUE
 from shared.refusals import Refusal, RefusalCode, refusal_code
@@ -277,7 +277,7 @@ async def schedule_meeting(
     if not body.confirm_same_time and (body.already_held or not already_past(body.starts_at, now())):
         clashes = await meetings_at_same_start(state, cell_id, body.starts_at, other_than=meeting_id)
         if clashes:
-            raise same_time_conflict(clashes[0])
+            raise same_time_conflict(clashes[0], starts_at=body.starts_at)
     data = command_data(body, cell_id=cell_id, meeting_id=meeting_id)
     # said on the envelope: the contract's data of meeting.scheduled.v1 has no field for them (shared.envelope)
     data.pop("confirm_same_time", None)
@@ -316,9 +316,10 @@ async def meetings_at_same_start(
     return sorted(found, key=lambda item: (item.starts_at or starts_at, item.meeting_id))
 
 
-def same_time_conflict(other: MeetingSummaryReply) -> RpcError:
-    """409 naming `starts_at`, coded MEETING_AT_SAME_TIME: another meeting of the cell starts within the hour."""
-    when = other.starts_at.isoformat() if other.starts_at else "?"
+def same_time_conflict(other: MeetingSummaryReply, *, starts_at: datetime) -> RpcError:
+    """409 naming `starts_at`, coded MEETING_AT_SAME_TIME: another meeting of the cell starts within the hour of the
+    caller's `starts_at`; both said at the caller's offset (shared.periods.said_at), as meetings' check_same_start."""
+    when = said_at(other.starts_at, like=starts_at) if other.starts_at else "?"
     return RpcError(
         "conflict",
         f"starts_at: meeting {other.meeting_id} of the cell starts at {when}"

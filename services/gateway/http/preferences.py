@@ -8,8 +8,8 @@ from pydantic import Field
 from services.gateway.auth import Role
 from services.gateway.handlers import forbidden
 from services.gateway.http.deps import Caller, RoleCheck, State
-from services.gateway.http.errors import COMMON_ERRORS
-from services.gateway.schemas.common import CreateModel, ReadModel
+from services.gateway.http.errors import COMMON_ERRORS, ApiError
+from services.gateway.schemas.common import CreateModel, Id, ReadModel
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
 
@@ -73,12 +73,37 @@ def person_view(answer: notifications.PreferencesReply) -> dict[str, Any]:
     return shown | {"warnings": preference_warnings(answer)}
 
 
+READ_ONLY: dict[str, Any] = {"readOnly": True, "description": "Read-only, as GET answers it: taken back and ignored."}
+"""How the OpenAPI document marks a field of the GET's answer that a PUT may send back and that is ignored."""
+
+
 class PreferencesUpdate(CreateModel):
     """The person's choice: channels (e-mail, webhook for SMS/messaging gateways) and digest. The in-app inbox is
-    always on, whether listed or not: notifications keeps every notice there and stores it among the channels."""
+    always on, whether listed or not: notifications keeps every notice there and stores it among the channels.
+    The GET's whole answer may be sent back edited: its read-only fields are taken and ignored (`recipient_id` must
+    then be the caller's own); any other unknown field is still refused, naming it."""
 
     channels: list[Channel] = Field(max_length=3)
     digest: Flag = False
+    recipient_id: Id | None = Field(
+        default=None,
+        json_schema_extra=READ_ONLY | {"description": "Read-only, as GET answers it: must be your own (else 422)."},
+    )
+    stored: Any = Field(default=None, json_schema_extra=READ_ONLY)
+    available_channels: Any = Field(default=None, json_schema_extra=READ_ONLY)
+    email_on_file: Any = Field(default=None, json_schema_extra=READ_ONLY)
+    warnings: Any = Field(default=None, json_schema_extra=READ_ONLY)
+
+
+def require_own(body: PreferencesUpdate, person: str) -> None:
+    """Nothing when the body's read-only `recipient_id` is absent or the caller's own `person`; else ApiError 422
+    naming `recipient_id`: a body of someone else's preferences is not silently stored as the caller's."""
+    if body.recipient_id is not None and body.recipient_id != person:
+        message = (
+            f"recipient_id: {body.recipient_id!r} is not you; /v1/me/preferences keeps only your own preferences"
+            f" (recipient_id {person!r}): send your own or leave it out"
+        )
+        raise ApiError(422, "invalid", message, field="recipient_id")
 
 
 def person_of(caller: Caller) -> str:
@@ -99,8 +124,11 @@ async def get_my_preferences(caller: Caller, state: State) -> Any:
 async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
     """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off);
     422 naming `channels` for `webhook` where no SMS gateway is configured (see `available_channels`); e-mail without
-    an address on file is stored and answered with the `email_not_on_file` warning."""
+    an address on file is stored and answered with the `email_not_on_file` warning. The GET's answer may be sent back
+    edited: `recipient_id`, `stored`, `available_channels`, `email_on_file` and `warnings` are ignored, but a
+    `recipient_id` not the caller's is refused (422 naming it)."""
     person = person_of(caller)
+    require_own(body, person)
     await state.rpc.call(
         notifications.SetPreferences(recipient_id=person, channels=list(body.channels), digest=body.digest)
     )

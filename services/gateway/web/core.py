@@ -152,6 +152,8 @@ class Viewer:
     principal: Principal
     account: AccountRow
     csrf: str
+    name: str | None = None
+    """The person's full name (PersonNames), which the header shows; None when not known: the sign-in name then."""
 
     @property
     def role(self) -> Role:
@@ -184,7 +186,8 @@ async def current_viewer(request: Request, state: State) -> Viewer:
         raise SignInRequired
     principal = principal_of(account)
     request.state.principal = principal
-    return Viewer(principal=principal, account=account, csrf=session.csrf)
+    name = await state.names.full_name(principal)
+    return Viewer(principal=principal, account=account, csrf=session.csrf, name=name)
 
 
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]

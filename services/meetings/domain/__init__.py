@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.envelope import GATEWAY_SOURCE, Event, InvalidEvent
 from shared.membership import MemberVersion, cell_on
-from shared.periods import add_years, local_date, month_of, period_bounds
+from shared.periods import add_years, local_date, month_of, period_bounds, said_at
 from shared.plausible import (
     CLOCK_SKEW,
     HELD_RECORD_WINDOW,
@@ -187,7 +187,7 @@ def _check_minutes_moments(data: Any, *, now: datetime) -> None:
     if spent is not None and spent > lasted:
         raise InvalidEvent(
             f"data.self_criticism_minutes: {spent} minutes of self-criticism in a meeting of {lasted:g} minutes"
-            f" ({started_at.isoformat()} to {ended_at.isoformat()})",
+            f" ({started_at.isoformat()} to {said_at(ended_at, like=started_at)})",
             field="data.self_criticism_minutes",
             refusal=Refusal(code=RefusalCode.SELF_CRITICISM_OVER_MEETING),
         )
@@ -205,8 +205,8 @@ def check_person_minutes_moments(event: Event[Any]) -> None:
         moment = getattr(event.data, field)
         if moment > event.time + CLOCK_SKEW:
             raise InvalidEvent(
-                f"data.{field}: {moment.isoformat()} is after the minutes were sent ({event.time.isoformat()}):"
-                " minutes record a meeting that has taken place",
+                f"data.{field}: {moment.isoformat()} is after the minutes were sent"
+                f" ({said_at(event.time, like=moment)}): minutes record a meeting that has taken place",
                 field=f"data.{field}",
                 refusal=Refusal(code=RefusalCode.MINUTES_IN_THE_FUTURE),
             )
@@ -254,7 +254,7 @@ def _check_notified_before_start(data: Any) -> None:
     if notified_at is not None and not notified_before_start(notified_at, data.starts_at):
         raise InvalidEvent(
             f"data.notified_at: {notified_at.isoformat()} is not before the meeting's start"
-            f" ({data.starts_at.isoformat()}): members are notified before the meeting",
+            f" ({said_at(data.starts_at, like=notified_at)}): members are notified before the meeting",
             field="data.notified_at",
             refusal=Refusal(code=RefusalCode.NOTIFIED_AFTER_START),
         )
@@ -465,7 +465,8 @@ def check_adoption_not_repeated(
         return True
     if stored is not None and stored[1:] == (data.votes_for, data.votes_against):
         raise InvalidEvent(
-            f"data.approved_at: the minutes of meeting {meeting.meeting_id} were adopted at {stored[0].isoformat()};"
+            f"data.approved_at: the minutes of meeting {meeting.meeting_id} were adopted at"
+            f" {said_at(stored[0], like=data.approved_at)};"
             f" adopting them again at {data.approved_at.isoformat()} changes nothing",
             field="data.approved_at",
             refusal=Refusal(code=RefusalCode.MINUTES_ADOPTED),
@@ -703,7 +704,7 @@ def check_approval_moment(meeting: MeetingState, approved_at: datetime) -> None:
     if approved_at < meeting.starts_at:
         raise InvalidEvent(
             f"data.approved_at: {approved_at.isoformat()} is before meeting {meeting.meeting_id} began"
-            f" ({meeting.starts_at.isoformat()}): minutes are adopted at or after the meeting",
+            f" ({said_at(meeting.starts_at, like=approved_at)}): minutes are adopted at or after the meeting",
             field="data.approved_at",
             refusal=Refusal(code=RefusalCode.APPROVED_BEFORE_MEETING),
         )
@@ -720,8 +721,8 @@ def check_minutes_start(meeting: MeetingState, started_at: datetime) -> None:
     if abs(started_at - meeting.starts_at) > MINUTES_START_WINDOW:
         raise InvalidEvent(
             f"data.started_at: {started_at.isoformat()} is more than {MINUTES_START_WINDOW.days} days from the"
-            f" scheduled start of meeting {meeting.meeting_id} ({meeting.starts_at.isoformat()}): a moved meeting is"
-            " rescheduled first",
+            f" scheduled start of meeting {meeting.meeting_id} ({said_at(meeting.starts_at, like=started_at)}): a moved"
+            " meeting is rescheduled first",
             field="data.started_at",
             refusal=Refusal(code=RefusalCode.MINUTES_FAR_FROM_SCHEDULE),
         )
@@ -737,7 +738,7 @@ def check_completion_day(meeting: MeetingState, completed_on: date) -> None:
     if completed_on < assigned_on:
         raise InvalidEvent(
             f"data.completed_on: {completed_on.isoformat()} is before meeting {meeting.meeting_id}, which assigned the"
-            f" task, began ({meeting.starts_at.isoformat()})",
+            f" task, began ({said_at(meeting.starts_at)})",
             field="data.completed_on",
             refusal=Refusal(code=RefusalCode.COMPLETED_BEFORE_MEETING),
         )
@@ -765,15 +766,15 @@ def check_documents_moment(
         return
     if published_at > time + CLOCK_SKEW:
         raise InvalidEvent(
-            f"data.published_at: {published_at.isoformat()} is after the documents were sent ({time.isoformat()}):"
-            " documents are published when they are sent, or were before",
+            f"data.published_at: {published_at.isoformat()} is after the documents were sent"
+            f" ({said_at(time, like=published_at)}): documents are published when they are sent, or were before",
             field="data.published_at",
             refusal=Refusal(code=RefusalCode.PUBLISHED_IN_THE_FUTURE),
         )
     if recorded_at is not None and published_at < recorded_at:
         raise InvalidEvent(
             f"data.published_at: {published_at.isoformat()} is before the meeting was recorded as already held"
-            f" ({recorded_at.isoformat()}); its documents are published from then on, after its start",
+            f" ({said_at(recorded_at, like=published_at)}); its documents are published from then on, after its start",
             field="data.published_at",
             refusal=Refusal(code=RefusalCode.PUBLISHED_BEFORE_RECORDED),
         )
@@ -804,7 +805,7 @@ def check_command_after_start(meeting: MeetingState, *, source: str, time: datet
     the sentence agrees in number."""
     if from_a_person(source) and begins_later(meeting.starts_at, time):
         raise InvalidEvent(
-            f"data.meeting_id: meeting {meeting.meeting_id} begins {meeting.starts_at.isoformat()}; {what}"
+            f"data.meeting_id: meeting {meeting.meeting_id} begins {said_at(meeting.starts_at)}; {what}"
             " recorded once it has begun",
             field="data.meeting_id",
             refusal=Refusal(code=RefusalCode.MEETING_NOT_STARTED),
@@ -872,9 +873,10 @@ def check_same_start(
     other = others[0]
     place = other.get("location") or "no place given"
     raise InvalidEvent(
-        f"data.starts_at: meeting {other['meeting_id']} of the cell starts at {other['starts_at'].isoformat()}"
-        f" ({place}), less than {SAME_START_WINDOW} from {starts_at.isoformat()}; if meeting {meeting_id} is another"
-        " meeting, send it again with confirm_same_time true",
+        f"data.starts_at: meeting {other['meeting_id']} of the cell starts at"
+        f" {said_at(other['starts_at'], like=starts_at)} ({place}), less than {SAME_START_WINDOW} from"
+        f" {starts_at.isoformat()}; if meeting {meeting_id} is another meeting, send it again with confirm_same_time"
+        " true",
         field="data.starts_at",
         refusal=Refusal(code=RefusalCode.MEETING_AT_SAME_TIME),
     )
@@ -910,8 +912,8 @@ def check_held_start(*, starts_at: datetime, time: datetime) -> None:
     if held_too_long_ago(starts_at, time):
         days = HELD_RECORD_WINDOW.days
         raise InvalidEvent(
-            f"data.starts_at: {starts_at.isoformat()} is more than {days} days before {time.isoformat()}; a meeting"
-            f" already held is recorded within {days} days of its start",
+            f"data.starts_at: {starts_at.isoformat()} is more than {days} days before"
+            f" {said_at(time, like=starts_at)}; a meeting already held is recorded within {days} days of its start",
             field="data.starts_at",
             refusal=Refusal(code=RefusalCode.HELD_TOO_LONG_AGO),
         )
@@ -1023,7 +1025,9 @@ def check_not_moved_when_held(
     ended = meeting.minutes_ended_at
     if not from_a_person(source) and (ended is None or time <= ended):
         return
-    after = "" if ended is None or time <= ended else f" (it ended {ended.isoformat()}, before {time.isoformat()})"
+    after = (
+        "" if ended is None or time <= ended else f" (it ended {said_at(ended, like=time)}, before {time.isoformat()})"
+    )
     raise InvalidEvent(
         f"{field}: meeting {meeting.meeting_id} was already held and cannot be rescheduled{after}",
         field=field,

@@ -64,6 +64,7 @@ from shared.envelope import (
 )
 from shared.logs import get_logger, message_context, request_correlation_id
 from shared.metrics import INGEST_EVENTS, type_label
+from shared.periods import said_at
 from shared.reading import EXTENSION_VALUE, MAX_EVENT_BYTES, NOT_UTF8, ReadError, body_over_limit, loads
 from shared.refusals import Refusal, RefusalCode
 
@@ -1669,7 +1670,7 @@ class RejectionResolved(Exception):
     replay from before it was kept, and for a dismissal)."""
 
     def __init__(self, rejection_id: str, status: str, at: datetime | None, outcome: str | None = None) -> None:
-        when = f" at {at.isoformat()}" if at else ""
+        when = f" at {said_at(at)}" if at else ""
         said = f": {outcome}{when}" if outcome else when
         super().__init__(f"rejection {rejection_id} is already {status}{said}; nothing to replay")
         self.status = status

@@ -1,0 +1,52 @@
+"""GET /v1/me/preferences, edited, sent back with PUT is taken (a new user's trial: the GET's own body was refused
+for its read-only fields): `recipient_id`, `stored`, `available_channels`, `email_on_file` and `warnings` are
+ignored, a `recipient_id` not the caller's is refused naming it, and any other unknown field is still refused."""
+
+import httpx
+
+from tests.gateway.conftest import TokenFactory
+from tests.gateway.fakes import World
+from tests.support.ids import random_id
+
+
+async def test_the_gets_body_sent_back_round_trips_and_an_edit_is_stored(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    member = random_id("mem")
+    world.emails_on_file[member] = False  # so the body carries a warning too
+    headers = await token_for("member", world.cell_a1, member)
+    got = (await client.get("/v1/me/preferences", headers=headers)).json()
+    assert got["recipient_id"] == member and got["warnings"] and got["email_on_file"] is False
+
+    same = await client.put("/v1/me/preferences", json=got, headers=headers)
+    assert same.status_code == 200, same.text
+    assert {k: same.json()[k] for k in ("channels", "digest")} == {"channels": got["channels"], "digest": False}
+
+    edited = await client.put("/v1/me/preferences", json={**same.json(), "digest": True}, headers=headers)
+    assert edited.status_code == 200, edited.text
+    read = (await client.get("/v1/me/preferences", headers=headers)).json()
+    assert read["digest"] is True and read["stored"] is True and read["recipient_id"] == member
+
+
+async def test_someone_elses_recipient_id_is_refused_naming_it(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    member = random_id("mem")
+    headers = await token_for("member", world.cell_a1, member)
+    got = (await client.get("/v1/me/preferences", headers=headers)).json()
+    other = {**got, "recipient_id": world.member_a1, "digest": True}
+    refused = await client.put("/v1/me/preferences", json=other, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "recipient_id"
+    assert refused.json()["message"].startswith(f"recipient_id: {world.member_a1!r} is not you")
+    assert (await client.get("/v1/me/preferences", headers=headers)).json()["digest"] is False  # nothing stored
+
+
+async def test_an_unknown_field_is_still_refused_naming_it(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    headers = await token_for("member", world.cell_a1, random_id("mem"))
+    got = (await client.get("/v1/me/preferences", headers=headers)).json()
+    refused = await client.put("/v1/me/preferences", json={**got, "digets": True}, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "digets"
