@@ -3,13 +3,12 @@ a member's and a secretary's from their cell's member list, an upper-level monit
 account without a person (an officer, an operator) shows its sign-in name, nothing else being known."""
 
 import re
-from datetime import date
 
 import pytest
 
 from deploy.seed_demo import Seed
 from tests.support.system import RunningSystem
-from tests.web.conftest import cell_members, signed_in
+from tests.web.conftest import DEMO, cell_members, signed_in
 
 WHO = re.compile(r'<span class="who">([^<]*)</span>')
 
@@ -25,7 +24,7 @@ def monitor_name() -> str:
     """The full name the demo seed gives the monitor's person (monitor.assigned.v1)."""
     [name] = {
         event["data"]["full_name"]
-        for event in Seed(date(2026, 11, 25)).build()
+        for event in Seed(DEMO.now).build()
         if event["type"] == "monitor.assigned.v1" and event["data"]["person_id"] == "demo-xa-hoa-binh-uv1"
     }
     return str(name)
