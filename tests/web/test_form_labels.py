@@ -39,9 +39,8 @@ BAD = {"U+0000": b"a\x00b", "not UTF-8": b"a\xffb"}
 """The bad values each input is posted with (a character no text is stored with; bytes no UTF-8 text holds)."""
 STRAY = "ten_truong_la"
 """An input no form has."""
-STORED = "không lưu được|Gửi cảnh báo này: giá trị không hợp lệ."
-"""What a bad value's refusal says: that it cannot be stored, or of an alert's on/off tick, which the alerts page
-judges by its own rule (on, or not ticked: anything else is not valid), that it is not valid."""
+STORED = "không lưu được"
+"""What a bad value's refusal says: that it cannot be stored (an alert's on/off tick too, named by its label)."""
 ENGLISH = re.compile(
     r"\b(the|is|not|please|field|value|must|enter|choose|cannot|contains|character|form|stored|valid)\b", re.I
 )
