@@ -124,7 +124,11 @@ class FormErrors(Exception):
     other refusal (which the character may cause: the API model refuses a surrogate as no valid string)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        errors = errors | dict(UNSTORABLE.get())
+        unstorable = dict(UNSTORABLE.get())
+        # one message a field: another refusal of a field said unstorable (keyed by the API's path, `records.0.status`,
+        # or a page's own, `params.days_after`) names it by the same label, and is what the character caused
+        named = {said.partition(": ")[0] for said in unstorable.values()}
+        errors = {key: said for key, said in errors.items() if said.partition(": ")[0] not in named} | unstorable
         super().__init__(", ".join(errors))
         self.errors = errors
 
