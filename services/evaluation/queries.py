@@ -21,7 +21,8 @@ SUBTREE_PERIOD = """
 SELECT s.cell_id,
        coalesce(p.rating, {missing_rating}) AS rating,
        coalesce(p.score, {missing_score}) AS score,
-       coalesce(p.regular_held, 0) AS regular_held
+       coalesce(p.regular_held, 0) AS regular_held,
+       coalesce(p.meetings_held, 0) AS meetings_held
 FROM subtree_cell s LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
@@ -33,10 +34,12 @@ SMALL_SUBTREE_PERIOD = """
 SELECT s.cell_id,
        coalesce(p.rating, {missing_rating}) AS rating,
        coalesce(p.score, {missing_score}) AS score,
-       coalesce(p.regular_held, 0) AS regular_held
+       coalesce(p.regular_held, 0) AS regular_held,
+       coalesce(p.meetings_held, 0) AS meetings_held
 FROM subtree_cell s
 LEFT JOIN LATERAL (
-    SELECT p.rating, p.score, p.regular_held FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2 OFFSET 0
+    SELECT p.rating, p.score, p.regular_held, p.meetings_held FROM cell_period p
+    WHERE p.cell_id = s.cell_id AND p.period = $2 OFFSET 0
 ) p ON true
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
 """
@@ -78,7 +81,8 @@ span (migration 0006: '' the cells without one, '+YYYY-MM' those beginning, '-YY
 migration 0005: the sum of the appended deltas; a cell's own figures read directly)."""
 
 MISSING = """
-SELECT s.cell_id, {missing_score}::float8 AS score, {missing_rating}::text AS rating, 0 AS regular_held
+SELECT s.cell_id, {missing_score}::float8 AS score, {missing_rating}::text AS rating, 0 AS regular_held,
+       0 AS meetings_held
 FROM subtree_cell s
 WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
   AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
@@ -289,6 +293,7 @@ def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "score": round(row["score"], 2),
         "regular_held": row["regular_held"],
         "thematic_held": row["thematic_held"],
+        "meetings_held": row.get("meetings_held"),
         "attendance_rate": _share(row["present"], row["counted"]),
         "speaking_rate": _share(row["speakers_present"], row["present"]),
         "flags": list(row["flags"]),
@@ -331,6 +336,7 @@ def not_period_rated(cell_id: str, period: str) -> dict[str, Any]:
         "score": None,
         "regular_held": None,
         "thematic_held": None,
+        "meetings_held": None,
         "attendance_rate": None,
         "speaking_rate": None,
         "flags": ["in_progress"],
@@ -360,12 +366,18 @@ def _subtree_period(cells: int, *, unrated: bool = False) -> str:
     return sql.format(**_placeholders(unrated))
 
 
+RANKED_COLUMNS = "p.cell_id, p.score, p.rating, p.regular_held, coalesce(p.meetings_held, 0) AS meetings_held"
+"""The columns of a stored period a ranking line reads, as SUBTREE_PERIOD and MISSING give them (`meetings_held` 0
+for a row rated before it was kept)."""
+
+
 def _named_page(cells: str, order: str) -> str:
     """The page ($4 limit, $5 offset) of `cells` in `order`, then their names: joined after the page is cut, else the
     planner hashes every unit to name a commune's few cells (39 ms instead of 3)."""
     return (
-        f"SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held FROM ("
-        f" SELECT s.cell_id, s.score, s.rating, s.regular_held FROM ({cells}) s ORDER BY {order} LIMIT $4 OFFSET $5"
+        f"SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held FROM ("
+        f" SELECT s.cell_id, s.score, s.rating, s.regular_held, s.meetings_held FROM ({cells}) s"
+        f" ORDER BY {order} LIMIT $4 OFFSET $5"
         f") s JOIN unit u ON u.id = s.cell_id ORDER BY {order}"
     )
 
@@ -378,7 +390,7 @@ def _weak_sql(*, large: bool, missing: bool, cells: int, met_only: bool = False,
     held = " AND p.regular_held > 0" if met_only else ""
     if large:
         streams = [
-            f"(SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p"
+            f"(SELECT {RANKED_COLUMNS} FROM cell_period p"
             f" WHERE p.period = $2 AND p.rating = '{rating}'{held}"
             f" AND {IN_SUBTREE} ORDER BY p.score, p.cell_id LIMIT $3)"
             for rating in WEAK_RATINGS
@@ -406,16 +418,16 @@ def _ranked_sql(*, large: bool, missing: bool, descending: bool, cells: int, unr
         chosen = f"SELECT * FROM ({_subtree_period(cells, unrated=unrated)}) a WHERE $3::int IS NOT NULL"
     elif descending:
         top = (
-            f"SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p WHERE p.period = $2"
+            f"SELECT {RANKED_COLUMNS} FROM cell_period p WHERE p.period = $2"
             f" AND {IN_SUBTREE} ORDER BY p.score DESC LIMIT $3"
         )
         chosen = (
-            f"SELECT * FROM ({top}) top UNION SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p"
+            f"SELECT * FROM ({top}) top UNION SELECT {RANKED_COLUMNS} FROM cell_period p"
             f" WHERE p.period = $2 AND p.score = (SELECT min(t.score) FROM ({top}) t) AND {IN_SUBTREE}{missing_cells}"
         )
     else:
         chosen = (
-            f"(SELECT p.cell_id, p.score, p.rating, p.regular_held FROM cell_period p WHERE p.period = $2"
+            f"(SELECT {RANKED_COLUMNS} FROM cell_period p WHERE p.period = $2"
             f" AND {IN_SUBTREE}"
             f" ORDER BY p.score, p.cell_id LIMIT $3){missing_cells}"
         )
@@ -439,6 +451,7 @@ def _cell_items(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
             "score": None if r["score"] is None else round(r["score"], 2),
             "rating": r["rating"],
             "regular_held": r["regular_held"],
+            "meetings_held": r["meetings_held"],
         }
         for r in rows
     ]
@@ -515,7 +528,8 @@ SELECT s.cell_id, u.name, u.parent_id,
        coalesce(p.rating, {missing_rating}) AS rating,
        coalesce(p.score, {missing_score}) AS score,
        CASE WHEN p.cell_id IS NULL THEN {missing_held} ELSE p.regular_held END AS regular_held,
-       p.thematic_held, p.present, p.counted, p.speakers_present, p.flags, p.cell_id IS NULL AS missing
+       p.thematic_held, p.meetings_held, p.present, p.counted, p.speakers_present, p.flags,
+       p.cell_id IS NULL AS missing
 FROM subtree_cell s
 JOIN unit u ON u.id = s.cell_id
 LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
@@ -565,6 +579,7 @@ async def committee_report(
             "score": None if r["score"] is None else round(r["score"], 2),
             "regular_held": r["regular_held"],
             "thematic_held": r["thematic_held"],
+            "meetings_held": r["meetings_held"],
             "attendance_rate": _share(r["present"], r["counted"]),
             "speaking_rate": _share(r["speakers_present"], r["present"]),
             "flags": ["in_progress"] if r["missing"] and unrated else list(r["flags"] or []),

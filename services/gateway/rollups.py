@@ -35,6 +35,17 @@ def month_shown(row: dict[str, Any], *, period: str | None = None, now: datetime
     return row
 
 
+def held_without_regular(row: dict[str, Any]) -> bool:
+    """Whether a cell's period row (or its line of a ranking) held some meeting but not its regular one: only thematic
+    or extraordinary meetings so far (`meetings_held` above 0 with `regular_held` 0; a row rated before evaluation kept
+    `meetings_held` reads its `thematic_held`). Such a month not met yet lacks its regular (thường kỳ) meeting
+    (DOMAIN.md "Periods"), not any meeting."""
+    if row.get("regular_held"):
+        return False
+    held = row.get("meetings_held")
+    return bool(held if held is not None else row.get("thematic_held"))
+
+
 def waiting_month(rollup: dict[str, Any]) -> bool:
     """Whether a roll-up as shown (rollup_shown) is of the month in progress, whose cells read through month_shown
     (in a running quarter or year only the lines evaluation left unrated are not met yet)."""

@@ -72,6 +72,10 @@ class CellPeriodReply(Reply):
     score: float | None = None
     regular_held: int | None = None
     thematic_held: int | None = None
+    meetings_held: int | None = None
+    """Meetings of any kind the cell held in the period (regular, thematic, combined, extraordinary): with
+    `regular_held` 0, a month that held some meeting but not its regular one; None for a row rated before it was
+    kept."""
     attendance_rate: float | None = None
     speaking_rate: float | None = None
     flags: list[str] = Field(default_factory=list)
@@ -99,6 +103,8 @@ class CellRankReply(Reply):
     rating: Rating | None = None
     regular_held: int | None = None
     """Regular (or combined) meetings the cell held in the period: 0 in a month it has not met."""
+    meetings_held: int | None = None
+    """Meetings of any kind the cell held in the period (CellPeriodReply.meetings_held)."""
 
 
 class ReportRowReply(CellPeriodReply):

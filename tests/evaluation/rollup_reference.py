@@ -28,6 +28,7 @@ PERIOD_OF_CELLS = (
            coalesce(p.rating, 'poor') AS rating,
            coalesce(p.score, 0) AS score,
            coalesce(p.regular_held, 0) AS regular_held,
+           coalesce(p.meetings_held, 0) AS meetings_held,
            coalesce(p.months_with_regular = p.months_counted, false) AS regular,
            coalesce(p.thematic_held > 0, false) AS thematic,
            coalesce(p.present, 0) AS present,
@@ -62,7 +63,8 @@ WEAK_ORDER = "array_position(ARRAY['poor', 'average'], s.rating), s.score, s.cel
 
 WEAKEST = (
     PERIOD_OF_CELLS
-    + "SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held FROM scored s JOIN unit u ON u.id = s.cell_id"
+    + "SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held"
+    + " FROM scored s JOIN unit u ON u.id = s.cell_id"
     + f" WHERE s.rating IN ('poor', 'average') ORDER BY {WEAK_ORDER} LIMIT $3"
 )
 
@@ -136,6 +138,7 @@ async def committee_rollup(
                 "score": round(r["score"], 2),
                 "rating": r["rating"],
                 "regular_held": r["regular_held"],
+                "meetings_held": r["meetings_held"],
             }
             for r in rows
         ],
@@ -159,8 +162,8 @@ async def committee_ranking(
     where += " AND s.regular_held > 0" if met_only else ""
     ranking = f"{WEAK_ORDER}" if weak_only else f"s.score {direction}, s.cell_id"
     rows = await conn.fetch(
-        PERIOD_OF_CELLS
-        + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, count(*) OVER () AS total,"
+        PERIOD_OF_CELLS + ", ranked AS (SELECT s.cell_id, u.name, s.score, s.rating, s.regular_held, s.meetings_held,"
+        " count(*) OVER () AS total,"
         f" row_number() OVER (ORDER BY {ranking}) AS position FROM scored s JOIN unit u ON u.id = s.cell_id{where})"
         " SELECT * FROM ranked ORDER BY position LIMIT $3 OFFSET $4",
         committee_id,
@@ -181,6 +184,7 @@ async def committee_ranking(
                 "score": round(r["score"], 2),
                 "rating": r["rating"],
                 "regular_held": r["regular_held"],
+                "meetings_held": r["meetings_held"],
             }
             for r in rows
         ],

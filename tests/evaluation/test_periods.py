@@ -380,3 +380,20 @@ def test_a_cell_set_up_in_the_running_month_has_its_running_quarter_and_year_not
     closed = rated("2026-Q4", [], through="2027-01")
     assert closed is not None and (closed.rating, closed.score, closed.months_counted) == ("poor", 0.0, 1)
     assert "in_progress" not in closed.flags
+
+
+def test_a_month_counts_every_meeting_it_held_so_one_without_its_regular_meeting_tells_if_it_met_at_all() -> None:
+    """A month whose only meeting so far was extraordinary held a meeting but not its regular one: the pages say
+    "chưa sinh hoạt thường kỳ" by `meetings_held`, not "chưa sinh hoạt" (its regular and thematic counts are 0)."""
+    extraordinary = evaluate("2026-12", [meeting(12, "good", kind="extraordinary")], through="2026-12")
+    assert (extraordinary.regular_held, extraordinary.thematic_held, extraordinary.meetings_held) == (0, 0, 1)
+    assert "in_progress" in extraordinary.flags and "no_regular_meeting" in extraordinary.flags
+    none = evaluate("2026-12", [meeting(12, "good", kind="extraordinary", held=False)], through="2026-12")
+    assert (none.regular_held, none.meetings_held) == (0, 0)  # scheduled, not held: no meeting yet
+    every = [
+        meeting(12, "good"),
+        meeting(12, "fair", kind="thematic", day=9),
+        meeting(12, "poor", kind="extraordinary"),
+    ]
+    assert evaluate("2026-12", every).meetings_held == 3
+    assert "meetings_held" not in evaluate("2026-12", every).published_data()  # score.cell.updated.v1 is unchanged

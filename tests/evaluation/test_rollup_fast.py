@@ -93,18 +93,21 @@ def _period_row(rng: random.Random, cell_id: str, period: str) -> tuple[object, 
         rng.randint(0, present),
         months,
         with_regular,
+        # every meeting held (a row rated before evaluation kept the count: NULL), read by the ranking lines
+        rng.choice([None, regular_held + rng.randint(0, 2)]),
     )
 
 
 UPSERT = (
     "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
-    " speakers_present, months_counted, months_with_regular)"
+    " speakers_present, months_counted, months_with_regular, meetings_held)"
     " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::int[],"
-    " $8::int[], $9::int[], $10::int[], $11::int[])"
+    " $8::int[], $9::int[], $10::int[], $11::int[], $12::int[])"
     " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating, score = EXCLUDED.score,"
     " regular_held = EXCLUDED.regular_held, thematic_held = EXCLUDED.thematic_held, present = EXCLUDED.present,"
     " counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present,"
-    " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular"
+    " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular,"
+    " meetings_held = EXCLUDED.meetings_held"
 )
 
 

@@ -157,6 +157,7 @@ async def test_committee_rollup_and_ranking_name_their_cells(rpc: RpcClient, war
         "score": 0.0,
         "rating": "poor",
         "regular_held": 0,
+        "meetings_held": 0,
     }
     # the cell that never met is apart from the one that met, for a page to tell "not met yet" from a Kém meeting
     assert rollup["irregular"] == 1 and rollup["met_score"] == march["score"]
@@ -400,3 +401,21 @@ async def test_a_months_thematic_coverage_of_the_cells_that_met_is_apart(rpc: Rp
     assert (march["thematic_coverage"], march["met_thematic_coverage"]) == (0.0, 0.0)
     quarter = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=ward["committee"], period="2026-Q2"))
     assert quarter["met_thematic_coverage"] is None
+
+
+async def test_periods_ranking_and_report_count_every_meeting_held(rpc: RpcClient, ward: dict[str, str]) -> None:
+    """`meetings_held` (every kind: the web's "chưa sinh hoạt thường kỳ" for a month that held another meeting than
+    its regular one) is stored with each period and read by the periods, the ranking and the report alike."""
+    periods = {p["period"]: p for p in (await ask(rpc, evaluation.GetCellPeriods(cell_id=ward["cell_a"])))["periods"]}
+    assert [periods[month]["meetings_held"] for month in ("2026-03", "2026-04", "2026-05", "2026-06")] == [1, 1, 1, 1]
+    assert (periods["2026-Q2"]["meetings_held"], periods["2026"]["meetings_held"]) == (3, 4)
+    for order in ("asc", "desc"):
+        for weak_only in (False, True):
+            request = evaluation.GetCommitteeRanking(
+                committee_id=ward["committee"], period="2026-05", order=order, limit=10, weak_only=weak_only
+            )
+            held = {item["cell_id"]: item["meetings_held"] for item in (await ask(rpc, request))["items"]}
+            assert held.get(ward["cell_b"]) == 0 and held.get(ward["cell_a"], 1) == 1, (order, weak_only)
+    report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ward["committee"], period="2026-05"))
+    held = {item["cell_id"]: item["meetings_held"] for item in report["items"]}
+    assert held == {ward["cell_a"]: 1, ward["cell_b"]: 0}

@@ -50,6 +50,9 @@ class PeriodResult:
     months_counted: int
     months_with_regular: int
     flags: tuple[str, ...]
+    meetings_held: int = 0
+    """Meetings of any kind (regular, thematic, combined, extraordinary) the cell held in the period: a month held
+    some meeting but no regular one when it is above 0 with `regular_held` 0 (not published: read by the gateway)."""
 
     @property
     def attendance_rate(self) -> float | None:
@@ -241,4 +244,5 @@ def evaluate_period(
         months_counted=len(months),
         months_with_regular=months_with_regular,
         flags=tuple(flags),
+        meetings_held=len(held),
     )

@@ -622,6 +622,7 @@ def _same_period(row: dict[str, Any], result: Any) -> bool:
         row["months_counted"],
         row["months_with_regular"],
         tuple(row["flags"]),
+        row.get("meetings_held"),
     ) == (
         result.rating,
         result.score,
@@ -633,6 +634,7 @@ def _same_period(row: dict[str, Any], result: Any) -> bool:
         result.months_counted,
         result.months_with_regular,
         result.flags,
+        result.meetings_held,
     )
 
 

@@ -273,7 +273,7 @@ class PgResultRepository:
         latest = {(result.cell_id, result.period): result for result in results}
         if not latest:
             return
-        columns: list[list[Any]] = [[] for _ in range(12)]
+        columns: list[list[Any]] = [[] for _ in range(13)]
         for result in latest.values():
             values = (
                 result.cell_id,
@@ -288,22 +288,23 @@ class PgResultRepository:
                 result.months_counted,
                 result.months_with_regular,
                 to_json(list(result.flags)).decode(),
+                result.meetings_held,
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
         await self._conn.execute(
             "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
-            " speakers_present, months_counted, months_with_regular, flags, computed_at)"
+            " speakers_present, months_counted, months_with_regular, flags, meetings_held, computed_at)"
             " SELECT c, p, r, s, rh, th, pr, co, sp, mc, mr,"
-            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), now()"
+            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, now()"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::int[],"
-            "  $8::int[], $9::int[], $10::int[], $11::int[], $12::text[])"
-            "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f)"
+            "  $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::int[])"
+            "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f, mh)"
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating, score = EXCLUDED.score,"
             " regular_held = EXCLUDED.regular_held, thematic_held = EXCLUDED.thematic_held,"
             " present = EXCLUDED.present, counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present,"
             " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular,"
-            " flags = EXCLUDED.flags, computed_at = now()",
+            " flags = EXCLUDED.flags, meetings_held = EXCLUDED.meetings_held, computed_at = now()",
             *columns,
         )
 

@@ -188,6 +188,9 @@ def subordinates(
                     "score": rank.get("score"),
                     "rating": rank.get("rating"),
                     "not_met_yet": rank.get("not_met_yet"),
+                    # what its badge reads by (i18n.not_met_label): a meeting held, but not the regular one
+                    "regular_held": rank.get("regular_held"),
+                    "meetings_held": rank.get("meetings_held"),
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])

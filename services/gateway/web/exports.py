@@ -29,6 +29,7 @@ from services.gateway.web.i18n import (
     format_short_date,
     label,
     local,
+    not_met_label,
     parse_moment,
 )
 from services.gateway.web.periods import running
@@ -172,9 +173,10 @@ def period_status(period: str) -> str:
 def row_rating(row: dict[str, Any]) -> str:
     """A report row's rating as a person reads it (`Trung bình`), `(tạm tính)` after it when evaluation flags the
     cell's period `provisional` (a meeting's manual items not assessed yet: DOMAIN.md "Quality evaluation"), as the
-    pages badge a provisional score; "Not met yet" for a cell not met yet, blank without a rating."""
+    pages badge a provisional score; for a cell not met yet `Chưa sinh hoạt`, or `Chưa sinh hoạt thường kỳ` when it held
+    another meeting (i18n.not_met_label), blank without a rating."""
     if row.get("not_met_yet"):
-        return _("Not met yet")
+        return not_met_label(row, capital=True)
     if not row.get("rating"):
         return ""
     rating = format_rating(row["rating"])

@@ -124,7 +124,11 @@ class FormErrors(Exception):
     other refusal (which the character may cause: the API model refuses a surrogate as no valid string)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        errors = errors | dict(UNSTORABLE.get())
+        unstorable = dict(UNSTORABLE.get())
+        # one message a field: another refusal of a field said unstorable (keyed by the API's path, `records.0.status`,
+        # or a page's own, `params.days_after`) names it by the same label, and is what the character caused
+        named = {said.partition(": ")[0] for said in unstorable.values()}
+        errors = {key: said for key, said in errors.items() if said.partition(": ")[0] not in named} | unstorable
         super().__init__(", ".join(errors))
         self.errors = errors
 
@@ -176,6 +180,12 @@ class FormLabels:
     fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
     choices: Mapping[str, str] = dataclasses.field(default_factory=dict)
     hidden: frozenset[str] = frozenset({"csrf", "form_key"})
+    named: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Labels of row stems keyed by an id that the page labels with the row's name (`status-` → `Attendance of
+    %(name)s`), said for a row whose name is known (`names`), else the stem's label in `fields` or `choices`."""
+    names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """The rows' names by their key (a member's id → their full name), given by the handler once it knows them
+    (with_row_names)."""
 
     def find(self, name: str) -> tuple[str, str] | None:
         """(label in Vietnamese, TEXT or CHOICE or FILLED) of input `name` on this form; None when it has none."""
@@ -183,6 +193,8 @@ class FormLabels:
         for kind, labels in ((TEXT, self.fields), (CHOICE, self.choices)):
             if name in labels:
                 return _(labels[name]), kind
+            if dash and f"{stem}-" in labels and f"{stem}-" in self.named and row in self.names:
+                return _(self.named[f"{stem}-"], name=self.names[row]), kind
             if dash and f"{stem}-" in labels:
                 said = labels[f"{stem}-"]
                 if "%(row)s" in said:
@@ -1114,6 +1126,22 @@ async def form_of(request: Request, labels: FormLabels) -> Any:
     if FORM_KEY_PATTERN.match(key):
         setattr(request.state, FORM_KEY, key)
     return form
+
+
+def with_row_names(form: Any, names: Mapping[str, str]) -> None:
+    """Name the rows of the form being handled (FORM) that are keyed by an id (`reason-<member>`) by `names` (id →
+    name, as the page shows them: a member's full name) in every refusal from now on, its unstorable fields already
+    noted (UNSTORABLE, read from the posted `form`) said again: `Lý do vắng của Nguyễn Văn An: có một ký tự không
+    lưu được (U+0000); …`, never the same `Lý do vắng` for every member."""
+    labels = FORM.get()
+    if labels is None:
+        return
+    FORM.set(dataclasses.replace(labels, names={**labels.names, **names}))
+    said = {}
+    for name in UNSTORABLE.get():
+        found = unstorable_fields(FormData([(name, value) for value in form.getlist(name)]))
+        said[name] = found.get(name) or not_utf8_message(name)
+    UNSTORABLE.set(said)
 
 
 def derived_id(form: Any, *parts: object, prefix: str, length: int = 20) -> str:

@@ -16,6 +16,7 @@ from babel.numbers import NumberPattern, parse_pattern
 from babel.support import Translations
 from pydantic import BaseModel
 
+from services.gateway.rollups import held_without_regular
 from shared.contracts.meetings_rpc import HELD_STATUSES
 from shared.envelope import VIETNAM_TZ
 
@@ -312,9 +313,22 @@ def meeting_summary(meeting: Any) -> str:
     return said
 
 
+NOT_MET = N_("no meeting yet")
+NOT_MET_REGULAR = N_("no regular meeting yet")
+
+
+def not_met_label(row: dict[str, Any], *, capital: bool = False) -> str:
+    """How a cell's month not met yet reads (its period row or ranking line): `chưa sinh hoạt thường kỳ` when it held
+    some meeting but not its regular one (rollups.held_without_regular: a thematic or extraordinary meeting only),
+    else `chưa sinh hoạt`; `capital`: first letter upper-cased (an export's rating column)."""
+    said = _(NOT_MET_REGULAR if held_without_regular(row) else NOT_MET)
+    return said[:1].upper() + said[1:] if capital else said
+
+
 def globals_() -> dict[str, Any]:
     """Label helpers for templates."""
     return {
+        "not_met_label": not_met_label,
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,

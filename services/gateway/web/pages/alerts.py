@@ -381,13 +381,14 @@ async def save_alert_rule(committee_id: str, rule: str, request: Request, viewer
     if current is None:
         raise PageNotFound
     form = await form_of(request, alert_form(current))
-    # a checkbox is judged by its own rule (on or unticked: changes_of), which names it as the page labels it
-    UNSTORABLE.set({name: said for name, said in UNSTORABLE.get().items() if name not in checkboxes(current)})
     typed = {
         name: (form.getlist(name) if isinstance(value, list) else form.get(name))
         for name, value in current["params"].items()
     } | {"enabled": form.get("enabled") == "on"}
     enabled, params, errors = changes_of(form, current)
+    # an input holding a character no text is stored with is said so, by its label, as on every form (UNSTORABLE),
+    # never also as not on or unticked, nor as no whole number (a trial's `enabled=%00`: "giá trị không hợp lệ")
+    errors = {field: said for field, said in errors.items() if field.removeprefix("params.") not in UNSTORABLE.get()}
     try:
         if errors:
             request.state.audit_detail = {

@@ -96,8 +96,10 @@ ATTENDANCE_FORM = forms.FormLabels(
     fields={"reason-": N_("Reason for absence")},
     choices={"status-": N_("Attendance")},
     hidden=frozenset({"csrf", "form_key", "member"}),
+    named={"reason-": N_("Reason for the absence of %(name)s"), "status-": N_("Attendance of %(name)s")},
 )
-"""The roster's inputs, one row a member (`status-<member>`, `reason-<member>`), said without the member's id."""
+"""The roster's inputs, one row a member (`status-<member>`, `reason-<member>`), said as record.html labels them:
+with the member's name once the handler knows the cell's members (forms.with_row_names), never with their id."""
 MINUTES_FORM = forms.FormLabels(
     fields=forms.known("day", "started", "ended", "self_criticism_minutes", "content", "conclusions")
     | {
@@ -632,6 +634,10 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
         errors = {"data.meeting_id": _(ROSTER_CANCELLED)} if cancelled else not_begun_at(meeting)
         # the labels name members as the cell's roster does, never as the post says (a client could write anything)
         members = await data.members_by_id(state, viewer.principal, meeting.cell_id)
+        forms.with_row_names(
+            form,
+            {member_id: str(member["full_name"]) for member_id, member in members.items() if member.get("full_name")},
+        )
         names: dict[str, str] = {}
         unchosen = False
         for member_id in form.getlist("member"):
