@@ -1,6 +1,12 @@
 """Typed settings shared by every service; each service's config.py extends these."""
 
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Self
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,3 +73,58 @@ class ServiceSettings(BaseSettings):
                 " closes the channel of a delivery still held"
             )
         return self
+
+
+SAVED_SETTINGS = Path("var") / "up.env"
+"""Where `make up` keeps the settings it started a checkout with (deploy/settings.sh writes and reads it)."""
+READ_SAVED_SETTINGS = (
+    "source deploy/settings.sh"
+    ' && for name in $(compgen -e | grep "^CHIBO_"); do printf "%s=%s\\0" "$name" "${!name}"; done'
+)
+"""deploy/settings.sh sourced as make status and deploy/serve.sh source it (the one reader of var/up.env: which names
+it keeps, the shell quoting of their values, an exported variable winning), then every CHIBO_ variable it leaves."""
+
+
+class SavedSettingsError(RuntimeError):
+    """var/up.env is there but deploy/settings.sh could not read it."""
+
+
+def saved_settings(checkout: Path) -> dict[str, str]:
+    """The CHIBO_* settings the last `make up` in `checkout` saved in var/up.env that the environment does not set
+    (an exported variable wins), read by deploy/settings.sh itself; {} without the file; SavedSettingsError when the
+    shell fails on it (its last line of stderr said)."""
+    if not (checkout / SAVED_SETTINGS).is_file():
+        return {}
+    try:
+        done = subprocess.run(
+            ["bash", "-c", READ_SAVED_SETTINGS], cwd=checkout, capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SavedSettingsError(f"{checkout / SAVED_SETTINGS} could not be read: {type(exc).__name__}") from None
+    if done.returncode != 0:
+        said = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        raise SavedSettingsError(f"{checkout / SAVED_SETTINGS} could not be read by deploy/settings.sh: {said}")
+    pairs = (item.split("=", 1) for item in done.stdout.decode().split("\0") if "=" in item)
+    return {name: value for name, value in pairs if name not in os.environ}
+
+
+def settings_with(saved: Mapping[str, str]) -> ServiceSettings:
+    """ServiceSettings from the environment with `saved` (saved_settings) under it, as a script sourcing
+    deploy/env.sh sees them: a variable set in the environment wins. The environment is left as it was."""
+    added = {name: value for name, value in saved.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        return ServiceSettings()
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+def url_without_password(url: str) -> str:
+    """`url` as it may be shown or logged: a password in it (`user:secret@`, `?password=secret`) as `***`."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        parts = parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}")
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit(parts._replace(query=query))

