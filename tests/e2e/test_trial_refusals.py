@@ -109,7 +109,7 @@ async def test_a_secretarys_roster_naming_someone_outside_the_cell_is_a_422_on_t
             refused = await client.put(path, json={"records": records}, headers=headers)
             assert refused.status_code == 422, refused.text
             error = refused.json()
-            assert (error["field"], error["reason_code"]) == ("data.records.1.member_id", "member_not_in_cell"), error
+            assert (error["field"], error["reason_code"]) == ("records.1.member_id", "member_not_in_cell"), error
         # the unknown id's record arriving later changes nothing: no one-line roster was waiting for it
         late = await post_events(
             system, ids["feed_token"], json.dumps([member("no-such-member-zz", ids["thon1"])]).encode()
