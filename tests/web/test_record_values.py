@@ -82,7 +82,7 @@ async def test_refused_minutes_are_shown_again_as_sent(system: RunningSystem, pr
         sent = await client.post(f"/app/meetings/{AHEAD}/minutes", data=form)
         assert sent.status_code == 422, sent.text
         page = sent.text
-        assert "Giờ kết thúc: vui lòng nhập trường này." in page
+        assert "Giờ kết thúc: không được để trống." in page
         content = re.search(r'<textarea id="m-content" name="content" rows="4">(.*?)</textarea>', page, re.S)
         assert content and html.unescape(content.group(1)) == CONTENT
         assert "Thống nhất cao</textarea>" in page

@@ -846,9 +846,20 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
         # the contract's DocumentUrl: an http(s) address, which the person types without a picker
         return _("%(field)s must begin with http:// or https://.", field=name or label(path))
     if value in EMPTY:
-        # a rule that wants a value left empty (a thematic meeting's topic)
+        # a rule that wants a value left empty: a thematic or combined meeting's topic says why it is needed
+        needs = TOPIC_NEEDED.search(validation_message(error))
+        if needs is not None:
+            return _(TOPIC_MISSING, field=name or label(path), kind=_(TOPIC_KINDS[needs[1]]))
         return required(path, name=name)
     return invalid(path, name=name)
+
+
+TOPIC_NEEDED = re.compile(r"\ban? (thematic|combined) meeting needs a topic\b")
+"""The contract's refusal of a thematic or combined meeting without a topic (meetings.topic_for_kind)."""
+TOPIC_KINDS = {"thematic": N_("a thematic"), "combined": N_("a combined")}
+TOPIC_MISSING = N_("%(field)s: no topic entered; %(kind)s meeting must have a topic.")
+"""`Chủ đề: chưa nhập chủ đề; buổi sinh hoạt chuyên đề phải có chủ đề.`, not a bare "fill in this field": why the
+meeting's kind needs one."""
 
 
 HOLD_HOURS = 24
