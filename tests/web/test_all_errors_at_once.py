@@ -19,7 +19,7 @@ def test_a_date_and_an_hour_both_wrong_are_both_reported() -> None:
     assert "tháng 13 không có thật" in errors["starts_at"] and "giờ 25 không hợp lệ" in errors["starts_at"], errors
     errors = {}
     assert forms.meeting_start({"start_date": "", "start_time": "25:99"}, errors) is None
-    assert "vui lòng nhập" in errors["starts_at"] and "giờ 25 không hợp lệ" in errors["starts_at"], errors
+    assert "không được để trống" in errors["starts_at"] and "giờ 25 không hợp lệ" in errors["starts_at"], errors
     errors = {}  # what is no date or hour at all is quoted back as typed
     assert forms.meeting_start({"start_date": "2026-12-4x", "start_time": "2x:99"}, errors) is None
     assert "“2026-12-4x”" in errors["starts_at"] and "“2x:99”" in errors["starts_at"], errors

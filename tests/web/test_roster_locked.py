@@ -74,7 +74,7 @@ async def test_a_roster_is_judged_against_recorded_minutes_and_locked_once_they_
         answer = await api.put(f"/v1/meetings/{meeting_id}/attendance", json={"records": records})
         assert answer.status_code == 422, answer.text
         assert answer.json()["reason_code"] == "absent_at_meeting"
-        assert answer.json()["field"] == f"data.records.{members.index(OWN[0])}.status"
+        assert answer.json()["field"] == f"records.{members.index(OWN[0])}.status"
         assert "12 votes" in answer.json()["message"]  # every problem said at once
 
         # a roster agreeing with the minutes is recorded; then the cell adopts them
