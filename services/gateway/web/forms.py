@@ -926,11 +926,18 @@ def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[
         message = _(
             "%(why)s So %(what)s are not recorded yet: they are held, and will be refused after %(hours)s hours "
             "unless it arrives.",
-            why=explain_hold(result.waiting_for, result.reason, result.field),
+            # the API names the body's field (handlers.body_field); explain_hold reads the event's path
+            why=explain_hold(result.waiting_for, result.reason, held_path(result.field)),
             what=what,
             hours=HOLD_HOURS,
         )
     return {field: message}
+
+
+def held_path(field: str | None) -> str | None:
+    """The event's path (`data.meeting_id`) of a held command's field, which the API names as its body does
+    (`meeting_id`: handlers.body_field); None for none."""
+    return f"data.{field.removeprefix('data.')}" if field else None
 
 
 def hold_expired_message(field: str, *, member: str | None) -> str:
