@@ -76,14 +76,14 @@ async def test_a_meeting_already_held_is_recorded_bounded_unannounced_and_scored
 
     plain = await secretary.post(cell, json=body(held_at))
     assert plain.status_code == 422, plain.text
-    assert (plain.json()["field"], plain.json()["reason_code"]) == ("data.starts_at", "scheduled_in_the_past")
+    assert (plain.json()["field"], plain.json()["reason_code"]) == ("starts_at", "scheduled_in_the_past")
     for starts, code in (
         (now - timedelta(days=8), "held_too_long_ago"),
         (now + timedelta(hours=2), "held_start_ahead"),
     ):
         refused = await secretary.post(cell, json=body(starts, already_held=True))
         assert refused.status_code == 422, refused.text
-        assert (refused.json()["field"], refused.json()["reason_code"]) == ("data.starts_at", code)
+        assert (refused.json()["field"], refused.json()["reason_code"]) == ("starts_at", code)
         if code == "held_too_long_ago":
             assert "within 7 days of its start" in refused.json()["message"], refused.json()
 

@@ -2,7 +2,7 @@
 
 D1: the secretary's `PUT /v1/meetings/<id>/attendance` naming "no-such-member-zz", or a member of another cell, was
 answered 202 `held` (member_unknown), and the member's record arriving later made that one-line roster replace the
-meeting's own. It is now a 422 naming `data.records.N.member_id` with meetings' code, and nothing waits.
+meeting's own. It is now a 422 naming `records.N.member_id` (the body's field) with meetings' code, and nothing waits.
 D7: a 2 MB `POST /v1/events` under a source the account had not registered was answered 200 with a `source`
 rejection, under a registered one 413. The size is judged first: 413 `body: larger than 1048576 bytes` for both.
 """
@@ -109,7 +109,7 @@ async def test_a_secretarys_roster_naming_someone_outside_the_cell_is_a_422_on_t
             refused = await client.put(path, json={"records": records}, headers=headers)
             assert refused.status_code == 422, refused.text
             error = refused.json()
-            assert (error["field"], error["reason_code"]) == ("data.records.1.member_id", "member_not_in_cell"), error
+            assert (error["field"], error["reason_code"]) == ("records.1.member_id", "member_not_in_cell"), error
         # the unknown id's record arriving later changes nothing: no one-line roster was waiting for it
         late = await post_events(
             system, ids["feed_token"], json.dumps([member("no-such-member-zz", ids["thon1"])]).encode()

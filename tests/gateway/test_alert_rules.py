@@ -113,6 +113,29 @@ async def test_a_wrong_change_is_refused_naming_the_field_and_changes_nothing(
     assert (await client.get(f"/v1/committees/{world.ward_a}/alert-rules", headers=ward)).json() == before
 
 
+async def test_a_whole_number_parameter_is_refused_as_a_decimal_naming_it(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A trial's `day_of_month: 25.0` was taken as 25: every whole-number parameter of every rule takes a JSON integer
+    only, as `"25"` and `true` are refused."""
+    from services.notifications.domain.settings import DEFAULTS
+
+    ward = headers["ward_officer"]
+    whole = [
+        (rule, name, value)
+        for rule, params in DEFAULTS.items()
+        for name, value in params.items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    ]
+    assert ("no_regular_meeting", "day_of_month", 25) in whole and len(whole) >= 9
+    for rule, name, value in whole:
+        sent = {"params": {name: float(value)}}
+        response = await client.put(f"/v1/committees/{world.ward_a}/alert-rules/{rule}", json=sent, headers=ward)
+        assert response.status_code == 422, (rule, name, response.text)
+        said = response.json()
+        assert (said["field"], said["message"]) == (f"params.{name}", f"params.{name}: must be a whole number")
+
+
 @pytest.mark.parametrize("role", ["member", "secretary", "integration", "operator", "admin"])
 async def test_other_roles_may_not_change_alert_rules(
     client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World, role: str

@@ -155,7 +155,7 @@ async def test_a_command_on_a_cancelled_meeting_is_a_422_with_meetings_reason_co
     )
     assert response.status_code == 422, response.text
     error = response.json()
-    assert (error["code"], error["field"], error["reason_code"]) == ("invalid", "data.meeting_id", "meeting_cancelled")
+    assert (error["code"], error["field"], error["reason_code"]) == ("invalid", "meeting_id", "meeting_cancelled")
     assert "is cancelled" in error["message"]
 
 

@@ -68,5 +68,5 @@ def test_a_task_without_assignee_or_with_a_date_that_is_no_date_gets_one_true_me
     errors = refused.value.errors
     assert errors["assignee-1"] == "Người được giao nhiệm vụ 1: vui lòng chọn một đảng viên."
     assert "tasks.0.due_on" in errors and "due-1" not in errors  # one message about the date given, not two
-    assert errors["due-2"] == "Hạn hoàn thành nhiệm vụ 2: vui lòng nhập trường này."
+    assert errors["due-2"] == "Hạn hoàn thành nhiệm vụ 2: không được để trống."
     assert "assignee-2" not in errors

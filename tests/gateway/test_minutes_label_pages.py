@@ -168,5 +168,5 @@ async def test_a_refused_confirmation_is_said_when_the_meeting_has_no_item_score
     assert 'id="confirm-errors"' in page and 'role="alert"' in page
     start = page.index('id="confirm-errors"')
     errors = page[start : page.index("</div>", start)]
-    assert "Vui lòng sửa:" in errors and "Điểm: vui lòng nhập trường này." in errors
+    assert "Vui lòng sửa:" in errors and "Điểm: không được để trống." in errors
     assert no_items in page

@@ -19,7 +19,7 @@ def test_a_date_and_an_hour_both_wrong_are_both_reported() -> None:
     assert "tháng 13 không có thật" in errors["starts_at"] and "giờ 25 không hợp lệ" in errors["starts_at"], errors
     errors = {}
     assert forms.meeting_start({"start_date": "", "start_time": "25:99"}, errors) is None
-    assert "vui lòng nhập" in errors["starts_at"] and "giờ 25 không hợp lệ" in errors["starts_at"], errors
+    assert "không được để trống" in errors["starts_at"] and "giờ 25 không hợp lệ" in errors["starts_at"], errors
     errors = {}  # what is no date or hour at all is quoted back as typed
     assert forms.meeting_start({"start_date": "2026-12-4x", "start_time": "2x:99"}, errors) is None
     assert "“2026-12-4x”" in errors["starts_at"] and "“2x:99”" in errors["starts_at"], errors
@@ -40,7 +40,7 @@ async def test_a_roster_of_a_meeting_ahead_reports_its_missing_reason_and_the_me
         sent = await client.post(f"/app/meetings/{AHEAD}/attendance", data=form)
     assert sent.status_code == 422, sent.text
     errors = html.unescape(sent.text.split('id="attendance-errors"', 1)[1].split("</ul>", 1)[0])
-    assert "vui lòng nhập trường này" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
+    assert "không được để trống" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
 
 
 def errors_of(page: str, section: str) -> str:
@@ -69,7 +69,7 @@ async def test_minutes_of_a_meeting_ahead_report_their_missing_end_and_the_meeti
         sent = await client.post(f"/app/meetings/{AHEAD}/minutes", data=form)
     assert sent.status_code == 422, sent.text
     errors = errors_of(sent.text, "minutes")
-    assert "Giờ kết thúc: vui lòng nhập trường này" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
+    assert "Giờ kết thúc: không được để trống" in errors and "Buổi sinh hoạt chưa diễn ra" in errors, errors
 
 
 @pytest.mark.e2e

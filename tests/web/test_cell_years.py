@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from services.gateway.web.periods import cell_years, nearest_year
+from services.gateway.web.periods import cell_years, offered_years
 from shared.periods import VIETNAM_TZ
 
 
@@ -16,7 +16,10 @@ def test_a_cell_offers_the_years_it_existed_in_up_to_this_year() -> None:
     assert cell_years(None, None) == [str(this_year - offset) for offset in range(3)]
 
 
-def test_a_year_outside_goes_to_the_nearest() -> None:
-    assert nearest_year("1800", earliest="2025", latest="2026") == "2025"
-    assert nearest_year("2999", earliest="2025", latest="2026") == "2026"
-    assert nearest_year("2025", earliest="2025", latest="2026") == "2025"
+def test_the_page_offers_the_years_with_meetings_up_to_this_year_only() -> None:
+    """A new user's trial in December 2026 was offered 2027, which had nothing: a meeting next January is listed
+    among the meetings ahead of this year's page, and next year is not offered."""
+    this_year = datetime.now(VIETNAM_TZ).year
+    span = [str(this_year), str(this_year - 1)]
+    assert offered_years(span, {str(this_year + 1), str(this_year - 3)}) == [*span, str(this_year - 3)]
+    assert offered_years([str(this_year)], set()) == [str(this_year)]

@@ -330,7 +330,7 @@ async def test_the_sign_in_form_is_read_as_every_other_form(system: RunningSyste
             (b"&username=a&password=x&next=%FF", "Trang quay lại: có một ký tự không lưu được"),
             (b"&username=a&password=x&" + STRAY.encode() + b"=%00", "Một trường không có trên biểu mẫu này"),
             (b"&username=" + b"a" * 201 + b"&password=x", "Tên đăng nhập: tối đa 200 ký tự (đã nhập 201)."),
-            (b"&username=&password=x", "Tên đăng nhập: vui lòng nhập trường này."),
+            (b"&username=&password=x", "Tên đăng nhập: không được để trống."),
         ):
             token = (await sign_in_page(client)).encode()
             answer = await post_sign_in(client, b"csrf=" + token + sent)

@@ -145,11 +145,11 @@ def _minutes_api() -> dict[str, object]:
 def test_the_minutes_times_are_named_in_vietnamese() -> None:
     with pytest.raises(FormErrors) as caught:
         _minutes_body(FormData([*MINUTES.items(), ("ended", "")]), "m")
-    assert caught.value.errors == {"ended_at": "Giờ kết thúc: vui lòng nhập trường này."}
+    assert caught.value.errors == {"ended_at": "Giờ kết thúc: không được để trống."}
     with pytest.raises(FormErrors) as caught:
         _minutes_body(FormData([*MINUTES.items(), ("started", ""), ("day", "")]), "m")
     assert caught.value.errors["started_at"] == (  # both inputs at once, never one sending for each
-        "Ngày: vui lòng nhập trường này. Giờ bắt đầu: vui lòng nhập trường này."
+        "Ngày: không được để trống. Giờ bắt đầu: không được để trống."
     )
 
 
@@ -172,13 +172,13 @@ def test_a_one_row_form_names_no_row() -> None:
     body = {"items": [{"title": "", "kind": "bien-ban"}]}
     with pytest.raises(FormErrors) as caught:
         forms.build(DocumentsCreate, body, names=forms.single_rows(body))
-    assert caught.value.errors["items.0.title"] == "Tên tài liệu: vui lòng nhập trường này."
+    assert caught.value.errors["items.0.title"] == "Tên tài liệu: không được để trống."
     assert caught.value.errors["items.0.kind"].startswith("Loại tài liệu: “bien-ban” không nằm trong")
     assert forms.single_rows(body)["data.items.0.title"] == "Tên tài liệu"  # a refusal by the shared contract too
     # several rows still say which
     with pytest.raises(FormErrors) as caught:
         forms.build(DocumentsCreate, {"items": [{"title": "a", "kind": "minutes"}, {"title": "", "kind": "minutes"}]})
-    assert caught.value.errors == {"items.1.title": "Tên tài liệu, dòng 2: vui lòng nhập trường này."}
+    assert caught.value.errors == {"items.1.title": "Tên tài liệu, dòng 2: không được để trống."}
 
 
 async def test_a_reason_that_begins_with_the_fields_name_is_not_prefixed_by_it() -> None:

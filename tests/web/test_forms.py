@@ -38,7 +38,7 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     await page.get_by_label("Chương trình").fill("Kiểm điểm nghị quyết tháng trước\nTriển khai nhiệm vụ tháng tới")
     await page.get_by_role("button", name="Lên lịch và thông báo cho đảng viên").click()
     # the place was left empty: the form comes back naming it
-    assert "Địa điểm: vui lòng nhập trường này." in await page.locator("#schedule-errors").inner_text()
+    assert "Địa điểm: không được để trống." in await page.locator("#schedule-errors").inner_text()
     await page.get_by_label("Địa điểm").fill("Nhà văn hóa thôn 1")
     await page.get_by_role("button", name="Lên lịch và thông báo cho đảng viên").click()
     await page.wait_for_url("**/record?notice=scheduled")
@@ -49,7 +49,7 @@ async def test_a_secretary_schedules_records_and_sees_the_provisional_score(
     await roster.nth(3).locator("select").select_option("excused")
     await page.get_by_role("button", name="Lưu điểm danh").click()
     errors = await page.locator("#attendance-errors").inner_text()
-    assert "Lý do vắng của" in errors and "vui lòng nhập trường này" in errors
+    assert "Lý do vắng của" in errors and "không được để trống" in errors
     # no status is preselected but the exempt member's: every other member left unchosen is named too
     assert errors.count("chưa chọn tình trạng") == 12, errors
     await page.locator("#roster-form tbody tr").nth(3).locator("select").select_option("excused")
@@ -149,8 +149,8 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         assert empty.status_code == 422
         for message in (
             "Loại buổi sinh hoạt: vui lòng chọn một giá trị.",
-            "Ngày: vui lòng nhập trường này.",
-            "Địa điểm: vui lòng nhập trường này.",
+            "Ngày: không được để trống.",
+            "Địa điểm: không được để trống.",
         ):
             assert message in empty.text, message
         # a thematic meeting without its topic, the date and the place: all three named at the first submit
@@ -159,9 +159,9 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         )
         assert thematic.status_code == 422
         for message in (
-            "Chủ đề: vui lòng nhập trường này.",
-            "Ngày: vui lòng nhập trường này.",
-            "Địa điểm: vui lòng nhập trường này.",
+            "Chủ đề: chưa nhập chủ đề; buổi sinh hoạt chuyên đề phải có chủ đề.",
+            "Ngày: không được để trống.",
+            "Địa điểm: không được để trống.",
         ):
             assert message in thematic.text, message
         combined = await client.post(
@@ -169,7 +169,7 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
             data={"csrf": token, "kind": "combined", "start_time": "19:30", "location": "Nhà văn hóa"},
         )
         assert combined.status_code == 422
-        assert "Chủ đề: vui lòng nhập trường này." in combined.text
+        assert "Chủ đề: chưa nhập chủ đề; buổi sinh hoạt thường kỳ kết hợp chuyên đề phải có chủ đề." in combined.text
         assert 'name="topic" value="" aria-invalid="true"' in combined.text
         form = {"csrf": token, "start_time": "19:30", "location": "Nhà văn hóa", "agenda": "Kiểm điểm"}
         bogus = await client.post(
@@ -198,7 +198,7 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         token = csrf_of(shown)
         documents = await client.post(f"{record}/documents", data={"csrf": token, "title": "", "kind": "bien-ban"})
         assert documents.status_code == 422
-        assert "Tên tài liệu: vui lòng nhập trường này." in documents.text
+        assert "Tên tài liệu: không được để trống." in documents.text
         assert "Loại tài liệu: “bien-ban” không nằm trong các lựa chọn cho phép (Nội dung sinh hoạt" in (documents.text)
         member = "demo-cb-thon-1-dv03"
         # the row's label names the member as the cell's roster does, whatever name a client posts along
@@ -223,7 +223,7 @@ async def test_form_messages_name_the_field_the_row_the_member_and_the_choices(
         past = (datetime.now(VIETNAM_TZ) - timedelta(hours=2)).isoformat(timespec="seconds")
         late = await api.post("/v1/cells/demo-cb-thon-1/meetings", json={**body, "starts_at": past, "agenda": ["a"]})
         assert late.status_code == 422, late.text
-        assert (late.json()["field"], late.json()["reason_code"]) == ("data.starts_at", "scheduled_in_the_past")
+        assert (late.json()["field"], late.json()["reason_code"]) == ("starts_at", "scheduled_in_the_past")
 
 
 async def test_a_member_changes_preferences_and_the_api_agrees(

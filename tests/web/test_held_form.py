@@ -43,7 +43,7 @@ async def test_a_secretary_records_a_meeting_already_held_and_lands_on_its_recor
         shown = (await client.get(f"/app/cells/{CELL}/meetings/held")).text
         warning = text(shown)
         assert "Đảng viên chưa được thông báo qua chibo." in warning
-        assert "sẽ bị tính là không đạt, trừ khi bạn ghi dưới đây thời điểm chi bộ đã thông báo" in warning
+        assert "sẽ bị tính là không đạt, trừ khi đồng chí ghi dưới đây thời điểm chi bộ đã thông báo" in warning
         meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
         sent = await client.post(
             f"/app/cells/{CELL}/meetings/held", data={**form, "csrf": csrf_of(shown), "meeting_id": meeting_id}

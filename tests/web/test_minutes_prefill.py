@@ -208,7 +208,7 @@ async def test_the_minutes_form_is_filled_in_with_the_stored_minutes_and_sent_un
             f"/v1/meetings/{meeting_id}/minutes", json=resent | {"conclusions": "Kết luận sửa sau khi thông qua"}
         )
         assert changed.status_code == 422, changed.text
-        assert (changed.json()["field"], changed.json()["reason_code"]) == ("data.meeting_id", "minutes_adopted")
+        assert (changed.json()["field"], changed.json()["reason_code"]) == ("meeting_id", "minutes_adopted")
         final = (await api.get(f"/v1/meetings/{meeting_id}")).json()
     assert final["minutes"] == stored
     assert final["approved_at"] == adopted["approved_at"]

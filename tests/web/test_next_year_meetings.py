@@ -1,5 +1,6 @@
-"""A meeting scheduled in next year's first days is found from its cell's page: its year is offered and shown, and
-it is listed among the meetings still ahead whatever the year shown (services/gateway/web/pages/cells.py)."""
+"""A meeting scheduled in next year's first days is found from its cell's page, listed among the meetings still ahead
+whatever the year shown; the year picker offers no year after this one, and a year outside the cell's years is a page
+naming it, never another year shown in its place (services/gateway/web/pages/cells.py)."""
 
 import html
 import uuid
@@ -16,11 +17,12 @@ CELL = "demo-cb-tram-yte"  # a cell whose years and meetings no other web test r
 FEED = "urn:test:next-year"
 
 
-async def test_a_meeting_next_january_is_offered_shown_and_listed_ahead(
+async def test_a_meeting_next_january_is_listed_ahead_and_next_year_is_not_offered(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
-    """The fresh-user trial: a meeting on 2027-01-05 scheduled in December was listed nowhere; the year picker
-    offered 2026 and 2025 only, and `?year=2027` quietly showed 2026."""
+    """The fresh-user trial: a meeting on 2027-01-05 scheduled in December was listed nowhere, and `?year=2027`
+    quietly showed 2026; a later trial in December was offered 2027, which had nothing, and `?year=1999` showed
+    2025. The meeting is listed ahead; 2027 and 1999 are each a 404 naming the year and the years there are."""
     this_year = datetime.now(VIETNAM_TZ).year
     next_year = str(this_year + 1)
     starts = datetime(this_year + 1, 1, 5, 19, 30, tzinfo=VIETNAM_TZ)
@@ -45,15 +47,15 @@ async def test_a_meeting_next_january_is_offered_shown_and_listed_ahead(
         await eventually(listed, timeout=60, interval=0.5)
     async with signed_in(system, "officer") as client:
         this_page = await client.get(f"/app/cells/{CELL}")
-        next_page = await client.get(f"/app/cells/{CELL}?year={next_year}")
-        beyond = await client.get(f"/app/cells/{CELL}?year={this_year + 2}")
-    assert this_page.status_code == 200 and next_page.status_code == 200, next_page.headers.get("location")
+        outside = {year: await client.get(f"/app/cells/{CELL}?year={year}") for year in (next_year, "1999")}
+    assert this_page.status_code == 200
     picker = this_page.text.split('id="year"', 1)[1].split("</select>", 1)[0]
-    assert f'value="{next_year}"' in picker and f'value="{this_year}"' in picker
-    for page in (this_page, next_page):
-        ahead = html.unescape(page.text.split('id="ahead"', 1)[1].split("</ul>", 1)[0])
-        assert f"/app/meetings/{meeting_id}" in ahead and "Sắp tới" in page.text
-    assert f"Năm {next_year}" in next_page.text
-    year_list = next_page.text.split('id="meetings"', 1)[1].split("</table>", 1)[0]
-    assert f"/app/meetings/{meeting_id}" in year_list
-    assert beyond.status_code == 303 and beyond.headers["location"].endswith(f"?year={next_year}")
+    assert f'value="{next_year}"' not in picker and f'value="{this_year}"' in picker
+    ahead = html.unescape(this_page.text.split('id="ahead"', 1)[1].split("</ul>", 1)[0])
+    assert f"/app/meetings/{meeting_id}" in ahead and "Sắp tới" in this_page.text
+    for year, page in outside.items():
+        assert page.status_code == 404, (year, page.status_code, page.headers.get("location"))
+        said = html.unescape(page.text)
+        assert f"Không có dữ liệu của năm {year} (năm ghi trong địa chỉ của trang)" in said, said[-1500:]
+        assert f"đến năm {this_year}" in said
+        assert f'href="/app/cells/{CELL}?year={this_year}"' in page.text

@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime, timedelta
+from html import unescape
 
 import httpx
 import pytest
@@ -291,24 +292,23 @@ async def test_a_page_about_an_id_outside_reads_as_one_about_an_unknown_id(
     assert page(there.text, outside) == page(nowhere.text, unknown)
 
 
-async def test_a_cells_year_picker_offers_the_years_it_existed_and_sends_other_years_to_the_nearest(
+async def test_a_cells_year_picker_offers_the_years_it_existed_and_refuses_other_years_naming_them(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     """A trial's `?year=1800` answered 200 with an empty year, and the picker offered 2024 for a cell set up in
-    December 2025 (the demo's first month): only the years the cell existed in, up to this year, are offered, and a
-    year outside them goes to the nearest one offered."""
+    December 2025 (the demo's first month): only the years the cell existed in, up to this year, are offered; a later
+    trial's `?year=1999` went to 2025 without a word, so a year outside them is the page naming it and the span."""
     this_year = f"{datetime.now(VIETNAM_TZ):%Y}"
     offered = [str(year) for year in range(int(this_year), int(DEMO.first_year) - 1, -1)]
     async with signed_in(system, "officer") as client:
         page = (await client.get("/app/cells/demo-cb-thon-2")).text
         assert re.findall(r'<option value="(\d{4})"', page) == offered
-        for asked, nearest in (
-            ("1800", offered[-1]),
-            (str(int(DEMO.first_year) - 1), offered[-1]),
-            ("2999", this_year),
-        ):
-            moved = await client.get(f"/app/cells/demo-cb-thon-2?year={asked}")
-            assert (moved.status_code, moved.headers["location"]) == (303, f"/app/cells/demo-cb-thon-2?year={nearest}")
+        for asked in ("1800", "1999", str(int(DEMO.first_year) - 1), "2999"):
+            refused = await client.get(f"/app/cells/demo-cb-thon-2?year={asked}")
+            assert refused.status_code == 404, (asked, refused.status_code)
+            said = unescape(refused.text)
+            assert f"Không có dữ liệu của năm {asked} (năm ghi trong địa chỉ của trang)" in said, asked
+            assert f"chi bộ hoạt động từ năm {offered[-1]} đến năm {this_year}" in said, said[-1500:]
         assert (await client.get(f"/app/cells/demo-cb-thon-2?year={offered[-1]}")).status_code == 200
 
 

@@ -82,7 +82,7 @@ async def test_refused_minutes_are_shown_again_as_sent(system: RunningSystem, pr
         sent = await client.post(f"/app/meetings/{AHEAD}/minutes", data=form)
         assert sent.status_code == 422, sent.text
         page = sent.text
-        assert "Giờ kết thúc: vui lòng nhập trường này." in page
+        assert "Giờ kết thúc: không được để trống." in page
         content = re.search(r'<textarea id="m-content" name="content" rows="4">(.*?)</textarea>', page, re.S)
         assert content and html.unescape(content.group(1)) == CONTENT
         assert "Thống nhất cao</textarea>" in page
@@ -154,7 +154,7 @@ async def test_an_assessment_is_judged_by_the_framework_never_by_a_posted_name_o
         before = (await api.get(f"/v1/meetings/{HELD}")).json()["assessments"]
         for points in ({code: float(top.replace(",", ".")) + 1}, {"no.such_item": 1}):
             sent = await api.post(f"/v1/meetings/{HELD}/assessments", json={"role": "cell_committee", "points": points})
-            assert sent.status_code == 422 and "data.points." in sent.text, (points, sent.status_code, sent.text)
+            assert sent.status_code == 422 and "points." in sent.json()["field"], (points, sent.status_code, sent.text)
         assert (await api.get(f"/v1/meetings/{HELD}")).json()["assessments"] == before
 
 

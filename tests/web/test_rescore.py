@@ -21,7 +21,7 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     await page.wait_for_url("**/app/committees/demo-xa-hoa-binh/rescore")
     await page.get_by_label("Từ tháng").fill("")
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
-    assert "Từ tháng: vui lòng nhập trường này." in await page.locator("#rescore-errors").inner_text()
+    assert "Từ tháng: không được để trống." in await page.locator("#rescore-errors").inner_text()
     await page.get_by_label("Từ tháng").fill("2026-06")
     await page.get_by_label("Đến tháng").fill("2026-02")
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()

@@ -74,7 +74,7 @@ async def test_a_roster_is_judged_against_recorded_minutes_and_locked_once_they_
         answer = await api.put(f"/v1/meetings/{meeting_id}/attendance", json={"records": records})
         assert answer.status_code == 422, answer.text
         assert answer.json()["reason_code"] == "absent_at_meeting"
-        assert answer.json()["field"] == f"data.records.{members.index(OWN[0])}.status"
+        assert answer.json()["field"] == f"records.{members.index(OWN[0])}.status"
         assert "12 votes" in answer.json()["message"]  # every problem said at once
 
         # a roster agreeing with the minutes is recorded; then the cell adopts them
@@ -94,7 +94,7 @@ async def test_a_roster_is_judged_against_recorded_minutes_and_locked_once_they_
         assert "Chi bộ đã thông qua biên bản buổi sinh hoạt này: " + ADOPTED in errors_of(stale.text, "attendance")
         changed = await api.put(f"/v1/meetings/{meeting_id}/attendance", json={"records": records})
         assert changed.status_code == 422, changed.text
-        assert (changed.json()["field"], changed.json()["reason_code"]) == ("data.meeting_id", "minutes_adopted")
+        assert (changed.json()["field"], changed.json()["reason_code"]) == ("meeting_id", "minutes_adopted")
         everyone = [{"member_id": member, "status": "present"} for member in reversed(members)]
         assert (await api.put(f"/v1/meetings/{meeting_id}/attendance", json={"records": everyone})).status_code == 202
         final = (await api.get(f"/v1/meetings/{meeting_id}")).json()["attendance"]["records"]

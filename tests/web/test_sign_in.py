@@ -52,7 +52,7 @@ async def test_an_empty_field_is_named(system: RunningSystem, province: dict) ->
         csrf = csrf_of((await client.get("/app/sign-in")).text)
         response = await client.post("/app/sign-in", data={"username": "officer", "password": "", "csrf": csrf})
     assert response.status_code == 422
-    assert "Mật khẩu: vui lòng nhập trường này." in response.text
+    assert "Mật khẩu: không được để trống." in response.text
 
 
 @pytest.mark.parametrize("username", ["can-bo-tinh%00", "%00", "officer%00"])

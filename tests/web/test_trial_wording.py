@@ -109,7 +109,7 @@ def handled(monkeypatch: pytest.MonkeyPatch, sent: Any) -> None:
 async def test_the_cancel_forms_errors_name_its_field_as_labelled(monkeypatch: pytest.MonkeyPatch) -> None:
     handled(monkeypatch, {"reason": ""})
     errors: Any = await secretary.cancel("m-1", None, None, None)  # type: ignore[arg-type]
-    assert list(errors.values()) == ["Lý do hủy: vui lòng nhập trường này."]
+    assert list(errors.values()) == ["Lý do hủy: không được để trống."]
 
     async def refused() -> None:
         raise RpcError("invalid", "data.reason: reworded", field="data.reason")
@@ -273,7 +273,7 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
     sent += [("member", "m-2"), ("status-m-2", "present"), ("reason-m-2", "Đến muộn")]
     handled(monkeypatch, sent)
     errors: Any = await secretary.attendance("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
-    assert errors["reason-m-1"] == "Lý do vắng của Trần Văn An: vui lòng nhập trường này.", errors
+    assert errors["reason-m-1"] == "Lý do vắng của Trần Văn An: không được để trống.", errors
     assert errors["reason-m-2"].startswith("Lý do vắng của Lê Thị Bình: đảng viên có mặt thì không ghi lý do vắng"), (
         errors
     )

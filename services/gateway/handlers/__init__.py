@@ -419,7 +419,7 @@ def build_command_event(
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = errors[0]
-        field = ".".join(str(part) for part in first.get("loc", ())) or None
+        field = body_field(".".join(str(part) for part in first.get("loc", ())) or None)
         message = f"{field}: {validation_message(first)}" if field else "invalid"
         raise DataRefused(message, field=field, errors=list(errors)) from None
     event = new_event(
@@ -458,18 +458,42 @@ async def send_command(
     )
     reply = await rpc.call(Ingest(events=[event], route="http", account=principal.sub, scope=write_scope(principal)))
     result = reply.results[0]
+    field = body_field(result.field)
     if result.outcome == "rejected":
-        raise RpcError("invalid", result.reason or "rejected", field=result.field, refusal=result.refusal)
+        raise RpcError("invalid", body_reason(result.reason, result.field), field=field, refusal=result.refusal)
     return {
         "event_id": event["id"],
         "type": event_type,
         "subject": subject,
         "outcome": result.outcome,
-        "reason": result.reason,
-        "field": result.field if result.outcome == "held" else None,
+        "reason": body_reason(result.reason, result.field) if result.reason else None,
+        "field": field if result.outcome == "held" else None,
         "waiting_for": result.waiting_for,
         "reason_code": refusal_code(result.refusal) if result.outcome == "held" else None,
     }
+
+
+BODY_FIELDS = {"assessor.role": "role"}
+"""A command's data fields that its API body names otherwise (an assessment's `role` is its data's assessor)."""
+
+
+def body_field(field: str | None) -> str | None:
+    """A command's refused or held field as its API body names it: meetings names the event's path
+    (`data.starts_at`, `data.records.1.member_id`), the contract's model the data's (`starts_at`); the body has no
+    `data` wrapper, so both are `starts_at` (`data.assessor.role` is `role`, BODY_FIELDS). None stays None."""
+    if field is None:
+        return None
+    own = field.removeprefix("data.")
+    return BODY_FIELDS.get(own, own)
+
+
+def body_reason(reason: str | None, field: str | None) -> str:
+    """A command's refusal as its API body names the field: meetings' reason begins with the event's path
+    (`data.starts_at: ...`), said of the body's field (`starts_at: ...`)."""
+    said = reason or "rejected"
+    if field is not None and said.startswith(f"{field}:"):
+        return f"{body_field(field)}{said.removeprefix(field)}"
+    return said
 
 
 def command_data(body: BaseModel, **fixed: Any) -> dict[str, Any]:

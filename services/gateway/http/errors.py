@@ -1,6 +1,6 @@
 """One error shape for every failure, and how service errors become HTTP statuses."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiormq.exceptions
@@ -132,17 +132,41 @@ async def _on_body_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, field=exc.field)
 
 
+UNEXPECTED_FIELD = "unexpected field: this body has no such field"
+"""What a refusal says of a field the request's model does not have (pydantic's `extra_forbidden`)."""
+
+
+def _refused_field(error: Mapping[str, Any]) -> str:
+    """The path of one validation error as the caller sent it (`points.A1`, `query.period`), `body` for the whole."""
+    return ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+
+
+def _refused_said(error: Mapping[str, Any], field: str) -> str:
+    """What one validation error says of its field."""
+    if error.get("type") == "extra_forbidden":
+        return UNEXPECTED_FIELD
+    if field.endswith("period") and error.get("type") == "string_pattern_mismatch":
+        return f"{str(error.get('input'))[:40]!r} is not a period like 2026-11, 2026-Q4 or 2026"
+    return validation_message(error)
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming in `field` the first field at fault, an unexpected (extra) one before any other (a body of another
+    shape is told so, not that its own fields are missing), and in `message` every field at fault in that order,
+    each `path: why` joined by `; `; 400 for a body that is not JSON."""
     assert isinstance(exc, RequestValidationError)
-    first = exc.errors()[0] if exc.errors() else {}
-    field = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
-    message = validation_message(first) if first else "invalid request"
+    errors = sorted(exc.errors(), key=_not_extra)
+    first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
-        return error_response(400, "bad_request", f"body: not valid JSON ({message})", field="body")
-    if field.endswith("period") and first.get("type") == "string_pattern_mismatch":
-        value = str(first.get("input"))[:40]
-        message = f"{value!r} is not a period like 2026-11, 2026-Q4 or 2026"
-    return error_response(422, "invalid", f"{field}: {message}", field=field)
+        return error_response(400, "bad_request", f"body: not valid JSON ({validation_message(first)})", field="body")
+    said = [f"{field}: {_refused_said(error, field)}" for error in errors for field in [_refused_field(error)]]
+    message = "; ".join(dict.fromkeys(said)) or "body: invalid request"
+    return error_response(422, "invalid", message, field=_refused_field(first))
+
+
+def _not_extra(error: Mapping[str, Any]) -> bool:
+    """Sort key putting the unexpected (extra) fields first, the others in the model's order after them."""
+    return error.get("type") != "extra_forbidden"
 
 
 FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"

@@ -858,9 +858,20 @@ def message(error: Mapping[str, Any], *, path: str, name: str | None = None) -> 
         # the contract's DocumentUrl: an http(s) address, which the person types without a picker
         return _("%(field)s must begin with http:// or https://.", field=name or label(path))
     if value in EMPTY:
-        # a rule that wants a value left empty (a thematic meeting's topic)
+        # a rule that wants a value left empty: a thematic or combined meeting's topic says why it is needed
+        needs = TOPIC_NEEDED.search(validation_message(error))
+        if needs is not None:
+            return _(TOPIC_MISSING, field=name or label(path), kind=_(TOPIC_KINDS[needs[1]]))
         return required(path, name=name)
     return invalid(path, name=name)
+
+
+TOPIC_NEEDED = re.compile(r"\ban? (thematic|combined) meeting needs a topic\b")
+"""The contract's refusal of a thematic or combined meeting without a topic (meetings.topic_for_kind)."""
+TOPIC_KINDS = {"thematic": N_("a thematic"), "combined": N_("a combined")}
+TOPIC_MISSING = N_("%(field)s: no topic entered; %(kind)s meeting must have a topic.")
+"""`Chủ đề: chưa nhập chủ đề; buổi sinh hoạt chuyên đề phải có chủ đề.`, not a bare "fill in this field": why the
+meeting's kind needs one."""
 
 
 HOLD_HOURS = 24
@@ -927,11 +938,18 @@ def held_errors(result: Any, *, names: Mapping[str, str] | None = None) -> dict[
         message = _(
             "%(why)s So %(what)s are not recorded yet: they are held, and will be refused after %(hours)s hours "
             "unless it arrives.",
-            why=explain_hold(result.waiting_for, result.reason, result.field),
+            # the API names the body's field (handlers.body_field); explain_hold reads the event's path
+            why=explain_hold(result.waiting_for, result.reason, held_path(result.field)),
             what=what,
             hours=HOLD_HOURS,
         )
     return {field: message}
+
+
+def held_path(field: str | None) -> str | None:
+    """The event's path (`data.meeting_id`) of a held command's field, which the API names as its body does
+    (`meeting_id`: handlers.body_field); None for none."""
+    return f"data.{field.removeprefix('data.')}" if field else None
 
 
 def hold_expired_message(field: str, *, member: str | None) -> str:

@@ -63,9 +63,12 @@ def cell_years(first_month: str | None, last_month: str | None) -> list[str]:
     return [str(year) for year in range(last, first - 1, -1)]
 
 
-def nearest_year(year: str, *, earliest: str, latest: str) -> str:
-    """`year` (four digits) when it lies from `earliest` through `latest`, else the nearer of the two."""
-    return min(max(year, earliest), latest)
+def offered_years(span: list[str], meeting_years: set[str]) -> list[str]:
+    """The years a cell's page offers, latest first: its span (cell_years) and every year it has a meeting in, never
+    after this year in Vietnam's time (a meeting next January is listed among the meetings ahead, and next year has
+    no rating yet: a trial in December was offered an empty 2027)."""
+    current = this_month()[:4]
+    return sorted({year for year in (*span, *meeting_years) if year <= current} | {span[0]}, reverse=True)
 
 
 def last_month_of(period: str) -> tuple[int, int]:

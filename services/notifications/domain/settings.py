@@ -144,8 +144,7 @@ def validate_override(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(value, bool):
                 raise UnknownSetting(f"{field}: must be true or false", field=field)
         elif isinstance(default, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
+            # strictly a JSON integer: 25.0 is refused like "25" (a trial's day_of_month 25.0 was taken as 25)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise UnknownSetting(f"{field}: must be a whole number", field=field)
             low, high = PARAM_BOUNDS.get(name, (0, 10_000))

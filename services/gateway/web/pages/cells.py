@@ -4,12 +4,12 @@ import asyncio
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
-from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, render
+from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, YearOutside, render
 from services.gateway.web.explain import explained_lines, gate_note
 from services.gateway.web.pages.secretary import may_record
 from shared.collation import by_person
@@ -22,20 +22,21 @@ async def cell_page(
     cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
 ) -> Response:
     """The cell's months as a rating strip, its quarters and year, its meetings of the year, and its meetings still
-    ahead whatever their year. The year picker offers the years the cell existed in, up to this year, and every year
-    it has a meeting in (one scheduled next January); a year outside them (`?year=1800`, a year before the cell was
-    set up, or one ahead without meetings) is sent to the nearest it offers (from 2000 while the cell's years are not
-    known)."""
+    ahead whatever their year. The year picker offers the years the cell existed in or has a meeting in, up to this
+    year (periods.offered_years); a year outside them (`?year=1999`, a year before the cell was set up, next year) is
+    the 404 page naming the year and the span there is, as the cell's evidence answers it (from 2000 while the
+    cell's years are not known), never another year shown in its place."""
     year = periods.checked_year(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
     (span, earliest), meetings = await asyncio.gather(
         data.cell_year_span(state, cell_id), data.all_cell_meetings(state, principal, cell_id)
     )
-    years = sorted(set(span) | data.meeting_years(meetings), reverse=True)
-    shown = periods.nearest_year(year, earliest=min(earliest, years[-1]), latest=years[0])
-    if shown != year:
-        return RedirectResponse(f"{PREFIX}/cells/{quote(cell_id)}?year={shown}", status_code=303)
+    years = periods.offered_years(span, data.meeting_years(meetings))
+    earliest = min(earliest, years[-1])
+    if not earliest <= year <= years[0]:
+        back = f"{PREFIX}/cells/{quote(cell_id)}?year={years[0]}"
+        raise YearOutside(year=year, earliest=earliest, latest=years[0], back=back)
     return render(
         request,
         "cell.html",
