@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.meetings.domain import monitor_waiting_key
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.envelope import Event
@@ -43,6 +44,7 @@ def reads_of(events: Iterable[Event[Any]]) -> Reads:
         elif isinstance(data, contract.MonitorAssigned):
             reads.unit_ids.update((data.cell_id, data.committee_id))
             reads.monitors.add((data.person_id, data.cell_id))
+            reads.provided.add(monitor_waiting_key(data.person_id, data.cell_id))
         elif isinstance(data, contract.MeetingScheduled):
             reads.unit_ids.add(data.cell_id)
             reads.meeting_ids.add(data.meeting_id)
@@ -57,6 +59,9 @@ def reads_of(events: Iterable[Event[Any]]) -> Reads:
             reads.provided.add(f"minutes:{data.meeting_id}")
             reads.provided.update(f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks)
         else:
+            if isinstance(data, contract.MeetingAssessed) and data.assessor.person_id is not None:
+                if data.assessor.role != contract.AssessorRole.UPPER_MONITOR:
+                    reads.member_ids.add(data.assessor.person_id)
             meeting_id = getattr(data, "meeting_id", None)
             if isinstance(meeting_id, str):
                 reads.meeting_ids.add(meeting_id)
