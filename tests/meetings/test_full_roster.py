@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from services.meetings import queries
 from shared.envelope import GATEWAY_SOURCE, now
 from shared.periods import VIETNAM_TZ
 from shared.refusals import RefusalCode
@@ -139,3 +140,39 @@ async def test_a_secretarys_excused_line_without_a_reason_is_refused_naming_it(c
         events=[{**sent[0], "time": now().isoformat()}], route="http", account="feed"
     )
     assert outcome(reply["results"][0]) == ("accepted", None, None)
+
+
+async def test_the_members_at_a_meetings_start_are_those_its_roster_must_list(
+    cell: dict[str, Any], meetings_pool: Any
+) -> None:
+    """The record page lists the members at the meeting's start (ListMembers `at`), so a member who left the cell
+    since is still on its form: listed as of today, the roster the form sent would leave them out and be refused."""
+    ids = cell["ids"]
+    left, earlier = random_id("left"), random_id("mtg")
+    before = now() - timedelta(days=30)
+    yesterday = now().astimezone(VIETNAM_TZ).date() - timedelta(days=1)
+    starts_at = now() - timedelta(days=3)
+    feed = [
+        ev.member(left, ids["cell"], time=before, data={"full_name": "Bùi Văn Lâm"}),
+        ev.raw_event(
+            "member.removed.v1",
+            {"id": left, "reason": "transferred", "effective_on": yesterday.isoformat()},
+            time=now(),
+        ),
+        ev.scheduled(earlier, ids["cell"], starts_at=starts_at, time=before),
+    ]
+    reply = await cell["methods"]["ingest"](events=feed, route="http", account="feed")
+    assert [result["outcome"] for result in reply["results"]] == ["accepted"] * len(feed), reply
+    async with meetings_pool.acquire() as conn:
+        then = await queries.list_members_at(conn, cell_id=ids["cell"], at=starts_at, limit=50, offset=0)
+        today = await queries.list_members(
+            conn, cell_id=ids["cell"], today=now().astimezone(VIETNAM_TZ).date(), limit=50, offset=0
+        )
+    at_start = [item["id"] for item in then["items"]]
+    # Vietnamese name order; the member gone before the start and the other cell's are not listed
+    assert at_start == [ids["m2"], ids["m1"], ids["m4"], ids["m3"], ids["m5"], left]
+    assert then["total"] == 6 and left not in [item["id"] for item in today["items"]]
+    # the roster of those members is taken
+    statuses = {member: "present" for member in at_start} | {left: "transferred"}
+    [taken] = await as_secretary(cell, ev.attendance(earlier, statuses))
+    assert outcome(taken) == ("accepted", None, None), taken
