@@ -126,6 +126,16 @@ class RefusalCode(StrEnum):
     MINUTES_ADOPTED = "minutes_adopted"
     """Rejected: a secretary's change of minutes the cell has already adopted (they are the adopted record), or of the
     roster of such a meeting (the adopted minutes hold who was present)."""
+    ROSTER_INCOMPLETE = "roster_incomplete"
+    """Rejected: a secretary's roster (data.records) leaves out members the cell's member snapshots in force at the
+    meeting's start put in it (`member_names`: the first few by name, `missing`: how many), or lists nobody;
+    attendance.recorded.v1 is a full roster (CONTRACT.md), the exempt and transferred listed with that status."""
+    EXCUSED_WITHOUT_REASON = "excused_without_reason"
+    """Rejected: a secretary's roster line marks a member excused without a reason (data.records.N.reason; DOMAIN.md:
+    absent-excused comes with a reason)."""
+    MONITOR_NOT_ASSIGNED = "monitor_not_assigned"
+    """Held (an integration's) or rejected (a person's): an assessment as upper_monitor names a person
+    (data.assessor.person_id) no monitor.assigned.v1 has assigned to follow the meeting's cell."""
     MEETING_AT_SAME_TIME = "meeting_at_same_time"
     """Conflict: a secretary schedules (or records as held) a meeting within an hour of the start of another meeting
     of the cell not cancelled (shared.plausible.SAME_START_WINDOW; judged by meetings under the cell's lock), without
@@ -147,6 +157,10 @@ class Refusal(BaseModel):
     """When the rejection was replayed (ALREADY_REPLAYED), whatever the outcome."""
     outcome: str | None = None
     """How the replay judged the event (ALREADY_REPLAYED): accepted, held or duplicate."""
+    member_names: list[str] | None = None
+    """The full names of the first few members a roster leaves out (ROSTER_INCOMPLETE), in Vietnamese name order."""
+    missing: int | None = None
+    """How many members a roster leaves out in all (ROSTER_INCOMPLETE; 0 for a roster listing nobody)."""
 
 
 def refusal_code(refusal: Refusal | None) -> str | None:

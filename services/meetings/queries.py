@@ -1,7 +1,7 @@
 """Read side: SQL over the meetings schema returning the read models of the RPC catalog."""
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -9,6 +9,7 @@ import asyncpg
 from services.meetings import domain
 from shared.collation import person_key
 from shared.contracts.meetings_rpc import ANSWERED_ON_FORM
+from shared.membership import MemberVersion
 from shared.reading import NOT_UTF8
 from shared.tree import fetch_ancestors
 
@@ -68,6 +69,32 @@ async def list_members(
         today,
     )
     ordered = sorted(rows, key=lambda row: (person_key(row["full_name"]), row["id"]))
+    return page([dict(r) for r in ordered[offset : offset + limit]], total=len(ordered), limit=limit, offset=offset)
+
+
+async def list_members_at(
+    conn: asyncpg.Connection, *, cell_id: str, at: datetime, limit: int, offset: int
+) -> dict[str, Any]:
+    """The members the snapshots in force at `at` put in the cell (domain.members_at: the rule a secretary's roster is
+    judged complete by, domain.check_roster_complete), with their current records, in list_members's order: a member
+    who left the cell since is listed, one another cell held then is not."""
+    rows = await conn.fetch(
+        "SELECT member_id, effective_at, effective_ns, version_id, removed, cell_id FROM member_version"
+        " WHERE member_id IN (SELECT member_id FROM member_version WHERE cell_id = $1)",
+        cell_id,
+    )
+    histories: dict[str, list[MemberVersion]] = {}
+    for row in rows:
+        histories.setdefault(row["member_id"], []).append(
+            MemberVersion(row["effective_at"], row["version_id"], row["removed"], row["cell_id"], row["effective_ns"])
+        )
+    found = domain.members_at(cell_id, at, histories)
+    members = await conn.fetch(
+        "SELECT id, full_name, status, role, exempt, email, admitted_on, probation_ends_on FROM member"
+        " WHERE id = ANY($1::text[])",
+        found,
+    )
+    ordered = sorted(members, key=lambda row: (person_key(row["full_name"]), row["id"]))
     return page([dict(r) for r in ordered[offset : offset + limit]], total=len(ordered), limit=limit, offset=offset)
 
 

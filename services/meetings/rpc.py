@@ -160,8 +160,12 @@ async def list_units(request: rpc.ListUnits, app: MeetingsContext) -> dict[str, 
 
 
 async def list_members(request: rpc.ListMembers, app: MeetingsContext) -> dict[str, Any]:
-    """The members of a cell as of today in Vietnam (a removal counts from its `effective_on`)."""
+    """The members of a cell as of today in Vietnam (a removal counts from its `effective_on`), or at `at`."""
     async with app.pool.acquire() as conn:
+        if request.at is not None:
+            return await queries.list_members_at(
+                conn, cell_id=request.cell_id, at=request.at, limit=request.limit, offset=request.offset
+            )
         return await queries.list_members(
             conn, cell_id=request.cell_id, today=local_date(now()), limit=request.limit, offset=request.offset
         )

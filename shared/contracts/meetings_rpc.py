@@ -338,6 +338,9 @@ class ListMembers(MeetingsRequest[Page[MemberReply]]):
     cell_id: str
     limit: Limit = 50
     offset: Offset = 0
+    at: datetime | None = None
+    """The members the snapshots in force at this moment put in the cell (a meeting's start: those its roster lists,
+    DOMAIN.md "How to read it"), instead of those of today."""
 
 
 class ListMeetings(MeetingsRequest[Page[MeetingSummaryReply]]):

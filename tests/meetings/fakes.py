@@ -211,6 +211,18 @@ class FakeOrg:
             if (member := self._s.members.get(member_id)) is not None
         }
 
+    async def ever_in_cell(self, cell_id: str) -> list[str]:
+        """The members some version ever put in the cell, sorted."""
+        return sorted(
+            member_id
+            for member_id, versions in self._s.member_versions.items()
+            if any(version.cell_id == cell_id for version, _ in versions)
+        )
+
+    async def monitor_assigned(self, person_id: str, cell_id: str) -> bool:
+        """Whether the assignment is stored."""
+        return (person_id, cell_id) in self._s.monitors
+
 
 class FakeMeetings:
     """MeetingRepository in memory."""

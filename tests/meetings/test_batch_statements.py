@@ -68,5 +68,7 @@ async def test_a_thousand_event_batch_sends_a_bounded_number_of_statements(priva
     # monitors, held-event keys, the source's owner, meeting states, tasks with completions, rosters, frameworks,
     # a statement per kind of write (one per unit upserted), the attendance news, the outbox and COMMIT; 126 before
     # the merged reads (issue 12); 118 before the schedules and moves were kept beside the start (one more per
-    # transaction: meeting_start_fact, so that minutes undo a move after the meeting whatever the arrival order)
-    assert len(sent) <= 122, "\n".join(f"{query[:100]}" for query in sent)
+    # transaction: meeting_start_fact, so that minutes undo a move after the meeting whatever the arrival order);
+    # 122 before an upper_monitor's assessment was judged against the cell's monitor assignments (their keys held
+    # shared, a statement per transaction, and read with the other monitors, one more where none was read)
+    assert len(sent) <= 128, "\n".join(f"{query[:100]}" for query in sent)

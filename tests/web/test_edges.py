@@ -51,11 +51,10 @@ async def test_a_meeting_with_a_roster_and_no_minutes_is_not_held_and_may_be_can
     starts_at = (now() - timedelta(days=3)).replace(hour=19, minute=30, second=0, microsecond=0)
     secretary = {"Authorization": f"Bearer {province['secretary']}"}
     await _scheduled(system, secretary, meeting_id, starts_at, topic="Phòng chống bão")
-    roster = await api.put(
-        f"/v1/meetings/{meeting_id}/attendance",
-        headers=secretary,
-        json={"records": [{"member_id": "demo-cb-thon-1-dv01", "status": "present"}]},
-    )
+    listed = (await api.get("/v1/cells/demo-cb-thon-1/members?limit=200", headers=secretary)).json()["items"]
+    # a secretary's roster lists every member of the cell (meetings refuses a partial one: roster_incomplete)
+    records = [{"member_id": item["id"], "status": "present"} for item in listed]
+    roster = await api.put(f"/v1/meetings/{meeting_id}/attendance", headers=secretary, json={"records": records})
     assert roster.status_code < 300, roster.text
 
     async def recorded() -> bool:

@@ -756,3 +756,40 @@ def test_a_form_names_its_inputs_as_its_page_labels_them() -> None:
         assert forms.input_kind("chair_id") == forms.CHOICE and forms.input_kind("held_offset") == forms.FILLED
     finally:
         forms.FORM.reset(token)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "expected"),
+    [
+        (
+            Refusal(code=RefusalCode.ROSTER_INCOMPLETE, member_names=["Lê Văn An", "Trần Thị Bình"], missing=2),
+            "Điểm danh: danh sách còn thiếu đồng chí Lê Văn An, Trần Thị Bình. Danh sách phải có mọi đảng viên của"
+            " chi bộ tại thời điểm bắt đầu buổi sinh hoạt, đảng viên miễn sinh hoạt hoặc đã chuyển đi ghi đúng trạng"
+            " thái đó; điểm danh chưa được ghi nhận.",
+        ),
+        (
+            Refusal(
+                code=RefusalCode.ROSTER_INCOMPLETE,
+                member_names=["Lê Văn An", "Trần Thị Bình", "Hoàng Văn Cường"],
+                missing=12,
+            ),
+            "Điểm danh: danh sách còn thiếu đồng chí Lê Văn An, Trần Thị Bình, Hoàng Văn Cường và 9 đồng chí khác."
+            " Danh sách phải có mọi đảng viên của chi bộ tại thời điểm bắt đầu buổi sinh hoạt, đảng viên miễn sinh"
+            " hoạt hoặc đã chuyển đi ghi đúng trạng thái đó; điểm danh chưa được ghi nhận.",
+        ),
+        (
+            Refusal(code=RefusalCode.ROSTER_INCOMPLETE, member_names=[], missing=0),
+            "Điểm danh: danh sách trống; vui lòng điểm danh tất cả đảng viên của chi bộ.",
+        ),
+    ],
+)
+async def test_a_roster_leaving_out_members_names_them_beside_the_roster(refusal: Refusal, expected: str) -> None:
+    """The trial's roster of 2 of 14 members was taken; meetings now refuses it (roster_incomplete) and the form says
+    who is missing by name, the first few then how many others, under the roster (`data.records`)."""
+
+    async def command() -> None:
+        raise RpcError("invalid", "data.records: reworded", field="data.records", refusal=refusal)
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {"data.records": expected}

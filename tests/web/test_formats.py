@@ -185,6 +185,9 @@ def test_a_hold_says_what_it_waits_for_in_vietnamese() -> None:
     said = explain_hold("minutes:m1", "data.meeting_id: meeting m1 has no minutes yet", "data.meeting_id")
     assert said == "Buổi sinh hoạt: đang chờ biên bản của buổi sinh hoạt m1."
     assert explain_hold("member:dv1", "x", "data.chair_id") == "Người chủ trì: đang chờ thông tin của đảng viên dv1."
+    # an upper_monitor's assessment waits for the assignment of that person to follow the cell
+    said = explain_hold("monitor:uv1:cb1", "x", "data.assessor.person_id")
+    assert said.endswith(": đang chờ thông tin phân công cấp ủy viên cấp trên phụ trách chi bộ (uv1:cb1)."), said
 
 
 def test_a_hold_outside_the_senders_scope_tells_the_operator_why() -> None:

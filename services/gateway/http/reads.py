@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -135,6 +136,15 @@ async def list_cell_members(
     """The cell's members (secretaries and officers)."""
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
     return await _forward(state, meetings.ListMembers(cell_id=cell_id, limit=limit, offset=offset))
+
+
+async def cell_members_at(
+    cell_id: str, caller: Principal, state: GatewayState, *, at: datetime, limit: int, offset: int
+) -> dict[str, Any]:
+    """The cell's members at the moment `at` (a meeting's start: those its roster lists), for the web's record page;
+    the readers of list_cell_members only."""
+    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    return await _forward(state, meetings.ListMembers(cell_id=cell_id, at=at, limit=limit, offset=offset))
 
 
 @router.get("/cells/{cell_id}/meetings", response_model=Page[MeetingSummaryRead], tags=["cells"])

@@ -386,9 +386,13 @@ MEMBER_SHOWN = ("id", "full_name", "status", "probation_ends_on")
 probation end the minutes split the summoned by (exports.summoned_split); never contact details."""
 
 
-async def members_by_id(state: GatewayState, principal: Principal, cell_id: str) -> dict[str, dict[str, Any]]:
+async def members_by_id(
+    state: GatewayState, principal: Principal, cell_id: str, *, at: datetime | None = None
+) -> dict[str, dict[str, Any]]:
     """The cell's members by id in Vietnamese order of their names: whole for those who may read the roster, only
-    `MEMBER_SHOWN` for a plain member of this cell (they sit in its meetings), empty for anyone else."""
+    `MEMBER_SHOWN` for a plain member of this cell (they sit in its meetings), empty for anyone else; those of today,
+    or with `at` those the snapshots in force at that moment put in the cell (a meeting's start: whom its roster
+    lists, so a member who left since is still listed and one another cell held then is not)."""
     own_cell = principal.role is Role.MEMBER and principal.unit_id == cell_id
     if principal.role not in (Role.SECRETARY, Role.COMMITTEE_OFFICER) and not own_cell:
         return {}
@@ -396,11 +400,13 @@ async def members_by_id(state: GatewayState, principal: Principal, cell_id: str)
     offset = 0
     while True:
         if own_cell:
-            reply = await state.rpc.call(ListMembers(cell_id=cell_id, limit=200, offset=offset))
+            reply = await state.rpc.call(ListMembers(cell_id=cell_id, limit=200, offset=offset, at=at))
             page: dict[str, Any] = {
                 "items": [{key: getattr(item, key) for key in MEMBER_SHOWN} for item in reply.items],
                 "total": reply.total,
             }
+        elif at is not None:
+            page = await reads.cell_members_at(cell_id, principal, state, at=at, limit=200, offset=offset)
         else:
             page = await reads.list_cell_members(cell_id, principal, state, limit=200, offset=offset)
         members.update({item["id"]: item for item in page["items"]})

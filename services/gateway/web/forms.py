@@ -952,6 +952,30 @@ def held_path(field: str | None) -> str | None:
     return f"data.{field.removeprefix('data.')}" if field else None
 
 
+ROSTER_MISSING = N_(
+    "Attendance: the roster leaves out comrade %(names)s. Every member of the cell at the meeting's start is listed, "
+    "those exempt or transferred with that status; the roster was not recorded."
+)
+"""A secretary's roster leaving out members (meetings' ROSTER_INCOMPLETE), the first few named."""
+ROSTER_MISSING_MORE = N_("%(names)s and %(count)s other comrades")
+"""The missing members named, then how many more (`Nguyễn Văn An, Lê Thị Bình và 12 đồng chí khác`)."""
+ROSTER_EMPTY = N_("Attendance: the roster lists nobody; give the attendance of every member of the cell.")
+"""A roster listing nobody, of a cell with no member at the meeting's start (meetings' ROSTER_INCOMPLETE)."""
+
+
+def roster_incomplete(refusal: Any) -> str:
+    """What the roster form says of meetings' ROSTER_INCOMPLETE: the members left out by name, the first few
+    (`member_names`) then how many others (`missing`), beside the roster."""
+    names = list(refusal.member_names or [])
+    if not names:
+        return _(ROSTER_EMPTY)
+    said = ", ".join(names)
+    others = (refusal.missing or len(names)) - len(names)
+    if others > 0:
+        said = _(ROSTER_MISSING_MORE, names=said, count=others)
+    return _(ROSTER_MISSING, names=said)
+
+
 def hold_expired_message(field: str, *, member: str | None) -> str:
     """Why a form sent again is not recorded: its first sending was held and refused when the wait ran out; and what
     to do (have the missing record entered or correct the form, then open the form anew)."""
@@ -1017,6 +1041,8 @@ async def send(
                 member=refusal.member_id,
             )
             raise FormErrors({field: message}) from None
+        if refusal is not None and code == RefusalCode.ROSTER_INCOMPLETE:
+            raise FormErrors({field: roster_incomplete(refusal)}) from None
         if code is not None and wording and code in wording:
             said = on_field(name, _(wording[RefusalCode(code)]), said=N_("%(field)s: %(why)s"))
             raise FormErrors({field: said}) from None

@@ -302,6 +302,14 @@ BY_CODE = {
         "This member is not marked present on the meeting's roster, so cannot chair, record or speak at it."
     ),
     RefusalCode.MEETING_AT_SAME_TIME: N_("Another meeting of the cell starts within an hour of this one."),
+    RefusalCode.ROSTER_INCOMPLETE: N_(
+        "The roster leaves out members of the cell: it lists every member of the cell at the meeting's start, those "
+        "exempt or transferred with that status."
+    ),
+    RefusalCode.EXCUSED_WITHOUT_REASON: N_("An excused absence comes with its reason: fill in the reason."),
+    RefusalCode.MONITOR_NOT_ASSIGNED: N_(
+        "This person is not an upper-level committee member assigned to follow the cell, so cannot assess as such."
+    ),
     RefusalCode.MINUTES_ADOPTED: N_(
         "The cell has already adopted these minutes: the adopted minutes are the official record and can no longer "
         "be changed."
@@ -314,6 +322,7 @@ WAITING_FOR = {
     "meeting": N_("Waiting for the meeting %(id)s to be scheduled."),
     "minutes": N_("Waiting for the minutes of the meeting %(id)s."),
     "task": N_("Waiting for the task %(id)s in the meeting's minutes."),
+    "monitor": N_("Waiting for the upper-level committee member to be assigned to follow the cell (%(id)s)."),
 }
 ENVELOPE = {
     "body": N_("the content sent"),

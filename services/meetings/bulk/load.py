@@ -25,6 +25,7 @@ from tqdm import tqdm
 from services.meetings.domain import (
     check_plausible_moments,
     kind_change_reason,
+    monitor_waiting_key,
     probation_ends_on,
     under_a_cell_reason,
 )
@@ -48,6 +49,8 @@ BULK_TYPES = {"org.unit.upserted.v1": "unit", "member.upserted.v1": "member", "m
 ROUTE = "bulk"
 UNIT_ID = UNIT_COLUMNS.index("id")
 MEMBER_ID = MEMBER_COLUMNS.index("id")
+MONITOR_PERSON = MONITOR_COLUMNS.index("person_id")
+MONITOR_CELL = MONITOR_COLUMNS.index("cell_id")
 
 
 @dataclass
@@ -270,6 +273,7 @@ async def load_chunk(chunk: ReadChunk, pool: asyncpg.Pool, report: LoadReport) -
         report.outcomes["accepted"] += len(firsts) - len(held) - len(rejected)
         provided = [f"unit:{record[UNIT_ID]}" for record in by_kind["unit"]]
         provided += [f"member:{record[MEMBER_ID]}" for record in by_kind["member"]]
+        provided += [monitor_waiting_key(record[MONITOR_PERSON], record[MONITOR_CELL]) for record in by_kind["monitor"]]
         await release_waiting(await bulk.waited_for(provided), uow)
         for line in chunk.others:
             result = await ingest_event(line, uow, route=ROUTE, received_at=received_at)

@@ -134,6 +134,7 @@ def check_plausible_moments(event: Event[Any], *, now: datetime) -> None:
         check_adoption_majority(event.data)
     if event.type == "attendance.recorded.v1" and from_a_person(event.source):
         _check_present_without_reason(event.data)
+        _check_excused_with_reason(event.data)
     if event.type == "meeting.scheduled.v1" and from_a_person(event.source):
         _check_notified_before_start(event.data)
     for field, types in _REPORTED_DATES.items():
@@ -276,6 +277,90 @@ def _check_present_without_reason(data: Any) -> None:
                 field=f"data.records.{number}.reason",
                 refusal=Refusal(code=RefusalCode.REASON_FOR_PRESENT),
             )
+
+
+def _check_excused_with_reason(data: Any) -> None:
+    """Reject a secretary's roster line marking a member excused without a reason (`data.records.N.reason`, blank by
+    shared.text.has_text): DOMAIN.md "Meetings" has absent-excused come with a reason, and the minutes hold the
+    reasons of those absent excused; the web form asks for one, the API took a line without it. Asked of the gateway's
+    commands only (check_plausible_moments): an integration's roster is a fact of its record (CONTRACT.md makes
+    `reason` optional), taken as sent. Judged on the event alone."""
+    for number, record in enumerate(data.records):
+        if record.status == "excused" and not has_text(record.reason):
+            raise InvalidEvent(
+                f"data.records.{number}.reason: member {record.member_id} is absent excused, and an excused absence"
+                " comes with its reason",
+                field=f"data.records.{number}.reason",
+                refusal=Refusal(code=RefusalCode.EXCUSED_WITHOUT_REASON, member_id=record.member_id),
+            )
+
+
+NAMED_MISSING = 3
+"""How many members a refusal of an incomplete roster names (ROSTER_INCOMPLETE); the rest are counted."""
+
+
+def check_roster_complete(data: Any, *, members: Mapping[str, str], source: str) -> None:
+    """Refuse a secretary's roster (`source` GATEWAY_SOURCE) that lists nobody or leaves out any of `members` (member
+    id to full name, in the order to name them: the cell's members by the snapshots in force at the meeting's start,
+    DOMAIN.md "How to read it"), naming `data.records`, coded ROSTER_INCOMPLETE with the first NAMED_MISSING names
+    and how many are missing. CONTRACT.md: attendance.recorded.v1 is a full roster, the exempt and transferred listed
+    with that status; a trial's roster of 2 of 14 members was taken and scored "1/2 present", and `[]` taken too.
+    An integration's roster is not judged so: a member it leaves out neither extends nor breaks an excused run
+    (DOMAIN.md), and its member snapshots may arrive after it (CONTRACT.md: order is not guaranteed)."""
+    if not from_a_person(source):
+        return
+    listed = {record.member_id for record in data.records}
+    missing = [member_id for member_id in members if member_id not in listed]
+    if data.records and not missing:
+        return
+    names = [members[member_id] for member_id in missing[:NAMED_MISSING]]
+    shown = ", ".join(f"{name} ({member_id})" for name, member_id in zip(names, missing, strict=False))
+    more = f" and {len(missing) - len(names)} more" if len(missing) > len(names) else ""
+    what = f"leaves out {len(missing)} of the cell's members: {shown}{more}" if missing else "lists nobody"
+    raise InvalidEvent(
+        f"data.records: the roster {what}; a roster lists every member of the cell at the meeting's start (the"
+        " exempt and transferred with that status)",
+        field="data.records",
+        refusal=Refusal(code=RefusalCode.ROSTER_INCOMPLETE, member_names=names, missing=len(missing)),
+    )
+
+
+def members_at(cell_id: str, at: datetime, histories: Mapping[str, Sequence[MemberVersion]]) -> list[str]:
+    """The ids among `histories` that the snapshots in force at `at` put in `cell_id` (shared.membership.cell_on, an
+    only later snapshot taken for true before it, as check_members_in_cell takes it), in the order given."""
+    found = []
+    for member_id, versions in histories.items():
+        where = cell_on(versions, at)
+        if where is not None and where.cell_id == cell_id:
+            found.append(member_id)
+    return found
+
+
+def check_assessor_monitor(*, assigned: bool, person_id: str, cell_id: str, source: str) -> None:
+    """An assessment as upper_monitor naming a person (`data.assessor.person_id`) needs that person assigned to follow
+    the meeting's cell (`assigned`: a monitor.assigned.v1 of (person, cell) is stored): DOMAIN.md has the upper-level
+    committee member assigned to a cell confirm its self-score, and those points win over the members' vote (a
+    trial's commune feed assessed as upper_monitor in the name of an ordinary member and changed a closed month's
+    score). An integration's is held for the assignment, which may arrive later (CONTRACT.md: order is not
+    guaranteed; after the hold time it is rejected); a person's command is refused at once (the gateway lets only an
+    assigned officer assess so)."""
+    if assigned:
+        return
+    reason = f"data.assessor.person_id: {person_id} is not assigned to follow cell {cell_id} (monitor.assigned.v1)"
+    refusal = Refusal(code=RefusalCode.MONITOR_NOT_ASSIGNED)
+    if from_a_person(source):
+        raise InvalidEvent(reason, field="data.assessor.person_id", refusal=refusal)
+    raise Held(
+        waiting_for=monitor_waiting_key(person_id, cell_id),
+        reason=reason,
+        field="data.assessor.person_id",
+        refusal=refusal,
+    )
+
+
+def monitor_waiting_key(person_id: str, cell_id: str) -> str:
+    """The key an event held for the assignment of `person_id` to follow `cell_id` waits for (apply_monitor gives)."""
+    return f"monitor:{person_id}:{cell_id}"
 
 
 def check_votes_within_roster(data: Any, *, present: int | None, source: str) -> None:

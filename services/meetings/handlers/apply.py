@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.meetings import domain
-from services.meetings.domain import Held, LockSet, Version, is_newer, member_key, unit_key
+from services.meetings.domain import Held, LockSet, Version, is_newer, member_key, monitor_key, unit_key
 from services.meetings.unit_of_work import MeetingsUnit
+from shared.collation import person_key
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import check_points, in_force, merged_tables
 from shared.envelope import CloudEvent, Event, InvalidEvent, new_id, now, recorded_as_held, same_time_confirmed
@@ -118,7 +119,9 @@ async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUni
     path = await uow.org.ancestors(data.cell_id)
     domain.check_monitor_committee(committee_id=data.committee_id, cell_id=data.cell_id, path=path)
     changed = await uow.org.upsert_monitor(data.model_dump(mode="json"), version=version_of(event))
-    return Applied(subject=data.cell_id, changed=changed)
+    # assessments as upper_monitor in this person's name wait for it (domain.check_assessor_monitor)
+    provides = [domain.monitor_waiting_key(data.person_id, data.cell_id)]
+    return Applied(subject=data.cell_id, changed=changed, provides=provides)
 
 
 async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: MeetingsUnit) -> Applied:
@@ -225,8 +228,9 @@ async def apply_documents(event: Event[contract.DocumentsPublished], uow: Meetin
 
 async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: MeetingsUnit) -> Applied:
     """A full roster; every listed member (but the transferred) belongs to the cell on the meeting's date. A
-    secretary's roster is refused once the minutes are adopted (the same roster again is a no-op) and when it
-    contradicts the recorded minutes (domain.check_adopted_roster_unchanged, check_roster_against_minutes)."""
+    secretary's roster is refused once the minutes are adopted (the same roster again is a no-op), when it
+    contradicts the recorded minutes (domain.check_adopted_roster_unchanged, check_roster_against_minutes) and when
+    it leaves out a member of the cell at the meeting's start (domain.check_roster_complete)."""
     data = event.data
     meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
@@ -250,6 +254,8 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
             source=event.source,
             at=meeting.starts_at,
         )
+    if person:
+        domain.check_roster_complete(data, members=await _members_at_start(uow, meeting), source=event.source)
     if not is_newer(version_of(event), meeting.roster_version):
         return Applied(subject=data.meeting_id, changed=False)
     previous = await uow.meetings.replace_roster(data, version=version_of(event))
@@ -333,6 +339,7 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
     if table is None:  # never: the shipped frameworks are always there
         raise LookupError("no framework is known")
     check_points(data.points, table=table)
+    await _check_assessor(uow, meeting, data.assessor, source=event.source)
     await uow.meetings.add_assessment(
         data, source=event.source, event_id=event.id, assessed_time=event.time, assessed_ns=event.time_ns
     )
@@ -437,6 +444,37 @@ async def _held_roster(uow: MeetingsUnit, meeting: domain.MeetingState) -> list[
     affected = sorted(set(await uow.meetings.roster_members(meeting.meeting_id)))
     await uow.ingest.lock(LockSet(exclusive=frozenset(member_key(member_id) for member_id in affected)))
     return affected
+
+
+async def _members_at_start(uow: MeetingsUnit, meeting: domain.MeetingState) -> dict[str, str]:
+    """Member id to full name of the cell's members by the snapshots in force at the meeting's start (DOMAIN.md "How
+    to read it"), in Vietnamese name order; their keys held shared, so no snapshot of them commits unseen."""
+    candidates = await uow.org.ever_in_cell(meeting.cell_id)
+    await uow.ingest.lock(LockSet(shared=frozenset(member_key(member_id) for member_id in candidates)))
+    histories = await uow.org.histories(candidates)
+    found = domain.members_at(meeting.cell_id, meeting.starts_at, histories)
+    brief = await uow.org.members_brief(found)
+    names = {member_id: str((brief.get(member_id) or {}).get("full_name") or member_id) for member_id in found}
+    return dict(sorted(names.items(), key=lambda item: (person_key(item[1]), item[0])))
+
+
+async def _check_assessor(
+    uow: MeetingsUnit, meeting: domain.MeetingState, assessor: contract.Assessor, *, source: str
+) -> None:
+    """An assessor named by `person_id` is, as upper_monitor, assigned to follow the meeting's cell
+    (domain.check_assessor_monitor), and otherwise (the members' vote, the cell committee) a member of the cell on
+    the meeting's date (check_members_in_cell, naming `data.assessor.person_id`). An assessor without a person is
+    taken as sent (CONTRACT.md: `person_id` is optional)."""
+    person_id = assessor.person_id
+    if person_id is None:
+        return
+    if assessor.role == contract.AssessorRole.UPPER_MONITOR:
+        # held shared: an assignment of this person to the cell commits before this judgement or after the hold
+        await uow.ingest.lock(LockSet(shared=frozenset({monitor_key(person_id, meeting.cell_id)})))
+        assigned = await uow.org.monitor_assigned(person_id, meeting.cell_id)
+        domain.check_assessor_monitor(assigned=assigned, person_id=person_id, cell_id=meeting.cell_id, source=source)
+        return
+    await _check_members(uow, meeting=meeting, references=[("data.assessor.person_id", person_id)], source=source)
 
 
 async def _roster_statuses(uow: MeetingsUnit, meeting: domain.MeetingState) -> dict[str, str] | None:

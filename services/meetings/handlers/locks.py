@@ -2,7 +2,8 @@
 
 An event writes its own entity (exclusive) and reads its referents (shared, or exclusive where the
 reading feeds something it publishes). Every key a Held can name (`unit:`, `member:`, `meeting:`, and
-`minutes:`/`task:` of a meeting) is covered by the event's locks, and the event that provides that key
+`minutes:`/`task:` of a meeting; `monitor:` of an assessment, locked by its applier once it has read the meeting's
+cell) is covered by the event's locks, and the event that provides that key
 holds it exclusively: so a hold and the arrival of its referent are ordered by the lock, and the arrival
 always finds the hold (see release_waiting).
 """
@@ -47,6 +48,15 @@ def locks_for(event: Event[Any]) -> LockSet:
         return LockSet(
             exclusive=frozenset({meeting_key(data.meeting_id)}),
             shared=frozenset(member_key(member_id) for member_id in named),
+        )
+    if isinstance(data, contract.MeetingAssessed):
+        # a members' vote or cell committee in a person's name reads that member's history (apply._check_assessor);
+        # an upper_monitor's assignment is locked once the meeting's cell is read
+        person_id = data.assessor.person_id
+        by_member = person_id is not None and data.assessor.role != contract.AssessorRole.UPPER_MONITOR
+        return LockSet(
+            exclusive=frozenset({meeting_key(data.meeting_id)}),
+            shared=frozenset({member_key(person_id)} if by_member and person_id else ()),
         )
     meeting_id = getattr(data, "meeting_id", None)
     if isinstance(meeting_id, str):

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.meetings.domain import LockSet, monitor_key, monitor_waiting_key
 from services.meetings.unit_of_work import MeetingsUnit
 from shared.contracts import meetings as contract
 from shared.envelope import Event
@@ -43,6 +44,7 @@ def reads_of(events: Iterable[Event[Any]]) -> Reads:
         elif isinstance(data, contract.MonitorAssigned):
             reads.unit_ids.update((data.cell_id, data.committee_id))
             reads.monitors.add((data.person_id, data.cell_id))
+            reads.provided.add(monitor_waiting_key(data.person_id, data.cell_id))
         elif isinstance(data, contract.MeetingScheduled):
             reads.unit_ids.add(data.cell_id)
             reads.meeting_ids.add(data.meeting_id)
@@ -57,6 +59,9 @@ def reads_of(events: Iterable[Event[Any]]) -> Reads:
             reads.provided.add(f"minutes:{data.meeting_id}")
             reads.provided.update(f"task:{data.meeting_id}:{task.task_id}" for task in data.tasks)
         else:
+            if isinstance(data, contract.MeetingAssessed) and data.assessor.person_id is not None:
+                if data.assessor.role != contract.AssessorRole.UPPER_MONITOR:
+                    reads.member_ids.add(data.assessor.person_id)
             meeting_id = getattr(data, "meeting_id", None)
             if isinstance(meeting_id, str):
                 reads.meeting_ids.add(meeting_id)
@@ -70,5 +75,32 @@ async def prefetch(events: Iterable[Event[Any]], uow: MeetingsUnit) -> None:
     Call it holding the events' locks (handlers/locks.py): each key an event provides is then held exclusively."""
     reads = reads_of(events)
     cells = await uow.meetings.prefetch(reads.meeting_ids)
-    await uow.org.prefetch(unit_ids=reads.unit_ids | cells, member_ids=reads.member_ids, monitors=reads.monitors)
+    assessors = await _monitor_assessors(events, uow)
+    if assessors:  # the assignments apply._check_assessor reads, held shared in one statement rather than each
+        await uow.ingest.lock(LockSet(shared=frozenset(monitor_key(person, cell) for person, cell in assessors)))
+    monitors = reads.monitors | assessors
+    await uow.org.prefetch(unit_ids=reads.unit_ids | cells, member_ids=reads.member_ids, monitors=monitors)
     await uow.ingest.prefetch_waiting(reads.provided)
+
+
+async def _monitor_assessors(events: Iterable[Event[Any]], uow: MeetingsUnit) -> set[tuple[str, str]]:
+    """(person, cell) of each upper_monitor assessment in a person's name whose meeting's cell is known: stored (its
+    state read) or scheduled by an event of the same transaction (a meeting never changes cell)."""
+    events = list(events)
+    scheduled = {
+        event.data.meeting_id: event.data.cell_id
+        for event in events
+        if isinstance(event.data, contract.MeetingScheduled)
+    }
+    found: set[tuple[str, str]] = set()
+    for event in events:
+        data = event.data
+        if not isinstance(data, contract.MeetingAssessed) or data.assessor.person_id is None:
+            continue
+        if data.assessor.role != contract.AssessorRole.UPPER_MONITOR:
+            continue
+        meeting = await uow.meetings.get_state(data.meeting_id)
+        cell_id = meeting.cell_id if meeting is not None else scheduled.get(data.meeting_id)
+        if cell_id is not None:
+            found.add((data.assessor.person_id, cell_id))
+    return found

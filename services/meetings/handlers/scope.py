@@ -7,8 +7,9 @@ applier, and a held event keeps its scope to be judged again when released.
 Every id of every type in (CONTRACT.md "Types in") that places something in the tree is judged: units (`cell_id`,
 `committee_id`, `parent_id`, a guest's `committee_id`: see _judge_roster), members (by the cells their snapshots put
 them in: `id` of member events, roster records, chair, recorder, speakers, assignees) and meetings (by their cell),
-tasks by their meeting (a task id is its meeting's own). Person ids of monitors, guests and assessors name people
-above the cell, not places in the tree: the object they write is keyed by the cell or meeting, which is judged.
+tasks by their meeting (a task id is its meeting's own), and an assessor named as the members' vote or the cell
+committee (a member of the cell). Person ids of monitors, guests and upper_monitor assessors name people above the
+cell, not places in the tree: the object they write is keyed by the cell or meeting, which is judged.
 
 A monitor's committee (DOMAIN.md: the upper-level monitor sits on a committee above the cell) must be inside the
 subtree as well as above the cell (the applier's check_monitor_committee): for an account scoped to unit U, a
@@ -175,6 +176,9 @@ async def check_write_scope(event: Event[Any], uow: MeetingsUnit, scope: str | N
             await _judge_roster(judge, data, meeting=meeting, person=domain.from_a_person(event.source))
         elif kind == "minutes.submitted.v1":
             await judge.members(_minutes_members(data))
+        elif kind == "meeting.assessed.v1" and data.assessor.role != contract.AssessorRole.UPPER_MONITOR:
+            if data.assessor.person_id is not None:  # the members' vote or cell committee names a member of the cell
+                await judge.members([("data.assessor.person_id", data.assessor.person_id)])
     else:  # a type nobody placed in the tree yet: refuse rather than let it through
         reason = f"type: {kind} names nothing this account may write; {SCOPE_RULE} is judged per type"
         raise OutsideScope(reason, field="type", detail=reason)

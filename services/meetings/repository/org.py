@@ -35,6 +35,8 @@ class OrgRepository(Protocol):
     async def refresh_member(self, member_id: str) -> None: ...
     async def upsert_monitor(self, data: dict[str, Any], *, version: Version) -> bool: ...
     async def members_brief(self, member_ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]: ...
+    async def ever_in_cell(self, cell_id: str) -> list[str]: ...
+    async def monitor_assigned(self, person_id: str, cell_id: str) -> bool: ...
     async def prefetch(
         self, *, unit_ids: Iterable[str], member_ids: Iterable[str], monitors: Iterable[tuple[str, str]] = ()
     ) -> None: ...
@@ -332,6 +334,21 @@ class PgOrgRepository:
             "SELECT id, full_name, cell_id, probation_ends_on FROM member WHERE id = ANY($1::text[])", list(member_ids)
         )
         return {row["id"]: row for row in rows}
+
+    async def ever_in_cell(self, cell_id: str) -> list[str]:
+        """The ids of the members some version ever put in `cell_id`, sorted (those who may be in it at any moment)."""
+        conn = await self._direct()
+        rows = await conn.fetch(
+            "SELECT DISTINCT member_id FROM member_version WHERE cell_id = $1 ORDER BY member_id", cell_id
+        )
+        return [row["member_id"] for row in rows]
+
+    async def monitor_assigned(self, person_id: str, cell_id: str) -> bool:
+        """Whether an assignment of `person_id` to follow `cell_id` is stored (read once per transaction)."""
+        key = (person_id, cell_id)
+        if key not in self._monitor_versions:
+            await self.prefetch(unit_ids=(), member_ids=(), monitors=[key])
+        return self._monitor_versions[key] is not None
 
 
 _MONITOR_SQL = (

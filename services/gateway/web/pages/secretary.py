@@ -376,7 +376,8 @@ async def _record_page(
     sent = {section: sent_values(form)} if section and form is not None else {}
     meeting = (await recordable_meeting(viewer, state, meeting_id)).model_dump()
     unit = await state.directory.get(meeting["cell_id"])
-    members = await data.members_by_id(state, principal, meeting["cell_id"])
+    # the roster lists the members at the meeting's start (meetings refuses one leaving any out: roster_incomplete)
+    members = await data.members_by_id(state, principal, meeting["cell_id"], at=meeting.get("starts_at"))
     ahead = data.upcoming(meeting)
     score = None if ahead else await data.meeting_score(state, principal, meeting_id)
     roster = {record["member_id"]: record for record in ((meeting.get("attendance") or {}).get("records") or [])}
@@ -633,7 +634,7 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
         cancelled = getattr(meeting, "status", None) == "cancelled"
         errors = {"data.meeting_id": _(ROSTER_CANCELLED)} if cancelled else not_begun_at(meeting)
         # the labels name members as the cell's roster does, never as the post says (a client could write anything)
-        members = await data.members_by_id(state, viewer.principal, meeting.cell_id)
+        members = await data.members_by_id(state, viewer.principal, meeting.cell_id, at=meeting.starts_at)
         forms.with_row_names(
             form,
             {member_id: str(member["full_name"]) for member_id, member in members.items() if member.get("full_name")},
@@ -944,7 +945,7 @@ def roster_problems(
 async def meeting_roster(viewer: Viewer, state: State, meeting: Any) -> tuple[dict[str, str] | None, dict[str, str]]:
     """The meeting's roster (member id to status; None while none is recorded) and the names of the cell's members
     (member id to full name), as the record page reads them."""
-    members = await data.members_by_id(state, viewer.principal, meeting.cell_id)
+    members = await data.members_by_id(state, viewer.principal, meeting.cell_id, at=meeting.starts_at)
     names = {member_id: str(member.get("full_name") or member_id) for member_id, member in members.items()}
     attendance = meeting.attendance
     if attendance is None:
