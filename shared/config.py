@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,6 +133,18 @@ def settings_with(saved: Mapping[str, str], factory: Callable[[], SettingsT]) ->
     under it (saved_environment: an exported variable wins). The environment is left as it was."""
     with saved_environment(saved):
         return factory()
+
+
+@contextmanager
+def checkout_system(who: str, factory: Callable[[], SettingsT], *, checkout: Path = CHECKOUT) -> Iterator[SettingsT]:
+    """A command line's settings (`factory()`) on the system of `checkout` (exported, else its var/up.env, else the
+    defaults), with that environment kept for the block; the line naming the vhost and database (acting_on, `who` its
+    prefix) written to stderr first. SavedSettingsError when deploy/settings.sh cannot read var/up.env."""
+    saved = saved_settings(checkout)
+    with saved_environment(saved):
+        settings = factory()
+        sys.stderr.write(acting_on(settings, saved, who=who) + "\n")
+        yield settings
 
 
 def vhost_of(amqp_url: str) -> str:

@@ -30,6 +30,8 @@ def service_checkout(tmp_path: Path, **saved: str) -> Path:
     """`checkout` with this tree's `services` too."""
     workdir = checkout(tmp_path, **saved)
     shutil.copytree(ROOT / "services", workdir / "services", ignore=shutil.ignore_patterns("__pycache__"))
+    for module in (ROOT / "deploy").glob("*.py"):
+        shutil.copy2(module, workdir / "deploy" / module.name)
     return workdir
 
 
@@ -85,7 +87,7 @@ async def test_issue_token_web_account_and_migrate_act_on_the_vhost_and_database
             run_in, workdir, "services.gateway", "issue-token", "--role", "operator", "--sub", operator
         )
         assert issued.returncode == 0, issued.stderr
-        said = issued.stderr.splitlines()[0]
+        said = issued.stderr.splitlines()[0] if issued.stderr else ""
         assert said.startswith("gateway issue-token: acting on "), issued.stderr
         assert f"vhost '{vhost}'" in said and f"database '{database}'" in said, said
         assert "(CHIBO_DATABASE_URL from var/up.env)" in said and "(CHIBO_AMQP_URL from var/up.env)" in said, said
@@ -137,3 +139,30 @@ async def test_issue_token_web_account_and_migrate_act_on_the_vhost_and_database
         assert "(CHIBO_DATABASE_URL exported)" in said and "(CHIBO_AMQP_URL from var/up.env)" in said, said
         assert await account_role(exported_database, elsewhere) == "operator"
         assert await account_role(own_database, elsewhere) is None
+
+
+async def schema_count(database_url: str) -> int:
+    """How many of the four services' schemas the database has."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_namespace"
+                " WHERE nspname IN ('meetings', 'evaluation', 'notifications', 'gateway')"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+def test_deploy_migrate_by_hand_migrates_the_database_saved_in_up_env(
+    amqp_url: str, database_url: str, tmp_path: Path
+) -> None:
+    with fresh_database(database_url) as own_database:
+        workdir = service_checkout(tmp_path, CHIBO_AMQP_URL=amqp_url, CHIBO_DATABASE_URL=own_database)
+        migrated = run_in(workdir, "deploy.migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        said = migrated.stderr.splitlines()[0] if migrated.stderr else ""
+        assert said.startswith("deploy.migrate: acting on "), migrated.stderr
+        assert f"database '{urlsplit(own_database).path[1:]}'" in said and "from var/up.env" in said, said
+        assert asyncio.run(schema_count(own_database)) == 4
