@@ -12,6 +12,7 @@ from services.gateway.config import GatewaySettings, load_settings
 from services.gateway.main import UnitNotChecked, check_unit, issue_local_token
 from services.gateway.repository import SigningKeyMismatch
 from services.gateway.web.cli import create_web_account
+from shared.config import SavedSettingsError, checkout_system
 from shared.rpc import RpcError
 
 DEMO_FEED_SOURCES = ("urn:example:handbook", "urn:example:member-database")
@@ -85,13 +86,15 @@ async def demo_access(settings: GatewaySettings, password: str) -> dict[str, str
 
 
 def main() -> int:
-    """Print the demo tokens as VARIABLE=token lines; exit 2 with the reason when the gateway refuses."""
+    """Print the demo tokens as VARIABLE=token lines, made in this checkout's system (exported, else var/up.env,
+    else the defaults: named first on stderr); exit 2 with the reason when the gateway refuses."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--password", required=True, help="the web password of every demo person")
     args = parser.parse_args()
     try:
-        tokens = asyncio.run(demo_access(load_settings(), args.password))
-    except (SigningKeyMismatch, RpcError, ValueError, UnitNotChecked) as exc:
+        with checkout_system("deploy.demo_access", load_settings) as settings:
+            tokens = asyncio.run(demo_access(settings, args.password))
+    except (SigningKeyMismatch, RpcError, ValueError, UnitNotChecked, SavedSettingsError) as exc:
         print(f"demo_access: {exc}", file=sys.stderr)
         return 2
     for variable, token in tokens.items():

@@ -7,6 +7,7 @@ migrations folder), and the same JSON line is printed for each.
 import asyncio
 import importlib
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from services.evaluation.config import Settings as EvaluationSettings
 from services.gateway.config import load_settings as gateway_settings
 from services.meetings.config import Settings as MeetingsSettings
 from services.notifications.config import Settings as NotificationsSettings
-from shared.config import ServiceSettings
+from shared.config import SavedSettingsError, ServiceSettings, checkout_system
 from shared.logs import configure_logging
 from shared.runtime import migrate
 
@@ -52,10 +53,18 @@ async def migrate_all() -> list[dict[str, object]]:
     return results
 
 
-def main() -> None:
-    """Run the migrations (a failure ends in MigrationFailed's traceback and exit status 1)."""
-    asyncio.run(migrate_all())
+def main() -> int:
+    """Run the migrations on this checkout's database (exported, else var/up.env, else the default: named first on
+    stderr); a failure ends in MigrationFailed's traceback and exit status 1, a var/up.env the shell cannot read in
+    one line and exit status 2."""
+    try:
+        with checkout_system("deploy.migrate", ServiceSettings):
+            asyncio.run(migrate_all())
+    except SavedSettingsError as exc:
+        print(f"deploy.migrate: settings: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import aio_pika
 import asyncpg
 
+from shared.config import ServiceSettings, checkout_system
 from shared.contracts.frameworks import default_manual_maxima
 from shared.envelope import BATCH_CONTENT_TYPE
 from shared.periods import VIETNAM_TZ, previous_month, quarter_of
@@ -526,15 +527,23 @@ async def seed_unless_seeded(amqp_url: str, database_url: str | None, events: li
 
 
 def main() -> None:
-    """Publish the demo province to chibo.ingest (unless --database-url says it is already there)."""
+    """Publish the demo province to chibo.ingest (unless --database-url says it is already there); without the options,
+    to this checkout's system (exported, else var/up.env, else the defaults: named first on stderr), unless its
+    database already took it in."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument("--amqp-url", help="the broker (default: this checkout's CHIBO_AMQP_URL)")
     parser.add_argument(
-        "--database-url", help="send nothing when this database's meetings service already took every event in"
+        "--database-url",
+        help="send nothing when this database's meetings service already took every event in (default: this"
+        " checkout's CHIBO_DATABASE_URL when --amqp-url is not given either)",
     )
     args = parser.parse_args()
+    amqp_url, database_url = args.amqp_url, args.database_url
+    if amqp_url is None:
+        with checkout_system("deploy.seed_demo", ServiceSettings) as settings:
+            amqp_url, database_url = settings.amqp_url, database_url or settings.database_url
     events = Seed().build()
-    print(json.dumps(asyncio.run(seed_unless_seeded(args.amqp_url, args.database_url, events))))
+    print(json.dumps(asyncio.run(seed_unless_seeded(amqp_url, database_url, events))))
 
 
 if __name__ == "__main__":

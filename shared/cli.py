@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.config import ServiceSettings
+from shared.config import (
+    CHECKOUT,
+    SavedSettingsError,
+    ServiceSettings,
+    acting_on,
+    saved_environment,
+    saved_settings,
+)
 from shared.logs import configure_logging
 from shared.runtime import migrate
 
@@ -32,7 +39,10 @@ def run_service_cli(
     extra: Sequence[ExtraCommand] = (),
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Parse argv and run one of the service's commands; return the exit code."""
+    """Parse argv and run one of the service's commands; return the exit code. Every command but `serve` runs on
+    the settings of this checkout (exported, else its var/up.env as `make up` saved it, else the defaults), and one
+    that acts on the broker or database (`migrate`, the service's own) first says on stderr which vhost and database
+    (shared.config.acting_on)."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the service (consumers, relay, /health, /asyncapi)")
@@ -43,11 +53,33 @@ def run_service_cli(
         configure(commands.add_parser(command, help=help_text))
         handlers[command] = handler
     args = parser.parse_args(argv)
-    try:
-        settings = settings_factory()
-    except ValidationError as exc:  # a setting the service cannot run with: say which, without a traceback
-        print(f"python -m services.{name}: invalid settings (CHIBO_* variables or .env)\n{exc}", file=sys.stderr)
-        return 2
+    if args.command == "serve":  # started by deploy/serve.sh or make up, which source var/up.env themselves
+        saved: dict[str, str] = {}
+    else:
+        try:
+            saved = saved_settings(CHECKOUT)
+        except SavedSettingsError as exc:
+            print(f"python -m services.{name}: settings: {exc}", file=sys.stderr)
+            return 2
+    with saved_environment(saved):  # every settings object the command builds reads the checkout's system
+        try:
+            settings = settings_factory()
+        except ValidationError as exc:  # a setting the service cannot run with: say which, without a traceback
+            print(f"python -m services.{name}: invalid settings (CHIBO_* variables or .env)\n{exc}", file=sys.stderr)
+            return 2
+        if args.command not in ("serve", "health"):
+            print(acting_on(settings, saved, who=f"{name} {args.command}"), file=sys.stderr)
+        return _run(name, app_path, service_dir, handlers, args, settings)
+
+
+def _run(
+    name: str,
+    app_path: str,
+    service_dir: Path,
+    handlers: dict[str, Callable[[argparse.Namespace], int]],
+    args: argparse.Namespace,
+    settings: ServiceSettings,
+) -> int:
     if args.command == "serve":
         import uvicorn
 

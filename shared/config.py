@@ -3,10 +3,12 @@
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Self
-from urllib.parse import urlsplit, urlunsplit
+from typing import Self, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +77,8 @@ class ServiceSettings(BaseSettings):
         return self
 
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+"""The checkout this code runs from: its var/up.env holds the settings `make up` started it with."""
 SAVED_SETTINGS = Path("var") / "up.env"
 """Where `make up` keeps the settings it started a checkout with (deploy/settings.sh writes and reads it)."""
 READ_SAVED_SETTINGS = (
@@ -108,16 +112,70 @@ def saved_settings(checkout: Path) -> dict[str, str]:
     return {name: value for name, value in pairs if name not in os.environ}
 
 
-def settings_with(saved: Mapping[str, str]) -> ServiceSettings:
-    """ServiceSettings from the environment with `saved` (saved_settings) under it, as a script sourcing
-    deploy/env.sh sees them: a variable set in the environment wins. The environment is left as it was."""
+@contextmanager
+def saved_environment(saved: Mapping[str, str]) -> Iterator[None]:
+    """The environment with `saved` (saved_settings) under it for the block, as a script sourcing deploy/env.sh sees
+    it: a variable set in the environment wins. The environment is left as it was after the block."""
     added = {name: value for name, value in saved.items() if name not in os.environ}
     os.environ.update(added)
     try:
-        return ServiceSettings()
+        yield
     finally:
         for name in added:
             os.environ.pop(name, None)
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def settings_with(saved: Mapping[str, str], factory: Callable[[], SettingsT]) -> SettingsT:
+    """`factory()` (ServiceSettings, or a service's settings) from the environment with `saved` (saved_settings)
+    under it (saved_environment: an exported variable wins). The environment is left as it was."""
+    with saved_environment(saved):
+        return factory()
+
+
+@contextmanager
+def checkout_system(who: str, factory: Callable[[], SettingsT], *, checkout: Path = CHECKOUT) -> Iterator[SettingsT]:
+    """A command line's settings (`factory()`) on the system of `checkout` (exported, else its var/up.env, else the
+    defaults), with that environment kept for the block; the line naming the vhost and database (acting_on, `who` its
+    prefix) written to stderr first. SavedSettingsError when deploy/settings.sh cannot read var/up.env."""
+    saved = saved_settings(checkout)
+    with saved_environment(saved):
+        settings = factory()
+        sys.stderr.write(acting_on(settings, saved, who=who) + "\n")
+        yield settings
+
+
+def vhost_of(amqp_url: str) -> str:
+    """The RabbitMQ virtual host an AMQP URL names (`/` when its path is empty or `/`, `%2F` read as `/`)."""
+    path = urlsplit(amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def database_of(database_url: str) -> str:
+    """The PostgreSQL database a URL names (without a path: the user's name, as libpq takes it)."""
+    parts = urlsplit(database_url)
+    return unquote(parts.path[1:]) if len(parts.path) > 1 else (parts.username or "postgres")
+
+
+def acting_on(settings: ServiceSettings, saved: Mapping[str, str], *, who: str = "ops") -> str:
+    """The line a command line (`who`: `ops`, `gateway issue-token`...) writes first on stderr: the broker vhost and
+    database it acts on, their URLs without their passwords, and where each came from (exported, this checkout's
+    var/up.env, or the default)."""
+
+    def origin(name: str) -> str:
+        return (
+            f"{name} from {SAVED_SETTINGS}"
+            if name in saved
+            else f"{name} {'exported' if name in os.environ else 'default'}"
+        )
+
+    return (
+        f"{who}: acting on broker vhost {vhost_of(settings.amqp_url)!r} at {url_without_password(settings.amqp_url)}"
+        f" ({origin('CHIBO_AMQP_URL')}) and database {database_of(settings.database_url)!r} at"
+        f" {url_without_password(settings.database_url)} ({origin('CHIBO_DATABASE_URL')})"
+    )
 
 
 def url_without_password(url: str) -> str:

@@ -104,7 +104,12 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             ),
             secret=secret,
             directory=UnitDirectory(rpc, TtlCache(seconds=settings.unit_cache_seconds)),
-            names=PersonNames(rpc, TtlCache(seconds=settings.unit_cache_seconds)),
+            names=PersonNames(
+                rpc,
+                TtlCache(seconds=settings.unit_cache_seconds),
+                timeout=settings.person_name_timeout,
+                failures=TtlCache(seconds=settings.person_name_retry_seconds),
+            ),
             accounts=accounts,
             anonymous=AnonymousGuard(limit=settings.anonymous_limit),
             audit=PgAuditLog(pool),

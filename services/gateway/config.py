@@ -34,6 +34,12 @@ class GatewaySettings(ServiceSettings):
     max_json_depth: int = 64
     """Deepest nesting of arrays and objects accepted in a JSON body (400 naming `body` beyond it)."""
     unit_cache_seconds: float = 30.0
+    person_name_timeout: float = 1.0
+    """Seconds the page header waits for the person's full name from meetings (PersonNames), well under
+    rpc_timeout: while meetings does not answer, each page shows the sign-in name after this, not after 5 s."""
+    person_name_retry_seconds: float = 10.0
+    """A name lookup that failed is not tried again for this long: the pages loaded meanwhile show the sign-in name
+    at once."""
     max_body_bytes: int = 8 * 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120

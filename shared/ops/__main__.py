@@ -54,14 +54,13 @@ import asyncio
 import getpass
 import json
 import logging
-import os
 import re
 import string
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
@@ -70,12 +69,16 @@ from faststream.rabbit import RabbitBroker
 from shared import alert_rules
 from shared.audit import append_audit
 from shared.config import (
+    CHECKOUT,
     SAVED_SETTINGS,
     SavedSettingsError,
     ServiceSettings,
+    acting_on,
+    database_of,
     saved_settings,
     settings_with,
     url_without_password,
+    vhost_of,
 )
 from shared.contracts import meetings_rpc, notifications_rpc
 from shared.logs import configure_logging, get_logger
@@ -100,8 +103,6 @@ from shared.rpc import Request, RpcClient, RpcError
 from shared.topology import unrouted_watch as unrouted_watch_name
 
 SERVICES = ("meetings", "evaluation", "notifications")
-CHECKOUT = Path(__file__).resolve().parents[2]
-"""The checkout this command line runs from: its var/up.env holds the settings `make up` started it with."""
 
 log = get_logger(__name__)
 
@@ -391,36 +392,6 @@ UNREACHABLE = (OSError, TimeoutError, asyncpg.CannotConnectNowError)
 name that does not resolve, no answer in time (aio_pika's AMQPConnectionError is an OSError), a server starting up."""
 SYSTEM_SETTING = f"(`make up` keeps the one it used in {SAVED_SETTINGS}, read when the variable is not exported)"
 """Where an operator finds the right value of a setting a refusal names."""
-
-
-def vhost_of(amqp_url: str) -> str:
-    """The RabbitMQ virtual host an AMQP URL names (`/` when its path is empty or `/`, `%2F` read as `/`)."""
-    path = urlsplit(amqp_url).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
-
-
-def database_of(database_url: str) -> str:
-    """The PostgreSQL database a URL names (without a path: the user's name, as libpq takes it)."""
-    parts = urlsplit(database_url)
-    return unquote(parts.path[1:]) if len(parts.path) > 1 else (parts.username or "postgres")
-
-
-def acting_on(settings: ServiceSettings, saved: Mapping[str, str]) -> str:
-    """The line every command writes first on stderr: the broker vhost and database it acts on, their URLs without
-    their passwords, and where each came from (exported, this checkout's var/up.env, or the default)."""
-
-    def origin(name: str) -> str:
-        return (
-            f"{name} from {SAVED_SETTINGS}"
-            if name in saved
-            else f"{name} {'exported' if name in os.environ else 'default'}"
-        )
-
-    return (
-        f"ops: acting on broker vhost {vhost_of(settings.amqp_url)!r} at {url_without_password(settings.amqp_url)}"
-        f" ({origin('CHIBO_AMQP_URL')}) and database {database_of(settings.database_url)!r} at"
-        f" {url_without_password(settings.database_url)} ({origin('CHIBO_DATABASE_URL')})"
-    )
 
 
 def unreachable(what: str, url: str, setting: str, exc: BaseException) -> Unavailable:
@@ -842,7 +813,7 @@ def main(argv: Sequence[str] | None = None, *, checkout: Path = CHECKOUT) -> int
     except SavedSettingsError as exc:
         sys.stderr.write(f"settings: {exc}\n")
         return 2
-    settings = settings_with(saved)
+    settings = settings_with(saved, ServiceSettings)
     sys.stderr.write(acting_on(settings, saved) + "\n")
     # the broker client logs a connection it could not make, then raises it: the command says so once (exit code 6);
     # the level is set back after, so a caller in the same process (a test) keeps the client's lines

@@ -39,7 +39,7 @@ from shared.envelope import (
 )
 from shared.reading import body_over_limit
 from shared.refusals import refusal_code
-from shared.rpc import ReplyT, Request, RpcError
+from shared.rpc import ReplyT, Request, RpcError, ServiceUnavailable
 from shared.text import with_article
 
 SUBTREE_READERS = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
@@ -194,15 +194,21 @@ class UnitDirectory:
 
 class PersonNames:
     """The full name of a signed-in account's person from meetings, cached briefly: a member's or secretary's from
-    their cell's member list (the member snapshots), an upper-level monitor's from their monitor assignments."""
+    their cell's member list (the member snapshots), an upper-level monitor's from their monitor assignments.
 
-    def __init__(self, rpc: Rpc, cache: TtlCache) -> None:
+    The name is only the page header's nicety: the lookup gets `timeout` seconds in all (CHIBO_PERSON_NAME_TIMEOUT,
+    well under the RPC timeout), and a lookup that failed is not tried again for `failures`' time, so a page (or the
+    pages after it) does not wait for a meetings that does not answer."""
+
+    def __init__(self, rpc: Rpc, cache: TtlCache, *, timeout: float = 1.0, failures: TtlCache | None = None) -> None:
         self._rpc = rpc
         self._cache = cache
+        self._timeout = timeout
+        self._failures = failures if failures is not None else TtlCache(seconds=10.0)
 
     async def full_name(self, principal: Principal) -> str | None:
         """The person's full name; None for an account without a person, a person meetings does not name, or while
-        meetings does not answer (not remembered then: the next page asks again)."""
+        meetings does not answer within the timeout (remembered as a failure for a short while, then asked again)."""
         person, unit = principal.person_id, principal.unit_id
         if not person or not unit:
             return None
@@ -210,22 +216,33 @@ class PersonNames:
         hit, cached = self._cache.get(key)
         if hit:
             return cast(str | None, cached)
+        if self._failures.get(key)[0]:
+            return None
         try:
             name = await self._look_up(principal.role, person=person, unit=unit)
         except RpcError:
+            self._failures.put(key, True)
             return None
         self._cache.put(key, name)
         return name
 
+    async def _call(self, request: Request[ReplyT], deadline: float) -> ReplyT:
+        """One call of the lookup, given what is left of its time (ServiceUnavailable when none is)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ServiceUnavailable(request.service)
+        return await self._rpc.call(request, timeout=left)
+
     async def _look_up(self, role: Role, *, person: str, unit: str) -> str | None:
+        deadline = time.monotonic() + self._timeout
         if role is Role.COMMITTEE_OFFICER:
-            followed = await self._rpc.call(ListMonitorAssignments(person_id=person, limit=1))
+            followed = await self._call(ListMonitorAssignments(person_id=person, limit=1), deadline)
             return followed.items[0].full_name if followed.items else None
         if role not in (Role.MEMBER, Role.SECRETARY):
             return None
         seen = 0
         while True:
-            page = await self._rpc.call(ListMembers(cell_id=unit, limit=200, offset=seen))
+            page = await self._call(ListMembers(cell_id=unit, limit=200, offset=seen), deadline)
             found = next((member.full_name for member in page.items if member.id == person), None)
             seen += len(page.items)
             if found is not None or not page.items or seen >= page.total:
