@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from tests.support.system import RunningSystem
-from tests.web.conftest import OIDC_NAME, screenshot, web_account
+from tests.web.conftest import OIDC_NAME, cell_members, screenshot, web_account
 
 pytestmark = pytest.mark.e2e
 
@@ -54,11 +54,17 @@ async def through_provider(browser: Browser, system: RunningSystem, login: str, 
 
 
 async def test_the_account_linked_to_the_subject_signs_in_with_pkce_state_and_nonce(
-    browser: Browser, system: RunningSystem, oidc_provider: str, linked_accounts: None
+    browser: Browser, system: RunningSystem, province: dict[str, str], oidc_provider: str, linked_accounts: None
 ) -> None:
     page, authorization = await through_provider(browser, system, "sub-bi-thu-thon-1", "/app/cells/demo-cb-thon-1")
     await page.wait_for_url("**/app/cells/demo-cb-thon-1")
-    assert await page.locator(".who").inner_text() == "oidc-bi-thu"
+    # the header names the account's person (demo-cb-thon-1-dv01), not the sign-in name
+    [name] = [
+        m["full_name"]
+        for m in await cell_members(system, province, "demo-cb-thon-1")
+        if m["id"] == "demo-cb-thon-1-dv01"
+    ]
+    assert await page.locator(".who").inner_text() == name
     assert "Chi bộ thôn 1" in await page.get_by_role("heading", level=1).inner_text()
     query = parse_qs(urlsplit(authorization).query)
     assert authorization.startswith(oidc_provider + "/auth?")
