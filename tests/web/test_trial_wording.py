@@ -127,6 +127,9 @@ MINUTES = {
     "recorder_id": "m-2",
 }
 ROSTER = {"m-1": "present", "m-2": "present", "m-3": "absent", "m-4": "excused", "m-5": "present"}
+STARTS = datetime(2026, 11, 20, 19, 30, tzinfo=VIETNAM_TZ)
+"""The start of the meetings these handlers read (the member list is the one at the start)."""
+
 NAMES = {"m-1": "Trần Văn An", "m-2": "Lê Thị Bình", "m-3": "Nguyễn Văn Cường", "m-4": "Phạm Thị Dung"}
 
 
@@ -187,23 +190,23 @@ async def test_the_minutes_roster_is_read_from_the_meeting_and_the_members_by_na
 ) -> None:
     from services.gateway.web import data
 
-    async def members_by_id(*_: Any) -> dict[str, dict[str, Any]]:
+    async def members_by_id(*_: Any, at: datetime | None = None) -> dict[str, dict[str, Any]]:
         return {"m-1": {"full_name": "Trần Văn An"}, "m-3": {"full_name": "Nguyễn Văn Cường"}}
 
     monkeypatch.setattr(data, "members_by_id", members_by_id)
     records = [{"member_id": "m-1", "status": "present"}, {"member_id": "m-3", "status": "absent"}]
-    meeting = SimpleNamespace(cell_id="c", attendance=SimpleNamespace(records=records))
+    meeting = SimpleNamespace(cell_id="c", starts_at=STARTS, attendance=SimpleNamespace(records=records))
     someone: Any = SimpleNamespace(principal=None)
     roster, names = await meeting_roster(someone, None, meeting)  # type: ignore[arg-type]
     assert roster == {"m-1": "present", "m-3": "absent"} and names["m-3"] == "Nguyễn Văn Cường"
-    roster, _ = await meeting_roster(someone, None, SimpleNamespace(cell_id="c", attendance=None))  # type: ignore[arg-type]
+    roster, _ = await meeting_roster(someone, None, SimpleNamespace(cell_id="c", starts_at=STARTS, attendance=None))  # type: ignore[arg-type]
     assert roster is None
 
 
 async def test_the_minutes_handler_judges_the_form_by_the_meetings_roster(monkeypatch: pytest.MonkeyPatch) -> None:
     from services.gateway.web import data
 
-    async def members_by_id(*_: Any) -> dict[str, dict[str, Any]]:
+    async def members_by_id(*_: Any, at: datetime | None = None) -> dict[str, dict[str, Any]]:
         return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
 
     records = [{"member_id": member_id, "status": status} for member_id, status in ROSTER.items()]
@@ -259,7 +262,7 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
     """A reason on a present member's line was told only after the missing reason of another line was given."""
     from services.gateway.web import data
 
-    async def members_by_id(*_: Any) -> dict[str, dict[str, Any]]:
+    async def members_by_id(*_: Any, at: datetime | None = None) -> dict[str, dict[str, Any]]:
         return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
 
     async def recordable_meeting(*_: Any) -> Any:
