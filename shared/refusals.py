@@ -136,6 +136,18 @@ class RefusalCode(StrEnum):
     MONITOR_NOT_ASSIGNED = "monitor_not_assigned"
     """Held (an integration's) or rejected (a person's): an assessment as upper_monitor names a person
     (data.assessor.person_id) no monitor.assigned.v1 has assigned to follow the meeting's cell."""
+    GUEST_COMMITTEE_UNKNOWN = "guest_committee_unknown"
+    """Rejected (a person's; an integration's is held for the unit): a roster guest's committee
+    (data.guests.N.committee_id) is no committee above the meeting's cell or inside the sender's subtree that meetings
+    knows."""
+    TASK_NOT_IN_MINUTES = "task_not_in_minutes"
+    """Rejected (a person's; an integration's is held for the task): the task marked done (data.task_id) is not in the
+    meeting's recorded minutes."""
+    MINUTES_NOT_SUBMITTED = "minutes_not_submitted"
+    """Rejected (a person's; an integration's is held for them): an adoption of minutes for a meeting whose minutes
+    are not recorded yet."""
+    MEETING_UNKNOWN = "meeting_unknown"
+    """Rejected (a person's; an integration's is held for it): the meeting (data.meeting_id) is not scheduled."""
     MEETING_AT_SAME_TIME = "meeting_at_same_time"
     """Conflict: a secretary schedules (or records as held) a meeting within an hour of the start of another meeting
     of the cell not cancelled (shared.plausible.SAME_START_WINDOW; judged by meetings under the cell's lock), without

@@ -88,6 +88,9 @@ class World:
     same_time: set[str] = field(default_factory=set)
     """Meetings whose unconfirmed secretary's schedule meetings refuses as MEETING_AT_SAME_TIME (its check under the
     cell's lock found another meeting the gateway's early question did not: one scheduled at the same moment)."""
+    unknown: set[str] = field(default_factory=set)
+    """Ids meetings does not know: a secretary's completion of such a task, or roster guest of such a committee, is
+    refused at once (domain.held_or_refused), an integration's held."""
     rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frameworks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -274,6 +277,24 @@ class World:
                 return f"data.{name}", value
         return None
 
+    def unknown_referent(self, event_type: str, data: dict[str, Any]) -> tuple[str, str, str] | None:
+        """(field, reason, refusal code) of a secretary's reference to an id of `unknown`, as meetings refuses it."""
+        if event_type == "task.completed.v1" and data["task_id"] in self.unknown:
+            reason = (
+                f"data.task_id: task {data['task_id']} is not in the minutes of meeting {data['meeting_id']}; a"
+                " secretary marks done a task of the meeting's recorded minutes"
+            )
+            return "data.task_id", reason, RefusalCode.TASK_NOT_IN_MINUTES.value
+        for i, guest in enumerate(data.get("guests") or () if event_type == "attendance.recorded.v1" else ()):
+            if guest.get("committee_id") in self.unknown:
+                name = f"data.guests.{i}.committee_id"
+                reason = (
+                    f"{name}: unit {guest['committee_id']} is unknown; a guest's committee is one above the meeting's"
+                    " cell (or left out)"
+                )
+                return name, reason, RefusalCode.GUEST_COMMITTEE_UNKNOWN.value
+        return None
+
     def judge(self, index: int, raw: Any, scope: str | None = None) -> dict[str, Any]:
         try:
             peeked = json.loads(raw) if isinstance(raw, bytes) else raw
@@ -304,6 +325,11 @@ class World:
             self.rejected.append(result | {"reason": reason, "field": "data.meeting_id"})
             refusal = {"code": RefusalCode.MEETING_CANCELLED.value}
             return {**result, "outcome": "rejected", "reason": reason, "field": "data.meeting_id", "refusal": refusal}
+        unknown = self.unknown_referent(event.type, data) if event.source == GATEWAY_SOURCE else None
+        if unknown is not None:
+            name, reason, code = unknown
+            self.rejected.append(result | {"reason": reason, "field": name})
+            return {**result, "outcome": "rejected", "reason": reason, "field": name, "refusal": {"code": code}}
         confirmed = same_time_confirmed(event.envelope)
         if event.type == "meeting.scheduled.v1" and data.get("meeting_id") in self.same_time and not confirmed:
             # meetings' check_same_start, judged under the cell's lock

@@ -72,3 +72,41 @@ def test_a_commands_data_path_is_said_as_its_body_field() -> None:
     assert body_field(None) is None
     assert body_reason("data.starts_at: in the past", "data.starts_at") == "starts_at: in the past"
     assert body_reason(None, None) == "rejected"
+
+
+async def test_a_secretarys_reference_meetings_does_not_know_is_refused_at_once_naming_the_body_field(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """A new user's trial: a roster guest of an unknown committee and a completion of a task not in the minutes came
+    back 202 "held"; meetings now refuses a person's command at once (domain.held_or_refused), and the caller reads
+    the field as the body (or path) names it."""
+    committee, task = random_id("committee"), random_id("task")
+    world.unknown |= {committee, task}
+    roster = {
+        "records": [{"member_id": "m1", "status": "present"}],
+        "guests": [{"name": "Khách", "committee_id": committee}],
+    }
+    response = await send_command(client, headers, world, "attendance", roster)
+    assert response.status_code == 422, response.text
+    assert response.json() == {
+        "code": "invalid",
+        "message": f"guests.0.committee_id: unit {committee} is unknown; a guest's committee is one above the meeting's"
+        " cell (or left out)",
+        "field": "guests.0.committee_id",
+        "service": None,
+        "reason_code": "guest_committee_unknown",
+    }
+    meeting = random_id("mtg")
+    world.meetings[meeting] = world._meeting(meeting, world.cell_a1)
+    response = await client.post(
+        f"/v1/meetings/{meeting}/tasks/{task}/completion", json={}, headers=headers["secretary"]
+    )
+    assert response.status_code == 422, response.text
+    assert response.json() == {
+        "code": "invalid",
+        "message": f"task_id: task {task} is not in the minutes of meeting {meeting}; a secretary marks done a task of"
+        " the meeting's recorded minutes",
+        "field": "task_id",
+        "service": None,
+        "reason_code": "task_not_in_minutes",
+    }

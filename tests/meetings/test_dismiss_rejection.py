@@ -126,9 +126,10 @@ async def test_a_persons_refused_command_is_stored_answered_not_open(meetings_po
 async def test_a_persons_held_command_refused_later_is_answered_by_the_account_that_sent_it(
     meetings_pool: Any, db: Any
 ) -> None:
-    """A secretary's command held for something not known yet (a meeting; a member is refused at once), refused when
-    its hold runs out or an operator drops it, is closed as answered to the secretary's account it came from (kept
-    with the hold), not to urn:chibo:gateway."""
+    """A secretary's command held for something not known yet (a schedule's cell, the account's own unit; a meeting,
+    a member, a task or a guest's committee is refused at once: domain.held_or_refused), refused when its hold runs
+    out or an operator drops it, is closed as answered to the secretary's account it came from (kept with the hold),
+    not to urn:chibo:gateway."""
     app = meetings_context(Settings(), meetings_pool)
     commune, cell = random_id("demo-xa"), random_id("demo-cb")
     meeting = f"{cell}-2026-12"
@@ -138,9 +139,9 @@ async def test_a_persons_held_command_refused_later_is_answered_by_the_account_t
         ev.scheduled(meeting, cell, starts_at=ev.BASE_TIME + timedelta(days=330), kind="regular"),
     ]
     await meetings_rpc.ingest(contract.Ingest(events=feed, route="http", account="feed"), app)
-    begun = ev.BASE_TIME + timedelta(days=331)  # a secretary records attendance once the meeting has begun
-    expiring = ev.attendance(f"{meeting}-a", {random_id("demo-dv"): "present"}, source=GATEWAY_SOURCE, time=begun)
-    dropped = ev.attendance(f"{meeting}-b", {random_id("demo-dv"): "present"}, source=GATEWAY_SOURCE, time=begun)
+    ahead, unknown = ev.BASE_TIME + timedelta(days=340), random_id("demo-cb")
+    expiring = ev.scheduled(f"{meeting}-a", unknown, starts_at=ahead, source=GATEWAY_SOURCE, time=ev.BASE_TIME)
+    dropped = ev.scheduled(f"{meeting}-b", unknown, starts_at=ahead, source=GATEWAY_SOURCE, time=ev.BASE_TIME)
     for command, account in ((expiring, "thu-ky-het-han"), (dropped, "thu-ky-bo")):
         reply = await meetings_rpc.ingest(contract.Ingest(events=[command], route="http", account=account), app)
         assert [result.outcome for result in reply.results] == ["held"]

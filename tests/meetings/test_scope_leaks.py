@@ -272,14 +272,17 @@ async def test_inside_the_subtree_everything_still_passes(tree) -> None:  # type
 
 
 async def test_a_secretary_records_the_upper_level_monitor_as_a_guest(tree) -> None:  # type: ignore[no-untyped-def]
-    """A secretary's scope is the cell, which holds no committee: the monitor's committee above it is still named."""
+    """A secretary's scope is the cell, which holds no committee: the monitor's committee above it is still named; a
+    committee elsewhere is refused at once as an unknown one (a person's command is never held)."""
     ids = tree["ids"]
     guests = [{"name": "Đồng chí phụ trách", "committee_id": ids["dbcs"], "person_id": random_id("p")}]
     for committee in ("phuong", "nobody"):
         elsewhere = [{"name": "Khách", "committee_id": ids.get(committee, committee)}]
         event = {**roster(ids["mtg-in"], {ids["m-in"]: "present"}, elsewhere), "source": "urn:chibo:gateway"}
         reply = await tree["methods"]["ingest"](events=[event], route="http", account="secretary", scope=ids["thon1"])
-        assert (reply["results"][0]["outcome"], reply["results"][0]["field"]) == ("held", "data.guests.0.committee_id")
+        result = reply["results"][0]
+        said = (result["outcome"], result["field"], result["refusal"]["code"])
+        assert said == ("rejected", "data.guests.0.committee_id", "guest_committee_unknown")
     event = {**roster(ids["mtg-in"], {ids["m-in"]: "present"}, guests), "source": "urn:chibo:gateway"}
     event["time"] = (START + timedelta(hours=2)).isoformat()  # a command is recorded once its meeting has begun
     reply = await tree["methods"]["ingest"](events=[event], route="http", account="secretary", scope=ids["thon1"])

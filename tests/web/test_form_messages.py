@@ -793,3 +793,42 @@ async def test_a_roster_leaving_out_members_names_them_beside_the_roster(refusal
     with pytest.raises(FormErrors) as caught:
         await forms.send(command())
     assert caught.value.errors == {"data.records": expected}
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "expected"),
+    [
+        (
+            "guests.1.committee_id",
+            RefusalCode.GUEST_COMMITTEE_UNKNOWN,
+            "Cấp ủy (dòng 2 của khách mời): cấp ủy này không phải cấp ủy cấp trên của chi bộ mà hệ thống biết; vui"
+            " lòng ghi cấp ủy cấp trên của khách mời hoặc để trống; điểm danh chưa được ghi nhận.",
+        ),
+        (
+            "task_id",
+            RefusalCode.TASK_NOT_IN_MINUTES,
+            "Mã nhiệm vụ: nhiệm vụ này không có trong biên bản đã ghi của buổi sinh hoạt nên chưa được đánh dấu hoàn"
+            " thành.",
+        ),
+        (
+            "meeting_id",
+            RefusalCode.MINUTES_NOT_SUBMITTED,
+            "Buổi sinh hoạt chưa có biên bản: vui lòng ghi biên bản trước, sau đó mới ghi nhận việc thông qua biên"
+            " bản.",
+        ),
+        ("meeting_id", RefusalCode.MEETING_UNKNOWN, "Buổi sinh hoạt này không có trong lịch của hệ thống."),
+    ],
+)
+async def test_a_reference_meetings_does_not_know_is_refused_in_vietnamese_naming_the_field(
+    field: str, code: RefusalCode, expected: str
+) -> None:
+    """A secretary's roster guest of an unknown committee, a completion of a task not in the minutes, an adoption
+    before the minutes and a command on a meeting not scheduled were held (202, refused a day later); meetings now
+    refuses them at once and the form says why beside the field, never that it was recorded."""
+
+    async def command() -> None:
+        raise RpcError("invalid", f"{field}: reworded", field=field, refusal=Refusal(code=code))
+
+    with pytest.raises(FormErrors) as caught:
+        await forms.send(command())
+    assert caught.value.errors == {field: expected}

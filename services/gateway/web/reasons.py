@@ -310,6 +310,17 @@ BY_CODE = {
     RefusalCode.MONITOR_NOT_ASSIGNED: N_(
         "This person is not an upper-level committee member assigned to follow the cell, so cannot assess as such."
     ),
+    RefusalCode.GUEST_COMMITTEE_UNKNOWN: N_(
+        "This committee is not a higher-level committee of this cell known to the system: give the guest's committee "
+        "above the cell, or leave it empty; the roster was not recorded."
+    ),
+    RefusalCode.TASK_NOT_IN_MINUTES: N_(
+        "This task is not in the recorded minutes of this meeting, so it was not marked done."
+    ),
+    RefusalCode.MINUTES_NOT_SUBMITTED: N_(
+        "This meeting has no minutes yet: record the minutes first, then their adoption."
+    ),
+    RefusalCode.MEETING_UNKNOWN: N_("This meeting is not scheduled in the system."),
     RefusalCode.MINUTES_ADOPTED: N_(
         "The cell has already adopted these minutes: the adopted minutes are the official record and can no longer "
         "be changed."

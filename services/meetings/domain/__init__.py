@@ -348,14 +348,13 @@ def check_assessor_monitor(*, assigned: bool, person_id: str, cell_id: str, sour
         return
     reason = f"data.assessor.person_id: {person_id} is not assigned to follow cell {cell_id} (monitor.assigned.v1)"
     refusal = Refusal(code=RefusalCode.MONITOR_NOT_ASSIGNED)
-    if from_a_person(source):
-        raise InvalidEvent(reason, field="data.assessor.person_id", refusal=refusal)
-    raise Held(
+    held = Held(
         waiting_for=monitor_waiting_key(person_id, cell_id),
         reason=reason,
         field="data.assessor.person_id",
         refusal=refusal,
     )
+    raise held_or_refused(held, source=source, refusal=refusal)
 
 
 def monitor_waiting_key(person_id: str, cell_id: str) -> str:
@@ -772,15 +771,26 @@ class MeetingState:
     None when not known to the reader."""
 
 
-def require_meeting(meeting: MeetingState | None, *, meeting_id: str) -> MeetingState:
-    """The meeting must be scheduled already, else the event waits for it."""
+def require_meeting(meeting: MeetingState | None, *, meeting_id: str, source: str) -> MeetingState:
+    """The meeting must be scheduled already, else an integration's event waits for it and a person's command is
+    refused at once (held_or_refused, MEETING_UNKNOWN): the secretary acts on a meeting the gateway showed them."""
     if meeting is None:
-        raise Held(
-            waiting_for=f"meeting:{meeting_id}",
-            reason=f"data.meeting_id: meeting {meeting_id} is not scheduled",
-            field="data.meeting_id",
-        )
+        reason = f"data.meeting_id: meeting {meeting_id} is not scheduled"
+        held = Held(waiting_for=f"meeting:{meeting_id}", reason=reason, field="data.meeting_id")
+        raise held_or_refused(held, source=source, refusal=Refusal(code=RefusalCode.MEETING_UNKNOWN))
     return meeting
+
+
+def held_or_refused(held: Held, *, source: str, refusal: Refusal, reason: str | None = None) -> Exception:
+    """What to raise for a referent meetings does not know (yet): `held` for an integration's fact, which waits for
+    it (CONTRACT.md: order is not guaranteed, held up to the hold time, then rejected); for a person's command
+    (`source` GATEWAY_SOURCE, from_a_person) an InvalidEvent naming the same field with `refusal` and `reason` (the
+    held reason when None). A secretary's command is judged against what meetings knows when it is sent: a trial's
+    roster guest of an unknown committee and a completion of a task not in the minutes were answered 202 "held",
+    the earlier roster staying in force until the hold expired a day later (check_assessor_monitor does so too)."""
+    if not from_a_person(source):
+        return held
+    return InvalidEvent(reason or held.reason, field=held.field, refusal=refusal)
 
 
 def check_approval_moment(meeting: MeetingState, approved_at: datetime) -> None:

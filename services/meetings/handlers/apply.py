@@ -176,7 +176,9 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     """A new start (and place) for a scheduled meeting; the latest by (time, id) wins, but a move issued after the
     meeting was held by its minutes is refused (domain.check_reschedule)."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.check_reschedule(meeting, source=event.source, starts_at=data.starts_at, time=event.time)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
     uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "move", data.starts_at, data.location, data.reason))
@@ -204,7 +206,9 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
     Cancelling a held one (roster and minutes) takes its roster out of its members' attendance histories: they are
     published again, as a roster recorded after the cancellation leaves them."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.check_cancel(meeting, source=event.source)
     changed = await uow.meetings.cancel(data, version=version_of(event))
     if not changed or meeting.cancel_version is not None or not meeting.has_roster or not meeting.has_minutes:
@@ -217,7 +221,9 @@ async def apply_documents(event: Event[contract.DocumentsPublished], uow: Meetin
     any dated ahead of the sending or, for a meeting recorded as already held, before it was recorded
     (check_documents_moment)."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.require_not_cancelled(meeting, source=event.source, what="publishing documents")
     domain.check_documents_moment(
         source=event.source, published_at=data.published_at, time=event.time, recorded_at=meeting.held_recorded_at
@@ -232,7 +238,9 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     contradicts the recorded minutes (domain.check_adopted_roster_unchanged, check_roster_against_minutes) and when
     it leaves out a member of the cell at the meeting's start (domain.check_roster_complete)."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance is")
     person = domain.from_a_person(event.source)
@@ -269,7 +277,9 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     """Minutes of a meeting (kept for a cancelled one too: it is not held); chair, recorder, speakers and assignees
     are its cell's members."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.require_not_cancelled(meeting, source=event.source, what="submitting minutes")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes are")
     domain.check_person_minutes_moments(event)
@@ -302,20 +312,26 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
 
 
 async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUnit) -> Applied:
-    """The cell adopted the minutes: they must be known (else the adoption waits for them); a secretary adopts them
-    once (the same votes again are a no-op)."""
+    """The cell adopted the minutes: they must be known (else an integration's adoption waits for them, a
+    secretary's is refused at once: domain.held_or_refused); a secretary adopts them once (the same votes again are a
+    no-op)."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.require_not_cancelled(meeting, source=event.source, what="approving minutes")
     domain.check_approval_moment(meeting, data.approved_at)
     statuses = await _roster_statuses(uow, meeting) if domain.from_a_person(event.source) else None
     domain.check_votes_within_roster(data, present=_present(statuses), source=event.source)
     if not meeting.has_minutes:
-        raise Held(
+        held = Held(
             waiting_for=f"minutes:{data.meeting_id}",
             reason=f"data.meeting_id: meeting {data.meeting_id} has no minutes yet",
             field="data.meeting_id",
         )
+        refused = f"{held.reason}; the minutes are submitted before the cell adopts them"
+        refusal = Refusal(code=RefusalCode.MINUTES_NOT_SUBMITTED)
+        raise domain.held_or_refused(held, source=event.source, refusal=refusal, reason=refused)
     adopted = meeting.approval_version is not None and domain.from_a_person(event.source)
     stored = await uow.meetings.stored_approval(data.meeting_id) if adopted else None
     if domain.check_adoption_not_repeated(meeting, data, stored=stored, source=event.source):
@@ -327,7 +343,9 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
 async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnit) -> Applied:
     """Manual points for a meeting (kept for a cancelled one too: it is never scored)."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.require_not_cancelled(meeting, source=event.source, what="assessing it")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its assessment is")
     path = await uow.org.ancestors(meeting.cell_id)
@@ -347,20 +365,26 @@ async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUn
 
 
 async def apply_task_completed(event: Event[contract.TaskCompleted], uow: MeetingsUnit) -> Applied:
-    """A task assigned in the meeting's minutes is done, on or after the day of that meeting; a secretary marks no
+    """A task assigned in the meeting's minutes (else an integration's completion waits for it, a secretary's is
+    refused at once: domain.held_or_refused) is done, on or after the day of that meeting; a secretary marks no
     task of a cancelled meeting done (require_not_cancelled), nor one done on a day still ahead
     (check_completion_not_ahead)."""
     data = event.data
-    meeting = domain.require_meeting(await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id)
+    meeting = domain.require_meeting(
+        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
+    )
     domain.require_not_cancelled(meeting, source=event.source, what="completing its tasks")
     domain.check_completion_day(meeting, data.completed_on)
     domain.check_completion_not_ahead(source=event.source, completed_on=data.completed_on, time=event.time)
     if not await uow.meetings.task_exists(meeting_id=data.meeting_id, task_id=data.task_id):
-        raise Held(
+        held = Held(
             waiting_for=f"task:{data.meeting_id}:{data.task_id}",
             reason=f"data.task_id: task {data.task_id} is not in the minutes of meeting {data.meeting_id}",
             field="data.task_id",
         )
+        refused = f"{held.reason}; a secretary marks done a task of the meeting's recorded minutes"
+        refusal = Refusal(code=RefusalCode.TASK_NOT_IN_MINUTES)
+        raise domain.held_or_refused(held, source=event.source, refusal=refusal, reason=refused)
     changed = await uow.meetings.complete_task(data, version=version_of(event))
     return Applied(subject=data.task_id, changed=changed)
 

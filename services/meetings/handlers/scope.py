@@ -195,7 +195,8 @@ async def _judge_roster(
 
     A guest's committee may be one above the meeting's cell (DOMAIN.md: upper-level attendees; the sender's own
     ancestry, so naming it tells nothing of the rest of the tree, and a secretary, scoped to the cell, records the
-    commune's monitor so) or one inside the subtree; any other is held as an unknown one."""
+    commune's monitor so) or one inside the subtree; any other is held as an unknown one, and in a secretary's roster
+    (`person`) refused at once as unknown (domain.held_or_refused: GUEST_COMMITTEE_UNKNOWN), hidden or not."""
     records = [(f"data.records.{i}.member_id", record.member_id) for i, record in enumerate(data.records)]
     await judge.members(records)
     if meeting is None:
@@ -218,6 +219,12 @@ async def _judge_roster(
         if committee_id in judge.view.units or await judge.uow.org.get_unit(committee_id) is None:
             held = _held_unit(name, committee_id)
             held.detail = judge.view.detail(f"unit:{committee_id}")
+            if person:  # a secretary's guest is refused at once, an unknown and a hidden committee alike
+                refused = f"{held.reason}; a guest's committee is one above the meeting's cell (or left out)"
+                refusal = Refusal(code=RefusalCode.GUEST_COMMITTEE_UNKNOWN)
+                if held.detail:  # hidden: the stored rejection and the log say where it lives
+                    raise OutsideScope(refused, field=name, detail=held.detail, refusal=refusal)
+                raise InvalidEvent(refused, field=name, refusal=refusal)
             raise held
 
 
