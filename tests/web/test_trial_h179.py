@@ -47,7 +47,7 @@ def test_minutes_dated_before_their_meetings_day_are_refused_on_the_day_naming_i
 async def test_the_minutes_handler_judges_the_day_by_the_meetings_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
     from services.gateway.web import data
 
-    async def members_by_id(*_: Any) -> dict[str, dict[str, Any]]:
+    async def members_by_id(*_: Any, **__: Any) -> dict[str, dict[str, Any]]:
         return {}
 
     meeting = SimpleNamespace(cell_id="c", starts_at=SCHEDULED, attendance=None)

@@ -34,7 +34,7 @@ STORED = "có một ký tự không lưu được (U+0000)"
 async def roster_errors(monkeypatch: pytest.MonkeyPatch, body: bytes) -> dict[str, str]:
     """The roster handler's errors for the posted `body` (a real form read), with a cell of NAMES."""
 
-    async def members_by_id(*_: Any) -> dict[str, dict[str, Any]]:
+    async def members_by_id(*_: Any, **__: Any) -> dict[str, dict[str, Any]]:
         return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
 
     async def recordable_meeting(*_: Any) -> Any:

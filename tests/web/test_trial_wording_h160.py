@@ -67,7 +67,7 @@ def test_any_past_day_is_said_as_past_with_the_way_to_record_a_meeting_held() ->
 
 
 async def test_a_cancelled_meetings_roster_is_refused_as_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def members_by_id(*_: Any) -> dict[str, dict[str, Any]]:
+    async def members_by_id(*_: Any, **__: Any) -> dict[str, dict[str, Any]]:
         return {member_id: {"full_name": name} for member_id, name in NAMES.items()}
 
     async def recordable_meeting(*_: Any) -> Any:  # cancelled before its day, which is still ahead
