@@ -8,13 +8,16 @@ from typing import Any
 from services.gateway.auth import Role
 from services.gateway.web.core import environment
 
+MINUTES = {"started_at": "2026-11-20T19:30:00+07:00", "ended_at": "2026-11-20T21:30:00+07:00", "speakers": []}
 
-def record_page(approved_at: str | None) -> str:
-    """The secretary's record page of a held meeting, adopted at `approved_at` (None: not adopted)."""
+
+def record_page(approved_at: str | None, minutes: dict[str, Any] | None = MINUTES) -> str:
+    """The secretary's record page of a held meeting, adopted at `approved_at` (None: not adopted), with `minutes`
+    recorded (None: none yet)."""
     meeting: dict[str, Any] = {
         "meeting_id": "m1",
         "approved_at": approved_at,
-        "minutes": None,
+        "minutes": minutes,
         "starts_at": "2026-11-20T19:30:00+07:00",
         "status": "held",
         "location": "Nhà văn hóa",
@@ -50,3 +53,14 @@ def test_adopted_minutes_show_the_adoption_without_its_form() -> None:
 def test_minutes_not_adopted_yet_show_the_adoption_form() -> None:
     page = record_page(None)
     assert "/meetings/m1/approval" in page and "adoption-recorded" not in page
+
+
+def test_a_meeting_without_minutes_offers_no_adoption_and_says_why() -> None:
+    """A trial's secretary could adopt minutes not recorded yet; meetings refuses it (minutes_not_submitted), and the
+    page offers no adoption form before the minutes, saying to record them first."""
+    page = record_page(None, minutes=None)
+    assert "/meetings/m1/approval" not in page and "adoption-recorded" not in page
+    assert (
+        '<p class="notice" id="adoption-needs-minutes">Buổi sinh hoạt chưa có biên bản: vui lòng ghi biên bản trước,'
+        " sau đó mới ghi nhận việc thông qua biên bản.</p>"
+    ) in page
