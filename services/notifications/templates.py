@@ -181,11 +181,16 @@ NAMED_AT_MOST = 4
 chí,"), a line of names being no greeting."""
 
 
+def listed(parts: Sequence[str]) -> str:
+    """`A`, `A và B`, `A, B và C`: the parts as a Vietnamese list joins them (the last two by "và")."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " và " + parts[-1]
+
+
 def greeting_of_many(recipients: Sequence[Recipient]) -> str:
     """The greeting of one mail serving several recipients at one address (members sharing a mailbox), in their
-    order: "Kính gửi các đồng chí Nguyễn Văn A, Trần Thị B," (committees by their names first: "Kính gửi Đảng ủy
-    xã X và đồng chí Nguyễn Văn A,"); "Kính gửi các đồng chí," for more than NAMED_AT_MOST; one recipient, their own
-    `greeting`."""
+    order: "Kính gửi các đồng chí Nguyễn Văn A và Trần Thị B," ("A, B và C" for three or more; committees by their
+    names first, the members after one "và": "Kính gửi Đảng ủy xã X và các đồng chí Nguyễn Văn A, Trần Thị B,");
+    "Kính gửi các đồng chí," for more than NAMED_AT_MOST; one recipient, their own `greeting`."""
     if len(recipients) == 1:
         return greeting(recipients[0])
     if len(recipients) > NAMED_AT_MOST:
@@ -194,9 +199,10 @@ def greeting_of_many(recipients: Sequence[Recipient]) -> str:
     people = [recipient.name for recipient in recipients if recipient.kind != COMMITTEE]
     parts = [*committees]
     if people:
-        parts.append(("đồng chí " if len(people) == 1 else "các đồng chí ") + ", ".join(people))
-    named = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " và " + parts[-1]
-    return f"Kính gửi {named},"
+        # one "và" per greeting: after committees it parts them from the members, who are then listed by commas
+        names = ", ".join(people) if committees else listed(people)
+        parts.append(("đồng chí " if len(people) == 1 else "các đồng chí ") + names)
+    return f"Kính gửi {listed(parts)},"
 
 
 def with_greeting(body: str, greeting_line: str | None) -> str:
@@ -222,7 +228,7 @@ def missing_text(missing: Any) -> str:
     parts = [MISSING_RECORDS.get(str(code), str(code)) for code in missing or ()]
     if not parts:
         return "chưa hoàn thiện biên bản, nghị quyết"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " và " + parts[-1]
+    return listed(parts)
 
 
 AGENDA_ITEMS_SHOWN = 5

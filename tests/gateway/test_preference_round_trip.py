@@ -50,3 +50,25 @@ async def test_an_unknown_field_is_still_refused_naming_it(
     refused = await client.put("/v1/me/preferences", json={**got, "digets": True}, headers=headers)
     assert refused.status_code == 422, refused.text
     assert refused.json()["field"] == "digets"
+
+
+async def test_someone_elses_recipient_id_and_an_unknown_field_are_both_named(
+    client: httpx.AsyncClient, token_for: TokenFactory, world: World
+) -> None:
+    """A trial: someone else's `recipient_id` beside an unknown field was refused naming only the unknown field; the
+    gateway's refusals list every field at fault in `message` (errors.py), the unexpected one first in `field`."""
+    member = random_id("mem")
+    headers = await token_for("member", world.cell_a1, member)
+    got = (await client.get("/v1/me/preferences", headers=headers)).json()
+    other = {**got, "recipient_id": world.member_a1, "digets": True}
+    refused = await client.put("/v1/me/preferences", json=other, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json() == {
+        "code": "invalid",
+        "message": "digets: unexpected field: this body has no such field; recipient_id:"
+        f" {world.member_a1!r} is not you; /v1/me/preferences keeps only your own preferences (recipient_id"
+        f" {member!r}): send your own or leave it out",
+        "field": "digets",
+        "service": None,
+    }
+    assert (await client.get("/v1/me/preferences", headers=headers)).json()["stored"] is False  # nothing stored

@@ -51,7 +51,11 @@ async def test_without_an_sms_gateway_the_webhook_is_not_offered_refused_and_a_k
     with pytest.raises(RpcError) as refused:
         await commands.set_preferences(p.member, ["webhook"])
     assert refused.value.code == "invalid" and refused.value.field == "channels"
-    assert "no SMS gateway is configured" in str(refused.value)
+    # the field first, the channels on offer as people read a list (a trial's read ['email', 'inbox'])
+    assert refused.value.message == (
+        "channels: webhook (the SMS gateway) is not available, as no SMS gateway is configured for this province;"
+        " choose among email, inbox"
+    )
     fresh = await commands.get_preferences(p.deputy)
     assert fresh["channels"] == ["email", "inbox"] and fresh["available_channels"] == ["email", "inbox"]
     # a recipient with a webhook of their own (an operator's RPC setting) may still choose it

@@ -189,7 +189,7 @@ async def test_a_personal_mail_to_a_shared_mailbox_greets_every_member_it_serves
     binh = Recipient(id=random_id("dv"), kind="person", name="Trần Thị Bình", emails=(shared.upper(),))
     assert await raise_now(pool, settings, clock, probation([an, binh], subject_id)) == 2
     await deliver_all(pool, settings, clock)
-    assert greetings(directory, shared) == ["Kính gửi các đồng chí Nguyễn Văn An, Trần Thị Bình,"]
+    assert greetings(directory, shared) == ["Kính gửi các đồng chí Nguyễn Văn An và Trần Thị Bình,"]
     assert await inbox_greetings(pool, subject_id) == {
         "Nguyễn Văn An": "Kính gửi đồng chí Nguyễn Văn An,",
         "Trần Thị Bình": "Kính gửi đồng chí Trần Thị Bình,",

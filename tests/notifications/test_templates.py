@@ -9,6 +9,7 @@ from services.notifications.templates import (
     TEMPLATES,
     format_period,
     format_when,
+    greeting_of_many,
     render,
     shared_text,
 )
@@ -158,3 +159,18 @@ def test_two_low_meeting_alerts_of_one_cell_are_told_apart_by_their_meetings_tim
     assert first == "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1, 19:30 thứ Sáu, ngày 20/11/2026"
     assert title(datetime(2026, 11, 27, 19, 30, tzinfo=VIETNAM_TZ)) != first
     assert title(None) == "Buổi sinh hoạt xếp loại Kém: Chi bộ thôn 1"  # no time known: none invented
+
+
+def test_a_shared_mailbox_greeting_joins_the_last_two_names_by_va() -> None:
+    """Trial: two members sharing a mailbox were greeted "Kính gửi các đồng chí Phạm Quốc Quang, Hồ Kim Vân,": a
+    Vietnamese list joins its last two names by "và" ("A, B và C" for three), with one "và" after committees."""
+    quang, van, tam = (
+        Recipient(id=name, kind="person", name=name) for name in ("Phạm Quốc Quang", "Hồ Kim Vân", "Lý Minh Tâm")
+    )
+    assert greeting_of_many([quang, van]) == "Kính gửi các đồng chí Phạm Quốc Quang và Hồ Kim Vân,"
+    assert greeting_of_many([quang, van, tam]) == "Kính gửi các đồng chí Phạm Quốc Quang, Hồ Kim Vân và Lý Minh Tâm,"
+    assert greeting_of_many([COMMITTEE, quang]) == "Kính gửi Đảng ủy phường An Hòa và đồng chí Phạm Quốc Quang,"
+    assert (
+        greeting_of_many([COMMITTEE, quang, van])
+        == "Kính gửi Đảng ủy phường An Hòa và các đồng chí Phạm Quốc Quang, Hồ Kim Vân,"
+    )

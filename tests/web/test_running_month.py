@@ -134,9 +134,9 @@ def test_in_the_running_month_cells_not_met_yet_are_counted_apart_not_as_kem() -
     assert rating_counts(page) == {"good": "1", "fair": "0", "average": "0", "poor": "1", "not_met_yet": "3"}
     # the API's roll-up too: the cells not met yet are no irregular ones while the month runs (a trial read 6 and 6)
     assert (shown["irregular"], shown["not_met_yet"], shown["by_rating"]["poor"]) == (0, 3, 1)
-    assert '<th scope="col">Chưa sinh hoạt</th>' in page
+    assert '<th scope="col">Chưa sinh hoạt thường kỳ</th>' in page
     chart = json.loads(data.ratings_chart(shown["by_rating"], not_met_yet=shown["not_met_yet"]))
-    assert chart["xAxis"]["data"] == ["Tốt", "Khá", "Trung bình", "Kém", "Chưa sinh hoạt"]
+    assert chart["xAxis"]["data"] == ["Tốt", "Khá", "Trung bình", "Kém", "Chưa sinh hoạt thường kỳ"]
     assert [bar["value"] for bar in chart["series"][0]["data"]] == [1, 0, 0, 1, 3]
     # the average score is that of the two cells that met, not dragged to 27 by three zeros
     assert between(page, 'data-figure="score">', "<") == 'data-figure="score">67,5'
@@ -150,8 +150,11 @@ def test_in_the_running_month_cells_not_met_yet_are_counted_apart_not_as_kem() -
     assert "thon-3" not in weakest and "chưa sinh hoạt" not in weakest
     assert "40" in between(weakest, 'data-cell="thon-2"', "</li>")
     notice = between(page, 'id="in-progress"', "</p>")
-    assert "Chi bộ chưa sinh hoạt trong tháng được thống kê riêng là “chưa sinh hoạt”, chưa xếp loại" in notice
-    assert "hết tháng mà chi bộ vẫn chưa sinh hoạt thì xếp loại Kém" in notice
+    assert (
+        "Chi bộ chưa sinh hoạt thường kỳ trong tháng được thống kê riêng là “chưa sinh hoạt thường kỳ”, chưa xếp loại"
+        in notice
+    )
+    assert "hết tháng mà chi bộ vẫn chưa sinh hoạt thường kỳ thì xếp loại Kém" in notice
     assert "tạm tính là Kém" not in page
 
 
@@ -171,13 +174,33 @@ def test_once_the_month_has_closed_a_cell_that_never_met_is_kem() -> None:
 
 def test_a_sub_committee_line_says_how_many_of_its_cells_have_not_met_yet() -> None:
     province = {**WARD, "id": "tinh", "name": "Tỉnh ủy Demo"}
-    for in_progress, words in ((True, "1 tốt, 1 kém, 3 chưa sinh hoạt"), (False, "1 tốt, 4 kém")):
+    for in_progress, words in ((True, "1 tốt, 1 kém, 3 chưa sinh hoạt thường kỳ"), (False, "1 tốt, 4 kém")):
         shown = shown_at(rollup(in_progress=in_progress))
         child = {**WARD, "score": shown["score"], "cells": shown["cells"], "rollup": shown}
         page = committee_page(shown_at(rollup(in_progress=in_progress)) | {"committee_id": "tinh"}, [child])
         line = between(page, f'data-unit="{WARD["id"]}"', "</tr>")
         assert words in line, line
         assert province["name"] not in line
+
+
+def test_a_cell_that_held_only_an_extraordinary_meeting_is_counted_as_the_rows_read_it() -> None:
+    """A trial: thon-3 held only an extraordinary meeting this month; its row read "chưa sinh hoạt thường kỳ" while
+    the counts said "Chưa sinh hoạt" (3) and the province line "3 chưa sinh hoạt", as if it had not met at all. The
+    counts (evaluation's cells without the month's regular meeting) say "chưa sinh hoạt thường kỳ", as the rows do."""
+    shown = shown_at(rollup(in_progress=True))
+    children = [child | {"meetings_held": 1 if child["id"] == "thon-3" else None} for child in cell_children(shown)]
+    page = committee_page(shown, children)
+    rows = between(page, 'id="children"', "</table>")
+    assert "chưa sinh hoạt thường kỳ</span>" in between(rows, 'data-unit="thon-3"', "</tr>")
+    assert "chưa sinh hoạt</span>" in between(rows, 'data-unit="thon-4"', "</tr>")
+    table = between(page, '<table class="compact">', "</table>")
+    assert '<th scope="col">Chưa sinh hoạt thường kỳ</th>' in table
+    assert rating_counts(page)["not_met_yet"] == "3"
+    province = committee_page(
+        shown | {"committee_id": "tinh"}, [{**WARD, "score": shown["score"], "cells": 5, "rollup": shown}]
+    )
+    line = between(province, f'data-unit="{WARD["id"]}"', "</tr>")
+    assert "1 tốt, 1 kém, 3 chưa sinh hoạt thường kỳ</td>" in line, line
 
 
 def report(*, in_progress: bool) -> dict[str, Any]:

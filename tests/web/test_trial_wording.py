@@ -276,7 +276,7 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
     sent += [("member", "m-2"), ("status-m-2", "present"), ("reason-m-2", "Đến muộn")]
     handled(monkeypatch, sent)
     errors: Any = await secretary.attendance("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
-    assert errors["reason-m-1"] == "Lý do vắng của Trần Văn An: không được để trống.", errors
-    assert errors["reason-m-2"].startswith("Lý do vắng của Lê Thị Bình: đảng viên có mặt thì không ghi lý do vắng"), (
-        errors
-    )
+    assert errors["reason-m-1"] == "Lý do vắng của đồng chí Trần Văn An: không được để trống.", errors
+    assert errors["reason-m-2"].startswith(
+        "Lý do vắng của đồng chí Lê Thị Bình: đảng viên có mặt thì không ghi lý do vắng"
+    ), errors

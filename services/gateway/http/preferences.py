@@ -2,8 +2,9 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
-from pydantic import Field
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, ValidationError
 
 from services.gateway.auth import Role
 from services.gateway.handlers import forbidden
@@ -95,15 +96,42 @@ class PreferencesUpdate(CreateModel):
     warnings: Any = Field(default=None, json_schema_extra=READ_ONLY)
 
 
+def not_yours(recipient_id: Any, person: str) -> str:
+    """What a refusal says of a `recipient_id` that is not the caller's own `person` (after `recipient_id: `)."""
+    return (
+        f"{recipient_id!r} is not you; /v1/me/preferences keeps only your own preferences"
+        f" (recipient_id {person!r}): send your own or leave it out"
+    )
+
+
 def require_own(body: PreferencesUpdate, person: str) -> None:
     """Nothing when the body's read-only `recipient_id` is absent or the caller's own `person`; else ApiError 422
     naming `recipient_id`: a body of someone else's preferences is not silently stored as the caller's."""
     if body.recipient_id is not None and body.recipient_id != person:
-        message = (
-            f"recipient_id: {body.recipient_id!r} is not you; /v1/me/preferences keeps only your own preferences"
-            f" (recipient_id {person!r}): send your own or leave it out"
-        )
+        message = f"recipient_id: {not_yours(body.recipient_id, person)}"
         raise ApiError(422, "invalid", message, field="recipient_id")
+
+
+async def own_or_every_fault(request: Request, caller: Caller) -> None:
+    """Before the body is validated: a body naming someone else's `recipient_id` that is refused for other fields
+    too (an unknown one) is answered with every fault, as any refusal of the gateway lists them (errors.py), the
+    recipient_id among them (a trial's refusal named only the unknown field); RequestValidationError. Any other body
+    is left to the route (require_own, or FastAPI's own validation)."""
+    try:
+        raw = await request.json()
+    except ValueError:
+        return  # not JSON: the route's own parsing says so
+    recipient = raw.get("recipient_id") if isinstance(raw, dict) else None
+    if recipient is None or not caller.person_id or recipient == caller.person_id:
+        return
+    try:
+        PreferencesUpdate.model_validate(raw)
+    except ValidationError as exc:
+        errors: list[dict[str, Any]] = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        if not any(error["loc"][1:2] == ("recipient_id",) for error in errors):
+            said = not_yours(recipient, caller.person_id)
+            errors.append({"type": "not_yours", "loc": ("body", "recipient_id"), "msg": said, "input": recipient})
+        raise RequestValidationError(errors) from None
 
 
 def person_of(caller: Caller) -> str:
@@ -120,7 +148,11 @@ async def get_my_preferences(caller: Caller, state: State) -> Any:
     return person_view(await state.rpc.call(notifications.GetPreferences(recipient_id=person_of(caller))))
 
 
-@router.put("/me/preferences", response_model=PreferencesRead, dependencies=[Depends(KEEP_PREFERENCES)])
+@router.put(
+    "/me/preferences",
+    response_model=PreferencesRead,
+    dependencies=[Depends(KEEP_PREFERENCES), Depends(own_or_every_fault)],
+)
 async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
     """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off);
     422 naming `channels` for `webhook` where no SMS gateway is configured (see `available_channels`); e-mail without

@@ -255,7 +255,7 @@ def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) 
     names = [format_rating(rating) for rating in RATING_ORDER]
     if not_met_yet is not None:
         bars.append({"value": int(not_met_yet), "itemStyle": {"color": NOT_MET_COLOUR}})
-        names.append(_("Not met yet"))
+        names.append(_("No regular meeting yet"))
     option = {
         "aria": {"enabled": True},
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 8, "containLabel": True},

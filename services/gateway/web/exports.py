@@ -276,7 +276,11 @@ def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
         (_("Speaking rate"), format_share(rollup.get("speaking_rate"))),
         (_("Thematic coverage"), format_share(rollup.get("thematic_coverage"))),
         *((format_rating(key), str(by_rating.get(key, 0))) for key in ("good", "fair", "average", "poor")),
-        *(((_("Not met yet"), str(rollup["not_met_yet"])),) if rollup.get("not_met_yet") is not None else ()),
+        *(
+            ((_("No regular meeting yet"), str(rollup["not_met_yet"])),)
+            if rollup.get("not_met_yet") is not None
+            else ()
+        ),
     ]
 
 

@@ -771,7 +771,7 @@ def single_rows(data: Mapping[str, Any]) -> dict[str, str]:
 
 def build(model: type[BaseModel], data: dict[str, Any], *, names: dict[str, str] | None = None) -> Any:
     """The API body model from the form's data; FormErrors naming each refused field (`names`: a path's own name,
-    such as `records.3.status` → `Điểm danh của Nguyễn Văn A`; single_rows for a form of one row)."""
+    such as `records.3.status` → `Điểm danh đồng chí Nguyễn Văn A`; single_rows for a form of one row)."""
     try:
         built = model.model_validate(data)
     except ValidationError as exc:
@@ -1175,8 +1175,8 @@ async def form_of(request: Request, labels: FormLabels) -> Any:
 def with_row_names(form: Any, names: Mapping[str, str]) -> None:
     """Name the rows of the form being handled (FORM) that are keyed by an id (`reason-<member>`) by `names` (id →
     name, as the page shows them: a member's full name) in every refusal from now on, its unstorable fields already
-    noted (UNSTORABLE, read from the posted `form`) said again: `Lý do vắng của Nguyễn Văn An: có một ký tự không
-    lưu được (U+0000); …`, never the same `Lý do vắng` for every member."""
+    noted (UNSTORABLE, read from the posted `form`) said again: `Lý do vắng của đồng chí Nguyễn Văn An: có một ký tự
+    không lưu được (U+0000); …`, never the same `Lý do vắng` for every member."""
     labels = FORM.get()
     if labels is None:
         return

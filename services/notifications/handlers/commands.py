@@ -170,8 +170,8 @@ class Commands:
             if Channel.WEBHOOK.value in channels and not webhook_url and Channel.WEBHOOK.value not in offered:
                 raise RpcError(
                     "invalid",
-                    "the webhook channel (SMS gateway) is not available: no SMS gateway is configured for this"
-                    f" province; choose among {offered}",
+                    "channels: webhook (the SMS gateway) is not available, as no SMS gateway is configured for this"
+                    f" province; choose among {', '.join(offered)}",
                     field="channels",
                 )
             if webhook_secret and not uow.settings.secret_key:
