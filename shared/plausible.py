@@ -33,12 +33,11 @@ def begins_later(starts_at: datetime, now: datetime) -> bool:
 
 
 def already_past(starts_at: datetime, now: datetime) -> bool:
-    """Whether a start `starts_at` is not in the future at `now` (at or before it, no CLOCK_SKEW: the gateway stamps a
-    person's command by our clock): a person schedules a new meeting, or moves one still ahead, only to a start
-    still ahead (meetings' check_start_ahead, and the secretary's forms, which say it first beside their other
-    errors): a meeting scheduled in the past sends no notice in time and loses the notice item of its score without a
-    word, and a trial's move to 3 minutes before now mailed every member a time already past."""
-    return starts_at <= now
+    """Whether a start `starts_at` has passed at `now`, CLOCK_SKEW aside: a person schedules a new meeting, or moves
+    one still ahead, only to a start still ahead (meetings' check_start_ahead, and the secretary's forms, which say
+    it first beside their other errors): a meeting scheduled in the past sends no notice in time and loses the
+    notice item of its score without a word."""
+    return starts_at < now - CLOCK_SKEW
 
 
 LONGEST_MEETING = timedelta(hours=24)

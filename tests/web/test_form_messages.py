@@ -495,13 +495,8 @@ def test_the_forms_schedule_no_meeting_on_a_day_already_past() -> None:
         "Giờ: 07:00 hôm nay đã qua; buổi sinh hoạt lên lịch ở đây phải bắt đầu vào một giờ chưa tới (bây giờ là 09:00)."
     )
     assert errors == {"starts_at": said}
-    # the very minute of now is not ahead (a trial's move to 3 minutes before now was taken); later today and a day
-    # ahead are taken
-    for hour in ("08:57", "09:00"):
-        errors = {}
-        assert forms.meeting_start({"start_date": "2026-12-02", "start_time": hour}, errors, now=now) is None
-        assert errors["starts_at"].startswith(f"Giờ: {hour} hôm nay đã qua;")
-    for day, hour in (("2026-12-02", "09:01"), ("2026-12-02", "19:30"), ("2026-12-04", "19:30")):
+    # within the clock skew meetings allows, later today and a day ahead are taken
+    for day, hour in (("2026-12-02", "08:50"), ("2026-12-02", "19:30"), ("2026-12-04", "19:30")):
         errors = {}
         assert forms.meeting_start({"start_date": day, "start_time": hour}, errors, now=now) is not None, day
         assert errors == {}
