@@ -34,14 +34,16 @@ FEED = "urn:test:held-outcomes-moves"
 
 async def _moved_member(system: RunningSystem) -> str:
     """A member in thôn 2 a month before the demo's tree was loaded, who came to thôn 1 two weeks after it and left the
-    roll yesterday (fed province-wide, so no cell's current members change): inside the secretary's cell once, so
-    meetings judges them by date and says why."""
+    roll two days later (fed province-wide, so no cell's current members change): inside the secretary's cell once,
+    so meetings judges them by date and says why. The stay is short and early: a roster of thôn 1 must list every
+    member of the cell at the meeting's start, and other tests record rosters of thôn 1's later months from its
+    current members."""
     member = f"demo-chuyen-{uuid.uuid4().hex[:8]}"
-    yesterday = datetime.now(VIETNAM_TZ) - timedelta(days=1)
+    left = DEMO.setup + timedelta(days=16)
     facts: list[tuple[datetime, str, dict[str, Any]]] = [
         (DEMO.setup - timedelta(days=30), "member.upserted.v1", {"cell_id": "demo-cb-thon-2"}),
         (DEMO.setup + timedelta(days=14), "member.upserted.v1", {"cell_id": CELL}),
-        (yesterday, "member.removed.v1", {"reason": "transferred", "effective_on": yesterday.date().isoformat()}),
+        (left, "member.removed.v1", {"reason": "transferred", "effective_on": left.date().isoformat()}),
     ]
     snapshot = {"full_name": "Đinh Văn Chuyển", "status": "official"}
     events = [
