@@ -198,16 +198,16 @@ async def reserve_sources(settings: GatewaySettings, accounts: PgAccountReposito
         await sync_registered_sources(accounts, rpc)
 
 
-def caller_hint(exc: RpcError) -> str:
-    """What to do when meetings refused this command as an RPC caller (code `forbidden`): it answers only the
-    gateway's broker user (CHIBO_RPC_CALLERS), so the command must connect as that user; "" for any other error."""
+def caller_hint(exc: RpcError, command: str, asks: str) -> str:
+    """What to do when meetings refused `command` as an RPC caller (code `forbidden`): it answers only the gateway's
+    broker user (CHIBO_RPC_CALLERS), so the command, which asks meetings `asks`, must connect as that user; "" for
+    any other error."""
     if exc.code != "forbidden":
         return ""
     return (
-        ". issue-token asks meetings (whether --unit exists, to reserve the account's sources), which answers only"
-        " the gateway's broker user: run it with the gateway's CHIBO_AMQP_URL (after `make up`: `source"
-        " var/broker-credentials.env && CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway"
-        " issue-token ...`)"
+        f". {command} asks meetings ({asks}), which answers only the gateway's broker user: run it with the gateway's"
+        " CHIBO_AMQP_URL (after `make up`: `source var/broker-credentials.env &&"
+        f" CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway {command} ...`)"
     )
 
 
@@ -238,7 +238,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
         try:
             result = asyncio.run(issue_local_token(load_settings(), args))
         except RpcError as exc:
-            print(f"issue-token: {said_as_option(exc)}{caller_hint(exc)}", file=sys.stderr)
+            hint = caller_hint(exc, "issue-token", "whether --unit exists, to reserve the account's sources")
+            print(f"issue-token: {said_as_option(exc)}{hint}", file=sys.stderr)
             return 2
         except SigningKeyMismatch as exc:
             print(f"issue-token: {exc}", file=sys.stderr)
@@ -265,7 +266,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
         try:
             result = asyncio.run(create_checked_web_account(load_settings(), args))
         except RpcError as exc:
-            print(f"web-account: {said_as_option(exc)}", file=sys.stderr)
+            hint = caller_hint(exc, "web-account", "whether --unit exists")
+            print(f"web-account: {said_as_option(exc)}{hint}", file=sys.stderr)
             return 2
         except ValueError as exc:
             print(f"web-account: {exc}", file=sys.stderr)

@@ -40,6 +40,9 @@ from shared.rpc import RpcError, RpcMethods, RpcRequest, answer
 from shared.topology import RpcQueue
 from tests.support.ids import random_id
 
+LEFT_A1_AT = datetime(2020, 1, 1, tzinfo=UTC)
+"""When World.member_left_a1 left cell A1: before every meeting of the fakes, so no roster page lists them."""
+
 
 def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
     """A catalog page."""
@@ -58,6 +61,8 @@ class World:
     cell_b1: str = field(default_factory=lambda: random_id("cell"))
     member_a1: str = field(default_factory=lambda: random_id("mem"))
     member_b1: str = field(default_factory=lambda: random_id("mem"))
+    member_left_a1: str = field(default_factory=lambda: random_id("mem"))
+    """A member of cell A1 until LEFT_A1_AT: listed only at a moment before it (ListMembers' `at`), never today."""
     meeting_a1: str = field(default_factory=lambda: random_id("mtg"))
     meeting_b1: str = field(default_factory=lambda: random_id("mtg"))
     officer_a: str = field(default_factory=lambda: random_id("per"))
@@ -423,7 +428,10 @@ class World:
                 "admitted_on": "2010-05-19",
                 "probation_ends_on": None,
             }
-            return page([item], r.limit, r.offset)
+            items = [item]
+            if r.cell_id == self.cell_a1 and r.at is not None and r.at < LEFT_A1_AT:
+                items.append(item | {"id": self.member_left_a1, "full_name": "Trần Thị Bình", "email": None})
+            return page(items, r.limit, r.offset)
 
         async def list_meetings(r: meetings.ListMeetings) -> dict[str, Any]:
             period = r.period

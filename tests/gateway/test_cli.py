@@ -11,7 +11,10 @@ from typing import Any
 import asyncpg
 import httpx
 import jwt
+import pytest
 
+from services.gateway import main as gateway_main
+from shared.rpc import RpcError
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
 
@@ -202,3 +205,24 @@ async def test_web_account_refuses_a_unit_that_does_not_exist_naming_the_option(
     known = await asyncio.to_thread(web_account, "--role", "secretary", "--unit", world.cell_a1, "--sub", sub)
     assert known.returncode == 0, known.stderr
     assert await db.fetchval("SELECT unit_id FROM gateway.account WHERE sub = $1", sub) == world.cell_a1
+
+
+def test_web_account_refused_as_an_rpc_caller_says_to_connect_as_the_gateway(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a plain `guest` CHIBO_AMQP_URL, meetings refuses `web-account`'s check of --unit (not the gateway's broker
+    user, CHIBO_RPC_CALLERS): the command said only "this caller may not use this service", where `issue-token` says
+    to run it with CHIBO_AMQP_URL_GATEWAY (main.caller_hint, one wording for both)."""
+
+    async def refused(settings: object, args: object) -> dict[str, str | None]:
+        raise RpcError("forbidden", "this caller may not use this service")
+
+    monkeypatch.setattr(gateway_main, "create_checked_web_account", refused)
+    monkeypatch.setenv("CHIBO_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")  # no per-service user
+    code = gateway_main.cli(
+        ["web-account", "--role", "secretary", "--unit", "cell-1", "--sub", "sec-1", "--password", "mật-khẩu-dài-đủ"]
+    )
+    said = capsys.readouterr().err
+    assert code == 2, said
+    assert "\nweb-account: this caller may not use this service. web-account asks meetings (" in said, said
+    assert "CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway web-account ..." in said, said

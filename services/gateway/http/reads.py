@@ -40,7 +40,7 @@ from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
-from shared.envelope import now
+from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
 from shared.periods import Period, awaiting_meeting, is_running, period_contains
 from shared.plausible import period_range_problem
@@ -131,18 +131,32 @@ async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> Any:
     dependencies=[personal_read("members", subject_param="cell_id")],
 )
 async def list_cell_members(
-    cell_id: IdPath, caller: Caller, state: State, limit: Limit = 50, offset: Offset = 0
+    cell_id: IdPath,
+    caller: Caller,
+    state: State,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    at: Annotated[
+        Timestamp | None,
+        Query(
+            description=(
+                "List the members at this moment instead of today's (RFC 3339 with seconds and an offset, e.g. a "
+                "meeting's start: those its roster must list, a member who left since included); a naive or "
+                "malformed one is refused (422 naming `query.at`)"
+            )
+        ),
+    ] = None,
 ) -> Any:
-    """The cell's members (secretaries and officers)."""
-    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    return await _forward(state, meetings.ListMembers(cell_id=cell_id, limit=limit, offset=offset))
+    """The cell's members (secretaries and officers): today's, or with `at` (an aware moment) those of that moment,
+    as a past meeting's roster lists them (DOMAIN.md "How to read it")."""
+    return await cell_members_at(cell_id, caller, state, at=at, limit=limit, offset=offset)
 
 
 async def cell_members_at(
-    cell_id: str, caller: Principal, state: GatewayState, *, at: datetime, limit: int, offset: int
+    cell_id: str, caller: Principal, state: GatewayState, *, at: datetime | None, limit: int, offset: int
 ) -> dict[str, Any]:
-    """The cell's members at the moment `at` (a meeting's start: those its roster lists), for the web's record page;
-    the readers of list_cell_members only."""
+    """The cell's members at the moment `at` (a meeting's start: those its roster lists), today's when None; the
+    readers of list_cell_members only. The one path of the API's `?at=` and the web's record page."""
     await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
     return await _forward(state, meetings.ListMembers(cell_id=cell_id, at=at, limit=limit, offset=offset))
 

@@ -405,10 +405,8 @@ async def members_by_id(
                 "items": [{key: getattr(item, key) for key in MEMBER_SHOWN} for item in reply.items],
                 "total": reply.total,
             }
-        elif at is not None:
-            page = await reads.cell_members_at(cell_id, principal, state, at=at, limit=200, offset=offset)
         else:
-            page = await reads.list_cell_members(cell_id, principal, state, limit=200, offset=offset)
+            page = await reads.cell_members_at(cell_id, principal, state, at=at, limit=200, offset=offset)
         members.update({item["id"]: item for item in page["items"]})
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:
