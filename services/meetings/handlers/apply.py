@@ -124,6 +124,12 @@ async def apply_monitor(event: Event[contract.MonitorAssigned], uow: MeetingsUni
     return Applied(subject=data.cell_id, changed=changed, provides=provides)
 
 
+async def _scheduled_meeting(uow: MeetingsUnit, meeting_id: str, *, source: str) -> domain.MeetingState:
+    """The stored state of a meeting an event names; held for an integration's fact, refused for a person's command
+    while it is not scheduled (domain.require_meeting)."""
+    return domain.require_meeting(await uow.meetings.get_state(meeting_id), meeting_id=meeting_id, source=source)
+
+
 async def apply_scheduled(event: Event[contract.MeetingScheduled], uow: MeetingsUnit) -> Applied:
     """A meeting of a known cell; members count as notified at the event's time unless told otherwise (a meeting a
     secretary records as already held, shared.envelope.HELD_EXTENSION, too: it is re-published as any schedule)."""
@@ -176,9 +182,7 @@ async def apply_rescheduled(event: Event[contract.MeetingRescheduled], uow: Meet
     """A new start (and place) for a scheduled meeting; the latest by (time, id) wins, but a move issued after the
     meeting was held by its minutes is refused (domain.check_reschedule)."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.check_reschedule(meeting, source=event.source, starts_at=data.starts_at, time=event.time)
     changed = await uow.meetings.reschedule(data, version=version_of(event))
     uow.meetings.add_start_fact(data.meeting_id, _start_fact(event, "move", data.starts_at, data.location, data.reason))
@@ -206,9 +210,7 @@ async def apply_cancelled(event: Event[contract.MeetingCancelled], uow: Meetings
     Cancelling a held one (roster and minutes) takes its roster out of its members' attendance histories: they are
     published again, as a roster recorded after the cancellation leaves them."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.check_cancel(meeting, source=event.source)
     changed = await uow.meetings.cancel(data, version=version_of(event))
     if not changed or meeting.cancel_version is not None or not meeting.has_roster or not meeting.has_minutes:
@@ -221,9 +223,7 @@ async def apply_documents(event: Event[contract.DocumentsPublished], uow: Meetin
     any dated ahead of the sending or, for a meeting recorded as already held, before it was recorded
     (check_documents_moment)."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="publishing documents")
     domain.check_documents_moment(
         source=event.source, published_at=data.published_at, time=event.time, recorded_at=meeting.held_recorded_at
@@ -238,9 +238,7 @@ async def apply_attendance(event: Event[contract.AttendanceRecorded], uow: Meeti
     contradicts the recorded minutes (domain.check_adopted_roster_unchanged, check_roster_against_minutes) and when
     it leaves out a member of the cell at the meeting's start (domain.check_roster_complete)."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="recording attendance")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="attendance is")
     person = domain.from_a_person(event.source)
@@ -277,9 +275,7 @@ async def apply_minutes(event: Event[contract.MinutesSubmitted], uow: MeetingsUn
     """Minutes of a meeting (kept for a cancelled one too: it is not held); chair, recorder, speakers and assignees
     are its cell's members."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="submitting minutes")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its minutes are")
     domain.check_person_minutes_moments(event)
@@ -316,9 +312,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
     secretary's is refused at once: domain.held_or_refused); a secretary adopts them once (the same votes again are a
     no-op)."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="approving minutes")
     domain.check_approval_moment(meeting, data.approved_at)
     statuses = await _roster_statuses(uow, meeting) if domain.from_a_person(event.source) else None
@@ -343,9 +337,7 @@ async def apply_approved(event: Event[contract.MinutesApproved], uow: MeetingsUn
 async def apply_assessed(event: Event[contract.MeetingAssessed], uow: MeetingsUnit) -> Applied:
     """Manual points for a meeting (kept for a cancelled one too: it is never scored)."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="assessing it")
     domain.check_command_after_start(meeting, source=event.source, time=event.time, what="its assessment is")
     path = await uow.org.ancestors(meeting.cell_id)
@@ -370,9 +362,7 @@ async def apply_task_completed(event: Event[contract.TaskCompleted], uow: Meetin
     task of a cancelled meeting done (require_not_cancelled), nor one done on a day still ahead
     (check_completion_not_ahead)."""
     data = event.data
-    meeting = domain.require_meeting(
-        await uow.meetings.get_state(data.meeting_id), meeting_id=data.meeting_id, source=event.source
-    )
+    meeting = await _scheduled_meeting(uow, data.meeting_id, source=event.source)
     domain.require_not_cancelled(meeting, source=event.source, what="completing its tasks")
     domain.check_completion_day(meeting, data.completed_on)
     domain.check_completion_not_ahead(source=event.source, completed_on=data.completed_on, time=event.time)
