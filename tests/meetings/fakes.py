@@ -26,6 +26,7 @@ from services.meetings.domain import (
     attendance_history,
     probation_ends_on,
 )
+from services.meetings.repository.ingest import StoredRejection
 from shared.contracts import meetings as contract
 from shared.contracts.frameworks import FrameworkAdopted, ItemTable, table_of
 from shared.envelope import CloudEvent, now
@@ -565,9 +566,10 @@ class FakeIngest:
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
-    ) -> str:
-        """Store a rejection (an open one for the same event is refreshed) with its write scope, the account that
-        sent it and the AMQP message it came in; its id."""
+    ) -> StoredRejection:
+        """Store a rejection once per event (source, id): an event refused again refreshes its one rejection, opened
+        again when it was closed, and is not `first`; with its write scope, the account that sent it and the AMQP
+        message it came in."""
         values = {
             "type": event_type,
             "reason": reason,
@@ -580,14 +582,16 @@ class FakeIngest:
         }
         if event_id:
             for rejection in self._s.rejections.values():
-                if (rejection["source"], rejection["event_id"], rejection["status"]) == (source, event_id, "open"):
+                if (rejection["source"], rejection["event_id"]) == (source, event_id):
                     if route == "replay":  # a replay refused again keeps the first cause, its own beside it
                         rejection.update(
                             last_replay_reason=reason, last_replay_field=field, last_replay_refusal=refusal
                         )
                     else:
                         rejection.update(values)
-                    return str(rejection["rejection_id"])
+                    if rejection["status"] != "open":  # closed (replayed, dismissed), refused again: open again
+                        rejection.update(status="open", dismissed_at=None, replayed_at=None, replay_outcome=None)
+                    return StoredRejection(str(rejection["rejection_id"]), first=False)
         rejection_id = str(uuid.uuid4())
         self._s.rejections[rejection_id] = {
             "rejection_id": rejection_id,
@@ -599,7 +603,7 @@ class FakeIngest:
             "status": "open",
             **values,
         }
-        return rejection_id
+        return StoredRejection(rejection_id, first=True)
 
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None:
         """One stored rejection."""

@@ -82,7 +82,8 @@ async def test_the_migration_fills_the_meetings_recorded_before_it(database_url:
             " VALUES ($1, $2, $3, $4, $5, $2, $6)",
             [(m, at, random_id("evt"), kind, source, raw) for m, at, kind, source, raw in facts],
         )
-        assert await apply_migrations(database_url, schema=schema, files=files) == [MIGRATION]
+        upto = [path for path in files if path.name <= MIGRATION]  # a later migration is not this test's
+        assert await apply_migrations(database_url, schema=schema, files=upto) == [MIGRATION]
         rows = await conn.fetch("SELECT meeting_id, held_recorded_at FROM meeting")
         assert {row["meeting_id"]: row["held_recorded_at"] for row in rows} == {
             held: t0,

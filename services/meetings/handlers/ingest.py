@@ -1496,7 +1496,9 @@ async def reject(
 ) -> str:
     """Store a rejection (with why by code, for readers; not published: ingest.rejected.v1 keeps CONTRACT.md's
     fields), publish ingest.rejected.v1, and let a corrected copy with the same id in again (unless
-    `keep_processed`: the inbox row is another event's).
+    `keep_processed`: the inbox row is another event's). An event refused again (the same source and id, by any
+    route: a copy resent, a person's form sent twice, a replay, a hold run out again) keeps its one rejection and is
+    not published again (CONTRACT.md: the pair identifies the event); its sender is answered all the same.
 
     `answer`: the reason the sender was told when the stored `reason` says more (an id outside a scoped account's
     subtree, handlers/scope.py); ingest.rejected.v1 goes to anyone bound to chibo.events, so it says only that.
@@ -1505,7 +1507,7 @@ async def reject(
     not the event's id), for an operator to find it in the broker; never published."""
     if event_id:  # two copies of one bad event rejected at once refresh one open rejection
         await uow.ingest.lock(LockSet(exclusive=frozenset({event_key(source, event_id)})))
-    rejection_id = await uow.ingest.reject(
+    stored = await uow.ingest.reject(
         source=source,
         event_id=event_id,
         event_type=event_type,
@@ -1519,26 +1521,28 @@ async def reject(
         account=account,
         message_id=message_id,
     )
+    rejection_id = stored.rejection_id
     if event_id and not keep_processed:
         await uow.ingest.forget_processed(consumer=INBOX, source=source, event_id=event_id)
     # never an unjudged value: a correlation id travels in a short AMQP property
     published_correlation = correlation_id or (event_id if is_identifier(event_id) else rejection_id)
-    uow.emit(
-        new_event(
-            type="ingest.rejected.v1",
-            source=SOURCE,
-            subject=event_id if is_identifier(event_id) else rejection_id,
-            data=IngestRejected(
-                source=source,
-                event_id=event_id,
-                type=event_type,
-                reason=answer or reason,
-                field=field,
-                received_at=received_at,
-            ),
-            correlation_id=published_correlation,
+    if stored.first:
+        uow.emit(
+            new_event(
+                type="ingest.rejected.v1",
+                source=SOURCE,
+                subject=event_id if is_identifier(event_id) else rejection_id,
+                data=IngestRejected(
+                    source=source,
+                    event_id=event_id,
+                    type=event_type,
+                    reason=answer or reason,
+                    field=field,
+                    received_at=received_at,
+                ),
+                correlation_id=published_correlation,
+            )
         )
-    )
     # a whole body rejected has no event id: its line names none (nor an empty one), only its message when it came in
     # one (message_id) and its rejection
     identity = {"event_id": event_id} if event_id else {}
@@ -1552,6 +1556,7 @@ async def reject(
         reason=reason,
         field=field,
         message_id=message_id,
+        again=not stored.first,  # refused before: its one rejection refreshed, nothing published again
     )
     return rejection_id
 

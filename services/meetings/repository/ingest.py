@@ -3,6 +3,7 @@
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -73,7 +74,7 @@ class IngestRepository(Protocol):
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
-    ) -> str: ...
+    ) -> "StoredRejection": ...
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def mark_replayed(self, rejection_id: str, *, at: datetime, outcome: str) -> None: ...
     async def note_replay_refused(
@@ -94,6 +95,15 @@ class IngestRepository(Protocol):
     async def get_held(self, *, source: str, event_id: str, lock_row: bool) -> Mapping[str, Any] | None: ...
     async def released(self, *, older_than: datetime, limit: int) -> Sequence[tuple[str, str]]: ...
     async def prefetch_waiting(self, keys: Iterable[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredRejection:
+    """The rejection an event's refusal is kept as: its id, and whether it was stored just now (`first`), so that it
+    is published, or is the one rejection of that event (source, id) stored before, published then."""
+
+    rejection_id: str
+    first: bool
 
 
 REPLAY_ROUTE = "replay"
@@ -223,51 +233,61 @@ class PgIngestRepository:
         refusal: Refusal | None = None,
         account: str | None = None,
         message_id: str | None = None,
-    ) -> str:
-        """Store a rejection (an open one for the same event is refreshed; a person's command, answered on its form,
-        is stored closed: ANSWERED_ON_FORM, by `account`, the person's account that sent it, or by its source when
-        none was given) with the write scope it came with and why
-        by code when its rule gave one; return its id. A replay's (REPLAY_ROUTE) refusal of an open rejection's event
-        keeps that rejection's reason, field, code and event, and is kept as its last replay's. `message_id`: the AMQP
-        message the event came in (None over HTTP), as the latest copy's when an open rejection is refreshed."""
+    ) -> StoredRejection:
+        """Store the rejection of an event once: (source, id) identifies it (CONTRACT.md), so an event refused again
+        keeps its one rejection (`first` False: it was published when it was stored). That rejection is refreshed
+        with the latest copy (a replay's refusal only beside its first reason, field, code and event, as its last
+        replay's), and, when it was closed (replayed, or dismissed by an operator), opened again as a new one was
+        before. A person's command (answered on its form) is stored closed: ANSWERED_ON_FORM, by `account`, the
+        person's account that sent it, or by its source when none was given. A body that names no event (no id) is
+        stored anew each time. `message_id`: the AMQP message the event came in (None over HTTP), the latest copy's.
+        Call it holding the event's identity exclusively (handlers.reject), so two copies refused at once find one
+        rejection; rejection_identity (unique) guards it."""
         code = None if refusal is None else refusal.model_dump_json(exclude_none=True)
-        if event_id and route == REPLAY_ROUTE:
-            # a replay rejected again keeps the first reason, field and code (the real cause) and its event as it
-            # came; its own reason is kept beside them (a trial's replay overwrote "meeting not started")
-            existing = await self._conn.fetchval(
-                "UPDATE rejection SET last_replay_reason = $3, last_replay_field = $4, last_replay_refusal = $5::jsonb,"
-                " last_replay_at = now() WHERE source = $1 AND event_id = $2"
-                " AND (status = 'open' OR (status = 'dismissed' AND dismissal_reason = $6)) RETURNING rejection_id",
-                source,
-                event_id,
-                reason,
-                field,
-                code,
-                ANSWERED_ON_FORM,
-            )
-            if existing is not None:
-                return str(existing)
-        if event_id:
-            existing = await self._conn.fetchval(
-                "UPDATE rejection SET reason = $3, field = $4, raw = $5, received_at = $6, type = $7, scope = $8,"
-                " refusal = $9::jsonb, message_id = $10"
-                " WHERE source = $1 AND event_id = $2 AND status = 'open' RETURNING rejection_id",
-                source,
-                event_id,
-                reason,
-                field,
-                raw,
-                received_at,
-                event_type,
-                scope,
-                code,
-                message_id,
-            )
-            if existing is not None:
-                return str(existing)
-        rejection_id = str(uuid.uuid4())
         # a person's command (not a feed's forgery of the gateway's source): answered on its form, kept closed
         answered = source == GATEWAY_SOURCE and (refusal is None or refusal.code != RefusalCode.SOURCE_RESERVED)
+        if event_id:
+            existing = await self._conn.fetchrow(
+                "SELECT rejection_id, status, dismissal_reason FROM rejection WHERE source = $1 AND event_id = $2"
+                " FOR UPDATE",
+                source,
+                event_id,
+            )
+            if existing is not None:
+                rejection_id = str(existing["rejection_id"])
+                if route == REPLAY_ROUTE:
+                    # a replay rejected again keeps the first reason, field and code (the real cause) and its event
+                    # as it came; its own reason is kept beside them (a trial's replay overwrote "meeting not
+                    # started")
+                    await self._conn.execute(
+                        "UPDATE rejection SET last_replay_reason = $2, last_replay_field = $3,"
+                        " last_replay_refusal = $4::jsonb, last_replay_at = now() WHERE rejection_id = $1",
+                        rejection_id,
+                        reason,
+                        field,
+                        code,
+                    )
+                else:
+                    await self._conn.execute(
+                        "UPDATE rejection SET reason = $2, field = $3, raw = $4, received_at = $5, type = $6,"
+                        " scope = $7, refusal = $8::jsonb, message_id = $9 WHERE rejection_id = $1",
+                        rejection_id,
+                        reason,
+                        field,
+                        raw,
+                        received_at,
+                        event_type,
+                        scope,
+                        code,
+                        message_id,
+                    )
+                standing = existing["status"] == "open" or (
+                    existing["status"] == "dismissed" and existing["dismissal_reason"] == ANSWERED_ON_FORM
+                )
+                if not standing:
+                    await self._reopen(rejection_id, answered=answered, by=account or source)
+                return StoredRejection(rejection_id, first=False)
+        rejection_id = str(uuid.uuid4())
         await self._conn.execute(
             "INSERT INTO rejection"
             " (rejection_id, source, event_id, type, reason, field, raw, route, received_at, scope, refusal,"
@@ -291,7 +311,23 @@ class PgIngestRepository:
             account or None,
             message_id,
         )
-        return rejection_id
+        return StoredRejection(rejection_id, first=True)
+
+    async def _reopen(self, rejection_id: str, *, answered: bool, by: str) -> None:
+        """Open again a closed rejection whose event was refused again (its replay held it and the hold ran out, or
+        it came again after an operator dismissed it), as a new rejection of it was stored open before: open for the
+        operators, or a person's command closed again as answered on its form (`by`: the account that sent it); its
+        replay's outcome no longer stands."""
+        await self._conn.execute(
+            "UPDATE rejection SET status = CASE WHEN $2 THEN 'dismissed' ELSE 'open' END,"
+            " dismissed_at = CASE WHEN $2 THEN now() END, dismissed_by = CASE WHEN $2 THEN $3 END,"
+            " dismissal_reason = CASE WHEN $2 THEN $4 END, replayed_at = NULL, replay_outcome = NULL"
+            " WHERE rejection_id = $1",
+            rejection_id,
+            answered,
+            by,
+            ANSWERED_ON_FORM,
+        )
 
     async def get_rejection(self, rejection_id: str, *, lock_row: bool) -> asyncpg.Record | None:
         """One stored rejection, its row locked for this transaction when asked."""
