@@ -1,6 +1,7 @@
 """A channel that cannot work is neither offered nor accepted; one that cannot reach a recipient fails visibly."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -141,7 +142,7 @@ async def test_every_preference_refusal_starts_with_the_field_it_names(pool: asy
     settings = settings.model_copy(update={"webhook_url": None, "secret_key": ""})
     commands = Commands(uow_factory(pool, settings=settings, clock=Clock(datetime.now(VIETNAM_TZ))))
     member = random_id("mem")
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"channels": "email"}, "channels", "channels: must be a list of email, inbox, webhook"),
         ({"webhook_url": "ftp://sms.example"}, "webhook_url", "webhook_url: must be an http(s) URL"),
         ({"webhook_secret": 42}, "webhook_secret", "webhook_secret: must be a string"),
@@ -152,7 +153,7 @@ async def test_every_preference_refusal_starts_with_the_field_it_names(pool: asy
         ),
     ]
     for given, field, message in cases:
-        arguments = {"channels": ["email"]} | given
+        arguments: dict[str, Any] = {"channels": ["email"]} | given
         with pytest.raises(RpcError) as refused:
             await commands.set_preferences(member, **arguments)
         assert (refused.value.code, refused.value.field, refused.value.message) == ("invalid", field, message)
