@@ -1,5 +1,6 @@
 """Typed settings shared by every service; each service's config.py extends these."""
 
+import math
 import os
 import re
 import subprocess
@@ -15,6 +16,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 HOLD_LIMIT_DEFAULT_SECONDS = 600.0
 BROKER_CONSUMER_TIMEOUT_DEFAULT_SECONDS = 1800.0
+
+
+DAY_SECONDS = 86400.0
+
+
+def days_covering(seconds: float) -> int:
+    """The whole days that cover `seconds`, plus one: a day's prune may run up to a day after the cutoff it uses."""
+    return math.ceil(seconds / DAY_SECONDS) + 1
+
+
+def retention_refusal(setting: str, days: int, floor: int, why: str) -> str | None:
+    """The message refusing `setting` (CHIBO_…) at `days` when below `floor` days (None when it is not): names the
+    setting, the floor and `why` the floor is what it is."""
+    if days >= floor:
+        return None
+    return f"{setting} is {days}: it must be at least {floor} days, {why}"
 
 
 class ServiceSettings(BaseSettings):
@@ -57,12 +74,32 @@ class ServiceSettings(BaseSettings):
     status_every_seconds: float = 5.0
     """How often each process publishes its status heartbeat on chibo.ops (shared/instances.py: the gateway's view
     of every running process); 0: never."""
+    processed_retention_days: int = 400
+    """How long a consumer's inbox remembers an event it handled (processed_message, by `processed_at`), so a copy of
+    it is a duplicate: pruned hourly in batches (shared/retention.py). At least processed_retention_floor_days(); the
+    default outlasts a year, so a partner's yearly bulk feed sent again is still answered `duplicate`."""
     hold_limit_seconds: float = HOLD_LIMIT_DEFAULT_SECONDS
     """How long one delivery is held through a dependency outage before its failure counts toward its delivery limit
     (shared/outages.py); must stay under broker_consumer_timeout_seconds, or the broker closes the channel first."""
     broker_consumer_timeout_seconds: float = BROKER_CONSUMER_TIMEOUT_DEFAULT_SECONDS
     """RabbitMQ's consumer_timeout (rabbitmq.conf, 30 min by default): an unsettled delivery held longer makes the
     broker close the channel. Only read to check hold_limit_seconds against it."""
+
+    def processed_retention_floor_days(self) -> tuple[int, str]:
+        """The fewest days the inbox keeps an event's id, and why: a delivery left unsettled comes again within the
+        broker's consumer timeout (a copy acknowledged late, a relay's publish repeated after a lost confirm)."""
+        return days_covering(self.broker_consumer_timeout_seconds), (
+            "as a delivery comes again within RabbitMQ's consumer timeout (CHIBO_BROKER_CONSUMER_TIMEOUT_SECONDS)"
+        )
+
+    @model_validator(mode="after")
+    def _processed_ids_outlive_their_duplicates(self) -> Self:
+        """ValueError naming CHIBO_PROCESSED_RETENTION_DAYS below processed_retention_floor_days()."""
+        floor, why = self.processed_retention_floor_days()
+        refusal = retention_refusal("CHIBO_PROCESSED_RETENTION_DAYS", self.processed_retention_days, floor, why)
+        if refusal:
+            raise ValueError(refusal)
+        return self
 
     @model_validator(mode="after")
     def _hold_under_consumer_timeout(self) -> Self:

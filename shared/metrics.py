@@ -119,6 +119,11 @@ AUDIT_WRITE_FAILURES = Counter(
     "the whole row), by method.",
     ["method"],
 )
+ROWS_PRUNED = Counter(
+    "chibo_rows_pruned_total",
+    "Rows a retention prune deleted (shared.retention), by schema and table (processed_message, notification, ...).",
+    ["schema", "table"],
+)
 NOTIFICATION_DELIVERIES = Counter(
     "chibo_notification_deliveries_total",
     "Delivery attempts, by rule, channel and outcome (delivered, retrying, failed).",

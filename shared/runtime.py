@@ -32,6 +32,7 @@ from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.ops.outbox import outbox_health
 from shared.outages import broker_reason, broker_refusal, held_deliveries, set_hold_limit, stop_holding
 from shared.outbox import OutboxRelay
+from shared.retention import keep_pruning_processed
 from shared.statistics import keep_statistics
 from shared.telemetry import broker_middlewares, configure_tracing
 from shared.topology import (
@@ -374,6 +375,8 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
                 min_rows=settings.statistics_analyze_min_rows,
             )
             tasks.append(asyncio.create_task(statistics, name=f"{spec.name}-statistics"))
+        pruning = keep_pruning_processed(pool, schema=spec.name, retention_days=settings.processed_retention_days)
+        tasks.append(asyncio.create_task(pruning, name=f"{spec.name}-inbox-prune"))
         if settings.status_every_seconds > 0:
             reporting = keep_reporting(
                 gate.connection,

@@ -1,6 +1,6 @@
 """Settings of the meetings service; the only module that reads the environment."""
 
-from shared.config import ServiceSettings
+from shared.config import ServiceSettings, days_covering
 
 
 class Settings(ServiceSettings):
@@ -23,3 +23,12 @@ class Settings(ServiceSettings):
     `user_id`, which RabbitMQ checks against the publisher's login: only they may send under a urn:chibo: source.
     Empty: no delivery may (a feed's event under one is refused naming `source`). The gateway's commands come by RPC
     (its own broker user, CHIBO_RPC_CALLERS), not through here."""
+
+    def processed_retention_floor_days(self) -> tuple[int, str]:
+        """Besides the broker's redelivery, a held event is applied up to `hold_timeout_seconds` after it came, and a
+        copy sent meanwhile must still be answered `duplicate` once it is."""
+        base, why = super().processed_retention_floor_days()
+        held = days_covering(self.hold_timeout_seconds)
+        if held <= base:
+            return base, why
+        return held, "as a held event is applied up to CHIBO_HOLD_TIMEOUT_SECONDS after it came"

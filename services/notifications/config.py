@@ -6,7 +6,7 @@ from email.headerregistry import Address
 from pydantic import Field, field_validator, model_validator
 
 from services.notifications.domain.settings import PARAM_BOUNDS
-from shared.config import ServiceSettings
+from shared.config import ServiceSettings, retention_refusal
 
 SWEPT_PERIOD_DAYS = 62
 """The longest the daily sweep raises one alert of a month or a quarter again: the sweeps of that month and of the
@@ -114,6 +114,13 @@ class Settings(ServiceSettings):
     the probation lead time (180 days at most), a period's grace (30 at most) plus the history cutoff, two months of
     sweeps."""
 
+    notification_retention_days: int = 800
+    """How long the daily prune (at `prune_hour`, `prune_batch_size` a transaction) keeps a notification and its
+    deliveries, counted from its creation: only once read (or void, or a digest: none the inbox lists unread), with no
+    delivery pending, no mail_address row holding it and no meeting it names starting after the cutoff; an unread
+    notice stays in its recipient's inbox. At least `mail_address_retention_days`
+    (_notifications_outlive_their_addresses)."""
+
     def offered_channels(self) -> list[str]:
         """The channels this deployment can deliver on: e-mail and the inbox always, the webhook (the province's SMS
         or messaging gateway) only when CHIBO_WEBHOOK_URL names one."""
@@ -128,13 +135,40 @@ class Settings(ServiceSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _mail_addresses_outlive_their_alerts(self) -> "Settings":
-        longest = max(
+    def reraise_days(self) -> int:
+        """The longest an alert may be raised again for one more recipient after its first notification: the
+        probation lead time (180 days at most), a period's grace (30 at most) plus the history cutoff, two months of
+        sweeps (a meeting's notices, until it starts, are kept by the prunes whatever their age)."""
+        return max(
             SWEPT_PERIOD_DAYS,
             PARAM_BOUNDS["days_before"][1] + 1,
             PARAM_BOUNDS["grace_days"][1] + self.history_cutoff_days + 1,
         )
+
+    def processed_retention_floor_days(self) -> tuple[int, str]:
+        """An event handled again raises again what its alerts' windows still allow: its id is kept past them, so a
+        redelivered fact is answered by the inbox, not only by the notification's key."""
+        base, why = super().processed_retention_floor_days()
+        if self.reraise_days() + 1 <= base:
+            return base, why
+        return self.reraise_days() + 1, "as an event handled again could raise its alerts again within their windows"
+
+    @model_validator(mode="after")
+    def _notifications_outlive_their_addresses(self) -> "Settings":
+        refusal = retention_refusal(
+            "CHIBO_NOTIFICATION_RETENTION_DAYS",
+            self.notification_retention_days,
+            self.mail_address_retention_days,
+            "as long as CHIBO_MAIL_ADDRESS_RETENTION_DAYS: a notification's key is what stops an alert raised again"
+            " notifying its recipient twice, and its mail_address rows need it",
+        )
+        if refusal:
+            raise ValueError(refusal)
+        return self
+
+    @model_validator(mode="after")
+    def _mail_addresses_outlive_their_alerts(self) -> "Settings":
+        longest = self.reraise_days()
         if self.mail_address_retention_days <= longest:
             raise ValueError(
                 f"CHIBO_MAIL_ADDRESS_RETENTION_DAYS must exceed {longest} days: an alert raised again within them for "

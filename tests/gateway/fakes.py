@@ -15,6 +15,7 @@ from typing import Any
 import aio_pika
 from faststream.rabbit import RabbitBroker
 
+from services.notifications.domain import model as notification_model
 from services.notifications.domain import settings
 from shared.bindings import read_message
 from shared.contracts import evaluation_rpc as evaluation
@@ -81,6 +82,9 @@ class World:
     emails_on_file: dict[str, bool] = field(default_factory=dict)
     """What notifications answers as a recipient's `email_on_file` (recipient id -> whether an address is on file);
     a recipient not listed is not known (None)."""
+    sms_gateway: bool = False
+    """Whether notifications has an SMS gateway to offer (CHIBO_WEBHOOK_URL): without one, `webhook` is not among the
+    `available_channels` and choosing it is refused as notifications refuses it (model.preference_fault)."""
     ingested: list[dict[str, Any]] = field(default_factory=list)
     scopes: list[str | None] = field(default_factory=list)
     """The write scope the gateway sent with each ingest call (None: province-wide)."""
@@ -840,14 +844,28 @@ class World:
 
         chosen: dict[str, dict[str, Any]] = {}
 
+        def offered() -> list[str]:
+            return ["email", "webhook", "inbox"] if self.sms_gateway else ["email", "inbox"]
+
         async def get_preferences(r: notifications.GetPreferences) -> dict[str, Any]:
             stored = chosen.get(r.recipient_id)
-            on_file = {"email_on_file": self.emails_on_file.get(r.recipient_id)}
+            known = {"email_on_file": self.emails_on_file.get(r.recipient_id), "available_channels": offered()}
             if stored is None:
-                return {"recipient_id": r.recipient_id, "channels": ["email", "inbox"], "digest": False, **on_file}
-            return {"recipient_id": r.recipient_id, **stored, "stored": True, **on_file}
+                return {"recipient_id": r.recipient_id, "channels": ["email", "inbox"], "digest": False, **known}
+            return {"recipient_id": r.recipient_id, **stored, "stored": True, **known}
 
         async def set_preferences(r: notifications.SetPreferences) -> dict[str, Any]:
+            # notifications' own judgement (no CHIBO_SECRET_KEY here), so a gateway test sees the refusal it relays
+            fault = notification_model.preference_fault(
+                channels=list(r.channels),
+                known=["email", "webhook", "inbox"],
+                offered=offered(),
+                webhook_url=r.webhook_url,
+                webhook_secret=r.webhook_secret,
+                can_seal=False,
+            )
+            if fault is not None:
+                raise RpcError("invalid", fault.message, field=fault.field)
             chosen[r.recipient_id] = {"channels": list(r.channels), "digest": r.digest}
             return await get_preferences(notifications.GetPreferences(recipient_id=r.recipient_id))
 

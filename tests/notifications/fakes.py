@@ -163,6 +163,10 @@ class FakeOutgoing:
             del self.mail_addresses[key]
         return len(old), None
 
+    async def prune_notifications(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Nothing: the fake keeps no read marks, so every notice here is unread and stays in its inbox."""
+        return 0, None
+
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int:
         """Plan deliveries, one by one."""
         for delivery in deliveries:

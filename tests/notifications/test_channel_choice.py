@@ -1,6 +1,7 @@
 """A channel that cannot work is neither offered nor accepted; one that cannot reach a recipient fails visibly."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -133,3 +134,27 @@ async def test_with_an_sms_gateway_a_member_without_a_phone_number_gets_a_failed
         "webhook": ("failed", NO_PHONE),
     }
     assert failed_count("meeting_scheduled", "webhook") == before + 1
+
+
+async def test_every_preference_refusal_starts_with_the_field_it_names(pool: asyncpg.Pool, settings: Settings) -> None:
+    """A trial: the refusals of `webhook_url` and `webhook_secret` said `webhook_url must be …` where every other
+    refusal starts `field: ` (as the channels' one does), so a caller reading the field off the message missed them."""
+    settings = settings.model_copy(update={"webhook_url": None, "secret_key": ""})
+    commands = Commands(uow_factory(pool, settings=settings, clock=Clock(datetime.now(VIETNAM_TZ))))
+    member = random_id("mem")
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"channels": "email"}, "channels", "channels: must be a list of email, inbox, webhook"),
+        ({"webhook_url": "ftp://sms.example"}, "webhook_url", "webhook_url: must be an http(s) URL"),
+        ({"webhook_secret": 42}, "webhook_secret", "webhook_secret: must be a string"),
+        (
+            {"webhook_url": "https://sms.example", "webhook_secret": "khóa"},
+            "webhook_secret",
+            "webhook_secret: no CHIBO_SECRET_KEY to store a webhook secret with",
+        ),
+    ]
+    for given, field, message in cases:
+        arguments: dict[str, Any] = {"channels": ["email"]} | given
+        with pytest.raises(RpcError) as refused:
+            await commands.set_preferences(member, **arguments)
+        assert (refused.value.code, refused.value.field, refused.value.message) == ("invalid", field, message)
+    assert (await commands.get_preferences(member))["stored"] is False  # nothing refused was kept

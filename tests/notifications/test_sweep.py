@@ -65,9 +65,9 @@ async def test_the_sweep_commits_each_batch_with_its_cursor_and_a_restart_resume
     pool = await create_pool(sweep_settings.database_url, schema="notifications")
     try:
         factory = uow_factory(pool, settings=sweep_settings, clock=lambda: SWEEP_AT)
-        # the day's prunes of old attendance figures, old meeting scores and old holds on mail addresses (due at
-        # 03:00), then the sweep's first batch
-        assert await run_due_jobs(factory, limit=4) == 4
+        # the day's prunes of old attendance figures, old meeting scores, old holds on mail addresses and old
+        # notifications (due at 03:00), then the sweep's first batch
+        assert await run_due_jobs(factory, limit=5) == 5
         row = await sweep_row(pool)
         # cell 1 had no regular meeting last month; cell 5 has no thematic meeting this quarter
         assert row["cursor"] == "cell-000002" and row["done_at"] is None

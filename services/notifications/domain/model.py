@@ -27,6 +27,48 @@ def with_inbox(channels: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*channels, INBOX]))
 
 
+WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True)
+class PreferenceFault:
+    """Why a preference is refused: the `field` it names and an English `message` that starts with that field."""
+
+    field: str
+    message: str
+
+
+def preference_fault(
+    *,
+    channels: Any,
+    known: Iterable[str],
+    offered: Iterable[str],
+    webhook_url: Any = None,
+    webhook_secret: Any = None,
+    can_seal: bool = True,
+) -> PreferenceFault | None:
+    """The first fault of a preference, or None: channels not a list of the `known` ones, a `webhook_url` not
+    http(s), a `webhook_secret` not a string or with no key to seal it (`can_seal`), the webhook chosen where none is
+    `offered` and the recipient has no address of their own. Every message starts `field: ` as every refusal does;
+    the gateway's test fake judges with this same function, so its refusals are the service's."""
+    known, offered = list(known), list(offered)
+    if not isinstance(channels, list) or any(channel not in known for channel in channels):
+        return PreferenceFault("channels", f"channels: must be a list of {', '.join(sorted(known))}")
+    if webhook_url is not None and not str(webhook_url).startswith(("http://", "https://")):
+        return PreferenceFault("webhook_url", "webhook_url: must be an http(s) URL")
+    if webhook_secret is not None and not isinstance(webhook_secret, str):
+        return PreferenceFault("webhook_secret", "webhook_secret: must be a string")
+    if WEBHOOK in channels and not webhook_url and WEBHOOK not in offered:
+        message = (
+            "channels: webhook (the SMS gateway) is not available, as no SMS gateway is configured for this"
+            f" province; choose among {', '.join(offered)}"
+        )
+        return PreferenceFault("channels", message)
+    if webhook_secret and not can_seal:
+        return PreferenceFault("webhook_secret", "webhook_secret: no CHIBO_SECRET_KEY to store a webhook secret with")
+    return None
+
+
 @dataclass(frozen=True)
 class Unit:
     """A committee or cell of the organization tree, with the addresses committees read."""

@@ -151,31 +151,24 @@ class Commands:
         """Store which channels reach the recipient and whether they want a daily digest; the inbox is always among
         them (the notification itself is kept in it whatever is chosen). The webhook (SMS gateway) is refused when
         there is none to send to: neither the recipient's own `webhook_url` nor the province's CHIBO_WEBHOOK_URL."""
-        known = {channel.value for channel in Channel}
-        if not isinstance(channels, list) or any(channel not in known for channel in channels):
-            raise RpcError("invalid", f"channels must be a list of {sorted(known)}", field="channels")
-        if webhook_url is not None and not str(webhook_url).startswith(("http://", "https://")):
-            raise RpcError("invalid", "webhook_url must be an http(s) URL", field="webhook_url")
-        if webhook_secret is not None and not isinstance(webhook_secret, str):
-            raise RpcError("invalid", "webhook_secret must be a string", field="webhook_secret")
-        preference = Preference(
-            recipient_id=recipient_id,
-            channels=with_inbox(channels),
-            digest=bool(digest),
-            webhook_url=webhook_url,
-            webhook_secret=webhook_secret,
-        )
         async with self._uow() as uow:
-            offered = uow.settings.offered_channels()
-            if Channel.WEBHOOK.value in channels and not webhook_url and Channel.WEBHOOK.value not in offered:
-                raise RpcError(
-                    "invalid",
-                    "channels: webhook (the SMS gateway) is not available, as no SMS gateway is configured for this"
-                    f" province; choose among {', '.join(offered)}",
-                    field="channels",
-                )
-            if webhook_secret and not uow.settings.secret_key:
-                raise RpcError("invalid", "no CHIBO_SECRET_KEY to store a webhook secret with", field="webhook_secret")
+            fault = model.preference_fault(
+                channels=channels,
+                known=[channel.value for channel in Channel],
+                offered=uow.settings.offered_channels(),
+                webhook_url=webhook_url,
+                webhook_secret=webhook_secret,
+                can_seal=bool(uow.settings.secret_key),
+            )
+            if fault is not None:
+                raise RpcError("invalid", fault.message, field=fault.field)
+            preference = Preference(
+                recipient_id=recipient_id,
+                channels=with_inbox(channels),
+                digest=bool(digest),
+                webhook_url=webhook_url,
+                webhook_secret=webhook_secret,
+            )
             await uow.outgoing.set_preference(preference)
             await uow.commit()
         return await self.get_preferences(recipient_id)

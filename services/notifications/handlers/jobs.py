@@ -21,6 +21,7 @@ from services.notifications.templates import render_digest
 from services.notifications.unit_of_work import NotificationsUnit
 from shared.logs import get_logger
 from shared.periods import at_local_hour, local, month_start, previous_month, quarter_bounds
+from shared.retention import count_pruned
 
 log = get_logger(__name__)
 
@@ -29,6 +30,7 @@ DAILY_DIGEST = "daily.digest"
 DAILY_PRUNE = "daily.prune"
 DAILY_SCORE_PRUNE = "daily.prune_scores"
 DAILY_MAIL_PRUNE = "daily.prune_mail_addresses"
+DAILY_NOTIFICATION_PRUNE = "daily.prune_notifications"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ async def plan_daily_jobs(uow: NotificationsUnit) -> int:
         (DAILY_PRUNE, settings.prune_hour),
         (DAILY_SCORE_PRUNE, settings.prune_hour),
         (DAILY_MAIL_PRUNE, settings.prune_hour),
+        (DAILY_NOTIFICATION_PRUNE, settings.prune_hour),
     )
     for kind, hour in daily:
         last = await uow.outgoing.last_daily(kind)
@@ -77,6 +80,8 @@ async def run_job(job: Job, uow: NotificationsUnit) -> JobRun:
         return await prune_scores_batch(job, uow)
     if job.kind == DAILY_MAIL_PRUNE:
         return await prune_mail_addresses_batch(job, uow)
+    if job.kind == DAILY_NOTIFICATION_PRUNE:
+        return await prune_notifications_batch(job, uow)
     return JobRun(created=await _fire_job(job, uow))
 
 
@@ -85,7 +90,7 @@ async def prune_batch(job: Job, uow: NotificationsUnit) -> JobRun:
     the cutoff is the retention before the day's prune hour, whenever the batch runs, so every batch of a day
     prunes alike."""
     return await _prune_batch(
-        job, uow, uow.settings.figures_retention_days, uow.projection.prune_figures, "attendance_figures_pruned"
+        job, uow, uow.settings.figures_retention_days, uow.projection.prune_figures, "member_figures"
     )
 
 
@@ -94,7 +99,7 @@ async def prune_scores_batch(job: Job, uow: NotificationsUnit) -> JobRun:
     stored `meeting_score_retention_days` before the day's prune hour (whenever the batch runs) whose settled-rating
     check is not pending; a batch that deletes nothing still moves the cursor on."""
     days = uow.settings.meeting_score_retention_days
-    return await _prune_batch(job, uow, days, uow.projection.prune_meeting_scores, "meeting_scores_pruned")
+    return await _prune_batch(job, uow, days, uow.projection.prune_meeting_scores, "meeting_score")
 
 
 async def prune_mail_addresses_batch(job: Job, uow: NotificationsUnit) -> JobRun:
@@ -103,7 +108,8 @@ async def prune_mail_addresses_batch(job: Job, uow: NotificationsUnit) -> JobRun
 
     A row matters only while its alert (rule, subject, period) can be raised again with a new notification for one
     more recipient at that address (a newcomer sharing the mailbox, a changed committee): a redelivered fact is
-    answered by the processed-message inbox and the notification's own key, neither pruned. It is kept
+    answered by the processed-message inbox and the notification's own key, both kept longer (their settings'
+    floors, config.Settings). It is kept
     `mail_address_retention_days` (400) from the notification that took it, which outlasts every window but the
     meetings' ahead (config.Settings._mail_addresses_outlive_their_alerts holds it to that):
     - meeting notices (scheduled, moved, cancelled), documents missing and reminders: until the meeting starts,
@@ -121,8 +127,18 @@ async def prune_mail_addresses_batch(job: Job, uow: NotificationsUnit) -> JobRun
     A meeting's low score about a meeting never known here, scored again more than the retention later, could mail
     a sharing member a second time: a meeting that old raises nothing once known."""
     return await _prune_batch(
-        job, uow, uow.settings.mail_address_retention_days, uow.outgoing.prune_mail_addresses, "mail_addresses_pruned"
+        job, uow, uow.settings.mail_address_retention_days, uow.outgoing.prune_mail_addresses, "mail_address"
     )
+
+
+async def prune_notifications_batch(job: Job, uow: NotificationsUnit) -> JobRun:
+    """One batch of the daily prune of notifications with their deliveries (`prune_batch_size` after the job's
+    cursor), as of the day's prune hour: those older than `notification_retention_days` that no inbox lists unread,
+    no delivery, digest, mail_address row or meeting still ahead needs (repository prune_notifications). The setting
+    is at least `mail_address_retention_days`, so a notification's key outlives every window in which its alert
+    may be raised again for its recipient."""
+    days = uow.settings.notification_retention_days
+    return await _prune_batch(job, uow, days, uow.outgoing.prune_notifications, "notification")
 
 
 class Pruner(Protocol):
@@ -131,14 +147,16 @@ class Pruner(Protocol):
     async def __call__(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]: ...
 
 
-async def _prune_batch(job: Job, uow: NotificationsUnit, days: int, prune: Pruner, event: str) -> JobRun:
+async def _prune_batch(job: Job, uow: NotificationsUnit, days: int, prune: Pruner, table: str) -> JobRun:
     """One batch of a daily prune: what `prune` finds older than `days` before the day's prune hour (whenever the
-    batch runs, so every batch of a day prunes alike), `prune_batch_size` after the job's cursor; logged as `event`."""
+    batch runs, so every batch of a day prunes alike), `prune_batch_size` after the job's cursor; counted and logged
+    as every prune is (shared.retention: `rows_pruned` naming `table`)."""
     day = date.fromisoformat(job.subject_id)
     as_of = min(at_local_hour(day, uow.settings.prune_hour), uow.now())
     before = as_of - timedelta(days=days)
     pruned, last = await prune(before=before, after=job.cursor or "", limit=uow.settings.prune_batch_size)
-    log.info(event, rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
+    count_pruned(schema="notifications", table=table, rows=pruned)
+    log.info("rows_pruned", table=table, rows=pruned, before=before.isoformat(), after=job.cursor, last=last)
     return JobRun(created=0, resume_after=last)
 
 

@@ -150,6 +150,7 @@ class OutgoingRepository(Protocol):
     async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> int: ...
     async def hold_mail_addresses(self, addresses: Sequence[MailAddress]) -> set[tuple[str, str]]: ...
     async def prune_mail_addresses(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]: ...
+    async def prune_notifications(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]: ...
     async def digest_pending(self, *, until: datetime) -> dict[str, list[Mapping[str, Any]]]: ...
     async def close_digest(self, notification_ids: Sequence[str], *, digest_id: str | None) -> None: ...
     async def revise_notifications(self, news: Sequence[NewNotification]) -> int: ...
@@ -508,6 +509,34 @@ class PgOutgoingRepository:
             " (SELECT json_build_array(rule, subject_id, period, address)::text FROM last) AS last",
             before,
             *key,
+            limit,
+        )
+        return int(row["pruned"]), row["last"] if row["read"] == limit else None
+
+    async def prune_notifications(self, *, before: datetime, after: str, limit: int) -> tuple[int, str | None]:
+        """Delete, of the next `limit` notifications after the cursor `after` (id order; "" from the start), those
+        created before `before` that nobody needs any more, with their deliveries and delivery log: read, void or a
+        digest (an unread notice stays in its recipient's inbox), no delivery pending, not waiting for a digest, no
+        mail_address row holding it (that prune keeps those of a meeting still ahead) and naming no meeting (subject
+        or period) starting at or after `before`, whose notices may be raised again until it starts; (notifications
+        deleted, the cursor to resume after, None once the table is done)."""
+        row = await self._db.fetchrow(
+            "WITH batch AS (SELECT id FROM notification WHERE id > $2::uuid ORDER BY id LIMIT $3),"
+            " doomed AS (SELECT n.id FROM notification AS n JOIN batch AS b ON b.id = n.id"
+            " WHERE n.created_at < $1 AND NOT n.digest_pending"
+            " AND (n.read_at IS NOT NULL OR n.void_at IS NOT NULL OR n.rule = 'daily_digest')"
+            " AND NOT EXISTS (SELECT 1 FROM delivery AS d WHERE d.notification_id = n.id AND d.status = 'pending')"
+            " AND NOT EXISTS (SELECT 1 FROM mail_address AS a WHERE a.notification_id = n.id)"
+            " AND NOT EXISTS (SELECT 1 FROM meeting AS m WHERE m.meeting_id IN (n.subject_id, n.period)"
+            " AND GREATEST(m.scheduled_starts_at, m.rescheduled_starts_at) >= $1)),"
+            " logs AS (DELETE FROM delivery_log AS l USING delivery AS d, doomed"
+            " WHERE l.delivery_id = d.id AND d.notification_id = doomed.id),"
+            " deliveries AS (DELETE FROM delivery AS d USING doomed WHERE d.notification_id = doomed.id),"
+            " pruned AS (DELETE FROM notification AS n USING doomed WHERE n.id = doomed.id RETURNING 1)"
+            " SELECT (SELECT count(*) FROM pruned) AS pruned, (SELECT count(*) FROM batch) AS read,"
+            " (SELECT id::text FROM batch ORDER BY id DESC LIMIT 1) AS last",
+            before,
+            after or "00000000-0000-0000-0000-000000000000",
             limit,
         )
         return int(row["pruned"]), row["last"] if row["read"] == limit else None
