@@ -74,10 +74,11 @@ class ServiceSettings(BaseSettings):
     status_every_seconds: float = 5.0
     """How often each process publishes its status heartbeat on chibo.ops (shared/instances.py: the gateway's view
     of every running process); 0: never."""
-    processed_retention_days: int = 400
+    processed_retention_days: int | None = 400
     """How long a consumer's inbox remembers an event it handled (processed_message, by `processed_at`), so a copy of
     it is a duplicate: pruned hourly in batches (shared/retention.py). At least processed_retention_floor_days(); the
-    default outlasts a year, so a partner's yearly bulk feed sent again is still answered `duplicate`."""
+    default outlasts a year, so a yearly bulk feed replayed inside the system is still a duplicate. None: kept for
+    ever, never pruned (meetings' default: CONTRACT.md answers a public event's id `duplicate` with no time limit)."""
     hold_limit_seconds: float = HOLD_LIMIT_DEFAULT_SECONDS
     """How long one delivery is held through a dependency outage before its failure counts toward its delivery limit
     (shared/outages.py); must stay under broker_consumer_timeout_seconds, or the broker closes the channel first."""
@@ -95,6 +96,8 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _processed_ids_outlive_their_duplicates(self) -> Self:
         """ValueError naming CHIBO_PROCESSED_RETENTION_DAYS below processed_retention_floor_days()."""
+        if self.processed_retention_days is None:
+            return self
         floor, why = self.processed_retention_floor_days()
         refusal = retention_refusal("CHIBO_PROCESSED_RETENTION_DAYS", self.processed_retention_days, floor, why)
         if refusal:

@@ -375,8 +375,9 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
                 min_rows=settings.statistics_analyze_min_rows,
             )
             tasks.append(asyncio.create_task(statistics, name=f"{spec.name}-statistics"))
-        pruning = keep_pruning_processed(pool, schema=spec.name, retention_days=settings.processed_retention_days)
-        tasks.append(asyncio.create_task(pruning, name=f"{spec.name}-inbox-prune"))
+        if settings.processed_retention_days is not None:
+            pruning = keep_pruning_processed(pool, schema=spec.name, retention_days=settings.processed_retention_days)
+            tasks.append(asyncio.create_task(pruning, name=f"{spec.name}-inbox-prune"))
         if settings.status_every_seconds > 0:
             reporting = keep_reporting(
                 gate.connection,

@@ -18,6 +18,10 @@ class Settings(ServiceSettings):
     ingest_group_concurrency: int = 2
     """Groups of single events judged at once (each its own transactions; events sharing a cell, member or meeting
     never in two at once, and in their order): the next group gathers and runs while the previous one commits."""
+    processed_retention_days: int | None = None
+    """Meetings' inbox is the public ingest's memory: CONTRACT.md's (`source`, `id`) identifies an event with no time
+    limit (sent again it is `duplicate`; another event under it is refused naming `id`), so it is never pruned unless
+    an operator sets CHIBO_PROCESSED_RETENTION_DAYS, knowing a copy sent later is then judged anew."""
     system_publishers: list[str] = []
     """AMQP users whose deliveries on chibo.ingest are this system's own (the demo seed), judged by the message's
     `user_id`, which RabbitMQ checks against the publisher's login: only they may send under a urn:chibo: source.

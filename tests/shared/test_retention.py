@@ -125,3 +125,12 @@ async def test_the_services_prune_runs_at_once_and_stops_with_the_service(servic
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert task.cancelled()
+
+
+def test_meetings_keeps_the_public_ids_for_ever_unless_told() -> None:
+    """CONTRACT.md: (`source`, `id`) sent again is `duplicate` with no time limit, so meetings (the public ingest)
+    prunes nothing by default; the services downstream prune after 400 days."""
+    assert MeetingsSettings().processed_retention_days is None
+    assert EvaluationSettings().processed_retention_days == 400
+    assert NotificationsSettings().processed_retention_days == 400
+    assert MeetingsSettings(processed_retention_days=30).processed_retention_days == 30
