@@ -128,13 +128,6 @@ def saved_environment(saved: Mapping[str, str]) -> Iterator[None]:
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
-def settings_with(saved: Mapping[str, str], factory: Callable[[], SettingsT]) -> SettingsT:
-    """`factory()` (ServiceSettings, or a service's settings) from the environment with `saved` (saved_settings)
-    under it (saved_environment: an exported variable wins). The environment is left as it was."""
-    with saved_environment(saved):
-        return factory()
-
-
 @contextmanager
 def checkout_system(
     who: str, factory: Callable[[], SettingsT], *, checkout: Path = CHECKOUT, say: bool = True
