@@ -40,6 +40,19 @@ async def cell_of_three(uow_factory: Any, *, time: datetime) -> tuple[str, str, 
     return cell, staying, later, left
 
 
+async def removed_ahead_and_today(uow_factory: Any) -> tuple[str, str, str, str]:
+    """cell_of_three sent on SENT (2026-12-03), the one leaving later removed from 2026-12-31, the one left from that
+    day: (cell, staying, leaving later, left)."""
+    cell, staying, later, left = await cell_of_three(uow_factory, time=SENT)
+    results = await handlers.ingest_batch(
+        [removal(later, date(2026, 12, 31), time=SENT), removal(left, date(2026, 12, 3), time=SENT)],
+        uow_factory,
+        route="test",
+    )
+    assert [result.outcome for result in results] == ["accepted", "accepted"]
+    return cell, staying, later, left
+
+
 async def listed(pool: asyncpg.Pool, cell: str, today: date) -> set[str]:
     """The ids the member list gives on `today`."""
     async with pool.acquire() as conn:
@@ -51,13 +64,7 @@ async def listed(pool: asyncpg.Pool, cell: str, today: date) -> set[str]:
 async def test_a_member_removed_from_a_day_ahead_is_listed_until_that_day(
     meetings_pool: asyncpg.Pool, uow_factory: Any
 ) -> None:
-    cell, staying, later, left = await cell_of_three(uow_factory, time=SENT)
-    results = await handlers.ingest_batch(
-        [removal(later, date(2026, 12, 31), time=SENT), removal(left, date(2026, 12, 3), time=SENT)],
-        uow_factory,
-        route="test",
-    )
-    assert [result.outcome for result in results] == ["accepted", "accepted"]
+    cell, staying, later, left = await removed_ahead_and_today(uow_factory)
     assert await listed(meetings_pool, cell, date(2026, 12, 3)) == {staying, later}
     assert await listed(meetings_pool, cell, date(2026, 12, 30)) == {staying, later}
     assert await listed(meetings_pool, cell, date(2026, 12, 31)) == {staying}
@@ -82,13 +89,7 @@ async def test_one_member_is_read_as_the_list_lists_them_and_only_in_their_cell(
     meetings_pool: asyncpg.Pool, uow_factory: Any
 ) -> None:
     # GetMember, the page header's name of a signed-in member: one row, by the same rule as the list
-    cell, staying, later, left = await cell_of_three(uow_factory, time=SENT)
-    results = await handlers.ingest_batch(
-        [removal(later, date(2026, 12, 31), time=SENT), removal(left, date(2026, 12, 3), time=SENT)],
-        uow_factory,
-        route="test",
-    )
-    assert [result.outcome for result in results] == ["accepted", "accepted"]
+    cell, staying, later, left = await removed_ahead_and_today(uow_factory)
     for today in (date(2026, 12, 3), date(2026, 12, 30), date(2026, 12, 31)):
         async with meetings_pool.acquire() as conn:
             read = {

@@ -9,13 +9,11 @@ Each test runs the real command line in a directory laid out as a checkout (this
 deploy/settings.sh, a var/up.env as `make up` writes it), against the real RabbitMQ and PostgreSQL."""
 
 import asyncio
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,8 +24,8 @@ import pytest
 from tests.ops.test_ops_checkout_settings import checkout
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
-from tests.support.running import eventually, free_port
-from tests.support.serving import entered, healthy
+from tests.support.running import free_port
+from tests.support.serving import entered, health_answering, service_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -183,27 +181,8 @@ HEALTH_ANSWER = {"status": "ok", "service": "meetings-of-this-checkout"}
 def health_on_second_loopback() -> Iterator[int]:
     """A port on 127.0.0.2 (not the default host 127.0.0.1) whose /health answers HEALTH_ANSWER, as a service of a
     checkout brought up with CHIBO_HTTP_HOST=127.0.0.2 would."""
-
-    class Health(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            body = json.dumps(HEALTH_ANSWER).encode()
-            self.send_response(200 if self.path == "/health" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with health_answering(json.dumps(HEALTH_ANSWER), host="127.0.0.2") as port:
+        yield port
 
 
 def test_health_asks_the_host_saved_in_up_env_and_an_exported_one_wins(
@@ -248,30 +227,13 @@ async def test_serve_listens_on_the_host_saved_in_up_env_and_health_finds_it_the
 ) -> None:
     # the broker and database exported (as deploy/serve.sh exports them), the host only in var/up.env
     workdir = service_checkout(tmp_path, CHIBO_HTTP_HOST="127.0.0.2")
-    port = free_port()
     log = tmp_path / "notifications.log"
-    async with entered(isolated_vhost(amqp_url)) as own_vhost, entered(fresh_database(database_url)) as own:
-        exported = {"CHIBO_AMQP_URL": own_vhost, "CHIBO_DATABASE_URL": own, "CHIBO_HTTP_PORT": str(port)}
-        env = {name: value for name, value in os.environ.items() if not name.startswith("CHIBO_")} | exported
-        with log.open("ab") as out:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "services.notifications", "serve", cwd=workdir, env=env, stdout=out, stderr=out
-            )
-        try:
-            url = f"http://127.0.0.2:{port}/health"
-            await eventually(lambda: process.returncode is not None or healthy(url), timeout=60, interval=0.3)
-            assert process.returncode is None, log.read_text(errors="replace")[-3000:]
-            assert healthy(url), log.read_text(errors="replace")[-3000:]
-            asked = await asyncio.to_thread(
-                run_in, workdir, "services.notifications", "health", CHIBO_HTTP_PORT=str(port)
-            )
-            assert asked.returncode == 0, asked.stdout + asked.stderr
-            assert json.loads(asked.stdout)["status"] == "ok"
-        finally:
-            if process.returncode is None:
-                process.terminate()
-                try:
-                    await asyncio.wait_for(process.wait(), 30)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+    async with (
+        entered(isolated_vhost(amqp_url)) as own_vhost,
+        entered(fresh_database(database_url)) as own,
+        service_process("notifications", own_vhost, own, log, cwd=workdir, host="127.0.0.2") as serving,
+    ):
+        port = urlsplit(serving.health_url).port
+        asked = await asyncio.to_thread(run_in, workdir, "services.notifications", "health", CHIBO_HTTP_PORT=str(port))
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        assert json.loads(asked.stdout)["status"] == "ok"
