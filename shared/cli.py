@@ -7,19 +7,13 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from shared.config import (
-    CHECKOUT,
-    SavedSettingsError,
-    ServiceSettings,
-    acting_on,
-    saved_environment,
-    saved_settings,
-)
+from shared.config import SavedSettingsError, ServiceSettings, checkout_system
 from shared.logs import configure_logging
 from shared.runtime import migrate
 
@@ -39,10 +33,10 @@ def run_service_cli(
     extra: Sequence[ExtraCommand] = (),
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Parse argv and run one of the service's commands; return the exit code. Every command but `serve` runs on
-    the settings of this checkout (exported, else its var/up.env as `make up` saved it, else the defaults), and one
-    that acts on the broker or database (`migrate`, the service's own) first says on stderr which vhost and database
-    (shared.config.acting_on)."""
+    """Parse argv and run one of the service's commands; return the exit code. Every command runs on the settings of
+    this checkout (shared.config.checkout_system: exported, else its var/up.env as `make up` saved it, else the
+    defaults), and one that acts on the broker or database (`migrate`, the service's own; not `serve` or `health`)
+    first says on stderr which vhost and database (shared.config.acting_on)."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the service (consumers, relay, /health, /asyncapi)")
@@ -53,22 +47,17 @@ def run_service_cli(
         configure(commands.add_parser(command, help=help_text))
         handlers[command] = handler
     args = parser.parse_args(argv)
-    if args.command == "serve":  # started by deploy/serve.sh or make up, which source var/up.env themselves
-        saved: dict[str, str] = {}
-    else:
+    with ExitStack() as system:  # every settings object the command builds reads the checkout's system
         try:
-            saved = saved_settings(CHECKOUT)
+            settings = system.enter_context(
+                checkout_system(f"{name} {args.command}", settings_factory, say=args.command not in ("serve", "health"))
+            )
         except SavedSettingsError as exc:
             print(f"python -m services.{name}: settings: {exc}", file=sys.stderr)
             return 2
-    with saved_environment(saved):  # every settings object the command builds reads the checkout's system
-        try:
-            settings = settings_factory()
         except ValidationError as exc:  # a setting the service cannot run with: say which, without a traceback
             print(f"python -m services.{name}: invalid settings (CHIBO_* variables or .env)\n{exc}", file=sys.stderr)
             return 2
-        if args.command not in ("serve", "health"):
-            print(acting_on(settings, saved, who=f"{name} {args.command}"), file=sys.stderr)
         return _run(name, app_path, service_dir, handlers, args, settings)
 
 

@@ -168,22 +168,20 @@ def saved_environment(saved: Mapping[str, str]) -> Iterator[None]:
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
-def settings_with(saved: Mapping[str, str], factory: Callable[[], SettingsT]) -> SettingsT:
-    """`factory()` (ServiceSettings, or a service's settings) from the environment with `saved` (saved_settings)
-    under it (saved_environment: an exported variable wins). The environment is left as it was."""
-    with saved_environment(saved):
-        return factory()
-
-
 @contextmanager
-def checkout_system(who: str, factory: Callable[[], SettingsT], *, checkout: Path = CHECKOUT) -> Iterator[SettingsT]:
+def checkout_system(
+    who: str, factory: Callable[[], SettingsT], *, checkout: Path = CHECKOUT, say: bool = True
+) -> Iterator[SettingsT]:
     """A command line's settings (`factory()`) on the system of `checkout` (exported, else its var/up.env, else the
     defaults), with that environment kept for the block; the line naming the vhost and database (acting_on, `who` its
-    prefix) written to stderr first. SavedSettingsError when deploy/settings.sh cannot read var/up.env."""
+    prefix) written to stderr first unless `say` is False (a service's `serve` and `health`, which act on neither).
+    SavedSettingsError when deploy/settings.sh cannot read var/up.env; factory()'s own error (a ValidationError) as
+    it raised it."""
     saved = saved_settings(checkout)
     with saved_environment(saved):
         settings = factory()
-        sys.stderr.write(acting_on(settings, saved, who=who) + "\n")
+        if say:
+            sys.stderr.write(acting_on(settings, saved, who=who) + "\n")
         yield settings
 
 

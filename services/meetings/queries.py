@@ -54,6 +54,10 @@ async def list_units(conn: asyncpg.Connection, *, parent_id: str | None, limit: 
     return page(items, total=total, limit=limit, offset=offset)
 
 
+_MEMBER_COLUMNS = "id, full_name, status, role, exempt, email, admitted_on, probation_ends_on"
+"""A member as the catalog's MemberReply gives them."""
+
+
 async def list_members(
     conn: asyncpg.Connection, *, cell_id: str, today: date, limit: int, offset: int
 ) -> dict[str, Any]:
@@ -63,13 +67,25 @@ async def list_members(
     before the removal's `effective_on`: it takes effect that day, as rosters and scores read it (DOMAIN.md: removals
     by `effective_on`), so a removal announced ahead leaves the list on its day, not when it arrives."""
     rows = await conn.fetch(
-        "SELECT id, full_name, status, role, exempt, email, admitted_on, probation_ends_on FROM member"
-        " WHERE cell_id = $1 AND (removed_on IS NULL OR removed_on > $2)",
+        f"SELECT {_MEMBER_COLUMNS} FROM member WHERE cell_id = $1 AND (removed_on IS NULL OR removed_on > $2)",
         cell_id,
         today,
     )
     ordered = sorted(rows, key=lambda row: (person_key(row["full_name"]), row["id"]))
     return page([dict(r) for r in ordered[offset : offset + limit]], total=len(ordered), limit=limit, offset=offset)
+
+
+async def get_member(conn: asyncpg.Connection, *, cell_id: str, member_id: str, today: date) -> dict[str, Any] | None:
+    """One member of the cell as list_members lists them on `today` (one removed from `effective_on` on is not);
+    None when the cell does not list them. One row, read by its key."""
+    row = await conn.fetchrow(
+        f"SELECT {_MEMBER_COLUMNS} FROM member"
+        " WHERE id = $1 AND cell_id = $2 AND (removed_on IS NULL OR removed_on > $3)",
+        member_id,
+        cell_id,
+        today,
+    )
+    return None if row is None else dict(row)
 
 
 async def list_members_at(
@@ -90,8 +106,7 @@ async def list_members_at(
         )
     found = domain.members_at(cell_id, at, histories)
     members = await conn.fetch(
-        "SELECT id, full_name, status, role, exempt, email, admitted_on, probation_ends_on FROM member"
-        " WHERE id = ANY($1::text[])",
+        f"SELECT {_MEMBER_COLUMNS} FROM member WHERE id = ANY($1::text[])",
         found,
     )
     ordered = sorted(members, key=lambda row: (person_key(row["full_name"]), row["id"]))

@@ -171,6 +171,15 @@ async def list_members(request: rpc.ListMembers, app: MeetingsContext) -> dict[s
         )
 
 
+async def get_member(request: rpc.GetMember, app: MeetingsContext) -> dict[str, Any]:
+    """One member of a cell as of today in Vietnam, as list_members lists them; not_found naming `member_id`."""
+    async with app.pool.acquire() as conn:
+        found = await queries.get_member(
+            conn, cell_id=request.cell_id, member_id=request.member_id, today=local_date(now())
+        )
+    return _found(found, f"no member {request.member_id} in cell {request.cell_id}", "member_id")
+
+
 async def list_meetings(request: rpc.ListMeetings, app: MeetingsContext) -> dict[str, Any]:
     """The meetings of a cell, optionally of one period."""
     try:
@@ -292,6 +301,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.GetUnit, partial(get_unit, app=app))
     methods.add(rpc.ListUnits, partial(list_units, app=app))
     methods.add(rpc.ListMembers, partial(list_members, app=app))
+    methods.add(rpc.GetMember, partial(get_member, app=app))
     methods.add(rpc.ListMeetings, partial(list_meetings, app=app))
     methods.add(rpc.GetMeeting, partial(get_meeting, app=app))
     methods.add(rpc.ListTasks, partial(list_tasks, app=app))

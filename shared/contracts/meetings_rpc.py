@@ -343,6 +343,16 @@ class ListMembers(MeetingsRequest[Page[MemberReply]]):
     DOMAIN.md "How to read it"), instead of those of today."""
 
 
+class GetMember(MeetingsRequest[MemberReply]):
+    """One member of a cell, as list_members lists them today (a removal counts from its `effective_on`); not_found
+    naming `member_id` for one the cell does not list: the page header's name of a signed-in member or secretary,
+    one row read instead of their cell's list paged through."""
+
+    method = "get_member"
+    cell_id: str
+    member_id: str
+
+
 class ListMeetings(MeetingsRequest[Page[MeetingSummaryReply]]):
     """The meetings of a cell, optionally those starting in one period (+07:00)."""
 

@@ -58,6 +58,7 @@ import re
 import string
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,10 +74,8 @@ from shared.config import (
     SAVED_SETTINGS,
     SavedSettingsError,
     ServiceSettings,
-    acting_on,
+    checkout_system,
     database_of,
-    saved_settings,
-    settings_with,
     url_without_password,
     vhost_of,
 )
@@ -808,13 +807,17 @@ def main(argv: Sequence[str] | None = None, *, checkout: Path = CHECKOUT) -> int
     """Parse, run on the settings of `checkout` (exported, else its var/up.env, else the defaults; the system acted
     on said first on stderr), print the result as JSON; the exit code."""
     args = parser().parse_args(argv)
-    try:
-        saved = saved_settings(checkout)
-    except SavedSettingsError as exc:
-        sys.stderr.write(f"settings: {exc}\n")
-        return 2
-    settings = settings_with(saved, ServiceSettings)
-    sys.stderr.write(acting_on(settings, saved) + "\n")
+    with ExitStack() as system:
+        try:
+            settings = system.enter_context(checkout_system("ops", ServiceSettings, checkout=checkout))
+        except SavedSettingsError as exc:
+            sys.stderr.write(f"settings: {exc}\n")
+            return 2
+        return _answer(args, settings)
+
+
+def _answer(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    """Run the parsed command on `settings` and print its result as JSON; the exit code (main's)."""
     # the broker client logs a connection it could not make, then raises it: the command says so once (exit code 6);
     # the level is set back after, so a caller in the same process (a test) keeps the client's lines
     connection_log = logging.getLogger("aiormq.connection")

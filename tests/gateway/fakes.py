@@ -420,10 +420,10 @@ class World:
             items = [unit for unit in self.units.values() if unit["parent_id"] == r.parent_id]
             return page(items, r.limit, r.offset)
 
-        async def list_members(r: meetings.ListMembers) -> dict[str, Any]:
-            member = self.member_a1 if r.cell_id == self.cell_a1 else self.member_b1
-            item = {
-                "id": member,
+        def cell_member(cell_id: str) -> dict[str, Any]:
+            """The one member a cell lists today (A1's, else B1's)."""
+            return {
+                "id": self.member_a1 if cell_id == self.cell_a1 else self.member_b1,
                 "full_name": "Nguyễn Văn An",
                 "status": "official",
                 "role": "member",
@@ -432,10 +432,19 @@ class World:
                 "admitted_on": "2010-05-19",
                 "probation_ends_on": None,
             }
+
+        async def list_members(r: meetings.ListMembers) -> dict[str, Any]:
+            item = cell_member(r.cell_id)
             items = [item]
             if r.cell_id == self.cell_a1 and r.at is not None and r.at < LEFT_A1_AT:
                 items.append(item | {"id": self.member_left_a1, "full_name": "Trần Thị Bình", "email": None})
             return page(items, r.limit, r.offset)
+
+        async def get_member(r: meetings.GetMember) -> dict[str, Any]:
+            item = cell_member(r.cell_id)
+            if item["id"] != r.member_id:
+                raise RpcError("not_found", f"no member {r.member_id} in cell {r.cell_id}", field="member_id")
+            return item
 
         async def list_meetings(r: meetings.ListMeetings) -> dict[str, Any]:
             period = r.period
@@ -572,6 +581,7 @@ class World:
         methods.add(meetings.GetUnit, get_unit)
         methods.add(meetings.ListUnits, list_units)
         methods.add(meetings.ListMembers, list_members)
+        methods.add(meetings.GetMember, get_member)
         methods.add(meetings.ListMeetings, list_meetings)
         methods.add(meetings.GetMeeting, get_meeting)
         methods.add(meetings.ListTasks, list_tasks)

@@ -14,7 +14,7 @@ import pytest
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
 from services.gateway.handlers import PersonNames, TtlCache
-from shared.contracts.meetings_rpc import ListMembers, ListMonitorAssignments
+from shared.contracts.meetings_rpc import GetMember, ListMonitorAssignments
 from shared.rpc import Request, ServiceUnavailable
 from tests.gateway.conftest import RPC_TIMEOUT
 from tests.gateway.fakes import FakeServices, World
@@ -35,8 +35,8 @@ class NamesNotAnswered:
     async def call(
         self, request: Request[Any], *, correlation_id: str | None = None, timeout: float | None = None
     ) -> Any:
-        """The real call, or for ListMembers and ListMonitorAssignments no answer within the timeout."""
-        if isinstance(request, ListMembers | ListMonitorAssignments):
+        """The real call, or for GetMember and ListMonitorAssignments no answer within the timeout."""
+        if isinstance(request, GetMember | ListMonitorAssignments):
             wait = timeout or RPC_TIMEOUT
             self.waited.append(wait)
             await asyncio.sleep(wait)

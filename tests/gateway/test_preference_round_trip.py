@@ -2,8 +2,14 @@
 for its read-only fields): `recipient_id`, `stored`, `available_channels`, `email_on_file` and `warnings` are
 ignored, a `recipient_id` not the caller's is refused naming it, and any other unknown field is still refused."""
 
-import httpx
+from typing import Any
 
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from services.gateway.http import preferences
+from services.gateway.http.preferences import PreferencesUpdate
 from tests.gateway.conftest import TokenFactory
 from tests.gateway.fakes import World
 from tests.support.ids import random_id
@@ -72,3 +78,42 @@ async def test_someone_elses_recipient_id_and_an_unknown_field_are_both_named(
         "service": None,
     }
     assert (await client.get("/v1/me/preferences", headers=headers)).json()["stored"] is False  # nothing stored
+
+
+async def test_each_put_validates_its_body_once_and_the_route_takes_that_result(
+    client: httpx.AsyncClient,
+    token_for: TokenFactory,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read-through: a body naming someone else's `recipient_id` was validated twice (by the check that lists every
+    fault, then by FastAPI for the route). own_preferences validates each body once and the route takes its result:
+    FastAPI hands it the parsed JSON unvalidated (the OpenAPI document still names PreferencesUpdate)."""
+    judged: list[Any] = []
+    validate = PreferencesUpdate.model_validate
+
+    def counted(raw: Any, **options: Any) -> PreferencesUpdate:
+        judged.append(raw)
+        return validate(raw, **options)
+
+    monkeypatch.setattr(preferences.PreferencesUpdate, "model_validate", counted)
+    member = random_id("mem")
+    headers = await token_for("member", world.cell_a1, member)
+    for body, status in [
+        ({"channels": ["email"], "recipient_id": member}, 200),
+        ({"channels": ["email"], "recipient_id": world.member_a1}, 422),
+        ({"channels": ["email"], "recipient_id": world.member_a1, "digets": True}, 422),
+        ({"channels": ["pigeon"]}, 422),
+    ]:
+        judged.clear()
+        answer = await client.put("/v1/me/preferences", json=body, headers=headers)
+        assert answer.status_code == status, answer.text
+        assert judged == [body], body
+    route = next(
+        each
+        for each in preferences.router.routes
+        if isinstance(each, APIRoute) and each.path == "/v1/me/preferences" and "PUT" in (each.methods or ())
+    )
+    assert route.body_field is not None
+    _, errors = route.body_field.validate({"channels": ["pigeon"]}, loc=("body",))
+    assert errors == []  # FastAPI itself does not judge the body: own_preferences does, once

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import asyncpg
+import pytest
 
 from services.meetings import handlers, queries
 from services.meetings import rpc as meetings_rpc
@@ -16,6 +17,7 @@ from services.meetings.context import MeetingsContext
 from shared.contracts import meetings_rpc as rpc
 from shared.envelope import now
 from shared.periods import VIETNAM_TZ, local_date
+from shared.rpc import RpcError
 from tests.meetings import events as ev
 from tests.support.ids import random_id
 
@@ -38,6 +40,19 @@ async def cell_of_three(uow_factory: Any, *, time: datetime) -> tuple[str, str, 
     return cell, staying, later, left
 
 
+async def removed_ahead_and_today(uow_factory: Any) -> tuple[str, str, str, str]:
+    """cell_of_three sent on SENT (2026-12-03), the one leaving later removed from 2026-12-31, the one left from that
+    day: (cell, staying, leaving later, left)."""
+    cell, staying, later, left = await cell_of_three(uow_factory, time=SENT)
+    results = await handlers.ingest_batch(
+        [removal(later, date(2026, 12, 31), time=SENT), removal(left, date(2026, 12, 3), time=SENT)],
+        uow_factory,
+        route="test",
+    )
+    assert [result.outcome for result in results] == ["accepted", "accepted"]
+    return cell, staying, later, left
+
+
 async def listed(pool: asyncpg.Pool, cell: str, today: date) -> set[str]:
     """The ids the member list gives on `today`."""
     async with pool.acquire() as conn:
@@ -49,13 +64,7 @@ async def listed(pool: asyncpg.Pool, cell: str, today: date) -> set[str]:
 async def test_a_member_removed_from_a_day_ahead_is_listed_until_that_day(
     meetings_pool: asyncpg.Pool, uow_factory: Any
 ) -> None:
-    cell, staying, later, left = await cell_of_three(uow_factory, time=SENT)
-    results = await handlers.ingest_batch(
-        [removal(later, date(2026, 12, 31), time=SENT), removal(left, date(2026, 12, 3), time=SENT)],
-        uow_factory,
-        route="test",
-    )
-    assert [result.outcome for result in results] == ["accepted", "accepted"]
+    cell, staying, later, left = await removed_ahead_and_today(uow_factory)
     assert await listed(meetings_pool, cell, date(2026, 12, 3)) == {staying, later}
     assert await listed(meetings_pool, cell, date(2026, 12, 30)) == {staying, later}
     assert await listed(meetings_pool, cell, date(2026, 12, 31)) == {staying}
@@ -74,3 +83,27 @@ async def test_the_rpc_lists_the_cell_as_of_today_in_vietnam(meetings_pool: asyn
     app = cast(MeetingsContext, SimpleNamespace(pool=meetings_pool))
     page = await meetings_rpc.list_members(rpc.ListMembers(cell_id=cell), app)
     assert {item["id"] for item in page["items"]} == {staying, later} and page["total"] == 2
+
+
+async def test_one_member_is_read_as_the_list_lists_them_and_only_in_their_cell(
+    meetings_pool: asyncpg.Pool, uow_factory: Any
+) -> None:
+    # GetMember, the page header's name of a signed-in member: one row, by the same rule as the list
+    cell, staying, later, left = await removed_ahead_and_today(uow_factory)
+    for today in (date(2026, 12, 3), date(2026, 12, 30), date(2026, 12, 31)):
+        async with meetings_pool.acquire() as conn:
+            read = {
+                member: await queries.get_member(conn, cell_id=cell, member_id=member, today=today)
+                for member in (staying, later, left)
+            }
+        assert {member for member, row in read.items() if row is not None} == await listed(meetings_pool, cell, today)
+    async with meetings_pool.acquire() as conn:
+        row = await queries.get_member(conn, cell_id=cell, member_id=staying, today=date(2026, 12, 3))
+        assert row is not None and row["id"] == staying and row["full_name"]
+        assert await queries.get_member(conn, cell_id=random_id("cell"), member_id=staying, today=SENT.date()) is None
+
+    app = cast(MeetingsContext, SimpleNamespace(pool=meetings_pool))
+    assert (await meetings_rpc.get_member(rpc.GetMember(cell_id=cell, member_id=staying), app))["id"] == staying
+    with pytest.raises(RpcError) as refused:
+        await meetings_rpc.get_member(rpc.GetMember(cell_id=random_id("cell"), member_id=staying), app)
+    assert (refused.value.code, refused.value.field) == ("not_found", "member_id")

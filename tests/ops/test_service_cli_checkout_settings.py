@@ -1,13 +1,15 @@
 """The services' command lines an operator runs by hand (`python -m services.gateway issue-token`, `web-account`,
-`python -m services.<x> migrate`, evaluation's `rescore`, meetings' bulk commands) act on the system `make up` started
-their checkout with, as `python -m shared.ops` does: var/up.env read by deploy/settings.sh (an exported variable
-wins), and the vhost and database acted on said first on stderr, without the password. They read only the
-environment: in a checkout brought up on its own vhost and database, an account was recorded in the default one.
+`python -m services.<x> migrate`, `serve` and `health`, evaluation's `rescore`, meetings' bulk commands) act on the
+system `make up` started their checkout with, as `python -m shared.ops` does: var/up.env read by deploy/settings.sh
+(an exported variable wins), and the vhost and database acted on said first on stderr (not by `serve` and `health`),
+without the password. They read only the environment: in a checkout brought up on its own vhost and database, an
+account was recorded in the default one; `health` asked the default host.
 
 Each test runs the real command line in a directory laid out as a checkout (this tree's `shared` and `services`,
 deploy/settings.sh, a var/up.env as `make up` writes it), against the real RabbitMQ and PostgreSQL."""
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +24,8 @@ import pytest
 from tests.ops.test_ops_checkout_settings import checkout
 from tests.support.env import fresh_database, isolated_vhost
 from tests.support.ids import random_id
+from tests.support.running import free_port
+from tests.support.serving import entered, health_answering, service_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +39,9 @@ def service_checkout(tmp_path: Path, **saved: str) -> Path:
     return workdir
 
 
-def run_in(workdir: Path, *args: str, stdin: str = "", **exported: str) -> subprocess.CompletedProcess[str]:
+def run_in(
+    workdir: Path, *args: str, stdin: str = "", timeout: float = 120, **exported: str
+) -> subprocess.CompletedProcess[str]:
     """`python -m <args>` run in `workdir` (its own packages), a new shell: no CHIBO_ variable but those given."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("CHIBO_")} | exported
     return subprocess.run(
@@ -45,7 +51,7 @@ def run_in(workdir: Path, *args: str, stdin: str = "", **exported: str) -> subpr
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -166,3 +172,68 @@ def test_deploy_migrate_by_hand_migrates_the_database_saved_in_up_env(
         assert said.startswith("deploy.migrate: acting on "), migrated.stderr
         assert f"database '{urlsplit(own_database).path[1:]}'" in said and "from var/up.env" in said, said
         assert asyncio.run(schema_count(own_database)) == 4
+
+
+HEALTH_ANSWER = {"status": "ok", "service": "meetings-of-this-checkout"}
+
+
+@pytest.fixture
+def health_on_second_loopback() -> Iterator[int]:
+    """A port on 127.0.0.2 (not the default host 127.0.0.1) whose /health answers HEALTH_ANSWER, as a service of a
+    checkout brought up with CHIBO_HTTP_HOST=127.0.0.2 would."""
+    with health_answering(json.dumps(HEALTH_ANSWER), host="127.0.0.2") as port:
+        yield port
+
+
+def test_health_asks_the_host_saved_in_up_env_and_an_exported_one_wins(
+    tmp_path: Path, health_on_second_loopback: int
+) -> None:
+    # `health` read only the environment: in a checkout brought up with CHIBO_HTTP_HOST=127.0.0.2 it asked 127.0.0.1
+    # and said the service was down. CHIBO_HTTP_PORT is per process, never saved: exported here as an operator does.
+    workdir = service_checkout(tmp_path, CHIBO_HTTP_HOST="127.0.0.2")
+    port = str(health_on_second_loopback)
+
+    asked = run_in(workdir, "services.meetings", "health", CHIBO_HTTP_PORT=port)
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert json.loads(asked.stdout) == HEALTH_ANSWER
+    assert "acting on" not in asked.stderr  # health acts on neither the broker nor the database: no such line
+
+    exported = run_in(workdir, "services.meetings", "health", CHIBO_HTTP_PORT=port, CHIBO_HTTP_HOST="127.0.0.1")
+    assert exported.returncode == 1, exported.stdout + exported.stderr
+    assert json.loads(exported.stdout)["status"] == "down"
+
+
+def test_serve_refuses_a_setting_saved_in_up_env_that_the_service_cannot_run_with(
+    amqp_url: str, own_database: str, tmp_path: Path
+) -> None:
+    # `serve` read only the environment: a mail sender saved by `make up` was not the one the service ran with
+    workdir = service_checkout(tmp_path, CHIBO_MAIL_FROM="Ban Tổ chức, Văn phòng <btc@example.vn>")
+    refused = run_in(
+        workdir,
+        "services.notifications",
+        "serve",
+        timeout=60,
+        CHIBO_AMQP_URL=amqp_url,
+        CHIBO_DATABASE_URL=own_database,
+        CHIBO_HTTP_PORT=str(free_port()),
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "CHIBO_MAIL_FROM: one mailbox expected, found 2" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+async def test_serve_listens_on_the_host_saved_in_up_env_and_health_finds_it_there(
+    amqp_url: str, database_url: str, tmp_path: Path
+) -> None:
+    # the broker and database exported (as deploy/serve.sh exports them), the host only in var/up.env
+    workdir = service_checkout(tmp_path, CHIBO_HTTP_HOST="127.0.0.2")
+    log = tmp_path / "notifications.log"
+    async with (
+        entered(isolated_vhost(amqp_url)) as own_vhost,
+        entered(fresh_database(database_url)) as own,
+        service_process("notifications", own_vhost, own, log, cwd=workdir, host="127.0.0.2") as serving,
+    ):
+        port = urlsplit(serving.health_url).port
+        asked = await asyncio.to_thread(run_in, workdir, "services.notifications", "health", CHIBO_HTTP_PORT=str(port))
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        assert json.loads(asked.stdout)["status"] == "ok"

@@ -7,7 +7,6 @@ what up.sh computes for it (its broker user, CHIBO_RPC_CALLERS, CHIBO_SYSTEM_PUB
 
 Each test runs the real scripts in a directory of its own, with stand-ins for what would start the whole system."""
 
-import http.server
 import json
 import os
 import shutil
@@ -15,12 +14,13 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.serving import health_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWER = '{"status": "ok", "service": "meetings-of-this-checkout"}'
@@ -57,27 +57,8 @@ def stand_in(path: Path, body: str) -> None:
 @pytest.fixture
 def health_server() -> Iterator[int]:
     """A port whose /health answers ANSWER, as this checkout's meetings service would."""
-
-    class Health(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the base class's name)
-            body = ANSWER.encode()
-            self.send_response(200 if self.path == "/health" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with health_answering(ANSWER) as port:
+        yield port
 
 
 def status(workdir: Path, env: dict[str, str]) -> dict[str, str]:

@@ -3,13 +3,15 @@ database of the test's own), its /health read as an operator reads it, and enter
 that make those off the test's loop."""
 
 import asyncio
+import http.server
 import json
 import os
 import sys
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,33 @@ def health(url: str) -> dict[str, Any]:
         return {}
 
 
+@contextmanager
+def health_answering(answer: str, *, host: str = "127.0.0.1") -> Iterator[int]:
+    """A port on `host` whose /health answers `answer` (JSON text) with 200, as a running service would, until the
+    block ends."""
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the base class's name)
+            body = answer.encode()
+            self.send_response(200 if self.path == "/health" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+            pass
+
+    server = http.server.ThreadingHTTPServer((host, 0), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass(frozen=True)
 class Serving:
     """A service process started by service_process, and the URL of its /health."""
@@ -59,10 +88,18 @@ class Serving:
 
 @asynccontextmanager
 async def service_process(
-    service: str, amqp_url: str, database_url: str, log: Path, *, env: Mapping[str, str] | None = None
+    service: str,
+    amqp_url: str,
+    database_url: str,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path = ROOT,
+    host: str = "127.0.0.1",
 ) -> AsyncIterator[Serving]:
-    """`python -m services.<service> serve` (its output appended to `log`, `env` added to its environment), healthy,
-    until the block ends (terminated, killed after 30 s)."""
+    """`python -m services.<service> serve` run in `cwd` (this tree; a checkout-like copy of it, whose var/up.env
+    it reads) with its output appended to `log` and `env` added to its environment, healthy on `host` (where it
+    listens), until the block ends (terminated, killed after 30 s)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -74,9 +111,9 @@ async def service_process(
     }
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{service}", "serve", cwd=ROOT, env=environment, stdout=out, stderr=out
+            sys.executable, "-m", f"services.{service}", "serve", cwd=cwd, env=environment, stdout=out, stderr=out
         )
-    url = f"http://127.0.0.1:{port}/health"
+    url = f"http://{host}:{port}/health"
     try:
         await eventually(lambda: process.returncode is not None or healthy(url), timeout=90, interval=0.3)
         assert process.returncode is None, (await asyncio.to_thread(log.read_text, errors="replace"))[-3000:]

@@ -3,10 +3,17 @@ a member's and a secretary's from their cell's member list, an upper-level monit
 account without a person (an officer, an operator) shows its sign-in name, nothing else being known."""
 
 import re
+from typing import Any
 
 import pytest
+from faststream.rabbit import RabbitBroker
 
 from deploy.seed_demo import Seed
+from services.gateway.auth import Principal, Role
+from services.gateway.handlers import PersonNames, TtlCache
+from shared.contracts.meetings_rpc import GetMember
+from shared.rpc import ReplyT, Request, RpcClient
+from tests.support.ids import random_id
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, cell_members, signed_in
 
@@ -50,3 +57,39 @@ async def test_the_header_shows_the_persons_full_name(
         shown = header_name(answer.text)
     assert shown == expected.get(who, who)  # the officer has no person: the sign-in name
     assert shown != who or who == "officer"
+
+
+class Counted:
+    """An RpcClient whose calls are kept, to count what one name lookup asks."""
+
+    def __init__(self, rpc: RpcClient) -> None:
+        self._rpc = rpc
+        self.requests: list[Request[Any]] = []
+
+    async def call(
+        self, request: Request[ReplyT], *, correlation_id: str | None = None, timeout: float | None = None
+    ) -> ReplyT:
+        self.requests.append(request)
+        return await self._rpc.call(request, correlation_id=correlation_id, timeout=timeout)
+
+
+async def test_a_members_name_is_one_member_read_from_meetings_cached_and_scoped_to_their_cell(
+    system: RunningSystem, province: dict[str, str]
+) -> None:
+    # a read-through: the lookup paged through the whole cell's member list (200 at a time) to find one name
+    person, cell = "demo-cb-thon-1-dv05", "demo-cb-thon-1"
+    names = {member["id"]: member["full_name"] for member in await cell_members(system, province, cell)}
+    async with RabbitBroker(system.env["CHIBO_AMQP_URL"]) as broker:
+        counted = Counted(RpcClient(broker, timeout=20))
+        lookup = PersonNames(counted, TtlCache(seconds=30), timeout=20)
+        member = Principal(sub=random_id("who"), role=Role.MEMBER, unit_id=cell, person_id=person, local=True)
+        assert await lookup.full_name(member) == names[person]
+        assert counted.requests == [GetMember(cell_id=cell, member_id=person)]
+        assert await lookup.full_name(member) == names[person]
+        assert len(counted.requests) == 1  # cached: not asked again
+
+        elsewhere = Principal(
+            sub=random_id("who"), role=Role.SECRETARY, unit_id="demo-tinh-uy", person_id=person, local=True
+        )
+        assert await lookup.full_name(elsewhere) is None  # only as their own cell lists them
+        assert counted.requests[1:] == [GetMember(cell_id="demo-tinh-uy", member_id=person)]

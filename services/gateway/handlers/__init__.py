@@ -14,10 +14,10 @@ from shared.contracts.base import EventData
 from shared.contracts.meetings_rpc import (
     CUT_BODY_KEPT,
     GetMeeting,
+    GetMember,
     GetUnit,
     Ingest,
     IngestBody,
-    ListMembers,
     ListMonitorAssignments,
     MeetingReply,
     MonitorAssignmentReply,
@@ -193,8 +193,9 @@ class UnitDirectory:
 
 
 class PersonNames:
-    """The full name of a signed-in account's person from meetings, cached briefly: a member's or secretary's from
-    their cell's member list (the member snapshots), an upper-level monitor's from their monitor assignments.
+    """The full name of a signed-in account's person from meetings, cached briefly: a member's or secretary's as their
+    cell lists them (GetMember: one member read, not the cell's list paged through), an upper-level monitor's from
+    their monitor assignments.
 
     The name is only the page header's nicety: the lookup gets `timeout` seconds in all (CHIBO_PERSON_NAME_TIMEOUT,
     well under the RPC timeout), and a lookup that failed is not tried again for `failures`' time, so a page (or the
@@ -240,13 +241,12 @@ class PersonNames:
             return followed.items[0].full_name if followed.items else None
         if role not in (Role.MEMBER, Role.SECRETARY):
             return None
-        seen = 0
-        while True:
-            page = await self._call(ListMembers(cell_id=unit, limit=200, offset=seen), deadline)
-            found = next((member.full_name for member in page.items if member.id == person), None)
-            seen += len(page.items)
-            if found is not None or not page.items or seen >= page.total:
-                return found
+        try:
+            return (await self._call(GetMember(cell_id=unit, member_id=person), deadline)).full_name
+        except RpcError as exc:
+            if exc.code == "not_found":  # the cell does not list them (any more): no name, cached as one
+                return None
+            raise
 
 
 def in_subtree(principal: Principal, unit: UnitReply) -> bool:

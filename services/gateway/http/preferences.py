@@ -1,10 +1,10 @@
 """A person's notification preferences (channels, daily digest), through the API as well as the web app."""
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from services.gateway.auth import Role
 from services.gateway.handlers import forbidden
@@ -112,26 +112,44 @@ def require_own(body: PreferencesUpdate, person: str) -> None:
         raise ApiError(422, "invalid", message, field="recipient_id")
 
 
-async def own_or_every_fault(request: Request, caller: Caller) -> None:
-    """Before the body is validated: a body naming someone else's `recipient_id` that is refused for other fields
-    too (an unknown one) is answered with every fault, as any refusal of the gateway lists them (errors.py), the
-    recipient_id among them (a trial's refusal named only the unknown field); RequestValidationError. Any other body
-    is left to the route (require_own, or FastAPI's own validation)."""
+def _unvalidated(value: Any, _validate: ValidatorFunctionWrapHandler) -> Any:
+    """The value as it came: own_preferences validates it (a wrap validator that skips the model's validation keeps
+    its schema, a reference to PreferencesUpdate, in the OpenAPI document; SkipValidation inlines it)."""
+    return value
+
+
+if TYPE_CHECKING:
+    PreferencesJson = Any
+else:
+    PreferencesJson = Annotated[PreferencesUpdate, WrapValidator(_unvalidated), Body()]
+"""The PUT's body as FastAPI parses it (its JSON, or FastAPI's own refusal of a body that is none), documented as
+PreferencesUpdate but not validated by FastAPI: own_preferences validates it, once. Any to the type checker, which
+it is."""
+
+
+async def own_preferences(raw: PreferencesJson, caller: Caller) -> PreferencesUpdate:
+    """The PUT's body as FastAPI parsed it (documented as PreferencesUpdate, left unvalidated by FastAPI), validated
+    once here. A body that breaks the schema is refused with every fault, as any refusal of the gateway lists them
+    (errors.py): one that also names someone else's `recipient_id` gets that among them (a trial's refusal named only
+    the unknown field); RequestValidationError, as FastAPI's own. A valid body naming someone else's is left to the
+    route (require_own)."""
     try:
-        raw = await request.json()
-    except ValueError:
-        return  # not JSON: the route's own parsing says so
-    recipient = raw.get("recipient_id") if isinstance(raw, dict) else None
-    if recipient is None or not caller.person_id or recipient == caller.person_id:
-        return
-    try:
-        PreferencesUpdate.model_validate(raw)
+        return PreferencesUpdate.model_validate(raw, from_attributes=True)  # as FastAPI validates a body
     except ValidationError as exc:
-        errors: list[dict[str, Any]] = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        if not any(error["loc"][1:2] == ("recipient_id",) for error in errors):
-            said = not_yours(recipient, caller.person_id)
-            errors.append({"type": "not_yours", "loc": ("body", "recipient_id"), "msg": said, "input": recipient})
-        raise RequestValidationError(errors) from None
+        errors: list[dict[str, Any]] = [
+            {**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)
+        ]
+    recipient = raw.get("recipient_id") if isinstance(raw, dict) else None
+    person = caller.person_id
+    if (
+        recipient is not None
+        and person
+        and recipient != person
+        and all(e["loc"][1:2] != ("recipient_id",) for e in errors)
+    ):
+        said = not_yours(recipient, person)
+        errors.append({"type": "not_yours", "loc": ("body", "recipient_id"), "msg": said, "input": recipient})
+    raise RequestValidationError(errors)
 
 
 def person_of(caller: Caller) -> str:
@@ -151,9 +169,11 @@ async def get_my_preferences(caller: Caller, state: State) -> Any:
 @router.put(
     "/me/preferences",
     response_model=PreferencesRead,
-    dependencies=[Depends(KEEP_PREFERENCES), Depends(own_or_every_fault)],
+    dependencies=[Depends(KEEP_PREFERENCES)],
 )
-async def set_my_preferences(body: PreferencesUpdate, caller: Caller, state: State) -> Any:
+async def set_my_preferences(
+    body: Annotated[PreferencesUpdate, Depends(own_preferences)], caller: Caller, state: State
+) -> Any:
     """Choose the channels and whether alerts come as one daily digest; `inbox` is always added (it cannot be off);
     422 naming `channels` for `webhook` where no SMS gateway is configured (see `available_channels`); e-mail without
     an address on file is stored and answered with the `email_not_on_file` warning. The GET's answer may be sent back
