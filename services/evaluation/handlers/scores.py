@@ -17,7 +17,15 @@ from services.evaluation.domain.facts import (
     has_committee_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
-from services.evaluation.domain.periods import REGULAR_KINDS, CellSpan, PeriodResult, cell_span, evaluate_period
+from services.evaluation.domain.periods import (
+    REGULAR_KINDS,
+    CellSpan,
+    LateChange,
+    PeriodResult,
+    cell_span,
+    evaluate_period,
+    late_change,
+)
 from services.evaluation.domain.rules import changes_at
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
@@ -432,13 +440,16 @@ async def refresh_cells_periods(
     default_correlation: str | None = None,
     ancestors_of: Mapping[str, list[str]] | None = None,
     adoptions: list[Adoption] | None = None,
+    note_late: bool = False,
 ) -> int:
     """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
     period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would.
-    `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again."""
+    `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again.
+    `note_late` (facts being handled, not the month close nor a re-score job): a closed month whose result the facts
+    change is noted (domain.periods.late_change), so the pages and the report say it changed after it closed."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
-    spans, moved = await _cells_spans(uow, sorted(months_of), through=through)
+    spans, moved, known_since = await _cells_spans(uow, sorted(months_of), through=through)
     plans: dict[str, tuple[set[str], list[int], list[str]]] = {}
     for cell_id in sorted(months_of):
         months = set(months_of[cell_id]) | moved.get(cell_id, set())
@@ -470,6 +481,8 @@ async def refresh_cells_periods(
     frameworks: dict[tuple[tuple[str, ...], date], Framework] = {}
     changed: list[PeriodResult] = []
     unrated: list[tuple[str, str]] = []
+    late: list[LateChange] = []
+    noted_at = clock()
     # a line per period announced, when it is written: structlog prepares a line before the level filter drops it
     # (5 % of evaluation's busy samples in the latency preset, which logs at WARNING)
     logging_periods = logging.getLogger(__name__).isEnabledFor(logging.INFO)
@@ -509,6 +522,25 @@ async def refresh_cells_periods(
             if row is not None and _same_period(row, result):
                 continue
             changed.append(result)
+            if note_late and row is not None:
+                note = late_change(
+                    before=row,
+                    after=result,
+                    meetings=summaries,
+                    through_month=through,
+                    known_since=known_since.get(cell_id),
+                    at=noted_at,
+                )
+                if note is not None:
+                    late.append(note)
+                    log.info(
+                        "closed_month_changed_late",
+                        cell_id=cell_id,
+                        period=period,
+                        meeting_id=note.meeting_id,
+                        old_score=note.old_score,
+                        new_score=note.new_score,
+                    )
             if row is not None and _published_period(row) == result.published_data():
                 continue  # only what is not published moved (pooled counts, months counted): stored, not re-announced
             uow.emit(
@@ -526,23 +558,27 @@ async def refresh_cells_periods(
                 )
     await uow.results.save_periods(changed)
     await uow.results.delete_periods(unrated)
+    await uow.results.save_late_changes(late)
     return len(changed) + len(unrated)
 
 
 async def _cells_spans(
     uow: ScoringUnitOfWork, cell_ids: list[str], *, through: str
-) -> tuple[dict[str, CellSpan | None], dict[str, set[str]]]:
-    """Each cell's span (when it existed, from the stored facts) and, for the cells whose span moved since their
-    periods were stored, the months whose periods that changes (refreshed with the touched ones). A moved span is
-    stored, and the cell's stored periods wholly outside it are dropped (their roll-up sums with them)."""
+) -> tuple[dict[str, CellSpan | None], dict[str, set[str]], dict[str, datetime | None]]:
+    """Each cell's span (when it existed, from the stored facts), for the cells whose span moved since their
+    periods were stored the months whose periods that changes (refreshed with the touched ones), and each cell's
+    first unit snapshot (since when the system knows it: domain.periods.late_change). A moved span is stored, and the
+    cell's stored periods wholly outside it are dropped (their roll-up sums with them)."""
     if not cell_ids:
-        return {}, {}
+        return {}, {}, {}
     existence = await uow.results.cells_existence(cell_ids)
     spans: dict[str, CellSpan | None] = {}
     respanned: dict[str, CellSpan] = {}
     moved: dict[str, set[str]] = {}
+    known: dict[str, datetime | None] = {}
     for cell_id in cell_ids:
         found = existence[cell_id]
+        known[cell_id] = found.first_snapshot
         span = spans[cell_id] = cell_span(
             first_snapshot=found.first_snapshot,
             ended_at=found.ended_at,
@@ -557,7 +593,7 @@ async def _cells_spans(
     if respanned:
         await uow.results.delete_periods_outside(respanned)
         await uow.results.save_spans(respanned)
-    return spans, moved
+    return spans, moved, known
 
 
 def _moved_months(old: CellSpan | None, new: CellSpan, *, through: str) -> set[str]:
@@ -679,6 +715,7 @@ async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) 
             default_correlation=first,
             ancestors_of=outcome.ancestors_of,
             adoptions=outcome.adoptions,
+            note_late=True,
         )
     return outcome
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic_core import from_json, to_json
 
-from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodResult
+from services.evaluation.domain.periods import CellSpan, LateChange, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 from services.evaluation.repository.facts import FactStamp
 
@@ -144,6 +144,7 @@ class ResultRepository(Protocol):
     async def save_spans(self, spans: Mapping[str, CellSpan]) -> None: ...
     async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int: ...
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
+    async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
 
 
 class PgResultRepository:
@@ -362,3 +363,22 @@ class PgResultRepository:
             [span.last_month for span in spans.values()],
         )
         return len(rows)
+
+    async def save_late_changes(self, changes: Sequence[LateChange]) -> None:
+        """Note closed months whose result a late fact changed (domain.periods.late_change), in one statement."""
+        if not changes:
+            return
+        await self._conn.execute(
+            "INSERT INTO period_late_change (cell_id, period, meeting_id, old_rating, old_score, new_rating,"
+            " new_score, changed_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[],"
+            "  $7::float8[], $8::timestamptz[])",
+            [c.cell_id for c in changes],
+            [c.period for c in changes],
+            [c.meeting_id for c in changes],
+            [c.old_rating for c in changes],
+            [c.old_score for c in changes],
+            [c.new_rating for c in changes],
+            [c.new_score for c in changes],
+            [c.changed_at for c in changes],
+        )
