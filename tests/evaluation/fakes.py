@@ -266,6 +266,7 @@ class FakeResults:
         self.rechecks: set[tuple[str, str, datetime]] = set()
         """(meeting id, cell id, due moment) noted by scoring."""
         self.late_changes: list[LateChange] = []
+        self.rated_from: dict[tuple[str, str], str] = {}
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
@@ -362,11 +363,12 @@ class FakeResults:
         for key in keys:
             result = self.periods.get(key)
             if result:
-                found[key] = {**result.__dict__, "flags": list(result.flags)}
+                found[key] = {**result.__dict__, "flags": list(result.flags), "rated_from": self.rated_from.get(key)}
         return found
 
-    async def save_periods(self, results: list[PeriodResult]) -> None:
+    async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None:
         for result in results:
+            self.rated_from.setdefault((result.cell_id, result.period), month or result.period)
             self.periods[(result.cell_id, result.period)] = result
 
     async def save_late_changes(self, changes):

@@ -32,6 +32,9 @@ from tests.support.rpc import ask
 from tests.support.running import eventually, free_port, running_app
 
 TODAY = date(2026, 12, 4)
+NOVEMBER = date(2026, 11, 20)
+CLOCK = Clock(TODAY)
+"""The evaluation service's today (its month is the running one): set by each test."""
 CONTRACT_FIELDS = {
     "cell_id",
     "period",
@@ -68,9 +71,9 @@ def short(events: list[dict[str, Any]], *, minutes: int) -> list[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
-    """The evaluation service serving in this process (its today 4 December 2026: November closed), and a client."""
+    """The evaluation service serving in this process (its today CLOCK's), and a client."""
     settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
-    async with running_app(create_app(settings, today=lambda: TODAY)):
+    async with running_app(create_app(settings, today=CLOCK)):
         broker = RabbitBroker(amqp_url)
         await broker.connect()
         try:
@@ -97,11 +100,13 @@ async def month_row(db: asyncpg.Connection, cell_id: str, period: str) -> asyncp
 
 
 async def a_month_with_a_meeting(amqp_url: str, db: asyncpg.Connection) -> tuple[str, str, asyncpg.Record]:
-    """A ward and a cell known since 1 November, whose 5 November meeting (70 minutes) is November's result; the
-    cell's id, the ward's, and its November row."""
+    """A ward and a cell rated while November ran, its 5 November meeting (70 minutes) recorded then, November's
+    result; then 4 December comes (November over). The cell's id, the ward's, and its November row."""
+    CLOCK.now = NOVEMBER
     committee_id, cell_id = random_id("ward"), random_id("cell")
     await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(11, 1, 8)))
     await send(amqp_url, db, cell_id, short(held(cell_id, random_id("mtg"), at(11, 5)), minutes=70))
+    CLOCK.now = TODAY
     return committee_id, cell_id, await month_row(db, cell_id, "2026-11")
 
 
@@ -109,14 +114,14 @@ async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_
     rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
 ) -> None:
     committee_id, cell_id, before = await a_month_with_a_meeting(amqp_url, db)
-    noted_before = await notes(db, cell_id)
+    assert await notes(db, cell_id) == []  # recorded in its own month
     marker = await db.fetchval("SELECT coalesce(max(id), 0) FROM evaluation.outbox")
     late_id = random_id("mtg")
     await send(amqp_url, db, cell_id, recorded(held(cell_id, late_id, at(11, 30)), on=at(12, 4, 9)))
 
     after = await month_row(db, cell_id, "2026-11")
     assert after["score"] > before["score"]  # the rule stands: the latest held regular meeting is the month's
-    added = (await notes(db, cell_id))[len(noted_before) :]
+    added = await notes(db, cell_id)
     assert [(n["period"], n["meeting_id"]) for n in added] == [("2026-11", late_id)]
     note = added[0]
     assert (note["old_rating"], note["old_score"]) == (before["rating"], round(before["score"], 2))
@@ -132,7 +137,7 @@ async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_
         round(after["score"], 2),
         after["rating"],
     )
-    assert late["changes"] == len(noted_before) + 1
+    assert (late["old_score"], late["old_rating"], late["changes"]) == (round(before["score"], 2), before["rating"], 1)
     assert by_period["2026-Q4"]["late_change"] is None  # the month says it; its quarter and year follow it
 
     report = await ask(
@@ -157,6 +162,7 @@ async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_
 async def test_a_meeting_recorded_in_its_own_month_leaves_no_note(
     rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
 ) -> None:
+    CLOCK.now = TODAY
     committee_id, cell_id = random_id("ward"), random_id("cell")
     await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(12, 1, 8)))
     await send(amqp_url, db, cell_id, short(held(cell_id, random_id("mtg"), at(12, 2)), minutes=70))
@@ -210,3 +216,39 @@ async def test_a_month_closed_by_the_month_close_is_noted_once_when_a_late_meeti
             quarter = await queries.committee_rollup(conn, "w1", "2026-Q4", today=TODAY)
         assert [item["late_change"]["old_score"] for item in rollup["late_changes"]] == [round(closed["score"], 2)]
         assert quarter["late_changes"] == []
+
+
+async def test_a_history_loaded_after_its_months_closed_leaves_no_note(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """A tree and its November history loaded on 4 December (the demo province, a province's backfill): November is
+    rated for the first time then, Poor before its meetings are read, which no officer saw close."""
+    CLOCK.now = TODAY
+    committee_id, cell_id = random_id("ward"), random_id("cell")
+    await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(11, 1, 8)))
+    assert (await month_row(db, cell_id, "2026-11"))["rating"] == "poor"
+    await send(amqp_url, db, cell_id, short(held(cell_id, random_id("mtg"), at(11, 5)), minutes=70))
+    await send(amqp_url, db, cell_id, held(cell_id, random_id("mtg"), at(11, 30)))
+    assert (await month_row(db, cell_id, "2026-11"))["regular_held"] == 2
+    assert await notes(db, cell_id) == []
+
+
+async def test_a_quiet_month_the_month_close_rated_poor_is_noted_when_its_meeting_is_recorded_late(
+    database_url: str,
+) -> None:
+    """A cell rated since October with no fact in November: the month close stores its November first, Poor without
+    a meeting (what the superior committee is told); the meeting of 28 November recorded on 4 December changes it."""
+    clock = Clock(date(2026, 10, 20))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(10, 1, 8)))
+        assert await pool.fetchval("SELECT count(*) FROM cell_period WHERE period = '2026-11'") == 0
+        clock.now = TODAY
+        await close_periods(uow_factory=factory)
+        closed = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE period = '2026-11'")
+        assert (closed["rating"], closed["score"]) == ("poor", 0.0)
+        await apply(factory, recorded(held("c1", "c1-late", at(11, 28)), on=at(12, 4, 9)))
+        rows = await pool.fetch("SELECT * FROM period_late_change")
+        assert [(r["period"], r["meeting_id"], r["old_rating"], r["old_score"]) for r in rows] == [
+            ("2026-11", "c1-late", "poor", 0.0)
+        ]

@@ -277,18 +277,19 @@ def late_change(
     after: PeriodResult,
     meetings: Sequence[MeetingSummary],
     through_month: str,
-    known_since: datetime | None,
     at: datetime,
 ) -> LateChange | None:
-    """The note a fact leaves when it changes a closed month's result (`before`, the stored row, was rated closed:
-    without `in_progress`) in its rating or its score as published (2 decimals); None for a month still running, a
-    quarter or a year (they follow their months), a result that did not change, or a cell the system learnt of only
-    after the month (`known_since`, its first unit snapshot: a history loaded later rates its months for the first
-    time, nothing an officer saw changes)."""
+    """The note a fact handled in `through_month` leaves when it changes the result of an earlier, closed month
+    (`before`: its stored row, as last published, whether the month close has rated it yet or not) in its rating or
+    its score as published (2 decimals). None for a month still running, a quarter or a year (they follow their
+    months), a result that did not change, or a month whose row was first stored after it ended (`rated_from`: a
+    history loaded later rates its months for the first time, nothing an officer saw before it closed changes; a row
+    stored before `rated_from` was kept counts as seen)."""
     month = after.period
-    if len(period_months(month)) != 1 or month >= through_month or "in_progress" in before["flags"]:
+    if len(period_months(month)) != 1 or month >= through_month:
         return None
-    if known_since is None or month_of(known_since) > month:
+    rated_from = before.get("rated_from")
+    if rated_from is not None and rated_from > month:
         return None
     if before["rating"] == after.rating and round(before["score"], 2) == round(after.score, 2):
         return None

@@ -441,15 +441,19 @@ async def refresh_cells_periods(
     ancestors_of: Mapping[str, list[str]] | None = None,
     adoptions: list[Adoption] | None = None,
     note_late: bool = False,
+    closing: bool = False,
 ) -> int:
     """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
     period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would.
     `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again.
     `note_late` (facts being handled, not the month close nor a re-score job): a closed month whose result the facts
-    change is noted (domain.periods.late_change), so the pages and the report say it changed after it closed."""
+    change is noted (domain.periods.late_change), so the pages and the report say it changed after it closed.
+    `closing` (the month close): a row it stores first counts as rated in its own month, on time (`rated_from`), as
+    officers see it once the month is over; another first stored after its month ended (a history loaded late) is
+    no result a later fact can change late."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
-    spans, moved, known_since = await _cells_spans(uow, sorted(months_of), through=through)
+    spans, moved = await _cells_spans(uow, sorted(months_of), through=through)
     plans: dict[str, tuple[set[str], list[int], list[str]]] = {}
     for cell_id in sorted(months_of):
         months = set(months_of[cell_id]) | moved.get(cell_id, set())
@@ -528,7 +532,6 @@ async def refresh_cells_periods(
                     after=result,
                     meetings=summaries,
                     through_month=through,
-                    known_since=known_since.get(cell_id),
                     at=noted_at,
                 )
                 if note is not None:
@@ -556,7 +559,7 @@ async def refresh_cells_periods(
                 log.info(
                     "cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score
                 )
-    await uow.results.save_periods(changed)
+    await uow.results.save_periods(changed, month=None if closing else through)
     await uow.results.delete_periods(unrated)
     await uow.results.save_late_changes(late)
     return len(changed) + len(unrated)
@@ -564,21 +567,18 @@ async def refresh_cells_periods(
 
 async def _cells_spans(
     uow: ScoringUnitOfWork, cell_ids: list[str], *, through: str
-) -> tuple[dict[str, CellSpan | None], dict[str, set[str]], dict[str, datetime | None]]:
-    """Each cell's span (when it existed, from the stored facts), for the cells whose span moved since their
-    periods were stored the months whose periods that changes (refreshed with the touched ones), and each cell's
-    first unit snapshot (since when the system knows it: domain.periods.late_change). A moved span is stored, and the
-    cell's stored periods wholly outside it are dropped (their roll-up sums with them)."""
+) -> tuple[dict[str, CellSpan | None], dict[str, set[str]]]:
+    """Each cell's span (when it existed, from the stored facts) and, for the cells whose span moved since their
+    periods were stored, the months whose periods that changes (refreshed with the touched ones). A moved span is
+    stored, and the cell's stored periods wholly outside it are dropped (their roll-up sums with them)."""
     if not cell_ids:
-        return {}, {}, {}
+        return {}, {}
     existence = await uow.results.cells_existence(cell_ids)
     spans: dict[str, CellSpan | None] = {}
     respanned: dict[str, CellSpan] = {}
     moved: dict[str, set[str]] = {}
-    known: dict[str, datetime | None] = {}
     for cell_id in cell_ids:
         found = existence[cell_id]
-        known[cell_id] = found.first_snapshot
         span = spans[cell_id] = cell_span(
             first_snapshot=found.first_snapshot,
             ended_at=found.ended_at,
@@ -593,7 +593,7 @@ async def _cells_spans(
     if respanned:
         await uow.results.delete_periods_outside(respanned)
         await uow.results.save_spans(respanned)
-    return spans, moved, known
+    return spans, moved
 
 
 def _moved_months(old: CellSpan | None, new: CellSpan, *, through: str) -> set[str]:
