@@ -5,7 +5,9 @@ import csv
 import io
 from typing import Any
 
-from services.gateway.web.exports import report_csv
+from pypdf import PdfReader
+
+from services.gateway.web.exports import report_csv, report_document
 from services.gateway.web.i18n import late_change_note
 
 
@@ -61,3 +63,15 @@ def test_the_report_csv_says_which_months_changed_after_they_closed() -> None:
     assert rows[0][-1] == "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)."
     assert rows[1][-1] == ""
     assert all(len(line) == len(header) for line in rows)
+
+
+def test_the_report_pdf_lists_the_months_changed_after_they_closed_under_its_table() -> None:
+    rollup: dict[str, Any] = {"cells": 2, "score": 92.0, "by_rating": {"good": 2}, "not_met_yet": None}
+    rows = [row("k1", late(85, 92)), row("k2", None)]
+    content = report_document({"name": "Đảng ủy phường 9"}, "2026-11", {"rollup": rollup, "rows": rows})
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Kết quả thay đổi sau khi tháng đã kết thúc" in text
+    assert (
+        "Chi bộ k1 — Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)." in text
+    )
+    assert "Chi bộ k2 —" not in text
