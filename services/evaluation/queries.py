@@ -284,6 +284,45 @@ async def meeting_score(conn: asyncpg.Connection, meeting_id: str) -> dict[str, 
     }
 
 
+LATE_CHANGES = """
+SELECT cell_id, period,
+       (array_agg(meeting_id ORDER BY changed_at DESC, id DESC))[1] AS meeting_id,
+       (array_agg(old_rating ORDER BY changed_at, id))[1] AS old_rating,
+       (array_agg(old_score ORDER BY changed_at, id))[1] AS old_score,
+       (array_agg(new_rating ORDER BY changed_at DESC, id DESC))[1] AS new_rating,
+       (array_agg(new_score ORDER BY changed_at DESC, id DESC))[1] AS new_score,
+       max(changed_at) AS changed_at, min(changed_at) AS first_changed_at, count(*)::int AS changes
+FROM period_late_change
+WHERE cell_id = ANY($1::text[]) AND period = ANY($2::text[])
+GROUP BY cell_id, period
+"""
+"""Each (cell, month) whose closed result late facts changed: the figures it closed with (the first note's before),
+those it has now (the last note's after), the meeting its result is now its, and when."""
+
+
+async def late_changes(
+    conn: asyncpg.Connection, cell_ids: list[str], periods: list[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The late changes (LATE_CHANGES) of the given cells in the given months, by (cell, month)."""
+    months = [period for period in periods if len(period_months(period)) == 1]
+    if not cell_ids or not months:
+        return {}
+    rows = await conn.fetch(LATE_CHANGES, cell_ids, months)
+    return {
+        (row["cell_id"], row["period"]): {
+            "meeting_id": row["meeting_id"],
+            "old_rating": row["old_rating"],
+            "old_score": round(row["old_score"], 2),
+            "new_rating": row["new_rating"],
+            "new_score": round(row["new_score"], 2),
+            "changed_at": row["changed_at"].isoformat(),
+            "first_changed_at": row["first_changed_at"].isoformat(),
+            "changes": row["changes"],
+        }
+        for row in rows
+    }
+
+
 def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     """A stored period row as `score.cell.updated.v1` data."""
     return {
@@ -312,6 +351,9 @@ async def cell_periods(
         year,
     )
     periods = [period_data(row) for row in rows]
+    noted = await late_changes(conn, [cell_id], [item["period"] for item in periods])
+    for item in periods:
+        item["late_change"] = noted.get((cell_id, item["period"]))
     today = today or today_in_vietnam()
     if year is not None and year != today.year:
         return periods
@@ -481,13 +523,47 @@ async def committee_rollup(
         large=cells >= LARGE_SUBTREE and weakest <= DEEP_PAGE, missing=missing > 0, cells=cells, unrated=unrated
     )
     rows = await _fetch_planned_for(conn, sql, committee_id, period, weakest, weakest, 0)
+    late, late_total = await subtree_late_changes(conn, committee_id, period, limit=LATE_CHANGES_SHOWN)
     return {
         "committee_id": committee_id,
         "period": period,
         **figures,
         "trend": {"previous_period": before, "previous_score": previous["score"], "score_delta": delta},
         "weakest": _cell_items(rows),
+        "late_changes": late,
+        "late_changes_total": late_total,
     }
+
+
+LATE_CHANGES_SHOWN = 50
+"""How many cells whose closed month changed late a committee's roll-up lists (it says how many there are)."""
+
+SUBTREE_LATE_CHANGES = """
+SELECT l.cell_id, u.name
+FROM (SELECT DISTINCT cell_id FROM period_late_change WHERE period = $2) l
+JOIN subtree_cell s ON s.cell_id = l.cell_id AND s.ancestor_id = $1
+JOIN unit u ON u.id = l.cell_id
+"""
+"""The cells of a committee's subtree whose month (`$2`) a late fact changed after it closed, with their names."""
+
+
+async def subtree_late_changes(
+    conn: asyncpg.Connection, committee_id: str, period: str, *, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The subtree's cells whose closed month changed late (late_changes), the latest change first, at most `limit`,
+    and how many there are; none for a quarter or year (their months say it). Reads the subtree as refreshed by the
+    roll-up's sums."""
+    if len(period_months(period)) != 1:
+        return [], 0
+    rows = await conn.fetch(SUBTREE_LATE_CHANGES, committee_id, period)
+    noted = await late_changes(conn, [row["cell_id"] for row in rows], [period])
+    items = [
+        {"cell_id": row["cell_id"], "name": row["name"], "late_change": noted[(row["cell_id"], period)]}
+        for row in rows
+        if (row["cell_id"], period) in noted
+    ]
+    items.sort(key=lambda item: (item["late_change"]["changed_at"], item["cell_id"]), reverse=True)
+    return items[:limit], len(items)
 
 
 async def committee_ranking(
@@ -520,7 +596,11 @@ async def committee_ranking(
         total = figures["cells"]
         sql = _ranked_sql(large=large, missing=missing > 0, descending=order == "desc", cells=cells, unrated=unrated)
     rows = await _fetch_planned_for(conn, sql, committee_id, period, offset + limit, limit, offset)
-    return {"items": _cell_items(rows), "total": total, "limit": limit, "offset": offset}
+    items = _cell_items(rows)
+    noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
+    for item in items:
+        item["late_change"] = noted.get((item["cell_id"], period))
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 REPORT_ROWS = """
@@ -587,6 +667,9 @@ async def committee_report(
         }
         for r in rows
     ]
+    noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
+    for item in items:
+        item["late_change"] = noted.get((item["cell_id"], period))
     last = rows[-1] if len(rows) == limit else None
     following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
     return {"items": items, "next": following}

@@ -61,6 +61,23 @@ class MeetingScoreReply(Reply):
     computed_at: datetime | None = None
 
 
+class LateChangeReply(Reply):
+    """A closed month whose result changed after it closed, because a fact about it was recorded late: its first
+    figures before (`old_*`, as the month stood when it closed) and its figures now (`new_*`), when it last changed
+    and because of which meeting (the one the month's result is now its; None when it has none any more)."""
+
+    meeting_id: str | None = None
+    old_rating: Rating
+    old_score: float
+    new_rating: Rating
+    new_score: float
+    changed_at: datetime
+    """When the last late change was recorded."""
+    first_changed_at: datetime
+    changes: int = 1
+    """How many late facts changed the month's result."""
+
+
 class CellPeriodReply(Reply):
     """A cell's rating for a month, quarter or year; a quarter or year still running that is not rated yet (its only
     month so far the running one, without the cell's regular meeting) is listed `not_rated`, without rating, score
@@ -81,6 +98,8 @@ class CellPeriodReply(Reply):
     flags: list[str] = Field(default_factory=list)
     not_rated: bool = False
     """A running quarter or year not rated yet (as a committee roll-up's `not_rated` counts such cells)."""
+    late_change: LateChangeReply | None = None
+    """A month whose result changed after it closed (a meeting recorded late), None otherwise."""
 
 
 class CellPeriodsReply(Reply):
@@ -105,6 +124,8 @@ class CellRankReply(Reply):
     """Regular (or combined) meetings the cell held in the period: 0 in a month it has not met."""
     meetings_held: int | None = None
     """Meetings of any kind the cell held in the period (CellPeriodReply.meetings_held)."""
+    late_change: LateChangeReply | None = None
+    """A month whose result changed after it closed (CellPeriodReply.late_change)."""
 
 
 class ReportRowReply(CellPeriodReply):
@@ -171,6 +192,10 @@ class CommitteeRollupReply(Reply):
     not_rated: int | None = None
     """In a quarter or year still running: the cells with no month counted yet (set up in the running month and not
     met yet), not rated, so out of `by_rating`, the rates, `score` and `weakest` (0 otherwise)."""
+    late_changes: Sequence[CellRankReply] = Field(default_factory=list)
+    """For a month: the subtree's cells whose result changed after the month closed (a meeting recorded late), the
+    latest change first, each with its `late_change`; at most the configured number (`late_changes_total` all)."""
+    late_changes_total: int = 0
 
 
 class FrameworkReply(Reply):

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.evaluation.domain.facts import COMMITTEE_ROLE, MemberRemoval, MemberSnapshot
 from services.evaluation.domain.framework import Adoption, Framework
-from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodResult
+from services.evaluation.domain.periods import CellSpan, LateChange, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 from services.evaluation.domain.touched import Touched
 from services.evaluation.handlers.scores import local_year
@@ -265,6 +265,8 @@ class FakeResults:
         self.spans: dict[str, CellSpan] = {}
         self.rechecks: set[tuple[str, str, datetime]] = set()
         """(meeting id, cell id, due moment) noted by scoring."""
+        self.late_changes: list[LateChange] = []
+        self.rated_from: dict[tuple[str, str], str] = {}
 
     async def stored_scores(self, meeting_ids):
         return {mid: dict(self.scores[mid]) for mid in meeting_ids if mid in self.scores}
@@ -361,12 +363,16 @@ class FakeResults:
         for key in keys:
             result = self.periods.get(key)
             if result:
-                found[key] = {**result.__dict__, "flags": list(result.flags)}
+                found[key] = {**result.__dict__, "flags": list(result.flags), "rated_from": self.rated_from.get(key)}
         return found
 
-    async def save_periods(self, results: list[PeriodResult]) -> None:
+    async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None:
         for result in results:
+            self.rated_from.setdefault((result.cell_id, result.period), month or result.period)
             self.periods[(result.cell_id, result.period)] = result
+
+    async def save_late_changes(self, changes):
+        self.late_changes.extend(changes)
 
     async def cells_existence(self, cell_ids):
         found = {}

@@ -142,6 +142,9 @@ async def committee_rollup(
             }
             for r in rows
         ],
+        # no fact here changes a month after it closed: no cell is noted (queries.subtree_late_changes)
+        "late_changes": [],
+        "late_changes_total": 0,
     }
 
 
@@ -185,6 +188,7 @@ async def committee_ranking(
                 "rating": r["rating"],
                 "regular_held": r["regular_held"],
                 "meetings_held": r["meetings_held"],
+                "late_change": None,
             }
             for r in rows
         ],

@@ -7,10 +7,12 @@ import pytest
 
 from services.evaluation.domain.periods import (
     CellSpan,
+    LateChange,
     MeetingSummary,
     PeriodResult,
     cell_span,
     evaluate_period,
+    late_change,
     scale_rule,
 )
 from services.evaluation.handlers.scores import framework_day, local_year
@@ -397,3 +399,41 @@ def test_a_month_counts_every_meeting_it_held_so_one_without_its_regular_meeting
     ]
     assert evaluate("2026-12", every).meetings_held == 3
     assert "meetings_held" not in evaluate("2026-12", every).published_data()  # score.cell.updated.v1 is unchanged
+
+
+NOTED_AT = datetime(2026, 12, 4, 9, tzinfo=VIETNAM_TZ)
+
+
+def stored(result: PeriodResult, *, rated_from: str | None = "2026-11") -> dict:
+    """A period row as stored (what `late_change` compares the new result with), first stored in `rated_from`."""
+    return {"rating": result.rating, "score": result.score, "flags": list(result.flags), "rated_from": rated_from}
+
+
+def note(
+    before: dict, meetings: list[MeetingSummary], *, period: str = "2026-11", through: str = "2026-12"
+) -> LateChange | None:
+    after = evaluate(period, meetings, through=through)
+    return late_change(before=before, after=after, meetings=meetings, through_month=through, at=NOTED_AT)
+
+
+def test_a_late_meeting_that_changes_a_closed_month_is_noted_with_the_figures_before_and_after() -> None:
+    early, late = meeting(11, "fair"), meeting(11, "good", day=30)
+    for before in (
+        stored(evaluate("2026-11", [early], through="2026-12")),  # rated by the month close
+        stored(evaluate("2026-11", [early], through="2026-11")),  # last rated while November ran, not closed yet
+        stored(evaluate("2026-11", [early], through="2026-12"), rated_from=None),  # stored before rows said when
+    ):
+        found = note(before, [early, late])
+        assert found is not None
+        assert (found.period, found.meeting_id, found.changed_at) == ("2026-11", late.meeting_id, NOTED_AT)
+        assert (found.old_rating, found.old_score, found.new_rating, found.new_score) == ("fair", 80.0, "good", 95.0)
+
+
+def test_no_note_for_a_running_month_a_quarter_an_unchanged_result_or_a_month_first_rated_after_it_ended() -> None:
+    early, late = meeting(11, "fair"), meeting(11, "good", day=30)
+    closed = stored(evaluate("2026-11", [early], through="2026-12"))
+    assert note(stored(evaluate("2026-11", [early], through="2026-11")), [early, late], through="2026-11") is None
+    quarter = stored(evaluate("2026-Q4", [early], through="2027-01"), rated_from="2026-10")
+    assert note(quarter, [early, late], period="2026-Q4", through="2027-01") is None
+    assert note(closed, [early, meeting(11, "fair", day=30)]) is None  # same figures: nothing changed
+    assert note({**closed, "rated_from": "2026-12"}, [early, late]) is None  # a history loaded after the month

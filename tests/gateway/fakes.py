@@ -110,6 +110,9 @@ class World:
     """Events the fake meetings holds, by (source, id)."""
     stored_periods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """A cell's rating rows exactly as evaluation stored them (flags included), listed instead of the default ones."""
+    late_changes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """A closed month whose result a late fact changed (evaluation's `late_change`), by (cell, month): the ranking, the
+    report and the roll-up answer it."""
     period_checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
     """When notifications' pending period_rated_low checks of a committee's cells for a period are due (the latest),
     by (committee, period); none pending where absent."""
@@ -739,6 +742,12 @@ class World:
                 "trend": {"previous_period": None, "score_delta": None},
                 "weakest": [{"cell_id": cell, "score": 80.5, "rating": "fair"} for cell in rated[:3]],
                 "not_rated": len(unrated),
+                "late_changes": [
+                    {"cell_id": cell, "name": self.units[cell]["name"], "late_change": late}
+                    for cell in cells
+                    if (late := self.late_changes.get((cell, r.period)))
+                ],
+                "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes),
             }
 
         async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
@@ -756,7 +765,13 @@ class World:
                 return page(rows, r.limit, r.offset)
             unrated = unrated_in(r.period, cells_under(r.committee_id))
             items = [
-                {"cell_id": c, "name": self.units[c]["name"], "score": score, "rating": rating}
+                {
+                    "cell_id": c,
+                    "name": self.units[c]["name"],
+                    "score": score,
+                    "rating": rating,
+                    "late_change": self.late_changes.get((c, r.period)),
+                }
                 for c in cells_under(r.committee_id)
                 for score, rating in [(None, None) if c in unrated else rated.get(c, (80.5, "fair"))]
                 if not r.weak_only or rating in ("poor", "average")

@@ -16,7 +16,7 @@ from babel.numbers import format_decimal
 
 from services.gateway.rollups import month_shown
 from services.gateway.web import i18n
-from services.gateway.web.i18n import format_period
+from services.gateway.web.i18n import format_period, late_change_note
 from shared import rpc
 from shared.contracts import evaluation_rpc as evaluation
 from shared.envelope import now
@@ -94,6 +94,8 @@ def old_report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
         *((format_period(period), exports.period_status(period)) if period is not None else ()),
         *("" if row.get(key) is None else str(row[key]) for key in ("regular_held", "thematic_held")),
         *rates,
+        # since h231 the CSV says last whether the month's result changed after it closed (blank here: none did)
+        *((late_change_note(period, row.get("late_change")),) if period is not None else ()),
     ]
 
 

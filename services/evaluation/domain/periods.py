@@ -1,6 +1,6 @@
 """Month, quarter and year ratings of a cell from its meetings' scores (DOMAIN.md, "Periods")."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -245,4 +245,62 @@ def evaluate_period(
         months_with_regular=months_with_regular,
         flags=tuple(flags),
         meetings_held=len(held),
+    )
+
+
+@dataclass(frozen=True)
+class LateChange:
+    """A closed month's result that changed after the month closed, because a fact about it came late (a meeting of
+    30 November recorded on 4 December replaces November's result, DOMAIN.md "Periods"): the rule keeps the new
+    result, and evaluation keeps this note so officers see that, and how, it changed."""
+
+    cell_id: str
+    period: str
+    meeting_id: str | None
+    """The meeting the month's result is now its (None: the month has no held regular meeting any more)."""
+    old_rating: str
+    old_score: float
+    new_rating: str
+    new_score: float
+    changed_at: datetime
+
+
+def month_meeting(meetings: Sequence[MeetingSummary], month: str) -> MeetingSummary | None:
+    """The meeting a month's result is its: the latest held regular (or combined) meeting of the month."""
+    regular = [m for m in meetings if m.held and m.month == month and m.kind in REGULAR_KINDS]
+    return max(regular, key=lambda m: (m.starts_at, m.meeting_id)) if regular else None
+
+
+def late_change(
+    *,
+    before: Mapping[str, Any],
+    after: PeriodResult,
+    meetings: Sequence[MeetingSummary],
+    through_month: str,
+    at: datetime,
+) -> LateChange | None:
+    """The note a fact handled in `through_month` leaves when it changes the result of an earlier, closed month
+    (`before`: its stored row, as last published, whether the month close has rated it yet or not) in its rating or
+    its score as published (2 decimals). None for a month still running, a quarter or a year (they follow their
+    months), a result that did not change, or a month whose row was first stored after it ended (`rated_from`: a
+    history loaded later rates its months for the first time, nothing an officer saw before it closed changes; a row
+    stored before `rated_from` was kept counts as seen)."""
+    month = after.period
+    if len(period_months(month)) != 1 or month >= through_month:
+        return None
+    rated_from = before.get("rated_from")
+    if rated_from is not None and rated_from > month:
+        return None
+    if before["rating"] == after.rating and round(before["score"], 2) == round(after.score, 2):
+        return None
+    found = month_meeting(meetings, month)
+    return LateChange(
+        cell_id=after.cell_id,
+        period=month,
+        meeting_id=found.meeting_id if found is not None else None,
+        old_rating=before["rating"],
+        old_score=round(before["score"], 2),
+        new_rating=after.rating,
+        new_score=round(after.score, 2),
+        changed_at=at,
     )

@@ -66,7 +66,7 @@ async def close_periods(
                 | {m for period in stale.get(cell_id, []) for m in period_months(period) if m <= current}
                 for cell_id in cells
             }
-            changed = await refresh_cells_periods(uow, months_of)
+            changed = await refresh_cells_periods(uow, months_of, closing=True)
             await uow.jobs.advance_period_close(month=run.month, cursor=cells[-1], cells=len(cells), changed=changed)
             await uow.commit()
         done["batches"] += 1

@@ -17,7 +17,15 @@ from services.evaluation.domain.facts import (
     has_committee_at,
 )
 from services.evaluation.domain.framework import Adoption, Framework, choose_framework, parse_framework
-from services.evaluation.domain.periods import REGULAR_KINDS, CellSpan, PeriodResult, cell_span, evaluate_period
+from services.evaluation.domain.periods import (
+    REGULAR_KINDS,
+    CellSpan,
+    LateChange,
+    PeriodResult,
+    cell_span,
+    evaluate_period,
+    late_change,
+)
 from services.evaluation.domain.rules import changes_at
 from services.evaluation.domain.scoring import MeetingScore, score_meeting
 from services.evaluation.domain.touched import Touched, TouchedCell
@@ -432,10 +440,17 @@ async def refresh_cells_periods(
     default_correlation: str | None = None,
     ancestors_of: Mapping[str, list[str]] | None = None,
     adoptions: list[Adoption] | None = None,
+    note_late: bool = False,
+    closing: bool = False,
 ) -> int:
     """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
     period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would.
-    `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again."""
+    `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again.
+    `note_late` (facts being handled, not the month close nor a re-score job): a closed month whose result the facts
+    change is noted (domain.periods.late_change), so the pages and the report say it changed after it closed.
+    `closing` (the month close): a row it stores first counts as rated in its own month, on time (`rated_from`), as
+    officers see it once the month is over; another first stored after its month ended (a history loaded late) is
+    no result a later fact can change late."""
     correlation_ids = correlation_ids or {}
     through = f"{uow.today():%Y-%m}"
     spans, moved = await _cells_spans(uow, sorted(months_of), through=through)
@@ -470,6 +485,8 @@ async def refresh_cells_periods(
     frameworks: dict[tuple[tuple[str, ...], date], Framework] = {}
     changed: list[PeriodResult] = []
     unrated: list[tuple[str, str]] = []
+    late: list[LateChange] = []
+    noted_at = clock()
     # a line per period announced, when it is written: structlog prepares a line before the level filter drops it
     # (5 % of evaluation's busy samples in the latency preset, which logs at WARNING)
     logging_periods = logging.getLogger(__name__).isEnabledFor(logging.INFO)
@@ -509,6 +526,24 @@ async def refresh_cells_periods(
             if row is not None and _same_period(row, result):
                 continue
             changed.append(result)
+            if note_late and row is not None:
+                note = late_change(
+                    before=row,
+                    after=result,
+                    meetings=summaries,
+                    through_month=through,
+                    at=noted_at,
+                )
+                if note is not None:
+                    late.append(note)
+                    log.info(
+                        "closed_month_changed_late",
+                        cell_id=cell_id,
+                        period=period,
+                        meeting_id=note.meeting_id,
+                        old_score=note.old_score,
+                        new_score=note.new_score,
+                    )
             if row is not None and _published_period(row) == result.published_data():
                 continue  # only what is not published moved (pooled counts, months counted): stored, not re-announced
             uow.emit(
@@ -524,8 +559,9 @@ async def refresh_cells_periods(
                 log.info(
                     "cell_period_updated", cell_id=cell_id, period=period, rating=result.rating, score=result.score
                 )
-    await uow.results.save_periods(changed)
+    await uow.results.save_periods(changed, month=None if closing else through)
     await uow.results.delete_periods(unrated)
+    await uow.results.save_late_changes(late)
     return len(changed) + len(unrated)
 
 
@@ -679,6 +715,7 @@ async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) 
             default_correlation=first,
             ancestors_of=outcome.ancestors_of,
             adoptions=outcome.adoptions,
+            note_late=True,
         )
     return outcome
 

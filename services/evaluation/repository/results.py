@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic_core import from_json, to_json
 
-from services.evaluation.domain.periods import CellSpan, MeetingSummary, PeriodResult
+from services.evaluation.domain.periods import CellSpan, LateChange, MeetingSummary, PeriodResult
 from services.evaluation.domain.scoring import MeetingScore
 from services.evaluation.repository.facts import FactStamp
 
@@ -139,11 +139,12 @@ class ResultRepository(Protocol):
         self, cell_ids: Sequence[str], *, year_from: int, year_to: int
     ) -> dict[str, list[MeetingSummary]]: ...
     async def stored_periods(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]: ...
-    async def save_periods(self, results: list[PeriodResult]) -> None: ...
+    async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None: ...
     async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]: ...
     async def save_spans(self, spans: Mapping[str, CellSpan]) -> None: ...
     async def delete_periods_outside(self, spans: Mapping[str, CellSpan]) -> int: ...
     async def delete_periods(self, keys: Sequence[tuple[str, str]]) -> None: ...
+    async def save_late_changes(self, changes: Sequence[LateChange]) -> None: ...
 
 
 class PgResultRepository:
@@ -268,8 +269,10 @@ class PgResultRepository:
         )
         return {(row["cell_id"], row["period"]): dict(row) for row in rows}
 
-    async def save_periods(self, results: list[PeriodResult]) -> None:
-        """Insert or replace period rows in one statement (the last result of a (cell, period) wins)."""
+    async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None:
+        """Insert or replace period rows in one statement (the last result of a (cell, period) wins); a new row notes
+        `month` (the running one; None: the month close, rating each month on time, its own) as the month it was
+        first rated in (`rated_from`, kept when it is replaced: domain.periods.late_change)."""
         latest = {(result.cell_id, result.period): result for result in results}
         if not latest:
             return
@@ -294,9 +297,9 @@ class PgResultRepository:
                 column.append(value)
         await self._conn.execute(
             "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
-            " speakers_present, months_counted, months_with_regular, flags, meetings_held, computed_at)"
+            " speakers_present, months_counted, months_with_regular, flags, meetings_held, computed_at, rated_from)"
             " SELECT c, p, r, s, rh, th, pr, co, sp, mc, mr,"
-            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, now()"
+            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, now(), coalesce($14::text, p)"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::int[],"
             "  $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::int[])"
             "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f, mh)"
@@ -306,6 +309,7 @@ class PgResultRepository:
             " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular,"
             " flags = EXCLUDED.flags, meetings_held = EXCLUDED.meetings_held, computed_at = now()",
             *columns,
+            month,
         )
 
     async def cells_existence(self, cell_ids: Sequence[str]) -> dict[str, CellExistence]:
@@ -362,3 +366,22 @@ class PgResultRepository:
             [span.last_month for span in spans.values()],
         )
         return len(rows)
+
+    async def save_late_changes(self, changes: Sequence[LateChange]) -> None:
+        """Note closed months whose result a late fact changed (domain.periods.late_change), in one statement."""
+        if not changes:
+            return
+        await self._conn.execute(
+            "INSERT INTO period_late_change (cell_id, period, meeting_id, old_rating, old_score, new_rating,"
+            " new_score, changed_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[],"
+            "  $7::float8[], $8::timestamptz[])",
+            [c.cell_id for c in changes],
+            [c.period for c in changes],
+            [c.meeting_id for c in changes],
+            [c.old_rating for c in changes],
+            [c.old_score for c in changes],
+            [c.new_rating for c in changes],
+            [c.new_score for c in changes],
+            [c.changed_at for c in changes],
+        )

@@ -191,6 +191,7 @@ def subordinates(
                     # what its badge reads by (i18n.not_met_label): a meeting held, but not the regular one
                     "regular_held": rank.get("regular_held"),
                     "meetings_held": rank.get("meetings_held"),
+                    "late_change": rank.get("late_change"),
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])

@@ -28,6 +28,7 @@ from services.gateway.web.i18n import (
     format_share,
     format_short_date,
     label,
+    late_change_note,
     local,
     not_met_label,
     parse_moment,
@@ -149,8 +150,9 @@ async def report_summary(
 
 
 def report_header(*, with_period: bool = True) -> list[str]:
-    """The columns of the report, in Vietnamese: the period and whether it has ended beside the score and rating
-    (unless `with_period` is False: the PDF says both once, under its title)."""
+    """The columns of the report, in Vietnamese: the period and whether it has ended beside the score and rating,
+    and last whether the month's result changed after it closed (unless `with_period` is False: the PDF says the
+    period once, under its title, and the late changes under its table)."""
     return [
         _("Cell code"),
         _("Cell"),
@@ -161,6 +163,7 @@ def report_header(*, with_period: bool = True) -> list[str]:
         _("Thematic meetings held"),
         _("Attendance rate (%)"),
         _("Speaking rate (%)"),
+        *((_("Recorded late"),) if with_period else ()),
     ]
 
 
@@ -201,8 +204,19 @@ def report_rows(rows: Iterable[dict[str, Any]], *, period: str | None) -> Iterat
     return (report_line(row, columns) for row in rows)
 
 
+def late_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
+    """`<cell>: Ghi nhận muộn: kết quả tháng 11/2026 thay đổi …` for each row whose month changed after it closed
+    (i18n.late_change_note), as the PDF lists them under its table."""
+    return [
+        f"{row.get('name') or row['cell_id']} — {late_change_note(period, row['late_change'])}"
+        for row in rows
+        if row.get("late_change")
+    ]
+
+
 def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
-    """report_row with the period's columns given (report_period)."""
+    """report_row with the period's columns given (report_period); with them (a CSV row) the late change note of a
+    month whose result changed after it closed, last (blank for none)."""
     rates = [
         format_number(row[key] * 100) if row.get(key) is not None else ""
         for key in ("attendance_rate", "speaking_rate")
@@ -216,6 +230,7 @@ def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
         # none for a period not rated yet (its ratings line: `not_rated`): blank, as a line without them
         *("" if row.get(key) is None else str(row[key]) for key in ("regular_held", "thematic_held")),
         *rates,
+        *((late_change_note(str(row.get("period") or ""), row.get("late_change")),) if columns else ()),
     ]
 
 
@@ -306,6 +321,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             header=report_header(with_period=False)[1:],
             rows=[line[1:] for line in report_rows(data["rows"], period=None)],
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
+            notes_title=_("Results changed after the month closed"),
+            notes=late_notes(data["rows"], period=period),
         )
     units = [
         [

@@ -325,10 +325,39 @@ def not_met_label(row: dict[str, Any], *, capital: bool = False) -> str:
     return said[:1].upper() + said[1:] if capital else said
 
 
+LATE_UP = N_("Recorded late: the result of %(month)s changed on %(day)s from %(old)s up to %(new)s.")
+LATE_DOWN = N_("Recorded late: the result of %(month)s changed on %(day)s from %(old)s down to %(new)s.")
+LATE_RERATED = N_("Recorded late: the result of %(month)s changed on %(day)s from %(old)s to %(new)s.")
+LATE_BACK = N_(
+    "Recorded late: the result of %(month)s changed after the month closed and on %(day)s went back to %(new)s."
+)
+LATE_TIMES = N_("(%(count)s late records)")
+
+
+def late_change_note(period: str, late: dict[str, Any] | None) -> str:
+    """How a closed month whose result a late fact changed reads (evaluation's `late_change`): `Ghi nhận muộn: kết quả
+    tháng 11/2026 thay đổi ngày 04/12/2026 từ 85 (Khá) lên 92 (Tốt).`, the figures it closed with and those it has
+    now; empty for none. A trial's officer saw November's score and rating move after the month closed, unsaid."""
+    if not late:
+        return ""
+    old = f"{format_number(late['old_score'])} ({format_rating(late['old_rating'])})"
+    new = f"{format_number(late['new_score'])} ({format_rating(late['new_rating'])})"
+    if late["new_score"] > late["old_score"]:
+        message = LATE_UP
+    elif late["new_score"] < late["old_score"]:
+        message = LATE_DOWN
+    else:
+        message = LATE_RERATED if late["new_rating"] != late["old_rating"] else LATE_BACK
+    said = _(message, month=period_within(period), day=format_short_date(late["changed_at"]), old=old, new=new)
+    count = int(late.get("changes") or 1)
+    return f"{said} {_(LATE_TIMES, count=count)}" if count > 1 else said
+
+
 def globals_() -> dict[str, Any]:
     """Label helpers for templates."""
     return {
         "not_met_label": not_met_label,
+        "late_change_note": late_change_note,
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,

@@ -93,9 +93,12 @@ def report_pdf(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     unrated: tuple[str, str] | None = None,
+    notes_title: str = "",
+    notes: Sequence[str] = (),
 ) -> bytes:
-    """A committee's report: title, key figures, and a table of its cells; `unrated` (heading, message) instead of
-    the figures and the table for a period without any data ("Chưa có dữ liệu")."""
+    """A committee's report: title, key figures, and a table of its cells, then `notes` under `notes_title` (the
+    months whose result changed after they closed), if any; `unrated` (heading, message) instead of the figures and
+    the table for a period without any data ("Chưa có dữ liệu")."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -114,6 +117,9 @@ def report_pdf(
     data += [[para(text, style["cell"]) for text in row] for row in rows]
     widths = [52 * mm] + [(167 - 52) * mm / (len(header) - 1)] * (len(header) - 1)
     story.append(_table(data, widths, header=True))
+    if notes:
+        story.append(para(notes_title, style["h2"]))
+        story += [para(note, style["body"]) for note in notes]
     return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
 
 

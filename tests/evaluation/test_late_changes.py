@@ -1,0 +1,254 @@
+"""A closed month's result changed by a meeting recorded late is noted, so officers see it changed.
+
+The finding (a new user's trial): a regular meeting held on 30 November and recorded on 4 December is November's result
+by the rule "a month's result is its latest held regular meeting's" (DOMAIN.md "Periods"), and the month's score and
+rating moved after the month closed without a word to anyone. The rule stays; evaluation now keeps a note of such a
+change (which meeting, when, the figures before and after), answered with the month by `cell_periods`, the ranking,
+the report and the roll-up, and the pages and the report's export say it. `score.cell.updated.v1` is published again
+as CONTRACT.md says ("again whenever a late fact changes it") and carries no new field.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from services.evaluation import queries
+from services.evaluation.bootstrap import create_app, prepare
+from services.evaluation.config import Settings
+from services.evaluation.handlers.closing import close_periods
+from shared.contracts import evaluation_rpc as evaluation
+from shared.rpc import RpcClient
+from tests.evaluation.private_db import private_pool
+from tests.evaluation.stream import at, fact, publish
+from tests.evaluation.test_cell_existence import Clock, apply, held
+from tests.evaluation.waiting import applied_and_scored
+from tests.support.ids import random_id
+from tests.support.rpc import ask
+from tests.support.running import eventually, free_port, running_app
+
+TODAY = date(2026, 12, 4)
+NOVEMBER = date(2026, 11, 20)
+CLOCK = Clock(TODAY)
+"""The evaluation service's today (its month is the running one): set by each test."""
+CONTRACT_FIELDS = {
+    "cell_id",
+    "period",
+    "rating",
+    "score",
+    "regular_held",
+    "thematic_held",
+    "attendance_rate",
+    "speaking_rate",
+    "flags",
+}
+"""The `score.cell.updated.v1` data fields CONTRACT.md fixes: a late change adds none."""
+
+
+def units(committee_id: str, cell_id: str, *, time: datetime) -> list[dict[str, Any]]:
+    """A ward and one cell of it, known since `time`."""
+    ward = {"id": committee_id, "name": "Đảng ủy phường 9", "kind": "committee", "parent_id": None}
+    cell = {"id": cell_id, "name": "Chi bộ khu phố 9", "kind": "cell", "parent_id": committee_id}
+    return [fact("org.unit.upserted.v1", ward, time=time), fact("org.unit.upserted.v1", cell, time=time)]
+
+
+def recorded(events: list[dict[str, Any]], *, on: datetime) -> list[dict[str, Any]]:
+    """The facts as sent when the secretary recorded them, all on `on` (a meeting recorded late)."""
+    return [{**event, "time": on.isoformat()} for event in events]
+
+
+def short(events: list[dict[str, Any]], *, minutes: int) -> list[dict[str, Any]]:
+    """A held meeting (tests.evaluation.test_cell_existence.held) whose minutes say it lasted `minutes`."""
+    *rest, submitted = events
+    start = datetime.fromisoformat(submitted["data"]["started_at"])
+    data = {**submitted["data"], "ended_at": (start + timedelta(minutes=minutes)).isoformat()}
+    return [*rest, {**submitted, "data": data}]
+
+
+@pytest.fixture(scope="module")
+async def rpc(amqp_url: str, database_url: str) -> AsyncIterator[RpcClient]:
+    """The evaluation service serving in this process (its today CLOCK's), and a client."""
+    settings = Settings(amqp_url=amqp_url, database_url=database_url, http_port=free_port(), relay_poll_seconds=0.2)
+    async with running_app(create_app(settings, today=CLOCK)):
+        broker = RabbitBroker(amqp_url)
+        await broker.connect()
+        try:
+            yield RpcClient(broker, timeout=20)
+        finally:
+            await broker.stop()
+
+
+async def send(amqp_url: str, db: asyncpg.Connection, cell_id: str, events: list[dict[str, Any]]) -> None:
+    """Publish the facts on chibo.events and wait until evaluation applied and scored them."""
+    await publish(amqp_url, events)
+    await eventually(
+        lambda: applied_and_scored(db, event_ids=[e["id"] for e in events], cell_ids=[cell_id]), timeout=60
+    )
+
+
+async def notes(db: asyncpg.Connection, cell_id: str) -> list[dict[str, Any]]:
+    rows = await db.fetch("SELECT * FROM evaluation.period_late_change WHERE cell_id = $1 ORDER BY id", cell_id)
+    return [dict(row) for row in rows]
+
+
+async def month_row(db: asyncpg.Connection, cell_id: str, period: str) -> asyncpg.Record:
+    return await db.fetchrow("SELECT * FROM evaluation.cell_period WHERE cell_id = $1 AND period = $2", cell_id, period)
+
+
+async def a_month_with_a_meeting(amqp_url: str, db: asyncpg.Connection) -> tuple[str, str, asyncpg.Record]:
+    """A ward and a cell rated while November ran, its 5 November meeting (70 minutes) recorded then, November's
+    result; then 4 December comes (November over). The cell's id, the ward's, and its November row."""
+    CLOCK.now = NOVEMBER
+    committee_id, cell_id = random_id("ward"), random_id("cell")
+    await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(11, 1, 8)))
+    await send(amqp_url, db, cell_id, short(held(cell_id, random_id("mtg"), at(11, 5)), minutes=70))
+    CLOCK.now = TODAY
+    return committee_id, cell_id, await month_row(db, cell_id, "2026-11")
+
+
+async def test_a_regular_meeting_recorded_late_for_a_closed_month_is_noted_with_its_old_and_new_figures(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    committee_id, cell_id, before = await a_month_with_a_meeting(amqp_url, db)
+    assert await notes(db, cell_id) == []  # recorded in its own month
+    marker = await db.fetchval("SELECT coalesce(max(id), 0) FROM evaluation.outbox")
+    late_id = random_id("mtg")
+    await send(amqp_url, db, cell_id, recorded(held(cell_id, late_id, at(11, 30)), on=at(12, 4, 9)))
+
+    after = await month_row(db, cell_id, "2026-11")
+    assert after["score"] > before["score"]  # the rule stands: the latest held regular meeting is the month's
+    added = await notes(db, cell_id)
+    assert [(n["period"], n["meeting_id"]) for n in added] == [("2026-11", late_id)]
+    note = added[0]
+    assert (note["old_rating"], note["old_score"]) == (before["rating"], round(before["score"], 2))
+    assert (note["new_rating"], note["new_score"]) == (after["rating"], round(after["score"], 2))
+    assert datetime.now(note["changed_at"].tzinfo) - note["changed_at"] < timedelta(minutes=5)
+
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell_id, year=2026))
+    by_period = {item["period"]: item for item in periods["periods"]}
+    late = by_period["2026-11"]["late_change"]
+    assert late is not None
+    assert (late["meeting_id"], late["new_score"], late["new_rating"]) == (
+        late_id,
+        round(after["score"], 2),
+        after["rating"],
+    )
+    assert (late["old_score"], late["old_rating"], late["changes"]) == (round(before["score"], 2), before["rating"], 1)
+    assert by_period["2026-Q4"]["late_change"] is None  # the month says it; its quarter and year follow it
+
+    report = await ask(
+        rpc, evaluation.GetCommitteeReport(committee_id=committee_id, period="2026-11", after_cell=None, limit=10)
+    )
+    assert [item["late_change"]["meeting_id"] for item in report["items"]] == [late_id]
+    rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=committee_id, period="2026-11"))
+    assert [item["cell_id"] for item in rollup["late_changes"]] == [cell_id]
+    assert rollup["late_changes_total"] == 1
+
+    republished = await db.fetch(
+        "SELECT payload->'data' AS data FROM evaluation.outbox WHERE id > $1 AND type = 'score.cell.updated.v1'"
+        " AND payload->'data'->>'cell_id' = $2",
+        marker,
+        cell_id,
+    )
+    months = [json.loads(row["data"]) for row in republished]
+    assert "2026-11" in {data["period"] for data in months}  # published again, as CONTRACT.md says
+    assert all(set(data) == CONTRACT_FIELDS for data in months)  # and with the contract's fields only
+
+
+async def test_a_meeting_recorded_in_its_own_month_leaves_no_note(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    CLOCK.now = TODAY
+    committee_id, cell_id = random_id("ward"), random_id("cell")
+    await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(12, 1, 8)))
+    await send(amqp_url, db, cell_id, short(held(cell_id, random_id("mtg"), at(12, 2)), minutes=70))
+    await send(amqp_url, db, cell_id, held(cell_id, random_id("mtg"), at(12, 3)))  # December's result changes: it runs
+    assert (await month_row(db, cell_id, "2026-12"))["regular_held"] == 2
+    assert await notes(db, cell_id) == []
+    periods = await ask(rpc, evaluation.GetCellPeriods(cell_id=cell_id, year=2026))
+    assert [item["late_change"] for item in periods["periods"]] == [None] * len(periods["periods"])
+
+
+async def test_the_same_late_fact_delivered_again_adds_no_second_note(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    _, cell_id, _ = await a_month_with_a_meeting(amqp_url, db)
+    late = recorded(held(cell_id, random_id("mtg"), at(11, 30)), on=at(12, 4, 9))
+    await send(amqp_url, db, cell_id, late)
+    noted = await notes(db, cell_id)
+    await send(amqp_url, db, cell_id, late)  # the same events again: duplicates
+    resent = [{**event, "id": random_id("again")} for event in late]  # the same facts sent again under new ids
+    await send(amqp_url, db, cell_id, resent)
+    assert await notes(db, cell_id) == noted
+
+
+async def test_a_month_closed_by_the_month_close_is_noted_once_when_a_late_meeting_changes_it(
+    database_url: str,
+) -> None:
+    """The trial's sequence on a private schema: November's meeting recorded in November, the month closed on 1
+    December, the 30 November meeting recorded on 4 December: one note, from November's closed figures to the new."""
+    clock = Clock(date(2026, 11, 20))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(11, 1, 8)))
+        await apply(factory, short(held("c1", "c1-early", at(11, 5)), minutes=70))
+        assert "in_progress" in (await pool.fetchval("SELECT flags FROM cell_period WHERE period = '2026-11'"))
+        clock.now = TODAY
+        await close_periods(uow_factory=factory)
+        closed = await pool.fetchrow("SELECT rating, score, flags FROM cell_period WHERE period = '2026-11'")
+        assert "in_progress" not in closed["flags"]
+        assert await pool.fetchval("SELECT count(*) FROM period_late_change") == 0  # closing is no late change
+        await apply(factory, recorded(held("c1", "c1-late", at(11, 30)), on=at(12, 4, 9)))
+        rows = await pool.fetch("SELECT * FROM period_late_change")
+        now = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE period = '2026-11'")
+        assert [
+            (r["period"], r["meeting_id"], r["old_rating"], r["old_score"], r["new_rating"], r["new_score"])
+            for r in rows
+        ] == [
+            ("2026-11", "c1-late", closed["rating"], round(closed["score"], 2), now["rating"], round(now["score"], 2))
+        ]
+        async with pool.acquire() as conn:
+            rollup = await queries.committee_rollup(conn, "w1", "2026-11", today=TODAY)
+            quarter = await queries.committee_rollup(conn, "w1", "2026-Q4", today=TODAY)
+        assert [item["late_change"]["old_score"] for item in rollup["late_changes"]] == [round(closed["score"], 2)]
+        assert quarter["late_changes"] == []
+
+
+async def test_a_history_loaded_after_its_months_closed_leaves_no_note(
+    rpc: RpcClient, amqp_url: str, db: asyncpg.Connection
+) -> None:
+    """A tree and its November history loaded on 4 December (the demo province, a province's backfill): November is
+    rated for the first time then, Poor before its meetings are read, which no officer saw close."""
+    CLOCK.now = TODAY
+    committee_id, cell_id = random_id("ward"), random_id("cell")
+    await send(amqp_url, db, cell_id, units(committee_id, cell_id, time=at(11, 1, 8)))
+    assert (await month_row(db, cell_id, "2026-11"))["rating"] == "poor"
+    await send(amqp_url, db, cell_id, short(held(cell_id, random_id("mtg"), at(11, 5)), minutes=70))
+    await send(amqp_url, db, cell_id, held(cell_id, random_id("mtg"), at(11, 30)))
+    assert (await month_row(db, cell_id, "2026-11"))["regular_held"] == 2
+    assert await notes(db, cell_id) == []
+
+
+async def test_a_quiet_month_the_month_close_rated_poor_is_noted_when_its_meeting_is_recorded_late(
+    database_url: str,
+) -> None:
+    """A cell rated since October with no fact in November: the month close stores its November first, Poor without
+    a meeting (what the superior committee is told); the meeting of 28 November recorded on 4 December changes it."""
+    clock = Clock(date(2026, 10, 20))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(10, 1, 8)))
+        assert await pool.fetchval("SELECT count(*) FROM cell_period WHERE period = '2026-11'") == 0
+        clock.now = TODAY
+        await close_periods(uow_factory=factory)
+        closed = await pool.fetchrow("SELECT rating, score FROM cell_period WHERE period = '2026-11'")
+        assert (closed["rating"], closed["score"]) == ("poor", 0.0)
+        await apply(factory, recorded(held("c1", "c1-late", at(11, 28)), on=at(12, 4, 9)))
+        rows = await pool.fetch("SELECT * FROM period_late_change")
+        assert [(r["period"], r["meeting_id"], r["old_rating"], r["old_score"]) for r in rows] == [
+            ("2026-11", "c1-late", "poor", 0.0)
+        ]

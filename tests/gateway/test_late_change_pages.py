@@ -1,0 +1,99 @@
+"""The pages and the report say when a closed month's result changed because a meeting was recorded late (h231).
+
+The trial: a meeting of 30 November recorded on 4 December became November's result, and the cell's strip, the
+committee's page and the report showed the new score and rating as if they had always been so. Evaluation now answers
+the month's `late_change`; the gateway's pages (over the real broker, evaluation faked) say it in Vietnamese."""
+
+import csv
+import html
+import io
+import re
+from typing import Any
+
+import httpx
+
+from tests.gateway.fakes import World
+from tests.gateway.test_minutes_label_pages import signed_in
+
+NOTE = "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)."
+LATE = {
+    "meeting_id": "mtg-late-30-11",
+    "old_rating": "fair",
+    "old_score": 85.0,
+    "new_rating": "good",
+    "new_score": 92.0,
+    "changed_at": "2026-12-04T02:10:00+00:00",
+    "first_changed_at": "2026-12-04T02:10:00+00:00",
+    "changes": 1,
+}
+
+
+def month(cell_id: str, period: str, late: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A cell's closed month as evaluation stores it (Good, 92), with its late change if any."""
+    return {
+        "cell_id": cell_id,
+        "period": period,
+        "rating": "good",
+        "score": 92.0,
+        "regular_held": 1,
+        "thematic_held": 0,
+        "meetings_held": 1,
+        "attendance_rate": 0.9,
+        "speaking_rate": 0.5,
+        "flags": [],
+        "late_change": late,
+    }
+
+
+def text(page: str) -> str:
+    return " ".join(html.unescape(re.sub("<[^>]+>", " ", page)).split())
+
+
+async def test_the_cell_page_marks_the_month_changed_late_with_its_old_and_new_figures(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    world.stored_periods[world.cell_a1] = [month(world.cell_a1, "2026-10"), month(world.cell_a1, "2026-11", LATE)]
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/cells/{world.cell_a1}?year=2026")
+    finally:
+        world.stored_periods.pop(world.cell_a1)
+    assert page.status_code == 200, page.text
+    strip = {
+        found.group(1): found.group(2)
+        for found in re.finditer(r'<li class="rating [a-z]+" data-period="([0-9-]+)">(.*?)</li>', page.text, re.S)
+    }
+    assert "data-late-change" in strip["2026-11"] and "ghi nhận muộn" in strip["2026-11"]
+    assert "data-late-change" not in strip["2026-10"]  # a month recorded in time: no mark
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
+    assert listed is not None
+    assert NOTE in text(listed.group(1))
+    assert 'href="/app/meetings/mtg-late-30-11"' in listed.group(1)
+
+
+async def test_the_committee_page_and_the_report_mark_the_cell_whose_month_changed_late(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    world.late_changes[(world.cell_a1, "2026-11")] = LATE
+    try:
+        async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+            page = await officer.get(f"/app/committees/{world.ward_a}?period=2026-11")
+            report = await officer.get(f"/app/committees/{world.ward_a}/report.csv?period=2026-11")
+    finally:
+        world.late_changes.pop((world.cell_a1, "2026-11"))
+    assert page.status_code == 200, page.text
+    row = re.search(f'<tr data-unit="{world.cell_a1}">(.*?)</tr>', page.text, re.S)
+    other = re.search(f'<tr data-unit="{world.cell_a2}">(.*?)</tr>', page.text, re.S)
+    assert row is not None and other is not None
+    assert "data-late-change" in row.group(1) and NOTE in html.unescape(row.group(1))
+    assert "data-late-change" not in other.group(1)
+    listed = re.search(r'<ul class="list" id="late-changes">(.*?)</ul>', page.text, re.S)
+    assert listed is not None
+    assert text(listed.group(1)) == f"Chi bộ khu phố 1 — {NOTE}"
+
+    assert report.status_code == 200, report.text
+    header, *rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
+    by_cell = {line[0]: line for line in rows}
+    assert header[-1] == "Ghi nhận muộn"
+    assert by_cell[world.cell_a1][-1] == NOTE
+    assert by_cell[world.cell_a2][-1] == ""

@@ -1,0 +1,77 @@
+"""How a closed month changed by a meeting recorded late reads on the pages and in the report's CSV (h231): the trial's
+officer saw November's score and rating move after the month closed, unsaid."""
+
+import csv
+import io
+from typing import Any
+
+from pypdf import PdfReader
+
+from services.gateway.web.exports import report_csv, report_document
+from services.gateway.web.i18n import late_change_note
+
+
+def late(old: float, new: float, *, old_rating: str = "fair", new_rating: str = "good", changes: int = 1) -> dict:
+    return {
+        "meeting_id": "cb-11b",
+        "old_rating": old_rating,
+        "old_score": old,
+        "new_rating": new_rating,
+        "new_score": new,
+        "changed_at": "2026-12-04T02:00:00+00:00",
+        "first_changed_at": "2026-12-04T02:00:00+00:00",
+        "changes": changes,
+    }
+
+
+def test_a_late_change_says_the_month_the_day_and_the_figures_before_and_after() -> None:
+    assert late_change_note("2026-11", late(85, 92)) == (
+        "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)."
+    )
+    down = late(92.5, 85.26, old_rating="good", new_rating="fair", changes=2)
+    assert late_change_note("2026-11", down) == (
+        "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 92,5 (Tốt) xuống 85,3 (Khá)."
+        " (2 lần ghi nhận muộn)"
+    )
+    assert late_change_note("2026-11", late(92, 92, old_rating="good", new_rating="fair")).endswith(
+        "từ 92 (Tốt) thành 92 (Khá)."
+    )
+    assert "trở lại 85 (Khá)" in late_change_note("2026-11", late(85, 85, new_rating="fair", changes=2))
+    assert late_change_note("2026-11", None) == ""
+
+
+def row(cell_id: str, late_change: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "cell_id": cell_id,
+        "name": f"Chi bộ {cell_id}",
+        "period": "2026-11",
+        "rating": "good",
+        "score": 92.0,
+        "regular_held": 2,
+        "thematic_held": 0,
+        "attendance_rate": 1.0,
+        "speaking_rate": 0.5,
+        "flags": [],
+        "late_change": late_change,
+    }
+
+
+def test_the_report_csv_says_which_months_changed_after_they_closed() -> None:
+    content = report_csv([row("k1", late(85, 92)), row("k2", None)], period="2026-11")
+    header, *rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert header[-1] == "Ghi nhận muộn"
+    assert rows[0][-1] == "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)."
+    assert rows[1][-1] == ""
+    assert all(len(line) == len(header) for line in rows)
+
+
+def test_the_report_pdf_lists_the_months_changed_after_they_closed_under_its_table() -> None:
+    rollup: dict[str, Any] = {"cells": 2, "score": 92.0, "by_rating": {"good": 2}, "not_met_yet": None}
+    rows = [row("k1", late(85, 92)), row("k2", None)]
+    content = report_document({"name": "Đảng ủy phường 9"}, "2026-11", {"rollup": rollup, "rows": rows})
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Kết quả thay đổi sau khi tháng đã kết thúc" in text
+    assert (
+        "Chi bộ k1 — Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)." in text
+    )
+    assert "Chi bộ k2 —" not in text
