@@ -140,7 +140,7 @@ async def sign_in(request: Request, state: State) -> Response:
         password_ok = await accounts.check_password(sub, password)
         ok = password_ok and account is not None and account.active and Role(account.role) in WEB_ROLES
     finally:
-        await state.sign_in.end(sub, attempt, ok=ok)
+        await state.sign_in.end(sub, address, attempt, ok=ok)
     if not ok or account is None:
         log.info("web_sign_in_refused", sub=sub)
         return sign_in_form(
