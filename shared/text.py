@@ -6,6 +6,7 @@ A trial's document title "\u200b\u200b", excused reason "\u00a0 \u200b" and minu
 Unicode spaces and the zero-width characters are blank as much as ASCII spaces are.
 """
 
+import re
 import unicodedata
 
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
@@ -75,6 +76,28 @@ def without_controls(value: str) -> str:
         for char in value
         if char in "\n\r\t" or unicodedata.category(char) not in ("Cf", "Cc") and char not in INVISIBLE
     )
+
+
+STEERING = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+"""The bidirectional controls (embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069, the marks U+200E,
+U+200F, U+061C) and the zero-width characters (U+200B-U+200D, U+2060, U+FEFF, U+180E): what turns text shown
+after them around or hides what is there."""
+
+
+def without_steering(value: str) -> str:
+    """`value` without STEERING's characters (line breaks and everything else kept): the cheap guard applied to every
+    text a page prints (a regular expression, not a loop over each character of each value)."""
+    return STEERING.sub("", value) if STEERING.search(value) else value
+
+
+def shown_name(value: str) -> str:
+    """A member's, unit's or person's name as a person reads it, on a page, in a mail, a CSV or a PDF: without the
+    characters that only steer or hide text (without_controls: a right-to-left override U+202E or an isolate left
+    open shows the text after the name reversed, a zero-width character hides what the name is), and with its line
+    breaks, tabs and runs of spaces as one space, so that it cannot begin a line of its own in a mail. CONTRACT.md
+    accepts such names (at most 200 characters, no U+0000 and no unpaired surrogate): they are stored as sent and
+    made harmless here, the one place every rendering of a name goes through."""
+    return " ".join(without_controls(value).split())
 
 
 def is_ascii_number(value: str | bytes) -> bool:

@@ -15,7 +15,7 @@ from faststream.rabbit import RabbitBroker
 from services.gateway.auth import TokenVerifier, load_jwks
 from services.gateway.config import GatewaySettings
 from services.gateway.handlers import PersonNames, TtlCache, UnitDirectory, sync_registered_sources
-from services.gateway.limits import AnonymousGuard, RateLimiter, SignInThrottle
+from services.gateway.limits import AnonymousGuard, RateLimiter, SignInDelays, SignInThrottle
 from services.gateway.repository import PgAccountRepository, PgAuditLog, signing_secret
 from shared.background import poll
 from shared.db import create_pool
@@ -116,7 +116,15 @@ async def gateway_lifespan(app: FastAPI, settings: GatewaySettings) -> AsyncIter
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
             sources_changed=asyncio.Event(),
             sign_in=SignInThrottle(
-                pool, per_account=settings.web_sign_in_account_limit, per_address=settings.web_sign_in_address_limit
+                pool,
+                per_account=settings.web_sign_in_account_limit,
+                per_address=settings.web_sign_in_address_limit,
+                delays=SignInDelays(
+                    free=settings.web_sign_in_free_failures,
+                    first=settings.web_sign_in_first_delay,
+                    longest=settings.web_sign_in_longest_delay,
+                ),
+                known_days=settings.web_sign_in_known_days,
             ),
         )
         instances = app.state.gateway.instances

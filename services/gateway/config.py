@@ -49,9 +49,18 @@ class GatewaySettings(ServiceSettings):
     is `degraded` while another one reports, `down` when none does (three heartbeats of 5 s by default)."""
     web_session_hours: float = 12.0
     """Lifetime of a web sign-in session."""
-    web_sign_in_account_limit: str = "10/15 minutes"
-    """Failed web sign-ins allowed per username (`limits` notation, moving window), whether or not it exists; past
-    it the sign-in page answers 429, even to the right password, until the window lets one attempt go."""
+    web_sign_in_free_failures: int = 3
+    """Failed web sign-ins of one username from one client address (an IPv6 client's /64) that cost no wait; past
+    them the pair waits `web_sign_in_first_delay` seconds after its latest failure, twice as long after each further
+    one, at most `web_sign_in_longest_delay`, until the right password (or a day without failures) clears them. The
+    same username from another address is not slowed by it."""
+    web_sign_in_first_delay: float = 2.0
+    web_sign_in_longest_delay: float = 900.0
+    web_sign_in_account_limit: str = "100/hour"
+    """Failed web sign-ins allowed per username from all addresses together (`limits` notation, moving window),
+    whether or not it exists: guesses spread over many addresses. Past it, 429 to any address the username has not
+    signed in from within `web_sign_in_known_days`; its owner's own addresses still get in."""
+    web_sign_in_known_days: float = 90.0
     web_sign_in_address_limit: str = "30/minute"
     """Failed web sign-ins allowed per client address, whatever the usernames tried."""
     oidc_issuer: str | None = None

@@ -2,6 +2,7 @@
 audit rows, and the counts of refused anonymous requests."""
 
 import asyncio
+import ipaddress
 import json
 import math
 import re
@@ -122,56 +123,103 @@ class AnonymousGuard:
                 await self.flush(pool)
 
 
+@dataclass(frozen=True, slots=True)
+class SignInDelays:
+    """The growing delays of one (name, address) pair: `free` failures go at once, then each next attempt waits
+    `first` seconds after the latest failure, twice as long after every further one, never more than `longest`;
+    failures older than `memory` seconds are forgotten."""
+
+    free: int = 3
+    first: float = 2.0
+    longest: float = 900.0
+    memory: float = 86400.0
+
+    def wait(self, *, failures: int, since_last: float) -> int:
+        """Whole seconds this pair still waits after `failures` failures, the latest `since_last` seconds ago."""
+        if failures < self.free:
+            return 0
+        delay = min(self.longest, self.first * 2 ** min(failures - self.free, 32))
+        left = delay - since_last
+        return max(1, math.ceil(left)) if left > 0 else 0
+
+
+def throttled_address(client_ip: str) -> str:
+    """The address a sign-in is counted under: an IPv6 client's /64 (one subscriber holds a whole /64, so counting
+    each address apart would give one attacker billions of fresh pairs), any other address as it is."""
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 class SignInThrottle:
-    """Failed web sign-ins limited per account name and per client address (moving windows in `limits` notation,
-    like AnonymousGuard), counted in PostgreSQL (`web_sign_in_attempt`) so that every gateway replica sees the same
-    attempts: a name or an address over its limit is refused before its password is even checked.
+    """Failed web sign-ins slowed per (account name, client address) with growing delays, capped per account across
+    addresses and per address across names, counted in PostgreSQL (`web_sign_in_attempt`) so that every gateway
+    replica sees the same attempts: a pair, a name or an address over its limit is refused before its password is
+    even checked.
+
+    The pair is what a guesser from one address runs into: failing someone's password from one address never stops
+    that person signing in from another (a limit per name alone let anyone lock a known person out). Guesses spread
+    over many addresses are held by the name's own moving window (`per_account`), which does not apply to an address
+    the name has signed in from before (`web_sign_in_known_address`), so its owner gets in from there even then.
+    `limits` gives the notation of the windows; its strategies cannot grow a delay, and its storages
+    (memory, Redis, Memcached, MongoDB) are not the PostgreSQL every replica already shares, so the counting is SQL.
 
     Attempts still being checked count too, so a burst of parallel guesses, on one replica or several, cannot slip
     past the limit while the first ones are hashed. The name is counted whether or not an account has it: the
     throttle says nothing about who exists."""
 
-    def __init__(self, pool: asyncpg.Pool, *, per_account: str, per_address: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        per_account: str,
+        per_address: str,
+        delays: SignInDelays | None = None,
+        known_days: float = 90.0,
+    ) -> None:
         self._pool = pool
         self._limits = {"account": parse_limit(per_account), "address": parse_limit(per_address)}
-        self._longest = max(item.get_expiry() for item in self._limits.values())
+        self._delays = delays or SignInDelays()
+        self._known = float(known_days * 86400)
+        self._longest = max(self._delays.memory, *(item.get_expiry() for item in self._limits.values()))
 
     @staticmethod
     def _name(username: str) -> str:
         return username.strip().casefold()
 
     def _keys(self, username: str, client_ip: str) -> list[tuple[str, str]]:
-        return [("account", self._name(username)), ("address", client_ip)]
+        name, address = self._name(username), throttled_address(client_ip)
+        return [("pair", f"{address} {name}"), ("account", name), ("address", address)]
 
     async def begin(self, username: str, client_ip: str) -> tuple[int, list[int]]:
         """(seconds before this name from this address may try a password again, the attempt's rows): 0 and the
         rows counting this attempt as being checked until `end`, or the wait and no rows."""
         keys = self._keys(username, client_ip)
         async with self._pool.acquire() as connection, connection.transaction():
-            # one check-and-count at a time per name and per address, across replicas (keys in one order)
+            # one check-and-count at a time per pair, name and address, across replicas (keys in one order)
             for kind, key in sorted(keys):
                 await connection.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"sign-in:{kind}:{key}"
                 )
-            waits = []
-            for kind, key in keys:
-                item = self._limits[kind]
-                window = item.get_expiry()
-                # the newest `amount` attempts in the window: when there are that many, the next attempt may go
-                # once the oldest of them has left the window
-                rows = await connection.fetch(
-                    "SELECT EXTRACT(EPOCH FROM attempted_at + make_interval(secs => $3) - now()) AS left_s"
-                    " FROM web_sign_in_attempt WHERE kind = $1 AND key = $2"
-                    " AND attempted_at > now() - make_interval(secs => $3)"
-                    " ORDER BY attempted_at DESC LIMIT $4",
-                    kind,
-                    key,
-                    float(window),
-                    item.amount,
-                )
-                if len(rows) >= item.amount:
-                    waits.append(max(1, math.ceil(float(rows[-1]["left_s"]))))
-            if waits:
+            waits = [await self._pair_wait(connection, keys[0][1])]
+            known = await connection.fetchval(
+                "SELECT true FROM web_sign_in_known_address WHERE name = $1 AND address = $2"
+                " AND signed_in_at > now() - make_interval(secs => $3)",
+                keys[1][1],
+                keys[2][1],
+                self._known,
+            )
+            for kind, key in keys[1:]:
+                if kind == "account" and known:
+                    continue  # the owner's own address: guesses from elsewhere do not stop them
+                waits.append(await self._window_wait(connection, kind, key))
+            if max(waits):
                 return max(waits), []
             ids = await connection.fetch(
                 "INSERT INTO web_sign_in_attempt (kind, key) SELECT * FROM unnest($1::text[], $2::text[]) RETURNING id",
@@ -180,10 +228,41 @@ class SignInThrottle:
             )
         return 0, [row["id"] for row in ids]
 
-    async def end(self, username: str, attempt: list[int], *, ok: bool | None) -> None:
-        """The attempt's outcome: a refused password (False) keeps it as a failure of the name and of the address
-        for the window, the right one (True) forgets the name's failures (not the address's); None (the check
-        broke) spends nothing. Attempts older than the longest window are pruned on the way."""
+    async def _pair_wait(self, connection: asyncpg.Connection, key: str) -> int:
+        """The pair's growing delay: its failures (and attempts still being checked) within the memory."""
+        row = await connection.fetchrow(
+            "SELECT count(*) AS failures, EXTRACT(EPOCH FROM now() - max(attempted_at)) AS since_last"
+            " FROM web_sign_in_attempt WHERE kind = 'pair' AND key = $1"
+            " AND attempted_at > now() - make_interval(secs => $2)",
+            key,
+            self._delays.memory,
+        )
+        if not row["failures"]:
+            return 0
+        return self._delays.wait(failures=int(row["failures"]), since_last=float(row["since_last"]))
+
+    async def _window_wait(self, connection: asyncpg.Connection, kind: str, key: str) -> int:
+        """A moving window's wait: when the newest `amount` attempts are all in the window, the next may go once the
+        oldest of them has left it."""
+        item = self._limits[kind]
+        rows = await connection.fetch(
+            "SELECT EXTRACT(EPOCH FROM attempted_at + make_interval(secs => $3) - now()) AS left_s"
+            " FROM web_sign_in_attempt WHERE kind = $1 AND key = $2"
+            " AND attempted_at > now() - make_interval(secs => $3)"
+            " ORDER BY attempted_at DESC LIMIT $4",
+            kind,
+            key,
+            float(item.get_expiry()),
+            item.amount,
+        )
+        return max(1, math.ceil(float(rows[-1]["left_s"]))) if len(rows) >= item.amount else 0
+
+    async def end(self, username: str, client_ip: str, attempt: list[int], *, ok: bool | None) -> None:
+        """The attempt's outcome: a refused password (False) keeps it as a failure of the pair, the name and the
+        address; the right one (True) forgets the pair's failures and remembers the address as the name's own (the
+        name's and the address's windows keep theirs: an owner's sign-in must not give a spread guess a fresh
+        window); None (the check broke) spends nothing. Rows older than their memory are pruned on the way."""
+        pair, name, address = (key for _, key in self._keys(username, client_ip))
         async with self._pool.acquire() as connection, connection.transaction():
             if ok is False:
                 await connection.execute("UPDATE web_sign_in_attempt SET failed = true WHERE id = ANY($1)", attempt)
@@ -191,12 +270,21 @@ class SignInThrottle:
                 await connection.execute("DELETE FROM web_sign_in_attempt WHERE id = ANY($1)", attempt)
             if ok:
                 await connection.execute(
-                    "DELETE FROM web_sign_in_attempt WHERE kind = 'account' AND key = $1 AND failed",
-                    self._name(username),
+                    "DELETE FROM web_sign_in_attempt WHERE kind = 'pair' AND key = $1 AND failed", pair
+                )
+                await connection.execute(
+                    "INSERT INTO web_sign_in_known_address (name, address) VALUES ($1, $2)"
+                    " ON CONFLICT (name, address) DO UPDATE SET signed_in_at = now()",
+                    name,
+                    address,
                 )
             await connection.execute(
                 "DELETE FROM web_sign_in_attempt WHERE attempted_at < now() - make_interval(secs => $1)",
                 float(self._longest),
+            )
+            await connection.execute(
+                "DELETE FROM web_sign_in_known_address WHERE signed_in_at < now() - make_interval(secs => $1)",
+                self._known,
             )
 
 

@@ -23,6 +23,7 @@ import httpx
 
 from services.notifications.config import Settings, parse_mailbox
 from services.notifications.repository.outgoing import ClaimedDelivery
+from shared.text import shown_name, without_controls
 
 
 class DeliveryError(Exception):
@@ -106,12 +107,15 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
     message = EmailMessage(policy=policy.compat32)
     message["From"] = sender_mailbox(sender)[0]
     message["To"] = ", ".join(delivery.addresses)
-    message["Subject"] = encoded_words(delivery.title, "Subject")
+    # a delivery stored before its text was guarded (templates.plain_mail) loses what steers or hides text too; its
+    # title otherwise exactly as stored (its spaces survive folding)
+    title, body = without_controls(delivery.title), without_controls(delivery.body)
+    message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id([delivery], sender=sender)
     message["X-Chibo-Notification"] = delivery.notification_id
     message["X-Chibo-Rule"] = delivery.rule
-    message.set_content(delivery.body, charset="utf-8", cte="base64", content_manager=raw_data_manager)
+    message.set_content(body, charset="utf-8", cte="base64", content_manager=raw_data_manager)
     return message
 
 
@@ -132,7 +136,7 @@ def mail_key(delivery: ClaimedDelivery) -> tuple[str, str, str, str, str | None,
 
 def audience(deliveries: Sequence[ClaimedDelivery]) -> str:
     """Who a mail to many is addressed to, without naming anyone: "Đảng viên Chi bộ X" (the cell, when known)."""
-    cell_name = deliveries[0].cell_name
+    cell_name = shown_name(deliveries[0].cell_name or "")
     return f"Đảng viên {cell_name}" if cell_name else "Người nhận thông báo"
 
 
@@ -146,12 +150,13 @@ def build_group_email(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> 
     # RFC 2047 5.3: an encoded word in a phrase needs white space before the ':' that follows it (glued, a strict
     # reader takes the name's last word for plain text; Python's parser flags it)
     message["To"] = encoded_words(audience(deliveries), "To") + " :;"
-    message["Subject"] = encoded_words(first.title, "Subject")
+    title, body = without_controls(first.title), without_controls(first.body)
+    message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(deliveries, sender=sender)
     message["X-Chibo-Rule"] = first.rule
     message["X-Chibo-Subject"] = first.subject_id
-    message.set_content(first.body, charset="utf-8", cte="base64", content_manager=raw_data_manager)
+    message.set_content(body, charset="utf-8", cte="base64", content_manager=raw_data_manager)
     return message
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
 from shared.periods import local
-from shared.text import has_text, said_or_blank
+from shared.text import has_text, said_or_blank, shown_name, without_controls
 
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 MEETING_KINDS = {
@@ -40,6 +40,10 @@ def format_period(period: str) -> str:
         return f"tháng {period[5:7]}/{period[:4]}"
     return f"năm {period}"
 
+
+NAMED = frozenset({"cell", "member", "monitor", "committee"})
+"""The values of an alert that are names of units or people (shared.text.shown_name: on one line, nothing steering
+the text after them)."""
 
 _MEETING_LINE = "$meeting_kind$topic_part của $cell vào lúc $when tại $location"
 
@@ -166,14 +170,14 @@ def collective_greeting(values: dict[str, Any]) -> str:
     """ "Kính gửi các đồng chí đảng viên Chi bộ X và đồng chí cấp ủy viên phụ trách chi bộ," (the monitor part only
     when the cell has one)."""
     monitors = " và đồng chí cấp ủy viên phụ trách chi bộ" if values.get("monitored") else ""
-    return f"Kính gửi các đồng chí đảng viên {values.get('cell') or 'chi bộ'}{monitors},"
+    return f"Kính gửi các đồng chí đảng viên {shown_name(str(values.get('cell') or '')) or 'chi bộ'}{monitors},"
 
 
 def greeting(recipient: Recipient) -> str:
     """ "Kính gửi đồng chí X" for a person, "Kính gửi X" for a committee."""
     if recipient.kind == COMMITTEE:
-        return f"Kính gửi {recipient.name},"
-    return f"Kính gửi đồng chí {recipient.name},"
+        return f"Kính gửi {shown_name(recipient.name)},"
+    return f"Kính gửi đồng chí {shown_name(recipient.name)},"
 
 
 NAMED_AT_MOST = 4
@@ -195,8 +199,8 @@ def greeting_of_many(recipients: Sequence[Recipient]) -> str:
         return greeting(recipients[0])
     if len(recipients) > NAMED_AT_MOST:
         return "Kính gửi các đồng chí,"
-    committees = [recipient.name for recipient in recipients if recipient.kind == COMMITTEE]
-    people = [recipient.name for recipient in recipients if recipient.kind != COMMITTEE]
+    committees = [shown_name(recipient.name) for recipient in recipients if recipient.kind == COMMITTEE]
+    people = [shown_name(recipient.name) for recipient in recipients if recipient.kind != COMMITTEE]
     parts = [*committees]
     if people:
         # one "và" per greeting: after committees it parts them from the members, who are then listed by commas
@@ -307,8 +311,10 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
             text[key] = format_date(value)
         elif value is None:
             text[key] = ""
+        elif key in NAMED:
+            text[key] = shown_name(str(value))
         else:
-            text[key] = str(value)
+            text[key] = without_controls(str(value))
     starts_at = values.get("starts_at")
     text["when"] = format_when(starts_at) if isinstance(starts_at, datetime) else "(chưa rõ thời gian)"
     # a title naming one meeting tells it apart from the cell's other meetings (two alerts of one cell read alike)
@@ -363,7 +369,14 @@ def shared_text(alert: Alert) -> tuple[str, str] | None:
 def _render(alert: Alert, greeting_line: str) -> tuple[str, str]:
     title, body = TEMPLATES[alert.rule]
     values = _text_values(dict(alert.values)) | {"greeting": greeting_line}
-    return Template(title).safe_substitute(values), Template(body).safe_substitute(values)
+    return plain_mail(Template(title).safe_substitute(values), Template(body).safe_substitute(values))
+
+
+def plain_mail(title: str, body: str) -> tuple[str, str]:
+    """A mail's (title, body) without the characters that only steer or hide text (shared.text.without_controls),
+    its title on one line: the last guard for a topic, place or reason sent by another system with a right-to-left
+    override, which CONTRACT.md accepts (names go through shared.text.shown_name before)."""
+    return shown_name(title), without_controls(body)
 
 
 def _count(value: int) -> str:
@@ -438,4 +451,4 @@ def render_digest(*, recipient: Recipient, day: date, alerts: Sequence[tuple[str
         "count": _count(len(alerts)),
         "items": _digest_sections(alerts),
     }
-    return Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values)
+    return plain_mail(Template(DIGEST_TITLE).safe_substitute(values), Template(DIGEST_BODY).safe_substitute(values))

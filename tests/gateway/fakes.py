@@ -71,6 +71,8 @@ class World:
     officer_root: str = field(default_factory=lambda: random_id("per"))
     """The province officer's person, assigned to follow cells A1 and B1."""
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    member_names: dict[str, str] = field(default_factory=dict)
+    """Full names ListMembers answers for a member instead of the fake's usual one (a name another system sent)."""
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
     unrated: set[str] = field(default_factory=set)
@@ -425,9 +427,10 @@ class World:
 
         def cell_member(cell_id: str) -> dict[str, Any]:
             """The one member a cell lists today (A1's, else B1's)."""
+            member = self.member_a1 if cell_id == self.cell_a1 else self.member_b1
             return {
-                "id": self.member_a1 if cell_id == self.cell_a1 else self.member_b1,
-                "full_name": "Nguyễn Văn An",
+                "id": member,
+                "full_name": self.member_names.get(member, "Nguyễn Văn An"),
                 "status": "official",
                 "role": "member",
                 "exempt": False,

@@ -21,7 +21,7 @@ from tests.gateway.fakes import FakeServices, World
 from tests.gateway.test_minutes_label_pages import signed_in
 from tests.support.ids import random_id
 
-WHO = re.compile(r'<span class="who">([^<]*)</span>')
+WHO = re.compile(r'<span class="who"><bdi>([^<]*)</bdi></span>')
 
 
 class NamesNotAnswered:

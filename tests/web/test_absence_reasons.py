@@ -105,7 +105,7 @@ async def test_a_member_reads_the_cell_members_names(system: RunningSystem, prov
     assert page.status_code == minutes.status_code == 200
     shown = html.unescape(page.text)
     for member_id, item in members.items():
-        assert f"<td>{item['full_name']}</td>" in shown and f"<td>{member_id}</td>" not in shown, member_id
+        assert f"<td><bdi>{item['full_name']}</bdi></td>" in shown and f"<td>{member_id}</td>" not in shown, member_id
         assert not item.get("email") or item["email"] not in shown
     text = " ".join(pdf_text(minutes.content).split())
     assert members[chair]["full_name"] in text and members[MEMBER]["full_name"] in text

@@ -281,7 +281,9 @@ def test_names_that_read_as_formulas_reach_the_spreadsheet_as_text() -> None:
         + [{"cell_id": "cb-ok", "name": "Chi bộ thôn 1", "score": 90.5, "rating": "good"}],
     )
     rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig")), delimiter=";"))
-    assert [row[1] for row in rows[1:]] == ["'" + name for name in hostile] + ["Chi bộ thôn 1"]
+    # a name is shown on one line, trimmed (shared.text.shown_name): "\t=1" and "\r=1" reach it as "=1", still inert
+    shown = ["'" + " ".join(name.split()) for name in hostile]
+    assert [row[1] for row in rows[1:]] == shown + ["Chi bộ thôn 1"]
     assert rows[-1][2] == "90,5"
     evidence = spreadsheet_csv(
         evidence_header(),

@@ -17,7 +17,7 @@ from tests.support.ids import random_id
 from tests.support.system import RunningSystem
 from tests.web.conftest import DEMO, cell_members, signed_in
 
-WHO = re.compile(r'<span class="who">([^<]*)</span>')
+WHO = re.compile(r'<span class="who"><bdi>([^<]*)</bdi></span>')
 
 
 def header_name(html: str) -> str:

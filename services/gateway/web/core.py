@@ -14,6 +14,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from markupsafe import Markup
 
 from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
@@ -27,7 +28,7 @@ from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
-from shared.text import echoed
+from shared.text import echoed, shown_name, without_steering
 
 log = get_logger(__name__)
 WEB_DIR = Path(__file__).parent
@@ -51,13 +52,38 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
+        finalize=shown_text,
     )
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(filters())
+    env.filters["name"] = name_html
+    env.filters["plain_name"] = plain_name
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
     env.globals.update(globals_())
     return env
+
+
+def shown_text(value: Any) -> Any:
+    """Every value a template prints, without the bidirectional controls and zero-width characters
+    (shared.text.without_steering): a reason, a title or a name sent by another system (CONTRACT.md accepts them)
+    cannot turn the page's text after it around. Markup stays Markup (removing them opens no tag)."""
+    if isinstance(value, Markup):
+        return Markup(without_steering(str(value)))
+    if isinstance(value, str):
+        return without_steering(value)
+    return value
+
+
+def name_html(value: Any) -> Markup:
+    """A member's, unit's or person's name in a page's text (`{{ unit.name | name }}`): shared.text.shown_name, isolated
+    in <bdi> so that even a name in a right-to-left script does not reorder the figures and words beside it."""
+    return Markup("<bdi>%s</bdi>") % shown_name(str(value if value is not None else ""))
+
+
+def plain_name(value: Any) -> str:
+    """A name where no tag may go (a page's <title>, an <option>, an attribute): shared.text.shown_name."""
+    return shown_name(str(value if value is not None else ""))
 
 
 def new_form_key() -> str:

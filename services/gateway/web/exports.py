@@ -40,6 +40,7 @@ from shared.contracts.meetings_rpc import HELD_STATUSES, ListUnits
 from shared.envelope import now as clock
 from shared.periods import is_running, local_date
 from shared.rpc import RpcError
+from shared.text import shown_name, without_controls
 
 REPORT_PAGE = 5000
 """Cells per page read from evaluation for a report (GetCommitteeReport; at most REPORT_PAGE_MAX): a province's
@@ -223,7 +224,7 @@ def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     ]
     return [
         str(row["cell_id"]),
-        str(row.get("name") or row["cell_id"]),
+        shown_name(str(row.get("name") or row["cell_id"])),
         format_number(row.get("score")) if row.get("score") is not None else "",
         row_rating(row),
         *columns,
@@ -240,8 +241,12 @@ PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
 
 
 def inert(cell: str) -> str:
-    """A text cell a spreadsheet shows as text: one starting like a formula (`=HYPERLINK(...)`, `@SUM(...)`, from a
-    unit's or member's name sent by another system) gets a leading apostrophe; plain numbers stay as they are."""
+    """A text cell a spreadsheet shows as text: without the characters that only steer or hide text
+    (shared.text.without_controls: a name sent with a right-to-left override U+202E shows the cells after it
+    reversed, and a zero-width character before `=` hid a formula from the check below), and one starting like a
+    formula (`=HYPERLINK(...)`, `@SUM(...)`, from a unit's or member's name sent by another system) gets a leading
+    apostrophe; plain numbers stay as they are."""
+    cell = without_controls(cell)
     if cell.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
@@ -301,7 +306,7 @@ def report_figures(rollup: dict[str, Any]) -> list[tuple[str, str]]:
 
 def report_subtitle(unit: dict[str, Any], period: str) -> str:
     """`Tỉnh ủy — Tháng 11/2026`, with the period's status when it has not ended."""
-    subtitle = after_dash(str(unit["name"]), format_period(period))
+    subtitle = after_dash(shown_name(str(unit["name"])), format_period(period))
     if running(period):  # figures still moving as cells meet; one bracket, none nested inside it
         subtitle += f" ({period_status(period)})"
     return subtitle
@@ -326,7 +331,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         )
     units = [
         [
-            str(item["unit"].get("name") or item["unit"]["id"]),
+            shown_name(str(item["unit"].get("name") or item["unit"]["id"])),
             str(item["rollup"].get("cells", "")),
             format_number(item["rollup"].get("score")),
             *(str((item["rollup"].get("by_rating") or {}).get(key, 0)) for key in ("good", "fair", "average", "poor")),
@@ -366,7 +371,7 @@ def minutes_document(
     """The minutes (biên bản) of a meeting as PDF, in the customary layout."""
 
     def name(member_id: str | None) -> str:
-        return str(members.get(member_id or "", {}).get("full_name") or member_id or "")
+        return shown_name(str(members.get(member_id or "", {}).get("full_name") or member_id or ""))
 
     starts = local(parse_moment(meeting.get("starts_at")) or parse_moment("2000-01-01T00:00:00+07:00"))  # type: ignore[arg-type]
     minutes = meeting.get("minutes") or {}
@@ -379,7 +384,9 @@ def minutes_document(
         for record in records
         if record["status"] in ("excused", "absent")
     ]
-    guests = ", ".join(guest.get("name", "") for guest in (meeting.get("attendance") or {}).get("guests") or [])
+    guests = ", ".join(
+        shown_name(str(guest.get("name", ""))) for guest in (meeting.get("attendance") or {}).get("guests") or []
+    )
     resolutions = [
         f"{index}. {item['text']} — "
         + _(
@@ -437,8 +444,8 @@ def minutes_document(
     closing = _("The meeting ended at %(end)s. The minutes were read to the meeting.", end=end) if end else ""
     kind = label("kind", meeting.get("kind"))
     return pdf.minutes_pdf(
-        superior=str((superior or {}).get("name") or ""),
-        cell=str(unit.get("name") or ""),
+        superior=shown_name(str((superior or {}).get("name") or "")),
+        cell=shown_name(str(unit.get("name") or "")),
         place_and_date=pdf.place_and_date(locality(superior, unit), starts),
         title=_("MINUTES"),
         subtitle=_("%(kind)s, %(period)s", kind=kind, period=format_period(f"{starts:%Y-%m}", within=True)),
@@ -623,7 +630,7 @@ def evidence_row(person: dict[str, Any], *, year: str) -> list[str]:
     keys = ("expected", "present", "excused", "absent", "longest_excused_run", "spoke", "tasks", "tasks_on_time")
     return [
         str(person["member_id"]),
-        str(person["name"]),
+        shown_name(str(person["name"])),
         *(str(person.get(key, 0)) for key in keys),
         format_period(year),
         period_status(year),

@@ -19,6 +19,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from services.gateway.web.i18n import _, after_dash
+from shared.text import shown_name, without_controls
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONTS = {
@@ -58,8 +59,10 @@ def _styles(serif: bool) -> dict[str, ParagraphStyle]:
 
 
 def para(text: str, style: ParagraphStyle) -> Paragraph:
-    """A paragraph of plain text (escaped; line breaks kept)."""
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+    """A paragraph of plain text (escaped; line breaks kept), without the characters that only steer or hide text
+    (shared.text.without_controls: a name or reason sent with a right-to-left override U+202E turns the text after
+    it around in a viewer's search and copy, and its glyph-less box shows in print). Every text of a PDF is one."""
+    return Paragraph(escape(without_controls(text)).replace("\n", "<br/>"), style)
 
 
 CREATOR = "chibo"
@@ -75,8 +78,8 @@ def _build(story: list[Flowable], *, title: str, subject: str) -> bytes:
         rightMargin=18 * mm,
         topMargin=18 * mm,
         bottomMargin=18 * mm,
-        title=title,
-        subject=subject,
+        title=shown_name(title),
+        subject=shown_name(subject),
         author=CREATOR,
         creator=CREATOR,
         lang="vi",

@@ -126,9 +126,16 @@ async def sign_in(request: Request, state: State) -> Response:
             next_url=next_url,
             username=username,
             status=429,
-            error=_(
-                "Too many failed sign-in attempts. Please wait about %(minutes)s minutes, then try again.",
-                minutes=math.ceil(wait / 60),
+            error=(
+                _(
+                    "Too many failed sign-in attempts. Please wait about %(seconds)s seconds, then try again.",
+                    seconds=wait,
+                )
+                if wait < 60  # the first delays of one address are seconds: "about 1 minute" overstated them
+                else _(
+                    "Too many failed sign-in attempts. Please wait about %(minutes)s minutes, then try again.",
+                    minutes=math.ceil(wait / 60),
+                )
             ),
         )
         refused.headers["Retry-After"] = str(wait)
@@ -140,7 +147,7 @@ async def sign_in(request: Request, state: State) -> Response:
         password_ok = await accounts.check_password(sub, password)
         ok = password_ok and account is not None and account.active and Role(account.role) in WEB_ROLES
     finally:
-        await state.sign_in.end(sub, attempt, ok=ok)
+        await state.sign_in.end(sub, address, attempt, ok=ok)
     if not ok or account is None:
         log.info("web_sign_in_refused", sub=sub)
         return sign_in_form(

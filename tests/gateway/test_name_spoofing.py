@@ -1,0 +1,115 @@
+"""A name another system sends with a right-to-left override (U+202E), an isolate left open (U+2067) or zero-width
+characters is accepted (CONTRACT.md: names at most 200 characters, no U+0000, no unpaired surrogate), but wherever a
+person reads it (a page, a mail, a CSV, a PDF) it cannot turn the text after it around or hide what it is: each
+check is on the bytes the person gets."""
+
+from datetime import datetime
+
+import httpx
+
+from services.gateway.web import pdf
+from services.gateway.web.core import environment
+from services.gateway.web.exports import csv_lines, evidence_row, spreadsheet_csv
+from services.notifications.domain import settings as r
+from services.notifications.domain.model import Alert, Recipient
+from services.notifications.templates import greeting_of_many, render, render_digest
+from shared.periods import VIETNAM_TZ
+from shared.text import shown_name
+from tests.gateway.fakes import World
+from tests.gateway.test_minutes_label_pages import meetings_of_cell_a1, signed_in
+
+RLO, RLI, ZWSP, BOM = "\u202e", "\u2067", "\u200b", "\ufeff"
+STEERING = (*"\u202a\u202b\u202c\u202d", RLO, "\u2066", RLI, *"\u2068\u2069", ZWSP, "\u200c", "\u200d", BOM)
+SPOOFED = f"Nguyễn {RLO}Văn{ZWSP} An"
+"""As read without the override: "Nguyễn Văn An"; with it, the rest of the line shows reversed."""
+
+
+def _clean(text: str) -> bool:
+    return not any(char in text for char in STEERING)
+
+
+def test_a_name_is_shown_without_the_characters_that_steer_or_hide_text() -> None:
+    assert shown_name(SPOOFED) == "Nguyễn Văn An"
+    assert shown_name(f"{BOM}Chi bộ{RLI} thôn 1\n\nLý do: giả") == "Chi bộ thôn 1 Lý do: giả"
+    assert all(shown_name(f"A{char}B") == "AB" for char in STEERING)
+
+
+async def test_a_member_named_with_an_override_shows_on_the_meeting_page_without_reversing_what_follows(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+) -> None:
+    world.member_names[world.member_a1] = SPOOFED
+    unit = world.units[world.cell_a1]
+    unit_name = unit["name"]
+    unit["name"] = f"Chi bộ {RLI}A1"
+    guests = [{"name": f"Khách {RLO}mời"}]
+    records = [{"member_id": world.member_a1, "status": "present", "reason": None}]
+
+    def named(meeting: dict) -> dict:
+        return meeting | {"attendance": {"records": records, "guests": guests}}
+
+    try:
+        with meetings_of_cell_a1(world, named=named) as made:
+            async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+                page = await officer.get(f"/app/meetings/{made['named']}")
+    finally:
+        world.member_names.pop(world.member_a1)
+        unit["name"] = unit_name
+    assert page.status_code == 200, page.text
+    text = page.content.decode()
+    assert _clean(text)
+    # each name isolated from the text around it, its title on one line without a tag
+    assert "<bdi>Nguyễn Văn An</bdi>" in text
+    assert "<bdi>Chi bộ A1</bdi>" in text and "<bdi>Khách mời</bdi>" in text
+    assert "<title>Chi bộ A1 —" in text
+
+
+def test_every_value_a_page_prints_loses_its_steering_characters_and_a_name_is_isolated() -> None:
+    template = environment().from_string("{{ reason }} | {{ member | name }} 12 | {{ member | plain_name }}")
+    shown = template.render(reason=f"Ốm{RLO} nặng", member=f"{RLO}<b>An</b>")
+    assert shown == "Ốm nặng | <bdi>&lt;b&gt;An&lt;/b&gt;</bdi> 12 | &lt;b&gt;An&lt;/b&gt;"
+
+
+def test_a_mail_naming_a_member_with_an_override_reads_in_order() -> None:
+    recipient = Recipient(id="a", kind="person", name=f"Lê Thị {RLO}Hồng\nKính gửi đồng chí khác,")
+    alert = Alert(
+        rule=r.UNEXCUSED_ABSENCE,
+        subject_id="m1",
+        period="absent",
+        recipients=(recipient,),
+        cell_id="c",
+        values={
+            "cell": f"Chi bộ {RLI}khu phố 3",
+            "member": SPOOFED,
+            "meeting_kind": "regular",
+            "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=VIETNAM_TZ),
+            "location": f"Nhà văn hóa{ZWSP}",
+        },
+    )
+    title, body = render(alert, recipient)
+    assert _clean(title) and _clean(body)
+    assert title == "Đảng viên vắng mặt không lý do: Nguyễn Văn An, Chi bộ khu phố 3"
+    # the name cannot begin a line of its own: a fake greeting stays inside the real one
+    assert body.startswith("Kính gửi đồng chí Lê Thị Hồng Kính gửi đồng chí khác,,\n\n")
+    assert "Đồng chí Nguyễn Văn An vắng mặt không có lý do" in body and "tại Nhà văn hóa." in body
+    many = greeting_of_many([recipient, Recipient(id="b", kind="person", name=SPOOFED)])
+    assert many == "Kính gửi các đồng chí Lê Thị Hồng Kính gửi đồng chí khác, và Nguyễn Văn An,"
+    digest_title, digest_body = render_digest(
+        recipient=recipient, day=datetime(2026, 11, 4).date(), alerts=[(r.UNEXCUSED_ABSENCE, f"Vắng: {SPOOFED}")]
+    )
+    assert _clean(digest_title) and _clean(digest_body) and "1. Vắng: Nguyễn Văn An" in digest_body
+
+
+def test_a_csv_names_a_member_with_an_override_in_order_and_no_formula_runs() -> None:
+    row = evidence_row({"member_id": "m1", "name": SPOOFED}, year="2026")
+    formula = f'{ZWSP}=HYPERLINK("http://x")'
+    data = spreadsheet_csv(["id", "name"], [row[:2], ["m2", formula], ["m3", f"{RLO}@SUM(1)"]])
+    text = data.decode("utf-8-sig")
+    assert _clean(text)
+    assert text.splitlines() == ["id;name", "m1;Nguyễn Văn An", 'm2;"\'=HYPERLINK(""http://x"")"', "m3;'@SUM(1)"]
+    assert csv_lines([[f"-{RLO}1"]]) == "-1\r\n"  # a number once the override is gone, not a formula
+
+
+def test_a_pdf_paragraph_holds_no_character_that_steers_text() -> None:
+    pdf.fonts()
+    paragraph = pdf.para(f"Chủ trì: {SPOOFED}", pdf._styles(serif=True)["body"])
+    assert paragraph.text == "Chủ trì: Nguyễn Văn An"
