@@ -171,6 +171,9 @@ class CommitteeRollupReply(Reply):
     not_rated: int | None = None
     """In a quarter or year still running: the cells with no month counted yet (set up in the running month and not
     met yet), not rated, so out of `by_rating`, the rates, `score` and `weakest` (0 otherwise)."""
+    first_month: str | None = None
+    """The subtree's first month with data (a cell's month stored, `2025-12`): the periods its pages offer begin
+    there, and its trend draws no month before it."""
 
 
 class FrameworkReply(Reply):
