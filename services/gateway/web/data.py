@@ -245,6 +245,19 @@ async def committee_trend(
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
 
+async def committee_first_month(state: GatewayState, principal: Principal, committee_id: str) -> str | None:
+    """The committee's first month of data (its roll-up's `first_month`, read for this month), None without data or
+    while evaluation does not answer. Call it after the committee is authorized."""
+    month = f"{datetime.now(VIETNAM_TZ):%Y-%m}"
+    try:
+        rollup = await scores_or(lambda: reads.get_committee_rollup(committee_id, month, principal, state), None)
+    except RpcError as exc:
+        if exc.field != "period":
+            raise
+        return None
+    return rollup.get("first_month") if rollup else None
+
+
 def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) -> str:
     """The ECharts option of the cells-by-rating bar chart, as JSON for the page; in the month in progress a last
     bar of the cells that have not met yet (rollup_shown), apart from the ratings."""

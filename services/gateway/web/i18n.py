@@ -325,10 +325,27 @@ def not_met_label(row: dict[str, Any], *, capital: bool = False) -> str:
     return said[:1].upper() + said[1:] if capital else said
 
 
+NO_THEMATIC_REASON = N_("Poor because no thematic meeting was held in the quarter (each quarter needs at least one)")
+
+
+def rating_reason(row: dict[str, Any] | None) -> str | None:
+    """Why a period's rating is not its score's when a rule other than the score set it, in a sentence (None when
+    the score's band is the reason): an ended quarter without a thematic (or combined) meeting is Poor whatever its
+    score (DOMAIN.md "Periods": evaluation flags it `no_thematic_meeting`); a trial read Q4/2025 "Kém" at 100 with
+    no word why. A running quarter is not Poor for it yet (the flag stays, the rating does not follow it)."""
+    if not row or row.get("rating") != "poor" or "-Q" not in str(row.get("period") or ""):
+        return None
+    flags = row.get("flags") or []
+    if "no_thematic_meeting" in flags and "in_progress" not in flags:
+        return _(NO_THEMATIC_REASON)
+    return None
+
+
 def globals_() -> dict[str, Any]:
     """Label helpers for templates."""
     return {
         "not_met_label": not_met_label,
+        "rating_reason": rating_reason,
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,
