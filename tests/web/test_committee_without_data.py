@@ -77,7 +77,7 @@ async def test_a_committee_just_loaded_answers_no_data_on_the_api_the_page_the_c
         assert page.status_code == 200 and 'data-state="no_data"' in page.text, page.text[:500]
         for path in ("", "/report.csv", "/report.pdf"):
             asked = await client.get(f"/app/committees/{committee}{path}?period={period}")
-            assert asked.status_code == 404 and "chưa có dữ liệu kỳ nào" in asked.text, (path, asked.text[-800:])
+            assert asked.status_code == 404 and "Không có dữ liệu của kỳ này" in asked.text, (path, asked.text[-800:])
         table = await client.get(f"/app/committees/{committee}/report.csv")
         assert table.status_code == 200, table.text[:500]
         rows = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig")), delimiter=";"))

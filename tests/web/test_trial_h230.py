@@ -17,6 +17,10 @@ pytestmark = pytest.mark.e2e
 
 COMMITTEE = "demo-tinh-uy"
 CELL = "demo-cb-thon-1"
+THEMATIC_RULE = (
+    "Chi bộ chưa sinh hoạt chuyên đề trong quý bị xếp loại Kém dù điểm cao (mỗi quý phải sinh hoạt chuyên đề ít nhất"
+    " một lần)."
+)
 NO_THEMATIC = "Kém vì chưa sinh hoạt chuyên đề trong quý (mỗi quý phải sinh hoạt chuyên đề ít nhất một lần)"
 
 
@@ -88,6 +92,10 @@ async def test_a_quarter_rated_poor_for_its_missing_thematic_meeting_says_so(
     async with signed_in(system, "officer") as client:
         page = await client.get(f"/app/cells/{CELL}?year={first[:4]}")
         assert page.status_code == 200, page.text[:500]
+        overview = await client.get(f"/app/committees/{COMMITTEE}?period={quarter}")
+        assert overview.status_code == 200, overview.text[:500]
+    # the overview's weakest cells read Kém at their scores too: the rule said beside them
+    assert THEMATIC_RULE in overview.text, overview.text
     row = re.search(rf"<tr><th scope=\"row\">{re.escape(format_period(quarter))}</th>(.*?)</tr>", page.text)
     assert row is not None, page.text
     assert "Kém" in row.group(1) and NO_THEMATIC in row.group(1), row.group(1)
