@@ -58,6 +58,13 @@ async def test_every_period_with_data_is_offered_and_the_trend_starts_with_the_d
         assert drawn and drawn[0] == format_period(first), drawn
         months_of_year = [month for month in MONTHS if month[:4] == DEMO.first_year]
         assert drawn == [format_period(month) for month in months_of_year], drawn
+        # the cell's strip of that year too: its months from the one it was set up in, each by its own number
+        cell = await client.get(f"/app/cells/{CELL}?year={DEMO.first_year}")
+        assert cell.status_code == 200, cell.text[:500]
+        start = cell.text.index('id="rating-strip"')
+        strip = cell.text[start : cell.text.index("</ol>", start)]
+        assert re.findall(r'<li class="rating [a-z]+" data-period="([^"]+)"', strip) == months_of_year, strip
+        assert f"Tháng {int(first[5:7])}</span>" in strip, strip
 
 
 async def test_a_period_before_the_data_is_a_404_on_every_page_taking_one(

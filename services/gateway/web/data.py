@@ -366,9 +366,29 @@ async def cell_year_span(state: GatewayState, cell_id: str) -> tuple[list[str], 
     """(years, earliest): the years a cell's pages offer, latest first (periods.cell_years over its span), and the
     earliest year they show (from 2000 while evaluation knows no span for it). Call it after the cell is
     authorized."""
+    years, earliest, _ = await cell_span(state, cell_id)
+    return years, earliest
+
+
+async def cell_span(state: GatewayState, cell_id: str) -> tuple[list[str], str, tuple[str | None, str | None]]:
+    """cell_year_span's (years, earliest) with the (first_month, last_month) they come from (cell_months)."""
     first_month, last_month = await cell_months(state, cell_id)
     years = cell_years(first_month, last_month)
-    return years, years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
+    earliest = years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
+    return years, earliest, (first_month, last_month)
+
+
+def months_existed(
+    strip: list[dict[str, Any]], first_month: str | None, last_month: str | None
+) -> list[dict[str, Any]]:
+    """The strip's months the cell existed in (its span; every month while it is not known): a trial's cell set up
+    in December 2025 showed January to November 2025 as months without a rating."""
+    return [
+        month
+        for month in strip
+        if (first_month is None or month["period"] >= first_month)
+        and (last_month is None or month["period"] <= last_month)
+    ]
 
 
 async def all_cell_meetings(state: GatewayState, principal: Principal, cell_id: str) -> list[dict[str, Any]]:
