@@ -179,6 +179,12 @@ class SubtreeSums:
         """Whether a cell of the subtree has a row of length 7 (a month) up to `upto` (as the walk's check read)."""
         return any(len(period) == 7 and period <= upto and row["rows"] > 0 for period, row in self._periods.items())
 
+    def first_month(self) -> str | None:
+        """The subtree's first month with a cell's month stored among the months read (`YYYY-MM`), None without any
+        (a quarter's key, `2026-Q4`, is seven characters long too)."""
+        months = (key for key, row in self._periods.items() if len(key) == 7 and key[5] != "Q" and row["rows"] > 0)
+        return min(months, default=None)
+
     def figures(self, period: str, *, unrated: bool = False) -> dict[str, Any]:
         """Cells per rating, regularity, pooled rates, thematic coverage and mean score of the cells that existed in
         the period (one of them without the period stored counts Poor at 0, or with `unrated`, a running quarter or
@@ -508,7 +514,8 @@ async def committee_rollup(
     unrated = not_rated_yet(period, today=today)
     before = previous_period(period)
     last_before = period_months(before)[-1]
-    sums = await subtree_sums(conn, committee_id, [period, before], months_upto=last_before)
+    # every month up to the period's end, its own too: the subtree's first month of data is among them
+    sums = await subtree_sums(conn, committee_id, [period, before], months_upto=period_months(period)[-1])
     figures = sums.figures(period, unrated=unrated)
     previous = (
         sums.figures(before, unrated=not_rated_yet(before, today=today))
@@ -532,6 +539,7 @@ async def committee_rollup(
         "weakest": _cell_items(rows),
         "late_changes": late,
         "late_changes_total": late_total,
+        "first_month": sums.first_month(),
     }
 
 

@@ -196,6 +196,9 @@ class CommitteeRollupReply(Reply):
     """For a month: the subtree's cells whose result changed after the month closed (a meeting recorded late), the
     latest change first, each with its `late_change`; at most the configured number (`late_changes_total` all)."""
     late_changes_total: int = 0
+    first_month: str | None = None
+    """The subtree's first month with data (a cell's month stored, `2025-12`): the periods its pages offer begin
+    there, and its trend draws no month before it."""
 
 
 class FrameworkReply(Reply):

@@ -78,6 +78,15 @@ SELECT EXISTS (
 """
 )
 
+FIRST_MONTH = (
+    SUBTREE_CELLS
+    + """
+SELECT min(p.period) FROM tree t JOIN cell_period p ON p.cell_id = t.id
+WHERE t.kind = 'cell' AND length(p.period) = 7 AND p.period <= $2
+"""
+)
+"""The subtree's first month stored up to the second argument (None without any)."""
+
 
 def _share(part: int | None, whole: int | None) -> float | None:
     return round((part or 0) / whole, 4) if whole else None
@@ -145,6 +154,7 @@ async def committee_rollup(
         # no fact here changes a month after it closed: no cell is noted (queries.subtree_late_changes)
         "late_changes": [],
         "late_changes_total": 0,
+        "first_month": await conn.fetchval(FIRST_MONTH, committee_id, period_months(period)[-1]),
     }
 
 

@@ -1,7 +1,9 @@
 """A committee just loaded (its units fed in, no meeting yet, so no cell period scored) reads the same on the page,
 the API and the exports, with the real evaluation service: its page said "Chưa có dữ liệu" with 200 while the
 API's roll-up, ranking and weakest cells and the report CSV and PDF answered 404 (a trial). Now the API answers an
-empty roll-up (`no_data`, counts 0, rates null), the CSV its header alone and the PDF "Chưa có dữ liệu"."""
+empty roll-up (`no_data`, counts 0, rates null), and the page opened without a period (the month last ended) says
+"Chưa có dữ liệu", the CSV its header alone and the PDF "Chưa có dữ liệu"; that month asked for in the address is a
+period before the committee's data: the 404 page, as a cell's year before it existed (a later trial)."""
 
 import csv
 import io
@@ -69,13 +71,18 @@ async def test_a_committee_just_loaded_answers_no_data_on_the_api_the_page_the_c
         csrf = form[form.index('name="csrf" value="') + len('name="csrf" value="') :].split('"', 1)[0]
         signed = await client.post("/app/sign-in", data={"username": sub, "password": PASSWORD, "csrf": csrf})
         assert signed.status_code == 303, signed.text
-        page = await client.get(f"/app/committees/{committee}?period={period}")
+        # opened without a period, on the month last ended: said so; that month asked for in the address is a period
+        # before the committee's data, the 404 page a cell's year before it existed gets (a trial)
+        page = await client.get(f"/app/committees/{committee}")
         assert page.status_code == 200 and 'data-state="no_data"' in page.text, page.text[:500]
-        table = await client.get(f"/app/committees/{committee}/report.csv?period={period}")
+        for path in ("", "/report.csv", "/report.pdf"):
+            asked = await client.get(f"/app/committees/{committee}{path}?period={period}")
+            assert asked.status_code == 404 and "Không có dữ liệu của kỳ này" in asked.text, (path, asked.text[-800:])
+        table = await client.get(f"/app/committees/{committee}/report.csv")
         assert table.status_code == 200, table.text[:500]
         rows = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig")), delimiter=";"))
         assert len(rows) == 1 and rows[0][0] == "Mã chi bộ", rows
-        document = await client.get(f"/app/committees/{committee}/report.pdf?period={period}")
+        document = await client.get(f"/app/committees/{committee}/report.pdf")
         assert document.status_code == 200, document.text[:500]
         text = "\n".join(sheet.extract_text() or "" for sheet in PdfReader(io.BytesIO(document.content)).pages)
         assert "Chưa có dữ liệu" in text and "Kém" not in text, text

@@ -144,6 +144,20 @@ class YearOutside(Exception):
         self.back = back
 
 
+class PeriodOutside(Exception):
+    """A `period` in the address that ends before the committee's first data (its subtree's first month with a cell's
+    month stored), as the cell page's year before the cell existed: a 404 page naming the period and the span there
+    is (`earliest`: that first month; None when the committee has no data at all), with the way to the committee's
+    page (`back`), never a 200 page, report or export of nothing (a trial: `?period=2024` answered 200 "Chưa có dữ
+    liệu" where the cell's `?year=2024` was a 404)."""
+
+    def __init__(self, *, period: str, earliest: str | None, back: str) -> None:
+        super().__init__(period)
+        self.period = period
+        self.earliest = earliest
+        self.back = back
+
+
 class BadPosition(Exception):
     """A list's position in the address (`held_offset=-5`, `…=abc`) that is no whole number from 0: a 400 page naming
     its list (`what`, already in Vietnamese: the parameter's label, never its raw name), with the way back to the
@@ -357,6 +371,8 @@ class WebRoute(APIRoute):
                     ),
                     back=(exc.back, _("See %(year)s", year=exc.latest)),
                 )
+            except PeriodOutside as exc:
+                return error_page(request, 404, *period_outside(exc), back=(exc.back, _("See the latest period")))
             except BadPosition as exc:
                 return error_page(
                     request,
@@ -421,6 +437,23 @@ def not_yet_due(period: str) -> tuple[str, str]:
         "%(period)s has not begun yet, so it is not rated. The latest period that can be viewed is %(latest)s.",
         period=format_period(period),
         latest=latest,
+    )
+
+
+def period_outside(outside: PeriodOutside) -> tuple[str, str]:
+    """(title, message) of a period before the unit's data (PeriodOutside): the span there is, from its first month
+    to this month, or that it has no data yet."""
+    if outside.earliest is None:
+        return _("No data for that period"), _(
+            "There is nothing for %(period)s (the address's period): this unit has no data yet.",
+            period=format_period(outside.period, within=True),
+        )
+    return _("No data for that period"), _(
+        "There is nothing for %(period)s (the address's period): this unit has data from %(earliest)s to %(latest)s,"
+        " so choose a period in that span.",
+        period=format_period(outside.period, within=True),
+        earliest=format_period(outside.earliest, within=True),
+        latest=format_period(f"{datetime.now(VIETNAM_TZ):%Y-%m}", within=True),
     )
 
 

@@ -246,6 +246,19 @@ async def committee_trend(
     return list(await asyncio.gather(*(month_rollup(month) for month in months)))
 
 
+async def committee_first_month(state: GatewayState, principal: Principal, committee_id: str) -> str | None:
+    """The committee's first month of data (its roll-up's `first_month`, read for this month), None without data or
+    while evaluation does not answer. Call it after the committee is authorized."""
+    month = f"{datetime.now(VIETNAM_TZ):%Y-%m}"
+    try:
+        rollup = await scores_or(lambda: reads.get_committee_rollup(committee_id, month, principal, state), None)
+    except RpcError as exc:
+        if exc.field != "period":
+            raise
+        return None
+    return rollup.get("first_month") if rollup else None
+
+
 def ratings_chart(by_rating: dict[str, int], *, not_met_yet: int | None = None) -> str:
     """The ECharts option of the cells-by-rating bar chart, as JSON for the page; in the month in progress a last
     bar of the cells that have not met yet (rollup_shown), apart from the ratings."""
@@ -354,9 +367,29 @@ async def cell_year_span(state: GatewayState, cell_id: str) -> tuple[list[str], 
     """(years, earliest): the years a cell's pages offer, latest first (periods.cell_years over its span), and the
     earliest year they show (from 2000 while evaluation knows no span for it). Call it after the cell is
     authorized."""
+    years, earliest, _ = await cell_span(state, cell_id)
+    return years, earliest
+
+
+async def cell_span(state: GatewayState, cell_id: str) -> tuple[list[str], str, tuple[str | None, str | None]]:
+    """cell_year_span's (years, earliest) with the (first_month, last_month) they come from (cell_months)."""
     first_month, last_month = await cell_months(state, cell_id)
     years = cell_years(first_month, last_month)
-    return years, years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
+    earliest = years[-1] if first_month is not None else str(EARLIEST_MEETING.year)
+    return years, earliest, (first_month, last_month)
+
+
+def months_existed(
+    strip: list[dict[str, Any]], first_month: str | None, last_month: str | None
+) -> list[dict[str, Any]]:
+    """The strip's months the cell existed in (its span; every month while it is not known): a trial's cell set up
+    in December 2025 showed January to November 2025 as months without a rating."""
+    return [
+        month
+        for month in strip
+        if (first_month is None or month["period"] >= first_month)
+        and (last_month is None or month["period"] <= last_month)
+    ]
 
 
 async def all_cell_meetings(state: GatewayState, principal: Principal, cell_id: str) -> list[dict[str, Any]]:

@@ -351,6 +351,20 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     said = _(message, month=period_within(period), day=format_short_date(late["changed_at"]), old=old, new=new)
     count = int(late.get("changes") or 1)
     return f"{said} {_(LATE_TIMES, count=count)}" if count > 1 else said
+NO_THEMATIC_REASON = N_("Poor because no thematic meeting was held in the quarter (each quarter needs at least one)")
+
+
+def rating_reason(row: dict[str, Any] | None) -> str | None:
+    """Why a period's rating is not its score's when a rule other than the score set it, in a sentence (None when
+    the score's band is the reason): an ended quarter without a thematic (or combined) meeting is Poor whatever its
+    score (DOMAIN.md "Periods": evaluation flags it `no_thematic_meeting`); a trial read Q4/2025 "Kém" at 100 with
+    no word why. A running quarter is not Poor for it yet (the flag stays, the rating does not follow it)."""
+    if not row or row.get("rating") != "poor" or "-Q" not in str(row.get("period") or ""):
+        return None
+    flags = row.get("flags") or []
+    if "no_thematic_meeting" in flags and "in_progress" not in flags:
+        return _(NO_THEMATIC_REASON)
+    return None
 
 
 def globals_() -> dict[str, Any]:
@@ -358,6 +372,7 @@ def globals_() -> dict[str, Any]:
     return {
         "not_met_label": not_met_label,
         "late_change_note": late_change_note,
+        "rating_reason": rating_reason,
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,

@@ -104,20 +104,42 @@ def running(period: str) -> bool:
     return is_running(period, datetime.now(VIETNAM_TZ))
 
 
-def choices(around: str | None = None) -> list[str]:
-    """The periods offered: the last 12 months, the last 4 quarters, this year and the one before."""
+def choices(around: str | None = None, *, first_month: str | None = None) -> list[str]:
+    """The periods offered, latest first within months, then quarters, then years: with the unit's first month of
+    data (`first_month`), every month, quarter and year from the one holding it to this one (a trial's province,
+    its data from December 2025, was not offered December 2025 nor Q4/2025); without it the last 12 months, the
+    last 4 quarters, this year and the one before. `around` (the period shown) is offered whatever it is."""
     current = this_month()
-    months = months_ending(current)[::-1]
     year, month = int(current[:4]), int(current[5:7])
+    if first_month is not None and first_month <= current:
+        months = months_ending(current, months_between(first_month, current))[::-1]
+        quarter_count = (year - int(first_month[:4])) * 4 + (month - 1) // 3 - (int(first_month[5:7]) - 1) // 3 + 1
+        years = [str(y) for y in range(year, int(first_month[:4]) - 1, -1)]
+    else:
+        months = months_ending(current)[::-1]
+        quarter_count = 4
+        years = [current[:4], str(year - 1)]
     quarter = (month - 1) // 3 + 1
     quarters = []
-    for _ in range(4):
+    for _ in range(quarter_count):
         quarters.append(f"{year}-Q{quarter}")
         quarter -= 1
         if quarter == 0:
             year, quarter = year - 1, 4
-    years = [current[:4], str(int(current[:4]) - 1)]
     offered = months + quarters + years
     if around and around not in offered:
         offered.insert(0, around)
     return offered
+
+
+def months_between(first: str, last: str) -> int:
+    """How many months from `first` through `last` (`YYYY-MM`, both counted): 1 for the same month."""
+    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7]) + 1
+
+
+def trend_months(period: str, first_month: str | None) -> list[str]:
+    """The months the trend of a period draws: the 12 up to its last month (the month in progress at most), none
+    before the unit's first month of data (a trial's year 2025 drew January to November, before the cells
+    existed)."""
+    months = months_ending(capped_end(period))
+    return [month for month in months if first_month is None or month >= first_month]

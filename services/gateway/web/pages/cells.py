@@ -29,14 +29,15 @@ async def cell_page(
     year = periods.checked_year(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
-    (span, earliest), meetings = await asyncio.gather(
-        data.cell_year_span(state, cell_id), data.all_cell_meetings(state, principal, cell_id)
+    (span, earliest, (first_month, last_month)), meetings = await asyncio.gather(
+        data.cell_span(state, cell_id), data.all_cell_meetings(state, principal, cell_id)
     )
     years = periods.offered_years(span, data.meeting_years(meetings))
     earliest = min(earliest, years[-1])
     if not earliest <= year <= years[0]:
         back = f"{PREFIX}/cells/{quote(cell_id)}?year={years[0]}"
         raise YearOutside(year=year, earliest=earliest, latest=years[0], back=back)
+    found = await data.cell_year(state, principal, cell_id, year)
     return render(
         request,
         "cell.html",
@@ -46,7 +47,7 @@ async def cell_page(
         years=years if year in years else sorted([*years, year], reverse=True),
         crumbs=await data.breadcrumb(state, principal, unit),
         ahead=data.ahead(meetings),
-        **await data.cell_year(state, principal, cell_id, year),
+        **found | {"strip": data.months_existed(found["strip"], first_month, last_month)},
     )
 
 

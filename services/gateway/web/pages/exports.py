@@ -1,5 +1,6 @@
 """Downloads: a committee's report (CSV, PDF), a meeting's minutes (PDF); the yearly grading evidence page."""
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,16 @@ from services.gateway.http import reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS, ROSTER_READERS
 from services.gateway.web import data, exports, periods
-from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, YearOutside, render
+from services.gateway.web.core import (
+    PREFIX,
+    CurrentViewer,
+    PageNotFound,
+    PeriodOutside,
+    Viewer,
+    WebRoute,
+    YearOutside,
+    render,
+)
 from services.gateway.web.i18n import _
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -31,9 +41,10 @@ async def report_csv(
 ) -> StreamingResponse:
     """The committee's cells for the period as CSV (UTF-8 with BOM), streamed a page of cells at a time (the roll-up
     and the first page read before the reply starts, so their errors answer as the committee page's do)."""
-    period = periods.checked(period)
+    asked, period = bool(period), periods.checked(period)
     await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    await reads.get_committee_rollup(committee_id, period, viewer.principal, state)  # the period's errors
+    rollup = await reads.get_committee_rollup(committee_id, period, viewer.principal, state)  # the period's errors
+    await _with_data(state, viewer, committee_id, period, rollup, asked=asked)
     pages = exports.report_pages(state, viewer.principal, committee_id, period)
     first = await anext(pages)
     return StreamingResponse(
@@ -47,11 +58,12 @@ async def report_csv(
 async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, period: str | None = None) -> Response:
     """The committee's report for the period as PDF: every cell up to exports.FULL_LIST_CELLS, else the figures by
     directly subordinate unit and the weakest cells (the full list being in the CSV)."""
-    period = periods.checked(period)
+    asked, period = bool(period), periods.checked(period)
     unit = await authorize_unit(
         viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
     )
     rollup = await reads.get_committee_rollup(committee_id, period, viewer.principal, state)
+    await _with_data(state, viewer, committee_id, period, rollup, asked=asked)
     if int(rollup.get("cells") or 0) > exports.FULL_LIST_CELLS:
         report = await exports.report_summary(state, viewer.principal, committee_id, period, rollup)
     else:
@@ -59,6 +71,20 @@ async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, per
     # ReportLab draws synchronously: in a worker thread, so the gateway answers other requests meanwhile
     document = await run_in_threadpool(exports.report_document, unit.model_dump(), period, report)
     return _download(document, "application/pdf", f"bao-cao-{committee_id}-{period}.pdf")
+
+
+async def _with_data(
+    state: State, viewer: Viewer, committee_id: str, period: str, rollup: dict[str, Any], *, asked: bool
+) -> None:
+    """PeriodOutside for a period asked for before the committee's data (its roll-up `no_data`), as its page answers
+    it: a 404 page naming the span there is, never a report of nothing (the default period, the month last ended,
+    still gives the empty report of a committee just loaded)."""
+    if asked and rollup.get("no_data"):
+        raise PeriodOutside(
+            period=period,
+            earliest=await data.committee_first_month(state, viewer.principal, committee_id),
+            back=f"{PREFIX}/committees/{quote(committee_id)}",
+        )
 
 
 @router.get("/meetings/{meeting_id}/minutes.pdf")

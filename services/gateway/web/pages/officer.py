@@ -1,5 +1,7 @@
 """The committee officer's pages: a committee's overview for a period, with its children to drill into."""
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -13,6 +15,7 @@ from services.gateway.web.core import (
     CurrentViewer,
     FormViewer,
     PeriodNotBegun,
+    PeriodOutside,
     WebRoute,
     go_back,
     render,
@@ -29,6 +32,7 @@ async def committee_page(
 ) -> HTMLResponse:
     """Cells by rating, regularity, rates, thematic coverage, 12-month trend, weakest cells, late minutes,
     the committee's inbox, and its sub-committees and cells for the period."""
+    asked = bool(period)
     try:
         period = periods.checked(period)
         not_begun = False
@@ -46,8 +50,16 @@ async def committee_page(
     except RpcError as exc:
         if exc.field != "period":
             raise
-        # a period not begun (422, as the API, report and export answer it), or before the unit's data (200, the
-        # API's roll-up `no_data`): said so, with the chooser to pick another, never all Kém
+        if asked and exc.code == "not_found":
+            # a period asked for before the unit's data: the 404 page naming the span there is, as the cell page's
+            # year before the cell existed (the report and exports answer it alike)
+            raise PeriodOutside(
+                period=period,
+                earliest=await data.committee_first_month(state, principal, committee_id),
+                back=f"{PREFIX}/committees/{quote(committee_id)}",
+            ) from None
+        # a period not begun (422, as the API, report and export answer it), or the page opened without a period on
+        # a unit without data up to the month last ended (200): said so, with the chooser, never all Kém
         title, message = unrated(period, exc)
         return render(
             request,
@@ -56,13 +68,16 @@ async def committee_page(
             viewer=viewer,
             unit=unit,
             period=period,
-            choices=periods.choices(period),
+            choices=periods.choices(
+                period, first_month=await data.committee_first_month(state, principal, committee_id)
+            ),
             crumbs=crumbs,
             unrated={"state": "not_begun" if exc.code == "invalid" else "no_data", "title": title, "message": message},
         )
     rollup = overview["rollup"]
+    first_month = rollup.get("first_month") if rollup is not None else None
     trend = (
-        await data.committee_trend(state, principal, committee_id, periods.months_ending(periods.capped_end(period)))
+        await data.committee_trend(state, principal, committee_id, periods.trend_months(period, first_month))
         if rollup is not None
         else []
     )
@@ -72,7 +87,7 @@ async def committee_page(
         viewer=viewer,
         unit=unit,
         period=period,
-        choices=periods.choices(period),
+        choices=periods.choices(period, first_month=first_month),
         crumbs=crumbs,
         unrated=None,
         running=periods.running(period),
