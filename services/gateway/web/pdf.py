@@ -160,7 +160,9 @@ def report_summary_pdf(
 
 
 def _table(data: list[list[Any]], widths: Sequence[float], *, header: bool = False) -> Table:
-    table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0)
+    """A table of paragraphs whose rows split across pages (splitInRow, its headings repeated on each page): a task's
+    description may hold 10,000 characters, a row several pages tall that ReportLab refused whole (LayoutError)."""
+    table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0, splitInRow=1)
     commands: list[Any] = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
