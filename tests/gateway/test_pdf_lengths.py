@@ -5,6 +5,7 @@ LayoutError); now a table's rows split across pages and long text flows on (noth
 import importlib
 import io
 import random
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -48,7 +49,8 @@ def printed_whole(text: str, printed: list[str]) -> bool:
     (a table row split across pages has its column headings repeated and the row's other cells between the runs)."""
     rest = squeezed(text)
     for page in printed:
-        low, high = 0, len(rest)  # the longest start of `rest` on this page (a shorter start is there whenever a longer is)
+        # the longest start of `rest` on this page (a shorter start is there whenever a longer one is)
+        low, high = 0, len(rest)
         while low < high:
             middle = (low + high + 1) // 2
             if rest[:middle] in page:
@@ -65,7 +67,7 @@ def test_the_minutes_print_every_field_whole_at_its_maximum_length() -> None:
     member_ids = [f"m{index}" for index in range(6)]
     members = {member: {"full_name": vietnamese(MAX_NAME, f"Tên{index}")} for index, member in enumerate(member_ids)}
     unknown = "u" * 64  # a member no longer on the cell's list reads by id: an identifier at its longest (64)
-    meeting = {
+    meeting: dict[str, Any] = {
         "meeting_id": "m",
         "kind": "regular",
         "starts_at": "2026-11-04T19:30:00+07:00",
@@ -90,7 +92,7 @@ def test_the_minutes_print_every_field_whole_at_its_maximum_length() -> None:
             "content": vietnamese(MAX_TEXT, "Nộidung"),
             "conclusions": vietnamese(MAX_TEXT, "Kếtluận"),
             "resolutions": [
-                {"text": vietnamese(MAX_TEXT, f"Nghịquyết{index}"), "votes_for": 5, "votes_against": 0, "abstentions": 1}
+                {"text": vietnamese(MAX_TEXT, f"Nghị{index}"), "votes_for": 5, "votes_against": 0, "abstentions": 1}
                 for index in range(2)
             ],
         },
@@ -102,8 +104,8 @@ def test_the_minutes_print_every_field_whole_at_its_maximum_length() -> None:
     unit = {"id": "cb", "name": vietnamese(MAX_NAME, "Chibộ")}
     superior = {"id": "xa", "name": vietnamese(MAX_NAME, "Đảngủy")}
     printed = pages(exports.minutes_document(meeting, unit, superior, members))
-    minutes = meeting["minutes"]
-    attendance = meeting["attendance"]
+    minutes: dict[str, Any] = meeting["minutes"]
+    attendance: dict[str, Any] = meeting["attendance"]
     expected = [
         unit["name"].upper(),
         superior["name"].upper(),
@@ -124,7 +126,7 @@ def test_the_minutes_print_every_field_whole_at_its_maximum_length() -> None:
 def test_the_minutes_print_a_task_of_3200_characters() -> None:
     """The trial's case: one task of 3,200 characters (1,500 and 2,500 printed; 3,200 answered 500)."""
     description = vietnamese(3200, "Nhiệmvụ")
-    meeting = {
+    meeting: dict[str, Any] = {
         "kind": "regular",
         "starts_at": "2026-11-04T19:30:00+07:00",
         "location": "Nhà văn hóa thôn 2",
