@@ -31,6 +31,7 @@ from services.gateway.web.i18n import (
     local,
     not_met_label,
     parse_moment,
+    running_note,
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
@@ -298,6 +299,9 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     that the full list is in the CSV."""
     rollup = data["rollup"]
     title, subtitle = _("Report on party cell meetings"), report_subtitle(unit, period)
+    # what the committee's page says above the same figures: a running month's regularity reads 100 % while most
+    # cells have not met yet, as it counts only the cells that have
+    figures_note = running_note(period) if running(period) else ""
     if "rows" in data:
         return pdf.report_pdf(
             title=title,
@@ -306,6 +310,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             header=report_header(with_period=False)[1:],
             rows=[line[1:] for line in report_rows(data["rows"], period=None)],
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
+            figures_note=figures_note,
         )
     units = [
         [
@@ -340,6 +345,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,
         none_weak=_("No cell rated Average or Poor."),
+        figures_note=figures_note,
     )
 
 
