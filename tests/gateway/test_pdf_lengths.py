@@ -5,11 +5,18 @@ LayoutError); now a table's rows split across pages and long text flows on (noth
 import importlib
 import io
 import random
+import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+import pytest
 from pypdf import PdfReader
 
+from services.gateway.bootstrap import GatewayState
 from shared.contracts.base import MAX_NAME, MAX_TEXT
+from tests.gateway.fakes import World
+from tests.support.web import signed_in_web
 
 exports = importlib.import_module("services.gateway.web.exports")
 """The exports module (the package's attribute `exports` is the pages' module of the same name)."""
@@ -160,3 +167,35 @@ def test_the_reports_print_names_at_their_maximum_length() -> None:
     for content in (full, summary):
         printed = pages(content)
         assert [name[:20] for name in names if not printed_whole(name, printed)] == []
+
+
+@pytest.fixture
+async def officer(
+    app_and_state: tuple[object, GatewayState], world: World, amqp_url: str, database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser signed in as an officer of the fake province's root committee."""
+    app, _ = app_and_state
+    async with signed_in_web(app, "tinh", "committee_officer", world.root, database_url, amqp_url) as client:
+        yield client
+
+
+async def test_the_minutes_download_with_a_task_at_its_longest_answers_its_pdf_drawn_off_the_event_loop(
+    officer: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trial's download: GET /app/meetings/{id}/minutes.pdf answered 500 for a task of 3,200 characters. At
+    10,000 the minutes take a second or more to draw: drawn in a worker thread, as the report is, not on the event
+    loop that answers every other request."""
+    description = vietnamese(MAX_TEXT, "Nhiệmvụ")
+    monkeypatch.setitem(world.meetings[world.meeting_a1]["tasks"][0], "description", description)
+    drawn_on_loop: list[bool] = []
+    draw = exports.minutes_document
+
+    def recorded(*args: Any) -> bytes:
+        drawn_on_loop.append(threading.current_thread() is threading.main_thread())
+        return bytes(draw(*args))
+
+    monkeypatch.setattr(exports, "minutes_document", recorded)
+    answer = await officer.get(f"/app/meetings/{world.meeting_a1}/minutes.pdf")
+    assert answer.status_code == 200, answer.text
+    assert printed_whole(description, pages(answer.content))
+    assert drawn_on_loop == [False]
