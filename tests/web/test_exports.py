@@ -137,6 +137,49 @@ def test_the_report_pdf_title_of_a_running_period_nests_no_brackets() -> None:
     assert f"Tỉnh ủy Demo — {format_period(last_closed_month(), within=True)}" in ended and "tạm tính" not in ended
 
 
+@pytest.mark.parametrize("summary", [False, True])
+def test_the_report_pdf_of_the_running_month_explains_its_figures_as_the_page_does(summary: bool) -> None:
+    """The fresh-user trial: in the month in progress the PDF printed "Tỷ lệ chi bộ sinh hoạt đều đặn hằng tháng
+    100 %" while 5 of 6 cells read "Chưa sinh hoạt thường kỳ", saying only "(đang diễn ra, số liệu tạm tính)"; the
+    committee page explains how such figures read. The PDF now says the page's very words under its figures (cell
+    by cell, and in the summary of a large committee)."""
+    from services.gateway.web.exports import report_document
+    from tests.web.test_committee_page import committee_page
+
+    month = this_month()
+    rollup: dict[str, Any] = {
+        "committee_id": "xa-hoa-binh",
+        "period": month,
+        "cells": 6,
+        "score": 85.0,
+        "regularity": 1.0,
+        "attendance_rate": 0.9,
+        "speaking_rate": 0.5,
+        "thematic_coverage": 1.0,
+        "by_rating": {"good": 1, "fair": 0, "average": 0, "poor": 0},
+        "not_met_yet": 5,
+        "weakest": [],
+    }
+    rows = [{"cell_id": "thon-1", "name": "Chi bộ thôn 1", "score": 85.0, "rating": "good"}] + [
+        {"cell_id": f"thon-{index}", "name": f"Chi bộ thôn {index}", "not_met_yet": True} for index in range(2, 7)
+    ]
+    unit = {"id": "xa-hoa-binh", "name": "Đảng ủy xã Hòa Bình"}
+    data = {"rollup": rollup, "sub_units": [], "weakest": []} if summary else {"rollup": rollup, "rows": rows}
+    text = "".join(pdf_text(report_document(unit, month, data)).split())
+    page = committee_page(rollup, running=True)
+    notice = html.unescape(page[page.index('id="in-progress">') : page.index("</p>", page.index('id="in-progress"'))])
+    notice = "".join(notice.removeprefix('id="in-progress">').split())
+    assert "tỷlệchibộsinhhoạtđềuđặnhằngthángvàtỷlệchibộcósinhhoạtchuyênđềchỉtínhcácchibộđãsinhhoạtthườngkỳ" in notice
+    # the page's words, beside the figures: after the regularity's 100 %, before the cells' table
+    assert notice in text, text
+    figure = text.index("Tỷlệchibộsinhhoạtđềuđặnhằngtháng100")
+    assert figure < text.index(notice) < text.index("Chibộthôn" if not summary else "Theođơnvịtrựcthuộc")
+    # a closed month's figures are final: nothing of the kind
+    closed = {**rollup, "period": last_closed_month(), "not_met_yet": None}
+    data = {**data, "rollup": closed}
+    assert "chưakếtthúc" not in "".join(pdf_text(report_document(unit, last_closed_month(), data)).split())
+
+
 async def test_the_report_pdf_holds_the_cells_names_with_diacritics(
     system: RunningSystem, api: httpx.AsyncClient
 ) -> None:

@@ -32,6 +32,7 @@ from services.gateway.web.i18n import (
     local,
     not_met_label,
     parse_moment,
+    running_note,
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
@@ -318,6 +319,9 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
     that the full list is in the CSV."""
     rollup = data["rollup"]
     title, subtitle = _("Report on party cell meetings"), report_subtitle(unit, period)
+    # what the committee's page says above the same figures: a running month's regularity reads 100 % while most
+    # cells have not met yet, as it counts only the cells that have
+    figures_note = running_note(period) if running(period) else ""
     if "rows" in data:
         return pdf.report_pdf(
             title=title,
@@ -328,6 +332,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
             notes_title=_("Results changed after the month closed"),
             notes=late_notes(data["rows"], period=period),
+            figures_note=figures_note,
         )
     units = [
         [
@@ -362,6 +367,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,
         none_weak=_("No cell rated Average or Poor."),
+        figures_note=figures_note,
     )
 
 

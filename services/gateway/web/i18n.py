@@ -155,6 +155,28 @@ def format_period(period: str, *, within: bool = False) -> str:
     return said[:1].lower() + said[1:] if within else said
 
 
+def running_note(period: str) -> str:
+    """How the figures of a period not ended yet read, in one wording for the committee's page (its notice above the
+    figures) and the report's PDF (under its figures): in the month in progress a cell without its regular meeting
+    yet is counted apart, and the average score, the regularity and the thematic coverage are those of the cells that
+    have met (services.gateway.rollups.met_figures: the regularity reads 100 % while most cells have not met yet);
+    in a quarter or year, the month in progress counts for a cell once it has met."""
+    match = PERIOD.match(period)
+    if match and match.group(2):
+        return _(
+            "%(period)s has not ended yet: the figures count the meetings held so far. A cell without its regular "
+            "meeting this month yet is counted apart as without a regular meeting yet, without a rating; the average "
+            "score, the regularity and the thematic coverage count only the cells that have held it; a cell still "
+            "without its regular meeting when the month ends is rated Poor.",
+            period=format_period(period),
+        )
+    return _(
+        "%(period)s has not ended yet: the figures count the months gone by and the meetings held so far; this month "
+        "counts for a cell once it has met, and a quarter is not rated Poor for a thematic meeting it may still hold.",
+        period=format_period(period),
+    )
+
+
 def period_within(period: str) -> str:
     """format_period within a phrase: `tháng 11/2026`."""
     return format_period(period, within=True)
@@ -373,6 +395,7 @@ def globals_() -> dict[str, Any]:
         "not_met_label": not_met_label,
         "late_change_note": late_change_note,
         "rating_reason": rating_reason,
+        "running_note": running_note,
         "kind_label": lambda value: label("kind", value),
         "meeting_summary": meeting_summary,
         "status_label": meeting_status_label,

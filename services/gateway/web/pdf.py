@@ -98,10 +98,12 @@ def report_pdf(
     unrated: tuple[str, str] | None = None,
     notes_title: str = "",
     notes: Sequence[str] = (),
+    figures_note: str = "",
 ) -> bytes:
-    """A committee's report: title, key figures, and a table of its cells, then `notes` under `notes_title` (the
-    months whose result changed after they closed), if any; `unrated` (heading, message) instead of the figures and
-    the table for a period without any data ("Chưa có dữ liệu")."""
+    """A committee's report: title, key figures (`figures_note` under them: how a running period's figures read),
+    and a table of its cells, then `notes` under `notes_title` (the months whose result changed after they closed),
+    if any; `unrated` (heading, message) instead of the figures and the table for a period without any data ("Chưa có
+    dữ liệu")."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -115,6 +117,8 @@ def report_pdf(
             [70 * mm, 40 * mm],
         )
     )
+    if figures_note:
+        story += [Spacer(1, 2 * mm), para(figures_note, style["body"])]
     story.append(Spacer(1, 6 * mm))
     data = [[para(text, style["cell-bold"]) for text in header]]
     data += [[para(text, style["cell"]) for text in row] for row in rows]
@@ -139,9 +143,11 @@ def report_summary_pdf(
     weakest_header: Sequence[str],
     weakest: Sequence[Sequence[str]],
     none_weak: str,
+    figures_note: str = "",
 ) -> bytes:
-    """A large committee's report: title, key figures, `note` (why no cell-by-cell list), a table of its directly
-    subordinate units and one of its weakest cells (`none_weak` in its place when there are none)."""
+    """A large committee's report: title, key figures (`figures_note` under them: how a running period's figures
+    read), `note` (why no cell-by-cell list), a table of its directly subordinate units and one of its weakest cells
+    (`none_weak` in its place when there are none)."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -151,6 +157,8 @@ def report_summary_pdf(
             [70 * mm, 40 * mm],
         )
     )
+    if figures_note:
+        story += [Spacer(1, 2 * mm), para(figures_note, style["body"])]
     story += [Spacer(1, 4 * mm), para(note, style["body"]), para(units_title, style["h2"])]
     data = [[para(text, style["cell-bold"]) for text in units_header]]
     data += [[para(text, style["cell"]) for text in row] for row in units]
@@ -169,7 +177,9 @@ def report_summary_pdf(
 
 
 def _table(data: list[list[Any]], widths: Sequence[float], *, header: bool = False) -> Table:
-    table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0)
+    """A table of paragraphs whose rows split across pages (splitInRow, its headings repeated on each page): a task's
+    description may hold 10,000 characters, a row several pages tall that ReportLab refused whole (LayoutError)."""
+    table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0, splitInRow=1)
     commands: list[Any] = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
