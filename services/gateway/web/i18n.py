@@ -373,6 +373,8 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
     said = _(message, month=period_within(period), day=format_short_date(late["changed_at"]), old=old, new=new)
     count = int(late.get("changes") or 1)
     return f"{said} {_(LATE_TIMES, count=count)}" if count > 1 else said
+
+
 NO_THEMATIC_REASON = N_("Poor because no thematic meeting was held in the quarter (each quarter needs at least one)")
 
 
