@@ -7,6 +7,7 @@ from datetime import datetime
 
 import httpx
 
+from services.gateway.bootstrap import GatewayState
 from services.gateway.web import pdf
 from services.gateway.web.core import environment
 from services.gateway.web.exports import csv_lines, evidence_row, spreadsheet_csv
@@ -35,12 +36,19 @@ def test_a_name_is_shown_without_the_characters_that_steer_or_hide_text() -> Non
 
 
 async def test_a_member_named_with_an_override_shows_on_the_meeting_page_without_reversing_what_follows(
-    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str
+    client: httpx.AsyncClient,
+    app_and_state: tuple[object, GatewayState],
+    world: World,
+    amqp_url: str,
+    database_url: str,
 ) -> None:
     world.member_names[world.member_a1] = SPOOFED
     unit = world.units[world.cell_a1]
     unit_name = unit["name"]
     unit["name"] = f"Chi bộ {RLI}A1"
+    # the gateway keeps units 30 s: an earlier test's page read the cell under its own name
+    units = app_and_state[1].directory
+    units.forget(world.cell_a1)
     guests = [{"name": f"Khách {RLO}mời"}]
     records = [{"member_id": world.member_a1, "status": "present", "reason": None}]
 
@@ -54,6 +62,7 @@ async def test_a_member_named_with_an_override_shows_on_the_meeting_page_without
     finally:
         world.member_names.pop(world.member_a1)
         unit["name"] = unit_name
+        units.forget(world.cell_a1)
     assert page.status_code == 200, page.text
     text = page.content.decode()
     assert _clean(text)

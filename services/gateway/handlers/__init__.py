@@ -191,6 +191,10 @@ class UnitDirectory:
         self._cache.put(unit_id, unit)
         return unit
 
+    def forget(self, unit_id: str) -> None:
+        """Drop `unit_id` from the cache, so the next get reads meetings again (a unit known renamed or moved)."""
+        self._cache.drop(unit_id)
+
 
 class PersonNames:
     """The full name of a signed-in account's person from meetings, cached briefly: a member's or secretary's as their
