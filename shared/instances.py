@@ -116,7 +116,11 @@ async def publish_status(connection: AbstractConnection, status: InstanceStatus,
 async def say_stopping(connection: AbstractConnection, identity: InstanceIdentity, *, timeout: float) -> bool:
     """Publish this process's `stopping` status on `connection` (the broker's own, open while its shutdown begins:
     no new login), within `timeout` seconds; whether it was sent (a failure is logged, never raised: the shutdown
-    goes on)."""
+    goes on). A connection that is down (the broker away, reconnecting) is not waited for: keep_reporting's
+    farewell tries last."""
+    if not connection.connected.is_set():
+        log.info("instance_stopping_not_sent", error="broker connection down", via="broker connection")
+        return False
     try:
         await asyncio.wait_for(publish_status(connection, identity.status("stopping", []), ttl_seconds=None), timeout)
     except Exception as exc:
