@@ -5,7 +5,8 @@ serve.sh, a replica) it saw only one of them, and called the service down when t
 ran. Services meet only over RabbitMQ: each process publishes a small status message every `status_every_seconds`
 on the operations exchange `chibo.ops` (internal, not part of the public contract: no CloudEvent, nobody outside
 chibo binds it), routing key `status.<service>`, with its instance id, pid, host, start time, HTTP port and the
-summary of its own /health (status, attention lines); a process that stops cleanly says so last. The gateway reads
+summary of its own /health (status, attention lines); a process that stops cleanly says so as its shutdown begins,
+on its broker's open connection (say_stopping), or failing that last, on a connection of its own. The gateway reads
 them on an exclusive queue of its own (InstanceBoard) and judges each service: `down` when no process reported within
 the window, `degraded` when one of them did not (or reports itself not ok), else `ok`. A process killed outright
 sends no farewell, so before judging, the gateway asks each process of its own host as `make status` does
@@ -61,6 +62,9 @@ class InstanceIdentity:
         self.host = socket.gethostname()
         self.started_at = datetime.now(UTC)
         self.http_port = http_port
+        self.said_stopping = False
+        """Whether its `stopping` status has been published (say_stopping): keep_reporting's farewell is then not
+        sent again."""
 
     def status(
         self,
@@ -89,8 +93,9 @@ async def _ops_exchange(connection: AbstractConnection) -> tuple[Any, aio_pika.a
     return channel, exchange
 
 
-async def publish_status(connection: AbstractConnection, status: InstanceStatus, *, ttl_seconds: float) -> None:
-    """Publish one heartbeat on chibo.ops (`status.<service>`, not persistent, expiring after `ttl_seconds`)."""
+async def publish_status(connection: AbstractConnection, status: InstanceStatus, *, ttl_seconds: float | None) -> None:
+    """Publish one heartbeat on chibo.ops (`status.<service>`, not persistent, expiring after `ttl_seconds`; never
+    when None: a `stopping` status stays true however late the gateway reads it)."""
     channel, exchange = await _ops_exchange(connection)
     try:
         await exchange.publish(
@@ -98,7 +103,7 @@ async def publish_status(connection: AbstractConnection, status: InstanceStatus,
                 status.model_dump_json().encode(),
                 content_type="application/json",
                 type="chibo.instance.status",
-                expiration=max(ttl_seconds, 1.0),
+                expiration=None if ttl_seconds is None else max(ttl_seconds, 1.0),
                 delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
             ),
             routing_key=f"{STATUS_KEY_PREFIX}{status.service}",
@@ -108,6 +113,23 @@ async def publish_status(connection: AbstractConnection, status: InstanceStatus,
             await channel.close()
 
 
+async def say_stopping(connection: AbstractConnection, identity: InstanceIdentity, *, timeout: float) -> bool:
+    """Publish this process's `stopping` status on `connection` (the broker's own, open while its shutdown begins:
+    no new login), within `timeout` seconds; whether it was sent (a failure is logged, never raised: the shutdown
+    goes on). A connection that is down (the broker away, reconnecting) is not waited for: keep_reporting's
+    farewell tries last."""
+    if not connection.connected.is_set():
+        log.info("instance_stopping_not_sent", error="broker connection down", via="broker connection")
+        return False
+    try:
+        await asyncio.wait_for(publish_status(connection, identity.status("stopping", []), ttl_seconds=None), timeout)
+    except Exception as exc:
+        log.info("instance_stopping_not_sent", error=repr(exc), via="broker connection")
+        return False
+    identity.said_stopping = True
+    return True
+
+
 async def keep_reporting(
     connect: Callable[[], Awaitable[AbstractRobustConnection]],
     identity: InstanceIdentity,
@@ -115,11 +137,12 @@ async def keep_reporting(
     *,
     every_seconds: float,
     farewell_url: str | None = None,
+    farewell_seconds: float = 15.0,
 ) -> None:
     """Publish this process's heartbeat every `every_seconds` (its health from `summary`: healthy, attention lines,
-    the /health body)
-    until cancelled; then one `stopping` heartbeat, on a connection of its own to `farewell_url` (the service's broker
-    is stopped by then; none sent without it). A failed heartbeat (broker down) is logged and tried next time."""
+    the /health body) until cancelled; then, unless say_stopping has said it, one `stopping` status on a connection
+    of its own to `farewell_url` within `farewell_seconds` (the service's broker is stopped by then; none sent
+    without it). A failed heartbeat (broker down) is logged and tried next time."""
     try:
         while True:
             try:
@@ -130,22 +153,23 @@ async def keep_reporting(
                 log.warning("instance_status_not_sent", error=repr(exc))
             await asyncio.sleep(every_seconds)
     except asyncio.CancelledError:
-        if farewell_url is not None:
+        if farewell_url is not None and not identity.said_stopping:
             try:
-                await asyncio.wait_for(_farewell(farewell_url, identity, ttl_seconds=every_seconds * 3), 3)
+                await asyncio.wait_for(_farewell(farewell_url, identity), farewell_seconds)
             except Exception as exc:
-                log.info("instance_stopping_not_sent", error=repr(exc))
+                log.info("instance_stopping_not_sent", error=repr(exc), via="connection of its own")
         raise
 
 
-async def _farewell(url: str, identity: InstanceIdentity, *, ttl_seconds: float) -> None:
+async def _farewell(url: str, identity: InstanceIdentity) -> None:
     # a plain connection: a robust one cut short by the farewell's time limit mid-connect kept reconnecting, by a
     # task of its own, for the rest of the process
     connection = await aio_pika.connect(url)
     try:
-        await publish_status(connection, identity.status("stopping", []), ttl_seconds=ttl_seconds)
+        await publish_status(connection, identity.status("stopping", []), ttl_seconds=None)
     finally:
         await connection.close()
+    identity.said_stopping = True
 
 
 class InstanceBoard:

@@ -25,7 +25,7 @@ from shared.background import poll
 from shared.config import ServiceSettings
 from shared.db import apply_migrations, create_pool, ensure_database, migration_files
 from shared.heap import freeze_startup_heap
-from shared.instances import InstanceIdentity, keep_reporting
+from shared.instances import InstanceIdentity, keep_reporting, say_stopping
 from shared.logs import configure_logging, get_logger
 from shared.metrics import GaugeReader, export_owned, render_metrics
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
@@ -335,6 +335,7 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
     broker.include_router(spec.router)
     state: dict[str, Any] = {"pool": None}
     gate = BrokerGate(broker)
+    identity = InstanceIdentity(spec.name, http_port=settings.http_port) if settings.status_every_seconds > 0 else None
     read_queues = [queue.name for queue in spec.consumer_queues] + ([spec.rpc_queue] if spec.rpc_queue else [])
     unrouted_watches = [unrouted_watch(service) for service in watched_keys(spec.consumer_queues)]
     # chibo.unrouted: what the exchanges' alternate exchange keeps (unbound_types, and losses), as every service sees it
@@ -378,13 +379,14 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
         if settings.processed_retention_days is not None:
             pruning = keep_pruning_processed(pool, schema=spec.name, retention_days=settings.processed_retention_days)
             tasks.append(asyncio.create_task(pruning, name=f"{spec.name}-inbox-prune"))
-        if settings.status_every_seconds > 0:
+        if identity is not None:
             reporting = keep_reporting(
                 gate.connection,
-                InstanceIdentity(spec.name, http_port=settings.http_port),
+                identity,
                 status_summary,
                 every_seconds=settings.status_every_seconds,
                 farewell_url=settings.amqp_url,
+                farewell_seconds=settings.graceful_timeout,
             )
             tasks.append(asyncio.create_task(reporting, name=f"{spec.name}-status"))
         if settings.bindings_check_seconds > 0 and spec.consumer_queues:
@@ -453,12 +455,20 @@ def build_service_app(spec: ServiceSpec[Any], settings: ServiceSettings) -> Asgi
         )
         return AsgiResponse(body, 200, headers={"content-type": content_type})
 
-    def hand_back_held() -> None:
+    async def hand_back_held() -> None:
         """Before the broker stops (its graceful wait for running handlers): held deliveries stop waiting for their
         dependency and are handed back without spending their delivery limit (shared.outages.stop_holding); no job
-        asks for the broker's connection any more (BrokerGate)."""
+        asks for the broker's connection any more (BrokerGate). Then the gateway is told this process stops, on that
+        connection while it is open (a new login on a loaded machine took longer than a stop waited for it, and the
+        process stayed `missing` instead of `stopped`); failing that, the heartbeat says so last (keep_reporting)."""
+        try:
+            connection = await gate.connection(wait=False)
+        except Exception:
+            connection = None  # not started (nothing was ever reported), or its connection cannot be had
         gate.closed = True
         stop_holding()
+        if identity is not None and connection is not None:
+            await say_stopping(connection, identity, timeout=settings.graceful_timeout)
 
     return AsgiFastStream(
         broker,

@@ -22,7 +22,7 @@ import pytest
 from shared.periods import VIETNAM_TZ
 from tests.gateway.test_command_bodies import COMMANDS
 from tests.support.ids import random_id
-from tests.support.system import ROOT, RunningSystem, issue_token
+from tests.support.system import COMMAND_SECONDS, ROOT, RunningSystem, issue_token
 
 pytestmark = pytest.mark.e2e
 FEED = "urn:test:commune-feed"
@@ -200,7 +200,7 @@ def web_sign_in(system: RunningSystem, *, role: str, unit: str) -> tuple[str, st
     sub, password = random_id("web"), "mat-khau-thu-2026"
     command = [sys.executable, "-m", "services.gateway", "web-account", "--sub", sub, "--role", role]
     command += ["--unit", unit, "--password", password]
-    result = subprocess.run(command, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(command, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=COMMAND_SECONDS)
     assert result.returncode == 0, result.stderr[-3000:]
     return sub, password
 

@@ -9,11 +9,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 class CuttableProxy:
     """Forwards 127.0.0.1:<port> to `target_host:target_port` until `cut()`: then every open connection is closed
-    and the port refuses new ones."""
+    and the port refuses new ones. `connect_delay` seconds hold each new connection before it is forwarded (a new
+    login on a loaded machine), while the open ones go on as fast as ever."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        self.connect_delay = 0.0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -38,6 +40,11 @@ class CuttableProxy:
         return urlunsplit(parts._replace(netloc=f"{credentials}127.0.0.1:{self.port}"))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.connect_delay:
+            await asyncio.sleep(self.connect_delay)
+            if self._server is None:  # cut meanwhile
+                writer.transport.abort()
+                return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:

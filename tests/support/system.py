@@ -20,6 +20,12 @@ from deploy.seed_demo import publisher
 from tests.support.running import free_port
 
 ROOT = Path(__file__).parents[2]
+COMMAND_SECONDS = 300.0
+"""How long a service's command (issue-token, web-account) may take: only a hung one is refused. On a loaded machine
+(a full `make test` beside other work) issue-token took over 60 s (its imports, migrations check and pool), and a
+test waiting 60 s failed before it asked anything."""
+START_SECONDS = 180.0
+"""How long a service process may take to answer healthy on a loaded machine (migrations, broker, pool)."""
 
 
 @dataclass
@@ -78,7 +84,7 @@ def _spawn(name: str, env: dict[str, str], log: Path, port: int) -> subprocess.P
     )
 
 
-def _wait_healthy(name: str, url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def _wait_healthy(name: str, url: str, process: subprocess.Popen, log: Path, timeout: float = START_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -164,7 +170,7 @@ def issue_token(
         args += ["--person", person]
     if province_wide:
         args.append("--province-wide")
-    result = subprocess.run(args, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(args, cwd=ROOT, env=system.env, capture_output=True, text=True, timeout=COMMAND_SECONDS)
     # a failure says why (its stderr), not only the exit status
     assert result.returncode == 0, f"issue-token exited {result.returncode}: {result.stderr[-3000:]}"
     return result.stdout.strip().splitlines()[-1]
@@ -197,7 +203,7 @@ def running_replicas(
                 log = workdir / f"{name}-{index}.log"
                 process = _spawn(name, env, log, port)
                 started[name].append(process)
-                _wait_healthy(f"{name}-{index}", f"http://127.0.0.1:{port}/health", process, log, timeout=180)
+                _wait_healthy(f"{name}-{index}", f"http://127.0.0.1:{port}/health", process, log)
         yield started
     finally:
         for processes in started.values():
