@@ -263,11 +263,21 @@ async def test_an_integer_of_too_many_digits_is_a_stored_rejection_naming_its_fi
         text.encode(), uow_factory, batch=batch, route=route, content_type=BATCH if batch else None
     )
     said = "data.birth_year: number too long (5000 digits; at most 4300)"
-    assert (result.id, result.outcome, result.field, result.reason) == (event["id"], "rejected", "data.birth_year", said)
+    assert (result.id, result.outcome, result.field, result.reason) == (
+        event["id"],
+        "rejected",
+        "data.birth_year",
+        said,
+    )
     stored = await db.fetchrow(
         "SELECT source, type, field, reason FROM meetings.rejection WHERE event_id = $1", event["id"]
     )
-    assert dict(stored) == {"source": event["source"], "type": event["type"], "field": "data.birth_year", "reason": said}
+    assert dict(stored) == {
+        "source": event["source"],
+        "type": event["type"],
+        "field": "data.birth_year",
+        "reason": said,
+    }
 
 
 @pytest.mark.parametrize("route", ["http", "amqp"])

@@ -612,7 +612,9 @@ LONG_NUMBERS = {
 
 
 @pytest.mark.parametrize(("text", "field"), LONG_NUMBERS.values(), ids=LONG_NUMBERS.keys())
-def test_an_integer_of_too_many_digits_is_refused_naming_its_field_never_in_pythons_words(text: str, field: str) -> None:
+def test_an_integer_of_too_many_digits_is_refused_naming_its_field_never_in_pythons_words(
+    text: str, field: str
+) -> None:
     """A trial's 5,000-digit number was refused as `body: not valid JSON (Exceeds the limit (4300 digits) for integer
     string conversion: …; use sys.set_int_max_str_digits() …)`: Python's words, to the sender and on the operator's
     page, naming no field. Every reading of JSON (an event, a batch, binary mode's data, the ops command line's
@@ -634,7 +636,10 @@ def test_an_integer_of_too_many_digits_is_refused_naming_its_field_never_in_pyth
     binary = structured_from_binary({"id": "e1"}, "application/json", ('{"n": ' + TOO_LONG + "}").encode())
     with pytest.raises(InvalidEvent) as caught:
         parse_envelope(binary)
-    assert (caught.value.field, caught.value.reason) == ("data.n", "data.n: number too long (5000 digits; at most 4300)")
+    assert (caught.value.field, caught.value.reason) == (
+        "data.n",
+        "data.n: number too long (5000 digits; at most 4300)",
+    )
 
 
 def test_an_integer_of_the_most_digits_is_read_and_a_huge_exponent_is_not_finite() -> None:
