@@ -183,15 +183,20 @@ def read_value(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES, levels:
         marked.append(True)
         return _Duplicated(pairs)
 
-    hooks = {"parse_constant": constant, "parse_float": number, "object_pairs_hook": json_object_marked}
     try:
         try:
-            value = json.loads(raw, **hooks)
+            value = json.loads(raw, parse_constant=constant, parse_float=number, object_pairs_hook=json_object_marked)
         except json.JSONDecodeError:
             raise
         except ValueError:  # an integer of more digits than Python reads: read again, check_tree names its field
             marked.append(True)
-            value = json.loads(raw, parse_int=integer, **hooks)
+            value = json.loads(
+                raw,
+                parse_constant=constant,
+                parse_float=number,
+                parse_int=integer,
+                object_pairs_hook=json_object_marked,
+            )
     except RecursionError:
         raise ReadError(f"body: JSON nested deeper than {MAX_DEPTH} levels", field="body", problem="syntax") from None
     except ValueError as exc:
