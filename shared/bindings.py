@@ -29,7 +29,7 @@ from shared.envelope import (
     InvalidEvent,
     is_envelope_like,
 )
-from shared.reading import MAX_DEPTH, MAX_EVENT_BYTES, Unreadable, json_object
+from shared.reading import MAX_DEPTH, MAX_EVENT_BYTES, Unreadable, json_object, loads_numbers
 
 HTTP_PREFIXES = ("ce-",)
 """Header prefixes of binary mode on HTTP (the HTTP binding)."""
@@ -253,15 +253,15 @@ def _json_data(body: bytes, text: str) -> Any:
     except UnicodeDecodeError:
         return Unreadable(text, "not UTF-8 text")
     try:
-        return json.loads(decoded, object_pairs_hook=json_object)
+        return loads_numbers(decoded, object_pairs_hook=json_object)  # an integer too long: check_tree names it
     except json.JSONDecodeError as exc:
         return Unreadable(text, f"{exc.msg} at line {exc.lineno} column {exc.colno}")
     except RecursionError:
         return Unreadable(
             text, f"nested deeper than {MAX_DEPTH} levels", reason=f"JSON nested deeper than {MAX_DEPTH} levels"
         )
-    except ValueError as exc:  # a number of more digits than Python reads
-        return Unreadable(text, str(exc))
+    except ValueError:  # nothing json.loads raises once loads_numbers read long integers: never Python's words
+        return Unreadable(text, "not readable as JSON")
 
 
 def binary_size(attributes: Mapping[str, Any], content_type: str | None, body: bytes) -> int:

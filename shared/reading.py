@@ -12,6 +12,7 @@ loads read events through `shared.envelope.parse_envelope`, which calls these.
 import json
 import math
 import re
+import sys
 import unicodedata
 from itertools import chain
 from typing import Any
@@ -54,6 +55,49 @@ class _NonFinite:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+MAX_NUMBER_DIGITS = sys.get_int_max_str_digits() or 4300
+"""The most digits a JSON integer may have: Python reads no longer one (its integer string conversion limit)."""
+
+
+class _TooLong:
+    """Stands for an integer of more digits than MAX_NUMBER_DIGITS until `check_tree` names its field (Python's own
+    refusal names no field and tells the reader to call sys.set_int_max_str_digits())."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def number_too_long(text: str) -> str:
+    """What a refusal says of an integer of too many digits, after its field's name."""
+    return f"number too long ({len(text.lstrip('-'))} digits; at most {MAX_NUMBER_DIGITS})"
+
+
+def integer(text: str) -> Any:
+    """The `parse_int` of a JSON read that met an integer Python does not read: the integer, or a stand-in for one
+    of too many digits that `check_tree` refuses naming its field."""
+    try:
+        return int(text)
+    except ValueError:
+        return _TooLong(text)
+
+
+def loads_numbers(text: str, **hooks: Any) -> Any:
+    """`json.loads(text, **hooks)`, whose integers of too many digits are read as stand-ins check_tree names (never
+    Python's ValueError telling the sender about sys.set_int_max_str_digits()); the plain read first, the hook only
+    when it failed for such an integer, so nothing is slower for the bodies that have none."""
+    try:
+        return json.loads(text, **hooks)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer of more digits than Python reads: read again, each such integer a stand-in
+        return json.loads(text, parse_int=integer, **hooks)
 
 
 class _Duplicated(dict[str, Any]):
@@ -140,7 +184,19 @@ def read_value(raw: bytes | str, *, limit: int | None = MAX_EVENT_BYTES, levels:
         return _Duplicated(pairs)
 
     try:
-        value = json.loads(raw, parse_constant=constant, parse_float=number, object_pairs_hook=json_object_marked)
+        try:
+            value = json.loads(raw, parse_constant=constant, parse_float=number, object_pairs_hook=json_object_marked)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer of more digits than Python reads: read again, check_tree names its field
+            marked.append(True)
+            value = json.loads(
+                raw,
+                parse_constant=constant,
+                parse_float=number,
+                parse_int=integer,
+                object_pairs_hook=json_object_marked,
+            )
     except RecursionError:
         raise ReadError(f"body: JSON nested deeper than {MAX_DEPTH} levels", field="body", problem="syntax") from None
     except ValueError as exc:
@@ -265,6 +321,8 @@ def check_tree(value: Any, path: tuple[str | int, ...] = (), *, levels: int = MA
         return [check_tree(item, (*path, index), levels=levels) for index, item in enumerate(value)]
     if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
         raise ReadError(f"{field_name(path)}: not a finite number", field=field_name(path))
+    if isinstance(value, _TooLong):
+        raise ReadError(f"{field_name(path)}: {number_too_long(value.text)}", field=field_name(path))
     if isinstance(value, Unreadable):
         said = value.reason or f"not valid JSON ({value.problem})"
         raise ReadError(f"{field_name(path)}: {said}", field=field_name(path))

@@ -29,6 +29,8 @@ FAULTS = [
     ("Infinity", "Infinity"),
     ("-Infinity", "-Infinity"),
     ("an overflowing number", "1e999"),
+    ("a huge exponent", "-1e99999999999999999999"),
+    ("a number of too many digits", "9" * 5_000),  # a trial's: Python's words told the sender of sys.set_int_…
     ("U+0000", '"a\\u0000b"'),
     ("an unpaired surrogate", '"a\\ud800b"'),
 ]
@@ -92,6 +94,7 @@ async def test_every_json_body_refuses_what_contract_reading_refuses(
     )
     assert sent.status_code == 422, (route.path, sent.text)
     assert sent.json()["field"] == "outer.zz_value", sent.text
+    assert sent.json()["message"].startswith("outer.zz_value: ") and "sys." not in sent.text, sent.text
 
 
 async def test_a_key_given_twice_and_a_key_holding_u0000_are_refused(
@@ -117,6 +120,32 @@ async def test_a_body_that_is_not_utf8_is_refused_naming_the_body(
         answer = refused.json()
         assert (answer["code"], answer["field"]) == ("bad_request", "body"), answer
         assert answer["message"].startswith("body: not valid JSON"), answer
+
+
+async def test_a_body_fastapi_reads_itself_never_says_pythons_words() -> None:
+    """A JSON body FastAPI reads itself (one BodySizeLimit did not read first) whose integer Python does not read was
+    answered `body: not valid JSON (not UTF-8 text)`: a wrong reason. It names the number, in our words."""
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    from services.gateway.http.errors import install_error_handlers
+
+    class Body(BaseModel):
+        n: int
+
+    bare = FastAPI()
+    install_error_handlers(bare)
+
+    @bare.post("/n")
+    async def take(body: Body) -> int:
+        return body.n
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare), base_url="http://gw") as http:
+        long = await http.post("/n", content='{"n": ' + "9" * 5_000 + "}", headers={"Content-Type": "application/json"})
+        broken = await http.post("/n", content=b'{"n": "\xff"}', headers={"Content-Type": "application/json"})
+    assert long.status_code == 400, long.text
+    assert long.json()["message"] == "body: not valid JSON (a number of more than 4300 digits)", long.text
+    assert broken.json()["message"] == "body: not valid JSON (not UTF-8 text)", broken.text
 
 
 async def test_an_audit_detail_holding_what_jsonb_refuses_is_written_all_the_same(state: Any) -> None:

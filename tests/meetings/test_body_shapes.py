@@ -229,7 +229,7 @@ async def test_a_binary_body_is_read_as_strictly_as_a_structured_one(uow_factory
         ('{"id": "x"}'.encode("utf-16"), "data", "data: not valid JSON (not UTF-8 text)"),
         (b"\xef\xbb\xbf{}", "data", "data: not valid JSON (Unexpected UTF-8 BOM"),
         (b'{"full_name": "\xed\xa0\x80"}', "data", "data: not valid JSON (not UTF-8 text)"),
-        (b'{"n": ' + b"1" * 5_000 + b"}", "data", "data: not valid JSON (Exceeds the limit"),
+        (b'{"n": ' + b"1" * 5_000 + b"}", "data.n", "data.n: number too long (5000 digits; at most 4300)"),
         (b'{"n": NaN}', "data.n", "data.n: not a finite number"),
         (b'{"full_name": "a\\u0000"}', "data.full_name", "data.full_name: contains U+0000"),
         (b'{"id": "a", "id": "b"}', "data.id", "data.id: duplicate key"),
@@ -246,6 +246,38 @@ async def test_a_binary_body_is_read_as_strictly_as_a_structured_one(uow_factory
         )
         assert (result.id, result.outcome, result.field) == (event["id"], "rejected", field), body[:40]
         assert result.reason is not None and result.reason.startswith(said), result.reason
+
+
+@pytest.mark.parametrize("route", ["http", "amqp"])
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+async def test_an_integer_of_too_many_digits_is_a_stored_rejection_naming_its_field_in_our_words(
+    uow_factory: Any, db: Any, cell: str, route: str, batch: bool
+) -> None:
+    """A trial's event posted to /v1/events with a 5,000-digit number was refused, and stored, as `body: not valid
+    JSON (Exceeds the limit (4300 digits) for integer string conversion …; use sys.set_int_max_str_digits() …)`:
+    Python's words, naming no field, its identity lost. Refused naming the field, in our words, its identity kept."""
+    event = ev.member(random_id("mem"), cell)
+    event["data"]["birth_year"] = "@"
+    text = json.dumps([event] if batch else event).replace('"@"', "-" + "9" * 5_000)
+    [result] = await handlers.ingest_delivery(
+        text.encode(), uow_factory, batch=batch, route=route, content_type=BATCH if batch else None
+    )
+    said = "data.birth_year: number too long (5000 digits; at most 4300)"
+    assert (result.id, result.outcome, result.field, result.reason) == (
+        event["id"],
+        "rejected",
+        "data.birth_year",
+        said,
+    )
+    stored = await db.fetchrow(
+        "SELECT source, type, field, reason FROM meetings.rejection WHERE event_id = $1", event["id"]
+    )
+    assert dict(stored) == {
+        "source": event["source"],
+        "type": event["type"],
+        "field": "data.birth_year",
+        "reason": said,
+    }
 
 
 @pytest.mark.parametrize("route", ["http", "amqp"])

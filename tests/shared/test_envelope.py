@@ -600,3 +600,56 @@ def test_a_plain_datetime_field_says_the_same_in_its_reason(written: str, said: 
     with pytest.raises(ValidationError) as caught:
         Stamped.model_validate({"at": "2026-12-30T19:00:00+07:00", "on": "2026-02-30"})
     assert validation_message(caught.value.errors()[0]) == "day 30 is not in 2026-02, which has 28 days"
+
+
+TOO_LONG = "9" * 5_000
+LONG_NUMBERS = {
+    "in data": ('{"data": {"n": @}}', "data.n"),
+    "negative, compact": ('{"data":{"n":-@}}', "data.n"),
+    "in a list": ('{"data": {"agenda": [1, @]}}', "data.agenda.1"),
+    "beside a NaN after it": ('{"data": {"n": @, "m": NaN}}', "data.n"),
+}
+
+
+@pytest.mark.parametrize(("text", "field"), LONG_NUMBERS.values(), ids=LONG_NUMBERS.keys())
+def test_an_integer_of_too_many_digits_is_refused_naming_its_field_never_in_pythons_words(
+    text: str, field: str
+) -> None:
+    """A trial's 5,000-digit number was refused as `body: not valid JSON (Exceeds the limit (4300 digits) for integer
+    string conversion: …; use sys.set_int_max_str_digits() …)`: Python's words, to the sender and on the operator's
+    page, naming no field. Every reading of JSON (an event, a batch, binary mode's data, the ops command line's
+    parameters) names the field and says it in its own words."""
+    from shared.reading import ReadError, check_tree, loads
+
+    body = text.replace("@", TOO_LONG)
+    said = f"{field}: number too long (5000 digits; at most 4300)"
+    with pytest.raises(InvalidEvent) as caught:
+        parse_envelope(body)
+    assert (caught.value.field, caught.value.reason) == (field, said)
+    with pytest.raises(ReadError) as read:
+        check_tree(loads(body))
+    assert (read.value.field, read.value.reason) == (field, said)
+    batch = read_batch(f"[{body}]")
+    with pytest.raises(InvalidEvent) as caught:
+        parse_envelope(batch.items[0], checked=batch.checked)
+    assert (caught.value.field, caught.value.reason) == (field, said)
+    binary = structured_from_binary({"id": "e1"}, "application/json", ('{"n": ' + TOO_LONG + "}").encode())
+    with pytest.raises(InvalidEvent) as caught:
+        parse_envelope(binary)
+    assert (caught.value.field, caught.value.reason) == (
+        "data.n",
+        "data.n: number too long (5000 digits; at most 4300)",
+    )
+
+
+def test_an_integer_of_the_most_digits_is_read_and_a_huge_exponent_is_not_finite() -> None:
+    from shared.reading import MAX_NUMBER_DIGITS, ReadError, check_tree, loads
+
+    assert check_tree(loads('{"n": ' + "9" * MAX_NUMBER_DIGITS + "}")) == {"n": int("9" * MAX_NUMBER_DIGITS)}
+    for written in ("1e999", "-1e99999999999999999999", "1" + "0" * 5_000 + ".5"):
+        with pytest.raises(ReadError) as caught:
+            check_tree(loads('{"data": {"n": ' + written + "}}"))
+        assert (caught.value.field, caught.value.reason) == ("data.n", "data.n: not a finite number")
+    with pytest.raises(ReadError) as caught:  # a syntax fault after the long number is still the body's
+        loads('{"n": ' + TOO_LONG + ", }")
+    assert caught.value.field == "body" and "sys." not in caught.value.reason

@@ -280,3 +280,29 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
     assert errors["reason-m-2"].startswith(
         "Lý do vắng của đồng chí Lê Thị Bình: đảng viên có mặt thì không ghi lý do vắng"
     ), errors
+
+
+@pytest.mark.parametrize(
+    ("reason", "field", "expected"),
+    [
+        (
+            "data.birth_year: number too long (5000 digits; at most 4300)",
+            "data.birth_year",
+            "con số có tới 5.000 chữ số, vượt quá mức tối đa 4.300 chữ số.",
+        ),
+        (  # stored before the reading said it in its own words: Python's, glossed all the same
+            "body: not valid JSON (Exceeds the limit (4300 digits) for integer string conversion: value has 5000"
+            " digits; use sys.set_int_max_str_digits() to increase the limit)",
+            "body",
+            "con số có quá nhiều chữ số, vượt quá mức tối đa cho phép.",
+        ),
+    ],
+)
+def test_a_number_of_too_many_digits_is_said_as_such_on_the_operations_page(
+    reason: str, field: str, expected: str
+) -> None:
+    """A trial's rejection of a 5,000-digit number read "… không phải là một sự kiện JSON hợp lệ" beside Python's
+    words; it says the number is too long, naming the field."""
+    said = reasons.explain_rejection(reason, field, None)
+    assert said.endswith(expected), said
+    assert "sys." not in said and "JSON" not in said, said

@@ -10,13 +10,14 @@ from services.gateway.auth import Principal, Role
 from services.gateway.handlers import authorize_unit, not_found
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS
+from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas.common import CreateModel, ReadModel
 from shared import alert_rules as shared_rules
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
 from shared.rpc import RpcError
 
-router = APIRouter(prefix="/v1", tags=["committees"], responses=COMMON_ERRORS)
+router = APIRouter(prefix="/v1", tags=["committees"], responses=COMMON_ERRORS, route_class=ApiRoute)
 OFFICERS = frozenset({Role.COMMITTEE_OFFICER})
 CHANGE_ALERT_RULES = RoleCheck(OFFICERS, "change alert settings")
 """Only committee officers change a subtree's alert settings; checked before the body is validated."""

@@ -22,6 +22,7 @@ from services.gateway.handlers import (
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, ApiError
 from services.gateway.http.observability import correlation_id_of
+from services.gateway.http.routing import ApiRoute
 from services.gateway.repository import first_sent_at
 from services.gateway.schemas import (
     AssessmentCreate,
@@ -53,7 +54,7 @@ from shared.refusals import Refusal, RefusalCode, refusal_code
 from shared.rpc import RpcError
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/v1", tags=["commands"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
+router = APIRouter(prefix="/v1", tags=["commands"], responses={**COMMON_ERRORS, **WRITE_ERRORS}, route_class=ApiRoute)
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 SECRETARY = frozenset({Role.SECRETARY})

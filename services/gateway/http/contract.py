@@ -7,11 +7,12 @@ from fastapi import APIRouter, FastAPI, Path
 from fastapi.responses import JSONResponse
 
 from services.gateway.http.errors import _describe
+from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas import EventSchemaIndexRead, EventSchemaRead
 from shared.contracts.schemas import component_schemas, event_schema, ingest_types
 from shared.rpc import RpcError
 
-router = APIRouter(prefix="/v1", tags=["contract"])
+router = APIRouter(prefix="/v1", tags=["contract"], route_class=ApiRoute)
 COMPONENT_PREFIX = "Event."
 """OpenAPI component name of a type in: `Event.<type>` (shared models `Event.<Model>`)."""
 SCHEMA_MEDIA_TYPE = "application/schema+json"

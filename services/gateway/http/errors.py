@@ -15,6 +15,7 @@ from services.gateway.schemas import ErrorRead
 from shared.envelope import validation_message
 from shared.logs import get_logger
 from shared.outages import BROKER, DATABASE, Outage, outage_of
+from shared.reading import MAX_NUMBER_DIGITS
 from shared.refusals import refusal_code
 from shared.rpc import RpcError, ServiceUnavailable
 
@@ -173,10 +174,21 @@ FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"
 """FastAPI's whole answer when a body cannot be decoded at all (bytes that are not UTF-8), before any JSON is read."""
 
 
+def _unreadable(cause: BaseException | None) -> str:
+    """Why FastAPI could not read a body as JSON, in our words (never Python's: an integer of too many digits told
+    the sender to call sys.set_int_max_str_digits()): bytes that are not UTF-8, else such an integer, the only other
+    ValueError json.loads raises besides its syntax errors (answered as `json_invalid` before this)."""
+    if cause is None or isinstance(cause, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(cause, ValueError):
+        return f"a number of more than {MAX_NUMBER_DIGITS} digits"
+    return "unreadable"
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == FASTAPI_BODY_UNREADABLE:
-        return error_response(400, "bad_request", "body: not valid JSON (not UTF-8 text)", field="body")
+        return error_response(400, "bad_request", f"body: not valid JSON ({_unreadable(exc.__cause__)})", field="body")
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
     return error_response(
         exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers=getattr(exc, "headers", None)

@@ -10,6 +10,7 @@ from services.gateway.handlers import ingest_events
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS, _describe
 from services.gateway.http.observability import correlation_id_of
+from services.gateway.http.routing import ApiRoute
 from services.gateway.limits import body_cut
 from services.gateway.schemas import IngestOutcomeRead, IngestRead
 from shared.contracts.schemas import ingest_types
@@ -18,7 +19,7 @@ from shared.logs import get_logger
 
 log = get_logger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["ingestion"], responses={**COMMON_ERRORS, **WRITE_ERRORS})
+router = APIRouter(prefix="/v1", tags=["ingestion"], responses={**COMMON_ERRORS, **WRITE_ERRORS}, route_class=ApiRoute)
 INGEST = RoleCheck({Role.INTEGRATION}, "ingest events")
 """Only integration accounts send events; checked before anything of the request is read."""
 

@@ -14,6 +14,7 @@ from services.gateway.handlers import authorize_unit, create_account, not_found,
 from services.gateway.http.commands import resubmission_event_id
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, WRITE_ERRORS
+from services.gateway.http.routing import ApiRoute
 from services.gateway.queries import list_accounts, list_audit
 from services.gateway.schemas import (
     AccountCreate,
@@ -52,7 +53,7 @@ from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbou
 
 log = get_logger(__name__)
 
-router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS})
+router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS}, route_class=ApiRoute)
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 DeliveryPath = Annotated[int, Path(ge=1, le=2**63 - 1)]

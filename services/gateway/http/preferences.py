@@ -10,11 +10,12 @@ from services.gateway.auth import Role
 from services.gateway.handlers import forbidden
 from services.gateway.http.deps import Caller, RoleCheck, State
 from services.gateway.http.errors import COMMON_ERRORS, ApiError
+from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas.common import CreateModel, Id, ReadModel
 from shared.contracts import notifications_rpc as notifications
 from shared.contracts.base import Flag
 
-router = APIRouter(prefix="/v1", tags=["inbox"], responses=COMMON_ERRORS)
+router = APIRouter(prefix="/v1", tags=["inbox"], responses=COMMON_ERRORS, route_class=ApiRoute)
 PEOPLE = frozenset({Role.MEMBER, Role.SECRETARY, Role.COMMITTEE_OFFICER})
 KEEP_PREFERENCES = RoleCheck(PEOPLE, "keep notification preferences")
 """Only people (who have a person) keep preferences; a write checks it before its body is validated."""

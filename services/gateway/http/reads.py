@@ -18,6 +18,7 @@ from services.gateway.handlers import (
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
 from services.gateway.http.errors import COMMON_ERRORS
+from services.gateway.http.routing import ApiRoute
 from services.gateway.rollups import month_shown, no_data_rollup, rollup_shown, waiting_month
 from services.gateway.schemas import (
     CellPeriodRead,
@@ -46,7 +47,7 @@ from shared.periods import Period, awaiting_meeting, is_running, period_contains
 from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError
 
-router = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
+router = APIRouter(prefix="/v1", responses=COMMON_ERRORS, route_class=ApiRoute)
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 PeriodFilter = Annotated[Period | None, Query(description='"2026-11", "2026-Q4" or "2026"')]

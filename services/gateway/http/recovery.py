@@ -23,6 +23,7 @@ from services.gateway.http.operations import (
     queue_states,
     served_queues,
 )
+from services.gateway.http.routing import ApiRoute
 from services.gateway.schemas import IngestOutcomeRead, Page
 from services.gateway.schemas.recovery import (
     DeadLetterListRead,
@@ -52,7 +53,7 @@ from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS}, tags=["operations"])
+router = APIRouter(prefix="/v1", responses={**COMMON_ERRORS, **WRITE_ERRORS}, tags=["operations"], route_class=ApiRoute)
 
 OPERATORS = frozenset({Role.OPERATOR})
 DROP_HELD = RoleCheck(OPERATORS, "drop held events")

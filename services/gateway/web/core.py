@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
+from services.gateway.http.routing import repeated_parameter
 from services.gateway.repository import AccountRow
 from services.gateway.web.availability import notices_unavailable, page_render, scores_unavailable
 from services.gateway.web.forms import posted_form
@@ -299,9 +300,23 @@ def malformed_id(request: Request) -> bool:
     return any(name.endswith("_id") and not is_identifier(value) for name, value in request.path_params.items())
 
 
+REPEATED_PARAMETER = N_(
+    "“%(parameter)s” appears %(count)s times in the page's address, so it is not known which value is meant. Open"
+    " the page again from a link or a button of the app, or keep “%(parameter)s” once in the address."
+)
+
+
+def repeated_parameter_page(request: Request, parameter: str, count: int) -> HTMLResponse:
+    """The 400 page of an address giving a parameter more than once (`?period=2026-11&period=2026-10`): named as it is
+    written there, for no page says which of its values it would take."""
+    name = echoed(parameter if len(parameter) <= 40 else parameter[:39] + "…")
+    return error_page(request, 400, _("Invalid address"), _(REPEATED_PARAMETER, parameter=name, count=count))
+
+
 class WebRoute(APIRoute):
     """A page route: sign-in redirects, and 404/403/503 answered as pages rather than JSON; an id outside the id
-    syntax is the page that does not exist, before any service is asked (as the API answers 422 for it)."""
+    syntax is the page that does not exist, and a parameter given twice in the address a 400 page naming it, before
+    any service is asked (as the API answers 422 for either)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Wrap the handler so failures become pages."""
@@ -310,6 +325,9 @@ class WebRoute(APIRoute):
         async def handler(request: Request) -> Response:
             if malformed_id(request):
                 return not_found_page(request)
+            repeated = repeated_parameter(request.query_params)
+            if repeated is not None:  # no value is silently preferred (the API answers 422 naming it alike)
+                return repeated_parameter_page(request, *repeated)
             try:
                 with page_render():
                     return await original(request)

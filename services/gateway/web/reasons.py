@@ -169,6 +169,12 @@ REJECTIONS: tuple[tuple[re.Pattern[str], str], ...] = TIME_PROBLEMS + tuple(
             N_("The text holds invalid characters (broken UTF-8 or a control character)."),
         ),
         (r"not a finite number", N_("A number is not finite (NaN or Infinity).")),
+        # shared.reading.number_too_long; before it, Python's own words (`… for integer string conversion …`)
+        (
+            r"number too long \((?P<count>[0-9]+) digits; at most (?P<most>[0-9]+)\)",
+            N_("A number has %(count)s digits, more than the %(most)s digits a number may have."),
+        ),
+        (r"for integer string conversion", N_("A number has more digits than a number may have.")),
         (r"a batch holds at most", N_("A batch holds more than the 1,000 events allowed.")),
         (r"a batch must be a JSON array", N_("A batch must be a JSON array of events.")),
         (r"a batch holds at least one event", N_("The batch sent is empty: a batch holds at least one event.")),
@@ -503,7 +509,7 @@ MEMBER_STATUS_SAID = N_("Member status: only official (chính thức) or probati
 """MEMBER_STATUS said to an operator: the field (a member's status, not a meeting's) and the values it takes."""
 
 
-COUNTED = ("count",)
+COUNTED = ("count", "most")
 """The named groups of a REJECTIONS pattern that hold a number said as the app says numbers (format_number: 10.000)."""
 
 
