@@ -569,27 +569,92 @@ async def committee_report(
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
     rows = await _fetch_planned_for(conn, sql, committee_id, period, after_score, after_cell, limit)
-    items = [
-        {
-            "cell_id": r["cell_id"],
-            "period": period,
-            "name": r["name"],
-            "parent_id": r["parent_id"],
-            "rating": r["rating"],
-            "score": None if r["score"] is None else round(r["score"], 2),
-            "regular_held": r["regular_held"],
-            "thematic_held": r["thematic_held"],
-            "meetings_held": r["meetings_held"],
-            "attendance_rate": _share(r["present"], r["counted"]),
-            "speaking_rate": _share(r["speakers_present"], r["present"]),
-            "flags": ["in_progress"] if r["missing"] and unrated else list(r["flags"] or []),
-            "not_rated": bool(r["missing"] and unrated),
-        }
-        for r in rows
-    ]
+    items = [_report_item(r, period, unrated=unrated) for r in rows]
     last = rows[-1] if len(rows) == limit else None
     following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
     return {"items": items, "next": following}
+
+
+def _report_item(r: asyncpg.Record, period: str, *, unrated: bool) -> dict[str, Any]:
+    """A REPORT_ROWS row as a line of the report (its score rounded to the cent, its rates as shares)."""
+    return {
+        "cell_id": r["cell_id"],
+        "period": period,
+        "name": r["name"],
+        "parent_id": r["parent_id"],
+        "rating": r["rating"],
+        "score": None if r["score"] is None else round(r["score"], 2),
+        "regular_held": r["regular_held"],
+        "thematic_held": r["thematic_held"],
+        "meetings_held": r["meetings_held"],
+        "attendance_rate": _share(r["present"], r["counted"]),
+        "speaking_rate": _share(r["speakers_present"], r["present"]),
+        "flags": ["in_progress"] if r["missing"] and unrated else list(r["flags"] or []),
+        "not_rated": bool(r["missing"] and unrated),
+    }
+
+
+WEAK_MET = (
+    " AND coalesce(r.regular_held, 1) <> 0 AND NOT coalesce(r.flags, '{}') @> ARRAY['no_regular_meeting']::text[]"
+)
+"""The weak report rows of a month that held its regular meeting (a month without it still waiting for it reads
+as not met yet, not Poor: services/gateway/rollups.py `month_shown`)."""
+
+WEAKEST_RAW = """
+SELECT * FROM ({rows}) r
+WHERE r.rating IN ('poor', 'average'){met}
+ORDER BY array_position(ARRAY['poor', 'average'], r.rating), r.score, r.cell_id COLLATE "C"
+LIMIT $3
+"""
+"""The first $3 weak REPORT_ROWS by rating (Poor first), raw score, then cell id in code point order."""
+
+WEAKEST_TIED = """
+SELECT * FROM (
+    SELECT r.*, row_number() OVER (PARTITION BY abs(r.score - $5) < 0.004 ORDER BY r.cell_id COLLATE "C") AS nth
+    FROM ({rows}) r
+    WHERE r.rating = $4 AND r.score BETWEEN $5 - 0.006 AND $5 + 0.006{met}
+) t
+WHERE t.nth <= $3 OR abs(t.score - $5) >= 0.004
+"""
+"""The REPORT_ROWS rated $4 whose score may round to the cent $5: the first $3 by id of those that surely do (within
+0.004 of it), and every one near the half cent either side (0.004 to 0.006 away), for Python's round to settle (a
+float's error is far below those margins)."""
+
+
+def weak_key(item: dict[str, Any]) -> tuple[int, float, str]:
+    """The order of the weakest cells as a report lists them: Poor before Average, then the score as the line gives
+    it (rounded to the cent: two cells at 45.001 and 44.999 both read 45 and tie), then the cell id in code point
+    order (Python's)."""
+    return (0 if item["rating"] == "poor" else 1, float(item["score"] or 0.0), str(item["cell_id"]))
+
+
+async def weakest_cells(
+    conn: asyncpg.Connection,
+    committee_id: str,
+    period: str,
+    *,
+    limit: int,
+    met_only: bool = False,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """The subtree's `limit` weakest cells of the period as report lines (committee_report's items), in weak_key's
+    order, read without reading every cell: the first `limit` by raw score in SQL, then every cell whose score rounds
+    to the same cent as the last of them (whose order by id the raw score does not give), settled in Python by the
+    line's own rounded score. `met_only`: the cells that held the month's regular meeting only (WEAK_MET)."""
+    unrated = not_rated_yet(period, today=today or today_in_vietnam())
+    placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
+    rows_sql = REPORT_ROWS.format(**placeholders)
+    met = WEAK_MET if met_only else ""
+    rows = await _fetch_planned_for(conn, WEAKEST_RAW.format(rows=rows_sql, met=met), committee_id, period, limit)
+    if len(rows) == limit:
+        last = rows[-1]
+        cent = round(float(last["score"]), 2)
+        tied = await _fetch_planned_for(
+            conn, WEAKEST_TIED.format(rows=rows_sql, met=met), committee_id, period, limit, last["rating"], cent
+        )
+        rows = [*rows, *tied]
+    found = {r["cell_id"]: _report_item(r, period, unrated=unrated) for r in rows}
+    return {"items": sorted(found.values(), key=weak_key)[:limit]}
 
 
 async def list_frameworks(conn: asyncpg.Connection) -> list[dict[str, Any]]:
