@@ -600,25 +600,52 @@ WEAK_MET = (
 """The weak report rows of a month that held its regular meeting (a month without it still waiting for it reads
 as not met yet, not Poor: services/gateway/rollups.py `month_shown`)."""
 
+STORED_IN_SUBTREE = (
+    "EXISTS (SELECT 1 FROM subtree_cell s WHERE s.ancestor_id = $1 AND s.cell_id = p.cell_id"
+    " AND cell_in_period(s.first_month, s.last_month, $2))"
+)
+"""A stored period of a cell in the subtree that existed in the period (as REPORT_ROWS reads the cells)."""
+STORED_MET = " AND p.regular_held <> 0 AND NOT p.flags @> ARRAY['no_regular_meeting']::text[]"
+"""WEAK_MET on a stored period."""
+MISSING_IN_SUBTREE = """
+SELECT s.cell_id FROM subtree_cell s
+WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
+  AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
+ORDER BY s.cell_id COLLATE "C" LIMIT $3
+"""
+"""The first $3 cells of the subtree (in code point order) that existed in the period without a stored one: Poor at
+0 (outside a running quarter or year, whose such cells are not rated)."""
+
 WEAKEST_RAW = """
-SELECT * FROM ({rows}) r
+SELECT * FROM ({rows} AND s.cell_id IN ({chosen})) r
 WHERE r.rating IN ('poor', 'average'){met}
 ORDER BY array_position(ARRAY['poor', 'average'], r.rating), r.score, r.cell_id COLLATE "C"
 LIMIT $3
 """
-"""The first $3 weak REPORT_ROWS by rating (Poor first), raw score, then cell id in code point order."""
+"""The first $3 weak REPORT_ROWS by rating (Poor first), raw score, then cell id in code point order, among the
+cells `chosen` (the first $3 of each weak rating off its index, and those without a stored period): the names and
+figures read for those only."""
+WEAK_STREAM = (
+    "(SELECT p.cell_id FROM cell_period p WHERE p.period = $2 AND p.rating = '{rating}'{met} AND {subtree}"
+    ' ORDER BY p.score, p.cell_id COLLATE "C" LIMIT $3)'
+)
 
 WEAKEST_TIED = """
 SELECT * FROM (
     SELECT r.*, row_number() OVER (PARTITION BY abs(r.score - $5) < 0.004 ORDER BY r.cell_id COLLATE "C") AS nth
-    FROM ({rows}) r
+    FROM ({rows} AND s.cell_id IN ({chosen})) r
     WHERE r.rating = $4 AND r.score BETWEEN $5 - 0.006 AND $5 + 0.006{met}
 ) t
 WHERE t.nth <= $3 OR abs(t.score - $5) >= 0.004
 """
 """The REPORT_ROWS rated $4 whose score may round to the cent $5: the first $3 by id of those that surely do (within
 0.004 of it), and every one near the half cent either side (0.004 to 0.006 away), for Python's round to settle (a
-float's error is far below those margins)."""
+float's error is far below those margins); among the cells `chosen` (TIED_STREAM, and those without a stored period
+when they may tie)."""
+TIED_STREAM = (
+    "SELECT p.cell_id FROM cell_period p WHERE p.period = $2 AND p.rating = $4"
+    " AND p.score BETWEEN $5 - 0.006 AND $5 + 0.006 AND {subtree}"
+)
 
 
 def weak_key(item: dict[str, Any]) -> tuple[int, float, str]:
@@ -638,20 +665,30 @@ async def weakest_cells(
     today: date | None = None,
 ) -> dict[str, Any]:
     """The subtree's `limit` weakest cells of the period as report lines (committee_report's items), in weak_key's
-    order, read without reading every cell: the first `limit` by raw score in SQL, then every cell whose score rounds
-    to the same cent as the last of them (whose order by id the raw score does not give), settled in Python by the
-    line's own rounded score. `met_only`: the cells that held the month's regular meeting only (WEAK_MET)."""
+    order, read without reading every cell: the first `limit` by raw score off each weak rating's index (and the
+    first cells without a stored period, Poor at 0), then every cell whose score rounds to the same cent as the last
+    of them (whose order by id the raw score does not give), settled in Python by the line's own rounded score.
+    `met_only`: the cells that held the month's regular meeting only (WEAK_MET)."""
     unrated = not_rated_yet(period, today=today or today_in_vietnam())
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
-    rows_sql = REPORT_ROWS.format(**placeholders)
+    rows_sql = REPORT_ROWS.format(**placeholders).rstrip()  # ends with its WHERE: each query adds `chosen` to it
     met = WEAK_MET if met_only else ""
-    rows = await _fetch_planned_for(conn, WEAKEST_RAW.format(rows=rows_sql, met=met), committee_id, period, limit)
+    # a cell without a stored period is Poor at 0 without the regular meeting: weak unless not rated yet or not met
+    sums = await subtree_sums(conn, committee_id, [period], months_upto="")
+    any_missing = sums.cells_in(period) > sums.stored(period) and not unrated and not met_only
+    missing = [f"({MISSING_IN_SUBTREE})"] if any_missing else []
+    streams = [
+        WEAK_STREAM.format(rating=rating, met=STORED_MET if met_only else "", subtree=STORED_IN_SUBTREE)
+        for rating in WEAK_RATINGS
+    ]
+    raw = WEAKEST_RAW.format(rows=rows_sql, chosen=" UNION ALL ".join(streams + missing), met=met)
+    rows = await _fetch_planned_for(conn, raw, committee_id, period, limit)
     if len(rows) == limit:
         last = rows[-1]
         cent = round(float(last["score"]), 2)
-        tied = await _fetch_planned_for(
-            conn, WEAKEST_TIED.format(rows=rows_sql, met=met), committee_id, period, limit, last["rating"], cent
-        )
+        chosen = [TIED_STREAM.format(subtree=STORED_IN_SUBTREE)] + (missing if cent == 0 else [])
+        tied_sql = WEAKEST_TIED.format(rows=rows_sql, chosen=" UNION ALL ".join(chosen), met=met)
+        tied = await _fetch_planned_for(conn, tied_sql, committee_id, period, limit, last["rating"], cent)
         rows = [*rows, *tied]
     found = {r["cell_id"]: _report_item(r, period, unrated=unrated) for r in rows}
     return {"items": sorted(found.values(), key=weak_key)[:limit]}

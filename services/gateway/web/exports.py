@@ -97,8 +97,9 @@ async def report(
 
 def weakness(row: dict[str, Any]) -> tuple[int, float, str] | None:
     """How weak a report row is, the weakest smallest (Poor before Average, then the lower score, then the cell id),
-    as evaluation's weakest cells order them; None for a row that is not weak: rated Good or Fair, or without a
-    rating (not met yet in the month in progress, not rated yet in a running quarter or year: DOMAIN.md "Alerts")."""
+    as evaluation's weakest cells order them (GetWeakestCells: queries.weak_key); None for a row that is not weak:
+    rated Good or Fair, or without a rating (not met yet in the month in progress, not rated yet in a running quarter
+    or year: DOMAIN.md "Alerts")."""
     rating = row.get("rating")
     if rating not in ("poor", "average"):
         return None
