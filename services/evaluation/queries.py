@@ -617,14 +617,15 @@ ORDER BY s.cell_id COLLATE "C" LIMIT $3
 0 (outside a running quarter or year, whose such cells are not rated)."""
 
 WEAKEST_RAW = """
-SELECT * FROM ({rows} AND s.cell_id IN ({chosen})) r
+SELECT * FROM ({rows} AND s.cell_id = ANY($4::text[])) r
 WHERE r.rating IN ('poor', 'average'){met}
 ORDER BY array_position(ARRAY['poor', 'average'], r.rating), r.score, r.cell_id COLLATE "C"
 LIMIT $3
 """
 """The first $3 weak REPORT_ROWS by rating (Poor first), raw score, then cell id in code point order, among the
-cells `chosen` (the first $3 of each weak rating off its index, and those without a stored period): the names and
-figures read for those only."""
+cells $4 (read before: the first $3 of each weak rating off its index, WEAK_STREAM, and those without a stored period):
+the names and figures read for those only (the ids given as an array: read inside this statement, the planner ran the
+streams once per row of a real province's tree, seconds instead of milliseconds)."""
 WEAK_STREAM = (
     "(SELECT p.cell_id FROM cell_period p WHERE p.period = $2 AND p.rating = '{rating}'{met} AND {subtree}"
     ' ORDER BY p.score, p.cell_id COLLATE "C" LIMIT $3)'
@@ -633,18 +634,18 @@ WEAK_STREAM = (
 WEAKEST_TIED = """
 SELECT * FROM (
     SELECT r.*, row_number() OVER (PARTITION BY abs(r.score - $5) < 0.004 ORDER BY r.cell_id COLLATE "C") AS nth
-    FROM ({rows} AND s.cell_id IN ({chosen})) r
+    FROM ({rows} AND s.cell_id = ANY($6::text[])) r
     WHERE r.rating = $4 AND r.score BETWEEN $5 - 0.006 AND $5 + 0.006{met}
 ) t
 WHERE t.nth <= $3 OR abs(t.score - $5) >= 0.004
 """
 """The REPORT_ROWS rated $4 whose score may round to the cent $5: the first $3 by id of those that surely do (within
 0.004 of it), and every one near the half cent either side (0.004 to 0.006 away), for Python's round to settle (a
-float's error is far below those margins); among the cells `chosen` (TIED_STREAM, and those without a stored period
-when they may tie)."""
+float's error is far below those margins); among the cells $6 (read before: TIED_STREAM, and those without a stored
+period when they may tie)."""
 TIED_STREAM = (
-    "SELECT p.cell_id FROM cell_period p WHERE p.period = $2 AND p.rating = $4"
-    " AND p.score BETWEEN $5 - 0.006 AND $5 + 0.006 AND {subtree}"
+    "SELECT p.cell_id FROM cell_period p WHERE $3::int IS NOT NULL AND p.period = $2 AND p.rating = $4::text"
+    " AND p.score BETWEEN $5::float8 - 0.006 AND $5::float8 + 0.006 AND {subtree}"
 )
 
 
@@ -681,14 +682,16 @@ async def weakest_cells(
         WEAK_STREAM.format(rating=rating, met=STORED_MET if met_only else "", subtree=STORED_IN_SUBTREE)
         for rating in WEAK_RATINGS
     ]
-    raw = WEAKEST_RAW.format(rows=rows_sql, chosen=" UNION ALL ".join(streams + missing), met=met)
-    rows = await _fetch_planned_for(conn, raw, committee_id, period, limit)
+    chosen = [row[0] for row in await conn.fetch(" UNION ALL ".join(streams + missing), committee_id, period, limit)]
+    raw = WEAKEST_RAW.format(rows=rows_sql, met=met)
+    rows = await _fetch_planned_for(conn, raw, committee_id, period, limit, chosen)
     if len(rows) == limit:
         last = rows[-1]
         cent = round(float(last["score"]), 2)
-        chosen = [TIED_STREAM.format(subtree=STORED_IN_SUBTREE)] + (missing if cent == 0 else [])
-        tied_sql = WEAKEST_TIED.format(rows=rows_sql, chosen=" UNION ALL ".join(chosen), met=met)
-        tied = await _fetch_planned_for(conn, tied_sql, committee_id, period, limit, last["rating"], cent)
+        near = " UNION ALL ".join([TIED_STREAM.format(subtree=STORED_IN_SUBTREE)] + (missing if cent == 0 else []))
+        args = (committee_id, period, limit, last["rating"], cent)
+        chosen = [row[0] for row in await conn.fetch(near, *args)]
+        tied = await _fetch_planned_for(conn, WEAKEST_TIED.format(rows=rows_sql, met=met), *args, chosen)
         rows = [*rows, *tied]
     found = {r["cell_id"]: _report_item(r, period, unrated=unrated) for r in rows}
     return {"items": sorted(found.values(), key=weak_key)[:limit]}
