@@ -657,30 +657,142 @@ async def committee_report(
     placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
     sql = REPORT_PAGE.format(rows=REPORT_ROWS.format(**placeholders))
     rows = await _fetch_planned_for(conn, sql, committee_id, period, after_score, after_cell, limit)
-    items = [
-        {
-            "cell_id": r["cell_id"],
-            "period": period,
-            "name": r["name"],
-            "parent_id": r["parent_id"],
-            "rating": r["rating"],
-            "score": None if r["score"] is None else round(r["score"], 2),
-            "regular_held": r["regular_held"],
-            "thematic_held": r["thematic_held"],
-            "meetings_held": r["meetings_held"],
-            "attendance_rate": _share(r["present"], r["counted"]),
-            "speaking_rate": _share(r["speakers_present"], r["present"]),
-            "flags": ["in_progress"] if r["missing"] and unrated else list(r["flags"] or []),
-            "not_rated": bool(r["missing"] and unrated),
-        }
-        for r in rows
-    ]
-    noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
-    for item in items:
-        item["late_change"] = noted.get((item["cell_id"], period))
+    items = [_report_item(r, period, unrated=unrated) for r in rows]
+    await _note_late_changes(conn, items, period)
     last = rows[-1] if len(rows) == limit else None
     following = {"after_score": last["score"], "after_cell": last["cell_id"]} if last is not None else None
     return {"items": items, "next": following}
+
+
+async def _note_late_changes(conn: asyncpg.Connection, items: list[dict[str, Any]], period: str) -> None:
+    """Set each report line's `late_change` (late_changes: its month's change after it closed, or None) in place."""
+    noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
+    for item in items:
+        item["late_change"] = noted.get((item["cell_id"], period))
+
+
+def _report_item(r: asyncpg.Record, period: str, *, unrated: bool) -> dict[str, Any]:
+    """A REPORT_ROWS row as a line of the report (its score rounded to the cent, its rates as shares)."""
+    return {
+        "cell_id": r["cell_id"],
+        "period": period,
+        "name": r["name"],
+        "parent_id": r["parent_id"],
+        "rating": r["rating"],
+        "score": None if r["score"] is None else round(r["score"], 2),
+        "regular_held": r["regular_held"],
+        "thematic_held": r["thematic_held"],
+        "meetings_held": r["meetings_held"],
+        "attendance_rate": _share(r["present"], r["counted"]),
+        "speaking_rate": _share(r["speakers_present"], r["present"]),
+        "flags": ["in_progress"] if r["missing"] and unrated else list(r["flags"] or []),
+        "not_rated": bool(r["missing"] and unrated),
+    }
+
+
+WEAK_MET = (
+    " AND coalesce(r.regular_held, 1) <> 0 AND NOT coalesce(r.flags, '{}') @> ARRAY['no_regular_meeting']::text[]"
+)
+"""The weak report rows of a month that held its regular meeting (a month without it still waiting for it reads
+as not met yet, not Poor: services/gateway/rollups.py `month_shown`)."""
+
+STORED_IN_SUBTREE = (
+    "EXISTS (SELECT 1 FROM subtree_cell s WHERE s.ancestor_id = $1 AND s.cell_id = p.cell_id"
+    " AND cell_in_period(s.first_month, s.last_month, $2))"
+)
+"""A stored period of a cell in the subtree that existed in the period (as REPORT_ROWS reads the cells)."""
+STORED_MET = " AND p.regular_held <> 0 AND NOT p.flags @> ARRAY['no_regular_meeting']::text[]"
+"""WEAK_MET on a stored period."""
+MISSING_IN_SUBTREE = """
+SELECT s.cell_id FROM subtree_cell s
+WHERE s.ancestor_id = $1 AND cell_in_period(s.first_month, s.last_month, $2)
+  AND NOT EXISTS (SELECT 1 FROM cell_period p WHERE p.cell_id = s.cell_id AND p.period = $2)
+ORDER BY s.cell_id COLLATE "C" LIMIT $3
+"""
+"""The first $3 cells of the subtree (in code point order) that existed in the period without a stored one: Poor at
+0 (outside a running quarter or year, whose such cells are not rated)."""
+
+WEAKEST_RAW = """
+SELECT * FROM ({rows} AND s.cell_id = ANY($4::text[])) r
+WHERE r.rating IN ('poor', 'average'){met}
+ORDER BY array_position(ARRAY['poor', 'average'], r.rating), r.score, r.cell_id COLLATE "C"
+LIMIT $3
+"""
+"""The first $3 weak REPORT_ROWS by rating (Poor first), raw score, then cell id in code point order, among the
+cells $4 (read before: the first $3 of each weak rating off its index, WEAK_STREAM, and those without a stored period):
+the names and figures read for those only (the ids given as an array: read inside this statement, the planner ran the
+streams once per row of a real province's tree, seconds instead of milliseconds)."""
+WEAK_STREAM = (
+    "(SELECT p.cell_id FROM cell_period p WHERE p.period = $2 AND p.rating = '{rating}'{met} AND {subtree}"
+    ' ORDER BY p.score, p.cell_id COLLATE "C" LIMIT $3)'
+)
+
+WEAKEST_TIED = """
+SELECT * FROM (
+    SELECT r.*, row_number() OVER (PARTITION BY abs(r.score - $5) < 0.004 ORDER BY r.cell_id COLLATE "C") AS nth
+    FROM ({rows} AND s.cell_id = ANY($6::text[])) r
+    WHERE r.rating = $4 AND r.score BETWEEN $5 - 0.006 AND $5 + 0.006{met}
+) t
+WHERE t.nth <= $3 OR abs(t.score - $5) >= 0.004
+"""
+"""The REPORT_ROWS rated $4 whose score may round to the cent $5: the first $3 by id of those that surely do (within
+0.004 of it), and every one near the half cent either side (0.004 to 0.006 away), for Python's round to settle (a
+float's error is far below those margins); among the cells $6 (read before: TIED_STREAM, and those without a stored
+period when they may tie)."""
+TIED_STREAM = (
+    "SELECT p.cell_id FROM cell_period p WHERE $3::int IS NOT NULL AND p.period = $2 AND p.rating = $4::text"
+    " AND p.score BETWEEN $5::float8 - 0.006 AND $5::float8 + 0.006 AND {subtree}"
+)
+
+
+def weak_key(item: dict[str, Any]) -> tuple[int, float, str]:
+    """The order of the weakest cells as a report lists them: Poor before Average, then the score as the line gives
+    it (rounded to the cent: two cells at 45.001 and 44.999 both read 45 and tie), then the cell id in code point
+    order (Python's)."""
+    return (0 if item["rating"] == "poor" else 1, float(item["score"] or 0.0), str(item["cell_id"]))
+
+
+async def weakest_cells(
+    conn: asyncpg.Connection,
+    committee_id: str,
+    period: str,
+    *,
+    limit: int,
+    met_only: bool = False,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """The subtree's `limit` weakest cells of the period as report lines (committee_report's items), in weak_key's
+    order, read without reading every cell: the first `limit` by raw score off each weak rating's index (and the
+    first cells without a stored period, Poor at 0), then every cell whose score rounds to the same cent as the last
+    of them (whose order by id the raw score does not give), settled in Python by the line's own rounded score.
+    `met_only`: the cells that held the month's regular meeting only (WEAK_MET)."""
+    unrated = not_rated_yet(period, today=today or today_in_vietnam())
+    placeholders = _placeholders(unrated) | {"missing_held": "NULL" if unrated else "0"}
+    rows_sql = REPORT_ROWS.format(**placeholders).rstrip()  # ends with its WHERE: each query adds `chosen` to it
+    met = WEAK_MET if met_only else ""
+    # a cell without a stored period is Poor at 0 without the regular meeting: weak unless not rated yet or not met
+    sums = await subtree_sums(conn, committee_id, [period], months_upto="")
+    any_missing = sums.cells_in(period) > sums.stored(period) and not unrated and not met_only
+    missing = [f"({MISSING_IN_SUBTREE})"] if any_missing else []
+    streams = [
+        WEAK_STREAM.format(rating=rating, met=STORED_MET if met_only else "", subtree=STORED_IN_SUBTREE)
+        for rating in WEAK_RATINGS
+    ]
+    chosen = [row[0] for row in await conn.fetch(" UNION ALL ".join(streams + missing), committee_id, period, limit)]
+    raw = WEAKEST_RAW.format(rows=rows_sql, met=met)
+    rows = await _fetch_planned_for(conn, raw, committee_id, period, limit, chosen)
+    if len(rows) == limit:
+        last = rows[-1]
+        cent = round(float(last["score"]), 2)
+        near = " UNION ALL ".join([TIED_STREAM.format(subtree=STORED_IN_SUBTREE)] + (missing if cent == 0 else []))
+        args = (committee_id, period, limit, last["rating"], cent)
+        chosen = [row[0] for row in await conn.fetch(near, *args)]
+        tied = await _fetch_planned_for(conn, WEAKEST_TIED.format(rows=rows_sql, met=met), *args, chosen)
+        rows = [*rows, *tied]
+    found = {r["cell_id"]: _report_item(r, period, unrated=unrated) for r in rows}
+    items = sorted(found.values(), key=weak_key)[:limit]
+    await _note_late_changes(conn, items, period)
+    return {"items": items}
 
 
 async def list_frameworks(conn: asyncpg.Connection) -> list[dict[str, Any]]:

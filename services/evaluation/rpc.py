@@ -98,6 +98,16 @@ async def committee_report(request: rpc.GetCommitteeReport, app: EvaluationConte
         )
 
 
+async def weakest_cells(request: rpc.GetWeakestCells, app: EvaluationContext) -> dict[str, Any]:
+    """The subtree's weakest cells as report lines (queries.weakest_cells); the period's errors as for the roll-up."""
+    async with app.pool.acquire() as conn:
+        await _committee(conn, request.committee_id)
+        await _rated(conn, request.committee_id, request.period)
+        return await queries.weakest_cells(
+            conn, request.committee_id, request.period, limit=request.limit, met_only=request.met_only
+        )
+
+
 async def list_frameworks(request: rpc.ListFrameworks, app: EvaluationContext) -> dict[str, Any]:
     """Every stored framework version, as one page."""
     async with app.pool.acquire() as conn:
@@ -170,6 +180,7 @@ def rpc_methods(app: EvaluationContext) -> RpcMethods:
     methods.add(rpc.GetCommitteeRollup, partial(committee_rollup, app=app))
     methods.add(rpc.GetCommitteeRanking, partial(committee_ranking, app=app))
     methods.add(rpc.GetCommitteeReport, partial(committee_report, app=app))
+    methods.add(rpc.GetWeakestCells, partial(weakest_cells, app=app))
     methods.add(rpc.ListFrameworks, partial(list_frameworks, app=app))
     methods.add(rpc.GetFramework, partial(get_framework, app=app))
     methods.add(rpc.AdoptFramework, partial(adopt_framework, app=app))

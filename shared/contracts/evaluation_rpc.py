@@ -336,3 +336,28 @@ class GetCommitteeReport(EvaluationRequest[CommitteeReportReply]):
     after_score: float | None = None
     after_cell: str | None = None
     limit: Annotated[int, Field(ge=1, le=REPORT_PAGE_MAX)] = 1000
+
+
+WEAKEST_MAX = REPORT_PAGE_MAX
+"""The most weakest cells one GetWeakestCells asks for (a page of the report at most)."""
+
+
+class WeakestCellsReply(Reply):
+    """A committee's weakest cells of a period, worst first, each with every figure of its report line."""
+
+    items: list[ReportRowReply]
+
+
+class GetWeakestCells(EvaluationRequest[WeakestCellsReply]):
+    """The subtree's `limit` weakest cells of the period (rated Average or Poor: Poor first, then the lower score
+    rounded to the cent as the report gives it, then the cell id in code point order), each as its report line
+    (GetCommitteeReport's items): what a large committee's report PDF lists, without reading every cell.
+    `met_only`: leave out the cells without the month's regular meeting (`regular_held` 0 or flagged
+    `no_regular_meeting`), as the gateway shows a month still waiting for it; the period's errors as for the
+    roll-up."""
+
+    method = "weakest_cells"
+    committee_id: str
+    period: Period
+    limit: Annotated[int, Field(ge=1, le=WEAKEST_MAX)] = 50
+    met_only: bool = False

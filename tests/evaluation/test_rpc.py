@@ -420,3 +420,23 @@ async def test_periods_ranking_and_report_count_every_meeting_held(rpc: RpcClien
     report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ward["committee"], period="2026-05"))
     held = {item["cell_id"]: item["meetings_held"] for item in report["items"]}
     assert held == {ward["cell_a"]: 1, ward["cell_b"]: 0}
+
+
+async def test_the_weakest_cells_are_the_weak_lines_of_the_report_worst_first(
+    rpc: RpcClient, ward: dict[str, str]
+) -> None:
+    """GetWeakestCells answers the report's lines rated Average or Poor, Poor first, then by score and id, at most
+    `limit`; `met_only` leaves out a month's cells without its regular meeting; the period's errors as the roll-up's."""
+    report = await ask(rpc, evaluation.GetCommitteeReport(committee_id=ward["committee"], period="2026-05"))
+    weak = [item for item in report["items"] if item["rating"] in ("poor", "average")]
+    weak.sort(key=lambda item: (item["rating"] != "poor", item["score"], item["cell_id"]))
+    assert weak
+    request = evaluation.GetWeakestCells(committee_id=ward["committee"], period="2026-05", limit=50)
+    assert (await ask(rpc, request))["items"] == weak
+    assert (await ask(rpc, request.model_copy(update={"limit": 1})))["items"] == weak[:1]
+    met = [item for item in weak if item["regular_held"] and "no_regular_meeting" not in item["flags"]]
+    assert len(met) < len(weak)  # cell B held another meeting than its regular one
+    assert (await ask(rpc, request.model_copy(update={"met_only": True})))["items"] == met
+    with pytest.raises(RpcError) as unknown:
+        await ask(rpc, request.model_copy(update={"committee_id": "nobody"}))
+    assert (unknown.value.code, unknown.value.field) == ("not_found", "committee_id")

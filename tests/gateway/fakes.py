@@ -798,6 +798,23 @@ class World:
             following = {"after_score": chosen[-1]["score"], "after_cell": chosen[-1]["cell_id"]} if more else None
             return {"items": chosen, "next": following}
 
+        async def weakest_cells(r: evaluation.GetWeakestCells) -> dict[str, Any]:
+            # the report's lines rated Average or Poor (with met_only: those that held the month's regular meeting),
+            # in evaluation's order (queries.weak_key)
+            report = await committee_report(
+                evaluation.GetCommitteeReport(committee_id=r.committee_id, period=r.period, limit=5000)
+            )
+            weak = [
+                row
+                for row in report["items"]
+                if row.get("rating") in ("poor", "average")
+                and not (
+                    r.met_only and (row.get("regular_held") == 0 or "no_regular_meeting" in (row.get("flags") or []))
+                )
+            ]
+            weak.sort(key=lambda row: (row["rating"] != "poor", float(row["score"] or 0.0), str(row["cell_id"])))
+            return {"items": weak[: r.limit]}
+
         async def list_frameworks(r: evaluation.ListFrameworks) -> dict[str, Any]:
             items = list(self.frameworks.values())
             return page(items, len(items), 0)
@@ -841,6 +858,7 @@ class World:
         methods.add(evaluation.GetCommitteeRollup, committee_rollup)
         methods.add(evaluation.GetCommitteeRanking, committee_ranking)
         methods.add(evaluation.GetCommitteeReport, committee_report)
+        methods.add(evaluation.GetWeakestCells, weakest_cells)
         methods.add(evaluation.ListFrameworks, list_frameworks)
         methods.add(evaluation.GetFramework, get_framework)
         methods.add(evaluation.AdoptFramework, adopt_framework)

@@ -4,9 +4,11 @@ PDF's rows. The reference is the earlier code, kept here: the server dumping its
 the client reading the reply to dicts and validating them again, and every figure formatted by babel with the period's
 columns worked out on every row."""
 
+import heapq
 import importlib
 import json
 import random
+import types
 from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 from babel.numbers import format_decimal
 
+from services.evaluation import queries
 from services.gateway.rollups import month_shown
 from services.gateway.web import i18n
 from services.gateway.web.i18n import format_period, late_change_note
@@ -21,6 +24,7 @@ from shared import rpc
 from shared.contracts import evaluation_rpc as evaluation
 from shared.envelope import now
 from shared.periods import month_of, previous_period
+from tests.evaluation.private_db import private_pool
 
 exports = importlib.import_module("services.gateway.web.exports")
 """The exports module (the package's attribute `exports` is the pages' module of the same name)."""
@@ -186,3 +190,146 @@ def test_format_number_writes_what_babel_writes() -> None:
     for value in values:
         for digits in (0, 1, 2):
             assert i18n.format_number(value, digits) == old_format_number(value, digits), (value, digits)
+
+
+TIED_CELLS = 5000
+"""Cells whose weak ones (Average or Poor) are all within one GetWeakestCells (WEAKEST_MAX)."""
+TIED_CENTS = (12.34, 30.12, 30.13, 44.99, 45.0, 45.01, 55.5, 60.12, 60.13)
+"""Cents around which many cells' raw scores lie, on either side and on the half cent (30.125 and 60.125 are exact
+binary halves, which Python rounds to the even cent; 44.995 and 45.005 are not, rounding by their binary value): the
+raw score orders such cells otherwise than their rounded score and id do."""
+OFFSETS = (-0.006, -0.005, -0.0049, -0.004, -0.001, 0.0, 0.001, 0.004, 0.0049, 0.005, 0.006)
+CELL_IDS = ("cb-{:05d}", "CB{:05d}", "cb{:05d}", "Cb_{:05d}", "cb.{:05d}")
+"""Ids that sort otherwise by a linguistic collation than by code point (Python's order)."""
+
+
+def tied_rows(rng: random.Random, cells: list[str], period: str) -> list[tuple[object, ...]]:
+    """Stored periods of most of `cells` (the rest are Poor at 0 without one, or not rated yet in a running year):
+    many Poor at 0 without the regular meeting, and scores clustered on both sides of TIED_CENTS."""
+    rows: list[tuple[object, ...]] = []
+    for cell in cells:
+        choice = rng.random()
+        if choice < 0.02:
+            continue  # no stored period
+        if choice < 0.05:
+            score, regular, flags = 0.0, 0, ["no_regular_meeting"]
+        elif choice < 0.7:
+            score = round(rng.choice(TIED_CENTS) + rng.choice(OFFSETS), 4)
+            score = rng.choice([score, rng.choice(TIED_CENTS) + rng.choice(OFFSETS)])
+            regular, flags = rng.choice([0, 1, 1, 2]), rng.choice([[], [], ["provisional"], ["no_regular_meeting"]])
+        else:
+            score, regular, flags = rng.uniform(0, 100), 1, []
+        rating = "good" if score >= 90 else "fair" if score >= 70 else "average" if score >= 50 else "poor"
+        rating = rng.choice([rating, rating, rating, "average" if rating == "poor" else rating])
+        rows.append((cell, period, rating, score, regular, rng.randint(0, 1), 15, 18, 7, 1, regular, json.dumps(flags)))
+    return rows
+
+
+async def tied_subtree(conn: Any, periods: tuple[str, ...]) -> None:
+    """A province of TIED_CELLS cells under 7 communes, each period stored by tied_rows."""
+    rng = random.Random(235)
+    stamp = "now(), 'identity'"
+    await conn.execute(f"INSERT INTO unit VALUES ('prov', 'Tỉnh ủy', 'committee', NULL, true, {stamp})")
+    await conn.execute(
+        f"INSERT INTO unit SELECT 'xa' || i, 'Đảng ủy xã ' || i, 'committee', 'prov', true, {stamp}"
+        " FROM generate_series(1, 7) i"
+    )
+    cells = [rng.choice(CELL_IDS).format(index) for index in range(TIED_CELLS)]
+    await conn.executemany(
+        f"INSERT INTO unit VALUES ($1, $2, 'cell', $3, true, {stamp})",
+        [(cell, f"{rng.choice(NAMES)} {index}", f"xa{index % 7 + 1}") for index, cell in enumerate(cells)],
+    )
+    for period in periods:
+        await conn.executemany(
+            "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
+            " speakers_present, months_counted, months_with_regular, flags)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, ARRAY(SELECT jsonb_array_elements_text($12)))",
+            tied_rows(rng, cells, period),
+        )
+    await conn.execute("ANALYZE unit; ANALYZE cell_period")
+    await queries.refresh_subtrees(conn)
+
+
+class EvaluationOverRpc:
+    """state.rpc for the export functions: each request answered by evaluation's query on `conn`, sent as bytes and
+    read as the RPC layer does."""
+
+    def __init__(self, conn: Any) -> None:
+        self.methods = rpc.RpcMethods("evaluation")
+
+        async def committee_report(request: evaluation.GetCommitteeReport) -> dict[str, Any]:
+            return await queries.committee_report(
+                conn,
+                request.committee_id,
+                request.period,
+                after_score=request.after_score,
+                after_cell=request.after_cell,
+                limit=request.limit,
+            )
+
+        async def weakest_cells(request: evaluation.GetWeakestCells) -> dict[str, Any]:
+            return await queries.weakest_cells(
+                conn, request.committee_id, request.period, limit=request.limit, met_only=request.met_only
+            )
+
+        self.methods.add(evaluation.GetCommitteeReport, committee_report)
+        self.methods.add(evaluation.GetWeakestCells, weakest_cells)
+        self.asked: list[str] = []
+
+    async def call(self, request: Any) -> Any:
+        self.asked.append(request.method)
+        wire = rpc.RpcRequest(method=request.method, params=request.model_dump(mode="json"))
+        return rpc.read_reply(request, json.dumps(await rpc.answer(wire, self.methods)).encode())
+
+
+async def old_weakest(state: Any, committee_id: str, period: str, weakest: int) -> list[dict[str, Any]]:
+    """The weakest cells as the earlier report_summary chose them: every cell's report line read, the weak ones kept
+    (exports.weakness: Poor first, the rounded score, the id in code point order)."""
+    kept: list[tuple[tuple[int, float, str], dict[str, Any]]] = []
+    async for page in exports.report_pages(state, None, committee_id, period):
+        kept += [(weak, row) for row in page if (weak := exports.weakness(row)) is not None]
+        if len(kept) > 2 * weakest:
+            kept = heapq.nsmallest(weakest, kept, key=lambda pair: pair[0])
+    return [row for _, row in heapq.nsmallest(weakest, kept, key=lambda pair: pair[0])]
+
+
+@pytest.mark.parametrize("which", ["closed month", "running month", "running year"])
+async def test_the_weakest_cells_asked_of_evaluation_are_those_every_cell_gave(
+    which: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5,000 cells with ties everywhere (hundreds Poor at 0, with and without a stored period; clusters of raw
+    scores that round to the same cent, on the half cent and either side of it; ids whose order a collation changes):
+    the weakest cells evaluation now gives (GetWeakestCells) are, row for row and as the PDF draws them, those the
+    earlier export picked out of every cell's report line, whatever the list's length, in a closed month, in the
+    month in progress (a cell without its regular meeting not weak yet) and in a running year (a cell without a
+    stored period not rated)."""
+    month = month_of(now())
+    period = {"closed month": previous_period(month), "running month": month, "running year": month[:4]}[which]
+    async with private_pool(database_url) as pool, pool.acquire() as conn:
+        await tied_subtree(conn, (period,))
+        state = types.SimpleNamespace(rpc=EvaluationOverRpc(conn))
+        reference = await old_weakest(state, "prov", period, TIED_CELLS)  # every weak cell, in order
+        assert 1000 < len(reference) <= evaluation.WEAKEST_MAX
+        drawn: dict[str, Any] = {}
+        monkeypatch.setattr(exports.pdf, "report_summary_pdf", lambda **kwargs: drawn.update(kwargs) or b"")
+        unit, rollup = {"id": "prov", "name": "Tỉnh ủy"}, {"cells": TIED_CELLS, "score": 41.2, "by_rating": {}}
+        # the cut falls among cells at 0, and inside each cluster of tied cents
+        listed = exports.PDF_WEAKEST
+        cuts = [1, listed, 333] + [
+            index + 2
+            for index in range(1, len(reference) - 1)
+            if reference[index]["score"] == reference[index + 1]["score"]
+            and reference[index]["score"] in TIED_CENTS
+            and reference[index - 1]["score"] != reference[index]["score"]
+        ]
+        assert len(cuts) > 8
+        for cut in cuts:
+            monkeypatch.setattr(exports, "PDF_WEAKEST", cut)
+            state.rpc.asked.clear()
+            new = await exports.weakest_cells(state, "prov", period)
+            assert state.rpc.asked == ["weakest_cells"]
+            assert new == reference[:cut], (which, cut)
+            if cut <= listed:  # the earlier code itself, as the PDF asked it (the reference is its whole list)
+                assert new == await old_weakest(state, "prov", period, cut), (which, cut)
+            exports.report_document(unit, period, {"rollup": rollup, "sub_units": [], "weakest": new})
+            assert drawn["weakest"] == [old_report_row(row, period=None)[1:] for row in reference[:cut]]

@@ -3,7 +3,6 @@ and the meeting evidence for the yearly grading (Quy định 366-QĐ/TW) per mem
 
 import asyncio
 import csv
-import heapq
 import io
 import re
 from collections import Counter
@@ -36,10 +35,10 @@ from services.gateway.web.i18n import (
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
-from shared.contracts.evaluation_rpc import GetCommitteeReport, GetCommitteeRollup
+from shared.contracts.evaluation_rpc import GetCommitteeReport, GetCommitteeRollup, GetWeakestCells
 from shared.contracts.meetings_rpc import HELD_STATUSES, ListUnits
 from shared.envelope import now as clock
-from shared.periods import is_running, local_date
+from shared.periods import awaiting_meeting, is_running, local_date
 from shared.rpc import RpcError
 from shared.text import shown_name, without_controls
 
@@ -101,8 +100,9 @@ async def report(
 
 def weakness(row: dict[str, Any]) -> tuple[int, float, str] | None:
     """How weak a report row is, the weakest smallest (Poor before Average, then the lower score, then the cell id),
-    as evaluation's weakest cells order them; None for a row that is not weak: rated Good or Fair, or without a
-    rating (not met yet in the month in progress, not rated yet in a running quarter or year: DOMAIN.md "Alerts")."""
+    as evaluation's weakest cells order them (GetWeakestCells: queries.weak_key); None for a row that is not weak:
+    rated Good or Fair, or without a rating (not met yet in the month in progress, not rated yet in a running quarter
+    or year: DOMAIN.md "Alerts")."""
     rating = row.get("rating")
     if rating not in ("poor", "average"):
         return None
@@ -136,19 +136,37 @@ async def sub_units(state: GatewayState, committee_id: str, period: str) -> list
     return [item for item in found if item is not None]
 
 
+async def weakest_cells(state: GatewayState, committee_id: str, period: str) -> list[dict[str, Any]]:
+    """The committee's PDF_WEAKEST weakest cells of the period (rated Average or Poor, weakness's order), each as the
+    committee's page reads it (data.month_shown: in the month in progress a cell that has not met yet is not weak),
+    asked of evaluation (GetWeakestCells) instead of read off every cell's report line; none for a committee without
+    data yet (as report_pages)."""
+    at = clock()
+    request = GetWeakestCells(
+        committee_id=committee_id, period=period, limit=PDF_WEAKEST, met_only=awaiting_meeting(period, at)
+    )
+    try:
+        found = await state.rpc.call(request)
+    except RpcError as exc:
+        if exc.code == "not_found" and exc.field in ("period", "committee_id"):
+            return []
+        raise
+    rows = [month_shown(item.model_dump(), period=period, now=at) for item in found.items]
+    weak = [(key, row) for row in rows if (key := weakness(row)) is not None]
+    return [row for _, row in sorted(weak, key=lambda pair: pair[0])]
+
+
 async def report_summary(
     state: GatewayState, principal: Principal, committee_id: str, period: str, rollup: dict[str, Any]
 ) -> dict[str, Any]:
     """What the PDF of a committee above FULL_LIST_CELLS cells gives: its roll-up, the figures of each directly
-    subordinate unit (sub_units) and its PDF_WEAKEST weakest cells with all their figures (`weakest`), read off the
-    report's pages with only those rows kept."""
-    kept: list[tuple[tuple[int, float, str], dict[str, Any]]] = []
-    async for page in report_pages(state, principal, committee_id, period):
-        kept += [(weak, row) for row in page if (weak := weakness(row)) is not None]
-        if len(kept) > 2 * PDF_WEAKEST:  # never more than a page and twice the list at once
-            kept = heapq.nsmallest(PDF_WEAKEST, kept, key=lambda pair: pair[0])
-    weakest = [row for _, row in heapq.nsmallest(PDF_WEAKEST, kept, key=lambda pair: pair[0])]
-    return {"rollup": rollup, "sub_units": await sub_units(state, committee_id, period), "weakest": weakest}
+    subordinate unit (sub_units) and its PDF_WEAKEST weakest cells with all their figures (`weakest`: weakest_cells,
+    never every cell's line)."""
+    del principal  # authorized by the caller (authorize_unit) for the committee's whole subtree
+    units, weakest = await asyncio.gather(
+        sub_units(state, committee_id, period), weakest_cells(state, committee_id, period)
+    )
+    return {"rollup": rollup, "sub_units": units, "weakest": weakest}
 
 
 def report_header(*, with_period: bool = True) -> list[str]:
