@@ -14,6 +14,9 @@ COPY shared ./shared
 COPY services ./services
 COPY deploy/__init__.py deploy/mailsink.py ./deploy/
 RUN uv sync --frozen --no-dev
+# UV_COMPILE_BYTECODE compiles the installed packages; chibo's own (installed editable) are compiled here, since
+# the runtime sets PYTHONDONTWRITEBYTECODE=1 and could not write to /app anyway: processes start from bytecode
+RUN /app/.venv/bin/python -m compileall -q --invalidation-mode timestamp shared services deploy
 
 FROM node:22-slim AS web-assets
 WORKDIR /assets
