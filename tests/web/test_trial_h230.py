@@ -93,19 +93,23 @@ async def test_a_quarter_rated_poor_for_its_missing_thematic_meeting_says_so(
     system: RunningSystem, province: dict[str, str]
 ) -> None:
     first = MONTHS[0]
-    if quarter_of(first) == quarter_of(MONTHS[1]):
-        pytest.skip("the demo's first quarter holds a later month with its thematic meeting")
+    # the seed holds each quarter's thematic meeting in its latest month of history: a first quarter of one month
+    # (December's seed) has none and is Kém for it; one holding later months has it, and no reason is said
+    lone = quarter_of(first) != quarter_of(MONTHS[1])
     quarter = quarter_of(first)
     async with signed_in(system, "officer") as client:
         page = await client.get(f"/app/cells/{CELL}?year={first[:4]}")
         assert page.status_code == 200, page.text[:500]
         overview = await client.get(f"/app/committees/{COMMITTEE}?period={quarter}")
         assert overview.status_code == 200, overview.text[:500]
-    # the overview's weakest cells read Kém at their scores too: the rule said beside them
-    assert THEMATIC_RULE in overview.text, overview.text
     row = re.search(rf"<tr><th scope=\"row\">{re.escape(format_period(quarter))}</th>(.*?)</tr>", page.text)
     assert row is not None, page.text
-    assert "Kém" in row.group(1) and NO_THEMATIC in row.group(1), row.group(1)
+    if lone:
+        # the overview's weakest cells read Kém at their scores too: the rule said beside them
+        assert THEMATIC_RULE in overview.text, overview.text
+        assert "Kém" in row.group(1) and NO_THEMATIC in row.group(1), row.group(1)
+    else:
+        assert NO_THEMATIC not in row.group(1), row.group(1)
 
 
 def test_the_reason_is_given_only_where_the_rule_lowered_the_rating() -> None:
