@@ -33,11 +33,21 @@ def begins_later(starts_at: datetime, now: datetime) -> bool:
 
 
 def already_past(starts_at: datetime, now: datetime) -> bool:
-    """Whether a start `starts_at` has passed at `now`, CLOCK_SKEW aside: a person schedules a new meeting, or moves
-    one still ahead, only to a start still ahead (meetings' check_start_ahead, and the secretary's forms, which say
-    it first beside their other errors): a meeting scheduled in the past sends no notice in time and loses the
-    notice item of its score without a word."""
+    """Whether a start `starts_at` has passed at `now`, CLOCK_SKEW aside: a person schedules a new meeting only to a
+    start still ahead (meetings' check_start_ahead, and the secretary's forms, which say it first beside their other
+    errors): a meeting scheduled in the past sends no notice in time and loses the notice item of its score without
+    a word. The allowance keeps a meeting scheduled at the door, minutes after it began, then recorded at once; a
+    move of a meeting still ahead has none (moved_into_the_past)."""
     return starts_at < now - CLOCK_SKEW
+
+
+def moved_into_the_past(starts_at: datetime, now: datetime) -> bool:
+    """Whether a person's move of a meeting still ahead to `starts_at` lands on a start already past at `now`, with
+    no CLOCK_SKEW: a move is a secretary's plan for the future, whose members are told the new time before it, and
+    `now` is the gateway's own clock when it sends the command (no sender's clock to allow for); a trial's move to a
+    few minutes before now was taken and mailed as a meeting to come (trial 19 #2). Meetings' check_reschedule and
+    the reschedule form refuse by it."""
+    return starts_at < now
 
 
 LONGEST_MEETING = timedelta(hours=24)

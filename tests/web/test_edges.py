@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from shared.envelope import now
+from shared.periods import VIETNAM_TZ
 from tests.support.running import eventually
 from tests.support.system import RunningSystem
 from tests.web.conftest import MONTHS, csrf_of, history_meeting, signed_in
@@ -199,6 +200,43 @@ async def test_the_reschedule_form_puts_a_past_meeting_where_it_really_took_plac
         return datetime.fromisoformat(starts) == held
 
     await eventually(moved, timeout=120, interval=0.5)
+
+
+async def test_a_meeting_still_ahead_is_not_moved_to_a_few_minutes_ago_on_the_form_nor_the_api(
+    system: RunningSystem, api: httpx.AsyncClient, province: dict[str, str]
+) -> None:
+    """Trial 19 #2: a meeting moved to a start a few minutes before now was taken within the 15 minutes' clock
+    allowance and mailed as a meeting to come. A move is a plan for the future: the form says so under the hour and
+    the API refuses it naming `starts_at`; the start stays where it was."""
+    meeting_id = f"demo-cb-thon-1-soon-{now():%Y%m%d%H%M%S}"
+    planned = (now() + timedelta(hours=3)).replace(second=0, microsecond=0)
+    secretary = {"Authorization": f"Bearer {province['secretary']}"}
+    await _scheduled(system, secretary, meeting_id, planned, topic="Phòng chống bão")
+    local = now().astimezone(VIETNAM_TZ)
+    # a few minutes ago, today (in the first minutes of a day: its first minute, still before now by seconds)
+    moved_to = max(local - timedelta(minutes=3), local.replace(hour=0, minute=0)).replace(second=0, microsecond=0)
+    async with signed_in(system, "secretary") as client:
+        record = await client.get(f"/app/meetings/{meeting_id}/record")
+        sent = await client.post(
+            f"/app/meetings/{meeting_id}/reschedule",
+            data={
+                "csrf": csrf_of(record.text),
+                "start_date": f"{moved_to:%d/%m/%Y}",
+                "start_time": f"{moved_to:%H:%M}",
+                "reason": "Dời lịch",
+            },
+        )
+        assert sent.status_code == 422, sent.text
+        page = html.unescape(sent.text)
+        assert f"Giờ: {moved_to:%H:%M} hôm nay đã qua; buổi sinh hoạt chưa diễn ra chỉ có thể dời sang" in page
+    refused = await api.post(
+        f"/v1/meetings/{meeting_id}/reschedule", headers=secretary, json={"starts_at": moved_to.isoformat()}
+    )
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert (body["field"], body["reason_code"]) == ("starts_at", "moved_into_the_past"), body
+    starts = (await api.get(f"/v1/meetings/{meeting_id}", headers=secretary)).json()["starts_at"]
+    assert datetime.fromisoformat(starts) == planned
 
 
 async def test_an_idle_connection_outlives_a_clients_keep_alive_expiry(system: RunningSystem) -> None:

@@ -505,6 +505,31 @@ def test_the_forms_schedule_no_meeting_on_a_day_already_past() -> None:
     assert forms.meeting_start({"start_date": "2026-12-02", "start_time": "07:00"}, errors, now=now, allow_past=True)
 
 
+def test_the_reschedule_form_moves_a_meeting_still_ahead_to_no_minute_already_past() -> None:
+    """A trial's move to a few minutes before now was taken within the 15 minutes' clock allowance a new meeting
+    scheduled at the door keeps (trial 19 #2): the reschedule form of a meeting still ahead refuses any start already
+    past, naming the hour, as meetings refuses the move (shared.plausible.moved_into_the_past)."""
+    now = datetime(2026, 12, 2, 9, 0, 30, tzinfo=VIETNAM_TZ)
+    said = (
+        "Giờ: %s hôm nay đã qua; buổi sinh hoạt chưa diễn ra chỉ có thể dời sang một giờ chưa tới (bây giờ là %s),"
+        " để đảng viên được thông báo giờ mới trước khi buổi sinh hoạt bắt đầu."
+    )
+    for hour, shown_now in (("08:50", "09:00"), ("08:59", "09:00"), ("09:00", "09:00:30")):
+        errors: dict[str, str] = {}
+        form = {"start_date": "2026-12-02", "start_time": hour}
+        assert forms.meeting_start(form, errors, now=now, moving=True) is None, hour
+        assert errors == {"starts_at": said % (hour, shown_now)}
+    for hour in ("09:01", "19:30"):
+        errors = {}
+        form = {"start_date": "2026-12-02", "start_time": hour}
+        assert forms.meeting_start(form, errors, now=now, moving=True) is not None and errors == {}, hour
+    # a new meeting keeps the allowance (scheduled at the door, minutes after it began), and a meeting already past
+    # is still put where it really took place
+    assert forms.meeting_start({"start_date": "2026-12-02", "start_time": "08:50"}, errors, now=now) is not None
+    moved = {"start_date": "2026-12-02", "start_time": "08:50"}
+    assert forms.meeting_start(moved, errors, now=now, moving=True, allow_past=True) is not None and errors == {}
+
+
 def test_the_reschedule_form_of_a_meeting_already_past_takes_a_past_day() -> None:
     """A meeting held a week late without being moved: its minutes are far from the schedule, so its date must be
     correctable on the form (meetings takes a move of a past meeting to another past start)."""

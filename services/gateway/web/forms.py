@@ -50,6 +50,7 @@ from shared.plausible import (
     begins_later,
     held_too_long_ago,
     meeting_start_problem,
+    moved_into_the_past,
 )
 from shared.reading import unstorable_character
 from shared.refusals import RefusalCode
@@ -481,6 +482,7 @@ def meeting_start(
     now: datetime | None = None,
     allow_past: bool = False,
     held_path: bool = False,
+    moving: bool = False,
 ) -> datetime | None:
     """The start of an upcoming meeting from the schedule and reschedule forms' date and hour inputs: within
     shared.plausible's window (from 2000 to two years ahead) and not already past (shared.plausible.already_past,
@@ -489,7 +491,9 @@ def meeting_start(
     an hour already past today sent no notice and lost the notice item of its score unsaid. An integration still
     sends past meetings (a backfill of history). `allow_past`: the reschedule form of a meeting whose start has
     passed, where a past start corrects when it really took place. `held_path`: the schedule form, whose refusal of a
-    past start adds HELD_PATH (a meeting already held is recorded on its own form, held_start)."""
+    past start adds HELD_PATH (a meeting already held is recorded on its own form, held_start). `moving`: the
+    reschedule form of a meeting still ahead, whose new start is refused once past with no clock allowance
+    (shared.plausible.moved_into_the_past, as meetings refuses the move) and said as a move."""
     starts = moment(form, "start_date", "start_time", errors, field="starts_at")
     if starts is None:
         return None
@@ -513,6 +517,18 @@ def meeting_start(
                 today=format_short_date(today),
             )
             + hint
+        )
+        return None
+    if moving and not allow_past and moved_into_the_past(starts, now):
+        local = now.astimezone(VIETNAM_TZ)
+        # a start in the very minute it is now reads "09:00 has passed (it is 09:00 now)" without the seconds
+        shown = "%H:%M:%S" if starts.strftime("%H:%M") == local.strftime("%H:%M") else "%H:%M"
+        errors["starts_at"] = _(
+            "%(field)s: %(hour)s today has already passed; a meeting still ahead is moved to a time still ahead "
+            "(it is %(now)s now), so that its members are told of the new time before it.",
+            field=label("start_time"),
+            hour=starts.strftime("%H:%M"),
+            now=local.strftime(shown),
         )
         return None
     if already_past(starts, now) and not allow_past:

@@ -4,7 +4,7 @@ Pure: the standard library and the contract's value types only. Rules raise Inva
 is rejected, the field named) or Held (the event waits for something it refers to).
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from shared.plausible import (
     horizon_problem,
     meeting_length_problem,
     meeting_start_problem,
+    moved_into_the_past,
     notified_before_start,
 )
 from shared.refusals import Refusal, RefusalCode
@@ -1014,11 +1015,19 @@ def check_held_start(*, starts_at: datetime, time: datetime) -> None:
         )
 
 
-def check_start_ahead(*, starts_at: datetime, time: datetime, rule: str, code: RefusalCode) -> None:
+def check_start_ahead(
+    *,
+    starts_at: datetime,
+    time: datetime,
+    rule: str,
+    code: RefusalCode,
+    passed: Callable[[datetime, datetime], bool] = already_past,
+) -> None:
     """The one rule by which a secretary's schedule (check_schedule) and move (check_reschedule) are refused: a start
-    `starts_at` already past at the command's `time` (shared.plausible.already_past, CLOCK_SKEW aside), naming
-    `data.starts_at` with `code` and saying `rule`."""
-    if already_past(starts_at, time):
+    `starts_at` already past at the command's `time` by `passed` (shared.plausible.already_past, CLOCK_SKEW aside, for
+    a new meeting; shared.plausible.moved_into_the_past, no allowance, for a move), naming `data.starts_at` with
+    `code` and saying `rule`."""
+    if passed(starts_at, time):
         raise InvalidEvent(
             f"data.starts_at: {starts_at.isoformat()} is already past; {rule}",
             field="data.starts_at",
@@ -1057,13 +1066,14 @@ def check_cancel(meeting: MeetingState, *, source: str) -> None:
 
 def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime, time: datetime) -> None:
     """A secretary cannot move a cancelled meeting or one whose minutes are recorded (the form says so), nor move a
-    meeting still ahead at `time` to a start already past (CLOCK_SKEW aside; naming `data.starts_at`): a trial's
-    move of a December meeting to November made it leave the members' upcoming meetings, count in a past month and
-    have the secretary at once told its minutes were late. A meeting whose start has passed may be moved to another
-    past start: that corrects the record of when it took place (held a week late without being moved, its minutes
-    are refused as far from the schedule until it is). An integration's move is judged by check_not_moved_when_held
-    only: a cancelled meeting's move is stored by version (silently), and a move issued after the meeting was held is
-    refused."""
+    meeting still ahead at `time` to a start already past (shared.plausible.moved_into_the_past: no CLOCK_SKEW, a move
+    is a plan for the future; naming `data.starts_at`): a trial's move of a December meeting to November made it
+    leave the members' upcoming meetings, count in a past month and have the secretary at once told its minutes
+    were late, and another's move to a few minutes before now was taken and mailed (trial 19 #2). A meeting whose
+    start has passed may be moved to another past start: that corrects the record of when it took place (held a week
+    late without being moved, its minutes are refused as far from the schedule until it is). An integration's move
+    is judged by check_not_moved_when_held only: a cancelled meeting's move is stored by version (silently), and a
+    move issued after the meeting was held is refused."""
     if from_a_person(source) and meeting.cancel_version is not None:
         raise InvalidEvent(
             f"data.meeting_id: meeting {meeting.meeting_id} is cancelled and cannot be rescheduled",
@@ -1077,6 +1087,7 @@ def check_reschedule(meeting: MeetingState, *, source: str, starts_at: datetime,
             time=time,
             rule="a meeting still ahead is moved to a start still ahead",
             code=RefusalCode.MOVED_INTO_THE_PAST,
+            passed=moved_into_the_past,
         )
     check_move_keeps_notice(meeting, source=source, starts_at=starts_at)
 

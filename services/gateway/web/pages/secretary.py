@@ -574,7 +574,7 @@ async def reschedule(meeting_id: str, request: Request, viewer: FormViewer, stat
         meeting = await recordable_meeting(viewer, state, meeting_id)
         # a meeting already past may be put where it really took place (meetings' check_reschedule says the same)
         past = meeting.starts_at is not None and meeting.starts_at <= datetime.now(VIETNAM_TZ)
-        starts = forms.meeting_start(form, errors, allow_past=past)
+        starts = forms.meeting_start(form, errors, allow_past=past, moving=True)
         if errors:
             raise FormErrors(errors)
         assert starts is not None
