@@ -8,6 +8,7 @@ from datetime import datetime
 import httpx
 
 from services.gateway.bootstrap import GatewayState
+from services.gateway.handlers import TtlCache, UnitDirectory
 from services.gateway.web import pdf
 from services.gateway.web.core import environment
 from services.gateway.web.exports import csv_lines, evidence_row, spreadsheet_csv
@@ -46,9 +47,10 @@ async def test_a_member_named_with_an_override_shows_on_the_meeting_page_without
     unit = world.units[world.cell_a1]
     unit_name = unit["name"]
     unit["name"] = f"Chi bộ {RLI}A1"
-    # the gateway keeps units 30 s: an earlier test's page read the cell under its own name
-    units = app_and_state[1].directory
-    units.forget(world.cell_a1)
+    # the gateway keeps units 30 s (an earlier test's page read the cell under its own name): a fresh directory
+    state = app_and_state[1]
+    units = state.directory
+    state.directory = UnitDirectory(state.rpc, TtlCache(seconds=state.settings.unit_cache_seconds))
     guests = [{"name": f"Khách {RLO}mời"}]
     records = [{"member_id": world.member_a1, "status": "present", "reason": None}]
 
@@ -62,7 +64,7 @@ async def test_a_member_named_with_an_override_shows_on_the_meeting_page_without
     finally:
         world.member_names.pop(world.member_a1)
         unit["name"] = unit_name
-        units.forget(world.cell_a1)
+        state.directory = units
     assert page.status_code == 200, page.text
     text = page.content.decode()
     assert _clean(text)
