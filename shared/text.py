@@ -91,9 +91,12 @@ STEERING = re.compile(f"[{''.join(sorted(STEERING_CHARS))}]")
 
 
 def without_steering(value: str) -> str:
-    """`value` without STEERING_CHARS (line breaks and everything else kept): the cheap guard applied to every text a
-    page prints (a regular expression, not a loop over each character of each value)."""
-    return STEERING.sub("", value) if STEERING.search(value) else value
+    """`value` without STEERING_CHARS (line breaks and everything else kept), `value` itself when it holds none: the
+    guard applied to every text a page prints, so it must be cheap: an ASCII text (none of them is ASCII) at once,
+    else one regular expression search, not a loop over each character of each value."""
+    if value.isascii() or not STEERING.search(value):
+        return value
+    return STEERING.sub("", value)
 
 
 def shown_name(value: str) -> str:
