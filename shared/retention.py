@@ -43,17 +43,6 @@ async def prune_processed_batch(pool: asyncpg.Pool, *, schema: str, before: date
     return deleted
 
 
-async def prune_processed(pool: asyncpg.Pool, *, schema: str, before: datetime, batch_size: int) -> int:
-    """Every inbox row recorded before `before`, in batches (prune_processed_batch) until one comes short; the rows
-    deleted."""
-    total = 0
-    while True:
-        deleted = await prune_processed_batch(pool, schema=schema, before=before, batch_size=batch_size)
-        total += deleted
-        if deleted < batch_size:
-            return total
-
-
 async def keep_pruning_processed(
     pool: asyncpg.Pool,
     *,

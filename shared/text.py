@@ -78,16 +78,25 @@ def without_controls(value: str) -> str:
     )
 
 
-STEERING = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-"""The bidirectional controls (embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069, the marks U+200E,
-U+200F, U+061C) and the zero-width characters (U+200B-U+200D, U+2060, U+FEFF, U+180E): what turns text shown
-after them around or hides what is there."""
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""The bidirectional controls: the marks U+061C (Arabic letter mark), U+200E, U+200F, the embeddings and overrides
+U+202A-U+202E and the isolates U+2066-U+2069: what turns the text shown after them around."""
+
+STEERING_CHARS = INVISIBLE | BIDI_CONTROLS | frozenset("\u2061\u2062\u2063\u2064\u2065")
+"""What a page never prints: BIDI_CONTROLS, INVISIBLE (what hides what is there) and the invisible operators
+U+2061-U+2064 with U+2065 (unassigned), which stand between the word joiner and the isolates."""
+
+STEERING = re.compile(f"[{''.join(sorted(STEERING_CHARS))}]")
+"""One of STEERING_CHARS."""
 
 
 def without_steering(value: str) -> str:
-    """`value` without STEERING's characters (line breaks and everything else kept): the cheap guard applied to every
-    text a page prints (a regular expression, not a loop over each character of each value)."""
-    return STEERING.sub("", value) if STEERING.search(value) else value
+    """`value` without STEERING_CHARS (line breaks and everything else kept), `value` itself when it holds none: the
+    guard applied to every text a page prints, so it must be cheap: an ASCII text (none of them is ASCII) at once,
+    else one regular expression search, not a loop over each character of each value."""
+    if value.isascii() or not STEERING.search(value):
+        return value
+    return STEERING.sub("", value)
 
 
 def shown_name(value: str) -> str:

@@ -6,16 +6,18 @@ check is on the bytes the person gets."""
 from datetime import datetime
 
 import httpx
+from markupsafe import Markup
 
 from services.gateway.bootstrap import GatewayState
+from services.gateway.handlers import TtlCache, UnitDirectory
 from services.gateway.web import pdf
-from services.gateway.web.core import environment
+from services.gateway.web.core import environment, shown_text
 from services.gateway.web.exports import csv_lines, evidence_row, spreadsheet_csv
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
 from services.notifications.templates import greeting_of_many, render, render_digest
 from shared.periods import VIETNAM_TZ
-from shared.text import shown_name
+from shared.text import STEERING_CHARS, shown_name
 from tests.gateway.fakes import World
 from tests.gateway.test_minutes_label_pages import meetings_of_cell_a1, signed_in
 
@@ -46,9 +48,10 @@ async def test_a_member_named_with_an_override_shows_on_the_meeting_page_without
     unit = world.units[world.cell_a1]
     unit_name = unit["name"]
     unit["name"] = f"Chi bộ {RLI}A1"
-    # the gateway keeps units 30 s: an earlier test's page read the cell under its own name
-    units = app_and_state[1].directory
-    units.forget(world.cell_a1)
+    # the gateway keeps units 30 s (an earlier test's page read the cell under its own name): a fresh directory
+    state = app_and_state[1]
+    units = state.directory
+    state.directory = UnitDirectory(state.rpc, TtlCache(seconds=state.settings.unit_cache_seconds))
     guests = [{"name": f"Khách {RLO}mời"}]
     records = [{"member_id": world.member_a1, "status": "present", "reason": None}]
 
@@ -62,7 +65,7 @@ async def test_a_member_named_with_an_override_shows_on_the_meeting_page_without
     finally:
         world.member_names.pop(world.member_a1)
         unit["name"] = unit_name
-        units.forget(world.cell_a1)
+        state.directory = units
     assert page.status_code == 200, page.text
     text = page.content.decode()
     assert _clean(text)
@@ -76,6 +79,17 @@ def test_every_value_a_page_prints_loses_its_steering_characters_and_a_name_is_i
     template = environment().from_string("{{ reason }} | {{ member | name }} 12 | {{ member | plain_name }}")
     shown = template.render(reason=f"Ốm{RLO} nặng", member=f"{RLO}<b>An</b>")
     assert shown == "Ốm nặng | <bdi>&lt;b&gt;An&lt;/b&gt;</bdi> 12 | &lt;b&gt;An&lt;/b&gt;"
+
+
+def test_a_printed_value_without_steering_characters_is_the_value_itself_and_markup_stays_markup() -> None:
+    """shown_text runs on each of the ~2,000 values a committee page prints: a clean one (ASCII or Vietnamese, text or
+    Markup) comes back as it is, not copied; one with steering characters loses them and keeps its type."""
+    clean = ["Chi bộ khu phố 3", "80.5", "", Markup("<bdi>Nguyễn Văn An</bdi>"), Markup("<td>12</td>")]
+    assert [value for value in [*clean, 12, 80.5, None] if shown_text(value) is not value] == []
+    spoofed = shown_text(Markup(f"<bdi>{SPOOFED}</bdi>"))
+    assert type(spoofed) is Markup and spoofed == "<bdi>Nguyễn Văn An</bdi>"
+    assert all(type(shown_text(f"a{char}b")) is str and shown_text(f"a{char}b") == "ab" for char in STEERING_CHARS)
+    assert shown_text(f"Ốm{RLO} nặng\n{BOM}") == "Ốm nặng\n"
 
 
 def test_a_mail_naming_a_member_with_an_override_reads_in_order() -> None:

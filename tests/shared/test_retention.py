@@ -21,7 +21,7 @@ from services.notifications.config import Settings as NotificationsSettings
 from shared.config import ServiceSettings
 from shared.db import create_pool
 from shared.metrics import ROWS_PRUNED
-from shared.retention import keep_pruning_processed, prune_processed
+from shared.retention import keep_pruning_processed
 from shared.runtime import migrate
 from shared.unit_of_work import PgUnitOfWork
 from tests.support.ids import random_id
@@ -63,9 +63,40 @@ async def seen_again(pool: asyncpg.Pool, schema: str, consumer: str, source: str
         return await uow.already_processed(consumer=consumer, source=source, event_id=event_id)
 
 
+async def old_rows(pool: asyncpg.Pool, before: datetime) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM processed_message WHERE processed_at < $1", before))
+
+
+@contextlib.asynccontextmanager
+async def service_pruning(pool: asyncpg.Pool, schema: str, *, batch_size: int) -> AsyncIterator[asyncio.Task[None]]:
+    """keep_pruning_processed as every service's lifespan starts it (shared.runtime), an hour between idle rounds;
+    cancelled on the way out, as the service's shutdown does."""
+    task = asyncio.create_task(
+        keep_pruning_processed(pool, schema=schema, retention_days=400, every_seconds=3600, batch_size=batch_size)
+    )
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until_gone(pool: asyncpg.Pool, source: str, event_ids: list[str]) -> None:
+    """Wait (5 s at most) until none of `event_ids` is in the inbox any more."""
+    for _ in range(100):
+        query = "SELECT count(*) FROM processed_message WHERE source = $1 AND event_id = ANY($2::text[])"
+        if not await pool.fetchval(query, source, event_ids):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the old ids were not pruned at start")
+
+
 async def test_ids_older_than_the_retention_go_in_batches_and_newer_ones_still_make_duplicates(
     service: tuple[str, asyncpg.Pool],
 ) -> None:
+    """The prune every service runs: full batches follow each other at once (seven old ids in batches of two go
+    before the hour's wait), each counted in the shared metric."""
     schema, pool = service
     now = datetime.now(UTC)
     retention = timedelta(days=400)
@@ -75,11 +106,14 @@ async def test_ids_older_than_the_retention_go_in_batches_and_newer_ones_still_m
     await record(pool, consumer, source, old, now - retention - timedelta(days=1))
     await record(pool, consumer, source, recent, now - retention + timedelta(days=1))
     counted = ROWS_PRUNED.labels(schema, "processed_message")._value.get()
+    doomed = await old_rows(pool, now - retention)  # other tests' old rows too, if any
 
-    pruned = await prune_processed(pool, schema=schema, before=now - retention, batch_size=2)
+    async with service_pruning(pool, schema, batch_size=2):
+        await until_gone(pool, source, old)
 
-    assert pruned >= len(old)  # other tests' old rows too, if any
-    assert ROWS_PRUNED.labels(schema, "processed_message")._value.get() == counted + pruned
+    assert doomed >= len(old)
+    assert await old_rows(pool, now - retention) == 0
+    assert ROWS_PRUNED.labels(schema, "processed_message")._value.get() == counted + doomed
     left = await pool.fetch("SELECT event_id FROM processed_message WHERE source = $1", source)
     assert sorted(row["event_id"] for row in left) == sorted(recent)
     # a copy within the window is still a duplicate; one of a pruned id is handled again (its state converges)
@@ -108,22 +142,12 @@ def test_each_floor_covers_its_services_duplicate_windows() -> None:
 
 
 async def test_the_services_prune_runs_at_once_and_stops_with_the_service(service: tuple[str, asyncpg.Pool]) -> None:
-    """keep_pruning_processed, as every service's lifespan starts it (shared.runtime): the first batch at start."""
+    """The first batch at start (not after the first hour), and the prune ends when the service stops."""
     schema, pool = service
-    source = f"urn:test:{random_id('src')}"
-    await record(pool, f"{schema}.test", source, [random_id("old")], datetime.now(UTC) - timedelta(days=401))
-    task = asyncio.create_task(keep_pruning_processed(pool, schema=schema, retention_days=400, every_seconds=3600))
-    try:
-        for _ in range(100):
-            if not await pool.fetchval("SELECT count(*) FROM processed_message WHERE source = $1", source):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the old id was not pruned at start")
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    source, event_id = f"urn:test:{random_id('src')}", random_id("old")
+    await record(pool, f"{schema}.test", source, [event_id], datetime.now(UTC) - timedelta(days=401))
+    async with service_pruning(pool, schema, batch_size=5000) as task:
+        await until_gone(pool, source, [event_id])
     assert task.cancelled()
 
 

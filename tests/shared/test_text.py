@@ -9,7 +9,15 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contracts import meetings as contract
-from shared.text import INVISIBLE, echoed, has_text, said_or_blank
+from shared.text import (
+    BIDI_CONTROLS,
+    INVISIBLE,
+    STEERING_CHARS,
+    echoed,
+    has_text,
+    said_or_blank,
+    without_steering,
+)
 
 BLANKS = ["", " \t\n", "\u200b\u200b", "\u00a0 \u200b", "\u200c\u200d\u2060\ufeff", "\u3000\u2003\u180e"]
 
@@ -69,3 +77,21 @@ def test_has_text_is_any_character_neither_space_nor_invisible_for_every_mix() -
 def test_echoed_shows_control_format_and_surrogate_characters_as_code_points_and_keeps_vietnamese() -> None:
     assert echoed("Tháng 11/2026") == "Tháng 11/2026"
     assert echoed("a\x00b\u202ec\ud800d\u200be\n") == "aU+0000bU+202EcU+D800dU+200BeU+000A"
+
+
+def code_points(*spans: tuple[int, int]) -> frozenset[str]:
+    """The characters of each inclusive span of code points."""
+    return frozenset(chr(point) for first, last in spans for point in range(first, last + 1))
+
+
+def test_each_steering_character_is_named_once_and_a_page_drops_exactly_those() -> None:
+    """INVISIBLE (blank in has_text) and BIDI_CONTROLS are apart; STEERING_CHARS, what without_steering drops, is both
+    and the invisible operators between the word joiner and the isolates, as one pattern named them in ranges."""
+    assert code_points((0x200B, 0x200D), (0x2060, 0x2060), (0xFEFF, 0xFEFF), (0x180E, 0x180E)) == INVISIBLE
+    bidi = code_points((0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069))
+    assert bidi == BIDI_CONTROLS and not INVISIBLE & BIDI_CONTROLS
+    spans = (0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2069), (0xFEFF, 0xFEFF)
+    assert code_points(*spans) == STEERING_CHARS == INVISIBLE | BIDI_CONTROLS | code_points((0x2061, 0x2065))
+    every = "".join(chr(point) for point in range(0x110000) if not 0xD800 <= point <= 0xDFFF)
+    kept = without_steering(every)
+    assert len(every) - len(kept) == len(STEERING_CHARS) and not STEERING_CHARS & set(kept)

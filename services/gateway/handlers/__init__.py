@@ -164,10 +164,6 @@ class TtlCache:
             self._entries.clear()
         self._entries[key] = (self._clock() + self._seconds, value)
 
-    def drop(self, key: str) -> None:
-        """Forget one key."""
-        self._entries.pop(key, None)
-
 
 class UnitDirectory:
     """Units and their ancestors from meetings' `get_unit`, cached briefly."""
@@ -190,10 +186,6 @@ class UnitDirectory:
             unit = None
         self._cache.put(unit_id, unit)
         return unit
-
-    def forget(self, unit_id: str) -> None:
-        """Drop `unit_id` from the cache, so the next get reads meetings again (a unit known renamed or moved)."""
-        self._cache.drop(unit_id)
 
 
 class PersonNames:

@@ -68,12 +68,14 @@ def environment() -> jinja2.Environment:
 def shown_text(value: Any) -> Any:
     """Every value a template prints, without the bidirectional controls and zero-width characters
     (shared.text.without_steering): a reason, a title or a name sent by another system (CONTRACT.md accepts them)
-    cannot turn the page's text after it around. Markup stays Markup (removing them opens no tag)."""
-    if isinstance(value, Markup):
-        return Markup(without_steering(str(value)))
-    if isinstance(value, str):
-        return without_steering(value)
-    return value
+    cannot turn the page's text after it around. Markup stays Markup (removing them opens no tag); a text without
+    them, as nearly every one is, is the value itself (a committee page prints some 2,000 values)."""
+    if not isinstance(value, str):
+        return value
+    shown = without_steering(value)
+    if shown is value or not isinstance(value, Markup):
+        return shown
+    return Markup(shown)
 
 
 def name_html(value: Any) -> Markup:
