@@ -100,6 +100,48 @@ def shown_name(value: str) -> str:
     return " ".join(without_controls(value).split())
 
 
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+RIGHT_TO_LEFT = frozenset({"R", "AL", "AN"})
+"""The bidirectional classes (unicodedata.bidirectional) of the characters that can carry the figures and marks
+beside a name into a right-to-left run: Hebrew and other right-to-left letters, Arabic letters, Arabic digits."""
+
+
+def isolated_name(value: str) -> str:
+    """shown_name(value) between U+2068 (first strong isolate) and U+2069 (pop directional isolate): a name set into a
+    sentence built in Python, which a page prints with the name in <bdi> (the gateway's core.shown_text turns the pair
+    into the tag, after escaping), as templates print `{{ name | name }}`; a right-to-left name then cannot carry the
+    words and figures beside it into its own direction."""
+    return f"{FIRST_STRONG_ISOLATE}{shown_name(value)}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def mail_name(value: str) -> str:
+    """shown_name(value) as a plain-text mail (or the in-app inbox, which shows the mail's text) sets it into a
+    sentence: between U+2068 and U+2069 when it holds a right-to-left letter or an Arabic digit (RIGHT_TO_LEFT), the
+    only names that can reorder a left-to-right line; as it is otherwise, so a Vietnamese name's mail holds no
+    invisible character for a client without isolates to show as a box or a search to trip over."""
+    name = shown_name(value)
+    if name.isascii() or not any(unicodedata.bidirectional(char) in RIGHT_TO_LEFT for char in name):
+        return name
+    return f"{FIRST_STRONG_ISOLATE}{name}{POP_DIRECTIONAL_ISOLATE}"
+
+
+ISOLATED = re.compile("\u2068([^\u2066-\u2069\n<>]*)\u2069")
+"""A balanced isolate (isolated_name, mail_name) with no other isolate, line break or tag inside."""
+
+
+def balanced_isolates(value: str) -> str:
+    """`value` without STEERING's characters except the balanced U+2068 … U+2069 pairs ISOLATED finds (a name
+    isolated by isolated_name or mail_name): an isolate left open, a lone U+2069 or any other control is dropped."""
+    if FIRST_STRONG_ISOLATE not in value:
+        return without_steering(value)
+    parts = ISOLATED.split(value)  # text, name, text, name, ..., text
+    return "".join(
+        FIRST_STRONG_ISOLATE + without_steering(part) + POP_DIRECTIONAL_ISOLATE if index % 2 else without_steering(part)
+        for index, part in enumerate(parts)
+    )
+
+
 def is_ascii_number(value: str | bytes) -> bool:
     """True when `value` is one or more of the digits 0-9: str.isdigit is also True for ٢٠٢٦, ２０２６ and ², which no
     contract field, query or form number is written in (and int('²') fails)."""

@@ -14,7 +14,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
@@ -29,7 +29,7 @@ from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
-from shared.text import echoed, shown_name, without_steering
+from shared.text import FIRST_STRONG_ISOLATE, ISOLATED, echoed, isolated_name, shown_name, without_steering
 
 log = get_logger(__name__)
 WEB_DIR = Path(__file__).parent
@@ -59,6 +59,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(filters())
     env.filters["name"] = name_html
     env.filters["plain_name"] = plain_name
+    env.filters["isolated_name"] = lambda value: isolated_name(str(value if value is not None else ""))
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
     env.globals.update(globals_())
@@ -68,12 +69,27 @@ def environment() -> jinja2.Environment:
 def shown_text(value: Any) -> Any:
     """Every value a template prints, without the bidirectional controls and zero-width characters
     (shared.text.without_steering): a reason, a title or a name sent by another system (CONTRACT.md accepts them)
-    cannot turn the page's text after it around. Markup stays Markup (removing them opens no tag)."""
+    cannot turn the page's text after it around. Markup stays Markup (removing them opens no tag). A name a sentence
+    built in Python isolates (shared.text.isolated_name: U+2068 … U+2069) is printed in <bdi>, as `| name` prints
+    one: the text is escaped first, and only the tags around it are added."""
     if isinstance(value, Markup):
-        return Markup(without_steering(str(value)))
+        text = str(value)
+        return Markup(with_bdi(text) if FIRST_STRONG_ISOLATE in text else without_steering(text))
     if isinstance(value, str):
+        if FIRST_STRONG_ISOLATE in value:
+            return Markup(with_bdi(str(escape(value))))
         return without_steering(value)
     return value
+
+
+def with_bdi(escaped: str) -> str:
+    """Escaped HTML text with each balanced U+2068 … U+2069 pair (shared.text.ISOLATED: no tag inside) as <bdi> … </bdi>
+    and every other steering character dropped (an isolate left open, a lone U+2069)."""
+    parts = ISOLATED.split(escaped)  # text, isolated, text, isolated, ..., text
+    return "".join(
+        without_steering(part) if index % 2 == 0 else f"<bdi>{without_steering(part)}</bdi>"
+        for index, part in enumerate(parts)
+    )
 
 
 def name_html(value: Any) -> Markup:
