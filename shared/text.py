@@ -8,6 +8,7 @@ Unicode spaces and the zero-width characters are blank as much as ASCII spaces a
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
 """Characters that show nothing and are not Unicode whitespace (str.isspace is False): zero width space, non-joiner,
@@ -126,18 +127,19 @@ def mail_name(value: str) -> str:
     return f"{FIRST_STRONG_ISOLATE}{name}{POP_DIRECTIONAL_ISOLATE}"
 
 
-ISOLATED = re.compile("\u2068([^\u2066-\u2069\n<>]*)\u2069")
-"""A balanced isolate (isolated_name, mail_name) with no other isolate, line break or tag inside."""
+ISOLATED = re.compile("\u2068([^\u2066-\u2069\n]*)\u2069")
+"""A balanced isolate (isolated_name, mail_name) with no other isolate or line break inside."""
 
 
-def balanced_isolates(value: str) -> str:
-    """`value` without STEERING's characters except the balanced U+2068 … U+2069 pairs ISOLATED finds (a name
-    isolated by isolated_name or mail_name): an isolate left open, a lone U+2069 or any other control is dropped."""
+def keeping_isolates(clean: Callable[[str], str], value: str) -> str:
+    """`value` cleaned by `clean` (without_controls, without_steering: which drop U+2068 and U+2069 too) except for
+    the balanced U+2068 … U+2069 pairs ISOLATED finds (a name isolated by isolated_name or mail_name), kept around
+    their cleaned text: an isolate left open or a lone U+2069 is dropped with the other controls."""
     if FIRST_STRONG_ISOLATE not in value:
-        return without_steering(value)
+        return clean(value)
     parts = ISOLATED.split(value)  # text, name, text, name, ..., text
     return "".join(
-        FIRST_STRONG_ISOLATE + without_steering(part) + POP_DIRECTIONAL_ISOLATE if index % 2 else without_steering(part)
+        FIRST_STRONG_ISOLATE + clean(part) + POP_DIRECTIONAL_ISOLATE if index % 2 else clean(part)
         for index, part in enumerate(parts)
     )
 

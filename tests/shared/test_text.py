@@ -9,7 +9,16 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contracts import meetings as contract
-from shared.text import INVISIBLE, echoed, has_text, said_or_blank
+from shared.text import (
+    INVISIBLE,
+    echoed,
+    has_text,
+    isolated_name,
+    keeping_isolates,
+    mail_name,
+    said_or_blank,
+    without_controls,
+)
 
 BLANKS = ["", " \t\n", "\u200b\u200b", "\u00a0 \u200b", "\u200c\u200d\u2060\ufeff", "\u3000\u2003\u180e"]
 
@@ -69,3 +78,12 @@ def test_has_text_is_any_character_neither_space_nor_invisible_for_every_mix() -
 def test_echoed_shows_control_format_and_surrogate_characters_as_code_points_and_keeps_vietnamese() -> None:
     assert echoed("Tháng 11/2026") == "Tháng 11/2026"
     assert echoed("a\x00b\u202ec\ud800d\u200be\n") == "aU+0000bU+202EcU+D800dU+200BeU+000A"
+
+
+def test_a_name_is_isolated_always_on_a_page_and_in_a_mail_only_when_it_holds_a_right_to_left_character() -> None:
+    assert isolated_name("Nguyễn\u202e Văn\nAn") == "\u2068Nguyễn Văn An\u2069"
+    assert mail_name("Nguyễn\u202e Văn\nAn") == "Nguyễn Văn An"
+    assert mail_name("\u05d0\u05d1 \u202e5") == "\u2068\u05d0\u05d1 5\u2069"
+    assert mail_name("\u0661\u0662") == "\u2068\u0661\u0662\u2069"  # Arabic-Indic digits reorder what follows too
+    kept = keeping_isolates(without_controls, "a\u2067b \u2068\u05d0\u202e\u2069 c\u2068 d\u2069\u2069")
+    assert kept == "ab \u2068\u05d0\u2069 c\u2068 d\u2069"
