@@ -1,5 +1,6 @@
 """What every page shares: templates, the signed-in viewer, CSRF, and errors answered as Vietnamese pages."""
 
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
-from shared.text import FIRST_STRONG_ISOLATE, ISOLATED, echoed, isolated_name, shown_name, without_steering
+from shared.text import FIRST_STRONG_ISOLATE, echoed, isolated_name, shown_name, without_steering
 
 log = get_logger(__name__)
 WEB_DIR = Path(__file__).parent
@@ -82,10 +83,14 @@ def shown_text(value: Any) -> Any:
     return value
 
 
+ISOLATED_TEXT = re.compile("\u2068([^\u2066-\u2069\n<>]*)\u2069")
+"""shared.text.ISOLATED in escaped HTML: a pair with no tag inside (the two ends of one tag's text)."""
+
+
 def with_bdi(escaped: str) -> str:
-    """Escaped HTML text with each balanced U+2068 … U+2069 pair (shared.text.ISOLATED: no tag inside) as <bdi> … </bdi>
-    and every other steering character dropped (an isolate left open, a lone U+2069)."""
-    parts = ISOLATED.split(escaped)  # text, isolated, text, isolated, ..., text
+    """Escaped HTML text with each balanced U+2068 … U+2069 pair (ISOLATED_TEXT) as <bdi> … </bdi> and every other
+    steering character dropped (an isolate left open, a lone U+2069)."""
+    parts = ISOLATED_TEXT.split(escaped)  # text, isolated, text, isolated, ..., text
     return "".join(
         without_steering(part) if index % 2 == 0 else f"<bdi>{without_steering(part)}</bdi>"
         for index, part in enumerate(parts)
