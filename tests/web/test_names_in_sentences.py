@@ -79,3 +79,14 @@ def test_only_the_isolated_pair_becomes_a_tag_and_an_isolate_left_open_is_droppe
     assert page(f"Đồng chí {isolated_name(name)}, 19:30") == f"<p>Đồng chí <bdi>{name}</bdi>, 19:30</p>"
     assert page("a \u2068b <i> c") == "<p>a b &lt;i&gt; c</p>"
     assert page("a \u2069 b \u2068c\u2069") == "<p>a  b <bdi>c</bdi></p>"
+
+
+def test_a_name_carrying_its_own_isolates_becomes_no_tag_in_an_attribute() -> None:
+    """A name sent with a balanced U+2068 … U+2069 of its own (CONTRACT.md accepts it) is text in an attribute: the
+    roster's labels read it through plain_name, never as a <bdi> the page would print inside the label."""
+    html = (
+        environment()
+        .from_string("""<select aria-label="{{ _('Attendance of %(name)s', name=name | plain_name) }}"></select>""")
+        .render(name=f"\u2068{NAME}\u2069")
+    )
+    assert html == '<select aria-label="Điểm danh đồng chí Lê Thị &lt;script&gt;alert(1)&lt;/script&gt; Bình"></select>'
