@@ -76,7 +76,12 @@ class _TooLong:
 
 def number_too_long(text: str) -> str:
     """What a refusal says of an integer of too many digits, after its field's name."""
-    return f"number too long ({len(text.lstrip('-'))} digits; at most {MAX_NUMBER_DIGITS})"
+    return digits_too_many(len(text.lstrip("-")))
+
+
+def digits_too_many(digits: int, most: int = MAX_NUMBER_DIGITS) -> str:
+    """number_too_long's words for an integer of `digits` digits where at most `most` are read."""
+    return f"number too long ({digits} digits; at most {most})"
 
 
 def integer(text: str) -> Any:

@@ -8,6 +8,7 @@ Unicode spaces and the zero-width characters are blank as much as ASCII spaces a
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e")
 """Characters that show nothing and are not Unicode whitespace (str.isspace is False): zero width space, non-joiner,
@@ -107,6 +108,49 @@ def shown_name(value: str) -> str:
     accepts such names (at most 200 characters, no U+0000 and no unpaired surrogate): they are stored as sent and
     made harmless here, the one place every rendering of a name goes through."""
     return " ".join(without_controls(value).split())
+
+
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+RIGHT_TO_LEFT = frozenset({"R", "AL", "AN"})
+"""The bidirectional classes (unicodedata.bidirectional) of the characters that can carry the figures and marks
+beside a name into a right-to-left run: Hebrew and other right-to-left letters, Arabic letters, Arabic digits."""
+
+
+def isolated_name(value: str) -> str:
+    """shown_name(value) between U+2068 (first strong isolate) and U+2069 (pop directional isolate): a name set into a
+    sentence built in Python, which a page prints with the name in <bdi> (the gateway's core.shown_text turns the pair
+    into the tag, after escaping), as templates print `{{ name | name }}`; a right-to-left name then cannot carry the
+    words and figures beside it into its own direction."""
+    return f"{FIRST_STRONG_ISOLATE}{shown_name(value)}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def mail_name(value: str) -> str:
+    """shown_name(value) as a plain-text mail (or the in-app inbox, which shows the mail's text) sets it into a
+    sentence: between U+2068 and U+2069 when it holds a right-to-left letter or an Arabic digit (RIGHT_TO_LEFT), the
+    only names that can reorder a left-to-right line; as it is otherwise, so a Vietnamese name's mail holds no
+    invisible character for a client without isolates to show as a box or a search to trip over."""
+    name = shown_name(value)
+    if name.isascii() or not any(unicodedata.bidirectional(char) in RIGHT_TO_LEFT for char in name):
+        return name
+    return f"{FIRST_STRONG_ISOLATE}{name}{POP_DIRECTIONAL_ISOLATE}"
+
+
+ISOLATED = re.compile("\u2068([^\u2066-\u2069\n]*)\u2069")
+"""A balanced isolate (isolated_name, mail_name) with no other isolate or line break inside."""
+
+
+def keeping_isolates(clean: Callable[[str], str], value: str) -> str:
+    """`value` cleaned by `clean` (without_controls, without_steering: which drop U+2068 and U+2069 too) except for
+    the balanced U+2068 … U+2069 pairs ISOLATED finds (a name isolated by isolated_name or mail_name), kept around
+    their cleaned text: an isolate left open or a lone U+2069 is dropped with the other controls."""
+    if FIRST_STRONG_ISOLATE not in value:
+        return clean(value)
+    parts = ISOLATED.split(value)  # text, name, text, name, ..., text
+    return "".join(
+        FIRST_STRONG_ISOLATE + clean(part) + POP_DIRECTIONAL_ISOLATE if index % 2 else clean(part)
+        for index, part in enumerate(parts)
+    )
 
 
 def is_ascii_number(value: str | bytes) -> bool:

@@ -23,7 +23,7 @@ import httpx
 
 from services.notifications.config import Settings, parse_mailbox
 from services.notifications.repository.outgoing import ClaimedDelivery
-from shared.text import shown_name, without_controls
+from shared.text import keeping_isolates, shown_name, without_controls
 
 
 class DeliveryError(Exception):
@@ -109,7 +109,7 @@ def build_email(delivery: ClaimedDelivery, *, sender: str) -> EmailMessage:
     message["To"] = ", ".join(delivery.addresses)
     # a delivery stored before its text was guarded (templates.plain_mail) loses what steers or hides text too; its
     # title otherwise exactly as stored (its spaces survive folding)
-    title, body = without_controls(delivery.title), without_controls(delivery.body)
+    title, body = keeping_isolates(without_controls, delivery.title), keeping_isolates(without_controls, delivery.body)
     message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id([delivery], sender=sender)
@@ -150,7 +150,7 @@ def build_group_email(deliveries: Sequence[ClaimedDelivery], *, sender: str) -> 
     # RFC 2047 5.3: an encoded word in a phrase needs white space before the ':' that follows it (glued, a strict
     # reader takes the name's last word for plain text; Python's parser flags it)
     message["To"] = encoded_words(audience(deliveries), "To") + " :;"
-    title, body = without_controls(first.title), without_controls(first.body)
+    title, body = keeping_isolates(without_controls, first.title), keeping_isolates(without_controls, first.body)
     message["Subject"] = encoded_words(title, "Subject")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(deliveries, sender=sender)

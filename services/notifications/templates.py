@@ -8,7 +8,7 @@ from typing import Any
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import COMMITTEE, Alert, Recipient
 from shared.periods import local
-from shared.text import has_text, said_or_blank, shown_name, without_controls
+from shared.text import has_text, keeping_isolates, mail_name, said_or_blank, without_controls
 
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 MEETING_KINDS = {
@@ -42,8 +42,8 @@ def format_period(period: str) -> str:
 
 
 NAMED = frozenset({"cell", "member", "monitor", "committee"})
-"""The values of an alert that are names of units or people (shared.text.shown_name: on one line, nothing steering
-the text after them)."""
+"""The values of an alert that are names of units or people (shared.text.mail_name: on one line, nothing steering
+the text after them, a right-to-left one between isolates)."""
 
 _MEETING_LINE = "$meeting_kind$topic_part của $cell vào lúc $when tại $location"
 
@@ -170,14 +170,14 @@ def collective_greeting(values: dict[str, Any]) -> str:
     """ "Kính gửi các đồng chí đảng viên Chi bộ X và đồng chí cấp ủy viên phụ trách chi bộ," (the monitor part only
     when the cell has one)."""
     monitors = " và đồng chí cấp ủy viên phụ trách chi bộ" if values.get("monitored") else ""
-    return f"Kính gửi các đồng chí đảng viên {shown_name(str(values.get('cell') or '')) or 'chi bộ'}{monitors},"
+    return f"Kính gửi các đồng chí đảng viên {mail_name(str(values.get('cell') or '')) or 'chi bộ'}{monitors},"
 
 
 def greeting(recipient: Recipient) -> str:
     """ "Kính gửi đồng chí X" for a person, "Kính gửi X" for a committee."""
     if recipient.kind == COMMITTEE:
-        return f"Kính gửi {shown_name(recipient.name)},"
-    return f"Kính gửi đồng chí {shown_name(recipient.name)},"
+        return f"Kính gửi {mail_name(recipient.name)},"
+    return f"Kính gửi đồng chí {mail_name(recipient.name)},"
 
 
 NAMED_AT_MOST = 4
@@ -199,8 +199,8 @@ def greeting_of_many(recipients: Sequence[Recipient]) -> str:
         return greeting(recipients[0])
     if len(recipients) > NAMED_AT_MOST:
         return "Kính gửi các đồng chí,"
-    committees = [shown_name(recipient.name) for recipient in recipients if recipient.kind == COMMITTEE]
-    people = [shown_name(recipient.name) for recipient in recipients if recipient.kind != COMMITTEE]
+    committees = [mail_name(recipient.name) for recipient in recipients if recipient.kind == COMMITTEE]
+    people = [mail_name(recipient.name) for recipient in recipients if recipient.kind != COMMITTEE]
     parts = [*committees]
     if people:
         # one "và" per greeting: after committees it parts them from the members, who are then listed by commas
@@ -312,7 +312,7 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
         elif value is None:
             text[key] = ""
         elif key in NAMED:
-            text[key] = shown_name(str(value))
+            text[key] = mail_name(str(value))
         else:
             text[key] = without_controls(str(value))
     starts_at = values.get("starts_at")
@@ -375,8 +375,9 @@ def _render(alert: Alert, greeting_line: str) -> tuple[str, str]:
 def plain_mail(title: str, body: str) -> tuple[str, str]:
     """A mail's (title, body) without the characters that only steer or hide text (shared.text.without_controls),
     its title on one line: the last guard for a topic, place or reason sent by another system with a right-to-left
-    override, which CONTRACT.md accepts (names go through shared.text.shown_name before)."""
-    return shown_name(title), without_controls(body)
+    override, which CONTRACT.md accepts (names go through shared.text.mail_name before: a right-to-left one keeps
+    the isolates around it, so its line's words and figures keep their order)."""
+    return " ".join(keeping_isolates(without_controls, title).split()), keeping_isolates(without_controls, body)
 
 
 def _count(value: int) -> str:

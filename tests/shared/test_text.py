@@ -15,7 +15,11 @@ from shared.text import (
     STEERING_CHARS,
     echoed,
     has_text,
+    isolated_name,
+    keeping_isolates,
+    mail_name,
     said_or_blank,
+    without_controls,
     without_steering,
 )
 
@@ -95,3 +99,12 @@ def test_each_steering_character_is_named_once_and_a_page_drops_exactly_those() 
     every = "".join(chr(point) for point in range(0x110000) if not 0xD800 <= point <= 0xDFFF)
     kept = without_steering(every)
     assert len(every) - len(kept) == len(STEERING_CHARS) and not STEERING_CHARS & set(kept)
+
+
+def test_a_name_is_isolated_always_on_a_page_and_in_a_mail_only_when_it_holds_a_right_to_left_character() -> None:
+    assert isolated_name("Nguyễn\u202e Văn\nAn") == "\u2068Nguyễn Văn An\u2069"
+    assert mail_name("Nguyễn\u202e Văn\nAn") == "Nguyễn Văn An"
+    assert mail_name("\u05d0\u05d1 \u202e5") == "\u2068\u05d0\u05d1 5\u2069"
+    assert mail_name("\u0661\u0662") == "\u2068\u0661\u0662\u2069"  # Arabic-Indic digits reorder what follows too
+    kept = keeping_isolates(without_controls, "a\u2067b \u2068\u05d0\u202e\u2069 c\u2068 d\u2069\u2069")
+    assert kept == "ab \u2068\u05d0\u2069 c\u2068 d\u2069"

@@ -191,7 +191,7 @@ def test_the_late_minutes_list_says_how_many_more_meetings_it_does_not_show() ->
     page = committee_page(rollup({"good": 1}, []), late_minutes=[item], late_minutes_more=1234)
     section = page.split('id="late-title"', 1)[1].split("</section>", 1)[0]
     assert 'href="/app/meetings/mtg-1"' in section
-    assert "Chi bộ thôn 1: Sinh hoạt thường kỳ lúc 19:30" in section
+    assert "<bdi>Chi bộ thôn 1</bdi>: Sinh hoạt thường kỳ lúc 19:30" in section
     assert "chưa có biên bản, chưa đăng tải nghị quyết" in section
     assert "và 1.234 buổi khác" in section
 

@@ -118,7 +118,7 @@ async def test_a_minutes_or_roster_naming_someone_outside_the_cell_is_refused_no
         assert attendance.status_code == 422 and RECORDED not in attendance.text
         said = attendance.text.split('id="attendance-errors"', 1)[1].split("</div>", 1)[0]
         # no longer in the cell's roster, the member is named by their id (never by a posted name)
-        assert f"Điểm danh đồng chí {moved}: đồng chí {moved} {NOT_OURS}" in said
+        assert f"Điểm danh đồng chí <bdi>{moved}</bdi>: đồng chí {moved} {NOT_OURS}" in said
         assert "24 giờ" not in said
 
         # a meeting of today, so the demo's older periods keep their scores

@@ -49,6 +49,7 @@ async def test_the_minutes_form_reports_an_absent_speaker_by_name_too_many_votes
         answer = await client.post(f"{record}/minutes", data=form)
     assert answer.status_code == 422, answer.text[-2000:]
     errors = html.unescape(answer.text.split('id="minutes-errors"', 1)[1].split("</div>", 1)[0])
-    assert f"Đồng chí {absent_name} vắng mặt theo điểm danh nên không thể là người phát biểu." in errors, errors
+    said = f"Đồng chí <bdi>{absent_name}</bdi> vắng mặt theo điểm danh nên không thể là người phát biểu."
+    assert said in errors, errors
     assert "Biểu quyết nghị quyết dòng 1: tổng cộng 3 phiếu" in errors, errors
     assert "Hạn hoàn thành nhiệm vụ, dòng 1: hạn hoàn thành sớm hơn buổi sinh hoạt" in errors, errors

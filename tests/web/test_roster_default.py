@@ -93,7 +93,7 @@ async def test_a_check_in_devices_report_is_preselected_and_every_other_member_m
         assert sent.status_code == 422, sent.text
         said = errors_of(sent.text)
         for member in others:
-            assert f"Điểm danh đồng chí {member['full_name']}: {UNCHOSEN}" in said, (member, said)
+            assert f"Điểm danh đồng chí <bdi>{member['full_name']}</bdi>: {UNCHOSEN}" in said, (member, said)
         assert "Lý do vắng của" in said and "không được để trống" in said, said
         assert said.count(UNCHOSEN) == len(others), said
         # shown again as sent: the unchosen still unchosen and marked, the reported ones as they were

@@ -16,6 +16,7 @@ from services.gateway.web.pages import secretary
 from services.gateway.web.pages.secretary import _minutes_body
 from shared.periods import VIETNAM_TZ
 from shared.reading import ReadError, check_text
+from tests.web.isolates import read_all
 from tests.web.scheduling import stand_in_for_scheduling
 from tests.web.test_trial_wording import handled
 
@@ -112,7 +113,7 @@ def test_an_exempt_or_transferred_member_in_the_minutes_is_said_by_the_rosters_o
     form = _form("2026-12-01", ("speakers", "m-3"), ("speakers", "m-5"), chair_id="m-4")
     with pytest.raises(FormErrors) as caught:
         _minutes_body(form, "m", roster=roster, names=names, scheduled=SCHEDULED, now=NOW)
-    errors = caught.value.errors
+    errors = read_all(caught.value.errors)
     assert errors["speakers-m-3"] == (
         "Đồng chí Nguyễn Văn Cường được ghi “Miễn sinh hoạt” trong điểm danh nên không thể là người phát biểu."
     ), errors

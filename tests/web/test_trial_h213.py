@@ -23,6 +23,7 @@ from services.gateway.web.pages import alerts, secretary
 from services.gateway.web.pages.member import CHANNELS
 from shared.periods import VIETNAM_TZ
 from tests.web import test_running_month as running_month
+from tests.web.isolates import read
 from tests.web.test_monitor_email_on_file import PREFERENCES
 from tests.web.test_trial_h187 import RULE, posted
 from tests.web.test_trial_wording import strip_badge
@@ -68,17 +69,19 @@ async def test_a_roster_inputs_unstorable_character_is_refused_naming_the_member
         monkeypatch,
         b"csrf=t&member=m-1&status-m-1=excused&reason-m-1=%E1%BB%91m%00&member=m-2&status-m-2=v%00ang",
     )
-    assert errors["reason-m-1"] == f"Lý do vắng của đồng chí Trần Văn An: {STORED}; vui lòng nhập lại.", errors
-    assert errors["status-m-2"] == f"Điểm danh đồng chí Lê Thị Bình: {STORED}; vui lòng chọn lại.", errors
+    assert read(errors["reason-m-1"]) == f"Lý do vắng của đồng chí Trần Văn An: {STORED}; vui lòng nhập lại.", errors
+    assert read(errors["status-m-2"]) == f"Điểm danh đồng chí Lê Thị Bình: {STORED}; vui lòng chọn lại.", errors
     # one message a field: not also "“present” is not a choice" for the status the character spoilt
-    assert [said for said in errors.values() if said.startswith("Điểm danh đồng chí Lê Thị Bình")] == [
+    assert [said for said in errors.values() if read(said).startswith("Điểm danh đồng chí Lê Thị Bình")] == [
         errors["status-m-2"]
     ], errors
 
 
 async def test_a_roster_input_that_is_not_utf8_names_the_member_too(monkeypatch: pytest.MonkeyPatch) -> None:
     errors = await roster_errors(monkeypatch, b"csrf=t&member=m-2&status-m-2=excused&reason-m-2=A%FFB")
-    assert errors["reason-m-2"].startswith("Lý do vắng của đồng chí Lê Thị Bình: có một ký tự không lưu được"), errors
+    assert read(errors["reason-m-2"]).startswith("Lý do vắng của đồng chí Lê Thị Bình: có một ký tự không lưu được"), (
+        errors
+    )
 
 
 def test_a_rows_label_says_its_name_once_known_and_never_its_id() -> None:
@@ -92,8 +95,8 @@ def test_a_rows_label_says_its_name_once_known_and_never_its_id() -> None:
 
     found = contextvars.copy_context().run(named)  # the form's labels end with it, as a request's do
     assert found is not None
-    assert found.find("reason-m-1") == ("Lý do vắng của đồng chí Trần Văn An", forms.TEXT)
-    assert found.find("status-m-2") == ("Điểm danh đồng chí Lê Thị Bình", forms.CHOICE)
+    assert found.find("reason-m-1") == ("Lý do vắng của đồng chí \u2068Trần Văn An\u2069", forms.TEXT)
+    assert found.find("status-m-2") == ("Điểm danh đồng chí \u2068Lê Thị Bình\u2069", forms.CHOICE)
     assert found.find("status-m-9") == ("Điểm danh", forms.CHOICE)  # no member of the cell: never the raw id
 
 

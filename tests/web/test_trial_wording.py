@@ -22,6 +22,7 @@ from shared.collation import by_person, by_person_values, person_key
 from shared.periods import VIETNAM_TZ
 from shared.refusals import Refusal, RefusalCode
 from shared.rpc import RpcError
+from tests.web.isolates import read
 
 CELL = {"id": "thon-moi", "name": "Chi bộ thôn Mới", "kind": "cell"}
 
@@ -151,7 +152,7 @@ def test_the_minutes_form_reports_an_absent_speaker_by_name_and_every_other_mist
     )
     with pytest.raises(FormErrors) as caught:
         _minutes_body(form, "m", roster=ROSTER, names=NAMES)
-    said = list(caught.value.errors.values())
+    said = [read(line) for line in caught.value.errors.values()]
     assert "Đồng chí Nguyễn Văn Cường vắng mặt theo điểm danh nên không thể là người phát biểu." in said, said
     assert any("Phạm Thị Dung" in line for line in said), said
     assert any("nghị quyết dòng 1" in line and "4 phiếu" in line and "(3)" in line for line in said), said
@@ -178,7 +179,7 @@ def test_an_absent_chair_is_named_and_no_roster_judges_nothing() -> None:
     form = FormData([*{**MINUTES, "chair_id": "m-3"}.items(), ("resolution-1", "Kế hoạch"), ("votes_for-1", "40")])
     with pytest.raises(FormErrors) as caught:
         _minutes_body(form, "m", roster=ROSTER, names=NAMES)
-    assert caught.value.errors["chair_id"] == (
+    assert read(caught.value.errors["chair_id"]) == (
         "Đồng chí Nguyễn Văn Cường vắng mặt theo điểm danh nên không thể là người chủ trì."
     )
     assert "votes_for-1" in caught.value.errors
@@ -223,7 +224,7 @@ async def test_the_minutes_handler_judges_the_form_by_the_meetings_roster(monkey
     monkeypatch.setattr(secretary, "recordable_meeting", recordable_meeting)
     handled(monkeypatch, [*MINUTES.items(), ("speakers", "m-3"), ("resolution-1", "Kế hoạch"), ("votes_for-1", "9")])
     errors: Any = await secretary.minutes("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
-    assert errors["speakers-m-3"].startswith("Đồng chí Nguyễn Văn Cường vắng mặt"), errors
+    assert read(errors["speakers-m-3"]).startswith("Đồng chí Nguyễn Văn Cường vắng mặt"), errors
     assert "votes_for-1" in errors and len(errors) == 2, errors
 
 
@@ -238,7 +239,7 @@ async def test_an_absent_speaker_refused_by_meetings_is_named_too() -> None:
 
     with pytest.raises(FormErrors) as caught:
         await forms.send(refused(), members=NAMES)
-    [said] = caught.value.errors.values()
+    [said] = map(read, caught.value.errors.values())
     assert said == "Đồng chí Nguyễn Văn Cường vắng mặt theo điểm danh nên không thể là người phát biểu.", said
 
 
@@ -276,8 +277,8 @@ async def test_the_roster_form_reports_a_reason_for_a_present_member_with_its_ot
     sent += [("member", "m-2"), ("status-m-2", "present"), ("reason-m-2", "Đến muộn")]
     handled(monkeypatch, sent)
     errors: Any = await secretary.attendance("m-1", None, SimpleNamespace(principal=None), None)  # type: ignore[arg-type]
-    assert errors["reason-m-1"] == "Lý do vắng của đồng chí Trần Văn An: không được để trống.", errors
-    assert errors["reason-m-2"].startswith(
+    assert read(errors["reason-m-1"]) == "Lý do vắng của đồng chí Trần Văn An: không được để trống.", errors
+    assert read(errors["reason-m-2"]).startswith(
         "Lý do vắng của đồng chí Lê Thị Bình: đảng viên có mặt thì không ghi lý do vắng"
     ), errors
 

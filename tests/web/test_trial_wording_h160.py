@@ -15,6 +15,7 @@ from services.gateway.web.i18n import _
 from services.gateway.web.pages import secretary
 from services.gateway.web.reasons import explain_rejection
 from shared.periods import VIETNAM_TZ
+from tests.web.isolates import read
 from tests.web.test_trial_wording import NAMES, handled
 
 
@@ -49,7 +50,7 @@ def test_a_members_status_refused_names_the_field_and_its_values() -> None:
     [("chair_id", "người chủ trì"), ("data.recorder_id", "thư ký"), ("speakers-m-3", "người phát biểu")],
 )
 def test_an_absent_member_is_told_the_one_role_at_fault(field: str, role: str) -> None:
-    said = forms.absent_at_meeting(field, "Nguyễn Văn Cường")
+    said = read(forms.absent_at_meeting(field, "Nguyễn Văn Cường"))
     assert said == f"Đồng chí Nguyễn Văn Cường vắng mặt theo điểm danh nên không thể là {role}."
 
 

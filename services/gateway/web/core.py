@@ -1,5 +1,6 @@
 """What every page shares: templates, the signed-in viewer, CSRF, and errors answered as Vietnamese pages."""
 
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from services.gateway.auth import Principal, Role
 from services.gateway.http.deps import State
@@ -29,7 +30,7 @@ from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_PERIOD, latest_rated_month
 from shared.rpc import RpcError, ServiceUnavailable
-from shared.text import echoed, shown_name, without_steering
+from shared.text import FIRST_STRONG_ISOLATE, echoed, isolated_name, shown_name, without_steering
 
 log = get_logger(__name__)
 WEB_DIR = Path(__file__).parent
@@ -59,6 +60,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(filters())
     env.filters["name"] = name_html
     env.filters["plain_name"] = plain_name
+    env.filters["isolated_name"] = lambda value: isolated_name(str(value if value is not None else ""))
     env.globals["prefix"] = PREFIX
     env.globals["new_form_key"] = new_form_key
     env.globals.update(globals_())
@@ -69,13 +71,33 @@ def shown_text(value: Any) -> Any:
     """Every value a template prints, without the bidirectional controls and zero-width characters
     (shared.text.without_steering): a reason, a title or a name sent by another system (CONTRACT.md accepts them)
     cannot turn the page's text after it around. Markup stays Markup (removing them opens no tag); a text without
-    them, as nearly every one is, is the value itself (a committee page prints some 2,000 values)."""
+    them, as nearly every one is, is the value itself (a committee page prints some 2,000 values). A name a sentence
+    built in Python isolates (shared.text.isolated_name: U+2068 … U+2069) is printed in <bdi>, as `| name` prints
+    one: the text is escaped first, and only the tags around it are added."""
     if not isinstance(value, str):
         return value
+    if FIRST_STRONG_ISOLATE in value:
+        escaped = str(value) if isinstance(value, Markup) else str(escape(value))
+        if isinstance(value, Markup) or ISOLATED_TEXT.search(escaped):
+            return Markup(with_bdi(escaped))
     shown = without_steering(value)
     if shown is value or not isinstance(value, Markup):
         return shown
     return Markup(shown)
+
+
+ISOLATED_TEXT = re.compile("\u2068([^\u2066-\u2069\n<>]*)\u2069")
+"""shared.text.ISOLATED in escaped HTML: a pair with no tag inside (the two ends of one tag's text)."""
+
+
+def with_bdi(escaped: str) -> str:
+    """Escaped HTML text with each balanced U+2068 … U+2069 pair (ISOLATED_TEXT) as <bdi> … </bdi> and every other
+    steering character dropped (an isolate left open, a lone U+2069)."""
+    parts = ISOLATED_TEXT.split(escaped)  # text, isolated, text, isolated, ..., text
+    return "".join(
+        without_steering(part) if index % 2 == 0 else f"<bdi>{without_steering(part)}</bdi>"
+        for index, part in enumerate(parts)
+    )
 
 
 def name_html(value: Any) -> Markup:

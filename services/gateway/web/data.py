@@ -39,6 +39,7 @@ from shared.contracts.notifications_rpc import (
 from shared.periods import VIETNAM_TZ, has_begun
 from shared.plausible import EARLIEST_MEETING
 from shared.rpc import RpcError
+from shared.text import isolated_name
 
 RATING_ORDER = ("good", "fair", "average", "poor")
 RATING_COLOURS = {"good": "#1b7f3b", "fair": "#2f6fb3", "average": "#c98a00", "poor": "#b3261e"}
@@ -217,7 +218,7 @@ def late_minutes_shown(item: dict[str, Any]) -> dict[str, Any]:
     return item | {
         "title": _(
             "%(cell)s: %(kind)s on %(when)s",
-            cell=item.get("cell_name") or item["cell_id"],
+            cell=isolated_name(str(item.get("cell_name") or item["cell_id"])),
             kind=label("kind", item.get("kind")) or _("meeting"),
             when=format_moment(item["starts_at"]),
         ),

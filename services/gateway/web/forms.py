@@ -55,7 +55,7 @@ from shared.plausible import (
 from shared.reading import unstorable_character
 from shared.refusals import RefusalCode
 from shared.rpc import RpcError
-from shared.text import code_point, has_text, is_ascii_number, said_or_blank, without_controls
+from shared.text import code_point, has_text, is_ascii_number, isolated_name, said_or_blank, without_controls
 
 log = get_logger(__name__)
 
@@ -195,7 +195,7 @@ class FormLabels:
             if name in labels:
                 return _(labels[name]), kind
             if dash and f"{stem}-" in labels and f"{stem}-" in self.named and row in self.names:
-                return _(self.named[f"{stem}-"], name=self.names[row]), kind
+                return _(self.named[f"{stem}-"], name=isolated_name(self.names[row])), kind
             if dash and f"{stem}-" in labels:
                 said = labels[f"{stem}-"]
                 if "%(row)s" in said:
@@ -985,7 +985,7 @@ def roster_incomplete(refusal: Any) -> str:
     names = list(refusal.member_names or [])
     if not names:
         return _(ROSTER_EMPTY)
-    said = ", ".join(names)
+    said = ", ".join(isolated_name(name) for name in names)
     others = (refusal.missing or len(names)) - len(names)
     if others > 0:
         said = _(ROSTER_MISSING_MORE, names=said, count=others)
@@ -1124,9 +1124,9 @@ def absent_at_meeting(field: str, name: str | None, *, status: str | None = None
         why = _(BY_CODE[RefusalCode.ABSENT_AT_MEETING])
         return on_field(refused_label(field), why, said=N_("%(field)s: %(why)s"))
     if name and status is not None and status not in ABSENT_STATUSES and status in LABELS["attendance"]:
-        return _(NOT_PRESENT_IN_ROLE[role], name=name, status=_(LABELS["attendance"][status]))
+        return _(NOT_PRESENT_IN_ROLE[role], name=isolated_name(name), status=_(LABELS["attendance"][status]))
     named, unnamed = ABSENT_IN_ROLE[role]
-    return _(named, name=name) if name else _(unnamed)
+    return _(named, name=isolated_name(name)) if name else _(unnamed)
 
 
 FORM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.gateway.web.i18n import N_, _, format_number
+from shared.reading import digits_too_many
 from shared.refusals import RefusalCode
 from shared.text import is_ascii_number
 
@@ -511,6 +512,35 @@ MEMBER_STATUS_SAID = N_("Member status: only official (chính thức) or probati
 
 COUNTED = ("count", "most")
 """The named groups of a REJECTIONS pattern that hold a number said as the app says numbers (format_number: 10.000)."""
+
+
+PYTHON_TOO_LONG = re.compile(
+    r"not valid JSON \(Exceeds the limit \((?P<most>[0-9]+) digits\) for integer string conversion"
+    r"(?:: value has (?P<digits>[0-9]+) digits)?; use sys\.set_int_max_str_digits\(\) to increase the limit\)"
+)
+"""Python's refusal of an integer of too many digits, as rejections stored it before shared.reading said it in its
+own words (number_too_long): `body: not valid JSON (Exceeds the limit (4300 digits) for integer string conversion:
+value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit)`."""
+VALUE_ERROR = re.compile(r"(^|: |; )Value error, ")
+"""pydantic's prefix to a validator's own words, as rejections stored it before shared.envelope.validation_message
+dropped it (`items.0.url: Value error, …`)."""
+
+
+def technical_detail(reason: str | None) -> str:
+    """A stored rejection's reason as meetings words it now, shown under "Technical detail": a row stored in older
+    words (Python's integer conversion limit, pydantic's "Value error, ") said as a new one is (the stored row is
+    kept as it was: nothing is lost, the API and `shared.ops` give it as stored); any other reason as stored."""
+    text = reason or ""
+    if "integer string conversion" in text:
+        text = PYTHON_TOO_LONG.sub(
+            lambda match: (
+                digits_too_many(int(match["digits"]), int(match["most"]))
+                if match["digits"]
+                else f"number too long (more than {match['most']} digits)"
+            ),
+            text,
+        )
+    return VALUE_ERROR.sub(r"\1", text) if "Value error, " in text else text
 
 
 def explain_rejection(reason: str | None, field: str | None, refusal: Mapping[str, Any] | None = None) -> str:

@@ -148,6 +148,7 @@ TEMPLATE_HELPERS: Mapping[str, Any] = {
     "answered_on_form": ANSWERED_ON_FORM,
     "gateway_source": GATEWAY_SOURCE,  # answered before the account was kept: no account to name
     "explain_rejection": reasons.explain_rejection,
+    "technical_detail": reasons.technical_detail,
     "explain_dead_letter": reasons.explain_dead_letter,
     "explain_parked": reasons.explain_parked,
     "explain_hold": reasons.explain_hold,
@@ -548,7 +549,7 @@ def judged_why(query: Mapping[str, str]) -> tuple[str | None, str | None]:
     if outcome == "held":
         return reasons.explain_hold(query.get("waiting_for"), reason, field), reason
     code = query.get("code")
-    return reasons.explain_rejection(reason, field, {"code": code} if code else None), reason
+    return reasons.explain_rejection(reason, field, {"code": code} if code else None), reasons.technical_detail(reason)
 
 
 @router.get("/operations")

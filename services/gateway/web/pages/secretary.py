@@ -45,7 +45,7 @@ from shared.envelope import is_identifier
 from shared.periods import VIETNAM_TZ
 from shared.plausible import HELD_RECORD_WINDOW, begins_later, notified_before_start
 from shared.refusals import RefusalCode
-from shared.text import has_text, said_or_blank
+from shared.text import has_text, isolated_name, said_or_blank
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 RECORDERS = frozenset({Role.SECRETARY})
@@ -644,7 +644,7 @@ async def attendance(meeting_id: str, request: Request, viewer: FormViewer, stat
         for member_id in form.getlist("member"):
             status = forms.text(form, f"status-{member_id}")
             reason = forms.text(form, f"reason-{member_id}")
-            name = str(members.get(member_id, {}).get("full_name") or member_id)
+            name = isolated_name(str(members.get(member_id, {}).get("full_name") or member_id))
             if not status:
                 # never taken as present: a roster nobody checked would read everyone there
                 errors[f"status-{member_id}"] = _(
@@ -732,7 +732,7 @@ def minutes_problems(
         status = status_of.get(member_id) if member_id else None
         if member_id is None or status is None or status == "present":
             continue
-        name = names.get(member_id) or str(member_id)
+        name = isolated_name(names.get(member_id) or str(member_id))
         errors.setdefault(
             f"status-{member_id}",
             _(
