@@ -385,6 +385,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest=weakest,
         none_weak=_("No cell rated Average or Poor."),
         figures_note=figures_note,
+        notes_title=_("Results changed after the month closed"),
+        notes=late_notes(data["weakest"], period=period),
     )
 
 
