@@ -80,6 +80,38 @@ GROUP BY period
 span (migration 0006: '' the cells without one, '+YYYY-MM' those beginning, '-YYYY-MM' those ending that month;
 migration 0005: the sum of the appended deltas; a cell's own figures read directly)."""
 
+SUMS_MANY = """
+SELECT unit_id, period, sum(cells)::bigint AS cells, sum(rows)::bigint AS rows, sum(good)::bigint AS good,
+       sum(fair)::bigint AS fair, sum(average)::bigint AS average, sum(poor)::bigint AS poor,
+       sum(regular)::bigint AS regular, sum(thematic)::bigint AS thematic,
+       sum(thematic_met)::bigint AS thematic_met, sum(present)::bigint AS present,
+       sum(counted)::bigint AS counted, sum(speakers_present)::bigint AS speakers_present, sum(score) AS score,
+       count(*) AS pieces
+FROM (
+    SELECT committee_id AS unit_id, period, cells, rows, good, fair, average, poor, regular, thematic, thematic_met,
+           present, counted, speakers_present, score
+    FROM committee_period_delta
+    WHERE committee_id = ANY($1::text[])
+      AND (period = ANY($2::text[]) OR length(period) = 7 AND period <= $3 OR left(period, 1) IN ('+', '-'))
+    UNION ALL
+    SELECT s.cell_id, k.key, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM subtree_cell s CROSS JOIN LATERAL (
+        SELECT coalesce('+' || s.first_month, '') AS key
+        UNION ALL SELECT '-' || s.last_month WHERE s.last_month IS NOT NULL
+    ) k
+    WHERE s.ancestor_id = ANY($1::text[]) AND s.cell_id = ANY($1::text[]) AND s.cell_id = s.ancestor_id
+    UNION ALL
+    SELECT s.cell_id, p.period, 0, 1, v.rating_good, v.rating_fair, v.rating_average, v.rating_poor, v.regular,
+           v.thematic, v.thematic_met, v.present, v.counted, v.speakers_present, v.score
+    FROM subtree_cell s JOIN cell_period p ON p.cell_id = s.cell_id CROSS JOIN LATERAL cell_period_sums(p) v
+    WHERE s.ancestor_id = ANY($1::text[]) AND s.cell_id = ANY($1::text[]) AND s.cell_id = s.ancestor_id
+      AND (p.period = ANY($2::text[]) OR length(p.period) = 7 AND p.period <= $3)
+) d
+GROUP BY unit_id, period
+"""
+"""SUMS of several units at once ($1 their ids), each row naming its unit: one statement for a committee's direct
+children instead of one per child."""
+
 MISSING = """
 SELECT s.cell_id, {missing_score}::float8 AS score, {missing_rating}::text AS rating, 0 AS regular_held,
        0 AS meetings_held
@@ -240,6 +272,22 @@ async def subtree_sums(
     if sum(row["pieces"] for row in rows) - len(rows) > COMPACT_PIECES:
         await conn.execute("SELECT compact_rollup_deltas($1)", committee_id)
     return SubtreeSums(rows)
+
+
+async def subtree_sums_of(
+    conn: asyncpg.Connection, unit_ids: list[str], periods: list[str], *, months_upto: str
+) -> dict[str, SubtreeSums]:
+    """subtree_sums of each of `unit_ids` read in one statement (SUMS_MANY), by unit id; a unit without any sums
+    (unknown to evaluation) is left out. Units whose deltas have piled up have them folded."""
+    await refresh_subtrees(conn)
+    rows = await conn.fetch(SUMS_MANY, unit_ids, ["", *periods], months_upto)
+    by_unit: dict[str, list[asyncpg.Record]] = {}
+    for row in rows:
+        by_unit.setdefault(row["unit_id"], []).append(row)
+    for unit_id, found in by_unit.items():
+        if sum(row["pieces"] for row in found) - len(found) > COMPACT_PIECES:
+            await conn.execute("SELECT compact_rollup_deltas($1)", unit_id)
+    return {unit_id: SubtreeSums(found) for unit_id, found in by_unit.items()}
 
 
 class PeriodNotRated(LookupError):
@@ -512,35 +560,58 @@ async def committee_rollup(
     or year running on `today` (default: today in Vietnam) the cells not rated yet are `not_rated`, apart."""
     today = today or today_in_vietnam()
     unrated = not_rated_yet(period, today=today)
-    before = previous_period(period)
-    last_before = period_months(before)[-1]
     # every month up to the period's end, its own too: the subtree's first month of data is among them
-    sums = await subtree_sums(conn, committee_id, [period, before], months_upto=period_months(period)[-1])
-    figures = sums.figures(period, unrated=unrated)
-    previous = (
-        sums.figures(before, unrated=not_rated_yet(before, today=today))
-        if sums.has_data(last_before)
-        else {"score": None}
+    sums = await subtree_sums(
+        conn, committee_id, [period, previous_period(period)], months_upto=period_months(period)[-1]
     )
-    delta = None
-    if figures["score"] is not None and previous["score"] is not None:
-        delta = round(figures["score"] - previous["score"], 2)
     cells, missing = sums.cells, sums.cells_in(period) - sums.stored(period)
     sql = _weak_sql(
         large=cells >= LARGE_SUBTREE and weakest <= DEEP_PAGE, missing=missing > 0, cells=cells, unrated=unrated
     )
     rows = await _fetch_planned_for(conn, sql, committee_id, period, weakest, weakest, 0)
     late, late_total = await subtree_late_changes(conn, committee_id, period, limit=LATE_CHANGES_SHOWN)
+    figures = rollup_of(sums, committee_id, period, today=today)
+    return {**figures, "weakest": _cell_items(rows), "late_changes": late, "late_changes_total": late_total}
+
+
+def rollup_of(sums: SubtreeSums, unit_id: str, period: str, *, today: date) -> dict[str, Any]:
+    """A unit's roll-up figures for a period off its sums of the period, the previous one and every month up to the
+    period's end (subtree_sums): by rating, rates, score, trend and first month, without its weakest cells and late
+    changes (committee_rollup adds them); in a quarter or year running on `today` the cells not rated yet apart."""
+    before = previous_period(period)
+    figures = sums.figures(period, unrated=not_rated_yet(period, today=today))
+    previous = (
+        sums.figures(before, unrated=not_rated_yet(before, today=today))
+        if sums.has_data(period_months(before)[-1])
+        else {"score": None}
+    )
+    delta = None
+    if figures["score"] is not None and previous["score"] is not None:
+        delta = round(figures["score"] - previous["score"], 2)
     return {
-        "committee_id": committee_id,
+        "committee_id": unit_id,
         "period": period,
         **figures,
         "trend": {"previous_period": before, "previous_score": previous["score"], "score_delta": delta},
-        "weakest": _cell_items(rows),
-        "late_changes": late,
-        "late_changes_total": late_total,
         "first_month": sums.first_month(),
     }
+
+
+async def unit_rollups(
+    conn: asyncpg.Connection, unit_ids: list[str], period: str, *, today: date | None = None
+) -> dict[str, Any]:
+    """rollup_of each of `unit_ids` (its first occurrence) whose subtree has data up to the period's end, in the
+    order given, their sums read in one statement (subtree_sums_of); a unit without (unknown, or no cell's month
+    stored by then: check_period_rated's not_found) is left out. The caller checks that the period has begun."""
+    today = today or today_in_vietnam()
+    last = period_months(period)[-1]
+    sums = await subtree_sums_of(conn, unit_ids, [period, previous_period(period)], months_upto=last)
+    items = [
+        rollup_of(found, unit_id, period, today=today)
+        for unit_id in dict.fromkeys(unit_ids)
+        if (found := sums.get(unit_id)) is not None and found.has_data(last)
+    ]
+    return {"items": items}
 
 
 LATE_CHANGES_SHOWN = 50

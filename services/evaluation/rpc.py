@@ -59,6 +59,17 @@ async def committee_rollup(request: rpc.GetCommitteeRollup, app: EvaluationConte
         )
 
 
+async def unit_rollups(request: rpc.GetUnitRollups, app: EvaluationContext) -> dict[str, Any]:
+    """The roll-up figures of each unit asked for that has data (queries.unit_rollups), in one reply; invalid
+    (`period`) before the period begins."""
+    today = today_in_vietnam()
+    current = f"{today:%Y-%m}"
+    if period_months(request.period)[0] > current:
+        raise RpcError("invalid", f"period {request.period} has not begun (this month is {current})", field="period")
+    async with app.pool.acquire() as conn:
+        return await queries.unit_rollups(conn, request.unit_ids, request.period, today=today)
+
+
 async def committee_ranking(request: rpc.GetCommitteeRanking, app: EvaluationContext) -> dict[str, Any]:
     """The subtree's cells ranked by score (only the weak ones, worst first, when asked); `limit` at most the
     configured maximum; the period's errors as for the roll-up."""
@@ -178,6 +189,7 @@ def rpc_methods(app: EvaluationContext) -> RpcMethods:
     methods.add(rpc.GetMeetingScore, partial(meeting_score, app=app))
     methods.add(rpc.GetCellPeriods, partial(cell_periods, app=app))
     methods.add(rpc.GetCommitteeRollup, partial(committee_rollup, app=app))
+    methods.add(rpc.GetUnitRollups, partial(unit_rollups, app=app))
     methods.add(rpc.GetCommitteeRanking, partial(committee_ranking, app=app))
     methods.add(rpc.GetCommitteeReport, partial(committee_report, app=app))
     methods.add(rpc.GetWeakestCells, partial(weakest_cells, app=app))

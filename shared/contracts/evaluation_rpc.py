@@ -167,8 +167,9 @@ class TrendReply(Reply):
     score_delta: float | None = None
 
 
-class CommitteeRollupReply(Reply):
-    """A committee's subtree for one period (by_rating, rates, trend and the weakest cells)."""
+class RollupFiguresReply(Reply):
+    """A unit's subtree for one period, its figures only (by_rating, rates, score, trend): a committee's roll-up
+    without its weakest cells and late changes."""
 
     committee_id: str
     period: str
@@ -180,7 +181,6 @@ class CommitteeRollupReply(Reply):
     thematic_coverage: float | None = None
     score: float | None = None
     trend: TrendReply | None = None
-    weakest: Sequence[CellRankReply] = Field(default_factory=list)
     irregular: int | None = None
     """Cells that missed the regular meeting of a month counted (for a month: those that have not held it; they are
     among `by_rating.poor`)."""
@@ -192,13 +192,25 @@ class CommitteeRollupReply(Reply):
     not_rated: int | None = None
     """In a quarter or year still running: the cells with no month counted yet (set up in the running month and not
     met yet), not rated, so out of `by_rating`, the rates, `score` and `weakest` (0 otherwise)."""
+    first_month: str | None = None
+    """The subtree's first month with data (a cell's month stored, `2025-12`): the periods its pages offer begin
+    there, and its trend draws no month before it."""
+
+
+class CommitteeRollupReply(RollupFiguresReply):
+    """A committee's subtree for one period (by_rating, rates, trend and the weakest cells)."""
+
+    weakest: Sequence[CellRankReply] = Field(default_factory=list)
     late_changes: Sequence[CellRankReply] = Field(default_factory=list)
     """For a month: the subtree's cells whose result changed after the month closed (a meeting recorded late), the
     latest change first, each with its `late_change`; at most the configured number (`late_changes_total` all)."""
     late_changes_total: int = 0
-    first_month: str | None = None
-    """The subtree's first month with data (a cell's month stored, `2025-12`): the periods its pages offer begin
-    there, and its trend draws no month before it."""
+
+
+class UnitRollupsReply(Reply):
+    """The figures of each unit asked for (GetUnitRollups) that has data up to the period's end, in the order asked."""
+
+    items: list[RollupFiguresReply]
 
 
 class FrameworkReply(Reply):
@@ -256,6 +268,22 @@ class GetCommitteeRollup(EvaluationRequest[CommitteeRollupReply]):
 
     method = "committee_rollup"
     committee_id: str
+    period: Period
+
+
+UNIT_ROLLUPS_MAX = 1000
+"""The most units one GetUnitRollups asks for: more than any committee's direct children (a province's ~100
+communes, a commune's 100–500 cells), each item about 0.5 kB of JSON."""
+
+
+class GetUnitRollups(EvaluationRequest[UnitRollupsReply]):
+    """The roll-up figures of each of `unit_ids` (committees or cells: a large committee's report PDF asks for its
+    direct children's at once, not one GetCommitteeRollup each) for one period, as GetCommitteeRollup gives them
+    without their weakest cells and late changes; a unit evaluation does not know, or whose subtree has no data up
+    to the period's end, is left out (GetCommitteeRollup's not_found); invalid (`period`) before it begins."""
+
+    method = "unit_rollups"
+    unit_ids: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=UNIT_ROLLUPS_MAX)]
     period: Period
 
 

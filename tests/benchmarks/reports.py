@@ -7,7 +7,9 @@ scores, 95 % of the cells rated, the rest Poor without a meeting). Then an offic
 web app and downloads the province root's and the largest commune's `report.csv` and `report.pdf`, each timed, with
 the peak RSS of the gateway and evaluation processes while it runs (and its jump over the RSS before it). Raw
 baseline: bare asyncpg reading the same subtree's rows (cell, name, the month's figures) and Python's csv module
-writing them: the floor of any CSV export of those rows.
+writing them: the floor of any CSV export of those rows. The province's PDF (a summary: its figures by directly
+subordinate unit and its 50 weakest cells) has its own raw baseline: bare asyncpg summing each child's cells in one
+query and reading the 50 weakest in another, and ReportLab drawing both tables of plain strings.
 """
 
 import argparse
@@ -28,10 +30,13 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+from reportlab.lib.pagesizes import A4
+from reportlab.platypus import SimpleDocTemplate, Table
 
 from services.evaluation.queries import refresh_subtrees
 from services.gateway.config import GatewaySettings
 from services.gateway.web.cli import create_web_account
+from services.gateway.web.pdf import fonts
 from services.meetings.bulk.generate import last_closed_month
 from tests.benchmarks.harness import BenchSystem, bench_system, ratio, wait_until
 from tests.benchmarks.profiling import Profiler
@@ -101,6 +106,53 @@ async def bare_csv(dsn: str, unit: str, period: str) -> float:
         for row in rows:
             writer.writerow(list(row.values()))
         buffer.getvalue().encode("utf-8-sig")
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+SUMMARY_UNITS = """
+SELECT u.id, u.name, count(*) AS cells, round(avg(coalesce(p.score, 0))::numeric, 2) AS score,
+       count(*) FILTER (WHERE p.rating = 'good') AS good, count(*) FILTER (WHERE p.rating = 'fair') AS fair,
+       count(*) FILTER (WHERE p.rating = 'average') AS average,
+       count(*) FILTER (WHERE coalesce(p.rating, 'poor') = 'poor') AS poor
+FROM unit u JOIN subtree_cell s ON s.ancestor_id = u.id
+LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
+WHERE u.parent_id = $1
+GROUP BY u.id, u.name ORDER BY u.id
+"""
+"""The bare baseline's figures per directly subordinate unit: cells, mean score, cells per rating (none stored:
+Poor)."""
+
+SUMMARY_WEAKEST = """
+SELECT s.cell_id, u.name, coalesce(p.score, 0) AS score, coalesce(p.rating, 'poor') AS rating, p.regular_held,
+       p.thematic_held, p.present, p.counted, p.speakers_present
+FROM subtree_cell s JOIN unit u ON u.id = s.cell_id
+LEFT JOIN cell_period p ON p.cell_id = s.cell_id AND p.period = $2
+WHERE s.ancestor_id = $1 AND coalesce(p.rating, 'poor') IN ('poor', 'average')
+ORDER BY array_position(ARRAY['poor', 'average'], coalesce(p.rating, 'poor')), coalesce(p.score, 0), s.cell_id
+LIMIT 50
+"""
+"""The bare baseline's 50 weakest cells of the subtree (Poor first, then the lower score)."""
+
+
+async def bare_summary_pdf(dsn: str, unit: str, period: str) -> float:
+    """Seconds for bare asyncpg + ReportLab to draw a large committee's summary PDF (the baseline): its children's
+    figures and its 50 weakest cells, each one query, as two tables of plain strings in the DejaVu font."""
+    fonts()  # registered once per process, as the gateway's first PDF does
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "evaluation,public"})
+    try:
+        started = time.perf_counter()
+        units = await conn.fetch(SUMMARY_UNITS, unit, period)
+        weakest = await conn.fetch(SUMMARY_WEAKEST, unit, period)
+        tables = [
+            Table([[str(value) for value in row.values()] for row in rows], style=[("FONT", (0, 0), (-1, -1), "Sans")])
+            for rows in (units, weakest)
+            if rows
+        ]
+        buffer = io.BytesIO()
+        SimpleDocTemplate(buffer, pagesize=A4).build(tables)
+        buffer.getvalue()
         return time.perf_counter() - started
     finally:
         await conn.close()
@@ -269,6 +321,7 @@ async def measure(
         raw = {
             "commune_csv_s": round(await bare_csv(bench.dsn, commune, period), 3),
             "province_csv_s": round(await bare_csv(bench.dsn, ROOT_UNIT, period), 3),
+            "province_pdf_s": round(await bare_summary_pdf(bench.dsn, ROOT_UNIT, period), 3),
         }
     chibo = {
         "loaded_s": round(loaded, 1),
@@ -293,6 +346,7 @@ async def measure(
         "ratio": {
             "province_report_csv_s": ratio(chibo["province_csv_s"], raw.get("province_csv_s")),
             "commune_report_csv_s": ratio(chibo["commune_csv_s"], raw.get("commune_csv_s")),
+            "province_report_pdf_s": ratio(chibo["province_pdf_s"], raw.get("province_pdf_s")),
         },
         **({"profile": profiler.summary()} if profiler is not None else {}),
     }

@@ -440,3 +440,26 @@ async def test_the_weakest_cells_are_the_weak_lines_of_the_report_worst_first(
     with pytest.raises(RpcError) as unknown:
         await ask(rpc, request.model_copy(update={"committee_id": "nobody"}))
     assert (unknown.value.code, unknown.value.field) == ("not_found", "committee_id")
+
+
+async def test_unit_rollups_answer_each_units_roll_up_figures_in_one_reply(
+    rpc: RpcClient, ward: dict[str, str]
+) -> None:
+    """GetUnitRollups answers, for each unit asked (a committee, a cell), the figures GetCommitteeRollup gives it
+    (without its weakest cells and late changes), in the order asked, once each; a unit unknown or without data up
+    to the period's end is left out; a period not begun is invalid."""
+    units = [ward["cell_b"], ward["committee"], ward["cell_a"]]
+    for period in ("2026-03", "2026-Q2", "2026"):
+        expected = []
+        for unit in units:
+            rollup = await ask(rpc, evaluation.GetCommitteeRollup(committee_id=unit, period=period))
+            expected.append(
+                {key: value for key, value in rollup.items() if key in evaluation.RollupFiguresReply.model_fields}
+            )
+        request = evaluation.GetUnitRollups(unit_ids=[*units, random_id("nobody"), ward["cell_a"]], period=period)
+        assert (await ask(rpc, request))["items"] == expected, period
+    nothing = await ask(rpc, evaluation.GetUnitRollups(unit_ids=[ward["committee"]], period="1999-01"))
+    assert nothing["items"] == []
+    coming = next_period(f"{datetime.now(VIETNAM_TZ):%Y-%m}")
+    error = await rpc_error(ask(rpc, evaluation.GetUnitRollups(unit_ids=[ward["committee"]], period=coming)))
+    assert (error.code, error.field) == ("invalid", "period") and "has not begun" in error.message

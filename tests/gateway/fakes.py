@@ -43,6 +43,8 @@ from tests.support.ids import random_id
 
 LEFT_A1_AT = datetime(2020, 1, 1, tzinfo=UTC)
 """When World.member_left_a1 left cell A1: before every meeting of the fakes, so no roster page lists them."""
+ROLLUP_LISTS = ("weakest", "late_changes", "late_changes_total")
+"""What a committee's roll-up gives beyond its figures (GetUnitRollups answers the figures alone)."""
 
 
 def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
@@ -753,6 +755,17 @@ class World:
                 "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes),
             }
 
+        async def unit_rollups(r: evaluation.GetUnitRollups) -> dict[str, Any]:
+            # each unit's committee_rollup without its weakest cells and late changes; one without data left out
+            items = []
+            for unit_id in dict.fromkeys(r.unit_ids):
+                try:
+                    found = await committee_rollup(evaluation.GetCommitteeRollup(committee_id=unit_id, period=r.period))
+                except RpcError:
+                    continue
+                items.append({key: value for key, value in found.items() if key not in ROLLUP_LISTS})
+            return {"items": items}
+
         async def committee_ranking(r: evaluation.GetCommitteeRanking) -> dict[str, Any]:
             check_data(r.committee_id, r.period)
             # ward A's cells are weak (Average, Poor), ward B's is Fair; weak_only keeps Poor then Average
@@ -856,6 +869,7 @@ class World:
         methods.add(evaluation.GetMeetingScore, meeting_score)
         methods.add(evaluation.GetCellPeriods, cell_periods)
         methods.add(evaluation.GetCommitteeRollup, committee_rollup)
+        methods.add(evaluation.GetUnitRollups, unit_rollups)
         methods.add(evaluation.GetCommitteeRanking, committee_ranking)
         methods.add(evaluation.GetCommitteeReport, committee_report)
         methods.add(evaluation.GetWeakestCells, weakest_cells)

@@ -6,6 +6,7 @@ columns worked out on every row."""
 
 import heapq
 import importlib
+import io
 import json
 import random
 import types
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from babel.numbers import format_decimal
+from pypdf import PdfReader
 
 from services.evaluation import queries
 from services.gateway.rollups import month_shown
@@ -333,3 +335,49 @@ async def test_the_weakest_cells_asked_of_evaluation_are_those_every_cell_gave(
                 assert new == await old_weakest(state, "prov", period, cut), (which, cut)
             exports.report_document(unit, period, {"rollup": rollup, "sub_units": [], "weakest": new})
             assert drawn["weakest"] == [old_report_row(row, period=None)[1:] for row in reference[:cut]]
+
+
+async def test_a_weak_cell_whose_month_changed_late_says_so_in_the_summary_pdf(database_url: str) -> None:
+    """A cell among a large committee's weakest whose closed month a late meeting changed comes from evaluation
+    (GetWeakestCells) with its `late_change`, and the summary PDF says it under the weakest cells ("Ghi nhận muộn"),
+    as the cell-by-cell PDF and the CSV do; a weak cell without one gets no note."""
+    period = previous_period(month_of(now()))
+    stamp = "now(), 'identity'"
+    async with private_pool(database_url) as pool, pool.acquire() as conn:
+        await conn.execute(f"INSERT INTO unit VALUES ('prov', 'Tỉnh ủy', 'committee', NULL, true, {stamp})")
+        await conn.execute(f"INSERT INTO unit VALUES ('xa1', 'Đảng ủy xã 1', 'committee', 'prov', true, {stamp})")
+        cells = [("cb-late", "Chi bộ thôn Đồng Tâm", "poor", 42.5), ("cb-weak", "Chi bộ Ấp Mỹ Lợi", "average", 61.0)]
+        cells.append(("cb-good", "Chi bộ khu phố Hòa Bình", "good", 95.0))
+        for cell, name, rating, score in cells:
+            await conn.execute(f"INSERT INTO unit VALUES ($1, $2, 'cell', 'xa1', true, {stamp})", cell, name)
+            await conn.execute(
+                "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present,"
+                " counted, speakers_present, months_counted, months_with_regular, flags)"
+                " VALUES ($1, $2, $3, $4, 1, 0, 15, 18, 7, 1, 1, '{}')",
+                cell,
+                period,
+                rating,
+                score,
+            )
+        # the month closed Fair at 75 and a meeting recorded late brought it down to Poor at 42.5
+        await conn.execute(
+            "INSERT INTO period_late_change (cell_id, period, meeting_id, old_rating, old_score, new_rating,"
+            " new_score, changed_at) VALUES ('cb-late', $1, 'mt-late', 'fair', 75, 'poor', 42.5, now())",
+            period,
+        )
+        await conn.execute("ANALYZE unit; ANALYZE cell_period")
+        await queries.refresh_subtrees(conn)
+        state = types.SimpleNamespace(rpc=EvaluationOverRpc(conn))
+        weakest = await exports.weakest_cells(state, "prov", period)
+        assert state.rpc.asked == ["weakest_cells"]
+    assert [row["cell_id"] for row in weakest] == ["cb-late", "cb-weak"]
+    late = weakest[0]["late_change"]
+    assert (late["old_rating"], late["old_score"], late["new_rating"], late["new_score"]) == ("fair", 75, "poor", 42.5)
+    assert weakest[1]["late_change"] is None
+    unit, rollup = {"id": "prov", "name": "Tỉnh ủy"}, {"cells": 3, "score": 66.17, "by_rating": {}}
+    content = exports.report_document(unit, period, {"rollup": rollup, "sub_units": [], "weakest": weakest})
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+    note = " ".join(late_change_note(period, late).split())
+    assert note.startswith("Ghi nhận muộn:") and "42,5 (Kém)" in note and "75 (Khá)" in note
+    assert f"Chi bộ thôn Đồng Tâm — {note}" in text, text
+    assert text.count("Ghi nhận muộn") == 1

@@ -135,3 +135,27 @@ async def test_the_pdf_of_a_committee_above_the_full_list_gives_its_sub_units_an
     ward = pdf_words((await officer.get(f"/app/committees/{world.ward_a}/report.pdf?period={PERIOD}")).content)
     assert "Chi bộ khu phố 1" in ward and "Chi bộ khu phố 2" in ward
     assert "Theo đơn vị trực thuộc" not in ward and "tệp CSV" not in ward
+
+
+async def test_the_summary_pdf_asks_evaluation_once_for_every_sub_units_roll_up(
+    officer: httpx.AsyncClient, world: World, state: GatewayState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary PDF asked evaluation for one roll-up per directly subordinate unit (a province's ~100 communes:
+    ~100 RPCs over RabbitMQ); it now asks once for them all (GetUnitRollups), and the root's own roll-up once."""
+    asked: list[Any] = []
+    call = state.rpc.call
+
+    async def recorded(request: Any, **kwargs: Any) -> Any:
+        asked.append(request)
+        return await call(request, **kwargs)
+
+    monkeypatch.setattr(state.rpc, "call", recorded)
+    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 2, raising=False)  # the province's three cells are above it
+    answer = await officer.get(f"/app/committees/{world.root}/report.pdf?period={PERIOD}")
+    assert answer.status_code == 200, answer.text[:500]
+    text = pdf_words(answer.content)
+    assert "Đảng ủy phường A" in text and "Đảng ủy phường B" in text
+    rollups = [request.committee_id for request in asked if isinstance(request, evaluation.GetCommitteeRollup)]
+    assert rollups == [world.root], f"{len(rollups)} GetCommitteeRollup calls: {rollups}"
+    batched = [request for request in asked if isinstance(request, evaluation.GetUnitRollups)]
+    assert [request.unit_ids for request in batched] == [[world.ward_a, world.ward_b]]

@@ -35,7 +35,7 @@ from services.gateway.web.i18n import (
 )
 from services.gateway.web.periods import running
 from shared.collation import by_person
-from shared.contracts.evaluation_rpc import GetCommitteeReport, GetCommitteeRollup, GetWeakestCells
+from shared.contracts.evaluation_rpc import UNIT_ROLLUPS_MAX, GetCommitteeReport, GetUnitRollups, GetWeakestCells
 from shared.contracts.meetings_rpc import HELD_STATUSES, ListUnits
 from shared.envelope import now as clock
 from shared.periods import awaiting_meeting, is_running, local_date
@@ -111,29 +111,28 @@ def weakness(row: dict[str, Any]) -> tuple[int, float, str] | None:
 
 async def sub_units(state: GatewayState, committee_id: str, period: str) -> list[dict[str, Any]]:
     """The committee's direct children (committees and cells) that have cells in the period, each with its roll-up
-    as the committee's page shows it (rollup_shown); in the children's order of the tree (by id)."""
+    figures as the committee's page shows them (rollup_shown); in the children's order of the tree (by id). The
+    figures come in one GetUnitRollups per UNIT_ROLLUPS_MAX children (one for any committee), not one RPC each."""
     children: list[dict[str, Any]] = []
     while True:
         listed = await state.rpc.call(ListUnits(parent_id=committee_id, limit=1000, offset=len(children)))
         children += [unit.model_dump() for unit in listed.items]
         if not listed.items or len(children) >= listed.total:
             break
-    gate = asyncio.Semaphore(8)
-
-    async def summed(unit: dict[str, Any]) -> dict[str, Any] | None:
-        async with gate:
-            try:
-                found = await state.rpc.call(GetCommitteeRollup(committee_id=unit["id"], period=period))
-            except RpcError as exc:
-                if exc.code == "not_found":  # no cell in the period (or none known to evaluation)
-                    return None
-                raise
-        at = clock()
-        shown = rollup_shown(found.model_dump() | {"in_progress": is_running(period, at)}, now=at)
-        return {"unit": unit, "rollup": shown} if shown.get("cells") else None
-
-    found = await asyncio.gather(*(summed(unit) for unit in children))
-    return [item for item in found if item is not None]
+    ids = [unit["id"] for unit in children]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), UNIT_ROLLUPS_MAX):
+        request = GetUnitRollups(unit_ids=ids[start : start + UNIT_ROLLUPS_MAX], period=period)
+        # a child without data (no cell in the period, or none known to evaluation) is left out of the reply
+        found |= {item.committee_id: item.model_dump() for item in (await state.rpc.call(request)).items}
+    at = clock()
+    in_progress = is_running(period, at)
+    shown = [
+        {"unit": unit, "rollup": rollup_shown(found[unit["id"]] | {"in_progress": in_progress}, now=at)}
+        for unit in children
+        if unit["id"] in found
+    ]
+    return [item for item in shown if item["rollup"].get("cells")]
 
 
 async def weakest_cells(state: GatewayState, committee_id: str, period: str) -> list[dict[str, Any]]:
@@ -386,6 +385,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest=weakest,
         none_weak=_("No cell rated Average or Poor."),
         figures_note=figures_note,
+        notes_title=_("Results changed after the month closed"),
+        notes=late_notes(data["weakest"], period=period),
     )
 
 

@@ -144,10 +144,13 @@ def report_summary_pdf(
     weakest: Sequence[Sequence[str]],
     none_weak: str,
     figures_note: str = "",
+    notes_title: str = "",
+    notes: Sequence[str] = (),
 ) -> bytes:
     """A large committee's report: title, key figures (`figures_note` under them: how a running period's figures
     read), `note` (why no cell-by-cell list), a table of its directly subordinate units and one of its weakest cells
-    (`none_weak` in its place when there are none)."""
+    (`none_weak` in its place when there are none), then `notes` under `notes_title` (the weakest cells' months whose
+    result changed after they closed), if any."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -173,6 +176,9 @@ def report_summary_pdf(
         story.append(_table(data, widths, header=True))
     else:
         story.append(para(none_weak, style["body"]))
+    if notes:
+        story.append(para(notes_title, style["h2"]))
+        story += [para(text, style["body"]) for text in notes]
     return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
 
 
