@@ -27,7 +27,7 @@ from services.gateway.web import install_web
 from services.gateway.web.errors import scope_page, status_page
 from shared.cli import run_service_cli
 from shared.db import create_pool
-from shared.rpc import RpcClient, RpcError, ServiceUnavailable
+from shared.rpc import RpcClient, RpcError, ServiceUnavailable, caller_hint
 from shared.runtime import create_broker, migrate
 from shared.telemetry import configure_tracing
 
@@ -198,17 +198,12 @@ async def reserve_sources(settings: GatewaySettings, accounts: PgAccountReposito
         await sync_registered_sources(accounts, rpc)
 
 
-def caller_hint(exc: RpcError, command: str, asks: str) -> str:
-    """What to do when meetings refused `command` as an RPC caller (code `forbidden`): it answers only the gateway's
-    broker user (CHIBO_RPC_CALLERS), so the command, which asks meetings `asks`, must connect as that user; "" for
-    any other error."""
+def refused_hint(exc: RpcError, settings: GatewaySettings, command: str, asks: str) -> str:
+    """What to add after a refusal of `python -m services.gateway <command>` by meetings, which it asks `asks`:
+    shared.rpc.caller_hint, after ". ", when meetings refused it as an RPC caller (code `forbidden`); "" otherwise."""
     if exc.code != "forbidden":
         return ""
-    return (
-        f". {command} asks meetings ({asks}), which answers only the gateway's broker user: run it with the gateway's"
-        " CHIBO_AMQP_URL (after `make up`: `source var/broker-credentials.env &&"
-        f" CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway {command} ...`)"
-    )
+    return ". " + caller_hint("services.gateway", command, "meetings", settings.amqp_url, asks)
 
 
 def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
@@ -235,10 +230,11 @@ def cli(argv: Sequence[str] | None = None) -> int:
     """`python -m services.gateway serve | migrate | health | issue-token ...`."""
 
     def issue(args: argparse.Namespace) -> int:
+        settings = load_settings()
         try:
-            result = asyncio.run(issue_local_token(load_settings(), args))
+            result = asyncio.run(issue_local_token(settings, args))
         except RpcError as exc:
-            hint = caller_hint(exc, "issue-token", "whether --unit exists, to reserve the account's sources")
+            hint = refused_hint(exc, settings, "issue-token", "whether --unit exists, to reserve the account's sources")
             print(f"issue-token: {said_as_option(exc)}{hint}", file=sys.stderr)
             return 2
         except SigningKeyMismatch as exc:
@@ -263,10 +259,11 @@ def cli(argv: Sequence[str] | None = None) -> int:
         return 0
 
     def web_account(args: argparse.Namespace) -> int:
+        settings = load_settings()
         try:
-            result = asyncio.run(create_checked_web_account(load_settings(), args))
+            result = asyncio.run(create_checked_web_account(settings, args))
         except RpcError as exc:
-            hint = caller_hint(exc, "web-account", "whether --unit exists")
+            hint = refused_hint(exc, settings, "web-account", "whether --unit exists")
             print(f"web-account: {said_as_option(exc)}{hint}", file=sys.stderr)
             return 2
         except ValueError as exc:
