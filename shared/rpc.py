@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
+from urllib.parse import urlsplit
 
 import aio_pika
 import structlog
@@ -228,6 +229,19 @@ async def answer(
     outcome = "ok" if reply.get("ok") else str((reply.get("error") or {}).get("code", "internal"))
     RPC_SERVER_SECONDS.labels(label, outcome).observe(time.perf_counter() - started)
     return reply
+
+
+def caller_hint(program: str, command: str, service: str, amqp_url: str, asks: str = "") -> str:
+    """One line for every command line `python -m <program> <command>` that `service` refused as an RPC caller (code
+    `forbidden`: CHIBO_AMQP_URL's broker user, named from `amqp_url`, is not in its CHIBO_RPC_CALLERS, `answer`):
+    what the command asks (`asks`, said in brackets when given) and how to run it as the gateway's broker user."""
+    user = urlsplit(amqp_url).username or "guest"
+    asked = f" ({asks})" if asks else ""
+    return (
+        f"{command} asks {service}{asked}, which does not take calls from broker user {user!r} (not in its"
+        " CHIBO_RPC_CALLERS): run it as a user it lists, such as the gateway's (after `make up`: `source"
+        f" var/broker-credentials.env && CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m {program} {command} ...`)"
+    )
 
 
 async def _answer(request: RpcRequest, methods: RpcMethods) -> dict[str, Any]:

@@ -4,8 +4,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aio_pika.exceptions import AMQPError
@@ -27,9 +28,11 @@ from services.gateway.web import install_web
 from services.gateway.web.errors import scope_page, status_page
 from shared.cli import run_service_cli
 from shared.db import create_pool
-from shared.rpc import RpcClient, RpcError, ServiceUnavailable
+from shared.rpc import RpcClient, RpcError, ServiceUnavailable, caller_hint
 from shared.runtime import create_broker, migrate
 from shared.telemetry import configure_tracing
+
+T = TypeVar("T")
 
 DESCRIPTION = (
     "The front door of chibo: ingestion of CloudEvents from other systems, the cell secretary's commands, "
@@ -198,17 +201,35 @@ async def reserve_sources(settings: GatewaySettings, accounts: PgAccountReposito
         await sync_registered_sources(accounts, rpc)
 
 
-def caller_hint(exc: RpcError, command: str, asks: str) -> str:
-    """What to do when meetings refused `command` as an RPC caller (code `forbidden`): it answers only the gateway's
-    broker user (CHIBO_RPC_CALLERS), so the command, which asks meetings `asks`, must connect as that user; "" for
-    any other error."""
-    if exc.code != "forbidden":
-        return ""
-    return (
-        f". {command} asks meetings ({asks}), which answers only the gateway's broker user: run it with the gateway's"
-        " CHIBO_AMQP_URL (after `make up`: `source var/broker-credentials.env &&"
-        f" CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway {command} ...`)"
-    )
+class CommandFailed(Exception):
+    """A command line's failure already said on stderr: its exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def asking_meetings(
+    command: str, asks: str, unit: str | None, undone: str, run: Callable[[GatewaySettings], Coroutine[Any, Any, T]]
+) -> T:
+    """`run` on the settings for `python -m services.gateway <command>`, which asks meetings `asks` about --unit
+    (`unit`): its result; CommandFailed after one line on stderr when meetings refused (2: the refusal, naming the
+    option, and shared.rpc.caller_hint when it was as an RPC caller) or could not be asked (3: `undone`, such as
+    "Nothing was recorded", and to run it again). Any other exception of `run` is raised."""
+    settings = load_settings()
+    try:
+        return asyncio.run(run(settings))
+    except RpcError as exc:
+        hint = ". " + caller_hint("services.gateway", command, "meetings", settings.amqp_url, asks)
+        print(f"{command}: {said_as_option(exc)}{hint if exc.code == 'forbidden' else ''}", file=sys.stderr)
+        raise CommandFailed(2) from None
+    except UnitNotChecked as exc:
+        print(
+            f"{command}: --unit: meetings could not be asked whether the unit {unit} exists: {exc}. {undone}; run the"
+            " command again once RabbitMQ and the meetings service answer.",
+            file=sys.stderr,
+        )
+        raise CommandFailed(3) from None
 
 
 def _configure_issue_token(parser: argparse.ArgumentParser) -> None:
@@ -235,12 +256,17 @@ def cli(argv: Sequence[str] | None = None) -> int:
     """`python -m services.gateway serve | migrate | health | issue-token ...`."""
 
     def issue(args: argparse.Namespace) -> int:
+        asks = "whether --unit exists, to reserve the account's sources"
         try:
-            result = asyncio.run(issue_local_token(load_settings(), args))
-        except RpcError as exc:
-            hint = caller_hint(exc, "issue-token", "whether --unit exists, to reserve the account's sources")
-            print(f"issue-token: {said_as_option(exc)}{hint}", file=sys.stderr)
-            return 2
+            result = asking_meetings(
+                "issue-token",
+                asks,
+                args.unit,
+                "Nothing was recorded and no token issued",
+                lambda settings: issue_local_token(settings, args),
+            )
+        except CommandFailed as exc:
+            return exc.code
         except SigningKeyMismatch as exc:
             print(f"issue-token: {exc}", file=sys.stderr)
             return 2
@@ -251,34 +277,23 @@ def cli(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 3
-        except UnitNotChecked as exc:
-            print(
-                f"issue-token: --unit: meetings could not be asked whether the unit {args.unit} exists: {exc}. Nothing"
-                " was recorded and no token issued; run the command again once RabbitMQ and the meetings service"
-                " answer.",
-                file=sys.stderr,
-            )
-            return 3
         print(json.dumps(result) if args.json else result["token"])
         return 0
 
     def web_account(args: argparse.Namespace) -> int:
         try:
-            result = asyncio.run(create_checked_web_account(load_settings(), args))
-        except RpcError as exc:
-            hint = caller_hint(exc, "web-account", "whether --unit exists")
-            print(f"web-account: {said_as_option(exc)}{hint}", file=sys.stderr)
-            return 2
+            result = asking_meetings(
+                "web-account",
+                "whether --unit exists",
+                args.unit,
+                "Nothing was recorded",
+                lambda settings: create_checked_web_account(settings, args),
+            )
+        except CommandFailed as exc:
+            return exc.code
         except ValueError as exc:
             print(f"web-account: {exc}", file=sys.stderr)
             return 2
-        except UnitNotChecked as exc:
-            print(
-                f"web-account: --unit: meetings could not be asked whether the unit {args.unit} exists: {exc}. Nothing"
-                " was recorded; run the command again once RabbitMQ and the meetings service answer.",
-                file=sys.stderr,
-            )
-            return 3
         print(json.dumps(result))
         return 0
 

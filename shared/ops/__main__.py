@@ -98,7 +98,7 @@ from shared.ops.outbox import (
 )
 from shared.ops.unrouted import UNROUTED_SERVICES, NoUnroutedWatch, return_unrouted
 from shared.reading import ReadError, check_tree, loads
-from shared.rpc import Request, RpcClient, RpcError
+from shared.rpc import Request, RpcClient, RpcError, caller_hint
 from shared.topology import unrouted_watch as unrouted_watch_name
 
 SERVICES = ("meetings", "evaluation", "notifications")
@@ -369,21 +369,20 @@ class Refused(Exception):
 
 
 class CallerNotAllowed(Exception):
-    """The service's RPC refuses CHIBO_AMQP_URL's broker user, not in its CHIBO_RPC_CALLERS (exit code 5)."""
+    """The service's RPC refuses CHIBO_AMQP_URL's broker user, not in its CHIBO_RPC_CALLERS (exit code 5): said by
+    the command, which names itself (`said`)."""
+
+    def __init__(self, service: str, amqp_url: str) -> None:
+        super().__init__(service)
+        self.service, self.amqp_url = service, amqp_url
+
+    def said(self, command: str) -> str:
+        """The refusal's one line for `python -m shared.ops <command>` (shared.rpc.caller_hint)."""
+        return caller_hint("shared.ops", command, self.service, self.amqp_url)
 
 
 class Unavailable(Exception):
     """The service did not answer in time, or failed (exit code 6): it is likely not running."""
-
-
-def caller_not_allowed(service: str, amqp_url: str) -> str:
-    """Why a service refused the command line's call and what to do: run as a broker user it lets call it."""
-    user = urlsplit(amqp_url).username or "guest"
-    return (
-        f"the {service} service does not take calls from broker user {user!r} (not in its CHIBO_RPC_CALLERS): "
-        "set CHIBO_AMQP_URL to a user it lists, such as the gateway's (CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY, from "
-        "var/broker-credentials.env)"
-    )
 
 
 UNREACHABLE = (OSError, TimeoutError, asyncpg.CannotConnectNowError)
@@ -487,7 +486,7 @@ async def call_service_saying(
             return (await client.call(request)).model_dump(mode="json", exclude_none=True), 200, None
         except RpcError as exc:
             if exc.code == "forbidden":
-                raise CallerNotAllowed(caller_not_allowed(request.service, settings.amqp_url)) from None
+                raise CallerNotAllowed(request.service, settings.amqp_url) from None
             if exc.code in ("unavailable", "internal"):
                 raise Unavailable(f"the {request.service} service: {exc.message} (is it running?)") from None
             if exc.code not in REFUSED_STATUS:
@@ -835,7 +834,7 @@ def _answer(args: argparse.Namespace, settings: ServiceSettings) -> int:
         sys.stderr.write(f"refused: {exc}\n")
         return 4
     except CallerNotAllowed as exc:
-        sys.stderr.write(f"not allowed: {exc}\n")
+        sys.stderr.write(f"not allowed: {exc.said(f'{args.area} {args.action}')}\n")
         return 5
     except Unavailable as exc:
         sys.stderr.write(f"unavailable: {exc}\n")

@@ -207,22 +207,47 @@ async def test_web_account_refuses_a_unit_that_does_not_exist_naming_the_option(
     assert await db.fetchval("SELECT unit_id FROM gateway.account WHERE sub = $1", sub) == world.cell_a1
 
 
-def test_web_account_refused_as_an_rpc_caller_says_to_connect_as_the_gateway(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("command", "runs", "args", "asks"),
+    [
+        (
+            "web-account",
+            "create_checked_web_account",
+            ["--role", "secretary", "--unit", "cell-1", "--sub", "sec-1", "--password", "mật-khẩu-dài-đủ"],
+            "whether --unit exists",
+        ),
+        (
+            "issue-token",
+            "issue_local_token",
+            ["--role", "integration", "--unit", "cell-1", "--sub", "feed-1", "--source", "urn:example:feed"],
+            "whether --unit exists, to reserve the account's sources",
+        ),
+    ],
+)
+def test_a_command_refused_as_an_rpc_caller_says_to_connect_as_the_gateway(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    runs: str,
+    args: list[str],
+    asks: str,
 ) -> None:
-    """With a plain `guest` CHIBO_AMQP_URL, meetings refuses `web-account`'s check of --unit (not the gateway's broker
-    user, CHIBO_RPC_CALLERS): the command said only "this caller may not use this service", where `issue-token` says
-    to run it with CHIBO_AMQP_URL_GATEWAY (main.caller_hint, one wording for both)."""
+    """With a plain `guest` CHIBO_AMQP_URL, meetings refuses the command's check of --unit (not the gateway's broker
+    user, CHIBO_RPC_CALLERS): `web-account` said only "this caller may not use this service"; then each command said
+    to run it with CHIBO_AMQP_URL_GATEWAY in words of its own, `shared.ops` in others. Now every command line says
+    shared.rpc.caller_hint's one line: what it asks, the broker user refused, and the command to run instead."""
 
     async def refused(settings: object, args: object) -> dict[str, str | None]:
         raise RpcError("forbidden", "this caller may not use this service")
 
-    monkeypatch.setattr(gateway_main, "create_checked_web_account", refused)
+    monkeypatch.setattr(gateway_main, runs, refused)
     monkeypatch.setenv("CHIBO_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")  # no per-service user
-    code = gateway_main.cli(
-        ["web-account", "--role", "secretary", "--unit", "cell-1", "--sub", "sec-1", "--password", "mật-khẩu-dài-đủ"]
-    )
+    code = gateway_main.cli([command, *args])
     said = capsys.readouterr().err
     assert code == 2, said
-    assert "\nweb-account: this caller may not use this service. web-account asks meetings (" in said, said
-    assert "CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway web-account ..." in said, said
+    assert (
+        f"\n{command}: this caller may not use this service. {command} asks meetings ({asks}), which does not take"
+        " calls from broker user 'guest' (not in its CHIBO_RPC_CALLERS): run it as a user it lists, such as the"
+        " gateway's (after `make up`: `source var/broker-credentials.env &&"
+        f" CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m services.gateway {command} ...`)\n"
+    ) in said, said

@@ -134,7 +134,17 @@ async def test_a_service_that_does_not_answer_is_exit_6_and_one_that_refuses_the
                 ("rejections", "dismiss", "--id", "r-1", "--reason", "Dữ liệu rác"),
             ):
                 said = await commands.run(own, database_url, *args)
-                said_in_one_line(*said, 5, "CHIBO_RPC_CALLERS", "CHIBO_AMQP_URL_GATEWAY")
+                # the gateway's commands' one wording (shared.rpc.caller_hint): the user refused, the command to run
+                user = urlsplit(own).username or "guest"
+                command = f"{args[0]} {args[1]}"
+                said_in_one_line(
+                    *said,
+                    5,
+                    f"not allowed: {command} asks meetings, which does not take calls from broker user {user!r}",
+                    "(not in its CHIBO_RPC_CALLERS): run it as a user it lists, such as the gateway's",
+                    "`source var/broker-credentials.env &&",
+                    f" CHIBO_AMQP_URL=$CHIBO_AMQP_URL_GATEWAY python -m shared.ops {command} ...`)",
+                )
             result = await asyncio.to_thread(run_ops, own, database_url, "held", "retry", *HELD)
             said_in_one_line(result.returncode, result.stderr, 5, "CHIBO_RPC_CALLERS")
 
