@@ -252,3 +252,26 @@ async def test_a_quiet_month_the_month_close_rated_poor_is_noted_when_its_meetin
         assert [(r["period"], r["meeting_id"], r["old_rating"], r["old_score"]) for r in rows] == [
             ("2026-11", "c1-late", "poor", 0.0)
         ]
+
+
+async def test_a_month_deleted_and_rated_again_keeps_the_month_it_was_first_rated_in(database_url: str) -> None:
+    """November rated on time (by the month close, Poor without a meeting), then on 4 December a snapshot says the
+    cell ended in October (its November row goes: outside its span) and another corrects it (November is rated
+    again): the row written again keeps `rated_from` 2026-11, so the 28 November meeting recorded afterwards is
+    still noted as a late change (it was rated as 2026-12, a month first rated late, and the change went unsaid)."""
+    clock = Clock(date(2026, 10, 20))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(10, 1, 8)))
+        clock.now = TODAY
+        await close_periods(uow_factory=factory)
+        assert await pool.fetchval("SELECT rated_from FROM cell_period WHERE period = '2026-11'") == "2026-11"
+        cell = {"id": "c1", "name": "Chi bộ khu phố 9", "kind": "cell", "parent_id": "w1"}
+        await apply(factory, [fact("org.unit.upserted.v1", cell | {"active": False}, time=at(10, 25, 8))])
+        assert await pool.fetchval("SELECT count(*) FROM cell_period WHERE period = '2026-11'") == 0
+        await apply(factory, [fact("org.unit.upserted.v1", cell | {"active": True}, time=at(12, 4, 8))])
+        rated = await pool.fetchrow("SELECT rating, rated_from FROM cell_period WHERE period = '2026-11'")
+        assert (rated["rating"], rated["rated_from"]) == ("poor", "2026-11")
+        await apply(factory, recorded(held("c1", "c1-late", at(11, 28)), on=at(12, 4, 9)))
+        rows = await pool.fetch("SELECT period, meeting_id, old_rating FROM period_late_change")
+        assert [tuple(row) for row in rows] == [("2026-11", "c1-late", "poor")]
