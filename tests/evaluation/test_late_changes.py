@@ -20,8 +20,12 @@ from faststream.rabbit import RabbitBroker
 from services.evaluation import queries
 from services.evaluation.bootstrap import create_app, prepare
 from services.evaluation.config import Settings
+from services.evaluation.handlers import FACT_HANDLERS, scores
 from services.evaluation.handlers.closing import close_periods
+from services.evaluation.handlers.coalesced import defer_touched, release_rechecks, score_dirty
 from shared.contracts import evaluation_rpc as evaluation
+from shared.contracts.registry import read_event
+from shared.envelope import parse_envelope
 from shared.rpc import RpcClient
 from tests.evaluation.private_db import private_pool
 from tests.evaluation.stream import at, fact, publish
@@ -252,3 +256,104 @@ async def test_a_quiet_month_the_month_close_rated_poor_is_noted_when_its_meetin
         assert [(r["period"], r["meeting_id"], r["old_rating"], r["old_score"]) for r in rows] == [
             ("2026-11", "c1-late", "poor", 0.0)
         ]
+
+
+async def test_a_month_deleted_and_rated_again_keeps_the_month_it_was_first_rated_in(database_url: str) -> None:
+    """November rated on time (by the month close, Poor without a meeting), then on 4 December a snapshot says the
+    cell ended in October (its November row goes: outside its span) and another corrects it (November is rated
+    again): the row written again keeps `rated_from` 2026-11, so the 28 November meeting recorded afterwards is
+    still noted as a late change (it was rated as 2026-12, a month first rated late, and the change went unsaid)."""
+    clock = Clock(date(2026, 10, 20))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await apply(factory, units("w1", "c1", time=at(10, 1, 8)))
+        clock.now = TODAY
+        await close_periods(uow_factory=factory)
+        assert await pool.fetchval("SELECT rated_from FROM cell_period WHERE period = '2026-11'") == "2026-11"
+        cell = {"id": "c1", "name": "Chi bộ khu phố 9", "kind": "cell", "parent_id": "w1"}
+        await apply(factory, [fact("org.unit.upserted.v1", cell | {"active": False}, time=at(10, 25, 8))])
+        assert await pool.fetchval("SELECT count(*) FROM cell_period WHERE period = '2026-11'") == 0
+        await apply(factory, [fact("org.unit.upserted.v1", cell | {"active": True}, time=at(12, 4, 8))])
+        rated = await pool.fetchrow("SELECT rating, rated_from FROM cell_period WHERE period = '2026-11'")
+        assert (rated["rating"], rated["rated_from"]) == ("poor", "2026-11")
+        await apply(factory, recorded(held("c1", "c1-late", at(11, 28)), on=at(12, 4, 9)))
+        rows = await pool.fetch("SELECT period, meeting_id, old_rating FROM period_late_change")
+        assert [tuple(row) for row in rows] == [("2026-11", "c1-late", "poor")]
+
+
+class Moment:
+    """The scoring moment (scores.clock), set by a test."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+async def received(factory: Any, events: list[dict[str, Any]]) -> None:
+    """Handle each fact in its own transaction as the consumer does: stored, its cell noted for the scoring worker
+    (defer_touched), not scored yet."""
+    for raw in events:
+        event = read_event(parse_envelope(json.dumps(raw)))
+        async with factory() as uow:
+            await FACT_HANDLERS[event.type](event, uow)
+            await defer_touched(uow)
+            await uow.commit()
+
+
+async def test_a_final_documents_window_running_out_after_the_month_closed_is_no_late_record(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 30 November meeting recorded that evening, its minutes and resolution not published yet (due within 48
+    hours of its end, by 2 December): the month close rates November, then the window runs out on 2 December and
+    the recheck scores the meeting again. No fact came after November closed: no note."""
+    clock, moment = Clock(date(2026, 11, 30)), Moment(at(11, 30, 21, 30))
+    monkeypatch.setattr(scores, "clock", moment)
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await received(factory, [*units("w1", "c1", time=at(11, 1, 8)), *held("c1", "c1-m", at(11, 30))])
+        await score_dirty(uow_factory=factory, limit=100)
+        due = await pool.fetchval("SELECT due_at FROM score_recheck WHERE meeting_id = 'c1-m'")
+        assert due is not None  # the documents are due, not late yet
+        clock.now, moment.moment = date(2026, 12, 1), at(12, 1, 8)
+        await close_periods(uow_factory=factory)
+        closed = await month_row(pool, "c1", "2026-11")
+        clock.now, moment.moment = date(2026, 12, 3), due + timedelta(hours=12)
+        await pool.execute("UPDATE score_recheck SET due_at = now() - interval '1 second'")  # the database's clock
+        assert await release_rechecks(uow_factory=factory, limit=100) == 1
+        await score_dirty(uow_factory=factory, limit=100)
+        line = await pool.fetchval(
+            "SELECT c->>'reason' FROM meeting_score, jsonb_array_elements(criteria) c"
+            " WHERE meeting_id = 'c1-m' AND c->>'code' = 'closing.final_documents'"
+        )
+        assert "not published within 48 h" in line  # the recheck did score it: the window is over
+        assert (await month_row(pool, "c1", "2026-11"))["score"] == closed["score"]
+        assert await pool.fetch("SELECT * FROM period_late_change") == []
+
+
+async def test_a_fact_received_before_the_month_closed_and_scored_after_is_no_late_record(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 30 November meeting's facts received on 30 November, the scoring worker behind (the month's last evening
+    is busy): the month close runs first and rates November without the meeting (Poor), then the worker scores it
+    and November becomes the meeting's result. Nothing was recorded after November closed: no note. The same
+    meeting received on 4 December is noted."""
+    clock = Clock(date(2026, 11, 30))
+    monkeypatch.setattr(scores, "clock", Moment(at(12, 4, 10)))
+    async with private_pool(database_url) as pool:
+        factory = await prepare(pool, today=clock)
+        await received(factory, units("w1", "c1", time=at(11, 1, 8)) + units("w1", "c2", time=at(11, 1, 8))[1:])
+        await score_dirty(uow_factory=factory, limit=100)
+        await received(factory, held("c1", "c1-m", at(11, 30)))
+        clock.now = date(2026, 12, 1)
+        await close_periods(uow_factory=factory)
+        assert (await month_row(pool, "c1", "2026-11"))["rating"] == "poor"  # the close went first
+        await score_dirty(uow_factory=factory, limit=100)
+        assert (await month_row(pool, "c1", "2026-11"))["regular_held"] == 1
+        assert await pool.fetch("SELECT * FROM period_late_change") == []
+        clock.now = TODAY
+        await received(factory, recorded(held("c2", "c2-m", at(11, 30)), on=at(12, 4, 9)))
+        await score_dirty(uow_factory=factory, limit=100)
+        rows = await pool.fetch("SELECT cell_id, period, meeting_id, old_rating FROM period_late_change")
+        assert [tuple(row) for row in rows] == [("c2", "2026-11", "c2-m", "poor")]

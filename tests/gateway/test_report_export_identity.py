@@ -339,8 +339,8 @@ async def test_the_weakest_cells_asked_of_evaluation_are_those_every_cell_gave(
 
 async def test_a_weak_cell_whose_month_changed_late_says_so_in_the_summary_pdf(database_url: str) -> None:
     """A cell among a large committee's weakest whose closed month a late meeting changed comes from evaluation
-    (GetWeakestCells) with its `late_change`, and the summary PDF says it under the weakest cells ("Ghi nhận muộn"),
-    as the cell-by-cell PDF and the CSV do; a weak cell without one gets no note."""
+    (GetWeakestCells) with its `late_change`, and the summary PDF says it among the roll-up's late changes ("Ghi
+    nhận muộn"), as the cell-by-cell PDF and the CSV do; a weak cell without one gets no note."""
     period = previous_period(month_of(now()))
     stamp = "now(), 'identity'"
     async with private_pool(database_url) as pool, pool.acquire() as conn:
@@ -370,11 +370,14 @@ async def test_a_weak_cell_whose_month_changed_late_says_so_in_the_summary_pdf(d
         state = types.SimpleNamespace(rpc=EvaluationOverRpc(conn))
         weakest = await exports.weakest_cells(state, "prov", period)
         assert state.rpc.asked == ["weakest_cells"]
+        # the summary lists the roll-up's late changes (GetCommitteeRollup.late_changes), as the report PDF does
+        late_changes, total = await queries.subtree_late_changes(conn, "prov", period, limit=queries.LATE_CHANGES_SHOWN)
     assert [row["cell_id"] for row in weakest] == ["cb-late", "cb-weak"]
     late = weakest[0]["late_change"]
     assert (late["old_rating"], late["old_score"], late["new_rating"], late["new_score"]) == ("fair", 75, "poor", 42.5)
     assert weakest[1]["late_change"] is None
-    unit, rollup = {"id": "prov", "name": "Tỉnh ủy"}, {"cells": 3, "score": 66.17, "by_rating": {}}
+    rollup = {"cells": 3, "score": 66.17, "by_rating": {}, "late_changes": late_changes, "late_changes_total": total}
+    unit = {"id": "prov", "name": "Tỉnh ủy"}
     content = exports.report_document(unit, period, {"rollup": rollup, "sub_units": [], "weakest": weakest})
     text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
     note = " ".join(late_change_note(period, late).split())

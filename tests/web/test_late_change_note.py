@@ -75,3 +75,28 @@ def test_the_report_pdf_lists_the_months_changed_after_they_closed_under_its_tab
         "Chi bộ k1 — Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)." in text
     )
     assert "Chi bộ k2 —" not in text
+
+
+def test_the_summary_pdf_of_a_large_committee_lists_its_late_changes_as_its_page_does() -> None:
+    """A committee above FULL_LIST_CELLS cells gets the summary PDF (units and weakest cells, no line per cell): it
+    lists the roll-up's late changes (GetCommitteeRollup.late_changes, as the committee's page does) in the report's
+    words, and how many more there are beyond those shown."""
+    rollup: dict[str, Any] = {
+        "cells": 2000,
+        "score": 80.0,
+        "by_rating": {"good": 1500, "fair": 500},
+        "not_met_yet": None,
+        "late_changes": [{"cell_id": "k1", "name": "Chi bộ k1", "late_change": late(85, 92)}],
+        "late_changes_total": 3,
+    }
+    data = {"rollup": rollup, "sub_units": [], "weakest": []}
+    content = report_document({"name": "Tỉnh ủy"}, "2026-11", data)
+    text = " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Kết quả thay đổi sau khi tháng đã kết thúc" in text
+    assert (
+        "Chi bộ k1 — Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)." in text
+    )
+    assert "và 2 chi bộ khác" in text
+    quiet = report_document({"name": "Tỉnh ủy"}, "2026-11", data | {"rollup": rollup | {"late_changes": []}})
+    quiet_text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(quiet)).pages)
+    assert "Kết quả thay đổi sau khi tháng đã kết thúc" not in " ".join(quiet_text.split())

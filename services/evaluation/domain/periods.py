@@ -279,7 +279,7 @@ def late_change(
     through_month: str,
     at: datetime,
 ) -> LateChange | None:
-    """The note a fact handled in `through_month` leaves when it changes the result of an earlier, closed month
+    """The note a fact received in `through_month` leaves when it changes the result of an earlier, closed month
     (`before`: its stored row, as last published, whether the month close has rated it yet or not) in its rating or
     its score as published (2 decimals). None for a month still running, a quarter or a year (they follow their
     months), a result that did not change, or a month whose row was first stored after it ended (`rated_from`: a

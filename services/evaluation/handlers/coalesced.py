@@ -48,7 +48,7 @@ async def defer_touched(uow: DeferringUnitOfWork) -> int:
     await write_pending(uow)
     cells = list(uow.touched.take())
     if cells:
-        await uow.jobs.add_dirty_cells(cells)
+        await uow.jobs.add_dirty_cells(cells, received_month=f"{uow.today():%Y-%m}")
         uow.wake_scoring_after_commit()
     return len(cells)
 
@@ -61,6 +61,16 @@ def merge_dirty(rows: Sequence[DirtyRow]) -> dict[str, TouchedCell]:
         cell = merged.cells[row.cell_id]
         cell.correlation_id = cell.correlation_id or row.correlation_id
     return dict(merged.take())
+
+
+def received_months(rows: Sequence[DirtyRow]) -> dict[str, str | None]:
+    """Per cell, the latest month (YYYY-MM) a fact among its rows was received in; None when no row holds a fact (a
+    recheck released at a window's end: a deadline passing is no late record, DOMAIN.md "After")."""
+    months: dict[str, str | None] = {}
+    for row in rows:
+        known = months.get(row.cell_id)
+        months[row.cell_id] = max(filter(None, (known, row.received_month)), default=None)
+    return months
 
 
 MAX_RETRY_DELAY = 300.0
@@ -83,7 +93,8 @@ async def score_dirty(
             claimed = await uow.jobs.claim_dirty_cells(limit=limit, noted_before=noted_before)
             if not claimed:
                 return False
-            outcome = await score_cells(uow, merge_dirty(claimed))  # the claim deleted the rows: gone on commit
+            # the claim deleted the rows: gone on commit
+            outcome = await score_cells(uow, merge_dirty(claimed), received=received_months(claimed))
             await uow.commit()
     except RETRIED_ERRORS as exc:
         log.warning("scoring_round_retried", error=repr(exc))
@@ -121,7 +132,7 @@ async def _score_cells_alone(uow_factory: Callable[[], AbstractAsyncContextManag
             async with uow_factory() as uow:
                 again = await uow.jobs.claim_dirty(ids)
                 if again:
-                    await score_cells(uow, merge_dirty(again))
+                    await score_cells(uow, merge_dirty(again), received=received_months(again))
                     await uow.jobs.delete_dirty([row.id for row in again])
                 await uow.commit()
         except Exception as exc:

@@ -440,14 +440,16 @@ async def refresh_cells_periods(
     default_correlation: str | None = None,
     ancestors_of: Mapping[str, list[str]] | None = None,
     adoptions: list[Adoption] | None = None,
-    note_late: bool = False,
+    received: Mapping[str, str | None] | None = None,
     closing: bool = False,
 ) -> int:
     """Recompute the month, quarter and year of each given month of each cell, all cells at once; return how many
     period rows changed. Events go out cell by cell in id order, as refreshing the cells one by one would.
     `ancestors_of` (any cells) and `adoptions`, when the caller read them in this transaction, are not read again.
-    `note_late` (facts being handled, not the month close nor a re-score job): a closed month whose result the facts
-    change is noted (domain.periods.late_change), so the pages and the report say it changed after it closed.
+    `received` (facts being handled, not the month close nor a re-score job): per cell, the month (YYYY-MM) its facts
+    were received in; a month closed before it whose result they change is noted (domain.periods.late_change), so
+    the pages and the report say it changed after it closed. A cell without a month (None, or absent: no fact, a
+    window's end released it) leaves no note: only a fact recorded after the month closed is a late record.
     `closing` (the month close): a row it stores first counts as rated in its own month, on time (`rated_from`), as
     officers see it once the month is over; another first stored after its month ended (a history loaded late) is
     no result a later fact can change late."""
@@ -526,12 +528,13 @@ async def refresh_cells_periods(
             if row is not None and _same_period(row, result):
                 continue
             changed.append(result)
-            if note_late and row is not None:
+            received_in = received.get(cell_id) if received is not None else None
+            if received_in is not None and row is not None:
                 note = late_change(
                     before=row,
                     after=result,
                     meetings=summaries,
-                    through_month=through,
+                    through_month=received_in,
                     at=noted_at,
                 )
                 if note is not None:
@@ -696,10 +699,14 @@ async def rescore_and_refresh(
     return outcome
 
 
-async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) -> Rescored:
+async def score_cells(
+    uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell], *, received: Mapping[str, str | None] | None = None
+) -> Rescored:
     """Rescore the given cells' meetings, then refresh each touched cell-month's periods, set-based (timed).
 
-    A cell-month's events carry its cell's correlation id, else the first (in cell id order) of the set."""
+    A cell-month's events carry its cell's correlation id, else the first (in cell id order) of the set. `received`:
+    per cell, the month its facts were received in (refresh_cells_periods; None: every cell's facts are being
+    handled as they come, received this month)."""
     if not cells:
         return Rescored()
     with SCORING_SECONDS.time():
@@ -715,7 +722,7 @@ async def score_cells(uow: ScoringUnitOfWork, cells: Mapping[str, TouchedCell]) 
             default_correlation=first,
             ancestors_of=outcome.ancestors_of,
             adoptions=outcome.adoptions,
-            note_late=True,
+            received=received if received is not None else dict.fromkeys(months, f"{uow.today():%Y-%m}"),
         )
     return outcome
 

@@ -33,9 +33,11 @@ class DirtyRow:
     only: tuple[str, ...]
     correlation_id: str | None
     created_at: datetime
+    received_month: str | None = None
+    """The month (YYYY-MM, the service's today) its facts were received in; None: no fact (a recheck released it)."""
 
 
-DIRTY_COLUMNS = "id, cell_id, since, only_meetings, correlation_id, created_at"
+DIRTY_COLUMNS = "id, cell_id, since, only_meetings, correlation_id, created_at, received_month"
 
 
 def _dirty_row(row: asyncpg.Record) -> DirtyRow:
@@ -46,6 +48,7 @@ def _dirty_row(row: asyncpg.Record) -> DirtyRow:
         only=tuple(row["only_meetings"]),
         correlation_id=row["correlation_id"],
         created_at=row["created_at"],
+        received_month=row["received_month"],
     )
 
 
@@ -65,7 +68,7 @@ class JobRepository(Protocol):
     async def claim_rescore_job(self, *, stale_after_seconds: float) -> dict[str, Any] | None: ...
     async def rescore_job(self, job_id: str) -> dict[str, Any] | None: ...
     async def record_rescore_progress(self, *, job_id: str, values: dict[str, Any]) -> None: ...
-    async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]]) -> None: ...
+    async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]], *, received_month: str) -> None: ...
     async def claim_dirty_cells(self, *, limit: int, noted_before: float | None = None) -> list[DirtyRow]: ...
     async def claim_dirty(self, ids: Sequence[int]) -> list[DirtyRow]: ...
     async def delete_dirty(self, ids: Sequence[int]) -> None: ...
@@ -200,20 +203,22 @@ class PgJobRepository:
             *(values[name] for name in names),
         )
 
-    async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]]) -> None:
-        """Note the touched cells for the scoring worker, one appended row each, in one statement."""
+    async def add_dirty_cells(self, cells: Sequence[tuple[str, TouchedCell]], *, received_month: str) -> None:
+        """Note the touched cells for the scoring worker, one appended row each, in one statement; their facts were
+        received in `received_month` (YYYY-MM, the service's today: what a late change is judged by)."""
         if not cells:
             return
         await self._conn.execute(
             # noted when written, at the end of the fact transaction (not at its start: a claim that leaves the cells
             # noted lately to the next round judges by this)
-            "INSERT INTO dirty_cell (cell_id, since, only_meetings, correlation_id, created_at)"
-            " SELECT c, s, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), r, clock_timestamp()"
+            "INSERT INTO dirty_cell (cell_id, since, only_meetings, correlation_id, created_at, received_month)"
+            " SELECT c, s, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)), r, clock_timestamp(), $5"
             " FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS t(c, s, o, r)",
             [cell_id for cell_id, _ in cells],
             [None if cell.since is None else max(cell.since, EARLIEST) for _, cell in cells],
             [json.dumps(sorted(cell.only)) for _, cell in cells],
             [cell.correlation_id for _, cell in cells],
+            received_month,
         )
 
     async def claim_dirty_cells(self, *, limit: int, noted_before: float | None = None) -> list[DirtyRow]:
@@ -250,7 +255,8 @@ class PgJobRepository:
 
     async def release_due_rechecks(self, *, limit: int) -> int:
         """Turn up to `limit` rechecks whose moment has come into dirty-cell notes of their meetings (one per cell,
-        SKIP LOCKED: two workers never release the same one); how many were released."""
+        SKIP LOCKED: two workers never release the same one; no `received_month`: no fact came, a moment passed);
+        how many were released."""
         return int(
             await self._conn.fetchval(
                 "WITH due AS (DELETE FROM score_recheck WHERE (meeting_id, due_at) IN ("

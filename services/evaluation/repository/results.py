@@ -272,7 +272,8 @@ class PgResultRepository:
     async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None:
         """Insert or replace period rows in one statement (the last result of a (cell, period) wins); a new row notes
         `month` (the running one; None: the month close, rating each month on time, its own) as the month it was
-        first rated in (`rated_from`, kept when it is replaced: domain.periods.late_change)."""
+        first rated in (`rated_from`, kept when it is replaced: domain.periods.late_change), unless the period was
+        rated before (`period_rated_from`, migration 0020: a row deleted and written again keeps its first month)."""
         latest = {(result.cell_id, result.period): result for result in results}
         if not latest:
             return
@@ -296,13 +297,19 @@ class PgResultRepository:
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
         await self._conn.execute(
-            "INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
+            # the first month kept apart (inserted by the CTE, which the outer statement does not see: a period
+            # rated for the first time reads no row there and takes the month given, as the CTE stores)
+            "WITH t AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[],"
+            "  $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::int[])"
+            "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f, mh)),"
+            " kept AS (INSERT INTO period_rated_from (cell_id, period, rated_from)"
+            "  SELECT c, p, coalesce($14::text, p) FROM t ON CONFLICT DO NOTHING)"
+            " INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
             " speakers_present, months_counted, months_with_regular, flags, meetings_held, computed_at, rated_from)"
             " SELECT c, p, r, s, rh, th, pr, co, sp, mc, mr,"
-            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, now(), coalesce($14::text, p)"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::int[],"
-            "  $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::int[])"
-            "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f, mh)"
+            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, now(),"
+            "  CASE WHEN k.cell_id IS NULL THEN coalesce($14::text, p) ELSE k.rated_from END"
+            " FROM t LEFT JOIN period_rated_from k ON k.cell_id = t.c AND k.period = t.p"
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating, score = EXCLUDED.score,"
             " regular_held = EXCLUDED.regular_held, thematic_held = EXCLUDED.thematic_held,"
             " present = EXCLUDED.present, counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present,"

@@ -233,6 +233,17 @@ def late_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
     ]
 
 
+def rollup_late_notes(rollup: dict[str, Any], *, period: str) -> list[str]:
+    """late_notes of the roll-up's cells whose month changed after it closed (GetCommitteeRollup.late_changes, the
+    latest first, as the committee's page lists them), then `và 3 chi bộ khác` for those beyond (late_changes_total)."""
+    shown = rollup.get("late_changes") or []
+    notes = late_notes(shown, period=period)
+    more = int(rollup.get("late_changes_total") or 0) - len(shown)
+    if notes and more > 0:
+        notes.append(_("and %(count)s more cells", count=format_number(more)))
+    return notes
+
+
 def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     """report_row with the period's columns given (report_period); with them (a CSV row) the late change note of a
     month whose result changed after it closed, last (blank for none)."""
@@ -386,7 +397,7 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         none_weak=_("No cell rated Average or Poor."),
         figures_note=figures_note,
         notes_title=_("Results changed after the month closed"),
-        notes=late_notes(data["weakest"], period=period),
+        notes=rollup_late_notes(rollup, period=period),
     )
 
 

@@ -124,10 +124,13 @@ def report_pdf(
     data += [[para(text, style["cell"]) for text in row] for row in rows]
     widths = [52 * mm] + [(167 - 52) * mm / (len(header) - 1)] * (len(header) - 1)
     story.append(_table(data, widths, header=True))
-    if notes:
-        story.append(para(notes_title, style["h2"]))
-        story += [para(note, style["body"]) for note in notes]
+    story += _notes(notes_title, notes, style)
     return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
+
+
+def _notes(title: str, notes: Sequence[str], style: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """`notes` under the heading `title` (a report's months changed after they closed), nothing without notes."""
+    return [para(title, style["h2"]), *(para(note, style["body"]) for note in notes)] if notes else []
 
 
 def report_summary_pdf(
@@ -149,8 +152,7 @@ def report_summary_pdf(
 ) -> bytes:
     """A large committee's report: title, key figures (`figures_note` under them: how a running period's figures
     read), `note` (why no cell-by-cell list), a table of its directly subordinate units and one of its weakest cells
-    (`none_weak` in its place when there are none), then `notes` under `notes_title` (the weakest cells' months whose
-    result changed after they closed), if any."""
+    (`none_weak` in its place when there are none), then `notes` under `notes_title` as report_pdf lists them."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -176,9 +178,7 @@ def report_summary_pdf(
         story.append(_table(data, widths, header=True))
     else:
         story.append(para(none_weak, style["body"]))
-    if notes:
-        story.append(para(notes_title, style["h2"]))
-        story += [para(text, style["body"]) for text in notes]
+    story += _notes(notes_title, notes, style)
     return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
 
 
