@@ -440,3 +440,21 @@ async def test_the_weakest_cells_are_the_weak_lines_of_the_report_worst_first(
     with pytest.raises(RpcError) as unknown:
         await ask(rpc, request.model_copy(update={"committee_id": "nobody"}))
     assert (unknown.value.code, unknown.value.field) == ("not_found", "committee_id")
+
+
+@pytest.mark.parametrize(
+    ("months", "field"),
+    [
+        ({"period_from": "0001-01", "period_to": "9999-12"}, "period_from"),
+        ({"period_from": "2025-01", "period_to": "9999-12"}, "period_to"),
+        ({"period_to": "9998-12"}, "period_to"),
+    ],
+)
+async def test_rescore_over_months_outside_history_is_refused_naming_the_field(
+    rpc: RpcClient, ward: dict[str, str], months: dict[str, str], field: str
+) -> None:
+    """Trial 21: such months were queued and failed the job with a raw ValueError; any caller of the RPC is refused
+    as the API's caller is, and no job is queued."""
+    refused = await rpc_error(ask(rpc, evaluation.Rescore(unit_id=ward["committee"], **months)))
+    assert (refused.code, refused.field) == ("invalid", field)
+    assert str(refused).startswith(f"{field}: ") and "ValueError" not in str(refused)
