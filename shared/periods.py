@@ -107,7 +107,7 @@ def period_months(period: str) -> list[str]:
     if kind == "M":
         return [period]
     months = range(3 * number - 2, 3 * number + 1) if kind == "Q" else range(1, 13)
-    return [f"{year}-{month:02d}" for month in months]
+    return [f"{year:04d}-{month:02d}" for month in months]
 
 
 def periods_of_month(month: str) -> list[str]:
@@ -125,22 +125,22 @@ def previous_period(period: str) -> str:
     """The period just before, of the same length."""
     year, kind, number = _parts(period)
     if kind == "Q":
-        return f"{year - 1}-Q4" if number == 1 else f"{year}-Q{number - 1}"
+        return f"{year - 1:04d}-Q4" if number == 1 else f"{year:04d}-Q{number - 1}"
     if kind == "M":
         before_year, before = previous_month(year, number)
-        return f"{before_year}-{before:02d}"
-    return str(year - 1)
+        return f"{before_year:04d}-{before:02d}"
+    return f"{year - 1:04d}"
 
 
 def next_period(period: str) -> str:
     """The period just after, of the same length."""
     year, kind, number = _parts(period)
     if kind == "Q":
-        return f"{year + 1}-Q1" if number == 4 else f"{year}-Q{number + 1}"
+        return f"{year + 1:04d}-Q1" if number == 4 else f"{year:04d}-Q{number + 1}"
     if kind == "M":
         after_year, after = next_month(year, number)
-        return f"{after_year}-{after:02d}"
-    return str(year + 1)
+        return f"{after_year:04d}-{after:02d}"
+    return f"{year + 1:04d}"
 
 
 def is_running(period: str, now: datetime) -> bool:
@@ -184,7 +184,8 @@ def span_problem(first: str | None, last: str | None, now: datetime) -> tuple[st
     of it has happened); None when it is a span of history. Both are periods (check_period)."""
     if first is not None and last is not None and period_months(last)[-1] < period_months(first)[0]:
         return "period_to", f"period_to: {last} ends before period_from {first} begins"
-    if first is not None and period_bounds(first)[0] > now:
+    # compared as text, as has_begun: the bounds of `9999-12` would need year 10000, which Python has not
+    if first is not None and not has_begun(first, now):
         return "period_from", f"period_from: {first} has not begun yet, so it holds no history to re-score"
     return None
 

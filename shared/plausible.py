@@ -9,8 +9,9 @@ as time passes, so an event accepted once is accepted again on replay or re-deli
 """
 
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from shared.periods import VIETNAM_TZ, local_date, month_of, period_months, said_at
+from shared.periods import VIETNAM_TZ, is_period, local_date, month_of, period_months, said_at, span_problem
 
 EARLIEST_MEETING = datetime(2000, 1, 1, tzinfo=VIETNAM_TZ)
 """No meeting starts before 1 January 2000 (local)."""
@@ -196,4 +197,50 @@ def period_range_problem(period: str, *, now: datetime, rated: bool = False) -> 
         )
     if first > latest:
         return f"period: {period} begins more than 2 years ahead: the latest period is {latest}"
+    return None
+
+
+class SpanProblem(NamedTuple):
+    """What is wrong with a span of periods asked of history: the field at fault (`period_from`|`period_to`), a
+    code for the people who read it in their language (`not_a_period`, `before_earliest`, `too_far_ahead`,
+    `not_begun`, `ends_before_start`) and the English reason without the field's name."""
+
+    field: str
+    code: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """The reason with the field named first, as the API's refusals say it (`period_to: ...`)."""
+        return f"{self.field}: {self.reason}"
+
+
+def span_range_problem(first: str | None, last: str | None, *, now: datetime) -> SpanProblem | None:
+    """What is wrong with a span `first`..`last` (either open, each a period text as a person typed it) to re-score
+    at `now`; None when it is one. Each end is a period (shared.periods.check_period) beginning no earlier than
+    EARLIEST_PERIOD (nothing of a cell's history predates 2000) and, for the last, no later than two years ahead
+    (latest_period_month: as far as meetings are planned, so a span reaching past the running month is taken), and
+    shared.periods.span_problem: the last must not end before the first begins, the first must have begun. So every
+    span taken lies within 2000-01 and two years ahead, and the job that runs it builds only dates that exist (a
+    trial's `9999-12` failed the job with "year 10000 is out of range"). Compared as text: no date is built."""
+    latest = latest_period_month(now)
+    for field, period in (("period_from", first), ("period_to", last)):
+        if period is None:
+            continue
+        if not is_period(period):
+            said = f"{str(period)[:40]!r} is not a period like 2026-11, 2026-Q4 or 2026"
+            return SpanProblem(field, "not_a_period", said)
+        begins = period_months(period)[0]
+        if begins < EARLIEST_PERIOD:
+            return SpanProblem(
+                field, "before_earliest", f"{period} begins before {EARLIEST_PERIOD}, the earliest period there is"
+            )
+    if problem := span_problem(first, last, now):
+        field, said = problem
+        code = "ends_before_start" if field == "period_to" else "not_begun"
+        return SpanProblem(field, code, said.removeprefix(f"{field}: "))
+    if last is not None and period_months(last)[0] > latest:
+        return SpanProblem(
+            "period_to", "too_far_ahead", f"{last} begins more than 2 years ahead: the latest period is {latest}"
+        )
     return None

@@ -11,7 +11,9 @@ from services.evaluation import bootstrap
 from services.evaluation.config import Settings
 from services.evaluation.handlers import rescore
 from shared.db import create_pool
+from shared.envelope import now
 from shared.logs import configure_logging
+from shared.plausible import span_range_problem
 from shared.runtime import migrate
 
 
@@ -52,7 +54,21 @@ async def run_rescore(settings: Settings, *, unit: str | None, period_from: str 
         await pool.close()
 
 
+CLI_OPTIONS = {"period_from": "--from", "period_to": "--to"}
+"""The command line's option for each field of a span."""
+
+
+def span_refusal(period_from: str | None, period_to: str | None) -> str | None:
+    """The line the rescore command prints for months outside what history holds (shared.plausible.span_range_problem,
+    the API's rule), naming the option (`--to: 9999-12 begins more than 2 years ahead...`); None when they are fine."""
+    problem = span_range_problem(period_from, period_to, now=now())
+    return f"{CLI_OPTIONS[problem.field]}: {problem.reason}" if problem else None
+
+
 def _rescore_command(args: argparse.Namespace) -> int:
+    if refusal := span_refusal(args.period_from, args.period_to):
+        print(f"rescore: {refusal}", file=sys.stderr)
+        return 2
     settings = Settings()
     configure_logging(service="evaluation", level=settings.log_level, json=settings.log_json)
     result = asyncio.run(run_rescore(settings, unit=args.unit, period_from=args.period_from, period_to=args.period_to))

@@ -908,7 +908,8 @@ async def rescore_job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] |
     """A rescoring job's state and progress."""
     row = await conn.fetchrow(
         "SELECT job_id, status, unit_id, period_from, period_to, cells_total, cells_done, meetings_rescored,"
-        " meetings_changed, periods_changed, changed, error, created_at, started_at, finished_at FROM rescore_job"
+        " meetings_changed, periods_changed, changed, error, error_field, error_code, created_at, started_at,"
+        " finished_at FROM rescore_job"
         " WHERE job_id = $1",
         job_id,
     )

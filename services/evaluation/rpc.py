@@ -14,8 +14,10 @@ from services.evaluation.handlers.frameworks import FrameworkConflict
 from services.evaluation.handlers.rescoring import RescoreJobConflict, start_rescore_job
 from services.evaluation.unit_of_work import today_in_vietnam
 from shared.contracts import evaluation_rpc as rpc
+from shared.envelope import now
 from shared.ops.rpc import add_ops_methods
 from shared.periods import period_months
+from shared.plausible import span_range_problem
 from shared.rpc import RpcError, RpcMethods
 
 
@@ -155,7 +157,10 @@ async def adopt_framework(request: rpc.AdoptFramework, app: EvaluationContext) -
 
 async def rescore(request: rpc.Rescore, app: EvaluationContext) -> dict[str, Any]:
     """Queue a rescoring job and wake the worker; the job already queued by the caller's `job_id` when it names one
-    (conflict when that job covers another subtree or other months)."""
+    (conflict when that job covers another subtree or other months); `invalid` naming the field for months outside
+    what history holds (shared.plausible.span_range_problem: the gateway's own rule, judged again for any caller)."""
+    if problem := span_range_problem(request.period_from, request.period_to, now=now()):
+        raise RpcError("invalid", problem.message, field=problem.field)
     async with app.uow_factory() as uow:
         try:
             started = await start_rescore_job(

@@ -236,6 +236,13 @@ class RescoreJobReply(Reply):
     changed: int | None = None
     """Everything the job changed: `meetings_changed` + `periods_changed` (a re-rated quarter counts)."""
     error: str | None = None
+    """Why a failed job stopped, in English: the field at fault first (`period_to: ...`), or that it met an internal
+    error (its details are in evaluation's log only)."""
+    error_field: str | None = None
+    """The field a failed job's months were refused by (`period_from`|`period_to`); None for an internal error."""
+    error_code: str | None = None
+    """Why, machine-readably: `internal`, or the span's problem (shared.plausible.SpanProblem: `before_earliest`,
+    `too_far_ahead`, `not_begun`, `ends_before_start`, `not_a_period`)."""
     unit_id: str | None = None
     """The subtree re-scored (None: every cell with meetings)."""
     period_from: str | None = None

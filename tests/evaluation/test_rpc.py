@@ -463,3 +463,21 @@ async def test_unit_rollups_answer_each_units_roll_up_figures_in_one_reply(
     coming = next_period(f"{datetime.now(VIETNAM_TZ):%Y-%m}")
     error = await rpc_error(ask(rpc, evaluation.GetUnitRollups(unit_ids=[ward["committee"]], period=coming)))
     assert (error.code, error.field) == ("invalid", "period") and "has not begun" in error.message
+
+
+@pytest.mark.parametrize(
+    ("months", "field"),
+    [
+        ({"period_from": "0001-01", "period_to": "9999-12"}, "period_from"),
+        ({"period_from": "2025-01", "period_to": "9999-12"}, "period_to"),
+        ({"period_to": "9998-12"}, "period_to"),
+    ],
+)
+async def test_rescore_over_months_outside_history_is_refused_naming_the_field(
+    rpc: RpcClient, ward: dict[str, str], months: dict[str, str], field: str
+) -> None:
+    """Trial 21: such months were queued and failed the job with a raw ValueError; any caller of the RPC is refused
+    as the API's caller is, and no job is queued."""
+    refused = await rpc_error(ask(rpc, evaluation.Rescore(unit_id=ward["committee"], **months)))
+    assert (refused.code, refused.field) == ("invalid", field)
+    assert str(refused).startswith(f"{field}: ") and "ValueError" not in str(refused)

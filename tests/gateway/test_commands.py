@@ -301,3 +301,24 @@ async def test_a_refused_command_names_the_action_refused_not_reading(
             )
             assert response.status_code == 403, (path, role, response.text)
             assert response.json()["message"] == f"the role {name} may not {action}", (path, role)
+
+
+async def test_a_secretary_cannot_take_a_meeting_id_named_after_another_cell(
+    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], world: World
+) -> None:
+    """Trial 21 #4: the secretary of one cell scheduled `demo-cb-cong-an-2027-01`, and the police cell's genuine feed
+    event for it was then refused as another cell's meeting. An id beginning with another unit's id is refused,
+    naming `meeting_id`; one beginning with the cell's own id, or any other id, is taken."""
+    for squatted in (f"{world.cell_b1}-2027-01", f"{world.cell_b1}.2027.01", f"{world.ward_a}-2027-01"):
+        refused = await client.post(
+            f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=squatted), headers=headers["secretary"]
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "meeting_id"
+        assert refused.json()["message"].startswith(f"meeting_id: {squatted} begins with the id of another unit")
+    assert not [event for event in world.ingested if event["data"].get("meeting_id", "").startswith(world.cell_b1)]
+    for taken in (f"{world.cell_a1}-2027-01", random_id("mtg"), f"{world.cell_a1}x-2027"):
+        accepted = await client.post(
+            f"/v1/cells/{world.cell_a1}/meetings", json=schedule_body(meeting_id=taken), headers=headers["secretary"]
+        )
+        assert accepted.status_code == 202, accepted.text

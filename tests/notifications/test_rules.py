@@ -207,6 +207,30 @@ def test_unexcused_absence_goes_to_the_cell_committee() -> None:
     assert rules.unexcused_absences(meeting=meeting(), absent=[], ctx=CTX, config=DEFAULT_CONFIG) == []
 
 
+def test_an_absent_committee_member_is_not_asked_to_remind_herself() -> None:
+    """Trial 21: committee member Hồ Kim Vân, absent without excuse, was sent "Đồng chí Hồ Kim Vân vắng mặt… Đề nghị
+    chi ủy gặp gỡ, nhắc nhở đảng viên"; the rest of the committee is asked, not her."""
+    van = member("van", "committee_member")
+    ctx = replace(CTX, members=(*MEMBERS, van))
+    fired = rules.unexcused_absences(meeting=meeting(), absent=[van], ctx=ctx, config=DEFAULT_CONFIG)
+    assert recipients(fired) == {r.UNEXCUSED_ABSENCE: ["bt", "pbt"]}
+    absent_secretary = rules.unexcused_absences(meeting=meeting(), absent=[MEMBERS[0]], ctx=ctx, config=DEFAULT_CONFIG)
+    assert recipients(absent_secretary) == {r.UNEXCUSED_ABSENCE: ["pbt", "van"]}
+    # a secretary with nobody else on the committee: the superior committee hears of it, never nobody
+    alone = replace(CTX, members=(MEMBERS[0], MEMBERS[2]))
+    fired = rules.unexcused_absences(meeting=meeting(), absent=[MEMBERS[0]], ctx=alone, config=DEFAULT_CONFIG)
+    assert recipients(fired) == {r.UNEXCUSED_ABSENCE: ["ward"]}
+
+
+def test_a_committee_members_run_of_absences_goes_to_the_others_and_the_superior_committee() -> None:
+    van = member("van", "committee_member")
+    ctx = replace(CTX, members=(*MEMBERS, van))
+    fired = rules.absence_history(
+        member_id="van", full_name=van.full_name, history=history(4), ctx=ctx, config=DEFAULT_CONFIG
+    )
+    assert [[recipient.id for recipient in alert.recipients] for alert, _ in fired] == [["bt", "pbt", "ward"]]
+
+
 def test_a_cancelled_meeting_alerts_no_absence_and_no_low_rating_whatever_arrived_before() -> None:
     """An integration may send a cancelled meeting's roster (after the cancellation or before it), and a score
     published before the cancellation reached evaluation may come after it here: the meeting did not take place."""

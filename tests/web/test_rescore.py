@@ -33,11 +33,18 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     said = await page.locator("#rescore-errors").inner_text()
     assert "Từ tháng: tháng 1/2030 chưa bắt đầu nên chưa có gì để chấm lại." in said, said
     assert "không chấp nhận" not in said
+    # trial 21: a last month of 9999-12 went to a progress page reading only "Bị lỗi"; the form says why now
+    await page.get_by_label("Từ tháng").fill("2026-01")
+    await page.get_by_label("Đến tháng").fill("9999-12")
+    await page.get_by_role("button", name="Bắt đầu chấm lại").click()
+    said = await page.locator("#rescore-errors").inner_text()
+    assert "Đến tháng: tháng 12/9999 cách hiện tại hơn hai năm." in said, said
     # a last month still ahead is taken: the page says the job re-scores up to now
     assert "chỉ tính đến thời điểm hiện tại" in await page.locator("#period-to-hint").inner_text()
     await screenshot(page, "rescore-form")
-    await page.get_by_label("Từ tháng").fill(MONTHS[1])
-    await page.get_by_label("Đến tháng").fill(PERIOD)
+    # by id: the last month's error ("… từ tháng 12/2028 trở về trước") is part of its input's accessible name
+    await page.locator("#period_from").fill(MONTHS[1])
+    await page.locator("#period_to").fill(PERIOD)
     await page.get_by_role("button", name="Bắt đầu chấm lại").click()
     await page.wait_for_url("**/app/committees/demo-xa-hoa-binh/rescore/*")
     job_id = page.url.rsplit("/", 1)[1]
@@ -46,6 +53,7 @@ async def test_an_officer_rescores_their_committee_and_watches_the_progress_bar(
     await page.wait_for_selector('#rescore[data-status="done"]', timeout=300_000)
     assert await page.locator("#rescore-progress").evaluate("bar => bar.value") == 100
     assert await page.locator("#rescore-status").inner_text() == "Hoàn thành"
+    assert await page.locator("#rescore-error").is_hidden()
     job = (await api.get(f"/v1/rescore/{job_id}")).json()
     assert job["status"] == "done" and job["unit_id"] == "demo-xa-hoa-binh" and job["cells_total"] == 3
     assert job["period_from"] == MONTHS[1] and job["period_to"] == PERIOD

@@ -4,7 +4,7 @@ still ahead is taken, the job re-scoring up to now."""
 
 from datetime import datetime
 
-from services.gateway.web.pages.rescore import span_errors
+from services.gateway.web.pages.rescore import failure_reason, progress_of, span_errors
 from shared.periods import VIETNAM_TZ
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=VIETNAM_TZ)
@@ -26,3 +26,29 @@ def test_a_span_of_history_is_taken_even_when_its_last_month_is_still_ahead() ->
     assert span_errors("2026-12", "2027-06", NOW) == {}
     assert span_errors("2026-01", "2026-11", NOW) == {}
     assert span_errors("2026-01", None, NOW) == {}
+
+
+def test_months_outside_what_the_system_holds_are_named_in_vietnamese() -> None:
+    """A trial sent `period_to=9999-12` and was taken to a progress page saying only "Bị lỗi"."""
+    assert span_errors("2026-01", "9999-12", NOW) == {
+        "period_to": "Đến tháng: tháng 12/9999 cách hiện tại hơn hai năm. Vui lòng chọn một tháng từ tháng 12/2028 "
+        "trở về trước."
+    }
+    assert span_errors("0001-01", "9999-12", NOW) == {
+        "period_from": "Từ tháng: tháng 1/0001 ở trước tháng 1/2000, tháng sớm nhất hệ thống lưu giữ. Vui lòng chọn "
+        "một tháng từ tháng 1/2000 trở về sau."
+    }
+
+
+def test_a_failed_job_says_why_in_vietnamese_never_the_exception() -> None:
+    refused = {"status": "failed", "period_to": "9999-12", "error_field": "period_to", "error_code": "too_far_ahead"}
+    assert failure_reason(refused) == (
+        "Việc chấm lại không được thực hiện: Đến tháng (12/9999) nằm ngoài khoảng tháng có thể chấm lại. Vui lòng tạo "
+        "lần chấm lại mới với các tháng từ tháng 1/2000 đến tháng này."
+    )
+    internal = {"status": "failed", "error": "the job stopped on an internal error", "error_code": "internal"}
+    assert failure_reason(internal) == (
+        "Việc chấm lại bị dừng do lỗi; cán bộ vận hành xem được chi tiết trong nhật ký hệ thống."
+    )
+    assert progress_of(refused | {"cells_total": None})["reason"] == failure_reason(refused)
+    assert progress_of({"status": "running", "cells_total": 3, "cells_done": 1})["reason"] == ""

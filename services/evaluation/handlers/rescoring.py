@@ -13,6 +13,7 @@ from typing import Any
 from services.evaluation.handlers.scores import refresh_periods, rescore_cell
 from shared.logs import get_logger
 from shared.periods import VIETNAM_TZ, months_between, period_bounds, period_months
+from shared.plausible import span_range_problem
 
 log = get_logger(__name__)
 
@@ -152,6 +153,11 @@ async def run_rescore_job(
         )
 
     log.info("rescore_job_started", job_id=job_id, resumed_after=job["cursor"], attempt=job["attempts"])
+    # a job queued before its months were bounded (a trial's `9999-12`) fails naming the field, never running
+    if problem := span_range_problem(job["period_from"], job["period_to"], now=datetime.now(VIETNAM_TZ)):
+        log.warning("rescore_job_refused", job_id=job_id, field=problem.field, reason=problem.reason)
+        await _fail(uow_factory, job_id, error=problem.message, field=problem.field, code=problem.code)
+        return job_id
     try:
         await rescore(
             uow_factory=uow_factory,
@@ -164,10 +170,7 @@ async def run_rescore_job(
         )
     except Exception as exc:
         log.exception("rescore_job_failed", job_id=job_id, error=repr(exc))
-        async with uow_factory() as uow:
-            values = {"status": "failed", "error": repr(exc), "finished_at": datetime.now(UTC)}
-            await uow.jobs.record_rescore_progress(job_id=job_id, values=values)
-            await uow.commit()
+        await _fail(uow_factory, job_id, error=INTERNAL_FAILURE, field=None, code="internal")
         return job_id
     async with uow_factory() as uow:
         values = {"status": "done", "cells_total": total[0], "finished_at": datetime.now(UTC)}
@@ -175,3 +178,28 @@ async def run_rescore_job(
         await uow.commit()
     log.info("rescore_job_done", job_id=job_id)
     return job_id
+
+
+INTERNAL_FAILURE = "the job stopped on an internal error; operators find it in evaluation's log (rescore_job_failed)"
+"""What a job stopped by an unexpected exception says: the exception's repr goes to the log, never to a person."""
+
+
+async def _fail(
+    uow_factory: Callable[[], AbstractAsyncContextManager[Any]],
+    job_id: str,
+    *,
+    error: str,
+    field: str | None,
+    code: str,
+) -> None:
+    """Mark the job failed with an English reason (`error`), the field at fault and a code people's pages word."""
+    async with uow_factory() as uow:
+        values = {
+            "status": "failed",
+            "error": error,
+            "error_field": field,
+            "error_code": code,
+            "finished_at": datetime.now(UTC),
+        }
+        await uow.jobs.record_rescore_progress(job_id=job_id, values=values)
+        await uow.commit()

@@ -78,7 +78,8 @@ class JobRepository(Protocol):
 
 RESCORE_JOB_COLUMNS = (
     "job_id, unit_id, period_from, period_to, status, cells_total, cells_done, meetings_rescored, meetings_changed,"
-    " periods_changed, changed, cursor, error, attempts, created_at, started_at, heartbeat_at, finished_at"
+    " periods_changed, changed, cursor, error, error_field, error_code, attempts, created_at, started_at,"
+    " heartbeat_at, finished_at"
 )
 PROGRESS_COLUMNS = frozenset(
     {
@@ -91,6 +92,8 @@ PROGRESS_COLUMNS = frozenset(
         "changed",
         "cursor",
         "error",
+        "error_field",
+        "error_code",
         "finished_at",
     }
 )

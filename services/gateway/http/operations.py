@@ -40,7 +40,6 @@ from services.gateway.schemas import (
     rejection_page,
 )
 from services.gateway.schemas.recovery import QueueRead
-from shared import periods
 from shared.contracts import evaluation_rpc as evaluation
 from shared.contracts import meetings_rpc as meetings
 from shared.contracts import notifications_rpc as notifications
@@ -48,6 +47,7 @@ from shared.envelope import now
 from shared.logs import get_logger
 from shared.ops.dead_letters import dead_letter_attention, dead_letter_counts
 from shared.outages import broker_refusal
+from shared.plausible import span_range_problem
 from shared.rpc import RpcError
 from shared.topology import CONSUMER_QUEUES, RPC_SERVICES, UNROUTED_QUEUE, unbound_types
 
@@ -390,8 +390,8 @@ async def rescore(body: RescoreCreate, request: Request, caller: Caller, state: 
         if body.unit_id is None:
             raise RpcError("invalid", "a committee officer re-scores a committee of their subtree", field="unit_id")
         await authorize_unit(caller, body.unit_id, directory=state.directory, kind="committee", field="unit_id")
-    if problem := periods.span_problem(body.period_from, body.period_to, now()):
-        raise RpcError("invalid", problem[1], field=problem[0])
+    if problem := span_range_problem(body.period_from, body.period_to, now=now()):
+        raise RpcError("invalid", problem.message, field=problem.field)
     request.state.audit_detail = body.model_dump(exclude_none=True)
     # a web form's one-time key names the job: the same form sent twice (a double click, a browser's resend) is the
     # one job, shown as it stands, not a second run over the same cells

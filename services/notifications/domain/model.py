@@ -292,9 +292,12 @@ class CellContext:
                 return found
         return []
 
-    def cell_committee(self) -> list[Recipient]:
-        """Secretary, deputy and committee members."""
-        return [person_recipient(m) for m in self.active_members() if m.role in CELL_COMMITTEE_ROLES]
+    def cell_committee(self, *, excluding: str | None = None) -> list[Recipient]:
+        """Secretary, deputy and committee members; without the member `excluding` (an alert about that member's own
+        absence asks the committee to remind them: a trial's committee member was asked to remind herself)."""
+        return [
+            person_recipient(m) for m in self.active_members() if m.role in CELL_COMMITTEE_ROLES and m.id != excluding
+        ]
 
     def superior_committee(self) -> list[Recipient]:
         """The cell's parent unit, addressed by its inbox and contact e-mails."""

@@ -27,10 +27,11 @@ from services.gateway.web.core import (
     render,
 )
 from services.gateway.web.forms import FormErrors
-from services.gateway.web.i18n import N_, _, format_number
+from services.gateway.web.i18n import N_, _, format_number, format_period
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
-from shared.periods import VIETNAM_TZ, span_problem
+from shared.periods import VIETNAM_TZ
+from shared.plausible import EARLIEST_PERIOD, latest_period_month, span_range_problem
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -94,24 +95,43 @@ def _month_words(month: str) -> str:
 
 
 def span_errors(first: str | None, last: str | None, at: datetime) -> dict[str, str]:
-    """The form's Vietnamese for what the API's rule (shared.periods.span_problem) finds wrong with the months: a
-    last month before the first (`period_to`), or a first month not begun at `at` (`period_from`). A last month
-    still ahead is no error: the job re-scores up to now."""
-    problem = span_problem(first, last, at)
+    """The form's Vietnamese for what the API's rule (shared.plausible.span_range_problem) finds wrong with the
+    months: one before 1/2000 (either field), a last month more than two years ahead (`period_to`), a last month
+    before the first (`period_to`), or a first month not begun at `at` (`period_from`). A last month still ahead
+    within two years is no error: the job re-scores up to now."""
+    problem = span_range_problem(first, last, now=at)
     if problem is None:
         return {}
-    field = problem[0]
-    if field == "period_from" and first is not None:
-        return {
-            field: _(
-                "%(field)s: month %(month)s has not begun yet, so there is nothing to re-score in it. Choose a month "
-                "up to %(current)s.",
-                field=forms.label(field),
-                month=_month_words(first),
-                current=_month_words(f"{at.astimezone(VIETNAM_TZ):%Y-%m}"),
-            )
-        }
-    return {field: _("%(field)s: must not be before the first month.", field=forms.label(field))}
+    field, month = problem.field, first if problem.field == "period_from" else last
+    said = _month_words(month) if month and len(month) == 7 else format_period(month or "", within=True)
+    if problem.code == "not_begun":
+        message = _(
+            "%(field)s: month %(month)s has not begun yet, so there is nothing to re-score in it. Choose a month "
+            "up to %(current)s.",
+            field=forms.label(field),
+            month=said,
+            current=_month_words(f"{at.astimezone(VIETNAM_TZ):%Y-%m}"),
+        )
+    elif problem.code == "before_earliest":
+        message = _(
+            "%(field)s: month %(month)s is before 1/%(earliest)s, the earliest month the system holds. Choose a month "
+            "from 1/%(earliest)s on.",
+            field=forms.label(field),
+            month=said,
+            earliest=EARLIEST_PERIOD[:4],
+        )
+    elif problem.code == "too_far_ahead":
+        message = _(
+            "%(field)s: month %(month)s is more than two years ahead. Choose a month up to %(latest)s.",
+            field=forms.label(field),
+            month=said,
+            latest=_month_words(latest_period_month(at)),
+        )
+    elif problem.code == "ends_before_start":
+        message = _("%(field)s: must not be before the first month.", field=forms.label(field))
+    else:
+        message = _("%(field)s: enter a month as YYYY-MM.", field=forms.label(field))
+    return {field: message}
 
 
 RESCORE_FORM = forms.FormLabels(fields=forms.known("period_from", "period_to"))
@@ -160,7 +180,8 @@ async def _job(viewer: Viewer, state: State, committee_id: str, job_id: str) -> 
 
 def progress_of(job: dict[str, Any]) -> dict[str, Any]:
     """What the page shows of a job: {status, label, percent 0..100, cells_done, cells_total, meetings_rescored,
-    meetings_changed, periods_changed, changed (their sum), finished, text}."""
+    meetings_changed, periods_changed, changed (their sum), finished, text, reason (failure_reason: "" unless
+    failed)}."""
     total, done = job.get("cells_total"), job.get("cells_done") or 0
     if job["status"] == "done":
         percent = 100.0
@@ -169,6 +190,7 @@ def progress_of(job: dict[str, Any]) -> dict[str, Any]:
     else:
         percent = 0.0
     return {
+        "reason": failure_reason(job),
         "status": job["status"],
         "label": _(STATUS_LABELS[job["status"]]),
         "percent": round(percent, 1),
@@ -186,6 +208,25 @@ def progress_of(job: dict[str, Any]) -> dict[str, Any]:
             percent=format_number(percent),
         ),
     }
+
+
+def failure_reason(job: dict[str, Any]) -> str:
+    """Why a failed job stopped, in Vietnamese ("" unless it failed): the field and months it was refused by (a job
+    queued before the months were bounded), else an internal error the operators find in the logs. Never the
+    English `error` of the API, nor anything of an exception."""
+    if job.get("status") != "failed":
+        return ""
+    field = job.get("error_field")
+    if field in ("period_from", "period_to") and job.get("error_code") != "internal":
+        value = str(job.get(field) or "")
+        return _(
+            "The re-scoring was not run: %(field)s (%(value)s) is outside the months that can be re-scored. Start a "
+            "new re-scoring with months from 1/%(earliest)s up to this month.",
+            field=forms.label(field),
+            value=_month_words(value) if periods.PERIOD.match(value) and len(value) == 7 else value,
+            earliest=EARLIEST_PERIOD[:4],
+        )
+    return _("The re-scoring stopped with an error; the operators can see it in the logs.")
 
 
 @router.get("/committees/{committee_id}/rescore/{job_id}")

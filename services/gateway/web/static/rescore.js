@@ -15,6 +15,9 @@
     document.getElementById("rescore-meetings-changed").textContent = progress.meetings_changed;
     document.getElementById("rescore-periods-changed").textContent = progress.periods_changed;
     document.getElementById("rescore-changed").textContent = progress.changed;
+    var reason = document.getElementById("rescore-error");
+    reason.textContent = progress.reason || "";
+    reason.hidden = !progress.reason;
     section.setAttribute("data-status", progress.status);
   }
   function poll() {

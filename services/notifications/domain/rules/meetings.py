@@ -208,8 +208,11 @@ def minutes_late(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, now:
 
 
 def unexcused_absences(*, meeting: Meeting, absent: list[Member], ctx: CellContext, config: RuleConfig) -> list[Alert]:
-    """Each member absent without valid reason: the cell committee; never on a cancelled meeting's roster (an
-    integration may send one, before or after the cancellation: the meeting was not held)."""
+    """Each member absent without valid reason: the cell committee (DOMAIN.md "Alerts"), the member themself left
+    out, as the alert asks the committee to meet and remind them; when nobody else is on it (the secretary of a cell
+    without deputy nor committee), the superior committee instead, so the absence is never told to nobody. Never on a
+    cancelled meeting's roster (an integration may send one, before or after the cancellation: the meeting was not
+    held)."""
     rule = r.UNEXCUSED_ABSENCE
     if not config.is_enabled(rule) or not meeting.known or meeting.cancelled:
         return []
@@ -219,7 +222,7 @@ def unexcused_absences(*, meeting: Meeting, absent: list[Member], ctx: CellConte
             rule,
             subject_id=member.id,
             period=meeting.meeting_id,
-            recipients=tuple(ctx.cell_committee()),
+            recipients=tuple(ctx.cell_committee(excluding=member.id) or ctx.superior_committee()),
             cell_id=meeting.cell_id,
             member=member.full_name,
             **meeting_values(meeting, ctx),

@@ -114,7 +114,8 @@ def absence_history(
     Decided over the member's whole announced history, so the alerts are the same whatever the announcements'
     batching (0 -> 18 at once, or 1, 2, ... one by one), order or repetition; a run a late figure shows to have
     been two runs is two runs, the part without an anchored alert alerting on its own."""
-    recipients = unique_recipients(ctx.cell_committee(), ctx.superior_committee())
+    # the member themself is not among the committee asked to act on their absences (they may sit on it)
+    recipients = unique_recipients(ctx.cell_committee(excluding=member_id), ctx.superior_committee())
     cell_id = ctx.cell.id if ctx.cell else None
     decided: list[tuple[Alert, str]] = []
     for rule, threshold, stretch in pending_stretches(history, config):

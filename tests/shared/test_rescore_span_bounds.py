@@ -1,0 +1,60 @@
+"""The months a re-scoring may span (shared.plausible.span_range_problem), as the API, its form, evaluation's RPC,
+its job and its command line all judge them: a trial's `0001-01`..`9999-12` was queued and failed the job with
+"year 10000 is out of range", `9998-12` with "'1-02' is not a period"."""
+
+from datetime import datetime
+
+import pytest
+
+from shared.periods import VIETNAM_TZ, next_period, previous_period, span_problem
+from shared.plausible import span_range_problem
+
+NOW = datetime(2026, 12, 4, 21, 0, tzinfo=VIETNAM_TZ)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "field", "code"),
+    [
+        ("0001-01", "9999-12", "period_from", "before_earliest"),
+        ("1999-12", None, "period_from", "before_earliest"),
+        ("2025-01", "9999-12", "period_to", "too_far_ahead"),
+        (None, "9998-12", "period_to", "too_far_ahead"),
+        ("2025-01", "2029", "period_to", "too_far_ahead"),
+        (None, "1999", "period_to", "before_earliest"),
+        ("9999-12", None, "period_from", "not_begun"),
+        ("2026-06", "2026-02", "period_to", "ends_before_start"),
+        ("2026-13", None, "period_from", "not_a_period"),
+    ],
+)
+def test_a_span_outside_history_is_refused_naming_its_field(
+    first: str | None, last: str | None, field: str, code: str
+) -> None:
+    problem = span_range_problem(first, last, now=NOW)
+    assert problem is not None and (problem.field, problem.code) == (field, code)
+    assert problem.message.startswith(f"{field}: ") and "Error" not in problem.message
+
+
+def test_a_span_of_history_within_the_bounds_is_taken() -> None:
+    assert span_range_problem("2000-01", "2026-12", now=NOW) is None
+    assert span_range_problem("2026-12", "2027-06", now=NOW) is None  # its last month still ahead: up to now
+    assert span_range_problem("2025-01", "2028-12", now=NOW) is None  # two years ahead, as meetings are planned
+    assert span_range_problem(None, None, now=NOW) is None
+
+
+def test_the_latest_month_a_span_may_reach_is_named() -> None:
+    problem = span_range_problem("2025-01", "9999-12", now=NOW)
+    assert problem is not None and problem.message == (
+        "period_to: 9999-12 begins more than 2 years ahead: the latest period is 2028-12"
+    )
+
+
+def test_a_first_month_of_year_9999_is_not_begun_rather_than_a_crash() -> None:
+    assert span_problem("9999-12", None, NOW) == (
+        "period_from",
+        "period_from: 9999-12 has not begun yet, so it holds no history to re-score",
+    )
+
+
+def test_periods_before_year_1000_keep_four_digits() -> None:
+    assert next_period("0001-01") == "0001-02" and previous_period("0001-01") == "0000-12"
+    assert next_period("0999") == "1000" and next_period("0001-Q4") == "0002-Q1"
