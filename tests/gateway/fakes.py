@@ -115,6 +115,9 @@ class World:
     late_changes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """A closed month whose result a late fact changed (evaluation's `late_change`), by (cell, month): the ranking, the
     report and the roll-up answer it."""
+    rating_reasons: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Why a cell's period is rated below its score's band (evaluation's `rating_reason`), by (cell, period): the
+    ranking, the report and the roll-up's weakest answer it."""
     period_checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
     """When notifications' pending period_rated_low checks of a committee's cells for a period are due (the latest),
     by (committee, period); none pending where absent."""
@@ -743,7 +746,15 @@ class World:
                 "thematic_coverage": 0.5,
                 "score": 80.5,
                 "trend": {"previous_period": None, "score_delta": None},
-                "weakest": [{"cell_id": cell, "score": 80.5, "rating": "fair"} for cell in rated[:3]],
+                "weakest": [
+                    {
+                        "cell_id": cell,
+                        "score": 80.5,
+                        "rating": "fair",
+                        "rating_reason": self.rating_reasons.get((cell, r.period)),
+                    }
+                    for cell in rated[:3]
+                ],
                 "not_rated": len(unrated),
                 "late_changes": [
                     {"cell_id": cell, "name": self.units[cell]["name"], "late_change": late}
@@ -774,6 +785,7 @@ class World:
                     "score": score,
                     "rating": rating,
                     "late_change": self.late_changes.get((c, r.period)),
+                    "rating_reason": self.rating_reasons.get((c, r.period)),
                 }
                 for c in cells_under(r.committee_id)
                 for score, rating in [(None, None) if c in unrated else rated.get(c, (80.5, "fair"))]

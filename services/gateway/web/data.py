@@ -192,6 +192,7 @@ def subordinates(
                     "regular_held": rank.get("regular_held"),
                     "meetings_held": rank.get("meetings_held"),
                     "late_change": rank.get("late_change"),
+                    "rating_reason": rank.get("rating_reason"),
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])
