@@ -377,6 +377,28 @@ async def late_changes(
     }
 
 
+async def rating_reasons(conn: asyncpg.Connection, cell_ids: list[str], period: str) -> dict[str, dict[str, Any]]:
+    """The stored rating reasons (domain.periods.RatingReason) of the given cells in `period`, by cell; a cell whose
+    rating is its score's band has none. Read apart from a page's rows, as late_changes are, so the ranking's
+    streams keep their columns."""
+    if not cell_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT cell_id, rating_reason::text AS reason FROM cell_period"
+        " WHERE cell_id = ANY($1::text[]) AND period = $2 AND rating_reason IS NOT NULL",
+        cell_ids,
+        period,
+    )
+    return {row["cell_id"]: json.loads(row["reason"]) for row in rows}
+
+
+async def _note_rating_reasons(conn: asyncpg.Connection, items: list[dict[str, Any]], period: str) -> None:
+    """Set each line's `rating_reason` (rating_reasons, None without one) in place, a line not rated left without."""
+    reasons = await rating_reasons(conn, [item["cell_id"] for item in items if item.get("rating")], period)
+    for item in items:
+        item["rating_reason"] = reasons.get(item["cell_id"])
+
+
 def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     """A stored period row as `score.cell.updated.v1` data."""
     return {
@@ -390,6 +412,7 @@ def period_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "attendance_rate": _share(row["present"], row["counted"]),
         "speaking_rate": _share(row["speakers_present"], row["present"]),
         "flags": list(row["flags"]),
+        "rating_reason": json.loads(row["rating_reason"]) if row.get("rating_reason") else None,
     }
 
 
@@ -570,8 +593,10 @@ async def committee_rollup(
     )
     rows = await _fetch_planned_for(conn, sql, committee_id, period, weakest, weakest, 0)
     late, late_total = await subtree_late_changes(conn, committee_id, period, limit=LATE_CHANGES_SHOWN)
+    weakest_items = _cell_items(rows)
+    await _note_rating_reasons(conn, weakest_items, period)
     figures = rollup_of(sums, committee_id, period, today=today)
-    return {**figures, "weakest": _cell_items(rows), "late_changes": late, "late_changes_total": late_total}
+    return {**figures, "weakest": weakest_items, "late_changes": late, "late_changes_total": late_total}
 
 
 def rollup_of(sums: SubtreeSums, unit_id: str, period: str, *, today: date) -> dict[str, Any]:
@@ -679,6 +704,7 @@ async def committee_ranking(
     noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
     for item in items:
         item["late_change"] = noted.get((item["cell_id"], period))
+    await _note_rating_reasons(conn, items, period)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
@@ -740,6 +766,7 @@ async def _note_late_changes(conn: asyncpg.Connection, items: list[dict[str, Any
     noted = await late_changes(conn, [item["cell_id"] for item in items], [period])
     for item in items:
         item["late_change"] = noted.get((item["cell_id"], period))
+    await _note_rating_reasons(conn, items, period)
 
 
 def _report_item(r: asyncpg.Record, period: str, *, unrated: bool) -> dict[str, Any]:

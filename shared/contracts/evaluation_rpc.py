@@ -78,6 +78,23 @@ class LateChangeReply(Reply):
     """How many late facts changed the month's result."""
 
 
+class RatingReasonReply(Reply):
+    """Why a period's rating is below its score's band, as evaluation rated it (services/evaluation/domain/periods.py
+    RatingReason; DOMAIN.md "Periods"): `no_thematic_meeting` (an ended quarter without its thematic meeting, Poor
+    whatever its score) or `month_ratings` (the month-by-month rule: the rating one step up, `missed`, failed its
+    `condition`: `all_at_least` with `months` below `floor`; `count_at_least` with `count` of `needed` months at
+    `floor` or better; `max_poor` with `count` Poor `months`, `needed` allowed at most). `band` is the score's."""
+
+    code: Literal["no_thematic_meeting", "month_ratings"]
+    band: Rating
+    missed: Rating | None = None
+    condition: Literal["all_at_least", "count_at_least", "max_poor"] | None = None
+    floor: Rating | None = None
+    months: list[str] = Field(default_factory=list)
+    count: int | None = None
+    needed: int | None = None
+
+
 class CellPeriodReply(Reply):
     """A cell's rating for a month, quarter or year; a quarter or year still running that is not rated yet (its only
     month so far the running one, without the cell's regular meeting) is listed `not_rated`, without rating, score
@@ -100,6 +117,8 @@ class CellPeriodReply(Reply):
     """A running quarter or year not rated yet (as a committee roll-up's `not_rated` counts such cells)."""
     late_change: LateChangeReply | None = None
     """A month whose result changed after it closed (a meeting recorded late), None otherwise."""
+    rating_reason: RatingReasonReply | None = None
+    """Why the rating is below the score's band (a period rule set it), None when the score's band is the reason."""
 
 
 class CellPeriodsReply(Reply):
@@ -126,6 +145,8 @@ class CellRankReply(Reply):
     """Meetings of any kind the cell held in the period (CellPeriodReply.meetings_held)."""
     late_change: LateChangeReply | None = None
     """A month whose result changed after it closed (CellPeriodReply.late_change)."""
+    rating_reason: RatingReasonReply | None = None
+    """Why the rating is below the score's band (CellPeriodReply.rating_reason)."""
 
 
 class ReportRowReply(CellPeriodReply):

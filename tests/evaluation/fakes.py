@@ -363,7 +363,13 @@ class FakeResults:
         for key in keys:
             result = self.periods.get(key)
             if result:
-                found[key] = {**result.__dict__, "flags": list(result.flags), "rated_from": self.rated_from.get(key)}
+                reason = None if result.rating_reason is None else result.rating_reason.data()
+                found[key] = {
+                    **result.__dict__,
+                    "flags": list(result.flags),
+                    "rating_reason": reason,
+                    "rated_from": self.rated_from.get(key),
+                }
         return found
 
     async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None:

@@ -117,9 +117,15 @@ class World:
     late_changes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """A closed month whose result a late fact changed (evaluation's `late_change`), by (cell, month): the ranking, the
     report and the roll-up answer it."""
+    rating_reasons: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Why a cell's period is rated below its score's band (evaluation's `rating_reason`), by (cell, period): the
+    ranking, the report and the roll-up's weakest answer it."""
     period_checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
     """When notifications' pending period_rated_low checks of a committee's cells for a period are due (the latest),
     by (committee, period); none pending where absent."""
+    first_months: dict[str, str] = field(default_factory=dict)
+    """A unit's first month of data (a committee's roll-up `first_month`, a cell's periods' `first_month`): a period
+    ending before it has no data (not_found naming `period`, as the real evaluation answers)."""
     without_data: dict[str, str] = field(default_factory=dict)
     """Committees evaluation has no data for, each with the field its not_found names (as the real one answers):
     `period` when no cell of the subtree has a month scored, `committee_id` before it has heard of the committee."""
@@ -674,7 +680,9 @@ class World:
                 return {"cell_id": r.cell_id, "periods": rows}
             year = r.year or 2026
             periods = [f"{year}-10", f"{year}-11", f"{year}-Q4", str(year)]
-            return {"cell_id": r.cell_id, "periods": [period_row(r.cell_id, p) for p in periods]}
+            first = self.first_months.get(r.cell_id)
+            rows = [period_row(r.cell_id, p) for p in periods if first is None or period_months(p)[-1] >= first]
+            return {"cell_id": r.cell_id, "periods": rows, "first_month": first}
 
         def cells_under(committee_id: str) -> list[str]:
             return [u["id"] for u in self.units.values() if u["kind"] == "cell" and committee_id in u["ancestors"]]
@@ -702,6 +710,9 @@ class World:
 
         def check_data(committee_id: str, period: str) -> None:
             """Evaluation's not_found for a committee without data (World.without_data), worded as it words it."""
+            first = self.first_months.get(committee_id)
+            if first is not None and period_months(period)[-1] < first:
+                raise RpcError("not_found", f"period {period}: no data for the cells of {committee_id}", field="period")
             if committee_id not in self.without_data:
                 return
             if self.without_data[committee_id] == "committee_id":
@@ -731,6 +742,7 @@ class World:
                     "weakest": weak[:5],
                     "irregular": len(rows) - len(met),
                     "met_score": round(sum(row["score"] for row in met) / len(met), 2) if met else None,
+                    "first_month": self.first_months.get(r.committee_id),
                 }
             unrated = unrated_in(r.period, cells)
             rated = [cell for cell in cells if cell not in unrated]
@@ -745,7 +757,15 @@ class World:
                 "thematic_coverage": 0.5,
                 "score": 80.5,
                 "trend": {"previous_period": None, "score_delta": None},
-                "weakest": [{"cell_id": cell, "score": 80.5, "rating": "fair"} for cell in rated[:3]],
+                "weakest": [
+                    {
+                        "cell_id": cell,
+                        "score": 80.5,
+                        "rating": "fair",
+                        "rating_reason": self.rating_reasons.get((cell, r.period)),
+                    }
+                    for cell in rated[:3]
+                ],
                 "not_rated": len(unrated),
                 "late_changes": [
                     {"cell_id": cell, "name": self.units[cell]["name"], "late_change": late}
@@ -753,6 +773,7 @@ class World:
                     if (late := self.late_changes.get((cell, r.period)))
                 ],
                 "late_changes_total": sum(1 for cell in cells if (cell, r.period) in self.late_changes),
+                "first_month": self.first_months.get(r.committee_id),
             }
 
         async def unit_rollups(r: evaluation.GetUnitRollups) -> dict[str, Any]:
@@ -787,6 +808,7 @@ class World:
                     "score": score,
                     "rating": rating,
                     "late_change": self.late_changes.get((c, r.period)),
+                    "rating_reason": self.rating_reasons.get((c, r.period)),
                 }
                 for c in cells_under(r.committee_id)
                 for score, rating in [(None, None) if c in unrated else rated.get(c, (80.5, "fair"))]

@@ -94,6 +94,6 @@ async def test_the_committee_page_and_the_report_mark_the_cell_whose_month_chang
     assert report.status_code == 200, report.text
     header, *rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
     by_cell = {line[0]: line for line in rows}
-    assert header[-1] == "Ghi nhận muộn"
-    assert by_cell[world.cell_a1][-1] == NOTE
-    assert by_cell[world.cell_a2][-1] == ""
+    assert header[-2:] == ["Ghi nhận muộn", "Lý do xếp loại"]
+    assert by_cell[world.cell_a1][-2:] == [NOTE, ""]
+    assert by_cell[world.cell_a2][-2:] == ["", ""]

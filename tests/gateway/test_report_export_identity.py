@@ -100,8 +100,9 @@ def old_report_row(row: dict[str, Any], *, period: str | None) -> list[str]:
         *((format_period(period), exports.period_status(period)) if period is not None else ()),
         *("" if row.get(key) is None else str(row[key]) for key in ("regular_held", "thematic_held")),
         *rates,
-        # since h231 the CSV says last whether the month's result changed after it closed (blank here: none did)
-        *((late_change_note(period, row.get("late_change")),) if period is not None else ()),
+        # since h231 the CSV says whether the month's result changed after it closed (blank here: none did), and
+        # since h243 last why its rating is below its score's band (blank here: these rows give no reason)
+        *((late_change_note(period, row.get("late_change")), "") if period is not None else ()),
     ]
 
 

@@ -69,7 +69,7 @@ async def test_the_report_csv_is_read_from_evaluation_a_page_of_cells_at_a_time(
             [world.cell_a2, "Chi bộ khu phố 2", "30", "Kém"],
         ]
     )
-    assert rows[1][6:] == ["1", "0", "90", "50", ""]  # the last column: no month changed after it closed
+    assert rows[1][6:] == ["1", "0", "90", "50", "", ""]  # no month changed after it closed, no rating reason
     pages = [request for request in asked if isinstance(request, evaluation.GetCommitteeReport)]
     assert len(pages) >= 3 and all(request.limit == 1 for request in pages), asked
     assert [request.after_cell for request in pages] == [None, *(row[0] for row in rows[1:-1])]

@@ -59,8 +59,8 @@ def row(cell_id: str, late_change: dict[str, Any] | None) -> dict[str, Any]:
 def test_the_report_csv_says_which_months_changed_after_they_closed() -> None:
     content = report_csv([row("k1", late(85, 92)), row("k2", None)], period="2026-11")
     header, *rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
-    assert header[-1] == "Ghi nhận muộn"
-    assert rows[0][-1] == "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)."
+    assert header[-2:] == ["Ghi nhận muộn", "Lý do xếp loại"]
+    assert rows[0][-2] == "Ghi nhận muộn: kết quả tháng 11/2026 thay đổi ngày 04/12/2026, từ 85 (Khá) lên 92 (Tốt)."
     assert rows[1][-1] == ""
     assert all(len(line) == len(header) for line in rows)
 

@@ -348,7 +348,7 @@ def test_a_cell_not_rated_yet_in_the_running_quarter_is_chua_sinh_hoat_apart_and
     table = report_csv(lines, period=QUARTER)
     found = {row[0]: row for row in csv.reader(io.StringIO(table.decode("utf-8-sig")), delimiter=";")}
     assert found["k1-cell"][2:4] == ["", "Chưa sinh hoạt"] and "None" not in found["k1-cell"]
-    assert found["k1-cell"][6:] == ["", "", "", "", ""]
+    assert found["k1-cell"][6:] == ["", "", "", "", "", ""]
     assert found["thon-3"][2:4] == ["0", "Kém"]
     document = report_document(WARD, QUARTER, {"rollup": shown, "rows": lines})
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(document)).pages)

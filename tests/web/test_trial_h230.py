@@ -115,10 +115,10 @@ async def test_a_quarter_rated_poor_for_its_missing_thematic_meeting_says_so(
 def test_the_reason_is_given_only_where_the_rule_lowered_the_rating() -> None:
     from services.gateway.web.i18n import rating_reason  # noqa: PLC0415  (added by the fix: the others still run)
 
+    # the reason is evaluation's (its `rating_reason`, services/evaluation/domain/periods.py), never judged again here
+    reason = {"code": "no_thematic_meeting", "band": "good"}
     closed = {"period": "2025-Q4", "rating": "poor", "score": 100.0, "flags": ["no_thematic_meeting"]}
-    assert rating_reason(closed) == NO_THEMATIC
-    assert rating_reason(closed | {"flags": ["no_thematic_meeting", "in_progress"]}) is None
-    assert rating_reason(closed | {"rating": "good"}) is None
-    assert rating_reason(closed | {"flags": []}) is None
-    assert rating_reason(closed | {"period": "2025-12"}) is None
+    assert rating_reason(closed | {"rating_reason": reason}) == NO_THEMATIC
+    assert rating_reason(closed) is None
+    assert rating_reason(closed | {"rating_reason": reason, "rating": None}) is None
     assert rating_reason(None) is None

@@ -1,7 +1,7 @@
 """Month, quarter and year ratings of a cell from its meetings' scores (DOMAIN.md, "Periods")."""
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -35,6 +35,34 @@ class MeetingSummary:
 
 
 @dataclass(frozen=True)
+class RatingReason:
+    """Why a period's rating is below its score's band (DOMAIN.md "Periods": a quarter or year is rated from its
+    months, its score is only their mean), so that every page and export says it, worded by the gateway.
+
+    `code` `no_thematic_meeting`: an ended quarter without a held thematic (or combined) meeting, Poor whatever its
+    score. `month_ratings`: the month-by-month rule kept the period below `band` (its score's band): it missed the
+    rating one step up (`missed`) on that tier's first failing `condition`: `all_at_least` (`months` rated below
+    `floor`), `count_at_least` (`count` months at `floor` or better of the `needed`) or `max_poor` (`count` Poor
+    `months`, `needed` allowed at most)."""
+
+    code: str
+    band: str
+    missed: str | None = None
+    condition: str | None = None
+    floor: str | None = None
+    months: tuple[str, ...] = ()
+    count: int | None = None
+    needed: int | None = None
+
+    def data(self) -> dict[str, Any]:
+        """As stored and answered (evaluation_rpc.RatingReasonReply), unset values left out."""
+        fields = asdict(self)
+        return {key: value for key, value in fields.items() if value is not None and value != ()} | (
+            {"months": list(self.months)} if self.months else {}
+        )
+
+
+@dataclass(frozen=True)
 class PeriodResult:
     """A cell's result for a month ("2026-11"), a quarter ("2026-Q4") or a year ("2026")."""
 
@@ -53,6 +81,8 @@ class PeriodResult:
     meetings_held: int = 0
     """Meetings of any kind (regular, thematic, combined, extraordinary) the cell held in the period: a month held
     some meeting but no regular one when it is above 0 with `regular_held` 0 (not published: read by the gateway)."""
+    rating_reason: RatingReason | None = None
+    """Why the rating is below the score's band, when a period rule set it (not published: read by the gateway)."""
 
     @property
     def attendance_rate(self) -> float | None:
@@ -157,6 +187,57 @@ def rate_months(ratings: Sequence[str], rule: PeriodRule) -> str:
     return "poor"
 
 
+def months_reason(
+    months: Sequence[str], ratings: Sequence[str], rule: PeriodRule, *, rating: str, band: str
+) -> RatingReason | None:
+    """Why the month-by-month `rule` rated the months (`ratings`, one per month of `months`) `rating`, below the
+    score's `band`: the first condition that fails on the tier one step above `rating` (rate_months' order); None
+    when `rating` is not below `band`."""
+    if RATING_ORDER.index(rating) >= RATING_ORDER.index(band):
+        return None
+    missed = RATING_ORDER[RATING_ORDER.index(rating) + 1]
+    tier = next((tier for tier in rule.tiers if tier.rating == missed), None)
+    if tier is None:
+        return RatingReason(code="month_ratings", band=band, missed=missed)
+    rated = list(zip(months, ratings, strict=True))
+    if tier.all_at_least and not all(_at_least(r, tier.all_at_least) for r in ratings):
+        below = tuple(month for month, r in rated if not _at_least(r, tier.all_at_least))
+        return RatingReason(
+            code="month_ratings",
+            band=band,
+            missed=missed,
+            condition="all_at_least",
+            floor=tier.all_at_least,
+            months=below,
+            count=len(below),
+        )
+    if tier.count_at_least:
+        floor, needed = tier.count_at_least
+        count = sum(1 for r in ratings if _at_least(r, floor))
+        if count < needed:
+            return RatingReason(
+                code="month_ratings",
+                band=band,
+                missed=missed,
+                condition="count_at_least",
+                floor=floor,
+                count=count,
+                needed=needed,
+            )
+    poor = tuple(month for month, r in rated if r == "poor")
+    if tier.max_poor is not None and len(poor) > tier.max_poor:
+        return RatingReason(
+            code="month_ratings",
+            band=band,
+            missed=missed,
+            condition="max_poor",
+            months=poor,
+            count=len(poor),
+            needed=tier.max_poor,
+        )
+    return RatingReason(code="month_ratings", band=band, missed=missed)
+
+
 def evaluate_period(
     *,
     cell_id: str,
@@ -165,6 +246,7 @@ def evaluate_period(
     rules: PeriodRules,
     through_month: str,
     span: CellSpan | None = None,
+    band_of: Callable[[float], str] | None = None,
 ) -> PeriodResult | None:
     """A cell's result for a period over its months up to `through_month` (the running month) that the cell existed
     in (`span`; None: every month); None if none of them has begun or the cell existed in none, or if the period is a
@@ -174,7 +256,10 @@ def evaluate_period(
     meeting (until then it is not yet Poor, only not over; the same for every cell, one set up this month too, whose
     running quarter and year then have no month to rate), and a running quarter without its thematic meeting is not
     yet Poor for it (flag `no_thematic_meeting` still). A running month on its own is Poor until its meeting (the
-    gateway shows it as not met yet); once the month closes, every period holding it counts it, Poor without one."""
+    gateway shows it as not met yet); once the month closes, every period holding it counts it, Poor without one.
+
+    `band_of` (the framework's bands) lets the result say why its rating is below its score's band
+    (`rating_reason`): the missing thematic meeting, or the month-by-month rule (months_reason)."""
     all_months = period_months(period)
     covered = [month for month in all_months if span is None or span.covers(month)]
     months = [month for month in covered if month <= through_month]
@@ -219,14 +304,19 @@ def evaluate_period(
     no_thematic = "-Q" in period and rules.quarter.requires_thematic and thematic_held == 0
     if no_thematic:
         flags.append("no_thematic_meeting")
+    score = sum(month_scores) / len(months)
+    band = band_of(score) if band_of is not None else None
+    reason = None
     if no_thematic and not running:
         rating = "poor"
+        reason = RatingReason(code="no_thematic_meeting", band=band) if band is not None else None
     elif len(months) == 1:
         rating = month_ratings[0]
-    elif "-Q" in period:
-        rating = rate_months(month_ratings, scale_rule(rules.quarter, covered=len(covered), full=len(all_months)))
     else:
-        rating = rate_months(month_ratings, scale_rule(rules.year, covered=len(covered), full=len(all_months)))
+        rule = scale_rule(rules.quarter if "-Q" in period else rules.year, covered=len(covered), full=len(all_months))
+        rating = rate_months(month_ratings, rule)
+        if band is not None:
+            reason = months_reason(months, month_ratings, rule, rating=rating, band=band)
     if provisional:
         flags.append("provisional")
     if running:
@@ -235,7 +325,7 @@ def evaluate_period(
         cell_id=cell_id,
         period=period,
         rating=rating,
-        score=sum(month_scores) / len(months),
+        score=score,
         regular_held=regular_held,
         thematic_held=thematic_held,
         present=sum(m.present for m in held),
@@ -245,6 +335,7 @@ def evaluate_period(
         months_with_regular=months_with_regular,
         flags=tuple(flags),
         meetings_held=len(held),
+        rating_reason=reason,
     )
 
 

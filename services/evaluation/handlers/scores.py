@@ -517,6 +517,7 @@ async def refresh_cells_periods(
                 rules=framework.period_rules,
                 through_month=through,
                 span=spans.get(cell_id),
+                band_of=framework.rating_for,
             )
             row = stored.get((cell_id, period))
             if result is None:
@@ -662,6 +663,7 @@ def _same_period(row: dict[str, Any], result: Any) -> bool:
         row["months_with_regular"],
         tuple(row["flags"]),
         row.get("meetings_held"),
+        row.get("rating_reason"),
     ) == (
         result.rating,
         result.score,
@@ -674,6 +676,7 @@ def _same_period(row: dict[str, Any], result: Any) -> bool:
         result.months_with_regular,
         result.flags,
         result.meetings_held,
+        result.rating_reason.data() if result.rating_reason is not None else None,
     )
 
 

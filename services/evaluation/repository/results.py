@@ -267,7 +267,7 @@ class PgResultRepository:
             [cell_id for cell_id, _ in keys],
             [period for _, period in keys],
         )
-        return {(row["cell_id"], row["period"]): dict(row) for row in rows}
+        return {(row["cell_id"], row["period"]): _period_row(row) for row in rows}
 
     async def save_periods(self, results: list[PeriodResult], *, month: str | None) -> None:
         """Insert or replace period rows in one statement (the last result of a (cell, period) wins); a new row notes
@@ -277,7 +277,7 @@ class PgResultRepository:
         latest = {(result.cell_id, result.period): result for result in results}
         if not latest:
             return
-        columns: list[list[Any]] = [[] for _ in range(13)]
+        columns: list[list[Any]] = [[] for _ in range(14)]
         for result in latest.values():
             values = (
                 result.cell_id,
@@ -293,6 +293,7 @@ class PgResultRepository:
                 result.months_with_regular,
                 to_json(list(result.flags)).decode(),
                 result.meetings_held,
+                None if result.rating_reason is None else to_json(result.rating_reason.data()).decode(),
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
@@ -300,21 +301,23 @@ class PgResultRepository:
             # the first month kept apart (inserted by the CTE, which the outer statement does not see: a period
             # rated for the first time reads no row there and takes the month given, as the CTE stores)
             "WITH t AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[],"
-            "  $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::int[])"
-            "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f, mh)),"
+            "  $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::text[], $13::int[], $14::text[])"
+            "  AS t(c, p, r, s, rh, th, pr, co, sp, mc, mr, f, mh, rr)),"
             " kept AS (INSERT INTO period_rated_from (cell_id, period, rated_from)"
-            "  SELECT c, p, coalesce($14::text, p) FROM t ON CONFLICT DO NOTHING)"
+            "  SELECT c, p, coalesce($15::text, p) FROM t ON CONFLICT DO NOTHING)"
             " INSERT INTO cell_period (cell_id, period, rating, score, regular_held, thematic_held, present, counted,"
-            " speakers_present, months_counted, months_with_regular, flags, meetings_held, computed_at, rated_from)"
+            " speakers_present, months_counted, months_with_regular, flags, meetings_held, rating_reason, computed_at,"
+            " rated_from)"
             " SELECT c, p, r, s, rh, th, pr, co, sp, mc, mr,"
-            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, now(),"
-            "  CASE WHEN k.cell_id IS NULL THEN coalesce($14::text, p) ELSE k.rated_from END"
+            "  ARRAY(SELECT jsonb_array_elements_text(f::jsonb)), mh, rr::jsonb, now(),"
+            "  CASE WHEN k.cell_id IS NULL THEN coalesce($15::text, p) ELSE k.rated_from END"
             " FROM t LEFT JOIN period_rated_from k ON k.cell_id = t.c AND k.period = t.p"
             " ON CONFLICT (cell_id, period) DO UPDATE SET rating = EXCLUDED.rating, score = EXCLUDED.score,"
             " regular_held = EXCLUDED.regular_held, thematic_held = EXCLUDED.thematic_held,"
             " present = EXCLUDED.present, counted = EXCLUDED.counted, speakers_present = EXCLUDED.speakers_present,"
             " months_counted = EXCLUDED.months_counted, months_with_regular = EXCLUDED.months_with_regular,"
-            " flags = EXCLUDED.flags, meetings_held = EXCLUDED.meetings_held, computed_at = now()",
+            " flags = EXCLUDED.flags, meetings_held = EXCLUDED.meetings_held, rating_reason = EXCLUDED.rating_reason,"
+            " computed_at = now()",
             *columns,
             month,
         )
@@ -392,3 +395,11 @@ class PgResultRepository:
             [c.new_score for c in changes],
             [c.changed_at for c in changes],
         )
+
+
+def _period_row(row: asyncpg.Record) -> dict[str, Any]:
+    """A stored period row as a dict, its `rating_reason` (jsonb, read as text) decoded."""
+    values = dict(row)
+    if isinstance(values.get("rating_reason"), str):
+        values["rating_reason"] = from_json(values["rating_reason"])
+    return values

@@ -43,7 +43,7 @@ from shared.contracts import notifications_rpc as notifications
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
-from shared.periods import Period, awaiting_meeting, is_running, period_contains
+from shared.periods import Period, awaiting_meeting, is_running, period_contains, period_months
 from shared.plausible import period_range_problem
 from shared.rpc import Request, RpcError
 
@@ -97,6 +97,21 @@ async def _scored(state: State, request: Request[Any]) -> dict[str, Any] | None:
         if exc.code == "not_found" and exc.field in ("period", "committee_id"):
             return None
         raise
+
+
+async def _before_data(state: State, committee_id: str, period: str) -> None:
+    """RpcError not_found naming `period` (404, `query.period`) when the committee has data but only from a month
+    after the period's end (its roll-up's `first_month`, read for this month): a period before the unit's data is a
+    404 on every route and page, as the cell's year before it existed; a committee without any data yet keeps its
+    empty answer (`no_data`). Called only when evaluation had nothing for the period."""
+    month = f"{now():%Y-%m}"
+    last = period_months(period)[-1]
+    if last >= month:
+        return
+    found = await _scored(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=month))
+    first = (found or {}).get("first_month")
+    if first is not None and last < first:
+        raise RpcError("not_found", f"period: {period} ends before the unit's first data, {first}", field="period")
 
 
 @contextmanager
@@ -197,6 +212,11 @@ async def list_cell_ratings(
     await _cell(caller, state, cell_id)
     year = int(period[:4]) if period else None
     reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=year))
+    if period and reply.first_month is not None and period_months(period)[-1] < reply.first_month:
+        # before the cell existed: the 404 its page answers for such a year, never an empty list
+        raise RpcError(
+            "not_found", f"period: {period} ends before the cell's first month, {reply.first_month}", field="period"
+        )
     at = now()
     periods = [
         month_shown(item.model_dump(), now=at)
@@ -366,6 +386,7 @@ async def get_committee_rollup(committee_id: IdPath, period: RequiredPeriod, cal
     rollup = await _scored(state, evaluation.GetCommitteeRollup(committee_id=committee_id, period=period))
     at = now()
     if rollup is None:
+        await _before_data(state, committee_id, period)
         return no_data_rollup(committee_id, period, in_progress=is_running(period, at))
     shown = rollup_shown(rollup | {"in_progress": is_running(period, at)}, now=at)
     if waiting_month(shown) and rollup.get("weakest"):
@@ -406,6 +427,7 @@ async def get_committee_ranking(
     )
     found = await _scored(state, ranking)
     if found is None:
+        await _before_data(state, committee_id, period)
         return {"items": [], "total": 0, "limit": limit, "offset": offset}
     at = now()
     return found | {"items": [month_shown(item, period=period, now=at) for item in found["items"]]}
@@ -425,6 +447,8 @@ async def get_committee_weakest(
     readable_period(period)
     await _officers_committee(caller, state, committee_id)
     items = await _weakest_items(state, committee_id, period, limit=limit)
+    if not items:
+        await _before_data(state, committee_id, period)
     return {"committee_id": committee_id, "period": period, "items": items}
 
 

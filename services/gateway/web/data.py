@@ -105,7 +105,8 @@ async def committee_overview(
         except RpcError as exc:
             if exc.field != "period":
                 raise
-            return None
+            # before the sub-committee's data (the API's 404): not listed, as one without data for the period
+            return {"no_data": True} if exc.code == "not_found" else None
         return child
 
     sub_rollups = await asyncio.gather(*(sub_rollup(unit["id"]) for unit in sub_committees))
@@ -193,6 +194,7 @@ def subordinates(
                     "regular_held": rank.get("regular_held"),
                     "meetings_held": rank.get("meetings_held"),
                     "late_change": rank.get("late_change"),
+                    "rating_reason": rank.get("rating_reason"),
                 }
             )
     return by_name(children, lambda child: child.get("name") or child["id"])
@@ -339,7 +341,12 @@ async def cell_year(state: GatewayState, principal: Principal, cell_id: str, yea
     async def ratings_of() -> dict[str, Any]:
         if not has_begun(year, datetime.now(VIETNAM_TZ)):
             return empty_page()
-        return await reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0)
+        try:
+            return await reads.list_cell_ratings(cell_id, principal, state, period=year, limit=200, offset=0)
+        except RpcError as exc:
+            if exc.code != "not_found" or exc.field != "period":
+                raise
+            return empty_page()  # a year before the cell's first month with a meeting in it: its meetings, no rating
 
     ratings, meetings = await asyncio.gather(
         scores_or(ratings_of, empty_page()),

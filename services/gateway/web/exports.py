@@ -31,6 +31,7 @@ from services.gateway.web.i18n import (
     local,
     not_met_label,
     parse_moment,
+    rating_reason,
     running_note,
 )
 from services.gateway.web.periods import running
@@ -170,8 +171,9 @@ async def report_summary(
 
 def report_header(*, with_period: bool = True) -> list[str]:
     """The columns of the report, in Vietnamese: the period and whether it has ended beside the score and rating,
-    and last whether the month's result changed after it closed (unless `with_period` is False: the PDF says the
-    period once, under its title, and the late changes under its table)."""
+    then whether the month's result changed after it closed and, last, why the rating is below its score's band
+    (i18n.rating_reason) (unless `with_period` is False: the PDF says the period once, under its title, and the late
+    changes under its table)."""
     return [
         _("Cell code"),
         _("Cell"),
@@ -182,7 +184,7 @@ def report_header(*, with_period: bool = True) -> list[str]:
         _("Thematic meetings held"),
         _("Attendance rate (%)"),
         _("Speaking rate (%)"),
-        *((_("Recorded late"),) if with_period else ()),
+        *((_("Recorded late"), _("Reason for the rating")) if with_period else ()),
     ]
 
 
@@ -246,7 +248,8 @@ def rollup_late_notes(rollup: dict[str, Any], *, period: str) -> list[str]:
 
 def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
     """report_row with the period's columns given (report_period); with them (a CSV row) the late change note of a
-    month whose result changed after it closed, last (blank for none)."""
+    month whose result changed after it closed and the reason its rating is below its score's band, last (blank for
+    none)."""
     rates = [
         format_number(row[key] * 100) if row.get(key) is not None else ""
         for key in ("attendance_rate", "speaking_rate")
@@ -260,7 +263,11 @@ def report_line(row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
         # none for a period not rated yet (its ratings line: `not_rated`): blank, as a line without them
         *("" if row.get(key) is None else str(row[key]) for key in ("regular_held", "thematic_held")),
         *rates,
-        *((late_change_note(str(row.get("period") or ""), row.get("late_change")),) if columns else ()),
+        *(
+            (late_change_note(str(row.get("period") or ""), row.get("late_change")), rating_reason(row) or "")
+            if columns
+            else ()
+        ),
     ]
 
 

@@ -376,19 +376,67 @@ def late_change_note(period: str, late: dict[str, Any] | None) -> str:
 
 
 NO_THEMATIC_REASON = N_("Poor because no thematic meeting was held in the quarter (each quarter needs at least one)")
+MONTHS_REASON = {
+    "all_at_least": N_(
+        "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only when every month is"
+        " %(floor)s or better, and %(months)s fell short (rated month by month, not by the mean score)"
+    ),
+    "count_at_least": N_(
+        "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only with at least %(needed)s"
+        " months %(floor)s or better, and it has %(count)s (rated month by month, not by the mean score)"
+    ),
+    "max_poor": N_(
+        "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only with at most %(needed)s"
+        " Poor months, and %(months)s were Poor (rated month by month, not by the mean score)"
+    ),
+    "no_poor": N_(
+        "%(rating)s although its score reaches %(band)s: a %(period)s is %(missed)s only without a Poor month, and"
+        " %(months)s was Poor (rated month by month, not by the mean score)"
+    ),
+    None: N_(
+        "%(rating)s although its score reaches %(band)s: a %(period)s is rated month by month, not by the mean score"
+    ),
+}
+PERIOD_KINDS = {"quarter": N_("quarter"), "year": N_("year")}
 
 
-def rating_reason(row: dict[str, Any] | None) -> str | None:
-    """Why a period's rating is not its score's when a rule other than the score set it, in a sentence (None when
-    the score's band is the reason): an ended quarter without a thematic (or combined) meeting is Poor whatever its
-    score (DOMAIN.md "Periods": evaluation flags it `no_thematic_meeting`); a trial read Q4/2025 "Kém" at 100 with
-    no word why. A running quarter is not Poor for it yet (the flag stays, the rating does not follow it)."""
-    if not row or row.get("rating") != "poor" or "-Q" not in str(row.get("period") or ""):
+def joined(parts: list[str]) -> str:
+    """Items as Vietnamese lists them: `A, B và C`."""
+    if len(parts) < 2:
+        return "".join(parts)
+    return _("%(items)s and %(last)s", items=", ".join(parts[:-1]), last=parts[-1])
+
+
+def rating_reason(row: dict[str, Any] | None, period: str | None = None) -> str | None:
+    """Why a cell's period is rated below its score's band, in one sentence for every page and export (the cell's
+    page, the committee's weakest cells and cells, the report's CSV and PDF), worded from evaluation's
+    `rating_reason` (RatingReasonReply: evaluation owns the rules of DOMAIN.md "Periods" and says which one set the
+    rating; nothing is judged again here): an ended quarter without a thematic meeting, or the month-by-month rule
+    and the months it failed on. `period`: the row's own unless given (a ranking line has none). None without a
+    reason (the score's band is the rating) or a rating."""
+    reason = (row or {}).get("rating_reason")
+    if not reason or not row or not row.get("rating"):
         return None
-    flags = row.get("flags") or []
-    if "no_thematic_meeting" in flags and "in_progress" not in flags:
+    if reason.get("code") == "no_thematic_meeting":
         return _(NO_THEMATIC_REASON)
-    return None
+    period = str(period or row.get("period") or "")
+    condition = reason.get("condition")
+    months = [period_within(month) for month in reason.get("months") or []]
+    if condition == "max_poor" and reason.get("needed") == 0:
+        condition = "no_poor"
+    if condition not in MONTHS_REASON or (condition in ("all_at_least", "max_poor", "no_poor") and not months):
+        condition = None
+    return _(
+        MONTHS_REASON[condition],
+        rating=format_rating(row["rating"]),
+        band=format_rating(reason.get("band")),
+        period=_(PERIOD_KINDS["quarter" if "-Q" in period else "year"]),
+        missed=format_rating(reason.get("missed")),
+        floor=format_rating(reason.get("floor")),
+        months=joined(months),
+        count=reason.get("count"),
+        needed=reason.get("needed"),
+    )
 
 
 def globals_() -> dict[str, Any]:

@@ -43,12 +43,14 @@ def checked(period: str | None) -> str:
 
 
 def checked_year(year: str | None) -> str:
-    """The year asked for, or this year; BadPeriod naming anything else."""
+    """The year asked for, or this year; BadPeriod naming anything else, or a year outside 2000 to two years ahead,
+    and PeriodNotBegun for a year not begun yet: a `?year=` answers as a `?period=` of the same year does on the
+    committee's pages and the API (422 "Chưa đến kỳ" for next year, never a 404 on one page and a 422 on another)."""
     if not year:
         return this_month()[:4]
     if not (len(year) == 4 and is_ascii_number(year)):
         raise BadPeriod(year, year=True)
-    return year
+    return checked(year)
 
 
 def cell_years(first_month: str | None, last_month: str | None) -> list[str]:

@@ -23,9 +23,11 @@ async def cell_page(
 ) -> Response:
     """The cell's months as a rating strip, its quarters and year, its meetings of the year, and its meetings still
     ahead whatever their year. The year picker offers the years the cell existed in or has a meeting in, up to this
-    year (periods.offered_years); a year outside them (`?year=1999`, a year before the cell was set up, next year) is
-    the 404 page naming the year and the span there is, as the cell's evidence answers it (from 2000 while the
-    cell's years are not known), never another year shown in its place."""
+    year (periods.offered_years); a year before the cell was set up (or after it was closed) is the 404 page naming
+    the year and the span there is, as the cell's evidence answers it (from 2000 while the cell's years are not
+    known); next year is the 422 page "Chưa đến kỳ" and `?year=1999` the 422 of a period outside those there are
+    (periods.checked_year, as a committee's `?period=` and the API answer them), never another year shown in its
+    place."""
     year = periods.checked_year(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")

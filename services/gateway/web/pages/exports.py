@@ -11,6 +11,7 @@ from services.gateway.handlers import authorize_meeting, authorize_unit
 from services.gateway.http import reads
 from services.gateway.http.deps import State
 from services.gateway.http.reads import OFFICERS, ROSTER_READERS
+from services.gateway.rollups import no_data_rollup
 from services.gateway.web import data, exports, periods
 from services.gateway.web.core import (
     PREFIX,
@@ -23,6 +24,7 @@ from services.gateway.web.core import (
     render,
 )
 from services.gateway.web.i18n import _
+from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 
@@ -43,8 +45,7 @@ async def report_csv(
     and the first page read before the reply starts, so their errors answer as the committee page's do)."""
     asked, period = bool(period), periods.checked(period)
     await authorize_unit(viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS)
-    rollup = await reads.get_committee_rollup(committee_id, period, viewer.principal, state)  # the period's errors
-    await _with_data(state, viewer, committee_id, period, rollup, asked=asked)
+    await _with_data(state, viewer, committee_id, period, asked=asked)  # the period's errors
     pages = exports.report_pages(state, viewer.principal, committee_id, period)
     first = await anext(pages)
     return StreamingResponse(
@@ -62,8 +63,7 @@ async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, per
     unit = await authorize_unit(
         viewer.principal, committee_id, directory=state.directory, kind="committee", roles=OFFICERS
     )
-    rollup = await reads.get_committee_rollup(committee_id, period, viewer.principal, state)
-    await _with_data(state, viewer, committee_id, period, rollup, asked=asked)
+    rollup = await _with_data(state, viewer, committee_id, period, asked=asked)
     if int(rollup.get("cells") or 0) > exports.FULL_LIST_CELLS:
         report = await exports.report_summary(state, viewer.principal, committee_id, period, rollup)
     else:
@@ -73,18 +73,24 @@ async def report_pdf(committee_id: str, viewer: CurrentViewer, state: State, per
     return _download(document, "application/pdf", f"bao-cao-{committee_id}-{period}.pdf")
 
 
-async def _with_data(
-    state: State, viewer: Viewer, committee_id: str, period: str, rollup: dict[str, Any], *, asked: bool
-) -> None:
-    """PeriodOutside for a period asked for before the committee's data (its roll-up `no_data`), as its page answers
-    it: a 404 page naming the span there is, never a report of nothing (the default period, the month last ended,
-    still gives the empty report of a committee just loaded)."""
-    if asked and rollup.get("no_data"):
-        raise PeriodOutside(
-            period=period,
-            earliest=await data.committee_first_month(state, viewer.principal, committee_id),
-            back=f"{PREFIX}/committees/{quote(committee_id)}",
-        )
+async def _with_data(state: State, viewer: Viewer, committee_id: str, period: str, *, asked: bool) -> dict[str, Any]:
+    """The committee's roll-up for the period (reads.get_committee_rollup: a committee without any data yet answers
+    `no_data`, whose report is empty), or PeriodOutside for a period asked for before its data (the API's 404 naming
+    `query.period`), as its page answers it: a 404 page naming the span there is, never a report of nothing (the
+    default period, the month last ended, still gives the empty report of a committee whose data begins this
+    month)."""
+    try:
+        return dict(await reads.get_committee_rollup(committee_id, period, viewer.principal, state))
+    except RpcError as exc:
+        if exc.code != "not_found" or exc.field != "period":
+            raise
+        if asked:
+            raise PeriodOutside(
+                period=period,
+                earliest=await data.committee_first_month(state, viewer.principal, committee_id),
+                back=f"{PREFIX}/committees/{quote(committee_id)}",
+            ) from None
+        return no_data_rollup(committee_id, period, in_progress=periods.running(period))
 
 
 @router.get("/meetings/{meeting_id}/minutes.pdf")

@@ -50,13 +50,13 @@ async def committee_page(
     except RpcError as exc:
         if exc.field != "period":
             raise
-        if asked and exc.code == "not_found":
+        earliest = await data.committee_first_month(state, principal, committee_id)
+        if asked and exc.code == "not_found" and earliest is not None:
             # a period asked for before the unit's data: the 404 page naming the span there is, as the cell page's
-            # year before the cell existed (the report and exports answer it alike)
+            # year before the cell existed and the API's 404 (the report and exports answer it alike); a unit
+            # without any data yet says so with 200, as its API roll-up answers `no_data`
             raise PeriodOutside(
-                period=period,
-                earliest=await data.committee_first_month(state, principal, committee_id),
-                back=f"{PREFIX}/committees/{quote(committee_id)}",
+                period=period, earliest=earliest, back=f"{PREFIX}/committees/{quote(committee_id)}"
             ) from None
         # a period not begun (422, as the API, report and export answer it), or the page opened without a period on
         # a unit without data up to the month last ended (200): said so, with the chooser, never all Kém
@@ -68,9 +68,7 @@ async def committee_page(
             viewer=viewer,
             unit=unit,
             period=period,
-            choices=periods.choices(
-                period, first_month=await data.committee_first_month(state, principal, committee_id)
-            ),
+            choices=periods.choices(period, first_month=earliest),
             crumbs=crumbs,
             unrated={"state": "not_begun" if exc.code == "invalid" else "no_data", "title": title, "message": message},
         )

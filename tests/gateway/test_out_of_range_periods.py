@@ -1,0 +1,106 @@
+"""Every page and API route answers an out-of-range period the same way (docs/architecture.md, "Periods out of
+range"): a trial found a period not begun a 422 "Chưa đến kỳ" on the committee's page but a 404 on the cell's page
+(next year), and a period before a committee's data a 404 on its page but 200 `no_data` on the API.
+
+- a period not begun yet: 422 naming `query.period` on the API, the 422 page "Chưa đến kỳ" on every page;
+- a period ending before the unit's first month of data: 404 naming `query.period` on the API, the 404 page naming
+  the span there is on every page;
+- a unit without any data yet: 200, its figures empty (`no_data`, the page "Chưa có dữ liệu").
+
+Over the real broker, evaluation faked (tests.gateway.fakes.World.first_months)."""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import httpx
+import pytest
+
+from shared.periods import VIETNAM_TZ
+from tests.gateway.fakes import World
+from tests.gateway.test_minutes_label_pages import signed_in
+
+FIRST = "2025-12"
+BEFORE = ("2024", "2025-Q3", "2025-11")
+COMMITTEE_READS = ("rollup", "ranking", "weakest")
+
+
+def next_month() -> str:
+    today = datetime.now(VIETNAM_TZ)
+    return f"{today.year + today.month // 12}-{today.month % 12 + 1:02d}"
+
+
+def next_year() -> str:
+    return str(datetime.now(VIETNAM_TZ).year + 1)
+
+
+@pytest.fixture
+def first_data(world: World) -> Iterator[None]:
+    """Ward A and its cell A1 have data from December 2025."""
+    world.first_months.update({world.ward_a: FIRST, world.cell_a1: FIRST})
+    yield
+    world.first_months.clear()
+
+
+async def test_the_api_answers_a_period_not_begun_422_and_one_before_the_data_404_naming_query_period(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]], first_data: None
+) -> None:
+    officer = headers["ward_officer"]
+    for period, status in [(next_month(), 422), (next_year(), 422), *((before, 404) for before in BEFORE)]:
+        for read in COMMITTEE_READS:
+            answer = await client.get(f"/v1/committees/{world.ward_a}/{read}?period={period}", headers=officer)
+            assert answer.status_code == status, (read, period, answer.text)
+            assert answer.json()["field"] == "query.period", (read, period, answer.text)
+        ratings = await client.get(f"/v1/cells/{world.cell_a1}/ratings?period={period}", headers=officer)
+        assert ratings.status_code == status, (period, ratings.text)
+        assert ratings.json()["field"] == "query.period", (period, ratings.text)
+    said = (await client.get(f"/v1/committees/{world.ward_a}/rollup?period=2024", headers=officer)).json()
+    assert "2025-12" in said["message"], said
+    # the period that holds the first month, and every later one, has data
+    for period in (FIRST, "2025-Q4", "2025", "2026-10"):
+        for read in COMMITTEE_READS:
+            answer = await client.get(f"/v1/committees/{world.ward_a}/{read}?period={period}", headers=officer)
+            assert answer.status_code == 200, (read, period, answer.text)
+        ratings = await client.get(f"/v1/cells/{world.cell_a1}/ratings?period={period}", headers=officer)
+        assert ratings.status_code == 200, (period, ratings.text)
+
+
+async def test_every_page_answers_a_period_not_begun_with_the_422_chua_den_ky_page(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, first_data: None
+) -> None:
+    committee, cell = f"/app/committees/{world.ward_a}", f"/app/cells/{world.cell_a1}"
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        answers = {
+            path: await officer.get(path)
+            for path in (
+                f"{committee}?period={next_month()}",
+                f"{committee}/report.csv?period={next_month()}",
+                f"{committee}/report.pdf?period={next_year()}",
+                f"{cell}?year={next_year()}",
+                f"{cell}/evidence?year={next_year()}",
+                f"{cell}/evidence.csv?year={next_year()}",
+            )
+        }
+    for path, answer in answers.items():
+        assert answer.status_code == 422, (path, answer.status_code, answer.text[-600:])
+        assert "Chưa đến kỳ" in answer.text, (path, answer.text[-600:])
+
+
+async def test_every_page_answers_a_period_before_the_units_data_with_the_404_page_naming_its_span(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, first_data: None
+) -> None:
+    committee, cell = f"/app/committees/{world.ward_a}", f"/app/cells/{world.cell_a1}"
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        answers = {
+            path: await officer.get(path)
+            for path in (
+                f"{committee}?period=2024",
+                f"{committee}?period=2025-11",
+                f"{committee}/report.csv?period=2025-Q3",
+                f"{committee}/report.pdf?period=2024",
+                f"{cell}?year=2024",
+                f"{cell}/evidence?year=2024",
+            )
+        }
+    for path, answer in answers.items():
+        assert answer.status_code == 404, (path, answer.status_code, answer.text[-600:])
+        assert "Không có dữ liệu của" in answer.text and "2025" in answer.text, (path, answer.text[-600:])
