@@ -7,8 +7,9 @@ import hmac
 import io
 import json
 import ssl
+import threading
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Coroutine, Hashable, Mapping, Sequence
 from email import policy
 from email.contentmanager import raw_data_manager
 from email.generator import BytesGenerator
@@ -16,7 +17,7 @@ from email.header import Header
 from email.message import EmailMessage
 from email.policy import Compat32
 from email.utils import formataddr, formatdate
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import aiosmtplib
 import httpx
@@ -179,21 +180,78 @@ def group_outcomes(deliveries: Sequence[ClaimedDelivery], refused: Mapping[str, 
     return outcomes
 
 
+T = TypeVar("T")
+
+
+class SendingLoop:
+    """An event loop of its own in a daemon thread, started at the first `run` and ended by `stop`.
+
+    The SMTP sessions talk on it rather than on the service's loop: each command of a mail (MAIL, every RCPT TO,
+    DATA) waits for the server's answer and then for a turn of the loop it runs on, and on the service's loop a turn
+    waited for the consumer's whole batch of events (rendering, statements). The latency preset's deliveries rounds
+    took 4-5 s to send 1,000 deliveries while facts were consumed and under 1 s after (h240, 4 December 2026); on a
+    loop of its own a session goes on whenever the consumer lets go of the interpreter (every 5 ms at most)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._guard = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread and its loop have been started and not stopped."""
+        return self._loop is not None
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._guard:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=_run_forever, args=(loop,), name=self._name, daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """The result of `work` run on this loop, awaited from the caller's loop (cancelling the caller cancels it)."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._started()))
+
+    async def stop(self) -> None:
+        """End the loop and its thread (nothing must be running on it); `run` starts them again."""
+        with self._guard:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join)
+
+
+def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 class SmtpSender:
     """E-mail through a few long-lived SMTP sessions (STARTTLS or implicit TLS, optional login), reused across mails.
 
-    aiosmtplib speaks SMTP on the event loop: no worker thread per mail, and a session is opened (connect, EHLO,
-    STARTTLS, login) once and then carries mail after mail, where the former smtplib sender did all of that and a
-    QUIT for every single mail. At most `smtp_connections` sessions send at once; a session that breaks is dropped
-    and fails only the mail in flight (the delivery is retried with backoff as any failure); the next mail opens a
-    new one. A session idle longer than `smtp_idle_seconds` is closed rather than reused (servers drop idle ones).
+    aiosmtplib speaks SMTP on an event loop of the sender's own (`SendingLoop`, one thread): no worker thread per
+    mail, and a session is opened (connect, EHLO, STARTTLS, login) once and then carries mail after mail, where the
+    former smtplib sender did all of that and a QUIT for every single mail. At most `smtp_connections` sessions send
+    at once; a session that breaks is dropped and fails only the mail in flight (the delivery is retried with backoff
+    as any failure); the next mail opens a new one. A session idle longer than `smtp_idle_seconds` is closed rather
+    than reused (servers drop idle ones). The sessions, their pool and its bound live on the sending loop only.
     """
 
     def __init__(self, settings: Settings, *, tls_context: ssl.SSLContext | None = None) -> None:
         self._settings = settings
         self._context: ssl.SSLContext | None = tls_context
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
-        self._slots = asyncio.Semaphore(max(settings.smtp_connections, 1))
+        self._slots: asyncio.Semaphore | None = None  # made on the sending loop, which it then belongs to
+        self._sending = SendingLoop("smtp-sessions")
         self.transactions = 0
         """Mail transactions the server accepted (a mail to many counts once)."""
 
@@ -249,6 +307,11 @@ class SmtpSender:
 
     async def _transaction(self, sender: str, recipients: list[str], content: bytes) -> dict[str, str]:
         """One mail transaction on a pooled session; the recipients refused (some), DeliveryError when it fails."""
+        return await self._sending.run(self._pooled_transaction(sender, recipients, content))
+
+    async def _pooled_transaction(self, sender: str, recipients: list[str], content: bytes) -> dict[str, str]:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(max(self._settings.smtp_connections, 1))
         async with self._slots:
             client = self._take_idle()
             try:
@@ -302,7 +365,14 @@ class SmtpSender:
         return client
 
     async def aclose(self) -> None:
-        """Close the idle sessions (at shutdown); QUIT is skipped, no mail transaction is open on them."""
+        """Close the idle sessions and end the sending loop (at shutdown, no mail under way); QUIT is skipped, no
+        mail transaction is open on them."""
+        if self._sending.running:
+            await self._sending.run(self._close_idle())
+        await self._sending.stop()
+        self._slots = None
+
+    async def _close_idle(self) -> None:
         while self._idle:
             client, _ = self._idle.pop()
             client.close()

@@ -45,8 +45,9 @@ class Settings(ServiceSettings):
     smtp_timeout: float = 10.0
     smtp_connections: int = 16
     """SMTP sessions kept open and sending at once (each carries mail after mail). Every RCPT TO of a mail to many
-    waits for its answer and then for a turn of the event loop the consumer shares: with 4 sessions a busy consumer
-    held the sender to ~150 deliveries/s (latency preset, loaded machine), 16 sessions advance 16 mails a turn."""
+    waits for its answer and then for a turn of the sessions' loop (channels.SendingLoop, their own since h240: on the
+    loop the consumer shares, 4 sessions held the sender to ~150 deliveries/s on the latency preset's loaded machine);
+    16 sessions advance 16 mails a turn."""
     smtp_max_recipients: int = 100
     """Recipients of one identical mail carried in one SMTP transaction at most (RFC 5321's minimum servers take)."""
     smtp_idle_seconds: float = 60.0

@@ -351,16 +351,25 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     return text
 
 
+def addressed_alone(alert: Alert, recipient: Recipient) -> bool:
+    """Whether the recipient's text greets them by name: every alert's but a notice to a whole cell's, and a whole
+    cell's notice to one of its upper-level monitors too (`monitor_ids`), who is mailed as one person (a trial's
+    monitor was greeted "các đồng chí đảng viên Chi bộ X và đồng chí cấp ủy viên phụ trách chi bộ" in their own
+    mail, sent to them alone when they were assigned)."""
+    return alert.rule not in COLLECTIVE_RULES or recipient.id in alert.values.get("monitor_ids", ())
+
+
 def render(alert: Alert, recipient: Recipient) -> tuple[str, str]:
     """The (title, body) of one alert for one recipient."""
-    personal = collective_greeting(dict(alert.values)) if alert.rule in COLLECTIVE_RULES else greeting(recipient)
+    personal = greeting(recipient) if addressed_alone(alert, recipient) else collective_greeting(dict(alert.values))
     return _render(alert, personal)
 
 
 def shared_text(alert: Alert) -> tuple[str, str] | None:
-    """The (title, body) that `render` gives every recipient of a notice to a whole cell, rendered once for all of
-    them (raise_alerts rendered it again for each of a cell's members: ~5 % of notifications' busy samples in the
-    latency preset); None for an alert whose text is personal."""
+    """The (title, body) that `render` gives every member among the recipients of a notice to a whole cell, rendered
+    once for all of them (raise_alerts rendered it again for each of a cell's members: ~5 % of notifications' busy
+    samples in the latency preset; a monitor's is their own, `addressed_alone`); None for an alert whose text is
+    personal."""
     if alert.rule not in COLLECTIVE_RULES:
         return None
     return _render(alert, collective_greeting(dict(alert.values)))

@@ -8,7 +8,8 @@ would send them. Figures, from the publish of an event to a result seen on chibo
   correlation id (meetings and evaluation carry the incoming event's id); one the services batched under
   another id counts from the latest event of that meeting sent before it;
 - event → notice delivered: each e-mail `notification.delivered.v1` of rule meeting_scheduled, from the
-  meeting's `meeting.scheduled.v1`;
+  meeting's `meeting.scheduled.v1`; the cell's monitor's alone too (monitor_notice_latency_ms: their mail may
+  travel apart from the members' one mail);
 - its two stages: event → the fact on chibo.events (meetings' part: ingest, commit, relay) and that fact's
   arrival on chibo.events → notice delivered (notifications' part: consume, commit, send, record, relay), so
   that a lag of one service is told from the other's; likewise evaluation's part: a `meeting.scheduled.v1`
@@ -101,6 +102,7 @@ async def measure(
     fact_seen: dict[str, float] = {}
     fact_latency: list[float] = []
     notice_after_fact: list[float] = []
+    monitor_notice: list[float] = []
     score_after_fact: list[float] = []
     matched = {"by_correlation": 0, "by_meeting": 0}
 
@@ -136,6 +138,8 @@ async def measure(
             and scheduled_ids.get(data.get("subject_id", "")) in sent
         ):
             notice_latency.append(at - sent[scheduled_ids[data["subject_id"]]])
+            if str(data.get("recipient", "")).endswith("-uv"):  # the cell's monitor (notified_province)
+                monitor_notice.append(notice_latency[-1])
             if data["subject_id"] in fact_seen:
                 notice_after_fact.append(at - fact_seen[data["subject_id"]])
 
@@ -172,6 +176,7 @@ async def measure(
             "notice_latency_ms": percentiles(notice_latency) | {"n": len(notice_latency), "expected": expected_notices},
             "fact_latency_ms": percentiles(fact_latency) | {"n": len(fact_latency)},
             "notice_after_fact_ms": percentiles(notice_after_fact) | {"n": len(notice_after_fact)},
+            "monitor_notice_latency_ms": percentiles(monitor_notice) | {"n": len(monitor_notice)},
             "score_after_fact_ms": percentiles(score_after_fact) | {"n": len(score_after_fact)},
             "rejected": len(observer.rejections),
             **meter.figures(events=len(messages), seconds=elapsed),

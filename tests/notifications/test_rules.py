@@ -463,3 +463,14 @@ def test_a_subtree_can_switch_a_rule_off_and_the_nearest_setting_wins() -> None:
     assert config.is_enabled(r.UNEXCUSED_ABSENCE) and config.param(r.CONSECUTIVE_ABSENCES, "more_than") == 5
     other = resolve_config(["province", "other-ward", "cell2"], overrides)
     assert not other.is_enabled(r.UNEXCUSED_ABSENCE)
+
+
+def test_a_cells_notice_and_reminder_greet_its_monitor_by_name_and_its_members_together() -> None:
+    """Trial: the monitor's own mail greeted "các đồng chí đảng viên … và đồng chí cấp ủy viên phụ trách"."""
+    notice = rules.meeting_notice(r.MEETING_SCHEDULED, meeting=meeting(), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    start = NOW + timedelta(hours=3)
+    reminder = rules.meeting_reminder(meeting=meeting(start), ctx=CTX, config=DEFAULT_CONFIG, now=NOW)
+    for alert in (*notice, *reminder):
+        by_id = {recipient.id: recipient for recipient in alert.recipients}
+        assert render(alert, by_id["mon"])[1].startswith("Kính gửi đồng chí Trần Thị Mai,\n"), alert.rule
+        assert render(alert, by_id["a"])[1].startswith("Kính gửi các đồng chí đảng viên"), alert.rule

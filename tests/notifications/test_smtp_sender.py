@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -139,6 +140,43 @@ async def test_a_refused_recipient_fails_that_mail_and_keeps_the_session(
     assert [len(server.to(f"refused-{number}@example.vn")) for number in range(3)] == [1, 0, 1]
     assert len(set(server.peers)) == 1  # the server said no on a sound session, which goes on carrying mail
     await sender.aclose()
+
+
+async def test_a_busy_service_loop_does_not_hold_back_a_mails_commands(
+    settings: Settings, sessions: tuple[Sessions, int]
+) -> None:
+    """Each command of a mail (MAIL, a RCPT TO per address, DATA, the text) waits for the server's answer and then for
+    a turn of the loop its session talks on. On the service's loop that turn came after the consumer's batch of
+    events: the latency preset's rounds sent 1,000 deliveries in 4-5 s while facts were consumed and in under 1 s
+    after, and a monitor's own mail per meeting tipped the sender below the notices' rate (notice p99 1.9 s to 11 s).
+    A mail to 80 must not need a turn of a busy service loop for each of its 83 commands."""
+    server, port = sessions
+    sender = SmtpSender(settings.model_copy(update={"smtp_port": port, "smtp_connections": 1}))
+    await sender.send(mail(0, "busy"))  # the session is open
+    group = [
+        replace(mail(number, "busy"), id=number, notification_id=f"n-busy-{number}", cell_name="Chi bộ Bận")
+        for number in range(1, 81)
+    ]
+    turns = 0
+    sending = True
+
+    async def consumer() -> None:
+        nonlocal turns
+        while sending:
+            time.sleep(0.02)  # noqa: ASYNC251 (a batch's work holding the loop, as rendering and parsing do)
+            turns += 1
+            await asyncio.sleep(0)
+
+    busy = asyncio.create_task(consumer())
+    try:
+        outcomes = await sender.send_group(group)
+    finally:
+        sending = False
+        await busy
+        await sender.aclose()
+    assert outcomes == [None] * 80
+    assert len(server.to("busy-80@example.vn")) == 1
+    assert turns < 40, f"{turns} turns of the busy loop for one mail of 83 commands"
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

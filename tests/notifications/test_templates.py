@@ -4,6 +4,7 @@ from datetime import datetime
 
 from services.notifications.domain import settings as r
 from services.notifications.domain.model import Alert, Recipient
+from services.notifications.handlers.alerts import _texts
 from services.notifications.templates import (
     COLLECTIVE_RULES,
     TEMPLATES,
@@ -174,3 +175,25 @@ def test_a_shared_mailbox_greeting_joins_the_last_two_names_by_va() -> None:
         greeting_of_many([COMMITTEE, quang, van])
         == "Kính gửi Đảng ủy phường An Hòa và các đồng chí Phạm Quốc Quang, Hồ Kim Vân,"
     )
+
+
+def test_a_monitors_own_mail_of_a_cells_notice_greets_the_monitor() -> None:
+    """Trial: the commune committee member following a cell got their own mail of its meeting (sent to them alone
+    once assigned) greeting "các đồng chí đảng viên Chi bộ … và đồng chí cấp ủy viên phụ trách chi bộ": a mail to
+    one person greets that person; the cell's members keep the one text they share."""
+    monitor = Recipient(id="uv1", kind="person", name="Trần Văn Phụ")
+    values = {
+        "cell": "Chi bộ thôn Đông",
+        "starts_at": datetime(2026, 11, 3, 19, 30, tzinfo=VIETNAM_TZ),
+        "monitored": True,
+        "monitor_ids": ("uv1",),
+    }
+    for rule in sorted(COLLECTIVE_RULES):
+        alert = Alert(
+            rule=rule, subject_id="m", period="p", recipients=(PERSON, monitor), cell_id="c", values=dict(values)
+        )
+        assert render(alert, monitor)[1].startswith("Kính gửi đồng chí Trần Văn Phụ,\n"), rule
+        shared = shared_text(alert)
+        assert shared is not None and render(alert, PERSON) == shared, rule
+        assert shared[1].startswith("Kính gửi các đồng chí đảng viên Chi bộ thôn Đông và đồng chí cấp ủy viên"), rule
+        assert [text for _, text in _texts(alert)] == [shared, render(alert, monitor)], rule

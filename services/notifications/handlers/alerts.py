@@ -17,7 +17,7 @@ from services.notifications.repository.outgoing import (
     Preference,
     mail_address_key,
 )
-from services.notifications.templates import COLLECTIVE_RULES, greeting_of_many, render, shared_text
+from services.notifications.templates import addressed_alone, greeting_of_many, render, shared_text
 from services.notifications.unit_of_work import SOURCE, NotificationsUnit
 from shared.contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from shared.envelope import CloudEvent, new_event
@@ -388,7 +388,8 @@ async def one_mail_per_address(
             continue
         alert = planned[delivery.notification_id][0]
         readers = list(served.get(delivery.notification_id, {}).values())
-        personal = len(readers) > 1 and alert.rule not in COLLECTIVE_RULES
+        # a whole cell's notice is one text to its members, but a mail serving a monitor too greets its readers
+        personal = len(readers) > 1 and any(addressed_alone(alert, reader) for reader in readers)
         kept.append(replace(delivery, addresses=own, greeting=greeting_of_many(readers) if personal else None))
     if shared:
         log.info("mail_addresses_shared", addresses_left_out=shared, deliveries=len(deliveries) - len(kept))
@@ -466,4 +467,7 @@ def _notification(
 def _texts(alert: Alert) -> list[tuple[Recipient, tuple[str, str]]]:
     """Each recipient of an alert with its (title, body): one text for all when the rule has one."""
     shared = shared_text(alert) if alert.recipients else None
-    return [(recipient, shared or render(alert, recipient)) for recipient in alert.recipients]
+    return [
+        (recipient, render(alert, recipient) if not shared or addressed_alone(alert, recipient) else shared)
+        for recipient in alert.recipients
+    ]

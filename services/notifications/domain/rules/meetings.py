@@ -78,6 +78,7 @@ def meeting_notice(
     values = meeting_values(meeting, ctx) | {
         "reason": meeting.reschedule_reason if rule == r.MEETING_RESCHEDULED else meeting.cancel_reason,
         "monitored": bool(ctx.monitors),
+        "monitor_ids": tuple(monitor.id for monitor in ctx.monitor_recipients()),
         "agenda": meeting.agenda,
         "previous_starts_at": meeting.previous_starts_at,
         "previous_location": meeting.previous_location,
@@ -127,6 +128,7 @@ def meeting_reminder(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, 
         recipients=recipients,
         cell_id=meeting.cell_id,
         monitored=bool(ctx.monitors),
+        monitor_ids=tuple(monitor.id for monitor in ctx.monitor_recipients()),
         **meeting_values(meeting, ctx),
     )
 
