@@ -113,6 +113,54 @@ async def list_members_at(
     return page([dict(r) for r in ordered[offset : offset + limit]], total=len(ordered), limit=limit, offset=offset)
 
 
+async def list_members_after(
+    conn: asyncpg.Connection, *, cell_id: str, today: date, after_id: str, limit: int
+) -> dict[str, Any]:
+    """A page of list_members's members on `today` in id order, those with an id above `after_id` (keyset on the
+    member_cell index: a page reads its own rows only, however far into the cell); `next_after` the last id of a full
+    page, None after the last."""
+    rows = await conn.fetch(
+        f"SELECT {_MEMBER_COLUMNS} FROM member WHERE cell_id = $1 AND (removed_on IS NULL OR removed_on > $2)"
+        " AND id > $3 ORDER BY id LIMIT $4",
+        cell_id,
+        today,
+        after_id,
+        limit,
+    )
+    return {"items": [dict(r) for r in rows], "next_after": rows[-1]["id"] if len(rows) == limit else None}
+
+
+async def list_members_at_after(
+    conn: asyncpg.Connection, *, cell_id: str, at: datetime, after_id: str, limit: int
+) -> dict[str, Any]:
+    """A page of list_members_at's members in id order: of the next `limit` members (by id, above `after_id`) ever in
+    the cell, those the snapshots in force at `at` put in it, so a page may hold fewer than `limit` and still have a
+    `next_after` (the last of those members; None after the last). Reads those members' histories only."""
+    candidates = await conn.fetch(
+        "SELECT DISTINCT member_id FROM member_version WHERE cell_id = $1 AND member_id > $2 ORDER BY member_id"
+        " LIMIT $3",
+        cell_id,
+        after_id,
+        limit,
+    )
+    ids = [row["member_id"] for row in candidates]
+    rows = await conn.fetch(
+        "SELECT member_id, effective_at, effective_ns, version_id, removed, cell_id FROM member_version"
+        " WHERE member_id = ANY($1::text[])",
+        ids,
+    )
+    histories: dict[str, list[MemberVersion]] = {}
+    for row in rows:
+        histories.setdefault(row["member_id"], []).append(
+            MemberVersion(row["effective_at"], row["version_id"], row["removed"], row["cell_id"], row["effective_ns"])
+        )
+    members = await conn.fetch(
+        f"SELECT {_MEMBER_COLUMNS} FROM member WHERE id = ANY($1::text[]) ORDER BY id",
+        domain.members_at(cell_id, at, histories),
+    )
+    return {"items": [dict(r) for r in members], "next_after": ids[-1] if len(ids) == limit else None}
+
+
 async def list_monitor_assignments(
     conn: asyncpg.Connection, *, person_id: str, limit: int, offset: int
 ) -> dict[str, Any]:

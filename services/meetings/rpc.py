@@ -171,6 +171,19 @@ async def list_members(request: rpc.ListMembers, app: MeetingsContext) -> dict[s
         )
 
 
+async def list_members_after(request: rpc.ListMembersAfter, app: MeetingsContext) -> dict[str, Any]:
+    """A page of a cell's members in id order after `after_id`, as list_members lists them today in Vietnam or at
+    `at` (queries.list_members_after, list_members_at_after)."""
+    async with app.pool.acquire() as conn:
+        if request.at is not None:
+            return await queries.list_members_at_after(
+                conn, cell_id=request.cell_id, at=request.at, after_id=request.after_id, limit=request.limit
+            )
+        return await queries.list_members_after(
+            conn, cell_id=request.cell_id, today=local_date(now()), after_id=request.after_id, limit=request.limit
+        )
+
+
 async def get_member(request: rpc.GetMember, app: MeetingsContext) -> dict[str, Any]:
     """One member of a cell as of today in Vietnam, as list_members lists them; not_found naming `member_id`."""
     async with app.pool.acquire() as conn:
@@ -301,6 +314,7 @@ def rpc_methods(app: MeetingsContext) -> RpcMethods:
     methods.add(rpc.GetUnit, partial(get_unit, app=app))
     methods.add(rpc.ListUnits, partial(list_units, app=app))
     methods.add(rpc.ListMembers, partial(list_members, app=app))
+    methods.add(rpc.ListMembersAfter, partial(list_members_after, app=app))
     methods.add(rpc.GetMember, partial(get_member, app=app))
     methods.add(rpc.ListMeetings, partial(list_meetings, app=app))
     methods.add(rpc.GetMeeting, partial(get_meeting, app=app))

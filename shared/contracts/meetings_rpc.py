@@ -343,6 +343,31 @@ class ListMembers(MeetingsRequest[Page[MemberReply]]):
     DOMAIN.md "How to read it"), instead of those of today."""
 
 
+MEMBERS_PAGE_MAX = 5000
+"""The most members one ListMembersAfter reply holds (~1.3 MB of JSON, as a report page of evaluation's)."""
+
+
+class MemberCursorPage(Reply):
+    """A page of a cell's members in id order; `next_after` reads the following page, None after the last."""
+
+    items: list[MemberReply]
+    next_after: str | None = None
+
+
+class ListMembersAfter(MeetingsRequest[MemberCursorPage]):
+    """A cell's whole member list read page by page in id order (keyset: those with an id above `after_id`, `""` for
+    the first page), as list_members lists them today or at `at`: each page costs the same however far into the cell
+    (ListMembers' offset pages each order the whole cell by name, so reading a cell of N that way cost N²). For a
+    reader that orders the list itself (the web's data.members_by_id)."""
+
+    method = "list_members_after"
+    cell_id: str
+    after_id: str = ""
+    limit: Annotated[int, Field(ge=1, le=MEMBERS_PAGE_MAX)] = 1000
+    at: datetime | None = None
+    """As ListMembers' `at`: the members the snapshots in force at this moment put in the cell."""
+
+
 class GetMember(MeetingsRequest[MemberReply]):
     """One member of a cell, as list_members lists them today (a removal counts from its `effective_on`); not_found
     naming `member_id` for one the cell does not list: the page header's name of a signed-in member or secretary,

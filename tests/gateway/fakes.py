@@ -454,6 +454,11 @@ class World:
                 items.append(item | {"id": self.member_left_a1, "full_name": "Trần Thị Bình", "email": None})
             return page(items, r.limit, r.offset)
 
+        async def list_members_after(r: meetings.ListMembersAfter) -> dict[str, Any]:
+            listed = await list_members(meetings.ListMembers(cell_id=r.cell_id, at=r.at, limit=1000))
+            items = sorted((item for item in listed["items"] if item["id"] > r.after_id), key=lambda item: item["id"])
+            return {"items": items[: r.limit], "next_after": items[r.limit - 1]["id"] if len(items) > r.limit else None}
+
         async def get_member(r: meetings.GetMember) -> dict[str, Any]:
             item = cell_member(r.cell_id)
             if item["id"] != r.member_id:
@@ -595,6 +600,7 @@ class World:
         methods.add(meetings.GetUnit, get_unit)
         methods.add(meetings.ListUnits, list_units)
         methods.add(meetings.ListMembers, list_members)
+        methods.add(meetings.ListMembersAfter, list_members_after)
         methods.add(meetings.GetMember, get_member)
         methods.add(meetings.ListMeetings, list_meetings)
         methods.add(meetings.GetMeeting, get_meeting)

@@ -108,3 +108,15 @@ def test_a_name_is_isolated_always_on_a_page_and_in_a_mail_only_when_it_holds_a_
     assert mail_name("\u0661\u0662") == "\u2068\u0661\u0662\u2069"  # Arabic-Indic digits reorder what follows too
     kept = keeping_isolates(without_controls, "a\u2067b \u2068\u05d0\u202e\u2069 c\u2068 d\u2069\u2069")
     assert kept == "ab \u2068\u05d0\u2069 c\u2068 d\u2069"
+
+
+@pytest.mark.parametrize("clean", ["Nguyễn Thị Hồng Nhung", "Chi bộ thôn 3 — Đảng ủy xã Hòa Bình", "=SUM(A1)", ""])
+def test_a_text_without_controls_is_kept_as_it_is(clean: str) -> None:
+    """An evidence CSV of 5,000 members called without_controls 70,000 times, each rebuilding its text character by
+    character; a text holding no control, format or invisible character is now the value itself."""
+    assert without_controls(clean) is clean
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u200b", "\u180e", "\x00", "\x7f", "\u00ad", "\u2066"])
+def test_a_text_with_a_control_loses_it_and_keeps_its_line_breaks(char: str) -> None:
+    assert without_controls(f"An{char}\nBình\t") == "An\nBình\t"

@@ -624,7 +624,8 @@ async def evidence(state: GatewayState, principal: Principal, cell_id: str, year
     ]
     rated = [month for month in months if month.get("rating")]
     return {
-        "people": by_person(people.values(), lambda person: person["name"]),
+        # in the members' order (members_by_id: by name), not ordered again: a second pyuca key per member
+        "people": list(people.values()),
         "months": months,
         "year_row": by_period.get(year),
         "quarters": [by_period.get(f"{year}-Q{q}") or {"period": f"{year}-Q{q}"} for q in range(1, 5)],
@@ -670,17 +671,31 @@ def evidence_header() -> list[str]:
 def evidence_row(person: dict[str, Any], *, year: str) -> list[str]:
     """One member's evidence over the year, with the year and whether it has ended (period_status): the figures of a
     year in progress still grow as the cell meets."""
-    keys = ("expected", "present", "excused", "absent", "longest_excused_run", "spoke", "tasks", "tasks_on_time")
+    return evidence_line(person, evidence_period(year))
+
+
+def evidence_period(year: str) -> tuple[str, str]:
+    """The columns every row of the evidence gives its year in (evidence_row): its name and whether it has ended.
+    Worked out once for all the rows of a CSV (period_status reads the clock and the calendar)."""
+    return format_period(year), period_status(year)
+
+
+EVIDENCE_KEYS = ("expected", "present", "excused", "absent", "longest_excused_run", "spoke", "tasks", "tasks_on_time")
+"""The figures of a member's evidence row, in evidence_header's order."""
+
+
+def evidence_line(person: dict[str, Any], columns: tuple[str, str]) -> list[str]:
+    """evidence_row with the year's columns given (evidence_period)."""
     return [
         str(person["member_id"]),
         shown_name(str(person["name"])),
-        *(str(person.get(key, 0)) for key in keys),
-        format_period(year),
-        period_status(year),
+        *(str(person.get(key, 0)) for key in EVIDENCE_KEYS),
+        *columns,
     ]
 
 
 def evidence_csv(people: Iterable[dict[str, Any]], *, year: str) -> bytes:
     """The per-member evidence of the year as a spreadsheet's CSV (spreadsheet_csv), every row saying whether the
-    year has ended."""
-    return spreadsheet_csv(evidence_header(), (evidence_row(person, year=year) for person in people))
+    year has ended (the year's columns worked out once)."""
+    columns = evidence_period(year)
+    return spreadsheet_csv(evidence_header(), (evidence_line(person, columns) for person in people))
