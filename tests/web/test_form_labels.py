@@ -140,7 +140,9 @@ def refusals(page: str) -> list[str]:
     for pattern in REFUSALS:
         for match in pattern.finditer(page):
             for part in match.groups():
-                found.extend(html.unescape(line).strip() for line in re.split(r"<[^>]+>", part))
+                # a name in <bdi> is inline, part of its sentence's line (shared.text.isolated_name)
+                inline = re.sub(r"</?bdi>", "", part)
+                found.extend(html.unescape(line).strip() for line in re.split(r"<[^>]+>", inline))
     return [line for line in found if line]
 
 
