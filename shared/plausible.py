@@ -200,6 +200,17 @@ def period_range_problem(period: str, *, now: datetime, rated: bool = False) -> 
     return None
 
 
+def rescore_month_bounds(now: datetime) -> dict[str, tuple[str, str]]:
+    """The (earliest, latest) month, `YYYY-MM`, each end of a span to re-score at `now` may be, as
+    span_range_problem takes them (the re-score form's inputs offer these): both from EARLIEST_PERIOD; `period_from`
+    up to the month in progress (latest_rated_month: it must have begun, shared.periods.has_begun), `period_to` up to
+    two years ahead (latest_period_month)."""
+    return {
+        "period_from": (EARLIEST_PERIOD, latest_rated_month(now)),
+        "period_to": (EARLIEST_PERIOD, latest_period_month(now)),
+    }
+
+
 class SpanProblem(NamedTuple):
     """What is wrong with a span of periods asked of history: the field at fault (`period_from`|`period_to`), a
     code for the people who read it in their language (`not_a_period`, `before_earliest`, `too_far_ahead`,

@@ -9,6 +9,7 @@ range"): a trial found a period not begun a 422 "Chưa đến kỳ" on the commi
 
 Over the real broker, evaluation faked (tests.gateway.fakes.World.first_months)."""
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -104,3 +105,30 @@ async def test_every_page_answers_a_period_before_the_units_data_with_the_404_pa
     for path, answer in answers.items():
         assert answer.status_code == 404, (path, answer.status_code, answer.text[-600:])
         assert "Không có dữ liệu của" in answer.text and "2025" in answer.text, (path, answer.text[-600:])
+
+
+def back_link(page: str) -> str:
+    """The error page's way back besides the home page (error.html's `back`): its `<a …>label</a>`."""
+    links = re.findall(r'<p><a href="[^"]+">[^<]+</a></p>', page.split('<section class="card narrow">', 1)[-1])
+    return links[0] if len(links) == 2 else ""
+
+
+async def test_a_cells_year_not_begun_gives_the_way_back_its_404_page_gives(
+    client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, first_data: None
+) -> None:
+    """The 422 "Chưa đến kỳ" of a cell's next year offered only the home page, where the 404 of a year before the
+    cell's data leads to its latest year (`Xem năm 2026`): both lead there now, on the cell's and evidence pages."""
+    cell = f"/app/cells/{world.cell_a1}"
+    this_year = str(datetime.now(VIETNAM_TZ).year)
+    async with signed_in(client, amqp_url, database_url, "committee_officer", world.ward_a, None) as officer:
+        for page, back in (
+            (cell, f"{cell}?year={this_year}"),
+            (f"{cell}/evidence", f"{cell}/evidence?year={this_year}"),
+        ):
+            not_begun, before = await officer.get(f"{page}?year={next_year()}"), await officer.get(f"{page}?year=2024")
+            assert (not_begun.status_code, before.status_code) == (422, 404)
+            assert back_link(before.text) == f'<p><a href="{back}">Xem năm {this_year}</a></p>', before.text[-600:]
+            assert back_link(not_begun.text) == back_link(before.text), not_begun.text[-600:]
+        csv_not_begun = await officer.get(f"{cell}/evidence.csv?year={next_year()}")
+    assert csv_not_begun.status_code == 422
+    assert back_link(csv_not_begun.text) == f'<p><a href="{cell}/evidence?year={this_year}">Xem năm {this_year}</a></p>'

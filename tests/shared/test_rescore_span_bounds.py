@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from shared.periods import VIETNAM_TZ, next_period, previous_period, span_problem
-from shared.plausible import span_range_problem
+from shared.plausible import rescore_month_bounds, span_range_problem
 
 NOW = datetime(2026, 12, 4, 21, 0, tzinfo=VIETNAM_TZ)
 
@@ -58,3 +58,25 @@ def test_a_first_month_of_year_9999_is_not_begun_rather_than_a_crash() -> None:
 def test_periods_before_year_1000_keep_four_digits() -> None:
     assert next_period("0001-01") == "0001-02" and previous_period("0001-01") == "0000-12"
     assert next_period("0999") == "1000" and next_period("0001-Q4") == "0002-Q1"
+
+
+@pytest.mark.parametrize(
+    "now", [NOW, datetime(2026, 12, 31, 23, 30, tzinfo=VIETNAM_TZ), datetime(2027, 1, 1, tzinfo=VIETNAM_TZ)]
+)
+def test_the_forms_month_bounds_are_the_edges_of_what_the_rule_takes(now: datetime) -> None:
+    """rescore_month_bounds, which the form's `min`/`max` give, is exactly span_range_problem's: each bound taken,
+    the month beyond it refused for that field."""
+    bounds = rescore_month_bounds(now)
+    (first_min, first_max), (last_min, last_max) = bounds["period_from"], bounds["period_to"]
+    assert span_range_problem(first_min, None, now=now) is None
+    assert span_range_problem(first_max, None, now=now) is None
+    assert span_range_problem(first_min, last_max, now=now) is None
+    assert span_range_problem(None, last_min, now=now) is None
+    for first, last, field in [
+        (previous_period(first_min), None, "period_from"),
+        (next_period(first_max), None, "period_from"),
+        (None, previous_period(last_min), "period_to"),
+        (first_min, next_period(last_max), "period_to"),
+    ]:
+        problem = span_range_problem(first, last, now=now)
+        assert problem is not None and problem.field == field, (first, last, problem)

@@ -150,11 +150,20 @@ class BadPeriod(Exception):
 
 class PeriodNotBegun(Exception):
     """A `period` in the address that has not begun yet (shared.periods.has_begun): a 422 page "Chưa đến kỳ", never
-    a page, report or export of Kém; the committee page says it with its period chooser."""
+    a page, report or export of Kém; the committee page says it with its period chooser. `back` (address, label):
+    the way to the latest period there is, as the 404 page of a year or period outside the data gives it (a cell's
+    next year)."""
 
-    def __init__(self, period: str) -> None:
+    def __init__(self, period: str, *, back: tuple[str, str] | None = None) -> None:
         super().__init__(period)
         self.period = period
+        self.back = back
+
+
+def year_not_begun(year: str, *, latest: str, address: str) -> PeriodNotBegun:
+    """PeriodNotBegun for a cell's `year` with the way to `address`, its page of `latest` (the latest year it has),
+    labelled as YearOutside's 404 page labels it (`Xem năm 2026`)."""
+    return PeriodNotBegun(year, back=(address, _("See %(year)s", year=latest)))
 
 
 class YearOutside(Exception):
@@ -398,7 +407,7 @@ class WebRoute(APIRoute):
                     ),
                 )
             except PeriodNotBegun as exc:
-                return error_page(request, 422, *not_yet_due(exc.period))
+                return error_page(request, 422, *not_yet_due(exc.period), back=exc.back)
             except YearOutside as exc:
                 return error_page(
                     request,

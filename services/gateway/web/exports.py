@@ -235,6 +235,13 @@ def late_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
     ]
 
 
+def reason_notes(rows: Iterable[dict[str, Any]], *, period: str) -> list[str]:
+    """`<cell> — Kém vì chưa sinh hoạt chuyên đề trong quý …` for each row rated below its score's band, in the words
+    of i18n.rating_reason (as the cell's and committee's pages and the CSV say it), as the PDF lists them under its
+    table."""
+    return [f"{row.get('name') or row['cell_id']} — {reason}" for row in rows if (reason := rating_reason(row, period))]
+
+
 def rollup_late_notes(rollup: dict[str, Any], *, period: str) -> list[str]:
     """late_notes of the roll-up's cells whose month changed after it closed (GetCommitteeRollup.late_changes, the
     latest first, as the committee's page lists them), then `và 3 chi bộ khác` for those beyond (late_changes_total)."""
@@ -365,8 +372,10 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             header=report_header(with_period=False)[1:],
             rows=[line[1:] for line in report_rows(data["rows"], period=None)],
             unrated=no_data_yet(period) if rollup.get("no_data") else None,
-            notes_title=_("Results changed after the month closed"),
-            notes=late_notes(data["rows"], period=period),
+            notes=[
+                (_("Results changed after the month closed"), late_notes(data["rows"], period=period)),
+                (_("Reason for the rating"), reason_notes(data["rows"], period=period)),
+            ],
             figures_note=figures_note,
         )
     units = [
@@ -403,8 +412,10 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
         weakest=weakest,
         none_weak=_("No cell rated Average or Poor."),
         figures_note=figures_note,
-        notes_title=_("Results changed after the month closed"),
-        notes=rollup_late_notes(rollup, period=period),
+        notes=[
+            (_("Results changed after the month closed"), rollup_late_notes(rollup, period=period)),
+            (_("Reason for the rating"), reason_notes(data["weakest"], period=period)),
+        ],
     )
 
 

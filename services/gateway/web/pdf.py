@@ -96,14 +96,13 @@ def report_pdf(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     unrated: tuple[str, str] | None = None,
-    notes_title: str = "",
-    notes: Sequence[str] = (),
+    notes: Sequence[tuple[str, Sequence[str]]] = (),
     figures_note: str = "",
 ) -> bytes:
     """A committee's report: title, key figures (`figures_note` under them: how a running period's figures read),
-    and a table of its cells, then `notes` under `notes_title` (the months whose result changed after they closed),
-    if any; `unrated` (heading, message) instead of the figures and the table for a period without any data ("Chưa có
-    dữ liệu")."""
+    and a table of its cells, then each of `notes` (heading, lines: the months whose result changed after they
+    closed, the cells' rating reasons) that has lines; `unrated` (heading, message) instead of the figures and the
+    table for a period without any data ("Chưa có dữ liệu")."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -124,13 +123,19 @@ def report_pdf(
     data += [[para(text, style["cell"]) for text in row] for row in rows]
     widths = [52 * mm] + [(167 - 52) * mm / (len(header) - 1)] * (len(header) - 1)
     story.append(_table(data, widths, header=True))
-    story += _notes(notes_title, notes, style)
+    story += _notes(notes, style)
     return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
 
 
-def _notes(title: str, notes: Sequence[str], style: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """`notes` under the heading `title` (a report's months changed after they closed), nothing without notes."""
-    return [para(title, style["h2"]), *(para(note, style["body"]) for note in notes)] if notes else []
+def _notes(sections: Sequence[tuple[str, Sequence[str]]], style: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Each section's lines under its heading (a report's months changed after they closed, its cells' rating
+    reasons), nothing for a section without lines."""
+    return [
+        flowable
+        for title, notes in sections
+        if notes
+        for flowable in (para(title, style["h2"]), *(para(note, style["body"]) for note in notes))
+    ]
 
 
 def report_summary_pdf(
@@ -147,12 +152,11 @@ def report_summary_pdf(
     weakest: Sequence[Sequence[str]],
     none_weak: str,
     figures_note: str = "",
-    notes_title: str = "",
-    notes: Sequence[str] = (),
+    notes: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> bytes:
     """A large committee's report: title, key figures (`figures_note` under them: how a running period's figures
     read), `note` (why no cell-by-cell list), a table of its directly subordinate units and one of its weakest cells
-    (`none_weak` in its place when there are none), then `notes` under `notes_title` as report_pdf lists them."""
+    (`none_weak` in its place when there are none), then `notes` as report_pdf lists them."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -178,7 +182,7 @@ def report_summary_pdf(
         story.append(_table(data, widths, header=True))
     else:
         story.append(para(none_weak, style["body"]))
-    story += _notes(notes_title, notes, style)
+    story += _notes(notes, style)
     return _build(story, title=f"{title} — {subtitle}", subject=subtitle)
 
 

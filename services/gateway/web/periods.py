@@ -53,6 +53,15 @@ def checked_year(year: str | None) -> str:
     return checked(year)
 
 
+def year_asked(year: str | None) -> tuple[str, bool]:
+    """checked_year's year and whether it has not begun yet (PeriodNotBegun caught): a cell's page raises that only
+    once it knows the latest year it has, to give the 422 page the way there (core.year_not_begun)."""
+    try:
+        return checked_year(year), False
+    except PeriodNotBegun as exc:
+        return exc.period, True
+
+
 def cell_years(first_month: str | None, last_month: str | None) -> list[str]:
     """The years a cell's page offers, latest first: those it existed in (from its first month's year through its
     last month's, or this year while it exists), never after this year; without a known first month, this year and

@@ -9,7 +9,15 @@ from fastapi.responses import HTMLResponse, Response
 from services.gateway.handlers import authorize_meeting, authorize_unit, followed_cells
 from services.gateway.http.deps import State
 from services.gateway.web import data, periods
-from services.gateway.web.core import PREFIX, CurrentViewer, PageNotFound, WebRoute, YearOutside, render
+from services.gateway.web.core import (
+    PREFIX,
+    CurrentViewer,
+    PageNotFound,
+    WebRoute,
+    YearOutside,
+    render,
+    year_not_begun,
+)
 from services.gateway.web.explain import explained_lines, gate_note
 from services.gateway.web.pages.secretary import may_record
 from shared.collation import by_person
@@ -25,10 +33,10 @@ async def cell_page(
     ahead whatever their year. The year picker offers the years the cell existed in or has a meeting in, up to this
     year (periods.offered_years); a year before the cell was set up (or after it was closed) is the 404 page naming
     the year and the span there is, as the cell's evidence answers it (from 2000 while the cell's years are not
-    known); next year is the 422 page "Chưa đến kỳ" and `?year=1999` the 422 of a period outside those there are
-    (periods.checked_year, as a committee's `?period=` and the API answer them), never another year shown in its
-    place."""
-    year = periods.checked_year(year)
+    known); next year is the 422 page "Chưa đến kỳ" (with the 404's way to the cell's latest year) and `?year=1999`
+    the 422 of a period outside those there are (periods.checked_year, as a committee's `?period=` and the API answer
+    them), never another year shown in its place."""
+    year, not_begun = periods.year_asked(year)
     principal = viewer.principal
     unit = await authorize_unit(principal, cell_id, directory=state.directory, kind="cell")
     (span, earliest, (first_month, last_month)), meetings = await asyncio.gather(
@@ -36,8 +44,10 @@ async def cell_page(
     )
     years = periods.offered_years(span, data.meeting_years(meetings))
     earliest = min(earliest, years[-1])
+    back = f"{PREFIX}/cells/{quote(cell_id)}?year={years[0]}"
+    if not_begun:
+        raise year_not_begun(year, latest=years[0], address=back)
     if not earliest <= year <= years[0]:
-        back = f"{PREFIX}/cells/{quote(cell_id)}?year={years[0]}"
         raise YearOutside(year=year, earliest=earliest, latest=years[0], back=back)
     found = await data.cell_year(state, principal, cell_id, year)
     return render(

@@ -22,6 +22,7 @@ from services.gateway.web.core import (
     WebRoute,
     YearOutside,
     render,
+    year_not_begun,
 )
 from services.gateway.web.i18n import _
 from shared.rpc import RpcError
@@ -119,9 +120,9 @@ async def evidence_page(
     cell_id: str, request: Request, viewer: CurrentViewer, state: State, year: str | None = None
 ) -> HTMLResponse:
     """The year's meeting evidence per member and for the cell (for the committee's yearly grading)."""
-    year = _year(year)
+    year, not_begun = periods.year_asked(year)
     unit = await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    await _within_span(state, cell_id, year)
+    await _within_span(state, cell_id, year, not_begun=not_begun)
     found = await exports.evidence(state, viewer.principal, cell_id, year)
     return render(
         request,
@@ -137,24 +138,23 @@ async def evidence_page(
 @router.get("/cells/{cell_id}/evidence.csv")
 async def evidence_csv(cell_id: str, viewer: CurrentViewer, state: State, year: str | None = None) -> Response:
     """The per-member evidence of the year as CSV (UTF-8 with BOM)."""
-    year = _year(year)
+    year, not_begun = periods.year_asked(year)
     await authorize_unit(viewer.principal, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
-    await _within_span(state, cell_id, year)
+    await _within_span(state, cell_id, year, not_begun=not_begun)
     found = await exports.evidence(state, viewer.principal, cell_id, year)
     table = exports.evidence_csv(found["people"], year=year)
     return _download(table, "text/csv; charset=utf-8", f"minh-chung-{cell_id}-{year}.csv")
 
 
-def _year(year: str | None) -> str:
-    return periods.checked_year(year)
-
-
-async def _within_span(state: State, cell_id: str, year: str) -> None:
+async def _within_span(state: State, cell_id: str, year: str, *, not_begun: bool) -> None:
     """YearOutside unless the cell existed in `year` (the years its page's year picker offers, data.cell_year_span):
-    a trial's evidence of 1900 or 2999 read as a year of empty rows, as if the cell had met nowhere."""
+    a trial's evidence of 1900 or 2999 read as a year of empty rows, as if the cell had met nowhere; a year
+    `not_begun` (periods.year_asked) the 422 "Chưa đến kỳ" with the same way to the latest year."""
     years, earliest = await data.cell_year_span(state, cell_id)
+    back = f"{PREFIX}/cells/{quote(cell_id)}/evidence?year={years[0]}"
+    if not_begun:
+        raise year_not_begun(year, latest=years[0], address=back)
     if not earliest <= year <= years[0]:
-        back = f"{PREFIX}/cells/{quote(cell_id)}/evidence?year={years[0]}"
         raise YearOutside(year=year, earliest=earliest, latest=years[0], back=back)
 
 

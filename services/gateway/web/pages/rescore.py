@@ -31,7 +31,7 @@ from services.gateway.web.i18n import N_, _, format_number, format_period
 from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
 from shared.periods import VIETNAM_TZ
-from shared.plausible import EARLIEST_PERIOD, latest_period_month, span_range_problem
+from shared.plausible import EARLIEST_PERIOD, latest_period_month, rescore_month_bounds, span_range_problem
 from shared.rpc import RpcError
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
@@ -66,6 +66,7 @@ async def _form_page(
         unit=unit,
         errors=errors or {},
         values=values or {"period_from": f"{periods.this_month()[:4]}-01", "period_to": periods.this_month()},
+        bounds=rescore_month_bounds(now()),
         crumbs=await data.breadcrumb(state, viewer.principal, unit),
     )
 
