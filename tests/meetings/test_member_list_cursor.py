@@ -6,6 +6,7 @@ and order it by name (shared.collation.person_key) to hand back 200: N/200 pages
 read by cursor in id order (ListMembersAfter: each page reads its own rows) and ordered once by the gateway. Guarded
 by counting the rows the service reads for a cell of N and of 2N members, not by timing."""
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -117,3 +118,56 @@ async def test_a_cells_whole_member_list_reads_each_member_once(
         assert counts["calls"] <= count // PAGE + 1, (count, counts)
     # the rows read a member do not grow with the cell (N/200 pages of N rows did: twice the cell, four times the rows)
     assert read[500]["rows"] / 500 <= read[250]["rows"] / 250 + 0.01, read
+
+
+class ExplainingConnection:
+    """A connection that runs each query under EXPLAIN (ANALYZE, FORMAT JSON) first and keeps its plan."""
+
+    def __init__(self, conn: asyncpg.Connection, plans: list[dict[str, Any]]) -> None:
+        self.conn, self.plans = conn, plans
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """conn.fetch, its plan kept."""
+        explained = await self.conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", *args)
+        self.plans.append(json.loads(explained)[0]["Plan"])
+        return await self.conn.fetch(query, *args)
+
+
+def scans_of(plan: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    """The nodes of `plan` that read `table`."""
+    found = [plan] if plan.get("Relation Name") == table else []
+    for child in plan.get("Plans", []):
+        found += scans_of(child, table)
+    return found
+
+
+async def test_a_page_at_a_meetings_start_reads_its_members_histories_by_index(
+    meetings_pool: asyncpg.Pool, uow_factory: Any
+) -> None:
+    # ListMembersAfter at a moment looks the cell's next members up in member_version by cell_id; with no index
+    # leading with cell_id each page read every member's history in the province above its cursor (migration 0022).
+    # Plans that read a whole range before ordering it are priced out, as the planner prices them out of a large
+    # cell's page (EXPLAIN at 5,000 members: an index-only scan of the page's 1,000 entries), whatever the size of the
+    # test tables.
+    await cell_of(uow_factory, 300)  # a neighbouring cell, its members' ids among this one's
+    cell, ids, moment = await cell_of(uow_factory, 300)
+    plans: list[dict[str, Any]] = []
+    async with meetings_pool.acquire() as conn:
+        await conn.execute("VACUUM ANALYZE member_version")
+        async with conn.transaction():
+            await conn.execute("SET LOCAL enable_seqscan = off")
+            await conn.execute("SET LOCAL enable_bitmapscan = off")
+            found = await queries.list_members_at_after(
+                ExplainingConnection(conn, plans),  # type: ignore[arg-type]
+                cell_id=cell,
+                at=moment,
+                after_id=sorted(ids)[99],
+                limit=PAGE,
+            )
+    assert [item["id"] for item in found["items"]] == sorted(ids)[100:200]
+    # each query reads the page's own members' entries only (a snapshot each, the mover's two), none of the 100
+    # before it, the 100 after it or the other cells' members
+    for plan in plans:
+        scans = scans_of(plan, "member_version")
+        read = sum(node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0) for node in scans)
+        assert read <= PAGE + 2, [(node["Node Type"], node.get("Index Name"), read) for node in scans]
