@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from services.gateway.auth import Principal, Role
+from services.gateway.http import reads
 from services.gateway.web import data
 from services.meetings import handlers, queries
 from services.meetings import rpc as meetings_rpc
@@ -158,7 +159,7 @@ async def test_a_page_at_a_meetings_start_reads_its_members_histories_by_index(
             await conn.execute("SET LOCAL enable_seqscan = off")
             await conn.execute("SET LOCAL enable_bitmapscan = off")
             found = await queries.list_members_at_after(
-                ExplainingConnection(conn, plans),  # type: ignore[arg-type]
+                ExplainingConnection(conn, plans),
                 cell_id=cell,
                 at=moment,
                 after_id=sorted(ids)[99],
@@ -171,3 +172,39 @@ async def test_a_page_at_a_meetings_start_reads_its_members_histories_by_index(
         scans = scans_of(plan, "member_version")
         read = sum(node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0) for node in scans)
         assert read <= PAGE + 2, [(node["Node Type"], node.get("Index Name"), read) for node in scans]
+
+
+@pytest.mark.parametrize("at_start", [False, True], ids=["today", "at a meeting's start"])
+async def test_the_apis_member_list_by_cursor_reads_each_page_by_its_own_rows(
+    meetings_pool: asyncpg.Pool, uow_factory: Any, monkeypatch: pytest.MonkeyPatch, at_start: bool
+) -> None:
+    # GET /v1/cells/{c}/members paged by offset: each page had the meetings service read and order the whole cell, so
+    # a client reading a large cell whole read N²/limit rows. By cursor (ListMembersAfter) a page reads its own.
+    async def authorized(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(reads, "authorize_unit", authorized)
+    cell, ids, moment = await cell_of(uow_factory, 250)
+    meetings = InProcessMeetings(meetings_pool)
+    officer = Principal(sub="officer", role=Role.COMMITTEE_OFFICER, unit_id=ev.TEST_ROOT, person_id="p", local=True)
+    state = SimpleNamespace(rpc=meetings, directory=None)
+    listed: list[str] = []
+    per_page: list[int] = []
+    cursor: str | None = ""
+    while cursor is not None:
+        before = meetings.counts["rows"]
+        found = await reads.list_cell_members(
+            cell,
+            officer,
+            state,  # type: ignore[arg-type]
+            limit=PAGE // 2,
+            offset=0,
+            at=moment if at_start else None,
+            cursor=cursor,
+        )
+        per_page.append(meetings.counts["rows"] - before)
+        listed += [item["id"] for item in found["items"]]
+        cursor = found["next"]
+    assert listed == sorted(set(await reference(meetings_pool, cell, moment if at_start else None))), listed
+    # a page's rows do not grow with how far into the cell it is (offset pages read all 250 each)
+    assert max(per_page) <= (3 * PAGE // 2 + 1 if at_start else PAGE // 2), per_page
