@@ -49,6 +49,7 @@ async def test_a_cursor_not_given_by_the_list_or_beside_an_offset_is_refused_nam
     for params in (
         {"cursor": "not a cursor"},
         {"cursor": "e30"},  # {} : no member id in it
+        {"cursor": "eyJhZnRlciI6IiIsImF0IjoiMjAxOS0xMi0zMVQwODowMDowMCJ9"},  # a naive moment
         {"cursor": "", "offset": "1"},
         {"cursor": following, "at": "2019-12-31T09:00:00+07:00"},
     ):

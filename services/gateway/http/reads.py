@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
@@ -151,7 +151,7 @@ class MembersCursor(BaseModel):
     """What a members page's `next` stands for: the last member id it listed and the moment it listed them at."""
 
     after: str
-    at: datetime | None = None
+    at: AwareDatetime | None = None
 
 
 def encode_members_cursor(cursor: MembersCursor) -> str:
