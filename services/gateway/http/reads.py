@@ -1,5 +1,7 @@
 """Read endpoints for members, secretaries and committee officers, each scoped to the caller's subtree."""
 
+import base64
+import binascii
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AwareDatetime, BaseModel
 
 from services.gateway.auth import Principal, Role
 from services.gateway.bootstrap import GatewayState
@@ -17,13 +20,14 @@ from services.gateway.handlers import (
     not_found,
 )
 from services.gateway.http.deps import Caller, Limit, Offset, RoleCheck, State, personal_read
-from services.gateway.http.errors import COMMON_ERRORS
+from services.gateway.http.errors import COMMON_ERRORS, ApiError
 from services.gateway.http.routing import ApiRoute
 from services.gateway.rollups import month_shown, no_data_rollup, rollup_shown, waiting_month
 from services.gateway.schemas import (
     CellPeriodRead,
     CellRankRead,
     CommitteeRollupRead,
+    CursorPage,
     MeetingAttendanceRead,
     MeetingMinutesRead,
     MeetingRead,
@@ -140,9 +144,38 @@ async def get_cell(cell_id: IdPath, caller: Caller, state: State) -> Any:
     return (await _cell(caller, state, cell_id)).model_dump()
 
 
+MEMBERS_CURSOR_FIELD = "query.cursor"
+
+
+class MembersCursor(BaseModel):
+    """What a members page's `next` stands for: the last member id it listed and the moment it listed them at."""
+
+    after: str
+    at: AwareDatetime | None = None
+
+
+def encode_members_cursor(cursor: MembersCursor) -> str:
+    """`cursor` as the opaque text a page's `next` gives (URL-safe base64 of its JSON, unpadded)."""
+    return base64.urlsafe_b64encode(cursor.model_dump_json().encode()).decode().rstrip("=")
+
+
+def decode_members_cursor(text: str) -> MembersCursor:
+    """The cursor of a page's `next` (`""`: the first page); ApiError 422 naming `query.cursor` for any other text."""
+    if text == "":
+        return MembersCursor(after="")
+    try:
+        return MembersCursor.model_validate_json(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error):
+        message = (
+            f"{MEMBERS_CURSOR_FIELD}: not a cursor this list gave: send the `next` of the previous page as it came,"
+            " or an empty cursor for the first page"
+        )
+        raise ApiError(422, "invalid", message, field=MEMBERS_CURSOR_FIELD) from None
+
+
 @router.get(
     "/cells/{cell_id}/members",
-    response_model=Page[MemberRead],
+    response_model=Page[MemberRead] | CursorPage[MemberRead],
     tags=["cells"],
     dependencies=[personal_read("members", subject_param="cell_id")],
 )
@@ -162,10 +195,38 @@ async def list_cell_members(
             )
         ),
     ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description=(
+                "Page by cursor in member id order: empty (`?cursor=`) for the first page, then the `next` of the "
+                "page before, until `next` is null; each page costs the same however far into the cell (`offset` "
+                "pages, in name order, each read and order the whole cell: slower for a large cell). Not with "
+                "`offset`; `at` is kept in the cursor"
+            ),
+        ),
+    ] = None,
 ) -> Any:
     """The cell's members (secretaries and officers): today's, or with `at` (an aware moment) those of that moment,
-    as a past meeting's roster lists them (DOMAIN.md "How to read it")."""
-    return await cell_members_at(cell_id, caller, state, at=at, limit=limit, offset=offset)
+    as a past meeting's roster lists them (DOMAIN.md "How to read it"); by name with `offset`, by id with `cursor`."""
+    if cursor is None:
+        return await cell_members_at(cell_id, caller, state, at=at, limit=limit, offset=offset)
+    if offset:
+        message = f"{MEMBERS_CURSOR_FIELD}: not with query.offset: a cursor says where its page starts, give one"
+        raise ApiError(422, "invalid", message, field=MEMBERS_CURSOR_FIELD)
+    position = decode_members_cursor(cursor)
+    if cursor and at is not None and at != position.at:
+        message = f"{MEMBERS_CURSOR_FIELD}: given with another query.at than its own: send the cursor without at"
+        raise ApiError(422, "invalid", message, field=MEMBERS_CURSOR_FIELD)
+    moment = at if cursor == "" else position.at
+    await authorize_unit(caller, cell_id, directory=state.directory, kind="cell", roles=ROSTER_READERS)
+    reply = await state.rpc.call(
+        meetings.ListMembersAfter(cell_id=cell_id, after_id=position.after, limit=limit, at=moment)
+    )
+    after = reply.next_after
+    following = None if after is None else encode_members_cursor(MembersCursor(after=after, at=moment))
+    return {"items": [item.model_dump() for item in reply.items], "limit": limit, "next": following}
 
 
 async def cell_members_at(

@@ -19,6 +19,7 @@ from services.gateway.schemas.commands import (
 )
 from services.gateway.schemas.common import (
     CreateModel,
+    CursorPage,
     ErrorRead,
     Id,
     Page,
@@ -124,6 +125,7 @@ __all__ = [
     "MinutesApprovalCreate",
     "MinutesCreate",
     "NotificationRead",
+    "CursorPage",
     "Page",
     "Period",
     "ReadModel",

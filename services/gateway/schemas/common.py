@@ -89,3 +89,11 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+class CursorPage(BaseModel, Generic[T]):
+    """One page of a list read by cursor: `next` reads the following page (as `?cursor=`), null after the last."""
+
+    items: list[T]
+    limit: int
+    next: str | None
