@@ -14,6 +14,10 @@ would send them. Figures, from the publish of an event to a result seen on chibo
   arrival on chibo.events → notice delivered (notifications' part: consume, commit, send, record, relay), so
   that a lag of one service is told from the other's; likewise evaluation's part: a `meeting.scheduled.v1`
   fact's arrival on chibo.events → the score answering it (consume, commit, scoring round, relay);
+- `score_stages_ms`: event → score cut at the timestamps the services store (PostgreSQL's clock, each a transaction's
+  start): the queue and group wait before meetings' transaction, meetings' transaction and relay, the broker and
+  evaluation's consumer, the fact's transaction and the scoring round's wait, the round and evaluation's relay, and
+  the broker to the observer; for each first score answering its event, so the stage that grew is told at once;
 and the raw baseline at the same rate: event → stage two's row (its commit time).
 """
 
@@ -47,6 +51,53 @@ from tests.support.env import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, fresh_data
 
 STAGES = 5
 """Facts per meeting (month_start.month_start): scheduled, roster, minutes, approval, assessment."""
+SCORE_STAGES = (
+    "ingest_wait",
+    "meetings_txn_to_relay",
+    "relay_to_evaluation_txn",
+    "evaluation_txn_to_round",
+    "round_to_relay",
+    "relay_to_observer",
+)
+"""The cuts of event → score (score_stages): sent → meetings' transaction began → meetings' relay took the fact →
+evaluation's fact transaction began → the scoring round began → evaluation's relay took the score → seen."""
+STAGE_TIMES = """
+WITH answer AS (
+    SELECT DISTINCT ON (correlation_id) correlation_id, created_at, published_at FROM evaluation.outbox
+    WHERE type = 'score.meeting.updated.v1' AND correlation_id = ANY($1::text[]) ORDER BY correlation_id, id
+), fact AS (
+    SELECT DISTINCT ON (correlation_id) correlation_id, event_id, published_at FROM meetings.outbox
+    WHERE correlation_id = ANY($1::text[]) AND type NOT LIKE 'member.%' AND type <> 'ingest.rejected.v1'
+    ORDER BY correlation_id, id
+)
+SELECT m.event_id AS cause, extract(epoch FROM m.processed_at) AS meetings_txn,
+       extract(epoch FROM fact.published_at) AS meetings_relay, extract(epoch FROM e.processed_at) AS evaluation_txn,
+       extract(epoch FROM answer.created_at) AS round, extract(epoch FROM answer.published_at) AS evaluation_relay
+FROM meetings.processed_message m
+JOIN fact ON fact.correlation_id = m.event_id
+JOIN evaluation.processed_message e ON e.event_id = fact.event_id
+JOIN answer ON answer.correlation_id = m.event_id
+WHERE m.event_id = ANY($1::text[])
+"""
+"""Per event answered: when meetings' transaction, its relay, evaluation's fact transaction, the scoring round and
+evaluation's relay began (epoch seconds), the first fact and the first score carrying the event's id."""
+
+
+async def score_stages(dsn: str, sent: dict[str, float], seen: dict[str, float]) -> dict[str, Any]:
+    """Percentiles (ms) of each SCORE_STAGES cut over the events in both `sent` and `seen` (epoch seconds)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(STAGE_TIMES, sorted(set(sent) & set(seen)))
+    finally:
+        await conn.close()
+    cuts: dict[str, list[float]] = {name: [] for name in SCORE_STAGES}
+    for row in rows:
+        marks = [sent[row["cause"]]]
+        marks += [float(row[name]) for name in ("meetings_txn", "meetings_relay", "evaluation_txn", "round")]
+        marks += [float(row["evaluation_relay"]), seen[row["cause"]]]
+        for name, begin, end in zip(SCORE_STAGES, marks[:-1], marks[1:], strict=True):
+            cuts[name].append(end - begin)
+    return {name: percentiles(values) | {"n": len(values)} for name, values in cuts.items()}
 
 
 def stream(cells: int, *, meetings: int, per_second: float, first_seq: int) -> list[dict[str, Any]]:
@@ -95,6 +146,9 @@ async def measure(
         item["data"]["meeting_id"]: item["id"] for item in events if item["type"] == "meeting.scheduled.v1"
     }
     sent: dict[str, float] = {}
+    wall = time.time() - time.monotonic()  # monotonic → epoch seconds, to compare with the services' timestamps
+    answered_at: dict[str, float] = {}
+    """event id → epoch seconds its first score arrived (score_stages)."""
     sent_by_meeting: dict[str, list[float]] = {}
     score_latency: list[float] = []
     notice_latency: list[float] = []
@@ -118,6 +172,7 @@ async def measure(
             cause = item.get("correlationid")
             if cause in sent and cause not in answered:
                 answered.add(cause)
+                answered_at[cause] = at + wall
                 matched["by_correlation"] += 1
                 score_latency.append(at - sent[cause])
                 if scheduled_ids.get(data["meeting_id"]) == cause and data["meeting_id"] in fact_seen:
@@ -181,6 +236,9 @@ async def measure(
             "rejected": len(observer.rejections),
             **meter.figures(events=len(messages), seconds=elapsed),
         }
+        result["score_stages_ms"] = await score_stages(
+            dsn, {event_id: at + wall for event_id, at in sent.items()}, answered_at
+        )
         if profiler is not None:
             result["profile"] = profiler.summary()
         return result
