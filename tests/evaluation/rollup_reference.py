@@ -148,6 +148,7 @@ async def committee_rollup(
                 "rating": r["rating"],
                 "regular_held": r["regular_held"],
                 "meetings_held": r["meetings_held"],
+                "rating_reason": None,  # the rows here are stored by score's band: nothing lowered them
             }
             for r in rows
         ],
@@ -199,6 +200,7 @@ async def committee_ranking(
                 "regular_held": r["regular_held"],
                 "meetings_held": r["meetings_held"],
                 "late_change": None,
+                "rating_reason": None,  # the rows here are stored by score's band: nothing lowered them
             }
             for r in rows
         ],
