@@ -159,3 +159,17 @@ async def test_the_summary_pdf_asks_evaluation_once_for_every_sub_units_roll_up(
     assert rollups == [world.root], f"{len(rollups)} GetCommitteeRollup calls: {rollups}"
     batched = [request for request in asked if isinstance(request, evaluation.GetUnitRollups)]
     assert [request.unit_ids for request in batched] == [[world.ward_a, world.ward_b]]
+
+
+async def test_the_summary_pdf_of_a_committee_of_cells_has_no_table_of_its_cells(
+    officer: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A committee above FULL_LIST_CELLS whose directly subordinate units are cells (a commune of 700) tabled each
+    cell as a unit: a row per cell, 20 pages. Its summary now counts them and lists only the weakest."""
+    monkeypatch.setattr(exports, "FULL_LIST_CELLS", 1, raising=False)  # the ward's two cells are above it
+    answer = await officer.get(f"/app/committees/{world.ward_a}/report.pdf?period={PERIOD}")
+    assert answer.status_code == 200, answer.text[:500]
+    text = pdf_words(answer.content)
+    assert "Theo đơn vị trực thuộc" not in text, text
+    assert "Đảng bộ có 2 chi bộ trực thuộc" in text and "có đầy đủ trong tệp CSV của báo cáo" in text
+    assert "Các chi bộ yếu nhất" in text and "Chi bộ khu phố 2" in text and "Chi bộ khu phố 1" in text

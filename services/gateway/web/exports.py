@@ -357,8 +357,9 @@ def report_subtitle(unit: dict[str, Any], period: str) -> str:
 
 def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> bytes:
     """The report as PDF: with `rows` (report) every cell; with `sub_units` and `weakest` (report_summary, a
-    committee above FULL_LIST_CELLS cells) the figures by directly subordinate unit and the weakest cells, and a note
-    that the full list is in the CSV."""
+    committee above FULL_LIST_CELLS cells) the figures by directly subordinate committee (the cells directly under
+    it counted, never a row each: no table when they are all it has) and the weakest cells, and a note that the full
+    list is in the CSV."""
     rollup = data["rollup"]
     title, subtitle = _("Report on party cell meetings"), report_subtitle(unit, period)
     # what the committee's page says above the same figures: a running month's regularity reads 100 % while most
@@ -378,6 +379,10 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             ],
             figures_note=figures_note,
         )
+    # cells directly under the committee are no row of the table (a commune's 700 made it 20 pages): counted instead,
+    # the weak among them in the weakest cells, every one in the CSV
+    committees = [item for item in data["sub_units"] if item["unit"].get("kind") != "cell"]
+    direct_cells = len(data["sub_units"]) - len(committees)
     units = [
         [
             shown_name(str(item["unit"].get("name") or item["unit"]["id"])),
@@ -385,14 +390,32 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             format_number(item["rollup"].get("score")),
             *(str((item["rollup"].get("by_rating") or {}).get(key, 0)) for key in ("good", "fair", "average", "poor")),
         ]
-        for item in data["sub_units"]
+        for item in committees
     ]
     weakest = [line[1:] for line in report_rows(data["weakest"], period=None)]
-    note = _(
-        "This committee has %(cells)s cells: this PDF gives its figures by directly subordinate unit and its "
-        "weakest cells (rated Average or Poor, at most %(weakest)s); every cell's figures are in the report's CSV.",
-        cells=format_number(rollup.get("cells")),
-        weakest=PDF_WEAKEST,
+    if direct_cells and not committees:
+        note = _(
+            "This committee has %(cells)s cells directly under it: this PDF gives its figures and its weakest cells "
+            "(rated Average or Poor, at most %(weakest)s); every cell's figures are in the report's CSV.",
+            cells=format_number(rollup.get("cells")),
+            weakest=PDF_WEAKEST,
+        )
+    else:
+        note = _(
+            "This committee has %(cells)s cells: this PDF gives its figures by directly subordinate unit and its "
+            "weakest cells (rated Average or Poor, at most %(weakest)s); every cell's figures are in the report's "
+            "CSV.",
+            cells=format_number(rollup.get("cells")),
+            weakest=PDF_WEAKEST,
+        )
+    units_note = (
+        _(
+            "The table leaves out the %(count)s cells directly under the committee; each one's figures are in the "
+            "report's CSV.",
+            count=format_number(direct_cells),
+        )
+        if direct_cells and committees
+        else ""
     )
     return pdf.report_summary_pdf(
         title=title,
@@ -406,7 +429,8 @@ def report_document(unit: dict[str, Any], period: str, data: dict[str, Any]) -> 
             _("Average score"),
             *(format_rating(key) for key in ("good", "fair", "average", "poor")),
         ],
-        units=units,
+        units=units if committees or not direct_cells else None,
+        units_note=units_note,
         weakest_title=_("Weakest cells"),
         weakest_header=report_header(with_period=False)[1:],
         weakest=weakest,

@@ -146,17 +146,19 @@ def report_summary_pdf(
     note: str,
     units_title: str,
     units_header: Sequence[str],
-    units: Sequence[Sequence[str]],
+    units: Sequence[Sequence[str]] | None,
     weakest_title: str,
     weakest_header: Sequence[str],
     weakest: Sequence[Sequence[str]],
     none_weak: str,
     figures_note: str = "",
     notes: Sequence[tuple[str, Sequence[str]]] = (),
+    units_note: str = "",
 ) -> bytes:
     """A large committee's report: title, key figures (`figures_note` under them: how a running period's figures
-    read), `note` (why no cell-by-cell list), a table of its directly subordinate units and one of its weakest cells
-    (`none_weak` in its place when there are none), then `notes` as report_pdf lists them."""
+    read), `note` (why no cell-by-cell list), a table of its directly subordinate units (none for `units` None: a
+    committee of cells only) with `units_note` under it, and one of its weakest cells (`none_weak` in its place when
+    there are none), then `notes` as report_pdf lists them."""
     fonts()
     style = _styles(serif=False)
     story: list[Flowable] = [para(title, style["title"]), para(subtitle, style["subtitle"]), Spacer(1, 6 * mm)]
@@ -168,12 +170,14 @@ def report_summary_pdf(
     )
     if figures_note:
         story += [Spacer(1, 2 * mm), para(figures_note, style["body"])]
-    story += [Spacer(1, 4 * mm), para(note, style["body"]), para(units_title, style["h2"])]
-    data = [[para(text, style["cell-bold"]) for text in units_header]]
-    data += [[para(text, style["cell"]) for text in row] for row in units]
-    story.append(
-        _table(data, [52 * mm] + [(167 - 52) * mm / (len(units_header) - 1)] * (len(units_header) - 1), header=True)
-    )
+    story += [Spacer(1, 4 * mm), para(note, style["body"])]
+    if units is not None:
+        data = [[para(text, style["cell-bold"]) for text in units_header]]
+        data += [[para(text, style["cell"]) for text in row] for row in units]
+        widths = [52 * mm] + [(167 - 52) * mm / (len(units_header) - 1)] * (len(units_header) - 1)
+        story += [para(units_title, style["h2"]), _table(data, widths, header=True)]
+        if units_note:
+            story += [Spacer(1, 2 * mm), para(units_note, style["body"])]
     story.append(para(weakest_title, style["h2"]))
     if weakest:
         data = [[para(text, style["cell-bold"]) for text in weakest_header]]

@@ -1,0 +1,79 @@
+"""The summary PDF of a large committee whose directly subordinate units are cells (a commune of 700): no table of
+one row per cell (it was 20 pages where the summary is to be ~2), but its figures, its weakest cells and the count of
+cells said, every cell's figures left to the CSV; committees beside a few cells are tabled, the cells counted."""
+
+import io
+from typing import Any
+
+from pypdf import PdfReader
+
+from services.gateway.web.exports import PDF_WEAKEST, report_document
+from shared.envelope import now
+from shared.periods import month_of, previous_period
+
+PERIOD = previous_period(month_of(now()))
+
+
+def words(content: bytes) -> tuple[int, str]:
+    """The PDF's page count and its text, every run of white space one space."""
+    pages = PdfReader(io.BytesIO(content)).pages
+    return len(pages), " ".join(" ".join(page.extract_text() or "" for page in pages).split())
+
+
+def cell(index: int) -> dict[str, Any]:
+    """Cell `index` as evaluation reports it: every tenth one Poor (`Chi bộ thôn Đồng Tâm 10`), the rest Good (`Chi
+    bộ khu phố Tân Lập 11`)."""
+    weak = index % 10 == 0
+    return {
+        "cell_id": f"thon-{index:03d}",
+        "name": f"Chi bộ thôn Đồng Tâm {index}" if weak else f"Chi bộ khu phố Tân Lập {index}",
+        "score": 40.0 if weak else 92.5,
+        "rating": "poor" if weak else "good",
+        "regular_held": 1,
+        "thematic_held": 0,
+        "attendance_rate": 0.9,
+        "speaking_rate": 0.5,
+    }
+
+
+def sub_unit(unit_id: str, name: str, kind: str, cells: int, score: float) -> dict[str, Any]:
+    """A directly subordinate unit with its roll-up, as exports.sub_units gives it."""
+    by_rating = {"good": cells} if score >= 90 else {"poor": cells}
+    return {
+        "unit": {"id": unit_id, "name": name, "kind": kind, "parent_id": "xa"},
+        "rollup": {"cells": cells, "score": score, "by_rating": by_rating},
+    }
+
+
+def summary(sub_units: list[dict[str, Any]], cells: list[dict[str, Any]]) -> tuple[int, str]:
+    """report_document of a commune above FULL_LIST_CELLS with these units under it and these cells in its subtree."""
+    weakest = [row for row in cells if row["rating"] == "poor"][:PDF_WEAKEST]
+    rollup = {"cells": len(cells), "score": 87.25, "by_rating": {"good": 630, "poor": 70}}
+    unit = {"id": "xa", "name": "Đảng ủy xã Hòa Bình"}
+    return words(report_document(unit, PERIOD, {"rollup": rollup, "sub_units": sub_units, "weakest": weakest}))
+
+
+def test_a_commune_of_700_cells_gets_a_short_summary_without_a_row_per_cell() -> None:
+    """700 cells directly under the commune: a few pages, no by-unit table, no Good cell named, the 50 weakest."""
+    cells = [cell(index) for index in range(700)]
+    units = [sub_unit(row["cell_id"], row["name"], "cell", 1, row["score"]) for row in cells]
+    pages, text = summary(units, cells)
+    assert pages <= 3, f"{pages} pages"
+    assert "Theo đơn vị trực thuộc" not in text
+    assert "Tân Lập" not in text  # Good: not weak, no row
+    assert "Các chi bộ yếu nhất" in text and "Chi bộ thôn Đồng Tâm 490" in text  # the 50th Poor cell
+    assert "Đảng bộ có 700 chi bộ trực thuộc" in text and "có đầy đủ trong tệp CSV của báo cáo" in text
+
+
+def test_committees_beside_cells_are_tabled_and_the_cells_counted() -> None:
+    """Three committees and 40 cells directly under the commune: the table has the committees, the cells are counted
+    under it, none of them a row."""
+    cells = [cell(index) for index in range(700)]
+    units = [sub_unit(f"dv{index}", f"Đảng ủy cơ sở {index}", "committee", 220, 88.0) for index in range(3)]
+    units += [sub_unit(row["cell_id"], row["name"], "cell", 1, row["score"]) for row in cells[:40]]
+    pages, text = summary(units, cells)
+    assert pages <= 3, f"{pages} pages"
+    assert "Theo đơn vị trực thuộc" in text and all(f"Đảng ủy cơ sở {index}" in text for index in range(3))
+    table = text[text.index("Theo đơn vị trực thuộc") : text.index("Các chi bộ yếu nhất")]
+    assert "Chi bộ thôn" not in table and "Tân Lập" not in text, table  # no cell a row, weak or not
+    assert "Bảng không liệt kê 40 chi bộ trực thuộc trực tiếp đảng bộ" in text
