@@ -153,6 +153,24 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
 }
 
+MONITOR_BODIES: dict[str, str] = {
+    r.MEETING_SCHEDULED: "$greeting\n\nXin thông báo tới đồng chí buổi " + _MEETING_LINE + ".\n\n$content_text\n\n"
+    "Kính mời đồng chí sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt của chi bộ.",
+    r.MEETING_RESCHEDULED: "$greeting\n\n$change_text$reason_line\n\n"
+    "Kính mời đồng chí lưu ý $change_noted để sắp xếp thời gian dự và chỉ đạo buổi sinh hoạt.",
+    r.MEETING_CANCELLED: "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location "
+    "đã bị hủy.\nLý do: $reason.\n\nKhi chi bộ có lịch sinh hoạt mới, hệ thống sẽ thông báo tới đồng chí.",
+    r.MEETING_CANCEL_UPDATED: "$greeting\n\nBuổi $meeting_kind$topic_part của $cell dự kiến lúc $when tại $location đã "
+    "bị hủy như đã thông báo. Lý do hủy nay được cập nhật như sau.\nLý do: $reason.\n\n"
+    "Khi chi bộ có lịch sinh hoạt mới, hệ thống sẽ thông báo tới đồng chí.",
+    r.MEETING_REMINDER: "$greeting\n\nXin nhắc đồng chí buổi " + _MEETING_LINE + ".\n\n"
+    "Kính mời đồng chí dự và chỉ đạo buổi sinh hoạt của chi bộ.",
+}
+"""The body of a whole cell's notice (COLLECTIVE_RULES) to one of its upper-level monitors, in their own mail: they
+are not summoned as its members are (the members' text asks "các đồng chí" to attend in full and to report an
+absence to the cell secretary) but notified, attending some of its meetings (DOMAIN.md "Upper-level committee
+members"), so it asks them alone to attend and direct the meeting; its title is the members' one."""
+
 DIGEST_TITLE = "Tổng hợp cảnh báo $day_text: $count nội dung"
 DIGEST_BODY = (
     "$greeting\n\nTrong $day_text có $count cảnh báo mới:\n\n$items\n\nChi tiết xem trong hộp thư của hệ thống."
@@ -162,15 +180,15 @@ DIGEST_BODY = (
 COLLECTIVE_RULES = frozenset(
     {r.MEETING_SCHEDULED, r.MEETING_RESCHEDULED, r.MEETING_CANCELLED, r.MEETING_CANCEL_UPDATED, r.MEETING_REMINDER}
 )
-"""Notices to a whole cell (every expected member and its monitors): one text for all, addressed to them together,
-so that one mail can carry it to every recipient (channels.py sends identical mails as one SMTP transaction)."""
+"""Notices to a whole cell (every expected member and its monitors): one text for its members, addressed to them
+together, so that one mail can carry it to all of them (channels.py sends identical mails as one SMTP transaction);
+each monitor's is their own (`addressed_alone`, MONITOR_BODIES)."""
 
 
 def collective_greeting(values: dict[str, Any]) -> str:
-    """ "Kính gửi các đồng chí đảng viên Chi bộ X và đồng chí cấp ủy viên phụ trách chi bộ," (the monitor part only
-    when the cell has one)."""
-    monitors = " và đồng chí cấp ủy viên phụ trách chi bộ" if values.get("monitored") else ""
-    return f"Kính gửi các đồng chí đảng viên {mail_name(str(values.get('cell') or '')) or 'chi bộ'}{monitors},"
+    """ "Kính gửi các đồng chí đảng viên Chi bộ X,": the members' shared text of a whole cell's notice (its monitors
+    have their own mail, so it no longer greets "… và đồng chí cấp ủy viên phụ trách chi bộ")."""
+    return f"Kính gửi các đồng chí đảng viên {mail_name(str(values.get('cell') or '')) or 'chi bộ'},"
 
 
 def greeting(recipient: Recipient) -> str:
@@ -351,16 +369,26 @@ def _text_values(values: dict[str, Any]) -> dict[str, str]:
     return text
 
 
+def monitoring(alert: Alert, recipient: Recipient) -> bool:
+    """Whether the alert is a whole cell's notice (COLLECTIVE_RULES) to one of the cell's upper-level monitors
+    (`monitor_ids`), whose text is their own (MONITOR_BODIES)."""
+    return alert.rule in COLLECTIVE_RULES and recipient.id in alert.values.get("monitor_ids", ())
+
+
 def addressed_alone(alert: Alert, recipient: Recipient) -> bool:
     """Whether the recipient's text greets them by name: every alert's but a notice to a whole cell's, and a whole
-    cell's notice to one of its upper-level monitors too (`monitor_ids`), who is mailed as one person (a trial's
+    cell's notice to one of its upper-level monitors too (`monitoring`), who is mailed as one person (a trial's
     monitor was greeted "các đồng chí đảng viên Chi bộ X và đồng chí cấp ủy viên phụ trách chi bộ" in their own
     mail, sent to them alone when they were assigned)."""
-    return alert.rule not in COLLECTIVE_RULES or recipient.id in alert.values.get("monitor_ids", ())
+    return alert.rule not in COLLECTIVE_RULES or monitoring(alert, recipient)
 
 
 def render(alert: Alert, recipient: Recipient) -> tuple[str, str]:
-    """The (title, body) of one alert for one recipient."""
+    """The (title, body) of one alert for one recipient: a monitor's of a whole cell's notice words it for them
+    alone (MONITOR_BODIES; a trial's greeted them by name, then asked "các đồng chí" to report an absence to the
+    cell secretary)."""
+    if monitoring(alert, recipient):
+        return _render(alert, greeting(recipient), body=MONITOR_BODIES[alert.rule])
     personal = greeting(recipient) if addressed_alone(alert, recipient) else collective_greeting(dict(alert.values))
     return _render(alert, personal)
 
@@ -375,8 +403,9 @@ def shared_text(alert: Alert) -> tuple[str, str] | None:
     return _render(alert, collective_greeting(dict(alert.values)))
 
 
-def _render(alert: Alert, greeting_line: str) -> tuple[str, str]:
-    title, body = TEMPLATES[alert.rule]
+def _render(alert: Alert, greeting_line: str, *, body: str | None = None) -> tuple[str, str]:
+    title, members_body = TEMPLATES[alert.rule]
+    body = members_body if body is None else body
     values = _text_values(dict(alert.values)) | {"greeting": greeting_line}
     return plain_mail(Template(title).safe_substitute(values), Template(body).safe_substitute(values))
 

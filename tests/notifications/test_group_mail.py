@@ -39,7 +39,7 @@ from tests.support.running import smtp_server
 
 CELL_NAME = "Chi bộ khu phố Đông Hòa"
 BODY = (
-    f"Kính gửi các đồng chí đảng viên {CELL_NAME} và đồng chí cấp ủy viên phụ trách chi bộ,\n\n"
+    f"Kính gửi các đồng chí đảng viên {CELL_NAME},\n\n"
     "Xin thông báo buổi sinh hoạt thường kỳ của chi bộ vào lúc 19:30 thứ Bảy, ngày 05/12/2026 tại Nhà văn hóa."
 )
 TITLE = f"Thông báo lịch sinh hoạt: {CELL_NAME}, 19:30 thứ Bảy, ngày 05/12/2026"

@@ -77,7 +77,6 @@ def meeting_notice(
     recipients = unique_recipients(ctx.expected_members(), ctx.monitor_recipients())
     values = meeting_values(meeting, ctx) | {
         "reason": meeting.reschedule_reason if rule == r.MEETING_RESCHEDULED else meeting.cancel_reason,
-        "monitored": bool(ctx.monitors),
         "monitor_ids": tuple(monitor.id for monitor in ctx.monitor_recipients()),
         "agenda": meeting.agenda,
         "previous_starts_at": meeting.previous_starts_at,
@@ -127,7 +126,6 @@ def meeting_reminder(*, meeting: Meeting, ctx: CellContext, config: RuleConfig, 
         period=meeting.starts_at.isoformat(),
         recipients=recipients,
         cell_id=meeting.cell_id,
-        monitored=bool(ctx.monitors),
         monitor_ids=tuple(monitor.id for monitor in ctx.monitor_recipients()),
         **meeting_values(meeting, ctx),
     )
