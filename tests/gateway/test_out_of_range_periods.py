@@ -65,6 +65,22 @@ async def test_the_api_answers_a_period_not_begun_422_and_one_before_the_data_40
         assert ratings.status_code == 200, (period, ratings.text)
 
 
+async def test_the_cells_meetings_before_its_data_are_the_404_its_ratings_answer(
+    client: httpx.AsyncClient, world: World, headers: dict[str, dict[str, str]], first_data: None
+) -> None:
+    """A trial read `/meetings?period=2020-01` as 200 and an empty list where ratings, roll-up and ranking answered
+    404: a period before the cell's data is the same 404 naming `query.period` there; its first period and periods
+    ahead (meetings planned) still list."""
+    officer = headers["ward_officer"]
+    for period in (*BEFORE, "2020-01"):
+        answer = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period={period}", headers=officer)
+        assert answer.status_code == 404, (period, answer.text)
+        assert answer.json()["field"] == "query.period" and FIRST in answer.json()["message"], (period, answer.text)
+    for period in (FIRST, "2025-Q4", "2025", next_month()):
+        answer = await client.get(f"/v1/cells/{world.cell_a1}/meetings?period={period}", headers=officer)
+        assert answer.status_code == 200, (period, answer.text)
+
+
 async def test_every_page_answers_a_period_not_begun_with_the_422_chua_den_ky_page(
     client: httpx.AsyncClient, world: World, amqp_url: str, database_url: str, first_data: None
 ) -> None:
