@@ -250,7 +250,9 @@ def refuse_before_first_month(period: str, first_month: str | None) -> None:
     of data (`YYYY-MM`; None: no data yet, nothing refused): the 404 its page answers for such a year, never an empty
     list (docs/architecture.md "Periods out of range")."""
     if first_month is not None and period_months(period)[-1] < first_month:
-        raise RpcError("not_found", f"period: {period} ends before the cell's first month, {first_month}", field="period")
+        raise RpcError(
+            "not_found", f"period: {period} ends before the cell's first month, {first_month}", field="period"
+        )
 
 
 @router.get("/cells/{cell_id}/meetings", response_model=Page[MeetingSummaryRead], tags=["cells"])
