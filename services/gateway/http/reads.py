@@ -49,7 +49,7 @@ from shared.envelope import Timestamp, now
 from shared.gates import ItemResult, apply_gates, band_of, document_gates
 from shared.periods import Period, awaiting_meeting, is_running, period_contains, period_months
 from shared.plausible import period_range_problem
-from shared.rpc import Request, RpcError
+from shared.rpc import Request, RpcError, ServiceUnavailable
 
 router = APIRouter(prefix="/v1", responses=COMMON_ERRORS, route_class=ApiRoute)
 
@@ -265,8 +265,12 @@ async def list_cell_meetings(
     readable_period(period, rated=False)
     await _cell(caller, state, cell_id)
     if period:
-        reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4])))
-        refuse_before_first_month(period, reply.first_month)
+        try:
+            reply = await state.rpc.call(evaluation.GetCellPeriods(cell_id=cell_id, year=int(period[:4])))
+        except ServiceUnavailable:
+            reply = None  # the meetings are meetings' to list: evaluation's silence leaves the period unchecked
+        if reply is not None:
+            refuse_before_first_month(period, reply.first_month)
     return await _forward(state, meetings.ListMeetings(cell_id=cell_id, period=period, limit=limit, offset=offset))
 
 
