@@ -33,7 +33,7 @@ from shared.contracts.meetings_rpc import UnitReply
 from shared.envelope import now
 from shared.periods import VIETNAM_TZ
 from shared.plausible import EARLIEST_PERIOD, latest_period_month, rescore_month_bounds, span_range_problem
-from shared.rpc import RpcError
+from shared.rpc import RpcError, ServiceUnavailable
 
 router = APIRouter(prefix=PREFIX, route_class=WebRoute, include_in_schema=False)
 STATUS_LABELS = {
@@ -150,6 +150,15 @@ def span_errors(first: str | None, last: str | None, at: datetime, *, first_mont
     return {field: message}
 
 
+async def _first_month(state: State, committee_id: str) -> str | None:
+    """The committee's first month of data for span_errors; None while evaluation is silent (the job is queued by
+    evaluation too, so sending the form then answers the form's own page for a service not answering)."""
+    try:
+        return await reads.committee_first_month(state, committee_id)
+    except ServiceUnavailable:
+        return None
+
+
 RESCORE_FORM = forms.FormLabels(fields=forms.known("period_from", "period_to"))
 """The re-scoring form's inputs as rescore.html labels them."""
 
@@ -163,7 +172,7 @@ async def start_rescore(committee_id: str, request: Request, viewer: FormViewer,
     first = _month(form, "period_from", errors, required=True)
     last = _month(form, "period_to", errors, required=False)
     if not errors:
-        earliest = await reads.committee_first_month(state, committee_id) if last is not None else None
+        earliest = await _first_month(state, committee_id) if last is not None else None
         errors.update(span_errors(first, last, now(), first_month=earliest))
     try:
         if errors:
